@@ -1,0 +1,43 @@
+/**
+ * Names of the environment variables that wire a function to its resources. The CDK stack and the
+ * local platform both set them from the topology; handlers read them once, at module scope.
+ */
+export const ENV = {
+  tableName: 'EXECFABRIC_TABLE',
+  claimsTableName: 'EXECFABRIC_CLAIMS_TABLE',
+  originSecret: 'EXECFABRIC_ORIGIN_SECRET',
+  tokenSecret: 'EXECFABRIC_TOKEN_SECRET',
+  superAdmins: 'EXECFABRIC_SUPER_ADMINS',
+  /** Secrets Manager name prefix under which HTTP resource credentials are kept. */
+  credentialPrefix: 'EXECFABRIC_CREDENTIAL_PREFIX',
+  /** CloudFront multi-tenant distribution and connection group that new hosts join. */
+  distributionId: 'EXECFABRIC_DISTRIBUTION_ID',
+  connectionGroupId: 'EXECFABRIC_CONNECTION_GROUP_ID',
+  /** Local only: endpoints of the embedded DynamoDB- and SQS-compatible servers. */
+  dynamodbEndpoint: 'EXECFABRIC_DYNAMODB_ENDPOINT',
+  sqsEndpoint: 'EXECFABRIC_SQS_ENDPOINT',
+  lambdaEndpoint: 'EXECFABRIC_LAMBDA_ENDPOINT',
+} as const;
+
+/** `script-worker` → `EXECFABRIC_FUNCTION_SCRIPT_WORKER`: the deployed name of a function another may invoke. */
+export function functionNameEnv(fn: string): string {
+  return `EXECFABRIC_FUNCTION_${fn.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** `script-executions` → `EXECFABRIC_QUEUE_SCRIPT_EXECUTIONS`. */
+export function queueUrlEnv(queue: string): string {
+  return `EXECFABRIC_QUEUE_${queue.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export class MissingConfigurationError extends Error {
+  constructor(name: string) {
+    super(`Environment variable ${name} is not set`);
+    this.name = 'MissingConfigurationError';
+  }
+}
+
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new MissingConfigurationError(name);
+  return value;
+}

@@ -1,0 +1,112 @@
+/**
+ * The error taxonomy of the governance core. Every failure the core reports is one of these; the
+ * HTTP edge (functions/http/problem.ts) maps each `code` to a status and an application/problem+json
+ * body. Nothing in the core knows about HTTP status codes.
+ */
+
+export interface FieldIssue {
+  /** JSON pointer-ish path of the offending field, `''` for the whole body. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export abstract class ExecFabricError extends Error {
+  /** Stable machine-readable slug; becomes the problem `type`. */
+  abstract readonly code: string;
+  /** Extra members copied into the problem body (never secrets). */
+  readonly extra: Readonly<Record<string, unknown>>;
+
+  constructor(message: string, options: { cause?: unknown; extra?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.extra = options.extra ?? {};
+  }
+}
+
+/** The request body or parameters are well-formed but break a rule. */
+export class ValidationError extends ExecFabricError {
+  readonly code = 'validation-failed';
+  readonly issues: readonly FieldIssue[];
+  constructor(message: string, issues: readonly FieldIssue[] = [], options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.issues = issues;
+  }
+}
+
+/** The request could not be parsed at all (malformed JSON, wrong framing). */
+export class MalformedRequestError extends ExecFabricError {
+  readonly code = 'malformed-request';
+}
+
+export class PayloadTooLargeError extends ExecFabricError {
+  readonly code = 'payload-too-large';
+  constructor(what: string, limitBytes: number) {
+    super(`${what} exceeds the limit of ${limitBytes} bytes`, { extra: { limitBytes } });
+  }
+}
+
+export class UnsupportedMediaTypeError extends ExecFabricError {
+  readonly code = 'unsupported-media-type';
+}
+
+export class NotFoundError extends ExecFabricError {
+  readonly code: string = 'not-found';
+}
+
+/** No domain is bound to the request's host. Touches no tenant data by construction. */
+export class UnknownHostError extends NotFoundError {
+  override readonly code = 'unknown-host';
+  constructor() {
+    super('No ExecFabric domain is bound to this host');
+  }
+}
+
+export class RouteNotFoundError extends NotFoundError {
+  override readonly code = 'route-not-found';
+}
+
+export class MethodNotAllowedError extends ExecFabricError {
+  readonly code = 'method-not-allowed';
+  readonly allow: readonly string[];
+  constructor(allow: readonly string[]) {
+    super(`Method not allowed; allowed: ${allow.join(', ')}`, { extra: { allow } });
+    this.allow = allow;
+  }
+}
+
+export class ConflictError extends ExecFabricError {
+  readonly code: string = 'conflict';
+}
+
+export class AuthenticationError extends ExecFabricError {
+  readonly code = 'unauthenticated';
+}
+
+export class ForbiddenError extends ExecFabricError {
+  readonly code: string = 'forbidden';
+}
+
+/** The request did not come through the platform's edge (missing or wrong origin proof). */
+export class OriginRejectedError extends ForbiddenError {
+  override readonly code = 'origin-rejected';
+  constructor() {
+    super('Requests must come through the ExecFabric edge');
+  }
+}
+
+export class TenantSuspendedError extends ForbiddenError {
+  override readonly code = 'tenant-suspended';
+}
+
+export class RateLimitedError extends ExecFabricError {
+  readonly code = 'rate-limited';
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, { extra: { retryAfterSeconds } });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export class QuotaExceededError extends ExecFabricError {
+  readonly code = 'quota-exceeded';
+}

@@ -1,0 +1,57 @@
+/**
+ * Every DynamoDB key the platform writes is built here and nowhere else. Repositories take a
+ * resolved DomainContext and ask this module for keys; no handler or repository writes a key string.
+ *
+ * Layout (one table):
+ * - domain items           PK = T#<tenantId> | PUBLIC          SK = <TYPE>#<id>[#…]
+ * - host bindings          PK = HOST#<host>                    SK = HOST
+ * - tenant record          PK = T#<tenantId>                   SK = TENANT
+ * - GSI1 (listings)        GSI1PK = TENANTS | <domain>#EXEC#<status> …
+ * - GSI2 (day buckets)     GSI2PK = EXPIRY#<yyyy-mm-dd> …
+ */
+import type { DomainContext } from './tenancy/domain.ts';
+
+const TENANT_PREFIX = 'T#';
+const PUBLIC_PK = 'PUBLIC';
+const HOST_PREFIX = 'HOST#';
+
+export interface Key {
+  readonly PK: string;
+  readonly SK: string;
+}
+
+/** The partition of a domain: `PUBLIC` or `T#<tenantId>`. */
+export function domainPk(domain: DomainContext): string {
+  return domain.kind === 'public' ? PUBLIC_PK : tenantPk(domain.tenant.id);
+}
+
+export function tenantPk(tenantId: string): string {
+  return `${TENANT_PREFIX}${tenantId}`;
+}
+
+export const publicPk = PUBLIC_PK;
+
+export function hostKey(host: string): Key {
+  return { PK: `${HOST_PREFIX}${host}`, SK: 'HOST' };
+}
+
+export function tenantKey(tenantId: string): Key {
+  return { PK: tenantPk(tenantId), SK: 'TENANT' };
+}
+
+/** GSI1 partition listing every tenant record. */
+export const TENANT_LISTING = 'TENANTS';
+
+/** GSI2 partition of tenants whose expiry falls on a day (`yyyy-mm-dd`). */
+export function expiryBucket(day: string): string {
+  return `EXPIRY#${day}`;
+}
+
+export function itemKey(domain: DomainContext, type: string, ...parts: readonly string[]): Key {
+  return { PK: domainPk(domain), SK: [type, ...parts].join('#') };
+}
+
+/** The SK prefix shared by every item of one type in a domain, for begins_with queries. */
+export function typePrefix(type: string): string {
+  return `${type}#`;
+}

@@ -1,0 +1,118 @@
+/**
+ * Host → domain resolution. Every request is resolved here before anything else; an unknown host
+ * is refused without reading any tenant item. Answers are cached per process with a bounded TTL
+ * (and a shorter one for misses), and a binding change in this process invalidates its entry.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { UnknownHostError } from '../errors.ts';
+import { hostKey, tenantKey } from '../keys.ts';
+import type { Table } from '../db.ts';
+import type { DomainContext, PublicSurface, TenantStatus, TenantSummary } from './domain.ts';
+
+/** What a host binding item holds. */
+export type HostBinding =
+  | { readonly host: string; readonly domain: 'public'; readonly surface: PublicSurface }
+  | { readonly host: string; readonly domain: 'tenant'; readonly tenantId: string };
+
+export interface HostDirectoryOptions {
+  readonly table: Table;
+  /** How long a resolved host is trusted before it is read again. @default 30_000 */
+  readonly ttlMs?: number;
+  /** How long an unknown host is remembered as unknown. @default 5_000 */
+  readonly missTtlMs?: number;
+  /** Most hosts kept; the oldest entry is dropped past it. @default 10_000 */
+  readonly maxEntries?: number;
+  readonly now?: () => number;
+}
+
+/** Host names as DNS allows them (letters, digits, hyphens, dots), at most 253 characters. */
+const HOST_PATTERN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+export function isValidHost(host: string): boolean {
+  return HOST_PATTERN.test(host);
+}
+
+interface CacheEntry {
+  readonly value: DomainContext | null;
+  readonly expiresAt: number;
+}
+
+export class HostDirectory {
+  readonly #table: Table;
+  readonly #ttlMs: number;
+  readonly #missTtlMs: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, CacheEntry>();
+
+  constructor(options: HostDirectoryOptions) {
+    this.#table = options.table;
+    this.#ttlMs = options.ttlMs ?? 30_000;
+    this.#missTtlMs = options.missTtlMs ?? 5_000;
+    this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The domain bound to `host`; throws UnknownHostError when none is. */
+  async resolve(host: string): Promise<DomainContext> {
+    const name = host.trim().toLowerCase();
+    if (!isValidHost(name)) throw new UnknownHostError();
+    const now = this.#now();
+    const cached = this.#cache.get(name);
+    if (cached !== undefined && cached.expiresAt > now) {
+      if (cached.value === null) throw new UnknownHostError();
+      return cached.value;
+    }
+    const value = await this.#load(name);
+    this.#remember(name, value, now);
+    if (value === null) throw new UnknownHostError();
+    return value;
+  }
+
+  /** Forget one host (after its binding changed) or every host. */
+  invalidate(host?: string): void {
+    if (host === undefined) this.#cache.clear();
+    else this.#cache.delete(host.trim().toLowerCase());
+  }
+
+  #remember(host: string, value: DomainContext | null, now: number): void {
+    this.#cache.delete(host);
+    if (this.#cache.size >= this.#maxEntries) {
+      const oldest = this.#cache.keys().next();
+      if (oldest.done !== true) this.#cache.delete(oldest.value);
+    }
+    this.#cache.set(host, { value, expiresAt: now + (value === null ? this.#missTtlMs : this.#ttlMs) });
+  }
+
+  async #load(host: string): Promise<DomainContext | null> {
+    const binding = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: hostKey(host) }),
+    );
+    const item = binding.Item as HostBinding | undefined;
+    if (item === undefined) return null;
+    if (item.domain === 'public') return { kind: 'public', host, surface: item.surface };
+    const tenant = await readTenantSummary(this.#table, item.tenantId);
+    // A binding whose tenant is gone, or an archived tenant, serves nothing.
+    if (tenant === null || tenant.status === 'archived') return null;
+    return { kind: 'tenant', host, tenant };
+  }
+}
+
+export async function readTenantSummary(
+  table: Table,
+  tenantId: string,
+  consistent = false,
+): Promise<TenantSummary | null> {
+  const result = await table.client.send(
+    new GetCommand({ TableName: table.name, Key: tenantKey(tenantId), ConsistentRead: consistent }),
+  );
+  const item = result.Item;
+  if (item === undefined) return null;
+  return {
+    id: String(item.id),
+    name: String(item.name),
+    status: item.status as TenantStatus,
+    plan: String(item.plan),
+    expiresAt: String(item.expiresAt),
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The request pipeline shared by the API handlers (API Gateway HTTP API, payload v2):
+ * origin proof → surface from the edge's path prefix → host → domain → route → body (size, media
+ * type, JSON, zod) → caller and permission → the route's call into the core → JSON or problem+json.
+ * Every failure on the way is an ExecFabricError turned into problem+json; nothing else escapes.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import {
+  AuthenticationError,
+  ForbiddenError,
+  MalformedRequestError,
+  OriginRejectedError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  UnknownHostError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../core/errors.ts';
+import { HOST_HEADER, ORIGIN_HEADER } from '../core/headers.ts';
+import type { Caller } from '../core/identity/caller.ts';
+import type { DomainContext } from '../core/tenancy/domain.ts';
+import type { HostDirectory } from '../core/tenancy/hosts.ts';
+import { type HttpResponse, problemFromError } from './problem.ts';
+import { type ApiRequest, type HttpMethod, type Route, Router } from './router.ts';
+
+/** Default body limit for JSON routes; routes that take scripts raise it explicitly. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+export type Authenticator = (domain: DomainContext, request: ApiRequest<unknown>) => Promise<Caller>;
+
+export interface ApiHandlerOptions {
+  /** Surfaces (edge path prefixes) this API serves. */
+  readonly surfaces: readonly string[];
+  /** Whether a resolved domain belongs to this API; others get 404 as if unbound. */
+  readonly accepts: (domain: DomainContext, surface: string) => boolean;
+  readonly routes: readonly Route[];
+  readonly hosts: HostDirectory;
+  readonly authenticate: Authenticator;
+  /** The origin proof the edge adds; requests without it are refused. */
+  readonly originSecret: string;
+  readonly logger: Logger;
+  readonly defaultMaxBodyBytes?: number;
+}
+
+const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+function secretEquals(given: string | undefined, expected: string): boolean {
+  if (given === undefined || expected === '') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function lowerHeaders(headers: APIGatewayProxyEventV2['headers']): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) result[name.toLowerCase()] = value;
+  }
+  return result;
+}
+
+function parseQuery(raw: string): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(raw)) {
+    if (!(name in query)) query[name] = value;
+  }
+  return query;
+}
+
+function zodIssues(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map((part) => String(part)).join('.'),
+    message: issue.message,
+  }));
+}
+
+function rawBody(event: APIGatewayProxyEventV2): Buffer {
+  if (event.body === undefined || event.body === null) return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+function parseBody(route: Route, event: APIGatewayProxyEventV2, headers: Record<string, string>, limit: number) {
+  const bytes = rawBody(event);
+  const maxBytes = route.maxBodyBytes ?? limit;
+  if (bytes.length > maxBytes) throw new PayloadTooLargeError('Request body', maxBytes);
+  if (route.body === undefined) return undefined;
+  const mediaType = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (bytes.length === 0 && mediaType === '') {
+    return validateBody(route.body, {});
+  }
+  if (mediaType !== 'application/json') {
+    throw new UnsupportedMediaTypeError('Request bodies must be application/json');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new MalformedRequestError('Request body is not valid UTF-8 JSON', { cause });
+  }
+  return validateBody(route.body, parsed);
+}
+
+function validateBody(schema: z.ZodType, value: unknown): unknown {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError('Request body is invalid', zodIssues(result.error));
+  return result.data;
+}
+
+function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: response.statusCode, headers: { ...response.headers }, body: response.body };
+}
+
+const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const;
+
+export function createApiHandler(options: ApiHandlerOptions) {
+  const router = new Router(options.routes);
+  const limit = options.defaultMaxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    const headers = lowerHeaders(event.headers);
+    if (!secretEquals(headers[ORIGIN_HEADER], options.originSecret)) throw new OriginRejectedError();
+
+    // The edge prefixed `/api/…` with the host's surface; anything else is not ours.
+    const rawPath = event.rawPath ?? '/';
+    const slash = rawPath.indexOf('/', 1);
+    const surface = slash > 0 ? rawPath.slice(1, slash) : '';
+    const path = slash > 0 ? rawPath.slice(slash) : rawPath;
+    if (!options.surfaces.includes(surface) || !path.startsWith('/api/')) {
+      throw new RouteNotFoundError(`No route for ${path}`);
+    }
+
+    const host = headers[HOST_HEADER];
+    if (host === undefined || host === '') throw new UnknownHostError();
+    const domain = await options.hosts.resolve(host);
+    if (!options.accepts(domain, surface)) throw new UnknownHostError();
+
+    const method = event.requestContext.http.method.toUpperCase();
+    if (!METHODS.has(method)) throw new RouteNotFoundError(`No route for ${method} ${path}`);
+    const { route, params } = router.match(method, path);
+
+    const body = parseBody(route, event, headers, limit);
+    const request: ApiRequest<unknown> = {
+      method: method as HttpMethod,
+      path,
+      params,
+      query: parseQuery(event.rawQueryString ?? ''),
+      headers,
+      body,
+      requestId: event.requestContext.requestId,
+      sourceIp: event.requestContext.http.sourceIp,
+    };
+
+    let caller: Caller | undefined;
+    if (route.auth === 'caller' || headers.authorization !== undefined) {
+      caller = await options.authenticate(domain, request).catch((error: unknown) => {
+        // An anonymous route ignores a bad token rather than failing on it.
+        if (route.auth === 'anonymous' && error instanceof AuthenticationError) return undefined;
+        throw error;
+      });
+    }
+    if (route.permission !== undefined && (caller === undefined || !caller.permissions.has(route.permission))) {
+      throw new ForbiddenError(`This action needs the permission ${route.permission}`, {
+        extra: { permission: route.permission },
+      });
+    }
+
+    const result = await route.handle({ request, domain, caller });
+    const responseHeaders: Record<string, string> = { ...SECURITY_HEADERS, ...result.headers };
+    if (result.body === undefined) return { statusCode: result.status, headers: responseHeaders, body: '' };
+    responseHeaders['content-type'] = 'application/json';
+    return { statusCode: result.status, headers: responseHeaders, body: JSON.stringify(result.body) };
+  }
+
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
+    .onError((request) => {
+      const { response, unexpected } = problemFromError(request.error, request.event.requestContext?.requestId);
+      if (unexpected) options.logger.error('Unhandled error', { error: request.error as Error });
+      request.response = toResult(response);
+    })
+    .handler(handle);
+}

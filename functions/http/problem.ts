@@ -1,0 +1,101 @@
+/**
+ * The HTTP edge of the error taxonomy: one place maps core errors to status codes and
+ * application/problem+json bodies (RFC 9457). Unknown errors become a 500 that says nothing of
+ * their cause; the caller logs them.
+ */
+import {
+  AuthenticationError,
+  ConflictError,
+  type ExecFabricError,
+  ExecFabricError as BaseError,
+  ForbiddenError,
+  MalformedRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  QuotaExceededError,
+  RateLimitedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../core/errors.ts';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+export const PROBLEM_TYPE_PREFIX = 'urn:execfabric:problem:';
+
+export interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+const statusByClass: ReadonlyArray<readonly [abstract new (...args: never[]) => ExecFabricError, number]> = [
+  [ValidationError, 422],
+  [MalformedRequestError, 400],
+  [PayloadTooLargeError, 413],
+  [UnsupportedMediaTypeError, 415],
+  [MethodNotAllowedError, 405],
+  [NotFoundError, 404],
+  [ConflictError, 409],
+  [AuthenticationError, 401],
+  [ForbiddenError, 403],
+  [RateLimitedError, 429],
+  [QuotaExceededError, 429],
+];
+
+const titles: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+};
+
+export function statusOf(error: ExecFabricError): number {
+  for (const [type, status] of statusByClass) if (error instanceof type) return status;
+  return 500;
+}
+
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  members: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): HttpResponse {
+  return {
+    statusCode: status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify({
+      type: `${PROBLEM_TYPE_PREFIX}${code}`,
+      title: titles[status] ?? 'Error',
+      status,
+      detail,
+      ...members,
+    }),
+  };
+}
+
+/** Maps any thrown value to a problem response; `unexpected` is true for errors outside the taxonomy. */
+export function problemFromError(error: unknown, instance?: string): { response: HttpResponse; unexpected: boolean } {
+  if (!(error instanceof BaseError)) {
+    return {
+      response: problem(500, 'internal', 'An unexpected error occurred', instance ? { instance } : {}),
+      unexpected: true,
+    };
+  }
+  const status = statusOf(error);
+  const members: Record<string, unknown> = { ...error.extra };
+  if (instance !== undefined) members.instance = instance;
+  if (error instanceof ValidationError && error.issues.length > 0) members.errors = error.issues;
+  const headers: Record<string, string> = {};
+  if (error instanceof RateLimitedError) headers['retry-after'] = String(error.retryAfterSeconds);
+  if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
+  if (error instanceof AuthenticationError) headers['www-authenticate'] = 'Bearer';
+  return { response: problem(status, error.code, error.message, members, headers), unexpected: status === 500 };
+}

@@ -1,0 +1,133 @@
+/**
+ * Route tables for the API handlers. A route names its method, path template, whether it needs a
+ * caller, the permission it needs, the zod schema of its body and its body limit; the pipeline does
+ * the rest, so a route's `handle` only calls into the core.
+ */
+import type { z } from 'zod';
+import { MethodNotAllowedError, RouteNotFoundError } from '../core/errors.ts';
+import type { Caller } from '../core/identity/caller.ts';
+import type { DomainContext } from '../core/tenancy/domain.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface ApiRequest<TBody> {
+  readonly method: HttpMethod;
+  /** The path as the client sent it, e.g. `/api/skills/abc`. */
+  readonly path: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: TBody;
+  readonly requestId: string;
+  readonly sourceIp: string;
+}
+
+export interface RouteContext<TBody, TCaller extends Caller | undefined> {
+  readonly request: ApiRequest<TBody>;
+  readonly domain: DomainContext;
+  readonly caller: TCaller;
+}
+
+export interface RouteResult {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+interface RouteShape<S extends z.ZodType | undefined, A extends 'anonymous' | 'caller'> {
+  readonly method: HttpMethod;
+  readonly path: `/api${string}`;
+  readonly auth: A;
+  /** Permission the caller must hold in the domain (checked after authentication). */
+  readonly permission?: string;
+  readonly body?: S;
+  /** Largest accepted body in bytes. @default the handler's default */
+  readonly maxBodyBytes?: number;
+  readonly handle: (
+    context: RouteContext<BodyOf<S>, A extends 'caller' ? Caller : Caller | undefined>,
+  ) => Promise<RouteResult>;
+}
+
+/** A route with its types erased, as the pipeline keeps it. */
+export interface Route {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly auth: 'anonymous' | 'caller';
+  readonly permission?: string;
+  readonly body?: z.ZodType;
+  readonly maxBodyBytes?: number;
+  readonly handle: (context: RouteContext<unknown, Caller | undefined>) => Promise<RouteResult>;
+}
+
+export function route<S extends z.ZodType | undefined = undefined, A extends 'anonymous' | 'caller' = 'caller'>(
+  shape: RouteShape<S, A>,
+): Route {
+  return shape as unknown as Route;
+}
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly pattern: RegExp;
+  readonly names: readonly string[];
+}
+
+export interface RouteMatch {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+}
+
+const PARAM = /\{([a-zA-Z][a-zA-Z0-9]*)\}/g;
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split(PARAM)
+    .map((part, index) => {
+      if (index % 2 === 1) {
+        names.push(part);
+        return '([^/]+)';
+      }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+  return { route, pattern: new RegExp(`^${source}$`), names };
+}
+
+export class Router {
+  readonly #routes: readonly CompiledRoute[];
+
+  constructor(routes: readonly Route[]) {
+    this.#routes = routes.map(compile);
+  }
+
+  /** The route for a method and path; 404 when no path matches, 405 when only the method is wrong. */
+  match(method: string, path: string): RouteMatch {
+    const allowed: string[] = [];
+    for (const compiled of this.#routes) {
+      const found = compiled.pattern.exec(path);
+      if (found === null) continue;
+      if (compiled.route.method !== method) {
+        allowed.push(compiled.route.method);
+        continue;
+      }
+      const params: Record<string, string> = {};
+      compiled.names.forEach((name, index) => {
+        params[name] = decodeParam(found[index + 1] ?? '');
+      });
+      return { route: compiled.route, params };
+    }
+    if (allowed.length > 0) throw new MethodNotAllowedError([...new Set(allowed)]);
+    throw new RouteNotFoundError(`No route for ${path}`);
+  }
+}
+
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new RouteNotFoundError('Malformed path parameter');
+  }
+}

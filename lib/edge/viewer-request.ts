@@ -1,0 +1,78 @@
+/**
+ * The edge's viewer-request function. The same source runs as the CloudFront Function
+ * (cloudfront-js-2.0) in the AWS wiring and inside the local router, so the two cannot disagree on
+ * what a client may send: every client `x-execfabric-*` header is deleted, `x-execfabric-host` is
+ * set from the viewer's Host, and the URI is prefixed with the surface the host reaches
+ * (`/governance`, `/free` or `/tenant`), which selects both the API route and the static site.
+ *
+ * The source is plain ES5 because CloudFront Functions run a restricted JavaScript runtime.
+ */
+import { HOST_HEADER, PLATFORM_HEADER_PREFIX } from '../../functions/core/headers.ts';
+import type { Surface } from '../topology.ts';
+
+export interface EdgeHosts {
+  /** Hosts of the public governance console. */
+  readonly adminHosts: readonly string[];
+  /** Hosts of the free personal-edition entry. */
+  readonly freeHosts: readonly string[];
+}
+
+export interface EdgeRequest {
+  uri: string;
+  method: string;
+  headers: Record<string, { value: string }>;
+  querystring?: Record<string, { value: string }>;
+}
+
+export type ViewerRequestFunction = (event: { request: EdgeRequest }) => EdgeRequest;
+
+/** Hosts are compared lower-case and without a port. */
+export function normaliseHost(host: string): string {
+  return host.trim().toLowerCase().replace(/:\d+$/, '');
+}
+
+function hostMap(hosts: readonly string[]): string {
+  const map: Record<string, true> = {};
+  for (const host of hosts) map[normaliseHost(host)] = true;
+  return JSON.stringify(map);
+}
+
+export function viewerRequestSource(hosts: EdgeHosts): string {
+  const governance: Surface = 'governance';
+  const free: Surface = 'free';
+  const tenant: Surface = 'tenant';
+  return `var ADMIN_HOSTS = ${hostMap(hosts.adminHosts)};
+var FREE_HOSTS = ${hostMap(hosts.freeHosts)};
+function handler(event) {
+  var request = event.request;
+  var headers = request.headers;
+  var names = Object.keys(headers);
+  for (var i = 0; i < names.length; i++) {
+    if (names[i].toLowerCase().indexOf('${PLATFORM_HEADER_PREFIX}') === 0) {
+      delete headers[names[i]];
+    }
+  }
+  var host = headers.host && headers.host.value ? headers.host.value.trim().toLowerCase() : '';
+  host = host.replace(/:[0-9]+$/, '');
+  headers['${HOST_HEADER}'] = { value: host };
+  var surface = ADMIN_HOSTS[host] === true ? '${governance}' : FREE_HOSTS[host] === true ? '${free}' : '${tenant}';
+  var uri = request.uri;
+  if (uri === '/api' || uri.indexOf('/api/') === 0) {
+    request.uri = '/' + surface + uri;
+    return request;
+  }
+  var last = uri.substring(uri.lastIndexOf('/') + 1);
+  if (last.indexOf('.') < 0) {
+    uri = '/index.html';
+  }
+  request.uri = '/' + surface + uri;
+  return request;
+}
+`;
+}
+
+/** Compiles the source into a callable function, for the local router and for tests. */
+export function compileViewerRequest(source: string): ViewerRequestFunction {
+  const factory = new Function(`${source}\nreturn handler;`) as () => ViewerRequestFunction;
+  return factory();
+}

@@ -1,0 +1,216 @@
+/**
+ * The local edge: one HTTP server standing in for CloudFront + API Gateway + S3. Each request runs
+ * through the same viewer-request function CloudFront runs (client `x-execfabric-*` headers deleted,
+ * `x-execfabric-host` set, surface prefix added), then either becomes an API Gateway HTTP API v2
+ * event for the route's function (with the origin proof header CloudFront adds) or is served from
+ * the surface's static site.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, resolve, sep } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import type { EdgeRequest, ViewerRequestFunction } from '../edge/viewer-request.ts';
+import { type FunctionName, type RouteSpec, routes, type SiteName, sites } from '../topology.ts';
+import type { LocalInvoke } from './lambda.ts';
+
+/** API Gateway HTTP APIs refuse payloads over 10 MB; the local edge does the same without buffering them. */
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+
+export interface LocalRouterOptions {
+  readonly root: string;
+  readonly viewerRequest: ViewerRequestFunction;
+  readonly originSecret: string;
+  readonly invoke: (name: FunctionName) => LocalInvoke;
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+class RequestTooLargeError extends Error {}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const declared = Number(request.headers['content-length'] ?? '0');
+  if (declared > MAX_REQUEST_BYTES) throw new RequestTooLargeError();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_REQUEST_BYTES) throw new RequestTooLargeError();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function edgeRequest(request: IncomingMessage, url: URL): EdgeRequest {
+  const headers: Record<string, { value: string }> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    headers[name.toLowerCase()] = { value: Array.isArray(value) ? value.join(',') : value };
+  }
+  const querystring: Record<string, { value: string }> = {};
+  for (const [name, value] of url.searchParams) querystring[name] = { value };
+  return { uri: url.pathname, method: request.method ?? 'GET', headers, querystring };
+}
+
+function routeFor(uri: string): RouteSpec | undefined {
+  return routes.find((route) => uri.startsWith(`/${route.surface}/api/`));
+}
+
+function isTextual(contentType: string): boolean {
+  return /^(application\/(json|problem\+json|x-www-form-urlencoded)|text\/)/i.test(contentType);
+}
+
+function apiEvent(
+  edge: EdgeRequest,
+  url: URL,
+  body: Buffer,
+  route: RouteSpec,
+  originSecret: string,
+  sourceIp: string,
+): APIGatewayProxyEventV2 {
+  // CloudFront's origin request policy forwards every viewer header except Host, then adds its own.
+  const headers: Record<string, string> = {};
+  for (const [name, { value }] of Object.entries(edge.headers)) {
+    if (name !== 'host') headers[name] = value;
+  }
+  headers[ORIGIN_HEADER] = originSecret;
+  headers['x-forwarded-for'] = sourceIp;
+  const contentType = headers['content-type'] ?? '';
+  const binary = body.length > 0 && !isTextual(contentType);
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: `ANY ${route.path}`,
+    rawPath: edge.uri,
+    rawQueryString: url.search.startsWith('?') ? url.search.slice(1) : url.search,
+    headers,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: 'local',
+      domainPrefix: 'local',
+      http: {
+        method: edge.method,
+        path: edge.uri,
+        protocol: 'HTTP/1.1',
+        sourceIp,
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: `ANY ${route.path}`,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body: body.length === 0 ? undefined : binary ? body.toString('base64') : body.toString('utf8'),
+    isBase64Encoded: binary,
+  } as APIGatewayProxyEventV2;
+}
+
+function send(response: ServerResponse, status: number, headers: Record<string, string>, body: Buffer | string) {
+  response.writeHead(status, headers);
+  response.end(body);
+}
+
+function sendProblem(response: ServerResponse, status: number, code: string, detail: string) {
+  send(
+    response,
+    status,
+    { 'content-type': 'application/problem+json' },
+    JSON.stringify({ type: `urn:execfabric:problem:${code}`, title: detail, status, detail }),
+  );
+}
+
+function placeholderPage(site: SiteName): string {
+  const { title } = sites[site];
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title></head>
+<body><main><h1>${title}</h1><p>This site has not been built yet. Run <code>npm run build:sites</code>; the API is already served under <code>/api</code>.</p></main></body></html>`;
+}
+
+export function createLocalRouter(options: LocalRouterOptions) {
+  const siteRoots = new Map<string, string>(
+    Object.values(sites).map((site) => [site.name, resolve(options.root, site.dir)]),
+  );
+
+  async function serveSite(response: ServerResponse, uri: string) {
+    const slash = uri.indexOf('/', 1);
+    const site = uri.slice(1, slash) as SiteName;
+    const siteRoot = siteRoots.get(site);
+    if (siteRoot === undefined || slash < 0) return sendProblem(response, 404, 'not-found', 'Not found');
+    let relative: string;
+    try {
+      relative = decodeURIComponent(uri.slice(slash + 1));
+    } catch {
+      return sendProblem(response, 400, 'malformed-request', 'Malformed path');
+    }
+    const file = resolve(siteRoot, relative);
+    if (file !== siteRoot && !file.startsWith(siteRoot + sep)) {
+      return sendProblem(response, 404, 'not-found', 'Not found');
+    }
+    const found = await stat(file).catch(() => null);
+    if (found?.isFile()) {
+      const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream';
+      const cache = relative.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
+      return send(response, 200, { 'content-type': type, 'cache-control': cache }, await readFile(file));
+    }
+    if (relative === 'index.html') {
+      const built = await stat(siteRoot).catch(() => null);
+      if (built === null) {
+        return send(response, 200, { 'content-type': 'text/html; charset=utf-8' }, placeholderPage(site));
+      }
+    }
+    return sendProblem(response, 404, 'not-found', 'Not found');
+  }
+
+  return async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(request.url ?? '/', 'http://local');
+      let body: Buffer;
+      try {
+        body = await readBody(request);
+      } catch (error) {
+        if (error instanceof RequestTooLargeError) {
+          response.setHeader('connection', 'close');
+          return sendProblem(response, 413, 'payload-too-large', 'Request body too large');
+        }
+        throw error;
+      }
+      const edge = options.viewerRequest({ request: edgeRequest(request, url) });
+      const route = routeFor(edge.uri);
+      if (route === undefined) {
+        if (edge.method !== 'GET' && edge.method !== 'HEAD') {
+          return sendProblem(response, 405, 'method-not-allowed', 'Method not allowed');
+        }
+        return await serveSite(response, edge.uri);
+      }
+      const event = apiEvent(edge, url, body, route, options.originSecret, request.socket.remoteAddress ?? '127.0.0.1');
+      const result = (await options.invoke(route.function)(event)) as APIGatewayProxyStructuredResultV2;
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+      const payload = result.body ?? '';
+      send(
+        response,
+        result.statusCode ?? 200,
+        headers,
+        result.isBase64Encoded === true ? Buffer.from(payload, 'base64') : payload,
+      );
+    } catch (error) {
+      // Only a failure of the local machinery itself lands here (a handler maps its own errors).
+      process.stderr.write(`local router: ${(error as Error).stack ?? String(error)}\n`);
+      if (!response.headersSent) sendProblem(response, 502, 'bad-gateway', 'The function failed');
+      else response.destroy();
+    }
+  };
+}

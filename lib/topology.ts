@@ -1,0 +1,304 @@
+/**
+ * The one description of ExecFabric's wiring. `lib/aws/` turns it into a CDK stack and `lib/local/`
+ * into the embedded platform; neither writes a function, route, queue, schedule or site of its own.
+ * Everything here is plain data, so tests can read it and both wirings can be checked against it.
+ */
+
+export type FunctionName =
+  | 'tenant-api'
+  | 'governance-api'
+  | 'results-recorder'
+  | 'script-worker'
+  | 'http-executor'
+  | 'lifecycle-scan';
+
+export type QueueName = 'script-executions' | 'http-executions' | 'execution-results';
+
+export type SiteName = 'governance' | 'tenant' | 'free';
+
+/** Which API surface a host reaches; decided at the edge from the host. */
+export type Surface = SiteName;
+
+export type TableAccess = 'none' | 'read' | 'readwrite';
+
+export interface FunctionPermissions {
+  /** Access to the platform table. */
+  readonly table: TableAccess;
+  /** Access to the platform's HTTP credential secrets (Secrets Manager in AWS). */
+  readonly httpCredentials: 'none' | 'read' | 'readwrite';
+  /** Queues this function may send to. */
+  readonly sendTo: readonly QueueName[];
+  /** The small claims table that lets a worker refuse a duplicate delivery (PutItem only). */
+  readonly claims: boolean;
+  /** May manage CloudFront distribution tenants (host bindings in the AWS wiring). */
+  readonly cloudFrontTenants: boolean;
+  /** Functions this one may invoke synchronously (e.g. the tenant API asks the Python worker to syntax-check a script). */
+  readonly invoke: readonly FunctionName[];
+}
+
+export interface FunctionSpec {
+  readonly name: FunctionName;
+  readonly runtime: 'nodejs22.x' | 'python3.12';
+  /** Source entry, relative to the repository root. */
+  readonly entry: string;
+  /** Exported handler name (`handler` for Node; `module.function` for Python). */
+  readonly handler: string;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  readonly layers: readonly 'python-runtime'[];
+  readonly permissions: FunctionPermissions;
+  /** Reserved concurrency, where a function must not fan out without bound. */
+  readonly reservedConcurrency?: number;
+}
+
+export interface QueueSpec {
+  readonly name: QueueName;
+  readonly consumer: FunctionName;
+  /** Messages per consumer invocation. */
+  readonly batchSize: number;
+  /** Receives before a message is moved to the dead-letter queue. */
+  readonly maxReceiveCount: number;
+  /** Seconds a received message stays invisible; always ≥ 6 × the consumer's timeout. */
+  readonly visibilityTimeoutSeconds: number;
+  /** Messages carry a MessageGroupId (the tenant) so SQS fair queues keep one tenant from starving others. */
+  readonly fairByTenant: boolean;
+  /**
+   * Who reads the dead-letter queue so a dead job is recorded as failed, never dropped; `null` where
+   * the DLQ is the end of the line (it is alarmed on instead).
+   */
+  readonly deadLetterConsumer: FunctionName | null;
+  readonly retentionSeconds: number;
+}
+
+export interface RouteSpec {
+  /** The API surface (the edge prefixes `/api/*` with `/<surface>`). */
+  readonly surface: Surface;
+  /** API Gateway route key path. */
+  readonly path: string;
+  readonly function: FunctionName;
+}
+
+export interface ScheduleSpec {
+  readonly name: string;
+  /** EventBridge Scheduler expression (UTC). */
+  readonly expression: string;
+  readonly function: FunctionName;
+  /** The event the target receives. */
+  readonly input: Readonly<Record<string, unknown>>;
+}
+
+export interface SiteSpec {
+  readonly name: SiteName;
+  /** Built files, relative to the repository root. */
+  readonly dir: string;
+  readonly title: string;
+}
+
+export interface IndexSpec {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  /** What the index is for; every index is sparse (only items that carry its keys appear). */
+  readonly purpose: string;
+}
+
+export interface TableSpec {
+  readonly partitionKey: string;
+  readonly sortKey: string;
+  readonly indexes: readonly IndexSpec[];
+  /** Attribute that DynamoDB's TTL deletes on (the local store ignores it; reads check expiry). */
+  readonly ttlAttribute: string;
+}
+
+const noPermissions: FunctionPermissions = {
+  table: 'none',
+  httpCredentials: 'none',
+  sendTo: [],
+  claims: false,
+  cloudFrontTenants: false,
+  invoke: [],
+};
+
+export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
+  'tenant-api': {
+    name: 'tenant-api',
+    runtime: 'nodejs22.x',
+    entry: 'functions/tenant-api/index.ts',
+    handler: 'handler',
+    memoryMb: 1024,
+    timeoutSeconds: 15,
+    layers: [],
+    permissions: {
+      ...noPermissions,
+      table: 'readwrite',
+      sendTo: ['script-executions', 'http-executions'],
+      invoke: ['script-worker'],
+    },
+  },
+  'governance-api': {
+    name: 'governance-api',
+    runtime: 'nodejs22.x',
+    entry: 'functions/governance-api/index.ts',
+    handler: 'handler',
+    memoryMb: 1024,
+    timeoutSeconds: 30,
+    layers: [],
+    permissions: {
+      ...noPermissions,
+      table: 'readwrite',
+      httpCredentials: 'readwrite',
+      sendTo: ['http-executions'],
+      cloudFrontTenants: true,
+      invoke: ['script-worker'],
+    },
+  },
+  'results-recorder': {
+    name: 'results-recorder',
+    runtime: 'nodejs22.x',
+    entry: 'functions/results-recorder/index.ts',
+    handler: 'handler',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    layers: [],
+    permissions: { ...noPermissions, table: 'readwrite' },
+  },
+  'script-worker': {
+    name: 'script-worker',
+    runtime: 'python3.12',
+    entry: 'functions/script-worker',
+    handler: 'handler.handler',
+    memoryMb: 1024,
+    timeoutSeconds: 300,
+    layers: ['python-runtime'],
+    permissions: { ...noPermissions, sendTo: ['execution-results'], claims: true },
+    reservedConcurrency: 20,
+  },
+  'http-executor': {
+    name: 'http-executor',
+    runtime: 'nodejs22.x',
+    entry: 'functions/http-executor/index.ts',
+    handler: 'handler',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    layers: [],
+    permissions: { ...noPermissions, httpCredentials: 'read', sendTo: ['execution-results'], claims: true },
+  },
+  'lifecycle-scan': {
+    name: 'lifecycle-scan',
+    runtime: 'nodejs22.x',
+    entry: 'functions/lifecycle-scan/index.ts',
+    handler: 'handler',
+    memoryMb: 512,
+    timeoutSeconds: 300,
+    layers: [],
+    permissions: { ...noPermissions, table: 'readwrite' },
+  },
+};
+
+/** SQS visibility must outlast every retry of the consumer (AWS advises 6 × the function timeout). */
+export const VISIBILITY_FACTOR = 6;
+
+function queue(
+  name: QueueName,
+  consumer: FunctionName,
+  options: {
+    batchSize: number;
+    maxReceiveCount: number;
+    fairByTenant: boolean;
+    deadLetterConsumer: FunctionName | null;
+  },
+): QueueSpec {
+  return {
+    name,
+    consumer,
+    ...options,
+    visibilityTimeoutSeconds: functions[consumer].timeoutSeconds * VISIBILITY_FACTOR,
+    retentionSeconds: 4 * 24 * 3600,
+  };
+}
+
+export const queues: Readonly<Record<QueueName, QueueSpec>> = {
+  'script-executions': queue('script-executions', 'script-worker', {
+    batchSize: 1,
+    maxReceiveCount: 3,
+    fairByTenant: true,
+    deadLetterConsumer: 'results-recorder',
+  }),
+  'http-executions': queue('http-executions', 'http-executor', {
+    batchSize: 5,
+    maxReceiveCount: 3,
+    fairByTenant: true,
+    deadLetterConsumer: 'results-recorder',
+  }),
+  'execution-results': queue('execution-results', 'results-recorder', {
+    batchSize: 10,
+    maxReceiveCount: 5,
+    fairByTenant: false,
+    deadLetterConsumer: null,
+  }),
+};
+
+export function deadLetterQueueName(name: QueueName): string {
+  return `${name}-dlq`;
+}
+
+/** `/api/*` on a host reaches `/<surface>/api/*` at the API (the edge adds the prefix). */
+export const routes: readonly RouteSpec[] = [
+  { surface: 'tenant', path: '/tenant/api/{proxy+}', function: 'tenant-api' },
+  { surface: 'governance', path: '/governance/api/{proxy+}', function: 'governance-api' },
+  { surface: 'free', path: '/free/api/{proxy+}', function: 'governance-api' },
+];
+
+export const schedules: readonly ScheduleSpec[] = [
+  {
+    name: 'renewal-reminder',
+    expression: 'cron(0 1 * * ? *)',
+    function: 'lifecycle-scan',
+    input: { scan: 'renewal-reminder' },
+  },
+  {
+    name: 'expiry-shutdown',
+    expression: 'cron(30 1 * * ? *)',
+    function: 'lifecycle-scan',
+    input: { scan: 'expiry-shutdown' },
+  },
+  {
+    // Executions whose worker died mid-job, and pending approvals past their deadline, are closed.
+    name: 'stale-executions',
+    expression: 'rate(5 minutes)',
+    function: 'lifecycle-scan',
+    input: { scan: 'stale-executions' },
+  },
+];
+
+export const sites: Readonly<Record<SiteName, SiteSpec>> = {
+  governance: { name: 'governance', dir: 'frontend/dist/governance', title: 'ExecFabric governance console' },
+  tenant: { name: 'tenant', dir: 'frontend/dist/tenant', title: 'ExecFabric' },
+  free: { name: 'free', dir: 'frontend/dist/free', title: 'ExecFabric personal edition' },
+};
+
+export const table: TableSpec = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  ttlAttribute: 'expiresAtEpoch',
+  indexes: [
+    {
+      name: 'GSI1',
+      partitionKey: 'GSI1PK',
+      sortKey: 'GSI1SK',
+      purpose: 'listings that must not scan: tenants, executions by status (approvals inbox)',
+    },
+    {
+      name: 'GSI2',
+      partitionKey: 'GSI2PK',
+      sortKey: 'GSI2SK',
+      purpose: 'lifecycle day buckets: tenants by expiry day, pending approvals by expiry',
+    },
+  ],
+};
+
+/** The claims table holds one item per claimed job, so a redelivered message is never run twice. */
+export const claimsTable = { partitionKey: 'jobId', ttlAttribute: 'expiresAtEpoch' } as const;
+
+export const topology = { functions, queues, routes, schedules, sites, table, claimsTable } as const;
+export type Topology = typeof topology;
