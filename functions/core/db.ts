@@ -21,5 +21,8 @@ export function documentClient(endpoint?: string): DynamoDBDocumentClient {
 /** The table a function was wired to, from its environment. */
 export function tableFromEnv(env: NodeJS.ProcessEnv = process.env): Table {
   const endpoint = env[ENV.dynamodbEndpoint];
-  return { client: documentClient(endpoint === '' ? undefined : endpoint), name: requireEnv(ENV.tableName, env) };
+  return {
+    client: documentClient(endpoint === '' ? undefined : endpoint),
+    name: requireEnv(ENV.tableName, env),
+  };
 }

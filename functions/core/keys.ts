@@ -55,3 +55,8 @@ export function itemKey(domain: DomainContext, type: string, ...parts: readonly 
 export function typePrefix(type: string): string {
   return `${type}#`;
 }
+
+/** Marks that the local demo data of a given version was seeded. */
+export function seedKey(version: string): Key {
+  return { PK: PUBLIC_PK, SK: `SEED#${version}` };
+}

@@ -18,13 +18,20 @@ export function encodeCursor(key: Record<string, unknown>): string {
 }
 
 function invalidCursor(cause?: unknown): ValidationError {
-  return new ValidationError('Invalid cursor', [{ path: 'cursor', message: 'not a cursor this API issued' }], {
-    cause,
-  });
+  return new ValidationError(
+    'Invalid cursor',
+    [{ path: 'cursor', message: 'not a cursor this API issued' }],
+    {
+      cause,
+    },
+  );
 }
 
 /** Decodes a cursor and checks it stays inside the partition described by `expected`. */
-export function decodeCursor(cursor: string, expected: Readonly<Record<string, string>>): Record<string, unknown> {
+export function decodeCursor(
+  cursor: string,
+  expected: Readonly<Record<string, string>>,
+): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -83,7 +83,12 @@ function rawBody(event: APIGatewayProxyEventV2): Buffer {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }
 
-function parseBody(route: Route, event: APIGatewayProxyEventV2, headers: Record<string, string>, limit: number) {
+function parseBody(
+  route: Route,
+  event: APIGatewayProxyEventV2,
+  headers: Record<string, string>,
+  limit: number,
+) {
   const bytes = rawBody(event);
   const maxBytes = route.maxBodyBytes ?? limit;
   if (bytes.length > maxBytes) throw new PayloadTooLargeError('Request body', maxBytes);
@@ -162,7 +167,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
         throw error;
       });
     }
-    if (route.permission !== undefined && (caller === undefined || !caller.permissions.has(route.permission))) {
+    if (
+      route.permission !== undefined &&
+      (caller === undefined || !caller.permissions.has(route.permission))
+    ) {
       throw new ForbiddenError(`This action needs the permission ${route.permission}`, {
         extra: { permission: route.permission },
       });
@@ -177,7 +185,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .onError((request) => {
-      const { response, unexpected } = problemFromError(request.error, request.event.requestContext?.requestId);
+      const { response, unexpected } = problemFromError(
+        request.error,
+        request.event.requestContext?.requestId,
+      );
       if (unexpected) options.logger.error('Unhandled error', { error: request.error as Error });
       request.response = toResult(response);
     })

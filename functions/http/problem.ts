@@ -5,9 +5,9 @@
  */
 import {
   AuthenticationError,
+  ExecFabricError as BaseError,
   ConflictError,
   type ExecFabricError,
-  ExecFabricError as BaseError,
   ForbiddenError,
   MalformedRequestError,
   MethodNotAllowedError,
@@ -82,7 +82,10 @@ export function problem(
 }
 
 /** Maps any thrown value to a problem response; `unexpected` is true for errors outside the taxonomy. */
-export function problemFromError(error: unknown, instance?: string): { response: HttpResponse; unexpected: boolean } {
+export function problemFromError(
+  error: unknown,
+  instance?: string,
+): { response: HttpResponse; unexpected: boolean } {
   if (!(error instanceof BaseError)) {
     return {
       response: problem(500, 'internal', 'An unexpected error occurred', instance ? { instance } : {}),
@@ -97,5 +100,8 @@ export function problemFromError(error: unknown, instance?: string): { response:
   if (error instanceof RateLimitedError) headers['retry-after'] = String(error.retryAfterSeconds);
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
   if (error instanceof AuthenticationError) headers['www-authenticate'] = 'Bearer';
-  return { response: problem(status, error.code, error.message, members, headers), unexpected: status === 500 };
+  return {
+    response: problem(status, error.code, error.message, members, headers),
+    unexpected: status === 500,
+  };
 }

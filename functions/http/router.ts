@@ -62,9 +62,10 @@ export interface Route {
   readonly handle: (context: RouteContext<unknown, Caller | undefined>) => Promise<RouteResult>;
 }
 
-export function route<S extends z.ZodType | undefined = undefined, A extends 'anonymous' | 'caller' = 'caller'>(
-  shape: RouteShape<S, A>,
-): Route {
+export function route<
+  S extends z.ZodType | undefined = undefined,
+  A extends 'anonymous' | 'caller' = 'caller',
+>(shape: RouteShape<S, A>): Route {
   return shape as unknown as Route;
 }
 

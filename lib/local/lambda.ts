@@ -53,7 +53,10 @@ export async function loadNodeFunction(root: string, spec: FunctionSpec): Promis
       const deadline = Date.now() + spec.timeoutSeconds * 1000;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new LocalTimeoutError(spec.name, spec.timeoutSeconds)), deadline - Date.now());
+        timer = setTimeout(
+          () => reject(new LocalTimeoutError(spec.name, spec.timeoutSeconds)),
+          deadline - Date.now(),
+        );
       });
       try {
         return await Promise.race([call(event, lambdaContext(spec, deadline)), timeout]);

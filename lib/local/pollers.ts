@@ -92,7 +92,10 @@ export function startPoller(options: PollerOptions): Poller {
         .send(
           new DeleteMessageBatchCommand({
             QueueUrl: options.queueUrl,
-            Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+            Entries: done.map((message, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.ReceiptHandle,
+            })),
           }),
         )
         .catch((error: unknown) => options.onError(error));

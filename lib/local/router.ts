@@ -119,7 +119,12 @@ function apiEvent(
   } as APIGatewayProxyEventV2;
 }
 
-function send(response: ServerResponse, status: number, headers: Record<string, string>, body: Buffer | string) {
+function send(
+  response: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer | string,
+) {
   response.writeHead(status, headers);
   response.end(body);
 }
@@ -195,7 +200,14 @@ export function createLocalRouter(options: LocalRouterOptions) {
         }
         return await serveSite(response, edge.uri);
       }
-      const event = apiEvent(edge, url, body, route, options.originSecret, request.socket.remoteAddress ?? '127.0.0.1');
+      const event = apiEvent(
+        edge,
+        url,
+        body,
+        route,
+        options.originSecret,
+        request.socket.remoteAddress ?? '127.0.0.1',
+      );
       const result = (await options.invoke(route.function)(event)) as APIGatewayProxyStructuredResultV2;
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);

@@ -34,7 +34,11 @@ function field(spec: string, expression: string): Matcher {
 export function nextOccurrence(expression: string, after: Date): Date {
   const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
   if (rate) {
-    const unit = rate[2]?.startsWith('minute') ? 60_000 : rate[2]?.startsWith('hour') ? 3_600_000 : 86_400_000;
+    const unit = rate[2]?.startsWith('minute')
+      ? 60_000
+      : rate[2]?.startsWith('hour')
+        ? 3_600_000
+        : 86_400_000;
     return new Date(after.getTime() + Number(rate[1]) * unit);
   }
   const cron = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/.exec(expression);
@@ -75,11 +79,14 @@ export function startScheduler(
     if (stopped) return;
     const delay = Math.max(0, nextOccurrence(schedule.expression, now()).getTime() - now().getTime());
     // Timers cannot wait longer than ~24.8 days; re-arm in steps.
-    const timer = setTimeout(() => {
-      invoke(schedule)({ ...schedule.input })
-        .catch((error: unknown) => onError(schedule, error))
-        .finally(() => arm(schedule));
-    }, Math.min(delay, 2 ** 31 - 1));
+    const timer = setTimeout(
+      () => {
+        invoke(schedule)({ ...schedule.input })
+          .catch((error: unknown) => onError(schedule, error))
+          .finally(() => arm(schedule));
+      },
+      Math.min(delay, 2 ** 31 - 1),
+    );
     timer.unref();
     timers.set(schedule.name, timer);
   }

@@ -59,7 +59,10 @@ async function listen(server: import('node:http').Server): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-async function ensureTable(client: DynamoDBClient, input: ConstructorParameters<typeof CreateTableCommand>[0]) {
+async function ensureTable(
+  client: DynamoDBClient,
+  input: ConstructorParameters<typeof CreateTableCommand>[0],
+) {
   try {
     await client.send(new CreateTableCommand(input));
   } catch (error) {
@@ -87,7 +90,11 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const fauxqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
   const sqsEndpoint = fauxqs.address;
 
-  const dynamodb = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const dynamodb = new DynamoDBClient({
+    endpoint: dynamodbEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 
   const keyNames = new Set([table.partitionKey, table.sortKey]);
@@ -147,8 +154,15 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       }),
     );
     const url = main.QueueUrl as string;
-    const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-    created[spec.name] = { url, arn: attributes.Attributes?.QueueArn as string, deadLetterUrl, deadLetterArn };
+    const attributes = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+    );
+    created[spec.name] = {
+      url,
+      arn: attributes.Attributes?.QueueArn as string,
+      deadLetterUrl,
+      deadLetterArn,
+    };
   }
 
   return {

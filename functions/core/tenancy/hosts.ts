@@ -4,9 +4,9 @@
  * (and a shorter one for misses), and a binding change in this process invalidates its entry.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Table } from '../db.ts';
 import { UnknownHostError } from '../errors.ts';
 import { hostKey, tenantKey } from '../keys.ts';
-import type { Table } from '../db.ts';
 import type { DomainContext, PublicSurface, TenantStatus, TenantSummary } from './domain.ts';
 
 /** What a host binding item holds. */
@@ -26,7 +26,8 @@ export interface HostDirectoryOptions {
 }
 
 /** Host names as DNS allows them (letters, digits, hyphens, dots), at most 253 characters. */
-const HOST_PATTERN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const HOST_PATTERN =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 export function isValidHost(host: string): boolean {
   return HOST_PATTERN.test(host);

@@ -9,14 +9,9 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { expiryBucket, hostKey, TENANT_LISTING, tenantKey } from '../keys.ts';
-import {
-  type PublicSurface,
-  TENANT_ID_PATTERN,
-  type TenantStatus,
-  type TenantSummary,
-} from './domain.ts';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { type PublicSurface, TENANT_ID_PATTERN, type TenantStatus, type TenantSummary } from './domain.ts';
 import { type HostBinding, type HostDirectory, isValidHost } from './hosts.ts';
 
 export type DeliveryMode = 'dedicated' | 'shared';
@@ -48,7 +43,10 @@ export interface TenantRegistryOptions {
 }
 
 function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
 }
 
 /** `2026-11-23T00:00:00.000Z` → `2026-11-23`. */
@@ -90,7 +88,8 @@ export class TenantRegistry {
     }
     const hosts = [...new Set(input.hosts.map((host) => host.trim().toLowerCase()))];
     for (const host of hosts) {
-      if (!isValidHost(host)) throw new ValidationError('Invalid host name', [{ path: 'hosts', message: host }]);
+      if (!isValidHost(host))
+        throw new ValidationError('Invalid host name', [{ path: 'hosts', message: host }]);
     }
     const existing = await this.get(input.id).catch(() => null);
     if (existing !== null) throw new ConflictError(`Tenant ${input.id} already exists`);
@@ -121,13 +120,18 @@ export class TenantRegistry {
         ...(input.customerId === undefined ? {} : { customerId: input.customerId }),
       };
       await this.#table.client.send(
-        new PutCommand({ TableName: this.#table.name, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }),
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
       );
       for (const host of hosts) this.#hosts?.invalidate(host);
       return tenantFromItem(item);
     } catch (error) {
       for (const host of claimed) await this.#releaseHost(host, input.id);
-      if (isConditionFailure(error)) throw new ConflictError(`Tenant ${input.id} already exists`, { cause: error });
+      if (isConditionFailure(error))
+        throw new ConflictError(`Tenant ${input.id} already exists`, { cause: error });
       throw error;
     }
   }
@@ -150,11 +154,15 @@ export class TenantRegistry {
         KeyConditionExpression: 'GSI1PK = :listing',
         ExpressionAttributeValues: { ':listing': TENANT_LISTING },
         Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { GSI1PK: TENANT_LISTING }) }),
+        ...(cursor === undefined
+          ? {}
+          : { ExclusiveStartKey: decodeCursor(cursor, { GSI1PK: TENANT_LISTING }) }),
       }),
     );
     const items = (result.Items ?? []).map(tenantFromItem);
-    return result.LastEvaluatedKey === undefined ? { items } : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
   async setStatus(id: string, status: TenantStatus): Promise<Tenant> {
@@ -205,7 +213,10 @@ export class TenantRegistry {
       );
     } catch (error) {
       if (isConditionFailure(error)) {
-        throw new ConflictError(`Host ${binding.host} is already bound`, { cause: error, extra: { host: binding.host } });
+        throw new ConflictError(`Host ${binding.host} is already bound`, {
+          cause: error,
+          extra: { host: binding.host },
+        });
       }
       throw error;
     }

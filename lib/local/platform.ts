@@ -1,0 +1,271 @@
+/**
+ * The embedded local platform: the topology wired on one machine. Services (dynalite, fauxqs), the
+ * functions (Node handlers in process, the Python worker in its own processes), the edge router,
+ * the queue pollers and the scheduler, all from `lib/topology.ts`. `npm start` and the integration
+ * tests both start the platform through `startLocalPlatform`.
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { documentClient } from '../../functions/core/db.ts';
+import { ENV, queueUrlEnv } from '../../functions/core/env.ts';
+import { compileViewerRequest, viewerRequestSource } from '../edge/viewer-request.ts';
+import { type FunctionName, type FunctionSpec, functions, queues, schedules } from '../topology.ts';
+import { type LocalFunction, type LocalInvoke, loadNodeFunction } from './lambda.ts';
+import { type Poller, startPoller } from './pollers.ts';
+import { createLocalRouter } from './router.ts';
+import { type LocalScheduler, startScheduler } from './scheduler.ts';
+import { seedDemo } from './seed.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalServices, startLocalServices } from './services.ts';
+
+export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface LocalPlatformOptions {
+  /** Port of the edge router; 0 picks a free one. @default 8080 */
+  readonly port?: number;
+  /** Interface to listen on. @default '127.0.0.1' */
+  readonly listenHost?: string;
+  /** Data folder; `null` keeps everything in memory (tests). @default '.execfabric' */
+  readonly dataDir?: string | null;
+  /** Queue visibility override for tests; `null` keeps the topology's. @default null */
+  readonly visibilityTimeoutSeconds?: number | null;
+  /** Hosts of the governance console. @default ['admin.localhost'] */
+  readonly adminHosts?: readonly string[];
+  /** Hosts of the free entry. @default ['free.localhost'] */
+  readonly freeHosts?: readonly string[];
+  /** Run the schedules on their timers. @default true */
+  readonly schedules?: boolean;
+  /** Concurrent receive loops per queue. @default 2 */
+  readonly pollerConcurrency?: number;
+  /** Seed the demo data on a first start. @default true */
+  readonly seed?: boolean;
+  /** Where platform diagnostics go. @default stderr */
+  readonly log?: (line: string) => void;
+  readonly root?: string;
+}
+
+export interface LocalPlatform {
+  readonly url: string;
+  readonly port: number;
+  readonly services: LocalServices;
+  readonly dataDir: string | null;
+  readonly adminHosts: readonly string[];
+  readonly freeHosts: readonly string[];
+  /** True when this start seeded the demo data. */
+  readonly seeded: boolean;
+  /** Invokes a function directly, as its trigger would. */
+  invoke(name: FunctionName, event: unknown): Promise<unknown>;
+  /** Fires a schedule now. */
+  fireSchedule(name: string): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+interface LocalSecrets {
+  readonly tokenSecret: string;
+}
+
+/** Platform secrets of the local data folder, created once and readable only by their owner. */
+function localSecrets(dataDir: string | null): LocalSecrets {
+  const fresh = (): LocalSecrets => ({ tokenSecret: randomBytes(32).toString('base64url') });
+  if (dataDir === null) return fresh();
+  const file = join(dataDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as LocalSecrets;
+  const secrets = fresh();
+  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secrets;
+}
+
+/** One process per data folder: the embedded store cannot share its files. */
+function lockDataDir(dataDir: string): () => void {
+  const lock = join(dataDir, 'platform.lock');
+  if (existsSync(lock)) {
+    const pid = Number(readFileSync(lock, 'utf8'));
+    let alive = false;
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (alive) {
+      throw new Error(
+        `Another ExecFabric process (pid ${pid}) is using ${dataDir}; stop it or set EXECFABRIC_DATA_DIR`,
+      );
+    }
+    rmSync(lock, { force: true });
+  }
+  const fd = openSync(lock, 'wx');
+  writeFileSync(fd, String(process.pid));
+  closeSync(fd);
+  return () => rmSync(lock, { force: true });
+}
+
+export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+  const root = options.root ?? REPOSITORY_ROOT;
+  const dataDir = options.dataDir === undefined ? resolve(root, '.execfabric') : options.dataDir;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const adminHosts = options.adminHosts ?? ['admin.localhost'];
+  const freeHosts = options.freeHosts ?? ['free.localhost'];
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  if (dataDir !== null) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    cleanups.push(lockDataDir(dataDir));
+  }
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+
+  try {
+    const services = await startLocalServices({
+      dataDir,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? null,
+    });
+    cleanups.push(() => services.stop());
+    const secrets = localSecrets(dataDir);
+    const originSecret = randomBytes(32).toString('base64url');
+
+    // The environment each function would get from the CDK stack, pointed at the local services.
+    const env: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      [ENV.tableName]: services.tableName,
+      [ENV.claimsTableName]: services.claimsTableName,
+      [ENV.dynamodbEndpoint]: services.dynamodbEndpoint,
+      [ENV.sqsEndpoint]: services.sqsEndpoint,
+      [ENV.originSecret]: originSecret,
+      [ENV.tokenSecret]: secrets.tokenSecret,
+    };
+    for (const [name, queue] of Object.entries(services.queues)) env[queueUrlEnv(name)] = queue.url;
+    // Node handlers run in this process and read their configuration at module scope.
+    Object.assign(process.env, env);
+    const table = { client: documentClient(services.dynamodbEndpoint), name: services.tableName };
+    cleanups.push(() => table.client.destroy());
+    const { seeded } =
+      options.seed === false ? { seeded: false } : await seedDemo({ table, adminHosts, freeHosts });
+
+    const loaded = new Map<FunctionName, Promise<LocalFunction>>();
+    const load = (spec: FunctionSpec): Promise<LocalFunction> => {
+      let fn = loaded.get(spec.name);
+      if (fn === undefined) {
+        fn =
+          spec.runtime === 'python3.12'
+            ? import('./python-function.ts').then((python) =>
+                python.loadPythonFunction({ root, spec, env, services, log }),
+              )
+            : loadNodeFunction(root, spec);
+        loaded.set(spec.name, fn);
+      }
+      return fn;
+    };
+    cleanups.push(async () => {
+      for (const fn of loaded.values()) await (await fn.catch(() => null))?.stop();
+    });
+    const invoker =
+      (name: FunctionName): LocalInvoke =>
+      async (event) =>
+        (await load(functions[name])).invoke(event);
+
+    const pollers: Poller[] = [];
+    for (const spec of Object.values(queues)) {
+      const onError = (error: unknown) =>
+        log(`[${spec.consumer}] ${(error as Error).stack ?? String(error)}`);
+      const queue = services.queues[spec.name];
+      pollers.push(
+        startPoller({
+          sqs: services.sqs,
+          queueUrl: queue.url,
+          queueArn: queue.arn,
+          batchSize: spec.batchSize,
+          concurrency: options.pollerConcurrency ?? 2,
+          invoke: invoker(spec.consumer),
+          onError,
+        }),
+      );
+      if (spec.deadLetterConsumer !== null) {
+        pollers.push(
+          startPoller({
+            sqs: services.sqs,
+            queueUrl: queue.deadLetterUrl,
+            queueArn: queue.deadLetterArn,
+            batchSize: 10,
+            concurrency: 1,
+            invoke: invoker(spec.deadLetterConsumer),
+            onError,
+          }),
+        );
+      }
+    }
+    cleanups.push(async () => {
+      await Promise.all(pollers.map((poller) => poller.stop()));
+    });
+
+    let scheduler: LocalScheduler | undefined;
+    const scheduleInvoker = (name: FunctionName) => invoker(name);
+    scheduler = startScheduler(
+      options.schedules === false ? [] : schedules,
+      (schedule) => scheduleInvoker(schedule.function),
+      (schedule, error) => log(`[schedule ${schedule.name}] ${(error as Error).stack ?? String(error)}`),
+    );
+    cleanups.push(() => scheduler?.stop());
+
+    const viewerRequest = compileViewerRequest(viewerRequestSource({ adminHosts, freeHosts }));
+    const server: Server = createServer(
+      createLocalRouter({ root, viewerRequest, originSecret, invoke: invoker }),
+    );
+    server.keepAliveTimeout = 5_000;
+    server.listen(options.port ?? 8080, options.listenHost ?? '127.0.0.1');
+    await Promise.race([
+      once(server, 'listening'),
+      once(server, 'error').then(([error]) => {
+        throw error;
+      }),
+    ]);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolvePromise) => {
+          server.close(() => resolvePromise());
+          server.closeAllConnections();
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      services,
+      dataDir,
+      adminHosts,
+      freeHosts,
+      seeded,
+      invoke: (name, event) => invoker(name)(event),
+      fireSchedule: (name) => {
+        const spec = schedules.find((schedule) => schedule.name === name);
+        if (spec === undefined) return Promise.reject(new Error(`No schedule named ${name}`));
+        return invoker(spec.function)({ ...spec.input });
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
