@@ -1,24 +1,10 @@
 /** The tenant API: everything a customer's users do on their own host. Wiring only. */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { tableFromEnv } from '../core/db.ts';
-import { ENV, requireEnv } from '../core/env.ts';
-import { AuthenticationError } from '../core/errors.ts';
-import { HostDirectory } from '../core/tenancy/hosts.ts';
-import { healthRoute } from '../http/health.ts';
-import { createApiHandler } from '../http/pipeline.ts';
+import { apiFromEnv } from '../http/api.ts';
+import { tenantRoutes } from './routes.ts';
 
-const logger = new Logger({ serviceName: 'tenant-api' });
-const table = tableFromEnv();
-const hosts = new HostDirectory({ table });
-
-export const handler = createApiHandler({
+export const { handler } = apiFromEnv({
+  serviceName: 'tenant-api',
   surfaces: ['tenant'],
   accepts: (domain) => domain.kind === 'tenant',
-  routes: [healthRoute],
-  hosts,
-  authenticate: async () => {
-    throw new AuthenticationError('Sign-in is not available yet');
-  },
-  originSecret: requireEnv(ENV.originSecret),
-  logger,
+  routes: tenantRoutes,
 });

@@ -52,6 +52,11 @@ export interface LocalPlatformOptions {
   readonly pollerConcurrency?: number;
   /** Seed the demo data on a first start. @default true */
   readonly seed?: boolean;
+  /**
+   * Password of the seeded demo users. @default EXECFABRIC_DEMO_PASSWORD, else one generated on the
+   * first start and kept (owner-only) in the data folder
+   */
+  readonly demoPassword?: string;
   /** Where platform diagnostics go. @default stderr */
   readonly log?: (line: string) => void;
   readonly root?: string;
@@ -66,6 +71,8 @@ export interface LocalPlatform {
   readonly freeHosts: readonly string[];
   /** True when this start seeded the demo data. */
   readonly seeded: boolean;
+  /** Password of the demo users, when known to this process. */
+  readonly demoPassword: string;
   /** Invokes a function directly, as its trigger would. */
   invoke(name: FunctionName, event: unknown): Promise<unknown>;
   /** Fires a schedule now. */
@@ -75,11 +82,15 @@ export interface LocalPlatform {
 
 interface LocalSecrets {
   readonly tokenSecret: string;
+  readonly demoPassword: string;
 }
 
 /** Platform secrets of the local data folder, created once and readable only by their owner. */
 function localSecrets(dataDir: string | null): LocalSecrets {
-  const fresh = (): LocalSecrets => ({ tokenSecret: randomBytes(32).toString('base64url') });
+  const fresh = (): LocalSecrets => ({
+    tokenSecret: randomBytes(32).toString('base64url'),
+    demoPassword: process.env.EXECFABRIC_DEMO_PASSWORD ?? `demo-${randomBytes(9).toString('base64url')}`,
+  });
   if (dataDir === null) return fresh();
   const file = join(dataDir, 'secrets.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as LocalSecrets;
@@ -159,8 +170,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     Object.assign(process.env, env);
     const table = { client: documentClient(services.dynamodbEndpoint), name: services.tableName };
     cleanups.push(() => table.client.destroy());
+    const demoPassword = options.demoPassword ?? secrets.demoPassword;
     const { seeded } =
-      options.seed === false ? { seeded: false } : await seedDemo({ table, adminHosts, freeHosts });
+      options.seed === false
+        ? { seeded: false }
+        : await seedDemo({ table, adminHosts, freeHosts, demoPassword, tokenSecret: secrets.tokenSecret });
 
     const loaded = new Map<FunctionName, Promise<LocalFunction>>();
     const load = (spec: FunctionSpec): Promise<LocalFunction> => {
@@ -256,6 +270,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       adminHosts,
       freeHosts,
       seeded,
+      demoPassword,
       invoke: (name, event) => invoker(name)(event),
       fireSchedule: (name) => {
         const spec = schedules.find((schedule) => schedule.name === name);

@@ -8,7 +8,8 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../../functions/core/db.ts';
 import { ConflictError } from '../../functions/core/errors.ts';
 import { seedKey } from '../../functions/core/keys.ts';
-import { TenantRegistry } from '../../functions/core/tenancy/tenants.ts';
+import { createCore } from '../../functions/core/platform.ts';
+import type { DomainContext } from '../../functions/core/tenancy/domain.ts';
 
 export const SEED_VERSION = 'demo-v1';
 
@@ -16,6 +17,9 @@ export interface SeedOptions {
   readonly table: Table;
   readonly adminHosts: readonly string[];
   readonly freeHosts: readonly string[];
+  /** Password of every demo user. */
+  readonly demoPassword: string;
+  readonly tokenSecret: string;
   readonly now?: () => Date;
 }
 
@@ -25,9 +29,25 @@ export interface SeedResult {
 }
 
 export const DEMO_TENANTS = [
-  { id: 'acme', name: 'Acme Corporation', hosts: ['acme.localhost'] },
-  { id: 'globex', name: 'Globex', hosts: ['globex.localhost'] },
+  {
+    id: 'acme',
+    name: 'Acme Corporation',
+    hosts: ['acme.localhost'],
+    users: [
+      { username: 'alice', roles: ['admin'] },
+      { username: 'bob', roles: ['operator'] },
+    ],
+  },
+  {
+    id: 'globex',
+    name: 'Globex',
+    hosts: ['globex.localhost'],
+    users: [{ username: 'gina', roles: ['admin'] }],
+  },
 ] as const;
+
+/** The public super-admin, recognised by the explicit marker. */
+export const DEMO_SUPER_ADMIN = 'admin';
 
 async function ignoreConflict(step: Promise<unknown>): Promise<void> {
   try {
@@ -44,15 +64,39 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   );
   if (marker.Item !== undefined) return { seeded: false };
   const now = options.now ?? (() => new Date());
-  const tenants = new TenantRegistry({ table, now });
+  const core = createCore({ table, tokenSecret: options.tokenSecret, now });
+  const { tenants, directory } = core;
+  const password = options.demoPassword;
 
   for (const host of options.adminHosts) await tenants.bindPublicHost(host, 'governance');
   for (const host of options.freeHosts) await tenants.bindPublicHost(host, 'free');
   const expiresAt = new Date(now().getTime() + 365 * 24 * 3600 * 1000).toISOString();
+  const publicDomain: DomainContext = {
+    kind: 'public',
+    host: options.adminHosts[0] ?? 'admin.localhost',
+    surface: 'governance',
+  };
+  await ignoreConflict(
+    directory.createUser(publicDomain, { username: DEMO_SUPER_ADMIN, password, roles: [], superAdmin: true }),
+  );
   for (const tenant of DEMO_TENANTS) {
     await ignoreConflict(
-      tenants.create({ ...tenant, hosts: [...tenant.hosts], plan: 'standard', expiresAt, status: 'active' }),
+      tenants.create({
+        id: tenant.id,
+        name: tenant.name,
+        hosts: [...tenant.hosts],
+        plan: 'standard',
+        expiresAt,
+        status: 'active',
+      }),
     );
+    const created = await tenants.get(tenant.id);
+    const domain: DomainContext = { kind: 'tenant', host: tenant.hosts[0], tenant: created };
+    for (const user of tenant.users) {
+      await ignoreConflict(
+        directory.createUser(domain, { username: user.username, password, roles: [...user.roles] }),
+      );
+    }
   }
 
   await table.client.send(

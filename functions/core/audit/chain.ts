@@ -1,0 +1,367 @@
+/**
+ * The audit chain of a domain: append-only, tamper-evident, and not a single hot item.
+ *
+ * Entries are written independently (one conditional put each, keyed by time plus randomness), each
+ * carrying the hash of its own content. A sealer folds the entries written since the last seal, in
+ * key order, into a seal that hashes their entry hashes plus the previous seal's hash; the head item
+ * names the newest seal. Verification recomputes every entry hash, every seal and the head, so a
+ * changed, inserted or removed entry or seal is reported.
+ *
+ * Only entries older than a settling window are sealed, so a write still in flight with a slightly
+ * earlier timestamp is not skipped; an entry that lands behind the sealed range anyway is reported
+ * by verification rather than silently dropped.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Table } from '../db.ts';
+import { domainPk, type Key } from '../keys.ts';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { DomainContext } from '../tenancy/domain.ts';
+
+const ENTRY = 'AUDIT#';
+const SEAL = 'SEAL#';
+const HEAD_SK = 'AUDITHEAD';
+const GENESIS = '0'.repeat(64);
+
+export interface AuditActor {
+  readonly username: string;
+  /** `session`, `personal-access-token`, or `system` for schedules and workers. */
+  readonly via: string;
+}
+
+export const SYSTEM_ACTOR: AuditActor = { username: 'system', via: 'system' };
+
+export interface AuditInput {
+  readonly actor: AuditActor;
+  /** Dotted verb, e.g. `auth.login.failed`, `role.updated`, `execution.succeeded`. */
+  readonly action: string;
+  /** What the action was about, e.g. `user:bob`, `execution:01H…`. */
+  readonly target: string;
+  /** Facts worth keeping; never secrets, passwords or credential values. */
+  readonly details?: Readonly<Record<string, unknown>>;
+  readonly requestId?: string;
+}
+
+export interface AuditEntry extends AuditInput {
+  readonly id: string;
+  readonly at: string;
+  readonly hash: string;
+}
+
+export interface AuditProblem {
+  readonly kind:
+    | 'entry-altered'
+    | 'entries-altered'
+    | 'seal-altered'
+    | 'seal-missing'
+    | 'head-mismatch'
+    | 'entry-outside-seals';
+  readonly detail: string;
+}
+
+export interface AuditVerification {
+  readonly valid: boolean;
+  readonly seals: number;
+  readonly sealedEntries: number;
+  readonly unsealedEntries: number;
+  /** Hash of the newest seal: export it to anchor the chain outside the platform. */
+  readonly head: string;
+  readonly problems: readonly AuditProblem[];
+}
+
+export interface AuditLogOptions {
+  readonly table: Table;
+  readonly now?: () => Date;
+  /** Entries younger than this are left for the next seal. @default 2000 */
+  readonly settleMs?: number;
+}
+
+interface SealItem {
+  readonly seq: number;
+  readonly prev: string;
+  readonly fromSk: string;
+  readonly toSk: string;
+  readonly count: number;
+  readonly entriesHash: string;
+  readonly hash: string;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** JSON with sorted keys, so a hash does not depend on property order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+}
+
+function entryHash(entry: Omit<AuditEntry, 'hash'>, domain: string): string {
+  return sha256(
+    canonicalJson({
+      domain,
+      id: entry.id,
+      at: entry.at,
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target,
+      details: entry.details ?? {},
+      requestId: entry.requestId ?? null,
+    }),
+  );
+}
+
+function sealHash(seal: Omit<SealItem, 'hash'>): string {
+  return sha256(`${seal.seq}|${seal.prev}|${seal.fromSk}|${seal.toSk}|${seal.count}|${seal.entriesHash}`);
+}
+
+function sealSk(seq: number): string {
+  return `${SEAL}${String(seq).padStart(12, '0')}`;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+function toEntry(item: Record<string, unknown>): AuditEntry {
+  return {
+    id: String(item.id),
+    at: String(item.at),
+    actor: item.actor as AuditActor,
+    action: String(item.action),
+    target: String(item.target),
+    details: (item.details as Record<string, unknown> | undefined) ?? {},
+    ...(typeof item.requestId === 'string' ? { requestId: item.requestId } : {}),
+    hash: String(item.hash),
+  };
+}
+
+export class AuditLog {
+  readonly #table: Table;
+  readonly #now: () => Date;
+  readonly #settleMs: number;
+
+  constructor(options: AuditLogOptions) {
+    this.#table = options.table;
+    this.#now = options.now ?? (() => new Date());
+    this.#settleMs = options.settleMs ?? 2000;
+  }
+
+  /** Appends one entry. Independent of every other writer: no head item is touched. */
+  async record(domain: DomainContext, input: AuditInput): Promise<AuditEntry> {
+    const at = this.#now().toISOString();
+    const id = `${at}#${randomBytes(8).toString('hex')}`;
+    const pk = domainPk(domain);
+    const base = { id, at, ...input, details: input.details ?? {} };
+    const entry: AuditEntry = { ...base, hash: entryHash(base, pk) };
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: { PK: pk, SK: `${ENTRY}${id}`, type: 'AUDIT', ...entry },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    return entry;
+  }
+
+  /** Newest first. */
+  async list(domain: DomainContext, limit: number, cursor?: string): Promise<Page<AuditEntry>> {
+    const pk = domainPk(domain);
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': ENTRY },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
+      }),
+    );
+    const items = (result.Items ?? []).map(toEntry);
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /**
+   * Seals every settled entry written since the last seal. Safe to run concurrently and to retry:
+   * a seal is written only if its sequence number is free, and the head only moves forward.
+   * Returns the number of entries sealed.
+   */
+  async seal(domain: DomainContext): Promise<number> {
+    const pk = domainPk(domain);
+    const head = await this.#repairHead(pk);
+    const cutoff = `${ENTRY}${new Date(this.#now().getTime() - this.#settleMs).toISOString()}`;
+    const hashes: string[] = [];
+    let first: string | undefined;
+    let last: string | undefined;
+    for await (const item of this.#entries(pk, head?.toSk ?? ENTRY, cutoff)) {
+      first ??= String(item.SK);
+      last = String(item.SK);
+      hashes.push(String(item.hash));
+    }
+    if (first === undefined || last === undefined) return 0;
+    const seq = (head?.seq ?? 0) + 1;
+    const body = {
+      seq,
+      prev: head?.hash ?? GENESIS,
+      fromSk: first,
+      toSk: last,
+      count: hashes.length,
+      entriesHash: sha256(hashes.join('\n')),
+    };
+    const seal: SealItem = { ...body, hash: sealHash(body) };
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: { PK: pk, SK: sealSk(seq), type: 'AUDITSEAL', ...seal },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return 0; // another sealer won this sequence number
+      throw error;
+    }
+    await this.#advanceHead(pk, seal);
+    return seal.count;
+  }
+
+  /** Recomputes the whole chain of a domain. */
+  async verify(domain: DomainContext): Promise<AuditVerification> {
+    const pk = domainPk(domain);
+    const problems: AuditProblem[] = [];
+    let prev = GENESIS;
+    let lastSk = ENTRY;
+    let expectedSeq = 1;
+    let sealedEntries = 0;
+    let seals = 0;
+    for await (const item of this.#query(pk, SEAL, `${SEAL}~`)) {
+      const seal = item as unknown as SealItem;
+      seals++;
+      if (seal.seq !== expectedSeq) {
+        problems.push({ kind: 'seal-missing', detail: `expected seal ${expectedSeq}, found ${seal.seq}` });
+      }
+      expectedSeq = seal.seq + 1;
+      const { hash, ...body } = seal;
+      if (sealHash({ ...body }) !== hash || seal.prev !== prev) {
+        problems.push({ kind: 'seal-altered', detail: `seal ${seal.seq} does not chain to its predecessor` });
+      }
+      const hashes: string[] = [];
+      for await (const entryItem of this.#entries(pk, lastSk, seal.toSk, true)) {
+        const entry = toEntry(entryItem);
+        const { hash: stored, ...content } = entry;
+        if (entryHash(content, pk) !== stored) {
+          problems.push({ kind: 'entry-altered', detail: `entry ${entry.id} does not match its hash` });
+        }
+        hashes.push(stored);
+      }
+      if (hashes.length !== seal.count || sha256(hashes.join('\n')) !== seal.entriesHash) {
+        problems.push({
+          kind: 'entries-altered',
+          detail: `seal ${seal.seq} covers ${seal.count} entries; ${hashes.length} found, or their hashes differ`,
+        });
+      }
+      sealedEntries += hashes.length;
+      prev = hash;
+      lastSk = seal.toSk;
+    }
+    const head = await this.#head(pk);
+    if ((head?.hash ?? GENESIS) !== prev || (head?.seq ?? 0) !== expectedSeq - 1) {
+      problems.push({ kind: 'head-mismatch', detail: 'the chain head does not name the newest seal' });
+    }
+    let unsealedEntries = 0;
+    for await (const entryItem of this.#entries(pk, lastSk, `${ENTRY}~`)) {
+      const entry = toEntry(entryItem);
+      const { hash: stored, ...content } = entry;
+      if (entryHash(content, pk) !== stored) {
+        problems.push({ kind: 'entry-altered', detail: `entry ${entry.id} does not match its hash` });
+      }
+      unsealedEntries++;
+    }
+    return { valid: problems.length === 0, seals, sealedEntries, unsealedEntries, head: prev, problems };
+  }
+
+  async #head(pk: string): Promise<SealItem | undefined> {
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: { PK: pk, SK: HEAD_SK }, ConsistentRead: true }),
+    );
+    return result.Item as SealItem | undefined;
+  }
+
+  /** The head, moved forward past any seal a crashed sealer wrote but did not record. */
+  async #repairHead(pk: string): Promise<SealItem | undefined> {
+    let head = await this.#head(pk);
+    for (;;) {
+      const next = await this.#table.client.send(
+        new GetCommand({
+          TableName: this.#table.name,
+          Key: { PK: pk, SK: sealSk((head?.seq ?? 0) + 1) },
+          ConsistentRead: true,
+        }),
+      );
+      if (next.Item === undefined) return head;
+      const seal = next.Item as SealItem;
+      await this.#advanceHead(pk, seal);
+      head = seal;
+    }
+  }
+
+  async #advanceHead(pk: string, seal: SealItem): Promise<void> {
+    const key: Key = { PK: pk, SK: HEAD_SK };
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: key,
+          UpdateExpression: 'SET seq = :seq, #hash = :hash, toSk = :toSk, prev = :prev',
+          ConditionExpression: 'attribute_not_exists(seq) OR seq < :seq',
+          ExpressionAttributeNames: { '#hash': 'hash' },
+          ExpressionAttributeValues: {
+            ':seq': seal.seq,
+            ':hash': seal.hash,
+            ':toSk': seal.toSk,
+            ':prev': seal.prev,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Entries with `after < SK <= until` (or `< until` when not inclusive), in key order. */
+  async *#entries(pk: string, after: string, until: string, inclusive = false) {
+    for await (const item of this.#query(pk, after, until)) {
+      const sk = String(item.SK);
+      if (!sk.startsWith(ENTRY) || sk === after) continue;
+      if (inclusive ? sk > until : sk >= until) return;
+      yield item;
+    }
+  }
+
+  async *#query(pk: string, from: string, until: string) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#table.client.send(
+        new QueryCommand({
+          TableName: this.#table.name,
+          KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :until',
+          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':until': until },
+          ConsistentRead: true,
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) yield item;
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+}

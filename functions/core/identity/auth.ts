@@ -1,0 +1,464 @@
+/**
+ * Sign-in, sessions and personal access tokens.
+ *
+ * - A session token is HMAC-signed and names its domain and host; it is refused on any other host,
+ *   and its session item (in the domain's own partition) must exist and not be revoked, so logout
+ *   and revocation take effect on the next request.
+ * - Personal access tokens (`efp_<id>_<secret>`, for the CLI) are shown once, stored as a SHA-256 of
+ *   their 256-bit secret, scoped to a subset of the owner's permissions, revocable, and record their
+ *   last use.
+ * - Login failures are counted per username and host in fixed windows; past the limit every attempt
+ *   is refused (correct password or not) until the window ends. A failure never says whether the
+ *   user exists, and takes as long either way.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../audit/chain.ts';
+import type { Table } from '../db.ts';
+import {
+  AuthenticationError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  ValidationError,
+} from '../errors.ts';
+import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import type { DomainContext } from '../tenancy/domain.ts';
+import type { Caller } from './caller.ts';
+import { type Directory, type StoredUser, userFromItem } from './directory.ts';
+import { verifyPassword } from './passwords.ts';
+
+const SESSION_PREFIX = 'efs';
+const PAT_PREFIX = 'efp';
+const PAT_PATTERN = /^efp_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+export interface AuthOptions {
+  readonly table: Table;
+  readonly directory: Directory;
+  readonly audit: AuditLog;
+  /** Key material for session signatures (≥ 32 bytes of entropy). */
+  readonly tokenSecret: string;
+  readonly now?: () => Date;
+  /** @default 28_800 (8 hours) */
+  readonly sessionSeconds?: number;
+  /** Failed logins per username and host per window before refusing. @default 5 */
+  readonly maxFailures?: number;
+  /** @default 900 */
+  readonly failureWindowSeconds?: number;
+}
+
+export interface LoginResult {
+  readonly token: string;
+  readonly expiresAt: string;
+  readonly user: {
+    readonly username: string;
+    readonly roles: readonly string[];
+    readonly superAdmin: boolean;
+  };
+}
+
+export interface RequestMeta {
+  readonly requestId?: string;
+  readonly sourceIp?: string;
+}
+
+export interface AccessToken {
+  readonly id: string;
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly lastUsedAt: string | null;
+  readonly revoked: boolean;
+}
+
+interface SessionClaims {
+  readonly sid: string;
+  readonly sub: string;
+  readonly dom: string;
+  readonly host: string;
+  readonly iat: number;
+  readonly exp: number;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+const INVALID = 'Invalid or expired credentials';
+
+export class Auth {
+  readonly #table: Table;
+  readonly #directory: Directory;
+  readonly #audit: AuditLog;
+  readonly #signingKey: Buffer;
+  readonly #now: () => Date;
+  readonly #sessionSeconds: number;
+  readonly #maxFailures: number;
+  readonly #windowSeconds: number;
+
+  constructor(options: AuthOptions) {
+    if (options.tokenSecret.length < 32) throw new Error('tokenSecret must hold at least 32 characters');
+    this.#table = options.table;
+    this.#directory = options.directory;
+    this.#audit = options.audit;
+    this.#signingKey = createHmac('sha256', options.tokenSecret).update('execfabric-session-v1').digest();
+    this.#now = options.now ?? (() => new Date());
+    this.#sessionSeconds = options.sessionSeconds ?? 8 * 3600;
+    this.#maxFailures = options.maxFailures ?? 5;
+    this.#windowSeconds = options.failureWindowSeconds ?? 900;
+  }
+
+  async login(
+    domain: DomainContext,
+    username: string,
+    password: string,
+    meta: RequestMeta = {},
+  ): Promise<LoginResult> {
+    const name = username.trim().toLowerCase();
+    const now = this.#now();
+    const window = Math.floor(now.getTime() / 1000 / this.#windowSeconds);
+    const counterKey = itemKey(
+      domain,
+      'LOGINFAIL',
+      sha256(`${name}|${domain.host}`).toString('hex'),
+      String(window),
+    );
+    const counter = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: counterKey, ConsistentRead: true }),
+    );
+    if (Number(counter.Item?.failures ?? 0) >= this.#maxFailures) {
+      const retryAfter = (window + 1) * this.#windowSeconds - Math.floor(now.getTime() / 1000);
+      await this.#audit.record(domain, {
+        actor: { username: name.slice(0, 64), via: 'anonymous' },
+        action: 'auth.login.refused',
+        target: `user:${name.slice(0, 64)}`,
+        details: { reason: 'rate-limited', sourceIp: meta.sourceIp ?? null },
+        ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
+      });
+      throw new RateLimitedError(
+        'Too many failed sign-in attempts; try again later',
+        Math.max(1, retryAfter),
+      );
+    }
+
+    const user = await this.#directory.getUser(domain, name);
+    const passwordOk = await verifyPassword(password, user?.passwordHash);
+    if (user === null || !passwordOk || user.disabled) {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: counterKey,
+          UpdateExpression: 'ADD failures :one SET expiresAtEpoch = :expires',
+          ExpressionAttributeValues: { ':one': 1, ':expires': (window + 2) * this.#windowSeconds },
+        }),
+      );
+      await this.#audit.record(domain, {
+        actor: { username: name.slice(0, 64), via: 'anonymous' },
+        action: 'auth.login.failed',
+        target: `user:${name.slice(0, 64)}`,
+        details: { sourceIp: meta.sourceIp ?? null },
+        ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
+      });
+      throw new AuthenticationError(INVALID);
+    }
+
+    const sid = randomBytes(16).toString('hex');
+    const iat = Math.floor(now.getTime() / 1000);
+    const exp = iat + this.#sessionSeconds;
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: {
+          ...itemKey(domain, 'SESSION', sid),
+          type: 'SESSION',
+          sid,
+          username: user.username,
+          host: domain.host,
+          createdAt: now.toISOString(),
+          expiresAtEpoch: exp,
+        },
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: { username: user.username, via: 'session' },
+      action: 'auth.login',
+      target: `user:${user.username}`,
+      details: { session: sid, sourceIp: meta.sourceIp ?? null },
+      ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
+    });
+    const claims: SessionClaims = {
+      sid,
+      sub: user.username,
+      dom: domainPk(domain),
+      host: domain.host,
+      iat,
+      exp,
+    };
+    return {
+      token: this.#sign(claims),
+      expiresAt: new Date(exp * 1000).toISOString(),
+      user: {
+        username: user.username,
+        roles: user.roles,
+        superAdmin: this.#directory.isSuperAdmin(domain, user),
+      },
+    };
+  }
+
+  /** The caller behind an `Authorization: Bearer …` header, for this domain and host only. */
+  async authenticate(domain: DomainContext, authorization: string | undefined): Promise<Caller> {
+    const match = /^Bearer ([^\s]+)$/i.exec(authorization?.trim() ?? '');
+    if (match?.[1] === undefined) throw new AuthenticationError('A bearer token is required');
+    const token = match[1];
+    if (token.startsWith(`${PAT_PREFIX}_`)) return this.#authenticatePat(domain, token);
+    return this.#authenticateSession(domain, token);
+  }
+
+  async logout(domain: DomainContext, caller: Caller): Promise<void> {
+    if (caller.via !== 'session')
+      throw new ValidationError('Only a session can log out; revoke tokens instead');
+    await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'SESSION', caller.credentialId),
+        UpdateExpression: 'SET revokedAt = :now',
+        ExpressionAttributeValues: { ':now': this.#now().toISOString() },
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: { username: caller.username, via: caller.via },
+      action: 'auth.logout',
+      target: `user:${caller.username}`,
+      details: { session: caller.credentialId },
+    });
+  }
+
+  /** Creates a personal access token; the returned `token` is shown once and never stored. */
+  async createAccessToken(
+    domain: DomainContext,
+    caller: Caller,
+    input: { name: string; scopes: readonly string[]; expiresInDays: number },
+  ): Promise<AccessToken & { token: string }> {
+    const notHeld = input.scopes.filter((scope) => !caller.permissions.has(scope));
+    if (notHeld.length > 0)
+      throw new ForbiddenError(`A token cannot hold permissions you lack: ${notHeld.join(', ')}`);
+    const id = randomBytes(8).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const now = this.#now();
+    const expiresAt = new Date(now.getTime() + input.expiresInDays * 86_400_000);
+    const token: AccessToken = {
+      id,
+      name: input.name,
+      scopes: [...new Set(input.scopes)],
+      createdAt: now.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+      lastUsedAt: null,
+      revoked: false,
+    };
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: {
+          ...itemKey(domain, 'PAT', id),
+          type: 'PAT',
+          ...token,
+          username: caller.username,
+          host: domain.host,
+          secretHash: sha256(secret).toString('hex'),
+          expiresAtEpoch: Math.floor(expiresAt.getTime() / 1000),
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: { username: caller.username, via: caller.via },
+      action: 'token.created',
+      target: `token:${id}`,
+      details: { name: input.name, scopes: token.scopes, expiresAt: token.expiresAt },
+    });
+    return { ...token, token: `${PAT_PREFIX}_${id}_${secret}` };
+  }
+
+  /** The caller's own tokens (never their secrets). */
+  async listAccessTokens(domain: DomainContext, caller: Caller): Promise<AccessToken[]> {
+    const tokens: AccessToken[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#table.client.send(
+        new QueryCommand({
+          TableName: this.#table.name,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          FilterExpression: 'username = :username',
+          ExpressionAttributeValues: {
+            ':pk': domainPk(domain),
+            ':prefix': typePrefix('PAT'),
+            ':username': caller.username,
+          },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) tokens.push(toAccessToken(item));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return tokens;
+  }
+
+  async revokeAccessToken(domain: DomainContext, caller: Caller, id: string): Promise<void> {
+    if (!/^[0-9a-f]{16}$/.test(id)) throw new NotFoundError('Token not found');
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'PAT', id),
+          UpdateExpression: 'SET revoked = :yes, revokedAt = :now',
+          // Only the owner, or an admin of users, may revoke.
+          ConditionExpression: caller.permissions.has('user:manage')
+            ? 'attribute_exists(PK)'
+            : 'attribute_exists(PK) AND username = :username',
+          ExpressionAttributeValues: {
+            ':yes': true,
+            ':now': this.#now().toISOString(),
+            ...(caller.permissions.has('user:manage') ? {} : { ':username': caller.username }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError('Token not found', { cause: error });
+      throw error;
+    }
+    await this.#audit.record(domain, {
+      actor: { username: caller.username, via: caller.via },
+      action: 'token.revoked',
+      target: `token:${id}`,
+    });
+  }
+
+  #sign(claims: SessionClaims): string {
+    const payload = Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url');
+    const signature = createHmac('sha256', this.#signingKey)
+      .update(`${SESSION_PREFIX}.${payload}`)
+      .digest('base64url');
+    return `${SESSION_PREFIX}.${payload}.${signature}`;
+  }
+
+  #verify(token: string): SessionClaims {
+    const parts = token.split('.');
+    if (parts.length !== 3 || parts[0] !== SESSION_PREFIX) throw new AuthenticationError(INVALID);
+    const [, payload = '', signature = ''] = parts;
+    const expected = createHmac('sha256', this.#signingKey).update(`${SESSION_PREFIX}.${payload}`).digest();
+    const given = Buffer.from(signature, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new AuthenticationError(INVALID);
+    try {
+      return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as SessionClaims;
+    } catch (cause) {
+      throw new AuthenticationError(INVALID, { cause });
+    }
+  }
+
+  async #authenticateSession(domain: DomainContext, token: string): Promise<Caller> {
+    const claims = this.#verify(token);
+    const nowSeconds = Math.floor(this.#now().getTime() / 1000);
+    // The token's domain and host must be this request's: a token never crosses hosts.
+    if (claims.dom !== domainPk(domain) || claims.host !== domain.host || claims.exp <= nowSeconds) {
+      throw new AuthenticationError(INVALID);
+    }
+    const sessionKey = itemKey(domain, 'SESSION', claims.sid);
+    const userKey = itemKey(domain, 'USER', claims.sub);
+    const result = await this.#table.client.send(
+      new BatchGetCommand({
+        RequestItems: { [this.#table.name]: { Keys: [sessionKey, userKey], ConsistentRead: true } },
+      }),
+    );
+    const items = result.Responses?.[this.#table.name] ?? [];
+    const session = items.find((item) => item.SK === sessionKey.SK);
+    const userItem = items.find((item) => item.SK === userKey.SK);
+    if (
+      session === undefined ||
+      session.revokedAt !== undefined ||
+      Number(session.expiresAtEpoch) <= nowSeconds
+    ) {
+      throw new AuthenticationError(INVALID);
+    }
+    const user = userItem === undefined ? null : userFromItem(userItem);
+    if (user === null || user.disabled) throw new AuthenticationError(INVALID);
+    return this.#caller(domain, user, 'session', claims.sid);
+  }
+
+  async #authenticatePat(domain: DomainContext, token: string): Promise<Caller> {
+    const match = PAT_PATTERN.exec(token);
+    if (match === null) throw new AuthenticationError(INVALID);
+    const [, id = '', secret = ''] = match;
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, 'PAT', id), ConsistentRead: true }),
+    );
+    const item = result.Item;
+    const expected = Buffer.from(String(item?.secretHash ?? '0'.repeat(64)), 'hex');
+    const given = sha256(secret);
+    const now = this.#now();
+    if (
+      item === undefined ||
+      expected.length !== given.length ||
+      !timingSafeEqual(expected, given) ||
+      item.revoked === true ||
+      item.host !== domain.host ||
+      Date.parse(String(item.expiresAt)) <= now.getTime()
+    ) {
+      throw new AuthenticationError(INVALID);
+    }
+    const user = await this.#directory.getUser(domain, String(item.username));
+    if (user === null || user.disabled) throw new AuthenticationError(INVALID);
+    const last =
+      item.lastUsedAt === null || item.lastUsedAt === undefined ? 0 : Date.parse(String(item.lastUsedAt));
+    if (now.getTime() - last > 60_000) {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'PAT', id),
+          UpdateExpression: 'SET lastUsedAt = :now',
+          ExpressionAttributeValues: { ':now': now.toISOString() },
+        }),
+      );
+    }
+    const caller = await this.#caller(domain, user, 'personal-access-token', id);
+    const scopes = new Set((item.scopes as string[] | undefined) ?? []);
+    return {
+      ...caller,
+      permissions: new Set([...caller.permissions].filter((permission) => scopes.has(permission))),
+    };
+  }
+
+  async #caller(
+    domain: DomainContext,
+    user: StoredUser,
+    via: Caller['via'],
+    credentialId: string,
+  ): Promise<Caller> {
+    const superAdmin = this.#directory.isSuperAdmin(domain, user);
+    const permissions = superAdmin
+      ? new Set(this.#directory.allPermissions(domain))
+      : await this.#directory.permissionsOf(domain, user.roles);
+    return { username: user.username, roles: user.roles, permissions, superAdmin, via, credentialId };
+  }
+}
+
+function toAccessToken(item: Record<string, unknown>): AccessToken {
+  return {
+    id: String(item.id),
+    name: String(item.name),
+    scopes: (item.scopes as string[] | undefined) ?? [],
+    createdAt: String(item.createdAt),
+    expiresAt: String(item.expiresAt),
+    lastUsedAt: typeof item.lastUsedAt === 'string' ? item.lastUsedAt : null,
+    revoked: item.revoked === true,
+  };
+}

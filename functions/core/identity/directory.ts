@@ -1,0 +1,498 @@
+/**
+ * Users and roles of a domain. Built-in roles are fixed (permissions.ts); custom roles are stored
+ * per domain. Nobody can grant what they do not hold: a role assignment or a custom role is refused
+ * when it carries a permission the acting caller lacks. Super-admin status exists only in the public
+ * domain and only as an explicit marker or a configured username — never from a name, an id or the
+ * order of creation.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../audit/chain.ts';
+import type { Table } from '../db.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { DomainContext } from '../tenancy/domain.ts';
+import type { Caller } from './caller.ts';
+import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.ts';
+import {
+  PUBLIC_BUILT_IN_ROLES,
+  PUBLIC_MENUS,
+  PUBLIC_PERMISSIONS,
+  TENANT_BUILT_IN_ROLES,
+  TENANT_MENUS,
+  TENANT_PERMISSIONS,
+} from './permissions.ts';
+
+export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,62}$/;
+export const ROLE_NAME_PATTERN = /^[a-z][a-z0-9-]{1,39}$/;
+
+export interface User {
+  readonly username: string;
+  readonly roles: readonly string[];
+  /** The explicit super-admin marker; only ever true in the public domain. */
+  readonly superAdmin: boolean;
+  readonly disabled: boolean;
+  /** Public domain only: tenants a whitelisted tenant admin may see in the minimal console. */
+  readonly consoleTenants: readonly string[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface StoredUser extends User {
+  readonly passwordHash: string;
+}
+
+export interface Role {
+  readonly name: string;
+  readonly permissions: readonly string[];
+  readonly builtIn: boolean;
+  readonly description: string;
+}
+
+export interface NewUser {
+  readonly username: string;
+  readonly password: string;
+  readonly roles: readonly string[];
+  readonly superAdmin?: boolean;
+  readonly consoleTenants?: readonly string[];
+}
+
+export interface UserChange {
+  readonly roles?: readonly string[];
+  readonly disabled?: boolean;
+  readonly password?: string;
+  readonly consoleTenants?: readonly string[];
+}
+
+export interface DirectoryOptions {
+  readonly table: Table;
+  readonly audit: AuditLog;
+  /** Public-domain usernames treated as super-admins (explicit configuration). @default [] */
+  readonly superAdmins?: readonly string[];
+  readonly now?: () => Date;
+  /** How long custom role definitions are cached per process. @default 5000 */
+  readonly roleCacheMs?: number;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+export function userFromItem(item: Record<string, unknown>): StoredUser {
+  return {
+    username: String(item.username),
+    roles: (item.roles as string[] | undefined) ?? [],
+    superAdmin: item.superAdmin === true,
+    disabled: item.disabled === true,
+    consoleTenants: (item.consoleTenants as string[] | undefined) ?? [],
+    createdAt: String(item.createdAt),
+    updatedAt: String(item.updatedAt),
+    passwordHash: String(item.passwordHash),
+  };
+}
+
+export function publicView(user: StoredUser | User): User {
+  return {
+    username: user.username,
+    roles: user.roles,
+    superAdmin: user.superAdmin,
+    disabled: user.disabled,
+    consoleTenants: user.consoleTenants,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+  };
+}
+
+export function validatePassword(password: string, path = 'password'): void {
+  if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+    throw new ValidationError('Password does not meet the policy', [
+      { path, message: `${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters` },
+    ]);
+  }
+}
+
+export class Directory {
+  readonly #table: Table;
+  readonly #audit: AuditLog;
+  readonly #superAdmins: ReadonlySet<string>;
+  readonly #now: () => Date;
+  readonly #roleCacheMs: number;
+  readonly #roleCache = new Map<string, { role: Role | null; until: number }>();
+
+  constructor(options: DirectoryOptions) {
+    this.#table = options.table;
+    this.#audit = options.audit;
+    this.#superAdmins = new Set(options.superAdmins ?? []);
+    this.#now = options.now ?? (() => new Date());
+    this.#roleCacheMs = options.roleCacheMs ?? 5000;
+  }
+
+  /** Super-admin: public domain and (explicit marker or configured username). Nothing else. */
+  isSuperAdmin(domain: DomainContext, user: User): boolean {
+    return domain.kind === 'public' && (user.superAdmin || this.#superAdmins.has(user.username));
+  }
+
+  allPermissions(domain: DomainContext): readonly string[] {
+    return domain.kind === 'public' ? PUBLIC_PERMISSIONS : TENANT_PERMISSIONS;
+  }
+
+  menus(domain: DomainContext) {
+    return domain.kind === 'public' ? PUBLIC_MENUS : TENANT_MENUS;
+  }
+
+  async getUser(domain: DomainContext, username: string): Promise<StoredUser | null> {
+    if (!USERNAME_PATTERN.test(username)) return null;
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, 'USER', username) }),
+    );
+    return result.Item === undefined ? null : userFromItem(result.Item);
+  }
+
+  async listUsers(domain: DomainContext, limit: number, cursor?: string): Promise<Page<User>> {
+    const pk = domainPk(domain);
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix('USER') },
+        Limit: limit,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
+      }),
+    );
+    const items = (result.Items ?? []).map((item) => publicView(userFromItem(item)));
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /** Creates a user. `actor` is undefined only for platform seeding. */
+  async createUser(domain: DomainContext, input: NewUser, actor?: Caller): Promise<User> {
+    if (!USERNAME_PATTERN.test(input.username)) {
+      throw new ValidationError('Invalid username', [
+        { path: 'username', message: '2-63 characters: a-z, 0-9, dot, underscore, hyphen' },
+      ]);
+    }
+    validatePassword(input.password);
+    await this.#checkGrantable(domain, input.roles, actor);
+    if (input.superAdmin === true) this.#checkSuperAdminGrant(domain, actor);
+    if (input.consoleTenants !== undefined && domain.kind !== 'public') {
+      throw new ValidationError('consoleTenants exists only in the public domain', [
+        { path: 'consoleTenants', message: 'not allowed here' },
+      ]);
+    }
+    const now = this.#now().toISOString();
+    const item = {
+      ...itemKey(domain, 'USER', input.username),
+      type: 'USER',
+      username: input.username,
+      passwordHash: await hashPassword(input.password),
+      roles: [...new Set(input.roles)],
+      superAdmin: domain.kind === 'public' && input.superAdmin === true,
+      consoleTenants: [...(input.consoleTenants ?? [])],
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError(`User ${input.username} already exists`, { cause: error });
+      throw error;
+    }
+    const user = publicView(userFromItem(item));
+    await this.#audit.record(domain, {
+      actor:
+        actor === undefined
+          ? { username: 'system', via: 'system' }
+          : { username: actor.username, via: actor.via },
+      action: 'user.created',
+      target: `user:${user.username}`,
+      details: { roles: user.roles, superAdmin: user.superAdmin, consoleTenants: user.consoleTenants },
+    });
+    return user;
+  }
+
+  async updateUser(
+    domain: DomainContext,
+    username: string,
+    change: UserChange,
+    actor: Caller,
+  ): Promise<User> {
+    const current = await this.getUser(domain, username);
+    if (current === null) throw new NotFoundError(`User ${username} not found`);
+    if (change.roles !== undefined) await this.#checkGrantable(domain, change.roles, actor);
+    if (change.password !== undefined) validatePassword(change.password);
+    if (change.consoleTenants !== undefined && domain.kind !== 'public') {
+      throw new ValidationError('consoleTenants exists only in the public domain', [
+        { path: 'consoleTenants', message: 'not allowed here' },
+      ]);
+    }
+    const sets: string[] = ['updatedAt = :now'];
+    const values: Record<string, unknown> = {
+      ':now': this.#now().toISOString(),
+      ':expected': current.updatedAt,
+    };
+    if (change.roles !== undefined) {
+      sets.push('#roles = :roles');
+      values[':roles'] = [...new Set(change.roles)];
+    }
+    if (change.disabled !== undefined) {
+      sets.push('disabled = :disabled');
+      values[':disabled'] = change.disabled;
+    }
+    if (change.password !== undefined) {
+      sets.push('passwordHash = :hash, passwordChangedAt = :now');
+      values[':hash'] = await hashPassword(change.password);
+    }
+    if (change.consoleTenants !== undefined) {
+      sets.push('consoleTenants = :console');
+      values[':console'] = [...change.consoleTenants];
+    }
+    let updated: StoredUser;
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'USER', username),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          // Lost-update protection: the user must be as we read it.
+          ConditionExpression: 'updatedAt = :expected',
+          ExpressionAttributeNames: change.roles === undefined ? undefined : { '#roles': 'roles' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      updated = userFromItem(result.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError(`User ${username} changed concurrently; retry`, { cause: error });
+      throw error;
+    }
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'user.updated',
+      target: `user:${username}`,
+      details: {
+        ...(change.roles === undefined ? {} : { rolesBefore: current.roles, rolesAfter: updated.roles }),
+        ...(change.disabled === undefined ? {} : { disabled: change.disabled }),
+        ...(change.password === undefined ? {} : { passwordChanged: true }),
+        ...(change.consoleTenants === undefined ? {} : { consoleTenants: change.consoleTenants }),
+      },
+    });
+    return publicView(updated);
+  }
+
+  /** Built-in roles of the domain kind, then the domain's custom roles. */
+  async listRoles(domain: DomainContext): Promise<Role[]> {
+    const builtIn = Object.entries(
+      domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES,
+    ).map(
+      ([name, permissions]): Role => ({
+        name,
+        permissions,
+        builtIn: true,
+        description: `Built-in ${name} role`,
+      }),
+    );
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('ROLE') },
+      }),
+    );
+    const custom = (result.Items ?? []).map(
+      (item): Role => ({
+        name: String(item.name),
+        permissions: (item.permissions as string[]) ?? [],
+        builtIn: false,
+        description: String(item.description ?? ''),
+      }),
+    );
+    return [...builtIn, ...custom];
+  }
+
+  async putRole(
+    domain: DomainContext,
+    input: { name: string; permissions: readonly string[]; description?: string },
+    actor: Caller,
+    mode: 'create' | 'update',
+  ): Promise<Role> {
+    if (!ROLE_NAME_PATTERN.test(input.name)) {
+      throw new ValidationError('Invalid role name', [
+        { path: 'name', message: 'a-z, 0-9 and hyphens, 2-40 characters' },
+      ]);
+    }
+    const builtIns = domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
+    if (input.name in builtIns)
+      throw new ConflictError(`${input.name} is a built-in role and cannot be changed`);
+    const known = new Set(this.allPermissions(domain));
+    const unknown = input.permissions.filter((permission) => !known.has(permission));
+    if (unknown.length > 0) {
+      throw new ValidationError('Unknown permissions', [
+        { path: 'permissions', message: unknown.join(', ') },
+      ]);
+    }
+    const missing = input.permissions.filter((permission) => !actor.permissions.has(permission));
+    if (missing.length > 0) {
+      throw new ForbiddenError(`You cannot grant permissions you do not hold: ${missing.join(', ')}`);
+    }
+    const key = itemKey(domain, 'ROLE', input.name);
+    const before = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
+    );
+    const now = this.#now().toISOString();
+    const role: Role = {
+      name: input.name,
+      permissions: [...new Set(input.permissions)],
+      builtIn: false,
+      description: input.description ?? '',
+    };
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: { ...key, type: 'ROLE', ...role, updatedAt: now },
+          ConditionExpression: mode === 'create' ? 'attribute_not_exists(PK)' : 'attribute_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      if (mode === 'create') throw new ConflictError(`Role ${input.name} already exists`, { cause: error });
+      throw new NotFoundError(`Role ${input.name} not found`, { cause: error });
+    }
+    this.#roleCache.delete(`${domainPk(domain)}|${input.name}`);
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: mode === 'create' ? 'role.created' : 'role.updated',
+      target: `role:${input.name}`,
+      details: {
+        permissionsBefore: (before.Item?.permissions as string[] | undefined) ?? [],
+        permissionsAfter: role.permissions,
+      },
+    });
+    return role;
+  }
+
+  async deleteRole(domain: DomainContext, name: string, actor: Caller): Promise<void> {
+    const builtIns = domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
+    if (name in builtIns) throw new ConflictError(`${name} is a built-in role and cannot be deleted`);
+    try {
+      await this.#table.client.send(
+        new DeleteCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'ROLE', name),
+          ConditionExpression: 'attribute_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError(`Role ${name} not found`, { cause: error });
+      throw error;
+    }
+    this.#roleCache.delete(`${domainPk(domain)}|${name}`);
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'role.deleted',
+      target: `role:${name}`,
+    });
+  }
+
+  /** The permissions a set of role names grants in a domain (unknown roles grant nothing). */
+  async permissionsOf(domain: DomainContext, roles: readonly string[]): Promise<Set<string>> {
+    const builtIns: Readonly<Record<string, readonly string[]>> =
+      domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
+    const granted = new Set<string>();
+    const custom: string[] = [];
+    for (const role of roles) {
+      const fixed = builtIns[role];
+      if (fixed !== undefined) for (const permission of fixed) granted.add(permission);
+      else custom.push(role);
+    }
+    for (const role of await this.#customRoles(domain, custom)) {
+      for (const permission of role.permissions) granted.add(permission);
+    }
+    return granted;
+  }
+
+  async #customRoles(domain: DomainContext, names: readonly string[]): Promise<Role[]> {
+    const pk = domainPk(domain);
+    const now = Date.now();
+    const found: Role[] = [];
+    const wanted: string[] = [];
+    for (const name of names) {
+      const cached = this.#roleCache.get(`${pk}|${name}`);
+      if (cached !== undefined && cached.until > now) {
+        if (cached.role !== null) found.push(cached.role);
+      } else if (ROLE_NAME_PATTERN.test(name)) {
+        wanted.push(name);
+      }
+    }
+    if (wanted.length === 0) return found;
+    const result = await this.#table.client.send(
+      new BatchGetCommand({
+        RequestItems: { [this.#table.name]: { Keys: wanted.map((name) => itemKey(domain, 'ROLE', name)) } },
+      }),
+    );
+    const items = result.Responses?.[this.#table.name] ?? [];
+    for (const name of wanted) {
+      const item = items.find((candidate) => candidate.name === name);
+      const role: Role | null =
+        item === undefined
+          ? null
+          : {
+              name,
+              permissions: (item.permissions as string[]) ?? [],
+              builtIn: false,
+              description: String(item.description ?? ''),
+            };
+      this.#roleCache.set(`${pk}|${name}`, { role, until: now + this.#roleCacheMs });
+      if (role !== null) found.push(role);
+    }
+    return found;
+  }
+
+  async #checkGrantable(
+    domain: DomainContext,
+    roles: readonly string[],
+    actor: Caller | undefined,
+  ): Promise<void> {
+    const known = new Set((await this.listRoles(domain)).map((role) => role.name));
+    const unknown = roles.filter((role) => !known.has(role));
+    if (unknown.length > 0)
+      throw new ValidationError('Unknown roles', [{ path: 'roles', message: unknown.join(', ') }]);
+    if (actor === undefined) return;
+    const granted = await this.permissionsOf(domain, roles);
+    const missing = [...granted].filter((permission) => !actor.permissions.has(permission));
+    if (missing.length > 0) {
+      throw new ForbiddenError(`You cannot grant permissions you do not hold: ${missing.join(', ')}`);
+    }
+  }
+
+  #checkSuperAdminGrant(domain: DomainContext, actor: Caller | undefined): void {
+    if (domain.kind !== 'public') {
+      throw new ValidationError('Super-admins exist only in the public domain', [
+        { path: 'superAdmin', message: 'not allowed here' },
+      ]);
+    }
+    if (actor !== undefined && !actor.superAdmin)
+      throw new ForbiddenError('Only a super-admin can create a super-admin');
+  }
+}

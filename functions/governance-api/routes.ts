@@ -1,0 +1,11 @@
+/** Every route of the governance API, in one table (tests enumerate it for the isolation suite). */
+import type { Core } from '../core/platform.ts';
+import { healthRoute } from '../http/health.ts';
+import type { Route } from '../http/router.ts';
+import { auditRoutes } from '../http/routes/audit.ts';
+import { consoleRoutes } from '../http/routes/console.ts';
+import { identityRoutes } from '../http/routes/identity.ts';
+
+export function governanceRoutes(core: Core): Route[] {
+  return [healthRoute, ...identityRoutes(core), ...auditRoutes(core), ...consoleRoutes(core)];
+}

@@ -1,0 +1,57 @@
+/**
+ * The minimal cross-tenant console of whitelisted tenant admins, on the public host: read-only
+ * summaries of exactly the tenants on their whitelist, nothing of governance.
+ */
+import { NotFoundError } from '../../core/errors.ts';
+import type { Core } from '../../core/platform.ts';
+import type { Tenant } from '../../core/tenancy/tenants.ts';
+import { type Route, route } from '../router.ts';
+
+function summary(tenant: Tenant) {
+  return {
+    id: tenant.id,
+    name: tenant.name,
+    status: tenant.status,
+    plan: tenant.plan,
+    expiresAt: tenant.expiresAt,
+    hosts: tenant.hosts,
+  };
+}
+
+export function consoleRoutes(core: Core): Route[] {
+  async function whitelist(
+    domain: Parameters<Core['directory']['getUser']>[0],
+    username: string,
+  ): Promise<string[]> {
+    const user = await core.directory.getUser(domain, username);
+    return [...(user?.consoleTenants ?? [])];
+  }
+  return [
+    route({
+      method: 'GET',
+      path: '/api/console/tenants',
+      auth: 'caller',
+      permission: 'console:read',
+      handle: async ({ domain, caller }) => {
+        const tenants: ReturnType<typeof summary>[] = [];
+        for (const id of await whitelist(domain, caller.username)) {
+          const tenant = await core.tenants.get(id).catch(() => null);
+          if (tenant !== null) tenants.push(summary(tenant));
+        }
+        return { status: 200, body: { items: tenants } };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/console/tenants/{id}',
+      auth: 'caller',
+      permission: 'console:read',
+      handle: async ({ domain, caller, request }) => {
+        const id = request.params.id ?? '';
+        if (!(await whitelist(domain, caller.username)).includes(id))
+          throw new NotFoundError(`Tenant ${id} not found`);
+        return { status: 200, body: summary(await core.tenants.get(id)) };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,99 @@
+/** Tenant foundation: parameters and announcements. */
+import { z } from 'zod';
+import { pageSize } from '../../core/pagination.ts';
+import type { Core } from '../../core/platform.ts';
+import { type Route, route } from '../router.ts';
+
+const parameterBody = z.strictObject({
+  key: z.string().min(1).max(64),
+  value: z.string().max(8192),
+  description: z.string().max(500).optional(),
+});
+
+const parameterValueBody = z.strictObject({
+  value: z.string().max(8192),
+  description: z.string().max(500).optional(),
+});
+
+const announcementBody = z.strictObject({
+  title: z.string().trim().min(1).max(200),
+  body: z.string().max(10_000),
+  audience: z.array(z.string().max(64)).max(20).optional(),
+  severity: z.enum(['info', 'warning', 'critical']).optional(),
+});
+
+export function foundationRoutes(core: Core): Route[] {
+  return [
+    route({
+      method: 'GET',
+      path: '/api/parameters',
+      auth: 'caller',
+      permission: 'parameter:read',
+      handle: async ({ domain }) => ({ status: 200, body: { items: await core.parameters.list(domain) } }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/parameters',
+      auth: 'caller',
+      permission: 'parameter:manage',
+      body: parameterBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 201,
+        body: await core.parameters.set(domain, request.body, caller),
+      }),
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/parameters/{key}',
+      auth: 'caller',
+      permission: 'parameter:manage',
+      body: parameterValueBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 200,
+        body: await core.parameters.set(domain, { key: request.params.key ?? '', ...request.body }, caller),
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/parameters/{key}',
+      auth: 'caller',
+      permission: 'parameter:manage',
+      handle: async ({ domain, caller, request }) => {
+        await core.parameters.remove(domain, request.params.key ?? '', caller);
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/announcements',
+      auth: 'caller',
+      handle: async ({ domain, caller, request }) => ({
+        status: 200,
+        body: await core.announcements.list(
+          domain,
+          caller.permissions.has('announcement:manage') ? null : caller.roles,
+          pageSize(request.query.limit),
+          request.query.cursor,
+        ),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/announcements',
+      auth: 'caller',
+      permission: 'announcement:manage',
+      body: announcementBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 201,
+        body: (
+          await core.announcements.post(
+            domain,
+            request.body,
+            { username: caller.username, via: caller.via },
+            'tenant',
+          )
+        ).announcement,
+      }),
+    }),
+  ];
+}

@@ -1,0 +1,223 @@
+/** Sign-in, the caller, access tokens, users and roles: the same routes in every domain. */
+import { z } from 'zod';
+import { menusFor } from '../../core/identity/permissions.ts';
+import { pageSize } from '../../core/pagination.ts';
+import type { Core } from '../../core/platform.ts';
+import { type Route, route } from '../router.ts';
+
+const loginBody = z.strictObject({
+  username: z.string().min(1).max(128),
+  password: z.string().min(1).max(1024),
+});
+
+const newUserBody = z.strictObject({
+  username: z.string().min(1).max(128),
+  password: z.string().min(1).max(1024),
+  roles: z.array(z.string().max(64)).max(20).default([]),
+  superAdmin: z.boolean().optional(),
+  consoleTenants: z.array(z.string().max(64)).max(200).optional(),
+});
+
+const userChangeBody = z.strictObject({
+  roles: z.array(z.string().max(64)).max(20).optional(),
+  disabled: z.boolean().optional(),
+  password: z.string().min(1).max(1024).optional(),
+  consoleTenants: z.array(z.string().max(64)).max(200).optional(),
+});
+
+const roleBody = z.strictObject({
+  name: z.string().min(1).max(64),
+  permissions: z.array(z.string().max(64)).max(64),
+  description: z.string().max(500).optional(),
+});
+
+const roleChangeBody = z.strictObject({
+  permissions: z.array(z.string().max(64)).max(64),
+  description: z.string().max(500).optional(),
+});
+
+const tokenBody = z.strictObject({
+  name: z.string().min(1).max(100),
+  scopes: z.array(z.string().max(64)).min(1).max(64),
+  expiresInDays: z.number().int().min(1).max(365).default(90),
+});
+
+export function identityRoutes(core: Core): Route[] {
+  return [
+    route({
+      method: 'POST',
+      path: '/api/auth/login',
+      auth: 'anonymous',
+      body: loginBody,
+      maxBodyBytes: 4096,
+      handle: async ({ domain, request }) => ({
+        status: 200,
+        body: await core.auth.login(domain, request.body.username, request.body.password, {
+          requestId: request.requestId,
+          sourceIp: request.sourceIp,
+        }),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/auth/logout',
+      auth: 'caller',
+      handle: async ({ domain, caller }) => {
+        await core.auth.logout(domain, caller);
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/me',
+      auth: 'caller',
+      handle: async ({ domain, caller }) => ({
+        status: 200,
+        body: {
+          username: caller.username,
+          roles: caller.roles,
+          permissions: [...caller.permissions].sort(),
+          superAdmin: caller.superAdmin,
+          via: caller.via,
+          menus: menusFor(core.directory.menus(domain), caller.permissions).map(({ id, label }) => ({
+            id,
+            label,
+          })),
+          domain:
+            domain.kind === 'public'
+              ? { kind: 'public' }
+              : {
+                  kind: 'tenant',
+                  tenant: {
+                    id: domain.tenant.id,
+                    name: domain.tenant.name,
+                    status: domain.tenant.status,
+                    expiresAt: domain.tenant.expiresAt,
+                  },
+                },
+        },
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/tokens',
+      auth: 'caller',
+      handle: async ({ domain, caller }) => ({
+        status: 200,
+        body: { items: await core.auth.listAccessTokens(domain, caller) },
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/tokens',
+      auth: 'caller',
+      permission: 'token:create',
+      body: tokenBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 201,
+        body: await core.auth.createAccessToken(domain, caller, request.body),
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/tokens/{id}',
+      auth: 'caller',
+      handle: async ({ domain, caller, request }) => {
+        await core.auth.revokeAccessToken(domain, caller, request.params.id ?? '');
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/users',
+      auth: 'caller',
+      permission: 'user:manage',
+      handle: async ({ domain, request }) => ({
+        status: 200,
+        body: await core.directory.listUsers(domain, pageSize(request.query.limit), request.query.cursor),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/users',
+      auth: 'caller',
+      permission: 'user:manage',
+      body: newUserBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 201,
+        body: await core.directory.createUser(domain, request.body, caller),
+      }),
+    }),
+    route({
+      method: 'PATCH',
+      path: '/api/users/{username}',
+      auth: 'caller',
+      permission: 'user:manage',
+      body: userChangeBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 200,
+        body: await core.directory.updateUser(domain, request.params.username ?? '', request.body, caller),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/roles',
+      auth: 'caller',
+      handle: async ({ domain }) => ({
+        status: 200,
+        body: { items: await core.directory.listRoles(domain) },
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/roles',
+      auth: 'caller',
+      permission: 'role:manage',
+      body: roleBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 201,
+        body: await core.directory.putRole(domain, request.body, caller, 'create'),
+      }),
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/roles/{name}',
+      auth: 'caller',
+      permission: 'role:manage',
+      body: roleChangeBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 200,
+        body: await core.directory.putRole(
+          domain,
+          { name: request.params.name ?? '', ...request.body },
+          caller,
+          'update',
+        ),
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/roles/{name}',
+      auth: 'caller',
+      permission: 'role:manage',
+      handle: async ({ domain, caller, request }) => {
+        await core.directory.deleteRole(domain, request.params.name ?? '', caller);
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/menus',
+      auth: 'caller',
+      handle: async ({ domain, caller }) => ({
+        status: 200,
+        body: {
+          items: menusFor(core.directory.menus(domain), caller.permissions).map(({ id, label }) => ({
+            id,
+            label,
+          })),
+        },
+      }),
+    }),
+  ];
+}

@@ -1,0 +1,11 @@
+/** Every route of the tenant API, in one table (tests enumerate it for the isolation suite). */
+import type { Core } from '../core/platform.ts';
+import { healthRoute } from '../http/health.ts';
+import type { Route } from '../http/router.ts';
+import { auditRoutes } from '../http/routes/audit.ts';
+import { foundationRoutes } from '../http/routes/foundation.ts';
+import { identityRoutes } from '../http/routes/identity.ts';
+
+export function tenantRoutes(core: Core): Route[] {
+  return [healthRoute, ...identityRoutes(core), ...foundationRoutes(core), ...auditRoutes(core)];
+}
