@@ -191,7 +191,8 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     memoryMb: 512,
     timeoutSeconds: 300,
     layers: [],
-    permissions: { ...noPermissions, table: 'readwrite' },
+    // The stale-execution sweep re-dispatches runs whose messages were lost.
+    permissions: { ...noPermissions, table: 'readwrite', sendTo: ['script-executions', 'http-executions'] },
   },
 };
 

@@ -110,3 +110,8 @@ export class RateLimitedError extends ExecFabricError {
 export class QuotaExceededError extends ExecFabricError {
   readonly code = 'quota-exceeded';
 }
+
+/** A dependency the request needs (a runtime, a queue) cannot be reached right now; retry later. */
+export class ServiceUnavailableError extends ExecFabricError {
+  readonly code: string = 'service-unavailable';
+}

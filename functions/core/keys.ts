@@ -60,3 +60,15 @@ export function typePrefix(type: string): string {
 export function seedKey(version: string): Key {
   return { PK: PUBLIC_PK, SK: `SEED#${version}` };
 }
+
+/** GSI1 partition of a domain's executions waiting for approval (the approvals inbox). */
+export function approvalsInbox(domain: DomainContext): string {
+  return `${domainPk(domain)}#APPROVALS`;
+}
+
+/** Shards of the GSI2 partition listing unfinished executions of every tenant by deadline. */
+export const ACTIVE_EXECUTION_SHARDS = 8;
+
+export function activeExecutionsShard(shard: number): string {
+  return `EXEC#ACTIVE#${shard}`;
+}

@@ -2,22 +2,44 @@
  * The governance core assembled for one process: every service built once on the same table and
  * clients, so handlers (and the local platform, and tests) construct it in one call at module scope.
  */
+import { randomBytes } from 'node:crypto';
+import { type ScriptChecker, ScriptCheckUnavailableError } from './assets/checker.ts';
+import { ScriptAssets } from './assets/scripts.ts';
 import { AuditLog } from './audit/chain.ts';
+import { SkillCatalog } from './catalog/skills.ts';
 import type { Table } from './db.ts';
+import { Executions } from './executions/executions.ts';
+import { PythonScriptExecutor } from './executors/python-script.ts';
+import { ExecutorRegistry } from './executors/registry.ts';
 import { Announcements } from './foundation/announcements.ts';
 import { Parameters } from './foundation/parameters.ts';
 import { Auth } from './identity/auth.ts';
 import { Directory } from './identity/directory.ts';
+import { Queues } from './queues.ts';
 import { HostDirectory } from './tenancy/hosts.ts';
 import { TenantRegistry } from './tenancy/tenants.ts';
 
 export interface CoreOptions {
   readonly table: Table;
-  readonly tokenSecret: string;
+  /**
+   * Key of session signatures. Only the API functions verify tokens; elsewhere it may be omitted and a
+   * throwaway key is used, so no token could be minted or accepted by that process.
+   */
+  readonly tokenSecret?: string;
   /** Public-domain usernames configured as super-admins. @default [] */
   readonly superAdmins?: readonly string[];
+  /** Queues this function may send to. @default none (sending throws) */
+  readonly queues?: Queues;
+  /** The Python runtime's syntax check. @default none (script uploads are refused) */
+  readonly checker?: ScriptChecker;
   readonly now?: () => Date;
 }
+
+const noChecker: ScriptChecker = {
+  check: async () => {
+    throw new ScriptCheckUnavailableError('This function cannot check scripts');
+  },
+};
 
 export function createCore(options: CoreOptions) {
   const { table } = options;
@@ -25,7 +47,21 @@ export function createCore(options: CoreOptions) {
   const hosts = new HostDirectory({ table, now: () => now().getTime() });
   const audit = new AuditLog({ table, now });
   const directory = new Directory({ table, audit, superAdmins: options.superAdmins ?? [], now });
-  const auth = new Auth({ table, directory, audit, tokenSecret: options.tokenSecret, now });
+  const auth = new Auth({
+    table,
+    directory,
+    audit,
+    tokenSecret: options.tokenSecret ?? randomBytes(32).toString('hex'),
+    now,
+  });
+
+  // Skills, assets and the execution pipeline.
+  const queues = options.queues ?? new Queues(undefined, {});
+  const scripts = new ScriptAssets({ table, audit, checker: options.checker ?? noChecker, now });
+  const executors = new ExecutorRegistry().register(new PythonScriptExecutor(scripts, queues));
+  const skills = new SkillCatalog({ table, audit, executors, now });
+  const executions = new Executions({ table, audit, skills, executors, now });
+
   return {
     table,
     now,
@@ -36,6 +72,10 @@ export function createCore(options: CoreOptions) {
     tenants: new TenantRegistry({ table, hosts, now }),
     parameters: new Parameters({ table, audit, now }),
     announcements: new Announcements({ table, audit, now }),
+    scripts,
+    executors,
+    skills,
+    executions,
   };
 }
 

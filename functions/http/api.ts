@@ -3,9 +3,12 @@
  * the function's environment, and every request goes through the shared pipeline.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaScriptChecker } from '../core/assets/checker.ts';
 import { tableFromEnv } from '../core/db.ts';
-import { ENV, requireEnv } from '../core/env.ts';
+import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
+import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import { createApiHandler } from './pipeline.ts';
 import type { Route } from './router.ts';
@@ -23,6 +26,8 @@ export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = p
     table: tableFromEnv(env),
     tokenSecret: requireEnv(ENV.tokenSecret, env),
     superAdmins: parseList(env[ENV.superAdmins]),
+    queues: queuesFromEnv(['script-executions', 'http-executions'], env),
+    ...checkerFromEnv(env),
   });
   const handler = createApiHandler({
     surfaces: definition.surfaces,
@@ -34,4 +39,13 @@ export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = p
     logger,
   });
   return { core, handler };
+}
+
+/** The Python runtime's syntax check, where this function may invoke the worker. */
+function checkerFromEnv(env: NodeJS.ProcessEnv) {
+  const worker = env[functionNameEnv('script-worker')];
+  if (worker === undefined || worker === '') return {};
+  const endpoint = env[ENV.lambdaEndpoint];
+  const client = new LambdaClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
+  return { checker: new LambdaScriptChecker(client, worker) };
 }

@@ -15,6 +15,7 @@ import {
   PayloadTooLargeError,
   QuotaExceededError,
   RateLimitedError,
+  ServiceUnavailableError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../core/errors.ts';
@@ -40,6 +41,7 @@ const statusByClass: ReadonlyArray<readonly [abstract new (...args: never[]) => 
   [ForbiddenError, 403],
   [RateLimitedError, 429],
   [QuotaExceededError, 429],
+  [ServiceUnavailableError, 503],
 ];
 
 const titles: Readonly<Record<number, string>> = {
@@ -54,6 +56,7 @@ const titles: Readonly<Record<number, string>> = {
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 export function statusOf(error: ExecFabricError): number {

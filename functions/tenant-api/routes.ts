@@ -3,9 +3,16 @@ import type { Core } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
 import type { Route } from '../http/router.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
+import { catalogRoutes } from '../http/routes/catalog.ts';
 import { foundationRoutes } from '../http/routes/foundation.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
 
 export function tenantRoutes(core: Core): Route[] {
-  return [healthRoute, ...identityRoutes(core), ...foundationRoutes(core), ...auditRoutes(core)];
+  return [
+    healthRoute,
+    ...identityRoutes(core),
+    ...foundationRoutes(core),
+    ...auditRoutes(core),
+    ...catalogRoutes(core),
+  ];
 }

@@ -21,10 +21,14 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { documentClient } from '../../functions/core/db.ts';
-import { ENV, queueUrlEnv } from '../../functions/core/env.ts';
+import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
+import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
+import { createCore } from '../../functions/core/platform.ts';
+import { Queues } from '../../functions/core/queues.ts';
 import { compileViewerRequest, viewerRequestSource } from '../edge/viewer-request.ts';
 import { type FunctionName, type FunctionSpec, functions, queues, schedules } from '../topology.ts';
 import { type LocalFunction, type LocalInvoke, loadNodeFunction } from './lambda.ts';
+import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { type Poller, startPoller } from './pollers.ts';
 import { createLocalRouter } from './router.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
@@ -151,6 +155,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     cleanups.push(() => services.stop());
     const secrets = localSecrets(dataDir);
     const originSecret = randomBytes(32).toString('base64url');
+    const lambda = await startLambdaEndpoint((name) => invoker(name), new Set(Object.keys(functions)));
+    cleanups.push(() => lambda.stop());
 
     // The environment each function would get from the CDK stack, pointed at the local services.
     const env: Record<string, string> = {
@@ -162,10 +168,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       [ENV.claimsTableName]: services.claimsTableName,
       [ENV.dynamodbEndpoint]: services.dynamodbEndpoint,
       [ENV.sqsEndpoint]: services.sqsEndpoint,
+      [ENV.lambdaEndpoint]: lambda.url,
       [ENV.originSecret]: originSecret,
       [ENV.tokenSecret]: secrets.tokenSecret,
     };
     for (const [name, queue] of Object.entries(services.queues)) env[queueUrlEnv(name)] = queue.url;
+    for (const name of Object.keys(functions)) env[functionNameEnv(name)] = name;
     // Node handlers run in this process and read their configuration at module scope.
     Object.assign(process.env, env);
     const table = { client: documentClient(services.dynamodbEndpoint), name: services.tableName };
@@ -231,6 +239,22 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     cleanups.push(async () => {
       await Promise.all(pollers.map((poller) => poller.stop()));
     });
+
+    // The embedded queues keep nothing across restarts: runs still waiting in the table are handed
+    // to their executors again (the worker's claim refuses any duplicate).
+    const core = createCore({
+      table,
+      queues: new Queues(services.sqs, {
+        'script-executions': services.queues['script-executions'].url,
+        'http-executions': services.queues['http-executions'].url,
+      }),
+    });
+    const recovered = await sweepStaleExecutions(
+      { table, audit: core.audit, executions: core.executions, now: () => new Date() },
+      { redispatchWaiting: 'all' },
+    );
+    if (recovered.changed.length > 0)
+      log(`Recovered ${recovered.changed.length} unfinished runs from the table`);
 
     let scheduler: LocalScheduler | undefined;
     const scheduleInvoker = (name: FunctionName) => invoker(name);

@@ -155,20 +155,34 @@ export class AuditLog {
     this.#settleMs = options.settleMs ?? 2000;
   }
 
-  /** Appends one entry. Independent of every other writer: no head item is touched. */
-  async record(domain: DomainContext, input: AuditInput): Promise<AuditEntry> {
-    const at = this.#now().toISOString();
-    const id = `${at}#${randomBytes(8).toString('hex')}`;
+  /**
+   * Appends one entry. Independent of every other writer: no head item is touched. With a `key`
+   * (and the time of the fact it records), the entry's id is deterministic and a retry that writes
+   * the same fact again is a no-op.
+   */
+  async record(
+    domain: DomainContext,
+    input: AuditInput,
+    options: { readonly at?: string; readonly key?: string } = {},
+  ): Promise<AuditEntry> {
+    const at = options.at ?? this.#now().toISOString();
+    const suffix =
+      options.key === undefined ? randomBytes(8).toString('hex') : sha256(options.key).slice(0, 16);
+    const id = `${at}#${suffix}`;
     const pk = domainPk(domain);
     const base = { id, at, ...input, details: input.details ?? {} };
     const entry: AuditEntry = { ...base, hash: entryHash(base, pk) };
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: { PK: pk, SK: `${ENTRY}${id}`, type: 'AUDIT', ...entry },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: { PK: pk, SK: `${ENTRY}${id}`, type: 'AUDIT', ...entry },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (options.key === undefined || !isConditionFailure(error)) throw error;
+    }
     return entry;
   }
 

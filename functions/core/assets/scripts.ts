@@ -1,0 +1,366 @@
+/**
+ * Python script assets: immutable, content-hashed versions and one active pointer. A hot update is
+ * a new version plus a pointer move; a rollback is a pointer move back. Nothing is redeployed, and
+ * an execution records the exact version (and hash) it runs, so moving the pointer never changes a
+ * run already requested.
+ *
+ * Steps are ordered for a store without transactions: a version item is written (conditionally,
+ * never overwritten) before anything points at it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../audit/chain.ts';
+import type { Table } from '../db.ts';
+import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
+import type { Caller } from '../identity/caller.ts';
+import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import { requireValidScript, type ScriptChecker } from './checker.ts';
+
+/** Largest script source accepted, in UTF-8 bytes. */
+export const MAX_SCRIPT_BYTES = 256 * 1024;
+export const ASSET_ID_PATTERN = /^scr-[a-z0-9]{12}$/;
+
+export interface ScriptAsset {
+  readonly id: string;
+  readonly kind: 'python-script';
+  readonly name: string;
+  readonly activeVersion: number;
+  readonly latestVersion: number;
+  /** Increments on every pointer move; pending approvals bound to an older value are invalid. */
+  readonly activationSeq: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly createdBy: string;
+  readonly provenance?: Readonly<Record<string, unknown>>;
+}
+
+export interface ScriptVersion {
+  readonly assetId: string;
+  readonly version: number;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly note: string;
+  readonly author: string;
+  readonly createdAt: string;
+}
+
+export interface ScriptVersionWithSource extends ScriptVersion {
+  readonly source: string;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+function versionSk(version: number): string {
+  return String(version).padStart(8, '0');
+}
+
+function newAssetId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(12);
+  return `scr-${[...bytes].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
+}
+
+function toAsset(item: Record<string, unknown>): ScriptAsset {
+  return {
+    id: String(item.id),
+    kind: 'python-script',
+    name: String(item.name),
+    activeVersion: Number(item.activeVersion),
+    latestVersion: Number(item.latestVersion),
+    activationSeq: Number(item.activationSeq ?? 0),
+    createdAt: String(item.createdAt),
+    updatedAt: String(item.updatedAt),
+    createdBy: String(item.createdBy),
+    ...(item.provenance === undefined ? {} : { provenance: item.provenance as Record<string, unknown> }),
+  };
+}
+
+function toVersion(item: Record<string, unknown>): ScriptVersionWithSource {
+  return {
+    assetId: String(item.assetId),
+    version: Number(item.version),
+    sha256: String(item.sha256),
+    sizeBytes: Number(item.sizeBytes),
+    note: String(item.note ?? ''),
+    author: String(item.author),
+    createdAt: String(item.createdAt),
+    source: String(item.source),
+  };
+}
+
+function withoutSource(version: ScriptVersionWithSource): ScriptVersion {
+  const { source: _source, ...rest } = version;
+  return rest;
+}
+
+export interface ScriptAssetsOptions {
+  readonly table: Table;
+  readonly audit: AuditLog;
+  readonly checker: ScriptChecker;
+  readonly now?: () => Date;
+}
+
+export class ScriptAssets {
+  readonly #table: Table;
+  readonly #audit: AuditLog;
+  readonly #checker: ScriptChecker;
+  readonly #now: () => Date;
+
+  constructor(options: ScriptAssetsOptions) {
+    this.#table = options.table;
+    this.#audit = options.audit;
+    this.#checker = options.checker;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  async create(
+    domain: TenantContext,
+    input: { name: string; source: string; note?: string; provenance?: Record<string, unknown> },
+    actor: Pick<Caller, 'username' | 'via'>,
+  ): Promise<ScriptAsset & { version: number; sha256: string }> {
+    await this.#checkSource(input.source);
+    const id = newAssetId();
+    const version = await this.#putVersion(
+      domain,
+      id,
+      1,
+      input.source,
+      input.note ?? 'first version',
+      actor.username,
+    );
+    const now = this.#now().toISOString();
+    const item = {
+      ...itemKey(domain, 'ASSET', id),
+      type: 'ASSET',
+      id,
+      kind: 'python-script',
+      name: input.name,
+      activeVersion: 1,
+      latestVersion: 1,
+      activationSeq: 1,
+      createdAt: now,
+      updatedAt: now,
+      createdBy: actor.username,
+      ...(input.provenance === undefined ? {} : { provenance: input.provenance }),
+    };
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'asset.created',
+      target: `asset:${id}`,
+      details: { name: input.name, version: 1, sha256: version.sha256, sizeBytes: version.sizeBytes },
+    });
+    return { ...toAsset(item), version: 1, sha256: version.sha256 };
+  }
+
+  async get(domain: TenantContext, id: string): Promise<ScriptAsset> {
+    if (!ASSET_ID_PATTERN.test(id)) throw new NotFoundError(`Script ${id} not found`);
+    const result = await this.#table.client.send(
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'ASSET', id),
+        ConsistentRead: true,
+      }),
+    );
+    if (result.Item === undefined) throw new NotFoundError(`Script ${id} not found`);
+    return toAsset(result.Item);
+  }
+
+  async list(domain: TenantContext, limit: number, cursor?: string): Promise<Page<ScriptAsset>> {
+    const pk = domainPk(domain);
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix('ASSET') },
+        Limit: limit,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
+      }),
+    );
+    const items = (result.Items ?? []).map(toAsset);
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /** Uploads the next version; it does not become active until the pointer moves. */
+  async addVersion(
+    domain: TenantContext,
+    id: string,
+    input: { source: string; note?: string },
+    actor: Pick<Caller, 'username' | 'via'>,
+  ): Promise<ScriptVersion> {
+    const asset = await this.get(domain, id);
+    await this.#checkSource(input.source);
+    let next = asset.latestVersion + 1;
+    let version: ScriptVersionWithSource | undefined;
+    for (let attempt = 0; attempt < 5 && version === undefined; attempt++) {
+      try {
+        version = await this.#putVersion(domain, id, next, input.source, input.note ?? '', actor.username);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        next++; // a concurrent upload took this number
+      }
+    }
+    if (version === undefined) throw new ConflictError('Too many concurrent uploads; retry');
+    await this.#table.client
+      .send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'ASSET', id),
+          UpdateExpression: 'SET latestVersion = :version, updatedAt = :now',
+          ConditionExpression: 'latestVersion < :version',
+          ExpressionAttributeValues: { ':version': version.version, ':now': this.#now().toISOString() },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'asset.version.uploaded',
+      target: `asset:${id}`,
+      details: {
+        version: version.version,
+        sha256: version.sha256,
+        sizeBytes: version.sizeBytes,
+        note: version.note,
+      },
+    });
+    return withoutSource(version);
+  }
+
+  /** Newest first; without sources. */
+  async versions(
+    domain: TenantContext,
+    id: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<ScriptVersion>> {
+    await this.get(domain, id);
+    const pk = domainPk(domain);
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': `${itemKey(domain, 'ASSETV', id).SK}#` },
+        ProjectionExpression: 'PK, SK, assetId, version, sha256, sizeBytes, note, author, createdAt',
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
+      }),
+    );
+    const items = (result.Items ?? []).map((item) => withoutSource({ ...toVersion(item), source: '' }));
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  async version(domain: TenantContext, id: string, version: number): Promise<ScriptVersionWithSource> {
+    if (!ASSET_ID_PATTERN.test(id) || !Number.isInteger(version) || version < 1) {
+      throw new NotFoundError(`Version ${version} of script ${id} not found`);
+    }
+    const result = await this.#table.client.send(
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'ASSETV', id, versionSk(version)),
+        ConsistentRead: true,
+      }),
+    );
+    if (result.Item === undefined) throw new NotFoundError(`Version ${version} of script ${id} not found`);
+    return toVersion(result.Item);
+  }
+
+  /** Moves the active pointer (hot update or rollback). */
+  async activate(
+    domain: TenantContext,
+    id: string,
+    version: number,
+    actor: Pick<Caller, 'username' | 'via'>,
+  ): Promise<ScriptAsset> {
+    const before = await this.get(domain, id);
+    await this.version(domain, id, version).catch((cause: unknown) => {
+      throw new ValidationError(
+        `Version ${version} does not exist`,
+        [{ path: 'version', message: 'no such version' }],
+        {
+          cause,
+        },
+      );
+    });
+    const result = await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'ASSET', id),
+        UpdateExpression: 'SET activeVersion = :version, updatedAt = :now ADD activationSeq :one',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':version': version, ':now': this.#now().toISOString(), ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'asset.activated',
+      target: `asset:${id}`,
+      details: { from: before.activeVersion, to: version },
+    });
+    return toAsset(result.Attributes ?? {});
+  }
+
+  async #checkSource(source: string): Promise<void> {
+    if (Buffer.byteLength(source, 'utf8') > MAX_SCRIPT_BYTES) {
+      throw new PayloadTooLargeError('Script source', MAX_SCRIPT_BYTES);
+    }
+    await requireValidScript(this.#checker, source);
+  }
+
+  async #putVersion(
+    domain: TenantContext,
+    assetId: string,
+    version: number,
+    source: string,
+    note: string,
+    author: string,
+  ): Promise<ScriptVersionWithSource> {
+    const item = {
+      ...itemKey(domain, 'ASSETV', assetId, versionSk(version)),
+      type: 'ASSETVERSION',
+      assetId,
+      version,
+      sha256: createHash('sha256').update(source, 'utf8').digest('hex'),
+      sizeBytes: Buffer.byteLength(source, 'utf8'),
+      note: note.slice(0, 500),
+      author,
+      createdAt: this.#now().toISOString(),
+      source,
+    };
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError(`Version ${version} already exists`, { cause: error });
+      throw error;
+    }
+    return toVersion(item);
+  }
+}

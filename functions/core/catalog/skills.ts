@@ -1,0 +1,374 @@
+/**
+ * The Skill catalogue of a tenant. A Skill is what users (and agents) see: name, input/output
+ * JSON Schema, risk, approval rule, visibility, its binding to an execution asset and its limits.
+ * Every save writes an immutable revision (executions record the revision they ran, so the output is
+ * checked against the schema of that revision), then moves the head with a conditional write.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../audit/chain.ts';
+import { canonicalJson } from '../audit/chain.ts';
+import type { Table } from '../db.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
+import type { Caller } from '../identity/caller.ts';
+import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import { assertValidSchema, type JsonSchema, schemaIssues } from './schemas.ts';
+
+export const RISKS = ['low', 'medium', 'high', 'critical'] as const;
+export type Risk = (typeof RISKS)[number];
+export const APPROVALS = ['none', 'one', 'two'] as const;
+export type ApprovalRule = (typeof APPROVALS)[number];
+
+/** Fewest approvals a risk allows; a Skill may demand more, never fewer. */
+export const MIN_APPROVALS: Readonly<Record<Risk, number>> = { low: 0, medium: 1, high: 2, critical: 2 };
+export const APPROVAL_COUNT: Readonly<Record<ApprovalRule, number>> = { none: 0, one: 1, two: 2 };
+
+export const LIMIT_BOUNDS = {
+  timeoutSeconds: { min: 1, max: 240, default: 30 },
+  memoryMb: { min: 64, max: 1024, default: 256 },
+} as const;
+
+export const SKILL_ID_PATTERN = /^skl-[a-z0-9]{12}$/;
+
+export interface SkillDefinition {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: JsonSchema;
+  readonly outputSchema: JsonSchema;
+  readonly risk: Risk;
+  readonly approval: ApprovalRule;
+  /** Roles that may see and run the Skill; empty: every role holding `skill:read`. */
+  readonly visibility: { readonly roles: readonly string[] };
+  readonly asset: AssetBinding;
+  readonly limits: ExecutionLimits;
+  readonly provenance?: Readonly<Record<string, unknown>>;
+}
+
+export interface Skill extends SkillDefinition {
+  readonly id: string;
+  readonly revision: number;
+  /** Hash of the definition (what approvals bind to, with the asset version). */
+  readonly definitionHash: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly createdBy: string;
+  readonly updatedBy: string;
+}
+
+export interface SkillInput {
+  readonly name: string;
+  readonly description?: string;
+  readonly inputSchema: unknown;
+  readonly outputSchema: unknown;
+  readonly risk: Risk;
+  readonly approval?: ApprovalRule;
+  readonly visibility?: { readonly roles: readonly string[] };
+  readonly asset: unknown;
+  readonly limits?: Partial<ExecutionLimits>;
+  readonly provenance?: Record<string, unknown>;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+function newSkillId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return `skl-${[...randomBytes(12)].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
+}
+
+function revisionSk(revision: number): string {
+  return String(revision).padStart(8, '0');
+}
+
+const DEFINITION_FIELDS = [
+  'name',
+  'description',
+  'inputSchema',
+  'outputSchema',
+  'risk',
+  'approval',
+  'visibility',
+  'asset',
+  'limits',
+] as const;
+
+export function definitionHash(definition: SkillDefinition): string {
+  const picked: Record<string, unknown> = {};
+  for (const field of DEFINITION_FIELDS) picked[field] = definition[field];
+  return createHash('sha256').update(canonicalJson(picked), 'utf8').digest('hex');
+}
+
+function toSkill(item: Record<string, unknown>): Skill {
+  return {
+    id: String(item.id),
+    revision: Number(item.revision),
+    name: String(item.name),
+    description: String(item.description ?? ''),
+    inputSchema: item.inputSchema as JsonSchema,
+    outputSchema: item.outputSchema as JsonSchema,
+    risk: item.risk as Risk,
+    approval: item.approval as ApprovalRule,
+    visibility: { roles: ((item.visibility as { roles?: string[] } | undefined)?.roles ?? []) as string[] },
+    asset: item.asset as AssetBinding,
+    limits: item.limits as ExecutionLimits,
+    definitionHash: String(item.definitionHash),
+    createdAt: String(item.createdAt),
+    updatedAt: String(item.updatedAt),
+    createdBy: String(item.createdBy),
+    updatedBy: String(item.updatedBy),
+    ...(item.provenance === undefined ? {} : { provenance: item.provenance as Record<string, unknown> }),
+  };
+}
+
+/** Whether a caller may see (and, with `skill:run`, run) a Skill. */
+export function canSee(caller: Caller, skill: Pick<Skill, 'visibility'>): boolean {
+  if (caller.permissions.has('skill:manage')) return true;
+  if (!caller.permissions.has('skill:read')) return false;
+  const roles = skill.visibility.roles;
+  return roles.length === 0 || roles.some((role) => caller.roles.includes(role));
+}
+
+export interface SkillCatalogOptions {
+  readonly table: Table;
+  readonly audit: AuditLog;
+  readonly executors: ExecutorRegistry;
+  readonly now?: () => Date;
+}
+
+export class SkillCatalog {
+  readonly #table: Table;
+  readonly #audit: AuditLog;
+  readonly #executors: ExecutorRegistry;
+  readonly #now: () => Date;
+
+  constructor(options: SkillCatalogOptions) {
+    this.#table = options.table;
+    this.#audit = options.audit;
+    this.#executors = options.executors;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  async create(
+    domain: TenantContext,
+    input: SkillInput,
+    actor: Pick<Caller, 'username' | 'via'>,
+  ): Promise<Skill> {
+    const definition = await this.#definition(domain, input);
+    const id = newSkillId();
+    const now = this.#now().toISOString();
+    const skill: Skill = {
+      ...definition,
+      id,
+      revision: 1,
+      definitionHash: definitionHash(definition),
+      createdAt: now,
+      updatedAt: now,
+      createdBy: actor.username,
+      updatedBy: actor.username,
+    };
+    await this.#putRevision(domain, skill);
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skill },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'skill.created',
+      target: `skill:${id}`,
+      details: {
+        name: skill.name,
+        revision: 1,
+        risk: skill.risk,
+        approval: skill.approval,
+        asset: skill.asset,
+      },
+    });
+    return skill;
+  }
+
+  /** Replaces the definition; `expectedRevision`, when given, guards against lost updates. */
+  async update(
+    domain: TenantContext,
+    id: string,
+    input: SkillInput,
+    actor: Pick<Caller, 'username' | 'via'>,
+    expectedRevision?: number,
+  ): Promise<Skill> {
+    const current = await this.get(domain, id);
+    if (expectedRevision !== undefined && expectedRevision !== current.revision) {
+      throw new ConflictError(`Skill ${id} is at revision ${current.revision}, not ${expectedRevision}`);
+    }
+    const definition = await this.#definition(domain, input);
+    const skill: Skill = {
+      ...current,
+      ...definition,
+      revision: current.revision + 1,
+      definitionHash: definitionHash(definition),
+      updatedAt: this.#now().toISOString(),
+      updatedBy: actor.username,
+    };
+    await this.#putRevision(domain, skill);
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skill },
+          ConditionExpression: 'revision = :current',
+          ExpressionAttributeValues: { ':current': current.revision },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError(`Skill ${id} changed concurrently; retry`, { cause: error });
+      throw error;
+    }
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'skill.updated',
+      target: `skill:${id}`,
+      details: { revision: skill.revision, definitionHash: skill.definitionHash, asset: skill.asset },
+    });
+    return skill;
+  }
+
+  async get(domain: TenantContext, id: string): Promise<Skill> {
+    if (!SKILL_ID_PATTERN.test(id)) throw new NotFoundError(`Skill ${id} not found`);
+    const result = await this.#table.client.send(
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'SKILL', id),
+        ConsistentRead: true,
+      }),
+    );
+    if (result.Item === undefined) throw new NotFoundError(`Skill ${id} not found`);
+    return toSkill(result.Item);
+  }
+
+  /** A Skill as a caller may see it: hidden Skills are reported as missing, not forbidden. */
+  async getVisible(domain: TenantContext, caller: Caller, id: string): Promise<Skill> {
+    const skill = await this.get(domain, id);
+    if (!canSee(caller, skill)) throw new NotFoundError(`Skill ${id} not found`);
+    return skill;
+  }
+
+  async revision(domain: TenantContext, id: string, revision: number): Promise<Skill> {
+    const result = await this.#table.client.send(
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'SKILLREV', id, revisionSk(revision)),
+      }),
+    );
+    if (result.Item === undefined) throw new NotFoundError(`Revision ${revision} of skill ${id} not found`);
+    return toSkill(result.Item);
+  }
+
+  /** Every Skill the caller may see (a tenant's catalogue is bounded; read in pages). */
+  async listVisible(domain: TenantContext, caller: Caller): Promise<Skill[]> {
+    const skills: Skill[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#table.client.send(
+        new QueryCommand({
+          TableName: this.#table.name,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('SKILL') },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const skill = toSkill(item);
+        if (canSee(caller, skill)) skills.push(skill);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return skills.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Input problems against the Skill's input schema (empty when valid). */
+  inputIssues(domain: TenantContext, skill: Skill, input: unknown) {
+    return schemaIssues(
+      `${domain.tenant.id}/${skill.id}@${skill.revision}/in`,
+      skill.inputSchema,
+      input,
+      'input.',
+    );
+  }
+
+  outputIssues(domain: TenantContext, skill: Skill, output: unknown) {
+    return schemaIssues(
+      `${domain.tenant.id}/${skill.id}@${skill.revision}/out`,
+      skill.outputSchema,
+      output,
+      'output.',
+    );
+  }
+
+  async #definition(domain: TenantContext, input: SkillInput): Promise<SkillDefinition> {
+    assertValidSchema(input.inputSchema, 'inputSchema');
+    assertValidSchema(input.outputSchema, 'outputSchema');
+    const approval = input.approval ?? (['none', 'one', 'two'] as const)[MIN_APPROVALS[input.risk]] ?? 'two';
+    if (APPROVAL_COUNT[approval] < MIN_APPROVALS[input.risk]) {
+      throw new ValidationError(
+        `A ${input.risk}-risk Skill needs at least ${MIN_APPROVALS[input.risk]} approvals`,
+        [{ path: 'approval', message: `at least ${MIN_APPROVALS[input.risk]} for risk ${input.risk}` }],
+      );
+    }
+    const limits: ExecutionLimits = {
+      timeoutSeconds: input.limits?.timeoutSeconds ?? LIMIT_BOUNDS.timeoutSeconds.default,
+      memoryMb: input.limits?.memoryMb ?? LIMIT_BOUNDS.memoryMb.default,
+    };
+    for (const key of ['timeoutSeconds', 'memoryMb'] as const) {
+      const bounds = LIMIT_BOUNDS[key];
+      if (!Number.isInteger(limits[key]) || limits[key] < bounds.min || limits[key] > bounds.max) {
+        throw new ValidationError(`limits.${key} is out of bounds`, [
+          { path: `limits.${key}`, message: `an integer from ${bounds.min} to ${bounds.max}` },
+        ]);
+      }
+    }
+    const asset = this.#executors.parseBinding(input.asset);
+    await this.#executors.get(asset.kind).validateBinding(domain, asset);
+    return {
+      name: input.name,
+      description: input.description ?? '',
+      inputSchema: input.inputSchema as JsonSchema,
+      outputSchema: input.outputSchema as JsonSchema,
+      risk: input.risk,
+      approval,
+      visibility: { roles: [...new Set(input.visibility?.roles ?? [])] },
+      asset,
+      limits,
+      ...(input.provenance === undefined ? {} : { provenance: input.provenance }),
+    };
+  }
+
+  async #putRevision(domain: TenantContext, skill: Skill): Promise<void> {
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...itemKey(domain, 'SKILLREV', skill.id, revisionSk(skill.revision)),
+            type: 'SKILLREV',
+            ...skill,
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) {
+        throw new ConflictError(`Skill ${skill.id} changed concurrently; retry`, { cause: error });
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,683 @@
+/**
+ * Executions: `requested → pending_approval → queued → running → succeeded | failed | timed_out |
+ * rejected | cancelled`. Every transition is a conditional write naming the states it may leave,
+ * so a redelivered message or a racing writer can neither lose nor repeat a transition; each
+ * transition's audit entry has a deterministic key, so a retry writes it once.
+ *
+ * Input is validated against the Skill's input schema before anything is written; output against
+ * the output schema of the revision that ran before `succeeded` is recorded. Unfinished executions
+ * sit in a sharded sparse index by deadline, which the sweep reads to close runs whose worker died.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type AuditLog, canonicalJson } from '../audit/chain.ts';
+import type { Skill, SkillCatalog } from '../catalog/skills.ts';
+import type { Table } from '../db.ts';
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  TenantSuspendedError,
+  ValidationError,
+} from '../errors.ts';
+import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../executors/registry.ts';
+import type { Caller } from '../identity/caller.ts';
+import { ACTIVE_EXECUTION_SHARDS, activeExecutionsShard, domainPk, itemKey, typePrefix } from '../keys.ts';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { type TenantContext, tenantMayExecute } from '../tenancy/domain.ts';
+import { readTenantSummary } from '../tenancy/hosts.ts';
+
+export const EXECUTION_STATUSES = [
+  'requested',
+  'pending_approval',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'rejected',
+  'cancelled',
+] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export type TerminalStatus = 'succeeded' | 'failed' | 'timed_out' | 'rejected' | 'cancelled';
+
+/** Largest run input (serialised JSON). */
+export const MAX_INPUT_BYTES = 64 * 1024;
+/** Largest output stored (serialised JSON); the runtime enforces the same bound. */
+export const MAX_OUTPUT_BYTES = 256 * 1024;
+/** Bytes of each log stream kept on the execution. */
+export const MAX_LOG_BYTES = 64 * 1024;
+/** How long a queued run may wait for a worker before it is declared lost. */
+export const START_DEADLINE_SECONDS = 15 * 60;
+/** Slack past a running job's own timeout before its worker is declared lost. */
+export const RUNNING_GRACE_SECONDS = 120;
+/** How long a run may wait for its approvals before it expires. @default 72 hours */
+export const APPROVAL_TTL_SECONDS = 72 * 3600;
+/** An idempotency key is remembered this long. */
+export const IDEMPOTENCY_SECONDS = 24 * 3600;
+
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
+export const EXECUTION_ID_PATTERN = /^ex-[0-9a-z]{10}[0-9a-f]{10}$/;
+
+export interface ExecutionError {
+  readonly type: string;
+  readonly message: string;
+  readonly trace?: string;
+  readonly limit?: string;
+  readonly issues?: readonly { path: string; message: string }[];
+}
+
+export interface ExecutionLogs {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly truncated: boolean;
+}
+
+export interface Execution {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly skillId: string;
+  readonly skillName: string;
+  readonly skillRevision: number;
+  readonly status: ExecutionStatus;
+  readonly input: unknown;
+  readonly inputHash: string;
+  readonly asset: ResolvedAsset;
+  readonly limits: ExecutionLimits;
+  readonly requestedBy: string;
+  readonly createdAt: string;
+  readonly queuedAt?: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly deadline?: string;
+  readonly output?: unknown;
+  readonly error?: ExecutionError;
+  readonly logs?: ExecutionLogs;
+  readonly metrics?: Readonly<Record<string, unknown>>;
+  /** Approvals needed before the run is queued (0 when none). */
+  readonly approvalsRequired: number;
+}
+
+/** What a runtime reports through the results queue. */
+export interface StartedReport {
+  readonly kind: 'started';
+  readonly executionId: string;
+  readonly tenantId: string;
+  readonly startedAt: string;
+}
+
+export interface ResultReport {
+  readonly kind: 'result';
+  readonly executionId: string;
+  readonly tenantId: string;
+  readonly status: 'succeeded' | 'failed' | 'timed_out' | 'killed';
+  readonly output?: unknown;
+  readonly error?: ExecutionError;
+  readonly logs?: Partial<ExecutionLogs>;
+  readonly metrics?: Readonly<Record<string, unknown>>;
+}
+
+/** The states a transition into each state may leave. */
+const FROM: Readonly<Record<'queued' | 'running' | TerminalStatus, readonly ExecutionStatus[]>> = {
+  queued: ['requested'],
+  running: ['requested', 'queued'],
+  succeeded: ['requested', 'queued', 'running'],
+  failed: ['requested', 'queued', 'running', 'pending_approval'],
+  timed_out: ['requested', 'queued', 'running'],
+  rejected: ['pending_approval'],
+  cancelled: ['requested', 'queued', 'pending_approval'],
+};
+
+export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set([
+  'succeeded',
+  'failed',
+  'timed_out',
+  'rejected',
+  'cancelled',
+]);
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Time-ordered ids: newest-first listings are a reverse key-order query. */
+export function newExecutionId(now: Date): string {
+  return `ex-${now.getTime().toString(36).padStart(10, '0')}${randomBytes(5).toString('hex')}`;
+}
+
+function shardOf(id: string): number {
+  return Number.parseInt(sha256(id).slice(0, 4), 16) % ACTIVE_EXECUTION_SHARDS;
+}
+
+/** Truncates a string to at most `bytes` UTF-8 bytes without splitting a character. */
+export function truncateUtf8(text: string, bytes: number): { text: string; truncated: boolean } {
+  const buffer = Buffer.from(text, 'utf8');
+  if (buffer.length <= bytes) return { text, truncated: false };
+  let end = bytes;
+  while (end > 0 && ((buffer[end] ?? 0) & 0xc0) === 0x80) end--;
+  return { text: buffer.subarray(0, end).toString('utf8'), truncated: true };
+}
+
+export const TRUNCATION_MARKER = '\n…[truncated by ExecFabric]';
+
+function capLogs(logs: Partial<ExecutionLogs> | undefined): ExecutionLogs {
+  const stdout = truncateUtf8(String(logs?.stdout ?? ''), MAX_LOG_BYTES);
+  const stderr = truncateUtf8(String(logs?.stderr ?? ''), MAX_LOG_BYTES);
+  return {
+    stdout: stdout.truncated ? `${stdout.text}${TRUNCATION_MARKER}` : stdout.text,
+    stderr: stderr.truncated ? `${stderr.text}${TRUNCATION_MARKER}` : stderr.text,
+    truncated: logs?.truncated === true || stdout.truncated || stderr.truncated,
+  };
+}
+
+function toExecution(item: Record<string, unknown>): Execution {
+  const {
+    PK: _pk,
+    SK: _sk,
+    GSI1PK: _g1,
+    GSI1SK: _g1s,
+    GSI2PK: _g2,
+    GSI2SK: _g2s,
+    type: _type,
+    ...rest
+  } = item;
+  return rest as unknown as Execution;
+}
+
+/** The answer shape of the API (DESIGN §9), plus a few useful fields. */
+export function executionView(execution: Execution) {
+  return {
+    id: execution.id,
+    skillId: execution.skillId,
+    skillName: execution.skillName,
+    skillRevision: execution.skillRevision,
+    status: execution.status,
+    input: execution.input,
+    ...(execution.output === undefined ? {} : { output: execution.output }),
+    ...(execution.error === undefined ? {} : { error: execution.error }),
+    ...(execution.logs === undefined ? {} : { logs: execution.logs }),
+    asset: execution.asset,
+    requestedBy: execution.requestedBy,
+    createdAt: execution.createdAt,
+    ...(execution.queuedAt === undefined ? {} : { queuedAt: execution.queuedAt }),
+    ...(execution.startedAt === undefined ? {} : { startedAt: execution.startedAt }),
+    ...(execution.finishedAt === undefined ? {} : { finishedAt: execution.finishedAt }),
+    ...(execution.metrics === undefined ? {} : { metrics: execution.metrics }),
+  };
+}
+
+export interface ExecutionsOptions {
+  readonly table: Table;
+  readonly audit: AuditLog;
+  readonly skills: SkillCatalog;
+  readonly executors: ExecutorRegistry;
+  readonly now?: () => Date;
+}
+
+export interface RequestResult {
+  readonly execution: Execution;
+  /** False when an Idempotency-Key named an execution requested before. */
+  readonly created: boolean;
+}
+
+export class Executions {
+  readonly #table: Table;
+  readonly #audit: AuditLog;
+  readonly #skills: SkillCatalog;
+  readonly #executors: ExecutorRegistry;
+  readonly #now: () => Date;
+
+  constructor(options: ExecutionsOptions) {
+    this.#table = options.table;
+    this.#audit = options.audit;
+    this.#skills = options.skills;
+    this.#executors = options.executors;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Requests a run of a Skill. Order of steps (no transactions): idempotency claim (names the
+   * execution id) → execution item → audit → dispatch → `queued`. A crash anywhere leaves either
+   * nothing, or an execution the same request (same key) completes, or one the sweep re-dispatches.
+   */
+  async request(
+    domain: TenantContext,
+    caller: Caller,
+    skillId: string,
+    input: unknown,
+    idempotencyKey?: string,
+  ): Promise<RequestResult> {
+    const skill = await this.#skills.getVisible(domain, caller, skillId);
+    const inputJson = JSON.stringify(input ?? null);
+    if (Buffer.byteLength(inputJson, 'utf8') > MAX_INPUT_BYTES)
+      throw new PayloadTooLargeError('Run input', MAX_INPUT_BYTES);
+    const issues = this.#skills.inputIssues(domain, skill, input);
+    if (issues.length > 0)
+      throw new ValidationError('The input does not match the Skill input schema', issues);
+
+    const tenant = await readTenantSummary(this.#table, domain.tenant.id, true);
+    if (tenant === null || !tenantMayExecute(tenant.status)) {
+      throw new TenantSuspendedError(
+        `This tenant is ${tenant?.status ?? 'unavailable'}: runs are disabled until it is renewed`,
+        { extra: { tenantStatus: tenant?.status ?? null } },
+      );
+    }
+
+    const now = this.#now();
+    let id = newExecutionId(now);
+    const inputHash = sha256(canonicalJson(input ?? null));
+    if (idempotencyKey !== undefined) {
+      if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
+        throw new ValidationError('Invalid Idempotency-Key', [
+          { path: 'Idempotency-Key', message: '8-128 characters: letters, digits, . _ : -' },
+        ]);
+      }
+      const claimed = await this.#claimIdempotency(
+        domain,
+        caller,
+        idempotencyKey,
+        id,
+        `${skill.id}|${inputHash}`,
+        now,
+      );
+      if (claimed.executionId !== id) {
+        const existing = await this.#find(domain, claimed.executionId);
+        if (existing !== null) return { execution: existing, created: false };
+        id = claimed.executionId; // the first attempt died before writing its execution: finish it
+      }
+    }
+
+    const asset = await this.#executors.get(skill.asset.kind).resolve(domain, skill.asset);
+    const approvalsRequired = { none: 0, one: 1, two: 2 }[skill.approval];
+    const execution: Execution = {
+      id,
+      tenantId: domain.tenant.id,
+      skillId: skill.id,
+      skillName: skill.name,
+      skillRevision: skill.revision,
+      status: approvalsRequired > 0 ? 'pending_approval' : 'requested',
+      input: input ?? null,
+      inputHash,
+      asset,
+      limits: skill.limits,
+      requestedBy: caller.username,
+      createdAt: now.toISOString(),
+      deadline: new Date(
+        now.getTime() + (approvalsRequired > 0 ? APPROVAL_TTL_SECONDS : START_DEADLINE_SECONDS) * 1000,
+      ).toISOString(),
+      approvalsRequired,
+    };
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...itemKey(domain, 'EXEC', id),
+            type: 'EXEC',
+            ...execution,
+            ...this.#activeIndex(domain, id, execution.deadline ?? ''),
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.#find(domain, id);
+      if (existing !== null) return { execution: existing, created: false };
+      throw error;
+    }
+    await this.#auditTransition(domain, execution, 'requested', execution.createdAt, caller.username, {
+      skillId: skill.id,
+      skillRevision: skill.revision,
+      asset,
+      inputHash,
+    });
+    if (execution.status === 'pending_approval') return { execution, created: true };
+    return { execution: await this.dispatch(domain, execution, skill), created: true };
+  }
+
+  /** Hands a `requested` (or re-dispatched `queued`) run to its executor and marks it `queued`. */
+  async dispatch(domain: TenantContext, execution: Execution, skill?: Skill): Promise<Execution> {
+    const definition =
+      skill ?? (await this.#skills.revision(domain, execution.skillId, execution.skillRevision));
+    await this.#executors.get(execution.asset.kind).dispatch(domain, {
+      executionId: execution.id,
+      skillId: execution.skillId,
+      input: execution.input,
+      limits: execution.limits,
+      asset: execution.asset,
+      binding: definition.asset,
+      requestedAt: execution.createdAt,
+    });
+    if (execution.status !== 'requested') return execution;
+    const queuedAt = this.#now().toISOString();
+    const moved = await this.#transition(domain, execution.id, 'queued', { queuedAt });
+    if (moved === null) return (await this.#find(domain, execution.id)) ?? execution;
+    await this.#auditTransition(domain, moved, 'queued', queuedAt, 'system');
+    return moved;
+  }
+
+  async get(domain: TenantContext, caller: Caller, id: string): Promise<Execution> {
+    const execution = await this.#find(domain, id);
+    if (execution === null) throw new NotFoundError(`Execution ${id} not found`);
+    if (!(await this.#mayRead(domain, caller, execution)))
+      throw new NotFoundError(`Execution ${id} not found`);
+    return execution;
+  }
+
+  /** Newest first, only runs of Skills the caller may see. */
+  async list(
+    domain: TenantContext,
+    caller: Caller,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<Execution>> {
+    const pk = domainPk(domain);
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix('EXEC') },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
+      }),
+    );
+    const visible = new Set((await this.#skills.listVisible(domain, caller)).map((skill) => skill.id));
+    const items = (result.Items ?? [])
+      .map(toExecution)
+      .filter((execution) => visible.has(execution.skillId) || caller.permissions.has('skill:manage'));
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /** A runtime picked the job up. Ignored unless the run is still waiting for it. */
+  async recordStarted(domain: TenantContext, report: StartedReport): Promise<void> {
+    const current = await this.#find(domain, report.executionId);
+    if (current === null || !FROM.running.includes(current.status)) return;
+    const deadline = new Date(
+      Date.parse(report.startedAt) + (current.limits.timeoutSeconds + RUNNING_GRACE_SECONDS) * 1000,
+    ).toISOString();
+    const moved = await this.#transition(domain, report.executionId, 'running', {
+      startedAt: report.startedAt,
+      deadline,
+      ...this.#activeIndex(domain, report.executionId, deadline),
+    });
+    if (moved !== null) await this.#auditTransition(domain, moved, 'running', report.startedAt, 'system');
+  }
+
+  /** A runtime's final report. Output is checked against the schema of the revision that ran. */
+  async recordResult(domain: TenantContext, report: ResultReport): Promise<void> {
+    const current = await this.#find(domain, report.executionId);
+    if (current === null || TERMINAL.has(current.status)) return;
+    let status: TerminalStatus;
+    let error: ExecutionError | undefined = report.error;
+    let output: unknown;
+    if (report.status === 'succeeded') {
+      const size = Buffer.byteLength(JSON.stringify(report.output ?? null), 'utf8');
+      const skill = await this.#skills.revision(domain, current.skillId, current.skillRevision);
+      const issues =
+        size > MAX_OUTPUT_BYTES ? [] : this.#skills.outputIssues(domain, skill, report.output ?? null);
+      if (size > MAX_OUTPUT_BYTES) {
+        status = 'failed';
+        error = {
+          type: 'OutputTooLarge',
+          message: `The output exceeds ${MAX_OUTPUT_BYTES} bytes`,
+          limit: 'output',
+        };
+      } else if (issues.length > 0) {
+        status = 'failed';
+        error = {
+          type: 'OutputSchemaViolation',
+          message: 'The output does not match the Skill output schema',
+          issues,
+        };
+      } else {
+        status = 'succeeded';
+        output = report.output ?? null;
+      }
+    } else if (report.status === 'timed_out') {
+      status = 'timed_out';
+    } else {
+      status = 'failed';
+      if (report.status === 'killed' && error === undefined)
+        error = { type: 'Killed', message: 'The job hit a limit' };
+    }
+    const finishedAt = this.#now().toISOString();
+    const moved = await this.#finish(domain, current.id, status, {
+      finishedAt,
+      ...(output === undefined ? {} : { output }),
+      ...(error === undefined ? {} : { error: this.#capError(error) }),
+      logs: capLogs(report.logs),
+      ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
+    });
+    if (moved !== null) {
+      await this.#auditTransition(domain, moved, status, finishedAt, 'system', {
+        ...(error === undefined ? {} : { error: error.type }),
+      });
+    }
+  }
+
+  /** Ends a run in `failed` with a reason (dead letters, lost workers, runs that never started). */
+  async fail(domain: TenantContext, executionId: string, error: ExecutionError): Promise<boolean> {
+    const finishedAt = this.#now().toISOString();
+    const moved = await this.#finish(domain, executionId, 'failed', {
+      finishedAt,
+      error: this.#capError(error),
+    });
+    if (moved === null) return false;
+    await this.#auditTransition(domain, moved, 'failed', finishedAt, 'system', { error: error.type });
+    return true;
+  }
+
+  /** A run that waited too long for its approvals is cancelled. */
+  async expireApproval(domain: TenantContext, executionId: string): Promise<boolean> {
+    const finishedAt = this.#now().toISOString();
+    const moved = await this.#update(
+      domain,
+      executionId,
+      'cancelled',
+      ['pending_approval'],
+      { finishedAt, error: { type: 'ApprovalExpired', message: 'The run was not approved in time' } },
+      ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'],
+    );
+    if (moved === null) return false;
+    await this.#auditTransition(domain, moved, 'cancelled', finishedAt, 'system', {
+      reason: 'approval-expired',
+    });
+    return true;
+  }
+
+  /** Unfinished runs (any tenant) whose deadline is before `before`, from the sharded sparse index. */
+  async *overdue(before: Date): AsyncGenerator<Execution> {
+    for (let shard = 0; shard < ACTIVE_EXECUTION_SHARDS; shard++) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.#table.client.send(
+          new QueryCommand({
+            TableName: this.#table.name,
+            IndexName: 'GSI2',
+            KeyConditionExpression: 'GSI2PK = :shard AND GSI2SK < :before',
+            ExpressionAttributeValues: {
+              ':shard': activeExecutionsShard(shard),
+              ':before': before.toISOString(),
+            },
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        );
+        for (const item of page.Items ?? []) yield toExecution(item);
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined);
+    }
+  }
+
+  /** Unfinished runs of any tenant still waiting to be queued or picked up. */
+  async *waiting(): AsyncGenerator<Execution> {
+    for await (const execution of this.overdue(new Date('9999-01-01T00:00:00.000Z'))) {
+      if (execution.status === 'requested' || execution.status === 'queued') yield execution;
+    }
+  }
+
+  #capError(error: ExecutionError): ExecutionError {
+    return {
+      type: String(error.type).slice(0, 200),
+      message: truncateUtf8(String(error.message ?? ''), 4096).text,
+      ...(error.trace === undefined ? {} : { trace: truncateUtf8(String(error.trace), 16 * 1024).text }),
+      ...(error.limit === undefined ? {} : { limit: String(error.limit) }),
+      ...(error.issues === undefined ? {} : { issues: error.issues.slice(0, 20) }),
+    };
+  }
+
+  #activeIndex(domain: TenantContext, id: string, deadline: string) {
+    return { GSI2PK: activeExecutionsShard(shardOf(id)), GSI2SK: `${deadline}#${domain.tenant.id}#${id}` };
+  }
+
+  async #mayRead(domain: TenantContext, caller: Caller, execution: Execution): Promise<boolean> {
+    if (caller.permissions.has('skill:manage')) return true;
+    if (!caller.permissions.has('execution:read') && execution.requestedBy !== caller.username) return false;
+    const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
+    return (
+      skill !== null &&
+      (await this.#skills.getVisible(domain, caller, skill.id).then(
+        () => true,
+        () => false,
+      ))
+    );
+  }
+
+  async #find(domain: TenantContext, id: string): Promise<Execution | null> {
+    if (!EXECUTION_ID_PATTERN.test(id)) return null;
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, 'EXEC', id), ConsistentRead: true }),
+    );
+    return result.Item === undefined ? null : toExecution(result.Item);
+  }
+
+  async #claimIdempotency(
+    domain: TenantContext,
+    caller: Caller,
+    key: string,
+    executionId: string,
+    fingerprint: string,
+    now: Date,
+  ): Promise<{ executionId: string }> {
+    const itemKeyValue = itemKey(domain, 'IDEMP', sha256(`${caller.username}|${key}`));
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...itemKeyValue,
+            type: 'IDEMP',
+            executionId,
+            fingerprint: sha256(fingerprint),
+            expiresAtEpoch: Math.floor(now.getTime() / 1000) + IDEMPOTENCY_SECONDS,
+          },
+          // An expired claim (TTL deletion is lazy, and absent locally) may be taken over.
+          ConditionExpression: 'attribute_not_exists(PK) OR expiresAtEpoch < :now',
+          ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+        }),
+      );
+      return { executionId };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const existing = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: itemKeyValue, ConsistentRead: true }),
+    );
+    if (existing.Item?.fingerprint !== sha256(fingerprint)) {
+      throw new ConflictError('This Idempotency-Key was used for a different request', {
+        extra: { reason: 'idempotency-key-reused' },
+      });
+    }
+    return { executionId: String(existing.Item.executionId) };
+  }
+
+  async #transition(
+    domain: TenantContext,
+    id: string,
+    to: 'queued' | 'running',
+    fields: Record<string, unknown>,
+  ): Promise<Execution | null> {
+    return this.#update(domain, id, to, FROM[to], fields, []);
+  }
+
+  async #finish(
+    domain: TenantContext,
+    id: string,
+    to: TerminalStatus,
+    fields: Record<string, unknown>,
+  ): Promise<Execution | null> {
+    // A finished run leaves the active index and the approvals inbox.
+    return this.#update(domain, id, to, FROM[to], fields, ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK']);
+  }
+
+  /** One conditional transition; `null` when the run was not in a state it may leave. */
+  async #update(
+    domain: TenantContext,
+    id: string,
+    to: ExecutionStatus,
+    from: readonly ExecutionStatus[],
+    fields: Record<string, unknown>,
+    remove: readonly string[],
+  ): Promise<Execution | null> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':to': to };
+    const sets = ['#status = :to'];
+    Object.entries(fields).forEach(([field, value], index) => {
+      names[`#f${index}`] = field;
+      values[`:f${index}`] = value;
+      sets.push(`#f${index} = :f${index}`);
+    });
+    const allowed = from.map((status, index) => {
+      values[`:from${index}`] = status;
+      return `:from${index}`;
+    });
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'EXEC', id),
+          UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: `attribute_exists(PK) AND #status IN (${allowed.join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toExecution(result.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  async #auditTransition(
+    domain: TenantContext,
+    execution: Execution,
+    status: ExecutionStatus,
+    at: string,
+    actor: string,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.#audit.record(
+      domain,
+      {
+        actor: { username: actor, via: actor === 'system' ? 'system' : 'session' },
+        action: `execution.${status}`,
+        target: `execution:${execution.id}`,
+        details: { skillId: execution.skillId, ...details },
+      },
+      { at, key: `${execution.id}.${status}` },
+    );
+  }
+}

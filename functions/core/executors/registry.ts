@@ -1,0 +1,83 @@
+/**
+ * The executor registry: asset kind → executor. An executor validates a Skill's binding, resolves
+ * it to the exact asset version a run will use, and dispatches the job to its runtime; results come
+ * back through the one recording path (the results queue). Adding a kind is one executor plus its
+ * runtime wiring — the catalog and the execution pipeline do not change.
+ */
+import { ValidationError } from '../errors.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+
+/** A Skill's binding to its asset, as stored on the Skill; `kind` selects the executor. */
+export interface AssetBinding {
+  readonly kind: string;
+  readonly id: string;
+  readonly [field: string]: unknown;
+}
+
+/** The exact thing a run executes: what approvals bind to and what the execution records. */
+export interface ResolvedAsset {
+  readonly kind: string;
+  readonly id: string;
+  readonly version: number | string;
+  /** Hash of the exact content or configuration that will run. */
+  readonly sha256: string;
+}
+
+export interface ExecutionLimits {
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+export interface DispatchRequest {
+  readonly executionId: string;
+  readonly skillId: string;
+  readonly input: unknown;
+  readonly limits: ExecutionLimits;
+  readonly asset: ResolvedAsset;
+  readonly binding: AssetBinding;
+  readonly requestedAt: string;
+}
+
+export interface Executor {
+  readonly kind: string;
+  /** Parses and normalises a binding from a request body; throws ValidationError. */
+  parseBinding(value: unknown): AssetBinding;
+  /** Checks the binding against the tenant's data (the asset exists, is granted…). */
+  validateBinding(domain: TenantContext, binding: AssetBinding): Promise<void>;
+  resolve(domain: TenantContext, binding: AssetBinding): Promise<ResolvedAsset>;
+  /** Hands the job to the kind's runtime (its queue). Must be safe to repeat. */
+  dispatch(domain: TenantContext, request: DispatchRequest): Promise<void>;
+}
+
+export class ExecutorRegistry {
+  readonly #executors = new Map<string, Executor>();
+
+  register(executor: Executor): this {
+    if (this.#executors.has(executor.kind))
+      throw new Error(`Executor for ${executor.kind} already registered`);
+    this.#executors.set(executor.kind, executor);
+    return this;
+  }
+
+  kinds(): string[] {
+    return [...this.#executors.keys()];
+  }
+
+  get(kind: string): Executor {
+    const executor = this.#executors.get(kind);
+    if (executor === undefined) {
+      throw new ValidationError(`Unknown asset kind ${kind}`, [
+        { path: 'asset.kind', message: `one of ${this.kinds().join(', ')}` },
+      ]);
+    }
+    return executor;
+  }
+
+  parseBinding(value: unknown): AssetBinding {
+    const kind = (value as { kind?: unknown } | null)?.kind;
+    if (typeof kind !== 'string') {
+      throw new ValidationError('asset.kind is required', [{ path: 'asset.kind', message: 'required' }]);
+    }
+    return this.get(kind).parseBinding(value);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The results recorder: the one path by which every runtime's reports become execution state.
+ * Reads the results queue (started / result reports) and the executions' dead-letter queues (jobs
+ * that could not be processed: recorded as failed, never dropped). Records that fail for an
+ * infrastructure reason are returned as batch item failures and retried by SQS.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { tableFromEnv } from '../core/db.ts';
+import { createCore } from '../core/platform.ts';
+import type { TenantContext } from '../core/tenancy/domain.ts';
+import { readTenantSummary } from '../core/tenancy/hosts.ts';
+
+const logger = new Logger({ serviceName: 'results-recorder' });
+const core = createCore({ table: tableFromEnv() });
+
+const error = z.object({
+  type: z.string(),
+  message: z.string(),
+  trace: z.string().optional(),
+  limit: z.string().optional(),
+});
+
+const report = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('started'),
+    executionId: z.string(),
+    tenantId: z.string(),
+    startedAt: z.string(),
+  }),
+  z.object({
+    kind: z.literal('result'),
+    executionId: z.string(),
+    tenantId: z.string(),
+    status: z.enum(['succeeded', 'failed', 'timed_out', 'killed']),
+    output: z.unknown().optional(),
+    error: error.optional(),
+    logs: z.object({ stdout: z.string(), stderr: z.string(), truncated: z.boolean() }).partial().optional(),
+    metrics: z.record(z.string(), z.unknown()).optional(),
+  }),
+]);
+
+/** What the recorder needs from a dead job: whose execution it was. */
+const deadJob = z.object({ executionId: z.string(), tenantId: z.string() });
+
+async function tenantDomain(tenantId: string): Promise<TenantContext | null> {
+  const tenant = await readTenantSummary(core.table, tenantId);
+  return tenant === null ? null : { kind: 'tenant', host: '', tenant };
+}
+
+async function recordReport(record: SQSRecord): Promise<void> {
+  const parsed = report.safeParse(JSON.parse(record.body));
+  if (!parsed.success) {
+    // Not retryable: a malformed report will never parse. Logged loudly, then dropped from the queue.
+    logger.error('Unreadable execution report', { messageId: record.messageId, issues: parsed.error.issues });
+    return;
+  }
+  const domain = await tenantDomain(parsed.data.tenantId);
+  if (domain === null) {
+    logger.error('Report for an unknown tenant', {
+      messageId: record.messageId,
+      tenantId: parsed.data.tenantId,
+    });
+    return;
+  }
+  if (parsed.data.kind === 'started') await core.executions.recordStarted(domain, parsed.data);
+  else await core.executions.recordResult(domain, parsed.data);
+}
+
+async function recordDeadJob(record: SQSRecord): Promise<void> {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    body = undefined;
+  }
+  const parsed = deadJob.safeParse(body);
+  if (!parsed.success) {
+    logger.error('Dead job without an execution', {
+      messageId: record.messageId,
+      source: record.eventSourceARN,
+    });
+    return;
+  }
+  const domain = await tenantDomain(parsed.data.tenantId);
+  if (domain === null) return;
+  await core.executions.fail(domain, parsed.data.executionId, {
+    type: 'DeadLettered',
+    message: `The job could not be processed after ${record.attributes.ApproximateReceiveCount ?? 'several'} receives`,
+  });
+}
+
+export async function recordBatch(event: SQSEvent): Promise<SQSBatchResponse> {
+  const failures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records) {
+    try {
+      if (record.eventSourceARN.endsWith('-dlq')) await recordDeadJob(record);
+      else await recordReport(record);
+    } catch (cause) {
+      logger.error('Recording failed; the message will be retried', {
+        messageId: record.messageId,
+        error: cause as Error,
+      });
+      failures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures: failures };
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>().handler(recordBatch);
