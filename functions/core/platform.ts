@@ -13,6 +13,7 @@ import { PythonScriptExecutor } from './executors/python-script.ts';
 import { ExecutorRegistry } from './executors/registry.ts';
 import { Announcements } from './foundation/announcements.ts';
 import { Parameters } from './foundation/parameters.ts';
+import { createGovernance, type HostEdge } from './governance/index.ts';
 import { Auth } from './identity/auth.ts';
 import { Directory } from './identity/directory.ts';
 import { Queues } from './queues.ts';
@@ -32,6 +33,8 @@ export interface CoreOptions {
   readonly queues?: Queues;
   /** The Python runtime's syntax check. @default none (script uploads are refused) */
   readonly checker?: ScriptChecker;
+  /** Governance: where tenant hosts are attached. @default CloudFront when configured, else the binding alone */
+  readonly hostEdge?: HostEdge;
   readonly now?: () => Date;
 }
 
@@ -76,6 +79,14 @@ export function createCore(options: CoreOptions) {
     executors,
     skills,
     executions,
+    // Governance (public domain): tenants and hosts, customers, orders, lifecycle scans, platform announcements.
+    governance: createGovernance({
+      table,
+      audit,
+      hosts,
+      now,
+      ...(options.hostEdge === undefined ? {} : { hostEdge: options.hostEdge }),
+    }),
   };
 }
 

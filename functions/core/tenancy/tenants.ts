@@ -1,18 +1,31 @@
 /**
  * Tenant records and host bindings. DynamoDB-compatible stores here have no transactions, so every
  * multi-item change is a sequence of idempotent conditional steps ordered so that a crash between
- * two of them never serves a half-made tenant: hosts are claimed first (a claim whose tenant record
- * does not exist resolves to nothing), the tenant record is written last, and a failed creation
- * releases exactly the claims it made.
+ * two of them never serves a half-made tenant and a retry converges:
+ *
+ * - create: hosts are claimed first (a claim whose tenant record does not exist resolves to
+ *   nothing), then attached at the edge, and the tenant record is written last; a failed creation
+ *   releases exactly the claims it made.
+ * - add a host: claim → edge attach → append to the record's `hosts` (the record is the intent).
+ * - remove a host: release the claim → edge detach → drop it from `hosts` (again last).
+ *
+ * The record carries its expiry-day bucket (GSI2, sparse) so lifecycle scans read only the tenants
+ * due; every change of `expiresAt` moves the bucket in the same write. Every binding or status
+ * change invalidates this process's host cache.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { dayOf } from '../governance/dates.ts';
+import type { HostEdge } from '../governance/edge.ts';
+import { ConcurrentChangeError } from '../governance/errors.ts';
 import { expiryBucket, hostKey, TENANT_LISTING, tenantKey } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { type PublicSurface, TENANT_ID_PATTERN, type TenantStatus, type TenantSummary } from './domain.ts';
 import { type HostBinding, type HostDirectory, isValidHost } from './hosts.ts';
+
+export { dayOf };
 
 export type DeliveryMode = 'dedicated' | 'shared';
 
@@ -35,12 +48,50 @@ export interface NewTenant {
   readonly customerId?: string;
 }
 
+/** Fields an update may set; `customerId: null` detaches the tenant from its customer. */
+export interface TenantChange {
+  readonly name?: string;
+  readonly plan?: string;
+  readonly status?: TenantStatus;
+  readonly expiresAt?: string;
+  readonly deliveryMode?: DeliveryMode;
+  readonly customerId?: string | null;
+}
+
+/** What the record must still say for an update to apply (optimistic concurrency). */
+export interface TenantExpectation {
+  readonly status?: TenantStatus;
+  readonly expiresAt?: string;
+  /** `null`: the tenant must have no customer. */
+  readonly customerId?: string | null;
+}
+
+export interface Renewal {
+  readonly orderId: string;
+  /** The expiry and status the new values were computed from. */
+  readonly previousExpiry: string;
+  readonly previousStatus: TenantStatus;
+  readonly expiresAt: string;
+  readonly status: TenantStatus;
+  readonly plan: string;
+}
+
+export type RenewalOutcome = 'applied' | 'already-applied' | 'stale';
+
 export interface TenantRegistryOptions {
   readonly table: Table;
   /** Host cache of this process, invalidated when a binding changes. */
   readonly hosts?: HostDirectory;
+  /** The edge hosts must reach (CloudFront in AWS). @default none: the binding alone routes */
+  readonly edge?: HostEdge;
   readonly now?: () => Date;
 }
+
+/** Most hosts one tenant may have. */
+export const MAX_HOSTS_PER_TENANT = 10;
+
+/** Optimistic retries of a read-modify-write on one tenant record before giving up. */
+const MAX_ATTEMPTS = 5;
 
 function isConditionFailure(error: unknown): boolean {
   return (
@@ -49,9 +100,17 @@ function isConditionFailure(error: unknown): boolean {
   );
 }
 
-/** `2026-11-23T00:00:00.000Z` → `2026-11-23`. */
-export function dayOf(iso: string): string {
-  return iso.slice(0, 10);
+/** An ISO instant in canonical form; a ValidationError on `path` otherwise. */
+function canonicalInstant(value: string, path: string): string {
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) throw new ValidationError('Invalid date-time', [{ path, message: value }]);
+  return new Date(time).toISOString();
+}
+
+function normaliseHost(host: string, path: string): string {
+  const name = host.trim().toLowerCase();
+  if (!isValidHost(name)) throw new ValidationError('Invalid host name', [{ path, message: name }]);
+  return name;
 }
 
 export function tenantFromItem(item: Record<string, unknown>): Tenant {
@@ -69,14 +128,22 @@ export function tenantFromItem(item: Record<string, unknown>): Tenant {
   };
 }
 
+function appliedOrders(item: Record<string, unknown>): ReadonlySet<string> {
+  const value = item.appliedOrders;
+  if (value instanceof Set) return value as Set<string>;
+  return new Set(Array.isArray(value) ? (value as string[]) : []);
+}
+
 export class TenantRegistry {
   readonly #table: Table;
   readonly #hosts: HostDirectory | undefined;
+  readonly #edge: HostEdge | undefined;
   readonly #now: () => Date;
 
   constructor(options: TenantRegistryOptions) {
     this.#table = options.table;
     this.#hosts = options.hosts;
+    this.#edge = options.edge;
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -86,33 +153,40 @@ export class TenantRegistry {
         { path: 'id', message: '3-40 characters: a-z, 0-9 and hyphens, starting with a letter' },
       ]);
     }
-    const hosts = [...new Set(input.hosts.map((host) => host.trim().toLowerCase()))];
-    for (const host of hosts) {
-      if (!isValidHost(host))
-        throw new ValidationError('Invalid host name', [{ path: 'hosts', message: host }]);
+    const hosts = [...new Set(input.hosts.map((host) => normaliseHost(host, 'hosts')))];
+    if (hosts.length > MAX_HOSTS_PER_TENANT) {
+      throw new ValidationError('Too many hosts', [
+        { path: 'hosts', message: `at most ${MAX_HOSTS_PER_TENANT}` },
+      ]);
     }
+    const expiresAt = canonicalInstant(input.expiresAt, 'expiresAt');
     const existing = await this.get(input.id).catch(() => null);
     if (existing !== null) throw new ConflictError(`Tenant ${input.id} already exists`);
 
     const claimed: string[] = [];
+    const attached: string[] = [];
     try {
       for (const host of hosts) {
         await this.#claimHost({ host, domain: 'tenant', tenantId: input.id });
         claimed.push(host);
+      }
+      for (const host of hosts) {
+        await this.#edge?.attach(host, input.id);
+        attached.push(host);
       }
       const now = this.#now().toISOString();
       const item = {
         ...tenantKey(input.id),
         GSI1PK: TENANT_LISTING,
         GSI1SK: input.id,
-        GSI2PK: expiryBucket(dayOf(input.expiresAt)),
+        GSI2PK: expiryBucket(dayOf(expiresAt)),
         GSI2SK: input.id,
         type: 'TENANT',
         id: input.id,
         name: input.name,
         plan: input.plan,
         status: input.status ?? 'active',
-        expiresAt: input.expiresAt,
+        expiresAt,
         hosts,
         deliveryMode: input.deliveryMode ?? 'shared',
         createdAt: now,
@@ -129,6 +203,7 @@ export class TenantRegistry {
       for (const host of hosts) this.#hosts?.invalidate(host);
       return tenantFromItem(item);
     } catch (error) {
+      for (const host of attached) await this.#edge?.detach(host).catch(() => undefined);
       for (const host of claimed) await this.#releaseHost(host, input.id);
       if (isConditionFailure(error))
         throw new ConflictError(`Tenant ${input.id} already exists`, { cause: error });
@@ -137,12 +212,7 @@ export class TenantRegistry {
   }
 
   async get(id: string): Promise<Tenant> {
-    if (!TENANT_ID_PATTERN.test(id)) throw new NotFoundError(`Tenant ${id} not found`);
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: tenantKey(id), ConsistentRead: true }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Tenant ${id} not found`);
-    return tenantFromItem(result.Item);
+    return tenantFromItem(await this.#item(id));
   }
 
   /** A page of tenants ordered by id. */
@@ -166,15 +236,60 @@ export class TenantRegistry {
   }
 
   async setStatus(id: string, status: TenantStatus): Promise<Tenant> {
+    return this.update(id, { status });
+  }
+
+  /**
+   * Changes a tenant's fields in one conditional write; a new `expiresAt` moves its expiry-day
+   * bucket with it. With `expect`, the write applies only if the record still says so
+   * (ConcurrentChangeError otherwise).
+   */
+  async update(id: string, change: TenantChange, expect: TenantExpectation = {}): Promise<Tenant> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':now': this.#now().toISOString() };
+    const sets = ['updatedAt = :now'];
+    const removes: string[] = [];
+    const set = (field: string, value: unknown) => {
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    };
+    if (change.name !== undefined) set('name', change.name);
+    if (change.plan !== undefined) set('plan', change.plan);
+    if (change.status !== undefined) set('status', change.status);
+    if (change.deliveryMode !== undefined) set('deliveryMode', change.deliveryMode);
+    if (change.expiresAt !== undefined) {
+      const expiresAt = canonicalInstant(change.expiresAt, 'expiresAt');
+      set('expiresAt', expiresAt);
+      set('GSI2PK', expiryBucket(dayOf(expiresAt)));
+    }
+    if (change.customerId === null) {
+      names['#customerId'] = 'customerId';
+      removes.push('#customerId');
+    } else if (change.customerId !== undefined) set('customerId', change.customerId);
+
+    const conditions = ['attribute_exists(PK)'];
+    const expected = (field: string, value: unknown) => {
+      names[`#${field}`] = field;
+      values[`:expected_${field}`] = value;
+      conditions.push(`#${field} = :expected_${field}`);
+    };
+    if (expect.status !== undefined) expected('status', expect.status);
+    if (expect.expiresAt !== undefined) expected('expiresAt', expect.expiresAt);
+    if (expect.customerId === null) {
+      names['#customerId'] = 'customerId';
+      conditions.push('attribute_not_exists(#customerId)');
+    } else if (expect.customerId !== undefined) expected('customerId', expect.customerId);
+
     try {
       const result = await this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: tenantKey(id),
-          UpdateExpression: 'SET #status = :status, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': status, ':now': this.#now().toISOString() },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: conditions.join(' AND '),
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -182,17 +297,225 @@ export class TenantRegistry {
       for (const host of tenant.hosts) this.#hosts?.invalidate(host);
       return tenant;
     } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`Tenant ${id} not found`, { cause: error });
+      if (!isConditionFailure(error)) throw error;
+      await this.#item(id); // NotFoundError when the tenant is gone
+      throw new ConcurrentChangeError(`Tenant ${id} changed meanwhile; read it again and retry`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Applies a paid order to the tenant exactly once: expiry, bucket, status and plan move in one
+   * write that also records the order id, conditioned on the order not being recorded yet and on
+   * the expiry and status the renewal was computed from. `stale` means the tenant changed since:
+   * recompute and try again.
+   */
+  async applyRenewal(id: string, renewal: Renewal): Promise<RenewalOutcome> {
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: tenantKey(id),
+          UpdateExpression:
+            'SET expiresAt = :expiresAt, GSI2PK = :bucket, #status = :status, #plan = :plan, updatedAt = :now ADD appliedOrders :orders',
+          ConditionExpression:
+            'attribute_exists(PK) AND expiresAt = :previousExpiry AND #status = :previousStatus AND NOT contains(appliedOrders, :orderId)',
+          ExpressionAttributeNames: { '#status': 'status', '#plan': 'plan' },
+          ExpressionAttributeValues: {
+            ':expiresAt': renewal.expiresAt,
+            ':bucket': expiryBucket(dayOf(renewal.expiresAt)),
+            ':status': renewal.status,
+            ':plan': renewal.plan,
+            ':now': this.#now().toISOString(),
+            ':orders': new Set([renewal.orderId]),
+            ':previousExpiry': renewal.previousExpiry,
+            ':previousStatus': renewal.previousStatus,
+            ':orderId': renewal.orderId,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = await this.#item(id);
+      return appliedOrders(item).has(renewal.orderId) ? 'already-applied' : 'stale';
+    }
+    await this.#invalidateHostsOf(id);
+    return 'applied';
+  }
+
+  /** Whether a paid order has been applied to the tenant. */
+  async hasApplied(id: string, orderId: string): Promise<boolean> {
+    return appliedOrders(await this.#item(id)).has(orderId);
+  }
+
+  /**
+   * Moves a tenant from one status to another if it still has the status and expiry a scan saw.
+   * Returns false when it no longer does (someone renewed or changed it meanwhile).
+   */
+  async transition(id: string, from: TenantStatus, to: TenantStatus, seenExpiry: string): Promise<boolean> {
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: tenantKey(id),
+          UpdateExpression: 'SET #status = :to, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(PK) AND #status = :from AND expiresAt = :seen',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':to': to,
+            ':from': from,
+            ':seen': seenExpiry,
+            ':now': this.#now().toISOString(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      for (const host of tenantFromItem(result.Attributes ?? {}).hosts) this.#hosts?.invalidate(host);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+
+  /**
+   * The tenants whose expiry falls on one of `days`, read from the sparse GSI2 day buckets only
+   * (never the table). The index is eventually consistent: callers re-check what they read with
+   * conditional writes.
+   */
+  async *expiringOn(days: readonly string[]): AsyncGenerator<Tenant> {
+    for (const day of days) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.#table.client.send(
+          new QueryCommand({
+            TableName: this.#table.name,
+            IndexName: 'GSI2',
+            KeyConditionExpression: 'GSI2PK = :bucket',
+            ExpressionAttributeValues: { ':bucket': expiryBucket(day) },
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        );
+        for (const item of page.Items ?? []) yield tenantFromItem(item);
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined);
     }
   }
 
   /** Binds a host of the public domain (the governance console or the free entry). */
   async bindPublicHost(host: string, surface: PublicSurface): Promise<void> {
-    const name = host.trim().toLowerCase();
-    if (!isValidHost(name)) throw new ValidationError('Invalid host name', [{ path: 'host', message: name }]);
+    const name = normaliseHost(host, 'host');
     await this.#claimHost({ host: name, domain: 'public', surface });
     this.#hosts?.invalidate(name);
+  }
+
+  /** Adds a host to a tenant: claim (unique across the platform) → edge → the record. Idempotent. */
+  async addHost(id: string, rawHost: string): Promise<Tenant> {
+    const host = normaliseHost(rawHost, 'host');
+    for (let attempt = 1; ; attempt++) {
+      const tenant = await this.get(id);
+      const known = tenant.hosts.includes(host);
+      if (!known && tenant.hosts.length >= MAX_HOSTS_PER_TENANT) {
+        throw new ValidationError('Too many hosts', [
+          { path: 'host', message: `a tenant has at most ${MAX_HOSTS_PER_TENANT}` },
+        ]);
+      }
+      await this.#claimHost({ host, domain: 'tenant', tenantId: id });
+      try {
+        await this.#edge?.attach(host, id);
+      } catch (error) {
+        if (!known) await this.#releaseHost(host, id);
+        throw error;
+      }
+      if (known) {
+        this.#hosts?.invalidate(host);
+        return tenant;
+      }
+      const updated = await this.#replaceHosts(id, tenant.hosts, [...tenant.hosts, host]);
+      this.#hosts?.invalidate(host);
+      if (updated !== null) return updated;
+      if (attempt >= MAX_ATTEMPTS) throw new ConcurrentChangeError(`Tenant ${id} keeps changing; retry`);
+    }
+  }
+
+  /** Removes a host from a tenant: release the claim → edge → the record. Idempotent. */
+  async removeHost(id: string, rawHost: string): Promise<Tenant> {
+    const host = normaliseHost(rawHost, 'host');
+    for (let attempt = 1; ; attempt++) {
+      const tenant = await this.get(id);
+      if (!tenant.hosts.includes(host)) {
+        // An orphan claim of an interrupted addHost is cleaned up; anything else is unknown.
+        if (!(await this.#ownsHost(host, id))) throw new NotFoundError(`Host ${host} is not bound to ${id}`);
+        await this.#releaseHost(host, id);
+        await this.#edge?.detach(host);
+        return tenant;
+      }
+      if (tenant.hosts.length === 1) {
+        throw new ConflictError('A tenant keeps at least one host; add another before removing this one', {
+          extra: { host },
+        });
+      }
+      await this.#releaseHost(host, id);
+      await this.#edge?.detach(host);
+      const updated = await this.#replaceHosts(
+        id,
+        tenant.hosts,
+        tenant.hosts.filter((candidate) => candidate !== host),
+      );
+      if (updated !== null) return updated;
+      if (attempt >= MAX_ATTEMPTS) throw new ConcurrentChangeError(`Tenant ${id} keeps changing; retry`);
+    }
+  }
+
+  async #item(id: string): Promise<Record<string, unknown>> {
+    if (!TENANT_ID_PATTERN.test(id)) throw new NotFoundError(`Tenant ${id} not found`);
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: tenantKey(id), ConsistentRead: true }),
+    );
+    if (result.Item === undefined) throw new NotFoundError(`Tenant ${id} not found`);
+    return result.Item;
+  }
+
+  async #invalidateHostsOf(id: string): Promise<void> {
+    if (this.#hosts === undefined) return;
+    for (const host of (await this.get(id)).hosts) this.#hosts.invalidate(host);
+  }
+
+  /** Replaces the host list if it is still `before`; null when it changed meanwhile. */
+  async #replaceHosts(
+    id: string,
+    before: readonly string[],
+    after: readonly string[],
+  ): Promise<Tenant | null> {
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: tenantKey(id),
+          UpdateExpression: 'SET hosts = :after, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(PK) AND hosts = :before',
+          ExpressionAttributeValues: {
+            ':after': after,
+            ':before': before,
+            ':now': this.#now().toISOString(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return tenantFromItem(result.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  async #ownsHost(host: string, tenantId: string): Promise<boolean> {
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: hostKey(host), ConsistentRead: true }),
+    );
+    const binding = result.Item as HostBinding | undefined;
+    return binding?.domain === 'tenant' && binding.tenantId === tenantId;
   }
 
   async #claimHost(binding: HostBinding): Promise<void> {

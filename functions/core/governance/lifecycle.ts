@@ -1,0 +1,308 @@
+/**
+ * Lifecycle scans: renewal reminders and expiry shutdown. The schedules (EventBridge Scheduler in
+ * AWS, the local scheduler) and `POST /api/lifecycle/run` call the same functions, through one
+ * registry of scans that the lifecycle-scan handler dispatches on.
+ *
+ * A scan reads only the tenants that can be due: the sparse GSI2 expiry-day buckets of the days
+ * its window maps to (`dates.ts`), never the table. The window runs from the day of the last
+ * successful run (kept in a small state item) to today, so days a scan missed are caught up.
+ * Everything a scan writes is idempotent — reminders and notices have deterministic ids and are
+ * written only if absent, status changes are conditioned on what the scan read — so a replayed or
+ * concurrent scan changes nothing twice.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../audit/chain.ts';
+import type { Table } from '../db.ts';
+import type { Announcement, Announcements } from '../foundation/announcements.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
+import { recordPublic, SYSTEM } from './acting.ts';
+import type { Customers, LedgerKind } from './customers.ts';
+import {
+  dayOf,
+  dueReminder,
+  GRACE_PERIOD_DAYS,
+  MAX_CATCH_UP_DAYS,
+  RENEWAL_THRESHOLDS_DAYS,
+  receivesReminders,
+  reminderBucketDays,
+  reminderDueAt,
+  reminderSeverity,
+  type ScanWindow,
+  type ShutdownAction,
+  scanWindow,
+  shutdownAction,
+  shutdownBucketDays,
+  shutdownDueAt,
+} from './dates.ts';
+import { ScanUnavailableError } from './errors.ts';
+import { scanStateKey } from './keys.ts';
+
+export const SCAN_NAMES = ['renewal-reminder', 'expiry-shutdown', 'stale-executions'] as const;
+export type ScanName = (typeof SCAN_NAMES)[number];
+
+export interface ScanChange {
+  readonly tenantId: string;
+  /** `reminder-30d`, `reminder-7d`, `reminder-1d`, `grace` or `suspended`. */
+  readonly action: string;
+}
+
+export interface ScanResult {
+  readonly scan: string;
+  readonly now: string;
+  /** Items the scan read. */
+  readonly scanned: number;
+  /** What this run changed; empty on a replay. */
+  readonly changed: ScanChange[];
+  /** The days the scan covered and the expiry-day buckets it read for them. */
+  readonly window?: ScanWindow;
+  readonly buckets?: number;
+}
+
+export interface ScanOptions {
+  readonly now: Date;
+}
+
+export type ScanFunction = (options: ScanOptions) => Promise<ScanResult>;
+export type ScanRegistry = Readonly<Partial<Record<ScanName, ScanFunction>>>;
+
+export interface LifecycleOptions {
+  readonly table: Table;
+  readonly tenants: TenantRegistry;
+  readonly customers: Customers;
+  readonly announcements: Announcements;
+  readonly audit: AuditLog;
+  /** @default RENEWAL_THRESHOLDS_DAYS */
+  readonly thresholdsDays?: readonly number[];
+  /** @default GRACE_PERIOD_DAYS */
+  readonly graceDays?: number;
+  /** @default MAX_CATCH_UP_DAYS */
+  readonly maxCatchUpDays?: number;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+function tenantDomain(tenant: Tenant): TenantContext {
+  return {
+    kind: 'tenant',
+    host: tenant.hosts[0] ?? tenant.id,
+    tenant: {
+      id: tenant.id,
+      name: tenant.name,
+      status: tenant.status,
+      plan: tenant.plan,
+      expiresAt: tenant.expiresAt,
+    },
+  };
+}
+
+function plural(days: number): string {
+  return days === 1 ? '1 day' : `${days} days`;
+}
+
+export class Lifecycle {
+  readonly #table: Table;
+  readonly #tenants: TenantRegistry;
+  readonly #customers: Customers;
+  readonly #announcements: Announcements;
+  readonly #audit: AuditLog;
+  readonly #thresholds: readonly number[];
+  readonly #graceDays: number;
+  readonly #maxCatchUpDays: number;
+
+  constructor(options: LifecycleOptions) {
+    this.#table = options.table;
+    this.#tenants = options.tenants;
+    this.#customers = options.customers;
+    this.#announcements = options.announcements;
+    this.#audit = options.audit;
+    this.#thresholds = options.thresholdsDays ?? RENEWAL_THRESHOLDS_DAYS;
+    this.#graceDays = options.graceDays ?? GRACE_PERIOD_DAYS;
+    this.#maxCatchUpDays = options.maxCatchUpDays ?? MAX_CATCH_UP_DAYS;
+  }
+
+  /** Warns each trial or active tenant's admins 30, 7 and 1 days before expiry, once each. */
+  async renewalReminders({ now }: ScanOptions): Promise<ScanResult> {
+    const scan: ScanName = 'renewal-reminder';
+    const window = await this.#window(scan, now);
+    const days = reminderBucketDays(window, this.#thresholds);
+    const changed: ScanChange[] = [];
+    let scanned = 0;
+    for await (const tenant of this.#tenants.expiringOn(days)) {
+      scanned++;
+      if (!receivesReminders(tenant.status)) continue;
+      const threshold = dueReminder(tenant.expiresAt, now, this.#thresholds);
+      if (threshold === null) continue;
+      if (await this.#remind(tenant, threshold)) {
+        changed.push({ tenantId: tenant.id, action: `reminder-${threshold}d` });
+      }
+    }
+    await this.#finish(scan, now);
+    return { scan, now: now.toISOString(), scanned, changed, window, buckets: days.length };
+  }
+
+  /** Moves expired tenants to grace, and tenants past their grace period to suspended. */
+  async expiryShutdown({ now }: ScanOptions): Promise<ScanResult> {
+    const scan: ScanName = 'expiry-shutdown';
+    const window = await this.#window(scan, now);
+    const days = shutdownBucketDays(window, this.#graceDays);
+    const changed: ScanChange[] = [];
+    let scanned = 0;
+    for await (const tenant of this.#tenants.expiringOn(days)) {
+      scanned++;
+      const action = shutdownAction(tenant.status, tenant.expiresAt, now, this.#graceDays);
+      if (action !== null) {
+        if (!(await this.#tenants.transition(tenant.id, tenant.status, action, tenant.expiresAt))) continue;
+        changed.push({ tenantId: tenant.id, action });
+        await recordPublic(this.#audit, SYSTEM, `lifecycle.tenant.${action}`, `tenant:${tenant.id}`, {
+          from: tenant.status,
+          expiresAt: tenant.expiresAt,
+          graceDays: this.#graceDays,
+        });
+        await this.#notice({ ...tenant, status: action }, action);
+      } else if (tenant.status === 'grace' || tenant.status === 'suspended') {
+        // A run that crashed after the status change still owes the notice (a no-op when it exists).
+        const due = tenant.status === 'grace' ? 'grace' : 'suspended';
+        if (shutdownAction('active', tenant.expiresAt, now, this.#graceDays) === due) {
+          await this.#notice(tenant, due);
+        }
+      }
+    }
+    await this.#finish(scan, now);
+    return { scan, now: now.toISOString(), scanned, changed, window, buckets: days.length };
+  }
+
+  /** Posts the reminder and records it in the ledger; true when this call wrote either. */
+  async #remind(tenant: Tenant, threshold: number): Promise<boolean> {
+    const expiryDay = dayOf(tenant.expiresAt);
+    const at = reminderDueAt(tenant.expiresAt, threshold);
+    const posted = await this.#post(tenant, {
+      // Prefixed with its due moment so the tenant's announcement list stays newest first.
+      id: `${at}-renewal-${expiryDay}-${threshold}d`,
+      title: `Your ExecFabric subscription expires in ${plural(threshold)}`,
+      body: `${tenant.name} (plan ${tenant.plan}) expires on ${tenant.expiresAt}. Renew before then to keep running Skills without interruption.`,
+      severity: reminderSeverity(threshold),
+    });
+    const recorded = await this.#ledger(tenant, {
+      id: `reminder-${tenant.id}-${expiryDay}-${threshold}d`,
+      kind: 'renewal-reminder',
+      at,
+      summary: `Renewal reminder: ${tenant.id} expires in ${plural(threshold)} (${tenant.expiresAt})`,
+      details: { thresholdDays: threshold, expiresAt: tenant.expiresAt },
+    });
+    if (posted || recorded) {
+      await recordPublic(this.#audit, SYSTEM, 'lifecycle.reminder.sent', `tenant:${tenant.id}`, {
+        thresholdDays: threshold,
+        expiresAt: tenant.expiresAt,
+      });
+    }
+    return posted || recorded;
+  }
+
+  /** Tells the tenant's admins (and the ledger) that it entered grace or was suspended. */
+  async #notice(tenant: Tenant, action: ShutdownAction): Promise<void> {
+    const expiryDay = dayOf(tenant.expiresAt);
+    const at = shutdownDueAt(tenant.expiresAt, action, this.#graceDays);
+    const suspended = action === 'suspended';
+    await this.#post(tenant, {
+      id: `${at}-${action}-${expiryDay}`,
+      title: suspended
+        ? 'Your ExecFabric subscription is suspended'
+        : 'Your ExecFabric subscription has expired',
+      body: suspended
+        ? `${tenant.name} expired on ${tenant.expiresAt} and its grace period is over. Users can still sign in and read, but Skills no longer run until the subscription is renewed.`
+        : `${tenant.name} expired on ${tenant.expiresAt}. Skills keep running during a ${plural(this.#graceDays)} grace period; renew before it ends to avoid suspension.`,
+      severity: 'critical',
+    });
+    await this.#ledger(tenant, {
+      id: `${action}-${tenant.id}-${expiryDay}`,
+      kind: suspended ? 'tenant-suspended' : 'tenant-grace',
+      at,
+      summary: suspended
+        ? `${tenant.id} suspended after its grace period`
+        : `${tenant.id} expired and entered its grace period`,
+      details: { expiresAt: tenant.expiresAt, graceDays: this.#graceDays },
+    });
+  }
+
+  async #post(
+    tenant: Tenant,
+    announcement: { id: string; title: string; body: string; severity: Announcement['severity'] },
+  ): Promise<boolean> {
+    const { created } = await this.#announcements.post(
+      tenantDomain(tenant),
+      { ...announcement, audience: ['admin'] },
+      SYSTEM.actor,
+      'system',
+    );
+    return created;
+  }
+
+  async #ledger(
+    tenant: Tenant,
+    entry: { id: string; kind: LedgerKind; at: string; summary: string; details: Record<string, unknown> },
+  ): Promise<boolean> {
+    if (tenant.customerId === undefined) return false;
+    return this.#customers.record({ ...entry, customerId: tenant.customerId, tenantId: tenant.id });
+  }
+
+  async #window(scan: ScanName, now: Date): Promise<ScanWindow> {
+    const state = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: scanStateKey(scan), ConsistentRead: true }),
+    );
+    const lastDay = typeof state.Item?.lastDay === 'string' ? state.Item.lastDay : undefined;
+    return scanWindow(lastDay, now, this.#maxCatchUpDays);
+  }
+
+  /** Records a successful run; the recorded day only moves forward. */
+  async #finish(scan: ScanName, now: Date): Promise<void> {
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: scanStateKey(scan),
+          UpdateExpression: 'SET lastDay = :today, lastRunAt = :now, #type = :type',
+          ConditionExpression: 'attribute_not_exists(lastDay) OR lastDay <= :today',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: {
+            ':today': dayOf(now.toISOString()),
+            ':now': now.toISOString(),
+            ':type': 'SCANSTATE',
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}
+
+/**
+ * The scans this deployment provides, by name. The handler and the API dispatch through it; a scan
+ * owned by another module joins by passing its function in `extra`.
+ */
+export function createScanRegistry(
+  lifecycle: Lifecycle,
+  extra: Readonly<Partial<Record<ScanName, ScanFunction>>> = {},
+): ScanRegistry {
+  return {
+    'renewal-reminder': (options) => lifecycle.renewalReminders(options),
+    'expiry-shutdown': (options) => lifecycle.expiryShutdown(options),
+    ...extra,
+  };
+}
+
+/** Runs one scan of the registry; a scan it does not hold is a clear error, never a silent success. */
+export function runScan(registry: ScanRegistry, scan: ScanName, options: ScanOptions): Promise<ScanResult> {
+  const run = registry[scan];
+  if (run === undefined) {
+    return Promise.reject(new ScanUnavailableError(scan, Object.keys(registry)));
+  }
+  return run(options);
+}

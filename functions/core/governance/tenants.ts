@@ -1,0 +1,169 @@
+/**
+ * Tenant administration as the governance console does it: the registry's writes plus the rules
+ * around them — allowed status changes, the customer a tenant belongs to (link item and ledger),
+ * and one public audit entry per action.
+ */
+import type { AuditLog } from '../audit/chain.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import type { Page } from '../pagination.ts';
+import type { TenantStatus } from '../tenancy/domain.ts';
+import type { DeliveryMode, NewTenant, Tenant, TenantChange, TenantRegistry } from '../tenancy/tenants.ts';
+import { type Acting, recordPublic } from './acting.ts';
+import type { Customers } from './customers.ts';
+import { allowedTransitions, mayTransition } from './dates.ts';
+import { InvalidTransitionError } from './errors.ts';
+
+export interface TenantPatch {
+  readonly name?: string;
+  readonly plan?: string;
+  readonly status?: TenantStatus;
+  readonly expiresAt?: string;
+  readonly deliveryMode?: DeliveryMode;
+  /** Another customer, or null for none. */
+  readonly customerId?: string | null;
+}
+
+export class TenantAdmin {
+  readonly #registry: TenantRegistry;
+  readonly #customers: Customers;
+  readonly #audit: AuditLog;
+
+  constructor(options: { registry: TenantRegistry; customers: Customers; audit: AuditLog }) {
+    this.#registry = options.registry;
+    this.#customers = options.customers;
+    this.#audit = options.audit;
+  }
+
+  get(id: string): Promise<Tenant> {
+    return this.#registry.get(id);
+  }
+
+  list(limit: number, cursor?: string): Promise<Page<Tenant>> {
+    return this.#registry.list(limit, cursor);
+  }
+
+  async create(input: NewTenant, by: Acting): Promise<Tenant> {
+    const { customerId } = input;
+    if (customerId !== undefined) {
+      await this.#requireCustomer(customerId);
+      // The link comes first, so a tenant never exists without it; a failed create removes it.
+      await this.#customers.linkTenant(customerId, input.id);
+    }
+    let tenant: Tenant;
+    try {
+      tenant = await this.#registry.create(input);
+    } catch (error) {
+      if (customerId !== undefined) {
+        const existing = await this.#registry.get(input.id).catch(() => null);
+        if (existing?.customerId !== customerId) await this.#customers.unlinkTenant(customerId, input.id);
+      }
+      throw error;
+    }
+    if (customerId !== undefined) await this.#linked(tenant, customerId, tenant.createdAt);
+    await recordPublic(this.#audit, by, 'tenant.created', `tenant:${tenant.id}`, {
+      name: tenant.name,
+      plan: tenant.plan,
+      status: tenant.status,
+      hosts: tenant.hosts,
+      expiresAt: tenant.expiresAt,
+      deliveryMode: tenant.deliveryMode,
+      ...(customerId === undefined ? {} : { customerId }),
+    });
+    return tenant;
+  }
+
+  /**
+   * Changes name, plan, status, expiry, delivery mode or customer in one conditional write against
+   * the record as read, so a concurrent change (a scan, a payment) is never overwritten silently.
+   */
+  async update(id: string, patch: TenantPatch, by: Acting): Promise<Tenant> {
+    const current = await this.#registry.get(id);
+    if (patch.status !== undefined && !mayTransition(current.status, patch.status)) {
+      throw new InvalidTransitionError(`A ${current.status} tenant cannot become ${patch.status}`, {
+        extra: { from: current.status, to: patch.status, allowed: allowedTransitions(current.status) },
+      });
+    }
+    const fromCustomer = current.customerId ?? null;
+    const toCustomer = patch.customerId === undefined ? fromCustomer : patch.customerId;
+    const customerChanges = toCustomer !== fromCustomer;
+    if (customerChanges && toCustomer !== null) {
+      await this.#requireCustomer(toCustomer, 'customerId');
+      await this.#customers.linkTenant(toCustomer, id);
+    }
+    const change: TenantChange = {
+      ...patch,
+      ...(customerChanges ? { customerId: toCustomer } : { customerId: undefined }),
+    };
+    const updated = await this.#registry.update(id, change, {
+      status: current.status,
+      expiresAt: current.expiresAt,
+      customerId: fromCustomer,
+    });
+    if (customerChanges) {
+      if (fromCustomer !== null) {
+        await this.#customers.unlinkTenant(fromCustomer, id);
+        await this.#customers.record({
+          id: `tenant-unlinked-${id}-${updated.updatedAt}`,
+          customerId: fromCustomer,
+          kind: 'tenant-unlinked',
+          at: updated.updatedAt,
+          tenantId: id,
+          summary: `Tenant ${id} no longer belongs to this customer`,
+        });
+      }
+      if (toCustomer !== null) await this.#linked(updated, toCustomer, updated.updatedAt);
+    }
+    const changed: Record<string, unknown> = {};
+    const before: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      changed[field] = value;
+      before[field] = (current as unknown as Record<string, unknown>)[field] ?? null;
+    }
+    await recordPublic(this.#audit, by, 'tenant.updated', `tenant:${id}`, { changed, before });
+    return updated;
+  }
+
+  async addHost(id: string, host: string, by: Acting): Promise<Tenant> {
+    const tenant = await this.#registry.addHost(id, host);
+    await recordPublic(this.#audit, by, 'tenant.host.added', `tenant:${id}`, {
+      host: host.trim().toLowerCase(),
+      hosts: tenant.hosts,
+    });
+    return tenant;
+  }
+
+  async removeHost(id: string, host: string, by: Acting): Promise<Tenant> {
+    const tenant = await this.#registry.removeHost(id, host);
+    await recordPublic(this.#audit, by, 'tenant.host.removed', `tenant:${id}`, {
+      host: host.trim().toLowerCase(),
+      hosts: tenant.hosts,
+    });
+    return tenant;
+  }
+
+  async #requireCustomer(customerId: string, path = 'customerId'): Promise<void> {
+    try {
+      await this.#customers.get(customerId);
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        throw new ValidationError('Unknown customer', [{ path, message: `no customer ${customerId}` }], {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async #linked(tenant: Tenant, customerId: string, at: string): Promise<void> {
+    await this.#customers.record({
+      id: `tenant-linked-${tenant.id}-${at}`,
+      customerId,
+      kind: 'tenant-linked',
+      at,
+      tenantId: tenant.id,
+      summary: `Tenant ${tenant.id} (${tenant.plan}) belongs to this customer`,
+      details: { plan: tenant.plan, expiresAt: tenant.expiresAt, hosts: tenant.hosts },
+    });
+  }
+}
