@@ -1,0 +1,141 @@
+"""Linux process primitives the sandbox needs and the standard library lacks (prctl through ctypes),
+plus the privilege drop and the listing of a process's children. Everything here tolerates a libc
+without the call (the sandbox then loses that layer of defence, it does not stop working)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+
+NOBODY = 65534
+
+_libc: ctypes.CDLL | None
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    _libc.prctl.restype = ctypes.c_int
+except (OSError, AttributeError):
+    _libc = None
+
+
+def prctl(option: int, value: int) -> bool:
+    """Calls prctl(2); returns False where the call is missing or refused."""
+    if _libc is None:
+        return False
+    return _libc.prctl(option, value, 0, 0, 0) == 0
+
+
+def make_undumpable() -> bool:
+    """No core dumps, no ptrace attach by same-uid processes, /proc/<pid>/* owned by root."""
+    return prctl(PR_SET_DUMPABLE, 0)
+
+
+def become_subreaper() -> bool:
+    """Orphaned descendants are re-parented to this process instead of init, so none can escape a sweep."""
+    return prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def forbid_new_privileges() -> bool:
+    """setuid binaries and file capabilities no longer raise privileges (survives fork and exec)."""
+    return prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> bool:
+    """Signal this process when the thread that forked it ends (cleared by fork and credential changes)."""
+    return prctl(PR_SET_PDEATHSIG, int(sig))
+
+
+def drop_privileges(uid: int, gid: int) -> None:
+    """Irrevocably become uid/gid with no supplementary groups (only meaningful when running as root)."""
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid:
+        raise PermissionError(f"could not drop privileges to {uid}:{gid}")
+
+
+def uid_range_mapped(first: int, last: int) -> bool:
+    """Whether [first, last] lies inside one range of this user namespace's uid_map."""
+    try:
+        with open("/proc/self/uid_map", encoding="ascii") as handle:
+            for line in handle:
+                inside, _outside, count = (int(part) for part in line.split())
+                if inside <= first and last < inside + count:
+                    return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def pid_max() -> int:
+    try:
+        with open("/proc/sys/kernel/pid_max", encoding="ascii") as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return 4_194_304
+
+
+def children_of(pid: int) -> set[int]:
+    """Direct children of a (single-threaded) process."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            return {int(part) for part in handle.read().split()}
+    except FileNotFoundError:
+        return _children_by_scan(pid)
+    except OSError:
+        return _children_by_scan(pid)
+
+
+def _children_by_scan(pid: int) -> set[int]:
+    found: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: fields resume after the last ')'.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.add(int(entry))
+    return found
+
+
+def tasks_of_uid(uid: int) -> int:
+    """Threads whose real uid is uid: what RLIMIT_NPROC counts against."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        real_uid = -1
+        threads = 1
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as handle:
+                for line in handle:
+                    if line.startswith("Uid:"):
+                        real_uid = int(line.split()[1])
+                    elif line.startswith("Threads:"):
+                        threads = int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+        if real_uid == uid:
+            total += threads
+    return total
+
+
+def kill_quietly(pid: int, sig: int = signal.SIGKILL, *, group: bool = False) -> None:
+    try:
+        if group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

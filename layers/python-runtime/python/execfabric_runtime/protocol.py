@@ -1,0 +1,49 @@
+"""The control channel between a Sandbox (in the worker process) and its zygote: one JSON object per
+SOCK_SEQPACKET packet, with pipe descriptors attached to `ready` packets (SCM_RIGHTS).
+
+zygote → sandbox   {"event": "ready", "pid", "workdir", "uid"}  + fds [job_w, result_r, stdout_r, stderr_r]
+                   {"event": "exit", "pid", "exitCode", "signal", "cpuMs", "maxRssKb"}
+                   {"event": "lost", "pid"}  an idle child died before it was used
+sandbox → zygote   {"op": "take", "pid"}   the slot is in use (replaced after its job ends)
+                   {"op": "kill", "pid"}   kill the job's whole process tree (timeout)
+                   {"op": "stop"}
+
+Job data never crosses this channel: the sandbox writes it straight into the child's job pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+
+MAX_PACKET = 65536
+FDS_PER_SLOT = 4
+
+
+def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+    data = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    if fds:
+        socket.send_fds(sock, [data], fds)
+    else:
+        sock.send(data)
+
+
+def receive(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
+    """One message and its descriptors; `(None, [])` when the other side has gone."""
+    data, fds, _flags, _address = socket.recv_fds(sock, MAX_PACKET, FDS_PER_SLOT)
+    if not data:
+        for fd in fds:
+            _close(fd)
+        return None, []
+    message = json.loads(data)
+    if not isinstance(message, dict):
+        raise ValueError("control message is not an object")
+    return message, list(fds)
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass

@@ -1,0 +1,537 @@
+"""The worker's side of the sandbox: starts the zygote (clean environment, `-I -S`), hands a job to a
+pre-forked child through that child's own pipes, enforces the wall-clock timeout, caps what it reads
+and turns what happened into an Outcome.
+
+A Sandbox runs one job at a time (as a Lambda container does); callers that want parallelism use
+several Sandboxes. It is the process that talks to AWS, so it makes itself non-dumpable: a job running
+under the same uid (Lambda) cannot read its memory or /proc/<pid>/environ.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import osutil, protocol
+from .limits import Limits
+
+ZYGOTE_ENTRY = Path(__file__).with_name("zygote_main.py")
+ZYGOTE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+DEFAULT_UID_BASE = 100_000
+#: The result pipe may carry the output plus an error envelope (message and trace are capped in the child).
+RESULT_ENVELOPE_BYTES = 64 * 1024
+KILL_GRACE_SECONDS = 5.0
+DRAIN_GRACE_SECONDS = 1.0
+CHECK_LIMITS = Limits.parse(
+    {"timeoutSeconds": 10, "memoryMb": 512, "outputBytes": 65536, "logBytes": 4096, "processes": 1}
+)
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (zygote would not start, died, or broke the protocol)."""
+
+
+class _SlotLost(Exception):
+    """The pre-forked child died before it was handed its job."""
+
+
+@dataclass
+class Capture:
+    cap: int
+    data: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def add(self, chunk: bytes) -> None:
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        self.total += len(chunk)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.cap
+
+    def text(self, stream: str) -> str:
+        text = self.data.decode("utf-8", errors="replace")
+        if self.truncated:
+            text += f"\n[execfabric: {stream} truncated: {self.total - self.cap} of {self.total} bytes dropped]\n"
+        return text
+
+
+@dataclass
+class RunRequest:
+    source: str
+    input: dict[str, Any]
+    limits: Limits
+    execution_id: str
+    tenant_id: str
+    skill_id: str
+
+
+@dataclass
+class Outcome:
+    """What one job did. `error` carries type/message and, by status, trace or limit."""
+
+    status: str  # succeeded | failed | timed_out | killed
+    output: Any = None
+    error: dict[str, Any] | None = None
+    stdout: str = ""
+    stderr: str = ""
+    truncated: bool = False
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    duration_ms: int = 0
+    cpu_ms: int = 0
+    max_rss_kb: int = 0
+
+
+@dataclass
+class _Slot:
+    pid: int
+    workdir: str
+    uid: int
+    job_w: int
+    result_r: int
+    out_r: int
+    err_r: int
+
+    def close(self) -> None:
+        for fd in (self.job_w, self.result_r, self.out_r, self.err_r):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+@dataclass
+class _Raw:
+    """Everything observed of one child, before interpretation."""
+
+    result: bytes | None
+    result_oversize: bool
+    stdout: Capture
+    stderr: Capture
+    exit: dict[str, Any] | None
+    timed_out: bool
+    zygote_lost: bool
+    started_at: float
+    finished_at: float
+    duration_ms: int
+
+
+class Sandbox:
+    def __init__(
+        self,
+        *,
+        python: str | None = None,
+        jobs_parent: str | None = None,
+        uid_base: int = DEFAULT_UID_BASE,
+        startup_timeout: float = 10.0,
+    ) -> None:
+        self.python = python or sys.executable
+        self.jobs_parent = jobs_parent or os.path.join(tempfile.gettempdir(), "execfabric-jobs")
+        self.uid_base = uid_base
+        self.startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self._ready: deque[_Slot] = deque()
+        self._exits: dict[int, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        osutil.make_undumpable()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def zygote_pid(self) -> int | None:
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
+
+    def start(self) -> None:
+        with self._lock:
+            self._ensure_started()
+
+    def _ensure_started(self) -> None:
+        if self._process is not None and self._process.poll() is None and self._control is not None:
+            return
+        self._teardown()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        config = {"controlFd": theirs.fileno(), "jobsParent": self.jobs_parent, "uidBase": self.uid_base}
+        try:
+            self._process = subprocess.Popen(
+                [self.python, "-I", "-S", str(ZYGOTE_ENTRY), json.dumps(config)],
+                env=dict(ZYGOTE_ENV),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                pass_fds=[theirs.fileno()],
+                close_fds=True,
+                cwd="/",
+                start_new_session=True,
+            )
+        except OSError as error:
+            ours.close()
+            raise SandboxError(f"could not start the zygote with {self.python}: {error}") from error
+        finally:
+            theirs.close()
+        self._control = ours
+        self._wait_ready(time.monotonic() + self.startup_timeout)
+
+    def _teardown(self) -> None:
+        for slot in self._ready:
+            slot.close()
+        self._ready.clear()
+        self._exits.clear()
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            osutil.kill_quietly(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=KILL_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                osutil.kill_quietly(process.pid, signal.SIGKILL, group=True)
+                process.wait()
+
+    def close(self) -> None:
+        """Stops the zygote; it kills its children and removes its job folders before exiting."""
+        with self._lock:
+            if self._control is not None:
+                try:
+                    protocol.send(self._control, {"op": "stop"})
+                except OSError:
+                    pass
+            process = self._process
+            if process is not None:
+                try:
+                    process.wait(timeout=KILL_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    pass
+            self._teardown()
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- control channel -------------------------------------------------------------------------
+
+    def _read_control(self) -> bool:
+        """Handles one control message; False when the zygote has gone."""
+        assert self._control is not None
+        try:
+            message, fds = protocol.receive(self._control)
+        except (OSError, ValueError):
+            message, fds = None, []
+        if message is None:
+            return False
+        event = message.get("event")
+        if event == "ready" and len(fds) == protocol.FDS_PER_SLOT:
+            for fd in fds:
+                os.set_blocking(fd, False)
+            self._ready.append(_Slot(int(message["pid"]), str(message["workdir"]), int(message["uid"]), *fds))
+        elif event == "exit":
+            self._exits[int(message["pid"])] = message
+        elif event == "lost":
+            pid = int(message["pid"])
+            for slot in [slot for slot in self._ready if slot.pid == pid]:
+                self._ready.remove(slot)
+                slot.close()
+            self._exits[pid] = {"lost": True}
+        else:
+            for fd in fds:
+                os.close(fd)
+        return True
+
+    def _wait_ready(self, deadline: float) -> _Slot:
+        assert self._control is not None
+        while not self._ready:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SandboxError("the zygote did not offer a job process in time")
+            self._control.settimeout(remaining)
+            try:
+                alive = self._read_control()
+            except TimeoutError:
+                continue
+            finally:
+                if self._control is not None:
+                    self._control.settimeout(None)
+            if not alive:
+                code = self._process.poll() if self._process else None
+                self._teardown()
+                raise SandboxError(f"the zygote exited (code {code})")
+        return self._ready[0]
+
+    def _take(self) -> _Slot:
+        for _attempt in range(2):
+            self._ensure_started()
+            try:
+                self._wait_ready(time.monotonic() + self.startup_timeout)
+            except SandboxError:
+                self._teardown()
+                continue
+            slot = self._ready.popleft()
+            assert self._control is not None
+            protocol.send(self._control, {"op": "take", "pid": slot.pid})
+            return slot
+        raise SandboxError("the zygote failed twice in a row")
+
+    # -- running a request -----------------------------------------------------------------------
+
+    def _execute(self, payload: bytes, limits: Limits) -> _Raw:
+        with self._lock:
+            for _attempt in range(3):
+                try:
+                    slot = self._take()
+                except OSError as error:
+                    self._teardown()
+                    raise SandboxError(f"the zygote is unreachable: {error}") from error
+                try:
+                    return self._drive(slot, payload, limits)
+                except _SlotLost:
+                    continue  # the child died before it could read the job: nothing ran, use the next one
+                finally:
+                    slot.close()
+            raise SandboxError("job processes keep dying before they start")
+
+    def _drive(self, slot: _Slot, payload: bytes, limits: Limits) -> _Raw:
+        assert self._control is not None
+        stdout, stderr = Capture(limits.logBytes), Capture(limits.logBytes)
+        result = Capture(limits.outputBytes + RESULT_ENVELOPE_BYTES)
+        started_at = time.time()
+        begun = time.monotonic()
+        deadline = begun + limits.timeoutSeconds
+        timed_out = zygote_lost = False
+        exit_info: dict[str, Any] | None = None
+        pending = memoryview(payload)
+        selector = selectors.DefaultSelector()
+        readers = {slot.out_r: stdout, slot.err_r: stderr, slot.result_r: result}
+        for fd in readers:
+            selector.register(fd, selectors.EVENT_READ)
+        selector.register(slot.job_w, selectors.EVENT_WRITE)
+        selector.register(self._control, selectors.EVENT_READ)
+        drain_until: float | None = None
+        try:
+            while True:
+                now = time.monotonic()
+                if exit_info is None and slot.pid in self._exits:
+                    exit_info = self._exits.pop(slot.pid)
+                    if exit_info.get("lost"):
+                        raise _SlotLost()
+                    drain_until = now + DRAIN_GRACE_SECONDS
+                if exit_info is not None and (not readers or (drain_until is not None and now >= drain_until)):
+                    break
+                if exit_info is None and now >= deadline:
+                    if timed_out or zygote_lost:
+                        break  # no exit report even after the kill: give up on this child
+                    timed_out = True
+                    self._kill(slot)
+                    deadline = now + KILL_GRACE_SECONDS
+                    continue
+                limit = (drain_until if exit_info is not None and drain_until is not None else deadline) - now
+                for key, _events in selector.select(timeout=max(0.0, limit)):
+                    fd = key.fd
+                    if fd == slot.job_w:
+                        try:
+                            written = os.write(fd, pending)
+                            pending = pending[written:]
+                        except BlockingIOError:
+                            continue
+                        except BrokenPipeError:
+                            pending = pending[len(pending) :]
+                        if not pending:
+                            selector.unregister(fd)
+                            os.close(slot.job_w)
+                            slot.job_w = -1
+                    elif fd in readers:
+                        try:
+                            chunk = os.read(fd, 65536)
+                        except BlockingIOError:
+                            continue
+                        if chunk:
+                            readers[fd].add(chunk)
+                        else:
+                            selector.unregister(fd)
+                            del readers[fd]
+                    elif not self._read_control():
+                        # The zygote is gone: nobody will report or clean up this child, so kill it here.
+                        zygote_lost = True
+                        selector.unregister(self._control)
+                        osutil.kill_quietly(slot.pid, group=True)
+                        osutil.kill_quietly(slot.pid)
+                        exit_info = {}
+                        drain_until = time.monotonic() + DRAIN_GRACE_SECONDS
+                        self._teardown()
+                        break
+        finally:
+            selector.close()
+        finished = time.monotonic()
+        return _Raw(
+            result=bytes(result.data) if not result.truncated else None,
+            result_oversize=result.truncated,
+            stdout=stdout,
+            stderr=stderr,
+            exit=exit_info,
+            timed_out=timed_out,
+            zygote_lost=zygote_lost,
+            started_at=started_at,
+            finished_at=started_at + (finished - begun),
+            duration_ms=round((finished - begun) * 1000),
+        )
+
+    def _kill(self, slot: _Slot) -> None:
+        try:
+            assert self._control is not None
+            protocol.send(self._control, {"op": "kill", "pid": slot.pid})
+        except OSError:
+            osutil.kill_quietly(slot.pid, group=True)
+            osutil.kill_quietly(slot.pid)
+
+    # -- public API ------------------------------------------------------------------------------
+
+    def run(self, request: RunRequest) -> Outcome:
+        """Runs one script. Script failures are Outcomes; only a broken sandbox raises SandboxError."""
+        deadline = time.time() + request.limits.timeoutSeconds
+        payload = json.dumps(
+            {
+                "kind": "run",
+                "source": request.source,
+                "input": request.input,
+                "limits": request.limits.to_json(),
+                "context": {
+                    "executionId": request.execution_id,
+                    "tenantId": request.tenant_id,
+                    "skillId": request.skill_id,
+                    "deadline": deadline,
+                },
+            },
+            ensure_ascii=True,
+        ).encode("ascii")
+        raw = self._execute(payload, request.limits)
+        return interpret(raw, request.limits)
+
+    def check(self, source: str) -> dict[str, Any]:
+        """`check(source)` run inside a job process, so that even the parser meets the limits."""
+        payload = json.dumps({"kind": "check", "source": source, "limits": CHECK_LIMITS.to_json()}).encode()
+        raw = self._execute(payload, CHECK_LIMITS)
+        parsed = _parse_result(_split_result(raw.result)[1])
+        if parsed is not None and isinstance(parsed.get("check"), dict):
+            return parsed["check"]
+        reason = "took too long" if raw.timed_out else "did not complete"
+        return {"ok": False, "error": {"message": f"the syntax check {reason}", "line": None, "offset": None}}
+
+
+def _split_result(data: bytes | None) -> tuple[float, bytes | None]:
+    """The child's pre-job CPU milliseconds (first line) and the result that follows it."""
+    if not data:
+        return 0.0, None
+    head, newline, rest = data.partition(b"\n")
+    if not newline:
+        return 0.0, None
+    try:
+        baseline = float(json.loads(head)["cpuMs"])
+    except (ValueError, KeyError, TypeError):
+        return 0.0, None
+    return baseline, rest
+
+
+def _parse_result(data: bytes | None) -> dict[str, Any] | None:
+    if not data:
+        return None
+    try:
+        parsed = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _killed(limit: str, message: str) -> tuple[str, dict[str, Any]]:
+    return "killed", {"type": "LimitExceeded", "message": message, "limit": limit}
+
+
+def interpret(raw: _Raw, limits: Limits) -> Outcome:
+    """Decides the status of a job from what its child reported and how it ended."""
+    exit_info = raw.exit or {}
+    baseline_cpu_ms, result = _split_result(raw.result)
+    cpu_ms = max(0, round(float(exit_info.get("cpuMs") or 0) - baseline_cpu_ms))
+    parsed = _parse_result(result)
+    status: str
+    output: Any = None
+    error: dict[str, Any] | None = None
+    child_status = parsed.get("status") if parsed is not None else None
+    if parsed is not None and child_status in ("succeeded", "failed", "killed"):
+        status = child_status
+        output = parsed.get("output") if status == "succeeded" else None
+        raw_error = parsed.get("error")
+        if status != "succeeded":
+            error = _clean_error(raw_error)
+    elif raw.zygote_lost:
+        status, error = "failed", {"type": "SandboxError", "message": "the sandbox supervisor stopped during the job"}
+    elif raw.timed_out:
+        status = "timed_out"
+        error = {"type": "TimeoutError", "message": f"the script did not finish within {limits.timeoutSeconds:g} seconds"}
+    elif raw.result_oversize:
+        status, error = _killed("output", f"the script's result exceeded {limits.outputBytes} bytes")
+    else:
+        sig = exit_info.get("signal")
+        code = exit_info.get("exitCode")
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= limits.cpuSeconds * 1000):
+            status, error = _killed("cpu", f"the script used more than {limits.cpuSeconds} seconds of CPU")
+        elif sig == signal.SIGXFSZ:
+            status, error = _killed("file-size", f"the script wrote a file larger than {limits.fileSizeBytes} bytes")
+        elif b"MemoryError" in raw.stderr.data[-4096:]:
+            status, error = _killed("memory", f"the script ran out of memory (limit {limits.memoryMb} MB)")
+        elif sig is not None:
+            status = "failed"
+            error = {"type": "ProcessDied", "message": f"the script's process was killed by {_signal_name(sig)}"}
+        else:
+            status = "failed"
+            error = {
+                "type": "ProcessExited",
+                "message": f"the script's process exited with code {code} before main() returned",
+            }
+    return Outcome(
+        status=status,
+        output=output,
+        error=error,
+        stdout=raw.stdout.text("stdout"),
+        stderr=raw.stderr.text("stderr"),
+        truncated=raw.stdout.truncated or raw.stderr.truncated,
+        started_at=raw.started_at,
+        finished_at=raw.finished_at,
+        duration_ms=raw.duration_ms,
+        cpu_ms=cpu_ms,
+        max_rss_kb=int(exit_info.get("maxRssKb") or 0),
+    )
+
+
+def _clean_error(raw: object) -> dict[str, Any]:
+    """Keeps only the known fields of an error the child reported, as strings."""
+    if not isinstance(raw, dict):
+        return {"type": "RunnerError", "message": "the job process reported a malformed error"}
+    error: dict[str, Any] = {"type": str(raw.get("type") or "Error"), "message": str(raw.get("message") or "")}
+    for key in ("trace", "limit"):
+        if isinstance(raw.get(key), str):
+            error[key] = raw[key]
+    return error
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

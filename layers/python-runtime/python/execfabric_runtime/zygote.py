@@ -1,0 +1,328 @@
+"""The warm parent ("zygote"). Started once, with a clean environment, by a Sandbox:
+
+* imports what jobs need, then forks one idle child *before* any job exists; the child prepares its
+  private folder, drops to the job uid and blocks on its own job pipe, whose write end (with the read
+  ends of its result/stdout/stderr pipes) goes straight to the sandbox — job data never passes here;
+* it keeps a small pool of idle children and forks replacements only after a job's exit has been
+  reported, so neither the fork nor the copy-on-write faults it causes sit on a job's clock;
+* when a job's child exits it kills the job's process group and every other descendant (it is the
+  child subreaper, so daemonised grandchildren come back to it), wipes the job folder and the job
+  uid's files in the shared temporary folders, and reports exit status, CPU time and peak RSS.
+
+It never reads credentials, creates SDK clients or sees a job's source, input or output.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from . import osutil, protocol
+
+SHARED_TEMP_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
+CLEAN_CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+MAX_UNTAKEN_DEATHS = 5
+
+
+@dataclass
+class Slot:
+    pid: int
+    workdir: str
+    uid: int
+    taken: bool = False
+    cpu_ms: float = 0.0
+    max_rss_kb: int = 0
+
+
+class Zygote:
+    def __init__(self, control: socket.socket, jobs_root: str, uid_base: int, pool: int = 2) -> None:
+        self.control = control
+        self.pool = max(1, pool)
+        self.jobs_root = jobs_root
+        self.pid = os.getpid()
+        self.root = os.geteuid() == 0
+        self.uid_base = uid_base
+        self.own_uids = self.root and osutil.uid_range_mapped(uid_base, uid_base + osutil.pid_max())
+        if self.root and not self.own_uids:
+            print(
+                f"execfabric zygote: uids {uid_base}+pid are not mapped here; jobs share uid {osutil.NOBODY}",
+                file=sys.stderr,
+            )
+        self.slots: dict[int, Slot] = {}
+        self.untaken_deaths = 0
+        self.wakeup_r, self.wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.running = True
+
+    # -- the job child ---------------------------------------------------------------------------
+
+    def _job_uid(self, pid: int) -> int:
+        if not self.root:
+            return os.getuid()
+        return self.uid_base + pid if self.own_uids else osutil.NOBODY
+
+    def _become_job(self, token: str, job_r: int, result_w: int, out_w: int, err_w: int) -> NoReturn:
+        """Runs in the freshly forked child; never returns."""
+        try:
+            os.setsid()
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+            null = os.open("/dev/null", os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            keep = {0, 1, 2, job_r, result_w}
+            for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
+                if fd not in keep:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            pid = os.getpid()
+            uid = self._job_uid(pid)
+            workdir = os.path.join(self.jobs_root, f"{pid}-{token}")
+            os.mkdir(workdir, 0o700)
+            if self.root:
+                os.chown(workdir, uid, uid)
+                osutil.drop_privileges(uid, uid)
+            osutil.forbid_new_privileges()
+            osutil.make_undumpable()  # again: a credential change resets it
+            osutil.die_with_parent(signal.SIGKILL)
+            if os.getppid() != self.pid:
+                os._exit(71)
+            os.chdir(workdir)
+            os.environ.clear()
+            os.environ.update(CLEAN_CHILD_ENV)
+            os.environ.update({"HOME": workdir, "TMPDIR": workdir})
+            import tempfile
+
+            tempfile.tempdir = workdir
+            sys.stdout.reconfigure(line_buffering=True)
+            sys.stderr.reconfigure(line_buffering=True)
+            baseline = 0 if (self.root and self.own_uids) else osutil.tasks_of_uid(os.getuid())
+            from .child import serve
+
+            serve(job_r, result_w, workdir, baseline)
+        except BaseException as error:
+            try:
+                os.write(2, f"execfabric: job process setup failed: {type(error).__name__}: {error}\n".encode())
+            except OSError:
+                pass
+        os._exit(70)
+
+    def _spawn(self) -> None:
+        token = secrets.token_hex(8)
+        job_r, job_w = os.pipe()
+        result_r, result_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        gc.freeze()  # keep the collector off the shared heap in the child (no copy-on-write storms)
+        pid = os.fork()
+        if pid == 0:
+            self._become_job(token, job_r, result_w, out_w, err_w)
+        for fd in (job_r, result_w, out_w, err_w):
+            os.close(fd)
+        slot = Slot(pid=pid, workdir=os.path.join(self.jobs_root, f"{pid}-{token}"), uid=self._job_uid(pid))
+        self.slots[pid] = slot
+        try:
+            protocol.send(
+                self.control,
+                {"event": "ready", "pid": pid, "workdir": slot.workdir, "uid": slot.uid},
+                [job_w, result_r, out_r, err_r],
+            )
+        finally:
+            for fd in (job_w, result_r, out_r, err_r):
+                os.close(fd)
+
+    def _idle(self) -> list[Slot]:
+        return [slot for slot in self.slots.values() if not slot.taken]
+
+    def _replenish(self) -> None:
+        """Forks idle children up to the pool size; called when no job is ending, so a fork (and the
+        copy-on-write faults that follow it in this process) never delays a job's report."""
+        for _ in range(self.pool - len(self._idle())):
+            self._spawn()
+
+    # -- ending jobs -----------------------------------------------------------------------------
+
+    def _sweep(self, into: Slot | None) -> None:
+        """Kills every descendant that is not a live slot, until none is left."""
+        for _ in range(1000):
+            strays = osutil.children_of(self.pid) - set(self.slots)
+            if not strays:
+                return
+            for pid in strays:
+                osutil.kill_quietly(pid)
+            time.sleep(0.0005)
+            self._reap(into)
+
+    def _wipe_files_of(self, uid: int) -> None:
+        """Removes what a job uid left in the world-writable temporary folders (root mode only)."""
+        for root in SHARED_TEMP_ROOTS:
+            try:
+                entries = list(os.scandir(root))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.stat(follow_symlinks=False).st_uid != uid:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+                except OSError:
+                    continue
+
+    def _finish(self, slot: Slot, status: int) -> None:
+        osutil.kill_quietly(slot.pid, group=True)
+        self._sweep(slot)
+        shutil.rmtree(slot.workdir, ignore_errors=True)
+        if self.root and self.own_uids:
+            self._wipe_files_of(slot.uid)
+        exit_code = os.waitstatus_to_exitcode(status)
+        protocol.send(
+            self.control,
+            {
+                "event": "exit",
+                "pid": slot.pid,
+                "exitCode": exit_code if exit_code >= 0 else None,
+                "signal": -exit_code if exit_code < 0 else None,
+                "cpuMs": round(slot.cpu_ms, 3),
+                "maxRssKb": slot.max_rss_kb,
+            },
+        )
+
+    def _reap(self, into: Slot | None = None) -> None:
+        while True:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.slots and not self.slots[pid].taken:
+                # Its "take" may be waiting in the socket (the sandbox sends it before the job): read
+                # it first, or a job that already ran would be mistaken for an unused child.
+                self._drain_control()
+            slot = self.slots.pop(pid, None)
+            target = slot if slot is not None else into
+            if target is not None:
+                target.cpu_ms += (usage.ru_utime + usage.ru_stime) * 1000
+                target.max_rss_kb = max(target.max_rss_kb, usage.ru_maxrss)
+            if slot is None:
+                continue
+            if slot.taken:
+                self.untaken_deaths = 0
+                self._finish(slot, status)
+                self._replenish()
+            else:
+                # An idle child died (it should not): clean up and replace it, unless that keeps happening.
+                shutil.rmtree(slot.workdir, ignore_errors=True)
+                protocol.send(self.control, {"event": "lost", "pid": slot.pid})
+                self.untaken_deaths += 1
+                if self.untaken_deaths >= MAX_UNTAKEN_DEATHS:
+                    print("execfabric zygote: job processes keep dying before use; stopping", file=sys.stderr)
+                    self.running = False
+                    return
+                self._spawn()
+
+    # -- control ---------------------------------------------------------------------------------
+
+    def _drain_control(self) -> None:
+        while self.running:
+            try:
+                self._on_control()
+            except BlockingIOError:
+                return
+
+    def _on_control(self) -> None:
+        message, fds = protocol.receive(self.control)
+        for fd in fds:
+            os.close(fd)
+        if message is None:
+            self.running = False
+            return
+        op = message.get("op")
+        pid = message.get("pid")
+        slot = self.slots.get(pid) if isinstance(pid, int) else None
+        if op == "take" and slot is not None and not slot.taken:
+            slot.taken = True
+            if not self._idle():
+                self._spawn()
+        elif op == "kill" and slot is not None and slot.taken:
+            osutil.kill_quietly(slot.pid, group=True)
+            osutil.kill_quietly(slot.pid)
+        elif op == "stop":
+            self.running = False
+
+    def _on_sigchld(self, _signum: int, _frame: Any) -> None:
+        pass  # the wakeup fd does the work
+
+    def serve(self) -> None:
+        self.control.setblocking(False)
+        signal.signal(signal.SIGCHLD, self._on_sigchld)
+        signal.set_wakeup_fd(self.wakeup_w)
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: setattr(self, "running", False))
+        selector = selectors.DefaultSelector()
+        selector.register(self.control, selectors.EVENT_READ, "control")
+        selector.register(self.wakeup_r, selectors.EVENT_READ, "wakeup")
+        try:
+            self._replenish()
+            while self.running:
+                for key, _events in selector.select(timeout=1.0):
+                    if key.data == "control":
+                        self._drain_control()
+                    else:
+                        try:
+                            while os.read(self.wakeup_r, 512):
+                                pass
+                        except BlockingIOError:
+                            pass
+                self._reap()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the sandbox has gone
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for pid in list(self.slots):
+            osutil.kill_quietly(pid, group=True)
+            osutil.kill_quietly(pid)
+        self.slots.clear()
+        self._sweep(None)
+        self._reap()
+        shutil.rmtree(self.jobs_root, ignore_errors=True)
+
+
+def prepare_jobs_root(parent: str) -> str:
+    """A fresh folder for this zygote's job folders: traversable but not listable by job uids."""
+    os.makedirs(parent, mode=0o711, exist_ok=True)
+    for name in os.listdir(parent):  # leftovers of zygotes that died without cleaning up
+        owner = name.split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+    path = os.path.join(parent, f"{os.getpid()}-{secrets.token_hex(6)}")
+    os.mkdir(path, 0o711)
+    os.chmod(path, 0o711)
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

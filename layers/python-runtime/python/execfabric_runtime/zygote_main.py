@@ -1,0 +1,55 @@
+"""Entry of the zygote process: ``python -I -S zygote_main.py '<config json>'``.
+
+`-I -S` keep the user's site-packages, PYTHON* variables and the current folder off sys.path; the only
+path added is the layer's own `python/` folder. The process gets a clean environment from its Sandbox
+and is never handed credentials."""
+
+import json
+import os
+import signal
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# What scripts commonly import, loaded once here so that every forked job finds it warm.
+import base64  # noqa: E402,F401
+import collections  # noqa: E402,F401
+import csv  # noqa: E402,F401
+import dataclasses  # noqa: E402,F401
+import datetime  # noqa: E402,F401
+import decimal  # noqa: E402,F401
+import functools  # noqa: E402,F401
+import hashlib  # noqa: E402,F401
+import itertools  # noqa: E402,F401
+import math  # noqa: E402,F401
+import random  # noqa: E402,F401
+import re  # noqa: E402,F401
+import statistics  # noqa: E402,F401
+import string  # noqa: E402,F401
+import tempfile  # noqa: E402,F401
+import textwrap  # noqa: E402,F401
+import typing  # noqa: E402,F401
+import urllib.parse  # noqa: E402,F401
+import uuid  # noqa: E402,F401
+
+import execfabric  # noqa: E402,F401
+from execfabric_runtime import child, osutil  # noqa: E402,F401
+from execfabric_runtime.zygote import Zygote, prepare_jobs_root  # noqa: E402
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    osutil.make_undumpable()
+    osutil.become_subreaper()
+    parent = os.getppid()
+    osutil.die_with_parent(signal.SIGTERM)
+    if os.getppid() != parent or parent == 1:
+        sys.exit(0)
+    control = socket.socket(fileno=int(config["controlFd"]))
+    zygote = Zygote(control, prepare_jobs_root(config["jobsParent"]), int(config["uidBase"]))
+    zygote.serve()
+
+
+if __name__ == "__main__":
+    main()
