@@ -20,6 +20,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CheckResult } from '../../functions/core/assets/checker.ts';
 import { documentClient } from '../../functions/core/db.ts';
 import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
@@ -179,10 +180,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const table = { client: documentClient(services.dynamodbEndpoint), name: services.tableName };
     cleanups.push(() => table.client.destroy());
     const demoPassword = options.demoPassword ?? secrets.demoPassword;
-    const { seeded } =
-      options.seed === false
-        ? { seeded: false }
-        : await seedDemo({ table, adminHosts, freeHosts, demoPassword, tokenSecret: secrets.tokenSecret });
 
     const loaded = new Map<FunctionName, Promise<LocalFunction>>();
     const load = (spec: FunctionSpec): Promise<LocalFunction> => {
@@ -239,6 +236,22 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     cleanups.push(async () => {
       await Promise.all(pollers.map((poller) => poller.stop()));
     });
+
+    // Seeding uploads the demo script, which the Python runtime syntax-checks like any upload.
+    const { seeded } =
+      options.seed === false
+        ? { seeded: false }
+        : await seedDemo({
+            table,
+            adminHosts,
+            freeHosts,
+            demoPassword,
+            tokenSecret: secrets.tokenSecret,
+            checker: {
+              check: async (source) =>
+                (await invoker('script-worker')({ action: 'check', source })) as CheckResult,
+            },
+          });
 
     // The embedded queues keep nothing across restarts: runs still waiting in the table are handed
     // to their executors again (the worker's claim refuses any duplicate).

@@ -5,6 +5,7 @@
  * an interrupted first start completes on the next one.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { ScriptChecker } from '../../functions/core/assets/checker.ts';
 import type { Table } from '../../functions/core/db.ts';
 import { ConflictError } from '../../functions/core/errors.ts';
 import { seedKey } from '../../functions/core/keys.ts';
@@ -20,6 +21,8 @@ export interface SeedOptions {
   /** Password of every demo user. */
   readonly demoPassword: string;
   readonly tokenSecret: string;
+  /** The Python runtime's syntax check (the demo script is uploaded like any other). */
+  readonly checker: ScriptChecker;
   readonly now?: () => Date;
 }
 
@@ -46,8 +49,46 @@ export const DEMO_TENANTS = [
   },
 ] as const;
 
+/** The demo Skill of tenant acme, backed by a Python script. */
+export const DEMO_SCRIPT = `"""Greets someone: the demo Skill of a fresh ExecFabric."""
+
+
+def main(inputs, ctx):
+    name = inputs["name"]
+    print(f"greeting {name}")
+    return {"greeting": f"Hello, {name}!"}
+`;
+
+export const DEMO_SKILL = {
+  name: 'Greet',
+  description: 'Says hello. A Python script asset behind a low-risk Skill.',
+  inputSchema: {
+    type: 'object',
+    properties: { name: { type: 'string', minLength: 1, maxLength: 100 } },
+    required: ['name'],
+    additionalProperties: false,
+  },
+  outputSchema: {
+    type: 'object',
+    properties: { greeting: { type: 'string' } },
+    required: ['greeting'],
+    additionalProperties: false,
+  },
+  risk: 'low',
+} as const;
+
 /** The public super-admin, recognised by the explicit marker. */
 export const DEMO_SUPER_ADMIN = 'admin';
+
+/** Sees the whole catalogue, to find out whether the demo Skill exists. */
+const SEED_CALLER = {
+  username: 'system',
+  roles: [],
+  permissions: new Set(['skill:manage']),
+  superAdmin: false,
+  via: 'session',
+  credentialId: 'seed',
+} as const;
 
 async function ignoreConflict(step: Promise<unknown>): Promise<void> {
   try {
@@ -64,7 +105,7 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   );
   if (marker.Item !== undefined) return { seeded: false };
   const now = options.now ?? (() => new Date());
-  const core = createCore({ table, tokenSecret: options.tokenSecret, now });
+  const core = createCore({ table, tokenSecret: options.tokenSecret, checker: options.checker, now });
   const { tenants, directory } = core;
   const password = options.demoPassword;
 
@@ -95,6 +136,19 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
     for (const user of tenant.users) {
       await ignoreConflict(
         directory.createUser(domain, { username: user.username, password, roles: [...user.roles] }),
+      );
+    }
+    if (tenant.id === 'acme' && (await core.skills.listVisible(domain, SEED_CALLER)).length === 0) {
+      const actor = { username: 'alice', via: 'session' } as const;
+      const script = await core.scripts.create(
+        domain,
+        { name: 'greet.py', source: DEMO_SCRIPT, note: 'demo' },
+        actor,
+      );
+      await core.skills.create(
+        domain,
+        { ...DEMO_SKILL, asset: { kind: 'python-script', id: script.id, version: 'active' } },
+        actor,
       );
     }
   }
