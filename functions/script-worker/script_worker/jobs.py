@@ -1,0 +1,112 @@
+"""The job message (body of a script-executions message) and its validation.
+
+A message that fails here is poison: it is never claimed or run, and is reported as a batch item
+failure so that SQS redrive moves it to the dead-letter queue, where the results recorder marks the
+execution failed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from execfabric_runtime import Limits, LimitsError
+
+JOB_KIND = "python-script"
+MAX_ID_LENGTH = 256
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class JobError(ValueError):
+    """The message is not a valid job; `field` names the offending part."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    version: int
+    sha256: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    execution_id: str
+    tenant_id: str
+    skill_id: str
+    asset: Asset
+    input: dict[str, Any]
+    limits: Limits
+    requested_at: str
+
+
+def job_id_of(tenant_id: str, execution_id: str) -> str:
+    return f"{tenant_id}:{execution_id}"
+
+
+def _string(body: dict[str, Any], name: str, prefix: str = "") -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+        raise JobError(f"must be a non-empty string of at most {MAX_ID_LENGTH} characters", prefix + name)
+    return value
+
+
+def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name)
+    if not isinstance(value, dict):
+        raise JobError("must be an object", name)
+    return value
+
+
+def parse_job(body: str) -> Job:
+    try:
+        raw = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise JobError(f"not JSON ({error})") from error
+    if not isinstance(raw, dict):
+        raise JobError("the job must be a JSON object")
+    if raw.get("kind") != JOB_KIND:
+        raise JobError(f"must be {JOB_KIND!r}", "kind")
+    tenant_id = _string(raw, "tenantId")
+    execution_id = _string(raw, "executionId")
+    job_id = raw.get("jobId")
+    if job_id != job_id_of(tenant_id, execution_id):
+        raise JobError("must be '<tenantId>:<executionId>'", "jobId")
+    skill_id = _string(raw, "skillId")
+    requested_at = _string(raw, "requestedAt")
+
+    asset_raw = _object(raw, "asset")
+    version = asset_raw.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise JobError("must be a positive integer", "asset.version")
+    sha256 = asset_raw.get("sha256")
+    if not isinstance(sha256, str) or not SHA256_HEX.fullmatch(sha256):
+        raise JobError("must be 64 lowercase hex digits", "asset.sha256")
+    source = asset_raw.get("source")
+    if not isinstance(source, str):
+        raise JobError("must be a string", "asset.source")
+    if hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest() != sha256:
+        raise JobError("does not match the SHA-256 of the source (UTF-8)", "asset.sha256")
+    asset = Asset(id=_string(asset_raw, "id", "asset."), version=version, sha256=sha256, source=source)
+
+    try:
+        limits = Limits.parse(raw.get("limits"))
+    except LimitsError as error:
+        raise JobError(str(error), "limits") from error
+    return Job(
+        job_id=job_id,
+        execution_id=execution_id,
+        tenant_id=tenant_id,
+        skill_id=skill_id,
+        asset=asset,
+        input=_object(raw, "input"),
+        limits=limits,
+        requested_at=requested_at,
+    )
