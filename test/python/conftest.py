@@ -1,0 +1,83 @@
+"""Shared fixtures of the Python runtime suite: the layer and the worker on sys.path, and one Sandbox
+per module whose parent process carries fake platform secrets (jobs must never see them)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "python-runtime" / "python"
+WORKER = ROOT / "functions" / "script-worker"
+sys.path[:0] = [str(LAYER), str(WORKER)]
+
+from execfabric_runtime import Limits, Outcome, RunRequest, Sandbox  # noqa: E402
+
+FAKE_SECRETS = {
+    "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE0001",
+    "AWS_SECRET_ACCESS_KEY": "fake-secret-access-key-0001",
+    "AWS_SESSION_TOKEN": "fake-session-token-0001",
+    "EXECFABRIC_TOKEN_SECRET": "fake-token-secret-0001",
+    "EXECFABRIC_CLAIMS_TABLE": "fake-claims-table",
+}
+
+IS_ROOT = os.geteuid() == 0
+requires_root = pytest.mark.skipif(not IS_ROOT, reason="the privilege drop only happens when the runner is root")
+
+DEFAULT_LIMITS: dict[str, Any] = {"timeoutSeconds": 10, "memoryMb": 256, "outputBytes": 1_048_576, "logBytes": 65_536}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    saved = {name: os.environ.get(name) for name in FAKE_SECRETS}
+    os.environ.update(FAKE_SECRETS)
+    try:
+        with Sandbox() as box:
+            yield box
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run(box: Sandbox, source: str, inputs: dict[str, Any] | None = None, **limits: Any) -> Outcome:
+    return box.run(
+        RunRequest(
+            source=source,
+            input=inputs or {},
+            limits=Limits.parse({**DEFAULT_LIMITS, **limits}),
+            execution_id="exec-1",
+            tenant_id="acme",
+            skill_id="skill-1",
+        )
+    )
+
+
+def live_descendants(pid: int) -> set[int]:
+    """Every live (non-zombie) process below pid."""
+    found: set[int] = set()
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            with open(f"/proc/{parent}/task/{parent}/children", encoding="ascii") as handle:
+                children = [int(part) for part in handle.read().split()]
+        except OSError:
+            continue
+        for child in children:
+            try:
+                with open(f"/proc/{child}/stat", encoding="ascii", errors="replace") as handle:
+                    state = handle.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                found.add(child)
+            frontier.append(child)
+    return found

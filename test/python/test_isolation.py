@@ -1,0 +1,154 @@
+"""What a job can see and touch: no secrets, no other job's files, nothing outside its folder."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from conftest import FAKE_SECRETS, LAYER, Sandbox, requires_root, run
+
+SNOOP = """
+import os
+
+def read(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except OSError as error:
+        return "unreadable: " + type(error).__name__
+
+def main(inputs, ctx):
+    seen = {"os.environ": repr(dict(os.environ)), "self": read("/proc/self/environ")}
+    seen["parent"] = read(f"/proc/{os.getppid()}/environ")
+    seen["parent mem"] = read(f"/proc/{os.getppid()}/cmdline")
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            seen["pid " + entry] = read(f"/proc/{entry}/environ")
+    return seen
+"""
+
+
+def test_the_job_sees_no_platform_secrets(sandbox: Sandbox) -> None:
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] == FAKE_SECRETS["AWS_SECRET_ACCESS_KEY"]  # the worker has them
+    outcome = run(sandbox, SNOOP)
+    assert outcome.status == "succeeded", outcome.error
+    for where, text in outcome.output.items():
+        for name, value in FAKE_SECRETS.items():
+            assert value not in text, f"{name} visible through {where}"
+        assert "AWS_" not in text and "EXECFABRIC_" not in text, f"platform variable visible through {where}"
+    assert outcome.output["parent"].startswith("unreadable")  # the zygote is not dumpable
+
+
+def test_the_job_environment_is_minimal(sandbox: Sandbox) -> None:
+    outcome = run(sandbox, "import os\ndef main(inputs, ctx):\n    return sorted(os.environ)\n")
+    assert outcome.output == ["HOME", "LANG", "PATH", "TMPDIR"]
+
+
+def test_the_job_process_is_locked_down(sandbox: Sandbox) -> None:
+    source = """
+import resource
+def main(inputs, ctx):
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return {
+        "noNewPrivs": status["NoNewPrivs"].strip(),
+        "core": resource.getrlimit(resource.RLIMIT_CORE),
+        "sid": __import__("os").getsid(0) == __import__("os").getpid(),
+    }
+"""
+    outcome = run(sandbox, source)
+    assert outcome.output == {"noNewPrivs": "1", "core": [0, 0], "sid": True}
+
+
+@requires_root
+def test_a_root_runner_drops_the_job_to_its_own_unprivileged_uid(sandbox: Sandbox) -> None:
+    source = "import os\ndef main(inputs, ctx):\n    return [os.getuid(), os.geteuid(), os.getgid(), os.getgroups()]\n"
+    first = run(sandbox, source)
+    second = run(sandbox, source)
+    uid, euid, gid, groups = first.output
+    assert uid != 0 and euid == uid and gid != 0 and groups == []
+    assert second.output[0] not in (0, uid)  # every job gets a uid of its own
+
+
+def other_jobs_folder(sandbox: Sandbox) -> str:
+    """The private folder of the pre-forked job process that the next run will not use."""
+    while len(sandbox._ready) < 2:  # the zygote keeps two idle job processes; wait for both offers
+        sandbox._read_control()
+    workdir = sandbox._ready[-1].workdir
+    deadline = time.monotonic() + 5
+    while not os.path.isdir(workdir):  # the idle child creates it right after the fork
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return workdir
+
+
+@requires_root
+def test_the_job_cannot_write_outside_its_folder(sandbox: Sandbox) -> None:
+    idle_workdir = other_jobs_folder(sandbox)
+    source = """
+import os
+def main(inputs, ctx):
+    results = {}
+    for target in inputs["targets"]:
+        try:
+            with open(os.path.join(target, "planted.txt"), "w") as handle:
+                handle.write("x")
+            results[target] = "written"
+        except OSError as error:
+            results[target] = type(error).__name__
+    with open(os.path.join(ctx.workdir, "mine.txt"), "w") as handle:
+        handle.write("fine")
+    results["own"] = ctx.workdir
+    return results
+"""
+    targets = [str(LAYER / "execfabric"), "/etc", idle_workdir, os.path.dirname(idle_workdir)]
+    outcome = run(sandbox, source, {"targets": targets})
+    assert outcome.status == "succeeded", outcome.error
+    assert outcome.output.pop("own") != idle_workdir
+    assert outcome.output == {target: "PermissionError" for target in targets}
+    assert not os.path.exists(os.path.join(idle_workdir, "planted.txt"))
+
+
+@requires_root
+def test_the_job_cannot_signal_the_zygote(sandbox: Sandbox) -> None:
+    source = "import os\ndef main(inputs, ctx):\n    os.kill(os.getppid(), 9)\n"
+    zygote = sandbox.zygote_pid
+    outcome = run(sandbox, source)
+    assert outcome.status == "failed" and outcome.error is not None
+    assert outcome.error["type"] == "PermissionError"
+    assert sandbox.zygote_pid == zygote
+
+
+def test_a_job_cannot_read_a_previous_jobs_files(sandbox: Sandbox) -> None:
+    writer = """
+import os
+def main(inputs, ctx):
+    path = os.path.join(ctx.workdir, "secret.txt")
+    with open(path, "w") as handle:
+        handle.write("tenant A's data")
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", delete=False) as temp:
+        temp.write("tenant A's temp")
+    with open("/tmp/stray-" + ctx.execution_id, "w") as stray:
+        stray.write("left in /tmp")
+    return {"file": path, "temp": temp.name, "workdir": ctx.workdir}
+"""
+    first = run(sandbox, writer)
+    assert first.status == "succeeded", first.error
+    assert first.output["temp"].startswith(first.output["workdir"])  # tempfile uses the job folder
+    reader = """
+def main(inputs, ctx):
+    found = {}
+    for path in inputs["paths"]:
+        try:
+            found[path] = open(path).read()
+        except OSError as error:
+            found[path] = type(error).__name__
+    return found
+"""
+    paths = [first.output["file"], first.output["temp"]]
+    second = run(sandbox, reader, {"paths": paths})
+    assert second.status == "succeeded"
+    assert all(result in ("FileNotFoundError", "PermissionError") for result in second.output.values()), second.output
+    assert not os.path.exists(first.output["workdir"])  # wiped when the job ended
+    if os.geteuid() == 0:  # a uid of its own: its files in the shared temp folders are wiped too
+        assert not os.path.exists("/tmp/stray-exec-1")

@@ -1,0 +1,102 @@
+"""What a job reports: output, failures with a script-only trace, logs and metrics."""
+
+from __future__ import annotations
+
+from conftest import LAYER, ROOT, Sandbox, run
+
+
+def test_returns_main_output_logs_and_context(sandbox: Sandbox) -> None:
+    source = """
+import execfabric
+
+def main(inputs, ctx):
+    name = execfabric.require(inputs, "name", str)
+    print("printing", name)
+    ctx.log("logging " + name)
+    return {
+        "greeting": "hello " + name,
+        "ids": [ctx.execution_id, ctx.tenant_id, ctx.skill_id],
+        "left": ctx.remaining_seconds(),
+        "cwd_is_workdir": __import__("os").getcwd() == ctx.workdir,
+    }
+"""
+    outcome = run(sandbox, source, {"name": "ada"}, timeoutSeconds=7)
+    assert outcome.status == "succeeded", outcome.error
+    assert outcome.output["greeting"] == "hello ada"
+    assert outcome.output["ids"] == ["exec-1", "acme", "skill-1"]
+    assert 0 < outcome.output["left"] <= 7
+    assert outcome.output["cwd_is_workdir"] is True
+    assert outcome.stdout == "printing ada\n"
+    assert outcome.stderr.endswith("logging ada\n")
+    assert outcome.truncated is False
+    assert outcome.error is None
+    assert outcome.duration_ms >= 0 and outcome.max_rss_kb > 0
+
+
+def test_an_exception_fails_with_type_message_and_a_script_only_trace(sandbox: Sandbox) -> None:
+    source = """
+import json
+
+def helper(value):
+    return json.loads(value)
+
+def main(inputs, ctx):
+    try:
+        helper("{not json")
+    except ValueError as error:
+        raise KeyError("missing thing") from error
+"""
+    outcome = run(sandbox, source)
+    assert outcome.status == "failed"
+    assert outcome.error is not None
+    assert outcome.error["type"] == "KeyError"
+    assert outcome.error["message"] == "'missing thing'"
+    trace = outcome.error["trace"]
+    assert 'File "script.py", line 11, in main' in trace
+    assert 'File "script.py", line 5, in helper' in trace
+    assert "json.decoder.JSONDecodeError" in trace
+    assert "direct cause" in trace
+    for leak in (str(ROOT), str(LAYER), "execfabric_runtime", "child.py", "site-packages", "/lib/python3"):
+        assert leak not in trace
+
+
+def test_a_return_value_that_is_not_json_fails_clearly(sandbox: Sandbox) -> None:
+    outcome = run(sandbox, "def main(inputs, ctx):\n    return {'when': {1, 2}}\n")
+    assert outcome.status == "failed"
+    assert outcome.error is not None
+    assert outcome.error["type"] == "OutputError"
+    assert "JSON-serialisable" in outcome.error["message"] and "set" in outcome.error["message"]
+    nan = run(sandbox, "def main(inputs, ctx):\n    return float('nan')\n")
+    assert nan.status == "failed" and nan.error is not None and nan.error["type"] == "OutputError"
+
+
+def test_errors_at_module_level_and_missing_main_fail(sandbox: Sandbox) -> None:
+    broken = run(sandbox, "import no_such_module_here\n\ndef main(inputs, ctx):\n    pass\n")
+    assert broken.status == "failed" and broken.error is not None
+    assert broken.error["type"] == "ModuleNotFoundError"
+    no_main = run(sandbox, "x = 1\n")
+    assert no_main.status == "failed" and no_main.error is not None
+    assert no_main.error["type"] == "ScriptError"
+    syntax = run(sandbox, "def main(inputs, ctx)\n    pass\n")
+    assert syntax.status == "failed" and syntax.error is not None
+    assert syntax.error["type"] == "SyntaxError"
+
+
+def test_leaving_early_is_a_failure_not_a_crash_of_the_runner(sandbox: Sandbox) -> None:
+    exited = run(sandbox, "import sys\ndef main(inputs, ctx):\n    sys.exit(3)\n")
+    assert exited.status == "failed" and exited.error is not None and exited.error["type"] == "SystemExit"
+    hard = run(sandbox, "import os\ndef main(inputs, ctx):\n    print('bye')\n    os._exit(3)\n")
+    assert hard.status == "failed" and hard.error is not None
+    assert hard.error["type"] == "ProcessExited" and "code 3" in hard.error["message"]
+    assert hard.stdout == "bye\n"
+    signalled = run(sandbox, "import os, signal\ndef main(inputs, ctx):\n    os.kill(os.getpid(), signal.SIGSEGV)\n")
+    assert signalled.status == "failed" and signalled.error is not None
+    assert signalled.error["type"] == "ProcessDied" and "SIGSEGV" in signalled.error["message"]
+
+
+def test_cpu_metrics_leave_out_the_warm_up(sandbox: Sandbox) -> None:
+    idle = run(sandbox, "def main(inputs, ctx):\n    return None\n")
+    busy = run(sandbox, "def main(inputs, ctx):\n    return sum(i * i for i in range(3_000_000))\n")
+    assert idle.status == busy.status == "succeeded"
+    assert busy.cpu_ms > idle.cpu_ms
+    assert idle.cpu_ms < 50

@@ -1,0 +1,183 @@
+"""The script worker's processing: claims, started/result messages, duplicates, poison messages, the
+check action and fitting results into one SQS message. Real sandbox, in-memory ports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from conftest import Sandbox
+from execfabric_runtime import Outcome
+from script_worker.jobs import JobError, parse_job
+from script_worker.messages import MAX_MESSAGE_BYTES, fit_result, result_message
+from script_worker.processing import CLAIM_TTL_SECONDS, UnsupportedEventError, process_event
+
+SOURCE = "def main(inputs, ctx):\n    print('adding')\n    return {'sum': inputs['a'] + inputs['b']}\n"
+
+
+class MemoryPorts:
+    def __init__(self, *, fail_claim: bool = False, fail_send: bool = False) -> None:
+        self.claims: dict[str, int] = {}
+        self.sent: list[dict[str, Any]] = []
+        self.fail_claim = fail_claim
+        self.fail_send = fail_send
+
+    def claim(self, job_id: str, expires_at_epoch: int) -> bool:
+        if self.fail_claim:
+            raise ConnectionError("dynamodb unreachable")
+        if job_id in self.claims:
+            return False
+        self.claims[job_id] = expires_at_epoch
+        return True
+
+    def send(self, body: str) -> None:
+        if self.fail_send:
+            raise ConnectionError("sqs unreachable")
+        assert len(body.encode("utf-8")) <= MAX_MESSAGE_BYTES
+        self.sent.append(json.loads(body))
+
+
+def job(execution_id: str = "ex-1", source: str = SOURCE, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "python-script",
+        "jobId": f"acme:{execution_id}",
+        "executionId": execution_id,
+        "tenantId": "acme",
+        "skillId": "adder",
+        "asset": {"id": "script-1", "version": 3, "sha256": hashlib.sha256(source.encode()).hexdigest(), "source": source},
+        "input": {"a": 2, "b": 40},
+        "limits": {"timeoutSeconds": 5, "memoryMb": 256, "outputBytes": 1_048_576, "logBytes": 65_536},
+        "requestedAt": "2026-01-01T00:00:00.000Z",
+    }
+    body.update(overrides)
+    return body
+
+
+def sqs_event(*bodies: object) -> dict[str, Any]:
+    return {
+        "Records": [
+            {"messageId": f"m-{index}", "body": body if isinstance(body, str) else json.dumps(body), "eventSource": "aws:sqs"}
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+def quiet(_entry: dict[str, Any]) -> None:
+    pass
+
+
+def process(event: dict[str, Any], ports: MemoryPorts, sandbox: Sandbox) -> dict[str, Any]:
+    return process_event(event, ports=ports, runner=sandbox, log=quiet, clock=lambda: 1_800_000_000.0)
+
+
+def test_a_job_is_claimed_started_run_and_reported(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    response = process(sqs_event(job()), ports, sandbox)
+    assert response == {"batchItemFailures": []}
+    assert ports.claims == {"acme:ex-1": 1_800_000_000 + CLAIM_TTL_SECONDS}
+    started, result = ports.sent
+    assert started == {
+        "kind": "started",
+        "jobId": "acme:ex-1",
+        "executionId": "ex-1",
+        "tenantId": "acme",
+        "startedAt": "2027-01-15T08:00:00.000Z",
+    }
+    assert result["kind"] == "result" and result["status"] == "succeeded"
+    assert result["output"] == {"sum": 42}
+    assert result["logs"] == {"stdout": "adding\n", "stderr": "", "truncated": False}
+    assert set(result["metrics"]) == {"startedAt", "finishedAt", "durationMs", "cpuMs", "maxRssKb"}
+    assert "error" not in result
+
+
+def test_a_duplicate_delivery_is_acknowledged_without_running_again(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    process(sqs_event(job()), ports, sandbox)
+    again = process(sqs_event(job()), ports, sandbox)
+    assert again == {"batchItemFailures": []}
+    assert [message["kind"] for message in ports.sent] == ["started", "result"]
+
+
+def test_script_failures_are_results_not_batch_failures(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    source = "def main(inputs, ctx):\n    raise ValueError('bad input')\n"
+    response = process(sqs_event(job(source=source), job("ex-2", source="def main(i, c):\n    while True: pass\n", limits={"timeoutSeconds": 0.5, "memoryMb": 128, "outputBytes": 1024, "logBytes": 1024})), ports, sandbox)
+    assert response == {"batchItemFailures": []}
+    results = [message for message in ports.sent if message["kind"] == "result"]
+    assert [result["status"] for result in results] == ["failed", "timed_out"]
+    assert results[0]["error"]["type"] == "ValueError" and results[0]["error"]["message"] == "bad input"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{not json",
+        json.dumps(["a", "list"]),
+        json.dumps(job(kind="http")),
+        json.dumps(job(jobId="globex:ex-1")),
+        json.dumps(job(input=[1, 2])),
+        json.dumps(job(limits={"timeoutSeconds": 5})),
+        json.dumps(job(limits={"timeoutSeconds": 99999, "memoryMb": 256, "outputBytes": 1, "logBytes": 1})),
+        json.dumps({**job(), "asset": {**job()["asset"], "sha256": "0" * 64}}),
+    ],
+)
+def test_poison_messages_are_failed_for_redrive_and_never_claimed(sandbox: Sandbox, body: str) -> None:
+    ports = MemoryPorts()
+    response = process(sqs_event(job("ok-1"), body), ports, sandbox)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert list(ports.claims) == ["acme:ok-1"]
+
+
+def test_infrastructure_failures_are_batch_item_failures(sandbox: Sandbox) -> None:
+    no_claims = MemoryPorts(fail_claim=True)
+    assert process(sqs_event(job()), no_claims, sandbox) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert no_claims.sent == []
+    no_results = MemoryPorts(fail_send=True)
+    assert process(sqs_event(job()), no_results, sandbox) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+
+
+def test_the_check_action_returns_the_check_result(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    assert process({"action": "check", "source": SOURCE}, ports, sandbox) == {"ok": True}
+    failed = process({"action": "check", "source": "def main(a, b)\n"}, ports, sandbox)
+    assert failed["ok"] is False and failed["error"]["line"] == 1
+    assert process({"action": "check", "source": 42}, ports, sandbox)["ok"] is False
+    assert ports.sent == [] and ports.claims == {}
+
+
+def test_unknown_events_are_refused(sandbox: Sandbox) -> None:
+    with pytest.raises(UnsupportedEventError):
+        process({"hello": "world"}, MemoryPorts(), sandbox)
+
+
+def test_parse_job_names_the_offending_field() -> None:
+    with pytest.raises(JobError) as raised:
+        parse_job(json.dumps(job(skillId="")))
+    assert raised.value.field == "skillId"
+
+
+def _outcome(**fields: Any) -> Outcome:
+    return Outcome(status="succeeded", started_at=1.0, finished_at=2.0, duration_ms=1000, **fields)
+
+
+def test_results_over_the_message_size_lose_logs_first() -> None:
+    parsed = parse_job(json.dumps(job()))
+    big_logs = _outcome(output={"small": True}, stdout="o" * 300_000, stderr="é" * 100_000)
+    body = fit_result(result_message(parsed, big_logs))
+    assert len(body) <= MAX_MESSAGE_BYTES
+    message = json.loads(body)
+    assert message["status"] == "succeeded" and message["output"] == {"small": True}
+    assert message["logs"]["truncated"] is True
+    assert message["logs"]["stdout"].startswith("ooo") and "cut to fit" in message["logs"]["stdout"]
+
+
+def test_an_output_too_big_for_a_message_becomes_killed_output() -> None:
+    parsed = parse_job(json.dumps(job()))
+    huge = _outcome(output="x" * 300_000, stdout="some logs\n")
+    message = json.loads(fit_result(result_message(parsed, huge)))
+    assert message["status"] == "killed"
+    assert message["error"]["limit"] == "output"
+    assert "output" not in message
+    assert message["logs"]["stdout"] == "some logs\n"
