@@ -1,8 +1,10 @@
 /**
  * The request pipeline shared by the API handlers (API Gateway HTTP API, payload v2):
- * origin proof → surface from the edge's path prefix → host → domain → route → body (size, media
- * type, JSON, zod) → caller and permission → the route's call into the core → JSON or problem+json.
- * Every failure on the way is an ExecFabricError turned into problem+json; nothing else escapes.
+ * origin proof → surface from the edge's path prefix → host → domain → route → body size → caller
+ * and permission → body (media type, JSON, zod) → the route's call into the core → JSON or
+ * problem+json. A body is read only for a caller allowed to send it, so nobody without a right to
+ * the route learns anything from its validation. Every failure on the way is an ExecFabricError
+ * turned into problem+json; nothing else escapes.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -83,15 +85,12 @@ function rawBody(event: APIGatewayProxyEventV2): Buffer {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }
 
-function parseBody(
-  route: Route,
-  event: APIGatewayProxyEventV2,
-  headers: Record<string, string>,
-  limit: number,
-) {
-  const bytes = rawBody(event);
+function checkBodySize(route: Route, bytes: Buffer, limit: number): void {
   const maxBytes = route.maxBodyBytes ?? limit;
   if (bytes.length > maxBytes) throw new PayloadTooLargeError('Request body', maxBytes);
+}
+
+function parseBody(route: Route, bytes: Buffer, headers: Record<string, string>) {
   if (route.body === undefined) return undefined;
   const mediaType = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (bytes.length === 0 && mediaType === '') {
@@ -147,21 +146,22 @@ export function createApiHandler(options: ApiHandlerOptions) {
     if (!METHODS.has(method)) throw new RouteNotFoundError(`No route for ${method} ${path}`);
     const { route, params } = router.match(method, path);
 
-    const body = parseBody(route, event, headers, limit);
-    const request: ApiRequest<unknown> = {
+    const bytes = rawBody(event);
+    checkBodySize(route, bytes, limit);
+    const unread: ApiRequest<unknown> = {
       method: method as HttpMethod,
       path,
       params,
       query: parseQuery(event.rawQueryString ?? ''),
       headers,
-      body,
+      body: undefined,
       requestId: event.requestContext.requestId,
       sourceIp: event.requestContext.http.sourceIp,
     };
 
     let caller: Caller | undefined;
     if (route.auth === 'caller' || headers.authorization !== undefined) {
-      caller = await options.authenticate(domain, request).catch((error: unknown) => {
+      caller = await options.authenticate(domain, unread).catch((error: unknown) => {
         // An anonymous route ignores a bad token rather than failing on it.
         if (route.auth === 'anonymous' && error instanceof AuthenticationError) return undefined;
         throw error;
@@ -176,6 +176,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
       });
     }
 
+    const request: ApiRequest<unknown> = { ...unread, body: parseBody(route, bytes, headers) };
     const result = await route.handle({ request, domain, caller });
     const responseHeaders: Record<string, string> = { ...SECURITY_HEADERS, ...result.headers };
     if (result.body === undefined) return { statusCode: result.status, headers: responseHeaders, body: '' };

@@ -1,0 +1,196 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { AuthenticationError, UnknownHostError } from '../../../../functions/core/errors.ts';
+import type { Caller } from '../../../../functions/core/identity/caller.ts';
+import type { DomainContext } from '../../../../functions/core/tenancy/domain.ts';
+import type { HostDirectory } from '../../../../functions/core/tenancy/hosts.ts';
+import { createApiHandler } from '../../../../functions/http/pipeline.ts';
+import { route } from '../../../../functions/http/router.ts';
+
+const ORIGIN = 'origin-proof-for-tests';
+const acme: DomainContext = {
+  kind: 'tenant',
+  host: 'acme.localhost',
+  tenant: { id: 'acme', name: 'Acme', status: 'active', plan: 'standard', expiresAt: '2030-01-01T00:00:00Z' },
+};
+
+/** Only what the pipeline uses of the host directory. */
+const hosts = {
+  resolve: async (host: string) => {
+    if (host === acme.host) return acme;
+    throw new UnknownHostError();
+  },
+} as unknown as HostDirectory;
+
+function caller(permissions: string[]): Caller {
+  return {
+    username: 'alice',
+    roles: [],
+    permissions: new Set(permissions),
+    superAdmin: false,
+    via: 'session',
+    credentialId: 'c',
+  };
+}
+
+const seen: string[] = [];
+const handler = createApiHandler({
+  surfaces: ['tenant'],
+  accepts: (domain) => domain.kind === 'tenant',
+  hosts,
+  originSecret: ORIGIN,
+  logger: new Logger({ logLevel: 'SILENT' }),
+  defaultMaxBodyBytes: 1024,
+  authenticate: async (_, request) => {
+    if (request.headers.authorization === 'Bearer writer') return caller(['thing:write']);
+    if (request.headers.authorization === 'Bearer reader') return caller(['thing:read']);
+    throw new AuthenticationError('Invalid or expired credentials');
+  },
+  routes: [
+    route({
+      method: 'POST',
+      path: '/api/things',
+      auth: 'caller',
+      permission: 'thing:write',
+      body: z.strictObject({ name: z.string().min(1) }),
+      handle: async ({ request }) => {
+        seen.push(request.body.name);
+        return { status: 201, body: { name: request.body.name } };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/open',
+      auth: 'anonymous',
+      handle: async ({ caller: who }) => ({ status: 200, body: { caller: who?.username ?? null } }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/boom',
+      auth: 'anonymous',
+      handle: async () => {
+        throw new Error('database password is hunter2');
+      },
+    }),
+  ],
+});
+
+interface Sent {
+  readonly method?: string;
+  readonly path?: string;
+  readonly host?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly origin?: string | null;
+}
+
+async function send(request: Sent) {
+  const headers: Record<string, string> = {
+    'x-execfabric-host': request.host ?? acme.host,
+    ...request.headers,
+  };
+  const origin = request.origin === undefined ? ORIGIN : request.origin;
+  if (origin !== null) headers['x-execfabric-origin'] = origin;
+  const event = {
+    version: '2.0',
+    rawPath: request.path ?? '/tenant/api/things',
+    rawQueryString: '',
+    headers,
+    body: request.body,
+    isBase64Encoded: false,
+    requestContext: {
+      requestId: 'req-1',
+      http: { method: request.method ?? 'POST', sourceIp: '127.0.0.1' },
+    },
+  } as unknown as APIGatewayProxyEventV2;
+  const result = (await handler(event, {} as Context)) as APIGatewayProxyStructuredResultV2;
+  const body = JSON.parse(String(result.body || '{}'));
+  return { status: result.statusCode, headers: result.headers ?? {}, body };
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+describe('the API pipeline', () => {
+  it('asks for credentials before it reads a body', async () => {
+    for (const body of ['{"nope":1}', 'not json', '']) {
+      const answer = await send({ body, headers: JSON_TYPE });
+      expect(answer.status).toBe(401);
+      expect(answer.body.type).toBe('urn:execfabric:problem:unauthenticated');
+      expect(answer.body).not.toHaveProperty('errors');
+    }
+    expect((await send({ body: 'x', headers: { 'content-type': 'text/plain' } })).status).toBe(401);
+  });
+
+  it('checks the permission before it reads a body', async () => {
+    const answer = await send({
+      body: '{"nope":1}',
+      headers: { ...JSON_TYPE, authorization: 'Bearer reader' },
+    });
+    expect(answer.status).toBe(403);
+    expect(answer.body).toMatchObject({
+      type: 'urn:execfabric:problem:forbidden',
+      permission: 'thing:write',
+    });
+  });
+
+  it('validates the body of an allowed caller: 400, 415, 422', async () => {
+    const writer = { authorization: 'Bearer writer' };
+    expect((await send({ body: '{"name":', headers: { ...JSON_TYPE, ...writer } })).status).toBe(400);
+    expect(
+      (await send({ body: '{"name":"a"}', headers: { 'content-type': 'text/plain', ...writer } })).status,
+    ).toBe(415);
+    const invalid = await send({ body: '{"name":"a","extra":1}', headers: { ...JSON_TYPE, ...writer } });
+    expect(invalid.status).toBe(422);
+    expect(invalid.body.errors).toEqual([expect.objectContaining({ path: '' })]);
+    const ok = await send({ body: '{"name":"a"}', headers: { ...JSON_TYPE, ...writer } });
+    expect(ok).toMatchObject({ status: 201, body: { name: 'a' } });
+    expect(ok.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+  });
+
+  it('refuses an oversized body before anything else is done with it', async () => {
+    const before = seen.length;
+    const answer = await send({ body: `{"name":"${'a'.repeat(2048)}"}`, headers: JSON_TYPE });
+    expect(answer.status).toBe(413);
+    expect(answer.body).toMatchObject({ type: 'urn:execfabric:problem:payload-too-large', limitBytes: 1024 });
+    expect(seen.length).toBe(before);
+  });
+
+  it('refuses requests that did not come through the edge', async () => {
+    for (const origin of [null, '', 'guess', `${ORIGIN}x`]) {
+      const answer = await send({ origin, headers: { authorization: 'Bearer writer' } });
+      expect(answer.status).toBe(403);
+      expect(answer.body.type).toBe('urn:execfabric:problem:origin-rejected');
+    }
+  });
+
+  it('answers 404 for unbound hosts, foreign surfaces and unknown routes, 405 for a wrong method', async () => {
+    expect((await send({ host: 'initech.localhost' })).body.type).toBe('urn:execfabric:problem:unknown-host');
+    expect((await send({ host: '' })).status).toBe(404);
+    expect((await send({ path: '/governance/api/things' })).status).toBe(404);
+    expect((await send({ path: '/tenant/nope/things' })).status).toBe(404);
+    expect((await send({ path: '/tenant/api/nothing' })).status).toBe(404);
+    expect((await send({ method: 'TRACE' })).status).toBe(404);
+    const wrong = await send({ method: 'DELETE' });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.allow).toBe('POST');
+  });
+
+  it('lets an anonymous route ignore a bad token', async () => {
+    const answer = await send({
+      method: 'GET',
+      path: '/tenant/api/open',
+      headers: { authorization: 'Bearer forged' },
+    });
+    expect(answer).toMatchObject({ status: 200, body: { caller: null } });
+  });
+
+  it('turns an error outside the taxonomy into a 500 that says nothing of it', async () => {
+    const answer = await send({ method: 'GET', path: '/tenant/api/boom' });
+    expect(answer.status).toBe(500);
+    expect(answer.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.stringify(answer.body)).not.toContain('hunter2');
+    expect(answer.body).toMatchObject({ type: 'urn:execfabric:problem:internal', instance: 'req-1' });
+  });
+});
