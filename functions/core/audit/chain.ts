@@ -131,6 +131,24 @@ function isConditionFailure(error: unknown): boolean {
   );
 }
 
+/** A seal as stored, or null when the item is not shaped like one (it was tampered with). */
+function sealFromItem(item: Record<string, unknown>): SealItem | null {
+  const { seq, prev, fromSk, toSk, count, entriesHash, hash } = item;
+  if (
+    typeof seq !== 'number' ||
+    typeof prev !== 'string' ||
+    typeof fromSk !== 'string' ||
+    typeof toSk !== 'string' ||
+    typeof count !== 'number' ||
+    typeof entriesHash !== 'string' ||
+    typeof hash !== 'string' ||
+    !toSk.startsWith(ENTRY)
+  ) {
+    return null;
+  }
+  return { seq, prev, fromSk, toSk, count, entriesHash, hash };
+}
+
 function toEntry(item: Record<string, unknown>): AuditEntry {
   return {
     id: String(item.id),
@@ -214,10 +232,13 @@ export class AuditLog {
     const pk = domainPk(domain);
     const head = await this.#repairHead(pk);
     const cutoff = `${ENTRY}${new Date(this.#now().getTime() - this.#settleMs).toISOString()}`;
+    const from = head?.toSk ?? ENTRY;
+    // A sealer whose clock runs behind the one that wrote the head has nothing settled to add.
+    if (cutoff <= from) return 0;
     const hashes: string[] = [];
     let first: string | undefined;
     let last: string | undefined;
-    for await (const item of this.#entries(pk, head?.toSk ?? ENTRY, cutoff)) {
+    for await (const item of this.#entries(pk, from, cutoff)) {
       first ??= String(item.SK);
       last = String(item.SK);
       hashes.push(String(item.hash));
@@ -259,15 +280,23 @@ export class AuditLog {
     let sealedEntries = 0;
     let seals = 0;
     for await (const item of this.#query(pk, SEAL, `${SEAL}~`)) {
-      const seal = item as unknown as SealItem;
+      const seal = sealFromItem(item);
       seals++;
+      if (seal === null) {
+        problems.push({ kind: 'seal-altered', detail: `seal item ${String(item.SK)} is not a seal` });
+        expectedSeq++;
+        continue;
+      }
       if (seal.seq !== expectedSeq) {
         problems.push({ kind: 'seal-missing', detail: `expected seal ${expectedSeq}, found ${seal.seq}` });
       }
       expectedSeq = seal.seq + 1;
       const { hash, ...body } = seal;
-      if (sealHash({ ...body }) !== hash || seal.prev !== prev) {
+      if (sealHash(body) !== hash || seal.prev !== prev) {
         problems.push({ kind: 'seal-altered', detail: `seal ${seal.seq} does not chain to its predecessor` });
+      }
+      if (seal.toSk < lastSk) {
+        problems.push({ kind: 'seal-altered', detail: `seal ${seal.seq} ends before its predecessor` });
       }
       const hashes: string[] = [];
       for await (const entryItem of this.#entries(pk, lastSk, seal.toSk, true)) {
@@ -286,7 +315,7 @@ export class AuditLog {
       }
       sealedEntries += hashes.length;
       prev = hash;
-      lastSk = seal.toSk;
+      if (seal.toSk > lastSk) lastSk = seal.toSk;
     }
     const head = await this.#head(pk);
     if ((head?.hash ?? GENESIS) !== prev || (head?.seq ?? 0) !== expectedSeq - 1) {
@@ -363,6 +392,8 @@ export class AuditLog {
   }
 
   async *#query(pk: string, from: string, until: string) {
+    // An empty range (e.g. from a rewritten seal): DynamoDB refuses BETWEEN with bounds reversed.
+    if (until < from) return;
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.#table.client.send(
