@@ -139,6 +139,16 @@ describe('sessions', () => {
     expect((await me(HOSTS.acme, session)).status).toBe(200);
   });
 
+  it('cannot be forged by altering the signature, even in its last character', async () => {
+    const base = tokens.bob.slice(0, -1);
+    const last = tokens.bob.slice(-1);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const variants = [...alphabet].filter((char) => char !== last).map((char) => base + char);
+    variants.push(`${tokens.bob}=`, `${tokens.bob}==`, `${tokens.bob}.`, `${tokens.bob}%`);
+    for (const variant of variants) {
+      expectProblem(await me(HOSTS.acme, variant), 401, `signature variant ${variant.slice(-3)}`);
+    }
+  });
 });
 
 describe('personal access tokens', () => {

@@ -355,9 +355,16 @@ export class Auth {
     if (parts.length !== 3 || parts[0] !== SESSION_PREFIX) throw new AuthenticationError(INVALID);
     const [, payload = '', signature = ''] = parts;
     const expected = createHmac('sha256', this.#signingKey).update(`${SESSION_PREFIX}.${payload}`).digest();
+    // Base64 decoding skips stray characters and the unused low bits of the last one, so several
+    // strings decode to the same bytes: only the one canonical encoding of the signature is a token.
     const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    if (
+      given.length !== expected.length ||
+      !timingSafeEqual(given, expected) ||
+      given.toString('base64url') !== signature
+    ) {
       throw new AuthenticationError(INVALID);
+    }
     try {
       return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as SessionClaims;
     } catch (cause) {
