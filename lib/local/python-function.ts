@@ -1,0 +1,349 @@
+/**
+ * Runs a Python function of the topology (the script worker) on the local platform. Each "container"
+ * is a long-lived host process (`python -I -S lib/local/python_host.py …`) that imports the handler
+ * module and serves one invocation at a time over a JSON-lines pipe, like a warm Lambda container;
+ * concurrent invocations get more hosts, up to a small cap, and queue beyond it. The worker's ports
+ * call back over the same pipe and are performed here with the platform's AWS SDK clients, so a host
+ * holds no credentials. Each host starts its own zygote (with a clean environment) for the jobs.
+ */
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { FunctionSpec } from '../topology.ts';
+import { type LocalFunction, LocalTimeoutError } from './lambda.ts';
+import type { LocalServices } from './services.ts';
+
+export const PYTHON_LAYER_DIR = 'layers/python-runtime/python';
+export const PYTHON_HOST_SCRIPT = 'lib/local/python_host.py';
+/** Hosts (local "containers") per function; each holds a host, a zygote and two idle job processes. */
+export const MAX_LOCAL_HOSTS = 4;
+const MIN_PYTHON: readonly [number, number] = [3, 11];
+const STOP_GRACE_MS = 5_000;
+const START_TIMEOUT_MS = 30_000;
+/** Variables a host never receives: it performs no AWS call itself. */
+const CREDENTIAL_VARIABLES = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+
+export interface PythonFunctionOptions {
+  readonly root: string;
+  readonly spec: FunctionSpec;
+  readonly env: Record<string, string>;
+  readonly services: LocalServices;
+  readonly log: (line: string) => void;
+}
+
+export class PythonHostError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PythonHostError';
+  }
+}
+
+/** An exception the Python handler raised, surfaced like a Lambda function error. */
+export class PythonFunctionError extends Error {
+  readonly pythonStack: string;
+  constructor(name: string, message: string, stack: string) {
+    super(`${name}: ${message}`);
+    this.name = 'PythonFunctionError';
+    this.pythonStack = stack;
+  }
+}
+
+let interpreter: Promise<string> | undefined;
+
+/**
+ * The real interpreter behind `python3` on PATH, resolved once per Node process: the command may be a
+ * slow shim (pyenv), and every host and zygote is then started from the interpreter itself.
+ */
+export function resolvePythonInterpreter(command = 'python3'): Promise<string> {
+  interpreter ??= new Promise<string>((resolvePromise, reject) => {
+    execFile(
+      command,
+      ['-c', 'import sys; print(sys.executable); print(sys.version_info[0], sys.version_info[1])'],
+      { timeout: 30_000 },
+      (error, stdout) => {
+        if (error) {
+          reject(new PythonHostError(`cannot run ${command}: ${error.message}`, { cause: error }));
+          return;
+        }
+        const [executable = '', version = ''] = stdout.trim().split('\n');
+        const [major = 0, minor = 0] = version.split(' ').map(Number);
+        if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
+          reject(
+            new PythonHostError(`${executable} is Python ${major}.${minor}; the worker needs 3.11 or later`),
+          );
+          return;
+        }
+        resolvePromise(executable);
+      },
+    );
+  });
+  return interpreter;
+}
+
+type HostMessage =
+  | { type: 'ready' }
+  | { type: 'call'; id: number; callId: number; call: 'claim'; jobId: string; expiresAtEpoch: number }
+  | { type: 'call'; id: number; callId: number; call: 'send'; body: string }
+  | { type: 'result'; id: number; value: unknown }
+  | { type: 'error'; id: number; error: { name: string; message: string; stack: string } };
+
+interface Pending {
+  readonly id: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Ports {
+  claim(jobId: string, expiresAtEpoch: number): Promise<boolean>;
+  send(body: string): Promise<void>;
+}
+
+function servicePorts(services: LocalServices): Ports {
+  return {
+    async claim(jobId, expiresAtEpoch) {
+      try {
+        await services.dynamodb.send(
+          new PutItemCommand({
+            TableName: services.claimsTableName,
+            Item: { jobId: { S: jobId }, expiresAtEpoch: { N: String(expiresAtEpoch) } },
+            ConditionExpression: 'attribute_not_exists(jobId)',
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    },
+    async send(body) {
+      await services.sqs.send(
+        new SendMessageCommand({ QueueUrl: services.queues['execution-results'].url, MessageBody: body }),
+      );
+    },
+  };
+}
+
+/** One host process: serves one invocation at a time. */
+class PythonHost {
+  private pending: Pending | undefined;
+  private nextId = 1;
+  private exited = false;
+  private readonly ready: Promise<void>;
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly ports: Ports;
+  private readonly log: (line: string) => void;
+
+  constructor(child: ChildProcessWithoutNullStreams, ports: Ports, log: (line: string) => void) {
+    this.child = child;
+    this.ports = ports;
+    this.log = log;
+    let markReady: () => void = () => undefined;
+    let failStart: (error: Error) => void = () => undefined;
+    this.ready = new Promise<void>((resolvePromise, reject) => {
+      markReady = resolvePromise;
+      failStart = reject;
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let message: HostMessage;
+      try {
+        message = JSON.parse(line) as HostMessage;
+      } catch {
+        this.log(`[python host] unexpected output: ${line}`);
+        return;
+      }
+      if (message.type === 'ready') markReady();
+      else this.onMessage(message);
+    });
+    createInterface({ input: child.stderr }).on('line', (line) => this.log(line));
+    child.on('exit', (code, signal) => {
+      this.exited = true;
+      const error = new PythonHostError(`the Python host exited (code ${code}, signal ${signal})`);
+      failStart(error);
+      this.pending?.reject(error);
+      this.pending = undefined;
+    });
+    child.on('error', (error) => failStart(error));
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  started(): Promise<void> {
+    return this.ready;
+  }
+
+  private write(message: unknown): void {
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  private onMessage(message: Exclude<HostMessage, { type: 'ready' }>): void {
+    const pending = this.pending;
+    if (pending === undefined || message.id !== pending.id) {
+      this.log(`[python host] message for no current invocation: ${JSON.stringify(message).slice(0, 200)}`);
+      return;
+    }
+    switch (message.type) {
+      case 'result':
+        this.pending = undefined;
+        pending.resolve(message.value);
+        return;
+      case 'error':
+        this.pending = undefined;
+        pending.reject(
+          new PythonFunctionError(message.error.name, message.error.message, message.error.stack),
+        );
+        return;
+      case 'call': {
+        const call =
+          message.call === 'claim'
+            ? this.ports.claim(message.jobId, message.expiresAtEpoch)
+            : this.ports.send(message.body).then(() => null);
+        call.then(
+          (value) => this.write({ type: 'reply', id: message.id, callId: message.callId, ok: true, value }),
+          (error: unknown) =>
+            this.write({
+              type: 'reply',
+              id: message.id,
+              callId: message.callId,
+              ok: false,
+              error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+            }),
+        );
+        return;
+      }
+    }
+  }
+
+  invoke(event: unknown, deadlineMs: number): Promise<unknown> {
+    if (this.pending !== undefined) return Promise.reject(new PythonHostError('the host is busy'));
+    if (this.exited) return Promise.reject(new PythonHostError('the host has exited'));
+    const id = this.nextId++;
+    return new Promise<unknown>((resolvePromise, reject) => {
+      this.pending = { id, resolve: resolvePromise, reject };
+      this.write({ type: 'invoke', id, event, deadlineMs });
+    });
+  }
+
+  /** Closes the pipe (the host stops its zygote and exits); kills it if it lingers. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const exited = once(this.child, 'exit');
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_GRACE_MS);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+}
+
+function hostEnvironment(env: Record<string, string>): Record<string, string> {
+  const clean: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' };
+  for (const [name, value] of Object.entries(env)) {
+    if (!CREDENTIAL_VARIABLES.has(name)) clean[name] = value;
+  }
+  return clean;
+}
+
+export async function loadPythonFunction(options: PythonFunctionOptions): Promise<LocalFunction> {
+  const { root, spec, log } = options;
+  const python = await resolvePythonInterpreter();
+  const moduleName = spec.handler.slice(0, spec.handler.lastIndexOf('.'));
+  const args = [
+    '-I',
+    '-S',
+    resolve(root, PYTHON_HOST_SCRIPT),
+    resolve(root, PYTHON_LAYER_DIR),
+    resolve(root, spec.entry),
+    moduleName,
+  ];
+  const env = hostEnvironment(options.env);
+  const ports = servicePorts(options.services);
+  const prefix = `[${spec.name}]`;
+  const maxHosts = Math.min(spec.reservedConcurrency ?? MAX_LOCAL_HOSTS, MAX_LOCAL_HOSTS);
+
+  const hosts = new Set<PythonHost>();
+  const idle: PythonHost[] = [];
+  const waiting: { resolve: (host: PythonHost) => void; reject: (error: unknown) => void }[] = [];
+  let stopped = false;
+
+  async function startHost(): Promise<PythonHost> {
+    const child = spawn(python, args, { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const host = new PythonHost(child, ports, (line) => log(`${prefix} ${line}`));
+    hosts.add(host);
+    const timer = setTimeout(() => host.kill(), START_TIMEOUT_MS);
+    try {
+      await host.started();
+    } catch (error) {
+      hosts.delete(host);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return host;
+  }
+
+  async function acquire(): Promise<PythonHost> {
+    for (let host = idle.pop(); host !== undefined; host = idle.pop()) {
+      if (host.alive) return host;
+      hosts.delete(host);
+    }
+    if (hosts.size < maxHosts) return startHost();
+    return new Promise<PythonHost>((resolvePromise, reject) =>
+      waiting.push({ resolve: resolvePromise, reject }),
+    );
+  }
+
+  function release(host: PythonHost): void {
+    const next = waiting.shift();
+    if (!host.alive || stopped) {
+      hosts.delete(host);
+      // The next waiter gets a fresh host in place of the one that died.
+      if (next !== undefined) startHost().then(next.resolve, next.reject);
+      return;
+    }
+    if (next !== undefined) next.resolve(host);
+    else idle.push(host);
+  }
+
+  idle.push(await startHost());
+
+  return {
+    spec,
+    async invoke(event) {
+      if (stopped) throw new PythonHostError(`${spec.name} has been stopped`);
+      const host = await acquire();
+      const deadlineMs = Date.now() + spec.timeoutSeconds * 1000;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          host.kill(); // as Lambda does: a timed-out container is not reused
+          reject(new LocalTimeoutError(spec.name, spec.timeoutSeconds));
+        }, deadlineMs - Date.now());
+      });
+      try {
+        return await Promise.race([host.invoke(event, deadlineMs), timeout]);
+      } finally {
+        clearTimeout(timer);
+        release(host);
+      }
+    },
+    async stop() {
+      stopped = true;
+      idle.length = 0;
+      for (const waiter of waiting.splice(0))
+        waiter.reject(new PythonHostError(`${spec.name} has been stopped`));
+      await Promise.all([...hosts].map((host) => host.stop()));
+      hosts.clear();
+    },
+  };
+}
