@@ -39,8 +39,11 @@ class Boto3Ports:
             raise PortError(f"environment variables not set: {', '.join(missing)}")
         self.claims_table = env[CLAIMS_TABLE_ENV]
         self.results_queue_url = env[RESULTS_QUEUE_ENV]
-        self._dynamodb: Any = boto3.client("dynamodb", endpoint_url=env.get(DYNAMODB_ENDPOINT_ENV) or None)
-        self._sqs: Any = boto3.client("sqs", endpoint_url=env.get(SQS_ENDPOINT_ENV) or None)
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
+        self._dynamodb: Any = boto3.client(
+            "dynamodb", region_name=region, endpoint_url=env.get(DYNAMODB_ENDPOINT_ENV) or None
+        )
+        self._sqs: Any = boto3.client("sqs", region_name=region, endpoint_url=env.get(SQS_ENDPOINT_ENV) or None)
 
     def claim(self, job_id: str, expires_at_epoch: int) -> bool:
         try:

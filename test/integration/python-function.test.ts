@@ -1,0 +1,348 @@
+/**
+ * The Python script worker on the local platform's real servers (dynalite, fauxqs): the loader's
+ * host processes and their pipe ports, claims, `started`/`result` messages, duplicate deliveries,
+ * concurrency and a clean stop; and the Lambda handler's boto3 ports against the same servers.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV, queueUrlEnv } from '../../functions/core/env.ts';
+import type { LocalFunction } from '../../lib/local/lambda.ts';
+import {
+  loadPythonFunction,
+  PYTHON_LAYER_DIR,
+  resolvePythonInterpreter,
+} from '../../lib/local/python-function.ts';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalServices,
+  startLocalServices,
+} from '../../lib/local/services.ts';
+import { functions } from '../../lib/topology.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const WORKER_DIR = resolve(ROOT, functions['script-worker'].entry);
+const python = await resolvePythonInterpreter();
+const boto3Available = spawnSync(python, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
+
+const SOURCE = [
+  'import os',
+  '',
+  'def main(inputs, ctx):',
+  "    print('adding', inputs['a'], inputs['b'])",
+  "    return {'sum': inputs['a'] + inputs['b'], 'env': sorted(os.environ), 'uid': os.getuid()}",
+  '',
+].join('\n');
+
+function job(executionId: string, source = SOURCE) {
+  return {
+    kind: 'python-script',
+    jobId: `acme:${executionId}`,
+    executionId,
+    tenantId: 'acme',
+    skillId: 'adder',
+    asset: {
+      id: 'script-1',
+      version: 1,
+      sha256: createHash('sha256').update(source, 'utf8').digest('hex'),
+      source,
+    },
+    input: { a: 2, b: 40 },
+    limits: { timeoutSeconds: 10, memoryMb: 256, outputBytes: 65536, logBytes: 65536 },
+    requestedAt: new Date().toISOString(),
+  };
+}
+
+function sqsEvent(services: LocalServices, messageId: string, body: unknown): SQSEvent {
+  const queue = services.queues['script-executions'];
+  return {
+    Records: [
+      {
+        messageId,
+        receiptHandle: `receipt-${messageId}`,
+        body: JSON.stringify(body),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: String(Date.now()),
+          SenderId: 'test',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: queue.arn,
+        awsRegion: LOCAL_REGION,
+      },
+    ],
+  };
+}
+
+interface ResultBody {
+  kind: string;
+  jobId: string;
+  status?: string;
+  output?: { sum: number; env: string[]; uid: number };
+  logs?: { stdout: string; stderr: string; truncated: boolean };
+}
+
+/** Receives (and deletes) what arrives on execution-results within `waitMs`, stopping early at `expected`. */
+async function drainResults(
+  services: LocalServices,
+  expected: number,
+  waitMs: number,
+): Promise<ResultBody[]> {
+  const url = services.queues['execution-results'].url;
+  const bodies: ResultBody[] = [];
+  const until = Date.now() + waitMs;
+  while (bodies.length < expected && Date.now() < until) {
+    const { Messages = [] } = await services.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    if (Messages.length === 0) continue;
+    bodies.push(...Messages.map((message) => JSON.parse(message.Body ?? '{}') as ResultBody));
+    await services.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: Messages.map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle,
+        })),
+      }),
+    );
+  }
+  return bodies;
+}
+
+async function claimOf(services: LocalServices, jobId: string) {
+  const { Item } = await services.dynamodb.send(
+    new GetItemCommand({ TableName: services.claimsTableName, Key: { jobId: { S: jobId } } }),
+  );
+  return Item;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Live processes below this one (pids) whose command line runs the worker's host or zygote. */
+function pythonDescendants(): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z') parents.set(Number(entry), Number(fields[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const below = new Set([process.pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, parent] of parents) {
+      if (below.has(parent) && !below.has(pid)) {
+        below.add(pid);
+        grew = true;
+      }
+    }
+  }
+  below.delete(process.pid);
+  return [...below].filter((pid) => {
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return command.includes('python_host.py') || command.includes('zygote_main.py');
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe('the script worker through the local loader', () => {
+  let services: LocalServices;
+  let worker: LocalFunction;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: 2 });
+    worker = await loadPythonFunction({
+      root: ROOT,
+      spec: functions['script-worker'],
+      env: {
+        AWS_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        [ENV.claimsTableName]: services.claimsTableName,
+      },
+      services,
+      log: (line) => logs.push(line),
+    });
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await services?.stop();
+  });
+
+  it('answers a check invocation', async () => {
+    await expect(worker.invoke({ action: 'check', source: SOURCE })).resolves.toEqual({ ok: true });
+    const failed = (await worker.invoke({ action: 'check', source: 'def main(inputs, ctx)\n  pass\n' })) as {
+      ok: boolean;
+      error: { line: number };
+    };
+    expect(failed.ok).toBe(false);
+    expect(failed.error.line).toBe(1);
+  });
+
+  it('claims, runs and reports a job, and skips a second delivery of it', async () => {
+    const event = sqsEvent(services, 'message-1', job('exec-1'));
+    await expect(worker.invoke(event)).resolves.toEqual({ batchItemFailures: [] });
+
+    const claim = await claimOf(services, 'acme:exec-1');
+    expect(claim?.jobId?.S).toBe('acme:exec-1');
+    expect(Number(claim?.expiresAtEpoch?.N)).toBeGreaterThan(Date.now() / 1000);
+
+    const messages = await drainResults(services, 2, 10_000);
+    expect(messages.map((message) => message.kind)).toEqual(['started', 'result']);
+    const result = messages[1];
+    expect(result?.jobId).toBe('acme:exec-1');
+    expect(result?.status).toBe('succeeded');
+    expect(result?.output?.sum).toBe(42);
+    expect(result?.output?.env).toEqual(['HOME', 'LANG', 'PATH', 'TMPDIR']);
+    if (process.getuid?.() === 0) expect(result?.output?.uid).not.toBe(0);
+    expect(result?.logs).toEqual({ stdout: 'adding 2 40\n', stderr: '', truncated: false });
+
+    await expect(worker.invoke(event)).resolves.toEqual({ batchItemFailures: [] });
+    expect(await drainResults(services, 1, 3_000)).toEqual([]);
+  });
+
+  it('fails a poison message for redrive without claiming it', async () => {
+    const event = sqsEvent(services, 'message-poison', { kind: 'python-script', jobId: 'acme:exec-9' });
+    await expect(worker.invoke(event)).resolves.toEqual({
+      batchItemFailures: [{ itemIdentifier: 'message-poison' }],
+    });
+    expect(await claimOf(services, 'acme:exec-9')).toBeUndefined();
+  });
+
+  it('serves concurrent invocations', async () => {
+    const slow = job('exec-slow', 'import time\n\ndef main(inputs, ctx):\n    time.sleep(1)\n    return 1\n');
+    const started = Date.now();
+    const answers = await Promise.all([
+      worker.invoke(sqsEvent(services, 'message-slow', slow)),
+      worker.invoke({ action: 'check', source: SOURCE }),
+      worker.invoke({ action: 'check', source: SOURCE }),
+    ]);
+    expect(answers).toEqual([{ batchItemFailures: [] }, { ok: true }, { ok: true }]);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    const messages = await drainResults(services, 2, 10_000);
+    expect(messages.map((message) => `${message.kind}:${message.status ?? ''}`)).toEqual([
+      'started:',
+      'result:succeeded',
+    ]);
+  });
+
+  it('stops its hosts and zygotes without leaving processes behind', async () => {
+    const running = pythonDescendants();
+    const jobProcesses = running.flatMap((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+          .split(' ')
+          .filter(Boolean)
+          .map(Number);
+      } catch {
+        return [];
+      }
+    });
+    expect(running.length).toBeGreaterThanOrEqual(2); // at least one host and its zygote
+    await worker.stop();
+    const everyone = [...running, ...jobProcesses];
+    const deadline = Date.now() + 5_000;
+    while (everyone.some(alive) && Date.now() < deadline) {
+      await new Promise((wait) => setTimeout(wait, 100));
+    }
+    const left = everyone.filter(alive);
+    expect(
+      left,
+      execFileSync('ps', ['-o', 'pid,ppid,args', '-p', left.join(',') || '1'], { encoding: 'utf8' }),
+    ).toEqual([]);
+    expect(pythonDescendants()).toEqual([]);
+  });
+});
+
+describe.runIf(boto3Available)('the Lambda handler with its boto3 ports (boto3 importable)', () => {
+  let services: LocalServices;
+
+  beforeAll(async () => {
+    services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: 2 });
+  });
+
+  afterAll(async () => {
+    await services?.stop();
+  });
+
+  /** Runs handler.handler in a fresh interpreter, as Lambda would (site-packages on the path for boto3). */
+  async function runHandler(events: unknown[]): Promise<unknown[]> {
+    const program = [
+      'import json, sys',
+      `sys.path[:0] = [${JSON.stringify(resolve(ROOT, PYTHON_LAYER_DIR))}, ${JSON.stringify(WORKER_DIR)}]`,
+      'import handler',
+      'class Context:',
+      '    def get_remaining_time_in_millis(self):',
+      '        return 60_000',
+      'answers = [handler.handler(event, Context()) for event in json.load(sys.stdin)]',
+      'handler.shutdown()',
+      'sys.__stdout__.write("ANSWERS " + json.dumps(answers) + "\\n")',
+    ].join('\n');
+    const child = spawn(python, ['-c', program], {
+      env: {
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+        AWS_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        [ENV.claimsTableName]: services.claimsTableName,
+        [ENV.dynamodbEndpoint]: services.dynamodbEndpoint,
+        [ENV.sqsEndpoint]: services.sqsEndpoint,
+        [queueUrlEnv('execution-results')]: services.queues['execution-results'].url,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdin.end(JSON.stringify(events));
+    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    const line = stdout.split('\n').find((text) => text.startsWith('ANSWERS '));
+    if (code !== 0 || line === undefined) throw new Error(`handler run failed (${code}): ${stderr}`);
+    return JSON.parse(line.slice('ANSWERS '.length)) as unknown[];
+  }
+
+  it('claims with a conditional PutItem and reports through SendMessage', async () => {
+    const event = sqsEvent(services, 'message-b1', job('exec-boto'));
+    const answers = await runHandler([event, event, { action: 'check', source: SOURCE }]);
+    expect(answers).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }, { ok: true }]);
+    expect((await claimOf(services, 'acme:exec-boto'))?.jobId?.S).toBe('acme:exec-boto');
+    const messages = await drainResults(services, 2, 10_000);
+    expect(messages.map((message) => `${message.kind}:${message.status ?? ''}`)).toEqual([
+      'started:',
+      'result:succeeded',
+    ]);
+    expect(messages[1]?.output?.sum).toBe(42);
+    expect(await drainResults(services, 1, 1_500)).toEqual([]); // the duplicate left no second result
+  });
+});
