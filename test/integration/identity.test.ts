@@ -294,6 +294,16 @@ describe('login rate limiting', () => {
     expect((await login(HOSTS.acme, 'bob', PASSWORD)).status).toBe(200);
   });
 
+  it('holds under concurrent attempts: no more than the limit are checked', async () => {
+    await createUser(HOSTS.acme, tokens.alice, { username: 'grace', password: PASSWORD, roles: ['viewer'] });
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => login(HOSTS.acme, 'grace', 'wrong-password-1')),
+    );
+    for (const answer of answers) expectProblem(answer, [401, 429], 'concurrent attempt');
+    const checked = answers.filter((answer) => answer.status === 401).length;
+    expect(checked).toBeLessThanOrEqual(LIMIT);
+    expectLimited(await login(HOSTS.acme, 'grace', PASSWORD), 'right password after the burst');
+  });
 });
 
 describe('failures do not reveal whether a user exists', () => {

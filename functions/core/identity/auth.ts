@@ -8,8 +8,10 @@
  *   their 256-bit secret, scoped to a subset of the owner's permissions, revocable, and record their
  *   last use.
  * - Login failures are counted per username and host in fixed windows; past the limit every attempt
- *   is refused (correct password or not) until the window ends. A failure never says whether the
- *   user exists, and takes as long either way.
+ *   is refused (correct password or not) until the window ends. Each attempt reserves its place in
+ *   the count atomically before the password is checked (a success gives it back), so concurrent
+ *   attempts cannot get more guesses than the limit. A failure never says whether the user exists,
+ *   and takes as long either way.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -23,7 +25,7 @@ import {
   RateLimitedError,
   ValidationError,
 } from '../errors.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { domainPk, itemKey, type Key, typePrefix } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import type { Caller } from './caller.ts';
 import { type Directory, type StoredUser, userFromItem } from './directory.ts';
@@ -132,10 +134,8 @@ export class Auth {
       sha256(`${name}|${domain.host}`).toString('hex'),
       String(window),
     );
-    const counter = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: counterKey, ConsistentRead: true }),
-    );
-    if (Number(counter.Item?.failures ?? 0) >= this.#maxFailures) {
+    const reserved = await this.#reserveAttempt(counterKey, window);
+    if (!reserved) {
       const retryAfter = (window + 1) * this.#windowSeconds - Math.floor(now.getTime() / 1000);
       await this.#audit.record(domain, {
         actor: { username: name.slice(0, 64), via: 'anonymous' },
@@ -153,14 +153,7 @@ export class Auth {
     const user = await this.#directory.getUser(domain, name);
     const passwordOk = await verifyPassword(password, user?.passwordHash);
     if (user === null || !passwordOk || user.disabled) {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: counterKey,
-          UpdateExpression: 'ADD failures :one SET expiresAtEpoch = :expires',
-          ExpressionAttributeValues: { ':one': 1, ':expires': (window + 2) * this.#windowSeconds },
-        }),
-      );
+      // The reserved attempt stays counted as a failure.
       await this.#audit.record(domain, {
         actor: { username: name.slice(0, 64), via: 'anonymous' },
         action: 'auth.login.failed',
@@ -170,6 +163,14 @@ export class Auth {
       });
       throw new AuthenticationError(INVALID);
     }
+    await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: counterKey,
+        UpdateExpression: 'ADD failures :minusOne',
+        ExpressionAttributeValues: { ':minusOne': -1 },
+      }),
+    );
 
     const sid = randomBytes(16).toString('hex');
     const iat = Math.floor(now.getTime() / 1000);
@@ -212,6 +213,29 @@ export class Auth {
         superAdmin: this.#directory.isSuperAdmin(domain, user),
       },
     };
+  }
+
+  /** Counts one more attempt in the window unless the limit is reached; false when it is. */
+  async #reserveAttempt(counterKey: Key, window: number): Promise<boolean> {
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: counterKey,
+          UpdateExpression: 'ADD failures :one SET expiresAtEpoch = :expires',
+          ConditionExpression: 'attribute_not_exists(failures) OR failures < :max',
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':max': this.#maxFailures,
+            ':expires': (window + 2) * this.#windowSeconds,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /** The caller behind an `Authorization: Bearer …` header, for this domain and host only. */
