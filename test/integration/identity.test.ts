@@ -558,6 +558,32 @@ describe('privilege escalation', () => {
     }
   });
 
+  it("a super-admin's narrowly scoped token is not a super-admin", async () => {
+    const created = await t.send({
+      host: HOSTS.admin,
+      path: '/api/tokens',
+      method: 'POST',
+      token: tokens.admin,
+      body: { name: 'user-admin-only', scopes: ['user:manage'] },
+    });
+    expect(created.status).toBe(201);
+    const pat = String(created.body.token);
+    expect((await me(HOSTS.admin, pat)).body).toMatchObject({
+      superAdmin: false,
+      permissions: ['user:manage'],
+    });
+    expectProblem(
+      await t.send({
+        host: HOSTS.admin,
+        path: '/api/users',
+        method: 'POST',
+        token: pat,
+        body: { username: 'second-root', password: PASSWORD, roles: [], superAdmin: true },
+      }),
+      403,
+      'scoped token creates a super-admin',
+    );
+  });
 });
 
 describe('menus', () => {

@@ -5,8 +5,8 @@
  *   and its session item (in the domain's own partition) must exist and not be revoked, so logout
  *   and revocation take effect on the next request.
  * - Personal access tokens (`efp_<id>_<secret>`, for the CLI) are shown once, stored as a SHA-256 of
- *   their 256-bit secret, scoped to a subset of the owner's permissions, revocable, and record their
- *   last use.
+ *   their 256-bit secret, scoped to a subset of the owner's permissions (a super-admin's token is a
+ *   super-admin only when scoped to everything), revocable, and record their last use.
  * - Login failures are counted per username and host in fixed windows; past the limit every attempt
  *   is refused (correct password or not) until the window ends. Each attempt reserves its place in
  *   the count atomically before the password is checked (a success gives it back), so concurrent
@@ -462,10 +462,13 @@ export class Auth {
     }
     const caller = await this.#caller(domain, user, 'personal-access-token', id);
     const scopes = new Set((item.scopes as string[] | undefined) ?? []);
-    return {
-      ...caller,
-      permissions: new Set([...caller.permissions].filter((permission) => scopes.has(permission))),
-    };
+    const permissions = new Set([...caller.permissions].filter((permission) => scopes.has(permission)));
+    // Super-admin status is checked by itself in places (e.g. creating super-admins), so a token
+    // carries it only when it is scoped to everything a super-admin holds.
+    const superAdmin =
+      caller.superAdmin &&
+      this.#directory.allPermissions(domain).every((permission) => permissions.has(permission));
+    return { ...caller, permissions, superAdmin };
   }
 
   async #caller(
