@@ -516,6 +516,18 @@ describe('privilege escalation', () => {
     );
   });
 
+  it('a user manager cannot take over or lock out a user holding more than they do', async () => {
+    for (const body of [{ password: 'taken-over-password' }, { disabled: true }, { roles: ['helpdesk'] }]) {
+      expectProblem(
+        await t.send({ host: HOSTS.acme, path: '/api/users/alice', method: 'PATCH', token: hank, body }),
+        403,
+        `hank changes alice: ${Object.keys(body).join()}`,
+      );
+    }
+    expect((await me(HOSTS.acme, tokens.alice)).status).toBe(200);
+    expect((await login(HOSTS.acme, 'alice', PASSWORD)).status).toBe(200);
+  });
+
   it('a role manager cannot create or widen a role beyond their own permissions', async () => {
     await createRole(HOSTS.acme, tokens.alice, 'rolesmith', ['role:manage']);
     await createUser(HOSTS.acme, tokens.alice, { username: 'ivy', password: PASSWORD, roles: ['rolesmith'] });

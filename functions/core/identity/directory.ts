@@ -1,7 +1,8 @@
 /**
  * Users and roles of a domain. Built-in roles are fixed (permissions.ts); custom roles are stored
  * per domain. Nobody can grant what they do not hold: a role assignment or a custom role is refused
- * when it carries a permission the acting caller lacks. Super-admin status exists only in the public
+ * when it carries a permission the acting caller lacks, and nobody can change (re-password,
+ * disable, re-role) a user holding a permission the acting caller lacks. Super-admin status exists only in the public
  * domain and only as an explicit marker or a configured username — never from a name, an id or the
  * order of creation.
  */
@@ -238,6 +239,7 @@ export class Directory {
   ): Promise<User> {
     const current = await this.getUser(domain, username);
     if (current === null) throw new NotFoundError(`User ${username} not found`);
+    await this.#checkManageable(domain, current, actor);
     if (change.roles !== undefined) await this.#checkGrantable(domain, change.roles, actor);
     if (change.password !== undefined) validatePassword(change.password);
     if (change.consoleTenants !== undefined && domain.kind !== 'public') {
@@ -483,6 +485,20 @@ export class Directory {
     const missing = [...granted].filter((permission) => !actor.permissions.has(permission));
     if (missing.length > 0) {
       throw new ForbiddenError(`You cannot grant permissions you do not hold: ${missing.join(', ')}`);
+    }
+  }
+
+  /** A user may be changed only by someone holding at least everything that user holds. */
+  async #checkManageable(domain: DomainContext, target: StoredUser, actor: Caller): Promise<void> {
+    if (this.isSuperAdmin(domain, target) && !actor.superAdmin) {
+      throw new ForbiddenError('Only a super-admin can change a super-admin');
+    }
+    const held = await this.permissionsOf(domain, target.roles);
+    const missing = [...held].filter((permission) => !actor.permissions.has(permission));
+    if (missing.length > 0) {
+      throw new ForbiddenError(
+        `You cannot change a user who holds permissions you lack: ${missing.join(', ')}`,
+      );
     }
   }
 
