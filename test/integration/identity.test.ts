@@ -570,6 +570,30 @@ describe('privilege escalation', () => {
     }
   });
 
+  it('a repeated role name in an assignment is one role, not a server error', async () => {
+    // Fresh roles: their definitions are not in any process cache yet.
+    await createRole(HOSTS.acme, tokens.alice, 'echo-one', ['skill:read']);
+    await createRole(HOSTS.acme, tokens.alice, 'echo-two', ['execution:read']);
+    const response = await t.send({
+      host: HOSTS.acme,
+      path: '/api/users',
+      method: 'POST',
+      token: tokens.alice,
+      body: { username: 'twice', password: PASSWORD, roles: ['echo-one', 'echo-one'] },
+    });
+    expect(response.status, response.text).toBe(201);
+    expect(response.body.roles).toEqual(['echo-one']);
+    const change = await t.send({
+      host: HOSTS.acme,
+      path: '/api/users/twice',
+      method: 'PATCH',
+      token: tokens.alice,
+      body: { roles: ['echo-two', 'echo-two', 'echo-one'] },
+    });
+    expect(change.status, change.text).toBe(200);
+    expect(change.body.roles).toEqual(['echo-two', 'echo-one']);
+  });
+
   it("a super-admin's narrowly scoped token is not a super-admin", async () => {
     const created = await t.send({
       host: HOSTS.admin,

@@ -439,7 +439,8 @@ export class Directory {
     const now = Date.now();
     const found: Role[] = [];
     const wanted: string[] = [];
-    for (const name of names) {
+    // A BatchGet with a key twice is refused by DynamoDB; a repeated role grants nothing more.
+    for (const name of new Set(names)) {
       const cached = this.#roleCache.get(`${pk}|${name}`);
       if (cached !== undefined && cached.until > now) {
         if (cached.role !== null) found.push(cached.role);
