@@ -2,6 +2,7 @@
 import type { Core } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
 import type { Route } from '../http/router.ts';
+import { approvalRoutes } from '../http/routes/approvals.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
 import { catalogRoutes } from '../http/routes/catalog.ts';
 import { foundationRoutes } from '../http/routes/foundation.ts';
@@ -14,5 +15,6 @@ export function tenantRoutes(core: Core): Route[] {
     ...foundationRoutes(core),
     ...auditRoutes(core),
     ...catalogRoutes(core),
+    ...approvalRoutes(core),
   ];
 }

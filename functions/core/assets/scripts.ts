@@ -106,6 +106,8 @@ export interface ScriptAssetsOptions {
   readonly audit: AuditLog;
   readonly checker: ScriptChecker;
   readonly now?: () => Date;
+  /** Called after the active pointer moved (pending approvals bound to the old version are re-checked). */
+  readonly onActivated?: (domain: TenantContext, assetId: string, actor: string) => Promise<void>;
 }
 
 export class ScriptAssets {
@@ -113,12 +115,14 @@ export class ScriptAssets {
   readonly #audit: AuditLog;
   readonly #checker: ScriptChecker;
   readonly #now: () => Date;
+  readonly #onActivated: NonNullable<ScriptAssetsOptions['onActivated']>;
 
   constructor(options: ScriptAssetsOptions) {
     this.#table = options.table;
     this.#audit = options.audit;
     this.#checker = options.checker;
     this.#now = options.now ?? (() => new Date());
+    this.#onActivated = options.onActivated ?? (async () => undefined);
   }
 
   async create(
@@ -318,6 +322,7 @@ export class ScriptAssets {
       target: `asset:${id}`,
       details: { from: before.activeVersion, to: version },
     });
+    await this.#onActivated(domain, id, actor.username);
     return toAsset(result.Attributes ?? {});
   }
 

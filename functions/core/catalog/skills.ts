@@ -140,6 +140,8 @@ export interface SkillCatalogOptions {
   readonly audit: AuditLog;
   readonly executors: ExecutorRegistry;
   readonly now?: () => Date;
+  /** Called after a Skill's definition changed (pending approvals bound to it are re-checked). */
+  readonly onChanged?: (domain: TenantContext, skillId: string, actor: string) => Promise<void>;
 }
 
 export class SkillCatalog {
@@ -147,12 +149,14 @@ export class SkillCatalog {
   readonly #audit: AuditLog;
   readonly #executors: ExecutorRegistry;
   readonly #now: () => Date;
+  readonly #onChanged: NonNullable<SkillCatalogOptions['onChanged']>;
 
   constructor(options: SkillCatalogOptions) {
     this.#table = options.table;
     this.#audit = options.audit;
     this.#executors = options.executors;
     this.#now = options.now ?? (() => new Date());
+    this.#onChanged = options.onChanged ?? (async () => undefined);
   }
 
   async create(
@@ -238,6 +242,7 @@ export class SkillCatalog {
       target: `skill:${id}`,
       details: { revision: skill.revision, definitionHash: skill.definitionHash, asset: skill.asset },
     });
+    await this.#onChanged(domain, id, actor.username);
     return skill;
   }
 

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditLog, canonicalJson } from '../audit/chain.ts';
-import type { Skill, SkillCatalog } from '../catalog/skills.ts';
+import { MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
 import {
   ConflictError,
@@ -23,7 +23,14 @@ import {
 } from '../errors.ts';
 import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
-import { ACTIVE_EXECUTION_SHARDS, activeExecutionsShard, domainPk, itemKey, typePrefix } from '../keys.ts';
+import {
+  ACTIVE_EXECUTION_SHARDS,
+  activeExecutionsShard,
+  approvalsInbox,
+  domainPk,
+  itemKey,
+  typePrefix,
+} from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { type TenantContext, tenantMayExecute } from '../tenancy/domain.ts';
 import { readTenantSummary } from '../tenancy/hosts.ts';
@@ -97,6 +104,13 @@ export interface Execution {
   readonly metrics?: Readonly<Record<string, unknown>>;
   /** Approvals needed before the run is queued (0 when none). */
   readonly approvalsRequired: number;
+  /** Whether one approver must be a tenant admin (critical risk). */
+  readonly adminApprovalRequired?: boolean;
+  /**
+   * Hash of exactly what approvers approve: the input, the resolved asset version and the Skill's
+   * definition. If any changes before the approvals complete, the run is invalidated.
+   */
+  readonly approvalHash?: string;
 }
 
 /** What a runtime reports through the results queue. */
@@ -220,6 +234,15 @@ export interface ExecutionsOptions {
   readonly skills: SkillCatalog;
   readonly executors: ExecutorRegistry;
   readonly now?: () => Date;
+  /** How long a run may wait for approvals in a tenant. @default APPROVAL_TTL_SECONDS */
+  readonly approvalTtlSeconds?: (domain: TenantContext) => Promise<number>;
+  /** Called once a run waits for approval (to notify approvers). */
+  readonly onPendingApproval?: (domain: TenantContext, execution: Execution) => Promise<void>;
+}
+
+/** What approvals bind to: the exact input, the exact asset version and the Skill definition. */
+export function approvalHashOf(inputHash: string, asset: ResolvedAsset, definitionHash: string): string {
+  return sha256(canonicalJson({ inputHash, asset, definitionHash }));
 }
 
 export interface RequestResult {
@@ -234,6 +257,8 @@ export class Executions {
   readonly #skills: SkillCatalog;
   readonly #executors: ExecutorRegistry;
   readonly #now: () => Date;
+  readonly #approvalTtl: (domain: TenantContext) => Promise<number>;
+  readonly #onPendingApproval: (domain: TenantContext, execution: Execution) => Promise<void>;
 
   constructor(options: ExecutionsOptions) {
     this.#table = options.table;
@@ -241,6 +266,8 @@ export class Executions {
     this.#skills = options.skills;
     this.#executors = options.executors;
     this.#now = options.now ?? (() => new Date());
+    this.#approvalTtl = options.approvalTtlSeconds ?? (async () => APPROVAL_TTL_SECONDS);
+    this.#onPendingApproval = options.onPendingApproval ?? (async () => undefined);
   }
 
   /**
@@ -296,24 +323,33 @@ export class Executions {
     }
 
     const asset = await this.#executors.get(skill.asset.kind).resolve(domain, skill.asset);
-    const approvalsRequired = { none: 0, one: 1, two: 2 }[skill.approval];
+    const approvalsRequired = Math.max(
+      { none: 0, one: 1, two: 2 }[skill.approval],
+      MIN_APPROVALS[skill.risk],
+    );
+    const pending = approvalsRequired > 0;
+    const waitSeconds = pending ? await this.#approvalTtl(domain) : START_DEADLINE_SECONDS;
     const execution: Execution = {
       id,
       tenantId: domain.tenant.id,
       skillId: skill.id,
       skillName: skill.name,
       skillRevision: skill.revision,
-      status: approvalsRequired > 0 ? 'pending_approval' : 'requested',
+      status: pending ? 'pending_approval' : 'requested',
       input: input ?? null,
       inputHash,
       asset,
       limits: skill.limits,
       requestedBy: caller.username,
       createdAt: now.toISOString(),
-      deadline: new Date(
-        now.getTime() + (approvalsRequired > 0 ? APPROVAL_TTL_SECONDS : START_DEADLINE_SECONDS) * 1000,
-      ).toISOString(),
+      deadline: new Date(now.getTime() + waitSeconds * 1000).toISOString(),
       approvalsRequired,
+      ...(pending
+        ? {
+            adminApprovalRequired: skill.risk === 'critical',
+            approvalHash: approvalHashOf(inputHash, asset, skill.definitionHash),
+          }
+        : {}),
     };
     try {
       await this.#table.client.send(
@@ -324,6 +360,7 @@ export class Executions {
             type: 'EXEC',
             ...execution,
             ...this.#activeIndex(domain, id, execution.deadline ?? ''),
+            ...(pending ? { GSI1PK: approvalsInbox(domain), GSI1SK: `${execution.createdAt}#${id}` } : {}),
           },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
@@ -340,7 +377,10 @@ export class Executions {
       asset,
       inputHash,
     });
-    if (execution.status === 'pending_approval') return { execution, created: true };
+    if (execution.status === 'pending_approval') {
+      await this.#onPendingApproval(domain, execution);
+      return { execution, created: true };
+    }
     return { execution: await this.dispatch(domain, execution, skill), created: true };
   }
 
@@ -477,6 +517,84 @@ export class Executions {
     if (moved === null) return false;
     await this.#auditTransition(domain, moved, 'failed', finishedAt, 'system', { error: error.type });
     return true;
+  }
+
+  /** Runs waiting for approval in a tenant (the inbox), oldest first. */
+  async pendingApprovals(domain: TenantContext): Promise<Execution[]> {
+    const items: Execution[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#table.client.send(
+        new QueryCommand({
+          TableName: this.#table.name,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :inbox',
+          ExpressionAttributeValues: { ':inbox': approvalsInbox(domain) },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) items.push(toExecution(item));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
+  /** The run as it is now, whoever asks (for decisions that check access themselves). */
+  async find(domain: TenantContext, id: string): Promise<Execution | null> {
+    return this.#find(domain, id);
+  }
+
+  /**
+   * Approvals are complete: `pending_approval → requested`, then dispatched. Exactly one caller wins
+   * the conditional transition, so two approvers deciding at the same instant queue the run once.
+   */
+  async releaseApproved(domain: TenantContext, id: string): Promise<Execution | null> {
+    const now = this.#now();
+    const deadline = new Date(now.getTime() + START_DEADLINE_SECONDS * 1000).toISOString();
+    const released = await this.#update(
+      domain,
+      id,
+      'requested',
+      ['pending_approval'],
+      { approvedAt: now.toISOString(), deadline, ...this.#activeIndex(domain, id, deadline) },
+      ['GSI1PK', 'GSI1SK'],
+    );
+    if (released === null) return null;
+    await this.#auditTransition(domain, released, 'requested', `${now.toISOString()}`, 'system', {
+      reason: 'approved',
+    });
+    return this.dispatch(domain, released);
+  }
+
+  /** Ends a pending run: rejected by an approver, or cancelled because what was approved changed. */
+  async closePending(
+    domain: TenantContext,
+    id: string,
+    to: 'rejected' | 'cancelled',
+    error: ExecutionError,
+    actor: string,
+  ): Promise<Execution | null> {
+    const finishedAt = this.#now().toISOString();
+    const closed = await this.#update(domain, id, to, ['pending_approval'], { finishedAt, error }, [
+      'GSI1PK',
+      'GSI1SK',
+      'GSI2PK',
+      'GSI2SK',
+    ]);
+    if (closed !== null)
+      await this.#auditTransition(domain, closed, to, finishedAt, actor, { reason: error.type });
+    return closed;
+  }
+
+  /** What a pending run would execute if it were released now, as an approval hash. */
+  async currentApprovalHash(domain: TenantContext, execution: Execution): Promise<string | null> {
+    const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
+    if (skill === null) return null;
+    const asset = await this.#executors
+      .get(skill.asset.kind)
+      .resolve(domain, skill.asset)
+      .catch(() => null);
+    return asset === null ? null : approvalHashOf(execution.inputHash, asset, skill.definitionHash);
   }
 
   /** A run that waited too long for its approvals is cancelled. */

@@ -1,0 +1,290 @@
+/**
+ * Risk-driven approvals. A run that needs approvals waits in `pending_approval`, bound to the hash
+ * of its exact input, asset version and Skill definition. Decisions:
+ * - only holders of `approval:decide` who may see the Skill decide; the requester never does;
+ * - each approver counts once (one vote item per approver, written conditionally);
+ * - one rejection ends the run; the last approval needed releases it, and the release is a
+ *   conditional transition, so concurrent approvers queue it exactly once;
+ * - critical runs need a tenant admin among the approvers;
+ * - if the Skill or its active script changes before approval completes, the run is invalidated
+ *   and must be requested again (checked at every decision, and eagerly on every change).
+ * Approvers are notified through announcements; every request, decision and expiry is audited.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../audit/chain.ts';
+import { canSee, type SkillCatalog } from '../catalog/skills.ts';
+import type { Table } from '../db.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
+import type { Announcements } from '../foundation/announcements.ts';
+import type { Parameters } from '../foundation/parameters.ts';
+import type { Caller } from '../identity/caller.ts';
+import type { Directory } from '../identity/directory.ts';
+import { domainPk, itemKey } from '../keys.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import { APPROVAL_TTL_SECONDS, type Execution, type Executions } from './executions.ts';
+
+/** Tenant parameter overriding how long runs wait for approval, in hours (1–720). */
+export const APPROVAL_TTL_PARAMETER = 'approvals.expiryHours';
+/** The role whose approval a critical run needs. */
+export const ADMIN_ROLE = 'admin';
+
+export interface Vote {
+  readonly approver: string;
+  readonly decision: 'approve' | 'reject';
+  readonly comment: string;
+  readonly admin: boolean;
+  readonly at: string;
+}
+
+export interface InboxEntry {
+  readonly execution: Execution;
+  readonly approvals: readonly Vote[];
+  /** Whether the asking caller may decide (not their own run, not already voted). */
+  readonly canDecide: boolean;
+}
+
+export interface ApprovalsOptions {
+  readonly table: Table;
+  readonly audit: AuditLog;
+  readonly skills: SkillCatalog;
+  readonly directory: Directory;
+  readonly announcements: Announcements;
+  readonly parameters: Parameters;
+  readonly now?: () => Date;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+export class Approvals {
+  readonly #table: Table;
+  readonly #audit: AuditLog;
+  readonly #skills: SkillCatalog;
+  readonly #directory: Directory;
+  readonly #announcements: Announcements;
+  readonly #parameters: Parameters;
+  readonly #now: () => Date;
+  #executions: Executions | undefined;
+
+  constructor(options: ApprovalsOptions) {
+    this.#table = options.table;
+    this.#audit = options.audit;
+    this.#skills = options.skills;
+    this.#directory = options.directory;
+    this.#announcements = options.announcements;
+    this.#parameters = options.parameters;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Completes the wiring (executions call back into approvals for notifications). */
+  attach(executions: Executions): void {
+    this.#executions = executions;
+  }
+
+  get #runs(): Executions {
+    if (this.#executions === undefined) throw new Error('Approvals used before attach()');
+    return this.#executions;
+  }
+
+  /** The tenant's approval window: the parameter when set and sane, else the platform default. */
+  async ttlSeconds(domain: TenantContext): Promise<number> {
+    const parameter = (await this.#parameters.list(domain)).find(
+      (item) => item.key === APPROVAL_TTL_PARAMETER,
+    );
+    const hours = Number(parameter?.value);
+    return Number.isFinite(hours) && hours >= 1 && hours <= 720
+      ? Math.round(hours * 3600)
+      : APPROVAL_TTL_SECONDS;
+  }
+
+  /** Tells the tenant's approvers that a run waits for them. */
+  async notify(domain: TenantContext, execution: Execution): Promise<void> {
+    const roles = (await this.#directory.listRoles(domain))
+      .filter((role) => role.permissions.includes('approval:decide'))
+      .map((role) => role.name);
+    await this.#announcements.post(
+      domain,
+      {
+        id: `approval-${execution.id}`,
+        title: `Approval needed: ${execution.skillName}`,
+        body: `${execution.requestedBy} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${execution.deadline ?? 'it expires'}.`,
+        audience: roles,
+        severity: 'warning',
+      },
+      { username: 'system', via: 'system' },
+      'system',
+    );
+  }
+
+  /** Pending runs the caller may see, with the votes so far. */
+  async inbox(domain: TenantContext, caller: Caller): Promise<InboxEntry[]> {
+    const entries: InboxEntry[] = [];
+    for (const execution of await this.#runs.pendingApprovals(domain)) {
+      const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
+      if (skill === null || !canSee(caller, skill)) continue;
+      const votes = await this.#votes(domain, execution.id);
+      entries.push({
+        execution,
+        approvals: votes,
+        canDecide:
+          caller.permissions.has('approval:decide') &&
+          execution.requestedBy !== caller.username &&
+          !votes.some((vote) => vote.approver === caller.username),
+      });
+    }
+    return entries;
+  }
+
+  async decide(
+    domain: TenantContext,
+    caller: Caller,
+    executionId: string,
+    decision: 'approve' | 'reject',
+    comment: string,
+  ): Promise<Execution> {
+    const execution = await this.#runs.find(domain, executionId);
+    if (execution === null) throw new NotFoundError(`Execution ${executionId} not found`);
+    const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
+    if (skill === null || !canSee(caller, skill))
+      throw new NotFoundError(`Execution ${executionId} not found`);
+    if (!caller.permissions.has('approval:decide')) {
+      throw new ForbiddenError('This action needs the permission approval:decide', {
+        extra: { permission: 'approval:decide' },
+      });
+    }
+    if (execution.status !== 'pending_approval') {
+      throw new ConflictError(`The run is ${execution.status}; it no longer takes decisions`, {
+        extra: { status: execution.status },
+      });
+    }
+    if (execution.requestedBy === caller.username)
+      throw new ForbiddenError('Nobody approves or rejects their own run');
+
+    // What was approved must still be what would run.
+    if ((await this.#runs.currentApprovalHash(domain, execution)) !== execution.approvalHash) {
+      await this.#invalidate(domain, execution, caller.username);
+      throw new ConflictError(
+        'The Skill or its script changed since the run was requested; request it again',
+        {
+          extra: { reason: 'approval-invalidated' },
+        },
+      );
+    }
+
+    const vote: Vote = {
+      approver: caller.username,
+      decision,
+      comment: comment.slice(0, 1000),
+      admin: caller.roles.includes(ADMIN_ROLE),
+      at: this.#now().toISOString(),
+    };
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...itemKey(domain, 'VOTE', executionId, caller.username),
+            type: 'VOTE',
+            executionId,
+            ...vote,
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError('You have already decided on this run', { cause: error });
+      throw error;
+    }
+    await this.#audit.record(domain, {
+      actor: { username: caller.username, via: caller.via },
+      action: decision === 'approve' ? 'approval.approved' : 'approval.rejected',
+      target: `execution:${executionId}`,
+      details: { skillId: execution.skillId, comment: vote.comment, approvalHash: execution.approvalHash },
+    });
+
+    if (decision === 'reject') {
+      const closed = await this.#runs.closePending(
+        domain,
+        executionId,
+        'rejected',
+        {
+          type: 'Rejected',
+          message: `Rejected by ${caller.username}${vote.comment ? `: ${vote.comment}` : ''}`,
+        },
+        caller.username,
+      );
+      return closed ?? (await this.#current(domain, executionId));
+    }
+
+    const votes = (await this.#votes(domain, executionId)).filter((item) => item.decision === 'approve');
+    const enough = votes.length >= execution.approvalsRequired;
+    const adminOk = execution.adminApprovalRequired !== true || votes.some((item) => item.admin);
+    if (enough && adminOk) {
+      const released = await this.#runs.releaseApproved(domain, executionId);
+      if (released !== null) return released;
+    }
+    return this.#current(domain, executionId);
+  }
+
+  /** Cancels pending runs whose approval no longer matches what would run (after a change). */
+  async revalidate(
+    domain: TenantContext,
+    actor: string,
+    affects: (execution: Execution) => boolean,
+  ): Promise<number> {
+    let invalidated = 0;
+    for (const execution of await this.#runs.pendingApprovals(domain)) {
+      if (!affects(execution)) continue;
+      if ((await this.#runs.currentApprovalHash(domain, execution)) === execution.approvalHash) continue;
+      if (await this.#invalidate(domain, execution, actor)) invalidated++;
+    }
+    return invalidated;
+  }
+
+  async #invalidate(domain: TenantContext, execution: Execution, actor: string): Promise<boolean> {
+    const closed = await this.#runs.closePending(
+      domain,
+      execution.id,
+      'cancelled',
+      {
+        type: 'ApprovalInvalidated',
+        message: 'The Skill or its script changed before the approvals completed; request the run again',
+      },
+      actor,
+    );
+    return closed !== null;
+  }
+
+  async #current(domain: TenantContext, id: string): Promise<Execution> {
+    const execution = await this.#runs.find(domain, id);
+    if (execution === null) throw new NotFoundError(`Execution ${id} not found`);
+    return execution;
+  }
+
+  async #votes(domain: TenantContext, executionId: string): Promise<Vote[]> {
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': domainPk(domain),
+          ':prefix': `${itemKey(domain, 'VOTE', executionId).SK}#`,
+        },
+        ConsistentRead: true,
+      }),
+    );
+    return (result.Items ?? []).map((item) => ({
+      approver: String(item.approver),
+      decision: item.decision as Vote['decision'],
+      comment: String(item.comment ?? ''),
+      admin: item.admin === true,
+      at: String(item.at),
+    }));
+  }
+}

@@ -1,0 +1,58 @@
+/** The approvals inbox and decisions on a run. */
+import { z } from 'zod';
+import { NotFoundError } from '../../core/errors.ts';
+import { executionView } from '../../core/executions/executions.ts';
+import type { Core } from '../../core/platform.ts';
+import type { DomainContext, TenantContext } from '../../core/tenancy/domain.ts';
+import { type Route, route } from '../router.ts';
+
+const decisionBody = z.strictObject({ comment: z.string().max(1000).optional() });
+
+function tenantOf(domain: DomainContext): TenantContext {
+  if (domain.kind !== 'tenant') throw new NotFoundError('No approvals in this domain');
+  return domain;
+}
+
+export function approvalRoutes(core: Core): Route[] {
+  const decide = (decision: 'approve' | 'reject') =>
+    route({
+      method: 'POST',
+      path: `/api/executions/{id}/${decision}`,
+      auth: 'caller',
+      permission: 'approval:decide',
+      body: decisionBody,
+      maxBodyBytes: 8 * 1024,
+      handle: async ({ domain, caller, request }) => {
+        const execution = await core.approvals.decide(
+          tenantOf(domain),
+          caller,
+          request.params.id ?? '',
+          decision,
+          request.body.comment ?? '',
+        );
+        return { status: 200, body: executionView(execution) };
+      },
+    });
+  return [
+    route({
+      method: 'GET',
+      path: '/api/approvals',
+      auth: 'caller',
+      handle: async ({ domain, caller }) => ({
+        status: 200,
+        body: {
+          items: (await core.approvals.inbox(tenantOf(domain), caller)).map((entry) => ({
+            ...executionView(entry.execution),
+            approvalsRequired: entry.execution.approvalsRequired,
+            adminApprovalRequired: entry.execution.adminApprovalRequired === true,
+            deadline: entry.execution.deadline,
+            approvals: entry.approvals,
+            canDecide: entry.canDecide,
+          })),
+        },
+      }),
+    }),
+    decide('approve'),
+    decide('reject'),
+  ];
+}
