@@ -8,7 +8,8 @@ import { ScriptAssets } from './assets/scripts.ts';
 import { AuditLog } from './audit/chain.ts';
 import { SkillCatalog } from './catalog/skills.ts';
 import type { Table } from './db.ts';
-import { Executions } from './executions/executions.ts';
+import { Approvals } from './executions/approvals.ts';
+import { type Execution, Executions } from './executions/executions.ts';
 import { PythonScriptExecutor } from './executors/python-script.ts';
 import { ExecutorRegistry } from './executors/registry.ts';
 import { Announcements } from './foundation/announcements.ts';
@@ -17,6 +18,7 @@ import { createGovernance, type HostEdge } from './governance/index.ts';
 import { Auth } from './identity/auth.ts';
 import { Directory } from './identity/directory.ts';
 import { Queues } from './queues.ts';
+import type { TenantContext } from './tenancy/domain.ts';
 import { HostDirectory } from './tenancy/hosts.ts';
 import { TenantRegistry } from './tenancy/tenants.ts';
 
@@ -58,12 +60,52 @@ export function createCore(options: CoreOptions) {
     now,
   });
 
-  // Skills, assets and the execution pipeline.
+  // Skills, assets, the execution pipeline and approvals.
+  const parameters = new Parameters({ table, audit, now });
+  const announcements = new Announcements({ table, audit, now });
   const queues = options.queues ?? new Queues(undefined, {});
-  const scripts = new ScriptAssets({ table, audit, checker: options.checker ?? noChecker, now });
+  // Changes re-check the pending approvals bound to what changed (wired once `approvals` exists).
+  const revalidate =
+    (predicate: (execution: Execution) => boolean) =>
+    async (domain: TenantContext, _id: string, actor: string): Promise<void> => {
+      await approvals.revalidate(domain, actor, predicate);
+    };
+  const scripts = new ScriptAssets({
+    table,
+    audit,
+    checker: options.checker ?? noChecker,
+    now,
+    onActivated: (domain, assetId, actor) =>
+      revalidate((execution) => execution.asset.id === assetId)(domain, assetId, actor),
+  });
   const executors = new ExecutorRegistry().register(new PythonScriptExecutor(scripts, queues));
-  const skills = new SkillCatalog({ table, audit, executors, now });
-  const executions = new Executions({ table, audit, skills, executors, now });
+  const skills: SkillCatalog = new SkillCatalog({
+    table,
+    audit,
+    executors,
+    now,
+    onChanged: (domain, skillId, actor) =>
+      revalidate((execution) => execution.skillId === skillId)(domain, skillId, actor),
+  });
+  const approvals: Approvals = new Approvals({
+    table,
+    audit,
+    skills,
+    directory,
+    announcements,
+    parameters,
+    now,
+  });
+  const executions = new Executions({
+    table,
+    audit,
+    skills,
+    executors,
+    now,
+    approvalTtlSeconds: (domain) => approvals.ttlSeconds(domain),
+    onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
+  });
+  approvals.attach(executions);
 
   return {
     table,
@@ -73,12 +115,13 @@ export function createCore(options: CoreOptions) {
     directory,
     auth,
     tenants: new TenantRegistry({ table, hosts, now }),
-    parameters: new Parameters({ table, audit, now }),
-    announcements: new Announcements({ table, audit, now }),
+    parameters,
+    announcements,
     scripts,
     executors,
     skills,
     executions,
+    approvals,
     // Governance (public domain): tenants and hosts, customers, orders, lifecycle scans, platform announcements.
     governance: createGovernance({
       table,
