@@ -4,7 +4,8 @@
  * module and serves one invocation at a time over a JSON-lines pipe, like a warm Lambda container;
  * concurrent invocations get more hosts, up to a small cap, and queue beyond it. The worker's ports
  * call back over the same pipe and are performed here with the platform's AWS SDK clients, so a host
- * holds no credentials. Each host starts its own zygote (with a clean environment) for the jobs.
+ * holds no credentials (nor the platform's secrets). Each host starts its own zygote, with a clean
+ * environment, for the jobs.
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,8 +24,11 @@ export const MAX_LOCAL_HOSTS = 4;
 const MIN_PYTHON: readonly [number, number] = [3, 11];
 const STOP_GRACE_MS = 5_000;
 const START_TIMEOUT_MS = 30_000;
-/** Variables a host never receives: it performs no AWS call itself. */
-const CREDENTIAL_VARIABLES = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+/**
+ * Variables a host never receives: it performs no AWS call itself (no credentials) and has no use for
+ * the platform's secrets (token signing, origin proof).
+ */
+const WITHHELD_VARIABLE = /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)$|SECRET|TOKEN|PASSWORD/i;
 
 export interface PythonFunctionOptions {
   readonly root: string;
@@ -249,7 +253,7 @@ class PythonHost {
 function hostEnvironment(env: Record<string, string>): Record<string, string> {
   const clean: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' };
   for (const [name, value] of Object.entries(env)) {
-    if (!CREDENTIAL_VARIABLES.has(name)) clean[name] = value;
+    if (!WITHHELD_VARIABLE.test(name)) clean[name] = value;
   }
   return clean;
 }

@@ -253,6 +253,27 @@ describe('the script worker through the local loader', () => {
     ]);
   });
 
+  it('keeps credentials out of the host and everything out of the zygote', () => {
+    const environments = pythonDescendants().map((pid) => ({
+      command: readFileSync(`/proc/${pid}/cmdline`, 'utf8'),
+      names: readFileSync(`/proc/${pid}/environ`, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((entry) => entry.slice(0, entry.indexOf('='))),
+    }));
+    const hosts = environments.filter((process) => process.command.includes('python_host.py'));
+    // Zygotes and their idle job processes (forked, so with the same command line and environment).
+    const zygotes = environments.filter((process) => process.command.includes('zygote_main.py'));
+    expect(hosts.length).toBeGreaterThan(0);
+    expect(zygotes.length).toBeGreaterThan(hosts.length);
+    for (const host of hosts) {
+      expect(host.names).toContain(ENV.claimsTableName);
+      expect(host.names).not.toContain('AWS_ACCESS_KEY_ID');
+      expect(host.names).not.toContain('AWS_SECRET_ACCESS_KEY');
+    }
+    for (const zygote of zygotes) expect(zygote.names.sort()).toEqual(['LANG', 'PATH']);
+  });
+
   it('stops its hosts and zygotes without leaving processes behind', async () => {
     const running = pythonDescendants();
     const jobProcesses = running.flatMap((pid) => {
