@@ -29,7 +29,8 @@ from .limits import Limits
 
 ZYGOTE_ENTRY = Path(__file__).with_name("zygote_main.py")
 ZYGOTE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
-DEFAULT_UID_BASE = 100_000
+#: Job uids are this + pid: far above the ranges distributions hand to users and subuid maps.
+DEFAULT_UID_BASE = 2_000_000_000
 #: The result pipe may carry the output plus an error envelope (message and trace are capped in the child).
 RESULT_ENVELOPE_BYTES = 64 * 1024
 KILL_GRACE_SECONDS = 5.0
