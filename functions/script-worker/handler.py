@@ -6,9 +6,11 @@ starts a separate zygote with a clean environment, and jobs are children of that
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
-from execfabric_runtime import Sandbox
+from execfabric_runtime import Sandbox, SandboxError
 from script_worker.ports import Boto3Ports, Ports
 from script_worker.processing import process_event
 
@@ -59,3 +61,11 @@ class _NoPorts:
 
 
 _NO_PORTS = _NoPorts()
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    # Start the zygote during Lambda's init phase, so the first job does not wait for it; a failure
+    # here is retried by the first invocation.
+    try:
+        sandbox()
+    except SandboxError as error:
+        print(f"script-worker: zygote not started at init: {error}", file=sys.stderr)
