@@ -42,8 +42,20 @@ function lambdaContext(spec: FunctionSpec, deadline: number): Context {
   };
 }
 
-export async function loadNodeFunction(root: string, spec: FunctionSpec): Promise<LocalFunction> {
-  const module = (await import(pathToFileURL(resolve(root, spec.entry)).href)) as Record<string, unknown>;
+let instances = 0;
+
+/**
+ * Imports a Node handler. Each platform gets its own module instance of the entry (as a new Lambda
+ * container would), so a handler's module-scope configuration is read from this platform's
+ * environment even when one process starts several platforms (tests, restarts).
+ */
+export async function loadNodeFunction(
+  root: string,
+  spec: FunctionSpec,
+  instance = ++instances,
+): Promise<LocalFunction> {
+  const url = `${pathToFileURL(resolve(root, spec.entry)).href}?instance=${instance}`;
+  const module = (await import(url)) as Record<string, unknown>;
   const handler = module[spec.handler];
   if (typeof handler !== 'function') throw new Error(`${spec.entry} does not export ${spec.handler}`);
   const call = handler as (event: unknown, context: Context) => Promise<unknown>;

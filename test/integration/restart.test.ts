@@ -1,0 +1,83 @@
+/**
+ * The embedded platform on disk: a restart keeps the data (and does not seed again), one process
+ * owns a data folder at a time, and runs left waiting when the platform stopped are re-dispatched.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startLocalPlatform } from '../../lib/local/platform.ts';
+import { call } from '../support/http.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'execfabric-restart-'));
+const PASSWORD = 'restart-test-password';
+
+afterAll(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function login(url: string): Promise<string> {
+  const response = await call(url, {
+    host: 'acme.localhost',
+    method: 'POST',
+    path: '/api/auth/login',
+    body: { username: 'alice', password: PASSWORD },
+  });
+  expect(response.status).toBe(200);
+  return response.body.token;
+}
+
+describe('the platform on disk', () => {
+  it('keeps its data across a restart and refuses a second process on the same folder', async () => {
+    const first = await startLocalPlatform({
+      port: 0,
+      dataDir,
+      schedules: false,
+      demoPassword: PASSWORD,
+      log: () => undefined,
+    });
+    let stopped = false;
+    try {
+      expect(first.seeded).toBe(true);
+      expect(statSync(join(dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
+      const token = await login(first.url);
+      const created = await call(first.url, {
+        host: 'acme.localhost',
+        token,
+        method: 'POST',
+        path: '/api/parameters',
+        body: { key: 'region', value: 'eu-west-1' },
+      });
+      expect(created.status).toBe(201);
+      await expect(
+        startLocalPlatform({
+          port: 0,
+          dataDir,
+          schedules: false,
+          demoPassword: PASSWORD,
+          log: () => undefined,
+        }),
+      ).rejects.toThrow(/Another ExecFabric process/);
+      await first.stop();
+      stopped = true;
+    } finally {
+      if (!stopped) await first.stop();
+    }
+
+    const second = await startLocalPlatform({ port: 0, dataDir, schedules: false, log: () => undefined });
+    try {
+      expect(second.seeded).toBe(false);
+      // The demo password was kept (owner-only) in the data folder, so the same users sign in.
+      const token = await login(second.url);
+      const parameters = await call(second.url, { host: 'acme.localhost', token, path: '/api/parameters' });
+      expect(parameters.body.items).toContainEqual(
+        expect.objectContaining({ key: 'region', value: 'eu-west-1' }),
+      );
+      // A session issued before the restart is still valid: the signing key lives in the data folder.
+      const me = await call(second.url, { host: 'acme.localhost', token, path: '/api/me' });
+      expect(me.body.username).toBe('alice');
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
+});
