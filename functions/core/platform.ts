@@ -127,6 +127,7 @@ export function createCore(options: CoreOptions) {
       table,
       audit,
       hosts,
+      executions,
       now,
       ...(options.hostEdge === undefined ? {} : { hostEdge: options.hostEdge }),
     }),

@@ -4,8 +4,15 @@ import { healthRoute } from '../http/health.ts';
 import type { Route } from '../http/router.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
 import { consoleRoutes } from '../http/routes/console.ts';
+import { governanceDomainRoutes } from '../http/routes/governance.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
 
 export function governanceRoutes(core: Core): Route[] {
-  return [healthRoute, ...identityRoutes(core), ...auditRoutes(core), ...consoleRoutes(core)];
+  return [
+    healthRoute,
+    ...identityRoutes(core),
+    ...auditRoutes(core),
+    ...consoleRoutes(core),
+    ...governanceDomainRoutes(core),
+  ];
 }

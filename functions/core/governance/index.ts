@@ -5,13 +5,14 @@
  */
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
+import type { Executions } from '../executions/executions.ts';
 import { Announcements } from '../foundation/announcements.ts';
 import type { HostDirectory } from '../tenancy/hosts.ts';
 import { TenantRegistry } from '../tenancy/tenants.ts';
 import { PlatformAnnouncements } from './announcements.ts';
 import { Customers } from './customers.ts';
 import { type HostEdge, hostEdgeFromEnv } from './edge.ts';
-import { createScanRegistry, Lifecycle, type ScanFunction, type ScanName } from './lifecycle.ts';
+import { createScanRegistry, Lifecycle } from './lifecycle.ts';
 import { Orders } from './orders.ts';
 import { TenantAdmin } from './tenants.ts';
 
@@ -22,8 +23,8 @@ export interface GovernanceOptions {
   readonly hosts?: HostDirectory;
   /** Where tenant hosts are attached. @default hostEdgeFromEnv(): CloudFront when configured */
   readonly hostEdge?: HostEdge;
-  /** Scans other modules provide (e.g. `stale-executions`). @default {} */
-  readonly extraScans?: Readonly<Partial<Record<ScanName, ScanFunction>>>;
+  /** The executions, for the `stale-executions` scan. @default none: that scan is unavailable */
+  readonly executions?: Executions;
   readonly now?: () => Date;
 }
 
@@ -47,7 +48,12 @@ export function createGovernance(options: GovernanceOptions) {
     customers,
     orders: new Orders({ table, tenants: registry, customers, audit, now }),
     lifecycle,
-    scans: createScanRegistry(lifecycle, options.extraScans),
+    scans: createScanRegistry(
+      lifecycle,
+      options.executions === undefined
+        ? {}
+        : { staleSweep: { table, audit, executions: options.executions } },
+    ),
     announcements: new PlatformAnnouncements({ table, tenants: registry, announcements, audit, now }),
   };
 }

@@ -14,6 +14,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
+import { type SweepDependencies, sweepStaleExecutions } from '../executions/sweep.ts';
 import type { Announcement, Announcements } from '../foundation/announcements.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
@@ -44,8 +45,10 @@ export type ScanName = (typeof SCAN_NAMES)[number];
 
 export interface ScanChange {
   readonly tenantId: string;
-  /** `reminder-30d`, `reminder-7d`, `reminder-1d`, `grace` or `suspended`. */
+  /** `reminder-30d`, `reminder-7d`, `reminder-1d`, `grace` or `suspended` (or a sweep's action). */
   readonly action: string;
+  /** The run a stale-execution sweep closed or re-dispatched. */
+  readonly executionId?: string;
 }
 
 export interface ScanResult {
@@ -283,18 +286,35 @@ export class Lifecycle {
   }
 }
 
+/** What the stale-execution sweep (owned by the executions module) needs, its clock aside. */
+export type StaleSweepDependencies = Omit<SweepDependencies, 'now'>;
+
 /**
- * The scans this deployment provides, by name. The handler and the API dispatch through it; a scan
- * owned by another module joins by passing its function in `extra`.
+ * The scans this deployment provides, by name; the lifecycle-scan handler and the API dispatch
+ * through it. `stale-executions` is the executions module's sweep, present when its dependencies
+ * are given.
  */
 export function createScanRegistry(
   lifecycle: Lifecycle,
-  extra: Readonly<Partial<Record<ScanName, ScanFunction>>> = {},
+  options: { readonly staleSweep?: StaleSweepDependencies } = {},
 ): ScanRegistry {
+  const { staleSweep } = options;
   return {
-    'renewal-reminder': (options) => lifecycle.renewalReminders(options),
-    'expiry-shutdown': (options) => lifecycle.expiryShutdown(options),
-    ...extra,
+    'renewal-reminder': (scan) => lifecycle.renewalReminders(scan),
+    'expiry-shutdown': (scan) => lifecycle.expiryShutdown(scan),
+    ...(staleSweep === undefined
+      ? {}
+      : {
+          'stale-executions': async ({ now }: ScanOptions): Promise<ScanResult> => {
+            const result = await sweepStaleExecutions({ ...staleSweep, now: () => now });
+            return {
+              scan: 'stale-executions',
+              now: now.toISOString(),
+              scanned: result.scanned,
+              changed: result.changed,
+            };
+          },
+        }),
   };
 }
 

@@ -204,7 +204,7 @@ export class Orders {
       const order = await this.get(id);
       switch (order.status) {
         case 'cancelled':
-          throw new OrderStateError(`Order ${id} was cancelled`, { extra: { status: order.status } });
+          throw new OrderStateError(`Order ${id} was cancelled`, { extra: { orderStatus: order.status } });
         case 'paid':
           // A replay, or a crash after the last step: make sure the ledger has it, change nothing else.
           await this.#ledgerPayment(order);
@@ -279,7 +279,7 @@ export class Orders {
       const order = await this.get(id);
       if (order.status !== 'cancelled') {
         throw new OrderStateError(`Order ${id} is ${order.status} and can no longer be cancelled`, {
-          extra: { status: order.status },
+          extra: { orderStatus: order.status },
         });
       }
       await this.#ledgerCancel(order);

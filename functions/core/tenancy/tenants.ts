@@ -128,6 +128,11 @@ export function tenantFromItem(item: Record<string, unknown>): Tenant {
   };
 }
 
+/** The revision of a tenant's host list (null before its first change after creation). */
+function hostsRevision(item: Record<string, unknown>): number | null {
+  return typeof item.hostsRevision === 'number' ? item.hostsRevision : null;
+}
+
 function appliedOrders(item: Record<string, unknown>): ReadonlySet<string> {
   const value = item.appliedOrders;
   if (value instanceof Set) return value as Set<string>;
@@ -414,7 +419,8 @@ export class TenantRegistry {
   async addHost(id: string, rawHost: string): Promise<Tenant> {
     const host = normaliseHost(rawHost, 'host');
     for (let attempt = 1; ; attempt++) {
-      const tenant = await this.get(id);
+      const item = await this.#item(id);
+      const tenant = tenantFromItem(item);
       const known = tenant.hosts.includes(host);
       if (!known && tenant.hosts.length >= MAX_HOSTS_PER_TENANT) {
         throw new ValidationError('Too many hosts', [
@@ -432,7 +438,7 @@ export class TenantRegistry {
         this.#hosts?.invalidate(host);
         return tenant;
       }
-      const updated = await this.#replaceHosts(id, tenant.hosts, [...tenant.hosts, host]);
+      const updated = await this.#replaceHosts(id, hostsRevision(item), [...tenant.hosts, host]);
       this.#hosts?.invalidate(host);
       if (updated !== null) return updated;
       if (attempt >= MAX_ATTEMPTS) throw new ConcurrentChangeError(`Tenant ${id} keeps changing; retry`);
@@ -443,7 +449,8 @@ export class TenantRegistry {
   async removeHost(id: string, rawHost: string): Promise<Tenant> {
     const host = normaliseHost(rawHost, 'host');
     for (let attempt = 1; ; attempt++) {
-      const tenant = await this.get(id);
+      const item = await this.#item(id);
+      const tenant = tenantFromItem(item);
       if (!tenant.hosts.includes(host)) {
         // An orphan claim of an interrupted addHost is cleaned up; anything else is unknown.
         if (!(await this.#ownsHost(host, id))) throw new NotFoundError(`Host ${host} is not bound to ${id}`);
@@ -460,7 +467,7 @@ export class TenantRegistry {
       await this.#edge?.detach(host);
       const updated = await this.#replaceHosts(
         id,
-        tenant.hosts,
+        hostsRevision(item),
         tenant.hosts.filter((candidate) => candidate !== host),
       );
       if (updated !== null) return updated;
@@ -482,23 +489,27 @@ export class TenantRegistry {
     for (const host of (await this.get(id)).hosts) this.#hosts.invalidate(host);
   }
 
-  /** Replaces the host list if it is still `before`; null when it changed meanwhile. */
-  async #replaceHosts(
-    id: string,
-    before: readonly string[],
-    after: readonly string[],
-  ): Promise<Tenant | null> {
+  /**
+   * Replaces the host list if no other host change happened since it was read (its revision is
+   * unchanged); null when one did. (A revision counter rather than comparing the lists: the local
+   * store cannot compare lists in a condition.)
+   */
+  async #replaceHosts(id: string, revision: number | null, after: readonly string[]): Promise<Tenant | null> {
     try {
       const result = await this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: tenantKey(id),
-          UpdateExpression: 'SET hosts = :after, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(PK) AND hosts = :before',
+          UpdateExpression: 'SET hosts = :after, hostsRevision = :next, updatedAt = :now',
+          ConditionExpression:
+            revision === null
+              ? 'attribute_exists(PK) AND attribute_not_exists(hostsRevision)'
+              : 'attribute_exists(PK) AND hostsRevision = :revision',
           ExpressionAttributeValues: {
             ':after': after,
-            ':before': before,
+            ':next': (revision ?? 0) + 1,
             ':now': this.#now().toISOString(),
+            ...(revision === null ? {} : { ':revision': revision }),
           },
           ReturnValues: 'ALL_NEW',
         }),

@@ -1,0 +1,40 @@
+/**
+ * The lifecycle-scan function: EventBridge Scheduler (and the local scheduler) deliver
+ * `{ scan, now? }`; the scan runs through the registry in `core/governance/lifecycle.ts`, the same
+ * code `POST /api/lifecycle/run` calls. Wiring only.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { tableFromEnv } from '../core/db.ts';
+import { ValidationError } from '../core/errors.ts';
+import { runScan, SCAN_NAMES, type ScanResult } from '../core/governance/lifecycle.ts';
+import { createCore } from '../core/platform.ts';
+
+const logger = new Logger({ serviceName: 'lifecycle-scan' });
+const core = createCore({ table: tableFromEnv() });
+
+const scanEvent = z.strictObject({
+  scan: z.enum(SCAN_NAMES),
+  now: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const handler = middy<unknown, ScanResult, Error, Context>().handler(async (event) => {
+  const parsed = scanEvent.safeParse(event);
+  if (!parsed.success) {
+    throw new ValidationError(
+      'Invalid lifecycle-scan event',
+      parsed.error.issues.map((issue) => ({
+        path: issue.path.map(String).join('.'),
+        message: issue.message,
+      })),
+    );
+  }
+  const { scan, now } = parsed.data;
+  const result = await runScan(core.governance.scans, scan, {
+    now: now === undefined ? core.now() : new Date(now),
+  });
+  logger.info('Scan finished', { scan, scanned: result.scanned, changed: result.changed.length });
+  return result;
+});
