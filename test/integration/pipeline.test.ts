@@ -193,6 +193,11 @@ describe('bad input', () => {
       'content-type': 'application/json',
     });
     expect(notJson.status).toBe(400);
+    for (const input of [[1, 2], 'text', 42, null]) {
+      const notObject = await run(skillId, input);
+      expect(notObject.status).toBe(422);
+      expect(notObject.body.errors[0].path).toBe('input');
+    }
   });
 
   it('answers 404 for an unknown Skill and for another tenant’s Skill', async () => {

@@ -283,7 +283,11 @@ export class Executions {
     idempotencyKey?: string,
   ): Promise<RequestResult> {
     const skill = await this.#skills.getVisible(domain, caller, skillId);
-    const inputJson = JSON.stringify(input ?? null);
+    // A run's input is the `inputs` dict of `main(inputs, ctx)`: always a JSON object.
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      throw new ValidationError('The run input must be a JSON object', [{ path: 'input', message: 'must be an object' }]);
+    }
+    const inputJson = JSON.stringify(input);
     if (Buffer.byteLength(inputJson, 'utf8') > MAX_INPUT_BYTES)
       throw new PayloadTooLargeError('Run input', MAX_INPUT_BYTES);
     const issues = this.#skills.inputIssues(domain, skill, input);
