@@ -1,0 +1,61 @@
+/**
+ * Builds the three static sites of `lib/topology.ts` (`sites`): each from its own HTML entry
+ * (`frontend/<site>/index.html`) into its own folder (`frontend/dist/<site>/`, hashed files under
+ * `assets/`), so every host's bucket prefix holds exactly the files its pages load. The sites share
+ * `frontend/src/shared`; a separate build per site keeps each one's chunks to itself.
+ *
+ * Run with `npm run build:sites`; the e2e tests' global setup runs it when the sources are newer.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { build, type Plugin } from 'vite';
+import { type SiteName, sites } from '../lib/topology.ts';
+
+const FRONTEND = dirname(fileURLToPath(import.meta.url));
+export const SITE_NAMES = Object.keys(sites) as SiteName[];
+
+/** The page title comes from the topology, the one place a site is described. */
+function siteTitle(site: SiteName): Plugin {
+  return {
+    name: 'execfabric-site-title',
+    transformIndexHtml: (html) => html.replace('%SITE_TITLE%', sites[site].title),
+  };
+}
+
+export async function buildSite(site: SiteName): Promise<void> {
+  await build({
+    configFile: false,
+    root: resolve(FRONTEND, site),
+    base: '/',
+    publicDir: false,
+    logLevel: 'warn',
+    plugins: [react(), siteTitle(site)],
+    build: {
+      outDir: resolve(FRONTEND, '..', sites[site].dir),
+      emptyOutDir: true,
+      assetsDir: 'assets',
+      target: 'es2022',
+      sourcemap: false,
+      reportCompressedSize: false,
+      chunkSizeWarningLimit: 1024,
+    },
+  });
+}
+
+export async function buildSites(only: readonly SiteName[] = SITE_NAMES): Promise<void> {
+  for (const site of only) await buildSite(site);
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const requested = process.argv.slice(2) as SiteName[];
+  const unknown = requested.filter((site) => !SITE_NAMES.includes(site));
+  if (unknown.length > 0) {
+    process.stderr.write(`Unknown site(s): ${unknown.join(', ')}; sites are ${SITE_NAMES.join(', ')}\n`);
+    process.exit(2);
+  }
+  const chosen = requested.length > 0 ? requested : SITE_NAMES;
+  const started = Date.now();
+  await buildSites(chosen);
+  process.stdout.write(`Built ${chosen.join(', ')} into frontend/dist in ${Date.now() - started} ms\n`);
+}

@@ -1,0 +1,131 @@
+/** The domain's audit chain (newest first) and its verification: the same routes on every host. */
+import { useState } from 'react';
+import { type AuditEntry, type AuditVerification, api } from './api.ts';
+import { useAction, usePaged } from './hooks.ts';
+import {
+  Badge,
+  DateTime,
+  Empty,
+  JsonBlock,
+  LoadMore,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+} from './ui.tsx';
+
+export function AuditPage({ title }: { readonly title: string }) {
+  const list = usePaged<AuditEntry>('/api/audit', 50);
+  const [result, setResult] = useState<AuditVerification | null>(null);
+  const verify = useAction(async () => api.get<AuditVerification>('/api/audit/verify'));
+  return (
+    <>
+      <PageHeader title={title}>
+        <button
+          type="button"
+          onClick={async () => {
+            const answer = await verify.run();
+            if (answer !== undefined) setResult(answer);
+          }}
+          disabled={verify.pending}
+        >
+          {verify.pending ? 'Verifying…' : 'Verify the chain'}
+        </button>
+        <button type="button" className="secondary" onClick={list.reload}>
+          Refresh
+        </button>
+      </PageHeader>
+      <ProblemView problem={verify.problem} />
+      {result === null ? null : (
+        <Section title="Verification">
+          <p role="status" className="verification">
+            {result.valid ? (
+              <Badge value="valid" label="Chain intact" />
+            ) : (
+              <Badge value="failed" label="Chain broken" />
+            )}{' '}
+            {result.valid
+              ? 'Every sealed entry matches its seal, and every seal links to the one before.'
+              : `${result.problems.length} problem(s) found.`}
+          </p>
+          <dl className="facts">
+            <dt>Seals</dt>
+            <dd>{result.seals}</dd>
+            <dt>Sealed entries</dt>
+            <dd>{result.sealedEntries}</dd>
+            <dt>Not yet sealed</dt>
+            <dd>{result.unsealedEntries}</dd>
+            <dt>Head</dt>
+            <dd>
+              <code>{result.head || '—'}</code>
+            </dd>
+          </dl>
+          {result.problems.length > 0 ? (
+            <ul className="problem-fields">
+              {result.problems.map((problem) => (
+                <li key={`${problem.kind}:${problem.detail}`}>
+                  <strong>{problem.kind}</strong>: {problem.detail}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </Section>
+      )}
+      <Section title="Entries">
+        <Show state={list.state} loading="Loading the audit trail…">
+          {(items) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>No audit entries yet.</p>
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">When</th>
+                      <th scope="col">Who</th>
+                      <th scope="col">Action</th>
+                      <th scope="col">Target</th>
+                      <th scope="col">Details</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((entry) => (
+                      <tr key={entry.id}>
+                        <td>
+                          <DateTime value={entry.at} />
+                        </td>
+                        <td>
+                          {entry.actor.username}
+                          <div className="muted">{entry.actor.via}</div>
+                        </td>
+                        <td>
+                          <code>{entry.action}</code>
+                        </td>
+                        <td>
+                          <code>{entry.target}</code>
+                        </td>
+                        <td>
+                          {entry.details === undefined || Object.keys(entry.details).length === 0 ? (
+                            <span className="muted">—</span>
+                          ) : (
+                            <details>
+                              <summary>Show</summary>
+                              <JsonBlock value={entry.details} label={`Details of ${entry.action}`} />
+                            </details>
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Show>
+        <LoadMore list={list} />
+      </Section>
+    </>
+  );
+}

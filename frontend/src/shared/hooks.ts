@@ -1,0 +1,124 @@
+/** Data hooks: one read (`useResource`), a cursor-paged list (`usePaged`) and a write (`useAction`). */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { type ApiProblem, api, asProblem, type Page, withQuery } from './api.ts';
+
+export type Loadable<T> =
+  | { readonly status: 'loading' }
+  | { readonly status: 'error'; readonly problem: ApiProblem }
+  | { readonly status: 'ready'; readonly data: T };
+
+/** GETs `path` (nothing while it is null) and again whenever `reload` is called or the path changes. */
+export function useResource<T>(path: string | null): { state: Loadable<T>; reload: () => void } {
+  const [state, setState] = useState<Loadable<T>>({ status: 'loading' });
+  const [generation, setGeneration] = useState(0);
+  const shown = useRef<string | null>(null);
+  useEffect(() => {
+    if (path === null) return undefined;
+    const controller = new AbortController();
+    // A reload keeps showing what is on screen while it fetches; a new path starts from loading.
+    void generation;
+    if (shown.current !== path) {
+      shown.current = path;
+      setState({ status: 'loading' });
+    }
+    api
+      .get<T>(path, { signal: controller.signal })
+      .then((data) => setState({ status: 'ready', data }))
+      .catch((error: unknown) => {
+        if (!controller.signal.aborted) setState({ status: 'error', problem: asProblem(error) });
+      });
+    return () => controller.abort();
+  }, [path, generation]);
+  const reload = useCallback(() => setGeneration((value) => value + 1), []);
+  return { state, reload };
+}
+
+export interface PagedList<T> {
+  readonly state: Loadable<readonly T[]>;
+  readonly hasMore: boolean;
+  readonly loadingMore: boolean;
+  readonly moreProblem: ApiProblem | null;
+  loadMore(): void;
+  reload(): void;
+}
+
+/** A list answered as `{ items, cursor? }`, extended page by page with `?cursor=`. */
+export function usePaged<T>(path: string | null, limit = 25): PagedList<T> {
+  const [state, setState] = useState<Loadable<readonly T[]>>({ status: 'loading' });
+  const [cursor, setCursor] = useState<string | undefined>(undefined);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreProblem, setMoreProblem] = useState<ApiProblem | null>(null);
+  const [generation, setGeneration] = useState(0);
+  const current = useRef(0);
+
+  useEffect(() => {
+    if (path === null) return undefined;
+    const controller = new AbortController();
+    const ticket = ++current.current;
+    void generation;
+    api
+      .get<Page<T>>(withQuery(path, { limit: String(limit) }), { signal: controller.signal })
+      .then((page) => {
+        if (ticket !== current.current) return;
+        setState({ status: 'ready', data: page.items ?? [] });
+        setCursor(page.cursor);
+        setMoreProblem(null);
+      })
+      .catch((error: unknown) => {
+        if (!controller.signal.aborted) setState({ status: 'error', problem: asProblem(error) });
+      });
+    return () => controller.abort();
+  }, [path, limit, generation]);
+
+  const loadMore = useCallback(() => {
+    if (path === null || cursor === undefined) return;
+    const ticket = current.current;
+    setLoadingMore(true);
+    api
+      .get<Page<T>>(withQuery(path, { limit: String(limit), cursor }))
+      .then((page) => {
+        if (ticket !== current.current) return;
+        setState((previous) =>
+          previous.status === 'ready'
+            ? { status: 'ready', data: [...previous.data, ...(page.items ?? [])] }
+            : previous,
+        );
+        setCursor(page.cursor);
+        setMoreProblem(null);
+      })
+      .catch((error: unknown) => setMoreProblem(asProblem(error)))
+      .finally(() => setLoadingMore(false));
+  }, [path, limit, cursor]);
+
+  const reload = useCallback(() => setGeneration((value) => value + 1), []);
+  return { state, hasMore: cursor !== undefined, loadingMore, moreProblem, loadMore, reload };
+}
+
+export interface Action<A extends unknown[], R> {
+  run(...args: A): Promise<R | undefined>;
+  readonly pending: boolean;
+  readonly problem: ApiProblem | null;
+  reset(): void;
+}
+
+/** A write: tracks whether it is running and keeps its problem for display; never throws. */
+export function useAction<A extends unknown[], R>(perform: (...args: A) => Promise<R>): Action<A, R> {
+  const [pending, setPending] = useState(false);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const latest = useRef(perform);
+  latest.current = perform;
+  const run = useCallback(async (...args: A) => {
+    setPending(true);
+    setProblem(null);
+    try {
+      return await latest.current(...args);
+    } catch (error) {
+      setProblem(asProblem(error));
+      return undefined;
+    } finally {
+      setPending(false);
+    }
+  }, []);
+  const reset = useCallback(() => setProblem(null), []);
+  return { run, pending, problem, reset };
+}

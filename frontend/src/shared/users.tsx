@@ -1,0 +1,455 @@
+/**
+ * Users and roles of the current domain (a tenant's users, or the platform's operators): the
+ * same `/api/users` and `/api/roles` routes on every host. Built-in roles are fixed; custom roles
+ * hold any subset of the permissions the built-in ones use.
+ */
+import { type FormEvent, useMemo, useState } from 'react';
+import { api, type Role, segment, type User } from './api.ts';
+import { useAction, usePaged, useResource } from './hooks.ts';
+import {
+  Badge,
+  DateTime,
+  Empty,
+  LoadMore,
+  Notice,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+  splitList,
+} from './ui.tsx';
+
+export interface UsersPageProps {
+  readonly title: string;
+  /** Whether the roles can be managed here (the caller holds `role:manage`). */
+  readonly canManageRoles: boolean;
+  /** Public domain: offer the super-admin marker and the console whitelist. */
+  readonly platform?: boolean;
+}
+
+export function UsersPage({ title, canManageRoles, platform = false }: UsersPageProps) {
+  const users = usePaged<User>('/api/users', 50);
+  const roles = useResource<{ items: Role[] }>('/api/roles');
+  const roleNames = roles.state.status === 'ready' ? roles.state.data.items.map((role) => role.name) : [];
+  const [message, setMessage] = useState('');
+  const [editing, setEditing] = useState<string | null>(null);
+  const update = useAction(async (username: string, change: Record<string, unknown>) =>
+    api.patch<User>(`/api/users/${segment(username)}`, change),
+  );
+  const change = async (username: string, body: Record<string, unknown>, text: string) => {
+    if ((await update.run(username, body)) !== undefined) {
+      setMessage(text);
+      setEditing(null);
+      users.reload();
+    }
+  };
+
+  return (
+    <>
+      <PageHeader title={title} />
+      <Notice>{message}</Notice>
+      <Section title="Users">
+        <ProblemView problem={update.problem} />
+        <Show state={users.state} loading="Loading users…">
+          {(items) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>No users yet.</p>
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">User</th>
+                      <th scope="col">Roles</th>
+                      <th scope="col">Status</th>
+                      <th scope="col">Created</th>
+                      <th scope="col">Actions</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((user) => (
+                      <tr key={user.username} data-user={user.username}>
+                        <td>
+                          {user.username}{' '}
+                          {user.superAdmin ? <Badge value="info" label="super-admin" /> : null}
+                        </td>
+                        <td>
+                          {editing === user.username ? (
+                            <RolesEditor
+                              username={user.username}
+                              current={user.roles}
+                              roleNames={roleNames}
+                              pending={update.pending}
+                              onCancel={() => setEditing(null)}
+                              onSave={(next) =>
+                                change(user.username, { roles: next }, `Roles of ${user.username} saved.`)
+                              }
+                            />
+                          ) : user.roles.length === 0 ? (
+                            <span className="muted">none</span>
+                          ) : (
+                            user.roles.join(', ')
+                          )}
+                        </td>
+                        <td>{user.disabled ? <Badge value="disabled" /> : <Badge value="active" />}</td>
+                        <td>
+                          <DateTime value={user.createdAt} />
+                        </td>
+                        <td className="actions">
+                          {editing === user.username ? null : (
+                            <button
+                              type="button"
+                              className="secondary small"
+                              onClick={() => setEditing(user.username)}
+                            >
+                              Roles…
+                            </button>
+                          )}
+                          <button
+                            type="button"
+                            className={user.disabled ? 'small' : 'danger small'}
+                            disabled={update.pending}
+                            onClick={() =>
+                              change(
+                                user.username,
+                                { disabled: !user.disabled },
+                                `${user.username} is ${user.disabled ? 'enabled' : 'disabled'}.`,
+                              )
+                            }
+                          >
+                            {user.disabled ? 'Enable' : 'Disable'}
+                          </button>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Show>
+        <LoadMore list={users} />
+      </Section>
+      <NewUser
+        roleNames={roleNames}
+        platform={platform}
+        onCreated={(username) => {
+          setMessage(`User ${username} created.`);
+          users.reload();
+        }}
+      />
+      <Section title="Roles">
+        <Show state={roles.state} loading="Loading roles…">
+          {({ items }) => <RolesTable roles={items} canManage={canManageRoles} onChanged={roles.reload} />}
+        </Show>
+      </Section>
+      {canManageRoles && roles.state.status === 'ready' ? (
+        <NewRole roles={roles.state.data.items} onCreated={roles.reload} />
+      ) : null}
+    </>
+  );
+}
+
+function RolesEditor({
+  username,
+  current,
+  roleNames,
+  pending,
+  onSave,
+  onCancel,
+}: {
+  readonly username: string;
+  readonly current: readonly string[];
+  readonly roleNames: readonly string[];
+  readonly pending: boolean;
+  readonly onSave: (roles: string[]) => void;
+  readonly onCancel: () => void;
+}) {
+  const [selected, setSelected] = useState<string[]>([...current]);
+  return (
+    <form
+      onSubmit={(event) => {
+        event.preventDefault();
+        onSave(selected);
+      }}
+    >
+      <fieldset>
+        <legend className="sr-only">Roles of {username}</legend>
+        <div className="checks">
+          {roleNames.map((name) => (
+            <label key={name} className="check">
+              <input
+                type="checkbox"
+                checked={selected.includes(name)}
+                onChange={(e) =>
+                  setSelected((previous) =>
+                    e.target.checked ? [...previous, name] : previous.filter((r) => r !== name),
+                  )
+                }
+              />
+              {name}
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      <div className="form-actions">
+        <button type="submit" className="small" disabled={pending}>
+          Save roles
+        </button>
+        <button type="button" className="secondary small" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function NewUser({
+  roleNames,
+  platform,
+  onCreated,
+}: {
+  readonly roleNames: readonly string[];
+  readonly platform: boolean;
+  readonly onCreated: (username: string) => void;
+}) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [roles, setRoles] = useState<string[]>([]);
+  const [superAdmin, setSuperAdmin] = useState(false);
+  const [consoleTenants, setConsoleTenants] = useState('');
+  const create = useAction(async () =>
+    api.post<User>('/api/users', {
+      username,
+      password,
+      roles,
+      ...(platform && superAdmin ? { superAdmin: true } : {}),
+      ...(platform && consoleTenants.trim() !== '' ? { consoleTenants: splitList(consoleTenants) } : {}),
+    }),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if ((await create.run()) !== undefined) {
+      onCreated(username);
+      setUsername('');
+      setPassword('');
+      setRoles([]);
+      setSuperAdmin(false);
+      setConsoleTenants('');
+    }
+  };
+  return (
+    <Section title="New user">
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="new-user-name">Username</label>
+            <input
+              id="new-user-name"
+              required
+              maxLength={128}
+              autoComplete="off"
+              value={username}
+              onChange={(e) => setUsername(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="new-user-password">Initial password</label>
+            <input
+              id="new-user-password"
+              type="password"
+              required
+              autoComplete="new-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          </div>
+        </div>
+        <fieldset>
+          <legend>Roles</legend>
+          <div className="checks">
+            {roleNames.map((name) => (
+              <label key={name} className="check">
+                <input
+                  type="checkbox"
+                  checked={roles.includes(name)}
+                  onChange={(e) =>
+                    setRoles((previous) =>
+                      e.target.checked ? [...previous, name] : previous.filter((r) => r !== name),
+                    )
+                  }
+                />
+                {name}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        {platform ? (
+          <>
+            <div className="field">
+              <label className="check">
+                <input
+                  type="checkbox"
+                  checked={superAdmin}
+                  onChange={(e) => setSuperAdmin(e.target.checked)}
+                />
+                Platform super-admin
+              </label>
+            </div>
+            <div className="field">
+              <label htmlFor="new-user-console">Console tenants (ids, comma-separated)</label>
+              <input
+                id="new-user-console"
+                value={consoleTenants}
+                onChange={(e) => setConsoleTenants(e.target.value)}
+              />
+              <p className="hint">
+                For tenant admins with the tenant-console role: the tenants they may look at.
+              </p>
+            </div>
+          </>
+        ) : null}
+        <ProblemView problem={create.problem} />
+        <button type="submit" disabled={create.pending}>
+          {create.pending ? 'Creating…' : 'Create user'}
+        </button>
+      </form>
+    </Section>
+  );
+}
+
+function RolesTable({
+  roles,
+  canManage,
+  onChanged,
+}: {
+  readonly roles: readonly Role[];
+  readonly canManage: boolean;
+  readonly onChanged: () => void;
+}) {
+  const remove = useAction(async (name: string) => {
+    await api.delete<void>(`/api/roles/${segment(name)}`);
+    return true;
+  });
+  return (
+    <>
+      <ProblemView problem={remove.problem} />
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Role</th>
+              <th scope="col">Permissions</th>
+              {canManage ? <th scope="col">Actions</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {roles.map((role) => (
+              <tr key={role.name}>
+                <td>
+                  {role.name} {role.builtIn ? <Badge value="info" label="built-in" /> : null}
+                  {role.description ? <div className="muted">{role.description}</div> : null}
+                </td>
+                <td>{role.permissions.join(', ')}</td>
+                {canManage ? (
+                  <td className="actions">
+                    {role.builtIn ? null : (
+                      <button
+                        type="button"
+                        className="danger small"
+                        disabled={remove.pending}
+                        onClick={async () => {
+                          if ((await remove.run(role.name)) === true) onChanged();
+                        }}
+                      >
+                        Delete
+                      </button>
+                    )}
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+function NewRole({ roles, onCreated }: { readonly roles: readonly Role[]; readonly onCreated: () => void }) {
+  const permissions = useMemo(
+    () => [...new Set(roles.filter((role) => role.builtIn).flatMap((role) => role.permissions))].sort(),
+    [roles],
+  );
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [selected, setSelected] = useState<string[]>([]);
+  const create = useAction(async () =>
+    api.post<Role>('/api/roles', {
+      name,
+      permissions: selected,
+      ...(description === '' ? {} : { description }),
+    }),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if ((await create.run()) !== undefined) {
+      setName('');
+      setDescription('');
+      setSelected([]);
+      onCreated();
+    }
+  };
+  return (
+    <Section title="New role">
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="new-role-name">Name</label>
+            <input
+              id="new-role-name"
+              required
+              maxLength={64}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="new-role-description">Description</label>
+            <input
+              id="new-role-description"
+              maxLength={500}
+              value={description}
+              onChange={(e) => setDescription(e.target.value)}
+            />
+          </div>
+        </div>
+        <fieldset>
+          <legend>Permissions</legend>
+          <div className="checks">
+            {permissions.map((permission) => (
+              <label key={permission} className="check">
+                <input
+                  type="checkbox"
+                  checked={selected.includes(permission)}
+                  onChange={(e) =>
+                    setSelected((previous) =>
+                      e.target.checked ? [...previous, permission] : previous.filter((p) => p !== permission),
+                    )
+                  }
+                />
+                {permission}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <ProblemView problem={create.problem} />
+        <button type="submit" disabled={create.pending}>
+          Create role
+        </button>
+      </form>
+    </Section>
+  );
+}
