@@ -1,0 +1,336 @@
+/** The approvals inbox, announcements and the granted HTTP resources of a tenant. */
+import { type FormEvent, useState } from 'react';
+import { api, type Role, segment } from '../shared/api.ts';
+import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { Link } from '../shared/router.tsx';
+import {
+  Badge,
+  DateTime,
+  Empty,
+  JsonBlock,
+  LoadMore,
+  Notice,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+} from '../shared/ui.tsx';
+import type { Announcement, Execution, HttpResourceSummary, InboxEntry } from './types.ts';
+
+/** The inbox answers entries `{ execution, approvals, canDecide }`; a bare execution is read the same way. */
+function entryOf(item: InboxEntry | Execution): InboxEntry {
+  return 'execution' in item ? item : { execution: item };
+}
+
+export function ApprovalsPage() {
+  const { state, reload } = useResource<{ items: (InboxEntry | Execution)[] }>('/api/approvals');
+  const [message, setMessage] = useState('');
+  return (
+    <>
+      <PageHeader title="Approvals">
+        <button type="button" className="secondary" onClick={reload}>
+          Refresh
+        </button>
+      </PageHeader>
+      <Notice>{message}</Notice>
+      <Show state={state} loading="Loading the inbox…" unavailable="The approvals inbox">
+        {({ items }) =>
+          items.length === 0 ? (
+            <Empty>
+              <p>Nothing is waiting for your decision.</p>
+            </Empty>
+          ) : (
+            <ul className="grid-cards" aria-label="Runs waiting for approval">
+              {items.map(entryOf).map((entry) => (
+                <li key={entry.execution.id}>
+                  <ApprovalCard
+                    entry={entry}
+                    onDecided={(text) => {
+                      setMessage(text);
+                      reload();
+                    }}
+                  />
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </Show>
+    </>
+  );
+}
+
+function ApprovalCard({
+  entry,
+  onDecided,
+}: {
+  readonly entry: InboxEntry;
+  readonly onDecided: (text: string) => void;
+}) {
+  const { execution } = entry;
+  const [comment, setComment] = useState('');
+  const decide = useAction(async (decision: 'approve' | 'reject') =>
+    api.post<Execution>(
+      `/api/executions/${segment(execution.id)}/${decision}`,
+      comment.trim() === '' ? {} : { comment: comment.trim() },
+    ),
+  );
+  const act = async (decision: 'approve' | 'reject') => {
+    const done = await decide.run(decision);
+    if (done !== undefined)
+      onDecided(`${decision === 'approve' ? 'Approved' : 'Rejected'} the run of ${execution.skillName}.`);
+  };
+  const commentId = `comment-${execution.id}`;
+  const votes = entry.approvals ?? [];
+  return (
+    <article className="card" aria-label={`Run of ${execution.skillName} by ${execution.requestedBy}`}>
+      <h2>{execution.skillName}</h2>
+      <dl className="facts">
+        <dt>Requested by</dt>
+        <dd>{execution.requestedBy}</dd>
+        <dt>Requested</dt>
+        <dd>
+          <DateTime value={execution.createdAt} />
+        </dd>
+        <dt>Approvals</dt>
+        <dd>
+          {votes.length === 0
+            ? 'none yet'
+            : votes.map((vote) => `${vote.approver} (${vote.decision})`).join(', ')}
+        </dd>
+      </dl>
+      <details>
+        <summary>Input</summary>
+        <JsonBlock value={execution.input} label="Input" />
+      </details>
+      {entry.canDecide === false ? (
+        <p className="muted">
+          You cannot decide on this run (you requested it, or you have decided already).
+        </p>
+      ) : (
+        <form
+          onSubmit={(event: FormEvent) => {
+            event.preventDefault();
+            void act('approve');
+          }}
+        >
+          <div className="field">
+            <label htmlFor={commentId}>Comment (optional)</label>
+            <input
+              id={commentId}
+              value={comment}
+              maxLength={500}
+              onChange={(event) => setComment(event.target.value)}
+            />
+          </div>
+          <ProblemView problem={decide.problem} />
+          <div className="form-actions">
+            <button type="submit" disabled={decide.pending}>
+              Approve
+            </button>
+            <button
+              type="button"
+              className="danger"
+              disabled={decide.pending}
+              onClick={() => void act('reject')}
+            >
+              Reject
+            </button>
+            <Link to={`/executions/${segment(execution.id)}`}>Details</Link>
+          </div>
+        </form>
+      )}
+    </article>
+  );
+}
+
+export function AnnouncementsPage({ canManage }: { readonly canManage: boolean }) {
+  const list = usePaged<Announcement>('/api/announcements');
+  return (
+    <>
+      <PageHeader title="Announcements" />
+      {canManage ? <PostAnnouncement onPosted={list.reload} /> : null}
+      <Show state={list.state} loading="Loading announcements…">
+        {(items) =>
+          items.length === 0 ? (
+            <Empty>
+              <p>No announcements.</p>
+            </Empty>
+          ) : (
+            <ul className="stack plain-list" aria-label="Announcements">
+              {items.map((announcement) => (
+                <li key={announcement.id}>
+                  <article className={`card announcement severity-${announcement.severity}`}>
+                    <h2>
+                      {announcement.title} <Badge value={announcement.severity} />
+                    </h2>
+                    <p className="muted">
+                      <DateTime value={announcement.createdAt} /> ·{' '}
+                      {announcement.source === 'platform' ? 'from the platform' : announcement.createdBy}
+                      {announcement.audience.length > 0 ? ` · for ${announcement.audience.join(', ')}` : ''}
+                    </p>
+                    <p className="pre-line">{announcement.body}</p>
+                  </article>
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </Show>
+      <LoadMore list={list} />
+    </>
+  );
+}
+
+function PostAnnouncement({ onPosted }: { readonly onPosted: () => void }) {
+  const roles = useResource<{ items: Role[] }>('/api/roles');
+  const [title, setTitle] = useState('');
+  const [body, setBody] = useState('');
+  const [severity, setSeverity] = useState('info');
+  const [audience, setAudience] = useState<string[]>([]);
+  const [message, setMessage] = useState('');
+  const post = useAction(async () =>
+    api.post<Announcement>('/api/announcements', {
+      title,
+      body,
+      severity,
+      ...(audience.length > 0 ? { audience } : {}),
+    }),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setMessage('');
+    if ((await post.run()) !== undefined) {
+      setTitle('');
+      setBody('');
+      setAudience([]);
+      setMessage('Posted.');
+      onPosted();
+    }
+  };
+  return (
+    <Section title="Post an announcement">
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="announcement-title">Title</label>
+            <input
+              id="announcement-title"
+              required
+              maxLength={200}
+              value={title}
+              onChange={(e) => setTitle(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="announcement-severity">Severity</label>
+            <select id="announcement-severity" value={severity} onChange={(e) => setSeverity(e.target.value)}>
+              <option value="info">info</option>
+              <option value="warning">warning</option>
+              <option value="critical">critical</option>
+            </select>
+          </div>
+        </div>
+        <div className="field">
+          <label htmlFor="announcement-body">Message</label>
+          <textarea
+            id="announcement-body"
+            rows={4}
+            maxLength={10000}
+            value={body}
+            onChange={(e) => setBody(e.target.value)}
+          />
+        </div>
+        <fieldset>
+          <legend>Audience</legend>
+          <p className="hint">No role ticked: everyone in the organisation.</p>
+          {roles.state.status === 'ready' ? (
+            <div className="checks">
+              {roles.state.data.items.map((role) => (
+                <label key={role.name} className="check">
+                  <input
+                    type="checkbox"
+                    checked={audience.includes(role.name)}
+                    onChange={(e) =>
+                      setAudience((previous) =>
+                        e.target.checked
+                          ? [...previous, role.name]
+                          : previous.filter((name) => name !== role.name),
+                      )
+                    }
+                  />
+                  {role.name}
+                </label>
+              ))}
+            </div>
+          ) : null}
+        </fieldset>
+        <ProblemView problem={post.problem} />
+        <Notice>{message}</Notice>
+        <button type="submit" disabled={post.pending}>
+          {post.pending ? 'Posting…' : 'Post'}
+        </button>
+      </form>
+    </Section>
+  );
+}
+
+export function HttpResourcesPage() {
+  const { state } = useResource<{ items: HttpResourceSummary[] }>('/api/http-resources');
+  return (
+    <>
+      <PageHeader title="HTTP resources" />
+      <p className="muted">
+        APIs the platform lets your Skills call. They are configured by the platform; credentials are never
+        shown.
+      </p>
+      <Show state={state} loading="Loading HTTP resources…" unavailable="HTTP resources">
+        {({ items }) =>
+          items.length === 0 ? (
+            <Empty>
+              <p>No HTTP resources are granted to your organisation.</p>
+            </Empty>
+          ) : (
+            <div className="table-wrap card">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Base URL</th>
+                    <th scope="col">Methods</th>
+                    <th scope="col">Paths</th>
+                    <th scope="col">Writes</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((resource) => (
+                    <tr key={resource.id}>
+                      <td>
+                        {resource.name}
+                        <div className="muted">
+                          <code>{resource.id}</code>
+                        </div>
+                      </td>
+                      <td>
+                        <code>{resource.baseUrl ?? '—'}</code>
+                      </td>
+                      <td>{(resource.methods ?? []).join(', ') || '—'}</td>
+                      <td>
+                        {(resource.paths ?? []).map((path) => (
+                          <div key={path}>
+                            <code>{path}</code>
+                          </div>
+                        ))}
+                      </td>
+                      <td>{resource.writeAllowed ? 'allowed' : 'read only'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Show>
+    </>
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * Running a Skill through a form generated from its input schema by react-jsonschema-form,
+ * validated in the browser with the JSON Schema dialect the API uses (2020-12); the API validates
+ * again and its field errors are shown as they come. Then the run is watched until it ends.
+ * Loaded on demand: the form library and its validator are most of the tenant front's weight.
+ */
+import Form from '@rjsf/core';
+import type { RJSFSchema, UiSchema } from '@rjsf/utils';
+import { customizeValidator } from '@rjsf/validator-ajv8';
+import Ajv2020 from 'ajv/dist/2020';
+import { useMemo, useState } from 'react';
+import { api, idempotencyKey, segment } from '../shared/api.ts';
+import { useAction, useResource } from '../shared/hooks.ts';
+import { Link } from '../shared/router.tsx';
+import { Badge, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
+import { APPROVAL_TEXT } from './catalogue.tsx';
+import { ExecutionDetails, useExecution } from './runs.tsx';
+import type { Skill } from './types.ts';
+
+const validator = customizeValidator({ AjvClass: Ajv2020 });
+
+/** rjsf renders objects; a boolean schema becomes the empty object schema (true) or nothing (false). */
+function formSchema(schema: Skill['inputSchema']): RJSFSchema | null {
+  if (schema === true) return { type: 'object' };
+  if (schema === false) return null;
+  // The Skill's own name is the page heading; a schema title would repeat it.
+  const { $schema: _dialect, title: _title, ...rest } = schema as Record<string, unknown>;
+  return rest as RJSFSchema;
+}
+
+interface Started {
+  readonly id: string;
+  readonly status: string;
+}
+
+function RunWatcher({ id }: { readonly id: string }) {
+  const { state } = useExecution(id);
+  return (
+    <Show state={state} loading="Starting the run…">
+      {(execution) => <ExecutionDetails execution={execution} headingLevel={3} />}
+    </Show>
+  );
+}
+
+export default function RunSkillPage({ id }: { readonly id: string }) {
+  const { state } = useResource<Skill>(`/api/skills/${segment(id)}`);
+  return (
+    <Show state={state} loading="Loading the Skill…">
+      {(skill) => <RunSkill skill={skill} />}
+    </Show>
+  );
+}
+
+function RunSkill({ skill }: { readonly skill: Skill }) {
+  const schema = useMemo(() => formSchema(skill.inputSchema), [skill.inputSchema]);
+  const [formData, setFormData] = useState<unknown>(undefined);
+  const [runs, setRuns] = useState<Started[]>([]);
+  const start = useAction(async (input: unknown) =>
+    api.post<Started>(
+      `/api/skills/${segment(skill.id)}/executions`,
+      { input: input ?? {} },
+      { headers: { 'idempotency-key': idempotencyKey() } },
+    ),
+  );
+  const uiSchema: UiSchema = {
+    'ui:submitButtonOptions': {
+      submitText: start.pending ? 'Starting…' : 'Run',
+      props: { disabled: start.pending },
+    },
+  };
+  const latest = runs[0];
+
+  return (
+    <>
+      <PageHeader title={skill.name}>
+        <Link className="button secondary" to="/skills">
+          All Skills
+        </Link>
+      </PageHeader>
+      <div className="card">
+        <p>{skill.description || 'No description.'}</p>
+        <p className="meta">
+          <Badge value={skill.risk} label={`${skill.risk} risk`} />{' '}
+          <Badge value="info" label={APPROVAL_TEXT[skill.approval] ?? skill.approval} />
+          {skill.approval === 'none' ? null : (
+            <span className="muted"> · runs of this Skill wait for approval before they start</span>
+          )}
+        </p>
+      </div>
+      <Section title="Input">
+        {schema === null ? (
+          <ProblemView
+            problem={{
+              type: 'about:blank',
+              title: 'This Skill accepts no input',
+              status: 0,
+              detail: 'Its input schema is false, so no run can be valid.',
+              errors: [],
+            }}
+          />
+        ) : (
+          <Form
+            className="rjsf"
+            schema={schema}
+            uiSchema={uiSchema}
+            validator={validator}
+            formData={formData}
+            onChange={(event) => setFormData(event.formData)}
+            onSubmit={async (event) => {
+              const started = await start.run(event.formData);
+              if (started !== undefined) setRuns((previous) => [started, ...previous]);
+            }}
+            showErrorList="top"
+            // The errors are shown in the form; rjsf would also log them to the console.
+            onError={() => undefined}
+            noHtml5Validate
+            idPrefix="input"
+          />
+        )}
+        <ProblemView problem={start.problem} focus />
+      </Section>
+      {latest === undefined ? null : (
+        <Section title="Latest run" className="latest-run">
+          <RunWatcher key={latest.id} id={latest.id} />
+        </Section>
+      )}
+      {runs.length > 1 ? (
+        <Section title="Earlier runs on this page">
+          <ul>
+            {runs.slice(1).map((run) => (
+              <li key={run.id}>
+                <Link to={`/executions/${segment(run.id)}`}>
+                  <code>{run.id}</code>
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </Section>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,496 @@
+/**
+ * Script assets: the list, a new asset, and one asset's versions — upload a version, activate it
+ * (or roll back to an earlier one: the same pointer move), read a version's source and compare two
+ * versions line by line. Versions are immutable; only the active pointer moves.
+ */
+import { diffLines } from 'diff';
+import { type FormEvent, useEffect, useId, useState } from 'react';
+import { api, segment } from '../shared/api.ts';
+import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { Link, navigate } from '../shared/router.tsx';
+import {
+  Badge,
+  CodeBlock,
+  DateTime,
+  Empty,
+  LoadMore,
+  Notice,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+} from '../shared/ui.tsx';
+import type { ScriptAsset, ScriptVersion } from './types.ts';
+
+const STARTER = `def main(inputs, ctx):
+    """Return a JSON-serialisable value: the run's output."""
+    return {"echo": inputs}
+`;
+
+export function ScriptsPage() {
+  const list = usePaged<ScriptAsset>('/api/assets/scripts');
+  return (
+    <>
+      <PageHeader title="Scripts" />
+      <Section title="Script assets">
+        <Show state={list.state} loading="Loading scripts…">
+          {(items) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>No scripts yet. Upload the first one below.</p>
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Active</th>
+                      <th scope="col">Latest</th>
+                      <th scope="col">Updated</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((asset) => (
+                      <tr key={asset.id}>
+                        <td>
+                          <Link to={`/assets/${segment(asset.id)}`}>{asset.name}</Link>
+                          <div className="muted">
+                            <code>{asset.id}</code>
+                          </div>
+                        </td>
+                        <td>v{asset.activeVersion}</td>
+                        <td>v{asset.latestVersion}</td>
+                        <td>
+                          <DateTime value={asset.updatedAt} />
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Show>
+        <LoadMore list={list} />
+      </Section>
+      <NewScript />
+    </>
+  );
+}
+
+function NewScript() {
+  const [name, setName] = useState('');
+  const [source, setSource] = useState(STARTER);
+  const [note, setNote] = useState('');
+  const create = useAction(async () =>
+    api.post<ScriptAsset>('/api/assets/scripts', { name, source, ...(note === '' ? {} : { note }) }),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const created = await create.run();
+    if (created !== undefined) navigate(`/assets/${segment(created.id)}`);
+  };
+  return (
+    <Section title="New script">
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="new-script-name">Name</label>
+            <input
+              id="new-script-name"
+              required
+              maxLength={120}
+              value={name}
+              onChange={(event) => setName(event.target.value)}
+              placeholder="report.py"
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="new-script-note">Note (optional)</label>
+            <input
+              id="new-script-note"
+              maxLength={500}
+              value={note}
+              onChange={(event) => setNote(event.target.value)}
+            />
+          </div>
+        </div>
+        <div className="field">
+          <label htmlFor="new-script-source">Python source</label>
+          <textarea
+            id="new-script-source"
+            className="code-input"
+            spellCheck={false}
+            value={source}
+            onChange={(event) => setSource(event.target.value)}
+          />
+          <p className="hint">
+            Define <code>main(inputs, ctx)</code>; what it returns is the run's output. The source is
+            syntax-checked on upload.
+          </p>
+        </div>
+        <ProblemView problem={create.problem} />
+        <button type="submit" disabled={create.pending}>
+          {create.pending ? 'Uploading…' : 'Create script'}
+        </button>
+      </form>
+    </Section>
+  );
+}
+
+export function ScriptPage({ id }: { readonly id: string }) {
+  const asset = useResource<ScriptAsset>(`/api/assets/scripts/${segment(id)}`);
+  const versions = usePaged<ScriptVersion>(`/api/assets/scripts/${segment(id)}/versions`, 50);
+  const [message, setMessage] = useState('');
+  const [viewing, setViewing] = useState<number | null>(null);
+  const refresh = () => {
+    asset.reload();
+    versions.reload();
+  };
+  const activate = useAction(async (version: number) =>
+    api.put<ScriptAsset>(`/api/assets/scripts/${segment(id)}/active`, { version }),
+  );
+  const onActivate = async (version: number, rollback: boolean) => {
+    const done = await activate.run(version);
+    if (done !== undefined) {
+      setMessage(rollback ? `Rolled back: version ${version} is active.` : `Version ${version} is active.`);
+      refresh();
+    }
+  };
+
+  return (
+    <>
+      <PageHeader title={asset.state.status === 'ready' ? asset.state.data.name : 'Script'}>
+        <Link className="button secondary" to="/assets">
+          All scripts
+        </Link>
+      </PageHeader>
+      <Show state={asset.state} loading="Loading the script…">
+        {(script) => (
+          <>
+            <div className="card">
+              <dl className="facts">
+                <dt>Asset</dt>
+                <dd>
+                  <code>{script.id}</code>
+                </dd>
+                <dt>Active version</dt>
+                <dd data-testid="active-version">v{script.activeVersion}</dd>
+                <dt>Latest version</dt>
+                <dd>v{script.latestVersion}</dd>
+                <dt>Updated</dt>
+                <dd>
+                  <DateTime value={script.updatedAt} />
+                </dd>
+              </dl>
+              <Notice>{message}</Notice>
+              <ProblemView problem={activate.problem} />
+            </div>
+            <Section title="Versions">
+              <Show state={versions.state} loading="Loading versions…">
+                {(items) => (
+                  <div className="table-wrap">
+                    <table>
+                      <thead>
+                        <tr>
+                          <th scope="col">Version</th>
+                          <th scope="col">Note</th>
+                          <th scope="col">Author</th>
+                          <th scope="col">Uploaded</th>
+                          <th scope="col">Actions</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {[...items]
+                          .sort((a, b) => b.version - a.version)
+                          .map((version) => (
+                            <tr key={version.version} data-version={version.version}>
+                              <td>
+                                v{version.version}{' '}
+                                {version.version === script.activeVersion ? <Badge value="active" /> : null}
+                                <div className="muted">
+                                  <code title={version.sha256}>{version.sha256.slice(0, 12)}</code> ·{' '}
+                                  {version.sizeBytes} B
+                                </div>
+                              </td>
+                              <td>{version.note || <span className="muted">—</span>}</td>
+                              <td>{version.author}</td>
+                              <td>
+                                <DateTime value={version.createdAt} />
+                              </td>
+                              <td className="actions">
+                                <button
+                                  type="button"
+                                  className="secondary small"
+                                  onClick={() => setViewing(version.version)}
+                                >
+                                  Source
+                                </button>
+                                {version.version === script.activeVersion ? null : (
+                                  <button
+                                    type="button"
+                                    className="small"
+                                    disabled={activate.pending}
+                                    onClick={() =>
+                                      onActivate(version.version, version.version < script.activeVersion)
+                                    }
+                                  >
+                                    {version.version < script.activeVersion
+                                      ? `Roll back to v${version.version}`
+                                      : `Activate v${version.version}`}
+                                  </button>
+                                )}
+                              </td>
+                            </tr>
+                          ))}
+                      </tbody>
+                    </table>
+                  </div>
+                )}
+              </Show>
+              <LoadMore list={versions} />
+            </Section>
+            {viewing === null ? null : (
+              <SourceView assetId={script.id} version={viewing} onClose={() => setViewing(null)} />
+            )}
+            <UploadVersion
+              asset={script}
+              onUploaded={(version, activated) => {
+                setMessage(
+                  activated ? `Uploaded version ${version}; it is active.` : `Uploaded version ${version}.`,
+                );
+                refresh();
+              }}
+            />
+            <CompareVersions asset={script} />
+          </>
+        )}
+      </Show>
+    </>
+  );
+}
+
+function sourcePath(assetId: string, version: number): string {
+  return `/api/assets/scripts/${segment(assetId)}/versions/${version}`;
+}
+
+function SourceView({
+  assetId,
+  version,
+  onClose,
+}: {
+  readonly assetId: string;
+  readonly version: number;
+  readonly onClose: () => void;
+}) {
+  const { state } = useResource<ScriptVersion>(sourcePath(assetId, version));
+  return (
+    <Section title={`Source of v${version}`}>
+      <Show state={state} loading="Loading the source…">
+        {(data) => (
+          <CodeBlock label={`Source of version ${version}`} source>
+            {data.source ?? ''}
+          </CodeBlock>
+        )}
+      </Show>
+      <button type="button" className="secondary" onClick={onClose}>
+        Close
+      </button>
+    </Section>
+  );
+}
+
+function UploadVersion({
+  asset,
+  onUploaded,
+}: {
+  readonly asset: ScriptAsset;
+  readonly onUploaded: (version: number, activated: boolean) => void;
+}) {
+  const [source, setSource] = useState<string | null>(null);
+  const [note, setNote] = useState('');
+  const [activateNow, setActivateNow] = useState(false);
+  // Start from the active version's source: a new version is usually an edit of it.
+  const base = useResource<ScriptVersion>(source === null ? sourcePath(asset.id, asset.activeVersion) : null);
+  useEffect(() => {
+    if (source === null && base.state.status === 'ready') setSource(base.state.data.source ?? '');
+  }, [source, base.state]);
+
+  const upload = useAction(async () => {
+    const created = await api.post<ScriptVersion>(`/api/assets/scripts/${segment(asset.id)}/versions`, {
+      source: source ?? '',
+      ...(note === '' ? {} : { note }),
+    });
+    if (activateNow) {
+      await api.put<ScriptAsset>(`/api/assets/scripts/${segment(asset.id)}/active`, {
+        version: created.version,
+      });
+    }
+    return created;
+  });
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const created = await upload.run();
+    if (created !== undefined) {
+      setNote('');
+      onUploaded(created.version, activateNow);
+    }
+  };
+  return (
+    <Section title="Upload a new version">
+      <form onSubmit={submit}>
+        <div className="field">
+          <label htmlFor="version-source">Source of the new version</label>
+          <textarea
+            id="version-source"
+            className="code-input"
+            spellCheck={false}
+            value={source ?? ''}
+            disabled={source === null}
+            onChange={(event) => setSource(event.target.value)}
+          />
+          {source === null && base.state.status === 'loading' ? (
+            <p className="hint">Loading the active version's source…</p>
+          ) : null}
+        </div>
+        <div className="field">
+          <label htmlFor="version-note">Note</label>
+          <input
+            id="version-note"
+            maxLength={500}
+            value={note}
+            onChange={(event) => setNote(event.target.value)}
+            placeholder="What changed"
+          />
+        </div>
+        <div className="field">
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={activateNow}
+              onChange={(event) => setActivateNow(event.target.checked)}
+            />
+            Activate it right away
+          </label>
+          <p className="hint">
+            Otherwise the new version waits until you activate it; running Skills keep the active one.
+          </p>
+        </div>
+        <ProblemView problem={upload.problem} />
+        <button type="submit" disabled={upload.pending || source === null}>
+          {upload.pending ? 'Uploading…' : 'Upload version'}
+        </button>
+      </form>
+    </Section>
+  );
+}
+
+function CompareVersions({ asset }: { readonly asset: ScriptAsset }) {
+  const fromId = useId();
+  const toId = useId();
+  const versions = Array.from({ length: asset.latestVersion }, (_, index) => asset.latestVersion - index);
+  const [from, setFrom] = useState(Math.max(1, asset.latestVersion - 1));
+  const [to, setTo] = useState(asset.latestVersion);
+  const [shown, setShown] = useState<{ from: number; to: number } | null>(null);
+  const compare = useAction(async (a: number, b: number) => {
+    const [left, right] = await Promise.all([
+      api.get<ScriptVersion>(sourcePath(asset.id, a)),
+      api.get<ScriptVersion>(sourcePath(asset.id, b)),
+    ]);
+    return diffLines(left.source ?? '', right.source ?? '');
+  });
+  const [parts, setParts] = useState<ReturnType<typeof diffLines> | null>(null);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const result = await compare.run(from, to);
+    if (result !== undefined) {
+      setParts(result);
+      setShown({ from, to });
+    }
+  };
+  if (asset.latestVersion < 2) {
+    return (
+      <Section title="Compare versions">
+        <p className="muted">Upload a second version to compare it with the first.</p>
+      </Section>
+    );
+  }
+  return (
+    <Section title="Compare versions">
+      <form onSubmit={submit} className="form-row">
+        <div className="field">
+          <label htmlFor={fromId}>From</label>
+          <select id={fromId} value={from} onChange={(event) => setFrom(Number(event.target.value))}>
+            {versions.map((version) => (
+              <option key={version} value={version}>
+                v{version}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={toId}>To</label>
+          <select id={toId} value={to} onChange={(event) => setTo(Number(event.target.value))}>
+            {versions.map((version) => (
+              <option key={version} value={version}>
+                v{version}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="form-actions">
+          <button type="submit" disabled={compare.pending}>
+            {compare.pending ? 'Comparing…' : 'Compare'}
+          </button>
+        </div>
+      </form>
+      <ProblemView problem={compare.problem} />
+      {parts === null || shown === null ? null : <DiffView parts={parts} from={shown.from} to={shown.to} />}
+    </Section>
+  );
+}
+
+function DiffView({
+  parts,
+  from,
+  to,
+}: {
+  readonly parts: ReturnType<typeof diffLines>;
+  readonly from: number;
+  readonly to: number;
+}) {
+  const changed = parts.some((part) => part.added || part.removed);
+  const added = parts.filter((part) => part.added).reduce((sum, part) => sum + (part.count ?? 0), 0);
+  const removed = parts.filter((part) => part.removed).reduce((sum, part) => sum + (part.count ?? 0), 0);
+  const lines: { key: string; kind: 'added' | 'removed' | 'same'; text: string }[] = [];
+  parts.forEach((part, partIndex) => {
+    const kind = part.added ? 'added' : part.removed ? 'removed' : 'same';
+    const text = part.value.endsWith('\n') ? part.value.slice(0, -1) : part.value;
+    text.split('\n').forEach((line, lineIndex) => {
+      lines.push({ key: `${partIndex}:${lineIndex}`, kind, text: line });
+    });
+  });
+  const marker = { added: '+ ', removed: '- ', same: '  ' } as const;
+  return (
+    <div>
+      <p role="status">
+        {changed
+          ? `v${from} → v${to}: ${added} line(s) added, ${removed} line(s) removed.`
+          : `v${from} and v${to} are identical.`}
+      </p>
+      {changed ? (
+        <figure className="diff" aria-label={`Changes from version ${from} to version ${to}`}>
+          {lines.map((line) => (
+            <span key={line.key} className={`diff-line ${line.kind}`}>
+              {line.kind === 'added' ? <span className="sr-only">added: </span> : null}
+              {line.kind === 'removed' ? <span className="sr-only">removed: </span> : null}
+              {marker[line.kind]}
+              {line.text}
+            </span>
+          ))}
+        </figure>
+      ) : null}
+    </div>
+  );
+}

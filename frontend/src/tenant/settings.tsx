@@ -1,0 +1,289 @@
+/** Tenant parameters and the caller's personal access tokens (for the CLI and agents). */
+import { type FormEvent, useState } from 'react';
+import { api, segment } from '../shared/api.ts';
+import { useAction, useResource } from '../shared/hooks.ts';
+import { CodeBlock, DateTime, Empty, Notice, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
+import type { AccessToken, Parameter } from './types.ts';
+
+export function ParametersPage() {
+  const { state, reload } = useResource<{ items: Parameter[] }>('/api/parameters');
+  const [key, setKey] = useState('');
+  const [value, setValue] = useState('');
+  const [description, setDescription] = useState('');
+  const [message, setMessage] = useState('');
+  const save = useAction(async () =>
+    api.post<Parameter>('/api/parameters', { key, value, ...(description === '' ? {} : { description }) }),
+  );
+  const remove = useAction(async (name: string) => api.delete<void>(`/api/parameters/${segment(name)}`));
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setMessage('');
+    if ((await save.run()) !== undefined) {
+      setMessage(`Saved ${key}.`);
+      setKey('');
+      setValue('');
+      setDescription('');
+      reload();
+    }
+  };
+  return (
+    <>
+      <PageHeader title="Parameters" />
+      <Section title="Parameters">
+        <ProblemView problem={remove.problem} />
+        <Show state={state} loading="Loading parameters…">
+          {({ items }) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>No parameters set.</p>
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Key</th>
+                      <th scope="col">Value</th>
+                      <th scope="col">Updated</th>
+                      <th scope="col">Actions</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((parameter) => (
+                      <tr key={parameter.key}>
+                        <td>
+                          <code>{parameter.key}</code>
+                          {parameter.description ? (
+                            <div className="muted">{parameter.description}</div>
+                          ) : null}
+                        </td>
+                        <td>
+                          <code>{parameter.value}</code>
+                        </td>
+                        <td>
+                          <DateTime value={parameter.updatedAt} /> · {parameter.updatedBy}
+                        </td>
+                        <td className="actions">
+                          <button
+                            type="button"
+                            className="secondary small"
+                            onClick={() => {
+                              setKey(parameter.key);
+                              setValue(parameter.value);
+                              setDescription(parameter.description);
+                              document.getElementById('parameter-value')?.focus();
+                            }}
+                          >
+                            Edit
+                          </button>
+                          <button
+                            type="button"
+                            className="danger small"
+                            disabled={remove.pending}
+                            onClick={async () => {
+                              await remove.run(parameter.key);
+                              reload();
+                            }}
+                          >
+                            Delete
+                          </button>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Show>
+      </Section>
+      <Section title="Set a parameter">
+        <form onSubmit={submit}>
+          <div className="form-row">
+            <div className="field">
+              <label htmlFor="parameter-key">Key</label>
+              <input
+                id="parameter-key"
+                required
+                maxLength={64}
+                value={key}
+                onChange={(e) => setKey(e.target.value)}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="parameter-value">Value</label>
+              <input
+                id="parameter-value"
+                maxLength={8192}
+                value={value}
+                onChange={(e) => setValue(e.target.value)}
+              />
+            </div>
+          </div>
+          <div className="field">
+            <label htmlFor="parameter-description">Description</label>
+            <input
+              id="parameter-description"
+              maxLength={500}
+              value={description}
+              onChange={(e) => setDescription(e.target.value)}
+            />
+          </div>
+          <ProblemView problem={save.problem} />
+          <Notice>{message}</Notice>
+          <button type="submit" disabled={save.pending}>
+            Save parameter
+          </button>
+        </form>
+      </Section>
+    </>
+  );
+}
+
+export function TokensPage({ permissions }: { readonly permissions: readonly string[] }) {
+  const { state, reload } = useResource<{ items: AccessToken[] }>('/api/tokens');
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<string[]>([]);
+  const [days, setDays] = useState('90');
+  const [secret, setSecret] = useState<string | null>(null);
+  const create = useAction(async () =>
+    api.post<AccessToken & { token: string }>('/api/tokens', { name, scopes, expiresInDays: Number(days) }),
+  );
+  const revoke = useAction(async (id: string) => api.delete<void>(`/api/tokens/${segment(id)}`));
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const created = await create.run();
+    if (created !== undefined) {
+      setSecret(created.token);
+      setName('');
+      setScopes([]);
+      reload();
+    }
+  };
+  return (
+    <>
+      <PageHeader title="Access tokens" />
+      <p className="muted">
+        Tokens let the command line and agents act as you, with no more than the scopes you pick.
+      </p>
+      {secret === null ? null : (
+        <div className="card" role="status">
+          <p>
+            <strong>Copy the new token now; it is not shown again.</strong>
+          </p>
+          <CodeBlock label="New token">{secret}</CodeBlock>
+          <button type="button" className="secondary" onClick={() => setSecret(null)}>
+            Done
+          </button>
+        </div>
+      )}
+      <Section title="Your tokens">
+        <ProblemView problem={revoke.problem} />
+        <Show state={state} loading="Loading tokens…">
+          {({ items }) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>You have no access tokens.</p>
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Scopes</th>
+                      <th scope="col">Expires</th>
+                      <th scope="col">Last used</th>
+                      <th scope="col">Actions</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((token) => (
+                      <tr key={token.id}>
+                        <td>{token.name}</td>
+                        <td>{token.scopes.join(', ')}</td>
+                        <td>
+                          <DateTime value={token.expiresAt} />
+                        </td>
+                        <td>{token.lastUsedAt === null ? 'never' : <DateTime value={token.lastUsedAt} />}</td>
+                        <td className="actions">
+                          {token.revoked ? (
+                            'revoked'
+                          ) : (
+                            <button
+                              type="button"
+                              className="danger small"
+                              disabled={revoke.pending}
+                              onClick={async () => {
+                                await revoke.run(token.id);
+                                reload();
+                              }}
+                            >
+                              Revoke
+                            </button>
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Show>
+      </Section>
+      <Section title="New token">
+        <form onSubmit={submit}>
+          <div className="form-row">
+            <div className="field">
+              <label htmlFor="token-name">Name</label>
+              <input
+                id="token-name"
+                required
+                maxLength={100}
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="token-days">Valid for (days)</label>
+              <input
+                id="token-days"
+                type="number"
+                min={1}
+                max={365}
+                value={days}
+                onChange={(e) => setDays(e.target.value)}
+              />
+            </div>
+          </div>
+          <fieldset>
+            <legend>Scopes</legend>
+            <div className="checks">
+              {permissions.map((permission) => (
+                <label key={permission} className="check">
+                  <input
+                    type="checkbox"
+                    checked={scopes.includes(permission)}
+                    onChange={(e) =>
+                      setScopes((previous) =>
+                        e.target.checked
+                          ? [...previous, permission]
+                          : previous.filter((p) => p !== permission),
+                      )
+                    }
+                  />
+                  {permission}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <ProblemView problem={create.problem} />
+          <button type="submit" disabled={create.pending}>
+            Create token
+          </button>
+        </form>
+      </Section>
+    </>
+  );
+}

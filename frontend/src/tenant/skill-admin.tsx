@@ -1,0 +1,394 @@
+/**
+ * Managing Skills: the whole catalogue (managers see every Skill) and one form to create or edit a
+ * Skill — schemas as JSON text, risk and approval rule, the roles that may see it, and its binding
+ * to a script asset (a fixed version or whatever is active).
+ */
+import { type FormEvent, useEffect, useState } from 'react';
+import { api, type Page, type Role, segment } from '../shared/api.ts';
+import { useAction, useResource } from '../shared/hooks.ts';
+import { Link, navigate } from '../shared/router.tsx';
+import { Badge, DateTime, Empty, Notice, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
+import {
+  APPROVAL_COUNT,
+  APPROVALS,
+  type ApprovalRule,
+  MIN_APPROVALS,
+  RISKS,
+  type Risk,
+  type ScriptAsset,
+  type ScriptVersion,
+  type Skill,
+} from './types.ts';
+
+export function SkillAdminPage() {
+  const { state } = useResource<{ items: Skill[] }>('/api/skills');
+  return (
+    <>
+      <PageHeader title="Manage skills">
+        <Link className="button" to="/skill-admin/new">
+          New skill
+        </Link>
+      </PageHeader>
+      <Section title="All Skills">
+        <Show state={state} loading="Loading Skills…">
+          {({ items }) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>No Skills yet. Upload a script, then create a Skill bound to it.</p>
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Skill</th>
+                      <th scope="col">Risk</th>
+                      <th scope="col">Approval</th>
+                      <th scope="col">Visible to</th>
+                      <th scope="col">Binding</th>
+                      <th scope="col">Updated</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {[...items]
+                      .sort((a, b) => a.name.localeCompare(b.name))
+                      .map((skill) => (
+                        <tr key={skill.id}>
+                          <td>
+                            <Link to={`/skill-admin/${segment(skill.id)}`}>{skill.name}</Link>
+                            <div className="muted">revision {skill.revision}</div>
+                          </td>
+                          <td>
+                            <Badge value={skill.risk} />
+                          </td>
+                          <td>{skill.approval}</td>
+                          <td>
+                            {skill.visibility.roles.length === 0
+                              ? 'everyone'
+                              : skill.visibility.roles.join(', ')}
+                          </td>
+                          <td>
+                            {skill.asset.kind} <code>{skill.asset.id}</code>
+                            {skill.asset.version === undefined ? null : ` @ ${String(skill.asset.version)}`}
+                          </td>
+                          <td>
+                            <DateTime value={skill.updatedAt} />
+                          </td>
+                        </tr>
+                      ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Show>
+      </Section>
+    </>
+  );
+}
+
+export function SkillEditPage({ id }: { readonly id: string | null }) {
+  const skill = useResource<Skill>(id === null ? null : `/api/skills/${segment(id)}`);
+  if (id === null) return <SkillForm skill={null} />;
+  return (
+    <Show state={skill.state} loading="Loading the Skill…">
+      {(data) => <SkillForm key={`${data.id}:${data.revision}`} skill={data} onSaved={skill.reload} />}
+    </Show>
+  );
+}
+
+const DEFAULT_INPUT = JSON.stringify(
+  {
+    type: 'object',
+    properties: { name: { type: 'string', minLength: 1 } },
+    required: ['name'],
+    additionalProperties: false,
+  },
+  null,
+  2,
+);
+const DEFAULT_OUTPUT = JSON.stringify({ type: 'object' }, null, 2);
+
+function parseJson(label: string, text: string): { value?: unknown; error?: string } {
+  try {
+    return { value: JSON.parse(text) };
+  } catch (error) {
+    return { error: `${label} is not valid JSON: ${(error as Error).message}` };
+  }
+}
+
+function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly onSaved?: () => void }) {
+  const roles = useResource<{ items: Role[] }>('/api/roles');
+  const scripts = useResource<Page<ScriptAsset>>('/api/assets/scripts?limit=100');
+  const [name, setName] = useState(skill?.name ?? '');
+  const [description, setDescription] = useState(skill?.description ?? '');
+  const [inputSchema, setInputSchema] = useState(
+    skill === null ? DEFAULT_INPUT : JSON.stringify(skill.inputSchema, null, 2),
+  );
+  const [outputSchema, setOutputSchema] = useState(
+    skill === null ? DEFAULT_OUTPUT : JSON.stringify(skill.outputSchema, null, 2),
+  );
+  const [risk, setRisk] = useState<Risk>(skill?.risk ?? 'low');
+  const [approval, setApproval] = useState<ApprovalRule>(skill?.approval ?? 'none');
+  const [visibleTo, setVisibleTo] = useState<string[]>([...(skill?.visibility.roles ?? [])]);
+  const [kind, setKind] = useState(skill?.asset.kind ?? 'python-script');
+  const [assetId, setAssetId] = useState(skill?.asset.id ?? '');
+  const [version, setVersion] = useState(String(skill?.asset.version ?? 'active'));
+  const [httpBinding, setHttpBinding] = useState(
+    skill !== null && skill.asset.kind !== 'python-script' ? JSON.stringify(skill.asset, null, 2) : '',
+  );
+  const [timeoutSeconds, setTimeoutSeconds] = useState(String(skill?.limits.timeoutSeconds ?? 30));
+  const [jsonErrors, setJsonErrors] = useState<string[]>([]);
+  const [saved, setSaved] = useState('');
+
+  // Pick the first script for a new Skill once the list is in.
+  useEffect(() => {
+    if (assetId === '' && kind === 'python-script' && scripts.state.status === 'ready') {
+      const first = scripts.state.data.items[0];
+      if (first !== undefined) setAssetId(first.id);
+    }
+  }, [assetId, kind, scripts.state]);
+  const versions = useResource<Page<ScriptVersion>>(
+    kind === 'python-script' && assetId !== ''
+      ? `/api/assets/scripts/${segment(assetId)}/versions?limit=100`
+      : null,
+  );
+
+  const save = useAction(async (body: Record<string, unknown>) =>
+    skill === null
+      ? api.post<Skill>('/api/skills', body)
+      : api.put<Skill>(`/api/skills/${segment(skill.id)}`, { ...body, revision: skill.revision }),
+  );
+
+  const tooFewApprovals = APPROVAL_COUNT[approval] < MIN_APPROVALS[risk];
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setSaved('');
+    const input = parseJson('The input schema', inputSchema);
+    const output = parseJson('The output schema', outputSchema);
+    const binding =
+      kind === 'python-script'
+        ? { value: { kind, id: assetId, version: version === 'active' ? 'active' : Number(version) } }
+        : parseJson('The binding', httpBinding);
+    const errors = [input.error, output.error, binding.error].filter(
+      (error): error is string => error !== undefined,
+    );
+    setJsonErrors(errors);
+    if (errors.length > 0) return;
+    const result = await save.run({
+      name,
+      description,
+      inputSchema: input.value,
+      outputSchema: output.value,
+      risk,
+      approval,
+      visibility: { roles: visibleTo },
+      asset: binding.value,
+      limits: { timeoutSeconds: Number(timeoutSeconds) },
+    });
+    if (result === undefined) return;
+    if (skill === null) {
+      navigate(`/skill-admin/${segment(result.id)}`);
+    } else {
+      setSaved(`Saved revision ${result.revision}.`);
+      onSaved?.();
+    }
+  };
+
+  const toggleRole = (role: string, on: boolean) =>
+    setVisibleTo((previous) => (on ? [...previous, role] : previous.filter((value) => value !== role)));
+
+  return (
+    <>
+      <PageHeader title={skill === null ? 'New skill' : `Edit ${skill.name}`}>
+        <Link className="button secondary" to="/skill-admin">
+          All Skills
+        </Link>
+      </PageHeader>
+      <form onSubmit={submit} className="card" aria-label={skill === null ? 'New skill' : 'Edit skill'}>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="skill-name">Name</label>
+            <input
+              id="skill-name"
+              required
+              maxLength={120}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="skill-timeout">Time limit (seconds)</label>
+            <input
+              id="skill-timeout"
+              type="number"
+              min={1}
+              max={240}
+              required
+              value={timeoutSeconds}
+              onChange={(e) => setTimeoutSeconds(e.target.value)}
+            />
+          </div>
+        </div>
+        <div className="field">
+          <label htmlFor="skill-description">Description</label>
+          <textarea
+            id="skill-description"
+            maxLength={2000}
+            rows={3}
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+          />
+        </div>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="skill-input-schema">Input schema (JSON Schema 2020-12)</label>
+            <textarea
+              id="skill-input-schema"
+              className="code-input"
+              spellCheck={false}
+              value={inputSchema}
+              onChange={(e) => setInputSchema(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="skill-output-schema">Output schema</label>
+            <textarea
+              id="skill-output-schema"
+              className="code-input"
+              spellCheck={false}
+              value={outputSchema}
+              onChange={(e) => setOutputSchema(e.target.value)}
+            />
+          </div>
+        </div>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="skill-risk">Risk</label>
+            <select id="skill-risk" value={risk} onChange={(e) => setRisk(e.target.value as Risk)}>
+              {RISKS.map((value) => (
+                <option key={value} value={value}>
+                  {value}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="skill-approval">Approval</label>
+            <select
+              id="skill-approval"
+              value={approval}
+              onChange={(e) => setApproval(e.target.value as ApprovalRule)}
+              aria-describedby="skill-approval-hint"
+            >
+              {APPROVALS.map((value) => (
+                <option key={value} value={value}>
+                  {value}
+                </option>
+              ))}
+            </select>
+            <p id="skill-approval-hint" className={tooFewApprovals ? 'hint warn' : 'hint'}>
+              {risk} risk needs at least {MIN_APPROVALS[risk]} approval(s) by people other than the requester.
+            </p>
+          </div>
+        </div>
+        <fieldset>
+          <legend>Visible to</legend>
+          <p className="hint">No role ticked: every user who may read Skills sees it.</p>
+          <Show state={roles.state} loading="Loading roles…">
+            {({ items }) => (
+              <div className="checks">
+                {items.map((role) => (
+                  <label key={role.name} className="check">
+                    <input
+                      type="checkbox"
+                      checked={visibleTo.includes(role.name)}
+                      onChange={(e) => toggleRole(role.name, e.target.checked)}
+                    />
+                    {role.name}
+                  </label>
+                ))}
+              </div>
+            )}
+          </Show>
+        </fieldset>
+        <fieldset>
+          <legend>Binding</legend>
+          <div className="field">
+            <label htmlFor="skill-kind">Asset kind</label>
+            <select id="skill-kind" value={kind} onChange={(e) => setKind(e.target.value)}>
+              <option value="python-script">Python script</option>
+              <option value="http">HTTP resource</option>
+            </select>
+          </div>
+          {kind === 'python-script' ? (
+            <div className="form-row">
+              <div className="field">
+                <label htmlFor="skill-asset">Script</label>
+                <Show state={scripts.state} loading="Loading scripts…">
+                  {({ items }) =>
+                    items.length === 0 ? (
+                      <p className="hint">
+                        No scripts yet: <Link to="/assets">upload one first</Link>.
+                      </p>
+                    ) : (
+                      <select id="skill-asset" value={assetId} onChange={(e) => setAssetId(e.target.value)}>
+                        {items.map((asset) => (
+                          <option key={asset.id} value={asset.id}>
+                            {asset.name} ({asset.id})
+                          </option>
+                        ))}
+                      </select>
+                    )
+                  }
+                </Show>
+              </div>
+              <div className="field">
+                <label htmlFor="skill-version">Version</label>
+                <select id="skill-version" value={version} onChange={(e) => setVersion(e.target.value)}>
+                  <option value="active">The active version (follows hot updates)</option>
+                  {versions.state.status === 'ready'
+                    ? [...versions.state.data.items]
+                        .sort((a, b) => b.version - a.version)
+                        .map((item) => (
+                          <option key={item.version} value={String(item.version)}>
+                            v{item.version} only{item.note ? ` — ${item.note}` : ''}
+                          </option>
+                        ))
+                    : null}
+                </select>
+              </div>
+            </div>
+          ) : (
+            <div className="field">
+              <label htmlFor="skill-binding">Binding (JSON)</label>
+              <textarea
+                id="skill-binding"
+                className="code-input"
+                spellCheck={false}
+                value={httpBinding}
+                placeholder='{ "kind": "http", "id": "…", "request": { "method": "GET", "path": "/items/{input.id}" } }'
+                onChange={(e) => setHttpBinding(e.target.value)}
+              />
+            </div>
+          )}
+        </fieldset>
+        {jsonErrors.length > 0 ? (
+          <div className="problem" role="alert">
+            <ul className="problem-fields">
+              {jsonErrors.map((error) => (
+                <li key={error}>{error}</li>
+              ))}
+            </ul>
+          </div>
+        ) : null}
+        <ProblemView problem={save.problem} focus />
+        <Notice>{saved}</Notice>
+        <button type="submit" disabled={save.pending}>
+          {save.pending ? 'Saving…' : skill === null ? 'Create skill' : 'Save changes'}
+        </button>
+      </form>
+    </>
+  );
+}
