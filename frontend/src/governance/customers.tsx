@@ -1,0 +1,444 @@
+/** Customers and their ledgers, and the order center (new order, confirm payment, cancel). */
+import { type FormEvent, useState } from 'react';
+import { api, idempotencyKey, type Page, segment } from '../shared/api.ts';
+import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { Link } from '../shared/router.tsx';
+import {
+  Badge,
+  DateTime,
+  Empty,
+  formatDate,
+  LoadMore,
+  Notice,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+} from '../shared/ui.tsx';
+import { TenantTable } from './tenants.tsx';
+import type { Customer, LedgerEntry, Order, Tenant } from './types.ts';
+
+function money(amount: number, currency: string): string {
+  try {
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(amount);
+  } catch {
+    return `${amount} ${currency}`;
+  }
+}
+
+export function CustomersPage({
+  canCustomers,
+  canOrders,
+}: {
+  readonly canCustomers: boolean;
+  readonly canOrders: boolean;
+}) {
+  return (
+    <>
+      <PageHeader title="Customers & orders" />
+      {canOrders ? <Orders /> : null}
+      {canCustomers ? <Customers /> : null}
+    </>
+  );
+}
+
+function Customers() {
+  const list = usePaged<Customer>('/api/customers', 50);
+  const [name, setName] = useState('');
+  const [contact, setContact] = useState('');
+  const [email, setEmail] = useState('');
+  const [notes, setNotes] = useState('');
+  const create = useAction(async () =>
+    api.post<Customer>('/api/customers', {
+      name,
+      contacts: contact.trim() === '' ? [] : [{ name: contact, ...(email === '' ? {} : { email }) }],
+      ...(notes === '' ? {} : { notes }),
+    }),
+  );
+  const [message, setMessage] = useState('');
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if ((await create.run()) !== undefined) {
+      setMessage(`Customer ${name} created.`);
+      setName('');
+      setContact('');
+      setEmail('');
+      setNotes('');
+      list.reload();
+    }
+  };
+  return (
+    <>
+      <Section title="Customers">
+        <Show state={list.state} loading="Loading customers…">
+          {(items) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>No customers yet.</p>
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Customer</th>
+                      <th scope="col">Contacts</th>
+                      <th scope="col">Since</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((customer) => (
+                      <tr key={customer.id}>
+                        <td>
+                          <Link to={`/customers/${segment(customer.id)}`}>{customer.name}</Link>
+                        </td>
+                        <td>
+                          {customer.contacts
+                            .map((person) => `${person.name}${person.email ? ` <${person.email}>` : ''}`)
+                            .join(', ') || '—'}
+                        </td>
+                        <td>{formatDate(customer.createdAt)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Show>
+        <LoadMore list={list} />
+      </Section>
+      <Section title="New customer">
+        <form onSubmit={submit}>
+          <div className="form-row">
+            <div className="field">
+              <label htmlFor="customer-name">Name</label>
+              <input
+                id="customer-name"
+                required
+                maxLength={200}
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="customer-contact">Contact person</label>
+              <input
+                id="customer-contact"
+                maxLength={200}
+                value={contact}
+                onChange={(e) => setContact(e.target.value)}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="customer-email">Contact email</label>
+              <input
+                id="customer-email"
+                type="email"
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+              />
+            </div>
+          </div>
+          <div className="field">
+            <label htmlFor="customer-notes">Notes</label>
+            <textarea
+              id="customer-notes"
+              rows={2}
+              maxLength={2000}
+              value={notes}
+              onChange={(e) => setNotes(e.target.value)}
+            />
+          </div>
+          <ProblemView problem={create.problem} />
+          <Notice>{message}</Notice>
+          <button type="submit" disabled={create.pending}>
+            Create customer
+          </button>
+        </form>
+      </Section>
+    </>
+  );
+}
+
+function Orders() {
+  const list = usePaged<Order>('/api/orders', 50);
+  const tenants = useResource<Page<Tenant>>('/api/tenants?limit=100');
+  const [message, setMessage] = useState('');
+  const act = useAction(async (order: Order, action: 'confirm-payment' | 'cancel') =>
+    api.post<Order>(`/api/orders/${segment(order.id)}/${action}`),
+  );
+  const onAct = async (order: Order, action: 'confirm-payment' | 'cancel') => {
+    const done = await act.run(order, action);
+    if (done !== undefined) {
+      setMessage(
+        action === 'cancel'
+          ? `Order for ${order.tenantId} cancelled.`
+          : `Payment confirmed; ${order.tenantId} now runs until ${formatDate(done.newExpiry)}.`,
+      );
+      list.reload();
+    }
+  };
+  return (
+    <>
+      <Section title="Orders">
+        <Notice>{message}</Notice>
+        <ProblemView problem={act.problem} />
+        <Show state={list.state} loading="Loading orders…">
+          {(items) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>No orders yet.</p>
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Created</th>
+                      <th scope="col">Tenant</th>
+                      <th scope="col">Plan</th>
+                      <th scope="col">Amount</th>
+                      <th scope="col">Status</th>
+                      <th scope="col">Actions</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((order) => (
+                      <tr key={order.id}>
+                        <td>
+                          <DateTime value={order.createdAt} />
+                        </td>
+                        <td>
+                          <Link to={`/tenants/${segment(order.tenantId)}`}>{order.tenantId}</Link>
+                        </td>
+                        <td>
+                          {order.plan} · {order.months} month{order.months === 1 ? '' : 's'}
+                        </td>
+                        <td>{money(order.amount, order.currency)}</td>
+                        <td>
+                          <Badge value={order.status} />
+                          {order.confirmedBy ? <div className="muted">by {order.confirmedBy}</div> : null}
+                        </td>
+                        <td className="actions">
+                          {order.status === 'pending' ? (
+                            <>
+                              <button
+                                type="button"
+                                className="small"
+                                disabled={act.pending}
+                                onClick={() => onAct(order, 'confirm-payment')}
+                              >
+                                Confirm payment
+                              </button>
+                              <button
+                                type="button"
+                                className="secondary small"
+                                disabled={act.pending}
+                                onClick={() => onAct(order, 'cancel')}
+                              >
+                                Cancel
+                              </button>
+                            </>
+                          ) : null}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Show>
+        <LoadMore list={list} />
+      </Section>
+      <NewOrder
+        tenants={tenants.state.status === 'ready' ? tenants.state.data.items : []}
+        onCreated={() => {
+          setMessage('Order created; confirm the payment when it arrives.');
+          list.reload();
+        }}
+      />
+    </>
+  );
+}
+
+function NewOrder({
+  tenants,
+  onCreated,
+}: {
+  readonly tenants: readonly Tenant[];
+  readonly onCreated: () => void;
+}) {
+  const [tenantId, setTenantId] = useState('');
+  const [plan, setPlan] = useState('standard');
+  const [months, setMonths] = useState('12');
+  const [amount, setAmount] = useState('');
+  const [currency, setCurrency] = useState('USD');
+  const create = useAction(async () =>
+    api.post<Order>(
+      '/api/orders',
+      { tenantId, plan, months: Number(months), amount: Number(amount), currency: currency.toUpperCase() },
+      { headers: { 'idempotency-key': idempotencyKey() } },
+    ),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if ((await create.run()) !== undefined) {
+      setAmount('');
+      onCreated();
+    }
+  };
+  return (
+    <Section title="New order">
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="order-tenant">Tenant</label>
+            <select id="order-tenant" required value={tenantId} onChange={(e) => setTenantId(e.target.value)}>
+              <option value="">Choose a tenant</option>
+              {tenants.map((tenant) => (
+                <option key={tenant.id} value={tenant.id}>
+                  {tenant.name} ({tenant.id})
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="order-plan">Plan</label>
+            <input id="order-plan" required value={plan} onChange={(e) => setPlan(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="order-months">Months</label>
+            <input
+              id="order-months"
+              type="number"
+              min={1}
+              max={120}
+              required
+              value={months}
+              onChange={(e) => setMonths(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="order-amount">Amount</label>
+            <input
+              id="order-amount"
+              type="number"
+              min={0}
+              step="0.01"
+              required
+              value={amount}
+              onChange={(e) => setAmount(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="order-currency">Currency</label>
+            <input
+              id="order-currency"
+              required
+              pattern="[A-Za-z]{3}"
+              maxLength={3}
+              value={currency}
+              onChange={(e) => setCurrency(e.target.value)}
+            />
+          </div>
+        </div>
+        <ProblemView problem={create.problem} />
+        <button type="submit" disabled={create.pending}>
+          Create order
+        </button>
+      </form>
+    </Section>
+  );
+}
+
+export function CustomerPage({ id }: { readonly id: string }) {
+  const customer = useResource<Customer>(`/api/customers/${segment(id)}`);
+  const ledger = usePaged<LedgerEntry>(`/api/customers/${segment(id)}/ledger`, 50);
+  return (
+    <>
+      <PageHeader title={customer.state.status === 'ready' ? customer.state.data.name : 'Customer'}>
+        <Link className="button secondary" to="/customers">
+          All customers
+        </Link>
+      </PageHeader>
+      <Show state={customer.state} loading="Loading the customer…">
+        {(data) => (
+          <>
+            <Section title="Contacts">
+              {data.contacts.length === 0 ? (
+                <p className="muted">No contacts recorded.</p>
+              ) : (
+                <ul>
+                  {data.contacts.map((person) => (
+                    <li key={`${person.name}:${person.email ?? ''}`}>
+                      {person.name}
+                      {person.role ? ` (${person.role})` : ''}
+                      {person.email ? (
+                        <>
+                          {' '}
+                          · <a href={`mailto:${person.email}`}>{person.email}</a>
+                        </>
+                      ) : null}
+                      {person.phone ? ` · ${person.phone}` : ''}
+                    </li>
+                  ))}
+                </ul>
+              )}
+              {data.notes ? <p className="pre-line">{data.notes}</p> : null}
+            </Section>
+            <Section title="Tenants">
+              {data.tenants === undefined || data.tenants.length === 0 ? (
+                <p className="muted">No tenants linked to this customer.</p>
+              ) : (
+                <TenantTable tenants={data.tenants} />
+              )}
+            </Section>
+          </>
+        )}
+      </Show>
+      <Section title="Ledger">
+        <Show state={ledger.state} loading="Loading the ledger…">
+          {(items) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>Nothing recorded yet.</p>
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">When</th>
+                      <th scope="col">Event</th>
+                      <th scope="col">Summary</th>
+                      <th scope="col">Amount</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((entry) => (
+                      <tr key={entry.id}>
+                        <td>
+                          <DateTime value={entry.at} />
+                        </td>
+                        <td>
+                          <Badge value="info" label={entry.kind} />
+                        </td>
+                        <td>{entry.summary}</td>
+                        <td>
+                          {entry.amount === undefined ? '—' : money(entry.amount, entry.currency ?? 'USD')}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Show>
+        <LoadMore list={ledger} />
+      </Section>
+    </>
+  );
+}

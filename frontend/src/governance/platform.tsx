@@ -1,0 +1,697 @@
+/**
+ * Lifecycle scans, HTTP resources (write-only credentials, trial runs, grants), templates and their
+ * distribution, platform announcements, and the read-only tenant console of whitelisted admins.
+ * Routes that are not on this platform yet show as unavailable rather than as errors.
+ */
+import { type FormEvent, useState } from 'react';
+import { api, idempotencyKey, type Page, segment } from '../shared/api.ts';
+import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import {
+  Badge,
+  DateTime,
+  Empty,
+  formatDate,
+  JsonBlock,
+  LoadMore,
+  Notice,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+  splitList,
+} from '../shared/ui.tsx';
+import { TenantTable } from './tenants.tsx';
+import type { HttpResource, PlatformAnnouncement, ScanResult, Template, Tenant } from './types.ts';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+// ── lifecycle ────────────────────────────────────────────────────────────────────────────────
+
+const SCANS = {
+  'renewal-reminder': 'Renewal reminders (30, 7 and 1 day before expiry)',
+  'expiry-shutdown': 'Expiry shutdown (expired → grace → suspended)',
+} as const;
+type ScanName = keyof typeof SCANS;
+
+export function LifecyclePage() {
+  const tenants = usePaged<Tenant>('/api/tenants', 100);
+  const [scan, setScan] = useState<ScanName>('renewal-reminder');
+  const [at, setAt] = useState('');
+  const [results, setResults] = useState<(ScanResult & { readonly key: string })[]>([]);
+  const run = useAction(async () =>
+    api.post<ScanResult>('/api/lifecycle/run', {
+      scan,
+      ...(at === '' ? {} : { now: new Date(at).toISOString() }),
+    }),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const result = await run.run();
+    if (result !== undefined) {
+      const key = `${result.scan}:${result.now}:${Date.now()}`;
+      setResults((previous) => [{ ...result, key }, ...previous]);
+      tenants.reload();
+    }
+  };
+  const now = Date.now();
+  return (
+    <>
+      <PageHeader title="Lifecycle" />
+      <Section title="Run a scan now">
+        <p className="muted">
+          The schedules run these every night; running one here does the same work, once.
+        </p>
+        <form onSubmit={submit}>
+          <div className="form-row">
+            <div className="field">
+              <label htmlFor="scan-name">Scan</label>
+              <select id="scan-name" value={scan} onChange={(e) => setScan(e.target.value as ScanName)}>
+                {Object.entries(SCANS).map(([value, label]) => (
+                  <option key={value} value={value}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="scan-now">As of (optional)</label>
+              <input id="scan-now" type="datetime-local" value={at} onChange={(e) => setAt(e.target.value)} />
+              <p className="hint">Leave empty for now; set a date to catch up on a missed day.</p>
+            </div>
+          </div>
+          <ProblemView problem={run.problem} />
+          <button type="submit" disabled={run.pending}>
+            {run.pending ? 'Running…' : 'Run scan'}
+          </button>
+        </form>
+      </Section>
+      {results.map((result) => (
+        <Section key={result.key} title={`Result: ${result.scan}`}>
+          <p role="status">
+            Scanned {result.scanned} item(s) as of <DateTime value={result.now} />;{' '}
+            {result.changed.length === 0 ? 'nothing needed doing.' : `${result.changed.length} change(s):`}
+          </p>
+          {result.changed.length > 0 ? (
+            <ul>
+              {result.changed.map((change) => (
+                <li key={`${change.tenantId}:${change.action}:${change.executionId ?? ''}`}>
+                  <code>{change.tenantId}</code>:{' '}
+                  <Badge
+                    value={change.action === 'suspended' ? 'suspended' : 'warning'}
+                    label={change.action}
+                  />
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </Section>
+      ))}
+      <Section title="Tenants needing attention">
+        <p className="muted">Expiring within 30 days, in their grace period, or suspended.</p>
+        <Show state={tenants.state} loading="Loading tenants…">
+          {(items) => {
+            const attention = items.filter(
+              (tenant) =>
+                tenant.status === 'grace' ||
+                tenant.status === 'suspended' ||
+                ((tenant.status === 'active' || tenant.status === 'trial') &&
+                  Date.parse(tenant.expiresAt) - now <= 30 * DAY_MS),
+            );
+            return attention.length === 0 ? (
+              <Empty>
+                <p>All tenants are in good standing.</p>
+              </Empty>
+            ) : (
+              <TenantTable tenants={attention} />
+            );
+          }}
+        </Show>
+        <LoadMore list={tenants} />
+      </Section>
+    </>
+  );
+}
+
+// ── HTTP resources ───────────────────────────────────────────────────────────────────────────
+
+export function HttpResourcesPage() {
+  const list = useResource<Page<HttpResource>>('/api/http-resources');
+  const [message, setMessage] = useState('');
+  return (
+    <>
+      <PageHeader title="HTTP resources" />
+      <Notice>{message}</Notice>
+      <Show state={list.state} loading="Loading HTTP resources…" unavailable="HTTP resource governance">
+        {({ items }) => (
+          <>
+            <Section title="Resources">
+              {items.length === 0 ? (
+                <Empty>
+                  <p>No HTTP resources yet.</p>
+                </Empty>
+              ) : (
+                <ul className="stack plain-list">
+                  {items.map((resource) => (
+                    <li key={resource.id}>
+                      <HttpResourceCard
+                        resource={resource}
+                        onChanged={(text) => {
+                          setMessage(text);
+                          list.reload();
+                        }}
+                      />
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </Section>
+            <NewHttpResource
+              onCreated={() => {
+                setMessage('Resource created. Set its credential before granting it.');
+                list.reload();
+              }}
+            />
+          </>
+        )}
+      </Show>
+    </>
+  );
+}
+
+function HttpResourceCard({
+  resource,
+  onChanged,
+}: {
+  readonly resource: HttpResource;
+  readonly onChanged: (text: string) => void;
+}) {
+  const base = `/api/http-resources/${segment(resource.id)}`;
+  const [credential, setCredential] = useState('');
+  const [trialMethod, setTrialMethod] = useState(resource.methods[0] ?? 'GET');
+  const [trialPath, setTrialPath] = useState('/');
+  const [trialResult, setTrialResult] = useState<unknown>(undefined);
+  const [grantTo, setGrantTo] = useState('');
+  const setSecret = useAction(async () => {
+    await api.put<void>(`${base}/credential`, { value: credential });
+    return true;
+  });
+  const trial = useAction(async () =>
+    api.post<unknown>(`${base}/trial`, { method: trialMethod, path: trialPath }),
+  );
+  const grant = useAction(async () => api.post<unknown>(`${base}/grants`, { tenantIds: splitList(grantTo) }));
+  return (
+    <article className="card" aria-label={resource.name}>
+      <h3>{resource.name}</h3>
+      <dl className="facts">
+        <dt>Base URL</dt>
+        <dd>
+          <code>{resource.baseUrl}</code>
+        </dd>
+        <dt>Methods</dt>
+        <dd>{resource.methods.join(', ')}</dd>
+        <dt>Paths</dt>
+        <dd>{resource.paths.join(', ')}</dd>
+        <dt>Writes</dt>
+        <dd>{resource.writeAllowed ? 'allowed' : 'read only'}</dd>
+        <dt>Auth</dt>
+        <dd>
+          {resource.auth?.scheme ?? '—'} · credential {resource.credentialSet ? 'set' : 'not set'}
+        </dd>
+        {resource.grants === undefined ? null : (
+          <>
+            <dt>Granted to</dt>
+            <dd>{resource.grants.join(', ') || 'nobody'}</dd>
+          </>
+        )}
+      </dl>
+      <form
+        onSubmit={async (event) => {
+          event.preventDefault();
+          if ((await setSecret.run()) === true) {
+            setCredential('');
+            onChanged(`Credential of ${resource.name} replaced.`);
+          }
+        }}
+      >
+        <div className="field">
+          <label htmlFor={`credential-${resource.id}`}>New credential</label>
+          <input
+            id={`credential-${resource.id}`}
+            type="password"
+            autoComplete="off"
+            required
+            value={credential}
+            onChange={(e) => setCredential(e.target.value)}
+            aria-describedby={`credential-hint-${resource.id}`}
+          />
+          <p id={`credential-hint-${resource.id}`} className="hint">
+            Write-only: it is stored for the executor and never shown again, here or anywhere.
+          </p>
+        </div>
+        <ProblemView problem={setSecret.problem} />
+        <button type="submit" className="secondary" disabled={setSecret.pending}>
+          Replace credential
+        </button>
+      </form>
+      <form
+        onSubmit={async (event) => {
+          event.preventDefault();
+          const answer = await trial.run();
+          if (answer !== undefined) setTrialResult(answer);
+        }}
+      >
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor={`trial-method-${resource.id}`}>Trial method</label>
+            <select
+              id={`trial-method-${resource.id}`}
+              value={trialMethod}
+              onChange={(e) => setTrialMethod(e.target.value)}
+            >
+              {resource.methods.map((method) => (
+                <option key={method} value={method}>
+                  {method}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor={`trial-path-${resource.id}`}>Trial path</label>
+            <input
+              id={`trial-path-${resource.id}`}
+              value={trialPath}
+              onChange={(e) => setTrialPath(e.target.value)}
+            />
+          </div>
+        </div>
+        <ProblemView problem={trial.problem} />
+        <button type="submit" className="secondary" disabled={trial.pending}>
+          {trial.pending ? 'Calling…' : 'Trial run'}
+        </button>
+        {trialResult === undefined ? null : <JsonBlock value={trialResult} label="Trial result" />}
+      </form>
+      <form
+        onSubmit={async (event) => {
+          event.preventDefault();
+          if ((await grant.run()) !== undefined) {
+            setGrantTo('');
+            onChanged(`${resource.name} granted.`);
+          }
+        }}
+      >
+        <div className="field">
+          <label htmlFor={`grant-${resource.id}`}>Grant to tenants (ids, comma-separated)</label>
+          <input
+            id={`grant-${resource.id}`}
+            required
+            value={grantTo}
+            onChange={(e) => setGrantTo(e.target.value)}
+          />
+        </div>
+        <ProblemView problem={grant.problem} />
+        <button type="submit" className="secondary" disabled={grant.pending}>
+          Grant
+        </button>
+      </form>
+    </article>
+  );
+}
+
+function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
+  const [name, setName] = useState('');
+  const [baseUrl, setBaseUrl] = useState('https://');
+  const [methods, setMethods] = useState<string[]>(['GET']);
+  const [paths, setPaths] = useState('/*');
+  const [writeAllowed, setWriteAllowed] = useState(false);
+  const [scheme, setScheme] = useState('bearer');
+  const [header, setHeader] = useState('');
+  const create = useAction(async () =>
+    api.post<HttpResource>('/api/http-resources', {
+      name,
+      baseUrl,
+      methods,
+      paths: splitList(paths),
+      writeAllowed,
+      auth: { scheme, ...(scheme === 'header' && header !== '' ? { header } : {}) },
+    }),
+  );
+  return (
+    <Section title="New HTTP resource">
+      <form
+        onSubmit={async (event) => {
+          event.preventDefault();
+          if ((await create.run()) !== undefined) {
+            setName('');
+            onCreated();
+          }
+        }}
+      >
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="resource-name">Name</label>
+            <input id="resource-name" required value={name} onChange={(e) => setName(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="resource-url">Base URL</label>
+            <input
+              id="resource-url"
+              type="url"
+              required
+              value={baseUrl}
+              onChange={(e) => setBaseUrl(e.target.value)}
+            />
+          </div>
+        </div>
+        <fieldset>
+          <legend>Methods</legend>
+          <div className="checks">
+            {['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => (
+              <label key={method} className="check">
+                <input
+                  type="checkbox"
+                  checked={methods.includes(method)}
+                  onChange={(e) =>
+                    setMethods((previous) =>
+                      e.target.checked ? [...previous, method] : previous.filter((m) => m !== method),
+                    )
+                  }
+                />
+                {method}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <div className="field">
+          <label htmlFor="resource-paths">Allowed paths (patterns, comma-separated)</label>
+          <input id="resource-paths" required value={paths} onChange={(e) => setPaths(e.target.value)} />
+        </div>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="resource-scheme">Auth scheme</label>
+            <select id="resource-scheme" value={scheme} onChange={(e) => setScheme(e.target.value)}>
+              <option value="bearer">bearer</option>
+              <option value="header">header</option>
+              <option value="basic">basic</option>
+            </select>
+          </div>
+          {scheme === 'header' ? (
+            <div className="field">
+              <label htmlFor="resource-header">Header name</label>
+              <input id="resource-header" value={header} onChange={(e) => setHeader(e.target.value)} />
+            </div>
+          ) : null}
+        </div>
+        <div className="field">
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={writeAllowed}
+              onChange={(e) => setWriteAllowed(e.target.checked)}
+            />
+            Allow writes (non-GET methods)
+          </label>
+        </div>
+        <ProblemView problem={create.problem} />
+        <button type="submit" disabled={create.pending}>
+          Create resource
+        </button>
+      </form>
+    </Section>
+  );
+}
+
+// ── templates ────────────────────────────────────────────────────────────────────────────────
+
+export function TemplatesPage() {
+  const list = useResource<Page<Template>>('/api/templates');
+  const [message, setMessage] = useState('');
+  return (
+    <>
+      <PageHeader title="Templates" />
+      <Notice>{message}</Notice>
+      <Show state={list.state} loading="Loading templates…" unavailable="Template distribution">
+        {({ items }) =>
+          items.length === 0 ? (
+            <Empty>
+              <p>No templates yet.</p>
+            </Empty>
+          ) : (
+            <ul className="stack plain-list">
+              {items.map((template) => (
+                <li key={template.id}>
+                  <TemplateCard
+                    template={template}
+                    onDistributed={(text) => {
+                      setMessage(text);
+                      list.reload();
+                    }}
+                  />
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </Show>
+    </>
+  );
+}
+
+function TemplateCard({
+  template,
+  onDistributed,
+}: {
+  readonly template: Template;
+  readonly onDistributed: (text: string) => void;
+}) {
+  const [tenantIds, setTenantIds] = useState('');
+  const distribute = useAction(async () =>
+    api.post<unknown>(`/api/templates/${segment(template.id)}/distribute`, {
+      tenantIds: splitList(tenantIds),
+    }),
+  );
+  return (
+    <article className="card" aria-label={template.name}>
+      <h2>{template.name}</h2>
+      {template.description ? <p>{template.description}</p> : null}
+      <p className="muted">
+        {template.version === undefined ? null : `version ${String(template.version)} · `}
+        {template.createdAt === undefined ? null : `created ${formatDate(template.createdAt)}`}
+      </p>
+      <form
+        onSubmit={async (event) => {
+          event.preventDefault();
+          if ((await distribute.run()) !== undefined) {
+            setTenantIds('');
+            onDistributed(`${template.name} distributed.`);
+          }
+        }}
+      >
+        <div className="field">
+          <label htmlFor={`distribute-${template.id}`}>Distribute to tenants (ids, comma-separated)</label>
+          <input
+            id={`distribute-${template.id}`}
+            required
+            value={tenantIds}
+            onChange={(e) => setTenantIds(e.target.value)}
+          />
+        </div>
+        <ProblemView problem={distribute.problem} />
+        <button type="submit" disabled={distribute.pending}>
+          Distribute
+        </button>
+      </form>
+    </article>
+  );
+}
+
+// ── platform announcements ───────────────────────────────────────────────────────────────────
+
+export function PlatformAnnouncementsPage() {
+  const list = usePaged<PlatformAnnouncement>('/api/announcements');
+  const [title, setTitle] = useState('');
+  const [body, setBody] = useState('');
+  const [severity, setSeverity] = useState('info');
+  const [everyone, setEveryone] = useState(true);
+  const [tenants, setTenants] = useState('');
+  const [audience, setAudience] = useState('');
+  const [message, setMessage] = useState('');
+  const post = useAction(async () =>
+    api.post<PlatformAnnouncement & { newlyDelivered: number }>(
+      '/api/announcements',
+      {
+        title,
+        body,
+        severity,
+        tenants: everyone ? 'all' : splitList(tenants),
+        ...(audience.trim() === '' ? {} : { audience: splitList(audience) }),
+      },
+      { headers: { 'idempotency-key': idempotencyKey() } },
+    ),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const posted = await post.run();
+    if (posted !== undefined) {
+      setMessage(`Posted to ${posted.newlyDelivered} tenant(s).`);
+      setTitle('');
+      setBody('');
+      list.reload();
+    }
+  };
+  return (
+    <>
+      <PageHeader title="Announcements" />
+      <Section title="Post to tenants">
+        <form onSubmit={submit}>
+          <div className="form-row">
+            <div className="field">
+              <label htmlFor="platform-announcement-title">Title</label>
+              <input
+                id="platform-announcement-title"
+                required
+                maxLength={200}
+                value={title}
+                onChange={(e) => setTitle(e.target.value)}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="platform-announcement-severity">Severity</label>
+              <select
+                id="platform-announcement-severity"
+                value={severity}
+                onChange={(e) => setSeverity(e.target.value)}
+              >
+                <option value="info">info</option>
+                <option value="warning">warning</option>
+                <option value="critical">critical</option>
+              </select>
+            </div>
+          </div>
+          <div className="field">
+            <label htmlFor="platform-announcement-body">Message</label>
+            <textarea
+              id="platform-announcement-body"
+              required
+              rows={4}
+              maxLength={10000}
+              value={body}
+              onChange={(e) => setBody(e.target.value)}
+            />
+          </div>
+          <fieldset>
+            <legend>Tenants</legend>
+            <label className="check">
+              <input
+                type="radio"
+                name="announcement-tenants"
+                checked={everyone}
+                onChange={() => setEveryone(true)}
+              />
+              All tenants
+            </label>{' '}
+            <label className="check">
+              <input
+                type="radio"
+                name="announcement-tenants"
+                checked={!everyone}
+                onChange={() => setEveryone(false)}
+              />
+              Only these
+            </label>
+            {everyone ? null : (
+              <div className="field">
+                <label htmlFor="platform-announcement-tenants">Tenant ids (comma-separated)</label>
+                <input
+                  id="platform-announcement-tenants"
+                  required
+                  value={tenants}
+                  onChange={(e) => setTenants(e.target.value)}
+                />
+              </div>
+            )}
+          </fieldset>
+          <div className="field">
+            <label htmlFor="platform-announcement-audience">
+              Roles in each tenant (optional, comma-separated)
+            </label>
+            <input
+              id="platform-announcement-audience"
+              value={audience}
+              onChange={(e) => setAudience(e.target.value)}
+              placeholder="everyone"
+            />
+          </div>
+          <ProblemView problem={post.problem} />
+          <Notice>{message}</Notice>
+          <button type="submit" disabled={post.pending}>
+            {post.pending ? 'Posting…' : 'Post announcement'}
+          </button>
+        </form>
+      </Section>
+      <Section title="Posted">
+        <Show state={list.state} loading="Loading announcements…">
+          {(items) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>Nothing posted yet.</p>
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Posted</th>
+                      <th scope="col">Title</th>
+                      <th scope="col">Tenants</th>
+                      <th scope="col">Delivered</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((announcement) => (
+                      <tr key={announcement.id}>
+                        <td>
+                          <DateTime value={announcement.createdAt} />
+                          <div className="muted">{announcement.createdBy}</div>
+                        </td>
+                        <td>
+                          {announcement.title} <Badge value={announcement.severity} />
+                        </td>
+                        <td>{announcement.tenants === 'all' ? 'all' : announcement.tenants.join(', ')}</td>
+                        <td>{announcement.delivered}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Show>
+        <LoadMore list={list} />
+      </Section>
+    </>
+  );
+}
+
+// ── the tenant console of whitelisted tenant admins ──────────────────────────────────────────
+
+export function ConsoleTenantsPage() {
+  const { state } = useResource<{ items: Tenant[] }>('/api/console/tenants');
+  return (
+    <>
+      <PageHeader title="My tenants" />
+      <Section title="Tenants on your whitelist">
+        <Show state={state} loading="Loading your tenants…">
+          {({ items }) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>No tenants are on your whitelist.</p>
+              </Empty>
+            ) : (
+              <TenantTable tenants={items} linked={false} />
+            )
+          }
+        </Show>
+      </Section>
+    </>
+  );
+}

@@ -1,0 +1,426 @@
+/** Tenants and their hosts: the list, a new tenant, and one tenant's plan, status, expiry and hosts. */
+import { type FormEvent, useState } from 'react';
+import { api, type Page, segment } from '../shared/api.ts';
+import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { Link, navigate } from '../shared/router.tsx';
+import {
+  Badge,
+  DateTime,
+  Empty,
+  formatDate,
+  LoadMore,
+  Notice,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+  splitList,
+} from '../shared/ui.tsx';
+import { type Customer, TENANT_STATUSES, type Tenant } from './types.ts';
+
+/** `2026-05-01` from an ISO instant, for a date input. */
+export function dateInput(iso: string | undefined): string {
+  if (iso === undefined) return '';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? '' : date.toISOString().slice(0, 10);
+}
+
+/** The end of a chosen day, UTC, as the API's ISO instant. */
+export function endOfDay(day: string): string {
+  return new Date(`${day}T23:59:59.000Z`).toISOString();
+}
+
+/** Where a host's site is, on the port this console is served from (local development uses one port). */
+export function hostUrl(host: string): string {
+  const { protocol, port } = window.location;
+  return `${protocol}//${host}${port === '' ? '' : `:${port}`}/`;
+}
+
+export function TenantsPage() {
+  const list = usePaged<Tenant>('/api/tenants', 50);
+  return (
+    <>
+      <PageHeader title="Tenants">
+        <button type="button" className="secondary" onClick={list.reload}>
+          Refresh
+        </button>
+      </PageHeader>
+      <Section title="All tenants">
+        <Show state={list.state} loading="Loading tenants…">
+          {(items) =>
+            items.length === 0 ? (
+              <Empty>
+                <p>No tenants yet. Create the first one below.</p>
+              </Empty>
+            ) : (
+              <TenantTable tenants={items} />
+            )
+          }
+        </Show>
+        <LoadMore list={list} />
+      </Section>
+      <NewTenant />
+    </>
+  );
+}
+
+export function TenantTable({
+  tenants,
+  linked = true,
+}: {
+  readonly tenants: readonly Tenant[];
+  /** Link each tenant to its page (not for console users, who have no tenant pages). */
+  readonly linked?: boolean;
+}) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Tenant</th>
+            <th scope="col">Status</th>
+            <th scope="col">Plan</th>
+            <th scope="col">Expires</th>
+            <th scope="col">Hosts</th>
+          </tr>
+        </thead>
+        <tbody>
+          {tenants.map((tenant) => (
+            <tr key={tenant.id} data-tenant={tenant.id}>
+              <td>
+                {linked ? <Link to={`/tenants/${segment(tenant.id)}`}>{tenant.name}</Link> : tenant.name}
+                <div className="muted">
+                  <code>{tenant.id}</code>
+                </div>
+              </td>
+              <td>
+                <Badge value={tenant.status} />
+              </td>
+              <td>{tenant.plan}</td>
+              <td>{formatDate(tenant.expiresAt)}</td>
+              <td>
+                {tenant.hosts.map((host) => (
+                  <div key={host}>
+                    <code>{host}</code>
+                  </div>
+                ))}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function NewTenant() {
+  const customers = useResource<Page<Customer>>('/api/customers?limit=100');
+  const inAYear = new Date(Date.now() + 365 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  const [id, setId] = useState('');
+  const [name, setName] = useState('');
+  const [plan, setPlan] = useState('standard');
+  const [hosts, setHosts] = useState('');
+  const [expires, setExpires] = useState(inAYear);
+  const [status, setStatus] = useState('active');
+  const [customerId, setCustomerId] = useState('');
+  const create = useAction(async () =>
+    api.post<Tenant>('/api/tenants', {
+      id,
+      name,
+      plan,
+      hosts: splitList(hosts),
+      expiresAt: endOfDay(expires),
+      status,
+      ...(customerId === '' ? {} : { customerId }),
+    }),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const created = await create.run();
+    if (created !== undefined) navigate(`/tenants/${segment(created.id)}?created=1`);
+  };
+  return (
+    <Section title="New tenant">
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="tenant-id">Tenant id</label>
+            <input
+              id="tenant-id"
+              required
+              pattern="[a-z][a-z0-9\-]{1,38}[a-z0-9]"
+              title="3–40 lowercase letters, digits and hyphens, starting with a letter"
+              autoCapitalize="none"
+              spellCheck={false}
+              value={id}
+              onChange={(e) => setId(e.target.value)}
+              aria-describedby="tenant-id-hint"
+            />
+            <p id="tenant-id-hint" className="hint">
+              A lowercase slug, fixed for good: 3–40 of a–z, 0–9 and hyphens.
+            </p>
+          </div>
+          <div className="field">
+            <label htmlFor="tenant-name">Name</label>
+            <input
+              id="tenant-name"
+              required
+              maxLength={200}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+            />
+          </div>
+        </div>
+        <div className="field">
+          <label htmlFor="tenant-hosts">Hosts</label>
+          <input
+            id="tenant-hosts"
+            required
+            autoCapitalize="none"
+            spellCheck={false}
+            value={hosts}
+            onChange={(e) => setHosts(e.target.value)}
+            placeholder="initech.localhost"
+            aria-describedby="tenant-hosts-hint"
+          />
+          <p id="tenant-hosts-hint" className="hint">
+            The addresses the customer reaches; separate several with commas. Each host serves only this
+            tenant.
+          </p>
+        </div>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="tenant-plan">Plan</label>
+            <input
+              id="tenant-plan"
+              required
+              maxLength={64}
+              value={plan}
+              onChange={(e) => setPlan(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="tenant-expires">Expires on</label>
+            <input
+              id="tenant-expires"
+              type="date"
+              required
+              value={expires}
+              onChange={(e) => setExpires(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="tenant-status">Starts as</label>
+            <select id="tenant-status" value={status} onChange={(e) => setStatus(e.target.value)}>
+              <option value="active">active</option>
+              <option value="trial">trial</option>
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="tenant-customer">Customer</label>
+            <select id="tenant-customer" value={customerId} onChange={(e) => setCustomerId(e.target.value)}>
+              <option value="">— none —</option>
+              {customers.state.status === 'ready'
+                ? customers.state.data.items.map((customer) => (
+                    <option key={customer.id} value={customer.id}>
+                      {customer.name}
+                    </option>
+                  ))
+                : null}
+            </select>
+          </div>
+        </div>
+        <ProblemView problem={create.problem} focus />
+        <button type="submit" disabled={create.pending}>
+          {create.pending ? 'Creating…' : 'Create tenant'}
+        </button>
+      </form>
+    </Section>
+  );
+}
+
+export function TenantPage({ id, created }: { readonly id: string; readonly created: boolean }) {
+  const tenant = useResource<Tenant>(`/api/tenants/${segment(id)}`);
+  const [message, setMessage] = useState(created ? 'Tenant created.' : '');
+  return (
+    <>
+      <PageHeader title={tenant.state.status === 'ready' ? tenant.state.data.name : 'Tenant'}>
+        <Link className="button secondary" to="/tenants">
+          All tenants
+        </Link>
+      </PageHeader>
+      <Notice>{message}</Notice>
+      <Show state={tenant.state} loading="Loading the tenant…">
+        {(data) => (
+          <>
+            <EditTenant
+              key={`${data.id}:${data.updatedAt ?? ''}`}
+              tenant={data}
+              onSaved={() => {
+                setMessage('Saved.');
+                tenant.reload();
+              }}
+            />
+            <Hosts
+              tenant={data}
+              onChanged={(text) => {
+                setMessage(text);
+                tenant.reload();
+              }}
+            />
+          </>
+        )}
+      </Show>
+    </>
+  );
+}
+
+function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onSaved: () => void }) {
+  const [name, setName] = useState(tenant.name);
+  const [plan, setPlan] = useState(tenant.plan);
+  const [status, setStatus] = useState(tenant.status);
+  const [expires, setExpires] = useState(dateInput(tenant.expiresAt));
+  const save = useAction(async () => {
+    const patch: Record<string, unknown> = {};
+    if (name !== tenant.name) patch.name = name;
+    if (plan !== tenant.plan) patch.plan = plan;
+    if (status !== tenant.status) patch.status = status;
+    if (expires !== dateInput(tenant.expiresAt)) patch.expiresAt = endOfDay(expires);
+    return api.patch<Tenant>(`/api/tenants/${segment(tenant.id)}`, patch);
+  });
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if ((await save.run()) !== undefined) onSaved();
+  };
+  return (
+    <Section title="Subscription">
+      <dl className="facts">
+        <dt>Id</dt>
+        <dd>
+          <code>{tenant.id}</code>
+        </dd>
+        <dt>Status</dt>
+        <dd>
+          <Badge value={tenant.status} />
+        </dd>
+        <dt>Expires</dt>
+        <dd>
+          <DateTime value={tenant.expiresAt} />
+        </dd>
+        {tenant.customerId === undefined ? null : (
+          <>
+            <dt>Customer</dt>
+            <dd>
+              <Link to={`/customers/${segment(tenant.customerId)}`}>{tenant.customerId}</Link>
+            </dd>
+          </>
+        )}
+      </dl>
+      <form onSubmit={submit}>
+        <div className="form-row">
+          <div className="field">
+            <label htmlFor="edit-tenant-name">Name</label>
+            <input id="edit-tenant-name" required value={name} onChange={(e) => setName(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="edit-tenant-plan">Plan</label>
+            <input id="edit-tenant-plan" required value={plan} onChange={(e) => setPlan(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="edit-tenant-status">Status</label>
+            <select id="edit-tenant-status" value={status} onChange={(e) => setStatus(e.target.value)}>
+              {TENANT_STATUSES.map((value) => (
+                <option key={value} value={value}>
+                  {value}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="edit-tenant-expires">Expires on</label>
+            <input
+              id="edit-tenant-expires"
+              type="date"
+              required
+              value={expires}
+              onChange={(e) => setExpires(e.target.value)}
+            />
+          </div>
+        </div>
+        <ProblemView problem={save.problem} />
+        <button type="submit" disabled={save.pending}>
+          Save changes
+        </button>
+      </form>
+    </Section>
+  );
+}
+
+function Hosts({
+  tenant,
+  onChanged,
+}: {
+  readonly tenant: Tenant;
+  readonly onChanged: (text: string) => void;
+}) {
+  const [host, setHost] = useState('');
+  const add = useAction(async () => api.post<Tenant>(`/api/tenants/${segment(tenant.id)}/hosts`, { host }));
+  const remove = useAction(async (name: string) =>
+    api.delete<Tenant>(`/api/tenants/${segment(tenant.id)}/hosts/${segment(name)}`),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if ((await add.run()) !== undefined) {
+      onChanged(`Host ${host} added.`);
+      setHost('');
+    }
+  };
+  return (
+    <Section title="Hosts">
+      <ProblemView problem={remove.problem} />
+      {tenant.hosts.length === 0 ? (
+        <Empty>
+          <p>No hosts: nobody can reach this tenant.</p>
+        </Empty>
+      ) : (
+        <ul className="host-list">
+          {tenant.hosts.map((name) => (
+            <li key={name}>
+              <a href={hostUrl(name)} target="_blank" rel="noreferrer">
+                {name}
+              </a>{' '}
+              <button
+                type="button"
+                className="danger small"
+                disabled={remove.pending || tenant.hosts.length < 2}
+                title={tenant.hosts.length < 2 ? 'A tenant keeps at least one host' : undefined}
+                onClick={async () => {
+                  if ((await remove.run(name)) !== undefined) onChanged(`Host ${name} removed.`);
+                }}
+              >
+                Remove {name}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form onSubmit={submit}>
+        <div className="field">
+          <label htmlFor="add-host">Add a host</label>
+          <input
+            id="add-host"
+            required
+            autoCapitalize="none"
+            spellCheck={false}
+            value={host}
+            onChange={(e) => setHost(e.target.value)}
+          />
+        </div>
+        <ProblemView problem={add.problem} />
+        <button type="submit" disabled={add.pending}>
+          Add host
+        </button>
+      </form>
+    </Section>
+  );
+}

@@ -1,0 +1,105 @@
+/** Shapes of the governance API's answers (functions/http/routes/governance*.ts). */
+
+export const TENANT_STATUSES = ['trial', 'active', 'grace', 'suspended', 'archived'] as const;
+
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+  readonly plan: string;
+  readonly status: string;
+  readonly expiresAt: string;
+  readonly hosts: readonly string[];
+  readonly deliveryMode?: string;
+  readonly customerId?: string;
+  readonly createdAt?: string;
+  readonly updatedAt?: string;
+}
+
+export interface Contact {
+  readonly name: string;
+  readonly email?: string;
+  readonly phone?: string;
+  readonly role?: string;
+}
+
+export interface Customer {
+  readonly id: string;
+  readonly name: string;
+  readonly contacts: readonly Contact[];
+  readonly notes?: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly tenants?: readonly Tenant[];
+}
+
+export interface LedgerEntry {
+  readonly id: string;
+  readonly kind: string;
+  readonly at: string;
+  readonly summary: string;
+  readonly tenantId?: string;
+  readonly orderId?: string;
+  readonly amount?: number;
+  readonly currency?: string;
+}
+
+export interface Order {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly customerId?: string;
+  readonly plan: string;
+  readonly months: number;
+  readonly amount: number;
+  readonly currency: string;
+  readonly status: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly confirmedAt?: string;
+  readonly confirmedBy?: string;
+  readonly newExpiry?: string;
+}
+
+export interface ScanResult {
+  readonly scan: string;
+  readonly now: string;
+  readonly scanned: number;
+  readonly changed: readonly {
+    readonly tenantId: string;
+    readonly action: string;
+    readonly executionId?: string;
+  }[];
+}
+
+export interface PlatformAnnouncement {
+  readonly id: string;
+  readonly title: string;
+  readonly body: string;
+  readonly severity: string;
+  readonly audience: readonly string[];
+  readonly tenants: 'all' | readonly string[];
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly delivered: number;
+}
+
+export interface HttpResource {
+  readonly id: string;
+  readonly name: string;
+  readonly baseUrl: string;
+  readonly methods: readonly string[];
+  readonly paths: readonly string[];
+  readonly writeAllowed: boolean;
+  readonly auth?: { readonly scheme: string; readonly header?: string };
+  readonly credentialSet?: boolean;
+  readonly grants?: readonly string[];
+  readonly createdAt?: string;
+}
+
+export interface Template {
+  readonly id: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly version?: number | string;
+  readonly createdAt?: string;
+  readonly distributedTo?: readonly string[];
+}
