@@ -8,6 +8,8 @@ export default defineConfig({
       'test/infra/**/*.test.ts',
       'test/e2e/**/*.test.ts',
     ],
+    // The browser tests load the built sites; this builds them when the fronts' sources changed.
+    globalSetup: ['test/e2e/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -1,0 +1,372 @@
+/**
+ * Issue 8 in a real browser: the tenant front, the governance console and the free entry, served
+ * by the local platform from `frontend/dist` on their own hosts. Each test uses a fresh browser
+ * context (its own sessionStorage), so signing in on one host never leaks into another.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../support/http.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import {
+  horizontalOverflow,
+  launchBrowser,
+  menuLabels,
+  openPage,
+  screenshot,
+  signIn,
+  siteUrl,
+  type TestPage,
+} from './support.ts';
+
+const PASSWORD = 'e2e-fronts-password';
+const ACME = 'acme.localhost';
+const GLOBEX = 'globex.localhost';
+const ADMIN = 'admin.localhost';
+
+let platform: TestPlatform;
+let browser: Browser;
+let port: number;
+const open: TestPage[] = [];
+
+async function page(options: { width?: number; height?: number } = {}): Promise<TestPage> {
+  const opened = await openPage(browser, options);
+  open.push(opened);
+  return opened;
+}
+
+async function api(host: string, token: string, method: string, path: string, body?: unknown) {
+  return call(platform.platform.url, { host, token, method, path, body });
+}
+
+beforeAll(async () => {
+  [platform, browser] = await Promise.all([startTestPlatform(PASSWORD), launchBrowser()]);
+  port = platform.platform.port;
+});
+
+afterEach(async () => {
+  const pages = open.splice(0);
+  for (const opened of pages) {
+    // No test may leave an uncaught error behind in the page.
+    expect(opened.errors, 'errors reported by the page').toEqual([]);
+    await opened.close();
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await platform?.stop();
+});
+
+describe('tenant front', () => {
+  it('an operator signs in on the tenant host, sees only its Skills and runs Greet through the generated form', async () => {
+    // A Skill in another tenant, which acme's catalogue must never show.
+    const gina = await platform.login(GLOBEX, 'gina');
+    const script = await api(GLOBEX, gina, 'POST', '/api/assets/scripts', {
+      name: 'secret.py',
+      source: 'def main(inputs, ctx):\n    return {"ok": True}\n',
+    });
+    expect(script.status, script.text).toBe(201);
+    const foreign = await api(GLOBEX, gina, 'POST', '/api/skills', {
+      name: 'Globex Secret Report',
+      description: 'only for globex',
+      inputSchema: { type: 'object' },
+      outputSchema: { type: 'object' },
+      risk: 'low',
+      asset: { kind: 'python-script', id: script.body.id, version: 'active' },
+      limits: { timeoutSeconds: 10 },
+    });
+    expect(foreign.status, foreign.text).toBe(201);
+
+    const { page: tab } = await page();
+    await tab.goto(siteUrl(ACME, port));
+    await tab.getByRole('heading', { name: 'Sign in to Acme Corporation' }).waitFor();
+    await screenshot(tab, 'tenant-login');
+    await signIn(tab, 'bob', PASSWORD);
+
+    // The menus are exactly those the API gives bob, in its order.
+    const bob = await platform.login(ACME, 'bob');
+    const me = await api(ACME, bob, 'GET', '/api/me');
+    expect(await menuLabels(tab)).toEqual(me.body.menus.map((menu: { label: string }) => menu.label));
+
+    const catalogue = tab.getByRole('list', { name: 'Skills' });
+    await catalogue.getByRole('heading', { name: 'Greet' }).waitFor();
+    const shown = (await catalogue.getByRole('heading').allTextContents()).map((name) => name.trim());
+    const visible = await api(ACME, bob, 'GET', '/api/skills');
+    expect(shown.sort()).toEqual(visible.body.items.map((skill: { name: string }) => skill.name).sort());
+    expect(shown).not.toContain('Globex Secret Report');
+    expect(await tab.getByText('Globex Secret Report').count()).toBe(0);
+    await screenshot(tab, 'tenant-catalogue');
+
+    await tab.getByRole('link', { name: 'Run Greet' }).click();
+    await tab.getByRole('heading', { name: 'Greet', level: 1 }).waitFor();
+    // The form is generated from the input schema: its one field, required.
+    await tab.getByLabel('name').fill('Bob');
+    await tab.getByRole('button', { name: 'Run' }).click();
+    const result = tab.getByRole('figure', { name: 'Result' });
+    await result.waitFor({ timeout: 30_000 });
+    expect(await result.textContent()).toContain('Hello, Bob!');
+    await tab.getByText('Finished successfully.').waitFor();
+    expect(await tab.getByRole('figure', { name: 'Standard output' }).textContent()).toContain(
+      'greeting Bob',
+    );
+    await screenshot(tab, 'tenant-run-result');
+
+    // The schema's rules hold in the browser before anything is sent: an empty name is refused.
+    await tab.getByLabel('name').fill('');
+    await tab.getByRole('button', { name: 'Run' }).click();
+    await tab.locator('.rjsf .error-detail, .rjsf .errors').first().waitFor();
+
+    // The run is in the history.
+    await tab.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
+    await tab.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
+    await tab.getByRole('cell', { name: 'succeeded' }).first().waitFor();
+    await screenshot(tab, 'tenant-runs');
+  }, 60_000);
+
+  it('an admin uploads a new script version, activates it, and the next run uses it', async () => {
+    const { page: tab } = await page();
+    await tab.goto(siteUrl(ACME, port));
+    await signIn(tab, 'alice', PASSWORD);
+    const nav = tab.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Scripts' }).click();
+    await tab.getByRole('link', { name: 'greet.py' }).click();
+    await tab.getByRole('heading', { name: 'greet.py', level: 1 }).waitFor();
+
+    const source = tab.getByLabel('Source of the new version');
+    // The editor starts from the active version's source.
+    await expect.poll(async () => source.inputValue()).toContain('Hello, {name}!');
+    const current = await source.inputValue();
+    await source.fill(current.replace('Hello, {name}!', 'Howdy, {name}!'));
+    await tab.getByLabel('Note').fill('friendlier greeting');
+    await tab.getByRole('button', { name: 'Upload version' }).click();
+    await tab.getByText('Uploaded version 2.').waitFor();
+
+    await tab.getByRole('button', { name: 'Activate v2' }).click();
+    await tab.getByText('Version 2 is active.').waitFor();
+    await expect.poll(async () => tab.getByTestId('active-version').textContent()).toBe('v2');
+    await tab.getByRole('button', { name: 'Roll back to v1' }).waitFor();
+
+    // Compare the two versions.
+    await tab.getByLabel('From').selectOption('1');
+    await tab.getByLabel('To').selectOption('2');
+    await tab.getByRole('button', { name: 'Compare' }).click();
+    const diff = tab.getByRole('figure', { name: 'Changes from version 1 to version 2' });
+    await diff.waitFor();
+    expect(await diff.locator('.diff-line.added').allTextContents()).toEqual([
+      expect.stringContaining('Howdy, {name}!'),
+    ]);
+    expect(await diff.locator('.diff-line.removed').allTextContents()).toEqual([
+      expect.stringContaining('Hello, {name}!'),
+    ]);
+    await screenshot(tab, 'tenant-script-versions');
+
+    await nav.getByRole('link', { name: 'Skills', exact: true }).click();
+    await tab.getByRole('link', { name: 'Run Greet' }).click();
+    await tab.getByLabel('name').fill('Alice');
+    await tab.getByLabel('name').press('Enter');
+    const result = tab.getByRole('figure', { name: 'Result' });
+    await result.waitFor({ timeout: 30_000 });
+    expect(await result.textContent()).toContain('Howdy, Alice!');
+    expect(await tab.locator('.execution dl').textContent()).toContain('python-script 2');
+
+    // The admin pages render: Skill management, users and roles, audit.
+    await nav.getByRole('link', { name: 'Manage skills' }).click();
+    await tab.getByRole('link', { name: 'Greet' }).click();
+    await tab.getByLabel('Input schema (JSON Schema 2020-12)').waitFor();
+    expect(await tab.getByLabel('Input schema (JSON Schema 2020-12)').inputValue()).toContain('"name"');
+    await screenshot(tab, 'tenant-skill-edit');
+    await nav.getByRole('link', { name: 'Users & roles' }).click();
+    await tab.getByRole('cell', { name: 'bob', exact: true }).waitFor();
+    await screenshot(tab, 'tenant-users');
+    await nav.getByRole('link', { name: 'Audit' }).click();
+    await tab.getByRole('button', { name: 'Verify the chain' }).click();
+    await tab.getByText('Chain intact').waitFor();
+    await screenshot(tab, 'tenant-audit');
+    // Features whose routes are not there yet say so instead of failing.
+    await nav.getByRole('link', { name: 'Approvals' }).click();
+    await tab.getByRole('heading', { name: 'Approvals', level: 1 }).waitFor();
+    await tab.locator('.empty, .problem, .grid-cards').first().waitFor();
+    await screenshot(tab, 'tenant-approvals');
+  }, 60_000);
+
+  it('a viewer sees no admin menus and is refused admin pages', async () => {
+    const alice = await platform.login(ACME, 'alice');
+    const created = await api(ACME, alice, 'POST', '/api/users', {
+      username: 'vera',
+      password: PASSWORD,
+      roles: ['viewer'],
+    });
+    expect(created.status, created.text).toBe(201);
+    const vera = await platform.login(ACME, 'vera');
+    const me = await api(ACME, vera, 'GET', '/api/me');
+
+    const { page: tab } = await page();
+    await tab.goto(siteUrl(ACME, port));
+    await signIn(tab, 'vera', PASSWORD);
+    const labels = await menuLabels(tab);
+    expect(labels).toEqual(me.body.menus.map((menu: { label: string }) => menu.label));
+    for (const admin of ['Scripts', 'Manage skills', 'Users & roles', 'Audit', 'Parameters', 'Approvals']) {
+      expect(labels).not.toContain(admin);
+    }
+    await tab.getByRole('heading', { name: 'Greet' }).waitFor();
+    await screenshot(tab, 'tenant-viewer');
+
+    await tab.goto(siteUrl(ACME, port, '/users'));
+    await tab.getByRole('heading', { name: 'Not available to you' }).waitFor();
+    expect(await tab.getByRole('button', { name: 'Create user' }).count()).toBe(0);
+  }, 45_000);
+
+  it('the sign-in form and a run work with the keyboard alone', async () => {
+    const { page: tab } = await page();
+    await tab.goto(siteUrl(ACME, port));
+    await tab.getByRole('heading', { name: 'Sign in to Acme Corporation' }).waitFor();
+    const focusedId = async () =>
+      (await tab.evaluate('document.activeElement && document.activeElement.id')) as string;
+    // Focus starts in the username field (or is one Tab away).
+    if ((await focusedId()) !== 'login-username') await tab.keyboard.press('Tab');
+    expect(await focusedId()).toBe('login-username');
+    await tab.keyboard.type('bob');
+    await tab.keyboard.press('Tab');
+    expect(await focusedId()).toBe('login-password');
+    await tab.keyboard.type(PASSWORD);
+    await tab.keyboard.press('Enter');
+    await tab.getByRole('link', { name: 'Run Greet' }).waitFor();
+
+    // Tab to the Skill's Run link, follow it with Enter, fill the generated field, submit with Enter.
+    const tabUntil = async (predicate: string, limit = 40) => {
+      for (let step = 0; step < limit; step++) {
+        if ((await tab.evaluate(predicate)) === true) return;
+        await tab.keyboard.press('Tab');
+      }
+      throw new Error(`Focus never reached ${predicate}`);
+    };
+    await tabUntil(
+      "document.activeElement && document.activeElement.getAttribute('aria-label') === 'Run Greet'",
+    );
+    // The focused element is visibly marked.
+    const outline = (await tab.evaluate('getComputedStyle(document.activeElement).outlineStyle')) as string;
+    expect(outline).not.toBe('none');
+    await screenshot(tab, 'tenant-keyboard-focus');
+    await tab.keyboard.press('Enter');
+    await tab.getByRole('heading', { name: 'Greet', level: 1 }).waitFor();
+    await tabUntil("document.activeElement && document.activeElement.id === 'input_name'");
+    await tab.keyboard.type('Keys');
+    await tab.keyboard.press('Enter');
+    const result = tab.getByRole('figure', { name: 'Result' });
+    await result.waitFor({ timeout: 30_000 });
+    // Greet says Hello or, once the admin's test has activated version 2, Howdy.
+    expect(await result.textContent()).toMatch(/(Hello|Howdy), Keys!/);
+  }, 60_000);
+
+  it('the catalogue and a run fit a 375 px phone screen without sideways scrolling', async () => {
+    const { page: tab } = await page({ width: 375, height: 812 });
+    await tab.goto(siteUrl(ACME, port));
+    await tab.getByLabel('Username').waitFor();
+    expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
+    await screenshot(tab, 'phone-login');
+    await signIn(tab, 'bob', PASSWORD);
+    await tab.getByRole('link', { name: 'Run Greet' }).waitFor();
+    expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
+    await screenshot(tab, 'phone-catalogue');
+
+    // The menu folds behind a button on a phone.
+    const nav = tab.getByRole('navigation', { name: 'Main' });
+    expect(await nav.isVisible()).toBe(false);
+    await tab.getByRole('button', { name: 'Menu' }).click();
+    await nav.getByRole('link', { name: 'Runs' }).waitFor();
+    expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
+    await screenshot(tab, 'phone-menu');
+    await tab.getByRole('button', { name: 'Menu' }).click();
+
+    await tab.getByRole('link', { name: 'Run Greet' }).click();
+    await tab.getByLabel('name').fill('a rather long name that must wrap on a small screen');
+    await tab.getByRole('button', { name: 'Run' }).click();
+    await tab.getByRole('figure', { name: 'Result' }).waitFor({ timeout: 30_000 });
+    expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
+    await screenshot(tab, 'phone-run-result');
+  }, 60_000);
+});
+
+describe('governance console', () => {
+  it('a super-admin creates a tenant with a new host, and that host serves its own sign-in page', async () => {
+    const { page: tab } = await page();
+    await tab.goto(siteUrl(ADMIN, port));
+    await tab.getByRole('heading', { name: 'Sign in to the governance console' }).waitFor();
+    await screenshot(tab, 'governance-login');
+    await signIn(tab, 'admin', PASSWORD);
+    await tab.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+    await tab.getByRole('link', { name: 'Acme Corporation' }).waitFor();
+
+    await tab.getByLabel('Tenant id').fill('initech');
+    await tab.getByLabel('Name', { exact: true }).fill('Initech');
+    await tab.getByLabel('Hosts').fill('initech.localhost');
+    await tab.getByRole('button', { name: 'Create tenant' }).click();
+    await tab.getByText('Tenant created.').waitFor();
+    await tab.getByRole('heading', { name: 'Initech', level: 1 }).waitFor();
+    await tab.getByRole('link', { name: 'initech.localhost' }).waitFor();
+    await screenshot(tab, 'governance-tenant');
+
+    // The new host serves the tenant front, bound to the new tenant.
+    await tab.goto(siteUrl('initech.localhost', port));
+    await tab.getByRole('heading', { name: 'Sign in to Initech' }).waitFor();
+    const health = (await tab.evaluate("fetch('/api/health').then((response) => response.json())")) as {
+      domain: string;
+      tenant?: { id: string };
+    };
+    expect(health).toMatchObject({ domain: 'tenant', tenant: { id: 'initech' } });
+    await screenshot(tab, 'initech-login');
+  }, 45_000);
+
+  it('the console pages render: tenants, customers and orders, lifecycle, announcements, audit', async () => {
+    const { page: tab } = await page();
+    await tab.goto(siteUrl(ADMIN, port));
+    await signIn(tab, 'admin', PASSWORD);
+    const nav = tab.getByRole('navigation', { name: 'Main' });
+    const admin = await platform.login(ADMIN, 'admin');
+    const me = await api(ADMIN, admin, 'GET', '/api/me');
+    expect(await menuLabels(tab)).toEqual(me.body.menus.map((menu: { label: string }) => menu.label));
+    await tab.getByRole('link', { name: 'Acme Corporation' }).waitFor();
+    await screenshot(tab, 'governance-tenants');
+
+    // An order for acme, paid: acme's expiry moves forward.
+    await nav.getByRole('link', { name: 'Customers & orders' }).click();
+    await tab.getByLabel('Tenant', { exact: true }).selectOption('acme');
+    await tab.getByLabel('Amount').fill('1200');
+    await tab.getByRole('button', { name: 'Create order' }).click();
+    await tab.getByRole('button', { name: 'Confirm payment' }).click();
+    await tab.getByText(/Payment confirmed; acme now runs until/).waitFor();
+    await tab.getByRole('cell', { name: 'paid' }).waitFor();
+    await screenshot(tab, 'governance-orders');
+
+    await nav.getByRole('link', { name: 'Lifecycle' }).click();
+    await tab.getByRole('button', { name: 'Run scan' }).click();
+    await tab.getByText(/Scanned \d+ item/).waitFor();
+    await screenshot(tab, 'governance-lifecycle');
+
+    await nav.getByRole('link', { name: 'Platform audit' }).click();
+    await tab
+      .getByRole('cell', { name: 'order.payment-confirmed' })
+      .or(tab.locator('table'))
+      .first()
+      .waitFor();
+    await tab.getByRole('button', { name: 'Verify the chain' }).click();
+    await tab.getByText('Chain intact').waitFor();
+    await screenshot(tab, 'governance-audit');
+
+    await nav.getByRole('link', { name: 'HTTP resources' }).click();
+    await tab.getByRole('heading', { name: 'HTTP resources', level: 1 }).waitFor();
+    await tab.locator('.empty, .card').first().waitFor();
+    await screenshot(tab, 'governance-http-resources');
+  }, 60_000);
+});
+
+describe('free entry', () => {
+  it('explains the personal edition', async () => {
+    const { page: tab } = await page({ width: 375, height: 812 });
+    await tab.goto(siteUrl('free.localhost', port));
+    await tab.getByRole('heading', { name: 'The personal edition' }).waitFor();
+    await tab.getByText('Service status: available').waitFor();
+    expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
+    await screenshot(tab, 'free-entry');
+  });
+});
