@@ -10,14 +10,17 @@ import { SkillCatalog } from './catalog/skills.ts';
 import type { Table } from './db.ts';
 import { Approvals } from './executions/approvals.ts';
 import { type Execution, Executions } from './executions/executions.ts';
+import { HttpExecutor } from './executors/http.ts';
 import { PythonScriptExecutor } from './executors/python-script.ts';
 import { ExecutorRegistry } from './executors/registry.ts';
 import { Announcements } from './foundation/announcements.ts';
 import { Parameters } from './foundation/parameters.ts';
 import { createGovernance, type HostEdge } from './governance/index.ts';
+import { createHttpResources } from './http-resources/index.ts';
 import { Auth } from './identity/auth.ts';
 import { Directory } from './identity/directory.ts';
 import { Queues } from './queues.ts';
+import type { CredentialStore } from './secrets/store.ts';
 import type { TenantContext } from './tenancy/domain.ts';
 import { HostDirectory } from './tenancy/hosts.ts';
 import { TenantRegistry } from './tenancy/tenants.ts';
@@ -37,6 +40,8 @@ export interface CoreOptions {
   readonly checker?: ScriptChecker;
   /** Governance: where tenant hosts are attached. @default CloudFront when configured, else the binding alone */
   readonly hostEdge?: HostEdge;
+  /** HTTP resource credentials. @default the store the environment names (see secrets/from-env.ts) */
+  readonly credentials?: CredentialStore;
   readonly now?: () => Date;
 }
 
@@ -78,7 +83,16 @@ export function createCore(options: CoreOptions) {
     onActivated: (domain, assetId, actor) =>
       revalidate((execution) => execution.asset.id === assetId)(domain, assetId, actor),
   });
-  const executors = new ExecutorRegistry().register(new PythonScriptExecutor(scripts, queues));
+  const httpResources = createHttpResources({
+    table,
+    audit,
+    now,
+    credentials: options.credentials,
+    revalidate: (domain, actor, predicate) => approvals.revalidate(domain, actor, predicate),
+  });
+  const executors = new ExecutorRegistry()
+    .register(new PythonScriptExecutor(scripts, queues))
+    .register(new HttpExecutor(httpResources, queues));
   const skills: SkillCatalog = new SkillCatalog({
     table,
     audit,
@@ -122,6 +136,8 @@ export function createCore(options: CoreOptions) {
     skills,
     executions,
     approvals,
+    // HTTP resources (public domain) and the tenants' read-only view of their grants.
+    httpResources,
     // Governance (public domain): tenants and hosts, customers, orders, lifecycle scans, platform announcements.
     governance: createGovernance({
       table,

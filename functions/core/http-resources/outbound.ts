@@ -1,0 +1,389 @@
+/**
+ * The one way the platform sends a request to an HTTP resource (trial runs and the http-executor).
+ *
+ * Before anything is sent: the method and path must be within the resource's allowance, and the
+ * host is resolved once and every address it resolves to is checked (see addresses.ts). The
+ * connection is then made to exactly the checked addresses, through a `lookup` that answers with
+ * them — no second resolution, so no DNS-rebinding window. Redirects are never followed by the
+ * client: a redirect on the resource's own origin (and under its base path) is followed here, at
+ * most MAX_REDIRECTS times, each hop checked again like the first; any other redirect is refused.
+ * The response is capped at the resource's size limit and the whole exchange at its timeout.
+ *
+ * The credential is added as one header and never appears in an error, a log or a result: every
+ * form of it that could be echoed back is redacted from the returned body and headers.
+ */
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { type AddressVerdict, checkAddress, ipLiteral } from './addresses.ts';
+import {
+  HttpRequestRefusedError,
+  LocalDevelopmentDisabledError,
+  OutboundAddressRefusedError,
+  RedirectRefusedError,
+  ResponseTooLargeError,
+  UpstreamError,
+  UpstreamTimeoutError,
+} from './errors.ts';
+import { assertRequestAllowed, authHeader, credentialForms, type HttpResourceConfig } from './model.ts';
+
+export const MAX_REDIRECTS = 3;
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+/** Response headers a trial shows (never cookies). */
+export const SHOWN_HEADERS = [
+  'content-type',
+  'content-length',
+  'location',
+  'retry-after',
+  'cache-control',
+  'etag',
+  'last-modified',
+  'date',
+  'www-authenticate',
+] as const;
+
+export interface ResolvedAddress {
+  readonly address: string;
+  readonly family: 4 | 6;
+}
+
+/** Name resolution, once per hop. @default the system resolver (getaddrinfo), every address */
+export type Resolver = (hostname: string) => Promise<readonly ResolvedAddress[]>;
+
+export const systemResolver: Resolver = async (hostname) => {
+  const found = await dnsLookup(hostname, { all: true, order: 'verbatim' });
+  return found.map((entry) => ({ address: entry.address, family: entry.family === 6 ? 6 : 4 }));
+};
+
+export interface OutboundRequest {
+  readonly method: string;
+  /** Concrete path relative to the base URL (already substituted). */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>>;
+  /** A JSON body (not for GET/HEAD). */
+  readonly body?: unknown;
+}
+
+export interface OutboundOptions {
+  readonly resource: HttpResourceConfig;
+  /** The credential's value; null sends the request without one. */
+  readonly credential: string | null;
+  /** Whether this deployment honours `localDevelopment` resources. */
+  readonly allowLocalDevelopment: boolean;
+  /** Overall time budget (the resource's timeout or less). */
+  readonly timeoutMs: number;
+  /** `fail` throws ResponseTooLargeError past the cap; `truncate` keeps the first bytes. */
+  readonly oversize: 'fail' | 'truncate';
+  readonly resolver?: Resolver;
+}
+
+export interface OutboundResponse {
+  readonly status: number;
+  readonly statusText: string;
+  /** Lower-cased names, redacted values. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body as received (at most the cap), with every form of the credential redacted. */
+  readonly body: string;
+  readonly bytes: number;
+  readonly truncated: boolean;
+  readonly redirects: number;
+  readonly durationMs: number;
+  /** Method and path of the last hop (relative to the base URL). */
+  readonly method: string;
+  readonly path: string;
+}
+
+export const REDACTED = '[redacted]';
+
+/** Replaces every form of the secrets in a text. */
+export function redactor(secret: string | null): (text: string) => string {
+  if (secret === null) return (text) => text;
+  const forms = credentialForms(secret);
+  return (text) => forms.reduce((result, form) => result.split(form).join(REDACTED), text);
+}
+
+/** Redacts strings (keys included) throughout a JSON value. */
+export function redactJson(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map((item) => redactJson(item, redact));
+  if (value !== null && typeof value === 'object') {
+    const result: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) result[redact(key)] = redactJson(item, redact);
+    return result;
+  }
+  return value;
+}
+
+function refusedAddress(verdict: AddressVerdict, literal: boolean): OutboundAddressRefusedError {
+  const how = literal ? 'is' : 'resolves to';
+  const what = verdict.category === 'invalid' ? 'an invalid' : `a ${verdict.category}`;
+  return new OutboundAddressRefusedError(
+    `The resource's host ${how} ${what} address${verdict.via === undefined ? '' : ` (${verdict.via})`}; requests to it are refused`,
+    { extra: { category: verdict.category, address: verdict.address } },
+  );
+}
+
+/** Resolves a host once and checks every address; returns the ones to connect to. */
+export async function checkedAddresses(
+  hostname: string,
+  localDevelopment: boolean,
+  resolver: Resolver,
+): Promise<ResolvedAddress[]> {
+  const literal = ipLiteral(hostname);
+  let addresses: readonly ResolvedAddress[];
+  if (literal !== null) {
+    addresses = [{ address: literal, family: literal.includes(':') ? 6 : 4 }];
+  } else {
+    try {
+      addresses = await resolver(hostname);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+      throw new UpstreamError(`The resource's host could not be resolved (${code})`);
+    }
+  }
+  if (addresses.length === 0) throw new UpstreamError("The resource's host resolved to no address");
+  // One refused address refuses the host: a name that mixes public and internal addresses is not trusted.
+  for (const entry of addresses) {
+    const verdict = checkAddress(entry.address, { localDevelopment });
+    if (!verdict.allowed) throw refusedAddress(verdict, literal !== null);
+  }
+  return [...addresses];
+}
+
+/** A `lookup` that answers with the checked addresses only (never resolves again). */
+export function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
+  return (_hostname, options, callback) => {
+    const first = addresses[0];
+    if (first === undefined) {
+      callback(Object.assign(new Error('no checked address'), { code: 'ENOTFOUND' }), '', 4);
+      return;
+    }
+    if (options.all === true)
+      callback(
+        null,
+        addresses.map((entry) => ({ ...entry })),
+      );
+    else callback(null, first.address, first.family);
+  };
+}
+
+interface Hop {
+  readonly url: URL;
+  readonly method: string;
+  readonly body: Buffer | undefined;
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer;
+  readonly truncated: boolean;
+}
+
+function send(
+  hop: Hop,
+  addresses: readonly ResolvedAddress[],
+  headers: Record<string, string>,
+  limits: { deadline: number; maxBytes: number; oversize: 'fail' | 'truncate' },
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const remaining = limits.deadline - Date.now();
+    if (remaining <= 0) {
+      reject(new UpstreamTimeoutError('The request timed out'));
+      return;
+    }
+    const hostname = hop.url.hostname.startsWith('[') ? hop.url.hostname.slice(1, -1) : hop.url.hostname;
+    const options: RequestOptions = {
+      protocol: hop.url.protocol,
+      hostname,
+      port: hop.url.port === '' ? undefined : Number(hop.url.port),
+      path: `${hop.url.pathname}${hop.url.search}`,
+      method: hop.method,
+      headers: {
+        ...headers,
+        ...(hop.body === undefined
+          ? {}
+          : { 'content-type': 'application/json', 'content-length': String(hop.body.length) }),
+      },
+      lookup: pinnedLookup(addresses),
+      agent: false,
+    };
+    const request = (hop.url.protocol === 'https:' ? httpsRequest : httpRequest)(options);
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const timer = setTimeout(() => {
+      finish(() => reject(new UpstreamTimeoutError('The request timed out')));
+      request.destroy();
+    }, remaining);
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      // Node's messages name the address; only the code is kept.
+      finish(() => reject(new UpstreamError(`The request failed (${error.code ?? 'connection error'})`)));
+    });
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const declared = Number(response.headers['content-length']);
+      if (limits.oversize === 'fail' && Number.isFinite(declared) && declared > limits.maxBytes) {
+        finish(() => reject(new ResponseTooLargeError(`The response exceeds ${limits.maxBytes} bytes`)));
+        request.destroy();
+        return;
+      }
+      const done = (truncated: boolean) =>
+        finish(() =>
+          resolve({
+            status: response.statusCode ?? 0,
+            statusText: response.statusMessage ?? '',
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+            truncated,
+          }),
+        );
+      response.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        if (size + chunk.length > limits.maxBytes) {
+          if (limits.oversize === 'fail') {
+            finish(() => reject(new ResponseTooLargeError(`The response exceeds ${limits.maxBytes} bytes`)));
+          } else {
+            chunks.push(chunk.subarray(0, limits.maxBytes - size));
+            size = limits.maxBytes;
+            done(true);
+          }
+          request.destroy();
+          return;
+        }
+        chunks.push(chunk);
+        size += chunk.length;
+      });
+      response.on('end', () => done(false));
+      response.on('error', () => finish(() => reject(new UpstreamError('The response was cut off'))));
+    });
+    request.end(hop.body);
+  });
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** The path of a URL relative to the base path, or null when it is outside it. */
+function relativePath(url: URL, basePath: string): string | null {
+  if (basePath === '') return url.pathname;
+  if (url.pathname === basePath) return '/';
+  return url.pathname.startsWith(`${basePath}/`) ? url.pathname.slice(basePath.length) : null;
+}
+
+/** The promise's outcome, or a timeout once the deadline passes (name resolution has no deadline of its own). */
+function beforeDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new UpstreamTimeoutError('The request timed out')),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Sends one request to a resource, with every check above. */
+export async function sendToResource(
+  request: OutboundRequest,
+  options: OutboundOptions,
+): Promise<OutboundResponse> {
+  const { resource } = options;
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  if (resource.localDevelopment && !options.allowLocalDevelopment) {
+    throw new LocalDevelopmentDisabledError('Local development resources are disabled on this deployment');
+  }
+  const base = new URL(resource.baseUrl);
+  if (base.protocol === 'http:' && !resource.localDevelopment) {
+    throw new HttpRequestRefusedError(
+      'Plain http is only allowed for local development resources',
+      'baseUrl',
+    );
+  }
+  const basePath = base.pathname.replace(/\/+$/, '');
+  let method = request.method.toUpperCase();
+  assertRequestAllowed(resource, method, request.path);
+  if (request.body !== undefined && (method === 'GET' || method === 'HEAD')) {
+    throw new HttpRequestRefusedError(`A ${method} request has no body`, 'body');
+  }
+
+  const url = new URL(`${base.origin}${basePath}${request.path}`);
+  for (const [name, value] of Object.entries(request.query ?? {})) url.searchParams.append(name, value);
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'accept-encoding': 'identity',
+    'user-agent': 'ExecFabric-HttpExecutor/1',
+  };
+  if (options.credential !== null) {
+    const auth = authHeader(resource.auth, options.credential);
+    headers[auth.name] = auth.value;
+  }
+  const redact = redactor(options.credential);
+  const resolver = options.resolver ?? systemResolver;
+
+  let hop: Hop = {
+    url,
+    method,
+    body: request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body), 'utf8'),
+  };
+  let path = request.path;
+  for (let redirects = 0; ; redirects++) {
+    const addresses = await beforeDeadline(
+      checkedAddresses(hop.url.hostname, resource.localDevelopment, resolver),
+      deadline,
+    );
+    const raw = await send(hop, addresses, headers, {
+      deadline,
+      maxBytes: resource.maxResponseBytes,
+      oversize: options.oversize,
+    });
+    const location = headerText(raw.headers.location);
+    if (REDIRECTS.has(raw.status) && location !== undefined) {
+      if (redirects >= MAX_REDIRECTS) throw new RedirectRefusedError(`More than ${MAX_REDIRECTS} redirects`);
+      let next: URL;
+      try {
+        next = new URL(location, hop.url);
+      } catch {
+        throw new RedirectRefusedError('The upstream redirected to an invalid location');
+      }
+      const nextPath = next.origin === base.origin ? relativePath(next, basePath) : null;
+      if (nextPath === null) {
+        throw new RedirectRefusedError(
+          "The upstream redirected off the resource's origin or base path; only redirects on the resource itself are followed",
+        );
+      }
+      const changes = raw.status === 303 || ((raw.status === 301 || raw.status === 302) && method === 'POST');
+      method = changes && method !== 'HEAD' ? 'GET' : method;
+      assertRequestAllowed(resource, method, nextPath);
+      hop = { url: next, method, body: changes ? undefined : hop.body };
+      path = nextPath;
+      continue;
+    }
+    const shown: Record<string, string> = {};
+    for (const [name, value] of Object.entries(raw.headers)) {
+      const text = headerText(value);
+      if (text !== undefined && name !== 'set-cookie') shown[name] = redact(text);
+    }
+    return {
+      status: raw.status,
+      statusText: raw.statusText,
+      headers: shown,
+      body: redact(raw.body.toString('utf8')),
+      bytes: raw.body.length,
+      truncated: raw.truncated,
+      redirects,
+      durationMs: Date.now() - started,
+      method,
+      path,
+    };
+  }
+}

@@ -1,0 +1,629 @@
+/**
+ * HTTP resources, governed from the public domain: their configuration (versioned; every change
+ * audited with what changed), the tenants they are granted to, their credential (stored behind the
+ * credential-store port, rotated with the previous version kept until the new one has worked), and
+ * trial runs by super-admins. Tenants read only summaries of what they were granted, and resolve a
+ * resource only through their own grant. No method returns, logs or audits a credential value.
+ */
+import { randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../audit/chain.ts';
+import { SYSTEM_ACTOR } from '../audit/chain.ts';
+import type { Table } from '../db.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { type Acting, recordPublic } from '../governance/acting.ts';
+import { PUBLIC_DOMAIN } from '../governance/keys.ts';
+import { domainPk } from '../keys.ts';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { CredentialMissingError, type CredentialStore, type PreviousPolicy } from '../secrets/store.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import { readTenantSummary } from '../tenancy/hosts.ts';
+import { runErrorType } from './errors.ts';
+import { GRANT_PREFIX, grantKey, RESOURCE_PREFIX, resourceKey } from './keys.ts';
+import {
+  assertRequestAllowed,
+  type CredentialState,
+  configHash,
+  configOf,
+  credentialIssue,
+  type HttpMethod,
+  type HttpResource,
+  type HttpResourceConfig,
+  type HttpResourceInput,
+  RESOURCE_ID_PATTERN,
+  validateConfig,
+} from './model.ts';
+import { type OutboundResponse, type Resolver, SHOWN_HEADERS, sendToResource } from './outbound.ts';
+
+export interface HttpResourcesOptions {
+  readonly table: Table;
+  readonly audit: AuditLog;
+  readonly credentials: CredentialStore;
+  /** Whether this deployment honours `localDevelopment` resources. @default false */
+  readonly allowLocalDevelopment?: boolean;
+  readonly now?: () => Date;
+  /** Name resolution for trial runs. @default the system resolver */
+  readonly resolver?: Resolver;
+  /** Called after a change that can affect runs of the given tenants (pending approvals are re-checked). */
+  readonly onChanged?: (tenantIds: readonly string[], resourceId: string, actor: string) => Promise<void>;
+}
+
+/** What a tenant sees of a resource granted to it. */
+export interface HttpResourceSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly methods: readonly HttpMethod[];
+}
+
+export interface TrialRequest {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+}
+
+export interface TrialResult {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly truncated: boolean;
+  readonly bytes: number;
+  readonly redirects: number;
+  readonly durationMs: number;
+  readonly credential: { readonly version: string; readonly confirmed: boolean };
+}
+
+export type HttpResourcePatch = Partial<HttpResourceInput>;
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+function newResourceId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return `hr-${[...randomBytes(12)].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
+}
+
+function toResource(item: Record<string, unknown>): HttpResource {
+  const grants = item.grants instanceof Set ? [...(item.grants as Set<string>)] : [];
+  const credential = item.credential as CredentialState | undefined;
+  return {
+    id: String(item.id),
+    version: Number(item.version),
+    configHash: String(item.configHash),
+    name: String(item.name),
+    description: String(item.description ?? ''),
+    baseUrl: String(item.baseUrl),
+    methods: item.methods as HttpMethod[],
+    paths: item.paths as string[],
+    writeAllowed: item.writeAllowed === true,
+    auth: item.auth as HttpResource['auth'],
+    timeoutSeconds: Number(item.timeoutSeconds),
+    maxResponseBytes: Number(item.maxResponseBytes),
+    localDevelopment: item.localDevelopment === true,
+    grants: grants.sort(),
+    ...(credential === undefined ? {} : { credential }),
+    createdAt: String(item.createdAt),
+    createdBy: String(item.createdBy),
+    updatedAt: String(item.updatedAt),
+    updatedBy: String(item.updatedBy),
+  };
+}
+
+/** A resource as the governance API shows it: everything but values (there are none to show). */
+export function resourceView(resource: HttpResource) {
+  const { credential, ...rest } = resource;
+  return {
+    ...rest,
+    credential:
+      credential === undefined
+        ? { configured: false }
+        : {
+            configured: true,
+            version: credential.current,
+            confirmed: credential.confirmed,
+            previousKept: credential.previous !== undefined,
+            ...(credential.previous === undefined ? {} : { previousVersion: credential.previous }),
+            rotatedAt: credential.rotatedAt,
+            rotatedBy: credential.rotatedBy,
+            ...(credential.confirmedAt === undefined ? {} : { confirmedAt: credential.confirmedAt }),
+          },
+  };
+}
+
+function parseBody(text: string, contentType: string | undefined): unknown {
+  if (text === '') return null;
+  if (/json/i.test(contentType ?? '')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+export class HttpResources {
+  readonly #table: Table;
+  readonly #audit: AuditLog;
+  readonly #credentials: CredentialStore;
+  readonly #allowLocalDevelopment: boolean;
+  readonly #now: () => Date;
+  readonly #resolver: Resolver | undefined;
+  readonly #onChanged: NonNullable<HttpResourcesOptions['onChanged']>;
+
+  constructor(options: HttpResourcesOptions) {
+    this.#table = options.table;
+    this.#audit = options.audit;
+    this.#credentials = options.credentials;
+    this.#allowLocalDevelopment = options.allowLocalDevelopment ?? false;
+    this.#now = options.now ?? (() => new Date());
+    this.#resolver = options.resolver;
+    this.#onChanged = options.onChanged ?? (async () => undefined);
+  }
+
+  get allowLocalDevelopment(): boolean {
+    return this.#allowLocalDevelopment;
+  }
+
+  // ── configuration ─────────────────────────────────────────────────────────────────────────
+
+  async create(input: HttpResourceInput, by: Acting): Promise<HttpResource> {
+    const config = validateConfig(input, { allowLocalDevelopment: this.#allowLocalDevelopment });
+    const now = this.#now().toISOString();
+    const resource: HttpResource = {
+      ...config,
+      id: newResourceId(),
+      version: 1,
+      configHash: configHash(config),
+      grants: [],
+      createdAt: now,
+      createdBy: by.actor.username,
+      updatedAt: now,
+      updatedBy: by.actor.username,
+    };
+    const { grants: _grants, ...stored } = resource;
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: { ...resourceKey(resource.id), type: 'HTTPRES', ...stored },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    await recordPublic(this.#audit, by, 'http-resource.created', `http-resource:${resource.id}`, {
+      version: 1,
+      config: configOf(config),
+    });
+    return resource;
+  }
+
+  async get(id: string): Promise<HttpResource> {
+    const found = await this.#find(id);
+    if (found === null) throw new NotFoundError(`HTTP resource ${id} not found`);
+    return found;
+  }
+
+  async list(limit: number, cursor?: string): Promise<Page<HttpResource>> {
+    const pk = domainPk(PUBLIC_DOMAIN);
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': RESOURCE_PREFIX },
+        Limit: limit,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
+      }),
+    );
+    const items = (result.Items ?? []).map(toResource);
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /** Changes the configuration; `expectedVersion`, when given, guards against lost updates. */
+  async update(
+    id: string,
+    patch: HttpResourcePatch,
+    by: Acting,
+    expectedVersion?: number,
+  ): Promise<HttpResource> {
+    const current = await this.get(id);
+    if (expectedVersion !== undefined && expectedVersion !== current.version) {
+      throw new ConflictError(`HTTP resource ${id} is at version ${current.version}, not ${expectedVersion}`);
+    }
+    const merged: HttpResourceInput = { ...configOf(current), ...patch };
+    const config = validateConfig(merged, { allowLocalDevelopment: this.#allowLocalDevelopment });
+    const hash = configHash(config);
+    if (hash === current.configHash) return current;
+    const before = configOf(current) as unknown as Record<string, unknown>;
+    const after = config as unknown as Record<string, unknown>;
+    const changed = Object.keys(after).filter(
+      (field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]),
+    );
+    const now = this.#now().toISOString();
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, unknown> = {
+      ':expected': current.version,
+      ':version': current.version + 1,
+      ':hash': hash,
+      ':now': now,
+      ':by': by.actor.username,
+    };
+    const sets = ['#version = :version', 'configHash = :hash', 'updatedAt = :now', 'updatedBy = :by'];
+    changed.forEach((field, index) => {
+      names[`#c${index}`] = field;
+      values[`:c${index}`] = after[field];
+      sets.push(`#c${index} = :c${index}`);
+    });
+    let updated: HttpResource;
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: resourceKey(id),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(PK) AND #version = :expected',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      updated = toResource(result.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError(`HTTP resource ${id} changed concurrently; retry`, { cause: error });
+      throw error;
+    }
+    await recordPublic(this.#audit, by, 'http-resource.updated', `http-resource:${id}`, {
+      version: updated.version,
+      changed: Object.fromEntries(
+        changed.map((field) => [field, { before: before[field], after: after[field] }]),
+      ),
+    });
+    await this.#onChanged(updated.grants, id, by.actor.username);
+    return updated;
+  }
+
+  // ── grants ──────────────────────────────────────────────────────────────────────────────
+
+  /** Grants the resource to tenants (each must exist); granting twice is harmless. */
+  async grant(id: string, tenantIds: readonly string[], by: Acting): Promise<HttpResource> {
+    const resource = await this.get(id);
+    const wanted = [...new Set(tenantIds)];
+    const domains: TenantContext[] = [];
+    const unknown: string[] = [];
+    for (const tenantId of wanted) {
+      const tenant = await readTenantSummary(this.#table, tenantId, true);
+      if (tenant === null) unknown.push(tenantId);
+      else domains.push({ kind: 'tenant', host: '', tenant });
+    }
+    if (unknown.length > 0) {
+      throw new ValidationError(
+        'Unknown tenants',
+        unknown.map((tenantId) => ({ path: 'tenantIds', message: `no tenant ${tenantId}` })),
+      );
+    }
+    const added = wanted.filter((tenantId) => !resource.grants.includes(tenantId));
+    if (added.length === 0) return resource;
+    const now = this.#now().toISOString();
+    // Index items first, then the grant set (the authority): a crash leaves at worst an index item
+    // that reads filter out, never a grant a tenant cannot see.
+    for (const domain of domains.filter((item) => added.includes(item.tenant.id))) {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...grantKey(domain, id),
+            type: 'HTTPGRANT',
+            resourceId: id,
+            grantedAt: now,
+            grantedBy: by.actor.username,
+          },
+        }),
+      );
+    }
+    const updated = await this.#changeGrants(id, 'ADD', added);
+    await recordPublic(this.#audit, by, 'http-resource.granted', `http-resource:${id}`, { tenantIds: added });
+    return updated;
+  }
+
+  async revoke(id: string, tenantId: string, by: Acting): Promise<HttpResource> {
+    const resource = await this.get(id);
+    if (!resource.grants.includes(tenantId))
+      throw new NotFoundError(`HTTP resource ${id} is not granted to ${tenantId}`);
+    // The grant set first (runs stop resolving at once), then the index item.
+    const updated = await this.#changeGrants(id, 'DELETE', [tenantId]);
+    const tenant = await readTenantSummary(this.#table, tenantId, true);
+    if (tenant !== null) {
+      await this.#table.client.send(
+        new DeleteCommand({
+          TableName: this.#table.name,
+          Key: grantKey({ kind: 'tenant', host: '', tenant }, id),
+        }),
+      );
+    }
+    await recordPublic(this.#audit, by, 'http-resource.revoked', `http-resource:${id}`, {
+      tenantIds: [tenantId],
+    });
+    await this.#onChanged([tenantId], id, by.actor.username);
+    return updated;
+  }
+
+  async #changeGrants(
+    id: string,
+    action: 'ADD' | 'DELETE',
+    tenantIds: readonly string[],
+  ): Promise<HttpResource> {
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: resourceKey(id),
+          UpdateExpression: `${action} grants :tenants`,
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':tenants': new Set(tenantIds) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toResource(result.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new NotFoundError(`HTTP resource ${id} not found`, { cause: error });
+      throw error;
+    }
+  }
+
+  // ── the tenant side ─────────────────────────────────────────────────────────────────────
+
+  /** The resource as a tenant may use it: only through its grant (otherwise it does not exist). */
+  async forTenant(domain: TenantContext, id: string): Promise<HttpResource> {
+    const resource = RESOURCE_ID_PATTERN.test(id) ? await this.#find(id) : null;
+    if (resource === null || !resource.grants.includes(domain.tenant.id)) {
+      throw new NotFoundError(
+        `HTTP resource ${id} is not available to this tenant (unknown, or not granted)`,
+      );
+    }
+    return resource;
+  }
+
+  /** Summaries of the resources granted to a tenant: name, description, allowed methods. */
+  async summaries(domain: TenantContext): Promise<HttpResourceSummary[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#table.client.send(
+        new QueryCommand({
+          TableName: this.#table.name,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': GRANT_PREFIX },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) ids.push(String(item.resourceId));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    const resources = await Promise.all(ids.map((id) => this.#find(id)));
+    return resources
+      .filter((resource): resource is HttpResource => resource?.grants.includes(domain.tenant.id) === true)
+      .map((resource) => ({
+        id: resource.id,
+        name: resource.name,
+        description: resource.description,
+        methods: resource.methods,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Audits, in the public chain, that a tenant's run is handed the credential of a resource. Written
+   * before the job is queued, so no use goes unrecorded; the run's own record carries the outcome.
+   */
+  async recordCredentialUse(
+    domain: TenantContext,
+    use: { resourceId: string; executionId: string; skillId: string; resourceVersion: number },
+  ): Promise<void> {
+    await recordPublic(
+      this.#audit,
+      { actor: SYSTEM_ACTOR },
+      'http-resource.credential.used',
+      `http-resource:${use.resourceId}`,
+      {
+        tenantId: domain.tenant.id,
+        executionId: use.executionId,
+        skillId: use.skillId,
+        resourceVersion: use.resourceVersion,
+      },
+    );
+  }
+
+  // ── credentials ─────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Stores a new credential value as current. The previous version kept is the old current one if
+   * that had worked (or nothing better exists); if the old current never worked, the older previous
+   * stays — so a run can still fall back to the last version known to work.
+   */
+  async putCredential(id: string, value: string, by: Acting): Promise<void> {
+    const resource = await this.get(id);
+    const issue = credentialIssue(resource.auth, value);
+    if (issue !== null)
+      throw new ValidationError('Invalid credential value', [{ path: 'value', message: issue }]);
+    const state = resource.credential;
+    const policy: PreviousPolicy =
+      state === undefined || state.confirmed || state.previous === undefined ? 'current' : 'unchanged';
+    const versions = await this.#credentials.put(id, value, policy);
+    const now = this.#now().toISOString();
+    const next: CredentialState = {
+      current: versions.current,
+      ...(versions.previous === undefined ? {} : { previous: versions.previous }),
+      confirmed: false,
+      rotatedAt: now,
+      rotatedBy: by.actor.username,
+    };
+    await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: resourceKey(id),
+        UpdateExpression: 'SET credential = :credential',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':credential': next },
+      }),
+    );
+    await recordPublic(
+      this.#audit,
+      by,
+      state === undefined ? 'http-resource.credential.set' : 'http-resource.credential.rotated',
+      `http-resource:${id}`,
+      {
+        version: versions.current,
+        previousKept: versions.previous ?? null,
+        ...(state === undefined ? {} : { replaced: state.current, replacedHadWorked: state.confirmed }),
+      },
+    );
+  }
+
+  /** Forgets the previous version now (e.g. it leaked): runs can no longer fall back to it. */
+  async dropPreviousCredential(id: string, by: Acting): Promise<void> {
+    const resource = await this.get(id);
+    const previous = resource.credential?.previous;
+    if (previous === undefined) throw new NotFoundError(`HTTP resource ${id} keeps no previous credential`);
+    await this.#credentials.dropPrevious(id);
+    await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: resourceKey(id),
+        UpdateExpression: 'REMOVE credential.previous',
+        ConditionExpression: 'attribute_exists(credential)',
+      }),
+    );
+    await recordPublic(this.#audit, by, 'http-resource.credential.previous-dropped', `http-resource:${id}`, {
+      version: previous,
+    });
+  }
+
+  /**
+   * The current version worked: it is confirmed and the previous one is forgotten. A version that
+   * is no longer current (rotated meanwhile) confirms nothing.
+   */
+  async confirmCredential(
+    id: string,
+    versionId: string,
+    by: Acting = { actor: SYSTEM_ACTOR },
+  ): Promise<boolean> {
+    const resource = await this.#find(id);
+    const state = resource?.credential;
+    if (state === undefined || state.current !== versionId || state.confirmed) return false;
+    const stored = await this.#credentials.versions(id);
+    if (stored.current !== versionId) return false;
+    if (stored.previous !== undefined) await this.#credentials.dropPrevious(id);
+    const now = this.#now().toISOString();
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: resourceKey(id),
+          UpdateExpression:
+            'SET credential.confirmed = :true, credential.confirmedAt = :now REMOVE credential.previous',
+          ConditionExpression: 'credential.#current = :version',
+          ExpressionAttributeNames: { '#current': 'current' },
+          ExpressionAttributeValues: { ':true': true, ':now': now, ':version': versionId },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    await recordPublic(this.#audit, by, 'http-resource.credential.confirmed', `http-resource:${id}`, {
+      version: versionId,
+      previousDropped: stored.previous ?? null,
+    });
+    return true;
+  }
+
+  // ── trial runs ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A super-admin's trial request with the current credential, from the public domain. The answer
+   * shows the status, a subset of headers and the (capped) body, with every form of the credential
+   * redacted; a 2xx answer confirms the current version. Audited with its outcome, never values.
+   */
+  async trial(
+    id: string,
+    request: TrialRequest,
+    by: Acting & { readonly superAdmin: boolean },
+  ): Promise<TrialResult> {
+    if (!by.superAdmin) throw new ForbiddenError('Trial runs are for super-admins');
+    const resource = await this.get(id);
+    // Refused requests are refused before the credential is even read.
+    assertRequestAllowed(resource, request.method, request.path);
+    const credential = await this.#credentials.read(id, 'current');
+    if (credential === null)
+      throw new CredentialMissingError(`HTTP resource ${id} has no credential yet; PUT one first`);
+    let response: OutboundResponse | undefined;
+    let failure: Error | undefined;
+    try {
+      response = await sendToResource(
+        { method: request.method, path: request.path, query: request.query ?? {}, body: request.body },
+        {
+          resource,
+          credential: credential.value,
+          allowLocalDevelopment: this.#allowLocalDevelopment,
+          timeoutMs: resource.timeoutSeconds * 1000,
+          oversize: 'truncate',
+          ...(this.#resolver === undefined ? {} : { resolver: this.#resolver }),
+        },
+      );
+    } catch (error) {
+      failure = error as Error;
+    }
+    await recordPublic(this.#audit, by, 'http-resource.trial', `http-resource:${id}`, {
+      method: request.method,
+      path: request.path,
+      credentialVersion: credential.versionId,
+      resourceVersion: resource.version,
+      ...(response === undefined
+        ? { error: runErrorType(failure ?? new Error('unknown')) }
+        : { status: response.status, redirects: response.redirects }),
+    });
+    if (response === undefined) throw failure ?? new Error('The trial failed');
+    const ok = response.status >= 200 && response.status < 300;
+    const confirmed = ok ? await this.confirmCredential(id, credential.versionId, by) : false;
+    const headers: Record<string, string> = {};
+    for (const name of SHOWN_HEADERS) {
+      const value = response.headers[name];
+      if (value !== undefined) headers[name] = value;
+    }
+    return {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+      body: response.truncated ? response.body : parseBody(response.body, response.headers['content-type']),
+      truncated: response.truncated,
+      bytes: response.bytes,
+      redirects: response.redirects,
+      durationMs: response.durationMs,
+      credential: {
+        version: credential.versionId,
+        confirmed:
+          confirmed ||
+          (resource.credential?.current === credential.versionId && resource.credential.confirmed),
+      },
+    };
+  }
+
+  async #find(id: string): Promise<HttpResource | null> {
+    if (!RESOURCE_ID_PATTERN.test(id)) return null;
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: resourceKey(id), ConsistentRead: true }),
+    );
+    return result.Item === undefined ? null : toResource(result.Item);
+  }
+}
+
+export type { HttpResourceConfig };

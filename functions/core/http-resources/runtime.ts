@@ -1,0 +1,291 @@
+/**
+ * What the http-executor does with one queued job: parse it, claim it (a redelivered message never
+ * runs twice), report `started`, substitute the run's input into the request template, read the
+ * credential, send the request through `sendToResource` (every outbound check), and report the
+ * `result` to the results queue — the response's JSON body is the run's output, which the recorder
+ * checks against the Skill's output schema; a non-2xx answer fails the run with its status.
+ *
+ * Rotation: the current credential is used first; if the upstream answers 401 or 403 and a previous
+ * version is kept (the current one has not yet worked), the request is sent once more with it. The
+ * run's metrics record which version stage answered; the value is never reported or logged.
+ *
+ * Only infrastructure failures (and unreadable messages, so that redrive moves them to the
+ * dead-letter queue where the recorder fails the run) are returned as batch item failures.
+ */
+
+import { ExecFabricError } from '../errors.ts';
+import type { ExecutionError, ResultReport, StartedReport } from '../executions/executions.ts';
+import { type CredentialReader, CredentialStoreError, type StoredCredential } from '../secrets/store.ts';
+import { runErrorType, UpstreamTimeoutError } from './errors.ts';
+import { type HttpJob, httpJobSchema } from './jobs.ts';
+import type { HttpResourceSnapshot } from './model.ts';
+import {
+  type OutboundResponse,
+  REDACTED,
+  type Resolver,
+  redactJson,
+  redactor,
+  sendToResource,
+} from './outbound.ts';
+import { substituteBody, substitutePath, substituteQuery } from './templates.ts';
+
+/** A claim outlives every redelivery of its message (queue retention is 4 days). */
+export const CLAIM_TTL_SECONDS = 7 * 24 * 3600;
+/** Time kept back from the invocation to send the result. */
+export const RESULT_RESERVE_MS = 5_000;
+/** A result must fit one SQS message (256 KiB) with room for its envelope. */
+export const MAX_RESULT_BYTES = 250 * 1024;
+/** Bytes of a failed response's body kept in the run's stderr. */
+export const ERROR_BODY_BYTES = 2048;
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+export interface HttpRuntimePorts {
+  /** True when this call claimed the job; false when it was claimed before. */
+  claim(jobId: string, expiresAtEpoch: number): Promise<boolean>;
+  /** Sends a report to the execution-results queue. */
+  report(message: StartedReport | ResultReport): Promise<void>;
+  readonly credentials: CredentialReader;
+  /** Whether this deployment honours `localDevelopment` resources. */
+  readonly allowLocalDevelopment: boolean;
+  /** Structured diagnostics; fields never hold a value of a credential. */
+  log(level: LogLevel, message: string, fields: Record<string, unknown>): void;
+  readonly now?: () => Date;
+  readonly resolver?: Resolver;
+}
+
+interface Attempt {
+  readonly credential: StoredCredential;
+  readonly response: OutboundResponse;
+}
+
+function isoNow(ports: HttpRuntimePorts): string {
+  return (ports.now ?? (() => new Date()))().toISOString();
+}
+
+function statusLine(response: OutboundResponse): string {
+  return `${response.method} ${response.path} → ${response.status} ${response.statusText} (${response.durationMs} ms, ${response.bytes} bytes${response.redirects > 0 ? `, ${response.redirects} redirects` : ''})`;
+}
+
+/** Handles one SQS record; false means "leave it on the queue" (infrastructure failure or poison). */
+export async function processHttpRecord(
+  record: { readonly messageId: string; readonly body: string },
+  ports: HttpRuntimePorts,
+  remainingMs: () => number,
+): Promise<boolean> {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    body = undefined;
+  }
+  const parsed = httpJobSchema.safeParse(body);
+  if (!parsed.success) {
+    ports.log('error', 'Unreadable http job', {
+      messageId: record.messageId,
+      issues: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    });
+    return false;
+  }
+  const job = parsed.data as HttpJob;
+  const context = { messageId: record.messageId, jobId: job.jobId };
+  try {
+    const claimed = await ports.claim(job.jobId, Math.floor(Date.now() / 1000) + CLAIM_TTL_SECONDS);
+    if (!claimed) {
+      ports.log('info', 'Duplicate http job skipped', context);
+      return true;
+    }
+  } catch (error) {
+    ports.log('error', 'Claim failed', { ...context, error: (error as Error).name });
+    return false;
+  }
+  if (job.refused === undefined) {
+    try {
+      await ports.report({
+        kind: 'started',
+        executionId: job.executionId,
+        tenantId: job.tenantId,
+        startedAt: isoNow(ports),
+      });
+    } catch (error) {
+      // `started` is informative; the result still closes the run.
+      ports.log('warn', 'Started report not sent', { ...context, error: (error as Error).name });
+    }
+  }
+  const result = await runHttpJob(job, ports, Math.max(1000, remainingMs() - RESULT_RESERVE_MS));
+  try {
+    await ports.report(result);
+  } catch (error) {
+    ports.log('error', 'Result not sent', { ...context, error: (error as Error).name });
+    return false;
+  }
+  ports.log('info', 'Http job finished', { ...context, status: result.status });
+  return true;
+}
+
+/** Runs one job and returns its result report (never throws for the job's own failures). */
+export async function runHttpJob(
+  job: HttpJob,
+  ports: HttpRuntimePorts,
+  budgetMs: number,
+): Promise<ResultReport> {
+  const startedAt = isoNow(ports);
+  const started = Date.now();
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const metrics: Record<string, unknown> = { startedAt };
+  const finish = (
+    status: ResultReport['status'],
+    extra: { output?: unknown; error?: ExecutionError },
+  ): ResultReport => {
+    const report: ResultReport = {
+      kind: 'result',
+      executionId: job.executionId,
+      tenantId: job.tenantId,
+      status,
+      ...extra,
+      logs: { stdout: stdout.join('\n'), stderr: stderr.join('\n'), truncated: false },
+      metrics: { ...metrics, finishedAt: isoNow(ports), durationMs: Date.now() - started },
+    };
+    if (Buffer.byteLength(JSON.stringify(report), 'utf8') <= MAX_RESULT_BYTES) return report;
+    return {
+      kind: 'result',
+      executionId: job.executionId,
+      tenantId: job.tenantId,
+      status: 'failed',
+      error: {
+        type: 'OutputTooLarge',
+        message: `The result exceeds ${MAX_RESULT_BYTES} bytes`,
+        limit: 'output',
+      },
+      logs: { stdout: stdout.join('\n').slice(0, 4096), stderr: '', truncated: true },
+      metrics: report.metrics ?? {},
+    };
+  };
+  const fail = (error: Error) => {
+    if (error instanceof CredentialStoreError) {
+      // The store's message names the secret; the tenant learns only that it was unavailable.
+      ports.log('error', 'Credential store failed', { jobId: job.jobId, error: error.message });
+      return finish('failed', {
+        error: {
+          type: 'CredentialUnavailable',
+          message: 'The credential could not be read; try the run again later',
+        },
+      });
+    }
+    if (!(error instanceof ExecFabricError)) {
+      ports.log('error', 'Unexpected http job failure', { jobId: job.jobId, error: error.name });
+      return finish('failed', {
+        error: { type: 'ExecutorError', message: 'The executor failed unexpectedly' },
+      });
+    }
+    return finish(error instanceof UpstreamTimeoutError ? 'timed_out' : 'failed', {
+      error: { type: runErrorType(error), message: error.message },
+    });
+  };
+
+  if (job.refused !== undefined || job.resource === undefined) {
+    return finish('failed', {
+      error: job.refused ?? { type: 'HttpResourceNotGranted', message: 'The job names no resource' },
+    });
+  }
+  const resource: HttpResourceSnapshot = job.resource;
+  metrics.resourceId = resource.id;
+  metrics.resourceVersion = resource.version;
+
+  let path: string;
+  let query: Record<string, string>;
+  let body: unknown;
+  try {
+    path = substitutePath(job.request.path, job.input);
+    query = substituteQuery(job.request.query, job.input);
+    body = job.request.body === undefined ? undefined : substituteBody(job.request.body, job.input);
+  } catch (error) {
+    return fail(error as Error);
+  }
+
+  const timeoutMs = Math.min(resource.timeoutSeconds * 1000, job.limits.timeoutSeconds * 1000, budgetMs);
+  const deadline = Date.now() + timeoutMs;
+  const attempt = async (stage: 'current' | 'previous'): Promise<Attempt | null> => {
+    const credential = await ports.credentials.read(resource.id, stage);
+    if (credential === null) return null;
+    const response = await sendToResource(
+      { method: job.request.method, path, query, ...(body === undefined ? {} : { body }) },
+      {
+        resource,
+        credential: credential.value,
+        allowLocalDevelopment: ports.allowLocalDevelopment,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        oversize: 'fail',
+        ...(ports.resolver === undefined ? {} : { resolver: ports.resolver }),
+      },
+    );
+    ports.log('info', 'Credential used', {
+      resourceId: resource.id,
+      resourceVersion: resource.version,
+      tenantId: job.tenantId,
+      executionId: job.executionId,
+      credentialStage: stage,
+      credentialVersion: credential.versionId,
+      status: response.status,
+    });
+    return { credential, response };
+  };
+
+  let used: Attempt;
+  try {
+    const first = await attempt('current');
+    if (first === null) {
+      return finish('failed', {
+        error: { type: 'CredentialMissing', message: 'The HTTP resource has no credential configured' },
+      });
+    }
+    used = first;
+    stdout.push(statusLine(first.response));
+    if (first.response.status === 401 || first.response.status === 403) {
+      const fallback = await attempt('previous');
+      if (fallback !== null) {
+        stdout.push(
+          `the current credential was refused (${first.response.status}); retried with the previous version`,
+          statusLine(fallback.response),
+        );
+        used = fallback;
+      }
+    }
+  } catch (error) {
+    return fail(error as Error);
+  }
+
+  const { response, credential } = used;
+  metrics.httpStatus = response.status;
+  metrics.responseBytes = response.bytes;
+  metrics.redirects = response.redirects;
+  metrics.credential = { resourceId: resource.id, stage: credential.stage, version: credential.versionId };
+  const redact = redactor(credential.value);
+  if (response.status < 200 || response.status >= 300) {
+    if (response.body !== '') stderr.push(response.body.slice(0, ERROR_BODY_BYTES));
+    return finish('failed', {
+      error: {
+        type: 'HttpStatus',
+        message: `The upstream answered ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`,
+      },
+    });
+  }
+  if (response.body.trim() === '') return finish('succeeded', { output: null });
+  let output: unknown;
+  try {
+    output = JSON.parse(response.body);
+  } catch {
+    stderr.push(response.body.slice(0, ERROR_BODY_BYTES));
+    return finish('failed', {
+      error: {
+        type: 'ResponseNotJson',
+        message: 'The upstream answer is not JSON; the run output must be JSON',
+      },
+    });
+  }
+  // Redacted again after parsing, for forms only JSON escaping would reveal.
+  return finish('succeeded', { output: redactJson(output, redact) });
+}
+
+export { REDACTED };
