@@ -5,6 +5,7 @@ import type { Route } from '../http/router.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
 import { consoleRoutes } from '../http/routes/console.ts';
 import { governanceDomainRoutes } from '../http/routes/governance.ts';
+import { httpResourceGovernanceRoutes } from '../http/routes/http-resources.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
 
 export function governanceRoutes(core: Core): Route[] {
@@ -14,5 +15,6 @@ export function governanceRoutes(core: Core): Route[] {
     ...auditRoutes(core),
     ...consoleRoutes(core),
     ...governanceDomainRoutes(core),
+    ...httpResourceGovernanceRoutes(core),
   ];
 }

@@ -6,6 +6,7 @@ import { approvalRoutes } from '../http/routes/approvals.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
 import { catalogRoutes } from '../http/routes/catalog.ts';
 import { foundationRoutes } from '../http/routes/foundation.ts';
+import { httpResourceTenantRoutes } from '../http/routes/http-resources.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
 
 export function tenantRoutes(core: Core): Route[] {
@@ -16,5 +17,6 @@ export function tenantRoutes(core: Core): Route[] {
     ...auditRoutes(core),
     ...catalogRoutes(core),
     ...approvalRoutes(core),
+    ...httpResourceTenantRoutes(core),
   ];
 }
