@@ -11,7 +11,7 @@ export const ENV = {
   /** Secrets Manager name prefix under which HTTP resource credentials are kept. */
   credentialPrefix: 'EXECFABRIC_CREDENTIAL_PREFIX',
   /** Local only: folder of the encrypted credential store (replaces Secrets Manager on one machine). */
-  credentialStoreDir: 'EXECFABRIC_CREDENTIAL_STORE_DIR',
+  credentialStoreDir: 'EXECFABRIC_SECRET_STORE_DIR',
   /** Local only: HTTP resources marked `localDevelopment` may reach loopback and private addresses. */
   allowLocalDevelopment: 'EXECFABRIC_ALLOW_LOCAL_DEVELOPMENT',
   /** CloudFront multi-tenant distribution and connection group that new hosts join. */

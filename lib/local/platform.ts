@@ -26,6 +26,7 @@ import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import { Queues } from '../../functions/core/queues.ts';
+import { localCredentialDir } from '../../functions/core/secrets/encrypted-file-store.ts';
 import { compileViewerRequest, viewerRequestSource } from '../edge/viewer-request.ts';
 import { type FunctionName, type FunctionSpec, functions, queues, schedules } from '../topology.ts';
 import { type LocalFunction, type LocalInvoke, loadNodeFunction } from './lambda.ts';
@@ -155,6 +156,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     cleanups.push(() => services.stop());
     const secrets = localSecrets(dataDir);
+    // HTTP credentials: the encrypted folder (in the data folder; a temporary one in memory).
+    const credentials = localCredentialDir(dataDir);
+    cleanups.push(credentials.cleanup);
     const originSecret = randomBytes(32).toString('base64url');
     const lambda = await startLambdaEndpoint((name) => invoker(name), new Set(Object.keys(functions)));
     cleanups.push(() => lambda.stop());
@@ -172,6 +176,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       [ENV.lambdaEndpoint]: lambda.url,
       [ENV.originSecret]: originSecret,
       [ENV.tokenSecret]: secrets.tokenSecret,
+      [ENV.credentialStoreDir]: credentials.dir,
+      [ENV.allowLocalDevelopment]: 'true',
     };
     for (const [name, queue] of Object.entries(services.queues)) env[queueUrlEnv(name)] = queue.url;
     for (const name of Object.keys(functions)) env[functionNameEnv(name)] = name;
