@@ -11,7 +11,7 @@
  *   npx tsx bench/lifecycle-scan.ts [tenants]
  */
 import { cpus, loadavg, totalmem } from 'node:os';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AuditLog } from '../functions/core/audit/chain.ts';
 import type { Table } from '../functions/core/db.ts';
@@ -148,7 +148,7 @@ async function scanRun(scan: () => Promise<ScanResult>): Promise<number> {
 /** What a scan without the buckets must do: read the whole table and pick the tenants due. */
 async function fullTableScan(): Promise<number> {
   let due = 0;
-  let start: Record<string, unknown> | undefined;
+  let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await services.dynamodb.send(
       new ScanCommand({
@@ -165,7 +165,7 @@ async function fullTableScan(): Promise<number> {
     reads.requests++;
     reads.scanned += page.ScannedCount ?? 0;
     reads.capacity += page.ConsumedCapacity?.CapacityUnits ?? 0;
-    start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+    start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return due;
 }

@@ -20,7 +20,7 @@ import {
   type DistributionTenant,
   EntityAlreadyExists,
   EntityNotFound,
-  GetDistributionTenantByDomainCommand,
+  GetDistributionTenantCommand,
   PreconditionFailed,
   UpdateDistributionTenantCommand,
 } from '@aws-sdk/client-cloudfront';
@@ -51,10 +51,6 @@ export interface CloudFrontHostEdgeOptions {
   readonly maxAttempts?: number;
 }
 
-/** Tags on every distribution tenant the platform creates. */
-export const EDGE_TAG_TENANT = 'execfabric:tenant';
-export const EDGE_TAG_HOST = 'execfabric:host';
-
 /**
  * The distribution tenant's name for a host: deterministic (so a retry finds what an earlier try
  * made), readable, and unique even where two hosts differ only in dots and hyphens.
@@ -82,7 +78,9 @@ export class CloudFrontHostEdge implements HostEdge {
     this.#maxAttempts = options.maxAttempts ?? 3;
   }
 
-  async attach(host: string, tenantId: string): Promise<void> {
+  async attach(host: string, _tenantId: string): Promise<void> {
+    // The tenant is not tagged on the distribution tenant: the host binding in the table is the
+    // record of ownership (and tagging would need `cloudfront:TagResource` as well).
     const name = distributionTenantName(host);
     try {
       await this.#client.send(
@@ -92,12 +90,6 @@ export class CloudFrontHostEdge implements HostEdge {
           Name: name,
           Domains: [{ Domain: host }],
           Enabled: true,
-          Tags: {
-            Items: [
-              { Key: EDGE_TAG_TENANT, Value: tenantId },
-              { Key: EDGE_TAG_HOST, Value: host },
-            ],
-          },
         }),
       );
       return;
@@ -107,8 +99,8 @@ export class CloudFrontHostEdge implements HostEdge {
       }
     }
     // Already there: ours from an earlier try (reuse it, re-enabling a half-detached one), or not ours.
-    const found = await this.#find(host);
-    if (found === null || !this.#isOurs(found.tenant, name)) {
+    const found = await this.#find(host, name);
+    if (found === null || !this.#isOurs(found.tenant, name, host)) {
       throw new ConflictError(`Host ${host} is already served by another CloudFront distribution tenant`, {
         extra: { host },
       });
@@ -119,8 +111,8 @@ export class CloudFrontHostEdge implements HostEdge {
   async detach(host: string): Promise<void> {
     const name = distributionTenantName(host);
     for (let attempt = 1; ; attempt++) {
-      const found = await this.#find(host);
-      if (found === null || !this.#isOurs(found.tenant, name)) return;
+      const found = await this.#find(host, name);
+      if (found === null || !this.#isOurs(found.tenant, name, host)) return;
       try {
         // CloudFront deletes only disabled distribution tenants.
         const etag =
@@ -137,13 +129,18 @@ export class CloudFrontHostEdge implements HostEdge {
     }
   }
 
-  #isOurs(tenant: DistributionTenant, name: string): boolean {
-    return tenant.DistributionId === this.#distributionId && tenant.Name === name;
+  #isOurs(tenant: DistributionTenant, name: string, host: string): boolean {
+    return (
+      tenant.DistributionId === this.#distributionId &&
+      tenant.Name === name &&
+      (tenant.Domains ?? []).some((domain) => domain.Domain === host)
+    );
   }
 
-  async #find(host: string): Promise<{ tenant: DistributionTenant; etag: string } | null> {
+  /** Our distribution tenant of a host, by its deterministic name (GetDistributionTenant takes a name). */
+  async #find(host: string, name: string): Promise<{ tenant: DistributionTenant; etag: string } | null> {
     try {
-      const result = await this.#client.send(new GetDistributionTenantByDomainCommand({ Domain: host }));
+      const result = await this.#client.send(new GetDistributionTenantCommand({ Identifier: name }));
       if (result.DistributionTenant === undefined) return null;
       return { tenant: result.DistributionTenant, etag: result.ETag ?? '' };
     } catch (error) {

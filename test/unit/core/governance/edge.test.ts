@@ -16,7 +16,6 @@ import {
   BindingOnlyHostEdge,
   CloudFrontHostEdge,
   distributionTenantName,
-  EDGE_TAG_TENANT,
   hostEdgeFromEnv,
 } from '../../../../functions/core/governance/edge.ts';
 import { HostEdgeError } from '../../../../functions/core/governance/errors.ts';
@@ -43,7 +42,6 @@ interface FakeTenant {
   domains: string[];
   enabled: boolean;
   etag: string;
-  tags: Record<string, string>;
 }
 
 /** The distribution-tenant part of CloudFront's REST API, in memory, with its documented rules. */
@@ -77,21 +75,21 @@ class FakeCloudFront {
       if ([...this.tenants.values()].some((tenant) => tenant.domains.some((d) => domains.includes(d)))) {
         return this.#error(409, 'CNAMEAlreadyExists');
       }
-      const keys = tag(body, 'Key');
-      const values = tag(body, 'Value');
       const created = this.add({
         name,
         distributionId: tag(body, 'DistributionId')[0] ?? '',
         connectionGroupId: tag(body, 'ConnectionGroupId')[0] ?? '',
         domains,
         enabled: tag(body, 'Enabled')[0] === 'true',
-        tags: Object.fromEntries(keys.map((key, index) => [key, values[index] ?? ''])),
       });
       return this.#tenant(201, created);
     }
-    if (request.method === 'GET' && url.pathname === '/2020-05-31/distribution-tenant') {
-      const domain = url.searchParams.get('domain') ?? '';
-      const found = [...this.tenants.values()].find((tenant) => tenant.domains.includes(domain));
+    if (request.method === 'GET' && byId !== null) {
+      // GetDistributionTenant takes an id, an ARN or a name.
+      const identifier = decodeURIComponent(byId[1] ?? '');
+      const found = [...this.tenants.values()].find(
+        (tenant) => tenant.id === identifier || tenant.name === identifier,
+      );
       return found === undefined ? this.#error(404, 'EntityNotFound') : this.#tenant(200, found);
     }
     if (byId !== null && (request.method === 'PUT' || request.method === 'DELETE')) {
@@ -143,7 +141,6 @@ function tag(xml: string, name: string): string[] {
 interface SentRequest {
   readonly method: string;
   readonly path: string;
-  readonly query: Record<string, unknown>;
   readonly headers: Record<string, string>;
   readonly body: string;
 }
@@ -185,7 +182,6 @@ beforeAll(async () => {
       sent.push({
         method: request.method,
         path: request.path,
-        query: { ...request.query },
         headers: { ...request.headers },
         body: typeof request.body === 'string' ? request.body : '',
       });
@@ -228,8 +224,8 @@ describe('CloudFrontHostEdge', () => {
     expect(tag(create?.body ?? '', 'Enabled')).toEqual(['true']);
 
     const [created] = fake.tenants.values();
-    expect(created?.tags[EDGE_TAG_TENANT]).toBe('initech');
     expect(created?.domains).toEqual(['shop.example.com']);
+    expect(created?.enabled).toBe(true);
   });
 
   it('treats a repeated attach as done, without a second distribution tenant', async () => {
@@ -237,7 +233,9 @@ describe('CloudFrontHostEdge', () => {
     await edge.attach('shop.example.com', 'initech');
     expect(fake.tenants.size).toBe(1);
     expect(sent.map((request) => request.method)).toEqual(['POST', 'POST', 'GET']);
-    expect(sent[2]?.query).toEqual({ domain: 'shop.example.com' });
+    expect(sent[2]?.path).toBe(
+      `/2020-05-31/distribution-tenant/${distributionTenantName('shop.example.com')}`,
+    );
   });
 
   it('refuses a host another distribution tenant already serves', async () => {
@@ -247,7 +245,6 @@ describe('CloudFrontHostEdge', () => {
       connectionGroupId: CONNECTION_GROUP,
       domains: ['taken.example.com'],
       enabled: true,
-      tags: {},
     });
     await expect(edge.attach('taken.example.com', 'initech')).rejects.toBeInstanceOf(ConflictError);
     expect(fake.tenants.size).toBe(1);
@@ -260,7 +257,6 @@ describe('CloudFrontHostEdge', () => {
       connectionGroupId: CONNECTION_GROUP,
       domains: ['shop.example.com'],
       enabled: false,
-      tags: {},
     });
     const etag = half.etag;
     await edge.attach('shop.example.com', 'initech');
@@ -280,7 +276,7 @@ describe('CloudFrontHostEdge', () => {
     await edge.detach('shop.example.com');
 
     expect(sent.map((request) => `${request.method} ${request.path}`)).toEqual([
-      'GET /2020-05-31/distribution-tenant',
+      `GET /2020-05-31/distribution-tenant/${distributionTenantName('shop.example.com')}`,
       `PUT /2020-05-31/distribution-tenant/${created?.id}`,
       `DELETE /2020-05-31/distribution-tenant/${created?.id}`,
     ]);
@@ -299,7 +295,6 @@ describe('CloudFrontHostEdge', () => {
       connectionGroupId: CONNECTION_GROUP,
       domains: ['foreign.example.com'],
       enabled: true,
-      tags: {},
     });
     await edge.detach('foreign.example.com');
     expect(fake.tenants.size).toBe(1);
@@ -313,7 +308,6 @@ describe('CloudFrontHostEdge', () => {
       connectionGroupId: CONNECTION_GROUP,
       domains: ['shop.example.com'],
       enabled: false,
-      tags: {},
     });
     await edge.detach('shop.example.com');
     expect(sent.map((request) => request.method)).toEqual(['GET', 'DELETE']);
