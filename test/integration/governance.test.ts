@@ -6,6 +6,7 @@
  * reachable by a tenant user or on a tenant host.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableFromEnv } from '../../functions/core/db.ts';
 import { ENV, requireEnv } from '../../functions/core/env.ts';
@@ -752,6 +753,43 @@ describe('bad input', () => {
     ['GET', '/api/tenants?limit=1000', undefined, 422],
   ])('%s %s %j → %i problem+json', async (method, path, body, status) => {
     expectProblem(await admin(method, path, body), status);
+  });
+
+  it('answers any JSON body with a result or a 4xx problem, never a 500', async () => {
+    const writes = [
+      '/api/tenants',
+      '/api/customers',
+      '/api/orders',
+      '/api/lifecycle/run',
+      '/api/announcements',
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...writes),
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({
+            id: fc.string(),
+            tenantId: fc.constantFrom('initech', 'acme', 'x', ''),
+            months: fc.oneof(fc.integer(), fc.double()),
+            amount: fc.oneof(fc.integer(), fc.double(), fc.string()),
+            hosts: fc.array(fc.string()),
+            expiresAt: fc.oneof(
+              fc.string(),
+              fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+            ),
+            scan: fc.constantFrom('renewal-reminder', 'expiry-shutdown', 'x'),
+            tenants: fc.oneof(fc.constant('all'), fc.array(fc.string())),
+          }),
+        ),
+        async (path, body) => {
+          const response = await admin('POST', path, body);
+          expect(response.status, `${path} ${JSON.stringify(body)} → ${response.text}`).toBeLessThan(500);
+          if (response.status >= 400) expectProblem(response, response.status);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('refuses a cursor of another listing', async () => {
