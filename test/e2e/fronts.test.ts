@@ -89,7 +89,7 @@ describe('tenant front', () => {
     expect(await menuLabels(tab)).toEqual(me.body.menus.map((menu: { label: string }) => menu.label));
 
     const catalogue = tab.getByRole('list', { name: 'Skills' });
-    await catalogue.getByRole('heading', { name: 'Greet' }).waitFor();
+    await catalogue.getByRole('heading', { name: 'Greet', exact: true }).waitFor();
     const shown = (await catalogue.getByRole('heading').allTextContents()).map((name) => name.trim());
     const visible = await api(ACME, bob, 'GET', '/api/skills');
     expect(shown.sort()).toEqual(visible.body.items.map((skill: { name: string }) => skill.name).sort());
@@ -97,8 +97,8 @@ describe('tenant front', () => {
     expect(await tab.getByText('Globex Secret Report').count()).toBe(0);
     await screenshot(tab, 'tenant-catalogue');
 
-    await tab.getByRole('link', { name: 'Run Greet' }).click();
-    await tab.getByRole('heading', { name: 'Greet', level: 1 }).waitFor();
+    await tab.getByRole('link', { name: 'Run Greet', exact: true }).click();
+    await tab.getByRole('heading', { name: 'Greet', level: 1, exact: true }).waitFor();
     // The form is generated from the input schema: its one field, required.
     await tab.getByLabel('name').fill('Bob');
     await tab.getByRole('button', { name: 'Run' }).click();
@@ -161,7 +161,7 @@ describe('tenant front', () => {
     await screenshot(tab, 'tenant-script-versions');
 
     await nav.getByRole('link', { name: 'Skills', exact: true }).click();
-    await tab.getByRole('link', { name: 'Run Greet' }).click();
+    await tab.getByRole('link', { name: 'Run Greet', exact: true }).click();
     await tab.getByLabel('name').fill('Alice');
     await tab.getByLabel('name').press('Enter');
     const result = tab.getByRole('figure', { name: 'Result' });
@@ -171,7 +171,7 @@ describe('tenant front', () => {
 
     // The admin pages render: Skill management, users and roles, audit.
     await nav.getByRole('link', { name: 'Manage skills' }).click();
-    await tab.getByRole('link', { name: 'Greet' }).click();
+    await tab.getByRole('link', { name: 'Greet', exact: true }).click();
     await tab.getByLabel('Input schema (JSON Schema 2020-12)').waitFor();
     expect(await tab.getByLabel('Input schema (JSON Schema 2020-12)').inputValue()).toContain('"name"');
     await screenshot(tab, 'tenant-skill-edit');
@@ -182,11 +182,50 @@ describe('tenant front', () => {
     await tab.getByRole('button', { name: 'Verify the chain' }).click();
     await tab.getByText('Chain intact').waitFor();
     await screenshot(tab, 'tenant-audit');
-    // Features whose routes are not there yet say so instead of failing.
-    await nav.getByRole('link', { name: 'Approvals' }).click();
-    await tab.getByRole('heading', { name: 'Approvals', level: 1 }).waitFor();
-    await tab.locator('.empty, .problem, .grid-cards').first().waitFor();
-    await screenshot(tab, 'tenant-approvals');
+    await nav.getByRole('link', { name: 'HTTP resources' }).click();
+    await tab.getByRole('heading', { name: 'HTTP resources', level: 1 }).waitFor();
+    // Granted resources, an empty state, or (before the route exists) an unavailable notice — never an error.
+    await tab.locator('.empty, .grid-cards').first().waitFor();
+    expect(await tab.locator('.problem').count()).toBe(0);
+  }, 60_000);
+
+  it('an admin creates a Skill that needs approval; a run waits in the inbox until approved', async () => {
+    const { page: admin } = await page();
+    await admin.goto(siteUrl(ACME, port, '/skill-admin/new'));
+    await signIn(admin, 'alice', PASSWORD);
+    await admin.getByRole('heading', { name: 'New skill', level: 1 }).waitFor();
+    await admin.getByLabel('Name', { exact: true }).fill('Greet carefully');
+    await admin.getByLabel('Description').fill('Greets, once someone agrees.');
+    await admin.getByLabel('Risk').selectOption('medium');
+    await admin.getByLabel('Approval').selectOption('one');
+    // The binding defaults to the tenant's first script: greet.py, the only one acme has.
+    await expect
+      .poll(async () => admin.getByLabel('Script').locator('option:checked').textContent())
+      .toContain('greet.py');
+    await admin.getByRole('button', { name: 'Create skill' }).click();
+    await admin.getByRole('heading', { name: 'Edit Greet carefully', level: 1 }).waitFor();
+
+    const { page: requester } = await page();
+    await requester.goto(siteUrl(ACME, port));
+    await signIn(requester, 'bob', PASSWORD);
+    await requester.getByRole('link', { name: 'Run Greet carefully' }).click();
+    await requester.getByLabel('name').fill('Carol');
+    await requester.getByRole('button', { name: 'Run' }).click();
+    await requester.getByText('Waiting for approval.', { exact: false }).waitFor();
+
+    await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Approvals' }).click();
+    const card = admin.getByRole('article', { name: 'Run of Greet carefully by bob' });
+    await card.waitFor();
+    await screenshot(admin, 'tenant-approvals');
+    await card.getByLabel('Comment (optional)').fill('fine by me');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await admin.getByText('Approved the run of Greet carefully.').waitFor();
+    await admin.getByText('Nothing is waiting for your decision.').waitFor();
+
+    // The requester's page keeps watching the run until it ends.
+    const result = requester.getByRole('figure', { name: 'Result' });
+    await result.waitFor({ timeout: 30_000 });
+    expect(await result.textContent()).toMatch(/(Hello|Howdy), Carol!/);
   }, 60_000);
 
   it('a viewer sees no admin menus and is refused admin pages', async () => {
@@ -208,7 +247,7 @@ describe('tenant front', () => {
     for (const admin of ['Scripts', 'Manage skills', 'Users & roles', 'Audit', 'Parameters', 'Approvals']) {
       expect(labels).not.toContain(admin);
     }
-    await tab.getByRole('heading', { name: 'Greet' }).waitFor();
+    await tab.getByRole('heading', { name: 'Greet', exact: true }).waitFor();
     await screenshot(tab, 'tenant-viewer');
 
     await tab.goto(siteUrl(ACME, port, '/users'));
@@ -230,7 +269,7 @@ describe('tenant front', () => {
     expect(await focusedId()).toBe('login-password');
     await tab.keyboard.type(PASSWORD);
     await tab.keyboard.press('Enter');
-    await tab.getByRole('link', { name: 'Run Greet' }).waitFor();
+    await tab.getByRole('link', { name: 'Run Greet', exact: true }).waitFor();
 
     // Tab to the Skill's Run link, follow it with Enter, fill the generated field, submit with Enter.
     const tabUntil = async (predicate: string, limit = 40) => {
@@ -248,7 +287,7 @@ describe('tenant front', () => {
     expect(outline).not.toBe('none');
     await screenshot(tab, 'tenant-keyboard-focus');
     await tab.keyboard.press('Enter');
-    await tab.getByRole('heading', { name: 'Greet', level: 1 }).waitFor();
+    await tab.getByRole('heading', { name: 'Greet', level: 1, exact: true }).waitFor();
     await tabUntil("document.activeElement && document.activeElement.id === 'input_name'");
     await tab.keyboard.type('Keys');
     await tab.keyboard.press('Enter');
@@ -265,7 +304,7 @@ describe('tenant front', () => {
     expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
     await screenshot(tab, 'phone-login');
     await signIn(tab, 'bob', PASSWORD);
-    await tab.getByRole('link', { name: 'Run Greet' }).waitFor();
+    await tab.getByRole('link', { name: 'Run Greet', exact: true }).waitFor();
     expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
     await screenshot(tab, 'phone-catalogue');
 
@@ -278,7 +317,7 @@ describe('tenant front', () => {
     await screenshot(tab, 'phone-menu');
     await tab.getByRole('button', { name: 'Menu' }).click();
 
-    await tab.getByRole('link', { name: 'Run Greet' }).click();
+    await tab.getByRole('link', { name: 'Run Greet', exact: true }).click();
     await tab.getByLabel('name').fill('a rather long name that must wrap on a small screen');
     await tab.getByRole('button', { name: 'Run' }).click();
     await tab.getByRole('figure', { name: 'Result' }).waitFor({ timeout: 30_000 });

@@ -21,7 +21,14 @@ import {
   splitList,
 } from '../shared/ui.tsx';
 import { TenantTable } from './tenants.tsx';
-import type { HttpResource, PlatformAnnouncement, ScanResult, Template, Tenant } from './types.ts';
+import type {
+  HttpResource,
+  PlatformAnnouncement,
+  ScanResult,
+  Template,
+  Tenant,
+  TrialResult,
+} from './types.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -189,14 +196,14 @@ function HttpResourceCard({
   const [credential, setCredential] = useState('');
   const [trialMethod, setTrialMethod] = useState(resource.methods[0] ?? 'GET');
   const [trialPath, setTrialPath] = useState('/');
-  const [trialResult, setTrialResult] = useState<unknown>(undefined);
+  const [trialResult, setTrialResult] = useState<TrialResult | undefined>(undefined);
   const [grantTo, setGrantTo] = useState('');
   const setSecret = useAction(async () => {
     await api.put<void>(`${base}/credential`, { value: credential });
     return true;
   });
   const trial = useAction(async () =>
-    api.post<unknown>(`${base}/trial`, { method: trialMethod, path: trialPath }),
+    api.post<TrialResult>(`${base}/trial`, { method: trialMethod, path: trialPath }),
   );
   const grant = useAction(async () => api.post<unknown>(`${base}/grants`, { tenantIds: splitList(grantTo) }));
   return (
@@ -215,7 +222,22 @@ function HttpResourceCard({
         <dd>{resource.writeAllowed ? 'allowed' : 'read only'}</dd>
         <dt>Auth</dt>
         <dd>
-          {resource.auth?.scheme ?? '—'} · credential {resource.credentialSet ? 'set' : 'not set'}
+          {resource.auth?.scheme ?? '—'}
+          {resource.auth?.header ? ` (${resource.auth.header})` : ''} · credential{' '}
+          {resource.credential?.configured ? (
+            <>
+              set
+              {resource.credential.rotatedAt ? (
+                <>
+                  {' '}
+                  on <DateTime value={resource.credential.rotatedAt} />
+                </>
+              ) : null}
+              {resource.credential.confirmed === false ? ' (not yet confirmed by a successful call)' : ''}
+            </>
+          ) : (
+            'not set'
+          )}
         </dd>
         {resource.grants === undefined ? null : (
           <>
@@ -288,7 +310,19 @@ function HttpResourceCard({
         <button type="submit" className="secondary" disabled={trial.pending}>
           {trial.pending ? 'Calling…' : 'Trial run'}
         </button>
-        {trialResult === undefined ? null : <JsonBlock value={trialResult} label="Trial result" />}
+        {trialResult === undefined ? null : (
+          <div role="status">
+            <p>
+              <Badge
+                value={trialResult.status < 400 ? 'succeeded' : 'failed'}
+                label={`${trialResult.status} ${trialResult.statusText}`}
+              />{' '}
+              {trialResult.bytes} bytes in {trialResult.durationMs} ms
+              {trialResult.truncated ? ' (truncated)' : ''}
+            </p>
+            <JsonBlock value={trialResult.body} label="Trial response body" />
+          </div>
+        )}
       </form>
       <form
         onSubmit={async (event) => {
@@ -365,7 +399,7 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
         <fieldset>
           <legend>Methods</legend>
           <div className="checks">
-            {['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => (
+            {['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => (
               <label key={method} className="check">
                 <input
                   type="checkbox"

@@ -85,14 +85,34 @@ export interface PlatformAnnouncement {
 export interface HttpResource {
   readonly id: string;
   readonly name: string;
+  readonly description?: string;
   readonly baseUrl: string;
   readonly methods: readonly string[];
   readonly paths: readonly string[];
   readonly writeAllowed: boolean;
   readonly auth?: { readonly scheme: string; readonly header?: string };
-  readonly credentialSet?: boolean;
+  readonly localDevelopment?: boolean;
+  readonly version?: number;
+  /** The credential's state only — its value is never returned. */
+  readonly credential?: {
+    readonly configured: boolean;
+    readonly version?: string;
+    readonly confirmed?: boolean;
+    readonly rotatedAt?: string;
+    readonly rotatedBy?: string;
+  };
   readonly grants?: readonly string[];
   readonly createdAt?: string;
+}
+
+export interface TrialResult {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly truncated: boolean;
+  readonly bytes: number;
+  readonly durationMs: number;
 }
 
 export interface Template {

@@ -15,15 +15,10 @@ import {
   Section,
   Show,
 } from '../shared/ui.tsx';
-import type { Announcement, Execution, HttpResourceSummary, InboxEntry } from './types.ts';
-
-/** The inbox answers entries `{ execution, approvals, canDecide }`; a bare execution is read the same way. */
-function entryOf(item: InboxEntry | Execution): InboxEntry {
-  return 'execution' in item ? item : { execution: item };
-}
+import type { Announcement, Execution, HttpResourceSummary, InboxItem } from './types.ts';
 
 export function ApprovalsPage() {
-  const { state, reload } = useResource<{ items: (InboxEntry | Execution)[] }>('/api/approvals');
+  const { state, reload } = useResource<{ items: InboxItem[] }>('/api/approvals');
   const [message, setMessage] = useState('');
   return (
     <>
@@ -41,10 +36,10 @@ export function ApprovalsPage() {
             </Empty>
           ) : (
             <ul className="grid-cards" aria-label="Runs waiting for approval">
-              {items.map(entryOf).map((entry) => (
-                <li key={entry.execution.id}>
+              {items.map((item) => (
+                <li key={item.id}>
                   <ApprovalCard
-                    entry={entry}
+                    item={item}
                     onDecided={(text) => {
                       setMessage(text);
                       reload();
@@ -61,13 +56,12 @@ export function ApprovalsPage() {
 }
 
 function ApprovalCard({
-  entry,
+  item: execution,
   onDecided,
 }: {
-  readonly entry: InboxEntry;
+  readonly item: InboxItem;
   readonly onDecided: (text: string) => void;
 }) {
-  const { execution } = entry;
   const [comment, setComment] = useState('');
   const decide = useAction(async (decision: 'approve' | 'reject') =>
     api.post<Execution>(
@@ -81,7 +75,8 @@ function ApprovalCard({
       onDecided(`${decision === 'approve' ? 'Approved' : 'Rejected'} the run of ${execution.skillName}.`);
   };
   const commentId = `comment-${execution.id}`;
-  const votes = entry.approvals ?? [];
+  const votes = execution.approvals ?? [];
+  const approved = votes.filter((vote) => vote.decision === 'approve').length;
   return (
     <article className="card" aria-label={`Run of ${execution.skillName} by ${execution.requestedBy}`}>
       <h2>{execution.skillName}</h2>
@@ -94,16 +89,28 @@ function ApprovalCard({
         </dd>
         <dt>Approvals</dt>
         <dd>
-          {votes.length === 0
-            ? 'none yet'
-            : votes.map((vote) => `${vote.approver} (${vote.decision})`).join(', ')}
+          {execution.approvalsRequired === undefined
+            ? `${approved}`
+            : `${approved} of ${execution.approvalsRequired}`}
+          {votes.length === 0 ? null : ` (${votes.map((vote) => vote.approver).join(', ')})`}
+          {execution.adminApprovalRequired ? (
+            <div className="muted">An admin must be among the approvers.</div>
+          ) : null}
         </dd>
+        {execution.deadline === undefined ? null : (
+          <>
+            <dt>Expires</dt>
+            <dd>
+              <DateTime value={execution.deadline} />
+            </dd>
+          </>
+        )}
       </dl>
       <details>
         <summary>Input</summary>
         <JsonBlock value={execution.input} label="Input" />
       </details>
-      {entry.canDecide === false ? (
+      {execution.canDecide === false ? (
         <p className="muted">
           You cannot decide on this run (you requested it, or you have decided already).
         </p>
@@ -291,43 +298,24 @@ export function HttpResourcesPage() {
               <p>No HTTP resources are granted to your organisation.</p>
             </Empty>
           ) : (
-            <div className="table-wrap card">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Base URL</th>
-                    <th scope="col">Methods</th>
-                    <th scope="col">Paths</th>
-                    <th scope="col">Writes</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((resource) => (
-                    <tr key={resource.id}>
-                      <td>
-                        {resource.name}
-                        <div className="muted">
-                          <code>{resource.id}</code>
-                        </div>
-                      </td>
-                      <td>
-                        <code>{resource.baseUrl ?? '—'}</code>
-                      </td>
-                      <td>{(resource.methods ?? []).join(', ') || '—'}</td>
-                      <td>
-                        {(resource.paths ?? []).map((path) => (
-                          <div key={path}>
-                            <code>{path}</code>
-                          </div>
-                        ))}
-                      </td>
-                      <td>{resource.writeAllowed ? 'allowed' : 'read only'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <ul className="grid-cards" aria-label="Granted HTTP resources">
+              {items.map((resource) => (
+                <li key={resource.id}>
+                  <article className="card" aria-labelledby={`resource-${resource.id}`}>
+                    <h2 id={`resource-${resource.id}`}>{resource.name}</h2>
+                    <p className="muted">{resource.description || 'No description.'}</p>
+                    <p>
+                      {(resource.methods ?? []).map((method) => (
+                        <Badge key={method} value="info" label={method} />
+                      ))}
+                    </p>
+                    <p className="muted">
+                      <code>{resource.id}</code>
+                    </p>
+                  </article>
+                </li>
+              ))}
+            </ul>
           )
         }
       </Show>

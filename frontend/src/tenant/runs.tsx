@@ -19,7 +19,7 @@ import { type Execution, isTerminal } from './types.ts';
 const FIRST_POLL_MS = 300;
 const MAX_POLL_MS = 2_000;
 /** A run waiting for people is polled slowly. */
-const WAITING_POLL_MS = 5_000;
+const WAITING_POLL_MS = 3_000;
 
 /** Reads a run and keeps reading it until it reaches a terminal status. */
 export function useExecution(id: string): { state: Loadable<Execution>; refresh: () => void } {

@@ -125,22 +125,19 @@ export interface Vote {
   readonly at: string;
 }
 
-/** One waiting run of the approvals inbox. */
-export interface InboxEntry {
-  readonly execution: Execution;
+/** One waiting run of the approvals inbox: the run, with its votes and whether the caller may decide. */
+export interface InboxItem extends Execution {
   readonly approvals?: readonly Vote[];
   readonly canDecide?: boolean;
   readonly approvalsRequired?: number;
+  readonly adminApprovalRequired?: boolean;
+  readonly deadline?: string;
 }
 
-/** A granted HTTP resource, as a tenant sees it (no credentials, ever). */
+/** A granted HTTP resource, as a tenant sees it (no address details, no credentials, ever). */
 export interface HttpResourceSummary {
   readonly id: string;
   readonly name: string;
-  readonly baseUrl?: string;
-  readonly methods?: readonly string[];
-  readonly paths?: readonly string[];
-  readonly writeAllowed?: boolean;
-  readonly auth?: { readonly scheme?: string };
   readonly description?: string;
+  readonly methods?: readonly string[];
 }
