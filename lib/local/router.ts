@@ -5,6 +5,7 @@
  * event for the route's function (with the origin proof header CloudFront adds) or is served from
  * the surface's static site.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -88,7 +89,9 @@ function apiEvent(
   headers[ORIGIN_HEADER] = originSecret;
   headers['x-forwarded-for'] = sourceIp;
   const contentType = headers['content-type'] ?? '';
-  const binary = body.length > 0 && !isTextual(contentType);
+  // A textual body that is not valid UTF-8 travels as base64, byte for byte: decoding it here
+  // would swap bad bytes for U+FFFD and hide them from the API's strict decoder.
+  const binary = body.length > 0 && (!isTextual(contentType) || !isUtf8(body));
   const now = new Date();
   return {
     version: '2.0',
