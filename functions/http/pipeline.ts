@@ -1,7 +1,7 @@
 /**
  * The request pipeline shared by the API handlers (API Gateway HTTP API, payload v2):
  * origin proof → surface from the edge's path prefix → host → domain → route → body size → caller
- * and permission → body (media type, JSON, zod) → the route's call into the core → JSON or
+ * and permission → body (media type, JSON, nesting depth, zod) → the route's call into the core → JSON or
  * problem+json. A body is read only for a caller allowed to send it, so nobody without a right to
  * the route learns anything from its validation. Every failure on the way is an ExecFabricError
  * turned into problem+json; nothing else escapes.
@@ -31,6 +31,12 @@ import { type ApiRequest, type HttpMethod, type Route, Router } from './router.t
 
 /** Default body limit for JSON routes; routes that take scripts raise it explicitly. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Deepest nesting of arrays and objects a JSON body may have. DynamoDB stores at most 32 levels,
+ * and recursive code (JSON.stringify, schema compilers, hashing) would overflow the stack long
+ * before a 64 KiB body runs out of brackets.
+ */
+export const MAX_BODY_DEPTH = 32;
 
 export type Authenticator = (domain: DomainContext, request: ApiRequest<unknown>) => Promise<Caller>;
 
@@ -105,7 +111,24 @@ function parseBody(route: Route, bytes: Buffer, headers: Record<string, string>)
   } catch (cause) {
     throw new MalformedRequestError('Request body is not valid UTF-8 JSON', { cause });
   }
+  if (nestedDeeperThan(parsed, MAX_BODY_DEPTH)) {
+    throw new ValidationError('Request body is nested too deeply', [
+      { path: '', message: `at most ${MAX_BODY_DEPTH} levels of arrays and objects` },
+    ]);
+  }
   return validateBody(route.body, parsed);
+}
+
+/** Whether arrays and objects in `value` nest deeper than `limit` (walked without recursion). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function validateBody(schema: z.ZodType, value: unknown): unknown {

@@ -387,6 +387,40 @@ describe('request bodies', () => {
       },
     );
   });
+
+  it('deep nesting, at the top or inside a member, is answered, never a 5xx or a crash', async () => {
+    const shape = fc.constantFrom('array', 'object');
+    await property(
+      'nesting',
+      fc.tuple(
+        targetArb(),
+        shape,
+        fc.oneof(fc.integer({ min: 2, max: 40 }), fc.integer({ min: 41, max: 20_000 })),
+        fc.boolean(),
+        fc.nat(),
+      ),
+      async ([target, kind, depth, inside, pick]) => {
+        const nested =
+          kind === 'array'
+            ? `${'['.repeat(depth)}${']'.repeat(depth)}`
+            : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+        const keys = Object.keys(target.sample);
+        const key = keys[pick % Math.max(1, keys.length)];
+        let text = nested;
+        if (inside && key !== undefined) {
+          const rest = keys
+            .filter((other) => other !== key)
+            .map((other) => `${jsonText(other)}:${jsonText(target.sample[other])}`);
+          text = `{${[`${jsonText(key)}:${nested}`, ...rest].join(',')}}`;
+        }
+        const response = await send(target, text);
+        const context = `${target.name} ${kind} depth ${depth} ${inside ? `in ${key}` : 'at the top'}`;
+        if (Buffer.byteLength(text) > target.limit) refused(response, [413], context);
+        else if (!inside) refused(response, [422], context);
+        else wellFormed(response, context);
+      },
+    );
+  });
 });
 
 describe('classic garbage on every body route', () => {

@@ -6,7 +6,7 @@ import { AuthenticationError, UnknownHostError } from '../../../../functions/cor
 import type { Caller } from '../../../../functions/core/identity/caller.ts';
 import type { DomainContext } from '../../../../functions/core/tenancy/domain.ts';
 import type { HostDirectory } from '../../../../functions/core/tenancy/hosts.ts';
-import { createApiHandler } from '../../../../functions/http/pipeline.ts';
+import { createApiHandler, MAX_BODY_DEPTH } from '../../../../functions/http/pipeline.ts';
 import { route } from '../../../../functions/http/router.ts';
 
 const ORIGIN = 'origin-proof-for-tests';
@@ -147,6 +147,20 @@ describe('the API pipeline', () => {
     const ok = await send({ body: '{"name":"a"}', headers: { ...JSON_TYPE, ...writer } });
     expect(ok).toMatchObject({ status: 201, body: { name: 'a' } });
     expect(ok.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+  });
+
+  it('refuses a body nested deeper than the limit with 422, at any depth', async () => {
+    const writer = { ...JSON_TYPE, authorization: 'Bearer writer' };
+    for (const depth of [MAX_BODY_DEPTH, 200]) {
+      const body = `{"name":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const answer = await send({ body, headers: writer });
+      expect(answer.status).toBe(422);
+      expect(answer.body.detail).toBe('Request body is nested too deeply');
+    }
+    const deepest = `{"name":${'['.repeat(MAX_BODY_DEPTH - 1)}${']'.repeat(MAX_BODY_DEPTH - 1)}}`;
+    const allowed = await send({ body: deepest, headers: writer });
+    expect(allowed.status).toBe(422);
+    expect(allowed.body.detail).toBe('Request body is invalid');
   });
 
   it('refuses an oversized body before anything else is done with it', async () => {
