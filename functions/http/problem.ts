@@ -64,6 +64,9 @@ export function statusOf(error: ExecFabricError): number {
   return 500;
 }
 
+/** Members RFC 9457 defines; an error's extension members never replace them. */
+const RESERVED_MEMBERS: ReadonlySet<string> = new Set(['type', 'title', 'status', 'detail']);
+
 export function problem(
   status: number,
   code: string,
@@ -71,6 +74,7 @@ export function problem(
   members: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): HttpResponse {
+  const extensions = Object.entries(members).filter(([name]) => !RESERVED_MEMBERS.has(name));
   return {
     statusCode: status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', ...headers },
@@ -79,7 +83,7 @@ export function problem(
       title: titles[status] ?? 'Error',
       status,
       detail,
-      ...members,
+      ...Object.fromEntries(extensions),
     }),
   };
 }
