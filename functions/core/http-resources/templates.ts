@@ -65,15 +65,25 @@ export function placeholdersIn(text: string): string[] {
   return [...text.matchAll(PLACEHOLDER)].map((match) => fieldPath(match[1] ?? ''));
 }
 
+/**
+ * Whether a segment is, or could become on a lenient server, a dot segment: it is decoded again
+ * and again (a server that decodes twice is not unheard of), and an encoded slash or backslash
+ * is read as a separator.
+ */
 function hasDotSegment(segment: string): boolean {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(segment);
-  } catch {
-    return true; // a malformed escape is refused with the dot segments
+  let text = segment;
+  for (let round = 0; round < 4; round++) {
+    if (text.split(/[/\\]/).some((part) => part === '.' || part === '..')) return true;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(text);
+    } catch {
+      return true; // a malformed escape is refused with the dot segments
+    }
+    if (decoded === text) return false;
+    text = decoded;
   }
-  // An encoded slash or backslash could still split the segment on a lenient server.
-  return decoded.split(/[/\\]/).some((part) => part === '.' || part === '..');
+  return true;
 }
 
 /**

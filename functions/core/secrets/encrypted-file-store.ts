@@ -97,7 +97,7 @@ export class EncryptedFileCredentialStore implements CredentialStore {
       : { current: file.current.id, previous: file.previous.id };
   }
 
-  put(
+  async put(
     key: string,
     value: string,
     previous: PreviousPolicy,
@@ -111,7 +111,7 @@ export class EncryptedFileCredentialStore implements CredentialStore {
     });
   }
 
-  dropPrevious(key: string): Promise<void> {
+  async dropPrevious(key: string): Promise<void> {
     return serialised(this.#path(key), async () => {
       const before = await this.#load(key);
       if (before?.previous === undefined) return;

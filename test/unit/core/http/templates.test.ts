@@ -1,0 +1,169 @@
+/** Placeholder substitution in path, query and body, dot segments, and path allowances. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../../../functions/core/errors.ts';
+import {
+  HttpRequestRefusedError,
+  PlaceholderError,
+} from '../../../../functions/core/http-resources/errors.ts';
+import {
+  checkConcretePath,
+  checkPathTemplate,
+  pathAllowed,
+  patternIssue,
+  placeholdersIn,
+  substituteBody,
+  substitutePath,
+  substituteQuery,
+  templateAllowed,
+} from '../../../../functions/core/http-resources/templates.ts';
+
+describe('substitutePath', () => {
+  it('fills placeholders with the input, percent-encoded as one segment', () => {
+    expect(substitutePath('/users/{input.id}/orders', { id: 42 })).toBe('/users/42/orders');
+    expect(substitutePath('/users/{input.name}', { name: 'a b/c?d#e' })).toBe('/users/a%20b%2Fc%3Fd%23e');
+    expect(substitutePath('/v{input.n}/x', { n: 2 })).toBe('/v2/x');
+    expect(substitutePath('/deep/{input.user.id}', { user: { id: 'u-1' } })).toBe('/deep/u-1');
+    expect(substitutePath('/flag/{input.on}', { on: true })).toBe('/flag/true');
+  });
+
+  it('refuses values that would climb out of the path', () => {
+    for (const id of ['..', '.', '%2e%2e', '..%2f..', '%2E.']) {
+      expect(() => substitutePath('/users/{input.id}', { id }), id).toThrow(HttpRequestRefusedError);
+    }
+    // Two placeholders that only together make `..` are caught too.
+    expect(() => substitutePath('/users/{input.a}{input.b}', { a: '.', b: '.' })).toThrow(
+      HttpRequestRefusedError,
+    );
+  });
+
+  it('keeps slashes and backslashes inside the segment (encoded), never as separators', () => {
+    expect(substitutePath('/files/{input.name}', { name: 'a/b' })).toBe('/files/a%2Fb');
+    expect(substitutePath('/files/{input.name}', { name: 'a\\b' })).toBe('/files/a%5Cb');
+    // Encoded, but a lenient server could still split it: refused.
+    expect(() => substitutePath('/files/{input.name}', { name: '../../etc/passwd' })).toThrow(
+      HttpRequestRefusedError,
+    );
+    expect(() => substitutePath('/files/{input.name}', { name: 'a\\..\\b' })).toThrow(
+      HttpRequestRefusedError,
+    );
+  });
+
+  it('says which input is missing or unusable', () => {
+    expect(() => substitutePath('/users/{input.id}', {})).toThrow(/input\.id/);
+    expect(() => substitutePath('/users/{input.id}', { id: { nested: 1 } })).toThrow(PlaceholderError);
+    expect(() => substitutePath('/users/{input.id}', { id: null })).toThrow(PlaceholderError);
+    expect(() => substitutePath('/users/{input.a.b}', { a: 'text' })).toThrow(/input\.a\.b/);
+    expect(() => substitutePath('/users/{input.id}', null)).toThrow(PlaceholderError);
+  });
+
+  it('never produces a path with a dot segment, whatever the input (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 }), (a, b) => {
+        let path: string;
+        try {
+          path = substitutePath('/x/{input.a}/{input.b}', { a, b });
+        } catch (error) {
+          expect(error).toBeInstanceOf(ValidationError);
+          return;
+        }
+        expect(path.split('/').length).toBe(4);
+        for (const segment of path.split('/')) {
+          expect(['.', '..']).not.toContain(decodeURIComponent(segment));
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('substituteQuery and substituteBody', () => {
+  it('fills query values as text (encoding is the query string’s)', () => {
+    expect(
+      substituteQuery({ q: '{input.term}', page: '{input.page}', fixed: 'x' }, { term: 'a&b=c', page: 2 }),
+    ).toEqual({ q: 'a&b=c', page: '2', fixed: 'x' });
+    expect(substituteQuery(undefined, {})).toEqual({});
+    expect(() => substituteQuery({ q: '{input.missing}' }, {})).toThrow(PlaceholderError);
+  });
+
+  it('puts whole input values where a string is exactly one placeholder, text elsewhere', () => {
+    const body = substituteBody(
+      {
+        user: '{input.user}',
+        note: 'for {input.user.name}!',
+        list: ['{input.n}', 1, null],
+        raw: '{not.a.placeholder}',
+      },
+      { user: { name: 'Ada', tags: ['x'] }, n: 3 },
+    );
+    expect(body).toEqual({
+      user: { name: 'Ada', tags: ['x'] },
+      note: 'for Ada!',
+      list: [3, 1, null],
+      raw: '{not.a.placeholder}',
+    });
+    expect(() => substituteBody({ note: 'for {input.user}' }, { user: { a: 1 } })).toThrow(PlaceholderError);
+  });
+
+  it('lists the placeholders of a template', () => {
+    expect(placeholdersIn('/a/{input.x}/{input.y.z}/{input}')).toEqual(['input.x', 'input.y.z']);
+  });
+});
+
+describe('allowances', () => {
+  it('matches * within one segment and a final ** across segments', () => {
+    expect(pathAllowed(['/users/*'], '/users/42')).toBe(true);
+    expect(pathAllowed(['/users/*'], '/users/42/orders')).toBe(false);
+    expect(pathAllowed(['/users/*'], '/users/')).toBe(false);
+    expect(pathAllowed(['/users/*'], '/admin/42')).toBe(false);
+    expect(pathAllowed(['/files/**'], '/files')).toBe(true);
+    expect(pathAllowed(['/files/**'], '/files/a/b/c')).toBe(true);
+    expect(pathAllowed(['/files/**'], '/filesystem')).toBe(false);
+    expect(pathAllowed(['/v*/status'], '/v2/status')).toBe(true);
+    expect(pathAllowed(['/v*/status'], '/x2/status')).toBe(false);
+    expect(pathAllowed(['/a', '/b/*'], '/b/c')).toBe(true);
+  });
+
+  it('never allows dot segments, empty inner segments or odd characters', () => {
+    for (const path of [
+      '/files/../secret',
+      '/files/./x',
+      '/files/%2e%2e/x',
+      '/files//x',
+      '/files/a b',
+      'files/x',
+    ]) {
+      expect(pathAllowed(['/files/**'], path), path).toBe(false);
+      expect(() => checkConcretePath(path), path).toThrow(HttpRequestRefusedError);
+    }
+  });
+
+  it('checks patterns as administrators write them', () => {
+    expect(patternIssue('/users/*')).toBeNull();
+    expect(patternIssue('/files/**')).toBeNull();
+    expect(patternIssue('users/*')).toMatch(/start/);
+    expect(patternIssue('/a/**/b')).toMatch(/last/);
+    expect(patternIssue('/a/x**')).toMatch(/whole/);
+    expect(patternIssue('/a/../b')).toMatch(/\.\./);
+    expect(patternIssue('/a//b')).toMatch(/empty/);
+  });
+
+  it('accepts a template only when every substitution stays inside', () => {
+    expect(templateAllowed(['/users/*'], '/users/{input.id}')).toBe(true);
+    expect(templateAllowed(['/users/*/orders'], '/users/{input.id}/orders')).toBe(true);
+    expect(templateAllowed(['/files/**'], '/files/{input.a}/{input.b}')).toBe(true);
+    expect(templateAllowed(['/v*/x'], '/v{input.n}/x')).toBe(true);
+    // A literal pattern segment can only hold the literal, not whatever the input is.
+    expect(templateAllowed(['/users/42'], '/users/{input.id}')).toBe(false);
+    expect(templateAllowed(['/users/abc*'], '/users/{input.id}')).toBe(false);
+    expect(templateAllowed(['/users/*'], '/admin/{input.id}')).toBe(false);
+    expect(templateAllowed(['/users/*'], '/users/{input.id}/more')).toBe(false);
+  });
+
+  it('checks the shape of a path template at save', () => {
+    expect(() => checkPathTemplate('/users/{input.id}', 'p')).not.toThrow();
+    for (const bad of ['users', '/users/{id}', '/users/{input.}', '/a/../b', '/a//b', '/a/{input.x']) {
+      expect(() => checkPathTemplate(bad, 'p'), bad).toThrow(ValidationError);
+    }
+  });
+});
