@@ -1,0 +1,371 @@
+/**
+ * The edge: one CloudFront multi-tenant distribution (L1, `connectionMode: tenant-only`), its
+ * connection group, one distribution tenant per configured host, the viewer-request CloudFront
+ * Function (the exact source `lib/edge/viewer-request.ts` generates, which the local router also
+ * runs), the private static-site bucket behind origin access control, and the access-log bucket.
+ *
+ * Routing by host happens in the function: it strips client `x-execfabric-*` headers, sets
+ * `x-execfabric-host`, and prefixes the URI with the surface (`/governance`, `/free`, `/tenant`),
+ * which selects both the API route and the site folder in the bucket. The API origin receives the
+ * origin secret in `x-execfabric-origin` as a Secrets Manager dynamic reference, never a literal.
+ */
+import { existsSync } from 'node:fs';
+import {
+  Arn,
+  ArnFormat,
+  Aws,
+  DefaultStackSynthesizer,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  CachePolicy,
+  CfnConnectionGroup,
+  CfnDistribution,
+  CfnDistributionTenant,
+  CfnOriginAccessControl,
+  Function as EdgeFunction,
+  FunctionCode,
+  FunctionRuntime,
+  OriginRequestPolicy,
+  ResponseHeadersPolicy,
+} from 'aws-cdk-lib/aws-cloudfront';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { distributionTenantName } from '../../functions/core/governance/edge.ts';
+import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import { viewerRequestSource } from '../edge/viewer-request.ts';
+import { type SiteName, sites } from '../topology.ts';
+
+export interface EdgeProps {
+  /** The HTTP API that `/api/*` is forwarded to. */
+  readonly api: HttpApi;
+  /** The secret whose value CloudFront sends in `x-execfabric-origin` and the APIs compare. */
+  readonly originSecret: ISecret;
+  /**
+   * Hosts of the governance console.
+   * @default []
+   */
+  readonly adminHosts?: readonly string[];
+  /**
+   * Hosts of the free personal-edition entry.
+   * @default []
+   */
+  readonly freeHosts?: readonly string[];
+  /**
+   * Customer (tenant) hosts that exist at deploy time; later ones are added by the governance API.
+   * @default []
+   */
+  readonly tenantHosts?: readonly string[];
+  /**
+   * ACM certificate (us-east-1) covering every configured host, served with TLS 1.2+ over SNI.
+   * @default - the distribution keeps the CloudFront default certificate (never served: a tenant-only
+   * distribution has no endpoint of its own) and each distribution tenant requests a
+   * CloudFront-managed certificate for its host
+   */
+  readonly certificateArn?: string;
+  /**
+   * Built site folders to upload, by site; only folders that exist at synth time are deployed.
+   * @default - none
+   */
+  readonly siteDirs?: Readonly<Partial<Record<SiteName, string>>>;
+}
+
+/** Prefixes in the log bucket. */
+const LOG_PREFIX = { cloudFront: 'cloudfront/', siteAccess: 'site-bucket-access/' } as const;
+
+const SITE_ORIGIN_ID = 'sites';
+const API_ORIGIN_ID = 'api';
+
+export class Edge extends Construct {
+  readonly distribution: CfnDistribution;
+  readonly connectionGroup: CfnConnectionGroup;
+  readonly tenants: readonly CfnDistributionTenant[];
+  readonly viewerRequest: EdgeFunction;
+  readonly siteBucket: Bucket;
+  readonly logBucket: Bucket;
+  /** `arn:…:cloudfront::<account>:distribution/<id>`. */
+  readonly distributionArn: string;
+  /** The pattern every distribution tenant ARN of this account matches. */
+  readonly distributionTenantsArn: string;
+
+  constructor(scope: Construct, id: string, props: EdgeProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const adminHosts = props.adminHosts ?? [];
+    const freeHosts = props.freeHosts ?? [];
+    const tenantHosts = props.tenantHosts ?? [];
+
+    this.logBucket = new Bucket(this, 'LogBucket', {
+      // CloudFront standard logging writes with ACLs, so the log bucket keeps object-writer ownership.
+      objectOwnership: ObjectOwnership.OBJECT_WRITER,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(365) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.logBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This bucket is the access-log destination for the distribution and the site bucket; logging it into itself would loop.',
+    });
+
+    this.siteBucket = new Bucket(this, 'SiteBucket', {
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: LOG_PREFIX.siteAccess,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.viewerRequest = new EdgeFunction(this, 'ViewerRequest', {
+      code: FunctionCode.fromInline(viewerRequestSource({ adminHosts, freeHosts })),
+      runtime: FunctionRuntime.JS_2_0,
+      comment: 'ExecFabric: strip client x-execfabric-* headers, bind the host, route by surface',
+    });
+
+    const originAccessControl = new CfnOriginAccessControl(this, 'SiteOriginAccessControl', {
+      originAccessControlConfig: {
+        name: `${stack.stackName}-sites`.slice(0, 64),
+        description: 'ExecFabric static sites',
+        originAccessControlOriginType: 's3',
+        signingBehavior: 'always',
+        signingProtocol: 'sigv4',
+      },
+    });
+
+    this.connectionGroup = new CfnConnectionGroup(this, 'ConnectionGroup', {
+      name: `${stack.stackName}-hosts`.slice(0, 64),
+      enabled: true,
+      ipv6Enabled: true,
+    });
+
+    const edgeFunctions = [
+      { eventType: 'viewer-request', functionArn: this.viewerRequest.functionArn },
+    ] satisfies CfnDistribution.FunctionAssociationProperty[];
+
+    this.distribution = new CfnDistribution(this, 'Distribution', {
+      distributionConfig: {
+        connectionMode: 'tenant-only',
+        enabled: true,
+        comment: `${stack.stackName}: governance console, tenant front, free entry and their APIs`.slice(
+          0,
+          128,
+        ),
+        httpVersion: 'http2and3',
+        origins: [
+          {
+            id: SITE_ORIGIN_ID,
+            domainName: this.siteBucket.bucketRegionalDomainName,
+            originAccessControlId: originAccessControl.attrId,
+            s3OriginConfig: { originAccessIdentity: '' },
+          },
+          {
+            id: API_ORIGIN_ID,
+            domainName: `${props.api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`,
+            customOriginConfig: {
+              originProtocolPolicy: 'https-only',
+              originSslProtocols: ['TLSv1.2'],
+              httpsPort: 443,
+            },
+            // A dynamic reference: CloudFormation resolves it at deploy time; the template holds none of it.
+            originCustomHeaders: [
+              { headerName: ORIGIN_HEADER, headerValue: props.originSecret.secretValue.unsafeUnwrap() },
+            ],
+          },
+        ],
+        defaultCacheBehavior: {
+          targetOriginId: SITE_ORIGIN_ID,
+          viewerProtocolPolicy: 'redirect-to-https',
+          allowedMethods: ['GET', 'HEAD', 'OPTIONS'],
+          cachedMethods: ['GET', 'HEAD'],
+          compress: true,
+          cachePolicyId: CachePolicy.CACHING_OPTIMIZED.cachePolicyId,
+          responseHeadersPolicyId: ResponseHeadersPolicy.SECURITY_HEADERS.responseHeadersPolicyId,
+          functionAssociations: edgeFunctions,
+        },
+        cacheBehaviors: [
+          {
+            pathPattern: '/api/*',
+            targetOriginId: API_ORIGIN_ID,
+            viewerProtocolPolicy: 'https-only',
+            allowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+            cachedMethods: ['GET', 'HEAD'],
+            compress: true,
+            cachePolicyId: CachePolicy.CACHING_DISABLED.cachePolicyId,
+            originRequestPolicyId: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId,
+            functionAssociations: edgeFunctions,
+          },
+        ],
+        logging: {
+          bucket: this.logBucket.bucketRegionalDomainName,
+          prefix: LOG_PREFIX.cloudFront,
+          includeCookies: false,
+        },
+        viewerCertificate:
+          props.certificateArn === undefined
+            ? { cloudFrontDefaultCertificate: true }
+            : {
+                acmCertificateArn: props.certificateArn,
+                sslSupportMethod: 'sni-only',
+                minimumProtocolVersion: 'TLSv1.2_2021',
+              },
+      },
+    });
+    Validations.of(this.distribution).acknowledge(
+      {
+        id: 'AwsSolutions-CFR1',
+        reason:
+          'A global SaaS serves customers wherever they are; a customer that needs geo restriction gets it on its own distribution tenant (customizations.geoRestrictions).',
+      },
+      {
+        id: 'AwsSolutions-CFR2',
+        reason:
+          'Every API request is authenticated by the API and throttled by the HTTP API stage; a WAFv2 web ACL can be attached per distribution tenant (customizations.webAcl) when a customer needs one.',
+      },
+    );
+    if (props.certificateArn === undefined) {
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'A tenant-only distribution has no endpoint of its own, so its default certificate is never served; viewers reach it only through distribution tenants, each with its own CloudFront-managed certificate. Set context execfabric:certificateArn to pin a TLSv1.2_2021 certificate here.',
+      });
+    }
+
+    this.distributionArn = stack.formatArn({
+      service: 'cloudfront',
+      region: '',
+      resource: 'distribution',
+      resourceName: this.distribution.ref,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    this.distributionTenantsArn = stack.formatArn({
+      service: 'cloudfront',
+      region: '',
+      resource: 'distribution-tenant',
+      resourceName: '*',
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+
+    this.siteBucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowThisDistributionOnly',
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal('cloudfront.amazonaws.com')],
+        actions: ['s3:GetObject'],
+        resources: [this.siteBucket.arnForObjects('*')],
+        conditions: { StringEquals: { 'AWS:SourceArn': this.distributionArn } },
+      }),
+    );
+
+    const tenants: CfnDistributionTenant[] = [];
+    for (const host of [...adminHosts, ...freeHosts, ...tenantHosts]) {
+      tenants.push(
+        new CfnDistributionTenant(this, `Tenant-${host}`, {
+          // The governance API's deterministic name, so binding this host at run time reuses it.
+          name: distributionTenantName(host),
+          distributionId: this.distribution.ref,
+          connectionGroupId: this.connectionGroup.attrId,
+          domains: [host],
+          enabled: true,
+          ...(props.certificateArn === undefined
+            ? { managedCertificateRequest: { validationTokenHost: 'cloudfront', primaryDomainName: host } }
+            : { customizations: { certificate: { arn: props.certificateArn } } }),
+        }),
+      );
+    }
+    this.tenants = tenants;
+
+    const built = Object.values(sites).flatMap((site) => {
+      const dir = props.siteDirs?.[site.name];
+      return dir !== undefined && existsSync(dir) ? [{ site: site.name, dir }] : [];
+    });
+    if (built.length > 0) this.deploySites(built);
+  }
+
+  /** Account-level ARN of the connection group, for a read-only grant. */
+  get connectionGroupArn(): string {
+    return Arn.format(
+      {
+        service: 'cloudfront',
+        region: '',
+        resource: 'connection-group',
+        resourceName: this.connectionGroup.attrId,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      },
+      Stack.of(this),
+    );
+  }
+
+  /**
+   * Uploads each built site under its prefix. BucketDeployment brings a Lambda-backed custom
+   * resource; it gets its own role (no managed policy) and log group, and what aws-cdk-lib grants it
+   * is acknowledged here, on that role and that handler only.
+   */
+  private deploySites(built: readonly { site: SiteName; dir: string }[]): void {
+    const stack = Stack.of(this);
+    const role = new Role(this, 'SiteDeploymentRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'ExecFabric: upload built static sites into the site bucket',
+    });
+    const logGroup = new LogGroup(this, 'SiteDeploymentLogs', { retention: RetentionDays.ONE_MONTH });
+    logGroup.grantWrite(role);
+    for (const { site, dir } of built) {
+      new BucketDeployment(this, `Site-${site}`, {
+        sources: [Source.asset(dir)],
+        destinationBucket: this.siteBucket,
+        destinationKeyPrefix: `${site}/`,
+        cacheControl: [CacheControl.fromString('public, max-age=60')],
+        prune: true,
+        role,
+        logGroup,
+      });
+    }
+
+    const qualifier =
+      stack.synthesizer instanceof DefaultStackSynthesizer
+        ? (stack.synthesizer.bootstrapQualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER)
+        : DefaultStackSynthesizer.DEFAULT_QUALIFIER;
+    const siteBucketId = stack.getLogicalId(this.siteBucket.node.defaultChild as CfnBucket);
+    const grantReason =
+      'Granted by aws-cdk-lib BucketDeployment to its upload handler: read the staged asset zip from the CDK assets bucket and sync it into the site bucket (prune deletes stale files).';
+    for (const finding of [
+      'Action::s3:GetObject*',
+      'Action::s3:GetBucket*',
+      'Action::s3:List*',
+      'Action::s3:DeleteObject*',
+      'Action::s3:Abort*',
+      `Resource::arn:<AWS::Partition>:s3:::cdk-${qualifier}-assets-<AWS::AccountId>-<AWS::Region>/*`,
+      `Resource::<${siteBucketId}.Arn>/*`,
+    ]) {
+      Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: grantReason });
+    }
+    // The handler is a stack-level singleton whose runtime aws-cdk-lib chooses.
+    for (const child of stack.node.children) {
+      if (!child.node.id.startsWith('Custom::CDKBucketDeployment')) continue;
+      Validations.of(child).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          'The upload handler and its runtime belong to aws-cdk-lib BucketDeployment; it runs only during deployments.',
+      });
+    }
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The Lambda functions of `topology.functions`: Node handlers bundled by the local esbuild as ESM
+ * (arm64, nodejs22.x), the Python worker with its layer, one role and one log group per function,
+ * the environment every function reads (names from `functions/core/env.ts`), reserved concurrency,
+ * and the SQS event source mappings (each queue's consumer, and each dead-letter queue's consumer).
+ *
+ * Roles start empty: no managed policy, only writes to the function's own log group. Everything else
+ * is granted by `grantTopologyPermissions`, from the topology's declared permissions.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  Architecture,
+  Code,
+  type ILayerVersion,
+  Function as LambdaFunction,
+  LayerVersion,
+  Runtime,
+} from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
+import { type FunctionName, type FunctionSpec, functions } from '../topology.ts';
+import type { DataStores } from './data.ts';
+import { MissingSourceError } from './errors.ts';
+import { type PermissionTargets, permissionStatements } from './permissions.ts';
+import type { ExecutionQueues } from './queues.ts';
+import { mapRecord } from './record.ts';
+
+/** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __execfabricCreateRequire } from 'node:module'; const require = __execfabricCreateRequire(import.meta.url);";
+
+const LATEST_RUNTIME_REASON: Record<FunctionSpec['runtime'], string> = {
+  'nodejs22.x':
+    'The runtime is pinned by lib/topology.ts to Node.js 22, the version the project, its tests and the local platform run on; moving to a newer runtime is a topology change, not a drift.',
+  'python3.12':
+    'The runtime is pinned by lib/topology.ts to Python 3.12, the version the sandboxed runner and the python-runtime layer are built and tested against.',
+};
+
+export interface PlatformFunctionsProps {
+  /** Repository root: function entries, the Python worker and layers are resolved from it. */
+  readonly projectRoot: string;
+  readonly data: DataStores;
+  readonly queues: ExecutionQueues;
+  /** Secrets Manager name prefix of HTTP resource credentials (e.g. `execfabric/http-credentials/`). */
+  readonly credentialPrefix: string;
+  /** Retention of every function's log group. */
+  readonly logRetention: RetentionDays;
+}
+
+export interface PlatformFunction {
+  readonly spec: FunctionSpec;
+  readonly fn: LambdaFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+}
+
+export class PlatformFunctions extends Construct {
+  readonly byName: Readonly<Record<FunctionName, PlatformFunction>>;
+  private readonly layers = new Map<string, ILayerVersion>();
+  private readonly projectRoot: string;
+
+  constructor(scope: Construct, id: string, props: PlatformFunctionsProps) {
+    super(scope, id);
+    this.projectRoot = props.projectRoot;
+    this.byName = mapRecord(functions, (spec) => this.create(spec, props));
+
+    // Base environment: the resources each function's declared permissions point at.
+    for (const { spec, fn } of Object.values(this.byName)) {
+      const permissions = spec.permissions;
+      if (permissions.table !== 'none') fn.addEnvironment(ENV.tableName, props.data.table.tableName);
+      if (permissions.claims) fn.addEnvironment(ENV.claimsTableName, props.data.claimsTable.tableName);
+      for (const queue of permissions.sendTo) {
+        fn.addEnvironment(queueUrlEnv(queue), props.queues.byName[queue].queue.queueUrl);
+      }
+      for (const target of permissions.invoke) {
+        fn.addEnvironment(functionNameEnv(target), this.byName[target].fn.functionName);
+      }
+      if (permissions.httpCredentials !== 'none')
+        fn.addEnvironment(ENV.credentialPrefix, props.credentialPrefix);
+    }
+
+    // Consumers: each queue's consumer, and each dead-letter queue's consumer where there is one.
+    for (const { spec, queue, deadLetterQueue } of Object.values(props.queues.byName)) {
+      this.byName[spec.consumer].fn.addEventSource(
+        new SqsEventSource(queue, { batchSize: spec.batchSize, reportBatchItemFailures: true }),
+      );
+      if (spec.deadLetterConsumer !== null) {
+        this.byName[spec.deadLetterConsumer].fn.addEventSource(
+          new SqsEventSource(deadLetterQueue, { batchSize: spec.batchSize, reportBatchItemFailures: true }),
+        );
+      }
+    }
+  }
+
+  get(name: FunctionName): LambdaFunction {
+    return this.byName[name].fn;
+  }
+
+  /** Attaches each function's declared permissions (see `permissions.ts`) to its role. */
+  grantTopologyPermissions(targets: Omit<PermissionTargets, 'functionArns'>): void {
+    const functionArns = mapRecord(this.byName, ({ fn }) => fn.functionArn);
+    for (const { spec, role } of Object.values(this.byName)) {
+      for (const statement of permissionStatements(spec.permissions, { ...targets, functionArns })) {
+        role.addToPrincipalPolicy(statement);
+      }
+    }
+  }
+
+  private create(spec: FunctionSpec, props: PlatformFunctionsProps): PlatformFunction {
+    const role = new Role(this, `${spec.name}-role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `ExecFabric ${spec.name}: only what lib/topology.ts declares`,
+    });
+    const logGroup = new LogGroup(this, `${spec.name}-logs`, { retention: props.logRetention });
+    logGroup.grantWrite(role);
+    const common = {
+      description: `ExecFabric ${spec.name}`,
+      architecture: Architecture.ARM_64,
+      memorySize: spec.memoryMb,
+      timeout: Duration.seconds(spec.timeoutSeconds),
+      role,
+      logGroup,
+      ...(spec.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: spec.reservedConcurrency }),
+    };
+    let fn: LambdaFunction;
+    switch (spec.runtime) {
+      case 'nodejs22.x': {
+        const entry = resolve(this.projectRoot, spec.entry);
+        if (!existsSync(entry))
+          throw new MissingSourceError(`Entry of function "${spec.name}" (${spec.entry})`, entry);
+        fn = new NodejsFunction(this, spec.name, {
+          ...common,
+          entry,
+          handler: spec.handler,
+          runtime: Runtime.NODEJS_22_X,
+          projectRoot: this.projectRoot,
+          depsLockFilePath: resolve(this.projectRoot, 'package-lock.json'),
+          bundling: {
+            format: OutputFormat.ESM,
+            target: 'node22',
+            banner: ESM_REQUIRE_BANNER,
+            minify: true,
+            sourceMap: false,
+            forceDockerBundling: false,
+            // The nodejs22.x runtime provides AWS SDK v3.
+            externalModules: ['@aws-sdk/*'],
+          },
+        });
+        break;
+      }
+      case 'python3.12': {
+        const dir = resolve(this.projectRoot, spec.entry);
+        const module = spec.handler.slice(0, spec.handler.lastIndexOf('.')).replace(/\./g, '/');
+        const handlerFile = [join(dir, `${module}.py`), join(dir, module, '__init__.py')].find((file) =>
+          existsSync(file),
+        );
+        if (handlerFile === undefined) {
+          throw new MissingSourceError(
+            `Handler module of function "${spec.name}" (${spec.entry}/${module}.py)`,
+            join(dir, `${module}.py`),
+          );
+        }
+        fn = new LambdaFunction(this, spec.name, {
+          ...common,
+          runtime: Runtime.PYTHON_3_12,
+          handler: spec.handler,
+          code: Code.fromAsset(dir, { exclude: ['**/__pycache__', '**/*.pyc', '.pytest_cache'] }),
+          layers: spec.layers.map((layer) => this.layer(layer, Runtime.PYTHON_3_12)),
+        });
+        break;
+      }
+    }
+    Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: LATEST_RUNTIME_REASON[spec.runtime] });
+    return { spec, fn, role, logGroup };
+  }
+
+  /** One layer version per layer folder (`layers/<name>`), shared by every function that lists it. */
+  private layer(name: FunctionSpec['layers'][number], runtime: Runtime): ILayerVersion {
+    const existing = this.layers.get(name);
+    if (existing !== undefined) return existing;
+    const dir = resolve(this.projectRoot, 'layers', name);
+    if (!existsSync(dir) || readdirSync(dir).length === 0) {
+      throw new MissingSourceError(`Layer "${name}" (layers/${name})`, dir);
+    }
+    const layer = new LayerVersion(this, `${name}-layer`, {
+      description: `ExecFabric ${name}`,
+      code: Code.fromAsset(dir, { exclude: ['**/__pycache__', '**/*.pyc', '.pytest_cache'] }),
+      compatibleRuntimes: [runtime],
+      compatibleArchitectures: [Architecture.ARM_64],
+    });
+    this.layers.set(name, layer);
+    return layer;
+  }
+}

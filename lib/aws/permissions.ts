@@ -1,0 +1,147 @@
+/**
+ * Least privilege, derived from `topology.functions[*].permissions` and nothing else: this module
+ * turns one function's declared permissions into IAM statements on named resources. Actions are
+ * listed one by one (no service wildcards); resources are exact ARNs, except the two patterns that
+ * cannot be known at deploy time (credential secrets under their name prefix, distribution tenants
+ * created later by the governance API), which the caller acknowledges to cdk-nag with a reason.
+ */
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { FunctionName, FunctionPermissions, QueueName } from '../topology.ts';
+import { AwsWiringError } from './errors.ts';
+
+/** Item reads the handlers use. No Scan: lists go through keys and sparse GSIs (DESIGN §5). */
+export const TABLE_READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+/** Item writes (transactions are authorised by these same actions). */
+export const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+
+/** A claim is one conditional put; nothing else touches the claims table. */
+export const CLAIM_ACTIONS = ['dynamodb:PutItem'] as const;
+
+/** The executor only reads the credential it was told to use. */
+export const CREDENTIAL_READ_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
+
+/** The governance API stores, replaces, describes and removes credentials, and reads one for a trial run. */
+export const CREDENTIAL_WRITE_ACTIONS = [
+  'secretsmanager:CreateSecret',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:DeleteSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+] as const;
+
+/** Host bindings become distribution tenants of this distribution. */
+export const DISTRIBUTION_TENANT_ACTIONS = [
+  'cloudfront:CreateDistributionTenant',
+  'cloudfront:GetDistributionTenant',
+  'cloudfront:UpdateDistributionTenant',
+  'cloudfront:DeleteDistributionTenant',
+] as const;
+
+export const CONNECTION_GROUP_READ_ACTIONS = ['cloudfront:GetConnectionGroup'] as const;
+
+export const SEND_ACTIONS = ['sqs:SendMessage'] as const;
+
+export const INVOKE_ACTIONS = ['lambda:InvokeFunction'] as const;
+
+/** The resources a function's permissions can point at. */
+export interface PermissionTargets {
+  readonly tableArn: string;
+  readonly tableIndexArns: readonly string[];
+  readonly claimsTableArn: string;
+  readonly queueArns: Readonly<Record<QueueName, string>>;
+  readonly functionArns: Readonly<Partial<Record<FunctionName, string>>>;
+  /** `arn:…:secretsmanager:<region>:<account>:secret:<credential prefix>*`. */
+  readonly credentialSecretsArn: string;
+  /** Absent until the edge exists; required when a function may manage distribution tenants. */
+  readonly cloudFront?: {
+    readonly distributionArn: string;
+    readonly distributionTenantsArn: string;
+    readonly connectionGroupArn: string;
+  };
+}
+
+/** A declared permission points at a resource the stack did not pass in. */
+export class MissingPermissionTargetError extends AwsWiringError {
+  constructor(what: string) {
+    super(`No resource to grant ${what} on`);
+    this.name = 'MissingPermissionTargetError';
+  }
+}
+
+/** The statements one function's declared permissions amount to. */
+export function permissionStatements(
+  permissions: FunctionPermissions,
+  targets: PermissionTargets,
+): PolicyStatement[] {
+  const statements: PolicyStatement[] = [];
+  const tableResources = [targets.tableArn, ...targets.tableIndexArns];
+  if (permissions.table === 'read') {
+    statements.push(statement('TableRead', TABLE_READ_ACTIONS, tableResources));
+  } else if (permissions.table === 'readwrite') {
+    statements.push(
+      statement('TableReadWrite', [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS], tableResources),
+    );
+  }
+  if (permissions.claims) {
+    statements.push(statement('ClaimJobs', CLAIM_ACTIONS, [targets.claimsTableArn]));
+  }
+  if (permissions.httpCredentials === 'read') {
+    statements.push(
+      statement('ReadHttpCredentials', CREDENTIAL_READ_ACTIONS, [targets.credentialSecretsArn]),
+    );
+  } else if (permissions.httpCredentials === 'readwrite') {
+    statements.push(
+      statement('ManageHttpCredentials', CREDENTIAL_WRITE_ACTIONS, [targets.credentialSecretsArn]),
+    );
+  }
+  if (permissions.sendTo.length > 0) {
+    statements.push(
+      statement(
+        'SendToQueues',
+        SEND_ACTIONS,
+        permissions.sendTo.map((queue) => targets.queueArns[queue]),
+      ),
+    );
+  }
+  if (permissions.invoke.length > 0) {
+    statements.push(
+      statement(
+        'InvokeFunctions',
+        INVOKE_ACTIONS,
+        permissions.invoke.map((name) => {
+          const arn = targets.functionArns[name];
+          if (arn === undefined) throw new MissingPermissionTargetError(`lambda:InvokeFunction (${name})`);
+          return arn;
+        }),
+      ),
+    );
+  }
+  if (permissions.cloudFrontTenants) {
+    const cloudFront = targets.cloudFront;
+    if (cloudFront === undefined) throw new MissingPermissionTargetError('distribution tenant management');
+    statements.push(
+      statement('ManageDistributionTenants', DISTRIBUTION_TENANT_ACTIONS, [
+        cloudFront.distributionArn,
+        cloudFront.distributionTenantsArn,
+      ]),
+      statement('ReadConnectionGroup', CONNECTION_GROUP_READ_ACTIONS, [cloudFront.connectionGroupArn]),
+    );
+  }
+  return statements;
+}
+
+function statement(sid: string, actions: readonly string[], resources: readonly string[]): PolicyStatement {
+  return new PolicyStatement({ sid, actions: [...actions], resources: [...resources] });
+}

@@ -1,0 +1,192 @@
+/**
+ * The edge in the synthesized template: the multi-tenant distribution and its tenants, the viewer
+ * function (byte-for-byte the shared source, and behaving as the edge must), the `/api/*` behaviour,
+ * and the private site bucket that only this distribution may read.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { distributionTenantName } from '../../functions/core/governance/edge.ts';
+import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import { REPOSITORY_ROOT } from '../../lib/aws/stack.ts';
+import { compileViewerRequest, viewerRequestSource } from '../../lib/edge/viewer-request.ts';
+import { sites } from '../../lib/topology.ts';
+import { logicalId, onlyResource, resourcesOfType, type Synthesized, synthesize } from './support.ts';
+
+/** Managed policy ids (AWS-published constants). */
+const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
+
+let synth: Synthesized;
+
+interface DistributionConfig {
+  ConnectionMode?: string;
+  IPV6Enabled?: unknown;
+  Origins: { Id: string; DomainName: unknown; OriginAccessControlId?: unknown; S3OriginConfig?: unknown }[];
+  DefaultCacheBehavior: Record<string, unknown>;
+  CacheBehaviors: Record<string, unknown>[];
+  Logging?: Record<string, unknown>;
+}
+
+function distributionConfig(): DistributionConfig {
+  const distribution = onlyResource(synth.resources, 'AWS::CloudFront::Distribution');
+  return distribution.Properties?.DistributionConfig as DistributionConfig;
+}
+
+beforeAll(() => {
+  synth = synthesize();
+});
+
+describe('CloudFront Function', () => {
+  it('runs exactly viewerRequestSource() for the configured hosts, on cloudfront-js-2.0', () => {
+    const { adminHosts, freeHosts } = synth.context;
+    expect(adminHosts.length).toBeGreaterThan(0);
+    synth.template.resourceCountIs('AWS::CloudFront::Function', 1);
+    synth.template.hasResourceProperties('AWS::CloudFront::Function', {
+      FunctionCode: viewerRequestSource({ adminHosts, freeHosts }),
+      FunctionConfig: Match.objectLike({ Runtime: 'cloudfront-js-2.0' }),
+      AutoPublish: true,
+    });
+  });
+
+  it('is associated as viewer-request with both behaviours', () => {
+    const config = distributionConfig();
+    const fnId = logicalId(synth.stack, synth.stack.edge.viewerRequest);
+    const association = [
+      { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } },
+    ];
+    expect(config.DefaultCacheBehavior.FunctionAssociations).toEqual(association);
+    for (const behaviour of config.CacheBehaviors)
+      expect(behaviour.FunctionAssociations).toEqual(association);
+  });
+
+  it('as deployed, strips client platform headers, binds the host and routes by surface', () => {
+    const { adminHosts, freeHosts, tenantHosts } = synth.context;
+    const deployed = onlyResource(synth.resources, 'AWS::CloudFront::Function').Properties
+      ?.FunctionCode as string;
+    const handler = compileViewerRequest(deployed);
+    const request = (host: string, uri: string) =>
+      handler({
+        request: {
+          uri,
+          method: 'GET',
+          headers: {
+            host: { value: host },
+            [ORIGIN_HEADER]: { value: 'forged' },
+            'X-ExecFabric-Host': { value: 'evil.example' },
+          },
+        },
+      });
+    const admin = request(`${adminHosts[0]}:443`, '/api/tenants');
+    expect(admin.uri).toBe('/governance/api/tenants');
+    expect(admin.headers[ORIGIN_HEADER]).toBeUndefined();
+    expect(admin.headers['X-ExecFabric-Host']).toBeUndefined();
+    expect(admin.headers[HOST_HEADER]).toEqual({ value: adminHosts[0] });
+    expect(request(freeHosts[0] ?? '', '/signup').uri).toBe('/free/index.html');
+    expect(request(tenantHosts[0] ?? '', '/assets/app.js').uri).toBe('/tenant/assets/app.js');
+  });
+});
+
+describe('multi-tenant distribution', () => {
+  it('is tenant-only and leaves IPv6 to the connection group', () => {
+    const config = distributionConfig();
+    expect(config.ConnectionMode).toBe('tenant-only');
+    expect(config).not.toHaveProperty('IPV6Enabled');
+    synth.template.resourceCountIs('AWS::CloudFront::ConnectionGroup', 1);
+    synth.template.hasResourceProperties('AWS::CloudFront::ConnectionGroup', { Enabled: true });
+  });
+
+  it('has one distribution tenant per configured host, on this distribution and connection group', () => {
+    const { adminHosts, freeHosts, tenantHosts } = synth.context;
+    const hosts = [...adminHosts, ...freeHosts, ...tenantHosts];
+    expect(hosts.length).toBeGreaterThanOrEqual(3);
+    const tenants = resourcesOfType(synth.resources, 'AWS::CloudFront::DistributionTenant');
+    expect(tenants.map(([, tenant]) => tenant.Properties?.Domains).sort()).toEqual(
+      hosts.map((host) => [host]).sort(),
+    );
+    const distributionId = logicalId(synth.stack, synth.stack.edge.distribution);
+    const groupId = logicalId(synth.stack, synth.stack.edge.connectionGroup);
+    for (const [, tenant] of tenants) {
+      const host = String((tenant.Properties?.Domains as string[] | undefined)?.[0]);
+      expect(tenant.Properties).toEqual(
+        expect.objectContaining({
+          Name: distributionTenantName(host),
+          DistributionId: { Ref: distributionId },
+          ConnectionGroupId: { 'Fn::GetAtt': [groupId, 'Id'] },
+          Enabled: true,
+        }),
+      );
+    }
+  });
+
+  it('sends /api/* to the HTTP API uncached, with every viewer header but Host, for every method', () => {
+    const config = distributionConfig();
+    const api = config.CacheBehaviors.filter((behaviour) => behaviour.PathPattern === '/api/*');
+    expect(api).toHaveLength(1);
+    expect(api[0]).toEqual(
+      expect.objectContaining({
+        TargetOriginId: 'api',
+        CachePolicyId: CACHING_DISABLED,
+        OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
+        ViewerProtocolPolicy: 'https-only',
+      }),
+    );
+    expect([...((api[0]?.AllowedMethods ?? []) as string[])].sort()).toEqual(
+      ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'].sort(),
+    );
+    const apiOrigin = config.Origins.find((origin) => origin.Id === 'api');
+    const apiId = logicalId(synth.stack, synth.stack.api.httpApi);
+    expect(JSON.stringify(apiOrigin?.DomainName)).toContain(`{"Ref":"${apiId}"},".execute-api."`);
+  });
+
+  it('serves the sites from the private bucket through origin access control, and logs', () => {
+    const config = distributionConfig();
+    const bucketId = logicalId(synth.stack, synth.stack.edge.siteBucket);
+    expect(config.DefaultCacheBehavior.TargetOriginId).toBe('sites');
+    const sites = config.Origins.find((origin) => origin.Id === 'sites');
+    expect(sites?.DomainName).toEqual({ 'Fn::GetAtt': [bucketId, 'RegionalDomainName'] });
+    expect(sites?.OriginAccessControlId).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/OriginAccessControl/), 'Id'],
+    });
+    expect(config.Logging).toEqual(expect.objectContaining({ Prefix: 'cloudfront/' }));
+    synth.template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: { OriginAccessControlOriginType: 's3', SigningBehavior: 'always' },
+    });
+  });
+
+  it('lets only this distribution read the site bucket, which blocks all public access', () => {
+    const bucketId = logicalId(synth.stack, synth.stack.edge.siteBucket);
+    synth.template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'site-bucket-access/' }),
+    });
+    const policy = onlyResource(
+      synth.resources,
+      'AWS::S3::BucketPolicy',
+      (resource) => JSON.stringify(resource.Properties?.Bucket) === JSON.stringify({ Ref: bucketId }),
+    );
+    const document = policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] };
+    const allows = document.Statement.filter((statement) => statement.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toEqual(
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Condition: { StringEquals: { 'AWS:SourceArn': expect.anything() } },
+      }),
+    );
+    const distributionId = logicalId(synth.stack, synth.stack.edge.distribution);
+    expect(JSON.stringify(allows[0]?.Condition)).toContain(`{"Ref":"${distributionId}"}`);
+  });
+
+  it('deploys exactly the site folders that exist at synth time', () => {
+    const built = Object.values(sites).filter((site) => existsSync(resolve(REPOSITORY_ROOT, site.dir)));
+    synth.template.resourceCountIs('Custom::CDKBucketDeployment', built.length);
+  });
+});

@@ -1,0 +1,206 @@
+/**
+ * Least privilege and secret handling in the synthesized template: which roles may touch Secrets
+ * Manager and the table, that no statement is a wildcard on data services, and that the origin and
+ * token secrets only ever appear as `{{resolve:secretsmanager:…}}` dynamic references.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/core/env.ts';
+import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import { DEFAULT_CREDENTIAL_PREFIX } from '../../lib/aws/stack.ts';
+import { type FunctionName, functions, routes } from '../../lib/topology.ts';
+import {
+  allStatements,
+  environmentOf,
+  functionProperties,
+  functionRoleStatements,
+  isSecretsManagerReference,
+  logicalId,
+  onlyResource,
+  resourcesOfType,
+  type Statement,
+  type Synthesized,
+  secretLookingLiterals,
+  synthesize,
+} from './support.ts';
+
+let synth: Synthesized;
+
+beforeAll(() => {
+  synth = synthesize();
+});
+
+const allFunctions = Object.keys(functions) as FunctionName[];
+const actionsOf = (statements: readonly Statement[]) => statements.flatMap((statement) => statement.Action);
+const onService = (service: string) => (action: string) => action.startsWith(`${service}:`);
+
+/** Resource strings of a statement, with tokens flattened (`arn:…:secret:execfabric/…/*`). */
+function flatResources(statement: Statement): string[] {
+  const flatten = (node: unknown): string => {
+    if (typeof node === 'string') return node;
+    const join = (node as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+    if (join !== undefined) return join[1].map(flatten).join(join[0]);
+    return JSON.stringify(node);
+  };
+  return statement.Resource.map(flatten);
+}
+
+describe('Secrets Manager access', () => {
+  it('gives the tenant API no Secrets Manager action at all', () => {
+    const actions = actionsOf(functionRoleStatements(synth, 'tenant-api'));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter(onService('secretsmanager'))).toEqual([]);
+  });
+
+  it('gives the script worker neither Secrets Manager nor the platform table', () => {
+    const statements = functionRoleStatements(synth, 'script-worker');
+    expect(actionsOf(statements).filter(onService('secretsmanager'))).toEqual([]);
+    const tableId = logicalId(synth.stack, synth.stack.data.table);
+    const onTable = statements.filter((statement) =>
+      JSON.stringify(statement.Resource).includes(`"${tableId}"`),
+    );
+    expect(onTable).toEqual([]);
+    // Its only DynamoDB access is PutItem on the claims table.
+    const dynamo = statements.filter((statement) => statement.Action.some(onService('dynamodb')));
+    const claimsId = logicalId(synth.stack, synth.stack.data.claimsTable);
+    expect(dynamo).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:PutItem'],
+        Resource: [{ 'Fn::GetAtt': [claimsId, 'Arn'] }],
+      }),
+    ]);
+  });
+
+  it('lets only the HTTP executor (read) and the governance API (write) use Secrets Manager, under the credential prefix', () => {
+    const withSecrets = allFunctions.filter((name) =>
+      actionsOf(functionRoleStatements(synth, name)).some(onService('secretsmanager')),
+    );
+    expect(withSecrets.sort()).toEqual(['governance-api', 'http-executor']);
+
+    const executor = functionRoleStatements(synth, 'http-executor').filter((s) =>
+      s.Action.some(onService('secretsmanager')),
+    );
+    expect(actionsOf(executor)).toEqual(['secretsmanager:GetSecretValue']);
+
+    const governance = functionRoleStatements(synth, 'governance-api').filter((s) =>
+      s.Action.some(onService('secretsmanager')),
+    );
+    expect(actionsOf(governance)).toEqual(
+      expect.arrayContaining(['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue']),
+    );
+    for (const statement of [...executor, ...governance]) {
+      const resources = flatResources(statement);
+      expect(resources).toHaveLength(1);
+      expect(resources[0]).toMatch(
+        new RegExp(
+          `^arn:\\{"Ref":"AWS::Partition"\\}:secretsmanager:.*:secret:${DEFAULT_CREDENTIAL_PREFIX}\\*$`,
+        ),
+      );
+    }
+  });
+
+  it('has no statement anywhere with Action "*" or a "*" resource for DynamoDB or Secrets Manager', () => {
+    const statements = allStatements(synth.resources);
+    expect(statements.length).toBeGreaterThan(10);
+    for (const statement of statements) {
+      expect(statement.Action).not.toContain('*');
+      const dataActions = statement.Action.filter(
+        (action) => onService('dynamodb')(action) || onService('secretsmanager')(action),
+      );
+      if (dataActions.length === 0) continue;
+      expect(statement.Resource, JSON.stringify(statement)).not.toContain('*');
+      expect(dataActions.filter((action) => action.includes('*'))).toEqual([]);
+    }
+  });
+
+  it('grants the platform table exactly as each function declares (reads without Scan, writes only for readwrite)', () => {
+    const tableId = logicalId(synth.stack, synth.stack.data.table);
+    for (const name of allFunctions) {
+      const onTable = functionRoleStatements(synth, name).filter((statement) =>
+        JSON.stringify(statement.Resource).includes(`"${tableId}"`),
+      );
+      const actions = actionsOf(onTable);
+      const declared = functions[name].permissions.table;
+      expect(actions.length > 0, name).toBe(declared !== 'none');
+      expect(actions.includes('dynamodb:Query'), name).toBe(declared !== 'none');
+      expect(actions.includes('dynamodb:PutItem'), name).toBe(declared === 'readwrite');
+      expect(actions, name).not.toContain('dynamodb:Scan');
+    }
+  });
+
+  it('lets each function invoke exactly the functions it declares, by exact ARN', () => {
+    for (const name of allFunctions) {
+      const invoke = functionRoleStatements(synth, name).filter((s) =>
+        s.Action.includes('lambda:InvokeFunction'),
+      );
+      const expected = functions[name].permissions.invoke.map((target) => ({
+        'Fn::GetAtt': [logicalId(synth.stack, synth.stack.functions.byName[target].fn), 'Arn'],
+      }));
+      expect(invoke.flatMap((s) => s.Resource)).toEqual(expected);
+    }
+  });
+});
+
+describe('Secret values', () => {
+  const originSecretId = () =>
+    logicalId(synth.stack, synth.stack.secrets.originSecret.node.defaultChild as never);
+  const tokenSecretId = () =>
+    logicalId(synth.stack, synth.stack.secrets.tokenSecret.node.defaultChild as never);
+
+  it('sends the origin header as a dynamic reference to the generated origin secret', () => {
+    const distribution = onlyResource(synth.resources, 'AWS::CloudFront::Distribution');
+    const config = distribution.Properties?.DistributionConfig as {
+      Origins: { OriginCustomHeaders?: unknown[] }[];
+    };
+    const headers = config.Origins.flatMap(
+      (origin) => (origin.OriginCustomHeaders ?? []) as { HeaderName: string; HeaderValue: unknown }[],
+    );
+    const origin = headers.filter((header) => header.HeaderName === ORIGIN_HEADER);
+    expect(origin).toHaveLength(1);
+    expect(isSecretsManagerReference(origin[0]?.HeaderValue, originSecretId())).toBe(true);
+  });
+
+  it('gives exactly the API functions the origin and token secrets, as dynamic references', () => {
+    const apiFunctions = new Set(routes.map((route) => route.function));
+    for (const name of allFunctions) {
+      const env = environmentOf(functionProperties(synth, name));
+      if (apiFunctions.has(name)) {
+        expect(isSecretsManagerReference(env[ENV.originSecret], originSecretId()), name).toBe(true);
+        expect(isSecretsManagerReference(env[ENV.tokenSecret], tokenSecretId()), name).toBe(true);
+      } else {
+        expect(env[ENV.originSecret], name).toBeUndefined();
+        expect(env[ENV.tokenSecret], name).toBeUndefined();
+      }
+    }
+  });
+
+  it('lets Secrets Manager generate both secrets: no secret value in the template', () => {
+    const secrets = resourcesOfType(synth.resources, 'AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(2);
+    for (const [, secret] of secrets) {
+      expect(secret.Properties?.SecretString).toBeUndefined();
+      expect(secret.Properties?.GenerateSecretString).toEqual(
+        expect.objectContaining({ PasswordLength: 64, ExcludePunctuation: true }),
+      );
+    }
+  });
+
+  it('has no environment variable that looks like a plain secret', () => {
+    const secretName = /SECRET|TOKEN|PASSWORD|CREDENTIAL(?!_PREFIX)|KEY/i;
+    for (const [id, fn] of resourcesOfType(synth.resources, 'AWS::Lambda::Function')) {
+      for (const [name, value] of Object.entries(environmentOf(fn.Properties ?? {}))) {
+        if (typeof value === 'string') {
+          expect(secretName.test(name), `${id} ${name} is a literal`).toBe(false);
+          expect(secretLookingLiterals({ Outputs: value }), `${id} ${name}`).toEqual([]);
+        } else if (secretName.test(name)) {
+          expect(isSecretsManagerReference(value), `${id} ${name}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('holds no literal that could be a generated secret', () => {
+    const template = synth.template.toJSON();
+    expect(secretLookingLiterals(template)).toEqual([]);
+    expect(JSON.stringify(template)).not.toContain('"SecretString"');
+  });
+});
