@@ -392,9 +392,29 @@ describe('governance console', () => {
     await tab.getByText('Chain intact').waitFor();
     await screenshot(tab, 'governance-audit');
 
+    // HTTP resources: the credential field is write-only — what was typed never comes back.
+    const probe = await api(ADMIN, admin, 'GET', '/api/http-resources');
     await nav.getByRole('link', { name: 'HTTP resources' }).click();
     await tab.getByRole('heading', { name: 'HTTP resources', level: 1 }).waitFor();
-    await tab.locator('.empty, .card').first().waitFor();
+    if (probe.status === 404) {
+      await tab.getByText('is not available on this platform yet').waitFor();
+    } else {
+      await tab.getByLabel('Name', { exact: true }).fill('Weather API');
+      await tab.getByLabel('Base URL').fill('https://api.example.com');
+      await tab.getByLabel('Allowed paths (patterns, comma-separated)').fill('/forecast/*');
+      await tab.getByRole('button', { name: 'Create resource' }).click();
+      const card = tab.getByRole('article', { name: 'Weather API' });
+      await card.waitFor();
+      const secret = 'sk-e2e-write-only-credential';
+      await card.getByLabel('New credential').fill(secret);
+      await card.getByRole('button', { name: 'Replace credential' }).click();
+      await tab.getByText('Credential of Weather API replaced.').waitFor();
+      await card.getByText(/credential set/).waitFor();
+      expect(await tab.content()).not.toContain(secret);
+      await card.getByLabel('Grant to tenants (ids, comma-separated)').fill('acme');
+      await card.getByRole('button', { name: 'Grant' }).click();
+      await tab.getByText('Weather API granted.').waitFor();
+    }
     await screenshot(tab, 'governance-http-resources');
   }, 60_000);
 });

@@ -376,6 +376,9 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
           event.preventDefault();
           if ((await create.run()) !== undefined) {
             setName('');
+            setBaseUrl('https://');
+            setPaths('/*');
+            setHeader('');
             onCreated();
           }
         }}

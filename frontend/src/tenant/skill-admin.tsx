@@ -12,6 +12,8 @@ import {
   APPROVAL_COUNT,
   APPROVALS,
   type ApprovalRule,
+  type HttpRequestMapping,
+  type HttpResourceSummary,
   MIN_APPROVALS,
   RISKS,
   type Risk,
@@ -134,8 +136,17 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
   const [kind, setKind] = useState(skill?.asset.kind ?? 'python-script');
   const [assetId, setAssetId] = useState(skill?.asset.id ?? '');
   const [version, setVersion] = useState(String(skill?.asset.version ?? 'active'));
-  const [httpBinding, setHttpBinding] = useState(
-    skill !== null && skill.asset.kind !== 'python-script' ? JSON.stringify(skill.asset, null, 2) : '',
+  const request = (skill?.asset.kind === 'http' ? skill.asset.request : undefined) as
+    | HttpRequestMapping
+    | undefined;
+  const [httpId, setHttpId] = useState(skill?.asset.kind === 'http' ? skill.asset.id : '');
+  const [httpMethod, setHttpMethod] = useState(request?.method ?? 'GET');
+  const [httpPath, setHttpPath] = useState(request?.path ?? '/');
+  const [httpQuery, setHttpQuery] = useState(
+    request?.query === undefined ? '' : JSON.stringify(request.query, null, 2),
+  );
+  const [httpBody, setHttpBody] = useState(
+    request?.body === undefined ? '' : JSON.stringify(request.body, null, 2),
   );
   const [timeoutSeconds, setTimeoutSeconds] = useState(String(skill?.limits.timeoutSeconds ?? 30));
   const [jsonErrors, setJsonErrors] = useState<string[]>([]);
@@ -148,6 +159,19 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
       if (first !== undefined) setAssetId(first.id);
     }
   }, [assetId, kind, scripts.state]);
+  const resources = useResource<{ items: HttpResourceSummary[] }>(
+    kind === 'http' ? '/api/http-resources' : null,
+  );
+  useEffect(() => {
+    if (httpId === '' && kind === 'http' && resources.state.status === 'ready') {
+      const first = resources.state.data.items[0];
+      if (first !== undefined) setHttpId(first.id);
+    }
+  }, [httpId, kind, resources.state]);
+  const chosenResource =
+    resources.state.status === 'ready'
+      ? resources.state.data.items.find((item) => item.id === httpId)
+      : undefined;
   const versions = useResource<Page<ScriptVersion>>(
     kind === 'python-script' && assetId !== ''
       ? `/api/assets/scripts/${segment(assetId)}/versions?limit=100`
@@ -167,11 +191,22 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
     setSaved('');
     const input = parseJson('The input schema', inputSchema);
     const output = parseJson('The output schema', outputSchema);
+    const query = kind === 'http' && httpQuery.trim() !== '' ? parseJson('The query', httpQuery) : {};
+    const body = kind === 'http' && httpBody.trim() !== '' ? parseJson('The request body', httpBody) : {};
     const binding =
       kind === 'python-script'
-        ? { value: { kind, id: assetId, version: version === 'active' ? 'active' : Number(version) } }
-        : parseJson('The binding', httpBinding);
-    const errors = [input.error, output.error, binding.error].filter(
+        ? { kind, id: assetId, version: version === 'active' ? 'active' : Number(version) }
+        : {
+            kind,
+            id: httpId,
+            request: {
+              method: httpMethod,
+              path: httpPath,
+              ...(query.value === undefined ? {} : { query: query.value }),
+              ...(body.value === undefined ? {} : { body: body.value }),
+            },
+          };
+    const errors = [input.error, output.error, query.error, body.error].filter(
       (error): error is string => error !== undefined,
     );
     setJsonErrors(errors);
@@ -184,7 +219,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
       risk,
       approval,
       visibility: { roles: visibleTo },
-      asset: binding.value,
+      asset: binding,
       limits: { timeoutSeconds: Number(timeoutSeconds) },
     });
     if (result === undefined) return;
@@ -361,17 +396,87 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
               </div>
             </div>
           ) : (
-            <div className="field">
-              <label htmlFor="skill-binding">Binding (JSON)</label>
-              <textarea
-                id="skill-binding"
-                className="code-input"
-                spellCheck={false}
-                value={httpBinding}
-                placeholder='{ "kind": "http", "id": "…", "request": { "method": "GET", "path": "/items/{input.id}" } }'
-                onChange={(e) => setHttpBinding(e.target.value)}
-              />
-            </div>
+            <>
+              <div className="form-row">
+                <div className="field">
+                  <label htmlFor="skill-resource">Resource</label>
+                  <Show
+                    state={resources.state}
+                    loading="Loading granted resources…"
+                    unavailable="HTTP resources"
+                  >
+                    {({ items }) =>
+                      items.length === 0 ? (
+                        <p className="hint">No HTTP resource is granted to your organisation yet.</p>
+                      ) : (
+                        <select
+                          id="skill-resource"
+                          value={httpId}
+                          onChange={(e) => setHttpId(e.target.value)}
+                        >
+                          {items.map((resource) => (
+                            <option key={resource.id} value={resource.id}>
+                              {resource.name} ({resource.id})
+                            </option>
+                          ))}
+                        </select>
+                      )
+                    }
+                  </Show>
+                </div>
+                <div className="field">
+                  <label htmlFor="skill-method">Method</label>
+                  <select
+                    id="skill-method"
+                    value={httpMethod}
+                    onChange={(e) => setHttpMethod(e.target.value)}
+                  >
+                    {(chosenResource?.methods ?? [httpMethod]).map((method) => (
+                      <option key={method} value={method}>
+                        {method}
+                      </option>
+                    ))}
+                  </select>
+                </div>
+              </div>
+              <div className="field">
+                <label htmlFor="skill-path">Path</label>
+                <input
+                  id="skill-path"
+                  required
+                  spellCheck={false}
+                  value={httpPath}
+                  onChange={(e) => setHttpPath(e.target.value)}
+                  aria-describedby="skill-path-hint"
+                />
+                <p id="skill-path-hint" className="hint">
+                  <code>{'{input.field}'}</code> placeholders take the run's input, in the path, query and
+                  body.
+                </p>
+              </div>
+              <div className="form-row">
+                <div className="field">
+                  <label htmlFor="skill-query">Query (JSON object, optional)</label>
+                  <textarea
+                    id="skill-query"
+                    className="code-input short"
+                    spellCheck={false}
+                    value={httpQuery}
+                    onChange={(e) => setHttpQuery(e.target.value)}
+                  />
+                </div>
+                <div className="field">
+                  <label htmlFor="skill-body">Body (JSON, optional)</label>
+                  <textarea
+                    id="skill-body"
+                    className="code-input short"
+                    spellCheck={false}
+                    value={httpBody}
+                    onChange={(e) => setHttpBody(e.target.value)}
+                  />
+                </div>
+              </div>
+            </>
           )}
         </fieldset>
         {jsonErrors.length > 0 ? (

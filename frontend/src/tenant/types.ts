@@ -18,6 +18,14 @@ export interface AssetBinding {
   readonly request?: unknown;
 }
 
+/** How an HTTP-bound Skill turns a run's input into a request (`{input.field}` placeholders). */
+export interface HttpRequestMapping {
+  readonly method: string;
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+}
+
 export interface Skill {
   readonly id: string;
   readonly name: string;
