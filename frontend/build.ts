@@ -6,6 +6,8 @@
  *
  * Run with `npm run build:sites`; the e2e tests' global setup runs it when the sources are newer.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
@@ -23,27 +25,50 @@ function siteTitle(site: SiteName): Plugin {
   };
 }
 
+/**
+ * Builds one site into a fresh folder next to its target and then swaps it in, so a server (or a
+ * test) reading the site meanwhile sees the old build or the new one, never a half-written folder.
+ */
 export async function buildSite(site: SiteName): Promise<void> {
-  await build({
-    configFile: false,
-    root: resolve(FRONTEND, site),
-    base: '/',
-    publicDir: false,
-    logLevel: 'warn',
-    plugins: [react(), siteTitle(site)],
-    build: {
-      outDir: resolve(FRONTEND, '..', sites[site].dir),
-      emptyOutDir: true,
-      assetsDir: 'assets',
-      target: 'es2022',
-      sourcemap: false,
-      reportCompressedSize: false,
-      chunkSizeWarningLimit: 1024,
-    },
-  });
+  const target = resolve(FRONTEND, '..', sites[site].dir);
+  const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fresh = resolve(dirname(target), `.${site}-${suffix}`);
+  const old = resolve(dirname(target), `.${site}-old-${suffix}`);
+  mkdirSync(dirname(target), { recursive: true });
+  try {
+    await build({
+      configFile: false,
+      mode: 'production',
+      root: resolve(FRONTEND, site),
+      base: '/',
+      publicDir: false,
+      logLevel: 'warn',
+      plugins: [react(), siteTitle(site)],
+      build: {
+        outDir: fresh,
+        emptyOutDir: true,
+        assetsDir: 'assets',
+        target: 'es2022',
+        sourcemap: false,
+        reportCompressedSize: false,
+        chunkSizeWarningLimit: 1024,
+      },
+    });
+    try {
+      renameSync(target, old);
+    } catch {
+      // No earlier build.
+    }
+    renameSync(fresh, target);
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
+  }
 }
 
 export async function buildSites(only: readonly SiteName[] = SITE_NAMES): Promise<void> {
+  // The sites are production builds whatever the caller's environment says (a test runner sets NODE_ENV=test).
+  process.env.NODE_ENV = 'production';
   for (const site of only) await buildSite(site);
 }
 
