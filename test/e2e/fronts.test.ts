@@ -136,6 +136,13 @@ describe('tenant front', () => {
     // The editor starts from the active version's source.
     await expect.poll(async () => source.inputValue()).toContain('Hello, {name}!');
     const current = await source.inputValue();
+    // A broken version is refused with the API's problem details, and nothing is stored.
+    await source.fill('def main(inputs, ctx:\n    return 1\n');
+    await tab.getByRole('button', { name: 'Upload version' }).click();
+    const problem = tab.getByRole('alert');
+    await problem.waitFor();
+    expect(await problem.textContent()).toMatch(/\(4\d\d\)/);
+    await screenshot(tab, 'tenant-script-problem');
     await source.fill(current.replace('Hello, {name}!', 'Howdy, {name}!'));
     await tab.getByLabel('Note').fill('friendlier greeting');
     await tab.getByRole('button', { name: 'Upload version' }).click();
@@ -227,6 +234,50 @@ describe('tenant front', () => {
     await result.waitFor({ timeout: 30_000 });
     expect(await result.textContent()).toMatch(/(Hello|Howdy), Carol!/);
   }, 60_000);
+
+  it('a banner warns of an ending subscription, and says so when the tenant is suspended', async () => {
+    const admin = await platform.login(ADMIN, 'admin');
+    const day = 24 * 3600 * 1000;
+    const tenants = [
+      { id: 'umbrella', expiresAt: new Date(Date.now() + 10 * day).toISOString() },
+      // Expired three weeks ago: past the grace period, so the expiry scan suspends it.
+      { id: 'hooli', expiresAt: new Date(Date.now() - 21 * day).toISOString() },
+    ];
+    for (const { id, expiresAt } of tenants) {
+      const created = await api(ADMIN, admin, 'POST', '/api/tenants', {
+        id,
+        name: id[0]?.toUpperCase() + id.slice(1),
+        plan: 'standard',
+        hosts: [`${id}.localhost`],
+        expiresAt,
+      });
+      expect(created.status, created.text).toBe(201);
+      // A first user, written through the core (creating a tenant's first admin has no route yet).
+      const tenant = await platform.core.tenants.get(id);
+      await platform.core.directory.createUser(
+        { kind: 'tenant', host: `${id}.localhost`, tenant },
+        { username: 'owner', password: PASSWORD, roles: ['admin'] },
+      );
+    }
+    const scan = await api(ADMIN, admin, 'POST', '/api/lifecycle/run', { scan: 'expiry-shutdown' });
+    expect(scan.status, scan.text).toBe(200);
+    const hooli = await api(ADMIN, admin, 'GET', '/api/tenants/hooli');
+    expect(hooli.body.status).toBe('suspended');
+
+    const { page: tab } = await page();
+    await tab.goto(siteUrl('umbrella.localhost', port));
+    await signIn(tab, 'owner', PASSWORD);
+    const banner = tab.getByRole('region', { name: 'Subscription' });
+    expect(await banner.textContent()).toContain('The subscription ends in 10 days.');
+    await screenshot(tab, 'tenant-banner-expiring');
+
+    const { page: suspended } = await page();
+    await suspended.goto(siteUrl('hooli.localhost', port));
+    await signIn(suspended, 'owner', PASSWORD);
+    const notice = suspended.getByRole('region', { name: 'Subscription' });
+    expect(await notice.textContent()).toContain('This organisation is suspended.');
+    await screenshot(suspended, 'tenant-banner-suspended');
+  }, 45_000);
 
   it('a viewer sees no admin menus and is refused admin pages', async () => {
     const alice = await platform.login(ACME, 'alice');

@@ -263,7 +263,7 @@ export function ScriptPage({ id }: { readonly id: string }) {
                 refresh();
               }}
             />
-            <CompareVersions asset={script} />
+            <CompareVersions key={script.latestVersion} asset={script} />
           </>
         )}
       </Show>
