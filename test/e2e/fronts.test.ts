@@ -433,6 +433,23 @@ describe('governance console', () => {
     await tab.getByText(/Scanned \d+ item/).waitFor();
     await screenshot(tab, 'governance-lifecycle');
 
+    // A platform announcement reaches the tenants' announcement pages.
+    await nav.getByRole('link', { name: 'Announcements' }).click();
+    await tab.getByLabel('Title').fill('Maintenance tonight');
+    await tab.getByLabel('Message').fill('Runs pause from 22:00 to 22:15 UTC.');
+    await tab.getByLabel('Severity').selectOption('warning');
+    await tab.getByRole('button', { name: 'Post announcement' }).click();
+    await tab.getByText(/Posted to \d+ tenant/).waitFor();
+    await tab.getByRole('cell', { name: /Maintenance tonight/ }).waitFor();
+    await screenshot(tab, 'governance-announcements');
+    const { page: reader } = await page();
+    await reader.goto(siteUrl(ACME, port, '/announcements'));
+    await signIn(reader, 'bob', PASSWORD);
+    const posted = reader.getByRole('article').filter({ hasText: 'Maintenance tonight' });
+    await posted.waitFor();
+    expect(await posted.textContent()).toContain('from the platform');
+    await screenshot(reader, 'tenant-announcements');
+
     await nav.getByRole('link', { name: 'Platform audit' }).click();
     await tab
       .getByRole('cell', { name: 'order.payment-confirmed' })
