@@ -14,7 +14,7 @@ export class HttpRequestRefusedError extends ValidationError {
 }
 
 /** A placeholder names input the run does not have, or of a type it cannot take. */
-export class PlaceholderError extends ValidationError {
+export class InputPlaceholderError extends ValidationError {
   constructor(message: string, field: string) {
     super(message, [{ path: field, message }]);
   }

@@ -2,7 +2,8 @@
  * Request templates and path allowances of HTTP resources.
  *
  * A Skill's request names `{input.field}` (or `{input.a.b}`) placeholders in its path, query and
- * body; a run substitutes its input. In a path a value is percent-encoded as one segment (it can
+ * body; a run substitutes its input (a query parameter that is exactly one placeholder is left out
+ * when the input lacks the field). In a path a value is percent-encoded as one segment (it can
  * neither add a segment nor climb out with `..`); in the query it is encoded by the query string;
  * in the body a string that is exactly one placeholder takes the input value as it is (any JSON),
  * and a placeholder inside a longer string takes its text.
@@ -12,7 +13,7 @@
  * of further segments (none included). Dot segments are never allowed, encoded or not.
  */
 import { ValidationError } from '../errors.ts';
-import { HttpRequestRefusedError, PlaceholderError } from './errors.ts';
+import { HttpRequestRefusedError, InputPlaceholderError } from './errors.ts';
 
 /** `{input.a}` or `{input.a.b}`: identifiers joined by dots. */
 const PLACEHOLDER_SOURCE = String.raw`\{input((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\}`;
@@ -35,12 +36,12 @@ function valueAt(input: unknown, dotted: string): unknown {
   let value: unknown = input;
   for (const name of dotted.split('.').slice(1)) {
     if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, name)) {
-      throw new PlaceholderError(`The run input has no ${fieldPath(dotted)}`, fieldPath(dotted));
+      throw new InputPlaceholderError(`The run input has no ${fieldPath(dotted)}`, fieldPath(dotted));
     }
     value = (value as Record<string, unknown>)[name];
   }
   if (value === undefined)
-    throw new PlaceholderError(`The run input has no ${fieldPath(dotted)}`, fieldPath(dotted));
+    throw new InputPlaceholderError(`The run input has no ${fieldPath(dotted)}`, fieldPath(dotted));
   return value;
 }
 
@@ -48,7 +49,7 @@ function scalarText(value: unknown, dotted: string, where: string): string {
   if (typeof value === 'string') return value;
   if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean')
     return String(value);
-  throw new PlaceholderError(
+  throw new InputPlaceholderError(
     `${fieldPath(dotted)} must be a string, number or boolean to be used in the ${where}`,
     fieldPath(dotted),
   );
@@ -114,16 +115,31 @@ export function substitutePath(template: string, input: unknown): string {
   return path;
 }
 
-/** Substitutes query templates; values are encoded later, by the query string. */
+/**
+ * Substitutes query templates; values are encoded later, by the query string. A parameter whose
+ * value is exactly one placeholder is left out when the input does not have that field (optional
+ * parameters); anywhere else a missing field is an error.
+ */
 export function substituteQuery(
   template: Readonly<Record<string, string>> | undefined,
   input: unknown,
 ): Record<string, string> {
   const query: Record<string, string> = {};
   for (const [name, value] of Object.entries(template ?? {})) {
+    const whole = WHOLE_PLACEHOLDER.exec(value);
+    if (whole !== null && !hasField(input, whole[1] ?? '')) continue;
     query[name] = interpolate(value, input, 'query', (text) => text);
   }
   return query;
+}
+
+function hasField(input: unknown, dotted: string): boolean {
+  try {
+    valueAt(input, dotted);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Substitutes a JSON body template. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../../functions/core/errors.ts';
 import {
   HttpRequestRefusedError,
-  PlaceholderError,
+  InputPlaceholderError,
 } from '../../../../functions/core/http-resources/errors.ts';
 import {
   checkConcretePath,
@@ -51,10 +51,10 @@ describe('substitutePath', () => {
 
   it('says which input is missing or unusable', () => {
     expect(() => substitutePath('/users/{input.id}', {})).toThrow(/input\.id/);
-    expect(() => substitutePath('/users/{input.id}', { id: { nested: 1 } })).toThrow(PlaceholderError);
-    expect(() => substitutePath('/users/{input.id}', { id: null })).toThrow(PlaceholderError);
+    expect(() => substitutePath('/users/{input.id}', { id: { nested: 1 } })).toThrow(InputPlaceholderError);
+    expect(() => substitutePath('/users/{input.id}', { id: null })).toThrow(InputPlaceholderError);
     expect(() => substitutePath('/users/{input.a.b}', { a: 'text' })).toThrow(/input\.a\.b/);
-    expect(() => substitutePath('/users/{input.id}', null)).toThrow(PlaceholderError);
+    expect(() => substitutePath('/users/{input.id}', null)).toThrow(InputPlaceholderError);
   });
 
   it('never produces a path with a dot segment, whatever the input (property)', () => {
@@ -83,7 +83,9 @@ describe('substituteQuery and substituteBody', () => {
       substituteQuery({ q: '{input.term}', page: '{input.page}', fixed: 'x' }, { term: 'a&b=c', page: 2 }),
     ).toEqual({ q: 'a&b=c', page: '2', fixed: 'x' });
     expect(substituteQuery(undefined, {})).toEqual({});
-    expect(() => substituteQuery({ q: '{input.missing}' }, {})).toThrow(PlaceholderError);
+    // An optional parameter: left out when the input lacks it; inside a longer value it is required.
+    expect(substituteQuery({ q: '{input.missing}', keep: 'x' }, {})).toEqual({ keep: 'x' });
+    expect(() => substituteQuery({ q: 'x-{input.missing}' }, {})).toThrow(InputPlaceholderError);
   });
 
   it('puts whole input values where a string is exactly one placeholder, text elsewhere', () => {
@@ -102,7 +104,9 @@ describe('substituteQuery and substituteBody', () => {
       list: [3, 1, null],
       raw: '{not.a.placeholder}',
     });
-    expect(() => substituteBody({ note: 'for {input.user}' }, { user: { a: 1 } })).toThrow(PlaceholderError);
+    expect(() => substituteBody({ note: 'for {input.user}' }, { user: { a: 1 } })).toThrow(
+      InputPlaceholderError,
+    );
   });
 
   it('lists the placeholders of a template', () => {
