@@ -1,0 +1,150 @@
+/**
+ * API latency on the local platform, in one process: `GET /api/health` through the local edge
+ * router (HTTP on loopback, viewer-request function, event building) against the same tenant-api
+ * handler invoked directly with an equivalent API Gateway event (the ratio is the router's
+ * overhead), and an authenticated `GET /api/me` against `GET /api/health` in the same run (the ratio
+ * is what authentication — signature, session and user read, role resolution — adds).
+ * The three are measured in interleaved rounds after a warm-up, so load on the machine hits all
+ * alike.
+ *
+ *   npx tsx bench/api-latency.ts [rounds]
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { ENV, requireEnv } from '../functions/core/env.ts';
+import { HOST_HEADER, ORIGIN_HEADER } from '../functions/core/headers.ts';
+import { startLocalPlatform } from '../lib/local/platform.ts';
+import { call } from '../test/support/http.ts';
+
+const ROUNDS = Number(process.argv[2] ?? '2000');
+const WARMUP = Math.min(300, Math.ceil(ROUNDS / 4));
+const PASSWORD = 'bench-password-123';
+const HOST = 'acme.localhost';
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+function summary(samples: readonly number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mean = samples.reduce((sum, value) => sum + value, 0) / samples.length;
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean };
+}
+
+const platform = await startLocalPlatform({
+  port: 0,
+  dataDir: null,
+  schedules: false,
+  demoPassword: PASSWORD,
+  log: () => undefined,
+});
+
+try {
+  // The very module the local router invokes (loaded once, as a warm Lambda container would be).
+  const { handler } = (await import('../functions/tenant-api/index.ts')) as {
+    handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+  };
+  const originSecret = requireEnv(ENV.originSecret);
+
+  /** The event the local router would build for `GET /api/health` on the tenant host. */
+  function healthEvent(): APIGatewayProxyEventV2 {
+    const now = new Date();
+    return {
+      version: '2.0',
+      routeKey: 'ANY /tenant/api/{proxy+}',
+      rawPath: '/tenant/api/health',
+      rawQueryString: '',
+      headers: { [HOST_HEADER]: HOST, [ORIGIN_HEADER]: originSecret, 'x-forwarded-for': '127.0.0.1' },
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        domainName: 'local',
+        domainPrefix: 'local',
+        http: {
+          method: 'GET',
+          path: '/tenant/api/health',
+          protocol: 'HTTP/1.1',
+          sourceIp: '127.0.0.1',
+          userAgent: '',
+        },
+        requestId: randomUUID(),
+        routeKey: 'ANY /tenant/api/{proxy+}',
+        stage: '$default',
+        time: now.toUTCString(),
+        timeEpoch: now.getTime(),
+      },
+      isBase64Encoded: false,
+    };
+  }
+  const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+
+  const login = await call(platform.url, {
+    host: HOST,
+    method: 'POST',
+    path: '/api/auth/login',
+    body: { username: 'alice', password: PASSWORD },
+  });
+  const token = String(login.body.token);
+
+  const paths = {
+    'GET /api/health via the local router': async () => {
+      const response = await call(platform.url, { host: HOST, path: '/api/health' });
+      if (response.status !== 200) throw new Error(`health: ${response.status}`);
+    },
+    'GET /api/health, handler invoked directly': async () => {
+      const result = await handler(healthEvent(), context);
+      if (result.statusCode !== 200) throw new Error(`direct health: ${result.statusCode}`);
+    },
+    'GET /api/me (session) via the local router': async () => {
+      const response = await call(platform.url, { host: HOST, path: '/api/me', token });
+      if (response.status !== 200) throw new Error(`me: ${response.status}`);
+    },
+  } as const;
+  type Name = keyof typeof paths;
+  const names = Object.keys(paths) as Name[];
+  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<Name, number[]>;
+
+  for (let round = 0; round < WARMUP + ROUNDS; round++) {
+    for (const name of names) {
+      const started = performance.now();
+      await paths[name]();
+      if (round >= WARMUP) samples[name].push(performance.now() - started);
+    }
+  }
+
+  const stats = Object.fromEntries(names.map((name) => [name, summary(samples[name])])) as Record<
+    Name,
+    ReturnType<typeof summary>
+  >;
+  const [routed, direct, me] = names.map((name) => stats[name]) as [
+    ReturnType<typeof summary>,
+    ReturnType<typeof summary>,
+    ReturnType<typeof summary>,
+  ];
+  const model = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model;
+  const lines = [
+    `Recorded ${new Date().toISOString()} by \`npx tsx bench/api-latency.ts ${ROUNDS}\` on ${cpus().length} CPUs ` +
+      `(${model}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory, load average ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')} at the end, Node ${process.version}; in-memory dynalite, ${WARMUP} warm-up rounds.`,
+    '',
+    '| request | samples | p50 ms | p99 ms | mean ms |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...names.map((name) => {
+      const { p50, p99, mean } = stats[name];
+      return `| ${name} | ${samples[name].length} | ${p50.toFixed(3)} | ${p99.toFixed(3)} | ${mean.toFixed(3)} |`;
+    }),
+    '',
+    `Router overhead (routed / direct health): p50 **${(routed.p50 / direct.p50).toFixed(1)}×** ` +
+      `(+${(routed.p50 - direct.p50).toFixed(3)} ms), p99 **${(routed.p99 / direct.p99).toFixed(1)}×** ` +
+      `(+${(routed.p99 - direct.p99).toFixed(3)} ms).`,
+    `Authentication (me / health, both routed): p50 **${(me.p50 / routed.p50).toFixed(1)}×** ` +
+      `(+${(me.p50 - routed.p50).toFixed(3)} ms), p99 **${(me.p99 / routed.p99).toFixed(1)}×** ` +
+      `(+${(me.p99 - routed.p99).toFixed(3)} ms).`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+} finally {
+  await platform.stop();
+}
