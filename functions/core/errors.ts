@@ -115,3 +115,8 @@ export class QuotaExceededError extends ExecFabricError {
 export class ServiceUnavailableError extends ExecFabricError {
   readonly code: string = 'service-unavailable';
 }
+
+/** A service the platform called (CloudFront, an upstream API) failed or answered unusably. */
+export class UpstreamError extends ExecFabricError {
+  readonly code: string = 'upstream-failed';
+}

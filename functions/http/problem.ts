@@ -17,6 +17,7 @@ import {
   RateLimitedError,
   ServiceUnavailableError,
   UnsupportedMediaTypeError,
+  UpstreamError,
   ValidationError,
 } from '../core/errors.ts';
 
@@ -42,6 +43,7 @@ const statusByClass: ReadonlyArray<readonly [abstract new (...args: never[]) => 
   [RateLimitedError, 429],
   [QuotaExceededError, 429],
   [ServiceUnavailableError, 503],
+  [UpstreamError, 502],
 ];
 
 const titles: Readonly<Record<number, string>> = {
@@ -56,6 +58,7 @@ const titles: Readonly<Record<number, string>> = {
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
 

@@ -11,9 +11,14 @@ import { tableFromEnv } from '../core/db.ts';
 import { ValidationError } from '../core/errors.ts';
 import { runScan, SCAN_NAMES, type ScanResult } from '../core/governance/lifecycle.ts';
 import { createCore } from '../core/platform.ts';
+import { queuesFromEnv } from '../core/queues.ts';
 
 const logger = new Logger({ serviceName: 'lifecycle-scan' });
-const core = createCore({ table: tableFromEnv() });
+// The stale-execution sweep re-dispatches runs whose messages were lost, so it needs the job queues.
+const core = createCore({
+  table: tableFromEnv(),
+  queues: queuesFromEnv(['script-executions', 'http-executions']),
+});
 
 const scanEvent = z.strictObject({
   scan: z.enum(SCAN_NAMES),

@@ -2,7 +2,7 @@
  * Errors of the governance domain. Each extends a class of the core taxonomy, so the HTTP edge maps
  * it without knowing this module; `code` is the stable problem type.
  */
-import { ConflictError, ExecFabricError } from '../errors.ts';
+import { ConflictError, ExecFabricError, UpstreamError } from '../errors.ts';
 
 /** An operator asked for a tenant status change the lifecycle does not allow. */
 export class InvalidTransitionError extends ConflictError {
@@ -20,8 +20,8 @@ export class ConcurrentChangeError extends ConflictError {
 }
 
 /** The edge (CloudFront in AWS) refused or failed to attach or detach a host. */
-export class HostEdgeError extends ExecFabricError {
-  readonly code = 'host-edge-failed';
+export class HostEdgeError extends UpstreamError {
+  override readonly code = 'host-edge-failed';
 }
 
 /** A lifecycle scan was asked for that this deployment does not provide. */
