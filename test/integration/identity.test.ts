@@ -151,6 +151,30 @@ describe('sessions', () => {
   });
 });
 
+describe('the free entry', () => {
+  it('serves no sign-in and none of the public domain’s identity, audit or console routes', async () => {
+    expect((await t.send({ host: HOSTS.free, path: '/api/health' })).status).toBe(200);
+    const signIn = await login(HOSTS.free, 'admin', PASSWORD);
+    expectProblem(signIn, 404, 'super-admin signs in on the free host');
+    expect(signIn.text).not.toContain('token');
+    // A session minted for the free host (as an older build could have) is served nothing either.
+    const session = await t.core.auth.login(await t.core.hosts.resolve(HOSTS.free), 'admin', PASSWORD);
+    const { governance } = enumerateRoutes(t.core);
+    for (const { route, name } of governance.filter(({ route }) => route.path !== '/api/health')) {
+      const body = sampleBody(route);
+      const response = await t.send({
+        host: HOSTS.free,
+        path: fillPath(route.path, () => 'acme'),
+        method: route.method,
+        token: session.token,
+        ...(body === undefined ? {} : { body }),
+      });
+      // Refused, whatever the reason (a governance route may check its body before its surface).
+      expectProblem(response, [401, 403, 404, 422], `${name} on the free host`);
+    }
+  });
+});
+
 describe('personal access tokens', () => {
   let pat = '';
   let patId = '';

@@ -3,9 +3,10 @@
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { type Route, route } from '../router.ts';
+import { closedOnFreeEntry } from './identity.ts';
 
 export function auditRoutes(core: Core): Route[] {
-  return [
+  return closedOnFreeEntry([
     route({
       method: 'GET',
       path: '/api/audit',
@@ -27,5 +28,5 @@ export function auditRoutes(core: Core): Route[] {
         return { status: 200, body: await core.audit.verify(domain) };
       },
     }),
-  ];
+  ]);
 }

@@ -6,6 +6,7 @@ import { NotFoundError } from '../../core/errors.ts';
 import type { Core } from '../../core/platform.ts';
 import type { Tenant } from '../../core/tenancy/tenants.ts';
 import { type Route, route } from '../router.ts';
+import { closedOnFreeEntry } from './identity.ts';
 
 function summary(tenant: Tenant) {
   return {
@@ -26,7 +27,7 @@ export function consoleRoutes(core: Core): Route[] {
     const user = await core.directory.getUser(domain, username);
     return [...(user?.consoleTenants ?? [])];
   }
-  return [
+  return closedOnFreeEntry([
     route({
       method: 'GET',
       path: '/api/console/tenants',
@@ -53,5 +54,5 @@ export function consoleRoutes(core: Core): Route[] {
         return { status: 200, body: summary(await core.tenants.get(id)) };
       },
     }),
-  ];
+  ]);
 }

@@ -1,5 +1,9 @@
-/** Sign-in, the caller, access tokens, users and roles: the same routes in every domain. */
+/**
+ * Sign-in, the caller, access tokens, users and roles: the same routes in every domain, except the
+ * free entry, which is public but serves none of the public domain's accounts.
+ */
 import { z } from 'zod';
+import { RouteNotFoundError } from '../../core/errors.ts';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
@@ -42,8 +46,24 @@ const tokenBody = z.strictObject({
   expiresInDays: z.number().int().min(1).max(365).default(90),
 });
 
+/**
+ * The free entry (the public domain's self-serve surface) has no sign-in, no accounts, no audit and
+ * no console: nobody's credentials are ever typed there, and no token is ever bound to its host.
+ */
+export function closedOnFreeEntry(routes: readonly Route[]): Route[] {
+  return routes.map((shape) => ({
+    ...shape,
+    handle: async (context) => {
+      if (context.domain.kind === 'public' && context.domain.surface === 'free') {
+        throw new RouteNotFoundError(`No route for ${context.request.path}`);
+      }
+      return shape.handle(context);
+    },
+  }));
+}
+
 export function identityRoutes(core: Core): Route[] {
-  return [
+  return closedOnFreeEntry([
     route({
       method: 'POST',
       path: '/api/auth/login',
@@ -219,5 +239,5 @@ export function identityRoutes(core: Core): Route[] {
         },
       }),
     }),
-  ];
+  ]);
 }
