@@ -26,3 +26,8 @@ export function tableFromEnv(env: NodeJS.ProcessEnv = process.env): Table {
     name: requireEnv(ENV.tableName, env),
   };
 }
+
+/** Whether a write was refused by its condition — the one failure a conditional step expects. */
+export function isConditionFailure(error: unknown): boolean {
+  return (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
+}

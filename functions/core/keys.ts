@@ -72,3 +72,8 @@ export const ACTIVE_EXECUTION_SHARDS = 8;
 export function activeExecutionsShard(shard: number): string {
   return `EXEC#ACTIVE#${shard}`;
 }
+
+/** A key in the public domain's partition, for code that has no request context (templates). */
+export function publicItemKey(type: string, ...parts: readonly string[]): Key {
+  return { PK: PUBLIC_PK, SK: [type, ...parts].join('#') };
+}

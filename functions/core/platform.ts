@@ -21,6 +21,7 @@ import { Auth } from './identity/auth.ts';
 import { Directory } from './identity/directory.ts';
 import { Queues } from './queues.ts';
 import type { CredentialStore } from './secrets/store.ts';
+import { Templates } from './templates/templates.ts';
 import type { TenantContext } from './tenancy/domain.ts';
 import { HostDirectory } from './tenancy/hosts.ts';
 import { TenantRegistry } from './tenancy/tenants.ts';
@@ -120,6 +121,23 @@ export function createCore(options: CoreOptions) {
     onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
   });
   approvals.attach(executions);
+  const tenants = new TenantRegistry({ table, hosts, now });
+  const templates = new Templates({
+    table,
+    audit,
+    scripts,
+    skills,
+    checker: options.checker ?? noChecker,
+    tenantIds: async function* () {
+      let cursor: string | undefined;
+      do {
+        const page = await tenants.list(100, cursor);
+        for (const tenant of page.items) yield tenant.id;
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+    },
+    now,
+  });
 
   return {
     table,
@@ -128,7 +146,7 @@ export function createCore(options: CoreOptions) {
     audit,
     directory,
     auth,
-    tenants: new TenantRegistry({ table, hosts, now }),
+    tenants,
     parameters,
     announcements,
     scripts,
@@ -136,6 +154,8 @@ export function createCore(options: CoreOptions) {
     skills,
     executions,
     approvals,
+    // Platform templates: authored in the public domain, installed by tenants.
+    templates,
     // HTTP resources (public domain) and the tenants' read-only view of their grants.
     httpResources,
     // Governance (public domain): tenants and hosts, customers, orders, lifecycle scans, platform announcements.

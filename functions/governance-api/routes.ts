@@ -7,6 +7,7 @@ import { consoleRoutes } from '../http/routes/console.ts';
 import { governanceDomainRoutes } from '../http/routes/governance.ts';
 import { httpResourceGovernanceRoutes } from '../http/routes/http-resources.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
+import { templateGovernanceRoutes } from '../http/routes/templates.ts';
 
 export function governanceRoutes(core: Core): Route[] {
   return [
@@ -16,5 +17,6 @@ export function governanceRoutes(core: Core): Route[] {
     ...consoleRoutes(core),
     ...governanceDomainRoutes(core),
     ...httpResourceGovernanceRoutes(core),
+    ...templateGovernanceRoutes(core),
   ];
 }

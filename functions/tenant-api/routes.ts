@@ -8,6 +8,7 @@ import { catalogRoutes } from '../http/routes/catalog.ts';
 import { foundationRoutes } from '../http/routes/foundation.ts';
 import { httpResourceTenantRoutes } from '../http/routes/http-resources.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
+import { templateTenantRoutes } from '../http/routes/templates.ts';
 
 export function tenantRoutes(core: Core): Route[] {
   return [
@@ -18,5 +19,6 @@ export function tenantRoutes(core: Core): Route[] {
     ...catalogRoutes(core),
     ...approvalRoutes(core),
     ...httpResourceTenantRoutes(core),
+    ...templateTenantRoutes(core),
   ];
 }

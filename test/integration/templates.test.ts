@@ -1,0 +1,154 @@
+/**
+ * Platform templates through the local platform: authored and distributed on the admin host,
+ * offered only to the chosen tenants, installed by a tenant admin with provenance, updated when a
+ * newer version appears.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
+import { call } from '../support/http.ts';
+
+const PASSWORD = 'templates-test-password';
+let platform: LocalPlatform;
+const tokens: Record<string, string> = {};
+
+async function login(host: string, username: string) {
+  const response = await call(platform.url, {
+    host,
+    method: 'POST',
+    path: '/api/auth/login',
+    body: { username, password: PASSWORD },
+  });
+  expect(response.status).toBe(200);
+  return response.body.token as string;
+}
+
+function as(user: string, host: string, method: string, path: string, body?: unknown) {
+  return call(platform.url, { host, token: tokens[user], method, path, body });
+}
+
+const skill = {
+  name: 'Double',
+  description: 'doubles a number',
+  inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+  outputSchema: { type: 'object', properties: { value: { type: 'integer' } }, required: ['value'] },
+  risk: 'low',
+};
+
+async function runToEnd(skillId: string, input: unknown) {
+  const started = await as('bob', 'acme.localhost', 'POST', `/api/skills/${skillId}/executions`, { input });
+  expect(started.status, started.text).toBe(202);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const execution = await as('bob', 'acme.localhost', 'GET', `/api/executions/${started.body.id}`);
+    if (!['requested', 'queued', 'running'].includes(execution.body.status)) return execution.body;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('run did not finish');
+}
+
+beforeAll(async () => {
+  platform = await startLocalPlatform({
+    port: 0,
+    dataDir: null,
+    schedules: false,
+    demoPassword: PASSWORD,
+    log: () => undefined,
+  });
+  tokens.admin = await login('admin.localhost', 'admin');
+  tokens.alice = await login('acme.localhost', 'alice');
+  tokens.bob = await login('acme.localhost', 'bob');
+  tokens.gina = await login('globex.localhost', 'gina');
+});
+
+afterAll(async () => {
+  await platform?.stop();
+});
+
+describe('templates', () => {
+  let templateId: string;
+
+  it('are authored on the admin host with a checked script', async () => {
+    const broken = await as('admin', 'admin.localhost', 'POST', '/api/templates', {
+      skill,
+      source: 'def main(:\n',
+    });
+    expect(broken.status).toBe(422);
+    const created = await as('admin', 'admin.localhost', 'POST', '/api/templates', {
+      skill,
+      source: 'def main(inputs, ctx):\n    return {"value": inputs["n"] * 2}\n',
+    });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body).toMatchObject({ name: 'Double', version: 1 });
+    templateId = created.body.id;
+    // A tenant admin cannot author or distribute (no such route on a tenant host).
+    expect(
+      (await as('alice', 'acme.localhost', 'POST', '/api/templates', { skill, source: 'x' })).status,
+    ).toBe(405);
+    expect(
+      (await as('alice', 'acme.localhost', 'POST', `/api/templates/${templateId}/distribute`, { all: true }))
+        .status,
+    ).toBe(404);
+  });
+
+  it('are offered only to the tenants they were distributed to', async () => {
+    const distributed = await as(
+      'admin',
+      'admin.localhost',
+      'POST',
+      `/api/templates/${templateId}/distribute`,
+      {
+        tenantIds: ['acme'],
+      },
+    );
+    expect(distributed.body.tenants).toEqual(['acme']);
+    const acme = await as('alice', 'acme.localhost', 'GET', '/api/templates');
+    expect(acme.body.items).toEqual([
+      expect.objectContaining({
+        id: templateId,
+        latestVersion: 1,
+        installedVersion: null,
+        updateAvailable: false,
+      }),
+    ]);
+    const globex = await as('gina', 'globex.localhost', 'GET', '/api/templates');
+    expect(globex.body.items).toEqual([]);
+    expect(
+      (await as('gina', 'globex.localhost', 'POST', `/api/templates/${templateId}/install`)).status,
+    ).toBe(404);
+    expect((await as('bob', 'acme.localhost', 'POST', `/api/templates/${templateId}/install`)).status).toBe(
+      403,
+    );
+  });
+
+  it('install as a Skill with provenance, and update to a newer version', async () => {
+    const installed = await as('alice', 'acme.localhost', 'POST', `/api/templates/${templateId}/install`);
+    expect(installed.status, installed.text).toBe(200);
+    expect(installed.body).toMatchObject({ installedVersion: 1, updateAvailable: false });
+    const skillId: string = installed.body.skillId;
+    const skillView = await as('alice', 'acme.localhost', 'GET', `/api/skills/${skillId}`);
+    expect(skillView.body.provenance).toMatchObject({ templateId, version: 1 });
+    expect((await runToEnd(skillId, { n: 21 })).output).toEqual({ value: 42 });
+    expect((await as('alice', 'acme.localhost', 'POST', `/api/templates/${templateId}/install`)).status).toBe(
+      409,
+    );
+
+    const v2 = await as('admin', 'admin.localhost', 'POST', `/api/templates/${templateId}/versions`, {
+      skill,
+      source: 'def main(inputs, ctx):\n    return {"value": inputs["n"] * 3}\n',
+      note: 'triple',
+    });
+    expect(v2.status, v2.text).toBe(201);
+    const offered = await as('alice', 'acme.localhost', 'GET', '/api/templates');
+    expect(offered.body.items[0]).toMatchObject({
+      latestVersion: 2,
+      installedVersion: 1,
+      updateAvailable: true,
+    });
+    const updated = await as('alice', 'acme.localhost', 'POST', `/api/templates/${templateId}/install`);
+    expect(updated.body).toMatchObject({ installedVersion: 2, updateAvailable: false, skillId });
+    expect((await runToEnd(skillId, { n: 2 })).output).toEqual({ value: 6 });
+    const audit = await as('admin', 'admin.localhost', 'GET', '/api/audit?limit=50');
+    expect(audit.body.items.map((entry: { action: string }) => entry.action)).toEqual(
+      expect.arrayContaining(['template.created', 'template.distributed', 'template.version.created']),
+    );
+  });
+});
