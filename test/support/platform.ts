@@ -175,14 +175,24 @@ function sampleOf(schema: JsonSchema, seed: string): unknown {
   }
 }
 
+function bodySchema(route: Route): JsonSchema {
+  return route.body === undefined
+    ? {}
+    : (z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) as JsonSchema);
+}
+
+/** Top-level member names a route's body schema declares (required or not). */
+export function bodyMembers(route: Route): string[] {
+  return Object.keys(bodySchema(route).properties ?? {});
+}
+
 /**
  * A body that has the shape a route's schema asks for (required members only, smallest values).
  * Semantic rules of the core may still refuse it; the point is to get past the shape check.
  */
 export function sampleBody(route: Route): unknown {
   if (route.body === undefined) return undefined;
-  const schema = z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-  return sampleOf(schema, route.path.replace(/\W/g, ''));
+  return sampleOf(bodySchema(route), route.path.replace(/\W/g, ''));
 }
 
 /** Which of `markers` appear in `text` (foreign data leaking into an answer). */
