@@ -8,10 +8,9 @@
  * never overwritten) before anything points at it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
 import { domainPk, itemKey, typePrefix } from '../keys.ts';
@@ -49,13 +48,6 @@ export interface ScriptVersion {
 
 export interface ScriptVersionWithSource extends ScriptVersion {
   readonly source: string;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
 }
 
 function versionSk(version: number): string {

@@ -10,11 +10,10 @@
  *   and must be requested again (checked at every decision, and eagerly on every change).
  * Approvers are notified through announcements; every request, decision and expiry is audited.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type SkillCatalog } from '../catalog/skills.ts';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { Announcements } from '../foundation/announcements.ts';
 import type { Parameters } from '../foundation/parameters.ts';
@@ -52,13 +51,6 @@ export interface ApprovalsOptions {
   readonly announcements: Announcements;
   readonly parameters: Parameters;
   readonly now?: () => Date;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
 }
 
 export class Approvals {

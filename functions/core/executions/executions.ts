@@ -9,11 +9,10 @@
  * sit in a sharded sparse index by deadline, which the sweep reads to close runs whose worker died.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditLog, canonicalJson } from '../audit/chain.ts';
 import { MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import {
   ConflictError,
   NotFoundError,
@@ -151,13 +150,6 @@ export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set([
   'cancelled',
 ]);
 
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
-}
-
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
@@ -285,7 +277,9 @@ export class Executions {
     const skill = await this.#skills.getVisible(domain, caller, skillId);
     // A run's input is the `inputs` dict of `main(inputs, ctx)`: always a JSON object.
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-      throw new ValidationError('The run input must be a JSON object', [{ path: 'input', message: 'must be an object' }]);
+      throw new ValidationError('The run input must be a JSON object', [
+        { path: 'input', message: 'must be an object' },
+      ]);
     }
     const inputJson = JSON.stringify(input);
     if (Buffer.byteLength(inputJson, 'utf8') > MAX_INPUT_BYTES)

@@ -6,10 +6,9 @@
  * attempt's announcement (and finish its fan-out) instead of posting a second one.
  */
 import { randomBytes } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Announcement, Announcements } from '../foundation/announcements.ts';
 import type { Page } from '../pagination.ts';
@@ -50,13 +49,6 @@ export interface PostOutcome {
   readonly created: boolean;
   /** Tenants that received it in this call (copies already there are not counted). */
   readonly newlyDelivered: number;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
 }
 
 function fromItem(item: Record<string, unknown>): PlatformAnnouncement {

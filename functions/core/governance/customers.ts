@@ -6,10 +6,9 @@
  * A ledger entry's key is built from its stable moment and a deterministic id, and written only if
  * absent, so every writer (a retried payment confirmation, a re-run scan) records it once.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
 import { publicPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
@@ -75,13 +74,6 @@ export interface LedgerEntry {
 
 /** Customer ids as this module issues them. */
 const CUSTOMER_ID_PATTERN = /^cus_[0-9a-z]{10}[0-9a-f]{10}$/;
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
-}
 
 function customerFromItem(item: Record<string, unknown>): Customer {
   return {

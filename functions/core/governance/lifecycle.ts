@@ -10,10 +10,9 @@
  * written only if absent, status changes are conditioned on what the scan read — so a replayed or
  * concurrent scan changes nothing twice.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import { type SweepDependencies, sweepStaleExecutions } from '../executions/sweep.ts';
 import type { Announcement, Announcements } from '../foundation/announcements.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -82,13 +81,6 @@ export interface LifecycleOptions {
   readonly graceDays?: number;
   /** @default MAX_CATCH_UP_DAYS */
   readonly maxCatchUpDays?: number;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
 }
 
 function tenantDomain(tenant: Tenant): TenantContext {

@@ -14,10 +14,9 @@
  *
  * A retry at any point re-reads the order and continues from the step it is at.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Page } from '../pagination.ts';
 import type { TenantStatus } from '../tenancy/domain.ts';
@@ -76,13 +75,6 @@ const ORDER_ID_PATTERN = /^ord_[0-9a-z]{10}[0-9a-f]{10}$/;
 
 /** Steps one confirmation may take before it reports a concurrent change. */
 const MAX_STEPS = 12;
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
-}
 
 function orderFromItem(item: Record<string, unknown>): Order {
   const optional = (field: string) => (typeof item[field] === 'string' ? { [field]: item[field] } : {});

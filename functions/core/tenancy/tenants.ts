@@ -13,9 +13,8 @@
  * due; every change of `expiresAt` moves the bucket in the same write. Every binding or status
  * change invalidates this process's host cache.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { dayOf } from '../governance/dates.ts';
 import type { HostEdge } from '../governance/edge.ts';
@@ -92,13 +91,6 @@ export const MAX_HOSTS_PER_TENANT = 10;
 
 /** Optimistic retries of a read-modify-write on one tenant record before giving up. */
 const MAX_ATTEMPTS = 5;
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
-}
 
 /** An ISO instant in canonical form; a ValidationError on `path` otherwise. */
 function canonicalInstant(value: string, path: string): string {
