@@ -6,11 +6,10 @@
  * resource only through their own grant. No method returns, logs or audits a credential value.
  */
 import { randomBytes } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { SYSTEM_ACTOR } from '../audit/chain.ts';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { type Acting, recordPublic } from '../governance/acting.ts';
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
@@ -77,13 +76,6 @@ export interface TrialResult {
 }
 
 export type HttpResourcePatch = Partial<HttpResourceInput>;
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
-}
 
 function newResourceId(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
