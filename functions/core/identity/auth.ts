@@ -3,7 +3,8 @@
  *
  * - A session token is HMAC-signed and names its domain and host; it is refused on any other host,
  *   and its session item (in the domain's own partition) must exist and not be revoked, so logout
- *   and revocation take effect on the next request.
+ *   and revocation take effect on the next request. A password reset or a disabling ends every
+ *   session the user had.
  * - Personal access tokens (`efp_<id>_<secret>`, for the CLI) are shown once, stored as a SHA-256 of
  *   their 256-bit secret, scoped to a subset of the owner's permissions (a super-admin's token is a
  *   super-admin only when scoped to everything), revocable, and record their last use.
@@ -422,6 +423,9 @@ export class Auth {
     }
     const user = userItem === undefined ? null : userFromItem(userItem);
     if (user === null || user.disabled) throw new AuthenticationError(INVALID);
+    if (user.sessionsValidAfter !== null && String(session.createdAt) < user.sessionsValidAfter) {
+      throw new AuthenticationError(INVALID);
+    }
     return this.#caller(domain, user, 'session', claims.sid);
   }
 

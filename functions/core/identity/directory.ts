@@ -49,6 +49,8 @@ export interface User {
 
 export interface StoredUser extends User {
   readonly passwordHash: string;
+  /** Sessions created before this instant (a password reset, a disabling) are over. */
+  readonly sessionsValidAfter: string | null;
 }
 
 export interface Role {
@@ -100,6 +102,7 @@ export function userFromItem(item: Record<string, unknown>): StoredUser {
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
     passwordHash: String(item.passwordHash),
+    sessionsValidAfter: typeof item.sessionsValidAfter === 'string' ? item.sessionsValidAfter : null,
   };
 }
 
@@ -259,6 +262,10 @@ export class Directory {
     if (change.disabled !== undefined) {
       sets.push('disabled = :disabled');
       values[':disabled'] = change.disabled;
+    }
+    // A new password or a disabling ends every session the user had (re-enabling revives none).
+    if (change.password !== undefined || change.disabled === true) {
+      sets.push('sessionsValidAfter = :now');
     }
     if (change.password !== undefined) {
       sets.push('passwordHash = :hash, passwordChangedAt = :now');
