@@ -484,6 +484,13 @@ describe('governance console', () => {
       await tab.getByText('Weather API granted.').waitFor();
     }
     await screenshot(tab, 'governance-http-resources');
+
+    // Templates: a list, an empty state, or (before the route exists) an unavailable notice — never an error.
+    await nav.getByRole('link', { name: 'Templates' }).click();
+    await tab.getByRole('heading', { name: 'Templates', level: 1 }).waitFor();
+    await tab.locator('.empty, .plain-list').first().waitFor();
+    expect(await tab.locator('.problem').count()).toBe(0);
+    await screenshot(tab, 'governance-templates');
   }, 60_000);
 });
 
