@@ -407,7 +407,7 @@ describe('governance console', () => {
     await screenshot(tab, 'initech-login');
   }, 45_000);
 
-  it('the console pages render: tenants, customers and orders, lifecycle, announcements, audit', async () => {
+  it('the console pages work: tenants, orders and payment, lifecycle, announcements, audit', async () => {
     const { page: tab } = await page();
     await tab.goto(siteUrl(ADMIN, port));
     await signIn(tab, 'admin', PASSWORD);
@@ -459,10 +459,17 @@ describe('governance console', () => {
     await tab.getByRole('button', { name: 'Verify the chain' }).click();
     await tab.getByText('Chain intact').waitFor();
     await screenshot(tab, 'governance-audit');
+  }, 60_000);
+
+  it('HTTP resources keep credentials write-only; a template is distributed and installed', async () => {
+    const { page: tab } = await page();
+    await tab.goto(siteUrl(ADMIN, port, '/http-resources'));
+    await signIn(tab, 'admin', PASSWORD);
+    const nav = tab.getByRole('navigation', { name: 'Main' });
+    const admin = await platform.login(ADMIN, 'admin');
 
     // HTTP resources: the credential field is write-only — what was typed never comes back.
     const probe = await api(ADMIN, admin, 'GET', '/api/http-resources');
-    await nav.getByRole('link', { name: 'HTTP resources' }).click();
     await tab.getByRole('heading', { name: 'HTTP resources', level: 1 }).waitFor();
     if (probe.status === 404) {
       await tab.getByText('is not available on this platform yet').waitFor();
@@ -485,12 +492,26 @@ describe('governance console', () => {
     }
     await screenshot(tab, 'governance-http-resources');
 
-    // Templates: a list, an empty state, or (before the route exists) an unavailable notice — never an error.
+    // A template written in the console, distributed to acme, installed there by its admin.
     await nav.getByRole('link', { name: 'Templates' }).click();
     await tab.getByRole('heading', { name: 'Templates', level: 1 }).waitFor();
-    await tab.locator('.empty, .plain-list').first().waitFor();
-    expect(await tab.locator('.problem').count()).toBe(0);
+    await tab.getByLabel('Skill name').fill('Echo');
+    await tab.getByLabel('Description').fill('Returns what it is given.');
+    await tab.getByLabel('Python source').fill('def main(inputs, ctx):\n    return {"echo": inputs}\n');
+    await tab.getByRole('button', { name: 'Create template' }).click();
+    const template = tab.getByRole('article', { name: 'Echo' });
+    await template.waitFor();
+    await template.getByLabel('Tenant ids (comma-separated)').fill('acme');
+    await template.getByRole('button', { name: 'Distribute' }).click();
+    await tab.getByText('Echo distributed to 1 tenant(s).').waitFor();
     await screenshot(tab, 'governance-templates');
+    const { page: installer } = await page();
+    await installer.goto(siteUrl(ACME, port, '/skill-admin'));
+    await signIn(installer, 'alice', PASSWORD);
+    await installer.getByRole('button', { name: 'Install Echo' }).click();
+    await installer.getByText(/Echo version 1 is installed\./).waitFor();
+    await installer.getByRole('link', { name: 'Echo', exact: true }).first().waitFor();
+    await screenshot(installer, 'tenant-templates');
   }, 60_000);
 });
 

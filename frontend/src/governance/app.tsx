@@ -14,8 +14,8 @@ import {
   HttpResourcesPage,
   LifecyclePage,
   PlatformAnnouncementsPage,
-  TemplatesPage,
 } from './platform.tsx';
+import { TemplatesPage } from './templates.tsx';
 import { TenantPage, TenantsPage } from './tenants.tsx';
 
 function TenantRoute({ id }: { readonly id: string }) {

@@ -10,7 +10,6 @@ import {
   Badge,
   DateTime,
   Empty,
-  formatDate,
   JsonBlock,
   LoadMore,
   Notice,
@@ -21,14 +20,7 @@ import {
   splitList,
 } from '../shared/ui.tsx';
 import { TenantTable } from './tenants.tsx';
-import type {
-  HttpResource,
-  PlatformAnnouncement,
-  ScanResult,
-  Template,
-  Tenant,
-  TrialResult,
-} from './types.ts';
+import type { HttpResource, PlatformAnnouncement, ScanResult, Tenant, TrialResult } from './types.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -454,90 +446,6 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
         </button>
       </form>
     </Section>
-  );
-}
-
-// ── templates ────────────────────────────────────────────────────────────────────────────────
-
-export function TemplatesPage() {
-  const list = useResource<Page<Template>>('/api/templates');
-  const [message, setMessage] = useState('');
-  return (
-    <>
-      <PageHeader title="Templates" />
-      <Notice>{message}</Notice>
-      <Show state={list.state} loading="Loading templates…" unavailable="Template distribution">
-        {({ items }) =>
-          items.length === 0 ? (
-            <Empty>
-              <p>No templates yet.</p>
-            </Empty>
-          ) : (
-            <ul className="stack plain-list">
-              {items.map((template) => (
-                <li key={template.id}>
-                  <TemplateCard
-                    template={template}
-                    onDistributed={(text) => {
-                      setMessage(text);
-                      list.reload();
-                    }}
-                  />
-                </li>
-              ))}
-            </ul>
-          )
-        }
-      </Show>
-    </>
-  );
-}
-
-function TemplateCard({
-  template,
-  onDistributed,
-}: {
-  readonly template: Template;
-  readonly onDistributed: (text: string) => void;
-}) {
-  const [tenantIds, setTenantIds] = useState('');
-  const distribute = useAction(async () =>
-    api.post<unknown>(`/api/templates/${segment(template.id)}/distribute`, {
-      tenantIds: splitList(tenantIds),
-    }),
-  );
-  return (
-    <article className="card" aria-label={template.name}>
-      <h2>{template.name}</h2>
-      {template.description ? <p>{template.description}</p> : null}
-      <p className="muted">
-        {template.version === undefined ? null : `version ${String(template.version)} · `}
-        {template.createdAt === undefined ? null : `created ${formatDate(template.createdAt)}`}
-      </p>
-      <form
-        onSubmit={async (event) => {
-          event.preventDefault();
-          if ((await distribute.run()) !== undefined) {
-            setTenantIds('');
-            onDistributed(`${template.name} distributed.`);
-          }
-        }}
-      >
-        <div className="field">
-          <label htmlFor={`distribute-${template.id}`}>Distribute to tenants (ids, comma-separated)</label>
-          <input
-            id={`distribute-${template.id}`}
-            required
-            value={tenantIds}
-            onChange={(e) => setTenantIds(e.target.value)}
-          />
-        </div>
-        <ProblemView problem={distribute.problem} />
-        <button type="submit" disabled={distribute.pending}>
-          Distribute
-        </button>
-      </form>
-    </article>
   );
 }
 

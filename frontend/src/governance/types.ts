@@ -118,8 +118,28 @@ export interface TrialResult {
 export interface Template {
   readonly id: string;
   readonly name: string;
-  readonly description?: string;
-  readonly version?: number | string;
-  readonly createdAt?: string;
-  readonly distributedTo?: readonly string[];
+  readonly description: string;
+  readonly latestVersion: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface TemplateSkill {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: unknown;
+  readonly outputSchema: unknown;
+  readonly risk: string;
+  readonly approval?: string;
+  readonly limits?: { readonly timeoutSeconds?: number; readonly memoryMb?: number };
+}
+
+export interface TemplateVersion {
+  readonly templateId: string;
+  readonly version: number;
+  readonly skill: TemplateSkill;
+  readonly source: string;
+  readonly note: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
 }

@@ -51,7 +51,11 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
       return {
         menu: 'skill-admin',
         element:
-          id === undefined ? <SkillAdminPage /> : <SkillEditPage key={id} id={id === 'new' ? null : id} />,
+          id === undefined ? (
+            <SkillAdminPage canInstall={can('template:install')} />
+          ) : (
+            <SkillEditPage key={id} id={id === 'new' ? null : id} />
+          ),
       };
     case 'users':
       return id === undefined

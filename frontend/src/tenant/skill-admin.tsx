@@ -22,8 +22,8 @@ import {
   type Skill,
 } from './types.ts';
 
-export function SkillAdminPage() {
-  const { state } = useResource<{ items: Skill[] }>('/api/skills');
+export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean }) {
+  const { state, reload } = useResource<{ items: Skill[] }>('/api/skills');
   return (
     <>
       <PageHeader title="Manage skills">
@@ -85,7 +85,99 @@ export function SkillAdminPage() {
           }
         </Show>
       </Section>
+      {canInstall ? <OfferedTemplates onInstalled={reload} /> : null}
     </>
+  );
+}
+
+interface OfferedTemplate {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly latestVersion: number;
+  readonly installedVersion: number | null;
+  readonly skillId: string | null;
+  readonly updateAvailable: boolean;
+}
+
+/** Templates the platform distributed to this tenant: install one as a Skill, or update it. */
+function OfferedTemplates({ onInstalled }: { readonly onInstalled: () => void }) {
+  const { state, reload } = useResource<{ items: OfferedTemplate[] }>('/api/templates');
+  const [message, setMessage] = useState('');
+  const install = useAction(async (template: OfferedTemplate) =>
+    api.post<OfferedTemplate>(`/api/templates/${segment(template.id)}/install`),
+  );
+  const onInstall = async (template: OfferedTemplate) => {
+    const done = await install.run(template);
+    if (done !== undefined) {
+      setMessage(`${template.name} version ${done.installedVersion ?? template.latestVersion} is installed.`);
+      reload();
+      onInstalled();
+    }
+  };
+  return (
+    <Section title="Templates from the platform">
+      <Notice>{message}</Notice>
+      <ProblemView problem={install.problem} />
+      <Show state={state} loading="Loading templates…" unavailable="Templates">
+        {({ items }) =>
+          items.length === 0 ? (
+            <Empty>
+              <p>The platform has not offered any templates to your organisation.</p>
+            </Empty>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Template</th>
+                    <th scope="col">Installed</th>
+                    <th scope="col">Actions</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((template) => (
+                    <tr key={template.id}>
+                      <td>
+                        {template.name}
+                        {template.description ? <div className="muted">{template.description}</div> : null}
+                      </td>
+                      <td>
+                        {template.installedVersion === null ? (
+                          'not installed'
+                        ) : template.skillId === null ? (
+                          `v${template.installedVersion}`
+                        ) : (
+                          <Link to={`/skill-admin/${segment(template.skillId)}`}>
+                            v{template.installedVersion}
+                          </Link>
+                        )}
+                      </td>
+                      <td className="actions">
+                        {template.installedVersion === null || template.updateAvailable ? (
+                          <button
+                            type="button"
+                            className="small"
+                            disabled={install.pending}
+                            onClick={() => onInstall(template)}
+                          >
+                            {template.installedVersion === null
+                              ? `Install ${template.name}`
+                              : `Update ${template.name} to v${template.latestVersion}`}
+                          </button>
+                        ) : (
+                          <span className="muted">up to date</span>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Show>
+    </Section>
   );
 }
 

@@ -1,0 +1,358 @@
+/**
+ * Platform templates: a Skill with its script, authored here in versions and distributed to chosen
+ * tenants (or all); tenant admins then install or update it. The editor takes the Skill's schemas as
+ * JSON text, like the tenant's own Skill form.
+ */
+import { type FormEvent, useState } from 'react';
+import { api, segment } from '../shared/api.ts';
+import { useAction, useResource } from '../shared/hooks.ts';
+import {
+  Empty,
+  formatDate,
+  Notice,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+  splitList,
+} from '../shared/ui.tsx';
+import type { Template, TemplateSkill, TemplateVersion } from './types.ts';
+
+const RISKS = ['low', 'medium', 'high', 'critical'] as const;
+const APPROVALS = ['none', 'one', 'two'] as const;
+
+const BLANK: { skill: TemplateSkill; source: string } = {
+  skill: {
+    name: '',
+    description: '',
+    inputSchema: { type: 'object', properties: {}, additionalProperties: false },
+    outputSchema: { type: 'object' },
+    risk: 'low',
+    approval: 'none',
+    limits: { timeoutSeconds: 30 },
+  },
+  source: 'def main(inputs, ctx):\n    return {}\n',
+};
+
+export function TemplatesPage() {
+  const list = useResource<{ items: Template[] }>('/api/templates');
+  const [message, setMessage] = useState('');
+  return (
+    <>
+      <PageHeader title="Templates" />
+      <Notice>{message}</Notice>
+      <Show state={list.state} loading="Loading templates…" unavailable="Template distribution">
+        {({ items }) => (
+          <>
+            <Section title="Templates">
+              {items.length === 0 ? (
+                <Empty>
+                  <p>No templates yet. Write the first one below.</p>
+                </Empty>
+              ) : (
+                <ul className="stack plain-list">
+                  {items.map((template) => (
+                    <li key={template.id}>
+                      <TemplateCard
+                        template={template}
+                        onChanged={(text) => {
+                          setMessage(text);
+                          list.reload();
+                        }}
+                      />
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </Section>
+            <Section title="New template">
+              <TemplateEditor
+                idPrefix="new-template"
+                initial={BLANK}
+                submitLabel="Create template"
+                onSubmit={(body) => api.post<Template>('/api/templates', body)}
+                onDone={(created) => {
+                  setMessage(`Template ${created.name} created.`);
+                  list.reload();
+                }}
+              />
+            </Section>
+          </>
+        )}
+      </Show>
+    </>
+  );
+}
+
+function TemplateCard({
+  template,
+  onChanged,
+}: {
+  readonly template: Template;
+  readonly onChanged: (text: string) => void;
+}) {
+  const [everyone, setEveryone] = useState(false);
+  const [tenantIds, setTenantIds] = useState('');
+  const [editing, setEditing] = useState(false);
+  const distribute = useAction(async () =>
+    api.post<{ tenants: string[] }>(
+      `/api/templates/${segment(template.id)}/distribute`,
+      everyone ? { all: true } : { tenantIds: splitList(tenantIds) },
+    ),
+  );
+  const prefix = `template-${template.id}`;
+  return (
+    <article className="card" aria-label={template.name}>
+      <h3>{template.name}</h3>
+      {template.description ? <p>{template.description}</p> : null}
+      <p className="muted">
+        version {template.latestVersion} · updated {formatDate(template.updatedAt)}
+      </p>
+      <form
+        onSubmit={async (event: FormEvent) => {
+          event.preventDefault();
+          const result = await distribute.run();
+          if (result !== undefined) {
+            setTenantIds('');
+            onChanged(`${template.name} distributed to ${result.tenants.length} tenant(s).`);
+          }
+        }}
+      >
+        <fieldset>
+          <legend>Distribute to</legend>
+          <label className="check">
+            <input
+              type="radio"
+              name={`${prefix}-to`}
+              checked={!everyone}
+              onChange={() => setEveryone(false)}
+            />
+            These tenants
+          </label>{' '}
+          <label className="check">
+            <input type="radio" name={`${prefix}-to`} checked={everyone} onChange={() => setEveryone(true)} />
+            All tenants
+          </label>
+          {everyone ? null : (
+            <div className="field">
+              <label htmlFor={`${prefix}-tenants`}>Tenant ids (comma-separated)</label>
+              <input
+                id={`${prefix}-tenants`}
+                required
+                value={tenantIds}
+                onChange={(e) => setTenantIds(e.target.value)}
+              />
+            </div>
+          )}
+        </fieldset>
+        <ProblemView problem={distribute.problem} />
+        <div className="form-actions">
+          <button type="submit" disabled={distribute.pending}>
+            Distribute
+          </button>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => setEditing((open) => !open)}
+            aria-expanded={editing}
+          >
+            {editing ? 'Close the editor' : 'New version…'}
+          </button>
+        </div>
+      </form>
+      {editing ? (
+        <NewVersion
+          template={template}
+          onDone={(version) => {
+            setEditing(false);
+            onChanged(`${template.name} version ${version} saved; distribute it to offer the update.`);
+          }}
+        />
+      ) : null}
+    </article>
+  );
+}
+
+function NewVersion({
+  template,
+  onDone,
+}: {
+  readonly template: Template;
+  readonly onDone: (version: number) => void;
+}) {
+  const { state } = useResource<Template & { latest: TemplateVersion }>(
+    `/api/templates/${segment(template.id)}`,
+  );
+  return (
+    <Show state={state} loading="Loading the latest version…">
+      {(data) => (
+        <TemplateEditor
+          idPrefix={`template-${template.id}-next`}
+          initial={{ skill: data.latest.skill, source: data.latest.source }}
+          submitLabel="Save new version"
+          onSubmit={(body) =>
+            api.post<TemplateVersion>(`/api/templates/${segment(template.id)}/versions`, body)
+          }
+          onDone={(version) => onDone(version.version)}
+        />
+      )}
+    </Show>
+  );
+}
+
+function TemplateEditor<R>({
+  idPrefix,
+  initial,
+  submitLabel,
+  onSubmit,
+  onDone,
+}: {
+  readonly idPrefix: string;
+  readonly initial: { readonly skill: TemplateSkill; readonly source: string };
+  readonly submitLabel: string;
+  readonly onSubmit: (body: unknown) => Promise<R>;
+  readonly onDone: (result: R) => void;
+}) {
+  const [name, setName] = useState(initial.skill.name);
+  const [description, setDescription] = useState(initial.skill.description);
+  const [inputSchema, setInputSchema] = useState(JSON.stringify(initial.skill.inputSchema, null, 2));
+  const [outputSchema, setOutputSchema] = useState(JSON.stringify(initial.skill.outputSchema, null, 2));
+  const [risk, setRisk] = useState(initial.skill.risk);
+  const [approval, setApproval] = useState(initial.skill.approval ?? 'none');
+  const [timeoutSeconds, setTimeoutSeconds] = useState(String(initial.skill.limits?.timeoutSeconds ?? 30));
+  const [source, setSource] = useState(initial.source);
+  const [note, setNote] = useState('');
+  const [jsonError, setJsonError] = useState<string | null>(null);
+  const save = useAction(onSubmit);
+  const id = (field: string) => `${idPrefix}-${field}`;
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    let schemas: [unknown, unknown];
+    try {
+      schemas = [JSON.parse(inputSchema), JSON.parse(outputSchema)];
+    } catch (error) {
+      setJsonError(`A schema is not valid JSON: ${(error as Error).message}`);
+      return;
+    }
+    setJsonError(null);
+    const result = await save.run({
+      skill: {
+        name,
+        description,
+        inputSchema: schemas[0],
+        outputSchema: schemas[1],
+        risk,
+        approval,
+        limits: { timeoutSeconds: Number(timeoutSeconds) },
+      },
+      source,
+      ...(note === '' ? {} : { note }),
+    });
+    if (result !== undefined) onDone(result);
+  };
+
+  return (
+    <form onSubmit={submit}>
+      <div className="form-row">
+        <div className="field">
+          <label htmlFor={id('name')}>Skill name</label>
+          <input
+            id={id('name')}
+            required
+            maxLength={120}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={id('timeout')}>Time limit (seconds)</label>
+          <input
+            id={id('timeout')}
+            type="number"
+            min={1}
+            max={240}
+            value={timeoutSeconds}
+            onChange={(e) => setTimeoutSeconds(e.target.value)}
+          />
+        </div>
+      </div>
+      <div className="field">
+        <label htmlFor={id('description')}>Description</label>
+        <input
+          id={id('description')}
+          maxLength={2000}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+        />
+      </div>
+      <div className="form-row">
+        <div className="field">
+          <label htmlFor={id('input')}>Input schema</label>
+          <textarea
+            id={id('input')}
+            className="code-input short"
+            spellCheck={false}
+            value={inputSchema}
+            onChange={(e) => setInputSchema(e.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={id('output')}>Output schema</label>
+          <textarea
+            id={id('output')}
+            className="code-input short"
+            spellCheck={false}
+            value={outputSchema}
+            onChange={(e) => setOutputSchema(e.target.value)}
+          />
+        </div>
+      </div>
+      <div className="form-row">
+        <div className="field">
+          <label htmlFor={id('risk')}>Risk</label>
+          <select id={id('risk')} value={risk} onChange={(e) => setRisk(e.target.value)}>
+            {RISKS.map((value) => (
+              <option key={value} value={value}>
+                {value}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={id('approval')}>Approval</label>
+          <select id={id('approval')} value={approval} onChange={(e) => setApproval(e.target.value)}>
+            {APPROVALS.map((value) => (
+              <option key={value} value={value}>
+                {value}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      <div className="field">
+        <label htmlFor={id('source')}>Python source</label>
+        <textarea
+          id={id('source')}
+          className="code-input"
+          spellCheck={false}
+          value={source}
+          onChange={(e) => setSource(e.target.value)}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={id('note')}>Note</label>
+        <input id={id('note')} maxLength={500} value={note} onChange={(e) => setNote(e.target.value)} />
+      </div>
+      {jsonError === null ? null : (
+        <p className="problem" role="alert">
+          {jsonError}
+        </p>
+      )}
+      <ProblemView problem={save.problem} />
+      <button type="submit" disabled={save.pending}>
+        {save.pending ? 'Saving…' : submitLabel}
+      </button>
+    </form>
+  );
+}
