@@ -1,6 +1,6 @@
 /**
  * API latency on the local platform, in one process: `GET /api/health` through the local edge
- * router (HTTP on loopback, viewer-request function, event building) against the same tenant-api
+ * router (HTTP on loopback, viewer-request function, event building) against the tenant-api
  * handler invoked directly with an equivalent API Gateway event (the ratio is the router's
  * overhead), and an authenticated `GET /api/me` against `GET /api/health` in the same run (the ratio
  * is what authentication — signature, session and user read, role resolution — adds).
@@ -42,7 +42,8 @@ const platform = await startLocalPlatform({
 });
 
 try {
-  // The very module the local router invokes (loaded once, as a warm Lambda container would be).
+  // The tenant-api handler, configured from this platform's environment like the router's own
+  // instance of it (same code, a container of its own), and warmed up the same way below.
   const { handler } = (await import('../functions/tenant-api/index.ts')) as {
     handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
   };
