@@ -461,38 +461,33 @@ describe('governance console', () => {
     await screenshot(tab, 'governance-audit');
   }, 60_000);
 
-  it('HTTP resources keep credentials write-only; a template is distributed and installed', async () => {
+  it('HTTP resources keep credentials write-only and reach the tenants granted them; a template is installed', async () => {
     const { page: tab } = await page();
     await tab.goto(siteUrl(ADMIN, port, '/http-resources'));
     await signIn(tab, 'admin', PASSWORD);
     const nav = tab.getByRole('navigation', { name: 'Main' });
-    const admin = await platform.login(ADMIN, 'admin');
 
     // HTTP resources: the credential field is write-only — what was typed never comes back.
-    const probe = await api(ADMIN, admin, 'GET', '/api/http-resources');
     await tab.getByRole('heading', { name: 'HTTP resources', level: 1 }).waitFor();
-    if (probe.status === 404) {
-      await tab.getByText('is not available on this platform yet').waitFor();
-    } else {
-      await tab.getByLabel('Name', { exact: true }).fill('Weather API');
-      await tab.getByLabel('Base URL').fill('https://api.example.com');
-      await tab.getByLabel('Allowed paths (patterns, comma-separated)').fill('/forecast/*');
-      await tab.getByRole('button', { name: 'Create resource' }).click();
-      const card = tab.getByRole('article', { name: 'Weather API' });
-      await card.waitFor();
-      const secret = 'sk-e2e-write-only-credential';
-      await card.getByLabel('New credential').fill(secret);
-      await card.getByRole('button', { name: 'Replace credential' }).click();
-      await tab.getByText('Credential of Weather API replaced.').waitFor();
-      await card.getByText(/credential set/).waitFor();
-      expect(await tab.content()).not.toContain(secret);
-      await card.getByLabel('Grant to tenants (ids, comma-separated)').fill('acme');
-      await card.getByRole('button', { name: 'Grant' }).click();
-      await tab.getByText('Weather API granted.').waitFor();
-    }
+    await tab.getByLabel('Name', { exact: true }).fill('Weather API');
+    await tab.getByLabel('Base URL').fill('https://api.example.com');
+    await tab.getByLabel('Allowed paths (patterns, comma-separated)').fill('/forecast/*');
+    await tab.getByRole('button', { name: 'Create resource' }).click();
+    const card = tab.getByRole('article', { name: 'Weather API' });
+    await card.waitFor();
+    const secret = 'sk-e2e-write-only-credential';
+    await card.getByLabel('New credential').fill(secret);
+    await card.getByRole('button', { name: 'Replace credential' }).click();
+    await tab.getByText('Credential of Weather API replaced.').waitFor();
+    await card.getByText(/credential set/).waitFor();
+    expect(await tab.content()).not.toContain(secret);
+    await card.getByLabel('Grant to tenants (ids, comma-separated)').fill('acme');
+    await card.getByRole('button', { name: 'Grant', exact: true }).click();
+    await tab.getByText('Weather API granted.').waitFor();
+    await card.getByRole('button', { name: 'Revoke acme' }).waitFor();
     await screenshot(tab, 'governance-http-resources');
 
-    // A template written in the console, distributed to acme, installed there by its admin.
+    // A template written in the console and distributed to acme.
     await nav.getByRole('link', { name: 'Templates' }).click();
     await tab.getByRole('heading', { name: 'Templates', level: 1 }).waitFor();
     await tab.getByLabel('Skill name').fill('Echo');
@@ -505,13 +500,22 @@ describe('governance console', () => {
     await template.getByRole('button', { name: 'Distribute' }).click();
     await tab.getByText('Echo distributed to 1 tenant(s).').waitFor();
     await screenshot(tab, 'governance-templates');
-    const { page: installer } = await page();
-    await installer.goto(siteUrl(ACME, port, '/skill-admin'));
-    await signIn(installer, 'alice', PASSWORD);
-    await installer.getByRole('button', { name: 'Install Echo' }).click();
-    await installer.getByText(/Echo version 1 is installed\./).waitFor();
-    await installer.getByRole('link', { name: 'Echo', exact: true }).first().waitFor();
-    await screenshot(installer, 'tenant-templates');
+
+    // Acme's admin sees the granted resource (a summary, no credential) and installs the template.
+    const { page: tenant } = await page();
+    await tenant.goto(siteUrl(ACME, port, '/http-resources'));
+    await signIn(tenant, 'alice', PASSWORD);
+    await tenant.getByRole('heading', { name: 'Weather API' }).waitFor();
+    expect(await tenant.content()).not.toContain(secret);
+    await screenshot(tenant, 'tenant-http-resources');
+    await tenant
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Manage skills' })
+      .click();
+    await tenant.getByRole('button', { name: 'Install Echo' }).click();
+    await tenant.getByText(/Echo version 1 is installed\./).waitFor();
+    await tenant.getByRole('link', { name: 'Echo', exact: true }).first().waitFor();
+    await screenshot(tenant, 'tenant-templates');
   }, 60_000);
 });
 

@@ -198,6 +198,14 @@ function HttpResourceCard({
     api.post<TrialResult>(`${base}/trial`, { method: trialMethod, path: trialPath }),
   );
   const grant = useAction(async () => api.post<unknown>(`${base}/grants`, { tenantIds: splitList(grantTo) }));
+  const revoke = useAction(async (tenantId: string) => {
+    await api.delete<void>(`${base}/grants/${segment(tenantId)}`);
+    return true;
+  });
+  const dropPrevious = useAction(async () => {
+    await api.delete<void>(`${base}/credential/previous`);
+    return true;
+  });
   return (
     <article className="card" aria-label={resource.name}>
       <h3>{resource.name}</h3>
@@ -226,6 +234,24 @@ function HttpResourceCard({
                 </>
               ) : null}
               {resource.credential.confirmed === false ? ' (not yet confirmed by a successful call)' : ''}
+              {resource.credential.previousKept ? (
+                <>
+                  {' '}
+                  · the previous one is kept for rollback{' '}
+                  <button
+                    type="button"
+                    className="secondary small"
+                    disabled={dropPrevious.pending}
+                    onClick={async () => {
+                      if ((await dropPrevious.run()) === true)
+                        onChanged(`The previous credential of ${resource.name} is dropped.`);
+                    }}
+                  >
+                    Drop the previous credential
+                  </button>
+                  <ProblemView problem={dropPrevious.problem} />
+                </>
+              ) : null}
             </>
           ) : (
             'not set'
@@ -234,7 +260,31 @@ function HttpResourceCard({
         {resource.grants === undefined ? null : (
           <>
             <dt>Granted to</dt>
-            <dd>{resource.grants.join(', ') || 'nobody'}</dd>
+            <dd>
+              {resource.grants.length === 0 ? (
+                'nobody'
+              ) : (
+                <ul className="plain-list grants">
+                  {resource.grants.map((tenantId) => (
+                    <li key={tenantId}>
+                      <code>{tenantId}</code>{' '}
+                      <button
+                        type="button"
+                        className="secondary small"
+                        disabled={revoke.pending}
+                        onClick={async () => {
+                          if ((await revoke.run(tenantId)) === true)
+                            onChanged(`${tenantId} no longer holds ${resource.name}.`);
+                        }}
+                      >
+                        Revoke {tenantId}
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              )}
+              <ProblemView problem={revoke.problem} />
+            </dd>
           </>
         )}
       </dl>
@@ -345,6 +395,7 @@ function HttpResourceCard({
 
 function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
   const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
   const [baseUrl, setBaseUrl] = useState('https://');
   const [methods, setMethods] = useState<string[]>(['GET']);
   const [paths, setPaths] = useState('/*');
@@ -354,6 +405,7 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
   const create = useAction(async () =>
     api.post<HttpResource>('/api/http-resources', {
       name,
+      ...(description === '' ? {} : { description }),
       baseUrl,
       methods,
       paths: splitList(paths),
@@ -368,6 +420,7 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
           event.preventDefault();
           if ((await create.run()) !== undefined) {
             setName('');
+            setDescription('');
             setBaseUrl('https://');
             setPaths('/*');
             setHeader('');
@@ -390,6 +443,15 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
               onChange={(e) => setBaseUrl(e.target.value)}
             />
           </div>
+        </div>
+        <div className="field">
+          <label htmlFor="resource-description">Description (tenants see it)</label>
+          <input
+            id="resource-description"
+            maxLength={2000}
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+          />
         </div>
         <fieldset>
           <legend>Methods</legend>

@@ -98,6 +98,7 @@ export interface HttpResource {
     readonly configured: boolean;
     readonly version?: string;
     readonly confirmed?: boolean;
+    readonly previousKept?: boolean;
     readonly rotatedAt?: string;
     readonly rotatedBy?: string;
   };
