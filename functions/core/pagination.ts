@@ -1,9 +1,22 @@
 /**
- * Cursors for paged reads. A cursor is the opaque form of DynamoDB's LastEvaluatedKey; on the way
- * back in it must still name the partition the query reads, so a crafted cursor cannot start a
- * page in someone else's partition.
+ * Cursors for paged reads. A cursor is DynamoDB's LastEvaluatedKey, signed with an HMAC so only
+ * cursors this platform issued come back in (a crafted key — another partition, a key outside the
+ * query's range, a wrong shape — is a 422, never a query DynamoDB refuses); on the way back in it
+ * must also still name the partition the query reads.
  */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from './errors.ts';
+
+/** Key of cursor signatures: set once per process from the platform's secret (API functions). */
+let cursorKey: Buffer = randomBytes(32);
+
+export function setCursorKey(secret: string): void {
+  cursorKey = createHmac('sha256', secret).update('execfabric-cursor-v1').digest();
+}
+
+function sign(payload: string): string {
+  return createHmac('sha256', cursorKey).update(payload).digest('base64url');
+}
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 25;
@@ -14,7 +27,8 @@ export interface Page<T> {
 }
 
 export function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+  const payload = Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+  return `${payload}.${sign(payload)}`;
 }
 
 function invalidCursor(cause?: unknown): ValidationError {
@@ -32,9 +46,19 @@ export function decodeCursor(
   cursor: string,
   expected: Readonly<Record<string, string>>,
 ): Record<string, unknown> {
+  const [payload = '', signature = '', ...rest] = cursor.split('.');
+  const expectedSignature = Buffer.from(sign(payload));
+  const givenSignature = Buffer.from(signature);
+  if (
+    rest.length > 0 ||
+    givenSignature.length !== expectedSignature.length ||
+    !timingSafeEqual(givenSignature, expectedSignature)
+  ) {
+    throw invalidCursor();
+  }
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    value = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   } catch (cause) {
     throw invalidCursor(cause);
   }

@@ -19,6 +19,7 @@ import { createGovernance, type HostEdge } from './governance/index.ts';
 import { createHttpResources } from './http-resources/index.ts';
 import { Auth } from './identity/auth.ts';
 import { Directory } from './identity/directory.ts';
+import { setCursorKey } from './pagination.ts';
 import { Queues } from './queues.ts';
 import type { CredentialStore } from './secrets/store.ts';
 import { Templates } from './templates/templates.ts';
@@ -54,6 +55,8 @@ const noChecker: ScriptChecker = {
 
 export function createCore(options: CoreOptions) {
   const { table } = options;
+  // Cursors issued by one API container must be accepted by the others: sign them with the shared secret.
+  if (options.tokenSecret !== undefined) setCursorKey(options.tokenSecret);
   const now = options.now ?? (() => new Date());
   const hosts = new HostDirectory({ table, now: () => now().getTime() });
   const audit = new AuditLog({ table, now });

@@ -492,3 +492,55 @@ describe('classic garbage on every body route', () => {
     expect(failures).toEqual([]);
   });
 });
+
+// Open bug in functions/core/pagination.ts (not fixed here, see the report): decodeCursor checks
+// the partition but not the key's shape or range, so DynamoDB refuses the query and the API
+// answers 500. This block is deliberately left uncommitted until pagination.ts is fixed.
+describe('crafted cursors in the caller’s own partition', () => {
+  it('are refused with a 4xx on every listing, never a 5xx', async () => {
+    const lists = targets.length === 0 ? [] : await listRoutes();
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+    const keyNames = fc.constantFrom('PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'x');
+    const cursor = fc.oneof(
+      fc.constantFrom(
+        { PK: 'T#acme', SK: 'USER#a', x: 'y' },
+        { PK: 'T#acme' },
+        { PK: 'T#acme', SK: 5 },
+        { PK: 'T#acme', SK: 'ZZZ' },
+        { PK: 'PUBLIC', SK: 'AUDIT#0', extra: 1 },
+        { GSI1PK: 'TENANTS', GSI1SK: 'a', PK: 'x' },
+      ),
+      fc.dictionary(
+        keyNames,
+        fc.oneof(fc.constantFrom('T#acme', 'PUBLIC', 'TENANTS'), fc.string(), fc.integer()),
+      ),
+    );
+    counts.cursors = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...lists), cursor, async (list, value) => {
+        counts.cursors = (counts.cursors ?? 0) + 1;
+        requests++;
+        const path = `${list.path}?cursor=${encode(value)}`;
+        const response = await t.send({ host: list.host, path, token: list.token });
+        wellFormed(response, `${list.path}@${list.host} cursor ${JSON.stringify(value)}`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+async function listRoutes() {
+  const alice = await t.login(HOSTS.acme, 'alice');
+  const admin = await t.login(HOSTS.admin, 'admin');
+  const { tenant, governance } = enumerateRoutes(t.core);
+  const gets = (routes: typeof tenant, host: string, token: string) =>
+    routes
+      .filter(({ route }) => route.method === 'GET' && !route.path.includes('{'))
+      .map(({ route }) => ({
+        host,
+        token,
+        path: route.path,
+        [fc.toStringMethod]: () => `${route.path}@${host}`,
+      }));
+  return [...gets(tenant, HOSTS.acme, alice), ...gets(governance, HOSTS.admin, admin)];
+}

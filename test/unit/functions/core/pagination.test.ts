@@ -14,7 +14,16 @@ describe('cursors', () => {
   it('round-trip a key of the partition they were issued for', () => {
     const key = { PK: 'T#acme', SK: 'AUDIT#2026-01-01T00:00:00.000Z#ab', n: 3 };
     expect(decodeCursor(encodeCursor(key), { PK: 'T#acme' })).toEqual(key);
-    expect(encodeCursor(key)).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(encodeCursor(key)).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+  });
+
+  it('refuse a cursor the platform did not sign, even inside the right partition', () => {
+    const unsigned = raw(JSON.stringify({ PK: 'T#acme', SK: 'ZZZ' }));
+    expect(() => decodeCursor(unsigned, { PK: 'T#acme' })).toThrow(ValidationError);
+    const [payload, signature] = encodeCursor({ PK: 'T#acme', SK: 'USER#a' }).split('.');
+    const forged = `${raw(JSON.stringify({ PK: 'T#acme', SK: 'ZZZ' }))}.${signature}`;
+    expect(() => decodeCursor(forged, { PK: 'T#acme' })).toThrow(ValidationError);
+    expect(() => decodeCursor(`${payload}.${signature}.x`, { PK: 'T#acme' })).toThrow(ValidationError);
   });
 
   it("refuse a crafted cursor that starts in another tenant's partition", () => {
