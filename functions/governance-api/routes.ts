@@ -6,17 +6,20 @@ import { auditRoutes } from '../http/routes/audit.ts';
 import { consoleRoutes } from '../http/routes/console.ts';
 import { governanceDomainRoutes } from '../http/routes/governance.ts';
 import { httpResourceGovernanceRoutes } from '../http/routes/http-resources.ts';
-import { identityRoutes } from '../http/routes/identity.ts';
+import { closedOnFreeEntry, identityRoutes } from '../http/routes/identity.ts';
 import { templateGovernanceRoutes } from '../http/routes/templates.ts';
 
 export function governanceRoutes(core: Core): Route[] {
+  // The free entry is public but serves only health (and, later, sign-up): one rule for every route.
   return [
     healthRoute,
-    ...identityRoutes(core),
-    ...auditRoutes(core),
-    ...consoleRoutes(core),
-    ...governanceDomainRoutes(core),
-    ...httpResourceGovernanceRoutes(core),
-    ...templateGovernanceRoutes(core),
+    ...closedOnFreeEntry([
+      ...identityRoutes(core),
+      ...auditRoutes(core),
+      ...consoleRoutes(core),
+      ...governanceDomainRoutes(core),
+      ...httpResourceGovernanceRoutes(core),
+      ...templateGovernanceRoutes(core),
+    ]),
   ];
 }

@@ -992,3 +992,26 @@ describe('audit', () => {
     });
   });
 });
+
+// Open bug in functions/http/routes/templates.ts (not fixed here, see the report): the template
+// routes have no surface guard, so a session bound to the free host would be served them. Left
+// uncommitted until the governance API refuses every caller route on the free entry.
+describe('the free entry, for every governance route', () => {
+  it('serves a caller nothing', async () => {
+    const session = await t.core.auth.login(await t.core.hosts.resolve(HOSTS.free), 'admin', PASSWORD);
+    const served: string[] = [];
+    for (const { route, name } of enumerateRoutes(t.core).governance) {
+      if (route.auth === 'anonymous') continue;
+      const body = sampleBody(route);
+      const response = await t.send({
+        host: HOSTS.free,
+        path: fillPath(route.path, () => 'acme'),
+        method: route.method,
+        token: session.token,
+        ...(body === undefined ? {} : { body }),
+      });
+      if (response.status < 400) served.push(`${name} → ${response.status}`);
+    }
+    expect(served).toEqual([]);
+  });
+});

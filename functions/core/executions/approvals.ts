@@ -151,7 +151,7 @@ export class Approvals {
     }
     if (execution.status !== 'pending_approval') {
       throw new ConflictError(`The run is ${execution.status}; it no longer takes decisions`, {
-        extra: { status: execution.status },
+        extra: { executionStatus: execution.status },
       });
     }
     if (execution.requestedBy === caller.username)
