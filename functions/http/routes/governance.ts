@@ -86,6 +86,11 @@ const announcementBody = z.strictObject({
   tenants: z.union([z.literal('all'), z.array(z.string().min(1).max(64)).min(1).max(500)]),
 });
 
+const tenantAdminBody = z.strictObject({
+  username: z.string().min(1).max(128),
+  password: z.string().min(1).max(1024),
+});
+
 const idempotencyKey = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{8,128}$/, '8-128 letters, digits and . _ : -')
@@ -150,6 +155,27 @@ export function governanceDomainRoutes(core: Core): Route[] {
         status: 201,
         body: await governance.tenants.create(request.body, acting(caller, request)),
       })),
+    }),
+    route({
+      // A new tenant's first admin, so the tenant's own host has someone who can sign in.
+      method: 'POST',
+      path: '/api/tenants/{id}/admins',
+      auth: 'caller',
+      permission: 'tenant:manage',
+      body: tenantAdminBody,
+      handle: governed(async ({ request, caller, domain }) => {
+        const tenant = await governance.tenants.get(param(request, 'id'));
+        const tenantDomain = { kind: 'tenant', host: tenant.hosts[0] ?? '', tenant } as const;
+        const user = await core.directory.createUser(tenantDomain, { ...request.body, roles: ['admin'] });
+        await core.audit.record(domain, {
+          actor: { username: caller.username, via: caller.via },
+          action: 'tenant.admin.created',
+          target: `tenant:${tenant.id}`,
+          details: { username: user.username },
+          requestId: request.requestId,
+        });
+        return { status: 201, body: user };
+      }),
     }),
     route({
       method: 'GET',

@@ -226,6 +226,16 @@ export function identityRoutes(core: Core): Route[] {
       },
     }),
     route({
+      // The permissions a role of this domain may hold (for the custom-role form).
+      method: 'GET',
+      path: '/api/permissions',
+      auth: 'caller',
+      handle: async ({ domain }) => ({
+        status: 200,
+        body: { items: [...core.directory.allPermissions(domain)] },
+      }),
+    }),
+    route({
       method: 'GET',
       path: '/api/menus',
       auth: 'caller',
