@@ -80,7 +80,12 @@ export function problem(
   const extensions = Object.entries(members).filter(([name]) => !RESERVED_MEMBERS.has(name));
   return {
     statusCode: status,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', ...headers },
+    headers: {
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...headers,
+    },
     body: JSON.stringify({
       type: `${PROBLEM_TYPE_PREFIX}${code}`,
       title: titles[status] ?? 'Error',

@@ -280,6 +280,26 @@ describe('personal access tokens', () => {
     );
   });
 
+  it('cannot mint tokens, even with token:create in scope (a child would outlive its parent)', async () => {
+    const wide = await t.send({
+      host: HOSTS.acme,
+      path: '/api/tokens',
+      method: 'POST',
+      token: tokens.alice,
+      body: { name: 'minter', scopes: ['token:create', 'skill:read'] },
+    });
+    expect(wide.status).toBe(201);
+    const child = await t.send({
+      host: HOSTS.acme,
+      path: '/api/tokens',
+      method: 'POST',
+      token: String(wide.body.token),
+      body: { name: 'child', scopes: ['skill:read'] },
+    });
+    expectProblem(child, 403, 'token minted by a token');
+    expect(child.headers['x-content-type-options']).toBe('nosniff');
+  });
+
   it('cannot hold a permission the owner lacks', async () => {
     const response = await t.send({
       host: HOSTS.acme,

@@ -273,6 +273,9 @@ export class Auth {
     caller: Caller,
     input: { name: string; scopes: readonly string[]; expiresInDays: number },
   ): Promise<AccessToken & { token: string }> {
+    // A token cannot mint tokens: it would outlive its parent and survive the parent's revocation.
+    if (caller.via !== 'session')
+      throw new ForbiddenError('Access tokens are created from a signed-in session only');
     const notHeld = input.scopes.filter((scope) => !caller.permissions.has(scope));
     if (notHeld.length > 0)
       throw new ForbiddenError(`A token cannot hold permissions you lack: ${notHeld.join(', ')}`);
