@@ -12,9 +12,8 @@
  * by verification rather than silently dropped.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import { domainPk, type Key } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
@@ -122,13 +121,6 @@ function sealHash(seal: Omit<SealItem, 'hash'>): string {
 
 function sealSk(seq: number): string {
   return `${SEAL}${String(seq).padStart(12, '0')}`;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
 }
 
 /** A seal as stored, or null when the item is not shaped like one (it was tampered with). */

@@ -15,10 +15,9 @@
  *   and takes as long either way.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import {
   AuthenticationError,
   ForbiddenError,
@@ -83,13 +82,6 @@ interface SessionClaims {
   readonly host: string;
   readonly iat: number;
   readonly exp: number;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
 }
 
 function sha256(value: string): Buffer {

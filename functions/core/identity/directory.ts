@@ -6,7 +6,6 @@
  * domain and only as an explicit marker or a configured username — never from a name, an id or the
  * order of creation.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -16,7 +15,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import type { Table } from '../db.ts';
+import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
@@ -83,13 +82,6 @@ export interface DirectoryOptions {
   readonly now?: () => Date;
   /** How long custom role definitions are cached per process. @default 5000 */
   readonly roleCacheMs?: number;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
 }
 
 export function userFromItem(item: Record<string, unknown>): StoredUser {
