@@ -8,6 +8,7 @@ import { api, idempotencyKey, type Page, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import {
   Badge,
+  CheckList,
   DateTime,
   Empty,
   JsonBlock,
@@ -453,25 +454,12 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
             onChange={(e) => setDescription(e.target.value)}
           />
         </div>
-        <fieldset>
-          <legend>Methods</legend>
-          <div className="checks">
-            {['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => (
-              <label key={method} className="check">
-                <input
-                  type="checkbox"
-                  checked={methods.includes(method)}
-                  onChange={(e) =>
-                    setMethods((previous) =>
-                      e.target.checked ? [...previous, method] : previous.filter((m) => m !== method),
-                    )
-                  }
-                />
-                {method}
-              </label>
-            ))}
-          </div>
-        </fieldset>
+        <CheckList
+          legend="Methods"
+          options={['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']}
+          selected={methods}
+          onChange={setMethods}
+        />
         <div className="field">
           <label htmlFor="resource-paths">Allowed paths (patterns, comma-separated)</label>
           <input id="resource-paths" required value={paths} onChange={(e) => setPaths(e.target.value)} />

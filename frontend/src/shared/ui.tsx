@@ -82,6 +82,118 @@ export function Show<T>({
   return <>{children(state.data)}</>;
 }
 
+/** A loaded list: its empty state when it has no items, otherwise what `children` makes of them. */
+export function ShowList<T>({
+  state,
+  loading,
+  unavailable,
+  empty,
+  children,
+}: {
+  readonly state: Loadable<readonly T[]>;
+  readonly loading?: string;
+  readonly unavailable?: string;
+  /** The content of the empty state (its paragraphs). */
+  readonly empty: ReactNode;
+  readonly children: (items: readonly T[]) => ReactNode;
+}) {
+  return (
+    <Show state={state} loading={loading} unavailable={unavailable}>
+      {(items) => (items.length === 0 ? <Empty>{empty}</Empty> : children(items))}
+    </Show>
+  );
+}
+
+/** A scrollable table with one header row of column names; `children` are the body rows. */
+export function Table({
+  columns,
+  children,
+}: {
+  readonly columns: readonly string[];
+  readonly children: ReactNode;
+}) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+type ChecksProps = {
+  readonly options: readonly string[];
+  readonly selected: readonly string[];
+  readonly onChange: (update: (previous: string[]) => string[]) => void;
+};
+
+/** Checkboxes, one per option, choosing a subset (kept in the order they were ticked). */
+export function Checks({ options, selected, onChange }: ChecksProps) {
+  return (
+    <div className="checks">
+      {options.map((option) => (
+        <label key={option} className="check">
+          <input
+            type="checkbox"
+            checked={selected.includes(option)}
+            onChange={(e) =>
+              onChange((previous) =>
+                e.target.checked ? [...previous, option] : previous.filter((o) => o !== option),
+              )
+            }
+          />
+          {option}
+        </label>
+      ))}
+    </div>
+  );
+}
+
+/** A fieldset named by its legend, holding `Checks`. */
+export function CheckList({
+  legend,
+  legendClassName,
+  ...checks
+}: ChecksProps & { readonly legend: ReactNode; readonly legendClassName?: string }) {
+  return (
+    <fieldset>
+      <legend className={legendClassName}>{legend}</legend>
+      <Checks {...checks} />
+    </fieldset>
+  );
+}
+
+/** A form's end: the write's problem, if any, then its submit button (disabled while it runs). */
+export function Submit({
+  action,
+  className,
+  disabled = false,
+  children,
+}: {
+  readonly action: { readonly pending: boolean; readonly problem: ProblemDetails | null };
+  readonly className?: string;
+  readonly disabled?: boolean;
+  readonly children: ReactNode;
+}) {
+  return (
+    <>
+      <ProblemView problem={action.problem} />
+      <button type="submit" className={className} disabled={action.pending || disabled}>
+        {children}
+      </button>
+    </>
+  );
+}
+
 export function LoadMore<T>({ list }: { readonly list: PagedList<T> }) {
   if (!list.hasMore && list.moreProblem === null) return null;
   return (

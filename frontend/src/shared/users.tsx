@@ -8,6 +8,7 @@ import { api, type Role, segment, type User } from './api.ts';
 import { useAction, usePaged, useResource } from './hooks.ts';
 import {
   Badge,
+  CheckList,
   DateTime,
   Empty,
   LoadMore,
@@ -175,25 +176,13 @@ function RolesEditor({
         onSave(selected);
       }}
     >
-      <fieldset>
-        <legend className="sr-only">Roles of {username}</legend>
-        <div className="checks">
-          {roleNames.map((name) => (
-            <label key={name} className="check">
-              <input
-                type="checkbox"
-                checked={selected.includes(name)}
-                onChange={(e) =>
-                  setSelected((previous) =>
-                    e.target.checked ? [...previous, name] : previous.filter((r) => r !== name),
-                  )
-                }
-              />
-              {name}
-            </label>
-          ))}
-        </div>
-      </fieldset>
+      <CheckList
+        legend={`Roles of ${username}`}
+        legendClassName="sr-only"
+        options={roleNames}
+        selected={selected}
+        onChange={setSelected}
+      />
       <div className="form-actions">
         <button type="submit" className="small" disabled={pending}>
           Save roles
@@ -267,25 +256,7 @@ function NewUser({
             />
           </div>
         </div>
-        <fieldset>
-          <legend>Roles</legend>
-          <div className="checks">
-            {roleNames.map((name) => (
-              <label key={name} className="check">
-                <input
-                  type="checkbox"
-                  checked={roles.includes(name)}
-                  onChange={(e) =>
-                    setRoles((previous) =>
-                      e.target.checked ? [...previous, name] : previous.filter((r) => r !== name),
-                    )
-                  }
-                />
-                {name}
-              </label>
-            ))}
-          </div>
-        </fieldset>
+        <CheckList legend="Roles" options={roleNames} selected={roles} onChange={setRoles} />
         {platform ? (
           <>
             <div className="field">
@@ -426,25 +397,7 @@ function NewRole({ roles, onCreated }: { readonly roles: readonly Role[]; readon
             />
           </div>
         </div>
-        <fieldset>
-          <legend>Permissions</legend>
-          <div className="checks">
-            {permissions.map((permission) => (
-              <label key={permission} className="check">
-                <input
-                  type="checkbox"
-                  checked={selected.includes(permission)}
-                  onChange={(e) =>
-                    setSelected((previous) =>
-                      e.target.checked ? [...previous, permission] : previous.filter((p) => p !== permission),
-                    )
-                  }
-                />
-                {permission}
-              </label>
-            ))}
-          </div>
-        </fieldset>
+        <CheckList legend="Permissions" options={permissions} selected={selected} onChange={setSelected} />
         <ProblemView problem={create.problem} />
         <button type="submit" disabled={create.pending}>
           Create role

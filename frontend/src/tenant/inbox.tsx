@@ -5,6 +5,7 @@ import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
 import {
   Badge,
+  Checks,
   DateTime,
   Empty,
   JsonBlock,
@@ -252,24 +253,11 @@ function PostAnnouncement({ onPosted }: { readonly onPosted: () => void }) {
           <legend>Audience</legend>
           <p className="hint">No role ticked: everyone in the organisation.</p>
           {roles.state.status === 'ready' ? (
-            <div className="checks">
-              {roles.state.data.items.map((role) => (
-                <label key={role.name} className="check">
-                  <input
-                    type="checkbox"
-                    checked={audience.includes(role.name)}
-                    onChange={(e) =>
-                      setAudience((previous) =>
-                        e.target.checked
-                          ? [...previous, role.name]
-                          : previous.filter((name) => name !== role.name),
-                      )
-                    }
-                  />
-                  {role.name}
-                </label>
-              ))}
-            </div>
+            <Checks
+              options={roles.state.data.items.map((role) => role.name)}
+              selected={audience}
+              onChange={setAudience}
+            />
           ) : null}
         </fieldset>
         <ProblemView problem={post.problem} />

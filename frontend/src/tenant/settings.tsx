@@ -2,7 +2,17 @@
 import { type FormEvent, useState } from 'react';
 import { api, segment } from '../shared/api.ts';
 import { useAction, useResource } from '../shared/hooks.ts';
-import { CodeBlock, DateTime, Empty, Notice, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
+import {
+  CheckList,
+  CodeBlock,
+  DateTime,
+  Empty,
+  Notice,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+} from '../shared/ui.tsx';
 import type { AccessToken, Parameter } from './types.ts';
 
 export function ParametersPage() {
@@ -257,27 +267,7 @@ export function TokensPage({ permissions }: { readonly permissions: readonly str
               />
             </div>
           </div>
-          <fieldset>
-            <legend>Scopes</legend>
-            <div className="checks">
-              {permissions.map((permission) => (
-                <label key={permission} className="check">
-                  <input
-                    type="checkbox"
-                    checked={scopes.includes(permission)}
-                    onChange={(e) =>
-                      setScopes((previous) =>
-                        e.target.checked
-                          ? [...previous, permission]
-                          : previous.filter((p) => p !== permission),
-                      )
-                    }
-                  />
-                  {permission}
-                </label>
-              ))}
-            </div>
-          </fieldset>
+          <CheckList legend="Scopes" options={permissions} selected={scopes} onChange={setScopes} />
           <ProblemView problem={create.problem} />
           <button type="submit" disabled={create.pending}>
             Create token

@@ -7,7 +7,17 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { api, type Page, type Role, segment } from '../shared/api.ts';
 import { useAction, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
-import { Badge, DateTime, Empty, Notice, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
+import {
+  Badge,
+  Checks,
+  DateTime,
+  Empty,
+  Notice,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+} from '../shared/ui.tsx';
 import {
   APPROVAL_COUNT,
   APPROVALS,
@@ -323,9 +333,6 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
     }
   };
 
-  const toggleRole = (role: string, on: boolean) =>
-    setVisibleTo((previous) => (on ? [...previous, role] : previous.filter((value) => value !== role)));
-
   return (
     <>
       <PageHeader title={skill === null ? 'New skill' : `Edit ${skill.name}`}>
@@ -425,18 +432,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
           <p className="hint">No role ticked: every user who may read Skills sees it.</p>
           <Show state={roles.state} loading="Loading roles…">
             {({ items }) => (
-              <div className="checks">
-                {items.map((role) => (
-                  <label key={role.name} className="check">
-                    <input
-                      type="checkbox"
-                      checked={visibleTo.includes(role.name)}
-                      onChange={(e) => toggleRole(role.name, e.target.checked)}
-                    />
-                    {role.name}
-                  </label>
-                ))}
-              </div>
+              <Checks options={items.map((role) => role.name)} selected={visibleTo} onChange={setVisibleTo} />
             )}
           </Show>
         </fieldset>
