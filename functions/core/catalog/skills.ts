@@ -5,10 +5,10 @@
  * checked against the schema of that revision), then moves the head with a conditional write.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
@@ -272,22 +272,13 @@ export class SkillCatalog {
   /** Every Skill the caller may see (a tenant's catalogue is bounded; read in pages). */
   async listVisible(domain: TenantContext, caller: Caller): Promise<Skill[]> {
     const skills: Skill[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('SKILL') },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const skill = toSkill(item);
-        if (canSee(caller, skill)) skills.push(skill);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('SKILL') },
+    })) {
+      const skill = toSkill(item);
+      if (canSee(caller, skill)) skills.push(skill);
+    }
     return skills.sort((a, b) => a.name.localeCompare(b.name));
   }
 

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditLog, canonicalJson } from '../audit/chain.ts';
 import { MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   ConflictError,
   NotFoundError,
@@ -520,20 +520,13 @@ export class Executions {
   /** Runs waiting for approval in a tenant (the inbox), oldest first. */
   async pendingApprovals(domain: TenantContext): Promise<Execution[]> {
     const items: Execution[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          IndexName: 'GSI1',
-          KeyConditionExpression: 'GSI1PK = :inbox',
-          ExpressionAttributeValues: { ':inbox': approvalsInbox(domain) },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) items.push(toExecution(item));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const item of queryAll(this.#table, {
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :inbox',
+      ExpressionAttributeValues: { ':inbox': approvalsInbox(domain) },
+    })) {
+      items.push(toExecution(item));
+    }
     return items;
   }
 
@@ -616,23 +609,16 @@ export class Executions {
   /** Unfinished runs (any tenant) whose deadline is before `before`, from the sharded sparse index. */
   async *overdue(before: Date): AsyncGenerator<Execution> {
     for (let shard = 0; shard < ACTIVE_EXECUTION_SHARDS; shard++) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.#table.client.send(
-          new QueryCommand({
-            TableName: this.#table.name,
-            IndexName: 'GSI2',
-            KeyConditionExpression: 'GSI2PK = :shard AND GSI2SK < :before',
-            ExpressionAttributeValues: {
-              ':shard': activeExecutionsShard(shard),
-              ':before': before.toISOString(),
-            },
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-          }),
-        );
-        for (const item of page.Items ?? []) yield toExecution(item);
-        start = page.LastEvaluatedKey;
-      } while (start !== undefined);
+      for await (const item of queryAll(this.#table, {
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :shard AND GSI2SK < :before',
+        ExpressionAttributeValues: {
+          ':shard': activeExecutionsShard(shard),
+          ':before': before.toISOString(),
+        },
+      })) {
+        yield toExecution(item);
+      }
     }
   }
 

@@ -15,9 +15,9 @@
  *   and takes as long either way.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   AuthenticationError,
   ForbiddenError,
@@ -311,24 +311,17 @@ export class Auth {
   /** The caller's own tokens (never their secrets). */
   async listAccessTokens(domain: DomainContext, caller: Caller): Promise<AccessToken[]> {
     const tokens: AccessToken[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          FilterExpression: 'username = :username',
-          ExpressionAttributeValues: {
-            ':pk': domainPk(domain),
-            ':prefix': typePrefix('PAT'),
-            ':username': caller.username,
-          },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) tokens.push(toAccessToken(item));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      FilterExpression: 'username = :username',
+      ExpressionAttributeValues: {
+        ':pk': domainPk(domain),
+        ':prefix': typePrefix('PAT'),
+        ':username': caller.username,
+      },
+    })) {
+      tokens.push(toAccessToken(item));
+    }
     return tokens;
   }
 

@@ -21,7 +21,7 @@ import {
   type Risk,
   type SkillCatalog,
 } from '../catalog/skills.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { ExecutionLimits } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
@@ -225,19 +225,12 @@ export class Templates {
 
   async list(domain: PublicContext): Promise<Template[]> {
     const items: Template[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('TEMPLATE') },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) items.push(toTemplate(item));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('TEMPLATE') },
+    })) {
+      items.push(toTemplate(item));
+    }
     return items;
   }
 
