@@ -6,7 +6,6 @@ import { Link } from '../shared/router.tsx';
 import {
   Badge,
   DateTime,
-  Empty,
   formatDate,
   LoadMore,
   Notice,
@@ -14,6 +13,8 @@ import {
   ProblemView,
   Section,
   Show,
+  ShowList,
+  Table,
 } from '../shared/ui.tsx';
 import { TenantTable } from './tenants.tsx';
 import type { Customer, LedgerEntry, Order, Tenant } from './types.ts';
@@ -70,42 +71,25 @@ function Customers() {
   return (
     <>
       <Section title="Customers">
-        <Show state={list.state} loading="Loading customers…">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>
-                <p>No customers yet.</p>
-              </Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Customer</th>
-                      <th scope="col">Contacts</th>
-                      <th scope="col">Since</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((customer) => (
-                      <tr key={customer.id}>
-                        <td>
-                          <Link to={`/customers/${segment(customer.id)}`}>{customer.name}</Link>
-                        </td>
-                        <td>
-                          {customer.contacts
-                            .map((person) => `${person.name}${person.email ? ` <${person.email}>` : ''}`)
-                            .join(', ') || '—'}
-                        </td>
-                        <td>{formatDate(customer.createdAt)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
-        </Show>
+        <ShowList state={list.state} loading="Loading customers…" empty={<p>No customers yet.</p>}>
+          {(items) => (
+            <Table columns={['Customer', 'Contacts', 'Since']}>
+              {items.map((customer) => (
+                <tr key={customer.id}>
+                  <td>
+                    <Link to={`/customers/${segment(customer.id)}`}>{customer.name}</Link>
+                  </td>
+                  <td>
+                    {customer.contacts
+                      .map((person) => `${person.name}${person.email ? ` <${person.email}>` : ''}`)
+                      .join(', ') || '—'}
+                  </td>
+                  <td>{formatDate(customer.createdAt)}</td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ShowList>
         <LoadMore list={list} />
       </Section>
       <Section title="New customer">
@@ -184,72 +168,52 @@ function Orders() {
       <Section title="Orders">
         <Notice>{message}</Notice>
         <ProblemView problem={act.problem} />
-        <Show state={list.state} loading="Loading orders…">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>
-                <p>No orders yet.</p>
-              </Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Created</th>
-                      <th scope="col">Tenant</th>
-                      <th scope="col">Plan</th>
-                      <th scope="col">Amount</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Actions</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((order) => (
-                      <tr key={order.id}>
-                        <td>
-                          <DateTime value={order.createdAt} />
-                        </td>
-                        <td>
-                          <Link to={`/tenants/${segment(order.tenantId)}`}>{order.tenantId}</Link>
-                        </td>
-                        <td>
-                          {order.plan} · {order.months} month{order.months === 1 ? '' : 's'}
-                        </td>
-                        <td>{money(order.amount, order.currency)}</td>
-                        <td>
-                          <Badge value={order.status} />
-                          {order.confirmedBy ? <div className="muted">by {order.confirmedBy}</div> : null}
-                        </td>
-                        <td className="actions">
-                          {order.status === 'pending' ? (
-                            <>
-                              <button
-                                type="button"
-                                className="small"
-                                disabled={act.pending}
-                                onClick={() => onAct(order, 'confirm-payment')}
-                              >
-                                Confirm payment
-                              </button>
-                              <button
-                                type="button"
-                                className="secondary small"
-                                disabled={act.pending}
-                                onClick={() => onAct(order, 'cancel')}
-                              >
-                                Cancel
-                              </button>
-                            </>
-                          ) : null}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
-        </Show>
+        <ShowList state={list.state} loading="Loading orders…" empty={<p>No orders yet.</p>}>
+          {(items) => (
+            <Table columns={['Created', 'Tenant', 'Plan', 'Amount', 'Status', 'Actions']}>
+              {items.map((order) => (
+                <tr key={order.id}>
+                  <td>
+                    <DateTime value={order.createdAt} />
+                  </td>
+                  <td>
+                    <Link to={`/tenants/${segment(order.tenantId)}`}>{order.tenantId}</Link>
+                  </td>
+                  <td>
+                    {order.plan} · {order.months} month{order.months === 1 ? '' : 's'}
+                  </td>
+                  <td>{money(order.amount, order.currency)}</td>
+                  <td>
+                    <Badge value={order.status} />
+                    {order.confirmedBy ? <div className="muted">by {order.confirmedBy}</div> : null}
+                  </td>
+                  <td className="actions">
+                    {order.status === 'pending' ? (
+                      <>
+                        <button
+                          type="button"
+                          className="small"
+                          disabled={act.pending}
+                          onClick={() => onAct(order, 'confirm-payment')}
+                        >
+                          Confirm payment
+                        </button>
+                        <button
+                          type="button"
+                          className="secondary small"
+                          disabled={act.pending}
+                          onClick={() => onAct(order, 'cancel')}
+                        >
+                          Cancel
+                        </button>
+                      </>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ShowList>
         <LoadMore list={list} />
       </Section>
       <NewOrder
@@ -399,44 +363,24 @@ export function CustomerPage({ id }: { readonly id: string }) {
         )}
       </Show>
       <Section title="Ledger">
-        <Show state={ledger.state} loading="Loading the ledger…">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>
-                <p>Nothing recorded yet.</p>
-              </Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Event</th>
-                      <th scope="col">Summary</th>
-                      <th scope="col">Amount</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((entry) => (
-                      <tr key={entry.id}>
-                        <td>
-                          <DateTime value={entry.at} />
-                        </td>
-                        <td>
-                          <Badge value="info" label={entry.kind} />
-                        </td>
-                        <td>{entry.summary}</td>
-                        <td>
-                          {entry.amount === undefined ? '—' : money(entry.amount, entry.currency ?? 'USD')}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
-        </Show>
+        <ShowList state={ledger.state} loading="Loading the ledger…" empty={<p>Nothing recorded yet.</p>}>
+          {(items) => (
+            <Table columns={['When', 'Event', 'Summary', 'Amount']}>
+              {items.map((entry) => (
+                <tr key={entry.id}>
+                  <td>
+                    <DateTime value={entry.at} />
+                  </td>
+                  <td>
+                    <Badge value="info" label={entry.kind} />
+                  </td>
+                  <td>{entry.summary}</td>
+                  <td>{entry.amount === undefined ? '—' : money(entry.amount, entry.currency ?? 'USD')}</td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ShowList>
         <LoadMore list={ledger} />
       </Section>
     </>

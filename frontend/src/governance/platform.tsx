@@ -18,7 +18,9 @@ import {
   ProblemView,
   Section,
   Show,
+  ShowList,
   splitList,
+  Table,
 } from '../shared/ui.tsx';
 import { TenantTable } from './tenants.tsx';
 import type { HttpResource, PlatformAnnouncement, ScanResult, Tenant, TrialResult } from './types.ts';
@@ -624,43 +626,25 @@ export function PlatformAnnouncementsPage() {
         </form>
       </Section>
       <Section title="Posted">
-        <Show state={list.state} loading="Loading announcements…">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>
-                <p>Nothing posted yet.</p>
-              </Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Posted</th>
-                      <th scope="col">Title</th>
-                      <th scope="col">Tenants</th>
-                      <th scope="col">Delivered</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((announcement) => (
-                      <tr key={announcement.id}>
-                        <td>
-                          <DateTime value={announcement.createdAt} />
-                          <div className="muted">{announcement.createdBy}</div>
-                        </td>
-                        <td>
-                          {announcement.title} <Badge value={announcement.severity} />
-                        </td>
-                        <td>{announcement.tenants === 'all' ? 'all' : announcement.tenants.join(', ')}</td>
-                        <td>{announcement.delivered}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
-        </Show>
+        <ShowList state={list.state} loading="Loading announcements…" empty={<p>Nothing posted yet.</p>}>
+          {(items) => (
+            <Table columns={['Posted', 'Title', 'Tenants', 'Delivered']}>
+              {items.map((announcement) => (
+                <tr key={announcement.id}>
+                  <td>
+                    <DateTime value={announcement.createdAt} />
+                    <div className="muted">{announcement.createdBy}</div>
+                  </td>
+                  <td>
+                    {announcement.title} <Badge value={announcement.severity} />
+                  </td>
+                  <td>{announcement.tenants === 'all' ? 'all' : announcement.tenants.join(', ')}</td>
+                  <td>{announcement.delivered}</td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ShowList>
         <LoadMore list={list} />
       </Section>
     </>

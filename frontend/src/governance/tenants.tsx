@@ -14,7 +14,9 @@ import {
   ProblemView,
   Section,
   Show,
+  ShowList,
   splitList,
+  Table,
 } from '../shared/ui.tsx';
 import { type Customer, TENANT_STATUSES, type Tenant } from './types.ts';
 
@@ -46,17 +48,13 @@ export function TenantsPage() {
         </button>
       </PageHeader>
       <Section title="All tenants">
-        <Show state={list.state} loading="Loading tenants…">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>
-                <p>No tenants yet. Create the first one below.</p>
-              </Empty>
-            ) : (
-              <TenantTable tenants={items} />
-            )
-          }
-        </Show>
+        <ShowList
+          state={list.state}
+          loading="Loading tenants…"
+          empty={<p>No tenants yet. Create the first one below.</p>}
+        >
+          {(items) => <TenantTable tenants={items} />}
+        </ShowList>
         <LoadMore list={list} />
       </Section>
       <NewTenant />
@@ -73,43 +71,30 @@ export function TenantTable({
   readonly linked?: boolean;
 }) {
   return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Tenant</th>
-            <th scope="col">Status</th>
-            <th scope="col">Plan</th>
-            <th scope="col">Expires</th>
-            <th scope="col">Hosts</th>
-          </tr>
-        </thead>
-        <tbody>
-          {tenants.map((tenant) => (
-            <tr key={tenant.id} data-tenant={tenant.id}>
-              <td>
-                {linked ? <Link to={`/tenants/${segment(tenant.id)}`}>{tenant.name}</Link> : tenant.name}
-                <div className="muted">
-                  <code>{tenant.id}</code>
-                </div>
-              </td>
-              <td>
-                <Badge value={tenant.status} />
-              </td>
-              <td>{tenant.plan}</td>
-              <td>{formatDate(tenant.expiresAt)}</td>
-              <td>
-                {tenant.hosts.map((host) => (
-                  <div key={host}>
-                    <code>{host}</code>
-                  </div>
-                ))}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table columns={['Tenant', 'Status', 'Plan', 'Expires', 'Hosts']}>
+      {tenants.map((tenant) => (
+        <tr key={tenant.id} data-tenant={tenant.id}>
+          <td>
+            {linked ? <Link to={`/tenants/${segment(tenant.id)}`}>{tenant.name}</Link> : tenant.name}
+            <div className="muted">
+              <code>{tenant.id}</code>
+            </div>
+          </td>
+          <td>
+            <Badge value={tenant.status} />
+          </td>
+          <td>{tenant.plan}</td>
+          <td>{formatDate(tenant.expiresAt)}</td>
+          <td>
+            {tenant.hosts.map((host) => (
+              <div key={host}>
+                <code>{host}</code>
+              </div>
+            ))}
+          </td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 

@@ -5,13 +5,13 @@ import { useAction, usePaged } from './hooks.ts';
 import {
   Badge,
   DateTime,
-  Empty,
   JsonBlock,
   LoadMore,
   PageHeader,
   ProblemView,
   Section,
-  Show,
+  ShowList,
+  Table,
 } from './ui.tsx';
 
 export function AuditPage({ title }: { readonly title: string }) {
@@ -72,58 +72,39 @@ export function AuditPage({ title }: { readonly title: string }) {
         </Section>
       )}
       <Section title="Entries">
-        <Show state={list.state} loading="Loading the audit trail…">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>
-                <p>No audit entries yet.</p>
-              </Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Who</th>
-                      <th scope="col">Action</th>
-                      <th scope="col">Target</th>
-                      <th scope="col">Details</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((entry) => (
-                      <tr key={entry.id}>
-                        <td>
-                          <DateTime value={entry.at} />
-                        </td>
-                        <td>
-                          {entry.actor.username}
-                          <div className="muted">{entry.actor.via}</div>
-                        </td>
-                        <td>
-                          <code>{entry.action}</code>
-                        </td>
-                        <td>
-                          <code>{entry.target}</code>
-                        </td>
-                        <td>
-                          {entry.details === undefined || Object.keys(entry.details).length === 0 ? (
-                            <span className="muted">—</span>
-                          ) : (
-                            <details>
-                              <summary>Show</summary>
-                              <JsonBlock value={entry.details} label={`Details of ${entry.action}`} />
-                            </details>
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
-        </Show>
+        <ShowList state={list.state} loading="Loading the audit trail…" empty={<p>No audit entries yet.</p>}>
+          {(items) => (
+            <Table columns={['When', 'Who', 'Action', 'Target', 'Details']}>
+              {items.map((entry) => (
+                <tr key={entry.id}>
+                  <td>
+                    <DateTime value={entry.at} />
+                  </td>
+                  <td>
+                    {entry.actor.username}
+                    <div className="muted">{entry.actor.via}</div>
+                  </td>
+                  <td>
+                    <code>{entry.action}</code>
+                  </td>
+                  <td>
+                    <code>{entry.target}</code>
+                  </td>
+                  <td>
+                    {entry.details === undefined || Object.keys(entry.details).length === 0 ? (
+                      <span className="muted">—</span>
+                    ) : (
+                      <details>
+                        <summary>Show</summary>
+                        <JsonBlock value={entry.details} label={`Details of ${entry.action}`} />
+                      </details>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ShowList>
         <LoadMore list={list} />
       </Section>
     </>

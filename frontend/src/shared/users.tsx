@@ -10,14 +10,15 @@ import {
   Badge,
   CheckList,
   DateTime,
-  Empty,
   LoadMore,
   Notice,
   PageHeader,
   ProblemView,
   Section,
   Show,
+  ShowList,
   splitList,
+  Table,
 } from './ui.tsx';
 
 export interface UsersPageProps {
@@ -51,86 +52,66 @@ export function UsersPage({ title, canManageRoles, platform = false }: UsersPage
       <Notice>{message}</Notice>
       <Section title="Users">
         <ProblemView problem={update.problem} />
-        <Show state={users.state} loading="Loading users…">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>
-                <p>No users yet.</p>
-              </Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">User</th>
-                      <th scope="col">Roles</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">Actions</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((user) => (
-                      <tr key={user.username} data-user={user.username}>
-                        <td>
-                          {user.username}{' '}
-                          {user.superAdmin ? <Badge value="info" label="super-admin" /> : null}
-                        </td>
-                        <td>
-                          {editing === user.username ? (
-                            <RolesEditor
-                              username={user.username}
-                              current={user.roles}
-                              roleNames={roleNames}
-                              pending={update.pending}
-                              onCancel={() => setEditing(null)}
-                              onSave={(next) =>
-                                change(user.username, { roles: next }, `Roles of ${user.username} saved.`)
-                              }
-                            />
-                          ) : user.roles.length === 0 ? (
-                            <span className="muted">none</span>
-                          ) : (
-                            user.roles.join(', ')
-                          )}
-                        </td>
-                        <td>{user.disabled ? <Badge value="disabled" /> : <Badge value="active" />}</td>
-                        <td>
-                          <DateTime value={user.createdAt} />
-                        </td>
-                        <td className="actions">
-                          {editing === user.username ? null : (
-                            <button
-                              type="button"
-                              className="secondary small"
-                              onClick={() => setEditing(user.username)}
-                            >
-                              Roles…
-                            </button>
-                          )}
-                          <button
-                            type="button"
-                            className={user.disabled ? 'small' : 'danger small'}
-                            disabled={update.pending}
-                            onClick={() =>
-                              change(
-                                user.username,
-                                { disabled: !user.disabled },
-                                `${user.username} is ${user.disabled ? 'enabled' : 'disabled'}.`,
-                              )
-                            }
-                          >
-                            {user.disabled ? 'Enable' : 'Disable'}
-                          </button>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
-        </Show>
+        <ShowList state={users.state} loading="Loading users…" empty={<p>No users yet.</p>}>
+          {(items) => (
+            <Table columns={['User', 'Roles', 'Status', 'Created', 'Actions']}>
+              {items.map((user) => (
+                <tr key={user.username} data-user={user.username}>
+                  <td>
+                    {user.username} {user.superAdmin ? <Badge value="info" label="super-admin" /> : null}
+                  </td>
+                  <td>
+                    {editing === user.username ? (
+                      <RolesEditor
+                        username={user.username}
+                        current={user.roles}
+                        roleNames={roleNames}
+                        pending={update.pending}
+                        onCancel={() => setEditing(null)}
+                        onSave={(next) =>
+                          change(user.username, { roles: next }, `Roles of ${user.username} saved.`)
+                        }
+                      />
+                    ) : user.roles.length === 0 ? (
+                      <span className="muted">none</span>
+                    ) : (
+                      user.roles.join(', ')
+                    )}
+                  </td>
+                  <td>{user.disabled ? <Badge value="disabled" /> : <Badge value="active" />}</td>
+                  <td>
+                    <DateTime value={user.createdAt} />
+                  </td>
+                  <td className="actions">
+                    {editing === user.username ? null : (
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => setEditing(user.username)}
+                      >
+                        Roles…
+                      </button>
+                    )}
+                    <button
+                      type="button"
+                      className={user.disabled ? 'small' : 'danger small'}
+                      disabled={update.pending}
+                      onClick={() =>
+                        change(
+                          user.username,
+                          { disabled: !user.disabled },
+                          `${user.username} is ${user.disabled ? 'enabled' : 'disabled'}.`,
+                        )
+                      }
+                    >
+                      {user.disabled ? 'Enable' : 'Disable'}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ShowList>
         <LoadMore list={users} />
       </Section>
       <NewUser

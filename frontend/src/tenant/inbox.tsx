@@ -15,6 +15,7 @@ import {
   ProblemView,
   Section,
   Show,
+  ShowList,
 } from '../shared/ui.tsx';
 import type { Announcement, Execution, HttpResourceSummary, InboxItem } from './types.ts';
 
@@ -158,33 +159,27 @@ export function AnnouncementsPage({ canManage }: { readonly canManage: boolean }
     <>
       <PageHeader title="Announcements" />
       {canManage ? <PostAnnouncement onPosted={list.reload} /> : null}
-      <Show state={list.state} loading="Loading announcements…">
-        {(items) =>
-          items.length === 0 ? (
-            <Empty>
-              <p>No announcements.</p>
-            </Empty>
-          ) : (
-            <ul className="stack plain-list" aria-label="Announcements">
-              {items.map((announcement) => (
-                <li key={announcement.id}>
-                  <article className={`card announcement severity-${announcement.severity}`}>
-                    <h2>
-                      {announcement.title} <Badge value={announcement.severity} />
-                    </h2>
-                    <p className="muted">
-                      <DateTime value={announcement.createdAt} /> ·{' '}
-                      {announcement.source === 'platform' ? 'from the platform' : announcement.createdBy}
-                      {announcement.audience.length > 0 ? ` · for ${announcement.audience.join(', ')}` : ''}
-                    </p>
-                    <p className="pre-line">{announcement.body}</p>
-                  </article>
-                </li>
-              ))}
-            </ul>
-          )
-        }
-      </Show>
+      <ShowList state={list.state} loading="Loading announcements…" empty={<p>No announcements.</p>}>
+        {(items) => (
+          <ul className="stack plain-list" aria-label="Announcements">
+            {items.map((announcement) => (
+              <li key={announcement.id}>
+                <article className={`card announcement severity-${announcement.severity}`}>
+                  <h2>
+                    {announcement.title} <Badge value={announcement.severity} />
+                  </h2>
+                  <p className="muted">
+                    <DateTime value={announcement.createdAt} /> ·{' '}
+                    {announcement.source === 'platform' ? 'from the platform' : announcement.createdBy}
+                    {announcement.audience.length > 0 ? ` · for ${announcement.audience.join(', ')}` : ''}
+                  </p>
+                  <p className="pre-line">{announcement.body}</p>
+                </article>
+              </li>
+            ))}
+          </ul>
+        )}
+      </ShowList>
       <LoadMore list={list} />
     </>
   );

@@ -7,12 +7,13 @@ import {
   Badge,
   CodeBlock,
   DateTime,
-  Empty,
   JsonBlock,
   LoadMore,
   PageHeader,
   Section,
   Show,
+  ShowList,
+  Table,
 } from '../shared/ui.tsx';
 import { type Execution, isTerminal } from './types.ts';
 
@@ -210,49 +211,38 @@ export function ExecutionsPage() {
         </button>
       </PageHeader>
       <Section title="History">
-        <Show state={list.state} loading="Loading runs…">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>
-                <p>No runs yet. Run a Skill from the catalogue and it shows up here.</p>
-                <p>
-                  <Link to="/skills">Open the catalogue</Link>
-                </p>
-              </Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Requested</th>
-                      <th scope="col">Skill</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">By</th>
-                      <th scope="col">Run</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((execution) => (
-                      <tr key={execution.id}>
-                        <td>
-                          <DateTime value={execution.createdAt} />
-                        </td>
-                        <td>{execution.skillName}</td>
-                        <td>
-                          <Badge value={execution.status} />
-                        </td>
-                        <td>{execution.requestedBy}</td>
-                        <td>
-                          <Link to={`/executions/${segment(execution.id)}`}>Details</Link>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
+        <ShowList
+          state={list.state}
+          loading="Loading runs…"
+          empty={
+            <>
+              <p>No runs yet. Run a Skill from the catalogue and it shows up here.</p>
+              <p>
+                <Link to="/skills">Open the catalogue</Link>
+              </p>
+            </>
           }
-        </Show>
+        >
+          {(items) => (
+            <Table columns={['Requested', 'Skill', 'Status', 'By', 'Run']}>
+              {items.map((execution) => (
+                <tr key={execution.id}>
+                  <td>
+                    <DateTime value={execution.createdAt} />
+                  </td>
+                  <td>{execution.skillName}</td>
+                  <td>
+                    <Badge value={execution.status} />
+                  </td>
+                  <td>{execution.requestedBy}</td>
+                  <td>
+                    <Link to={`/executions/${segment(execution.id)}`}>Details</Link>
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ShowList>
         <LoadMore list={list} />
       </Section>
     </>

@@ -12,13 +12,14 @@ import {
   Badge,
   CodeBlock,
   DateTime,
-  Empty,
   LoadMore,
   Notice,
   PageHeader,
   ProblemView,
   Section,
   Show,
+  ShowList,
+  Table,
 } from '../shared/ui.tsx';
 import type { ScriptAsset, ScriptVersion } from './types.ts';
 
@@ -33,45 +34,31 @@ export function ScriptsPage() {
     <>
       <PageHeader title="Scripts" />
       <Section title="Script assets">
-        <Show state={list.state} loading="Loading scripts…">
-          {(items) =>
-            items.length === 0 ? (
-              <Empty>
-                <p>No scripts yet. Upload the first one below.</p>
-              </Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Active</th>
-                      <th scope="col">Latest</th>
-                      <th scope="col">Updated</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((asset) => (
-                      <tr key={asset.id}>
-                        <td>
-                          <Link to={`/assets/${segment(asset.id)}`}>{asset.name}</Link>
-                          <div className="muted">
-                            <code>{asset.id}</code>
-                          </div>
-                        </td>
-                        <td>v{asset.activeVersion}</td>
-                        <td>v{asset.latestVersion}</td>
-                        <td>
-                          <DateTime value={asset.updatedAt} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
-        </Show>
+        <ShowList
+          state={list.state}
+          loading="Loading scripts…"
+          empty={<p>No scripts yet. Upload the first one below.</p>}
+        >
+          {(items) => (
+            <Table columns={['Name', 'Active', 'Latest', 'Updated']}>
+              {items.map((asset) => (
+                <tr key={asset.id}>
+                  <td>
+                    <Link to={`/assets/${segment(asset.id)}`}>{asset.name}</Link>
+                    <div className="muted">
+                      <code>{asset.id}</code>
+                    </div>
+                  </td>
+                  <td>v{asset.activeVersion}</td>
+                  <td>v{asset.latestVersion}</td>
+                  <td>
+                    <DateTime value={asset.updatedAt} />
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ShowList>
         <LoadMore list={list} />
       </Section>
       <NewScript />
@@ -190,63 +177,50 @@ export function ScriptPage({ id }: { readonly id: string }) {
             <Section title="Versions">
               <Show state={versions.state} loading="Loading versions…">
                 {(items) => (
-                  <div className="table-wrap">
-                    <table>
-                      <thead>
-                        <tr>
-                          <th scope="col">Version</th>
-                          <th scope="col">Note</th>
-                          <th scope="col">Author</th>
-                          <th scope="col">Uploaded</th>
-                          <th scope="col">Actions</th>
+                  <Table columns={['Version', 'Note', 'Author', 'Uploaded', 'Actions']}>
+                    {[...items]
+                      .sort((a, b) => b.version - a.version)
+                      .map((version) => (
+                        <tr key={version.version} data-version={version.version}>
+                          <td>
+                            v{version.version}{' '}
+                            {version.version === script.activeVersion ? <Badge value="active" /> : null}
+                            <div className="muted">
+                              <code title={version.sha256}>{version.sha256.slice(0, 12)}</code> ·{' '}
+                              {version.sizeBytes} B
+                            </div>
+                          </td>
+                          <td>{version.note || <span className="muted">—</span>}</td>
+                          <td>{version.author}</td>
+                          <td>
+                            <DateTime value={version.createdAt} />
+                          </td>
+                          <td className="actions">
+                            <button
+                              type="button"
+                              className="secondary small"
+                              onClick={() => setViewing(version.version)}
+                            >
+                              Source
+                            </button>
+                            {version.version === script.activeVersion ? null : (
+                              <button
+                                type="button"
+                                className="small"
+                                disabled={activate.pending}
+                                onClick={() =>
+                                  onActivate(version.version, version.version < script.activeVersion)
+                                }
+                              >
+                                {version.version < script.activeVersion
+                                  ? `Roll back to v${version.version}`
+                                  : `Activate v${version.version}`}
+                              </button>
+                            )}
+                          </td>
                         </tr>
-                      </thead>
-                      <tbody>
-                        {[...items]
-                          .sort((a, b) => b.version - a.version)
-                          .map((version) => (
-                            <tr key={version.version} data-version={version.version}>
-                              <td>
-                                v{version.version}{' '}
-                                {version.version === script.activeVersion ? <Badge value="active" /> : null}
-                                <div className="muted">
-                                  <code title={version.sha256}>{version.sha256.slice(0, 12)}</code> ·{' '}
-                                  {version.sizeBytes} B
-                                </div>
-                              </td>
-                              <td>{version.note || <span className="muted">—</span>}</td>
-                              <td>{version.author}</td>
-                              <td>
-                                <DateTime value={version.createdAt} />
-                              </td>
-                              <td className="actions">
-                                <button
-                                  type="button"
-                                  className="secondary small"
-                                  onClick={() => setViewing(version.version)}
-                                >
-                                  Source
-                                </button>
-                                {version.version === script.activeVersion ? null : (
-                                  <button
-                                    type="button"
-                                    className="small"
-                                    disabled={activate.pending}
-                                    onClick={() =>
-                                      onActivate(version.version, version.version < script.activeVersion)
-                                    }
-                                  >
-                                    {version.version < script.activeVersion
-                                      ? `Roll back to v${version.version}`
-                                      : `Activate v${version.version}`}
-                                  </button>
-                                )}
-                              </td>
-                            </tr>
-                          ))}
-                      </tbody>
-                    </table>
-                  </div>
+                      ))}
+                  </Table>
                 )}
               </Show>
               <LoadMore list={versions} />

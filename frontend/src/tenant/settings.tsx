@@ -12,6 +12,7 @@ import {
   ProblemView,
   Section,
   Show,
+  Table,
 } from '../shared/ui.tsx';
 import type { AccessToken, Parameter } from './types.ts';
 
@@ -48,61 +49,47 @@ export function ParametersPage() {
                 <p>No parameters set.</p>
               </Empty>
             ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Key</th>
-                      <th scope="col">Value</th>
-                      <th scope="col">Updated</th>
-                      <th scope="col">Actions</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((parameter) => (
-                      <tr key={parameter.key}>
-                        <td>
-                          <code>{parameter.key}</code>
-                          {parameter.description ? (
-                            <div className="muted">{parameter.description}</div>
-                          ) : null}
-                        </td>
-                        <td>
-                          <code>{parameter.value}</code>
-                        </td>
-                        <td>
-                          <DateTime value={parameter.updatedAt} /> · {parameter.updatedBy}
-                        </td>
-                        <td className="actions">
-                          <button
-                            type="button"
-                            className="secondary small"
-                            onClick={() => {
-                              setKey(parameter.key);
-                              setValue(parameter.value);
-                              setDescription(parameter.description);
-                              document.getElementById('parameter-value')?.focus();
-                            }}
-                          >
-                            Edit
-                          </button>
-                          <button
-                            type="button"
-                            className="danger small"
-                            disabled={remove.pending}
-                            onClick={async () => {
-                              await remove.run(parameter.key);
-                              reload();
-                            }}
-                          >
-                            Delete
-                          </button>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table columns={['Key', 'Value', 'Updated', 'Actions']}>
+                {items.map((parameter) => (
+                  <tr key={parameter.key}>
+                    <td>
+                      <code>{parameter.key}</code>
+                      {parameter.description ? <div className="muted">{parameter.description}</div> : null}
+                    </td>
+                    <td>
+                      <code>{parameter.value}</code>
+                    </td>
+                    <td>
+                      <DateTime value={parameter.updatedAt} /> · {parameter.updatedBy}
+                    </td>
+                    <td className="actions">
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => {
+                          setKey(parameter.key);
+                          setValue(parameter.value);
+                          setDescription(parameter.description);
+                          document.getElementById('parameter-value')?.focus();
+                        }}
+                      >
+                        Edit
+                      </button>
+                      <button
+                        type="button"
+                        className="danger small"
+                        disabled={remove.pending}
+                        onClick={async () => {
+                          await remove.run(parameter.key);
+                          reload();
+                        }}
+                      >
+                        Delete
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </Table>
             )
           }
         </Show>
@@ -196,48 +183,35 @@ export function TokensPage({ permissions }: { readonly permissions: readonly str
                 <p>You have no access tokens.</p>
               </Empty>
             ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Scopes</th>
-                      <th scope="col">Expires</th>
-                      <th scope="col">Last used</th>
-                      <th scope="col">Actions</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((token) => (
-                      <tr key={token.id}>
-                        <td>{token.name}</td>
-                        <td>{token.scopes.join(', ')}</td>
-                        <td>
-                          <DateTime value={token.expiresAt} />
-                        </td>
-                        <td>{token.lastUsedAt === null ? 'never' : <DateTime value={token.lastUsedAt} />}</td>
-                        <td className="actions">
-                          {token.revoked ? (
-                            'revoked'
-                          ) : (
-                            <button
-                              type="button"
-                              className="danger small"
-                              disabled={revoke.pending}
-                              onClick={async () => {
-                                await revoke.run(token.id);
-                                reload();
-                              }}
-                            >
-                              Revoke
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table columns={['Name', 'Scopes', 'Expires', 'Last used', 'Actions']}>
+                {items.map((token) => (
+                  <tr key={token.id}>
+                    <td>{token.name}</td>
+                    <td>{token.scopes.join(', ')}</td>
+                    <td>
+                      <DateTime value={token.expiresAt} />
+                    </td>
+                    <td>{token.lastUsedAt === null ? 'never' : <DateTime value={token.lastUsedAt} />}</td>
+                    <td className="actions">
+                      {token.revoked ? (
+                        'revoked'
+                      ) : (
+                        <button
+                          type="button"
+                          className="danger small"
+                          disabled={revoke.pending}
+                          onClick={async () => {
+                            await revoke.run(token.id);
+                            reload();
+                          }}
+                        >
+                          Revoke
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </Table>
             )
           }
         </Show>

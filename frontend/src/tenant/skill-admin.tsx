@@ -17,6 +17,7 @@ import {
   ProblemView,
   Section,
   Show,
+  Table,
 } from '../shared/ui.tsx';
 import {
   APPROVAL_COUNT,
@@ -49,48 +50,32 @@ export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean })
                 <p>No Skills yet. Upload a script, then create a Skill bound to it.</p>
               </Empty>
             ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Skill</th>
-                      <th scope="col">Risk</th>
-                      <th scope="col">Approval</th>
-                      <th scope="col">Visible to</th>
-                      <th scope="col">Binding</th>
-                      <th scope="col">Updated</th>
+              <Table columns={['Skill', 'Risk', 'Approval', 'Visible to', 'Binding', 'Updated']}>
+                {[...items]
+                  .sort((a, b) => a.name.localeCompare(b.name))
+                  .map((skill) => (
+                    <tr key={skill.id}>
+                      <td>
+                        <Link to={`/skill-admin/${segment(skill.id)}`}>{skill.name}</Link>
+                        <div className="muted">revision {skill.revision}</div>
+                      </td>
+                      <td>
+                        <Badge value={skill.risk} />
+                      </td>
+                      <td>{skill.approval}</td>
+                      <td>
+                        {skill.visibility.roles.length === 0 ? 'everyone' : skill.visibility.roles.join(', ')}
+                      </td>
+                      <td>
+                        {skill.asset.kind} <code>{skill.asset.id}</code>
+                        {skill.asset.version === undefined ? null : ` @ ${String(skill.asset.version)}`}
+                      </td>
+                      <td>
+                        <DateTime value={skill.updatedAt} />
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {[...items]
-                      .sort((a, b) => a.name.localeCompare(b.name))
-                      .map((skill) => (
-                        <tr key={skill.id}>
-                          <td>
-                            <Link to={`/skill-admin/${segment(skill.id)}`}>{skill.name}</Link>
-                            <div className="muted">revision {skill.revision}</div>
-                          </td>
-                          <td>
-                            <Badge value={skill.risk} />
-                          </td>
-                          <td>{skill.approval}</td>
-                          <td>
-                            {skill.visibility.roles.length === 0
-                              ? 'everyone'
-                              : skill.visibility.roles.join(', ')}
-                          </td>
-                          <td>
-                            {skill.asset.kind} <code>{skill.asset.id}</code>
-                            {skill.asset.version === undefined ? null : ` @ ${String(skill.asset.version)}`}
-                          </td>
-                          <td>
-                            <DateTime value={skill.updatedAt} />
-                          </td>
-                        </tr>
-                      ))}
-                  </tbody>
-                </table>
-              </div>
+                  ))}
+              </Table>
             )
           }
         </Show>
@@ -136,54 +121,43 @@ function OfferedTemplates({ onInstalled }: { readonly onInstalled: () => void })
               <p>The platform has not offered any templates to your organisation.</p>
             </Empty>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Template</th>
-                    <th scope="col">Installed</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((template) => (
-                    <tr key={template.id}>
-                      <td>
-                        {template.name}
-                        {template.description ? <div className="muted">{template.description}</div> : null}
-                      </td>
-                      <td>
-                        {template.installedVersion === null ? (
-                          'not installed'
-                        ) : template.skillId === null ? (
-                          `v${template.installedVersion}`
-                        ) : (
-                          <Link to={`/skill-admin/${segment(template.skillId)}`}>
-                            v{template.installedVersion}
-                          </Link>
-                        )}
-                      </td>
-                      <td className="actions">
-                        {template.installedVersion === null || template.updateAvailable ? (
-                          <button
-                            type="button"
-                            className="small"
-                            disabled={install.pending}
-                            onClick={() => onInstall(template)}
-                          >
-                            {template.installedVersion === null
-                              ? `Install ${template.name}`
-                              : `Update ${template.name} to v${template.latestVersion}`}
-                          </button>
-                        ) : (
-                          <span className="muted">up to date</span>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table columns={['Template', 'Installed', 'Actions']}>
+              {items.map((template) => (
+                <tr key={template.id}>
+                  <td>
+                    {template.name}
+                    {template.description ? <div className="muted">{template.description}</div> : null}
+                  </td>
+                  <td>
+                    {template.installedVersion === null ? (
+                      'not installed'
+                    ) : template.skillId === null ? (
+                      `v${template.installedVersion}`
+                    ) : (
+                      <Link to={`/skill-admin/${segment(template.skillId)}`}>
+                        v{template.installedVersion}
+                      </Link>
+                    )}
+                  </td>
+                  <td className="actions">
+                    {template.installedVersion === null || template.updateAvailable ? (
+                      <button
+                        type="button"
+                        className="small"
+                        disabled={install.pending}
+                        onClick={() => onInstall(template)}
+                      >
+                        {template.installedVersion === null
+                          ? `Install ${template.name}`
+                          : `Update ${template.name} to v${template.latestVersion}`}
+                      </button>
+                    ) : (
+                      <span className="muted">up to date</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </Table>
           )
         }
       </Show>
