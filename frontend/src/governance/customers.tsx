@@ -14,6 +14,7 @@ import {
   Section,
   Show,
   ShowList,
+  Submit,
   Table,
 } from '../shared/ui.tsx';
 import { TenantTable } from './tenants.tsx';
@@ -308,10 +309,7 @@ function NewOrder({
             />
           </div>
         </div>
-        <ProblemView problem={create.problem} />
-        <button type="submit" disabled={create.pending}>
-          Create order
-        </button>
+        <Submit action={create}>Create order</Submit>
       </form>
     </Section>
   );

@@ -4,6 +4,7 @@
  * Routes that are not on this platform yet show as unavailable rather than as errors.
  */
 import { type FormEvent, useState } from 'react';
+import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, idempotencyKey, type Page, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import {
@@ -14,11 +15,13 @@ import {
   JsonBlock,
   LoadMore,
   Notice,
+  Options,
   PageHeader,
   ProblemView,
   Section,
   Show,
   ShowList,
+  Submit,
   splitList,
   Table,
 } from '../shared/ui.tsx';
@@ -81,10 +84,9 @@ export function LifecyclePage() {
               <p className="hint">Leave empty for now; set a date to catch up on a missed day.</p>
             </div>
           </div>
-          <ProblemView problem={run.problem} />
-          <button type="submit" disabled={run.pending}>
-            {run.pending ? 'Running…' : 'Run scan'}
-          </button>
+          <Submit action={run} busy="Running…">
+            Run scan
+          </Submit>
         </form>
       </Section>
       {results.map((result) => (
@@ -315,10 +317,9 @@ function HttpResourceCard({
             Write-only: it is stored for the executor and never shown again, here or anywhere.
           </p>
         </div>
-        <ProblemView problem={setSecret.problem} />
-        <button type="submit" className="secondary" disabled={setSecret.pending}>
+        <Submit action={setSecret} className="secondary">
           Replace credential
-        </button>
+        </Submit>
       </form>
       <form
         onSubmit={async (event) => {
@@ -335,11 +336,7 @@ function HttpResourceCard({
               value={trialMethod}
               onChange={(e) => setTrialMethod(e.target.value)}
             >
-              {resource.methods.map((method) => (
-                <option key={method} value={method}>
-                  {method}
-                </option>
-              ))}
+              <Options values={resource.methods} />
             </select>
           </div>
           <div className="field">
@@ -351,10 +348,9 @@ function HttpResourceCard({
             />
           </div>
         </div>
-        <ProblemView problem={trial.problem} />
-        <button type="submit" className="secondary" disabled={trial.pending}>
-          {trial.pending ? 'Calling…' : 'Trial run'}
-        </button>
+        <Submit action={trial} className="secondary" busy="Calling…">
+          Trial run
+        </Submit>
         {trialResult === undefined ? null : (
           <div role="status">
             <p>
@@ -387,10 +383,9 @@ function HttpResourceCard({
             onChange={(e) => setGrantTo(e.target.value)}
           />
         </div>
-        <ProblemView problem={grant.problem} />
-        <button type="submit" className="secondary" disabled={grant.pending}>
+        <Submit action={grant} className="secondary">
           Grant
-        </button>
+        </Submit>
       </form>
     </article>
   );
@@ -492,10 +487,7 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
             Allow writes (non-GET methods)
           </label>
         </div>
-        <ProblemView problem={create.problem} />
-        <button type="submit" disabled={create.pending}>
-          Create resource
-        </button>
+        <Submit action={create}>Create resource</Submit>
       </form>
     </Section>
   );
@@ -540,41 +532,16 @@ export function PlatformAnnouncementsPage() {
       <PageHeader title="Announcements" />
       <Section title="Post to tenants">
         <form onSubmit={submit}>
-          <div className="form-row">
-            <div className="field">
-              <label htmlFor="platform-announcement-title">Title</label>
-              <input
-                id="platform-announcement-title"
-                required
-                maxLength={200}
-                value={title}
-                onChange={(e) => setTitle(e.target.value)}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="platform-announcement-severity">Severity</label>
-              <select
-                id="platform-announcement-severity"
-                value={severity}
-                onChange={(e) => setSeverity(e.target.value)}
-              >
-                <option value="info">info</option>
-                <option value="warning">warning</option>
-                <option value="critical">critical</option>
-              </select>
-            </div>
-          </div>
-          <div className="field">
-            <label htmlFor="platform-announcement-body">Message</label>
-            <textarea
-              id="platform-announcement-body"
-              required
-              rows={4}
-              maxLength={10000}
-              value={body}
-              onChange={(e) => setBody(e.target.value)}
-            />
-          </div>
+          <AnnouncementFields
+            idPrefix="platform-announcement"
+            bodyRequired
+            title={title}
+            onTitle={setTitle}
+            severity={severity}
+            onSeverity={setSeverity}
+            body={body}
+            onBody={setBody}
+          />
           <fieldset>
             <legend>Tenants</legend>
             <label className="check">

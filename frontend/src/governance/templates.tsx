@@ -10,10 +10,12 @@ import {
   Empty,
   formatDate,
   Notice,
+  Options,
   PageHeader,
   ProblemView,
   Section,
   Show,
+  Submit,
   splitList,
 } from '../shared/ui.tsx';
 import type { Template, TemplateSkill, TemplateVersion } from './types.ts';
@@ -312,21 +314,13 @@ function TemplateEditor<R>({
         <div className="field">
           <label htmlFor={id('risk')}>Risk</label>
           <select id={id('risk')} value={risk} onChange={(e) => setRisk(e.target.value)}>
-            {RISKS.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
+            <Options values={RISKS} />
           </select>
         </div>
         <div className="field">
           <label htmlFor={id('approval')}>Approval</label>
           <select id={id('approval')} value={approval} onChange={(e) => setApproval(e.target.value)}>
-            {APPROVALS.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
+            <Options values={APPROVALS} />
           </select>
         </div>
       </div>
@@ -349,10 +343,9 @@ function TemplateEditor<R>({
           {jsonError}
         </p>
       )}
-      <ProblemView problem={save.problem} />
-      <button type="submit" disabled={save.pending}>
-        {save.pending ? 'Saving…' : submitLabel}
-      </button>
+      <Submit action={save} busy="Saving…">
+        {submitLabel}
+      </Submit>
     </form>
   );
 }

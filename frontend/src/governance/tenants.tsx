@@ -10,11 +10,13 @@ import {
   formatDate,
   LoadMore,
   Notice,
+  Options,
   PageHeader,
   ProblemView,
   Section,
   Show,
   ShowList,
+  Submit,
   splitList,
   Table,
 } from '../shared/ui.tsx';
@@ -314,11 +316,7 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
           <div className="field">
             <label htmlFor="edit-tenant-status">Status</label>
             <select id="edit-tenant-status" value={status} onChange={(e) => setStatus(e.target.value)}>
-              {TENANT_STATUSES.map((value) => (
-                <option key={value} value={value}>
-                  {value}
-                </option>
-              ))}
+              <Options values={TENANT_STATUSES} />
             </select>
           </div>
           <div className="field">
@@ -332,10 +330,7 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
             />
           </div>
         </div>
-        <ProblemView problem={save.problem} />
-        <button type="submit" disabled={save.pending}>
-          Save changes
-        </button>
+        <Submit action={save}>Save changes</Submit>
       </form>
     </Section>
   );
@@ -401,10 +396,7 @@ function Hosts({
             onChange={(e) => setHost(e.target.value)}
           />
         </div>
-        <ProblemView problem={add.problem} />
-        <button type="submit" disabled={add.pending}>
-          Add host
-        </button>
+        <Submit action={add}>Add host</Submit>
       </form>
     </Section>
   );

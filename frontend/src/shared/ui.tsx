@@ -172,23 +172,39 @@ export function CheckList({
   );
 }
 
+/** The `option`s of a select whose values are shown as they are. */
+export function Options({ values }: { readonly values: readonly string[] }) {
+  return (
+    <>
+      {values.map((value) => (
+        <option key={value} value={value}>
+          {value}
+        </option>
+      ))}
+    </>
+  );
+}
+
 /** A form's end: the write's problem, if any, then its submit button (disabled while it runs). */
 export function Submit({
   action,
   className,
   disabled = false,
+  busy,
   children,
 }: {
   readonly action: { readonly pending: boolean; readonly problem: ProblemDetails | null };
   readonly className?: string;
   readonly disabled?: boolean;
+  /** The button's label while the write runs (its usual label otherwise). */
+  readonly busy?: string;
   readonly children: ReactNode;
 }) {
   return (
     <>
       <ProblemView problem={action.problem} />
       <button type="submit" className={className} disabled={action.pending || disabled}>
-        {children}
+        {action.pending && busy !== undefined ? busy : children}
       </button>
     </>
   );

@@ -17,6 +17,7 @@ import {
   Section,
   Show,
   ShowList,
+  Submit,
   splitList,
   Table,
 } from './ui.tsx';
@@ -263,10 +264,9 @@ function NewUser({
             </div>
           </>
         ) : null}
-        <ProblemView problem={create.problem} />
-        <button type="submit" disabled={create.pending}>
-          {create.pending ? 'Creating…' : 'Create user'}
-        </button>
+        <Submit action={create} busy="Creating…">
+          Create user
+        </Submit>
       </form>
     </Section>
   );
@@ -379,10 +379,7 @@ function NewRole({ roles, onCreated }: { readonly roles: readonly Role[]; readon
           </div>
         </div>
         <CheckList legend="Permissions" options={permissions} selected={selected} onChange={setSelected} />
-        <ProblemView problem={create.problem} />
-        <button type="submit" disabled={create.pending}>
-          Create role
-        </button>
+        <Submit action={create}>Create role</Submit>
       </form>
     </Section>
   );

@@ -1,5 +1,6 @@
 /** The approvals inbox, announcements and the granted HTTP resources of a tenant. */
 import { type FormEvent, useState } from 'react';
+import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, type Role, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
@@ -214,36 +215,15 @@ function PostAnnouncement({ onPosted }: { readonly onPosted: () => void }) {
   return (
     <Section title="Post an announcement">
       <form onSubmit={submit}>
-        <div className="form-row">
-          <div className="field">
-            <label htmlFor="announcement-title">Title</label>
-            <input
-              id="announcement-title"
-              required
-              maxLength={200}
-              value={title}
-              onChange={(e) => setTitle(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="announcement-severity">Severity</label>
-            <select id="announcement-severity" value={severity} onChange={(e) => setSeverity(e.target.value)}>
-              <option value="info">info</option>
-              <option value="warning">warning</option>
-              <option value="critical">critical</option>
-            </select>
-          </div>
-        </div>
-        <div className="field">
-          <label htmlFor="announcement-body">Message</label>
-          <textarea
-            id="announcement-body"
-            rows={4}
-            maxLength={10000}
-            value={body}
-            onChange={(e) => setBody(e.target.value)}
-          />
-        </div>
+        <AnnouncementFields
+          idPrefix="announcement"
+          title={title}
+          onTitle={setTitle}
+          severity={severity}
+          onSeverity={setSeverity}
+          body={body}
+          onBody={setBody}
+        />
         <fieldset>
           <legend>Audience</legend>
           <p className="hint">No role ticked: everyone in the organisation.</p>

@@ -19,6 +19,7 @@ import {
   Section,
   Show,
   ShowList,
+  Submit,
   Table,
 } from '../shared/ui.tsx';
 import type { ScriptAsset, ScriptVersion } from './types.ts';
@@ -117,10 +118,9 @@ function NewScript() {
             syntax-checked on upload.
           </p>
         </div>
-        <ProblemView problem={create.problem} />
-        <button type="submit" disabled={create.pending}>
-          {create.pending ? 'Uploading…' : 'Create script'}
-        </button>
+        <Submit action={create} busy="Uploading…">
+          Create script
+        </Submit>
       </form>
     </Section>
   );
@@ -351,10 +351,9 @@ function UploadVersion({
             Otherwise the new version waits until you activate it; running Skills keep the active one.
           </p>
         </div>
-        <ProblemView problem={upload.problem} />
-        <button type="submit" disabled={upload.pending || source === null}>
-          {upload.pending ? 'Uploading…' : 'Upload version'}
-        </button>
+        <Submit action={upload} disabled={source === null} busy="Uploading…">
+          Upload version
+        </Submit>
       </form>
     </Section>
   );

@@ -12,6 +12,7 @@ import {
   ProblemView,
   Section,
   Show,
+  Submit,
   Table,
 } from '../shared/ui.tsx';
 import type { AccessToken, Parameter } from './types.ts';
@@ -242,10 +243,7 @@ export function TokensPage({ permissions }: { readonly permissions: readonly str
             </div>
           </div>
           <CheckList legend="Scopes" options={permissions} selected={scopes} onChange={setScopes} />
-          <ProblemView problem={create.problem} />
-          <button type="submit" disabled={create.pending}>
-            Create token
-          </button>
+          <Submit action={create}>Create token</Submit>
         </form>
       </Section>
     </>

@@ -13,6 +13,7 @@ import {
   DateTime,
   Empty,
   Notice,
+  Options,
   PageHeader,
   ProblemView,
   Section,
@@ -375,11 +376,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
           <div className="field">
             <label htmlFor="skill-risk">Risk</label>
             <select id="skill-risk" value={risk} onChange={(e) => setRisk(e.target.value as Risk)}>
-              {RISKS.map((value) => (
-                <option key={value} value={value}>
-                  {value}
-                </option>
-              ))}
+              <Options values={RISKS} />
             </select>
           </div>
           <div className="field">
@@ -390,11 +387,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
               onChange={(e) => setApproval(e.target.value as ApprovalRule)}
               aria-describedby="skill-approval-hint"
             >
-              {APPROVALS.map((value) => (
-                <option key={value} value={value}>
-                  {value}
-                </option>
-              ))}
+              <Options values={APPROVALS} />
             </select>
             <p id="skill-approval-hint" className={tooFewApprovals ? 'hint warn' : 'hint'}>
               {risk} risk needs at least {MIN_APPROVALS[risk]} approval(s) by people other than the requester.
@@ -493,11 +486,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
                     value={httpMethod}
                     onChange={(e) => setHttpMethod(e.target.value)}
                   >
-                    {(chosenResource?.methods ?? [httpMethod]).map((method) => (
-                      <option key={method} value={method}>
-                        {method}
-                      </option>
-                    ))}
+                    <Options values={chosenResource?.methods ?? [httpMethod]} />
                   </select>
                 </div>
               </div>
