@@ -16,6 +16,7 @@ import {
   ShowList,
   Submit,
   Table,
+  TextField,
 } from '../shared/ui.tsx';
 import { TenantTable } from './tenants.tsx';
 import type { Customer, LedgerEntry, Order, Tenant } from './types.ts';
@@ -96,34 +97,28 @@ function Customers() {
       <Section title="New customer">
         <form onSubmit={submit}>
           <div className="form-row">
-            <div className="field">
-              <label htmlFor="customer-name">Name</label>
-              <input
-                id="customer-name"
-                required
-                maxLength={200}
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="customer-contact">Contact person</label>
-              <input
-                id="customer-contact"
-                maxLength={200}
-                value={contact}
-                onChange={(e) => setContact(e.target.value)}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="customer-email">Contact email</label>
-              <input
-                id="customer-email"
-                type="email"
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-              />
-            </div>
+            <TextField
+              id="customer-name"
+              label="Name"
+              required
+              maxLength={200}
+              value={name}
+              onChange={setName}
+            />
+            <TextField
+              id="customer-contact"
+              label="Contact person"
+              maxLength={200}
+              value={contact}
+              onChange={setContact}
+            />
+            <TextField
+              id="customer-email"
+              label="Contact email"
+              type="email"
+              value={email}
+              onChange={setEmail}
+            />
           </div>
           <div className="field">
             <label htmlFor="customer-notes">Notes</label>
@@ -269,45 +264,36 @@ function NewOrder({
               ))}
             </select>
           </div>
-          <div className="field">
-            <label htmlFor="order-plan">Plan</label>
-            <input id="order-plan" required value={plan} onChange={(e) => setPlan(e.target.value)} />
-          </div>
-          <div className="field">
-            <label htmlFor="order-months">Months</label>
-            <input
-              id="order-months"
-              type="number"
-              min={1}
-              max={120}
-              required
-              value={months}
-              onChange={(e) => setMonths(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="order-amount">Amount</label>
-            <input
-              id="order-amount"
-              type="number"
-              min={0}
-              step="0.01"
-              required
-              value={amount}
-              onChange={(e) => setAmount(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="order-currency">Currency</label>
-            <input
-              id="order-currency"
-              required
-              pattern="[A-Za-z]{3}"
-              maxLength={3}
-              value={currency}
-              onChange={(e) => setCurrency(e.target.value)}
-            />
-          </div>
+          <TextField id="order-plan" label="Plan" required value={plan} onChange={setPlan} />
+          <TextField
+            id="order-months"
+            label="Months"
+            type="number"
+            min={1}
+            max={120}
+            required
+            value={months}
+            onChange={setMonths}
+          />
+          <TextField
+            id="order-amount"
+            label="Amount"
+            type="number"
+            min={0}
+            step="0.01"
+            required
+            value={amount}
+            onChange={setAmount}
+          />
+          <TextField
+            id="order-currency"
+            label="Currency"
+            required
+            pattern="[A-Za-z]{3}"
+            maxLength={3}
+            value={currency}
+            onChange={setCurrency}
+          />
         </div>
         <Submit action={create}>Create order</Submit>
       </form>

@@ -24,6 +24,7 @@ import {
   Submit,
   splitList,
   Table,
+  TextField,
 } from '../shared/ui.tsx';
 import { TenantTable } from './tenants.tsx';
 import type { HttpResource, PlatformAnnouncement, ScanResult, Tenant, TrialResult } from './types.ts';
@@ -427,40 +428,36 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
         }}
       >
         <div className="form-row">
-          <div className="field">
-            <label htmlFor="resource-name">Name</label>
-            <input id="resource-name" required value={name} onChange={(e) => setName(e.target.value)} />
-          </div>
-          <div className="field">
-            <label htmlFor="resource-url">Base URL</label>
-            <input
-              id="resource-url"
-              type="url"
-              required
-              value={baseUrl}
-              onChange={(e) => setBaseUrl(e.target.value)}
-            />
-          </div>
-        </div>
-        <div className="field">
-          <label htmlFor="resource-description">Description (tenants see it)</label>
-          <input
-            id="resource-description"
-            maxLength={2000}
-            value={description}
-            onChange={(e) => setDescription(e.target.value)}
+          <TextField id="resource-name" label="Name" required value={name} onChange={setName} />
+          <TextField
+            id="resource-url"
+            label="Base URL"
+            type="url"
+            required
+            value={baseUrl}
+            onChange={setBaseUrl}
           />
         </div>
+        <TextField
+          id="resource-description"
+          label="Description (tenants see it)"
+          maxLength={2000}
+          value={description}
+          onChange={setDescription}
+        />
         <CheckList
           legend="Methods"
           options={['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']}
           selected={methods}
           onChange={setMethods}
         />
-        <div className="field">
-          <label htmlFor="resource-paths">Allowed paths (patterns, comma-separated)</label>
-          <input id="resource-paths" required value={paths} onChange={(e) => setPaths(e.target.value)} />
-        </div>
+        <TextField
+          id="resource-paths"
+          label="Allowed paths (patterns, comma-separated)"
+          required
+          value={paths}
+          onChange={setPaths}
+        />
         <div className="form-row">
           <div className="field">
             <label htmlFor="resource-scheme">Auth scheme</label>
@@ -471,10 +468,7 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
             </select>
           </div>
           {scheme === 'header' ? (
-            <div className="field">
-              <label htmlFor="resource-header">Header name</label>
-              <input id="resource-header" value={header} onChange={(e) => setHeader(e.target.value)} />
-            </div>
+            <TextField id="resource-header" label="Header name" value={header} onChange={setHeader} />
           ) : null}
         </div>
         <div className="field">
@@ -563,15 +557,13 @@ export function PlatformAnnouncementsPage() {
               Only these
             </label>
             {everyone ? null : (
-              <div className="field">
-                <label htmlFor="platform-announcement-tenants">Tenant ids (comma-separated)</label>
-                <input
-                  id="platform-announcement-tenants"
-                  required
-                  value={tenants}
-                  onChange={(e) => setTenants(e.target.value)}
-                />
-              </div>
+              <TextField
+                id="platform-announcement-tenants"
+                label="Tenant ids (comma-separated)"
+                required
+                value={tenants}
+                onChange={setTenants}
+              />
             )}
           </fieldset>
           <div className="field">

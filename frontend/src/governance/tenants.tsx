@@ -19,6 +19,7 @@ import {
   Submit,
   splitList,
   Table,
+  TextField,
 } from '../shared/ui.tsx';
 import { type Customer, TENANT_STATUSES, type Tenant } from './types.ts';
 
@@ -147,16 +148,7 @@ function NewTenant() {
               A lowercase slug, fixed for good: 3–40 of a–z, 0–9 and hyphens.
             </p>
           </div>
-          <div className="field">
-            <label htmlFor="tenant-name">Name</label>
-            <input
-              id="tenant-name"
-              required
-              maxLength={200}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-            />
-          </div>
+          <TextField id="tenant-name" label="Name" required maxLength={200} value={name} onChange={setName} />
         </div>
         <div className="field">
           <label htmlFor="tenant-hosts">Hosts</label>
@@ -176,26 +168,15 @@ function NewTenant() {
           </p>
         </div>
         <div className="form-row">
-          <div className="field">
-            <label htmlFor="tenant-plan">Plan</label>
-            <input
-              id="tenant-plan"
-              required
-              maxLength={64}
-              value={plan}
-              onChange={(e) => setPlan(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="tenant-expires">Expires on</label>
-            <input
-              id="tenant-expires"
-              type="date"
-              required
-              value={expires}
-              onChange={(e) => setExpires(e.target.value)}
-            />
-          </div>
+          <TextField id="tenant-plan" label="Plan" required maxLength={64} value={plan} onChange={setPlan} />
+          <TextField
+            id="tenant-expires"
+            label="Expires on"
+            type="date"
+            required
+            value={expires}
+            onChange={setExpires}
+          />
           <div className="field">
             <label htmlFor="tenant-status">Starts as</label>
             <select id="tenant-status" value={status} onChange={(e) => setStatus(e.target.value)}>
@@ -305,30 +286,22 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
       </dl>
       <form onSubmit={submit}>
         <div className="form-row">
-          <div className="field">
-            <label htmlFor="edit-tenant-name">Name</label>
-            <input id="edit-tenant-name" required value={name} onChange={(e) => setName(e.target.value)} />
-          </div>
-          <div className="field">
-            <label htmlFor="edit-tenant-plan">Plan</label>
-            <input id="edit-tenant-plan" required value={plan} onChange={(e) => setPlan(e.target.value)} />
-          </div>
+          <TextField id="edit-tenant-name" label="Name" required value={name} onChange={setName} />
+          <TextField id="edit-tenant-plan" label="Plan" required value={plan} onChange={setPlan} />
           <div className="field">
             <label htmlFor="edit-tenant-status">Status</label>
             <select id="edit-tenant-status" value={status} onChange={(e) => setStatus(e.target.value)}>
               <Options values={TENANT_STATUSES} />
             </select>
           </div>
-          <div className="field">
-            <label htmlFor="edit-tenant-expires">Expires on</label>
-            <input
-              id="edit-tenant-expires"
-              type="date"
-              required
-              value={expires}
-              onChange={(e) => setExpires(e.target.value)}
-            />
-          </div>
+          <TextField
+            id="edit-tenant-expires"
+            label="Expires on"
+            type="date"
+            required
+            value={expires}
+            onChange={setExpires}
+          />
         </div>
         <Submit action={save}>Save changes</Submit>
       </form>
@@ -385,17 +358,15 @@ function Hosts({
         </ul>
       )}
       <form onSubmit={submit}>
-        <div className="field">
-          <label htmlFor="add-host">Add a host</label>
-          <input
-            id="add-host"
-            required
-            autoCapitalize="none"
-            spellCheck={false}
-            value={host}
-            onChange={(e) => setHost(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="add-host"
+          label="Add a host"
+          required
+          autoCapitalize="none"
+          spellCheck={false}
+          value={host}
+          onChange={setHost}
+        />
         <Submit action={add}>Add host</Submit>
       </form>
     </Section>

@@ -1,5 +1,5 @@
 /** Small building blocks every page uses: loading, problem, empty and unavailable states, badges, dates. */
-import { type ReactNode, useEffect, useId, useRef } from 'react';
+import { type InputHTMLAttributes, type ReactNode, useEffect, useId, useRef } from 'react';
 import type { ProblemDetails } from './api.ts';
 import type { Loadable, PagedList } from './hooks.ts';
 
@@ -182,6 +182,26 @@ export function Options({ values }: { readonly values: readonly string[] }) {
         </option>
       ))}
     </>
+  );
+}
+
+/** A labelled text input in a form field; `onChange` receives the new text. */
+export function TextField({
+  id,
+  label,
+  onChange,
+  ...input
+}: Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'value' | 'onChange'> & {
+  readonly id: string;
+  readonly label: string;
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} {...input} onChange={(e) => onChange(e.target.value)} />
+    </div>
   );
 }
 

@@ -20,6 +20,7 @@ import {
   Submit,
   splitList,
   Table,
+  TextField,
 } from './ui.tsx';
 
 export interface UsersPageProps {
@@ -215,28 +216,24 @@ function NewUser({
     <Section title="New user">
       <form onSubmit={submit}>
         <div className="form-row">
-          <div className="field">
-            <label htmlFor="new-user-name">Username</label>
-            <input
-              id="new-user-name"
-              required
-              maxLength={128}
-              autoComplete="off"
-              value={username}
-              onChange={(e) => setUsername(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="new-user-password">Initial password</label>
-            <input
-              id="new-user-password"
-              type="password"
-              required
-              autoComplete="new-password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          </div>
+          <TextField
+            id="new-user-name"
+            label="Username"
+            required
+            maxLength={128}
+            autoComplete="off"
+            value={username}
+            onChange={setUsername}
+          />
+          <TextField
+            id="new-user-password"
+            label="Initial password"
+            type="password"
+            required
+            autoComplete="new-password"
+            value={password}
+            onChange={setPassword}
+          />
         </div>
         <CheckList legend="Roles" options={roleNames} selected={roles} onChange={setRoles} />
         {platform ? (
@@ -358,25 +355,21 @@ function NewRole({ roles, onCreated }: { readonly roles: readonly Role[]; readon
     <Section title="New role">
       <form onSubmit={submit}>
         <div className="form-row">
-          <div className="field">
-            <label htmlFor="new-role-name">Name</label>
-            <input
-              id="new-role-name"
-              required
-              maxLength={64}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="new-role-description">Description</label>
-            <input
-              id="new-role-description"
-              maxLength={500}
-              value={description}
-              onChange={(e) => setDescription(e.target.value)}
-            />
-          </div>
+          <TextField
+            id="new-role-name"
+            label="Name"
+            required
+            maxLength={64}
+            value={name}
+            onChange={setName}
+          />
+          <TextField
+            id="new-role-description"
+            label="Description"
+            maxLength={500}
+            value={description}
+            onChange={setDescription}
+          />
         </div>
         <CheckList legend="Permissions" options={permissions} selected={selected} onChange={setSelected} />
         <Submit action={create}>Create role</Submit>

@@ -14,6 +14,7 @@ import {
   Show,
   Submit,
   Table,
+  TextField,
 } from '../shared/ui.tsx';
 import type { AccessToken, Parameter } from './types.ts';
 
@@ -98,35 +99,22 @@ export function ParametersPage() {
       <Section title="Set a parameter">
         <form onSubmit={submit}>
           <div className="form-row">
-            <div className="field">
-              <label htmlFor="parameter-key">Key</label>
-              <input
-                id="parameter-key"
-                required
-                maxLength={64}
-                value={key}
-                onChange={(e) => setKey(e.target.value)}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="parameter-value">Value</label>
-              <input
-                id="parameter-value"
-                maxLength={8192}
-                value={value}
-                onChange={(e) => setValue(e.target.value)}
-              />
-            </div>
-          </div>
-          <div className="field">
-            <label htmlFor="parameter-description">Description</label>
-            <input
-              id="parameter-description"
-              maxLength={500}
-              value={description}
-              onChange={(e) => setDescription(e.target.value)}
+            <TextField id="parameter-key" label="Key" required maxLength={64} value={key} onChange={setKey} />
+            <TextField
+              id="parameter-value"
+              label="Value"
+              maxLength={8192}
+              value={value}
+              onChange={setValue}
             />
           </div>
+          <TextField
+            id="parameter-description"
+            label="Description"
+            maxLength={500}
+            value={description}
+            onChange={setDescription}
+          />
           <ProblemView problem={save.problem} />
           <Notice>{message}</Notice>
           <button type="submit" disabled={save.pending}>
@@ -220,27 +208,23 @@ export function TokensPage({ permissions }: { readonly permissions: readonly str
       <Section title="New token">
         <form onSubmit={submit}>
           <div className="form-row">
-            <div className="field">
-              <label htmlFor="token-name">Name</label>
-              <input
-                id="token-name"
-                required
-                maxLength={100}
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="token-days">Valid for (days)</label>
-              <input
-                id="token-days"
-                type="number"
-                min={1}
-                max={365}
-                value={days}
-                onChange={(e) => setDays(e.target.value)}
-              />
-            </div>
+            <TextField
+              id="token-name"
+              label="Name"
+              required
+              maxLength={100}
+              value={name}
+              onChange={setName}
+            />
+            <TextField
+              id="token-days"
+              label="Valid for (days)"
+              type="number"
+              min={1}
+              max={365}
+              value={days}
+              onChange={setDays}
+            />
           </div>
           <CheckList legend="Scopes" options={permissions} selected={scopes} onChange={setScopes} />
           <Submit action={create}>Create token</Submit>

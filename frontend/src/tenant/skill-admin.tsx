@@ -19,6 +19,7 @@ import {
   Section,
   Show,
   Table,
+  TextField,
 } from '../shared/ui.tsx';
 import {
   APPROVAL_COUNT,
@@ -317,28 +318,17 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
       </PageHeader>
       <form onSubmit={submit} className="card" aria-label={skill === null ? 'New skill' : 'Edit skill'}>
         <div className="form-row">
-          <div className="field">
-            <label htmlFor="skill-name">Name</label>
-            <input
-              id="skill-name"
-              required
-              maxLength={120}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="skill-timeout">Time limit (seconds)</label>
-            <input
-              id="skill-timeout"
-              type="number"
-              min={1}
-              max={240}
-              required
-              value={timeoutSeconds}
-              onChange={(e) => setTimeoutSeconds(e.target.value)}
-            />
-          </div>
+          <TextField id="skill-name" label="Name" required maxLength={120} value={name} onChange={setName} />
+          <TextField
+            id="skill-timeout"
+            label="Time limit (seconds)"
+            type="number"
+            min={1}
+            max={240}
+            required
+            value={timeoutSeconds}
+            onChange={setTimeoutSeconds}
+          />
         </div>
         <div className="field">
           <label htmlFor="skill-description">Description</label>
