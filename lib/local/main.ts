@@ -39,10 +39,17 @@ process.stdout.write(
 
 let stopping = false;
 async function shutdown(signal: string) {
-  if (stopping) return;
+  if (stopping) {
+    // A second Ctrl-C does not wait for jobs still running.
+    process.stdout.write(`${signal} again: exiting now.\n`);
+    process.exit(130);
+  }
   stopping = true;
-  process.stdout.write(`\n${signal}: stopping ExecFabric…\n`);
+  process.stdout.write(
+    `\n${signal}: stopping ExecFabric (finishing runs in flight; Ctrl-C again to exit now)…\n`,
+  );
   await platform.stop();
+  process.stdout.write('ExecFabric stopped.\n');
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -20,6 +20,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { CheckResult } from '../../functions/core/assets/checker.ts';
 import { documentClient } from '../../functions/core/db.ts';
 import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
@@ -36,6 +37,33 @@ import { createLocalRouter } from './router.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { seedDemo } from './seed.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalServices, startLocalServices } from './services.ts';
+
+/** How long a stop waits for the recorders to take the last reports of jobs that were in flight. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/** Waits until the queues hold no message (visible or in flight), or the time is up. */
+async function drainQueues(
+  services: LocalServices,
+  urls: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let pending = 0;
+    for (const url of urls) {
+      const { Attributes } = await services.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      pending += Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+      pending += Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    }
+    if (pending === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -209,38 +237,44 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       async (event) =>
         (await load(functions[name])).invoke(event);
 
-    const pollers: Poller[] = [];
+    // Pollers of queues whose consumer reports to another queue (the job runners) stop first, so a
+    // job in flight finishes and its report is recorded before the recorder's pollers stop.
+    const runners: Poller[] = [];
+    const recorders: { poller: Poller; url: string }[] = [];
+    const poll = (
+      url: string,
+      arn: string,
+      consumer: FunctionName,
+      batchSize: number,
+      concurrency: number,
+    ) => {
+      const poller = startPoller({
+        sqs: services.sqs,
+        queueUrl: url,
+        queueArn: arn,
+        batchSize,
+        concurrency,
+        invoke: invoker(consumer),
+        onError: (error: unknown) => log(`[${consumer}] ${(error as Error).stack ?? String(error)}`),
+      });
+      if (functions[consumer].permissions.sendTo.length > 0) runners.push(poller);
+      else recorders.push({ poller, url });
+    };
     for (const spec of Object.values(queues)) {
-      const onError = (error: unknown) =>
-        log(`[${spec.consumer}] ${(error as Error).stack ?? String(error)}`);
       const queue = services.queues[spec.name];
-      pollers.push(
-        startPoller({
-          sqs: services.sqs,
-          queueUrl: queue.url,
-          queueArn: queue.arn,
-          batchSize: spec.batchSize,
-          concurrency: options.pollerConcurrency ?? 2,
-          invoke: invoker(spec.consumer),
-          onError,
-        }),
-      );
+      poll(queue.url, queue.arn, spec.consumer, spec.batchSize, options.pollerConcurrency ?? 2);
       if (spec.deadLetterConsumer !== null) {
-        pollers.push(
-          startPoller({
-            sqs: services.sqs,
-            queueUrl: queue.deadLetterUrl,
-            queueArn: queue.deadLetterArn,
-            batchSize: 10,
-            concurrency: 1,
-            invoke: invoker(spec.deadLetterConsumer),
-            onError,
-          }),
-        );
+        poll(queue.deadLetterUrl, queue.deadLetterArn, spec.deadLetterConsumer, 10, 1);
       }
     }
     cleanups.push(async () => {
-      await Promise.all(pollers.map((poller) => poller.stop()));
+      await Promise.all(runners.map((poller) => poller.stop()));
+      await drainQueues(
+        services,
+        recorders.map((recorder) => recorder.url),
+        DRAIN_TIMEOUT_MS,
+      );
+      await Promise.all(recorders.map((recorder) => recorder.poller.stop()));
     });
 
     // Seeding uploads the demo script, which the Python runtime syntax-checks like any upload.

@@ -81,3 +81,60 @@ describe('the platform on disk', () => {
     }
   }, 120_000);
 });
+
+describe('stopping with runs in flight', () => {
+  it('records the runs in flight before stopping and finishes the waiting ones after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'execfabric-inflight-'));
+    try {
+      const first = await startLocalPlatform({
+        port: 0,
+        dataDir: dir,
+        schedules: false,
+        demoPassword: PASSWORD,
+        log: () => undefined,
+      });
+      const token = await login(first.url);
+      const skills = await call(first.url, { host: 'acme.localhost', token, path: '/api/skills' });
+      const greet = skills.body.items.find((skill: { name: string }) => skill.name === 'Greet').id;
+      const ids: string[] = [];
+      for (let index = 0; index < 5; index++) {
+        const run = await call(first.url, {
+          host: 'acme.localhost',
+          token,
+          method: 'POST',
+          path: `/api/skills/${greet}/executions`,
+          body: { input: { name: `n${index}` } },
+        });
+        ids.push(run.body.id);
+      }
+      await first.stop();
+
+      const second = await startLocalPlatform({
+        port: 0,
+        dataDir: dir,
+        schedules: false,
+        log: () => undefined,
+      });
+      try {
+        const again = await login(second.url);
+        const statuses: string[] = [];
+        for (const id of ids) {
+          let status = '';
+          for (let attempt = 0; attempt < 150; attempt++) {
+            status = (
+              await call(second.url, { host: 'acme.localhost', token: again, path: `/api/executions/${id}` })
+            ).body.status;
+            if (!['requested', 'queued', 'running'].includes(status)) break;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          statuses.push(status);
+        }
+        expect(statuses).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
