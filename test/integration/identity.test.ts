@@ -280,6 +280,20 @@ describe('personal access tokens', () => {
     );
   });
 
+  it('never lets a user disable themselves or change their own roles', async () => {
+    for (const body of [{ disabled: true }, { roles: ['viewer'] }]) {
+      const response = await t.send({
+        host: HOSTS.admin,
+        path: '/api/users/admin',
+        method: 'PATCH',
+        token: tokens.admin,
+        body,
+      });
+      expectProblem(response, 403, `self-change ${JSON.stringify(body)}`);
+    }
+    expect((await me(HOSTS.admin, tokens.admin)).status).toBe(200);
+  });
+
   it('cannot mint tokens, even with token:create in scope (a child would outlive its parent)', async () => {
     const wide = await t.send({
       host: HOSTS.acme,

@@ -234,6 +234,12 @@ export class Directory {
   ): Promise<User> {
     const current = await this.getUser(domain, username);
     if (current === null) throw new NotFoundError(`User ${username} not found`);
+    // Nobody locks themselves out: the last admin (or super-admin) could not be restored over the API.
+    if (username === actor.username && (change.disabled === true || change.roles !== undefined)) {
+      throw new ForbiddenError(
+        'You cannot disable your own account or change your own roles; ask another admin',
+      );
+    }
     await this.#checkManageable(domain, current, actor);
     if (change.roles !== undefined) await this.#checkGrantable(domain, change.roles, actor);
     if (change.password !== undefined) validatePassword(change.password);
