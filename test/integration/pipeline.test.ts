@@ -178,6 +178,12 @@ describe('bad input', () => {
     expect(response.status).toBe(422);
     expect(response.headers['content-type']).toBe('application/problem+json');
     expect(response.body.errors.length).toBeGreaterThan(0);
+    expect(response.body.errors[0]).toEqual({ path: 'input', message: "must have required property 'b'" });
+    const unknownField = await run(skillId, { a: 1, b: 2, c: 3 });
+    expect(unknownField.body.errors).toContainEqual({
+      path: 'input',
+      message: "must not have the property 'c'",
+    });
     const wrongType = await run(skillId, { a: 'one', b: 2 });
     expect(wrongType.status).toBe(422);
     expect(wrongType.body.errors[0].path).toBe('input.a');

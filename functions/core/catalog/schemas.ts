@@ -24,11 +24,19 @@ const cache = new Map<string, ValidateFunction>();
 
 export type JsonSchema = Record<string, unknown> | boolean;
 
+/** `input.` + `/a/0/b` → `input.a.0.b`; the document itself is `input`. */
 function issues(errors: readonly ErrorObject[] | null | undefined, prefix: string): FieldIssue[] {
-  return (errors ?? []).slice(0, 20).map((error) => ({
-    path: `${prefix}${error.instancePath.replace(/^\//, '').replace(/\//g, '.')}`,
-    message: error.message ?? 'is invalid',
-  }));
+  return (errors ?? []).slice(0, 20).map((error) => {
+    const pointer = error.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    const extra = (error.params as { additionalProperty?: unknown }).additionalProperty;
+    return {
+      path: pointer === '' ? prefix.replace(/\.$/, '') : `${prefix}${pointer}`,
+      message:
+        error.keyword === 'additionalProperties' && typeof extra === 'string'
+          ? `must not have the property '${extra}'`
+          : (error.message ?? 'is invalid'),
+    };
+  });
 }
 
 /** Throws a ValidationError unless `schema` is a valid, compilable JSON Schema 2020-12. */
