@@ -1,0 +1,23 @@
+/**
+ * Prints every route of both APIs from the route tables themselves (the API reference that cannot
+ * drift): `npx tsx scripts/routes.ts`.
+ */
+import { documentClient } from '../functions/core/db.ts';
+import { createCore } from '../functions/core/platform.ts';
+import { governanceRoutes } from '../functions/governance-api/routes.ts';
+import type { Route } from '../functions/http/router.ts';
+import { tenantRoutes } from '../functions/tenant-api/routes.ts';
+
+// Building the tables touches no database; the core only needs a table to exist in name.
+const core = createCore({ table: { client: documentClient('http://127.0.0.1:1'), name: 'routes' } });
+
+function print(title: string, routes: readonly Route[]) {
+  process.stdout.write(`\n${title}\n`);
+  for (const route of routes) {
+    const who = route.auth === 'anonymous' ? 'anyone' : (route.permission ?? 'any signed-in user');
+    process.stdout.write(`  ${route.method.padEnd(6)} ${route.path.padEnd(48)} ${who}\n`);
+  }
+}
+
+print('Tenant API (every tenant host, e.g. acme.localhost)', tenantRoutes(core));
+print('Governance API (the console host, e.g. admin.localhost)', governanceRoutes(core));
