@@ -101,7 +101,11 @@ function canonicalInstant(value: string, path: string): string {
 
 function normaliseHost(host: string, path: string): string {
   const name = host.trim().toLowerCase();
-  if (!isValidHost(name)) throw new ValidationError('Invalid host name', [{ path, message: name }]);
+  if (!isValidHost(name)) {
+    throw new ValidationError('Invalid host name', [
+      { path, message: `${name} is not a host name: letters, digits, hyphens and dots, no scheme or port` },
+    ]);
+  }
   return name;
 }
 
