@@ -588,6 +588,7 @@ describe('platform audit', () => {
 describe('isolation', () => {
   /** A valid body for each governance route, so a refusal is about who asks, not what is sent. */
   const bodies: Readonly<Record<string, unknown>> = {
+    'POST /api/tenants/{id}/admins': { username: 'intruder', password: PASSWORD },
     'POST /api/tenants': {
       id: 'intruder',
       name: 'Intruder',
