@@ -394,6 +394,11 @@ describe('governance console', () => {
     await tab.getByText('Tenant created.').waitFor();
     await tab.getByRole('heading', { name: 'Initech', level: 1 }).waitFor();
     await tab.getByRole('link', { name: 'initech.localhost' }).waitFor();
+    // …and its first admin, so someone can sign in on the new host.
+    await tab.getByLabel('Admin username').fill('peter');
+    await tab.getByLabel('Admin password (10 characters or more)').fill('initech-password-1');
+    await tab.getByRole('button', { name: 'Create admin' }).click();
+    await tab.getByText('Admin peter created').waitFor();
     await screenshot(tab, 'governance-tenant');
 
     // The new host serves the tenant front, bound to the new tenant.
@@ -405,6 +410,7 @@ describe('governance console', () => {
     };
     expect(health).toMatchObject({ domain: 'tenant', tenant: { id: 'initech' } });
     await screenshot(tab, 'initech-login');
+    await signIn(tab, 'peter', 'initech-password-1');
   }, 45_000);
 
   it('the console pages work: tenants, orders and payment, lifecycle, announcements, audit', async () => {

@@ -236,6 +236,7 @@ export function TenantPage({ id, created }: { readonly id: string; readonly crea
                 tenant.reload();
               }}
             />
+            <TenantAdmin tenant={data} onCreated={setMessage} />
           </>
         )}
       </Show>
@@ -304,6 +305,60 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
           />
         </div>
         <Submit action={save}>Save changes</Submit>
+      </form>
+    </Section>
+  );
+}
+
+/** Gives the tenant an admin, so someone can sign in on its own host (a new tenant has nobody). */
+function TenantAdmin({
+  tenant,
+  onCreated,
+}: {
+  readonly tenant: Tenant;
+  readonly onCreated: (text: string) => void;
+}) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const create = useAction(async () =>
+    api.post<{ username: string }>(`/api/tenants/${segment(tenant.id)}/admins`, { username, password }),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const created = await create.run();
+    if (created !== undefined) {
+      onCreated(
+        `Admin ${created.username} created: they sign in at ${tenant.hosts[0] ?? 'the tenant’s host'}.`,
+      );
+      setUsername('');
+      setPassword('');
+    }
+  };
+  return (
+    <Section title="Tenant admin">
+      <p>Creates a user with the admin role in this tenant, who signs in on the tenant’s own host.</p>
+      <form onSubmit={submit}>
+        <TextField
+          id="tenant-admin-username"
+          label="Admin username"
+          required
+          autoCapitalize="none"
+          spellCheck={false}
+          autoComplete="off"
+          value={username}
+          onChange={setUsername}
+        />
+        <TextField
+          id="tenant-admin-password"
+          label="Admin password (10 characters or more)"
+          type="password"
+          required
+          minLength={10}
+          autoComplete="new-password"
+          value={password}
+          onChange={setPassword}
+        />
+        <Submit action={create}>Create admin</Submit>
       </form>
     </Section>
   );
