@@ -10,8 +10,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { z } from 'zod';
 import { tableFromEnv } from '../core/db.ts';
 import { createCore } from '../core/platform.ts';
-import type { TenantContext } from '../core/tenancy/domain.ts';
-import { readTenantSummary } from '../core/tenancy/hosts.ts';
+import { tenantContext } from '../core/tenancy/hosts.ts';
 
 const logger = new Logger({ serviceName: 'results-recorder' });
 const core = createCore({ table: tableFromEnv() });
@@ -45,11 +44,6 @@ const report = z.discriminatedUnion('kind', [
 /** What the recorder needs from a dead job: whose execution it was. */
 const deadJob = z.object({ executionId: z.string(), tenantId: z.string() });
 
-async function tenantDomain(tenantId: string): Promise<TenantContext | null> {
-  const tenant = await readTenantSummary(core.table, tenantId);
-  return tenant === null ? null : { kind: 'tenant', host: '', tenant };
-}
-
 async function recordReport(record: SQSRecord): Promise<void> {
   const parsed = report.safeParse(JSON.parse(record.body));
   if (!parsed.success) {
@@ -57,7 +51,7 @@ async function recordReport(record: SQSRecord): Promise<void> {
     logger.error('Unreadable execution report', { messageId: record.messageId, issues: parsed.error.issues });
     return;
   }
-  const domain = await tenantDomain(parsed.data.tenantId);
+  const domain = await tenantContext(core.table, parsed.data.tenantId);
   if (domain === null) {
     logger.error('Report for an unknown tenant', {
       messageId: record.messageId,
@@ -84,7 +78,7 @@ async function recordDeadJob(record: SQSRecord): Promise<void> {
     });
     return;
   }
-  const domain = await tenantDomain(parsed.data.tenantId);
+  const domain = await tenantContext(core.table, parsed.data.tenantId);
   if (domain === null) return;
   await core.executions.fail(domain, parsed.data.executionId, {
     type: 'DeadLettered',

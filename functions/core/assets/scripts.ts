@@ -7,12 +7,13 @@
  * Steps are ordered for a store without transactions: a version item is written (conditionally,
  * never overwritten) before anything points at it.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
+import { ordinalKey, randomId } from '../ids.ts';
 import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -48,16 +49,6 @@ export interface ScriptVersion {
 
 export interface ScriptVersionWithSource extends ScriptVersion {
   readonly source: string;
-}
-
-function versionSk(version: number): string {
-  return String(version).padStart(8, '0');
-}
-
-function newAssetId(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  const bytes = randomBytes(12);
-  return `scr-${[...bytes].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
 }
 
 function toAsset(item: Record<string, unknown>): ScriptAsset {
@@ -123,7 +114,7 @@ export class ScriptAssets {
     actor: Pick<Caller, 'username' | 'via'>,
   ): Promise<ScriptAsset & { version: number; sha256: string }> {
     await this.#checkSource(input.source);
-    const id = newAssetId();
+    const id = randomId('scr');
     const version = await this.#putVersion(
       domain,
       id,
@@ -273,7 +264,7 @@ export class ScriptAssets {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'ASSETV', id, versionSk(version)),
+        Key: itemKey(domain, 'ASSETV', id, ordinalKey(version)),
         ConsistentRead: true,
       }),
     );
@@ -334,7 +325,7 @@ export class ScriptAssets {
     author: string,
   ): Promise<ScriptVersionWithSource> {
     const item = {
-      ...itemKey(domain, 'ASSETV', assetId, versionSk(version)),
+      ...itemKey(domain, 'ASSETV', assetId, ordinalKey(version)),
       type: 'ASSETVERSION',
       assetId,
       version,

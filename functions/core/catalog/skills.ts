@@ -4,7 +4,7 @@
  * Every save writes an immutable revision (executions record the revision they ran, so the output is
  * checked against the schema of that revision), then moves the head with a conditional write.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
@@ -12,6 +12,7 @@ import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
+import { ordinalKey, randomId } from '../ids.ts';
 import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { assertValidSchema, type JsonSchema, schemaIssues } from './schemas.ts';
@@ -68,15 +69,6 @@ export interface SkillInput {
   readonly asset: unknown;
   readonly limits?: Partial<ExecutionLimits>;
   readonly provenance?: Record<string, unknown>;
-}
-
-function newSkillId(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  return `skl-${[...randomBytes(12)].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
-}
-
-function revisionSk(revision: number): string {
-  return String(revision).padStart(8, '0');
 }
 
 const DEFINITION_FIELDS = [
@@ -157,7 +149,7 @@ export class SkillCatalog {
     actor: Pick<Caller, 'username' | 'via'>,
   ): Promise<Skill> {
     const definition = await this.#definition(domain, input);
-    const id = newSkillId();
+    const id = randomId('skl');
     const now = this.#now().toISOString();
     const skill: Skill = {
       ...definition,
@@ -262,7 +254,7 @@ export class SkillCatalog {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'SKILLREV', id, revisionSk(revision)),
+        Key: itemKey(domain, 'SKILLREV', id, ordinalKey(revision)),
       }),
     );
     if (result.Item === undefined) throw new NotFoundError(`Revision ${revision} of skill ${id} not found`);
@@ -345,7 +337,7 @@ export class SkillCatalog {
         new PutCommand({
           TableName: this.#table.name,
           Item: {
-            ...itemKey(domain, 'SKILLREV', skill.id, revisionSk(skill.revision)),
+            ...itemKey(domain, 'SKILLREV', skill.id, ordinalKey(skill.revision)),
             type: 'SKILLREV',
             ...skill,
           },

@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditLog, canonicalJson } from '../audit/chain.ts';
-import { MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
+import { APPROVAL_COUNT, MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   ConflictError,
@@ -321,10 +321,7 @@ export class Executions {
     }
 
     const asset = await this.#executors.get(skill.asset.kind).resolve(domain, skill.asset);
-    const approvalsRequired = Math.max(
-      { none: 0, one: 1, two: 2 }[skill.approval],
-      MIN_APPROVALS[skill.risk],
-    );
+    const approvalsRequired = Math.max(APPROVAL_COUNT[skill.approval], MIN_APPROVALS[skill.risk]);
     const pending = approvalsRequired > 0;
     const waitSeconds = pending ? await this.#approvalTtl(domain) : START_DEADLINE_SECONDS;
     const execution: Execution = {

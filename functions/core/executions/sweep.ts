@@ -7,7 +7,7 @@
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
-import { readTenantSummary } from '../tenancy/hosts.ts';
+import { tenantContext } from '../tenancy/hosts.ts';
 import type { Execution, Executions } from './executions.ts';
 
 /** A waiting run older than this is re-dispatched (its message may have been lost). */
@@ -26,10 +26,7 @@ export interface SweepResult {
 }
 
 async function tenantDomain(table: Table, tenantId: string, cache: Map<string, TenantContext | null>) {
-  if (!cache.has(tenantId)) {
-    const tenant = await readTenantSummary(table, tenantId);
-    cache.set(tenantId, tenant === null ? null : { kind: 'tenant', host: '', tenant });
-  }
+  if (!cache.has(tenantId)) cache.set(tenantId, await tenantContext(table, tenantId));
   return cache.get(tenantId) ?? null;
 }
 

@@ -5,7 +5,6 @@
  * trial runs by super-admins. Tenants read only summaries of what they were granted, and resolve a
  * resource only through their own grant. No method returns, logs or audits a credential value.
  */
-import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { SYSTEM_ACTOR } from '../audit/chain.ts';
@@ -13,6 +12,7 @@ import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { type Acting, recordPublic } from '../governance/acting.ts';
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
+import { randomId } from '../ids.ts';
 import { domainPk } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { CredentialMissingError, type CredentialStore, type PreviousPolicy } from '../secrets/store.ts';
@@ -76,11 +76,6 @@ export interface TrialResult {
 }
 
 export type HttpResourcePatch = Partial<HttpResourceInput>;
-
-function newResourceId(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  return `hr-${[...randomBytes(12)].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
-}
 
 function toResource(item: Record<string, unknown>): HttpResource {
   const grants = item.grants instanceof Set ? [...(item.grants as Set<string>)] : [];
@@ -171,7 +166,7 @@ export class HttpResources {
     const now = this.#now().toISOString();
     const resource: HttpResource = {
       ...config,
-      id: newResourceId(),
+      id: randomId('hr'),
       version: 1,
       configHash: configHash(config),
       grants: [],

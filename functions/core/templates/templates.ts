@@ -8,7 +8,7 @@
  * Steps are ordered and conditional (no transactions): an install record is claimed before anything
  * is created, and moved forward only after the Skill exists.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { requireValidScript, type ScriptChecker } from '../assets/checker.ts';
 import { MAX_SCRIPT_BYTES, type ScriptAssets } from '../assets/scripts.ts';
@@ -25,9 +25,10 @@ import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { ExecutionLimits } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
+import { ordinalKey, randomId } from '../ids.ts';
 import { domainPk, itemKey, publicItemKey, typePrefix } from '../keys.ts';
-import type { PublicContext, TenantContext, TenantSummary } from '../tenancy/domain.ts';
-import { readTenantSummary } from '../tenancy/hosts.ts';
+import type { PublicContext, TenantContext } from '../tenancy/domain.ts';
+import { tenantContext } from '../tenancy/hosts.ts';
 
 export const TEMPLATE_ID_PATTERN = /^tpl-[a-z0-9]{12}$/;
 
@@ -86,15 +87,6 @@ export interface TemplatesOptions {
   readonly now?: () => Date;
 }
 
-function newTemplateId(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  return `tpl-${[...randomBytes(12)].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
-}
-
-function versionSk(version: number): string {
-  return String(version).padStart(8, '0');
-}
-
 function toTemplate(item: Record<string, unknown>): Template {
   return {
     id: String(item.id),
@@ -104,10 +96,6 @@ function toTemplate(item: Record<string, unknown>): Template {
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
   };
-}
-
-function tenantDomain(tenant: TenantSummary): TenantContext {
-  return { kind: 'tenant', host: '', tenant };
 }
 
 export class Templates {
@@ -135,7 +123,7 @@ export class Templates {
     actor: Caller,
   ): Promise<Template & { version: 1 }> {
     await this.#validate(content);
-    const id = newTemplateId();
+    const id = randomId('tpl');
     await this.#putVersion(id, 1, content, actor.username);
     const now = this.#now().toISOString();
     const template: Template = {
@@ -214,7 +202,7 @@ export class Templates {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: publicItemKey('TEMPLATEV', id, versionSk(version)),
+        Key: publicItemKey('TEMPLATEV', id, ordinalKey(version)),
         ConsistentRead: true,
       }),
     );
@@ -245,15 +233,15 @@ export class Templates {
     const tenants: string[] = [];
     const ids = 'all' in target ? this.#tenantIds() : target.tenantIds;
     for await (const tenantId of ids) {
-      const tenant = await readTenantSummary(this.#table, tenantId);
-      if (tenant === null)
+      const domain = await tenantContext(this.#table, tenantId);
+      if (domain === null)
         throw new ValidationError(`Unknown tenant ${tenantId}`, [{ path: 'tenantIds', message: tenantId }]);
       await this.#table.client
         .send(
           new PutCommand({
             TableName: this.#table.name,
             Item: {
-              ...itemKey(tenantDomain(tenant), 'TEMPLATEGRANT', id),
+              ...itemKey(domain, 'TEMPLATEGRANT', id),
               type: 'TEMPLATEGRANT',
               templateId: id,
               distributedAt: this.#now().toISOString(),
@@ -477,7 +465,7 @@ export class Templates {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...publicItemKey('TEMPLATEV', id, versionSk(version)), type: 'TEMPLATEV', ...item },
+          Item: { ...publicItemKey('TEMPLATEV', id, ordinalKey(version)), type: 'TEMPLATEV', ...item },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );

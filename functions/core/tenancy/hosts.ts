@@ -7,7 +7,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import { UnknownHostError } from '../errors.ts';
 import { hostKey, tenantKey } from '../keys.ts';
-import type { DomainContext, PublicSurface, TenantStatus, TenantSummary } from './domain.ts';
+import type { DomainContext, PublicSurface, TenantContext, TenantStatus, TenantSummary } from './domain.ts';
 
 /** What a host binding item holds. */
 export type HostBinding =
@@ -116,4 +116,10 @@ export async function readTenantSummary(
     plan: String(item.plan),
     expiresAt: String(item.expiresAt),
   };
+}
+
+/** A tenant's domain context outside any request (workers, scans, distribution): no host. */
+export async function tenantContext(table: Table, tenantId: string): Promise<TenantContext | null> {
+  const tenant = await readTenantSummary(table, tenantId);
+  return tenant === null ? null : { kind: 'tenant', host: '', tenant };
 }

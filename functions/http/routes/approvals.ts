@@ -1,17 +1,11 @@
 /** The approvals inbox and decisions on a run. */
 import { z } from 'zod';
-import { NotFoundError } from '../../core/errors.ts';
 import { executionView } from '../../core/executions/executions.ts';
 import type { Core } from '../../core/platform.ts';
-import type { DomainContext, TenantContext } from '../../core/tenancy/domain.ts';
 import { type Route, route } from '../router.ts';
+import { tenantOf } from './domains.ts';
 
 const decisionBody = z.strictObject({ comment: z.string().max(1000).optional() });
-
-function tenantOf(domain: DomainContext): TenantContext {
-  if (domain.kind !== 'tenant') throw new NotFoundError('No approvals in this domain');
-  return domain;
-}
 
 export function approvalRoutes(core: Core): Route[] {
   const decide = (decision: 'approve' | 'reject') =>
@@ -24,7 +18,7 @@ export function approvalRoutes(core: Core): Route[] {
       maxBodyBytes: 8 * 1024,
       handle: async ({ domain, caller, request }) => {
         const execution = await core.approvals.decide(
-          tenantOf(domain),
+          tenantOf(domain, 'approvals'),
           caller,
           request.params.id ?? '',
           decision,
@@ -41,7 +35,7 @@ export function approvalRoutes(core: Core): Route[] {
       handle: async ({ domain, caller }) => ({
         status: 200,
         body: {
-          items: (await core.approvals.inbox(tenantOf(domain), caller)).map((entry) => ({
+          items: (await core.approvals.inbox(tenantOf(domain, 'approvals'), caller)).map((entry) => ({
             ...executionView(entry.execution),
             approvalsRequired: entry.execution.approvalsRequired,
             adminApprovalRequired: entry.execution.adminApprovalRequired === true,

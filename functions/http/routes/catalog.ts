@@ -2,24 +2,22 @@
 import { z } from 'zod';
 import { MAX_SCRIPT_BYTES } from '../../core/assets/scripts.ts';
 import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
-import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { executionView } from '../../core/executions/executions.ts';
 import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
-import type { DomainContext, TenantContext } from '../../core/tenancy/domain.ts';
 import { type Route, route } from '../router.ts';
+import { jsonSchemaField, tenantOf } from './domains.ts';
 
 /** A script upload's body: the source (≤ 256 KiB) may double when JSON-escaped. */
 const SCRIPT_BODY_BYTES = 4 * MAX_SCRIPT_BYTES;
 
-const jsonSchema = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
-
 const skillBody = z.strictObject({
   name: z.string().trim().min(1).max(120),
   description: z.string().max(2000).optional(),
-  inputSchema: jsonSchema,
-  outputSchema: jsonSchema,
+  inputSchema: jsonSchemaField,
+  outputSchema: jsonSchemaField,
   risk: z.enum(RISKS),
   approval: z.enum(APPROVALS).optional(),
   visibility: z.strictObject({ roles: z.array(z.string().max(64)).max(20) }).optional(),
@@ -41,12 +39,6 @@ const newVersionBody = z.strictObject({ source: z.string(), note: z.string().max
 const activateBody = z.strictObject({ version: z.number().int().min(1) });
 const runBody = z.strictObject({ input: z.unknown() });
 
-/** The catalogue exists only in tenant domains (the tenant API accepts nothing else). */
-function tenantOf(domain: DomainContext): TenantContext {
-  if (domain.kind !== 'tenant') throw new NotFoundError('No catalogue in this domain');
-  return domain;
-}
-
 function versionParam(raw: string | undefined): number {
   const version = Number(raw);
   if (!Number.isInteger(version) || version < 1) {
@@ -64,7 +56,7 @@ export function catalogRoutes(core: Core): Route[] {
       permission: 'skill:read',
       handle: async ({ domain, caller }) => ({
         status: 200,
-        body: { items: await core.skills.listVisible(tenantOf(domain), caller) },
+        body: { items: await core.skills.listVisible(tenantOf(domain, 'catalogue'), caller) },
       }),
     }),
     route({
@@ -76,7 +68,7 @@ export function catalogRoutes(core: Core): Route[] {
       maxBodyBytes: 256 * 1024,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.skills.create(tenantOf(domain), request.body, caller),
+        body: await core.skills.create(tenantOf(domain, 'catalogue'), request.body, caller),
       }),
     }),
     route({
@@ -86,7 +78,7 @@ export function catalogRoutes(core: Core): Route[] {
       permission: 'skill:read',
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: await core.skills.getVisible(tenantOf(domain), caller, request.params.id ?? ''),
+        body: await core.skills.getVisible(tenantOf(domain, 'catalogue'), caller, request.params.id ?? ''),
       }),
     }),
     route({
@@ -101,7 +93,7 @@ export function catalogRoutes(core: Core): Route[] {
         return {
           status: 200,
           body: await core.skills.update(
-            tenantOf(domain),
+            tenantOf(domain, 'catalogue'),
             request.params.id ?? '',
             definition,
             caller,
@@ -119,7 +111,7 @@ export function catalogRoutes(core: Core): Route[] {
       maxBodyBytes: 128 * 1024,
       handle: async ({ domain, caller, request }) => {
         const { execution, created } = await core.executions.request(
-          tenantOf(domain),
+          tenantOf(domain, 'catalogue'),
           caller,
           request.params.id ?? '',
           request.body.input,
@@ -138,7 +130,7 @@ export function catalogRoutes(core: Core): Route[] {
       auth: 'caller',
       handle: async ({ domain, caller, request }) => {
         const page = await core.executions.list(
-          tenantOf(domain),
+          tenantOf(domain, 'catalogue'),
           caller,
           pageSize(request.query.limit),
           request.query.cursor,
@@ -155,7 +147,9 @@ export function catalogRoutes(core: Core): Route[] {
       auth: 'caller',
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: executionView(await core.executions.get(tenantOf(domain), caller, request.params.id ?? '')),
+        body: executionView(
+          await core.executions.get(tenantOf(domain, 'catalogue'), caller, request.params.id ?? ''),
+        ),
       }),
     }),
     route({
@@ -165,7 +159,11 @@ export function catalogRoutes(core: Core): Route[] {
       permission: 'asset:manage',
       handle: async ({ domain, request }) => ({
         status: 200,
-        body: await core.scripts.list(tenantOf(domain), pageSize(request.query.limit), request.query.cursor),
+        body: await core.scripts.list(
+          tenantOf(domain, 'catalogue'),
+          pageSize(request.query.limit),
+          request.query.cursor,
+        ),
       }),
     }),
     route({
@@ -177,7 +175,7 @@ export function catalogRoutes(core: Core): Route[] {
       maxBodyBytes: SCRIPT_BODY_BYTES,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.scripts.create(tenantOf(domain), request.body, caller),
+        body: await core.scripts.create(tenantOf(domain, 'catalogue'), request.body, caller),
       }),
     }),
     route({
@@ -187,7 +185,7 @@ export function catalogRoutes(core: Core): Route[] {
       permission: 'asset:manage',
       handle: async ({ domain, request }) => ({
         status: 200,
-        body: await core.scripts.get(tenantOf(domain), request.params.id ?? ''),
+        body: await core.scripts.get(tenantOf(domain, 'catalogue'), request.params.id ?? ''),
       }),
     }),
     route({
@@ -198,7 +196,7 @@ export function catalogRoutes(core: Core): Route[] {
       handle: async ({ domain, request }) => ({
         status: 200,
         body: await core.scripts.versions(
-          tenantOf(domain),
+          tenantOf(domain, 'catalogue'),
           request.params.id ?? '',
           pageSize(request.query.limit),
           request.query.cursor,
@@ -214,7 +212,12 @@ export function catalogRoutes(core: Core): Route[] {
       maxBodyBytes: SCRIPT_BODY_BYTES,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.scripts.addVersion(tenantOf(domain), request.params.id ?? '', request.body, caller),
+        body: await core.scripts.addVersion(
+          tenantOf(domain, 'catalogue'),
+          request.params.id ?? '',
+          request.body,
+          caller,
+        ),
       }),
     }),
     route({
@@ -225,7 +228,7 @@ export function catalogRoutes(core: Core): Route[] {
       handle: async ({ domain, request }) => ({
         status: 200,
         body: await core.scripts.version(
-          tenantOf(domain),
+          tenantOf(domain, 'catalogue'),
           request.params.id ?? '',
           versionParam(request.params.version),
         ),
@@ -240,7 +243,7 @@ export function catalogRoutes(core: Core): Route[] {
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: await core.scripts.activate(
-          tenantOf(domain),
+          tenantOf(domain, 'catalogue'),
           request.params.id ?? '',
           request.body.version,
           caller,

@@ -5,15 +5,16 @@
  * granted to the tenant. Bodies are parsed here with strict zod schemas; the rest is the core's.
  */
 import { z } from 'zod';
-import { NotFoundError, RouteNotFoundError } from '../../core/errors.ts';
+import { RouteNotFoundError } from '../../core/errors.ts';
 import type { Acting } from '../../core/governance/acting.ts';
 import { AUTH_SCHEMES, HTTP_METHODS } from '../../core/http-resources/model.ts';
 import { resourceView } from '../../core/http-resources/resources.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
-import { type DomainContext, TENANT_ID_PATTERN } from '../../core/tenancy/domain.ts';
+import { TENANT_ID_PATTERN } from '../../core/tenancy/domain.ts';
 import { type ApiRequest, type Route, type RouteContext, type RouteResult, route } from '../router.ts';
+import { tenantOf } from './domains.ts';
 
 const PERMISSION = 'http-resource:manage';
 
@@ -209,11 +210,6 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
   ];
 }
 
-function tenantOf(domain: DomainContext) {
-  if (domain.kind !== 'tenant') throw new NotFoundError('No HTTP resources in this domain');
-  return domain;
-}
-
 export function httpResourceTenantRoutes(core: Core): Route[] {
   return [
     route({
@@ -223,7 +219,7 @@ export function httpResourceTenantRoutes(core: Core): Route[] {
       permission: 'skill:manage',
       handle: async ({ domain }) => ({
         status: 200,
-        body: { items: await core.httpResources.summaries(tenantOf(domain)) },
+        body: { items: await core.httpResources.summaries(tenantOf(domain, 'HTTP resources')) },
       }),
     }),
   ];

@@ -1,19 +1,16 @@
 /** Platform templates: authored and distributed in the public domain, installed by tenant admins. */
 import { z } from 'zod';
 import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
-import { NotFoundError } from '../../core/errors.ts';
 import type { Core } from '../../core/platform.ts';
-import type { DomainContext, PublicContext, TenantContext } from '../../core/tenancy/domain.ts';
 import { type Route, route } from '../router.ts';
-
-const jsonSchema = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
+import { jsonSchemaField, publicOf, tenantOf } from './domains.ts';
 
 const templateBody = z.strictObject({
   skill: z.strictObject({
     name: z.string().trim().min(1).max(120),
     description: z.string().max(2000).default(''),
-    inputSchema: jsonSchema,
-    outputSchema: jsonSchema,
+    inputSchema: jsonSchemaField,
+    outputSchema: jsonSchemaField,
     risk: z.enum(RISKS),
     approval: z.enum(APPROVALS).optional(),
     limits: z
@@ -32,16 +29,6 @@ const distributeBody = z.union([
 /** A template body may carry a script of up to 256 KiB, which can double when JSON-escaped. */
 const TEMPLATE_BODY_BYTES = 1024 * 1024;
 
-function publicOf(domain: DomainContext): PublicContext {
-  if (domain.kind !== 'public') throw new NotFoundError('No template authoring in this domain');
-  return domain;
-}
-
-function tenantOf(domain: DomainContext): TenantContext {
-  if (domain.kind !== 'tenant') throw new NotFoundError('No template installation in this domain');
-  return domain;
-}
-
 export function templateGovernanceRoutes(core: Core): Route[] {
   return [
     route({
@@ -51,7 +38,7 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       permission: 'template:manage',
       handle: async ({ domain }) => ({
         status: 200,
-        body: { items: await core.templates.list(publicOf(domain)) },
+        body: { items: await core.templates.list(publicOf(domain, 'template authoring')) },
       }),
     }),
     route({
@@ -63,7 +50,7 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       maxBodyBytes: TEMPLATE_BODY_BYTES,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.templates.create(publicOf(domain), request.body, caller),
+        body: await core.templates.create(publicOf(domain, 'template authoring'), request.body, caller),
       }),
     }),
     route({
@@ -72,7 +59,7 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       auth: 'caller',
       permission: 'template:manage',
       handle: async ({ domain, request }) => {
-        publicOf(domain);
+        publicOf(domain, 'template authoring');
         const template = await core.templates.get(request.params.id ?? '');
         return {
           status: 200,
@@ -89,7 +76,7 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       maxBodyBytes: TEMPLATE_BODY_BYTES,
       handle: async ({ domain, caller, request }) => {
         const version = await core.templates.addVersion(
-          publicOf(domain),
+          publicOf(domain, 'template authoring'),
           request.params.id ?? '',
           request.body,
           caller,
@@ -107,7 +94,7 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: await core.templates.distribute(
-          publicOf(domain),
+          publicOf(domain, 'template authoring'),
           request.params.id ?? '',
           request.body,
           caller,
@@ -126,7 +113,7 @@ export function templateTenantRoutes(core: Core): Route[] {
       permission: 'template:install',
       handle: async ({ domain }) => ({
         status: 200,
-        body: { items: await core.templates.offered(tenantOf(domain)) },
+        body: { items: await core.templates.offered(tenantOf(domain, 'template installation')) },
       }),
     }),
     route({
@@ -136,7 +123,11 @@ export function templateTenantRoutes(core: Core): Route[] {
       permission: 'template:install',
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: await core.templates.install(tenantOf(domain), request.params.id ?? '', caller),
+        body: await core.templates.install(
+          tenantOf(domain, 'template installation'),
+          request.params.id ?? '',
+          caller,
+        ),
       }),
     }),
   ];

@@ -1,0 +1,19 @@
+/** What the route files share: narrowing a request's domain, and the shape of a JSON Schema body field. */
+import { z } from 'zod';
+import { NotFoundError } from '../../core/errors.ts';
+import type { DomainContext, PublicContext, TenantContext } from '../../core/tenancy/domain.ts';
+
+/** A JSON Schema as a request carries it (checked for real by the catalogue's schema module). */
+export const jsonSchemaField = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
+
+/** The tenant domain of a tenant-only route; anything else has no such thing (404). */
+export function tenantOf(domain: DomainContext, what: string): TenantContext {
+  if (domain.kind !== 'tenant') throw new NotFoundError(`No ${what} in this domain`);
+  return domain;
+}
+
+/** The public domain of a governance-only route; anything else has no such thing (404). */
+export function publicOf(domain: DomainContext, what: string): PublicContext {
+  if (domain.kind !== 'public') throw new NotFoundError(`No ${what} in this domain`);
+  return domain;
+}
