@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditLog, canonicalJson } from '../audit/chain.ts';
-import { APPROVAL_COUNT, MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
+import { APPROVAL_COUNT, canSee, MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   ConflictError,
@@ -644,13 +644,7 @@ export class Executions {
     if (caller.permissions.has('skill:manage')) return true;
     if (!caller.permissions.has('execution:read') && execution.requestedBy !== caller.username) return false;
     const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
-    return (
-      skill !== null &&
-      (await this.#skills.getVisible(domain, caller, skill.id).then(
-        () => true,
-        () => false,
-      ))
-    );
+    return skill !== null && canSee(caller, skill);
   }
 
   async #find(domain: TenantContext, id: string): Promise<Execution | null> {
