@@ -1,8 +1,15 @@
-"""The job half of a forked child: read one request from the job pipe, apply the limits, run the
-script (or check it), write one result to the result pipe, exit.
+"""The job half of a forked child: read one request from the job pipe, apply the limits and drop
+privileges, run the script (or check it), write one result to the result pipe, exit.
 
-By the time `serve` is called the child is already in its own session, holds only its own pipes, runs
-as the job's uid (when the zygote is root), sits in its private folder and sees a clean environment.
+By the time `serve` is called the child is already in its own session and namespaces, holds only its
+own pipes, sits in its private folder and sees a clean environment; it is still privileged (root, or
+the owner of the zygote's user namespace) until `JobSetup.enter` runs, before any job code.
+
+The pipes carry one JSON object per line (ASCII, so a line break is always a frame break):
+
+    job pipe     worker → child   the request; then one reply per call  {"reply": n, "ok", …}
+    result pipe  child → worker   {"cpuMs"} (before any job code); calls {"call": n, "op", …};
+                                  the result (the last line that is not a call)
 """
 
 from __future__ import annotations
@@ -13,32 +20,87 @@ import json
 import linecache
 import os
 import resource
+import signal
 import sys
-from typing import Any, NoReturn
+import threading
+from dataclasses import dataclass
+from typing import Any, BinaryIO, NoReturn
 
 import execfabric
 
+from . import containment, osutil
 from . import limits as rlimits
+from .cgroups import MemoryGroups
 from .check import SCRIPT_FILENAME, check
+from .containment import Plan
 from .tracing import MAX_MESSAGE_CHARS, clip, exception_message, exception_type, full_trace, script_trace
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+#: Largest call a script may send through ctx, and largest reply it reads back.
+MAX_CALL_BYTES = 2 * 1024 * 1024
+MAX_REPLY_BYTES = 16 * 1024 * 1024
 SCRIPT_MODULE = "__execfabric_script__"
 #: Released when the script runs out of memory, so the result can still be built and written.
 BALLAST_BYTES = 1024 * 1024
 
 
-def _read_all(fd: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > MAX_REQUEST_BYTES:
-            raise ValueError("job request too large")
-        chunks.append(chunk)
+@dataclass
+class JobSetup:
+    """What the child does when its job arrives, before any job code runs."""
+
+    plan: Plan
+    pid: int
+    uid: int | None  # the uid to drop to (root); None when the zygote is not root
+    zygote: int
+    groups: MemoryGroups | None
+    nproc_baseline: int
+
+    def enter(self, job_limits: rlimits.Limits, workdir: str) -> None:
+        containment.size_job_disk(self.plan, job_limits.diskBytes)
+        if self.groups is not None:
+            self.groups.limit(self.pid, job_limits.memoryMb * rlimits.MIB)
+        containment.lock_down(self.plan, uid=self.uid, workdir=workdir)
+        osutil.die_with_parent(signal.SIGKILL)  # a credential change cleared it
+        if os.getppid() != self.zygote:
+            os._exit(71)
+        rlimits.apply(job_limits, nproc_baseline=self.nproc_baseline)
+
+
+def _read_line(reader: BinaryIO, limit: int, what: str) -> bytes:
+    line = reader.readline(limit + 1)
+    if not line.endswith(b"\n"):
+        raise ValueError(f"{what} is larger than {limit} bytes or was cut off")
+    return line
+
+
+class Channel:
+    """A script's line to its worker: `ctx` sends calls on the result pipe and reads each reply from
+    the job pipe. One call at a time (threads take turns)."""
+
+    def __init__(self, reader: BinaryIO, result_fd: int) -> None:
+        self._reader = reader
+        self._result_fd = result_fd
+        self._lock = threading.Lock()
+        self._next = 0
+
+    def call(self, op: str, fields: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._next += 1
+            number = self._next
+            try:
+                line = json.dumps({"call": number, "op": op, **fields}, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+            except (TypeError, ValueError) as error:
+                raise execfabric.CallError("InvalidCall", f"the call's arguments are not JSON: {error}") from None
+            if len(line) > MAX_CALL_BYTES:
+                raise execfabric.CallError("CallTooLarge", f"a call may carry at most {MAX_CALL_BYTES} bytes of JSON")
+            _write_all(self._result_fd, line.encode("ascii") + b"\n")
+            raw = self._reader.readline(MAX_REPLY_BYTES + 1)
+            if not raw.endswith(b"\n"):
+                raise execfabric.CallError("ChannelClosed", "the worker did not answer the call")
+            reply = json.loads(raw)
+            if not isinstance(reply, dict) or reply.get("reply") != number:
+                raise execfabric.CallError("ChannelError", "the worker answered out of turn")
+            return reply
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -66,6 +128,8 @@ def classify(error: BaseException, job_limits: rlimits.Limits) -> dict[str, Any]
     if isinstance(error, OSError):
         if error.errno == errno.EFBIG:
             return _killed("file-size", f"the script wrote a file larger than {job_limits.fileSizeBytes} bytes")
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return _killed("disk", f"the script wrote more than {job_limits.diskBytes} bytes in all")
         if error.errno == errno.EMFILE:
             return _killed("open-files", f"the script opened more than {job_limits.openFiles} files")
         if error.errno == errno.EAGAIN and any(
@@ -99,9 +163,8 @@ def _encode_output(value: object, job_limits: rlimits.Limits) -> dict[str, Any] 
 
 
 def _run(
-    request: dict[str, Any], workdir: str, nproc_baseline: int, ballast: bytearray | None
+    request: dict[str, Any], job_limits: rlimits.Limits, workdir: str, channel: Channel, ballast: bytearray | None
 ) -> dict[str, Any] | bytes:
-    job_limits = rlimits.Limits.parse(request["limits"])
     source = request["source"]
     inputs = request["input"]
     context = request["context"]
@@ -113,9 +176,9 @@ def _run(
         skill_id=str(context["skillId"]),
         workdir=workdir,
         deadline=float(context["deadline"]),
+        call=channel.call,
     )
     linecache.cache[SCRIPT_FILENAME] = (len(source), None, source.splitlines(keepends=True), SCRIPT_FILENAME)
-    rlimits.apply(job_limits, nproc_baseline=nproc_baseline)
     namespace: dict[str, Any] = {"__name__": SCRIPT_MODULE, "__file__": SCRIPT_FILENAME, "__builtins__": builtins}
     try:
         code = compile(source, SCRIPT_FILENAME, "exec", dont_inherit=True)
@@ -161,14 +224,14 @@ def _flush_streams() -> None:
             pass
 
 
-def serve(job_fd: int, result_fd: int, workdir: str, nproc_baseline: int) -> NoReturn:
+def serve(job_fd: int, result_fd: int, workdir: str, setup: JobSetup) -> NoReturn:
     """Warms up, waits for one request, runs it and exits the process; never returns."""
     code = 0
     try:
         warm(workdir)
         ballast: bytearray | None = bytearray(BALLAST_BYTES)
-        raw = _read_all(job_fd)
-        os.close(job_fd)
+        reader = os.fdopen(job_fd, "rb", buffering=65536, closefd=True)
+        raw = _read_line(reader, MAX_REQUEST_BYTES, "the job request")
         # First line on the result pipe: CPU time spent before the job (fork, warm-up), which the
         # job's metrics leave out. Written before any script code runs, so a script cannot forge it.
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -176,21 +239,22 @@ def serve(job_fd: int, result_fd: int, workdir: str, nproc_baseline: int) -> NoR
         request = json.loads(raw)
         del raw
         kind = request.get("kind") if isinstance(request, dict) else None
-        if kind == "check":
-            rlimits.apply(rlimits.Limits.parse(request["limits"]), nproc_baseline=nproc_baseline)
-            result: dict[str, Any] | bytes = {"check": check(request.get("source"))}
-        elif kind == "run":
-            result = _run(request, workdir, nproc_baseline, ballast)
-        else:
+        if kind not in ("check", "run"):
             raise ValueError(f"unknown request kind {kind!r}")
+        job_limits = rlimits.Limits.parse(request["limits"])
+        setup.enter(job_limits, workdir)
+        if kind == "check":
+            result: dict[str, Any] | bytes = {"check": check(request.get("source"))}
+        else:
+            result = _run(request, job_limits, workdir, Channel(reader, result_fd), ballast)
         _flush_streams()
         payload = result if isinstance(result, bytes) else json.dumps(result, ensure_ascii=True).encode("ascii")
-        _write_all(result_fd, payload)
+        _write_all(result_fd, payload + b"\n")
     except BaseException as error:  # a runner fault: say so on the result pipe if at all possible
         code = 70
         try:
             fault = {"status": "failed", "error": {"type": "RunnerError", "message": exception_message(error)}}
-            _write_all(result_fd, json.dumps(fault).encode("ascii"))
+            _write_all(result_fd, json.dumps(fault).encode("ascii") + b"\n")
         except BaseException:
             pass
     finally:

@@ -32,6 +32,8 @@ BOUNDS: dict[str, Bound] = {
     "logBytes": Bound(0, 8 * MIB, None),
     "cpuSeconds": Bound(1, 900, None),  # default: derived from timeoutSeconds
     "fileSizeBytes": Bound(0, 1024 * MIB, 64 * MIB),
+    # Everything the job may write in all (its tmpfs, where it has one; otherwise only per file).
+    "diskBytes": Bound(1 * MIB, 1024 * MIB, 64 * MIB),
     "openFiles": Bound(8, 4096, 64),
     "processes": Bound(1, 256, 32),
 }
@@ -45,6 +47,7 @@ class Limits:
     logBytes: int
     cpuSeconds: int
     fileSizeBytes: int
+    diskBytes: int
     openFiles: int
     processes: int
 
@@ -80,6 +83,7 @@ class Limits:
             logBytes=int(values["logBytes"]),
             cpuSeconds=cpu,
             fileSizeBytes=int(values["fileSizeBytes"]),
+            diskBytes=int(values["diskBytes"]),
             openFiles=int(values["openFiles"]),
             processes=int(values["processes"]),
         )

@@ -12,6 +12,8 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 NOBODY = 65534
 
@@ -22,6 +24,11 @@ try:
     _libc.prctl.restype = ctypes.c_int
 except (OSError, AttributeError):
     _libc = None
+
+
+def libc() -> ctypes.CDLL | None:
+    """The C library, for the calls below and the seccomp filter; None where it cannot be loaded."""
+    return _libc
 
 
 def prctl(option: int, value: int) -> bool:
@@ -139,3 +146,74 @@ def kill_quietly(pid: int, sig: int = signal.SIGKILL, *, group: bool = False) ->
             os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+# -- namespaces, mounts, capabilities (root, or a user namespace of our own) ------------------------
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+
+def _checked(result: int, what: str) -> None:
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def unshare(flags: int) -> None:
+    if _libc is None:
+        raise OSError("no libc")
+    _checked(_libc.unshare(flags), "unshare")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    if _libc is None:
+        raise OSError("no libc")
+    _checked(
+        _libc.mount(_bytes(source), target.encode(), _bytes(fstype), ctypes.c_ulong(flags), _bytes(data)),
+        f"mount {target}",
+    )
+
+
+def _bytes(text: str | None) -> bytes | None:
+    return None if text is None else text.encode()
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def drop_all_capabilities() -> None:
+    """Empties the effective, permitted and inheritable sets (what a process keeps in a user namespace
+    it created, even under a non-zero uid)."""
+    if _libc is None:
+        raise OSError("no libc")
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _checked(_libc.capset(ctypes.byref(header), data), "capset")
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # none is expected; clear it anyway
+
+
+def write_file(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)

@@ -1,6 +1,7 @@
 """The worker's side of the sandbox: starts the zygote (clean environment, `-I -S`), hands a job to a
-pre-forked child through that child's own pipes, enforces the wall-clock timeout, caps what it reads
-and turns what happened into an Outcome.
+pre-forked child through that child's own pipes, answers the job's `ctx` calls through a relay the
+caller provides, enforces the wall-clock timeout, caps what it reads and turns what happened into an
+Outcome (which records the containment the job ran under).
 
 A Sandbox runs one job at a time (as a Lambda container does); callers that want parallelism use
 several Sandboxes. It is the process that talks to AWS, so it makes itself non-dumpable: a job running
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import selectors
 import signal
 import socket
@@ -20,11 +22,13 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import osutil, protocol
+from .containment import Plan
 from .limits import Limits
 
 ZYGOTE_ENTRY = Path(__file__).with_name("zygote_main.py")
@@ -35,6 +39,12 @@ DEFAULT_UID_BASE = 2_000_000_000
 RESULT_ENVELOPE_BYTES = 64 * 1024
 KILL_GRACE_SECONDS = 5.0
 DRAIN_GRACE_SECONDS = 1.0
+#: Calls a job may make through ctx, and the largest one (the child refuses larger ones itself).
+MAX_CALLS_PER_JOB = 1000
+MAX_CALL_BYTES = 2 * 1024 * 1024
+#: Answers a relay for a call: given the call and the job's wall-clock deadline (epoch seconds),
+#: returns `{"ok": True, "response": …}` or `{"ok": False, "error": {"type", "message"}}`.
+Relay = Callable[[dict[str, Any], float], dict[str, Any]]
 CHECK_LIMITS = Limits.parse(
     {"timeoutSeconds": 10, "memoryMb": 512, "outputBytes": 65536, "logBytes": 4096, "processes": 1}
 )
@@ -71,6 +81,43 @@ class Capture:
         return text
 
 
+class _Lines:
+    """Splits a pipe's bytes into lines, capping each line; a line over the cap is dropped whole and
+    counted (the flag tells which kind of line went over)."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.buffer = bytearray()
+        self.skipping = False
+        self.oversize = 0
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        lines: list[bytes] = []
+        start = 0
+        while start < len(chunk):
+            end = chunk.find(b"\n", start)
+            piece = chunk[start:] if end < 0 else chunk[start:end]
+            if not self.skipping:
+                if len(self.buffer) + len(piece) > self.cap:
+                    self.buffer.clear()
+                    self.skipping = True
+                    self.oversize += 1
+                else:
+                    self.buffer += piece
+            if end < 0:
+                break
+            if not self.skipping:
+                lines.append(bytes(self.buffer))
+            self.buffer.clear()
+            self.skipping = False
+            start = end + 1
+        return lines
+
+    def rest(self) -> bytes | None:
+        """An unterminated last line (a child killed mid-write), if any."""
+        return bytes(self.buffer) if self.buffer and not self.skipping else None
+
+
 @dataclass
 class RunRequest:
     source: str
@@ -79,6 +126,8 @@ class RunRequest:
     execution_id: str
     tenant_id: str
     skill_id: str
+    #: Answers the job's ctx calls (ctx.http); None refuses every call.
+    relay: Relay | None = None
 
 
 @dataclass
@@ -96,6 +145,11 @@ class Outcome:
     duration_ms: int = 0
     cpu_ms: int = 0
     max_rss_kb: int = 0
+    #: The containment the job ran under (Plan.describe()); empty when no job ran.
+    sandbox: dict[str, Any] = field(default_factory=dict)
+    #: Peak memory of the job's whole process tree (cgroup), when measured.
+    tree_peak_kb: int | None = None
+    calls: int = 0
 
 
 @dataclass
@@ -122,7 +176,9 @@ class _Raw:
     """Everything observed of one child, before interpretation."""
 
     result: bytes | None
+    baseline_cpu_ms: float
     result_oversize: bool
+    calls: int
     stdout: Capture
     stderr: Capture
     exit: dict[str, Any] | None
@@ -141,11 +197,30 @@ class Sandbox:
         jobs_parent: str | None = None,
         uid_base: int = DEFAULT_UID_BASE,
         startup_timeout: float = 10.0,
+        network: str = "auto",
+        seccomp_filter: bool = True,
+        unsafe_no_network_isolation: bool = False,
+        hidden: list[str] | None = None,
+        wipe_all_temp: bool = False,
     ) -> None:
+        """`network` picks the rung (`auto`, or `netns`/`userns`/`seccomp` to force one);
+        `seccomp_filter=False` leaves the filter off under a namespace rung (tests of that rung alone);
+        `unsafe_no_network_isolation` lets jobs run when no rung works (never the default);
+        `hidden` adds folders jobs must not see (the platform's data folder) to `/root` and `/home`;
+        `wipe_all_temp` (a Lambda container, where /tmp is the worker's alone) empties the shared
+        temporary folders after every job when jobs have no tmpfs of their own."""
         self.python = python or sys.executable
         self.jobs_parent = jobs_parent or os.path.join(tempfile.gettempdir(), "execfabric-jobs")
         self.uid_base = uid_base
         self.startup_timeout = startup_timeout
+        self.containment = {
+            "network": network,
+            "seccomp": seccomp_filter,
+            "unsafeNoNetworkIsolation": unsafe_no_network_isolation,
+            **({} if hidden is None else {"hidden": ["/root", "/home", *hidden]}),
+        }
+        self.wipe_all_temp = wipe_all_temp
+        self.plan: Plan | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._ready: deque[_Slot] = deque()
@@ -168,7 +243,13 @@ class Sandbox:
             return
         self._teardown()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {"controlFd": theirs.fileno(), "jobsParent": self.jobs_parent, "uidBase": self.uid_base}
+        config = {
+            "controlFd": theirs.fileno(),
+            "jobsParent": self.jobs_parent,
+            "uidBase": self.uid_base,
+            "containment": self.containment,
+            "wipeAllTemp": self.wipe_all_temp,
+        }
         try:
             self._process = subprocess.Popen(
                 [self.python, "-I", "-S", str(ZYGOTE_ENTRY), json.dumps(config)],
@@ -240,7 +321,9 @@ class Sandbox:
         if message is None:
             return False
         event = message.get("event")
-        if event == "ready" and len(fds) == protocol.FDS_PER_SLOT:
+        if event == "hello" and isinstance(message.get("plan"), dict):
+            self.plan = Plan.from_json(message["plan"])
+        elif event == "ready" and len(fds) == protocol.FDS_PER_SLOT:
             for fd in fds:
                 os.set_blocking(fd, False)
             self._ready.append(_Slot(int(message["pid"]), str(message["workdir"]), int(message["uid"]), *fds))
@@ -293,7 +376,7 @@ class Sandbox:
 
     # -- running a request -----------------------------------------------------------------------
 
-    def _execute(self, payload: bytes, limits: Limits) -> _Raw:
+    def _execute(self, payload: bytes, limits: Limits, relay: Relay | None, deadline: float) -> _Raw:
         with self._lock:
             for _attempt in range(3):
                 try:
@@ -302,30 +385,85 @@ class Sandbox:
                     self._teardown()
                     raise SandboxError(f"the zygote is unreachable: {error}") from error
                 try:
-                    return self._drive(slot, payload, limits)
+                    return self._drive(slot, payload, limits, relay, deadline)
                 except _SlotLost:
                     continue  # the child died before it could read the job: nothing ran, use the next one
                 finally:
                     slot.close()
             raise SandboxError("job processes keep dying before they start")
 
-    def _drive(self, slot: _Slot, payload: bytes, limits: Limits) -> _Raw:
+    def _drive(self, slot: _Slot, payload: bytes, limits: Limits, relay: Relay | None, job_deadline: float) -> _Raw:
         assert self._control is not None
         stdout, stderr = Capture(limits.logBytes), Capture(limits.logBytes)
-        result = Capture(limits.outputBytes + RESULT_ENVELOPE_BYTES)
+        lines = _Lines(max(limits.outputBytes + RESULT_ENVELOPE_BYTES, MAX_CALL_BYTES))
+        baseline: float | None = None
+        result: bytes | None = None
+        calls = 0
+        replies: queue.SimpleQueue[tuple[int, dict[str, Any]]] = queue.SimpleQueue()
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        waiting: list[dict[str, Any]] = []  # calls received while one is being relayed
+        relaying = False
         started_at = time.time()
         begun = time.monotonic()
         deadline = begun + limits.timeoutSeconds
         timed_out = zygote_lost = False
         exit_info: dict[str, Any] | None = None
-        pending = memoryview(payload)
+        outbox = bytearray(payload)
         selector = selectors.DefaultSelector()
-        readers = {slot.out_r: stdout, slot.err_r: stderr, slot.result_r: result}
-        for fd in readers:
+        readers = {slot.out_r: stdout, slot.err_r: stderr}
+        for fd in (*readers, slot.result_r):
             selector.register(fd, selectors.EVENT_READ)
         selector.register(slot.job_w, selectors.EVENT_WRITE)
         selector.register(self._control, selectors.EVENT_READ)
+        selector.register(wake_r, selectors.EVENT_READ)
+        open_streams = {slot.out_r, slot.err_r, slot.result_r}
         drain_until: float | None = None
+
+        def start_relay(call: dict[str, Any]) -> None:
+            def work() -> None:
+                try:
+                    reply = relay(call, job_deadline) if relay is not None else _refused("no calls are relayed for this run")
+                except Exception as error:  # noqa: BLE001 - the relay's own failure is the call's answer
+                    reply = {"ok": False, "error": {"type": "RelayError", "message": f"the call could not be relayed: {type(error).__name__}"}}
+                replies.put((int(call["call"]), reply))
+                try:
+                    os.write(wake_w, b"x")
+                except OSError:
+                    pass
+
+            threading.Thread(target=work, name="execfabric-relay", daemon=True).start()
+
+        def answer(number: int, reply: dict[str, Any]) -> None:
+            if slot.job_w < 0:
+                return
+            line = json.dumps({"reply": number, **reply}, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+            outbox.extend(line.encode("ascii") + b"\n")
+            try:
+                selector.modify(slot.job_w, selectors.EVENT_WRITE)
+            except (KeyError, ValueError):
+                selector.register(slot.job_w, selectors.EVENT_WRITE)
+
+        def on_line(line: bytes) -> None:
+            nonlocal baseline, result, calls, relaying
+            if baseline is None:
+                baseline = _baseline(line)
+                return
+            try:
+                message = json.loads(line)
+            except (ValueError, RecursionError):
+                message = None
+            if isinstance(message, dict) and isinstance(message.get("call"), int) and not isinstance(message.get("call"), bool):
+                calls += 1
+                if calls > MAX_CALLS_PER_JOB:
+                    answer(message["call"], _refused(f"a run may make at most {MAX_CALLS_PER_JOB} calls"))
+                elif relaying:
+                    waiting.append(message)
+                else:
+                    relaying = True
+                    start_relay(message)
+                return
+            result = line  # the last line that is not a call
+
         try:
             while True:
                 now = time.monotonic()
@@ -334,7 +472,7 @@ class Sandbox:
                     if exit_info.get("lost"):
                         raise _SlotLost()
                     drain_until = now + DRAIN_GRACE_SECONDS
-                if exit_info is not None and (not readers or (drain_until is not None and now >= drain_until)):
+                if exit_info is not None and (not open_streams or (drain_until is not None and now >= drain_until)):
                     break
                 if exit_info is None and now >= deadline:
                     if timed_out or zygote_lost:
@@ -347,27 +485,48 @@ class Sandbox:
                 for key, _events in selector.select(timeout=max(0.0, limit)):
                     fd = key.fd
                     if fd == slot.job_w:
+                        if not outbox:
+                            selector.unregister(fd)
+                            continue
                         try:
-                            written = os.write(fd, pending)
-                            pending = pending[written:]
+                            written = os.write(fd, outbox)
+                            del outbox[:written]
                         except BlockingIOError:
                             continue
                         except BrokenPipeError:
-                            pending = pending[len(pending) :]
-                        if not pending:
+                            outbox.clear()
                             selector.unregister(fd)
                             os.close(slot.job_w)
                             slot.job_w = -1
-                    elif fd in readers:
+                            continue
+                        if not outbox:
+                            selector.unregister(fd)
+                    elif fd == wake_r:
+                        try:
+                            while os.read(wake_r, 512):
+                                pass
+                        except BlockingIOError:
+                            pass
+                        while not replies.empty():
+                            number, reply = replies.get()
+                            answer(number, reply)
+                            relaying = False
+                        if waiting and not relaying:
+                            relaying = True
+                            start_relay(waiting.pop(0))
+                    elif fd in open_streams:
                         try:
                             chunk = os.read(fd, 65536)
                         except BlockingIOError:
                             continue
-                        if chunk:
-                            readers[fd].add(chunk)
-                        else:
+                        if not chunk:
                             selector.unregister(fd)
-                            del readers[fd]
+                            open_streams.discard(fd)
+                        elif fd == slot.result_r:
+                            for line in lines.feed(chunk):
+                                on_line(line)
+                        else:
+                            readers[fd].add(chunk)
                     elif not self._read_control():
                         # The zygote is gone: nobody will report or clean up this child, so kill it here.
                         zygote_lost = True
@@ -380,10 +539,17 @@ class Sandbox:
                         break
         finally:
             selector.close()
+            os.close(wake_r)
+            os.close(wake_w)
+        tail = lines.rest()
+        if tail is not None and baseline is not None:
+            result = tail  # written without its line break (a runner from before framing, or cut off)
         finished = time.monotonic()
         return _Raw(
-            result=bytes(result.data) if not result.truncated else None,
-            result_oversize=result.truncated,
+            result=result,
+            baseline_cpu_ms=baseline or 0.0,
+            result_oversize=lines.oversize > 0 and result is None,
+            calls=calls,
             stdout=stdout,
             stderr=stderr,
             exit=exit_info,
@@ -406,8 +572,20 @@ class Sandbox:
 
     def run(self, request: RunRequest) -> Outcome:
         """Runs one script. Script failures are Outcomes; only a broken sandbox raises SandboxError."""
+        self.start()
+        plan = self.plan
+        if plan is None or plan.network == "unavailable":
+            now = time.time()
+            reason = plan.reason if plan is not None else "the zygote did not say how jobs are contained"
+            return Outcome(
+                status="failed",
+                error={"type": "SandboxError", "message": f"the run was refused: {reason}"},
+                started_at=now,
+                finished_at=now,
+                sandbox=plan.describe() if plan is not None else {},
+            )
         deadline = time.time() + request.limits.timeoutSeconds
-        payload = json.dumps(
+        request_line = json.dumps(
             {
                 "kind": "run",
                 "source": request.source,
@@ -421,33 +599,34 @@ class Sandbox:
                 },
             },
             ensure_ascii=True,
-        ).encode("ascii")
-        raw = self._execute(payload, request.limits)
-        return interpret(raw, request.limits)
+        )
+        payload = request_line.encode("ascii") + b"\n"
+        raw = self._execute(payload, request.limits, request.relay, deadline)
+        outcome = interpret(raw, request.limits)
+        outcome.sandbox = plan.describe()
+        return outcome
 
     def check(self, source: str) -> dict[str, Any]:
         """`check(source)` run inside a job process, so that even the parser meets the limits."""
-        payload = json.dumps({"kind": "check", "source": source, "limits": CHECK_LIMITS.to_json()}).encode()
-        raw = self._execute(payload, CHECK_LIMITS)
-        parsed = _parse_result(_split_result(raw.result)[1])
+        payload = json.dumps({"kind": "check", "source": source, "limits": CHECK_LIMITS.to_json()}).encode() + b"\n"
+        raw = self._execute(payload, CHECK_LIMITS, None, time.time() + CHECK_LIMITS.timeoutSeconds)
+        parsed = _parse_result(raw.result)
         if parsed is not None and isinstance(parsed.get("check"), dict):
             return parsed["check"]
         reason = "took too long" if raw.timed_out else "did not complete"
         return {"ok": False, "error": {"message": f"the syntax check {reason}", "line": None, "offset": None}}
 
 
-def _split_result(data: bytes | None) -> tuple[float, bytes | None]:
-    """The child's pre-job CPU milliseconds (first line) and the result that follows it."""
-    if not data:
-        return 0.0, None
-    head, newline, rest = data.partition(b"\n")
-    if not newline:
-        return 0.0, None
+def _baseline(line: bytes) -> float:
+    """The child's pre-job CPU milliseconds (its first line)."""
     try:
-        baseline = float(json.loads(head)["cpuMs"])
+        return float(json.loads(line)["cpuMs"])
     except (ValueError, KeyError, TypeError):
-        return 0.0, None
-    return baseline, rest
+        return 0.0
+
+
+def _refused(message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"type": "CallRefused", "message": message}}
 
 
 def _parse_result(data: bytes | None) -> dict[str, Any] | None:
@@ -467,14 +646,20 @@ def _killed(limit: str, message: str) -> tuple[str, dict[str, Any]]:
 def interpret(raw: _Raw, limits: Limits) -> Outcome:
     """Decides the status of a job from what its child reported and how it ended."""
     exit_info = raw.exit or {}
-    baseline_cpu_ms, result = _split_result(raw.result)
-    cpu_ms = max(0, round(float(exit_info.get("cpuMs") or 0) - baseline_cpu_ms))
-    parsed = _parse_result(result)
+    cpu_ms = max(0, round(float(exit_info.get("cpuMs") or 0) - raw.baseline_cpu_ms))
+    parsed = _parse_result(raw.result)
+    oom_killed = int(exit_info.get("oomKills") or 0) > 0
     status: str
     output: Any = None
     error: dict[str, Any] | None = None
     child_status = parsed.get("status") if parsed is not None else None
-    if parsed is not None and child_status in ("succeeded", "failed", "killed"):
+    if oom_killed:
+        # One of the job's processes was killed for the tree's memory: the job hit its limit, whatever
+        # the rest of it made of that.
+        status, error = _killed(
+            "memory", f"the script's processes together used more than {limits.memoryMb} MB of memory"
+        )
+    elif parsed is not None and child_status in ("succeeded", "failed", "killed"):
         status = child_status
         output = parsed.get("output") if status == "succeeded" else None
         raw_error = parsed.get("error")
@@ -517,6 +702,8 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
         duration_ms=raw.duration_ms,
         cpu_ms=cpu_ms,
         max_rss_kb=int(exit_info.get("maxRssKb") or 0),
+        tree_peak_kb=int(exit_info["treePeakKb"]) if isinstance(exit_info.get("treePeakKb"), int) else None,
+        calls=raw.calls,
     )
 
 

@@ -1,8 +1,12 @@
 """The warm parent ("zygote"). Started once, with a clean environment, by a Sandbox:
 
-* imports what jobs need, then forks one idle child *before* any job exists; the child prepares its
-  private folder, drops to the job uid and blocks on its own job pipe, whose write end (with the read
-  ends of its result/stdout/stderr pipes) goes straight to the sandbox — job data never passes here;
+* chooses the containment mechanisms once (`containment.choose`: the network rung, the private
+  file-system view, memory cgroups) and tells the sandbox which (a `hello` event);
+* imports what jobs need, then forks idle children *before* any job exists; each child enters its
+  own namespaces (network, IPC, mount with a private tmpfs) and memory cgroup, prepares its folder and
+  blocks on its own job pipe, whose write end (with the read ends of its result/stdout/stderr pipes)
+  goes straight to the sandbox — job data never passes here. The child applies the job's limits and
+  drops its privileges when the job arrives, before any of the job's code runs;
 * it keeps a small pool of idle children and forks replacements only after a job's exit has been
   reported, so neither the fork nor the copy-on-write faults it causes sit on a job's clock;
 * when a job's child exits it kills the job's process group and every other descendant (it is the
@@ -26,32 +30,52 @@ import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from . import osutil, protocol
+from . import containment, osutil, protocol
+from .cgroups import MemoryGroups
+from .containment import Plan
 
 SHARED_TEMP_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
 CLEAN_CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 MAX_UNTAKEN_DEATHS = 5
 
 
+#: The size of a child's tmpfs until its job says how much it may write.
+IDLE_DISK_BYTES = 1024 * 1024
+
+
 @dataclass
 class Slot:
     pid: int
-    workdir: str
+    workdir: str | None  # None: inside the child's own mount namespace (gone with it)
     uid: int
     taken: bool = False
+    taken_at: float = 0.0
     cpu_ms: float = 0.0
     max_rss_kb: int = 0
 
 
 class Zygote:
-    def __init__(self, control: socket.socket, jobs_root: str, uid_base: int, pool: int = 2) -> None:
+    def __init__(
+        self,
+        control: socket.socket,
+        jobs_root: str | None,
+        uid_base: int,
+        plan: Plan,
+        groups: MemoryGroups | None = None,
+        *,
+        wipe_all_temp: bool = False,
+        pool: int = 2,
+    ) -> None:
         self.control = control
         self.pool = max(1, pool)
         self.jobs_root = jobs_root
         self.pid = os.getpid()
         self.root = os.geteuid() == 0
         self.uid_base = uid_base
-        self.own_uids = self.root and osutil.uid_range_mapped(uid_base, uid_base + osutil.pid_max())
+        self.plan = plan
+        self.groups = groups
+        self.wipe_all_temp = wipe_all_temp
+        self.own_uids = plan.uid == "own"
         if self.root and not self.own_uids:
             print(
                 f"execfabric zygote: uids {uid_base}+pid are not mapped here; jobs share uid {osutil.NOBODY}",
@@ -70,7 +94,9 @@ class Zygote:
         return self.uid_base + pid if self.own_uids else osutil.NOBODY
 
     def _become_job(self, token: str, job_r: int, result_w: int, out_w: int, err_w: int) -> NoReturn:
-        """Runs in the freshly forked child; never returns."""
+        """Runs in the freshly forked child; never returns. The child stays privileged until its job
+        arrives (`child.serve` applies the job's limits, then drops), so that the namespaces, tmpfs
+        and cgroup are made here, off the job's clock."""
         try:
             os.setsid()
             signal.set_wakeup_fd(-1)
@@ -89,13 +115,14 @@ class Zygote:
                         pass
             pid = os.getpid()
             uid = self._job_uid(pid)
-            workdir = os.path.join(self.jobs_root, f"{pid}-{token}")
-            os.mkdir(workdir, 0o700)
-            if self.root:
-                os.chown(workdir, uid, uid)
-                osutil.drop_privileges(uid, uid)
-            osutil.forbid_new_privileges()
-            osutil.make_undumpable()  # again: a credential change resets it
+            workdir = containment.enter_job(self.plan, IDLE_DISK_BYTES)
+            if workdir is None:
+                assert self.jobs_root is not None
+                workdir = os.path.join(self.jobs_root, f"{pid}-{token}")
+                os.mkdir(workdir, 0o700)
+            if self.groups is not None:
+                self.groups.join(pid)
+            osutil.make_undumpable()
             osutil.die_with_parent(signal.SIGKILL)
             if os.getppid() != self.pid:
                 os._exit(71)
@@ -108,10 +135,18 @@ class Zygote:
             tempfile.tempdir = workdir
             sys.stdout.reconfigure(line_buffering=True)
             sys.stderr.reconfigure(line_buffering=True)
-            baseline = 0 if (self.root and self.own_uids) else osutil.tasks_of_uid(os.getuid())
-            from .child import serve
+            baseline = 0 if (self.root and self.own_uids) else osutil.tasks_of_uid(uid)
+            from .child import JobSetup, serve
 
-            serve(job_r, result_w, workdir, baseline)
+            setup = JobSetup(
+                plan=self.plan,
+                pid=pid,
+                uid=uid if self.root else None,
+                zygote=self.pid,
+                groups=self.groups,
+                nproc_baseline=baseline,
+            )
+            serve(job_r, result_w, workdir, setup)
         except BaseException as error:
             try:
                 os.write(2, f"execfabric: job process setup failed: {type(error).__name__}: {error}\n".encode())
@@ -131,12 +166,13 @@ class Zygote:
             self._become_job(token, job_r, result_w, out_w, err_w)
         for fd in (job_r, result_w, out_w, err_w):
             os.close(fd)
-        slot = Slot(pid=pid, workdir=os.path.join(self.jobs_root, f"{pid}-{token}"), uid=self._job_uid(pid))
+        workdir = None if self.plan.own_files or self.jobs_root is None else os.path.join(self.jobs_root, f"{pid}-{token}")
+        slot = Slot(pid=pid, workdir=workdir, uid=self._job_uid(pid))
         self.slots[pid] = slot
         try:
             protocol.send(
                 self.control,
-                {"event": "ready", "pid": pid, "workdir": slot.workdir, "uid": slot.uid},
+                {"event": "ready", "pid": pid, "workdir": slot.workdir or containment.JOB_FOLDER, "uid": slot.uid},
                 [job_w, result_r, out_r, err_r],
             )
         finally:
@@ -186,9 +222,19 @@ class Zygote:
     def _finish(self, slot: Slot, status: int) -> None:
         osutil.kill_quietly(slot.pid, group=True)
         self._sweep(slot)
-        shutil.rmtree(slot.workdir, ignore_errors=True)
-        if self.root and self.own_uids:
-            self._wipe_files_of(slot.uid)
+        if slot.workdir is not None:
+            shutil.rmtree(slot.workdir, ignore_errors=True)
+        if not self.plan.own_files:
+            if self.root and self.own_uids:
+                self._wipe_files_of(slot.uid)
+            elif not self.root and self.jobs_root is not None:
+                containment.wipe_shared_temp(
+                    os.getuid(), slot.taken_at, os.path.dirname(self.jobs_root), self.wipe_all_temp
+                )
+        usage = None
+        if self.groups is not None:
+            usage = self.groups.usage(slot.pid)
+            self.groups.remove(slot.pid)
         exit_code = os.waitstatus_to_exitcode(status)
         protocol.send(
             self.control,
@@ -199,6 +245,7 @@ class Zygote:
                 "signal": -exit_code if exit_code < 0 else None,
                 "cpuMs": round(slot.cpu_ms, 3),
                 "maxRssKb": slot.max_rss_kb,
+                **({} if usage is None else {"treePeakKb": usage.peak_kb, "oomKills": usage.oom_kills}),
             },
         )
 
@@ -227,7 +274,10 @@ class Zygote:
                 self._replenish()
             else:
                 # An idle child died (it should not): clean up and replace it, unless that keeps happening.
-                shutil.rmtree(slot.workdir, ignore_errors=True)
+                if slot.workdir is not None:
+                    shutil.rmtree(slot.workdir, ignore_errors=True)
+                if self.groups is not None:
+                    self.groups.remove(slot.pid)
                 protocol.send(self.control, {"event": "lost", "pid": slot.pid})
                 self.untaken_deaths += 1
                 if self.untaken_deaths >= MAX_UNTAKEN_DEATHS:
@@ -257,6 +307,7 @@ class Zygote:
         slot = self.slots.get(pid) if isinstance(pid, int) else None
         if op == "take" and slot is not None and not slot.taken:
             slot.taken = True
+            slot.taken_at = time.time()
             if not self._idle():
                 self._spawn()
         elif op == "kill" and slot is not None and slot.taken:
@@ -277,6 +328,7 @@ class Zygote:
         selector.register(self.control, selectors.EVENT_READ, "control")
         selector.register(self.wakeup_r, selectors.EVENT_READ, "wakeup")
         try:
+            protocol.send(self.control, {"event": "hello", "plan": self.plan.to_json()})
             self._replenish()
             while self.running:
                 for key, _events in selector.select(timeout=1.0):
@@ -302,7 +354,10 @@ class Zygote:
         self.slots.clear()
         self._sweep(None)
         self._reap()
-        shutil.rmtree(self.jobs_root, ignore_errors=True)
+        if self.groups is not None:
+            self.groups.close()
+        if self.jobs_root is not None:
+            shutil.rmtree(self.jobs_root, ignore_errors=True)
 
 
 def prepare_jobs_root(parent: str) -> str:

@@ -34,7 +34,7 @@ import urllib.parse  # noqa: E402,F401
 import uuid  # noqa: E402,F401
 
 import execfabric  # noqa: E402,F401
-from execfabric_runtime import child, osutil  # noqa: E402,F401
+from execfabric_runtime import child, containment, osutil  # noqa: E402,F401
 from execfabric_runtime.zygote import Zygote, prepare_jobs_root  # noqa: E402
 
 
@@ -47,7 +47,18 @@ def main() -> None:
     if os.getppid() != parent or parent == 1:
         sys.exit(0)
     control = socket.socket(fileno=int(config["controlFd"]))
-    zygote = Zygote(control, prepare_jobs_root(config["jobsParent"]), int(config["uidBase"]))
+    settings = containment.Settings.from_json(config.get("containment") or {})
+    plan, groups = containment.choose(settings, os.geteuid() == 0, lambda line: print(line, file=sys.stderr))
+    # With a mount namespace per job, job folders live in each job's tmpfs; otherwise on the host.
+    jobs_root = None if plan.own_files else prepare_jobs_root(config["jobsParent"])
+    zygote = Zygote(
+        control,
+        jobs_root,
+        int(config["uidBase"]),
+        plan,
+        groups,
+        wipe_all_temp=bool(config.get("wipeAllTemp")),
+    )
     zygote.serve()
 
 

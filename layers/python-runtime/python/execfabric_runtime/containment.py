@@ -1,0 +1,370 @@
+"""What keeps a job in: the mechanisms the zygote chooses at start, and how each job child enters them.
+
+The network rungs, best first (recorded on every run as ``sandbox.network``):
+
+``netns``   root: each job child has its own network namespace (only a loopback, down), IPC namespace
+            and mount namespace, entered before its job arrives, off the job's clock.
+``userns``  not root, where the kernel lets an unprivileged user create user namespaces: the zygote
+            makes one user + mount namespace of its own at start; each child then gets network, IPC
+            and mount namespaces as in ``netns`` and drops every capability before the job.
+``seccomp`` neither (Lambda): the job runs under a seccomp filter that refuses every socket
+            (``seccomp.py``).
+The seccomp filter is installed on every rung where it works, under the namespaces as well (unix
+sockets by path and other escape hatches are refused that way too). With no rung the worker refuses
+tenant jobs, unless the operator's explicit unsafe switch is set (``none``, logged loudly).
+
+With namespaces the job also sees a filesystem of its own: everything read-only except a private,
+size-limited tmpfs on ``/tmp`` (also bound on ``/var/tmp`` and ``/dev/shm``) that holds its folder;
+sensitive trees (``/root``, ``/home``, the platform's data folder) are replaced by empty ones that
+show back only what the interpreter needs to import the standard library. The tmpfs dies with the
+job's last process. Memory of the whole process tree is capped by a cgroup when root
+(``cgroups.py``); otherwise the per-process limits bound it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from . import osutil, seccomp
+from .cgroups import MemoryGroups
+
+NETWORK_RUNGS = ("netns", "userns", "seccomp")
+CLONE_NEWIPC = 0x08000000
+#: Where a job lives when it has a mount namespace (inside its own tmpfs).
+JOB_TMP = "/tmp"
+JOB_FOLDER = "/tmp/job"
+SHARED_TEMP_BINDS = ("/var/tmp", "/dev/shm")
+DEFAULT_HIDDEN = ("/root", "/home")
+#: File systems left writable in the zygote's view: kernel interfaces (the zygote writes cgroup files;
+#: /dev holds /dev/null). Every other mount, tmpfs included, becomes read-only; a job's own tmpfs is
+#: mounted on top of that.
+WRITABLE_FSTYPES = {"proc", "sysfs", "cgroup", "cgroup2", "devtmpfs", "devpts", "mqueue"}
+MOUNT_FLAG_NAMES = {
+    "ro": osutil.MS_RDONLY,
+    "nosuid": osutil.MS_NOSUID,
+    "nodev": osutil.MS_NODEV,
+    "noexec": osutil.MS_NOEXEC,
+}
+
+
+class ContainmentError(RuntimeError):
+    """A mechanism failed where it was expected to work."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    network: str  # netns | userns | seccomp | none | unavailable
+    seccomp: bool
+    memory: str  # cgroup-v2 | cgroup-v1 | rlimit
+    disk: str  # tmpfs | rlimit
+    uid: str  # own | nobody | shared
+    reason: str | None = None  # why tenant jobs are refused (network == "unavailable")
+
+    @property
+    def own_network(self) -> bool:
+        """Each job child gets a network namespace of its own."""
+        return self.network in ("netns", "userns")
+
+    @property
+    def own_files(self) -> bool:
+        """Each job child gets a mount namespace with its own tmpfs (and the read-only view)."""
+        return self.disk == "tmpfs"
+
+    def describe(self) -> dict[str, Any]:
+        return {"network": self.network, "seccomp": self.seccomp, "memory": self.memory, "disk": self.disk, "uid": self.uid}
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.describe(), "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Plan:
+        return cls(
+            network=str(raw.get("network")),
+            seccomp=bool(raw.get("seccomp")),
+            memory=str(raw.get("memory")),
+            disk=str(raw.get("disk")),
+            uid=str(raw.get("uid")),
+            reason=raw.get("reason") if isinstance(raw.get("reason"), str) else None,
+        )
+
+
+@dataclass
+class Settings:
+    """What the operator asked for (from the Sandbox's options)."""
+
+    network: str = "auto"  # auto | netns | userns | seccomp
+    #: The seccomp filter on top of the namespaces too (off only to test a namespace rung alone).
+    filter: bool = True
+    unsafe_no_network_isolation: bool = False
+    hidden: tuple[str, ...] = DEFAULT_HIDDEN
+    own_uids: bool = True
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Settings:
+        network = str(raw.get("network") or "auto")
+        if network != "auto" and network not in NETWORK_RUNGS:
+            raise ContainmentError(f"unknown network containment {network!r}; use auto or one of {NETWORK_RUNGS}")
+        hidden = raw.get("hidden")
+        return cls(
+            network=network,
+            filter=raw.get("seccomp") is not False,
+            unsafe_no_network_isolation=bool(raw.get("unsafeNoNetworkIsolation")),
+            hidden=tuple(str(path) for path in hidden) if isinstance(hidden, list) else DEFAULT_HIDDEN,
+            own_uids=bool(raw.get("ownUids", True)),
+        )
+
+
+# -- the zygote, once --------------------------------------------------------------------------------
+
+
+def _fork_probe(work: Any) -> str | None:
+    """Runs `work()` in a forked child (namespaces it enters die with it); None if it returned, else
+    what it raised."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - probe child
+        os.close(read_end)
+        message = b"ok"
+        try:
+            work()
+        except BaseException as error:  # noqa: BLE001 - reported to the parent
+            message = f"{type(error).__name__}: {error}".encode()
+        os.write(write_end, message[:500])
+        os._exit(0)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 512):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    answer = b"".join(chunks).decode("utf-8", "replace")
+    return None if answer == "ok" else (answer or "the probe process died")
+
+
+def _job_namespaces_probe() -> None:
+    osutil.unshare(osutil.CLONE_NEWNET | osutil.CLONE_NEWNS | CLONE_NEWIPC)
+    osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, "size=64k")
+
+
+def _enter_user_namespace() -> None:
+    """The zygote's own user + mount namespace (not root): its uid and gid map to themselves, and it
+    holds the capabilities it needs to give each job child namespaces of its own."""
+    uid, gid = os.getuid(), os.getgid()
+    osutil.unshare(osutil.CLONE_NEWUSER | osutil.CLONE_NEWNS)
+    # Writing one's own maps needs a dumpable process; the zygote is made non-dumpable again at once.
+    osutil.prctl(osutil.PR_SET_DUMPABLE, 1)
+    try:
+        osutil.write_file("/proc/self/setgroups", "deny")
+        osutil.write_file("/proc/self/uid_map", f"{uid} {uid} 1")
+        osutil.write_file("/proc/self/gid_map", f"{gid} {gid} 1")
+    finally:
+        osutil.make_undumpable()
+
+
+def choose(settings: Settings, root: bool, log: Any) -> tuple[Plan, MemoryGroups | None]:
+    """Probes the mechanisms in throw-away children, enters the zygote-wide part of what works (the
+    private file-system view, and for a non-root zygote its user namespace) and returns the plan.
+
+    The file-system view and the network rung are separate choices: a zygote that can make mount
+    namespaces gives every job its tmpfs and read-only view, whichever network rung is used (so that
+    forcing the seccomp rung as root still keeps each job's files private)."""
+    seccomp_problem = seccomp.probe()
+    user = not root
+    views_problem = _fork_probe(lambda: (_zygote_view(settings, user), _job_namespaces_probe()))
+    if views_problem is None:
+        _zygote_view(settings, user)
+    wanted = NETWORK_RUNGS if settings.network == "auto" else (settings.network,)
+    problems: list[str] = []
+    network = None
+    for rung in wanted:
+        if rung == "seccomp":
+            problem = seccomp_problem
+        elif (rung == "netns") != root:
+            problem = "needs root" if rung == "netns" else "not used as root (netns is)"
+        else:
+            problem = views_problem
+        if problem is None:
+            network = rung
+            break
+        problems.append(f"{rung}: {problem}")
+    reason = None
+    if network is None:
+        if settings.unsafe_no_network_isolation:
+            network = "none"
+            log(
+                "execfabric zygote: UNSAFE — no network containment is available "
+                f"({'; '.join(problems)}); jobs run with the host's network because the operator's "
+                "unsafe switch is set"
+            )
+        else:
+            network = "unavailable"
+            reason = (
+                "no network containment is available on this host (" + "; ".join(problems) + "); tenant jobs "
+                "are refused. Run the worker as root, allow unprivileged user namespaces, or use a kernel "
+                "with seccomp"
+            )
+            log(f"execfabric zygote: {reason}")
+    groups = MemoryGroups.create(f"execfabric-{os.getpid()}") if root else None
+    own = root and settings.own_uids and osutil.uid_range_mapped(2_000_000_000, 2_000_000_000 + osutil.pid_max())
+    plan = Plan(
+        network=network,
+        seccomp=seccomp_problem is None and network != "none" and (settings.filter or network == "seccomp"),
+        memory=groups.kind if groups is not None else "rlimit",
+        disk="tmpfs" if views_problem is None else "rlimit",
+        uid=("own" if own else "nobody") if root else "shared",
+        reason=reason,
+    )
+    return plan, groups
+
+
+def _mounts() -> list[tuple[str, str, int]]:
+    """(mount point, fs type, per-mount flags) of this mount namespace, from /proc/self/mountinfo."""
+    found = []
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            left, _, right = line.partition(" - ")
+            fields = left.split()
+            point = _unescape(fields[4])
+            flags = 0
+            for option in fields[5].split(","):
+                flags |= MOUNT_FLAG_NAMES.get(option, 0)
+            found.append((point, right.split()[0], flags))
+    return found
+
+
+def _unescape(field: str) -> str:
+    """mountinfo writes space, tab, newline and backslash in paths as octal escapes (\\040…)."""
+    out, index = [], 0
+    while index < len(field):
+        if field[index] == "\\" and field[index + 1 : index + 4].isdigit():
+            out.append(chr(int(field[index + 1 : index + 4], 8)))
+            index += 4
+        else:
+            out.append(field[index])
+            index += 1
+    return "".join(out)
+
+
+def _zygote_view(settings: Settings, enter_user_namespace: bool) -> None:
+    """Gives the zygote (and so every job it forks) a private mount namespace in which the file
+    system is read-only and the hidden trees show only what the interpreter imports from."""
+    if enter_user_namespace:
+        _enter_user_namespace()
+    else:
+        osutil.unshare(osutil.CLONE_NEWNS)
+    osutil.mount(None, "/", None, osutil.MS_REC | osutil.MS_PRIVATE)
+    _hide(settings.hidden)
+    _read_only_everywhere()
+
+
+def _needed_paths() -> list[str]:
+    """What a job's interpreter reads: its installation and every folder on sys.path."""
+    paths = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), os.path.dirname(os.path.realpath(sys.executable))}
+    for entry in sys.path:
+        if entry and os.path.isdir(entry):
+            paths.add(os.path.realpath(entry))
+    # Keep only the outermost of nested paths.
+    ordered = sorted(paths)
+    kept: list[str] = []
+    for path in ordered:
+        if not any(path == outer or path.startswith(outer.rstrip("/") + "/") for outer in kept):
+            kept.append(path)
+    return kept
+
+
+def _hide(hidden: tuple[str, ...]) -> None:
+    needed = _needed_paths()
+    for tree in hidden:
+        tree = os.path.realpath(tree)
+        if not os.path.isdir(tree) or tree == "/":
+            continue
+        inside = [path for path in needed if path.startswith(tree.rstrip("/") + "/")]
+        handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in inside}
+        try:
+            osutil.mount("tmpfs", tree, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, "size=1m,mode=0755")
+            for path, fd in handles.items():
+                os.makedirs(path, mode=0o755, exist_ok=True)
+                osutil.mount(f"/proc/self/fd/{fd}", path, None, osutil.MS_BIND | osutil.MS_REC)
+            osutil.mount(None, tree, None, osutil.MS_REMOUNT | osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_RDONLY, "size=1m,mode=0755")
+        finally:
+            for fd in handles.values():
+                os.close(fd)
+
+
+def _read_only_everywhere() -> None:
+    for point, fstype, flags in _mounts():
+        if fstype in WRITABLE_FSTYPES or flags & osutil.MS_RDONLY or point.startswith(("/proc/", "/sys/")):
+            continue
+        try:
+            osutil.mount(None, point, None, osutil.MS_REMOUNT | osutil.MS_BIND | osutil.MS_RDONLY | flags)
+        except OSError:
+            continue  # a mount we may not change (locked in a user namespace): it keeps its flags
+
+
+# -- each job child, before its job -----------------------------------------------------------------
+
+
+def enter_job(plan: Plan, disk_bytes: int) -> str | None:
+    """In a freshly forked child (still privileged): its own namespaces and tmpfs. Returns the job
+    folder when the child has a mount namespace, else None (the caller makes a folder on the host)."""
+    if not plan.own_files:
+        return None
+    osutil.unshare(osutil.CLONE_NEWNS | CLONE_NEWIPC | (osutil.CLONE_NEWNET if plan.own_network else 0))
+    osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, f"size={disk_bytes},mode=1777")
+    for path in SHARED_TEMP_BINDS:
+        if os.path.isdir(path):
+            osutil.mount(JOB_TMP, path, None, osutil.MS_BIND)
+    os.mkdir(JOB_FOLDER, 0o700)
+    return JOB_FOLDER
+
+
+def size_job_disk(plan: Plan, disk_bytes: int) -> None:
+    """When the job arrives: its tmpfs gets the job's own size limit."""
+    if plan.own_files:
+        osutil.mount(None, JOB_TMP, None, osutil.MS_REMOUNT | osutil.MS_NOSUID | osutil.MS_NODEV, f"size={disk_bytes}")
+
+
+def lock_down(plan: Plan, *, uid: int | None, workdir: str) -> None:
+    """The last privileged step before the job runs: drop to the job's uid (root) or every capability
+    (user namespace), forbid new privileges, become non-dumpable, then the seccomp filter."""
+    if uid is not None:
+        os.chown(workdir, uid, uid)
+        osutil.drop_privileges(uid, uid)
+    elif plan.own_files:  # a user namespace of the zygote's: the job keeps its uid, not the capabilities
+        osutil.drop_all_capabilities()
+    osutil.forbid_new_privileges()
+    osutil.make_undumpable()
+    if plan.seccomp:
+        seccomp.install()
+
+
+# -- after a job, not root ---------------------------------------------------------------------------
+
+
+def wipe_shared_temp(uid: int, since: float, keep: str, everything: bool) -> None:
+    """Without namespaces, what the job left in the shared temporary folders: entries of our uid made
+    since the job started, or (`everything`: a Lambda container, where /tmp is ours alone) every entry
+    but the jobs folder."""
+    for root in ("/tmp", "/var/tmp", "/dev/shm"):
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.path == keep or keep.startswith(entry.path.rstrip("/") + "/"):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+                if info.st_uid != uid or (not everything and info.st_ctime < since - 1):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
+

@@ -1,0 +1,306 @@
+"""A seccomp-BPF filter for job processes, built and installed with ctypes (no libseccomp: the Lambda
+image does not promise it, and the program is small enough to read whole).
+
+What the filter refuses, on x86_64 and aarch64 (any other architecture, and x32 or i386 system calls
+on x86_64, kill the process):
+
+* ``socket(2)`` of every family, with EACCES: no TCP/UDP, no raw or packet sockets, no netlink, no
+  unix sockets by path or abstract name. A job's own channels are pipes, which need no socket.
+* ``socketpair(2)`` except ``AF_UNIX``/``SOCK_STREAM`` (what ``asyncio`` and ``multiprocessing``
+  use): a connected stream pair reaches nothing outside the process tree, while a datagram pair could
+  ``sendto`` any named socket.
+* io_uring (it could open and connect sockets without ``socket(2)``), ``ptrace``,
+  ``process_vm_readv/writev``, ``pidfd_getfd`` (no reaching into another process of the same uid),
+  ``bpf``, ``perf_event_open``, ``userfaultfd``, the kernel keyring, ``mount``/``umount``/the new
+  mount API, ``pivot_root``, ``chroot``, ``unshare``/``setns`` and ``clone``/``clone3`` with
+  namespace flags: a job cannot build itself another network or mount view.
+
+It is installed after ``PR_SET_NO_NEW_PRIVS`` and survives ``fork``/``exec``; a job cannot remove it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import struct
+from dataclasses import dataclass
+
+from . import osutil
+
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+
+# BPF opcodes (linux/filter.h)
+_LD_W_ABS = 0x20
+_JEQ_K = 0x15
+_JGE_K = 0x35
+_JSET_K = 0x45
+_AND_K = 0x54
+_RET_K = 0x06
+
+RET_ALLOW = 0x7FFF0000
+RET_KILL_PROCESS = 0x80000000
+RET_ERRNO = 0x00050000
+
+AF_UNIX = 1
+SOCK_STREAM = 1
+SOCK_TYPE_MASK = 0xF
+X32_SYSCALL_BIT = 0x40000000
+#: CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME
+CLONE_NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x80
+
+# seccomp_data offsets
+_NR = 0
+_ARCH = 4
+
+
+def _arg(index: int) -> int:
+    """Offset of the low 32 bits of argument `index` (little-endian on both architectures)."""
+    return 16 + 8 * index
+
+
+@dataclass(frozen=True)
+class Arch:
+    audit: int
+    x32_bit: bool
+    numbers: dict[str, int]
+
+
+_DENIED_NAMES = (
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_getfd",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+)
+#: Refused with ENOSYS, so that libraries fall back (io_uring users to epoll, glibc from clone3 to clone).
+_ENOSYS_NAMES = ("io_uring_setup", "io_uring_enter", "io_uring_register", "clone3")
+
+_COMMON = {
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "clone3": 435,
+    "pidfd_getfd": 438,
+    "mount_setattr": 442,
+}
+
+ARCHES: dict[str, Arch] = {
+    "x86_64": Arch(
+        audit=0xC000003E,
+        x32_bit=True,
+        numbers={
+            **_COMMON,
+            "socket": 41,
+            "socketpair": 53,
+            "clone": 56,
+            "ptrace": 101,
+            "pivot_root": 155,
+            "chroot": 161,
+            "mount": 165,
+            "umount2": 166,
+            "add_key": 248,
+            "request_key": 249,
+            "keyctl": 250,
+            "unshare": 272,
+            "perf_event_open": 298,
+            "setns": 308,
+            "process_vm_readv": 310,
+            "process_vm_writev": 311,
+            "bpf": 321,
+            "userfaultfd": 323,
+        },
+    ),
+    "aarch64": Arch(
+        audit=0xC00000B7,
+        x32_bit=False,
+        numbers={
+            **_COMMON,
+            "umount2": 39,
+            "mount": 40,
+            "pivot_root": 41,
+            "chroot": 51,
+            "unshare": 97,
+            "ptrace": 117,
+            "socket": 198,
+            "socketpair": 199,
+            "add_key": 217,
+            "request_key": 218,
+            "keyctl": 219,
+            "clone": 220,
+            "perf_event_open": 241,
+            "setns": 268,
+            "process_vm_readv": 270,
+            "process_vm_writev": 271,
+            "bpf": 280,
+            "userfaultfd": 282,
+        },
+    ),
+}
+
+
+class SeccompError(OSError):
+    """The filter could not be built or installed here."""
+
+
+class _Program:
+    """A tiny assembler: instructions with symbolic jump targets, resolved to relative offsets."""
+
+    def __init__(self) -> None:
+        self.code: list[tuple[int, object, object, int]] = []
+        self.labels: dict[str, int] = {}
+
+    def label(self, name: str) -> None:
+        self.labels[name] = len(self.code)
+
+    def op(self, code: int, k: int, jt: object = 0, jf: object = 0) -> None:
+        self.code.append((code, jt, jf, k))
+
+    def assemble(self) -> bytes:
+        out = bytearray()
+        for index, (code, jt, jf, k) in enumerate(self.code):
+            offsets = []
+            for target in (jt, jf):
+                if isinstance(target, str):
+                    distance = self.labels[target] - index - 1
+                    if not 0 <= distance <= 255:
+                        raise SeccompError(f"jump to {target} out of range")
+                    offsets.append(distance)
+                else:
+                    offsets.append(int(target))
+            out += struct.pack("=HBBI", code, offsets[0], offsets[1], k & 0xFFFFFFFF)
+        return bytes(out)
+
+
+def machine() -> str:
+    return platform.machine()
+
+
+def build_filter(arch_name: str | None = None) -> bytes:
+    """The filter program for this (or the named) architecture."""
+    name = arch_name or machine()
+    arch = ARCHES.get(name)
+    if arch is None:
+        raise SeccompError(f"no seccomp filter for architecture {name}")
+    n = arch.numbers
+    p = _Program()
+    p.op(_LD_W_ABS, _ARCH)
+    p.op(_JEQ_K, arch.audit, 0, "kill")
+    p.op(_LD_W_ABS, _NR)
+    if arch.x32_bit:
+        p.op(_JGE_K, X32_SYSCALL_BIT, "kill", 0)
+    p.op(_JEQ_K, n["socket"], "eacces", 0)
+    p.op(_JEQ_K, n["socketpair"], "socketpair", 0)
+    p.op(_JEQ_K, n["clone"], "clone", 0)
+    for name_ in _ENOSYS_NAMES:
+        p.op(_JEQ_K, n[name_], "enosys", 0)
+    for name_ in _DENIED_NAMES:
+        p.op(_JEQ_K, n[name_], "eperm", 0)
+    p.op(_RET_K, RET_ALLOW)
+    p.label("socketpair")
+    p.op(_LD_W_ABS, _arg(0))
+    p.op(_JEQ_K, AF_UNIX, 0, "eacces")
+    p.op(_LD_W_ABS, _arg(1))
+    p.op(_AND_K, SOCK_TYPE_MASK)
+    p.op(_JEQ_K, SOCK_STREAM, "allow", "eacces")
+    p.label("clone")
+    p.op(_LD_W_ABS, _arg(0))
+    p.op(_JSET_K, CLONE_NAMESPACE_FLAGS, "eperm", "allow")
+    p.label("allow")
+    p.op(_RET_K, RET_ALLOW)
+    p.label("eacces")
+    p.op(_RET_K, RET_ERRNO | errno.EACCES)
+    p.label("eperm")
+    p.op(_RET_K, RET_ERRNO | errno.EPERM)
+    p.label("enosys")
+    p.op(_RET_K, RET_ERRNO | errno.ENOSYS)
+    p.label("kill")
+    p.op(_RET_K, RET_KILL_PROCESS)
+    return p.assemble()
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install(program: bytes | None = None) -> None:
+    """Installs the filter on the calling thread (and everything it forks or execs afterwards).
+
+    Sets PR_SET_NO_NEW_PRIVS first, which an unprivileged process needs and which is wanted anyway."""
+    code = program if program is not None else build_filter()
+    if not osutil.forbid_new_privileges():
+        raise SeccompError("PR_SET_NO_NEW_PRIVS was refused")
+    libc = osutil.libc()
+    if libc is None:
+        raise SeccompError("no libc to call prctl with")
+    buffer = ctypes.create_string_buffer(code, len(code))
+    prog = _SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p).value)
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    result = libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0)
+    if result != 0:
+        error = ctypes.get_errno()
+        raise SeccompError(error, f"seccomp filter refused: {os.strerror(error)}")
+
+
+def probe() -> str | None:
+    """Forks a child that installs the filter and checks that socket() is refused; None if it works,
+    else the reason it does not."""
+    try:
+        build_filter()
+    except SeccompError as error:
+        return str(error)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the probe child
+        os.close(read_end)
+        message = b"ok"
+        try:
+            install()
+            import socket
+
+            try:
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+                message = b"socket() was not refused"
+            except PermissionError:
+                message = b"ok"
+        except BaseException as error:  # noqa: BLE001 - reported to the parent
+            message = f"{type(error).__name__}: {error}".encode()
+        os.write(write_end, message[:500])
+        os._exit(0)
+    os.close(write_end)
+    chunks = []
+    while True:
+        chunk = os.read(read_end, 512)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    answer = b"".join(chunks).decode("utf-8", "replace")
+    return None if answer == "ok" else (answer or "the probe process died")

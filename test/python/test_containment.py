@@ -1,0 +1,338 @@
+"""Containment of a job, tried as a hostile script would: no socket to anything on any rung, a
+read-only view with private temporary folders, the standard library importable, totals on the whole
+process tree, and `ctx` calls only through the worker's relay."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import IS_ROOT, Limits, RunRequest, Sandbox, requires_root, run
+
+NETWORK_PROBE = """
+import errno, os, socket
+
+def attempt(action):
+    try:
+        action()
+        return "open"
+    except OSError as error:
+        return errno.errorcode.get(error.errno, str(error.errno))
+
+def tcp(host, port, family):
+    def action():
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(2)
+            sock.connect((host, port))
+    return action
+
+def udp(host, port, family):
+    def action():
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"x", (host, port))
+    return action
+
+def unix(path):
+    def action():
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(path)
+    return action
+
+def raw(family, kind, proto=0):
+    def action():
+        socket.socket(family, kind, proto).close()
+    return action
+
+def main(inputs, ctx):
+    seen = {}
+    for host, port in inputs["tcp"]:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        seen[f"tcp {host}:{port}"] = attempt(tcp(host, port, family))
+        seen[f"udp {host}:{port}"] = attempt(udp(host, port, family))
+    for path in inputs["unix"]:
+        seen[f"unix {path}"] = attempt(unix(path))
+    seen["unix abstract"] = attempt(unix("\\0" + inputs["abstract"]))
+    seen["raw icmp"] = attempt(raw(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))
+    seen["packet"] = attempt(raw(socket.AF_PACKET, socket.SOCK_RAW))
+    seen["netlink route"] = attempt(raw(socket.AF_NETLINK, socket.SOCK_RAW, 0))
+    seen["dns"] = attempt(lambda: socket.getaddrinfo("example.com", 443))
+    seen["dgram pair"] = attempt(lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
+    a, b = socket.socketpair()
+    a.sendall(b"ok")
+    seen["stream pair"] = b.recv(2).decode()
+    return seen
+"""
+
+
+class Listeners:
+    """Servers the host offers on loopback and a unix socket anyone may connect to."""
+
+    def __init__(self) -> None:
+        self.tcp4 = socket.create_server(("127.0.0.1", 0))
+        self.tcp6 = socket.create_server(("::1", 0), family=socket.AF_INET6) if socket.has_ipv6 else None
+        self.folder = tempfile.mkdtemp(prefix="execfabric-listeners-")
+        os.chmod(self.folder, 0o755)
+        self.unix_path = os.path.join(self.folder, "open.sock")
+        self.unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.unix.bind(self.unix_path)
+        os.chmod(self.unix_path, 0o777)
+        self.unix.listen()
+        self.abstract_name = f"execfabric-test-{os.getpid()}"
+        self.abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.abstract.bind("\0" + self.abstract_name)
+        self.abstract.listen()
+
+    def inputs(self) -> dict[str, Any]:
+        targets = [["127.0.0.1", self.tcp4.getsockname()[1]]]
+        if self.tcp6 is not None:
+            targets.append(["::1", self.tcp6.getsockname()[1]])
+        return {"tcp": targets, "unix": [self.unix_path], "abstract": self.abstract_name}
+
+    def close(self) -> None:
+        for sock in (self.tcp4, self.tcp6, self.unix, self.abstract):
+            if sock is not None:
+                sock.close()
+        os.unlink(self.unix_path)
+        os.rmdir(self.folder)
+
+
+@pytest.fixture(scope="module")
+def listeners() -> Iterator[Listeners]:
+    served = Listeners()
+    yield served
+    served.close()
+
+
+#: Sockets a job may still create when its network namespace alone contains it: they reach only that
+#: namespace (its own routing tables, its own socket pair), never the host.
+INSIDE_ITS_OWN_NAMESPACE = {"netlink route", "dgram pair"}
+
+
+def refused_everywhere(outcome: Any) -> None:
+    assert outcome.status == "succeeded", outcome.error
+    seen = dict(outcome.output)
+    assert seen.pop("stream pair") == "ok"
+    if not outcome.sandbox["seccomp"]:
+        for name in INSIDE_ITS_OWN_NAMESPACE:
+            seen.pop(name)
+    opened = {what: how for what, how in seen.items() if how == "open"}
+    assert opened == {}, f"reachable from a job: {opened}"
+
+
+RUNGS = ["auto", "seccomp"] + (["netns-alone"] if IS_ROOT else [])
+
+
+@pytest.fixture(scope="module", params=RUNGS)
+def rung_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    rung = str(request.param)
+    options: dict[str, Any] = {"network": "netns", "seccomp_filter": False} if rung == "netns-alone" else {"network": rung}
+    with Sandbox(**options) as box:
+        yield box
+
+
+def test_no_socket_reaches_anything_on_every_rung(rung_sandbox: Sandbox, listeners: Listeners) -> None:
+    outcome = run(rung_sandbox, NETWORK_PROBE, listeners.inputs())
+    refused_everywhere(outcome)
+    plan = outcome.sandbox
+    assert plan["network"] in ("netns", "userns", "seccomp")
+    if plan["network"] == "seccomp":
+        assert plan["seccomp"] is True
+
+
+def test_the_plan_is_recorded_on_every_run(sandbox: Sandbox) -> None:
+    outcome = run(sandbox, "def main(inputs, ctx):\n    return 1\n")
+    assert outcome.sandbox["network"] == ("netns" if IS_ROOT else outcome.sandbox["network"])
+    assert set(outcome.sandbox) == {"network", "seccomp", "memory", "disk", "uid"}
+    if IS_ROOT:
+        assert outcome.sandbox["disk"] == "tmpfs" and outcome.sandbox["uid"] == "own"
+
+
+def test_the_standard_library_is_importable_under_the_job_uid(sandbox: Sandbox) -> None:
+    source = """
+import importlib
+def main(inputs, ctx):
+    for name in ["http", "http.client", "json", "sqlite3", "email.mime.text", "xml.etree.ElementTree", "zoneinfo"]:
+        importlib.import_module(name)
+    return "imported"
+"""
+    outcome = run(sandbox, source)
+    assert outcome.status == "succeeded", outcome.error
+    assert outcome.output == "imported"
+
+
+@requires_root
+def test_private_trees_are_hidden_but_the_interpreter_shows_through(sandbox: Sandbox) -> None:
+    planted = "/root/execfabric-planted-secret"
+    with open(planted, "w", encoding="utf-8") as handle:
+        handle.write("root's secret")
+    try:
+        source = """
+import os, sys
+def main(inputs, ctx):
+    try:
+        secret = open(inputs["planted"]).read()
+    except OSError as error:
+        secret = type(error).__name__
+    return {"secret": secret, "prefix": os.path.isdir(sys.base_prefix)}
+"""
+        sandbox.close()  # the view is made when the zygote starts: start one that sees the planted file
+        outcome = run(sandbox, source, {"planted": planted})
+        assert outcome.status == "succeeded", outcome.error
+        assert outcome.output["secret"] in ("FileNotFoundError", "PermissionError")
+    finally:
+        os.unlink(planted)
+
+
+@requires_root
+def test_memory_is_capped_for_the_whole_process_tree(sandbox: Sandbox) -> None:
+    source = """
+import os, time
+def main(inputs, ctx):
+    children = []
+    for _ in range(4):
+        pid = os.fork()
+        if pid == 0:
+            block = bytearray(100 * 1024 * 1024)  # each child alone stays under RLIMIT_AS
+            for index in range(0, len(block), 4096):
+                block[index] = 1
+            time.sleep(5)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return "survived"
+"""
+    outcome = run(sandbox, source, memoryMb=256, timeoutSeconds=15)
+    assert outcome.sandbox["memory"].startswith("cgroup")
+    assert outcome.status == "killed", (outcome.status, outcome.output, outcome.error)
+    assert outcome.error is not None and outcome.error["limit"] == "memory"
+
+
+@requires_root
+def test_everything_written_counts_against_the_disk_limit(sandbox: Sandbox) -> None:
+    source = """
+import os
+def main(inputs, ctx):
+    chunk = b"x" * (1024 * 1024)
+    for index in range(8):  # 8 files of 1 MiB, each under the file-size limit, 8 MiB in all
+        with open(os.path.join("/tmp" if index % 2 else ctx.workdir, f"f{index}"), "wb") as handle:
+            handle.write(chunk)
+    return "wrote"
+"""
+    outcome = run(sandbox, source, diskBytes=4 * 1024 * 1024)
+    assert outcome.status == "killed", (outcome.status, outcome.error)
+    assert outcome.error is not None and outcome.error["limit"] == "disk"
+    assert run(sandbox, source, diskBytes=16 * 1024 * 1024).status == "succeeded"
+
+
+def test_ipc_between_jobs_is_private(sandbox: Sandbox) -> None:
+    source = """
+import os
+def main(inputs, ctx):
+    names = os.listdir("/dev/shm")
+    open("/dev/shm/" + inputs["name"], "w").write("from one job")
+    return sorted(names)
+"""
+    first = run(sandbox, source, {"name": "first"})
+    second = run(sandbox, source, {"name": "second"})
+    assert first.status == second.status == "succeeded"
+    if first.sandbox["disk"] == "tmpfs":
+        assert "first" not in second.output
+        assert not os.path.exists("/dev/shm/first")
+
+
+def relay_echo(calls: list[dict[str, Any]]) -> Any:
+    def relay(call: dict[str, Any], deadline: float) -> dict[str, Any]:
+        calls.append(call)
+        if call.get("resource") == "forbidden":
+            return {"ok": False, "error": {"type": "EgressNotDeclared", "message": "not declared", "egress": True}}
+        return {"ok": True, "response": {"status": 200, "headers": {"content-type": "application/json"}, "body": '{"echo": "%s"}' % call["path"]}}
+
+    return relay
+
+
+def run_with_relay(box: Sandbox, source: str, relay: Any) -> Any:
+    return box.run(
+        RunRequest(
+            source=source,
+            input={},
+            limits=Limits.parse({"timeoutSeconds": 10, "memoryMb": 256, "outputBytes": 65536, "logBytes": 65536}),
+            execution_id="exec-relay",
+            tenant_id="acme",
+            skill_id="skill-1",
+            relay=relay,
+        )
+    )
+
+
+def test_ctx_calls_go_through_the_relay_only(sandbox: Sandbox) -> None:
+    calls: list[dict[str, Any]] = []
+    source = """
+import execfabric, threading
+def main(inputs, ctx):
+    first = ctx.http("crm", "GET", "/a", query={"q": "1"})
+    results = []
+    def worker(n):
+        results.append(ctx.http("crm", "POST", f"/t{n}", json={"n": n}).json()["echo"])
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads: thread.start()
+    for thread in threads: thread.join()
+    try:
+        ctx.http("forbidden", "GET", "/")
+        refused = None
+    except execfabric.EgressError as error:
+        refused = error.type
+    return {"first": [first.status, first.json()], "threads": sorted(results), "refused": refused}
+"""
+    outcome = run_with_relay(sandbox, source, relay_echo(calls))
+    assert outcome.status == "succeeded", (outcome.error, outcome.stderr)
+    assert outcome.output == {
+        "first": [200, {"echo": "/a"}],
+        "threads": ["/t0", "/t1", "/t2", "/t3"],
+        "refused": "EgressNotDeclared",
+    }
+    assert outcome.calls == 6
+    assert calls[0] == {"call": 1, "op": "http", "resource": "crm", "method": "GET", "path": "/a", "query": {"q": "1"}}
+
+
+def test_without_a_relay_every_call_is_refused(sandbox: Sandbox) -> None:
+    source = """
+import execfabric
+def main(inputs, ctx):
+    try:
+        ctx.http("crm", "GET", "/")
+    except execfabric.CallError as error:
+        return error.type
+"""
+    outcome = run(sandbox, source)
+    assert outcome.output == "CallRefused"
+
+
+def test_a_slow_relay_does_not_hold_the_job_past_its_timeout(sandbox: Sandbox) -> None:
+    release = threading.Event()
+
+    def relay(call: dict[str, Any], deadline: float) -> dict[str, Any]:
+        release.wait(20)
+        return {"ok": True, "response": {"status": 200, "headers": {}, "body": ""}}
+
+    source = "def main(inputs, ctx):\n    ctx.http('crm', 'GET', '/')\n    return 'late'\n"
+    box_request = RunRequest(
+        source=source,
+        input={},
+        limits=Limits.parse({"timeoutSeconds": 1, "memoryMb": 256, "outputBytes": 1024, "logBytes": 1024}),
+        execution_id="exec-slow",
+        tenant_id="acme",
+        skill_id="skill-1",
+        relay=relay,
+    )
+    try:
+        outcome = sandbox.run(box_request)
+    finally:
+        release.set()
+    assert outcome.status == "timed_out"
+    assert outcome.duration_ms < 8000
