@@ -8,6 +8,7 @@ export type FunctionName =
   | 'tenant-api'
   | 'governance-api'
   | 'results-recorder'
+  | 'script-dispatcher'
   | 'script-worker'
   | 'http-executor'
   | 'lifecycle-scan';
@@ -34,7 +35,14 @@ export interface FunctionPermissions {
   readonly cloudFrontTenants: boolean;
   /** Functions this one may invoke synchronously (e.g. the tenant API asks the Python worker to syntax-check a script). */
   readonly invoke: readonly FunctionName[];
+  /**
+   * Message keys the function holds (see functions/core/messages/signing.ts): `jobs` signs or
+   * verifies job messages and egress grants, `reports` the runtimes' reports.
+   */
+  readonly messageKeys: readonly MessageKeyPurpose[];
 }
+
+export type MessageKeyPurpose = 'jobs' | 'reports';
 
 export interface FunctionSpec {
   readonly name: FunctionName;
@@ -49,6 +57,12 @@ export interface FunctionSpec {
   readonly permissions: FunctionPermissions;
   /** Reserved concurrency, where a function must not fan out without bound. */
   readonly reservedConcurrency?: number;
+  /**
+   * `per-tenant`: Lambda tenant isolation mode — every invocation names a tenant, and no execution
+   * environment ever serves two tenants. Such a function takes no event source mapping: a dispatcher
+   * invokes it. Locally, a Python "container" likewise serves one tenant for its whole life.
+   */
+  readonly tenancy?: 'per-tenant';
 }
 
 export interface QueueSpec {
@@ -117,6 +131,7 @@ const noPermissions: FunctionPermissions = {
   claims: false,
   cloudFrontTenants: false,
   invoke: [],
+  messageKeys: [],
 };
 
 export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
@@ -133,6 +148,7 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       table: 'readwrite',
       sendTo: ['script-executions', 'http-executions'],
       invoke: ['script-worker'],
+      messageKeys: ['jobs'],
     },
   },
   'governance-api': {
@@ -150,6 +166,7 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       sendTo: ['http-executions'],
       cloudFrontTenants: true,
       invoke: ['script-worker'],
+      messageKeys: ['jobs'],
     },
   },
   'results-recorder': {
@@ -160,7 +177,20 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     memoryMb: 512,
     timeoutSeconds: 30,
     layers: [],
-    permissions: { ...noPermissions, table: 'readwrite' },
+    // Reports are verified with the reports key; dead jobs with the jobs key.
+    permissions: { ...noPermissions, table: 'readwrite', messageKeys: ['jobs', 'reports'] },
+  },
+  'script-dispatcher': {
+    // Reads the script queue and invokes the tenant-isolated worker with each job's tenant. It runs no
+    // tenant code and touches no table: it verifies a job before believing whose it is.
+    name: 'script-dispatcher',
+    runtime: 'nodejs22.x',
+    entry: 'functions/script-dispatcher/index.ts',
+    handler: 'handler',
+    memoryMb: 256,
+    timeoutSeconds: 330,
+    layers: [],
+    permissions: { ...noPermissions, invoke: ['script-worker'], messageKeys: ['jobs'] },
   },
   'script-worker': {
     name: 'script-worker',
@@ -170,8 +200,16 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     memoryMb: 1024,
     timeoutSeconds: 300,
     layers: ['python-runtime'],
-    permissions: { ...noPermissions, sendTo: ['execution-results'], claims: true },
+    permissions: {
+      ...noPermissions,
+      sendTo: ['execution-results'],
+      claims: true,
+      // A script's ctx.http calls are relayed to the http-executor.
+      invoke: ['http-executor'],
+      messageKeys: ['jobs', 'reports'],
+    },
     reservedConcurrency: 20,
+    tenancy: 'per-tenant',
   },
   'http-executor': {
     name: 'http-executor',
@@ -181,7 +219,13 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     memoryMb: 512,
     timeoutSeconds: 60,
     layers: [],
-    permissions: { ...noPermissions, httpCredentials: 'read', sendTo: ['execution-results'], claims: true },
+    permissions: {
+      ...noPermissions,
+      httpCredentials: 'read',
+      sendTo: ['execution-results'],
+      claims: true,
+      messageKeys: ['jobs', 'reports'],
+    },
   },
   'lifecycle-scan': {
     name: 'lifecycle-scan',
@@ -192,7 +236,12 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     timeoutSeconds: 300,
     layers: [],
     // The stale-execution sweep re-dispatches runs whose messages were lost.
-    permissions: { ...noPermissions, table: 'readwrite', sendTo: ['script-executions', 'http-executions'] },
+    permissions: {
+      ...noPermissions,
+      table: 'readwrite',
+      sendTo: ['script-executions', 'http-executions'],
+      messageKeys: ['jobs'],
+    },
   },
 };
 
@@ -219,8 +268,9 @@ function queue(
 }
 
 export const queues: Readonly<Record<QueueName, QueueSpec>> = {
-  'script-executions': queue('script-executions', 'script-worker', {
-    batchSize: 1,
+  // Consumed by the dispatcher, which invokes the tenant-isolated worker once per job.
+  'script-executions': queue('script-executions', 'script-dispatcher', {
+    batchSize: 5,
     maxReceiveCount: 3,
     fairByTenant: true,
     deadLetterConsumer: 'results-recorder',

@@ -19,6 +19,7 @@ import { createGovernance, type HostEdge } from './governance/index.ts';
 import { createHttpResources } from './http-resources/index.ts';
 import { Auth } from './identity/auth.ts';
 import { Directory } from './identity/directory.ts';
+import type { MessageSigner } from './messages/signing.ts';
 import { setCursorKey } from './pagination.ts';
 import { Queues } from './queues.ts';
 import type { CredentialStore } from './secrets/store.ts';
@@ -38,6 +39,8 @@ export interface CoreOptions {
   readonly superAdmins?: readonly string[];
   /** Queues this function may send to. @default none (sending throws) */
   readonly queues?: Queues;
+  /** Message keys this function holds (seals the egress grants of script jobs). @default none */
+  readonly signer?: MessageSigner;
   /** The Python runtime's syntax check. @default none (script uploads are refused) */
   readonly checker?: ScriptChecker;
   /** Governance: where tenant hosts are attached. @default CloudFront when configured, else the binding alone */
@@ -95,13 +98,22 @@ export function createCore(options: CoreOptions) {
     revalidate: (domain, actor, predicate) => approvals.revalidate(domain, actor, predicate),
   });
   const executors = new ExecutorRegistry()
-    .register(new PythonScriptExecutor(scripts, queues))
+    .register(
+      new PythonScriptExecutor({
+        assets: scripts,
+        queues,
+        resources: httpResources,
+        now,
+        ...(options.signer === undefined ? {} : { signer: options.signer }),
+      }),
+    )
     .register(new HttpExecutor(httpResources, queues));
   const skills: SkillCatalog = new SkillCatalog({
     table,
     audit,
     executors,
     now,
+    egressCheck: (domain, ids) => httpResources.checkEgress(domain, ids),
     onChanged: (domain, skillId, actor) =>
       revalidate((execution) => execution.skillId === skillId)(domain, skillId, actor),
   });

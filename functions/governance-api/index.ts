@@ -2,7 +2,7 @@
 import { apiFromEnv } from '../http/api.ts';
 import { governanceRoutes } from './routes.ts';
 
-export const { handler } = apiFromEnv({
+export const { handler } = await apiFromEnv({
   serviceName: 'governance-api',
   surfaces: ['governance', 'free'],
   // The public domain only, and only on the surface its host is bound to.

@@ -7,6 +7,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { LambdaScriptChecker } from '../core/assets/checker.ts';
 import { tableFromEnv } from '../core/db.ts';
 import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
+import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
@@ -20,13 +21,16 @@ export interface ApiDefinition {
   readonly routes: (core: Core) => readonly Route[];
 }
 
-export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = process.env) {
+export async function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = process.env) {
   const logger = new Logger({ serviceName: definition.serviceName });
+  // Jobs this API dispatches are signed with the jobs key (read once, at cold start).
+  const signer = await messageSignerFromEnv(['jobs'], { env });
   const core = createCore({
     table: tableFromEnv(env),
     tokenSecret: requireEnv(ENV.tokenSecret, env),
     superAdmins: parseList(env[ENV.superAdmins]),
-    queues: queuesFromEnv(['script-executions', 'http-executions'], env),
+    queues: queuesFromEnv(['script-executions', 'http-executions'], signer, env),
+    signer,
     ...checkerFromEnv(env),
   });
   const handler = createApiHandler({

@@ -10,14 +10,18 @@ import { z } from 'zod';
 import { tableFromEnv } from '../core/db.ts';
 import { ValidationError } from '../core/errors.ts';
 import { runScan, SCAN_NAMES, type ScanResult } from '../core/governance/lifecycle.ts';
+import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { createCore } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 
 const logger = new Logger({ serviceName: 'lifecycle-scan' });
-// The stale-execution sweep re-dispatches runs whose messages were lost, so it needs the job queues.
+// The stale-execution sweep re-dispatches runs whose messages were lost, so it needs the job queues
+// and the jobs key to sign what it sends.
+const signer = await messageSignerFromEnv(['jobs']);
 const core = createCore({
   table: tableFromEnv(),
-  queues: queuesFromEnv(['script-executions', 'http-executions']),
+  queues: queuesFromEnv(['script-executions', 'http-executions'], signer),
+  signer,
 });
 
 const scanEvent = z.strictObject({

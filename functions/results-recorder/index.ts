@@ -3,16 +3,24 @@
  * Reads the results queue (started / result reports) and the executions' dead-letter queues (jobs
  * that could not be processed: recorded as failed, never dropped). Records that fail for an
  * infrastructure reason are returned as batch item failures and retried by SQS.
+ *
+ * Nothing is believed before its MAC verifies: reports under the reports key, dead jobs under the
+ * jobs key (a forged dead letter could otherwise fail another tenant's run). A message that does not
+ * verify, or a result for a run that already ended, is logged as a security event and changes
+ * nothing. Tenant and execution ids are taken only from a verified body.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { tableFromEnv } from '../core/db.ts';
+import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { createCore } from '../core/platform.ts';
+import { macOf } from '../core/queues.ts';
 import { tenantContext } from '../core/tenancy/hosts.ts';
 
 const logger = new Logger({ serviceName: 'results-recorder' });
+const signer = await messageSignerFromEnv(['jobs', 'reports']);
 const core = createCore({ table: tableFromEnv() });
 
 const error = z.object({
@@ -20,6 +28,18 @@ const error = z.object({
   message: z.string(),
   trace: z.string().optional(),
   limit: z.string().optional(),
+});
+
+const egressUse = z.object({
+  resourceId: z.string().max(64),
+  resourceVersion: z.number().int(),
+  method: z.string().max(10),
+  path: z.string().max(2048),
+  status: z.number().int(),
+  at: z.iso.datetime({ offset: true }),
+  durationMs: z.number(),
+  credentialStage: z.enum(['current', 'previous']).optional(),
+  credentialVersion: z.string().max(128).optional(),
 });
 
 const report = z.discriminatedUnion('kind', [
@@ -33,18 +53,36 @@ const report = z.discriminatedUnion('kind', [
     kind: z.literal('result'),
     executionId: z.string(),
     tenantId: z.string(),
+    skillId: z.string().optional(),
+    reportId: z.string().max(64).optional(),
     status: z.enum(['succeeded', 'failed', 'timed_out', 'killed']),
     output: z.unknown().optional(),
     error: error.optional(),
     logs: z.object({ stdout: z.string(), stderr: z.string(), truncated: z.boolean() }).partial().optional(),
     metrics: z.record(z.string(), z.unknown()).optional(),
+    sandbox: z.record(z.string(), z.unknown()).optional(),
+    egress: z.array(egressUse).max(1000).optional(),
   }),
 ]);
 
 /** What the recorder needs from a dead job: whose execution it was. */
 const deadJob = z.object({ executionId: z.string(), tenantId: z.string() });
 
+function refused(record: SQSRecord, reason: string, fields: Record<string, unknown> = {}): void {
+  logger.warn('Refused an internal message', {
+    securityEvent: 'message-refused',
+    reason,
+    messageId: record.messageId,
+    source: record.eventSourceARN,
+    ...fields,
+  });
+}
+
 async function recordReport(record: SQSRecord): Promise<void> {
+  if (!signer.verify('report', record.body, macOf(record))) {
+    refused(record, 'the report MAC does not verify');
+    return;
+  }
   const parsed = report.safeParse(JSON.parse(record.body));
   if (!parsed.success) {
     // Not retryable: a malformed report will never parse. Logged loudly, then dropped from the queue.
@@ -59,11 +97,39 @@ async function recordReport(record: SQSRecord): Promise<void> {
     });
     return;
   }
-  if (parsed.data.kind === 'started') await core.executions.recordStarted(domain, parsed.data);
-  else await core.executions.recordResult(domain, parsed.data);
+  if (parsed.data.kind === 'started') {
+    await core.executions.recordStarted(domain, parsed.data);
+    return;
+  }
+  const result = parsed.data;
+  if (result.egress !== undefined && result.egress.length > 0 && result.skillId !== undefined) {
+    await core.httpResources.recordEgressUses(
+      domain,
+      { executionId: result.executionId, skillId: result.skillId },
+      result.egress,
+    );
+  }
+  const outcome = await core.executions.recordResult(domain, result);
+  if (outcome === 'replayed' || outcome === 'unknown-run') {
+    refused(record, outcome === 'replayed' ? 'a replayed result' : 'a result for no such run', {
+      tenantId: result.tenantId,
+      executionId: result.executionId,
+    });
+  } else if (outcome === 'already-finished') {
+    logger.warn('A second result for a run that already ended was ignored', {
+      securityEvent: 'result-ignored',
+      tenantId: result.tenantId,
+      executionId: result.executionId,
+      messageId: record.messageId,
+    });
+  }
 }
 
 async function recordDeadJob(record: SQSRecord): Promise<void> {
+  if (!signer.verify('job', record.body, macOf(record))) {
+    refused(record, 'the dead job MAC does not verify');
+    return;
+  }
   let body: unknown;
   try {
     body = JSON.parse(record.body);

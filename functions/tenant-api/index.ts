@@ -2,7 +2,7 @@
 import { apiFromEnv } from '../http/api.ts';
 import { tenantRoutes } from './routes.ts';
 
-export const { handler } = apiFromEnv({
+export const { handler } = await apiFromEnv({
   serviceName: 'tenant-api',
   surfaces: ['tenant'],
   accepts: (domain) => domain.kind === 'tenant',

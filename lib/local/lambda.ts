@@ -9,7 +9,20 @@ import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { FunctionSpec } from '../topology.ts';
 
-export type LocalInvoke = (event: unknown) => Promise<unknown>;
+export interface InvokeOptions {
+  /** The invocation's tenant (Lambda tenant isolation mode). */
+  readonly tenantId?: string;
+}
+
+export type LocalInvoke = (event: unknown, options?: InvokeOptions) => Promise<unknown>;
+
+/** A tenant-isolated function was invoked without a tenant id (Lambda refuses the same). */
+export class TenantIdRequiredError extends Error {
+  constructor(name: string) {
+    super(`${name} runs in tenant isolation mode: an invocation must name its tenant`);
+    this.name = 'TenantIdRequiredError';
+  }
+}
 
 export interface LocalFunction {
   readonly spec: FunctionSpec;

@@ -25,6 +25,8 @@ import type { CheckResult } from '../../functions/core/assets/checker.ts';
 import { documentClient } from '../../functions/core/db.ts';
 import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
+import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
+import { MessageSigner } from '../../functions/core/messages/signing.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import { Queues } from '../../functions/core/queues.ts';
 import { localCredentialDir } from '../../functions/core/secrets/encrypted-file-store.ts';
@@ -33,10 +35,11 @@ import { type FunctionName, type FunctionSpec, functions, queues, schedules } fr
 import { type LocalFunction, type LocalInvoke, loadNodeFunction } from './lambda.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { type Poller, startPoller } from './pollers.ts';
+import { type HostConfiguration, servicePorts } from './python-function.ts';
 import { createLocalRouter } from './router.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { seedDemo } from './seed.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalServices, startLocalServices } from './services.ts';
+import { freshCredentials, LOCAL_REGION, type LocalServices, startLocalServices } from './services.ts';
 
 /** How long a stop waits for the recorders to take the last reports of jobs that were in flight. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -94,7 +97,21 @@ export interface LocalPlatformOptions {
   /** Where platform diagnostics go. @default stderr */
   readonly log?: (line: string) => void;
   readonly root?: string;
+  /**
+   * How jobs are contained (see docs/decisions/python-runtime.md). `network`: `auto` picks the best
+   * rung, or force `netns` | `userns` | `seccomp`. `unsafeNoNetworkIsolation` lets jobs run where no
+   * rung works — never for a platform tenants use. @default EXECFABRIC_SANDBOX_NETWORK (else `auto`)
+   * and EXECFABRIC_UNSAFE_NO_JOB_NETWORK_ISOLATION=1 (else off)
+   */
+  readonly sandbox?: {
+    readonly network?: 'auto' | 'netns' | 'userns' | 'seccomp';
+    readonly unsafeNoNetworkIsolation?: boolean;
+  };
 }
+
+/** The operator's switches for job containment, read from the environment of `npm start`. */
+export const SANDBOX_NETWORK_ENV = 'EXECFABRIC_SANDBOX_NETWORK';
+export const UNSAFE_NO_JOB_NETWORK_ISOLATION_ENV = 'EXECFABRIC_UNSAFE_NO_JOB_NETWORK_ISOLATION';
 
 export interface LocalPlatform {
   readonly url: string;
@@ -107,8 +124,13 @@ export interface LocalPlatform {
   readonly seeded: boolean;
   /** Password of the demo users, when known to this process. */
   readonly demoPassword: string;
-  /** Invokes a function directly, as its trigger would. */
-  invoke(name: FunctionName, event: unknown): Promise<unknown>;
+  /**
+   * Both message keys of this start, for code in this process that acts as a platform function
+   * (tests that send a job themselves, tools). Nothing outside the process ever holds them.
+   */
+  readonly signer: MessageSigner;
+  /** Invokes a function directly, as its trigger would (a tenant id for tenant-isolated ones). */
+  invoke(name: FunctionName, event: unknown, options?: { tenantId?: string }): Promise<unknown>;
   /** Fires a schedule now. */
   fireSchedule(name: string): Promise<unknown>;
   stop(): Promise<void>;
@@ -178,8 +200,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   };
 
   try {
+    // Per-start secrets, never written anywhere: the credentials every internal server demands a
+    // signature with, and the keys every internal message is signed with.
+    const awsCredentials = freshCredentials();
+    const messageKeys = {
+      jobs: randomBytes(32).toString('base64url'),
+      reports: randomBytes(32).toString('base64url'),
+    };
     const services = await startLocalServices({
       dataDir,
+      credentials: awsCredentials,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? null,
     });
     cleanups.push(() => services.stop());
@@ -188,14 +218,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const credentials = localCredentialDir(dataDir);
     cleanups.push(credentials.cleanup);
     const originSecret = randomBytes(32).toString('base64url');
-    const lambda = await startLambdaEndpoint((name) => invoker(name), new Set(Object.keys(functions)));
+    const lambda = await startLambdaEndpoint({
+      invoke: (name) => invoker(name),
+      known: new Set(Object.keys(functions)),
+      credentials: awsCredentials,
+      onRefused: (reason) => log(`[lambda endpoint] refused an invocation (security event): ${reason}`),
+    });
     cleanups.push(() => lambda.stop());
 
     // The environment each function would get from the CDK stack, pointed at the local services.
     const env: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: awsCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: awsCredentials.secretAccessKey,
+      [messageKeyEnv('jobs').value]: messageKeys.jobs,
+      [messageKeyEnv('reports').value]: messageKeys.reports,
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       [ENV.tableName]: services.tableName,
       [ENV.claimsTableName]: services.claimsTableName,
@@ -215,6 +252,20 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     cleanups.push(() => table.client.destroy());
     const demoPassword = options.demoPassword ?? secrets.demoPassword;
 
+    const sandboxNetwork = options.sandbox?.network ?? process.env[SANDBOX_NETWORK_ENV] ?? 'auto';
+    const unsafe =
+      options.sandbox?.unsafeNoNetworkIsolation ?? process.env[UNSAFE_NO_JOB_NETWORK_ISOLATION_ENV] === '1';
+    if (unsafe) log('UNSAFE: jobs may run with the host network where no containment works');
+    const hostConfiguration: HostConfiguration = {
+      keys: messageKeys,
+      sandbox: {
+        network: sandboxNetwork,
+        unsafe_no_network_isolation: unsafe,
+        // Jobs see neither the data folder nor the repository (only the runtime layer shows through).
+        hidden: [...(dataDir === null ? [] : [dataDir]), root],
+      },
+    };
+    const pythonPorts = servicePorts(services, (payload) => invoker('http-executor')(payload));
     const loaded = new Map<FunctionName, Promise<LocalFunction>>();
     const load = (spec: FunctionSpec): Promise<LocalFunction> => {
       let fn = loaded.get(spec.name);
@@ -222,7 +273,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         fn =
           spec.runtime === 'python3.12'
             ? import('./python-function.ts').then((python) =>
-                python.loadPythonFunction({ root, spec, env, services, log }),
+                python.loadPythonFunction({
+                  root,
+                  spec,
+                  env,
+                  ports: pythonPorts,
+                  configuration: hostConfiguration,
+                  log,
+                }),
               )
             : loadNodeFunction(root, spec);
         loaded.set(spec.name, fn);
@@ -234,8 +292,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     const invoker =
       (name: FunctionName): LocalInvoke =>
-      async (event) =>
-        (await load(functions[name])).invoke(event);
+      async (event, invokeOptions) =>
+        (await load(functions[name])).invoke(event, invokeOptions);
 
     // Pollers of queues whose consumer reports to another queue (the job runners) stop first, so a
     // job in flight finishes and its report is recorded before the recorder's pollers stop.
@@ -257,7 +315,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         invoke: invoker(consumer),
         onError: (error: unknown) => log(`[${consumer}] ${(error as Error).stack ?? String(error)}`),
       });
-      if (functions[consumer].permissions.sendTo.length > 0) runners.push(poller);
+      if (url !== services.queues['execution-results'].url && !url.endsWith('-dlq')) runners.push(poller);
       else recorders.push({ poller, url });
     };
     for (const spec of Object.values(queues)) {
@@ -288,19 +346,25 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
             demoPassword,
             tokenSecret: secrets.tokenSecret,
             checker: {
-              check: async (source) =>
-                (await invoker('script-worker')({ action: 'check', source })) as CheckResult,
+              check: async (source, tenantId) =>
+                (await invoker('script-worker')({ action: 'check', source }, { tenantId })) as CheckResult,
             },
           });
 
     // The embedded queues keep nothing across restarts: runs still waiting in the table are handed
     // to their executors again (the worker's claim refuses any duplicate).
+    const signer = new MessageSigner(messageKeys);
     const core = createCore({
       table,
-      queues: new Queues(services.sqs, {
-        'script-executions': services.queues['script-executions'].url,
-        'http-executions': services.queues['http-executions'].url,
-      }),
+      signer,
+      queues: new Queues(
+        services.sqs,
+        {
+          'script-executions': services.queues['script-executions'].url,
+          'http-executions': services.queues['http-executions'].url,
+        },
+        signer,
+      ),
     });
     const recovered = await sweepStaleExecutions(
       { table, audit: core.audit, executions: core.executions, now: () => new Date() },
@@ -348,7 +412,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       freeHosts,
       seeded,
       demoPassword,
-      invoke: (name, event) => invoker(name)(event),
+      signer,
+      invoke: (name, event, invokeOptions) => invoker(name)(event, invokeOptions),
       fireSchedule: (name) => {
         const spec = schedules.find((schedule) => schedule.name === name);
         if (spec === undefined) return Promise.reject(new Error(`No schedule named ${name}`));

@@ -2,9 +2,11 @@
  * Runs a Python function of the topology (the script worker) on the local platform. Each "container"
  * is a long-lived host process (`python -I -S lib/local/python_host.py …`) that imports the handler
  * module and serves one invocation at a time over a JSON-lines pipe, like a warm Lambda container;
- * concurrent invocations get more hosts, up to a small cap, and queue beyond it. The worker's ports
- * call back over the same pipe and are performed here with the platform's AWS SDK clients, so a host
- * holds no credentials (nor the platform's secrets). Each host starts its own zygote, with a clean
+ * concurrent invocations get more hosts, up to a small cap, and queue beyond it. A tenant-isolated
+ * function's host serves one tenant for its whole life, as a Lambda execution environment in tenant
+ * isolation mode does. The worker's ports call back over the same pipe and are performed here with
+ * the platform's AWS SDK clients, so a host holds no AWS credentials (nor the platform's secrets but
+ * the message keys, which it receives on the pipe). Each host starts its own zygote, with a clean
  * environment, for the jobs.
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
@@ -13,8 +15,9 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
 import type { FunctionSpec } from '../topology.ts';
-import { type LocalFunction, LocalTimeoutError } from './lambda.ts';
+import { type LocalFunction, LocalTimeoutError, TenantIdRequiredError } from './lambda.ts';
 import type { LocalServices } from './services.ts';
 
 export const PYTHON_LAYER_DIR = 'layers/python-runtime/python';
@@ -28,13 +31,15 @@ const START_TIMEOUT_MS = 30_000;
  * Variables a host never receives: it performs no AWS call itself (no credentials) and has no use for
  * the platform's secrets (token signing, origin proof).
  */
-const WITHHELD_VARIABLE = /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)$|SECRET|TOKEN|PASSWORD/i;
+const WITHHELD_VARIABLE =
+  /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)$|SECRET|TOKEN|PASSWORD|_KEY$/i;
 
 export interface PythonFunctionOptions {
   readonly root: string;
   readonly spec: FunctionSpec;
   readonly env: Record<string, string>;
-  readonly services: LocalServices;
+  readonly ports: PythonPorts;
+  readonly configuration: HostConfiguration;
   readonly log: (line: string) => void;
 }
 
@@ -90,7 +95,8 @@ export function resolvePythonInterpreter(command = 'python3'): Promise<string> {
 type HostMessage =
   | { type: 'ready' }
   | { type: 'call'; id: number; callId: number; call: 'claim'; jobId: string; expiresAtEpoch: number }
-  | { type: 'call'; id: number; callId: number; call: 'send'; body: string }
+  | { type: 'call'; id: number; callId: number; call: 'send'; body: string; mac: string }
+  | { type: 'call'; id: number; callId: number; call: 'relay'; payload: unknown }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: { name: string; message: string; stack: string } };
 
@@ -100,12 +106,23 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-interface Ports {
+/** What a host's calls are performed with: the services and the functions it may invoke. */
+export interface PythonPorts {
   claim(jobId: string, expiresAtEpoch: number): Promise<boolean>;
-  send(body: string): Promise<void>;
+  send(body: string, mac: string): Promise<void>;
+  relay(payload: unknown): Promise<unknown>;
 }
 
-function servicePorts(services: LocalServices): Ports {
+/** What each host is told first: this start's message keys and the sandbox's options. */
+export interface HostConfiguration {
+  readonly keys: { readonly jobs: string; readonly reports: string };
+  readonly sandbox: Readonly<Record<string, unknown>>;
+}
+
+export function servicePorts(
+  services: LocalServices,
+  relay: (payload: unknown) => Promise<unknown>,
+): PythonPorts {
   return {
     async claim(jobId, expiresAtEpoch) {
       try {
@@ -122,28 +139,41 @@ function servicePorts(services: LocalServices): Ports {
         throw error;
       }
     },
-    async send(body) {
+    async send(body, mac) {
       await services.sqs.send(
-        new SendMessageCommand({ QueueUrl: services.queues['execution-results'].url, MessageBody: body }),
+        new SendMessageCommand({
+          QueueUrl: services.queues['execution-results'].url,
+          MessageBody: body,
+          MessageAttributes: { [MAC_ATTRIBUTE]: { DataType: 'String', StringValue: mac } },
+        }),
       );
     },
+    relay,
   };
 }
 
-/** One host process: serves one invocation at a time. */
+/** One host process: serves one invocation at a time, for one tenant (or none) for its whole life. */
 class PythonHost {
   private pending: Pending | undefined;
   private nextId = 1;
   private exited = false;
   private readonly ready: Promise<void>;
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly ports: Ports;
+  private readonly ports: PythonPorts;
   private readonly log: (line: string) => void;
+  readonly tenant: string | null;
 
-  constructor(child: ChildProcessWithoutNullStreams, ports: Ports, log: (line: string) => void) {
+  constructor(
+    child: ChildProcessWithoutNullStreams,
+    ports: PythonPorts,
+    configuration: HostConfiguration,
+    tenant: string | null,
+    log: (line: string) => void,
+  ) {
     this.child = child;
     this.ports = ports;
     this.log = log;
+    this.tenant = tenant;
     let markReady: () => void = () => undefined;
     let failStart: (error: Error) => void = () => undefined;
     this.ready = new Promise<void>((resolvePromise, reject) => {
@@ -170,6 +200,8 @@ class PythonHost {
       this.pending = undefined;
     });
     child.on('error', (error) => failStart(error));
+    child.stdin.on('error', () => undefined); // a host that died mid-write is reported by 'exit'
+    this.write({ type: 'configure', keys: configuration.keys, sandbox: configuration.sandbox });
   }
 
   get alive(): boolean {
@@ -181,45 +213,45 @@ class PythonHost {
   }
 
   private write(message: unknown): void {
-    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    if (!this.exited) this.child.stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  private perform(message: Extract<HostMessage, { type: 'call' }>): Promise<unknown> {
+    switch (message.call) {
+      case 'claim':
+        return this.ports.claim(message.jobId, message.expiresAtEpoch);
+      case 'send':
+        return this.ports.send(message.body, message.mac).then(() => null);
+      case 'relay':
+        return this.ports.relay(message.payload);
+    }
   }
 
   private onMessage(message: Exclude<HostMessage, { type: 'ready' }>): void {
+    if (message.type === 'call') {
+      // A call may outlive its invocation (a relay still running when its job timed out): it is
+      // answered all the same, by its call id.
+      this.perform(message).then(
+        (value) => this.write({ type: 'reply', callId: message.callId, ok: true, value }),
+        (error: unknown) =>
+          this.write({
+            type: 'reply',
+            callId: message.callId,
+            ok: false,
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          }),
+      );
+      return;
+    }
     const pending = this.pending;
     if (pending === undefined || message.id !== pending.id) {
       this.log(`[python host] message for no current invocation: ${JSON.stringify(message).slice(0, 200)}`);
       return;
     }
-    switch (message.type) {
-      case 'result':
-        this.pending = undefined;
-        pending.resolve(message.value);
-        return;
-      case 'error':
-        this.pending = undefined;
-        pending.reject(
-          new PythonFunctionError(message.error.name, message.error.message, message.error.stack),
-        );
-        return;
-      case 'call': {
-        const call =
-          message.call === 'claim'
-            ? this.ports.claim(message.jobId, message.expiresAtEpoch)
-            : this.ports.send(message.body).then(() => null);
-        call.then(
-          (value) => this.write({ type: 'reply', id: message.id, callId: message.callId, ok: true, value }),
-          (error: unknown) =>
-            this.write({
-              type: 'reply',
-              id: message.id,
-              callId: message.callId,
-              ok: false,
-              error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-            }),
-        );
-        return;
-      }
-    }
+    this.pending = undefined;
+    if (message.type === 'result') pending.resolve(message.value);
+    else
+      pending.reject(new PythonFunctionError(message.error.name, message.error.message, message.error.stack));
   }
 
   invoke(event: unknown, deadlineMs: number): Promise<unknown> {
@@ -228,7 +260,13 @@ class PythonHost {
     const id = this.nextId++;
     return new Promise<unknown>((resolvePromise, reject) => {
       this.pending = { id, resolve: resolvePromise, reject };
-      this.write({ type: 'invoke', id, event, deadlineMs });
+      this.write({
+        type: 'invoke',
+        id,
+        event,
+        deadlineMs,
+        ...(this.tenant === null ? {} : { tenantId: this.tenant }),
+      });
     });
   }
 
@@ -258,6 +296,12 @@ function hostEnvironment(env: Record<string, string>): Record<string, string> {
   return clean;
 }
 
+interface Waiter {
+  readonly tenant: string | null;
+  readonly resolve: (host: PythonHost) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 export async function loadPythonFunction(options: PythonFunctionOptions): Promise<LocalFunction> {
   const { root, spec, log } = options;
   const python = await resolvePythonInterpreter();
@@ -271,18 +315,20 @@ export async function loadPythonFunction(options: PythonFunctionOptions): Promis
     moduleName,
   ];
   const env = hostEnvironment(options.env);
-  const ports = servicePorts(options.services);
   const prefix = `[${spec.name}]`;
   const maxHosts = Math.min(spec.reservedConcurrency ?? MAX_LOCAL_HOSTS, MAX_LOCAL_HOSTS);
+  const perTenant = spec.tenancy === 'per-tenant';
 
   const hosts = new Set<PythonHost>();
   const idle: PythonHost[] = [];
-  const waiting: { resolve: (host: PythonHost) => void; reject: (error: unknown) => void }[] = [];
+  const waiting: Waiter[] = [];
   let stopped = false;
 
-  async function startHost(): Promise<PythonHost> {
+  async function startHost(tenant: string | null): Promise<PythonHost> {
     const child = spawn(python, args, { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const host = new PythonHost(child, ports, (line) => log(`${prefix} ${line}`));
+    const host = new PythonHost(child, options.ports, options.configuration, tenant, (line) =>
+      log(`${prefix}${tenant === null ? '' : `[${tenant}]`} ${line}`),
+    );
     hosts.add(host);
     const timer = setTimeout(() => host.kill(), START_TIMEOUT_MS);
     try {
@@ -296,36 +342,53 @@ export async function loadPythonFunction(options: PythonFunctionOptions): Promis
     return host;
   }
 
-  async function acquire(): Promise<PythonHost> {
-    for (let host = idle.pop(); host !== undefined; host = idle.pop()) {
-      if (host.alive) return host;
-      hosts.delete(host);
+  /** An idle host of this tenant; else a new one, making room by retiring another tenant's idle host. */
+  async function acquire(tenant: string | null): Promise<PythonHost> {
+    for (let index = idle.length - 1; index >= 0; index--) {
+      const host = idle[index] as PythonHost;
+      if (!host.alive) {
+        idle.splice(index, 1);
+        hosts.delete(host);
+      } else if (host.tenant === tenant) {
+        idle.splice(index, 1);
+        return host;
+      }
     }
-    if (hosts.size < maxHosts) return startHost();
+    if (hosts.size >= maxHosts) {
+      const other = idle.shift();
+      if (other !== undefined) {
+        hosts.delete(other);
+        void other.stop();
+      }
+    }
+    if (hosts.size < maxHosts) return startHost(tenant);
     return new Promise<PythonHost>((resolvePromise, reject) =>
-      waiting.push({ resolve: resolvePromise, reject }),
+      waiting.push({ tenant, resolve: resolvePromise, reject }),
     );
   }
 
   function release(host: PythonHost): void {
-    const next = waiting.shift();
-    if (!host.alive || stopped) {
+    const sameTenant = waiting.findIndex((waiter) => waiter.tenant === host.tenant);
+    const next = waiting.splice(sameTenant >= 0 ? sameTenant : 0, 1)[0];
+    if (!host.alive || stopped || (next !== undefined && next.tenant !== host.tenant)) {
+      // A dead host is replaced; a live one is retired for a waiter of another tenant (a host never
+      // serves two tenants).
       hosts.delete(host);
-      // The next waiter gets a fresh host in place of the one that died.
-      if (next !== undefined) startHost().then(next.resolve, next.reject);
+      if (host.alive) void host.stop();
+      if (next !== undefined) startHost(next.tenant).then(next.resolve, next.reject);
       return;
     }
     if (next !== undefined) next.resolve(host);
     else idle.push(host);
   }
 
-  idle.push(await startHost());
-
   return {
     spec,
-    async invoke(event) {
+    async invoke(event, invokeOptions) {
       if (stopped) throw new PythonHostError(`${spec.name} has been stopped`);
-      const host = await acquire();
+      const tenant = invokeOptions?.tenantId ?? null;
+      if (perTenant && tenant === null) throw new TenantIdRequiredError(spec.name);
+      const host = await acquire(perTenant ? tenant : null);
       const deadlineMs = Date.now() + spec.timeoutSeconds * 1000;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {

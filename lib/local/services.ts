@@ -2,11 +2,19 @@
  * The embedded stand-ins for the managed services: dynalite (DynamoDB API, LevelDB on disk or in
  * memory) and fauxqs (SQS API, in memory). The table, the claims table and every queue with its
  * dead-letter queue are created from the topology, through the real AWS SDK clients.
+ *
+ * Both listen on loopback only and refuse every request that is not SigV4-signed with the
+ * credentials of this start (random, held by the platform's process alone): neither server checks a
+ * signature itself, and both would otherwise take writes from anything that reaches loopback — another
+ * local user, or a web page (dynalite even answers CORS preflights for any origin).
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -16,12 +24,22 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 import { claimsTable, deadLetterQueueName, type QueueName, queues, table } from '../topology.ts';
+import { type LocalCredentials, sigv4Problem } from './sigv4.ts';
 
 export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 export const TABLE_NAME = 'execfabric';
+/** Largest request body the guards read (dynalite's own limit). */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** Credentials of one start: what the platform's clients sign with and the servers demand. */
+export function freshCredentials(): LocalCredentials {
+  return {
+    accessKeyId: `LOCAL${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64url'),
+  };
+}
 export const CLAIMS_TABLE_NAME = 'execfabric-claims';
 
 export interface LocalQueue {
@@ -32,6 +50,8 @@ export interface LocalQueue {
 }
 
 export interface LocalServices {
+  /** What every request to the services must be signed with. */
+  readonly credentials: LocalCredentials;
   readonly dynamodbEndpoint: string;
   readonly sqsEndpoint: string;
   readonly tableName: string;
@@ -45,6 +65,8 @@ export interface LocalServices {
 export interface LocalServicesOptions {
   /** Folder for the table's files; `null` keeps everything in memory. */
   readonly dataDir: string | null;
+  /** Credentials requests must be signed with. @default fresh ones */
+  readonly credentials?: LocalCredentials;
   /**
    * Visibility timeout used for every queue instead of the topology's (6 × the consumer's timeout).
    * Tests set a short one so that redrive can be observed; `null` keeps the topology's values.
@@ -52,11 +74,65 @@ export interface LocalServicesOptions {
   readonly visibilityTimeoutSeconds: number | null;
 }
 
-async function listen(server: import('node:http').Server): Promise<string> {
+async function listen(server: Server): Promise<string> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
+}
+
+/** Reads a request body, up to the cap (null beyond it). */
+export async function readBody(request: IncomingMessage, cap = MAX_BODY_BYTES): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > cap) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Answers a refused request the way the AWS service would (status, `__type`, message). */
+function refuse(response: ServerResponse, reason: string): void {
+  response.writeHead(403, {
+    'content-type': 'application/x-amz-json-1.0',
+    'x-amzn-errortype': 'InvalidSignatureException',
+  });
+  response.end(
+    JSON.stringify({ __type: 'com.amazon.coral.service#InvalidSignatureException', message: reason }),
+  );
+}
+
+/**
+ * Puts a SigV4 check in front of an http server's request listener: the body is read, checked, and
+ * handed on to the original listener as a fresh stream with the same method, url and headers.
+ */
+function guard(server: Server, credentials: LocalCredentials): void {
+  const listeners = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', async (request: IncomingMessage, response: ServerResponse) => {
+    const body = await readBody(request);
+    if (body === null) {
+      response.writeHead(413).end();
+      return;
+    }
+    const problem = await sigv4Problem(
+      { method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body },
+      credentials,
+    );
+    if (problem !== null) {
+      refuse(response, problem);
+      return;
+    }
+    const replay = Object.assign(Readable.from(body.length === 0 ? [] : [body]), {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      socket: request.socket,
+    }) as unknown as IncomingMessage;
+    for (const listener of listeners) listener(replay, response);
+  });
 }
 
 async function ensureTable(
@@ -85,17 +161,18 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     dynamoPath = join(options.dataDir, 'dynamodb');
     mkdirSync(dynamoPath, { recursive: true });
   }
+  const credentials = options.credentials ?? freshCredentials();
   const dynamoServer = dynalite({ path: dynamoPath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  guard(dynamoServer, credentials);
   const dynamodbEndpoint = await listen(dynamoServer);
-  const fauxqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
-  const sqsEndpoint = fauxqs.address;
+  // fauxqs' startFauxqs listens on every interface whatever `host` says; its app is listened here.
+  const fauxqs = buildApp({ logger: false });
+  await fauxqs.ready();
+  guard(fauxqs.server, credentials);
+  const sqsEndpoint = await listen(fauxqs.server);
 
-  const dynamodb = new DynamoDBClient({
-    endpoint: dynamodbEndpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
-  const sqs = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const dynamodb = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials });
+  const sqs = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials });
 
   const keyNames = new Set([table.partitionKey, table.sortKey]);
   for (const index of table.indexes) {
@@ -166,6 +243,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   }
 
   return {
+    credentials,
     dynamodbEndpoint,
     sqsEndpoint,
     tableName: TABLE_NAME,
@@ -176,7 +254,11 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     async stop() {
       sqs.destroy();
       dynamodb.destroy();
-      await fauxqs.stop();
+      await new Promise<void>((resolve) => {
+        fauxqs.server.close(() => resolve());
+        fauxqs.server.closeAllConnections();
+      });
+      await fauxqs.close();
       await new Promise<void>((resolve, reject) =>
         dynamoServer.close((error?: Error) => (error ? reject(error) : resolve())),
       );

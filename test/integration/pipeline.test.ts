@@ -7,6 +7,7 @@ import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/core/db.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
+import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import { Queues } from '../../functions/core/queues.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
@@ -359,14 +360,15 @@ describe('faults', () => {
   });
 
   /** A run whose job lands on a queue nobody reads, so the test decides what the worker sees. */
-  async function parkedRun(): Promise<{ id: string; job: Record<string, unknown> }> {
+  async function parkedRun(): Promise<{ id: string; job: Record<string, unknown>; mac: string }> {
     const table = {
       client: documentClient(platform.services.dynamodbEndpoint),
       name: platform.services.tableName,
     };
     const core = createCore({
       table,
-      queues: new Queues(platform.services.sqs, { 'script-executions': parkedQueueUrl }),
+      signer: platform.signer,
+      queues: new Queues(platform.services.sqs, { 'script-executions': parkedQueueUrl }, platform.signer),
     });
     const domain = await acmeDomain();
     const caller = {
@@ -379,25 +381,34 @@ describe('faults', () => {
     };
     const { execution } = await core.executions.request(domain, caller, skillId, { a: 1, b: 2 });
     const received = await platform.services.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: parkedQueueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 2 }),
+      new ReceiveMessageCommand({
+        QueueUrl: parkedQueueUrl,
+        MaxNumberOfMessages: 1,
+        WaitTimeSeconds: 2,
+        MessageAttributeNames: ['All'],
+      }),
     );
-    const body = received.Messages?.[0]?.Body;
-    if (body === undefined) throw new Error('no parked job');
-    return { id: execution.id, job: JSON.parse(body) };
+    const message = received.Messages?.[0];
+    const mac = message?.MessageAttributes?.[MAC_ATTRIBUTE]?.StringValue;
+    if (message?.Body === undefined || mac === undefined) throw new Error('no parked job');
+    return { id: execution.id, job: JSON.parse(message.Body), mac };
+  }
+
+  /** Sends a job to the script queue as a dispatcher would (body and MAC). */
+  async function sendJob(body: string, mac: string): Promise<void> {
+    await platform.services.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: platform.services.queues['script-executions'].url,
+        MessageBody: body,
+        MessageAttributes: { [MAC_ATTRIBUTE]: { DataType: 'String', StringValue: mac } },
+        MessageGroupId: 'acme',
+      }),
+    );
   }
 
   it('runs a job delivered twice only once and records it once', async () => {
-    const { id, job } = await parkedRun();
-    const queueUrl = platform.services.queues['script-executions'].url;
-    for (let copy = 0; copy < 2; copy++) {
-      await platform.services.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: queueUrl,
-          MessageBody: JSON.stringify(job),
-          MessageGroupId: 'acme',
-        }),
-      );
-    }
+    const { id, job, mac } = await parkedRun();
+    for (let copy = 0; copy < 2; copy++) await sendJob(JSON.stringify(job), mac);
     const execution = await waitFor(id);
     expect(execution.status).toBe('succeeded');
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -416,13 +427,9 @@ describe('faults', () => {
 
   it('sends a poison job to the dead-letter queue and marks its execution failed with the reason', async () => {
     const { id, job } = await parkedRun();
-    await platform.services.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: platform.services.queues['script-executions'].url,
-        MessageBody: JSON.stringify({ ...job, asset: 'not an asset' }),
-        MessageGroupId: 'acme',
-      }),
-    );
+    // Signed, so the worker believes whose it is, but not a job it can run.
+    const poison = JSON.stringify({ ...job, asset: 'not an asset' });
+    await sendJob(poison, platform.signer.sign('job', poison));
     const execution = await waitFor(id);
     expect(execution.status).toBe('failed');
     expect(execution.error.type).toBe('DeadLettered');

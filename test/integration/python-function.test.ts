@@ -1,7 +1,8 @@
 /**
  * The Python script worker on the local platform's real servers (dynalite, fauxqs): the loader's
- * host processes and their pipe ports, claims, `started`/`result` messages, duplicate deliveries,
- * concurrency and a clean stop; and the Lambda handler's boto3 ports against the same servers.
+ * host processes and their pipe ports, claims, signed `started`/`result` messages, duplicate, forged
+ * and misdirected deliveries, one tenant per host, concurrency and a clean stop; and the Lambda
+ * handler's boto3 ports (signed requests, message keys) against the same servers.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,24 +13,26 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, queueUrlEnv } from '../../functions/core/env.ts';
+import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
+import { MAC_ATTRIBUTE, MessageSigner } from '../../functions/core/messages/signing.ts';
 import type { LocalFunction } from '../../lib/local/lambda.ts';
 import {
   loadPythonFunction,
   PYTHON_LAYER_DIR,
   resolvePythonInterpreter,
+  servicePorts,
 } from '../../lib/local/python-function.ts';
-import {
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  type LocalServices,
-  startLocalServices,
-} from '../../lib/local/services.ts';
+import { LOCAL_REGION, type LocalServices, startLocalServices } from '../../lib/local/services.ts';
 import { functions } from '../../lib/topology.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const WORKER_DIR = resolve(ROOT, functions['script-worker'].entry);
 const python = await resolvePythonInterpreter();
 const boto3Available = spawnSync(python, ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
+
+const KEYS = { jobs: 'test-jobs-key-'.padEnd(40, 'j'), reports: 'test-reports-key-'.padEnd(40, 'r') };
+const signer = new MessageSigner(KEYS);
+const ACME = { tenantId: 'acme' };
 
 const SOURCE = [
   'import os',
@@ -56,24 +59,38 @@ function job(executionId: string, source = SOURCE) {
     input: { a: 2, b: 40 },
     limits: { timeoutSeconds: 10, memoryMb: 256, outputBytes: 65536, logBytes: 65536 },
     requestedAt: new Date().toISOString(),
+    issuedAt: new Date().toISOString(),
   };
 }
 
-function sqsEvent(services: LocalServices, messageId: string, body: unknown): SQSEvent {
+/** An SQS event of one job, signed with the jobs key unless `mac` says otherwise. */
+function sqsEvent(services: LocalServices, messageId: string, body: unknown, mac?: string | null): SQSEvent {
   const queue = services.queues['script-executions'];
+  const text = JSON.stringify(body);
+  const signature = mac === undefined ? signer.sign('job', text) : mac;
   return {
     Records: [
       {
         messageId,
         receiptHandle: `receipt-${messageId}`,
-        body: JSON.stringify(body),
+        body: text,
         attributes: {
           ApproximateReceiveCount: '1',
           SentTimestamp: String(Date.now()),
           SenderId: 'test',
           ApproximateFirstReceiveTimestamp: String(Date.now()),
         },
-        messageAttributes: {},
+        messageAttributes:
+          signature === null
+            ? {}
+            : {
+                [MAC_ATTRIBUTE]: {
+                  dataType: 'String',
+                  stringValue: signature,
+                  stringListValues: [],
+                  binaryListValues: [],
+                },
+              },
         md5OfBody: '',
         eventSource: 'aws:sqs',
         eventSourceARN: queue.arn,
@@ -86,6 +103,8 @@ function sqsEvent(services: LocalServices, messageId: string, body: unknown): SQ
 interface ResultBody {
   kind: string;
   jobId: string;
+  /** Whether the message's MAC verified under the reports key. */
+  signed: boolean;
   status?: string;
   output?: { sum: number; env: string[]; uid: number };
   logs?: { stdout: string; stderr: string; truncated: boolean };
@@ -102,10 +121,24 @@ async function drainResults(
   const until = Date.now() + waitMs;
   while (bodies.length < expected && Date.now() < until) {
     const { Messages = [] } = await services.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
     );
     if (Messages.length === 0) continue;
-    bodies.push(...Messages.map((message) => JSON.parse(message.Body ?? '{}') as ResultBody));
+    bodies.push(
+      ...Messages.map((message) => ({
+        ...(JSON.parse(message.Body ?? '{}') as ResultBody),
+        signed: signer.verify(
+          'report',
+          message.Body ?? '',
+          message.MessageAttributes?.[MAC_ATTRIBUTE]?.StringValue,
+        ),
+      })),
+    );
     await services.sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: url,
@@ -182,11 +215,12 @@ describe('the script worker through the local loader', () => {
       spec: functions['script-worker'],
       env: {
         AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        AWS_ACCESS_KEY_ID: services.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: services.credentials.secretAccessKey,
         [ENV.claimsTableName]: services.claimsTableName,
       },
-      services,
+      ports: servicePorts(services, async () => ({ ok: false, error: { type: 'NoRelay', message: 'none' } })),
+      configuration: { keys: KEYS, sandbox: {} },
       log: (line) => logs.push(line),
     });
   });
@@ -197,8 +231,11 @@ describe('the script worker through the local loader', () => {
   });
 
   it('answers a check invocation', async () => {
-    await expect(worker.invoke({ action: 'check', source: SOURCE })).resolves.toEqual({ ok: true });
-    const failed = (await worker.invoke({ action: 'check', source: 'def main(inputs, ctx)\n  pass\n' })) as {
+    await expect(worker.invoke({ action: 'check', source: SOURCE }, ACME)).resolves.toEqual({ ok: true });
+    const failed = (await worker.invoke(
+      { action: 'check', source: 'def main(inputs, ctx)\n  pass\n' },
+      ACME,
+    )) as {
       ok: boolean;
       error: { line: number };
     };
@@ -208,7 +245,7 @@ describe('the script worker through the local loader', () => {
 
   it('claims, runs and reports a job, and skips a second delivery of it', async () => {
     const event = sqsEvent(services, 'message-1', job('exec-1'));
-    await expect(worker.invoke(event)).resolves.toEqual({ batchItemFailures: [] });
+    await expect(worker.invoke(event, ACME)).resolves.toEqual({ batchItemFailures: [] });
 
     const claim = await claimOf(services, 'acme:exec-1');
     expect(claim?.jobId?.S).toBe('acme:exec-1');
@@ -216,6 +253,7 @@ describe('the script worker through the local loader', () => {
 
     const messages = await drainResults(services, 2, 10_000);
     expect(messages.map((message) => message.kind)).toEqual(['started', 'result']);
+    expect(messages.every((message) => message.signed)).toBe(true);
     const result = messages[1];
     expect(result?.jobId).toBe('acme:exec-1');
     expect(result?.status).toBe('succeeded');
@@ -224,13 +262,37 @@ describe('the script worker through the local loader', () => {
     if (process.getuid?.() === 0) expect(result?.output?.uid).not.toBe(0);
     expect(result?.logs).toEqual({ stdout: 'adding 2 40\n', stderr: '', truncated: false });
 
-    await expect(worker.invoke(event)).resolves.toEqual({ batchItemFailures: [] });
+    await expect(worker.invoke(event, ACME)).resolves.toEqual({ batchItemFailures: [] });
     expect(await drainResults(services, 1, 3_000)).toEqual([]);
+  });
+
+  it('refuses a job without a valid MAC, or for another tenant than its invocation, without claiming it', async () => {
+    const forged = job('exec-forged');
+    const cases = [
+      sqsEvent(services, 'message-unsigned', forged, null),
+      sqsEvent(services, 'message-bad-mac', forged, signer.sign('job', '{}')),
+      sqsEvent(services, 'message-as-report', forged, signer.sign('report', JSON.stringify(forged))),
+      sqsEvent(services, 'message-stale', { ...forged, issuedAt: '2020-01-01T00:00:00.000Z' }),
+    ];
+    for (const event of cases) {
+      // Dropped (not left for redrive: it is not the platform's), and never claimed or run.
+      await expect(worker.invoke(event, ACME)).resolves.toEqual({ batchItemFailures: [] });
+    }
+    await expect(
+      worker.invoke(sqsEvent(services, 'message-other-tenant', forged), { tenantId: 'globex' }),
+    ).resolves.toEqual({ batchItemFailures: [] });
+    expect(await claimOf(services, 'acme:exec-forged')).toBeUndefined();
+    expect(await drainResults(services, 1, 2_000)).toEqual([]);
+    expect(logs.filter((line) => line.includes('"securityEvent"')).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('refuses an invocation without a tenant (tenant isolation mode)', async () => {
+    await expect(worker.invoke({ action: 'check', source: SOURCE })).rejects.toThrow(/tenant/);
   });
 
   it('fails a poison message for redrive without claiming it', async () => {
     const event = sqsEvent(services, 'message-poison', { kind: 'python-script', jobId: 'acme:exec-9' });
-    await expect(worker.invoke(event)).resolves.toEqual({
+    await expect(worker.invoke(event, ACME)).resolves.toEqual({
       batchItemFailures: [{ itemIdentifier: 'message-poison' }],
     });
     expect(await claimOf(services, 'acme:exec-9')).toBeUndefined();
@@ -240,9 +302,9 @@ describe('the script worker through the local loader', () => {
     const slow = job('exec-slow', 'import time\n\ndef main(inputs, ctx):\n    time.sleep(1)\n    return 1\n');
     const started = Date.now();
     const answers = await Promise.all([
-      worker.invoke(sqsEvent(services, 'message-slow', slow)),
-      worker.invoke({ action: 'check', source: SOURCE }),
-      worker.invoke({ action: 'check', source: SOURCE }),
+      worker.invoke(sqsEvent(services, 'message-slow', slow), ACME),
+      worker.invoke({ action: 'check', source: SOURCE }, ACME),
+      worker.invoke({ action: 'check', source: SOURCE }, ACME),
     ]);
     expect(answers).toEqual([{ batchItemFailures: [] }, { ok: true }, { ok: true }]);
     expect(Date.now() - started).toBeLessThan(8_000);
@@ -270,6 +332,7 @@ describe('the script worker through the local loader', () => {
       expect(host.names).toContain(ENV.claimsTableName);
       expect(host.names).not.toContain('AWS_ACCESS_KEY_ID');
       expect(host.names).not.toContain('AWS_SECRET_ACCESS_KEY');
+      expect(host.names).not.toContain(messageKeyEnv('jobs').value);
     }
     for (const zygote of zygotes) expect(zygote.names.sort()).toEqual(['LANG', 'PATH']);
   });
@@ -320,6 +383,7 @@ describe.runIf(boto3Available)('the Lambda handler with its boto3 ports (boto3 i
       `sys.path[:0] = [${JSON.stringify(resolve(ROOT, PYTHON_LAYER_DIR))}, ${JSON.stringify(WORKER_DIR)}]`,
       'import handler',
       'class Context:',
+      '    tenant_id = "acme"',
       '    def get_remaining_time_in_millis(self):',
       '        return 60_000',
       'answers = [handler.handler(event, Context()) for event in json.load(sys.stdin)]',
@@ -330,8 +394,10 @@ describe.runIf(boto3Available)('the Lambda handler with its boto3 ports (boto3 i
       env: {
         PATH: '/usr/local/bin:/usr/bin:/bin',
         AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        AWS_ACCESS_KEY_ID: services.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: services.credentials.secretAccessKey,
+        [messageKeyEnv('jobs').value]: KEYS.jobs,
+        [messageKeyEnv('reports').value]: KEYS.reports,
         [ENV.claimsTableName]: services.claimsTableName,
         [ENV.dynamodbEndpoint]: services.dynamodbEndpoint,
         [ENV.sqsEndpoint]: services.sqsEndpoint,
@@ -363,6 +429,7 @@ describe.runIf(boto3Available)('the Lambda handler with its boto3 ports (boto3 i
       'started:',
       'result:succeeded',
     ]);
+    expect(messages.every((message) => message.signed)).toBe(true);
     expect(messages[1]?.output?.sum).toBe(42);
     expect(await drainResults(services, 1, 1_500)).toEqual([]); // the duplicate left no second result
   });

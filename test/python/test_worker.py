@@ -1,5 +1,6 @@
-"""The script worker's processing: claims, started/result messages, duplicates, poison messages, the
-check action and fitting results into one SQS message. Real sandbox, in-memory ports."""
+"""The script worker's processing: verified jobs, claims, signed started/result messages, duplicates,
+forged and poison messages, relayed ctx.http calls, the check action and fitting results into one SQS
+message. Real sandbox, in-memory ports."""
 
 from __future__ import annotations
 
@@ -13,14 +14,19 @@ from execfabric_runtime import Outcome
 from script_worker.jobs import JobError, parse_job
 from script_worker.messages import MAX_MESSAGE_BYTES, fit_result, result_message
 from script_worker.processing import CLAIM_TTL_SECONDS, UnsupportedEventError, process_event
+from script_worker.signing import MAC_ATTRIBUTE, MessageKeys
 
 SOURCE = "def main(inputs, ctx):\n    print('adding')\n    return {'sum': inputs['a'] + inputs['b']}\n"
+KEYS = MessageKeys(jobs="j" * 40, reports="r" * 40)
+NOW = 1_800_000_000.0
+NOW_ISO = "2027-01-15T08:00:00.000Z"
 
 
 class MemoryPorts:
     def __init__(self, *, fail_claim: bool = False, fail_send: bool = False) -> None:
         self.claims: dict[str, int] = {}
         self.sent: list[dict[str, Any]] = []
+        self.relayed: list[dict[str, Any]] = []
         self.fail_claim = fail_claim
         self.fail_send = fail_send
 
@@ -32,11 +38,17 @@ class MemoryPorts:
         self.claims[job_id] = expires_at_epoch
         return True
 
-    def send(self, body: str) -> None:
+    def send(self, body: str, mac: str) -> None:
         if self.fail_send:
             raise ConnectionError("sqs unreachable")
         assert len(body.encode("utf-8")) <= MAX_MESSAGE_BYTES
+        assert KEYS.verify("report", body, mac), "every report is signed with the reports key"
         self.sent.append(json.loads(body))
+
+    def relay(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        self.relayed.append(payload)
+        use = {"resourceId": "hr-000000000001", "resourceVersion": 1, "method": "GET", "path": payload["call"]["path"], "status": 200, "at": NOW_ISO, "durationMs": 3}
+        return {"ok": True, "response": {"status": 200, "headers": {}, "body": '{"answer": 7}', "truncated": False}, "use": use}
 
 
 def job(execution_id: str = "ex-1", source: str = SOURCE, **overrides: Any) -> dict[str, Any]:
@@ -50,26 +62,29 @@ def job(execution_id: str = "ex-1", source: str = SOURCE, **overrides: Any) -> d
         "input": {"a": 2, "b": 40},
         "limits": {"timeoutSeconds": 5, "memoryMb": 256, "outputBytes": 1_048_576, "logBytes": 65_536},
         "requestedAt": "2026-01-01T00:00:00.000Z",
+        "issuedAt": NOW_ISO,
     }
     body.update(overrides)
     return body
 
 
+def record(index: int, body: object, mac: str | None = "sign") -> dict[str, Any]:
+    text = body if isinstance(body, str) else json.dumps(body)
+    signature = KEYS.sign("job", text) if mac == "sign" else mac
+    attributes = {} if signature is None else {MAC_ATTRIBUTE: {"stringValue": signature, "dataType": "String"}}
+    return {"messageId": f"m-{index}", "body": text, "eventSource": "aws:sqs", "messageAttributes": attributes}
+
+
 def sqs_event(*bodies: object) -> dict[str, Any]:
-    return {
-        "Records": [
-            {"messageId": f"m-{index}", "body": body if isinstance(body, str) else json.dumps(body), "eventSource": "aws:sqs"}
-            for index, body in enumerate(bodies)
-        ]
-    }
+    return {"Records": [record(index, body) for index, body in enumerate(bodies)]}
 
 
 def quiet(_entry: dict[str, Any]) -> None:
     pass
 
 
-def process(event: dict[str, Any], ports: MemoryPorts, sandbox: Sandbox) -> dict[str, Any]:
-    return process_event(event, ports=ports, runner=sandbox, log=quiet, clock=lambda: 1_800_000_000.0)
+def process(event: dict[str, Any], ports: MemoryPorts, sandbox: Sandbox, tenant: str | None = "acme", log: Any = quiet) -> dict[str, Any]:
+    return process_event(event, ports=ports, runner=sandbox, keys=KEYS, tenant_id=tenant, log=log, clock=lambda: NOW)
 
 
 def test_a_job_is_claimed_started_run_and_reported(sandbox: Sandbox) -> None:
@@ -78,17 +93,21 @@ def test_a_job_is_claimed_started_run_and_reported(sandbox: Sandbox) -> None:
     assert response == {"batchItemFailures": []}
     assert ports.claims == {"acme:ex-1": 1_800_000_000 + CLAIM_TTL_SECONDS}
     started, result = ports.sent
+    assert started.pop("reportId") != result["reportId"]
     assert started == {
         "kind": "started",
         "jobId": "acme:ex-1",
         "executionId": "ex-1",
         "tenantId": "acme",
-        "startedAt": "2027-01-15T08:00:00.000Z",
+        "skillId": "adder",
+        "startedAt": NOW_ISO,
     }
     assert result["kind"] == "result" and result["status"] == "succeeded"
+    assert result["sandbox"]["network"] in ("netns", "userns", "seccomp")
     assert result["output"] == {"sum": 42}
     assert result["logs"] == {"stdout": "adding\n", "stderr": "", "truncated": False}
-    assert set(result["metrics"]) == {"startedAt", "finishedAt", "durationMs", "cpuMs", "maxRssKb"}
+    # treePeakKb: the whole process tree's peak, where a memory cgroup measures it (root).
+    assert set(result["metrics"]) - {"treePeakKb"} == {"startedAt", "finishedAt", "durationMs", "cpuMs", "maxRssKb"}
     assert "error" not in result
 
 
@@ -152,10 +171,100 @@ def test_unknown_events_are_refused(sandbox: Sandbox) -> None:
         process({"hello": "world"}, MemoryPorts(), sandbox)
 
 
+def parsed_job(body: dict[str, Any]) -> Any:
+    text = json.dumps(body)
+    return parse_job(text, KEYS.sign("job", text), KEYS, NOW)
+
+
 def test_parse_job_names_the_offending_field() -> None:
     with pytest.raises(JobError) as raised:
-        parse_job(json.dumps(job(skillId="")))
+        parsed_job(job(skillId=""))
     assert raised.value.field == "skillId"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        record(0, job(), mac=None),
+        record(0, job(), mac="v1.AAAA"),
+        record(0, job(), mac=KEYS.sign("report", json.dumps(job()))),
+        record(0, job(), mac=MessageKeys(jobs="x" * 40, reports="y" * 40).sign("job", json.dumps(job()))),
+        record(0, job(issuedAt="2020-01-01T00:00:00.000Z")),
+        record(0, job(issuedAt="2030-01-01T00:00:00.000Z")),
+    ],
+    ids=["unsigned", "garbage", "signed-as-report", "other-key", "stale", "future"],
+)
+def test_a_job_that_does_not_verify_is_dropped_unclaimed_and_logged(sandbox: Sandbox, forged: dict[str, Any]) -> None:
+    ports = MemoryPorts()
+    logged: list[dict[str, Any]] = []
+    assert process({"Records": [forged]}, ports, sandbox, log=logged.append) == {"batchItemFailures": []}
+    assert ports.claims == {} and ports.sent == []
+    assert [entry.get("securityEvent") for entry in logged] == ["forged-job"]
+
+
+def test_a_job_for_another_tenant_than_the_invocation_is_dropped(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    logged: list[dict[str, Any]] = []
+    assert process(sqs_event(job()), ports, sandbox, tenant="globex", log=logged.append) == {"batchItemFailures": []}
+    assert ports.claims == {} and ports.sent == []
+    assert logged[0]["securityEvent"] == "job-for-another-tenant"
+
+
+def grant(*resources: tuple[str, str], declared: tuple[str, ...] = ()) -> dict[str, str]:
+    body = json.dumps(
+        {
+            "v": 1,
+            "tenantId": "acme",
+            "executionId": "ex-1",
+            "skillId": "adder",
+            "declared": list(declared) or [rid for rid, _ in resources],
+            "resources": [{"id": rid, "name": name} for rid, name in resources],
+            "issuedAt": NOW_ISO,
+            "expiresAt": "2030-01-01T00:00:00.000Z",
+        }
+    )
+    return {"body": body, "mac": KEYS.sign("grant", body)}
+
+
+EGRESS_SOURCE = """
+import execfabric, os
+def main(inputs, ctx):
+    answers = {}
+    for resource in ["crm", "hr-000000000001", "undeclared", "hr-000000000009"]:
+        try:
+            answers[resource] = ctx.http(resource, "GET", "/things/1").json()
+        except execfabric.EgressError as error:
+            answers[resource] = error.type
+    visible = repr(ctx.__slots__) + repr(dict(os.environ)) + repr([getattr(ctx, name, None) for name in dir(ctx)])
+    return {"answers": answers, "grantVisible": inputs["mac"] in visible}
+"""
+
+
+def test_ctx_http_is_relayed_with_the_grant_and_its_uses_are_reported(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    sealed = grant(("hr-000000000001", "crm"), declared=("hr-000000000001", "hr-000000000009"))
+    body = job(source=EGRESS_SOURCE, egress=sealed, input={"mac": sealed["mac"]})
+    assert process(sqs_event(body), ports, sandbox) == {"batchItemFailures": []}
+    result = ports.sent[-1]
+    assert result["status"] == "succeeded", result
+    assert result["output"]["answers"] == {
+        "crm": {"answer": 7},
+        "hr-000000000001": {"answer": 7},
+        "undeclared": "EgressNotDeclared",
+        # Declared but no longer granted: the executor says so (here the stand-in answers for it).
+        "hr-000000000009": {"answer": 7},
+    }
+    assert result["output"]["grantVisible"] is False
+    assert [payload["grant"] for payload in ports.relayed] == [sealed] * 3
+    assert ports.relayed[0]["call"] == {"resource": "crm", "method": "GET", "path": "/things/1"}
+    assert [use["path"] for use in result["egress"]] == ["/things/1"] * 3
+
+
+def test_a_skill_without_egress_relays_nothing(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    process(sqs_event(job(source=EGRESS_SOURCE, input={"mac": "none"})), ports, sandbox)
+    assert ports.relayed == []
+    assert set(ports.sent[-1]["output"]["answers"].values()) == {"EgressNotDeclared"}
 
 
 def _outcome(**fields: Any) -> Outcome:
@@ -163,7 +272,7 @@ def _outcome(**fields: Any) -> Outcome:
 
 
 def test_results_over_the_message_size_lose_logs_first() -> None:
-    parsed = parse_job(json.dumps(job()))
+    parsed = parsed_job(job())
     big_logs = _outcome(output={"small": True}, stdout="o" * 300_000, stderr="é" * 100_000)
     body = fit_result(result_message(parsed, big_logs))
     assert len(body) <= MAX_MESSAGE_BYTES
@@ -174,7 +283,7 @@ def test_results_over_the_message_size_lose_logs_first() -> None:
 
 
 def test_an_output_too_big_for_a_message_becomes_killed_output() -> None:
-    parsed = parse_job(json.dumps(job()))
+    parsed = parsed_job(job())
     huge = _outcome(output="x" * 300_000, stdout="some logs\n")
     message = json.loads(fit_result(result_message(parsed, huge)))
     assert message["status"] == "killed"

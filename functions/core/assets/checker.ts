@@ -15,8 +15,15 @@ export interface CheckFailure {
 export type CheckResult = { readonly ok: true } | { readonly ok: false; readonly error: CheckFailure };
 
 export interface ScriptChecker {
-  check(source: string): Promise<CheckResult>;
+  /**
+   * `tenantId` is whose source it is: the Python worker runs in Lambda tenant isolation mode, so a
+   * check runs in an execution environment of that tenant (`public` for platform templates).
+   */
+  check(source: string, tenantId: string): Promise<CheckResult>;
 }
+
+/** The tenancy id of checks made for the public domain (platform templates). */
+export const PUBLIC_TENANCY_ID = 'public';
 
 /** The runtime could not be asked (the check did not happen, so the upload must not either). */
 export class ScriptCheckUnavailableError extends ServiceUnavailableError {
@@ -32,13 +39,14 @@ export class LambdaScriptChecker implements ScriptChecker {
     this.#functionName = functionName;
   }
 
-  async check(source: string): Promise<CheckResult> {
+  async check(source: string, tenantId: string): Promise<CheckResult> {
     let response: InvokeCommandOutput;
     try {
       response = await this.#client.send(
         new InvokeCommand({
           FunctionName: this.#functionName,
           InvocationType: 'RequestResponse',
+          TenantId: tenantId,
           Payload: Buffer.from(JSON.stringify({ action: 'check', source })),
         }),
       );
@@ -60,8 +68,12 @@ export class LambdaScriptChecker implements ScriptChecker {
 }
 
 /** Throws a ValidationError carrying the line and column of a failed check. */
-export async function requireValidScript(checker: ScriptChecker, source: string): Promise<void> {
-  const result = await checker.check(source);
+export async function requireValidScript(
+  checker: ScriptChecker,
+  source: string,
+  tenantId: string,
+): Promise<void> {
+  const result = await checker.check(source, tenantId);
   if (!result.ok) {
     const where =
       result.error.line === null

@@ -113,7 +113,7 @@ export class ScriptAssets {
     input: { name: string; source: string; note?: string; provenance?: Record<string, unknown> },
     actor: Pick<Caller, 'username' | 'via'>,
   ): Promise<ScriptAsset & { version: number; sha256: string }> {
-    await this.#checkSource(input.source);
+    await this.#checkSource(domain, input.source);
     const id = randomId('scr');
     const version = await this.#putVersion(
       domain,
@@ -192,7 +192,7 @@ export class ScriptAssets {
     actor: Pick<Caller, 'username' | 'via'>,
   ): Promise<ScriptVersion> {
     const asset = await this.get(domain, id);
-    await this.#checkSource(input.source);
+    await this.#checkSource(domain, input.source);
     let next = asset.latestVersion + 1;
     let version: ScriptVersionWithSource | undefined;
     for (let attempt = 0; attempt < 5 && version === undefined; attempt++) {
@@ -309,11 +309,11 @@ export class ScriptAssets {
     return toAsset(result.Attributes ?? {});
   }
 
-  async #checkSource(source: string): Promise<void> {
+  async #checkSource(domain: TenantContext, source: string): Promise<void> {
     if (Buffer.byteLength(source, 'utf8') > MAX_SCRIPT_BYTES) {
       throw new PayloadTooLargeError('Script source', MAX_SCRIPT_BYTES);
     }
-    await requireValidScript(this.#checker, source);
+    await requireValidScript(this.#checker, source, domain.tenant.id);
   }
 
   async #putVersion(

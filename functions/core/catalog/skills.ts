@@ -32,6 +32,8 @@ export const LIMIT_BOUNDS = {
 } as const;
 
 export const SKILL_ID_PATTERN = /^skl-[a-z0-9]{12}$/;
+/** HTTP resources one Skill's script may call through `ctx.http`. */
+export const MAX_EGRESS = 16;
 
 export interface SkillDefinition {
   readonly name: string;
@@ -44,6 +46,11 @@ export interface SkillDefinition {
   readonly visibility: { readonly roles: readonly string[] };
   readonly asset: AssetBinding;
   readonly limits: ExecutionLimits;
+  /**
+   * HTTP resources (ids) the Skill's script may call through `ctx.http`; absent when none. Part of
+   * the definition hash, so approvers approve what a run may reach.
+   */
+  readonly egress?: readonly string[];
   readonly provenance?: Readonly<Record<string, unknown>>;
 }
 
@@ -68,8 +75,12 @@ export interface SkillInput {
   readonly visibility?: { readonly roles: readonly string[] };
   readonly asset: unknown;
   readonly limits?: Partial<ExecutionLimits>;
+  readonly egress?: readonly string[];
   readonly provenance?: Record<string, unknown>;
 }
+
+/** Checks that every resource a Skill declares is granted to the tenant; throws ValidationError. */
+export type EgressCheck = (domain: TenantContext, resourceIds: readonly string[]) => Promise<void>;
 
 const DEFINITION_FIELDS = [
   'name',
@@ -81,6 +92,8 @@ const DEFINITION_FIELDS = [
   'visibility',
   'asset',
   'limits',
+  // Absent (not hashed) on Skills that declare none, so their hashes did not change when it came.
+  'egress',
 ] as const;
 
 export function definitionHash(definition: SkillDefinition): string {
@@ -102,6 +115,7 @@ function toSkill(item: Record<string, unknown>): Skill {
     visibility: { roles: ((item.visibility as { roles?: string[] } | undefined)?.roles ?? []) as string[] },
     asset: item.asset as AssetBinding,
     limits: item.limits as ExecutionLimits,
+    ...(Array.isArray(item.egress) && item.egress.length > 0 ? { egress: item.egress.map(String) } : {}),
     definitionHash: String(item.definitionHash),
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
@@ -126,6 +140,8 @@ export interface SkillCatalogOptions {
   readonly now?: () => Date;
   /** Called after a Skill's definition changed (pending approvals bound to it are re-checked). */
   readonly onChanged?: (domain: TenantContext, skillId: string, actor: string) => Promise<void>;
+  /** Checks a Skill's egress declaration. @default every declaration is refused */
+  readonly egressCheck?: EgressCheck;
 }
 
 export class SkillCatalog {
@@ -134,6 +150,7 @@ export class SkillCatalog {
   readonly #executors: ExecutorRegistry;
   readonly #now: () => Date;
   readonly #onChanged: NonNullable<SkillCatalogOptions['onChanged']>;
+  readonly #egressCheck: EgressCheck;
 
   constructor(options: SkillCatalogOptions) {
     this.#table = options.table;
@@ -141,6 +158,13 @@ export class SkillCatalog {
     this.#executors = options.executors;
     this.#now = options.now ?? (() => new Date());
     this.#onChanged = options.onChanged ?? (async () => undefined);
+    this.#egressCheck =
+      options.egressCheck ??
+      (async () => {
+        throw new ValidationError('This deployment grants no egress', [
+          { path: 'egress', message: 'no HTTP resources can be declared here' },
+        ]);
+      });
   }
 
   async create(
@@ -179,6 +203,7 @@ export class SkillCatalog {
         risk: skill.risk,
         approval: skill.approval,
         asset: skill.asset,
+        ...(skill.egress === undefined ? {} : { egress: skill.egress }),
       },
     });
     return skill;
@@ -224,7 +249,12 @@ export class SkillCatalog {
       actor: { username: actor.username, via: actor.via },
       action: 'skill.updated',
       target: `skill:${id}`,
-      details: { revision: skill.revision, definitionHash: skill.definitionHash, asset: skill.asset },
+      details: {
+        revision: skill.revision,
+        definitionHash: skill.definitionHash,
+        asset: skill.asset,
+        ...(skill.egress === undefined ? {} : { egress: skill.egress }),
+      },
     });
     await this.#onChanged(domain, id, actor.username);
     return skill;
@@ -316,7 +346,22 @@ export class SkillCatalog {
       }
     }
     const asset = this.#executors.parseBinding(input.asset);
-    await this.#executors.get(asset.kind).validateBinding(domain, asset);
+    const executor = this.#executors.get(asset.kind);
+    await executor.validateBinding(domain, asset);
+    const egress = [...new Set(input.egress ?? [])];
+    if (egress.length > MAX_EGRESS) {
+      throw new ValidationError('Too many egress resources', [
+        { path: 'egress', message: `at most ${MAX_EGRESS} resources` },
+      ]);
+    }
+    if (egress.length > 0) {
+      if (executor.runsScripts !== true) {
+        throw new ValidationError(`A Skill bound to a ${asset.kind} asset runs no script to call resources`, [
+          { path: 'egress', message: 'only Skills that run a script declare egress' },
+        ]);
+      }
+      await this.#egressCheck(domain, egress);
+    }
     return {
       name: input.name,
       description: input.description ?? '',
@@ -327,6 +372,7 @@ export class SkillCatalog {
       visibility: { roles: [...new Set(input.visibility?.roles ?? [])] },
       asset,
       limits,
+      ...(egress.length === 0 ? {} : { egress }),
       ...(input.provenance === undefined ? {} : { provenance: input.provenance }),
     };
   }

@@ -21,6 +21,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../executors/registry.ts';
+import type { EgressUse } from '../http-resources/jobs.ts';
 import type { Caller } from '../identity/caller.ts';
 import {
   ACTIVE_EXECUTION_SHARDS,
@@ -101,6 +102,12 @@ export interface Execution {
   readonly error?: ExecutionError;
   readonly logs?: ExecutionLogs;
   readonly metrics?: Readonly<Record<string, unknown>>;
+  /** The containment the job ran under, as its runtime reported it (`network`, `memory`, …). */
+  readonly sandbox?: Readonly<Record<string, unknown>>;
+  /** The HTTP resources the script called through `ctx.http`. */
+  readonly egress?: readonly EgressUse[];
+  /** The id of the report that ended the run (a replayed report is recognised by it). */
+  readonly resultReportId?: string;
   /** Approvals needed before the run is queued (0 when none). */
   readonly approvalsRequired: number;
   /** Whether one approver must be a tenant admin (critical risk). */
@@ -124,12 +131,20 @@ export interface ResultReport {
   readonly kind: 'result';
   readonly executionId: string;
   readonly tenantId: string;
+  readonly skillId?: string;
   readonly status: 'succeeded' | 'failed' | 'timed_out' | 'killed';
   readonly output?: unknown;
   readonly error?: ExecutionError;
   readonly logs?: Partial<ExecutionLogs>;
   readonly metrics?: Readonly<Record<string, unknown>>;
+  readonly sandbox?: Readonly<Record<string, unknown>>;
+  readonly egress?: readonly EgressUse[];
+  /** Unique per report, so a replay of it is told apart from another report. */
+  readonly reportId?: string;
 }
+
+/** What recording a result did: moved the run, or found it already ended (by this report or another). */
+export type RecordOutcome = 'recorded' | 'unknown-run' | 'replayed' | 'already-finished';
 
 /** The states a transition into each state may leave. */
 const FROM: Readonly<Record<'queued' | 'running' | TerminalStatus, readonly ExecutionStatus[]>> = {
@@ -217,6 +232,8 @@ export function executionView(execution: Execution) {
     ...(execution.startedAt === undefined ? {} : { startedAt: execution.startedAt }),
     ...(execution.finishedAt === undefined ? {} : { finishedAt: execution.finishedAt }),
     ...(execution.metrics === undefined ? {} : { metrics: execution.metrics }),
+    ...(execution.sandbox === undefined ? {} : { sandbox: execution.sandbox }),
+    ...(execution.egress === undefined ? {} : { egress: execution.egress }),
   };
 }
 
@@ -390,6 +407,7 @@ export class Executions {
       limits: execution.limits,
       asset: execution.asset,
       binding: definition.asset,
+      egress: definition.egress ?? [],
       requestedAt: execution.createdAt,
     });
     if (execution.status !== 'requested') return execution;
@@ -451,9 +469,14 @@ export class Executions {
   }
 
   /** A runtime's final report. Output is checked against the schema of the revision that ran. */
-  async recordResult(domain: TenantContext, report: ResultReport): Promise<void> {
+  async recordResult(domain: TenantContext, report: ResultReport): Promise<RecordOutcome> {
     const current = await this.#find(domain, report.executionId);
-    if (current === null || TERMINAL.has(current.status)) return;
+    if (current === null) return 'unknown-run';
+    if (TERMINAL.has(current.status)) {
+      return report.reportId !== undefined && current.resultReportId === report.reportId
+        ? 'replayed'
+        : 'already-finished';
+    }
     let status: TerminalStatus;
     let error: ExecutionError | undefined = report.error;
     let output: unknown;
@@ -494,12 +517,15 @@ export class Executions {
       ...(error === undefined ? {} : { error: this.#capError(error) }),
       logs: capLogs(report.logs),
       ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
+      ...(report.sandbox === undefined ? {} : { sandbox: report.sandbox }),
+      ...(report.egress === undefined || report.egress.length === 0 ? {} : { egress: report.egress }),
+      ...(report.reportId === undefined ? {} : { resultReportId: report.reportId }),
     });
-    if (moved !== null) {
-      await this.#auditTransition(domain, moved, status, finishedAt, 'system', {
-        ...(error === undefined ? {} : { error: error.type }),
-      });
-    }
+    if (moved === null) return 'already-finished';
+    await this.#auditTransition(domain, moved, status, finishedAt, 'system', {
+      ...(error === undefined ? {} : { error: error.type }),
+    });
+    return 'recorded';
   }
 
   /** Ends a run in `failed` with a reason (dead letters, lost workers, runs that never started). */

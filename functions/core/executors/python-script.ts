@@ -2,10 +2,19 @@
  * The `python-script` executor: a Skill bound to a script asset of its own tenant, at the active
  * version or a pinned one. Resolution fixes the exact version (and its hash) a run will use; the job
  * carries that version's source to the Python worker through the fair script queue (group = tenant).
+ *
+ * A job also carries the run's egress grant: the configuration of each HTTP resource the Skill
+ * declares and the tenant still holds, sealed under the jobs key. The worker passes it, untouched, with
+ * each `ctx.http` call to the http-executor, which trusts a resource's base URL, local-development
+ * switch and allowances only from a grant whose MAC verifies. The script never sees the grant.
  */
 import { z } from 'zod';
 import type { ScriptAssets } from '../assets/scripts.ts';
-import { ValidationError } from '../errors.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { type EgressGrant, GRANT_TTL_SECONDS } from '../http-resources/jobs.ts';
+import { type HttpResourceSnapshot, snapshotOf } from '../http-resources/model.ts';
+import type { HttpResources } from '../http-resources/resources.ts';
+import { type MessageSigner, type Sealed, seal } from '../messages/signing.ts';
 import type { Queues } from '../queues.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { AssetBinding, DispatchRequest, Executor, ResolvedAsset } from './registry.ts';
@@ -44,20 +53,41 @@ export interface PythonJob {
     readonly logBytes: number;
   };
   readonly requestedAt: string;
+  /** When this message was made (a dispatch or a re-dispatch). */
+  readonly issuedAt: string;
+  /** The sealed egress grant, when the Skill declares resources. */
+  readonly egress?: Sealed;
 }
 
 export function jobId(tenantId: string, executionId: string): string {
   return `${tenantId}:${executionId}`;
 }
 
+export interface PythonScriptExecutorOptions {
+  readonly assets: ScriptAssets;
+  readonly queues: Queues;
+  /** Where declared egress resources are looked up at dispatch. */
+  readonly resources: HttpResources;
+  /** Seals egress grants (the jobs key). @default none: a Skill with egress cannot be dispatched */
+  readonly signer?: MessageSigner;
+  readonly now?: () => Date;
+}
+
 export class PythonScriptExecutor implements Executor {
   readonly kind = 'python-script';
+  readonly runsScripts = true;
   readonly #assets: ScriptAssets;
   readonly #queues: Queues;
+  readonly #resources: HttpResources;
+  readonly #signer: MessageSigner | undefined;
+  readonly #now: () => Date;
 
-  constructor(assets: ScriptAssets, queues: Queues) {
-    this.#assets = assets;
-    this.#queues = queues;
+  constructor(options: PythonScriptExecutorOptions) {
+    this.#assets = options.assets;
+    this.#queues = options.queues;
+    this.#resources = options.resources;
+    this.#signer = options.signer;
+    this.#now = options.now ?? (() => new Date());
   }
 
   parseBinding(value: unknown): AssetBinding {
@@ -112,7 +142,37 @@ export class PythonScriptExecutor implements Executor {
         logBytes: JOB_LOG_BYTES,
       },
       requestedAt: request.requestedAt,
+      issuedAt: this.#now().toISOString(),
+      ...(request.egress.length === 0 ? {} : { egress: await this.#grant(domain, request) }),
     };
     await this.#queues.send(SCRIPT_QUEUE, job, domain.tenant.id);
+  }
+
+  /** The declared resources the tenant still holds, sealed; revoked ones are left out (the script's
+   * call then answers "not granted"). */
+  async #grant(domain: TenantContext, request: DispatchRequest): Promise<Sealed> {
+    if (this.#signer === undefined) throw new Error('This function holds no key to seal an egress grant');
+    const resources: HttpResourceSnapshot[] = [];
+    for (const id of request.egress) {
+      try {
+        resources.push(snapshotOf(await this.#resources.forTenant(domain, id)));
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+    }
+    const issued = this.#now();
+    const grant: EgressGrant = {
+      v: 1,
+      tenantId: domain.tenant.id,
+      executionId: request.executionId,
+      skillId: request.skillId,
+      declared: [...request.egress],
+      resources,
+      issuedAt: issued.toISOString(),
+      expiresAt: new Date(
+        issued.getTime() + (GRANT_TTL_SECONDS + request.limits.timeoutSeconds) * 1000,
+      ).toISOString(),
+    };
+    return seal(this.#signer, 'grant', grant);
   }
 }

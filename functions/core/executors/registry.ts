@@ -31,6 +31,8 @@ export interface ExecutionLimits {
 export interface DispatchRequest {
   readonly executionId: string;
   readonly skillId: string;
+  /** HTTP resources the Skill declared for its script (`ctx.http`). */
+  readonly egress: readonly string[];
   readonly input: unknown;
   readonly limits: ExecutionLimits;
   readonly asset: ResolvedAsset;
@@ -40,6 +42,8 @@ export interface DispatchRequest {
 
 export interface Executor {
   readonly kind: string;
+  /** Runs tenant code, which may declare egress (`ctx.http`) on its Skill. */
+  readonly runsScripts?: boolean;
   /** Parses and normalises a binding from a request body; throws ValidationError. */
   parseBinding(value: unknown): AssetBinding;
   /** Checks the binding against the tenant's data (the asset exists, is granted…). */

@@ -1,4 +1,7 @@
 /**
+ * The messages of the HTTP executor: jobs on the `http-executions` queue, and the egress grants and
+ * relayed calls of `ctx.http` (a script's call, relayed by the worker with its run's grant).
+ *
  * The message on the `http-executions` queue. The http-executor reads no table, so a job carries
  * the resource's configuration at the version the run was resolved to, the Skill's request
  * template and the run's input; it never carries a credential (the executor reads that itself).
@@ -29,8 +32,77 @@ export interface HttpJob {
   readonly input: unknown;
   readonly limits: { readonly timeoutSeconds: number };
   readonly requestedAt: string;
+  /** When this message was made (a dispatch or a re-dispatch). */
+  readonly issuedAt?: string;
   readonly refused?: { readonly type: string; readonly message: string };
 }
+
+/** A grant outlives the job message that carries it (queue retention) and the run's own timeout. */
+export const GRANT_TTL_SECONDS = 4 * 24 * 3600 + 3600;
+
+/**
+ * What a script run may reach through `ctx.http`, sealed under the jobs key at dispatch: the
+ * configuration of each declared resource its tenant still holds. Only a verified grant is trusted
+ * for base URLs, allowances and the local-development switch.
+ */
+export interface EgressGrant {
+  readonly v: 1;
+  readonly tenantId: string;
+  readonly executionId: string;
+  readonly skillId: string;
+  /** What the Skill declares (resources no longer granted are in `declared` but not in `resources`). */
+  readonly declared: readonly string[];
+  readonly resources: readonly HttpResourceSnapshot[];
+  readonly issuedAt: string;
+  readonly expiresAt: string;
+}
+
+/** A script's `ctx.http` call, as the worker relays it. */
+export interface EgressCall {
+  /** A resource's id or name. */
+  readonly resource: string;
+  readonly method: string;
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly json?: unknown;
+}
+
+/** One use of a resource's credential by a script, reported with the run's result and audited. */
+export interface EgressUse {
+  readonly resourceId: string;
+  readonly resourceVersion: number;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly at: string;
+  readonly durationMs: number;
+  readonly credentialStage?: 'current' | 'previous';
+  readonly credentialVersion?: string;
+}
+
+export type EgressReply =
+  | {
+      readonly ok: true;
+      readonly response: {
+        readonly status: number;
+        readonly headers: Readonly<Record<string, string>>;
+        readonly body: string;
+        readonly truncated: boolean;
+      };
+      readonly use: EgressUse;
+    }
+  | {
+      readonly ok: false;
+      /** `egress: true` when the platform refused the call (not declared, outside the resource…). */
+      readonly error: { readonly type: string; readonly message: string; readonly egress?: boolean };
+      readonly use?: EgressUse;
+    };
+
+/** Most relayed calls per script run (the worker counts; the executor bounds each one). */
+export const MAX_EGRESS_CALLS_PER_RUN = 100;
+/** Largest JSON body a script may send in one call. */
+export const MAX_EGRESS_BODY_BYTES = 256 * 1024;
 
 const snapshot = z.object({
   id: z.string().min(1).max(64),
@@ -65,6 +137,7 @@ export const httpJobSchema = z
     input: z.unknown(),
     limits: z.object({ timeoutSeconds: z.number().int().min(1) }),
     requestedAt: z.string(),
+    issuedAt: z.string().optional(),
     refused: z.object({ type: z.string(), message: z.string() }).optional(),
   })
   .refine((job) => job.jobId === `${job.tenantId}:${job.executionId}`, {
@@ -75,3 +148,39 @@ export const httpJobSchema = z
     message: 'a job names its resource unless it is refused',
     path: ['resource'],
   });
+
+export const egressGrantSchema = z.strictObject({
+  v: z.literal(1),
+  tenantId: z.string().min(1).max(64),
+  executionId: z.string().min(1).max(256),
+  skillId: z.string().min(1).max(64),
+  declared: z.array(z.string()).max(64),
+  resources: z.array(snapshot).max(64),
+  issuedAt: z.string(),
+  expiresAt: z.string(),
+});
+
+const headerName = z.string().regex(/^[A-Za-z0-9-]{1,64}$/);
+
+export const egressCallSchema = z.strictObject({
+  resource: z.string().min(1).max(120),
+  method: z.string().min(1).max(10),
+  path: z.string().min(1).max(2048),
+  query: z.record(z.string().max(128), z.string().max(2048)).optional(),
+  headers: z
+    .record(
+      headerName,
+      z
+        .string()
+        .max(1024)
+        .regex(/^[^\r\n]*$/),
+    )
+    .optional(),
+  json: z.unknown().optional(),
+});
+
+export const egressRelaySchema = z.strictObject({
+  action: z.literal('relay'),
+  grant: z.strictObject({ body: z.string().max(512 * 1024), mac: z.string().max(128) }),
+  call: z.unknown(),
+});

@@ -63,6 +63,24 @@ export interface OutboundRequest {
   readonly query?: Readonly<Record<string, string>>;
   /** A JSON body (not for GET/HEAD). */
   readonly body?: unknown;
+  /** Extra request headers a script asked for; only names `extraHeaderIssue` accepts. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Header names a script may add to a relayed request (conditional requests, preferences, `x-*`). */
+const EXTRA_HEADER =
+  /^(accept-language|if-match|if-none-match|if-modified-since|if-unmodified-since|prefer|x-[a-z0-9-]+)$/;
+const PLATFORM_HEADER = /^x-(forwarded|real-ip|amz|amzn|execfabric|original|client-ip)/;
+
+/** Why a script may not send this header to this resource, or null when it may. */
+export function extraHeaderIssue(resource: HttpResourceConfig, name: string, value: string): string | null {
+  const lower = name.toLowerCase();
+  if (!EXTRA_HEADER.test(lower) || PLATFORM_HEADER.test(lower))
+    return `${name} is not a header a script may set`;
+  if (lower === authHeader(resource.auth, 'x').name.toLowerCase())
+    return `${name} carries the resource's credential`;
+  if (/[\r\n\0]/.test(value)) return `${name} holds a line break`;
+  return null;
 }
 
 export interface OutboundOptions {
@@ -323,6 +341,11 @@ export async function sendToResource(
     'accept-encoding': 'identity',
     'user-agent': 'ExecFabric-HttpExecutor/1',
   };
+  for (const [name, value] of Object.entries(request.headers ?? {})) {
+    const issue = extraHeaderIssue(resource, name, value);
+    if (issue !== null) throw new HttpRequestRefusedError(issue, 'headers');
+    headers[name.toLowerCase()] = value;
+  }
   if (options.credential !== null) {
     const auth = authHeader(resource.auth, options.credential);
     headers[auth.name] = auth.value;

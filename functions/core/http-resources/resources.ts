@@ -19,6 +19,7 @@ import { CredentialMissingError, type CredentialStore, type PreviousPolicy } fro
 import type { TenantContext } from '../tenancy/domain.ts';
 import { readTenantSummary } from '../tenancy/hosts.ts';
 import { runErrorType } from './errors.ts';
+import type { EgressUse } from './jobs.ts';
 import { GRANT_PREFIX, grantKey, RESOURCE_PREFIX, resourceKey } from './keys.ts';
 import {
   assertRequestAllowed,
@@ -427,6 +428,55 @@ export class HttpResources {
         resourceVersion: use.resourceVersion,
       },
     );
+  }
+
+  /** A Skill's egress declaration holds only resources granted to its tenant (422 otherwise). */
+  async checkEgress(domain: TenantContext, ids: readonly string[]): Promise<void> {
+    const issues = [];
+    for (const [index, id] of ids.entries()) {
+      try {
+        await this.forTenant(domain, id);
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+        issues.push({
+          path: `egress.${index}`,
+          message: `${id} is not an HTTP resource granted to this tenant`,
+        });
+      }
+    }
+    if (issues.length > 0) throw new ValidationError('The Skill declares egress it is not granted', issues);
+  }
+
+  /**
+   * The credential uses of a script's `ctx.http` calls, one public audit entry each (at the time of
+   * the call, keyed by run and call, so recording a result twice writes them once).
+   */
+  async recordEgressUses(
+    domain: TenantContext,
+    run: { executionId: string; skillId: string },
+    uses: readonly EgressUse[],
+  ): Promise<void> {
+    for (const [index, use] of uses.entries()) {
+      await this.#audit.record(
+        PUBLIC_DOMAIN,
+        {
+          actor: SYSTEM_ACTOR,
+          action: 'http-resource.credential.used',
+          target: `http-resource:${use.resourceId}`,
+          details: {
+            tenantId: domain.tenant.id,
+            executionId: run.executionId,
+            skillId: run.skillId,
+            resourceVersion: use.resourceVersion,
+            via: 'ctx.http',
+            method: use.method,
+            path: use.path,
+            status: use.status,
+          },
+        },
+        { at: use.at, key: `egress:${domain.tenant.id}:${run.executionId}:${index}` },
+      );
+    }
   }
 
   // ── credentials ─────────────────────────────────────────────────────────────────────────

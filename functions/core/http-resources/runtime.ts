@@ -10,16 +10,32 @@
  * run's metrics record which version stage answered; the value is never reported or logged.
  *
  * Only infrastructure failures (and unreadable messages, so that redrive moves them to the
- * dead-letter queue where the recorder fails the run) are returned as batch item failures.
+ * dead-letter queue where the recorder fails the run) are returned as batch item failures. A message
+ * whose MAC does not verify under the jobs key is refused, logged as a security event and dropped:
+ * nothing in it is believed, so it cannot name a base URL, a switch or a credential.
+ *
+ * `relayEgressCall` serves a script's `ctx.http`: the worker relays the call with the run's sealed
+ * grant; the call is checked against the granted configuration and sent like a job's request.
  */
 
-import { ExecFabricError } from '../errors.ts';
+import { ExecFabricError, ForbiddenError, ValidationError } from '../errors.ts';
 import type { ExecutionError, ResultReport, StartedReport } from '../executions/executions.ts';
+import { type MessageSigner, unseal } from '../messages/signing.ts';
 import { type CredentialReader, CredentialStoreError, type StoredCredential } from '../secrets/store.ts';
 import { runErrorType, UpstreamTimeoutError } from './errors.ts';
-import { type HttpJob, httpJobSchema } from './jobs.ts';
+import {
+  type EgressReply,
+  type EgressUse,
+  egressCallSchema,
+  egressGrantSchema,
+  egressRelaySchema,
+  type HttpJob,
+  httpJobSchema,
+  MAX_EGRESS_BODY_BYTES,
+} from './jobs.ts';
 import type { HttpResourceSnapshot } from './model.ts';
 import {
+  type OutboundRequest,
   type OutboundResponse,
   REDACTED,
   type Resolver,
@@ -48,6 +64,8 @@ export interface HttpRuntimePorts {
   readonly credentials: CredentialReader;
   /** Whether this deployment honours `localDevelopment` resources. */
   readonly allowLocalDevelopment: boolean;
+  /** Verifies job messages and egress grants (holds the jobs key). */
+  readonly signer: MessageSigner;
   /** Structured diagnostics; fields never hold a value of a credential. */
   log(level: LogLevel, message: string, fields: Record<string, unknown>): void;
   readonly now?: () => Date;
@@ -69,10 +87,17 @@ function statusLine(response: OutboundResponse): string {
 
 /** Handles one SQS record; false means "leave it on the queue" (infrastructure failure or poison). */
 export async function processHttpRecord(
-  record: { readonly messageId: string; readonly body: string },
+  record: { readonly messageId: string; readonly body: string; readonly mac: string | undefined },
   ports: HttpRuntimePorts,
   remainingMs: () => number,
 ): Promise<boolean> {
+  if (!ports.signer.verify('job', record.body, record.mac)) {
+    ports.log('warn', 'Refused an http job whose MAC does not verify', {
+      securityEvent: 'message-refused',
+      messageId: record.messageId,
+    });
+    return true;
+  }
   let body: unknown;
   try {
     body = JSON.parse(record.body);
@@ -205,53 +230,26 @@ export async function runHttpJob(
   }
 
   const timeoutMs = Math.min(resource.timeoutSeconds * 1000, job.limits.timeoutSeconds * 1000, budgetMs);
-  const deadline = Date.now() + timeoutMs;
-  const attempt = async (stage: 'current' | 'previous'): Promise<Attempt | null> => {
-    const credential = await ports.credentials.read(resource.id, stage);
-    if (credential === null) return null;
-    const response = await sendToResource(
-      { method: job.request.method, path, query, ...(body === undefined ? {} : { body }) },
-      {
-        resource,
-        credential: credential.value,
-        allowLocalDevelopment: ports.allowLocalDevelopment,
-        timeoutMs: Math.max(1, deadline - Date.now()),
-        oversize: 'fail',
-        ...(ports.resolver === undefined ? {} : { resolver: ports.resolver }),
-      },
-    );
-    ports.log('info', 'Credential used', {
-      resourceId: resource.id,
-      resourceVersion: resource.version,
-      tenantId: job.tenantId,
-      executionId: job.executionId,
-      credentialStage: stage,
-      credentialVersion: credential.versionId,
-      status: response.status,
-    });
-    return { credential, response };
-  };
-
   let used: Attempt;
   try {
-    const first = await attempt('current');
-    if (first === null) {
+    const sent = await sendWithCredential(
+      resource,
+      { method: job.request.method, path, query, ...(body === undefined ? {} : { body }) },
+      ports,
+      {
+        deadline: Date.now() + timeoutMs,
+        oversize: 'fail',
+        tenantId: job.tenantId,
+        executionId: job.executionId,
+      },
+    );
+    if (sent === null) {
       return finish('failed', {
         error: { type: 'CredentialMissing', message: 'The HTTP resource has no credential configured' },
       });
     }
-    used = first;
-    stdout.push(statusLine(first.response));
-    if (first.response.status === 401 || first.response.status === 403) {
-      const fallback = await attempt('previous');
-      if (fallback !== null) {
-        stdout.push(
-          `the current credential was refused (${first.response.status}); retried with the previous version`,
-          statusLine(fallback.response),
-        );
-        used = fallback;
-      }
-    }
+    stdout.push(...sent.lines);
+    used = sent.used;
   } catch (error) {
     return fail(error as Error);
   }
@@ -289,3 +287,183 @@ export async function runHttpJob(
 }
 
 export { REDACTED };
+
+/**
+ * Sends a request with the resource's current credential; if the upstream answers 401 or 403 and a
+ * previous version is kept, once more with that one. Null when no credential is configured.
+ */
+async function sendWithCredential(
+  resource: HttpResourceSnapshot,
+  request: OutboundRequest,
+  ports: HttpRuntimePorts,
+  options: {
+    readonly deadline: number;
+    readonly oversize: 'fail' | 'truncate';
+    readonly tenantId: string;
+    readonly executionId: string;
+  },
+): Promise<{ used: Attempt; lines: string[] } | null> {
+  const attempt = async (stage: 'current' | 'previous'): Promise<Attempt | null> => {
+    const credential = await ports.credentials.read(resource.id, stage);
+    if (credential === null) return null;
+    const response = await sendToResource(request, {
+      resource,
+      credential: credential.value,
+      allowLocalDevelopment: ports.allowLocalDevelopment,
+      timeoutMs: Math.max(1, options.deadline - Date.now()),
+      oversize: options.oversize,
+      ...(ports.resolver === undefined ? {} : { resolver: ports.resolver }),
+    });
+    ports.log('info', 'Credential used', {
+      resourceId: resource.id,
+      resourceVersion: resource.version,
+      tenantId: options.tenantId,
+      executionId: options.executionId,
+      credentialStage: stage,
+      credentialVersion: credential.versionId,
+      status: response.status,
+    });
+    return { credential, response };
+  };
+  const first = await attempt('current');
+  if (first === null) return null;
+  const lines = [statusLine(first.response)];
+  if (first.response.status === 401 || first.response.status === 403) {
+    const fallback = await attempt('previous');
+    if (fallback !== null) {
+      lines.push(
+        `the current credential was refused (${first.response.status}); retried with the previous version`,
+        statusLine(fallback.response),
+      );
+      return { used: fallback, lines };
+    }
+  }
+  return { used: first, lines };
+}
+
+function refusedCall(type: string, message: string): EgressReply {
+  return { ok: false, error: { type, message, egress: true } };
+}
+
+/**
+ * One `ctx.http` call relayed by a script worker with its run's sealed grant. Every refusal is an
+ * answer to the script (`ok: false`), never a thrown error: the run goes on and decides what to do.
+ */
+export async function relayEgressCall(
+  input: unknown,
+  ports: HttpRuntimePorts,
+  remainingMs: () => number,
+): Promise<EgressReply> {
+  const relay = egressRelaySchema.safeParse(input);
+  if (!relay.success) return refusedCall('InvalidRelay', 'The relay request is malformed');
+  const raw = unseal(ports.signer, 'grant', relay.data.grant);
+  const grant = raw === null ? null : egressGrantSchema.safeParse(raw);
+  if (grant === null || !grant.success) {
+    ports.log('warn', 'Refused a relayed call whose egress grant does not verify', {
+      securityEvent: 'grant-refused',
+    });
+    return refusedCall('GrantRefused', "The run's egress grant could not be verified");
+  }
+  const now = (ports.now ?? (() => new Date()))();
+  if (Date.parse(grant.data.expiresAt) <= now.getTime()) {
+    return refusedCall('GrantExpired', "The run's egress grant has expired");
+  }
+  const call = egressCallSchema.safeParse(relay.data.call);
+  if (!call.success) {
+    return refusedCall(
+      'InvalidCall',
+      call.error.issues.map((issue) => `${issue.path.join('.') || 'call'}: ${issue.message}`).join('; '),
+    );
+  }
+  const { resource: wanted, method, path, query, headers, json } = call.data;
+  const resource = grant.data.resources.find((entry) => entry.id === wanted || entry.name === wanted);
+  if (resource === undefined) {
+    return grant.data.declared.includes(wanted)
+      ? refusedCall(
+          'HttpResourceNotGranted',
+          `The HTTP resource ${wanted} is no longer granted to this tenant`,
+        )
+      : refusedCall(
+          'EgressNotDeclared',
+          `The HTTP resource ${wanted} is not declared in this Skill's egress; a tenant admin adds it to the Skill`,
+        );
+  }
+  if (json !== undefined && Buffer.byteLength(JSON.stringify(json), 'utf8') > MAX_EGRESS_BODY_BYTES) {
+    return refusedCall(
+      'RequestTooLarge',
+      `A call's JSON body may hold at most ${MAX_EGRESS_BODY_BYTES} bytes`,
+    );
+  }
+  const started = Date.now();
+  const base = {
+    resourceId: resource.id,
+    resourceVersion: resource.version,
+    method: method.toUpperCase(),
+    path,
+    at: now.toISOString(),
+  };
+  try {
+    const sent = await sendWithCredential(
+      resource,
+      {
+        method: method.toUpperCase(),
+        path,
+        ...(query === undefined ? {} : { query }),
+        ...(headers === undefined ? {} : { headers }),
+        ...(json === undefined ? {} : { body: json }),
+      },
+      ports,
+      {
+        deadline: started + Math.min(resource.timeoutSeconds * 1000, Math.max(1, remainingMs())),
+        oversize: 'truncate',
+        tenantId: grant.data.tenantId,
+        executionId: grant.data.executionId,
+      },
+    );
+    if (sent === null)
+      return refusedCall('CredentialMissing', 'The HTTP resource has no credential configured');
+    const { response, credential } = sent.used;
+    const use: EgressUse = {
+      ...base,
+      status: response.status,
+      durationMs: Date.now() - started,
+      credentialStage: credential.stage,
+      credentialVersion: credential.versionId,
+    };
+    return {
+      ok: true,
+      response: {
+        status: response.status,
+        headers: response.headers,
+        body: response.body,
+        truncated: response.truncated,
+      },
+      use,
+    };
+  } catch (cause) {
+    const error = cause as Error;
+    if (error instanceof CredentialStoreError) {
+      ports.log('error', 'Credential store failed', {
+        executionId: grant.data.executionId,
+        error: error.message,
+      });
+      return {
+        ok: false,
+        error: { type: 'CredentialUnavailable', message: 'The credential could not be read' },
+      };
+    }
+    if (!(error instanceof ExecFabricError)) {
+      ports.log('error', 'Unexpected relayed call failure', {
+        executionId: grant.data.executionId,
+        error: error.name,
+      });
+      return { ok: false, error: { type: 'ExecutorError', message: 'The call failed unexpectedly' } };
+    }
+    const refusal = error instanceof ValidationError || error instanceof ForbiddenError;
+    return {
+      ok: false,
+      error: { type: runErrorType(error), message: error.message, ...(refusal ? { egress: true } : {}) },
+      use: { ...base, status: 0, durationMs: Date.now() - started },
+    };
+  }
+}

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { requireValidScript, type ScriptChecker } from '../assets/checker.ts';
+import { PUBLIC_TENANCY_ID, requireValidScript, type ScriptChecker } from '../assets/checker.ts';
 import { MAX_SCRIPT_BYTES, type ScriptAssets } from '../assets/scripts.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { assertValidSchema, type JsonSchema } from '../catalog/schemas.ts';
@@ -442,7 +442,8 @@ export class Templates {
     if (Buffer.byteLength(content.source, 'utf8') > MAX_SCRIPT_BYTES) {
       throw new PayloadTooLargeError('Script source', MAX_SCRIPT_BYTES);
     }
-    await requireValidScript(this.#checker, content.source);
+    // Templates are the public domain's: checked in an execution environment of the public domain.
+    await requireValidScript(this.#checker, content.source, PUBLIC_TENANCY_ID);
   }
 
   async #putVersion(

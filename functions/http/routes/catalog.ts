@@ -1,7 +1,7 @@
 /** Skills, script assets and executions: the tenant's catalogue and its runs. */
 import { z } from 'zod';
 import { MAX_SCRIPT_BYTES } from '../../core/assets/scripts.ts';
-import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
+import { APPROVALS, MAX_EGRESS, RISKS } from '../../core/catalog/skills.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { executionView } from '../../core/executions/executions.ts';
 import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
@@ -25,6 +25,7 @@ const skillBody = z.strictObject({
   limits: z
     .strictObject({ timeoutSeconds: z.number().int().optional(), memoryMb: z.number().int().optional() })
     .optional(),
+  egress: z.array(z.string().min(1).max(64)).max(MAX_EGRESS).optional(),
 });
 
 const skillUpdateBody = skillBody.extend({ revision: z.number().int().min(1).optional() });

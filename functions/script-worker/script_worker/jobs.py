@@ -1,8 +1,10 @@
 """The job message (body of a script-executions message) and its validation.
 
-A message that fails here is poison: it is never claimed or run, and is reported as a batch item
-failure so that SQS redrive moves it to the dead-letter queue, where the results recorder marks the
-execution failed."""
+A job must carry a MAC that verifies under the jobs key (`ForgedJobError` otherwise: refused, logged
+as a security event and dropped, since nothing in it can be believed — not even whose run it names).
+A signed message that fails the checks here is poison: it is never claimed or run, and is reported as
+a batch item failure so that SQS redrive moves it to the dead-letter queue, where the results recorder
+marks the execution failed."""
 
 from __future__ import annotations
 
@@ -10,13 +12,20 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from execfabric_runtime import Limits, LimitsError
 
+from .signing import MessageKeys
+
 JOB_KIND = "python-script"
 MAX_ID_LENGTH = 256
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+#: A job older than this is refused even with a valid MAC (queue retention is 4 days).
+MAX_JOB_AGE_SECONDS = 5 * 24 * 3600
+#: How far in the future a job's issue time may be (clock skew between functions).
+MAX_CLOCK_SKEW_SECONDS = 300
 
 
 class JobError(ValueError):
@@ -25,6 +34,24 @@ class JobError(ValueError):
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
+
+
+class ForgedJobError(JobError):
+    """The message's MAC does not verify (or it is stale): not a job the platform sent."""
+
+
+@dataclass(frozen=True)
+class EgressGrant:
+    """The run's sealed egress grant (passed untouched to the http-executor with each call) and the
+    resources it names, for clear refusals before anything is relayed."""
+
+    body: str
+    mac: str
+    declared: tuple[str, ...]
+    resources: tuple[tuple[str, str], ...]  # (id, name) of each granted resource
+
+    def names(self, resource: str) -> bool:
+        return any(resource in pair for pair in self.resources)
 
 
 @dataclass(frozen=True)
@@ -45,6 +72,7 @@ class Job:
     input: dict[str, Any]
     limits: Limits
     requested_at: str
+    egress: EgressGrant | None = None
 
 
 def job_id_of(tenant_id: str, execution_id: str) -> str:
@@ -65,7 +93,30 @@ def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def parse_job(body: str) -> Job:
+def _epoch(text: str, field: str) -> float:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError as error:
+        raise JobError("must be an ISO 8601 time", field) from error
+
+
+def _egress(raw: object) -> EgressGrant | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("body"), str) or not isinstance(raw.get("mac"), str):
+        raise JobError("must be a sealed grant {body, mac}", "egress")
+    try:
+        grant = json.loads(raw["body"])
+        declared = tuple(str(item) for item in grant["declared"])
+        resources = tuple((str(item["id"]), str(item["name"])) for item in grant["resources"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise JobError("is not a readable grant", "egress") from error
+    return EgressGrant(body=raw["body"], mac=raw["mac"], declared=declared, resources=resources)
+
+
+def parse_job(body: str, mac: object, keys: MessageKeys, now: float) -> Job:
+    if not keys.verify("job", body, mac):
+        raise ForgedJobError("the job's MAC does not verify under the jobs key")
     try:
         raw = json.loads(body)
     except (ValueError, RecursionError) as error:
@@ -81,6 +132,9 @@ def parse_job(body: str) -> Job:
         raise JobError("must be '<tenantId>:<executionId>'", "jobId")
     skill_id = _string(raw, "skillId")
     requested_at = _string(raw, "requestedAt")
+    issued = _epoch(_string(raw, "issuedAt"), "issuedAt")
+    if issued < now - MAX_JOB_AGE_SECONDS or issued > now + MAX_CLOCK_SKEW_SECONDS:
+        raise ForgedJobError("the job was issued too long ago (or in the future): refused as a replay")
 
     asset_raw = _object(raw, "asset")
     version = asset_raw.get("version")
@@ -109,4 +163,5 @@ def parse_job(body: str) -> Job:
         input=_object(raw, "input"),
         limits=limits,
         requested_at=requested_at,
+        egress=_egress(raw.get("egress")),
     )

@@ -4,6 +4,7 @@ message: logs are cut first; if the output alone is too big the result becomes k
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,15 +29,25 @@ def encode(message: dict[str, Any]) -> str:
 
 
 def _envelope(job: Job) -> dict[str, Any]:
-    return {"jobId": job.job_id, "executionId": job.execution_id, "tenantId": job.tenant_id}
+    return {
+        "jobId": job.job_id,
+        "executionId": job.execution_id,
+        "tenantId": job.tenant_id,
+        "skillId": job.skill_id,
+        "reportId": uuid.uuid4().hex,
+    }
 
 
 def started_message(job: Job, started_at: float) -> dict[str, Any]:
     return {"kind": "started", **_envelope(job), "startedAt": iso(started_at)}
 
 
-def result_message(job: Job, outcome: Outcome) -> dict[str, Any]:
+def result_message(job: Job, outcome: Outcome, egress: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"kind": "result", **_envelope(job), "status": outcome.status}
+    if outcome.sandbox:
+        message["sandbox"] = outcome.sandbox
+    if egress:
+        message["egress"] = egress
     if outcome.status == "succeeded":
         message["output"] = outcome.output
     if outcome.error is not None:
@@ -48,6 +59,8 @@ def result_message(job: Job, outcome: Outcome) -> dict[str, Any]:
         "durationMs": outcome.duration_ms,
         "cpuMs": outcome.cpu_ms,
         "maxRssKb": outcome.max_rss_kb,
+        **({} if outcome.tree_peak_kb is None else {"treePeakKb": outcome.tree_peak_kb}),
+        **({"calls": outcome.calls} if outcome.calls else {}),
     }
     return message
 

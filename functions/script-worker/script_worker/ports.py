@@ -1,17 +1,23 @@
-"""The worker's two ports: claiming a job id (so a redelivered message never runs twice) and sending a
-message to the execution-results queue. `Boto3Ports` is the AWS implementation; the local platform
-and the tests provide their own."""
+"""The worker's ports: claiming a job id (so a redelivered message never runs twice), sending a signed
+message to the execution-results queue, and relaying a script's `ctx.http` call to the http-executor.
+`Boto3Ports` is the AWS implementation; the local platform and the tests provide their own."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from .signing import MAC_ATTRIBUTE
+
 CLAIMS_TABLE_ENV = "EXECFABRIC_CLAIMS_TABLE"
 RESULTS_QUEUE_ENV = "EXECFABRIC_QUEUE_EXECUTION_RESULTS"
+HTTP_EXECUTOR_ENV = "EXECFABRIC_FUNCTION_HTTP_EXECUTOR"
 DYNAMODB_ENDPOINT_ENV = "EXECFABRIC_DYNAMODB_ENDPOINT"
 SQS_ENDPOINT_ENV = "EXECFABRIC_SQS_ENDPOINT"
+#: A relayed call waits at most this long for the http-executor (whose own timeout is shorter).
+RELAY_READ_TIMEOUT_SECONDS = 70
 
 
 class PortError(RuntimeError):
@@ -23,8 +29,12 @@ class Ports(Protocol):
         """True if this call claimed the job, False if it had already been claimed."""
         ...
 
-    def send(self, body: str) -> None:
-        """Sends one message body to the execution-results queue."""
+    def send(self, body: str, mac: str) -> None:
+        """Sends one message body, with its MAC, to the execution-results queue."""
+        ...
+
+    def relay(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Asks the http-executor to carry out a script's call; returns its answer."""
         ...
 
 
@@ -37,13 +47,21 @@ class Boto3Ports:
         missing = [name for name in (CLAIMS_TABLE_ENV, RESULTS_QUEUE_ENV) if not env.get(name)]
         if missing:
             raise PortError(f"environment variables not set: {', '.join(missing)}")
+        from botocore.config import Config
+
         self.claims_table = env[CLAIMS_TABLE_ENV]
         self.results_queue_url = env[RESULTS_QUEUE_ENV]
+        self.http_executor = env.get(HTTP_EXECUTOR_ENV) or None
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
         self._dynamodb: Any = boto3.client(
             "dynamodb", region_name=region, endpoint_url=env.get(DYNAMODB_ENDPOINT_ENV) or None
         )
         self._sqs: Any = boto3.client("sqs", region_name=region, endpoint_url=env.get(SQS_ENDPOINT_ENV) or None)
+        self._lambda: Any = boto3.client(
+            "lambda",
+            region_name=region,
+            config=Config(read_timeout=RELAY_READ_TIMEOUT_SECONDS, retries={"max_attempts": 1}),
+        )
 
     def claim(self, job_id: str, expires_at_epoch: int) -> bool:
         try:
@@ -56,5 +74,18 @@ class Boto3Ports:
             return False
         return True
 
-    def send(self, body: str) -> None:
-        self._sqs.send_message(QueueUrl=self.results_queue_url, MessageBody=body)
+    def send(self, body: str, mac: str) -> None:
+        self._sqs.send_message(
+            QueueUrl=self.results_queue_url,
+            MessageBody=body,
+            MessageAttributes={MAC_ATTRIBUTE: {"DataType": "String", "StringValue": mac}},
+        )
+
+    def relay(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        if self.http_executor is None:
+            raise PortError(f"{HTTP_EXECUTOR_ENV} is not set: this worker relays no calls")
+        answer = self._lambda.invoke(FunctionName=self.http_executor, Payload=json.dumps(payload).encode())
+        body = json.loads(answer["Payload"].read())
+        if answer.get("FunctionError"):
+            raise PortError(f"the http-executor failed: {body.get('errorType', 'error')}")
+        return body if isinstance(body, dict) else {}

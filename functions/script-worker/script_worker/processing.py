@@ -1,7 +1,9 @@
-"""What the worker does with an event. An SQS batch: for each record parse the job, claim it, send
-`started`, run it in the sandbox, send the `result`; a direct `{"action": "check", "source"}` call:
-syntax-check a script. Script failures are results; only infrastructure failures (and poison messages,
-so that redrive moves them to the DLQ) become batch item failures."""
+"""What the worker does with an event. An SQS batch: for each record verify and parse the job, claim it,
+send `started`, run it in the sandbox (relaying its `ctx.http` calls with the run's grant), send the
+`result`; a direct `{"action": "check", "source"}` call: syntax-check a script. Script failures are
+results; only infrastructure failures (and poison messages, so that redrive moves them to the DLQ)
+become batch item failures. A job whose MAC does not verify, or that names another tenant than the
+invocation's (Lambda tenant isolation), is refused, logged as a security event and dropped."""
 
 from __future__ import annotations
 
@@ -13,15 +15,23 @@ from typing import Any, Protocol
 
 from execfabric_runtime import Outcome, RunRequest, SandboxError, check
 
-from .jobs import Job, JobError, parse_job
+from .jobs import ForgedJobError, Job, JobError, parse_job
 from .messages import encode, fit_result, result_message, started_message
 from .ports import Ports
+from .signing import MessageKeys, mac_of
 
 #: A claim outlives every redelivery of its message (queue retention is 4 days).
 CLAIM_TTL_SECONDS = 7 * 24 * 3600
 #: Time kept back from the invocation's remaining time to send the result after a job.
 RESULT_RESERVE_SECONDS = 5.0
 MIN_TIMEOUT_SECONDS = 0.1
+#: A result that cannot be sent is retried in place (within the reserve kept for it).
+RESULT_SEND_ATTEMPTS = 4
+RESULT_RETRY_SECONDS = 0.25
+#: Most ctx.http calls one run may make (the same bound as the http-executor's MAX_EGRESS_CALLS_PER_RUN).
+MAX_EGRESS_CALLS = 100
+#: The fields of a script's call passed on to the http-executor.
+CALL_FIELDS = ("resource", "method", "path", "query", "headers", "json")
 
 
 class Runner(Protocol):
@@ -48,19 +58,34 @@ def process_event(
     *,
     ports: Ports,
     runner: Runner,
+    keys: MessageKeys | None,
+    tenant_id: str | None = None,
     remaining_ms: Callable[[], int] | None = None,
     log: Log = json_log,
     clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
+    """`tenant_id` is the invocation's tenant (Lambda tenant isolation): every job must be that
+    tenant's. `keys` may be None only for a syntax check."""
     if isinstance(event, Mapping) and event.get("action") == "check":
         source = event.get("source")
         return runner.check(source) if isinstance(source, str) else check(source)
     records = event.get("Records") if isinstance(event, Mapping) else None
     if isinstance(records, list):
+        if keys is None:
+            raise UnsupportedEventError("this worker holds no message keys: it cannot take jobs")
         failures: list[dict[str, str]] = []
         for record in records:
             message_id = record.get("messageId") if isinstance(record, Mapping) else None
-            ok = process_record(record, ports=ports, runner=runner, remaining_ms=remaining_ms, log=log, clock=clock)
+            ok = process_record(
+                record,
+                ports=ports,
+                runner=runner,
+                keys=keys,
+                tenant_id=tenant_id,
+                remaining_ms=remaining_ms,
+                log=log,
+                clock=clock,
+            )
             if not ok:
                 failures.append({"itemIdentifier": str(message_id or "")})
         return {"batchItemFailures": failures}
@@ -85,11 +110,62 @@ def _sandbox_failure(error: SandboxError, started_at: float, clock: Callable[[],
     )
 
 
+class Egress:
+    """A run's `ctx.http`: calls checked against the job's grant, relayed to the http-executor, each
+    credential use kept for the result report."""
+
+    def __init__(self, job: Job, ports: Ports, log: Log, context: dict[str, Any]) -> None:
+        self.job = job
+        self.ports = ports
+        self.log = log
+        self.context = context
+        self.calls = 0
+        self.uses: list[dict[str, Any]] = []
+
+    @staticmethod
+    def _refused(kind: str, message: str) -> dict[str, Any]:
+        return {"ok": False, "error": {"type": kind, "message": message, "egress": True}}
+
+    def __call__(self, call: dict[str, Any], deadline: float) -> dict[str, Any]:
+        if call.get("op") != "http":
+            return {"ok": False, "error": {"type": "UnknownCall", "message": f"no such call: {call.get('op')!r}"}}
+        grant = self.job.egress
+        resource = call.get("resource")
+        if grant is None or not isinstance(resource, str) or not (grant.names(resource) or resource in grant.declared):
+            return self._refused(
+                "EgressNotDeclared",
+                f"the HTTP resource {resource!r} is not declared in this Skill's egress; a tenant admin adds it to the Skill",
+            )
+        self.calls += 1
+        if self.calls > MAX_EGRESS_CALLS:
+            return self._refused("TooManyCalls", f"a run may make at most {MAX_EGRESS_CALLS} HTTP calls")
+        payload = {
+            "action": "relay",
+            "grant": {"body": grant.body, "mac": grant.mac},
+            "call": {name: call[name] for name in CALL_FIELDS if name in call},
+        }
+        reply = self.ports.relay(payload, timeout=max(0.1, deadline - time.time()))
+        use = reply.get("use")
+        if isinstance(use, dict):
+            self.uses.append(use)
+        answer = {key: reply[key] for key in ("ok", "response", "error") if key in reply}
+        if not isinstance(answer.get("ok"), bool):
+            self.log({"level": "ERROR", "event": "relay-unreadable", **self.context})
+            return {"ok": False, "error": {"type": "RelayError", "message": "the call could not be carried out"}}
+        return answer
+
+
+def _security_event(log: Log, what: str, message_id: object, **fields: Any) -> None:
+    log({"level": "WARN", "event": "message-refused", "securityEvent": what, "messageId": message_id, **fields})
+
+
 def process_record(
     record: object,
     *,
     ports: Ports,
     runner: Runner,
+    keys: MessageKeys,
+    tenant_id: str | None,
     remaining_ms: Callable[[], int] | None,
     log: Log,
     clock: Callable[[], float],
@@ -98,12 +174,21 @@ def process_record(
     message_id = record.get("messageId") if isinstance(record, Mapping) else None
     body = record.get("body") if isinstance(record, Mapping) else None
     try:
-        if not isinstance(body, str):
+        if not isinstance(body, str) or not isinstance(record, Mapping):
             raise JobError("the record has no body")
-        job = parse_job(body)
+        job = parse_job(body, mac_of(record), keys, clock())
+    except ForgedJobError as error:
+        _security_event(log, "forged-job", message_id, error=str(error))
+        return True
     except JobError as error:
         log({"level": "ERROR", "event": "poison-message", "messageId": message_id, "error": str(error)})
         return False
+    if tenant_id is not None and job.tenant_id != tenant_id:
+        _security_event(log, "job-for-another-tenant", message_id, jobTenant=job.tenant_id, invocationTenant=tenant_id)
+        return True
+
+    def send(message: str) -> None:
+        ports.send(message, keys.sign("report", message))
 
     context = {"messageId": message_id, "jobId": job.job_id}
     try:
@@ -117,7 +202,7 @@ def process_record(
 
     started_at = clock()
     try:
-        ports.send(encode(started_message(job, started_at)))
+        send(encode(started_message(job, started_at)))
     except Exception as error:  # `started` is informative; the result still carries startedAt
         log({"level": "WARN", "event": "started-not-sent", **context, "error": repr(error)})
 
@@ -126,6 +211,7 @@ def process_record(
     if timeout < limits.timeoutSeconds:
         log({"level": "WARN", "event": "timeout-clamped", **context, "timeoutSeconds": timeout})
         limits = limits.with_timeout(timeout)
+    egress = Egress(job, ports, log, context)
     request = RunRequest(
         source=job.asset.source,
         input=job.input,
@@ -133,6 +219,7 @@ def process_record(
         execution_id=job.execution_id,
         tenant_id=job.tenant_id,
         skill_id=job.skill_id,
+        relay=egress,
     )
     try:
         outcome = runner.run(request)
@@ -141,10 +228,15 @@ def process_record(
         log({"level": "ERROR", "event": "sandbox-failed", **context, "error": str(error)})
         outcome = _sandbox_failure(error, started_at, clock)
 
-    try:
-        ports.send(fit_result(result_message(job, outcome)))
-    except Exception as error:
-        log({"level": "ERROR", "event": "result-not-sent", **context, "error": repr(error)})
-        return False
+    body = fit_result(result_message(job, outcome, egress.uses))
+    for attempt in range(RESULT_SEND_ATTEMPTS):
+        try:
+            send(body)
+            break
+        except Exception as error:  # retried here: a redelivery would be skipped by the claim
+            log({"level": "ERROR", "event": "result-not-sent", **context, "attempt": attempt + 1, "error": repr(error)})
+            if attempt + 1 == RESULT_SEND_ATTEMPTS:
+                return False
+            time.sleep(RESULT_RETRY_SECONDS * 2**attempt)
     log({"level": "INFO", "event": "job-finished", **context, "status": outcome.status, "ms": outcome.duration_ms})
     return True
