@@ -175,10 +175,20 @@ def main() -> None:
     channel = Channel(sys.stdin.buffer, outgoing)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     module = importlib.import_module(module_name)
+    code = 0
     try:
         serve(channel, module)
+    except SystemExit as stop:  # SIGTERM
+        code = stop.code if isinstance(stop.code, int) else 0
+    except BaseException:  # noqa: BLE001 - reported, then the host exits with a failure
+        traceback.print_exc()
+        code = 1
     finally:
         module.shutdown()
+        sys.stderr.flush()
+        # The reader thread may be blocked reading stdin: leave without interpreter finalisation, which
+        # would abort on a buffered stream still in use.
+        os._exit(code)
 
 
 if __name__ == "__main__":

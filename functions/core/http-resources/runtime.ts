@@ -22,7 +22,12 @@ import { ExecFabricError, ForbiddenError, ValidationError } from '../errors.ts';
 import type { ExecutionError, ResultReport, StartedReport } from '../executions/executions.ts';
 import { type MessageSigner, unseal } from '../messages/signing.ts';
 import { type CredentialReader, CredentialStoreError, type StoredCredential } from '../secrets/store.ts';
-import { runErrorType, UpstreamTimeoutError } from './errors.ts';
+import {
+  HttpRequestRefusedError,
+  LocalDevelopmentDisabledError,
+  runErrorType,
+  UpstreamTimeoutError,
+} from './errors.ts';
 import {
   type EgressReply,
   type EgressUse,
@@ -33,8 +38,9 @@ import {
   httpJobSchema,
   MAX_EGRESS_BODY_BYTES,
 } from './jobs.ts';
-import type { HttpResourceSnapshot } from './model.ts';
+import { assertRequestAllowed, type HttpResourceSnapshot } from './model.ts';
 import {
+  extraHeaderIssue,
   type OutboundRequest,
   type OutboundResponse,
   REDACTED,
@@ -394,6 +400,13 @@ export async function relayEgressCall(
       `A call's JSON body may hold at most ${MAX_EGRESS_BODY_BYTES} bytes`,
     );
   }
+  // Refused requests are refused before the credential is even read (and are no credential use).
+  try {
+    precheck(resource, method.toUpperCase(), path, headers, json, ports.allowLocalDevelopment);
+  } catch (error) {
+    if (error instanceof ExecFabricError) return refusedCall(runErrorType(error), error.message);
+    throw error;
+  }
   const started = Date.now();
   const base = {
     resourceId: resource.id,
@@ -459,11 +472,34 @@ export async function relayEgressCall(
       });
       return { ok: false, error: { type: 'ExecutorError', message: 'The call failed unexpectedly' } };
     }
+    // Past the prechecks the credential went out (a redirect refused, a timeout…): a use all the same.
     const refusal = error instanceof ValidationError || error instanceof ForbiddenError;
     return {
       ok: false,
       error: { type: runErrorType(error), message: error.message, ...(refusal ? { egress: true } : {}) },
       use: { ...base, status: 0, durationMs: Date.now() - started },
     };
+  }
+}
+
+/** The checks `sendToResource` makes before anything is sent, made here before the credential is read. */
+function precheck(
+  resource: HttpResourceSnapshot,
+  method: string,
+  path: string,
+  headers: Readonly<Record<string, string>> | undefined,
+  json: unknown,
+  allowLocalDevelopment: boolean,
+): void {
+  if (resource.localDevelopment && !allowLocalDevelopment) {
+    throw new LocalDevelopmentDisabledError('Local development resources are disabled on this deployment');
+  }
+  assertRequestAllowed(resource, method, path);
+  if (json !== undefined && (method === 'GET' || method === 'HEAD')) {
+    throw new HttpRequestRefusedError(`A ${method} request has no body`, 'json');
+  }
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const issue = extraHeaderIssue(resource, name, value);
+    if (issue !== null) throw new HttpRequestRefusedError(issue, 'headers');
   }
 }
