@@ -214,7 +214,12 @@ function captureOutput(): { lines: string[]; restore: () => void } {
       stream.write = write;
     });
   }
-  return { lines, restore: () => restores.forEach((restore) => restore()) };
+  return {
+    lines,
+    restore: () => {
+      for (const restore of restores) restore();
+    },
+  };
 }
 
 describe.each([
