@@ -2,7 +2,8 @@
  * The Lambda functions of `topology.functions`: Node handlers bundled by the local esbuild as ESM
  * (arm64, nodejs22.x), the Python worker with its layer, one role and one log group per function,
  * the environment every function reads (names from `functions/core/env.ts`), reserved concurrency,
- * and the SQS event source mappings (each queue's consumer, and each dead-letter queue's consumer).
+ * tenant isolation mode where the topology asks for it, and the SQS event source mappings (each
+ * queue's consumer, and each dead-letter queue's consumer; never a tenant-isolated function).
  *
  * Roles start empty: no managed policy, only writes to the function's own log group. Everything else
  * is granted by `grantTopologyPermissions`, from the topology's declared permissions.
@@ -18,15 +19,18 @@ import {
   Function as LambdaFunction,
   LayerVersion,
   Runtime,
+  TenancyConfig,
 } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
-import { type FunctionName, type FunctionSpec, functions } from '../topology.ts';
+import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
+import { type FunctionName, type FunctionSpec, functions, type MessageKeyPurpose } from '../topology.ts';
 import type { DataStores } from './data.ts';
-import { MissingSourceError } from './errors.ts';
+import { AwsWiringError, MissingSourceError } from './errors.ts';
 import { type PermissionTargets, permissionStatements } from './permissions.ts';
 import type { ExecutionQueues } from './queues.ts';
 import { mapRecord } from './record.ts';
@@ -51,6 +55,8 @@ export interface PlatformFunctionsProps {
   readonly credentialPrefix: string;
   /** Retention of every function's log group. */
   readonly logRetention: RetentionDays;
+  /** The message keys' secrets; a function learns the ARN of each key its topology lists. */
+  readonly messageKeys: Readonly<Record<MessageKeyPurpose, ISecret>>;
 }
 
 export interface PlatformFunction {
@@ -83,10 +89,20 @@ export class PlatformFunctions extends Construct {
       }
       if (permissions.httpCredentials !== 'none')
         fn.addEnvironment(ENV.credentialPrefix, props.credentialPrefix);
+      for (const purpose of permissions.messageKeys) {
+        fn.addEnvironment(messageKeyEnv(purpose).secret, props.messageKeys[purpose].secretArn);
+      }
     }
 
     // Consumers: each queue's consumer, and each dead-letter queue's consumer where there is one.
     for (const { spec, queue, deadLetterQueue } of Object.values(props.queues.byName)) {
+      for (const consumer of [spec.consumer, spec.deadLetterConsumer]) {
+        if (consumer !== null && functions[consumer].tenancy === 'per-tenant') {
+          throw new AwsWiringError(
+            `${consumer} runs in tenant isolation mode and takes no event source mapping; a dispatcher must consume ${spec.name}`,
+          );
+        }
+      }
       this.byName[spec.consumer].fn.addEventSource(
         new SqsEventSource(queue, { batchSize: spec.batchSize, reportBatchItemFailures: true }),
       );
@@ -129,6 +145,8 @@ export class PlatformFunctions extends Construct {
       ...(spec.reservedConcurrency === undefined
         ? {}
         : { reservedConcurrentExecutions: spec.reservedConcurrency }),
+      // One execution environment per tenant; such a function is invoked (with a tenant id), never mapped.
+      ...(spec.tenancy === 'per-tenant' ? { tenancyConfig: TenancyConfig.PER_TENANT } : {}),
     };
     let fn: LambdaFunction;
     switch (spec.runtime) {

@@ -6,7 +6,7 @@
  * created later by the governance API), which the caller acknowledges to cdk-nag with a reason.
  */
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { FunctionName, FunctionPermissions, QueueName } from '../topology.ts';
+import type { FunctionName, FunctionPermissions, MessageKeyPurpose, QueueName } from '../topology.ts';
 import { AwsWiringError } from './errors.ts';
 
 /** Item reads the handlers use. No Scan: lists go through keys and sparse GSIs (DESIGN §5). */
@@ -27,6 +27,9 @@ export const TABLE_WRITE_ACTIONS = [
 
 /** A claim is one conditional put; nothing else touches the claims table. */
 export const CLAIM_ACTIONS = ['dynamodb:PutItem'] as const;
+
+/** A function reads each message key it holds, once per cold start. */
+export const MESSAGE_KEY_READ_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
 
 /** The executor only reads the credential it was told to use. */
 export const CREDENTIAL_READ_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
@@ -64,6 +67,8 @@ export interface PermissionTargets {
   readonly functionArns: Readonly<Partial<Record<FunctionName, string>>>;
   /** `arn:…:secretsmanager:<region>:<account>:secret:<credential prefix>*`. */
   readonly credentialSecretsArn: string;
+  /** The secret of each message key. */
+  readonly messageKeyArns: Readonly<Record<MessageKeyPurpose, string>>;
   /** Absent until the edge exists; required when a function may manage distribution tenants. */
   readonly cloudFront?: {
     readonly distributionArn: string;
@@ -104,6 +109,15 @@ export function permissionStatements(
   } else if (permissions.httpCredentials === 'readwrite') {
     statements.push(
       statement('ManageHttpCredentials', CREDENTIAL_WRITE_ACTIONS, [targets.credentialSecretsArn]),
+    );
+  }
+  if (permissions.messageKeys.length > 0) {
+    statements.push(
+      statement(
+        'ReadMessageKeys',
+        MESSAGE_KEY_READ_ACTIONS,
+        permissions.messageKeys.map((purpose) => targets.messageKeyArns[purpose]),
+      ),
     );
   }
   if (permissions.sendTo.length > 0) {

@@ -114,6 +114,7 @@ export class ExecFabricStack extends Stack {
       queues: this.queues,
       credentialPrefix,
       logRetention,
+      messageKeys: this.secrets.messageKeys,
     });
     this.api = new PlatformApi(this, 'Api', {
       functions: this.functions,
@@ -162,6 +163,7 @@ export class ExecFabricStack extends Stack {
       claimsTableArn: this.data.claimsTable.tableArn,
       queueArns: mapRecord(this.queues.byName, ({ queue }) => queue.queueArn),
       credentialSecretsArn,
+      messageKeyArns: mapRecord(this.secrets.messageKeys, (secret) => secret.secretArn),
       cloudFront: {
         distributionArn: this.edge.distributionArn,
         distributionTenantsArn: this.edge.distributionTenantsArn,

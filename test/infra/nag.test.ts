@@ -52,6 +52,8 @@ function expectedAcknowledgements(options: { certificate: boolean; siteBucketId?
   return [
     'Secrets/OriginSecret: AwsSolutions-SMG4',
     'Secrets/TokenSecret: AwsSolutions-SMG4',
+    'Secrets/JobsKey: AwsSolutions-SMG4',
+    'Secrets/ReportsKey: AwsSolutions-SMG4',
     ...(Object.keys(functions) as FunctionName[]).map((name) => `Functions/${name}: AwsSolutions-L1`),
     `Functions/governance-api-role/DefaultPolicy: ${SECRET_PREFIX_FINDING}`,
     `Functions/governance-api-role/DefaultPolicy: ${DISTRIBUTION_TENANTS_FINDING}`,

@@ -1,13 +1,16 @@
 /**
  * Least privilege and secret handling in the synthesized template: which roles may touch Secrets
- * Manager and the table, that no statement is a wildcard on data services, and that the origin and
- * token secrets only ever appear as `{{resolve:secretsmanager:…}}` dynamic references.
+ * Manager and the table, that no statement is a wildcard on data services, that the origin and token
+ * secrets only ever appear as `{{resolve:secretsmanager:…}}` dynamic references, that each function
+ * may read exactly the message keys its topology lists (by ARN, never their values), and the tenant
+ * isolation of the script worker behind its dispatcher (issue 11).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/env.ts';
 import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
 import { DEFAULT_CREDENTIAL_PREFIX } from '../../lib/aws/stack.ts';
-import { type FunctionName, functions, routes } from '../../lib/topology.ts';
+import { type FunctionName, functions, type MessageKeyPurpose, queues, routes } from '../../lib/topology.ts';
 import {
   allStatements,
   environmentOf,
@@ -44,16 +47,57 @@ function flatResources(statement: Statement): string[] {
   return statement.Resource.map(flatten);
 }
 
+/** The logical id of a message key's secret. */
+const keyId = (purpose: MessageKeyPurpose) =>
+  logicalId(synth.stack, synth.stack.secrets.messageKeys[purpose].node.defaultChild as never);
+
+/** Secrets Manager statements of a function other than the reading of its message keys. */
+function otherSecretStatements(name: FunctionName): Statement[] {
+  return functionRoleStatements(synth, name).filter(
+    (statement) => statement.Action.some(onService('secretsmanager')) && statement.Sid !== 'ReadMessageKeys',
+  );
+}
+
 describe('Secrets Manager access', () => {
-  it('gives the tenant API no Secrets Manager action at all', () => {
-    const actions = actionsOf(functionRoleStatements(synth, 'tenant-api'));
-    expect(actions.length).toBeGreaterThan(0);
-    expect(actions.filter(onService('secretsmanager'))).toEqual([]);
+  it('lets each function read exactly the message keys it declares, by the secrets’ own ARNs', () => {
+    for (const name of allFunctions) {
+      const reads = functionRoleStatements(synth, name).filter((s) => s.Sid === 'ReadMessageKeys');
+      const declared = functions[name].permissions.messageKeys;
+      if (declared.length === 0) {
+        expect(reads, name).toEqual([]);
+        continue;
+      }
+      expect(reads, name).toHaveLength(1);
+      expect(reads[0]?.Action).toEqual(['secretsmanager:GetSecretValue']);
+      expect(reads[0]?.Resource).toEqual(declared.map((purpose) => ({ Ref: keyId(purpose) })));
+    }
+    // Dispatchers of jobs hold only the jobs key; the recorder and the runtimes both.
+    expect(functions['tenant-api'].permissions.messageKeys).toEqual(['jobs']);
+    expect(functions['script-dispatcher'].permissions.messageKeys).toEqual(['jobs']);
+    expect(functions['results-recorder'].permissions.messageKeys).toEqual(['jobs', 'reports']);
   });
 
-  it('gives the script worker neither Secrets Manager nor the platform table', () => {
+  it('names the message keys to the functions by ARN, never by value', () => {
+    for (const name of allFunctions) {
+      const env = environmentOf(functionProperties(synth, name));
+      for (const purpose of ['jobs', 'reports'] as const) {
+        const names = messageKeyEnv(purpose);
+        expect(env[names.value], name).toBeUndefined();
+        const holds = functions[name].permissions.messageKeys.includes(purpose);
+        expect(env[names.secret], `${name} ${purpose}`).toEqual(holds ? { Ref: keyId(purpose) } : undefined);
+      }
+    }
+  });
+
+  it('gives the tenant API no Secrets Manager action but reading its message key', () => {
+    const actions = actionsOf(functionRoleStatements(synth, 'tenant-api'));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(otherSecretStatements('tenant-api')).toEqual([]);
+  });
+
+  it('gives the script worker neither Secrets Manager (but its keys) nor the platform table', () => {
     const statements = functionRoleStatements(synth, 'script-worker');
-    expect(actionsOf(statements).filter(onService('secretsmanager'))).toEqual([]);
+    expect(otherSecretStatements('script-worker')).toEqual([]);
     const tableId = logicalId(synth.stack, synth.stack.data.table);
     const onTable = statements.filter((statement) =>
       JSON.stringify(statement.Resource).includes(`"${tableId}"`),
@@ -70,20 +114,14 @@ describe('Secrets Manager access', () => {
     ]);
   });
 
-  it('lets only the HTTP executor (read) and the governance API (write) use Secrets Manager, under the credential prefix', () => {
-    const withSecrets = allFunctions.filter((name) =>
-      actionsOf(functionRoleStatements(synth, name)).some(onService('secretsmanager')),
-    );
+  it('lets only the HTTP executor (read) and the governance API (write) use credential secrets, under the credential prefix', () => {
+    const withSecrets = allFunctions.filter((name) => otherSecretStatements(name).length > 0);
     expect(withSecrets.sort()).toEqual(['governance-api', 'http-executor']);
 
-    const executor = functionRoleStatements(synth, 'http-executor').filter((s) =>
-      s.Action.some(onService('secretsmanager')),
-    );
+    const executor = otherSecretStatements('http-executor');
     expect(actionsOf(executor)).toEqual(['secretsmanager:GetSecretValue']);
 
-    const governance = functionRoleStatements(synth, 'governance-api').filter((s) =>
-      s.Action.some(onService('secretsmanager')),
-    );
+    const governance = otherSecretStatements('governance-api');
     expect(actionsOf(governance)).toEqual(
       expect.arrayContaining(['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue']),
     );
@@ -173,9 +211,9 @@ describe('Secret values', () => {
     }
   });
 
-  it('lets Secrets Manager generate both secrets: no secret value in the template', () => {
+  it('lets Secrets Manager generate every secret (origin, token, both message keys): no value in the template', () => {
     const secrets = resourcesOfType(synth.resources, 'AWS::SecretsManager::Secret');
-    expect(secrets).toHaveLength(2);
+    expect(secrets).toHaveLength(4);
     for (const [, secret] of secrets) {
       expect(secret.Properties?.SecretString).toBeUndefined();
       expect(secret.Properties?.GenerateSecretString).toEqual(
@@ -191,6 +229,9 @@ describe('Secret values', () => {
         if (typeof value === 'string') {
           expect(secretName.test(name), `${id} ${name} is a literal`).toBe(false);
           expect(secretLookingLiterals({ Outputs: value }), `${id} ${name}`).toEqual([]);
+        } else if (name.endsWith('_KEY_SECRET')) {
+          // A message key's secret, named by its ARN (a Ref), read by the function itself.
+          expect(Object.keys(value as object), `${id} ${name}`).toEqual(['Ref']);
         } else if (secretName.test(name)) {
           expect(isSecretsManagerReference(value), `${id} ${name}`).toBe(true);
         }
@@ -202,5 +243,61 @@ describe('Secret values', () => {
     const template = synth.template.toJSON();
     expect(secretLookingLiterals(template)).toEqual([]);
     expect(JSON.stringify(template)).not.toContain('"SecretString"');
+  });
+});
+
+describe('one tenant per execution environment (Lambda tenant isolation)', () => {
+  const workerId = () => logicalId(synth.stack, synth.stack.functions.byName['script-worker'].fn);
+  const dispatcherId = () => logicalId(synth.stack, synth.stack.functions.byName['script-dispatcher'].fn);
+
+  it('runs the script worker in PER_TENANT isolation mode', () => {
+    const worker = functionProperties(synth, 'script-worker');
+    expect(worker.TenancyConfig).toEqual({ TenantIsolationMode: 'PER_TENANT' });
+    for (const name of allFunctions.filter((other) => other !== 'script-worker')) {
+      expect(functionProperties(synth, name).TenancyConfig, name).toBeUndefined();
+    }
+  });
+
+  it('maps no queue to the worker: the dispatcher reads the script queue and may invoke the worker', () => {
+    const mappings = resourcesOfType(synth.resources, 'AWS::Lambda::EventSourceMapping').map(
+      ([, mapping]) => mapping.Properties ?? {},
+    );
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const mapping of mappings) {
+      expect(JSON.stringify(mapping.FunctionName)).not.toContain(workerId());
+    }
+    const scriptQueueId = logicalId(synth.stack, synth.stack.queues.byName['script-executions'].queue);
+    const scriptMappings = mappings.filter((mapping) =>
+      JSON.stringify(mapping.EventSourceArn).includes(`"${scriptQueueId}"`),
+    );
+    expect(scriptMappings).toHaveLength(1);
+    expect(JSON.stringify(scriptMappings[0]?.FunctionName)).toContain(dispatcherId());
+    expect(scriptMappings[0]?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(functions['script-dispatcher'].permissions.invoke).toEqual(['script-worker']);
+    // The dispatcher outlives the worker's run, and the queue outlives every retry of the dispatcher.
+    expect(functions['script-dispatcher'].timeoutSeconds).toBeGreaterThan(
+      functions['script-worker'].timeoutSeconds,
+    );
+    expect(queues['script-executions'].visibilityTimeoutSeconds).toBeGreaterThanOrEqual(
+      6 * functions['script-dispatcher'].timeoutSeconds,
+    );
+  });
+
+  it('keeps the dead-letter path of script jobs: the recorder reads the script queue’s DLQ', () => {
+    expect(queues['script-executions'].deadLetterConsumer).toBe('results-recorder');
+    const dlqId = logicalId(synth.stack, synth.stack.queues.byName['script-executions'].deadLetterQueue);
+    const recorderId = logicalId(synth.stack, synth.stack.functions.byName['results-recorder'].fn);
+    const onDlq = resourcesOfType(synth.resources, 'AWS::Lambda::EventSourceMapping')
+      .map(([, mapping]) => mapping.Properties ?? {})
+      .filter((mapping) => JSON.stringify(mapping.EventSourceArn).includes(`"${dlqId}"`));
+    expect(onDlq).toHaveLength(1);
+    expect(JSON.stringify(onDlq[0]?.FunctionName)).toContain(recorderId);
+  });
+
+  it('lets the worker relay ctx.http calls to the http-executor only, and reach neither table nor credentials', () => {
+    expect(functions['script-worker'].permissions.invoke).toEqual(['http-executor']);
+    const env = environmentOf(functionProperties(synth, 'script-worker'));
+    expect(env.EXECFABRIC_SANDBOX_NETWORK).toBeUndefined(); // the best rung (seccomp in Lambda)
+    expect(env.EXECFABRIC_UNSAFE_NO_JOB_NETWORK_ISOLATION).toBeUndefined();
   });
 });

@@ -34,6 +34,7 @@ export interface CfnResourceJson {
 }
 
 export interface Statement {
+  readonly Sid?: string;
   readonly Effect: string;
   readonly Action: readonly string[];
   readonly Resource: readonly unknown[];
@@ -90,8 +91,9 @@ function asList<T>(value: T | readonly T[] | undefined): readonly T[] {
 function statementsOf(document: unknown): Statement[] {
   const statements = asList((document as { Statement?: unknown } | undefined)?.Statement);
   return statements.map((raw) => {
-    const statement = raw as { Effect: string; Action?: string | string[]; Resource?: unknown };
+    const statement = raw as { Sid?: string; Effect: string; Action?: string | string[]; Resource?: unknown };
     return {
+      ...(statement.Sid === undefined ? {} : { Sid: statement.Sid }),
       Effect: statement.Effect,
       Action: asList(statement.Action),
       Resource: asList(statement.Resource as unknown[] | unknown),
