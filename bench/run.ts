@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const folder = dirname(fileURLToPath(import.meta.url));
 const wanted = new Set(process.argv.slice(2));
 const benches = readdirSync(folder)
-  .filter((file) => file.endsWith('.ts') && file !== 'run.ts')
+  .filter((file) => file.endsWith('.ts') && file !== 'run.ts' && file !== 'support.ts')
   .filter((file) => wanted.size === 0 || wanted.has(file.replace(/\.ts$/, '')));
 
 let failed = 0;

@@ -8,13 +8,11 @@
  *   npx tsx bench/runner-overhead.ts [jobs]
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { PYTHON_LAYER_DIR, resolvePythonInterpreter } from '../lib/local/python-function.ts';
+import { machine, percentile, recordSection } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const RESULTS = resolve(ROOT, 'bench', 'RESULTS.md');
 const HEADING = '## Python runner overhead';
 const JOBS = Number(process.argv[2] ?? 200);
 const GAP_MS = 50;
@@ -67,31 +65,6 @@ interface Samples {
   python: string;
 }
 
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
-}
-
-function machine(): string {
-  let model = cpus()[0]?.model ?? 'unknown CPU';
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((text) => text.startsWith('model name'));
-    if (line !== undefined) model = line.split(':')[1]?.trim() ?? model;
-  } catch {
-    // not Linux: keep what Node says
-  }
-  let load = '';
-  try {
-    load = `, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} at the start`;
-  } catch {
-    // no /proc/loadavg
-  }
-  return `${cpus().length} CPUs (${model}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory${load}`;
-}
-
 async function measure(python: string): Promise<Samples> {
   const child = spawn(
     python,
@@ -108,19 +81,6 @@ async function measure(python: string): Promise<Samples> {
   const code = await new Promise<number | null>((done) => child.on('exit', done));
   if (code !== 0) throw new Error(`the benchmark driver exited with ${code}`);
   return JSON.parse(stdout) as Samples;
-}
-
-function record(section: string): void {
-  const existing = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
-  const start = existing.indexOf(`${HEADING}\n`);
-  let updated: string;
-  if (start === -1) {
-    updated = `${existing.trimEnd()}\n\n${section}`;
-  } else {
-    const next = existing.indexOf('\n## ', start + HEADING.length);
-    updated = `${existing.slice(0, start)}${section}${next === -1 ? '' : existing.slice(next + 1)}`;
-  }
-  writeFileSync(RESULTS, updated.endsWith('\n') ? updated : `${updated}\n`);
 }
 
 const python = await resolvePythonInterpreter();
@@ -152,4 +112,4 @@ const section = [
   '',
 ].join('\n');
 console.log(section);
-record(section);
+recordSection(HEADING, section);

@@ -336,3 +336,27 @@ def test_a_slow_relay_does_not_hold_the_job_past_its_timeout(sandbox: Sandbox) -
         release.set()
     assert outcome.status == "timed_out"
     assert outcome.duration_ms < 8000
+
+
+def test_without_namespaces_the_shared_temp_folders_are_wiped_after_a_job(tmp_path: Any) -> None:
+    import time as clock
+
+    from execfabric_runtime.containment import wipe_shared_temp
+
+    keep = tmp_path / "execfabric-jobs"
+    keep.mkdir()
+    old = tmp_path / "before-the-job"
+    old.write_text("the developer's")
+    clock.sleep(1.2)  # the wipe allows a second of clock slack
+    started = clock.time()
+    left = tmp_path / "left-by-the-job"
+    left.mkdir()
+    (left / "data").write_text("tenant A")
+    stray = tmp_path / "stray.txt"
+    stray.write_text("tenant A")
+    # Entries older than the job stay (a developer's own files), entries made during it go.
+    wipe_shared_temp(os.getuid(), started, str(keep), everything=False, roots=(str(tmp_path),))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["before-the-job", "execfabric-jobs"]
+    # In a Lambda container /tmp is the worker's alone: everything but the jobs folder goes.
+    wipe_shared_temp(os.getuid(), clock.time(), str(keep), everything=True, roots=(str(tmp_path),))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["execfabric-jobs"]

@@ -96,9 +96,13 @@ class Plan:
 class Settings:
     """What the operator asked for (from the Sandbox's options)."""
 
-    network: str = "auto"  # auto | netns | userns | seccomp
+    network: str = "auto"  # auto | netns | userns | seccomp | none (none needs the unsafe switch)
     #: The seccomp filter on top of the namespaces too (off only to test a namespace rung alone).
     filter: bool = True
+    #: Mount, IPC and network namespaces per job (off: the seccomp rung as Lambda has it).
+    namespaces: bool = True
+    #: A memory cgroup per job when root.
+    cgroups: bool = True
     unsafe_no_network_isolation: bool = False
     hidden: tuple[str, ...] = DEFAULT_HIDDEN
     own_uids: bool = True
@@ -106,12 +110,14 @@ class Settings:
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Settings:
         network = str(raw.get("network") or "auto")
-        if network != "auto" and network not in NETWORK_RUNGS:
+        if network not in ("auto", "none", *NETWORK_RUNGS):
             raise ContainmentError(f"unknown network containment {network!r}; use auto or one of {NETWORK_RUNGS}")
         hidden = raw.get("hidden")
         return cls(
             network=network,
             filter=raw.get("seccomp") is not False,
+            namespaces=raw.get("namespaces") is not False,
+            cgroups=raw.get("cgroups") is not False,
             unsafe_no_network_isolation=bool(raw.get("unsafeNoNetworkIsolation")),
             hidden=tuple(str(path) for path in hidden) if isinstance(hidden, list) else DEFAULT_HIDDEN,
             own_uids=bool(raw.get("ownUids", True)),
@@ -172,12 +178,15 @@ def choose(settings: Settings, root: bool, log: Any) -> tuple[Plan, MemoryGroups
     The file-system view and the network rung are separate choices: a zygote that can make mount
     namespaces gives every job its tmpfs and read-only view, whichever network rung is used (so that
     forcing the seccomp rung as root still keeps each job's files private)."""
-    seccomp_problem = seccomp.probe()
+    seccomp_problem = seccomp.probe() if settings.network != "none" else "not asked for"
     user = not root
-    views_problem = _fork_probe(lambda: (_zygote_view(settings, user), _job_namespaces_probe()))
-    if views_problem is None:
-        _zygote_view(settings, user)
-    wanted = NETWORK_RUNGS if settings.network == "auto" else (settings.network,)
+    if settings.namespaces and settings.network != "none":
+        views_problem = _fork_probe(lambda: (_zygote_view(settings, user), _job_namespaces_probe()))
+        if views_problem is None:
+            _zygote_view(settings, user)
+    else:
+        views_problem = "namespaces are turned off"
+    wanted = {"auto": NETWORK_RUNGS, "none": ()}.get(settings.network, (settings.network,))
     problems: list[str] = []
     network = None
     for rung in wanted:
@@ -208,7 +217,7 @@ def choose(settings: Settings, root: bool, log: Any) -> tuple[Plan, MemoryGroups
                 "with seccomp"
             )
             log(f"execfabric zygote: {reason}")
-    groups = MemoryGroups.create(f"execfabric-{os.getpid()}") if root else None
+    groups = MemoryGroups.create(f"execfabric-{os.getpid()}") if root and settings.cgroups and network != "none" else None
     own = root and settings.own_uids and osutil.uid_range_mapped(2_000_000_000, 2_000_000_000 + osutil.pid_max())
     plan = Plan(
         network=network,
@@ -345,11 +354,16 @@ def lock_down(plan: Plan, *, uid: int | None, workdir: str) -> None:
 # -- after a job, not root ---------------------------------------------------------------------------
 
 
-def wipe_shared_temp(uid: int, since: float, keep: str, everything: bool) -> None:
+SHARED_TEMP_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def wipe_shared_temp(
+    uid: int, since: float, keep: str, everything: bool, roots: tuple[str, ...] = SHARED_TEMP_ROOTS
+) -> None:
     """Without namespaces, what the job left in the shared temporary folders: entries of our uid made
     since the job started, or (`everything`: a Lambda container, where /tmp is ours alone) every entry
     but the jobs folder."""
-    for root in ("/tmp", "/var/tmp", "/dev/shm"):
+    for root in roots:
         try:
             entries = list(os.scandir(root))
         except OSError:

@@ -199,12 +199,17 @@ class Sandbox:
         startup_timeout: float = 10.0,
         network: str = "auto",
         seccomp_filter: bool = True,
+        namespaces: bool = True,
+        memory_cgroup: bool = True,
         unsafe_no_network_isolation: bool = False,
         hidden: list[str] | None = None,
         wipe_all_temp: bool = False,
     ) -> None:
         """`network` picks the rung (`auto`, or `netns`/`userns`/`seccomp` to force one);
         `seccomp_filter=False` leaves the filter off under a namespace rung (tests of that rung alone);
+        `namespaces=False` and `memory_cgroup=False` turn those mechanisms off (what a Lambda container
+        can do anyway; benchmarks compare each mechanism's cost); `network="none"` turns containment
+        off altogether and is refused without `unsafe_no_network_isolation`;
         `unsafe_no_network_isolation` lets jobs run when no rung works (never the default);
         `hidden` adds folders jobs must not see (the platform's data folder) to `/root` and `/home`;
         `wipe_all_temp` (a Lambda container, where /tmp is the worker's alone) empties the shared
@@ -216,6 +221,8 @@ class Sandbox:
         self.containment = {
             "network": network,
             "seccomp": seccomp_filter,
+            "namespaces": namespaces,
+            "cgroups": memory_cgroup,
             "unsafeNoNetworkIsolation": unsafe_no_network_isolation,
             **({} if hidden is None else {"hidden": ["/root", "/home", *hidden]}),
         }

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import platform
 import struct
@@ -202,8 +203,10 @@ def machine() -> str:
     return platform.machine()
 
 
+@functools.cache
 def build_filter(arch_name: str | None = None) -> bytes:
-    """The filter program for this (or the named) architecture."""
+    """The filter program for this (or the named) architecture. Cached: the zygote builds it while
+    probing, so every job child it forks inherits it and only installs it."""
     name = arch_name or machine()
     arch = ARCHES.get(name)
     if arch is None:
