@@ -396,6 +396,19 @@ describe.each([
       ),
     ).toBe(true);
 
+    // Approvers see what a run may reach: the declaration is part of what they approve.
+    const gated = await skillFor(CTX_HTTP_SCRIPT, { egress: [resource], risk: 'medium', approval: 'one' });
+    const pending = await api(HOSTS.acme, bob, 'POST', `/api/skills/${gated}/executions`, {
+      input: { resource },
+    });
+    expect(pending.body.status).toBe('pending_approval');
+    const inbox = await api(HOSTS.acme, alice, 'GET', '/api/approvals');
+    const entry = inbox.body.items.find((item: { id: string }) => item.id === pending.body.id);
+    expect(entry.declaredEgress).toEqual([resource]);
+    expect(
+      (await api(HOSTS.acme, alice, 'POST', `/api/executions/${pending.body.id}/reject`, {})).status,
+    ).toBe(200);
+
     // An undeclared resource is refused, and a Skill cannot declare one not granted to its tenant.
     const undeclared = await skillFor(UNDECLARED_SCRIPT);
     expect((await run(undeclared, { resource })).output).toBe('EgressNotDeclared');

@@ -134,10 +134,12 @@ type ChecksProps = {
   readonly options: readonly string[];
   readonly selected: readonly string[];
   readonly onChange: (update: (previous: string[]) => string[]) => void;
+  /** What each option shows. @default the option itself */
+  readonly label?: (option: string) => ReactNode;
 };
 
 /** Checkboxes, one per option, choosing a subset (kept in the order they were ticked). */
-export function Checks({ options, selected, onChange }: ChecksProps) {
+export function Checks({ options, selected, onChange, label }: ChecksProps) {
   return (
     <div className="checks">
       {options.map((option) => (
@@ -151,7 +153,7 @@ export function Checks({ options, selected, onChange }: ChecksProps) {
               )
             }
           />
-          {option}
+          {label === undefined ? option : label(option)}
         </label>
       ))}
     </div>

@@ -113,6 +113,11 @@ function ApprovalCard({
         <summary>Input</summary>
         <JsonBlock value={execution.input} label="Input" />
       </details>
+      {execution.declaredEgress === undefined || execution.declaredEgress.length === 0 ? null : (
+        <p>
+          The script may call these HTTP resources: <EgressNames ids={execution.declaredEgress} />
+        </p>
+      )}
       {execution.canDecide === false ? (
         <p className="muted">
           You cannot decide on this run (you requested it, or you have decided already).
@@ -284,4 +289,14 @@ export function HttpResourcesPage() {
       </Show>
     </>
   );
+}
+
+/** Names of granted HTTP resources (ids where a resource is no longer granted). */
+function EgressNames({ ids }: { readonly ids: readonly string[] }) {
+  const { state } = useResource<{ items: HttpResourceSummary[] }>('/api/http-resources');
+  const names =
+    state.status === 'ready'
+      ? ids.map((id) => state.data.items.find((item) => item.id === id)?.name ?? id)
+      : ids;
+  return <strong>{names.join(', ')}</strong>;
 }

@@ -117,6 +117,30 @@ export function ExecutionDetails({
         <dd>
           <DateTime value={execution.createdAt} />
         </dd>
+        {execution.sandbox?.network === undefined ? null : (
+          <>
+            <dt>Contained by</dt>
+            <dd>
+              network: {execution.sandbox.network}, memory: {execution.sandbox.memory}, files:{' '}
+              {execution.sandbox.disk}
+            </dd>
+          </>
+        )}
+        {execution.egress === undefined || execution.egress.length === 0 ? null : (
+          <>
+            <dt>HTTP calls</dt>
+            <dd>
+              <ul className="plain">
+                {execution.egress.map((call, index) => (
+                  <li key={`${call.resourceId}-${index}`}>
+                    {call.method} {call.path} → {call.status === 0 ? 'no answer' : call.status}{' '}
+                    <span className="muted">({call.resourceId})</span>
+                  </li>
+                ))}
+              </ul>
+            </dd>
+          </>
+        )}
         {execution.finishedAt === undefined ? null : (
           <>
             <dt>Finished</dt>

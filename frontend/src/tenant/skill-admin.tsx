@@ -227,6 +227,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
     request?.body === undefined ? '' : JSON.stringify(request.body, null, 2),
   );
   const [timeoutSeconds, setTimeoutSeconds] = useState(String(skill?.limits.timeoutSeconds ?? 30));
+  const [egress, setEgress] = useState<string[]>([...(skill?.egress ?? [])]);
   const [jsonErrors, setJsonErrors] = useState<string[]>([]);
   const [saved, setSaved] = useState('');
 
@@ -237,9 +238,8 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
       if (first !== undefined) setAssetId(first.id);
     }
   }, [assetId, kind, scripts.state]);
-  const resources = useResource<{ items: HttpResourceSummary[] }>(
-    kind === 'http' ? '/api/http-resources' : null,
-  );
+  // Granted resources: the binding of an http Skill, or what a script may call (egress).
+  const resources = useResource<{ items: HttpResourceSummary[] }>('/api/http-resources');
   useEffect(() => {
     if (httpId === '' && kind === 'http' && resources.state.status === 'ready') {
       const first = resources.state.data.items[0];
@@ -298,6 +298,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
       approval,
       visibility: { roles: visibleTo },
       asset: binding,
+      ...(kind === 'python-script' ? { egress } : {}),
       limits: { timeoutSeconds: Number(timeoutSeconds) },
     });
     if (result === undefined) return;
@@ -439,6 +440,30 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
                     : null}
                 </select>
               </div>
+              <fieldset className="field">
+                <legend>HTTP resources the script may call</legend>
+                <p className="hint">
+                  Through <code>ctx.http(…)</code>; the platform adds the credential. Approvers see this list.
+                </p>
+                <Show
+                  state={resources.state}
+                  loading="Loading granted resources…"
+                  unavailable="HTTP resources"
+                >
+                  {({ items }) =>
+                    items.length === 0 ? (
+                      <p className="hint">No HTTP resource is granted to your organisation.</p>
+                    ) : (
+                      <Checks
+                        options={items.map((item) => item.id)}
+                        selected={egress}
+                        onChange={setEgress}
+                        label={(id) => items.find((item) => item.id === id)?.name ?? id}
+                      />
+                    )
+                  }
+                </Show>
+              </fieldset>
             </div>
           ) : (
             <>

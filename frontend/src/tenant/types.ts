@@ -37,6 +37,8 @@ export interface Skill {
   readonly visibility: { readonly roles: readonly string[] };
   readonly asset: AssetBinding;
   readonly limits: { readonly timeoutSeconds: number; readonly memoryMb?: number };
+  /** HTTP resources (ids) the Skill's script may call through ctx.http. */
+  readonly egress?: readonly string[];
   readonly revision: number;
   readonly updatedAt: string;
   readonly updatedBy: string;
@@ -69,6 +71,15 @@ export interface Execution {
   readonly startedAt?: string;
   readonly finishedAt?: string;
   readonly metrics?: Readonly<Record<string, unknown>>;
+  /** How the job was contained, as its runtime reported it. */
+  readonly sandbox?: { readonly network?: string; readonly memory?: string; readonly disk?: string };
+  /** The HTTP resources the script called through ctx.http. */
+  readonly egress?: readonly {
+    readonly resourceId: string;
+    readonly method: string;
+    readonly path: string;
+    readonly status: number;
+  }[];
 }
 
 export function isTerminal(status: string): boolean {
@@ -136,6 +147,8 @@ export interface Vote {
 /** One waiting run of the approvals inbox: the run, with its votes and whether the caller may decide. */
 export interface InboxItem extends Execution {
   readonly approvals?: readonly Vote[];
+  /** HTTP resources the run's script may call (approved with the run). */
+  readonly declaredEgress?: readonly string[];
   readonly canDecide?: boolean;
   readonly approvalsRequired?: number;
   readonly adminApprovalRequired?: boolean;

@@ -39,6 +39,8 @@ export interface Vote {
 export interface InboxEntry {
   readonly execution: Execution;
   readonly approvals: readonly Vote[];
+  /** The HTTP resources the run's Skill revision lets its script call: part of what is approved. */
+  readonly egress: readonly string[];
   /** Whether the asking caller may decide (not their own run, not already voted). */
   readonly canDecide: boolean;
 }
@@ -120,9 +122,14 @@ export class Approvals {
       const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
       if (skill === null || !canSee(caller, skill)) continue;
       const votes = await this.#votes(domain, execution.id);
+      const revision =
+        skill.revision === execution.skillRevision
+          ? skill
+          : await this.#skills.revision(domain, execution.skillId, execution.skillRevision);
       entries.push({
         execution,
         approvals: votes,
+        egress: revision.egress ?? [],
         canDecide:
           caller.permissions.has('approval:decide') &&
           execution.requestedBy !== caller.username &&

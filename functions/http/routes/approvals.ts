@@ -41,6 +41,7 @@ export function approvalRoutes(core: Core): Route[] {
             adminApprovalRequired: entry.execution.adminApprovalRequired === true,
             deadline: entry.execution.deadline,
             approvals: entry.approvals,
+            declaredEgress: entry.egress,
             canDecide: entry.canDecide,
           })),
         },
