@@ -131,8 +131,8 @@ export function ExecutionDetails({
             <dt>HTTP calls</dt>
             <dd>
               <ul className="plain">
-                {execution.egress.map((call, index) => (
-                  <li key={`${call.resourceId}-${index}`}>
+                {execution.egress.map((call) => (
+                  <li key={`${call.at} ${call.method} ${call.path}`}>
                     {call.method} {call.path} → {call.status === 0 ? 'no answer' : call.status}{' '}
                     <span className="muted">({call.resourceId})</span>
                   </li>

@@ -79,6 +79,7 @@ export interface Execution {
     readonly method: string;
     readonly path: string;
     readonly status: number;
+    readonly at: string;
   }[];
 }
 
