@@ -10,6 +10,7 @@ import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
+import { authenticateMcpClient } from './mcp.ts';
 import { createApiHandler } from './pipeline.ts';
 import type { Route } from './router.ts';
 
@@ -34,7 +35,10 @@ export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = p
     accepts: definition.accepts,
     routes: definition.routes(core),
     hosts: core.hosts,
-    authenticate: (domain, request) => core.auth.authenticate(domain, request.headers.authorization),
+    authenticate: (domain, request, kind) =>
+      kind === 'mcp-client'
+        ? authenticateMcpClient(core, domain, request)
+        : core.auth.authenticate(domain, request.headers.authorization),
     originSecret: requireEnv(ENV.originSecret, env),
     logger,
   });

@@ -114,7 +114,7 @@ export function problemFromError(
   const headers: Record<string, string> = {};
   if (error instanceof RateLimitedError) headers['retry-after'] = String(error.retryAfterSeconds);
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
-  if (error instanceof AuthenticationError) headers['www-authenticate'] = 'Bearer';
+  if (error instanceof AuthenticationError) headers['www-authenticate'] = error.challenge;
   return {
     response: problem(status, error.code, error.message, members, headers),
     unexpected: status === 500,

@@ -32,6 +32,9 @@ export const LIMIT_BOUNDS = {
 } as const;
 
 export const SKILL_ID_PATTERN = /^skl-[a-z0-9]{12}$/;
+/** Tags group Skills (an AI client may be given every Skill with a tag): lowercase slugs. */
+export const SKILL_TAG_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
+export const MAX_SKILL_TAGS = 20;
 
 export interface SkillDefinition {
   readonly name: string;
@@ -42,6 +45,8 @@ export interface SkillDefinition {
   readonly approval: ApprovalRule;
   /** Roles that may see and run the Skill; empty: every role holding `skill:read`. */
   readonly visibility: { readonly roles: readonly string[] };
+  /** Labels grouping Skills (not part of what approvals bind to: they change no run). */
+  readonly tags: readonly string[];
   readonly asset: AssetBinding;
   readonly limits: ExecutionLimits;
   readonly provenance?: Readonly<Record<string, unknown>>;
@@ -66,6 +71,7 @@ export interface SkillInput {
   readonly risk: Risk;
   readonly approval?: ApprovalRule;
   readonly visibility?: { readonly roles: readonly string[] };
+  readonly tags?: readonly string[];
   readonly asset: unknown;
   readonly limits?: Partial<ExecutionLimits>;
   readonly provenance?: Record<string, unknown>;
@@ -100,6 +106,7 @@ function toSkill(item: Record<string, unknown>): Skill {
     risk: item.risk as Risk,
     approval: item.approval as ApprovalRule,
     visibility: { roles: ((item.visibility as { roles?: string[] } | undefined)?.roles ?? []) as string[] },
+    tags: Array.isArray(item.tags) ? (item.tags as unknown[]).map(String) : [],
     asset: item.asset as AssetBinding,
     limits: item.limits as ExecutionLimits,
     definitionHash: String(item.definitionHash),
@@ -315,6 +322,18 @@ export class SkillCatalog {
         ]);
       }
     }
+    const tags = [...new Set(input.tags ?? [])];
+    const badTag = tags.findIndex((tag) => !SKILL_TAG_PATTERN.test(tag));
+    if (badTag >= 0 || tags.length > MAX_SKILL_TAGS) {
+      throw new ValidationError('Invalid tags', [
+        badTag >= 0
+          ? {
+              path: `tags.${badTag}`,
+              message: 'a-z, 0-9 and hyphens, 1-40 characters, starting with a letter or digit',
+            }
+          : { path: 'tags', message: `at most ${MAX_SKILL_TAGS} tags` },
+      ]);
+    }
     const asset = this.#executors.parseBinding(input.asset);
     await this.#executors.get(asset.kind).validateBinding(domain, asset);
     return {
@@ -325,6 +344,7 @@ export class SkillCatalog {
       risk: input.risk,
       approval,
       visibility: { roles: [...new Set(input.visibility?.roles ?? [])] },
+      tags: tags.sort(),
       asset,
       limits,
       ...(input.provenance === undefined ? {} : { provenance: input.provenance }),

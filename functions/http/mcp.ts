@@ -1,0 +1,192 @@
+/**
+ * The MCP endpoint of a tenant host (`POST /mcp`, Streamable HTTP), built on the official SDK: a
+ * fresh SDK `Server` and stateless transport per request, answering in JSON (no SSE stream, no
+ * session), which is what a Lambda behind API Gateway can hold. The pipeline has already bound the
+ * host, authenticated the AI client and parsed the JSON body (size, UTF-8, nesting depth); the
+ * transport checks the rest of the framing (Accept, JSON-RPC shape, protocol version), and the
+ * core (functions/core/mcp) decides what the client may see and do.
+ *
+ * It also serves the OAuth protected-resource metadata (RFC 9728) the MCP authorization spec asks
+ * for, and gives a refused AI client the `WWW-Authenticate` challenge that points at it.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
+import { AuthenticationError, RouteNotFoundError } from '../core/errors.ts';
+import type { Caller } from '../core/identity/caller.ts';
+import { MAX_WAIT_SECONDS } from '../core/mcp/clients.ts';
+import { UnknownToolError } from '../core/mcp/service.ts';
+import { GET_RUN_TOOL } from '../core/mcp/tools.ts';
+import type { Core } from '../core/platform.ts';
+import type { DomainContext, TenantContext } from '../core/tenancy/domain.ts';
+import { publicOrigin } from './origin.ts';
+import type { ApiRequest, RouteResult } from './router.ts';
+
+/** The MCP endpoint's path on every tenant host. */
+export const MCP_PATH = '/mcp';
+/** Where its protected-resource metadata is (RFC 9728 §3.1: the resource's path after the well-known one). */
+export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
+/** Largest MCP request body: a run's input (64 KiB) and the JSON-RPC envelope around it. */
+export const MAX_MCP_BODY_BYTES = 128 * 1024;
+
+/** Request headers the transport reads; nothing else of the request reaches it. */
+const FORWARDED_HEADERS = [
+  'accept',
+  'content-type',
+  'mcp-protocol-version',
+  'mcp-session-id',
+  'last-event-id',
+];
+
+const SERVER_VERSION = '1.0.0';
+
+function instructions(tenant: string): string {
+  return [
+    `Tools are the ExecFabric Skills of ${tenant} this client may use; calling one runs it, under the tenant's governance.`,
+    'A result is the run: status "succeeded" carries the output; a run that needs people to approve it, or takes longer than the client waits, comes back at once as a ticket (runId, awaiting, approvalUrl).',
+    `Follow a ticket with ${GET_RUN_TOOL} {"runId": …, "waitSeconds": up to ${MAX_WAIT_SECONDS}}. The tool list follows the tenant's Skills and grants: list tools again rather than keeping an old list.`,
+  ].join(' ');
+}
+
+function jsonRpcError(status: number, code: number, message: string): RouteResult {
+  return {
+    status,
+    raw: {
+      contentType: 'application/json',
+      text: JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }),
+    },
+  };
+}
+
+/** The RFC 9728 document of a tenant host's MCP endpoint. */
+export function resourceMetadata(domain: TenantContext, headers: Readonly<Record<string, string>>) {
+  const origin = publicOrigin(domain, headers);
+  return {
+    resource: `${origin}${MCP_PATH}`,
+    // Client tokens are issued on the tenant host itself, by its users, in the front.
+    authorization_servers: [origin],
+    bearer_methods_supported: ['header'],
+    resource_name: `${domain.tenant.name} on ExecFabric`,
+    resource_documentation: `${origin}/mcp-clients`,
+  };
+}
+
+/**
+ * Authenticates an AI client; a refusal carries the challenge MCP clients follow to the metadata
+ * (`error="invalid_token"` when a token was sent, RFC 6750 §3).
+ */
+export async function authenticateMcpClient(
+  core: Core,
+  domain: DomainContext,
+  request: ApiRequest<unknown>,
+): Promise<Caller> {
+  if (domain.kind !== 'tenant') throw new RouteNotFoundError(`No route for ${request.path}`);
+  try {
+    return await core.mcpClients.authenticate(domain, request.headers.authorization);
+  } catch (error) {
+    if (!(error instanceof AuthenticationError)) throw error;
+    const metadata = `${publicOrigin(domain, request.headers)}${RESOURCE_METADATA_PATH}${MCP_PATH}`;
+    const invalid = request.headers.authorization === undefined ? '' : 'error="invalid_token", ';
+    throw new AuthenticationError(error.message, {
+      cause: error,
+      challenge: `Bearer ${invalid}resource_metadata="${metadata}"`,
+    });
+  }
+}
+
+function createMcpServer(
+  core: Core,
+  domain: TenantContext,
+  caller: Caller,
+  origin: string,
+  requestId: string,
+  logger: Logger,
+): Server {
+  const server = new Server(
+    { name: 'execfabric', title: `${domain.tenant.name} on ExecFabric`, version: SERVER_VERSION },
+    // Stateless: no stream to send tools/list_changed on; clients re-list instead.
+    { capabilities: { tools: { listChanged: false } }, instructions: instructions(domain.tenant.name) },
+  );
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: (await core.mcp.listTools(domain, caller)).map((tool) => ({ ...tool })),
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (call): Promise<CallToolResult> => {
+    try {
+      const answer = await core.mcp.call(
+        domain,
+        caller,
+        call.params.name,
+        call.params.arguments ?? {},
+        origin,
+      );
+      return {
+        content: [{ type: 'text', text: answer.text }],
+        ...(answer.envelope === undefined ? {} : { structuredContent: { ...answer.envelope } }),
+        isError: answer.isError,
+      };
+    } catch (error) {
+      if (error instanceof UnknownToolError) throw new McpError(ErrorCode.InvalidParams, error.message);
+      logger.error('MCP tool call failed', { error: error as Error, requestId, tool: call.params.name });
+      return {
+        content: [
+          {
+            type: 'text',
+            text: `The platform failed to handle this call (request ${requestId}); try again.`,
+          },
+        ],
+        isError: true,
+      };
+    }
+  });
+  return server;
+}
+
+/** One MCP request (a JSON-RPC message, already parsed), answered by a stateless SDK server. */
+export async function serveMcp(
+  core: Core,
+  domain: TenantContext,
+  caller: Caller,
+  request: ApiRequest<unknown>,
+  logger: Logger,
+): Promise<RouteResult> {
+  // Batches left the protocol in 2025-06-18; one message per request keeps every call bounded.
+  if (Array.isArray(request.body)) {
+    return jsonRpcError(
+      400,
+      ErrorCode.InvalidRequest,
+      'JSON-RPC batches are not accepted: send one message per request',
+    );
+  }
+  const origin = publicOrigin(domain, request.headers);
+  const headers = new Headers();
+  for (const name of FORWARDED_HEADERS) {
+    const value = request.headers[name];
+    if (value !== undefined) headers.set(name, value);
+  }
+  const server = createMcpServer(core, domain, caller, origin, request.requestId, logger);
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+  });
+  await server.connect(transport);
+  try {
+    const response = await transport.handleRequest(
+      new Request(`${origin}${MCP_PATH}`, { method: request.method, headers }),
+      { parsedBody: request.body },
+    );
+    const text = await response.text();
+    const contentType = response.headers.get('content-type') ?? 'application/json';
+    return text === ''
+      ? { status: response.status }
+      : { status: response.status, raw: { contentType, text } };
+  } finally {
+    await server.close();
+  }
+}
