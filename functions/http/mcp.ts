@@ -19,6 +19,7 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { AuthenticationError, RouteNotFoundError } from '../core/errors.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import { MAX_WAIT_SECONDS } from '../core/mcp/clients.ts';
@@ -27,6 +28,7 @@ import { GET_RUN_TOOL } from '../core/mcp/tools.ts';
 import type { Core } from '../core/platform.ts';
 import type { DomainContext, TenantContext } from '../core/tenancy/domain.ts';
 import { publicOrigin } from './origin.ts';
+import { PROBLEM_CONTENT_TYPE, problem } from './problem.ts';
 import type { ApiRequest, RouteResult } from './router.ts';
 
 /** The MCP endpoint's path on every tenant host. */
@@ -35,6 +37,30 @@ export const MCP_PATH = '/mcp';
 export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 /** Largest MCP request body: a run's input (64 KiB) and the JSON-RPC envelope around it. */
 export const MAX_MCP_BODY_BYTES = 128 * 1024;
+
+/**
+ * One JSON-RPC message: what the pipeline lets through to the transport. Unknown members, a missing
+ * or wrong `jsonrpc`, and batches (gone from MCP since 2025-06-18; one message per request keeps
+ * every call bounded) are refused with a 422 naming the field, like every other body of the API.
+ */
+export const mcpMessage = z.strictObject(
+  {
+    jsonrpc: z.literal('2.0'),
+    id: z.union([z.string().max(256), z.number(), z.null()]).optional(),
+    method: z.string().min(1).max(128).optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+    result: z.record(z.string(), z.unknown()).optional(),
+    error: z
+      .strictObject({ code: z.number().int(), message: z.string().max(4096), data: z.unknown().optional() })
+      .optional(),
+  },
+  {
+    error: (issue) =>
+      Array.isArray(issue.input)
+        ? 'JSON-RPC batches are not accepted: send one message per request'
+        : undefined,
+  },
+);
 
 /** Request headers the transport reads; nothing else of the request reaches it. */
 const FORWARDED_HEADERS = [
@@ -55,14 +81,39 @@ function instructions(tenant: string): string {
   ].join(' ');
 }
 
-function jsonRpcError(status: number, code: number, message: string): RouteResult {
-  return {
-    status,
-    raw: {
-      contentType: 'application/json',
-      text: JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }),
-    },
-  };
+/** Problem types of the transport's refusals, by JSON-RPC error code, then by HTTP status. */
+const PROBLEM_BY_RPC_CODE: Readonly<Record<number, string>> = {
+  [ErrorCode.ParseError]: 'malformed-request',
+  [ErrorCode.InvalidRequest]: 'invalid-request',
+};
+const PROBLEM_BY_STATUS: Readonly<Record<number, string>> = {
+  404: 'not-found',
+  405: 'method-not-allowed',
+  406: 'not-acceptable',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+};
+
+/**
+ * An HTTP-level refusal of an MCP message: application/problem+json like every refusal of the
+ * platform, and at the same time the JSON-RPC error response (no id) the Streamable HTTP transport
+ * describes, as extension members of the problem.
+ */
+function mcpRefusal(status: number, code: number, message: string): RouteResult {
+  const slug = PROBLEM_BY_RPC_CODE[code] ?? PROBLEM_BY_STATUS[status] ?? 'bad-request';
+  const response = problem(status, slug, message, { jsonrpc: '2.0', id: null, error: { code, message } });
+  return { status, raw: { contentType: PROBLEM_CONTENT_TYPE, text: response.body } };
+}
+
+/** The JSON-RPC error of a transport refusal, if the body is one. */
+function rpcErrorOf(text: string): { code: number; message: string } | null {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    const { code, message } = parsed.error ?? {};
+    return typeof code === 'number' && typeof message === 'string' ? { code, message } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The RFC 9728 document of a tenant host's MCP endpoint. */
@@ -156,14 +207,6 @@ export async function serveMcp(
   request: ApiRequest<unknown>,
   logger: Logger,
 ): Promise<RouteResult> {
-  // Batches left the protocol in 2025-06-18; one message per request keeps every call bounded.
-  if (Array.isArray(request.body)) {
-    return jsonRpcError(
-      400,
-      ErrorCode.InvalidRequest,
-      'JSON-RPC batches are not accepted: send one message per request',
-    );
-  }
   const origin = publicOrigin(domain, request.headers);
   const headers = new Headers();
   for (const name of FORWARDED_HEADERS) {
@@ -182,6 +225,13 @@ export async function serveMcp(
       { parsedBody: request.body },
     );
     const text = await response.text();
+    if (response.status >= 400) {
+      const error = rpcErrorOf(text) ?? {
+        code: ErrorCode.InvalidRequest,
+        message: 'The MCP request was refused',
+      };
+      return mcpRefusal(response.status, error.code, error.message);
+    }
     const contentType = response.headers.get('content-type') ?? 'application/json';
     return text === ''
       ? { status: response.status }

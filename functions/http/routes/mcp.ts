@@ -15,7 +15,14 @@ import {
 } from '../../core/mcp/clients.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
-import { MAX_MCP_BODY_BYTES, MCP_PATH, RESOURCE_METADATA_PATH, resourceMetadata, serveMcp } from '../mcp.ts';
+import {
+  MAX_MCP_BODY_BYTES,
+  MCP_PATH,
+  mcpMessage,
+  RESOURCE_METADATA_PATH,
+  resourceMetadata,
+  serveMcp,
+} from '../mcp.ts';
 import { type Route, route } from '../router.ts';
 import { tenantOf } from './domains.ts';
 
@@ -57,8 +64,7 @@ export function mcpRoutes(core: Core): Route[] {
       method: 'POST',
       path: MCP_PATH,
       auth: 'mcp-client',
-      // Any JSON: the transport checks the JSON-RPC framing and answers in JSON-RPC.
-      body: z.unknown(),
+      body: mcpMessage,
       maxBodyBytes: MAX_MCP_BODY_BYTES,
       handle: async ({ domain, caller, request }) =>
         serveMcp(core, tenantOf(domain, 'MCP endpoint'), caller, request, logger),
