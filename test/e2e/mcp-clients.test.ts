@@ -84,9 +84,21 @@ describe('AI clients in the tenant front', () => {
     const tokenBlock = bob.getByRole('figure', { name: 'New AI client token' });
     const token = (await tokenBlock.textContent())?.trim() ?? '';
     expect(token).toMatch(/^efm_[0-9a-f]{16}_/);
-    await expect(
-      bob.getByRole('figure', { name: 'Desktop client settings' }).textContent(),
-    ).resolves.toContain(`Authorization: Bearer ${token}`);
+    const desktop = JSON.parse(
+      (await bob.getByRole('figure', { name: 'Desktop client settings' }).textContent()) ?? '',
+    );
+    expect(desktop.mcpServers['support-copilot']).toEqual({
+      command: 'npx',
+      args: [
+        '-y',
+        'mcp-remote',
+        `http://${ACME}:${port}/mcp`,
+        '--header',
+        `Authorization:\${AUTH_HEADER}`,
+        '--allow-http',
+      ],
+      env: { AUTH_HEADER: `Bearer ${token}` },
+    });
     await screenshot(bob, 'mcp-client-created');
     await bob.getByRole('button', { name: 'Done' }).click();
     await expect(bob.getByText(token).count()).resolves.toBe(0);

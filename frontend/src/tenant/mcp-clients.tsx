@@ -65,11 +65,16 @@ function ConnectSnippets({ name, token }: { readonly name: string; readonly toke
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-|-$/g, '') || 'execfabric';
+  // mcp-remote bridges a stdio-only desktop app to Streamable HTTP. The header goes through an
+  // environment variable (no space inside an argument, which some apps split); plain http (the
+  // local platform) needs its explicit switch.
+  const insecure = window.location.protocol === 'http:' ? ['--allow-http'] : [];
   const desktop = {
     mcpServers: {
       [key]: {
         command: 'npx',
-        args: ['-y', 'mcp-remote', endpoint(), '--header', `Authorization: Bearer ${token}`],
+        args: ['-y', 'mcp-remote', endpoint(), '--header', `Authorization:\${AUTH_HEADER}`, ...insecure],
+        env: { AUTH_HEADER: `Bearer ${token}` },
       },
     },
   };
