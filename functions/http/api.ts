@@ -10,7 +10,7 @@ import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
-import { authenticateMcpClient } from './mcp.ts';
+import { authenticateMcpClient } from './mcp-auth.ts';
 import { createApiHandler } from './pipeline.ts';
 import type { Route } from './router.ts';
 

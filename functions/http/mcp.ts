@@ -5,9 +5,7 @@
  * host, authenticated the AI client and parsed the JSON body (size, UTF-8, nesting depth); the
  * transport checks the rest of the framing (Accept, JSON-RPC shape, protocol version), and the
  * core (functions/core/mcp) decides what the client may see and do.
- *
- * It also serves the OAuth protected-resource metadata (RFC 9728) the MCP authorization spec asks
- * for, and gives a refused AI client the `WWW-Authenticate` challenge that points at it.
+ * Who may call it, and the metadata that says so, are in mcp-auth.ts.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -20,21 +18,17 @@ import {
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { AuthenticationError, RouteNotFoundError } from '../core/errors.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import { MAX_WAIT_SECONDS } from '../core/mcp/clients.ts';
 import { UnknownToolError } from '../core/mcp/service.ts';
 import { GET_RUN_TOOL } from '../core/mcp/tools.ts';
 import type { Core } from '../core/platform.ts';
-import type { DomainContext, TenantContext } from '../core/tenancy/domain.ts';
+import type { TenantContext } from '../core/tenancy/domain.ts';
+import { MCP_PATH } from './mcp-auth.ts';
 import { publicOrigin } from './origin.ts';
 import { PROBLEM_CONTENT_TYPE, problem } from './problem.ts';
 import type { ApiRequest, RouteResult } from './router.ts';
 
-/** The MCP endpoint's path on every tenant host. */
-export const MCP_PATH = '/mcp';
-/** Where its protected-resource metadata is (RFC 9728 §3.1: the resource's path after the well-known one). */
-export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 /** Largest MCP request body: a run's input (64 KiB) and the JSON-RPC envelope around it. */
 export const MAX_MCP_BODY_BYTES = 128 * 1024;
 
@@ -113,42 +107,6 @@ function rpcErrorOf(text: string): { code: number; message: string } | null {
     return typeof code === 'number' && typeof message === 'string' ? { code, message } : null;
   } catch {
     return null;
-  }
-}
-
-/** The RFC 9728 document of a tenant host's MCP endpoint. */
-export function resourceMetadata(domain: TenantContext, headers: Readonly<Record<string, string>>) {
-  const origin = publicOrigin(domain, headers);
-  return {
-    resource: `${origin}${MCP_PATH}`,
-    // Client tokens are issued on the tenant host itself, by its users, in the front.
-    authorization_servers: [origin],
-    bearer_methods_supported: ['header'],
-    resource_name: `${domain.tenant.name} on ExecFabric`,
-    resource_documentation: `${origin}/mcp-clients`,
-  };
-}
-
-/**
- * Authenticates an AI client; a refusal carries the challenge MCP clients follow to the metadata
- * (`error="invalid_token"` when a token was sent, RFC 6750 §3).
- */
-export async function authenticateMcpClient(
-  core: Core,
-  domain: DomainContext,
-  request: ApiRequest<unknown>,
-): Promise<Caller> {
-  if (domain.kind !== 'tenant') throw new RouteNotFoundError(`No route for ${request.path}`);
-  try {
-    return await core.mcpClients.authenticate(domain, request.headers.authorization);
-  } catch (error) {
-    if (!(error instanceof AuthenticationError)) throw error;
-    const metadata = `${publicOrigin(domain, request.headers)}${RESOURCE_METADATA_PATH}${MCP_PATH}`;
-    const invalid = request.headers.authorization === undefined ? '' : 'error="invalid_token", ';
-    throw new AuthenticationError(error.message, {
-      cause: error,
-      challenge: `Bearer ${invalid}resource_metadata="${metadata}"`,
-    });
   }
 }
 

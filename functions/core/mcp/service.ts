@@ -9,7 +9,7 @@
  */
 import type { SkillCatalog } from '../catalog/skills.ts';
 import { ExecFabricError, NotFoundError, ValidationError } from '../errors.ts';
-import type { Approvals } from '../executions/approvals.ts';
+import type { Approvals, Vote } from '../executions/approvals.ts';
 import { EXECUTION_ID_PATTERN, type Execution, type Executions, TERMINAL } from '../executions/executions.ts';
 import type { Caller, CallerClient } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -117,8 +117,9 @@ export class McpService {
     }
     const skill = await this.#toolSkill(domain, caller, client, name);
     let execution: Execution;
+    let created: boolean;
     try {
-      ({ execution } = await this.#executions.request(domain, caller, skill.id, args));
+      ({ execution, created } = await this.#executions.request(domain, caller, skill.id, args));
     } catch (error) {
       if (!(error instanceof ExecFabricError)) throw error;
       await this.#clients.recordCall(domain, client, {
@@ -139,7 +140,9 @@ export class McpService {
         ? {}
         : { error: { type: settled.error.type, message: settled.error.message } }),
     });
-    return this.#answer(domain, settled, origin);
+    // A run requested just now and still waiting for approval has no votes yet.
+    const fresh = created && settled.status === 'pending_approval';
+    return this.#answer(domain, settled, origin, fresh ? [] : undefined);
   }
 
   async #getRun(
@@ -201,8 +204,14 @@ export class McpService {
     return current;
   }
 
-  async #answer(domain: TenantContext, execution: Execution, origin: string): Promise<ToolAnswer> {
-    const votes = execution.approvalsRequired > 0 ? await this.#approvals.votesOf(domain, execution.id) : [];
+  async #answer(
+    domain: TenantContext,
+    execution: Execution,
+    origin: string,
+    known?: readonly Vote[],
+  ): Promise<ToolAnswer> {
+    const votes =
+      known ?? (execution.approvalsRequired > 0 ? await this.#approvals.votesOf(domain, execution.id) : []);
     const envelope = runEnvelope(execution, { origin, votes, maxWaitSeconds: MAX_WAIT_SECONDS });
     return { envelope, isError: isErrorStatus(execution.status), text: envelopeText(envelope) };
   }

@@ -15,14 +15,8 @@ import {
 } from '../../core/mcp/clients.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
-import {
-  MAX_MCP_BODY_BYTES,
-  MCP_PATH,
-  mcpMessage,
-  RESOURCE_METADATA_PATH,
-  resourceMetadata,
-  serveMcp,
-} from '../mcp.ts';
+import { MAX_MCP_BODY_BYTES, mcpMessage, serveMcp } from '../mcp.ts';
+import { MCP_PATH, RESOURCE_METADATA_PATH, resourceMetadata } from '../mcp-auth.ts';
 import { type Route, route } from '../router.ts';
 import { tenantOf } from './domains.ts';
 
