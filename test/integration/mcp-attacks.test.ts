@@ -9,6 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV, requireEnv } from '../../functions/core/env.ts';
+import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/core/headers.ts';
 import { MAX_MCP_BODY_BYTES } from '../../functions/http/mcp.ts';
 import type { TestResponse } from '../support/http.ts';
 import { connectMcp } from '../support/mcp.ts';
@@ -375,6 +377,57 @@ describe('credentials', () => {
     expect(metadata.status).toBe(200);
     expect(metadata.body.resource).toBe(`http://${HOSTS.acme}:${port}/mcp`);
     expect(metadata.text).not.toContain('evil');
+  });
+});
+
+describe('the origin', () => {
+  /** An API Gateway event for POST /mcp as the edge would send it, with the origin proof given. */
+  function event(origin: string | undefined) {
+    const now = new Date();
+    return {
+      version: '2.0',
+      routeKey: 'ANY /tenant/mcp',
+      rawPath: '/tenant/mcp',
+      rawQueryString: '',
+      headers: {
+        [HOST_HEADER]: HOSTS.acme,
+        ...(origin === undefined ? {} : { [ORIGIN_HEADER]: origin }),
+        authorization: `Bearer ${tokens.bob}`,
+        accept: ACCEPT,
+        'content-type': 'application/json',
+      },
+      requestContext: {
+        http: {
+          method: 'POST',
+          path: '/tenant/mcp',
+          protocol: 'HTTP/1.1',
+          sourceIp: '127.0.0.1',
+          userAgent: '',
+        },
+        requestId: randomBytes(8).toString('hex'),
+        routeKey: 'ANY /tenant/mcp',
+        stage: '$default',
+        time: now.toUTCString(),
+        timeEpoch: now.getTime(),
+      },
+      body: JSON.stringify(rpc('tools/list')),
+      isBase64Encoded: false,
+    };
+  }
+
+  it('is proved on /mcp as on /api: a request that skipped the edge is refused, token or not', async () => {
+    for (const origin of [undefined, '', 'guess', `${requireEnv(ENV.originSecret)}x`]) {
+      const result = (await t.platform.invoke('tenant-api', event(origin))) as {
+        statusCode: number;
+        body: string;
+      };
+      expect(result.statusCode, String(origin)).toBe(403);
+      expect(JSON.parse(result.body).type).toBe(problemType('origin-rejected'));
+    }
+    const through = (await t.platform.invoke('tenant-api', event(requireEnv(ENV.originSecret)))) as {
+      statusCode: number;
+    };
+    expect(through.statusCode).toBe(200);
   });
 });
 
