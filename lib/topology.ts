@@ -84,10 +84,19 @@ export interface QueueSpec {
   readonly retentionSeconds: number;
 }
 
-export interface RouteSpec {
-  /** The API surface (the edge prefixes `/api/*` with `/<surface>`). */
+/**
+ * A viewer path the edge sends to the API of a host's surface instead of a static site: `exact`
+ * is the path alone, `subtree` everything under it (`/api` → `/api/…`, as CloudFront's `/api/*`).
+ */
+export interface ApiPathSpec {
+  readonly prefix: `/${string}`;
+  readonly match: 'exact' | 'subtree';
+}
+
+export interface RouteSpec extends ApiPathSpec {
+  /** The API surface (the edge prefixes the viewer path with `/<surface>`). */
   readonly surface: Surface;
-  /** API Gateway route key path. */
+  /** API Gateway route key path (`/<surface><prefix>`, `/{proxy+}` added under a subtree). */
   readonly path: string;
   readonly function: FunctionName;
 }
@@ -293,12 +302,55 @@ export function deadLetterQueueName(name: QueueName): string {
   return `${name}-dlq`;
 }
 
-/** `/api/*` on a host reaches `/<surface>/api/*` at the API (the edge adds the prefix). */
-export const routes: readonly RouteSpec[] = [
-  { surface: 'tenant', path: '/tenant/api/{proxy+}', function: 'tenant-api' },
-  { surface: 'governance', path: '/governance/api/{proxy+}', function: 'governance-api' },
-  { surface: 'free', path: '/free/api/{proxy+}', function: 'governance-api' },
+/**
+ * Viewer paths that reach an API on every host; everything else is the host's static site. The MCP
+ * endpoint and its OAuth protected-resource metadata (RFC 9728, at the root and suffixed with the
+ * resource's path) are served by tenant hosts; on the public surfaces the same paths reach the
+ * governance API, which answers them with a problem+json 404 like any path it does not serve.
+ */
+export const apiPaths: readonly ApiPathSpec[] = [
+  { prefix: '/api', match: 'subtree' },
+  { prefix: '/mcp', match: 'exact' },
+  { prefix: '/.well-known/oauth-protected-resource', match: 'exact' },
+  { prefix: '/.well-known/oauth-protected-resource/mcp', match: 'exact' },
 ];
+
+/** The API function behind each surface. */
+const surfaceApis: Readonly<Record<Surface, FunctionName>> = {
+  tenant: 'tenant-api',
+  governance: 'governance-api',
+  free: 'governance-api',
+};
+
+/** A viewer path on a host reaches `/<surface><path>` at the API (the edge adds the prefix). */
+export const routes: readonly RouteSpec[] = (Object.keys(surfaceApis) as Surface[]).flatMap((surface) =>
+  apiPaths.map(
+    (spec): RouteSpec => ({
+      ...spec,
+      surface,
+      path: `/${surface}${spec.prefix}${spec.match === 'subtree' ? '/{proxy+}' : ''}`,
+      function: surfaceApis[surface],
+    }),
+  ),
+);
+
+/** Whether a viewer path (before the edge's surface prefix) is one an API serves. */
+export function matchesApiPath(spec: ApiPathSpec, path: string): boolean {
+  return spec.match === 'exact' ? path === spec.prefix : path.startsWith(`${spec.prefix}/`);
+}
+
+/** The route an edge-prefixed path (`/<surface>/…`) reaches, if any. */
+export function routeFor(uri: string): RouteSpec | undefined {
+  return routes.find(
+    (route) =>
+      uri.startsWith(`/${route.surface}/`) && matchesApiPath(route, uri.slice(route.surface.length + 1)),
+  );
+}
+
+/** CloudFront path pattern of a viewer path an API serves. */
+export function edgePathPattern(spec: ApiPathSpec): string {
+  return spec.match === 'exact' ? spec.prefix : `${spec.prefix}/*`;
+}
 
 export const schedules: readonly ScheduleSpec[] = [
   {
@@ -351,5 +403,14 @@ export const table: TableSpec = {
 /** The claims table holds one item per claimed job, so a redelivered message is never run twice. */
 export const claimsTable = { partitionKey: 'jobId', ttlAttribute: 'expiresAtEpoch' } as const;
 
-export const topology = { functions, queues, routes, schedules, sites, table, claimsTable } as const;
+export const topology = {
+  functions,
+  queues,
+  apiPaths,
+  routes,
+  schedules,
+  sites,
+  table,
+  claimsTable,
+} as const;
 export type Topology = typeof topology;

@@ -14,7 +14,12 @@ const core = createCore({ table: { client: documentClient('http://127.0.0.1:1'),
 function print(title: string, routes: readonly Route[]) {
   process.stdout.write(`\n${title}\n`);
   for (const route of routes) {
-    const who = route.auth === 'anonymous' ? 'anyone' : (route.permission ?? 'any signed-in user');
+    const who =
+      route.auth === 'anonymous'
+        ? 'anyone'
+        : route.auth === 'mcp-client'
+          ? 'an AI client token (MCP)'
+          : (route.permission ?? 'any signed-in user');
     process.stdout.write(`  ${route.method.padEnd(6)} ${route.path.padEnd(48)} ${who}\n`);
   }
 }

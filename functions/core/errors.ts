@@ -80,6 +80,12 @@ export class ConflictError extends ExecFabricError {
 
 export class AuthenticationError extends ExecFabricError {
   readonly code = 'unauthenticated';
+  /** The answer's `WWW-Authenticate` challenge (RFC 6750; RFC 9728 adds `resource_metadata`). */
+  readonly challenge: string;
+  constructor(message: string, options: { cause?: unknown; challenge?: string } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.challenge = options.challenge ?? 'Bearer';
+  }
 }
 
 export class ForbiddenError extends ExecFabricError {

@@ -5,6 +5,14 @@
 export const PLATFORM_HEADER_PREFIX = 'x-execfabric-';
 /** The viewer's Host, as seen by the edge. The only host the APIs trust. */
 export const HOST_HEADER = `${PLATFORM_HEADER_PREFIX}host`;
+/** The port of the viewer's Host, when it named one (local platforms; never on CloudFront). */
+export const PORT_HEADER = `${PLATFORM_HEADER_PREFIX}port`;
+/**
+ * The scheme viewers reach the edge with: set by the edge on every request it forwards to an API
+ * (a CloudFront origin custom header, `https`; the local router, `http`), so an API can write
+ * absolute links to its own host.
+ */
+export const SCHEME_HEADER = `${PLATFORM_HEADER_PREFIX}scheme`;
 /** Proof that a request came through the edge; its value is a deploy-time secret. */
 export const ORIGIN_HEADER = `${PLATFORM_HEADER_PREFIX}origin`;
 /** Idempotency of execution requests. */

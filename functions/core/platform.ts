@@ -19,6 +19,8 @@ import { createGovernance, type HostEdge } from './governance/index.ts';
 import { createHttpResources } from './http-resources/index.ts';
 import { Auth } from './identity/auth.ts';
 import { Directory } from './identity/directory.ts';
+import { McpClients } from './mcp/clients.ts';
+import { McpService } from './mcp/service.ts';
 import type { MessageSigner } from './messages/signing.ts';
 import { setCursorKey } from './pagination.ts';
 import { Queues } from './queues.ts';
@@ -136,6 +138,9 @@ export function createCore(options: CoreOptions) {
     onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
   });
   approvals.attach(executions);
+  // AI clients (MCP): their tokens, scopes and call logs, and the Skills they reach as tools.
+  const mcpClients = new McpClients({ table, audit, directory, skills, now });
+  const mcp = new McpService({ skills, executions, approvals, clients: mcpClients });
   const tenants = new TenantRegistry({ table, hosts, now });
   const templates = new Templates({
     table,
@@ -169,6 +174,8 @@ export function createCore(options: CoreOptions) {
     skills,
     executions,
     approvals,
+    mcpClients,
+    mcp,
     // Platform templates: authored in the public domain, installed by tenants.
     templates,
     // HTTP resources (public domain) and the tenants' read-only view of their grants.

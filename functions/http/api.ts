@@ -11,6 +11,7 @@ import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
+import { authenticateMcpClient } from './mcp-auth.ts';
 import { createApiHandler } from './pipeline.ts';
 import type { Route } from './router.ts';
 
@@ -38,7 +39,10 @@ export async function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessE
     accepts: definition.accepts,
     routes: definition.routes(core),
     hosts: core.hosts,
-    authenticate: (domain, request) => core.auth.authenticate(domain, request.headers.authorization),
+    authenticate: (domain, request, kind) =>
+      kind === 'mcp-client'
+        ? authenticateMcpClient(core, domain, request)
+        : core.auth.authenticate(domain, request.headers.authorization),
     originSecret: requireEnv(ENV.originSecret, env),
     logger,
   });

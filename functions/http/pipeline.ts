@@ -1,8 +1,8 @@
 /**
  * The request pipeline shared by the API handlers (API Gateway HTTP API, payload v2):
  * origin proof → surface from the edge's path prefix → host → domain → route → body size → caller
- * and permission → body (media type, JSON, nesting depth, zod) → the route's call into the core → JSON or
- * problem+json. A body is read only for a caller allowed to send it, so nobody without a right to
+ * (a user, or an AI client on the MCP route) and permission → body (media type, JSON, nesting
+ * depth, zod) → the route's call into the core → JSON (or the route's own framing) or problem+json. A body is read only for a caller allowed to send it, so nobody without a right to
  * the route learns anything from its validation. Every failure on the way is an ExecFabricError
  * turned into problem+json; nothing else escapes.
  */
@@ -38,7 +38,12 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
  */
 export const MAX_BODY_DEPTH = 32;
 
-export type Authenticator = (domain: DomainContext, request: ApiRequest<unknown>) => Promise<Caller>;
+/** Finds the caller of a request: a user (`caller` routes, and any route sent a token) or an AI client. */
+export type Authenticator = (
+  domain: DomainContext,
+  request: ApiRequest<unknown>,
+  kind: 'user' | 'mcp-client',
+) => Promise<Caller>;
 
 export interface ApiHandlerOptions {
   /** Surfaces (edge path prefixes) this API serves. */
@@ -151,14 +156,12 @@ export function createApiHandler(options: ApiHandlerOptions) {
     const headers = lowerHeaders(event.headers);
     if (!secretEquals(headers[ORIGIN_HEADER], options.originSecret)) throw new OriginRejectedError();
 
-    // The edge prefixed `/api/…` with the host's surface; anything else is not ours.
+    // The edge prefixed the viewer path with the host's surface; another surface is not ours.
     const rawPath = event.rawPath ?? '/';
     const slash = rawPath.indexOf('/', 1);
     const surface = slash > 0 ? rawPath.slice(1, slash) : '';
     const path = slash > 0 ? rawPath.slice(slash) : rawPath;
-    if (!options.surfaces.includes(surface) || !path.startsWith('/api/')) {
-      throw new RouteNotFoundError(`No route for ${path}`);
-    }
+    if (!options.surfaces.includes(surface)) throw new RouteNotFoundError(`No route for ${path}`);
 
     const host = headers[HOST_HEADER];
     if (host === undefined || host === '') throw new UnknownHostError();
@@ -183,8 +186,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
     };
 
     let caller: Caller | undefined;
-    if (route.auth === 'caller' || headers.authorization !== undefined) {
-      caller = await options.authenticate(domain, unread).catch((error: unknown) => {
+    if (route.auth === 'mcp-client') {
+      caller = await options.authenticate(domain, unread, 'mcp-client');
+    } else if (route.auth === 'caller' || headers.authorization !== undefined) {
+      caller = await options.authenticate(domain, unread, 'user').catch((error: unknown) => {
         // An anonymous route ignores a bad token rather than failing on it.
         if (route.auth === 'anonymous' && error instanceof AuthenticationError) return undefined;
         throw error;
@@ -202,6 +207,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
     const request: ApiRequest<unknown> = { ...unread, body: parseBody(route, bytes, headers) };
     const result = await route.handle({ request, domain, caller });
     const responseHeaders: Record<string, string> = { ...SECURITY_HEADERS, ...result.headers };
+    if (result.raw !== undefined) {
+      responseHeaders['content-type'] = result.raw.contentType;
+      return { statusCode: result.status, headers: responseHeaders, body: result.raw.text };
+    }
     if (result.body === undefined) return { statusCode: result.status, headers: responseHeaders, body: '' };
     responseHeaders['content-type'] = 'application/json';
     return { statusCode: result.status, headers: responseHeaders, body: JSON.stringify(result.body) };

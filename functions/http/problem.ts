@@ -52,6 +52,7 @@ const titles: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  406: 'Not Acceptable',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
@@ -114,7 +115,7 @@ export function problemFromError(
   const headers: Record<string, string> = {};
   if (error instanceof RateLimitedError) headers['retry-after'] = String(error.retryAfterSeconds);
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
-  if (error instanceof AuthenticationError) headers['www-authenticate'] = 'Bearer';
+  if (error instanceof AuthenticationError) headers['www-authenticate'] = error.challenge;
   return {
     response: problem(status, error.code, error.message, members, headers),
     unexpected: status === 500,

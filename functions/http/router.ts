@@ -31,15 +31,27 @@ export interface RouteContext<TBody, TCaller extends Caller | undefined> {
 
 export interface RouteResult {
   readonly status: number;
+  /** Sent as JSON. */
   readonly body?: unknown;
+  /** A body already written in another media type (a protocol's own framing); replaces `body`. */
+  readonly raw?: { readonly contentType: string; readonly text: string };
   readonly headers?: Readonly<Record<string, string>>;
 }
 
 type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-interface RouteShape<S extends z.ZodType | undefined, A extends 'anonymous' | 'caller'> {
+/**
+ * Who may call a route: anybody, a user (session or personal access token), or an AI client (its
+ * own token, on the MCP endpoint only). Each kind of credential is refused where another is asked.
+ */
+export type RouteAuth = 'anonymous' | 'caller' | 'mcp-client';
+
+/** The paths an API serves (under the surface prefix the edge adds). */
+export type RoutePath = `/api${string}` | '/mcp' | `/.well-known/${string}`;
+
+interface RouteShape<S extends z.ZodType | undefined, A extends RouteAuth> {
   readonly method: HttpMethod;
-  readonly path: `/api${string}`;
+  readonly path: RoutePath;
   readonly auth: A;
   /** Permission the caller must hold in the domain (checked after authentication). */
   readonly permission?: string;
@@ -47,7 +59,7 @@ interface RouteShape<S extends z.ZodType | undefined, A extends 'anonymous' | 'c
   /** Largest accepted body in bytes. @default the handler's default */
   readonly maxBodyBytes?: number;
   readonly handle: (
-    context: RouteContext<BodyOf<S>, A extends 'caller' ? Caller : Caller | undefined>,
+    context: RouteContext<BodyOf<S>, A extends 'anonymous' ? Caller | undefined : Caller>,
   ) => Promise<RouteResult>;
 }
 
@@ -55,17 +67,16 @@ interface RouteShape<S extends z.ZodType | undefined, A extends 'anonymous' | 'c
 export interface Route {
   readonly method: HttpMethod;
   readonly path: string;
-  readonly auth: 'anonymous' | 'caller';
+  readonly auth: RouteAuth;
   readonly permission?: string;
   readonly body?: z.ZodType;
   readonly maxBodyBytes?: number;
   readonly handle: (context: RouteContext<unknown, Caller | undefined>) => Promise<RouteResult>;
 }
 
-export function route<
-  S extends z.ZodType | undefined = undefined,
-  A extends 'anonymous' | 'caller' = 'caller',
->(shape: RouteShape<S, A>): Route {
+export function route<S extends z.ZodType | undefined = undefined, A extends RouteAuth = 'caller'>(
+  shape: RouteShape<S, A>,
+): Route {
   return shape as unknown as Route;
 }
 

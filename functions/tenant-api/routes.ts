@@ -8,6 +8,7 @@ import { catalogRoutes } from '../http/routes/catalog.ts';
 import { foundationRoutes } from '../http/routes/foundation.ts';
 import { httpResourceTenantRoutes } from '../http/routes/http-resources.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
+import { mcpRoutes } from '../http/routes/mcp.ts';
 import { templateTenantRoutes } from '../http/routes/templates.ts';
 
 export function tenantRoutes(core: Core): Route[] {
@@ -20,5 +21,6 @@ export function tenantRoutes(core: Core): Route[] {
     ...approvalRoutes(core),
     ...httpResourceTenantRoutes(core),
     ...templateTenantRoutes(core),
+    ...mcpRoutes(core),
   ];
 }

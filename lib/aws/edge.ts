@@ -7,7 +7,9 @@
  * Routing by host happens in the function: it strips client `x-execfabric-*` headers, sets
  * `x-execfabric-host`, and prefixes the URI with the surface (`/governance`, `/free`, `/tenant`),
  * which selects both the API route and the site folder in the bucket. The API origin receives the
- * origin secret in `x-execfabric-origin` as a Secrets Manager dynamic reference, never a literal.
+ * origin secret in `x-execfabric-origin` as a Secrets Manager dynamic reference, never a literal,
+ * and the viewer scheme in `x-execfabric-scheme`. Every viewer path the topology gives an API
+ * (`/api/*`, `/mcp`, the OAuth protected-resource metadata) has its own uncached behaviour.
  */
 import { existsSync } from 'node:fs';
 import {
@@ -46,9 +48,9 @@ import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deplo
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { distributionTenantName } from '../../functions/core/governance/edge.ts';
-import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import { ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
 import { viewerRequestSource } from '../edge/viewer-request.ts';
-import { type SiteName, sites } from '../topology.ts';
+import { apiPaths, edgePathPattern, type SiteName, sites } from '../topology.ts';
 
 export interface EdgeProps {
   /** The HTTP API that `/api/*` is forwarded to. */
@@ -189,6 +191,8 @@ export class Edge extends Construct {
             // A dynamic reference: CloudFormation resolves it at deploy time; the template holds none of it.
             originCustomHeaders: [
               { headerName: ORIGIN_HEADER, headerValue: props.originSecret.secretValue.unsafeUnwrap() },
+              // The API behaviours are https-only, so that is the scheme every viewer used.
+              { headerName: SCHEME_HEADER, headerValue: 'https' },
             ],
           },
         ],
@@ -202,19 +206,17 @@ export class Edge extends Construct {
           responseHeadersPolicyId: ResponseHeadersPolicy.SECURITY_HEADERS.responseHeadersPolicyId,
           functionAssociations: edgeFunctions,
         },
-        cacheBehaviors: [
-          {
-            pathPattern: '/api/*',
-            targetOriginId: API_ORIGIN_ID,
-            viewerProtocolPolicy: 'https-only',
-            allowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
-            cachedMethods: ['GET', 'HEAD'],
-            compress: true,
-            cachePolicyId: CachePolicy.CACHING_DISABLED.cachePolicyId,
-            originRequestPolicyId: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId,
-            functionAssociations: edgeFunctions,
-          },
-        ],
+        cacheBehaviors: apiPaths.map((spec) => ({
+          pathPattern: edgePathPattern(spec),
+          targetOriginId: API_ORIGIN_ID,
+          viewerProtocolPolicy: 'https-only',
+          allowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+          cachedMethods: ['GET', 'HEAD'],
+          compress: true,
+          cachePolicyId: CachePolicy.CACHING_DISABLED.cachePolicyId,
+          originRequestPolicyId: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId,
+          functionAssociations: edgeFunctions,
+        })),
         logging: {
           bucket: this.logBucket.bucketRegionalDomainName,
           prefix: LOG_PREFIX.cloudFront,

@@ -2,13 +2,15 @@
  * The edge's viewer-request function. The same source runs as the CloudFront Function
  * (cloudfront-js-2.0) in the AWS wiring and inside the local router, so the two cannot disagree on
  * what a client may send: every client `x-execfabric-*` header is deleted, `x-execfabric-host` is
- * set from the viewer's Host, and the URI is prefixed with the surface the host reaches
- * (`/governance`, `/free` or `/tenant`), which selects both the API route and the static site.
+ * set from the viewer's Host (and `x-execfabric-port` from its port, when it names one), and the
+ * URI is prefixed with the surface the host reaches (`/governance`, `/free` or `/tenant`), which
+ * selects both the API route and the static site. Which viewer paths reach an API (`/api/…`, `/mcp`,
+ * the OAuth protected-resource metadata) comes from the topology, as data embedded in the source.
  *
  * The source is plain ES5 because CloudFront Functions run a restricted JavaScript runtime.
  */
-import { HOST_HEADER, PLATFORM_HEADER_PREFIX } from '../../functions/core/headers.ts';
-import type { Surface } from '../topology.ts';
+import { HOST_HEADER, PLATFORM_HEADER_PREFIX, PORT_HEADER } from '../../functions/core/headers.ts';
+import { apiPaths, type Surface } from '../topology.ts';
 
 export interface EdgeHosts {
   /** Hosts of the public governance console. */
@@ -41,8 +43,19 @@ export function viewerRequestSource(hosts: EdgeHosts): string {
   const governance: Surface = 'governance';
   const free: Surface = 'free';
   const tenant: Surface = 'tenant';
+  const paths = JSON.stringify(apiPaths.map((spec) => [spec.prefix, spec.match === 'exact']));
   return `var ADMIN_HOSTS = ${hostMap(hosts.adminHosts)};
 var FREE_HOSTS = ${hostMap(hosts.freeHosts)};
+var API_PATHS = ${paths};
+function isApiPath(uri) {
+  for (var i = 0; i < API_PATHS.length; i++) {
+    var prefix = API_PATHS[i][0];
+    if (API_PATHS[i][1] ? uri === prefix : uri.indexOf(prefix + '/') === 0) {
+      return true;
+    }
+  }
+  return false;
+}
 function handler(event) {
   var request = event.request;
   var headers = request.headers;
@@ -53,11 +66,15 @@ function handler(event) {
     }
   }
   var host = headers.host && headers.host.value ? headers.host.value.trim().toLowerCase() : '';
+  var port = /:([0-9]{1,5})$/.exec(host);
   host = host.replace(/:[0-9]+$/, '');
   headers['${HOST_HEADER}'] = { value: host };
+  if (port) {
+    headers['${PORT_HEADER}'] = { value: port[1] };
+  }
   var surface = ADMIN_HOSTS[host] === true ? '${governance}' : FREE_HOSTS[host] === true ? '${free}' : '${tenant}';
   var uri = request.uri;
-  if (uri === '/api' || uri.indexOf('/api/') === 0) {
+  if (isApiPath(uri)) {
     request.uri = '/' + surface + uri;
     return request;
   }

@@ -2,8 +2,8 @@
  * The local edge: one HTTP server standing in for CloudFront + API Gateway + S3. Each request runs
  * through the same viewer-request function CloudFront runs (client `x-execfabric-*` headers deleted,
  * `x-execfabric-host` set, surface prefix added), then either becomes an API Gateway HTTP API v2
- * event for the route's function (with the origin proof header CloudFront adds) or is served from
- * the surface's static site.
+ * event for the route's function (with the origin headers CloudFront adds: the origin proof and the
+ * viewer scheme, here `http`) or is served from the surface's static site.
  */
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
@@ -11,9 +11,9 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import { ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
 import type { EdgeRequest, ViewerRequestFunction } from '../edge/viewer-request.ts';
-import { type FunctionName, type RouteSpec, routes, type SiteName, sites } from '../topology.ts';
+import { type FunctionName, type RouteSpec, routeFor, type SiteName, sites } from '../topology.ts';
 import type { LocalInvoke } from './lambda.ts';
 
 /** API Gateway HTTP APIs refuse payloads over 10 MB; the local edge does the same without buffering them. */
@@ -65,10 +65,6 @@ function edgeRequest(request: IncomingMessage, url: URL): EdgeRequest {
   return { uri: url.pathname, method: request.method ?? 'GET', headers, querystring };
 }
 
-function routeFor(uri: string): RouteSpec | undefined {
-  return routes.find((route) => uri.startsWith(`/${route.surface}/api/`));
-}
-
 function isTextual(contentType: string): boolean {
   return /^(application\/(json|problem\+json|x-www-form-urlencoded)|text\/)/i.test(contentType);
 }
@@ -87,6 +83,7 @@ function apiEvent(
     if (name !== 'host') headers[name] = value;
   }
   headers[ORIGIN_HEADER] = originSecret;
+  headers[SCHEME_HEADER] = 'http';
   headers['x-forwarded-for'] = sourceIp;
   const contentType = headers['content-type'] ?? '';
   // A textual body that is not valid UTF-8 travels as base64, byte for byte: decoding it here

@@ -1,17 +1,18 @@
 /**
  * The edge in the synthesized template: the multi-tenant distribution and its tenants, the viewer
- * function (byte-for-byte the shared source, and behaving as the edge must), the `/api/*` behaviour,
- * and the private site bucket that only this distribution may read.
+ * function (byte-for-byte the shared source, and behaving as the edge must), the behaviours of the
+ * API paths (`/api/*`, `/mcp`, the protected-resource metadata), and the private site bucket that
+ * only this distribution may read.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { distributionTenantName } from '../../functions/core/governance/edge.ts';
-import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import { HOST_HEADER, ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
 import { REPOSITORY_ROOT } from '../../lib/aws/stack.ts';
 import { compileViewerRequest, viewerRequestSource } from '../../lib/edge/viewer-request.ts';
-import { sites } from '../../lib/topology.ts';
+import { apiPaths, sites } from '../../lib/topology.ts';
 import { logicalId, onlyResource, resourcesOfType, type Synthesized, synthesize } from './support.ts';
 
 /** Managed policy ids (AWS-published constants). */
@@ -23,7 +24,13 @@ let synth: Synthesized;
 interface DistributionConfig {
   ConnectionMode?: string;
   IPV6Enabled?: unknown;
-  Origins: { Id: string; DomainName: unknown; OriginAccessControlId?: unknown; S3OriginConfig?: unknown }[];
+  Origins: {
+    Id: string;
+    DomainName: unknown;
+    OriginAccessControlId?: unknown;
+    S3OriginConfig?: unknown;
+    OriginCustomHeaders?: { HeaderName: string; HeaderValue: unknown }[];
+  }[];
   DefaultCacheBehavior: Record<string, unknown>;
   CacheBehaviors: Record<string, unknown>[];
   Logging?: Record<string, unknown>;
@@ -85,6 +92,7 @@ describe('CloudFront Function', () => {
     expect(admin.headers[HOST_HEADER]).toEqual({ value: adminHosts[0] });
     expect(request(freeHosts[0] ?? '', '/signup').uri).toBe('/free/index.html');
     expect(request(tenantHosts[0] ?? '', '/assets/app.js').uri).toBe('/tenant/assets/app.js');
+    expect(request(tenantHosts[0] ?? '', '/mcp').uri).toBe('/tenant/mcp');
   });
 });
 
@@ -120,24 +128,45 @@ describe('multi-tenant distribution', () => {
     }
   });
 
-  it('sends /api/* to the HTTP API uncached, with every viewer header but Host, for every method', () => {
+  it('sends every API path to the HTTP API uncached, with every viewer header but Host, for every method', () => {
     const config = distributionConfig();
-    const api = config.CacheBehaviors.filter((behaviour) => behaviour.PathPattern === '/api/*');
-    expect(api).toHaveLength(1);
-    expect(api[0]).toEqual(
-      expect.objectContaining({
-        TargetOriginId: 'api',
-        CachePolicyId: CACHING_DISABLED,
-        OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
-        ViewerProtocolPolicy: 'https-only',
-      }),
+    const patterns = [
+      '/api/*',
+      '/mcp',
+      '/.well-known/oauth-protected-resource',
+      '/.well-known/oauth-protected-resource/mcp',
+    ];
+    expect(apiPaths).toHaveLength(patterns.length);
+    expect(config.CacheBehaviors.map((behaviour) => behaviour.PathPattern).sort()).toEqual(
+      [...patterns].sort(),
     );
-    expect([...((api[0]?.AllowedMethods ?? []) as string[])].sort()).toEqual(
-      ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'].sort(),
-    );
+    for (const pattern of patterns) {
+      const api = config.CacheBehaviors.filter((behaviour) => behaviour.PathPattern === pattern);
+      expect(api, pattern).toHaveLength(1);
+      expect(api[0], pattern).toEqual(
+        expect.objectContaining({
+          TargetOriginId: 'api',
+          CachePolicyId: CACHING_DISABLED,
+          OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
+          ViewerProtocolPolicy: 'https-only',
+        }),
+      );
+      expect([...((api[0]?.AllowedMethods ?? []) as string[])].sort(), pattern).toEqual(
+        ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'].sort(),
+      );
+    }
     const apiOrigin = config.Origins.find((origin) => origin.Id === 'api');
     const apiId = logicalId(synth.stack, synth.stack.api.httpApi);
     expect(JSON.stringify(apiOrigin?.DomainName)).toContain(`{"Ref":"${apiId}"},".execute-api."`);
+  });
+
+  it('tells the API the viewer scheme (https), next to the origin proof', () => {
+    const apiOrigin = distributionConfig().Origins.find((origin) => origin.Id === 'api');
+    const headers = Object.fromEntries(
+      (apiOrigin?.OriginCustomHeaders ?? []).map((header) => [header.HeaderName, header.HeaderValue]),
+    );
+    expect(headers[SCHEME_HEADER]).toBe('https');
+    expect(Object.keys(headers).sort()).toEqual([ORIGIN_HEADER, SCHEME_HEADER].sort());
   });
 
   it('serves the sites from the private bucket through origin access control, and logs', () => {

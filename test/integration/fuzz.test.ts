@@ -110,6 +110,14 @@ beforeAll(async () => {
     });
     if (skill.status === 201) acmeIds.skills = String(skill.body.id);
   }
+  // The MCP endpoint takes an AI client's token, not a session: one for that fuzz skill.
+  const mcpClient = await post(HOSTS.acme, alice, '/api/mcp-clients', {
+    name: 'fuzz agent',
+    skills: acmeIds.skills === undefined ? [] : [acmeIds.skills],
+    tags: ['fuzz'],
+  });
+  const mcpToken = String((await created(mcpClient, 'AI client')).token);
+  acmeIds['mcp-clients'] = String(mcpClient.body.id);
   const publicIds: Record<string, string> = {};
   await t.core.tenants.create({
     id: 'fuzz-target',
@@ -145,7 +153,7 @@ beforeAll(async () => {
       },
       route,
       host,
-      token,
+      token: route.auth === 'mcp-client' ? mcpToken : token,
       path: fillPath(
         route.path,
         (param) => ids[collectionOf(route.path, param)] ?? randomBytes(8).toString('hex'),

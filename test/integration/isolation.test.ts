@@ -46,6 +46,8 @@ interface Side {
   session: string;
   pat: string;
   patId: string;
+  /** An AI (MCP) client token of this domain, where the API has them. */
+  mcp: string;
   /** Session whose signature was made with another secret (its session item is real). */
   wrongSecret: string;
   /** Session signed with the real secret at a time long past. */
@@ -115,7 +117,13 @@ async function populate(key: TenantKey, side: Side): Promise<void> {
   );
   side.ids.parameters = parameterKey;
   side.ids.users = side.admin;
-  side.markers.push(secretValue, roleDescription, patName, side.pat.split('_')[2] ?? side.pat, side.session);
+  side.markers.push(
+    secretValue,
+    roleDescription,
+    patName,
+    side.pat.split('_').slice(2).join('_'),
+    side.session,
+  );
 
   // Catalogue objects, when the API has them (issue 4): a script, a Skill on it, one run.
   const has = (name: string) => routes.tenant.some((route) => route.name === name);
@@ -153,6 +161,22 @@ async function populate(key: TenantKey, side: Side): Promise<void> {
       side.ids.skills = String(skill.body.id);
       side.markers.push(`${tag} skill`);
     }
+  }
+  if (has('POST /api/mcp-clients')) {
+    const client = await created(
+      await send({
+        host: side.host,
+        path: '/api/mcp-clients',
+        method: 'POST',
+        token: side.session,
+        body: { name: `${tag} agent`, tags: [tag] },
+      }),
+      `${key} AI client`,
+    );
+    side.mcp = String(client.token);
+    side.ids['mcp-clients'] = String(client.id);
+    // efm_<16 hex>_<secret>; the secret is base64url, so it may hold underscores itself.
+    side.markers.push(`${tag} agent`, side.mcp.slice(21));
   }
   if (side.ids.skills !== undefined && has('POST /api/skills/{id}/executions')) {
     const run = await send({
@@ -193,6 +217,7 @@ beforeAll(async () => {
     session: await t.login(host, admin),
     pat: '',
     patId: '',
+    mcp: '',
     wrongSecret: '',
     expired: '',
     ids: {},
@@ -320,9 +345,20 @@ function tenantAttempts(victim: Side, foreign: Side): Attempt[] {
     {
       attack: 'other tenant access token with this tenant’s id',
       host,
-      token: `efp_${victim.patId}_${foreign.pat.split('_')[2] ?? ''}`,
+      token: `efp_${victim.patId}_${foreign.pat.split('_').slice(2).join('_')}`,
       status: 401,
     },
+    ...(foreign.mcp === ''
+      ? []
+      : [
+          { attack: 'AI client token of the other tenant', host, token: foreign.mcp, status: 401 },
+          {
+            attack: 'AI client token with this tenant’s id and the other tenant’s secret',
+            host,
+            token: `${victim.mcp.slice(0, 21)}${foreign.mcp.slice(21)}`,
+            status: 401,
+          },
+        ]),
     { attack: 'no credentials', host, status: 401 },
     {
       attack: 'password as Basic credentials',
@@ -364,6 +400,9 @@ function publicAttempts(host: string): Attempt[] {
     attempts.push(
       { attack: `${key} admin session`, host, token: tenant.session, status: 401 },
       { attack: `${key} admin access token`, host, token: tenant.pat, status: 401 },
+      ...(tenant.mcp === ''
+        ? []
+        : [{ attack: `${key} AI client token`, host, token: tenant.mcp, status: 401 }]),
       {
         attack: `${key} session re-addressed to the public domain`,
         host,
@@ -638,6 +677,18 @@ describe('afterwards', () => {
           token: side.session,
         });
         expect(skill.status).toBe(200);
+      }
+      if (side.mcp !== '') {
+        const tools = await send({
+          host: side.host,
+          path: '/mcp',
+          method: 'POST',
+          token: side.mcp,
+          headers: { accept: 'application/json, text/event-stream' },
+          body: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
+        });
+        expect(tools.status, tools.text).toBe(200);
+        expect(tools.body.result.tools.map((tool: { name: string }) => tool.name)).toContain('get_run');
       }
     }
     expect((await send({ host: HOSTS.admin, path: '/api/me', token: sides.public.pat })).status).toBe(200);

@@ -1,7 +1,7 @@
 /**
  * The tenant front, served on every tenant host: the catalogue and runs for everyone, approvals for
- * approvers, and the admin pages (scripts, Skills, users and roles, parameters, audit) for those
- * whose role includes them. Which pages exist for a user is what `GET /api/me` lists in `menus`.
+ * approvers, AI clients for those who connect agents, and the admin pages (scripts, Skills, users
+ * and roles, parameters, audit) for those whose role includes them. Which pages exist for a user is what `GET /api/me` lists in `menus`.
  */
 import { lazy } from 'react';
 import type { Me } from '../shared/api.ts';
@@ -11,6 +11,7 @@ import { UsersPage } from '../shared/users.tsx';
 import { TenantBanner } from './banner.tsx';
 import { CataloguePage } from './catalogue.tsx';
 import { AnnouncementsPage, ApprovalsPage, HttpResourcesPage } from './inbox.tsx';
+import { McpClientPage, McpClientsPage } from './mcp-clients.tsx';
 import { ExecutionPage, ExecutionsPage } from './runs.tsx';
 import { ScriptPage, ScriptsPage } from './scripts.tsx';
 import { ParametersPage, TokensPage } from './settings.tsx';
@@ -69,6 +70,16 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
       return id === undefined
         ? { menu: 'tokens', element: <TokensPage permissions={me.permissions} /> }
         : null;
+    case 'mcp-clients':
+      return {
+        menu: 'mcp-clients',
+        element:
+          id === undefined ? (
+            <McpClientsPage canConnect={can('mcp:connect')} />
+          ) : (
+            <McpClientPage key={id} id={id} />
+          ),
+      };
     default:
       return null;
   }

@@ -1,9 +1,9 @@
 /** The approvals inbox, announcements and the granted HTTP resources of a tenant. */
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, type Role, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
-import { Link } from '../shared/router.tsx';
+import { Link, useLocation } from '../shared/router.tsx';
 import {
   Badge,
   Checks,
@@ -23,6 +23,8 @@ import type { Announcement, Execution, HttpResourceSummary, InboxItem } from './
 export function ApprovalsPage() {
   const { state, reload } = useResource<{ items: InboxItem[] }>('/api/approvals');
   const [message, setMessage] = useState('');
+  // An approval link from an agent's ticket names its run: that card is shown first and marked.
+  const focus = useLocation().query.get('run');
   return (
     <>
       <PageHeader title="Approvals">
@@ -39,17 +41,20 @@ export function ApprovalsPage() {
             </Empty>
           ) : (
             <ul className="grid-cards" aria-label="Runs waiting for approval">
-              {items.map((item) => (
-                <li key={item.id}>
-                  <ApprovalCard
-                    item={item}
-                    onDecided={(text) => {
-                      setMessage(text);
-                      reload();
-                    }}
-                  />
-                </li>
-              ))}
+              {[...items]
+                .sort((a, b) => Number(b.id === focus) - Number(a.id === focus))
+                .map((item) => (
+                  <li key={item.id}>
+                    <ApprovalCard
+                      item={item}
+                      highlighted={item.id === focus}
+                      onDecided={(text) => {
+                        setMessage(text);
+                        reload();
+                      }}
+                    />
+                  </li>
+                ))}
             </ul>
           )
         }
@@ -60,12 +65,18 @@ export function ApprovalsPage() {
 
 function ApprovalCard({
   item: execution,
+  highlighted,
   onDecided,
 }: {
   readonly item: InboxItem;
+  readonly highlighted: boolean;
   readonly onDecided: (text: string) => void;
 }) {
   const [comment, setComment] = useState('');
+  const card = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (highlighted) card.current?.scrollIntoView({ block: 'center' });
+  }, [highlighted]);
   const decide = useAction(async (decision: 'approve' | 'reject') =>
     api.post<Execution>(
       `/api/executions/${segment(execution.id)}/${decision}`,
@@ -81,11 +92,19 @@ function ApprovalCard({
   const votes = execution.approvals ?? [];
   const approved = votes.filter((vote) => vote.decision === 'approve').length;
   return (
-    <article className="card" aria-label={`Run of ${execution.skillName} by ${execution.requestedBy}`}>
+    <article
+      ref={card}
+      className={highlighted ? 'card highlighted' : 'card'}
+      aria-current={highlighted ? 'true' : undefined}
+      aria-label={`Run of ${execution.skillName} by ${execution.requestedBy}${execution.client === undefined ? '' : ` through ${execution.client.name}`}`}
+    >
       <h2>{execution.skillName}</h2>
       <dl className="facts">
         <dt>Requested by</dt>
-        <dd>{execution.requestedBy}</dd>
+        <dd>
+          {execution.requestedBy}
+          {execution.client === undefined ? null : <AgentNote name={execution.client.name} />}
+        </dd>
         <dt>Requested</dt>
         <dd>
           <DateTime value={execution.createdAt} />
@@ -109,8 +128,9 @@ function ApprovalCard({
           </>
         )}
       </dl>
-      <details>
-        <summary>Input</summary>
+      {/* What an agent sent is what runs: approvers see its exact arguments without a click. */}
+      <details open={execution.client !== undefined}>
+        <summary>{execution.client === undefined ? 'Input' : 'Arguments the agent sent'}</summary>
         <JsonBlock value={execution.input} label="Input" />
       </details>
       {execution.declaredEgress === undefined || execution.declaredEgress.length === 0 ? null : (
@@ -156,6 +176,15 @@ function ApprovalCard({
         </form>
       )}
     </article>
+  );
+}
+
+/** Says that an AI client asked, on behalf of the user named before it. */
+export function AgentNote({ name }: { readonly name: string }) {
+  return (
+    <div>
+      <Badge value="info" label="AI agent" /> through the AI client “{name}”
+    </div>
   );
 }
 

@@ -15,6 +15,7 @@ import {
   ShowList,
   Table,
 } from '../shared/ui.tsx';
+import { AgentNote } from './inbox.tsx';
 import { type Execution, isTerminal } from './types.ts';
 
 const FIRST_POLL_MS = 300;
@@ -112,7 +113,10 @@ export function ExecutionDetails({
           {execution.asset.kind} {String(execution.asset.version)}
         </dd>
         <dt>Requested by</dt>
-        <dd>{execution.requestedBy}</dd>
+        <dd>
+          {execution.requestedBy}
+          {execution.client === undefined ? null : <AgentNote name={execution.client.name} />}
+        </dd>
         <dt>Requested</dt>
         <dd>
           <DateTime value={execution.createdAt} />

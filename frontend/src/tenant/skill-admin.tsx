@@ -18,6 +18,7 @@ import {
   ProblemView,
   Section,
   Show,
+  splitList,
   Table,
   TextField,
 } from '../shared/ui.tsx';
@@ -211,6 +212,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
   const [risk, setRisk] = useState<Risk>(skill?.risk ?? 'low');
   const [approval, setApproval] = useState<ApprovalRule>(skill?.approval ?? 'none');
   const [visibleTo, setVisibleTo] = useState<string[]>([...(skill?.visibility.roles ?? [])]);
+  const [tags, setTags] = useState((skill?.tags ?? []).join(', '));
   const [kind, setKind] = useState(skill?.asset.kind ?? 'python-script');
   const [assetId, setAssetId] = useState(skill?.asset.id ?? '');
   const [version, setVersion] = useState(String(skill?.asset.version ?? 'active'));
@@ -297,6 +299,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
       risk,
       approval,
       visibility: { roles: visibleTo },
+      tags: splitList(tags),
       asset: binding,
       ...(kind === 'python-script' ? { egress } : {}),
       limits: { timeoutSeconds: Number(timeoutSeconds) },
@@ -394,6 +397,13 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
             )}
           </Show>
         </fieldset>
+        <TextField
+          id="skill-tags"
+          label="Tags (comma-separated; an AI client can be given every Skill with a tag)"
+          maxLength={900}
+          value={tags}
+          onChange={setTags}
+        />
         <fieldset>
           <legend>Binding</legend>
           <div className="field">

@@ -35,6 +35,7 @@ export interface Skill {
   readonly risk: Risk;
   readonly approval: ApprovalRule;
   readonly visibility: { readonly roles: readonly string[] };
+  readonly tags?: readonly string[];
   readonly asset: AssetBinding;
   readonly limits: { readonly timeoutSeconds: number; readonly memoryMb?: number };
   /** HTTP resources (ids) the Skill's script may call through ctx.http. */
@@ -66,6 +67,8 @@ export interface Execution {
   readonly logs?: { readonly stdout: string; readonly stderr: string; readonly truncated: boolean };
   readonly asset: { readonly kind: string; readonly id: string; readonly version: number | string };
   readonly requestedBy: string;
+  /** The AI (MCP) client the requester acted through, when an agent asked. */
+  readonly client?: { readonly id: string; readonly name: string };
   readonly createdAt: string;
   readonly queuedAt?: string;
   readonly startedAt?: string;
@@ -162,4 +165,30 @@ export interface HttpResourceSummary {
   readonly name: string;
   readonly description?: string;
   readonly methods?: readonly string[];
+}
+
+/** An AI (MCP) client: it acts for its owner, narrowed to the Skills (or tags) it was given. */
+export interface McpClient {
+  readonly id: string;
+  readonly name: string;
+  readonly owner: string;
+  readonly skills: readonly string[];
+  readonly tags: readonly string[];
+  readonly waitSeconds: number;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly lastUsedAt: string | null;
+  readonly revoked: boolean;
+  readonly revokedAt?: string;
+  readonly revokedBy?: string;
+}
+
+/** One tool call of an AI client, from its call log. */
+export interface McpCall {
+  readonly at: string;
+  readonly tool: string;
+  readonly skillId?: string;
+  readonly runId?: string;
+  readonly status: string;
+  readonly error?: { readonly type: string; readonly message: string };
 }

@@ -25,8 +25,23 @@ const GENESIS = '0'.repeat(64);
 
 export interface AuditActor {
   readonly username: string;
-  /** `session`, `personal-access-token`, or `system` for schedules and workers. */
+  /** `session`, `personal-access-token`, `mcp-client`, or `system` for schedules and workers. */
   readonly via: string;
+  /** The AI (MCP) client the user acted through, when `via` is `mcp-client`. */
+  readonly client?: { readonly id: string; readonly name: string };
+}
+
+/** The audit actor of a caller: who, how, and through which AI client. */
+export function actorOf(caller: {
+  readonly username: string;
+  readonly via: string;
+  readonly client?: { readonly id: string; readonly name: string };
+}): AuditActor {
+  return {
+    username: caller.username,
+    via: caller.via,
+    ...(caller.client === undefined ? {} : { client: { id: caller.client.id, name: caller.client.name } }),
+  };
 }
 
 export const SYSTEM_ACTOR: AuditActor = { username: 'system', via: 'system' };

@@ -34,6 +34,9 @@ export const LIMIT_BOUNDS = {
 export const SKILL_ID_PATTERN = /^skl-[a-z0-9]{12}$/;
 /** HTTP resources one Skill's script may call through `ctx.http`. */
 export const MAX_EGRESS = 16;
+/** Tags group Skills (an AI client may be given every Skill with a tag): lowercase slugs. */
+export const SKILL_TAG_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
+export const MAX_SKILL_TAGS = 20;
 
 export interface SkillDefinition {
   readonly name: string;
@@ -44,6 +47,8 @@ export interface SkillDefinition {
   readonly approval: ApprovalRule;
   /** Roles that may see and run the Skill; empty: every role holding `skill:read`. */
   readonly visibility: { readonly roles: readonly string[] };
+  /** Labels grouping Skills (not part of what approvals bind to: they change no run). */
+  readonly tags: readonly string[];
   readonly asset: AssetBinding;
   readonly limits: ExecutionLimits;
   /**
@@ -73,6 +78,7 @@ export interface SkillInput {
   readonly risk: Risk;
   readonly approval?: ApprovalRule;
   readonly visibility?: { readonly roles: readonly string[] };
+  readonly tags?: readonly string[];
   readonly asset: unknown;
   readonly limits?: Partial<ExecutionLimits>;
   readonly egress?: readonly string[];
@@ -113,6 +119,7 @@ function toSkill(item: Record<string, unknown>): Skill {
     risk: item.risk as Risk,
     approval: item.approval as ApprovalRule,
     visibility: { roles: ((item.visibility as { roles?: string[] } | undefined)?.roles ?? []) as string[] },
+    tags: Array.isArray(item.tags) ? (item.tags as unknown[]).map(String) : [],
     asset: item.asset as AssetBinding,
     limits: item.limits as ExecutionLimits,
     ...(Array.isArray(item.egress) && item.egress.length > 0 ? { egress: item.egress.map(String) } : {}),
@@ -345,6 +352,18 @@ export class SkillCatalog {
         ]);
       }
     }
+    const tags = [...new Set(input.tags ?? [])];
+    const badTag = tags.findIndex((tag) => !SKILL_TAG_PATTERN.test(tag));
+    if (badTag >= 0 || tags.length > MAX_SKILL_TAGS) {
+      throw new ValidationError('Invalid tags', [
+        badTag >= 0
+          ? {
+              path: `tags.${badTag}`,
+              message: 'a-z, 0-9 and hyphens, 1-40 characters, starting with a letter or digit',
+            }
+          : { path: 'tags', message: `at most ${MAX_SKILL_TAGS} tags` },
+      ]);
+    }
     const asset = this.#executors.parseBinding(input.asset);
     const executor = this.#executors.get(asset.kind);
     await executor.validateBinding(domain, asset);
@@ -370,6 +389,7 @@ export class SkillCatalog {
       risk: input.risk,
       approval,
       visibility: { roles: [...new Set(input.visibility?.roles ?? [])] },
+      tags: tags.sort(),
       asset,
       limits,
       ...(egress.length === 0 ? {} : { egress }),

@@ -106,7 +106,7 @@ export class Approvals {
       {
         id: `approval-${execution.id}`,
         title: `Approval needed: ${execution.skillName}`,
-        body: `${execution.requestedBy} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${execution.deadline ?? 'it expires'}.`,
+        body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${execution.deadline ?? 'it expires'}.`,
         audience: roles,
         severity: 'warning',
       },
@@ -258,6 +258,11 @@ export class Approvals {
       actor,
     );
     return closed !== null;
+  }
+
+  /** The decisions on a run so far (for those already allowed to read the run). */
+  async votesOf(domain: TenantContext, executionId: string): Promise<Vote[]> {
+    return this.#votes(domain, executionId);
   }
 
   async #current(domain: TenantContext, id: string): Promise<Execution> {

@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type AuditLog, canonicalJson } from '../audit/chain.ts';
+import { type AuditActor, type AuditLog, actorOf, canonicalJson } from '../audit/chain.ts';
 import { APPROVAL_COUNT, canSee, MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
@@ -93,6 +93,8 @@ export interface Execution {
   readonly asset: ResolvedAsset;
   readonly limits: ExecutionLimits;
   readonly requestedBy: string;
+  /** The AI (MCP) client the requester acted through, if any: approvers see that an agent asked. */
+  readonly client?: { readonly id: string; readonly name: string };
   readonly createdAt: string;
   readonly queuedAt?: string;
   readonly startedAt?: string;
@@ -227,6 +229,7 @@ export function executionView(execution: Execution) {
     ...(execution.logs === undefined ? {} : { logs: execution.logs }),
     asset: execution.asset,
     requestedBy: execution.requestedBy,
+    ...(execution.client === undefined ? {} : { client: execution.client }),
     createdAt: execution.createdAt,
     ...(execution.queuedAt === undefined ? {} : { queuedAt: execution.queuedAt }),
     ...(execution.startedAt === undefined ? {} : { startedAt: execution.startedAt }),
@@ -353,6 +356,7 @@ export class Executions {
       asset,
       limits: skill.limits,
       requestedBy: caller.username,
+      ...(caller.client === undefined ? {} : { client: { id: caller.client.id, name: caller.client.name } }),
       createdAt: now.toISOString(),
       deadline: new Date(now.getTime() + waitSeconds * 1000).toISOString(),
       approvalsRequired,
@@ -383,7 +387,7 @@ export class Executions {
       if (existing !== null) return { execution: existing, created: false };
       throw error;
     }
-    await this.#auditTransition(domain, execution, 'requested', execution.createdAt, caller.username, {
+    await this.#auditTransition(domain, execution, 'requested', execution.createdAt, actorOf(caller), {
       skillId: skill.id,
       skillRevision: skill.revision,
       asset,
@@ -785,13 +789,16 @@ export class Executions {
     execution: Execution,
     status: ExecutionStatus,
     at: string,
-    actor: string,
+    actor: string | AuditActor,
     details: Record<string, unknown> = {},
   ): Promise<void> {
     await this.#audit.record(
       domain,
       {
-        actor: { username: actor, via: actor === 'system' ? 'system' : 'session' },
+        actor:
+          typeof actor === 'string'
+            ? { username: actor, via: actor === 'system' ? 'system' : 'session' }
+            : actor,
         action: `execution.${status}`,
         target: `execution:${execution.id}`,
         details: { skillId: execution.skillId, ...details },

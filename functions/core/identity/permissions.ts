@@ -19,6 +19,8 @@ export const TENANT_PERMISSIONS = [
   'parameter:manage',
   'token:create',
   'template:install',
+  /** Connect AI clients (MCP) that act for the user, narrowed to chosen Skills. */
+  'mcp:connect',
 ] as const;
 export type TenantPermission = (typeof TENANT_PERMISSIONS)[number];
 
@@ -48,6 +50,7 @@ export const TENANT_BUILT_IN_ROLES: Readonly<Record<string, readonly TenantPermi
     'approval:decide',
     'parameter:read',
     'token:create',
+    'mcp:connect',
   ],
   viewer: ['skill:read', 'execution:read', 'parameter:read'],
 };
@@ -77,6 +80,7 @@ export const TENANT_MENUS: readonly MenuEntry[] = [
   { id: 'parameters', label: 'Parameters', anyOf: ['parameter:manage'] },
   { id: 'audit', label: 'Audit', anyOf: ['audit:read'] },
   { id: 'tokens', label: 'Access tokens', anyOf: ['token:create'] },
+  { id: 'mcp-clients', label: 'AI clients', anyOf: ['mcp:connect'] },
 ];
 
 export const PUBLIC_MENUS: readonly MenuEntry[] = [

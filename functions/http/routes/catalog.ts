@@ -1,7 +1,7 @@
 /** Skills, script assets and executions: the tenant's catalogue and its runs. */
 import { z } from 'zod';
 import { MAX_SCRIPT_BYTES } from '../../core/assets/scripts.ts';
-import { APPROVALS, MAX_EGRESS, RISKS } from '../../core/catalog/skills.ts';
+import { APPROVALS, MAX_EGRESS, MAX_SKILL_TAGS, RISKS } from '../../core/catalog/skills.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { executionView } from '../../core/executions/executions.ts';
 import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
@@ -21,6 +21,7 @@ const skillBody = z.strictObject({
   risk: z.enum(RISKS),
   approval: z.enum(APPROVALS).optional(),
   visibility: z.strictObject({ roles: z.array(z.string().max(64)).max(20) }).optional(),
+  tags: z.array(z.string().max(64)).max(MAX_SKILL_TAGS).optional(),
   asset: z.record(z.string(), z.unknown()),
   limits: z
     .strictObject({ timeoutSeconds: z.number().int().optional(), memoryMb: z.number().int().optional() })

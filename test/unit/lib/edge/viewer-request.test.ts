@@ -53,7 +53,34 @@ describe('the viewer-request function', () => {
     expect(edge('/api/me', {}, 'free.localhost').uri).toBe('/free/api/me');
     expect(edge('/api/me', {}, 'acme.localhost').uri).toBe('/tenant/api/me');
     expect(edge('/api/me', {}, 'admin.localhost.evil.com').uri).toBe('/tenant/api/me');
-    expect(edge('/api').uri).toBe('/tenant/api');
+  });
+
+  it('sends the MCP endpoint and its protected-resource metadata to the API, exactly those paths', () => {
+    expect(edge('/mcp').uri).toBe('/tenant/mcp');
+    expect(edge('/mcp', {}, 'admin.localhost').uri).toBe('/governance/mcp');
+    expect(edge('/.well-known/oauth-protected-resource').uri).toBe(
+      '/tenant/.well-known/oauth-protected-resource',
+    );
+    expect(edge('/.well-known/oauth-protected-resource/mcp').uri).toBe(
+      '/tenant/.well-known/oauth-protected-resource/mcp',
+    );
+    // Near misses are the single-page app, as CloudFront's exact path patterns would have them.
+    expect(edge('/mcp/').uri).toBe('/tenant/index.html');
+    expect(edge('/mcpx').uri).toBe('/tenant/index.html');
+    expect(edge('/mcp/tools').uri).toBe('/tenant/index.html');
+    expect(edge('/.well-known/oauth-protected-resource/other').uri).toBe('/tenant/index.html');
+    // `/api` itself is not under `/api/*`: CloudFront sends it to the site, and so does this.
+    expect(edge('/api').uri).toBe('/tenant/index.html');
+  });
+
+  it('passes the port of the Host on, digits only, and never a client-sent one', () => {
+    expect(edge('/mcp', {}, 'acme.localhost:8080').headers['x-execfabric-port']).toEqual({ value: '8080' });
+    expect(edge('/mcp', {}, 'acme.localhost').headers['x-execfabric-port']).toBeUndefined();
+    expect(
+      edge('/mcp', { 'X-ExecFabric-Port': '443' }, 'acme.localhost').headers['x-execfabric-port'],
+    ).toBeUndefined();
+    expect(edge('/mcp', {}, 'acme.localhost:80"x').headers['x-execfabric-port']).toBeUndefined();
+    expect(edge('/mcp', {}, 'acme.localhost:123456').headers['x-execfabric-port']).toBeUndefined();
   });
 
   it('cannot be steered to another surface by the path', () => {

@@ -1,0 +1,539 @@
+/**
+ * AI (MCP) clients of a tenant: a name, the Skills (by id or tag) it may use, an expiry, and its own
+ * revocable bearer token (`efm_<id>_<secret>`, shown once, stored as a SHA-256 of its 256-bit
+ * secret, bound to the host it was created on). A client acts as the user who created it, with that
+ * user's permissions as they are at each call, narrowed to running and reading Skills in its scope:
+ * a disabled user, or one who lost `mcp:connect`, takes every client of theirs down with them.
+ * Client tokens are accepted on `/mcp` only; sessions and personal access tokens are not.
+ *
+ * Every tool call a client makes is kept in its call log (newest first, for 90 days), refusals too.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type AuditLog, actorOf } from '../audit/chain.ts';
+import {
+  canSee,
+  SKILL_ID_PATTERN,
+  SKILL_TAG_PATTERN,
+  type Skill,
+  type SkillCatalog,
+} from '../catalog/skills.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import {
+  AuthenticationError,
+  type FieldIssue,
+  ForbiddenError,
+  NotFoundError,
+  QuotaExceededError,
+  ValidationError,
+} from '../errors.ts';
+import type { Caller, CallerClient } from '../identity/caller.ts';
+import type { Directory } from '../identity/directory.ts';
+import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+
+export const MCP_TOKEN_PREFIX = 'efm';
+const TOKEN_PATTERN = /^efm_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+export const MCP_CLIENT_ID_PATTERN = /^[0-9a-f]{16}$/;
+
+/** The permission a user needs to hold clients (and that every use of one re-checks). */
+export const MCP_PERMISSION = 'mcp:connect';
+/** What a client may do with its user's permissions: see, run and follow Skills. Nothing else. */
+export const CLIENT_PERMISSIONS: ReadonlySet<string> = new Set([
+  'skill:read',
+  'skill:run',
+  'execution:read',
+  // Holders see every Skill (hidden ones included) and every run of one, as in the front.
+  'skill:manage',
+]);
+
+export const MAX_CLIENTS_PER_USER = 20;
+export const MAX_CLIENT_SKILLS = 100;
+export const MAX_CLIENT_TAGS = 20;
+export const MAX_CLIENT_DAYS = 365;
+export const DEFAULT_CLIENT_DAYS = 90;
+/**
+ * Longest a tool call waits for its run to finish before answering with a ticket. Well under the
+ * tenant API's 15 s function timeout (and API Gateway's 30 s), with room for the run's own writes.
+ */
+export const MAX_WAIT_SECONDS = 10;
+export const DEFAULT_WAIT_SECONDS = 5;
+/** How long a client's calls are kept in its call log. */
+export const CALL_LOG_DAYS = 90;
+/** lastUsedAt is written at most this often per client. */
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+export interface McpClient {
+  readonly id: string;
+  readonly name: string;
+  /** The user the client acts for. */
+  readonly owner: string;
+  readonly skills: readonly string[];
+  readonly tags: readonly string[];
+  readonly waitSeconds: number;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly lastUsedAt: string | null;
+  readonly revoked: boolean;
+  readonly revokedAt?: string;
+  readonly revokedBy?: string;
+}
+
+export interface NewMcpClient {
+  readonly name: string;
+  readonly skills?: readonly string[];
+  readonly tags?: readonly string[];
+  readonly expiresInDays?: number;
+  readonly waitSeconds?: number;
+}
+
+export interface McpClientChange {
+  readonly name?: string;
+  readonly skills?: readonly string[];
+  readonly tags?: readonly string[];
+  readonly waitSeconds?: number;
+}
+
+/** One tool call of a client, as its call log keeps it. */
+export interface McpCall {
+  readonly at: string;
+  readonly tool: string;
+  readonly skillId?: string;
+  readonly runId?: string;
+  /** The run's status when the call answered, or `refused`. */
+  readonly status: string;
+  readonly error?: { readonly type: string; readonly message: string };
+}
+
+export interface McpClientsOptions {
+  readonly table: Table;
+  readonly audit: AuditLog;
+  readonly directory: Directory;
+  readonly skills: SkillCatalog;
+  readonly now?: () => Date;
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+const INVALID = 'Invalid, expired or revoked AI client token';
+
+function toClient(item: Record<string, unknown>): McpClient {
+  return {
+    id: String(item.id),
+    name: String(item.name),
+    owner: String(item.owner),
+    skills: Array.isArray(item.skills) ? item.skills.map(String) : [],
+    tags: Array.isArray(item.tags) ? item.tags.map(String) : [],
+    waitSeconds: Number(item.waitSeconds ?? DEFAULT_WAIT_SECONDS),
+    createdAt: String(item.createdAt),
+    expiresAt: String(item.expiresAt),
+    lastUsedAt: typeof item.lastUsedAt === 'string' ? item.lastUsedAt : null,
+    revoked: item.revoked === true,
+    ...(typeof item.revokedAt === 'string' ? { revokedAt: item.revokedAt } : {}),
+    ...(typeof item.revokedBy === 'string' ? { revokedBy: item.revokedBy } : {}),
+  };
+}
+
+function toCall(item: Record<string, unknown>): McpCall {
+  const error = item.error as { type?: unknown; message?: unknown } | undefined;
+  return {
+    at: String(item.at),
+    tool: String(item.tool),
+    ...(typeof item.skillId === 'string' ? { skillId: item.skillId } : {}),
+    ...(typeof item.runId === 'string' ? { runId: item.runId } : {}),
+    status: String(item.status),
+    ...(error === undefined ? {} : { error: { type: String(error.type), message: String(error.message) } }),
+  };
+}
+
+/** Whether a Skill is among those a client was given (by id or by one of its tags). */
+export function inScope(
+  client: Pick<CallerClient, 'skills' | 'tags'>,
+  skill: Pick<Skill, 'id' | 'tags'>,
+): boolean {
+  return client.skills.includes(skill.id) || skill.tags.some((tag) => client.tags.includes(tag));
+}
+
+export class McpClients {
+  readonly #table: Table;
+  readonly #audit: AuditLog;
+  readonly #directory: Directory;
+  readonly #skills: SkillCatalog;
+  readonly #now: () => Date;
+
+  constructor(options: McpClientsOptions) {
+    this.#table = options.table;
+    this.#audit = options.audit;
+    this.#directory = options.directory;
+    this.#skills = options.skills;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Creates a client; the returned `token` is shown once and never stored. */
+  async create(
+    domain: TenantContext,
+    caller: Caller,
+    input: NewMcpClient,
+  ): Promise<McpClient & { token: string }> {
+    // A token cannot mint tokens: it would outlive its parent and survive the parent's revocation.
+    if (caller.via !== 'session')
+      throw new ForbiddenError('AI clients are created from a signed-in session only');
+    const scope = await this.#scope(domain, caller, input.skills ?? [], input.tags ?? []);
+    const days = input.expiresInDays ?? DEFAULT_CLIENT_DAYS;
+    const waitSeconds = input.waitSeconds ?? DEFAULT_WAIT_SECONDS;
+    checkBounds([
+      { path: 'expiresInDays', value: days, min: 1, max: MAX_CLIENT_DAYS },
+      { path: 'waitSeconds', value: waitSeconds, min: 0, max: MAX_WAIT_SECONDS },
+    ]);
+    const active = (await this.#clientsOf(domain, caller.username)).filter((client) => this.#usable(client));
+    if (active.length >= MAX_CLIENTS_PER_USER) {
+      throw new QuotaExceededError(
+        `A user holds at most ${MAX_CLIENTS_PER_USER} active AI clients; revoke one first`,
+        { extra: { limit: MAX_CLIENTS_PER_USER } },
+      );
+    }
+    const id = randomBytes(8).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const now = this.#now();
+    const client: McpClient = {
+      id,
+      name: input.name,
+      owner: caller.username,
+      skills: scope.skills,
+      tags: scope.tags,
+      waitSeconds,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + days * 86_400_000).toISOString(),
+      lastUsedAt: null,
+      revoked: false,
+    };
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: {
+          ...itemKey(domain, 'MCPCLIENT', id),
+          type: 'MCPCLIENT',
+          ...client,
+          host: domain.host,
+          secretHash: sha256(secret).toString('hex'),
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: actorOf(caller),
+      action: 'mcp-client.created',
+      target: `mcp-client:${id}`,
+      details: { name: client.name, skills: client.skills, tags: client.tags, expiresAt: client.expiresAt },
+    });
+    return { ...client, token: `${MCP_TOKEN_PREFIX}_${id}_${secret}` };
+  }
+
+  /** The caller's own clients; every client of the tenant for holders of `user:manage`. */
+  async list(domain: TenantContext, caller: Caller): Promise<McpClient[]> {
+    const clients = await this.#clientsOf(
+      domain,
+      caller.permissions.has('user:manage') ? undefined : caller.username,
+    );
+    return clients.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+  }
+
+  /** A client its owner (or a holder of `user:manage`) may see; anyone else is told it is missing. */
+  async get(domain: TenantContext, caller: Caller, id: string): Promise<McpClient> {
+    const client = await this.#find(domain, id);
+    if (client === null || (client.owner !== caller.username && !caller.permissions.has('user:manage'))) {
+      throw new NotFoundError(`AI client ${id} not found`);
+    }
+    return client;
+  }
+
+  /** Renames or re-scopes a client (its owner only: the scope is checked against what they may see). */
+  async update(
+    domain: TenantContext,
+    caller: Caller,
+    id: string,
+    change: McpClientChange,
+  ): Promise<McpClient> {
+    const current = await this.get(domain, caller, id);
+    if (current.owner !== caller.username)
+      throw new ForbiddenError('Only the user a client acts for may change it');
+    if (caller.via !== 'session')
+      throw new ForbiddenError('AI clients are changed from a signed-in session only');
+    if (current.revoked)
+      throw new ValidationError('This AI client is revoked', [{ path: '', message: 'revoked' }]);
+    const scope = await this.#scope(
+      domain,
+      caller,
+      change.skills ?? current.skills,
+      change.tags ?? current.tags,
+    );
+    const waitSeconds = change.waitSeconds ?? current.waitSeconds;
+    checkBounds([{ path: 'waitSeconds', value: waitSeconds, min: 0, max: MAX_WAIT_SECONDS }]);
+    const name = change.name ?? current.name;
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'MCPCLIENT', id),
+          UpdateExpression: 'SET #name = :name, skills = :skills, tags = :tags, waitSeconds = :wait',
+          ConditionExpression: 'attribute_exists(PK) AND revoked = :no',
+          ExpressionAttributeNames: { '#name': 'name' },
+          ExpressionAttributeValues: {
+            ':name': name,
+            ':skills': scope.skills,
+            ':tags': scope.tags,
+            ':wait': waitSeconds,
+            ':no': false,
+          },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ValidationError('This AI client is revoked', [{ path: '', message: 'revoked' }], {
+          cause: error,
+        });
+      throw error;
+    }
+    await this.#audit.record(domain, {
+      actor: actorOf(caller),
+      action: 'mcp-client.updated',
+      target: `mcp-client:${id}`,
+      details: {
+        name,
+        skillsBefore: current.skills,
+        skillsAfter: scope.skills,
+        tagsBefore: current.tags,
+        tagsAfter: scope.tags,
+        waitSeconds,
+      },
+    });
+    return { ...current, name, skills: scope.skills, tags: scope.tags, waitSeconds };
+  }
+
+  /** Revokes a client: its owner, or a holder of `user:manage`. The next call with its token is refused. */
+  async revoke(domain: TenantContext, caller: Caller, id: string): Promise<void> {
+    const client = await this.get(domain, caller, id);
+    if (client.revoked) return;
+    const now = this.#now().toISOString();
+    await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'MCPCLIENT', id),
+        UpdateExpression: 'SET revoked = :yes, revokedAt = :now, revokedBy = :by',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':yes': true, ':now': now, ':by': caller.username },
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: actorOf(caller),
+      action: 'mcp-client.revoked',
+      target: `mcp-client:${id}`,
+      details: { name: client.name, owner: client.owner },
+    });
+  }
+
+  /**
+   * The caller behind a client token on this host: the owner as they are now (not disabled, still
+   * holding `mcp:connect`), with the permissions they hold narrowed to CLIENT_PERMISSIONS.
+   */
+  async authenticate(domain: TenantContext, authorization: string | undefined): Promise<Caller> {
+    const bearer = /^Bearer ([^\s]+)$/i.exec(authorization?.trim() ?? '');
+    if (bearer?.[1] === undefined) throw new AuthenticationError('An AI client token is required');
+    const match = TOKEN_PATTERN.exec(bearer[1]);
+    if (match === null) throw new AuthenticationError(INVALID);
+    const [, id = '', secret = ''] = match;
+    const result = await this.#table.client.send(
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'MCPCLIENT', id),
+        ConsistentRead: true,
+      }),
+    );
+    const item = result.Item;
+    const expected = Buffer.from(String(item?.secretHash ?? '0'.repeat(64)), 'hex');
+    const given = sha256(secret);
+    const now = this.#now();
+    if (
+      item === undefined ||
+      expected.length !== given.length ||
+      !timingSafeEqual(expected, given) ||
+      item.revoked === true ||
+      item.host !== domain.host ||
+      !(Date.parse(String(item.expiresAt)) > now.getTime())
+    ) {
+      throw new AuthenticationError(INVALID);
+    }
+    const client = toClient(item);
+    const user = await this.#directory.getUser(domain, client.owner);
+    if (user === null || user.disabled) throw new AuthenticationError(INVALID);
+    const held = await this.#directory.permissionsOf(domain, user.roles);
+    if (!held.has(MCP_PERMISSION)) {
+      throw new ForbiddenError(`${client.owner} may no longer connect AI clients (${MCP_PERMISSION})`, {
+        extra: { permission: MCP_PERMISSION },
+      });
+    }
+    const last = client.lastUsedAt === null ? 0 : Date.parse(client.lastUsedAt);
+    if (now.getTime() - last > LAST_USED_GRANULARITY_MS) {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'MCPCLIENT', id),
+          UpdateExpression: 'SET lastUsedAt = :now',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':now': now.toISOString() },
+        }),
+      );
+    }
+    return {
+      username: user.username,
+      roles: user.roles,
+      permissions: new Set([...held].filter((permission) => CLIENT_PERMISSIONS.has(permission))),
+      superAdmin: false,
+      via: 'mcp-client',
+      credentialId: id,
+      client: {
+        id,
+        name: client.name,
+        skills: client.skills,
+        tags: client.tags,
+        waitSeconds: Math.min(Math.max(0, client.waitSeconds), MAX_WAIT_SECONDS),
+      },
+    };
+  }
+
+  /** Keeps one tool call in the client's call log. */
+  async recordCall(domain: TenantContext, client: CallerClient, call: Omit<McpCall, 'at'>): Promise<void> {
+    const now = this.#now();
+    const at = now.toISOString();
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: {
+          ...itemKey(domain, 'MCPCALL', client.id, at, randomBytes(4).toString('hex')),
+          type: 'MCPCALL',
+          clientId: client.id,
+          at,
+          ...call,
+          ...(call.error === undefined
+            ? {}
+            : { error: { type: call.error.type.slice(0, 200), message: call.error.message.slice(0, 1000) } }),
+          expiresAtEpoch: Math.floor(now.getTime() / 1000) + CALL_LOG_DAYS * 86_400,
+        },
+      }),
+    );
+  }
+
+  /** A client's calls, newest first, for whoever may see the client. */
+  async calls(
+    domain: TenantContext,
+    caller: Caller,
+    id: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<McpCall>> {
+    await this.get(domain, caller, id);
+    const pk = domainPk(domain);
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': `${itemKey(domain, 'MCPCALL', id).SK}#` },
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
+      }),
+    );
+    const items = (result.Items ?? []).map(toCall);
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  #usable(client: McpClient): boolean {
+    return !client.revoked && Date.parse(client.expiresAt) > this.#now().getTime();
+  }
+
+  async #find(domain: TenantContext, id: string): Promise<McpClient | null> {
+    if (!MCP_CLIENT_ID_PATTERN.test(id)) return null;
+    const result = await this.#table.client.send(
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'MCPCLIENT', id),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item === undefined ? null : toClient(result.Item);
+  }
+
+  /** The tenant's clients (bounded: at most MAX_CLIENTS_PER_USER active per user), optionally one owner's. */
+  async #clientsOf(domain: TenantContext, owner: string | undefined): Promise<McpClient[]> {
+    const clients: McpClient[] = [];
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ...(owner === undefined
+        ? {}
+        : { FilterExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' } }),
+      ExpressionAttributeValues: {
+        ':pk': domainPk(domain),
+        ':prefix': typePrefix('MCPCLIENT'),
+        ...(owner === undefined ? {} : { ':owner': owner }),
+      },
+    })) {
+      clients.push(toClient(item));
+    }
+    return clients;
+  }
+
+  /** Checks a scope: Skills the caller may see and run, well-formed tags, something chosen. */
+  async #scope(
+    domain: TenantContext,
+    caller: Caller,
+    skills: readonly string[],
+    tags: readonly string[],
+  ): Promise<{ skills: string[]; tags: string[] }> {
+    const uniqueSkills = [...new Set(skills)];
+    const uniqueTags = [...new Set(tags)];
+    const issues: FieldIssue[] = [];
+    if (uniqueSkills.length === 0 && uniqueTags.length === 0)
+      issues.push({ path: 'skills', message: 'choose at least one Skill or tag' });
+    if (uniqueSkills.length > MAX_CLIENT_SKILLS)
+      issues.push({ path: 'skills', message: `at most ${MAX_CLIENT_SKILLS} Skills` });
+    if (uniqueTags.length > MAX_CLIENT_TAGS)
+      issues.push({ path: 'tags', message: `at most ${MAX_CLIENT_TAGS} tags` });
+    uniqueTags.forEach((tag, index) => {
+      if (!SKILL_TAG_PATTERN.test(tag)) issues.push({ path: `tags.${index}`, message: 'not a valid tag' });
+    });
+    if (issues.length > 0) throw new ValidationError('The AI client scope is invalid', issues);
+    if (!caller.permissions.has('skill:run')) {
+      throw new ForbiddenError('An AI client runs Skills: this needs the permission skill:run', {
+        extra: { permission: 'skill:run' },
+      });
+    }
+    for (const [index, id] of uniqueSkills.entries()) {
+      const visible = SKILL_ID_PATTERN.test(id) ? await this.#visible(domain, caller, id) : false;
+      if (!visible)
+        issues.push({ path: `skills.${index}`, message: `no Skill ${id.slice(0, 40)} you may run` });
+    }
+    if (issues.length > 0) throw new ValidationError('The AI client scope is invalid', issues);
+    return { skills: uniqueSkills.sort(), tags: uniqueTags.sort() };
+  }
+
+  async #visible(domain: TenantContext, caller: Caller, id: string): Promise<boolean> {
+    try {
+      return canSee(caller, await this.#skills.get(domain, id));
+    } catch (error) {
+      if (error instanceof NotFoundError) return false;
+      throw error;
+    }
+  }
+}
+
+function checkBounds(checks: readonly { path: string; value: number; min: number; max: number }[]): void {
+  const issues = checks
+    .filter(({ value, min, max }) => !Number.isInteger(value) || value < min || value > max)
+    .map(({ path, min, max }) => ({ path, message: `an integer from ${min} to ${max}` }));
+  if (issues.length > 0) throw new ValidationError('Out of bounds', issues);
+}

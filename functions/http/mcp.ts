@@ -1,0 +1,200 @@
+/**
+ * The MCP endpoint of a tenant host (`POST /mcp`, Streamable HTTP), built on the official SDK: a
+ * fresh SDK `Server` and stateless transport per request, answering in JSON (no SSE stream, no
+ * session), which is what a Lambda behind API Gateway can hold. The pipeline has already bound the
+ * host, authenticated the AI client and parsed the JSON body (size, UTF-8, nesting depth); the
+ * transport checks the rest of the framing (Accept, JSON-RPC shape, protocol version), and the
+ * core (functions/core/mcp) decides what the client may see and do.
+ * Who may call it, and the metadata that says so, are in mcp-auth.ts.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Caller } from '../core/identity/caller.ts';
+import { MAX_WAIT_SECONDS } from '../core/mcp/clients.ts';
+import { UnknownToolError } from '../core/mcp/service.ts';
+import { GET_RUN_TOOL } from '../core/mcp/tools.ts';
+import type { Core } from '../core/platform.ts';
+import type { TenantContext } from '../core/tenancy/domain.ts';
+import { MCP_PATH } from './mcp-auth.ts';
+import { publicOrigin } from './origin.ts';
+import { PROBLEM_CONTENT_TYPE, problem } from './problem.ts';
+import type { ApiRequest, RouteResult } from './router.ts';
+
+/** Largest MCP request body: a run's input (64 KiB) and the JSON-RPC envelope around it. */
+export const MAX_MCP_BODY_BYTES = 128 * 1024;
+
+/**
+ * One JSON-RPC message: what the pipeline lets through to the transport. Unknown members, a missing
+ * or wrong `jsonrpc`, and batches (gone from MCP since 2025-06-18; one message per request keeps
+ * every call bounded) are refused with a 422 naming the field, like every other body of the API.
+ */
+export const mcpMessage = z.strictObject(
+  {
+    jsonrpc: z.literal('2.0'),
+    id: z.union([z.string().max(256), z.number(), z.null()]).optional(),
+    method: z.string().min(1).max(128).optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+    result: z.record(z.string(), z.unknown()).optional(),
+    error: z
+      .strictObject({ code: z.number().int(), message: z.string().max(4096), data: z.unknown().optional() })
+      .optional(),
+  },
+  {
+    error: (issue) =>
+      Array.isArray(issue.input)
+        ? 'JSON-RPC batches are not accepted: send one message per request'
+        : undefined,
+  },
+);
+
+/** Request headers the transport reads; nothing else of the request reaches it. */
+const FORWARDED_HEADERS = [
+  'accept',
+  'content-type',
+  'mcp-protocol-version',
+  'mcp-session-id',
+  'last-event-id',
+];
+
+const SERVER_VERSION = '1.0.0';
+
+function instructions(tenant: string): string {
+  return [
+    `Tools are the ExecFabric Skills of ${tenant} this client may use; calling one runs it, under the tenant's governance.`,
+    'A result is the run: status "succeeded" carries the output; a run that needs people to approve it, or takes longer than the client waits, comes back at once as a ticket (runId, awaiting, approvalUrl).',
+    `Follow a ticket with ${GET_RUN_TOOL} {"runId": …, "waitSeconds": up to ${MAX_WAIT_SECONDS}}. The tool list follows the tenant's Skills and grants: list tools again rather than keeping an old list.`,
+  ].join(' ');
+}
+
+/** Problem types of the transport's refusals, by JSON-RPC error code, then by HTTP status. */
+const PROBLEM_BY_RPC_CODE: Readonly<Record<number, string>> = {
+  [ErrorCode.ParseError]: 'malformed-request',
+  [ErrorCode.InvalidRequest]: 'invalid-request',
+};
+const PROBLEM_BY_STATUS: Readonly<Record<number, string>> = {
+  404: 'not-found',
+  405: 'method-not-allowed',
+  406: 'not-acceptable',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+};
+
+/**
+ * An HTTP-level refusal of an MCP message: application/problem+json like every refusal of the
+ * platform, and at the same time the JSON-RPC error response (no id) the Streamable HTTP transport
+ * describes, as extension members of the problem.
+ */
+function mcpRefusal(status: number, code: number, message: string): RouteResult {
+  const slug = PROBLEM_BY_RPC_CODE[code] ?? PROBLEM_BY_STATUS[status] ?? 'bad-request';
+  const response = problem(status, slug, message, { jsonrpc: '2.0', id: null, error: { code, message } });
+  return { status, raw: { contentType: PROBLEM_CONTENT_TYPE, text: response.body } };
+}
+
+/** The JSON-RPC error of a transport refusal, if the body is one. */
+function rpcErrorOf(text: string): { code: number; message: string } | null {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    const { code, message } = parsed.error ?? {};
+    return typeof code === 'number' && typeof message === 'string' ? { code, message } : null;
+  } catch {
+    return null;
+  }
+}
+
+function createMcpServer(
+  core: Core,
+  domain: TenantContext,
+  caller: Caller,
+  origin: string,
+  requestId: string,
+  logger: Logger,
+): Server {
+  const server = new Server(
+    { name: 'execfabric', title: `${domain.tenant.name} on ExecFabric`, version: SERVER_VERSION },
+    // Stateless: no stream to send tools/list_changed on; clients re-list instead.
+    { capabilities: { tools: { listChanged: false } }, instructions: instructions(domain.tenant.name) },
+  );
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: (await core.mcp.listTools(domain, caller)).map((tool) => ({ ...tool })),
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (call): Promise<CallToolResult> => {
+    try {
+      const answer = await core.mcp.call(
+        domain,
+        caller,
+        call.params.name,
+        call.params.arguments ?? {},
+        origin,
+      );
+      return {
+        content: [{ type: 'text', text: answer.text }],
+        ...(answer.envelope === undefined ? {} : { structuredContent: { ...answer.envelope } }),
+        isError: answer.isError,
+      };
+    } catch (error) {
+      if (error instanceof UnknownToolError) throw new McpError(ErrorCode.InvalidParams, error.message);
+      logger.error('MCP tool call failed', { error: error as Error, requestId, tool: call.params.name });
+      return {
+        content: [
+          {
+            type: 'text',
+            text: `The platform failed to handle this call (request ${requestId}); try again.`,
+          },
+        ],
+        isError: true,
+      };
+    }
+  });
+  return server;
+}
+
+/** One MCP request (a JSON-RPC message, already parsed), answered by a stateless SDK server. */
+export async function serveMcp(
+  core: Core,
+  domain: TenantContext,
+  caller: Caller,
+  request: ApiRequest<unknown>,
+  logger: Logger,
+): Promise<RouteResult> {
+  const origin = publicOrigin(domain, request.headers);
+  const headers = new Headers();
+  for (const name of FORWARDED_HEADERS) {
+    const value = request.headers[name];
+    if (value !== undefined) headers.set(name, value);
+  }
+  const server = createMcpServer(core, domain, caller, origin, request.requestId, logger);
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+  });
+  await server.connect(transport);
+  try {
+    const response = await transport.handleRequest(
+      new Request(`${origin}${MCP_PATH}`, { method: request.method, headers }),
+      { parsedBody: request.body },
+    );
+    const text = await response.text();
+    if (response.status >= 400) {
+      const error = rpcErrorOf(text) ?? {
+        code: ErrorCode.InvalidRequest,
+        message: 'The MCP request was refused',
+      };
+      return mcpRefusal(response.status, error.code, error.message);
+    }
+    const contentType = response.headers.get('content-type') ?? 'application/json';
+    return text === ''
+      ? { status: response.status }
+      : { status: response.status, raw: { contentType, text } };
+  } finally {
+    await server.close();
+  }
+}
