@@ -31,6 +31,8 @@ export interface FunctionPermissions {
   readonly sendTo: readonly QueueName[];
   /** The small claims table that lets a worker refuse a duplicate delivery (PutItem only). */
   readonly claims: boolean;
+  /** Per-tenant concurrency slots in the claims table (get, put, update). */
+  readonly slots: boolean;
   /** May manage CloudFront distribution tenants (host bindings in the AWS wiring). */
   readonly cloudFrontTenants: boolean;
   /** Functions this one may invoke synchronously (e.g. the tenant API asks the Python worker to syntax-check a script). */
@@ -138,6 +140,7 @@ const noPermissions: FunctionPermissions = {
   httpCredentials: 'none',
   sendTo: [],
   claims: false,
+  slots: false,
   cloudFrontTenants: false,
   invoke: [],
   messageKeys: [],
@@ -199,7 +202,14 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     memoryMb: 256,
     timeoutSeconds: 330,
     layers: [],
-    permissions: { ...noPermissions, invoke: ['script-worker'], messageKeys: ['jobs'] },
+    // It holds a tenant's concurrency slots, and puts a job back on the queue while its tenant is full.
+    permissions: {
+      ...noPermissions,
+      invoke: ['script-worker'],
+      messageKeys: ['jobs'],
+      slots: true,
+      sendTo: ['script-executions'],
+    },
   },
   'script-worker': {
     name: 'script-worker',

@@ -6,25 +6,55 @@
  * believes a job's tenant only once the job's MAC verifies (a forged job is logged and dropped; the
  * worker verifies it again). Partial-batch failures, the queue's fairness, visibility and
  * dead-letter path are kept: a job the worker could not take stays on the queue for redelivery.
+ *
+ * Fairness: a job runs only while its tenant holds one of its plan's slots (`TenantSlots`, in the
+ * claims table). A job of a tenant that is full goes back on the queue, unchanged (same body, same
+ * MAC), with a short delay: a new message, so waiting never counts toward the dead-letter limit, and
+ * the queue's other tenants are served meanwhile.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
+import { ENV, functionNameEnv, queueUrlEnv, requireEnv } from '../core/env.ts';
+import { TenantSlots } from '../core/executions/slots.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
+import { MAC_ATTRIBUTE } from '../core/messages/signing.ts';
 import { macOf } from '../core/queues.ts';
 import { TENANT_ID_PATTERN } from '../core/tenancy/domain.ts';
 
 const logger = new Logger({ serviceName: 'script-dispatcher' });
 const signer = await messageSignerFromEnv(['jobs']);
 const worker = requireEnv(functionNameEnv('script-worker'));
-const endpoint = process.env[ENV.lambdaEndpoint];
-const lambda = new LambdaClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
+const endpointOf = (name: string) => {
+  const value = process.env[name];
+  return value === undefined || value === '' ? {} : { endpoint: value };
+};
+const lambda = new LambdaClient(endpointOf(ENV.lambdaEndpoint));
+const sqs = new SQSClient(endpointOf(ENV.sqsEndpoint));
+const scriptQueue = requireEnv(queueUrlEnv('script-executions'));
+const slots = new TenantSlots({
+  client: new DynamoDBClient(endpointOf(ENV.dynamodbEndpoint)),
+  table: requireEnv(ENV.claimsTableName),
+});
 
-/** What the dispatcher reads of a verified job: whose it is. */
-const owner = z.object({ tenantId: z.string().regex(TENANT_ID_PATTERN) });
+/** A slot's lease outlives its job (a lease its dispatcher never released is reclaimed then). */
+const LEASE_MARGIN_SECONDS = 120;
+/** Attribute counting how often a job went back to wait for its tenant's slot. */
+export const DEFERRALS_ATTRIBUTE = 'execfabric-deferrals';
+/** The longest a waiting job sleeps on the queue before its tenant is asked again. */
+const MAX_DEFER_SECONDS = 5;
+
+/** What the dispatcher reads of a verified job: whose it is, which run, its tenant's cap. */
+const owner = z.object({
+  tenantId: z.string().regex(TENANT_ID_PATTERN),
+  executionId: z.string().min(1).max(256),
+  concurrency: z.number().int().min(1).max(1000).default(1),
+  limits: z.object({ timeoutSeconds: z.number().positive().max(900) }),
+});
 const workerAnswer = z.object({
   batchItemFailures: z.array(z.object({ itemIdentifier: z.string() })),
 });
@@ -38,12 +68,18 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
     });
     return true;
   }
-  let tenantId: string;
+  let job: z.output<typeof owner>;
   try {
-    tenantId = owner.parse(JSON.parse(record.body)).tenantId;
+    job = owner.parse(JSON.parse(record.body));
   } catch {
     logger.error('A signed script job names no tenant', { messageId: record.messageId });
     return false; // poison: redrive moves it to the dead-letter queue, where the recorder fails the run
+  }
+  const { tenantId, executionId } = job;
+  const lease = Math.ceil(job.limits.timeoutSeconds) + LEASE_MARGIN_SECONDS;
+  if (!(await slots.acquire(tenantId, executionId, job.concurrency, lease))) {
+    await defer(record);
+    return true;
   }
   try {
     const answer = await lambda.send(
@@ -72,7 +108,28 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
       error: error as Error,
     });
     return false;
+  } finally {
+    await slots.release(tenantId, executionId);
   }
+}
+
+/** Puts a job of a full tenant back on the queue, unchanged, to be asked again shortly. */
+async function defer(record: SQSRecord): Promise<void> {
+  const deferrals = Number(record.messageAttributes[DEFERRALS_ATTRIBUTE]?.stringValue ?? 0) + 1;
+  const mac = macOf(record);
+  const group = record.attributes.MessageGroupId;
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: scriptQueue,
+      MessageBody: record.body,
+      DelaySeconds: Math.min(MAX_DEFER_SECONDS, deferrals),
+      MessageAttributes: {
+        ...(mac === undefined ? {} : { [MAC_ATTRIBUTE]: { DataType: 'String', StringValue: mac } }),
+        [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(deferrals) },
+      },
+      ...(group === undefined ? {} : { MessageGroupId: group }),
+    }),
+  );
 }
 
 export async function dispatchBatch(event: SQSEvent): Promise<SQSBatchResponse> {

@@ -28,6 +28,9 @@ export const TABLE_WRITE_ACTIONS = [
 /** A claim is one conditional put; nothing else touches the claims table. */
 export const CLAIM_ACTIONS = ['dynamodb:PutItem'] as const;
 
+/** A tenant's concurrency slots: one item per tenant in the claims table. */
+export const SLOT_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+
 /** A function reads each message key it holds, once per cold start. */
 export const MESSAGE_KEY_READ_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
 
@@ -101,6 +104,9 @@ export function permissionStatements(
   }
   if (permissions.claims) {
     statements.push(statement('ClaimJobs', CLAIM_ACTIONS, [targets.claimsTableArn]));
+  }
+  if (permissions.slots) {
+    statements.push(statement('HoldTenantSlots', SLOT_ACTIONS, [targets.claimsTableArn]));
   }
   if (permissions.httpCredentials === 'read') {
     statements.push(

@@ -35,7 +35,7 @@ import { type FunctionName, type FunctionSpec, functions, queues, schedules } fr
 import { type LocalFunction, type LocalInvoke, loadNodeFunction } from './lambda.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { type Poller, startPoller } from './pollers.ts';
-import { type HostConfiguration, servicePorts } from './python-function.ts';
+import { type HostConfiguration, MAX_LOCAL_HOSTS, servicePorts } from './python-function.ts';
 import { createLocalRouter } from './router.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { seedDemo } from './seed.ts';
@@ -305,6 +305,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       consumer: FunctionName,
       batchSize: number,
       concurrency: number,
+      fair: { visibilityTimeoutSeconds: number } | null = null,
     ) => {
       const poller = startPoller({
         sqs: services.sqs,
@@ -314,13 +315,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         concurrency,
         invoke: invoker(consumer),
         onError: (error: unknown) => log(`[${consumer}] ${(error as Error).stack ?? String(error)}`),
+        ...(fair === null ? {} : { fair: true, visibilityTimeoutSeconds: fair.visibilityTimeoutSeconds }),
       });
       if (url !== services.queues['execution-results'].url && !url.endsWith('-dlq')) runners.push(poller);
       else recorders.push({ poller, url });
     };
     for (const spec of Object.values(queues)) {
       const queue = services.queues[spec.name];
-      poll(queue.url, queue.arn, spec.consumer, spec.batchSize, options.pollerConcurrency ?? 2);
+      if (spec.fairByTenant) {
+        // Served round-robin across tenants, as many at once as there are worker hosts.
+        poll(queue.url, queue.arn, spec.consumer, 1, options.pollerConcurrency ?? MAX_LOCAL_HOSTS, {
+          visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? spec.visibilityTimeoutSeconds,
+        });
+      } else {
+        poll(queue.url, queue.arn, spec.consumer, spec.batchSize, options.pollerConcurrency ?? 2);
+      }
       if (spec.deadLetterConsumer !== null) {
         poll(queue.deadLetterUrl, queue.deadLetterArn, spec.deadLetterConsumer, 10, 1);
       }

@@ -3,8 +3,14 @@
  * event, delete what succeeded. `batchItemFailures` leaves the named messages for redelivery after
  * their visibility timeout; a thrown error leaves the whole batch; the queue's redrive policy moves a
  * message to its DLQ after maxReceiveCount receives — the same contract Lambda's mapping keeps.
+ *
+ * A fair queue (messages grouped by tenant) is served the way SQS fair queues serve one: fauxqs
+ * hands messages out in arrival order, so the poller takes what is waiting into a buffer per group
+ * (keeping it invisible meanwhile) and gives the consumer one message at a time, round-robin across
+ * groups: one tenant's backlog never stands in front of another tenant's message.
  */
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type Message,
   MessageSystemAttributeName,
@@ -25,7 +31,17 @@ export interface PollerOptions {
   readonly invoke: LocalInvoke;
   /** Reports a consumer failure (the message stays for redelivery). */
   readonly onError: (error: unknown) => void;
+  /**
+   * Serve the queue fairly across message groups (see above); `concurrency` is then the number of
+   * messages handed to the consumer at once. @default false
+   */
+  readonly fair?: boolean;
+  /** The queue's visibility timeout (a fair poller keeps buffered messages invisible with it). */
+  readonly visibilityTimeoutSeconds?: number;
 }
+
+/** Messages a fair poller holds at most (received, not yet handed to the consumer). */
+export const FAIR_BUFFER_LIMIT = 1000;
 
 export interface Poller {
   stop(): Promise<void>;
@@ -64,6 +80,7 @@ function toRecord(message: Message, queueArn: string): SQSRecord {
 }
 
 export function startPoller(options: PollerOptions): Poller {
+  if (options.fair === true) return startFairPoller(options);
   let running = true;
   const abort = new AbortController();
 
@@ -120,6 +137,162 @@ export function startPoller(options: PollerOptions): Poller {
       running = false;
       abort.abort();
       await Promise.allSettled(loops);
+    },
+  };
+}
+
+/** Round-robin across message groups, one message per consumer call (see the module header). */
+function startFairPoller(options: PollerOptions): Poller {
+  let running = true;
+  const abort = new AbortController();
+  const groups = new Map<string, Message[]>();
+  const ring: string[] = [];
+  let next = 0;
+  let buffered = 0;
+  let inFlight = 0;
+  const active = new Set<Promise<void>>();
+  let wake: () => void = () => undefined;
+  const changed = () => wake();
+  const waitForChange = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const take = (): Message | undefined => {
+    while (ring.length > 0) {
+      next %= ring.length;
+      const group = ring[next] as string;
+      const queue = groups.get(group) ?? [];
+      const message = queue.shift();
+      if (queue.length === 0) {
+        groups.delete(group);
+        ring.splice(next, 1);
+      } else {
+        next++;
+      }
+      if (message !== undefined) {
+        buffered--;
+        return message;
+      }
+    }
+    return undefined;
+  };
+
+  async function handle(message: Message): Promise<void> {
+    const event: SQSEvent = { Records: [toRecord(message, options.queueArn)] };
+    let ok = false;
+    try {
+      const response = (await options.invoke(event)) as SQSBatchResponse | undefined | null;
+      ok = (response?.batchItemFailures ?? []).length === 0;
+    } catch (error) {
+      options.onError(error);
+    }
+    if (!ok) return;
+    await options.sqs
+      .send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: options.queueUrl,
+          Entries: [{ Id: '0', ReceiptHandle: message.ReceiptHandle }],
+        }),
+      )
+      .catch((error: unknown) => options.onError(error));
+  }
+
+  async function receive(): Promise<void> {
+    while (running) {
+      if (buffered >= FAIR_BUFFER_LIMIT) {
+        await waitForChange(100);
+        continue;
+      }
+      let messages: Message[];
+      try {
+        const received = await options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: buffered === 0 && inFlight === 0 ? 1 : 0,
+            MessageSystemAttributeNames: [MessageSystemAttributeName.All],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: abort.signal },
+        );
+        messages = received.Messages ?? [];
+      } catch (error) {
+        if (!running) return;
+        options.onError(error);
+        await waitForChange(500);
+        continue;
+      }
+      for (const message of messages) {
+        const group = message.Attributes?.MessageGroupId ?? '';
+        let queue = groups.get(group);
+        if (queue === undefined) {
+          queue = [];
+          groups.set(group, queue);
+          ring.push(group);
+        }
+        queue.push(message);
+        buffered++;
+      }
+      if (messages.length > 0) changed();
+      else if (buffered > 0 || inFlight > 0) await waitForChange(50);
+    }
+  }
+
+  async function dispatch(): Promise<void> {
+    while (running) {
+      if (inFlight >= options.concurrency || buffered === 0) {
+        await waitForChange(100);
+        continue;
+      }
+      const message = take();
+      if (message === undefined) continue;
+      inFlight++;
+      const work = handle(message).finally(() => {
+        inFlight--;
+        active.delete(work);
+        changed();
+      });
+      active.add(work);
+    }
+  }
+
+  /** Buffered messages stay invisible until they are handed over. */
+  const keepInvisible = setInterval(
+    () => {
+      const waiting = [...groups.values()].flat();
+      for (let start = 0; start < waiting.length; start += 10) {
+        void options.sqs
+          .send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: waiting.slice(start, start + 10).map((message, index) => ({
+                Id: String(index),
+                ReceiptHandle: message.ReceiptHandle,
+                VisibilityTimeout: options.visibilityTimeoutSeconds ?? 30,
+              })),
+            }),
+          )
+          .catch((error: unknown) => options.onError(error));
+      }
+    },
+    Math.max(500, ((options.visibilityTimeoutSeconds ?? 30) * 1000) / 3),
+  );
+  keepInvisible.unref();
+
+  const loops = [receive(), dispatch()];
+  return {
+    async stop() {
+      running = false;
+      abort.abort();
+      clearInterval(keepInvisible);
+      changed();
+      await Promise.allSettled(loops);
+      await Promise.allSettled([...active]);
     },
   };
 }

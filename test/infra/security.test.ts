@@ -283,6 +283,23 @@ describe('one tenant per execution environment (Lambda tenant isolation)', () =>
     );
   });
 
+  it('lets the dispatcher hold tenant slots in the claims table and put a waiting job back, nothing more', () => {
+    const statements = functionRoleStatements(synth, 'script-dispatcher');
+    const claimsId = logicalId(synth.stack, synth.stack.data.claimsTable);
+    const dynamo = statements.filter((statement) => statement.Action.some(onService('dynamodb')));
+    expect(dynamo).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Resource: [{ 'Fn::GetAtt': [claimsId, 'Arn'] }],
+      }),
+    ]);
+    const sends = statements.filter((statement) => statement.Action.includes('sqs:SendMessage'));
+    const scriptQueueId = logicalId(synth.stack, synth.stack.queues.byName['script-executions'].queue);
+    expect(sends.flatMap((statement) => statement.Resource)).toEqual([
+      { 'Fn::GetAtt': [scriptQueueId, 'Arn'] },
+    ]);
+  });
+
   it('keeps the dead-letter path of script jobs: the recorder reads the script queue’s DLQ', () => {
     expect(queues['script-executions'].deadLetterConsumer).toBe('results-recorder');
     const dlqId = logicalId(synth.stack, synth.stack.queues.byName['script-executions'].deadLetterQueue);

@@ -17,6 +17,7 @@ import type { HttpResources } from '../http-resources/resources.ts';
 import { type MessageSigner, type Sealed, seal } from '../messages/signing.ts';
 import type { Queues } from '../queues.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import { planLimits } from '../tenancy/plans.ts';
 import type { AssetBinding, DispatchRequest, Executor, ResolvedAsset } from './registry.ts';
 
 export const SCRIPT_QUEUE = 'script-executions';
@@ -55,6 +56,8 @@ export interface PythonJob {
   readonly requestedAt: string;
   /** When this message was made (a dispatch or a re-dispatch). */
   readonly issuedAt: string;
+  /** The tenant's cap of script jobs running at once (its plan's), applied by the dispatcher. */
+  readonly concurrency: number;
   /** The sealed egress grant, when the Skill declares resources. */
   readonly egress?: Sealed;
 }
@@ -143,6 +146,7 @@ export class PythonScriptExecutor implements Executor {
       },
       requestedAt: request.requestedAt,
       issuedAt: this.#now().toISOString(),
+      concurrency: planLimits(domain.tenant.plan).concurrentRuns,
       ...(request.egress.length === 0 ? {} : { egress: await this.#grant(domain, request) }),
     };
     await this.#queues.send(SCRIPT_QUEUE, job, domain.tenant.id);
