@@ -94,6 +94,14 @@ export class OriginRejectedError extends ForbiddenError {
   }
 }
 
+/**
+ * A write authenticated by the session cookie did not prove it came from the platform's own page
+ * (no or a wrong CSRF token, or another origin): refused before the route runs.
+ */
+export class CsrfRejectedError extends ForbiddenError {
+  override readonly code = 'csrf-rejected';
+}
+
 export class TenantSuspendedError extends ForbiddenError {
   override readonly code = 'tenant-suspended';
 }

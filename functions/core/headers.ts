@@ -9,3 +9,10 @@ export const HOST_HEADER = `${PLATFORM_HEADER_PREFIX}host`;
 export const ORIGIN_HEADER = `${PLATFORM_HEADER_PREFIX}origin`;
 /** Idempotency of execution requests. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
+/**
+ * The viewer's protocol as the edge saw it (`https` | `http`), set by the edge after client
+ * `x-execfabric-*` headers are deleted; absent means https (the AWS edge serves `/api` over https only).
+ */
+export const PROTO_HEADER = `${PLATFORM_HEADER_PREFIX}proto`;
+/** The CSRF token a cookie-authenticated write must echo (see functions/http/session.ts). */
+export const CSRF_HEADER = 'x-csrf-token';

@@ -34,7 +34,11 @@ export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = p
     accepts: definition.accepts,
     routes: definition.routes(core),
     hosts: core.hosts,
-    authenticate: (domain, request) => core.auth.authenticate(domain, request.headers.authorization),
+    authenticate: (domain, credential) =>
+      credential.kind === 'bearer'
+        ? core.auth.authenticate(domain, credential.header)
+        : core.auth.authenticateSessionToken(domain, credential.token),
+    csrfToken: (caller) => core.auth.csrfToken(caller),
     originSecret: requireEnv(ENV.originSecret, env),
     logger,
   });

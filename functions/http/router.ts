@@ -21,6 +21,8 @@ export interface ApiRequest<TBody> {
   readonly body: TBody;
   readonly requestId: string;
   readonly sourceIp: string;
+  /** Whether the viewer reached the edge over https (decides the session cookie's attributes). */
+  readonly secure: boolean;
 }
 
 export interface RouteContext<TBody, TCaller extends Caller | undefined> {
@@ -33,6 +35,10 @@ export interface RouteResult {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** `Set-Cookie` values (API Gateway payload 2.0 `cookies`). */
+  readonly cookies?: readonly string[];
+  /** A body sent as it is, with its media type, instead of JSON (e.g. an export). */
+  readonly raw?: { readonly contentType: string; readonly text: string };
 }
 
 type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;

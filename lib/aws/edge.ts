@@ -46,7 +46,7 @@ import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deplo
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { distributionTenantName } from '../../functions/core/governance/edge.ts';
-import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import { ORIGIN_HEADER, PROTO_HEADER } from '../../functions/core/headers.ts';
 import { viewerRequestSource } from '../edge/viewer-request.ts';
 import { type SiteName, sites } from '../topology.ts';
 
@@ -189,6 +189,8 @@ export class Edge extends Construct {
             // A dynamic reference: CloudFormation resolves it at deploy time; the template holds none of it.
             originCustomHeaders: [
               { headerName: ORIGIN_HEADER, headerValue: props.originSecret.secretValue.unsafeUnwrap() },
+              // `/api/*` is served over https only; the API marks session cookies Secure from this.
+              { headerName: PROTO_HEADER, headerValue: 'https' },
             ],
           },
         ],

@@ -11,7 +11,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import { ORIGIN_HEADER, PROTO_HEADER } from '../../functions/core/headers.ts';
 import type { EdgeRequest, ViewerRequestFunction } from '../edge/viewer-request.ts';
 import { type FunctionName, type RouteSpec, routes, type SiteName, sites } from '../topology.ts';
 import type { LocalInvoke } from './lambda.ts';
@@ -81,12 +81,19 @@ function apiEvent(
   originSecret: string,
   sourceIp: string,
 ): APIGatewayProxyEventV2 {
-  // CloudFront's origin request policy forwards every viewer header except Host, then adds its own.
+  // CloudFront's origin request policy forwards every viewer header except Host, then adds its own;
+  // API Gateway (payload 2.0) moves the cookies out of the headers into `cookies`.
   const headers: Record<string, string> = {};
   for (const [name, { value }] of Object.entries(edge.headers)) {
-    if (name !== 'host') headers[name] = value;
+    if (name !== 'host' && name !== 'cookie') headers[name] = value;
   }
+  const cookies = (edge.headers.cookie?.value ?? '')
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   headers[ORIGIN_HEADER] = originSecret;
+  // The local edge serves plain http; the AWS edge adds `https` the same way (an origin header).
+  headers[PROTO_HEADER] = 'http';
   headers['x-forwarded-for'] = sourceIp;
   const contentType = headers['content-type'] ?? '';
   // A textual body that is not valid UTF-8 travels as base64, byte for byte: decoding it here
@@ -98,6 +105,7 @@ function apiEvent(
     routeKey: `ANY ${route.path}`,
     rawPath: edge.uri,
     rawQueryString: url.search.startsWith('?') ? url.search.slice(1) : url.search,
+    ...(cookies.length > 0 ? { cookies } : {}),
     headers,
     requestContext: {
       accountId: '000000000000',
@@ -125,7 +133,7 @@ function apiEvent(
 function send(
   response: ServerResponse,
   status: number,
-  headers: Record<string, string>,
+  headers: Record<string, string | string[]>,
   body: Buffer | string,
 ) {
   response.writeHead(status, headers);
@@ -212,8 +220,11 @@ export function createLocalRouter(options: LocalRouterOptions) {
         request.socket.remoteAddress ?? '127.0.0.1',
       );
       const result = (await options.invoke(route.function)(event)) as APIGatewayProxyStructuredResultV2;
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+      // API Gateway turns each entry of `cookies` into its own Set-Cookie header.
+      if (result.cookies !== undefined && result.cookies.length > 0)
+        headers['set-cookie'] = [...result.cookies];
       const payload = result.body ?? '';
       send(
         response,

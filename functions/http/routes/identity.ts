@@ -8,10 +8,21 @@ import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { type Route, route } from '../router.ts';
+import { assertFromThisOrigin, clearedSessionCookie, sessionCookie } from '../session.ts';
 
 const loginBody = z.strictObject({
   username: z.string().min(1).max(128),
   password: z.string().min(1).max(1024),
+  /**
+   * `token` (the default) answers the session token, for the CLI and agents; `cookie` keeps it in an
+   * HttpOnly cookie bound to this host (the fronts) and answers the CSRF token instead.
+   */
+  session: z.enum(['token', 'cookie']).optional(),
+});
+
+const logoutBody = z.strictObject({
+  /** End every session of the user in this domain, not only this one. */
+  everywhere: z.boolean().optional(),
 });
 
 const newUserBody = z.strictObject({
@@ -70,21 +81,33 @@ export function identityRoutes(core: Core): Route[] {
       auth: 'anonymous',
       body: loginBody,
       maxBodyBytes: 4096,
-      handle: async ({ domain, request }) => ({
-        status: 200,
-        body: await core.auth.login(domain, request.body.username, request.body.password, {
+      handle: async ({ domain, request }) => {
+        const cookie = request.body.session === 'cookie';
+        // A cookie session is only ever started by this host's own page.
+        if (cookie) assertFromThisOrigin(request.headers, domain);
+        const result = await core.auth.login(domain, request.body.username, request.body.password, {
           requestId: request.requestId,
           sourceIp: request.sourceIp,
-        }),
-      }),
+        });
+        if (!cookie) return { status: 200, body: result };
+        const { token, ...rest } = result;
+        const caller = await core.auth.authenticateSessionToken(domain, token);
+        return {
+          status: 200,
+          body: { ...rest, session: 'cookie', csrfToken: core.auth.csrfToken(caller) },
+          cookies: [sessionCookie(token, new Date(result.expiresAt), core.now(), request.secure)],
+        };
+      },
     }),
     route({
       method: 'POST',
       path: '/api/auth/logout',
       auth: 'caller',
-      handle: async ({ domain, caller }) => {
-        await core.auth.logout(domain, caller);
-        return { status: 204 };
+      body: logoutBody,
+      maxBodyBytes: 1024,
+      handle: async ({ domain, caller, request }) => {
+        await core.auth.logout(domain, caller, { everywhere: request.body.everywhere === true });
+        return { status: 204, cookies: [clearedSessionCookie(request.secure)] };
       },
     }),
     route({
@@ -99,6 +122,8 @@ export function identityRoutes(core: Core): Route[] {
           permissions: [...caller.permissions].sort(),
           superAdmin: caller.superAdmin,
           via: caller.via,
+          // What a write signed in by the session cookie must echo in `x-csrf-token`.
+          ...(caller.via === 'session' ? { csrfToken: core.auth.csrfToken(caller) } : {}),
           menus: menusFor(core.directory.menus(domain), caller.permissions).map(({ id, label }) => ({
             id,
             label,
