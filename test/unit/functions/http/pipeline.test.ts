@@ -129,7 +129,7 @@ describe('the API pipeline', () => {
     });
 
     it('refuses a cookie write without the token, with a wrong one, or from another origin or site', async () => {
-      const refused = [
+      const refused: Record<string, string>[] = [
         {},
         { 'x-csrf-token': 'guess' },
         { 'x-csrf-token': 'csrf-of-c', origin: 'http://evil.localhost:8080' },
