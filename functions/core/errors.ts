@@ -78,6 +78,14 @@ export class ConflictError extends ExecFabricError {
   readonly code: string = 'conflict';
 }
 
+/**
+ * A Skill, script or HTTP resource is disabled or archived, so runs of it are refused until someone
+ * restores it. `extra` names what (`subject`), its `state` and its `id`.
+ */
+export class NotRunnableError extends ConflictError {
+  override readonly code = 'not-runnable';
+}
+
 export class AuthenticationError extends ExecFabricError {
   readonly code = 'unauthenticated';
 }

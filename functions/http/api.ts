@@ -5,8 +5,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { LambdaScriptChecker } from '../core/assets/checker.ts';
-import { tableFromEnv } from '../core/db.ts';
+import { documentClient, tableFromEnv } from '../core/db.ts';
 import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
+import { TableJobClaims } from '../core/executions/claims.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
@@ -28,6 +29,7 @@ export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = p
     superAdmins: parseList(env[ENV.superAdmins]),
     queues: queuesFromEnv(['script-executions', 'http-executions'], env),
     ...checkerFromEnv(env),
+    ...claimsFromEnv(env),
   });
   const handler = createApiHandler({
     surfaces: definition.surfaces,
@@ -43,6 +45,15 @@ export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = p
     logger,
   });
   return { core, handler };
+}
+
+/** The claims table, where this function may claim jobs (the tenant API, to cancel queued runs). */
+function claimsFromEnv(env: NodeJS.ProcessEnv) {
+  const name = env[ENV.claimsTableName];
+  if (name === undefined || name === '') return {};
+  const endpoint = env[ENV.dynamodbEndpoint];
+  const client = documentClient(endpoint === undefined || endpoint === '' ? undefined : endpoint);
+  return { claims: new TableJobClaims({ client, name }) };
 }
 
 /** The Python runtime's syntax check, where this function may invoke the worker. */

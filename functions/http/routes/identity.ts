@@ -7,6 +7,8 @@ import { RouteNotFoundError } from '../../core/errors.ts';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
+import { readAppearance } from '../../core/tenancy/branding.ts';
+import type { DomainContext } from '../../core/tenancy/domain.ts';
 import { type Route, route } from '../router.ts';
 import { assertFromThisOrigin, clearedSessionCookie, sessionCookie } from '../session.ts';
 
@@ -73,6 +75,21 @@ export function closedOnFreeEntry(routes: readonly Route[]): Route[] {
   }));
 }
 
+/**
+ * The menus a caller's permissions allow, in order; a dedicated delivery whose branding chooses its
+ * menus shows only those (Home always).
+ */
+async function shownMenus(core: Core, domain: DomainContext, permissions: ReadonlySet<string>) {
+  const allowed = menusFor(core.directory.menus(domain), permissions);
+  const chosen =
+    domain.kind === 'tenant'
+      ? (await readAppearance(core.table, domain.tenant.id)).branding?.menus
+      : undefined;
+  return allowed
+    .filter((menu) => chosen === undefined || menu.id === 'home' || chosen.includes(menu.id))
+    .map(({ id, label }) => ({ id, label }));
+}
+
 export function identityRoutes(core: Core): Route[] {
   return closedOnFreeEntry([
     route({
@@ -117,6 +134,9 @@ export function identityRoutes(core: Core): Route[] {
       handle: async ({ domain, caller }) => ({
         status: 200,
         body: {
+          ...(domain.kind === 'tenant'
+            ? { appearance: await readAppearance(core.table, domain.tenant.id) }
+            : {}),
           username: caller.username,
           roles: caller.roles,
           permissions: [...caller.permissions].sort(),
@@ -124,10 +144,7 @@ export function identityRoutes(core: Core): Route[] {
           via: caller.via,
           // What a write signed in by the session cookie must echo in `x-csrf-token`.
           ...(caller.via === 'session' ? { csrfToken: core.auth.csrfToken(caller) } : {}),
-          menus: menusFor(core.directory.menus(domain), caller.permissions).map(({ id, label }) => ({
-            id,
-            label,
-          })),
+          menus: await shownMenus(core, domain, caller.permissions),
           domain:
             domain.kind === 'public'
               ? { kind: 'public' }
@@ -266,12 +283,7 @@ export function identityRoutes(core: Core): Route[] {
       auth: 'caller',
       handle: async ({ domain, caller }) => ({
         status: 200,
-        body: {
-          items: menusFor(core.directory.menus(domain), caller.permissions).map(({ id, label }) => ({
-            id,
-            label,
-          })),
-        },
+        body: { items: await shownMenus(core, domain, caller.permissions) },
       }),
     }),
   ]);
