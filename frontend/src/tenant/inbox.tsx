@@ -2,6 +2,7 @@
 import { type FormEvent, useState } from 'react';
 import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, type Role, segment } from '../shared/api.ts';
+import { refreshNotifications } from '../shared/console.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
 import {
@@ -17,6 +18,7 @@ import {
   Section,
   Show,
   ShowList,
+  useConfirm,
 } from '../shared/ui.tsx';
 import type { Announcement, Execution, HttpResourceSummary, InboxItem } from './types.ts';
 
@@ -46,6 +48,7 @@ export function ApprovalsPage() {
                     onDecided={(text) => {
                       setMessage(text);
                       reload();
+                      refreshNotifications();
                     }}
                   />
                 </li>
@@ -66,6 +69,7 @@ function ApprovalCard({
   readonly onDecided: (text: string) => void;
 }) {
   const [comment, setComment] = useState('');
+  const { confirm, dialog } = useConfirm();
   const decide = useAction(async (decision: 'approve' | 'reject') =>
     api.post<Execution>(
       `/api/executions/${segment(execution.id)}/${decision}`,
@@ -73,6 +77,15 @@ function ApprovalCard({
     ),
   );
   const act = async (decision: 'approve' | 'reject') => {
+    if (decision === 'reject') {
+      const ok = await confirm({
+        title: `Reject the run of ${execution.skillName}?`,
+        body: <p>The run of {execution.requestedBy} ends as rejected; it cannot be approved afterwards.</p>,
+        confirm: 'Reject the run',
+        danger: true,
+      });
+      if (!ok) return;
+    }
     const done = await decide.run(decision);
     if (done !== undefined)
       onDecided(`${decision === 'approve' ? 'Approved' : 'Rejected'} the run of ${execution.skillName}.`);
@@ -82,6 +95,7 @@ function ApprovalCard({
   const approved = votes.filter((vote) => vote.decision === 'approve').length;
   return (
     <article className="card" aria-label={`Run of ${execution.skillName} by ${execution.requestedBy}`}>
+      {dialog}
       <h2>{execution.skillName}</h2>
       <dl className="facts">
         <dt>Requested by</dt>
@@ -95,7 +109,9 @@ function ApprovalCard({
           {execution.approvalsRequired === undefined
             ? `${approved}`
             : `${approved} of ${execution.approvalsRequired}`}
-          {votes.length === 0 ? null : ` (${votes.map((vote) => vote.approver).join(', ')})`}
+          {votes.length === 0
+            ? null
+            : ` (${votes.map((vote) => `${vote.approver}${vote.comment ? `: “${vote.comment}”` : ''}`).join('; ')})`}
           {execution.adminApprovalRequired ? (
             <div className="muted">An admin must be among the approvers.</div>
           ) : null}
@@ -109,10 +125,8 @@ function ApprovalCard({
           </>
         )}
       </dl>
-      <details>
-        <summary>Input</summary>
-        <JsonBlock value={execution.input} label="Input" />
-      </details>
+      <h3>Input</h3>
+      <JsonBlock value={execution.input} label="Input" />
       {execution.canDecide === false ? (
         <p className="muted">
           You cannot decide on this run (you requested it, or you have decided already).
@@ -167,7 +181,8 @@ export function AnnouncementsPage({ canManage }: { readonly canManage: boolean }
               <li key={announcement.id}>
                 <article className={`card announcement severity-${announcement.severity}`}>
                   <h2>
-                    {announcement.title} <Badge value={announcement.severity} />
+                    {announcement.title} <Badge value={announcement.severity} />{' '}
+                    {announcement.read === false ? <Badge value="info" label="unread" /> : null}
                   </h2>
                   <p className="muted">
                     <DateTime value={announcement.createdAt} /> ·{' '}
@@ -265,15 +280,17 @@ export function HttpResourcesPage() {
               {items.map((resource) => (
                 <li key={resource.id}>
                   <article className="card" aria-labelledby={`resource-${resource.id}`}>
-                    <h2 id={`resource-${resource.id}`}>{resource.name}</h2>
+                    <h2 id={`resource-${resource.id}`}>
+                      {resource.name}{' '}
+                      {resource.state === undefined || resource.state === 'active' ? null : (
+                        <Badge value={resource.state} />
+                      )}
+                    </h2>
                     <p className="muted">{resource.description || 'No description.'}</p>
                     <p>
                       {(resource.methods ?? []).map((method) => (
                         <Badge key={method} value="info" label={method} />
                       ))}
-                    </p>
-                    <p className="muted">
-                      <code>{resource.id}</code>
                     </p>
                   </article>
                 </li>

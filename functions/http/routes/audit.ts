@@ -81,9 +81,9 @@ export function auditRoutes(core: Core): Route[] {
     }),
     route({
       /**
-       * JSON Lines, oldest first: a `header` line (the domain, the filter and — on the first answer —
-       * the chain's verification as of now), one `entry` line per entry (with its hash), and a `next`
-       * line with the cursor of the rest when there is more.
+       * JSON Lines, oldest first: a `header` line (the domain, the filter and, with `verify=true` on
+       * the first answer, the chain's verification as of now — which reads the whole chain), one
+       * `entry` line per entry (with its hash), and a `next` line with the cursor of the rest.
        */
       method: 'GET',
       path: '/api/audit/export',
@@ -93,7 +93,7 @@ export function auditRoutes(core: Core): Route[] {
         const filter = auditFilter(request.query);
         const cursor = request.query.cursor;
         let verification: Awaited<ReturnType<typeof core.audit.verify>> | undefined;
-        if (cursor === undefined) {
+        if (cursor === undefined && request.query.verify === 'true') {
           await core.audit.seal(domain);
           verification = await core.audit.verify(domain);
         }
@@ -105,7 +105,8 @@ export function auditRoutes(core: Core): Route[] {
             domain: domainName(domain),
             exportedAt: core.now().toISOString(),
             filter,
-            ...(verification === undefined ? { continues: true } : { verification }),
+            ...(cursor === undefined ? {} : { continues: true }),
+            ...(verification === undefined ? {} : { verification }),
           }),
           ...page.items.map((entry) => JSON.stringify({ kind: 'entry', ...entry })),
           ...(page.cursor === undefined ? [] : [JSON.stringify({ kind: 'next', cursor: page.cursor })]),

@@ -22,10 +22,7 @@ const loginBody = z.strictObject({
   session: z.enum(['token', 'cookie']).optional(),
 });
 
-const logoutBody = z.strictObject({
-  /** End every session of the user in this domain, not only this one. */
-  everywhere: z.boolean().optional(),
-});
+
 
 const newUserBody = z.strictObject({
   username: z.string().min(1).max(128),
@@ -120,10 +117,18 @@ export function identityRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/auth/logout',
       auth: 'caller',
-      body: logoutBody,
-      maxBodyBytes: 1024,
       handle: async ({ domain, caller, request }) => {
-        await core.auth.logout(domain, caller, { everywhere: request.body.everywhere === true });
+        await core.auth.logout(domain, caller);
+        return { status: 204, cookies: [clearedSessionCookie(request.secure)] };
+      },
+    }),
+    route({
+      // Ends every session of the caller in this domain: other browsers and devices too.
+      method: 'POST',
+      path: '/api/auth/logout-everywhere',
+      auth: 'caller',
+      handle: async ({ domain, caller, request }) => {
+        await core.auth.logout(domain, caller, { everywhere: true });
         return { status: 204, cookies: [clearedSessionCookie(request.secure)] };
       },
     }),
