@@ -177,9 +177,8 @@ export function CodeEditor({
 
   return (
     <div className="field code-field">
-      <label htmlFor={id} onClick={() => view.current?.focus()}>
-        {label}
-      </label>
+      <span className="label">{label}</span>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: dropping a file is a pointer shortcut; "Load from file…" is the keyboard way */}
       <div
         ref={host}
         className={dragging ? 'code-editor dragging' : 'code-editor'}

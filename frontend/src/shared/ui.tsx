@@ -117,7 +117,7 @@ export function useConfirm(): { confirm: (request: ConfirmRequest) => Promise<bo
         <h2 id={titleId}>{pending.title}</h2>
         <div className="confirm-body">{pending.body}</div>
         <div className="form-actions">
-          <button type="button" className="secondary" autoFocus onClick={() => finish(false)}>
+          <button type="button" className="secondary" onClick={() => finish(false)}>
             Cancel
           </button>
           <button

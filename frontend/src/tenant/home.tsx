@@ -85,7 +85,7 @@ export function HomePage({ me }: { readonly me: Me }) {
           <p className="pre-line">{branding.homeText}</p>
         </div>
       ) : null}
-      <div aria-label="Unread announcements" role="region">
+      <section aria-label="Unread announcements">
         {unread.state.status === 'ready'
           ? unread.state.data.items.map((item) => (
               <Banner
@@ -98,7 +98,7 @@ export function HomePage({ me }: { readonly me: Me }) {
               />
             ))
           : null}
-      </div>
+      </section>
       {me.permissions.includes('approval:decide') ? (
         <Section title="Waiting for you">
           <p>

@@ -22,8 +22,6 @@ const loginBody = z.strictObject({
   session: z.enum(['token', 'cookie']).optional(),
 });
 
-
-
 const newUserBody = z.strictObject({
   username: z.string().min(1).max(128),
   password: z.string().min(1).max(1024),
