@@ -75,11 +75,16 @@ export async function signIn(page: Page, username: string, password: string): Pr
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
-/** The labels of the main menu, in order. */
+/** The labels of the main menu, in order (without the counts some menus show). */
 export async function menuLabels(page: Page): Promise<string[]> {
   const nav = page.getByRole('navigation', { name: 'Main' });
   await nav.getByRole('link').first().waitFor();
-  return (await nav.getByRole('link').allTextContents()).map((text) => text.trim());
+  return (await nav.locator('.menu-label').allTextContents()).map((text) => text.trim());
+}
+
+/** The text of a code editor (CodeMirror), line by line. */
+export async function editorText(page: Page, label: string): Promise<string> {
+  return (await page.getByLabel(label, { exact: true }).innerText()).replace(/\u00a0/g, ' ');
 }
 
 /** Horizontal overflow of the page, in CSS pixels (0 when nothing scrolls sideways). */
