@@ -247,13 +247,14 @@ export const api = {
   delete: <T>(path: string, options?: RequestOptions) => request<T>('DELETE', path, options),
 };
 
-/** Builds `/api/…?a=b` from a path and the query values that are set. */
+/** Builds `/api/…?a=b` from a path (which may carry a query already) and the query values that are set. */
 export function withQuery(path: string, query: Readonly<Record<string, string | undefined>>): string {
-  const params = new URLSearchParams();
+  const [base = '', existing = ''] = path.split('?', 2);
+  const params = new URLSearchParams(existing);
   for (const [name, value] of Object.entries(query))
     if (value !== undefined && value !== '') params.set(name, value);
   const search = params.toString();
-  return search === '' ? path : `${path}?${search}`;
+  return search === '' ? base : `${base}?${search}`;
 }
 
 export function segment(value: string): string {

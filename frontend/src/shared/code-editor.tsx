@@ -7,14 +7,31 @@
  * focus on (CodeMirror's tab-focus mode), which the hint under the editor says. Colours come from the
  * page's CSS variables, so the editor follows the light and dark themes.
  */
-import { indentWithTab } from '@codemirror/commands';
+import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { json } from '@codemirror/lang-json';
 import { python } from '@codemirror/lang-python';
-import { HighlightStyle, indentUnit, syntaxHighlighting } from '@codemirror/language';
+import {
+  bracketMatching,
+  foldGutter,
+  foldKeymap,
+  HighlightStyle,
+  indentOnInput,
+  indentUnit,
+  syntaxHighlighting,
+} from '@codemirror/language';
+import { highlightSelectionMatches, searchKeymap } from '@codemirror/search';
 import { EditorState } from '@codemirror/state';
-import { EditorView, keymap } from '@codemirror/view';
+import {
+  drawSelection,
+  dropCursor,
+  EditorView,
+  highlightActiveLine,
+  highlightActiveLineGutter,
+  highlightSpecialChars,
+  keymap,
+  lineNumbers,
+} from '@codemirror/view';
 import { tags } from '@lezer/highlight';
-import { basicSetup } from 'codemirror';
 import { type ChangeEvent, type DragEvent, useEffect, useId, useRef, useState } from 'react';
 
 /** Largest file loaded into the editor (the API takes scripts up to 256 KiB). */
@@ -109,9 +126,21 @@ export function CodeEditor({
       parent: host.current,
       state: EditorState.create({
         doc: value,
+        // CodeMirror's basic setup without completion pop-ups (so Escape always means "let Tab
+        // leave"): line numbers, folding, history, search, bracket matching, auto-indent.
         extensions: [
-          basicSetup,
-          keymap.of([indentWithTab]),
+          lineNumbers(),
+          highlightActiveLineGutter(),
+          highlightSpecialChars(),
+          history(),
+          foldGutter(),
+          drawSelection(),
+          dropCursor(),
+          indentOnInput(),
+          bracketMatching(),
+          highlightActiveLine(),
+          highlightSelectionMatches(),
+          keymap.of([...defaultKeymap, ...searchKeymap, ...historyKeymap, ...foldKeymap, indentWithTab]),
           indentUnit.of('    '),
           EditorState.tabSize.of(4),
           language === 'python' ? python() : json(),
