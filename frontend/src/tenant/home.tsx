@@ -71,7 +71,9 @@ export function HomePage({ me }: { readonly me: Me }) {
     5,
   );
   const approvals = useResource<{ items: { canDecide?: boolean }[] }>(
-    me.permissions.includes('approval:decide') ? '/api/approvals' : null,
+    me.permissions.includes('approval:decide') && me.menus.some((menu) => menu.id === 'approvals')
+      ? '/api/approvals'
+      : null,
   );
   const waiting =
     approvals.state.status === 'ready'
@@ -99,7 +101,7 @@ export function HomePage({ me }: { readonly me: Me }) {
             ))
           : null}
       </section>
-      {me.permissions.includes('approval:decide') ? (
+      {me.permissions.includes('approval:decide') && me.menus.some((menu) => menu.id === 'approvals') ? (
         <Section title="Waiting for you">
           <p>
             {waiting === 0 ? (

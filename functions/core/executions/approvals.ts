@@ -108,7 +108,9 @@ export class Approvals {
       {
         id: `approval-${execution.id}`,
         title: `Approval needed: ${execution.skillName}`,
-        body: `${execution.requestedBy} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${execution.deadline ?? 'it expires'}.`,
+        body: `${execution.requestedBy} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${
+          execution.deadline === undefined ? 'it expires' : new Date(execution.deadline).toUTCString()
+        }.`,
         audience: roles,
         severity: 'warning',
         link: `/executions/${execution.id}`,
