@@ -176,7 +176,7 @@ describe('tenant front', () => {
     const result = tab.getByRole('figure', { name: 'Result' });
     await result.waitFor({ timeout: 30_000 });
     expect(await result.textContent()).toContain('Howdy, Alice!');
-    expect(await tab.locator('.execution dl').textContent()).toContain('python-script 2');
+    expect(await tab.locator('.execution dl').textContent()).toContain('greet.py version 2');
 
     // The admin pages render: Skill management, users and roles, audit.
     await nav.getByRole('link', { name: 'Manage skills' }).click();
@@ -184,7 +184,7 @@ describe('tenant front', () => {
     await tab.getByLabel('Input schema (JSON Schema 2020-12) as JSON').waitFor();
     expect(await editorText(tab, 'Input schema (JSON Schema 2020-12) as JSON')).toContain('"name"');
     // The builder shows the same schema as fields.
-    expect(await tab.getByLabel('Field 1 name').first().inputValue()).toBe('name');
+    expect(await tab.locator('#skill-input-schema-field-0-name').inputValue()).toBe('name');
     await screenshot(tab, 'tenant-skill-edit');
     await nav.getByRole('link', { name: 'Users & roles' }).click();
     await tab.getByRole('cell', { name: 'bob', exact: true }).waitFor();

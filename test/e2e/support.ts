@@ -82,9 +82,10 @@ export async function menuLabels(page: Page): Promise<string[]> {
   return (await nav.locator('.menu-label').allTextContents()).map((text) => text.trim());
 }
 
-/** The text of a code editor (CodeMirror), line by line. */
+/** The text of a code editor (CodeMirror): its rendered lines, joined (short documents render whole). */
 export async function editorText(page: Page, label: string): Promise<string> {
-  return (await page.getByLabel(label, { exact: true }).innerText()).replace(/\u00a0/g, ' ');
+  const lines = await page.getByLabel(label, { exact: true }).locator('.cm-line').allTextContents();
+  return lines.join('\n').replace(/\u00a0/g, ' ');
 }
 
 /** Horizontal overflow of the page, in CSS pixels (0 when nothing scrolls sideways). */

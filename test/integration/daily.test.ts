@@ -453,6 +453,58 @@ describe('disable, archive, restore', () => {
   });
 });
 
+describe('an HTTP resource the platform disables', () => {
+  it("refuses the tenant's runs of it with the reason until the platform restores it", async () => {
+    const created = await api(ADMIN, admin, 'POST', '/api/http-resources', {
+      name: 'Stock API',
+      baseUrl: 'https://stock.example.com',
+      methods: ['GET'],
+      paths: ['/items/*'],
+      writeAllowed: false,
+      auth: { scheme: 'bearer' },
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = String(created.body.id);
+    expect(
+      (await api(ADMIN, admin, 'POST', `/api/http-resources/${id}/grants`, { tenantIds: ['acme'] })).status,
+    ).toBe(200);
+    const skill = await api(ACME, alice, 'POST', '/api/skills', {
+      name: 'Stock level',
+      inputSchema: { type: 'object' },
+      outputSchema: true,
+      risk: 'low',
+      asset: { kind: 'http', id, request: { method: 'GET', path: '/items/1' } },
+    });
+    expect(skill.status, skill.text).toBe(201);
+    const disabled = await api(ADMIN, admin, 'PUT', `/api/http-resources/${id}/state`, { state: 'disabled' });
+    expect(disabled.body).toMatchObject({ state: 'disabled' });
+    const summary = await api(ACME, alice, 'GET', '/api/http-resources');
+    expect(summary.body.items.find((item: { id: string }) => item.id === id)).toMatchObject({
+      state: 'disabled',
+    });
+    const refused = await api(ACME, bob, 'POST', `/api/skills/${skill.body.id}/executions`, { input: {} });
+    expectProblem(refused, 409);
+    expect(refused.body).toMatchObject({ subject: 'HTTP resource', state: 'disabled' });
+    expect(refused.body.detail).toContain('until the platform restores it');
+    // Tenants cannot touch it; the public chain records who did.
+    expectProblem(
+      await api(ACME, alice, 'PUT', `/api/http-resources/${id}/state`, { state: 'active' }),
+      [403, 404, 405],
+    );
+    await api(ADMIN, admin, 'PUT', `/api/http-resources/${id}/state`, { state: 'active' });
+    const audit = await api(
+      ADMIN,
+      admin,
+      'GET',
+      `/api/audit?target=http-resource:${id}&action=http-resource.disabled`,
+    );
+    expect(audit.body.items).toHaveLength(1);
+    expect(
+      (await api(ACME, bob, 'POST', `/api/skills/${skill.body.id}/executions`, { input: {} })).status,
+    ).toBe(202);
+  });
+});
+
 describe('audit export', () => {
   it('exports JSON Lines, oldest first, with the verification and a cursor for the rest', async () => {
     const first = await api(ACME, alice, 'GET', '/api/audit/export?limit=3&verify=true&actor=alice');

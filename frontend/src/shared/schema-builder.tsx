@@ -28,6 +28,8 @@ export interface SchemaField {
   readonly required: boolean;
   /** Choices of a `choice` field. */
   readonly choices: readonly string[];
+  /** Bounds and notes kept as they are (minLength, maxLength, minimum, maximum, description, default). */
+  readonly extras?: Readonly<Record<string, unknown>>;
 }
 
 export interface BuiltSchema {
@@ -38,15 +40,16 @@ export interface BuiltSchema {
 
 type Json = Record<string, unknown>;
 
-const PROPERTY_KEYS = new Set([
+/** Kept through the builder unchanged. */
+const EXTRA_KEYS = ['description', 'default', 'minLength', 'maxLength', 'minimum', 'maximum'] as const;
+const PROPERTY_KEYS = new Set<string>([
   'type',
   'title',
-  'description',
   'format',
   'enum',
   'items',
   'x-widget',
-  'minLength',
+  ...EXTRA_KEYS,
 ]);
 
 function fieldOf(name: string, value: unknown, required: boolean): SchemaField | string {
@@ -56,7 +59,15 @@ function fieldOf(name: string, value: unknown, required: boolean): SchemaField |
   const extra = Object.keys(property).filter((key) => !PROPERTY_KEYS.has(key));
   if (extra.length > 0) return `field ${name} uses ${extra.join(', ')}`;
   const title = typeof property.title === 'string' ? property.title : '';
-  const base = { name, title, required, choices: [] as string[] };
+  const extras: Json = {};
+  for (const key of EXTRA_KEYS) if (property[key] !== undefined) extras[key] = property[key];
+  const base = {
+    name,
+    title,
+    required,
+    choices: [] as string[],
+    ...(Object.keys(extras).length > 0 ? { extras } : {}),
+  };
   const { type, format } = property;
   if (
     type === 'string' &&
@@ -115,7 +126,7 @@ export function readSchema(text: string): BuiltSchema | { readonly unsupported: 
 }
 
 function propertyOf(field: SchemaField): Json {
-  const title = field.title.trim() === '' ? {} : { title: field.title.trim() };
+  const title = { ...(field.title.trim() === '' ? {} : { title: field.title.trim() }), ...field.extras };
   switch (field.type) {
     case 'text':
       return { type: 'string', ...title };
