@@ -605,6 +605,7 @@ describe('dedicated branding', () => {
     const gina = await platform.login(GLOBEX, 'gina');
     const me = await api(GLOBEX, gina, 'GET', '/api/me');
     expect(me.body.menus.map((menu: { id: string }) => menu.id)).toEqual(['home', 'skills']);
+    expect(me.body.appearance.branding.menus).toEqual(['skills']);
     // Tenants cannot set it; acme stays standard.
     expectProblem(
       await api(ACME, alice, 'PUT', '/api/tenants/acme/branding', { branding: null }),

@@ -1,6 +1,7 @@
 /**
  * What the tenant front needs beyond the catalogue: its appearance (`GET /api/branding`, readable
- * before sign-in: a dedicated delivery's sign-in page is branded too) and the caller's notification
+ * before sign-in — name, logo and colours only: a dedicated delivery's sign-in page is branded too)
+ * and the caller's notification
  * counts (`GET /api/notifications`: runs waiting for their decision, announcements they have not read).
  */
 import type { Core } from '../../core/platform.ts';
@@ -17,10 +18,25 @@ export function appearanceRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/branding',
       auth: 'anonymous',
-      handle: async ({ domain }) => ({
-        status: 200,
-        body: await readAppearance(core.table, tenantOf(domain, 'branding').tenant.id),
-      }),
+      handle: async ({ domain }) => {
+        const appearance = await readAppearance(core.table, tenantOf(domain, 'branding').tenant.id);
+        // Before sign-in only what the sign-in page shows; home text and menus come with GET /api/me.
+        const { displayName, logo, colors } = appearance.branding ?? {};
+        return {
+          status: 200,
+          body:
+            appearance.branding === undefined
+              ? appearance
+              : {
+                  deliveryMode: appearance.deliveryMode,
+                  branding: {
+                    ...(displayName === undefined ? {} : { displayName }),
+                    ...(logo === undefined ? {} : { logo }),
+                    ...(colors === undefined ? {} : { colors }),
+                  },
+                },
+        };
+      },
     }),
     route({
       method: 'GET',
