@@ -159,6 +159,8 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       ...noPermissions,
       table: 'readwrite',
       sendTo: ['script-executions', 'http-executions'],
+      // Cancelling a queued run claims its job first, so no worker ever starts it.
+      claims: true,
       invoke: ['script-worker'],
       messageKeys: ['jobs'],
     },
@@ -406,6 +408,24 @@ export const table: TableSpec = {
       partitionKey: 'GSI2PK',
       sortKey: 'GSI2SK',
       purpose: 'lifecycle day buckets: tenants by expiry day, pending approvals by expiry',
+    },
+    {
+      name: 'GSI3',
+      partitionKey: 'GSI3PK',
+      sortKey: 'GSI3SK',
+      purpose: 'filtered listings: runs by status, audit entries by actor',
+    },
+    {
+      name: 'GSI4',
+      partitionKey: 'GSI4PK',
+      sortKey: 'GSI4SK',
+      purpose: 'filtered listings: runs by Skill, audit entries by target',
+    },
+    {
+      name: 'GSI5',
+      partitionKey: 'GSI5PK',
+      sortKey: 'GSI5SK',
+      purpose: 'filtered listings: runs by requester, audit entries by action',
     },
   ],
 };

@@ -78,6 +78,14 @@ export class ConflictError extends ExecFabricError {
   readonly code: string = 'conflict';
 }
 
+/**
+ * A Skill, script or HTTP resource is disabled or archived, so runs of it are refused until someone
+ * restores it. `extra` names what (`subject`), its `state` and its `id`.
+ */
+export class NotRunnableError extends ConflictError {
+  override readonly code = 'not-runnable';
+}
+
 export class AuthenticationError extends ExecFabricError {
   readonly code = 'unauthenticated';
   /** The answer's `WWW-Authenticate` challenge (RFC 6750; RFC 9728 adds `resource_metadata`). */
@@ -98,6 +106,14 @@ export class OriginRejectedError extends ForbiddenError {
   constructor() {
     super('Requests must come through the ExecFabric edge');
   }
+}
+
+/**
+ * A write authenticated by the session cookie did not prove it came from the platform's own page
+ * (no or a wrong CSRF token, or another origin): refused before the route runs.
+ */
+export class CsrfRejectedError extends ForbiddenError {
+  override readonly code = 'csrf-rejected';
 }
 
 export class TenantSuspendedError extends ForbiddenError {

@@ -10,10 +10,12 @@ export const PORT_HEADER = `${PLATFORM_HEADER_PREFIX}port`;
 /**
  * The scheme viewers reach the edge with: set by the edge on every request it forwards to an API
  * (a CloudFront origin custom header, `https`; the local router, `http`), so an API can write
- * absolute links to its own host.
+ * absolute links to its own host and mark session cookies Secure over https (absent means https).
  */
 export const SCHEME_HEADER = `${PLATFORM_HEADER_PREFIX}scheme`;
 /** Proof that a request came through the edge; its value is a deploy-time secret. */
 export const ORIGIN_HEADER = `${PLATFORM_HEADER_PREFIX}origin`;
 /** Idempotency of execution requests. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
+/** The CSRF token a cookie-authenticated write must echo (see functions/http/session.ts). */
+export const CSRF_HEADER = 'x-csrf-token';

@@ -77,3 +77,59 @@ export function activeExecutionsShard(shard: number): string {
 export function publicItemKey(type: string, ...parts: readonly string[]): Key {
   return { PK: PUBLIC_PK, SK: [type, ...parts].join('#') };
 }
+
+/**
+ * Filtered listings (sparse GSI3–GSI5, overloaded by item type so three indexes serve both runs and
+ * the audit chain). Every partition starts with the domain's own partition key, so a query can never
+ * leave its domain (and a LeadingKeys policy on `T#<id>*` still covers it).
+ * - GSI3: runs by status            `<domain>#EXEC#S#<status>`   · audit by actor  `<domain>#AUDIT#A#<username>`
+ * - GSI4: runs by Skill             `<domain>#EXEC#K#<skillId>`  · audit by target `<domain>#AUDIT#T#<target>`
+ * - GSI5: runs by requester         `<domain>#EXEC#U#<username>` · audit by action `<domain>#AUDIT#C#<action>`
+ * Sort keys are the item's own time-ordered id (run id, or the audit entry's SK).
+ */
+export const FILTER_INDEXES = {
+  executionStatus: 'GSI3',
+  executionSkill: 'GSI4',
+  executionRequester: 'GSI5',
+  auditActor: 'GSI3',
+  auditTarget: 'GSI4',
+  auditAction: 'GSI5',
+} as const;
+
+export function executionsByStatus(domain: DomainContext, status: string): string {
+  return `${domainPk(domain)}#EXEC#S#${status}`;
+}
+
+export function executionsBySkill(domain: DomainContext, skillId: string): string {
+  return `${domainPk(domain)}#EXEC#K#${skillId}`;
+}
+
+export function executionsByRequester(domain: DomainContext, username: string): string {
+  return `${domainPk(domain)}#EXEC#U#${username}`;
+}
+
+export function auditByActor(domain: DomainContext, username: string): string {
+  return `${domainPk(domain)}#AUDIT#A#${username}`;
+}
+
+export function auditByTarget(domain: DomainContext, target: string): string {
+  return `${domainPk(domain)}#AUDIT#T#${target}`;
+}
+
+export function auditByAction(domain: DomainContext, action: string): string {
+  return `${domainPk(domain)}#AUDIT#C#${action}`;
+}
+
+/** Per-user read marks of announcements: `ANNREAD#<username>#<announcementId>`. */
+export function announcementReadKey(domain: DomainContext, username: string, announcementId: string): Key {
+  return itemKey(domain, 'ANNREAD', username, announcementId);
+}
+
+/** Streamed log chunks of a run: `EXECLOG#<executionId>#<seq>` (seq zero-padded, so key order is seq order). */
+export function executionLogKey(domain: DomainContext, executionId: string, seq: number): Key {
+  return itemKey(domain, 'EXECLOG', executionId, String(seq).padStart(10, '0'));
+}
+
+export function executionLogPrefix(domain: DomainContext, executionId: string): string {
+  return `${itemKey(domain, 'EXECLOG', executionId).SK}#`;
+}

@@ -6,9 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { type ScriptChecker, ScriptCheckUnavailableError } from './assets/checker.ts';
 import { ScriptAssets } from './assets/scripts.ts';
 import { AuditLog } from './audit/chain.ts';
-import { SkillCatalog } from './catalog/skills.ts';
+import { assertRunnable } from './availability.ts';
+import { type Skill, SkillCatalog } from './catalog/skills.ts';
 import type { Table } from './db.ts';
+import { NotFoundError } from './errors.ts';
 import { Approvals } from './executions/approvals.ts';
+import type { JobClaims } from './executions/claims.ts';
 import { type Execution, Executions } from './executions/executions.ts';
 import { HttpExecutor } from './executors/http.ts';
 import { PythonScriptExecutor } from './executors/python-script.ts';
@@ -49,6 +52,8 @@ export interface CoreOptions {
   readonly hostEdge?: HostEdge;
   /** HTTP resource credentials. @default the store the environment names (see secrets/from-env.ts) */
   readonly credentials?: CredentialStore;
+  /** Job claims, so cancelling a queued run keeps any worker from starting it. @default none */
+  readonly claims?: JobClaims;
   readonly now?: () => Date;
 }
 
@@ -119,6 +124,26 @@ export function createCore(options: CoreOptions) {
     onChanged: (domain, skillId, actor) =>
       revalidate((execution) => execution.skillId === skillId)(domain, skillId, actor),
   });
+  // A run (or an approval) needs the Skill and its asset active; the asset's name goes on the run.
+  const runnable = async (domain: TenantContext, skill: Skill): Promise<{ assetName?: string }> => {
+    assertRunnable('Skill', skill.name, skill.id, skill.state);
+    if (skill.asset.kind === 'python-script') {
+      const asset = await scripts.get(domain, skill.asset.id);
+      assertRunnable('script', asset.name, asset.id, asset.state);
+      return { assetName: asset.name };
+    }
+    if (skill.asset.kind === 'http') {
+      const resource = await httpResources.forTenant(domain, skill.asset.id).catch((error: unknown) => {
+        // A resource no longer granted is reported by the executor's own resolution.
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      });
+      if (resource === null) return {};
+      assertRunnable('HTTP resource', resource.name, resource.id, resource.state);
+      return { assetName: resource.name };
+    }
+    return {};
+  };
   const approvals: Approvals = new Approvals({
     table,
     audit,
@@ -127,6 +152,7 @@ export function createCore(options: CoreOptions) {
     announcements,
     parameters,
     now,
+    runnable,
   });
   const executions = new Executions({
     table,
@@ -136,6 +162,8 @@ export function createCore(options: CoreOptions) {
     now,
     approvalTtlSeconds: (domain) => approvals.ttlSeconds(domain),
     onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
+    runnable,
+    ...(options.claims === undefined ? {} : { claims: options.claims }),
   });
   approvals.attach(executions);
   // AI clients (MCP): their tokens, scopes and call logs, and the Skills they reach as tools.

@@ -5,8 +5,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { LambdaScriptChecker } from '../core/assets/checker.ts';
-import { tableFromEnv } from '../core/db.ts';
+import { documentClient, tableFromEnv } from '../core/db.ts';
 import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
+import { TableJobClaims } from '../core/executions/claims.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
@@ -33,20 +34,32 @@ export async function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessE
     queues: queuesFromEnv(['script-executions', 'http-executions'], signer, env),
     signer,
     ...checkerFromEnv(env),
+    ...claimsFromEnv(env),
   });
   const handler = createApiHandler({
     surfaces: definition.surfaces,
     accepts: definition.accepts,
     routes: definition.routes(core),
     hosts: core.hosts,
-    authenticate: (domain, request, kind) =>
-      kind === 'mcp-client'
-        ? authenticateMcpClient(core, domain, request)
-        : core.auth.authenticate(domain, request.headers.authorization),
+    authenticate: (domain, credential) =>
+      credential.kind === 'bearer'
+        ? core.auth.authenticate(domain, credential.header)
+        : core.auth.authenticateSessionToken(domain, credential.token),
+    authenticateMcpClient: (domain, request) => authenticateMcpClient(core, domain, request),
+    csrfToken: (caller) => core.auth.csrfToken(caller),
     originSecret: requireEnv(ENV.originSecret, env),
     logger,
   });
   return { core, handler };
+}
+
+/** The claims table, where this function may claim jobs (the tenant API, to cancel queued runs). */
+function claimsFromEnv(env: NodeJS.ProcessEnv) {
+  const name = env[ENV.claimsTableName];
+  if (name === undefined || name === '') return {};
+  const endpoint = env[ENV.dynamodbEndpoint];
+  const client = documentClient(endpoint === undefined || endpoint === '' ? undefined : endpoint);
+  return { claims: new TableJobClaims({ client, name }) };
 }
 
 /** The Python runtime's syntax check, where this function may invoke the worker. */

@@ -28,6 +28,13 @@ import type { DomainContext } from '../core/tenancy/domain.ts';
 import type { HostDirectory } from '../core/tenancy/hosts.ts';
 import { type HttpResponse, problemFromError } from './problem.ts';
 import { type ApiRequest, type HttpMethod, type Route, Router } from './router.ts';
+import {
+  assertSameOriginWrite,
+  type Credential,
+  credentialOf,
+  parseCookies,
+  viewerIsSecure,
+} from './session.ts';
 
 /** Default body limit for JSON routes; routes that take scripts raise it explicitly. */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -38,12 +45,11 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
  */
 export const MAX_BODY_DEPTH = 32;
 
-/** Finds the caller of a request: a user (`caller` routes, and any route sent a token) or an AI client. */
-export type Authenticator = (
-  domain: DomainContext,
-  request: ApiRequest<unknown>,
-  kind: 'user' | 'mcp-client',
-) => Promise<Caller>;
+/** Finds the user behind a credential: a bearer token (CLI, agents) or the session cookie (browsers). */
+export type Authenticator = (domain: DomainContext, credential: Credential) => Promise<Caller>;
+
+/** Finds the AI client behind an MCP request (its own bearer token; nothing else is accepted there). */
+export type McpAuthenticator = (domain: DomainContext, request: ApiRequest<unknown>) => Promise<Caller>;
 
 export interface ApiHandlerOptions {
   /** Surfaces (edge path prefixes) this API serves. */
@@ -53,6 +59,10 @@ export interface ApiHandlerOptions {
   readonly routes: readonly Route[];
   readonly hosts: HostDirectory;
   readonly authenticate: Authenticator;
+  /** Callers of `mcp-client` routes. @default none: such routes answer 404 */
+  readonly authenticateMcpClient?: McpAuthenticator;
+  /** The CSRF token a cookie-authenticated write of this caller must carry. */
+  readonly csrfToken: (caller: Caller) => string;
   /** The origin proof the edge adds; requests without it are refused. */
   readonly originSecret: string;
   readonly logger: Logger;
@@ -183,17 +193,26 @@ export function createApiHandler(options: ApiHandlerOptions) {
       body: undefined,
       requestId: event.requestContext.requestId,
       sourceIp: event.requestContext.http.sourceIp,
+      secure: viewerIsSecure(headers),
     };
 
+    // A bearer header is used wherever it is sent; the session cookie only where a caller is needed.
+    const credential = credentialOf(headers, parseCookies(event.cookies, headers.cookie));
     let caller: Caller | undefined;
     if (route.auth === 'mcp-client') {
-      caller = await options.authenticate(domain, unread, 'mcp-client');
-    } else if (route.auth === 'caller' || headers.authorization !== undefined) {
-      caller = await options.authenticate(domain, unread, 'user').catch((error: unknown) => {
+      if (options.authenticateMcpClient === undefined) throw new RouteNotFoundError(`No route for ${path}`);
+      caller = await options.authenticateMcpClient(domain, unread);
+    } else if (credential !== undefined && (route.auth === 'caller' || credential.kind === 'bearer')) {
+      caller = await options.authenticate(domain, credential).catch((error: unknown) => {
         // An anonymous route ignores a bad token rather than failing on it.
         if (route.auth === 'anonymous' && error instanceof AuthenticationError) return undefined;
         throw error;
       });
+    } else if (route.auth === 'caller') {
+      throw new AuthenticationError('Sign in first: a bearer token or a session cookie is required');
+    }
+    if (route.auth !== 'mcp-client' && caller !== undefined && credential?.kind === 'cookie') {
+      assertSameOriginWrite(method, headers, domain, options.csrfToken(caller));
     }
     if (
       route.permission !== undefined &&
@@ -207,13 +226,21 @@ export function createApiHandler(options: ApiHandlerOptions) {
     const request: ApiRequest<unknown> = { ...unread, body: parseBody(route, bytes, headers) };
     const result = await route.handle({ request, domain, caller });
     const responseHeaders: Record<string, string> = { ...SECURITY_HEADERS, ...result.headers };
+    const cookies = result.cookies === undefined ? {} : { cookies: [...result.cookies] };
     if (result.raw !== undefined) {
       responseHeaders['content-type'] = result.raw.contentType;
-      return { statusCode: result.status, headers: responseHeaders, body: result.raw.text };
+      return { statusCode: result.status, headers: responseHeaders, body: result.raw.text, ...cookies };
     }
-    if (result.body === undefined) return { statusCode: result.status, headers: responseHeaders, body: '' };
+    if (result.body === undefined) {
+      return { statusCode: result.status, headers: responseHeaders, body: '', ...cookies };
+    }
     responseHeaders['content-type'] = 'application/json';
-    return { statusCode: result.status, headers: responseHeaders, body: JSON.stringify(result.body) };
+    return {
+      statusCode: result.status,
+      headers: responseHeaders,
+      body: JSON.stringify(result.body),
+      ...cookies,
+    };
   }
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()

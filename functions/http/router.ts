@@ -21,6 +21,8 @@ export interface ApiRequest<TBody> {
   readonly body: TBody;
   readonly requestId: string;
   readonly sourceIp: string;
+  /** Whether the viewer reached the edge over https (decides the session cookie's attributes). */
+  readonly secure: boolean;
 }
 
 export interface RouteContext<TBody, TCaller extends Caller | undefined> {
@@ -33,9 +35,11 @@ export interface RouteResult {
   readonly status: number;
   /** Sent as JSON. */
   readonly body?: unknown;
-  /** A body already written in another media type (a protocol's own framing); replaces `body`. */
+  /** A body already written in another media type (a protocol's framing, an export); replaces `body`. */
   readonly raw?: { readonly contentType: string; readonly text: string };
   readonly headers?: Readonly<Record<string, string>>;
+  /** `Set-Cookie` values (API Gateway payload 2.0 `cookies`). */
+  readonly cookies?: readonly string[];
 }
 
 type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;

@@ -2,6 +2,7 @@
 import type { Core } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
 import type { Route } from '../http/router.ts';
+import { appearanceRoutes } from '../http/routes/appearance.ts';
 import { approvalRoutes } from '../http/routes/approvals.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
 import { catalogRoutes } from '../http/routes/catalog.ts';
@@ -19,6 +20,7 @@ export function tenantRoutes(core: Core): Route[] {
     ...auditRoutes(core),
     ...catalogRoutes(core),
     ...approvalRoutes(core),
+    ...appearanceRoutes(core),
     ...httpResourceTenantRoutes(core),
     ...templateTenantRoutes(core),
     ...mcpRoutes(core),

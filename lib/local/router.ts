@@ -77,11 +77,16 @@ function apiEvent(
   originSecret: string,
   sourceIp: string,
 ): APIGatewayProxyEventV2 {
-  // CloudFront's origin request policy forwards every viewer header except Host, then adds its own.
+  // CloudFront's origin request policy forwards every viewer header except Host, then adds its own;
+  // API Gateway (payload 2.0) moves the cookies out of the headers into `cookies`.
   const headers: Record<string, string> = {};
   for (const [name, { value }] of Object.entries(edge.headers)) {
-    if (name !== 'host') headers[name] = value;
+    if (name !== 'host' && name !== 'cookie') headers[name] = value;
   }
+  const cookies = (edge.headers.cookie?.value ?? '')
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   headers[ORIGIN_HEADER] = originSecret;
   headers[SCHEME_HEADER] = 'http';
   headers['x-forwarded-for'] = sourceIp;
@@ -95,6 +100,7 @@ function apiEvent(
     routeKey: `ANY ${route.path}`,
     rawPath: edge.uri,
     rawQueryString: url.search.startsWith('?') ? url.search.slice(1) : url.search,
+    ...(cookies.length > 0 ? { cookies } : {}),
     headers,
     requestContext: {
       accountId: '000000000000',
@@ -122,7 +128,7 @@ function apiEvent(
 function send(
   response: ServerResponse,
   status: number,
-  headers: Record<string, string>,
+  headers: Record<string, string | string[]>,
   body: Buffer | string,
 ) {
   response.writeHead(status, headers);
@@ -209,8 +215,11 @@ export function createLocalRouter(options: LocalRouterOptions) {
         request.socket.remoteAddress ?? '127.0.0.1',
       );
       const result = (await options.invoke(route.function)(event)) as APIGatewayProxyStructuredResultV2;
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+      // API Gateway turns each entry of `cookies` into its own Set-Cookie header.
+      if (result.cookies !== undefined && result.cookies.length > 0)
+        headers['set-cookie'] = [...result.cookies];
       const payload = result.body ?? '';
       send(
         response,

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import {
+  editorText,
   horizontalOverflow,
   launchBrowser,
   menuLabels,
@@ -78,7 +79,7 @@ describe('tenant front', () => {
     expect(foreign.status, foreign.text).toBe(201);
 
     const { page: tab } = await page();
-    await tab.goto(siteUrl(ACME, port));
+    await tab.goto(siteUrl(ACME, port, '/skills'));
     await tab.getByRole('heading', { name: 'Sign in to Acme Corporation' }).waitFor();
     await screenshot(tab, 'tenant-login');
     await signIn(tab, 'bob', PASSWORD);
@@ -106,9 +107,7 @@ describe('tenant front', () => {
     await result.waitFor({ timeout: 30_000 });
     expect(await result.textContent()).toContain('Hello, Bob!');
     await tab.getByText('Finished successfully.').waitFor();
-    expect(await tab.getByRole('figure', { name: 'Standard output' }).textContent()).toContain(
-      'greeting Bob',
-    );
+    expect(await tab.getByRole('figure', { name: 'Log' }).textContent()).toContain('greeting Bob');
     await screenshot(tab, 'tenant-run-result');
 
     // The schema's rules hold in the browser before anything is sent: an empty name is refused.
@@ -132,16 +131,18 @@ describe('tenant front', () => {
     await tab.getByRole('link', { name: 'greet.py' }).click();
     await tab.getByRole('heading', { name: 'greet.py', level: 1 }).waitFor();
 
-    const source = tab.getByLabel('Source of the new version');
+    const source = tab.getByLabel('Source of the new version', { exact: true });
     // The editor starts from the active version's source.
-    await expect.poll(async () => source.inputValue()).toContain('Hello, {name}!');
-    const current = await source.inputValue();
+    await expect.poll(async () => editorText(tab, 'Source of the new version')).toContain('Hello, {name}!');
+    const current = await editorText(tab, 'Source of the new version');
     // A broken version is refused with the API's problem details, and nothing is stored.
     await source.fill('def main(inputs, ctx:\n    return 1\n');
     await tab.getByRole('button', { name: 'Upload version' }).click();
     const problem = tab.getByRole('alert');
     await problem.waitFor();
-    expect(await problem.textContent()).toMatch(/\(4\d\d\)/);
+    // A plain-language heading with the API's detail under it, never a bare status code.
+    expect(await problem.textContent()).not.toMatch(/\(4\d\d\)/);
+    expect(await problem.getAttribute('data-problem')).toMatch(/^urn:execfabric:problem:/);
     await screenshot(tab, 'tenant-script-problem');
     await source.fill(current.replace('Hello, {name}!', 'Howdy, {name}!'));
     await tab.getByLabel('Note').fill('friendlier greeting');
@@ -149,13 +150,14 @@ describe('tenant front', () => {
     await tab.getByText('Uploaded version 2.').waitFor();
 
     await tab.getByRole('button', { name: 'Activate v2' }).click();
+    await tab.getByRole('dialog').getByRole('button', { name: 'Activate v2' }).click();
     await tab.getByText('Version 2 is active.').waitFor();
     await expect.poll(async () => tab.getByTestId('active-version').textContent()).toBe('v2');
     await tab.getByRole('button', { name: 'Roll back to v1' }).waitFor();
 
     // Compare the two versions.
-    await tab.getByLabel('From').selectOption('1');
-    await tab.getByLabel('To').selectOption('2');
+    await tab.getByLabel('From', { exact: true }).selectOption('1');
+    await tab.getByLabel('To', { exact: true }).selectOption('2');
     await tab.getByRole('button', { name: 'Compare' }).click();
     const diff = tab.getByRole('figure', { name: 'Changes from version 1 to version 2' });
     await diff.waitFor();
@@ -174,13 +176,15 @@ describe('tenant front', () => {
     const result = tab.getByRole('figure', { name: 'Result' });
     await result.waitFor({ timeout: 30_000 });
     expect(await result.textContent()).toContain('Howdy, Alice!');
-    expect(await tab.locator('.execution dl').textContent()).toContain('python-script 2');
+    expect(await tab.locator('.execution dl').textContent()).toContain('greet.py version 2');
 
     // The admin pages render: Skill management, users and roles, audit.
     await nav.getByRole('link', { name: 'Manage skills' }).click();
     await tab.getByRole('link', { name: 'Greet', exact: true }).click();
-    await tab.getByLabel('Input schema (JSON Schema 2020-12)').waitFor();
-    expect(await tab.getByLabel('Input schema (JSON Schema 2020-12)').inputValue()).toContain('"name"');
+    await tab.getByLabel('Input schema (JSON Schema 2020-12) as JSON').waitFor();
+    expect(await editorText(tab, 'Input schema (JSON Schema 2020-12) as JSON')).toContain('"name"');
+    // The builder shows the same schema as fields.
+    expect(await tab.locator('#skill-input-schema-field-0-name').inputValue()).toBe('name');
     await screenshot(tab, 'tenant-skill-edit');
     await nav.getByRole('link', { name: 'Users & roles' }).click();
     await tab.getByRole('cell', { name: 'bob', exact: true }).waitFor();
@@ -213,7 +217,7 @@ describe('tenant front', () => {
     await admin.getByRole('heading', { name: 'Edit Greet carefully', level: 1 }).waitFor();
 
     const { page: requester } = await page();
-    await requester.goto(siteUrl(ACME, port));
+    await requester.goto(siteUrl(ACME, port, '/skills'));
     await signIn(requester, 'bob', PASSWORD);
     await requester.getByRole('link', { name: 'Run Greet carefully' }).click();
     await requester.getByLabel('name').fill('Carol');
@@ -267,14 +271,14 @@ describe('tenant front', () => {
     const { page: tab } = await page();
     await tab.goto(siteUrl('umbrella.localhost', port));
     await signIn(tab, 'owner', PASSWORD);
-    const banner = tab.getByRole('region', { name: 'Subscription' });
+    const banner = tab.getByRole('region', { name: 'Subscription', exact: true });
     expect(await banner.textContent()).toContain('The subscription ends in 10 days.');
     await screenshot(tab, 'tenant-banner-expiring');
 
     const { page: suspended } = await page();
     await suspended.goto(siteUrl('hooli.localhost', port));
     await signIn(suspended, 'owner', PASSWORD);
-    const notice = suspended.getByRole('region', { name: 'Subscription' });
+    const notice = suspended.getByRole('region', { name: 'Subscription', exact: true });
     expect(await notice.textContent()).toContain('This organisation is suspended.');
     await screenshot(suspended, 'tenant-banner-suspended');
   }, 45_000);
@@ -291,7 +295,7 @@ describe('tenant front', () => {
     const me = await api(ACME, vera, 'GET', '/api/me');
 
     const { page: tab } = await page();
-    await tab.goto(siteUrl(ACME, port));
+    await tab.goto(siteUrl(ACME, port, '/skills'));
     await signIn(tab, 'vera', PASSWORD);
     const labels = await menuLabels(tab);
     expect(labels).toEqual(me.body.menus.map((menu: { label: string }) => menu.label));
@@ -308,7 +312,7 @@ describe('tenant front', () => {
 
   it('the sign-in form and a run work with the keyboard alone', async () => {
     const { page: tab } = await page();
-    await tab.goto(siteUrl(ACME, port));
+    await tab.goto(siteUrl(ACME, port, '/skills'));
     await tab.getByRole('heading', { name: 'Sign in to Acme Corporation' }).waitFor();
     const focusedId = async () =>
       (await tab.evaluate('document.activeElement && document.activeElement.id')) as string;
@@ -350,7 +354,7 @@ describe('tenant front', () => {
 
   it('the catalogue and a run fit a 375 px phone screen without sideways scrolling', async () => {
     const { page: tab } = await page({ width: 375, height: 812 });
-    await tab.goto(siteUrl(ACME, port));
+    await tab.goto(siteUrl(ACME, port, '/skills'));
     await tab.getByLabel('Username').waitFor();
     expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
     await screenshot(tab, 'phone-login');
@@ -430,7 +434,12 @@ describe('governance console', () => {
     await tab.getByLabel('Amount').fill('1200');
     await tab.getByRole('button', { name: 'Create order' }).click();
     await tab.getByRole('button', { name: 'Confirm payment' }).click();
-    await tab.getByText(/Payment confirmed; acme now runs until/).waitFor();
+    // A payment is confirmed only after saying what it does.
+    const confirmation = tab.getByRole('dialog');
+    expect(await confirmation.textContent()).toContain('Acme Corporation is renewed for 12 months');
+    await screenshot(tab, 'governance-confirm-payment');
+    await confirmation.getByRole('button', { name: 'Confirm payment' }).click();
+    await tab.getByText(/Payment confirmed; Acme Corporation now runs until/).waitFor();
     await tab.getByRole('cell', { name: 'paid' }).waitFor();
     await screenshot(tab, 'governance-orders');
 
@@ -490,7 +499,7 @@ describe('governance console', () => {
     await card.getByLabel('Grant to tenants (ids, comma-separated)').fill('acme');
     await card.getByRole('button', { name: 'Grant', exact: true }).click();
     await tab.getByText('Weather API granted.').waitFor();
-    await card.getByRole('button', { name: 'Revoke acme' }).waitFor();
+    await card.getByRole('button', { name: 'Revoke Acme Corporation' }).waitFor();
     await screenshot(tab, 'governance-http-resources');
 
     // A template written in the console and distributed to acme.

@@ -75,11 +75,17 @@ export async function signIn(page: Page, username: string, password: string): Pr
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
-/** The labels of the main menu, in order. */
+/** The labels of the main menu, in order (without the counts some menus show). */
 export async function menuLabels(page: Page): Promise<string[]> {
   const nav = page.getByRole('navigation', { name: 'Main' });
   await nav.getByRole('link').first().waitFor();
-  return (await nav.getByRole('link').allTextContents()).map((text) => text.trim());
+  return (await nav.locator('.menu-label').allTextContents()).map((text) => text.trim());
+}
+
+/** The text of a code editor (CodeMirror): its rendered lines, joined (short documents render whole). */
+export async function editorText(page: Page, label: string): Promise<string> {
+  const lines = await page.getByLabel(label, { exact: true }).locator('.cm-line').allTextContents();
+  return lines.join('\n').replace(/\u00a0/g, ' ');
 }
 
 /** Horizontal overflow of the page, in CSS pixels (0 when nothing scrolls sideways). */

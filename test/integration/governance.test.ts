@@ -513,7 +513,8 @@ describe('platform announcements', () => {
     const copies = seen.body.items.filter((item: { id: string }) => item.id === first.body.id);
     expect(copies).toEqual([expect.objectContaining({ title: 'Maintenance tonight', source: 'platform' })]);
     const globex = (await core.hosts.resolve('globex.localhost')) as TenantContext;
-    const globexItems = (await core.announcements.list(globex, null, 100)).items;
+    const globexItems = (await core.announcements.list(globex, { username: 'system', roles: null }, 100))
+      .items;
     expect(globexItems.map((item) => item.id)).not.toContain(first.body.id);
   });
 
@@ -597,6 +598,7 @@ describe('isolation', () => {
       expiresAt: new Date(REAL_NOW + 30 * DAY_MS).toISOString(),
     },
     'PATCH /api/tenants/{id}': { plan: 'free-forever' },
+    'PUT /api/tenants/{id}/branding': { branding: { displayName: 'Intruder', menus: ['home'] } },
     'POST /api/tenants/{id}/hosts': { host: 'intruder.localhost' },
     'POST /api/customers': { name: 'Intruder' },
     'POST /api/orders': { tenantId: 'initech', plan: 'free-forever', months: 120, amount: 0 },
@@ -624,6 +626,7 @@ describe('isolation', () => {
     const initech = await tenant('initech');
     expect(initech.plan).not.toBe('free-forever');
     expect(initech.hosts).toEqual(['initech.localhost']);
+    expect(initech.branding).toBeUndefined();
     const customers = await admin('GET', '/api/customers?limit=100');
     expect(customers.body.items.map((item: { name: string }) => item.name)).not.toContain('Intruder');
   }

@@ -371,6 +371,7 @@ describe('credential, grants and a granted Skill end to end', () => {
       name: 'Customer API',
       description: 'Read customers from the CRM',
       methods: ['GET'],
+      state: 'active',
     });
     expect(summaries.text).not.toContain('127.0.0.1');
     expect(summaries.text).not.toMatch(/authorization|bearer/i);

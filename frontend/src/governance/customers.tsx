@@ -17,6 +17,7 @@ import {
   Submit,
   Table,
   TextField,
+  useConfirm,
 } from '../shared/ui.tsx';
 import { TenantTable } from './tenants.tsx';
 import type { Customer, LedgerEntry, Order, Tenant } from './types.ts';
@@ -145,16 +146,42 @@ function Orders() {
   const list = usePaged<Order>('/api/orders', 50);
   const tenants = useResource<Page<Tenant>>('/api/tenants?limit=100');
   const [message, setMessage] = useState('');
+  const { confirm, dialog } = useConfirm();
+  const tenantName = (id: string) =>
+    tenants.state.status === 'ready'
+      ? (tenants.state.data.items.find((tenant) => tenant.id === id)?.name ?? id)
+      : id;
   const act = useAction(async (order: Order, action: 'confirm-payment' | 'cancel') =>
     api.post<Order>(`/api/orders/${segment(order.id)}/${action}`),
   );
   const onAct = async (order: Order, action: 'confirm-payment' | 'cancel') => {
+    const name = tenantName(order.tenantId);
+    const ok = await confirm(
+      action === 'confirm-payment'
+        ? {
+            title: `Confirm the payment of ${money(order.amount, order.currency)}?`,
+            body: (
+              <p>
+                {name} is renewed for {order.months} month{order.months === 1 ? '' : 's'} on the {order.plan}{' '}
+                plan and its expiry moves forward. A confirmed payment cannot be undone here.
+              </p>
+            ),
+            confirm: 'Confirm payment',
+          }
+        : {
+            title: `Cancel the order for ${name}?`,
+            body: <p>The order is closed unpaid; nothing changes for the tenant.</p>,
+            confirm: 'Cancel the order',
+            danger: true,
+          },
+    );
+    if (!ok) return;
     const done = await act.run(order, action);
     if (done !== undefined) {
       setMessage(
         action === 'cancel'
-          ? `Order for ${order.tenantId} cancelled.`
-          : `Payment confirmed; ${order.tenantId} now runs until ${formatDate(done.newExpiry)}.`,
+          ? `Order for ${name} cancelled.`
+          : `Payment confirmed; ${name} now runs until ${formatDate(done.newExpiry)}.`,
       );
       list.reload();
     }
@@ -162,6 +189,7 @@ function Orders() {
   return (
     <>
       <Section title="Orders">
+        {dialog}
         <Notice>{message}</Notice>
         <ProblemView problem={act.problem} />
         <ShowList state={list.state} loading="Loading orders…" empty={<p>No orders yet.</p>}>
@@ -173,7 +201,7 @@ function Orders() {
                     <DateTime value={order.createdAt} />
                   </td>
                   <td>
-                    <Link to={`/tenants/${segment(order.tenantId)}`}>{order.tenantId}</Link>
+                    <Link to={`/tenants/${segment(order.tenantId)}`}>{tenantName(order.tenantId)}</Link>
                   </td>
                   <td>
                     {order.plan} · {order.months} month{order.months === 1 ? '' : 's'}
@@ -259,7 +287,7 @@ function NewOrder({
               <option value="">Choose a tenant</option>
               {tenants.map((tenant) => (
                 <option key={tenant.id} value={tenant.id}>
-                  {tenant.name} ({tenant.id})
+                  {tenant.name}
                 </option>
               ))}
             </select>

@@ -7,6 +7,7 @@ import { type FormEvent, useState } from 'react';
 import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, idempotencyKey, type Page, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { StateActions } from '../shared/state-actions.tsx';
 import {
   Badge,
   CheckList,
@@ -25,6 +26,7 @@ import {
   splitList,
   Table,
   TextField,
+  useConfirm,
 } from '../shared/ui.tsx';
 import { TenantTable } from './tenants.tsx';
 import type { HttpResource, PlatformAnnouncement, ScanResult, Tenant, TrialResult } from './types.ts';
@@ -100,7 +102,10 @@ export function LifecyclePage() {
             <ul>
               {result.changed.map((change) => (
                 <li key={`${change.tenantId}:${change.action}:${change.executionId ?? ''}`}>
-                  <code>{change.tenantId}</code>:{' '}
+                  {(tenants.state.status === 'ready'
+                    ? tenants.state.data.find((tenant) => tenant.id === change.tenantId)?.name
+                    : undefined) ?? change.tenantId}
+                  :{' '}
                   <Badge
                     value={change.action === 'suspended' ? 'suspended' : 'warning'}
                     label={change.action}
@@ -141,6 +146,11 @@ export function LifecyclePage() {
 
 export function HttpResourcesPage() {
   const list = useResource<Page<HttpResource>>('/api/http-resources');
+  const tenants = useResource<Page<Tenant>>('/api/tenants?limit=100');
+  const tenantName = (id: string) =>
+    tenants.state.status === 'ready'
+      ? (tenants.state.data.items.find((tenant) => tenant.id === id)?.name ?? id)
+      : id;
   const [message, setMessage] = useState('');
   return (
     <>
@@ -160,6 +170,7 @@ export function HttpResourcesPage() {
                     <li key={resource.id}>
                       <HttpResourceCard
                         resource={resource}
+                        tenantName={tenantName}
                         onChanged={(text) => {
                           setMessage(text);
                           list.reload();
@@ -185,11 +196,14 @@ export function HttpResourcesPage() {
 
 function HttpResourceCard({
   resource,
+  tenantName,
   onChanged,
 }: {
   readonly resource: HttpResource;
+  readonly tenantName: (id: string) => string;
   readonly onChanged: (text: string) => void;
 }) {
+  const { confirm, dialog } = useConfirm();
   const base = `/api/http-resources/${segment(resource.id)}`;
   const [credential, setCredential] = useState('');
   const [trialMethod, setTrialMethod] = useState(resource.methods[0] ?? 'GET');
@@ -214,8 +228,22 @@ function HttpResourceCard({
   });
   return (
     <article className="card" aria-label={resource.name}>
-      <h3>{resource.name}</h3>
+      {dialog}
+      <h3>
+        {resource.name}{' '}
+        {resource.state === undefined || resource.state === 'active' ? null : (
+          <Badge value={resource.state} />
+        )}
+      </h3>
       <dl className="facts">
+        {resource.localDevelopment ? (
+          <>
+            <dt>Scope</dt>
+            <dd>
+              <Badge value="warning" label="local development" />
+            </dd>
+          </>
+        ) : null}
         <dt>Base URL</dt>
         <dd>
           <code>{resource.baseUrl}</code>
@@ -249,6 +277,13 @@ function HttpResourceCard({
                     className="secondary small"
                     disabled={dropPrevious.pending}
                     onClick={async () => {
+                      const ok = await confirm({
+                        title: 'Drop the previous credential?',
+                        body: <p>Runs can no longer fall back to it if the new one fails.</p>,
+                        confirm: 'Drop it',
+                        danger: true,
+                      });
+                      if (!ok) return;
                       if ((await dropPrevious.run()) === true)
                         onChanged(`The previous credential of ${resource.name} is dropped.`);
                     }}
@@ -273,17 +308,29 @@ function HttpResourceCard({
                 <ul className="plain-list grants">
                   {resource.grants.map((tenantId) => (
                     <li key={tenantId}>
-                      <code>{tenantId}</code>{' '}
+                      {tenantName(tenantId)}{' '}
                       <button
                         type="button"
                         className="secondary small"
                         disabled={revoke.pending}
                         onClick={async () => {
+                          const ok = await confirm({
+                            title: `Revoke ${resource.name} from ${tenantName(tenantId)}?`,
+                            body: (
+                              <p>
+                                Their Skills bound to it stop running at once; runs waiting for approval must
+                                be requested again.
+                              </p>
+                            ),
+                            confirm: 'Revoke',
+                            danger: true,
+                          });
+                          if (!ok) return;
                           if ((await revoke.run(tenantId)) === true)
-                            onChanged(`${tenantId} no longer holds ${resource.name}.`);
+                            onChanged(`${tenantName(tenantId)} no longer holds ${resource.name}.`);
                         }}
                       >
-                        Revoke {tenantId}
+                        Revoke {tenantName(tenantId)}
                       </button>
                     </li>
                   ))}
@@ -366,6 +413,13 @@ function HttpResourceCard({
           </div>
         )}
       </form>
+      <StateActions
+        subject="HTTP resource"
+        name={resource.name}
+        state={resource.state ?? 'active'}
+        path={`${base}/state`}
+        onChanged={onChanged}
+      />
       <form
         onSubmit={async (event) => {
           event.preventDefault();
@@ -401,8 +455,10 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
   const [writeAllowed, setWriteAllowed] = useState(false);
   const [scheme, setScheme] = useState('bearer');
   const [header, setHeader] = useState('');
+  const [localDevelopment, setLocalDevelopment] = useState(false);
   const create = useAction(async () =>
     api.post<HttpResource>('/api/http-resources', {
+      ...(localDevelopment ? { localDevelopment: true } : {}),
       name,
       ...(description === '' ? {} : { description }),
       baseUrl,
@@ -423,6 +479,7 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
             setBaseUrl('https://');
             setPaths('/*');
             setHeader('');
+            setLocalDevelopment(false);
             onCreated();
           }
         }}
@@ -480,6 +537,21 @@ function NewHttpResource({ onCreated }: { readonly onCreated: () => void }) {
             />
             Allow writes (non-GET methods)
           </label>
+        </div>
+        <div className="field">
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={localDevelopment}
+              onChange={(e) => setLocalDevelopment(e.target.checked)}
+              aria-describedby="resource-local-hint"
+            />
+            For local development
+          </label>
+          <p id="resource-local-hint" className="hint">
+            May reach loopback and private addresses (a service on this machine). Only a local platform
+            honours it; a cloud deployment refuses such a resource.
+          </p>
         </div>
         <Submit action={create}>Create resource</Submit>
       </form>

@@ -20,7 +20,9 @@ import {
   splitList,
   Table,
   TextField,
+  useConfirm,
 } from '../shared/ui.tsx';
+import { BrandingSection } from './branding.tsx';
 import { type Customer, TENANT_STATUSES, type Tenant } from './types.ts';
 
 /** `2026-05-01` from an ISO instant, for a date input. */
@@ -236,6 +238,14 @@ export function TenantPage({ id, created }: { readonly id: string; readonly crea
                 tenant.reload();
               }}
             />
+            <BrandingSection
+              key={`branding:${data.updatedAt ?? ''}`}
+              tenant={data}
+              onSaved={(text) => {
+                setMessage(text);
+                tenant.reload();
+              }}
+            />
             <TenantAdmin tenant={data} onCreated={setMessage} />
           </>
         )}
@@ -249,16 +259,36 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
   const [plan, setPlan] = useState(tenant.plan);
   const [status, setStatus] = useState(tenant.status);
   const [expires, setExpires] = useState(dateInput(tenant.expiresAt));
+  const [deliveryMode, setDeliveryMode] = useState(tenant.deliveryMode ?? 'shared');
+  const customer = useResource<Customer>(
+    tenant.customerId === undefined ? null : `/api/customers/${segment(tenant.customerId)}`,
+  );
+  const { confirm, dialog } = useConfirm();
   const save = useAction(async () => {
     const patch: Record<string, unknown> = {};
     if (name !== tenant.name) patch.name = name;
     if (plan !== tenant.plan) patch.plan = plan;
     if (status !== tenant.status) patch.status = status;
+    if (deliveryMode !== (tenant.deliveryMode ?? 'shared')) patch.deliveryMode = deliveryMode;
     if (expires !== dateInput(tenant.expiresAt)) patch.expiresAt = endOfDay(expires);
     return api.patch<Tenant>(`/api/tenants/${segment(tenant.id)}`, patch);
   });
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    if (status !== tenant.status && (status === 'suspended' || status === 'archived')) {
+      const ok = await confirm({
+        title: `${status === 'suspended' ? 'Suspend' : 'Archive'} ${tenant.name}?`,
+        body:
+          status === 'suspended' ? (
+            <p>Its users can still sign in and read, but nothing runs until it is reactivated.</p>
+          ) : (
+            <p>Its hosts stop serving it: nobody can sign in or run anything until it is restored.</p>
+          ),
+        confirm: status === 'suspended' ? `Suspend ${tenant.name}` : `Archive ${tenant.name}`,
+        danger: true,
+      });
+      if (!ok) return;
+    }
     if ((await save.run()) !== undefined) onSaved();
   };
   return (
@@ -280,11 +310,14 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
           <>
             <dt>Customer</dt>
             <dd>
-              <Link to={`/customers/${segment(tenant.customerId)}`}>{tenant.customerId}</Link>
+              <Link to={`/customers/${segment(tenant.customerId)}`}>
+                {customer.state.status === 'ready' ? customer.state.data.name : 'Customer'}
+              </Link>
             </dd>
           </>
         )}
       </dl>
+      {dialog}
       <form onSubmit={submit}>
         <div className="form-row">
           <TextField id="edit-tenant-name" label="Name" required value={name} onChange={setName} />
@@ -303,6 +336,17 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
             value={expires}
             onChange={setExpires}
           />
+          <div className="field">
+            <label htmlFor="edit-tenant-delivery">Delivery</label>
+            <select
+              id="edit-tenant-delivery"
+              value={deliveryMode}
+              onChange={(e) => setDeliveryMode(e.target.value)}
+            >
+              <option value="shared">shared (standard look)</option>
+              <option value="dedicated">dedicated (its own branding)</option>
+            </select>
+          </div>
         </div>
         <Submit action={save}>Save changes</Submit>
       </form>
@@ -376,6 +420,7 @@ function Hosts({
   const remove = useAction(async (name: string) =>
     api.delete<Tenant>(`/api/tenants/${segment(tenant.id)}/hosts/${segment(name)}`),
   );
+  const hostConfirm = useConfirm();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if ((await add.run()) !== undefined) {
@@ -385,6 +430,7 @@ function Hosts({
   };
   return (
     <Section title="Hosts">
+      {hostConfirm.dialog}
       <ProblemView problem={remove.problem} />
       {tenant.hosts.length === 0 ? (
         <Empty>
@@ -403,6 +449,17 @@ function Hosts({
                 disabled={remove.pending || tenant.hosts.length < 2}
                 title={tenant.hosts.length < 2 ? 'A tenant keeps at least one host' : undefined}
                 onClick={async () => {
+                  const ok = await hostConfirm.confirm({
+                    title: `Remove the host ${name}?`,
+                    body: (
+                      <p>
+                        {name} stops serving {tenant.name} at once; people using that address lose it.
+                      </p>
+                    ),
+                    confirm: `Remove ${name}`,
+                    danger: true,
+                  });
+                  if (!ok) return;
                   if ((await remove.run(name)) !== undefined) onChanged(`Host ${name} removed.`);
                 }}
               >

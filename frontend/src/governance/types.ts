@@ -1,4 +1,5 @@
 /** Shapes of the governance API's answers (functions/http/routes/governance*.ts). */
+import type { Branding } from '../shared/api.ts';
 
 export const TENANT_STATUSES = ['trial', 'active', 'grace', 'suspended', 'archived'] as const;
 
@@ -10,6 +11,7 @@ export interface Tenant {
   readonly expiresAt: string;
   readonly hosts: readonly string[];
   readonly deliveryMode?: string;
+  readonly branding?: Branding;
   readonly customerId?: string;
   readonly createdAt?: string;
   readonly updatedAt?: string;
@@ -93,6 +95,7 @@ export interface HttpResource {
   readonly auth?: { readonly scheme: string; readonly header?: string };
   readonly localDevelopment?: boolean;
   readonly version?: number;
+  readonly state?: 'active' | 'disabled' | 'archived';
   /** The credential's state only — its value is never returned. */
   readonly credential?: {
     readonly configured: boolean;

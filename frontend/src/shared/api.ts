@@ -1,7 +1,8 @@
 /**
- * The fronts' one way to the API: same-origin `/api/…`, JSON in and out, the session's bearer
- * token, and every failure turned into an `ApiProblem` carrying the problem+json details (RFC 9457)
- * the API answers with — or an equivalent one for network failures and non-JSON answers.
+ * The fronts' one way to the API: same-origin `/api/…`, JSON in and out, the session cookie (with
+ * the CSRF token on writes), and every failure turned into an `ApiProblem` carrying the
+ * problem+json details (RFC 9457) the API answers with — or an equivalent one for network failures
+ * and non-JSON answers.
  */
 
 export interface FieldError {
@@ -54,6 +55,11 @@ export function asProblem(error: unknown): ApiProblem {
 }
 
 // ── the session ──────────────────────────────────────────────────────────────────────────────
+//
+// The session token lives in an HttpOnly cookie this script never sees (bound to this host, sent with
+// every same-origin request). What the page keeps, in memory only, is the session's CSRF token, which
+// every write echoes in `x-csrf-token`; it comes with the sign-in answer and with `GET /api/me`, so a
+// reload or a new tab picks it up again. Signing out in one tab tells the others (BroadcastChannel).
 
 export interface SessionUser {
   readonly username: string;
@@ -62,42 +68,44 @@ export interface SessionUser {
 }
 
 export interface Session {
-  readonly token: string;
   readonly expiresAt: string;
   readonly user: SessionUser;
 }
 
-const SESSION_KEY = 'execfabric.session';
+const CSRF_HEADER = 'x-csrf-token';
+let csrfToken: string | null = null;
 const endedListeners = new Set<(reason: string) => void>();
+const channel: BroadcastChannel | null =
+  typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel('execfabric-session');
 
-/** The signed-in session of this origin (sessionStorage is per host, as tokens are). */
-export function loadSession(): Session | null {
-  try {
-    const raw = window.sessionStorage.getItem(SESSION_KEY);
-    if (raw === null) return null;
-    const session = JSON.parse(raw) as Session;
-    if (typeof session.token !== 'string' || Date.parse(session.expiresAt) <= Date.now()) {
-      window.sessionStorage.removeItem(SESSION_KEY);
-      return null;
-    }
-    return session;
-  } catch {
-    return null;
-  }
+channel?.addEventListener('message', (event: MessageEvent<unknown>) => {
+  if (event.data === 'signed-out') endSession('You signed out in another tab.', false);
+});
+
+/** Keeps the CSRF token of the signed-in session (from sign-in or `GET /api/me`). */
+export function setCsrfToken(token: string | undefined): void {
+  csrfToken = token ?? null;
 }
 
-export function saveSession(session: Session): void {
-  window.sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+function endSession(reason: string, tellOthers: boolean): void {
+  csrfToken = null;
+  if (tellOthers) channel?.postMessage('signed-out');
+  for (const listener of endedListeners) listener(reason);
 }
 
-export function clearSession(): void {
-  window.sessionStorage.removeItem(SESSION_KEY);
-}
-
-/** Called when the API refuses the session (expired, revoked): the app shows the sign-in page. */
+/** Called when the session ends (refused by the API, or signed out in another tab). */
 export function onSessionEnded(listener: (reason: string) => void): () => void {
   endedListeners.add(listener);
   return () => endedListeners.delete(listener);
+}
+
+/** Ends the session on the server (here, or on every device) and in every tab of this host. */
+export async function signOut(everywhere = false): Promise<void> {
+  try {
+    await request('POST', everywhere ? '/api/auth/logout-everywhere' : '/api/auth/logout', {});
+  } finally {
+    endSession(everywhere ? 'You signed out on every device.' : 'You signed out.', true);
+  }
 }
 
 // ── requests ─────────────────────────────────────────────────────────────────────────────────
@@ -106,8 +114,42 @@ export interface RequestOptions {
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
-  /** Send the session's token. @default true */
+  /** Whether a 401 answer ends the session (not for the sign-in form itself). @default true */
   readonly auth?: boolean;
+}
+
+/** Plain-language headings for the problems people meet; the API's detail is shown under them. */
+const HUMAN_TITLES: Readonly<Record<string, string>> = {
+  unauthenticated: 'You are not signed in, or your session has ended',
+  forbidden: 'You are not allowed to do this',
+  'csrf-rejected': 'This page could not prove the request came from it; reload the page and try again',
+  'validation-failed': 'Some values need correcting',
+  'malformed-request': 'The request could not be read',
+  'payload-too-large': 'This is too large',
+  'not-found': 'Not found',
+  'route-not-found': 'Not available on this platform',
+  'unknown-host': 'This address is not bound to ExecFabric',
+  conflict: 'This conflicts with the current state',
+  'not-runnable': 'This cannot run right now',
+  'tenant-suspended': 'Your organisation cannot run anything right now',
+  'rate-limited': 'Too many attempts',
+  'quota-exceeded': 'A limit was reached',
+  'service-unavailable': 'The service is busy; try again shortly',
+  'upstream-failed': 'A service the platform called failed',
+  internal: 'Something went wrong on our side',
+};
+
+/** The human heading of a problem: by its type, else by its status. */
+export function humanTitle(problem: Pick<ProblemDetails, 'type' | 'title' | 'status'>): string {
+  const slug = problem.type.startsWith('urn:execfabric:problem:') ? problem.type.slice(23) : '';
+  if (HUMAN_TITLES[slug] !== undefined) return HUMAN_TITLES[slug];
+  if (problem.status === 401) return HUMAN_TITLES.unauthenticated ?? problem.title;
+  if (problem.status === 403) return HUMAN_TITLES.forbidden ?? problem.title;
+  if (problem.status === 404) return 'Not found';
+  if (problem.status === 409) return HUMAN_TITLES.conflict ?? problem.title;
+  if (problem.status === 422) return HUMAN_TITLES['validation-failed'] ?? problem.title;
+  if (problem.status >= 500) return HUMAN_TITLES.internal ?? problem.title;
+  return problem.title;
 }
 
 function problemFromBody(status: number, statusText: string, body: unknown): ApiProblem {
@@ -127,23 +169,22 @@ function problemFromBody(status: number, statusText: string, body: unknown): Api
   });
 }
 
-export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+async function send(method: string, path: string, options: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-  const session = options.auth === false ? null : loadSession();
-  if (session !== null) headers.authorization = `Bearer ${session.token}`;
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken !== null) headers[CSRF_HEADER] = csrfToken;
   let body: string | undefined;
   if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.body);
   }
-  let response: Response;
   try {
-    response = await fetch(path, {
+    return await fetch(path, {
       method,
       headers,
       body,
       signal: options.signal,
-      credentials: 'omit',
+      // The session cookie goes to this origin only.
+      credentials: 'same-origin',
       cache: 'no-store',
     });
   } catch (error) {
@@ -156,6 +197,10 @@ export async function request<T>(method: string, path: string, options: RequestO
       errors: [],
     });
   }
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await send(method, path, options);
   const text = await response.text();
   let parsed: unknown;
   if (text !== '' && /json/i.test(response.headers.get('content-type') ?? '')) {
@@ -167,13 +212,28 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
   if (!response.ok) {
     const problem = problemFromBody(response.status, response.statusText, parsed);
-    if (response.status === 401 && session !== null) {
-      clearSession();
-      for (const listener of endedListeners) listener(problem.detail || 'Your session has ended.');
+    if (response.status === 401 && options.auth !== false && csrfToken !== null) {
+      endSession(problem.detail || 'Your session has ended.', false);
     }
     throw problem;
   }
   return parsed as T;
+}
+
+/** A text answer (an export), for a download. */
+export async function requestText(path: string): Promise<string> {
+  const response = await send('GET', path, {});
+  const text = await response.text();
+  if (!response.ok) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    throw problemFromBody(response.status, response.statusText, parsed);
+  }
+  return text;
 }
 
 export const api = {
@@ -187,13 +247,14 @@ export const api = {
   delete: <T>(path: string, options?: RequestOptions) => request<T>('DELETE', path, options),
 };
 
-/** Builds `/api/…?a=b` from a path and the query values that are set. */
+/** Builds `/api/…?a=b` from a path (which may carry a query already) and the query values that are set. */
 export function withQuery(path: string, query: Readonly<Record<string, string | undefined>>): string {
-  const params = new URLSearchParams();
+  const [base = '', existing = ''] = path.split('?', 2);
+  const params = new URLSearchParams(existing);
   for (const [name, value] of Object.entries(query))
     if (value !== undefined && value !== '') params.set(name, value);
   const search = params.toString();
-  return search === '' ? path : `${path}?${search}`;
+  return search === '' ? base : `${base}?${search}`;
 }
 
 export function segment(value: string): string {
@@ -224,6 +285,8 @@ export interface Me {
   readonly permissions: readonly string[];
   readonly superAdmin: boolean;
   readonly menus: readonly Menu[];
+  readonly csrfToken?: string;
+  readonly appearance?: Appearance;
   readonly domain:
     | { readonly kind: 'public' }
     | {
@@ -238,9 +301,23 @@ export interface Me {
 }
 
 export interface LoginAnswer {
-  readonly token: string;
   readonly expiresAt: string;
   readonly user: SessionUser;
+  readonly csrfToken: string;
+}
+
+/** How a dedicated delivery looks (GET /api/branding; shared tenants have no branding). */
+export interface Branding {
+  readonly displayName?: string;
+  readonly logo?: string;
+  readonly colors?: { readonly primary?: string; readonly accent?: string };
+  readonly homeText?: string;
+  readonly menus?: readonly string[];
+}
+
+export interface Appearance {
+  readonly deliveryMode: 'dedicated' | 'shared';
+  readonly branding?: Branding;
 }
 
 export interface AuditEntry {

@@ -1,7 +1,12 @@
-/** The domain's audit chain (newest first) and its verification: the same routes on every host. */
-import { useState } from 'react';
-import { type AuditEntry, type AuditVerification, api } from './api.ts';
+/**
+ * The domain's audit chain (newest first), filtered by who, what, which target and when (kept in the
+ * address), its verification, and its export as JSON Lines with the verification result: the same
+ * routes on every host.
+ */
+import { type FormEvent, useState } from 'react';
+import { type AuditEntry, type AuditVerification, api, requestText, withQuery } from './api.ts';
 import { useAction, usePaged } from './hooks.ts';
+import { navigate, useLocation } from './router.tsx';
 import {
   Badge,
   DateTime,
@@ -14,13 +19,100 @@ import {
   Table,
 } from './ui.tsx';
 
+const FILTERS = ['actor', 'action', 'target', 'from', 'to'] as const;
+type Filters = Record<(typeof FILTERS)[number], string>;
+
+function apiFilter(filters: Filters): Record<string, string | undefined> {
+  return {
+    actor: filters.actor,
+    action: filters.action,
+    target: filters.target,
+    from: filters.from === '' ? undefined : `${filters.from}T00:00:00.000Z`,
+    to: filters.to === '' ? undefined : `${filters.to}T23:59:59.999Z`,
+  };
+}
+
+/** Reads every page of the export (`next` lines carry the cursor) into one JSON Lines file. */
+async function exportAll(filters: Filters): Promise<string> {
+  const lines: string[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 1000; page++) {
+    const text = await requestText(
+      withQuery('/api/audit/export', {
+        ...apiFilter(filters),
+        ...(cursor === undefined ? { verify: 'true' } : { cursor }),
+      }),
+    );
+    cursor = undefined;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const parsed = JSON.parse(line) as { kind: string; cursor?: string };
+      if (parsed.kind === 'next') cursor = parsed.cursor;
+      else if (parsed.kind === 'header' && lines.length > 0) continue;
+      else lines.push(line);
+    }
+    if (cursor === undefined) break;
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function download(text: string, name: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/jsonl' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export function AuditPage({ title }: { readonly title: string }) {
-  const list = usePaged<AuditEntry>('/api/audit', 50);
+  const { query } = useLocation();
+  const current = Object.fromEntries(FILTERS.map((name) => [name, query.get(name) ?? ''])) as Filters;
+  const [draft, setDraft] = useState<Filters>(current);
+  const list = usePaged<AuditEntry>(withQuery('/api/audit', apiFilter(current)), 50);
   const [result, setResult] = useState<AuditVerification | null>(null);
   const verify = useAction(async () => api.get<AuditVerification>('/api/audit/verify'));
+  const exporting = useAction(async () => {
+    const text = await exportAll(current);
+    download(text, `audit-${new Date().toISOString().slice(0, 10)}.jsonl`);
+    return text.split('\n').filter((line) => line !== '').length - 1;
+  });
+  const [exported, setExported] = useState<number | null>(null);
+  const filtered = FILTERS.some((name) => current[name] !== '');
+  const apply = (event: FormEvent) => {
+    event.preventDefault();
+    navigate(withQuery(window.location.pathname, draft));
+  };
+  const field = (name: (typeof FILTERS)[number], label: string, type = 'text', placeholder = '') => (
+    <div className="field">
+      <label htmlFor={`audit-${name}`}>{label}</label>
+      <input
+        id={`audit-${name}`}
+        type={type}
+        value={draft[name]}
+        placeholder={placeholder}
+        spellCheck={false}
+        autoCapitalize="none"
+        onChange={(event) => setDraft({ ...draft, [name]: event.target.value })}
+      />
+    </div>
+  );
   return (
     <>
       <PageHeader title={title}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={exporting.pending}
+          onClick={async () => {
+            const count = await exporting.run();
+            if (count !== undefined) setExported(count);
+          }}
+        >
+          {exporting.pending ? 'Exporting…' : 'Export (JSON Lines)'}
+        </button>
         <button
           type="button"
           onClick={async () => {
@@ -35,7 +127,39 @@ export function AuditPage({ title }: { readonly title: string }) {
           Refresh
         </button>
       </PageHeader>
-      <ProblemView problem={verify.problem} />
+      <ProblemView problem={verify.problem ?? exporting.problem} />
+      {exported === null ? null : (
+        <p className="notice" role="status">
+          Exported {exported} entr{exported === 1 ? 'y' : 'ies'}, with the chain's verification on the first
+          line.
+        </p>
+      )}
+      <Section title="Filter">
+        <form onSubmit={apply} aria-label="Filter the audit trail">
+          <div className="form-row filters-row">
+            {field('actor', 'Who (username)', 'text', 'alice')}
+            {field('action', 'Action', 'text', 'execution.cancelled')}
+            {field('target', 'Target', 'text', 'execution:ex-…')}
+            {field('from', 'From', 'date')}
+            {field('to', 'To', 'date')}
+          </div>
+          <div className="form-actions">
+            <button type="submit">Apply filters</button>
+            {filtered ? (
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => {
+                  setDraft({ actor: '', action: '', target: '', from: '', to: '' });
+                  navigate(window.location.pathname);
+                }}
+              >
+                Clear filters
+              </button>
+            ) : null}
+          </div>
+        </form>
+      </Section>
       {result === null ? null : (
         <Section title="Verification">
           <p role="status" className="verification">
@@ -72,7 +196,11 @@ export function AuditPage({ title }: { readonly title: string }) {
         </Section>
       )}
       <Section title="Entries">
-        <ShowList state={list.state} loading="Loading the audit trail…" empty={<p>No audit entries yet.</p>}>
+        <ShowList
+          state={list.state}
+          loading="Loading the audit trail…"
+          empty={<p>{filtered ? 'No entry matches these filters.' : 'No audit entries yet.'}</p>}
+        >
           {(items) => (
             <Table columns={['When', 'Who', 'Action', 'Target', 'Details']}>
               {items.map((entry) => (

@@ -1,18 +1,24 @@
 /**
- * What both signed-in consoles share: the host check (`GET /api/health`), sign-in and sign-out,
- * the caller (`GET /api/me`, whose `menus` are rendered exactly as given), a page for anything the
- * caller's menus do not include, and the frame around each page.
+ * What both signed-in consoles share: the host check (`GET /api/health`), the tenant's appearance
+ * (`GET /api/branding`: a dedicated delivery's name, logo, colours and menus, applied from the same
+ * build), sign-in and sign-out, the caller (`GET /api/me`, whose `menus` are rendered exactly as
+ * given), the notification counts, a page for anything the caller's menus do not include, and the
+ * frame around each page.
+ *
+ * The session is a cookie the page cannot read: on load (a reload, a new tab, a link opened from
+ * elsewhere) `GET /api/me` tells whether it is still signed in and hands over the CSRF token.
  */
-import { type ReactNode, useEffect, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useState } from 'react';
 import {
   type ApiProblem,
+  type Appearance,
   api,
-  clearSession,
+  asProblem,
   type Health,
-  loadSession,
   type Me,
   onSessionEnded,
-  type Session,
+  setCsrfToken,
+  signOut,
 } from './api.ts';
 import { useResource } from './hooks.ts';
 import { LoginPage } from './login.tsx';
@@ -26,33 +32,107 @@ export interface RoutedPage {
   readonly element: ReactNode;
 }
 
+export interface Notifications {
+  readonly approvalsWaiting: number;
+  readonly unreadAnnouncements: number;
+}
+
 export interface ConsoleProps {
   readonly product: string;
   /** Which domain kind this site expects; a host bound to the other kind gets an explanation. */
   readonly expects: Health['domain'];
-  readonly loginHeading: (health: Health) => string;
+  readonly loginHeading: (health: Health, appearance: Appearance | null) => string;
   readonly loginIntro?: ReactNode;
   readonly context: (me: Me, health: Health) => string;
   readonly banner?: (me: Me) => ReactNode;
+  /** Where the notification counts come from (tenant front). @default none */
+  readonly notifications?: string;
   /** The page for a path (split into segments), or null when there is none. */
   readonly route: (segments: readonly string[], me: Me) => RoutedPage | null;
 }
 
+/** Pages ask the frame to read the notification counts again (after a decision, a read mark). */
+export const NOTIFICATIONS_CHANGED = 'execfabric:notifications';
+
+export function refreshNotifications(): void {
+  window.dispatchEvent(new Event(NOTIFICATIONS_CHANGED));
+}
+
+/** Relative luminance of `#rrggbb` (WCAG), to pick readable text on a brand colour. */
+function luminance(hex: string): number {
+  const channel = (index: number) => {
+    const value = Number.parseInt(hex.slice(1 + index * 2, 3 + index * 2), 16) / 255;
+    return value <= 0.03928 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
+}
+
+/** Applies a dedicated delivery's colours and name to the page; a shared tenant keeps the standard look. */
+function applyAppearance(appearance: Appearance | null): void {
+  const root = document.documentElement;
+  const colors = appearance?.branding?.colors;
+  if (appearance?.deliveryMode !== 'dedicated' || appearance.branding === undefined) {
+    delete root.dataset.brand;
+    for (const name of ['--brand-primary', '--brand-on-primary', '--brand-accent'])
+      root.style.removeProperty(name);
+    return;
+  }
+  root.dataset.brand = 'dedicated';
+  if (colors?.primary !== undefined) {
+    root.style.setProperty('--brand-primary', colors.primary);
+    root.style.setProperty('--brand-on-primary', luminance(colors.primary) > 0.45 ? '#111111' : '#ffffff');
+  }
+  if (colors?.accent !== undefined) root.style.setProperty('--brand-accent', colors.accent);
+}
+
+type SessionState =
+  | { readonly status: 'checking' }
+  | { readonly status: 'signed-out'; readonly message: string | null }
+  | { readonly status: 'signed-in'; readonly me: Me }
+  | { readonly status: 'error'; readonly problem: ApiProblem };
+
 export function Console(props: ConsoleProps) {
-  const [session, setSession] = useState<Session | null>(() => loadSession());
-  const [ended, setEnded] = useState<string | null>(null);
   const health = useResource<Health>('/api/health');
+  const appearance = useResource<Appearance>(props.expects === 'tenant' ? '/api/branding' : null);
+  const [session, setSession] = useState<SessionState>({ status: 'checking' });
+  const [generation, setGeneration] = useState(0);
+  const shownAppearance = appearance.state.status === 'ready' ? appearance.state.data : null;
+  useEffect(() => applyAppearance(shownAppearance), [shownAppearance]);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    void generation;
+    api
+      .get<Me>('/api/me', { auth: false, signal: controller.signal })
+      .then((me) => {
+        setCsrfToken(me.csrfToken);
+        setSession({ status: 'signed-in', me });
+      })
+      .catch((error: unknown) => {
+        if (controller.signal.aborted) return;
+        const problem = asProblem(error);
+        setSession((previous) =>
+          problem.status === 401 || problem.status === 403
+            ? { status: 'signed-out', message: previous.status === 'signed-out' ? previous.message : null }
+            : { status: 'error', problem },
+        );
+      });
+    return () => controller.abort();
+  }, [generation]);
 
   useEffect(
     () =>
-      onSessionEnded(() => {
-        setSession(null);
-        setEnded('Your session has ended. Please sign in again.');
+      onSessionEnded((reason) => {
+        setSession({
+          status: 'signed-out',
+          message: reason || 'Your session has ended. Please sign in again.',
+        });
       }),
     [],
   );
 
-  if (health.state.status === 'loading') return <Loading label="Connecting…" />;
+  if (health.state.status === 'loading' || session.status === 'checking')
+    return <Loading label="Connecting…" />;
   if (health.state.status === 'error') return <HostProblem problem={health.state.problem} />;
   const bound = health.state.data;
   if (bound.domain !== props.expects) {
@@ -68,34 +148,41 @@ export function Console(props: ConsoleProps) {
       </main>
     );
   }
-  if (session === null) {
+  const branding = shownAppearance?.branding;
+  if (session.status === 'error') {
+    return (
+      <main className="login" id="main">
+        <div className="login-card card">
+          <h1>Could not load your workspace</h1>
+          <ProblemView problem={session.problem} />
+          <button type="button" onClick={() => setGeneration((value) => value + 1)}>
+            Try again
+          </button>
+        </div>
+      </main>
+    );
+  }
+  if (session.status === 'signed-out') {
     return (
       <LoginPage
-        heading={props.loginHeading(bound)}
+        heading={props.loginHeading(bound, shownAppearance)}
         intro={props.loginIntro}
-        message={ended}
-        onSignedIn={(next) => {
-          setEnded(null);
-          setSession(next);
-        }}
+        {...(branding?.logo === undefined ? {} : { logo: branding.logo })}
+        message={session.message}
+        onSignedIn={() => setGeneration((value) => value + 1)}
       />
     );
   }
   return (
     <SignedIn
-      key={session.token}
+      key={session.me.username}
       {...props}
       health={bound}
-      session={session}
-      onSignOut={() => {
-        const token = session.token;
-        clearSession();
-        setSession(null);
+      me={session.me}
+      appearance={shownAppearance}
+      onSignOut={(everywhere) => {
         navigate('/', { replace: true });
-        // The server forgets the session too; a failure here changes nothing for the user.
-        void api
-          .post('/api/auth/logout', undefined, { auth: false, headers: { authorization: `Bearer ${token}` } })
-          .catch(() => undefined);
+        void signOut(everywhere).catch(() => undefined);
       }}
     />
   );
@@ -123,37 +210,41 @@ function HostProblem({ problem }: { readonly problem: ApiProblem }) {
   );
 }
 
+/** The notification counts, read now, every 30 seconds, and whenever a page says they changed. */
+function useNotifications(path: string | undefined): Notifications | null {
+  const [counts, setCounts] = useState<Notifications | null>(null);
+  const load = useCallback(() => {
+    if (path === undefined) return;
+    api
+      .get<Notifications>(path)
+      .then(setCounts)
+      .catch(() => undefined);
+  }, [path]);
+  useEffect(() => {
+    if (path === undefined) return undefined;
+    load();
+    const timer = window.setInterval(load, 30_000);
+    window.addEventListener(NOTIFICATIONS_CHANGED, load);
+    return () => {
+      window.clearInterval(timer);
+      window.removeEventListener(NOTIFICATIONS_CHANGED, load);
+    };
+  }, [path, load]);
+  return counts;
+}
+
 function SignedIn(
   props: ConsoleProps & {
     readonly health: Health;
-    readonly session: Session;
-    readonly onSignOut: () => void;
+    readonly me: Me;
+    readonly appearance: Appearance | null;
+    readonly onSignOut: (everywhere: boolean) => void;
   },
 ) {
-  const me = useResource<Me>('/api/me');
   const location = useLocation();
   const segments = pathSegments(location.path);
-
-  if (me.state.status === 'loading') return <Loading label="Loading your workspace…" />;
-  if (me.state.status === 'error') {
-    return (
-      <main className="login" id="main">
-        <div className="login-card card">
-          <h1>Could not load your workspace</h1>
-          <ProblemView problem={me.state.problem} />
-          <div className="form-actions">
-            <button type="button" onClick={me.reload}>
-              Try again
-            </button>
-            <button type="button" className="secondary" onClick={props.onSignOut}>
-              Sign out
-            </button>
-          </div>
-        </div>
-      </main>
-    );
-  }
-  const caller = me.state.data;
+  const counts = useNotifications(props.notifications);
+  const caller = props.me;
   const first = caller.menus[0];
   const page = segments.length === 0 ? null : props.route(segments, caller);
   const allowed = page !== null && (page.menu === null || caller.menus.some((menu) => menu.id === page.menu));
@@ -191,11 +282,15 @@ function SignedIn(
   } else {
     content = page.element;
   }
+  const branding = props.appearance?.branding;
   return (
     <Shell
-      product={props.product}
+      product={branding?.displayName ?? props.product}
+      {...(branding?.logo === undefined ? {} : { logo: branding.logo })}
       context={props.context(caller, props.health)}
       menus={caller.menus}
+      badges={counts === null ? {} : { approvals: counts.approvalsWaiting }}
+      unread={counts?.unreadAnnouncements ?? 0}
       activeMenu={page?.menu ?? null}
       menuHref={(id) => `/${id}`}
       username={caller.username}

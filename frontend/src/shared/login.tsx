@@ -1,26 +1,50 @@
-/** The sign-in page of a host: a plain form (labels, Enter submits) posting to `/api/auth/login`. */
+/**
+ * The sign-in page of a host: a plain form (labels, Enter submits) posting to `/api/auth/login` for
+ * a cookie session. A wrong password reads as such, with the API's detail kept under it.
+ */
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
-import { api, type LoginAnswer, type Session, saveSession } from './api.ts';
+import { ApiProblem, api, type LoginAnswer, setCsrfToken } from './api.ts';
 import { useAction } from './hooks.ts';
 import { ProblemView } from './ui.tsx';
 
 export interface LoginPageProps {
   readonly heading: string;
   readonly intro?: ReactNode;
+  /** A logo shown above the heading (a dedicated delivery's). */
+  readonly logo?: string;
   /** Why the user is here again (an ended session). */
   readonly message?: string | null;
-  readonly onSignedIn: (session: Session) => void;
+  readonly onSignedIn: (answer: LoginAnswer) => void;
 }
 
-export function LoginPage({ heading, intro, message, onSignedIn }: LoginPageProps) {
+/** What a failed sign-in says: a wrong password is not an "Unauthorized (401)". */
+function signInProblem(problem: ApiProblem | null): ApiProblem | null {
+  if (problem === null) return null;
+  if (problem.status === 401) {
+    return new ApiProblem({
+      ...problem,
+      title: 'Wrong username or password',
+      detail: `${problem.detail || 'Invalid credentials'}. Check both and try again; after five failures the username is locked here for 15 minutes.`,
+    });
+  }
+  if (problem.status === 429) {
+    return new ApiProblem({ ...problem, title: 'Too many failed sign-ins' });
+  }
+  return problem;
+}
+
+export function LoginPage({ heading, intro, logo, message, onSignedIn }: LoginPageProps) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const usernameRef = useRef<HTMLInputElement>(null);
   const login = useAction(async () => {
-    const answer = await api.post<LoginAnswer>('/api/auth/login', { username, password }, { auth: false });
-    const session: Session = { token: answer.token, expiresAt: answer.expiresAt, user: answer.user };
-    saveSession(session);
-    return session;
+    const answer = await api.post<LoginAnswer>(
+      '/api/auth/login',
+      { username, password, session: 'cookie' },
+      { auth: false },
+    );
+    setCsrfToken(answer.csrfToken);
+    return answer;
   });
 
   useEffect(() => {
@@ -29,14 +53,15 @@ export function LoginPage({ heading, intro, message, onSignedIn }: LoginPageProp
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const session = await login.run();
-    if (session !== undefined) onSignedIn(session);
+    const answer = await login.run();
+    if (answer !== undefined) onSignedIn(answer);
     else setPassword('');
   };
 
   return (
     <main className="login" id="main">
       <div className="login-card card">
+        {logo === undefined ? null : <img className="brand-logo large" src={logo} alt="" />}
         <h1>{heading}</h1>
         {intro}
         {message ? (
@@ -72,7 +97,7 @@ export function LoginPage({ heading, intro, message, onSignedIn }: LoginPageProp
             />
           </div>
           <div id="login-problem">
-            <ProblemView problem={login.problem} />
+            <ProblemView problem={signInProblem(login.problem)} />
           </div>
           <button type="submit" disabled={login.pending}>
             {login.pending ? 'Signing in…' : 'Sign in'}

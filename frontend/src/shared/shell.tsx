@@ -1,6 +1,7 @@
 /**
- * The signed-in frame of both consoles: a skip link, the header with who is signed in, the menus
- * the API gave this user (exactly those, in that order), and the page. On phone widths the menu
+ * The signed-in frame of both consoles: a skip link, the header with who is signed in (and a
+ * dedicated delivery's name and logo), the menus the API gave this user (exactly those, in that
+ * order, with a count where something waits: approvals), and the page. On phone widths the menu
  * folds behind a button. After each navigation focus moves to the new page's heading.
  */
 import { type ReactNode, Suspense, useEffect, useRef, useState } from 'react';
@@ -10,13 +11,18 @@ import { Loading } from './ui.tsx';
 
 export interface ShellProps {
   readonly product: string;
+  readonly logo?: string;
   /** Where the user is: the tenant's name, or "Platform governance". */
   readonly context: string;
   readonly menus: readonly Menu[];
+  /** Counts shown beside menus (e.g. runs waiting for this user's approval). */
+  readonly badges?: Readonly<Record<string, number>>;
+  /** Announcements the user has not read (a link to the home page, where they show). */
+  readonly unread?: number;
   readonly activeMenu: string | null;
   readonly menuHref: (id: string) => string;
   readonly username: string;
-  readonly onSignOut: () => void;
+  readonly onSignOut: (everywhere: boolean) => void;
   readonly banner?: ReactNode;
   /** Changes on every navigation (moves focus to the page heading). */
   readonly location: string;
@@ -36,6 +42,8 @@ export function Shell(props: ShellProps) {
     document.getElementById('page-title')?.focus({ preventScroll: true });
   }, [location]);
 
+  const unread = props.unread ?? 0;
+  const hasHome = props.menus.some((menu) => menu.id === 'home');
   return (
     <div className="app">
       <a className="skip-link" href="#main">
@@ -43,8 +51,11 @@ export function Shell(props: ShellProps) {
       </a>
       <header className="topbar">
         <div className="brand">
-          <span className="product">{props.product}</span>
-          <span className="context">{props.context}</span>
+          {props.logo === undefined ? null : <img className="brand-logo" src={props.logo} alt="" />}
+          <div className="brand-text">
+            <span className="product">{props.product}</span>
+            <span className="context">{props.context}</span>
+          </div>
         </div>
         <button
           type="button"
@@ -56,27 +67,54 @@ export function Shell(props: ShellProps) {
           Menu
         </button>
         <div className="who">
+          {unread > 0 && hasHome ? (
+            <Link
+              className="notify"
+              to="/home"
+              aria-label={`${unread} unread notification${unread === 1 ? '' : 's'}`}
+            >
+              <span aria-hidden="true">●</span> {unread}
+            </Link>
+          ) : null}
           <span className="username" title="Signed in as">
             {props.username}
           </span>
-          <button type="button" className="secondary small" onClick={props.onSignOut}>
+          <button type="button" className="secondary small" onClick={() => props.onSignOut(false)}>
             Sign out
+          </button>
+          <button
+            type="button"
+            className="secondary small"
+            title="Sign out on every browser and device"
+            onClick={() => props.onSignOut(true)}
+          >
+            End all sessions
           </button>
         </div>
       </header>
       <nav id="main-nav" className={menuOpen ? 'nav open' : 'nav'} aria-label="Main">
         <ul>
-          {props.menus.map((menu) => (
-            <li key={menu.id}>
-              <Link
-                to={props.menuHref(menu.id)}
-                data-menu={menu.id}
-                aria-current={props.activeMenu === menu.id ? 'page' : undefined}
-              >
-                {menu.label}
-              </Link>
-            </li>
-          ))}
+          {props.menus.map((menu) => {
+            const count = props.badges?.[menu.id] ?? 0;
+            return (
+              <li key={menu.id}>
+                <Link
+                  to={props.menuHref(menu.id)}
+                  data-menu={menu.id}
+                  aria-current={props.activeMenu === menu.id ? 'page' : undefined}
+                >
+                  <span className="menu-label">{menu.label}</span>
+                  {count > 0 ? (
+                    <span className="count" data-count={count}>
+                      <span className="visually-hidden"> (</span>
+                      {count}
+                      <span className="visually-hidden"> waiting)</span>
+                    </span>
+                  ) : null}
+                </Link>
+              </li>
+            );
+          })}
         </ul>
       </nav>
       <main id="main" tabIndex={-1}>

@@ -1,6 +1,14 @@
 /** Small building blocks every page uses: loading, problem, empty and unavailable states, badges, dates. */
-import { type InputHTMLAttributes, type ReactNode, useEffect, useId, useRef } from 'react';
-import type { ProblemDetails } from './api.ts';
+import {
+  type InputHTMLAttributes,
+  type ReactNode,
+  useCallback,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+} from 'react';
+import { humanTitle, type ProblemDetails } from './api.ts';
 import type { Loadable, PagedList } from './hooks.ts';
 
 export function Loading({ label = 'Loading…' }: { readonly label?: string }) {
@@ -25,13 +33,12 @@ export function ProblemView({
     if (focus && problem !== null) ref.current?.focus();
   }, [focus, problem]);
   if (problem === null) return null;
+  // The API's titles are HTTP's ("Unauthorized"); people get a plain heading, and the detail under it.
+  const heading = GENERIC_TITLES.has(problem.title) ? humanTitle(problem) : problem.title;
   return (
-    <div className="problem" role="alert" tabIndex={-1} ref={ref}>
-      <p className="problem-title">
-        {problem.title}
-        {problem.status > 0 ? <span className="problem-status"> ({problem.status})</span> : null}
-      </p>
-      {problem.detail !== '' && problem.detail !== problem.title ? <p>{problem.detail}</p> : null}
+    <div className="problem" role="alert" tabIndex={-1} ref={ref} data-problem={problem.type}>
+      <p className="problem-title">{heading}</p>
+      {problem.detail !== '' && problem.detail !== heading ? <p>{problem.detail}</p> : null}
       {problem.errors.length > 0 ? (
         <ul className="problem-fields">
           {problem.errors.map((error) => (
@@ -43,6 +50,97 @@ export function ProblemView({
       ) : null}
     </div>
   );
+}
+
+/** The titles the API gives by HTTP status; replaced by a plain-language heading on screen. */
+const GENERIC_TITLES: ReadonlySet<string> = new Set([
+  'Bad Request',
+  'Unauthorized',
+  'Forbidden',
+  'Not Found',
+  'Method Not Allowed',
+  'Conflict',
+  'Content Too Large',
+  'Unsupported Media Type',
+  'Unprocessable Content',
+  'Too Many Requests',
+  'Internal Server Error',
+  'Bad Gateway',
+  'Service Unavailable',
+  'Error',
+]);
+
+export interface ConfirmRequest {
+  readonly title: string;
+  readonly body: ReactNode;
+  /** The confirming button's label (say what happens: "Confirm payment", "Archive"). */
+  readonly confirm: string;
+  readonly danger?: boolean;
+}
+
+/**
+ * Asks before a consequential action, in a modal `<dialog>` (focus stays inside, Escape cancels,
+ * focus returns where it was). `confirm(...)` resolves true only when the user confirms.
+ */
+export function useConfirm(): { confirm: (request: ConfirmRequest) => Promise<boolean>; dialog: ReactNode } {
+  const [pending, setPending] = useState<(ConfirmRequest & { resolve: (ok: boolean) => void }) | null>(null);
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (pending !== null && dialog !== null && !dialog.open) dialog.showModal();
+  }, [pending]);
+  const confirm = useCallback(
+    (request: ConfirmRequest) =>
+      new Promise<boolean>((resolve) => {
+        setPending({ ...request, resolve });
+      }),
+    [],
+  );
+  const finish = (ok: boolean) => {
+    const current = pending;
+    ref.current?.close();
+    setPending(null);
+    current?.resolve(ok);
+  };
+  const dialog =
+    pending === null ? null : (
+      <dialog
+        ref={ref}
+        className="confirm"
+        aria-labelledby={titleId}
+        onCancel={(event) => {
+          event.preventDefault();
+          finish(false);
+        }}
+      >
+        <h2 id={titleId}>{pending.title}</h2>
+        <div className="confirm-body">{pending.body}</div>
+        <div className="form-actions">
+          <button type="button" className="secondary" onClick={() => finish(false)}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            className={pending.danger === true ? 'danger' : undefined}
+            onClick={() => finish(true)}
+          >
+            {pending.confirm}
+          </button>
+        </div>
+      </dialog>
+    );
+  return { confirm, dialog };
+}
+
+/** `1.2 s`, `350 ms`, `2 min 5 s`. */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return minutes < 60 ? `${minutes} min ${seconds} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 export function Empty({ children }: { readonly children: ReactNode }) {

@@ -10,6 +10,7 @@ import { Console, type RoutedPage } from '../shared/console.tsx';
 import { UsersPage } from '../shared/users.tsx';
 import { TenantBanner } from './banner.tsx';
 import { CataloguePage } from './catalogue.tsx';
+import { HomePage } from './home.tsx';
 import { AnnouncementsPage, ApprovalsPage, HttpResourcesPage } from './inbox.tsx';
 import { McpClientPage, McpClientsPage } from './mcp-clients.tsx';
 import { ExecutionPage, ExecutionsPage } from './runs.tsx';
@@ -25,6 +26,8 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
   if (extra !== undefined) return null;
   const can = (permission: string) => me.permissions.includes(permission);
   switch (section) {
+    case 'home':
+      return id === undefined ? { menu: 'home', element: <HomePage me={me} /> } : null;
     case 'skills':
       return {
         menu: 'skills',
@@ -33,7 +36,7 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
     case 'executions':
       return {
         menu: 'executions',
-        element: id === undefined ? <ExecutionsPage /> : <ExecutionPage key={id} id={id} />,
+        element: id === undefined ? <ExecutionsPage /> : <ExecutionPage key={id} id={id} me={me} />,
       };
     case 'approvals':
       return id === undefined ? { menu: 'approvals', element: <ApprovalsPage /> } : null;
@@ -90,9 +93,16 @@ export function TenantApp() {
     <Console
       product="ExecFabric"
       expects="tenant"
-      loginHeading={(health) => `Sign in to ${health.tenant?.name ?? 'ExecFabric'}`}
+      loginHeading={(health, appearance) =>
+        `Sign in to ${appearance?.branding?.displayName ?? health.tenant?.name ?? 'ExecFabric'}`
+      }
+      notifications="/api/notifications"
       context={(me, health) =>
-        me.domain.kind === 'tenant' ? me.domain.tenant.name : (health.tenant?.name ?? '')
+        me.appearance?.branding?.displayName !== undefined
+          ? ''
+          : me.domain.kind === 'tenant'
+            ? me.domain.tenant.name
+            : (health.tenant?.name ?? '')
       }
       banner={(me) => (me.domain.kind === 'tenant' ? <TenantBanner tenant={me.domain.tenant} /> : null)}
       route={route}

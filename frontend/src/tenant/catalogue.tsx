@@ -38,16 +38,21 @@ export function CataloguePage() {
                       <div className="meta">
                         <Badge value={skill.risk} label={`${skill.risk} risk`} />
                         <Badge value="info" label={APPROVAL_TEXT[skill.approval] ?? skill.approval} />
+                        {skill.state === 'active' ? null : <Badge value={skill.state} />}
                       </div>
                       <p className="muted">{skill.description || 'No description.'}</p>
                       <div className="actions">
-                        <Link
-                          className="button"
-                          to={`/skills/${segment(skill.id)}`}
-                          aria-label={`Run ${skill.name}`}
-                        >
-                          Run
-                        </Link>
+                        {skill.state === 'active' ? (
+                          <Link
+                            className="button"
+                            to={`/skills/${segment(skill.id)}`}
+                            aria-label={`Run ${skill.name}`}
+                          >
+                            Run
+                          </Link>
+                        ) : (
+                          <p className="hint">Runs are paused: an administrator disabled this Skill.</p>
+                        )}
                       </div>
                     </article>
                   </li>

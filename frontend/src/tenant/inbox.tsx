@@ -2,6 +2,7 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, type Role, segment } from '../shared/api.ts';
+import { refreshNotifications } from '../shared/console.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, useLocation } from '../shared/router.tsx';
 import {
@@ -17,6 +18,7 @@ import {
   Section,
   Show,
   ShowList,
+  useConfirm,
 } from '../shared/ui.tsx';
 import type { Announcement, Execution, HttpResourceSummary, InboxItem } from './types.ts';
 
@@ -51,6 +53,7 @@ export function ApprovalsPage() {
                       onDecided={(text) => {
                         setMessage(text);
                         reload();
+                        refreshNotifications();
                       }}
                     />
                   </li>
@@ -77,6 +80,7 @@ function ApprovalCard({
   useEffect(() => {
     if (highlighted) card.current?.scrollIntoView({ block: 'center' });
   }, [highlighted]);
+  const { confirm, dialog } = useConfirm();
   const decide = useAction(async (decision: 'approve' | 'reject') =>
     api.post<Execution>(
       `/api/executions/${segment(execution.id)}/${decision}`,
@@ -84,6 +88,15 @@ function ApprovalCard({
     ),
   );
   const act = async (decision: 'approve' | 'reject') => {
+    if (decision === 'reject') {
+      const ok = await confirm({
+        title: `Reject the run of ${execution.skillName}?`,
+        body: <p>The run of {execution.requestedBy} ends as rejected; it cannot be approved afterwards.</p>,
+        confirm: 'Reject the run',
+        danger: true,
+      });
+      if (!ok) return;
+    }
     const done = await decide.run(decision);
     if (done !== undefined)
       onDecided(`${decision === 'approve' ? 'Approved' : 'Rejected'} the run of ${execution.skillName}.`);
@@ -98,6 +111,7 @@ function ApprovalCard({
       aria-current={highlighted ? 'true' : undefined}
       aria-label={`Run of ${execution.skillName} by ${execution.requestedBy}${execution.client === undefined ? '' : ` through ${execution.client.name}`}`}
     >
+      {dialog}
       <h2>{execution.skillName}</h2>
       <dl className="facts">
         <dt>Requested by</dt>
@@ -114,7 +128,9 @@ function ApprovalCard({
           {execution.approvalsRequired === undefined
             ? `${approved}`
             : `${approved} of ${execution.approvalsRequired}`}
-          {votes.length === 0 ? null : ` (${votes.map((vote) => vote.approver).join(', ')})`}
+          {votes.length === 0
+            ? null
+            : ` (${votes.map((vote) => `${vote.approver}${vote.comment ? `: “${vote.comment}”` : ''}`).join('; ')})`}
           {execution.adminApprovalRequired ? (
             <div className="muted">An admin must be among the approvers.</div>
           ) : null}
@@ -128,11 +144,9 @@ function ApprovalCard({
           </>
         )}
       </dl>
-      {/* What an agent sent is what runs: approvers see its exact arguments without a click. */}
-      <details open={execution.client !== undefined}>
-        <summary>{execution.client === undefined ? 'Input' : 'Arguments the agent sent'}</summary>
-        <JsonBlock value={execution.input} label="Input" />
-      </details>
+      {/* What an agent sent is what runs: approvers see its exact arguments, in full. */}
+      <h3>{execution.client === undefined ? 'Input' : 'Arguments the agent sent'}</h3>
+      <JsonBlock value={execution.input} label="Input" />
       {execution.declaredEgress === undefined || execution.declaredEgress.length === 0 ? null : (
         <p>
           The script may call these HTTP resources: <EgressNames ids={execution.declaredEgress} />
@@ -201,7 +215,8 @@ export function AnnouncementsPage({ canManage }: { readonly canManage: boolean }
               <li key={announcement.id}>
                 <article className={`card announcement severity-${announcement.severity}`}>
                   <h2>
-                    {announcement.title} <Badge value={announcement.severity} />
+                    {announcement.title} <Badge value={announcement.severity} />{' '}
+                    {announcement.read === false ? <Badge value="info" label="unread" /> : null}
                   </h2>
                   <p className="muted">
                     <DateTime value={announcement.createdAt} /> ·{' '}
@@ -299,15 +314,17 @@ export function HttpResourcesPage() {
               {items.map((resource) => (
                 <li key={resource.id}>
                   <article className="card" aria-labelledby={`resource-${resource.id}`}>
-                    <h2 id={`resource-${resource.id}`}>{resource.name}</h2>
+                    <h2 id={`resource-${resource.id}`}>
+                      {resource.name}{' '}
+                      {resource.state === undefined || resource.state === 'active' ? null : (
+                        <Badge value={resource.state} />
+                      )}
+                    </h2>
                     <p className="muted">{resource.description || 'No description.'}</p>
                     <p>
                       {(resource.methods ?? []).map((method) => (
                         <Badge key={method} value="info" label={method} />
                       ))}
-                    </p>
-                    <p className="muted">
-                      <code>{resource.id}</code>
                     </p>
                   </article>
                 </li>

@@ -8,14 +8,14 @@ import Form from '@rjsf/core';
 import type { RJSFSchema, UiSchema } from '@rjsf/utils';
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import Ajv2020 from 'ajv/dist/2020';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { api, idempotencyKey, segment } from '../shared/api.ts';
 import { useAction, useResource } from '../shared/hooks.ts';
-import { Link } from '../shared/router.tsx';
+import { Link, useLocation } from '../shared/router.tsx';
 import { Badge, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
 import { APPROVAL_TEXT } from './catalogue.tsx';
 import { ExecutionDetails, useExecution } from './runs.tsx';
-import type { Skill } from './types.ts';
+import type { Execution, Skill } from './types.ts';
 
 const validator = customizeValidator({ AjvClass: Ajv2020 });
 
@@ -51,18 +51,40 @@ export default function RunSkillPage({ id }: { readonly id: string }) {
   );
 }
 
+/** Long-text fields (`x-widget: textarea` from the schema builder) get a text area. */
+function uiFor(schema: RJSFSchema | null): UiSchema {
+  const ui: UiSchema = {};
+  const properties = (schema?.properties ?? {}) as Record<string, Record<string, unknown>>;
+  for (const [name, property] of Object.entries(properties)) {
+    if (property['x-widget'] === 'textarea') ui[name] = { 'ui:widget': 'textarea' };
+  }
+  return ui;
+}
+
 function RunSkill({ skill }: { readonly skill: Skill }) {
   const schema = useMemo(() => formSchema(skill.inputSchema), [skill.inputSchema]);
+  const { query } = useLocation();
+  // "Edit input and run again": the form starts from an earlier run's input.
+  const from = query.get('from');
+  const earlier = useResource<Execution>(from === null ? null : `/api/executions/${segment(from)}`);
   const [formData, setFormData] = useState<unknown>(undefined);
+  const [prefilled, setPrefilled] = useState(false);
+  useEffect(() => {
+    if (!prefilled && earlier.state.status === 'ready' && earlier.state.data.skillId === skill.id) {
+      setFormData(earlier.state.data.input);
+      setPrefilled(true);
+    }
+  }, [earlier.state, prefilled, skill.id]);
   const [runs, setRuns] = useState<Started[]>([]);
   const start = useAction(async (input: unknown) =>
     api.post<Started>(
       `/api/skills/${segment(skill.id)}/executions`,
-      { input: input ?? {} },
+      { input: input ?? {}, ...(prefilled && from !== null ? { rerunOf: from } : {}) },
       { headers: { 'idempotency-key': idempotencyKey() } },
     ),
   );
   const uiSchema: UiSchema = {
+    ...uiFor(schema),
     'ui:submitButtonOptions': {
       submitText: start.pending ? 'Starting…' : 'Run',
       props: { disabled: start.pending },
@@ -88,6 +110,22 @@ function RunSkill({ skill }: { readonly skill: Skill }) {
         </p>
       </div>
       <Section title="Input">
+        {prefilled ? (
+          <p className="notice" role="status">
+            The form starts from the input of run <code>{from}</code>; change what you need and run it again.
+          </p>
+        ) : null}
+        {skill.state !== 'active' ? (
+          <ProblemView
+            problem={{
+              type: 'urn:execfabric:problem:not-runnable',
+              title: 'This Skill cannot run right now',
+              status: 409,
+              detail: `An administrator ${skill.state === 'disabled' ? 'disabled' : 'archived'} it; runs are refused until it is restored.`,
+              errors: [],
+            }}
+          />
+        ) : null}
         {schema === null ? (
           <ProblemView
             problem={{

@@ -1,29 +1,57 @@
-/** Runs: watching one run until it ends, its result, logs and error, and the history of runs. */
-import { useEffect, useState } from 'react';
-import { type ApiProblem, api, asProblem, segment } from '../shared/api.ts';
-import { type Loadable, usePaged } from '../shared/hooks.ts';
-import { Link } from '../shared/router.tsx';
+/**
+ * Runs: one run watched live (status, log lines as they arrive, result, error, who approved it),
+ * cancelled (with a confirmation) or run again with the same or an edited input; and the history of
+ * runs, filtered by status, Skill, requester and dates (kept in the address, so a filtered view can
+ * be shared), or found by its id.
+ */
+import { type FormEvent, useEffect, useRef, useState } from 'react';
+import {
+  type ApiProblem,
+  api,
+  asProblem,
+  idempotencyKey,
+  type Me,
+  segment,
+  withQuery,
+} from '../shared/api.ts';
+import { refreshNotifications } from '../shared/console.tsx';
+import { type Loadable, useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { Link, navigate, useLocation } from '../shared/router.tsx';
 import {
   Badge,
-  CodeBlock,
   DateTime,
+  formatDuration,
   JsonBlock,
   LoadMore,
+  Notice,
   PageHeader,
+  ProblemView,
   Section,
   Show,
   ShowList,
   Table,
+  useConfirm,
 } from '../shared/ui.tsx';
 import { AgentNote } from './inbox.tsx';
-import { type Execution, isTerminal } from './types.ts';
+import {
+  EXECUTION_STATUSES,
+  type Execution,
+  isTerminal,
+  type LogChunk,
+  type LogPage,
+  type Skill,
+} from './types.ts';
 
 const FIRST_POLL_MS = 300;
-const MAX_POLL_MS = 2_000;
+const MAX_POLL_MS = 1_000;
 /** A run waiting for people is polled slowly. */
 const WAITING_POLL_MS = 3_000;
 
-/** Reads a run and keeps reading it until it reaches a terminal status. */
+function retryable(problem: ApiProblem): boolean {
+  return problem.status === 0 || problem.status >= 500 || problem.status === 429;
+}
+
+/** Reads a run and keeps reading it (at most a second apart) until it reaches a terminal status. */
 export function useExecution(id: string): { state: Loadable<Execution>; refresh: () => void } {
   const [state, setState] = useState<Loadable<Execution>>({ status: 'loading' });
   const [generation, setGeneration] = useState(0);
@@ -43,12 +71,10 @@ export function useExecution(id: string): { state: Loadable<Execution>; refresh:
         timer = window.setTimeout(poll, wait);
       } catch (error) {
         if (stopped) return;
-        const problem: ApiProblem = asProblem(error);
+        const problem = asProblem(error);
         setState((previous) => (previous.status === 'ready' ? previous : { status: 'error', problem }));
         // Transient failures are retried; a missing run or a refused session is not.
-        if (problem.status === 0 || problem.status >= 500 || problem.status === 429) {
-          timer = window.setTimeout(poll, MAX_POLL_MS);
-        }
+        if (retryable(problem)) timer = window.setTimeout(poll, MAX_POLL_MS);
       }
     };
     void poll();
@@ -60,12 +86,52 @@ export function useExecution(id: string): { state: Loadable<Execution>; refresh:
   return { state, refresh: () => setGeneration((value) => value + 1) };
 }
 
-function duration(execution: Execution): string | null {
-  const start = execution.startedAt ?? execution.queuedAt;
-  if (start === undefined || execution.finishedAt === undefined) return null;
-  const ms = Date.parse(execution.finishedAt) - Date.parse(start);
-  if (!Number.isFinite(ms) || ms < 0) return null;
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+/**
+ * The run's log, page after page from `GET /api/executions/{id}/logs?after=<cursor>`, every second
+ * while the run goes, until the answer says it is complete.
+ */
+export function useLogs(
+  id: string,
+  ended: boolean,
+): { chunks: readonly LogChunk[]; truncated: boolean; problem: ApiProblem | null } {
+  const [chunks, setChunks] = useState<readonly LogChunk[]>([]);
+  const [truncated, setTruncated] = useState(false);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const cursor = useRef<string | undefined>(undefined);
+  const endedRef = useRef(ended);
+  endedRef.current = ended;
+  useEffect(() => {
+    let stopped = false;
+    let timer: number | undefined;
+    cursor.current = undefined;
+    setChunks([]);
+    const poll = async () => {
+      try {
+        const page = await api.get<LogPage>(
+          withQuery(`/api/executions/${segment(id)}/logs`, { after: cursor.current }),
+        );
+        if (stopped) return;
+        setProblem(null);
+        if (page.chunks.length > 0) setChunks((previous) => [...previous, ...page.chunks]);
+        cursor.current = page.cursor;
+        setTruncated(page.truncated);
+        if (page.complete) return;
+        // A full page means more is waiting: read on at once.
+        timer = window.setTimeout(poll, page.chunks.length >= 200 ? 0 : 1_000);
+      } catch (error) {
+        if (stopped) return;
+        const failure = asProblem(error);
+        setProblem(failure);
+        if (retryable(failure) || !endedRef.current) timer = window.setTimeout(poll, 2_000);
+      }
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      if (timer !== undefined) window.clearTimeout(timer);
+    };
+  }, [id]);
+  return { chunks, truncated, problem };
 }
 
 const STATUS_TEXT: Readonly<Record<string, string>> = {
@@ -80,7 +146,56 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
   cancelled: 'The run was cancelled.',
 };
 
-/** Everything about one run: status, result, error, logs, timings. */
+/** Seconds since `from`, ticking while the run goes. */
+function Elapsed({ from }: { readonly from: string }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(timer);
+  }, []);
+  return <span className="muted"> · {formatDuration(now - Date.parse(from))} so far</span>;
+}
+
+function LogView({
+  id,
+  ended,
+  headingLevel,
+}: {
+  readonly id: string;
+  readonly ended: boolean;
+  readonly headingLevel: 2 | 3;
+}) {
+  const { chunks, truncated, problem } = useLogs(id, ended);
+  const Heading = headingLevel === 2 ? 'h2' : 'h3';
+  const end = useRef<HTMLDivElement>(null);
+  // Follow the newest line while the run goes.
+  useEffect(() => {
+    if (!ended && chunks.length > 0) end.current?.scrollIntoView({ block: 'nearest' });
+  }, [chunks.length, ended]);
+  return (
+    <section aria-label="Logs">
+      <Heading>Logs{truncated ? ' (truncated)' : ''}</Heading>
+      {chunks.length === 0 ? (
+        <p className="muted">{ended ? 'The run printed nothing.' : 'Waiting for output…'}</p>
+      ) : (
+        <figure className="code-figure" aria-label="Log">
+          <div className="code source log" role="log" aria-live="polite">
+            {chunks.map((chunk) => (
+              <span key={chunk.seq} className={`log-chunk ${chunk.stream}`} data-stream={chunk.stream}>
+                {chunk.text}
+                {chunk.text.endsWith('\n') ? '' : '\n'}
+              </span>
+            ))}
+            <div ref={end} />
+          </div>
+        </figure>
+      )}
+      <ProblemView problem={problem} />
+    </section>
+  );
+}
+
+/** Everything about one run: status, timings, approvals, live logs, result, error and input. */
 export function ExecutionDetails({
   execution,
   headingLevel = 2,
@@ -89,13 +204,18 @@ export function ExecutionDetails({
   readonly headingLevel?: 2 | 3;
 }) {
   const Heading = headingLevel === 2 ? 'h2' : 'h3';
-  const took = duration(execution);
   const running = !isTerminal(execution.status);
   return (
     <div className="execution" data-execution={execution.id} data-status={execution.status}>
       <p className="run-status" role="status" aria-live="polite">
         <Badge value={execution.status} /> {STATUS_TEXT[execution.status] ?? execution.status}
         {running ? <span className="spinner inline" aria-hidden="true" /> : null}
+        {execution.status === 'running' && execution.startedAt !== undefined ? (
+          <Elapsed from={execution.startedAt} />
+        ) : null}
+        {execution.cancelRequested === true && running ? (
+          <span className="muted"> · cancel requested by {execution.cancelRequestedBy}</span>
+        ) : null}
       </p>
       <dl className="facts">
         <dt>Run</dt>
@@ -108,9 +228,10 @@ export function ExecutionDetails({
         <dd>
           {execution.skillName} <span className="muted">(revision {execution.skillRevision})</span>
         </dd>
-        <dt>Script version</dt>
+        <dt>{execution.asset.kind === 'http' ? 'HTTP resource' : 'Script'}</dt>
         <dd>
-          {execution.asset.kind} {String(execution.asset.version)}
+          {execution.assetName ?? execution.asset.kind}{' '}
+          <span className="muted">version {String(execution.asset.version)}</span>
         </dd>
         <dt>Requested by</dt>
         <dd>
@@ -120,6 +241,9 @@ export function ExecutionDetails({
         <dt>Requested</dt>
         <dd>
           <DateTime value={execution.createdAt} />
+          {execution.waitMs === undefined ? null : (
+            <span className="muted"> · started {formatDuration(execution.waitMs)} later</span>
+          )}
         </dd>
         {execution.sandbox?.network === undefined ? null : (
           <>
@@ -150,11 +274,43 @@ export function ExecutionDetails({
             <dt>Finished</dt>
             <dd>
               <DateTime value={execution.finishedAt} />
-              {took === null ? null : <span className="muted"> · took {took}</span>}
+              {execution.durationMs === undefined ? null : (
+                <span className="muted" data-testid="duration">
+                  {' '}
+                  · ran for {formatDuration(execution.durationMs)}
+                </span>
+              )}
+            </dd>
+          </>
+        )}
+        {execution.rerunOf === undefined ? null : (
+          <>
+            <dt>Re-run of</dt>
+            <dd>
+              <Link to={`/executions/${segment(execution.rerunOf)}`}>
+                <code>{execution.rerunOf}</code>
+              </Link>
             </dd>
           </>
         )}
       </dl>
+      {(execution.decisions ?? []).length === 0 ? null : (
+        <section aria-label="Approvals">
+          <Heading>Approvals</Heading>
+          <ul className="plain-list decisions">
+            {(execution.decisions ?? []).map((vote) => (
+              <li key={`${vote.approver}:${vote.at}`} data-approver={vote.approver}>
+                <Badge
+                  value={vote.decision === 'approve' ? 'succeeded' : 'rejected'}
+                  label={vote.decision === 'approve' ? 'approved' : 'rejected'}
+                />{' '}
+                by <strong>{vote.approver}</strong> <DateTime value={vote.at} />
+                {vote.comment ? <q className="comment">{vote.comment}</q> : null}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {execution.output === undefined ? null : (
         <section aria-label="Result">
           <Heading>Result</Heading>
@@ -185,52 +341,178 @@ export function ExecutionDetails({
           )}
         </section>
       )}
-      {execution.logs === undefined ? null : (
-        <section aria-label="Logs">
-          <Heading>Logs{execution.logs.truncated ? ' (truncated)' : ''}</Heading>
-          {execution.logs.stdout === '' && execution.logs.stderr === '' ? (
-            <p className="muted">The script printed nothing.</p>
-          ) : null}
-          {execution.logs.stdout === '' ? null : (
-            <CodeBlock label="Standard output" source>
-              {execution.logs.stdout}
-            </CodeBlock>
-          )}
-          {execution.logs.stderr === '' ? null : (
-            <CodeBlock label="Standard error" source>
-              {execution.logs.stderr}
-            </CodeBlock>
-          )}
-        </section>
+      {execution.status === 'pending_approval' || execution.status === 'rejected' ? null : (
+        <LogView
+          key={`${execution.id}:${isTerminal(execution.status)}`}
+          id={execution.id}
+          ended={isTerminal(execution.status)}
+          headingLevel={headingLevel}
+        />
       )}
-      <details>
-        <summary>Input</summary>
+      <section aria-label="Input">
+        <Heading>Input</Heading>
         <JsonBlock value={execution.input} label="Input" />
-      </details>
+      </section>
     </div>
   );
 }
 
-export function ExecutionPage({ id }: { readonly id: string }) {
-  const { state } = useExecution(id);
+/** Cancel (with a confirmation), run again with the same input, or open the form with it. */
+function RunActions({
+  execution,
+  me,
+  onChanged,
+}: {
+  readonly execution: Execution;
+  readonly me: Me;
+  readonly onChanged: () => void;
+}) {
+  const { confirm, dialog } = useConfirm();
+  const [message, setMessage] = useState('');
+  const cancel = useAction(async () =>
+    api.post<Execution>(`/api/executions/${segment(execution.id)}/cancel`, {}),
+  );
+  const rerun = useAction(async () =>
+    api.post<{ id: string }>(
+      `/api/skills/${segment(execution.skillId)}/executions`,
+      { input: execution.input, rerunOf: execution.id },
+      { headers: { 'idempotency-key': idempotencyKey() } },
+    ),
+  );
+  const mayCancel =
+    !isTerminal(execution.status) &&
+    execution.cancelRequested !== true &&
+    (execution.requestedBy === me.username || me.permissions.includes('execution:cancel'));
+  const mayRun = me.permissions.includes('skill:run');
+  return (
+    <div className="run-actions">
+      {dialog}
+      <div className="form-actions">
+        {mayCancel ? (
+          <button
+            type="button"
+            className="danger"
+            disabled={cancel.pending}
+            onClick={async () => {
+              const ok = await confirm({
+                title: 'Cancel this run?',
+                body: (
+                  <p>
+                    {execution.status === 'running'
+                      ? `The run of ${execution.skillName} is running: the platform asks its runtime to stop it. What it has done so far stays done.`
+                      : `The run of ${execution.skillName} has not started; it will never start.`}
+                  </p>
+                ),
+                confirm: 'Cancel the run',
+                danger: true,
+              });
+              if (!ok) return;
+              const done = await cancel.run();
+              if (done !== undefined) {
+                setMessage(
+                  done.status === 'cancelled'
+                    ? 'The run is cancelled.'
+                    : 'Cancel requested: the run will be stopped.',
+                );
+                onChanged();
+              }
+            }}
+          >
+            Cancel run
+          </button>
+        ) : null}
+        {mayRun && isTerminal(execution.status) ? (
+          <>
+            <button
+              type="button"
+              className="secondary"
+              disabled={rerun.pending}
+              onClick={async () => {
+                const started = await rerun.run();
+                if (started !== undefined) navigate(`/executions/${segment(started.id)}`);
+              }}
+            >
+              Run again
+            </button>
+            <Link
+              className="button secondary"
+              to={withQuery(`/skills/${segment(execution.skillId)}`, { from: execution.id })}
+            >
+              Edit input and run again
+            </Link>
+          </>
+        ) : null}
+      </div>
+      <Notice>{message}</Notice>
+      <ProblemView problem={cancel.problem ?? rerun.problem} />
+    </div>
+  );
+}
+
+export function ExecutionPage({ id, me }: { readonly id: string; readonly me: Me }) {
+  const { state, refresh } = useExecution(id);
   return (
     <>
-      <PageHeader title="Run">
+      <PageHeader title={state.status === 'ready' ? `Run of ${state.data.skillName}` : 'Run'}>
         <Link className="button secondary" to="/executions">
           All runs
         </Link>
       </PageHeader>
       <div className="card">
         <Show state={state} loading="Loading the run…">
-          {(execution) => <ExecutionDetails execution={execution} />}
+          {(execution) => (
+            <>
+              <RunActions
+                execution={execution}
+                me={me}
+                onChanged={() => {
+                  refresh();
+                  refreshNotifications();
+                }}
+              />
+              <ExecutionDetails execution={execution} />
+            </>
+          )}
         </Show>
       </div>
     </>
   );
 }
 
+const FILTERS = ['status', 'skillId', 'requestedBy', 'from', 'to'] as const;
+
+/** `2026-05-01` → the start (or end) of that day, UTC, as the API's instant. */
+function dayBound(day: string, end: boolean): string | undefined {
+  if (day === '') return undefined;
+  return `${day}T${end ? '23:59:59.999' : '00:00:00.000'}Z`;
+}
+
 export function ExecutionsPage() {
-  const list = usePaged<Execution>('/api/executions');
+  const { query } = useLocation();
+  const current = Object.fromEntries(FILTERS.map((name) => [name, query.get(name) ?? ''])) as Record<
+    (typeof FILTERS)[number],
+    string
+  >;
+  const [draft, setDraft] = useState(current);
+  const [runId, setRunId] = useState('');
+  const skills = useResource<{ items: Skill[] }>('/api/skills?archived=true');
+  const path = withQuery('/api/executions', {
+    status: current.status,
+    skillId: current.skillId,
+    requestedBy: current.requestedBy,
+    from: dayBound(current.from, false),
+    to: dayBound(current.to, true),
+  });
+  const list = usePaged<Execution>(path);
+  const filtered = FILTERS.some((name) => current[name] !== '');
+  const apply = (event: FormEvent) => {
+    event.preventDefault();
+    navigate(withQuery('/executions', draft));
+  };
+  const skillOptions =
+    skills.state.status === 'ready'
+      ? [...skills.state.data.items].sort((a, b) => a.name.localeCompare(b.name))
+      : [];
   return (
     <>
       <PageHeader title="Runs">
@@ -238,23 +520,136 @@ export function ExecutionsPage() {
           Refresh
         </button>
       </PageHeader>
-      <Section title="History">
+      <Section title="Find runs">
+        <form onSubmit={apply} className="filters" aria-label="Filter runs">
+          <div className="form-row filters-row">
+            <div className="field">
+              <label htmlFor="filter-status">Status</label>
+              <select
+                id="filter-status"
+                value={draft.status}
+                onChange={(e) => setDraft({ ...draft, status: e.target.value })}
+              >
+                <option value="">Any</option>
+                {EXECUTION_STATUSES.map((status) => (
+                  <option key={status} value={status}>
+                    {status.replace('_', ' ')}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="filter-skill">Skill</label>
+              <select
+                id="filter-skill"
+                value={draft.skillId}
+                onChange={(e) => setDraft({ ...draft, skillId: e.target.value })}
+              >
+                <option value="">Any</option>
+                {skillOptions.map((skill) => (
+                  <option key={skill.id} value={skill.id}>
+                    {skill.name}
+                    {skill.state === 'active' ? '' : ` (${skill.state})`}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="filter-requester">Requested by</label>
+              <input
+                id="filter-requester"
+                value={draft.requestedBy}
+                autoCapitalize="none"
+                spellCheck={false}
+                placeholder="username"
+                onChange={(e) => setDraft({ ...draft, requestedBy: e.target.value })}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="filter-from">From</label>
+              <input
+                id="filter-from"
+                type="date"
+                value={draft.from}
+                onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="filter-to">To</label>
+              <input
+                id="filter-to"
+                type="date"
+                value={draft.to}
+                onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+              />
+            </div>
+          </div>
+          <div className="form-actions">
+            <button type="submit">Apply filters</button>
+            {filtered ? (
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => {
+                  setDraft({ status: '', skillId: '', requestedBy: '', from: '', to: '' });
+                  navigate('/executions');
+                }}
+              >
+                Clear filters
+              </button>
+            ) : null}
+          </div>
+        </form>
+        <form
+          className="form-row search-row"
+          aria-label="Open a run by id"
+          onSubmit={(event) => {
+            event.preventDefault();
+            const id = runId.trim();
+            if (id !== '') navigate(`/executions/${segment(id)}`);
+          }}
+        >
+          <div className="field">
+            <label htmlFor="run-search">Run id</label>
+            <input
+              id="run-search"
+              value={runId}
+              spellCheck={false}
+              autoCapitalize="none"
+              placeholder="ex-…"
+              onChange={(e) => setRunId(e.target.value)}
+            />
+          </div>
+          <div className="form-actions">
+            <button type="submit" className="secondary">
+              Open run
+            </button>
+          </div>
+        </form>
+      </Section>
+      <Section title={filtered ? 'Matching runs' : 'History'}>
         <ShowList
           state={list.state}
           loading="Loading runs…"
           empty={
-            <>
-              <p>No runs yet. Run a Skill from the catalogue and it shows up here.</p>
+            filtered ? (
               <p>
-                <Link to="/skills">Open the catalogue</Link>
+                No run matches these filters{list.hasMore ? ' on this page; load more to look further' : ''}.
               </p>
-            </>
+            ) : (
+              <>
+                <p>No runs yet. Run a Skill from the catalogue and it shows up here.</p>
+                <p>
+                  <Link to="/skills">Open the catalogue</Link>
+                </p>
+              </>
+            )
           }
         >
           {(items) => (
-            <Table columns={['Requested', 'Skill', 'Status', 'By', 'Run']}>
+            <Table columns={['Requested', 'Skill', 'Status', 'By', 'Duration', 'Run']}>
               {items.map((execution) => (
-                <tr key={execution.id}>
+                <tr key={execution.id} data-run={execution.id}>
                   <td>
                     <DateTime value={execution.createdAt} />
                   </td>
@@ -263,8 +658,14 @@ export function ExecutionsPage() {
                     <Badge value={execution.status} />
                   </td>
                   <td>{execution.requestedBy}</td>
+                  <td>{formatDuration(execution.durationMs)}</td>
                   <td>
-                    <Link to={`/executions/${segment(execution.id)}`}>Details</Link>
+                    <Link
+                      to={`/executions/${segment(execution.id)}`}
+                      aria-label={`Details of the run of ${execution.skillName} requested at ${execution.createdAt}`}
+                    >
+                      Details
+                    </Link>
                   </td>
                 </tr>
               ))}

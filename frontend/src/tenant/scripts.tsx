@@ -1,13 +1,16 @@
 /**
- * Script assets: the list, a new asset, and one asset's versions — upload a version, activate it
- * (or roll back to an earlier one: the same pointer move), read a version's source and compare two
- * versions line by line. Versions are immutable; only the active pointer moves.
+ * Script assets: the list, a new asset, and one asset's versions — edit in the code editor (or load
+ * a file) and upload a version, activate it (or roll back to an earlier one, after a confirmation:
+ * the same pointer move), read a version's source, compare two versions line by line, and disable,
+ * archive or restore the script. Versions are immutable; only the active pointer moves.
  */
 import { diffLines } from 'diff';
 import { type FormEvent, useEffect, useId, useState } from 'react';
 import { api, segment } from '../shared/api.ts';
+import { CodeEditor } from '../shared/code-editor.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
+import { StateActions } from '../shared/state-actions.tsx';
 import {
   Badge,
   CodeBlock,
@@ -21,6 +24,7 @@ import {
   ShowList,
   Submit,
   Table,
+  useConfirm,
 } from '../shared/ui.tsx';
 import type { ScriptAsset, ScriptVersion } from './types.ts';
 
@@ -30,11 +34,16 @@ const STARTER = `def main(inputs, ctx):
 `;
 
 export function ScriptsPage() {
-  const list = usePaged<ScriptAsset>('/api/assets/scripts');
+  const [archived, setArchived] = useState(false);
+  const list = usePaged<ScriptAsset>(archived ? '/api/assets/scripts?archived=true' : '/api/assets/scripts');
   return (
     <>
       <PageHeader title="Scripts" />
       <Section title="Script assets">
+        <label className="check">
+          <input type="checkbox" checked={archived} onChange={(event) => setArchived(event.target.checked)} />
+          Show archived scripts
+        </label>
         <ShowList
           state={list.state}
           loading="Loading scripts…"
@@ -45,10 +54,8 @@ export function ScriptsPage() {
               {items.map((asset) => (
                 <tr key={asset.id}>
                   <td>
-                    <Link to={`/assets/${segment(asset.id)}`}>{asset.name}</Link>
-                    <div className="muted">
-                      <code>{asset.id}</code>
-                    </div>
+                    <Link to={`/assets/${segment(asset.id)}`}>{asset.name}</Link>{' '}
+                    {asset.state === 'active' ? null : <Badge value={asset.state} />}
                   </td>
                   <td>v{asset.activeVersion}</td>
                   <td>v{asset.latestVersion}</td>
@@ -104,20 +111,14 @@ function NewScript() {
             />
           </div>
         </div>
-        <div className="field">
-          <label htmlFor="new-script-source">Python source</label>
-          <textarea
-            id="new-script-source"
-            className="code-input"
-            spellCheck={false}
-            value={source}
-            onChange={(event) => setSource(event.target.value)}
-          />
-          <p className="hint">
-            Define <code>main(inputs, ctx)</code>; what it returns is the run's output. The source is
-            syntax-checked on upload.
-          </p>
-        </div>
+        <CodeEditor
+          id="new-script-source"
+          label="Python source"
+          language="python"
+          value={source}
+          onChange={setSource}
+          hint="Define main(inputs, ctx); what it returns is the run's output. The source is syntax-checked on upload."
+        />
         <Submit action={create} busy="Uploading…">
           Create script
         </Submit>
@@ -135,10 +136,27 @@ export function ScriptPage({ id }: { readonly id: string }) {
     asset.reload();
     versions.reload();
   };
+  const { confirm, dialog } = useConfirm();
   const activate = useAction(async (version: number) =>
     api.put<ScriptAsset>(`/api/assets/scripts/${segment(id)}/active`, { version }),
   );
   const onActivate = async (version: number, rollback: boolean) => {
+    const name = asset.state.status === 'ready' ? asset.state.data.name : 'this script';
+    const ok = await confirm({
+      title: rollback
+        ? `Roll back ${name} to version ${version}?`
+        : `Activate version ${version} of ${name}?`,
+      body: (
+        <p>
+          Every Skill that follows the active version runs version {version} from now on. Runs already
+          requested keep the version they were requested with; runs waiting for approval must be requested
+          again.
+        </p>
+      ),
+      confirm: rollback ? `Roll back to v${version}` : `Activate v${version}`,
+      danger: rollback,
+    });
+    if (!ok) return;
     const done = await activate.run(version);
     if (done !== undefined) {
       setMessage(rollback ? `Rolled back: version ${version} is active.` : `Version ${version} is active.`);
@@ -153,14 +171,15 @@ export function ScriptPage({ id }: { readonly id: string }) {
           All scripts
         </Link>
       </PageHeader>
+      {dialog}
       <Show state={asset.state} loading="Loading the script…">
         {(script) => (
           <>
             <div className="card">
               <dl className="facts">
-                <dt>Asset</dt>
+                <dt>State</dt>
                 <dd>
-                  <code>{script.id}</code>
+                  <Badge value={script.state} />
                 </dd>
                 <dt>Active version</dt>
                 <dd data-testid="active-version">v{script.activeVersion}</dd>
@@ -173,6 +192,16 @@ export function ScriptPage({ id }: { readonly id: string }) {
               </dl>
               <Notice>{message}</Notice>
               <ProblemView problem={activate.problem} />
+              <StateActions
+                subject="script"
+                name={script.name}
+                state={script.state}
+                path={`/api/assets/scripts/${segment(script.id)}/state`}
+                onChanged={(text) => {
+                  setMessage(text);
+                  refresh();
+                }}
+              />
             </div>
             <Section title="Versions">
               <Show state={versions.state} loading="Loading versions…">
@@ -314,20 +343,17 @@ function UploadVersion({
   return (
     <Section title="Upload a new version">
       <form onSubmit={submit}>
-        <div className="field">
-          <label htmlFor="version-source">Source of the new version</label>
-          <textarea
+        {source === null ? (
+          <p className="hint">Loading the active version's source…</p>
+        ) : (
+          <CodeEditor
             id="version-source"
-            className="code-input"
-            spellCheck={false}
-            value={source ?? ''}
-            disabled={source === null}
-            onChange={(event) => setSource(event.target.value)}
+            label="Source of the new version"
+            language="python"
+            value={source}
+            onChange={setSource}
           />
-          {source === null && base.state.status === 'loading' ? (
-            <p className="hint">Loading the active version's source…</p>
-          ) : null}
-        </div>
+        )}
         <div className="field">
           <label htmlFor="version-note">Note</label>
           <input

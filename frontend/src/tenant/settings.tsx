@@ -15,6 +15,7 @@ import {
   Submit,
   Table,
   TextField,
+  useConfirm,
 } from '../shared/ui.tsx';
 import type { AccessToken, Parameter } from './types.ts';
 
@@ -28,6 +29,7 @@ export function ParametersPage() {
     api.post<Parameter>('/api/parameters', { key, value, ...(description === '' ? {} : { description }) }),
   );
   const remove = useAction(async (name: string) => api.delete<void>(`/api/parameters/${segment(name)}`));
+  const { confirm, dialog } = useConfirm();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setMessage('');
@@ -42,6 +44,7 @@ export function ParametersPage() {
   return (
     <>
       <PageHeader title="Parameters" />
+      {dialog}
       <Section title="Parameters">
         <ProblemView problem={remove.problem} />
         <Show state={state} loading="Loading parameters…">
@@ -82,6 +85,13 @@ export function ParametersPage() {
                         className="danger small"
                         disabled={remove.pending}
                         onClick={async () => {
+                          const ok = await confirm({
+                            title: `Delete the parameter ${parameter.key}?`,
+                            body: <p>Scripts reading it get nothing from the next run on.</p>,
+                            confirm: `Delete ${parameter.key}`,
+                            danger: true,
+                          });
+                          if (!ok) return;
                           await remove.run(parameter.key);
                           reload();
                         }}
@@ -136,6 +146,7 @@ export function TokensPage({ permissions }: { readonly permissions: readonly str
     api.post<AccessToken & { token: string }>('/api/tokens', { name, scopes, expiresInDays: Number(days) }),
   );
   const revoke = useAction(async (id: string) => api.delete<void>(`/api/tokens/${segment(id)}`));
+  const tokenConfirm = useConfirm();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const created = await create.run();
@@ -149,6 +160,7 @@ export function TokensPage({ permissions }: { readonly permissions: readonly str
   return (
     <>
       <PageHeader title="Access tokens" />
+      {tokenConfirm.dialog}
       <p className="muted">
         Tokens let the command line and agents act as you, with no more than the scopes you pick.
       </p>
@@ -190,6 +202,18 @@ export function TokensPage({ permissions }: { readonly permissions: readonly str
                           className="danger small"
                           disabled={revoke.pending}
                           onClick={async () => {
+                            const ok = await tokenConfirm.confirm({
+                              title: `Revoke the token ${token.name}?`,
+                              body: (
+                                <p>
+                                  Whatever uses it (the command line, an agent) is refused from its next
+                                  request on.
+                                </p>
+                              ),
+                              confirm: 'Revoke the token',
+                              danger: true,
+                            });
+                            if (!ok) return;
                             await revoke.run(token.id);
                             reload();
                           }}

@@ -1,12 +1,16 @@
 /**
- * Managing Skills: the whole catalogue (managers see every Skill) and one form to create or edit a
- * Skill — schemas as JSON text, risk and approval rule, the roles that may see it, and its binding
- * to a script asset (a fixed version or whatever is active).
+ * Managing Skills: the whole catalogue (managers see every Skill, archived ones on request) and one
+ * form to create or edit a Skill — schemas with a field builder beside the raw JSON, risk with the
+ * approval rule following it, the roles that may see it, its binding to a script asset (a fixed
+ * version or whatever is active) or an HTTP resource — and disabling, archiving or restoring it.
  */
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, type Page, type Role, segment } from '../shared/api.ts';
+import { CodeEditor } from '../shared/code-editor.tsx';
 import { useAction, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
+import { SchemaEditor } from '../shared/schema-builder.tsx';
+import { StateActions } from '../shared/state-actions.tsx';
 import {
   Badge,
   Checks,
@@ -37,7 +41,12 @@ import {
 } from './types.ts';
 
 export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean }) {
-  const { state, reload } = useResource<{ items: Skill[] }>('/api/skills');
+  const { state, reload } = useResource<{ items: Skill[] }>('/api/skills?archived=true');
+  const scripts = useResource<Page<ScriptAsset>>('/api/assets/scripts?limit=100&archived=true');
+  const scriptName = (id: string) =>
+    scripts.state.status === 'ready'
+      ? (scripts.state.data.items.find((item) => item.id === id)?.name ?? id)
+      : id;
   return (
     <>
       <PageHeader title="Manage skills">
@@ -53,7 +62,7 @@ export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean })
                 <p>No Skills yet. Upload a script, then create a Skill bound to it.</p>
               </Empty>
             ) : (
-              <Table columns={['Skill', 'Risk', 'Approval', 'Visible to', 'Binding', 'Updated']}>
+              <Table columns={['Skill', 'State', 'Risk', 'Approval', 'Visible to', 'Binding', 'Updated']}>
                 {[...items]
                   .sort((a, b) => a.name.localeCompare(b.name))
                   .map((skill) => (
@@ -63,6 +72,9 @@ export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean })
                         <div className="muted">revision {skill.revision}</div>
                       </td>
                       <td>
+                        <Badge value={skill.state} />
+                      </td>
+                      <td>
                         <Badge value={skill.risk} />
                       </td>
                       <td>{skill.approval}</td>
@@ -70,8 +82,16 @@ export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean })
                         {skill.visibility.roles.length === 0 ? 'everyone' : skill.visibility.roles.join(', ')}
                       </td>
                       <td>
-                        {skill.asset.kind} <code>{skill.asset.id}</code>
-                        {skill.asset.version === undefined ? null : ` @ ${String(skill.asset.version)}`}
+                        {skill.asset.kind === 'python-script' ? scriptName(skill.asset.id) : 'HTTP resource'}
+                        {skill.asset.version === undefined ? null : (
+                          <span className="muted">
+                            {' '}
+                            ·{' '}
+                            {skill.asset.version === 'active'
+                              ? 'active version'
+                              : `v${String(skill.asset.version)}`}
+                          </span>
+                        )}
                       </td>
                       <td>
                         <DateTime value={skill.updatedAt} />
@@ -265,6 +285,14 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
   );
 
   const tooFewApprovals = APPROVAL_COUNT[approval] < MIN_APPROVALS[risk];
+  /** Choosing a risk raises the approval rule to what it needs at least (never lowers it). */
+  const chooseRisk = (next: Risk) => {
+    setRisk(next);
+    if (APPROVAL_COUNT[approval] < MIN_APPROVALS[next]) {
+      const needed = APPROVALS.find((rule) => APPROVAL_COUNT[rule] >= MIN_APPROVALS[next]);
+      if (needed !== undefined) setApproval(needed);
+    }
+  };
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -344,32 +372,22 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
             onChange={(e) => setDescription(e.target.value)}
           />
         </div>
-        <div className="form-row">
-          <div className="field">
-            <label htmlFor="skill-input-schema">Input schema (JSON Schema 2020-12)</label>
-            <textarea
-              id="skill-input-schema"
-              className="code-input"
-              spellCheck={false}
-              value={inputSchema}
-              onChange={(e) => setInputSchema(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="skill-output-schema">Output schema</label>
-            <textarea
-              id="skill-output-schema"
-              className="code-input"
-              spellCheck={false}
-              value={outputSchema}
-              onChange={(e) => setOutputSchema(e.target.value)}
-            />
-          </div>
-        </div>
+        <SchemaEditor
+          id="skill-input-schema"
+          label="Input schema (JSON Schema 2020-12)"
+          value={inputSchema}
+          onChange={setInputSchema}
+        />
+        <SchemaEditor
+          id="skill-output-schema"
+          label="Output schema"
+          value={outputSchema}
+          onChange={setOutputSchema}
+        />
         <div className="form-row">
           <div className="field">
             <label htmlFor="skill-risk">Risk</label>
-            <select id="skill-risk" value={risk} onChange={(e) => setRisk(e.target.value as Risk)}>
+            <select id="skill-risk" value={risk} onChange={(e) => chooseRisk(e.target.value as Risk)}>
               <Options values={RISKS} />
             </select>
           </div>
@@ -381,7 +399,11 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
               onChange={(e) => setApproval(e.target.value as ApprovalRule)}
               aria-describedby="skill-approval-hint"
             >
-              <Options values={APPROVALS} />
+              {APPROVALS.map((rule) => (
+                <option key={rule} value={rule} disabled={APPROVAL_COUNT[rule] < MIN_APPROVALS[risk]}>
+                  {rule}
+                </option>
+              ))}
             </select>
             <p id="skill-approval-hint" className={tooFewApprovals ? 'hint warn' : 'hint'}>
               {risk} risk needs at least {MIN_APPROVALS[risk]} approval(s) by people other than the requester.
@@ -427,7 +449,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
                       <select id="skill-asset" value={assetId} onChange={(e) => setAssetId(e.target.value)}>
                         {items.map((asset) => (
                           <option key={asset.id} value={asset.id}>
-                            {asset.name} ({asset.id})
+                            {asset.name}
                           </option>
                         ))}
                       </select>
@@ -496,7 +518,10 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
                         >
                           {items.map((resource) => (
                             <option key={resource.id} value={resource.id}>
-                              {resource.name} ({resource.id})
+                              {resource.name}
+                              {resource.state === undefined || resource.state === 'active'
+                                ? ''
+                                : ` (${resource.state})`}
                             </option>
                           ))}
                         </select>
@@ -531,26 +556,22 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
                 </p>
               </div>
               <div className="form-row">
-                <div className="field">
-                  <label htmlFor="skill-query">Query (JSON object, optional)</label>
-                  <textarea
-                    id="skill-query"
-                    className="code-input short"
-                    spellCheck={false}
-                    value={httpQuery}
-                    onChange={(e) => setHttpQuery(e.target.value)}
-                  />
-                </div>
-                <div className="field">
-                  <label htmlFor="skill-body">Body (JSON, optional)</label>
-                  <textarea
-                    id="skill-body"
-                    className="code-input short"
-                    spellCheck={false}
-                    value={httpBody}
-                    onChange={(e) => setHttpBody(e.target.value)}
-                  />
-                </div>
+                <CodeEditor
+                  id="skill-query"
+                  label="Query (JSON object, optional)"
+                  language="json"
+                  files={false}
+                  value={httpQuery}
+                  onChange={setHttpQuery}
+                />
+                <CodeEditor
+                  id="skill-body"
+                  label="Body (JSON, optional)"
+                  language="json"
+                  files={false}
+                  value={httpBody}
+                  onChange={setHttpBody}
+                />
               </div>
             </>
           )}
@@ -570,6 +591,24 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
           {save.pending ? 'Saving…' : skill === null ? 'Create skill' : 'Save changes'}
         </button>
       </form>
+      {skill === null ? null : (
+        <Section title="Availability">
+          <p>
+            This Skill is <Badge value={skill.state} />
+            {skill.stateReason ? <span className="muted"> — {skill.stateReason}</span> : null}
+          </p>
+          <StateActions
+            subject="Skill"
+            name={skill.name}
+            state={skill.state}
+            path={`/api/skills/${segment(skill.id)}/state`}
+            onChanged={(text) => {
+              setSaved(text);
+              onSaved?.();
+            }}
+          />
+        </Section>
+      )}
     </>
   );
 }

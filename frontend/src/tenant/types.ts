@@ -43,7 +43,25 @@ export interface Skill {
   readonly revision: number;
   readonly updatedAt: string;
   readonly updatedBy: string;
+  readonly state: AvailabilityState;
+  readonly stateReason?: string;
+  readonly stateChangedBy?: string;
 }
+
+/** A Skill, script or HTTP resource: active, paused (disabled) or archived; runs only when active. */
+export type AvailabilityState = 'active' | 'disabled' | 'archived';
+
+export const EXECUTION_STATUSES = [
+  'pending_approval',
+  'requested',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'rejected',
+  'cancelled',
+] as const;
 
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'timed_out', 'rejected', 'cancelled'] as const;
 
@@ -84,6 +102,31 @@ export interface Execution {
     readonly status: number;
     readonly at: string;
   }[];
+  readonly assetName?: string;
+  readonly rerunOf?: string;
+  readonly approvalsRequired?: number;
+  /** Who approved or rejected it (the run's page only). */
+  readonly decisions?: readonly Vote[];
+  readonly cancelRequested?: boolean;
+  readonly cancelRequestedBy?: string;
+  readonly cancelledBy?: string;
+  readonly durationMs?: number;
+  readonly waitMs?: number;
+}
+
+export interface LogChunk {
+  readonly seq: number;
+  readonly stream: 'stdout' | 'stderr';
+  readonly text: string;
+  readonly at?: string;
+}
+
+export interface LogPage {
+  readonly status: string;
+  readonly chunks: readonly LogChunk[];
+  readonly cursor: string;
+  readonly complete: boolean;
+  readonly truncated: boolean;
 }
 
 export function isTerminal(status: string): boolean {
@@ -99,6 +142,7 @@ export interface ScriptAsset {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly createdBy: string;
+  readonly state: AvailabilityState;
 }
 
 export interface ScriptVersion {
@@ -121,6 +165,9 @@ export interface Announcement {
   readonly severity: 'info' | 'warning' | 'critical';
   readonly createdAt: string;
   readonly createdBy: string;
+  readonly recipients?: readonly string[];
+  readonly link?: string;
+  readonly read?: boolean;
 }
 
 export interface Parameter {
@@ -165,6 +212,7 @@ export interface HttpResourceSummary {
   readonly name: string;
   readonly description?: string;
   readonly methods?: readonly string[];
+  readonly state?: AvailabilityState;
 }
 
 /** An AI (MCP) client: it acts for its owner, narrowed to the Skills (or tags) it was given. */

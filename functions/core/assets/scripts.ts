@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
+import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
@@ -31,6 +32,8 @@ export interface ScriptAsset {
   readonly latestVersion: number;
   /** Increments on every pointer move; pending approvals bound to an older value are invalid. */
   readonly activationSeq: number;
+  /** `active`, or `disabled` / `archived`: Skills bound to it cannot run (see availability.ts). */
+  readonly state: AvailabilityState;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly createdBy: string;
@@ -59,6 +62,7 @@ function toAsset(item: Record<string, unknown>): ScriptAsset {
     activeVersion: Number(item.activeVersion),
     latestVersion: Number(item.latestVersion),
     activationSeq: Number(item.activationSeq ?? 0),
+    state: stateOf(item),
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
     createdBy: String(item.createdBy),
@@ -167,13 +171,29 @@ export class ScriptAssets {
     return toAsset(result.Item);
   }
 
-  async list(domain: TenantContext, limit: number, cursor?: string): Promise<Page<ScriptAsset>> {
+  /** A page of the tenant's scripts; archived ones only when asked for. */
+  async list(
+    domain: TenantContext,
+    limit: number,
+    cursor?: string,
+    options: { readonly includeArchived?: boolean } = {},
+  ): Promise<Page<ScriptAsset>> {
     const pk = domainPk(domain);
     const result = await this.#table.client.send(
       new QueryCommand({
         TableName: this.#table.name,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix('ASSET') },
+        ...(options.includeArchived === true
+          ? {}
+          : {
+              FilterExpression: 'attribute_not_exists(#state) OR #state <> :archived',
+              ExpressionAttributeNames: { '#state': 'state' },
+            }),
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ':prefix': typePrefix('ASSET'),
+          ...(options.includeArchived === true ? {} : { ':archived': 'archived' }),
+        },
         Limit: limit,
         ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
       }),
@@ -182,6 +202,44 @@ export class ScriptAssets {
     return result.LastEvaluatedKey === undefined
       ? { items }
       : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /** Disables, archives or restores a script (idempotent; audited when it changes). */
+  async setState(
+    domain: TenantContext,
+    id: string,
+    state: AvailabilityState,
+    actor: Pick<Caller, 'username' | 'via'>,
+    reason = '',
+  ): Promise<ScriptAsset> {
+    const current = await this.get(domain, id);
+    if (current.state === state) return current;
+    const note = reason.trim().slice(0, 500);
+    const now = this.#now().toISOString();
+    const result = await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'ASSET', id),
+        UpdateExpression:
+          'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':state': state, ':now': now, ':by': actor.username, ':reason': note },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: `asset.${stateVerb(state)}`,
+      target: `asset:${id}`,
+      details: {
+        name: current.name,
+        from: current.state,
+        to: state,
+        ...(note === '' ? {} : { reason: note }),
+      },
+    });
+    return toAsset(result.Attributes ?? {});
   }
 
   /** Uploads the next version; it does not become active until the pointer moves. */

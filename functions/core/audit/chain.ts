@@ -14,7 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, type Table } from '../db.ts';
-import { domainPk, type Key } from '../keys.ts';
+import { auditByAction, auditByActor, auditByTarget, domainPk, FILTER_INDEXES, type Key } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 
@@ -82,6 +82,17 @@ export interface AuditVerification {
   /** Hash of the newest seal: export it to anchor the chain outside the platform. */
   readonly head: string;
   readonly problems: readonly AuditProblem[];
+}
+
+/** Filters of a domain's audit trail, each served by an index or the key range (never a scan). */
+export interface AuditFilter {
+  readonly actor?: string;
+  readonly action?: string;
+  readonly target?: string;
+  /** Entries at or after this instant (ISO 8601). */
+  readonly from?: string;
+  /** Entries at or before this instant (ISO 8601). */
+  readonly to?: string;
 }
 
 export interface AuditLogOptions {
@@ -201,7 +212,19 @@ export class AuditLog {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { PK: pk, SK: `${ENTRY}${id}`, type: 'AUDIT', ...entry },
+          Item: {
+            PK: pk,
+            SK: `${ENTRY}${id}`,
+            type: 'AUDIT',
+            ...entry,
+            // Filter indexes (not part of the hashed content): by actor, target and action.
+            GSI3PK: auditByActor(domain, entry.actor.username),
+            GSI3SK: `${ENTRY}${id}`,
+            GSI4PK: auditByTarget(domain, entry.target),
+            GSI4SK: `${ENTRY}${id}`,
+            GSI5PK: auditByAction(domain, entry.action),
+            GSI5SK: `${ENTRY}${id}`,
+          },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
@@ -211,17 +234,76 @@ export class AuditLog {
     return entry;
   }
 
-  /** Newest first. */
-  async list(domain: DomainContext, limit: number, cursor?: string): Promise<Page<AuditEntry>> {
-    const pk = domainPk(domain);
+  /**
+   * Newest first (or oldest first for an export), narrowed by `filter`: one filter picks the index
+   * (target, then actor, then action; none: the chain's key range), the dates are a key range, and
+   * the other filters narrow each page.
+   */
+  async list(
+    domain: DomainContext,
+    limit: number,
+    cursor?: string,
+    filter: AuditFilter = {},
+    order: 'newest' | 'oldest' = 'newest',
+  ): Promise<Page<AuditEntry>> {
+    const lower = `${ENTRY}${filter.from ?? ''}`;
+    const upper = `${ENTRY}${filter.to ?? ''}~`;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const narrow: string[] = [];
+    const also = (path: string, name: string, value: string | undefined) => {
+      if (value === undefined) return;
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      narrow.push(`${path.replace(name, `#${name}`)} = :${name}`);
+    };
+    let index: { name?: string; pk: string; pkName: string; skName: string };
+    if (filter.target !== undefined) {
+      index = {
+        name: FILTER_INDEXES.auditTarget,
+        pk: auditByTarget(domain, filter.target),
+        pkName: 'GSI4PK',
+        skName: 'GSI4SK',
+      };
+      also('action', 'action', filter.action);
+      if (filter.actor !== undefined) {
+        names['#actor'] = 'actor';
+        names['#username'] = 'username';
+        values[':actor'] = filter.actor;
+        narrow.push('#actor.#username = :actor');
+      }
+    } else if (filter.actor !== undefined) {
+      index = {
+        name: FILTER_INDEXES.auditActor,
+        pk: auditByActor(domain, filter.actor),
+        pkName: 'GSI3PK',
+        skName: 'GSI3SK',
+      };
+      also('action', 'action', filter.action);
+    } else if (filter.action !== undefined) {
+      index = {
+        name: FILTER_INDEXES.auditAction,
+        pk: auditByAction(domain, filter.action),
+        pkName: 'GSI5PK',
+        skName: 'GSI5SK',
+      };
+    } else {
+      index = { pk: domainPk(domain), pkName: 'PK', skName: 'SK' };
+    }
     const result = await this.#table.client.send(
       new QueryCommand({
         TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': ENTRY },
-        ScanIndexForward: false,
+        ...(index.name === undefined ? {} : { IndexName: index.name }),
+        KeyConditionExpression: `${index.pkName} = :pk AND ${index.skName} BETWEEN :lower AND :upper`,
+        ...(narrow.length > 0
+          ? { FilterExpression: narrow.join(' AND '), ExpressionAttributeNames: names }
+          : {}),
+        ExpressionAttributeValues: { ...values, ':pk': index.pk, ':lower': lower, ':upper': upper },
+        ScanIndexForward: order === 'oldest',
         Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
+        ...(cursor === undefined
+          ? {}
+          : { ExclusiveStartKey: decodeCursor(cursor, { [index.pkName]: index.pk }) }),
       }),
     );
     const items = (result.Items ?? []).map(toEntry);

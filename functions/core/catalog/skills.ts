@@ -5,9 +5,10 @@
  * checked against the schema of that revision), then moves the head with a conditional write.
  */
 import { createHash } from 'node:crypto';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
+import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
@@ -62,6 +63,11 @@ export interface SkillDefinition {
 export interface Skill extends SkillDefinition {
   readonly id: string;
   readonly revision: number;
+  /** `active`, or `disabled` / `archived` (runs refused; see availability.ts). Not part of a revision. */
+  readonly state: AvailabilityState;
+  readonly stateChangedAt?: string;
+  readonly stateChangedBy?: string;
+  readonly stateReason?: string;
   /** Hash of the definition (what approvals bind to, with the asset version). */
   readonly definitionHash: string;
   readonly createdAt: string;
@@ -112,6 +118,10 @@ function toSkill(item: Record<string, unknown>): Skill {
   return {
     id: String(item.id),
     revision: Number(item.revision),
+    state: stateOf(item),
+    ...(typeof item.stateChangedAt === 'string' ? { stateChangedAt: item.stateChangedAt } : {}),
+    ...(typeof item.stateChangedBy === 'string' ? { stateChangedBy: item.stateChangedBy } : {}),
+    ...(typeof item.stateReason === 'string' ? { stateReason: item.stateReason } : {}),
     name: String(item.name),
     description: String(item.description ?? ''),
     inputSchema: item.inputSchema as JsonSchema,
@@ -186,6 +196,7 @@ export class SkillCatalog {
       ...definition,
       id,
       revision: 1,
+      state: 'active',
       definitionHash: definitionHash(definition),
       createdAt: now,
       updatedAt: now,
@@ -267,6 +278,44 @@ export class SkillCatalog {
     return skill;
   }
 
+  /** Disables, archives or restores a Skill (idempotent; audited when it changes). */
+  async setState(
+    domain: TenantContext,
+    id: string,
+    state: AvailabilityState,
+    actor: Pick<Caller, 'username' | 'via'>,
+    reason = '',
+  ): Promise<Skill> {
+    const current = await this.get(domain, id);
+    if (current.state === state) return current;
+    const now = this.#now().toISOString();
+    const note = reason.trim().slice(0, 500);
+    const result = await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'SKILL', id),
+        UpdateExpression:
+          'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':state': state, ':now': now, ':by': actor.username, ':reason': note },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: `skill.${stateVerb(state)}`,
+      target: `skill:${id}`,
+      details: {
+        name: current.name,
+        from: current.state,
+        to: state,
+        ...(note === '' ? {} : { reason: note }),
+      },
+    });
+    return toSkill(result.Attributes ?? {});
+  }
+
   async get(domain: TenantContext, id: string): Promise<Skill> {
     if (!SKILL_ID_PATTERN.test(id)) throw new NotFoundError(`Skill ${id} not found`);
     const result = await this.#table.client.send(
@@ -298,15 +347,24 @@ export class SkillCatalog {
     return toSkill(result.Item);
   }
 
-  /** Every Skill the caller may see (a tenant's catalogue is bounded; read in pages). */
-  async listVisible(domain: TenantContext, caller: Caller): Promise<Skill[]> {
+  /**
+   * Every Skill the caller may see (a tenant's catalogue is bounded; read in pages). Archived Skills
+   * are left out unless asked for (their runs stay readable: run listings ask for them).
+   */
+  async listVisible(
+    domain: TenantContext,
+    caller: Caller,
+    options: { readonly includeArchived?: boolean } = { includeArchived: true },
+  ): Promise<Skill[]> {
     const skills: Skill[] = [];
     for await (const item of queryAll(this.#table, {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
       ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('SKILL') },
     })) {
       const skill = toSkill(item);
-      if (canSee(caller, skill)) skills.push(skill);
+      if (!canSee(caller, skill)) continue;
+      if (skill.state === 'archived' && options.includeArchived !== true) continue;
+      skills.push(skill);
     }
     return skills.sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -12,7 +12,7 @@
  */
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { canSee, type SkillCatalog } from '../catalog/skills.ts';
+import { canSee, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { Announcements } from '../foundation/announcements.ts';
@@ -53,6 +53,8 @@ export interface ApprovalsOptions {
   readonly announcements: Announcements;
   readonly parameters: Parameters;
   readonly now?: () => Date;
+  /** Refuses an approval of a Skill that may not run now (disabled or archived). @default none */
+  readonly runnable?: (domain: TenantContext, skill: Skill) => Promise<unknown>;
 }
 
 export class Approvals {
@@ -63,6 +65,7 @@ export class Approvals {
   readonly #announcements: Announcements;
   readonly #parameters: Parameters;
   readonly #now: () => Date;
+  readonly #runnable: NonNullable<ApprovalsOptions['runnable']>;
   #executions: Executions | undefined;
 
   constructor(options: ApprovalsOptions) {
@@ -73,6 +76,7 @@ export class Approvals {
     this.#announcements = options.announcements;
     this.#parameters = options.parameters;
     this.#now = options.now ?? (() => new Date());
+    this.#runnable = options.runnable ?? (async () => undefined);
   }
 
   /** Completes the wiring (executions call back into approvals for notifications). */
@@ -106,9 +110,12 @@ export class Approvals {
       {
         id: `approval-${execution.id}`,
         title: `Approval needed: ${execution.skillName}`,
-        body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${execution.deadline ?? 'it expires'}.`,
+        body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${
+          execution.deadline === undefined ? 'it expires' : new Date(execution.deadline).toUTCString()
+        }.`,
         audience: roles,
         severity: 'warning',
+        link: `/executions/${execution.id}`,
       },
       { username: 'system', via: 'system' },
       'system',
@@ -163,6 +170,8 @@ export class Approvals {
     }
     if (execution.requestedBy === caller.username)
       throw new ForbiddenError('Nobody approves or rejects their own run');
+    // A disabled or archived Skill (or asset) releases nothing; rejecting stays possible.
+    if (decision === 'approve') await this.#runnable(domain, skill);
 
     // What was approved must still be what would run.
     if ((await this.#runs.currentApprovalHash(domain, execution)) !== execution.approvalHash) {
@@ -218,6 +227,7 @@ export class Approvals {
         },
         caller.username,
       );
+      if (closed !== null) await this.#tellRequester(domain, closed, vote);
       return closed ?? (await this.#current(domain, executionId));
     }
 
@@ -226,9 +236,37 @@ export class Approvals {
     const adminOk = execution.adminApprovalRequired !== true || votes.some((item) => item.admin);
     if (enough && adminOk) {
       const released = await this.#runs.releaseApproved(domain, executionId);
-      if (released !== null) return released;
+      if (released !== null) {
+        await this.#tellRequester(domain, released, vote);
+        return released;
+      }
     }
     return this.#current(domain, executionId);
+  }
+
+  /** The votes cast on a run, in the order they were cast (who approved or rejected, and why). */
+  async votes(domain: TenantContext, executionId: string): Promise<Vote[]> {
+    return (await this.#votes(domain, executionId)).sort((a, b) => a.at.localeCompare(b.at));
+  }
+
+  /** Tells the requester, in the front, that their run was approved (and released) or rejected. */
+  async #tellRequester(domain: TenantContext, execution: Execution, vote: Vote): Promise<void> {
+    const approved = vote.decision === 'approve';
+    await this.#announcements.post(
+      domain,
+      {
+        id: `decided-${execution.id}`,
+        title: `${approved ? 'Approved' : 'Rejected'}: ${execution.skillName}`,
+        body: `${vote.approver} ${approved ? 'approved' : 'rejected'} your run of ${execution.skillName}${
+          vote.comment === '' ? '.' : `: “${vote.comment}”`
+        }${approved ? ' It is on its way.' : ''}`,
+        recipients: [execution.requestedBy],
+        severity: approved ? 'info' : 'warning',
+        link: `/executions/${execution.id}`,
+      },
+      { username: 'system', via: 'system' },
+      'system',
+    );
   }
 
   /** Cancels pending runs whose approval no longer matches what would run (after a change). */

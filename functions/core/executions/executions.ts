@@ -15,11 +15,13 @@ import { APPROVAL_COUNT, canSee, MIN_APPROVALS, type Skill, type SkillCatalog } 
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   ConflictError,
+  ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
   TenantSuspendedError,
   ValidationError,
 } from '../errors.ts';
+import { jobId } from '../executors/python-script.ts';
 import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../executors/registry.ts';
 import type { EgressUse } from '../http-resources/jobs.ts';
 import type { Caller } from '../identity/caller.ts';
@@ -28,12 +30,18 @@ import {
   activeExecutionsShard,
   approvalsInbox,
   domainPk,
+  executionLogKey,
+  executionLogPrefix,
+  executionsByRequester,
+  executionsBySkill,
+  executionsByStatus,
+  FILTER_INDEXES,
   itemKey,
-  typePrefix,
 } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { type TenantContext, tenantMayExecute } from '../tenancy/domain.ts';
 import { readTenantSummary } from '../tenancy/hosts.ts';
+import { CANCEL_CLAIM_SECONDS, type JobClaims } from './claims.ts';
 
 export const EXECUTION_STATUSES = [
   'requested',
@@ -119,6 +127,62 @@ export interface Execution {
    * definition. If any changes before the approvals complete, the run is invalidated.
    */
   readonly approvalHash?: string;
+  /** The name of the script or HTTP resource the run uses, as it was when requested. */
+  readonly assetName?: string;
+  /** The run this one repeats (the same or an edited input). */
+  readonly rerunOf?: string;
+  /**
+   * Someone asked to cancel the run after a runtime had taken its job. The runtime is expected to
+   * stop the job and report it (a `cancelled` result); the field is never cleared.
+   */
+  readonly cancelRequested?: boolean;
+  readonly cancelRequestedAt?: string;
+  readonly cancelRequestedBy?: string;
+  /** Who cancelled a run that never started (or `system` for an expiry), and when. */
+  readonly cancelledBy?: string;
+}
+
+/** Filters of the run history; every one is served by an index or the key range, never a scan. */
+export interface ExecutionFilter {
+  readonly status?: ExecutionStatus;
+  readonly skillId?: string;
+  readonly requestedBy?: string;
+  /** Runs requested at or after this instant (ISO 8601). */
+  readonly from?: string;
+  /** Runs requested at or before this instant (ISO 8601). */
+  readonly to?: string;
+}
+
+/** One piece of a run's output, in order (`seq` ascending). */
+export interface LogChunk {
+  readonly seq: number;
+  readonly stream: 'stdout' | 'stderr';
+  readonly text: string;
+  readonly at?: string;
+}
+
+/** A page of a run's log, after a cursor; `complete` once the run ended and nothing is left. */
+export interface LogPage {
+  readonly status: ExecutionStatus;
+  readonly chunks: readonly LogChunk[];
+  /** Give it back as `after` to read on from here. */
+  readonly cursor: string;
+  readonly complete: boolean;
+  readonly truncated: boolean;
+}
+
+/** Chunks answered per logs request. */
+export const LOG_PAGE_CHUNKS = 200;
+/** Largest text of one streamed chunk, in UTF-8 bytes. */
+export const MAX_LOG_CHUNK_BYTES = 16 * 1024;
+/** Most chunks a run may stream (with the chunk size, bounds what one run stores). */
+export const MAX_LOG_CHUNKS = 2_000;
+/** Longest reason a cancel may give. */
+export const MAX_CANCEL_REASON = 500;
+
+/** Time-ordered run ids make a date range a key range: the smallest id of a given instant. */
+function idAt(instant: Date): string {
+  return `ex-${instant.getTime().toString(36).padStart(10, '0')}`;
 }
 
 /** What a runtime reports through the results queue. */
@@ -209,10 +273,22 @@ function toExecution(item: Record<string, unknown>): Execution {
     GSI1SK: _g1s,
     GSI2PK: _g2,
     GSI2SK: _g2s,
+    GSI3PK: _g3,
+    GSI3SK: _g3s,
+    GSI4PK: _g4,
+    GSI4SK: _g4s,
+    GSI5PK: _g5,
+    GSI5SK: _g5s,
     type: _type,
     ...rest
   } = item;
   return rest as unknown as Execution;
+}
+
+function elapsedMs(from: string | undefined, to: string | undefined): number | undefined {
+  if (from === undefined || to === undefined) return undefined;
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 /** The answer shape of the API (DESIGN §9), plus a few useful fields. */
@@ -237,7 +313,25 @@ export function executionView(execution: Execution) {
     ...(execution.metrics === undefined ? {} : { metrics: execution.metrics }),
     ...(execution.sandbox === undefined ? {} : { sandbox: execution.sandbox }),
     ...(execution.egress === undefined ? {} : { egress: execution.egress }),
+    approvalsRequired: execution.approvalsRequired,
+    ...(execution.assetName === undefined ? {} : { assetName: execution.assetName }),
+    ...(execution.rerunOf === undefined ? {} : { rerunOf: execution.rerunOf }),
+    ...(execution.cancelRequested === true
+      ? {
+          cancelRequested: true,
+          cancelRequestedAt: execution.cancelRequestedAt,
+          cancelRequestedBy: execution.cancelRequestedBy,
+        }
+      : {}),
+    ...(execution.cancelledBy === undefined ? {} : { cancelledBy: execution.cancelledBy }),
+    // How long it ran (start → end), and how long it waited before (request → start).
+    ...optional('durationMs', elapsedMs(execution.startedAt, execution.finishedAt)),
+    ...optional('waitMs', elapsedMs(execution.createdAt, execution.startedAt)),
   };
+}
+
+function optional<K extends string>(name: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [name]: value } as Record<K, number>);
 }
 
 export interface ExecutionsOptions {
@@ -250,6 +344,14 @@ export interface ExecutionsOptions {
   readonly approvalTtlSeconds?: (domain: TenantContext) => Promise<number>;
   /** Called once a run waits for approval (to notify approvers). */
   readonly onPendingApproval?: (domain: TenantContext, execution: Execution) => Promise<void>;
+  /**
+   * Refuses a run of a Skill that may not run now (it, its script or its HTTP resource is disabled
+   * or archived) with the reason, and names the Skill's asset for the run's record.
+   * @default every Skill may run; no asset name
+   */
+  readonly runnable?: (domain: TenantContext, skill: Skill) => Promise<{ readonly assetName?: string }>;
+  /** Claims of queued jobs, so a cancelled run is never started. @default none (see `cancel`) */
+  readonly claims?: JobClaims;
 }
 
 /** What approvals bind to: the exact input, the exact asset version and the Skill definition. */
@@ -271,6 +373,8 @@ export class Executions {
   readonly #now: () => Date;
   readonly #approvalTtl: (domain: TenantContext) => Promise<number>;
   readonly #onPendingApproval: (domain: TenantContext, execution: Execution) => Promise<void>;
+  readonly #runnable: NonNullable<ExecutionsOptions['runnable']>;
+  readonly #claims: JobClaims | undefined;
 
   constructor(options: ExecutionsOptions) {
     this.#table = options.table;
@@ -280,6 +384,8 @@ export class Executions {
     this.#now = options.now ?? (() => new Date());
     this.#approvalTtl = options.approvalTtlSeconds ?? (async () => APPROVAL_TTL_SECONDS);
     this.#onPendingApproval = options.onPendingApproval ?? (async () => undefined);
+    this.#runnable = options.runnable ?? (async () => ({}));
+    this.#claims = options.claims;
   }
 
   /**
@@ -293,8 +399,22 @@ export class Executions {
     skillId: string,
     input: unknown,
     idempotencyKey?: string,
+    options: { readonly rerunOf?: string } = {},
   ): Promise<RequestResult> {
     const skill = await this.#skills.getVisible(domain, caller, skillId);
+    const { assetName } = await this.#runnable(domain, skill);
+    if (options.rerunOf !== undefined) {
+      // A re-run names a run of the same Skill the caller may read.
+      const earlier = await this.get(domain, caller, options.rerunOf).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      });
+      if (earlier === null || earlier.skillId !== skill.id) {
+        throw new ValidationError('Not a run of this Skill', [
+          { path: 'rerunOf', message: 'a run of this Skill that you may read' },
+        ]);
+      }
+    }
     // A run's input is the `inputs` dict of `main(inputs, ctx)`: always a JSON object.
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
       throw new ValidationError('The run input must be a JSON object', [
@@ -360,6 +480,8 @@ export class Executions {
       createdAt: now.toISOString(),
       deadline: new Date(now.getTime() + waitSeconds * 1000).toISOString(),
       approvalsRequired,
+      ...(assetName === undefined ? {} : { assetName }),
+      ...(options.rerunOf === undefined ? {} : { rerunOf: options.rerunOf }),
       ...(pending
         ? {
             adminApprovalRequired: skill.risk === 'critical',
@@ -377,6 +499,12 @@ export class Executions {
             ...execution,
             ...this.#activeIndex(domain, id, execution.deadline ?? ''),
             ...(pending ? { GSI1PK: approvalsInbox(domain), GSI1SK: `${execution.createdAt}#${id}` } : {}),
+            GSI3PK: executionsByStatus(domain, execution.status),
+            GSI3SK: id,
+            GSI4PK: executionsBySkill(domain, skill.id),
+            GSI4SK: id,
+            GSI5PK: executionsByRequester(domain, caller.username),
+            GSI5SK: id,
           },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
@@ -392,6 +520,7 @@ export class Executions {
       skillRevision: skill.revision,
       asset,
       inputHash,
+      ...(options.rerunOf === undefined ? {} : { rerunOf: options.rerunOf }),
     });
     if (execution.status === 'pending_approval') {
       await this.#onPendingApproval(domain, execution);
@@ -430,22 +559,79 @@ export class Executions {
     return execution;
   }
 
-  /** Newest first, only runs of Skills the caller may see. */
+  /**
+   * Newest first, only runs of Skills the caller may see, narrowed by `filter`. The most selective
+   * filter picks the index (requester, then Skill, then status; none: the tenant's key range), the
+   * date range is a key range on the time-ordered ids, and the other filters narrow each page.
+   */
   async list(
     domain: TenantContext,
     caller: Caller,
     limit: number,
     cursor?: string,
+    filter: ExecutionFilter = {},
   ): Promise<Page<Execution>> {
-    const pk = domainPk(domain);
+    const lower = filter.from === undefined ? 'ex-' : idAt(new Date(filter.from));
+    const upper = filter.to === undefined ? 'ex-~' : `${idAt(new Date(filter.to))}~`;
+    const values: Record<string, unknown> = {};
+    const names: Record<string, string> = {};
+    const narrow: string[] = [];
+    const also = (field: string, value: string | undefined) => {
+      if (value === undefined) return;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      narrow.push(`#${field} = :${field}`);
+    };
+    let index: { name?: string; pk: string; pkName: string; skName: string; prefix: string };
+    if (filter.requestedBy !== undefined) {
+      index = {
+        name: FILTER_INDEXES.executionRequester,
+        pk: executionsByRequester(domain, filter.requestedBy),
+        pkName: 'GSI5PK',
+        skName: 'GSI5SK',
+        prefix: '',
+      };
+      also('skillId', filter.skillId);
+      also('status', filter.status);
+    } else if (filter.skillId !== undefined) {
+      index = {
+        name: FILTER_INDEXES.executionSkill,
+        pk: executionsBySkill(domain, filter.skillId),
+        pkName: 'GSI4PK',
+        skName: 'GSI4SK',
+        prefix: '',
+      };
+      also('status', filter.status);
+    } else if (filter.status !== undefined) {
+      index = {
+        name: FILTER_INDEXES.executionStatus,
+        pk: executionsByStatus(domain, filter.status),
+        pkName: 'GSI3PK',
+        skName: 'GSI3SK',
+        prefix: '',
+      };
+    } else {
+      index = { pk: domainPk(domain), pkName: 'PK', skName: 'SK', prefix: 'EXEC#' };
+    }
     const result = await this.#table.client.send(
       new QueryCommand({
         TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix('EXEC') },
+        ...(index.name === undefined ? {} : { IndexName: index.name }),
+        KeyConditionExpression: `${index.pkName} = :pk AND ${index.skName} BETWEEN :lower AND :upper`,
+        ...(narrow.length > 0
+          ? { FilterExpression: narrow.join(' AND '), ExpressionAttributeNames: names }
+          : {}),
+        ExpressionAttributeValues: {
+          ...values,
+          ':pk': index.pk,
+          ':lower': `${index.prefix}${lower}`,
+          ':upper': `${index.prefix}${upper}`,
+        },
         ScanIndexForward: false,
         Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
+        ...(cursor === undefined
+          ? {}
+          : { ExclusiveStartKey: decodeCursor(cursor, { [index.pkName]: index.pk }) }),
       }),
     );
     const visible = new Set((await this.#skills.listVisible(domain, caller)).map((skill) => skill.id));
@@ -455,6 +641,216 @@ export class Executions {
     return result.LastEvaluatedKey === undefined
       ? { items }
       : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /**
+   * Cancels a run. Who: its requester, or a holder of `execution:cancel` who may read it.
+   * - waiting for approval: closed as `cancelled`;
+   * - requested or queued: its job is claimed first (so no worker ever starts it), then the run is
+   *   closed as `cancelled`; if a worker holds the job already, it is starting: as for a running run;
+   * - running: `cancelRequested` is recorded for the runtime to stop the job (see the Execution field).
+   * Every outcome is audited; a finished run answers 409.
+   */
+  async cancel(domain: TenantContext, caller: Caller, id: string, reason = ''): Promise<Execution> {
+    const execution = await this.get(domain, caller, id);
+    if (execution.requestedBy !== caller.username && !caller.permissions.has('execution:cancel')) {
+      throw new ForbiddenError('Only the requester, or someone allowed to cancel runs, may cancel this run', {
+        extra: { permission: 'execution:cancel' },
+      });
+    }
+    const note = reason.trim().slice(0, MAX_CANCEL_REASON);
+    const error: ExecutionError = {
+      type: 'Cancelled',
+      message: `Cancelled by ${caller.username}${note === '' ? '' : `: ${note}`}`,
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = attempt === 0 ? execution : await this.#find(domain, id);
+      if (current === null) throw new NotFoundError(`Execution ${id} not found`);
+      if (TERMINAL.has(current.status)) {
+        throw new ConflictError(
+          `The run is ${current.status.replace('_', ' ')}; there is nothing to cancel`,
+          {
+            extra: { executionStatus: current.status },
+          },
+        );
+      }
+      if (current.status === 'running') return this.#requestCancel(domain, current, caller, note);
+      if (current.status === 'requested' || current.status === 'queued') {
+        const now = Math.floor(this.#now().getTime() / 1000);
+        const claimed =
+          this.#claims === undefined ||
+          (await this.#claims.claim(jobId(domain.tenant.id, id), now + CANCEL_CLAIM_SECONDS));
+        if (!claimed) return this.#requestCancel(domain, current, caller, note);
+      }
+      const finishedAt = this.#now().toISOString();
+      const closed = await this.#update(
+        domain,
+        id,
+        'cancelled',
+        FROM.cancelled,
+        { finishedAt, error, cancelledBy: caller.username },
+        ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'],
+      );
+      if (closed !== null) {
+        await this.#auditTransition(domain, closed, 'cancelled', finishedAt, caller.username, {
+          reason: 'cancelled',
+          from: current.status,
+          ...(note === '' ? {} : { note }),
+        });
+        return closed;
+      }
+    }
+    throw new ConflictError('The run keeps changing; try again');
+  }
+
+  async #requestCancel(
+    domain: TenantContext,
+    execution: Execution,
+    caller: Caller,
+    note: string,
+  ): Promise<Execution> {
+    if (execution.cancelRequested === true) return execution;
+    const at = this.#now().toISOString();
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'EXEC', execution.id),
+          UpdateExpression: 'SET cancelRequested = :yes, cancelRequestedAt = :at, cancelRequestedBy = :by',
+          ConditionExpression: 'attribute_exists(PK) AND #status IN (:requested, :queued, :running)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':yes': true,
+            ':at': at,
+            ':by': caller.username,
+            ':requested': 'requested',
+            ':queued': 'queued',
+            ':running': 'running',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const updated = toExecution(result.Attributes ?? {});
+      await this.#audit.record(
+        domain,
+        {
+          actor: { username: caller.username, via: caller.via },
+          action: 'execution.cancel-requested',
+          target: `execution:${execution.id}`,
+          details: { skillId: execution.skillId, status: execution.status, ...(note === '' ? {} : { note }) },
+        },
+        { at, key: `${execution.id}.cancel-requested` },
+      );
+      return updated;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.#find(domain, execution.id);
+      if (current === null) throw new NotFoundError(`Execution ${execution.id} not found`);
+      throw new ConflictError(`The run is ${current.status.replace('_', ' ')}; there is nothing to cancel`, {
+        extra: { executionStatus: current.status },
+      });
+    }
+  }
+
+  /**
+   * A page of a run's log after `after` (a cursor from the previous page; none: from the start).
+   * Streamed chunks are read when a runtime wrote any; otherwise the log the run kept when it ended
+   * is answered as one chunk per stream once it has ended.
+   */
+  async logs(domain: TenantContext, caller: Caller, id: string, after?: string): Promise<LogPage> {
+    const execution = await this.get(domain, caller, id);
+    const from = after === undefined ? 0 : Number(after);
+    if (!Number.isInteger(from) || from < 0 || from > MAX_LOG_CHUNKS + 2) {
+      throw new ValidationError('Invalid log cursor', [
+        { path: 'after', message: 'a cursor from an earlier answer' },
+      ]);
+    }
+    const ended = TERMINAL.has(execution.status);
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': domainPk(domain),
+          ':from': executionLogKey(domain, id, from + 1).SK,
+          ':to': `${executionLogPrefix(domain, id)}~`,
+        },
+        Limit: LOG_PAGE_CHUNKS,
+        ConsistentRead: true,
+      }),
+    );
+    const streamed = (result.Items ?? []).map(
+      (item): LogChunk => ({
+        seq: Number(item.seq),
+        stream: item.stream === 'stderr' ? 'stderr' : 'stdout',
+        text: String(item.text ?? ''),
+        ...(typeof item.at === 'string' ? { at: item.at } : {}),
+      }),
+    );
+    const hasStream = streamed.length > 0 || (from > 0 && execution.logs === undefined);
+    if (hasStream || from > 0 || !ended) {
+      const last = streamed.at(-1)?.seq ?? from;
+      return {
+        status: execution.status,
+        chunks: streamed,
+        cursor: String(last),
+        complete: ended && result.LastEvaluatedKey === undefined && (hasStream || from > 0),
+        truncated: execution.logs?.truncated === true,
+      };
+    }
+    // The run ended and streamed nothing: its kept log, stdout then stderr.
+    const kept: LogChunk[] = [];
+    if ((execution.logs?.stdout ?? '') !== '')
+      kept.push({ seq: 1, stream: 'stdout', text: execution.logs?.stdout ?? '' });
+    if ((execution.logs?.stderr ?? '') !== '')
+      kept.push({ seq: 2, stream: 'stderr', text: execution.logs?.stderr ?? '' });
+    return {
+      status: execution.status,
+      chunks: kept,
+      cursor: '2',
+      complete: true,
+      truncated: execution.logs?.truncated === true,
+    };
+  }
+
+  /**
+   * Stores chunks of a running job's output as they come (for the runtime's reports): each chunk is
+   * written once (a redelivered report writes nothing twice), its text capped, and a run keeps at
+   * most MAX_LOG_CHUNKS of them. Chunks of a run that already ended are dropped.
+   */
+  async appendLogChunks(
+    domain: TenantContext,
+    executionId: string,
+    chunks: readonly LogChunk[],
+  ): Promise<number> {
+    const execution = await this.#find(domain, executionId);
+    if (execution === null || TERMINAL.has(execution.status)) return 0;
+    let written = 0;
+    for (const chunk of chunks) {
+      if (!Number.isInteger(chunk.seq) || chunk.seq < 1 || chunk.seq > MAX_LOG_CHUNKS) continue;
+      const text = truncateUtf8(String(chunk.text), MAX_LOG_CHUNK_BYTES).text;
+      try {
+        await this.#table.client.send(
+          new PutCommand({
+            TableName: this.#table.name,
+            Item: {
+              ...executionLogKey(domain, executionId, chunk.seq),
+              type: 'EXECLOG',
+              executionId,
+              seq: chunk.seq,
+              stream: chunk.stream === 'stderr' ? 'stderr' : 'stdout',
+              text,
+              at: chunk.at ?? this.#now().toISOString(),
+            },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          }),
+        );
+        written++;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    return written;
   }
 
   /** A runtime picked the job up. Ignored unless the run is still waiting for it. */
@@ -754,8 +1150,9 @@ export class Executions {
     remove: readonly string[],
   ): Promise<Execution | null> {
     const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ':to': to };
-    const sets = ['#status = :to'];
+    // The status index moves with the status, in the same conditional write.
+    const values: Record<string, unknown> = { ':to': to, ':statusIndex': executionsByStatus(domain, to) };
+    const sets = ['#status = :to', 'GSI3PK = :statusIndex'];
     Object.entries(fields).forEach(([field, value], index) => {
       names[`#f${index}`] = field;
       values[`:f${index}`] = value;

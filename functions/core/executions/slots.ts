@@ -79,17 +79,19 @@ export class TenantSlots {
   }
 
   async release(tenantId: string, executionId: string): Promise<void> {
-    await this.#client.send(
-      new UpdateItemCommand({
-        TableName: this.#table,
-        Key: { jobId: { S: slotsKey(tenantId) } },
-        UpdateExpression: 'REMOVE holders.#run',
-        ConditionExpression: 'attribute_exists(holders)',
-        ExpressionAttributeNames: { '#run': executionId },
-      }),
-    ).catch((error: unknown) => {
-      if (!isCondition(error)) throw error; // nothing to release: the tenant holds no slots
-    });
+    await this.#client
+      .send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { jobId: { S: slotsKey(tenantId) } },
+          UpdateExpression: 'REMOVE holders.#run',
+          ConditionExpression: 'attribute_exists(holders)',
+          ExpressionAttributeNames: { '#run': executionId },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isCondition(error)) throw error; // nothing to release: the tenant holds no slots
+      });
   }
 
   /** The runs holding a tenant's slots now (expired leases left out). */

@@ -4,10 +4,11 @@
  * or by the platform's own scans (renewal reminders to a tenant's admins).
  */
 import { randomBytes } from 'node:crypto';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { NotFoundError } from '../errors.ts';
+import { announcementReadKey, domainPk, itemKey, typePrefix } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 
@@ -21,6 +22,21 @@ export interface Announcement {
   readonly severity: 'info' | 'warning' | 'critical';
   readonly createdAt: string;
   readonly createdBy: string;
+  /** Usernames it is for (a personal notification); when set, nobody else sees it, admins included. */
+  readonly recipients?: readonly string[];
+  /** A page of the front it is about (a path such as `/executions/ex-…`). */
+  readonly link?: string;
+}
+
+/** An announcement as one user sees it: with whether they marked it read. */
+export interface AnnouncementForUser extends Announcement {
+  readonly read: boolean;
+}
+
+/** Who reads: their username, and their roles (`null`: every announcement of the domain, for admins). */
+export interface Reader {
+  readonly username: string;
+  readonly roles: readonly string[] | null;
 }
 
 export interface NewAnnouncement {
@@ -30,6 +46,34 @@ export interface NewAnnouncement {
   readonly severity?: Announcement['severity'];
   /** Deterministic id, so a retried writer (a scan) posts once. */
   readonly id?: string;
+  readonly recipients?: readonly string[];
+  readonly link?: string;
+}
+
+function fromItem(item: Record<string, unknown>): Announcement {
+  return {
+    id: String(item.id),
+    title: String(item.title),
+    body: String(item.body),
+    audience: (item.audience as string[]) ?? [],
+    source: item.source as Announcement['source'],
+    severity: (item.severity as Announcement['severity']) ?? 'info',
+    createdAt: String(item.createdAt),
+    createdBy: String(item.createdBy),
+    ...(Array.isArray(item.recipients) ? { recipients: item.recipients as string[] } : {}),
+    ...(typeof item.link === 'string' ? { link: item.link } : {}),
+  };
+}
+
+/** Whether a reader sees an announcement: a personal one only its recipients; otherwise by role. */
+function visibleTo(reader: Reader, item: Announcement): boolean {
+  if (item.recipients !== undefined && item.recipients.length > 0)
+    return item.recipients.includes(reader.username);
+  return (
+    reader.roles === null ||
+    item.audience.length === 0 ||
+    item.audience.some((role) => reader.roles?.includes(role) === true)
+  );
 }
 
 export class Announcements {
@@ -61,6 +105,10 @@ export class Announcements {
       severity: input.severity ?? 'info',
       createdAt,
       createdBy: actor.username,
+      ...(input.recipients === undefined || input.recipients.length === 0
+        ? {}
+        : { recipients: [...input.recipients] }),
+      ...(input.link === undefined ? {} : { link: input.link }),
     };
     try {
       await this.#table.client.send(
@@ -84,13 +132,17 @@ export class Announcements {
     return { announcement, created: true };
   }
 
-  /** Newest first, only what the given roles may see (`null` roles: everything, for admins). */
+  /**
+   * Newest first, only what the reader may see, each with whether the reader marked it read. With
+   * `unread`, only those not marked (within the page read: a page is `limit` announcements).
+   */
   async list(
     domain: DomainContext,
-    roles: readonly string[] | null,
+    reader: Reader,
     limit: number,
     cursor?: string,
-  ): Promise<Page<Announcement>> {
+    options: { readonly unread?: boolean } = {},
+  ): Promise<Page<AnnouncementForUser>> {
     const pk = domainPk(domain);
     const result = await this.#table.client.send(
       new QueryCommand({
@@ -102,25 +154,59 @@ export class Announcements {
         ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
       }),
     );
-    const items = (result.Items ?? [])
-      .map(
-        (item): Announcement => ({
-          id: String(item.id),
-          title: String(item.title),
-          body: String(item.body),
-          audience: (item.audience as string[]) ?? [],
-          source: item.source as Announcement['source'],
-          severity: (item.severity as Announcement['severity']) ?? 'info',
-          createdAt: String(item.createdAt),
-          createdBy: String(item.createdBy),
-        }),
-      )
-      .filter(
-        (item) =>
-          roles === null || item.audience.length === 0 || item.audience.some((role) => roles.includes(role)),
-      );
+    const visible = (result.Items ?? []).map(fromItem).filter((item) => visibleTo(reader, item));
+    const read = await this.#readMarks(
+      domain,
+      reader.username,
+      visible.map((item) => item.id),
+    );
+    const items = visible
+      .map((item) => ({ ...item, read: read.has(item.id) }))
+      .filter((item) => options.unread !== true || !item.read);
     return result.LastEvaluatedKey === undefined
       ? { items }
       : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /** Marks an announcement the reader may see as read by them (idempotent). */
+  async markRead(domain: DomainContext, reader: Reader, id: string): Promise<void> {
+    const found =
+      id.length > 0 && id.length <= 128
+        ? await this.#table.client.send(
+            new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, 'ANN', id) }),
+          )
+        : { Item: undefined };
+    if (found.Item === undefined || !visibleTo(reader, fromItem(found.Item))) {
+      throw new NotFoundError(`Announcement ${id} not found`);
+    }
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: {
+          ...announcementReadKey(domain, reader.username, id),
+          type: 'ANNREAD',
+          announcementId: id,
+          readAt: this.#now().toISOString(),
+        },
+      }),
+    );
+  }
+
+  async #readMarks(domain: DomainContext, username: string, ids: readonly string[]): Promise<Set<string>> {
+    const read = new Set<string>();
+    for (let start = 0; start < ids.length; start += 100) {
+      const keys = ids.slice(start, start + 100).map((id) => announcementReadKey(domain, username, id));
+      let pending: Record<string, unknown>[] = keys.map((key) => ({ ...key }));
+      for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
+        const result = await this.#table.client.send(
+          new BatchGetCommand({ RequestItems: { [this.#table.name]: { Keys: pending } } }),
+        );
+        for (const item of result.Responses?.[this.#table.name] ?? []) {
+          read.add(String(item.announcementId));
+        }
+        pending = (result.UnprocessedKeys?.[this.#table.name]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return read;
   }
 }

@@ -4,8 +4,10 @@
  * checks every request passes before anything is sent. Shared by the governance service, the trial
  * runner, the `http` executor (Skill binding) and the http-executor function.
  */
+
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../audit/chain.ts';
+import type { AvailabilityState } from '../availability.ts';
 import { type FieldIssue, ValidationError } from '../errors.ts';
 import { ipLiteral } from './addresses.ts';
 import { HttpRequestRefusedError } from './errors.ts';
@@ -79,6 +81,8 @@ export interface CredentialState {
 
 export interface HttpResource extends HttpResourceConfig {
   readonly id: string;
+  /** `active`, or `disabled` / `archived`: tenants' runs of it are refused (see availability.ts). */
+  readonly state: AvailabilityState;
   /** Bumped by every configuration change; runs and approvals bind to it. */
   readonly version: number;
   /** Hash of the configuration at this version. */

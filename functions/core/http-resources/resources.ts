@@ -8,6 +8,7 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { SYSTEM_ACTOR } from '../audit/chain.ts';
+import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { type Acting, recordPublic } from '../governance/acting.ts';
@@ -55,6 +56,8 @@ export interface HttpResourceSummary {
   readonly name: string;
   readonly description: string;
   readonly methods: readonly HttpMethod[];
+  /** Whether Skills bound to it may run now (the platform may disable or archive it). */
+  readonly state: AvailabilityState;
 }
 
 export interface TrialRequest {
@@ -83,6 +86,7 @@ function toResource(item: Record<string, unknown>): HttpResource {
   const credential = item.credential as CredentialState | undefined;
   return {
     id: String(item.id),
+    state: stateOf(item),
     version: Number(item.version),
     configHash: String(item.configHash),
     name: String(item.name),
@@ -168,6 +172,7 @@ export class HttpResources {
     const resource: HttpResource = {
       ...config,
       id: randomId('hr'),
+      state: 'active',
       version: 1,
       configHash: configHash(config),
       grants: [],
@@ -276,6 +281,40 @@ export class HttpResources {
     });
     await this.#onChanged(updated.grants, id, by.actor.username);
     return updated;
+  }
+
+  /**
+   * Disables, archives or restores a resource (idempotent; audited in the public chain). Runs of
+   * the tenants' Skills bound to it are refused while it is not active.
+   */
+  async setState(id: string, state: AvailabilityState, by: Acting, reason = ''): Promise<HttpResource> {
+    const current = await this.get(id);
+    if (current.state === state) return current;
+    const note = reason.trim().slice(0, 500);
+    const result = await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: resourceKey(id),
+        UpdateExpression:
+          'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':state': state,
+          ':now': this.#now().toISOString(),
+          ':by': by.actor.username,
+          ':reason': note,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    await recordPublic(this.#audit, by, `http-resource.${stateVerb(state)}`, `http-resource:${id}`, {
+      name: current.name,
+      from: current.state,
+      to: state,
+      ...(note === '' ? {} : { reason: note }),
+    });
+    return toResource(result.Attributes ?? {});
   }
 
   // ── grants ──────────────────────────────────────────────────────────────────────────────
@@ -404,6 +443,7 @@ export class HttpResources {
         name: resource.name,
         description: resource.description,
         methods: resource.methods,
+        state: resource.state,
       }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -231,6 +231,19 @@ export class Auth {
     }
   }
 
+  /** The caller behind a session token from the browser's session cookie (never an access token). */
+  async authenticateSessionToken(domain: DomainContext, token: string): Promise<Caller> {
+    return this.#authenticateSession(domain, token);
+  }
+
+  /**
+   * The CSRF token of a session: an HMAC of its id, so it is known only to whoever may read the
+   * session's own answers (`GET /api/me`) and dies with the session.
+   */
+  csrfToken(caller: Caller): string {
+    return createHmac('sha256', this.#signingKey).update(`csrf|${caller.credentialId}`).digest('base64url');
+  }
+
   /** The caller behind an `Authorization: Bearer …` header, for this domain and host only. */
   async authenticate(domain: DomainContext, authorization: string | undefined): Promise<Caller> {
     const match = /^Bearer ([^\s]+)$/i.exec(authorization?.trim() ?? '');
@@ -240,20 +253,37 @@ export class Auth {
     return this.#authenticateSession(domain, token);
   }
 
-  async logout(domain: DomainContext, caller: Caller): Promise<void> {
+  /**
+   * Ends the caller's session; with `everywhere`, every session the user has in this domain (other
+   * browsers and devices too) ends as well.
+   */
+  async logout(domain: DomainContext, caller: Caller, options: { everywhere?: boolean } = {}): Promise<void> {
     if (caller.via !== 'session')
       throw new ValidationError('Only a session can log out; revoke tokens instead');
+    const now = this.#now().toISOString();
     await this.#table.client.send(
       new UpdateCommand({
         TableName: this.#table.name,
         Key: itemKey(domain, 'SESSION', caller.credentialId),
         UpdateExpression: 'SET revokedAt = :now',
-        ExpressionAttributeValues: { ':now': this.#now().toISOString() },
+        ExpressionAttributeValues: { ':now': now },
       }),
     );
+    if (options.everywhere === true) {
+      // Sessions created before this instant are refused from now on (as after a password reset).
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'USER', caller.username),
+          UpdateExpression: 'SET sessionsValidAfter = :after',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':after': now },
+        }),
+      );
+    }
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
-      action: 'auth.logout',
+      action: options.everywhere === true ? 'auth.logout.everywhere' : 'auth.logout',
       target: `user:${caller.username}`,
       details: { session: caller.credentialId },
     });

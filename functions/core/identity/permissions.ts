@@ -10,6 +10,8 @@ export const TENANT_PERMISSIONS = [
   'skill:manage',
   'asset:manage',
   'execution:read',
+  /** Cancel anyone's run (everyone may cancel their own). */
+  'execution:cancel',
   'approval:decide',
   'user:manage',
   'role:manage',
@@ -69,6 +71,7 @@ export interface MenuEntry {
 }
 
 export const TENANT_MENUS: readonly MenuEntry[] = [
+  { id: 'home', label: 'Home', anyOf: [] },
   { id: 'skills', label: 'Skills', anyOf: ['skill:read'] },
   { id: 'executions', label: 'Runs', anyOf: ['execution:read'] },
   { id: 'approvals', label: 'Approvals', anyOf: ['approval:decide'] },

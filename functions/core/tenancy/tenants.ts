@@ -21,6 +21,7 @@ import type { HostEdge } from '../governance/edge.ts';
 import { ConcurrentChangeError } from '../governance/errors.ts';
 import { expiryBucket, hostKey, TENANT_LISTING, tenantKey } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { type Branding, brandingFromItem } from './branding.ts';
 import { type PublicSurface, TENANT_ID_PATTERN, type TenantStatus, type TenantSummary } from './domain.ts';
 import { type HostBinding, type HostDirectory, isValidHost } from './hosts.ts';
 
@@ -31,6 +32,8 @@ export type DeliveryMode = 'dedicated' | 'shared';
 export interface Tenant extends TenantSummary {
   readonly hosts: readonly string[];
   readonly deliveryMode: DeliveryMode;
+  /** Shown only while `deliveryMode` is `dedicated` (see branding.ts). */
+  readonly branding?: Branding;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly customerId?: string;
@@ -118,6 +121,7 @@ export function tenantFromItem(item: Record<string, unknown>): Tenant {
     expiresAt: String(item.expiresAt),
     hosts: (item.hosts as string[] | undefined) ?? [],
     deliveryMode: (item.deliveryMode as DeliveryMode | undefined) ?? 'shared',
+    ...(brandingFromItem(item) === undefined ? {} : { branding: brandingFromItem(item) as Branding }),
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
     ...(typeof item.customerId === 'string' ? { customerId: item.customerId } : {}),
@@ -234,6 +238,32 @@ export class TenantRegistry {
     return result.LastEvaluatedKey === undefined
       ? { items }
       : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /** Replaces the tenant's branding (validated by the caller); `null` removes it. */
+  async setBranding(id: string, branding: Branding | null): Promise<Tenant> {
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: tenantKey(id),
+          UpdateExpression:
+            branding === null
+              ? 'REMOVE branding SET updatedAt = :now'
+              : 'SET branding = :branding, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: {
+            ':now': this.#now().toISOString(),
+            ...(branding === null ? {} : { ':branding': branding }),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return tenantFromItem(result.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError(`Tenant ${id} not found`, { cause: error });
+      throw error;
+    }
   }
 
   async setStatus(id: string, status: TenantStatus): Promise<Tenant> {

@@ -3,12 +3,19 @@ import { z } from 'zod';
 import { MAX_SCRIPT_BYTES } from '../../core/assets/scripts.ts';
 import { APPROVALS, MAX_EGRESS, MAX_SKILL_TAGS, RISKS } from '../../core/catalog/skills.ts';
 import { ValidationError } from '../../core/errors.ts';
-import { executionView } from '../../core/executions/executions.ts';
+import {
+  EXECUTION_ID_PATTERN,
+  EXECUTION_STATUSES,
+  type ExecutionFilter,
+  type ExecutionStatus,
+  executionView,
+  MAX_CANCEL_REASON,
+} from '../../core/executions/executions.ts';
 import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { type Route, route } from '../router.ts';
-import { jsonSchemaField, tenantOf } from './domains.ts';
+import { jsonSchemaField, stateBody, tenantOf } from './domains.ts';
 
 /** A script upload's body: the source (≤ 256 KiB) may double when JSON-escaped. */
 const SCRIPT_BODY_BYTES = 4 * MAX_SCRIPT_BYTES;
@@ -39,7 +46,50 @@ const newScriptBody = z.strictObject({
 
 const newVersionBody = z.strictObject({ source: z.string(), note: z.string().max(500).optional() });
 const activateBody = z.strictObject({ version: z.number().int().min(1) });
-const runBody = z.strictObject({ input: z.unknown() });
+const runBody = z.strictObject({
+  input: z.unknown(),
+  /** The run this one repeats (same or edited input), for the record. */
+  rerunOf: z.string().regex(EXECUTION_ID_PATTERN, 'a run id').optional(),
+});
+
+const cancelBody = z.strictObject({ reason: z.string().max(MAX_CANCEL_REASON).optional() });
+
+const USERNAME_FILTER = /^[^\s]{1,128}$/;
+const SKILL_FILTER = /^skl-[a-z0-9]{12}$/;
+
+/** `?status=&skillId=&requestedBy=&from=&to=` of the run history, checked field by field. */
+function executionFilter(query: Readonly<Record<string, string>>): ExecutionFilter {
+  const issues: { path: string; message: string }[] = [];
+  const filter: { -readonly [K in keyof ExecutionFilter]: ExecutionFilter[K] } = {};
+  const { status, skillId, requestedBy, from, to } = query;
+  if (status !== undefined && status !== '') {
+    if ((EXECUTION_STATUSES as readonly string[]).includes(status)) filter.status = status as ExecutionStatus;
+    else issues.push({ path: 'status', message: `one of ${EXECUTION_STATUSES.join(', ')}` });
+  }
+  if (skillId !== undefined && skillId !== '') {
+    if (SKILL_FILTER.test(skillId)) filter.skillId = skillId;
+    else issues.push({ path: 'skillId', message: 'a Skill id' });
+  }
+  if (requestedBy !== undefined && requestedBy !== '') {
+    if (USERNAME_FILTER.test(requestedBy)) filter.requestedBy = requestedBy.toLowerCase();
+    else issues.push({ path: 'requestedBy', message: 'a username' });
+  }
+  for (const [name, value] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (value === undefined || value === '') continue;
+    const time = Date.parse(value);
+    if (Number.isNaN(time) || time < 0 || time > Date.parse('9999-12-31T23:59:59Z')) {
+      issues.push({ path: name, message: 'an ISO 8601 date or date-time' });
+    } else filter[name] = new Date(time).toISOString();
+  }
+  if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
+    issues.push({ path: 'to', message: 'not before from' });
+  }
+  if (issues.length > 0) throw new ValidationError('Invalid run filter', issues);
+  return filter;
+}
 
 function versionParam(raw: string | undefined): number {
   const version = Number(raw);
@@ -56,9 +106,31 @@ export function catalogRoutes(core: Core): Route[] {
       path: '/api/skills',
       auth: 'caller',
       permission: 'skill:read',
-      handle: async ({ domain, caller }) => ({
+      handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: { items: await core.skills.listVisible(tenantOf(domain, 'catalogue'), caller) },
+        body: {
+          items: await core.skills.listVisible(tenantOf(domain, 'catalogue'), caller, {
+            // Archived Skills are out of the catalogue; their managers may list them to restore them.
+            includeArchived: request.query.archived === 'true' && caller.permissions.has('skill:manage'),
+          }),
+        },
+      }),
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/skills/{id}/state',
+      auth: 'caller',
+      permission: 'skill:manage',
+      body: stateBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 200,
+        body: await core.skills.setState(
+          tenantOf(domain, 'catalogue'),
+          request.params.id ?? '',
+          request.body.state,
+          caller,
+          request.body.reason,
+        ),
       }),
     }),
     route({
@@ -118,6 +190,7 @@ export function catalogRoutes(core: Core): Route[] {
           request.params.id ?? '',
           request.body.input,
           request.headers[IDEMPOTENCY_HEADER],
+          request.body.rerunOf === undefined ? {} : { rerunOf: request.body.rerunOf },
         );
         return {
           status: 202,
@@ -136,6 +209,7 @@ export function catalogRoutes(core: Core): Route[] {
           caller,
           pageSize(request.query.limit),
           request.query.cursor,
+          executionFilter(request.query),
         );
         return {
           status: 200,
@@ -147,10 +221,46 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/executions/{id}',
       auth: 'caller',
+      handle: async ({ domain, caller, request }) => {
+        const tenant = tenantOf(domain, 'catalogue');
+        const execution = await core.executions.get(tenant, caller, request.params.id ?? '');
+        // Who approved or rejected it, when and with what comment.
+        const decisions =
+          execution.approvalsRequired > 0 ? await core.approvals.votes(tenant, execution.id) : undefined;
+        return {
+          status: 200,
+          body: { ...executionView(execution), ...(decisions === undefined ? {} : { decisions }) },
+        };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/executions/{id}/cancel',
+      auth: 'caller',
+      body: cancelBody,
+      maxBodyBytes: 4 * 1024,
+      handle: async ({ domain, caller, request }) => {
+        const execution = await core.executions.cancel(
+          tenantOf(domain, 'catalogue'),
+          caller,
+          request.params.id ?? '',
+          request.body.reason ?? '',
+        );
+        // 200 when the run is cancelled; 202 when the runtime was asked to stop it.
+        return { status: execution.status === 'cancelled' ? 200 : 202, body: executionView(execution) };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/executions/{id}/logs',
+      auth: 'caller',
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: executionView(
-          await core.executions.get(tenantOf(domain, 'catalogue'), caller, request.params.id ?? ''),
+        body: await core.executions.logs(
+          tenantOf(domain, 'catalogue'),
+          caller,
+          request.params.id ?? '',
+          request.query.after,
         ),
       }),
     }),
@@ -165,6 +275,24 @@ export function catalogRoutes(core: Core): Route[] {
           tenantOf(domain, 'catalogue'),
           pageSize(request.query.limit),
           request.query.cursor,
+          { includeArchived: request.query.archived === 'true' },
+        ),
+      }),
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/assets/scripts/{id}/state',
+      auth: 'caller',
+      permission: 'asset:manage',
+      body: stateBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 200,
+        body: await core.scripts.setState(
+          tenantOf(domain, 'catalogue'),
+          request.params.id ?? '',
+          request.body.state,
+          caller,
+          request.body.reason,
         ),
       }),
     }),

@@ -1,5 +1,6 @@
 /** What the route files share: narrowing a request's domain, and the shape of a JSON Schema body field. */
 import { z } from 'zod';
+import { AVAILABILITY_STATES } from '../../core/availability.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import type { DomainContext, PublicContext, TenantContext } from '../../core/tenancy/domain.ts';
 
@@ -17,3 +18,9 @@ export function publicOf(domain: DomainContext, what: string): PublicContext {
   if (domain.kind !== 'public') throw new NotFoundError(`No ${what} in this domain`);
   return domain;
 }
+
+/** Disable, archive or restore (`active`) a Skill, a script or an HTTP resource. */
+export const stateBody = z.strictObject({
+  state: z.enum(AVAILABILITY_STATES),
+  reason: z.string().max(500).optional(),
+});

@@ -71,11 +71,32 @@ export function foundationRoutes(core: Core): Route[] {
         status: 200,
         body: await core.announcements.list(
           domain,
-          caller.permissions.has('announcement:manage') ? null : caller.roles,
+          {
+            username: caller.username,
+            roles: caller.permissions.has('announcement:manage') ? null : caller.roles,
+          },
           pageSize(request.query.limit),
           request.query.cursor,
+          { unread: request.query.unread === 'true' || request.query.unread === '1' },
         ),
       }),
+    }),
+    route({
+      // Marks an announcement read for the caller: it stops showing as a banner.
+      method: 'POST',
+      path: '/api/announcements/{id}/read',
+      auth: 'caller',
+      handle: async ({ domain, caller, request }) => {
+        await core.announcements.markRead(
+          domain,
+          {
+            username: caller.username,
+            roles: caller.permissions.has('announcement:manage') ? null : caller.roles,
+          },
+          request.params.id ?? '',
+        );
+        return { status: 204 };
+      },
     }),
     route({
       method: 'POST',

@@ -49,6 +49,24 @@ const tenantPatchBody = z
 
 const hostBody = z.strictObject({ host });
 
+/** The branding of a dedicated delivery (checked for real by the core); `null` removes it. */
+const brandingBody = z.strictObject({
+  branding: z
+    .strictObject({
+      displayName: z.string().max(200).optional(),
+      logo: z
+        .string()
+        .max(96 * 1024)
+        .optional(),
+      colors: z
+        .strictObject({ primary: z.string().max(16).optional(), accent: z.string().max(16).optional() })
+        .optional(),
+      homeText: z.string().max(8000).optional(),
+      menus: z.array(z.string().max(64)).max(50).optional(),
+    })
+    .nullable(),
+});
+
 const contact = z.strictObject({
   name,
   email: z.email().max(254).optional(),
@@ -196,6 +214,22 @@ export function governanceDomainRoutes(core: Core): Route[] {
       handle: governed(async ({ request, caller }) => ({
         status: 200,
         body: await governance.tenants.update(param(request, 'id'), request.body, acting(caller, request)),
+      })),
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/tenants/{id}/branding',
+      auth: 'caller',
+      permission: 'tenant:manage',
+      body: brandingBody,
+      maxBodyBytes: 160 * 1024,
+      handle: governed(async ({ request, caller }) => ({
+        status: 200,
+        body: await governance.tenants.setBranding(
+          param(request, 'id'),
+          request.body.branding,
+          acting(caller, request),
+        ),
       })),
     }),
     route({

@@ -14,7 +14,7 @@ import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN } from '../../core/tenancy/domain.ts';
 import { type ApiRequest, type Route, type RouteContext, type RouteResult, route } from '../router.ts';
-import { tenantOf } from './domains.ts';
+import { stateBody, tenantOf } from './domains.ts';
 
 const PERMISSION = 'http-resource:manage';
 
@@ -148,6 +148,24 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
           body: resourceView(await resources.update(id(request), patch, acting(caller, request), version)),
         };
       }),
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/http-resources/{id}/state',
+      auth: 'caller',
+      permission: PERMISSION,
+      body: stateBody,
+      handle: governed(async ({ request, caller }) => ({
+        status: 200,
+        body: resourceView(
+          await resources.setState(
+            id(request),
+            request.body.state,
+            acting(caller, request),
+            request.body.reason,
+          ),
+        ),
+      })),
     }),
     route({
       method: 'PUT',

@@ -7,11 +7,19 @@ import { RouteNotFoundError } from '../../core/errors.ts';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
+import { readAppearance } from '../../core/tenancy/branding.ts';
+import type { DomainContext } from '../../core/tenancy/domain.ts';
 import { type Route, route } from '../router.ts';
+import { assertFromThisOrigin, clearedSessionCookie, sessionCookie } from '../session.ts';
 
 const loginBody = z.strictObject({
   username: z.string().min(1).max(128),
   password: z.string().min(1).max(1024),
+  /**
+   * `token` (the default) answers the session token, for the CLI and agents; `cookie` keeps it in an
+   * HttpOnly cookie bound to this host (the fronts) and answers the CSRF token instead.
+   */
+  session: z.enum(['token', 'cookie']).optional(),
 });
 
 const newUserBody = z.strictObject({
@@ -62,6 +70,21 @@ export function closedOnFreeEntry(routes: readonly Route[]): Route[] {
   }));
 }
 
+/**
+ * The menus a caller's permissions allow, in order; a dedicated delivery whose branding chooses its
+ * menus shows only those (Home always).
+ */
+async function shownMenus(core: Core, domain: DomainContext, permissions: ReadonlySet<string>) {
+  const allowed = menusFor(core.directory.menus(domain), permissions);
+  const chosen =
+    domain.kind === 'tenant'
+      ? (await readAppearance(core.table, domain.tenant.id)).branding?.menus
+      : undefined;
+  return allowed
+    .filter((menu) => chosen === undefined || menu.id === 'home' || chosen.includes(menu.id))
+    .map(({ id, label }) => ({ id, label }));
+}
+
 export function identityRoutes(core: Core): Route[] {
   return closedOnFreeEntry([
     route({
@@ -70,21 +93,41 @@ export function identityRoutes(core: Core): Route[] {
       auth: 'anonymous',
       body: loginBody,
       maxBodyBytes: 4096,
-      handle: async ({ domain, request }) => ({
-        status: 200,
-        body: await core.auth.login(domain, request.body.username, request.body.password, {
+      handle: async ({ domain, request }) => {
+        const cookie = request.body.session === 'cookie';
+        // A cookie session is only ever started by this host's own page.
+        if (cookie) assertFromThisOrigin(request.headers, domain);
+        const result = await core.auth.login(domain, request.body.username, request.body.password, {
           requestId: request.requestId,
           sourceIp: request.sourceIp,
-        }),
-      }),
+        });
+        if (!cookie) return { status: 200, body: result };
+        const { token, ...rest } = result;
+        const caller = await core.auth.authenticateSessionToken(domain, token);
+        return {
+          status: 200,
+          body: { ...rest, session: 'cookie', csrfToken: core.auth.csrfToken(caller) },
+          cookies: [sessionCookie(token, new Date(result.expiresAt), core.now(), request.secure)],
+        };
+      },
     }),
     route({
       method: 'POST',
       path: '/api/auth/logout',
       auth: 'caller',
-      handle: async ({ domain, caller }) => {
+      handle: async ({ domain, caller, request }) => {
         await core.auth.logout(domain, caller);
-        return { status: 204 };
+        return { status: 204, cookies: [clearedSessionCookie(request.secure)] };
+      },
+    }),
+    route({
+      // Ends every session of the caller in this domain: other browsers and devices too.
+      method: 'POST',
+      path: '/api/auth/logout-everywhere',
+      auth: 'caller',
+      handle: async ({ domain, caller, request }) => {
+        await core.auth.logout(domain, caller, { everywhere: true });
+        return { status: 204, cookies: [clearedSessionCookie(request.secure)] };
       },
     }),
     route({
@@ -94,15 +137,17 @@ export function identityRoutes(core: Core): Route[] {
       handle: async ({ domain, caller }) => ({
         status: 200,
         body: {
+          ...(domain.kind === 'tenant'
+            ? { appearance: await readAppearance(core.table, domain.tenant.id) }
+            : {}),
           username: caller.username,
           roles: caller.roles,
           permissions: [...caller.permissions].sort(),
           superAdmin: caller.superAdmin,
           via: caller.via,
-          menus: menusFor(core.directory.menus(domain), caller.permissions).map(({ id, label }) => ({
-            id,
-            label,
-          })),
+          // What a write signed in by the session cookie must echo in `x-csrf-token`.
+          ...(caller.via === 'session' ? { csrfToken: core.auth.csrfToken(caller) } : {}),
+          menus: await shownMenus(core, domain, caller.permissions),
           domain:
             domain.kind === 'public'
               ? { kind: 'public' }
@@ -241,12 +286,7 @@ export function identityRoutes(core: Core): Route[] {
       auth: 'caller',
       handle: async ({ domain, caller }) => ({
         status: 200,
-        body: {
-          items: menusFor(core.directory.menus(domain), caller.permissions).map(({ id, label }) => ({
-            id,
-            label,
-          })),
-        },
+        body: { items: await shownMenus(core, domain, caller.permissions) },
       }),
     }),
   ]);

@@ -43,11 +43,13 @@ const handler = createApiHandler({
   originSecret: ORIGIN,
   logger: new Logger({ logLevel: 'SILENT' }),
   defaultMaxBodyBytes: 1024,
-  authenticate: async (_, request) => {
-    if (request.headers.authorization === 'Bearer writer') return caller(['thing:write']);
-    if (request.headers.authorization === 'Bearer reader') return caller(['thing:read']);
+  authenticate: async (_, credential) => {
+    const given = credential.kind === 'bearer' ? credential.header : `cookie ${credential.token}`;
+    if (given === 'Bearer writer' || given === 'cookie writer') return caller(['thing:write']);
+    if (given === 'Bearer reader') return caller(['thing:read']);
     throw new AuthenticationError('Invalid or expired credentials');
   },
+  csrfToken: () => 'csrf-of-c',
   routes: [
     route({
       method: 'POST',
@@ -78,6 +80,7 @@ const handler = createApiHandler({
 });
 
 interface Sent {
+  readonly cookies?: string[];
   readonly method?: string;
   readonly path?: string;
   readonly host?: string;
@@ -98,6 +101,7 @@ async function send(request: Sent) {
     rawPath: request.path ?? '/tenant/api/things',
     rawQueryString: '',
     headers,
+    ...(request.cookies === undefined ? {} : { cookies: request.cookies }),
     body: request.body,
     isBase64Encoded: false,
     requestContext: {
@@ -113,6 +117,61 @@ async function send(request: Sent) {
 const JSON_TYPE = { 'content-type': 'application/json' };
 
 describe('the API pipeline', () => {
+  describe('sessions in a cookie', () => {
+    const plain = { ...JSON_TYPE, 'x-execfabric-proto': 'http' };
+    const write = (headers: Record<string, string>, cookies = ['efs=writer']) =>
+      send({ body: '{"name":"cookie"}', headers: { ...plain, ...headers }, cookies });
+
+    it('accepts a cookie write that carries the CSRF token from this origin', async () => {
+      const answer = await write({ 'x-csrf-token': 'csrf-of-c', origin: 'http://acme.localhost:8080' });
+      expect(answer.status).toBe(201);
+      expect(seen).toContain('cookie');
+    });
+
+    it('refuses a cookie write without the token, with a wrong one, or from another origin or site', async () => {
+      const refused: Record<string, string>[] = [
+        {},
+        { 'x-csrf-token': 'guess' },
+        { 'x-csrf-token': 'csrf-of-c', origin: 'http://evil.localhost:8080' },
+        { 'x-csrf-token': 'csrf-of-c', origin: 'https://acme.localhost' },
+        { 'x-csrf-token': 'csrf-of-c', origin: 'null' },
+        { 'x-csrf-token': 'csrf-of-c', 'sec-fetch-site': 'same-site' },
+        { 'x-csrf-token': 'csrf-of-c', 'sec-fetch-site': 'cross-site' },
+      ];
+      for (const headers of refused) {
+        const answer = await write(headers);
+        expect(answer.status, JSON.stringify(headers)).toBe(403);
+        expect(answer.body.type).toBe('urn:execfabric:problem:csrf-rejected');
+      }
+    });
+
+    it('reads only the cookie name of the protocol: a plain cookie never counts over https', async () => {
+      const answer = await send({
+        body: '{"name":"x"}',
+        headers: { ...JSON_TYPE, 'x-csrf-token': 'csrf-of-c' },
+        cookies: ['efs=writer'],
+      });
+      expect(answer.status).toBe(401);
+      const secure = await send({
+        body: '{"name":"secure"}',
+        headers: { ...JSON_TYPE, 'x-csrf-token': 'csrf-of-c' },
+        cookies: ['__Host-efs=writer'],
+      });
+      expect(secure.status).toBe(201);
+    });
+
+    it('a bearer header wins over a cookie and needs no CSRF token', async () => {
+      const answer = await write({ authorization: 'Bearer writer' }, ['efs=nobody']);
+      expect(answer.status).toBe(201);
+    });
+
+    it('an anonymous route ignores the cookie', async () => {
+      const answer = await send({ method: 'GET', path: '/tenant/api/open', cookies: ['efs=writer'] });
+      expect(answer.status).toBe(200);
+      expect(answer.body.caller).toBeNull();
+    });
+  });
+
   it('asks for credentials before it reads a body', async () => {
     for (const body of ['{"nope":1}', 'not json', '']) {
       const answer = await send({ body, headers: JSON_TYPE });

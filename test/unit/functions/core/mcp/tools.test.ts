@@ -37,6 +37,7 @@ function skill(overrides: Partial<Skill> = {}): Skill {
     risk: 'low',
     approval: 'none',
     visibility: { roles: [] },
+    state: 'active',
     tags: [],
     asset: { kind: 'python-script', id: 'scr-aaaaaaaaaaaa', version: 'active' },
     limits: { timeoutSeconds: 30, memoryMb: 256 },

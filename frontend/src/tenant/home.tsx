@@ -1,0 +1,152 @@
+/**
+ * The tenant's home page: a welcome (a dedicated delivery's own home text), the announcements and
+ * notifications the user has not read yet as banners (platform announcements, renewal reminders,
+ * approvals waiting, decisions on their runs) until they mark them read, what waits for their
+ * approval, and their latest runs.
+ */
+import { api, type Me, segment, withQuery } from '../shared/api.ts';
+import { refreshNotifications } from '../shared/console.tsx';
+import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { Link } from '../shared/router.tsx';
+import {
+  Badge,
+  DateTime,
+  formatDuration,
+  PageHeader,
+  ProblemView,
+  Section,
+  ShowList,
+  Table,
+} from '../shared/ui.tsx';
+import type { Announcement, Execution } from './types.ts';
+
+const SOURCE_TEXT: Readonly<Record<string, string>> = {
+  platform: 'From the platform',
+  system: 'Notification',
+  tenant: 'Announcement',
+};
+
+function Banner({ item, onRead }: { readonly item: Announcement; readonly onRead: () => void }) {
+  const read = useAction(async () => {
+    await api.post<void>(`/api/announcements/${segment(item.id)}/read`);
+    return true;
+  });
+  const tone = item.severity === 'critical' ? 'bad' : item.severity === 'warning' ? 'warn' : 'info';
+  return (
+    <section className={`banner tone-${tone}`} aria-label={item.title} data-announcement={item.id}>
+      <p className="banner-source">{SOURCE_TEXT[item.source ?? 'tenant'] ?? 'Announcement'}</p>
+      <p>
+        <strong>{item.title}</strong>
+      </p>
+      {item.body === '' ? null : <p className="pre-line">{item.body}</p>}
+      <div className="form-actions">
+        {item.link === undefined ? null : (
+          <Link className="button secondary small" to={item.link}>
+            Open
+          </Link>
+        )}
+        <button
+          type="button"
+          className="secondary small"
+          disabled={read.pending}
+          onClick={async () => {
+            if ((await read.run()) === true) onRead();
+          }}
+        >
+          Mark as read
+        </button>
+      </div>
+      <ProblemView problem={read.problem} />
+    </section>
+  );
+}
+
+export function HomePage({ me }: { readonly me: Me }) {
+  const unread = useResource<{ items: Announcement[] }>('/api/announcements?unread=true&limit=50');
+  const branding = me.appearance?.branding;
+  const tenantName = me.domain.kind === 'tenant' ? me.domain.tenant.name : '';
+  const canRead = me.permissions.includes('execution:read') || me.permissions.includes('skill:run');
+  const mine = usePaged<Execution>(
+    canRead ? withQuery('/api/executions', { requestedBy: me.username }) : null,
+    5,
+  );
+  const approvals = useResource<{ items: { canDecide?: boolean }[] }>(
+    me.permissions.includes('approval:decide') && me.menus.some((menu) => menu.id === 'approvals')
+      ? '/api/approvals'
+      : null,
+  );
+  const waiting =
+    approvals.state.status === 'ready'
+      ? approvals.state.data.items.filter((item) => item.canDecide !== false).length
+      : 0;
+  return (
+    <>
+      <PageHeader title={`Welcome to ${branding?.displayName ?? tenantName}`} />
+      {branding?.homeText ? (
+        <div className="card home-text">
+          <p className="pre-line">{branding.homeText}</p>
+        </div>
+      ) : null}
+      <section aria-label="Unread announcements">
+        {unread.state.status === 'ready'
+          ? unread.state.data.items.map((item) => (
+              <Banner
+                key={item.id}
+                item={item}
+                onRead={() => {
+                  unread.reload();
+                  refreshNotifications();
+                }}
+              />
+            ))
+          : null}
+      </section>
+      {me.permissions.includes('approval:decide') && me.menus.some((menu) => menu.id === 'approvals') ? (
+        <Section title="Waiting for you">
+          <p>
+            {waiting === 0 ? (
+              'No run waits for your approval.'
+            ) : (
+              <>
+                <strong>{waiting}</strong> run{waiting === 1 ? ' waits' : 's wait'} for your approval.{' '}
+                <Link to="/approvals">Open the approvals</Link>
+              </>
+            )}
+          </p>
+        </Section>
+      ) : null}
+      {canRead ? (
+        <Section title="Your latest runs">
+          <ShowList
+            state={mine.state}
+            loading="Loading your runs…"
+            empty={
+              <p>
+                You have not run anything yet. <Link to="/skills">Open the catalogue</Link>
+              </p>
+            }
+          >
+            {(items) => (
+              <Table columns={['Requested', 'Skill', 'Status', 'Duration']}>
+                {items.map((execution) => (
+                  <tr key={execution.id}>
+                    <td>
+                      <Link to={`/executions/${segment(execution.id)}`}>
+                        <DateTime value={execution.createdAt} />
+                      </Link>
+                    </td>
+                    <td>{execution.skillName}</td>
+                    <td>
+                      <Badge value={execution.status} />
+                    </td>
+                    <td>{formatDuration(execution.durationMs)}</td>
+                  </tr>
+                ))}
+              </Table>
+            )}
+          </ShowList>
+        </Section>
+      ) : null}
+    </>
+  );
+}

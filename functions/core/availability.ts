@@ -1,0 +1,36 @@
+/**
+ * Whether a Skill, a script asset or an HTTP resource may be used: `active`, `disabled` (kept in
+ * sight, runs refused — a pause) or `archived` (out of the default lists, runs refused). Both are
+ * reversible: restoring makes it `active` again. The state lives beside the definition, never in it,
+ * so changing it neither creates a revision nor invalidates approvals; every change is audited.
+ */
+import { NotRunnableError } from './errors.ts';
+
+export const AVAILABILITY_STATES = ['active', 'disabled', 'archived'] as const;
+export type AvailabilityState = (typeof AVAILABILITY_STATES)[number];
+
+/** The stored state of an item (items written before states existed are active). */
+export function stateOf(item: Record<string, unknown>): AvailabilityState {
+  const state = item.state;
+  return state === 'disabled' || state === 'archived' ? state : 'active';
+}
+
+/** The audit verb of a move to `state`. */
+export function stateVerb(state: AvailabilityState): 'restored' | 'disabled' | 'archived' {
+  return state === 'active' ? 'restored' : state;
+}
+
+/** Throws the problem a run of something not active gets: what it is, its name and how to fix it. */
+export function assertRunnable(
+  subject: 'Skill' | 'script' | 'HTTP resource',
+  name: string,
+  id: string,
+  state: AvailabilityState,
+): void {
+  if (state === 'active') return;
+  const who = subject === 'HTTP resource' ? 'the platform' : 'an administrator';
+  throw new NotRunnableError(
+    `The ${subject} "${name}" is ${state}: runs are refused until ${who} restores it`,
+    { extra: { subject, id, state } },
+  );
+}

@@ -1,0 +1,42 @@
+/**
+ * Job claims, as the cancelling side sees them. A runtime claims a job (`<tenant>:<execution>`) in
+ * the claims table before it runs it, and acknowledges a job it cannot claim without running it. So
+ * cancelling a run that waits in a queue claims its job first: if the claim is ours, no worker will
+ * ever start it and the run can be closed as cancelled; if a worker holds it already, the run is
+ * starting and only a cancel request can be recorded for the runtime to act on.
+ */
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, type Table } from '../db.ts';
+
+export interface JobClaims {
+  /** Claims `jobId` for nobody to run; false when someone (a worker) claimed it first. */
+  claim(jobId: string, expiresAtEpoch: number): Promise<boolean>;
+}
+
+/** How long a cancel claim is kept: longer than any job can wait in a queue or its dead-letter queue. */
+export const CANCEL_CLAIM_SECONDS = 15 * 24 * 3600;
+
+/** The claims table of the topology (`jobId` key), written with one conditional put. */
+export class TableJobClaims implements JobClaims {
+  readonly #table: Table;
+
+  constructor(table: Table) {
+    this.#table = table;
+  }
+
+  async claim(jobId: string, expiresAtEpoch: number): Promise<boolean> {
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: { jobId, expiresAtEpoch, cancelled: true },
+          ConditionExpression: 'attribute_not_exists(jobId)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Branding of a dedicated delivery: a tenant whose `deliveryMode` is `dedicated` is shown, from the
+ * same front build, under its own display name, logo, colours, home text and choice of menus, as its
+ * super-admin sets them. Shared tenants keep the standard skeleton (their branding, if any was set,
+ * is kept but not shown). The logo is a small image kept inline (a `data:` URL shown only in an
+ * `<img>`, where even SVG runs no script), so the front loads nothing from elsewhere.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Table } from '../db.ts';
+import { ValidationError } from '../errors.ts';
+import { TENANT_MENUS } from '../identity/permissions.ts';
+import { tenantKey } from '../keys.ts';
+import type { DeliveryMode } from './tenants.ts';
+
+export interface Branding {
+  readonly displayName?: string;
+  /** `data:image/(png|jpeg|webp|svg+xml);base64,…`, at most MAX_LOGO_BYTES decoded. */
+  readonly logo?: string;
+  readonly colors?: { readonly primary?: string; readonly accent?: string };
+  readonly homeText?: string;
+  /** Menu ids the front shows (in the standard order); absent: every menu the user's role allows. */
+  readonly menus?: readonly string[];
+}
+
+/** Largest logo, decoded. */
+export const MAX_LOGO_BYTES = 48 * 1024;
+export const MAX_HOME_TEXT = 4000;
+const COLOR = /^#[0-9a-fA-F]{6}$/;
+const LOGO = /^data:image\/(png|jpeg|webp|svg\+xml);base64,([A-Za-z0-9+/]+={0,2})$/;
+
+/** What the tenant front reads before anyone signs in. */
+export interface TenantAppearance {
+  readonly deliveryMode: DeliveryMode;
+  /** Only for dedicated deliveries. */
+  readonly branding?: Branding;
+}
+
+/** Checks a branding as a super-admin sends it; every problem is a field issue. */
+export function validateBranding(input: Branding): Branding {
+  const issues: { path: string; message: string }[] = [];
+  if (input.displayName !== undefined && (input.displayName.trim() === '' || input.displayName.length > 80)) {
+    issues.push({ path: 'displayName', message: '1 to 80 characters' });
+  }
+  if (input.logo !== undefined) {
+    const match = LOGO.exec(input.logo);
+    if (match === null) {
+      issues.push({ path: 'logo', message: 'a data: URL of a PNG, JPEG, WebP or SVG image, base64-encoded' });
+    } else if (Buffer.from(match[2] ?? '', 'base64').length > MAX_LOGO_BYTES) {
+      issues.push({ path: 'logo', message: `at most ${MAX_LOGO_BYTES} bytes` });
+    }
+  }
+  for (const name of ['primary', 'accent'] as const) {
+    const value = input.colors?.[name];
+    if (value !== undefined && !COLOR.test(value)) {
+      issues.push({ path: `colors.${name}`, message: 'a colour as #rrggbb' });
+    }
+  }
+  if (input.homeText !== undefined && input.homeText.length > MAX_HOME_TEXT) {
+    issues.push({ path: 'homeText', message: `at most ${MAX_HOME_TEXT} characters` });
+  }
+  const known = new Set(TENANT_MENUS.map((menu) => menu.id));
+  for (const id of input.menus ?? []) {
+    if (!known.has(id)) issues.push({ path: 'menus', message: `no menu ${id}` });
+  }
+  if (issues.length > 0) throw new ValidationError('Invalid branding', issues);
+  return {
+    ...(input.displayName === undefined ? {} : { displayName: input.displayName.trim() }),
+    ...(input.logo === undefined ? {} : { logo: input.logo }),
+    ...(input.colors === undefined
+      ? {}
+      : {
+          colors: {
+            ...(input.colors.primary === undefined ? {} : { primary: input.colors.primary.toLowerCase() }),
+            ...(input.colors.accent === undefined ? {} : { accent: input.colors.accent.toLowerCase() }),
+          },
+        }),
+    ...(input.homeText === undefined ? {} : { homeText: input.homeText }),
+    ...(input.menus === undefined ? {} : { menus: [...new Set(input.menus)] }),
+  };
+}
+
+export function brandingFromItem(item: Record<string, unknown>): Branding | undefined {
+  const value = item.branding;
+  return value !== null && typeof value === 'object' ? (value as Branding) : undefined;
+}
+
+/** The appearance of a tenant: the branding shows only for a dedicated delivery. */
+export async function readAppearance(table: Table, tenantId: string): Promise<TenantAppearance> {
+  const result = await table.client.send(new GetCommand({ TableName: table.name, Key: tenantKey(tenantId) }));
+  const item = result.Item ?? {};
+  const deliveryMode: DeliveryMode = item.deliveryMode === 'dedicated' ? 'dedicated' : 'shared';
+  const branding = brandingFromItem(item);
+  return deliveryMode === 'dedicated' && branding !== undefined
+    ? { deliveryMode, branding }
+    : { deliveryMode };
+}

@@ -1,0 +1,64 @@
+/**
+ * What the tenant front needs beyond the catalogue: its appearance (`GET /api/branding`, readable
+ * before sign-in — name, logo and colours only: a dedicated delivery's sign-in page is branded too)
+ * and the caller's notification
+ * counts (`GET /api/notifications`: runs waiting for their decision, announcements they have not read).
+ */
+import type { Core } from '../../core/platform.ts';
+import { readAppearance } from '../../core/tenancy/branding.ts';
+import { type Route, route } from '../router.ts';
+import { tenantOf } from './domains.ts';
+
+/** Announcements looked at for the unread count (the newest ones). */
+export const UNREAD_WINDOW = 50;
+
+export function appearanceRoutes(core: Core): Route[] {
+  return [
+    route({
+      method: 'GET',
+      path: '/api/branding',
+      auth: 'anonymous',
+      handle: async ({ domain }) => {
+        const appearance = await readAppearance(core.table, tenantOf(domain, 'branding').tenant.id);
+        // Before sign-in only what the sign-in page shows; home text and menus come with GET /api/me.
+        const { displayName, logo, colors } = appearance.branding ?? {};
+        return {
+          status: 200,
+          body:
+            appearance.branding === undefined
+              ? appearance
+              : {
+                  deliveryMode: appearance.deliveryMode,
+                  branding: {
+                    ...(displayName === undefined ? {} : { displayName }),
+                    ...(logo === undefined ? {} : { logo }),
+                    ...(colors === undefined ? {} : { colors }),
+                  },
+                },
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/notifications',
+      auth: 'caller',
+      handle: async ({ domain, caller }) => {
+        const tenant = tenantOf(domain, 'notifications');
+        const waiting = caller.permissions.has('approval:decide')
+          ? (await core.approvals.inbox(tenant, caller)).filter((entry) => entry.canDecide).length
+          : 0;
+        const unread = await core.announcements.list(
+          tenant,
+          {
+            username: caller.username,
+            roles: caller.permissions.has('announcement:manage') ? null : caller.roles,
+          },
+          UNREAD_WINDOW,
+          undefined,
+          { unread: true },
+        );
+        return { status: 200, body: { approvalsWaiting: waiting, unreadAnnouncements: unread.items.length } };
+      },
+    }),
+  ];
+}
