@@ -128,7 +128,7 @@ async function follow(
       context.output.info(`${context.output.style('dim', `[${run.id}]`)} ${shown}`);
       lastStatus = shown;
     }
-    printLogs(context, run, cursor, options.logsTo);
+    if (options.quiet !== true) printLogs(context, run, cursor, options.logsTo);
     if (TERMINAL_STATUSES.has(run.status)) return run;
     if (Date.now() >= deadline) {
       throw new CliError(`Stopped waiting after ${options.timeoutSeconds}s: run ${id} is ${run.status}`, {
