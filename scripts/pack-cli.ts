@@ -7,7 +7,7 @@
  * stays what it is (a platform, private); this builds a separate one. Prints the tarball's path.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -39,7 +39,10 @@ await build({
   logLevel: 'warning',
 });
 copyFileSync(join(root, 'bin', 'execfabric.mjs'), join(stage, 'bin', 'execfabric.mjs'));
-cpSync(join(root, 'lib', 'cli', 'agent_host.py'), join(stage, 'lib', 'cli', 'agent_host.py'));
+// The local agent's Python host (execfabric agent) and the runtime layer it wraps.
+for (const file of readdirSync(join(root, 'lib', 'cli')).filter((name) => name.endsWith('.py'))) {
+  cpSync(join(root, 'lib', 'cli', file), join(stage, 'lib', 'cli', file));
+}
 cpSync(join(root, 'layers', 'python-runtime', 'python'), join(stage, 'layers', 'python-runtime', 'python'), {
   recursive: true,
   filter: (source) => !source.includes('__pycache__'),

@@ -4,13 +4,14 @@
  * hints) and an exit code (see errors.ts); nothing else prints a stack.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import packageJson from '../../package.json' with { type: 'json' };
 import { ConfigStore, configDir } from './config.ts';
 import type { CliContext } from './context.ts';
 import { ApiError, CliError, EXIT, UsageError } from './errors.ts';
 import { Output } from './output.ts';
 import { ENV_HOST, ENV_TOKEN } from './target.ts';
 
-export const VERSION = '0.1.0';
+export const VERSION: string = packageJson.version;
 
 function positiveInteger(value: string): number {
   const number = Number(value);
