@@ -3,6 +3,7 @@
  * clients, so handlers (and the local platform, and tests) construct it in one call at module scope.
  */
 import { randomBytes } from 'node:crypto';
+import { Agents } from './agents/agents.ts';
 import { type ScriptChecker, ScriptCheckUnavailableError } from './assets/checker.ts';
 import { ScriptAssets } from './assets/scripts.ts';
 import { AuditLog } from './audit/chain.ts';
@@ -11,6 +12,7 @@ import type { Table } from './db.ts';
 import { Approvals } from './executions/approvals.ts';
 import { type Execution, Executions } from './executions/executions.ts';
 import { HttpExecutor } from './executors/http.ts';
+import { agentOf, LocalAgentExecutor } from './executors/local-agent.ts';
 import { PythonScriptExecutor } from './executors/python-script.ts';
 import { ExecutorRegistry } from './executors/registry.ts';
 import { Announcements } from './foundation/announcements.ts';
@@ -94,9 +96,12 @@ export function createCore(options: CoreOptions) {
     credentials: options.credentials,
     revalidate: (domain, actor, predicate) => approvals.revalidate(domain, actor, predicate),
   });
+  // Local agents: customers' machines that run `local-agent` Skills (they poll the tenant API).
+  const agents = new Agents({ table, audit, now });
   const executors = new ExecutorRegistry()
     .register(new PythonScriptExecutor(scripts, queues))
-    .register(new HttpExecutor(httpResources, queues));
+    .register(new HttpExecutor(httpResources, queues))
+    .register(new LocalAgentExecutor(scripts, agents));
   const skills: SkillCatalog = new SkillCatalog({
     table,
     audit,
@@ -122,6 +127,10 @@ export function createCore(options: CoreOptions) {
     now,
     approvalTtlSeconds: (domain) => approvals.ttlSeconds(domain),
     onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
+    notStartedError: async (domain, execution) => {
+      const agent = agentOf(execution.asset);
+      return agent === null ? null : agents.notStartedError(domain, agent);
+    },
   });
   approvals.attach(executions);
   const tenants = new TenantRegistry({ table, hosts, now });
@@ -154,6 +163,7 @@ export function createCore(options: CoreOptions) {
     announcements,
     scripts,
     executors,
+    agents,
     skills,
     executions,
     approvals,

@@ -2,6 +2,7 @@
 import type { Core } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
 import type { Route } from '../http/router.ts';
+import { agentRoutes } from '../http/routes/agents.ts';
 import { approvalRoutes } from '../http/routes/approvals.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
 import { catalogRoutes } from '../http/routes/catalog.ts';
@@ -20,5 +21,6 @@ export function tenantRoutes(core: Core): Route[] {
     ...approvalRoutes(core),
     ...httpResourceTenantRoutes(core),
     ...templateTenantRoutes(core),
+    ...agentRoutes(core),
   ];
 }

@@ -45,6 +45,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
 Environment:
   ${ENV_HOST}    the host, when --host is not given
   ${ENV_TOKEN}   an access token to act with (CI); overrides the stored sign-in
+  EXECFABRIC_AGENT_TOKEN   the agent token of \`execfabric agent\`
   XDG_CONFIG_HOME     where sign-ins are kept (${configDir(context.env)})
 
 Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not succeed),
@@ -209,6 +210,31 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .action(async (options) => {
       const { approvals } = await import('./commands/runs.ts');
       await approvals(context, withHost(options));
+    });
+
+  program
+    .command('agent')
+    .description("run this machine as a tenant's local agent: it runs the tenant's local-agent Skills")
+    .requiredOption('--name <name>', 'the agent, as a tenant admin created it (Agents in the tenant front)')
+    .option(
+      '--token-file <file>',
+      'read the agent token from this file (owner-only) instead of EXECFABRIC_AGENT_TOKEN',
+    )
+    .option(
+      '--python <command>',
+      'the Python 3.11+ to run scripts with (default python3, or EXECFABRIC_PYTHON)',
+    )
+    .action(async (options) => {
+      const { runAgent } = await import('./agent.ts');
+      setExit(
+        await runAgent(context, {
+          name: options.name,
+          version: VERSION,
+          ...(host() === undefined ? {} : { host: host() }),
+          ...(options.tokenFile === undefined ? {} : { tokenFile: options.tokenFile }),
+          ...(options.python === undefined ? {} : { python: options.python }),
+        }),
+      );
     });
 
   for (const decision of ['approve', 'reject'] as const) {

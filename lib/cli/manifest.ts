@@ -17,6 +17,7 @@
  *     description: Says hello
  *     script: greet                 # a script of this manifest
  *     version: active               # or a version number to pin
+ *     agent: laptop                 # optional: run on this local agent (execfabric agent)
  *     inputSchema: schemas/greet.input.json   # a file, or the schema inline
  *     outputSchema: { type: object }
  *     risk: low                     # low | medium | high | critical
@@ -29,6 +30,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { AGENT_NAME_PATTERN } from '../../functions/core/agents/names.ts';
 import {
   APPROVAL_COUNT,
   APPROVALS,
@@ -75,6 +77,7 @@ const skillEntry = z.strictObject({
   description: z.string().max(2000).default(''),
   script: name,
   version: z.union([z.literal('active'), z.number().int().min(1)]).default('active'),
+  agent: z.string().regex(AGENT_NAME_PATTERN, 'an agent name: lowercase letters, digits and -').optional(),
   inputSchema: schemaRef,
   outputSchema: schemaRef,
   risk: z.enum(RISKS),
@@ -116,6 +119,8 @@ export interface ManifestSkill {
   readonly description: string;
   readonly script: string;
   readonly version: 'active' | number;
+  /** Runs on this local agent (kind `local-agent`) instead of the platform's workers. */
+  readonly agent?: string;
   readonly inputSchema: JsonSchema;
   readonly outputSchema: JsonSchema;
   /** Where each schema came from: a file of the project, or inline in the manifest. */
@@ -360,6 +365,7 @@ export function loadManifest(dir: string, file: string = findManifest(dir)): Man
       description: entry.description,
       script: entry.script,
       version: entry.version,
+      ...(entry.agent === undefined ? {} : { agent: entry.agent }),
       inputSchema: input.schema,
       outputSchema: output.schema,
       schemaFiles: {

@@ -123,7 +123,10 @@ export function skillDefinition(skill: ManifestSkill, scriptId: string): Record<
     risk: skill.risk,
     approval: skill.approval,
     visibility: { roles: [...skill.visibility.roles] },
-    asset: { kind: 'python-script', id: scriptId, version: skill.version },
+    asset:
+      skill.agent === undefined
+        ? { kind: 'python-script', id: scriptId, version: skill.version }
+        : { kind: 'local-agent', id: scriptId, version: skill.version, agent: skill.agent },
     limits: { ...skill.limits },
   };
 }

@@ -19,6 +19,8 @@ export const TENANT_PERMISSIONS = [
   'parameter:manage',
   'token:create',
   'template:install',
+  /** Create, rotate and revoke local agents (and their tokens). */
+  'agent:manage',
 ] as const;
 export type TenantPermission = (typeof TENANT_PERMISSIONS)[number];
 
@@ -77,6 +79,7 @@ export const TENANT_MENUS: readonly MenuEntry[] = [
   { id: 'parameters', label: 'Parameters', anyOf: ['parameter:manage'] },
   { id: 'audit', label: 'Audit', anyOf: ['audit:read'] },
   { id: 'tokens', label: 'Access tokens', anyOf: ['token:create'] },
+  { id: 'agents', label: 'Agents', anyOf: ['agent:manage'] },
 ];
 
 export const PUBLIC_MENUS: readonly MenuEntry[] = [

@@ -4,6 +4,7 @@ import { MAX_SCRIPT_BYTES } from '../../core/assets/scripts.ts';
 import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { executionView } from '../../core/executions/executions.ts';
+import { agentOf } from '../../core/executors/local-agent.ts';
 import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
@@ -145,12 +146,18 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/executions/{id}',
       auth: 'caller',
-      handle: async ({ domain, caller, request }) => ({
-        status: 200,
-        body: executionView(
-          await core.executions.get(tenantOf(domain, 'catalogue'), caller, request.params.id ?? ''),
-        ),
-      }),
+      handle: async ({ domain, caller, request }) => {
+        const tenant = tenantOf(domain, 'catalogue');
+        const execution = await core.executions.get(tenant, caller, request.params.id ?? '');
+        // A run waiting for a local agent says whether that agent is there to take it.
+        const agent = agentOf(execution.asset);
+        const waiting = execution.status === 'requested' || execution.status === 'queued';
+        const waitingFor = agent !== null && waiting ? await core.agents.waitingReason(tenant, agent) : null;
+        return {
+          status: 200,
+          body: { ...executionView(execution), ...(waitingFor === null ? {} : { waitingFor }) },
+        };
+      },
     }),
     route({
       method: 'GET',

@@ -187,7 +187,8 @@ export async function pull(context: CliContext, dir: string, options: PullOption
   const manifestSkills: Record<string, unknown> = {};
   const skipped: RemoteSkill[] = [];
   for (const skill of skills) {
-    const scriptName = skill.asset.kind === 'python-script' ? scriptNames.get(skill.asset.id) : undefined;
+    const scripted = skill.asset.kind === 'python-script' || skill.asset.kind === 'local-agent';
+    const scriptName = scripted ? scriptNames.get(skill.asset.id) : undefined;
     if (scriptName === undefined || manifestSkills[skill.name] !== undefined) {
       skipped.push(skill);
       continue;
@@ -202,6 +203,7 @@ export async function pull(context: CliContext, dir: string, options: PullOption
       ...(skill.description === '' ? {} : { description: skill.description }),
       script: scriptName,
       version: skill.asset.version ?? 'active',
+      ...(skill.asset.kind === 'local-agent' ? { agent: skill.asset.agent } : {}),
       inputSchema: schemaFile('input'),
       outputSchema: schemaFile('output'),
       risk: skill.risk,
