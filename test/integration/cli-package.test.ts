@@ -48,6 +48,7 @@ describe('the installed execfabric package', () => {
     expect(existsSync(join(root, 'bin', 'execfabric.ts'))).toBe(false);
     expect(existsSync(join(root, 'node_modules'))).toBe(false);
     expect(readdirSync(join(root, 'layers', 'python-runtime', 'python'))).toContain('execfabric_runtime');
+    expect(existsSync(join(root, 'lib', 'cli', 'agent_host.py'))).toBe(true);
   });
 
   it('runs from its own folder and talks to the platform', async () => {
