@@ -73,33 +73,30 @@ export function stableJson(value: unknown, indent = 0): string {
   return JSON.stringify(sort(value), null, indent);
 }
 
+/**
+ * The tenant's items by name, refusing the names the manifest uses that more than one item holds
+ * (push matches by name, so it could not tell which one is meant).
+ */
 function byName<T extends { readonly name: string; readonly id: string }>(
   items: readonly T[],
+  wanted: readonly string[],
   what: string,
 ): Map<string, T> {
   const found = new Map<string, T>();
-  const duplicates = new Map<string, string[]>();
+  const ids = new Map<string, string[]>();
   for (const item of items) {
-    const other = found.get(item.name);
-    if (other !== undefined)
-      duplicates.set(item.name, [...(duplicates.get(item.name) ?? [other.id]), item.id]);
     found.set(item.name, item);
+    ids.set(item.name, [...(ids.get(item.name) ?? []), item.id]);
   }
-  return Object.assign(found, { duplicates, what });
-}
-
-function refuseDuplicates(
-  names: readonly string[],
-  found: Map<string, { id: string }> & { duplicates?: Map<string, string[]>; what?: string },
-): void {
-  for (const name of names) {
-    const ids = found.duplicates?.get(name);
-    if (ids !== undefined) {
-      throw new CliError(`The tenant has ${ids.length} ${found.what} named "${name}" (${ids.join(', ')})`, {
+  for (const name of wanted) {
+    const holders = ids.get(name) ?? [];
+    if (holders.length > 1) {
+      throw new CliError(`The tenant has ${holders.length} ${what} named "${name}" (${holders.join(', ')})`, {
         details: ['push matches by name: rename all but one of them in the tenant front, then push again.'],
       });
     }
   }
+  return found;
 }
 
 const SKILL_FIELDS = [
@@ -139,15 +136,15 @@ function remoteDefinition(remote: RemoteSkill): Record<string, unknown> {
 
 /** Reads the tenant and works out every step; writes nothing. */
 export async function planPush(manifest: Manifest, api: TenantApi): Promise<Plan> {
-  const scripts = byName(await api.scripts(), 'scripts');
-  refuseDuplicates(
+  const scripts = byName(
+    await api.scripts(),
     manifest.scripts.map((script) => script.name),
-    scripts,
+    'scripts',
   );
-  const skills = byName(await api.skills(), 'Skills');
-  refuseDuplicates(
+  const skills = byName(
+    await api.skills(),
     manifest.skills.map((skill) => skill.name),
-    skills,
+    'Skills',
   );
 
   const steps: PlanStep[] = [];

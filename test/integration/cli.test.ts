@@ -521,4 +521,39 @@ describe('execfabric listings, approvals and pull', () => {
     expect(again.stdout).toContain('nothing to push');
     expect((await alice.run(['pull', target])).stdout).toContain('Up to date');
   });
+
+  it('stops when two tenant scripts share a manifest name, and changes nothing', async () => {
+    for (let copy = 0; copy < 2; copy++) {
+      const created = await t.send({
+        host: 'acme.localhost',
+        method: 'POST',
+        path: '/api/assets/scripts',
+        token: aliceSession,
+        body: { name: 'twin', source: 'def main(inputs, ctx):\n    return {}\n' },
+      });
+      expect(created.status, created.text).toBe(201);
+    }
+    const project = join(work, 'twins');
+    mkdirSync(join(project, 'scripts'), { recursive: true });
+    writeFileSync(
+      join(project, 'scripts', 'twin.py'),
+      'def main(inputs, ctx):\n    return {"changed": True}\n',
+    );
+    writeFileSync(
+      join(project, 'execfabric.yaml'),
+      'version: 1\nscripts:\n  twin:\n    file: scripts/twin.py\n',
+    );
+    const pushed = await alice.run(['push', project]);
+    expect(pushed.code).toBe(1);
+    expect(pushed.stderr).toContain('The tenant has 2 scripts named "twin"');
+    const list = await t.send({
+      host: 'acme.localhost',
+      path: '/api/assets/scripts?limit=100',
+      token: aliceSession,
+    });
+    const twins = (list.body.items as { name: string; latestVersion: number }[]).filter(
+      (item) => item.name === 'twin',
+    );
+    expect(twins.map((item) => item.latestVersion)).toEqual([1, 1]);
+  });
 });
