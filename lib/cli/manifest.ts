@@ -221,8 +221,18 @@ function parseLocated(display: string, text: string, json: boolean): Located {
     const found = lines.linePos(offset);
     return { line: found.line, column: found.col };
   };
+  let value: unknown;
+  try {
+    // Aliases are resolved here: one that names no anchor, or that expands too far, is refused.
+    value = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const at = position(document.contents?.range?.[0] ?? 0);
+    throw new ManifestError(display, [
+      { file: display, ...at, field: '', message: `cannot be read: ${(error as Error).message}` },
+    ]);
+  }
   return {
-    value: document.toJS({ maxAliasCount: 100 }),
+    value,
     locate(path, key) {
       // The deepest node the path reaches; a missing field points at the map that lacks it.
       let node: unknown = document.contents;
