@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 describe('agents', () => {
-  it('an admin creates an agent, sees its token once and then its status; the console sees it too', async () => {
+  it('an admin creates an agent, sees its token once and then its status; the console and a waiting run show it', async () => {
     const port = platform.platform.port;
     const opened = await openPage(browser);
     open.push(opened);
@@ -69,5 +69,26 @@ describe('agents', () => {
     await console.page.getByRole('heading', { name: 'Local agents' }).waitFor();
     await console.page.getByRole('cell', { name: '9.9.9' }).waitFor();
     await screenshot(console.page, 'console-tenant-agents');
+
+    // A run of a Skill bound to the agent says, on its page, what it is waiting for.
+    const alice = await platform.login('acme.localhost', 'alice');
+    const send = (path: string, body: unknown) =>
+      call(platform.platform.url, { host: 'acme.localhost', method: 'POST', path, token: alice, body });
+    const script = await send('/api/assets/scripts', {
+      name: 'on-laptop',
+      source: 'def main(i, c):\n    return {}\n',
+    });
+    const skill = await send('/api/skills', {
+      name: 'On the laptop',
+      inputSchema: { type: 'object' },
+      outputSchema: {},
+      risk: 'low',
+      asset: { kind: 'local-agent', id: script.body.id, agent: 'laptop' },
+    });
+    expect(skill.status, skill.text).toBe(201);
+    const run = await send(`/api/skills/${skill.body.id}/executions`, { input: {} });
+    await tab.goto(siteUrl('acme.localhost', port, `/executions/${run.body.id}`));
+    await tab.getByText('waiting for agent laptop (online) to pick it up').waitFor();
+    await tab.getByText('on agent laptop').waitFor();
   }, 60_000);
 });

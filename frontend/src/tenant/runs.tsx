@@ -96,6 +96,7 @@ export function ExecutionDetails({
         <Badge value={execution.status} /> {STATUS_TEXT[execution.status] ?? execution.status}
         {running ? <span className="spinner inline" aria-hidden="true" /> : null}
       </p>
+      {running && execution.waitingFor !== undefined ? <p className="muted">{execution.waitingFor}</p> : null}
       <dl className="facts">
         <dt>Run</dt>
         <dd>
@@ -110,6 +111,9 @@ export function ExecutionDetails({
         <dt>Script version</dt>
         <dd>
           {execution.asset.kind} {String(execution.asset.version)}
+          {execution.asset.agent === undefined ? null : (
+            <span className="muted"> on agent {execution.asset.agent}</span>
+          )}
         </dd>
         <dt>Requested by</dt>
         <dd>{execution.requestedBy}</dd>
