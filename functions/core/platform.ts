@@ -3,6 +3,7 @@
  * clients, so handlers (and the local platform, and tests) construct it in one call at module scope.
  */
 import { randomBytes } from 'node:crypto';
+import { Agents } from './agents/agents.ts';
 import { type ScriptChecker, ScriptCheckUnavailableError } from './assets/checker.ts';
 import { ScriptAssets } from './assets/scripts.ts';
 import { AuditLog } from './audit/chain.ts';
@@ -14,6 +15,7 @@ import { Approvals } from './executions/approvals.ts';
 import type { JobClaims } from './executions/claims.ts';
 import { type Execution, Executions } from './executions/executions.ts';
 import { HttpExecutor } from './executors/http.ts';
+import { agentOf, LocalAgentExecutor } from './executors/local-agent.ts';
 import { PythonScriptExecutor } from './executors/python-script.ts';
 import { ExecutorRegistry } from './executors/registry.ts';
 import { Announcements } from './foundation/announcements.ts';
@@ -104,6 +106,8 @@ export function createCore(options: CoreOptions) {
     credentials: options.credentials,
     revalidate: (domain, actor, predicate) => approvals.revalidate(domain, actor, predicate),
   });
+  // Local agents: customers' machines that run `local-agent` Skills (they poll the tenant API).
+  const agents = new Agents({ table, audit, now });
   const executors = new ExecutorRegistry()
     .register(
       new PythonScriptExecutor({
@@ -114,7 +118,8 @@ export function createCore(options: CoreOptions) {
         ...(options.signer === undefined ? {} : { signer: options.signer }),
       }),
     )
-    .register(new HttpExecutor(httpResources, queues));
+    .register(new HttpExecutor(httpResources, queues))
+    .register(new LocalAgentExecutor(scripts, agents));
   const skills: SkillCatalog = new SkillCatalog({
     table,
     audit,
@@ -164,6 +169,10 @@ export function createCore(options: CoreOptions) {
     onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
     runnable,
     ...(options.claims === undefined ? {} : { claims: options.claims }),
+    notStartedError: async (domain, execution) => {
+      const agent = agentOf(execution.asset);
+      return agent === null ? null : agents.notStartedError(domain, agent);
+    },
   });
   approvals.attach(executions);
   // AI clients (MCP): their tokens, scopes and call logs, and the Skills they reach as tools.
@@ -199,6 +208,7 @@ export function createCore(options: CoreOptions) {
     announcements,
     scripts,
     executors,
+    agents,
     skills,
     executions,
     approvals,

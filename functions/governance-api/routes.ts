@@ -2,6 +2,7 @@
 import type { Core } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
 import type { Route } from '../http/router.ts';
+import { agentGovernanceRoutes } from '../http/routes/agents.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
 import { consoleRoutes } from '../http/routes/console.ts';
 import { governanceDomainRoutes } from '../http/routes/governance.ts';
@@ -20,6 +21,7 @@ export function governanceRoutes(core: Core): Route[] {
       ...governanceDomainRoutes(core),
       ...httpResourceGovernanceRoutes(core),
       ...templateGovernanceRoutes(core),
+      ...agentGovernanceRoutes(core),
     ]),
   ];
 }

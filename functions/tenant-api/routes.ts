@@ -2,6 +2,7 @@
 import type { Core } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
 import type { Route } from '../http/router.ts';
+import { agentRoutes } from '../http/routes/agents.ts';
 import { appearanceRoutes } from '../http/routes/appearance.ts';
 import { approvalRoutes } from '../http/routes/approvals.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
@@ -24,5 +25,6 @@ export function tenantRoutes(core: Core): Route[] {
     ...httpResourceTenantRoutes(core),
     ...templateTenantRoutes(core),
     ...mcpRoutes(core),
+    ...agentRoutes(core),
   ];
 }

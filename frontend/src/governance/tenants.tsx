@@ -1,5 +1,6 @@
 /** Tenants and their hosts: the list, a new tenant, and one tenant's plan, status, expiry and hosts. */
 import { type FormEvent, useState } from 'react';
+import { AgentTable, type AgentView } from '../shared/agents.tsx';
 import { api, type Page, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
@@ -247,6 +248,7 @@ export function TenantPage({ id, created }: { readonly id: string; readonly crea
               }}
             />
             <TenantAdmin tenant={data} onCreated={setMessage} />
+            <TenantAgents id={data.id} />
           </>
         )}
       </Show>
@@ -481,6 +483,26 @@ function Hosts({
         />
         <Submit action={add}>Add host</Submit>
       </form>
+    </Section>
+  );
+}
+
+/** The tenant's local agents, read-only: status, last seen, version (the tenant's admins manage them). */
+function TenantAgents({ id }: { readonly id: string }) {
+  const agents = useResource<{ items: AgentView[] }>(`/api/tenants/${segment(id)}/agents`);
+  return (
+    <Section title="Local agents">
+      <Show state={agents.state} loading="Loading agents…">
+        {({ items }) =>
+          items.length === 0 ? (
+            <Empty>
+              <p>This tenant has no local agents.</p>
+            </Empty>
+          ) : (
+            <AgentTable agents={items} />
+          )
+        }
+      </Show>
     </Section>
   );
 }

@@ -8,6 +8,7 @@ import type { Me } from '../shared/api.ts';
 import { AuditPage } from '../shared/audit.tsx';
 import { Console, type RoutedPage } from '../shared/console.tsx';
 import { UsersPage } from '../shared/users.tsx';
+import { AgentsPage } from './agents.tsx';
 import { TenantBanner } from './banner.tsx';
 import { CataloguePage } from './catalogue.tsx';
 import { HomePage } from './home.tsx';
@@ -69,6 +70,8 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
       return id === undefined ? { menu: 'parameters', element: <ParametersPage /> } : null;
     case 'audit':
       return id === undefined ? { menu: 'audit', element: <AuditPage title="Audit" /> } : null;
+    case 'agents':
+      return id === undefined ? { menu: 'agents', element: <AgentsPage /> } : null;
     case 'tokens':
       return id === undefined
         ? { menu: 'tokens', element: <TokensPage permissions={me.permissions} /> }

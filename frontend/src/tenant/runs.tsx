@@ -217,6 +217,7 @@ export function ExecutionDetails({
           <span className="muted"> · cancel requested by {execution.cancelRequestedBy}</span>
         ) : null}
       </p>
+      {running && execution.waitingFor !== undefined ? <p className="muted">{execution.waitingFor}</p> : null}
       <dl className="facts">
         <dt>Run</dt>
         <dd>
@@ -232,6 +233,9 @@ export function ExecutionDetails({
         <dd>
           {execution.assetName ?? execution.asset.kind}{' '}
           <span className="muted">version {String(execution.asset.version)}</span>
+          {execution.asset.agent === undefined ? null : (
+            <span className="muted"> on agent {execution.asset.agent}</span>
+          )}
         </dd>
         <dt>Requested by</dt>
         <dd>

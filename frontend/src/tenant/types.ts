@@ -83,7 +83,15 @@ export interface Execution {
   readonly output?: unknown;
   readonly error?: ExecutionError;
   readonly logs?: { readonly stdout: string; readonly stderr: string; readonly truncated: boolean };
-  readonly asset: { readonly kind: string; readonly id: string; readonly version: number | string };
+  readonly asset: {
+    readonly kind: string;
+    readonly id: string;
+    readonly version: number | string;
+    /** The local agent a `local-agent` run executes on. */
+    readonly agent?: string;
+  };
+  /** Why a run that has not started is still waiting (a local agent that is offline…). */
+  readonly waitingFor?: string;
   readonly requestedBy: string;
   /** The AI (MCP) client the requester acted through, when an agent asked. */
   readonly client?: { readonly id: string; readonly name: string };

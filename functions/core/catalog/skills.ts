@@ -16,21 +16,19 @@ import type { Caller } from '../identity/caller.ts';
 import { ordinalKey, randomId } from '../ids.ts';
 import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import {
+  APPROVAL_COUNT,
+  APPROVALS,
+  type ApprovalRule,
+  defaultApproval,
+  LIMIT_BOUNDS,
+  MIN_APPROVALS,
+  RISKS,
+  type Risk,
+} from './rules.ts';
 import { assertValidSchema, type JsonSchema, schemaIssues } from './schemas.ts';
 
-export const RISKS = ['low', 'medium', 'high', 'critical'] as const;
-export type Risk = (typeof RISKS)[number];
-export const APPROVALS = ['none', 'one', 'two'] as const;
-export type ApprovalRule = (typeof APPROVALS)[number];
-
-/** Fewest approvals a risk allows; a Skill may demand more, never fewer. */
-export const MIN_APPROVALS: Readonly<Record<Risk, number>> = { low: 0, medium: 1, high: 2, critical: 2 };
-export const APPROVAL_COUNT: Readonly<Record<ApprovalRule, number>> = { none: 0, one: 1, two: 2 };
-
-export const LIMIT_BOUNDS = {
-  timeoutSeconds: { min: 1, max: 240, default: 30 },
-  memoryMb: { min: 64, max: 1024, default: 256 },
-} as const;
+export { APPROVAL_COUNT, APPROVALS, type ApprovalRule, LIMIT_BOUNDS, MIN_APPROVALS, RISKS, type Risk };
 
 export const SKILL_ID_PATTERN = /^skl-[a-z0-9]{12}$/;
 /** HTTP resources one Skill's script may call through `ctx.http`. */
@@ -391,7 +389,7 @@ export class SkillCatalog {
   async #definition(domain: TenantContext, input: SkillInput): Promise<SkillDefinition> {
     assertValidSchema(input.inputSchema, 'inputSchema');
     assertValidSchema(input.outputSchema, 'outputSchema');
-    const approval = input.approval ?? (['none', 'one', 'two'] as const)[MIN_APPROVALS[input.risk]] ?? 'two';
+    const approval = input.approval ?? defaultApproval(input.risk);
     if (APPROVAL_COUNT[approval] < MIN_APPROVALS[input.risk]) {
       throw new ValidationError(
         `A ${input.risk}-risk Skill needs at least ${MIN_APPROVALS[input.risk]} approvals`,

@@ -352,6 +352,12 @@ export interface ExecutionsOptions {
   readonly runnable?: (domain: TenantContext, skill: Skill) => Promise<{ readonly assetName?: string }>;
   /** Claims of queued jobs, so a cancelled run is never started. @default none (see `cancel`) */
   readonly claims?: JobClaims;
+  /**
+   * Why a run no runtime picked up before its start deadline was not picked up, when its executor
+   * can tell (an offline local agent); such a run is closed as `timed_out` with that reason.
+   * @default none: the run is closed as `failed` (`NotStarted`)
+   */
+  readonly notStartedError?: (domain: TenantContext, execution: Execution) => Promise<ExecutionError | null>;
 }
 
 /** What approvals bind to: the exact input, the exact asset version and the Skill definition. */
@@ -375,6 +381,7 @@ export class Executions {
   readonly #onPendingApproval: (domain: TenantContext, execution: Execution) => Promise<void>;
   readonly #runnable: NonNullable<ExecutionsOptions['runnable']>;
   readonly #claims: JobClaims | undefined;
+  readonly #notStartedError: NonNullable<ExecutionsOptions['notStartedError']>;
 
   constructor(options: ExecutionsOptions) {
     this.#table = options.table;
@@ -386,6 +393,7 @@ export class Executions {
     this.#onPendingApproval = options.onPendingApproval ?? (async () => undefined);
     this.#runnable = options.runnable ?? (async () => ({}));
     this.#claims = options.claims;
+    this.#notStartedError = options.notStartedError ?? (async () => null);
   }
 
   /**
@@ -938,6 +946,31 @@ export class Executions {
     if (moved === null) return false;
     await this.#auditTransition(domain, moved, 'failed', finishedAt, 'system', { error: error.type });
     return true;
+  }
+
+  /**
+   * Closes a run that no runtime picked up before its start deadline: `timed_out` with the reason
+   * its executor gives, else `failed` (`NotStarted`). Returns what was done, or null when the run
+   * had moved on meanwhile.
+   */
+  async closeNotStarted(domain: TenantContext, execution: Execution): Promise<string | null> {
+    const known = await this.#notStartedError(domain, execution);
+    if (known === null) {
+      return (await this.fail(domain, execution.id, {
+        type: 'NotStarted',
+        message: 'No worker picked the run up before its start deadline',
+      }))
+        ? 'failed:not-started'
+        : null;
+    }
+    const finishedAt = this.#now().toISOString();
+    const moved = await this.#finish(domain, execution.id, 'timed_out', {
+      finishedAt,
+      error: this.#capError(known),
+    });
+    if (moved === null) return null;
+    await this.#auditTransition(domain, moved, 'timed_out', finishedAt, 'system', { error: known.type });
+    return 'timed_out:not-started';
   }
 
   /** Runs waiting for approval in a tenant (the inbox), oldest first. */

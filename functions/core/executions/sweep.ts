@@ -78,12 +78,7 @@ async function closeOverdue(
   switch (execution.status) {
     case 'requested':
     case 'queued':
-      return (await deps.executions.fail(domain, execution.id, {
-        type: 'NotStarted',
-        message: 'No worker picked the run up before its start deadline',
-      }))
-        ? 'failed:not-started'
-        : null;
+      return deps.executions.closeNotStarted(domain, execution);
     case 'running':
       return (await deps.executions.fail(domain, execution.id, {
         type: 'WorkerLost',

@@ -23,6 +23,8 @@ export const TENANT_PERMISSIONS = [
   'template:install',
   /** Connect AI clients (MCP) that act for the user, narrowed to chosen Skills. */
   'mcp:connect',
+  /** Create, rotate and revoke local agents (and their tokens). */
+  'agent:manage',
 ] as const;
 export type TenantPermission = (typeof TENANT_PERMISSIONS)[number];
 
@@ -84,6 +86,7 @@ export const TENANT_MENUS: readonly MenuEntry[] = [
   { id: 'audit', label: 'Audit', anyOf: ['audit:read'] },
   { id: 'tokens', label: 'Access tokens', anyOf: ['token:create'] },
   { id: 'mcp-clients', label: 'AI clients', anyOf: ['mcp:connect'] },
+  { id: 'agents', label: 'Agents', anyOf: ['agent:manage'] },
 ];
 
 export const PUBLIC_MENUS: readonly MenuEntry[] = [

@@ -11,6 +11,7 @@ import {
   executionView,
   MAX_CANCEL_REASON,
 } from '../../core/executions/executions.ts';
+import { agentOf } from '../../core/executors/local-agent.ts';
 import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
@@ -227,9 +228,17 @@ export function catalogRoutes(core: Core): Route[] {
         // Who approved or rejected it, when and with what comment.
         const decisions =
           execution.approvalsRequired > 0 ? await core.approvals.votes(tenant, execution.id) : undefined;
+        // A run waiting for a local agent says whether that agent is there to take it.
+        const agent = agentOf(execution.asset);
+        const waiting = execution.status === 'requested' || execution.status === 'queued';
+        const waitingFor = agent !== null && waiting ? await core.agents.waitingReason(tenant, agent) : null;
         return {
           status: 200,
-          body: { ...executionView(execution), ...(decisions === undefined ? {} : { decisions }) },
+          body: {
+            ...executionView(execution),
+            ...(decisions === undefined ? {} : { decisions }),
+            ...(waitingFor === null ? {} : { waitingFor }),
+          },
         };
       },
     }),

@@ -1,0 +1,526 @@
+/**
+ * Local agents: processes on a customer's own machine (`execfabric agent --name N`) that run the
+ * tenant's `local-agent` Skills with the platform's Python runtime.
+ *
+ * - An agent is created by a tenant admin, by name; creating (or rotating) gives its token
+ *   (`efa_<id>_<secret>`, shown once, stored as SHA-256). The token is the agent's only credential:
+ *   it is looked up in the partition of the request's own tenant (so it means nothing on another
+ *   tenant's host), must be the agent's current token (rotation and revocation act on the next
+ *   request) and names exactly one agent.
+ * - A run of a `local-agent` Skill is a job item under its agent, written (once) when the run is
+ *   dispatched. The agent long-polls; taking a job is a conditional write that leases it to that
+ *   agent with a fresh lease secret (stored hashed), handed to the agent with the job. Reports about
+ *   a run need the agent's token *and* that lease; the result report consumes the lease, so it is
+ *   accepted once. A leased job is never leased again: a run whose agent died is closed by the
+ *   stale-execution sweep, as for any worker that stopped reporting (its script may have side
+ *   effects; it is not run twice).
+ * - Every poll records the agent's last-seen time and version; an agent seen within
+ *   AGENT_ONLINE_SECONDS is online. A run waiting for an offline agent says so.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../audit/chain.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import type { ExecutionError } from '../executions/executions.ts';
+import type { Caller } from '../identity/caller.ts';
+import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import { AGENT_NAME_PATTERN } from './names.ts';
+
+export { AGENT_NAME_PATTERN };
+/** An agent that polled this recently is online. */
+export const AGENT_ONLINE_SECONDS = 60;
+/** Longest a poll may wait for a job (the API function's timeout is 15 s). */
+export const MAX_POLL_WAIT_SECONDS = 10;
+/** Agents a tenant may have. */
+export const MAX_AGENTS = 50;
+
+const TOKEN_PREFIX = 'efa';
+const TOKEN_PATTERN = /^efa_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+const LEASE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const INVALID = 'Invalid agent token';
+
+export interface Agent {
+  readonly name: string;
+  readonly description: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  /** Id of the agent's current token (`null` after revocation). */
+  readonly tokenId: string | null;
+  readonly tokenCreatedAt: string | null;
+  readonly lastSeenAt: string | null;
+  readonly version: string | null;
+  readonly platform: string | null;
+}
+
+export type AgentStatus = 'online' | 'offline' | 'never-seen' | 'revoked';
+
+export interface AgentView extends Agent {
+  readonly status: AgentStatus;
+}
+
+/** What the agent runs: the exact script version, the input and the limits. */
+export interface AgentJob {
+  readonly executionId: string;
+  readonly tenantId: string;
+  readonly skillId: string;
+  readonly asset: {
+    readonly id: string;
+    readonly version: number;
+    readonly sha256: string;
+    readonly source: string;
+  };
+  readonly input: unknown;
+  readonly limits: {
+    readonly timeoutSeconds: number;
+    readonly memoryMb: number;
+    readonly outputBytes: number;
+    readonly logBytes: number;
+  };
+  readonly requestedAt: string;
+}
+
+export class AgentLeaseError extends ConflictError {
+  override readonly code = 'agent-lease-refused';
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+function toAgent(item: Record<string, unknown>): Agent {
+  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  return {
+    name: String(item.name),
+    description: String(item.description ?? ''),
+    createdAt: String(item.createdAt),
+    createdBy: String(item.createdBy),
+    tokenId: text(item.tokenId),
+    tokenCreatedAt: text(item.tokenCreatedAt),
+    lastSeenAt: text(item.lastSeenAt),
+    version: text(item.version),
+    platform: text(item.platform),
+  };
+}
+
+export interface AgentsOptions {
+  readonly table: Table;
+  readonly audit: AuditLog;
+  readonly now?: () => Date;
+  /** Pause between looks at the job list while a poll waits. @default 500 */
+  readonly pollIntervalMs?: number;
+}
+
+export class Agents {
+  readonly #table: Table;
+  readonly #audit: AuditLog;
+  readonly #now: () => Date;
+  readonly #interval: number;
+
+  constructor(options: AgentsOptions) {
+    this.#table = options.table;
+    this.#audit = options.audit;
+    this.#now = options.now ?? (() => new Date());
+    this.#interval = options.pollIntervalMs ?? 500;
+  }
+
+  statusOf(agent: Agent): AgentStatus {
+    if (agent.tokenId === null) return 'revoked';
+    if (agent.lastSeenAt === null) return 'never-seen';
+    const age = this.#now().getTime() - Date.parse(agent.lastSeenAt);
+    return age <= AGENT_ONLINE_SECONDS * 1000 ? 'online' : 'offline';
+  }
+
+  view(agent: Agent): AgentView {
+    return { ...agent, status: this.statusOf(agent) };
+  }
+
+  async list(domain: TenantContext): Promise<AgentView[]> {
+    const agents: AgentView[] = [];
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('AGENT') },
+    })) {
+      agents.push(this.view(toAgent(item)));
+    }
+    return agents.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async find(domain: TenantContext, name: string): Promise<Agent | null> {
+    if (!AGENT_NAME_PATTERN.test(name)) return null;
+    const result = await this.#table.client.send(
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'AGENT', name),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item === undefined ? null : toAgent(result.Item);
+  }
+
+  async get(domain: TenantContext, name: string): Promise<Agent> {
+    const agent = await this.find(domain, name);
+    if (agent === null) throw new NotFoundError(`Agent ${name} not found`);
+    return agent;
+  }
+
+  /** Creates an agent and its first token (returned once). */
+  async create(
+    domain: TenantContext,
+    input: { name: string; description?: string },
+    actor: Pick<Caller, 'username' | 'via'>,
+  ): Promise<{ agent: AgentView; token: string }> {
+    if (!AGENT_NAME_PATTERN.test(input.name)) {
+      throw new ValidationError('Invalid agent name', [
+        {
+          path: 'name',
+          message: 'lowercase letters, digits and -, at most 63, starting with a letter or digit',
+        },
+      ]);
+    }
+    if ((await this.list(domain)).length >= MAX_AGENTS) {
+      throw new ValidationError(`A tenant may have at most ${MAX_AGENTS} agents`, [
+        { path: 'name', message: `at most ${MAX_AGENTS} agents` },
+      ]);
+    }
+    const now = this.#now().toISOString();
+    const { id, secret, token } = this.#newToken();
+    await this.#putToken(domain, input.name, id, secret, now);
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...itemKey(domain, 'AGENT', input.name),
+            type: 'AGENT',
+            name: input.name,
+            description: input.description ?? '',
+            createdAt: now,
+            createdBy: actor.username,
+            tokenId: id,
+            tokenCreatedAt: now,
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError(`An agent named ${input.name} exists`, { cause: error });
+      throw error;
+    }
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'agent.created',
+      target: `agent:${input.name}`,
+      details: { tokenId: id },
+    });
+    return { agent: this.view(await this.get(domain, input.name)), token };
+  }
+
+  /** Gives the agent a new token; the old one stops working on its next request. */
+  async rotate(
+    domain: TenantContext,
+    name: string,
+    actor: Pick<Caller, 'username' | 'via'>,
+  ): Promise<{ agent: AgentView; token: string }> {
+    const before = await this.get(domain, name);
+    const now = this.#now().toISOString();
+    const { id, secret, token } = this.#newToken();
+    await this.#putToken(domain, name, id, secret, now);
+    await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'AGENT', name),
+        UpdateExpression: 'SET tokenId = :id, tokenCreatedAt = :now',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':id': id, ':now': now },
+      }),
+    );
+    if (before.tokenId !== null) await this.#revokeToken(domain, before.tokenId, now);
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'agent.token.rotated',
+      target: `agent:${name}`,
+      details: { tokenId: id, previous: before.tokenId },
+    });
+    return { agent: this.view(await this.get(domain, name)), token };
+  }
+
+  /** Revokes the agent's token: it is refused from its next request on. */
+  async revoke(
+    domain: TenantContext,
+    name: string,
+    actor: Pick<Caller, 'username' | 'via'>,
+  ): Promise<AgentView> {
+    const before = await this.get(domain, name);
+    if (before.tokenId === null) return this.view(before);
+    const now = this.#now().toISOString();
+    await this.#revokeToken(domain, before.tokenId, now);
+    await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'AGENT', name),
+        UpdateExpression: 'REMOVE tokenId, tokenCreatedAt SET revokedAt = :now',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'agent.token.revoked',
+      target: `agent:${name}`,
+      details: { tokenId: before.tokenId },
+    });
+    return this.view(await this.get(domain, name));
+  }
+
+  /** The agent an `Authorization: Bearer efa_…` header names, in this tenant only. */
+  async authenticate(domain: TenantContext, authorization: string | undefined): Promise<Agent> {
+    const match = TOKEN_PATTERN.exec(/^Bearer (\S+)$/i.exec(authorization?.trim() ?? '')?.[1] ?? '');
+    if (match === null) throw new AuthenticationError('An agent token is required');
+    const [, id = '', secret = ''] = match;
+    const result = await this.#table.client.send(
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'AGENTTOKEN', id),
+        ConsistentRead: true,
+      }),
+    );
+    const item = result.Item;
+    const expected = Buffer.from(String(item?.secretHash ?? '0'.repeat(64)), 'hex');
+    const given = sha256(secret);
+    if (
+      item === undefined ||
+      expected.length !== given.length ||
+      !timingSafeEqual(expected, given) ||
+      item.revoked === true
+    ) {
+      throw new AuthenticationError(INVALID);
+    }
+    const agent = await this.find(domain, String(item.agent));
+    if (agent === null || agent.tokenId !== id) throw new AuthenticationError(INVALID);
+    return agent;
+  }
+
+  /** An agent announces itself (on start and with every poll): last seen, version, platform. */
+  async seen(
+    domain: TenantContext,
+    agent: Agent,
+    info: { version: string; platform: string },
+  ): Promise<AgentView> {
+    const now = this.#now().toISOString();
+    const result = await this.#table.client
+      .send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'AGENT', agent.name),
+          UpdateExpression: 'SET lastSeenAt = :now, version = :version, platform = :platform',
+          ConditionExpression: 'tokenId = :token',
+          ExpressionAttributeValues: {
+            ':now': now,
+            ':version': info.version.slice(0, 64),
+            ':platform': info.platform.slice(0, 128),
+            ':token': agent.tokenId,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      .catch((error: unknown) => {
+        if (isConditionFailure(error)) throw new AuthenticationError(INVALID, { cause: error });
+        throw error;
+      });
+    return this.view(toAgent(result.Attributes ?? {}));
+  }
+
+  /** Queues a run for an agent. Safe to repeat: a job is written once and never reset. */
+  async enqueue(domain: TenantContext, agentName: string, job: AgentJob): Promise<void> {
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...itemKey(domain, 'AGENTJOB', agentName, job.executionId),
+            type: 'AGENTJOB',
+            agent: agentName,
+            job,
+            createdAt: this.#now().toISOString(),
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * Waits up to `waitSeconds` for a job of this agent, leases the oldest one to it and returns it
+   * with the lease secret; `null` when none came.
+   */
+  async poll(
+    domain: TenantContext,
+    agent: Agent,
+    waitSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<{ job: AgentJob; lease: string } | null> {
+    const deadline = Date.now() + Math.min(waitSeconds, MAX_POLL_WAIT_SECONDS) * 1000;
+    for (;;) {
+      const taken = await this.#takeOne(domain, agent);
+      if (taken !== null || Date.now() >= deadline || signal?.aborted === true) return taken;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.#interval, deadline - Date.now())));
+    }
+  }
+
+  async #takeOne(domain: TenantContext, agent: Agent): Promise<{ job: AgentJob; lease: string } | null> {
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        FilterExpression: 'attribute_not_exists(leaseHash)',
+        ExpressionAttributeValues: {
+          ':pk': domainPk(domain),
+          ':prefix': `${itemKey(domain, 'AGENTJOB', agent.name).SK}#`,
+        },
+        ConsistentRead: true,
+        Limit: 25,
+      }),
+    );
+    for (const item of result.Items ?? []) {
+      const lease = randomBytes(32).toString('base64url');
+      try {
+        await this.#table.client.send(
+          new UpdateCommand({
+            TableName: this.#table.name,
+            Key: { PK: String(item.PK), SK: String(item.SK) },
+            UpdateExpression: 'SET leaseHash = :hash, leasedAt = :now, leasedTo = :token',
+            ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(leaseHash)',
+            ExpressionAttributeValues: {
+              ':hash': sha256(lease).toString('hex'),
+              ':now': this.#now().toISOString(),
+              ':token': agent.tokenId,
+            },
+          }),
+        );
+        return { job: item.job as AgentJob, lease };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error; // another poll of this agent took it
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Checks that a report about `executionId` comes with the lease this agent was handed for it.
+   * Another agent's run, another tenant's run, a run never leased and a wrong lease are refused
+   * alike (nothing tells them apart).
+   */
+  async checkLease(
+    domain: TenantContext,
+    agent: Agent,
+    executionId: string,
+    lease: string,
+  ): Promise<AgentJob> {
+    const refused = () => new AgentLeaseError('This agent holds no lease on that run');
+    if (!LEASE_PATTERN.test(lease)) throw refused();
+    const result = await this.#table.client.send(
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'AGENTJOB', agent.name, executionId),
+        ConsistentRead: true,
+      }),
+    );
+    const stored = Buffer.from(String(result.Item?.leaseHash ?? '0'.repeat(64)), 'hex');
+    const given = sha256(lease);
+    if (result.Item === undefined || stored.length !== given.length || !timingSafeEqual(stored, given)) {
+      throw refused();
+    }
+    return result.Item.job as AgentJob;
+  }
+
+  /** Ends a lease after its result was recorded; a second result for it is refused. */
+  async release(domain: TenantContext, agent: Agent, executionId: string, lease: string): Promise<void> {
+    try {
+      await this.#table.client.send(
+        new DeleteCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'AGENTJOB', agent.name, executionId),
+          ConditionExpression: 'leaseHash = :hash',
+          ExpressionAttributeValues: { ':hash': sha256(lease).toString('hex') },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new AgentLeaseError('The result of this run was reported already', { cause: error });
+      throw error;
+    }
+  }
+
+  /** Why a queued run of an agent has not started yet, in words. */
+  async waitingReason(domain: TenantContext, agentName: string): Promise<string> {
+    const agent = await this.find(domain, agentName);
+    if (agent === null) return `waiting for agent ${agentName}, which does not exist`;
+    switch (this.statusOf(agent)) {
+      case 'online':
+        return `waiting for agent ${agentName} (online) to pick it up`;
+      case 'revoked':
+        return `waiting for agent ${agentName}, whose token is revoked`;
+      case 'never-seen':
+        return `waiting for agent ${agentName}, which has never connected`;
+      default:
+        return `waiting for agent ${agentName}, which is offline (last seen ${agent.lastSeenAt})`;
+    }
+  }
+
+  /** The reason a run of an agent that never started is closed with. */
+  async notStartedError(domain: TenantContext, agentName: string): Promise<ExecutionError> {
+    const agent = await this.find(domain, agentName);
+    const status = agent === null ? 'missing' : this.statusOf(agent);
+    const reason = await this.waitingReason(domain, agentName);
+    return {
+      type: status === 'online' ? 'AgentNotStarted' : 'AgentOffline',
+      message: `The run was not picked up before its start deadline: ${reason.replace(/^waiting for /, '')}`,
+    };
+  }
+
+  #newToken(): { id: string; secret: string; token: string } {
+    const id = randomBytes(8).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    return { id, secret, token: `${TOKEN_PREFIX}_${id}_${secret}` };
+  }
+
+  async #putToken(
+    domain: TenantContext,
+    agent: string,
+    id: string,
+    secret: string,
+    now: string,
+  ): Promise<void> {
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: {
+          ...itemKey(domain, 'AGENTTOKEN', id),
+          type: 'AGENTTOKEN',
+          id,
+          agent,
+          secretHash: sha256(secret).toString('hex'),
+          createdAt: now,
+          revoked: false,
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+  }
+
+  async #revokeToken(domain: TenantContext, id: string, now: string): Promise<void> {
+    await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, 'AGENTTOKEN', id),
+        UpdateExpression: 'SET revoked = :yes, revokedAt = :now',
+        ExpressionAttributeValues: { ':yes': true, ':now': now },
+      }),
+    );
+  }
+}

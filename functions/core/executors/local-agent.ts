@@ -1,0 +1,108 @@
+/**
+ * The `local-agent` executor: a Skill whose script (an asset of its own tenant, at the active or a
+ * pinned version) runs on one named agent on the customer's machine, in the same Python runtime.
+ * Binding: `{ kind: 'local-agent', id: <script id>, version: 'active' | n, agent: <agent name> }`.
+ * Resolution fixes the exact script version and hash, and the agent (so approvals bind to where it
+ * runs too); dispatch writes the job under the agent, which leases it when it polls. Results come
+ * back over the tenant API, authenticated by the agent's token and the run's lease, into the same
+ * recording path as every executor's (`Executions.recordStarted` / `recordResult`).
+ */
+import { z } from 'zod';
+import { AGENT_NAME_PATTERN, type Agents } from '../agents/agents.ts';
+import type { ScriptAssets } from '../assets/scripts.ts';
+import { ValidationError } from '../errors.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import { JOB_LOG_BYTES, JOB_OUTPUT_BYTES } from './python-script.ts';
+import type { AssetBinding, DispatchRequest, Executor, ResolvedAsset } from './registry.ts';
+
+export const LOCAL_AGENT_KIND = 'local-agent';
+
+const binding = z.strictObject({
+  kind: z.literal(LOCAL_AGENT_KIND),
+  id: z.string().min(1).max(64),
+  version: z.union([z.literal('active'), z.number().int().min(1)]).default('active'),
+  agent: z.string().regex(AGENT_NAME_PATTERN, 'an agent name'),
+});
+
+export type LocalAgentBinding = z.output<typeof binding>;
+
+/** What a run of this kind records as its asset: the script version, and the agent it runs on. */
+export interface LocalAgentAsset extends ResolvedAsset {
+  readonly agent: string;
+}
+
+export function agentOf(asset: ResolvedAsset): string | null {
+  const agent = (asset as Partial<LocalAgentAsset>).agent;
+  return asset.kind === LOCAL_AGENT_KIND && typeof agent === 'string' ? agent : null;
+}
+
+export class LocalAgentExecutor implements Executor {
+  readonly kind = LOCAL_AGENT_KIND;
+  readonly #assets: ScriptAssets;
+  readonly #agents: Agents;
+
+  constructor(assets: ScriptAssets, agents: Agents) {
+    this.#assets = assets;
+    this.#agents = agents;
+  }
+
+  parseBinding(value: unknown): AssetBinding {
+    const parsed = binding.safeParse(value);
+    if (!parsed.success) {
+      throw new ValidationError(
+        'Invalid local-agent binding',
+        parsed.error.issues.map((issue) => ({
+          path: ['asset', ...issue.path].join('.'),
+          message: issue.message,
+        })),
+      );
+    }
+    return parsed.data;
+  }
+
+  async validateBinding(domain: TenantContext, value: AssetBinding): Promise<void> {
+    const { agent } = value as LocalAgentBinding;
+    if ((await this.#agents.find(domain, agent)) === null) {
+      throw new ValidationError(`No agent named ${agent} in this tenant`, [
+        { path: 'asset.agent', message: 'create the agent first (Agents)' },
+      ]);
+    }
+    await this.resolve(domain, value).catch((cause: unknown) => {
+      throw new ValidationError('The Skill is bound to a script or version that does not exist', [
+        { path: 'asset', message: (cause as Error).message },
+      ]);
+    });
+  }
+
+  async resolve(domain: TenantContext, value: AssetBinding): Promise<LocalAgentAsset> {
+    const { id, version, agent } = value as LocalAgentBinding;
+    const asset = await this.#assets.get(domain, id);
+    const exact = version === 'active' ? asset.activeVersion : version;
+    const stored = await this.#assets.version(domain, id, exact);
+    return { kind: this.kind, id, version: exact, sha256: stored.sha256, agent };
+  }
+
+  async dispatch(domain: TenantContext, request: DispatchRequest): Promise<void> {
+    const agent = agentOf(request.asset) ?? (request.binding as LocalAgentBinding).agent;
+    const version = await this.#assets.version(domain, request.asset.id, Number(request.asset.version));
+    await this.#agents.enqueue(domain, agent, {
+      executionId: request.executionId,
+      tenantId: domain.tenant.id,
+      skillId: request.skillId,
+      asset: {
+        id: version.assetId,
+        version: version.version,
+        sha256: version.sha256,
+        source: version.source,
+      },
+      input: request.input,
+      limits: {
+        timeoutSeconds: request.limits.timeoutSeconds,
+        memoryMb: request.limits.memoryMb,
+        outputBytes: JOB_OUTPUT_BYTES,
+        logBytes: JOB_LOG_BYTES,
+      },
+      requestedAt: request.requestedAt,
+    });
+  }
+}

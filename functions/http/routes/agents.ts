@@ -1,0 +1,217 @@
+/**
+ * Local agents. Tenant admins (`agent:manage`) create agents and rotate or revoke their tokens;
+ * the agent channel (`/api/agent/*`) is what `execfabric agent` calls, authenticated by the agent's
+ * own token (never a user's), and for reports about a run also by the lease the agent was handed
+ * with it. The governance console reads each tenant's agents (status, last seen, version).
+ */
+import { z } from 'zod';
+import { type Agent, MAX_POLL_WAIT_SECONDS } from '../../core/agents/agents.ts';
+import { NotFoundError } from '../../core/errors.ts';
+import { MAX_LOG_BYTES, MAX_OUTPUT_BYTES } from '../../core/executions/executions.ts';
+import type { Core } from '../../core/platform.ts';
+import { TENANT_ID_PATTERN, type TenantContext } from '../../core/tenancy/domain.ts';
+import { tenantContext } from '../../core/tenancy/hosts.ts';
+import type { ApiRequest } from '../router.ts';
+import { type Route, route } from '../router.ts';
+import { publicOf, tenantOf } from './domains.ts';
+
+const newAgentBody = z.strictObject({
+  name: z.string().min(1).max(63),
+  description: z.string().max(500).optional(),
+});
+
+const helloBody = z.strictObject({
+  name: z.string().min(1).max(63),
+  version: z.string().min(1).max(64),
+  platform: z.string().max(128).default(''),
+  waitSeconds: z.number().int().min(0).max(MAX_POLL_WAIT_SECONDS).default(MAX_POLL_WAIT_SECONDS),
+});
+
+const lease = z.string().min(1).max(128);
+
+const startedBody = z.strictObject({ lease });
+
+const resultBody = z.strictObject({
+  lease,
+  status: z.enum(['succeeded', 'failed', 'timed_out', 'killed']),
+  output: z.unknown().optional(),
+  error: z
+    .strictObject({
+      type: z.string().max(200),
+      message: z.string().max(8192),
+      trace: z
+        .string()
+        .max(32 * 1024)
+        .optional(),
+      limit: z.string().max(64).optional(),
+    })
+    .optional(),
+  logs: z
+    .strictObject({ stdout: z.string(), stderr: z.string(), truncated: z.boolean() })
+    .partial()
+    .optional(),
+  metrics: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
+});
+
+/** An agent result: the output, both log streams and an error envelope, with room for JSON escaping. */
+const RESULT_BODY_BYTES = 2 * (MAX_OUTPUT_BYTES + 2 * MAX_LOG_BYTES) + 64 * 1024;
+
+/** The agent calling: its token, and the name it says it is must be the token's. */
+async function agentCalling(
+  core: Core,
+  domain: TenantContext,
+  request: ApiRequest<unknown>,
+  name?: string,
+): Promise<Agent> {
+  const agent = await core.agents.authenticate(domain, request.headers.authorization);
+  if (name !== undefined && name !== agent.name) {
+    throw new NotFoundError(`This token is not agent ${name}'s`);
+  }
+  return agent;
+}
+
+export function agentRoutes(core: Core): Route[] {
+  return [
+    route({
+      method: 'GET',
+      path: '/api/agents',
+      auth: 'caller',
+      permission: 'agent:manage',
+      handle: async ({ domain }) => ({
+        status: 200,
+        body: { items: await core.agents.list(tenantOf(domain, 'agents')) },
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/agents',
+      auth: 'caller',
+      permission: 'agent:manage',
+      body: newAgentBody,
+      handle: async ({ domain, caller, request }) => ({
+        status: 201,
+        body: await core.agents.create(tenantOf(domain, 'agents'), request.body, caller),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/agents/{name}/token',
+      auth: 'caller',
+      permission: 'agent:manage',
+      handle: async ({ domain, caller, request }) => ({
+        status: 201,
+        body: await core.agents.rotate(tenantOf(domain, 'agents'), request.params.name ?? '', caller),
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/agents/{name}/token',
+      auth: 'caller',
+      permission: 'agent:manage',
+      handle: async ({ domain, caller, request }) => ({
+        status: 200,
+        body: await core.agents.revoke(tenantOf(domain, 'agents'), request.params.name ?? '', caller),
+      }),
+    }),
+
+    // The agent channel.
+    route({
+      method: 'POST',
+      path: '/api/agent/hello',
+      auth: 'anonymous',
+      body: helloBody,
+      maxBodyBytes: 4096,
+      handle: async ({ domain, request }) => {
+        const tenant = tenantOf(domain, 'agents');
+        const agent = await agentCalling(core, tenant, request, request.body.name);
+        const seen = await core.agents.seen(tenant, agent, request.body);
+        return {
+          status: 200,
+          body: {
+            agent: seen,
+            tenant: { id: tenant.tenant.id, name: tenant.tenant.name },
+            pollSeconds: MAX_POLL_WAIT_SECONDS,
+          },
+        };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/agent/poll',
+      auth: 'anonymous',
+      body: helloBody,
+      maxBodyBytes: 4096,
+      handle: async ({ domain, request }) => {
+        const tenant = tenantOf(domain, 'agents');
+        const agent = await agentCalling(core, tenant, request, request.body.name);
+        await core.agents.seen(tenant, agent, request.body);
+        const taken = await core.agents.poll(tenant, agent, request.body.waitSeconds);
+        return taken === null ? { status: 204 } : { status: 200, body: taken };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/agent/runs/{id}/started',
+      auth: 'anonymous',
+      body: startedBody,
+      maxBodyBytes: 4096,
+      handle: async ({ domain, request }) => {
+        const tenant = tenantOf(domain, 'agents');
+        const agent = await agentCalling(core, tenant, request);
+        const id = request.params.id ?? '';
+        await core.agents.checkLease(tenant, agent, id, request.body.lease);
+        await core.executions.recordStarted(tenant, {
+          kind: 'started',
+          executionId: id,
+          tenantId: tenant.tenant.id,
+          startedAt: core.now().toISOString(),
+        });
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/agent/runs/{id}/result',
+      auth: 'anonymous',
+      body: resultBody,
+      maxBodyBytes: RESULT_BODY_BYTES,
+      handle: async ({ domain, request }) => {
+        const tenant = tenantOf(domain, 'agents');
+        const agent = await agentCalling(core, tenant, request);
+        const id = request.params.id ?? '';
+        const { lease: secret, ...report } = request.body;
+        await core.agents.checkLease(tenant, agent, id, secret);
+        // The one recording path: output-schema check, conditional transition, audit.
+        await core.executions.recordResult(tenant, {
+          kind: 'result',
+          executionId: id,
+          tenantId: tenant.tenant.id,
+          ...report,
+          metrics: { ...report.metrics, agent: agent.name },
+        });
+        await core.agents.release(tenant, agent, id, secret);
+        const run = await core.executions.find(tenant, id);
+        return { status: 200, body: { id, status: run?.status ?? 'unknown' } };
+      },
+    }),
+  ];
+}
+
+/** The governance console's read of a tenant's agents. */
+export function agentGovernanceRoutes(core: Core): Route[] {
+  return [
+    route({
+      method: 'GET',
+      path: '/api/tenants/{id}/agents',
+      auth: 'caller',
+      permission: 'tenant:read',
+      handle: async ({ domain, request }) => {
+        publicOf(domain, 'tenants');
+        const id = request.params.id ?? '';
+        const tenant = TENANT_ID_PATTERN.test(id) ? await tenantContext(core.table, id) : null;
+        if (tenant === null) throw new NotFoundError(`Tenant ${request.params.id} not found`);
+        return { status: 200, body: { items: await core.agents.list(tenant) } };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,291 @@
+/**
+ * `execfabric agent --name N`: this machine as a local agent of a tenant. It says hello with the
+ * agent token (EXECFABRIC_AGENT_TOKEN, or a file), long-polls the tenant API for runs of its
+ * `local-agent` Skills, runs each in ExecFabric's Python runtime through a Python host process
+ * (lib/cli/agent_host.py, which wraps the runtime layer's Sandbox unchanged: zygote, per-job
+ * processes, limits, clean environment), and reports start and result with the lease it was handed.
+ * One run at a time. The Python side never sees the token. A platform that cannot be reached is
+ * retried with back-off; a refused token stops the agent.
+ */
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { arch, hostname, platform } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { ApiClient, parseHost } from './client.ts';
+import type { CliContext } from './context.ts';
+import { ApiError, CliError, ConnectionError, NotSignedInError, UsageError } from './errors.ts';
+import { ENV_HOST } from './target.ts';
+
+export const ENV_AGENT_TOKEN = 'EXECFABRIC_AGENT_TOKEN';
+export const ENV_PYTHON = 'EXECFABRIC_PYTHON';
+
+/** The package root: two folders above this module, in a clone (lib/cli) and in the bundle (dist/cli). */
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const HOST_SCRIPT = resolve(PACKAGE_ROOT, 'lib', 'cli', 'agent_host.py');
+const LAYER_DIR = resolve(PACKAGE_ROOT, 'layers', 'python-runtime', 'python');
+
+interface AgentJob {
+  readonly executionId: string;
+  readonly tenantId: string;
+  readonly skillId: string;
+  readonly asset: {
+    readonly id: string;
+    readonly version: number;
+    readonly sha256: string;
+    readonly source: string;
+  };
+  readonly input: unknown;
+  readonly limits: Readonly<Record<string, number>>;
+}
+
+interface Outcome {
+  readonly status: 'succeeded' | 'failed' | 'timed_out' | 'killed';
+  readonly output?: unknown;
+  readonly error?: { type: string; message: string; trace?: string; limit?: string } | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly truncated: boolean;
+  readonly durationMs?: number;
+  readonly cpuMs?: number;
+  readonly maxRssKb?: number;
+}
+
+export interface AgentOptions {
+  readonly name: string;
+  readonly host?: string;
+  readonly tokenFile?: string;
+  readonly python?: string;
+  readonly version: string;
+}
+
+function python(command: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      command,
+      ['-c', 'import sys; print(sys.executable); print(sys.version_info[0], sys.version_info[1])'],
+      { timeout: 30_000 },
+      (error, stdout) => {
+        if (error) return reject(new CliError(`Cannot run ${command}: ${error.message}`));
+        const [executable = '', version = ''] = stdout.trim().split('\n');
+        const [major = 0, minor = 0] = version.split(' ').map(Number);
+        if (major < 3 || (major === 3 && minor < 11)) {
+          return reject(
+            new CliError(`${executable} is Python ${major}.${minor}; the agent needs 3.11 or later`),
+          );
+        }
+        resolvePromise(executable);
+      },
+    );
+  });
+}
+
+/** The Python host process: one job at a time, outcomes matched by execution id. */
+class PythonHost {
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #ready: Promise<void>;
+  #pending: { id: string; resolve: (outcome: Outcome) => void; reject: (error: Error) => void } | null = null;
+  #exited = false;
+
+  constructor(interpreter: string, log: (line: string) => void) {
+    this.#child = spawn(interpreter, ['-I', '-S', HOST_SCRIPT, LAYER_DIR], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.#child.stderr.on('data', (chunk: Buffer) => log(`[python] ${chunk.toString('utf8').trimEnd()}`));
+    let markReady: () => void = () => undefined;
+    let failReady: (error: Error) => void = () => undefined;
+    this.#ready = new Promise((ok, fail) => {
+      markReady = ok;
+      failReady = fail;
+    });
+    createInterface({ input: this.#child.stdout }).on('line', (line) => {
+      const message = JSON.parse(line) as { type: string; id?: string; outcome?: Outcome; message?: string };
+      if (message.type === 'ready') return markReady();
+      const pending = this.#pending;
+      if (pending === null || message.id !== pending.id) return;
+      this.#pending = null;
+      if (message.type === 'outcome' && message.outcome !== undefined) pending.resolve(message.outcome);
+      else pending.resolve(sandboxFailure(message.message ?? 'the sandbox failed'));
+    });
+    this.#child.on('exit', (code, signal) => {
+      this.#exited = true;
+      const error = new CliError(`The Python host exited (${signal ?? code})`);
+      failReady(error);
+      this.#pending?.resolve(sandboxFailure(error.message));
+      this.#pending = null;
+    });
+  }
+
+  get alive(): boolean {
+    return !this.#exited;
+  }
+
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  run(job: AgentJob): Promise<Outcome> {
+    return new Promise((resolvePromise, reject) => {
+      this.#pending = { id: job.executionId, resolve: resolvePromise, reject };
+      this.#child.stdin.write(
+        `${JSON.stringify({
+          type: 'run',
+          id: job.executionId,
+          job: {
+            source: job.asset.source,
+            input: job.input,
+            limits: job.limits,
+            executionId: job.executionId,
+            tenantId: job.tenantId,
+            skillId: job.skillId,
+          },
+        })}\n`,
+      );
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#exited) return;
+    this.#child.stdin.end();
+    this.#child.kill('SIGTERM');
+    await new Promise((done) => this.#child.once('exit', done));
+  }
+}
+
+function sandboxFailure(message: string): Outcome {
+  return {
+    status: 'failed',
+    error: { type: 'SandboxError', message },
+    stdout: '',
+    stderr: '',
+    truncated: false,
+  };
+}
+
+function agentToken(context: CliContext, options: AgentOptions): string {
+  if (options.tokenFile !== undefined) {
+    if (!existsSync(options.tokenFile)) throw new UsageError(`${options.tokenFile} does not exist`);
+    if (process.platform !== 'win32' && (statSync(options.tokenFile).mode & 0o077) !== 0) {
+      throw new UsageError(`${options.tokenFile} may be read by other users: chmod 600 it`);
+    }
+    return readFileSync(options.tokenFile, 'utf8').trim();
+  }
+  const token = context.env[ENV_AGENT_TOKEN];
+  if (token === undefined || token === '') {
+    throw new NotSignedInError(`No agent token: set ${ENV_AGENT_TOKEN} or pass --token-file`, [
+      'A tenant admin creates the agent and its token in the tenant front (Agents).',
+    ]);
+  }
+  return token.trim();
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+export async function runAgent(context: CliContext, options: AgentOptions): Promise<number> {
+  const named = options.host ?? context.env[ENV_HOST];
+  if (named === undefined || named === '')
+    throw new UsageError(`The agent needs --host URL (or ${ENV_HOST})`);
+  const origin = parseHost(named);
+  const client = new ApiClient(origin, agentToken(context, options));
+  const log = (line: string) => context.output.info(`${new Date().toISOString()} ${line}`);
+  const about = {
+    name: options.name,
+    version: options.version,
+    platform: `${platform()}-${arch()} ${hostname()}`.slice(0, 128),
+  };
+
+  const hello = await client
+    .post('/api/agent/hello', { ...about, waitSeconds: 0 })
+    .catch((error: unknown) => {
+      throw refusal(error, options.name, origin.host);
+    });
+  log(
+    `agent ${options.name} connected to ${origin.host} (tenant ${hello.body.tenant?.id}); waiting for runs`,
+  );
+
+  const interpreter = await python(options.python ?? context.env[ENV_PYTHON] ?? 'python3');
+  let host = new PythonHost(interpreter, log);
+  await host.ready();
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    log('stopping: finishing the run in progress (again to exit now)');
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  let backoff = 1000;
+  try {
+    while (!stopping) {
+      let taken: { job: AgentJob; lease: string } | null;
+      try {
+        const answer = await client.post('/api/agent/poll', about, { timeoutMs: 60_000 });
+        taken = answer.status === 204 ? null : (answer.body as { job: AgentJob; lease: string });
+        backoff = 1000;
+      } catch (error) {
+        if (error instanceof ConnectionError || (error instanceof ApiError && error.status >= 500)) {
+          log(`${error.message}; retrying in ${backoff / 1000}s`);
+          await sleep(backoff);
+          backoff = Math.min(30_000, backoff * 2);
+          continue;
+        }
+        throw refusal(error, options.name, origin.host);
+      }
+      if (taken === null) continue;
+      if (!host.alive) {
+        host = new PythonHost(interpreter, log);
+        await host.ready();
+      }
+      await runOne(client, host, taken.job, taken.lease, log);
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await host.stop();
+  }
+  log(`agent ${options.name} stopped`);
+  return 0;
+}
+
+async function runOne(
+  client: ApiClient,
+  host: PythonHost,
+  job: AgentJob,
+  lease: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const path = (what: string) => `/api/agent/runs/${encodeURIComponent(job.executionId)}/${what}`;
+  log(`run ${job.executionId}: script ${job.asset.id} v${job.asset.version}`);
+  await client.post(path('started'), { lease });
+  const digest = createHash('sha256').update(job.asset.source, 'utf8').digest('hex');
+  const outcome =
+    digest === job.asset.sha256
+      ? await host.run(job)
+      : sandboxFailure('The script received does not match its version hash; it was not run');
+  const result = await client.post(path('result'), {
+    lease,
+    status: outcome.status,
+    ...(outcome.status === 'succeeded' ? { output: outcome.output ?? null } : {}),
+    ...(outcome.error === null || outcome.error === undefined ? {} : { error: outcome.error }),
+    logs: { stdout: outcome.stdout, stderr: outcome.stderr, truncated: outcome.truncated },
+    metrics: {
+      ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
+      ...(outcome.cpuMs === undefined ? {} : { cpuMs: outcome.cpuMs }),
+      ...(outcome.maxRssKb === undefined ? {} : { maxRssKb: outcome.maxRssKb }),
+    },
+  });
+  log(`run ${job.executionId}: ${outcome.status} → recorded as ${result.body.status}`);
+}
+
+function refusal(error: unknown, name: string, host: string): Error {
+  if (error instanceof ApiError && (error.status === 401 || error.status === 404)) {
+    return new CliError(`${host} refused the agent token for agent ${name}: ${error.message}`, {
+      details: ['The token may have been revoked or rotated, or belong to another agent or tenant.'],
+    });
+  }
+  return error as Error;
+}

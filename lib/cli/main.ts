@@ -1,0 +1,317 @@
+/**
+ * The `execfabric` command line, built on commander: the program, its global options and every
+ * command, each a thin call into its module. Errors become one message on stderr (with details and
+ * hints) and an exit code (see errors.ts); nothing else prints a stack.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import packageJson from '../../package.json' with { type: 'json' };
+import { ConfigStore, configDir } from './config.ts';
+import type { CliContext } from './context.ts';
+import { ApiError, CliError, EXIT, UsageError } from './errors.ts';
+import { Output } from './output.ts';
+import { ENV_HOST, ENV_TOKEN } from './target.ts';
+
+export const VERSION: string = packageJson.version;
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('must be a positive integer');
+  return number;
+}
+
+function port(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535)
+    throw new InvalidArgumentError('must be a port number');
+  return number;
+}
+
+export interface MainOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly output?: Output;
+  readonly stdin?: CliContext['stdin'];
+}
+
+export function buildProgram(context: CliContext, setExit: (code: number) => void) {
+  const program = new Command('execfabric')
+    .description('ExecFabric from the command line: sign in, sync scripts and Skills, run them.')
+    .version(VERSION, '-v, --version')
+    .addOption(new Option('--host <url>', `platform host, e.g. http://acme.localhost:8080 (or ${ENV_HOST})`))
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Environment:
+  ${ENV_HOST}    the host, when --host is not given
+  ${ENV_TOKEN}   an access token to act with (CI); overrides the stored sign-in
+  EXECFABRIC_AGENT_TOKEN   the agent token of \`execfabric agent\`
+  XDG_CONFIG_HOME     where sign-ins are kept (${configDir(context.env)})
+
+Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not succeed),
+2 bad usage or bad local input (arguments, manifest, --input), 3 not signed in.`,
+    );
+  const host = () => program.opts().host;
+  const withHost = <T extends object>(options: T) => ({
+    ...options,
+    ...(host() === undefined ? {} : { host: host() }),
+  });
+
+  program
+    .command('dev')
+    .description('run the whole platform on this machine (from a clone of the repository)')
+    .option('--port <port>', 'port of the platform (default 8080)', port)
+    .option('--data-dir <dir>', 'data folder (default .execfabric/ in the clone)')
+    .option('--no-build', 'do not rebuild the sites first')
+    .action(async (options) => {
+      const { dev } = await import('./commands/dev.ts');
+      setExit(
+        await dev(context, {
+          build: options.build,
+          ...(options.port === undefined ? {} : { port: options.port }),
+          ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+        }),
+      );
+    });
+
+  program
+    .command('login')
+    .description('sign in to a host (--host URL) and keep an access token for it')
+    .option('-u, --username <name>', 'username (asked when omitted)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--token-name <name>', 'name of the access token (default: "execfabric CLI on <this machine>")')
+    .option('--expires-in-days <days>', 'lifetime of the access token', positiveInteger, 90)
+    .action(async (options) => {
+      const { login } = await import('./commands/auth.ts');
+      const named = host() ?? context.env[ENV_HOST];
+      if (named === undefined || named === '') {
+        throw new UsageError(
+          'login needs the host to sign in to: --host URL (e.g. http://acme.localhost:8080)',
+        );
+      }
+      await login(context, {
+        host: named,
+        expiresInDays: options.expiresInDays,
+        ...(options.username === undefined ? {} : { username: options.username }),
+        ...(options.passwordStdin === undefined ? {} : { passwordStdin: options.passwordStdin }),
+        ...(options.tokenName === undefined ? {} : { tokenName: options.tokenName }),
+      });
+    });
+
+  program
+    .command('logout')
+    .description("revoke this machine's access token for the host and forget it")
+    .action(async () => {
+      const { logout } = await import('./commands/auth.ts');
+      await logout(context, withHost({}));
+    });
+
+  program
+    .command('whoami')
+    .description('who the stored sign-in (or EXECFABRIC_TOKEN) is, on which host and tenant')
+    .option('--json', 'print JSON')
+    .action(async (options) => {
+      const { whoami } = await import('./commands/auth.ts');
+      await whoami(context, withHost(options));
+    });
+
+  program
+    .command('init')
+    .description('create a project: a manifest, a sample script and its schemas')
+    .argument('[dir]', 'project folder', '.')
+    .option('--force', 'overwrite files that exist')
+    .action(async (dir, options) => {
+      const { init } = await import('./commands/project.ts');
+      init(context, dir, options);
+    });
+
+  program
+    .command('push')
+    .description("make the tenant's scripts and Skills match the project (only what changed)")
+    .argument('[dir]', 'project folder', '.')
+    .option('--dry-run', 'print the plan as a diff and change nothing')
+    .option('--json', 'print the plan (and what was applied) as JSON')
+    .action(async (dir, options) => {
+      const { push } = await import('./commands/project.ts');
+      await push(context, dir, withHost(options));
+    });
+
+  program
+    .command('pull')
+    .description("write the tenant's scripts and Skills into the project")
+    .argument('[dir]', 'project folder', '.')
+    .option('--dry-run', 'list the files that would change and write nothing')
+    .action(async (dir, options) => {
+      const { pull } = await import('./commands/project.ts');
+      await pull(context, dir, withHost(options));
+    });
+
+  program
+    .command('run')
+    .description('run a Skill (by name or id), follow it, print its output')
+    .argument('<skill>', 'Skill name or id')
+    .option('-i, --input <json>', 'the input: JSON, @file, or @- for standard input (default {})')
+    .option('--no-wait', 'print the run id and return at once')
+    .option('--timeout <seconds>', 'stop waiting after this long (the run goes on)', positiveInteger)
+    .option('--json', 'print the finished run as JSON')
+    .action(async (skill, options) => {
+      const { run } = await import('./commands/runs.ts');
+      await run(context, skill, withHost(options));
+    });
+
+  program
+    .command('logs')
+    .description("print a run's logs")
+    .argument('<run>', 'run id (ex-…)')
+    .option('-f, --follow', 'wait for the run to end, printing logs as they come')
+    .option('--json', 'print JSON')
+    .action(async (id, options) => {
+      const { logs } = await import('./commands/runs.ts');
+      await logs(context, id, withHost(options));
+    });
+
+  program
+    .command('skills')
+    .description('list the Skills you may see')
+    .option('--json', 'print JSON')
+    .action(async (options) => {
+      const { skills } = await import('./commands/runs.ts');
+      await skills(context, withHost(options));
+    });
+
+  program
+    .command('runs')
+    .description('list runs, newest first')
+    .addOption(
+      new Option('--status <status>', 'only runs in this state').choices([
+        'requested',
+        'pending_approval',
+        'queued',
+        'running',
+        'succeeded',
+        'failed',
+        'timed_out',
+        'rejected',
+        'cancelled',
+      ] as const),
+    )
+    .option('--skill <skill>', 'only runs of this Skill (name or id)')
+    .option('-n, --limit <count>', 'at most this many', positiveInteger, 20)
+    .option('--json', 'print JSON')
+    .action(async (options) => {
+      const { runs } = await import('./commands/runs.ts');
+      await runs(context, withHost(options));
+    });
+
+  program
+    .command('approvals')
+    .description('list runs waiting for approval')
+    .option('--json', 'print JSON')
+    .action(async (options) => {
+      const { approvals } = await import('./commands/runs.ts');
+      await approvals(context, withHost(options));
+    });
+
+  program
+    .command('agent')
+    .description("run this machine as a tenant's local agent: it runs the tenant's local-agent Skills")
+    .requiredOption('--name <name>', 'the agent, as a tenant admin created it (Agents in the tenant front)')
+    .option(
+      '--token-file <file>',
+      'read the agent token from this file (owner-only) instead of EXECFABRIC_AGENT_TOKEN',
+    )
+    .option(
+      '--python <command>',
+      'the Python 3.11+ to run scripts with (default python3, or EXECFABRIC_PYTHON)',
+    )
+    .action(async (options) => {
+      const { runAgent } = await import('./agent.ts');
+      setExit(
+        await runAgent(context, {
+          name: options.name,
+          version: VERSION,
+          ...(host() === undefined ? {} : { host: host() }),
+          ...(options.tokenFile === undefined ? {} : { tokenFile: options.tokenFile }),
+          ...(options.python === undefined ? {} : { python: options.python }),
+        }),
+      );
+    });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    program
+      .command(decision)
+      .description(`${decision} a run waiting for approval`)
+      .argument('<run>', 'run id (ex-…)')
+      .option('-m, --comment <text>', 'a comment kept with the decision')
+      .option('--json', 'print the run as JSON')
+      .action(async (id, options) => {
+        const { decide } = await import('./commands/runs.ts');
+        await decide(context, decision, id, withHost(options));
+      });
+  }
+
+  return program;
+}
+
+/** Runs the CLI on `argv` (as process.argv) and returns the exit code. */
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
+  const output = options.output ?? new Output();
+  const env = options.env ?? process.env;
+  const context: CliContext = {
+    output,
+    env,
+    store: new ConfigStore(configDir(env)),
+    stdin: options.stdin ?? process.stdin,
+  };
+  let code: number = EXIT.ok;
+  const program = buildProgram(context, (value) => {
+    code = value;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (error) {
+    return report(error, output);
+  }
+}
+
+function report(error: unknown, output: Output): number {
+  if (error instanceof CommanderError) {
+    // Commander printed its own message (or the help or version).
+    return error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.exitCode === 0
+      ? EXIT.ok
+      : EXIT.usage;
+  }
+  if (!(error instanceof CliError)) {
+    output.info(`${output.style('red', 'error:')} ${(error as Error).message ?? String(error)}`);
+    if (process.env.EXECFABRIC_DEBUG !== undefined) output.info((error as Error).stack ?? '');
+    return EXIT.failure;
+  }
+  output.info(`${output.style('red', 'error:')} ${error.message}`);
+  for (const line of error.details) output.info(`  ${line}`);
+  if (error instanceof ApiError) {
+    for (const hint of hints(error)) output.info(output.style('dim', `  ${hint}`));
+  }
+  return error.exitCode;
+}
+
+function hints(error: ApiError): string[] {
+  const login = `execfabric login --host ${error.origin}`;
+  switch (error.problem) {
+    case 'unauthenticated':
+      return [
+        `${error.origin} refused the access token: it may have been revoked or have expired, or it belongs to another host.`,
+        `Sign in again with \`${login}\` (or check ${ENV_TOKEN}).`,
+      ];
+    case 'unknown-host':
+      return [
+        'No ExecFabric domain is bound to that host name: check the URL (each tenant has its own host).',
+      ];
+    case 'forbidden':
+      return ['Your role (or the access token’s scopes) lacks the permission this needs.'];
+    default:
+      return [];
+  }
+}

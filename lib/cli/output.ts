@@ -1,0 +1,100 @@
+/**
+ * How commands print: results on stdout (a table, or JSON with `--json`), progress and status on
+ * stderr, colour only on a terminal and never with NO_COLOR. A progress bar (cli-progress) appears
+ * on long work when stderr is a terminal; elsewhere each step prints one line.
+ */
+import { SingleBar } from 'cli-progress';
+
+export interface Streams {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+const CODES = {
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  cyan: [36, 39],
+  dim: [2, 22],
+  bold: [1, 22],
+} as const;
+export type Style = keyof typeof CODES;
+
+export class Output {
+  readonly #streams: Streams;
+  readonly #color: boolean;
+
+  constructor(streams: Streams = { stdout: process.stdout, stderr: process.stderr }, env = process.env) {
+    this.#streams = streams;
+    this.#color = streams.stderr.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+  }
+
+  get interactive(): boolean {
+    return this.#streams.stderr.isTTY === true;
+  }
+
+  style(style: Style, text: string): string {
+    if (!this.#color) return text;
+    const [open, close] = CODES[style];
+    return `\u001b[${open}m${text}\u001b[${close}m`;
+  }
+
+  /** A result line (stdout). */
+  out(line = ''): void {
+    this.#streams.stdout.write(`${line}\n`);
+  }
+
+  /** A status line (stderr). */
+  info(line = ''): void {
+    this.#streams.stderr.write(`${line}\n`);
+  }
+
+  json(value: unknown): void {
+    this.#streams.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  raw(text: string, stream: 'stdout' | 'stderr' = 'stdout'): void {
+    this.#streams[stream].write(text);
+  }
+
+  /** Rows as aligned columns; the header is dimmed on a terminal. */
+  table(columns: readonly string[], rows: readonly (readonly string[])[]): void {
+    if (rows.length === 0) return;
+    const widths = columns.map((column, index) =>
+      Math.min(60, Math.max(column.length, ...rows.map((row) => (row[index] ?? '').length))),
+    );
+    const line = (cells: readonly string[]) =>
+      cells
+        .map((cell, index) => (index === cells.length - 1 ? cell : cell.padEnd(widths[index] ?? 0)))
+        .join('  ')
+        .trimEnd();
+    this.out(this.#color ? this.style('dim', line(columns)) : line(columns));
+    for (const row of rows) this.out(line(row));
+  }
+
+  /**
+   * Progress over `total` steps: a bar on a terminal (when there is enough work to show one), a
+   * line per step elsewhere.
+   */
+  progress(total: number, title: string): Progress {
+    if (this.interactive && total >= 3) {
+      const bar = new SingleBar({
+        format: `${title} [{bar}] {value}/{total} {step}`,
+        stream: this.#streams.stderr as NodeJS.WritableStream as NodeJS.WriteStream,
+        hideCursor: true,
+        clearOnComplete: false,
+      });
+      bar.start(total, 0, { step: '' });
+      return {
+        step: (label) => bar.increment(1, { step: label }),
+        stop: () => bar.stop(),
+      };
+    }
+    return { step: (label) => this.info(`  ${label}`), stop: () => undefined };
+  }
+}
+
+export interface Progress {
+  step(label: string): void;
+  stop(): void;
+}

@@ -1,0 +1,361 @@
+/**
+ * Local agents end to end: a tenant admin creates an agent, `execfabric agent` (the real CLI, a
+ * child process, with the real Python runtime) picks up a `local-agent` run and completes it through
+ * the ordinary recording path; a run waiting for an offline agent says so and times out with that
+ * reason; and, as an attacker would try, a revoked or foreign token is refused and no agent can
+ * report a run it was not leased — another agent's, another tenant's, or its own a second time.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
+import { CLI_BIN } from '../support/cli.ts';
+import type { TestResponse } from '../support/http.ts';
+import { expectProblem, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+
+const PASSWORD = 'agent-test-password';
+let t: TestPlatform;
+let alice: string;
+let gina: string;
+const agents: ChildProcess[] = [];
+
+const acme = (
+  path: string,
+  init: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {},
+) => t.send({ host: 'acme.localhost', path, token: alice, ...init });
+
+async function createAgent(name: string, host = 'acme.localhost', token = alice): Promise<string> {
+  const created = await t.send({ host, path: '/api/agents', method: 'POST', token, body: { name } });
+  expect(created.status, created.text).toBe(201);
+  expect(created.body.token).toMatch(/^efa_/);
+  return String(created.body.token);
+}
+
+async function agentSkill(
+  agent: string,
+  source: string,
+  outputSchema: unknown = { type: 'object' },
+): Promise<string> {
+  const script = await acme('/api/assets/scripts', {
+    method: 'POST',
+    body: { name: `on-${agent}-${Date.now()}`, source },
+  });
+  expect(script.status, script.text).toBe(201);
+  const skill = await acme('/api/skills', {
+    method: 'POST',
+    body: {
+      name: `Agent skill ${agent} ${Date.now()}`,
+      inputSchema: { type: 'object' },
+      outputSchema,
+      risk: 'low',
+      asset: { kind: 'local-agent', id: script.body.id, version: 'active', agent },
+      limits: { timeoutSeconds: 20 },
+    },
+  });
+  expect(skill.status, skill.text).toBe(201);
+  return String(skill.body.id);
+}
+
+async function request(skillId: string, input: unknown = {}): Promise<string> {
+  const run = await acme(`/api/skills/${skillId}/executions`, { method: 'POST', body: { input } });
+  expect(run.status, run.text).toBe(202);
+  return String(run.body.id);
+}
+
+async function until(id: string, done: (run: TestResponse['body']) => boolean, seconds = 60) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const run = (await acme(`/api/executions/${id}`)).body;
+    if (done(run) || Date.now() > deadline) return run;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function startAgent(
+  name: string,
+  token: string,
+): { child: ChildProcess; output: () => string; exit: Promise<number> } {
+  const child = spawn(
+    process.execPath,
+    [CLI_BIN, 'agent', '--name', name, '--host', `http://acme.localhost:${t.platform.port}`],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        NO_COLOR: '1',
+        EXECFABRIC_AGENT_TOKEN: token,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  agents.push(child);
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+  });
+  const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  return { child, output: () => text, exit };
+}
+
+/** The agent channel, driven by hand as an attacker (or a buggy agent) would. */
+const channel = (token: string, path: string, body: unknown, host = 'acme.localhost') =>
+  t.send({ host, method: 'POST', path, token, body });
+
+beforeAll(async () => {
+  t = await startTestPlatform(PASSWORD);
+  alice = await t.login('acme.localhost', 'alice');
+  gina = await t.login('globex.localhost', 'gina');
+});
+
+afterAll(async () => {
+  for (const child of agents) if (child.exitCode === null) child.kill('SIGKILL');
+  await t?.stop();
+});
+
+describe('execfabric agent', () => {
+  it('picks up a local-agent run, runs it in the Python runtime and reports it through the recording path', async () => {
+    const token = await createAgent('laptop');
+    const skill = await agentSkill(
+      'laptop',
+      'import os\n\ndef main(inputs, ctx):\n    print("on the agent", inputs["n"])\n    return {"double": inputs["n"] * 2, "token": os.environ.get("EXECFABRIC_AGENT_TOKEN")}\n',
+    );
+    const waiting = await request(skill, { n: 21 });
+    const before = (await acme(`/api/executions/${waiting}`)).body;
+    expect(before.status).toBe('queued');
+    expect(before.waitingFor).toBe('waiting for agent laptop, which has never connected');
+    expect(before.asset).toMatchObject({ kind: 'local-agent', agent: 'laptop' });
+
+    const agent = startAgent('laptop', token);
+    const run = await until(
+      waiting,
+      (current) => current.status === 'succeeded' || current.status === 'failed',
+    );
+    expect(run.status, JSON.stringify(run)).toBe('succeeded');
+    // The agent's environment (its token) never reaches the script.
+    expect(run.output).toEqual({ double: 42, token: null });
+    expect(run.logs.stdout).toBe('on the agent 21\n');
+    expect(run.metrics).toMatchObject({ agent: 'laptop' });
+    expect(run.startedAt).toBeDefined();
+
+    const listed = (await acme('/api/agents')).body.items as {
+      name: string;
+      status: string;
+      version: string;
+    }[];
+    expect(listed.find((item) => item.name === 'laptop')).toMatchObject({
+      status: 'online',
+      version: expect.any(String),
+    });
+    const admin = await t.login('admin.localhost', 'admin');
+    const console = await t.send({ host: 'admin.localhost', path: '/api/tenants/acme/agents', token: admin });
+    expect(console.status, console.text).toBe(200);
+    expect(console.body.items).toEqual([expect.objectContaining({ name: 'laptop', status: 'online' })]);
+
+    // Output is checked against the Skill's output schema, as for every executor.
+    const strict = await agentSkill('laptop', 'def main(inputs, ctx):\n    return {"wrong": 1}\n', {
+      type: 'object',
+      required: ['right'],
+    });
+    const violating = await until(
+      await request(strict),
+      (current) => current.status === 'failed' || current.status === 'succeeded',
+    );
+    expect(violating.error).toMatchObject({ type: 'OutputSchemaViolation' });
+
+    const audit = await acme('/api/audit?limit=100');
+    const actions = (audit.body.items as { action: string; target: string }[]).filter(
+      (entry) => entry.target === `execution:${waiting}`,
+    );
+    expect(actions.map((entry) => entry.action)).toEqual(
+      expect.arrayContaining([
+        'execution.requested',
+        'execution.queued',
+        'execution.running',
+        'execution.succeeded',
+      ]),
+    );
+
+    agent.child.kill('SIGTERM');
+    expect(await agent.exit).toBe(0);
+  }, 120_000);
+
+  it('says a run waits for an offline agent, and times it out with that reason', async () => {
+    await createAgent('offline-box');
+    const skill = await agentSkill('offline-box', 'def main(inputs, ctx):\n    return {}\n');
+    const id = await request(skill);
+    const waiting = (await acme(`/api/executions/${id}`)).body;
+    expect(waiting.waitingFor).toContain('offline-box, which has never connected');
+
+    const later = new Date(Date.now() + 16 * 60_000);
+    const swept = await sweepStaleExecutions({
+      table: t.core.table,
+      audit: t.core.audit,
+      executions: t.core.executions,
+      now: () => later,
+    });
+    expect(swept.changed).toContainEqual({
+      tenantId: 'acme',
+      executionId: id,
+      action: 'timed_out:not-started',
+    });
+    const closed = (await acme(`/api/executions/${id}`)).body;
+    expect(closed.status).toBe('timed_out');
+    expect(closed.error).toMatchObject({ type: 'AgentOffline' });
+    expect(closed.error.message).toContain('agent offline-box, which has never connected');
+  });
+
+  it('refuses a revoked agent token, and the agent stops with a clear error', async () => {
+    const token = await createAgent('revoked-box');
+    const revoke = await acme('/api/agents/revoked-box/token', { method: 'DELETE' });
+    expect(revoke.status, revoke.text).toBe(200);
+    expect(revoke.body.status).toBe('revoked');
+    const hello = await channel(token, '/api/agent/hello', { name: 'revoked-box', version: '1' });
+    expectProblem(hello, 401, 'revoked agent token');
+
+    const agent = startAgent('revoked-box', token);
+    expect(await agent.exit).toBe(1);
+    expect(agent.output()).toContain('refused the agent token for agent revoked-box');
+
+    // A rotated token replaces the old one at once.
+    const first = await createAgent('rotating-box');
+    const rotated = await acme('/api/agents/rotating-box/token', { method: 'POST' });
+    expect(rotated.status).toBe(201);
+    expectProblem(await channel(first, '/api/agent/hello', { name: 'rotating-box', version: '1' }), 401);
+    expect(
+      (await channel(rotated.body.token, '/api/agent/hello', { name: 'rotating-box', version: '1' })).status,
+    ).toBe(200);
+  });
+});
+
+describe('the agent channel, as an attacker', () => {
+  it('accepts reports only from the agent holding the run’s lease, once, in its own tenant', async () => {
+    const ownerToken = await createAgent('owner');
+    const otherToken = await createAgent('other');
+    const globexToken = await createAgent('intruder', 'globex.localhost', gina);
+    const skill = await agentSkill('owner', 'def main(inputs, ctx):\n    return {}\n');
+    const id = await request(skill);
+
+    // Nobody else's poll gets the run.
+    const otherPoll = await channel(otherToken, '/api/agent/poll', {
+      name: 'other',
+      version: '1',
+      waitSeconds: 0,
+    });
+    expect(otherPoll.status).toBe(204);
+    const taken = await channel(ownerToken, '/api/agent/poll', {
+      name: 'owner',
+      version: '1',
+      waitSeconds: 5,
+    });
+    expect(taken.status, taken.text).toBe(200);
+    expect(taken.body.job).toMatchObject({ executionId: id, tenantId: 'acme' });
+    const lease = String(taken.body.lease);
+    // A leased job is not handed out again.
+    expect(
+      (await channel(ownerToken, '/api/agent/poll', { name: 'owner', version: '1', waitSeconds: 0 })).status,
+    ).toBe(204);
+
+    const result = { lease, status: 'succeeded', output: { forged: true } };
+    // Another agent of the tenant, with or without the lease.
+    expectProblem(await channel(otherToken, `/api/agent/runs/${id}/result`, result), 409, 'other agent');
+    expectProblem(
+      await channel(otherToken, `/api/agent/runs/${id}/started`, { lease }),
+      409,
+      'other agent started',
+    );
+    // Another tenant's agent: its token means nothing on acme's host, and acme's run nothing on its own.
+    expectProblem(
+      await channel(globexToken, `/api/agent/runs/${id}/result`, result),
+      401,
+      'globex token on acme',
+    );
+    expectProblem(
+      await channel(globexToken, `/api/agent/runs/${id}/result`, result, 'globex.localhost'),
+      [404, 409],
+      'acme run on globex',
+    );
+    // The owner without the right lease; a user's session; a forged token.
+    expectProblem(
+      await channel(ownerToken, `/api/agent/runs/${id}/result`, { ...result, lease: 'x'.repeat(43) }),
+      409,
+      'wrong lease',
+    );
+    expectProblem(await channel(alice, `/api/agent/runs/${id}/result`, result), 401, 'user session');
+    expectProblem(
+      await channel(`efa_${'0'.repeat(16)}_${'A'.repeat(43)}`, `/api/agent/runs/${id}/result`, result),
+      401,
+      'forged token',
+    );
+    expectProblem(
+      await channel(ownerToken, '/api/agent/hello', { name: 'other', version: '1' }),
+      404,
+      'other name',
+    );
+    // An agent token is no user credential.
+    expectProblem(
+      await t.send({ host: 'acme.localhost', path: '/api/skills', token: ownerToken }),
+      401,
+      'agent on user API',
+    );
+    expect((await acme(`/api/executions/${id}`)).body.status).toBe('queued');
+
+    // The owner reports, once.
+    expect((await channel(ownerToken, `/api/agent/runs/${id}/started`, { lease })).status).toBe(204);
+    const first = await channel(ownerToken, `/api/agent/runs/${id}/result`, {
+      lease,
+      status: 'succeeded',
+      output: { real: true },
+      logs: { stdout: 'done\n', stderr: '', truncated: false },
+    });
+    expect(first.status, first.text).toBe(200);
+    expect(first.body).toEqual({ id, status: 'succeeded' });
+    expectProblem(
+      await channel(ownerToken, `/api/agent/runs/${id}/result`, {
+        lease,
+        status: 'failed',
+        error: { type: 'X', message: 'x' },
+      }),
+      409,
+      'second result',
+    );
+    const run = (await acme(`/api/executions/${id}`)).body;
+    expect(run).toMatchObject({ status: 'succeeded', output: { real: true } });
+  });
+
+  it('keeps agent management to tenant admins', async () => {
+    const bob = await t.login('acme.localhost', 'bob');
+    expectProblem(await t.send({ host: 'acme.localhost', path: '/api/agents', token: bob }), 403);
+    expectProblem(
+      await t.send({
+        host: 'acme.localhost',
+        path: '/api/agents',
+        method: 'POST',
+        token: bob,
+        body: { name: 'mine' },
+      }),
+      403,
+    );
+    expectProblem(await acme('/api/agents', { method: 'POST', body: { name: 'Bad Name!' } }), 422);
+    expectProblem(await acme('/api/agents', { method: 'POST', body: { name: 'owner' } }), 409);
+    // A Skill cannot bind to an agent the tenant does not have.
+    const script = await acme('/api/assets/scripts', {
+      method: 'POST',
+      body: { name: 'x', source: 'def main(i, c):\n    return {}\n' },
+    });
+    const skill = await acme('/api/skills', {
+      method: 'POST',
+      body: {
+        name: 'Nowhere',
+        inputSchema: { type: 'object' },
+        outputSchema: {},
+        risk: 'low',
+        asset: { kind: 'local-agent', id: script.body.id, agent: 'intruder' },
+      },
+    });
+    expectProblem(skill, 422);
+    expect(skill.body.errors).toContainEqual(expect.objectContaining({ path: 'asset.agent' }));
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * `execfabric dev` from a clone: starts the platform (`npm start` of the clone, here without
+ * rebuilding the sites) on the port and data folder given, which then answers on its hosts; SIGTERM
+ * to the command stops the platform and the command exits.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT } from '../../lib/local/platform.ts';
+import { CLI_BIN } from '../support/cli.ts';
+import { call } from '../support/http.ts';
+
+let child: ChildProcess | undefined;
+
+afterAll(() => {
+  if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(),
+      );
+    });
+  });
+}
+
+describe('execfabric dev', () => {
+  it('runs the platform of the clone on the given port and data folder, and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const data = mkdtempSync(join(tmpdir(), 'execfabric-dev-'));
+    child = spawn(
+      process.execPath,
+      [CLI_BIN, 'dev', '--no-build', '--port', String(port), '--data-dir', data],
+      {
+        cwd: REPOSITORY_ROOT,
+        env: { ...process.env, EXECFABRIC_DEMO_PASSWORD: 'dev-command-password', NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    const started = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no start in time:\n${output}`)), 90_000);
+      const read = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        if (output.includes('ExecFabric is running')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child?.stdout?.on('data', read);
+      child?.stderr?.on('data', read);
+    });
+    const exited = new Promise<number | null>((resolve) => child?.on('close', (code) => resolve(code)));
+    await started;
+    expect(output).toContain(`http://acme.localhost:${port}`);
+    expect(output).toContain(data);
+    const health = await call(`http://127.0.0.1:${port}`, { host: 'acme.localhost', path: '/api/health' });
+    expect(health.body).toMatchObject({ status: 'ok', domain: 'tenant' });
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 120_000);
+});

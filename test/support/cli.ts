@@ -1,0 +1,74 @@
+/**
+ * Runs the real `execfabric` command as a child process (the package's bin shim, which runs the
+ * TypeScript entry through tsx as `npx execfabric` does in a clone), with its own configuration
+ * folder and only the environment a test gives it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { REPOSITORY_ROOT } from '../../lib/local/platform.ts';
+
+export const CLI_BIN = resolve(REPOSITORY_ROOT, 'bin', 'execfabric.mjs');
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliRunOptions {
+  /** Extra environment (added to PATH, HOME, the config folder and NO_COLOR). */
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+  /** Written to standard input, which is then closed. */
+  readonly input?: string;
+  /** The command to run instead of the clone's bin (an installed one). */
+  readonly bin?: string;
+  readonly timeoutMs?: number;
+}
+
+export interface CliSession {
+  /** The configuration folder (XDG_CONFIG_HOME) of this session's sign-ins. */
+  readonly configHome: string;
+  run(args: readonly string[], options?: CliRunOptions): Promise<CliResult>;
+}
+
+export function cliSession(configHome = mkdtempSync(join(tmpdir(), 'execfabric-cli-'))): CliSession {
+  return {
+    configHome,
+    run: (args, options = {}) =>
+      runCli(args, { ...options, env: { XDG_CONFIG_HOME: configHome, ...options.env } }),
+  };
+}
+
+export function runCli(args: readonly string[], options: CliRunOptions = {}): Promise<CliResult> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? tmpdir(),
+    NO_COLOR: '1',
+    ...options.env,
+  };
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [options.bin ?? CLI_BIN, ...args], {
+      cwd: options.cwd ?? REPOSITORY_ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? (signal === null ? -1 : 128), stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * The manifest reader on its edges: whatever text or JSON value a manifest holds, the only failure
+ * that comes out is a ManifestError whose problems name the file and a line and column inside it.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadManifest, ManifestError } from '../../../../lib/cli/manifest.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'execfabric-manifest-'));
+mkdirSync(join(dir, 'scripts'));
+writeFileSync(join(dir, 'scripts', 'a.py'), 'def main(inputs, ctx):\n    return {}\n');
+
+function check(text: string, name: string): void {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  try {
+    loadManifest(dir, file);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ManifestError);
+    const lines = text.split('\n').length;
+    for (const problem of (error as ManifestError).problems) {
+      expect(problem.file).toContain(name);
+      expect(problem.line).toBeGreaterThanOrEqual(1);
+      expect(problem.line).toBeLessThanOrEqual(lines + 1);
+      expect(problem.column).toBeGreaterThanOrEqual(1);
+      expect(problem.message).not.toBe('');
+    }
+  }
+}
+
+const nearManifest = fc.record(
+  {
+    version: fc.oneof(fc.constant(1), fc.jsonValue()),
+    scripts: fc.oneof(
+      fc.dictionary(fc.string(), fc.record({ file: fc.oneof(fc.constant('scripts/a.py'), fc.string()) })),
+      fc.jsonValue(),
+    ),
+    skills: fc.oneof(
+      fc.dictionary(
+        fc.string(),
+        fc.record(
+          {
+            script: fc.string(),
+            risk: fc.oneof(fc.constantFrom('low', 'medium', 'high', 'critical'), fc.string()),
+            inputSchema: fc.oneof(fc.constant({ type: 'object' }), fc.jsonValue()),
+            outputSchema: fc.jsonValue(),
+            limits: fc.jsonValue(),
+            agent: fc.string(),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+      fc.jsonValue(),
+    ),
+  },
+  { requiredKeys: [] },
+);
+
+describe('loadManifest', () => {
+  it('answers any YAML text with a manifest or a located ManifestError', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (text) => check(text, 'execfabric.yaml')),
+      { numRuns: 300 },
+    );
+  });
+
+  it('answers any JSON value shaped almost like a manifest the same way', () => {
+    fc.assert(
+      fc.property(nearManifest, (value) => {
+        check(JSON.stringify(value, null, 2), 'execfabric.json');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads a valid manifest with the platform’s defaults applied', () => {
+    writeFileSync(
+      join(dir, 'execfabric.yaml'),
+      'version: 1\nscripts:\n  a:\n    file: scripts/a.py\nskills:\n  A:\n    script: a\n    agent: laptop\n    inputSchema: { type: object }\n    outputSchema: { type: object }\n    risk: high\n',
+    );
+    const manifest = loadManifest(dir, join(dir, 'execfabric.yaml'));
+    expect(manifest.scripts).toEqual([
+      expect.objectContaining({ name: 'a', file: 'scripts/a.py', activate: true }),
+    ]);
+    expect(manifest.skills[0]).toMatchObject({
+      name: 'A',
+      approval: 'two',
+      agent: 'laptop',
+      version: 'active',
+      visibility: { roles: [] },
+      limits: { timeoutSeconds: 30, memoryMb: 256 },
+    });
+  });
+});
