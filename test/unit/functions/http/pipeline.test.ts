@@ -118,7 +118,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 
 describe('the API pipeline', () => {
   describe('sessions in a cookie', () => {
-    const plain = { ...JSON_TYPE, 'x-execfabric-proto': 'http' };
+    const plain = { ...JSON_TYPE, 'x-execfabric-scheme': 'http' };
     const write = (headers: Record<string, string>, cookies = ['efs=writer']) =>
       send({ body: '{"name":"cookie"}', headers: { ...plain, ...headers }, cookies });
 
