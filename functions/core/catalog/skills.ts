@@ -9,7 +9,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, type FieldIssue, NotFoundError, ValidationError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
 import { ordinalKey, randomId } from '../ids.ts';
@@ -275,7 +275,7 @@ export class SkillCatalog {
   }
 
   /** Input problems against the Skill's input schema (empty when valid). */
-  inputIssues(domain: TenantContext, skill: Skill, input: unknown) {
+  inputIssues(domain: TenantContext, skill: Skill, input: unknown): Promise<FieldIssue[]> {
     return schemaIssues(
       `${domain.tenant.id}/${skill.id}@${skill.revision}/in`,
       skill.inputSchema,
@@ -284,7 +284,7 @@ export class SkillCatalog {
     );
   }
 
-  outputIssues(domain: TenantContext, skill: Skill, output: unknown) {
+  outputIssues(domain: TenantContext, skill: Skill, output: unknown): Promise<FieldIssue[]> {
     return schemaIssues(
       `${domain.tenant.id}/${skill.id}@${skill.revision}/out`,
       skill.outputSchema,
@@ -294,8 +294,8 @@ export class SkillCatalog {
   }
 
   async #definition(domain: TenantContext, input: SkillInput): Promise<SkillDefinition> {
-    assertValidSchema(input.inputSchema, 'inputSchema');
-    assertValidSchema(input.outputSchema, 'outputSchema');
+    await assertValidSchema(input.inputSchema, 'inputSchema');
+    await assertValidSchema(input.outputSchema, 'outputSchema');
     const approval = input.approval ?? (['none', 'one', 'two'] as const)[MIN_APPROVALS[input.risk]] ?? 'two';
     if (APPROVAL_COUNT[approval] < MIN_APPROVALS[input.risk]) {
       throw new ValidationError(

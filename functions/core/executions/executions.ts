@@ -284,7 +284,7 @@ export class Executions {
     const inputJson = JSON.stringify(input);
     if (Buffer.byteLength(inputJson, 'utf8') > MAX_INPUT_BYTES)
       throw new PayloadTooLargeError('Run input', MAX_INPUT_BYTES);
-    const issues = this.#skills.inputIssues(domain, skill, input);
+    const issues = await this.#skills.inputIssues(domain, skill, input);
     if (issues.length > 0)
       throw new ValidationError('The input does not match the Skill input schema', issues);
 
@@ -461,7 +461,7 @@ export class Executions {
       const size = Buffer.byteLength(JSON.stringify(report.output ?? null), 'utf8');
       const skill = await this.#skills.revision(domain, current.skillId, current.skillRevision);
       const issues =
-        size > MAX_OUTPUT_BYTES ? [] : this.#skills.outputIssues(domain, skill, report.output ?? null);
+        size > MAX_OUTPUT_BYTES ? [] : await this.#skills.outputIssues(domain, skill, report.output ?? null);
       if (size > MAX_OUTPUT_BYTES) {
         status = 'failed';
         error = {

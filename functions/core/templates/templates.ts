@@ -431,8 +431,8 @@ export class Templates {
   }
 
   async #validate(content: TemplateContent): Promise<void> {
-    assertValidSchema(content.skill.inputSchema, 'skill.inputSchema');
-    assertValidSchema(content.skill.outputSchema, 'skill.outputSchema');
+    await assertValidSchema(content.skill.inputSchema, 'skill.inputSchema');
+    await assertValidSchema(content.skill.outputSchema, 'skill.outputSchema');
     const approval = content.skill.approval;
     if (approval !== undefined && APPROVAL_COUNT[approval] < MIN_APPROVALS[content.skill.risk]) {
       throw new ValidationError(`A ${content.skill.risk}-risk Skill needs more approvals`, [
