@@ -54,6 +54,8 @@ function decimalKey(text: string): string {
 function exact(value: number, source: string): boolean {
   if (!Number.isFinite(value)) return false;
   if (Object.is(value, -0)) return false;
+  // An integer literal beyond ±2^53 comes back as the integer it was, not as `2.384185791015625e+53`.
+  if (!Number.isSafeInteger(value) && Number.isInteger(value) && !/[.eE]/.test(source)) return false;
   return decimalKey(String(value)) === decimalKey(source);
 }
 

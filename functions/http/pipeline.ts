@@ -24,6 +24,7 @@ import {
 } from '../core/errors.ts';
 import { HOST_HEADER, ORIGIN_HEADER } from '../core/headers.ts';
 import type { Caller } from '../core/identity/caller.ts';
+import { isRawNumber, parseJson } from '../core/json.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import type { HostDirectory } from '../core/tenancy/hosts.ts';
 import { type HttpResponse, problemFromError } from './problem.ts';
@@ -107,7 +108,8 @@ function parseBody(route: Route, bytes: Buffer, headers: Record<string, string>)
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    // Lossless: a big integer, 1e-300 or -0 reaches the core as sent (functions/core/json.ts).
+    parsed = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (cause) {
     throw new MalformedRequestError('Request body is not valid UTF-8 JSON', { cause });
   }
@@ -124,7 +126,7 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   const pending: [unknown, number][] = [[value, 1]];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [item, depth] = next;
-    if (item === null || typeof item !== 'object') continue;
+    if (item === null || typeof item !== 'object' || isRawNumber(item)) continue;
     if (depth > limit) return true;
     for (const child of Object.values(item)) pending.push([child, depth + 1]);
   }

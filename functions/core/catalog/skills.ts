@@ -13,6 +13,7 @@ import { ConflictError, type FieldIssue, NotFoundError, ValidationError } from '
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
 import { ordinalKey, randomId } from '../ids.ts';
+import { parseJson, stringifyJson } from '../json.ts';
 import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { assertValidSchema, type JsonSchema, schemaIssues } from './schemas.ts';
@@ -89,14 +90,31 @@ export function definitionHash(definition: SkillDefinition): string {
   return createHash('sha256').update(canonicalJson(picked), 'utf8').digest('hex');
 }
 
+/**
+ * Schemas are stored as JSON text, as written: a DynamoDB map refuses a `__proto__` key, a `const`
+ * of 12345678901234567890 or 1e-300. Items written before carry maps, read as they are.
+ */
+function storedSchema(json: unknown, legacy: unknown): JsonSchema {
+  return (typeof json === 'string' ? parseJson(json) : legacy) as JsonSchema;
+}
+
+function skillItem(skill: Skill): Record<string, unknown> {
+  const { inputSchema, outputSchema, ...rest } = skill;
+  return {
+    ...rest,
+    inputSchemaJson: stringifyJson(inputSchema),
+    outputSchemaJson: stringifyJson(outputSchema),
+  };
+}
+
 function toSkill(item: Record<string, unknown>): Skill {
   return {
     id: String(item.id),
     revision: Number(item.revision),
     name: String(item.name),
     description: String(item.description ?? ''),
-    inputSchema: item.inputSchema as JsonSchema,
-    outputSchema: item.outputSchema as JsonSchema,
+    inputSchema: storedSchema(item.inputSchemaJson, item.inputSchema),
+    outputSchema: storedSchema(item.outputSchemaJson, item.outputSchema),
     risk: item.risk as Risk,
     approval: item.approval as ApprovalRule,
     visibility: { roles: ((item.visibility as { roles?: string[] } | undefined)?.roles ?? []) as string[] },
@@ -165,7 +183,7 @@ export class SkillCatalog {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skill },
+        Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skillItem(skill) },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -210,7 +228,7 @@ export class SkillCatalog {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skill },
+          Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skillItem(skill) },
           ConditionExpression: 'revision = :current',
           ExpressionAttributeValues: { ':current': current.revision },
         }),
@@ -339,7 +357,7 @@ export class SkillCatalog {
           Item: {
             ...itemKey(domain, 'SKILLREV', skill.id, ordinalKey(skill.revision)),
             type: 'SKILLREV',
-            ...skill,
+            ...skillItem(skill),
           },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),

@@ -22,6 +22,7 @@ import {
 } from '../errors.ts';
 import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
+import { overflowingNumbers, parseJson, stringifyJson } from '../json.ts';
 import {
   ACTIVE_EXECUTION_SHARDS,
   activeExecutionsShard,
@@ -174,9 +175,9 @@ export function truncateUtf8(text: string, bytes: number): { text: string; trunc
 
 export const TRUNCATION_MARKER = '\n…[truncated by ExecFabric]';
 
-function capLogs(logs: Partial<ExecutionLogs> | undefined): ExecutionLogs {
-  const stdout = truncateUtf8(String(logs?.stdout ?? ''), MAX_LOG_BYTES);
-  const stderr = truncateUtf8(String(logs?.stderr ?? ''), MAX_LOG_BYTES);
+function capLogs(logs: Partial<ExecutionLogs> | undefined, bytes = MAX_LOG_BYTES): ExecutionLogs {
+  const stdout = truncateUtf8(String(logs?.stdout ?? ''), bytes);
+  const stderr = truncateUtf8(String(logs?.stderr ?? ''), bytes);
   return {
     stdout: stdout.truncated ? `${stdout.text}${TRUNCATION_MARKER}` : stdout.text,
     stderr: stderr.truncated ? `${stderr.text}${TRUNCATION_MARKER}` : stderr.text,
@@ -184,6 +185,12 @@ function capLogs(logs: Partial<ExecutionLogs> | undefined): ExecutionLogs {
   };
 }
 
+/**
+ * Input and output are stored as JSON text (`inputJson`, `outputJson`), exactly as received: a
+ * DynamoDB map cannot hold 12345678901234567890, 1e-300 or a `__proto__` key, and a marshalling
+ * failure in the recorder used to leave a run `running` until the sweep called it lost. Items
+ * written before this change carry `input` / `output` maps, read as they are.
+ */
 function toExecution(item: Record<string, unknown>): Execution {
   const {
     PK: _pk,
@@ -193,10 +200,29 @@ function toExecution(item: Record<string, unknown>): Execution {
     GSI2PK: _g2,
     GSI2SK: _g2s,
     type: _type,
+    inputJson,
+    outputJson,
     ...rest
   } = item;
-  return rest as unknown as Execution;
+  return {
+    ...(rest as unknown as Execution),
+    ...(typeof inputJson === 'string' ? { input: parseJson(inputJson) } : {}),
+    ...(typeof outputJson === 'string' ? { output: parseJson(outputJson) } : {}),
+  };
 }
+
+/** The stored form of an execution (see toExecution). */
+function executionItem(execution: Execution): Record<string, unknown> {
+  const { input, output, ...rest } = execution;
+  return {
+    ...rest,
+    inputJson: stringifyJson(input),
+    ...(output === undefined ? {} : { outputJson: stringifyJson(output) }),
+  };
+}
+
+/** DynamoDB's item size limit, less room for keys, index attributes and names. */
+const MAX_ITEM_BYTES = 400 * 1024 - 8 * 1024;
 
 /** The answer shape of the API (DESIGN §9), plus a few useful fields. */
 export function executionView(execution: Execution) {
@@ -281,9 +307,20 @@ export class Executions {
         { path: 'input', message: 'must be an object' },
       ]);
     }
-    const inputJson = JSON.stringify(input);
+    const inputJson = stringifyJson(input);
     if (Buffer.byteLength(inputJson, 'utf8') > MAX_INPUT_BYTES)
       throw new PayloadTooLargeError('Run input', MAX_INPUT_BYTES);
+    const overflowing = overflowingNumbers(input, 'input');
+    if (overflowing.length > 0) {
+      // Kept exactly it could be, but no runtime could receive it: Python reads it as inf.
+      throw new ValidationError(
+        'The input has numbers beyond the range of a double',
+        overflowing.map((path) => ({
+          path,
+          message: 'must be within ±1.7976931348623157e308',
+        })),
+      );
+    }
     const issues = await this.#skills.inputIssues(domain, skill, input);
     if (issues.length > 0)
       throw new ValidationError('The input does not match the Skill input schema', issues);
@@ -353,7 +390,7 @@ export class Executions {
           Item: {
             ...itemKey(domain, 'EXEC', id),
             type: 'EXEC',
-            ...execution,
+            ...executionItem(execution),
             ...this.#activeIndex(domain, id, execution.deadline ?? ''),
             ...(pending ? { GSI1PK: approvalsInbox(domain), GSI1SK: `${execution.createdAt}#${id}` } : {}),
           },
@@ -456,9 +493,10 @@ export class Executions {
     if (current === null || TERMINAL.has(current.status)) return;
     let status: TerminalStatus;
     let error: ExecutionError | undefined = report.error;
-    let output: unknown;
+    let outputJson: string | undefined;
     if (report.status === 'succeeded') {
-      const size = Buffer.byteLength(JSON.stringify(report.output ?? null), 'utf8');
+      const reported = stringifyJson(report.output ?? null);
+      const size = Buffer.byteLength(reported, 'utf8');
       const skill = await this.#skills.revision(domain, current.skillId, current.skillRevision);
       const issues =
         size > MAX_OUTPUT_BYTES ? [] : await this.#skills.outputIssues(domain, skill, report.output ?? null);
@@ -478,7 +516,7 @@ export class Executions {
         };
       } else {
         status = 'succeeded';
-        output = report.output ?? null;
+        outputJson = reported;
       }
     } else if (report.status === 'timed_out') {
       status = 'timed_out';
@@ -488,13 +526,38 @@ export class Executions {
         error = { type: 'Killed', message: 'The job hit a limit' };
     }
     const finishedAt = this.#now().toISOString();
-    const moved = await this.#finish(domain, current.id, status, {
-      finishedAt,
-      ...(output === undefined ? {} : { output }),
-      ...(error === undefined ? {} : { error: this.#capError(error) }),
-      logs: capLogs(report.logs),
-      ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
-    });
+    const capped = error === undefined ? undefined : this.#capError(error);
+    // Logs take what the item has left once input, output and error are in (400 KB per item).
+    const used =
+      Buffer.byteLength(stringifyJson(current.input), 'utf8') +
+      Buffer.byteLength(outputJson ?? '', 'utf8') +
+      Buffer.byteLength(stringifyJson(capped ?? null), 'utf8') +
+      Buffer.byteLength(stringifyJson(report.metrics ?? null), 'utf8');
+    const logBytes = Math.max(0, Math.min(MAX_LOG_BYTES, Math.floor((MAX_ITEM_BYTES - used) / 2) - 1024));
+    let moved: Execution | null;
+    try {
+      moved = await this.#finish(domain, current.id, status, {
+        finishedAt,
+        ...(outputJson === undefined ? {} : { outputJson }),
+        ...(capped === undefined ? {} : { error: capped }),
+        logs: capLogs(report.logs, logBytes),
+        ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
+      });
+    } catch (cause) {
+      // The store refused the result itself (never a transient fault): the run fails with the
+      // cause instead of the report being redelivered until the run is declared lost.
+      if ((cause as Error | undefined)?.name !== 'ValidationException') throw cause;
+      status = 'failed';
+      error = {
+        type: 'ResultNotStorable',
+        message: `The result could not be stored: ${(cause as Error).message}`,
+      };
+      moved = await this.#finish(domain, current.id, status, {
+        finishedAt,
+        error: this.#capError(error),
+        logs: capLogs({ truncated: true }, 0),
+      });
+    }
     if (moved !== null) {
       await this.#auditTransition(domain, moved, status, finishedAt, 'system', {
         ...(error === undefined ? {} : { error: error.type }),
