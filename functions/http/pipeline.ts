@@ -24,7 +24,7 @@ import {
 } from '../core/errors.ts';
 import { HOST_HEADER, ORIGIN_HEADER } from '../core/headers.ts';
 import type { Caller } from '../core/identity/caller.ts';
-import { isRawNumber, parseJson } from '../core/json.ts';
+import { parseJson } from '../core/json.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import type { HostDirectory } from '../core/tenancy/hosts.ts';
 import { type HttpResponse, problemFromError } from './problem.ts';
@@ -106,10 +106,11 @@ function parseBody(route: Route, bytes: Buffer, headers: Record<string, string>)
   if (mediaType !== 'application/json') {
     throw new UnsupportedMediaTypeError('Request bodies must be application/json');
   }
+  let text: string;
   let parsed: unknown;
   try {
-    // Lossless: a big integer, 1e-300 or -0 reaches the core as sent (functions/core/json.ts).
-    parsed = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw new MalformedRequestError('Request body is not valid UTF-8 JSON', { cause });
   }
@@ -118,7 +119,9 @@ function parseBody(route: Route, bytes: Buffer, headers: Record<string, string>)
       { path: '', message: `at most ${MAX_BODY_DEPTH} levels of arrays and objects` },
     ]);
   }
-  return validateBody(route.body, parsed);
+  // Read again, losslessly, now that its depth is known to be small (a reviver recurses): a big
+  // integer, 1e-300 or -0 reaches the core as sent (functions/core/json.ts).
+  return validateBody(route.body, parseJson(text));
 }
 
 /** Whether arrays and objects in `value` nest deeper than `limit` (walked without recursion). */
@@ -126,7 +129,7 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   const pending: [unknown, number][] = [[value, 1]];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [item, depth] = next;
-    if (item === null || typeof item !== 'object' || isRawNumber(item)) continue;
+    if (item === null || typeof item !== 'object') continue;
     if (depth > limit) return true;
     for (const child of Object.values(item)) pending.push([child, depth + 1]);
   }

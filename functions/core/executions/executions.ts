@@ -18,6 +18,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   TenantSuspendedError,
+  unlessNotFound,
   ValidationError,
 } from '../errors.ts';
 import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../executors/registry.ts';
@@ -637,14 +638,15 @@ export class Executions {
     return closed;
   }
 
-  /** What a pending run would execute if it were released now, as an approval hash. */
+  /**
+   * What a pending run would execute if it were released now, as an approval hash; null only when
+   * the Skill or its asset is definitely gone. A store that fails for a moment throws (the run stays
+   * pending and the caller gets a retryable error) — it is never read as "changed".
+   */
   async currentApprovalHash(domain: TenantContext, execution: Execution): Promise<string | null> {
-    const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
+    const skill = await unlessNotFound(this.#skills.get(domain, execution.skillId));
     if (skill === null) return null;
-    const asset = await this.#executors
-      .get(skill.asset.kind)
-      .resolve(domain, skill.asset)
-      .catch(() => null);
+    const asset = await unlessNotFound(this.#executors.get(skill.asset.kind).resolve(domain, skill.asset));
     return asset === null ? null : approvalHashOf(execution.inputHash, asset, skill.definitionHash);
   }
 
@@ -706,7 +708,7 @@ export class Executions {
   async #mayRead(domain: TenantContext, caller: Caller, execution: Execution): Promise<boolean> {
     if (caller.permissions.has('skill:manage')) return true;
     if (!caller.permissions.has('execution:read') && execution.requestedBy !== caller.username) return false;
-    const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
+    const skill = await unlessNotFound(this.#skills.get(domain, execution.skillId));
     return skill !== null && canSee(caller, skill);
   }
 

@@ -15,7 +15,7 @@
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, type Table } from '../db.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import { dayOf } from '../governance/dates.ts';
 import type { HostEdge } from '../governance/edge.ts';
 import { ConcurrentChangeError } from '../governance/errors.ts';
@@ -161,7 +161,9 @@ export class TenantRegistry {
       ]);
     }
     const expiresAt = canonicalInstant(input.expiresAt, 'expiresAt');
-    const existing = await this.get(input.id).catch(() => null);
+    // Only a definite "not found" lets creation go on: after a failed read, the rollback below would
+    // release host claims an existing tenant of this id owns.
+    const existing = await unlessNotFound(this.get(input.id));
     if (existing !== null) throw new ConflictError(`Tenant ${input.id} already exists`);
 
     const claimed: string[] = [];
@@ -204,6 +206,8 @@ export class TenantRegistry {
       for (const host of hosts) this.#hosts?.invalidate(host);
       return tenantFromItem(item);
     } catch (error) {
+      // Best effort while the original error is rethrown: a detach that fails leaves an attachment
+      // whose claim is released, which the next create or addHost of that host re-attaches.
       for (const host of attached) await this.#edge?.detach(host).catch(() => undefined);
       for (const host of claimed) await this.#releaseHost(host, input.id);
       if (isConditionFailure(error))
