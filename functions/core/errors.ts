@@ -142,12 +142,23 @@ const TRANSIENT_NAMES: ReadonlySet<string> = new Set([
   'RequestTimeoutException',
   'TransactionConflictException',
 ]);
-const TRANSIENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
 
 /** Whether an error from an AWS client (or the network under it) is worth retrying as it is. */
 export function isTransientFault(error: unknown): boolean {
   if (error === null || typeof error !== 'object') return false;
-  const fault = error as { name?: unknown; code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const fault = error as {
+    name?: unknown;
+    code?: unknown;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  };
   if (typeof fault.name === 'string' && TRANSIENT_NAMES.has(fault.name)) return true;
   if (typeof fault.code === 'string' && TRANSIENT_CODES.has(fault.code)) return true;
   if (fault.$retryable !== undefined && fault.$retryable !== null) return true;

@@ -23,6 +23,7 @@ import {
 } from '../errors.ts';
 import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
+import { DAY_MS, GRACE_PERIOD_DAYS } from '../governance/dates.ts';
 import { overflowingNumbers, parseJson, stringifyJson } from '../json.ts';
 import {
   ACTIVE_EXECUTION_SHARDS,
@@ -326,13 +327,7 @@ export class Executions {
     if (issues.length > 0)
       throw new ValidationError('The input does not match the Skill input schema', issues);
 
-    const tenant = await readTenantSummary(this.#table, domain.tenant.id, true);
-    if (tenant === null || !tenantMayExecute(tenant.status)) {
-      throw new TenantSuspendedError(
-        `This tenant is ${tenant?.status ?? 'unavailable'}: runs are disabled until it is renewed`,
-        { extra: { tenantStatus: tenant?.status ?? null } },
-      );
-    }
+    await this.#admit(domain);
 
     const now = this.#now();
     let id = newExecutionId(now);
@@ -601,6 +596,7 @@ export class Executions {
    * the conditional transition, so two approvers deciding at the same instant queue the run once.
    */
   async releaseApproved(domain: TenantContext, id: string): Promise<Execution | null> {
+    await this.#admit(domain);
     const now = this.#now();
     const deadline = new Date(now.getTime() + START_DEADLINE_SECONDS * 1000).toISOString();
     const released = await this.#update(
@@ -688,6 +684,27 @@ export class Executions {
   async *waiting(): AsyncGenerator<Execution> {
     for await (const execution of this.overdue(new Date('9999-01-01T00:00:00.000Z'))) {
       if (execution.status === 'requested' || execution.status === 'queued') yield execution;
+    }
+  }
+
+  /**
+   * Whether the tenant may start a run now: its status, and its expiry itself — a tenant past its
+   * expiry plus the grace period is refused even if no scan has suspended it yet (fails closed).
+   */
+  async #admit(domain: TenantContext): Promise<void> {
+    const tenant = await readTenantSummary(this.#table, domain.tenant.id, true);
+    if (tenant === null || !tenantMayExecute(tenant.status)) {
+      throw new TenantSuspendedError(
+        `This tenant is ${tenant?.status ?? 'unavailable'}: runs are disabled until it is renewed`,
+        { extra: { tenantStatus: tenant?.status ?? null } },
+      );
+    }
+    const graceEnds = Date.parse(tenant.expiresAt) + GRACE_PERIOD_DAYS * DAY_MS;
+    if (!(this.#now().getTime() < graceEnds)) {
+      throw new TenantSuspendedError(
+        `This tenant's subscription expired on ${tenant.expiresAt} and its grace period is over: runs are disabled until it is renewed`,
+        { extra: { tenantStatus: tenant.status, expiresAt: tenant.expiresAt } },
+      );
     }
   }
 
