@@ -22,8 +22,8 @@ import {
   ValidationError,
 } from '../errors.ts';
 import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../executors/registry.ts';
-import type { Caller } from '../identity/caller.ts';
 import { DAY_MS, GRACE_PERIOD_DAYS } from '../governance/dates.ts';
+import type { Caller } from '../identity/caller.ts';
 import { overflowingNumbers, parseJson, stringifyJson } from '../json.ts';
 import {
   ACTIVE_EXECUTION_SHARDS,
