@@ -37,6 +37,7 @@ export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = p
     authenticate: (domain, request) => core.auth.authenticate(domain, request.headers.authorization),
     originSecret: requireEnv(ENV.originSecret, env),
     logger,
+    securityEvents: core.securityEvents,
   });
   return { core, handler };
 }

@@ -4,7 +4,8 @@
  * and permission → body (media type, JSON, nesting depth, zod) → the route's call into the core → JSON or
  * problem+json. A body is read only for a caller allowed to send it, so nobody without a right to
  * the route learns anything from its validation. Every failure on the way is an ExecFabricError
- * turned into problem+json; nothing else escapes.
+ * turned into problem+json; nothing else escapes. A token that is refused and a privileged request
+ * that is refused are recorded as security events in the domain's audit (rate-limited per source).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -18,6 +19,7 @@ import {
   OriginRejectedError,
   PayloadTooLargeError,
   RouteNotFoundError,
+  TenantSuspendedError,
   UnknownHostError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -25,6 +27,7 @@ import {
 import { HOST_HEADER, ORIGIN_HEADER } from '../core/headers.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import { parseJson } from '../core/json.ts';
+import type { SecurityEventKind, SecurityEvents } from '../core/security/events.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import type { HostDirectory } from '../core/tenancy/hosts.ts';
 import { type HttpResponse, problemFromError } from './problem.ts';
@@ -53,6 +56,8 @@ export interface ApiHandlerOptions {
   readonly originSecret: string;
   readonly logger: Logger;
   readonly defaultMaxBodyBytes?: number;
+  /** Where refused tokens and privileged requests are recorded. @default not recorded */
+  readonly securityEvents?: Pick<SecurityEvents, 'record'>;
 }
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -187,9 +192,26 @@ export function createApiHandler(options: ApiHandlerOptions) {
       sourceIp: event.requestContext.http.sourceIp,
     };
 
+    const report = async (kind: SecurityEventKind, detail: Record<string, unknown>) => {
+      if (options.securityEvents === undefined) return;
+      try {
+        await options.securityEvents.record(domain, {
+          kind,
+          source: unread.sourceIp ?? 'unknown',
+          detail: { method, path, route: route.path, ...detail },
+        });
+      } catch (error) {
+        // The refusal is answered either way; a lost event is logged, never silent.
+        options.logger.warn('Security event not recorded', { kind, error: error as Error });
+      }
+    };
+
     let caller: Caller | undefined;
     if (route.auth === 'caller' || headers.authorization !== undefined) {
-      caller = await options.authenticate(domain, unread).catch((error: unknown) => {
+      caller = await options.authenticate(domain, unread).catch(async (error: unknown) => {
+        if (error instanceof AuthenticationError && headers.authorization !== undefined) {
+          await report('token-refused', { reason: error.message });
+        }
         // An anonymous route ignores a bad token rather than failing on it.
         if (route.auth === 'anonymous' && error instanceof AuthenticationError) return undefined;
         throw error;
@@ -199,13 +221,32 @@ export function createApiHandler(options: ApiHandlerOptions) {
       route.permission !== undefined &&
       (caller === undefined || !caller.permissions.has(route.permission))
     ) {
+      if (caller !== undefined) {
+        await report('privileged-request-refused', {
+          username: caller.username,
+          permission: route.permission,
+        });
+      }
       throw new ForbiddenError(`This action needs the permission ${route.permission}`, {
         extra: { permission: route.permission },
       });
     }
 
     const request: ApiRequest<unknown> = { ...unread, body: parseBody(route, bytes, headers) };
-    const result = await route.handle({ request, domain, caller });
+    let result: Awaited<ReturnType<Route['handle']>>;
+    try {
+      result = await route.handle({ request, domain, caller });
+    } catch (error) {
+      // Refused by the core's own rules (a super-admin-only change, deciding on one's own run…);
+      // a suspended tenant's refusal is its plan, not an attack.
+      if (error instanceof ForbiddenError && !(error instanceof TenantSuspendedError)) {
+        await report('privileged-request-refused', {
+          ...(caller === undefined ? {} : { username: caller.username }),
+          reason: error.message,
+        });
+      }
+      throw error;
+    }
     const responseHeaders: Record<string, string> = { ...SECURITY_HEADERS, ...result.headers };
     if (result.body === undefined) return { statusCode: result.status, headers: responseHeaders, body: '' };
     responseHeaders['content-type'] = 'application/json';

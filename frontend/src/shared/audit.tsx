@@ -1,4 +1,8 @@
-/** The domain's audit chain (newest first) and its verification: the same routes on every host. */
+/**
+ * The domain's audit chain (newest first), filterable to its security events (refused tokens,
+ * refused privileged requests and internal messages, suppression summaries), and its verification:
+ * the same routes on every host.
+ */
 import { useState } from 'react';
 import { type AuditEntry, type AuditVerification, api } from './api.ts';
 import { useAction, usePaged } from './hooks.ts';
@@ -15,7 +19,8 @@ import {
 } from './ui.tsx';
 
 export function AuditPage({ title }: { readonly title: string }) {
-  const list = usePaged<AuditEntry>('/api/audit', 50);
+  const [category, setCategory] = useState<'all' | 'security'>('all');
+  const list = usePaged<AuditEntry>(category === 'all' ? '/api/audit' : '/api/audit?category=security', 50);
   const [result, setResult] = useState<AuditVerification | null>(null);
   const verify = useAction(async () => api.get<AuditVerification>('/api/audit/verify'));
   return (
@@ -34,6 +39,17 @@ export function AuditPage({ title }: { readonly title: string }) {
         <button type="button" className="secondary" onClick={list.reload}>
           Refresh
         </button>
+        <label className="inline-field">
+          Show{' '}
+          <select
+            aria-label="Which entries"
+            value={category}
+            onChange={(event) => setCategory(event.target.value === 'security' ? 'security' : 'all')}
+          >
+            <option value="all">All entries</option>
+            <option value="security">Security events</option>
+          </select>
+        </label>
       </PageHeader>
       <ProblemView problem={verify.problem} />
       {result === null ? null : (
@@ -72,7 +88,11 @@ export function AuditPage({ title }: { readonly title: string }) {
         </Section>
       )}
       <Section title="Entries">
-        <ShowList state={list.state} loading="Loading the audit trail…" empty={<p>No audit entries yet.</p>}>
+        <ShowList
+          state={list.state}
+          loading="Loading the audit trail…"
+          empty={<p>{category === 'security' ? 'No security events recorded.' : 'No audit entries yet.'}</p>}
+        >
           {(items) => (
             <Table columns={['When', 'Who', 'Action', 'Target', 'Details']}>
               {items.map((entry) => (

@@ -19,6 +19,18 @@ import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 
 const ENTRY = 'AUDIT#';
+/** Entries of a category also sit in a sparse GSI1 partition of their domain, listed on their own. */
+const CATEGORY_PREFIXES = { security: 'security.' } as const;
+export type AuditCategory = keyof typeof CATEGORY_PREFIXES;
+export const AUDIT_CATEGORIES = Object.keys(CATEGORY_PREFIXES) as AuditCategory[];
+
+function categoryPartition(pk: string, category: AuditCategory): string {
+  return `${pk}#AUDIT#${category}`;
+}
+
+function categoryOf(action: string): AuditCategory | undefined {
+  return AUDIT_CATEGORIES.find((category) => action.startsWith(CATEGORY_PREFIXES[category]));
+}
 const SEAL = 'SEAL#';
 const HEAD_SK = 'AUDITHEAD';
 const GENESIS = '0'.repeat(64);
@@ -184,11 +196,20 @@ export class AuditLog {
     const pk = domainPk(domain);
     const base = { id, at, ...input, details: input.details ?? {} };
     const entry: AuditEntry = { ...base, hash: entryHash(base, pk) };
+    const category = categoryOf(input.action);
     try {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { PK: pk, SK: `${ENTRY}${id}`, type: 'AUDIT', ...entry },
+          Item: {
+            PK: pk,
+            SK: `${ENTRY}${id}`,
+            type: 'AUDIT',
+            ...entry,
+            ...(category === undefined
+              ? {}
+              : { GSI1PK: categoryPartition(pk, category), GSI1SK: `${ENTRY}${id}` }),
+          },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
@@ -198,17 +219,38 @@ export class AuditLog {
     return entry;
   }
 
-  /** Newest first. */
-  async list(domain: DomainContext, limit: number, cursor?: string): Promise<Page<AuditEntry>> {
+  /** Newest first; with a category, only its entries (read from their own index, not filtered). */
+  async list(
+    domain: DomainContext,
+    limit: number,
+    cursor?: string,
+    category?: AuditCategory,
+  ): Promise<Page<AuditEntry>> {
     const pk = domainPk(domain);
+    const partition = category === undefined ? undefined : categoryPartition(pk, category);
     const result = await this.#table.client.send(
       new QueryCommand({
         TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': ENTRY },
+        ...(partition === undefined
+          ? {
+              KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+              ExpressionAttributeValues: { ':pk': pk, ':prefix': ENTRY },
+            }
+          : {
+              IndexName: 'GSI1',
+              KeyConditionExpression: 'GSI1PK = :partition',
+              ExpressionAttributeValues: { ':partition': partition },
+            }),
         ScanIndexForward: false,
         Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
+        ...(cursor === undefined
+          ? {}
+          : {
+              ExclusiveStartKey: decodeCursor(
+                cursor,
+                partition === undefined ? { PK: pk } : { GSI1PK: partition },
+              ),
+            }),
       }),
     );
     const items = (result.Items ?? []).map(toEntry);

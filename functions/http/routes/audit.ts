@@ -1,5 +1,7 @@
-/** The domain's audit chain and its verification. */
+/** The domain's audit chain (all of it, or one category such as `security`) and its verification. */
 
+import { AUDIT_CATEGORIES, type AuditCategory } from '../../core/audit/chain.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { type Route, route } from '../router.ts';
@@ -12,10 +14,25 @@ export function auditRoutes(core: Core): Route[] {
       path: '/api/audit',
       auth: 'caller',
       permission: 'audit:read',
-      handle: async ({ domain, request }) => ({
-        status: 200,
-        body: await core.audit.list(domain, pageSize(request.query.limit), request.query.cursor),
-      }),
+      handle: async ({ domain, request }) => {
+        const category = request.query.category;
+        if (category !== undefined && !(AUDIT_CATEGORIES as readonly string[]).includes(category)) {
+          throw new ValidationError('Unknown audit category', [
+            { path: 'category', message: `one of: ${AUDIT_CATEGORIES.join(', ')}` },
+          ]);
+        }
+        // Windows of suppressed security events that are over get their summary first.
+        await core.securityEvents.flush();
+        return {
+          status: 200,
+          body: await core.audit.list(
+            domain,
+            pageSize(request.query.limit),
+            request.query.cursor,
+            category as AuditCategory | undefined,
+          ),
+        };
+      },
     }),
     route({
       method: 'GET',
