@@ -490,11 +490,26 @@ export class TenantRegistry {
    */
   async reindexLifecycle(): Promise<number> {
     let moved = 0;
-    let cursor: string | undefined;
+    let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.list(100, cursor);
-      for (const tenant of page.items) {
+      const page = await this.#table.client.send(
+        new QueryCommand({
+          TableName: this.#table.name,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :listing',
+          ExpressionAttributeValues: { ':listing': TENANT_LISTING },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const tenant = tenantFromItem(item);
         const index = lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id);
+        // Already placed (written since the index exists): nothing to write.
+        if (
+          item.GSI2SK === index.GSI2SK &&
+          (item.GSI2PK === undefined || String(item.GSI2PK).startsWith('LIFECYCLE#'))
+        )
+          continue;
         try {
           await this.#table.client.send(
             new UpdateCommand({
@@ -518,8 +533,8 @@ export class TenantRegistry {
           if (!isConditionFailure(error)) throw error;
         }
       }
-      cursor = page.cursor;
-    } while (cursor !== undefined);
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
     return moved;
   }
 
