@@ -341,10 +341,18 @@ export async function compileSchema(schema: JsonSchema, field = 'schema'): Promi
   return {
     issues(value, prefix) {
       const view = numericView(value);
-      const output = validator(view as Parameters<typeof validator>[0], BASIC) as {
-        valid: boolean;
-        errors?: OutputUnit[];
-      };
+      let output: { valid: boolean; errors?: OutputUnit[] };
+      try {
+        output = validator(view as Parameters<typeof validator>[0], BASIC) as typeof output;
+      } catch (error) {
+        // A schema that compiled but cannot evaluate this value: the value is refused, saying why.
+        return [
+          {
+            path: prefix.replace(/\.$/, ''),
+            message: `cannot be validated against this schema: ${String((error as Error).message).slice(0, 300)}`,
+          },
+        ];
+      }
       if (output.valid) return [];
       const units = output.errors ?? [];
       const issues: FieldIssue[] = [];
