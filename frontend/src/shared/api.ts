@@ -193,7 +193,8 @@ export function withQuery(path: string, query: Readonly<Record<string, string | 
   for (const [name, value] of Object.entries(query))
     if (value !== undefined && value !== '') params.set(name, value);
   const search = params.toString();
-  return search === '' ? path : `${path}?${search}`;
+  if (search === '') return path;
+  return `${path}${path.includes('?') ? '&' : '?'}${search}`;
 }
 
 export function segment(value: string): string {
