@@ -401,13 +401,14 @@ export const table: TableSpec = {
       name: 'GSI1',
       partitionKey: 'GSI1PK',
       sortKey: 'GSI1SK',
-      purpose: 'listings that must not scan: tenants, executions by status (approvals inbox)',
+      purpose:
+        'listings that must not scan: tenants, executions by status (approvals inbox), security audit entries, suppressed security-event windows',
     },
     {
       name: 'GSI2',
       partitionKey: 'GSI2PK',
       sortKey: 'GSI2SK',
-      purpose: 'lifecycle day buckets: tenants by expiry day, pending approvals by expiry',
+      purpose: 'lifecycle index: tenants by phase and expiry; unfinished executions by deadline',
     },
     {
       name: 'GSI3',

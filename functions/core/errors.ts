@@ -138,6 +138,56 @@ export class ServiceUnavailableError extends ExecFabricError {
   readonly code: string = 'service-unavailable';
 }
 
+/**
+ * `promise`'s value, or null when it failed with a definite NotFoundError. Any other failure — a
+ * throttled or unreachable store above all — propagates: it must never be read as "not found"
+ * (a transient fault once cancelled pending approvals for good).
+ */
+export async function unlessNotFound<T>(promise: Promise<T>): Promise<T | null> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (error instanceof NotFoundError) return null;
+    throw error;
+  }
+}
+
+const TRANSIENT_NAMES: ReadonlySet<string> = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TransactionConflictException',
+]);
+const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+
+/** Whether an error from an AWS client (or the network under it) is worth retrying as it is. */
+export function isTransientFault(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const fault = error as {
+    name?: unknown;
+    code?: unknown;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  };
+  if (typeof fault.name === 'string' && TRANSIENT_NAMES.has(fault.name)) return true;
+  if (typeof fault.code === 'string' && TRANSIENT_CODES.has(fault.code)) return true;
+  if (fault.$retryable !== undefined && fault.$retryable !== null) return true;
+  const status = fault.$metadata?.httpStatusCode;
+  return typeof status === 'number' && status >= 500;
+}
+
 /** A service the platform called (CloudFront, an upstream API) failed or answered unusably. */
 export class UpstreamError extends ExecFabricError {
   readonly code: string = 'upstream-failed';

@@ -7,7 +7,7 @@
  * - host bindings          PK = HOST#<host>                    SK = HOST
  * - tenant record          PK = T#<tenantId>                   SK = TENANT
  * - GSI1 (listings)        GSI1PK = TENANTS | <domain>#EXEC#<status> …
- * - GSI2 (day buckets)     GSI2PK = EXPIRY#<yyyy-mm-dd> …
+ * - GSI2 (lifecycle)       GSI2PK = LIFECYCLE#<phase>  GSI2SK = <expiresAt>#<tenantId>;  EXEC#ACTIVE#<n> …
  */
 import type { DomainContext } from './tenancy/domain.ts';
 
@@ -42,9 +42,26 @@ export function tenantKey(tenantId: string): Key {
 /** GSI1 partition listing every tenant record. */
 export const TENANT_LISTING = 'TENANTS';
 
-/** GSI2 partition of tenants whose expiry falls on a day (`yyyy-mm-dd`). */
-export function expiryBucket(day: string): string {
-  return `EXPIRY#${day}`;
+/**
+ * Where a tenant sits in the lifecycle index (GSI2, sparse), sorted by expiry: `live` (trial and
+ * active: the next step is grace), `grace` (the next step is suspension), `notice` (a scan changed
+ * its status and still owes the notice). Suspended and archived tenants are in none: no scan has
+ * anything left to do to them.
+ */
+export type LifecyclePhase = 'live' | 'grace' | 'notice';
+
+export function lifecyclePartition(phase: LifecyclePhase): string {
+  return `LIFECYCLE#${phase}`;
+}
+
+/** The sort key of a tenant in its lifecycle partition: expiry first, so "due by now" is one range. */
+export function lifecycleSort(expiresAt: string, tenantId: string): string {
+  return `${expiresAt}#${tenantId}`;
+}
+
+/** The upper bound of every sort key at or before `instant` (`~` sorts after every id character). */
+export function lifecycleSortUntil(instant: string): string {
+  return `${instant}#~`;
 }
 
 export function itemKey(domain: DomainContext, type: string, ...parts: readonly string[]): Key {

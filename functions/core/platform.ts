@@ -30,6 +30,7 @@ import type { MessageSigner } from './messages/signing.ts';
 import { setCursorKey } from './pagination.ts';
 import { Queues } from './queues.ts';
 import type { CredentialStore } from './secrets/store.ts';
+import { SecurityEvents } from './security/events.ts';
 import { Templates } from './templates/templates.ts';
 import type { TenantContext } from './tenancy/domain.ts';
 import { HostDirectory } from './tenancy/hosts.ts';
@@ -196,11 +197,15 @@ export function createCore(options: CoreOptions) {
     now,
   });
 
+  // Refused tokens, privileged requests and internal messages, in each domain's audit (rate-limited).
+  const securityEvents = new SecurityEvents({ table, audit, now });
+
   return {
     table,
     now,
     hosts,
     audit,
+    securityEvents,
     directory,
     auth,
     tenants,

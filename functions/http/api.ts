@@ -49,6 +49,7 @@ export async function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessE
     csrfToken: (caller) => core.auth.csrfToken(caller),
     originSecret: requireEnv(ENV.originSecret, env),
     logger,
+    securityEvents: core.securityEvents,
   });
   return { core, handler };
 }

@@ -4,7 +4,8 @@
  * (a user, or an AI client on the MCP route) and permission → body (media type, JSON, nesting
  * depth, zod) → the route's call into the core → JSON (or the route's own framing) or problem+json. A body is read only for a caller allowed to send it, so nobody without a right to
  * the route learns anything from its validation. Every failure on the way is an ExecFabricError
- * turned into problem+json; nothing else escapes.
+ * turned into problem+json; nothing else escapes. A token that is refused and a privileged request
+ * that is refused are recorded as security events in the domain's audit (rate-limited per source).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -18,12 +19,15 @@ import {
   OriginRejectedError,
   PayloadTooLargeError,
   RouteNotFoundError,
+  TenantSuspendedError,
   UnknownHostError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../core/errors.ts';
 import { HOST_HEADER, ORIGIN_HEADER } from '../core/headers.ts';
 import type { Caller } from '../core/identity/caller.ts';
+import { parseJson } from '../core/json.ts';
+import type { SecurityEventKind, SecurityEvents } from '../core/security/events.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import type { HostDirectory } from '../core/tenancy/hosts.ts';
 import { type HttpResponse, problemFromError } from './problem.ts';
@@ -67,6 +71,8 @@ export interface ApiHandlerOptions {
   readonly originSecret: string;
   readonly logger: Logger;
   readonly defaultMaxBodyBytes?: number;
+  /** Where refused tokens and privileged requests are recorded. @default not recorded */
+  readonly securityEvents?: Pick<SecurityEvents, 'record'>;
 }
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -120,9 +126,11 @@ function parseBody(route: Route, bytes: Buffer, headers: Record<string, string>)
   if (mediaType !== 'application/json') {
     throw new UnsupportedMediaTypeError('Request bodies must be application/json');
   }
+  let text: string;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw new MalformedRequestError('Request body is not valid UTF-8 JSON', { cause });
   }
@@ -131,7 +139,9 @@ function parseBody(route: Route, bytes: Buffer, headers: Record<string, string>)
       { path: '', message: `at most ${MAX_BODY_DEPTH} levels of arrays and objects` },
     ]);
   }
-  return validateBody(route.body, parsed);
+  // Read again, losslessly, now that its depth is known to be small (a reviver recurses): a big
+  // integer, 1e-300 or -0 reaches the core as sent (functions/core/json.ts).
+  return validateBody(route.body, parseJson(text));
 }
 
 /** Whether arrays and objects in `value` nest deeper than `limit` (walked without recursion). */
@@ -196,14 +206,37 @@ export function createApiHandler(options: ApiHandlerOptions) {
       secure: viewerIsSecure(headers),
     };
 
+    const report = async (kind: SecurityEventKind, detail: Record<string, unknown>) => {
+      if (options.securityEvents === undefined) return;
+      try {
+        await options.securityEvents.record(domain, {
+          kind,
+          source: unread.sourceIp ?? 'unknown',
+          detail: { method, path, route: route.path, ...detail },
+        });
+      } catch (error) {
+        // The refusal is answered either way; a lost event is logged, never silent.
+        options.logger.warn('Security event not recorded', { kind, error: error as Error });
+      }
+    };
+    const refusedToken = async (error: unknown) => {
+      if (error instanceof AuthenticationError && headers.authorization !== undefined) {
+        await report('token-refused', { reason: error.message });
+      }
+    };
+
     // A bearer header is used wherever it is sent; the session cookie only where a caller is needed.
     const credential = credentialOf(headers, parseCookies(event.cookies, headers.cookie));
     let caller: Caller | undefined;
     if (route.auth === 'mcp-client') {
       if (options.authenticateMcpClient === undefined) throw new RouteNotFoundError(`No route for ${path}`);
-      caller = await options.authenticateMcpClient(domain, unread);
+      caller = await options.authenticateMcpClient(domain, unread).catch(async (error: unknown) => {
+        await refusedToken(error);
+        throw error;
+      });
     } else if (credential !== undefined && (route.auth === 'caller' || credential.kind === 'bearer')) {
-      caller = await options.authenticate(domain, credential).catch((error: unknown) => {
+      caller = await options.authenticate(domain, credential).catch(async (error: unknown) => {
+        await refusedToken(error);
         // An anonymous route ignores a bad token rather than failing on it.
         if (route.auth === 'anonymous' && error instanceof AuthenticationError) return undefined;
         throw error;
@@ -218,13 +251,32 @@ export function createApiHandler(options: ApiHandlerOptions) {
       route.permission !== undefined &&
       (caller === undefined || !caller.permissions.has(route.permission))
     ) {
+      if (caller !== undefined) {
+        await report('privileged-request-refused', {
+          username: caller.username,
+          permission: route.permission,
+        });
+      }
       throw new ForbiddenError(`This action needs the permission ${route.permission}`, {
         extra: { permission: route.permission },
       });
     }
 
     const request: ApiRequest<unknown> = { ...unread, body: parseBody(route, bytes, headers) };
-    const result = await route.handle({ request, domain, caller });
+    let result: Awaited<ReturnType<Route['handle']>>;
+    try {
+      result = await route.handle({ request, domain, caller });
+    } catch (error) {
+      // Refused by the core's own rules (a super-admin-only change, deciding on one's own run…);
+      // a suspended tenant's refusal is its plan, not an attack.
+      if (error instanceof ForbiddenError && !(error instanceof TenantSuspendedError)) {
+        await report('privileged-request-refused', {
+          ...(caller === undefined ? {} : { username: caller.username }),
+          reason: error.message,
+        });
+      }
+      throw error;
+    }
     const responseHeaders: Record<string, string> = { ...SECURITY_HEADERS, ...result.headers };
     const cookies = result.cookies === undefined ? {} : { cookies: [...result.cookies] };
     if (result.raw !== undefined) {

@@ -9,6 +9,7 @@ import {
   ConflictError,
   type ExecFabricError,
   ForbiddenError,
+  isTransientFault,
   MalformedRequestError,
   MethodNotAllowedError,
   NotFoundError,
@@ -102,6 +103,19 @@ export function problemFromError(
   error: unknown,
   instance?: string,
 ): { response: HttpResponse; unexpected: boolean } {
+  if (!(error instanceof BaseError) && isTransientFault(error)) {
+    // A store or queue that failed for a moment: nothing was decided, the client may retry as is.
+    return {
+      response: problem(
+        503,
+        'service-unavailable',
+        'A service the platform depends on failed for a moment; retry the request',
+        { ...(instance ? { instance } : {}), retryAfterSeconds: 1 },
+        { 'retry-after': '1' },
+      ),
+      unexpected: true,
+    };
+  }
   if (!(error instanceof BaseError)) {
     return {
       response: problem(500, 'internal', 'An unexpected error occurred', instance ? { instance } : {}),

@@ -474,6 +474,18 @@ describe('governance console', () => {
     await tab.getByRole('button', { name: 'Verify the chain' }).click();
     await tab.getByText('Chain intact').waitFor();
     await screenshot(tab, 'governance-audit');
+
+    // A tenant's token tried on the console host is a security event of the platform, and the
+    // filter shows only such events.
+    const stray = await platform.login(ACME, 'alice');
+    expect((await api(ADMIN, stray, 'GET', '/api/tenants')).status).toBe(401);
+    await tab.getByLabel('Which entries').selectOption('security');
+    await tab.getByRole('cell', { name: 'security.token-refused' }).first().waitFor();
+    // Until the filtered page replaces the full one, other actions may still show: wait for that.
+    await tab.waitForFunction(
+      "(() => { const cells = [...document.querySelectorAll('table tbody tr td:nth-child(3)')]; return cells.length > 0 && cells.every((cell) => (cell.textContent || '').startsWith('security.')); })()",
+    );
+    await screenshot(tab, 'governance-audit-security');
   }, 60_000);
 
   it('HTTP resources keep credentials write-only and reach the tenants granted them; a template is installed', async () => {

@@ -11,6 +11,11 @@ import { call } from '../support/http.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'execfabric-restart-'));
 const PASSWORD = 'restart-test-password';
+const KEPT_SCHEMA =
+  '{"$id":"urn:example:kept","type":"object","required":["constructor"],"properties":{"__proto__":{"type":"integer"}}}';
+const KEPT_INPUT = '{"constructor":12345678901234567890,"__proto__":-0,"tiny":1e-300}';
+let keptSkill = '';
+let keptRun = '';
 
 afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
@@ -49,6 +54,35 @@ describe('the platform on disk', () => {
         body: { key: 'region', value: 'eu-west-1' },
       });
       expect(created.status).toBe(201);
+      // A Skill whose schema has an $id and JavaScript property names, and a run with odd values:
+      // after the restart the schema compiles again (no 500) and the input comes back exactly.
+      const asset = await call(first.url, {
+        host: 'acme.localhost',
+        token,
+        method: 'POST',
+        path: '/api/assets/scripts',
+        body: { name: 'keep.py', source: 'def main(inputs, ctx):\n    return {}\n' },
+      });
+      const skill = await call(first.url, {
+        host: 'acme.localhost',
+        token,
+        method: 'POST',
+        path: '/api/skills',
+        body: `{"name":"Kept","inputSchema":${KEPT_SCHEMA},"outputSchema":{},"risk":"low","asset":{"kind":"python-script","id":"${asset.body.id}","version":"active"}}`,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(skill.status, skill.text).toBe(201);
+      keptSkill = String(skill.body.id);
+      const run = await call(first.url, {
+        host: 'acme.localhost',
+        token,
+        method: 'POST',
+        path: `/api/skills/${keptSkill}/executions`,
+        body: `{"input":${KEPT_INPUT}}`,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(run.status, run.text).toBe(202);
+      keptRun = String(run.body.id);
       await expect(
         startLocalPlatform({
           port: 0,
@@ -76,6 +110,23 @@ describe('the platform on disk', () => {
       // A session issued before the restart is still valid: the signing key lives in the data folder.
       const me = await call(second.url, { host: 'acme.localhost', token, path: '/api/me' });
       expect(me.body.username).toBe('alice');
+      const kept = await call(second.url, {
+        host: 'acme.localhost',
+        token,
+        path: `/api/executions/${keptRun}`,
+      });
+      expect(kept.text).toContain(`"input":${KEPT_INPUT}`);
+      const missing = await call(second.url, {
+        host: 'acme.localhost',
+        token,
+        method: 'POST',
+        path: `/api/skills/${keptSkill}/executions`,
+        body: { input: {} },
+      });
+      expect(missing.status, missing.text).toBe(422);
+      expect(missing.body.errors).toEqual([
+        { path: 'input', message: "must have required property 'constructor'" },
+      ]);
     } finally {
       await second.stop();
     }

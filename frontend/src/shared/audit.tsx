@@ -1,7 +1,8 @@
 /**
  * The domain's audit chain (newest first), filtered by who, what, which target and when (kept in the
- * address), its verification, and its export as JSON Lines with the verification result: the same
- * routes on every host.
+ * address) or to its security events (refused tokens, refused privileged requests and internal
+ * messages, suppression summaries), its verification, and its export as JSON Lines with the
+ * verification result: the same routes on every host.
  */
 import { type FormEvent, useState } from 'react';
 import { type AuditEntry, type AuditVerification, api, requestText, withQuery } from './api.ts';
@@ -19,11 +20,12 @@ import {
   Table,
 } from './ui.tsx';
 
-const FILTERS = ['actor', 'action', 'target', 'from', 'to'] as const;
+const FILTERS = ['category', 'actor', 'action', 'target', 'from', 'to'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
 function apiFilter(filters: Filters): Record<string, string | undefined> {
   return {
+    category: filters.category,
     actor: filters.actor,
     action: filters.action,
     target: filters.target,
@@ -126,6 +128,24 @@ export function AuditPage({ title }: { readonly title: string }) {
         <button type="button" className="secondary" onClick={list.reload}>
           Refresh
         </button>
+        <label className="inline-field">
+          Show{' '}
+          <select
+            aria-label="Which entries"
+            value={current.category === 'security' ? 'security' : 'all'}
+            onChange={(event) =>
+              navigate(
+                withQuery(window.location.pathname, {
+                  ...current,
+                  category: event.target.value === 'security' ? 'security' : '',
+                }),
+              )
+            }
+          >
+            <option value="all">All entries</option>
+            <option value="security">Security events</option>
+          </select>
+        </label>
       </PageHeader>
       <ProblemView problem={verify.problem ?? exporting.problem} />
       {exported === null ? null : (
@@ -150,7 +170,7 @@ export function AuditPage({ title }: { readonly title: string }) {
                 type="button"
                 className="secondary"
                 onClick={() => {
-                  setDraft({ actor: '', action: '', target: '', from: '', to: '' });
+                  setDraft({ category: '', actor: '', action: '', target: '', from: '', to: '' });
                   navigate(window.location.pathname);
                 }}
               >
@@ -199,7 +219,15 @@ export function AuditPage({ title }: { readonly title: string }) {
         <ShowList
           state={list.state}
           loading="Loading the audit trail…"
-          empty={<p>{filtered ? 'No entry matches these filters.' : 'No audit entries yet.'}</p>}
+          empty={
+            <p>
+              {current.category === 'security'
+                ? 'No security events recorded.'
+                : filtered
+                  ? 'No entry matches these filters.'
+                  : 'No audit entries yet.'}
+            </p>
+          }
         >
           {(items) => (
             <Table columns={['When', 'Who', 'Action', 'Target', 'Details']}>

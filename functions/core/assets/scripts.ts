@@ -339,6 +339,7 @@ export class ScriptAssets {
   ): Promise<ScriptAsset> {
     const before = await this.get(domain, id);
     await this.version(domain, id, version).catch((cause: unknown) => {
+      if (!(cause instanceof NotFoundError)) throw cause; // a store fault is not "no such version"
       throw new ValidationError(
         `Version ${version} does not exist`,
         [{ path: 'version', message: 'no such version' }],

@@ -19,6 +19,18 @@ import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 
 const ENTRY = 'AUDIT#';
+/** Entries of a category also sit in a sparse GSI1 partition of their domain, listed on their own. */
+const CATEGORY_PREFIXES = { security: 'security.' } as const;
+export type AuditCategory = keyof typeof CATEGORY_PREFIXES;
+export const AUDIT_CATEGORIES = Object.keys(CATEGORY_PREFIXES) as AuditCategory[];
+
+function categoryPartition(pk: string, category: AuditCategory): string {
+  return `${pk}#AUDIT#${category}`;
+}
+
+function categoryOf(action: string): AuditCategory | undefined {
+  return AUDIT_CATEGORIES.find((category) => action.startsWith(CATEGORY_PREFIXES[category]));
+}
 const SEAL = 'SEAL#';
 const HEAD_SK = 'AUDITHEAD';
 const GENESIS = '0'.repeat(64);
@@ -86,6 +98,8 @@ export interface AuditVerification {
 
 /** Filters of a domain's audit trail, each served by an index or the key range (never a scan). */
 export interface AuditFilter {
+  /** One category of entries (e.g. `security`), read from its own index. */
+  readonly category?: AuditCategory;
   readonly actor?: string;
   readonly action?: string;
   readonly target?: string;
@@ -116,9 +130,11 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** JSON with sorted keys, so a hash does not depend on property order. */
+/** JSON with sorted keys, so a hash does not depend on property order (`__proto__` is a key like any other). */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  // A number kept losslessly (functions/core/json.ts) is hashed as written.
+  if (JSON.isRawJSON(value)) return value.rawJSON;
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, item]) => item !== undefined)
@@ -208,6 +224,7 @@ export class AuditLog {
     const pk = domainPk(domain);
     const base = { id, at, ...input, details: input.details ?? {} };
     const entry: AuditEntry = { ...base, hash: entryHash(base, pk) };
+    const category = categoryOf(input.action);
     try {
       await this.#table.client.send(
         new PutCommand({
@@ -224,6 +241,9 @@ export class AuditLog {
             GSI4SK: `${ENTRY}${id}`,
             GSI5PK: auditByAction(domain, entry.action),
             GSI5SK: `${ENTRY}${id}`,
+            ...(category === undefined
+              ? {}
+              : { GSI1PK: categoryPartition(pk, category), GSI1SK: `${ENTRY}${id}` }),
           },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
@@ -236,8 +256,8 @@ export class AuditLog {
 
   /**
    * Newest first (or oldest first for an export), narrowed by `filter`: one filter picks the index
-   * (target, then actor, then action; none: the chain's key range), the dates are a key range, and
-   * the other filters narrow each page.
+   * (category, then target, then actor, then action; none: the chain's key range), the dates are a
+   * key range, and the other filters narrow each page.
    */
   async list(
     domain: DomainContext,
@@ -258,7 +278,23 @@ export class AuditLog {
       narrow.push(`${path.replace(name, `#${name}`)} = :${name}`);
     };
     let index: { name?: string; pk: string; pkName: string; skName: string };
-    if (filter.target !== undefined) {
+    if (filter.category !== undefined) {
+      // A category's entries sit in their own sparse partition: read there, narrowed by the rest.
+      index = {
+        name: 'GSI1',
+        pk: categoryPartition(domainPk(domain), filter.category),
+        pkName: 'GSI1PK',
+        skName: 'GSI1SK',
+      };
+      also('action', 'action', filter.action);
+      also('target', 'target', filter.target);
+      if (filter.actor !== undefined) {
+        names['#actor'] = 'actor';
+        names['#username'] = 'username';
+        values[':actor'] = filter.actor;
+        narrow.push('#actor.#username = :actor');
+      }
+    } else if (filter.target !== undefined) {
       index = {
         name: FILTER_INDEXES.auditTarget,
         pk: auditByTarget(domain, filter.target),

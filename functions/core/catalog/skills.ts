@@ -10,10 +10,11 @@ import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
 import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, type FieldIssue, NotFoundError, ValidationError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
 import { ordinalKey, randomId } from '../ids.ts';
+import { parseJson, stringifyJson } from '../json.ts';
 import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import {
@@ -112,6 +113,23 @@ export function definitionHash(definition: SkillDefinition): string {
   return createHash('sha256').update(canonicalJson(picked), 'utf8').digest('hex');
 }
 
+/**
+ * Schemas are stored as JSON text, as written: a DynamoDB map refuses a `__proto__` key, a `const`
+ * of 12345678901234567890 or 1e-300. Items written before carry maps, read as they are.
+ */
+function storedSchema(json: unknown, legacy: unknown): JsonSchema {
+  return (typeof json === 'string' ? parseJson(json) : legacy) as JsonSchema;
+}
+
+function skillItem(skill: Skill): Record<string, unknown> {
+  const { inputSchema, outputSchema, ...rest } = skill;
+  return {
+    ...rest,
+    inputSchemaJson: stringifyJson(inputSchema),
+    outputSchemaJson: stringifyJson(outputSchema),
+  };
+}
+
 function toSkill(item: Record<string, unknown>): Skill {
   return {
     id: String(item.id),
@@ -122,8 +140,8 @@ function toSkill(item: Record<string, unknown>): Skill {
     ...(typeof item.stateReason === 'string' ? { stateReason: item.stateReason } : {}),
     name: String(item.name),
     description: String(item.description ?? ''),
-    inputSchema: item.inputSchema as JsonSchema,
-    outputSchema: item.outputSchema as JsonSchema,
+    inputSchema: storedSchema(item.inputSchemaJson, item.inputSchema),
+    outputSchema: storedSchema(item.outputSchemaJson, item.outputSchema),
     risk: item.risk as Risk,
     approval: item.approval as ApprovalRule,
     visibility: { roles: ((item.visibility as { roles?: string[] } | undefined)?.roles ?? []) as string[] },
@@ -205,7 +223,7 @@ export class SkillCatalog {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skill },
+        Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skillItem(skill) },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -251,7 +269,7 @@ export class SkillCatalog {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skill },
+          Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skillItem(skill) },
           ConditionExpression: 'revision = :current',
           ExpressionAttributeValues: { ':current': current.revision },
         }),
@@ -368,7 +386,7 @@ export class SkillCatalog {
   }
 
   /** Input problems against the Skill's input schema (empty when valid). */
-  inputIssues(domain: TenantContext, skill: Skill, input: unknown) {
+  inputIssues(domain: TenantContext, skill: Skill, input: unknown): Promise<FieldIssue[]> {
     return schemaIssues(
       `${domain.tenant.id}/${skill.id}@${skill.revision}/in`,
       skill.inputSchema,
@@ -377,7 +395,7 @@ export class SkillCatalog {
     );
   }
 
-  outputIssues(domain: TenantContext, skill: Skill, output: unknown) {
+  outputIssues(domain: TenantContext, skill: Skill, output: unknown): Promise<FieldIssue[]> {
     return schemaIssues(
       `${domain.tenant.id}/${skill.id}@${skill.revision}/out`,
       skill.outputSchema,
@@ -387,8 +405,8 @@ export class SkillCatalog {
   }
 
   async #definition(domain: TenantContext, input: SkillInput): Promise<SkillDefinition> {
-    assertValidSchema(input.inputSchema, 'inputSchema');
-    assertValidSchema(input.outputSchema, 'outputSchema');
+    await assertValidSchema(input.inputSchema, 'inputSchema');
+    await assertValidSchema(input.outputSchema, 'outputSchema');
     const approval = input.approval ?? defaultApproval(input.risk);
     if (APPROVAL_COUNT[approval] < MIN_APPROVALS[input.risk]) {
       throw new ValidationError(
@@ -461,7 +479,7 @@ export class SkillCatalog {
           Item: {
             ...itemKey(domain, 'SKILLREV', skill.id, ordinalKey(skill.revision)),
             type: 'SKILLREV',
-            ...skill,
+            ...skillItem(skill),
           },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),

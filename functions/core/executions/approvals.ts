@@ -14,7 +14,7 @@ import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import { isConditionFailure, type Table } from '../db.ts';
-import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, unlessNotFound } from '../errors.ts';
 import type { Announcements } from '../foundation/announcements.ts';
 import type { Parameters } from '../foundation/parameters.ts';
 import type { Caller } from '../identity/caller.ts';
@@ -126,7 +126,7 @@ export class Approvals {
   async inbox(domain: TenantContext, caller: Caller): Promise<InboxEntry[]> {
     const entries: InboxEntry[] = [];
     for (const execution of await this.#runs.pendingApprovals(domain)) {
-      const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
+      const skill = await unlessNotFound(this.#skills.get(domain, execution.skillId));
       if (skill === null || !canSee(caller, skill)) continue;
       const votes = await this.#votes(domain, execution.id);
       const revision =
@@ -155,7 +155,7 @@ export class Approvals {
   ): Promise<Execution> {
     const execution = await this.#runs.find(domain, executionId);
     if (execution === null) throw new NotFoundError(`Execution ${executionId} not found`);
-    const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
+    const skill = await unlessNotFound(this.#skills.get(domain, execution.skillId));
     if (skill === null || !canSee(caller, skill))
       throw new NotFoundError(`Execution ${executionId} not found`);
     if (!caller.permissions.has('approval:decide')) {

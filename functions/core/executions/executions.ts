@@ -19,12 +19,15 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   TenantSuspendedError,
+  unlessNotFound,
   ValidationError,
 } from '../errors.ts';
 import { jobId } from '../executors/python-script.ts';
 import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../executors/registry.ts';
+import { DAY_MS, GRACE_PERIOD_DAYS } from '../governance/dates.ts';
 import type { EgressUse } from '../http-resources/jobs.ts';
 import type { Caller } from '../identity/caller.ts';
+import { overflowingNumbers, parseJson, stringifyJson } from '../json.ts';
 import {
   ACTIVE_EXECUTION_SHARDS,
   activeExecutionsShard,
@@ -255,9 +258,9 @@ export function truncateUtf8(text: string, bytes: number): { text: string; trunc
 
 export const TRUNCATION_MARKER = '\n…[truncated by ExecFabric]';
 
-function capLogs(logs: Partial<ExecutionLogs> | undefined): ExecutionLogs {
-  const stdout = truncateUtf8(String(logs?.stdout ?? ''), MAX_LOG_BYTES);
-  const stderr = truncateUtf8(String(logs?.stderr ?? ''), MAX_LOG_BYTES);
+function capLogs(logs: Partial<ExecutionLogs> | undefined, bytes = MAX_LOG_BYTES): ExecutionLogs {
+  const stdout = truncateUtf8(String(logs?.stdout ?? ''), bytes);
+  const stderr = truncateUtf8(String(logs?.stderr ?? ''), bytes);
   return {
     stdout: stdout.truncated ? `${stdout.text}${TRUNCATION_MARKER}` : stdout.text,
     stderr: stderr.truncated ? `${stderr.text}${TRUNCATION_MARKER}` : stderr.text,
@@ -265,6 +268,12 @@ function capLogs(logs: Partial<ExecutionLogs> | undefined): ExecutionLogs {
   };
 }
 
+/**
+ * Input and output are stored as JSON text (`inputJson`, `outputJson`), exactly as received: a
+ * DynamoDB map cannot hold 12345678901234567890, 1e-300 or a `__proto__` key, and a marshalling
+ * failure in the recorder used to leave a run `running` until the sweep called it lost. Items
+ * written before this change carry `input` / `output` maps, read as they are.
+ */
 function toExecution(item: Record<string, unknown>): Execution {
   const {
     PK: _pk,
@@ -280,9 +289,15 @@ function toExecution(item: Record<string, unknown>): Execution {
     GSI5PK: _g5,
     GSI5SK: _g5s,
     type: _type,
+    inputJson,
+    outputJson,
     ...rest
   } = item;
-  return rest as unknown as Execution;
+  return {
+    ...(rest as unknown as Execution),
+    ...(typeof inputJson === 'string' ? { input: parseJson(inputJson) } : {}),
+    ...(typeof outputJson === 'string' ? { output: parseJson(outputJson) } : {}),
+  };
 }
 
 function elapsedMs(from: string | undefined, to: string | undefined): number | undefined {
@@ -290,6 +305,19 @@ function elapsedMs(from: string | undefined, to: string | undefined): number | u
   const ms = Date.parse(to) - Date.parse(from);
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
+
+/** The stored form of an execution (see toExecution). */
+function executionItem(execution: Execution): Record<string, unknown> {
+  const { input, output, ...rest } = execution;
+  return {
+    ...rest,
+    inputJson: stringifyJson(input),
+    ...(output === undefined ? {} : { outputJson: stringifyJson(output) }),
+  };
+}
+
+/** DynamoDB's item size limit, less room for keys, index attributes and names. */
+const MAX_ITEM_BYTES = 400 * 1024 - 8 * 1024;
 
 /** The answer shape of the API (DESIGN §9), plus a few useful fields. */
 export function executionView(execution: Execution) {
@@ -429,20 +457,25 @@ export class Executions {
         { path: 'input', message: 'must be an object' },
       ]);
     }
-    const inputJson = JSON.stringify(input);
+    const inputJson = stringifyJson(input);
     if (Buffer.byteLength(inputJson, 'utf8') > MAX_INPUT_BYTES)
       throw new PayloadTooLargeError('Run input', MAX_INPUT_BYTES);
-    const issues = this.#skills.inputIssues(domain, skill, input);
+    const overflowing = overflowingNumbers(input, 'input');
+    if (overflowing.length > 0) {
+      // Kept exactly it could be, but no runtime could receive it: Python reads it as inf.
+      throw new ValidationError(
+        'The input has numbers beyond the range of a double',
+        overflowing.map((path) => ({
+          path,
+          message: 'must be within ±1.7976931348623157e308',
+        })),
+      );
+    }
+    const issues = await this.#skills.inputIssues(domain, skill, input);
     if (issues.length > 0)
       throw new ValidationError('The input does not match the Skill input schema', issues);
 
-    const tenant = await readTenantSummary(this.#table, domain.tenant.id, true);
-    if (tenant === null || !tenantMayExecute(tenant.status)) {
-      throw new TenantSuspendedError(
-        `This tenant is ${tenant?.status ?? 'unavailable'}: runs are disabled until it is renewed`,
-        { extra: { tenantStatus: tenant?.status ?? null } },
-      );
-    }
+    await this.#admit(domain);
 
     const now = this.#now();
     let id = newExecutionId(now);
@@ -504,7 +537,7 @@ export class Executions {
           Item: {
             ...itemKey(domain, 'EXEC', id),
             type: 'EXEC',
-            ...execution,
+            ...executionItem(execution),
             ...this.#activeIndex(domain, id, execution.deadline ?? ''),
             ...(pending ? { GSI1PK: approvalsInbox(domain), GSI1SK: `${execution.createdAt}#${id}` } : {}),
             GSI3PK: executionsByStatus(domain, execution.status),
@@ -887,12 +920,13 @@ export class Executions {
     }
     let status: TerminalStatus;
     let error: ExecutionError | undefined = report.error;
-    let output: unknown;
+    let outputJson: string | undefined;
     if (report.status === 'succeeded') {
-      const size = Buffer.byteLength(JSON.stringify(report.output ?? null), 'utf8');
+      const reported = stringifyJson(report.output ?? null);
+      const size = Buffer.byteLength(reported, 'utf8');
       const skill = await this.#skills.revision(domain, current.skillId, current.skillRevision);
       const issues =
-        size > MAX_OUTPUT_BYTES ? [] : this.#skills.outputIssues(domain, skill, report.output ?? null);
+        size > MAX_OUTPUT_BYTES ? [] : await this.#skills.outputIssues(domain, skill, report.output ?? null);
       if (size > MAX_OUTPUT_BYTES) {
         status = 'failed';
         error = {
@@ -909,7 +943,7 @@ export class Executions {
         };
       } else {
         status = 'succeeded';
-        output = report.output ?? null;
+        outputJson = reported;
       }
     } else if (report.status === 'timed_out') {
       status = 'timed_out';
@@ -919,16 +953,45 @@ export class Executions {
         error = { type: 'Killed', message: 'The job hit a limit' };
     }
     const finishedAt = this.#now().toISOString();
-    const moved = await this.#finish(domain, current.id, status, {
-      finishedAt,
-      ...(output === undefined ? {} : { output }),
-      ...(error === undefined ? {} : { error: this.#capError(error) }),
-      logs: capLogs(report.logs),
+    const capped = error === undefined ? undefined : this.#capError(error);
+    const extras = {
       ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
       ...(report.sandbox === undefined ? {} : { sandbox: report.sandbox }),
       ...(report.egress === undefined || report.egress.length === 0 ? {} : { egress: report.egress }),
       ...(report.reportId === undefined ? {} : { resultReportId: report.reportId }),
-    });
+    };
+    // Logs take what the item has left once input, output, error and the rest are in (400 KB per item).
+    const used =
+      Buffer.byteLength(stringifyJson(current.input), 'utf8') +
+      Buffer.byteLength(outputJson ?? '', 'utf8') +
+      Buffer.byteLength(stringifyJson(capped ?? null), 'utf8') +
+      Buffer.byteLength(stringifyJson(extras), 'utf8');
+    const logBytes = Math.max(0, Math.min(MAX_LOG_BYTES, Math.floor((MAX_ITEM_BYTES - used) / 2) - 1024));
+    let moved: Execution | null;
+    try {
+      moved = await this.#finish(domain, current.id, status, {
+        finishedAt,
+        ...(outputJson === undefined ? {} : { outputJson }),
+        ...(capped === undefined ? {} : { error: capped }),
+        logs: capLogs(report.logs, logBytes),
+        ...extras,
+      });
+    } catch (cause) {
+      // The store refused the result itself (never a transient fault): the run fails with the
+      // cause instead of the report being redelivered until the run is declared lost.
+      if ((cause as Error | undefined)?.name !== 'ValidationException') throw cause;
+      status = 'failed';
+      error = {
+        type: 'ResultNotStorable',
+        message: `The result could not be stored: ${(cause as Error).message}`,
+      };
+      moved = await this.#finish(domain, current.id, status, {
+        finishedAt,
+        error: this.#capError(error),
+        logs: capLogs({ truncated: true }, 0),
+        ...(report.reportId === undefined ? {} : { resultReportId: report.reportId }),
+      });
+    }
     if (moved === null) return 'already-finished';
     await this.#auditTransition(domain, moved, status, finishedAt, 'system', {
       ...(error === undefined ? {} : { error: error.type }),
@@ -996,6 +1059,7 @@ export class Executions {
    * the conditional transition, so two approvers deciding at the same instant queue the run once.
    */
   async releaseApproved(domain: TenantContext, id: string): Promise<Execution | null> {
+    await this.#admit(domain);
     const now = this.#now();
     const deadline = new Date(now.getTime() + START_DEADLINE_SECONDS * 1000).toISOString();
     const released = await this.#update(
@@ -1033,14 +1097,15 @@ export class Executions {
     return closed;
   }
 
-  /** What a pending run would execute if it were released now, as an approval hash. */
+  /**
+   * What a pending run would execute if it were released now, as an approval hash; null only when
+   * the Skill or its asset is definitely gone. A store that fails for a moment throws (the run stays
+   * pending and the caller gets a retryable error) — it is never read as "changed".
+   */
   async currentApprovalHash(domain: TenantContext, execution: Execution): Promise<string | null> {
-    const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
+    const skill = await unlessNotFound(this.#skills.get(domain, execution.skillId));
     if (skill === null) return null;
-    const asset = await this.#executors
-      .get(skill.asset.kind)
-      .resolve(domain, skill.asset)
-      .catch(() => null);
+    const asset = await unlessNotFound(this.#executors.get(skill.asset.kind).resolve(domain, skill.asset));
     return asset === null ? null : approvalHashOf(execution.inputHash, asset, skill.definitionHash);
   }
 
@@ -1085,6 +1150,27 @@ export class Executions {
     }
   }
 
+  /**
+   * Whether the tenant may start a run now: its status, and its expiry itself — a tenant past its
+   * expiry plus the grace period is refused even if no scan has suspended it yet (fails closed).
+   */
+  async #admit(domain: TenantContext): Promise<void> {
+    const tenant = await readTenantSummary(this.#table, domain.tenant.id, true);
+    if (tenant === null || !tenantMayExecute(tenant.status)) {
+      throw new TenantSuspendedError(
+        `This tenant is ${tenant?.status ?? 'unavailable'}: runs are disabled until it is renewed`,
+        { extra: { tenantStatus: tenant?.status ?? null } },
+      );
+    }
+    const graceEnds = Date.parse(tenant.expiresAt) + GRACE_PERIOD_DAYS * DAY_MS;
+    if (!(this.#now().getTime() < graceEnds)) {
+      throw new TenantSuspendedError(
+        `This tenant's subscription expired on ${tenant.expiresAt} and its grace period is over: runs are disabled until it is renewed`,
+        { extra: { tenantStatus: tenant.status, expiresAt: tenant.expiresAt } },
+      );
+    }
+  }
+
   #capError(error: ExecutionError): ExecutionError {
     return {
       type: String(error.type).slice(0, 200),
@@ -1102,7 +1188,7 @@ export class Executions {
   async #mayRead(domain: TenantContext, caller: Caller, execution: Execution): Promise<boolean> {
     if (caller.permissions.has('skill:manage')) return true;
     if (!caller.permissions.has('execution:read') && execution.requestedBy !== caller.username) return false;
-    const skill = await this.#skills.get(domain, execution.skillId).catch(() => null);
+    const skill = await unlessNotFound(this.#skills.get(domain, execution.skillId));
     return skill !== null && canSee(caller, skill);
   }
 

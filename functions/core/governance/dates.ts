@@ -97,26 +97,44 @@ export function scanWindow(
   return { from: last < earliest ? earliest : last, to: today };
 }
 
-function union(ranges: readonly (readonly [string, string])[]): string[] {
-  const days = new Set<string>();
-  for (const [from, to] of ranges) for (const day of daysBetween(from, to)) days.add(day);
-  return [...days].sort();
-}
-
 /** Expiry days whose tenants may have crossed a reminder threshold within the window. */
 export function reminderBucketDays(
   window: ScanWindow,
   thresholds: readonly number[] = RENEWAL_THRESHOLDS_DAYS,
 ): string[] {
-  return union(thresholds.map((days) => [addDays(window.from, days), addDays(window.to, days)] as const));
+  const days = new Set<string>();
+  for (const threshold of thresholds) {
+    for (const day of daysBetween(addDays(window.from, threshold), addDays(window.to, threshold)))
+      days.add(day);
+  }
+  return [...days].sort();
 }
 
-/** Expiry days whose tenants may have expired, or ended their grace period, within the window. */
-export function shutdownBucketDays(window: ScanWindow, graceDays = GRACE_PERIOD_DAYS): string[] {
-  return union([
-    [window.from, window.to],
-    [addDays(window.from, -graceDays), addDays(window.to, -graceDays)],
-  ]);
+/**
+ * The expiry ranges (`[from, until]` instants, both included, disjoint, ascending) whose tenants may
+ * have crossed a reminder threshold within the window: the reminder buckets as ranges of the
+ * lifecycle index.
+ */
+export function reminderRanges(
+  window: ScanWindow,
+  thresholds: readonly number[] = RENEWAL_THRESHOLDS_DAYS,
+): [string, string][] {
+  const ranges = [...thresholds]
+    .map(
+      (days) =>
+        [`${addDays(window.from, days)}T00:00:00.000Z`, `${addDays(window.to, days)}T23:59:59.999Z`] as [
+          string,
+          string,
+        ],
+    )
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const merged: [string, string][] = [];
+  for (const range of ranges) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && range[0] <= last[1]) last[1] = range[1] > last[1] ? range[1] : last[1];
+    else merged.push([range[0], range[1]]);
+  }
+  return merged;
 }
 
 /**

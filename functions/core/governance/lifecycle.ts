@@ -3,12 +3,19 @@
  * AWS, the local scheduler) and `POST /api/lifecycle/run` call the same functions, through one
  * registry of scans that the lifecycle-scan handler dispatches on.
  *
- * A scan reads only the tenants that can be due: the sparse GSI2 expiry-day buckets of the days
- * its window maps to (`dates.ts`), never the table. The window runs from the day of the last
- * successful run (kept in a small state item) to today, so days a scan missed are caught up.
+ * A scan reads only the tenants that can be due, from the sparse lifecycle index (GSI2: a partition
+ * per phase, sorted by expiry), never the table:
+ * - the expiry shutdown reads the `live` tenants whose expiry has passed and the `grace` tenants
+ *   whose grace period is over — however long since it last ran: it fails closed;
+ * - a status change parks the tenant in the `notice` phase until its notice is out, and each run
+ *   first finishes what a crashed run left there;
+ * - the renewal reminders read the `live` tenants expiring in the ranges their window maps to
+ *   (`dates.ts`: from the day of the last run, kept in a small state item, to today, at most
+ *   MAX_CATCH_UP_DAYS back — a reminder that old is moot).
  * Everything a scan writes is idempotent — reminders and notices have deterministic ids and are
  * written only if absent, status changes are conditioned on what the scan read — so a replayed or
- * concurrent scan changes nothing twice.
+ * concurrent scan changes nothing twice. Tenants written before the index existed are placed in it
+ * once, by the first scan that finds the index unmarked.
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
@@ -20,26 +27,29 @@ import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
 import { recordPublic, SYSTEM } from './acting.ts';
 import type { Customers, LedgerKind } from './customers.ts';
 import {
+  DAY_MS,
   dayOf,
   dueReminder,
   GRACE_PERIOD_DAYS,
   MAX_CATCH_UP_DAYS,
   RENEWAL_THRESHOLDS_DAYS,
   receivesReminders,
-  reminderBucketDays,
   reminderDueAt,
+  reminderRanges,
   reminderSeverity,
   type ScanWindow,
   type ShutdownAction,
   scanWindow,
   shutdownAction,
-  shutdownBucketDays,
   shutdownDueAt,
 } from './dates.ts';
 import { ScanUnavailableError } from './errors.ts';
 import { scanStateKey } from './keys.ts';
 
 export const SCAN_NAMES = ['renewal-reminder', 'expiry-shutdown', 'stale-executions'] as const;
+/** The state item marking that every tenant record is in the lifecycle index. */
+const INDEX_STATE = 'lifecycle-index';
+const LIFECYCLE_INDEX_VERSION = 2;
 export type ScanName = (typeof SCAN_NAMES)[number];
 
 export interface ScanChange {
@@ -57,9 +67,9 @@ export interface ScanResult {
   readonly scanned: number;
   /** What this run changed; empty on a replay. */
   readonly changed: ScanChange[];
-  /** The days the scan covered and the expiry-day buckets it read for them. */
+  /** The days a reminder scan covered, and the index ranges it read for them. */
   readonly window?: ScanWindow;
-  readonly buckets?: number;
+  readonly ranges?: number;
 }
 
 export interface ScanOptions {
@@ -125,34 +135,59 @@ export class Lifecycle {
   /** Warns each trial or active tenant's admins 30, 7 and 1 days before expiry, once each. */
   async renewalReminders({ now }: ScanOptions): Promise<ScanResult> {
     const scan: ScanName = 'renewal-reminder';
+    await this.#ensureIndexed();
     const window = await this.#window(scan, now);
-    const days = reminderBucketDays(window, this.#thresholds);
+    const ranges = reminderRanges(window, this.#thresholds);
     const changed: ScanChange[] = [];
+    const seen = new Set<string>();
     let scanned = 0;
-    for await (const tenant of this.#tenants.expiringOn(days)) {
-      scanned++;
-      if (!receivesReminders(tenant.status)) continue;
-      const threshold = dueReminder(tenant.expiresAt, now, this.#thresholds);
-      if (threshold === null) continue;
-      if (await this.#remind(tenant, threshold)) {
-        changed.push({ tenantId: tenant.id, action: `reminder-${threshold}d` });
+    for (const [from, until] of ranges) {
+      for await (const { tenant } of this.#tenants.inPhase('live', until, from)) {
+        scanned++;
+        if (seen.has(tenant.id)) continue;
+        seen.add(tenant.id);
+        await this.#maybeRemind(tenant, now, changed);
       }
     }
     await this.#finish(scan, now);
-    return { scan, now: now.toISOString(), scanned, changed, window, buckets: days.length };
+    return { scan, now: now.toISOString(), scanned, changed, window, ranges: ranges.length };
   }
 
-  /** Moves expired tenants to grace, and tenants past their grace period to suspended. */
+  async #maybeRemind(tenant: Tenant, now: Date, changed: ScanChange[]): Promise<void> {
+    if (!receivesReminders(tenant.status)) return;
+    const threshold = dueReminder(tenant.expiresAt, now, this.#thresholds);
+    if (threshold === null) return;
+    if (await this.#remind(tenant, threshold)) {
+      changed.push({ tenantId: tenant.id, action: `reminder-${threshold}d` });
+    }
+  }
+
+  /**
+   * Moves expired tenants to grace, and tenants past their grace period to suspended: every tenant
+   * due, however long ago it fell due, reading only those.
+   */
   async expiryShutdown({ now }: ScanOptions): Promise<ScanResult> {
     const scan: ScanName = 'expiry-shutdown';
-    const window = await this.#window(scan, now);
-    const days = shutdownBucketDays(window, this.#graceDays);
+    await this.#ensureIndexed();
     const changed: ScanChange[] = [];
     let scanned = 0;
-    for await (const tenant of this.#tenants.expiringOn(days)) {
+    // First what a crashed run left: a status changed, its notice not yet out.
+    for await (const { tenant, noticeOwed } of this.#tenants.inPhase('notice')) {
       scanned++;
-      const action = shutdownAction(tenant.status, tenant.expiresAt, now, this.#graceDays);
-      if (action !== null) {
+      if (noticeOwed === undefined || tenant.status !== noticeOwed) continue;
+      await this.#notice(tenant, noticeOwed);
+      await this.#tenants.noticeSent(tenant.id, noticeOwed);
+    }
+    const nowIso = now.toISOString();
+    const graceOver = new Date(now.getTime() - this.#graceDays * DAY_MS).toISOString();
+    for (const [phase, until] of [
+      ['live', nowIso],
+      ['grace', graceOver],
+    ] as const) {
+      for await (const { tenant } of this.#tenants.inPhase(phase, until)) {
+        scanned++;
+        const action = shutdownAction(tenant.status, tenant.expiresAt, now, this.#graceDays);
+        if (action === null) continue;
         if (!(await this.#tenants.transition(tenant.id, tenant.status, action, tenant.expiresAt))) continue;
         changed.push({ tenantId: tenant.id, action });
         await recordPublic(this.#audit, SYSTEM, `lifecycle.tenant.${action}`, `tenant:${tenant.id}`, {
@@ -161,16 +196,30 @@ export class Lifecycle {
           graceDays: this.#graceDays,
         });
         await this.#notice({ ...tenant, status: action }, action);
-      } else if (tenant.status === 'grace' || tenant.status === 'suspended') {
-        // A run that crashed after the status change still owes the notice (a no-op when it exists).
-        const due = tenant.status === 'grace' ? 'grace' : 'suspended';
-        if (shutdownAction('active', tenant.expiresAt, now, this.#graceDays) === due) {
-          await this.#notice(tenant, due);
-        }
+        await this.#tenants.noticeSent(tenant.id, action);
       }
     }
     await this.#finish(scan, now);
-    return { scan, now: now.toISOString(), scanned, changed, window, buckets: days.length };
+    return { scan, now: nowIso, scanned, changed };
+  }
+
+  /** Places tenants written before the lifecycle index existed in it, once (marked in a state item). */
+  async #ensureIndexed(): Promise<void> {
+    const key = scanStateKey(INDEX_STATE);
+    const state = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
+    );
+    if (state.Item?.version === LIFECYCLE_INDEX_VERSION) return;
+    await this.#tenants.reindexLifecycle();
+    await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: key,
+        UpdateExpression: 'SET version = :version, #type = :type',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':version': LIFECYCLE_INDEX_VERSION, ':type': 'SCANSTATE' },
+      }),
+    );
   }
 
   /** Posts the reminder and records it in the ledger; true when this call wrote either. */

@@ -4,7 +4,7 @@
  * and one public audit entry per action.
  */
 import type { AuditLog } from '../audit/chain.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import type { Page } from '../pagination.ts';
 import { type Branding, validateBranding } from '../tenancy/branding.ts';
 import type { TenantStatus } from '../tenancy/domain.ts';
@@ -55,8 +55,10 @@ export class TenantAdmin {
       tenant = await this.#registry.create(input);
     } catch (error) {
       if (customerId !== undefined) {
-        const existing = await this.#registry.get(input.id).catch(() => null);
-        if (existing?.customerId !== customerId) await this.#customers.unlinkTenant(customerId, input.id);
+        // Unlink only when the tenant definitely is not this customer's; a failed read unlinks nothing.
+        const existing = await unlessNotFound(this.#registry.get(input.id)).catch(() => undefined);
+        if (existing !== undefined && existing?.customerId !== customerId)
+          await this.#customers.unlinkTenant(customerId, input.id);
       }
       throw error;
     }

@@ -26,6 +26,7 @@ import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } f
 import type { ExecutionLimits } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
 import { ordinalKey, randomId } from '../ids.ts';
+import { parseJson, stringifyJson } from '../json.ts';
 import { domainPk, itemKey, publicItemKey, typePrefix } from '../keys.ts';
 import type { PublicContext, TenantContext } from '../tenancy/domain.ts';
 import { tenantContext } from '../tenancy/hosts.ts';
@@ -207,8 +208,11 @@ export class Templates {
       }),
     );
     if (result.Item === undefined) throw new NotFoundError(`Version ${version} of template ${id} not found`);
-    const { PK: _pk, SK: _sk, type: _type, ...rest } = result.Item;
-    return rest as TemplateVersion;
+    const { PK: _pk, SK: _sk, type: _type, skillJson, ...rest } = result.Item;
+    return {
+      ...(rest as TemplateVersion),
+      ...(typeof skillJson === 'string' ? { skill: parseJson(skillJson) as TemplateVersion['skill'] } : {}),
+    };
   }
 
   async list(domain: PublicContext): Promise<Template[]> {
@@ -431,8 +435,8 @@ export class Templates {
   }
 
   async #validate(content: TemplateContent): Promise<void> {
-    assertValidSchema(content.skill.inputSchema, 'skill.inputSchema');
-    assertValidSchema(content.skill.outputSchema, 'skill.outputSchema');
+    await assertValidSchema(content.skill.inputSchema, 'skill.inputSchema');
+    await assertValidSchema(content.skill.outputSchema, 'skill.outputSchema');
     const approval = content.skill.approval;
     if (approval !== undefined && APPROVAL_COUNT[approval] < MIN_APPROVALS[content.skill.risk]) {
       throw new ValidationError(`A ${content.skill.risk}-risk Skill needs more approvals`, [
@@ -466,7 +470,14 @@ export class Templates {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...publicItemKey('TEMPLATEV', id, ordinalKey(version)), type: 'TEMPLATEV', ...item },
+          // The Skill part (schemas) as JSON text: a map cannot hold every schema (see catalog/skills.ts).
+          Item: {
+            ...publicItemKey('TEMPLATEV', id, ordinalKey(version)),
+            type: 'TEMPLATEV',
+            ...item,
+            skill: undefined,
+            skillJson: stringifyJson(item.skill),
+          },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );

@@ -9,17 +9,26 @@
  * - add a host: claim → edge attach → append to the record's `hosts` (the record is the intent).
  * - remove a host: release the claim → edge detach → drop it from `hosts` (again last).
  *
- * The record carries its expiry-day bucket (GSI2, sparse) so lifecycle scans read only the tenants
- * due; every change of `expiresAt` moves the bucket in the same write. Every binding or status
- * change invalidates this process's host cache.
+ * The record carries its place in the lifecycle index (GSI2, sparse: a partition per phase, sorted
+ * by expiry) so lifecycle scans read only the tenants due, however long since they last ran; every
+ * change of `status` or `expiresAt` moves it in the same write. Every binding or status change
+ * invalidates this process's host cache.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, type Table } from '../db.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import { dayOf } from '../governance/dates.ts';
 import type { HostEdge } from '../governance/edge.ts';
 import { ConcurrentChangeError } from '../governance/errors.ts';
-import { expiryBucket, hostKey, TENANT_LISTING, tenantKey } from '../keys.ts';
+import {
+  hostKey,
+  type LifecyclePhase,
+  lifecyclePartition,
+  lifecycleSort,
+  lifecycleSortUntil,
+  TENANT_LISTING,
+  tenantKey,
+} from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { type Branding, brandingFromItem } from './branding.ts';
 import { type PublicSurface, TENANT_ID_PATTERN, type TenantStatus, type TenantSummary } from './domain.ts';
@@ -87,6 +96,28 @@ export interface TenantRegistryOptions {
   /** The edge hosts must reach (CloudFront in AWS). @default none: the binding alone routes */
   readonly edge?: HostEdge;
   readonly now?: () => Date;
+}
+
+/** A tenant read from the lifecycle index, with the notice a scan still owes it. */
+export interface TenantInPhase {
+  readonly tenant: Tenant;
+  readonly noticeOwed?: 'grace' | 'suspended';
+}
+
+/** The lifecycle phase of a status; null for statuses no scan acts on. */
+export function phaseOf(status: TenantStatus): LifecyclePhase | null {
+  if (status === 'trial' || status === 'active') return 'live';
+  if (status === 'grace') return 'grace';
+  return null;
+}
+
+/** The lifecycle index attributes of a tenant record (GSI2PK absent: in no phase). */
+export function lifecycleIndex(status: TenantStatus, expiresAt: string, id: string) {
+  const phase = phaseOf(status);
+  return {
+    ...(phase === null ? {} : { GSI2PK: lifecyclePartition(phase) }),
+    GSI2SK: lifecycleSort(expiresAt, id),
+  } as { GSI2PK?: string; GSI2SK: string };
 }
 
 /** Most hosts one tenant may have. */
@@ -165,7 +196,9 @@ export class TenantRegistry {
       ]);
     }
     const expiresAt = canonicalInstant(input.expiresAt, 'expiresAt');
-    const existing = await this.get(input.id).catch(() => null);
+    // Only a definite "not found" lets creation go on: after a failed read, the rollback below would
+    // release host claims an existing tenant of this id owns.
+    const existing = await unlessNotFound(this.get(input.id));
     if (existing !== null) throw new ConflictError(`Tenant ${input.id} already exists`);
 
     const claimed: string[] = [];
@@ -184,8 +217,7 @@ export class TenantRegistry {
         ...tenantKey(input.id),
         GSI1PK: TENANT_LISTING,
         GSI1SK: input.id,
-        GSI2PK: expiryBucket(dayOf(expiresAt)),
-        GSI2SK: input.id,
+        ...lifecycleIndex(input.status ?? 'active', expiresAt, input.id),
         type: 'TENANT',
         id: input.id,
         name: input.name,
@@ -208,6 +240,8 @@ export class TenantRegistry {
       for (const host of hosts) this.#hosts?.invalidate(host);
       return tenantFromItem(item);
     } catch (error) {
+      // Best effort while the original error is rethrown: a detach that fails leaves an attachment
+      // whose claim is released, which the next create or addHost of that host re-attaches.
       for (const host of attached) await this.#edge?.detach(host).catch(() => undefined);
       for (const host of claimed) await this.#releaseHost(host, input.id);
       if (isConditionFailure(error))
@@ -287,12 +321,17 @@ export class TenantRegistry {
     };
     if (change.name !== undefined) set('name', change.name);
     if (change.plan !== undefined) set('plan', change.plan);
-    if (change.status !== undefined) set('status', change.status);
+    if (change.status !== undefined) {
+      set('status', change.status);
+      const phase = phaseOf(change.status);
+      if (phase === null) removes.push('GSI2PK');
+      else set('GSI2PK', lifecyclePartition(phase));
+    }
     if (change.deliveryMode !== undefined) set('deliveryMode', change.deliveryMode);
     if (change.expiresAt !== undefined) {
       const expiresAt = canonicalInstant(change.expiresAt, 'expiresAt');
       set('expiresAt', expiresAt);
-      set('GSI2PK', expiryBucket(dayOf(expiresAt)));
+      set('GSI2SK', lifecycleSort(expiresAt, id));
     }
     if (change.customerId === null) {
       names['#customerId'] = 'customerId';
@@ -343,19 +382,20 @@ export class TenantRegistry {
    * recompute and try again.
    */
   async applyRenewal(id: string, renewal: Renewal): Promise<RenewalOutcome> {
+    const index = lifecycleIndex(renewal.status, renewal.expiresAt, id);
     try {
       await this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: tenantKey(id),
-          UpdateExpression:
-            'SET expiresAt = :expiresAt, GSI2PK = :bucket, #status = :status, #plan = :plan, updatedAt = :now ADD appliedOrders :orders',
+          UpdateExpression: `SET expiresAt = :expiresAt, ${index.GSI2PK === undefined ? '' : 'GSI2PK = :partition, '}GSI2SK = :sort, #status = :status, #plan = :plan, updatedAt = :now ADD appliedOrders :orders${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ''}`,
           ConditionExpression:
             'attribute_exists(PK) AND expiresAt = :previousExpiry AND #status = :previousStatus AND NOT contains(appliedOrders, :orderId)',
           ExpressionAttributeNames: { '#status': 'status', '#plan': 'plan' },
           ExpressionAttributeValues: {
             ':expiresAt': renewal.expiresAt,
-            ':bucket': expiryBucket(dayOf(renewal.expiresAt)),
+            ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
+            ':sort': index.GSI2SK,
             ':status': renewal.status,
             ':plan': renewal.plan,
             ':now': this.#now().toISOString(),
@@ -381,8 +421,9 @@ export class TenantRegistry {
   }
 
   /**
-   * Moves a tenant from one status to another if it still has the status and expiry a scan saw.
-   * Returns false when it no longer does (someone renewed or changed it meanwhile).
+   * A scan moves a tenant from one status to another if it still has the status and expiry the scan
+   * saw, and parks it in the `notice` phase until `noticeSent` (so a crash between the two never
+   * loses the notice). Returns false when it no longer does (someone renewed or changed it meanwhile).
    */
   async transition(id: string, from: TenantStatus, to: TenantStatus, seenExpiry: string): Promise<boolean> {
     try {
@@ -390,7 +431,7 @@ export class TenantRegistry {
         new UpdateCommand({
           TableName: this.#table.name,
           Key: tenantKey(id),
-          UpdateExpression: 'SET #status = :to, updatedAt = :now',
+          UpdateExpression: 'SET #status = :to, updatedAt = :now, GSI2PK = :notice, noticeOwed = :to',
           ConditionExpression: 'attribute_exists(PK) AND #status = :from AND expiresAt = :seen',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -398,6 +439,7 @@ export class TenantRegistry {
             ':from': from,
             ':seen': seenExpiry,
             ':now': this.#now().toISOString(),
+            ':notice': lifecyclePartition('notice'),
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -410,28 +452,120 @@ export class TenantRegistry {
     }
   }
 
-  /**
-   * The tenants whose expiry falls on one of `days`, read from the sparse GSI2 day buckets only
-   * (never the table). The index is eventually consistent: callers re-check what they read with
-   * conditional writes.
-   */
-  async *expiringOn(days: readonly string[]): AsyncGenerator<Tenant> {
-    for (const day of days) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.#table.client.send(
-          new QueryCommand({
-            TableName: this.#table.name,
-            IndexName: 'GSI2',
-            KeyConditionExpression: 'GSI2PK = :bucket',
-            ExpressionAttributeValues: { ':bucket': expiryBucket(day) },
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-          }),
-        );
-        for (const item of page.Items ?? []) yield tenantFromItem(item);
-        start = page.LastEvaluatedKey;
-      } while (start !== undefined);
+  /** The notice a scan owed for `status` is out: the tenant moves to that status's phase. */
+  async noticeSent(id: string, status: TenantStatus): Promise<void> {
+    const phase = phaseOf(status);
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: tenantKey(id),
+          UpdateExpression: `REMOVE noticeOwed${phase === null ? ', GSI2PK' : ' SET GSI2PK = :partition'}`,
+          ConditionExpression: '#status = :status AND noticeOwed = :status AND GSI2PK = :notice',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':status': status,
+            ':notice': lifecyclePartition('notice'),
+            ...(phase === null ? {} : { ':partition': lifecyclePartition(phase) }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // changed meanwhile: its new status placed it
     }
+  }
+
+  /**
+   * The tenants of a lifecycle phase whose expiry is at or before `until` (and, with `from`, at or
+   * after it), read from the sparse lifecycle index only (never the table): what a scan reads grows
+   * with the tenants due, however long since it last ran. The index is eventually consistent:
+   * callers re-check what they read with conditional writes.
+   */
+  async *inPhase(phase: LifecyclePhase, until?: string, from?: string): AsyncGenerator<TenantInPhase> {
+    let start: Record<string, unknown> | undefined;
+    const range =
+      until === undefined
+        ? ''
+        : from === undefined
+          ? ' AND GSI2SK <= :until'
+          : ' AND GSI2SK BETWEEN :from AND :until';
+    do {
+      const page = await this.#table.client.send(
+        new QueryCommand({
+          TableName: this.#table.name,
+          IndexName: 'GSI2',
+          KeyConditionExpression: `GSI2PK = :partition${range}`,
+          ExpressionAttributeValues: {
+            ':partition': lifecyclePartition(phase),
+            ...(until === undefined ? {} : { ':until': lifecycleSortUntil(until) }),
+            ...(from === undefined ? {} : { ':from': from }),
+          },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const owed = item.noticeOwed;
+        yield {
+          tenant: tenantFromItem(item),
+          ...(owed === 'grace' || owed === 'suspended' ? { noticeOwed: owed } : {}),
+        };
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+
+  /**
+   * Places every tenant written before the lifecycle index existed (expiry-day buckets) in it; a
+   * one-off, read through the tenant listing. Returns the number moved.
+   */
+  async reindexLifecycle(): Promise<number> {
+    let moved = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#table.client.send(
+        new QueryCommand({
+          TableName: this.#table.name,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :listing',
+          ExpressionAttributeValues: { ':listing': TENANT_LISTING },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const tenant = tenantFromItem(item);
+        const index = lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id);
+        // Already placed (written since the index exists): nothing to write.
+        if (
+          item.GSI2SK === index.GSI2SK &&
+          (item.GSI2PK === undefined || String(item.GSI2PK).startsWith('LIFECYCLE#'))
+        )
+          continue;
+        try {
+          await this.#table.client.send(
+            new UpdateCommand({
+              TableName: this.#table.name,
+              Key: tenantKey(tenant.id),
+              UpdateExpression: `SET GSI2SK = :sort${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ', GSI2PK = :partition'}`,
+              // Only records still in the old layout, and only if their status did not change meanwhile.
+              ConditionExpression:
+                '#status = :status AND (attribute_not_exists(GSI2PK) OR begins_with(GSI2PK, :old))',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':sort': index.GSI2SK,
+                ':status': tenant.status,
+                ':old': 'EXPIRY#',
+                ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
+              },
+            }),
+          );
+          moved++;
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return moved;
   }
 
   /** Binds a host of the public domain (the governance console or the free entry). */

@@ -1,5 +1,8 @@
-/** The domain's audit chain (filtered, paged), its verification, and its export as JSON Lines. */
-import type { AuditFilter } from '../../core/audit/chain.ts';
+/**
+ * The domain's audit chain (filtered, paged — all of it, or one category such as `security`), its
+ * verification, and its export as JSON Lines.
+ */
+import { AUDIT_CATEGORIES, type AuditCategory, type AuditFilter } from '../../core/audit/chain.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
@@ -32,6 +35,12 @@ export function auditFilter(query: Readonly<Record<string, string>>): AuditFilte
   if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
     issues.push({ path: 'to', message: 'not before from' });
   }
+  const category = query.category;
+  if (category !== undefined && category !== '') {
+    if ((AUDIT_CATEGORIES as readonly string[]).includes(category))
+      filter.category = category as AuditCategory;
+    else issues.push({ path: 'category', message: `one of: ${AUDIT_CATEGORIES.join(', ')}` });
+  }
   if (issues.length > 0) throw new ValidationError('Invalid audit filter', issues);
   return filter;
 }
@@ -58,15 +67,19 @@ export function auditRoutes(core: Core): Route[] {
       path: '/api/audit',
       auth: 'caller',
       permission: 'audit:read',
-      handle: async ({ domain, request }) => ({
-        status: 200,
-        body: await core.audit.list(
-          domain,
-          pageSize(request.query.limit),
-          request.query.cursor,
-          auditFilter(request.query),
-        ),
-      }),
+      handle: async ({ domain, request }) => {
+        // Windows of suppressed security events that are over get their summary first.
+        await core.securityEvents.flush();
+        return {
+          status: 200,
+          body: await core.audit.list(
+            domain,
+            pageSize(request.query.limit),
+            request.query.cursor,
+            auditFilter(request.query),
+          ),
+        };
+      },
     }),
     route({
       method: 'GET',

@@ -2,7 +2,7 @@
  * The minimal cross-tenant console of whitelisted tenant admins, on the public host: read-only
  * summaries of exactly the tenants on their whitelist, nothing of governance.
  */
-import { NotFoundError } from '../../core/errors.ts';
+import { NotFoundError, unlessNotFound } from '../../core/errors.ts';
 import type { Core } from '../../core/platform.ts';
 import type { Tenant } from '../../core/tenancy/tenants.ts';
 import { type Route, route } from '../router.ts';
@@ -36,7 +36,7 @@ export function consoleRoutes(core: Core): Route[] {
       handle: async ({ domain, caller }) => {
         const tenants: ReturnType<typeof summary>[] = [];
         for (const id of await whitelist(domain, caller.username)) {
-          const tenant = await core.tenants.get(id).catch(() => null);
+          const tenant = await unlessNotFound(core.tenants.get(id));
           if (tenant !== null) tenants.push(summary(tenant));
         }
         return { status: 200, body: { items: tenants } };

@@ -2,10 +2,17 @@
 import { z } from 'zod';
 import { AVAILABILITY_STATES } from '../../core/availability.ts';
 import { NotFoundError } from '../../core/errors.ts';
+import { isJsonObject } from '../../core/json.ts';
 import type { DomainContext, PublicContext, TenantContext } from '../../core/tenancy/domain.ts';
 
-/** A JSON Schema as a request carries it (checked for real by the catalogue's schema module). */
-export const jsonSchemaField = z.union([z.record(z.string(), z.unknown()), z.boolean()]);
+/**
+ * A JSON Schema as a request carries it (checked for real by the catalogue's schema module). Kept as
+ * parsed — a zod record would rebuild it and drop a `__proto__` key.
+ */
+export const jsonSchemaField = z.custom<Record<string, unknown> | boolean>(
+  (value) => typeof value === 'boolean' || isJsonObject(value),
+  { message: 'must be a JSON Schema: an object or a boolean' },
+);
 
 /** The tenant domain of a tenant-only route; anything else has no such thing (404). */
 export function tenantOf(domain: DomainContext, what: string): TenantContext {

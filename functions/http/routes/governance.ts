@@ -6,7 +6,7 @@
  * with strict zod schemas; everything else is a call into `core.governance`.
  */
 import { z } from 'zod';
-import { ForbiddenError, RouteNotFoundError, ValidationError } from '../../core/errors.ts';
+import { ForbiddenError, RouteNotFoundError, unlessNotFound, ValidationError } from '../../core/errors.ts';
 import { type Acting, recordPublic } from '../../core/governance/acting.ts';
 import { LEDGER_KINDS } from '../../core/governance/customers.ts';
 import { runScan } from '../../core/governance/lifecycle.ts';
@@ -293,7 +293,7 @@ export function governanceDomainRoutes(core: Core): Route[] {
         const customer = await governance.customers.get(param(request, 'id'));
         const tenants: ReturnType<typeof summary>[] = [];
         for (const id of await governance.customers.tenantIdsOf(customer.id)) {
-          const tenant = await governance.tenants.get(id).catch(() => null);
+          const tenant = await unlessNotFound(governance.tenants.get(id));
           if (tenant !== null && tenant.customerId === customer.id) tenants.push(summary(tenant));
         }
         return { status: 200, body: { ...customer, tenants } };

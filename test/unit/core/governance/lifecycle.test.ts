@@ -1,14 +1,19 @@
 /**
  * Lifecycle scans against a real local store: each reminder and notice lands once even when a run
- * crashes after any of its writes and is run again, a scan reads only the expiry-day buckets of
- * its window, and a scan the registry does not hold is an error rather than a silent success.
+ * crashes after any of its writes and is run again, a scan reads only the tenants that can be due,
+ * the expiry shutdown finds a tenant however long ago it expired (also one written before the
+ * lifecycle index), and a scan the registry does not hold is an error rather than a silent success.
  */
+
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Announcements } from '../../../../functions/core/foundation/announcements.ts';
 import type { Acting } from '../../../../functions/core/governance/acting.ts';
 import { DAY_MS } from '../../../../functions/core/governance/dates.ts';
 import { ScanUnavailableError } from '../../../../functions/core/governance/errors.ts';
+import { scanStateKey } from '../../../../functions/core/governance/keys.ts';
 import { createScanRegistry, runScan } from '../../../../functions/core/governance/lifecycle.ts';
+import { tenantKey } from '../../../../functions/core/keys.ts';
 import type { TenantContext } from '../../../../functions/core/tenancy/domain.ts';
 import { SimulatedCrash, startTestStore, type TestStore } from './store.ts';
 
@@ -22,6 +27,8 @@ let sequence = 0;
 beforeAll(async () => {
   store = await startTestStore();
   customerId = (await store.governance.customers.create({ name: 'Scanco', contacts: [] }, by)).id;
+  // The first scan ever marks the lifecycle index as complete; crash counts below start after it.
+  await store.governance.lifecycle.expiryShutdown({ now: new Date(EXPIRY - 1000 * DAY_MS) });
 });
 afterAll(async () => {
   await store?.stop();
@@ -109,6 +116,8 @@ describe('expiry shutdown', () => {
   it('owes the grace notice even when a run crashed right after the status change', async () => {
     const tenant = await freshTenant(EXPIRY + 200 * DAY_MS, 'trial');
     const now = new Date(EXPIRY + 200 * DAY_MS + 3_600_000);
+    // Everything due before this tenant first, so the crash below hits its status change.
+    await store.governance.lifecycle.expiryShutdown({ now: new Date(EXPIRY + 200 * DAY_MS - 1000) });
     store.crashAfter(1);
     await expect(store.governance.lifecycle.expiryShutdown({ now })).rejects.toBeInstanceOf(SimulatedCrash);
     expect((await store.governance.tenants.get(tenant.id)).status).toBe('grace');
@@ -118,6 +127,42 @@ describe('expiry shutdown', () => {
     const notices = (await announcementsOf(tenant.id)).filter((item) => /has expired/.test(item.title));
     expect(notices).toHaveLength(1);
     expect((await ledgerOf(tenant.id)).map((entry) => entry.kind)).toContain('tenant-grace');
+  });
+});
+
+describe('expiry shutdown fails closed', () => {
+  it('suspends a tenant that expired long before any run, reading only the tenants due', async () => {
+    const now = new Date(EXPIRY + 900 * DAY_MS);
+    await store.governance.lifecycle.expiryShutdown({ now: new Date(now.getTime() - DAY_MS) });
+    const forgotten = await freshTenant(now.getTime() - 400 * DAY_MS);
+    const future = await freshTenant(now.getTime() + 400 * DAY_MS);
+    const result = await store.governance.lifecycle.expiryShutdown({ now });
+    expect(result.changed).toEqual([{ tenantId: forgotten.id, action: 'suspended' }]);
+    expect(result.scanned).toBe(1);
+    expect((await store.governance.tenants.get(forgotten.id)).status).toBe('suspended');
+    expect((await store.governance.tenants.get(future.id)).status).toBe('active');
+    // Suspended, it leaves the index: the next run reads nothing.
+    expect((await store.governance.lifecycle.expiryShutdown({ now })).scanned).toBe(0);
+  });
+
+  it('places tenants written before the lifecycle index in it, once', async () => {
+    const now = new Date(EXPIRY + 1900 * DAY_MS);
+    await store.governance.lifecycle.expiryShutdown({ now: new Date(now.getTime() - DAY_MS) });
+    const legacy = await freshTenant(now.getTime() - 500 * DAY_MS);
+    // The layout of before: an expiry-day bucket, no lifecycle phase; and the index unmarked.
+    await store.table.client.send(
+      new UpdateCommand({
+        TableName: store.table.name,
+        Key: tenantKey(legacy.id),
+        UpdateExpression: 'SET GSI2PK = :bucket, GSI2SK = :id',
+        ExpressionAttributeValues: { ':bucket': `EXPIRY#${legacy.expiresAt.slice(0, 10)}`, ':id': legacy.id },
+      }),
+    );
+    await store.table.client.send(
+      new DeleteCommand({ TableName: store.table.name, Key: scanStateKey('lifecycle-index') }),
+    );
+    const result = await store.governance.lifecycle.expiryShutdown({ now });
+    expect(result.changed).toEqual([{ tenantId: legacy.id, action: 'suspended' }]);
   });
 });
 

@@ -1,0 +1,103 @@
+/**
+ * PENDING — for the lead (issue 12, bullets 2 and 3), in files of the result channel that issue 11
+ * is rewriting; not collected by vitest until renamed `recording-fidelity.test.ts`.
+ *
+ * What makes it pass (nothing in functions/core needs to change; the core side is done):
+ * 1. functions/results-recorder/index.ts parses a report with `parseJson` from
+ *    functions/core/json.ts instead of `JSON.parse`, so 2**70 or -0.0 in a script's output reach
+ *    `Executions.recordResult` as written (it stores them as JSON text and returns them exactly).
+ * 2. The declared output limit is the real one: `MAX_OUTPUT_BYTES` (functions/core/executions,
+ *    256 KiB of compact UTF-8 JSON) must fit through the result channel. Today the worker's result
+ *    message is capped at 256 KiB − 2 KiB (functions/script-worker/script_worker/messages.py,
+ *    MAX_MESSAGE_BYTES) with the envelope inside it, so any output over ~258,000 bytes becomes
+ *    `killed(output)` "does not fit in a result message" (~2.3 KB under the declared limit). Either
+ *    give the results queue room for an output of MAX_OUTPUT_BYTES plus the envelope (SQS takes
+ *    messages up to 1 MiB; set MaximumMessageSize on the results queue and the worker's budget to
+ *    match), or carry outputs over the message budget out of band.
+ * 3. One measure of "output bytes" everywhere: the runtime (layers/python-runtime child.py
+ *    `_encode_output`) counts the ASCII-escaped JSON (`é` = 6 bytes) while the core counts UTF-8
+ *    (`é` = 2 bytes). `JOB_OUTPUT_BYTES` (functions/core/executors/python-script.ts) should be
+ *    `MAX_OUTPUT_BYTES` and the runtime should measure
+ *    `len(json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_OUTPUT_BYTES } from '../../functions/core/executions/executions.ts';
+import type { TestResponse } from '../support/http.ts';
+import { HOSTS, startTestPlatform } from '../support/platform.ts';
+
+const PASSWORD = 'recording-fidelity-password';
+const t = await startTestPlatform(PASSWORD);
+let alice: string;
+
+beforeAll(async () => {
+  alice = await t.login(HOSTS.acme, 'alice');
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+function api(method: string, path: string, body?: unknown) {
+  return t.send({ host: HOSTS.acme, token: alice, method, path, ...(body === undefined ? {} : { body }) });
+}
+
+async function runScript(source: string, input: Record<string, unknown> = {}): Promise<TestResponse> {
+  const asset = await api('POST', '/api/assets/scripts', { name: 'r.py', source });
+  expect(asset.status, asset.text).toBe(201);
+  const skill = await api('POST', '/api/skills', {
+    name: 'Recording',
+    description: '',
+    inputSchema: { type: 'object' },
+    outputSchema: {},
+    risk: 'low',
+    asset: { kind: 'python-script', id: asset.body.id, version: 'active' },
+    limits: { timeoutSeconds: 30 },
+  });
+  expect(skill.status, skill.text).toBe(201);
+  const started = await api('POST', `/api/skills/${skill.body.id}/executions`, { input });
+  expect(started.status, started.text).toBe(202);
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const run = await api('GET', `/api/executions/${started.body.id}`);
+    if (!['requested', 'queued', 'running'].includes(run.body.status)) return run;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the run never finished');
+}
+
+describe('a script output is recorded exactly', () => {
+  it('returns big integers and -0.0 as the script wrote them', async () => {
+    const run = await runScript(
+      'def main(inputs, ctx):\n    return {"big": 2**70, "negZero": -0.0, "neg": -(10**30)}\n',
+    );
+    expect(run.body.status, run.text).toBe('succeeded');
+    expect(run.text).toContain(
+      '"output":{"big":1180591620717411303424,"negZero":-0.0,"neg":-1000000000000000000000000000000}',
+    );
+  });
+});
+
+describe('the declared output limit is the real one', () => {
+  // {"s":"…"} is 8 bytes around the string.
+  it('records an output of exactly MAX_OUTPUT_BYTES, with a full input and full logs', async () => {
+    const run = await runScript(
+      `def main(inputs, ctx):\n    print("o" * 70000)\n    return {"s": "x" * ${MAX_OUTPUT_BYTES - 8}}\n`,
+      { pad: 'p'.repeat(60_000) },
+    );
+    expect(run.body.status, run.text.slice(0, 500)).toBe('succeeded');
+    expect(String(run.body.output.s).length).toBe(MAX_OUTPUT_BYTES - 8);
+  });
+
+  it('counts UTF-8 bytes, as the API does', async () => {
+    // 2 bytes of UTF-8 each, 6 bytes each when ASCII-escaped: under the limit by the declared measure.
+    const run = await runScript(
+      `def main(inputs, ctx):\n    return {"s": "é" * ${Math.floor((MAX_OUTPUT_BYTES - 8) / 2)}}\n`,
+    );
+    expect(run.body.status, run.text.slice(0, 500)).toBe('succeeded');
+  });
+
+  it('fails one byte over, naming the limit', async () => {
+    const run = await runScript(`def main(inputs, ctx):\n    return {"s": "x" * ${MAX_OUTPUT_BYTES - 7}}\n`);
+    expect(run.body.status).toBe('failed');
+    expect(run.body.error).toMatchObject({ limit: 'output' });
+    expect(String(run.body.error.message)).toContain(String(MAX_OUTPUT_BYTES));
+  });
+});

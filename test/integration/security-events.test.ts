@@ -1,0 +1,135 @@
+/**
+ * Security events (issue 12): refused privileged requests and refused tokens land in the audit
+ * chain of the domain attacked — visible to its admins, filterable, never in another tenant's
+ * chain — rate-limited per source so a flood cannot fill the chain, with one summary of what was
+ * suppressed; the chain still verifies.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../../functions/core/audit/chain.ts';
+import { SecurityEvents } from '../../functions/core/security/events.ts';
+import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
+import { readTenantSummary } from '../../functions/core/tenancy/hosts.ts';
+import { expectProblem, HOSTS, startTestPlatform } from '../support/platform.ts';
+
+const t = await startTestPlatform('security-events-password');
+let alice: string;
+let bob: string;
+let gina: string;
+let root: string;
+
+beforeAll(async () => {
+  [alice, bob, gina, root] = await Promise.all([
+    t.login(HOSTS.acme, 'alice'),
+    t.login(HOSTS.acme, 'bob'),
+    t.login(HOSTS.globex, 'gina'),
+    t.login(HOSTS.admin, 'admin'),
+  ]);
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+async function securityEntries(host: string, token: string): Promise<AuditEntry[]> {
+  const response = await t.send({ host, token, path: '/api/audit?category=security&limit=100' });
+  expect(response.status, response.text).toBe(200);
+  return response.body.items as AuditEntry[];
+}
+
+describe('refusals are recorded in the attacked domain', () => {
+  it('records a privileged request refused to a signed-in user, for the tenant admins', async () => {
+    const refused = await t.send({
+      host: HOSTS.acme,
+      token: bob,
+      method: 'POST',
+      path: '/api/users',
+      body: { username: 'mallory', password: 'mallory-password', roles: ['admin'] },
+    });
+    expectProblem(refused, 403);
+    const entries = await securityEntries(HOSTS.acme, alice);
+    const entry = entries.find((item) => item.action === 'security.privileged-request-refused');
+    expect(entry).toMatchObject({
+      actor: { username: 'bob', via: 'security' },
+      details: {
+        kind: 'privileged-request-refused',
+        method: 'POST',
+        route: '/api/users',
+        permission: 'user:manage',
+      },
+    });
+    expect(entry?.target).toMatch(/^source:/);
+    // Only security entries come back under the filter; the full chain holds them too.
+    expect(entries.every((item) => item.action.startsWith('security.'))).toBe(true);
+    const all = await t.send({ host: HOSTS.acme, token: alice, path: '/api/audit?limit=100' });
+    expect((all.body.items as AuditEntry[]).some((item) => item.id === entry?.id)).toBe(true);
+  });
+
+  it("records another tenant's token in the chain of the host it was used on, not its own", async () => {
+    const before = (await securityEntries(HOSTS.acme, alice)).length;
+    const crossTenant = await t.send({ host: HOSTS.globex, token: alice, path: '/api/skills' });
+    expectProblem(crossTenant, 401);
+    const forged = await t.send({ host: HOSTS.globex, token: `${gina.slice(0, -4)}AAAA`, path: '/api/me' });
+    expectProblem(forged, 401);
+    const globex = await securityEntries(HOSTS.globex, gina);
+    expect(globex.filter((item) => item.action === 'security.token-refused').length).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(JSON.stringify(globex)).not.toContain(alice);
+    expect((await securityEntries(HOSTS.acme, alice)).length).toBe(before);
+  });
+
+  it('records tokens refused on the governance host in the platform audit, for super-admins', async () => {
+    expectProblem(await t.send({ host: HOSTS.admin, token: alice, path: '/api/tenants' }), 401);
+    const entries = await securityEntries(HOSTS.admin, root);
+    expect(entries.some((item) => item.action === 'security.token-refused')).toBe(true);
+  });
+
+  it('keeps the filter to the callers who may read the audit, and to known categories', async () => {
+    expectProblem(await t.send({ host: HOSTS.acme, token: bob, path: '/api/audit?category=security' }), 403);
+    expectProblem(await t.send({ host: HOSTS.acme, token: alice, path: '/api/audit?category=nope' }), 422);
+    const verify = await t.send({ host: HOSTS.acme, token: alice, path: '/api/audit/verify' });
+    expect(verify.body.valid, verify.text).toBe(true);
+  });
+});
+
+describe('flood control', () => {
+  it('writes a bounded number per source and window, then one summary of the rest', async () => {
+    const tenant = await readTenantSummary(t.core.table, 'globex', true);
+    if (tenant === null) throw new Error('globex missing');
+    const domain: TenantContext = { kind: 'tenant', host: HOSTS.globex, tenant };
+    let clock = Date.parse('2031-01-01T00:00:10.000Z');
+    const events = new SecurityEvents({
+      table: t.core.table,
+      audit: t.core.audit,
+      now: () => new Date(clock),
+      maxPerWindow: 5,
+      windowSeconds: 60,
+    });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      outcomes.push(
+        await events.record(domain, {
+          kind: 'internal-message-refused',
+          source: 'queue:execution-results',
+          detail: { messageId: `m-${i}`, reason: 'bad signature', nested: { dropped: true } },
+        }),
+      );
+      clock += 100;
+    }
+    expect(outcomes.filter((outcome) => outcome === 'recorded')).toHaveLength(5);
+    // Another source has its own budget.
+    expect(await events.record(domain, { kind: 'token-refused', source: '203.0.113.9' })).toBe('recorded');
+
+    clock = Date.parse('2031-01-01T00:01:30.000Z'); // the window is over
+    expect(await events.flush()).toBe(1);
+    expect(await events.flush()).toBe(0); // once
+    const page = await t.core.audit.list(domain, 100, undefined, { category: 'security' });
+    const fromQueue = page.items.filter((item) => item.target === 'source:queue:execution-results');
+    expect(fromQueue.filter((item) => item.action === 'security.internal-message-refused')).toHaveLength(5);
+    expect(fromQueue.find((item) => item.action === 'security.suppressed')?.details).toMatchObject({
+      kind: 'internal-message-refused',
+      suppressed: 35,
+      recorded: 5,
+    });
+    expect(fromQueue[fromQueue.length - 1]?.details).not.toHaveProperty('nested');
+  });
+});
