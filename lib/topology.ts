@@ -84,7 +84,15 @@ export interface QueueSpec {
    */
   readonly deadLetterConsumer: FunctionName | null;
   readonly retentionSeconds: number;
+  /**
+   * Largest message (SQS allows 1 MiB). A result carries an output of the declared limit (256 KiB of
+   * UTF-8 JSON, ASCII-escaped on the wire) with its logs; a job carries a script of 256 KiB and its input.
+   */
+  readonly maxMessageBytes: number;
 }
+
+/** SQS's largest message. */
+export const MAX_QUEUE_MESSAGE_BYTES = 1024 * 1024;
 
 /**
  * A viewer path the edge sends to the API of a host's surface instead of a static site: `exact`
@@ -285,6 +293,7 @@ function queue(
     ...options,
     visibilityTimeoutSeconds: functions[consumer].timeoutSeconds * VISIBILITY_FACTOR,
     retentionSeconds: 4 * 24 * 3600,
+    maxMessageBytes: MAX_QUEUE_MESSAGE_BYTES,
   };
 }
 

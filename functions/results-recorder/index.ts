@@ -14,6 +14,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { tableFromEnv } from '../core/db.ts';
+import { parseJson } from '../core/json.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { createCore } from '../core/platform.ts';
 import { macOf } from '../core/queues.ts';
@@ -83,7 +84,8 @@ async function recordReport(record: SQSRecord): Promise<void> {
     refused(record, 'the report MAC does not verify');
     return;
   }
-  const parsed = report.safeParse(JSON.parse(record.body));
+  // Lossless: a script's big integers and -0 reach the run's output as the script wrote them.
+  const parsed = report.safeParse(parseJson(record.body));
   if (!parsed.success) {
     // Not retryable: a malformed report will never parse. Logged loudly, then dropped from the queue.
     logger.error('Unreadable execution report', { messageId: record.messageId, issues: parsed.error.issues });
@@ -132,7 +134,7 @@ async function recordDeadJob(record: SQSRecord): Promise<void> {
   }
   let body: unknown;
   try {
-    body = JSON.parse(record.body);
+    body = parseJson(record.body);
   } catch {
     body = undefined;
   }

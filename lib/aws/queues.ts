@@ -42,6 +42,8 @@ export class ExecutionQueues extends Construct {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
         retentionPeriod: DEAD_LETTER_RETENTION,
+        // A dead letter is the message that died: as large as its queue takes.
+        maxMessageSizeBytes: spec.maxMessageBytes,
         ...(deadLetterConsumer === null
           ? {}
           : {
@@ -56,6 +58,7 @@ export class ExecutionQueues extends Construct {
         enforceSSL: true,
         visibilityTimeout: Duration.seconds(spec.visibilityTimeoutSeconds),
         retentionPeriod: Duration.seconds(spec.retentionSeconds),
+        maxMessageSizeBytes: spec.maxMessageBytes,
         deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: spec.maxReceiveCount },
       });
       const deadLetterAlarm = new Alarm(this, `${deadLetterName}-visible`, {

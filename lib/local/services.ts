@@ -209,7 +209,11 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     const dlq = await sqs.send(
       new CreateQueueCommand({
         QueueName: deadLetterQueueName(spec.name),
-        Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600), VisibilityTimeout: visibility },
+        Attributes: {
+          MessageRetentionPeriod: String(14 * 24 * 3600),
+          VisibilityTimeout: visibility,
+          MaximumMessageSize: String(spec.maxMessageBytes),
+        },
       }),
     );
     const deadLetterUrl = dlq.QueueUrl as string;
@@ -223,6 +227,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
         Attributes: {
           VisibilityTimeout: visibility,
           MessageRetentionPeriod: String(spec.retentionSeconds),
+          MaximumMessageSize: String(spec.maxMessageBytes),
           RedrivePolicy: JSON.stringify({
             deadLetterTargetArn: deadLetterArn,
             maxReceiveCount: String(spec.maxReceiveCount),

@@ -19,6 +19,7 @@
  */
 
 import { ExecFabricError, ForbiddenError, ValidationError } from '../errors.ts';
+import { parseJson } from '../json.ts';
 import type { ExecutionError, ResultReport, StartedReport } from '../executions/executions.ts';
 import { type MessageSigner, unseal } from '../messages/signing.ts';
 import { type CredentialReader, CredentialStoreError, type StoredCredential } from '../secrets/store.ts';
@@ -55,8 +56,8 @@ import { substituteBody, substitutePath, substituteQuery } from './templates.ts'
 export const CLAIM_TTL_SECONDS = 7 * 24 * 3600;
 /** Time kept back from the invocation to send the result. */
 export const RESULT_RESERVE_MS = 5_000;
-/** A result must fit one SQS message (256 KiB) with room for its envelope. */
-export const MAX_RESULT_BYTES = 250 * 1024;
+/** A result must fit one SQS message (1 MiB, the results queue's maximum) with room for its envelope. */
+export const MAX_RESULT_BYTES = 1024 * 1024 - 4 * 1024;
 /** Bytes of a failed response's body kept in the run's stderr. */
 export const ERROR_BODY_BYTES = 2048;
 
@@ -106,7 +107,8 @@ export async function processHttpRecord(
   }
   let body: unknown;
   try {
-    body = JSON.parse(record.body);
+    // Lossless: a run input's big integers reach the request's placeholders exactly.
+    body = parseJson(record.body);
   } catch {
     body = undefined;
   }

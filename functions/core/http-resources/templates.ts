@@ -12,6 +12,7 @@
  * (a segment that is only `*` needs at least one character), and a final `/**` matches any number
  * of further segments (none included). Dot segments are never allowed, encoded or not.
  */
+import { isRawNumber } from '../json.ts';
 import { ValidationError } from '../errors.ts';
 import { HttpRequestRefusedError, InputPlaceholderError } from './errors.ts';
 
@@ -49,6 +50,8 @@ function scalarText(value: unknown, dotted: string, where: string): string {
   if (typeof value === 'string') return value;
   if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean')
     return String(value);
+  // A number kept exactly as the client wrote it (beyond what a double holds): its own text.
+  if (isRawNumber(value)) return value.rawJSON;
   throw new InputPlaceholderError(
     `${fieldPath(dotted)} must be a string, number or boolean to be used in the ${where}`,
     fieldPath(dotted),

@@ -12,8 +12,9 @@ from execfabric_runtime import Outcome
 
 from .jobs import Job
 
-#: SQS refuses bodies over 256 KiB; keep some room below it.
-MAX_MESSAGE_BYTES = 256 * 1024 - 2048
+#: The results queue takes bodies up to 1 MiB (its MaximumMessageSize); keep some room below it, so
+#: that an output of the declared limit (256 KiB of UTF-8 JSON) always fits with full logs.
+MAX_MESSAGE_BYTES = 1024 * 1024 - 4096
 MIN_LOG_CHARS = 256
 
 

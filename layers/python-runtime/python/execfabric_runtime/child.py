@@ -142,6 +142,8 @@ def classify(error: BaseException, job_limits: rlimits.Limits) -> dict[str, Any]
 
 
 def _encode_output(value: object, job_limits: rlimits.Limits) -> dict[str, Any] | bytes:
+    """The result line of a returned value. The limit counts compact JSON in UTF-8 (as the platform's
+    API does); the line itself is ASCII-escaped JSON, so any string survives the pipes and queues."""
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=True, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError) as error:
@@ -155,11 +157,18 @@ def _encode_output(value: object, job_limits: rlimits.Limits) -> dict[str, Any] 
                 ),
             },
         }
-    if len(text) > job_limits.outputBytes:
+    # Without escapes the ASCII text is the UTF-8 text; with them, measure the UTF-8 form.
+    size = len(text) if "\\u" not in text else _utf8_size(value)
+    if size > job_limits.outputBytes:
         return _killed(
-            "output", f"the return value is {len(text)} bytes of JSON, over the limit of {job_limits.outputBytes}"
+            "output", f"the return value is {size} bytes of JSON, over the limit of {job_limits.outputBytes}"
         )
     return b'{"status":"succeeded","output":' + text.encode("ascii") + b"}"
+
+
+def _utf8_size(value: object) -> int:
+    compact = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    return len(compact.encode("utf-8", "surrogatepass"))
 
 
 def _run(

@@ -402,7 +402,8 @@ class Sandbox:
     def _drive(self, slot: _Slot, payload: bytes, limits: Limits, relay: Relay | None, job_deadline: float) -> _Raw:
         assert self._control is not None
         stdout, stderr = Capture(limits.logBytes), Capture(limits.logBytes)
-        lines = _Lines(max(limits.outputBytes + RESULT_ENVELOPE_BYTES, MAX_CALL_BYTES))
+        # The result line is ASCII-escaped JSON: up to 6 bytes for each byte the limit counts.
+        lines = _Lines(max(6 * limits.outputBytes + RESULT_ENVELOPE_BYTES, MAX_CALL_BYTES))
         baseline: float | None = None
         result: bytes | None = None
         calls = 0

@@ -1,24 +1,7 @@
 /**
- * PENDING — for the lead (issue 12, bullets 2 and 3), in files of the result channel that issue 11
- * is rewriting; not collected by vitest until renamed `recording-fidelity.test.ts`.
- *
- * What makes it pass (nothing in functions/core needs to change; the core side is done):
- * 1. functions/results-recorder/index.ts parses a report with `parseJson` from
- *    functions/core/json.ts instead of `JSON.parse`, so 2**70 or -0.0 in a script's output reach
- *    `Executions.recordResult` as written (it stores them as JSON text and returns them exactly).
- * 2. The declared output limit is the real one: `MAX_OUTPUT_BYTES` (functions/core/executions,
- *    256 KiB of compact UTF-8 JSON) must fit through the result channel. Today the worker's result
- *    message is capped at 256 KiB − 2 KiB (functions/script-worker/script_worker/messages.py,
- *    MAX_MESSAGE_BYTES) with the envelope inside it, so any output over ~258,000 bytes becomes
- *    `killed(output)` "does not fit in a result message" (~2.3 KB under the declared limit). Either
- *    give the results queue room for an output of MAX_OUTPUT_BYTES plus the envelope (SQS takes
- *    messages up to 1 MiB; set MaximumMessageSize on the results queue and the worker's budget to
- *    match), or carry outputs over the message budget out of band.
- * 3. One measure of "output bytes" everywhere: the runtime (layers/python-runtime child.py
- *    `_encode_output`) counts the ASCII-escaped JSON (`é` = 6 bytes) while the core counts UTF-8
- *    (`é` = 2 bytes). `JOB_OUTPUT_BYTES` (functions/core/executors/python-script.ts) should be
- *    `MAX_OUTPUT_BYTES` and the runtime should measure
- *    `len(json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))`.
+ * A script's output is recorded exactly (issue 12): big integers and -0.0 as the script wrote them,
+ * and the declared output limit (MAX_OUTPUT_BYTES of compact UTF-8 JSON) is the real one through the
+ * whole result channel — the runtime, the worker's result message, the results queue and the recorder.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_OUTPUT_BYTES } from '../../functions/core/executions/executions.ts';
