@@ -7,7 +7,10 @@
  * Nothing is believed before its MAC verifies: reports under the reports key, dead jobs under the
  * jobs key (a forged dead letter could otherwise fail another tenant's run). A message that does not
  * verify, or a result for a run that already ended, is logged as a security event and changes
- * nothing. Tenant and execution ids are taken only from a verified body.
+ * nothing; it is also recorded in the public domain's audit as a security event (rate-limited per
+ * source by `core.securityEvents`). Tenant and execution ids are taken only from a verified body.
+ * The runtimes report what they refused themselves (a forged job, a forged grant) as signed
+ * `security` reports, recorded the same way.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
@@ -45,6 +48,13 @@ const egressUse = z.object({
 
 const report = z.discriminatedUnion('kind', [
   z.object({
+    // What a runtime refused (a forged job or grant), reported through this one recording path.
+    kind: z.literal('security'),
+    event: z.string().max(64),
+    source: z.string().max(128),
+    detail: z.record(z.string(), z.unknown()).optional(),
+  }),
+  z.object({
     kind: z.literal('started'),
     executionId: z.string(),
     tenantId: z.string(),
@@ -69,7 +79,16 @@ const report = z.discriminatedUnion('kind', [
 /** What the recorder needs from a dead job: whose execution it was. */
 const deadJob = z.object({ executionId: z.string(), tenantId: z.string() });
 
-function refused(record: SQSRecord, reason: string, fields: Record<string, unknown> = {}): void {
+/** `arn:…:execution-results` → `queue:execution-results`. */
+function queueOf(record: SQSRecord): string {
+  return `queue:${record.eventSourceARN.split(':').pop() ?? 'unknown'}`;
+}
+
+async function refused(
+  record: SQSRecord,
+  reason: string,
+  fields: Record<string, unknown> = {},
+): Promise<void> {
   logger.warn('Refused an internal message', {
     securityEvent: 'message-refused',
     reason,
@@ -77,11 +96,16 @@ function refused(record: SQSRecord, reason: string, fields: Record<string, unkno
     source: record.eventSourceARN,
     ...fields,
   });
+  await core.securityEvents.record('public', {
+    kind: 'internal-message-refused',
+    source: queueOf(record),
+    detail: { messageId: record.messageId, reason, ...fields },
+  });
 }
 
 async function recordReport(record: SQSRecord): Promise<void> {
   if (!signer.verify('report', record.body, macOf(record))) {
-    refused(record, 'the report MAC does not verify');
+    await refused(record, 'the report MAC does not verify');
     return;
   }
   // Lossless: a script's big integers and -0 reach the run's output as the script wrote them.
@@ -89,6 +113,15 @@ async function recordReport(record: SQSRecord): Promise<void> {
   if (!parsed.success) {
     // Not retryable: a malformed report will never parse. Logged loudly, then dropped from the queue.
     logger.error('Unreadable execution report', { messageId: record.messageId, issues: parsed.error.issues });
+    return;
+  }
+  if (parsed.data.kind === 'security') {
+    // The refused message named a tenant only as a claim: the event belongs to the platform.
+    await core.securityEvents.record('public', {
+      kind: 'internal-message-refused',
+      source: parsed.data.source,
+      detail: { event: parsed.data.event, ...(parsed.data.detail ?? {}) },
+    });
     return;
   }
   const domain = await tenantContext(core.table, parsed.data.tenantId);
@@ -113,7 +146,7 @@ async function recordReport(record: SQSRecord): Promise<void> {
   }
   const outcome = await core.executions.recordResult(domain, result);
   if (outcome === 'replayed' || outcome === 'unknown-run') {
-    refused(record, outcome === 'replayed' ? 'a replayed result' : 'a result for no such run', {
+    await refused(record, outcome === 'replayed' ? 'a replayed result' : 'a result for no such run', {
       tenantId: result.tenantId,
       executionId: result.executionId,
     });
@@ -129,7 +162,7 @@ async function recordReport(record: SQSRecord): Promise<void> {
 
 async function recordDeadJob(record: SQSRecord): Promise<void> {
   if (!signer.verify('job', record.body, macOf(record))) {
-    refused(record, 'the dead job MAC does not verify');
+    await refused(record, 'the dead job MAC does not verify');
     return;
   }
   let body: unknown;
@@ -147,7 +180,13 @@ async function recordDeadJob(record: SQSRecord): Promise<void> {
     return;
   }
   const domain = await tenantContext(core.table, parsed.data.tenantId);
-  if (domain === null) return;
+  if (domain === null) {
+    logger.error('Dead job for an unknown tenant', {
+      messageId: record.messageId,
+      tenantId: parsed.data.tenantId,
+    });
+    return;
+  }
   await core.executions.fail(domain, parsed.data.executionId, {
     type: 'DeadLettered',
     message: `The job could not be processed after ${record.attributes.ApproximateReceiveCount ?? 'several'} receives`,

@@ -614,6 +614,26 @@ describe.each([
     expect(logged).toMatch(/"securityEvent":"grant-refused"/);
     expect(logged).toMatch(/a replayed result/);
     expect(logged).toMatch(/refused an invocation \(security event\)/);
+    // …and recorded in the platform's audit as security events (from the recorder and the runtimes).
+    let recorded: { action: string; target: string }[] = [];
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const events = await api(HOSTS.admin, admin, 'GET', '/api/audit?category=security&limit=100');
+      recorded = events.body.items.filter(
+        (entry: { action: string }) => entry.action === 'security.internal-message-refused',
+      );
+      if (recorded.length >= 7) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const sources = new Set(recorded.map((entry) => entry.target));
+    expect(sources).toEqual(
+      new Set([
+        'source:queue:execution-results',
+        'source:queue:http-executions',
+        'source:queue:script-executions-dlq',
+        'source:queue:script-executions',
+        'source:invoke:http-executor',
+      ]),
+    );
   });
 });
 

@@ -19,8 +19,8 @@
  */
 
 import { ExecFabricError, ForbiddenError, ValidationError } from '../errors.ts';
-import { parseJson } from '../json.ts';
 import type { ExecutionError, ResultReport, StartedReport } from '../executions/executions.ts';
+import { parseJson } from '../json.ts';
 import { type MessageSigner, unseal } from '../messages/signing.ts';
 import { type CredentialReader, CredentialStoreError, type StoredCredential } from '../secrets/store.ts';
 import {
@@ -67,7 +67,7 @@ export interface HttpRuntimePorts {
   /** True when this call claimed the job; false when it was claimed before. */
   claim(jobId: string, expiresAtEpoch: number): Promise<boolean>;
   /** Sends a report to the execution-results queue. */
-  report(message: StartedReport | ResultReport): Promise<void>;
+  report(message: StartedReport | ResultReport | SecurityReport): Promise<void>;
   readonly credentials: CredentialReader;
   /** Whether this deployment honours `localDevelopment` resources. */
   readonly allowLocalDevelopment: boolean;
@@ -77,6 +77,27 @@ export interface HttpRuntimePorts {
   log(level: LogLevel, message: string, fields: Record<string, unknown>): void;
   readonly now?: () => Date;
   readonly resolver?: Resolver;
+}
+
+/** What the executor refused, reported through the recording path (recorded as a security event). */
+export interface SecurityReport {
+  readonly kind: 'security';
+  readonly event: string;
+  readonly source: string;
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** Logs a refusal and reports it; a report that cannot be sent is logged (the refusal stands). */
+async function securityEvent(
+  ports: HttpRuntimePorts,
+  event: string,
+  source: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  ports.log('warn', 'Refused an internal message', { securityEvent: event, ...detail });
+  await ports.report({ kind: 'security', event, source, detail }).catch((error: unknown) => {
+    ports.log('error', 'Security event not reported', { securityEvent: event, error: (error as Error).name });
+  });
 }
 
 interface Attempt {
@@ -99,9 +120,9 @@ export async function processHttpRecord(
   remainingMs: () => number,
 ): Promise<boolean> {
   if (!ports.signer.verify('job', record.body, record.mac)) {
-    ports.log('warn', 'Refused an http job whose MAC does not verify', {
-      securityEvent: 'message-refused',
+    await securityEvent(ports, 'message-refused', 'queue:http-executions', {
       messageId: record.messageId,
+      reason: 'the http job MAC does not verify',
     });
     return true;
   }
@@ -367,8 +388,8 @@ export async function relayEgressCall(
   const raw = unseal(ports.signer, 'grant', relay.data.grant);
   const grant = raw === null ? null : egressGrantSchema.safeParse(raw);
   if (grant === null || !grant.success) {
-    ports.log('warn', 'Refused a relayed call whose egress grant does not verify', {
-      securityEvent: 'grant-refused',
+    await securityEvent(ports, 'grant-refused', 'invoke:http-executor', {
+      reason: "a relayed call's egress grant does not verify",
     });
     return refusedCall('GrantRefused', "The run's egress grant could not be verified");
   }

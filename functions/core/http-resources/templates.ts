@@ -12,8 +12,9 @@
  * (a segment that is only `*` needs at least one character), and a final `/**` matches any number
  * of further segments (none included). Dot segments are never allowed, encoded or not.
  */
-import { isRawNumber } from '../json.ts';
+
 import { ValidationError } from '../errors.ts';
+import { isRawNumber } from '../json.ts';
 import { HttpRequestRefusedError, InputPlaceholderError } from './errors.ts';
 
 /** `{input.a}` or `{input.a.b}`: identifiers joined by dots. */

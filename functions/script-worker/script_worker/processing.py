@@ -155,8 +155,24 @@ class Egress:
         return answer
 
 
-def _security_event(log: Log, what: str, message_id: object, **fields: Any) -> None:
+def _security_event(
+    log: Log, ports: Ports, keys: MessageKeys, what: str, message_id: object, **fields: Any
+) -> None:
+    """Logs a refused message and reports it (signed) through the recording path, which records it in
+    the platform's audit as a security event. A report that cannot be sent is logged, not retried."""
     log({"level": "WARN", "event": "message-refused", "securityEvent": what, "messageId": message_id, **fields})
+    report = encode(
+        {
+            "kind": "security",
+            "event": what,
+            "source": "queue:script-executions",
+            "detail": {"messageId": str(message_id or ""), **{key: str(value)[:500] for key, value in fields.items()}},
+        }
+    )
+    try:
+        ports.send(report, keys.sign("report", report))
+    except Exception as error:  # the refusal stands either way
+        log({"level": "ERROR", "event": "security-report-not-sent", "messageId": message_id, "error": repr(error)})
 
 
 def process_record(
@@ -178,13 +194,15 @@ def process_record(
             raise JobError("the record has no body")
         job = parse_job(body, mac_of(record), keys, clock())
     except ForgedJobError as error:
-        _security_event(log, "forged-job", message_id, error=str(error))
+        _security_event(log, ports, keys, "forged-job", message_id, error=str(error))
         return True
     except JobError as error:
         log({"level": "ERROR", "event": "poison-message", "messageId": message_id, "error": str(error)})
         return False
     if tenant_id is not None and job.tenant_id != tenant_id:
-        _security_event(log, "job-for-another-tenant", message_id, jobTenant=job.tenant_id, invocationTenant=tenant_id)
+        _security_event(
+            log, ports, keys, "job-for-another-tenant", message_id, jobTenant=job.tenant_id, invocationTenant=tenant_id
+        )
         return True
 
     def send(message: str) -> None:
