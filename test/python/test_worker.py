@@ -198,16 +198,22 @@ def test_a_job_that_does_not_verify_is_dropped_unclaimed_and_logged(sandbox: San
     ports = MemoryPorts()
     logged: list[dict[str, Any]] = []
     assert process({"Records": [forged]}, ports, sandbox, log=logged.append) == {"batchItemFailures": []}
-    assert ports.claims == {} and ports.sent == []
+    assert ports.claims == {}
     assert [entry.get("securityEvent") for entry in logged] == ["forged-job"]
+    # Reported, signed, through the recording path (which records it as a security event).
+    assert ports.sent == [
+        {"kind": "security", "event": "forged-job", "source": "queue:script-executions", "detail": ports.sent[0]["detail"]}
+    ]
+    assert ports.sent[0]["detail"]["messageId"] == "m-0"
 
 
 def test_a_job_for_another_tenant_than_the_invocation_is_dropped(sandbox: Sandbox) -> None:
     ports = MemoryPorts()
     logged: list[dict[str, Any]] = []
     assert process(sqs_event(job()), ports, sandbox, tenant="globex", log=logged.append) == {"batchItemFailures": []}
-    assert ports.claims == {} and ports.sent == []
+    assert ports.claims == {}
     assert logged[0]["securityEvent"] == "job-for-another-tenant"
+    assert [(message["kind"], message["event"]) for message in ports.sent] == [("security", "job-for-another-tenant")]
 
 
 def grant(*resources: tuple[str, str], declared: tuple[str, ...] = ()) -> dict[str, str]:
@@ -273,7 +279,7 @@ def _outcome(**fields: Any) -> Outcome:
 
 def test_results_over_the_message_size_lose_logs_first() -> None:
     parsed = parsed_job(job())
-    big_logs = _outcome(output={"small": True}, stdout="o" * 300_000, stderr="é" * 100_000)
+    big_logs = _outcome(output={"small": True}, stdout="o" * MAX_MESSAGE_BYTES, stderr="é" * (MAX_MESSAGE_BYTES // 3))
     body = fit_result(result_message(parsed, big_logs))
     assert len(body) <= MAX_MESSAGE_BYTES
     message = json.loads(body)
@@ -284,7 +290,7 @@ def test_results_over_the_message_size_lose_logs_first() -> None:
 
 def test_an_output_too_big_for_a_message_becomes_killed_output() -> None:
     parsed = parsed_job(job())
-    huge = _outcome(output="x" * 300_000, stdout="some logs\n")
+    huge = _outcome(output="x" * MAX_MESSAGE_BYTES, stdout="some logs\n")
     message = json.loads(fit_result(result_message(parsed, huge)))
     assert message["status"] == "killed"
     assert message["error"]["limit"] == "output"
