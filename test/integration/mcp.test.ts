@@ -379,6 +379,10 @@ describe('the MCP endpoint, through the SDK client', () => {
       updatedAt: _u,
       createdBy: _cb,
       updatedBy: _ub,
+      state: _state,
+      stateChangedAt: _sa,
+      stateChangedBy: _sb,
+      stateReason: _sr,
       ...definition
     } = current;
     const hide = await api('alice', 'PUT', `/api/skills/${skills.add}`, {
