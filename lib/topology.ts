@@ -47,7 +47,11 @@ export interface FunctionSpec {
   readonly timeoutSeconds: number;
   readonly layers: readonly 'python-runtime'[];
   readonly permissions: FunctionPermissions;
-  /** Reserved concurrency, where a function must not fan out without bound. */
+  /**
+   * Reserved concurrency. Not set by the topology: an account with a low concurrency quota refuses
+   * any reservation, so a deployment reserves only through CDK context (`execfabric:reservedConcurrency`);
+   * fan-out is bounded by each queue's `maxConcurrency` instead.
+   */
   readonly reservedConcurrency?: number;
 }
 
@@ -68,6 +72,15 @@ export interface QueueSpec {
    */
   readonly deadLetterConsumer: FunctionName | null;
   readonly retentionSeconds: number;
+  /**
+   * Most concurrent invocations the queue's event source mapping makes (SQS `MaximumConcurrency`,
+   * 2–1000). The mapping stops polling at it rather than invoking into a throttle, so a job is never
+   * received and returned just because the consumer was busy.
+   * @default DEFAULT_MAX_CONCURRENCY
+   */
+  readonly maxConcurrency: number;
+  /** The same bound for the mapping of the dead-letter queue to its consumer. @default MIN_MAX_CONCURRENCY */
+  readonly deadLetterMaxConcurrency: number;
 }
 
 export interface RouteSpec {
@@ -171,7 +184,6 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     timeoutSeconds: 300,
     layers: ['python-runtime'],
     permissions: { ...noPermissions, sendTo: ['execution-results'], claims: true },
-    reservedConcurrency: 20,
   },
   'http-executor': {
     name: 'http-executor',
@@ -199,6 +211,19 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
 /** SQS visibility must outlast every retry of the consumer (AWS advises 6 × the function timeout). */
 export const VISIBILITY_FACTOR = 6;
 
+/**
+ * Fewest receives before a message is dead-lettered. Every receive counts, including one whose
+ * invocation was throttled by the account's shared concurrency pool (the mapping's own
+ * `maxConcurrency` prevents the throttles it would cause itself); AWS advises at least 5 so a busy
+ * account never dead-letters a job that never ran. See docs/decisions/aws-wiring.md.
+ */
+export const MIN_MAX_RECEIVE_COUNT = 5;
+
+/** SQS event source mappings accept `MaximumConcurrency` from 2 to 1000. */
+export const MIN_MAX_CONCURRENCY = 2;
+export const MAX_MAX_CONCURRENCY = 1000;
+export const DEFAULT_MAX_CONCURRENCY = 20;
+
 function queue(
   name: QueueName,
   consumer: FunctionName,
@@ -207,27 +232,33 @@ function queue(
     maxReceiveCount: number;
     fairByTenant: boolean;
     deadLetterConsumer: FunctionName | null;
+    maxConcurrency?: number;
   },
 ): QueueSpec {
+  if (options.maxReceiveCount < MIN_MAX_RECEIVE_COUNT) {
+    throw new RangeError(`Queue ${name}: maxReceiveCount must be at least ${MIN_MAX_RECEIVE_COUNT}`);
+  }
   return {
     name,
     consumer,
     ...options,
     visibilityTimeoutSeconds: functions[consumer].timeoutSeconds * VISIBILITY_FACTOR,
     retentionSeconds: 4 * 24 * 3600,
+    maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    deadLetterMaxConcurrency: MIN_MAX_CONCURRENCY,
   };
 }
 
 export const queues: Readonly<Record<QueueName, QueueSpec>> = {
   'script-executions': queue('script-executions', 'script-worker', {
     batchSize: 1,
-    maxReceiveCount: 3,
+    maxReceiveCount: MIN_MAX_RECEIVE_COUNT,
     fairByTenant: true,
     deadLetterConsumer: 'results-recorder',
   }),
   'http-executions': queue('http-executions', 'http-executor', {
     batchSize: 5,
-    maxReceiveCount: 3,
+    maxReceiveCount: MIN_MAX_RECEIVE_COUNT,
     fairByTenant: true,
     deadLetterConsumer: 'results-recorder',
   }),
@@ -236,6 +267,7 @@ export const queues: Readonly<Record<QueueName, QueueSpec>> = {
     maxReceiveCount: 5,
     fairByTenant: false,
     deadLetterConsumer: null,
+    maxConcurrency: 10,
   }),
 };
 

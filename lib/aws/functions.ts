@@ -24,12 +24,43 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
-import { type FunctionName, type FunctionSpec, functions } from '../topology.ts';
+import { type FunctionName, type FunctionSpec, functions, queues } from '../topology.ts';
 import type { DataStores } from './data.ts';
-import { MissingSourceError } from './errors.ts';
+import { AwsWiringError, MissingSourceError } from './errors.ts';
 import { type PermissionTargets, permissionStatements } from './permissions.ts';
 import type { ExecutionQueues } from './queues.ts';
 import { mapRecord } from './record.ts';
+
+/** `reservedConcurrentExecutions` only where a reservation is configured. */
+function reservation(reserved: number | undefined): { reservedConcurrentExecutions?: number } {
+  return reserved === undefined ? {} : { reservedConcurrentExecutions: reserved };
+}
+
+/**
+ * The most concurrent invocations the queue mappings feeding a function may make: the sum of their
+ * `maxConcurrency` (the queue's own and, where the function drains a dead-letter queue, that one's).
+ */
+export function mappedConcurrency(name: FunctionName): number {
+  let total = 0;
+  for (const spec of Object.values(queues)) {
+    if (spec.consumer === name) total += spec.maxConcurrency;
+    if (spec.deadLetterConsumer === name) total += spec.deadLetterMaxConcurrency;
+  }
+  return total;
+}
+
+/** A reservation below what the function's mappings may invoke would throttle them: refuse it at synth. */
+function assertReservationsCoverMappings(reserved: Readonly<Partial<Record<FunctionName, number>>>): void {
+  for (const [name, value] of Object.entries(reserved) as [FunctionName, number | undefined][]) {
+    if (value === undefined) continue;
+    const mapped = mappedConcurrency(name);
+    if (value < mapped) {
+      throw new AwsWiringError(
+        `Reserved concurrency ${value} of ${name} is below the ${mapped} concurrent invocations its queue mappings may make; reserve at least ${mapped}, or none`,
+      );
+    }
+  }
+}
 
 /** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
 export const ESM_REQUIRE_BANNER =
@@ -51,6 +82,13 @@ export interface PlatformFunctionsProps {
   readonly credentialPrefix: string;
   /** Retention of every function's log group. */
   readonly logRetention: RetentionDays;
+  /**
+   * Reserved concurrency by function (CDK context `execfabric:reservedConcurrency`). Each must cover
+   * the `maxConcurrency` of every queue mapping that feeds the function, or a mapping would invoke
+   * into a throttle.
+   * @default - no reservation: accounts with a low concurrency quota refuse any
+   */
+  readonly reservedConcurrency?: Readonly<Partial<Record<FunctionName, number>>>;
 }
 
 export interface PlatformFunction {
@@ -85,17 +123,27 @@ export class PlatformFunctions extends Construct {
         fn.addEnvironment(ENV.credentialPrefix, props.credentialPrefix);
     }
 
-    // Consumers: each queue's consumer, and each dead-letter queue's consumer where there is one.
+    // Consumers: each queue's consumer, and each dead-letter queue's consumer where there is one,
+    // each mapping bounded by MaximumConcurrency so it stops polling instead of invoking into a throttle.
     for (const { spec, queue, deadLetterQueue } of Object.values(props.queues.byName)) {
       this.byName[spec.consumer].fn.addEventSource(
-        new SqsEventSource(queue, { batchSize: spec.batchSize, reportBatchItemFailures: true }),
+        new SqsEventSource(queue, {
+          batchSize: spec.batchSize,
+          reportBatchItemFailures: true,
+          maxConcurrency: spec.maxConcurrency,
+        }),
       );
       if (spec.deadLetterConsumer !== null) {
         this.byName[spec.deadLetterConsumer].fn.addEventSource(
-          new SqsEventSource(deadLetterQueue, { batchSize: spec.batchSize, reportBatchItemFailures: true }),
+          new SqsEventSource(deadLetterQueue, {
+            batchSize: spec.batchSize,
+            reportBatchItemFailures: true,
+            maxConcurrency: spec.deadLetterMaxConcurrency,
+          }),
         );
       }
     }
+    assertReservationsCoverMappings(props.reservedConcurrency ?? {});
   }
 
   get(name: FunctionName): LambdaFunction {
@@ -126,9 +174,7 @@ export class PlatformFunctions extends Construct {
       timeout: Duration.seconds(spec.timeoutSeconds),
       role,
       logGroup,
-      ...(spec.reservedConcurrency === undefined
-        ? {}
-        : { reservedConcurrentExecutions: spec.reservedConcurrency }),
+      ...reservation(props.reservedConcurrency?.[spec.name] ?? spec.reservedConcurrency),
     };
     let fn: LambdaFunction;
     switch (spec.runtime) {

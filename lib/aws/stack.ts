@@ -27,7 +27,15 @@ export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), 
 /** The stack's construct id and (by default) its CloudFormation name. */
 export const STACK_ID = 'ExecFabric';
 
-export const DEFAULT_CREDENTIAL_PREFIX = 'execfabric/http-credentials/';
+/** The stack of a stage (`execfabric:stage`): `ExecFabric-<stage>`, or `ExecFabric` for none. */
+export function stackIdFor(stage: string | undefined): string {
+  return stage === undefined ? STACK_ID : `${STACK_ID}-${stage}`;
+}
+
+/** Secrets Manager prefix of a stack's HTTP credentials: one per stack, so stages never share one. */
+export function defaultCredentialPrefix(stackName: string): string {
+  return `execfabric/${stackName}/http-credentials/`;
+}
 
 export const DEFAULT_API_THROTTLE: ApiThrottle = { rateLimit: 200, burstLimit: 400 };
 
@@ -43,34 +51,41 @@ export interface ExecFabricStackProps extends StackProps {
    */
   readonly freeHosts?: readonly string[];
   /**
-   * Customer hosts bound at deploy time; the governance API binds later ones at run time.
-   * @default []
-   */
-  readonly tenantHosts?: readonly string[];
-  /**
    * Usernames recognised as platform super-admins on the public domain, passed comma-separated in
    * `EXECFABRIC_SUPER_ADMINS`.
    * @default []
    */
   readonly superAdmins?: readonly string[];
   /**
-   * ACM certificate (us-east-1) covering every configured host.
-   * @default - each distribution tenant requests a CloudFront-managed certificate for its host
+   * ACM certificate (us-east-1) for the hosts in `certificateHosts`; the distribution serves it, and a
+   * host it covers is provisioned with it rather than with a CloudFront-managed certificate.
+   * @default - every host gets a CloudFront-managed certificate once its DNS points at the platform
    */
   readonly certificateArn?: string;
+  /**
+   * Host names the certificate covers (`*.example.com` covers one label).
+   * @default - the admin and free hosts
+   */
+  readonly certificateHosts?: readonly string[];
+  /**
+   * Reserved concurrency by function; each must cover the queue mappings feeding the function.
+   * @default - none
+   */
+  readonly reservedConcurrency?: Readonly<Partial<Record<FunctionName, number>>>;
   /**
    * Repository root that function entries, the Python worker, layers and site folders resolve from.
    * @default - the repository this file is in
    */
   readonly projectRoot?: string;
   /**
-   * Built static sites to upload, by site; a folder that does not exist at synth time is skipped.
+   * Built static sites to upload, by site; a site whose folder has no `index.html` at synth time stops
+   * the synth (`bin/cdk.ts` builds them first).
    * @default - `<projectRoot>/<topology.sites[site].dir>` for every site
    */
   readonly siteDirs?: Readonly<Partial<Record<SiteName, string>>>;
   /**
    * Secrets Manager name prefix of HTTP resource credentials; the only secrets functions may touch.
-   * @default 'execfabric/http-credentials/'
+   * @default - `execfabric/<stack name>/http-credentials/`
    */
   readonly credentialPrefix?: string;
   /**
@@ -97,13 +112,11 @@ export class ExecFabricStack extends Stack {
   constructor(scope: Construct, id: string, props: ExecFabricStackProps = {}) {
     super(scope, id, props);
     const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
-    const credentialPrefix = props.credentialPrefix ?? DEFAULT_CREDENTIAL_PREFIX;
+    const credentialPrefix = props.credentialPrefix ?? defaultCredentialPrefix(this.stackName);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
-    assertHostsBindOnce({
-      adminHosts: props.adminHosts ?? [],
-      freeHosts: props.freeHosts ?? [],
-      tenantHosts: props.tenantHosts ?? [],
-    });
+    const adminHosts = props.adminHosts ?? [];
+    const freeHosts = props.freeHosts ?? [];
+    assertHostsBindOnce({ adminHosts, freeHosts });
 
     this.secrets = new PlatformSecrets(this, 'Secrets');
     this.data = new DataStores(this, 'Data');
@@ -114,6 +127,7 @@ export class ExecFabricStack extends Stack {
       queues: this.queues,
       credentialPrefix,
       logRetention,
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
     });
     this.api = new PlatformApi(this, 'Api', {
       functions: this.functions,
@@ -123,9 +137,8 @@ export class ExecFabricStack extends Stack {
     this.edge = new Edge(this, 'Edge', {
       api: this.api.httpApi,
       originSecret: this.secrets.originSecret,
-      adminHosts: props.adminHosts ?? [],
-      freeHosts: props.freeHosts ?? [],
-      tenantHosts: props.tenantHosts ?? [],
+      adminHosts,
+      freeHosts,
       ...(props.certificateArn === undefined ? {} : { certificateArn: props.certificateArn }),
       siteDirs: props.siteDirs ?? mapRecord(sites, (site) => resolve(projectRoot, site.dir)),
     });
@@ -144,10 +157,22 @@ export class ExecFabricStack extends Stack {
       if (governanceFunctions.has(name))
         fn.addEnvironment(ENV.superAdmins, (props.superAdmins ?? []).join(','));
     }
+    // Functions that onboard hosts: the distribution and connection group new tenants join, the
+    // CNAME target, the certificate, and the platform's own hosts (onboarded like a customer's).
     for (const { spec, fn } of Object.values(this.functions.byName)) {
       if (!spec.permissions.cloudFrontTenants) continue;
       fn.addEnvironment(ENV.distributionId, this.edge.distribution.ref);
       fn.addEnvironment(ENV.connectionGroupId, this.edge.connectionGroup.attrId);
+      fn.addEnvironment(ENV.routingEndpoint, this.edge.connectionGroup.attrRoutingEndpoint);
+      fn.addEnvironment(ENV.adminHosts, adminHosts.join(','));
+      fn.addEnvironment(ENV.freeHosts, freeHosts.join(','));
+      if (props.certificateArn !== undefined) {
+        fn.addEnvironment(ENV.certificateArn, props.certificateArn);
+        fn.addEnvironment(
+          ENV.certificateHosts,
+          (props.certificateHosts ?? [...adminHosts, ...freeHosts]).join(','),
+        );
+      }
     }
 
     const credentialSecretsArn = this.formatArn({
@@ -171,8 +196,13 @@ export class ExecFabricStack extends Stack {
     this.acknowledgePatternGrants(credentialSecretsArn);
 
     new CfnOutput(this, 'RoutingEndpoint', {
-      description: 'CNAME target for every configured host (the connection group routing endpoint)',
+      description:
+        'CNAME target of every host, the platform’s own and each customer’s (the connection group routing endpoint)',
       value: this.edge.connectionGroup.attrRoutingEndpoint,
+    });
+    new CfnOutput(this, 'LifecycleFunction', {
+      description: 'Invoke with {"scan":"host-onboarding"} to see (and advance) every host’s onboarding',
+      value: this.functions.get('lifecycle-scan').functionName,
     });
     new CfnOutput(this, 'DistributionId', { value: this.edge.distribution.ref });
     new CfnOutput(this, 'SiteBucketName', { value: this.edge.siteBucket.bucketName });

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/env.ts';
 import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
-import { DEFAULT_CREDENTIAL_PREFIX } from '../../lib/aws/stack.ts';
+import { defaultCredentialPrefix } from '../../lib/aws/stack.ts';
 import { type FunctionName, functions, routes } from '../../lib/topology.ts';
 import {
   allStatements,
@@ -92,7 +92,7 @@ describe('Secrets Manager access', () => {
       expect(resources).toHaveLength(1);
       expect(resources[0]).toMatch(
         new RegExp(
-          `^arn:\\{"Ref":"AWS::Partition"\\}:secretsmanager:.*:secret:${DEFAULT_CREDENTIAL_PREFIX}\\*$`,
+          `^arn:\\{"Ref":"AWS::Partition"\\}:secretsmanager:.*:secret:${defaultCredentialPrefix(synth.stack.stackName)}\\*$`,
         ),
       );
     }
