@@ -203,8 +203,14 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     memoryMb: 512,
     timeoutSeconds: 300,
     layers: [],
-    // The stale-execution sweep re-dispatches runs whose messages were lost.
-    permissions: { ...noPermissions, table: 'readwrite', sendTo: ['script-executions', 'http-executions'] },
+    // The stale-execution sweep re-dispatches runs whose messages were lost; the host-onboarding
+    // scan provisions hosts whose DNS now points at the platform.
+    permissions: {
+      ...noPermissions,
+      table: 'readwrite',
+      sendTo: ['script-executions', 'http-executions'],
+      cloudFrontTenants: true,
+    },
   },
 };
 
@@ -296,6 +302,14 @@ export const schedules: readonly ScheduleSpec[] = [
     input: { scan: 'expiry-shutdown' },
   },
   {
+    // Hosts waiting for DNS or for the edge are checked again (each at its own backoff), and the
+    // platform's own hosts are bound after a deploy.
+    name: 'host-onboarding',
+    expression: 'rate(1 minute)',
+    function: 'lifecycle-scan',
+    input: { scan: 'host-onboarding' },
+  },
+  {
     // Executions whose worker died mid-job, and pending approvals past their deadline, are closed.
     name: 'stale-executions',
     expression: 'rate(5 minutes)',
@@ -319,13 +333,15 @@ export const table: TableSpec = {
       name: 'GSI1',
       partitionKey: 'GSI1PK',
       sortKey: 'GSI1SK',
-      purpose: 'listings that must not scan: tenants, executions by status (approvals inbox)',
+      purpose:
+        'listings that must not scan: tenants, executions by status (approvals inbox), the platform’s own hosts',
     },
     {
       name: 'GSI2',
       partitionKey: 'GSI2PK',
       sortKey: 'GSI2SK',
-      purpose: 'lifecycle day buckets: tenants by expiry day, pending approvals by expiry',
+      purpose:
+        'lifecycle day buckets: tenants by expiry day, pending approvals by expiry; host onboardings due a check',
     },
   ],
 };

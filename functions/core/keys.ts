@@ -7,7 +7,7 @@
  * - host bindings          PK = HOST#<host>                    SK = HOST
  * - tenant record          PK = T#<tenantId>                   SK = TENANT
  * - GSI1 (listings)        GSI1PK = TENANTS | <domain>#EXEC#<status> …
- * - GSI2 (day buckets)     GSI2PK = EXPIRY#<yyyy-mm-dd> …
+ * - GSI2 (day buckets)     GSI2PK = EXPIRY#<yyyy-mm-dd> … | ONBOARDING (hosts due a DNS/edge check)
  */
 import type { DomainContext } from './tenancy/domain.ts';
 
@@ -37,6 +37,16 @@ export function hostKey(host: string): Key {
 
 export function tenantKey(tenantId: string): Key {
   return { PK: tenantPk(tenantId), SK: 'TENANT' };
+}
+
+/** GSI1 partition listing the public domain's host bindings (the console's and the free entry's). */
+export const PUBLIC_HOST_LISTING = 'PUBLICHOSTS';
+
+/** GSI2 partition of host bindings whose onboarding is due a check, sorted by when (`<iso>#<host>`). */
+export const ONBOARDING_DUE = 'ONBOARDING';
+
+export function onboardingDueSort(nextAttemptAt: string, host: string): string {
+  return `${nextAttemptAt}#${host}`;
 }
 
 /** GSI1 partition listing every tenant record. */
