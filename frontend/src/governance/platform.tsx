@@ -26,6 +26,7 @@ import {
   Table,
   TextField,
 } from '../shared/ui.tsx';
+import { PlatformHosts } from './hosts.tsx';
 import { TenantTable } from './tenants.tsx';
 import type { HttpResource, PlatformAnnouncement, ScanResult, Tenant, TrialResult } from './types.ts';
 
@@ -36,6 +37,7 @@ const DAY_MS = 24 * 3600 * 1000;
 const SCANS = {
   'renewal-reminder': 'Renewal reminders (30, 7 and 1 day before expiry)',
   'expiry-shutdown': 'Expiry shutdown (expired → grace → suspended)',
+  'host-onboarding': 'Host onboarding (hosts due a DNS or edge check)',
 } as const;
 type ScanName = keyof typeof SCANS;
 
@@ -99,8 +101,10 @@ export function LifecyclePage() {
           {result.changed.length > 0 ? (
             <ul>
               {result.changed.map((change) => (
-                <li key={`${change.tenantId}:${change.action}:${change.executionId ?? ''}`}>
-                  <code>{change.tenantId}</code>:{' '}
+                <li
+                  key={`${change.tenantId ?? ''}:${change.host ?? ''}:${change.action}:${change.executionId ?? ''}`}
+                >
+                  <code>{change.host ?? change.tenantId}</code>:{' '}
                   <Badge
                     value={change.action === 'suspended' ? 'suspended' : 'warning'}
                     label={change.action}
@@ -111,6 +115,7 @@ export function LifecyclePage() {
           ) : null}
         </Section>
       ))}
+      <PlatformHosts />
       <Section title="Tenants needing attention">
         <p className="muted">Expiring within 30 days, in their grace period, or suspended.</p>
         <Show state={tenants.state} loading="Loading tenants…">
