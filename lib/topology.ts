@@ -7,6 +7,7 @@
 export type FunctionName =
   | 'tenant-api'
   | 'governance-api'
+  | 'free-api'
   | 'results-recorder'
   | 'script-worker'
   | 'http-executor'
@@ -34,6 +35,15 @@ export interface FunctionPermissions {
   readonly cloudFrontTenants: boolean;
   /** Functions this one may invoke synchronously (e.g. the tenant API asks the Python worker to syntax-check a script). */
   readonly invoke: readonly FunctionName[];
+  /**
+   * Narrows `table` by partition (`dynamodb:LeadingKeys`):
+   * - `tenant`: a function that serves one tenant per request reaches that tenant's partitions only,
+   *   through an STS session tagged with the tenant (core/tenancy/tenant-scope.ts); its own role reads
+   *   host bindings and the public items a tenant uses, and appends public audit entries;
+   * - `hosts`: only reads host bindings.
+   * @default the whole table
+   */
+  readonly tableScope?: 'tenant' | 'hosts';
 }
 
 export interface FunctionSpec {
@@ -144,6 +154,7 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     permissions: {
       ...noPermissions,
       table: 'readwrite',
+      tableScope: 'tenant',
       sendTo: ['script-executions', 'http-executions'],
       invoke: ['script-worker'],
     },
@@ -164,6 +175,18 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       cloudFrontTenants: true,
       invoke: ['script-worker'],
     },
+  },
+  // The free personal-edition entry. Today it answers only health; sign-up (and what it needs)
+  // arrives with the free edition itself, in its own function rather than the governance API's role.
+  'free-api': {
+    name: 'free-api',
+    runtime: 'nodejs22.x',
+    entry: 'functions/free-api/index.ts',
+    handler: 'handler',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    layers: [],
+    permissions: { ...noPermissions, table: 'read', tableScope: 'hosts' },
   },
   'results-recorder': {
     name: 'results-recorder',
@@ -285,7 +308,7 @@ export function deadLetterQueueName(name: QueueName): string {
 export const routes: readonly RouteSpec[] = [
   { surface: 'tenant', path: '/tenant/api/{proxy+}', function: 'tenant-api' },
   { surface: 'governance', path: '/governance/api/{proxy+}', function: 'governance-api' },
-  { surface: 'free', path: '/free/api/{proxy+}', function: 'governance-api' },
+  { surface: 'free', path: '/free/api/{proxy+}', function: 'free-api' },
 ];
 
 export const schedules: readonly ScheduleSpec[] = [

@@ -22,6 +22,10 @@ export const ENV = {
   /** The configured ACM certificate (us-east-1), and the host names it covers (comma-separated). */
   certificateArn: 'EXECFABRIC_CERTIFICATE_ARN',
   certificateHosts: 'EXECFABRIC_CERTIFICATE_HOSTS',
+  /** The role a tenant function assumes, tagged with the request's tenant, to reach that tenant's partitions. */
+  tenantDataRoleArn: 'EXECFABRIC_TENANT_DATA_ROLE_ARN',
+  /** Local tests only: an STS endpoint stand-in. */
+  stsEndpoint: 'EXECFABRIC_STS_ENDPOINT',
   /** The platform's own hosts (comma-separated), onboarded at run time like a customer's. */
   adminHosts: 'EXECFABRIC_ADMIN_HOSTS',
   freeHosts: 'EXECFABRIC_FREE_HOSTS',

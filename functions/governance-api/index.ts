@@ -1,10 +1,10 @@
-/** The governance API: the public domain (admin console and the free entry). Wiring only. */
+/** The governance API: the public domain's console (the free entry has its own function, free-api). Wiring only. */
 import { apiFromEnv } from '../http/api.ts';
 import { governanceRoutes } from './routes.ts';
 
 export const { handler } = apiFromEnv({
   serviceName: 'governance-api',
-  surfaces: ['governance', 'free'],
+  surfaces: ['governance'],
   // The public domain only, and only on the surface its host is bound to.
   accepts: (domain, surface) => domain.kind === 'public' && domain.surface === surface,
   routes: governanceRoutes,

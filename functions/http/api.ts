@@ -4,12 +4,14 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { STSClient } from '@aws-sdk/client-sts';
 import { LambdaScriptChecker } from '../core/assets/checker.ts';
 import { tableFromEnv } from '../core/db.ts';
 import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
+import { AssumedRoleTenantClients, scopeTableClient } from '../core/tenancy/tenant-scope.ts';
 import { createApiHandler } from './pipeline.ts';
 import type { Route } from './router.ts';
 
@@ -18,12 +20,21 @@ export interface ApiDefinition {
   readonly surfaces: readonly string[];
   readonly accepts: (domain: DomainContext, surface: string) => boolean;
   readonly routes: (core: Core) => readonly Route[];
+  /**
+   * Serves one tenant per request: its DynamoDB requests run in the request's tenant scope (see
+   * core/tenancy/tenant-scope.ts), with that tenant's own STS session where the stack gives a
+   * tenant-data role.
+   * @default false
+   */
+  readonly tenantScoped?: boolean;
 }
 
 export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = process.env) {
   const logger = new Logger({ serviceName: definition.serviceName });
+  const table = tableFromEnv(env);
+  if (definition.tenantScoped === true) scopeTableClient(table.client, tenantClientsFromEnv(env));
   const core = createCore({
-    table: tableFromEnv(env),
+    table,
     tokenSecret: requireEnv(ENV.tokenSecret, env),
     superAdmins: parseList(env[ENV.superAdmins]),
     queues: queuesFromEnv(['script-executions', 'http-executions'], env),
@@ -37,8 +48,22 @@ export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = p
     authenticate: (domain, request) => core.auth.authenticate(domain, request.headers.authorization),
     originSecret: requireEnv(ENV.originSecret, env),
     logger,
+    tenantScoped: definition.tenantScoped === true,
   });
   return { core, handler };
+}
+
+/** Tenant sessions from STS where the stack gives a tenant-data role (AWS); none locally. */
+function tenantClientsFromEnv(env: NodeJS.ProcessEnv): AssumedRoleTenantClients | undefined {
+  const roleArn = env[ENV.tenantDataRoleArn];
+  if (roleArn === undefined || roleArn === '') return undefined;
+  const stsEndpoint = env[ENV.stsEndpoint];
+  const dynamodbEndpoint = env[ENV.dynamodbEndpoint];
+  return new AssumedRoleTenantClients({
+    sts: new STSClient(stsEndpoint === undefined || stsEndpoint === '' ? {} : { endpoint: stsEndpoint }),
+    roleArn,
+    ...(dynamodbEndpoint === undefined || dynamodbEndpoint === '' ? {} : { dynamodbEndpoint }),
+  });
 }
 
 /** The Python runtime's syntax check, where this function may invoke the worker. */

@@ -20,6 +20,7 @@ import { ExecutionQueues } from './queues.ts';
 import { mapRecord } from './record.ts';
 import { PlatformSchedules } from './schedules.ts';
 import { PlatformSecrets } from './secrets.ts';
+import { TenantDataAccess } from './tenant-data.ts';
 
 /** The repository root, from this file's place in it (`lib/aws/stack.ts`). */
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -108,6 +109,7 @@ export class ExecFabricStack extends Stack {
   readonly api: PlatformApi;
   readonly edge: Edge;
   readonly schedules: PlatformSchedules;
+  readonly tenantData: TenantDataAccess;
 
   constructor(scope: Construct, id: string, props: ExecFabricStackProps = {}) {
     super(scope, id, props);
@@ -144,18 +146,35 @@ export class ExecFabricStack extends Stack {
     });
     this.schedules = new PlatformSchedules(this, 'Schedules', { functions: this.functions });
 
-    // API functions (route targets) compare the origin secret and sign tokens; the governance
-    // surface's functions also learn the super-admin list. Values stay dynamic references.
+    // API functions (route targets) compare the origin secret; those that sign people in (every
+    // surface but the free entry, which has no sign-in yet) also get the token key; the governance
+    // surface's functions learn the super-admin list. Values stay dynamic references.
     const apiFunctions = new Set<FunctionName>(routes.map((route) => route.function));
+    const signInFunctions = new Set<FunctionName>(
+      routes.filter((route) => route.surface !== 'free').map((route) => route.function),
+    );
     const governanceFunctions = new Set<FunctionName>(
       routes.filter((route) => route.surface === 'governance').map((route) => route.function),
     );
     for (const name of apiFunctions) {
       const fn = this.functions.get(name);
       fn.addEnvironment(ENV.originSecret, this.secrets.originSecret.secretValue.unsafeUnwrap());
-      fn.addEnvironment(ENV.tokenSecret, this.secrets.tokenSecret.secretValue.unsafeUnwrap());
+      if (signInFunctions.has(name)) {
+        fn.addEnvironment(ENV.tokenSecret, this.secrets.tokenSecret.secretValue.unsafeUnwrap());
+      }
       if (governanceFunctions.has(name))
         fn.addEnvironment(ENV.superAdmins, (props.superAdmins ?? []).join(','));
+    }
+
+    // Tenant-scoped functions reach a tenant's partitions only through the tenant-data role.
+    this.tenantData = new TenantDataAccess(this, 'TenantData', {
+      functions: this.functions,
+      tableArn: this.data.table.tableArn,
+      tableIndexArns: this.data.indexArns(),
+    });
+    for (const { spec, fn } of Object.values(this.functions.byName)) {
+      if (spec.permissions.tableScope === 'tenant')
+        fn.addEnvironment(ENV.tenantDataRoleArn, this.tenantData.role.roleArn);
     }
     // Functions that onboard hosts: the distribution and connection group new tenants join, the
     // CNAME target, the certificate, and the platform's own hosts (onboarded like a customer's).
@@ -186,6 +205,7 @@ export class ExecFabricStack extends Stack {
       tableIndexArns: this.data.indexArns(),
       claimsTableArn: this.data.claimsTable.tableArn,
       queueArns: mapRecord(this.queues.byName, ({ queue }) => queue.queueArn),
+      tenantDataRoleArn: this.tenantData.role.roleArn,
       credentialSecretsArn,
       cloudFront: {
         distributionArn: this.edge.distributionArn,

@@ -54,6 +54,7 @@ function expectedAcknowledgements(options: { certificate: boolean; siteBucketId?
     ...(Object.keys(functions) as FunctionName[]).map((name) => `Functions/${name}: AwsSolutions-L1`),
     `Functions/governance-api-role/DefaultPolicy: ${SECRET_PREFIX_FINDING}`,
     `Functions/governance-api-role/DefaultPolicy: ${DISTRIBUTION_TENANTS_FINDING}`,
+    `Functions/lifecycle-scan-role/DefaultPolicy: ${DISTRIBUTION_TENANTS_FINDING}`,
     `Functions/http-executor-role/DefaultPolicy: ${SECRET_PREFIX_FINDING}`,
     ...routes.map((route) => `Api/HttpApi/${routePath(route.path)}: AwsSolutions-APIG4`),
     'Edge/LogBucket: AwsSolutions-S1',
