@@ -8,6 +8,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { LambdaScriptChecker } from '../core/assets/checker.ts';
 import { tableFromEnv } from '../core/db.ts';
 import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
+import type { HostEdge } from '../core/governance/edge.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
@@ -27,6 +28,8 @@ export interface ApiDefinition {
    * @default false
    */
   readonly tenantScoped?: boolean;
+  /** Where this API provisions hosts (the governance API: CloudFront when configured). @default none */
+  readonly hostEdge?: () => HostEdge;
 }
 
 export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = process.env) {
@@ -39,6 +42,7 @@ export function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = p
     superAdmins: parseList(env[ENV.superAdmins]),
     queues: queuesFromEnv(['script-executions', 'http-executions'], env),
     ...checkerFromEnv(env),
+    ...(definition.hostEdge === undefined ? {} : { hostEdge: definition.hostEdge() }),
   });
   const handler = createApiHandler({
     surfaces: definition.surfaces,

@@ -9,15 +9,18 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { tableFromEnv } from '../core/db.ts';
 import { ValidationError } from '../core/errors.ts';
+import { hostEdgeFromEnv } from '../core/governance/edge-cloudfront.ts';
 import { runScan, SCAN_NAMES, type ScanResult } from '../core/governance/lifecycle.ts';
 import { createCore } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 
 const logger = new Logger({ serviceName: 'lifecycle-scan' });
 // The stale-execution sweep re-dispatches runs whose messages were lost, so it needs the job queues.
+// The host-onboarding scan provisions hosts whose DNS now points at the platform.
 const core = createCore({
   table: tableFromEnv(),
   queues: queuesFromEnv(['script-executions', 'http-executions']),
+  hostEdge: hostEdgeFromEnv(),
 });
 
 const scanEvent = z.strictObject({

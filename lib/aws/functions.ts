@@ -31,6 +31,35 @@ import { type PermissionTargets, permissionStatements } from './permissions.ts';
 import type { ExecutionQueues } from './queues.ts';
 import { mapRecord } from './record.ts';
 
+/**
+ * SDK clients bundled into the functions that use them: the nodejs22.x runtime's own SDK copy may
+ * predate the commands called, and a missing command fails only at run time. CloudFront (distribution
+ * tenants, managed certificates) is bundled wherever it is imported — only the functions that
+ * provision hosts import it. The Lambda client is bundled only into the functions that invoke with a
+ * `TenantId` (tenant isolation), named in `NEW_LAMBDA_COMMAND_FUNCTIONS`; elsewhere plain Invoke is
+ * the runtime's. The cost is measured in bench/RESULTS.md ("Lambda bundle sizes").
+ */
+export const BUNDLED_SDK_CLIENTS = ['@aws-sdk/client-cloudfront', '@aws-sdk/client-lambda'] as const;
+
+/** Functions that invoke with Lambda's newer parameters (`TenantId`): they bundle the Lambda client. */
+export const NEW_LAMBDA_COMMAND_FUNCTIONS: ReadonlySet<string> = new Set(['script-dispatcher']);
+
+/** SDK modules left to the runtime: long-stable APIs (items, queues, secrets, STS sessions). */
+export const RUNTIME_SDK_MODULES = [
+  '@aws-sdk/client-dynamodb',
+  '@aws-sdk/lib-dynamodb',
+  '@aws-sdk/client-sqs',
+  '@aws-sdk/client-secrets-manager',
+  '@aws-sdk/client-sts',
+] as const;
+
+/** What a function leaves to the runtime's SDK: the stable modules, and the Lambda client unless it needs a newer one. */
+export function runtimeSdkModules(name: string): string[] {
+  return NEW_LAMBDA_COMMAND_FUNCTIONS.has(name)
+    ? [...RUNTIME_SDK_MODULES]
+    : [...RUNTIME_SDK_MODULES, '@aws-sdk/client-lambda'];
+}
+
 /** `reservedConcurrentExecutions` only where a reservation is configured. */
 function reservation(reserved: number | undefined): { reservedConcurrentExecutions?: number } {
   return reserved === undefined ? {} : { reservedConcurrentExecutions: reserved };
@@ -196,8 +225,8 @@ export class PlatformFunctions extends Construct {
             minify: true,
             sourceMap: false,
             forceDockerBundling: false,
-            // The nodejs22.x runtime provides AWS SDK v3.
-            externalModules: ['@aws-sdk/*'],
+            // The runtime's SDK for stable clients; newer ones (and what they pull in) are bundled.
+            externalModules: runtimeSdkModules(spec.name),
           },
         });
         break;

@@ -221,7 +221,7 @@ export class ExecFabricStack extends Stack {
       value: this.edge.connectionGroup.attrRoutingEndpoint,
     });
     new CfnOutput(this, 'LifecycleFunction', {
-      description: 'Invoke with {"scan":"host-onboarding"} to see (and advance) every host’s onboarding',
+      description: 'Invoke with {"scan":"host-onboarding"} to see (and advance) every host onboarding',
       value: this.functions.get('lifecycle-scan').functionName,
     });
     new CfnOutput(this, 'DistributionId', { value: this.edge.distribution.ref });

@@ -37,7 +37,7 @@ export class TenantDataAccess extends Construct {
     );
     this.role = new Role(this, 'Role', {
       assumedBy: new CompositePrincipal(...principals),
-      description: 'ExecFabric tenant data: one tenant’s partitions, per session tag',
+      description: "ExecFabric tenant data: one tenant's partitions, per session tag",
     });
     for (const statement of tenantDataStatements(props)) this.role.addToPrincipalPolicy(statement);
   }

@@ -10,7 +10,7 @@ import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT, stackPropsFromContext, stageContext } from '../../lib/aws/context.ts';
 import { AwsWiringError, InvalidContextError, MissingSourceError } from '../../lib/aws/errors.ts';
-import { ESM_REQUIRE_BANNER } from '../../lib/aws/functions.ts';
+import { BUNDLED_SDK_CLIENTS, ESM_REQUIRE_BANNER, RUNTIME_SDK_MODULES } from '../../lib/aws/functions.ts';
 import { ExecFabricStack, REPOSITORY_ROOT, STACK_ID, stackIdFor } from '../../lib/aws/stack.ts';
 import { functions } from '../../lib/topology.ts';
 import { cdkJsonContext, secretLookingLiterals } from './support.ts';
@@ -76,8 +76,21 @@ describe('npx cdk synth', () => {
       .filter((file) => existsSync(file));
     const nodeFunctions = Object.values(functions).filter((spec) => spec.runtime === 'nodejs22.x');
     expect(bundles).toHaveLength(nodeFunctions.length);
-    for (const bundle of bundles)
-      expect(readFileSync(bundle, 'utf8').startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+    const imported = new Set<string>();
+    let tenantCommands = false;
+    for (const bundle of bundles) {
+      const code = readFileSync(bundle, 'utf8');
+      expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+      // The bundles' own imports (ESM `from"…"`), not package names quoted in error messages.
+      for (const match of code.matchAll(/\bfrom\s*"(@aws-sdk\/[a-z0-9-]+)"/g)) imported.add(match[1] ?? '');
+      if (code.includes('CreateDistributionTenant') && code.includes('GetManagedCertificateDetails'))
+        tenantCommands = true;
+    }
+    // Only the runtime's stable clients (and plain Lambda Invoke) are left to it; CloudFront is bundled.
+    const runtime: readonly string[] = [...RUNTIME_SDK_MODULES, '@aws-sdk/client-lambda'];
+    expect([...imported].filter((name) => !runtime.includes(name))).toEqual([]);
+    expect(imported.has(BUNDLED_SDK_CLIENTS[0])).toBe(false);
+    expect(tenantCommands, 'the distribution-tenant commands are in a bundle').toBe(true);
 
     // Every validation plugin synth ran (cdk-nag, CloudFormation schema validation) came back clean.
     const report = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8')) as {

@@ -13,7 +13,7 @@ import { TenantRegistry } from '../tenancy/tenants.ts';
 import { PlatformAnnouncements } from './announcements.ts';
 import { Customers } from './customers.ts';
 import { type DnsVerifier, LoopbackVerifier, nodeDnsLookup, RoutingEndpointVerifier } from './dns.ts';
-import { BindingOnlyHostEdge, type HostEdge, hostEdgeFromEnv } from './edge.ts';
+import { BindingOnlyHostEdge, type HostEdge } from './edge.ts';
 import { createScanRegistry, Lifecycle } from './lifecycle.ts';
 import { HostOnboarding } from './onboarding.ts';
 import { Orders } from './orders.ts';
@@ -24,7 +24,12 @@ export interface GovernanceOptions {
   readonly audit: AuditLog;
   /** This process's host cache, invalidated on every binding or status change. */
   readonly hosts?: HostDirectory;
-  /** Where hosts are provisioned. @default hostEdgeFromEnv(): CloudFront when configured */
+  /**
+   * Where hosts are provisioned. The functions that provision hosts pass `hostEdgeFromEnv()`
+   * (edge-cloudfront.ts: CloudFront when configured); the others never provision, and keep the
+   * CloudFront client out of their bundles.
+   * @default the binding alone
+   */
   readonly hostEdge?: HostEdge;
   /**
    * Whether a host's DNS points at the platform.
@@ -44,7 +49,7 @@ export interface GovernanceOptions {
 export function createGovernance(options: GovernanceOptions) {
   const { table, audit } = options;
   const now = options.now ?? (() => new Date());
-  const edge = options.hostEdge ?? hostEdgeFromEnv();
+  const edge = options.hostEdge ?? new BindingOnlyHostEdge();
   const onboarding = new HostOnboarding({
     table,
     edge,

@@ -8,11 +8,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ENV, MissingConfigurationError } from '../../../../functions/core/env.ts';
 import {
   BindingOnlyHostEdge,
-  CloudFrontHostEdge,
   certificateCovers,
   distributionTenantName,
-  hostEdgeFromEnv,
 } from '../../../../functions/core/governance/edge.ts';
+import {
+  CloudFrontHostEdge,
+  hostEdgeFromEnv,
+} from '../../../../functions/core/governance/edge-cloudfront.ts';
 import { HostEdgeError } from '../../../../functions/core/governance/errors.ts';
 import { CloudFrontStandIn, tag } from '../../../support/cloudfront-standin.ts';
 
