@@ -9,6 +9,7 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { tableFromEnv } from '../core/db.ts';
 import { ValidationError } from '../core/errors.ts';
+import { type Bootstrapped, bootstrapSuperAdmin } from '../core/governance/bootstrap.ts';
 import { hostEdgeFromEnv } from '../core/governance/edge-cloudfront.ts';
 import { runScan, SCAN_NAMES, type ScanResult } from '../core/governance/lifecycle.ts';
 import { createCore } from '../core/platform.ts';
@@ -28,8 +29,15 @@ const scanEvent = z.strictObject({
   now: z.iso.datetime({ offset: true }).optional(),
 });
 
-export const handler = middy<unknown, ScanResult, Error, Context>().handler(async (event) => {
-  const parsed = scanEvent.safeParse(event);
+/** An operator's one-time request for the first super-admin (docs/deploy.md, "The first deploy"). */
+const bootstrapEvent = z.strictObject({
+  bootstrap: z.strictObject({ username: z.string().min(2).max(63) }),
+});
+
+const lifecycleEvent = z.union([scanEvent, bootstrapEvent]);
+
+export const handler = middy<unknown, ScanResult | Bootstrapped, Error, Context>().handler(async (event) => {
+  const parsed = lifecycleEvent.safeParse(event);
   if (!parsed.success) {
     throw new ValidationError(
       'Invalid lifecycle-scan event',
@@ -38,6 +46,11 @@ export const handler = middy<unknown, ScanResult, Error, Context>().handler(asyn
         message: issue.message,
       })),
     );
+  }
+  if ('bootstrap' in parsed.data) {
+    const created = await bootstrapSuperAdmin(core, parsed.data.bootstrap.username);
+    logger.info('First super-admin created', { username: created.username }); // never the password
+    return created;
   }
   const { scan, now } = parsed.data;
   const result = await runScan(core.governance.scans, scan, {
