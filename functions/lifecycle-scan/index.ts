@@ -6,14 +6,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
 import { tableFromEnv } from '../core/db.ts';
 import { ValidationError } from '../core/errors.ts';
 import { type Bootstrapped, bootstrapSuperAdmin } from '../core/governance/bootstrap.ts';
 import { hostEdgeFromEnv } from '../core/governance/edge-cloudfront.ts';
-import { runScan, SCAN_NAMES, type ScanResult } from '../core/governance/lifecycle.ts';
+import { runScan, type ScanResult } from '../core/governance/lifecycle.ts';
 import { createCore } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
+import { lifecycleEvent } from './events.ts';
 
 const logger = new Logger({ serviceName: 'lifecycle-scan' });
 // The stale-execution sweep re-dispatches runs whose messages were lost, so it needs the job queues.
@@ -23,18 +23,6 @@ const core = createCore({
   queues: queuesFromEnv(['script-executions', 'http-executions']),
   hostEdge: hostEdgeFromEnv(),
 });
-
-const scanEvent = z.strictObject({
-  scan: z.enum(SCAN_NAMES),
-  now: z.iso.datetime({ offset: true }).optional(),
-});
-
-/** An operator's one-time request for the first super-admin (docs/deploy.md, "The first deploy"). */
-const bootstrapEvent = z.strictObject({
-  bootstrap: z.strictObject({ username: z.string().min(2).max(63) }),
-});
-
-const lifecycleEvent = z.union([scanEvent, bootstrapEvent]);
 
 export const handler = middy<unknown, ScanResult | Bootstrapped, Error, Context>().handler(async (event) => {
   const parsed = lifecycleEvent.safeParse(event);
