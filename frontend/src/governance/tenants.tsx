@@ -384,11 +384,11 @@ function Hosts({
     event.preventDefault();
     const added = await add.run();
     if (added !== undefined) {
-      const cname = added.host.dns.find((record) => record.type === 'CNAME');
+      const needed = added.host.dns.find((record) => record.required);
       onChanged(
-        added.host.state === 'active' || cname === undefined
+        added.host.state === 'active' || needed === undefined
           ? `Host ${added.host.host} added.`
-          : `Host ${added.host.host} added: create CNAME ${cname.name} → ${cname.value}.`,
+          : `Host ${added.host.host} added: create ${needed.type} ${needed.name} → ${needed.value}.`,
       );
       setHost('');
     }
