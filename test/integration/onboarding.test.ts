@@ -10,11 +10,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../functions/core/audit/chain.ts';
 import type { Table } from '../../functions/core/db.ts';
 import { nodeDnsLookup, RoutingEndpointVerifier } from '../../functions/core/governance/dns.ts';
-import { distributionTenantName } from '../../functions/core/governance/edge.ts';
+import { BindingOnlyHostEdge, distributionTenantName } from '../../functions/core/governance/edge.ts';
 import { CloudFrontHostEdge } from '../../functions/core/governance/edge-cloudfront.ts';
 import { createGovernance, type Governance } from '../../functions/core/governance/index.ts';
 import { runScan } from '../../functions/core/governance/lifecycle.ts';
-import { ONBOARDING_LIMITS } from '../../functions/core/governance/onboarding.ts';
+import { HostOnboarding, ONBOARDING_LIMITS } from '../../functions/core/governance/onboarding.ts';
+import { TenantRegistry } from '../../functions/core/tenancy/tenants.ts';
 import { type LocalServices, startLocalServices } from '../../lib/local/services.ts';
 import { CloudFrontStandIn } from '../support/cloudfront-standin.ts';
 import { type DnsStub, startDnsStub } from '../support/dns-stub.ts';
@@ -307,5 +308,36 @@ describe('the platform’s own hosts', () => {
       managedCertificate: false,
       certificateArn: expect.stringContaining('platform'),
     });
+  });
+});
+
+// Last: its own onboarding advances every host due in the shared table.
+describe('the host-onboarding scan', () => {
+  it('gives every due host its turn even when one host’s check throws, then reports the fault', async () => {
+    const verifier = {
+      verify: async (host: string) => {
+        if (host === 'broken.scan.example') throw new Error('resolver crashed');
+        return { ok: true, via: 'loopback' } as const;
+      },
+    };
+    const onboarding = new HostOnboarding({
+      table,
+      edge: new BindingOnlyHostEdge(),
+      verifier,
+      now: () => clock,
+    });
+    const registry = new TenantRegistry({ table, onboarding, now: () => clock });
+    await registry.create({
+      id: 'scan-faults',
+      name: 'Scan faults',
+      plan: 'standard',
+      hosts: ['broken.scan.example', 'fine.scan.example'],
+      expiresAt: '2031-01-01T00:00:00Z',
+    });
+    // The inline first step swallowed the throw: both hosts are still due.
+    expect((await onboarding.get('broken.scan.example')).state).toBe('pending-dns');
+    await expect(onboarding.advanceDue()).rejects.toThrow('resolver crashed');
+    expect((await onboarding.get('fine.scan.example')).state).toBe('active');
+    expect((await onboarding.get('broken.scan.example')).state).toBe('pending-dns');
   });
 });

@@ -337,6 +337,7 @@ export class HostOnboarding {
     );
     const changed: OnboardingChange[] = [];
     const items = result.Items ?? [];
+    let firstError: unknown;
     for (const due of items) {
       const host = String(due.host);
       const before = onboardingFromItem(due)?.state ?? 'pending-dns';
@@ -344,9 +345,12 @@ export class HostOnboarding {
         const after = await this.advance(host);
         if (after.state !== before) changed.push({ host, owner: after.owner, from: before, to: after.state });
       } catch (error) {
-        if (!(error instanceof NotFoundError)) throw error; // released meanwhile: nothing to do
+        // Released meanwhile: nothing to do. Anything else is reported once every other host had
+        // its turn, so one host's fault never holds the others back.
+        if (!(error instanceof NotFoundError)) firstError ??= error;
       }
     }
+    if (firstError !== undefined) throw firstError;
     return { scanned: items.length, changed };
   }
 
