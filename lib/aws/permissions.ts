@@ -43,12 +43,13 @@ export const CREDENTIAL_WRITE_ACTIONS = [
   'secretsmanager:UpdateSecretVersionStage',
 ] as const;
 
-/** Host bindings become distribution tenants of this distribution. */
+/** Host bindings become distribution tenants of this distribution; onboarding watches their certificates. */
 export const DISTRIBUTION_TENANT_ACTIONS = [
   'cloudfront:CreateDistributionTenant',
   'cloudfront:GetDistributionTenant',
   'cloudfront:UpdateDistributionTenant',
   'cloudfront:DeleteDistributionTenant',
+  'cloudfront:GetManagedCertificateDetails',
 ] as const;
 
 export const CONNECTION_GROUP_READ_ACTIONS = ['cloudfront:GetConnectionGroup'] as const;

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/env.ts';
 import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
 import { tenantLeadingKeys } from '../../functions/core/keys.ts';
-import { TENANT_TAG_VARIABLE } from '../../lib/aws/permissions.ts';
+import { DISTRIBUTION_TENANT_ACTIONS, TENANT_TAG_VARIABLE } from '../../lib/aws/permissions.ts';
 import { defaultCredentialPrefix } from '../../lib/aws/stack.ts';
 import { type FunctionName, functions, routes } from '../../lib/topology.ts';
 import {
@@ -239,6 +239,22 @@ describe('least privilege under a bug', () => {
         },
       }),
     ]);
+  });
+
+  it('lets exactly the functions that onboard hosts manage distribution tenants, and read their certificates', () => {
+    const managing = allFunctions.filter((name) =>
+      actionsOf(functionRoleStatements(synth, name)).includes('cloudfront:CreateDistributionTenant'),
+    );
+    expect(managing.sort()).toEqual(['governance-api', 'lifecycle-scan']);
+    for (const name of managing) {
+      expect(actionsOf(functionRoleStatements(synth, name))).toEqual(
+        expect.arrayContaining([...DISTRIBUTION_TENANT_ACTIONS, 'cloudfront:GetConnectionGroup']),
+      );
+      const env = environmentOf(functionProperties(synth, name));
+      expect(env[ENV.routingEndpoint], name).toEqual({
+        'Fn::GetAtt': [logicalId(synth.stack, synth.stack.edge.connectionGroup), 'RoutingEndpoint'],
+      });
+    }
   });
 
   it('serves the free surface from its own function, which may only read host bindings', () => {
