@@ -577,7 +577,20 @@ export class TenantRegistry {
       (binding.domain === 'tenant'
         ? current.domain === 'tenant' && current.tenantId === binding.tenantId
         : current.domain === 'public' && current.surface === binding.surface);
-    if (same) return;
+    if (same) {
+      // A public binding made before the platform's hosts were listed joins the listing.
+      if (binding.domain === 'public' && existing.Item?.GSI1PK === undefined) {
+        await this.#table.client.send(
+          new UpdateCommand({
+            TableName: this.#table.name,
+            Key: hostKey(binding.host),
+            UpdateExpression: 'SET GSI1PK = :listing, GSI1SK = :host',
+            ExpressionAttributeValues: { ':listing': PUBLIC_HOST_LISTING, ':host': binding.host },
+          }),
+        );
+      }
+      return;
+    }
     if (current === undefined) return this.#claimHost(binding); // released meanwhile: claim again
     throw new ConflictError(`Host ${binding.host} is already bound`, { extra: { host: binding.host } });
   }
