@@ -267,13 +267,19 @@ function queue(
   if (options.maxReceiveCount < MIN_MAX_RECEIVE_COUNT) {
     throw new RangeError(`Queue ${name}: maxReceiveCount must be at least ${MIN_MAX_RECEIVE_COUNT}`);
   }
+  const maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+  if (maxConcurrency < MIN_MAX_CONCURRENCY || maxConcurrency > MAX_MAX_CONCURRENCY) {
+    throw new RangeError(
+      `Queue ${name}: maxConcurrency must be ${MIN_MAX_CONCURRENCY}-${MAX_MAX_CONCURRENCY}`,
+    );
+  }
   return {
     name,
     consumer,
     ...options,
     visibilityTimeoutSeconds: functions[consumer].timeoutSeconds * VISIBILITY_FACTOR,
     retentionSeconds: 4 * 24 * 3600,
-    maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    maxConcurrency,
     deadLetterMaxConcurrency: MIN_MAX_CONCURRENCY,
   };
 }

@@ -11,6 +11,7 @@ import {
   deadLetterQueueName,
   type FunctionName,
   functions,
+  MAX_MAX_CONCURRENCY,
   MIN_MAX_CONCURRENCY,
   MIN_MAX_RECEIVE_COUNT,
   queues,
@@ -99,7 +100,7 @@ describe('queues', () => {
       const maximum = (mapping.Properties?.ScalingConfig as { MaximumConcurrency?: number } | undefined)
         ?.MaximumConcurrency;
       expect(maximum, id).toBeGreaterThanOrEqual(MIN_MAX_CONCURRENCY);
-      expect(maximum, id).toBeLessThanOrEqual(1000);
+      expect(maximum, id).toBeLessThanOrEqual(MAX_MAX_CONCURRENCY);
     }
     for (const spec of Object.values(queues)) {
       expect(spec.maxReceiveCount, spec.name).toBeGreaterThanOrEqual(MIN_MAX_RECEIVE_COUNT);
