@@ -7,6 +7,7 @@
 export type FunctionName =
   | 'tenant-api'
   | 'governance-api'
+  | 'free-api'
   | 'results-recorder'
   | 'script-dispatcher'
   | 'script-worker'
@@ -42,6 +43,15 @@ export interface FunctionPermissions {
    * verifies job messages and egress grants, `reports` the runtimes' reports.
    */
   readonly messageKeys: readonly MessageKeyPurpose[];
+  /**
+   * Narrows `table` by partition (`dynamodb:LeadingKeys`):
+   * - `tenant`: a function that serves one tenant per request reaches that tenant's partitions only,
+   *   through an STS session tagged with the tenant (core/tenancy/tenant-scope.ts); its own role reads
+   *   host bindings and the public items a tenant uses, and appends public audit entries;
+   * - `hosts`: only reads host bindings.
+   * @default the whole table
+   */
+  readonly tableScope?: 'tenant' | 'hosts';
 }
 
 export type MessageKeyPurpose = 'jobs' | 'reports';
@@ -57,7 +67,11 @@ export interface FunctionSpec {
   readonly timeoutSeconds: number;
   readonly layers: readonly 'python-runtime'[];
   readonly permissions: FunctionPermissions;
-  /** Reserved concurrency, where a function must not fan out without bound. */
+  /**
+   * Reserved concurrency. Not set by the topology: an account with a low concurrency quota refuses
+   * any reservation, so a deployment reserves only through CDK context (`execfabric:reservedConcurrency`);
+   * fan-out is bounded by each queue's `maxConcurrency` instead.
+   */
   readonly reservedConcurrency?: number;
   /**
    * `per-tenant`: Lambda tenant isolation mode — every invocation names a tenant, and no execution
@@ -89,6 +103,15 @@ export interface QueueSpec {
    * UTF-8 JSON, ASCII-escaped on the wire) with its logs; a job carries a script of 256 KiB and its input.
    */
   readonly maxMessageBytes: number;
+  /**
+   * Most concurrent invocations the queue's event source mapping makes (SQS `MaximumConcurrency`,
+   * 2–1000). The mapping stops polling at it rather than invoking into a throttle, so a job is never
+   * received and returned just because the consumer was busy.
+   * @default DEFAULT_MAX_CONCURRENCY
+   */
+  readonly maxConcurrency: number;
+  /** The same bound for the mapping of the dead-letter queue to its consumer. @default MIN_MAX_CONCURRENCY */
+  readonly deadLetterMaxConcurrency: number;
 }
 
 /** SQS's largest message. */
@@ -166,6 +189,7 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     permissions: {
       ...noPermissions,
       table: 'readwrite',
+      tableScope: 'tenant',
       sendTo: ['script-executions', 'http-executions'],
       // Cancelling a queued run claims its job first, so no worker ever starts it.
       claims: true,
@@ -190,6 +214,18 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       invoke: ['script-worker'],
       messageKeys: ['jobs'],
     },
+  },
+  // The free personal-edition entry. Today it answers only health; sign-up (and what it needs)
+  // arrives with the free edition itself, in its own function rather than the governance API's role.
+  'free-api': {
+    name: 'free-api',
+    runtime: 'nodejs22.x',
+    entry: 'functions/free-api/index.ts',
+    handler: 'handler',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    layers: [],
+    permissions: { ...noPermissions, table: 'read', tableScope: 'hosts' },
   },
   'results-recorder': {
     name: 'results-recorder',
@@ -237,7 +273,6 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       invoke: ['http-executor'],
       messageKeys: ['jobs', 'reports'],
     },
-    reservedConcurrency: 20,
     tenancy: 'per-tenant',
   },
   'http-executor': {
@@ -264,18 +299,33 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     memoryMb: 512,
     timeoutSeconds: 300,
     layers: [],
-    // The stale-execution sweep re-dispatches runs whose messages were lost.
+    // The stale-execution sweep re-dispatches runs whose messages were lost; the host-onboarding
+    // scan provisions hosts whose DNS now points at the platform.
     permissions: {
       ...noPermissions,
       table: 'readwrite',
       sendTo: ['script-executions', 'http-executions'],
       messageKeys: ['jobs'],
+      cloudFrontTenants: true,
     },
   },
 };
 
 /** SQS visibility must outlast every retry of the consumer (AWS advises 6 × the function timeout). */
 export const VISIBILITY_FACTOR = 6;
+
+/**
+ * Fewest receives before a message is dead-lettered. Every receive counts, including one whose
+ * invocation was throttled by the account's shared concurrency pool (the mapping's own
+ * `maxConcurrency` prevents the throttles it would cause itself); AWS advises at least 5 so a busy
+ * account never dead-letters a job that never ran. See docs/decisions/aws-wiring.md.
+ */
+export const MIN_MAX_RECEIVE_COUNT = 5;
+
+/** SQS event source mappings accept `MaximumConcurrency` from 2 to 1000. */
+export const MIN_MAX_CONCURRENCY = 2;
+export const MAX_MAX_CONCURRENCY = 1000;
+export const DEFAULT_MAX_CONCURRENCY = 20;
 
 function queue(
   name: QueueName,
@@ -285,8 +335,18 @@ function queue(
     maxReceiveCount: number;
     fairByTenant: boolean;
     deadLetterConsumer: FunctionName | null;
+    maxConcurrency?: number;
   },
 ): QueueSpec {
+  if (options.maxReceiveCount < MIN_MAX_RECEIVE_COUNT) {
+    throw new RangeError(`Queue ${name}: maxReceiveCount must be at least ${MIN_MAX_RECEIVE_COUNT}`);
+  }
+  const maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+  if (maxConcurrency < MIN_MAX_CONCURRENCY || maxConcurrency > MAX_MAX_CONCURRENCY) {
+    throw new RangeError(
+      `Queue ${name}: maxConcurrency must be ${MIN_MAX_CONCURRENCY}-${MAX_MAX_CONCURRENCY}`,
+    );
+  }
   return {
     name,
     consumer,
@@ -294,6 +354,8 @@ function queue(
     visibilityTimeoutSeconds: functions[consumer].timeoutSeconds * VISIBILITY_FACTOR,
     retentionSeconds: 4 * 24 * 3600,
     maxMessageBytes: MAX_QUEUE_MESSAGE_BYTES,
+    maxConcurrency,
+    deadLetterMaxConcurrency: MIN_MAX_CONCURRENCY,
   };
 }
 
@@ -301,13 +363,13 @@ export const queues: Readonly<Record<QueueName, QueueSpec>> = {
   // Consumed by the dispatcher, which invokes the tenant-isolated worker once per job.
   'script-executions': queue('script-executions', 'script-dispatcher', {
     batchSize: 5,
-    maxReceiveCount: 3,
+    maxReceiveCount: MIN_MAX_RECEIVE_COUNT,
     fairByTenant: true,
     deadLetterConsumer: 'results-recorder',
   }),
   'http-executions': queue('http-executions', 'http-executor', {
     batchSize: 5,
-    maxReceiveCount: 3,
+    maxReceiveCount: MIN_MAX_RECEIVE_COUNT,
     fairByTenant: true,
     deadLetterConsumer: 'results-recorder',
   }),
@@ -316,6 +378,7 @@ export const queues: Readonly<Record<QueueName, QueueSpec>> = {
     maxReceiveCount: 5,
     fairByTenant: false,
     deadLetterConsumer: null,
+    maxConcurrency: 10,
   }),
 };
 
@@ -340,7 +403,8 @@ export const apiPaths: readonly ApiPathSpec[] = [
 const surfaceApis: Readonly<Record<Surface, FunctionName>> = {
   tenant: 'tenant-api',
   governance: 'governance-api',
-  free: 'governance-api',
+  // The free entry's own function, with only what the free surface needs.
+  free: 'free-api',
 };
 
 /** A viewer path on a host reaches `/<surface><path>` at the API (the edge adds the prefix). */
@@ -387,6 +451,14 @@ export const schedules: readonly ScheduleSpec[] = [
     input: { scan: 'expiry-shutdown' },
   },
   {
+    // Hosts waiting for DNS or for the edge are checked again (each at its own backoff), and the
+    // platform's own hosts are bound after a deploy.
+    name: 'host-onboarding',
+    expression: 'rate(1 minute)',
+    function: 'lifecycle-scan',
+    input: { scan: 'host-onboarding' },
+  },
+  {
     // Executions whose worker died mid-job, and pending approvals past their deadline, are closed.
     name: 'stale-executions',
     expression: 'rate(5 minutes)',
@@ -411,13 +483,14 @@ export const table: TableSpec = {
       partitionKey: 'GSI1PK',
       sortKey: 'GSI1SK',
       purpose:
-        'listings that must not scan: tenants, executions by status (approvals inbox), security audit entries, suppressed security-event windows',
+        'listings that must not scan: tenants, executions by status (approvals inbox), security audit entries, suppressed security-event windows, the platform’s own hosts',
     },
     {
       name: 'GSI2',
       partitionKey: 'GSI2PK',
       sortKey: 'GSI2SK',
-      purpose: 'lifecycle index: tenants by phase and expiry; unfinished executions by deadline',
+      purpose:
+        'lifecycle index: tenants by phase and expiry; unfinished executions by deadline; host onboardings due a check',
     },
     {
       name: 'GSI3',

@@ -1,9 +1,10 @@
 /**
- * Prints every route of both APIs from the route tables themselves (the API reference that cannot
+ * Prints every route of the APIs from the route tables themselves (the API reference that cannot
  * drift): `npx tsx scripts/routes.ts`.
  */
 import { documentClient } from '../functions/core/db.ts';
 import { createCore } from '../functions/core/platform.ts';
+import { freeRoutes } from '../functions/free-api/routes.ts';
 import { governanceRoutes } from '../functions/governance-api/routes.ts';
 import type { Route } from '../functions/http/router.ts';
 import { tenantRoutes } from '../functions/tenant-api/routes.ts';
@@ -26,3 +27,4 @@ function print(title: string, routes: readonly Route[]) {
 
 print('Tenant API (every tenant host, e.g. acme.localhost)', tenantRoutes(core));
 print('Governance API (the console host, e.g. admin.localhost)', governanceRoutes(core));
+print('Free entry API (the free host, e.g. free.localhost)', freeRoutes());

@@ -17,6 +17,18 @@ export const ENV = {
   /** CloudFront multi-tenant distribution and connection group that new hosts join. */
   distributionId: 'EXECFABRIC_DISTRIBUTION_ID',
   connectionGroupId: 'EXECFABRIC_CONNECTION_GROUP_ID',
+  /** The connection group's routing endpoint: the CNAME target every host's DNS must point at. */
+  routingEndpoint: 'EXECFABRIC_ROUTING_ENDPOINT',
+  /** The configured ACM certificate (us-east-1), and the host names it covers (comma-separated). */
+  certificateArn: 'EXECFABRIC_CERTIFICATE_ARN',
+  certificateHosts: 'EXECFABRIC_CERTIFICATE_HOSTS',
+  /** The role a tenant function assumes, tagged with the request's tenant, to reach that tenant's partitions. */
+  tenantDataRoleArn: 'EXECFABRIC_TENANT_DATA_ROLE_ARN',
+  /** Local tests only: an STS endpoint stand-in. */
+  stsEndpoint: 'EXECFABRIC_STS_ENDPOINT',
+  /** The platform's own hosts (comma-separated), onboarded at run time like a customer's. */
+  adminHosts: 'EXECFABRIC_ADMIN_HOSTS',
+  freeHosts: 'EXECFABRIC_FREE_HOSTS',
   /** Local only: endpoints of the embedded DynamoDB- and SQS-compatible servers. */
   dynamodbEndpoint: 'EXECFABRIC_DYNAMODB_ENDPOINT',
   sqsEndpoint: 'EXECFABRIC_SQS_ENDPOINT',

@@ -7,7 +7,8 @@
  * - host bindings          PK = HOST#<host>                    SK = HOST
  * - tenant record          PK = T#<tenantId>                   SK = TENANT
  * - GSI1 (listings)        GSI1PK = TENANTS | <domain>#EXEC#<status> …
- * - GSI2 (lifecycle)       GSI2PK = LIFECYCLE#<phase>  GSI2SK = <expiresAt>#<tenantId>;  EXEC#ACTIVE#<n> …
+ * - GSI2 (lifecycle)       GSI2PK = LIFECYCLE#<phase>  GSI2SK = <expiresAt>#<tenantId>;  EXEC#ACTIVE#<n> …;
+ *                          ONBOARDING (hosts due a DNS/edge check)
  */
 import type { DomainContext } from './tenancy/domain.ts';
 
@@ -31,12 +32,53 @@ export function tenantPk(tenantId: string): string {
 
 export const publicPk = PUBLIC_PK;
 
+/** Who a partition key belongs to: one tenant (its table partition or its own GSI partitions), a host binding, the public domain, or a platform listing. */
+export type PartitionOwner =
+  | { readonly kind: 'tenant'; readonly tenantId: string }
+  | { readonly kind: 'host' }
+  | { readonly kind: 'public' }
+  | { readonly kind: 'platform' };
+
+export function partitionOwner(pk: string): PartitionOwner {
+  if (pk.startsWith(TENANT_PREFIX)) {
+    const rest = pk.slice(TENANT_PREFIX.length);
+    const end = rest.indexOf('#');
+    const tenantId = end === -1 ? rest : rest.slice(0, end);
+    if (tenantId !== '') return { kind: 'tenant', tenantId };
+  }
+  if (pk.startsWith(HOST_PREFIX)) return { kind: 'host' };
+  if (pk === PUBLIC_PK) return { kind: 'public' };
+  return { kind: 'platform' };
+}
+
+/**
+ * The `dynamodb:LeadingKeys` patterns of one tenant: its table partition `T#<id>` and the GSI
+ * partitions it owns, which all begin `T#<id>#` (the approvals inbox, `T#<id>#APPROVALS`). `id` may be
+ * an IAM policy variable such as `${aws:PrincipalTag/tenant}`.
+ */
+export function tenantLeadingKeys(id: string): [string, string] {
+  return [`${TENANT_PREFIX}${id}`, `${TENANT_PREFIX}${id}#*`];
+}
+
+/** The `dynamodb:LeadingKeys` pattern of every host binding. */
+export const HOST_LEADING_KEYS = `${HOST_PREFIX}*`;
+
 export function hostKey(host: string): Key {
   return { PK: `${HOST_PREFIX}${host}`, SK: 'HOST' };
 }
 
 export function tenantKey(tenantId: string): Key {
   return { PK: tenantPk(tenantId), SK: 'TENANT' };
+}
+
+/** GSI1 partition listing the public domain's host bindings (the console's and the free entry's). */
+export const PUBLIC_HOST_LISTING = 'PUBLICHOSTS';
+
+/** GSI2 partition of host bindings whose onboarding is due a check, sorted by when (`<iso>#<host>`). */
+export const ONBOARDING_DUE = 'ONBOARDING';
+
+export function onboardingDueSort(nextAttemptAt: string, host: string): string {
+  return `${nextAttemptAt}#${host}`;
 }
 
 /** GSI1 partition listing every tenant record. */

@@ -1,11 +1,14 @@
-/** The governance API: the public domain (admin console and the free entry). Wiring only. */
+/** The governance API: the public domain's console (the free entry has its own function, free-api). Wiring only. */
+import { hostEdgeFromEnv } from '../core/governance/edge-cloudfront.ts';
 import { apiFromEnv } from '../http/api.ts';
 import { governanceRoutes } from './routes.ts';
 
 export const { handler } = await apiFromEnv({
   serviceName: 'governance-api',
-  surfaces: ['governance', 'free'],
+  surfaces: ['governance'],
   // The public domain only, and only on the surface its host is bound to.
   accepts: (domain, surface) => domain.kind === 'public' && domain.surface === surface,
   routes: governanceRoutes,
+  // Binding hosts provisions them at the edge: CloudFront where the stack configures it.
+  hostEdge: hostEdgeFromEnv,
 });

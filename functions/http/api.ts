@@ -4,14 +4,17 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { STSClient } from '@aws-sdk/client-sts';
 import { LambdaScriptChecker } from '../core/assets/checker.ts';
 import { documentClient, tableFromEnv } from '../core/db.ts';
 import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
 import { TableJobClaims } from '../core/executions/claims.ts';
+import type { HostEdge } from '../core/governance/edge.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
+import { AssumedRoleTenantClients, scopeTableClient } from '../core/tenancy/tenant-scope.ts';
 import { authenticateMcpClient } from './mcp-auth.ts';
 import { createApiHandler } from './pipeline.ts';
 import type { Route } from './router.ts';
@@ -21,20 +24,32 @@ export interface ApiDefinition {
   readonly surfaces: readonly string[];
   readonly accepts: (domain: DomainContext, surface: string) => boolean;
   readonly routes: (core: Core) => readonly Route[];
+  /**
+   * Serves one tenant per request: its DynamoDB requests run in the request's tenant scope (see
+   * core/tenancy/tenant-scope.ts), with that tenant's own STS session where the stack gives a
+   * tenant-data role.
+   * @default false
+   */
+  readonly tenantScoped?: boolean;
+  /** Where this API provisions hosts (the governance API: CloudFront when configured). @default none */
+  readonly hostEdge?: () => HostEdge;
 }
 
 export async function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = process.env) {
   const logger = new Logger({ serviceName: definition.serviceName });
   // Jobs this API dispatches are signed with the jobs key (read once, at cold start).
   const signer = await messageSignerFromEnv(['jobs'], { env });
+  const table = tableFromEnv(env);
+  if (definition.tenantScoped === true) scopeTableClient(table.client, tenantClientsFromEnv(env));
   const core = createCore({
-    table: tableFromEnv(env),
+    table,
     tokenSecret: requireEnv(ENV.tokenSecret, env),
     superAdmins: parseList(env[ENV.superAdmins]),
     queues: queuesFromEnv(['script-executions', 'http-executions'], signer, env),
     signer,
     ...checkerFromEnv(env),
     ...claimsFromEnv(env),
+    ...(definition.hostEdge === undefined ? {} : { hostEdge: definition.hostEdge() }),
   });
   const handler = createApiHandler({
     surfaces: definition.surfaces,
@@ -50,6 +65,7 @@ export async function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessE
     originSecret: requireEnv(ENV.originSecret, env),
     logger,
     securityEvents: core.securityEvents,
+    tenantScoped: definition.tenantScoped === true,
   });
   return { core, handler };
 }
@@ -61,6 +77,19 @@ function claimsFromEnv(env: NodeJS.ProcessEnv) {
   const endpoint = env[ENV.dynamodbEndpoint];
   const client = documentClient(endpoint === undefined || endpoint === '' ? undefined : endpoint);
   return { claims: new TableJobClaims({ client, name }) };
+}
+
+/** Tenant sessions from STS where the stack gives a tenant-data role (AWS); none locally. */
+function tenantClientsFromEnv(env: NodeJS.ProcessEnv): AssumedRoleTenantClients | undefined {
+  const roleArn = env[ENV.tenantDataRoleArn];
+  if (roleArn === undefined || roleArn === '') return undefined;
+  const stsEndpoint = env[ENV.stsEndpoint];
+  const dynamodbEndpoint = env[ENV.dynamodbEndpoint];
+  return new AssumedRoleTenantClients({
+    sts: new STSClient(stsEndpoint === undefined || stsEndpoint === '' ? {} : { endpoint: stsEndpoint }),
+    roleArn,
+    ...(dynamodbEndpoint === undefined || dynamodbEndpoint === '' ? {} : { dynamodbEndpoint }),
+  });
 }
 
 /** The Python runtime's syntax check, where this function may invoke the worker. */

@@ -30,6 +30,7 @@ import { parseJson } from '../core/json.ts';
 import type { SecurityEventKind, SecurityEvents } from '../core/security/events.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import type { HostDirectory } from '../core/tenancy/hosts.ts';
+import { withTenantScope } from '../core/tenancy/tenant-scope.ts';
 import { type HttpResponse, problemFromError } from './problem.ts';
 import { type ApiRequest, type HttpMethod, type Route, Router } from './router.ts';
 import {
@@ -73,6 +74,8 @@ export interface ApiHandlerOptions {
   readonly defaultMaxBodyBytes?: number;
   /** Where refused tokens and privileged requests are recorded. @default not recorded */
   readonly securityEvents?: Pick<SecurityEvents, 'record'>;
+  /** Runs everything after host resolution in the request tenant's scope (core/tenancy/tenant-scope.ts). @default false */
+  readonly tenantScoped?: boolean;
 }
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -187,7 +190,19 @@ export function createApiHandler(options: ApiHandlerOptions) {
     if (host === undefined || host === '') throw new UnknownHostError();
     const domain = await options.hosts.resolve(host);
     if (!options.accepts(domain, surface)) throw new UnknownHostError();
+    // From here on a tenant function touches its tenant's partitions only (and, in AWS, with its credentials).
+    if (options.tenantScoped === true && domain.kind === 'tenant') {
+      return withTenantScope(domain.tenant.id, () => serve(event, headers, path, domain));
+    }
+    return serve(event, headers, path, domain);
+  }
 
+  async function serve(
+    event: APIGatewayProxyEventV2,
+    headers: Record<string, string>,
+    path: string,
+    domain: DomainContext,
+  ): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext.http.method.toUpperCase();
     if (!METHODS.has(method)) throw new RouteNotFoundError(`No route for ${method} ${path}`);
     const { route, params } = router.match(method, path);

@@ -6,31 +6,30 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
 import { tableFromEnv } from '../core/db.ts';
 import { ValidationError } from '../core/errors.ts';
-import { runScan, SCAN_NAMES, type ScanResult } from '../core/governance/lifecycle.ts';
+import { type Bootstrapped, bootstrapSuperAdmin } from '../core/governance/bootstrap.ts';
+import { hostEdgeFromEnv } from '../core/governance/edge-cloudfront.ts';
+import { runScan, type ScanResult } from '../core/governance/lifecycle.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { createCore } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
+import { lifecycleEvent } from './events.ts';
 
 const logger = new Logger({ serviceName: 'lifecycle-scan' });
 // The stale-execution sweep re-dispatches runs whose messages were lost, so it needs the job queues
-// and the jobs key to sign what it sends.
+// and the jobs key to sign what it sends. The host-onboarding scan provisions hosts whose DNS now
+// points at the platform.
 const signer = await messageSignerFromEnv(['jobs']);
 const core = createCore({
   table: tableFromEnv(),
   queues: queuesFromEnv(['script-executions', 'http-executions'], signer),
   signer,
+  hostEdge: hostEdgeFromEnv(),
 });
 
-const scanEvent = z.strictObject({
-  scan: z.enum(SCAN_NAMES),
-  now: z.iso.datetime({ offset: true }).optional(),
-});
-
-export const handler = middy<unknown, ScanResult, Error, Context>().handler(async (event) => {
-  const parsed = scanEvent.safeParse(event);
+export const handler = middy<unknown, ScanResult | Bootstrapped, Error, Context>().handler(async (event) => {
+  const parsed = lifecycleEvent.safeParse(event);
   if (!parsed.success) {
     throw new ValidationError(
       'Invalid lifecycle-scan event',
@@ -39,6 +38,11 @@ export const handler = middy<unknown, ScanResult, Error, Context>().handler(asyn
         message: issue.message,
       })),
     );
+  }
+  if ('bootstrap' in parsed.data) {
+    const created = await bootstrapSuperAdmin(core, parsed.data.bootstrap.username);
+    logger.info('First super-admin created', { username: created.username }); // never the password
+    return created;
   }
   const { scan, now } = parsed.data;
   const result = await runScan(core.governance.scans, scan, {

@@ -7,4 +7,6 @@ export const { handler } = await apiFromEnv({
   surfaces: ['tenant'],
   accepts: (domain) => domain.kind === 'tenant',
   routes: tenantRoutes,
+  // Least privilege under a bug: each request reaches only its tenant's partitions.
+  tenantScoped: true,
 });

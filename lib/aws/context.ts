@@ -4,15 +4,29 @@
  * line (a comma-separated string or a JSON array string).
  */
 import { normaliseHost } from '../edge/viewer-request.ts';
+import { type FunctionName, functions } from '../topology.ts';
 import { InvalidContextError } from './errors.ts';
 
 export const CONTEXT = {
+  /** A deployment's name: the stack becomes `ExecFabric-<stage>`, and every physical name follows. */
+  stage: 'execfabric:stage',
   adminHosts: 'execfabric:adminHosts',
   freeHosts: 'execfabric:freeHosts',
-  tenantHosts: 'execfabric:tenantHosts',
   superAdmins: 'execfabric:superAdmins',
   certificateArn: 'execfabric:certificateArn',
+  /** Host names (a leading `*.` covers one label) the certificate covers. */
+  certificateHosts: 'execfabric:certificateHosts',
+  /** `{ "<function>": n }`: reserved concurrency, only where configured. */
+  reservedConcurrency: 'execfabric:reservedConcurrency',
 } as const;
+
+/** Keys an earlier version read; setting one now is refused rather than silently ignored. */
+export const RETIRED_CONTEXT: Readonly<Record<string, string>> = {
+  'execfabric:tenantHosts':
+    'is no longer read: customer hosts are bound at run time, when a tenant is given them (docs/deploy.md, "DNS for each customer")',
+};
+
+const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,23}$/;
 
 /** A list of non-empty strings; `undefined` (key not set) is the empty list. */
 export function stringListContext(key: string, value: unknown): readonly string[] {
@@ -54,6 +68,59 @@ export function hostListContext(key: string, value: unknown): readonly string[] 
   });
 }
 
+/** Host names a certificate covers: exact names, or `*.` followed by a name (one label). */
+export function certificateHostsContext(key: string, value: unknown): readonly string[] {
+  return stringListContext(key, value).map((raw) => {
+    const wildcard = raw.startsWith('*.');
+    const host = normaliseHost(wildcard ? raw.slice(2) : raw);
+    if (!HOST_PATTERN.test(host)) throw new InvalidContextError(key, `contains an invalid host name: ${raw}`);
+    return wildcard ? `*.${host}` : host;
+  });
+}
+
+/** `{ "<function>": n }` with topology function names and whole numbers ≥ 1. */
+export function reservedConcurrencyContext(
+  key: string,
+  value: unknown,
+): Readonly<Partial<Record<FunctionName, number>>> {
+  if (value === undefined || value === null || value === '') return {};
+  let map: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      map = JSON.parse(value);
+    } catch (cause) {
+      throw new InvalidContextError(key, `is not a valid JSON object: ${(cause as Error).message}`);
+    }
+  }
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) {
+    throw new InvalidContextError(key, 'must be an object of function name to reserved concurrency');
+  }
+  const out: Partial<Record<FunctionName, number>> = {};
+  for (const [name, count] of Object.entries(map)) {
+    if (!(name in functions)) {
+      throw new InvalidContextError(
+        key,
+        `names no function "${name}"; functions are ${Object.keys(functions).join(', ')}`,
+      );
+    }
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
+      throw new InvalidContextError(key, `must give "${name}" a whole number of at least 1`);
+    }
+    out[name as FunctionName] = count;
+  }
+  return out;
+}
+
+/** The deployment's stage name, or undefined for the default stack. */
+export function stageContext(key: string, value: unknown): string | undefined {
+  const stage = optionalStringContext(key, value);
+  if (stage === undefined) return undefined;
+  if (!STAGE_PATTERN.test(stage)) {
+    throw new InvalidContextError(key, 'must be 1-24 of a-z, 0-9 and hyphens, starting with a letter');
+  }
+  return stage;
+}
+
 /** An optional single string. */
 export function optionalStringContext(key: string, value: unknown): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
@@ -65,18 +132,38 @@ export function optionalStringContext(key: string, value: unknown): string | und
 export interface ContextStackProps {
   readonly adminHosts: readonly string[];
   readonly freeHosts: readonly string[];
-  readonly tenantHosts: readonly string[];
   readonly superAdmins: readonly string[];
   readonly certificateArn?: string;
+  readonly certificateHosts?: readonly string[];
+  readonly reservedConcurrency: Readonly<Partial<Record<FunctionName, number>>>;
 }
 
+const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+
 export function stackPropsFromContext(read: (key: string) => unknown): ContextStackProps {
+  for (const [key, why] of Object.entries(RETIRED_CONTEXT)) {
+    if (read(key) !== undefined) throw new InvalidContextError(key, why);
+  }
   const certificateArn = optionalStringContext(CONTEXT.certificateArn, read(CONTEXT.certificateArn));
+  if (certificateArn !== undefined && !CERTIFICATE_ARN_PATTERN.test(certificateArn)) {
+    throw new InvalidContextError(
+      CONTEXT.certificateArn,
+      'must be an ACM certificate ARN in us-east-1 (CloudFront reads certificates only from there)',
+    );
+  }
+  const certificateHosts = certificateHostsContext(CONTEXT.certificateHosts, read(CONTEXT.certificateHosts));
+  if (certificateArn === undefined && certificateHosts.length > 0) {
+    throw new InvalidContextError(CONTEXT.certificateHosts, `needs ${CONTEXT.certificateArn}`);
+  }
   return {
     adminHosts: hostListContext(CONTEXT.adminHosts, read(CONTEXT.adminHosts)),
     freeHosts: hostListContext(CONTEXT.freeHosts, read(CONTEXT.freeHosts)),
-    tenantHosts: hostListContext(CONTEXT.tenantHosts, read(CONTEXT.tenantHosts)),
     superAdmins: stringListContext(CONTEXT.superAdmins, read(CONTEXT.superAdmins)),
     ...(certificateArn === undefined ? {} : { certificateArn }),
+    ...(certificateHosts.length === 0 ? {} : { certificateHosts }),
+    reservedConcurrency: reservedConcurrencyContext(
+      CONTEXT.reservedConcurrency,
+      read(CONTEXT.reservedConcurrency),
+    ),
   };
 }

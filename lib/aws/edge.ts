@@ -1,7 +1,6 @@
 /**
  * The edge: one CloudFront multi-tenant distribution (L1, `connectionMode: tenant-only`), its
- * connection group, one distribution tenant per configured host, the viewer-request CloudFront
- * Function (the exact source `lib/edge/viewer-request.ts` generates, which the local router also
+ * connection group, the viewer-request CloudFront Function (the exact source `lib/edge/viewer-request.ts` generates, which the local router also
  * runs), the private static-site bucket behind origin access control, and the access-log bucket.
  *
  * Routing by host happens in the function: it strips client `x-execfabric-*` headers, sets
@@ -10,8 +9,14 @@
  * origin secret in `x-execfabric-origin` as a Secrets Manager dynamic reference, never a literal,
  * and the viewer scheme in `x-execfabric-scheme`. Every viewer path the topology gives an API
  * (`/api/*`, `/mcp`, the OAuth protected-resource metadata) has its own uncached behaviour.
+ *
+ * The stack creates no distribution tenant. A tenant with a CloudFront-managed certificate is refused
+ * until its domain resolves to the connection group this very stack creates, so every host — the
+ * platform's own and each customer's — is onboarded at run time by the governance core, once its DNS
+ * points here (`functions/core/governance/onboarding.ts`). A first deploy therefore depends on no DNS.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   Arn,
   ArnFormat,
@@ -27,7 +32,6 @@ import {
   CachePolicy,
   CfnConnectionGroup,
   CfnDistribution,
-  CfnDistributionTenant,
   CfnOriginAccessControl,
   Function as EdgeFunction,
   FunctionCode,
@@ -47,10 +51,10 @@ import {
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { distributionTenantName } from '../../functions/core/governance/edge.ts';
 import { ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
 import { viewerRequestSource } from '../edge/viewer-request.ts';
 import { apiPaths, edgePathPattern, type SiteName, sites } from '../topology.ts';
+import { MissingSourceError } from './errors.ts';
 
 export interface EdgeProps {
   /** The HTTP API that `/api/*` is forwarded to. */
@@ -68,11 +72,6 @@ export interface EdgeProps {
    */
   readonly freeHosts?: readonly string[];
   /**
-   * Customer (tenant) hosts that exist at deploy time; later ones are added by the governance API.
-   * @default []
-   */
-  readonly tenantHosts?: readonly string[];
-  /**
    * ACM certificate (us-east-1) covering every configured host, served with TLS 1.2+ over SNI.
    * @default - the distribution keeps the CloudFront default certificate (never served: a tenant-only
    * distribution has no endpoint of its own) and each distribution tenant requests a
@@ -80,7 +79,8 @@ export interface EdgeProps {
    */
   readonly certificateArn?: string;
   /**
-   * Built site folders to upload, by site; only folders that exist at synth time are deployed.
+   * Built site folders to upload, by site. A named folder without an `index.html` stops the synth:
+   * a deployment whose pages would answer 403 is refused rather than made.
    * @default - none
    */
   readonly siteDirs?: Readonly<Partial<Record<SiteName, string>>>;
@@ -95,7 +95,6 @@ const API_ORIGIN_ID = 'api';
 export class Edge extends Construct {
   readonly distribution: CfnDistribution;
   readonly connectionGroup: CfnConnectionGroup;
-  readonly tenants: readonly CfnDistributionTenant[];
   readonly viewerRequest: EdgeFunction;
   readonly siteBucket: Bucket;
   readonly logBucket: Bucket;
@@ -109,7 +108,6 @@ export class Edge extends Construct {
     const stack = Stack.of(this);
     const adminHosts = props.adminHosts ?? [];
     const freeHosts = props.freeHosts ?? [];
-    const tenantHosts = props.tenantHosts ?? [];
 
     this.logBucket = new Bucket(this, 'LogBucket', {
       // CloudFront standard logging writes with ACLs, so the log bucket keeps object-writer ownership.
@@ -278,27 +276,16 @@ export class Edge extends Construct {
       }),
     );
 
-    const tenants: CfnDistributionTenant[] = [];
-    for (const host of [...adminHosts, ...freeHosts, ...tenantHosts]) {
-      tenants.push(
-        new CfnDistributionTenant(this, `Tenant-${host}`, {
-          // The governance API's deterministic name, so binding this host at run time reuses it.
-          name: distributionTenantName(host),
-          distributionId: this.distribution.ref,
-          connectionGroupId: this.connectionGroup.attrId,
-          domains: [host],
-          enabled: true,
-          ...(props.certificateArn === undefined
-            ? { managedCertificateRequest: { validationTokenHost: 'cloudfront', primaryDomainName: host } }
-            : { customizations: { certificate: { arn: props.certificateArn } } }),
-        }),
-      );
-    }
-    this.tenants = tenants;
-
     const built = Object.values(sites).flatMap((site) => {
       const dir = props.siteDirs?.[site.name];
-      return dir !== undefined && existsSync(dir) ? [{ site: site.name, dir }] : [];
+      if (dir === undefined) return [];
+      if (!existsSync(join(dir, 'index.html'))) {
+        throw new MissingSourceError(
+          `Built site "${site.name}" (run \`npm run build:sites\`; \`npx cdk synth\` runs it for you)`,
+          join(dir, 'index.html'),
+        );
+      }
+      return [{ site: site.name, dir }];
     });
     if (built.length > 0) this.deploySites(built);
   }

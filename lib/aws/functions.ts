@@ -28,12 +28,86 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
 import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
-import { type FunctionName, type FunctionSpec, functions, type MessageKeyPurpose } from '../topology.ts';
+import {
+  type FunctionName,
+  type FunctionSpec,
+  functions,
+  type MessageKeyPurpose,
+  queues,
+} from '../topology.ts';
 import type { DataStores } from './data.ts';
 import { AwsWiringError, MissingSourceError } from './errors.ts';
 import { type PermissionTargets, permissionStatements } from './permissions.ts';
 import type { ExecutionQueues } from './queues.ts';
 import { mapRecord } from './record.ts';
+
+/**
+ * SDK clients bundled into the functions that use them: the nodejs22.x runtime's own SDK copy may
+ * predate the commands called, and a missing command fails only at run time. CloudFront (distribution
+ * tenants, managed certificates) is bundled wherever it is imported — only the functions that
+ * provision hosts import it. The Lambda client is bundled only into the functions that invoke with a
+ * `TenantId` (tenant isolation), named in `NEW_LAMBDA_COMMAND_FUNCTIONS`; elsewhere plain Invoke is
+ * the runtime's. The cost is measured in bench/RESULTS.md ("Lambda bundle sizes").
+ */
+export const BUNDLED_SDK_CLIENTS = ['@aws-sdk/client-cloudfront', '@aws-sdk/client-lambda'] as const;
+
+/**
+ * Functions that invoke with Lambda's newer parameters (`TenantId`): they bundle the Lambda client.
+ * The dispatcher runs jobs in the tenant-isolated worker; the APIs ask it to syntax-check a script
+ * (in an execution environment of the script's tenant, or `public` for templates).
+ */
+export const NEW_LAMBDA_COMMAND_FUNCTIONS: ReadonlySet<string> = new Set([
+  'script-dispatcher',
+  'tenant-api',
+  'governance-api',
+]);
+
+/** SDK modules left to the runtime: long-stable APIs (items, queues, secrets, STS sessions). */
+export const RUNTIME_SDK_MODULES = [
+  '@aws-sdk/client-dynamodb',
+  '@aws-sdk/lib-dynamodb',
+  '@aws-sdk/client-sqs',
+  '@aws-sdk/client-secrets-manager',
+  '@aws-sdk/client-sts',
+] as const;
+
+/** What a function leaves to the runtime's SDK: the stable modules, and the Lambda client unless it needs a newer one. */
+export function runtimeSdkModules(name: string): string[] {
+  return NEW_LAMBDA_COMMAND_FUNCTIONS.has(name)
+    ? [...RUNTIME_SDK_MODULES]
+    : [...RUNTIME_SDK_MODULES, '@aws-sdk/client-lambda'];
+}
+
+/** `reservedConcurrentExecutions` only where a reservation is configured. */
+function reservation(reserved: number | undefined): { reservedConcurrentExecutions?: number } {
+  return reserved === undefined ? {} : { reservedConcurrentExecutions: reserved };
+}
+
+/**
+ * The most concurrent invocations the queue mappings feeding a function may make: the sum of their
+ * `maxConcurrency` (the queue's own and, where the function drains a dead-letter queue, that one's).
+ */
+export function mappedConcurrency(name: FunctionName): number {
+  let total = 0;
+  for (const spec of Object.values(queues)) {
+    if (spec.consumer === name) total += spec.maxConcurrency;
+    if (spec.deadLetterConsumer === name) total += spec.deadLetterMaxConcurrency;
+  }
+  return total;
+}
+
+/** A reservation below what the function's mappings may invoke would throttle them: refuse it at synth. */
+function assertReservationsCoverMappings(reserved: Readonly<Partial<Record<FunctionName, number>>>): void {
+  for (const [name, value] of Object.entries(reserved) as [FunctionName, number | undefined][]) {
+    if (value === undefined) continue;
+    const mapped = mappedConcurrency(name);
+    if (value < mapped) {
+      throw new AwsWiringError(
+        `Reserved concurrency ${value} of ${name} is below the ${mapped} concurrent invocations its queue mappings may make; reserve at least ${mapped}, or none`,
+      );
+    }
+  }
+}
 
 /** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
 export const ESM_REQUIRE_BANNER =
@@ -57,6 +131,13 @@ export interface PlatformFunctionsProps {
   readonly logRetention: RetentionDays;
   /** The message keys' secrets; a function learns the ARN of each key its topology lists. */
   readonly messageKeys: Readonly<Record<MessageKeyPurpose, ISecret>>;
+  /**
+   * Reserved concurrency by function (CDK context `execfabric:reservedConcurrency`). Each must cover
+   * the `maxConcurrency` of every queue mapping that feeds the function, or a mapping would invoke
+   * into a throttle.
+   * @default - no reservation: accounts with a low concurrency quota refuse any
+   */
+  readonly reservedConcurrency?: Readonly<Partial<Record<FunctionName, number>>>;
 }
 
 export interface PlatformFunction {
@@ -95,7 +176,8 @@ export class PlatformFunctions extends Construct {
       }
     }
 
-    // Consumers: each queue's consumer, and each dead-letter queue's consumer where there is one.
+    // Consumers: each queue's consumer, and each dead-letter queue's consumer where there is one,
+    // each mapping bounded by MaximumConcurrency so it stops polling instead of invoking into a throttle.
     for (const { spec, queue, deadLetterQueue } of Object.values(props.queues.byName)) {
       for (const consumer of [spec.consumer, spec.deadLetterConsumer]) {
         if (consumer !== null && functions[consumer].tenancy === 'per-tenant') {
@@ -105,14 +187,23 @@ export class PlatformFunctions extends Construct {
         }
       }
       this.byName[spec.consumer].fn.addEventSource(
-        new SqsEventSource(queue, { batchSize: spec.batchSize, reportBatchItemFailures: true }),
+        new SqsEventSource(queue, {
+          batchSize: spec.batchSize,
+          reportBatchItemFailures: true,
+          maxConcurrency: spec.maxConcurrency,
+        }),
       );
       if (spec.deadLetterConsumer !== null) {
         this.byName[spec.deadLetterConsumer].fn.addEventSource(
-          new SqsEventSource(deadLetterQueue, { batchSize: spec.batchSize, reportBatchItemFailures: true }),
+          new SqsEventSource(deadLetterQueue, {
+            batchSize: spec.batchSize,
+            reportBatchItemFailures: true,
+            maxConcurrency: spec.deadLetterMaxConcurrency,
+          }),
         );
       }
     }
+    assertReservationsCoverMappings(props.reservedConcurrency ?? {});
   }
 
   get(name: FunctionName): LambdaFunction {
@@ -143,9 +234,7 @@ export class PlatformFunctions extends Construct {
       timeout: Duration.seconds(spec.timeoutSeconds),
       role,
       logGroup,
-      ...(spec.reservedConcurrency === undefined
-        ? {}
-        : { reservedConcurrentExecutions: spec.reservedConcurrency }),
+      ...reservation(props.reservedConcurrency?.[spec.name] ?? spec.reservedConcurrency),
       // One execution environment per tenant; such a function is invoked (with a tenant id), never mapped.
       ...(spec.tenancy === 'per-tenant' ? { tenancyConfig: TenancyConfig.PER_TENANT } : {}),
     };
@@ -169,8 +258,8 @@ export class PlatformFunctions extends Construct {
             minify: true,
             sourceMap: false,
             forceDockerBundling: false,
-            // The nodejs22.x runtime provides AWS SDK v3.
-            externalModules: ['@aws-sdk/*'],
+            // The runtime's SDK for stable clients; newer ones (and what they pull in) are bundled.
+            externalModules: runtimeSdkModules(spec.name),
           },
         });
         break;

@@ -6,6 +6,8 @@
  * created later by the governance API), which the caller acknowledges to cdk-nag with a reason.
  */
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { HOST_LEADING_KEYS, publicPk, tenantLeadingKeys } from '../../functions/core/keys.ts';
+import { TENANT_SESSION_TAG } from '../../functions/core/tenancy/tenant-scope.ts';
 import type { FunctionName, FunctionPermissions, MessageKeyPurpose, QueueName } from '../topology.ts';
 import { AwsWiringError } from './errors.ts';
 
@@ -47,15 +49,40 @@ export const CREDENTIAL_WRITE_ACTIONS = [
   'secretsmanager:UpdateSecretVersionStage',
 ] as const;
 
-/** Host bindings become distribution tenants of this distribution. */
+/** Host bindings become distribution tenants of this distribution; onboarding watches their certificates. */
 export const DISTRIBUTION_TENANT_ACTIONS = [
   'cloudfront:CreateDistributionTenant',
   'cloudfront:GetDistributionTenant',
   'cloudfront:UpdateDistributionTenant',
   'cloudfront:DeleteDistributionTenant',
+  'cloudfront:GetManagedCertificateDetails',
 ] as const;
 
 export const CONNECTION_GROUP_READ_ACTIONS = ['cloudfront:GetConnectionGroup'] as const;
+
+/** A tenant function takes its tenant's session: assume the tenant-data role with the tenant as a session tag. */
+export const TENANT_SESSION_ACTIONS = ['sts:AssumeRole', 'sts:TagSession'] as const;
+
+/** The attributes of an audit entry (core/audit/chain.ts): the one public item a tenant function writes. */
+export const AUDIT_ENTRY_ATTRIBUTES = [
+  'PK',
+  'SK',
+  'type',
+  'id',
+  'at',
+  'actor',
+  'action',
+  'target',
+  'details',
+  'requestId',
+  'hash',
+] as const;
+
+/** The IAM policy variable a tagged session's tenant is read from. */
+export const TENANT_TAG_VARIABLE = `\${aws:PrincipalTag/${TENANT_SESSION_TAG}}`;
+
+/** `ForAllValues` is vacuously true for a request with no leading keys; this makes them required. */
+const LEADING_KEYS_PRESENT = { Null: { 'dynamodb:LeadingKeys': 'false' } } as const;
 
 export const SEND_ACTIONS = ['sqs:SendMessage'] as const;
 
@@ -68,6 +95,8 @@ export interface PermissionTargets {
   readonly claimsTableArn: string;
   readonly queueArns: Readonly<Record<QueueName, string>>;
   readonly functionArns: Readonly<Partial<Record<FunctionName, string>>>;
+  /** The role tenant-scoped functions assume per tenant; required when one is declared. */
+  readonly tenantDataRoleArn?: string;
   /** `arn:…:secretsmanager:<region>:<account>:secret:<credential prefix>*`. */
   readonly credentialSecretsArn: string;
   /** The secret of each message key. */
@@ -95,7 +124,47 @@ export function permissionStatements(
 ): PolicyStatement[] {
   const statements: PolicyStatement[] = [];
   const tableResources = [targets.tableArn, ...targets.tableIndexArns];
-  if (permissions.table === 'read') {
+  if (permissions.table !== 'none' && permissions.tableScope === 'tenant') {
+    // Tenant partitions only through the tagged session; its own role keeps the shared reads.
+    if (targets.tenantDataRoleArn === undefined)
+      throw new MissingPermissionTargetError('the tenant-data role');
+    statements.push(
+      new PolicyStatement({
+        sid: 'ReadHostBindingsAndPublicItems',
+        actions: ['dynamodb:GetItem'],
+        resources: [targets.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [HOST_LEADING_KEYS, publicPk] },
+          ...LEADING_KEYS_PRESENT,
+        },
+      }),
+      new PolicyStatement({
+        sid: 'AppendPublicAuditEntries',
+        actions: ['dynamodb:PutItem'],
+        resources: [targets.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'dynamodb:LeadingKeys': [publicPk],
+            'dynamodb:Attributes': [...AUDIT_ENTRY_ATTRIBUTES],
+          },
+          ...LEADING_KEYS_PRESENT,
+        },
+      }),
+      statement('AssumeTenantSession', TENANT_SESSION_ACTIONS, [targets.tenantDataRoleArn]),
+    );
+  } else if (permissions.table !== 'none' && permissions.tableScope === 'hosts') {
+    statements.push(
+      new PolicyStatement({
+        sid: 'ReadHostBindings',
+        actions: ['dynamodb:GetItem'],
+        resources: [targets.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [HOST_LEADING_KEYS] },
+          ...LEADING_KEYS_PRESENT,
+        },
+      }),
+    );
+  } else if (permissions.table === 'read') {
     statements.push(statement('TableRead', TABLE_READ_ACTIONS, tableResources));
   } else if (permissions.table === 'readwrite') {
     statements.push(
@@ -160,6 +229,28 @@ export function permissionStatements(
     );
   }
   return statements;
+}
+
+/**
+ * The tenant-data role's one statement: the table access a tenant function needs, on the table and
+ * each GSI, for the leading keys of the session's tenant only (`T#<tenant>` and its own GSI
+ * partitions `T#<tenant>#…`; the key module decides them). A GSI query's leading key is the index's
+ * partition key: the approvals inbox (`T#<tenant>#APPROVALS`) is the only index a tenant queries.
+ */
+export function tenantDataStatements(
+  targets: Pick<PermissionTargets, 'tableArn' | 'tableIndexArns'>,
+): PolicyStatement[] {
+  return [
+    new PolicyStatement({
+      sid: 'TenantPartitionsOnly',
+      actions: [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS],
+      resources: [targets.tableArn, ...targets.tableIndexArns],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': tenantLeadingKeys(TENANT_TAG_VARIABLE) },
+        ...LEADING_KEYS_PRESENT,
+      },
+    }),
+  ];
 }
 
 function statement(sid: string, actions: readonly string[], resources: readonly string[]): PolicyStatement {

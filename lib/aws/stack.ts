@@ -20,6 +20,7 @@ import { ExecutionQueues } from './queues.ts';
 import { mapRecord } from './record.ts';
 import { PlatformSchedules } from './schedules.ts';
 import { PlatformSecrets } from './secrets.ts';
+import { TenantDataAccess } from './tenant-data.ts';
 
 /** The repository root, from this file's place in it (`lib/aws/stack.ts`). */
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,7 +28,15 @@ export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), 
 /** The stack's construct id and (by default) its CloudFormation name. */
 export const STACK_ID = 'ExecFabric';
 
-export const DEFAULT_CREDENTIAL_PREFIX = 'execfabric/http-credentials/';
+/** The stack of a stage (`execfabric:stage`): `ExecFabric-<stage>`, or `ExecFabric` for none. */
+export function stackIdFor(stage: string | undefined): string {
+  return stage === undefined ? STACK_ID : `${STACK_ID}-${stage}`;
+}
+
+/** Secrets Manager prefix of a stack's HTTP credentials: one per stack, so stages never share one. */
+export function defaultCredentialPrefix(stackName: string): string {
+  return `execfabric/${stackName}/http-credentials/`;
+}
 
 export const DEFAULT_API_THROTTLE: ApiThrottle = { rateLimit: 200, burstLimit: 400 };
 
@@ -43,34 +52,41 @@ export interface ExecFabricStackProps extends StackProps {
    */
   readonly freeHosts?: readonly string[];
   /**
-   * Customer hosts bound at deploy time; the governance API binds later ones at run time.
-   * @default []
-   */
-  readonly tenantHosts?: readonly string[];
-  /**
    * Usernames recognised as platform super-admins on the public domain, passed comma-separated in
    * `EXECFABRIC_SUPER_ADMINS`.
    * @default []
    */
   readonly superAdmins?: readonly string[];
   /**
-   * ACM certificate (us-east-1) covering every configured host.
-   * @default - each distribution tenant requests a CloudFront-managed certificate for its host
+   * ACM certificate (us-east-1) for the hosts in `certificateHosts`; the distribution serves it, and a
+   * host it covers is provisioned with it rather than with a CloudFront-managed certificate.
+   * @default - every host gets a CloudFront-managed certificate once its DNS points at the platform
    */
   readonly certificateArn?: string;
+  /**
+   * Host names the certificate covers (`*.example.com` covers one label).
+   * @default - the admin and free hosts
+   */
+  readonly certificateHosts?: readonly string[];
+  /**
+   * Reserved concurrency by function; each must cover the queue mappings feeding the function.
+   * @default - none
+   */
+  readonly reservedConcurrency?: Readonly<Partial<Record<FunctionName, number>>>;
   /**
    * Repository root that function entries, the Python worker, layers and site folders resolve from.
    * @default - the repository this file is in
    */
   readonly projectRoot?: string;
   /**
-   * Built static sites to upload, by site; a folder that does not exist at synth time is skipped.
+   * Built static sites to upload, by site; a site whose folder has no `index.html` at synth time stops
+   * the synth (`bin/cdk.ts` builds them first).
    * @default - `<projectRoot>/<topology.sites[site].dir>` for every site
    */
   readonly siteDirs?: Readonly<Partial<Record<SiteName, string>>>;
   /**
    * Secrets Manager name prefix of HTTP resource credentials; the only secrets functions may touch.
-   * @default 'execfabric/http-credentials/'
+   * @default - `execfabric/<stack name>/http-credentials/`
    */
   readonly credentialPrefix?: string;
   /**
@@ -93,17 +109,16 @@ export class ExecFabricStack extends Stack {
   readonly api: PlatformApi;
   readonly edge: Edge;
   readonly schedules: PlatformSchedules;
+  readonly tenantData: TenantDataAccess;
 
   constructor(scope: Construct, id: string, props: ExecFabricStackProps = {}) {
     super(scope, id, props);
     const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
-    const credentialPrefix = props.credentialPrefix ?? DEFAULT_CREDENTIAL_PREFIX;
+    const credentialPrefix = props.credentialPrefix ?? defaultCredentialPrefix(this.stackName);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
-    assertHostsBindOnce({
-      adminHosts: props.adminHosts ?? [],
-      freeHosts: props.freeHosts ?? [],
-      tenantHosts: props.tenantHosts ?? [],
-    });
+    const adminHosts = props.adminHosts ?? [];
+    const freeHosts = props.freeHosts ?? [];
+    assertHostsBindOnce({ adminHosts, freeHosts });
 
     this.secrets = new PlatformSecrets(this, 'Secrets');
     this.data = new DataStores(this, 'Data');
@@ -115,6 +130,7 @@ export class ExecFabricStack extends Stack {
       credentialPrefix,
       logRetention,
       messageKeys: this.secrets.messageKeys,
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
     });
     this.api = new PlatformApi(this, 'Api', {
       functions: this.functions,
@@ -124,31 +140,59 @@ export class ExecFabricStack extends Stack {
     this.edge = new Edge(this, 'Edge', {
       api: this.api.httpApi,
       originSecret: this.secrets.originSecret,
-      adminHosts: props.adminHosts ?? [],
-      freeHosts: props.freeHosts ?? [],
-      tenantHosts: props.tenantHosts ?? [],
+      adminHosts,
+      freeHosts,
       ...(props.certificateArn === undefined ? {} : { certificateArn: props.certificateArn }),
       siteDirs: props.siteDirs ?? mapRecord(sites, (site) => resolve(projectRoot, site.dir)),
     });
     this.schedules = new PlatformSchedules(this, 'Schedules', { functions: this.functions });
 
-    // API functions (route targets) compare the origin secret and sign tokens; the governance
-    // surface's functions also learn the super-admin list. Values stay dynamic references.
+    // API functions (route targets) compare the origin secret; those that sign people in (every
+    // surface but the free entry, which has no sign-in yet) also get the token key; the governance
+    // surface's functions learn the super-admin list. Values stay dynamic references.
     const apiFunctions = new Set<FunctionName>(routes.map((route) => route.function));
+    const signInFunctions = new Set<FunctionName>(
+      routes.filter((route) => route.surface !== 'free').map((route) => route.function),
+    );
     const governanceFunctions = new Set<FunctionName>(
       routes.filter((route) => route.surface === 'governance').map((route) => route.function),
     );
     for (const name of apiFunctions) {
       const fn = this.functions.get(name);
       fn.addEnvironment(ENV.originSecret, this.secrets.originSecret.secretValue.unsafeUnwrap());
-      fn.addEnvironment(ENV.tokenSecret, this.secrets.tokenSecret.secretValue.unsafeUnwrap());
+      if (signInFunctions.has(name)) {
+        fn.addEnvironment(ENV.tokenSecret, this.secrets.tokenSecret.secretValue.unsafeUnwrap());
+      }
       if (governanceFunctions.has(name))
         fn.addEnvironment(ENV.superAdmins, (props.superAdmins ?? []).join(','));
     }
+
+    // Tenant-scoped functions reach a tenant's partitions only through the tenant-data role.
+    this.tenantData = new TenantDataAccess(this, 'TenantData', {
+      functions: this.functions,
+      tableArn: this.data.table.tableArn,
+      tableIndexArns: this.data.indexArns(),
+    });
+    for (const { spec, fn } of Object.values(this.functions.byName)) {
+      if (spec.permissions.tableScope === 'tenant')
+        fn.addEnvironment(ENV.tenantDataRoleArn, this.tenantData.role.roleArn);
+    }
+    // Functions that onboard hosts: the distribution and connection group new tenants join, the
+    // CNAME target, the certificate, and the platform's own hosts (onboarded like a customer's).
     for (const { spec, fn } of Object.values(this.functions.byName)) {
       if (!spec.permissions.cloudFrontTenants) continue;
       fn.addEnvironment(ENV.distributionId, this.edge.distribution.ref);
       fn.addEnvironment(ENV.connectionGroupId, this.edge.connectionGroup.attrId);
+      fn.addEnvironment(ENV.routingEndpoint, this.edge.connectionGroup.attrRoutingEndpoint);
+      fn.addEnvironment(ENV.adminHosts, adminHosts.join(','));
+      fn.addEnvironment(ENV.freeHosts, freeHosts.join(','));
+      if (props.certificateArn !== undefined) {
+        fn.addEnvironment(ENV.certificateArn, props.certificateArn);
+        fn.addEnvironment(
+          ENV.certificateHosts,
+          (props.certificateHosts ?? [...adminHosts, ...freeHosts]).join(','),
+        );
+      }
     }
 
     const credentialSecretsArn = this.formatArn({
@@ -162,6 +206,7 @@ export class ExecFabricStack extends Stack {
       tableIndexArns: this.data.indexArns(),
       claimsTableArn: this.data.claimsTable.tableArn,
       queueArns: mapRecord(this.queues.byName, ({ queue }) => queue.queueArn),
+      tenantDataRoleArn: this.tenantData.role.roleArn,
       credentialSecretsArn,
       messageKeyArns: mapRecord(this.secrets.messageKeys, (secret) => secret.secretArn),
       cloudFront: {
@@ -173,8 +218,13 @@ export class ExecFabricStack extends Stack {
     this.acknowledgePatternGrants(credentialSecretsArn);
 
     new CfnOutput(this, 'RoutingEndpoint', {
-      description: 'CNAME target for every configured host (the connection group routing endpoint)',
+      description:
+        'CNAME target of every host, the platform’s own and each customer’s (the connection group routing endpoint)',
       value: this.edge.connectionGroup.attrRoutingEndpoint,
+    });
+    new CfnOutput(this, 'LifecycleFunction', {
+      description: 'Invoke with {"scan":"host-onboarding"} to see (and advance) every host onboarding',
+      value: this.functions.get('lifecycle-scan').functionName,
     });
     new CfnOutput(this, 'DistributionId', { value: this.edge.distribution.ref });
     new CfnOutput(this, 'SiteBucketName', { value: this.edge.siteBucket.bucketName });

@@ -417,6 +417,36 @@ describe('governance console', () => {
     await signIn(tab, 'peter', 'initech-password-1');
   }, 45_000);
 
+  it('binding a host that does not reach the platform yet shows its state, why, and the DNS record to create', async () => {
+    const { page: tab } = await page();
+    await tab.goto(siteUrl(ADMIN, port));
+    await signIn(tab, 'admin', PASSWORD);
+    await tab.getByRole('link', { name: 'Acme Corporation' }).click();
+    await tab.getByRole('heading', { name: 'Acme Corporation', level: 1 }).waitFor();
+    await tab.getByLabel('Add a host').fill('shop.acme-onboarding.invalid');
+    await tab.getByRole('button', { name: 'Add host' }).click();
+    await tab
+      .getByText(
+        'Host shop.acme-onboarding.invalid added: create A shop.acme-onboarding.invalid → 127.0.0.1.',
+      )
+      .waitFor();
+    const pending = tab.locator('[data-host="shop.acme-onboarding.invalid"]');
+    expect(await pending.getAttribute('data-state')).toBe('pending-dns');
+    await pending.getByText('waiting for DNS').waitFor();
+    await pending.getByText('does not resolve to this machine').waitFor();
+    await pending.getByRole('cell', { name: '127.0.0.1' }).waitFor();
+    // The tenant's own *.localhost host is served, with nothing to create.
+    expect(await tab.locator('[data-host="acme.localhost"]').getAttribute('data-state')).toBe('active');
+    await pending.getByRole('button', { name: 'Check shop.acme-onboarding.invalid now' }).click();
+    await tab.getByText('shop.acme-onboarding.invalid: waiting for DNS.').waitFor();
+    await screenshot(tab, 'governance-host-onboarding');
+
+    // The platform's own hosts, on the lifecycle page.
+    await tab.getByRole('link', { name: 'Lifecycle' }).click();
+    await tab.getByRole('heading', { name: 'Platform hosts' }).waitFor();
+    expect(await tab.locator(`[data-host="${ADMIN}"]`).getAttribute('data-state')).toBe('active');
+  }, 45_000);
+
   it('the console pages work: tenants, orders and payment, lifecycle, announcements, audit', async () => {
     const { page: tab } = await page();
     await tab.goto(siteUrl(ADMIN, port));

@@ -8,12 +8,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { distributionTenantName } from '../../functions/core/governance/edge.ts';
 import { HOST_HEADER, ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
 import { REPOSITORY_ROOT } from '../../lib/aws/stack.ts';
 import { compileViewerRequest, viewerRequestSource } from '../../lib/edge/viewer-request.ts';
 import { apiPaths, sites } from '../../lib/topology.ts';
-import { logicalId, onlyResource, resourcesOfType, type Synthesized, synthesize } from './support.ts';
+import { logicalId, onlyResource, type Synthesized, synthesize } from './support.ts';
 
 /** Managed policy ids (AWS-published constants). */
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
@@ -69,7 +68,7 @@ describe('CloudFront Function', () => {
   });
 
   it('as deployed, strips client platform headers, binds the host and routes by surface', () => {
-    const { adminHosts, freeHosts, tenantHosts } = synth.context;
+    const { adminHosts, freeHosts } = synth.context;
     const deployed = onlyResource(synth.resources, 'AWS::CloudFront::Function').Properties
       ?.FunctionCode as string;
     const handler = compileViewerRequest(deployed);
@@ -91,8 +90,8 @@ describe('CloudFront Function', () => {
     expect(admin.headers['X-ExecFabric-Host']).toBeUndefined();
     expect(admin.headers[HOST_HEADER]).toEqual({ value: adminHosts[0] });
     expect(request(freeHosts[0] ?? '', '/signup').uri).toBe('/free/index.html');
-    expect(request(tenantHosts[0] ?? '', '/assets/app.js').uri).toBe('/tenant/assets/app.js');
-    expect(request(tenantHosts[0] ?? '', '/mcp').uri).toBe('/tenant/mcp');
+    expect(request('acme.customer.example', '/assets/app.js').uri).toBe('/tenant/assets/app.js');
+    expect(request('acme.customer.example', '/mcp').uri).toBe('/tenant/mcp');
   });
 });
 
@@ -105,27 +104,13 @@ describe('multi-tenant distribution', () => {
     synth.template.hasResourceProperties('AWS::CloudFront::ConnectionGroup', { Enabled: true });
   });
 
-  it('has one distribution tenant per configured host, on this distribution and connection group', () => {
-    const { adminHosts, freeHosts, tenantHosts } = synth.context;
-    const hosts = [...adminHosts, ...freeHosts, ...tenantHosts];
-    expect(hosts.length).toBeGreaterThanOrEqual(3);
-    const tenants = resourcesOfType(synth.resources, 'AWS::CloudFront::DistributionTenant');
-    expect(tenants.map(([, tenant]) => tenant.Properties?.Domains).sort()).toEqual(
-      hosts.map((host) => [host]).sort(),
-    );
-    const distributionId = logicalId(synth.stack, synth.stack.edge.distribution);
-    const groupId = logicalId(synth.stack, synth.stack.edge.connectionGroup);
-    for (const [, tenant] of tenants) {
-      const host = String((tenant.Properties?.Domains as string[] | undefined)?.[0]);
-      expect(tenant.Properties).toEqual(
-        expect.objectContaining({
-          Name: distributionTenantName(host),
-          DistributionId: { Ref: distributionId },
-          ConnectionGroupId: { 'Fn::GetAtt': [groupId, 'Id'] },
-          Enabled: true,
-        }),
-      );
-    }
+  it('creates no distribution tenant: every host, the platform’s own too, is onboarded at run time', () => {
+    // A tenant with a managed certificate is refused until its DNS points at the connection group
+    // this stack creates, so a stack that made one could never deploy the first time.
+    synth.template.resourceCountIs('AWS::CloudFront::DistributionTenant', 0);
+    synth.template.hasOutput('RoutingEndpoint', {
+      Value: { 'Fn::GetAtt': [logicalId(synth.stack, synth.stack.edge.connectionGroup), 'RoutingEndpoint'] },
+    });
   });
 
   it('sends every API path to the HTTP API uncached, with every viewer header but Host, for every method', () => {
@@ -214,8 +199,13 @@ describe('multi-tenant distribution', () => {
     expect(JSON.stringify(allows[0]?.Condition)).toContain(`{"Ref":"${distributionId}"}`);
   });
 
-  it('deploys exactly the site folders that exist at synth time', () => {
-    const built = Object.values(sites).filter((site) => existsSync(resolve(REPOSITORY_ROOT, site.dir)));
-    synth.template.resourceCountIs('Custom::CDKBucketDeployment', built.length);
+  it('uploads every site, each under its own prefix', () => {
+    synth.template.resourceCountIs('Custom::CDKBucketDeployment', Object.keys(sites).length);
+    for (const site of Object.values(sites)) {
+      expect(existsSync(resolve(REPOSITORY_ROOT, site.dir, 'index.html')), site.name).toBe(true);
+      synth.template.hasResourceProperties('Custom::CDKBucketDeployment', {
+        DestinationBucketKeyPrefix: `${site.name}/`,
+      });
+    }
   });
 });

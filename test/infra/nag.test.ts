@@ -3,14 +3,13 @@
  * unacknowledged error; these tests also fail on any unacknowledged warning, on any other validation
  * plugin's finding, and on any acknowledgement that is not in the reviewed list below.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type App, App as CdkApp, Stack, Validations } from 'aws-cdk-lib';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPOSITORY_ROOT } from '../../lib/aws/stack.ts';
 import { type FunctionName, functions, routes, sites } from '../../lib/topology.ts';
 import { logicalId, type Synthesized, synthesize } from './support.ts';
 
@@ -42,7 +41,7 @@ function acknowledgements(app: App): Map<string, string> {
 }
 
 const SECRET_PREFIX_FINDING =
-  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:execfabric/http-credentials/*]';
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:execfabric/ExecFabric/http-credentials/*]';
 const DISTRIBUTION_TENANTS_FINDING =
   'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution-tenant/*]';
 
@@ -57,6 +56,7 @@ function expectedAcknowledgements(options: { certificate: boolean; siteBucketId?
     ...(Object.keys(functions) as FunctionName[]).map((name) => `Functions/${name}: AwsSolutions-L1`),
     `Functions/governance-api-role/DefaultPolicy: ${SECRET_PREFIX_FINDING}`,
     `Functions/governance-api-role/DefaultPolicy: ${DISTRIBUTION_TENANTS_FINDING}`,
+    `Functions/lifecycle-scan-role/DefaultPolicy: ${DISTRIBUTION_TENANTS_FINDING}`,
     `Functions/http-executor-role/DefaultPolicy: ${SECRET_PREFIX_FINDING}`,
     ...routes.map((route) => `Api/HttpApi/${routePath(route.path)}: AwsSolutions-APIG4`),
     'Edge/LogBucket: AwsSolutions-S1',
@@ -95,15 +95,8 @@ describe('cdk-nag on the configured stack', () => {
 
   it('acknowledges only the reviewed findings, each on its own construct with a specific reason', () => {
     const acks = acknowledgements(synth.app);
-    // Site uploads (and what they need) exist only once the fronts are built.
-    const sitesBuilt = Object.values(sites).some((site) => existsSync(resolve(REPOSITORY_ROOT, site.dir)));
-    const siteBucketId = sitesBuilt ? logicalId(synth.stack, synth.stack.edge.siteBucket) : undefined;
-    expect([...acks.keys()].sort()).toEqual(
-      expectedAcknowledgements({
-        certificate: false,
-        ...(siteBucketId === undefined ? {} : { siteBucketId }),
-      }),
-    );
+    const siteBucketId = logicalId(synth.stack, synth.stack.edge.siteBucket);
+    expect([...acks.keys()].sort()).toEqual(expectedAcknowledgements({ certificate: false, siteBucketId }));
     for (const [id, reason] of acks) expect(reason.length, id).toBeGreaterThan(60);
     // Nothing is acknowledged stack- or app-wide.
     for (const scope of [synth.app, synth.stack]) {
@@ -124,16 +117,18 @@ describe('cdk-nag with a viewer certificate and built sites', () => {
   let synth: Synthesized;
   beforeAll(() => {
     const dist = mkdtempSync(join(tmpdir(), 'execfabric-site-'));
-    mkdirSync(join(dist, 'governance'));
-    writeFileSync(join(dist, 'governance', 'index.html'), '<!doctype html><title>governance</title>');
+    for (const site of Object.keys(sites)) {
+      mkdirSync(join(dist, site));
+      writeFileSync(join(dist, site, 'index.html'), `<!doctype html><title>${site}</title>`);
+    }
     synth = synthesize({
       certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000',
-      siteDirs: { governance: join(dist, 'governance'), tenant: join(dist, 'missing') },
+      siteDirs: Object.fromEntries(Object.keys(sites).map((site) => [site, join(dist, site)])),
     });
   });
 
-  it('deploys only the site folder that exists, and stays clean', () => {
-    synth.template.resourceCountIs('Custom::CDKBucketDeployment', 1);
+  it('deploys the given site folders, and stays clean', () => {
+    synth.template.resourceCountIs('Custom::CDKBucketDeployment', Object.keys(sites).length);
     synth.template.hasResourceProperties('Custom::CDKBucketDeployment', {
       DestinationBucketKeyPrefix: 'governance/',
     });

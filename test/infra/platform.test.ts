@@ -11,6 +11,9 @@ import {
   deadLetterQueueName,
   type FunctionName,
   functions,
+  MAX_MAX_CONCURRENCY,
+  MIN_MAX_CONCURRENCY,
+  MIN_MAX_RECEIVE_COUNT,
   queues,
   routes,
   schedules,
@@ -70,20 +73,38 @@ describe('queues', () => {
     );
     const expected = Object.values(queues).flatMap((spec) => {
       const { queue, deadLetterQueue } = synth.stack.queues.byName[spec.name];
-      const feed = (source: typeof queue, consumer: FunctionName) => ({
+      const feed = (source: typeof queue, consumer: FunctionName, maximum: number) => ({
         EventSourceArn: { 'Fn::GetAtt': [logicalId(synth.stack, source), 'Arn'] },
         FunctionName: { Ref: fnId(consumer) },
         BatchSize: spec.batchSize,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: maximum },
       });
       return spec.deadLetterConsumer === null
-        ? [feed(queue, spec.consumer)]
-        : [feed(queue, spec.consumer), feed(deadLetterQueue, spec.deadLetterConsumer)];
+        ? [feed(queue, spec.consumer, spec.maxConcurrency)]
+        : [
+            feed(queue, spec.consumer, spec.maxConcurrency),
+            feed(deadLetterQueue, spec.deadLetterConsumer, spec.deadLetterMaxConcurrency),
+          ];
     });
     expect(mappings).toHaveLength(expected.length);
     expect(mappings).toEqual(
       expect.arrayContaining(expected.map((mapping) => expect.objectContaining(mapping))),
     );
+  });
+
+  it('bounds every mapping with MaximumConcurrency, and redrives only after at least 5 receives', () => {
+    const mappings = resourcesOfType(synth.resources, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const [id, mapping] of mappings) {
+      const maximum = (mapping.Properties?.ScalingConfig as { MaximumConcurrency?: number } | undefined)
+        ?.MaximumConcurrency;
+      expect(maximum, id).toBeGreaterThanOrEqual(MIN_MAX_CONCURRENCY);
+      expect(maximum, id).toBeLessThanOrEqual(MAX_MAX_CONCURRENCY);
+    }
+    for (const spec of Object.values(queues)) {
+      expect(spec.maxReceiveCount, spec.name).toBeGreaterThanOrEqual(MIN_MAX_RECEIVE_COUNT);
+    }
   });
 
   it('alarms on visible messages in every dead-letter queue', () => {
@@ -144,9 +165,17 @@ describe('functions', () => {
       expect(props.Architectures).toEqual(['arm64']);
       expect(props.MemorySize).toBe(spec.memoryMb);
       expect(props.Timeout).toBe(spec.timeoutSeconds);
-      expect(props.ReservedConcurrentExecutions).toBe(spec.reservedConcurrency);
+      // No reservation unless configured: accounts with a low concurrency quota refuse any.
+      expect(props.ReservedConcurrentExecutions).toBeUndefined();
     },
   );
+
+  it('reserves concurrency exactly where the context configures it', () => {
+    const reserved = synthesize({ reservedConcurrency: { 'http-executor': 25 } });
+    const props = functionProperties(reserved, 'http-executor');
+    expect(props.ReservedConcurrentExecutions).toBe(25);
+    expect(functionProperties(reserved, 'tenant-api').ReservedConcurrentExecutions).toBeUndefined();
+  });
 
   it('runs the Node functions from ESM bundles and the worker in Python 3.12 with the runtime layer', () => {
     for (const spec of Object.values(functions)) {

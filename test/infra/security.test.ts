@@ -8,8 +8,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/env.ts';
 import { ORIGIN_HEADER } from '../../functions/core/headers.ts';
+import { tenantLeadingKeys } from '../../functions/core/keys.ts';
 import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
-import { DEFAULT_CREDENTIAL_PREFIX } from '../../lib/aws/stack.ts';
+import { DISTRIBUTION_TENANT_ACTIONS, TENANT_TAG_VARIABLE } from '../../lib/aws/permissions.ts';
+import { defaultCredentialPrefix } from '../../lib/aws/stack.ts';
 import { type FunctionName, functions, type MessageKeyPurpose, queues, routes } from '../../lib/topology.ts';
 import {
   allStatements,
@@ -20,6 +22,7 @@ import {
   logicalId,
   onlyResource,
   resourcesOfType,
+  roleStatements,
   type Statement,
   type Synthesized,
   secretLookingLiterals,
@@ -130,7 +133,7 @@ describe('Secrets Manager access', () => {
       expect(resources).toHaveLength(1);
       expect(resources[0]).toMatch(
         new RegExp(
-          `^arn:\\{"Ref":"AWS::Partition"\\}:secretsmanager:.*:secret:${DEFAULT_CREDENTIAL_PREFIX}\\*$`,
+          `^arn:\\{"Ref":"AWS::Partition"\\}:secretsmanager:.*:secret:${defaultCredentialPrefix(synth.stack.stackName)}\\*$`,
         ),
       );
     }
@@ -152,7 +155,7 @@ describe('Secrets Manager access', () => {
 
   it('grants the platform table exactly as each function declares (reads without Scan, writes only for readwrite)', () => {
     const tableId = logicalId(synth.stack, synth.stack.data.table);
-    for (const name of allFunctions) {
+    for (const name of allFunctions.filter((fn) => functions[fn].permissions.tableScope === undefined)) {
       const onTable = functionRoleStatements(synth, name).filter((statement) =>
         JSON.stringify(statement.Resource).includes(`"${tableId}"`),
       );
@@ -178,6 +181,137 @@ describe('Secrets Manager access', () => {
   });
 });
 
+describe('least privilege under a bug', () => {
+  const tableArn = () => ({ 'Fn::GetAtt': [logicalId(synth.stack, synth.stack.data.table), 'Arn'] });
+  const roleId = () => logicalId(synth.stack, synth.stack.tenantData.role);
+  const tableStatements = (name: FunctionName) =>
+    functionRoleStatements(synth, name).filter((statement) => statement.Action.some(onService('dynamodb')));
+  const raw = (name: FunctionName) => {
+    const role = logicalId(synth.stack, synth.stack.functions.byName[name].role);
+    const policy = resourcesOfType(synth.resources, 'AWS::IAM::Policy').find(([, resource]) =>
+      JSON.stringify(resource.Properties?.Roles).includes(`"${role}"`),
+    );
+    const document = policy?.[1].Properties?.PolicyDocument as
+      | { Statement?: Record<string, unknown>[] }
+      | undefined;
+    return document?.Statement ?? [];
+  };
+
+  it('gives the tenant API no table-wide access: only host bindings and public items to read, audit entries to append', () => {
+    expect(tableStatements('tenant-api').map((statement) => statement.Action)).toEqual([
+      ['dynamodb:GetItem'],
+      ['dynamodb:PutItem'],
+    ]);
+    const statements = raw('tenant-api');
+    const read = statements.find((statement) => statement.Sid === 'ReadHostBindingsAndPublicItems');
+    expect(read).toMatchObject({
+      Resource: tableArn(),
+      Condition: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['HOST#*', 'PUBLIC'] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    });
+    const append = statements.find((statement) => statement.Sid === 'AppendPublicAuditEntries');
+    expect(append).toMatchObject({
+      Resource: tableArn(),
+      Condition: {
+        'ForAllValues:StringEquals': {
+          'dynamodb:LeadingKeys': ['PUBLIC'],
+          'dynamodb:Attributes': expect.not.arrayContaining(['passwordHash', 'superAdmin', 'roles']),
+        },
+      },
+    });
+    const assume = statements.find((statement) => statement.Sid === 'AssumeTenantSession');
+    expect(assume).toMatchObject({
+      Action: ['sts:AssumeRole', 'sts:TagSession'],
+      Resource: { 'Fn::GetAtt': [roleId(), 'Arn'] },
+    });
+    expect(environmentOf(functionProperties(synth, 'tenant-api'))[ENV.tenantDataRoleArn]).toEqual({
+      'Fn::GetAtt': [roleId(), 'Arn'],
+    });
+  });
+
+  it('scopes the tenant-data role to the session tenant’s partitions, on the table and its indexes', () => {
+    expect(tenantLeadingKeys(TENANT_TAG_VARIABLE)).toEqual([
+      `T#${TENANT_TAG_VARIABLE}`,
+      `T#${TENANT_TAG_VARIABLE}#*`,
+    ]);
+    expect(TENANT_TAG_VARIABLE).toBe(['$', '{aws:PrincipalTag/tenant}'].join(''));
+    const role = synth.resources[roleId()];
+    const statements = roleStatements(synth.resources, roleId());
+    expect(statements).toHaveLength(1);
+    const policy = resourcesOfType(synth.resources, 'AWS::IAM::Policy').find(([, resource]) =>
+      JSON.stringify(resource.Properties?.Roles).includes(`"${roleId()}"`),
+    );
+    const document = policy?.[1].Properties?.PolicyDocument as
+      | { Statement?: Record<string, unknown>[] }
+      | undefined;
+    const statement = document?.Statement?.[0];
+    expect(statement).toMatchObject({
+      Sid: 'TenantPartitionsOnly',
+      Condition: {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': tenantLeadingKeys(TENANT_TAG_VARIABLE),
+        },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    });
+    expect(statements[0]?.Action).not.toContain('dynamodb:Scan');
+    expect(JSON.stringify(statements[0]?.Resource)).toContain('/index/GSI1');
+    // Only the tenant API's role may take a session, tagged with exactly one tenant.
+    const trustDocument = role?.Properties?.AssumeRolePolicyDocument as
+      | { Statement?: Record<string, unknown>[] }
+      | undefined;
+    const trust = trustDocument?.Statement;
+    expect(trust).toEqual([
+      expect.objectContaining({
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Principal: {
+          AWS: {
+            'Fn::GetAtt': [logicalId(synth.stack, synth.stack.functions.byName['tenant-api'].role), 'Arn'],
+          },
+        },
+        Condition: {
+          StringLike: { 'aws:RequestTag/tenant': '?*' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['tenant'] },
+        },
+      }),
+    ]);
+  });
+
+  it('lets exactly the functions that onboard hosts manage distribution tenants, and read their certificates', () => {
+    const managing = allFunctions.filter((name) =>
+      actionsOf(functionRoleStatements(synth, name)).includes('cloudfront:CreateDistributionTenant'),
+    );
+    expect(managing.sort()).toEqual(['governance-api', 'lifecycle-scan']);
+    for (const name of managing) {
+      expect(actionsOf(functionRoleStatements(synth, name))).toEqual(
+        expect.arrayContaining([...DISTRIBUTION_TENANT_ACTIONS, 'cloudfront:GetConnectionGroup']),
+      );
+      const env = environmentOf(functionProperties(synth, name));
+      expect(env[ENV.routingEndpoint], name).toEqual({
+        'Fn::GetAtt': [logicalId(synth.stack, synth.stack.edge.connectionGroup), 'RoutingEndpoint'],
+      });
+    }
+  });
+
+  it('serves the free surface from its own function, which may only read host bindings', () => {
+    expect(routes.filter((route) => route.surface === 'free').map((route) => route.function)).toEqual([
+      'free-api',
+    ]);
+    const statements = functionRoleStatements(synth, 'free-api');
+    expect(actionsOf(statements).filter((action) => !action.startsWith('logs:'))).toEqual([
+      'dynamodb:GetItem',
+    ]);
+    expect(raw('free-api').find((statement) => statement.Sid === 'ReadHostBindings')).toMatchObject({
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['HOST#*'] } },
+    });
+    expect(actionsOf(functionRoleStatements(synth, 'governance-api'))).toContain(
+      'secretsmanager:CreateSecret',
+    );
+  });
+});
+
 describe('Secret values', () => {
   const originSecretId = () =>
     logicalId(synth.stack, synth.stack.secrets.originSecret.node.defaultChild as never);
@@ -197,13 +331,14 @@ describe('Secret values', () => {
     expect(isSecretsManagerReference(origin[0]?.HeaderValue, originSecretId())).toBe(true);
   });
 
-  it('gives exactly the API functions the origin and token secrets, as dynamic references', () => {
+  it('gives exactly the API functions the origin secret, and those that sign people in the token key, as dynamic references', () => {
     const apiFunctions = new Set(routes.map((route) => route.function));
     for (const name of allFunctions) {
       const env = environmentOf(functionProperties(synth, name));
       if (apiFunctions.has(name)) {
         expect(isSecretsManagerReference(env[ENV.originSecret], originSecretId()), name).toBe(true);
-        expect(isSecretsManagerReference(env[ENV.tokenSecret], tokenSecretId()), name).toBe(true);
+        if (name === 'free-api') expect(env[ENV.tokenSecret], name).toBeUndefined();
+        else expect(isSecretsManagerReference(env[ENV.tokenSecret], tokenSecretId()), name).toBe(true);
       } else {
         expect(env[ENV.originSecret], name).toBeUndefined();
         expect(env[ENV.tokenSecret], name).toBeUndefined();

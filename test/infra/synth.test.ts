@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { CONTEXT, stackPropsFromContext } from '../../lib/aws/context.ts';
+import { CONTEXT, stackPropsFromContext, stageContext } from '../../lib/aws/context.ts';
 import { AwsWiringError, InvalidContextError, MissingSourceError } from '../../lib/aws/errors.ts';
-import { ESM_REQUIRE_BANNER } from '../../lib/aws/functions.ts';
-import { ExecFabricStack, REPOSITORY_ROOT, STACK_ID } from '../../lib/aws/stack.ts';
+import { BUNDLED_SDK_CLIENTS, ESM_REQUIRE_BANNER, RUNTIME_SDK_MODULES } from '../../lib/aws/functions.ts';
+import { ExecFabricStack, REPOSITORY_ROOT, STACK_ID, stackIdFor } from '../../lib/aws/stack.ts';
 import { functions } from '../../lib/topology.ts';
 import { cdkJsonContext, secretLookingLiterals } from './support.ts';
 
@@ -35,6 +35,15 @@ function credentialFreeEnv(home: string): NodeJS.ProcessEnv {
   };
 }
 
+/** `cfn-lint` on PATH (it is on the project's machines, not on a user's), or null. */
+function cfnLint(): string | null {
+  const found = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : null;
+}
+
+/** The template the synth below wrote, for the cfn-lint check. */
+let synthesizedTemplate: string | undefined;
+
 describe('npx cdk synth', () => {
   it('synthesizes the stack offline without AWS credentials, and the template carries no secret', () => {
     const home = mkdtempSync(join(tmpdir(), 'execfabric-home-'));
@@ -53,7 +62,8 @@ describe('npx cdk synth', () => {
 
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { missing?: unknown[] };
     expect(manifest.missing ?? []).toEqual([]); // no context lookups, so nothing to ask AWS for
-    const text = readFileSync(join(out, `${STACK_ID}.template.json`), 'utf8');
+    synthesizedTemplate = join(out, `${STACK_ID}.template.json`);
+    const text = readFileSync(synthesizedTemplate, 'utf8');
     expect(text).toContain('"ConnectionMode": "tenant-only"');
     expect(text).toContain('{{resolve:secretsmanager:');
     expect(text).not.toContain('"SecretString"');
@@ -66,8 +76,21 @@ describe('npx cdk synth', () => {
       .filter((file) => existsSync(file));
     const nodeFunctions = Object.values(functions).filter((spec) => spec.runtime === 'nodejs22.x');
     expect(bundles).toHaveLength(nodeFunctions.length);
-    for (const bundle of bundles)
-      expect(readFileSync(bundle, 'utf8').startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+    const imported = new Set<string>();
+    let tenantCommands = false;
+    for (const bundle of bundles) {
+      const code = readFileSync(bundle, 'utf8');
+      expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+      // The bundles' own imports (ESM `from"…"`), not package names quoted in error messages.
+      for (const match of code.matchAll(/\bfrom\s*"(@aws-sdk\/[a-z0-9-]+)"/g)) imported.add(match[1] ?? '');
+      if (code.includes('CreateDistributionTenant') && code.includes('GetManagedCertificateDetails'))
+        tenantCommands = true;
+    }
+    // Only the runtime's stable clients (and plain Lambda Invoke) are left to it; CloudFront is bundled.
+    const runtime: readonly string[] = [...RUNTIME_SDK_MODULES, '@aws-sdk/client-lambda'];
+    expect([...imported].filter((name) => !runtime.includes(name))).toEqual([]);
+    expect(imported.has(BUNDLED_SDK_CLIENTS[0])).toBe(false);
+    expect(tenantCommands, 'the distribution-tenant commands are in a bundle').toBe(true);
 
     // Every validation plugin synth ran (cdk-nag, CloudFormation schema validation) came back clean.
     const report = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8')) as {
@@ -76,6 +99,24 @@ describe('npx cdk synth', () => {
     expect(report.pluginReports.map((plugin) => plugin.pluginName)).toContain('CloudFormation Validate');
     for (const plugin of report.pluginReports) expect(plugin.violations, plugin.pluginName).toEqual([]);
   }, 180_000);
+
+  it('passes cfn-lint with no error (skipped, and said so, where cfn-lint is not installed)', (context) => {
+    const version = cfnLint();
+    if (version === null) {
+      process.stderr.write('cfn-lint check skipped: cfn-lint is not installed on this machine\n');
+      context.skip('cfn-lint is not installed on this machine');
+      return;
+    }
+    expect(synthesizedTemplate, 'the synth test writes the template first').toBeDefined();
+    const lint = spawnSync('cfn-lint', ['--format', 'parseable', synthesizedTemplate ?? ''], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    // cfn-lint's exit code is a bit field: 2 = error, 4 = warning, 8 = informational.
+    const errors = lint.stdout.split('\n').filter((line) => /:E\d{4}:/.test(line));
+    expect(errors, `${version}\n${lint.stdout}${lint.stderr}`).toEqual([]);
+    expect((lint.status ?? 2) & 2, lint.stderr).toBe(0);
+  }, 130_000);
 });
 
 describe('loud failures', () => {
@@ -104,7 +145,7 @@ describe('loud failures', () => {
 
   it('refuses a host that is bound to two surfaces', () => {
     const build = () =>
-      new ExecFabricStack(app(), STACK_ID, { adminHosts: ['a.example.com'], tenantHosts: ['a.example.com'] });
+      new ExecFabricStack(app(), STACK_ID, { adminHosts: ['a.example.com'], freeHosts: ['a.example.com'] });
     expect(build).toThrow(AwsWiringError);
     expect(build).toThrow('a.example.com');
   });
@@ -114,7 +155,7 @@ describe('loud failures', () => {
     expect(() => stackPropsFromContext(read({ [CONTEXT.adminHosts]: ['not a host'] }))).toThrow(
       InvalidContextError,
     );
-    expect(() => stackPropsFromContext(read({ [CONTEXT.tenantHosts]: [42] }))).toThrow(CONTEXT.tenantHosts);
+    expect(() => stackPropsFromContext(read({ [CONTEXT.freeHosts]: [42] }))).toThrow(CONTEXT.freeHosts);
     const props = stackPropsFromContext(
       read({
         [CONTEXT.adminHosts]: 'Admin.Example.com:443, ops.example.com',
@@ -124,5 +165,61 @@ describe('loud failures', () => {
     expect(props.adminHosts).toEqual(['admin.example.com', 'ops.example.com']);
     expect(props.superAdmins).toEqual(['root']);
     expect(props.freeHosts).toEqual([]);
+    expect(props.reservedConcurrency).toEqual({});
+  });
+
+  it('refuses a retired context key rather than ignoring it', () => {
+    const read = (key: string) => (key === 'execfabric:tenantHosts' ? ['acme.example.com'] : undefined);
+    expect(() => stackPropsFromContext(read)).toThrow(/execfabric:tenantHosts.*bound at run time/);
+  });
+
+  it('refuses a certificate outside us-east-1, and certificate hosts without a certificate', () => {
+    const read = (values: Record<string, unknown>) => (key: string) => values[key];
+    expect(() =>
+      stackPropsFromContext(
+        read({ [CONTEXT.certificateArn]: 'arn:aws:acm:eu-west-1:111122223333:certificate/abc' }),
+      ),
+    ).toThrow(/us-east-1/);
+    expect(() => stackPropsFromContext(read({ [CONTEXT.certificateHosts]: ['*.example.com'] }))).toThrow(
+      CONTEXT.certificateArn,
+    );
+    expect(
+      stackPropsFromContext(
+        read({
+          [CONTEXT.certificateArn]: 'arn:aws:acm:us-east-1:111122223333:certificate/abc-1',
+          [CONTEXT.certificateHosts]: '*.Example.com, example.com',
+        }),
+      ).certificateHosts,
+    ).toEqual(['*.example.com', 'example.com']);
+  });
+
+  it('reads reserved concurrency as a map of topology functions to whole numbers', () => {
+    const read = (value: unknown) => (key: string) =>
+      key === CONTEXT.reservedConcurrency ? value : undefined;
+    expect(stackPropsFromContext(read('{"http-executor":30}')).reservedConcurrency).toEqual({
+      'http-executor': 30,
+    });
+    expect(() => stackPropsFromContext(read({ 'no-such-fn': 3 }))).toThrow(/no function "no-such-fn"/);
+    expect(() => stackPropsFromContext(read({ 'http-executor': 0 }))).toThrow(/at least 1/);
+    expect(() => stackPropsFromContext(read('[1]'))).toThrow(CONTEXT.reservedConcurrency);
+  });
+
+  it('refuses a reservation below what the function’s queue mappings may invoke', () => {
+    const build = () => new ExecFabricStack(app(), STACK_ID, { reservedConcurrency: { 'http-executor': 3 } });
+    expect(build).toThrow(AwsWiringError);
+    expect(build).toThrow(/http-executor.*at least 20/);
+  });
+
+  it('names a stage’s stack after it, and refuses a malformed stage', () => {
+    expect(stackIdFor(undefined)).toBe('ExecFabric');
+    expect(stackIdFor(stageContext(CONTEXT.stage, 'staging'))).toBe('ExecFabric-staging');
+    expect(() => stageContext(CONTEXT.stage, 'Staging!')).toThrow(InvalidContextError);
+  });
+
+  it('refuses a named site folder that holds no built page', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'execfabric-site-'));
+    const build = () => new ExecFabricStack(app(), STACK_ID, { siteDirs: { tenant: empty } });
+    expect(build).toThrow(MissingSourceError);
+    expect(build).toThrow(/Built site "tenant".*npm run build:sites/);
   });
 });

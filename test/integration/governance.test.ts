@@ -142,6 +142,82 @@ describe('tenants and hosts', () => {
     expect(Object.keys(read)).toEqual(
       expect.arrayContaining(['id', 'name', 'plan', 'status', 'hosts', 'expiresAt', 'deliveryMode']),
     );
+    // Locally a *.localhost host reaches this machine at once: onboarded, nothing to create in DNS.
+    expect(created.body.domains).toEqual([
+      expect.objectContaining({ host: 'hooli.localhost', state: 'active', certificate: 'local', dns: [] }),
+    ]);
+    expect(read.domains).toEqual([expect.objectContaining({ host: 'hooli.localhost', state: 'active' })]);
+  });
+
+  it('binds a host that does not reach this machine yet, says what DNS needs, and never fails the tenant', async () => {
+    const created = await admin('POST', '/api/tenants', {
+      id: 'pending-dns-co',
+      name: 'Pending DNS Co',
+      plan: 'standard',
+      hosts: ['pending.localhost', 'shop.pending-dns.invalid'],
+      expiresAt: new Date(REAL_NOW + 300 * DAY_MS).toISOString(),
+    });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.status).toBe('active');
+    const waiting = (created.body.domains as { host: string }[]).find(
+      (domain) => domain.host === 'shop.pending-dns.invalid',
+    );
+    expect(waiting).toMatchObject({
+      state: 'pending-dns',
+      code: 'dns-missing',
+      dns: [expect.objectContaining({ type: 'A', name: 'shop.pending-dns.invalid', value: '127.0.0.1' })],
+    });
+    // Its *.localhost host serves at once; the tenant does not wait for the other.
+    expect((await send({ host: 'pending.localhost', path: '/api/health' })).status).toBe(200);
+
+    const one = await admin('GET', '/api/tenants/pending-dns-co/hosts/shop.pending-dns.invalid');
+    expect(one.status, one.text).toBe(200);
+    expect(one.body.state).toBe('pending-dns');
+    const retried = await admin('POST', '/api/tenants/pending-dns-co/hosts/shop.pending-dns.invalid/retry');
+    expect(retried.status, retried.text).toBe(200);
+    expect(retried.body).toMatchObject({ state: 'pending-dns', attempts: 2 });
+    const served = await admin('POST', '/api/tenants/pending-dns-co/hosts/pending.localhost/retry');
+    expectProblem(served, 409);
+    // Another tenant's host, or an unbound one, is not this tenant's to look at.
+    expectProblem(await admin('GET', '/api/tenants/pending-dns-co/hosts/acme.localhost'), 404, 'not-found');
+    expectProblem(
+      await admin('POST', '/api/tenants/pending-dns-co/hosts/acme.localhost/retry'),
+      404,
+      'not-found',
+    );
+    const list = await admin('GET', '/api/tenants/pending-dns-co/hosts');
+    expect(list.body.items.map((item: { host: string }) => item.host).sort()).toEqual([
+      'pending.localhost',
+      'shop.pending-dns.invalid',
+    ]);
+    const added = await admin('POST', '/api/tenants/pending-dns-co/hosts', {
+      host: 'Second.Pending.localhost',
+    });
+    expect(added.status, added.text).toBe(201);
+    expect(added.body.host).toMatchObject({ host: 'second.pending.localhost', state: 'active' });
+  });
+
+  it('lists the platform’s own hosts, onboarded like any other', async () => {
+    const hosts = await admin('GET', '/api/platform/hosts');
+    expect(hosts.status, hosts.text).toBe(200);
+    expect(hosts.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          host: ADMIN,
+          owner: { domain: 'public', surface: 'governance' },
+          state: 'active',
+        }),
+        expect.objectContaining({
+          host: FREE,
+          owner: { domain: 'public', surface: 'free' },
+          state: 'active',
+        }),
+      ]),
+    );
+    expectProblem(await admin('POST', `/api/platform/hosts/${ACME}/retry`), 404);
+    expectProblem(await admin('POST', `/api/platform/hosts/${ADMIN}/retry`), 409);
+    const denied = await send({ host: ACME, method: 'GET', path: '/api/platform/hosts', token: aliceToken });
+    expectProblem(denied, [401, 403, 404]);
   });
 
   it('refuses a host bound anywhere else with 409, leaving nothing behind', async () => {

@@ -28,6 +28,7 @@ import {
   TextField,
   useConfirm,
 } from '../shared/ui.tsx';
+import { PlatformHosts } from './hosts.tsx';
 import { TenantTable } from './tenants.tsx';
 import type { HttpResource, PlatformAnnouncement, ScanResult, Tenant, TrialResult } from './types.ts';
 
@@ -38,6 +39,7 @@ const DAY_MS = 24 * 3600 * 1000;
 const SCANS = {
   'renewal-reminder': 'Renewal reminders (30, 7 and 1 day before expiry)',
   'expiry-shutdown': 'Expiry shutdown (expired → grace → suspended)',
+  'host-onboarding': 'Host onboarding (hosts due a DNS or edge check)',
 } as const;
 type ScanName = keyof typeof SCANS;
 
@@ -101,10 +103,16 @@ export function LifecyclePage() {
           {result.changed.length > 0 ? (
             <ul>
               {result.changed.map((change) => (
-                <li key={`${change.tenantId}:${change.action}:${change.executionId ?? ''}`}>
-                  {(tenants.state.status === 'ready'
-                    ? tenants.state.data.find((tenant) => tenant.id === change.tenantId)?.name
-                    : undefined) ?? change.tenantId}
+                <li
+                  key={`${change.tenantId ?? ''}:${change.host ?? ''}:${change.action}:${change.executionId ?? ''}`}
+                >
+                  {change.host === undefined ? (
+                    ((tenants.state.status === 'ready'
+                      ? tenants.state.data.find((tenant) => tenant.id === change.tenantId)?.name
+                      : undefined) ?? change.tenantId)
+                  ) : (
+                    <code>{change.host}</code>
+                  )}
                   :{' '}
                   <Badge
                     value={change.action === 'suspended' ? 'suspended' : 'warning'}
@@ -116,6 +124,7 @@ export function LifecyclePage() {
           ) : null}
         </Section>
       ))}
+      <PlatformHosts />
       <Section title="Tenants needing attention">
         <p className="muted">Expiring within 30 days, in their grace period, or suspended.</p>
         <Show state={tenants.state} loading="Loading tenants…">

@@ -24,7 +24,8 @@ import {
   useConfirm,
 } from '../shared/ui.tsx';
 import { BrandingSection } from './branding.tsx';
-import { type Customer, TENANT_STATUSES, type Tenant } from './types.ts';
+import { DomainStatus } from './hosts.tsx';
+import { type Customer, type HostOnboarding, TENANT_STATUSES, type Tenant } from './types.ts';
 
 /** `2026-05-01` from an ISO instant, for a date input. */
 export function dateInput(iso: string | undefined): string {
@@ -418,15 +419,24 @@ function Hosts({
   readonly onChanged: (text: string) => void;
 }) {
   const [host, setHost] = useState('');
-  const add = useAction(async () => api.post<Tenant>(`/api/tenants/${segment(tenant.id)}/hosts`, { host }));
+  const add = useAction(async () =>
+    api.post<Tenant & { host: HostOnboarding }>(`/api/tenants/${segment(tenant.id)}/hosts`, { host }),
+  );
+  const domains = new Map((tenant.domains ?? []).map((domain) => [domain.host, domain]));
   const remove = useAction(async (name: string) =>
     api.delete<Tenant>(`/api/tenants/${segment(tenant.id)}/hosts/${segment(name)}`),
   );
   const hostConfirm = useConfirm();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if ((await add.run()) !== undefined) {
-      onChanged(`Host ${host} added.`);
+    const added = await add.run();
+    if (added !== undefined) {
+      const needed = added.host.dns.find((record) => record.required);
+      onChanged(
+        added.host.state === 'active' || needed === undefined
+          ? `Host ${added.host.host} added.`
+          : `Host ${added.host.host} added: create ${needed.type} ${needed.name} → ${needed.value}.`,
+      );
       setHost('');
     }
   };
@@ -440,35 +450,45 @@ function Hosts({
         </Empty>
       ) : (
         <ul className="host-list">
-          {tenant.hosts.map((name) => (
-            <li key={name}>
-              <a href={hostUrl(name)} target="_blank" rel="noreferrer">
-                {name}
-              </a>{' '}
-              <button
-                type="button"
-                className="danger small"
-                disabled={remove.pending || tenant.hosts.length < 2}
-                title={tenant.hosts.length < 2 ? 'A tenant keeps at least one host' : undefined}
-                onClick={async () => {
-                  const ok = await hostConfirm.confirm({
-                    title: `Remove the host ${name}?`,
-                    body: (
-                      <p>
-                        {name} stops serving {tenant.name} at once; people using that address lose it.
-                      </p>
-                    ),
-                    confirm: `Remove ${name}`,
-                    danger: true,
-                  });
-                  if (!ok) return;
-                  if ((await remove.run(name)) !== undefined) onChanged(`Host ${name} removed.`);
-                }}
-              >
-                Remove {name}
-              </button>
-            </li>
-          ))}
+          {tenant.hosts.map((name) => {
+            const domain = domains.get(name);
+            return (
+              <li key={name}>
+                <a href={hostUrl(name)} target="_blank" rel="noreferrer">
+                  {name}
+                </a>{' '}
+                <button
+                  type="button"
+                  className="danger small"
+                  disabled={remove.pending || tenant.hosts.length < 2}
+                  title={tenant.hosts.length < 2 ? 'A tenant keeps at least one host' : undefined}
+                  onClick={async () => {
+                    const ok = await hostConfirm.confirm({
+                      title: `Remove the host ${name}?`,
+                      body: (
+                        <p>
+                          {name} stops serving {tenant.name} at once; people using that address lose it.
+                        </p>
+                      ),
+                      confirm: `Remove ${name}`,
+                      danger: true,
+                    });
+                    if (!ok) return;
+                    if ((await remove.run(name)) !== undefined) onChanged(`Host ${name} removed.`);
+                  }}
+                >
+                  Remove {name}
+                </button>
+                {domain === undefined ? null : (
+                  <DomainStatus
+                    domain={domain}
+                    retryPath={`/api/tenants/${segment(tenant.id)}/hosts/${segment(name)}/retry`}
+                    onChanged={onChanged}
+                  />
+                )}
+              </li>
+            );
+          })}
         </ul>
       )}
       <form onSubmit={submit}>

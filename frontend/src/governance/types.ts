@@ -3,6 +3,30 @@ import type { Branding } from '../shared/api.ts';
 
 export const TENANT_STATUSES = ['trial', 'active', 'grace', 'suspended', 'archived'] as const;
 
+/** A DNS record an operator creates so a host reaches the platform. */
+export interface DnsRecord {
+  readonly type: string;
+  readonly name: string;
+  readonly value: string;
+  readonly required: boolean;
+  readonly purpose: string;
+}
+
+/** A host's onboarding: `pending-dns → provisioning → active | failed` (functions/core/governance/onboarding.ts). */
+export interface HostOnboarding {
+  readonly host: string;
+  readonly state: 'pending-dns' | 'provisioning' | 'active' | 'failed';
+  readonly code?: string;
+  readonly reason?: string;
+  readonly attempts: number;
+  readonly since: string;
+  readonly checkedAt?: string;
+  readonly nextAttemptAt?: string;
+  readonly certificate: string;
+  readonly target: string;
+  readonly dns: readonly DnsRecord[];
+}
+
 export interface Tenant {
   readonly id: string;
   readonly name: string;
@@ -15,6 +39,8 @@ export interface Tenant {
   readonly customerId?: string;
   readonly createdAt?: string;
   readonly updatedAt?: string;
+  /** Each host's onboarding, on the single-tenant answers. */
+  readonly domains?: readonly HostOnboarding[];
 }
 
 export interface Contact {
@@ -66,7 +92,8 @@ export interface ScanResult {
   readonly now: string;
   readonly scanned: number;
   readonly changed: readonly {
-    readonly tenantId: string;
+    readonly tenantId?: string;
+    readonly host?: string;
     readonly action: string;
     readonly executionId?: string;
   }[];

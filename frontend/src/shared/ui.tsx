@@ -358,6 +358,8 @@ const TONES: Readonly<Record<string, string>> = {
   requested: 'busy',
   pending: 'busy',
   pending_approval: 'warn',
+  'pending-dns': 'warn',
+  provisioning: 'busy',
   trial: 'info',
   medium: 'warn',
   grace: 'warn',

@@ -5,14 +5,17 @@
  */
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
+import { ENV } from '../env.ts';
 import type { Executions } from '../executions/executions.ts';
 import { Announcements } from '../foundation/announcements.ts';
 import type { HostDirectory } from '../tenancy/hosts.ts';
 import { TenantRegistry } from '../tenancy/tenants.ts';
 import { PlatformAnnouncements } from './announcements.ts';
 import { Customers } from './customers.ts';
-import { type HostEdge, hostEdgeFromEnv } from './edge.ts';
+import { type DnsVerifier, LoopbackVerifier, nodeDnsLookup, RoutingEndpointVerifier } from './dns.ts';
+import { BindingOnlyHostEdge, type HostEdge } from './edge.ts';
 import { createScanRegistry, Lifecycle } from './lifecycle.ts';
+import { HostOnboarding } from './onboarding.ts';
 import { Orders } from './orders.ts';
 import { TenantAdmin } from './tenants.ts';
 
@@ -21,8 +24,23 @@ export interface GovernanceOptions {
   readonly audit: AuditLog;
   /** This process's host cache, invalidated on every binding or status change. */
   readonly hosts?: HostDirectory;
-  /** Where tenant hosts are attached. @default hostEdgeFromEnv(): CloudFront when configured */
+  /**
+   * Where hosts are provisioned. The functions that provision hosts pass `hostEdgeFromEnv()`
+   * (edge-cloudfront.ts: CloudFront when configured); the others never provision, and keep the
+   * CloudFront client out of their bundles.
+   * @default the binding alone
+   */
   readonly hostEdge?: HostEdge;
+  /**
+   * Whether a host's DNS points at the platform.
+   * @default the routing-endpoint check through the system's DNS servers with CloudFront, the loopback check otherwise
+   */
+  readonly dnsVerifier?: DnsVerifier;
+  /**
+   * The platform's own hosts, bound (and onboarded) by the host-onboarding scan.
+   * @default from EXECFABRIC_ADMIN_HOSTS and EXECFABRIC_FREE_HOSTS (the AWS wiring sets them)
+   */
+  readonly platformHosts?: { readonly governance: readonly string[]; readonly free: readonly string[] };
   /** The executions, for the `stale-executions` scan. @default none: that scan is unavailable */
   readonly executions?: Executions;
   readonly now?: () => Date;
@@ -31,33 +49,59 @@ export interface GovernanceOptions {
 export function createGovernance(options: GovernanceOptions) {
   const { table, audit } = options;
   const now = options.now ?? (() => new Date());
-  const edge = options.hostEdge ?? hostEdgeFromEnv();
-  const registry = new TenantRegistry({
+  const edge = options.hostEdge ?? new BindingOnlyHostEdge();
+  const onboarding = new HostOnboarding({
     table,
     edge,
+    verifier: options.dnsVerifier ?? defaultVerifier(edge),
     now,
     ...(options.hosts === undefined ? {} : { hosts: options.hosts }),
   });
+  const registry = new TenantRegistry({
+    table,
+    onboarding,
+    now,
+    ...(options.hosts === undefined ? {} : { hosts: options.hosts }),
+  });
+  const platformHosts = options.platformHosts ?? {
+    governance: listFromEnv(process.env[ENV.adminHosts]),
+    free: listFromEnv(process.env[ENV.freeHosts]),
+  };
   const announcements = new Announcements({ table, audit, now });
   const customers = new Customers({ table, audit, now });
   const lifecycle = new Lifecycle({ table, tenants: registry, customers, announcements, audit });
   return {
     edge,
+    onboarding,
     registry,
     tenants: new TenantAdmin({ registry, customers, audit }),
     customers,
     orders: new Orders({ table, tenants: registry, customers, audit, now }),
     lifecycle,
-    scans: createScanRegistry(
-      lifecycle,
-      options.executions === undefined
+    scans: createScanRegistry(lifecycle, {
+      hostOnboarding: { onboarding, registry, platformHosts },
+      ...(options.executions === undefined
         ? {}
-        : { staleSweep: { table, audit, executions: options.executions } },
-    ),
+        : { staleSweep: { table, audit, executions: options.executions } }),
+    }),
     announcements: new PlatformAnnouncements({ table, tenants: registry, announcements, audit, now }),
   };
 }
 
 export type Governance = ReturnType<typeof createGovernance>;
+
+function listFromEnv(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** The routing-endpoint check where hosts point at CloudFront; the loopback check on one machine. */
+function defaultVerifier(edge: HostEdge): DnsVerifier {
+  return edge instanceof BindingOnlyHostEdge
+    ? new LoopbackVerifier()
+    : new RoutingEndpointVerifier({ lookup: nodeDnsLookup(), target: edge.target });
+}
 
 export type { HostEdge } from './edge.ts';

@@ -45,15 +45,24 @@ import {
 } from './dates.ts';
 import { ScanUnavailableError } from './errors.ts';
 import { scanStateKey } from './keys.ts';
+import type { HostOnboarding } from './onboarding.ts';
 
-export const SCAN_NAMES = ['renewal-reminder', 'expiry-shutdown', 'stale-executions'] as const;
+export const SCAN_NAMES = [
+  'renewal-reminder',
+  'expiry-shutdown',
+  'stale-executions',
+  'host-onboarding',
+] as const;
 /** The state item marking that every tenant record is in the lifecycle index. */
 const INDEX_STATE = 'lifecycle-index';
 const LIFECYCLE_INDEX_VERSION = 2;
 export type ScanName = (typeof SCAN_NAMES)[number];
 
 export interface ScanChange {
-  readonly tenantId: string;
+  /** The tenant concerned; absent for the platform's own hosts. */
+  readonly tenantId?: string;
+  /** The host a host-onboarding scan moved. */
+  readonly host?: string;
   /** `reminder-30d`, `reminder-7d`, `reminder-1d`, `grace` or `suspended` (or a sweep's action). */
   readonly action: string;
   /** The run a stale-execution sweep closed or re-dispatched. */
@@ -335,14 +344,47 @@ export type StaleSweepDependencies = Omit<SweepDependencies, 'now'>;
  * through it. `stale-executions` is the executions module's sweep, present when its dependencies
  * are given.
  */
+export interface HostOnboardingDependencies {
+  readonly onboarding: HostOnboarding;
+  readonly registry: TenantRegistry;
+  /** The platform's own hosts by surface: bound (idempotently) before the due hosts are advanced. */
+  readonly platformHosts: { readonly governance: readonly string[]; readonly free: readonly string[] };
+}
+
+/** Binds the platform's own hosts (a no-op once bound), then advances every host whose check is due. */
+async function hostOnboardingScan(
+  deps: HostOnboardingDependencies,
+  { now }: ScanOptions,
+): Promise<ScanResult> {
+  for (const host of deps.platformHosts.governance) await deps.registry.bindPublicHost(host, 'governance');
+  for (const host of deps.platformHosts.free) await deps.registry.bindPublicHost(host, 'free');
+  const { scanned, changed } = await deps.onboarding.advanceDue();
+  return {
+    scan: 'host-onboarding',
+    now: now.toISOString(),
+    scanned,
+    changed: changed.map((change) => ({
+      ...(change.owner.domain === 'tenant' ? { tenantId: change.owner.tenantId } : {}),
+      host: change.host,
+      action: `host:${change.to}`,
+    })),
+  };
+}
+
 export function createScanRegistry(
   lifecycle: Lifecycle,
-  options: { readonly staleSweep?: StaleSweepDependencies } = {},
+  options: {
+    readonly staleSweep?: StaleSweepDependencies;
+    readonly hostOnboarding?: HostOnboardingDependencies;
+  } = {},
 ): ScanRegistry {
-  const { staleSweep } = options;
+  const { staleSweep, hostOnboarding } = options;
   return {
     'renewal-reminder': (scan) => lifecycle.renewalReminders(scan),
     'expiry-shutdown': (scan) => lifecycle.expiryShutdown(scan),
+    ...(hostOnboarding === undefined
+      ? {}
+      : { 'host-onboarding': (scan: ScanOptions) => hostOnboardingScan(hostOnboarding, scan) }),
     ...(staleSweep === undefined
       ? {}
       : {

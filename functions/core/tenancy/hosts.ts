@@ -8,6 +8,7 @@ import type { Table } from '../db.ts';
 import { UnknownHostError } from '../errors.ts';
 import { hostKey, tenantKey } from '../keys.ts';
 import type { DomainContext, PublicSurface, TenantContext, TenantStatus, TenantSummary } from './domain.ts';
+import { withTenantScope } from './tenant-scope.ts';
 
 /** What a host binding item holds. */
 export type HostBinding =
@@ -92,7 +93,8 @@ export class HostDirectory {
     const item = binding.Item as HostBinding | undefined;
     if (item === undefined) return null;
     if (item.domain === 'public') return { kind: 'public', host, surface: item.surface };
-    const tenant = await readTenantSummary(this.#table, item.tenantId);
+    // The binding names the tenant: its record is read in that tenant's scope (tenant-scope.ts).
+    const tenant = await withTenantScope(item.tenantId, () => readTenantSummary(this.#table, item.tenantId));
     // A binding whose tenant is gone, or an archived tenant, serves nothing.
     if (tenant === null || tenant.status === 'archived') return null;
     return { kind: 'tenant', host, tenant };

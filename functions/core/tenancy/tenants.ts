@@ -4,9 +4,11 @@
  * two of them never serves a half-made tenant and a retry converges:
  *
  * - create: hosts are claimed first (a claim whose tenant record does not exist resolves to
- *   nothing), then attached at the edge, and the tenant record is written last; a failed creation
- *   releases exactly the claims it made.
- * - add a host: claim → edge attach → append to the record's `hosts` (the record is the intent).
+ *   nothing), and the tenant record is written last; a failed creation releases exactly the claims
+ *   it made. Each claim starts the host's onboarding (`governance/onboarding.ts`): the edge is
+ *   asked for nothing until the host's DNS points at the platform, and whatever the edge answers,
+ *   the tenant is created.
+ * - add a host: claim → append to the record's `hosts` (the record is the intent) → onboarding.
  * - remove a host: release the claim → edge detach → drop it from `hosts` (again last).
  *
  * The record carries its place in the lifecycle index (GSI2, sparse: a partition per phase, sorted
@@ -18,14 +20,15 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import { dayOf } from '../governance/dates.ts';
-import type { HostEdge } from '../governance/edge.ts';
 import { ConcurrentChangeError } from '../governance/errors.ts';
+import { type HostOnboarding, initialOnboarding, onboardingIndex } from '../governance/onboarding.ts';
 import {
   hostKey,
   type LifecyclePhase,
   lifecyclePartition,
   lifecycleSort,
   lifecycleSortUntil,
+  PUBLIC_HOST_LISTING,
   TENANT_LISTING,
   tenantKey,
 } from '../keys.ts';
@@ -93,8 +96,11 @@ export interface TenantRegistryOptions {
   readonly table: Table;
   /** Host cache of this process, invalidated when a binding changes. */
   readonly hosts?: HostDirectory;
-  /** The edge hosts must reach (CloudFront in AWS). @default none: the binding alone routes */
-  readonly edge?: HostEdge;
+  /**
+   * Each claimed host's onboarding (DNS check, then the edge: CloudFront in AWS).
+   * @default none: the binding alone routes, and bindings carry no onboarding state
+   */
+  readonly onboarding?: HostOnboarding;
   readonly now?: () => Date;
 }
 
@@ -173,13 +179,13 @@ function appliedOrders(item: Record<string, unknown>): ReadonlySet<string> {
 export class TenantRegistry {
   readonly #table: Table;
   readonly #hosts: HostDirectory | undefined;
-  readonly #edge: HostEdge | undefined;
+  readonly #onboarding: HostOnboarding | undefined;
   readonly #now: () => Date;
 
   constructor(options: TenantRegistryOptions) {
     this.#table = options.table;
     this.#hosts = options.hosts;
-    this.#edge = options.edge;
+    this.#onboarding = options.onboarding;
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -202,15 +208,11 @@ export class TenantRegistry {
     if (existing !== null) throw new ConflictError(`Tenant ${input.id} already exists`);
 
     const claimed: string[] = [];
-    const attached: string[] = [];
+    let created: Tenant;
     try {
       for (const host of hosts) {
         await this.#claimHost({ host, domain: 'tenant', tenantId: input.id });
         claimed.push(host);
-      }
-      for (const host of hosts) {
-        await this.#edge?.attach(host, input.id);
-        attached.push(host);
       }
       const now = this.#now().toISOString();
       const item = {
@@ -238,15 +240,27 @@ export class TenantRegistry {
         }),
       );
       for (const host of hosts) this.#hosts?.invalidate(host);
-      return tenantFromItem(item);
+      created = tenantFromItem(item);
     } catch (error) {
-      // Best effort while the original error is rethrown: a detach that fails leaves an attachment
-      // whose claim is released, which the next create or addHost of that host re-attaches.
-      for (const host of attached) await this.#edge?.detach(host).catch(() => undefined);
       for (const host of claimed) await this.#releaseHost(host, input.id);
       if (isConditionFailure(error))
         throw new ConflictError(`Tenant ${input.id} already exists`, { cause: error });
       throw error;
+    }
+    for (const host of hosts) await this.#onboard(host);
+    return created;
+  }
+
+  /**
+   * A first onboarding step for a freshly bound host, now rather than on the next scan. What it
+   * finds is recorded on the binding; even a failure here leaves the host due, so the schedule
+   * takes it from there — binding a host never fails because of DNS or the edge.
+   */
+  async #onboard(host: string): Promise<void> {
+    try {
+      await this.#onboarding?.advance(host);
+    } catch {
+      // Recorded as still due (nextAttemptAt ≤ now): the host-onboarding scan retries it.
     }
   }
 
@@ -568,14 +582,15 @@ export class TenantRegistry {
     return moved;
   }
 
-  /** Binds a host of the public domain (the governance console or the free entry). */
+  /** Binds a host of the public domain (the governance console or the free entry) and onboards it. */
   async bindPublicHost(host: string, surface: PublicSurface): Promise<void> {
     const name = normaliseHost(host, 'host');
     await this.#claimHost({ host: name, domain: 'public', surface });
     this.#hosts?.invalidate(name);
+    await this.#onboard(name);
   }
 
-  /** Adds a host to a tenant: claim (unique across the platform) → edge → the record. Idempotent. */
+  /** Adds a host to a tenant: claim (unique across the platform) → the record → onboarding. Idempotent. */
   async addHost(id: string, rawHost: string): Promise<Tenant> {
     const host = normaliseHost(rawHost, 'host');
     for (let attempt = 1; ; attempt++) {
@@ -588,19 +603,17 @@ export class TenantRegistry {
         ]);
       }
       await this.#claimHost({ host, domain: 'tenant', tenantId: id });
-      try {
-        await this.#edge?.attach(host, id);
-      } catch (error) {
-        if (!known) await this.#releaseHost(host, id);
-        throw error;
-      }
       if (known) {
         this.#hosts?.invalidate(host);
+        await this.#onboard(host);
         return tenant;
       }
       const updated = await this.#replaceHosts(id, hostsRevision(item), [...tenant.hosts, host]);
       this.#hosts?.invalidate(host);
-      if (updated !== null) return updated;
+      if (updated !== null) {
+        await this.#onboard(host);
+        return updated;
+      }
       if (attempt >= MAX_ATTEMPTS) throw new ConcurrentChangeError(`Tenant ${id} keeps changing; retry`);
     }
   }
@@ -615,7 +628,7 @@ export class TenantRegistry {
         // An orphan claim of an interrupted addHost is cleaned up; anything else is unknown.
         if (!(await this.#ownsHost(host, id))) throw new NotFoundError(`Host ${host} is not bound to ${id}`);
         await this.#releaseHost(host, id);
-        await this.#edge?.detach(host);
+        await this.#onboarding?.edge.detach(host);
         return tenant;
       }
       if (tenant.hosts.length === 1) {
@@ -624,7 +637,7 @@ export class TenantRegistry {
         });
       }
       await this.#releaseHost(host, id);
-      await this.#edge?.detach(host);
+      await this.#onboarding?.edge.detach(host);
       const updated = await this.#replaceHosts(
         id,
         hostsRevision(item),
@@ -689,31 +702,60 @@ export class TenantRegistry {
     return binding?.domain === 'tenant' && binding.tenantId === tenantId;
   }
 
+  /**
+   * Claims a host: unique across the platform. A new binding starts its onboarding (pending DNS, due
+   * now); re-claiming one's own binding is a no-op retry that keeps the onboarding it has.
+   */
   async #claimHost(binding: HostBinding): Promise<void> {
-    const sameOwner =
-      binding.domain === 'tenant'
-        ? { expression: 'tenantId = :owner', value: binding.tenantId }
-        : { expression: 'surface = :owner', value: binding.surface };
+    const now = this.#now();
+    const onboarding = initialOnboarding(now);
     try {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...hostKey(binding.host), type: 'HOST', ...binding },
-          // A host is unique across the platform; re-claiming one's own binding is a no-op retry.
-          ConditionExpression: `attribute_not_exists(PK) OR (#domain = :domain AND ${sameOwner.expression})`,
-          ExpressionAttributeNames: { '#domain': 'domain' },
-          ExpressionAttributeValues: { ':domain': binding.domain, ':owner': sameOwner.value },
+          Item: {
+            ...hostKey(binding.host),
+            type: 'HOST',
+            ...binding,
+            boundAt: now.toISOString(),
+            ...(this.#onboarding === undefined
+              ? {}
+              : { onboarding, ...onboardingIndex(binding.host, onboarding) }),
+            ...(binding.domain === 'public' ? { GSI1PK: PUBLIC_HOST_LISTING, GSI1SK: binding.host } : {}),
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
+      return;
     } catch (error) {
-      if (isConditionFailure(error)) {
-        throw new ConflictError(`Host ${binding.host} is already bound`, {
-          cause: error,
-          extra: { host: binding.host },
-        });
-      }
-      throw error;
+      if (!isConditionFailure(error)) throw error;
     }
+    const existing = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: hostKey(binding.host), ConsistentRead: true }),
+    );
+    const current = existing.Item as HostBinding | undefined;
+    const same =
+      current !== undefined &&
+      current.domain === binding.domain &&
+      (binding.domain === 'tenant'
+        ? current.domain === 'tenant' && current.tenantId === binding.tenantId
+        : current.domain === 'public' && current.surface === binding.surface);
+    if (same) {
+      // A public binding made before the platform's hosts were listed joins the listing.
+      if (binding.domain === 'public' && existing.Item?.GSI1PK === undefined) {
+        await this.#table.client.send(
+          new UpdateCommand({
+            TableName: this.#table.name,
+            Key: hostKey(binding.host),
+            UpdateExpression: 'SET GSI1PK = :listing, GSI1SK = :host',
+            ExpressionAttributeValues: { ':listing': PUBLIC_HOST_LISTING, ':host': binding.host },
+          }),
+        );
+      }
+      return;
+    }
+    if (current === undefined) return this.#claimHost(binding); // released meanwhile: claim again
+    throw new ConflictError(`Host ${binding.host} is already bound`, { extra: { host: binding.host } });
   }
 
   async #releaseHost(host: string, tenantId: string): Promise<void> {

@@ -6,7 +6,13 @@
  * with strict zod schemas; everything else is a call into `core.governance`.
  */
 import { z } from 'zod';
-import { ForbiddenError, RouteNotFoundError, unlessNotFound, ValidationError } from '../../core/errors.ts';
+import {
+  ForbiddenError,
+  NotFoundError,
+  RouteNotFoundError,
+  unlessNotFound,
+  ValidationError,
+} from '../../core/errors.ts';
 import { type Acting, recordPublic } from '../../core/governance/acting.ts';
 import { LEDGER_KINDS } from '../../core/governance/customers.ts';
 import { runScan } from '../../core/governance/lifecycle.ts';
@@ -92,7 +98,7 @@ const orderBody = z.strictObject({
 });
 
 const lifecycleBody = z.strictObject({
-  scan: z.enum(['renewal-reminder', 'expiry-shutdown']),
+  scan: z.enum(['renewal-reminder', 'expiry-shutdown', 'host-onboarding']),
   now: instant.optional(),
 });
 
@@ -151,6 +157,16 @@ function summary(tenant: Tenant) {
 
 export function governanceDomainRoutes(core: Core): Route[] {
   const { governance } = core;
+  const { onboarding } = governance;
+  /** A tenant with each of its hosts' onboarding (state, reason, the DNS records to create). */
+  const withDomains = async (tenant: Tenant) => ({ ...tenant, domains: await onboarding.list(tenant.hosts) });
+  /** A host of tenant `id`, or a 404 that says nothing about hosts bound elsewhere. */
+  const tenantHost = async (id: string, host: string) => {
+    const tenant = await governance.tenants.get(id);
+    const name = host.trim().toLowerCase();
+    if (!tenant.hosts.includes(name)) throw new NotFoundError(`Host ${name} is not bound to ${id}`);
+    return name;
+  };
   return [
     // ── tenants and hosts ─────────────────────────────────────────────────────────────────
     route({
@@ -171,7 +187,7 @@ export function governanceDomainRoutes(core: Core): Route[] {
       body: newTenantBody,
       handle: governed(async ({ request, caller }) => ({
         status: 201,
-        body: await governance.tenants.create(request.body, acting(caller, request)),
+        body: await withDomains(await governance.tenants.create(request.body, acting(caller, request))),
       })),
     }),
     route({
@@ -202,7 +218,7 @@ export function governanceDomainRoutes(core: Core): Route[] {
       permission: 'tenant:read',
       handle: governed(async ({ request }) => ({
         status: 200,
-        body: await governance.tenants.get(param(request, 'id')),
+        body: await withDomains(await governance.tenants.get(param(request, 'id'))),
       })),
     }),
     route({
@@ -238,14 +254,78 @@ export function governanceDomainRoutes(core: Core): Route[] {
       auth: 'caller',
       permission: 'tenant:manage',
       body: hostBody,
-      handle: governed(async ({ request, caller }) => ({
-        status: 201,
-        body: await governance.tenants.addHost(
+      handle: governed(async ({ request, caller }) => {
+        const tenant = await governance.tenants.addHost(
           param(request, 'id'),
           request.body.host,
           acting(caller, request),
-        ),
+        );
+        // The answer says what to create in DNS for the new host, and how far its onboarding got.
+        const host = await onboarding.get(request.body.host.trim().toLowerCase());
+        return { status: 201, body: { ...(await withDomains(tenant)), host } };
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/tenants/{id}/hosts',
+      auth: 'caller',
+      permission: 'tenant:read',
+      handle: governed(async ({ request }) => {
+        const tenant = await governance.tenants.get(param(request, 'id'));
+        return { status: 200, body: { items: await onboarding.list(tenant.hosts) } };
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/tenants/{id}/hosts/{host}',
+      auth: 'caller',
+      permission: 'tenant:read',
+      handle: governed(async ({ request }) => ({
+        status: 200,
+        body: await onboarding.get(await tenantHost(param(request, 'id'), param(request, 'host'))),
       })),
+    }),
+    route({
+      // Checks a waiting host now, or starts a failed one over.
+      method: 'POST',
+      path: '/api/tenants/{id}/hosts/{host}/retry',
+      auth: 'caller',
+      permission: 'tenant:manage',
+      handle: governed(async ({ request, caller }) => {
+        const id = param(request, 'id');
+        const host = await tenantHost(id, param(request, 'host'));
+        const view = await onboarding.retry(host);
+        await recordPublic(core.audit, acting(caller, request), 'tenant.host.retried', `tenant:${id}`, {
+          host,
+          state: view.state,
+          ...(view.code === undefined ? {} : { code: view.code }),
+        });
+        return { status: 200, body: view };
+      }),
+    }),
+    route({
+      // The platform's own hosts (this console's and the free entry's) and their onboarding.
+      method: 'GET',
+      path: '/api/platform/hosts',
+      auth: 'caller',
+      permission: 'tenant:read',
+      handle: governed(async () => ({ status: 200, body: { items: await onboarding.listPublic() } })),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/platform/hosts/{host}/retry',
+      auth: 'caller',
+      permission: 'tenant:manage',
+      handle: governed(async ({ request, caller }) => {
+        const host = param(request, 'host').trim().toLowerCase();
+        const own = (await onboarding.listPublic()).some((view) => view.host === host);
+        if (!own) throw new NotFoundError(`Host ${host} is not one of the platform's hosts`);
+        const view = await onboarding.retry(host);
+        await recordPublic(core.audit, acting(caller, request), 'platform.host.retried', `host:${host}`, {
+          state: view.state,
+        });
+        return { status: 200, body: view };
+      }),
     }),
     route({
       method: 'DELETE',

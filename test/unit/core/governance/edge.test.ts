@@ -1,417 +1,261 @@
 /**
- * The CloudFront host edge through the real AWS SDK client. moto_server (5.2.1 here) has no
- * CloudFront distribution tenants, so a small stand-in for that part of the CloudFront REST API
- * answers on loopback, and the requests the adapter makes are captured from the client's own
- * middleware stack after signing: what is asserted is exactly what would go on the wire.
+ * The CloudFront host edge through the real AWS SDK client, against the loopback stand-in of the
+ * distribution-tenant API (`test/support/cloudfront-standin.ts`): what goes on the wire (signed,
+ * with the right certificate choice) and how every answer is classified for the onboarding state
+ * machine — refused before DNS, served after, passing faults, conflicts, certificates validating.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Table } from '../../../../functions/core/db.ts';
 import { ENV, MissingConfigurationError } from '../../../../functions/core/env.ts';
-import { ConflictError } from '../../../../functions/core/errors.ts';
 import {
   BindingOnlyHostEdge,
-  CloudFrontHostEdge,
+  certificateCovers,
   distributionTenantName,
-  hostEdgeFromEnv,
 } from '../../../../functions/core/governance/edge.ts';
+import {
+  CloudFrontHostEdge,
+  hostEdgeFromEnv,
+} from '../../../../functions/core/governance/edge-cloudfront.ts';
 import { HostEdgeError } from '../../../../functions/core/governance/errors.ts';
-import { hostKey } from '../../../../functions/core/keys.ts';
-import { HostDirectory } from '../../../../functions/core/tenancy/hosts.ts';
-import { TenantRegistry } from '../../../../functions/core/tenancy/tenants.ts';
-import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
+import { CloudFrontStandIn, tag } from '../../../support/cloudfront-standin.ts';
 
 const DISTRIBUTION = 'E2MULTITENANT';
 const CONNECTION_GROUP = 'cg_2abcdef';
-const NS = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
+const ENDPOINT = 'd111111abcdef8.cloudfront.net';
+const CERTIFICATE = 'arn:aws:acm:us-east-1:111122223333:certificate/platform';
 
-interface Reply {
-  readonly status: number;
-  readonly body: string;
-  readonly etag?: string;
-}
-
-interface FakeTenant {
-  id: string;
-  name: string;
-  distributionId: string;
-  connectionGroupId: string;
-  domains: string[];
-  enabled: boolean;
-  etag: string;
-}
-
-/** The distribution-tenant part of CloudFront's REST API, in memory, with its documented rules. */
-class FakeCloudFront {
-  readonly tenants = new Map<string, FakeTenant>();
-  failWith: { status: number; code: string } | null = null;
-  #sequence = 0;
-
-  reset(): void {
-    this.tenants.clear();
-    this.failWith = null;
-  }
-
-  add(tenant: Omit<FakeTenant, 'id' | 'etag'>): FakeTenant {
-    const created = { ...tenant, id: `dt_${++this.#sequence}`, etag: this.#etag() };
-    this.tenants.set(created.id, created);
-    return created;
-  }
-
-  handle(request: IncomingMessage, body: string): Reply {
-    const url = new URL(request.url ?? '/', 'http://cloudfront');
-    const ifMatch = request.headers['if-match'];
-    if (this.failWith !== null) return this.#error(this.failWith.status, this.failWith.code);
-    const byId = /^\/2020-05-31\/distribution-tenant\/([^/]+)$/.exec(url.pathname);
-    if (request.method === 'POST' && url.pathname === '/2020-05-31/distribution-tenant') {
-      const name = tag(body, 'Name')[0] ?? '';
-      const domains = tag(body, 'Domain');
-      if ([...this.tenants.values()].some((tenant) => tenant.name === name)) {
-        return this.#error(409, 'EntityAlreadyExists');
-      }
-      if ([...this.tenants.values()].some((tenant) => tenant.domains.some((d) => domains.includes(d)))) {
-        return this.#error(409, 'CNAMEAlreadyExists');
-      }
-      const created = this.add({
-        name,
-        distributionId: tag(body, 'DistributionId')[0] ?? '',
-        connectionGroupId: tag(body, 'ConnectionGroupId')[0] ?? '',
-        domains,
-        enabled: tag(body, 'Enabled')[0] === 'true',
-      });
-      return this.#tenant(201, created);
-    }
-    if (request.method === 'GET' && byId !== null) {
-      // GetDistributionTenant takes an id, an ARN or a name.
-      const identifier = decodeURIComponent(byId[1] ?? '');
-      const found = [...this.tenants.values()].find(
-        (tenant) => tenant.id === identifier || tenant.name === identifier,
-      );
-      return found === undefined ? this.#error(404, 'EntityNotFound') : this.#tenant(200, found);
-    }
-    if (byId !== null && (request.method === 'PUT' || request.method === 'DELETE')) {
-      const found = this.tenants.get(decodeURIComponent(byId[1] ?? ''));
-      if (found === undefined) return this.#error(404, 'EntityNotFound');
-      if (ifMatch !== found.etag) return this.#error(412, 'PreconditionFailed');
-      if (request.method === 'DELETE') {
-        if (found.enabled) return this.#error(409, 'ResourceNotDisabled');
-        this.tenants.delete(found.id);
-        return { status: 204, body: '' };
-      }
-      const enabled = tag(body, 'Enabled')[0];
-      if (enabled !== undefined) found.enabled = enabled === 'true';
-      const domains = tag(body, 'Domain');
-      if (domains.length > 0) found.domains = domains;
-      found.etag = this.#etag();
-      return this.#tenant(200, found);
-    }
-    return this.#error(400, 'InvalidArgument');
-  }
-
-  #etag(): string {
-    return `E${Math.random().toString(36).slice(2, 12).toUpperCase()}`;
-  }
-
-  #tenant(status: number, tenant: FakeTenant): Reply {
-    const domains = tenant.domains
-      .map((domain) => `<member><Domain>${domain}</Domain><Status>active</Status></member>`)
-      .join('');
-    return {
-      status,
-      etag: tenant.etag,
-      body: `<?xml version="1.0"?><DistributionTenant xmlns="${NS}"><Id>${tenant.id}</Id><DistributionId>${tenant.distributionId}</DistributionId><Name>${tenant.name}</Name><Domains>${domains}</Domains><ConnectionGroupId>${tenant.connectionGroupId}</ConnectionGroupId><Enabled>${tenant.enabled}</Enabled><Status>Deployed</Status></DistributionTenant>`,
-    };
-  }
-
-  #error(status: number, code: string): Reply {
-    return {
-      status,
-      body: `<?xml version="1.0"?><ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${code}</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`,
-    };
-  }
-}
-
-function tag(xml: string, name: string): string[] {
-  return [...xml.matchAll(new RegExp(`<${name}>([^<]*)</${name}>`, 'g'))].map((match) => match[1] ?? '');
-}
-
-interface SentRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-const fake = new FakeCloudFront();
-let server: Server;
-let client: CloudFrontClient;
-let sent: SentRequest[] = [];
+const standIn = new CloudFrontStandIn();
 let edge: CloudFrontHostEdge;
+const name = (host: string) => distributionTenantName(DISTRIBUTION, host);
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      const reply = fake.handle(request, body);
-      response.writeHead(reply.status, {
-        ...(reply.body === '' ? {} : { 'content-type': 'text/xml' }),
-        ...(reply.etag === undefined ? {} : { etag: reply.etag }),
-      });
-      response.end(reply.body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  client = new CloudFrontClient({
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${port}`,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-    maxAttempts: 1,
-  });
-  // The SDK's own middleware stack, after signing: the request exactly as it leaves the client.
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      const request = args.request as Omit<SentRequest, 'body'> & { body?: unknown };
-      sent.push({
-        method: request.method,
-        path: request.path,
-        headers: { ...request.headers },
-        body: typeof request.body === 'string' ? request.body : '',
-      });
-      return next(args);
-    },
-    { step: 'finalizeRequest', priority: 'low', name: 'captureSentRequests' },
-  );
+  await standIn.start();
   edge = new CloudFrontHostEdge({
-    client,
+    client: standIn.client,
     distributionId: DISTRIBUTION,
     connectionGroupId: CONNECTION_GROUP,
+    routingEndpoint: `${ENDPOINT}.`,
+    certificate: { arn: CERTIFICATE, hosts: ['*.platform.example'] },
   });
 });
 
 afterAll(async () => {
-  client?.destroy();
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await standIn.stop();
 });
 
 beforeEach(() => {
-  fake.reset();
-  sent = [];
+  standIn.reset();
 });
 
-describe('CloudFrontHostEdge', () => {
-  it('attaches a host as a signed CreateDistributionTenant in the configured distribution and group', async () => {
-    await edge.attach('shop.example.com', 'initech');
-
-    expect(sent).toHaveLength(1);
-    const [create] = sent;
-    expect(create?.method).toBe('POST');
+describe('CloudFrontHostEdge.provision', () => {
+  it('creates a signed CreateDistributionTenant with a CloudFront-managed certificate for a customer host', async () => {
+    const outcome = await edge.provision('shop.example.com');
+    expect(outcome).toEqual({ kind: 'pending', code: 'certificate-validating', reason: expect.any(String) });
+    const create = standIn.sent.find((request) => request.method === 'POST');
     expect(create?.path).toBe('/2020-05-31/distribution-tenant');
     expect(create?.headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/cloudfront\//,
     );
     expect(tag(create?.body ?? '', 'DistributionId')).toEqual([DISTRIBUTION]);
     expect(tag(create?.body ?? '', 'ConnectionGroupId')).toEqual([CONNECTION_GROUP]);
-    expect(tag(create?.body ?? '', 'Name')).toEqual([distributionTenantName('shop.example.com')]);
+    expect(tag(create?.body ?? '', 'Name')).toEqual([name('shop.example.com')]);
     expect(tag(create?.body ?? '', 'Domain')).toEqual(['shop.example.com']);
-    expect(tag(create?.body ?? '', 'Enabled')).toEqual(['true']);
-
-    const [created] = fake.tenants.values();
-    expect(created?.domains).toEqual(['shop.example.com']);
-    expect(created?.enabled).toBe(true);
+    expect(tag(create?.body ?? '', 'ValidationTokenHost')).toEqual(['cloudfront']);
+    expect(tag(create?.body ?? '', 'PrimaryDomainName')).toEqual(['shop.example.com']);
+    expect(create?.body).not.toContain('<Customizations>');
   });
 
-  it('treats a repeated attach as done, without a second distribution tenant', async () => {
-    await edge.attach('shop.example.com', 'initech');
-    await edge.attach('shop.example.com', 'initech');
-    expect(fake.tenants.size).toBe(1);
-    expect(sent.map((request) => request.method)).toEqual(['POST', 'POST', 'GET']);
-    expect(sent[2]?.path).toBe(
-      `/2020-05-31/distribution-tenant/${distributionTenantName('shop.example.com')}`,
-    );
+  it('serves a host the configured certificate covers with that certificate, and needs no managed one', async () => {
+    expect(edge.certificate('acme.platform.example')).toBe('configured');
+    expect(edge.certificate('deep.acme.platform.example')).toBe('managed');
+    standIn.resolves = () => false; // a configured certificate does not wait for DNS
+    expect(await edge.provision('acme.platform.example')).toEqual({
+      kind: 'pending',
+      code: 'edge-deploying',
+      reason: expect.stringContaining('InProgress'),
+    });
+    const create = standIn.sent.find((request) => request.method === 'POST');
+    expect(tag(create?.body ?? '', 'Arn')).toEqual([CERTIFICATE]);
+    expect(create?.body).not.toContain('<ManagedCertificateRequest>');
+    expect(await edge.provision('acme.platform.example')).toEqual({ kind: 'active' });
+    expect(standIn.sent.filter((request) => request.method === 'POST')).toHaveLength(1);
+  });
+
+  it('is refused before the domain resolves to the connection group, and serves it after', async () => {
+    standIn.resolves = () => false;
+    const refused = await edge.provision('shop.example.com');
+    expect(refused).toEqual({
+      kind: 'dns-not-ready',
+      reason: expect.stringMatching(/CNAME.*routing endpoint/),
+    });
+    expect(standIn.tenants.size).toBe(0);
+
+    standIn.resolves = () => true;
+    expect((await edge.provision('shop.example.com')).kind).toBe('pending'); // certificate validating
+    expect(await edge.provision('shop.example.com')).toEqual({ kind: 'active' }); // issued, deployed
+    expect(standIn.tenants.size).toBe(1);
+  });
+
+  it('reports a passing fault as transient and a refusal as failed, naming CloudFront’s reason', async () => {
+    standIn.failNext = 1;
+    expect(await edge.provision('shop.example.com')).toEqual({
+      kind: 'transient',
+      code: 'edge-unavailable',
+      reason: expect.stringContaining('ServiceUnavailable'),
+    });
+    standIn.failWith = {
+      status: 403,
+      code: 'AccessDenied',
+      message: 'not authorized to perform cloudfront:CreateDistributionTenant',
+    };
+    expect(await edge.provision('shop.example.com')).toEqual({
+      kind: 'failed',
+      code: 'edge-denied',
+      reason: expect.stringContaining('not authorized'),
+    });
+    standIn.failWith = { status: 400, code: 'Throttling', message: 'Rate exceeded' };
+    expect((await edge.provision('shop.example.com')).kind).toBe('transient');
   });
 
   it('refuses a host another distribution tenant already serves', async () => {
-    fake.add({
+    standIn.add({
       name: 'someone-else',
       distributionId: 'E3OTHER',
       connectionGroupId: CONNECTION_GROUP,
       domains: ['taken.example.com'],
       enabled: true,
     });
-    await expect(edge.attach('taken.example.com', 'initech')).rejects.toBeInstanceOf(ConflictError);
-    expect(fake.tenants.size).toBe(1);
+    expect(await edge.provision('taken.example.com')).toEqual({
+      kind: 'failed',
+      code: 'host-taken',
+      reason: expect.stringContaining('Another CloudFront distribution'),
+    });
+    expect(standIn.tenants.size).toBe(1);
   });
 
-  it('re-enables its own half-detached distribution tenant on attach', async () => {
-    const half = fake.add({
-      name: distributionTenantName('shop.example.com'),
+  it('reuses its own tenant on a repeated provision, re-enabling a half-detached one', async () => {
+    const half = standIn.add({
+      name: name('acme.platform.example'),
       distributionId: DISTRIBUTION,
       connectionGroupId: CONNECTION_GROUP,
-      domains: ['shop.example.com'],
+      domains: ['acme.platform.example'],
       enabled: false,
     });
     const etag = half.etag;
-    await edge.attach('shop.example.com', 'initech');
-    const update = sent.find((request) => request.method === 'PUT');
+    expect(await edge.provision('acme.platform.example')).toEqual({ kind: 'active' });
+    const update = standIn.sent.find((request) => request.method === 'PUT');
     expect(update?.path).toBe(`/2020-05-31/distribution-tenant/${half.id}`);
     expect(update?.headers['if-match']).toBe(etag);
     expect(tag(update?.body ?? '', 'Enabled')).toEqual(['true']);
-    expect(fake.tenants.get(half.id)?.enabled).toBe(true);
+    expect(standIn.sent.some((request) => request.method === 'POST')).toBe(false);
   });
 
-  it('detaches by disabling with the current ETag, then deleting with the new one', async () => {
-    await edge.attach('shop.example.com', 'initech');
-    const [created] = fake.tenants.values();
+  it('names tenants per distribution, so two stages in one account never collide', () => {
+    expect(distributionTenantName('E2STAGING', 'a.example.com')).not.toBe(
+      distributionTenantName('E2PRODUCTION', 'a.example.com'),
+    );
+    expect(distributionTenantName(DISTRIBUTION, 'a-b.example.com')).not.toBe(
+      distributionTenantName(DISTRIBUTION, 'a.b-example.com'),
+    );
+    expect(
+      distributionTenantName(DISTRIBUTION, `${'x'.repeat(63)}.${'y'.repeat(63)}.example.com`).length,
+    ).toBeLessThanOrEqual(128);
+  });
+
+  it('answers the DNS records a host needs: the CNAME, and a CAA record only where a managed certificate is requested', () => {
+    expect(edge.records('shop.example.com')).toEqual([
+      expect.objectContaining({ type: 'CNAME', name: 'shop.example.com', value: ENDPOINT, required: true }),
+      expect.objectContaining({
+        type: 'CAA',
+        name: 'shop.example.com',
+        value: '0 issue "amazon.com"',
+        required: false,
+      }),
+    ]);
+    expect(edge.records('acme.platform.example')).toEqual([
+      expect.objectContaining({ type: 'CNAME', value: ENDPOINT }),
+    ]);
+  });
+});
+
+describe('CloudFrontHostEdge.detach', () => {
+  it('disables with the current ETag, then deletes with the new one', async () => {
+    await edge.provision('acme.platform.example');
+    const [created] = standIn.tenants.values();
     const firstEtag = created?.etag;
-    sent = [];
-
-    await edge.detach('shop.example.com');
-
-    expect(sent.map((request) => `${request.method} ${request.path}`)).toEqual([
-      `GET /2020-05-31/distribution-tenant/${distributionTenantName('shop.example.com')}`,
+    standIn.sent = [];
+    await edge.detach('acme.platform.example');
+    expect(standIn.sent.map((request) => `${request.method} ${request.path}`)).toEqual([
+      `GET /2020-05-31/distribution-tenant/${name('acme.platform.example')}`,
       `PUT /2020-05-31/distribution-tenant/${created?.id}`,
       `DELETE /2020-05-31/distribution-tenant/${created?.id}`,
     ]);
-    expect(sent[1]?.headers['if-match']).toBe(firstEtag);
-    expect(tag(sent[1]?.body ?? '', 'Enabled')).toEqual(['false']);
-    expect(tag(sent[1]?.body ?? '', 'Domain')).toEqual(['shop.example.com']);
-    expect(sent[2]?.headers['if-match']).not.toBe(firstEtag);
-    expect(fake.tenants.size).toBe(0);
+    expect(standIn.sent[1]?.headers['if-match']).toBe(firstEtag);
+    expect(tag(standIn.sent[1]?.body ?? '', 'Enabled')).toEqual(['false']);
+    expect(standIn.sent[2]?.headers['if-match']).not.toBe(firstEtag);
+    expect(standIn.tenants.size).toBe(0);
   });
 
-  it('treats detaching an unknown host, or a foreign one, as nothing to do', async () => {
+  it('treats an unknown or foreign host as nothing to do, and finishes a detach that stopped after disabling', async () => {
     await edge.detach('nobody.example.com');
-    fake.add({
-      name: 'someone-else',
+    standIn.add({
+      name: name('foreign.example.com'),
       distributionId: 'E3OTHER',
       connectionGroupId: CONNECTION_GROUP,
       domains: ['foreign.example.com'],
       enabled: true,
     });
     await edge.detach('foreign.example.com');
-    expect(fake.tenants.size).toBe(1);
-    expect(sent.every((request) => request.method === 'GET')).toBe(true);
-  });
-
-  it('finishes a detach that stopped after disabling', async () => {
-    fake.add({
-      name: distributionTenantName('shop.example.com'),
+    expect(standIn.tenants.size).toBe(1);
+    standIn.add({
+      name: name('half.example.com'),
       distributionId: DISTRIBUTION,
       connectionGroupId: CONNECTION_GROUP,
-      domains: ['shop.example.com'],
+      domains: ['half.example.com'],
       enabled: false,
     });
-    await edge.detach('shop.example.com');
-    expect(sent.map((request) => request.method)).toEqual(['GET', 'DELETE']);
-    expect(fake.tenants.size).toBe(0);
+    await edge.detach('half.example.com');
+    expect([...standIn.tenants.values()].map((tenant) => tenant.domains[0])).toEqual(['foreign.example.com']);
   });
 
   it('reports a CloudFront failure as a HostEdgeError that names the host', async () => {
-    fake.failWith = { status: 403, code: 'AccessDenied' };
-    const error = await edge.attach('shop.example.com', 'initech').catch((caught: unknown) => caught);
+    standIn.failWith = { status: 403, code: 'AccessDenied' };
+    const error = await edge.detach('shop.example.com').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HostEdgeError);
     expect((error as HostEdgeError).extra).toEqual({ host: 'shop.example.com' });
   });
 });
 
-describe('hostEdgeFromEnv', () => {
-  it('uses the binding alone where no distribution is configured', () => {
+describe('certificates and configuration', () => {
+  it('covers exactly one label with a wildcard name', () => {
+    expect(certificateCovers(['*.example.com'], 'a.example.com')).toBe(true);
+    expect(certificateCovers(['*.example.com'], 'example.com')).toBe(false);
+    expect(certificateCovers(['*.example.com'], 'a.b.example.com')).toBe(false);
+    expect(certificateCovers(['*.example.com'], 'aexample.com')).toBe(false);
+    expect(certificateCovers(['example.com'], 'example.com')).toBe(true);
+  });
+
+  it('uses the binding alone where no distribution is configured, and needs the rest with one', () => {
     expect(hostEdgeFromEnv({})).toBeInstanceOf(BindingOnlyHostEdge);
-  });
-
-  it('needs the connection group with the distribution', () => {
     expect(() => hostEdgeFromEnv({ [ENV.distributionId]: DISTRIBUTION })).toThrow(MissingConfigurationError);
-    expect(
-      hostEdgeFromEnv({
-        [ENV.distributionId]: DISTRIBUTION,
-        [ENV.connectionGroupId]: CONNECTION_GROUP,
-        AWS_REGION: 'us-east-1',
-      }),
-    ).toBeInstanceOf(CloudFrontHostEdge);
-  });
-});
-
-describe('tenant hosts through the CloudFront edge (dynalite + the stand-in)', () => {
-  let services: LocalServices;
-  let table: Table;
-  let registry: TenantRegistry;
-  const expiresAt = '2030-01-01T00:00:00.000Z';
-
-  beforeAll(async () => {
-    services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: null });
-    table = {
-      client: DynamoDBDocumentClient.from(services.dynamodb, {
-        marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-      }),
-      name: services.tableName,
-    };
-    registry = new TenantRegistry({ table, edge, hosts: new HostDirectory({ table }) });
-  });
-  afterAll(async () => {
-    await services?.stop();
-  });
-
-  async function binding(host: string) {
-    return (await table.client.send(new GetCommand({ TableName: table.name, Key: hostKey(host) }))).Item;
-  }
-
-  it('creates a distribution tenant per host and removes it with the host', async () => {
-    await registry.create({
-      id: 'hooli',
-      name: 'Hooli',
-      plan: 'standard',
-      hosts: ['hooli.example.com'],
-      expiresAt,
+    const configured = hostEdgeFromEnv({
+      [ENV.distributionId]: DISTRIBUTION,
+      [ENV.connectionGroupId]: CONNECTION_GROUP,
+      [ENV.routingEndpoint]: ENDPOINT,
+      [ENV.certificateArn]: CERTIFICATE,
+      [ENV.certificateHosts]: 'admin.platform.example, *.platform.example',
     });
-    await registry.addHost('hooli', 'app.hooli.example.com');
-    expect([...fake.tenants.values()].flatMap((tenant) => tenant.domains).sort()).toEqual([
-      'app.hooli.example.com',
-      'hooli.example.com',
+    expect(configured).toBeInstanceOf(CloudFrontHostEdge);
+    expect(configured.target).toBe(ENDPOINT);
+    expect(configured.certificate('admin.platform.example')).toBe('configured');
+    expect(configured.certificate('shop.example.com')).toBe('managed');
+  });
+
+  it('locally, serves any host and asks for DNS only for names outside *.localhost', async () => {
+    const local = new BindingOnlyHostEdge();
+    expect(await local.provision()).toEqual({ kind: 'active' });
+    expect(local.records('acme.localhost')).toEqual([]);
+    expect(local.records('shop.example.test')).toEqual([
+      expect.objectContaining({ type: 'A', name: 'shop.example.test', value: '127.0.0.1' }),
     ]);
-    const after = await registry.removeHost('hooli', 'hooli.example.com');
-    expect(after.hosts).toEqual(['app.hooli.example.com']);
-    expect([...fake.tenants.values()].flatMap((tenant) => tenant.domains)).toEqual(['app.hooli.example.com']);
-    expect(await binding('hooli.example.com')).toBeUndefined();
-  });
-
-  it('leaves no binding behind when the edge refuses a new tenant', async () => {
-    fake.failWith = { status: 403, code: 'AccessDenied' };
-    await expect(
-      registry.create({
-        id: 'umbrella',
-        name: 'Umbrella',
-        plan: 'standard',
-        hosts: ['umbrella.example.com'],
-        expiresAt,
-      }),
-    ).rejects.toBeInstanceOf(HostEdgeError);
-    fake.failWith = null;
-    expect(await binding('umbrella.example.com')).toBeUndefined();
-    await expect(registry.get('umbrella')).rejects.toThrow(/not found/);
-  });
-
-  it('leaves no binding behind when the edge refuses an added host', async () => {
-    await registry.create({
-      id: 'vandelay',
-      name: 'Vandelay',
-      plan: 'standard',
-      hosts: ['vandelay.example.com'],
-      expiresAt,
-    });
-    fake.failWith = { status: 403, code: 'AccessDenied' };
-    await expect(registry.addHost('vandelay', 'import.vandelay.example.com')).rejects.toBeInstanceOf(
-      HostEdgeError,
-    );
-    fake.failWith = null;
-    expect(await binding('import.vandelay.example.com')).toBeUndefined();
-    expect((await registry.get('vandelay')).hosts).toEqual(['vandelay.example.com']);
   });
 });

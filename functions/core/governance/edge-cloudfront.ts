@@ -1,0 +1,321 @@
+/**
+ * The CloudFront adapter of the host edge (see `edge.ts`): each host is one distribution tenant of
+ * the platform's multi-tenant distribution. Imported only by the functions that provision hosts
+ * (the governance API and the lifecycle scan), so the CloudFront client is bundled there alone.
+ */
+import {
+  CloudFrontClient,
+  CreateDistributionTenantCommand,
+  type CreateDistributionTenantCommandInput,
+  DeleteDistributionTenantCommand,
+  type DistributionTenant,
+  EntityNotFound,
+  GetDistributionTenantCommand,
+  GetManagedCertificateDetailsCommand,
+  PreconditionFailed,
+  UpdateDistributionTenantCommand,
+} from '@aws-sdk/client-cloudfront';
+import { ENV, requireEnv } from '../env.ts';
+import {
+  BindingOnlyHostEdge,
+  type CertificateSource,
+  certificateCovers,
+  type DnsRecord,
+  distributionTenantName,
+  type HostEdge,
+  type ProvisionOutcome,
+} from './edge.ts';
+import { HostEdgeError } from './errors.ts';
+
+export interface CloudFrontHostEdgeOptions {
+  readonly client: CloudFrontClient;
+  /** The multi-tenant distribution every host joins. */
+  readonly distributionId: string;
+  /** The connection group new distribution tenants join. */
+  readonly connectionGroupId: string;
+  /** The connection group's routing endpoint: the CNAME target. */
+  readonly routingEndpoint: string;
+  /** The configured ACM certificate (us-east-1) and the names it covers (`*.example.com` covers one label). */
+  readonly certificate?: { readonly arn: string; readonly hosts: readonly string[] };
+  /** Detach attempts when the tenant changes under us (ETag mismatch). @default 3 */
+  readonly maxAttempts?: number;
+}
+
+interface SdkFault {
+  readonly name?: string;
+  readonly message?: string;
+  readonly $fault?: 'client' | 'server';
+  readonly $retryable?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: number };
+}
+
+/** Error names CloudFront (and the SDK) use for throttling and passing faults. */
+const TRANSIENT_NAMES = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalError',
+  'InternalFailure',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+
+/** CloudFront's refusal of a domain that does not resolve to the connection group yet. */
+const DNS_REFUSAL = /\b(dns|cname|resolv\w*|point\w*|routing endpoint)\b/i;
+
+function isTransient(error: unknown): boolean {
+  const fault = error as SdkFault;
+  if (fault.$fault === 'server' || fault.$retryable !== undefined) return true;
+  if (TRANSIENT_NAMES.has(fault.name ?? '')) return true;
+  const status = fault.$metadata?.httpStatusCode;
+  if (status !== undefined && (status === 429 || status >= 500)) return true;
+  // A network failure before any answer (connection refused or reset, DNS of the endpoint).
+  return fault.$metadata === undefined && /ECONN|ETIMEDOUT|EAI_AGAIN|socket/i.test(fault.message ?? '');
+}
+
+function describe(error: unknown): string {
+  const fault = error as SdkFault;
+  return `${fault.name ?? 'Error'}: ${fault.message ?? String(error)}`;
+}
+
+/** What an error from CloudFront means for the onboarding. */
+export function classifyEdgeError(error: unknown): Exclude<ProvisionOutcome, { kind: 'active' | 'pending' }> {
+  const fault = error as SdkFault;
+  if (isTransient(error)) return { kind: 'transient', code: 'edge-unavailable', reason: describe(error) };
+  if (fault.name === 'InvalidArgument' && DNS_REFUSAL.test(fault.message ?? '')) {
+    return {
+      kind: 'dns-not-ready',
+      reason: `CloudFront: ${fault.message ?? 'the domain does not resolve yet'}`,
+    };
+  }
+  if (fault.name === 'CNAMEAlreadyExists') {
+    return {
+      kind: 'failed',
+      code: 'host-taken',
+      reason: 'Another CloudFront distribution already serves this host; release it there first',
+    };
+  }
+  if (fault.name === 'AccessDenied') return { kind: 'failed', code: 'edge-denied', reason: describe(error) };
+  return { kind: 'failed', code: 'edge-refused', reason: describe(error) };
+}
+
+export class CloudFrontHostEdge implements HostEdge {
+  readonly target: string;
+  readonly #client: CloudFrontClient;
+  readonly #distributionId: string;
+  readonly #connectionGroupId: string;
+  readonly #certificate: CloudFrontHostEdgeOptions['certificate'];
+  readonly #maxAttempts: number;
+
+  constructor(options: CloudFrontHostEdgeOptions) {
+    this.#client = options.client;
+    this.#distributionId = options.distributionId;
+    this.#connectionGroupId = options.connectionGroupId;
+    this.target = options.routingEndpoint.trim().toLowerCase().replace(/\.$/, '');
+    this.#certificate = options.certificate;
+    this.#maxAttempts = options.maxAttempts ?? 3;
+  }
+
+  certificate(host: string): CertificateSource {
+    const configured = this.#certificate;
+    return configured !== undefined && certificateCovers(configured.hosts, host) ? 'configured' : 'managed';
+  }
+
+  records(host: string): readonly DnsRecord[] {
+    const records: DnsRecord[] = [
+      {
+        type: 'CNAME',
+        name: host,
+        value: this.target,
+        required: true,
+        purpose: 'routes the host to the platform (at a zone apex, an ALIAS/ANAME record to the same name)',
+      },
+    ];
+    if (this.certificate(host) === 'managed') {
+      records.push({
+        type: 'CAA',
+        name: host,
+        value: '0 issue "amazon.com"',
+        required: false,
+        purpose:
+          'only if the domain publishes CAA records: lets Amazon issue the certificate CloudFront requests for the host',
+      });
+    }
+    return records;
+  }
+
+  async provision(host: string): Promise<ProvisionOutcome> {
+    const name = distributionTenantName(this.#distributionId, host);
+    let found: { tenant: DistributionTenant; etag: string } | null;
+    try {
+      found = await this.#find(name);
+      if (found === null) {
+        await this.#client.send(new CreateDistributionTenantCommand(this.#createInput(name, host)));
+        found = await this.#find(name);
+        if (found === null)
+          return { kind: 'pending', code: 'edge-deploying', reason: 'CloudFront is creating the host' };
+      }
+      if (!this.#isOurs(found.tenant, name, host)) {
+        return {
+          kind: 'failed',
+          code: 'host-taken',
+          reason: `A CloudFront tenant named ${name} serves other hosts`,
+        };
+      }
+      if (found.tenant.Enabled !== true) await this.#setEnabled(found.tenant, found.etag, true, host);
+      return await this.#readiness(host, name, found.tenant);
+    } catch (error) {
+      if ((error as SdkFault).name === 'EntityAlreadyExists') {
+        // A concurrent try created it between our look-up and our create: the next step finds it.
+        return { kind: 'pending', code: 'edge-deploying', reason: 'CloudFront is creating the host' };
+      }
+      return classifyEdgeError(error);
+    }
+  }
+
+  async detach(host: string): Promise<void> {
+    const name = distributionTenantName(this.#distributionId, host);
+    for (let attempt = 1; ; attempt++) {
+      let found: { tenant: DistributionTenant; etag: string } | null;
+      try {
+        found = await this.#find(name);
+      } catch (error) {
+        throw new HostEdgeError(`The edge could not look up ${host}`, { cause: error, extra: { host } });
+      }
+      if (found === null || !this.#isOurs(found.tenant, name, host)) return;
+      try {
+        // CloudFront deletes only disabled distribution tenants.
+        const etag =
+          found.tenant.Enabled === false
+            ? found.etag
+            : await this.#setEnabled(found.tenant, found.etag, false, host);
+        await this.#client.send(new DeleteDistributionTenantCommand({ Id: found.tenant.Id, IfMatch: etag }));
+        return;
+      } catch (error) {
+        if (error instanceof EntityNotFound) return;
+        if (error instanceof PreconditionFailed && attempt < this.#maxAttempts) continue;
+        throw new HostEdgeError(`The edge could not detach ${host}`, { cause: error, extra: { host } });
+      }
+    }
+  }
+
+  #createInput(name: string, host: string): CreateDistributionTenantCommandInput {
+    const base = {
+      DistributionId: this.#distributionId,
+      ConnectionGroupId: this.#connectionGroupId,
+      Name: name,
+      Domains: [{ Domain: host }],
+      Enabled: true,
+    };
+    const configured = this.#certificate;
+    if (configured !== undefined && this.certificate(host) === 'configured') {
+      return { ...base, Customizations: { Certificate: { Arn: configured.arn } } };
+    }
+    // CloudFront serves the HTTP validation token itself: DNS already points here (verified first).
+    return {
+      ...base,
+      ManagedCertificateRequest: { ValidationTokenHost: 'cloudfront', PrimaryDomainName: host },
+    };
+  }
+
+  /** Deployed, with an issued certificate where CloudFront manages it, is active. */
+  async #readiness(host: string, name: string, tenant: DistributionTenant): Promise<ProvisionOutcome> {
+    if (this.certificate(host) === 'managed') {
+      const details = await this.#client.send(new GetManagedCertificateDetailsCommand({ Identifier: name }));
+      const status = details.ManagedCertificateDetails?.CertificateStatus;
+      if (status === 'pending-validation' || status === undefined) {
+        return {
+          kind: 'pending',
+          code: 'certificate-validating',
+          reason: 'CloudFront is validating the certificate for the host (usually minutes)',
+        };
+      }
+      if (status !== 'issued') {
+        return {
+          kind: 'failed',
+          code: 'certificate-failed',
+          reason: `The certificate CloudFront requested for ${host} is ${status}`,
+        };
+      }
+    }
+    if (tenant.Status !== undefined && tenant.Status !== 'Deployed') {
+      return {
+        kind: 'pending',
+        code: 'edge-deploying',
+        reason: `CloudFront is deploying the host (${tenant.Status})`,
+      };
+    }
+    return { kind: 'active' };
+  }
+
+  #isOurs(tenant: DistributionTenant, name: string, host: string): boolean {
+    return (
+      tenant.DistributionId === this.#distributionId &&
+      tenant.Name === name &&
+      (tenant.Domains ?? []).some((domain) => domain.Domain === host)
+    );
+  }
+
+  /** Our distribution tenant of a host, by its deterministic name (GetDistributionTenant takes a name). */
+  async #find(name: string): Promise<{ tenant: DistributionTenant; etag: string } | null> {
+    try {
+      const result = await this.#client.send(new GetDistributionTenantCommand({ Identifier: name }));
+      if (result.DistributionTenant === undefined) return null;
+      return { tenant: result.DistributionTenant, etag: result.ETag ?? '' };
+    } catch (error) {
+      if (error instanceof EntityNotFound) return null;
+      throw error;
+    }
+  }
+
+  /** Enables or disables a distribution tenant; returns its new ETag. */
+  async #setEnabled(
+    tenant: DistributionTenant,
+    etag: string,
+    enabled: boolean,
+    host: string,
+  ): Promise<string> {
+    const result = await this.#client.send(
+      new UpdateDistributionTenantCommand({
+        Id: tenant.Id,
+        IfMatch: etag,
+        DistributionId: this.#distributionId,
+        ConnectionGroupId: tenant.ConnectionGroupId ?? this.#connectionGroupId,
+        Domains: (tenant.Domains ?? [{ Domain: host }]).map((domain) => ({ Domain: domain.Domain })),
+        Enabled: enabled,
+      }),
+    );
+    return result.ETag ?? '';
+  }
+}
+
+function listEnv(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/**
+ * The edge of this deployment: CloudFront when a distribution is configured (the AWS wiring sets
+ * the distribution, connection group, routing endpoint and certificate on the functions that
+ * onboard hosts), the binding alone otherwise.
+ */
+export function hostEdgeFromEnv(env: NodeJS.ProcessEnv = process.env): HostEdge {
+  const distributionId = env[ENV.distributionId];
+  if (distributionId === undefined || distributionId === '') return new BindingOnlyHostEdge();
+  const certificateArn = env[ENV.certificateArn];
+  return new CloudFrontHostEdge({
+    // Distribution tenants are global resources of the us-east-1 control plane.
+    client: new CloudFrontClient({ region: 'us-east-1' }),
+    distributionId,
+    connectionGroupId: requireEnv(ENV.connectionGroupId, env),
+    routingEndpoint: requireEnv(ENV.routingEndpoint, env),
+    ...(certificateArn === undefined || certificateArn === ''
+      ? {}
+      : { certificate: { arn: certificateArn, hosts: listEnv(env[ENV.certificateHosts]) } }),
+  });
+}
