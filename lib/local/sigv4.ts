@@ -31,7 +31,8 @@ export interface ReceivedRequest {
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
 
-class Sha256 {
+/** The SHA-256 (and HMAC) the SDK's signer asks for, on node:crypto. */
+export class Sha256 {
   readonly #hash: Hash | Hmac;
   constructor(secret?: unknown) {
     this.#hash =
@@ -115,4 +116,39 @@ export async function sigv4Problem(
   return timingSafeEqual(Buffer.from(computed, 'hex'), Buffer.from(signature, 'hex'))
     ? null
     : 'the signature does not match';
+}
+
+/**
+ * Signs a request anew with these credentials (for code in this process that forwards a request it
+ * received to an internal server, e.g. a test's recording proxy): the headers to send.
+ */
+export async function resign(
+  request: ReceivedRequest & { readonly host: string },
+  credentials: LocalCredentials,
+  scope: { readonly region: string; readonly service: string },
+): Promise<Record<string, string>> {
+  const question = request.url.indexOf('?');
+  const headers: Record<string, string> = { host: request.host };
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (
+      value === undefined ||
+      /^(authorization|x-amz-date|x-amz-security-token|host|connection|content-length)$/i.test(name)
+    )
+      continue;
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const signer = new SignatureV4({ credentials, ...scope, sha256: Sha256, applyChecksum: false });
+  const signedRequest = await signer.sign({
+    method: request.method,
+    protocol: 'http:',
+    hostname: request.host.split(':')[0] ?? '',
+    path: question < 0 ? request.url : request.url.slice(0, question),
+    query: queryOf(question < 0 ? '' : request.url.slice(question + 1)),
+    headers,
+    body: request.body,
+  });
+  return {
+    ...(signedRequest.headers as Record<string, string>),
+    'content-length': String(request.body.length),
+  };
 }

@@ -120,8 +120,8 @@ describe('flood control', () => {
     expect(await events.record(domain, { kind: 'token-refused', source: '203.0.113.9' })).toBe('recorded');
 
     clock = Date.parse('2031-01-01T00:01:30.000Z'); // the window is over
-    expect(await events.flush()).toBe(1);
-    expect(await events.flush()).toBe(0); // once
+    expect(await events.flush(domain)).toBe(1);
+    expect(await events.flush(domain)).toBe(0); // once
     const page = await t.core.audit.list(domain, 100, undefined, { category: 'security' });
     const fromQueue = page.items.filter((item) => item.target === 'source:queue:execution-results');
     expect(fromQueue.filter((item) => item.action === 'security.internal-message-refused')).toHaveLength(5);

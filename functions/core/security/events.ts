@@ -30,9 +30,8 @@ import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
-import { domainPk, publicPk, tenantPk } from '../keys.ts';
+import { domainPk } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
-import { tenantContext } from '../tenancy/hosts.ts';
 
 export const SECURITY_EVENT_KINDS = [
   'privileged-request-refused',
@@ -61,8 +60,13 @@ const MAX_DETAIL_MEMBERS = 12;
 export const SECURITY_ACTION_PREFIX = 'security.';
 
 const WINDOW = 'SECWIN';
-/** Sparse GSI1 partition of windows that suppressed events and still owe their summary. */
-const PENDING_SUMMARIES = 'SECURITY#SUPPRESSED';
+/**
+ * Sparse GSI1 partition, per domain, of windows that suppressed events and still owe their summary:
+ * inside the domain's own partitions, so a tenant function flushes only its tenant's windows.
+ */
+function pendingSummaries(pk: string): string {
+  return `${pk}#SECURITY#SUPPRESSED`;
+}
 
 function cut(text: string): string {
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
@@ -154,24 +158,26 @@ export class SecurityEvents {
           UpdateExpression: 'SET GSI1PK = :pending, GSI1SK = :sort, #kind = :kind',
           ExpressionAttributeNames: { '#kind': 'kind' },
           ExpressionAttributeValues: {
-            ':pending': PENDING_SUMMARIES,
-            ':sort': `${windowEnd}#${pk}#${sourceHash}`,
+            ':pending': pendingSummaries(pk),
+            ':sort': `${windowEnd}#${sourceHash}`,
             ':kind': event.kind,
           },
         }),
       );
     }
-    if (now.getTime() - this.#lastFlush >= FLUSH_EVERY_MS) await this.flush();
+    if (now.getTime() - this.#lastFlush >= FLUSH_EVERY_MS) await this.flush(context);
     return outcome;
   }
 
   /**
-   * Writes the `security.suppressed` summary of every window that is over and suppressed events
-   * (any domain), each once: a window is claimed (removed from the pending index, conditionally)
-   * before its summary is written. Called by `record` now and then and before the audit is listed.
+   * Writes the `security.suppressed` summary of every window of a domain that is over and suppressed
+   * events, each once: a window is claimed (removed from the pending index, conditionally) before its
+   * summary is written. Called by `record` now and then and before the domain's audit is listed.
    * Returns the number of summaries written.
    */
-  async flush(): Promise<number> {
+  async flush(domain: 'public' | DomainContext): Promise<number> {
+    const context: DomainContext = domain === 'public' ? PUBLIC_DOMAIN : domain;
+    const pending = pendingSummaries(domainPk(context));
     const now = this.#now();
     this.#lastFlush = now.getTime();
     const due = await this.#table.client.send(
@@ -179,7 +185,7 @@ export class SecurityEvents {
         TableName: this.#table.name,
         IndexName: 'GSI1',
         KeyConditionExpression: 'GSI1PK = :pending AND GSI1SK < :now',
-        ExpressionAttributeValues: { ':pending': PENDING_SUMMARIES, ':now': now.toISOString() },
+        ExpressionAttributeValues: { ':pending': pending, ':now': now.toISOString() },
         Limit: FLUSH_BATCH,
       }),
     );
@@ -194,7 +200,7 @@ export class SecurityEvents {
               Key: { PK: String(item.PK), SK: String(item.SK) },
               UpdateExpression: 'REMOVE GSI1PK, GSI1SK',
               ConditionExpression: 'GSI1PK = :pending',
-              ExpressionAttributeValues: { ':pending': PENDING_SUMMARIES },
+              ExpressionAttributeValues: { ':pending': pending },
               ReturnValues: 'ALL_NEW',
             }),
           )
@@ -203,11 +209,10 @@ export class SecurityEvents {
         if (isConditionFailure(error)) continue; // another process summarises it
         throw error;
       }
-      const domain = await this.#domainOf(String(item.PK));
-      if (domain === null || claimed === undefined) continue;
+      if (claimed === undefined) continue;
       const total = Number(claimed.count ?? 0);
       const windowEnd = String(claimed.windowEnd ?? '');
-      await this.#audit.record(domain, {
+      await this.#audit.record(context, {
         actor: { username: 'system', via: 'security' },
         action: `${SECURITY_ACTION_PREFIX}suppressed`,
         target: `source:${String(claimed.source ?? 'unknown')}`,
@@ -225,9 +230,5 @@ export class SecurityEvents {
     return written;
   }
 
-  async #domainOf(pk: string): Promise<DomainContext | null> {
-    if (pk === publicPk) return PUBLIC_DOMAIN;
-    const tenantId = pk.slice(tenantPk('').length);
-    return tenantContext(this.#table, tenantId);
-  }
+
 }

@@ -69,7 +69,7 @@ export function auditRoutes(core: Core): Route[] {
       permission: 'audit:read',
       handle: async ({ domain, request }) => {
         // Windows of suppressed security events that are over get their summary first.
-        await core.securityEvents.flush();
+        await core.securityEvents.flush(domain);
         return {
           status: 200,
           body: await core.audit.list(

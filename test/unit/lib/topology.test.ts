@@ -10,8 +10,12 @@ describe('routes', () => {
     ).toBe(true);
     expect(
       routes
-        .filter((route) => route.surface !== 'tenant')
+        .filter((route) => route.surface === 'governance')
         .every((route) => route.function === 'governance-api'),
+    ).toBe(true);
+    // The free entry has its own function, with only what the free surface needs.
+    expect(
+      routes.filter((route) => route.surface === 'free').every((route) => route.function === 'free-api'),
     ).toBe(true);
     expect(routes.map((route) => route.path)).toContain('/tenant/mcp');
     expect(routes.map((route) => route.path)).toContain('/tenant/api/{proxy+}');

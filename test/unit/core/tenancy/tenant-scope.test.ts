@@ -33,7 +33,8 @@ import {
   TENANT_SESSION_TAG,
   withTenantScope,
 } from '../../../../functions/core/tenancy/tenant-scope.ts';
-import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
+import { type LocalServices, readBody, startLocalServices } from '../../../../lib/local/services.ts';
+import { resign } from '../../../../lib/local/sigv4.ts';
 
 const acme = {
   kind: 'tenant',
@@ -62,28 +63,35 @@ function documentClient(endpoint: string, accessKeyId: string): DynamoDBDocument
 beforeAll(async () => {
   services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: null });
   const upstream = new URL(services.dynamodbEndpoint);
-  // Records who signed each request, then hands it to dynalite unchanged.
-  proxy = createServer((incoming, outgoing) => {
+  // Records who signed each request (IAM's view), then hands it on to dynalite — signed again with
+  // the local services' own credentials, the only ones the embedded servers take.
+  proxy = createServer(async (incoming, outgoing) => {
     const credential = /Credential=([^/]+)\//.exec(String(incoming.headers.authorization ?? ''))?.[1] ?? '';
     signed.push({
       accessKey: credential,
       token: incoming.headers['x-amz-security-token'] as string | undefined,
       target: String(incoming.headers['x-amz-target'] ?? ''),
     });
-    const forward = httpRequest(
+    const body = (await readBody(incoming)) ?? Buffer.alloc(0);
+    const headers = await resign(
       {
-        host: upstream.hostname,
-        port: upstream.port,
-        path: incoming.url,
-        method: incoming.method,
+        method: incoming.method ?? 'POST',
+        url: incoming.url ?? '/',
         headers: incoming.headers,
+        body,
+        host: upstream.host,
       },
+      services.credentials,
+      { region: 'us-east-1', service: 'dynamodb' },
+    );
+    const forward = httpRequest(
+      { host: upstream.hostname, port: upstream.port, path: incoming.url, method: incoming.method, headers },
       (answer) => {
         outgoing.writeHead(answer.statusCode ?? 500, answer.headers);
         answer.pipe(outgoing);
       },
     );
-    incoming.pipe(forward);
+    forward.end(body);
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   sts = createServer((incoming, outgoing) => {
