@@ -262,7 +262,7 @@ function fieldPath(path: readonly PropertyKey[]): string {
 }
 
 /** Reads and checks a project's manifest and every file it names. */
-export function loadManifest(dir: string, file: string = findManifest(dir)): Manifest {
+export async function loadManifest(dir: string, file: string = findManifest(dir)): Promise<Manifest> {
   const display = relative(process.cwd(), file) || basename(file);
   const text = readText(file, display, MAX_MANIFEST_BYTES);
   const json = file.endsWith('.json');
@@ -358,7 +358,7 @@ export function loadManifest(dir: string, file: string = findManifest(dir)): Man
           : { schema: ref as JsonSchema };
       if (loaded === null) continue;
       try {
-        assertValidSchema(loaded.schema, field);
+        await assertValidSchema(loaded.schema, field);
         schemas[field] = loaded;
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;

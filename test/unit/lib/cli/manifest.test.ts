@@ -13,11 +13,11 @@ const dir = mkdtempSync(join(tmpdir(), 'execfabric-manifest-'));
 mkdirSync(join(dir, 'scripts'));
 writeFileSync(join(dir, 'scripts', 'a.py'), 'def main(inputs, ctx):\n    return {}\n');
 
-function check(text: string, name: string): void {
+async function check(text: string, name: string): Promise<void> {
   const file = join(dir, name);
   writeFileSync(file, text);
   try {
-    loadManifest(dir, file);
+    await loadManifest(dir, file);
   } catch (error) {
     expect(error).toBeInstanceOf(ManifestError);
     const lines = text.split('\n').length;
@@ -60,28 +60,26 @@ const nearManifest = fc.record(
 );
 
 describe('loadManifest', () => {
-  it('answers any YAML text with a manifest or a located ManifestError', () => {
-    fc.assert(
-      fc.property(fc.string({ maxLength: 400 }), (text) => check(text, 'execfabric.yaml')),
+  it('answers any YAML text with a manifest or a located ManifestError', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 400 }), (text) => check(text, 'execfabric.yaml')),
       { numRuns: 300 },
     );
   });
 
-  it('answers any JSON value shaped almost like a manifest the same way', () => {
-    fc.assert(
-      fc.property(nearManifest, (value) => {
-        check(JSON.stringify(value, null, 2), 'execfabric.json');
-      }),
+  it('answers any JSON value shaped almost like a manifest the same way', async () => {
+    await fc.assert(
+      fc.asyncProperty(nearManifest, (value) => check(JSON.stringify(value, null, 2), 'execfabric.json')),
       { numRuns: 300 },
     );
   });
 
-  it('reads a valid manifest with the platform’s defaults applied', () => {
+  it('reads a valid manifest with the platform’s defaults applied', async () => {
     writeFileSync(
       join(dir, 'execfabric.yaml'),
       'version: 1\nscripts:\n  a:\n    file: scripts/a.py\nskills:\n  A:\n    script: a\n    agent: laptop\n    inputSchema: { type: object }\n    outputSchema: { type: object }\n    risk: high\n',
     );
-    const manifest = loadManifest(dir, join(dir, 'execfabric.yaml'));
+    const manifest = await loadManifest(dir, join(dir, 'execfabric.yaml'));
     expect(manifest.scripts).toEqual([
       expect.objectContaining({ name: 'a', file: 'scripts/a.py', activate: true }),
     ]);
