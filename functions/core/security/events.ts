@@ -229,6 +229,4 @@ export class SecurityEvents {
     }
     return written;
   }
-
-
 }
