@@ -17,3 +17,5 @@ export const SCHEME_HEADER = `${PLATFORM_HEADER_PREFIX}scheme`;
 export const ORIGIN_HEADER = `${PLATFORM_HEADER_PREFIX}origin`;
 /** Idempotency of execution requests. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
+/** A paged answer that is not JSON (an NDJSON export) names its next page's cursor here. */
+export const NEXT_CURSOR_HEADER = `${PLATFORM_HEADER_PREFIX}next-cursor`;
