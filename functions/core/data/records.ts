@@ -316,12 +316,14 @@ export class Records {
           ':pk': domainPk(domain),
           ':prefix': recordPrefix(domain, collection.name, prefix),
         },
-        Limit: limit,
+        // One more than asked, so the last page is known as the last (no empty page after it).
+        Limit: limit + 1,
         ConsistentRead: true,
         ...(after === undefined ? {} : { ExclusiveStartKey: recordKey(domain, collection.name, after) }),
       }),
     );
-    const all = (result.Items ?? []).map(toRecord);
+    const fetched = (result.Items ?? []).map(toRecord);
+    const all = fetched.slice(0, limit);
     // A page never carries more than `maxBytes` of records (at least one): the rest comes next.
     const items: StoredRecord[] = [];
     let total = 0;
@@ -332,7 +334,12 @@ export class Records {
       total += record.bytes;
     }
     const last = items.at(-1);
-    const more = result.LastEvaluatedKey !== undefined || items.length < all.length;
+    // More follows when DynamoDB had one more than asked, a page was cut by bytes, or it stopped at its
+    // own 1 MB read limit.
+    const more =
+      fetched.length > limit ||
+      items.length < all.length ||
+      (result.LastEvaluatedKey !== undefined && fetched.length <= limit);
     return !more || last === undefined ? { items } : { items, cursor: encodeCursor(last.key) };
   }
 

@@ -176,8 +176,15 @@ export async function relayDataCall(input: unknown, ports: DataRelayPorts): Prom
       return refused('VersionConflict', error.message, { currentVersion: error.currentVersion });
     if (error instanceof PayloadTooLargeError) return refused('RecordTooLarge', error.message);
     if (error instanceof QuotaExceededError) return refused('QuotaExceeded', error.message);
-    if (error instanceof ValidationError)
-      return refused('InvalidRecord', error.message, { issues: error.issues.slice(0, 20) });
+    if (error instanceof ValidationError) {
+      const path = error.issues[0]?.path ?? '';
+      const type = path.startsWith('value')
+        ? 'InvalidRecord'
+        : path === 'key' || path.startsWith('key.')
+          ? 'InvalidKey'
+          : 'InvalidCall';
+      return refused(type, error.message, { issues: error.issues.slice(0, 20) });
+    }
     if (error instanceof ExecFabricError) return refused(error.name, error.message);
     ports.log('error', 'Unexpected data relay failure', {
       tenantId: grant.data.tenantId,
