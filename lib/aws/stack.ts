@@ -20,6 +20,7 @@ import { ExecutionQueues } from './queues.ts';
 import { mapRecord } from './record.ts';
 import { PlatformSchedules } from './schedules.ts';
 import { PlatformSecrets } from './secrets.ts';
+import { TenantSchedules } from './tenant-schedules.ts';
 
 /** The repository root, from this file's place in it (`lib/aws/stack.ts`). */
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -93,6 +94,7 @@ export class ExecFabricStack extends Stack {
   readonly api: PlatformApi;
   readonly edge: Edge;
   readonly schedules: PlatformSchedules;
+  readonly tenantSchedules: TenantSchedules;
 
   constructor(scope: Construct, id: string, props: ExecFabricStackProps = {}) {
     super(scope, id, props);
@@ -131,6 +133,7 @@ export class ExecFabricStack extends Stack {
       siteDirs: props.siteDirs ?? mapRecord(sites, (site) => resolve(projectRoot, site.dir)),
     });
     this.schedules = new PlatformSchedules(this, 'Schedules', { functions: this.functions });
+    this.tenantSchedules = new TenantSchedules(this, 'TenantSchedules', { functions: this.functions });
 
     // API functions (route targets) compare the origin secret and sign tokens; the governance
     // surface's functions also learn the super-admin list. Values stay dynamic references.
@@ -164,6 +167,10 @@ export class ExecFabricStack extends Stack {
       queueArns: mapRecord(this.queues.byName, ({ queue }) => queue.queueArn),
       credentialSecretsArn,
       messageKeyArns: mapRecord(this.secrets.messageKeys, (secret) => secret.secretArn),
+      tenantSchedules: {
+        scheduleArns: this.tenantSchedules.scheduleArns,
+        roleArn: this.tenantSchedules.role.roleArn,
+      },
       cloudFront: {
         distributionArn: this.edge.distributionArn,
         distributionTenantsArn: this.edge.distributionTenantsArn,
@@ -193,6 +200,13 @@ export class ExecFabricStack extends Stack {
           id: `AwsSolutions-IAM5[Resource::${nagResource(this, credentialSecretsArn)}]`,
           reason:
             'HTTP resource credentials are created at run time, one secret per resource, so they are named by the credential prefix; no other secret matches it.',
+        });
+      }
+      if (spec.permissions.tenantSchedules) {
+        Validations.of(policy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${nagResource(this, this.tenantSchedules.scheduleArns)}]`,
+          reason:
+            'Tenant schedules are created at run time, one per schedule a tenant makes, so they are named by the stage’s schedule group; the grant is limited to single-schedule actions in that group.',
         });
       }
       if (spec.permissions.cloudFrontTenants) {

@@ -15,7 +15,7 @@ import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { tenantContext } from '../../functions/core/tenancy/hosts.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call } from '../support/http.ts';
-import { expectProblem, HOSTS, type TestPlatform } from '../support/platform.ts';
+import { expectProblem, HOSTS } from '../support/platform.ts';
 import { FINISHED, unique } from '../support/runs.ts';
 
 const PASSWORD = 'schedules-test-password';
