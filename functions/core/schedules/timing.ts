@@ -130,7 +130,8 @@ function croner(expression: string, timezone: string): Cron {
     .split(/\s+/)
     .map((field) => (field === '?' ? '*' : field))
     .join(' ');
-  return new Cron(pattern, { timezone, mode: '5-part', paused: true });
+  // `sloppyRanges` lets croner read `start/step` (as EventBridge does); `parseCron` checked the syntax.
+  return new Cron(pattern, { timezone, mode: '5-part', paused: true, sloppyRanges: true });
 }
 
 /** Whether `timezone` is an IANA time zone this runtime knows. */
@@ -148,11 +149,28 @@ export function isTimeZone(timezone: string): boolean {
 export function instantOf(localDateTime: string, timezone: string): Date {
   const match = LOCAL_DATE_TIME.exec(localDateTime);
   if (match === null) throw invalid('at is a local date and time, YYYY-MM-DDTHH:MM[:SS]', 'timing.at');
-  const job = new Cron(`${localDateTime.length === 16 ? `${localDateTime}:00` : localDateTime}`, {
-    timezone,
-    paused: true,
-  });
-  const instant = job.nextRun(new Date(0));
+  const [year, month, day, hour, minute, second] = match
+    .slice(1)
+    .map((part) => Number(part ?? 0)) as number[] as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  if (
+    date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
+    throw invalid('at is not a valid date and time', 'timing.at');
+  }
+  let instant: Date | null;
+  try {
+    instant = new Cron(`${localDateTime.length === 16 ? `${localDateTime}:00` : localDateTime}`, {
+      timezone,
+      paused: true,
+    }).nextRun(new Date(0));
+  } catch {
+    instant = null;
+  }
   if (instant === null) throw invalid('at is not a valid date and time', 'timing.at');
   return instant;
 }
