@@ -45,9 +45,9 @@ describe('tenant schedules', () => {
       JSON.stringify(policy.Properties?.Roles).includes(roleId),
     );
     expect(policies).toHaveLength(1);
-    const statements = (
-      policies[0]?.[1].Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }
-    ).Statement;
+    const statements =
+      (policies[0]?.[1].Properties?.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
+        ?.Statement ?? [];
     expect(statements.map((statement) => [statement.Sid, statement.Action])).toEqual([
       ['InvokeFireFunction', 'lambda:InvokeFunction'],
       ['SendUndeliveredFires', 'sqs:SendMessage'],
@@ -92,7 +92,8 @@ describe('tenant schedules', () => {
         .filter(([, policy]) => JSON.stringify(policy.Properties?.Roles).includes(roleId))
         .flatMap(
           ([, policy]) =>
-            (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+            (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
+              ?.Statement ?? [],
         )
         .find((statement) => statement.Sid === 'PassSchedulerRole');
       expect(raw?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });

@@ -285,7 +285,7 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     expect(entries).toHaveLength(1);
     const [missed] = entries;
     expect(missed).toMatchObject({ outcome: 'skipped', reason: 'missed', scheduledTime: due });
-    expect((missed?.missed as { count: number }).count).toBeGreaterThanOrEqual(19);
+    expect((missed?.missed as { count: number } | undefined)?.count).toBeGreaterThanOrEqual(19);
     expect(missed?.executionId).toBeUndefined();
     const after = await api(HOSTS.acme, alice, 'GET', `/api/schedules/${created.id}`);
     expect(Date.parse(after.body.nextFireAt)).toBeGreaterThan(Date.now());
