@@ -12,7 +12,9 @@ export type FunctionName =
   | 'script-dispatcher'
   | 'script-worker'
   | 'http-executor'
-  | 'lifecycle-scan';
+  | 'lifecycle-scan'
+  | 'data-relay'
+  | 'schedule-fire';
 
 export type QueueName = 'script-executions' | 'http-executions' | 'execution-results';
 
@@ -52,6 +54,11 @@ export interface FunctionPermissions {
    * @default the whole table
    */
   readonly tableScope?: 'tenant' | 'hosts';
+  /**
+   * Creates, changes and deletes tenant schedules in the stage's EventBridge Scheduler group (and
+   * passes the scheduler role to them). Locally the ticker reads due schedules from the table.
+   */
+  readonly tenantSchedules: boolean;
 }
 
 export type MessageKeyPurpose = 'jobs' | 'reports';
@@ -175,6 +182,7 @@ const noPermissions: FunctionPermissions = {
   cloudFrontTenants: false,
   invoke: [],
   messageKeys: [],
+  tenantSchedules: false,
 };
 
 export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
@@ -195,6 +203,7 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       claims: true,
       invoke: ['script-worker'],
       messageKeys: ['jobs'],
+      tenantSchedules: true,
     },
   },
   'governance-api': {
@@ -269,8 +278,8 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       ...noPermissions,
       sendTo: ['execution-results'],
       claims: true,
-      // A script's ctx.http calls are relayed to the http-executor.
-      invoke: ['http-executor'],
+      // A script's ctx.http calls are relayed to the http-executor, its ctx.data calls to the data relay.
+      invoke: ['http-executor', 'data-relay'],
       messageKeys: ['jobs', 'reports'],
     },
     tenancy: 'per-tenant',
@@ -309,7 +318,39 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       cloudFrontTenants: true,
     },
   },
+  'data-relay': {
+    // Serves a script's ctx.data calls, relayed by the worker with the run's sealed data grant: it
+    // verifies the grant (jobs key) and reads and writes only that tenant's declared collections.
+    name: 'data-relay',
+    runtime: 'nodejs22.x',
+    entry: 'functions/data-relay/index.ts',
+    handler: 'handler',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    layers: [],
+    permissions: { ...noPermissions, table: 'readwrite', messageKeys: ['jobs'] },
+  },
+  'schedule-fire': {
+    // The target of every tenant schedule (EventBridge Scheduler in AWS, the ticker locally): checks
+    // the fire's sealed reference and requests the run as the schedule's owner, through admission.
+    name: 'schedule-fire',
+    runtime: 'nodejs22.x',
+    entry: 'functions/schedule-fire/index.ts',
+    handler: 'handler',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    layers: [],
+    permissions: {
+      ...noPermissions,
+      table: 'readwrite',
+      sendTo: ['script-executions', 'http-executions'],
+      messageKeys: ['jobs'],
+    },
+  },
 };
+
+/** The function every tenant schedule fires (see `FunctionPermissions.tenantSchedules`). */
+export const TENANT_SCHEDULE_TARGET: FunctionName = 'schedule-fire';
 
 /** SQS visibility must outlast every retry of the consumer (AWS advises 6 × the function timeout). */
 export const VISIBILITY_FACTOR = 6;

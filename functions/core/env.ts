@@ -33,6 +33,13 @@ export const ENV = {
   dynamodbEndpoint: 'EXECFABRIC_DYNAMODB_ENDPOINT',
   sqsEndpoint: 'EXECFABRIC_SQS_ENDPOINT',
   lambdaEndpoint: 'EXECFABRIC_LAMBDA_ENDPOINT',
+  /** Tenant schedules (AWS): the stage's EventBridge Scheduler group, and what its schedules target. */
+  scheduleGroup: 'EXECFABRIC_SCHEDULE_GROUP',
+  scheduleTargetArn: 'EXECFABRIC_SCHEDULE_TARGET_ARN',
+  scheduleRoleArn: 'EXECFABRIC_SCHEDULE_ROLE_ARN',
+  scheduleDeadLetterArn: 'EXECFABRIC_SCHEDULE_DLQ_ARN',
+  /** An EventBridge Scheduler endpoint other than AWS's (tests against a stand-in). */
+  schedulerEndpoint: 'EXECFABRIC_SCHEDULER_ENDPOINT',
 } as const;
 
 /** `script-worker` → `EXECFABRIC_FUNCTION_SCRIPT_WORKER`: the deployed name of a function another may invoke. */

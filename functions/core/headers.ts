@@ -19,3 +19,5 @@ export const ORIGIN_HEADER = `${PLATFORM_HEADER_PREFIX}origin`;
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** The CSRF token a cookie-authenticated write must echo (see functions/http/session.ts). */
 export const CSRF_HEADER = 'x-csrf-token';
+/** A paged answer that is not JSON (an NDJSON export) names its next page's cursor here. */
+export const NEXT_CURSOR_HEADER = `${PLATFORM_HEADER_PREFIX}next-cursor`;

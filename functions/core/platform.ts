@@ -9,6 +9,8 @@ import { ScriptAssets } from './assets/scripts.ts';
 import { AuditLog } from './audit/chain.ts';
 import { assertRunnable } from './availability.ts';
 import { type Skill, SkillCatalog } from './catalog/skills.ts';
+import { Collections } from './data/collections.ts';
+import { Records } from './data/records.ts';
 import type { Table } from './db.ts';
 import { NotFoundError } from './errors.ts';
 import { Approvals } from './executions/approvals.ts';
@@ -29,11 +31,13 @@ import { McpService } from './mcp/service.ts';
 import type { MessageSigner } from './messages/signing.ts';
 import { setCursorKey } from './pagination.ts';
 import { Queues } from './queues.ts';
+import { type TenantSchedulerPort, tenantSchedulerFromEnv } from './schedules/scheduler-port.ts';
+import { Schedules } from './schedules/schedules.ts';
 import type { CredentialStore } from './secrets/store.ts';
 import { SecurityEvents } from './security/events.ts';
 import { Templates } from './templates/templates.ts';
 import type { TenantContext } from './tenancy/domain.ts';
-import { HostDirectory } from './tenancy/hosts.ts';
+import { HostDirectory, tenantContext } from './tenancy/hosts.ts';
 import { TenantRegistry } from './tenancy/tenants.ts';
 
 export interface CoreOptions {
@@ -57,6 +61,8 @@ export interface CoreOptions {
   readonly credentials?: CredentialStore;
   /** Job claims, so cancelling a queued run keeps any worker from starting it. @default none */
   readonly claims?: JobClaims;
+  /** Where tenant schedules fire from. @default EventBridge Scheduler when the environment names a group, else the table alone (the local ticker) */
+  readonly tenantScheduler?: TenantSchedulerPort;
   readonly now?: () => Date;
 }
 
@@ -115,18 +121,23 @@ export function createCore(options: CoreOptions) {
         assets: scripts,
         queues,
         resources: httpResources,
+        parameters,
         now,
         ...(options.signer === undefined ? {} : { signer: options.signer }),
       }),
     )
     .register(new HttpExecutor(httpResources, queues))
     .register(new LocalAgentExecutor(scripts, agents));
+  // A tenant's extension data: collections (admins define them) and their records (scripts and the API).
+  const collections = new Collections({ table, audit, now });
+  const records = new Records({ table, now });
   const skills: SkillCatalog = new SkillCatalog({
     table,
     audit,
     executors,
     now,
     egressCheck: (domain, ids) => httpResources.checkEgress(domain, ids),
+    collectionCheck: (domain, names) => collections.checkDeclared(domain, names),
     onChanged: (domain, skillId, actor) =>
       revalidate((execution) => execution.skillId === skillId)(domain, skillId, actor),
   });
@@ -176,6 +187,24 @@ export function createCore(options: CoreOptions) {
     },
   });
   approvals.attach(executions);
+  collections.attachUsers(async (domain, name) => {
+    const declaring: string[] = [];
+    for await (const skill of skills.all(domain)) {
+      if (skill.collections?.includes(name) === true) declaring.push(skill.id);
+    }
+    return declaring;
+  });
+  // Tenant schedules: fired by EventBridge Scheduler in AWS, by the local ticker on one machine.
+  const schedules = new Schedules({
+    table,
+    audit,
+    skills,
+    executions,
+    directory,
+    scheduler: options.tenantScheduler ?? tenantSchedulerFromEnv(options.signer),
+    tenant: (tenantId) => tenantContext(table, tenantId),
+    now,
+  });
   // AI clients (MCP): their tokens, scopes and call logs, and the Skills they reach as tools.
   const mcpClients = new McpClients({ table, audit, directory, skills, now });
   const mcp = new McpService({ skills, executions, approvals, clients: mcpClients });
@@ -219,6 +248,9 @@ export function createCore(options: CoreOptions) {
     approvals,
     mcpClients,
     mcp,
+    collections,
+    records,
+    schedules,
     // Platform templates: authored in the public domain, installed by tenants.
     templates,
     // HTTP resources (public domain) and the tenants' read-only view of their grants.

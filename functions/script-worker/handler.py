@@ -98,7 +98,7 @@ class _NoPorts:
     def send(self, body: str, mac: str) -> None:
         raise RuntimeError("no results port for this event")
 
-    def relay(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def relay(self, payload: dict[str, Any], timeout: float, target: str = "http-executor") -> dict[str, Any]:
         raise RuntimeError("no relay port for this event")
 
 

@@ -7,10 +7,12 @@ import { appearanceRoutes } from '../http/routes/appearance.ts';
 import { approvalRoutes } from '../http/routes/approvals.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
 import { catalogRoutes } from '../http/routes/catalog.ts';
+import { dataRoutes } from '../http/routes/data.ts';
 import { foundationRoutes } from '../http/routes/foundation.ts';
 import { httpResourceTenantRoutes } from '../http/routes/http-resources.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
 import { mcpRoutes } from '../http/routes/mcp.ts';
+import { scheduleRoutes } from '../http/routes/schedules.ts';
 import { templateTenantRoutes } from '../http/routes/templates.ts';
 
 export function tenantRoutes(core: Core): Route[] {
@@ -26,5 +28,7 @@ export function tenantRoutes(core: Core): Route[] {
     ...templateTenantRoutes(core),
     ...mcpRoutes(core),
     ...agentRoutes(core),
+    ...scheduleRoutes(core),
+    ...dataRoutes(core),
   ];
 }

@@ -88,6 +88,14 @@ export const SEND_ACTIONS = ['sqs:SendMessage'] as const;
 
 export const INVOKE_ACTIONS = ['lambda:InvokeFunction'] as const;
 
+/** Tenant schedules are made, changed, read and removed one by one; never listed, never a group. */
+export const TENANT_SCHEDULE_ACTIONS = [
+  'scheduler:CreateSchedule',
+  'scheduler:UpdateSchedule',
+  'scheduler:GetSchedule',
+  'scheduler:DeleteSchedule',
+] as const;
+
 /** The resources a function's permissions can point at. */
 export interface PermissionTargets {
   readonly tableArn: string;
@@ -101,6 +109,13 @@ export interface PermissionTargets {
   readonly credentialSecretsArn: string;
   /** The secret of each message key. */
   readonly messageKeyArns: Readonly<Record<MessageKeyPurpose, string>>;
+  /** The stage's tenant schedule group; required when a function manages tenant schedules. */
+  readonly tenantSchedules?: {
+    /** Every schedule of the group (`…:schedule/<group>/*`). */
+    readonly scheduleArns: string;
+    /** The role the schedules run with, which such a function passes to Scheduler. */
+    readonly roleArn: string;
+  };
   /** Absent until the edge exists; required when a function may manage distribution tenants. */
   readonly cloudFront?: {
     readonly distributionArn: string;
@@ -215,6 +230,19 @@ export function permissionStatements(
           return arn;
         }),
       ),
+    );
+  }
+  if (permissions.tenantSchedules) {
+    const schedules = targets.tenantSchedules;
+    if (schedules === undefined) throw new MissingPermissionTargetError('tenant schedule management');
+    statements.push(
+      statement('ManageTenantSchedules', TENANT_SCHEDULE_ACTIONS, [schedules.scheduleArns]),
+      new PolicyStatement({
+        sid: 'PassSchedulerRole',
+        actions: ['iam:PassRole'],
+        resources: [schedules.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
     );
   }
   if (permissions.cloudFrontTenants) {

@@ -21,6 +21,7 @@ import { mapRecord } from './record.ts';
 import { PlatformSchedules } from './schedules.ts';
 import { PlatformSecrets } from './secrets.ts';
 import { TenantDataAccess } from './tenant-data.ts';
+import { TenantSchedules } from './tenant-schedules.ts';
 
 /** The repository root, from this file's place in it (`lib/aws/stack.ts`). */
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -110,6 +111,7 @@ export class ExecFabricStack extends Stack {
   readonly edge: Edge;
   readonly schedules: PlatformSchedules;
   readonly tenantData: TenantDataAccess;
+  readonly tenantSchedules: TenantSchedules;
 
   constructor(scope: Construct, id: string, props: ExecFabricStackProps = {}) {
     super(scope, id, props);
@@ -146,6 +148,7 @@ export class ExecFabricStack extends Stack {
       siteDirs: props.siteDirs ?? mapRecord(sites, (site) => resolve(projectRoot, site.dir)),
     });
     this.schedules = new PlatformSchedules(this, 'Schedules', { functions: this.functions });
+    this.tenantSchedules = new TenantSchedules(this, 'TenantSchedules', { functions: this.functions });
 
     // API functions (route targets) compare the origin secret; those that sign people in (every
     // surface but the free entry, which has no sign-in yet) also get the token key; the governance
@@ -209,6 +212,10 @@ export class ExecFabricStack extends Stack {
       tenantDataRoleArn: this.tenantData.role.roleArn,
       credentialSecretsArn,
       messageKeyArns: mapRecord(this.secrets.messageKeys, (secret) => secret.secretArn),
+      tenantSchedules: {
+        scheduleArns: this.tenantSchedules.scheduleArns,
+        roleArn: this.tenantSchedules.role.roleArn,
+      },
       cloudFront: {
         distributionArn: this.edge.distributionArn,
         distributionTenantsArn: this.edge.distributionTenantsArn,
@@ -243,6 +250,13 @@ export class ExecFabricStack extends Stack {
           id: `AwsSolutions-IAM5[Resource::${nagResource(this, credentialSecretsArn)}]`,
           reason:
             'HTTP resource credentials are created at run time, one secret per resource, so they are named by the credential prefix; no other secret matches it.',
+        });
+      }
+      if (spec.permissions.tenantSchedules) {
+        Validations.of(policy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${nagResource(this, this.tenantSchedules.scheduleArns)}]`,
+          reason:
+            'Tenant schedules are created at run time, one per schedule a tenant makes, so they are named by the stage’s schedule group; the grant is limited to single-schedule actions in that group.',
         });
       }
       if (spec.permissions.cloudFrontTenants) {

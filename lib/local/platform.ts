@@ -31,7 +31,14 @@ import { createCore } from '../../functions/core/platform.ts';
 import { Queues } from '../../functions/core/queues.ts';
 import { localCredentialDir } from '../../functions/core/secrets/encrypted-file-store.ts';
 import { compileViewerRequest, viewerRequestSource } from '../edge/viewer-request.ts';
-import { type FunctionName, type FunctionSpec, functions, queues, schedules } from '../topology.ts';
+import {
+  type FunctionName,
+  type FunctionSpec,
+  functions,
+  queues,
+  schedules,
+  TENANT_SCHEDULE_TARGET,
+} from '../topology.ts';
 import { type LocalFunction, type LocalInvoke, loadNodeFunction } from './lambda.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { type Poller, startPoller } from './pollers.ts';
@@ -40,6 +47,7 @@ import { createLocalRouter } from './router.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { seedDemo } from './seed.ts';
 import { freshCredentials, LOCAL_REGION, type LocalServices, startLocalServices } from './services.ts';
+import { startTenantScheduleTicker, type TenantScheduleTicker } from './tenant-schedules.ts';
 
 /** How long a stop waits for the recorders to take the last reports of jobs that were in flight. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -133,6 +141,8 @@ export interface LocalPlatform {
   invoke(name: FunctionName, event: unknown, options?: { tenantId?: string }): Promise<unknown>;
   /** Fires a schedule now. */
   fireSchedule(name: string): Promise<unknown>;
+  /** Fires the tenant schedules due at `at` (default now), as the ticker does every second. */
+  tickTenantSchedules(at?: Date): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -265,7 +275,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         hidden: [...(dataDir === null ? [] : [dataDir]), root],
       },
     };
-    const pythonPorts = servicePorts(services, (payload) => invoker('http-executor')(payload));
+    // A worker relays a script's calls only to the functions the topology lets it invoke.
+    const relayTargets = new Set<string>(functions['script-worker'].permissions.invoke);
+    const pythonPorts = servicePorts(services, (payload, target) => {
+      if (!relayTargets.has(target)) {
+        return Promise.reject(new Error(`The script worker may not invoke ${target}`));
+      }
+      return invoker(target as FunctionName)(payload);
+    });
     const loaded = new Map<FunctionName, Promise<LocalFunction>>();
     const load = (spec: FunctionSpec): Promise<LocalFunction> => {
       let fn = loaded.get(spec.name);
@@ -390,6 +407,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       (schedule, error) => log(`[schedule ${schedule.name}] ${(error as Error).stack ?? String(error)}`),
     );
     cleanups.push(() => scheduler?.stop());
+    // Tenant schedules: the ticker stands in for EventBridge Scheduler (schedules: false stops it too).
+    const tenantTicker: TenantScheduleTicker = startTenantScheduleTicker({
+      core,
+      signer,
+      invoke: invoker(TENANT_SCHEDULE_TARGET),
+      onError: (error) => log(`[tenant schedules] ${(error as Error).stack ?? String(error)}`),
+      intervalMs: options.schedules === false ? 0 : undefined,
+    });
+    cleanups.push(() => tenantTicker.stop());
 
     const viewerRequest = compileViewerRequest(viewerRequestSource({ adminHosts, freeHosts }));
     const server: Server = createServer(
@@ -428,6 +454,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         if (spec === undefined) return Promise.reject(new Error(`No schedule named ${name}`));
         return invoker(spec.function)({ ...spec.input });
       },
+      tickTenantSchedules: (at) => tenantTicker.tick(at),
       stop: stopAll,
     };
   } catch (error) {

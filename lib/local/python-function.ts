@@ -96,7 +96,7 @@ type HostMessage =
   | { type: 'ready' }
   | { type: 'call'; id: number; callId: number; call: 'claim'; jobId: string; expiresAtEpoch: number }
   | { type: 'call'; id: number; callId: number; call: 'send'; body: string; mac: string }
-  | { type: 'call'; id: number; callId: number; call: 'relay'; payload: unknown }
+  | { type: 'call'; id: number; callId: number; call: 'relay'; target?: string; payload: unknown }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: { name: string; message: string; stack: string } };
 
@@ -110,7 +110,8 @@ interface Pending {
 export interface PythonPorts {
   claim(jobId: string, expiresAtEpoch: number): Promise<boolean>;
   send(body: string, mac: string): Promise<void>;
-  relay(payload: unknown): Promise<unknown>;
+  /** Invokes `target` (a function the worker may invoke) with a script's relayed call. */
+  relay(payload: unknown, target: string): Promise<unknown>;
 }
 
 /** What each host is told first: this start's message keys and the sandbox's options. */
@@ -121,7 +122,7 @@ export interface HostConfiguration {
 
 export function servicePorts(
   services: LocalServices,
-  relay: (payload: unknown) => Promise<unknown>,
+  relay: (payload: unknown, target: string) => Promise<unknown>,
 ): PythonPorts {
   return {
     async claim(jobId, expiresAtEpoch) {
@@ -223,7 +224,7 @@ class PythonHost {
       case 'send':
         return this.ports.send(message.body, message.mac).then(() => null);
       case 'relay':
-        return this.ports.relay(message.payload);
+        return this.ports.relay(message.payload, message.target ?? 'http-executor');
     }
   }
 

@@ -8,7 +8,7 @@ stdout: events; anything else the process prints goes to stderr).
     host → node   {"type": "ready"}
                   {"type": "call", "id", "callId", "call": "claim", "jobId", "expiresAtEpoch"}
                   {"type": "call", "id", "callId", "call": "send", "body", "mac"}
-                  {"type": "call", "id", "callId", "call": "relay", "payload"}
+                  {"type": "call", "id", "callId", "call": "relay", "target", "payload"}
                   {"type": "result", "id", "value"}  |  {"type": "error", "id", "error": {"name", "message", "stack"}}
 
 One invocation at a time, as in a Lambda container, and (like a tenant-isolated function's
@@ -114,8 +114,8 @@ class PipePorts:
     def send(self, body: str, mac: str) -> None:
         self.channel.call(self.invocation, "send", None, body=body, mac=mac)
 
-    def relay(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-        value = self.channel.call(self.invocation, "relay", timeout, payload=payload)
+    def relay(self, payload: dict[str, Any], timeout: float, target: str = "http-executor") -> dict[str, Any]:
+        value = self.channel.call(self.invocation, "relay", timeout, payload=payload, target=target)
         return value if isinstance(value, dict) else {}
 
 

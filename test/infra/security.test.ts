@@ -453,8 +453,8 @@ describe('one tenant per execution environment (Lambda tenant isolation)', () =>
     expect(JSON.stringify(onDlq[0]?.FunctionName)).toContain(recorderId);
   });
 
-  it('lets the worker relay ctx.http calls to the http-executor only, and reach neither table nor credentials', () => {
-    expect(functions['script-worker'].permissions.invoke).toEqual(['http-executor']);
+  it('lets the worker relay ctx.http calls to the http-executor and ctx.data calls to the data relay only, and reach neither table nor credentials', () => {
+    expect(functions['script-worker'].permissions.invoke).toEqual(['http-executor', 'data-relay']);
     const env = environmentOf(functionProperties(synth, 'script-worker'));
     expect(env.EXECFABRIC_SANDBOX_NETWORK).toBeUndefined(); // the best rung (seccomp in Lambda)
     expect(env.EXECFABRIC_UNSAFE_NO_JOB_NETWORK_ISOLATION).toBeUndefined();

@@ -27,6 +27,7 @@ class MemoryPorts:
         self.claims: dict[str, int] = {}
         self.sent: list[dict[str, Any]] = []
         self.relayed: list[dict[str, Any]] = []
+        self.data_relayed: list[dict[str, Any]] = []
         self.fail_claim = fail_claim
         self.fail_send = fail_send
 
@@ -45,7 +46,14 @@ class MemoryPorts:
         assert KEYS.verify("report", body, mac), "every report is signed with the reports key"
         self.sent.append(json.loads(body))
 
-    def relay(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def relay(self, payload: dict[str, Any], timeout: float, target: str = "http-executor") -> dict[str, Any]:
+        if target == "data-relay":
+            self.data_relayed.append(payload)
+            call = payload["call"]
+            if call["action"] == "get":
+                return {"ok": True, "record": {"key": call["key"], "json": '{"n": 12345678901234567890}', "version": 4, "updatedAt": NOW_ISO}, "extra": "dropped"}
+            return {"ok": False, "error": {"type": "VersionConflict", "message": "moved", "currentVersion": 5}}
+        assert target == "http-executor"
         self.relayed.append(payload)
         use = {"resourceId": "hr-000000000001", "resourceVersion": 1, "method": "GET", "path": payload["call"]["path"], "status": 200, "at": NOW_ISO, "durationMs": 3}
         return {"ok": True, "response": {"status": 200, "headers": {}, "body": '{"answer": 7}', "truncated": False}, "use": use}
@@ -296,3 +304,77 @@ def test_an_output_too_big_for_a_message_becomes_killed_output() -> None:
     assert message["error"]["limit"] == "output"
     assert "output" not in message
     assert message["logs"]["stdout"] == "some logs\n"
+
+
+DATA_SOURCE = """
+import execfabric
+
+def main(inputs, ctx):
+    ledger = ctx.data.collection("ledger")
+    record = ledger.get("a")
+    try:
+        ledger.put("a", {"n": 1}, expected_version=4)
+        conflict = None
+    except execfabric.ConflictError as error:
+        conflict = [error.type, error.current_version]
+    try:
+        ctx.data.collection("secrets").get("root")
+        undeclared = "reached"
+    except execfabric.DataError as error:
+        undeclared = error.type
+    smuggled = ctx._call("data", {"action": "get", "collection": "ledger", "key": "b", "tenantId": "globex"})
+    return {
+        "value": [record.key, record.version, record.value["n"] == 12345678901234567890],
+        "conflict": conflict,
+        "undeclared": undeclared,
+        "smuggledKeys": sorted(smuggled),
+        "params": dict(ctx.params),
+    }
+"""
+
+
+def data_grant(*collections: str) -> dict[str, str]:
+    body = json.dumps({"v": 1, "tenantId": "acme", "executionId": "ex-1", "skillId": "adder", "collections": list(collections), "issuedAt": NOW_ISO, "expiresAt": NOW_ISO})
+    return {"body": body, "mac": KEYS.sign("data-grant", body)}
+
+
+def test_ctx_data_is_relayed_with_the_data_grant_to_the_data_relay_only(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    sealed = data_grant("ledger")
+    body = job(source=DATA_SOURCE, data=sealed, params={"region": "eu"})
+    assert process(sqs_event(body), ports, sandbox) == {"batchItemFailures": []}
+    result = ports.sent[-1]
+    assert result["status"] == "succeeded", result
+    assert result["output"] == {
+        "value": ["a", 4, True],
+        "conflict": ["VersionConflict", 5],
+        "undeclared": "CollectionNotDeclared",
+        # Only the relay's answer fields reach the script; nothing it adds, nothing the script smuggled.
+        "smuggledKeys": ["ok", "record", "reply"],
+        "params": {"region": "eu"},
+    }
+    assert ports.relayed == []
+    assert [payload["grant"] for payload in ports.data_relayed] == [sealed] * 3
+    assert ports.data_relayed[1]["call"] == {"action": "put", "collection": "ledger", "key": "a", "json": '{"n":1}', "expectedVersion": 4}
+    assert ports.data_relayed[2]["call"] == {"action": "get", "collection": "ledger", "key": "b"}
+
+
+def test_a_skill_without_collections_relays_no_data_call(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    process(sqs_event(job(source=DATA_SOURCE)), ports, sandbox)
+    result = ports.sent[-1]
+    assert result["status"] == "failed"
+    assert result["error"]["type"] == "execfabric.DataError"
+    assert "CollectionNotDeclared" in result["error"]["message"]
+    assert ports.data_relayed == []
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"a": 1}, "params.a"), ([["a", "b"]], "params"), ({"a": "x" * 5000}, "params.a"), ({f"p{i}": "v" for i in range(65)}, "params")],
+)
+def test_params_that_are_not_a_small_map_of_strings_are_refused(params: Any, field: str) -> None:
+    body = json.dumps(job(params=params))
+    with pytest.raises(JobError) as raised:
+        parse_job(body, KEYS.sign("job", body), KEYS, NOW)
+    assert raised.value.field == field

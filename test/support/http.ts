@@ -55,7 +55,8 @@ export function call(baseUrl: string, options: TestRequest): Promise<TestRespons
             if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
           }
           let body: unknown = text;
-          if (/\bjson\b/.test(responseHeaders['content-type'] ?? '') && text !== '') body = JSON.parse(text);
+          if (/^application\/([a-z.-]+\+)?json\b/.test(responseHeaders['content-type'] ?? '') && text !== '')
+            body = JSON.parse(text);
           resolve({ status: res.statusCode ?? 0, headers: responseHeaders, text, body });
         });
         res.on('error', reject);

@@ -73,6 +73,8 @@ export interface Session {
 }
 
 const CSRF_HEADER = 'x-csrf-token';
+/** The cursor of an NDJSON export's next page (functions/core/headers.ts NEXT_CURSOR_HEADER). */
+const NEXT_CURSOR_HEADER = 'x-execfabric-next-cursor';
 let csrfToken: string | null = null;
 const endedListeners = new Set<(reason: string) => void>();
 const channel: BroadcastChannel | null =
@@ -222,6 +224,11 @@ export async function request<T>(method: string, path: string, options: RequestO
 
 /** A text answer (an export), for a download. */
 export async function requestText(path: string): Promise<string> {
+  return (await requestTextPage(path)).text;
+}
+
+/** One page of a text answer (an NDJSON export) and the cursor of its next page, if any. */
+export async function requestTextPage(path: string): Promise<{ text: string; next: string | undefined }> {
   const response = await send('GET', path, {});
   const text = await response.text();
   if (!response.ok) {
@@ -233,7 +240,7 @@ export async function requestText(path: string): Promise<string> {
     }
     throw problemFromBody(response.status, response.statusText, parsed);
   }
-  return text;
+  return { text, next: response.headers.get(NEXT_CURSOR_HEADER) ?? undefined };
 }
 
 export const api = {

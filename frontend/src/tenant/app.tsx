@@ -11,10 +11,12 @@ import { UsersPage } from '../shared/users.tsx';
 import { AgentsPage } from './agents.tsx';
 import { TenantBanner } from './banner.tsx';
 import { CataloguePage } from './catalogue.tsx';
+import { CollectionPage, DataPage } from './data.tsx';
 import { HomePage } from './home.tsx';
 import { AnnouncementsPage, ApprovalsPage, HttpResourcesPage } from './inbox.tsx';
 import { McpClientPage, McpClientsPage } from './mcp-clients.tsx';
 import { ExecutionPage, ExecutionsPage } from './runs.tsx';
+import { SchedulePage, SchedulesPage } from './schedules.tsx';
 import { ScriptPage, ScriptsPage } from './scripts.tsx';
 import { ParametersPage, TokensPage } from './settings.tsx';
 import { SkillAdminPage, SkillEditPage } from './skill-admin.tsx';
@@ -84,6 +86,26 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
             <McpClientsPage canConnect={can('mcp:connect')} />
           ) : (
             <McpClientPage key={id} id={id} />
+          ),
+      };
+    case 'schedules':
+      return {
+        menu: 'schedules',
+        element:
+          id === undefined ? (
+            <SchedulesPage canCreate={can('schedule:create')} />
+          ) : (
+            <SchedulePage key={id} id={id} />
+          ),
+      };
+    case 'data':
+      return {
+        menu: 'data',
+        element:
+          id === undefined ? (
+            <DataPage canManage={can('data:manage')} />
+          ) : (
+            <CollectionPage key={id} name={id} canManage={can('data:manage')} />
           ),
       };
     default:

@@ -152,6 +152,14 @@ function ApprovalCard({
           The script may call these HTTP resources: <EgressNames ids={execution.declaredEgress} />
         </p>
       )}
+      {(execution.declaredCollections ?? []).length === 0 ? null : (
+        <p>
+          The script may read and write these collections: {(execution.declaredCollections ?? []).join(', ')}
+        </p>
+      )}
+      {(execution.declaredParameters ?? []).length === 0 ? null : (
+        <p>The script may read these parameters: {(execution.declaredParameters ?? []).join(', ')}</p>
+      )}
       {execution.canDecide === false ? (
         <p className="muted">
           You cannot decide on this run (you requested it, or you have decided already).

@@ -250,6 +250,11 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
   );
   const [timeoutSeconds, setTimeoutSeconds] = useState(String(skill?.limits.timeoutSeconds ?? 30));
   const [egress, setEgress] = useState<string[]>([...(skill?.egress ?? [])]);
+  const [collections, setCollections] = useState<string[]>([...(skill?.collections ?? [])]);
+  const [parameters, setParameters] = useState(skill?.parameters?.join(', ') ?? '');
+  const dataCollections = useResource<{ items: { name: string; description: string }[] }>(
+    kind === 'python-script' ? '/api/data/collections' : null,
+  );
   const [jsonErrors, setJsonErrors] = useState<string[]>([]);
   const [saved, setSaved] = useState('');
 
@@ -329,7 +334,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
       visibility: { roles: visibleTo },
       tags: splitList(tags),
       asset: binding,
-      ...(kind === 'python-script' ? { egress } : {}),
+      ...(kind === 'python-script' ? { egress, collections, parameters: splitList(parameters) } : {}),
       limits: { timeoutSeconds: Number(timeoutSeconds) },
     });
     if (result === undefined) return;
@@ -496,6 +501,39 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
                   }
                 </Show>
               </fieldset>
+              <fieldset className="field">
+                <legend>Collections the script may read and write</legend>
+                <p className="hint">
+                  Through <code>ctx.data.collection(name)</code>. Approvers see this list.
+                </p>
+                <Show state={dataCollections.state} loading="Loading collections…" unavailable="Data">
+                  {({ items }) =>
+                    items.length === 0 ? (
+                      <p className="hint">No collections yet (tenant admins define them under Data).</p>
+                    ) : (
+                      <Checks
+                        options={items.map((item) => item.name)}
+                        selected={collections}
+                        onChange={setCollections}
+                      />
+                    )
+                  }
+                </Show>
+              </fieldset>
+              <div className="field">
+                <label htmlFor="skill-parameters">
+                  Parameters the script may read (comma-separated keys)
+                </label>
+                <input
+                  id="skill-parameters"
+                  value={parameters}
+                  onChange={(e) => setParameters(e.target.value)}
+                  placeholder="region, greeting"
+                />
+                <p className="hint">
+                  Read-only in <code>ctx.params</code>, as set under Parameters when the run starts.
+                </p>
+              </div>
             </div>
           ) : (
             <>

@@ -40,6 +40,9 @@ export interface Skill {
   readonly limits: { readonly timeoutSeconds: number; readonly memoryMb?: number };
   /** HTTP resources (ids) the Skill's script may call through ctx.http. */
   readonly egress?: readonly string[];
+  /** Collections (ctx.data) and tenant parameters (ctx.params) the script may use. */
+  readonly collections?: readonly string[];
+  readonly parameters?: readonly string[];
   readonly revision: number;
   readonly updatedAt: string;
   readonly updatedBy: string;
@@ -208,6 +211,8 @@ export interface InboxItem extends Execution {
   readonly approvals?: readonly Vote[];
   /** HTTP resources the run's script may call (approved with the run). */
   readonly declaredEgress?: readonly string[];
+  readonly declaredCollections?: readonly string[];
+  readonly declaredParameters?: readonly string[];
   readonly canDecide?: boolean;
   readonly approvalsRequired?: number;
   readonly adminApprovalRequired?: boolean;
@@ -247,4 +252,78 @@ export interface McpCall {
   readonly runId?: string;
   readonly status: string;
   readonly error?: { readonly type: string; readonly message: string };
+}
+
+// ── schedules (issue 17) ──────────────────────────────────────────────────────────────────────
+
+export type Timing =
+  | { readonly kind: 'cron'; readonly expression: string }
+  | { readonly kind: 'rate'; readonly every: number; readonly unit: 'minutes' | 'hours' | 'days' }
+  | { readonly kind: 'once'; readonly at: string };
+
+export interface Schedule {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly skillId: string;
+  readonly input: Record<string, unknown>;
+  readonly timing: Timing;
+  readonly timezone: string;
+  readonly state: 'enabled' | 'paused' | 'completed';
+  readonly owner: string;
+  readonly revision: number;
+  readonly nextFireAt?: string;
+  readonly lastFireAt?: string;
+  readonly lastOutcome?: 'ran' | 'skipped' | 'failed';
+  readonly upcoming: readonly string[];
+  readonly updatedAt: string;
+  readonly updatedBy: string;
+}
+
+export interface FireLogEntry {
+  readonly scheduleId: string;
+  readonly scheduleName: string;
+  readonly scheduledTime: string;
+  readonly firedAt: string;
+  readonly outcome: 'ran' | 'skipped' | 'failed' | 'requesting';
+  readonly trigger: 'schedule' | 'manual';
+  readonly owner: string;
+  readonly reason?: string;
+  readonly detail?: string;
+  readonly executionId?: string;
+  readonly missed?: { readonly count: number; readonly first: string; readonly last: string };
+}
+
+// ── extension data (issue 17) ─────────────────────────────────────────────────────────────────
+
+export interface Collection {
+  readonly name: string;
+  readonly description: string;
+  readonly schema: JsonSchema;
+  readonly key: { readonly field?: string; readonly schema?: JsonSchema };
+  readonly revision: number;
+  readonly updatedAt: string;
+  readonly updatedBy: string;
+}
+
+export interface DataUsage {
+  readonly collections: number;
+  readonly records: number;
+  readonly bytes: number;
+  readonly limits: {
+    readonly collections: number;
+    readonly records: number;
+    readonly bytes: number;
+    readonly recordBytes: number;
+  };
+}
+
+export interface DataRecord {
+  readonly key: string;
+  readonly value: unknown;
+  readonly version: number;
+  readonly bytes: number;
+  readonly updatedAt: string;
+  readonly updatedBy: string;
+  readonly matchesSchema: boolean;
 }

@@ -12,6 +12,7 @@ import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, type FieldIssue, NotFoundError, ValidationError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
+import { PARAMETER_KEY_PATTERN } from '../foundation/parameters.ts';
 import type { Caller } from '../identity/caller.ts';
 import { ordinalKey, randomId } from '../ids.ts';
 import { parseJson, stringifyJson } from '../json.ts';
@@ -35,6 +36,9 @@ export const SKILL_ID_PATTERN = /^skl-[a-z0-9]{12}$/;
 /** HTTP resources one Skill's script may call through `ctx.http`. */
 export const MAX_EGRESS = 16;
 /** Tags group Skills (an AI client may be given every Skill with a tag): lowercase slugs. */
+/** Collections (`ctx.data`) and tenant parameters (`ctx.params`) one Skill's script may declare. */
+export const MAX_SKILL_COLLECTIONS = 16;
+export const MAX_SKILL_PARAMETERS = 32;
 export const SKILL_TAG_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
 export const MAX_SKILL_TAGS = 20;
 
@@ -56,6 +60,13 @@ export interface SkillDefinition {
    * the definition hash, so approvers approve what a run may reach.
    */
   readonly egress?: readonly string[];
+  /**
+   * Collections of the tenant's extension data the script may use through `ctx.data`, and tenant
+   * parameters it may read through `ctx.params`; absent when none. Both are part of the definition
+   * hash, so approvers approve what a run may read and write.
+   */
+  readonly collections?: readonly string[];
+  readonly parameters?: readonly string[];
   readonly provenance?: Readonly<Record<string, unknown>>;
 }
 
@@ -87,11 +98,16 @@ export interface SkillInput {
   readonly asset: unknown;
   readonly limits?: Partial<ExecutionLimits>;
   readonly egress?: readonly string[];
+  readonly collections?: readonly string[];
+  readonly parameters?: readonly string[];
   readonly provenance?: Record<string, unknown>;
 }
 
 /** Checks that every resource a Skill declares is granted to the tenant; throws ValidationError. */
 export type EgressCheck = (domain: TenantContext, resourceIds: readonly string[]) => Promise<void>;
+
+/** Checks that every collection a Skill declares exists in the tenant; throws ValidationError. */
+export type CollectionCheck = (domain: TenantContext, names: readonly string[]) => Promise<void>;
 
 const DEFINITION_FIELDS = [
   'name',
@@ -103,8 +119,10 @@ const DEFINITION_FIELDS = [
   'visibility',
   'asset',
   'limits',
-  // Absent (not hashed) on Skills that declare none, so their hashes did not change when it came.
+  // Absent (not hashed) on Skills that declare none, so their hashes did not change when they came.
   'egress',
+  'collections',
+  'parameters',
 ] as const;
 
 export function definitionHash(definition: SkillDefinition): string {
@@ -149,6 +167,12 @@ function toSkill(item: Record<string, unknown>): Skill {
     asset: item.asset as AssetBinding,
     limits: item.limits as ExecutionLimits,
     ...(Array.isArray(item.egress) && item.egress.length > 0 ? { egress: item.egress.map(String) } : {}),
+    ...(Array.isArray(item.collections) && item.collections.length > 0
+      ? { collections: item.collections.map(String) }
+      : {}),
+    ...(Array.isArray(item.parameters) && item.parameters.length > 0
+      ? { parameters: item.parameters.map(String) }
+      : {}),
     definitionHash: String(item.definitionHash),
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
@@ -175,6 +199,8 @@ export interface SkillCatalogOptions {
   readonly onChanged?: (domain: TenantContext, skillId: string, actor: string) => Promise<void>;
   /** Checks a Skill's egress declaration. @default every declaration is refused */
   readonly egressCheck?: EgressCheck;
+  /** Checks a Skill's collections. @default every declaration is refused */
+  readonly collectionCheck?: CollectionCheck;
 }
 
 export class SkillCatalog {
@@ -184,6 +210,7 @@ export class SkillCatalog {
   readonly #now: () => Date;
   readonly #onChanged: NonNullable<SkillCatalogOptions['onChanged']>;
   readonly #egressCheck: EgressCheck;
+  readonly #collectionCheck: CollectionCheck;
 
   constructor(options: SkillCatalogOptions) {
     this.#table = options.table;
@@ -196,6 +223,13 @@ export class SkillCatalog {
       (async () => {
         throw new ValidationError('This deployment grants no egress', [
           { path: 'egress', message: 'no HTTP resources can be declared here' },
+        ]);
+      });
+    this.#collectionCheck =
+      options.collectionCheck ??
+      (async () => {
+        throw new ValidationError('This deployment keeps no extension data', [
+          { path: 'collections', message: 'no collections can be declared here' },
         ]);
       });
   }
@@ -238,6 +272,8 @@ export class SkillCatalog {
         approval: skill.approval,
         asset: skill.asset,
         ...(skill.egress === undefined ? {} : { egress: skill.egress }),
+        ...(skill.collections === undefined ? {} : { collections: skill.collections }),
+        ...(skill.parameters === undefined ? {} : { parameters: skill.parameters }),
       },
     });
     return skill;
@@ -288,6 +324,8 @@ export class SkillCatalog {
         definitionHash: skill.definitionHash,
         asset: skill.asset,
         ...(skill.egress === undefined ? {} : { egress: skill.egress }),
+        ...(skill.collections === undefined ? {} : { collections: skill.collections }),
+        ...(skill.parameters === undefined ? {} : { parameters: skill.parameters }),
       },
     });
     await this.#onChanged(domain, id, actor.username);
@@ -361,6 +399,16 @@ export class SkillCatalog {
     );
     if (result.Item === undefined) throw new NotFoundError(`Revision ${revision} of skill ${id} not found`);
     return toSkill(result.Item);
+  }
+
+  /** Every Skill of the tenant, whoever may see it (bounded; read in pages). */
+  async *all(domain: TenantContext): AsyncGenerator<Skill> {
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('SKILL') },
+    })) {
+      yield toSkill(item);
+    }
   }
 
   /**
@@ -455,6 +503,30 @@ export class SkillCatalog {
       }
       await this.#egressCheck(domain, egress);
     }
+    const collections = [...new Set(input.collections ?? [])];
+    const parameters = [...new Set(input.parameters ?? [])];
+    if (collections.length > MAX_SKILL_COLLECTIONS || parameters.length > MAX_SKILL_PARAMETERS) {
+      throw new ValidationError('Too many declarations', [
+        collections.length > MAX_SKILL_COLLECTIONS
+          ? { path: 'collections', message: `at most ${MAX_SKILL_COLLECTIONS} collections` }
+          : { path: 'parameters', message: `at most ${MAX_SKILL_PARAMETERS} parameters` },
+      ]);
+    }
+    const badParameter = parameters.findIndex((key) => !PARAMETER_KEY_PATTERN.test(key));
+    if (badParameter >= 0) {
+      throw new ValidationError('Invalid parameter key', [
+        { path: `parameters.${badParameter}`, message: 'a letter, then letters, digits, _ . - (max 64)' },
+      ]);
+    }
+    if ((collections.length > 0 || parameters.length > 0) && executor.runsScripts !== true) {
+      throw new ValidationError(`A Skill bound to a ${asset.kind} asset runs no script to use data`, [
+        {
+          path: collections.length > 0 ? 'collections' : 'parameters',
+          message: 'only Skills that run a script declare collections and parameters',
+        },
+      ]);
+    }
+    if (collections.length > 0) await this.#collectionCheck(domain, collections);
     return {
       name: input.name,
       description: input.description ?? '',
@@ -467,6 +539,8 @@ export class SkillCatalog {
       asset,
       limits,
       ...(egress.length === 0 ? {} : { egress }),
+      ...(collections.length === 0 ? {} : { collections: collections.sort() }),
+      ...(parameters.length === 0 ? {} : { parameters: parameters.sort() }),
       ...(input.provenance === undefined ? {} : { provenance: input.provenance }),
     };
   }

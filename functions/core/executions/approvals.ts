@@ -41,6 +41,9 @@ export interface InboxEntry {
   readonly approvals: readonly Vote[];
   /** The HTTP resources the run's Skill revision lets its script call: part of what is approved. */
   readonly egress: readonly string[];
+  /** The collections it may read and write (`ctx.data`) and the parameters it may read (`ctx.params`). */
+  readonly collections?: readonly string[];
+  readonly parameters?: readonly string[];
   /** Whether the asking caller may decide (not their own run, not already voted). */
   readonly canDecide: boolean;
 }
@@ -137,6 +140,8 @@ export class Approvals {
         execution,
         approvals: votes,
         egress: revision.egress ?? [],
+        collections: revision.collections ?? [],
+        parameters: revision.parameters ?? [],
         canDecide:
           caller.permissions.has('approval:decide') &&
           execution.requestedBy !== caller.username &&

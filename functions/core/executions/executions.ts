@@ -106,6 +106,8 @@ export interface Execution {
   readonly requestedBy: string;
   /** The AI (MCP) client the requester acted through, if any: approvers see that an agent asked. */
   readonly client?: { readonly id: string; readonly name: string };
+  /** The schedule whose fire requested the run, if any. */
+  readonly schedule?: { readonly id: string; readonly name: string };
   readonly createdAt: string;
   readonly queuedAt?: string;
   readonly startedAt?: string;
@@ -334,6 +336,7 @@ export function executionView(execution: Execution) {
     asset: execution.asset,
     requestedBy: execution.requestedBy,
     ...(execution.client === undefined ? {} : { client: execution.client }),
+    ...(execution.schedule === undefined ? {} : { schedule: execution.schedule }),
     createdAt: execution.createdAt,
     ...(execution.queuedAt === undefined ? {} : { queuedAt: execution.queuedAt }),
     ...(execution.startedAt === undefined ? {} : { startedAt: execution.startedAt }),
@@ -518,6 +521,9 @@ export class Executions {
       limits: skill.limits,
       requestedBy: caller.username,
       ...(caller.client === undefined ? {} : { client: { id: caller.client.id, name: caller.client.name } }),
+      ...(caller.schedule === undefined
+        ? {}
+        : { schedule: { id: caller.schedule.id, name: caller.schedule.name } }),
       createdAt: now.toISOString(),
       deadline: new Date(now.getTime() + waitSeconds * 1000).toISOString(),
       approvalsRequired,
@@ -562,6 +568,7 @@ export class Executions {
       asset,
       inputHash,
       ...(options.rerunOf === undefined ? {} : { rerunOf: options.rerunOf }),
+      ...(caller.schedule === undefined ? {} : { scheduleId: caller.schedule.id }),
     });
     if (execution.status === 'pending_approval') {
       await this.#onPendingApproval(domain, execution);
@@ -582,6 +589,8 @@ export class Executions {
       asset: execution.asset,
       binding: definition.asset,
       egress: definition.egress ?? [],
+      collections: definition.collections ?? [],
+      parameters: definition.parameters ?? [],
       requestedAt: execution.createdAt,
     });
     if (execution.status !== 'requested') return execution;
@@ -1322,4 +1331,24 @@ export class Executions {
       { at, key: `${execution.id}.${status}` },
     );
   }
+}
+
+/** A run's status, read alone (the data relay checks its run is unfinished); null when there is none. */
+export async function executionStatusOf(
+  table: Table,
+  domain: TenantContext,
+  id: string,
+): Promise<ExecutionStatus | null> {
+  if (!EXECUTION_ID_PATTERN.test(id)) return null;
+  const result = await table.client.send(
+    new GetCommand({
+      TableName: table.name,
+      Key: itemKey(domain, 'EXEC', id),
+      ProjectionExpression: '#status',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ConsistentRead: true,
+    }),
+  );
+  const status = result.Item?.status;
+  return typeof status === 'string' ? (status as ExecutionStatus) : null;
 }

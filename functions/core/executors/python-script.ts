@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import type { ScriptAssets } from '../assets/scripts.ts';
+import type { DataGrant } from '../data/relay.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { type EgressGrant, GRANT_TTL_SECONDS } from '../http-resources/jobs.ts';
 import { type HttpResourceSnapshot, snapshotOf } from '../http-resources/model.ts';
@@ -60,6 +61,14 @@ export interface PythonJob {
   readonly concurrency: number;
   /** The sealed egress grant, when the Skill declares resources. */
   readonly egress?: Sealed;
+  /** The sealed data grant (`ctx.data`), when the Skill declares collections. */
+  readonly data?: Sealed;
+  /**
+   * `ctx.params`: the values, at dispatch, of the tenant parameters the Skill declares (those that
+   * are set). A snapshot in the signed job: a run reads one consistent set, and the worker needs no
+   * way to the table.
+   */
+  readonly params?: Readonly<Record<string, string>>;
 }
 
 export function jobId(tenantId: string, executionId: string): string {
@@ -71,6 +80,8 @@ export interface PythonScriptExecutorOptions {
   readonly queues: Queues;
   /** Where declared egress resources are looked up at dispatch. */
   readonly resources: HttpResources;
+  /** Where declared tenant parameters are read at dispatch. @default none are read */
+  readonly parameters?: { list(domain: TenantContext): Promise<readonly { key: string; value: string }[]> };
   /** Seals egress grants (the jobs key). @default none: a Skill with egress cannot be dispatched */
   readonly signer?: MessageSigner;
   readonly now?: () => Date;
@@ -82,6 +93,7 @@ export class PythonScriptExecutor implements Executor {
   readonly #assets: ScriptAssets;
   readonly #queues: Queues;
   readonly #resources: HttpResources;
+  readonly #parameters: PythonScriptExecutorOptions['parameters'];
   readonly #signer: MessageSigner | undefined;
   readonly #now: () => Date;
 
@@ -89,6 +101,7 @@ export class PythonScriptExecutor implements Executor {
     this.#assets = options.assets;
     this.#queues = options.queues;
     this.#resources = options.resources;
+    this.#parameters = options.parameters;
     this.#signer = options.signer;
     this.#now = options.now ?? (() => new Date());
   }
@@ -148,8 +161,38 @@ export class PythonScriptExecutor implements Executor {
       issuedAt: this.#now().toISOString(),
       concurrency: planLimits(domain.tenant.plan).concurrentRuns,
       ...(request.egress.length === 0 ? {} : { egress: await this.#grant(domain, request) }),
+      ...((request.collections ?? []).length === 0 ? {} : { data: this.#dataGrant(domain, request) }),
+      ...((request.parameters ?? []).length === 0 ? {} : { params: await this.#params(domain, request) }),
     };
     await this.#queues.send(SCRIPT_QUEUE, job, domain.tenant.id);
+  }
+
+  /** The collections the Skill declares, for this run, sealed. */
+  #dataGrant(domain: TenantContext, request: DispatchRequest): Sealed {
+    if (this.#signer === undefined) throw new Error('This function holds no key to seal a data grant');
+    const issued = this.#now();
+    const grant: DataGrant = {
+      v: 1,
+      tenantId: domain.tenant.id,
+      executionId: request.executionId,
+      skillId: request.skillId,
+      collections: [...(request.collections ?? [])],
+      issuedAt: issued.toISOString(),
+      expiresAt: new Date(
+        issued.getTime() + (GRANT_TTL_SECONDS + request.limits.timeoutSeconds) * 1000,
+      ).toISOString(),
+    };
+    return seal(this.#signer, 'data-grant', grant);
+  }
+
+  /** The declared parameters that are set, as they are now. */
+  async #params(domain: TenantContext, request: DispatchRequest): Promise<Record<string, string>> {
+    const declared = new Set(request.parameters ?? []);
+    const params: Record<string, string> = {};
+    for (const parameter of (await this.#parameters?.list(domain)) ?? []) {
+      if (declared.has(parameter.key)) params[parameter.key] = parameter.value;
+    }
+    return params;
   }
 
   /** The declared resources the tenant still holds, sealed; revoked ones are left out (the script's

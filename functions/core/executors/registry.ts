@@ -33,6 +33,9 @@ export interface DispatchRequest {
   readonly skillId: string;
   /** HTTP resources the Skill declared for its script (`ctx.http`). */
   readonly egress: readonly string[];
+  /** Collections (`ctx.data`) and tenant parameters (`ctx.params`) the Skill declares. */
+  readonly collections?: readonly string[];
+  readonly parameters?: readonly string[];
   readonly input: unknown;
   readonly limits: ExecutionLimits;
   readonly asset: ResolvedAsset;

@@ -21,10 +21,12 @@ export interface Caller {
   readonly permissions: ReadonlySet<string>;
   /** Recognised only from an explicit marker or the configured list, never from a name or an id. */
   readonly superAdmin: boolean;
-  /** How the caller authenticated. */
-  readonly via: 'session' | 'personal-access-token' | 'mcp-client';
+  /** How the caller authenticated (`schedule`: a tenant schedule firing as its owner). */
+  readonly via: 'session' | 'personal-access-token' | 'mcp-client' | 'schedule';
   /** Id of the session, token or client, for revocation and audit. */
   readonly credentialId: string;
   /** Set exactly when `via` is `mcp-client`. */
   readonly client?: CallerClient;
+  /** Set exactly when `via` is `schedule`: the schedule that fired. */
+  readonly schedule?: { readonly id: string; readonly name: string };
 }

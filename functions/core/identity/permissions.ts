@@ -25,6 +25,16 @@ export const TENANT_PERMISSIONS = [
   'mcp:connect',
   /** Create, rotate and revoke local agents (and their tokens). */
   'agent:manage',
+  /** See every schedule and the tenant's scheduling log. */
+  'schedule:read',
+  /** Schedule Skills the user may run (runs are requested as the schedule's owner). */
+  'schedule:create',
+  /** Change, pause and delete anyone's schedules. */
+  'schedule:manage',
+  /** Browse and export the tenant's extension data. */
+  'data:read',
+  /** Define collections and edit their records. */
+  'data:manage',
 ] as const;
 export type TenantPermission = (typeof TENANT_PERMISSIONS)[number];
 
@@ -55,8 +65,11 @@ export const TENANT_BUILT_IN_ROLES: Readonly<Record<string, readonly TenantPermi
     'parameter:read',
     'token:create',
     'mcp:connect',
+    'schedule:read',
+    'schedule:create',
+    'data:read',
   ],
-  viewer: ['skill:read', 'execution:read', 'parameter:read'],
+  viewer: ['skill:read', 'execution:read', 'parameter:read', 'schedule:read'],
 };
 
 export const PUBLIC_BUILT_IN_ROLES: Readonly<Record<string, readonly PublicPermission[]>> = {
@@ -87,6 +100,8 @@ export const TENANT_MENUS: readonly MenuEntry[] = [
   { id: 'tokens', label: 'Access tokens', anyOf: ['token:create'] },
   { id: 'mcp-clients', label: 'AI clients', anyOf: ['mcp:connect'] },
   { id: 'agents', label: 'Agents', anyOf: ['agent:manage'] },
+  { id: 'schedules', label: 'Schedules', anyOf: ['schedule:read', 'schedule:create', 'schedule:manage'] },
+  { id: 'data', label: 'Data', anyOf: ['data:read', 'data:manage'] },
 ];
 
 export const PUBLIC_MENUS: readonly MenuEntry[] = [

@@ -16,12 +16,18 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export const MESSAGE_KEY_PURPOSES = ['jobs', 'reports'] as const;
 export type MessageKeyPurpose = (typeof MESSAGE_KEY_PURPOSES)[number];
 
-/** What a signed message is; part of the MAC, so a body signed as one cannot pass as another. */
-export type MessageLabel = 'job' | 'grant' | 'report';
+/**
+ * What a signed message is; part of the MAC, so a body signed as one cannot pass as another:
+ * `grant` is a run's egress grant (ctx.http), `data-grant` its data grant (ctx.data), `schedule` the
+ * reference to a tenant schedule that EventBridge Scheduler (or the local ticker) sends with a fire.
+ */
+export type MessageLabel = 'job' | 'grant' | 'data-grant' | 'schedule' | 'report';
 
 export const LABEL_KEY: Readonly<Record<MessageLabel, MessageKeyPurpose>> = {
   job: 'jobs',
   grant: 'jobs',
+  'data-grant': 'jobs',
+  schedule: 'jobs',
   report: 'reports',
 };
 

@@ -42,6 +42,8 @@ export function approvalRoutes(core: Core): Route[] {
             deadline: entry.execution.deadline,
             approvals: entry.approvals,
             declaredEgress: entry.egress,
+            declaredCollections: entry.collections ?? [],
+            declaredParameters: entry.parameters ?? [],
             canDecide: entry.canDecide,
           })),
         },

@@ -1,7 +1,14 @@
 /** Skills, script assets and executions: the tenant's catalogue and its runs. */
 import { z } from 'zod';
 import { MAX_SCRIPT_BYTES } from '../../core/assets/scripts.ts';
-import { APPROVALS, MAX_EGRESS, MAX_SKILL_TAGS, RISKS } from '../../core/catalog/skills.ts';
+import {
+  APPROVALS,
+  MAX_EGRESS,
+  MAX_SKILL_COLLECTIONS,
+  MAX_SKILL_PARAMETERS,
+  MAX_SKILL_TAGS,
+  RISKS,
+} from '../../core/catalog/skills.ts';
 import { ValidationError } from '../../core/errors.ts';
 import {
   EXECUTION_ID_PATTERN,
@@ -35,6 +42,8 @@ const skillBody = z.strictObject({
     .strictObject({ timeoutSeconds: z.number().int().optional(), memoryMb: z.number().int().optional() })
     .optional(),
   egress: z.array(z.string().min(1).max(64)).max(MAX_EGRESS).optional(),
+  collections: z.array(z.string().min(1).max(64)).max(MAX_SKILL_COLLECTIONS).optional(),
+  parameters: z.array(z.string().min(1).max(64)).max(MAX_SKILL_PARAMETERS).optional(),
 });
 
 const skillUpdateBody = skillBody.extend({ revision: z.number().int().min(1).optional() });

@@ -55,6 +55,21 @@ class EgressGrant:
 
 
 @dataclass(frozen=True)
+class DataGrant:
+    """The run's sealed data grant (passed untouched to the data relay with each call) and the
+    collections it names, for clear refusals before anything is relayed."""
+
+    body: str
+    mac: str
+    collections: tuple[str, ...]
+
+
+#: Most tenant parameters a job may carry (a Skill declares at most 32), and their size in all.
+MAX_PARAMS = 64
+MAX_PARAM_BYTES = 4096
+
+
+@dataclass(frozen=True)
 class Asset:
     id: str
     version: int
@@ -73,6 +88,8 @@ class Job:
     limits: Limits
     requested_at: str
     egress: EgressGrant | None = None
+    data: DataGrant | None = None
+    params: dict[str, str] | None = None
 
 
 def job_id_of(tenant_id: str, execution_id: str) -> str:
@@ -112,6 +129,32 @@ def _egress(raw: object) -> EgressGrant | None:
     except (ValueError, KeyError, TypeError) as error:
         raise JobError("is not a readable grant", "egress") from error
     return EgressGrant(body=raw["body"], mac=raw["mac"], declared=declared, resources=resources)
+
+
+def _data(raw: object) -> DataGrant | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("body"), str) or not isinstance(raw.get("mac"), str):
+        raise JobError("must be a sealed grant {body, mac}", "data")
+    try:
+        grant = json.loads(raw["body"])
+        collections = tuple(str(item) for item in grant["collections"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise JobError("is not a readable grant", "data") from error
+    return DataGrant(body=raw["body"], mac=raw["mac"], collections=collections)
+
+
+def _params(raw: object) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or len(raw) > MAX_PARAMS:
+        raise JobError(f"must be an object of at most {MAX_PARAMS} parameters", "params")
+    params: dict[str, str] = {}
+    for key, value in raw.items():
+        if not isinstance(value, str) or len(value.encode("utf-8", "surrogatepass")) > MAX_PARAM_BYTES:
+            raise JobError(f"values are strings of at most {MAX_PARAM_BYTES} bytes", f"params.{key}")
+        params[str(key)] = value
+    return params
 
 
 def parse_job(body: str, mac: object, keys: MessageKeys, now: float) -> Job:
@@ -164,4 +207,6 @@ def parse_job(body: str, mac: object, keys: MessageKeys, now: float) -> Job:
         limits=limits,
         requested_at=requested_at,
         egress=_egress(raw.get("egress")),
+        data=_data(raw.get("data")),
+        params=_params(raw.get("params")),
     )

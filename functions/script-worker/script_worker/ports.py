@@ -14,6 +14,9 @@ from .signing import MAC_ATTRIBUTE
 CLAIMS_TABLE_ENV = "EXECFABRIC_CLAIMS_TABLE"
 RESULTS_QUEUE_ENV = "EXECFABRIC_QUEUE_EXECUTION_RESULTS"
 HTTP_EXECUTOR_ENV = "EXECFABRIC_FUNCTION_HTTP_EXECUTOR"
+DATA_RELAY_ENV = "EXECFABRIC_FUNCTION_DATA_RELAY"
+#: The functions a script's calls are relayed to, by the call's target (its `op`'s function).
+RELAY_TARGETS = {"http-executor": HTTP_EXECUTOR_ENV, "data-relay": DATA_RELAY_ENV}
 DYNAMODB_ENDPOINT_ENV = "EXECFABRIC_DYNAMODB_ENDPOINT"
 SQS_ENDPOINT_ENV = "EXECFABRIC_SQS_ENDPOINT"
 #: A relayed call waits at most this long for the http-executor (whose own timeout is shorter).
@@ -33,8 +36,9 @@ class Ports(Protocol):
         """Sends one message body, with its MAC, to the execution-results queue."""
         ...
 
-    def relay(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Asks the http-executor to carry out a script's call; returns its answer."""
+    def relay(self, payload: dict[str, Any], timeout: float, target: str = "http-executor") -> dict[str, Any]:
+        """Asks `target` (the http-executor for ctx.http, the data relay for ctx.data) to carry out a
+        script's call; returns its answer."""
         ...
 
 
@@ -51,7 +55,7 @@ class Boto3Ports:
 
         self.claims_table = env[CLAIMS_TABLE_ENV]
         self.results_queue_url = env[RESULTS_QUEUE_ENV]
-        self.http_executor = env.get(HTTP_EXECUTOR_ENV) or None
+        self.targets = {target: env.get(name) or None for target, name in RELAY_TARGETS.items()}
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
         self._dynamodb: Any = boto3.client(
             "dynamodb", region_name=region, endpoint_url=env.get(DYNAMODB_ENDPOINT_ENV) or None
@@ -81,11 +85,12 @@ class Boto3Ports:
             MessageAttributes={MAC_ATTRIBUTE: {"DataType": "String", "StringValue": mac}},
         )
 
-    def relay(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-        if self.http_executor is None:
-            raise PortError(f"{HTTP_EXECUTOR_ENV} is not set: this worker relays no calls")
-        answer = self._lambda.invoke(FunctionName=self.http_executor, Payload=json.dumps(payload).encode())
+    def relay(self, payload: dict[str, Any], timeout: float, target: str = "http-executor") -> dict[str, Any]:
+        function = self.targets.get(target)
+        if function is None:
+            raise PortError(f"{RELAY_TARGETS.get(target, target)} is not set: this worker relays no such calls")
+        answer = self._lambda.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
         body = json.loads(answer["Payload"].read())
         if answer.get("FunctionError"):
-            raise PortError(f"the http-executor failed: {body.get('errorType', 'error')}")
+            raise PortError(f"the {target} failed: {body.get('errorType', 'error')}")
         return body if isinstance(body, dict) else {}

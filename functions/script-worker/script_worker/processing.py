@@ -1,5 +1,6 @@
 """What the worker does with an event. An SQS batch: for each record verify and parse the job, claim it,
-send `started`, run it in the sandbox (relaying its `ctx.http` calls with the run's grant), send the
+send `started`, run it in the sandbox (relaying its `ctx.http` calls with the run's egress grant to the
+http-executor, its `ctx.data` calls with the run's data grant to the data relay), send the
 `result`; a direct `{"action": "check", "source"}` call: syntax-check a script. Script failures are
 results; only infrastructure failures (and poison messages, so that redrive moves them to the DLQ)
 become batch item failures. A job whose MAC does not verify, or that names another tenant than the
@@ -32,6 +33,8 @@ RESULT_RETRY_SECONDS = 0.25
 MAX_EGRESS_CALLS = 100
 #: The fields of a script's call passed on to the http-executor.
 CALL_FIELDS = ("resource", "method", "path", "query", "headers", "json")
+#: The fields of a script's ctx.data call passed on to the data relay.
+DATA_CALL_FIELDS = ("action", "collection", "key", "json", "expectedVersion", "prefix", "limit", "cursor")
 
 
 class Runner(Protocol):
@@ -155,6 +158,55 @@ class Egress:
         return answer
 
 
+class DataCalls:
+    """A run's `ctx.data`: calls on a collection the Skill declares are relayed, with the run's data
+    grant, to the data relay (which verifies the grant and acts only in its tenant's partition); calls
+    on any other collection are refused here, before anything leaves the worker."""
+
+    def __init__(self, job: Job, ports: Ports, log: Log, context: dict[str, Any]) -> None:
+        self.job = job
+        self.ports = ports
+        self.log = log
+        self.context = context
+
+    def __call__(self, call: dict[str, Any], deadline: float) -> dict[str, Any]:
+        grant = self.job.data
+        collection = call.get("collection")
+        if grant is None or not isinstance(collection, str) or collection not in grant.collections:
+            return {
+                "ok": False,
+                "error": {
+                    "type": "CollectionNotDeclared",
+                    "message": f"the collection {collection!r} is not declared by this Skill; a tenant admin adds it to the Skill's collections",
+                },
+            }
+        payload = {
+            "action": "data",
+            "grant": {"body": grant.body, "mac": grant.mac},
+            "call": {name: call[name] for name in DATA_CALL_FIELDS if name in call},
+        }
+        reply = self.ports.relay(payload, timeout=max(0.1, deadline - time.time()), target="data-relay")
+        answer = {key: reply[key] for key in ("ok", "record", "written", "deleted", "items", "cursor", "error") if key in reply}
+        if not isinstance(answer.get("ok"), bool):
+            self.log({"level": "ERROR", "event": "relay-unreadable", **self.context})
+            return {"ok": False, "error": {"type": "RelayError", "message": "the call could not be carried out"}}
+        return answer
+
+
+class Calls:
+    """Every `ctx` call of a run, by its `op`: `http` (egress) or `data` (extension data)."""
+
+    def __init__(self, egress: Egress, data: DataCalls) -> None:
+        self.egress = egress
+        self.data = data
+
+    def __call__(self, call: dict[str, Any], deadline: float) -> dict[str, Any]:
+        op = call.get("op")
+        if op == "data":
+            return self.data(call, deadline)
+        return self.egress(call, deadline)
+
+
 def _security_event(
     log: Log, ports: Ports, keys: MessageKeys, what: str, message_id: object, **fields: Any
 ) -> None:
@@ -230,6 +282,7 @@ def process_record(
         log({"level": "WARN", "event": "timeout-clamped", **context, "timeoutSeconds": timeout})
         limits = limits.with_timeout(timeout)
     egress = Egress(job, ports, log, context)
+    calls = Calls(egress, DataCalls(job, ports, log, context))
     request = RunRequest(
         source=job.asset.source,
         input=job.input,
@@ -237,7 +290,8 @@ def process_record(
         execution_id=job.execution_id,
         tenant_id=job.tenant_id,
         skill_id=job.skill_id,
-        relay=egress,
+        relay=calls,
+        params=job.params,
     )
     try:
         outcome = runner.run(request)

@@ -20,6 +20,19 @@ paths, write boundary, time and size limits::
         response = ctx.http("crm", "GET", "/customers/42", query={"fields": "name"})
         response.raise_for_status()
         return {"name": response.json()["name"]}
+
+``ctx.data.collection(name)`` reads and writes the tenant's extension data — a collection the Skill
+declares in its ``collections`` list — with conditional writes; ``ctx.params`` is a read-only mapping
+of the tenant parameters the Skill declares in its ``parameters`` list::
+
+    def main(inputs, ctx):
+        counters = ctx.data.collection("counters")
+        record = counters.get("visits")
+        count = (record.value if record else 0) + 1
+        counters.put("visits", count, expected_version=record.version if record else 0)
+        return {"visits": count, "greeting": ctx.params.get("greeting", "hello")}
+
+The full reference, with examples, is docs/ctx.md.
 """
 
 from __future__ import annotations
@@ -28,11 +41,26 @@ import json as _json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any, TypeVar
 
-__all__ = ["CallError", "Context", "EgressError", "HttpResponse", "InputError", "require", "workfile"]
+__all__ = [
+    "CallError",
+    "Collection",
+    "ConflictError",
+    "Context",
+    "Data",
+    "DataError",
+    "EgressError",
+    "HttpResponse",
+    "InputError",
+    "Page",
+    "Record",
+    "require",
+    "workfile",
+]
 
 T = TypeVar("T")
 
@@ -85,6 +113,162 @@ class HttpResponse:
         return f"HttpResponse(status={self.status}, bytes={len(self.text)})"
 
 
+class DataError(CallError):
+    """``ctx.data`` was refused: the collection is not declared, the record does not match the
+    collection's schema (``issues`` says where), a limit of the tenant's plan was reached, or the key is
+    invalid."""
+
+    def __init__(self, type: str, message: str, issues: list[dict[str, str]] | None = None) -> None:  # noqa: A002
+        super().__init__(type, message)
+        self.issues = issues or []
+
+
+class ConflictError(DataError):
+    """A conditional write or delete lost: the record is at ``current_version`` (0: it does not exist),
+    not at the version the call expected. Read it again and decide."""
+
+    def __init__(self, message: str, current_version: int) -> None:
+        super().__init__("VersionConflict", message)
+        self.current_version = current_version
+
+
+class Record:
+    """One record of a collection: its key, its value (any JSON value), its version (1 for a new
+    record, one more with every write) and when it was last written."""
+
+    __slots__ = ("key", "value", "version", "updated_at")
+
+    def __init__(self, key: str, value: Any, version: int, updated_at: str) -> None:
+        self.key = key
+        self.value = value
+        self.version = version
+        #: ISO 8601, UTC.
+        self.updated_at = updated_at
+
+    def __repr__(self) -> str:
+        return f"Record(key={self.key!r}, version={self.version})"
+
+
+class Page:
+    """Records of a query, in key order, and the cursor of the next page (None on the last)."""
+
+    __slots__ = ("items", "cursor")
+
+    def __init__(self, items: list[Record], cursor: str | None) -> None:
+        self.items = items
+        self.cursor = cursor
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return f"Page(items={len(self.items)}, cursor={self.cursor!r})"
+
+
+def _record(raw: Any) -> Record:
+    return Record(
+        key=str(raw.get("key")),
+        value=_json.loads(str(raw.get("json"))),
+        version=int(raw.get("version") or 0),
+        updated_at=str(raw.get("updatedAt") or ""),
+    )
+
+
+class Collection:
+    """A collection of the tenant's extension data, as a script reaches it. Every call goes through the
+    platform (the job has no network); a refused call raises ``DataError`` (``ConflictError`` for a
+    lost conditional write), one the platform could not carry out ``CallError``."""
+
+    __slots__ = ("name", "_call")
+
+    def __init__(self, name: str, call: Call) -> None:
+        self.name = name
+        self._call = call
+
+    def _ask(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        reply = self._call("data", {"action": action, "collection": self.name, **fields})
+        if reply.get("ok"):
+            return reply
+        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        kind = str(error.get("type") or "CallError")
+        message = str(error.get("message") or "the call failed")
+        if kind == "VersionConflict":
+            raise ConflictError(message, int(error.get("currentVersion") or 0))
+        if kind in ("RelayError", "CallRefused", "ChannelError", "ChannelClosed", "DataError", "UnknownCall"):
+            raise CallError(kind, message)
+        issues = error.get("issues") if isinstance(error.get("issues"), list) else []
+        raise DataError(kind, message, [dict(issue) for issue in issues if isinstance(issue, dict)])
+
+    def get(self, key: str) -> Record | None:
+        """The record under ``key``, or None."""
+        raw = self._ask("get", {"key": str(key)}).get("record")
+        return None if raw is None else _record(raw)
+
+    def put(self, key: str | None, value: Any, *, expected_version: int | None = None) -> int:
+        """Writes ``value`` (any JSON value) under ``key`` and returns the record's new version.
+        ``expected_version``: the version the record must be at for the write to happen (0: it must
+        not exist yet); otherwise ``ConflictError``. Without it the write happens whatever the record
+        is. ``key`` may be None when the collection takes keys from a field of the record."""
+        try:
+            text = _json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError) as error:
+            raise DataError("InvalidRecord", f"the value is not JSON: {error}") from None
+        fields: dict[str, Any] = {"json": text}
+        if key is not None:
+            fields["key"] = str(key)
+        if expected_version is not None:
+            fields["expectedVersion"] = int(expected_version)
+        written = self._ask("put", fields).get("written") or {}
+        return int(written.get("version") or 0)
+
+    def delete(self, key: str, *, expected_version: int | None = None) -> bool:
+        """Deletes the record; False when there was none. With ``expected_version``, only if the
+        record is at that version (``ConflictError`` otherwise)."""
+        fields: dict[str, Any] = {"key": str(key)}
+        if expected_version is not None:
+            fields["expectedVersion"] = int(expected_version)
+        return bool(self._ask("delete", fields).get("deleted"))
+
+    def query(self, prefix: str = "", *, limit: int = 50, cursor: str | None = None) -> Page:
+        """Records whose key starts with ``prefix``, in key order, at most ``limit`` (1-100) per page;
+        pass the page's ``cursor`` to get the next one."""
+        fields: dict[str, Any] = {"prefix": str(prefix), "limit": int(limit)}
+        if cursor is not None:
+            fields["cursor"] = str(cursor)
+        reply = self._ask("query", fields)
+        items = [_record(item) for item in reply.get("items") or []]
+        next_cursor = reply.get("cursor")
+        return Page(items, str(next_cursor) if next_cursor else None)
+
+    def scan(self, prefix: str = "", *, page_size: int = 100) -> Iterator[Record]:
+        """Every record whose key starts with ``prefix``, page after page."""
+        cursor: str | None = None
+        while True:
+            page = self.query(prefix, limit=page_size, cursor=cursor)
+            yield from page.items
+            if page.cursor is None:
+                return
+            cursor = page.cursor
+
+    def __repr__(self) -> str:
+        return f"Collection({self.name!r})"
+
+
+class Data:
+    """``ctx.data``: the tenant's collections this Skill declares."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+
+    def collection(self, name: str) -> Collection:
+        return Collection(str(name), self._call)
+
+
 def _no_calls(_op: str, _fields: dict[str, Any]) -> dict[str, Any]:
     raise CallError("NoChannel", "this context cannot reach the platform")
 
@@ -92,7 +276,7 @@ def _no_calls(_op: str, _fields: dict[str, Any]) -> dict[str, Any]:
 class Context:
     """What a running script knows about its execution, and its way to the platform."""
 
-    __slots__ = ("execution_id", "tenant_id", "skill_id", "workdir", "deadline", "_call")
+    __slots__ = ("execution_id", "tenant_id", "skill_id", "workdir", "deadline", "params", "data", "_call")
 
     def __init__(
         self,
@@ -103,6 +287,7 @@ class Context:
         workdir: str,
         deadline: float,
         call: Call = _no_calls,
+        params: Mapping[str, str] | None = None,
     ) -> None:
         self.execution_id = execution_id
         self.tenant_id = tenant_id
@@ -111,6 +296,10 @@ class Context:
         self.workdir = workdir
         #: Wall-clock deadline, seconds since the epoch; the job is killed when it passes.
         self.deadline = deadline
+        #: The tenant parameters the Skill declares (those set when the run was dispatched); read-only.
+        self.params: Mapping[str, str] = MappingProxyType(dict(params or {}))
+        #: The tenant's extension data: ``ctx.data.collection(name)`` for a collection the Skill declares.
+        self.data = Data(call)
         self._call = call
 
     def http(

@@ -171,6 +171,12 @@ def _utf8_size(value: object) -> int:
     return len(compact.encode("utf-8", "surrogatepass"))
 
 
+def _params(raw: object) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        return {}
+    return {str(key): str(value) for key, value in raw.items()}
+
+
 def _run(
     request: dict[str, Any], job_limits: rlimits.Limits, workdir: str, channel: Channel, ballast: bytearray | None
 ) -> dict[str, Any] | bytes:
@@ -186,6 +192,7 @@ def _run(
         workdir=workdir,
         deadline=float(context["deadline"]),
         call=channel.call,
+        params=_params(context.get("params")),
     )
     linecache.cache[SCRIPT_FILENAME] = (len(source), None, source.splitlines(keepends=True), SCRIPT_FILENAME)
     namespace: dict[str, Any] = {"__name__": SCRIPT_MODULE, "__file__": SCRIPT_FILENAME, "__builtins__": builtins}

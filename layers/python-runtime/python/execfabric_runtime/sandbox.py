@@ -126,8 +126,10 @@ class RunRequest:
     execution_id: str
     tenant_id: str
     skill_id: str
-    #: Answers the job's ctx calls (ctx.http); None refuses every call.
+    #: Answers the job's ctx calls (ctx.http, ctx.data); None refuses every call.
     relay: Relay | None = None
+    #: ctx.params: the tenant parameters the Skill declares, as the job carries them.
+    params: dict[str, str] | None = None
 
 
 @dataclass
@@ -604,6 +606,7 @@ class Sandbox:
                     "tenantId": request.tenant_id,
                     "skillId": request.skill_id,
                     "deadline": deadline,
+                    "params": dict(request.params or {}),
                 },
             },
             ensure_ascii=True,

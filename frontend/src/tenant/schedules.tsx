@@ -1,0 +1,446 @@
+/**
+ * Schedules: run a Skill with a fixed input at a cron, a rate or once, in a time zone. The list shows
+ * each schedule's state, owner, next fire time and last outcome, with pause, resume, fire now and
+ * delete; a schedule's page edits it, shows its next fire times and its log. The tenant's scheduling
+ * log (every fire: ran, skipped and why, failed) is below the list, paged.
+ */
+import { type FormEvent, useState } from 'react';
+import { api, segment } from '../shared/api.ts';
+import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { Link, navigate } from '../shared/router.tsx';
+import {
+  Badge,
+  DateTime,
+  LoadMore,
+  PageHeader,
+  ProblemView,
+  Section,
+  Show,
+  ShowList,
+  Submit,
+  Table,
+  TextField,
+} from '../shared/ui.tsx';
+import type { FireLogEntry, Schedule, Skill, Timing } from './types.ts';
+
+const STATE_TONES: Readonly<Record<string, string>> = {
+  enabled: 'active',
+  paused: 'disabled',
+  completed: 'succeeded',
+};
+const OUTCOME_TONES: Readonly<Record<string, string>> = {
+  ran: 'succeeded',
+  skipped: 'cancelled',
+  failed: 'failed',
+  requesting: 'running',
+};
+
+export function timingText(timing: Timing, timezone: string): string {
+  switch (timing.kind) {
+    case 'cron':
+      return `cron ${timing.expression} (${timezone})`;
+    case 'rate':
+      return `every ${timing.every} ${timing.every === 1 ? timing.unit.slice(0, -1) : timing.unit}`;
+    case 'once':
+      return `once at ${timing.at.replace('T', ' ')} (${timezone})`;
+  }
+}
+
+function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+interface FormState {
+  name: string;
+  skillId: string;
+  input: string;
+  kind: Timing['kind'];
+  expression: string;
+  every: string;
+  unit: 'minutes' | 'hours' | 'days';
+  at: string;
+  timezone: string;
+}
+
+function formOf(schedule: Schedule | null): FormState {
+  const timing = schedule?.timing;
+  return {
+    name: schedule?.name ?? '',
+    skillId: schedule?.skillId ?? '',
+    input: JSON.stringify(schedule?.input ?? {}, null, 2),
+    kind: timing?.kind ?? 'cron',
+    expression: timing?.kind === 'cron' ? timing.expression : '0 9 * * MON-FRI',
+    every: timing?.kind === 'rate' ? String(timing.every) : '15',
+    unit: timing?.kind === 'rate' ? timing.unit : 'minutes',
+    at: timing?.kind === 'once' ? timing.at.slice(0, 16) : '',
+    timezone: schedule?.timezone ?? browserTimeZone(),
+  };
+}
+
+/** The create / edit form; `schedule` null creates. */
+function ScheduleForm({
+  schedule,
+  onSaved,
+}: {
+  readonly schedule: Schedule | null;
+  readonly onSaved: (saved: Schedule) => void;
+}) {
+  const skills = useResource<{ items: Skill[] }>('/api/skills');
+  const [form, setForm] = useState<FormState>(() => formOf(schedule));
+  const [inputProblem, setInputProblem] = useState('');
+  const set = (field: keyof FormState) => (value: string) =>
+    setForm((previous) => ({ ...previous, [field]: value }));
+  const save = useAction(async (body: Record<string, unknown>) =>
+    schedule === null
+      ? api.post<Schedule>('/api/schedules', body)
+      : api.put<Schedule>(`/api/schedules/${segment(schedule.id)}`, { ...body, revision: schedule.revision }),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    let input: unknown;
+    try {
+      input = JSON.parse(form.input);
+      setInputProblem('');
+    } catch {
+      setInputProblem('The input is not valid JSON.');
+      return;
+    }
+    const timing =
+      form.kind === 'cron'
+        ? { kind: 'cron', expression: form.expression }
+        : form.kind === 'rate'
+          ? { kind: 'rate', every: Number(form.every), unit: form.unit }
+          : { kind: 'once', at: form.at };
+    const saved = await save.run({
+      name: form.name,
+      skillId: form.skillId,
+      input,
+      timing,
+      timezone: form.timezone,
+    });
+    if (saved !== undefined) onSaved(saved);
+  };
+  return (
+    <form
+      onSubmit={submit}
+      className="form"
+      aria-label={schedule === null ? 'New schedule' : 'Edit schedule'}
+    >
+      <TextField
+        id="schedule-name"
+        label="Name"
+        value={form.name}
+        onChange={set('name')}
+        required
+        maxLength={120}
+      />
+      <div className="field">
+        <label htmlFor="schedule-skill">Skill</label>
+        <Show state={skills.state} loading="Loading Skills…">
+          {({ items }) => (
+            <select
+              id="schedule-skill"
+              value={form.skillId}
+              onChange={(e) => set('skillId')(e.target.value)}
+              required
+            >
+              <option value="">Choose a Skill</option>
+              {items.map((skill) => (
+                <option key={skill.id} value={skill.id}>
+                  {skill.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Show>
+      </div>
+      <div className="field">
+        <label htmlFor="schedule-input">Input (JSON, checked against the Skill's input schema)</label>
+        <textarea
+          id="schedule-input"
+          rows={5}
+          value={form.input}
+          onChange={(e) => set('input')(e.target.value)}
+        />
+        {inputProblem === '' ? null : <p className="problem">{inputProblem}</p>}
+      </div>
+      <fieldset>
+        <legend>When</legend>
+        {(['cron', 'rate', 'once'] as const).map((kind) => (
+          <label key={kind} className="check">
+            <input
+              type="radio"
+              name="schedule-kind"
+              checked={form.kind === kind}
+              onChange={() => set('kind')(kind)}
+            />
+            {kind === 'cron' ? 'Cron' : kind === 'rate' ? 'Every…' : 'Once'}
+          </label>
+        ))}
+        {form.kind === 'cron' ? (
+          <TextField
+            id="schedule-cron"
+            label="Cron (minute hour day-of-month month day-of-week)"
+            value={form.expression}
+            onChange={set('expression')}
+          />
+        ) : null}
+        {form.kind === 'rate' ? (
+          <div className="field">
+            <label htmlFor="schedule-every">Every</label>
+            <input
+              id="schedule-every"
+              type="number"
+              min={1}
+              value={form.every}
+              onChange={(e) => set('every')(e.target.value)}
+            />
+            <select aria-label="Unit" value={form.unit} onChange={(e) => set('unit')(e.target.value)}>
+              <option value="minutes">minutes</option>
+              <option value="hours">hours</option>
+              <option value="days">days</option>
+            </select>
+          </div>
+        ) : null}
+        {form.kind === 'once' ? (
+          <div className="field">
+            <label htmlFor="schedule-at">At (local time in the time zone)</label>
+            <input
+              id="schedule-at"
+              type="datetime-local"
+              value={form.at}
+              onChange={(e) => set('at')(e.target.value)}
+            />
+          </div>
+        ) : null}
+        <TextField
+          id="schedule-timezone"
+          label="Time zone (IANA)"
+          value={form.timezone}
+          onChange={set('timezone')}
+        />
+      </fieldset>
+      <Submit action={save} busy="Saving…">
+        {schedule === null ? 'Create schedule' : 'Save'}
+      </Submit>
+    </form>
+  );
+}
+
+function FireLog({ path, showSchedule }: { readonly path: string; readonly showSchedule: boolean }) {
+  const log = usePaged<FireLogEntry>(path);
+  return (
+    <>
+      <ShowList state={log.state} loading="Loading the log…" empty={<p>Nothing has fired yet.</p>}>
+        {(entries) => (
+          <Table
+            columns={[...(showSchedule ? ['Schedule'] : []), 'Scheduled for', 'Outcome', 'Run', 'Detail']}
+          >
+            {entries.map((entry) => (
+              <tr key={`${entry.scheduleId}:${entry.scheduledTime}`}>
+                {showSchedule ? (
+                  <td>
+                    <Link to={`/schedules/${entry.scheduleId}`}>{entry.scheduleName}</Link>
+                  </td>
+                ) : null}
+                <td>
+                  <DateTime value={entry.scheduledTime} />
+                  {entry.trigger === 'manual' ? <div className="muted">fired by hand</div> : null}
+                </td>
+                <td>
+                  <Badge value={OUTCOME_TONES[entry.outcome] ?? entry.outcome} label={entry.outcome} />
+                  {entry.reason === undefined ? null : <div className="muted">{entry.reason}</div>}
+                </td>
+                <td>
+                  {entry.executionId === undefined ? (
+                    '—'
+                  ) : (
+                    <Link to={`/executions/${entry.executionId}`}>{entry.executionId}</Link>
+                  )}
+                </td>
+                <td>{entry.detail ?? ''}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </ShowList>
+      <LoadMore list={log} />
+    </>
+  );
+}
+
+export function SchedulesPage({ canCreate }: { readonly canCreate: boolean }) {
+  const schedules = useResource<{ items: Schedule[] }>('/api/schedules');
+  const skills = useResource<{ items: Skill[] }>('/api/skills');
+  const [creating, setCreating] = useState(false);
+  const act = useAction(async (id: string, action: 'pause' | 'resume' | 'fire') =>
+    api.post<unknown>(`/api/schedules/${segment(id)}/${action}`),
+  );
+  const names = new Map(
+    skills.state.status === 'ready'
+      ? skills.state.data.items.map((skill) => [skill.id, skill.name] as const)
+      : [],
+  );
+  const run = async (id: string, action: 'pause' | 'resume' | 'fire') => {
+    if ((await act.run(id, action)) !== undefined) schedules.reload();
+  };
+  return (
+    <>
+      <PageHeader title="Schedules">
+        {canCreate && !creating ? (
+          <button type="button" onClick={() => setCreating(true)}>
+            New schedule
+          </button>
+        ) : null}
+      </PageHeader>
+      <p className="muted">
+        A schedule runs a Skill with a fixed input as its owner (whoever saved it last), through the same
+        checks as any run. A fire the checks refuse is skipped and logged; fires more than five minutes late
+        (the platform was down) are logged as missed, not run.
+      </p>
+      {creating ? (
+        <Section title="New schedule">
+          <ScheduleForm
+            schedule={null}
+            onSaved={(saved) => {
+              setCreating(false);
+              navigate(`/schedules/${saved.id}`);
+            }}
+          />
+        </Section>
+      ) : null}
+      <Section title="All schedules">
+        <ProblemView problem={act.problem} />
+        <Show state={schedules.state} loading="Loading schedules…">
+          {({ items }) =>
+            items.length === 0 ? (
+              <p className="muted">No schedules yet.</p>
+            ) : (
+              <Table columns={['Name', 'Skill', 'When', 'State', 'Next fire', 'Last', 'Actions']}>
+                {items.map((schedule) => (
+                  <tr key={schedule.id}>
+                    <td>
+                      <Link to={`/schedules/${schedule.id}`}>{schedule.name}</Link>
+                      <div className="muted">owner {schedule.owner}</div>
+                    </td>
+                    <td>{names.get(schedule.skillId) ?? schedule.skillId}</td>
+                    <td>{timingText(schedule.timing, schedule.timezone)}</td>
+                    <td>
+                      <Badge value={STATE_TONES[schedule.state] ?? schedule.state} label={schedule.state} />
+                    </td>
+                    <td>
+                      {schedule.nextFireAt === undefined ? '—' : <DateTime value={schedule.nextFireAt} />}
+                    </td>
+                    <td>
+                      {schedule.lastFireAt === undefined ? (
+                        '—'
+                      ) : (
+                        <>
+                          <DateTime value={schedule.lastFireAt} /> · {schedule.lastOutcome}
+                        </>
+                      )}
+                    </td>
+                    <td className="actions">
+                      {schedule.state === 'enabled' ? (
+                        <button
+                          type="button"
+                          className="secondary small"
+                          onClick={() => run(schedule.id, 'pause')}
+                        >
+                          Pause
+                        </button>
+                      ) : schedule.state === 'paused' ? (
+                        <button
+                          type="button"
+                          className="secondary small"
+                          onClick={() => run(schedule.id, 'resume')}
+                        >
+                          Resume
+                        </button>
+                      ) : null}
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => run(schedule.id, 'fire')}
+                      >
+                        Fire now
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </Table>
+            )
+          }
+        </Show>
+      </Section>
+      <Section title="Scheduling log">
+        <FireLog path="/api/schedule-logs" showSchedule />
+      </Section>
+    </>
+  );
+}
+
+export function SchedulePage({ id }: { readonly id: string }) {
+  const schedule = useResource<Schedule>(`/api/schedules/${segment(id)}`);
+  const [editing, setEditing] = useState(false);
+  const remove = useAction(async () => {
+    await api.delete<void>(`/api/schedules/${segment(id)}`);
+    return true;
+  });
+  return (
+    <Show state={schedule.state} loading="Loading the schedule…">
+      {(current) => (
+        <>
+          <PageHeader title={current.name}>
+            <button type="button" className="secondary" onClick={() => setEditing(!editing)}>
+              {editing ? 'Cancel' : 'Edit'}
+            </button>
+            <button
+              type="button"
+              className="danger"
+              onClick={async () => {
+                if (!window.confirm(`Delete the schedule ${current.name}?`)) return;
+                if ((await remove.run()) === true) navigate('/schedules');
+              }}
+            >
+              Delete
+            </button>
+          </PageHeader>
+          <ProblemView problem={remove.problem} />
+          <p>
+            {timingText(current.timing, current.timezone)} ·{' '}
+            <Badge value={STATE_TONES[current.state] ?? current.state} label={current.state} /> · runs as{' '}
+            <strong>{current.owner}</strong>
+          </p>
+          {editing ? (
+            <Section title="Edit">
+              <ScheduleForm
+                schedule={current}
+                onSaved={() => {
+                  setEditing(false);
+                  schedule.reload();
+                }}
+              />
+            </Section>
+          ) : null}
+          <Section title="Next fire times">
+            {current.upcoming.length === 0 ? (
+              <p className="muted">None: the schedule is {current.state}.</p>
+            ) : (
+              <ol className="upcoming">
+                {current.upcoming.map((time) => (
+                  <li key={time}>
+                    <DateTime value={time} />
+                  </li>
+                ))}
+              </ol>
+            )}
+          </Section>
+          <Section title="Log">
+            <FireLog path={`/api/schedules/${segment(id)}/logs`} showSchedule={false} />
+          </Section>
+        </>
+      )}
+    </Show>
+  );
+}

@@ -1,0 +1,351 @@
+/**
+ * A tenant's collections: named sets of records with a JSON Schema every record must match and a key
+ * rule. Tenant admins define them; every definition change is an audited revision (the schema's
+ * hash and the key rule are in the entry). A schema change applies to later writes; records written
+ * before keep their content and are flagged when they no longer match (`matchesSchema` in listings).
+ * A collection goes only when it holds no record and no Skill declares it.
+ */
+import { createHash } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../audit/chain.ts';
+import { canonicalJson } from '../audit/chain.ts';
+import { assertValidSchema, type JsonSchema } from '../catalog/schemas.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { ConflictError, QuotaExceededError, ValidationError } from '../errors.ts';
+import type { Caller } from '../identity/caller.ts';
+import { domainPk } from '../keys.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import { planLimits } from '../tenancy/plans.ts';
+import { CollectionInUseError, CollectionNotFoundError } from './errors.ts';
+import { COLLECTION_PREFIX, collectionKey, recordPrefix, usageKey } from './keys.ts';
+
+/** Collection names: lowercase, digits, `_` and `-`; they appear in keys and in scripts. */
+export const COLLECTION_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
+/** A key rule's `field`: a top-level property name of the record. */
+export const KEY_FIELD_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+export const MAX_DESCRIPTION = 500;
+
+export interface KeyRule {
+  /** The key is this top-level string property of the record (a put may then omit the key). */
+  readonly field?: string;
+  /** JSON Schema every key must match (e.g. `{"pattern": "^cust-[0-9]+$"}`), on top of the platform's rule. */
+  readonly schema?: JsonSchema;
+}
+
+export interface Collection {
+  readonly name: string;
+  readonly description: string;
+  readonly schema: JsonSchema;
+  readonly key: KeyRule;
+  readonly revision: number;
+  readonly schemaSha256: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly updatedAt: string;
+  readonly updatedBy: string;
+}
+
+export interface CollectionInput {
+  readonly name: string;
+  readonly description?: string;
+  readonly schema: unknown;
+  readonly key?: { readonly field?: string; readonly schema?: unknown };
+}
+
+export interface DataUsage {
+  readonly collections: number;
+  readonly records: number;
+  readonly bytes: number;
+  readonly limits: {
+    readonly collections: number;
+    readonly records: number;
+    readonly bytes: number;
+    readonly recordBytes: number;
+  };
+}
+
+/** Finds the Skills that declare a collection (a collection they use cannot be deleted). */
+export type CollectionUsers = (domain: TenantContext, name: string) => Promise<string[]>;
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+function toCollection(item: Record<string, unknown>): Collection {
+  const key = (item.key ?? {}) as { field?: unknown; schema?: unknown };
+  return {
+    name: String(item.name),
+    description: String(item.description ?? ''),
+    schema: item.schema as JsonSchema,
+    key: {
+      ...(typeof key.field === 'string' ? { field: key.field } : {}),
+      ...(key.schema === undefined ? {} : { schema: key.schema as JsonSchema }),
+    },
+    revision: Number(item.revision),
+    schemaSha256: String(item.schemaSha256),
+    createdAt: String(item.createdAt),
+    createdBy: String(item.createdBy),
+    updatedAt: String(item.updatedAt),
+    updatedBy: String(item.updatedBy),
+  };
+}
+
+export interface CollectionsOptions {
+  readonly table: Table;
+  readonly audit: AuditLog;
+  readonly now?: () => Date;
+  /** @default nobody uses any collection */
+  readonly users?: CollectionUsers;
+}
+
+export class Collections {
+  readonly #table: Table;
+  readonly #audit: AuditLog;
+  readonly #now: () => Date;
+  #users: CollectionUsers;
+
+  constructor(options: CollectionsOptions) {
+    this.#table = options.table;
+    this.#audit = options.audit;
+    this.#now = options.now ?? (() => new Date());
+    this.#users = options.users ?? (async () => []);
+  }
+
+  /** Wires the lookup of Skills that declare a collection (the catalogue is built after this). */
+  attachUsers(users: CollectionUsers): void {
+    this.#users = users;
+  }
+
+  async list(domain: TenantContext): Promise<Collection[]> {
+    const items: Collection[] = [];
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': COLLECTION_PREFIX },
+    })) {
+      items.push(toCollection(item));
+    }
+    return items.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async find(domain: TenantContext, name: string): Promise<Collection | null> {
+    if (!COLLECTION_NAME_PATTERN.test(name)) return null;
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: collectionKey(domain, name), ConsistentRead: true }),
+    );
+    return result.Item === undefined ? null : toCollection(result.Item);
+  }
+
+  async get(domain: TenantContext, name: string): Promise<Collection> {
+    const collection = await this.find(domain, name);
+    if (collection === null) throw new CollectionNotFoundError(`Collection ${name} not found`);
+    return collection;
+  }
+
+  /** Throws a ValidationError naming each declared collection that does not exist (Skill saves). */
+  async checkDeclared(domain: TenantContext, names: readonly string[]): Promise<void> {
+    const issues: { path: string; message: string }[] = [];
+    for (const [index, name] of names.entries()) {
+      if ((await this.find(domain, name)) === null)
+        issues.push({ path: `collections.${index}`, message: `no collection named ${name}` });
+    }
+    if (issues.length > 0)
+      throw new ValidationError('The Skill declares collections that do not exist', issues);
+  }
+
+  async create(domain: TenantContext, input: CollectionInput, actor: Caller): Promise<Collection> {
+    const definition = await this.#definition(input);
+    const existing = await this.list(domain);
+    const limit = planLimits(domain.tenant.plan).collections;
+    if (existing.length >= limit) {
+      throw new QuotaExceededError(`The ${domain.tenant.plan} plan allows ${limit} collections`, {
+        extra: { limit },
+      });
+    }
+    const now = this.#now().toISOString();
+    const collection: Collection = {
+      ...definition,
+      revision: 1,
+      createdAt: now,
+      createdBy: actor.username,
+      updatedAt: now,
+      updatedBy: actor.username,
+    };
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: { ...collectionKey(domain, collection.name), type: 'DATACOL', ...collection },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError(`A collection named ${collection.name} already exists`, { cause: error });
+      throw error;
+    }
+    await this.#auditChange(domain, actor, 'data.collection.created', collection, null);
+    return collection;
+  }
+
+  /** A new revision of the definition; `expectedRevision` guards against lost updates. */
+  async update(
+    domain: TenantContext,
+    name: string,
+    input: Omit<CollectionInput, 'name'>,
+    actor: Caller,
+    expectedRevision?: number,
+  ): Promise<Collection> {
+    const current = await this.get(domain, name);
+    if (expectedRevision !== undefined && expectedRevision !== current.revision) {
+      throw new ConflictError(
+        `Collection ${name} is at revision ${current.revision}, not ${expectedRevision}`,
+      );
+    }
+    const definition = await this.#definition({ ...input, name });
+    const collection: Collection = {
+      ...current,
+      ...definition,
+      revision: current.revision + 1,
+      updatedAt: this.#now().toISOString(),
+      updatedBy: actor.username,
+    };
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: { ...collectionKey(domain, name), type: 'DATACOL', ...collection },
+          ConditionExpression: 'revision = :current',
+          ExpressionAttributeValues: { ':current': current.revision },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError(`Collection ${name} changed concurrently; retry`, { cause: error });
+      throw error;
+    }
+    await this.#auditChange(domain, actor, 'data.collection.updated', collection, current);
+    return collection;
+  }
+
+  async remove(domain: TenantContext, name: string, actor: Caller): Promise<void> {
+    const current = await this.get(domain, name);
+    const skills = await this.#users(domain, name);
+    if (skills.length > 0) {
+      throw new CollectionInUseError(`Skills still declare the collection ${name}`, { extra: { skills } });
+    }
+    const records = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': recordPrefix(domain, name) },
+        Limit: 1,
+      }),
+    );
+    if ((records.Items ?? []).length > 0) {
+      throw new CollectionInUseError(`The collection ${name} still holds records; delete them first`);
+    }
+    try {
+      await this.#table.client.send(
+        new DeleteCommand({
+          TableName: this.#table.name,
+          Key: collectionKey(domain, name),
+          ConditionExpression: 'revision = :current',
+          ExpressionAttributeValues: { ':current': current.revision },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError(`Collection ${name} changed concurrently; retry`, { cause: error });
+      throw error;
+    }
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'data.collection.deleted',
+      target: `collection:${name}`,
+      details: { revision: current.revision, schemaSha256: current.schemaSha256 },
+    });
+  }
+
+  async usage(domain: TenantContext): Promise<DataUsage> {
+    const [collections, stored] = await Promise.all([
+      this.list(domain),
+      this.#table.client.send(
+        new GetCommand({ TableName: this.#table.name, Key: usageKey(domain), ConsistentRead: true }),
+      ),
+    ]);
+    const limits = planLimits(domain.tenant.plan);
+    return {
+      collections: collections.length,
+      records: Number(stored.Item?.records ?? 0),
+      bytes: Number(stored.Item?.bytes ?? 0),
+      limits: {
+        collections: limits.collections,
+        records: limits.records,
+        bytes: limits.dataBytes,
+        recordBytes: limits.recordBytes,
+      },
+    };
+  }
+
+  async #definition(
+    input: CollectionInput,
+  ): Promise<Omit<Collection, 'revision' | 'createdAt' | 'createdBy' | 'updatedAt' | 'updatedBy'>> {
+    if (!COLLECTION_NAME_PATTERN.test(input.name)) {
+      throw new ValidationError('Invalid collection name', [
+        { path: 'name', message: 'a lowercase letter, then lowercase letters, digits, _ or - (at most 63)' },
+      ]);
+    }
+    if ((input.description ?? '').length > MAX_DESCRIPTION) {
+      throw new ValidationError('Description too long', [
+        { path: 'description', message: `at most ${MAX_DESCRIPTION} characters` },
+      ]);
+    }
+    const schema = await assertValidSchema(input.schema, 'schema');
+    const field = input.key?.field;
+    if (field !== undefined && !KEY_FIELD_PATTERN.test(field)) {
+      throw new ValidationError('Invalid key field', [
+        { path: 'key.field', message: 'a property name: letters, digits and _ (at most 64)' },
+      ]);
+    }
+    const keySchema = input.key?.schema;
+    const checkedKeySchema =
+      keySchema === undefined ? undefined : await assertValidSchema(keySchema, 'key.schema');
+    const key: KeyRule = {
+      ...(field === undefined ? {} : { field }),
+      ...(checkedKeySchema === undefined ? {} : { schema: checkedKeySchema }),
+    };
+    return {
+      name: input.name,
+      description: input.description ?? '',
+      schema,
+      key,
+      schemaSha256: sha256(canonicalJson({ schema, key })),
+    };
+  }
+
+  async #auditChange(
+    domain: TenantContext,
+    actor: Caller,
+    action: string,
+    collection: Collection,
+    previous: Collection | null,
+  ): Promise<void> {
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action,
+      target: `collection:${collection.name}`,
+      details: {
+        revision: collection.revision,
+        schemaSha256: collection.schemaSha256,
+        key: collection.key,
+        ...(previous === null
+          ? {}
+          : {
+              previousRevision: previous.revision,
+              previousSchemaSha256: previous.schemaSha256,
+              schemaChanged: previous.schemaSha256 !== collection.schemaSha256,
+            }),
+      },
+    });
+  }
+}

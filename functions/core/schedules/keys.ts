@@ -1,0 +1,48 @@
+/**
+ * Keys of tenant schedules and their fire logs, built on `itemKey` from the core's key module:
+ * - a schedule                `SCHED#<id>` in its tenant's partition; while enabled it also sits in a
+ *   sharded sparse GSI2 partition by next fire time (`SCHEDULES#DUE#<shard>`), which the local ticker
+ *   reads (in AWS, EventBridge Scheduler fires each schedule itself);
+ * - a fire log entry          `SCHEDLOG#<scheduled time>#<scheduleId>` (the tenant's log, newest first
+ *   by reverse key order), and on GSI1 `<tenant partition>#SCHEDLOG#<scheduleId>` (one schedule's log);
+ * - the day's fire counter     `SCHEDQUOTA#<yyyy-mm-dd>`.
+ */
+import { createHash } from 'node:crypto';
+import { domainPk, itemKey, type Key, typePrefix } from '../keys.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+
+const SCHEDULE = 'SCHED';
+const LOG = 'SCHEDLOG';
+const QUOTA = 'SCHEDQUOTA';
+export const DUE_SHARDS = 8;
+
+export function scheduleKey(domain: TenantContext, id: string): Key {
+  return itemKey(domain, SCHEDULE, id);
+}
+
+export const SCHEDULE_PREFIX = typePrefix(SCHEDULE);
+
+export function dueShard(shard: number): string {
+  return `SCHEDULES#DUE#${shard}`;
+}
+
+/** The GSI2 entry of an enabled schedule: its shard and `<next fire>#<tenant>#<id>`. */
+export function dueEntry(domain: TenantContext, id: string, nextFireAt: string) {
+  const shard = Number.parseInt(createHash('sha256').update(id).digest('hex').slice(0, 4), 16) % DUE_SHARDS;
+  return { GSI2PK: dueShard(shard), GSI2SK: `${nextFireAt}#${domain.tenant.id}#${id}` };
+}
+
+export function logKey(domain: TenantContext, scheduledTime: string, scheduleId: string): Key {
+  return itemKey(domain, LOG, scheduledTime, scheduleId);
+}
+
+export const LOG_PREFIX = typePrefix(LOG);
+
+/** GSI1 partition of one schedule's log entries (sort key: the scheduled time). */
+export function scheduleLogPartition(domain: TenantContext, scheduleId: string): string {
+  return `${domainPk(domain)}#${LOG}#${scheduleId}`;
+}
+
+export function quotaKey(domain: TenantContext, day: string): Key {
+  return itemKey(domain, QUOTA, day);
+}

@@ -1,0 +1,821 @@
+/**
+ * Tenant schedules: a Skill run with a fixed input, at a cron, a rate or once, requested as the
+ * schedule's owner (whoever last saved what it runs) through the same admission as any run —
+ * visibility, `skill:run`, input schema, approvals, tenant status, quota. A fire that admission
+ * refuses is skipped and logged with why; one that fails to be requested is logged as failed (and,
+ * in AWS, retried by Scheduler: a fire is idempotent on its schedule and scheduled time).
+ *
+ * Missed fires (the platform was down, or a delivery came too late): a fire more than
+ * `MISSED_GRACE_SECONDS` after its scheduled time is not run; one `skipped` entry with reason
+ * `missed` records how many occurrences were missed, and the schedule goes on at its next occurrence
+ * after now. See docs/decisions/schedules.md.
+ *
+ * Every fire leaves one log entry per (schedule, scheduled time): `ran` (with its run), `skipped`
+ * (and why) or `failed` (could not be requested). Logs are kept 90 days.
+ */
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditLog } from '../audit/chain.ts';
+import { canSee, type SkillCatalog } from '../catalog/skills.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import {
+  ConflictError,
+  ExecFabricError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  QuotaExceededError,
+  RateLimitedError,
+  TenantSuspendedError,
+  ValidationError,
+} from '../errors.ts';
+import { type Execution, type Executions, MAX_INPUT_BYTES } from '../executions/executions.ts';
+import type { Caller } from '../identity/caller.ts';
+import type { Directory } from '../identity/directory.ts';
+import { randomId } from '../ids.ts';
+import { domainPk } from '../keys.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import { planLimits } from '../tenancy/plans.ts';
+import {
+  DUE_SHARDS,
+  dueEntry,
+  dueShard,
+  LOG_PREFIX,
+  logKey,
+  quotaKey,
+  SCHEDULE_PREFIX,
+  scheduleKey,
+  scheduleLogPartition,
+} from './keys.ts';
+import type { TenantSchedulerPort } from './scheduler-port.ts';
+import { nextOccurrence, occurrences, type Timing, validateTiming } from './timing.ts';
+
+export const SCHEDULE_ID_PATTERN = /^sch-[a-z0-9]{12}$/;
+/** A fire later than this after its scheduled time is not run (the missed-fire policy). */
+export const MISSED_GRACE_SECONDS = 300;
+/** A fire may arrive this much before its scheduled time (clock skew between services). */
+export const EARLY_SKEW_SECONDS = 300;
+/** Fire log entries are kept this long. */
+export const LOG_RETENTION_SECONDS = 90 * 86_400;
+/** Missed occurrences are counted up to this many. */
+export const MAX_MISSED_COUNTED = 10_000;
+/** Upcoming fire times shown with a schedule. */
+export const UPCOMING = 5;
+
+export type ScheduleState = 'enabled' | 'paused' | 'completed';
+export type FireOutcome = 'ran' | 'skipped' | 'failed';
+export type SkipReason =
+  | 'missed'
+  | 'owner-disabled'
+  | 'permission-lost'
+  | 'skill-missing'
+  | 'invalid-input'
+  | 'tenant-suspended'
+  | 'over-quota';
+
+export interface Schedule {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly skillId: string;
+  readonly input: Record<string, unknown>;
+  readonly timing: Timing;
+  readonly timezone: string;
+  readonly state: ScheduleState;
+  /** Runs are requested as this user: whoever last saved the schedule's definition. */
+  readonly owner: string;
+  readonly revision: number;
+  /** Rates count from here (when the schedule was last enabled or changed). */
+  readonly anchorAt: string;
+  readonly nextFireAt?: string;
+  readonly lastFireAt?: string;
+  readonly lastOutcome?: FireOutcome;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly updatedAt: string;
+  readonly updatedBy: string;
+}
+
+export interface ScheduleInput {
+  readonly name: string;
+  readonly description?: string;
+  readonly skillId: string;
+  readonly input: unknown;
+  readonly timing: Timing;
+  readonly timezone?: string;
+  readonly enabled?: boolean;
+}
+
+export interface FireLogEntry {
+  readonly scheduleId: string;
+  readonly scheduleName: string;
+  readonly skillId: string;
+  readonly scheduledTime: string;
+  readonly firedAt: string;
+  readonly outcome: FireOutcome | 'requesting';
+  readonly trigger: 'schedule' | 'manual';
+  readonly owner: string;
+  readonly reason?: SkipReason;
+  readonly detail?: string;
+  readonly executionId?: string;
+  readonly executionStatus?: string;
+  /** For `missed`: how many occurrences were not run, and the first and last of them. */
+  readonly missed?: { readonly count: number; readonly first: string; readonly last: string };
+}
+
+export interface FireRequest {
+  readonly tenantId: string;
+  readonly scheduleId: string;
+  readonly scheduledTime: string;
+  readonly trigger?: 'schedule' | 'manual';
+}
+
+export type FireResult =
+  | { readonly result: 'unknown' | 'paused' | 'duplicate' | 'early' }
+  | { readonly result: 'logged'; readonly entry: FireLogEntry };
+
+export interface SchedulesOptions {
+  readonly table: Table;
+  readonly audit: AuditLog;
+  readonly skills: SkillCatalog;
+  readonly executions: Executions;
+  readonly directory: Directory;
+  readonly scheduler: TenantSchedulerPort;
+  readonly tenant: (tenantId: string) => Promise<TenantContext | null>;
+  readonly now?: () => Date;
+}
+
+function toSchedule(item: Record<string, unknown>): Schedule {
+  const { PK: _pk, SK: _sk, GSI2PK: _g, GSI2SK: _gs, type: _type, ...rest } = item;
+  return rest as unknown as Schedule;
+}
+
+function toEntry(item: Record<string, unknown>): FireLogEntry {
+  const { PK: _pk, SK: _sk, GSI1PK: _g, GSI1SK: _gs, type: _type, expiresAtEpoch: _ttl, ...rest } = item;
+  return rest as unknown as FireLogEntry;
+}
+
+/** Missed occurrences from `first` (included) to `now`: how many (capped) and the last one. */
+function missedBetween(schedule: Schedule, first: Date, now: Date): { count: number; last: Date } {
+  const anchor = new Date(schedule.anchorAt);
+  let count = 1;
+  let last = first;
+  for (; count < MAX_MISSED_COUNTED; count++) {
+    const next = nextOccurrence(schedule.timing, schedule.timezone, anchor, last);
+    if (next === null || next.getTime() > now.getTime()) break;
+    last = next;
+  }
+  return { count, last };
+}
+
+function mayManage(caller: Caller, schedule: Schedule): boolean {
+  return caller.permissions.has('schedule:manage') || schedule.owner === caller.username;
+}
+
+function mayRead(caller: Caller, schedule: Schedule): boolean {
+  return caller.permissions.has('schedule:read') || mayManage(caller, schedule);
+}
+
+function logCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+export class Schedules {
+  readonly #table: Table;
+  readonly #audit: AuditLog;
+  readonly #skills: SkillCatalog;
+  readonly #executions: Executions;
+  readonly #directory: Directory;
+  readonly #scheduler: TenantSchedulerPort;
+  readonly #tenant: (tenantId: string) => Promise<TenantContext | null>;
+  readonly #now: () => Date;
+
+  constructor(options: SchedulesOptions) {
+    this.#table = options.table;
+    this.#audit = options.audit;
+    this.#skills = options.skills;
+    this.#executions = options.executions;
+    this.#directory = options.directory;
+    this.#scheduler = options.scheduler;
+    this.#tenant = options.tenant;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  // ── definitions ─────────────────────────────────────────────────────────────────────────────
+
+  async create(domain: TenantContext, caller: Caller, input: ScheduleInput): Promise<Schedule> {
+    const existing = await this.#all(domain);
+    const limit = planLimits(domain.tenant.plan).schedules;
+    if (existing.length >= limit) {
+      throw new QuotaExceededError(`The ${domain.tenant.plan} plan allows ${limit} schedules`, {
+        extra: { limit },
+      });
+    }
+    const now = this.#now();
+    const definition = await this.#definition(domain, caller, input, now);
+    const at = now.toISOString();
+    const enabled = input.enabled ?? true;
+    const schedule = this.#withNext({
+      id: randomId('sch'),
+      ...definition,
+      state: enabled ? 'enabled' : 'paused',
+      owner: caller.username,
+      revision: 1,
+      anchorAt: at,
+      createdAt: at,
+      createdBy: caller.username,
+      updatedAt: at,
+      updatedBy: caller.username,
+    });
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: this.#item(domain, schedule),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    try {
+      await this.#scheduler.put(domain, this.#target(schedule));
+    } catch (error) {
+      // Nothing half-made: the schedule goes again if the scheduler refused it.
+      await this.#table.client.send(
+        new DeleteCommand({ TableName: this.#table.name, Key: scheduleKey(domain, schedule.id) }),
+      );
+      throw error;
+    }
+    await this.#auditChange(domain, caller, 'schedule.created', schedule);
+    return schedule;
+  }
+
+  /** Replaces the definition; the caller becomes the owner (runs are requested as whoever saved last). */
+  async update(
+    domain: TenantContext,
+    caller: Caller,
+    id: string,
+    input: ScheduleInput,
+    expectedRevision?: number,
+  ): Promise<Schedule> {
+    const current = await this.get(domain, caller, id);
+    if (!mayManage(caller, current))
+      throw new ForbiddenError('Only the owner or a schedule manager may change it');
+    if (expectedRevision !== undefined && expectedRevision !== current.revision) {
+      throw new ConflictError(`Schedule ${id} is at revision ${current.revision}, not ${expectedRevision}`);
+    }
+    const now = this.#now();
+    const definition = await this.#definition(domain, caller, input, now);
+    const enabled = input.enabled ?? current.state === 'enabled';
+    const at = now.toISOString();
+    const schedule = this.#withNext({
+      ...current,
+      ...definition,
+      state: enabled ? 'enabled' : 'paused',
+      owner: caller.username,
+      revision: current.revision + 1,
+      anchorAt: at,
+      updatedAt: at,
+      updatedBy: caller.username,
+    });
+    await this.#replace(domain, current, schedule);
+    await this.#auditChange(domain, caller, 'schedule.updated', schedule);
+    return schedule;
+  }
+
+  async setEnabled(domain: TenantContext, caller: Caller, id: string, enabled: boolean): Promise<Schedule> {
+    const current = await this.get(domain, caller, id);
+    if (!mayManage(caller, current))
+      throw new ForbiddenError('Only the owner or a schedule manager may change it');
+    if (current.state === 'completed' && enabled) {
+      throw new ConflictError('A one-time schedule that has fired cannot be resumed; give it a new time');
+    }
+    if ((current.state === 'enabled') === enabled) return current;
+    const at = this.#now().toISOString();
+    const schedule = this.#withNext({
+      ...current,
+      state: enabled ? 'enabled' : 'paused',
+      revision: current.revision + 1,
+      anchorAt: enabled ? at : current.anchorAt,
+      updatedAt: at,
+      updatedBy: caller.username,
+    });
+    await this.#replace(domain, current, schedule);
+    await this.#auditChange(domain, caller, enabled ? 'schedule.resumed' : 'schedule.paused', schedule);
+    return schedule;
+  }
+
+  async remove(domain: TenantContext, caller: Caller, id: string): Promise<void> {
+    const current = await this.get(domain, caller, id);
+    if (!mayManage(caller, current))
+      throw new ForbiddenError('Only the owner or a schedule manager may delete it');
+    // Stop it firing first: a schedule that is gone from the table but still fires is only logged nowhere.
+    await this.#scheduler.remove(domain, id);
+    await this.#table.client.send(
+      new DeleteCommand({ TableName: this.#table.name, Key: scheduleKey(domain, id) }),
+    );
+    await this.#audit.record(domain, {
+      actor: { username: caller.username, via: caller.via },
+      action: 'schedule.deleted',
+      target: `schedule:${id}`,
+      details: { name: current.name, skillId: current.skillId, owner: current.owner },
+    });
+  }
+
+  async get(domain: TenantContext, caller: Caller, id: string): Promise<Schedule> {
+    const schedule = await this.#find(domain, id);
+    if (schedule === null || !mayRead(caller, schedule)) throw new NotFoundError(`Schedule ${id} not found`);
+    return schedule;
+  }
+
+  /** Every schedule the caller may see (a tenant's schedules are bounded by its plan). */
+  async list(domain: TenantContext, caller: Caller): Promise<Schedule[]> {
+    return (await this.#all(domain)).filter((schedule) => mayRead(caller, schedule));
+  }
+
+  /** The next fire times of a schedule (none while paused). */
+  upcoming(schedule: Schedule, count = UPCOMING): string[] {
+    if (schedule.state !== 'enabled') return [];
+    return occurrences(
+      schedule.timing,
+      schedule.timezone,
+      new Date(schedule.anchorAt),
+      this.#now(),
+      count,
+    ).map((date) => date.toISOString());
+  }
+
+  /** Fire log entries, newest first: one schedule's (`scheduleId`), or the tenant's. */
+  async logs(
+    domain: TenantContext,
+    caller: Caller,
+    options: { scheduleId?: string; limit: number; cursor?: string },
+  ): Promise<{ items: FireLogEntry[]; cursor?: string }> {
+    let visible: ((entry: FireLogEntry) => boolean) | undefined;
+    if (options.scheduleId !== undefined) {
+      await this.get(domain, caller, options.scheduleId);
+    } else if (!caller.permissions.has('schedule:read') && !caller.permissions.has('schedule:manage')) {
+      visible = (entry) => entry.owner === caller.username;
+    }
+    const partition =
+      options.scheduleId === undefined ? domainPk(domain) : scheduleLogPartition(domain, options.scheduleId);
+    const start =
+      options.cursor === undefined
+        ? undefined
+        : this.#decodeLogCursor(options.cursor, partition, options.scheduleId);
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        ...(options.scheduleId === undefined
+          ? {
+              KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+              ExpressionAttributeValues: { ':pk': partition, ':prefix': LOG_PREFIX },
+            }
+          : {
+              IndexName: 'GSI1',
+              KeyConditionExpression: 'GSI1PK = :pk',
+              ExpressionAttributeValues: { ':pk': partition },
+            }),
+        ScanIndexForward: false,
+        Limit: options.limit,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    const items = (result.Items ?? []).map(toEntry).filter((entry) => visible?.(entry) ?? true);
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, cursor: logCursor(result.LastEvaluatedKey) };
+  }
+
+  // ── fires ───────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * One fire of a schedule, from EventBridge Scheduler, the local ticker, or a user's "fire now".
+   * Never throws for the fire's own outcome (it is logged); throws only when the request could not be
+   * made (the log says `failed`), so a retry may make it.
+   */
+  async fire(request: FireRequest): Promise<FireResult> {
+    const domain = await this.#tenant(request.tenantId);
+    if (domain === null) return { result: 'unknown' };
+    const schedule = await this.#find(domain, request.scheduleId);
+    if (schedule === null) return { result: 'unknown' };
+    const trigger = request.trigger ?? 'schedule';
+    if (trigger === 'schedule' && schedule.state !== 'enabled') return { result: 'paused' };
+    const now = this.#now();
+    const scheduled = new Date(request.scheduledTime);
+    if (Number.isNaN(scheduled.getTime())) return { result: 'unknown' };
+    const scheduledTime = scheduled.toISOString();
+    if (scheduled.getTime() > now.getTime() + EARLY_SKEW_SECONDS * 1000) return { result: 'early' };
+    const base = {
+      scheduleId: schedule.id,
+      scheduleName: schedule.name,
+      skillId: schedule.skillId,
+      scheduledTime,
+      firedAt: now.toISOString(),
+      trigger,
+      owner: schedule.owner,
+    };
+
+    if (trigger === 'schedule' && now.getTime() - scheduled.getTime() > MISSED_GRACE_SECONDS * 1000) {
+      const anchor = new Date(schedule.anchorAt);
+      const { count, last } = missedBetween(schedule, scheduled, now);
+      const upcoming = nextOccurrence(schedule.timing, schedule.timezone, anchor, now);
+      const entry: FireLogEntry = {
+        ...base,
+        outcome: 'skipped',
+        reason: 'missed',
+        detail: `Not run: ${count} occurrence(s) came more than ${MISSED_GRACE_SECONDS / 60} minutes late (the platform was down or the delivery was delayed); the schedule goes on at its next occurrence`,
+        missed: { count, first: scheduledTime, last: last.toISOString() },
+      };
+      if (!(await this.#claim(domain, entry))) return { result: 'duplicate' };
+      await this.#advance(domain, schedule, upcoming, entry);
+      return { result: 'logged', entry };
+    }
+
+    if (!(await this.#claim(domain, { ...base, outcome: 'requesting' }))) return { result: 'duplicate' };
+    if (trigger === 'schedule') {
+      await this.#advance(
+        domain,
+        schedule,
+        nextOccurrence(schedule.timing, schedule.timezone, new Date(schedule.anchorAt), scheduled),
+        null,
+      );
+    }
+    const skip = async (reason: SkipReason, detail: string) =>
+      this.#log(domain, schedule, { ...base, outcome: 'skipped', reason, detail });
+
+    const owner = await this.#directory.getUser(domain, schedule.owner);
+    if (owner === null || owner.disabled) {
+      return skip('owner-disabled', `The owner ${schedule.owner} is disabled or no longer exists`);
+    }
+    const permissions = await this.#directory.permissionsOf(domain, owner.roles);
+    const caller: Caller = {
+      username: owner.username,
+      roles: owner.roles,
+      permissions,
+      superAdmin: false,
+      via: 'schedule',
+      credentialId: schedule.id,
+      schedule: { id: schedule.id, name: schedule.name },
+    };
+    const skill = await this.#skills.get(domain, schedule.skillId).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    });
+    if (skill === null) return skip('skill-missing', `The Skill ${schedule.skillId} no longer exists`);
+    if (!permissions.has('skill:run') || !canSee(caller, skill)) {
+      return skip('permission-lost', `The owner ${schedule.owner} may no longer run ${skill.name}`);
+    }
+    if (!(await this.#countFire(domain, now))) {
+      const limit = planLimits(domain.tenant.plan).firesPerDay;
+      return skip('over-quota', `The ${domain.tenant.plan} plan allows ${limit} scheduled fires a day`);
+    }
+    let execution: Execution;
+    try {
+      ({ execution } = await this.#executions.request(
+        domain,
+        caller,
+        schedule.skillId,
+        schedule.input,
+        `schedule.${schedule.id}.${Math.floor(scheduled.getTime() / 1000)}`,
+      ));
+    } catch (error) {
+      if (error instanceof TenantSuspendedError) return skip('tenant-suspended', error.message);
+      if (error instanceof ValidationError) {
+        const issues = error.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+        return skip('invalid-input', `${error.message}${issues === '' ? '' : ` (${issues})`}`.slice(0, 1000));
+      }
+      if (
+        error instanceof QuotaExceededError ||
+        error instanceof RateLimitedError ||
+        error instanceof PayloadTooLargeError
+      ) {
+        return skip('over-quota', error.message);
+      }
+      if (error instanceof NotFoundError) return skip('permission-lost', error.message);
+      await this.#log(domain, schedule, {
+        ...base,
+        outcome: 'failed',
+        detail:
+          error instanceof ExecFabricError
+            ? error.message
+            : 'The run could not be requested; it will be tried again',
+      });
+      throw error;
+    }
+    return this.#log(domain, schedule, {
+      ...base,
+      outcome: 'ran',
+      executionId: execution.id,
+      executionStatus: execution.status,
+    });
+  }
+
+  /** Enabled schedules of every tenant due at or before `at`, from the sparse index (the local ticker). */
+  async *due(at: Date): AsyncGenerator<{ tenantId: string; scheduleId: string; nextFireAt: string }> {
+    for (let shard = 0; shard < DUE_SHARDS; shard++) {
+      for await (const item of queryAll(this.#table, {
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'GSI2PK = :shard AND GSI2SK <= :at',
+        ExpressionAttributeValues: { ':shard': dueShard(shard), ':at': `${at.toISOString()}#~` },
+      })) {
+        yield {
+          tenantId: String(item.tenantId),
+          scheduleId: String(item.id),
+          nextFireAt: String(item.nextFireAt),
+        };
+      }
+    }
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────────────────────────
+
+  async #definition(domain: TenantContext, caller: Caller, input: ScheduleInput, now: Date) {
+    const name = input.name.trim();
+    if (name === '' || name.length > 120) {
+      throw new ValidationError('Invalid name', [{ path: 'name', message: '1 to 120 characters' }]);
+    }
+    if ((input.description ?? '').length > 1000) {
+      throw new ValidationError('Description too long', [
+        { path: 'description', message: 'at most 1000 characters' },
+      ]);
+    }
+    const timezone = input.timezone ?? 'UTC';
+    validateTiming(input.timing, timezone, planLimits(domain.tenant.plan).minScheduleMinutes, now);
+    const skill = await this.#skills.getVisible(domain, caller, input.skillId).catch((error: unknown) => {
+      if (error instanceof NotFoundError) {
+        throw new ValidationError('No such Skill', [
+          { path: 'skillId', message: 'no Skill you may see has this id' },
+        ]);
+      }
+      throw error;
+    });
+    if (!caller.permissions.has('skill:run')) {
+      throw new ForbiddenError('Scheduling a Skill needs the permission skill:run', {
+        extra: { permission: 'skill:run' },
+      });
+    }
+    const value = input.input;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new ValidationError('The input must be a JSON object', [
+        { path: 'input', message: 'must be an object' },
+      ]);
+    }
+    if (Buffer.byteLength(JSON.stringify(value), 'utf8') > MAX_INPUT_BYTES) {
+      throw new PayloadTooLargeError('The schedule input', MAX_INPUT_BYTES);
+    }
+    const issues = await this.#skills.inputIssues(domain, skill, value);
+    if (issues.length > 0)
+      throw new ValidationError('The input does not match the Skill input schema', issues);
+    return {
+      name,
+      description: input.description ?? '',
+      skillId: skill.id,
+      input: value as Record<string, unknown>,
+      timing: input.timing,
+      timezone,
+    };
+  }
+
+  #withNext(schedule: Schedule): Schedule {
+    const { nextFireAt: _previous, ...rest } = schedule;
+    if (schedule.state !== 'enabled') return rest;
+    const next = nextOccurrence(schedule.timing, schedule.timezone, new Date(schedule.anchorAt), this.#now());
+    return next === null ? rest : { ...rest, nextFireAt: next.toISOString() };
+  }
+
+  #item(domain: TenantContext, schedule: Schedule): Record<string, unknown> {
+    return {
+      ...scheduleKey(domain, schedule.id),
+      type: 'SCHED',
+      tenantId: domain.tenant.id,
+      ...schedule,
+      ...(schedule.state === 'enabled' && schedule.nextFireAt !== undefined
+        ? dueEntry(domain, schedule.id, schedule.nextFireAt)
+        : {}),
+    };
+  }
+
+  #target(schedule: Schedule) {
+    return {
+      id: schedule.id,
+      name: schedule.name,
+      timing: schedule.timing,
+      timezone: schedule.timezone,
+      enabled: schedule.state === 'enabled',
+    };
+  }
+
+  /** Writes the new definition, then the scheduler; puts the old one back if the scheduler refused. */
+  async #replace(domain: TenantContext, current: Schedule, schedule: Schedule): Promise<void> {
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: this.#item(domain, schedule),
+          ConditionExpression: 'revision = :current',
+          ExpressionAttributeValues: { ':current': current.revision },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConflictError(`Schedule ${schedule.id} changed concurrently; retry`, { cause: error });
+      throw error;
+    }
+    try {
+      await this.#scheduler.put(domain, this.#target(schedule));
+    } catch (error) {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: this.#item(domain, current),
+          ConditionExpression: 'revision = :written',
+          ExpressionAttributeValues: { ':written': schedule.revision },
+        }),
+      );
+      throw error;
+    }
+  }
+
+  async #find(domain: TenantContext, id: string): Promise<Schedule | null> {
+    if (!SCHEDULE_ID_PATTERN.test(id)) return null;
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: scheduleKey(domain, id), ConsistentRead: true }),
+    );
+    return result.Item === undefined ? null : toSchedule(result.Item);
+  }
+
+  async #all(domain: TenantContext): Promise<Schedule[]> {
+    const items: Schedule[] = [];
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': SCHEDULE_PREFIX },
+    })) {
+      items.push(toSchedule(item));
+    }
+    return items.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Takes the fire's log entry: false when it was taken before (a duplicate delivery). A failed
+   * request may be taken again by its retry. */
+  async #claim(domain: TenantContext, entry: FireLogEntry): Promise<boolean> {
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: this.#logItem(domain, entry),
+          ConditionExpression: 'attribute_not_exists(PK) OR outcome = :failed',
+          ExpressionAttributeValues: { ':failed': 'failed' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  #logItem(domain: TenantContext, entry: FireLogEntry): Record<string, unknown> {
+    return {
+      ...logKey(domain, entry.scheduledTime, entry.scheduleId),
+      type: 'SCHEDLOG',
+      GSI1PK: scheduleLogPartition(domain, entry.scheduleId),
+      GSI1SK: entry.scheduledTime,
+      ...entry,
+      expiresAtEpoch: Math.floor(this.#now().getTime() / 1000) + LOG_RETENTION_SECONDS,
+    };
+  }
+
+  async #log(domain: TenantContext, schedule: Schedule, entry: FireLogEntry): Promise<FireResult> {
+    await this.#table.client.send(
+      new PutCommand({ TableName: this.#table.name, Item: this.#logItem(domain, entry) }),
+    );
+    if (entry.outcome !== 'requesting') {
+      await this.#table.client
+        .send(
+          new UpdateCommand({
+            TableName: this.#table.name,
+            Key: scheduleKey(domain, schedule.id),
+            UpdateExpression: 'SET lastFireAt = :at, lastOutcome = :outcome',
+            ConditionExpression: 'attribute_exists(PK)',
+            ExpressionAttributeValues: { ':at': entry.scheduledTime, ':outcome': entry.outcome },
+          }),
+        )
+        .catch((error: unknown) => {
+          // The schedule was deleted meanwhile: the log entry stands on its own.
+          if (!isConditionFailure(error)) throw error;
+        });
+    }
+    return { result: 'logged', entry };
+  }
+
+  /** Moves the schedule's next fire time on (a one-time schedule completes). */
+  async #advance(
+    domain: TenantContext,
+    schedule: Schedule,
+    next: Date | null,
+    missed: FireLogEntry | null,
+  ): Promise<void> {
+    const nextFireAt = next?.toISOString();
+    const completed = schedule.timing.kind === 'once' || nextFireAt === undefined;
+    const due = nextFireAt === undefined || completed ? undefined : dueEntry(domain, schedule.id, nextFireAt);
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: scheduleKey(domain, schedule.id),
+          UpdateExpression: completed
+            ? 'SET #state = :completed REMOVE nextFireAt, GSI2PK, GSI2SK'
+            : 'SET nextFireAt = :next, GSI2PK = :pk, GSI2SK = :sk',
+          ConditionExpression: 'revision = :revision AND #state = :enabled',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':revision': schedule.revision,
+            ':enabled': 'enabled',
+            ...(completed
+              ? { ':completed': 'completed' }
+              : { ':next': nextFireAt, ':pk': due?.GSI2PK, ':sk': due?.GSI2SK }),
+          },
+        }),
+      );
+    } catch (error) {
+      // Changed meanwhile (edited, paused, deleted): its own write set the next fire time.
+      if (!isConditionFailure(error)) throw error;
+    }
+    if (missed !== null) await this.#log(domain, schedule, missed);
+  }
+
+  async #countFire(domain: TenantContext, now: Date): Promise<boolean> {
+    const limit = planLimits(domain.tenant.plan).firesPerDay;
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: quotaKey(domain, now.toISOString().slice(0, 10)),
+          UpdateExpression: 'ADD fires :one SET expiresAtEpoch = :ttl, #type = :type',
+          ConditionExpression: 'attribute_not_exists(fires) OR fires < :limit',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':limit': limit,
+            ':ttl': Math.floor(now.getTime() / 1000) + 3 * 86_400,
+            ':type': 'SCHEDQUOTA',
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  #decodeLogCursor(
+    cursor: string,
+    partition: string,
+    scheduleId: string | undefined,
+  ): Record<string, unknown> {
+    let key: unknown;
+    try {
+      key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    } catch {
+      key = null;
+    }
+    const record = key as Record<string, unknown> | null;
+    const valid =
+      record !== null &&
+      typeof record === 'object' &&
+      Object.values(record).every((part) => typeof part === 'string') &&
+      (scheduleId === undefined
+        ? record.PK === partition &&
+          String(record.SK).startsWith(LOG_PREFIX) &&
+          Object.keys(record).length === 2
+        : record.GSI1PK === partition &&
+          String(record.SK).startsWith(LOG_PREFIX) &&
+          record.PK === partition.slice(0, partition.indexOf('#SCHEDLOG#')) &&
+          Object.keys(record).length === 4);
+    if (!valid)
+      throw new ValidationError('Invalid cursor', [
+        { path: 'cursor', message: 'not a cursor of this listing' },
+      ]);
+    return record as Record<string, unknown>;
+  }
+
+  async #auditChange(
+    domain: TenantContext,
+    caller: Caller,
+    action: string,
+    schedule: Schedule,
+  ): Promise<void> {
+    await this.#audit.record(domain, {
+      actor: { username: caller.username, via: caller.via },
+      action,
+      target: `schedule:${schedule.id}`,
+      details: {
+        name: schedule.name,
+        skillId: schedule.skillId,
+        timing: schedule.timing,
+        timezone: schedule.timezone,
+        state: schedule.state,
+        owner: schedule.owner,
+        revision: schedule.revision,
+      },
+    });
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The data-relay function: answers the `ctx.data` calls script workers relay to it (a direct
+ * invocation, `{ action: 'data', grant, call }`, allowed only to the script worker). It holds table
+ * access and the jobs key, verifies the run's data grant and serves only its tenant's partition and
+ * the collections it names (see core/data/relay.ts). Wiring only.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { AuditLog } from '../core/audit/chain.ts';
+import { Collections } from '../core/data/collections.ts';
+import { Records } from '../core/data/records.ts';
+import { type DataRelayPorts, type DataReply, relayDataCall } from '../core/data/relay.ts';
+import { tableFromEnv } from '../core/db.ts';
+import { executionStatusOf, TERMINAL } from '../core/executions/executions.ts';
+import { messageSignerFromEnv } from '../core/messages/keys.ts';
+import { tenantContext } from '../core/tenancy/hosts.ts';
+
+const logger = new Logger({ serviceName: 'data-relay' });
+const table = tableFromEnv();
+const signer = await messageSignerFromEnv(['jobs']);
+
+const ports: DataRelayPorts = {
+  signer,
+  collections: new Collections({ table, audit: new AuditLog({ table }) }),
+  records: new Records({ table }),
+  tenant: (tenantId) => tenantContext(table, tenantId),
+  async runIsLive(domain, executionId) {
+    const status = await executionStatusOf(table, domain, executionId);
+    return status !== null && !TERMINAL.has(status);
+  },
+  log: (level, message, fields) => logger[level](message, fields),
+};
+
+export const handler = middy<unknown, DataReply, Error, Context>().handler(async (event) =>
+  relayDataCall(event, ports),
+);

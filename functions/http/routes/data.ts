@@ -1,0 +1,299 @@
+/**
+ * A tenant's extension data over the API: collections (tenant admins define them; every schema
+ * change is audited), their records (browse by key prefix, read, write with an expected version,
+ * delete) and an NDJSON export. A record's value is answered as the exact JSON text it was stored
+ * with, so numbers a script wrote come back as written.
+ */
+import { z } from 'zod';
+import type { Collection } from '../../core/data/collections.ts';
+import { MAX_PAGE, type StoredRecord, valueIssues } from '../../core/data/records.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { NEXT_CURSOR_HEADER } from '../../core/headers.ts';
+import type { Core } from '../../core/platform.ts';
+import type { TenantContext } from '../../core/tenancy/domain.ts';
+import { type Route, route } from '../router.ts';
+import { jsonSchemaField, tenantOf } from './domains.ts';
+
+/** Records per export page, and the bytes of record JSON one page carries at most. */
+export const EXPORT_PAGE = MAX_PAGE;
+export const EXPORT_PAGE_BYTES = 4 * 1024 * 1024;
+
+const keyRule = z.strictObject({
+  field: z.string().min(1).max(64).optional(),
+  schema: jsonSchemaField.optional(),
+});
+
+const collectionBody = z.strictObject({
+  name: z.string().min(1).max(63),
+  description: z.string().max(500).optional(),
+  schema: jsonSchemaField,
+  key: keyRule.optional(),
+});
+
+const collectionUpdateBody = z.strictObject({
+  description: z.string().max(500).optional(),
+  schema: jsonSchemaField,
+  key: keyRule.optional(),
+  revision: z.number().int().min(1).optional(),
+});
+
+const recordBody = z.strictObject({
+  value: z.unknown(),
+  expectedVersion: z.number().int().min(0).optional(),
+});
+
+function versionQuery(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const version = Number(raw);
+  if (!/^\d{1,15}$/.test(raw) || !Number.isSafeInteger(version)) {
+    throw new ValidationError('Invalid expectedVersion', [
+      { path: 'expectedVersion', message: 'a whole number' },
+    ]);
+  }
+  return version;
+}
+
+function limitQuery(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const limit = Number(raw);
+  if (!/^\d{1,3}$/.test(raw) || limit < 1 || limit > MAX_PAGE) {
+    throw new ValidationError('Invalid limit', [{ path: 'limit', message: `1 to ${MAX_PAGE}` }]);
+  }
+  return limit;
+}
+
+/** A record as JSON text, its value inserted verbatim. */
+async function recordText(
+  domain: TenantContext,
+  collection: Collection,
+  record: StoredRecord,
+): Promise<string> {
+  let matches = true;
+  try {
+    matches = (await valueIssues(domain, collection, record.key, JSON.parse(record.json))).length === 0;
+  } catch {
+    matches = false;
+  }
+  const head = JSON.stringify({
+    key: record.key,
+    version: record.version,
+    bytes: record.bytes,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    updatedBy: record.updatedBy,
+    matchesSchema: matches,
+  });
+  return `${head.slice(0, -1)},"value":${record.json}}`;
+}
+
+export function dataRoutes(core: Core): Route[] {
+  const collection = (domain: TenantContext, name: string | undefined) =>
+    core.collections.get(domain, name ?? '');
+  return [
+    route({
+      method: 'GET',
+      path: '/api/data/collections',
+      auth: 'caller',
+      permission: 'data:read',
+      handle: async ({ domain }) => {
+        const tenant = tenantOf(domain, 'extension data');
+        const [items, usage] = await Promise.all([
+          core.collections.list(tenant),
+          core.collections.usage(tenant),
+        ]);
+        return { status: 200, body: { items, usage } };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/data/usage',
+      auth: 'caller',
+      permission: 'data:read',
+      handle: async ({ domain }) => ({
+        status: 200,
+        body: await core.collections.usage(tenantOf(domain, 'extension data')),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/data/collections',
+      auth: 'caller',
+      permission: 'data:manage',
+      body: collectionBody,
+      maxBodyBytes: 128 * 1024,
+      handle: async ({ domain, caller, request }) => ({
+        status: 201,
+        body: await core.collections.create(tenantOf(domain, 'extension data'), request.body, caller),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/data/collections/{name}',
+      auth: 'caller',
+      permission: 'data:read',
+      handle: async ({ domain, request }) => ({
+        status: 200,
+        body: await collection(tenantOf(domain, 'extension data'), request.params.name),
+      }),
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/data/collections/{name}',
+      auth: 'caller',
+      permission: 'data:manage',
+      body: collectionUpdateBody,
+      maxBodyBytes: 128 * 1024,
+      handle: async ({ domain, caller, request }) => {
+        const { revision, ...definition } = request.body;
+        return {
+          status: 200,
+          body: await core.collections.update(
+            tenantOf(domain, 'extension data'),
+            request.params.name ?? '',
+            definition,
+            caller,
+            revision,
+          ),
+        };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/data/collections/{name}',
+      auth: 'caller',
+      permission: 'data:manage',
+      handle: async ({ domain, caller, request }) => {
+        await core.collections.remove(tenantOf(domain, 'extension data'), request.params.name ?? '', caller);
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/data/collections/{name}/records',
+      auth: 'caller',
+      permission: 'data:read',
+      handle: async ({ domain, request }) => {
+        const tenant = tenantOf(domain, 'extension data');
+        const found = await collection(tenant, request.params.name);
+        const limit = limitQuery(request.query.limit);
+        const page = await core.records.query(tenant, found, {
+          ...(request.query.prefix === undefined ? {} : { prefix: request.query.prefix }),
+          ...(limit === undefined ? {} : { limit }),
+          ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
+          maxBytes: EXPORT_PAGE_BYTES,
+        });
+        const items = (await Promise.all(page.items.map((record) => recordText(tenant, found, record)))).join(
+          ',',
+        );
+        const cursor = page.cursor === undefined ? '' : `,"cursor":${JSON.stringify(page.cursor)}`;
+        return {
+          status: 200,
+          raw: { contentType: 'application/json', text: `{"items":[${items}]${cursor}}` },
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/data/collections/{name}/export',
+      auth: 'caller',
+      permission: 'data:read',
+      handle: async ({ domain, request }) => {
+        const tenant = tenantOf(domain, 'extension data');
+        const found = await collection(tenant, request.params.name);
+        const page = await core.records.query(tenant, found, {
+          limit: EXPORT_PAGE,
+          ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
+          maxBytes: EXPORT_PAGE_BYTES,
+        });
+        const lines = (
+          await Promise.all(page.items.map(async (record) => `${await recordText(tenant, found, record)}\n`))
+        ).join('');
+        return {
+          status: 200,
+          raw: { contentType: 'application/x-ndjson', text: lines },
+          headers: {
+            'content-disposition': `attachment; filename="${found.name}.ndjson"`,
+            ...(page.cursor === undefined ? {} : { [NEXT_CURSOR_HEADER]: page.cursor }),
+          },
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/data/collections/{name}/records/{key}',
+      auth: 'caller',
+      permission: 'data:read',
+      handle: async ({ domain, request }) => {
+        const tenant = tenantOf(domain, 'extension data');
+        const found = await collection(tenant, request.params.name);
+        const record = await core.records.get(tenant, found, request.params.key ?? '');
+        if (record === null) {
+          throw new NotFoundError(`No record ${request.params.key} in ${found.name}`);
+        }
+        return {
+          status: 200,
+          raw: { contentType: 'application/json', text: await recordText(tenant, found, record) },
+        };
+      },
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/data/collections/{name}/records/{key}',
+      auth: 'caller',
+      permission: 'data:manage',
+      body: recordBody,
+      maxBodyBytes: 1024 * 1024,
+      handle: async ({ domain, caller, request }) => {
+        const tenant = tenantOf(domain, 'extension data');
+        const found = await collection(tenant, request.params.name);
+        const key = request.params.key ?? '';
+        const record = await core.records.put(
+          tenant,
+          found,
+          key,
+          JSON.stringify(request.body.value ?? null),
+          {
+            by: caller.username,
+            ...(request.body.expectedVersion === undefined
+              ? {}
+              : { expectedVersion: request.body.expectedVersion }),
+          },
+        );
+        await core.audit.record(tenant, {
+          actor: { username: caller.username, via: caller.via },
+          action: 'data.record.written',
+          target: `record:${found.name}/${key}`,
+          details: { version: record.version, bytes: record.bytes },
+        });
+        return {
+          status: record.version === 1 ? 201 : 200,
+          raw: { contentType: 'application/json', text: await recordText(tenant, found, record) },
+        };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/data/collections/{name}/records/{key}',
+      auth: 'caller',
+      permission: 'data:manage',
+      handle: async ({ domain, caller, request }) => {
+        const tenant = tenantOf(domain, 'extension data');
+        const found = await collection(tenant, request.params.name);
+        const key = request.params.key ?? '';
+        const expectedVersion = versionQuery(request.query.expectedVersion);
+        const deleted = await core.records.delete(tenant, found, key, {
+          ...(expectedVersion === undefined ? {} : { expectedVersion }),
+        });
+        if (!deleted) {
+          throw new NotFoundError(`No record ${key} in ${found.name}`);
+        }
+        await core.audit.record(tenant, {
+          actor: { username: caller.username, via: caller.via },
+          action: 'data.record.deleted',
+          target: `record:${found.name}/${key}`,
+        });
+        return { status: 204 };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,192 @@
+/**
+ * Tenant schedules over the API: schedule a Skill (cron, rate or once, in a time zone, with a fixed
+ * input), pause, resume, edit, delete, fire now; the fire log per schedule and per tenant, paged,
+ * newest first. Anyone who may schedule sees their own schedules; `schedule:read` sees all, and
+ * `schedule:manage` changes anyone's.
+ */
+import { z } from 'zod';
+import { ForbiddenError } from '../../core/errors.ts';
+import type { Caller } from '../../core/identity/caller.ts';
+import { pageSize } from '../../core/pagination.ts';
+import type { Core } from '../../core/platform.ts';
+import type { Schedule } from '../../core/schedules/schedules.ts';
+import { MAX_RATE, RATE_UNITS } from '../../core/schedules/timing.ts';
+import { type Route, route } from '../router.ts';
+import { tenantOf } from './domains.ts';
+
+const timing = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('cron'), expression: z.string().min(1).max(200) }),
+  z.strictObject({
+    kind: z.literal('rate'),
+    every: z.number().int().min(1).max(MAX_RATE),
+    unit: z.enum(RATE_UNITS),
+  }),
+  z.strictObject({ kind: z.literal('once'), at: z.string().min(1).max(40) }),
+]);
+
+const scheduleBody = z.strictObject({
+  name: z.string().trim().min(1).max(120),
+  description: z.string().max(1000).optional(),
+  skillId: z.string().min(1).max(64),
+  input: z.unknown(),
+  timing,
+  timezone: z.string().min(1).max(64).optional(),
+  enabled: z.boolean().optional(),
+});
+
+const scheduleUpdateBody = scheduleBody.extend({ revision: z.number().int().min(1).optional() });
+
+const SCHEDULE_PERMISSIONS = ['schedule:read', 'schedule:create', 'schedule:manage'] as const;
+
+function requireAny(caller: Caller): void {
+  if (!SCHEDULE_PERMISSIONS.some((permission) => caller.permissions.has(permission))) {
+    throw new ForbiddenError(
+      'Schedules need one of the permissions schedule:read, schedule:create or schedule:manage',
+      {
+        extra: { permission: 'schedule:read' },
+      },
+    );
+  }
+}
+
+export function scheduleRoutes(core: Core): Route[] {
+  const view = (schedule: Schedule) => ({ ...schedule, upcoming: core.schedules.upcoming(schedule) });
+  return [
+    route({
+      method: 'GET',
+      path: '/api/schedules',
+      auth: 'caller',
+      handle: async ({ domain, caller }) => {
+        requireAny(caller);
+        const items = await core.schedules.list(tenantOf(domain, 'schedules'), caller);
+        return { status: 200, body: { items: items.map(view) } };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/schedules',
+      auth: 'caller',
+      permission: 'schedule:create',
+      body: scheduleBody,
+      maxBodyBytes: 128 * 1024,
+      handle: async ({ domain, caller, request }) => {
+        const schedule = await core.schedules.create(tenantOf(domain, 'schedules'), caller, request.body);
+        return { status: 201, body: view(schedule), headers: { location: `/api/schedules/${schedule.id}` } };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/schedules/{id}',
+      auth: 'caller',
+      handle: async ({ domain, caller, request }) => {
+        requireAny(caller);
+        return {
+          status: 200,
+          body: view(
+            await core.schedules.get(tenantOf(domain, 'schedules'), caller, request.params.id ?? ''),
+          ),
+        };
+      },
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/schedules/{id}',
+      auth: 'caller',
+      permission: 'schedule:create',
+      body: scheduleUpdateBody,
+      maxBodyBytes: 128 * 1024,
+      handle: async ({ domain, caller, request }) => {
+        const { revision, ...input } = request.body;
+        const schedule = await core.schedules.update(
+          tenantOf(domain, 'schedules'),
+          caller,
+          request.params.id ?? '',
+          input,
+          revision,
+        );
+        return { status: 200, body: view(schedule) };
+      },
+    }),
+    ...(['pause', 'resume'] as const).map((action) =>
+      route({
+        method: 'POST',
+        path: `/api/schedules/{id}/${action}`,
+        auth: 'caller',
+        handle: async ({ domain, caller, request }) => {
+          requireAny(caller);
+          const schedule = await core.schedules.setEnabled(
+            tenantOf(domain, 'schedules'),
+            caller,
+            request.params.id ?? '',
+            action === 'resume',
+          );
+          return { status: 200, body: view(schedule) };
+        },
+      }),
+    ),
+    route({
+      method: 'POST',
+      path: '/api/schedules/{id}/fire',
+      auth: 'caller',
+      handle: async ({ domain, caller, request }) => {
+        requireAny(caller);
+        const tenant = tenantOf(domain, 'schedules');
+        const schedule = await core.schedules.get(tenant, caller, request.params.id ?? '');
+        if (!caller.permissions.has('schedule:manage') && schedule.owner !== caller.username) {
+          throw new ForbiddenError('Only the owner or a schedule manager may fire it');
+        }
+        const now = new Date(Math.floor(core.now().getTime() / 1000) * 1000);
+        const fired = await core.schedules.fire({
+          tenantId: tenant.tenant.id,
+          scheduleId: schedule.id,
+          scheduledTime: now.toISOString(),
+          trigger: 'manual',
+        });
+        return fired.result === 'logged'
+          ? { status: 200, body: fired.entry }
+          : { status: 409, body: { result: fired.result } };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/schedules/{id}',
+      auth: 'caller',
+      handle: async ({ domain, caller, request }) => {
+        requireAny(caller);
+        await core.schedules.remove(tenantOf(domain, 'schedules'), caller, request.params.id ?? '');
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/schedules/{id}/logs',
+      auth: 'caller',
+      handle: async ({ domain, caller, request }) => {
+        requireAny(caller);
+        return {
+          status: 200,
+          body: await core.schedules.logs(tenantOf(domain, 'schedules'), caller, {
+            scheduleId: request.params.id ?? '',
+            limit: pageSize(request.query.limit),
+            ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
+          }),
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/schedule-logs',
+      auth: 'caller',
+      handle: async ({ domain, caller, request }) => {
+        requireAny(caller);
+        return {
+          status: 200,
+          body: await core.schedules.logs(tenantOf(domain, 'schedules'), caller, {
+            limit: pageSize(request.query.limit),
+            ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
+          }),
+        };
+      },
+    }),
+  ];
+}

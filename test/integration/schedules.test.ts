@@ -1,0 +1,410 @@
+/**
+ * Issue 17, tenant schedules through the real local platform with its ticker running: a schedule at
+ * rate 1 minute fires on time and leaves a run and a log entry; a paused one does not; a fire is
+ * requested as the owner through admission — skipped (and logged why) when the tenant is suspended,
+ * the owner lost the permission or was disabled; fires missed during downtime follow the policy
+ * (logged as missed, not run); logs page per schedule and per tenant; bad input is a clear 422; a
+ * fire event that does not verify is refused.
+ */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableFromEnv } from '../../functions/core/db.ts';
+import { dueEntry, scheduleKey } from '../../functions/core/schedules/keys.ts';
+import { fireEvent } from '../../functions/core/schedules/scheduler-port.ts';
+import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
+import { tenantContext } from '../../functions/core/tenancy/hosts.ts';
+import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
+import { call } from '../support/http.ts';
+import { expectProblem, HOSTS } from '../support/platform.ts';
+import { FINISHED, unique } from '../support/runs.ts';
+
+const PASSWORD = 'schedules-test-password';
+const ECHO = 'def main(inputs, ctx):\n    return {"echo": inputs.get("n"), "execution": ctx.execution_id}\n';
+
+describe('tenant schedules', { timeout: 150_000 }, () => {
+  let platform: LocalPlatform;
+  let tokens: Record<string, string>;
+  let acmeSkill: string;
+  let globexSkill: string;
+  let everyMinute: { id: string; createdAt: string; nextFireAt: string };
+  let paused: { id: string };
+  const table = () => tableFromEnv();
+
+  const api = (host: string, token: string, method: string, path: string, body?: unknown) =>
+    call(platform.url, { host, token, method, path, ...(body === undefined ? {} : { body }) });
+
+  async function login(host: string, username: string, password = PASSWORD): Promise<string> {
+    const response = await call(platform.url, {
+      host,
+      path: '/api/auth/login',
+      method: 'POST',
+      body: { username, password },
+    });
+    expect(response.status, response.text).toBe(200);
+    return String(response.body.token);
+  }
+
+  async function skill(host: string, token: string): Promise<string> {
+    const script = await api(host, token, 'POST', '/api/assets/scripts', {
+      name: unique('echo'),
+      source: ECHO,
+    });
+    expect(script.status, script.text).toBe(201);
+    const created = await api(host, token, 'POST', '/api/skills', {
+      name: unique('echo'),
+      inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+      outputSchema: {},
+      risk: 'low',
+      asset: { kind: 'python-script', id: script.body.id, version: 'active' },
+    });
+    expect(created.status, created.text).toBe(201);
+    return String(created.body.id);
+  }
+
+  async function schedule(host: string, token: string, body: Record<string, unknown>) {
+    const created = await api(host, token, 'POST', '/api/schedules', {
+      name: unique('schedule'),
+      input: { n: 1 },
+      timing: { kind: 'rate', every: 1, unit: 'minutes' },
+      ...body,
+    });
+    expect(created.status, created.text).toBe(201);
+    return created.body;
+  }
+
+  async function logs(host: string, token: string, id: string) {
+    const page = await api(host, token, 'GET', `/api/schedules/${id}/logs`);
+    expect(page.status, page.text).toBe(200);
+    return page.body.items as Record<string, unknown>[];
+  }
+
+  /** Fires one schedule as the ticker would at its due time (without firing any other). */
+  async function fire(tenantId: string, id: string, scheduledTime: string) {
+    return platform.invoke('schedule-fire', fireEvent(platform.signer, tenantId, id, scheduledTime));
+  }
+
+  async function waitForRun(host: string, token: string, id: string) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const run = await api(host, token, 'GET', `/api/executions/${id}`);
+      if (FINISHED.includes(run.body.status)) return run.body;
+      if (Date.now() > deadline) throw new Error(`run ${id} did not finish`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  beforeAll(async () => {
+    platform = await startLocalPlatform({
+      port: 0,
+      dataDir: null,
+      demoPassword: PASSWORD,
+      log: () => undefined,
+    });
+    tokens = {
+      alice: await login(HOSTS.acme, 'alice'),
+      bob: await login(HOSTS.acme, 'bob'),
+      gina: await login(HOSTS.globex, 'gina'),
+      admin: await login(HOSTS.admin, 'admin'),
+    };
+    acmeSkill = await skill(HOSTS.acme, tokens.alice as string);
+    globexSkill = await skill(HOSTS.globex, tokens.gina as string);
+    // The schedule the last test watches fire on its own, and one that must never fire.
+    everyMinute = await schedule(HOSTS.acme, tokens.bob as string, { skillId: acmeSkill, input: { n: 60 } });
+    paused = await schedule(HOSTS.acme, tokens.bob as string, { skillId: acmeSkill, enabled: false });
+  }, 150_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it('refuses bad schedules with problem+json naming the field', async () => {
+    const bob = tokens.bob as string;
+    const base = { name: 'x', skillId: acmeSkill, input: { n: 1 } };
+    for (const [body, path] of [
+      [{ ...base, timing: { kind: 'cron', expression: '0 9 * *' } }, 'timing.expression'],
+      [{ ...base, timing: { kind: 'cron', expression: '61 9 * * *' } }, 'timing.expression'],
+      [{ ...base, timing: { kind: 'cron', expression: '0 9 1 * MON' } }, 'timing.expression'],
+      [{ ...base, timing: { kind: 'cron', expression: '0 9 * * *' }, timezone: 'Mars/Olympus' }, 'timezone'],
+      [{ ...base, timing: { kind: 'once', at: '2001-01-01T00:00' } }, 'timing.at'],
+      [{ ...base, timing: { kind: 'once', at: 'tomorrow' } }, 'timing.at'],
+      [{ ...base, timing: { kind: 'rate', every: 0, unit: 'minutes' } }, 'timing.every'],
+      [
+        { ...base, skillId: 'skl-000000000000', timing: { kind: 'rate', every: 5, unit: 'minutes' } },
+        'skillId',
+      ],
+      [{ ...base, input: { n: 'one' }, timing: { kind: 'rate', every: 5, unit: 'minutes' } }, 'input.n'],
+      [{ ...base, input: [1], timing: { kind: 'rate', every: 5, unit: 'minutes' } }, 'input'],
+    ] as const) {
+      const refused = await api(HOSTS.acme, bob, 'POST', '/api/schedules', body);
+      expectProblem(refused, 422, JSON.stringify(body));
+      expect(
+        refused.body.errors.map((error: { path: string }) => error.path).join(','),
+        refused.text,
+      ).toContain(path);
+    }
+    // A viewer may read schedules but not make one.
+    const viewer = await api(HOSTS.acme, tokens.alice as string, 'POST', '/api/users', {
+      username: 'vera',
+      password: 'vera-password-1',
+      roles: ['viewer'],
+    });
+    expect(viewer.status, viewer.text).toBe(201);
+    const vera = await login(HOSTS.acme, 'vera', 'vera-password-1');
+    expectProblem(
+      await api(HOSTS.acme, vera, 'POST', '/api/schedules', {
+        ...base,
+        timing: { kind: 'rate', every: 5, unit: 'minutes' },
+      }),
+      403,
+    );
+    expect((await api(HOSTS.acme, vera, 'GET', '/api/schedules')).body.items.length).toBeGreaterThanOrEqual(
+      2,
+    );
+    // Another tenant's schedule is not found from here.
+    expectProblem(
+      await api(HOSTS.globex, tokens.gina as string, 'GET', `/api/schedules/${everyMinute.id}`),
+      404,
+    );
+  });
+
+  it('shows the next fire times, in the schedule’s time zone', async () => {
+    const cron = await schedule(HOSTS.acme, tokens.bob as string, {
+      skillId: acmeSkill,
+      timing: { kind: 'cron', expression: '30 9 * * MON-FRI' },
+      timezone: 'Europe/Paris',
+    });
+    expect(cron.upcoming).toHaveLength(5);
+    for (const time of cron.upcoming as string[]) {
+      const local = new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Europe/Paris',
+        weekday: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+      }).format(new Date(time));
+      expect(local).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 09:30$/);
+    }
+    expect(cron.nextFireAt).toBe(cron.upcoming[0]);
+    const pausedView = await api(HOSTS.acme, tokens.bob as string, 'GET', `/api/schedules/${paused.id}`);
+    expect(pausedView.body).toMatchObject({ state: 'paused', upcoming: [] });
+    expect(pausedView.body.nextFireAt).toBeUndefined();
+  });
+
+  it('skips, and logs why, a fire whose tenant is suspended', async () => {
+    const gina = tokens.gina as string;
+    const created = await schedule(HOSTS.globex, gina, { skillId: globexSkill });
+    const suspend = await api(HOSTS.admin, tokens.admin as string, 'PATCH', '/api/tenants/globex', {
+      status: 'suspended',
+    });
+    expect(suspend.status, suspend.text).toBe(200);
+    try {
+      await fire('globex', created.id, created.nextFireAt);
+      const entries = await logs(HOSTS.globex, gina, created.id);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({
+        outcome: 'skipped',
+        reason: 'tenant-suspended',
+        scheduledTime: created.nextFireAt,
+      });
+      expect(entries[0]?.executionId).toBeUndefined();
+      const runs = await api(HOSTS.globex, gina, 'GET', '/api/executions');
+      expect(runs.body.items.filter((run: { skillId: string }) => run.skillId === globexSkill)).toHaveLength(
+        0,
+      );
+      // It goes on: the next fire time moved past the skipped one.
+      const after = await api(HOSTS.globex, gina, 'GET', `/api/schedules/${created.id}`);
+      expect(Date.parse(after.body.nextFireAt)).toBeGreaterThan(Date.parse(created.nextFireAt));
+    } finally {
+      await api(HOSTS.admin, tokens.admin as string, 'PATCH', '/api/tenants/globex', { status: 'active' });
+    }
+  });
+
+  it('runs as the owner: skipped once the owner lost skill:run or was disabled', async () => {
+    const alice = tokens.alice as string;
+    await api(HOSTS.acme, alice, 'POST', '/api/users', {
+      username: 'carol',
+      password: 'carol-password-1',
+      roles: ['operator'],
+    });
+    const carol = await login(HOSTS.acme, 'carol', 'carol-password-1');
+    const created = await schedule(HOSTS.acme, carol, { skillId: acmeSkill });
+    expect(created.owner).toBe('carol');
+    expect((await api(HOSTS.acme, alice, 'PATCH', '/api/users/carol', { roles: ['viewer'] })).status).toBe(
+      200,
+    );
+    await fire('acme', created.id, created.nextFireAt);
+    const [lost] = await logs(HOSTS.acme, alice, created.id);
+    expect(lost).toMatchObject({ outcome: 'skipped', reason: 'permission-lost', owner: 'carol' });
+
+    expect(
+      (await api(HOSTS.acme, alice, 'PATCH', '/api/users/carol', { roles: ['operator'], disabled: true }))
+        .status,
+    ).toBe(200);
+    const next = (await api(HOSTS.acme, alice, 'GET', `/api/schedules/${created.id}`)).body.nextFireAt;
+    await fire('acme', created.id, next);
+    const [disabled] = await logs(HOSTS.acme, alice, created.id);
+    expect(disabled).toMatchObject({ outcome: 'skipped', reason: 'owner-disabled' });
+
+    // An admin who edits it becomes its owner, and its fires run (as the admin).
+    const edited = await api(HOSTS.acme, alice, 'PUT', `/api/schedules/${created.id}`, {
+      name: created.name,
+      skillId: acmeSkill,
+      input: { n: 7 },
+      timing: { kind: 'rate', every: 1, unit: 'minutes' },
+    });
+    expect(edited.body).toMatchObject({ owner: 'alice', revision: 2 });
+    const fired = await api(HOSTS.acme, alice, 'POST', `/api/schedules/${created.id}/fire`);
+    expect(fired.status, fired.text).toBe(200);
+    expect(fired.body).toMatchObject({ outcome: 'ran', trigger: 'manual', owner: 'alice' });
+    const run = await waitForRun(HOSTS.acme, alice, fired.body.executionId);
+    expect(run).toMatchObject({ status: 'succeeded', requestedBy: 'alice', schedule: { id: created.id } });
+    expect(run.output.echo).toBe(7);
+  });
+
+  it('follows the missed-fire policy after downtime: late occurrences are logged as missed, not run', async () => {
+    const alice = tokens.alice as string;
+    const created = await schedule(HOSTS.acme, alice, { skillId: acmeSkill });
+    // As if the platform had been down for twenty minutes: the schedule's clock is set back.
+    const domain = (await tenantContext(table(), 'acme')) as TenantContext;
+    const anchor = new Date(Date.now() - 20.5 * 60_000);
+    const due = new Date(anchor.getTime() + 60_000).toISOString();
+    await table().client.send(
+      new UpdateCommand({
+        TableName: table().name,
+        Key: scheduleKey(domain, created.id),
+        UpdateExpression: 'SET anchorAt = :anchor, nextFireAt = :due, GSI2PK = :pk, GSI2SK = :sk',
+        ExpressionAttributeValues: {
+          ':anchor': anchor.toISOString(),
+          ':due': due,
+          ':pk': dueEntry(domain, created.id, due).GSI2PK,
+          ':sk': dueEntry(domain, created.id, due).GSI2SK,
+        },
+      }),
+    );
+    await platform.tickTenantSchedules();
+    const entries = await logs(HOSTS.acme, alice, created.id);
+    expect(entries).toHaveLength(1);
+    const [missed] = entries;
+    expect(missed).toMatchObject({ outcome: 'skipped', reason: 'missed', scheduledTime: due });
+    expect((missed?.missed as { count: number } | undefined)?.count).toBeGreaterThanOrEqual(19);
+    expect(missed?.executionId).toBeUndefined();
+    const after = await api(HOSTS.acme, alice, 'GET', `/api/schedules/${created.id}`);
+    expect(Date.parse(after.body.nextFireAt)).toBeGreaterThan(Date.now());
+    // A second pass finds nothing due: one entry, no run.
+    await platform.tickTenantSchedules();
+    expect(await logs(HOSTS.acme, alice, created.id)).toHaveLength(1);
+  });
+
+  it('pages the log per schedule and per tenant, and refuses a cursor it did not issue', async () => {
+    const alice = tokens.alice as string;
+    const created = await schedule(HOSTS.acme, alice, { skillId: acmeSkill });
+    for (let index = 0; index < 3; index++) {
+      // Manual fires are one per second.
+      const fired = await api(HOSTS.acme, alice, 'POST', `/api/schedules/${created.id}/fire`);
+      expect(fired.status, fired.text).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 1050));
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await api(
+        HOSTS.acme,
+        alice,
+        'GET',
+        `/api/schedules/${created.id}/logs?limit=1${cursor === undefined ? '' : `&cursor=${cursor}`}`,
+      );
+      expect(page.status, page.text).toBe(200);
+      seen.push(...page.body.items.map((entry: { scheduledTime: string }) => entry.scheduledTime));
+      cursor = page.body.cursor;
+    } while (cursor !== undefined);
+    expect(seen).toHaveLength(3);
+    expect([...seen].sort().reverse()).toEqual(seen);
+
+    const tenantPage = await api(HOSTS.acme, alice, 'GET', '/api/schedule-logs?limit=2');
+    expect(tenantPage.body.items).toHaveLength(2);
+    const next = await api(
+      HOSTS.acme,
+      alice,
+      'GET',
+      `/api/schedule-logs?limit=2&cursor=${tenantPage.body.cursor}`,
+    );
+    expect(next.status).toBe(200);
+    // The tenant's cursor is not one of this schedule's, nor another tenant's.
+    expectProblem(
+      await api(
+        HOSTS.acme,
+        alice,
+        'GET',
+        `/api/schedules/${created.id}/logs?cursor=${tenantPage.body.cursor}`,
+      ),
+      422,
+    );
+    expectProblem(
+      await api(
+        HOSTS.globex,
+        tokens.gina as string,
+        'GET',
+        `/api/schedule-logs?cursor=${tenantPage.body.cursor}`,
+      ),
+      422,
+    );
+  });
+
+  it('refuses a fire event that does not verify, and ignores one for a schedule that is gone', async () => {
+    const forged = { ...fireEvent(platform.signer, 'acme', everyMinute.id, new Date().toISOString()) };
+    const tampered = await platform.invoke('schedule-fire', {
+      ...forged,
+      schedule: { body: forged.schedule.body.replace('acme', 'globex'), mac: forged.schedule.mac },
+    });
+    expect(tampered).toEqual({ result: 'refused' });
+    expect(
+      await platform.invoke('schedule-fire', {
+        ...forged,
+        schedule: { body: forged.schedule.body, mac: 'v1.x' },
+      }),
+    ).toEqual({
+      result: 'refused',
+    });
+    expect(
+      await platform.invoke(
+        'schedule-fire',
+        fireEvent(platform.signer, 'acme', 'sch-000000000000', new Date().toISOString()),
+      ),
+    ).toEqual({ result: 'unknown' });
+    // Too early (a fire for a time far ahead) is not run.
+    expect(
+      await platform.invoke(
+        'schedule-fire',
+        fireEvent(platform.signer, 'acme', everyMinute.id, new Date(Date.now() + 3_600_000).toISOString()),
+      ),
+    ).toEqual({ result: 'early' });
+  });
+
+  it('a schedule at rate 1 minute fires on time and leaves a run and a log; a paused one does not', async () => {
+    const bob = tokens.bob as string;
+    const due = Date.parse(everyMinute.nextFireAt);
+    expect(due - Date.parse(everyMinute.createdAt)).toBe(60_000);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now() + 3_000)));
+    const entries = await logs(HOSTS.acme, bob, everyMinute.id);
+    expect(entries, JSON.stringify(entries)).toHaveLength(1);
+    const [entry] = entries;
+    expect(entry).toMatchObject({
+      outcome: 'ran',
+      trigger: 'schedule',
+      scheduledTime: everyMinute.nextFireAt,
+      owner: 'bob',
+    });
+    const late = Date.parse(String(entry?.firedAt)) - due;
+    expect(late).toBeGreaterThanOrEqual(0);
+    expect(late).toBeLessThan(2_500);
+    const run = await waitForRun(HOSTS.acme, bob, String(entry?.executionId));
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      output: { echo: 60 },
+      requestedBy: 'bob',
+      schedule: { id: everyMinute.id },
+    });
+    expect(await logs(HOSTS.acme, bob, paused.id)).toHaveLength(0);
+    const pausedView = await api(HOSTS.acme, bob, 'GET', `/api/schedules/${paused.id}`);
+    expect(pausedView.body.lastFireAt).toBeUndefined();
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * Helpers for suites that run tenant scripts through the real platform: make a script and a Skill
+ * bound to it (as a tenant admin), request a run and wait until it ends.
+ */
+import { expect } from 'vitest';
+import type { TestResponse } from './http.ts';
+import type { TestPlatform } from './platform.ts';
+
+export const FINISHED = ['succeeded', 'failed', 'timed_out', 'rejected', 'cancelled'];
+
+export function unique(prefix: string): string {
+  return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+export interface Runner {
+  skill(source: string, extra?: Record<string, unknown>): Promise<string>;
+  request(skillId: string, input?: unknown): Promise<string>;
+  wait(executionId: string): Promise<TestResponse['body']>;
+  run(skillId: string, input?: unknown): Promise<TestResponse['body']>;
+}
+
+/** A runner on `host`: `admin` makes scripts and Skills, `user` runs them. */
+export function runner(test: TestPlatform, host: string, admin: string, user: string = admin): Runner {
+  const api = (token: string, method: string, path: string, body?: unknown) =>
+    test.send({ host, token, method, path, ...(body === undefined ? {} : { body }) });
+  const self: Runner = {
+    async skill(source, extra = {}) {
+      const script = await api(admin, 'POST', '/api/assets/scripts', { name: unique('script'), source });
+      expect(script.status, script.text).toBe(201);
+      const skill = await api(admin, 'POST', '/api/skills', {
+        name: unique('skill'),
+        inputSchema: { type: 'object' },
+        outputSchema: {},
+        risk: 'low',
+        asset: { kind: 'python-script', id: script.body.id, version: 'active' },
+        limits: { timeoutSeconds: 60 },
+        ...extra,
+      });
+      expect(skill.status, skill.text).toBe(201);
+      return String(skill.body.id);
+    },
+    async request(skillId, input = {}) {
+      const started = await api(user, 'POST', `/api/skills/${skillId}/executions`, { input });
+      expect(started.status, started.text).toBe(202);
+      return String(started.body.id);
+    },
+    async wait(executionId) {
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const current = await api(user, 'GET', `/api/executions/${executionId}`);
+        if (FINISHED.includes(current.body.status)) return current.body;
+        if (Date.now() > deadline) throw new Error(`run ${executionId} did not finish: ${current.text}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async run(skillId, input = {}) {
+      return self.wait(await self.request(skillId, input));
+    },
+  };
+  return self;
+}
