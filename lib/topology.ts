@@ -328,7 +328,7 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     memoryMb: 512,
     timeoutSeconds: 30,
     layers: [],
-    permissions: { ...noPermissions, table: 'readwrite', messageKeys: ['jobs'] },
+    permissions: { ...noPermissions, table: 'readwrite', tableScope: 'tenant', messageKeys: ['jobs'] },
   },
   'schedule-fire': {
     // The target of every tenant schedule (EventBridge Scheduler in AWS, the ticker locally): checks

@@ -15,9 +15,12 @@ import { tableFromEnv } from '../core/db.ts';
 import { executionStatusOf, TERMINAL } from '../core/executions/executions.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { tenantContext } from '../core/tenancy/hosts.ts';
+import { scopeTableClient, tenantClientsFromEnv, withTenantScope } from '../core/tenancy/tenant-scope.ts';
 
 const logger = new Logger({ serviceName: 'data-relay' });
 const table = tableFromEnv();
+// Every table request of a relayed call runs in its grant's tenant scope (that tenant's STS session in AWS).
+scopeTableClient(table.client, tenantClientsFromEnv(process.env));
 const signer = await messageSignerFromEnv(['jobs']);
 
 const ports: DataRelayPorts = {
@@ -30,6 +33,7 @@ const ports: DataRelayPorts = {
     return status !== null && !TERMINAL.has(status);
   },
   log: (level, message, fields) => logger[level](message, fields),
+  inTenant: withTenantScope,
 };
 
 export const handler = middy<unknown, DataReply, Error, Context>().handler(async (event) =>

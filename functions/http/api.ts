@@ -4,7 +4,6 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { STSClient } from '@aws-sdk/client-sts';
 import { LambdaScriptChecker } from '../core/assets/checker.ts';
 import { documentClient, tableFromEnv } from '../core/db.ts';
 import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
@@ -14,7 +13,7 @@ import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
-import { AssumedRoleTenantClients, scopeTableClient } from '../core/tenancy/tenant-scope.ts';
+import { scopeTableClient, tenantClientsFromEnv } from '../core/tenancy/tenant-scope.ts';
 import { authenticateMcpClient } from './mcp-auth.ts';
 import { createApiHandler } from './pipeline.ts';
 import type { Route } from './router.ts';
@@ -77,19 +76,6 @@ function claimsFromEnv(env: NodeJS.ProcessEnv) {
   const endpoint = env[ENV.dynamodbEndpoint];
   const client = documentClient(endpoint === undefined || endpoint === '' ? undefined : endpoint);
   return { claims: new TableJobClaims({ client, name }) };
-}
-
-/** Tenant sessions from STS where the stack gives a tenant-data role (AWS); none locally. */
-function tenantClientsFromEnv(env: NodeJS.ProcessEnv): AssumedRoleTenantClients | undefined {
-  const roleArn = env[ENV.tenantDataRoleArn];
-  if (roleArn === undefined || roleArn === '') return undefined;
-  const stsEndpoint = env[ENV.stsEndpoint];
-  const dynamodbEndpoint = env[ENV.dynamodbEndpoint];
-  return new AssumedRoleTenantClients({
-    sts: new STSClient(stsEndpoint === undefined || stsEndpoint === '' ? {} : { endpoint: stsEndpoint }),
-    roleArn,
-    ...(dynamodbEndpoint === undefined || dynamodbEndpoint === '' ? {} : { dynamodbEndpoint }),
-  });
 }
 
 /** The Python runtime's syntax check, where this function may invoke the worker. */

@@ -115,6 +115,11 @@ export interface DataRelayPorts {
   runIsLive(domain: TenantContext, executionId: string): Promise<boolean>;
   log(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
   readonly now?: () => Date;
+  /**
+   * Runs the table work of a verified grant in its tenant's scope (core/tenancy/tenant-scope.ts: in
+   * AWS, that tenant's own STS session, LeadingKeys-limited). @default run it as it is
+   */
+  inTenant?<T>(tenantId: string, work: () => Promise<T>): Promise<T>;
 }
 
 function refused(type: string, message: string, extra: Record<string, unknown> = {}): DataReply {
@@ -155,13 +160,21 @@ export async function relayDataCall(input: unknown, ports: DataRelayPorts): Prom
       `The collection ${wanted} is not declared by this Skill; a tenant admin adds it to the Skill's collections`,
     );
   }
-  const domain = await ports.tenant(grant.data.tenantId);
+  const verified = grant.data;
+  const inTenant = ports.inTenant?.bind(ports) ?? (<T>(_: string, work: () => Promise<T>) => work());
+  return inTenant(verified.tenantId, () => serve(verified, call.data, ports));
+}
+
+/** A verified grant's call, in its tenant's partition only. */
+async function serve(grant: DataGrant, call: DataCall, ports: DataRelayPorts): Promise<DataReply> {
+  const wanted = call.collection;
+  const domain = await ports.tenant(grant.tenantId);
   if (domain === null) return refused('GrantRefused', "The run's tenant no longer exists");
-  if (!(await ports.runIsLive(domain, grant.data.executionId))) {
+  if (!(await ports.runIsLive(domain, grant.executionId))) {
     ports.log('warn', 'Refused a data call for a run that has finished', {
       securityEvent: 'grant-replayed',
-      tenantId: grant.data.tenantId,
-      executionId: grant.data.executionId,
+      tenantId: grant.tenantId,
+      executionId: grant.executionId,
     });
     return refused('RunFinished', 'The run this grant was issued for has finished');
   }
@@ -170,7 +183,7 @@ export async function relayDataCall(input: unknown, ports: DataRelayPorts): Prom
     return refused('CollectionNotFound', `The collection ${wanted} does not exist (any more)`);
   }
   try {
-    return await perform(domain, collection, call.data, grant.data.executionId, ports.records);
+    return await perform(domain, collection, call, grant.executionId, ports.records);
   } catch (error) {
     if (error instanceof VersionConflictError)
       return refused('VersionConflict', error.message, { currentVersion: error.currentVersion });
@@ -187,8 +200,8 @@ export async function relayDataCall(input: unknown, ports: DataRelayPorts): Prom
     }
     if (error instanceof ExecFabricError) return refused(error.name, error.message);
     ports.log('error', 'Unexpected data relay failure', {
-      tenantId: grant.data.tenantId,
-      executionId: grant.data.executionId,
+      tenantId: grant.tenantId,
+      executionId: grant.executionId,
       error: (error as Error).name,
     });
     return refused('DataError', 'The call failed unexpectedly; it may be retried');

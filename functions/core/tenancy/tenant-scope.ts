@@ -22,7 +22,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -33,6 +33,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ENV } from '../env.ts';
 import { partitionOwner } from '../keys.ts';
 
 const scope = new AsyncLocalStorage<string>();
@@ -292,4 +293,17 @@ export class AssumedRoleTenantClients implements TenantClients {
     }
     return client;
   }
+}
+
+/** Tenant sessions from STS where the stack gives a tenant-data role (AWS); none locally. */
+export function tenantClientsFromEnv(env: NodeJS.ProcessEnv): AssumedRoleTenantClients | undefined {
+  const roleArn = env[ENV.tenantDataRoleArn];
+  if (roleArn === undefined || roleArn === '') return undefined;
+  const stsEndpoint = env[ENV.stsEndpoint];
+  const dynamodbEndpoint = env[ENV.dynamodbEndpoint];
+  return new AssumedRoleTenantClients({
+    sts: new STSClient(stsEndpoint === undefined || stsEndpoint === '' ? {} : { endpoint: stsEndpoint }),
+    roleArn,
+    ...(dynamodbEndpoint === undefined || dynamodbEndpoint === '' ? {} : { dynamodbEndpoint }),
+  });
 }
