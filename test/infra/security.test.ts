@@ -265,25 +265,31 @@ describe('least privilege under a bug', () => {
     });
     expect(statements[0]?.Action).not.toContain('dynamodb:Scan');
     expect(JSON.stringify(statements[0]?.Resource)).toContain('/index/GSI1');
-    // Only the tenant API's role may take a session, tagged with exactly one tenant.
+    // Only the tenant-scoped functions' roles (the tenant API, the data relay) may take a session,
+    // tagged with exactly one tenant.
     const trustDocument = role?.Properties?.AssumeRolePolicyDocument as
       | { Statement?: Record<string, unknown>[] }
       | undefined;
     const trust = trustDocument?.Statement;
-    expect(trust).toEqual([
-      expect.objectContaining({
-        Action: ['sts:AssumeRole', 'sts:TagSession'],
-        Principal: {
-          AWS: {
-            'Fn::GetAtt': [logicalId(synth.stack, synth.stack.functions.byName['tenant-api'].role), 'Arn'],
-          },
-        },
-        Condition: {
-          StringLike: { 'aws:RequestTag/tenant': '?*' },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': ['tenant'] },
-        },
-      }),
-    ]);
+    const scoped = allFunctions.filter((name) => functions[name].permissions.tableScope === 'tenant');
+    expect(scoped.sort()).toEqual(['data-relay', 'tenant-api']);
+    expect(trust).toHaveLength(scoped.length);
+    expect(trust).toEqual(
+      expect.arrayContaining(
+        scoped.map((name) =>
+          expect.objectContaining({
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
+            Principal: {
+              AWS: { 'Fn::GetAtt': [logicalId(synth.stack, synth.stack.functions.byName[name].role), 'Arn'] },
+            },
+            Condition: {
+              StringLike: { 'aws:RequestTag/tenant': '?*' },
+              'ForAllValues:StringEquals': { 'aws:TagKeys': ['tenant'] },
+            },
+          }),
+        ),
+      ),
+    );
   });
 
   it('lets exactly the functions that onboard hosts manage distribution tenants, and read their certificates', () => {

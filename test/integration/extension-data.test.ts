@@ -284,7 +284,7 @@ describe('extension data and ctx.params', { timeout: 120_000 }, () => {
   it('collections over the API: validation, conflicts, audit of schema changes, deletion rules', async () => {
     for (const [body, path] of [
       [{ name: 'Bad Name', schema: {} }, 'name'],
-      [{ name: 'ok', schema: { type: 'nonsense' } }, 'schema.type'],
+      [{ name: 'ok', schema: { type: 'nonsense' } }, 'schema'],
       [{ name: 'ok', schema: {}, key: { field: 'no spaces' } }, 'key.field'],
       [{ name: 'ok', schema: {}, key: { schema: { pattern: '(' } } }, 'key.schema'],
     ] as const) {
