@@ -32,8 +32,12 @@ export interface FunctionPermissions {
   readonly httpCredentials: 'none' | 'read' | 'readwrite';
   /** Queues this function may send to. */
   readonly sendTo: readonly QueueName[];
-  /** The small claims table that lets a worker refuse a duplicate delivery (PutItem only). */
-  readonly claims: boolean;
+  /**
+   * The small claims table of job claims: `run` claims a job before running it (a duplicate delivery
+   * is refused) and reads whether someone asked to stop it; `cancel` claims a waiting job so that
+   * nobody runs it, or asks the runtime holding it to stop. @default false (none)
+   */
+  readonly claims: false | 'run' | 'cancel';
   /** Per-tenant concurrency slots in the claims table (get, put, update). */
   readonly slots: boolean;
   /** May manage CloudFront distribution tenants (host bindings in the AWS wiring). */
@@ -199,8 +203,9 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       table: 'readwrite',
       tableScope: 'tenant',
       sendTo: ['script-executions', 'http-executions'],
-      // Cancelling a queued run claims its job first, so no worker ever starts it.
-      claims: true,
+      // Cancelling a queued run claims its job first, so no worker ever starts it; a running one is
+      // asked to stop on its worker's claim.
+      claims: 'cancel',
       invoke: ['script-worker'],
       messageKeys: ['jobs'],
       tenantSchedules: true,
@@ -277,7 +282,7 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     permissions: {
       ...noPermissions,
       sendTo: ['execution-results'],
-      claims: true,
+      claims: 'run',
       // A script's ctx.http calls are relayed to the http-executor, its ctx.data calls to the data relay.
       invoke: ['http-executor', 'data-relay'],
       messageKeys: ['jobs', 'reports'],
@@ -296,7 +301,7 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       ...noPermissions,
       httpCredentials: 'read',
       sendTo: ['execution-results'],
-      claims: true,
+      claims: 'run',
       messageKeys: ['jobs', 'reports'],
     },
   },

@@ -1,6 +1,6 @@
 /**
  * The results recorder: the one path by which every runtime's reports become execution state.
- * Reads the results queue (started / result reports) and the executions' dead-letter queues (jobs
+ * Reads the results queue (started / log / result reports) and the executions' dead-letter queues (jobs
  * that could not be processed: recorded as failed, never dropped). Records that fail for an
  * infrastructure reason are returned as batch item failures and retried by SQS.
  *
@@ -17,6 +17,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { tableFromEnv } from '../core/db.ts';
+import { MAX_LOG_CHUNKS } from '../core/executions/executions.ts';
 import { parseJson } from '../core/json.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { createCore } from '../core/platform.ts';
@@ -55,6 +56,22 @@ const report = z.discriminatedUnion('kind', [
     detail: z.record(z.string(), z.unknown()).optional(),
   }),
   z.object({
+    // Pieces of a running job's stdout and stderr, as they come (live logs).
+    kind: z.literal('log'),
+    executionId: z.string(),
+    tenantId: z.string(),
+    chunks: z
+      .array(
+        z.object({
+          seq: z.number().int().min(1).max(MAX_LOG_CHUNKS),
+          stream: z.enum(['stdout', 'stderr']),
+          text: z.string(),
+          at: z.iso.datetime({ offset: true }).optional(),
+        }),
+      )
+      .max(MAX_LOG_CHUNKS),
+  }),
+  z.object({
     kind: z.literal('started'),
     executionId: z.string(),
     tenantId: z.string(),
@@ -66,7 +83,7 @@ const report = z.discriminatedUnion('kind', [
     tenantId: z.string(),
     skillId: z.string().optional(),
     reportId: z.string().max(64).optional(),
-    status: z.enum(['succeeded', 'failed', 'timed_out', 'killed']),
+    status: z.enum(['succeeded', 'failed', 'timed_out', 'killed', 'cancelled']),
     output: z.unknown().optional(),
     error: error.optional(),
     logs: z.object({ stdout: z.string(), stderr: z.string(), truncated: z.boolean() }).partial().optional(),
@@ -134,6 +151,10 @@ async function recordReport(record: SQSRecord): Promise<void> {
   }
   if (parsed.data.kind === 'started') {
     await core.executions.recordStarted(domain, parsed.data);
+    return;
+  }
+  if (parsed.data.kind === 'log') {
+    await core.executions.appendLogChunks(domain, parsed.data.executionId, parsed.data.chunks);
     return;
   }
   const result = parsed.data;

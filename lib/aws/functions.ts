@@ -161,7 +161,7 @@ export class PlatformFunctions extends Construct {
     for (const { spec, fn } of Object.values(this.byName)) {
       const permissions = spec.permissions;
       if (permissions.table !== 'none') fn.addEnvironment(ENV.tableName, props.data.table.tableName);
-      if (permissions.claims || permissions.slots)
+      if (permissions.claims !== false || permissions.slots)
         fn.addEnvironment(ENV.claimsTableName, props.data.claimsTable.tableName);
       for (const queue of permissions.sendTo) {
         fn.addEnvironment(queueUrlEnv(queue), props.queues.byName[queue].queue.queueUrl);

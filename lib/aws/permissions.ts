@@ -27,8 +27,14 @@ export const TABLE_WRITE_ACTIONS = [
   'dynamodb:BatchWriteItem',
 ] as const;
 
-/** A claim is one conditional put; nothing else touches the claims table. */
-export const CLAIM_ACTIONS = ['dynamodb:PutItem'] as const;
+/**
+ * A runtime claims a job with one conditional put and reads its claim for a stop request; a
+ * cancelling function claims a waiting job, or writes the stop request on a runtime's claim.
+ */
+export const CLAIM_ACTIONS = {
+  run: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+  cancel: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+} as const;
 
 /** A tenant's concurrency slots: one item per tenant in the claims table. */
 export const SLOT_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
@@ -186,8 +192,8 @@ export function permissionStatements(
       statement('TableReadWrite', [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS], tableResources),
     );
   }
-  if (permissions.claims) {
-    statements.push(statement('ClaimJobs', CLAIM_ACTIONS, [targets.claimsTableArn]));
+  if (permissions.claims !== false) {
+    statements.push(statement('ClaimJobs', CLAIM_ACTIONS[permissions.claims], [targets.claimsTableArn]));
   }
   if (permissions.slots) {
     statements.push(statement('HoldTenantSlots', SLOT_ACTIONS, [targets.claimsTableArn]));

@@ -13,7 +13,7 @@ import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
 import type { FunctionSpec } from '../topology.ts';
@@ -97,6 +97,7 @@ type HostMessage =
   | { type: 'call'; id: number; callId: number; call: 'claim'; jobId: string; expiresAtEpoch: number }
   | { type: 'call'; id: number; callId: number; call: 'send'; body: string; mac: string }
   | { type: 'call'; id: number; callId: number; call: 'relay'; target?: string; payload: unknown }
+  | { type: 'call'; id: number; callId: number; call: 'stopRequested'; jobId: string }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: { name: string; message: string; stack: string } };
 
@@ -109,6 +110,8 @@ interface Pending {
 /** What a host's calls are performed with: the services and the functions it may invoke. */
 export interface PythonPorts {
   claim(jobId: string, expiresAtEpoch: number): Promise<boolean>;
+  /** Whether someone asked to stop the claimed job (a cancel): read from its claim. */
+  stopRequested(jobId: string): Promise<boolean>;
   send(body: string, mac: string): Promise<void>;
   /** Invokes `target` (a function the worker may invoke) with a script's relayed call. */
   relay(payload: unknown, target: string): Promise<unknown>;
@@ -139,6 +142,17 @@ export function servicePorts(
         if (error instanceof ConditionalCheckFailedException) return false;
         throw error;
       }
+    },
+    async stopRequested(jobId) {
+      const answer = await services.dynamodb.send(
+        new GetItemCommand({
+          TableName: services.claimsTableName,
+          Key: { jobId: { S: jobId } },
+          ProjectionExpression: 'stopRequested',
+          ConsistentRead: true,
+        }),
+      );
+      return answer.Item?.stopRequested?.BOOL === true;
     },
     async send(body, mac) {
       await services.sqs.send(
@@ -225,6 +239,8 @@ class PythonHost {
         return this.ports.send(message.body, message.mac).then(() => null);
       case 'relay':
         return this.ports.relay(message.payload, message.target ?? 'http-executor');
+      case 'stopRequested':
+        return this.ports.stopRequested(message.jobId);
     }
   }
 

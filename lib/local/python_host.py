@@ -111,6 +111,9 @@ class PipePorts:
     def claim(self, job_id: str, expires_at_epoch: int) -> bool:
         return bool(self.channel.call(self.invocation, "claim", None, jobId=job_id, expiresAtEpoch=expires_at_epoch))
 
+    def stop_requested(self, job_id: str) -> bool:
+        return bool(self.channel.call(self.invocation, "stopRequested", 10.0, jobId=job_id))
+
     def send(self, body: str, mac: str) -> None:
         self.channel.call(self.invocation, "send", None, body=body, mac=mac)
 

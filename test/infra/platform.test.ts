@@ -199,7 +199,9 @@ describe('functions', () => {
       const env = environmentOf(functionProperties(synth, spec.name));
       const permissions = spec.permissions;
       expect(env[ENV.tableName] !== undefined, spec.name).toBe(permissions.table !== 'none');
-      expect(env[ENV.claimsTableName] !== undefined, spec.name).toBe(permissions.claims || permissions.slots);
+      expect(env[ENV.claimsTableName] !== undefined, spec.name).toBe(
+        permissions.claims !== false || permissions.slots,
+      );
       expect(env[ENV.credentialPrefix] !== undefined, spec.name).toBe(permissions.httpCredentials !== 'none');
       expect(env[ENV.distributionId] !== undefined, spec.name).toBe(permissions.cloudFrontTenants);
       expect(env[ENV.connectionGroupId] !== undefined, spec.name).toBe(permissions.cloudFrontTenants);

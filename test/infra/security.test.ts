@@ -106,15 +106,28 @@ describe('Secrets Manager access', () => {
       JSON.stringify(statement.Resource).includes(`"${tableId}"`),
     );
     expect(onTable).toEqual([]);
-    // Its only DynamoDB access is PutItem on the claims table.
+    // Its only DynamoDB access is on the claims table: claim a job (PutItem), read a stop request (GetItem).
     const dynamo = statements.filter((statement) => statement.Action.some(onService('dynamodb')));
     const claimsId = logicalId(synth.stack, synth.stack.data.claimsTable);
     expect(dynamo).toEqual([
       expect.objectContaining({
-        Action: ['dynamodb:PutItem'],
+        Action: ['dynamodb:PutItem', 'dynamodb:GetItem'],
         Resource: [{ 'Fn::GetAtt': [claimsId, 'Arn'] }],
       }),
     ]);
+  });
+
+  it('lets only the tenant API write a stop request on a claim, and no runtime write one', () => {
+    const claimsId = logicalId(synth.stack, synth.stack.data.claimsTable);
+    const updaters = allFunctions.filter((name) =>
+      functionRoleStatements(synth, name).some(
+        (statement) =>
+          statement.Action.includes('dynamodb:UpdateItem') &&
+          JSON.stringify(statement.Resource).includes(`"${claimsId}"`) &&
+          statement.Sid === 'ClaimJobs',
+      ),
+    );
+    expect(updaters).toEqual(['tenant-api']);
   });
 
   it('lets only the HTTP executor (read) and the governance API (write) use credential secrets, under the credential prefix', () => {

@@ -30,6 +30,8 @@ class MemoryPorts:
         self.data_relayed: list[dict[str, Any]] = []
         self.fail_claim = fail_claim
         self.fail_send = fail_send
+        self.stops: set[str] = set()
+        self.stop_reads = 0
 
     def claim(self, job_id: str, expires_at_epoch: int) -> bool:
         if self.fail_claim:
@@ -38,6 +40,10 @@ class MemoryPorts:
             return False
         self.claims[job_id] = expires_at_epoch
         return True
+
+    def stop_requested(self, job_id: str) -> bool:
+        self.stop_reads += 1
+        return job_id in self.stops
 
     def send(self, body: str, mac: str) -> None:
         if self.fail_send:
@@ -378,3 +384,103 @@ def test_params_that_are_not_a_small_map_of_strings_are_refused(params: Any, fie
     with pytest.raises(JobError) as raised:
         parse_job(body, KEYS.sign("job", body), KEYS, NOW)
     assert raised.value.field == field
+
+
+# -- while a job runs: live logs and stop requests ---------------------------------------------------
+
+STREAMING = """
+import sys, time
+
+def main(inputs, ctx):
+    for n in range(5):
+        print(f"line {n}", flush=True)
+        sys.stderr.write(f"warn {n}\\n")
+        sys.stderr.flush()
+        time.sleep(0.6)
+    sys.stdout.buffer.write("caf".encode() + b"\\xc3")
+    sys.stdout.flush()
+    time.sleep(1.2)
+    sys.stdout.buffer.write(b"\\xa9 done\\n")
+    sys.stdout.flush()
+    return {"ok": True}
+"""
+
+SLEEPER = """
+import time
+
+def main(inputs, ctx):
+    print("started", flush=True)
+    time.sleep(30)
+    print("never", flush=True)
+    return {"ok": True}
+"""
+
+
+def streamed(ports: MemoryPorts, stream: str) -> str:
+    chunks = [chunk for message in ports.sent if message["kind"] == "log" for chunk in message["chunks"]]
+    return "".join(chunk["text"] for chunk in chunks if chunk["stream"] == stream)
+
+
+def test_a_short_job_streams_nothing_and_reads_no_stop_request(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    process(sqs_event(job()), ports, sandbox)
+    assert [message["kind"] for message in ports.sent] == ["started", "result"]
+    assert ports.stop_reads == 0
+
+
+def test_a_longer_job_streams_its_output_whole_in_order_before_its_result(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    process(sqs_event(job(source=STREAMING)), ports, sandbox)
+    kinds = [message["kind"] for message in ports.sent]
+    assert kinds[0] == "started" and kinds[-1] == "result" and kinds.count("log") >= 2
+    logs = [message for message in ports.sent if message["kind"] == "log"]
+    assert all(message["executionId"] == "ex-1" and message["tenantId"] == "acme" for message in logs)
+    seqs = [chunk["seq"] for message in logs for chunk in message["chunks"]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    result = ports.sent[-1]
+    assert result["status"] == "succeeded"
+    # The stream is whole: what was streamed is what the result kept, a character split between two
+    # writes included.
+    assert streamed(ports, "stdout") == result["logs"]["stdout"]
+    assert streamed(ports, "stderr") == result["logs"]["stderr"]
+    assert result["logs"]["stdout"].endswith("café done\n")
+    assert ports.stop_reads >= 2
+
+
+def test_a_stop_request_on_the_claim_kills_the_job_and_reports_it_cancelled(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    ports.stops.add("acme:ex-stop")
+    process(sqs_event(job("ex-stop", source=SLEEPER, limits={"timeoutSeconds": 60, "memoryMb": 256, "outputBytes": 65536, "logBytes": 65536})), ports, sandbox)
+    result = ports.sent[-1]
+    assert result["kind"] == "result" and result["status"] == "cancelled"
+    assert result["error"]["type"] == "Cancelled"
+    assert "never" not in result["logs"]["stdout"]
+    assert result["metrics"]["durationMs"] < 30_000
+
+
+def test_a_stop_request_that_cannot_be_read_leaves_the_job_running() -> None:
+    from script_worker.live import StopWatch
+
+    reads: list[str] = []
+
+    def broken(job_id: str) -> bool:
+        reads.append(job_id)
+        raise ConnectionError("claims table unreachable")
+
+    logged: list[dict[str, Any]] = []
+    watch = StopWatch(broken, "acme:ex-1", logged.append, {}, interval=0.05).start()
+    import time as _time
+
+    _time.sleep(0.3)
+    watch.close()
+    assert len(reads) >= 2 and not watch.stop.is_set()
+    assert [entry["event"] for entry in logged] == ["stop-check-failed"]
+
+
+@pytest.mark.parametrize("text", ["", "a" * 20_000, "é" * 9_000, "x" + "😀" * 5_000])
+def test_log_pieces_never_split_a_character_and_respect_the_limit(text: str) -> None:
+    from script_worker.live import MAX_CHUNK_BYTES, _pieces
+
+    pieces = _pieces(text, MAX_CHUNK_BYTES)
+    assert "".join(pieces) == text
+    assert all(0 < len(piece.encode()) <= MAX_CHUNK_BYTES for piece in pieces)

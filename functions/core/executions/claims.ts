@@ -3,14 +3,20 @@
  * the claims table before it runs it, and acknowledges a job it cannot claim without running it. So
  * cancelling a run that waits in a queue claims its job first: if the claim is ours, no worker will
  * ever start it and the run can be closed as cancelled; if a worker holds it already, the run is
- * starting and only a cancel request can be recorded for the runtime to act on.
+ * starting or running: the cancel is written on the worker's claim (`stopRequested`), which the
+ * Python worker reads about once a second while the job runs, and then kills the job.
  */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, type Table } from '../db.ts';
 
 export interface JobClaims {
   /** Claims `jobId` for nobody to run; false when someone (a worker) claimed it first. */
   claim(jobId: string, expiresAtEpoch: number): Promise<boolean>;
+  /**
+   * Asks the runtime holding `jobId` to stop it. False when nobody holds it (no claim): then no
+   * runtime runs it.
+   */
+  requestStop(jobId: string): Promise<boolean>;
 }
 
 /** How long a cancel claim is kept: longer than any job can wait in a queue or its dead-letter queue. */
@@ -31,6 +37,24 @@ export class TableJobClaims implements JobClaims {
           TableName: this.#table.name,
           Item: { jobId, expiresAtEpoch, cancelled: true },
           ConditionExpression: 'attribute_not_exists(jobId)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async requestStop(jobId: string): Promise<boolean> {
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: { jobId },
+          UpdateExpression: 'SET stopRequested = :yes',
+          ConditionExpression: 'attribute_exists(jobId)',
+          ExpressionAttributeValues: { ':yes': true },
         }),
       );
       return true;

@@ -182,6 +182,8 @@ export const LOG_PAGE_CHUNKS = 200;
 export const MAX_LOG_CHUNK_BYTES = 16 * 1024;
 /** Most chunks a run may stream (with the chunk size, bounds what one run stores). */
 export const MAX_LOG_CHUNKS = 2_000;
+/** How long after a run ended its last streamed chunks are still taken (they may trail its result). */
+export const LATE_LOG_SECONDS = 300;
 /** Longest reason a cancel may give. */
 export const MAX_CANCEL_REASON = 500;
 
@@ -203,7 +205,8 @@ export interface ResultReport {
   readonly executionId: string;
   readonly tenantId: string;
   readonly skillId?: string;
-  readonly status: 'succeeded' | 'failed' | 'timed_out' | 'killed';
+  /** `cancelled`: the runtime stopped the job because a cancel was requested (see cancel()). */
+  readonly status: 'succeeded' | 'failed' | 'timed_out' | 'killed' | 'cancelled';
   readonly output?: unknown;
   readonly error?: ExecutionError;
   readonly logs?: Partial<ExecutionLogs>;
@@ -225,7 +228,7 @@ const FROM: Readonly<Record<'queued' | 'running' | TerminalStatus, readonly Exec
   failed: ['requested', 'queued', 'running', 'pending_approval'],
   timed_out: ['requested', 'queued', 'running'],
   rejected: ['pending_approval'],
-  cancelled: ['requested', 'queued', 'pending_approval'],
+  cancelled: ['requested', 'queued', 'running', 'pending_approval'],
 };
 
 export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set([
@@ -753,13 +756,25 @@ export class Executions {
     throw new ConflictError('The run keeps changing; try again');
   }
 
+  /**
+   * Writes the stop request on the job's claim, where the Python worker running it looks about once a
+   * second (the HTTP executor's calls are bounded by their timeout and end on their own).
+   */
+  async #askRuntimeToStop(domain: TenantContext, id: string): Promise<void> {
+    await this.#claims?.requestStop(jobId(domain.tenant.id, id));
+  }
+
   async #requestCancel(
     domain: TenantContext,
     execution: Execution,
     caller: Caller,
     note: string,
   ): Promise<Execution> {
-    if (execution.cancelRequested === true) return execution;
+    if (execution.cancelRequested === true) {
+      // Asked already: ask the runtime again (idempotent), in case the first ask did not reach it.
+      await this.#askRuntimeToStop(domain, execution.id);
+      return execution;
+    }
     const at = this.#now().toISOString();
     try {
       const result = await this.#table.client.send(
@@ -791,6 +806,8 @@ export class Executions {
         },
         { at, key: `${execution.id}.cancel-requested` },
       );
+      // Recorded first, so that the runtime's `cancelled` result finds the request when it lands.
+      await this.#askRuntimeToStop(domain, execution.id);
       return updated;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -866,7 +883,8 @@ export class Executions {
   /**
    * Stores chunks of a running job's output as they come (for the runtime's reports): each chunk is
    * written once (a redelivered report writes nothing twice), its text capped, and a run keeps at
-   * most MAX_LOG_CHUNKS of them. Chunks of a run that already ended are dropped.
+   * most MAX_LOG_CHUNKS of them. Chunks may arrive after the run's result (the queue does not keep
+   * order): they are kept for LATE_LOG_SECONDS after the run ended, then dropped.
    */
   async appendLogChunks(
     domain: TenantContext,
@@ -874,7 +892,11 @@ export class Executions {
     chunks: readonly LogChunk[],
   ): Promise<number> {
     const execution = await this.#find(domain, executionId);
-    if (execution === null || TERMINAL.has(execution.status)) return 0;
+    if (execution === null) return 0;
+    if (TERMINAL.has(execution.status)) {
+      const ended = Date.parse(execution.finishedAt ?? '');
+      if (!(this.#now().getTime() - ended <= LATE_LOG_SECONDS * 1000)) return 0;
+    }
     let written = 0;
     for (const chunk of chunks) {
       if (!Number.isInteger(chunk.seq) || chunk.seq < 1 || chunk.seq > MAX_LOG_CHUNKS) continue;
@@ -956,6 +978,13 @@ export class Executions {
       }
     } else if (report.status === 'timed_out') {
       status = 'timed_out';
+    } else if (report.status === 'cancelled' && current.cancelRequested === true) {
+      // The runtime killed the job because a cancel was requested: whoever asked closes it.
+      status = 'cancelled';
+      error = {
+        type: 'Cancelled',
+        message: `Cancelled by ${current.cancelRequestedBy ?? 'someone'} while it ran`,
+      };
     } else {
       status = 'failed';
       if (report.status === 'killed' && error === undefined)
@@ -968,6 +997,9 @@ export class Executions {
       ...(report.sandbox === undefined ? {} : { sandbox: report.sandbox }),
       ...(report.egress === undefined || report.egress.length === 0 ? {} : { egress: report.egress }),
       ...(report.reportId === undefined ? {} : { resultReportId: report.reportId }),
+      ...(status === 'cancelled' && current.cancelRequestedBy !== undefined
+        ? { cancelledBy: current.cancelRequestedBy }
+        : {}),
     };
     // Logs take what the item has left once input, output, error and the rest are in (400 KB per item).
     const used =
@@ -1002,7 +1034,8 @@ export class Executions {
       });
     }
     if (moved === null) return 'already-finished';
-    await this.#auditTransition(domain, moved, status, finishedAt, 'system', {
+    const actor = status === 'cancelled' ? (current.cancelRequestedBy ?? 'system') : 'system';
+    await this.#auditTransition(domain, moved, status, finishedAt, actor, {
       ...(error === undefined ? {} : { error: error.type }),
     });
     return 'recorded';

@@ -1,5 +1,6 @@
-"""The worker's ports: claiming a job id (so a redelivered message never runs twice), sending a signed
-message to the execution-results queue, and relaying a script's `ctx.http` call to the http-executor.
+"""The worker's ports: claiming a job id (so a redelivered message never runs twice), reading a stop
+request on that claim (a cancel), sending a signed message to the execution-results queue, and
+relaying a script's `ctx.http` / `ctx.data` call to the http-executor or the data relay.
 `Boto3Ports` is the AWS implementation; the local platform and the tests provide their own."""
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class PortError(RuntimeError):
 class Ports(Protocol):
     def claim(self, job_id: str, expires_at_epoch: int) -> bool:
         """True if this call claimed the job, False if it had already been claimed."""
+        ...
+
+    def stop_requested(self, job_id: str) -> bool:
+        """True once someone asked to stop the claimed job (a cancel writes it on the claim)."""
         ...
 
     def send(self, body: str, mac: str) -> None:
@@ -77,6 +82,15 @@ class Boto3Ports:
         except self._dynamodb.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def stop_requested(self, job_id: str) -> bool:
+        answer = self._dynamodb.get_item(
+            TableName=self.claims_table,
+            Key={"jobId": {"S": job_id}},
+            ProjectionExpression="stopRequested",
+            ConsistentRead=True,
+        )
+        return answer.get("Item", {}).get("stopRequested", {}).get("BOOL") is True
 
     def send(self, body: str, mac: str) -> None:
         self._sqs.send_message(

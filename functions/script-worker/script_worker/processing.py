@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from execfabric_runtime import Outcome, RunRequest, SandboxError, check
 
 from .jobs import ForgedJobError, Job, JobError, parse_job
+from .live import LiveLog, StopWatch
 from .messages import encode, fit_result, result_message, started_message
 from .ports import Ports
 from .signing import MessageKeys, mac_of
@@ -283,6 +284,9 @@ def process_record(
         limits = limits.with_timeout(timeout)
     egress = Egress(job, ports, log, context)
     calls = Calls(egress, DataCalls(job, ports, log, context))
+    # While it runs: its output goes out as live log reports, and a cancel on its claim stops it.
+    live = LiveLog(job, send, log, context).start()
+    watch = StopWatch(ports.stop_requested, job.job_id, log, context).start()
     request = RunRequest(
         source=job.asset.source,
         input=job.input,
@@ -292,6 +296,8 @@ def process_record(
         skill_id=job.skill_id,
         relay=calls,
         params=job.params,
+        on_output=live.feed,
+        stop=watch.stop,
     )
     try:
         outcome = runner.run(request)
@@ -299,6 +305,9 @@ def process_record(
         # Claimed already, so a redelivery would be skipped: report the failure as the job's result.
         log({"level": "ERROR", "event": "sandbox-failed", **context, "error": str(error)})
         outcome = _sandbox_failure(error, started_at, clock)
+    finally:
+        watch.close()
+        live.finish()
 
     body = fit_result(result_message(job, outcome, egress.uses))
     for attempt in range(RESULT_SEND_ATTEMPTS):

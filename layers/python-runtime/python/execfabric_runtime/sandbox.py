@@ -39,6 +39,8 @@ DEFAULT_UID_BASE = 2_000_000_000
 RESULT_ENVELOPE_BYTES = 64 * 1024
 KILL_GRACE_SECONDS = 5.0
 DRAIN_GRACE_SECONDS = 1.0
+#: How often a run that may be stopped (RunRequest.stop) looks at its stop signal.
+STOP_POLL_SECONDS = 0.2
 #: Calls a job may make through ctx, and the largest one (the child refuses larger ones itself).
 MAX_CALLS_PER_JOB = 1000
 MAX_CALL_BYTES = 2 * 1024 * 1024
@@ -64,11 +66,14 @@ class Capture:
     data: bytearray = field(default_factory=bytearray)
     total: int = 0
 
-    def add(self, chunk: bytes) -> None:
+    def add(self, chunk: bytes) -> bytes:
+        """Keeps what fits under the cap; returns the bytes kept (what a live stream may show)."""
         room = self.cap - len(self.data)
-        if room > 0:
-            self.data += chunk[:room]
+        kept = chunk[:room] if room > 0 else b""
+        if kept:
+            self.data += kept
         self.total += len(chunk)
+        return kept
 
     @property
     def truncated(self) -> bool:
@@ -130,13 +135,18 @@ class RunRequest:
     relay: Relay | None = None
     #: ctx.params: the tenant parameters the Skill declares, as the job carries them.
     params: dict[str, str] | None = None
+    #: Called (on the sandbox's thread; it must not block) with each piece of stdout or stderr the
+    #: run keeps, as it arrives: `("stdout" | "stderr", bytes)`. For live logs.
+    on_output: Callable[[str, bytes], None] | None = None
+    #: Set by another thread to stop the run (a cancel): the job is killed and ends `cancelled`.
+    stop: threading.Event | None = None
 
 
 @dataclass
 class Outcome:
     """What one job did. `error` carries type/message and, by status, trace or limit."""
 
-    status: str  # succeeded | failed | timed_out | killed
+    status: str  # succeeded | failed | timed_out | killed | cancelled
     output: Any = None
     error: dict[str, Any] | None = None
     stdout: str = ""
@@ -186,6 +196,7 @@ class _Raw:
     exit: dict[str, Any] | None
     timed_out: bool
     zygote_lost: bool
+    cancelled: bool
     started_at: float
     finished_at: float
     duration_ms: int
@@ -385,7 +396,7 @@ class Sandbox:
 
     # -- running a request -----------------------------------------------------------------------
 
-    def _execute(self, payload: bytes, limits: Limits, relay: Relay | None, deadline: float) -> _Raw:
+    def _execute(self, payload: bytes, request: RunRequest, deadline: float) -> _Raw:
         with self._lock:
             for _attempt in range(3):
                 try:
@@ -394,15 +405,16 @@ class Sandbox:
                     self._teardown()
                     raise SandboxError(f"the zygote is unreachable: {error}") from error
                 try:
-                    return self._drive(slot, payload, limits, relay, deadline)
+                    return self._drive(slot, payload, request, deadline)
                 except _SlotLost:
                     continue  # the child died before it could read the job: nothing ran, use the next one
                 finally:
                     slot.close()
             raise SandboxError("job processes keep dying before they start")
 
-    def _drive(self, slot: _Slot, payload: bytes, limits: Limits, relay: Relay | None, job_deadline: float) -> _Raw:
+    def _drive(self, slot: _Slot, payload: bytes, request: RunRequest, job_deadline: float) -> _Raw:
         assert self._control is not None
+        limits, relay, on_output, stop = request.limits, request.relay, request.on_output, request.stop
         stdout, stderr = Capture(limits.logBytes), Capture(limits.logBytes)
         # The result line is ASCII-escaped JSON: up to 6 bytes for each byte the limit counts.
         lines = _Lines(max(6 * limits.outputBytes + RESULT_ENVELOPE_BYTES, MAX_CALL_BYTES))
@@ -416,11 +428,12 @@ class Sandbox:
         started_at = time.time()
         begun = time.monotonic()
         deadline = begun + limits.timeoutSeconds
-        timed_out = zygote_lost = False
+        timed_out = zygote_lost = cancelled = False
         exit_info: dict[str, Any] | None = None
         outbox = bytearray(payload)
         selector = selectors.DefaultSelector()
         readers = {slot.out_r: stdout, slot.err_r: stderr}
+        names = {slot.out_r: "stdout", slot.err_r: "stderr"}
         for fd in (*readers, slot.result_r):
             selector.register(fd, selectors.EVENT_READ)
         selector.register(slot.job_w, selectors.EVENT_WRITE)
@@ -485,13 +498,20 @@ class Sandbox:
                 if exit_info is not None and (not open_streams or (drain_until is not None and now >= drain_until)):
                     break
                 if exit_info is None and now >= deadline:
-                    if timed_out or zygote_lost:
+                    if timed_out or zygote_lost or cancelled:
                         break  # no exit report even after the kill: give up on this child
                     timed_out = True
                     self._kill(slot)
                     deadline = now + KILL_GRACE_SECONDS
                     continue
+                if exit_info is None and stop is not None and stop.is_set() and not (cancelled or timed_out):
+                    cancelled = True
+                    self._kill(slot)
+                    deadline = min(deadline, now + KILL_GRACE_SECONDS)
+                    continue
                 limit = (drain_until if exit_info is not None and drain_until is not None else deadline) - now
+                if stop is not None and not cancelled:
+                    limit = min(limit, STOP_POLL_SECONDS)
                 for key, _events in selector.select(timeout=max(0.0, limit)):
                     fd = key.fd
                     if fd == slot.job_w:
@@ -536,7 +556,12 @@ class Sandbox:
                             for line in lines.feed(chunk):
                                 on_line(line)
                         else:
-                            readers[fd].add(chunk)
+                            kept = readers[fd].add(chunk)
+                            if kept and on_output is not None:
+                                try:
+                                    on_output(names[fd], kept)
+                                except Exception:  # noqa: BLE001 - a live view never breaks the run
+                                    on_output = None
                     elif not self._read_control():
                         # The zygote is gone: nobody will report or clean up this child, so kill it here.
                         zygote_lost = True
@@ -565,6 +590,7 @@ class Sandbox:
             exit=exit_info,
             timed_out=timed_out,
             zygote_lost=zygote_lost,
+            cancelled=cancelled,
             started_at=started_at,
             finished_at=started_at + (finished - begun),
             duration_ms=round((finished - begun) * 1000),
@@ -612,7 +638,7 @@ class Sandbox:
             ensure_ascii=True,
         )
         payload = request_line.encode("ascii") + b"\n"
-        raw = self._execute(payload, request.limits, request.relay, deadline)
+        raw = self._execute(payload, request, deadline)
         outcome = interpret(raw, request.limits)
         outcome.sandbox = plan.describe()
         return outcome
@@ -620,7 +646,8 @@ class Sandbox:
     def check(self, source: str) -> dict[str, Any]:
         """`check(source)` run inside a job process, so that even the parser meets the limits."""
         payload = json.dumps({"kind": "check", "source": source, "limits": CHECK_LIMITS.to_json()}).encode() + b"\n"
-        raw = self._execute(payload, CHECK_LIMITS, None, time.time() + CHECK_LIMITS.timeoutSeconds)
+        request = RunRequest(source=source, input={}, limits=CHECK_LIMITS, execution_id="", tenant_id="", skill_id="")
+        raw = self._execute(payload, request, time.time() + CHECK_LIMITS.timeoutSeconds)
         parsed = _parse_result(raw.result)
         if parsed is not None and isinstance(parsed.get("check"), dict):
             return parsed["check"]
@@ -676,6 +703,8 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
         raw_error = parsed.get("error")
         if status != "succeeded":
             error = _clean_error(raw_error)
+    elif raw.cancelled:
+        status, error = "cancelled", {"type": "Cancelled", "message": "the run was cancelled while it ran"}
     elif raw.zygote_lost:
         status, error = "failed", {"type": "SandboxError", "message": "the sandbox supervisor stopped during the job"}
     elif raw.timed_out:
