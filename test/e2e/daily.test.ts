@@ -2,7 +2,7 @@
  * Issue 19 in a real browser: the fronts people use every day. One platform and one browser for the
  * file (each test its own context, so its own cookie jar): the code editor (Tab indents, Escape then
  * Tab leaves, a file loads), a session that survives a second tab and a reload, run filters, a
- * cancelled run, an archived Skill whose runs are refused, an approval showing who approved, a
+ * cancelled run, a running run whose log grows on the page until it is cancelled, an archived Skill whose runs are refused, an approval showing who approved, a
  * platform announcement as a banner until read, a forged write from another origin refused, a
  * dedicated tenant's branding on its own host, and screenshots of the main pages, light and dark.
  */
@@ -328,6 +328,28 @@ describe('runs', () => {
     await tab.getByRole('button', { name: 'Run again' }).click();
     await tab.getByText('Re-run of').waitFor();
     await tab.getByText('Finished successfully.').waitFor({ timeout: 30_000 });
+  }, 90_000);
+
+  it('the run page shows the log as it is printed, and cancelling stops the running job', async () => {
+    const slow = await skill(
+      'Slow',
+      'import time\n\ndef main(inputs, ctx):\n    for i in range(60):\n        print(f"step {i}", flush=True)\n        time.sleep(0.5)\n    return {"steps": 60}\n',
+      { limits: { timeoutSeconds: 60 } },
+    );
+    const going = await run(bob, slow);
+    const { page: tab } = await page();
+    await signedIn(tab, `/executions/${going}`, 'bob');
+    const log = tab.getByRole('figure', { name: 'Log' });
+    // Lines appear while the run is still running.
+    await log.getByText('step 2', { exact: false }).waitFor({ timeout: 20_000 });
+    await tab.getByText('Running…').waitFor();
+    await screenshot(tab, 'tenant-run-live-log');
+    await tab.getByRole('button', { name: 'Cancel run' }).click();
+    await tab.getByRole('dialog').getByRole('button', { name: 'Cancel the run' }).click();
+    await tab.getByText('The run was cancelled.').waitFor({ timeout: 20_000 });
+    const closed = await finished(going);
+    expect(closed).toMatchObject({ status: 'cancelled', cancelledBy: 'bob', error: { type: 'Cancelled' } });
+    expect(String((closed.logs as { stdout: string }).stdout)).not.toContain('step 59');
   }, 90_000);
 
   it('an archived Skill leaves the catalogue and its runs are refused with the reason, until restored', async () => {
