@@ -126,10 +126,18 @@ async function recordReport(record: SQSRecord): Promise<void> {
     return;
   }
   // Lossless: a script's big integers and -0 reach the run's output as the script wrote them.
-  const parsed = report.safeParse(parseJson(record.body));
+  let body: unknown;
+  try {
+    body = parseJson(record.body);
+  } catch {
+    body = undefined;
+  }
+  const parsed = report.safeParse(body);
   if (!parsed.success) {
-    // Not retryable: a malformed report will never parse. Logged loudly, then dropped from the queue.
+    // Not retryable: a malformed report will never parse. It is genuine (its MAC verified), so if it
+    // names its run, the run fails with the cause rather than waiting for the sweep; then it is dropped.
     logger.error('Unreadable execution report', { messageId: record.messageId, issues: parsed.error.issues });
+    await failUnreadable(body, parsed.error.issues.slice(0, 3));
     return;
   }
   if (parsed.data.kind === 'security') {
@@ -179,6 +187,25 @@ async function recordReport(record: SQSRecord): Promise<void> {
       messageId: record.messageId,
     });
   }
+}
+
+/** What an unreadable report must still name for its run to be failed with the cause. */
+const namedRun = z.object({
+  kind: z.literal('result'),
+  executionId: z.string().min(1),
+  tenantId: z.string().min(1),
+});
+
+async function failUnreadable(body: unknown, issues: readonly z.core.$ZodIssue[]): Promise<void> {
+  const named = namedRun.safeParse(body);
+  if (!named.success) return;
+  const domain = await tenantContext(core.table, named.data.tenantId);
+  if (domain === null) return;
+  const where = issues.map((issue) => issue.path.join('.') || 'report').join(', ');
+  await core.executions.fail(domain, named.data.executionId, {
+    type: 'UnreadableResult',
+    message: `The runtime's result could not be read (${where}); the run's outcome is unknown`,
+  });
 }
 
 async function recordDeadJob(record: SQSRecord): Promise<void> {

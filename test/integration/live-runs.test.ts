@@ -217,6 +217,33 @@ describe('live logs', () => {
   });
 });
 
+describe('a genuine report that cannot be read', () => {
+  it('fails its run with the cause instead of leaving it running', async () => {
+    const id = await start(await skillFor('Unreadable', SLEEPER));
+    await until('running', async () => ((await runOf(id)).status === 'running' ? true : undefined));
+    const services = platform.platform.services;
+    // Signed as the worker signs (the channel is genuine), but not a result the recorder can read.
+    const body = JSON.stringify({ kind: 'result', executionId: id, tenantId: 'acme', status: 'exploded' });
+    await services.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: services.queues['execution-results'].url,
+        MessageBody: body,
+        MessageAttributes: {
+          [MAC_ATTRIBUTE]: { DataType: 'String', StringValue: platform.platform.signer.sign('report', body) },
+        },
+      }),
+    );
+    const failed = await until('the run fails', async () => {
+      const run = await runOf(id);
+      return run.status === 'failed' ? run : undefined;
+    });
+    expect(failed.error).toMatchObject({ type: 'UnreadableResult' });
+    expect(String((failed.error as { message: string }).message)).toContain('status');
+    // The run has ended: there is nothing left to cancel.
+    expectProblem(await api(ACME, bob, 'POST', `/api/executions/${id}/cancel`, {}), 409);
+  });
+});
+
 describe('cancelling a running run', () => {
   it('stops the job within seconds and closes the run as cancelled by whoever asked', async () => {
     const id = await start(await skillFor('Sleeper', SLEEPER));
