@@ -33,11 +33,12 @@ export interface FunctionPermissions {
   /** Queues this function may send to. */
   readonly sendTo: readonly QueueName[];
   /**
-   * The small claims table of job claims: `run` claims a job before running it (a duplicate delivery
-   * is refused) and reads whether someone asked to stop it; `cancel` claims a waiting job so that
-   * nobody runs it, or asks the runtime holding it to stop. @default false (none)
+   * The small claims table of job claims: `claim` claims a job before running it (a duplicate
+   * delivery is refused); `run` also beats the claim while the job runs and reads another attempt's
+   * last sign of life (lost attempts, stop requests); `cancel` claims a waiting job so that nobody
+   * runs it, or asks the runtime holding it to stop. @default false (none)
    */
-  readonly claims: false | 'run' | 'cancel';
+  readonly claims: false | 'claim' | 'run' | 'cancel';
   /** Per-tenant concurrency slots in the claims table (get, put, update). */
   readonly slots: boolean;
   /** May manage CloudFront distribution tenants (host bindings in the AWS wiring). */
@@ -301,7 +302,7 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       ...noPermissions,
       httpCredentials: 'read',
       sendTo: ['execution-results'],
-      claims: 'run',
+      claims: 'claim',
       messageKeys: ['jobs', 'reports'],
     },
   },

@@ -15,7 +15,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
@@ -47,6 +47,11 @@ const LEASE_MARGIN_SECONDS = 120;
 export const DEFERRALS_ATTRIBUTE = 'execfabric-deferrals';
 /** The longest a waiting job sleeps on the queue before its tenant is asked again. */
 const MAX_DEFER_SECONDS = 5;
+/**
+ * A job whose worker invocation failed comes back this soon: after the worker's LOST_AFTER_SECONDS
+ * (10 s without a sign of life on its claim), so the worker then reports the attempt lost.
+ */
+const RETRY_AFTER_CRASH_SECONDS = 12;
 
 /** What the dispatcher reads of a verified job: whose it is, which run, its tenant's cap. */
 const owner = z.object({
@@ -97,6 +102,10 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
         tenantId,
         error: text.slice(0, 500),
       });
+      // The invocation has ended (crashed, or timed out): its job, if it was claimed, died with it.
+      // Deliver the message again soon, so that the worker reports the run lost now rather than the
+      // sweep at the run's deadline (the worker recognises its own earlier claim; see processing.py).
+      await redeliverSoon(record);
       return false;
     }
     const failures = workerAnswer.parse(JSON.parse(text)).batchItemFailures;
@@ -110,6 +119,25 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
     return false;
   } finally {
     await slots.release(tenantId, executionId);
+  }
+}
+
+/** Makes a message visible again after RETRY_AFTER_CRASH_SECONDS instead of its full visibility timeout. */
+async function redeliverSoon(record: SQSRecord): Promise<void> {
+  try {
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: scriptQueue,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: RETRY_AFTER_CRASH_SECONDS,
+      }),
+    );
+  } catch (error) {
+    // The message still comes back after its visibility timeout.
+    logger.warn('Could not shorten a failed job’s visibility', {
+      messageId: record.messageId,
+      error: error as Error,
+    });
   }
 }
 

@@ -28,11 +28,13 @@ export const TABLE_WRITE_ACTIONS = [
 ] as const;
 
 /**
- * A runtime claims a job with one conditional put and reads its claim for a stop request; a
- * cancelling function claims a waiting job, or writes the stop request on a runtime's claim.
+ * `claim`: one conditional put (the HTTP executor). `run`: the Python worker also reads a claim's
+ * last sign of life and beats its own claim while the job runs (where it reads a stop request).
+ * `cancel`: claims a waiting job, or writes a stop request on a runtime's claim (the tenant API).
  */
 export const CLAIM_ACTIONS = {
-  run: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+  claim: ['dynamodb:PutItem'],
+  run: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
   cancel: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
 } as const;
 

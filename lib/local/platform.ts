@@ -25,6 +25,7 @@ import type { CheckResult } from '../../functions/core/assets/checker.ts';
 import { documentClient } from '../../functions/core/db.ts';
 import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
+import { LOCAL_AGENT_KIND } from '../../functions/core/executors/local-agent.ts';
 import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
 import { MessageSigner } from '../../functions/core/messages/signing.ts';
 import { createCore } from '../../functions/core/platform.ts';
@@ -394,7 +395,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     const recovered = await sweepStaleExecutions(
       { table, audit: core.audit, executions: core.executions, now: () => new Date() },
-      { redispatchWaiting: 'all' },
+      {
+        redispatchWaiting: 'all',
+        // Every job this platform's own runtimes held died with it; a local agent's runs go on.
+        lostRunning: (execution) => execution.asset.kind !== LOCAL_AGENT_KIND,
+      },
     );
     if (recovered.changed.length > 0)
       log(`Recovered ${recovered.changed.length} unfinished runs from the table`);

@@ -13,7 +13,12 @@ import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
 import type { FunctionSpec } from '../topology.ts';
@@ -94,10 +99,19 @@ export function resolvePythonInterpreter(command = 'python3'): Promise<string> {
 
 type HostMessage =
   | { type: 'ready' }
-  | { type: 'call'; id: number; callId: number; call: 'claim'; jobId: string; expiresAtEpoch: number }
+  | {
+      type: 'call';
+      id: number;
+      callId: number;
+      call: 'claim';
+      jobId: string;
+      expiresAtEpoch: number;
+      now: number;
+    }
+  | { type: 'call'; id: number; callId: number; call: 'lastSignOfLife'; jobId: string }
+  | { type: 'call'; id: number; callId: number; call: 'heartbeat'; jobId: string; now: number }
   | { type: 'call'; id: number; callId: number; call: 'send'; body: string; mac: string }
   | { type: 'call'; id: number; callId: number; call: 'relay'; target?: string; payload: unknown }
-  | { type: 'call'; id: number; callId: number; call: 'stopRequested'; jobId: string }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: { name: string; message: string; stack: string } };
 
@@ -109,9 +123,12 @@ interface Pending {
 
 /** What a host's calls are performed with: the services and the functions it may invoke. */
 export interface PythonPorts {
-  claim(jobId: string, expiresAtEpoch: number): Promise<boolean>;
-  /** Whether someone asked to stop the claimed job (a cancel): read from its claim. */
-  stopRequested(jobId: string): Promise<boolean>;
+  /** Claims a job at `now` (epoch seconds); false when it was claimed already. */
+  claim(jobId: string, expiresAtEpoch: number, now: number): Promise<boolean>;
+  /** When the attempt holding the job last showed it was alive; null for a cancel's claim or none. */
+  lastSignOfLife(jobId: string): Promise<number | null>;
+  /** Marks the claimed job alive at `now`; true once someone asked to stop it (a cancel). */
+  heartbeat(jobId: string, now: number): Promise<boolean>;
   send(body: string, mac: string): Promise<void>;
   /** Invokes `target` (a function the worker may invoke) with a script's relayed call. */
   relay(payload: unknown, target: string): Promise<unknown>;
@@ -128,12 +145,16 @@ export function servicePorts(
   relay: (payload: unknown, target: string) => Promise<unknown>,
 ): PythonPorts {
   return {
-    async claim(jobId, expiresAtEpoch) {
+    async claim(jobId, expiresAtEpoch, now) {
       try {
         await services.dynamodb.send(
           new PutItemCommand({
             TableName: services.claimsTableName,
-            Item: { jobId: { S: jobId }, expiresAtEpoch: { N: String(expiresAtEpoch) } },
+            Item: {
+              jobId: { S: jobId },
+              expiresAtEpoch: { N: String(expiresAtEpoch) },
+              aliveAt: { N: now.toFixed(3) },
+            },
             ConditionExpression: 'attribute_not_exists(jobId)',
           }),
         );
@@ -143,16 +164,30 @@ export function servicePorts(
         throw error;
       }
     },
-    async stopRequested(jobId) {
+    async lastSignOfLife(jobId) {
       const answer = await services.dynamodb.send(
         new GetItemCommand({
           TableName: services.claimsTableName,
           Key: { jobId: { S: jobId } },
-          ProjectionExpression: 'stopRequested',
+          ProjectionExpression: 'aliveAt',
           ConsistentRead: true,
         }),
       );
-      return answer.Item?.stopRequested?.BOOL === true;
+      const value = answer.Item?.aliveAt?.N;
+      return value === undefined ? null : Number(value);
+    },
+    async heartbeat(jobId, now) {
+      const answer = await services.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: services.claimsTableName,
+          Key: { jobId: { S: jobId } },
+          UpdateExpression: 'SET aliveAt = :now',
+          ConditionExpression: 'attribute_exists(jobId)',
+          ExpressionAttributeValues: { ':now': { N: now.toFixed(3) } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return answer.Attributes?.stopRequested?.BOOL === true;
     },
     async send(body, mac) {
       await services.sqs.send(
@@ -234,13 +269,15 @@ class PythonHost {
   private perform(message: Extract<HostMessage, { type: 'call' }>): Promise<unknown> {
     switch (message.call) {
       case 'claim':
-        return this.ports.claim(message.jobId, message.expiresAtEpoch);
+        return this.ports.claim(message.jobId, message.expiresAtEpoch, message.now);
+      case 'lastSignOfLife':
+        return this.ports.lastSignOfLife(message.jobId);
+      case 'heartbeat':
+        return this.ports.heartbeat(message.jobId, message.now);
       case 'send':
         return this.ports.send(message.body, message.mac).then(() => null);
       case 'relay':
         return this.ports.relay(message.payload, message.target ?? 'http-executor');
-      case 'stopRequested':
-        return this.ports.stopRequested(message.jobId);
     }
   }
 

@@ -108,11 +108,15 @@ class PipePorts:
         self.channel = channel
         self.invocation = invocation
 
-    def claim(self, job_id: str, expires_at_epoch: int) -> bool:
-        return bool(self.channel.call(self.invocation, "claim", None, jobId=job_id, expiresAtEpoch=expires_at_epoch))
+    def claim(self, job_id: str, expires_at_epoch: int, now: float) -> bool:
+        return bool(self.channel.call(self.invocation, "claim", None, jobId=job_id, expiresAtEpoch=expires_at_epoch, now=now))
 
-    def stop_requested(self, job_id: str) -> bool:
-        return bool(self.channel.call(self.invocation, "stopRequested", 10.0, jobId=job_id))
+    def last_sign_of_life(self, job_id: str) -> float | None:
+        value = self.channel.call(self.invocation, "lastSignOfLife", 10.0, jobId=job_id)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def heartbeat(self, job_id: str, now: float) -> bool:
+        return bool(self.channel.call(self.invocation, "heartbeat", 10.0, jobId=job_id, now=now))
 
     def send(self, body: str, mac: str) -> None:
         self.channel.call(self.invocation, "send", None, body=body, mac=mac)

@@ -106,18 +106,19 @@ describe('Secrets Manager access', () => {
       JSON.stringify(statement.Resource).includes(`"${tableId}"`),
     );
     expect(onTable).toEqual([]);
-    // Its only DynamoDB access is on the claims table: claim a job (PutItem), read a stop request (GetItem).
+    // Its only DynamoDB access is on the claims table: claim a job (PutItem), beat its claim and read
+    // stop requests (UpdateItem), read another attempt's last sign of life (GetItem).
     const dynamo = statements.filter((statement) => statement.Action.some(onService('dynamodb')));
     const claimsId = logicalId(synth.stack, synth.stack.data.claimsTable);
     expect(dynamo).toEqual([
       expect.objectContaining({
-        Action: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+        Action: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Resource: [{ 'Fn::GetAtt': [claimsId, 'Arn'] }],
       }),
     ]);
   });
 
-  it('lets only the tenant API write a stop request on a claim, and no runtime write one', () => {
+  it('lets only the tenant API and the Python worker update a claim, and the HTTP executor only claim', () => {
     const claimsId = logicalId(synth.stack, synth.stack.data.claimsTable);
     const updaters = allFunctions.filter((name) =>
       functionRoleStatements(synth, name).some(
@@ -127,7 +128,10 @@ describe('Secrets Manager access', () => {
           statement.Sid === 'ClaimJobs',
       ),
     );
-    expect(updaters).toEqual(['tenant-api']);
+    expect(updaters.sort()).toEqual(['script-worker', 'tenant-api']);
+    expect(
+      actionsOf(functionRoleStatements(synth, 'http-executor').filter((s) => s.Sid === 'ClaimJobs')),
+    ).toEqual(['dynamodb:PutItem']);
   });
 
   it('lets only the HTTP executor (read) and the governance API (write) use credential secrets, under the credential prefix', () => {

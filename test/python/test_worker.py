@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from conftest import Sandbox
 from execfabric_runtime import Outcome
 from script_worker.jobs import JobError, parse_job
 from script_worker.messages import MAX_MESSAGE_BYTES, fit_result, result_message
-from script_worker.processing import CLAIM_TTL_SECONDS, UnsupportedEventError, process_event
+from script_worker.processing import CLAIM_TTL_SECONDS, LOST_AFTER_SECONDS, UnsupportedEventError, process_event
 from script_worker.signing import MAC_ATTRIBUTE, MessageKeys
 
 SOURCE = "def main(inputs, ctx):\n    print('adding')\n    return {'sum': inputs['a'] + inputs['b']}\n"
@@ -31,18 +32,24 @@ class MemoryPorts:
         self.fail_claim = fail_claim
         self.fail_send = fail_send
         self.stops: set[str] = set()
-        self.stop_reads = 0
+        self.alive: dict[str, float] = {}
+        self.beats = 0
 
-    def claim(self, job_id: str, expires_at_epoch: int) -> bool:
+    def claim(self, job_id: str, expires_at_epoch: int, now: float) -> bool:
         if self.fail_claim:
             raise ConnectionError("dynamodb unreachable")
         if job_id in self.claims:
             return False
         self.claims[job_id] = expires_at_epoch
+        self.alive[job_id] = now
         return True
 
-    def stop_requested(self, job_id: str) -> bool:
-        self.stop_reads += 1
+    def last_sign_of_life(self, job_id: str) -> float | None:
+        return self.alive.get(job_id)
+
+    def heartbeat(self, job_id: str, now: float) -> bool:
+        self.beats += 1
+        self.alive[job_id] = now
         return job_id in self.stops
 
     def send(self, body: str, mac: str) -> None:
@@ -425,7 +432,7 @@ def test_a_short_job_streams_nothing_and_reads_no_stop_request(sandbox: Sandbox)
     ports = MemoryPorts()
     process(sqs_event(job()), ports, sandbox)
     assert [message["kind"] for message in ports.sent] == ["started", "result"]
-    assert ports.stop_reads == 0
+    assert ports.beats == 0
 
 
 def test_a_longer_job_streams_its_output_whole_in_order_before_its_result(sandbox: Sandbox) -> None:
@@ -444,7 +451,7 @@ def test_a_longer_job_streams_its_output_whole_in_order_before_its_result(sandbo
     assert streamed(ports, "stdout") == result["logs"]["stdout"]
     assert streamed(ports, "stderr") == result["logs"]["stderr"]
     assert result["logs"]["stdout"].endswith("café done\n")
-    assert ports.stop_reads >= 2
+    assert ports.beats >= 2
 
 
 def test_a_stop_request_on_the_claim_kills_the_job_and_reports_it_cancelled(sandbox: Sandbox) -> None:
@@ -458,23 +465,23 @@ def test_a_stop_request_on_the_claim_kills_the_job_and_reports_it_cancelled(sand
     assert result["metrics"]["durationMs"] < 30_000
 
 
-def test_a_stop_request_that_cannot_be_read_leaves_the_job_running() -> None:
-    from script_worker.live import StopWatch
+def test_a_heartbeat_that_cannot_be_written_leaves_the_job_running() -> None:
+    from script_worker.live import Heartbeat
 
     reads: list[str] = []
 
-    def broken(job_id: str) -> bool:
+    def broken(job_id: str, now: float) -> bool:
         reads.append(job_id)
         raise ConnectionError("claims table unreachable")
 
     logged: list[dict[str, Any]] = []
-    watch = StopWatch(broken, "acme:ex-1", logged.append, {}, interval=0.05).start()
+    watch = Heartbeat(broken, "acme:ex-1", logged.append, {}, time.time, interval=0.05).start()
     import time as _time
 
     _time.sleep(0.3)
     watch.close()
     assert len(reads) >= 2 and not watch.stop.is_set()
-    assert [entry["event"] for entry in logged] == ["stop-check-failed"]
+    assert [entry["event"] for entry in logged] == ["heartbeat-failed"]
 
 
 @pytest.mark.parametrize("text", ["", "a" * 20_000, "é" * 9_000, "x" + "😀" * 5_000])
@@ -484,3 +491,30 @@ def test_log_pieces_never_split_a_character_and_respect_the_limit(text: str) -> 
     pieces = _pieces(text, MAX_CHUNK_BYTES)
     assert "".join(pieces) == text
     assert all(0 < len(piece.encode()) <= MAX_CHUNK_BYTES for piece in pieces)
+
+
+def test_a_copy_of_a_job_whose_attempt_died_fails_its_run_without_running_it_again(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    # An attempt claimed the job long ago and has not beaten its claim since: it died.
+    ports.claim("acme:ex-1", 1, NOW - LOST_AFTER_SECONDS - 1)
+    response = process(sqs_event(job()), ports, sandbox)
+    assert response == {"batchItemFailures": []}
+    [result] = ports.sent
+    assert result["kind"] == "result" and result["status"] == "failed"
+    assert result["error"]["type"] == "WorkerLost"
+    assert result["executionId"] == "ex-1" and result["tenantId"] == "acme"
+
+
+@pytest.mark.parametrize("age", [0, LOST_AFTER_SECONDS - 1], ids=["just claimed", "beaten recently"])
+def test_a_copy_of_a_job_whose_attempt_is_alive_is_only_skipped(sandbox: Sandbox, age: float) -> None:
+    ports = MemoryPorts()
+    ports.claim("acme:ex-1", 1, NOW - age)
+    assert process(sqs_event(job()), ports, sandbox) == {"batchItemFailures": []}
+    assert ports.sent == []
+
+
+def test_a_copy_of_a_job_a_cancel_claimed_is_only_skipped(sandbox: Sandbox) -> None:
+    ports = MemoryPorts()
+    ports.claims["acme:ex-1"] = 1  # a cancel's claim: no sign of life, nobody ran it
+    assert process(sqs_event(job()), ports, sandbox) == {"batchItemFailures": []}
+    assert ports.sent == []

@@ -30,9 +30,20 @@ async function tenantDomain(table: Table, tenantId: string, cache: Map<string, T
   return cache.get(tenantId) ?? null;
 }
 
+export interface SweepOptions {
+  /** `all`: every waiting run is handed to its executor again (a start after a crash). */
+  readonly redispatchWaiting: 'overdue' | 'all';
+  /**
+   * Running runs known to be lost already, whatever their deadline: the embedded platform, starting
+   * again, knows that every job its own runtimes held died with it (a local agent's runs go on).
+   * @default none
+   */
+  readonly lostRunning?: (execution: Execution) => boolean;
+}
+
 export async function sweepStaleExecutions(
   deps: SweepDependencies,
-  options: { redispatchWaiting: 'overdue' | 'all' } = { redispatchWaiting: 'overdue' },
+  options: SweepOptions = { redispatchWaiting: 'overdue' },
 ): Promise<SweepResult> {
   const now = deps.now();
   const domains = new Map<string, TenantContext | null>();
@@ -48,6 +59,28 @@ export async function sweepStaleExecutions(
     if (action !== null) {
       changed.push({ tenantId: execution.tenantId, executionId: execution.id, action });
       touched.add(execution.tenantId);
+    }
+  }
+
+  const lost = options.lostRunning;
+  if (lost !== undefined) {
+    for await (const execution of deps.executions.overdue(new Date('9999-01-01T00:00:00.000Z'))) {
+      if (execution.status !== 'running' || !lost(execution)) continue;
+      scanned++;
+      const domain = await tenantDomain(deps.table, execution.tenantId, domains);
+      if (domain === null) continue;
+      const failed = await deps.executions.fail(domain, execution.id, {
+        type: 'WorkerLost',
+        message: 'The platform stopped while the run was running; it was not run again',
+      });
+      if (failed) {
+        changed.push({
+          tenantId: execution.tenantId,
+          executionId: execution.id,
+          action: 'failed:platform-stopped',
+        });
+        touched.add(execution.tenantId);
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 """What a run shows and takes while it runs: its output streamed as signed `log` reports (live logs),
-and the stop request a cancel writes on the job's claim.
+and its claim beaten once a second (a sign of life for a redelivered copy, and where a cancel's stop
+request is read).
 
 Both work beside the sandbox on their own threads and never slow the job or change its outcome: a
 log report that cannot be sent is logged and dropped (the result still carries the run's logs), a
@@ -25,8 +26,8 @@ MAX_CHUNK_BYTES = 16 * 1024 - 64
 MAX_CHUNKS = 2000
 #: One log report carries at most this many bytes of chunks (well under a queue message).
 MAX_REPORT_BYTES = min(256 * 1024, MAX_MESSAGE_BYTES // 2)
-#: How often the claim is read for a stop request while a job runs.
-STOP_POLL_SECONDS = 1.0
+#: How often a running job's claim is beaten (its sign of life) and read for a stop request.
+HEARTBEAT_SECONDS = 1.0
 
 Log = Callable[[dict[str, Any]], None]
 
@@ -160,29 +161,33 @@ class LiveLog:
             self.log({"level": "WARN", "event": "log-report-not-sent", **self.context, "error": repr(error)})
 
 
-class StopWatch:
-    """Reads the job's claim about once a second for a stop request (a cancel); sets `stop` when it
-    finds one. The first read happens one interval after the job started."""
+class Heartbeat:
+    """Beats the job's claim about once a second while the job runs (`heartbeat(job_id, now)`, which
+    answers whether a stop was requested): the beat tells a redelivered copy of the job that this
+    attempt is alive; a stop request (a cancel) sets `stop`. The first beat is one interval after
+    the job started (the claim itself is the first sign of life)."""
 
     def __init__(
         self,
-        stop_requested: Callable[[str], bool],
+        beat: Callable[[str, float], bool],
         job_id: str,
         log: Log,
         context: dict[str, Any],
-        interval: float = STOP_POLL_SECONDS,
+        clock: Callable[[], float],
+        interval: float = HEARTBEAT_SECONDS,
     ) -> None:
-        self.stop_requested = stop_requested
+        self.beat = beat
         self.job_id = job_id
         self.log = log
         self.context = context
+        self.clock = clock
         self.interval = interval
         self.stop = threading.Event()
         self._done = threading.Event()
         self._failures = 0
-        self._thread = threading.Thread(target=self._loop, name="execfabric-stop-watch", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="execfabric-heartbeat", daemon=True)
 
-    def start(self) -> StopWatch:
+    def start(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -193,13 +198,12 @@ class StopWatch:
     def _loop(self) -> None:
         while not self._done.wait(self.interval):
             try:
-                requested = self.stop_requested(self.job_id)
-            except Exception as error:  # noqa: BLE001 - read again at the next interval
+                requested = self.beat(self.job_id, self.clock())
+            except Exception as error:  # noqa: BLE001 - beat again at the next interval
                 self._failures += 1
                 if self._failures == 1:
-                    self.log({"level": "WARN", "event": "stop-check-failed", **self.context, "error": repr(error)})
+                    self.log({"level": "WARN", "event": "heartbeat-failed", **self.context, "error": repr(error)})
                 continue
-            if requested:
+            if requested and not self.stop.is_set():
                 self.log({"level": "INFO", "event": "stop-requested", **self.context})
                 self.stop.set()
-                return

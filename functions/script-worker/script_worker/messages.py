@@ -43,6 +43,21 @@ def started_message(job: Job, started_at: float) -> dict[str, Any]:
     return {"kind": "started", **_envelope(job), "startedAt": iso(started_at)}
 
 
+def lost_message(job: Job, at: float) -> dict[str, Any]:
+    """The result of a job whose earlier attempt ended without reporting (see process_record)."""
+    return {
+        "kind": "result",
+        **_envelope(job),
+        "status": "failed",
+        "error": {
+            "type": "WorkerLost",
+            "message": "The runtime stopped during the job, or could not report its result; it was not run again",
+        },
+        "logs": {"stdout": "", "stderr": "", "truncated": False},
+        "metrics": {"finishedAt": iso(at)},
+    }
+
+
 def result_message(job: Job, outcome: Outcome, egress: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"kind": "result", **_envelope(job), "status": outcome.status}
     if outcome.sandbox:

@@ -29,12 +29,18 @@ class PortError(RuntimeError):
 
 
 class Ports(Protocol):
-    def claim(self, job_id: str, expires_at_epoch: int) -> bool:
-        """True if this call claimed the job, False if it had already been claimed."""
+    def claim(self, job_id: str, expires_at_epoch: int, now: float) -> bool:
+        """True if this call claimed the job (at `now`, epoch seconds), False if it had already been
+        claimed."""
         ...
 
-    def stop_requested(self, job_id: str) -> bool:
-        """True once someone asked to stop the claimed job (a cancel writes it on the claim)."""
+    def last_sign_of_life(self, job_id: str) -> float | None:
+        """When the attempt holding the job last showed it was alive (its claim or its latest
+        heartbeat, epoch seconds); None when the claim is not a worker's (a cancel's) or is gone."""
+        ...
+
+    def heartbeat(self, job_id: str, now: float) -> bool:
+        """Marks the claimed job alive at `now`; True once someone asked to stop it (a cancel)."""
         ...
 
     def send(self, body: str, mac: str) -> None:
@@ -72,25 +78,41 @@ class Boto3Ports:
             config=Config(read_timeout=RELAY_READ_TIMEOUT_SECONDS, retries={"max_attempts": 1}),
         )
 
-    def claim(self, job_id: str, expires_at_epoch: int) -> bool:
+    def claim(self, job_id: str, expires_at_epoch: int, now: float) -> bool:
         try:
             self._dynamodb.put_item(
                 TableName=self.claims_table,
-                Item={"jobId": {"S": job_id}, "expiresAtEpoch": {"N": str(expires_at_epoch)}},
+                Item={
+                    "jobId": {"S": job_id},
+                    "expiresAtEpoch": {"N": str(expires_at_epoch)},
+                    "aliveAt": {"N": f"{now:.3f}"},
+                },
                 ConditionExpression="attribute_not_exists(jobId)",
             )
         except self._dynamodb.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
-    def stop_requested(self, job_id: str) -> bool:
+    def last_sign_of_life(self, job_id: str) -> float | None:
         answer = self._dynamodb.get_item(
             TableName=self.claims_table,
             Key={"jobId": {"S": job_id}},
-            ProjectionExpression="stopRequested",
+            ProjectionExpression="aliveAt",
             ConsistentRead=True,
         )
-        return answer.get("Item", {}).get("stopRequested", {}).get("BOOL") is True
+        value = answer.get("Item", {}).get("aliveAt", {}).get("N")
+        return float(value) if isinstance(value, str) else None
+
+    def heartbeat(self, job_id: str, now: float) -> bool:
+        answer = self._dynamodb.update_item(
+            TableName=self.claims_table,
+            Key={"jobId": {"S": job_id}},
+            UpdateExpression="SET aliveAt = :now",
+            ConditionExpression="attribute_exists(jobId)",
+            ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
+            ReturnValues="ALL_NEW",
+        )
+        return answer.get("Attributes", {}).get("stopRequested", {}).get("BOOL") is True
 
     def send(self, body: str, mac: str) -> None:
         self._sqs.send_message(

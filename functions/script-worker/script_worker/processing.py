@@ -17,13 +17,16 @@ from typing import Any, Protocol
 from execfabric_runtime import Outcome, RunRequest, SandboxError, check
 
 from .jobs import ForgedJobError, Job, JobError, parse_job
-from .live import LiveLog, StopWatch
-from .messages import encode, fit_result, result_message, started_message
+from .live import HEARTBEAT_SECONDS, Heartbeat, LiveLog
+from .messages import encode, fit_result, lost_message, result_message, started_message
 from .ports import Ports
 from .signing import MessageKeys, mac_of
 
 #: A claim outlives every redelivery of its message (queue retention is 4 days).
 CLAIM_TTL_SECONDS = 7 * 24 * 3600
+#: A claim whose last sign of life (claim or heartbeat) is older than this belongs to a dead attempt:
+#: ten missed heartbeats, far beyond clock skew between workers.
+LOST_AFTER_SECONDS = 10 * HEARTBEAT_SECONDS
 #: Time kept back from the invocation's remaining time to send the result after a job.
 RESULT_RESERVE_SECONDS = 5.0
 MIN_TIMEOUT_SECONDS = 0.1
@@ -263,10 +266,24 @@ def process_record(
 
     context = {"messageId": message_id, "jobId": job.job_id}
     try:
-        claimed = ports.claim(job.job_id, int(clock()) + CLAIM_TTL_SECONDS)
+        now = clock()
+        claimed = ports.claim(job.job_id, int(now) + CLAIM_TTL_SECONDS, now)
+        # Already claimed, and the claim shows no sign of life for a while: the attempt that claimed it
+        # died (its worker crashed, or could not report). The job is not run again; the run fails with
+        # the cause now, instead of at its deadline. A live attempt beats the claim every second.
+        last = None if claimed else ports.last_sign_of_life(job.job_id)
+        lost = last is not None and now - last > LOST_AFTER_SECONDS
     except Exception as error:  # the port's own failure, whatever its client raised
         log({"level": "ERROR", "event": "claim-failed", **context, "error": repr(error)})
         return False
+    if lost:
+        log({"level": "WARN", "event": "attempt-lost", **context})
+        try:
+            send(encode(lost_message(job, clock())))
+        except Exception as error:  # left for the next redelivery (or the sweep)
+            log({"level": "ERROR", "event": "result-not-sent", **context, "error": repr(error)})
+            return False
+        return True
     if not claimed:
         log({"level": "INFO", "event": "duplicate-skipped", **context})
         return True
@@ -286,7 +303,7 @@ def process_record(
     calls = Calls(egress, DataCalls(job, ports, log, context))
     # While it runs: its output goes out as live log reports, and a cancel on its claim stops it.
     live = LiveLog(job, send, log, context).start()
-    watch = StopWatch(ports.stop_requested, job.job_id, log, context).start()
+    watch = Heartbeat(ports.heartbeat, job.job_id, log, context, clock).start()
     request = RunRequest(
         source=job.asset.source,
         input=job.input,
