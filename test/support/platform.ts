@@ -36,13 +36,17 @@ export interface TestPlatform {
 }
 
 /** Starts the embedded platform in memory, seeded, without schedules. */
-export async function startTestPlatform(password: string): Promise<TestPlatform> {
+export async function startTestPlatform(
+  password: string,
+  options: { readonly visibilityTimeoutSeconds?: number } = {},
+): Promise<TestPlatform> {
   const platform = await startLocalPlatform({
     port: 0,
     dataDir: null,
     schedules: false,
     demoPassword: password,
     log: () => undefined,
+    ...options,
   });
   const tokenSecret = requireEnv(ENV.tokenSecret);
   const core = createCore({ table: tableFromEnv(), tokenSecret });
