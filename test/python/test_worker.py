@@ -108,21 +108,14 @@ def process(event: dict[str, Any], ports: MemoryPorts, sandbox: Sandbox, tenant:
     return process_event(event, ports=ports, runner=sandbox, keys=KEYS, tenant_id=tenant, log=log, clock=lambda: NOW)
 
 
-def test_a_job_is_claimed_started_run_and_reported(sandbox: Sandbox) -> None:
+def test_a_job_is_claimed_run_and_reported(sandbox: Sandbox) -> None:
     ports = MemoryPorts()
     response = process(sqs_event(job()), ports, sandbox)
     assert response == {"batchItemFailures": []}
     assert ports.claims == {"acme:ex-1": 1_800_000_000 + CLAIM_TTL_SECONDS}
-    started, result = ports.sent
-    assert started.pop("reportId") != result["reportId"]
-    assert started == {
-        "kind": "started",
-        "jobId": "acme:ex-1",
-        "executionId": "ex-1",
-        "tenantId": "acme",
-        "skillId": "adder",
-        "startedAt": NOW_ISO,
-    }
+    # Shorter than a heartbeat interval: no `started`, the result alone carries when it started.
+    (result,) = ports.sent
+    assert result["metrics"]["startedAt"].endswith("Z") and "T" in result["metrics"]["startedAt"]
     assert result["kind"] == "result" and result["status"] == "succeeded"
     assert result["sandbox"]["network"] in ("netns", "userns", "seccomp")
     assert result["output"] == {"sum": 42}
@@ -137,7 +130,7 @@ def test_a_duplicate_delivery_is_acknowledged_without_running_again(sandbox: San
     process(sqs_event(job()), ports, sandbox)
     again = process(sqs_event(job()), ports, sandbox)
     assert again == {"batchItemFailures": []}
-    assert [message["kind"] for message in ports.sent] == ["started", "result"]
+    assert [message["kind"] for message in ports.sent] == ["result"]
 
 
 def test_script_failures_are_results_not_batch_failures(sandbox: Sandbox) -> None:
@@ -428,10 +421,10 @@ def streamed(ports: MemoryPorts, stream: str) -> str:
     return "".join(chunk["text"] for chunk in chunks if chunk["stream"] == stream)
 
 
-def test_a_short_job_streams_nothing_and_reads_no_stop_request(sandbox: Sandbox) -> None:
+def test_a_short_job_sends_its_result_alone_and_reads_no_stop_request(sandbox: Sandbox) -> None:
     ports = MemoryPorts()
     process(sqs_event(job()), ports, sandbox)
-    assert [message["kind"] for message in ports.sent] == ["started", "result"]
+    assert [message["kind"] for message in ports.sent] == ["result"]
     assert ports.beats == 0
 
 
@@ -439,7 +432,18 @@ def test_a_longer_job_streams_its_output_whole_in_order_before_its_result(sandbo
     ports = MemoryPorts()
     process(sqs_event(job(source=STREAMING)), ports, sandbox)
     kinds = [message["kind"] for message in ports.sent]
-    assert kinds[0] == "started" and kinds[-1] == "result" and kinds.count("log") >= 2
+    # Still running after a heartbeat interval: `started` goes out once, with the first live log.
+    assert kinds.count("started") == 1 and kinds[-1] == "result" and kinds.count("log") >= 2
+    (started,) = [message for message in ports.sent if message["kind"] == "started"]
+    assert started.pop("reportId") != ports.sent[-1]["reportId"]
+    assert started == {
+        "kind": "started",
+        "jobId": "acme:ex-1",
+        "executionId": "ex-1",
+        "tenantId": "acme",
+        "skillId": "adder",
+        "startedAt": NOW_ISO,
+    }
     logs = [message for message in ports.sent if message["kind"] == "log"]
     assert all(message["executionId"] == "ex-1" and message["tenantId"] == "acme" for message in logs)
     seqs = [chunk["seq"] for message in logs for chunk in message["chunks"]]

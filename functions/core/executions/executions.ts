@@ -992,7 +992,16 @@ export class Executions {
     }
     const finishedAt = this.#now().toISOString();
     const capped = error === undefined ? undefined : this.#capError(error);
+    // A job shorter than the worker's heartbeat sends no `started`: its start comes with the result.
+    const reportedStart = report.metrics?.startedAt;
+    const startedAt =
+      current.startedAt === undefined &&
+      typeof reportedStart === 'string' &&
+      !Number.isNaN(Date.parse(reportedStart))
+        ? new Date(reportedStart).toISOString()
+        : undefined;
     const extras = {
+      ...(startedAt === undefined ? {} : { startedAt }),
       ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
       ...(report.sandbox === undefined ? {} : { sandbox: report.sandbox }),
       ...(report.egress === undefined || report.egress.length === 0 ? {} : { egress: report.egress }),

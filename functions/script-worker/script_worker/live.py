@@ -165,7 +165,8 @@ class Heartbeat:
     """Beats the job's claim about once a second while the job runs (`heartbeat(job_id, now)`, which
     answers whether a stop was requested): the beat tells a redelivered copy of the job that this
     attempt is alive; a stop request (a cancel) sets `stop`. The first beat is one interval after
-    the job started (the claim itself is the first sign of life)."""
+    the job started (the claim itself is the first sign of life); `on_alive` runs once, just before
+    it: a job that ends within the first interval costs no beat and no `started` report."""
 
     def __init__(
         self,
@@ -175,8 +176,10 @@ class Heartbeat:
         context: dict[str, Any],
         clock: Callable[[], float],
         interval: float = HEARTBEAT_SECONDS,
+        on_alive: Callable[[], None] | None = None,
     ) -> None:
         self.beat = beat
+        self.on_alive = on_alive
         self.job_id = job_id
         self.log = log
         self.context = context
@@ -197,6 +200,9 @@ class Heartbeat:
 
     def _loop(self) -> None:
         while not self._done.wait(self.interval):
+            if self.on_alive is not None:
+                alive, self.on_alive = self.on_alive, None
+                alive()
             try:
                 requested = self.beat(self.job_id, self.clock())
             except Exception as error:  # noqa: BLE001 - beat again at the next interval

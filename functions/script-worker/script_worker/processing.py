@@ -1,7 +1,7 @@
 """What the worker does with an event. An SQS batch: for each record verify and parse the job, claim it,
-send `started`, run it in the sandbox (relaying its `ctx.http` calls with the run's egress grant to the
-http-executor, its `ctx.data` calls with the run's data grant to the data relay), send the
-`result`; a direct `{"action": "check", "source"}` call: syntax-check a script. Script failures are
+run it in the sandbox (relaying its `ctx.http` calls with the run's egress grant to the http-executor,
+its `ctx.data` calls with the run's data grant to the data relay), send `started` if it is still
+running after a second, then the `result`; a direct `{"action": "check", "source"}` call: syntax-check a script. Script failures are
 results; only infrastructure failures (and poison messages, so that redrive moves them to the DLQ)
 become batch item failures. A job whose MAC does not verify, or that names another tenant than the
 invocation's (Lambda tenant isolation), is refused, logged as a security event and dropped."""
@@ -289,10 +289,15 @@ def process_record(
         return True
 
     started_at = clock()
-    try:
-        send(encode(started_message(job, started_at)))
-    except Exception as error:  # `started` is informative; the result still carries startedAt
-        log({"level": "WARN", "event": "started-not-sent", **context, "error": repr(error)})
+
+    def report_started() -> None:
+        # Only for a job still running after a heartbeat interval: a shorter one goes from queued to
+        # its end with its result alone (one message and three table writes fewer per run), and the
+        # result carries startedAt either way.
+        try:
+            send(encode(started_message(job, started_at)))
+        except Exception as error:  # informative only
+            log({"level": "WARN", "event": "started-not-sent", **context, "error": repr(error)})
 
     limits = job.limits
     timeout = _effective_timeout(job, remaining_ms)
@@ -303,7 +308,7 @@ def process_record(
     calls = Calls(egress, DataCalls(job, ports, log, context))
     # While it runs: its output goes out as live log reports, and a cancel on its claim stops it.
     live = LiveLog(job, send, log, context).start()
-    watch = Heartbeat(ports.heartbeat, job.job_id, log, context, clock).start()
+    watch = Heartbeat(ports.heartbeat, job.job_id, log, context, clock, on_alive=report_started).start()
     request = RunRequest(
         source=job.asset.source,
         input=job.input,
