@@ -22,11 +22,13 @@ import { parseJson } from '../core/json.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { createCore } from '../core/platform.ts';
 import { macOf } from '../core/queues.ts';
-import { tenantContext } from '../core/tenancy/hosts.ts';
+import { TenantContexts } from '../core/tenancy/hosts.ts';
 
 const logger = new Logger({ serviceName: 'results-recorder' });
 const signer = await messageSignerFromEnv(['jobs', 'reports']);
 const core = createCore({ table: tableFromEnv() });
+/** Each report names its tenant: read once per 30 s per tenant, not once per report. */
+const tenants = new TenantContexts(core.table);
 
 const error = z.object({
   type: z.string(),
@@ -149,7 +151,7 @@ async function recordReport(record: SQSRecord): Promise<void> {
     });
     return;
   }
-  const domain = await tenantContext(core.table, parsed.data.tenantId);
+  const domain = await tenants.get(parsed.data.tenantId);
   if (domain === null) {
     logger.error('Report for an unknown tenant', {
       messageId: record.messageId,
@@ -199,7 +201,7 @@ const namedRun = z.object({
 async function failUnreadable(body: unknown, issues: readonly z.core.$ZodIssue[]): Promise<void> {
   const named = namedRun.safeParse(body);
   if (!named.success) return;
-  const domain = await tenantContext(core.table, named.data.tenantId);
+  const domain = await tenants.get(named.data.tenantId);
   if (domain === null) return;
   const where = issues.map((issue) => issue.path.join('.') || 'report').join(', ');
   await core.executions.fail(domain, named.data.executionId, {
@@ -227,7 +229,7 @@ async function recordDeadJob(record: SQSRecord): Promise<void> {
     });
     return;
   }
-  const domain = await tenantContext(core.table, parsed.data.tenantId);
+  const domain = await tenants.get(parsed.data.tenantId);
   if (domain === null) {
     logger.error('Dead job for an unknown tenant', {
       messageId: record.messageId,

@@ -4,11 +4,13 @@
  * Every save writes an immutable revision (executions record the revision they ran, so the output is
  * checked against the schema of that revision), then moves the head with a conditional write.
  */
+
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
 import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
+import { ImmutableCache } from '../cache.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, type FieldIssue, NotFoundError, ValidationError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
@@ -203,6 +205,9 @@ export interface SkillCatalogOptions {
   readonly collectionCheck?: CollectionCheck;
 }
 
+/** Skill revisions never change once written: the recorder checks outputs without reading one again. */
+const REVISIONS = new ImmutableCache<Skill>(512, 4 * 1024 * 1024, (skill) => JSON.stringify(skill).length);
+
 export class SkillCatalog {
   readonly #table: Table;
   readonly #audit: AuditLog;
@@ -391,14 +396,15 @@ export class SkillCatalog {
   }
 
   async revision(domain: TenantContext, id: string, revision: number): Promise<Skill> {
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'SKILLREV', id, ordinalKey(revision)),
-      }),
-    );
+    const key = itemKey(domain, 'SKILLREV', id, ordinalKey(revision));
+    const cacheKey = `${key.PK}\n${key.SK}`;
+    const cached = REVISIONS.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const result = await this.#table.client.send(new GetCommand({ TableName: this.#table.name, Key: key }));
     if (result.Item === undefined) throw new NotFoundError(`Revision ${revision} of skill ${id} not found`);
-    return toSkill(result.Item);
+    const found = Object.freeze(toSkill(result.Item));
+    REVISIONS.set(cacheKey, found);
+    return found;
   }
 
   /** Every Skill of the tenant, whoever may see it (bounded; read in pages). */

@@ -125,3 +125,36 @@ export async function tenantContext(table: Table, tenantId: string): Promise<Ten
   const tenant = await readTenantSummary(table, tenantId);
   return tenant === null ? null : { kind: 'tenant', host: '', tenant };
 }
+
+/**
+ * Tenant contexts by id, kept for `ttlMs` (as long as the host cache keeps a binding): a consumer
+ * that handles many messages of the same tenants (the recorder) reads each tenant once per period,
+ * not once per message. Only for work whose rules do not hinge on a status change within that
+ * period; requests that must see a suspension at once read the tenant consistently instead.
+ */
+export class TenantContexts {
+  readonly #table: Table;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, { context: TenantContext; until: number }>();
+
+  constructor(table: Table, ttlMs = 30_000, now: () => number = Date.now) {
+    this.#table = table;
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
+
+  async get(tenantId: string): Promise<TenantContext | null> {
+    const now = this.#now();
+    const hit = this.#cache.get(tenantId);
+    if (hit !== undefined && hit.until > now) return hit.context;
+    const context = await tenantContext(this.#table, tenantId);
+    if (context === null) {
+      this.#cache.delete(tenantId);
+      return null;
+    }
+    if (this.#cache.size >= 10_000) this.#cache.clear();
+    this.#cache.set(tenantId, { context, until: now + this.#ttlMs });
+    return context;
+  }
+}
