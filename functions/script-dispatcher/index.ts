@@ -111,6 +111,14 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
     const failures = workerAnswer.parse(JSON.parse(text)).batchItemFailures;
     return !failures.some((failure) => failure.itemIdentifier === record.messageId);
   } catch (error) {
+    if (throttled(error)) {
+      // Lambda refused the invocation (concurrency or rate; the SDK's own retries are spent): the
+      // job never started. It waits on the queue like a full tenant's job, as a new message, so
+      // throttling never counts toward the dead-letter limit.
+      logger.warn('The script worker is throttled; the job waits', { messageId: record.messageId, tenantId });
+      await defer(record);
+      return true;
+    }
     logger.error('The script worker could not be invoked', {
       messageId: record.messageId,
       tenantId,
@@ -120,6 +128,14 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
   } finally {
     await slots.release(tenantId, executionId);
   }
+}
+
+/** Lambda's answers for "not now": the invocation was refused before anything ran. */
+const THROTTLES = new Set(['TooManyRequestsException', 'EC2ThrottledException', 'ResourceNotReadyException']);
+
+function throttled(error: unknown): boolean {
+  const failure = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
+  return THROTTLES.has(failure?.name ?? '') || failure?.$metadata?.httpStatusCode === 429;
 }
 
 /** Makes a message visible again after RETRY_AFTER_CRASH_SECONDS instead of its full visibility timeout. */
