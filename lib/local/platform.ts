@@ -94,6 +94,12 @@ export interface LocalPlatformOptions {
   readonly freeHosts?: readonly string[];
   /** Run the schedules on their timers. @default true */
   readonly schedules?: boolean;
+  /**
+   * The scheme viewers reach the platform with: `https` behind a TLS-terminating proxy, so that
+   * sessions use the `__Host-` Secure cookie and CSRF checks expect https origins.
+   * @default process.env.EXECFABRIC_VIEWER_SCHEME ?? 'http'
+   */
+  readonly viewerScheme?: 'http' | 'https';
   /** Concurrent receive loops per queue. @default 2 */
   readonly pollerConcurrency?: number;
   /** Seed the demo data on a first start. @default true */
@@ -424,7 +430,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
 
     const viewerRequest = compileViewerRequest(viewerRequestSource({ adminHosts, freeHosts }));
     const server: Server = createServer(
-      createLocalRouter({ root, viewerRequest, originSecret, invoke: invoker }),
+      createLocalRouter({
+        root,
+        viewerRequest,
+        originSecret,
+        invoke: invoker,
+        viewerScheme:
+          options.viewerScheme ?? (process.env.EXECFABRIC_VIEWER_SCHEME === 'https' ? 'https' : 'http'),
+      }),
     );
     server.keepAliveTimeout = 5_000;
     server.listen(options.port ?? 8080, options.listenHost ?? '127.0.0.1');

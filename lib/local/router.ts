@@ -24,6 +24,11 @@ export interface LocalRouterOptions {
   readonly viewerRequest: ViewerRequestFunction;
   readonly originSecret: string;
   readonly invoke: (name: FunctionName) => LocalInvoke;
+  /**
+   * The scheme viewers use: `https` when the platform is reached through a TLS-terminating proxy
+   * (sessions then use the `__Host-` Secure cookie, as behind CloudFront). @default 'http'
+   */
+  readonly viewerScheme?: 'http' | 'https';
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -76,6 +81,7 @@ function apiEvent(
   route: RouteSpec,
   originSecret: string,
   sourceIp: string,
+  scheme: 'http' | 'https',
 ): APIGatewayProxyEventV2 {
   // CloudFront's origin request policy forwards every viewer header except Host, then adds its own;
   // API Gateway (payload 2.0) moves the cookies out of the headers into `cookies`.
@@ -88,7 +94,7 @@ function apiEvent(
     .map((part) => part.trim())
     .filter((part) => part !== '');
   headers[ORIGIN_HEADER] = originSecret;
-  headers[SCHEME_HEADER] = 'http';
+  headers[SCHEME_HEADER] = scheme;
   headers['x-forwarded-for'] = sourceIp;
   const contentType = headers['content-type'] ?? '';
   // A textual body that is not valid UTF-8 travels as base64, byte for byte: decoding it here
@@ -213,6 +219,7 @@ export function createLocalRouter(options: LocalRouterOptions) {
         route,
         options.originSecret,
         request.socket.remoteAddress ?? '127.0.0.1',
+        options.viewerScheme ?? 'http',
       );
       const result = (await options.invoke(route.function)(event)) as APIGatewayProxyStructuredResultV2;
       const headers: Record<string, string | string[]> = {};

@@ -38,7 +38,7 @@ export interface TestPlatform {
 /** Starts the embedded platform in memory, seeded, without schedules. */
 export async function startTestPlatform(
   password: string,
-  options: { readonly visibilityTimeoutSeconds?: number } = {},
+  options: { readonly visibilityTimeoutSeconds?: number; readonly viewerScheme?: 'http' | 'https' } = {},
 ): Promise<TestPlatform> {
   const platform = await startLocalPlatform({
     port: 0,
