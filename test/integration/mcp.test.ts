@@ -6,9 +6,12 @@
  * the front's API, and follows it with get_run to the result. Revoked clients, disabled users and
  * other tenants' tokens are refused; a schema violation is a tool error, never a crash.
  */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { itemKey } from '../../functions/core/keys.ts';
 import { TOOL_NAME_PATTERN } from '../../functions/core/mcp/tools.ts';
+import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { connectMcp, mcpUrl } from '../support/mcp.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
 
@@ -505,6 +508,25 @@ describe('who may connect', () => {
     expect((await rawMcp(spare.token, LIST)).status).toBe(401);
     const listed = (await api('bob', 'GET', `/api/mcp-clients/${spare.id}`)).body;
     expect(listed).toEqual(expect.objectContaining({ revoked: true, revokedBy: 'bob' }));
+  });
+
+  it('refuses a client whose token has expired', async () => {
+    const spare = await createClient('bob', { name: 'Soon expired', tags: ['math'] });
+    expect((await rawMcp(spare.token, LIST)).status).toBe(200);
+    // Its validity ran out (time passes: the stored expiry is moved into the past).
+    const domain = (await t.core.hosts.resolve(HOSTS.acme)) as TenantContext;
+    await t.core.table.client.send(
+      new UpdateCommand({
+        TableName: t.core.table.name,
+        Key: itemKey(domain, 'MCPCLIENT', spare.id),
+        UpdateExpression: 'SET expiresAt = :past',
+        ExpressionAttributeValues: { ':past': new Date(Date.now() - 1000).toISOString() },
+      }),
+    );
+    const refused = await rawMcp(spare.token, LIST);
+    expect(refused.status).toBe(401);
+    expect(refused.headers['www-authenticate']).toMatch(/^Bearer /);
+    await expect(connectMcp(t.platform.url, HOSTS.acme, spare.token)).rejects.toThrow();
   });
 
   it('refuses a client whose user is disabled, until the user is enabled again', async () => {

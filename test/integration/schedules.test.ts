@@ -349,6 +349,45 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     );
   });
 
+  it('pauses, resumes and deletes through the API: a paused schedule fires nothing, a deleted one is gone', async () => {
+    const bob = tokens.bob as string;
+    const created = await schedule(HOSTS.acme, bob, { skillId: acmeSkill });
+    const pausedNow = await api(HOSTS.acme, bob, 'POST', `/api/schedules/${created.id}/pause`);
+    expect(pausedNow.status, pausedNow.text).toBe(200);
+    expect(pausedNow.body).toMatchObject({ state: 'paused', upcoming: [] });
+    expect(await fire('acme', created.id, created.nextFireAt)).toEqual({ result: 'paused' });
+    expect(await logs(HOSTS.acme, bob, created.id)).toHaveLength(0);
+    // Pausing twice changes nothing; another tenant cannot touch it.
+    expect((await api(HOSTS.acme, bob, 'POST', `/api/schedules/${created.id}/pause`)).status).toBe(200);
+    expectProblem(
+      await api(HOSTS.globex, tokens.gina as string, 'POST', `/api/schedules/${created.id}/resume`),
+      404,
+    );
+
+    const resumed = await api(HOSTS.acme, bob, 'POST', `/api/schedules/${created.id}/resume`);
+    expect(resumed.status, resumed.text).toBe(200);
+    expect(resumed.body.state).toBe('enabled');
+    expect(resumed.body.upcoming.length).toBeGreaterThan(0);
+    // Rates count again from the resume: the next fire is a minute after it, not in the past.
+    expect(Date.parse(resumed.body.nextFireAt)).toBeGreaterThan(Date.now());
+
+    expectProblem(
+      await api(HOSTS.globex, tokens.gina as string, 'DELETE', `/api/schedules/${created.id}`),
+      404,
+    );
+    const removed = await api(HOSTS.acme, bob, 'DELETE', `/api/schedules/${created.id}`);
+    expect(removed.status, removed.text).toBe(204);
+    expectProblem(await api(HOSTS.acme, bob, 'GET', `/api/schedules/${created.id}`), 404);
+    expect(await fire('acme', created.id, resumed.body.nextFireAt)).toEqual({ result: 'unknown' });
+    const audit = await api(HOSTS.acme, tokens.alice as string, 'GET', '/api/audit?limit=100');
+    const actions = audit.body.items
+      .filter((entry: { target: string }) => entry.target === `schedule:${created.id}`)
+      .map((entry: { action: string }) => entry.action);
+    expect(actions).toEqual(
+      expect.arrayContaining(['schedule.paused', 'schedule.resumed', 'schedule.deleted']),
+    );
+  });
+
   it('refuses a fire event that does not verify, and ignores one for a schedule that is gone', async () => {
     const forged = { ...fireEvent(platform.signer, 'acme', everyMinute.id, new Date().toISOString()) };
     const tampered = await platform.invoke('schedule-fire', {
