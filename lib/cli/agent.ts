@@ -42,7 +42,7 @@ interface AgentJob {
 }
 
 interface Outcome {
-  readonly status: 'succeeded' | 'failed' | 'timed_out' | 'killed';
+  readonly status: 'succeeded' | 'failed' | 'timed_out' | 'killed' | 'cancelled';
   readonly output?: unknown;
   readonly error?: { type: string; message: string; trace?: string; limit?: string } | null;
   readonly stdout: string;
@@ -82,11 +82,18 @@ function python(command: string): Promise<string> {
   });
 }
 
-/** The Python host process: one job at a time, outcomes matched by execution id. */
+type OutputListener = (stream: 'stdout' | 'stderr', text: string) => void;
+
+/** The Python host process: one job at a time, outcomes and output matched by execution id. */
 class PythonHost {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #ready: Promise<void>;
-  #pending: { id: string; resolve: (outcome: Outcome) => void; reject: (error: Error) => void } | null = null;
+  #pending: {
+    id: string;
+    resolve: (outcome: Outcome) => void;
+    reject: (error: Error) => void;
+    onOutput: OutputListener;
+  } | null = null;
   #exited = false;
 
   constructor(interpreter: string, log: (line: string) => void) {
@@ -102,10 +109,21 @@ class PythonHost {
       failReady = fail;
     });
     createInterface({ input: this.#child.stdout }).on('line', (line) => {
-      const message = JSON.parse(line) as { type: string; id?: string; outcome?: Outcome; message?: string };
+      const message = JSON.parse(line) as {
+        type: string;
+        id?: string;
+        outcome?: Outcome;
+        message?: string;
+        stream?: string;
+        text?: string;
+      };
       if (message.type === 'ready') return markReady();
       const pending = this.#pending;
       if (pending === null || message.id !== pending.id) return;
+      if (message.type === 'output') {
+        pending.onOutput(message.stream === 'stderr' ? 'stderr' : 'stdout', String(message.text ?? ''));
+        return;
+      }
       this.#pending = null;
       if (message.type === 'outcome' && message.outcome !== undefined) pending.resolve(message.outcome);
       else pending.resolve(sandboxFailure(message.message ?? 'the sandbox failed'));
@@ -127,9 +145,9 @@ class PythonHost {
     return this.#ready;
   }
 
-  run(job: AgentJob): Promise<Outcome> {
+  run(job: AgentJob, onOutput: OutputListener = () => undefined): Promise<Outcome> {
     return new Promise((resolvePromise, reject) => {
-      this.#pending = { id: job.executionId, resolve: resolvePromise, reject };
+      this.#pending = { id: job.executionId, resolve: resolvePromise, reject, onOutput };
       this.#child.stdin.write(
         `${JSON.stringify({
           type: 'run',
@@ -145,6 +163,11 @@ class PythonHost {
         })}\n`,
       );
     });
+  }
+
+  /** Kills the running job (a cancel); its outcome comes back `cancelled`. */
+  stopRun(id: string): void {
+    if (!this.#exited) this.#child.stdin.write(`${JSON.stringify({ type: 'stop', id })}\n`);
   }
 
   async stop(): Promise<void> {
@@ -262,10 +285,20 @@ async function runOne(
   log(`run ${job.executionId}: script ${job.asset.id} v${job.asset.version}`);
   await client.post(path('started'), { lease });
   const digest = createHash('sha256').update(job.asset.source, 'utf8').digest('hex');
-  const outcome =
-    digest === job.asset.sha256
-      ? await host.run(job)
-      : sandboxFailure('The script received does not match its version hash; it was not run');
+  let outcome: Outcome;
+  if (digest === job.asset.sha256) {
+    const live = new LiveReport(client, path('logs'), lease, () => {
+      log(`run ${job.executionId}: cancel requested; stopping it`);
+      host.stopRun(job.executionId);
+    });
+    try {
+      outcome = await host.run(job, (stream, text) => live.feed(stream, text));
+    } finally {
+      await live.close();
+    }
+  } else {
+    outcome = sandboxFailure('The script received does not match its version hash; it was not run');
+  }
   const result = await client.post(path('result'), {
     lease,
     status: outcome.status,
@@ -279,6 +312,83 @@ async function runOne(
     },
   });
   log(`run ${job.executionId}: ${outcome.status} → recorded as ${result.body.status}`);
+}
+
+/** Live output goes up about once a second; each report's answer says whether a cancel came. */
+const REPORT_MS = 1000;
+/** A chunk holds at most this many bytes of one stream (the platform's chunk limit). */
+const CHUNK_BYTES = 16 * 1024 - 64;
+/** Chunks per report, and in all (the platform keeps no more). */
+const CHUNKS_PER_REPORT = 16;
+const MAX_CHUNKS = 2000;
+
+/**
+ * The live side of an agent run: buffers the job's output, cuts it into chunks and posts them to
+ * `/api/agent/runs/{id}/logs` about once a second, also when there is nothing new (a heartbeat that
+ * learns of a cancel). A report that fails is dropped: the live view never fails the run, and the
+ * result carries the whole log anyway.
+ */
+class LiveReport {
+  readonly #client: ApiClient;
+  readonly #path: string;
+  readonly #lease: string;
+  readonly #onStop: () => void;
+  readonly #timer: NodeJS.Timeout;
+  #pending: { stream: 'stdout' | 'stderr'; text: string }[] = [];
+  #seq = 0;
+  #inFlight: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(client: ApiClient, path: string, lease: string, onStop: () => void) {
+    this.#client = client;
+    this.#path = path;
+    this.#lease = lease;
+    this.#onStop = onStop;
+    this.#timer = setInterval(() => {
+      this.#inFlight = this.#inFlight.then(() => this.#send());
+    }, REPORT_MS);
+  }
+
+  feed(stream: 'stdout' | 'stderr', text: string): void {
+    const last = this.#pending.at(-1);
+    if (
+      last !== undefined &&
+      last.stream === stream &&
+      Buffer.byteLength(last.text) + Buffer.byteLength(text) <= CHUNK_BYTES
+    ) {
+      last.text += text;
+      return;
+    }
+    for (let start = 0; start < text.length; ) {
+      // Cut by characters, within the byte bound (a UTF-8 character is at most 4 bytes).
+      const piece = text.slice(start, start + CHUNK_BYTES / 4);
+      this.#pending.push({ stream, text: piece });
+      start += piece.length;
+    }
+  }
+
+  async #send(): Promise<void> {
+    const room = MAX_CHUNKS - this.#seq;
+    const taken = this.#pending.splice(0, Math.max(0, Math.min(CHUNKS_PER_REPORT, room)));
+    const chunks = taken.map((chunk) => ({ seq: ++this.#seq, ...chunk }));
+    try {
+      const answer = await this.#client.post(this.#path, { lease: this.#lease, chunks });
+      if (answer.body?.stop === true && !this.#stopped) {
+        this.#stopped = true;
+        this.#onStop();
+      }
+    } catch {
+      // Dropped: the result carries the whole log.
+    }
+  }
+
+  /** Stops reporting; what is left is streamed first, so the live log is whole before the result. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#inFlight;
+    if (this.#seq === 0) return; // a short run streamed nothing: its result carries the log
+    while (this.#pending.length > 0 && this.#seq < MAX_CHUNKS) await this.#send();
+  }
 }
 
 function refusal(error: unknown, name: string, host: string): Error {

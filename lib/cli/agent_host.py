@@ -3,9 +3,13 @@ runtime (layers/python-runtime, used as it is: a Sandbox with its zygote, per-jo
 and clean environment), one at a time, over a JSON-lines pipe.
 
     node → host   {"type": "run", "id": <execution id>, "job": {source, input, limits, executionId, tenantId, skillId}}
+                  {"type": "stop", "id"}                    (a cancel: the job is killed, its outcome `cancelled`)
     host → node   {"type": "ready"}
+                  {"type": "output", "id", "stream", "text"} (live output, as it arrives, whole UTF-8 characters)
                   {"type": "outcome", "id", "outcome": {status, output, error, stdout, stderr, truncated, ...}}
                   {"type": "error", "id", "message"}        (the sandbox itself failed)
+
+Jobs run on the main thread; a reader thread takes the pipe's messages, so a stop reaches a running job.
 
 It is started with a clean environment (no agent token) as `python -I -S agent_host.py <layer dir>`;
 anything the process prints goes to stderr, the protocol keeps the original stdout.
@@ -13,10 +17,13 @@ anything the process prints goes to stderr, the protocol keeps the original stdo
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
+import queue
 import signal
 import sys
+import threading
 from typing import Any, BinaryIO
 
 
@@ -31,23 +38,50 @@ def main() -> int:
     os.dup2(2, 1)  # stray prints must not corrupt the protocol
     incoming = sys.stdin.buffer
 
-    def write(message: dict[str, Any]) -> None:
-        protocol.write(json.dumps(message, ensure_ascii=True, separators=(",", ":"), default=str).encode("ascii") + b"\n")
-        protocol.flush()
+    lock = threading.Lock()
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with Sandbox() as sandbox:
-        sandbox.start()
-        write({"type": "ready"})
+    def write(message: dict[str, Any]) -> None:
+        line = json.dumps(message, ensure_ascii=True, separators=(",", ":"), default=str).encode("ascii") + b"\n"
+        with lock:  # the sandbox's output callback writes from its own thread
+            protocol.write(line)
+            protocol.flush()
+
+    runs: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    stops: dict[str, threading.Event] = {}
+
+    def read() -> None:
         for line in incoming:
             if not line.strip():
                 continue
-            message = json.loads(line)
-            if not isinstance(message, dict) or message.get("type") != "run":
-                sys.stderr.write("agent host: ignoring a message that is not a run\n")
-                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                message = None
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "run":
+                stops.setdefault(str(message.get("id", "")), threading.Event())
+                runs.put(message)
+            elif kind == "stop":
+                stops.setdefault(str(message.get("id", "")), threading.Event()).set()
+            else:
+                sys.stderr.write("agent host: ignoring a message that is neither a run nor a stop\n")
+        runs.put(None)  # the pipe closed: finish
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    threading.Thread(target=read, name="agent-host-reader", daemon=True).start()
+    with Sandbox() as sandbox:
+        sandbox.start()
+        write({"type": "ready"})
+        while (message := runs.get()) is not None:
             job = message.get("job") or {}
             job_id = str(message.get("id", ""))
+            decoders = {stream: codecs.getincrementaldecoder("utf-8")("replace") for stream in ("stdout", "stderr")}
+
+            def output(stream: str, data: bytes, job_id: str = job_id, decoders: Any = decoders) -> None:
+                text = decoders[stream].decode(data)
+                if text:
+                    write({"type": "output", "id": job_id, "stream": stream, "text": text})
+
             try:
                 request = RunRequest(
                     source=str(job["source"]),
@@ -56,6 +90,8 @@ def main() -> int:
                     execution_id=str(job["executionId"]),
                     tenant_id=str(job["tenantId"]),
                     skill_id=str(job["skillId"]),
+                    on_output=output,
+                    stop=stops.setdefault(job_id, threading.Event()),
                 )
                 outcome = sandbox.run(request)
             except (KeyError, TypeError, LimitsError) as error:
@@ -64,6 +100,8 @@ def main() -> int:
             except SandboxError as error:
                 write({"type": "error", "id": job_id, "message": str(error)})
                 continue
+            finally:
+                stops.pop(job_id, None)
             write(
                 {
                     "type": "outcome",

@@ -182,6 +182,41 @@ describe('execfabric agent', () => {
     expect(await agent.exit).toBe(0);
   }, 120_000);
 
+  it('streams a running job’s output live, and a cancel stops the job on the agent', async () => {
+    const token = await createAgent('desk');
+    const skill = await agentSkill(
+      'desk',
+      'import time\n\ndef main(inputs, ctx):\n    print("first line", flush=True)\n    time.sleep(60)\n    print("never", flush=True)\n    return {}\n',
+    );
+    const id = await request(skill);
+    const agent = startAgent('desk', token);
+    // The log shows the first line while the run is still running.
+    const deadline = Date.now() + 30_000;
+    let live: TestResponse['body'] = {};
+    while (Date.now() < deadline) {
+      live = (await acme(`/api/executions/${id}/logs`)).body;
+      if (live.status === 'running' && JSON.stringify(live.chunks ?? []).includes('first line')) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(live.status).toBe('running');
+    expect(live.chunks.map((chunk: { text: string }) => chunk.text).join('')).toBe('first line\n');
+
+    const asked = Date.now();
+    const cancel = await acme(`/api/executions/${id}/cancel`, { method: 'POST', body: {} });
+    // Accepted: the agent stops the job at its next report, then the run closes.
+    expect(cancel.status, cancel.text).toBe(202);
+    expect(cancel.body.cancelRequested).toBe(true);
+    const ended = await until(id, (run) => run.status !== 'running', 30);
+    expect(ended.status, JSON.stringify(ended)).toBe('cancelled');
+    expect(ended.cancelledBy).toBe('alice');
+    // Stopped within seconds, not when the script's minute was up.
+    expect(Date.now() - asked).toBeLessThan(20_000);
+    expect(ended.logs.stdout).toBe('first line\n');
+    expect(agent.output()).toContain('cancel requested');
+    agent.child.kill('SIGTERM');
+    expect(await agent.exit).toBe(0);
+  }, 120_000);
+
   it('says a run waits for an offline agent, and times it out with that reason', async () => {
     await createAgent('offline-box');
     const skill = await agentSkill('offline-box', 'def main(inputs, ctx):\n    return {}\n');
@@ -257,6 +292,35 @@ describe('the agent channel, as an attacker', () => {
     expect(
       (await channel(ownerToken, '/api/agent/poll', { name: 'owner', version: '1', waitSeconds: 0 })).status,
     ).toBe(204);
+
+    // Live logs need the lease as well: another agent, or a wrong lease, writes nothing.
+    const chunk = { lease, chunks: [{ seq: 1, stream: 'stdout', text: 'forged line' }] };
+    expectProblem(await channel(otherToken, `/api/agent/runs/${id}/logs`, chunk), 409, 'other agent logs');
+    expectProblem(
+      await channel(ownerToken, `/api/agent/runs/${id}/logs`, { ...chunk, lease: 'y'.repeat(43) }),
+      409,
+      'wrong lease logs',
+    );
+    expectProblem(await channel(alice, `/api/agent/runs/${id}/logs`, chunk), 401, 'user session logs');
+    expect((await acme(`/api/executions/${id}/logs`)).body.chunks).toEqual([]);
+    // The holder's report is taken, within its limits.
+    const own = await channel(ownerToken, `/api/agent/runs/${id}/logs`, {
+      lease,
+      chunks: [{ seq: 1, stream: 'stdout', text: 'own line' }],
+    });
+    expect(own.status, own.text).toBe(200);
+    expect(own.body).toEqual({ stop: false });
+    expectProblem(
+      await channel(ownerToken, `/api/agent/runs/${id}/logs`, {
+        lease,
+        chunks: [{ seq: 2001, stream: 'stdout', text: 'x' }],
+      }),
+      422,
+      'seq beyond the limit',
+    );
+    expect((await acme(`/api/executions/${id}/logs`)).body.chunks).toEqual([
+      expect.objectContaining({ seq: 1, stream: 'stdout', text: 'own line' }),
+    ]);
 
     const result = { lease, status: 'succeeded', output: { forged: true } };
     // Another agent of the tenant, with or without the lease.

@@ -7,7 +7,12 @@
 import { z } from 'zod';
 import { type Agent, MAX_POLL_WAIT_SECONDS } from '../../core/agents/agents.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { MAX_LOG_BYTES, MAX_OUTPUT_BYTES } from '../../core/executions/executions.ts';
+import {
+  MAX_LOG_BYTES,
+  MAX_LOG_CHUNK_BYTES,
+  MAX_LOG_CHUNKS,
+  MAX_OUTPUT_BYTES,
+} from '../../core/executions/executions.ts';
 import type { Core } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN, type TenantContext } from '../../core/tenancy/domain.ts';
 import { tenantContext } from '../../core/tenancy/hosts.ts';
@@ -31,9 +36,26 @@ const lease = z.string().min(1).max(128);
 
 const startedBody = z.strictObject({ lease });
 
+/** At most this many chunks per report (16 KiB each): a report stays under a quarter MiB. */
+const LOG_CHUNKS_PER_REPORT = 16;
+
+/** Live output while a run runs (about once a second; an empty list is a heartbeat). */
+const logsBody = z.strictObject({
+  lease,
+  chunks: z
+    .array(
+      z.strictObject({
+        seq: z.number().int().min(1).max(MAX_LOG_CHUNKS),
+        stream: z.enum(['stdout', 'stderr']),
+        text: z.string().max(MAX_LOG_CHUNK_BYTES),
+      }),
+    )
+    .max(LOG_CHUNKS_PER_REPORT),
+});
+
 const resultBody = z.strictObject({
   lease,
-  status: z.enum(['succeeded', 'failed', 'timed_out', 'killed']),
+  status: z.enum(['succeeded', 'failed', 'timed_out', 'killed', 'cancelled']),
   output: z.unknown().optional(),
   error: z
     .strictObject({
@@ -167,6 +189,24 @@ export function agentRoutes(core: Core): Route[] {
           startedAt: core.now().toISOString(),
         });
         return { status: 204 };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/agent/runs/{id}/logs',
+      auth: 'anonymous',
+      body: logsBody,
+      maxBodyBytes: 2 * LOG_CHUNKS_PER_REPORT * MAX_LOG_CHUNK_BYTES + 4096,
+      handle: async ({ domain, request }) => {
+        const tenant = tenantOf(domain, 'agents');
+        const agent = await agentCalling(core, tenant, request);
+        const id = request.params.id ?? '';
+        await core.agents.checkLease(tenant, agent, id, request.body.lease);
+        const chunks = request.body.chunks.map((chunk) => ({ ...chunk, at: core.now().toISOString() }));
+        if (chunks.length > 0) await core.executions.appendLogChunks(tenant, id, chunks);
+        // The answer carries a cancel: the agent stops the job and reports it cancelled.
+        const run = await core.executions.find(tenant, id);
+        return { status: 200, body: { stop: run?.cancelRequested === true } };
       },
     }),
     route({
