@@ -46,6 +46,8 @@ const FIRST_POLL_MS = 300;
 const MAX_POLL_MS = 1_000;
 /** A run waiting for people is polled slowly. */
 const WAITING_POLL_MS = 3_000;
+/** A running job's log is read this often (the runtime sends it about every half second). */
+const LOG_POLL_MS = 500;
 
 function retryable(problem: ApiProblem): boolean {
   return problem.status === 0 || problem.status >= 500 || problem.status === 429;
@@ -117,7 +119,7 @@ export function useLogs(
         setTruncated(page.truncated);
         if (page.complete) return;
         // A full page means more is waiting: read on at once.
-        timer = window.setTimeout(poll, page.chunks.length >= 200 ? 0 : 1_000);
+        timer = window.setTimeout(poll, page.chunks.length >= 200 ? 0 : LOG_POLL_MS);
       } catch (error) {
         if (stopped) return;
         const failure = asProblem(error);

@@ -18,8 +18,10 @@ from typing import Any
 from .jobs import Job
 from .messages import MAX_MESSAGE_BYTES, encode
 
-#: Output is sent about this often while a job runs (the first report, if any, after one interval).
-LOG_FLUSH_SECONDS = 1.0
+#: A job shorter than this sends no log report at all (its result carries the logs).
+LOG_FIRST_FLUSH_SECONDS = 1.0
+#: After the first report, output is sent about this often while a job runs.
+LOG_FLUSH_SECONDS = 0.5
 #: The largest piece of text in one chunk, in UTF-8 bytes (the recorder keeps at most 16 KiB).
 MAX_CHUNK_BYTES = 16 * 1024 - 64
 #: Chunks one run may stream (the recorder's MAX_LOG_CHUNKS); later output stays in the result only.
@@ -113,6 +115,9 @@ class LiveLog:
             self._pending.append((stream, text))
 
     def _loop(self) -> None:
+        if self._done.wait(max(self.interval, LOG_FIRST_FLUSH_SECONDS)):
+            return
+        self._flush()
         while not self._done.wait(self.interval):
             self._flush()
 
