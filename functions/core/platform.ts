@@ -38,6 +38,7 @@ import { SecurityEvents } from './security/events.ts';
 import { Templates } from './templates/templates.ts';
 import type { TenantContext } from './tenancy/domain.ts';
 import { HostDirectory, tenantContext } from './tenancy/hosts.ts';
+import { PlanQuotas } from './tenancy/quotas.ts';
 import { TenantRegistry } from './tenancy/tenants.ts';
 
 export interface CoreOptions {
@@ -128,6 +129,19 @@ export function createCore(options: CoreOptions) {
     )
     .register(new HttpExecutor(httpResources, queues))
     .register(new LocalAgentExecutor(scripts, agents));
+  // Plan quotas: runs per day, Skills and schedules kept (atomic counters), shown with what is left.
+  const quotas: PlanQuotas = new PlanQuotas({
+    table,
+    now,
+    keptIds: {
+      skills: async (domain) => {
+        const ids: string[] = [];
+        for await (const skill of skills.all(domain)) if (skill.state !== 'archived') ids.push(skill.id);
+        return ids;
+      },
+      schedules: (domain) => schedules.ids(domain),
+    },
+  });
   // A tenant's extension data: collections (admins define them) and their records (scripts and the API).
   const collections = new Collections({ table, audit, now });
   const records = new Records({ table, now });
@@ -140,6 +154,7 @@ export function createCore(options: CoreOptions) {
     collectionCheck: (domain, names) => collections.checkDeclared(domain, names),
     onChanged: (domain, skillId, actor) =>
       revalidate((execution) => execution.skillId === skillId)(domain, skillId, actor),
+    quota: quotas,
   });
   // A run (or an approval) needs the Skill and its asset active; the asset's name goes on the run.
   const runnable = async (domain: TenantContext, skill: Skill): Promise<{ assetName?: string }> => {
@@ -181,6 +196,7 @@ export function createCore(options: CoreOptions) {
     onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
     runnable,
     ...(options.claims === undefined ? {} : { claims: options.claims }),
+    runQuota: (domain, executionId) => quotas.reserveRun(domain, executionId),
     notStartedError: async (domain, execution) => {
       const agent = agentOf(execution.asset);
       return agent === null ? null : agents.notStartedError(domain, agent);
@@ -204,6 +220,7 @@ export function createCore(options: CoreOptions) {
     scheduler: options.tenantScheduler ?? tenantSchedulerFromEnv(options.signer),
     tenant: (tenantId) => tenantContext(table, tenantId),
     now,
+    quota: quotas,
   });
   // AI clients (MCP): their tokens, scopes and call logs, and the Skills they reach as tools.
   const mcpClients = new McpClients({ table, audit, directory, skills, now });
@@ -251,6 +268,7 @@ export function createCore(options: CoreOptions) {
     collections,
     records,
     schedules,
+    quotas,
     // Platform templates: authored in the public domain, installed by tenants.
     templates,
     // HTTP resources (public domain) and the tenants' read-only view of their grants.

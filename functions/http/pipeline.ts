@@ -18,6 +18,7 @@ import {
   MalformedRequestError,
   OriginRejectedError,
   PayloadTooLargeError,
+  PlanLimitError,
   RouteNotFoundError,
   TenantSuspendedError,
   UnknownHostError,
@@ -283,8 +284,12 @@ export function createApiHandler(options: ApiHandlerOptions) {
       result = await route.handle({ request, domain, caller });
     } catch (error) {
       // Refused by the core's own rules (a super-admin-only change, deciding on one's own run…);
-      // a suspended tenant's refusal is its plan, not an attack.
-      if (error instanceof ForbiddenError && !(error instanceof TenantSuspendedError)) {
+      // a suspended tenant's refusal, or a plan's limit, is not an attack.
+      if (
+        error instanceof ForbiddenError &&
+        !(error instanceof TenantSuspendedError) &&
+        !(error instanceof PlanLimitError)
+      ) {
         await report('privileged-request-refused', {
           ...(caller === undefined ? {} : { username: caller.username }),
           reason: error.message,

@@ -321,7 +321,7 @@ export class Templates {
       const uploaded = await this.#scripts.addVersion(
         domain,
         assetId,
-        { source: content.source, note: `template ${id} v${content.version}` },
+        { source: content.source, note: `template ${id} v${content.version}`, origin: 'template' },
         actor,
       );
       await this.#scripts.activate(domain, assetId, uploaded.version, actor);
@@ -367,6 +367,7 @@ export class Templates {
           source: content.source,
           note: `template ${id} v${content.version}`,
           provenance,
+          origin: 'template',
         },
         actor,
       );
