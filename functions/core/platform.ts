@@ -22,6 +22,8 @@ import { PythonScriptExecutor } from './executors/python-script.ts';
 import { ExecutorRegistry } from './executors/registry.ts';
 import { Announcements } from './foundation/announcements.ts';
 import { Parameters } from './foundation/parameters.ts';
+import { createFreeEdition } from './free/index.ts';
+import type { SignupLimits } from './free/signups.ts';
 import { createGovernance, type HostEdge } from './governance/index.ts';
 import { createHttpResources } from './http-resources/index.ts';
 import { Auth } from './identity/auth.ts';
@@ -64,6 +66,8 @@ export interface CoreOptions {
   readonly claims?: JobClaims;
   /** Where tenant schedules fire from. @default EventBridge Scheduler when the environment names a group, else the table alone (the local ticker) */
   readonly tenantScheduler?: TenantSchedulerPort;
+  /** The free entry's sign-up limits. @default DEFAULT_SIGNUP_LIMITS (free/signups.ts) */
+  readonly signupLimits?: SignupLimits;
   readonly now?: () => Date;
 }
 
@@ -246,6 +250,28 @@ export function createCore(options: CoreOptions) {
   // Refused tokens, privileged requests and internal messages, in each domain's audit (rate-limited).
   const securityEvents = new SecurityEvents({ table, audit, now });
 
+  // Governance (public domain): tenants and hosts, customers, orders, lifecycle scans, platform announcements.
+  const governance = createGovernance({
+    table,
+    audit,
+    hosts,
+    executions,
+    now,
+    ...(options.hostEdge === undefined ? {} : { hostEdge: options.hostEdge }),
+  });
+  // The free personal edition: sign-up, handoffs, leads, offered templates, personal spaces.
+  const free = createFreeEdition({
+    table,
+    audit,
+    hosts,
+    registry: tenants,
+    directory,
+    templates,
+    governance,
+    now,
+    ...(options.signupLimits === undefined ? {} : { limits: options.signupLimits }),
+  });
+
   return {
     table,
     now,
@@ -273,15 +299,8 @@ export function createCore(options: CoreOptions) {
     templates,
     // HTTP resources (public domain) and the tenants' read-only view of their grants.
     httpResources,
-    // Governance (public domain): tenants and hosts, customers, orders, lifecycle scans, platform announcements.
-    governance: createGovernance({
-      table,
-      audit,
-      hosts,
-      executions,
-      now,
-      ...(options.hostEdge === undefined ? {} : { hostEdge: options.hostEdge }),
-    }),
+    governance,
+    free,
   };
 }
 
