@@ -25,7 +25,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../core/errors.ts';
-import { HOST_HEADER, ORIGIN_HEADER } from '../core/headers.ts';
+import { HOST_HEADER, ORIGIN_HEADER, VIEWER_IP_HEADER } from '../core/headers.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import { parseJson } from '../core/json.ts';
 import type { SecurityEventKind, SecurityEvents } from '../core/security/events.ts';
@@ -218,7 +218,8 @@ export function createApiHandler(options: ApiHandlerOptions) {
       headers,
       body: undefined,
       requestId: event.requestContext.requestId,
-      sourceIp: event.requestContext.http.sourceIp,
+      // The viewer's address as the edge saw it (API Gateway's own is an edge server's behind CloudFront).
+      sourceIp: headers[VIEWER_IP_HEADER] ?? event.requestContext.http.sourceIp,
       secure: viewerIsSecure(headers),
     };
 
