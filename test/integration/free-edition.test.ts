@@ -304,7 +304,92 @@ describe('the free plan’s quotas', () => {
     });
     expectProblem(big, 403, 'script above the free plan');
     expect(big.body.type).toBe(problemType('plan-limit'));
-  });
+
+    const script = await t.send({
+      host,
+      token,
+      method: 'POST',
+      path: '/api/assets/scripts',
+      body: { name: 'small', source: 'def main(inputs, ctx):\n    return {}\n' },
+    });
+    expect(script.status, script.text).toBe(201);
+    const skill = (name: string, asset: Record<string, unknown>) =>
+      t.send({
+        host,
+        token,
+        method: 'POST',
+        path: '/api/skills',
+        body: {
+          name,
+          inputSchema: { type: 'object' },
+          outputSchema: {},
+          risk: 'low',
+          asset,
+          limits: { timeoutSeconds: 10 },
+        },
+      });
+    const scriptAsset = { kind: 'python-script', id: script.body.id, version: 'active' };
+
+    // No HTTP resources on the free plan: refused before anything is looked up.
+    const http = await skill('crm', {
+      kind: 'http',
+      id: 'hr-anything',
+      request: { method: 'GET', path: '/customers' },
+    });
+    expectProblem(http, 403, 'HTTP resource on the free plan');
+    expect(http.body.type).toBe(problemType('plan-limit'));
+
+    // Ten Skills kept, however many ask at once.
+    const created = await Promise.all(
+      Array.from({ length: 14 }, (_, index) => skill(`skill-${index}`, scriptAsset)),
+    );
+    const kept = created.filter((response) => response.status === 201);
+    expect(kept.length, created.map((response) => response.text).join('\n')).toBe(10);
+    for (const response of created.filter((answer) => answer.status !== 201)) {
+      expectProblem(response, 403, 'eleventh Skill');
+      expect(response.body).toMatchObject({ type: problemType('plan-limit'), quota: 'skills', limit: 10 });
+    }
+    // An archived Skill gives its place back.
+    const archived = await t.send({
+      host,
+      token,
+      method: 'PUT',
+      path: `/api/skills/${kept[0]?.body.id}/state`,
+      body: { state: 'archived' },
+    });
+    expect(archived.status, archived.text).toBe(200);
+    expect((await skill('after-archive', scriptAsset)).status).toBe(201);
+    expectProblem(await skill('one-too-many', scriptAsset), 403, 'over again');
+
+    // Three schedules kept; the fourth is refused.
+    const schedule = (index: number) =>
+      t.send({
+        host,
+        token,
+        method: 'POST',
+        path: '/api/schedules',
+        body: {
+          name: `schedule-${index}`,
+          skillId: kept[1]?.body.id,
+          input: {},
+          timing: { kind: 'rate', every: 15, unit: 'minutes' },
+        },
+      });
+    const schedules = await Promise.all([0, 1, 2, 3, 4].map(schedule));
+    expect(
+      schedules.filter((response) => response.status === 201).length,
+      schedules.map((r) => r.text).join('\n'),
+    ).toBe(3);
+    for (const response of schedules.filter((answer) => answer.status !== 201)) {
+      expectProblem(response, 403, 'fourth schedule');
+      expect(response.body.quota).toBe('schedules');
+    }
+    const usage = await t.send({ host, token, path: '/api/usage' });
+    expect(usage.body).toMatchObject({
+      skills: { used: 10, limit: 10, remaining: 0 },
+      schedules: { used: 3, limit: 3, remaining: 0 },
+    });
+  }, 120_000);
 });
 
 describe('leads in the console', () => {
