@@ -499,6 +499,45 @@ describe('leads in the console', () => {
     await waitFor(host, token, String(again.body.id));
   }, 120_000);
 
+  it('lets super-admins choose the templates offered to new spaces', async () => {
+    const list = await t.send({ host: HOSTS.admin, token: adminToken, path: '/api/free/templates' });
+    expect(list.status, list.text).toBe(200);
+    const greeting = list.body.items.find((item: { name: string }) => item.name === 'Greeting');
+    const withdrawn = await t.send({
+      host: HOSTS.admin,
+      token: adminToken,
+      method: 'DELETE',
+      path: `/api/free/templates/${greeting.templateId}`,
+    });
+    expect(withdrawn.status, withdrawn.text).toBe(204);
+    expect((await offeredTemplates()).map((item) => item.name)).toEqual(['Word count']);
+    const late = await signUp(
+      {
+        handle: 'late-greeter',
+        email: 'late@example.com',
+        password: SPACE_PASSWORD,
+        templates: [greeting.templateId],
+      },
+      address(),
+    );
+    expectProblem(late, 422, 'withdrawn template');
+    const again = await t.send({
+      host: HOSTS.admin,
+      token: adminToken,
+      method: 'PUT',
+      path: `/api/free/templates/${greeting.templateId}`,
+    });
+    expect(again.status, again.text).toBe(200);
+    expect((await offeredTemplates()).map((item) => item.name)).toEqual(['Greeting', 'Word count']);
+    const unknown = await t.send({
+      host: HOSTS.admin,
+      token: adminToken,
+      method: 'PUT',
+      path: '/api/free/templates/tpl-nope',
+    });
+    expectProblem(unknown, [404, 422], 'unknown template');
+  });
+
   it('converts a space into a standard tenant through a paid order, keeping its data on its new host', async () => {
     const list = await t.send({ host: HOSTS.admin, token: adminToken, path: '/api/free/leads?q=alice-1' });
     const lead = list.body.items[0];

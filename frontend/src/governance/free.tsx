@@ -198,11 +198,11 @@ function Leads() {
 }
 
 function Offers() {
-  const offers = useResource<{ items: Offer[] }>('/api/free/offers');
+  const offers = useResource<{ items: Offer[] }>('/api/free/templates');
   const templates = useResource<{ items: { id: string; name: string }[] }>('/api/templates');
   const [choice, setChoice] = useState('');
-  const offer = useAction(async () => api.put<Offer>(`/api/free/offers/${segment(choice)}`, {}));
-  const withdraw = useAction(async (id: string) => api.delete<void>(`/api/free/offers/${segment(id)}`));
+  const offer = useAction(async () => api.put<Offer>(`/api/free/templates/${segment(choice)}`, {}));
+  const withdraw = useAction(async (id: string) => api.delete<void>(`/api/free/templates/${segment(id)}`));
   return (
     <Section title="Templates offered to new spaces">
       <Show state={offers.state}>

@@ -367,7 +367,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
     }),
     route({
       method: 'GET',
-      path: '/api/free/offers',
+      path: '/api/free/templates',
       auth: 'caller',
       permission: 'template:manage',
       handle: async ({ domain, request }) => {
@@ -377,7 +377,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
     }),
     route({
       method: 'PUT',
-      path: '/api/free/offers/{templateId}',
+      path: '/api/free/templates/{templateId}',
       auth: 'caller',
       permission: 'template:manage',
       handle: async ({ domain, request, caller }) => {
@@ -390,7 +390,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
     }),
     route({
       method: 'DELETE',
-      path: '/api/free/offers/{templateId}',
+      path: '/api/free/templates/{templateId}',
       auth: 'caller',
       permission: 'template:manage',
       handle: async ({ domain, request, caller }) => {
