@@ -2,7 +2,8 @@
  * Issue 16 in a real browser: a person signs up on the free entry, lands signed in in their own
  * space on its own host, sees their plan with what is left, runs a pre-installed template Skill;
  * a super-admin finds the lead in the console, orders its conversion and confirms the payment; the
- * converted tenant shows the same Skills and runs on its new host.
+ * converted tenant shows the same Skills and runs on its new host; and the person, back on the free
+ * entry, finds their space by handle and signs in there.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -122,5 +123,15 @@ describe('the free personal edition in a browser', () => {
     await owner.getByRole('link', { name: 'Run Word count', exact: true }).waitFor();
     expect(await owner.getByRole('list', { name: 'Plan usage' }).count()).toBe(0);
     expect(ownerErrors).toEqual([]);
+
+    // Signing in again starts on the free entry: the handle leads to the space's own sign-in page.
+    const { page: returning, errors: returningErrors } = await page();
+    await returning.goto(siteUrl('free.localhost', port, '/'));
+    const find = returning.getByRole('form', { name: 'Sign in' });
+    await find.getByLabel('Your handle').fill('DANA');
+    await find.getByRole('button', { name: 'Go to my space' }).click();
+    await returning.waitForURL((url) => url.hostname === 'dana.free.localhost');
+    await signIn(returning, 'dana', SPACE_PASSWORD);
+    expect(returningErrors).toEqual([]);
   }, 180_000);
 });
