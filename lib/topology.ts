@@ -55,10 +55,15 @@ export interface FunctionPermissions {
    * - `tenant`: a function that serves one tenant per request reaches that tenant's partitions only,
    *   through an STS session tagged with the tenant (core/tenancy/tenant-scope.ts); its own role reads
    *   host bindings and the public items a tenant uses, and appends public audit entries;
-   * - `hosts`: only reads host bindings.
+   * - `hosts`: only reads host bindings;
+   * - `free`: the free entry (sign-up). Only personal spaces may be its scope (tenant ids `p-…`:
+   *   the tenant-data role's trust admits its sessions for those alone); its own role reads host
+   *   bindings and public items (the offered templates), claims and releases host bindings under the
+   *   free hosts only, appends public audit entries, and reads and writes the free edition's own
+   *   partitions (`FREE#…`: leads, offers, rate counters). Nothing else of the public domain.
    * @default the whole table
    */
-  readonly tableScope?: 'tenant' | 'hosts';
+  readonly tableScope?: 'tenant' | 'hosts' | 'free';
   /**
    * Creates, changes and deletes tenant schedules in the stage's EventBridge Scheduler group (and
    * passes the scheduler role to them). Locally the ticker reads due schedules from the table.
@@ -230,17 +235,18 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
       messageKeys: ['jobs'],
     },
   },
-  // The free personal-edition entry. Today it answers only health; sign-up (and what it needs)
-  // arrives with the free edition itself, in its own function rather than the governance API's role.
+  // The free personal-edition entry: self-serve sign-up in its own function, with only what making
+  // a personal space needs — never the governance API's role (docs/decisions/free-edition.md).
   'free-api': {
     name: 'free-api',
     runtime: 'nodejs22.x',
     entry: 'functions/free-api/index.ts',
     handler: 'handler',
-    memoryMb: 256,
-    timeoutSeconds: 10,
+    // scrypt (32 MiB) for the first admin's password, and the chosen templates' installs.
+    memoryMb: 512,
+    timeoutSeconds: 20,
     layers: [],
-    permissions: { ...noPermissions, table: 'read', tableScope: 'hosts' },
+    permissions: { ...noPermissions, table: 'readwrite', tableScope: 'free' },
   },
   'results-recorder': {
     name: 'results-recorder',

@@ -27,4 +27,4 @@ function print(title: string, routes: readonly Route[]) {
 
 print('Tenant API (every tenant host, e.g. acme.localhost)', tenantRoutes(core));
 print('Governance API (the console host, e.g. admin.localhost)', governanceRoutes(core));
-print('Free entry API (the free host, e.g. free.localhost)', freeRoutes());
+print('Free entry API (the free host, e.g. free.localhost)', freeRoutes(core.free));

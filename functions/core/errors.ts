@@ -120,6 +120,15 @@ export class TenantSuspendedError extends ForbiddenError {
   override readonly code = 'tenant-suspended';
 }
 
+/**
+ * The tenant's plan does not include this (HTTP resources on the free plan, more Skills than it
+ * keeps, a script larger than it allows): 403, with `plan`, `limit` and what was asked in `extra`.
+ * Not an attack and not a passing state: the answer is another plan.
+ */
+export class PlanLimitError extends ForbiddenError {
+  override readonly code = 'plan-limit';
+}
+
 export class RateLimitedError extends ExecFabricError {
   readonly code = 'rate-limited';
   readonly retryAfterSeconds: number;
@@ -129,6 +138,7 @@ export class RateLimitedError extends ExecFabricError {
   }
 }
 
+/** A quota of a period is used up (429); `extra.retryAfterSeconds`, when given, says when it refills. */
 export class QuotaExceededError extends ExecFabricError {
   readonly code = 'quota-exceeded';
 }

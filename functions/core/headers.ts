@@ -13,6 +13,12 @@ export const PORT_HEADER = `${PLATFORM_HEADER_PREFIX}port`;
  * absolute links to its own host and mark session cookies Secure over https (absent means https).
  */
 export const SCHEME_HEADER = `${PLATFORM_HEADER_PREFIX}scheme`;
+/**
+ * The viewer's own address, as the edge saw the connection (CloudFront Functions' `event.viewer.ip`;
+ * the local router's socket). Behind CloudFront, API Gateway's source IP is an edge server's, so
+ * per-address limits (sign-ups) and security events read this one; a client cannot send it.
+ */
+export const VIEWER_IP_HEADER = `${PLATFORM_HEADER_PREFIX}viewer-ip`;
 /** Proof that a request came through the edge; its value is a deploy-time secret. */
 export const ORIGIN_HEADER = `${PLATFORM_HEADER_PREFIX}origin`;
 /** Idempotency of execution requests. */

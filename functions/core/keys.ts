@@ -9,12 +9,17 @@
  * - GSI1 (listings)        GSI1PK = TENANTS | <domain>#EXEC#<status> …
  * - GSI2 (lifecycle)       GSI2PK = LIFECYCLE#<phase>  GSI2SK = <expiresAt>#<tenantId>;  EXEC#ACTIVE#<n> …;
  *                          ONBOARDING (hosts due a DNS/edge check)
+ * - the free edition       PK = FREE#<what>[#…]: its leads, the templates it offers, its sign-up
+ *                          rate counters — partitions of their own, so the free entry's function can
+ *                          be given them (and host claims under the free domain) and nothing else
+ *                          of the public domain (`dynamodb:LeadingKeys = FREE#*`).
  */
 import type { DomainContext } from './tenancy/domain.ts';
 
 const TENANT_PREFIX = 'T#';
 const PUBLIC_PK = 'PUBLIC';
 const HOST_PREFIX = 'HOST#';
+const FREE_PREFIX = 'FREE#';
 
 export interface Key {
   readonly PK: string;
@@ -37,6 +42,7 @@ export type PartitionOwner =
   | { readonly kind: 'tenant'; readonly tenantId: string }
   | { readonly kind: 'host' }
   | { readonly kind: 'public' }
+  | { readonly kind: 'free' }
   | { readonly kind: 'platform' };
 
 export function partitionOwner(pk: string): PartitionOwner {
@@ -47,6 +53,7 @@ export function partitionOwner(pk: string): PartitionOwner {
     if (tenantId !== '') return { kind: 'tenant', tenantId };
   }
   if (pk.startsWith(HOST_PREFIX)) return { kind: 'host' };
+  if (pk.startsWith(FREE_PREFIX)) return { kind: 'free' };
   if (pk === PUBLIC_PK) return { kind: 'public' };
   return { kind: 'platform' };
 }
@@ -62,6 +69,19 @@ export function tenantLeadingKeys(id: string): [string, string] {
 
 /** The `dynamodb:LeadingKeys` pattern of every host binding. */
 export const HOST_LEADING_KEYS = `${HOST_PREFIX}*`;
+
+/** The `dynamodb:LeadingKeys` pattern of the host bindings under one domain (`HOST#*.free.example.com`). */
+export function hostLeadingKeysUnder(domain: string): string {
+  return `${HOST_PREFIX}*.${domain}`;
+}
+
+/** The `dynamodb:LeadingKeys` pattern of every free-edition partition. */
+export const FREE_LEADING_KEYS = `${FREE_PREFIX}*`;
+
+/** A partition of the free edition: `FREE#<part>#…`. */
+export function freePk(...parts: readonly string[]): string {
+  return `${FREE_PREFIX}${parts.join('#')}`;
+}
 
 export function hostKey(host: string): Key {
   return { PK: `${HOST_PREFIX}${host}`, SK: 'HOST' };
@@ -182,6 +202,14 @@ export function auditByAction(domain: DomainContext, action: string): string {
 /** Per-user read marks of announcements: `ANNREAD#<username>#<announcementId>`. */
 export function announcementReadKey(domain: DomainContext, username: string, announcementId: string): Key {
   return itemKey(domain, 'ANNREAD', username, announcementId);
+}
+
+/**
+ * What a tenant used of a plan quota (`USAGE#<counter>[#<period>]`): runs of one UTC day, the Skills
+ * it keeps. One item per counter, updated by conditional writes only (tenancy/quotas.ts).
+ */
+export function usageKey(domain: DomainContext, counter: string, ...period: readonly string[]): Key {
+  return itemKey(domain, 'USAGE', counter, ...period);
 }
 
 /** Streamed log chunks of a run: `EXECLOG#<executionId>#<seq>` (seq zero-padded, so key order is seq order). */

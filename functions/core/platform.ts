@@ -22,6 +22,8 @@ import { PythonScriptExecutor } from './executors/python-script.ts';
 import { ExecutorRegistry } from './executors/registry.ts';
 import { Announcements } from './foundation/announcements.ts';
 import { Parameters } from './foundation/parameters.ts';
+import { createFreeEdition } from './free/index.ts';
+import type { SignupLimits } from './free/signups.ts';
 import { createGovernance, type HostEdge } from './governance/index.ts';
 import { createHttpResources } from './http-resources/index.ts';
 import { Auth } from './identity/auth.ts';
@@ -38,6 +40,7 @@ import { SecurityEvents } from './security/events.ts';
 import { Templates } from './templates/templates.ts';
 import type { TenantContext } from './tenancy/domain.ts';
 import { HostDirectory, tenantContext } from './tenancy/hosts.ts';
+import { PlanQuotas } from './tenancy/quotas.ts';
 import { TenantRegistry } from './tenancy/tenants.ts';
 
 export interface CoreOptions {
@@ -63,6 +66,8 @@ export interface CoreOptions {
   readonly claims?: JobClaims;
   /** Where tenant schedules fire from. @default EventBridge Scheduler when the environment names a group, else the table alone (the local ticker) */
   readonly tenantScheduler?: TenantSchedulerPort;
+  /** The free entry's sign-up limits. @default DEFAULT_SIGNUP_LIMITS (free/signups.ts) */
+  readonly signupLimits?: SignupLimits;
   readonly now?: () => Date;
 }
 
@@ -128,6 +133,19 @@ export function createCore(options: CoreOptions) {
     )
     .register(new HttpExecutor(httpResources, queues))
     .register(new LocalAgentExecutor(scripts, agents));
+  // Plan quotas: runs per day, Skills and schedules kept (atomic counters), shown with what is left.
+  const quotas: PlanQuotas = new PlanQuotas({
+    table,
+    now,
+    keptIds: {
+      skills: async (domain) => {
+        const ids: string[] = [];
+        for await (const skill of skills.all(domain)) if (skill.state !== 'archived') ids.push(skill.id);
+        return ids;
+      },
+      schedules: (domain) => schedules.ids(domain),
+    },
+  });
   // A tenant's extension data: collections (admins define them) and their records (scripts and the API).
   const collections = new Collections({ table, audit, now });
   const records = new Records({ table, now });
@@ -140,6 +158,7 @@ export function createCore(options: CoreOptions) {
     collectionCheck: (domain, names) => collections.checkDeclared(domain, names),
     onChanged: (domain, skillId, actor) =>
       revalidate((execution) => execution.skillId === skillId)(domain, skillId, actor),
+    quota: quotas,
   });
   // A run (or an approval) needs the Skill and its asset active; the asset's name goes on the run.
   const runnable = async (domain: TenantContext, skill: Skill): Promise<{ assetName?: string }> => {
@@ -181,6 +200,7 @@ export function createCore(options: CoreOptions) {
     onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
     runnable,
     ...(options.claims === undefined ? {} : { claims: options.claims }),
+    runQuota: (domain, executionId) => quotas.reserveRun(domain, executionId),
     notStartedError: async (domain, execution) => {
       const agent = agentOf(execution.asset);
       return agent === null ? null : agents.notStartedError(domain, agent);
@@ -204,6 +224,7 @@ export function createCore(options: CoreOptions) {
     scheduler: options.tenantScheduler ?? tenantSchedulerFromEnv(options.signer),
     tenant: (tenantId) => tenantContext(table, tenantId),
     now,
+    quota: quotas,
   });
   // AI clients (MCP): their tokens, scopes and call logs, and the Skills they reach as tools.
   const mcpClients = new McpClients({ table, audit, directory, skills, now });
@@ -229,6 +250,28 @@ export function createCore(options: CoreOptions) {
   // Refused tokens, privileged requests and internal messages, in each domain's audit (rate-limited).
   const securityEvents = new SecurityEvents({ table, audit, now });
 
+  // Governance (public domain): tenants and hosts, customers, orders, lifecycle scans, platform announcements.
+  const governance = createGovernance({
+    table,
+    audit,
+    hosts,
+    executions,
+    now,
+    ...(options.hostEdge === undefined ? {} : { hostEdge: options.hostEdge }),
+  });
+  // The free personal edition: sign-up, handoffs, leads, offered templates, personal spaces.
+  const free = createFreeEdition({
+    table,
+    audit,
+    hosts,
+    registry: tenants,
+    directory,
+    templates,
+    governance,
+    now,
+    ...(options.signupLimits === undefined ? {} : { limits: options.signupLimits }),
+  });
+
   return {
     table,
     now,
@@ -251,19 +294,13 @@ export function createCore(options: CoreOptions) {
     collections,
     records,
     schedules,
+    quotas,
     // Platform templates: authored in the public domain, installed by tenants.
     templates,
     // HTTP resources (public domain) and the tenants' read-only view of their grants.
     httpResources,
-    // Governance (public domain): tenants and hosts, customers, orders, lifecycle scans, platform announcements.
-    governance: createGovernance({
-      table,
-      audit,
-      hosts,
-      executions,
-      now,
-      ...(options.hostEdge === undefined ? {} : { hostEdge: options.hostEdge }),
-    }),
+    governance,
+    free,
   };
 }
 

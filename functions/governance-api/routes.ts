@@ -5,13 +5,14 @@ import type { Route } from '../http/router.ts';
 import { agentGovernanceRoutes } from '../http/routes/agents.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
 import { consoleRoutes } from '../http/routes/console.ts';
+import { freeGovernanceRoutes } from '../http/routes/free.ts';
 import { governanceDomainRoutes } from '../http/routes/governance.ts';
 import { httpResourceGovernanceRoutes } from '../http/routes/http-resources.ts';
 import { closedOnFreeEntry, identityRoutes } from '../http/routes/identity.ts';
 import { templateGovernanceRoutes } from '../http/routes/templates.ts';
 
 export function governanceRoutes(core: Core): Route[] {
-  // The free entry is public but serves only health (and, later, sign-up): one rule for every route.
+  // The free entry is public but has its own function (free-api): none of these routes serve it.
   return [
     healthRoute,
     ...closedOnFreeEntry([
@@ -22,6 +23,7 @@ export function governanceRoutes(core: Core): Route[] {
       ...httpResourceGovernanceRoutes(core),
       ...templateGovernanceRoutes(core),
       ...agentGovernanceRoutes(core),
+      ...freeGovernanceRoutes(core),
     ]),
   ];
 }

@@ -18,13 +18,14 @@ import {
   MalformedRequestError,
   OriginRejectedError,
   PayloadTooLargeError,
+  PlanLimitError,
   RouteNotFoundError,
   TenantSuspendedError,
   UnknownHostError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../core/errors.ts';
-import { HOST_HEADER, ORIGIN_HEADER } from '../core/headers.ts';
+import { HOST_HEADER, ORIGIN_HEADER, VIEWER_IP_HEADER } from '../core/headers.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import { parseJson } from '../core/json.ts';
 import type { SecurityEventKind, SecurityEvents } from '../core/security/events.ts';
@@ -217,7 +218,8 @@ export function createApiHandler(options: ApiHandlerOptions) {
       headers,
       body: undefined,
       requestId: event.requestContext.requestId,
-      sourceIp: event.requestContext.http.sourceIp,
+      // The viewer's address as the edge saw it (API Gateway's own is an edge server's behind CloudFront).
+      sourceIp: headers[VIEWER_IP_HEADER] ?? event.requestContext.http.sourceIp,
       secure: viewerIsSecure(headers),
     };
 
@@ -283,8 +285,12 @@ export function createApiHandler(options: ApiHandlerOptions) {
       result = await route.handle({ request, domain, caller });
     } catch (error) {
       // Refused by the core's own rules (a super-admin-only change, deciding on one's own run…);
-      // a suspended tenant's refusal is its plan, not an attack.
-      if (error instanceof ForbiddenError && !(error instanceof TenantSuspendedError)) {
+      // a suspended tenant's refusal, or a plan's limit, is not an attack.
+      if (
+        error instanceof ForbiddenError &&
+        !(error instanceof TenantSuspendedError) &&
+        !(error instanceof PlanLimitError)
+      ) {
         await report('privileged-request-refused', {
           ...(caller === undefined ? {} : { username: caller.username }),
           reason: error.message,

@@ -128,6 +128,9 @@ export function problemFromError(
   if (error instanceof ValidationError && error.issues.length > 0) members.errors = error.issues;
   const headers: Record<string, string> = {};
   if (error instanceof RateLimitedError) headers['retry-after'] = String(error.retryAfterSeconds);
+  if (error instanceof QuotaExceededError && typeof error.extra.retryAfterSeconds === 'number') {
+    headers['retry-after'] = String(error.extra.retryAfterSeconds);
+  }
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
   if (error instanceof AuthenticationError) headers['www-authenticate'] = error.challenge;
   return {

@@ -9,6 +9,7 @@ import { auditRoutes } from '../http/routes/audit.ts';
 import { catalogRoutes } from '../http/routes/catalog.ts';
 import { dataRoutes } from '../http/routes/data.ts';
 import { foundationRoutes } from '../http/routes/foundation.ts';
+import { freeTenantRoutes } from '../http/routes/free.ts';
 import { httpResourceTenantRoutes } from '../http/routes/http-resources.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
 import { mcpRoutes } from '../http/routes/mcp.ts';
@@ -30,5 +31,6 @@ export function tenantRoutes(core: Core): Route[] {
     ...agentRoutes(core),
     ...scheduleRoutes(core),
     ...dataRoutes(core),
+    ...freeTenantRoutes(core),
   ];
 }

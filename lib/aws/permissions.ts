@@ -6,7 +6,14 @@
  * created later by the governance API), which the caller acknowledges to cdk-nag with a reason.
  */
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { HOST_LEADING_KEYS, publicPk, tenantLeadingKeys } from '../../functions/core/keys.ts';
+import { PERSONAL_TENANT_PREFIX } from '../../functions/core/free/handles.ts';
+import {
+  FREE_LEADING_KEYS,
+  HOST_LEADING_KEYS,
+  hostLeadingKeysUnder,
+  publicPk,
+  tenantLeadingKeys,
+} from '../../functions/core/keys.ts';
 import { TENANT_SESSION_TAG } from '../../functions/core/tenancy/tenant-scope.ts';
 import type { FunctionName, FunctionPermissions, MessageKeyPurpose, QueueName } from '../topology.ts';
 import { AwsWiringError } from './errors.ts';
@@ -71,7 +78,11 @@ export const CONNECTION_GROUP_READ_ACTIONS = ['cloudfront:GetConnectionGroup'] a
 /** A tenant function takes its tenant's session: assume the tenant-data role with the tenant as a session tag. */
 export const TENANT_SESSION_ACTIONS = ['sts:AssumeRole', 'sts:TagSession'] as const;
 
-/** The attributes of an audit entry (core/audit/chain.ts): the one public item a tenant function writes. */
+/**
+ * The attributes of an audit entry (core/audit/chain.ts): the one public item a tenant function
+ * writes — its content and hash, and the keys of its filter indexes (by actor, target, action, and
+ * its category's listing).
+ */
 export const AUDIT_ENTRY_ATTRIBUTES = [
   'PK',
   'SK',
@@ -84,7 +95,30 @@ export const AUDIT_ENTRY_ATTRIBUTES = [
   'details',
   'requestId',
   'hash',
+  'GSI1PK',
+  'GSI1SK',
+  'GSI3PK',
+  'GSI3SK',
+  'GSI4PK',
+  'GSI4SK',
+  'GSI5PK',
+  'GSI5SK',
 ] as const;
+
+/** What the free entry does with its own partitions (leads, offers, rate counters). */
+export const FREE_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+] as const;
+
+/** A personal host's claim and its release: one conditional put, one conditional delete. */
+export const HOST_CLAIM_ACTIONS = ['dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
+
+/** The session tags a scoped function may ask for: its tenant's, for personal spaces only (the free entry). */
+export const PERSONAL_TENANT_TAG_PATTERN = `${PERSONAL_TENANT_PREFIX}?*`;
 
 /** The IAM policy variable a tagged session's tenant is read from. */
 export const TENANT_TAG_VARIABLE = `\${aws:PrincipalTag/${TENANT_SESSION_TAG}}`;
@@ -124,6 +158,8 @@ export interface PermissionTargets {
     /** The role the schedules run with, which such a function passes to Scheduler. */
     readonly roleArn: string;
   };
+  /** The free entry's hosts: the free-scoped function claims personal hosts under them only. @default [] */
+  readonly freeHosts?: readonly string[];
   /** Absent until the edge exists; required when a function may manage distribution tenants. */
   readonly cloudFront?: {
     readonly distributionArn: string;
@@ -174,6 +210,63 @@ export function permissionStatements(
         },
       }),
       statement('AssumeTenantSession', TENANT_SESSION_ACTIONS, [targets.tenantDataRoleArn]),
+    );
+  } else if (permissions.table === 'readwrite' && permissions.tableScope === 'free') {
+    if (targets.tenantDataRoleArn === undefined)
+      throw new MissingPermissionTargetError('the tenant-data role');
+    const freeHosts = targets.freeHosts ?? [];
+    statements.push(
+      new PolicyStatement({
+        sid: 'ReadHostBindingsAndPublicItems',
+        actions: ['dynamodb:GetItem'],
+        resources: [targets.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [HOST_LEADING_KEYS, publicPk] },
+          ...LEADING_KEYS_PRESENT,
+        },
+      }),
+      ...(freeHosts.length === 0
+        ? []
+        : [
+            new PolicyStatement({
+              sid: 'ClaimPersonalHosts',
+              actions: [...HOST_CLAIM_ACTIONS],
+              resources: [targets.tableArn],
+              conditions: {
+                'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': freeHosts.map(hostLeadingKeysUnder) },
+                ...LEADING_KEYS_PRESENT,
+              },
+            }),
+          ]),
+      new PolicyStatement({
+        sid: 'FreeEditionItems',
+        actions: [...FREE_ITEM_ACTIONS],
+        resources: [targets.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [FREE_LEADING_KEYS] },
+          ...LEADING_KEYS_PRESENT,
+        },
+      }),
+      new PolicyStatement({
+        sid: 'AppendPublicAuditEntries',
+        actions: ['dynamodb:PutItem'],
+        resources: [targets.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'dynamodb:LeadingKeys': [publicPk],
+            'dynamodb:Attributes': [...AUDIT_ENTRY_ATTRIBUTES],
+          },
+          ...LEADING_KEYS_PRESENT,
+        },
+      }),
+      new PolicyStatement({
+        sid: 'AssumePersonalSpaceSession',
+        actions: [...TENANT_SESSION_ACTIONS],
+        resources: [targets.tenantDataRoleArn],
+        conditions: {
+          StringLike: { [`aws:RequestTag/${TENANT_SESSION_TAG}`]: PERSONAL_TENANT_TAG_PATTERN },
+        },
+      }),
     );
   } else if (permissions.table !== 'none' && permissions.tableScope === 'hosts') {
     statements.push(

@@ -177,8 +177,13 @@ export class ExecFabricStack extends Stack {
       tableIndexArns: this.data.indexArns(),
     });
     for (const { spec, fn } of Object.values(this.functions.byName)) {
-      if (spec.permissions.tableScope === 'tenant')
+      if (spec.permissions.tableScope === 'tenant' || spec.permissions.tableScope === 'free')
         fn.addEnvironment(ENV.tenantDataRoleArn, this.tenantData.role.roleArn);
+      // The free entry names personal hosts under the free hosts, and no handle may shadow a platform host.
+      if (spec.permissions.tableScope === 'free') {
+        fn.addEnvironment(ENV.adminHosts, adminHosts.join(','));
+        fn.addEnvironment(ENV.freeHosts, freeHosts.join(','));
+      }
     }
     // Functions that onboard hosts: the distribution and connection group new tenants join, the
     // CNAME target, the certificate, and the platform's own hosts (onboarded like a customer's).
@@ -210,6 +215,7 @@ export class ExecFabricStack extends Stack {
       claimsTableArn: this.data.claimsTable.tableArn,
       queueArns: mapRecord(this.queues.byName, ({ queue }) => queue.queueArn),
       tenantDataRoleArn: this.tenantData.role.roleArn,
+      freeHosts,
       credentialSecretsArn,
       messageKeyArns: mapRecord(this.secrets.messageKeys, (secret) => secret.secretArn),
       tenantSchedules: {

@@ -2,14 +2,20 @@
  * The edge's viewer-request function. The same source runs as the CloudFront Function
  * (cloudfront-js-2.0) in the AWS wiring and inside the local router, so the two cannot disagree on
  * what a client may send: every client `x-execfabric-*` header is deleted, `x-execfabric-host` is
- * set from the viewer's Host (and `x-execfabric-port` from its port, when it names one), and the
+ * set from the viewer's Host (and `x-execfabric-port` from its port, when it names one),
+ * `x-execfabric-viewer-ip` from the viewer's address (`event.viewer.ip`), and the
  * URI is prefixed with the surface the host reaches (`/governance`, `/free` or `/tenant`), which
  * selects both the API route and the static site. Which viewer paths reach an API (`/api/…`, `/mcp`,
  * the OAuth protected-resource metadata) comes from the topology, as data embedded in the source.
  *
  * The source is plain ES5 because CloudFront Functions run a restricted JavaScript runtime.
  */
-import { HOST_HEADER, PLATFORM_HEADER_PREFIX, PORT_HEADER } from '../../functions/core/headers.ts';
+import {
+  HOST_HEADER,
+  PLATFORM_HEADER_PREFIX,
+  PORT_HEADER,
+  VIEWER_IP_HEADER,
+} from '../../functions/core/headers.ts';
 import { apiPaths, type Surface } from '../topology.ts';
 
 export interface EdgeHosts {
@@ -26,7 +32,12 @@ export interface EdgeRequest {
   querystring?: Record<string, { value: string }>;
 }
 
-export type ViewerRequestFunction = (event: { request: EdgeRequest }) => EdgeRequest;
+/** What CloudFront tells a function about the viewer (`event.viewer`). */
+export interface EdgeViewer {
+  ip: string;
+}
+
+export type ViewerRequestFunction = (event: { request: EdgeRequest; viewer?: EdgeViewer }) => EdgeRequest;
 
 /** Hosts are compared lower-case and without a port. */
 export function normaliseHost(host: string): string {
@@ -71,6 +82,9 @@ function handler(event) {
   headers['${HOST_HEADER}'] = { value: host };
   if (port) {
     headers['${PORT_HEADER}'] = { value: port[1] };
+  }
+  if (event.viewer && event.viewer.ip) {
+    headers['${VIEWER_IP_HEADER}'] = { value: String(event.viewer.ip) };
   }
   var surface = ADMIN_HOSTS[host] === true ? '${governance}' : FREE_HOSTS[host] === true ? '${free}' : '${tenant}';
   var uri = request.uri;

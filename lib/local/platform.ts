@@ -26,6 +26,7 @@ import { documentClient } from '../../functions/core/db.ts';
 import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { LOCAL_AGENT_KIND } from '../../functions/core/executors/local-agent.ts';
+import type { SignupLimits } from '../../functions/core/free/signups.ts';
 import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
 import { MessageSigner } from '../../functions/core/messages/signing.ts';
 import { createCore } from '../../functions/core/platform.ts';
@@ -90,8 +91,13 @@ export interface LocalPlatformOptions {
   readonly visibilityTimeoutSeconds?: number | null;
   /** Hosts of the governance console. @default ['admin.localhost'] */
   readonly adminHosts?: readonly string[];
-  /** Hosts of the free entry. @default ['free.localhost'] */
+  /** Hosts of the free entry; personal spaces live on `<handle>.<free host>`. @default ['free.localhost'] */
   readonly freeHosts?: readonly string[];
+  /**
+   * The free entry's sign-up limits (any subset; see functions/core/free/signups.ts).
+   * @default EXECFABRIC_FREE_SIGNUP_LIMITS (JSON), else the defaults
+   */
+  readonly freeSignupLimits?: Partial<SignupLimits>;
   /** Run the schedules on their timers. @default true */
   readonly schedules?: boolean;
   /**
@@ -260,6 +266,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       [ENV.tokenSecret]: secrets.tokenSecret,
       [ENV.credentialStoreDir]: credentials.dir,
       [ENV.allowLocalDevelopment]: 'true',
+      // The platform's own hosts: the free entry names personal hosts under its hosts, and no
+      // handle may shadow one; governance keeps the names under the free domain for personal spaces.
+      [ENV.adminHosts]: adminHosts.join(','),
+      [ENV.freeHosts]: freeHosts.join(','),
+      ...(options.freeSignupLimits === undefined
+        ? {}
+        : { [ENV.freeSignupLimits]: JSON.stringify(options.freeSignupLimits) }),
     };
     for (const [name, queue] of Object.entries(services.queues)) env[queueUrlEnv(name)] = queue.url;
     for (const name of Object.keys(functions)) env[functionNameEnv(name)] = name;

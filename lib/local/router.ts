@@ -204,7 +204,10 @@ export function createLocalRouter(options: LocalRouterOptions) {
         }
         throw error;
       }
-      const edge = options.viewerRequest({ request: edgeRequest(request, url) });
+      const edge = options.viewerRequest({
+        request: edgeRequest(request, url),
+        viewer: { ip: request.socket.remoteAddress ?? '127.0.0.1' },
+      });
       const route = routeFor(edge.uri);
       if (route === undefined) {
         if (edge.method !== 'GET' && edge.method !== 'HEAD') {

@@ -10,9 +10,11 @@ import type { Table } from '../../functions/core/db.ts';
 import { ConflictError } from '../../functions/core/errors.ts';
 import { seedKey } from '../../functions/core/keys.ts';
 import { createCore } from '../../functions/core/platform.ts';
-import type { DomainContext } from '../../functions/core/tenancy/domain.ts';
+import type { DomainContext, PublicContext } from '../../functions/core/tenancy/domain.ts';
 
 export const SEED_VERSION = 'demo-v1';
+/** The free edition's starter templates: seeded once, also into a data folder seeded before them. */
+export const FREE_SEED_VERSION = 'free-v1';
 
 export interface SeedOptions {
   readonly table: Table;
@@ -77,6 +79,78 @@ export const DEMO_SKILL = {
   risk: 'low',
 } as const;
 
+/**
+ * Platform templates offered to every new personal space of the free edition, so that a first run
+ * works a minute after signing up.
+ */
+export const FREE_STARTER_TEMPLATES = [
+  {
+    skill: {
+      name: 'Word count',
+      description: 'Counts the words and characters of a text.',
+      inputSchema: {
+        type: 'object',
+        properties: { text: { type: 'string', title: 'Text', minLength: 1, maxLength: 10000 } },
+        required: ['text'],
+        additionalProperties: false,
+      },
+      outputSchema: {
+        type: 'object',
+        properties: { words: { type: 'integer' }, characters: { type: 'integer' } },
+        required: ['words', 'characters'],
+        additionalProperties: false,
+      },
+      risk: 'low',
+      approval: 'none',
+      limits: { timeoutSeconds: 10 },
+    },
+    source: `"""Counts the words of a text: a starter Skill of the personal edition."""
+
+
+def main(inputs, ctx):
+    text = inputs["text"]
+    words = len(text.split())
+    print(f"counted {words} words")
+    return {"words": words, "characters": len(text)}
+`,
+    note: 'starter template of the personal edition',
+  },
+  {
+    skill: {
+      name: 'Greeting',
+      description: 'Says hello to someone, in the language you choose.',
+      inputSchema: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', title: 'Name', minLength: 1, maxLength: 100 },
+          language: { type: 'string', title: 'Language', enum: ['en', 'fr', 'de', 'es'], default: 'en' },
+        },
+        required: ['name'],
+        additionalProperties: false,
+      },
+      outputSchema: {
+        type: 'object',
+        properties: { greeting: { type: 'string' } },
+        required: ['greeting'],
+        additionalProperties: false,
+      },
+      risk: 'low',
+      approval: 'none',
+      limits: { timeoutSeconds: 10 },
+    },
+    source: `"""Greets someone: a starter Skill of the personal edition."""
+
+HELLO = {"en": "Hello", "fr": "Bonjour", "de": "Hallo", "es": "Hola"}
+
+
+def main(inputs, ctx):
+    word = HELLO.get(inputs.get("language", "en"), "Hello")
+    return {"greeting": f"{word}, {inputs['name']}!"}
+`,
+    note: 'starter template of the personal edition',
+  },
+] as const;
+
 /** The public super-admin, recognised by the explicit marker. */
 export const DEMO_SUPER_ADMIN = 'admin';
 
@@ -103,7 +177,10 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   const marker = await table.client.send(
     new GetCommand({ TableName: table.name, Key: seedKey(SEED_VERSION), ConsistentRead: true }),
   );
-  if (marker.Item !== undefined) return { seeded: false };
+  if (marker.Item !== undefined) {
+    await seedFreeStarters(options);
+    return { seeded: false };
+  }
   const now = options.now ?? (() => new Date());
   const core = createCore({ table, tokenSecret: options.tokenSecret, checker: options.checker, now });
   const { tenants, directory } = core;
@@ -153,6 +230,7 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
     }
   }
 
+  await seedFreeStarters(options);
   await table.client.send(
     new PutCommand({
       TableName: table.name,
@@ -160,4 +238,45 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
     }),
   );
   return { seeded: true };
+}
+
+/** The starter templates, authored in the public domain and offered to new personal spaces (once). */
+async function seedFreeStarters(options: SeedOptions): Promise<void> {
+  const { table } = options;
+  const marker = await table.client.send(
+    new GetCommand({ TableName: table.name, Key: seedKey(FREE_SEED_VERSION), ConsistentRead: true }),
+  );
+  if (marker.Item !== undefined) return;
+  const now = options.now ?? (() => new Date());
+  const core = createCore({ table, tokenSecret: options.tokenSecret, checker: options.checker, now });
+  const publicDomain: PublicContext = {
+    kind: 'public',
+    host: options.adminHosts[0] ?? 'admin.localhost',
+    surface: 'governance',
+  };
+  const author = { ...SEED_CALLER, permissions: new Set(['template:manage']) };
+  const existing = new Set((await core.templates.list(publicDomain)).map((template) => template.name));
+  for (const starter of FREE_STARTER_TEMPLATES) {
+    if (existing.has(starter.skill.name)) continue;
+    const template = await core.templates.create(
+      publicDomain,
+      {
+        skill: {
+          ...starter.skill,
+          inputSchema: structuredClone(starter.skill.inputSchema) as Record<string, unknown>,
+          outputSchema: structuredClone(starter.skill.outputSchema) as Record<string, unknown>,
+        },
+        source: starter.source,
+        note: starter.note,
+      },
+      author,
+    );
+    await core.free.offers.offer(template.id, { actor: { username: 'system', via: 'system' } });
+  }
+  await table.client.send(
+    new PutCommand({
+      TableName: table.name,
+      Item: { ...seedKey(FREE_SEED_VERSION), seededAt: now().toISOString() },
+    }),
+  );
 }

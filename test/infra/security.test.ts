@@ -290,22 +290,21 @@ describe('least privilege under a bug', () => {
     const trust = trustDocument?.Statement;
     const scoped = allFunctions.filter((name) => functions[name].permissions.tableScope === 'tenant');
     expect(scoped.sort()).toEqual(['data-relay', 'tenant-api']);
-    expect(trust).toHaveLength(scoped.length);
+    // …and the free entry, whose sessions may only be personal spaces' (`p-…`).
+    expect(trust).toHaveLength(scoped.length + 1);
+    const trusted = (name: FunctionName, tag: string) =>
+      expect.objectContaining({
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Principal: {
+          AWS: { 'Fn::GetAtt': [logicalId(synth.stack, synth.stack.functions.byName[name].role), 'Arn'] },
+        },
+        Condition: {
+          StringLike: { 'aws:RequestTag/tenant': tag },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['tenant'] },
+        },
+      });
     expect(trust).toEqual(
-      expect.arrayContaining(
-        scoped.map((name) =>
-          expect.objectContaining({
-            Action: ['sts:AssumeRole', 'sts:TagSession'],
-            Principal: {
-              AWS: { 'Fn::GetAtt': [logicalId(synth.stack, synth.stack.functions.byName[name].role), 'Arn'] },
-            },
-            Condition: {
-              StringLike: { 'aws:RequestTag/tenant': '?*' },
-              'ForAllValues:StringEquals': { 'aws:TagKeys': ['tenant'] },
-            },
-          }),
-        ),
-      ),
+      expect.arrayContaining([...scoped.map((name) => trusted(name, '?*')), trusted('free-api', 'p-?*')]),
     );
   });
 
@@ -325,16 +324,49 @@ describe('least privilege under a bug', () => {
     }
   });
 
-  it('serves the free surface from its own function, which may only read host bindings', () => {
+  it('serves the free surface from its own function, which reaches only what a sign-up needs', () => {
     expect(
       new Set(routes.filter((route) => route.surface === 'free').map((route) => route.function)),
     ).toEqual(new Set(['free-api']));
-    const statements = functionRoleStatements(synth, 'free-api');
-    expect(actionsOf(statements).filter((action) => !action.startsWith('logs:'))).toEqual([
-      'dynamodb:GetItem',
+    // Every statement of the role but the ones CDK adds without a name (logs, tracing).
+    const statements = raw('free-api').filter((statement) => statement.Sid !== undefined);
+    for (const unnamed of raw('free-api').filter((statement) => statement.Sid === undefined)) {
+      expect(JSON.stringify(unnamed.Action)).not.toMatch(/dynamodb:|sts:/);
+    }
+    const bySid = new Map(statements.map((statement) => [String(statement.Sid), statement]));
+    expect([...bySid.keys()].sort()).toEqual([
+      'AppendPublicAuditEntries',
+      'AssumePersonalSpaceSession',
+      'ClaimPersonalHosts',
+      'FreeEditionItems',
+      'ReadHostBindingsAndPublicItems',
     ]);
-    expect(raw('free-api').find((statement) => statement.Sid === 'ReadHostBindings')).toMatchObject({
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['HOST#*'] } },
+    // No Scan, no BatchWrite, nothing of the public domain but reads and audit appends.
+    const actions = actionsOf(functionRoleStatements(synth, 'free-api'));
+    expect(actions).not.toContain('dynamodb:Scan');
+    expect(actions).not.toContain('dynamodb:BatchWriteItem');
+    expect(bySid.get('ReadHostBindingsAndPublicItems')).toMatchObject({
+      Action: 'dynamodb:GetItem',
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['HOST#*', 'PUBLIC'] } },
+    });
+    // Host claims only under the free hosts: never a customer's host, never the console's.
+    const { freeHosts } = synth.context;
+    expect(freeHosts.length).toBeGreaterThan(0);
+    expect(bySid.get('ClaimPersonalHosts')).toMatchObject({
+      Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      Condition: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': freeHosts.map((host) => `HOST#*.${host}`) },
+      },
+    });
+    expect(bySid.get('FreeEditionItems')).toMatchObject({
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['FREE#*'] } },
+    });
+    expect(bySid.get('AppendPublicAuditEntries')).toMatchObject({
+      Action: 'dynamodb:PutItem',
+      Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['PUBLIC'] } },
+    });
+    expect(bySid.get('AssumePersonalSpaceSession')).toMatchObject({
+      Condition: { StringLike: { 'aws:RequestTag/tenant': 'p-?*' } },
     });
     expect(actionsOf(functionRoleStatements(synth, 'governance-api'))).toContain(
       'secretsmanager:CreateSecret',

@@ -20,6 +20,8 @@ export interface TestRequest {
   /** An object is sent as JSON; a string or Buffer as is. */
   readonly body?: unknown;
   readonly token?: string;
+  /** The loopback address to connect from (any of 127.0.0.0/8): a distinct viewer address. */
+  readonly localAddress?: string;
 }
 
 export function call(baseUrl: string, options: TestRequest): Promise<TestResponse> {
@@ -44,6 +46,7 @@ export function call(baseUrl: string, options: TestRequest): Promise<TestRespons
         path: url.pathname + url.search,
         method: options.method ?? 'GET',
         headers,
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
       },
       (res) => {
         const chunks: Buffer[] = [];

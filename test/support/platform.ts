@@ -11,7 +11,11 @@ import { type Core, createCore } from '../../functions/core/platform.ts';
 import { governanceRoutes } from '../../functions/governance-api/routes.ts';
 import type { Route } from '../../functions/http/router.ts';
 import { tenantRoutes } from '../../functions/tenant-api/routes.ts';
-import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
+import {
+  type LocalPlatform,
+  type LocalPlatformOptions,
+  startLocalPlatform,
+} from '../../lib/local/platform.ts';
 import { call, type TestRequest, type TestResponse } from './http.ts';
 
 export const PROBLEM_TYPE_PREFIX = 'urn:execfabric:problem:';
@@ -38,7 +42,7 @@ export interface TestPlatform {
 /** Starts the embedded platform in memory, seeded, without schedules. */
 export async function startTestPlatform(
   password: string,
-  options: { readonly visibilityTimeoutSeconds?: number; readonly viewerScheme?: 'http' | 'https' } = {},
+  options: Pick<LocalPlatformOptions, 'freeSignupLimits' | 'visibilityTimeoutSeconds' | 'viewerScheme'> = {},
 ): Promise<TestPlatform> {
   const platform = await startLocalPlatform({
     port: 0,

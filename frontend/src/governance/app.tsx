@@ -1,5 +1,6 @@
 /**
- * The governance console, served on the admin host: tenants and hosts, customers and orders,
+ * The governance console, served on the admin host: tenants and hosts, customers and orders, the
+ * free edition's leads and personal spaces,
  * lifecycle scans, HTTP resources, templates, platform announcements, the platform audit and the
  * operators. Menus are exactly those `GET /api/me` gives the caller.
  */
@@ -9,6 +10,7 @@ import { Console, type RoutedPage } from '../shared/console.tsx';
 import { useLocation } from '../shared/router.tsx';
 import { UsersPage } from '../shared/users.tsx';
 import { CustomerPage, CustomersPage } from './customers.tsx';
+import { FreeEditionPage, LeadPage } from './free.tsx';
 import {
   ConsoleTenantsPage,
   HttpResourcesPage,
@@ -43,6 +45,16 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
             <CustomersPage canCustomers={can('customer:manage')} canOrders={can('order:manage')} />
           ) : (
             <CustomerPage key={id} id={id} />
+          ),
+      };
+    case 'free':
+      return {
+        menu: 'free',
+        element:
+          id === undefined ? (
+            <FreeEditionPage canManage={can('lead:manage')} canOffer={can('template:manage')} />
+          ) : (
+            <LeadPage key={id} id={id} canManage={can('lead:manage')} />
           ),
       };
     case 'lifecycle':

@@ -110,6 +110,23 @@ export async function signOut(everywhere = false): Promise<void> {
   }
 }
 
+/**
+ * A one-time sign-in handoff carried in the URL fragment (`#handoff=…`, from the free entry's
+ * sign-up), traded for this host's cookie session. The fragment is removed first, so neither a
+ * reload nor the history replays it. True when a session was started.
+ */
+export async function redeemHandoff(): Promise<boolean> {
+  const match = /^#handoff=([^&]+)$/.exec(window.location.hash);
+  if (match === null) return false;
+  window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
+  const answer = await request<LoginAnswer>('POST', '/api/auth/handoff', {
+    body: { token: decodeURIComponent(match[1] ?? '') },
+    auth: false,
+  });
+  setCsrfToken(answer.csrfToken);
+  return true;
+}
+
 // ── requests ─────────────────────────────────────────────────────────────────────────────────
 
 export interface RequestOptions {

@@ -17,6 +17,7 @@ import {
   type Health,
   type Me,
   onSessionEnded,
+  redeemHandoff,
   setCsrfToken,
   signOut,
 } from './api.ts';
@@ -102,8 +103,13 @@ export function Console(props: ConsoleProps) {
   useEffect(() => {
     const controller = new AbortController();
     void generation;
-    api
-      .get<Me>('/api/me', { auth: false, signal: controller.signal })
+    // A sign-up's one-time handoff first (a refused one leaves the sign-in page, with why).
+    redeemHandoff()
+      .catch((error: unknown) => {
+        const problem = asProblem(error);
+        setSession({ status: 'signed-out', message: problem.detail || problem.title });
+      })
+      .then(() => api.get<Me>('/api/me', { auth: false, signal: controller.signal }))
       .then((me) => {
         setCsrfToken(me.csrfToken);
         setSession({ status: 'signed-in', me });

@@ -61,6 +61,49 @@ function Banner({ item, onRead }: { readonly item: Announcement; readonly onRead
   );
 }
 
+interface Quota {
+  readonly used: number;
+  readonly limit: number | null;
+  readonly remaining: number | null;
+}
+
+interface PlanUsage {
+  readonly plan: string;
+  readonly resetsAt: string;
+  readonly runsToday: Quota;
+  readonly skills: Quota;
+  readonly schedules: Quota;
+  readonly allows: { readonly httpAssets: boolean; readonly scriptBytes: number };
+}
+
+function quotaText(quota: Quota, what: string): string {
+  if (quota.limit === null) return `${quota.used} ${what} (no limit)`;
+  return `${quota.used} of ${quota.limit} ${what} used — ${quota.remaining ?? 0} left`;
+}
+
+/** The plan's quotas with what is left (shown where the plan limits them: the free plan). */
+function PlanUsagePanel() {
+  const usage = useResource<PlanUsage>('/api/usage');
+  if (usage.state.status !== 'ready') return null;
+  const data = usage.state.data;
+  if (data.runsToday.limit === null && data.skills.limit === null) return null;
+  return (
+    <Section title={`Your ${data.plan} plan`}>
+      <ul aria-label="Plan usage">
+        <li data-quota="runsToday">
+          {quotaText(data.runsToday, 'runs today')}; they start again <DateTime value={data.resetsAt} />
+        </li>
+        <li data-quota="skills">{quotaText(data.skills, 'Skills')}</li>
+        <li data-quota="schedules">{quotaText(data.schedules, 'schedules')}</li>
+        <li>
+          Scripts up to {Math.round(data.allows.scriptBytes / 1024)} KiB
+          {data.allows.httpAssets ? '' : '; no HTTP resources on this plan'}
+        </li>
+      </ul>
+    </Section>
+  );
+}
+
 export function HomePage({ me }: { readonly me: Me }) {
   const unread = useResource<{ items: Announcement[] }>('/api/announcements?unread=true&limit=50');
   const branding = me.appearance?.branding;
@@ -101,6 +144,7 @@ export function HomePage({ me }: { readonly me: Me }) {
             ))
           : null}
       </section>
+      <PlanUsagePanel />
       {me.permissions.includes('approval:decide') && me.menus.some((menu) => menu.id === 'approvals') ? (
         <Section title="Waiting for you">
           <p>

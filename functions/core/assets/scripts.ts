@@ -20,6 +20,7 @@ import { ordinalKey, randomId } from '../ids.ts';
 import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import { assertScriptSizeAllowed } from '../tenancy/quotas.ts';
 import { requireValidScript, type ScriptChecker } from './checker.ts';
 
 /** Largest script source accepted, in UTF-8 bytes. */
@@ -90,6 +91,12 @@ function withoutSource(version: ScriptVersionWithSource): ScriptVersion {
   return rest;
 }
 
+/**
+ * Where a version's source comes from: an upload (checked by the runtime now), or a platform
+ * template version (checked by the runtime when it was authored, copied byte for byte).
+ */
+export type SourceOrigin = 'upload' | 'template';
+
 export interface ScriptAssetsOptions {
   readonly table: Table;
   readonly audit: AuditLog;
@@ -124,10 +131,16 @@ export class ScriptAssets {
 
   async create(
     domain: TenantContext,
-    input: { name: string; source: string; note?: string; provenance?: Record<string, unknown> },
+    input: {
+      name: string;
+      source: string;
+      note?: string;
+      provenance?: Record<string, unknown>;
+      origin?: SourceOrigin;
+    },
     actor: Pick<Caller, 'username' | 'via'>,
   ): Promise<ScriptAsset & { version: number; sha256: string }> {
-    await this.#checkSource(domain, input.source);
+    await this.#checkSource(domain, input.source, input.origin);
     const id = randomId('scr');
     const version = await this.#putVersion(
       domain,
@@ -256,11 +269,11 @@ export class ScriptAssets {
   async addVersion(
     domain: TenantContext,
     id: string,
-    input: { source: string; note?: string },
+    input: { source: string; note?: string; origin?: SourceOrigin },
     actor: Pick<Caller, 'username' | 'via'>,
   ): Promise<ScriptVersion> {
     const asset = await this.get(domain, id);
-    await this.#checkSource(domain, input.source);
+    await this.#checkSource(domain, input.source, input.origin);
     let next = asset.latestVersion + 1;
     let version: ScriptVersionWithSource | undefined;
     for (let attempt = 0; attempt < 5 && version === undefined; attempt++) {
@@ -380,10 +393,15 @@ export class ScriptAssets {
     return toAsset(result.Attributes ?? {});
   }
 
-  async #checkSource(domain: TenantContext, source: string): Promise<void> {
-    if (Buffer.byteLength(source, 'utf8') > MAX_SCRIPT_BYTES) {
-      throw new PayloadTooLargeError('Script source', MAX_SCRIPT_BYTES);
-    }
+  /**
+   * The platform's size limit (413), the plan's (403), then the runtime's syntax check — skipped for
+   * a platform template's source, which the runtime checked when the template version was authored.
+   */
+  async #checkSource(domain: TenantContext, source: string, origin: SourceOrigin = 'upload'): Promise<void> {
+    const bytes = Buffer.byteLength(source, 'utf8');
+    if (bytes > MAX_SCRIPT_BYTES) throw new PayloadTooLargeError('Script source', MAX_SCRIPT_BYTES);
+    assertScriptSizeAllowed(domain.tenant.plan, bytes);
+    if (origin === 'template') return;
     await requireValidScript(this.#checker, source, domain.tenant.id);
   }
 

@@ -12,7 +12,7 @@ import { canonicalJson } from '../audit/chain.ts';
 import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
 import { ImmutableCache } from '../cache.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
-import { ConflictError, type FieldIssue, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, type FieldIssue, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
 import { PARAMETER_KEY_PATTERN } from '../foundation/parameters.ts';
 import type { Caller } from '../identity/caller.ts';
@@ -20,6 +20,7 @@ import { ordinalKey, randomId } from '../ids.ts';
 import { parseJson, stringifyJson } from '../json.ts';
 import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import { assertHttpAssetsAllowed } from '../tenancy/quotas.ts';
 import {
   APPROVAL_COUNT,
   APPROVALS,
@@ -203,10 +204,27 @@ export interface SkillCatalogOptions {
   readonly egressCheck?: EgressCheck;
   /** Checks a Skill's collections. @default every declaration is refused */
   readonly collectionCheck?: CollectionCheck;
+  /**
+   * The plan's count of Skills a tenant keeps (tenancy/quotas.ts): a place is taken before a Skill
+   * is created or restored from the archive, and given back when it is archived.
+   * @default no count
+   */
+  readonly quota?: SkillQuota;
 }
 
 /** Skill revisions never change once written: the recorder checks outputs without reading one again. */
 const REVISIONS = new ImmutableCache<Skill>(512, 4 * 1024 * 1024, (skill) => JSON.stringify(skill).length);
+
+/** The part of the plan quotas the catalogue uses. */
+export interface SkillQuota {
+  reserveSkill(domain: TenantContext, skillId: string): Promise<{ release(): Promise<void> }>;
+  releaseSkill(domain: TenantContext, skillId: string): Promise<void>;
+}
+
+const NO_QUOTA: SkillQuota = {
+  reserveSkill: async () => ({ release: async () => undefined }),
+  releaseSkill: async () => undefined,
+};
 
 export class SkillCatalog {
   readonly #table: Table;
@@ -216,8 +234,10 @@ export class SkillCatalog {
   readonly #onChanged: NonNullable<SkillCatalogOptions['onChanged']>;
   readonly #egressCheck: EgressCheck;
   readonly #collectionCheck: CollectionCheck;
+  readonly #quota: SkillQuota;
 
   constructor(options: SkillCatalogOptions) {
+    this.#quota = options.quota ?? NO_QUOTA;
     this.#table = options.table;
     this.#audit = options.audit;
     this.#executors = options.executors;
@@ -258,14 +278,21 @@ export class SkillCatalog {
       createdBy: actor.username,
       updatedBy: actor.username,
     };
-    await this.#putRevision(domain, skill);
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skillItem(skill) },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    // The plan's place first: a Skill over the plan's count is never written.
+    const place = await this.#quota.reserveSkill(domain, id);
+    try {
+      await this.#putRevision(domain, skill);
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skillItem(skill) },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      await place.release();
+      throw error;
+    }
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'skill.created',
@@ -349,18 +376,44 @@ export class SkillCatalog {
     if (current.state === state) return current;
     const now = this.#now().toISOString();
     const note = reason.trim().slice(0, 500);
-    const result = await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'SKILL', id),
-        UpdateExpression:
-          'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':state': state, ':now': now, ':by': actor.username, ':reason': note },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    // Out of the archive takes a place in the plan's count again; into it gives one back (below).
+    const place =
+      current.state === 'archived'
+        ? await this.#quota.reserveSkill(domain, id)
+        : { release: async () => undefined };
+    let attributes: Record<string, unknown> | undefined;
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: itemKey(domain, 'SKILL', id),
+          UpdateExpression:
+            'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
+          // Items written before states existed are active without saying so.
+          ConditionExpression:
+            current.state === 'active'
+              ? 'attribute_exists(PK) AND (attribute_not_exists(#state) OR #state = :from)'
+              : 'attribute_exists(PK) AND #state = :from',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':state': state,
+            ':from': current.state,
+            ':now': now,
+            ':by': actor.username,
+            ':reason': note,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      attributes = result.Attributes;
+    } catch (error) {
+      // A place taken for a restore is given back only if the Skill is still archived.
+      if ((await unlessNotFound(this.get(domain, id)))?.state === 'archived') await place.release();
+      if (isConditionFailure(error))
+        throw new ConflictError(`Skill ${id} changed concurrently; retry`, { cause: error });
+      throw error;
+    }
+    if (state === 'archived') await this.#quota.releaseSkill(domain, id);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: `skill.${stateVerb(state)}`,
@@ -372,7 +425,7 @@ export class SkillCatalog {
         ...(note === '' ? {} : { reason: note }),
       },
     });
-    return toSkill(result.Attributes ?? {});
+    return toSkill(attributes ?? {});
   }
 
   async get(domain: TenantContext, id: string): Promise<Skill> {
@@ -493,6 +546,11 @@ export class SkillCatalog {
       ]);
     }
     const asset = this.#executors.parseBinding(input.asset);
+    // A plan without HTTP resources refuses them before anything is looked up (403, not a 404).
+    if (asset.kind === 'http')
+      assertHttpAssetsAllowed(domain.tenant.plan, 'a Skill bound to an HTTP resource');
+    if ((input.egress ?? []).length > 0)
+      assertHttpAssetsAllowed(domain.tenant.plan, 'calling HTTP resources from a script (egress)');
     const executor = this.#executors.get(asset.kind);
     await executor.validateBinding(domain, asset);
     const egress = [...new Set(input.egress ?? [])];

@@ -392,6 +392,12 @@ export interface ExecutionsOptions {
    * @default none: the run is closed as `failed` (`NotStarted`)
    */
   readonly notStartedError?: (domain: TenantContext, execution: Execution) => Promise<ExecutionError | null>;
+  /**
+   * The plan's daily run quota (tenancy/quotas.ts): a run takes its place, by id, just before it is
+   * written — after the idempotency claim, so a replay never counts twice — and gives it back if it
+   * is not written. @default no daily quota
+   */
+  readonly runQuota?: (domain: TenantContext, executionId: string) => Promise<{ release(): Promise<void> }>;
 }
 
 /** What approvals bind to: the exact input, the exact asset version and the Skill definition. */
@@ -416,8 +422,10 @@ export class Executions {
   readonly #runnable: NonNullable<ExecutionsOptions['runnable']>;
   readonly #claims: JobClaims | undefined;
   readonly #notStartedError: NonNullable<ExecutionsOptions['notStartedError']>;
+  readonly #runQuota: NonNullable<ExecutionsOptions['runQuota']>;
 
   constructor(options: ExecutionsOptions) {
+    this.#runQuota = options.runQuota ?? (async () => ({ release: async () => undefined }));
     this.#table = options.table;
     this.#audit = options.audit;
     this.#skills = options.skills;
@@ -539,6 +547,7 @@ export class Executions {
           }
         : {}),
     };
+    const place = await this.#runQuota(domain, id);
     try {
       await this.#table.client.send(
         new PutCommand({
@@ -560,9 +569,12 @@ export class Executions {
         }),
       );
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const existing = await this.#find(domain, id);
-      if (existing !== null) return { execution: existing, created: false };
+      if (isConditionFailure(error)) {
+        // The same run (same id), written by a concurrent replay: its place is this one.
+        const existing = await this.#find(domain, id);
+        if (existing !== null) return { execution: existing, created: false };
+      }
+      await place.release();
       throw error;
     }
     await this.#auditTransition(domain, execution, 'requested', execution.createdAt, actorOf(caller), {

@@ -33,6 +33,20 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const DEFAULT_CURRENCY = 'USD';
 
+/**
+ * What an order that converts a personal space of the free edition into a standard tenant does
+ * besides renewing it, once paid: bind the new hosts, create the first admin, rename the tenant.
+ * The admin's password is kept only as its scrypt hash, and only until the conversion is applied.
+ */
+export interface Conversion {
+  readonly leadId: string;
+  readonly hosts: readonly string[];
+  readonly adminUsername: string;
+  readonly name?: string;
+  /** When the paid order's conversion steps all completed. */
+  readonly appliedAt?: string;
+}
+
 export interface Order {
   readonly id: string;
   readonly tenantId: string;
@@ -55,6 +69,7 @@ export interface Order {
   readonly paidAt?: string;
   readonly cancelledAt?: string;
   readonly cancelledBy?: string;
+  readonly conversion?: Conversion;
 }
 
 export interface NewOrder {
@@ -63,7 +78,12 @@ export interface NewOrder {
   readonly months: number;
   readonly amount: number;
   readonly currency?: string;
+  /** A conversion of a personal space (checked by its caller, free/conversions.ts). */
+  readonly conversion?: Conversion & { readonly adminPasswordHash: string };
 }
+
+/** Runs after an order is paid (and again on every replay of the confirmation): must be idempotent. */
+export type AfterPaid = (order: Order, by: Acting) => Promise<void>;
 
 export interface OrderOutcome {
   readonly order: Order;
@@ -98,7 +118,18 @@ function orderFromItem(item: Record<string, unknown>): Order {
     ...optional('paidAt'),
     ...optional('cancelledAt'),
     ...optional('cancelledBy'),
+    ...(item.conversion !== null && typeof item.conversion === 'object'
+      ? { conversion: item.conversion as Conversion }
+      : {}),
   } as Order;
+}
+
+/**
+ * The expiry a payment extends: the tenant's own, except for a conversion, whose personal space had
+ * no paid period (its expiry is a placeholder far in the future): that one counts from the payment.
+ */
+function paidFrom(order: Order, tenant: Tenant): string {
+  return order.conversion === undefined ? tenant.expiresAt : new Date(0).toISOString();
 }
 
 export class Orders {
@@ -107,6 +138,7 @@ export class Orders {
   readonly #customers: Customers;
   readonly #audit: AuditLog;
   readonly #now: () => Date;
+  #afterPaid: AfterPaid = async () => undefined;
 
   constructor(options: {
     table: Table;
@@ -122,6 +154,37 @@ export class Orders {
     this.#now = options.now ?? (() => new Date());
   }
 
+  /** What a paid order does besides renewing its tenant (a personal space's conversion). */
+  onPaid(afterPaid: AfterPaid): void {
+    this.#afterPaid = afterPaid;
+  }
+
+  /** The stored admin password hash of a conversion not applied yet (null once applied, or none). */
+  async conversionPasswordHash(id: string): Promise<string | null> {
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: orderKey(id), ConsistentRead: true }),
+    );
+    const hash = result.Item?.conversionAdminPasswordHash;
+    return typeof hash === 'string' ? hash : null;
+  }
+
+  /** A conversion's steps all completed: its password hash goes, and it says when. Idempotent. */
+  async conversionApplied(id: string): Promise<Order> {
+    const result = await this.#table.client.send(
+      new UpdateCommand({
+        TableName: this.#table.name,
+        Key: orderKey(id),
+        UpdateExpression:
+          'SET conversion.appliedAt = if_not_exists(conversion.appliedAt, :now) REMOVE conversionAdminPasswordHash',
+        ConditionExpression: 'attribute_exists(conversion) AND #status = :paid',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':now': this.#now().toISOString(), ':paid': 'paid' },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return orderFromItem(result.Attributes ?? {});
+  }
+
   async create(input: NewOrder, by: Acting): Promise<Order> {
     const tenant = await this.#tenants.get(input.tenantId).catch((error: unknown) => {
       if (error instanceof NotFoundError) {
@@ -132,6 +195,15 @@ export class Orders {
       throw error;
     });
     if (tenant.status === 'archived') throw new OrderStateError(`Tenant ${tenant.id} is archived`);
+    const personal = tenant.personal !== undefined && tenant.personal.convertedAt === undefined;
+    if (personal && input.conversion === undefined) {
+      throw new OrderStateError(
+        `Tenant ${tenant.id} is a personal space: order its conversion from its lead instead`,
+      );
+    }
+    if (!personal && input.conversion !== undefined) {
+      throw new OrderStateError(`Tenant ${tenant.id} is not a personal space to convert`);
+    }
     const now = this.#now();
     const order: Order = {
       id: timeOrderedId('ord', now),
@@ -144,11 +216,28 @@ export class Orders {
       status: 'pending',
       createdAt: now.toISOString(),
       createdBy: by.actor.username,
+      ...(input.conversion === undefined
+        ? {}
+        : {
+            conversion: {
+              leadId: input.conversion.leadId,
+              hosts: [...input.conversion.hosts],
+              adminUsername: input.conversion.adminUsername,
+              ...(input.conversion.name === undefined ? {} : { name: input.conversion.name }),
+            },
+          }),
     };
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...orderKey(order.id), type: 'ORDER', ...order },
+        Item: {
+          ...orderKey(order.id),
+          type: 'ORDER',
+          ...order,
+          ...(input.conversion === undefined
+            ? {}
+            : { conversionAdminPasswordHash: input.conversion.adminPasswordHash }),
+        },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -171,6 +260,7 @@ export class Orders {
       months: order.months,
       amount: order.amount,
       currency: order.currency,
+      ...(order.conversion === undefined ? {} : { conversion: order.conversion }),
     });
     return order;
   }
@@ -198,9 +288,11 @@ export class Orders {
         case 'cancelled':
           throw new OrderStateError(`Order ${id} was cancelled`, { extra: { orderStatus: order.status } });
         case 'paid':
-          // A replay, or a crash after the last step: make sure the ledger has it, change nothing else.
+          // A replay, or a crash after the last step: make sure the ledger has it (and a conversion
+          // its steps), change nothing else.
           await this.#ledgerPayment(order);
-          return { order, changed };
+          await this.#afterPaid(order, by);
+          return { order: await this.get(id), changed };
         case 'pending': {
           const tenant = await this.#tenants.get(order.tenantId);
           await this.#markPaying(order, tenant, by);
@@ -233,7 +325,8 @@ export class Orders {
               previousStatus: paid.previousStatus,
               newStatus: paid.newStatus,
             });
-            return { order: paid, changed };
+            await this.#afterPaid(paid, by);
+            return { order: await this.get(id), changed };
           }
           break;
         }
@@ -301,7 +394,7 @@ export class Orders {
             ':by': by.actor.username,
             ':previousExpiry': tenant.expiresAt,
             ':previousStatus': tenant.status,
-            ':newExpiry': renewedExpiry(tenant.expiresAt, order.months, now),
+            ':newExpiry': renewedExpiry(paidFrom(order, tenant), order.months, now),
             ':newStatus': statusAfterPayment(tenant.status),
           },
         }),
@@ -335,7 +428,7 @@ export class Orders {
             ':seenStatus': order.previousStatus,
             ':previousExpiry': tenant.expiresAt,
             ':previousStatus': tenant.status,
-            ':newExpiry': renewedExpiry(tenant.expiresAt, order.months, this.#now()),
+            ':newExpiry': renewedExpiry(paidFrom(order, tenant), order.months, this.#now()),
             ':newStatus': statusAfterPayment(tenant.status),
           },
         }),

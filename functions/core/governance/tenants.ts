@@ -24,15 +24,45 @@ export interface TenantPatch {
   readonly customerId?: string | null;
 }
 
+/** Ids of personal spaces (free/handles.ts): made only by the free entry's sign-up. */
+const PERSONAL_ID_PREFIX = 'p-';
+
 export class TenantAdmin {
   readonly #registry: TenantRegistry;
   readonly #customers: Customers;
   readonly #audit: AuditLog;
+  readonly #freeHosts: readonly string[];
 
-  constructor(options: { registry: TenantRegistry; customers: Customers; audit: AuditLog }) {
+  constructor(options: {
+    registry: TenantRegistry;
+    customers: Customers;
+    audit: AuditLog;
+    /** The free entry's hosts: the names under them belong to personal spaces. @default [] */
+    freeHosts?: readonly string[];
+  }) {
     this.#registry = options.registry;
     this.#customers = options.customers;
     this.#audit = options.audit;
+    this.#freeHosts = (options.freeHosts ?? []).map((host) => host.toLowerCase());
+  }
+
+  /** Whether a host lies under the free domain, where only personal spaces live. */
+  isFreeDomainHost(host: string): boolean {
+    const name = host.trim().toLowerCase();
+    return this.#freeHosts.some((free) => name.endsWith(`.${free}`));
+  }
+
+  #refuseFreeDomainHosts(hosts: readonly string[], path: string): void {
+    const taken = hosts.filter((host) => this.isFreeDomainHost(host));
+    if (taken.length > 0) {
+      throw new ValidationError(
+        'Hosts under the free domain belong to personal spaces',
+        taken.map((host) => ({
+          path,
+          message: `${host} is under the free domain; personal spaces get theirs by signing up`,
+        })),
+      );
+    }
   }
 
   get(id: string): Promise<Tenant> {
@@ -44,6 +74,12 @@ export class TenantAdmin {
   }
 
   async create(input: NewTenant, by: Acting): Promise<Tenant> {
+    if (input.id.startsWith(PERSONAL_ID_PREFIX)) {
+      throw new ValidationError('Tenant ids starting with p- are kept for personal spaces', [
+        { path: 'id', message: 'choose an id that does not start with p-' },
+      ]);
+    }
+    this.#refuseFreeDomainHosts(input.hosts, 'hosts');
     const { customerId } = input;
     if (customerId !== undefined) {
       await this.#requireCustomer(customerId);
@@ -81,6 +117,16 @@ export class TenantAdmin {
    */
   async update(id: string, patch: TenantPatch, by: Acting): Promise<Tenant> {
     const current = await this.#registry.get(id);
+    if (
+      patch.plan !== undefined &&
+      patch.plan !== current.plan &&
+      current.personal !== undefined &&
+      current.personal.convertedAt === undefined
+    ) {
+      throw new ValidationError('A personal space changes plan by conversion', [
+        { path: 'plan', message: 'convert the space through an order from its lead (Free edition)' },
+      ]);
+    }
     if (patch.status !== undefined && !mayTransition(current.status, patch.status)) {
       throw new InvalidTransitionError(`A ${current.status} tenant cannot become ${patch.status}`, {
         extra: { from: current.status, to: patch.status, allowed: allowedTransitions(current.status) },
@@ -147,6 +193,7 @@ export class TenantAdmin {
   }
 
   async addHost(id: string, host: string, by: Acting): Promise<Tenant> {
+    this.#refuseFreeDomainHosts([host], 'host');
     const tenant = await this.#registry.addHost(id, host);
     await recordPublic(this.#audit, by, 'tenant.host.added', `tenant:${id}`, {
       host: host.trim().toLowerCase(),

@@ -19,6 +19,7 @@ import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { CredentialMissingError, type CredentialStore, type PreviousPolicy } from '../secrets/store.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { readTenantSummary } from '../tenancy/hosts.ts';
+import { planLimits } from '../tenancy/plans.ts';
 import { runErrorType } from './errors.ts';
 import type { EgressUse } from './jobs.ts';
 import { GRANT_PREFIX, grantKey, RESOURCE_PREFIX, resourceKey } from './keys.ts';
@@ -336,6 +337,17 @@ export class HttpResources {
         unknown.map((tenantId) => ({ path: 'tenantIds', message: `no tenant ${tenantId}` })),
       );
     }
+    // A plan without HTTP resources (the free personal edition) is never granted one.
+    const withoutHttp = domains.filter((domain) => !planLimits(domain.tenant.plan).httpAssets);
+    if (withoutHttp.length > 0) {
+      throw new ValidationError(
+        'These tenants’ plans have no HTTP resources',
+        withoutHttp.map((domain) => ({
+          path: 'tenantIds',
+          message: `${domain.tenant.id} is on the ${domain.tenant.plan} plan, which has no HTTP resources`,
+        })),
+      );
+    }
     const added = wanted.filter((tenantId) => !resource.grants.includes(tenantId));
     if (added.length === 0) return resource;
     const now = this.#now().toISOString();
@@ -410,7 +422,9 @@ export class HttpResources {
 
   /** The resource as a tenant may use it: only through its grant (otherwise it does not exist). */
   async forTenant(domain: TenantContext, id: string): Promise<HttpResource> {
-    const resource = RESOURCE_ID_PATTERN.test(id) ? await this.#find(id) : null;
+    // A grant made before the tenant moved to a plan without HTTP resources is not honoured.
+    const resource =
+      RESOURCE_ID_PATTERN.test(id) && planLimits(domain.tenant.plan).httpAssets ? await this.#find(id) : null;
     if (resource === null || !resource.grants.includes(domain.tenant.id)) {
       throw new NotFoundError(
         `HTTP resource ${id} is not available to this tenant (unknown, or not granted)`,

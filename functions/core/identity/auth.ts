@@ -164,7 +164,32 @@ export class Auth {
         ExpressionAttributeValues: { ':minusOne': -1 },
       }),
     );
+    return this.#startSession(domain, user, meta, 'password');
+  }
 
+  /**
+   * A session for `username` without a password, for one who has just proved who they are another
+   * way (a one-time sign-in handoff from the free entry's sign-up). Refused like a bad password when
+   * the user does not exist or is disabled.
+   */
+  async startVerifiedSession(
+    domain: DomainContext,
+    username: string,
+    meta: RequestMeta,
+    method: 'handoff',
+  ): Promise<LoginResult> {
+    const user = await this.#directory.getUser(domain, username);
+    if (user === null || user.disabled) throw new AuthenticationError(INVALID);
+    return this.#startSession(domain, user, meta, method);
+  }
+
+  async #startSession(
+    domain: DomainContext,
+    user: StoredUser,
+    meta: RequestMeta,
+    method: 'password' | 'handoff',
+  ): Promise<LoginResult> {
+    const now = this.#now();
     const sid = randomBytes(16).toString('hex');
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + this.#sessionSeconds;
@@ -186,7 +211,11 @@ export class Auth {
       actor: { username: user.username, via: 'session' },
       action: 'auth.login',
       target: `user:${user.username}`,
-      details: { session: sid, sourceIp: meta.sourceIp ?? null },
+      details: {
+        session: sid,
+        sourceIp: meta.sourceIp ?? null,
+        ...(method === 'password' ? {} : { method }),
+      },
       ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
     });
     const claims: SessionClaims = {

@@ -14,12 +14,12 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AuditLog } from '../audit/chain.ts';
+import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
-import type { DomainContext } from '../tenancy/domain.ts';
+import type { DomainContext, TenantContext } from '../tenancy/domain.ts';
 import type { Caller } from './caller.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.ts';
 import {
@@ -187,12 +187,46 @@ export class Directory {
         { path: 'consoleTenants', message: 'not allowed here' },
       ]);
     }
+    return this.#putUser(domain, input, await hashPassword(input.password), actor);
+  }
+
+  /**
+   * A tenant's admin whose password was chosen earlier and kept only as its hash (a conversion of a
+   * personal space, ordered before it was paid). Idempotent: the same user with the same hash again
+   * is returned as it is; anyone else of that name is a conflict.
+   */
+  async createAdminFromHash(
+    domain: TenantContext,
+    username: string,
+    passwordHash: string,
+    by: AuditActor,
+  ): Promise<User> {
+    if (!USERNAME_PATTERN.test(username)) {
+      throw new ValidationError('Invalid username', [
+        { path: 'username', message: '2-63 characters: a-z, 0-9, dot, underscore, hyphen' },
+      ]);
+    }
+    const existing = await this.getUser(domain, username);
+    if (existing !== null) {
+      if (existing.passwordHash === passwordHash) return publicView(existing);
+      throw new ConflictError(`User ${username} already exists`);
+    }
+    return this.#putUser(domain, { username, password: '', roles: ['admin'] }, passwordHash, undefined, by);
+  }
+
+  async #putUser(
+    domain: DomainContext,
+    input: NewUser,
+    passwordHash: string,
+    actor?: Caller,
+    by?: AuditActor,
+  ): Promise<User> {
     const now = this.#now().toISOString();
     const item = {
       ...itemKey(domain, 'USER', input.username),
       type: 'USER',
       username: input.username,
-      passwordHash: await hashPassword(input.password),
+      passwordHash,
       roles: [...new Set(input.roles)],
       superAdmin: domain.kind === 'public' && input.superAdmin === true,
       consoleTenants: [...(input.consoleTenants ?? [])],
@@ -216,9 +250,10 @@ export class Directory {
     const user = publicView(userFromItem(item));
     await this.#audit.record(domain, {
       actor:
-        actor === undefined
+        by ??
+        (actor === undefined
           ? { username: 'system', via: 'system' }
-          : { username: actor.username, via: actor.via },
+          : { username: actor.username, via: actor.via }),
       action: 'user.created',
       target: `user:${user.username}`,
       details: { roles: user.roles, superAdmin: user.superAdmin, consoleTenants: user.consoleTenants },

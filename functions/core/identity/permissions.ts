@@ -52,6 +52,10 @@ export const PUBLIC_PERMISSIONS = [
   'token:create',
   /** The minimal cross-tenant console of whitelisted tenant admins: read-only, their tenants only. */
   'console:read',
+  /** See, filter and export the free edition's leads (personal spaces' sign-ups). */
+  'lead:read',
+  /** Disable and enable personal spaces, order their conversion into standard tenants. */
+  'lead:manage',
 ] as const;
 export type PublicPermission = (typeof PUBLIC_PERMISSIONS)[number];
 
@@ -73,7 +77,7 @@ export const TENANT_BUILT_IN_ROLES: Readonly<Record<string, readonly TenantPermi
 };
 
 export const PUBLIC_BUILT_IN_ROLES: Readonly<Record<string, readonly PublicPermission[]>> = {
-  billing: ['tenant:read', 'customer:manage', 'order:manage', 'token:create'],
+  billing: ['tenant:read', 'customer:manage', 'order:manage', 'token:create', 'lead:read'],
   auditor: ['tenant:read', 'audit:read'],
   'tenant-console': ['console:read'],
 };
@@ -107,6 +111,7 @@ export const TENANT_MENUS: readonly MenuEntry[] = [
 export const PUBLIC_MENUS: readonly MenuEntry[] = [
   { id: 'tenants', label: 'Tenants', anyOf: ['tenant:read'] },
   { id: 'customers', label: 'Customers & orders', anyOf: ['customer:manage', 'order:manage'] },
+  { id: 'free', label: 'Free edition', anyOf: ['lead:read', 'lead:manage'] },
   { id: 'lifecycle', label: 'Lifecycle', anyOf: ['lifecycle:run'] },
   { id: 'http-resources', label: 'HTTP resources', anyOf: ['http-resource:manage'] },
   { id: 'templates', label: 'Templates', anyOf: ['template:manage'] },

@@ -23,6 +23,7 @@ import {
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
+  PlanLimitError,
   QuotaExceededError,
   RateLimitedError,
   TenantSuspendedError,
@@ -142,6 +143,19 @@ export interface SchedulesOptions {
   readonly scheduler: TenantSchedulerPort;
   readonly tenant: (tenantId: string) => Promise<TenantContext | null>;
   readonly now?: () => Date;
+  /**
+   * The plan's count of schedules kept (tenancy/quotas.ts): a place is taken, by schedule id, in one
+   * conditional write before a schedule is written, and given back when it is deleted — so two
+   * concurrent creations never pass the plan's limit together.
+   * @default a count of the schedules read before writing (not atomic)
+   */
+  readonly quota?: ScheduleQuota;
+}
+
+/** The part of the plan quotas schedules use. */
+export interface ScheduleQuota {
+  reserveKept(domain: TenantContext, counter: 'schedules', id: string): Promise<{ release(): Promise<void> }>;
+  releaseKept(domain: TenantContext, counter: 'schedules', id: string): Promise<void>;
 }
 
 function toSchedule(item: Record<string, unknown>): Schedule {
@@ -188,8 +202,21 @@ export class Schedules {
   readonly #scheduler: TenantSchedulerPort;
   readonly #tenant: (tenantId: string) => Promise<TenantContext | null>;
   readonly #now: () => Date;
+  readonly #quota: ScheduleQuota;
 
   constructor(options: SchedulesOptions) {
+    this.#quota = options.quota ?? {
+      reserveKept: async (domain) => {
+        const limit = planLimits(domain.tenant.plan).schedules;
+        if ((await this.#all(domain)).length >= limit) {
+          throw new PlanLimitError(`The ${domain.tenant.plan} plan keeps at most ${limit} schedules`, {
+            extra: { plan: domain.tenant.plan, quota: 'schedules', limit, remaining: 0 },
+          });
+        }
+        return { release: async () => undefined };
+      },
+      releaseKept: async () => undefined,
+    };
     this.#table = options.table;
     this.#audit = options.audit;
     this.#skills = options.skills;
@@ -203,13 +230,6 @@ export class Schedules {
   // ── definitions ─────────────────────────────────────────────────────────────────────────────
 
   async create(domain: TenantContext, caller: Caller, input: ScheduleInput): Promise<Schedule> {
-    const existing = await this.#all(domain);
-    const limit = planLimits(domain.tenant.plan).schedules;
-    if (existing.length >= limit) {
-      throw new QuotaExceededError(`The ${domain.tenant.plan} plan allows ${limit} schedules`, {
-        extra: { limit },
-      });
-    }
     const now = this.#now();
     const definition = await this.#definition(domain, caller, input, now);
     const at = now.toISOString();
@@ -226,13 +246,20 @@ export class Schedules {
       updatedAt: at,
       updatedBy: caller.username,
     });
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: this.#item(domain, schedule),
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    // The plan's place first: a schedule over the plan's count is never written.
+    const place = await this.#quota.reserveKept(domain, 'schedules', schedule.id);
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: this.#item(domain, schedule),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      await place.release();
+      throw error;
+    }
     try {
       await this.#scheduler.put(domain, this.#target(schedule));
     } catch (error) {
@@ -240,6 +267,7 @@ export class Schedules {
       await this.#table.client.send(
         new DeleteCommand({ TableName: this.#table.name, Key: scheduleKey(domain, schedule.id) }),
       );
+      await place.release();
       throw error;
     }
     await this.#auditChange(domain, caller, 'schedule.created', schedule);
@@ -310,6 +338,7 @@ export class Schedules {
     await this.#table.client.send(
       new DeleteCommand({ TableName: this.#table.name, Key: scheduleKey(domain, id) }),
     );
+    await this.#quota.releaseKept(domain, 'schedules', id);
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
       action: 'schedule.deleted',
@@ -322,6 +351,11 @@ export class Schedules {
     const schedule = await this.#find(domain, id);
     if (schedule === null || !mayRead(caller, schedule)) throw new NotFoundError(`Schedule ${id} not found`);
     return schedule;
+  }
+
+  /** The ids of every schedule a tenant keeps (seeds its plan count). */
+  async ids(domain: TenantContext): Promise<string[]> {
+    return (await this.#all(domain)).map((schedule) => schedule.id);
   }
 
   /** Every schedule the caller may see (a tenant's schedules are bounded by its plan). */

@@ -240,23 +240,7 @@ export class Templates {
       const domain = await tenantContext(this.#table, tenantId);
       if (domain === null)
         throw new ValidationError(`Unknown tenant ${tenantId}`, [{ path: 'tenantIds', message: tenantId }]);
-      await this.#table.client
-        .send(
-          new PutCommand({
-            TableName: this.#table.name,
-            Item: {
-              ...itemKey(domain, 'TEMPLATEGRANT', id),
-              type: 'TEMPLATEGRANT',
-              templateId: id,
-              distributedAt: this.#now().toISOString(),
-              distributedBy: actor.username,
-            },
-            ConditionExpression: 'attribute_not_exists(PK)',
-          }),
-        )
-        .catch((error: unknown) => {
-          if (!isConditionFailure(error)) throw error;
-        });
+      await this.grantTo(domain, id, actor.username);
       tenants.push(tenantId);
     }
     await this.#audit.record(domain, {
@@ -266,6 +250,27 @@ export class Templates {
       details: { tenants: 'all' in target ? 'all' : tenants },
     });
     return { tenants };
+  }
+
+  /** Offers one template to one tenant (idempotent); `distribute` does it for many. */
+  async grantTo(domain: TenantContext, id: string, by: string): Promise<void> {
+    await this.#table.client
+      .send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...itemKey(domain, 'TEMPLATEGRANT', id),
+            type: 'TEMPLATEGRANT',
+            templateId: id,
+            distributedAt: this.#now().toISOString(),
+            distributedBy: by,
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
   }
 
   /** Templates offered to a tenant, with what it installed and whether an update is available. */
@@ -321,7 +326,7 @@ export class Templates {
       const uploaded = await this.#scripts.addVersion(
         domain,
         assetId,
-        { source: content.source, note: `template ${id} v${content.version}` },
+        { source: content.source, note: `template ${id} v${content.version}`, origin: 'template' },
         actor,
       );
       await this.#scripts.activate(domain, assetId, uploaded.version, actor);
@@ -367,6 +372,7 @@ export class Templates {
           source: content.source,
           note: `template ${id} v${content.version}`,
           provenance,
+          origin: 'template',
         },
         actor,
       );

@@ -10,6 +10,11 @@
  *
  * Extension data (`ctx.data`): collections, records and bytes per tenant, bytes per record.
  * Schedules: how many, how often one may fire, how many fires a tenant may request per UTC day.
+ *
+ * The free personal edition's own quotas (docs/decisions/free-edition.md), `null` where a plan has
+ * none: runs requested per UTC day (counted atomically when requested, refused with 429 past it),
+ * Skills kept (archived ones give their place back), the largest script version, and whether Skills
+ * may use HTTP resources at all (refused with 403 when not). Enforced by `quotas.ts`.
  */
 export interface PlanLimits {
   readonly concurrentRuns: number;
@@ -27,6 +32,14 @@ export interface PlanLimits {
   readonly minScheduleMinutes: number;
   /** Scheduled fires a tenant may request per UTC day; later fires are skipped as over quota. */
   readonly firesPerDay: number;
+  /** Runs a tenant may request per UTC day (every way of asking counts: API, MCP, schedules); null: no daily limit. */
+  readonly runsPerDay: number | null;
+  /** Skills a tenant may keep (archived ones do not count); null: no limit. */
+  readonly skills: number | null;
+  /** Largest script version, in UTF-8 bytes (never above the platform's own MAX_SCRIPT_BYTES). */
+  readonly scriptBytes: number;
+  /** Whether Skills may be bound to HTTP resources or call them (`egress`). */
+  readonly httpAssets: boolean;
 }
 
 const KIB = 1024;
@@ -40,6 +53,22 @@ const FREE_DATA = {
   schedules: 3,
   minScheduleMinutes: 15,
   firesPerDay: 100,
+} as const;
+
+/** The free plan's own quotas: a personal space, kept small so the edition stays free. */
+const FREE_QUOTAS = {
+  runsPerDay: 100,
+  skills: 10,
+  scriptBytes: 32 * KIB,
+  httpAssets: false,
+} as const;
+
+/** Paid plans: no daily run limit, no Skill limit, the platform's largest script, HTTP resources. */
+const PAID_QUOTAS = {
+  runsPerDay: null,
+  skills: null,
+  scriptBytes: 256 * KIB,
+  httpAssets: true,
 } as const;
 
 const STANDARD_DATA = {
@@ -63,14 +92,17 @@ const ENTERPRISE_DATA = {
 } as const;
 
 export const PLAN_LIMITS: Readonly<Record<string, PlanLimits>> = {
-  free: { concurrentRuns: 1, ...FREE_DATA },
-  trial: { concurrentRuns: 2, ...STANDARD_DATA },
-  standard: { concurrentRuns: 2, ...STANDARD_DATA },
-  professional: { concurrentRuns: 4, ...STANDARD_DATA },
-  enterprise: { concurrentRuns: 8, ...ENTERPRISE_DATA },
+  free: { concurrentRuns: 1, ...FREE_DATA, ...FREE_QUOTAS },
+  trial: { concurrentRuns: 2, ...STANDARD_DATA, ...PAID_QUOTAS },
+  standard: { concurrentRuns: 2, ...STANDARD_DATA, ...PAID_QUOTAS },
+  professional: { concurrentRuns: 4, ...STANDARD_DATA, ...PAID_QUOTAS },
+  enterprise: { concurrentRuns: 8, ...ENTERPRISE_DATA, ...PAID_QUOTAS },
 };
 
 export const DEFAULT_PLAN = 'standard';
+
+/** The plan of a personal space made by self-serve sign-up on the free entry. */
+export const FREE_PLAN = 'free';
 
 export function planLimits(plan: string): PlanLimits {
   return PLAN_LIMITS[plan] ?? (PLAN_LIMITS[DEFAULT_PLAN] as PlanLimits);

@@ -34,7 +34,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ENV } from '../env.ts';
-import { partitionOwner } from '../keys.ts';
+import { type PartitionOwner, partitionOwner } from '../keys.ts';
 
 const scope = new AsyncLocalStorage<string>();
 
@@ -122,6 +122,79 @@ export function leadingKeysOf(commandName: string, input: Input): string[] | und
 const SHARED_READS = new Set(['GetItemCommand']);
 
 /**
+ * What a scoped function may reach besides its scope tenant's partitions: which tenants may be a
+ * scope at all, and which shared requests (host bindings, public items, the free edition's
+ * partitions) go with the function's own role. Everything else is refused before it is sent. The
+ * IAM policy of each function's role says the same (lib/aws/permissions.ts).
+ */
+export interface ScopePolicy {
+  /** A short name for errors. */
+  readonly name: string;
+  /** Whether `tenantId` may be a scope of this function. */
+  readonly mayScope: (tenantId: string) => boolean;
+  /** Whether a request on a shared partition goes with the function's own role. */
+  readonly shared: (commandName: string, owner: PartitionOwner, pk: string, input: Input) => boolean;
+}
+
+function isAuditEntryPut(commandName: string, input: Input): boolean {
+  return (
+    commandName === 'PutItemCommand' &&
+    String((input.Item as { SK?: unknown } | undefined)?.SK ?? '').startsWith(AUDIT_ENTRY_PREFIX)
+  );
+}
+
+/**
+ * A function that serves one tenant per request (the tenant API, the data relay): any tenant may be
+ * its scope; it reads host bindings and public items, and appends public audit entries.
+ */
+export const TENANT_FUNCTION_POLICY: ScopePolicy = {
+  name: 'a tenant function',
+  mayScope: () => true,
+  shared: (commandName, owner, _pk, input) =>
+    ((owner.kind === 'host' || owner.kind === 'public') && SHARED_READS.has(commandName)) ||
+    (owner.kind === 'public' && isAuditEntryPut(commandName, input)),
+};
+
+/** The free edition's own partitions: read, written and listed by the free entry. */
+const FREE_ITEM_COMMANDS = new Set([
+  'GetItemCommand',
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'QueryCommand',
+]);
+
+/** A host binding's own writes: a claim (conditional put) and its release (conditional delete). */
+const HOST_CLAIM_COMMANDS = new Set(['PutItemCommand', 'DeleteItemCommand']);
+
+/**
+ * The free entry (sign-up): only personal spaces (`isPersonal`) may be its scope, and it makes each
+ * one once; besides those it reads host bindings and public items (templates), claims and releases
+ * host bindings under the free domains only (`<handle>.<free host>`), appends public audit entries,
+ * and reads and writes the free edition's own partitions (leads, offers, rate counters).
+ */
+export function freeEntryPolicy(options: {
+  readonly freeHosts: readonly string[];
+  readonly isPersonal: (tenantId: string) => boolean;
+}): ScopePolicy {
+  const suffixes = options.freeHosts.map((host) => `.${host.toLowerCase()}`);
+  const underFreeDomain = (pk: string) => {
+    const host = pk.slice(pk.indexOf('#') + 1);
+    return suffixes.some((suffix) => host.endsWith(suffix) && host.length > suffix.length);
+  };
+  return {
+    name: 'the free entry',
+    mayScope: options.isPersonal,
+    shared: (commandName, owner, pk, input) =>
+      (owner.kind === 'free' && FREE_ITEM_COMMANDS.has(commandName)) ||
+      (owner.kind === 'host' && SHARED_READS.has(commandName)) ||
+      (owner.kind === 'host' && HOST_CLAIM_COMMANDS.has(commandName) && underFreeDomain(pk)) ||
+      (owner.kind === 'public' && SHARED_READS.has(commandName)) ||
+      (owner.kind === 'public' && isAuditEntryPut(commandName, input)),
+  };
+}
+
+/**
  * Whose credentials a request goes with: the scope tenant's (`tenant`) or the function's own
  * (`function`); throws PartitionScopeError for anything else.
  */
@@ -129,10 +202,11 @@ export function principalFor(
   commandName: string,
   input: Input,
   tenantId: string | undefined,
+  policy: ScopePolicy = TENANT_FUNCTION_POLICY,
 ): 'tenant' | 'function' {
   const keys = leadingKeysOf(commandName, input);
   if (keys === undefined || keys.length === 0) {
-    throw new PartitionScopeError(`${commandName} names no partition a tenant function may use`);
+    throw new PartitionScopeError(`${commandName} names no partition ${policy.name} may use`);
   }
   let principal: 'tenant' | 'function' | undefined;
   for (const pk of keys) {
@@ -149,20 +223,15 @@ export function principalFor(
           `${commandName} on tenant ${owner.tenantId}'s partition in tenant ${tenantId}'s scope`,
         );
       }
+      if (!policy.mayScope(tenantId)) {
+        throw new PartitionScopeError(`Tenant ${tenantId} is not a scope ${policy.name} may take`);
+      }
       needs = 'tenant';
-    } else if (owner.kind === 'host' && SHARED_READS.has(commandName)) {
-      needs = 'function';
-    } else if (owner.kind === 'public' && SHARED_READS.has(commandName)) {
-      needs = 'function';
-    } else if (
-      owner.kind === 'public' &&
-      commandName === 'PutItemCommand' &&
-      String((input.Item as { SK?: unknown } | undefined)?.SK ?? '').startsWith(AUDIT_ENTRY_PREFIX)
-    ) {
+    } else if (policy.shared(commandName, owner, pk, input)) {
       needs = 'function';
     } else {
       throw new PartitionScopeError(
-        `${commandName} on the ${owner.kind} partition ${pk} is not for a tenant function`,
+        `${commandName} on the ${owner.kind} partition ${pk} is not for ${policy.name}`,
       );
     }
     if (principal !== undefined && principal !== needs) {
@@ -195,13 +264,17 @@ const RESEND: Readonly<Record<string, Resend>> = {
  * Puts a table client of a tenant function under scope: the check above on every request, and in
  * AWS (`tenantClients` given) the tenant's requests re-sent with the tenant's own credentials.
  */
-export function scopeTableClient(client: DynamoDBDocumentClient, tenantClients?: TenantClients): void {
+export function scopeTableClient(
+  client: DynamoDBDocumentClient,
+  tenantClients?: TenantClients,
+  policy: ScopePolicy = TENANT_FUNCTION_POLICY,
+): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const commandName = String(context.commandName ?? '');
       const input = args.input as Input;
       const tenantId = currentTenantScope();
-      const principal = principalFor(commandName, input, tenantId);
+      const principal = principalFor(commandName, input, tenantId, policy);
       const resend = RESEND[commandName];
       if (
         principal === 'function' ||

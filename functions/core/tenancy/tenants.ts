@@ -41,6 +41,18 @@ export { dayOf };
 
 export type DeliveryMode = 'dedicated' | 'shared';
 
+/**
+ * What makes a tenant a personal space of the free edition: the handle it was signed up with (its
+ * host is `<handle>.<free host>`) and its lead in the public ledger. Kept after a conversion into a
+ * standard tenant, with the order that converted it.
+ */
+export interface PersonalSpace {
+  readonly handle: string;
+  readonly leadId: string;
+  readonly convertedAt?: string;
+  readonly conversionOrderId?: string;
+}
+
 export interface Tenant extends TenantSummary {
   readonly hosts: readonly string[];
   readonly deliveryMode: DeliveryMode;
@@ -49,6 +61,8 @@ export interface Tenant extends TenantSummary {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly customerId?: string;
+  /** Set on personal spaces of the free edition (and kept once converted). */
+  readonly personal?: PersonalSpace;
 }
 
 export interface NewTenant {
@@ -60,6 +74,7 @@ export interface NewTenant {
   readonly status?: TenantStatus;
   readonly deliveryMode?: DeliveryMode;
   readonly customerId?: string;
+  readonly personal?: PersonalSpace;
 }
 
 /** Fields an update may set; `customerId: null` detaches the tenant from its customer. */
@@ -162,6 +177,9 @@ export function tenantFromItem(item: Record<string, unknown>): Tenant {
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
     ...(typeof item.customerId === 'string' ? { customerId: item.customerId } : {}),
+    ...(item.personal !== null && typeof item.personal === 'object'
+      ? { personal: item.personal as PersonalSpace }
+      : {}),
   };
 }
 
@@ -231,6 +249,7 @@ export class TenantRegistry {
         createdAt: now,
         updatedAt: now,
         ...(input.customerId === undefined ? {} : { customerId: input.customerId }),
+        ...(input.personal === undefined ? {} : { personal: input.personal }),
       };
       await this.#table.client.send(
         new PutCommand({
@@ -580,6 +599,116 @@ export class TenantRegistry {
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
     return moved;
+  }
+
+  /**
+   * Claims a personal space's host for one sign-up, named by `claimId`: unique across the platform,
+   * and — unlike a governance claim — never shared with another attempt for the same tenant, so of
+   * two concurrent sign-ups for one handle exactly one holds it. A claim whose sign-up never wrote
+   * its tenant record (it crashed) is taken over once older than `staleAfterMs`. No onboarding: the
+   * free domain's wildcard serves every personal host at the edge.
+   */
+  async claimPersonalHost(
+    rawHost: string,
+    tenantId: string,
+    claimId: string,
+    staleAfterMs: number,
+  ): Promise<'claimed' | 'taken'> {
+    const host = normaliseHost(rawHost, 'host');
+    const now = this.#now();
+    const item = {
+      ...hostKey(host),
+      type: 'HOST',
+      host,
+      domain: 'tenant',
+      tenantId,
+      claimId,
+      boundAt: now.toISOString(),
+    };
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      this.#hosts?.invalidate(host);
+      return 'claimed';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const existing = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: hostKey(host), ConsistentRead: true }),
+    );
+    const current = existing.Item;
+    if (current === undefined) return this.claimPersonalHost(host, tenantId, claimId, staleAfterMs);
+    const abandoned =
+      current.domain === 'tenant' &&
+      current.tenantId === tenantId &&
+      typeof current.claimId === 'string' &&
+      Date.parse(String(current.boundAt)) < now.getTime() - staleAfterMs &&
+      (await unlessNotFound(this.get(tenantId))) === null;
+    if (!abandoned) return 'taken';
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: item,
+          ConditionExpression: 'claimId = :seen',
+          ExpressionAttributeValues: { ':seen': current.claimId },
+        }),
+      );
+      this.#hosts?.invalidate(host);
+      return 'claimed';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'taken';
+      throw error;
+    }
+  }
+
+  /** Gives back a personal host claimed by `claimId` (a sign-up that failed); a no-op otherwise. */
+  async releasePersonalHost(rawHost: string, claimId: string): Promise<void> {
+    const host = normaliseHost(rawHost, 'host');
+    try {
+      await this.#table.client.send(
+        new DeleteCommand({
+          TableName: this.#table.name,
+          Key: hostKey(host),
+          ConditionExpression: 'claimId = :claim',
+          ExpressionAttributeValues: { ':claim': claimId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    this.#hosts?.invalidate(host);
+  }
+
+  /** Records on a personal space the order that converted it into a standard tenant (idempotent). */
+  async markConverted(id: string, orderId: string): Promise<Tenant> {
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: tenantKey(id),
+          UpdateExpression:
+            'SET personal.convertedAt = if_not_exists(personal.convertedAt, :now), personal.conversionOrderId = :order, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(personal)',
+          ExpressionAttributeValues: { ':now': this.#now().toISOString(), ':order': orderId },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const tenant = tenantFromItem(result.Attributes ?? {});
+      for (const host of tenant.hosts) this.#hosts?.invalidate(host);
+      return tenant;
+    } catch (error) {
+      if (isConditionFailure(error)) {
+        await this.#item(id); // NotFoundError when the tenant is gone
+        throw new ConflictError(`Tenant ${id} is not a personal space`, { cause: error });
+      }
+      throw error;
+    }
   }
 
   /** Binds a host of the public domain (the governance console or the free entry) and onboards it. */

@@ -21,6 +21,22 @@ function edge(uri: string, headers: Record<string, string> = {}, host: string | 
 }
 
 describe('the viewer-request function', () => {
+  it('passes on the viewer’s own address, never one the client sent', () => {
+    const request: EdgeRequest = {
+      uri: '/api/free/signups',
+      method: 'POST',
+      headers: { host: { value: 'free.localhost' }, 'x-execfabric-viewer-ip': { value: '10.9.9.9' } },
+    };
+    const out = viewerRequest({ request, viewer: { ip: '203.0.113.7' } });
+    expect(out.headers['x-execfabric-viewer-ip']).toEqual({ value: '203.0.113.7' });
+    const without: EdgeRequest = {
+      uri: '/api/health',
+      method: 'GET',
+      headers: { host: { value: 'free.localhost' }, 'x-execfabric-viewer-ip': { value: '10.9.9.9' } },
+    };
+    expect(viewerRequest({ request: without }).headers['x-execfabric-viewer-ip']).toBeUndefined();
+  });
+
   it('deletes every client x-execfabric-* header, whatever its case', () => {
     const out = edge('/api/me', {
       'x-execfabric-host': 'globex.localhost',

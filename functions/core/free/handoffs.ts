@@ -1,0 +1,103 @@
+/**
+ * The one-time sign-in that carries a person from the free entry, where they signed up, into their
+ * new personal space on its own host. Sessions are host-only cookies, so the sign-up cannot set the
+ * space's cookie; instead it mints a handoff in the space's own partition — a 256-bit secret kept as
+ * its SHA-256, bound to the space's host and user, valid for two minutes — and the page carries it
+ * to the space in the URL fragment (never sent to a server, never logged). The space's API trades it
+ * for a session exactly once: the handoff is deleted by the same conditional write that checks it.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, type Table } from '../db.ts';
+import { AuthenticationError } from '../errors.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import { handoffKey } from './keys.ts';
+
+/** How long a handoff may wait to be used. */
+export const HANDOFF_SECONDS = 120;
+
+const HANDOFF_PREFIX = 'efh';
+const HANDOFF_PATTERN = /^efh_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+const REFUSED = 'This sign-in link is invalid, used or expired; sign in with your password';
+
+function digest(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+export interface Handoff {
+  /** `efh_<id>_<secret>`: shown once, to the browser that signed up. */
+  readonly token: string;
+  readonly expiresAt: string;
+}
+
+export class Handoffs {
+  readonly #table: Table;
+  readonly #now: () => Date;
+
+  constructor(options: { readonly table: Table; readonly now?: () => Date }) {
+    this.#table = options.table;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** A handoff to `username` on the space's host (`domain.host`). */
+  async create(domain: TenantContext, username: string): Promise<Handoff> {
+    const id = randomBytes(8).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const now = this.#now();
+    const expiresAtEpoch = Math.floor(now.getTime() / 1000) + HANDOFF_SECONDS;
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: {
+          ...handoffKey(domain, id),
+          type: 'HANDOFF',
+          username,
+          host: domain.host,
+          secretHash: digest(secret),
+          createdAt: now.toISOString(),
+          expiresAtEpoch,
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    return {
+      token: `${HANDOFF_PREFIX}_${id}_${secret}`,
+      expiresAt: new Date(expiresAtEpoch * 1000).toISOString(),
+    };
+  }
+
+  /**
+   * The user a handoff names, once: the handoff is deleted on the condition that its secret, host
+   * and expiry all match, so a second use, another host or a late use finds nothing.
+   */
+  async consume(domain: TenantContext, token: string): Promise<string> {
+    const match = HANDOFF_PATTERN.exec(token);
+    if (match === null) throw new AuthenticationError(REFUSED);
+    const [, id = '', secret = ''] = match;
+    const hash = digest(secret);
+    try {
+      const result = await this.#table.client.send(
+        new DeleteCommand({
+          TableName: this.#table.name,
+          Key: handoffKey(domain, id),
+          ConditionExpression: 'secretHash = :hash AND host = :host AND expiresAtEpoch > :now',
+          ExpressionAttributeValues: {
+            ':hash': hash,
+            ':host': domain.host,
+            ':now': Math.floor(this.#now().getTime() / 1000),
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const stored = String(result.Attributes?.secretHash ?? '');
+      // The store compared the hashes; compare again in constant time before believing it.
+      if (stored.length !== hash.length || !timingSafeEqual(Buffer.from(stored), Buffer.from(hash))) {
+        throw new AuthenticationError(REFUSED);
+      }
+      return String(result.Attributes?.username);
+    } catch (error) {
+      if (isConditionFailure(error)) throw new AuthenticationError(REFUSED, { cause: error });
+      throw error;
+    }
+  }
+}

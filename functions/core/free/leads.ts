@@ -1,0 +1,277 @@
+/**
+ * Leads: every sign-up of the free edition, in the public ledger, with where it came from. One
+ * partition, newest last by a time-ordered id, and two sparse filter indexes (by source, by status),
+ * so the console's filters read an index range, never the whole ledger; dates are a key range;
+ * a text search narrows each page. A lead's status follows its personal space: `active`, `disabled`
+ * by a super-admin, or `converted` into a standard tenant by an order.
+ */
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, type Table } from '../db.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { timeOrderedId } from '../governance/acting.ts';
+import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { LeadStateError } from './errors.ts';
+import { LEAD_INDEXES, LEADS_PARTITION, leadKey, leadsBySource, leadsByStatus } from './keys.ts';
+
+export const LEAD_STATUSES = ['active', 'disabled', 'converted'] as const;
+export type LeadStatus = (typeof LEAD_STATUSES)[number];
+
+/** Sources are short slugs (`direct`, `newsletter`, `google`); anything else becomes `other`. */
+export const SOURCE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,39}$/;
+export const DEFAULT_SOURCE = 'direct';
+
+const LEAD_ID_PATTERN = /^lead_[0-9a-z]{10}[0-9a-f]{10}$/;
+
+export interface Lead {
+  readonly id: string;
+  readonly handle: string;
+  readonly tenantId: string;
+  readonly host: string;
+  readonly email: string;
+  readonly name?: string;
+  /** Where the person came from: a `utm_source`-like slug, `direct` when nothing said. */
+  readonly source: string;
+  readonly campaign?: string;
+  /** The host of the page that sent them, when the browser said. */
+  readonly referrer?: string;
+  /** Templates pre-installed at sign-up. */
+  readonly templates: readonly string[];
+  readonly status: LeadStatus;
+  readonly createdAt: string;
+  /** The address the sign-up came from (abuse investigation). */
+  readonly sourceIp: string;
+  readonly disabledAt?: string;
+  readonly disabledBy?: string;
+  readonly disabledReason?: string;
+  readonly convertedAt?: string;
+  readonly orderId?: string;
+  readonly plan?: string;
+}
+
+export type NewLead = Omit<Lead, 'id' | 'status' | 'createdAt'>;
+
+export interface LeadFilter {
+  readonly status?: LeadStatus;
+  readonly source?: string;
+  /** Leads created at or after / at or before these instants (ISO 8601). */
+  readonly from?: string;
+  readonly to?: string;
+  /** Part of the handle, email or name (case-insensitive). */
+  readonly q?: string;
+}
+
+/** Most leads one export returns; a larger export continues from its cursor. */
+export const MAX_EXPORT_LEADS = 5000;
+
+/** The source a sign-up gives, as stored: lower-cased slug, or `other` for anything unusable. */
+export function normaliseSource(raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_SOURCE;
+  const source = raw.trim().toLowerCase();
+  return SOURCE_PATTERN.test(source) ? source : 'other';
+}
+
+function leadFromItem(item: Record<string, unknown>): Lead {
+  const optional = (field: string) => (typeof item[field] === 'string' ? { [field]: item[field] } : {});
+  return {
+    id: String(item.id),
+    handle: String(item.handle),
+    tenantId: String(item.tenantId),
+    host: String(item.host),
+    email: String(item.email),
+    ...optional('name'),
+    source: String(item.source),
+    ...optional('campaign'),
+    ...optional('referrer'),
+    templates: Array.isArray(item.templates) ? item.templates.map(String) : [],
+    status: item.status as LeadStatus,
+    createdAt: String(item.createdAt),
+    sourceIp: String(item.sourceIp ?? ''),
+    ...optional('disabledAt'),
+    ...optional('disabledBy'),
+    ...optional('disabledReason'),
+    ...optional('convertedAt'),
+    ...optional('orderId'),
+    ...optional('plan'),
+  } as Lead;
+}
+
+/** The smallest lead id of an instant (ids are `lead_<ms, base36, 10 wide><random>`). */
+function idBound(instant: string, path: string, end: 'from' | 'to'): string {
+  const time = Date.parse(instant);
+  if (Number.isNaN(time)) throw new ValidationError('Invalid date-time', [{ path, message: instant }]);
+  const stamp = time.toString(36).padStart(10, '0');
+  return end === 'from' ? `lead_${stamp}` : `lead_${stamp}~`;
+}
+
+export class Leads {
+  readonly #table: Table;
+  readonly #now: () => Date;
+
+  constructor(options: { readonly table: Table; readonly now?: () => Date }) {
+    this.#table = options.table;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Writes a new lead (status `active`). */
+  async create(input: NewLead): Promise<Lead> {
+    const now = this.#now();
+    const lead: Lead = {
+      ...input,
+      id: timeOrderedId('lead', now),
+      status: 'active',
+      createdAt: now.toISOString(),
+    };
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: { ...leadKey(lead.id), type: 'LEAD', ...lead, ...this.#index(lead) },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    return lead;
+  }
+
+  /** Removes the lead of a sign-up that failed after writing it (nothing else ever deletes one). */
+  async withdraw(id: string): Promise<void> {
+    await this.#table.client.send(new DeleteCommand({ TableName: this.#table.name, Key: leadKey(id) }));
+  }
+
+  async get(id: string): Promise<Lead> {
+    if (!LEAD_ID_PATTERN.test(id)) throw new NotFoundError(`Lead ${id} not found`);
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: leadKey(id), ConsistentRead: true }),
+    );
+    if (result.Item === undefined) throw new NotFoundError(`Lead ${id} not found`);
+    return leadFromItem(result.Item);
+  }
+
+  /**
+   * Newest first. One filter picks the index (status, then source; none: the ledger itself), the
+   * dates are a key range, the rest narrows each page (a page may then hold fewer than `limit`;
+   * follow its cursor).
+   */
+  async list(filter: LeadFilter, limit: number, cursor?: string): Promise<Page<Lead>> {
+    const { index, partitionName, partition } =
+      filter.status !== undefined
+        ? { index: LEAD_INDEXES.status, partitionName: 'GSI4PK', partition: leadsByStatus(filter.status) }
+        : filter.source !== undefined
+          ? { index: LEAD_INDEXES.source, partitionName: 'GSI3PK', partition: leadsBySource(filter.source) }
+          : { index: undefined, partitionName: 'PK', partition: LEADS_PARTITION };
+    const sortName = index === undefined ? 'SK' : `${index}SK`;
+    const names: Record<string, string> = { '#pk': partitionName };
+    const values: Record<string, unknown> = { ':pk': partition };
+    let range = '';
+    if (filter.from !== undefined || filter.to !== undefined) names['#sk'] = sortName;
+    if (filter.from !== undefined && filter.to !== undefined) {
+      range = ' AND #sk BETWEEN :from AND :to';
+      values[':from'] = idBound(filter.from, 'from', 'from');
+      values[':to'] = idBound(filter.to, 'to', 'to');
+    } else if (filter.from !== undefined) {
+      range = ' AND #sk >= :from';
+      values[':from'] = idBound(filter.from, 'from', 'from');
+    } else if (filter.to !== undefined) {
+      range = ' AND #sk <= :to';
+      values[':to'] = idBound(filter.to, 'to', 'to');
+    }
+    const narrowing: string[] = [];
+    if (filter.status !== undefined && filter.source !== undefined) {
+      names['#source'] = 'source';
+      values[':source'] = filter.source;
+      narrowing.push('#source = :source');
+    }
+    if (filter.q !== undefined && filter.q.trim() !== '') {
+      values[':q'] = filter.q.trim().toLowerCase();
+      narrowing.push('(contains(handle, :q) OR contains(searchText, :q))');
+    }
+    const result = await this.#table.client.send(
+      new QueryCommand({
+        TableName: this.#table.name,
+        ...(index === undefined ? {} : { IndexName: index }),
+        KeyConditionExpression: `#pk = :pk${range}`,
+        ...(narrowing.length === 0 ? {} : { FilterExpression: narrowing.join(' AND ') }),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor === undefined
+          ? {}
+          : { ExclusiveStartKey: decodeCursor(cursor, { [partitionName]: partition }) }),
+      }),
+    );
+    const items = (result.Items ?? []).map(leadFromItem);
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /** Every lead a filter matches, newest first, at most MAX_EXPORT_LEADS (then a cursor to go on). */
+  async export(filter: LeadFilter, cursor?: string): Promise<Page<Lead>> {
+    const items: Lead[] = [];
+    let next = cursor;
+    do {
+      const page = await this.list(filter, 100, next);
+      items.push(...page.items);
+      next = page.cursor;
+    } while (next !== undefined && items.length < MAX_EXPORT_LEADS);
+    return next === undefined ? { items } : { items, cursor: next };
+  }
+
+  /**
+   * Moves a lead to `status` with the fields that say why, if it is in one of `from` (its filter
+   * index entry moves in the same write). Idempotent: a lead already at `status` is returned as is.
+   */
+  async setStatus(
+    id: string,
+    status: LeadStatus,
+    from: readonly LeadStatus[],
+    fields: Readonly<Record<string, string>> = {},
+  ): Promise<Lead> {
+    const current = await this.get(id);
+    if (current.status === status) return current;
+    if (!from.includes(current.status)) {
+      throw new LeadStateError(`This personal space is ${current.status}; it cannot become ${status}`, {
+        extra: { status: current.status },
+      });
+    }
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = {
+      ':status': status,
+      ':from': current.status,
+      ':index': leadsByStatus(status),
+    };
+    const sets = ['#status = :status', 'GSI4PK = :index'];
+    for (const [field, value] of Object.entries(fields)) {
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: leadKey(id),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#status = :from',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return leadFromItem(result.Attributes ?? {});
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return this.setStatus(id, status, from, fields); // moved meanwhile: decide again from what it says now
+    }
+  }
+
+  #index(lead: Lead) {
+    return {
+      GSI3PK: leadsBySource(lead.source),
+      GSI3SK: lead.id,
+      GSI4PK: leadsByStatus(lead.status),
+      GSI4SK: lead.id,
+      // What the console's text search looks in, lower-cased once.
+      searchText: [lead.email, lead.name ?? ''].join(' ').toLowerCase(),
+    };
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * Personal spaces as super-admins govern them from the console, through their leads:
+ *
+ * - disable (abuse): the space is suspended — its person can still sign in and read, nothing runs
+ *   (no run, schedule or AI call) — and its lead says who disabled it and why; enable undoes it;
+ * - convert into a standard tenant through the order center: an order (plan, months, amount) that
+ *   also names the new hosts and first admin. Nothing changes until its payment is confirmed; then
+ *   the renewal gives the tenant its plan and period, and the conversion binds the hosts, creates the
+ *   admin, renames it if asked, and marks space and lead converted. The tenant keeps its id, so its
+ *   Skills, scripts, runs and audit chain stay exactly where they were; its personal host keeps
+ *   working beside the new ones. Each step is idempotent: a retried confirmation finishes the rest.
+ *
+ * Every change lands in the public audit chain (and the space's own).
+ */
+import type { AuditLog } from '../audit/chain.ts';
+import { NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
+import { type Acting, recordPublic } from '../governance/acting.ts';
+import type { Order, Orders } from '../governance/orders.ts';
+import type { TenantAdmin } from '../governance/tenants.ts';
+import { type Directory, USERNAME_PATTERN, validatePassword } from '../identity/directory.ts';
+import { hashPassword } from '../identity/passwords.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import type { HostDirectory } from '../tenancy/hosts.ts';
+import { FREE_PLAN } from '../tenancy/plans.ts';
+import { MAX_HOSTS_PER_TENANT, type Tenant, type TenantRegistry } from '../tenancy/tenants.ts';
+import { LeadStateError } from './errors.ts';
+import type { Lead, Leads } from './leads.ts';
+
+export interface ConversionInput {
+  readonly plan: string;
+  readonly months: number;
+  readonly amount: number;
+  readonly currency?: string;
+  /** The standard tenant's own hosts (the personal host keeps working beside them). */
+  readonly hosts: readonly string[];
+  /** Its first admin (the space's own user stays, as an admin too). */
+  readonly admin: { readonly username: string; readonly password: string };
+  /** A new name for the tenant. @default the space's */
+  readonly name?: string;
+}
+
+export interface PersonalSpacesOptions {
+  readonly leads: Leads;
+  readonly registry: TenantRegistry;
+  readonly tenants: TenantAdmin;
+  readonly orders: Orders;
+  readonly directory: Directory;
+  readonly hosts: HostDirectory;
+  readonly audit: AuditLog;
+  /** Whether a host lies under the free domain (only personal spaces live there). */
+  readonly isFreeDomainHost: (host: string) => boolean;
+  readonly now?: () => Date;
+}
+
+function spaceOf(tenant: Tenant): TenantContext {
+  return { kind: 'tenant', host: tenant.hosts[0] ?? '', tenant };
+}
+
+export class PersonalSpaces {
+  readonly #leads: Leads;
+  readonly #registry: TenantRegistry;
+  readonly #tenants: TenantAdmin;
+  readonly #orders: Orders;
+  readonly #directory: Directory;
+  readonly #hosts: HostDirectory;
+  readonly #audit: AuditLog;
+  readonly #isFreeDomainHost: (host: string) => boolean;
+  readonly #now: () => Date;
+
+  constructor(options: PersonalSpacesOptions) {
+    this.#leads = options.leads;
+    this.#registry = options.registry;
+    this.#tenants = options.tenants;
+    this.#orders = options.orders;
+    this.#directory = options.directory;
+    this.#hosts = options.hosts;
+    this.#audit = options.audit;
+    this.#isFreeDomainHost = options.isFreeDomainHost;
+    this.#now = options.now ?? (() => new Date());
+    // A paid conversion order finishes here (and again, harmlessly, on every replay).
+    this.#orders.onPaid((order, by) => this.#applyConversion(order, by));
+  }
+
+  /** A lead with its space as the console shows it (the space may be gone if a sign-up was undone). */
+  async get(leadId: string): Promise<Lead & { readonly space: Tenant | null }> {
+    const lead = await this.#leads.get(leadId);
+    const space = await unlessNotFound(this.#registry.get(lead.tenantId));
+    return { ...lead, space };
+  }
+
+  /** Suspends the space (nothing runs; its person can still sign in and read) and records why. */
+  async disable(leadId: string, reason: string, by: Acting): Promise<Lead> {
+    const lead = await this.#leads.get(leadId);
+    if (lead.status === 'converted') {
+      throw new LeadStateError('This space is a standard tenant now: suspend it from its tenant page', {
+        extra: { status: lead.status },
+      });
+    }
+    const tenant = await this.#registry.get(lead.tenantId);
+    if (tenant.status !== 'suspended') await this.#tenants.update(tenant.id, { status: 'suspended' }, by);
+    const note = reason.trim().slice(0, 500);
+    const disabled = await this.#leads.setStatus(leadId, 'disabled', ['active'], {
+      disabledAt: this.#now().toISOString(),
+      disabledBy: by.actor.username,
+      disabledReason: note,
+    });
+    await recordPublic(this.#audit, by, 'free.space.disabled', `tenant:${lead.tenantId}`, {
+      leadId,
+      handle: lead.handle,
+      reason: note,
+    });
+    return disabled;
+  }
+
+  /** Lets a disabled space run again. */
+  async enable(leadId: string, by: Acting): Promise<Lead> {
+    const lead = await this.#leads.get(leadId);
+    if (lead.status !== 'disabled') {
+      throw new LeadStateError(`This space is ${lead.status}, not disabled`, {
+        extra: { status: lead.status },
+      });
+    }
+    const tenant = await this.#registry.get(lead.tenantId);
+    if (tenant.status === 'suspended') await this.#tenants.update(tenant.id, { status: 'active' }, by);
+    const enabled = await this.#leads.setStatus(leadId, 'active', ['disabled']);
+    await recordPublic(this.#audit, by, 'free.space.enabled', `tenant:${lead.tenantId}`, {
+      leadId,
+      handle: lead.handle,
+    });
+    return enabled;
+  }
+
+  /**
+   * The order that converts the lead's space into a standard tenant: checked now (plan, hosts free to
+   * bind, admin name and password), applied when its payment is confirmed.
+   */
+  async orderConversion(leadId: string, input: ConversionInput, by: Acting): Promise<Order> {
+    const lead = await this.#leads.get(leadId);
+    if (lead.status === 'converted') {
+      throw new LeadStateError('This space was converted already', { extra: { status: lead.status } });
+    }
+    const tenant = await this.#registry.get(lead.tenantId);
+    const issues: { path: string; message: string }[] = [];
+    if (input.plan.trim() === FREE_PLAN) {
+      issues.push({ path: 'plan', message: 'a standard tenant is on a paid plan, not free' });
+    }
+    const hosts = [...new Set(input.hosts.map((host) => host.trim().toLowerCase()))];
+    if (hosts.length + tenant.hosts.length > MAX_HOSTS_PER_TENANT) {
+      issues.push({ path: 'hosts', message: `a tenant has at most ${MAX_HOSTS_PER_TENANT} hosts` });
+    }
+    for (const [index, host] of hosts.entries()) {
+      if (this.#isFreeDomainHost(host)) {
+        issues.push({
+          path: `hosts.${index}`,
+          message: `${host} is under the free domain, kept for personal spaces`,
+        });
+        continue;
+      }
+      const bound = await this.#hosts.resolve(host).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof NotFoundError) return false;
+          throw error;
+        },
+      );
+      if (bound) issues.push({ path: `hosts.${index}`, message: `${host} is already bound` });
+    }
+    if (!USERNAME_PATTERN.test(input.admin.username)) {
+      issues.push({ path: 'admin.username', message: '2-63 characters: a-z, 0-9, dot, underscore, hyphen' });
+    } else if ((await this.#directory.getUser(spaceOf(tenant), input.admin.username)) !== null) {
+      issues.push({
+        path: 'admin.username',
+        message: `the space already has a user ${input.admin.username}`,
+      });
+    }
+    if (issues.length > 0) throw new ValidationError('This conversion cannot be ordered', issues);
+    validatePassword(input.admin.password, 'admin.password');
+    const order = await this.#orders.create(
+      {
+        tenantId: tenant.id,
+        plan: input.plan.trim(),
+        months: input.months,
+        amount: input.amount,
+        ...(input.currency === undefined ? {} : { currency: input.currency }),
+        conversion: {
+          leadId,
+          hosts,
+          adminUsername: input.admin.username,
+          adminPasswordHash: await hashPassword(input.admin.password),
+          ...(input.name?.trim() ? { name: input.name.trim() } : {}),
+        },
+      },
+      by,
+    );
+    await recordPublic(this.#audit, by, 'free.conversion.ordered', `tenant:${tenant.id}`, {
+      leadId,
+      orderId: order.id,
+      plan: order.plan,
+      hosts,
+      admin: input.admin.username,
+    });
+    return order;
+  }
+
+  async #applyConversion(order: Order, by: Acting): Promise<void> {
+    const conversion = order.conversion;
+    if (conversion === undefined || conversion.appliedAt !== undefined) return;
+    let tenant = await this.#registry.get(order.tenantId);
+    for (const host of conversion.hosts) {
+      if (!tenant.hosts.includes(host)) tenant = await this.#tenants.addHost(tenant.id, host, by);
+    }
+    const space = spaceOf(tenant);
+    const hash = await this.#orders.conversionPasswordHash(order.id);
+    if (hash !== null)
+      await this.#directory.createAdminFromHash(space, conversion.adminUsername, hash, by.actor);
+    if (conversion.name !== undefined && tenant.name !== conversion.name) {
+      await this.#tenants.update(tenant.id, { name: conversion.name }, by);
+    }
+    await this.#registry.markConverted(tenant.id, order.id);
+    await this.#leads
+      .setStatus(conversion.leadId, 'converted', ['active', 'disabled'], {
+        convertedAt: this.#now().toISOString(),
+        orderId: order.id,
+        plan: order.plan,
+      })
+      .catch((error: unknown) => {
+        // A lead is never required for the tenant's own conversion (it could have been withdrawn).
+        if (!(error instanceof NotFoundError)) throw error;
+      });
+    await this.#orders.conversionApplied(order.id);
+    const details = {
+      orderId: order.id,
+      plan: order.plan,
+      hosts: conversion.hosts,
+      admin: conversion.adminUsername,
+    };
+    await recordPublic(this.#audit, by, 'free.space.converted', `tenant:${tenant.id}`, {
+      leadId: conversion.leadId,
+      ...details,
+    });
+    await this.#audit.record(space, {
+      actor: by.actor,
+      action: 'space.converted',
+      target: `tenant:${tenant.id}`,
+      details,
+      ...(by.requestId === undefined ? {} : { requestId: by.requestId }),
+    });
+  }
+}

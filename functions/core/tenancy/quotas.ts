@@ -1,0 +1,302 @@
+/**
+ * The plan quotas of a tenant (plans.ts), enforced where they are used and shown with what is left.
+ *
+ * Counted quotas are one item per counter holding the *set* of what it counts (run ids of one UTC
+ * day, the ids of the Skills kept), changed only by single-item conditional writes: a reservation
+ * adds its id if the set is smaller than the limit or already holds it. So concurrent requests can
+ * never pass the limit together (the store decides, not a read before a write), a retried request
+ * (same run id after an idempotent replay, same Skill) never counts twice, and giving a place back
+ * (a run that was not recorded after all, an archived Skill) removes exactly that id. dynalite has
+ * no transactions; none are needed.
+ *
+ * Plan capabilities (HTTP resources, the largest script) are checks of the plan alone: they refuse
+ * with PlanLimitError (403 `plan-limit`), a per-day quota with QuotaExceededError (429, and when the
+ * day resets).
+ */
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, type Table } from '../db.ts';
+import { PlanLimitError, QuotaExceededError } from '../errors.ts';
+import { usageKey } from '../keys.ts';
+import type { TenantContext } from './domain.ts';
+import { type PlanLimits, planLimits } from './plans.ts';
+
+const DAY_MS = 86_400_000;
+/** Most attempts to seed a counter that several requests find missing at once. */
+const MAX_SEED_ATTEMPTS = 5;
+
+/** One quota as a tenant sees it: `limit` and `remaining` are null where the plan has no limit. */
+export interface QuotaView {
+  readonly used: number;
+  readonly limit: number | null;
+  readonly remaining: number | null;
+}
+
+/** `GET /api/usage`: the plan, each quota with what is left, and what the plan allows at all. */
+export interface PlanUsage {
+  readonly plan: string;
+  /** The UTC day the daily quotas count, and when they start again. */
+  readonly day: string;
+  readonly resetsAt: string;
+  readonly runsToday: QuotaView;
+  readonly skills: QuotaView;
+  readonly schedules: QuotaView;
+  readonly allows: {
+    readonly httpAssets: boolean;
+    readonly scriptBytes: number;
+    readonly concurrentRuns: number;
+    readonly scheduledFiresPerDay: number;
+    readonly collections: number;
+  };
+}
+
+/** A place taken in a counted quota; `release` gives it back (a no-op where nothing was counted). */
+export interface QuotaReservation {
+  release(): Promise<void>;
+}
+
+const NOTHING_RESERVED: QuotaReservation = { release: async () => undefined };
+
+function utcDay(now: Date): string {
+  return now.toISOString().slice(0, 10);
+}
+
+function nextUtcMidnight(now: Date): Date {
+  return new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS + DAY_MS);
+}
+
+function view(used: number, limit: number | null): QuotaView {
+  return { used, limit, remaining: limit === null ? null : Math.max(0, limit - used) };
+}
+
+/**
+ * The largest script a plan allows. Callers check the platform's own limit first (413); a script
+ * within it but above the plan's is the plan's refusal (403).
+ */
+export function assertScriptSizeAllowed(plan: string, bytes: number): void {
+  const limit = planLimits(plan).scriptBytes;
+  if (bytes > limit) {
+    throw new PlanLimitError(
+      `The ${plan} plan allows scripts of at most ${limit} bytes; this one has ${bytes}`,
+      { extra: { plan, limit, requested: bytes, quota: 'scriptBytes' } },
+    );
+  }
+}
+
+/** Whether a plan lets Skills use HTTP resources (bound to one, or calling one through `ctx.http`). */
+export function assertHttpAssetsAllowed(plan: string, what: string): void {
+  if (planLimits(plan).httpAssets) return;
+  throw new PlanLimitError(`The ${plan} plan has no HTTP resources: ${what} is not available on it`, {
+    extra: { plan, quota: 'httpAssets' },
+  });
+}
+
+/** What a plan counts by the ids kept: Skills (not archived) and schedules (paused ones too). */
+export type KeptCounter = 'skills' | 'schedules';
+
+const KEPT_NAMES: Readonly<Record<KeptCounter, string>> = { skills: 'Skills', schedules: 'schedules' };
+const KEPT_HINTS: Readonly<Record<KeptCounter, string>> = {
+  skills: 'archive one to make room',
+  schedules: 'delete one to make room',
+};
+
+export interface PlanQuotasOptions {
+  readonly table: Table;
+  readonly now?: () => Date;
+  /**
+   * The ids a tenant keeps of each counted kind, read from the items themselves: seeds a counter
+   * the first time it is needed, and answers the usage view where the plan counts nothing.
+   */
+  readonly keptIds: Readonly<Record<KeptCounter, (domain: TenantContext) => Promise<readonly string[]>>>;
+}
+
+export class PlanQuotas {
+  readonly #table: Table;
+  readonly #now: () => Date;
+  readonly #keptIds: PlanQuotasOptions['keptIds'];
+
+  constructor(options: PlanQuotasOptions) {
+    this.#table = options.table;
+    this.#now = options.now ?? (() => new Date());
+    this.#keptIds = options.keptIds;
+  }
+
+  /**
+   * Takes one of the day's runs for `executionId` (again, harmlessly, for a replay of the same run).
+   * Refused with 429 once the plan's runs of this UTC day are all taken.
+   */
+  async reserveRun(domain: TenantContext, executionId: string): Promise<QuotaReservation> {
+    const limits = planLimits(domain.tenant.plan);
+    if (limits.runsPerDay === null) return NOTHING_RESERVED;
+    const now = this.#now();
+    const key = usageKey(domain, 'runs', utcDay(now));
+    const resetsAt = nextUtcMidnight(now);
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: key,
+          UpdateExpression: 'ADD ids :ids SET #type = :type, expiresAtEpoch = :ttl',
+          ConditionExpression: 'attribute_not_exists(ids) OR size(ids) < :limit OR contains(ids, :id)',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: {
+            ':ids': new Set([executionId]),
+            ':id': executionId,
+            ':limit': limits.runsPerDay,
+            ':type': 'USAGE',
+            ':ttl': Math.floor(resetsAt.getTime() / 1000) + 2 * 86_400,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const retryAfterSeconds = Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000));
+      throw new QuotaExceededError(
+        `The ${domain.tenant.plan} plan allows ${limits.runsPerDay} runs a day and today's are used up; they start again at ${resetsAt.toISOString()}`,
+        {
+          extra: {
+            plan: domain.tenant.plan,
+            quota: 'runsPerDay',
+            limit: limits.runsPerDay,
+            remaining: 0,
+            resetsAt: resetsAt.toISOString(),
+            retryAfterSeconds,
+          },
+        },
+      );
+    }
+    return { release: () => this.#remove(key, executionId) };
+  }
+
+  /** A place among the Skills the plan lets a tenant keep (see `reserveKept`). */
+  reserveSkill(domain: TenantContext, skillId: string): Promise<QuotaReservation> {
+    return this.reserveKept(domain, 'skills', skillId);
+  }
+
+  releaseSkill(domain: TenantContext, skillId: string): Promise<void> {
+    return this.releaseKept(domain, 'skills', skillId);
+  }
+
+  /**
+   * Takes a place among the Skills or schedules the plan lets a tenant keep, for `id` (a no-op when
+   * it already holds one). Refused with 403 when every place is taken.
+   */
+  async reserveKept(domain: TenantContext, counter: KeptCounter, id: string): Promise<QuotaReservation> {
+    const limit = planLimits(domain.tenant.plan)[counter];
+    if (limit === null) return NOTHING_RESERVED;
+    const key = usageKey(domain, counter);
+    for (let attempt = 1; attempt <= MAX_SEED_ATTEMPTS; attempt++) {
+      try {
+        await this.#table.client.send(
+          new UpdateCommand({
+            TableName: this.#table.name,
+            Key: key,
+            UpdateExpression: 'ADD ids :ids',
+            ConditionExpression:
+              'attribute_exists(seededAt) AND (attribute_not_exists(ids) OR size(ids) < :limit OR contains(ids, :id))',
+            ExpressionAttributeValues: { ':ids': new Set([id]), ':id': id, ':limit': limit },
+          }),
+        );
+        return { release: () => this.#remove(key, id) };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const current = await this.#table.client.send(
+        new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
+      );
+      if (current.Item?.seededAt !== undefined) {
+        throw new PlanLimitError(
+          `The ${domain.tenant.plan} plan keeps at most ${limit} ${KEPT_NAMES[counter]}; ${KEPT_HINTS[counter]}`,
+          { extra: { plan: domain.tenant.plan, quota: counter, limit, remaining: 0 } },
+        );
+      }
+      await this.#seed(domain, counter, key);
+    }
+    throw new QuotaExceededError(`The count of ${KEPT_NAMES[counter]} kept changing; retry`);
+  }
+
+  /** Gives a place back (a Skill archived, a schedule deleted, a creation that failed). */
+  async releaseKept(domain: TenantContext, counter: KeptCounter, id: string): Promise<void> {
+    if (planLimits(domain.tenant.plan)[counter] === null) return;
+    await this.#remove(usageKey(domain, counter), id);
+  }
+
+  /** The plan, each quota with what is left, and what the plan allows. */
+  async usage(domain: TenantContext): Promise<PlanUsage> {
+    const limits: PlanLimits = planLimits(domain.tenant.plan);
+    const now = this.#now();
+    const kept = async (counter: KeptCounter) =>
+      (limits[counter] === null ? null : await this.#counted(usageKey(domain, counter))) ??
+      (await this.#keptIds[counter](domain)).length;
+    const [runs, skills, schedules] = await Promise.all([
+      this.#counted(usageKey(domain, 'runs', utcDay(now))),
+      kept('skills'),
+      kept('schedules'),
+    ]);
+    return {
+      plan: domain.tenant.plan,
+      day: utcDay(now),
+      resetsAt: nextUtcMidnight(now).toISOString(),
+      runsToday: limits.runsPerDay === null ? view(runs ?? 0, null) : view(runs ?? 0, limits.runsPerDay),
+      skills: view(skills, limits.skills),
+      schedules: view(schedules, limits.schedules),
+      allows: {
+        httpAssets: limits.httpAssets,
+        scriptBytes: limits.scriptBytes,
+        concurrentRuns: limits.concurrentRuns,
+        scheduledFiresPerDay: limits.firesPerDay,
+        collections: limits.collections,
+      },
+    };
+  }
+
+  /** The size of a counter's set, or null when the counter does not exist. */
+  async #counted(key: { PK: string; SK: string }): Promise<number | null> {
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
+    );
+    if (result.Item === undefined) return null;
+    const ids = result.Item.ids;
+    return ids instanceof Set ? ids.size : 0;
+  }
+
+  async #remove(key: { PK: string; SK: string }, id: string): Promise<void> {
+    try {
+      await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: key,
+          UpdateExpression: 'DELETE ids :ids',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':ids': new Set([id]) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // nothing was counted
+    }
+  }
+
+  /**
+   * The first count of what a tenant keeps (a tenant that kept Skills or schedules before its plan
+   * counted them): written only if no one wrote it meanwhile, from what it keeps now. Every creation
+   * after it goes through the counter.
+   */
+  async #seed(domain: TenantContext, counter: KeptCounter, key: { PK: string; SK: string }): Promise<void> {
+    const kept = await this.#keptIds[counter](domain);
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...key,
+            type: 'USAGE',
+            seededAt: this.#now().toISOString(),
+            ...(kept.length === 0 ? {} : { ids: new Set(kept) }),
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // seeded by another request: use its count
+    }
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * The free personal edition over HTTP, on three surfaces:
+ *
+ * - the free entry (its own function, free-api): the templates it offers, self-serve sign-up, and
+ *   finding one's space again. Anonymous, so every write proves it comes from the free entry's own
+ *   page (JSON only — no form can send it cross-site without a preflight no one answers — and its
+ *   `Origin`/`Sec-Fetch-Site`, when the browser sends them, name this host);
+ * - a personal space (the tenant API): redeeming the sign-up's one-time handoff for a session, and
+ *   the plan's usage with what is left (every tenant has it);
+ * - the governance console: leads (see, filter, export), disabling and enabling spaces, ordering a
+ *   conversion, and the templates offered to new spaces.
+ */
+import { z } from 'zod';
+import { RouteNotFoundError, ValidationError } from '../../core/errors.ts';
+import type { FreeEdition } from '../../core/free/index.ts';
+import {
+  LEAD_STATUSES,
+  type Lead,
+  type LeadFilter,
+  type LeadStatus,
+  SOURCE_PATTERN,
+} from '../../core/free/leads.ts';
+import { MAX_SIGNUP_TEMPLATES } from '../../core/free/signups.ts';
+import type { Acting } from '../../core/governance/acting.ts';
+import { NEXT_CURSOR_HEADER } from '../../core/headers.ts';
+import type { Caller } from '../../core/identity/caller.ts';
+import { MAX_PASSWORD_LENGTH } from '../../core/identity/passwords.ts';
+import { pageSize } from '../../core/pagination.ts';
+import type { Core } from '../../core/platform.ts';
+import { FREE_PLAN, planLimits } from '../../core/tenancy/plans.ts';
+import { type ApiRequest, type Route, route } from '../router.ts';
+import { assertFromThisOrigin, sessionCookie } from '../session.ts';
+import { publicOf, tenantOf } from './domains.ts';
+
+const signupBody = z.strictObject({
+  handle: z.string().min(1).max(64),
+  email: z.email().max(254),
+  password: z
+    .string()
+    .min(1)
+    .max(MAX_PASSWORD_LENGTH + 1),
+  name: z.string().trim().max(80).optional(),
+  templates: z.array(z.string().max(64)).max(MAX_SIGNUP_TEMPLATES).optional(),
+  source: z.string().max(200).optional(),
+  campaign: z.string().max(200).optional(),
+  referrer: z.string().max(253).optional(),
+});
+
+const handoffBody = z.strictObject({ token: z.string().min(1).max(200) });
+
+const disableBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+
+const conversionBody = z.strictObject({
+  plan: z.string().trim().min(1).max(64),
+  months: z.number().int().min(1).max(120),
+  amount: z.number().nonnegative().max(1_000_000_000),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD')
+    .optional(),
+  hosts: z.array(z.string().trim().min(1).max(253)).min(1).max(9),
+  admin: z.strictObject({
+    username: z.string().min(1).max(128),
+    password: z.string().min(1).max(1024),
+  }),
+  name: z.string().trim().min(1).max(200).optional(),
+});
+
+/** A sign-up answers more than 4 KiB of nothing: its body is small. */
+const SIGNUP_BODY_BYTES = 4096;
+
+function acting(caller: Caller, request: ApiRequest<unknown>): Acting {
+  return { actor: { username: caller.username, via: caller.via }, requestId: request.requestId };
+}
+
+/** `?status=&source=&from=&to=&q=`, checked field by field. */
+export function leadFilter(query: Readonly<Record<string, string>>): LeadFilter {
+  const issues: { path: string; message: string }[] = [];
+  const filter: { -readonly [K in keyof LeadFilter]: LeadFilter[K] } = {};
+  const status = query.status?.trim();
+  if (status !== undefined && status !== '') {
+    if ((LEAD_STATUSES as readonly string[]).includes(status)) filter.status = status as LeadStatus;
+    else issues.push({ path: 'status', message: `one of: ${LEAD_STATUSES.join(', ')}` });
+  }
+  const source = query.source?.trim().toLowerCase();
+  if (source !== undefined && source !== '') {
+    if (SOURCE_PATTERN.test(source)) filter.source = source;
+    else issues.push({ path: 'source', message: 'a source slug: a-z, 0-9, . _ - (at most 40)' });
+  }
+  for (const name of ['from', 'to'] as const) {
+    const value = query[name];
+    if (value === undefined || value === '') continue;
+    const time = Date.parse(value);
+    if (Number.isNaN(time) || time < 0 || time > Date.parse('9999-12-31T23:59:59Z')) {
+      issues.push({ path: name, message: 'an ISO 8601 date or date-time' });
+    } else filter[name] = new Date(time).toISOString();
+  }
+  if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
+    issues.push({ path: 'to', message: 'not before from' });
+  }
+  const q = query.q?.trim();
+  if (q !== undefined && q !== '') {
+    if (q.length > 100) issues.push({ path: 'q', message: 'at most 100 characters' });
+    else filter.q = q;
+  }
+  if (issues.length > 0) throw new ValidationError('Invalid lead filter', issues);
+  return filter;
+}
+
+export const LEAD_CSV_COLUMNS = [
+  'id',
+  'createdAt',
+  'handle',
+  'email',
+  'name',
+  'source',
+  'campaign',
+  'referrer',
+  'status',
+  'host',
+  'tenantId',
+  'templates',
+  'disabledAt',
+  'disabledReason',
+  'convertedAt',
+  'orderId',
+  'plan',
+] as const;
+
+/**
+ * One CSV field (RFC 4180), neutralised against formula injection: a spreadsheet runs a cell that
+ * starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and names and emails come from
+ * anyone who signs up — such a cell is prefixed with `'` so it stays text.
+ */
+export function csvField(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function leadsCsv(leads: readonly Lead[]): string {
+  const rows = leads.map((lead) =>
+    LEAD_CSV_COLUMNS.map((column) => {
+      const value = column === 'templates' ? lead.templates.join(' ') : (lead[column] ?? '');
+      return csvField(String(value));
+    }).join(','),
+  );
+  return `${[LEAD_CSV_COLUMNS.join(','), ...rows].join('\r\n')}\r\n`;
+}
+
+/** The free entry's routes (free-api): what a person does before they have a space. */
+export function freeEntryRoutes(free: FreeEdition): Route[] {
+  return [
+    route({
+      // What the sign-up form offers: the templates to pre-install, and the plan's limits.
+      method: 'GET',
+      path: '/api/free/offers',
+      auth: 'anonymous',
+      handle: async () => {
+        const limits = planLimits(FREE_PLAN);
+        return {
+          status: 200,
+          body: {
+            items: (await free.offers.list()).map(({ templateId, name, description }) => ({
+              templateId,
+              name,
+              description,
+            })),
+            plan: {
+              name: FREE_PLAN,
+              runsPerDay: limits.runsPerDay,
+              skills: limits.skills,
+              schedules: limits.schedules,
+              scriptBytes: limits.scriptBytes,
+              httpAssets: limits.httpAssets,
+            },
+          },
+        };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/free/signups',
+      auth: 'anonymous',
+      body: signupBody,
+      maxBodyBytes: SIGNUP_BODY_BYTES,
+      handle: async ({ domain, request }) => {
+        const entry = publicOf(domain, 'sign-up');
+        // Only the free entry's own page signs people up (no cross-site form, no other origin).
+        assertFromThisOrigin(request.headers, entry);
+        const result = await free.signups.signUp(entry, request.body, {
+          sourceIp: request.sourceIp,
+          requestId: request.requestId,
+        });
+        return { status: 201, body: result };
+      },
+    }),
+    route({
+      // Sign-in starts here: which host a handle's space lives on (then its own sign-in page).
+      method: 'GET',
+      path: '/api/free/spaces/{handle}',
+      auth: 'anonymous',
+      handle: async ({ domain, request }) => ({
+        status: 200,
+        body: await free.signups.lookup(
+          publicOf(domain, 'personal space'),
+          request.params.handle ?? '',
+          request.sourceIp,
+        ),
+      }),
+    }),
+  ];
+}
+
+/** A tenant's own: redeeming a sign-up's handoff (personal spaces), and the plan's usage (every tenant). */
+export function freeTenantRoutes(core: Core): Route[] {
+  return [
+    route({
+      method: 'POST',
+      path: '/api/auth/handoff',
+      auth: 'anonymous',
+      body: handoffBody,
+      maxBodyBytes: 1024,
+      handle: async ({ domain, request }) => {
+        const space = tenantOf(domain, 'sign-in handoff');
+        // A cookie session is only ever started by this host's own page.
+        assertFromThisOrigin(request.headers, space);
+        const username = await core.free.handoffs.consume(space, request.body.token);
+        const { token, ...rest } = await core.auth.startVerifiedSession(
+          space,
+          username,
+          { requestId: request.requestId, sourceIp: request.sourceIp },
+          'handoff',
+        );
+        const caller = await core.auth.authenticateSessionToken(space, token);
+        return {
+          status: 200,
+          body: { ...rest, session: 'cookie', csrfToken: core.auth.csrfToken(caller) },
+          cookies: [sessionCookie(token, new Date(rest.expiresAt), core.now(), request.secure)],
+        };
+      },
+    }),
+    route({
+      // The plan, each quota with what is left today, and what the plan allows at all.
+      method: 'GET',
+      path: '/api/usage',
+      auth: 'caller',
+      handle: async ({ domain }) => ({
+        status: 200,
+        body: await core.quotas.usage(tenantOf(domain, 'plan usage')),
+      }),
+    }),
+  ];
+}
+
+/** The console's side (governance API): leads, personal spaces, the templates offered to them. */
+export function freeGovernanceRoutes(core: Core): Route[] {
+  const { free } = core;
+  const governanceOnly = (request: ApiRequest<unknown>, domain: Parameters<typeof publicOf>[0]) => {
+    const entry = publicOf(domain, 'free edition governance');
+    if (entry.surface !== 'governance') throw new RouteNotFoundError(`No route for ${request.path}`);
+    return entry;
+  };
+  return [
+    route({
+      method: 'GET',
+      path: '/api/free/leads',
+      auth: 'caller',
+      permission: 'lead:read',
+      handle: async ({ domain, request }) => {
+        governanceOnly(request, domain);
+        return {
+          status: 200,
+          body: await free.leads.list(
+            leadFilter(request.query),
+            pageSize(request.query.limit),
+            request.query.cursor,
+          ),
+        };
+      },
+    }),
+    route({
+      // The filtered leads as CSV (for a spreadsheet or a CRM); a larger export goes on from its cursor.
+      method: 'GET',
+      path: '/api/free/leads/export',
+      auth: 'caller',
+      permission: 'lead:read',
+      handle: async ({ domain, request, caller }) => {
+        governanceOnly(request, domain);
+        const filter = leadFilter(request.query);
+        const page = await free.leads.export(filter, request.query.cursor);
+        await core.audit.record(governanceOnly(request, domain), {
+          actor: { username: caller.username, via: caller.via },
+          action: 'free.leads.exported',
+          target: 'leads',
+          details: { filter, count: page.items.length },
+          requestId: request.requestId,
+        });
+        return {
+          status: 200,
+          raw: { contentType: 'text/csv; charset=utf-8', text: leadsCsv(page.items) },
+          headers: {
+            'content-disposition': 'attachment; filename="leads.csv"',
+            ...(page.cursor === undefined ? {} : { [NEXT_CURSOR_HEADER]: page.cursor }),
+          },
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/free/leads/{id}',
+      auth: 'caller',
+      permission: 'lead:read',
+      handle: async ({ domain, request }) => {
+        governanceOnly(request, domain);
+        return { status: 200, body: await free.spaces.get(request.params.id ?? '') };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/free/leads/{id}/disable',
+      auth: 'caller',
+      permission: 'lead:manage',
+      body: disableBody,
+      handle: async ({ domain, request, caller }) => {
+        governanceOnly(request, domain);
+        return {
+          status: 200,
+          body: await free.spaces.disable(
+            request.params.id ?? '',
+            request.body.reason,
+            acting(caller, request),
+          ),
+        };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/free/leads/{id}/enable',
+      auth: 'caller',
+      permission: 'lead:manage',
+      handle: async ({ domain, request, caller }) => {
+        governanceOnly(request, domain);
+        return {
+          status: 200,
+          body: await free.spaces.enable(request.params.id ?? '', acting(caller, request)),
+        };
+      },
+    }),
+    route({
+      // The order that converts the space into a standard tenant; applied when its payment is confirmed.
+      method: 'POST',
+      path: '/api/free/leads/{id}/conversion',
+      auth: 'caller',
+      permission: 'lead:manage',
+      body: conversionBody,
+      handle: async ({ domain, request, caller }) => {
+        governanceOnly(request, domain);
+        return {
+          status: 201,
+          body: await free.spaces.orderConversion(
+            request.params.id ?? '',
+            request.body,
+            acting(caller, request),
+          ),
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/free/templates',
+      auth: 'caller',
+      permission: 'template:manage',
+      handle: async ({ domain, request }) => {
+        governanceOnly(request, domain);
+        return { status: 200, body: { items: await free.offers.list() } };
+      },
+    }),
+    route({
+      method: 'PUT',
+      path: '/api/free/templates/{templateId}',
+      auth: 'caller',
+      permission: 'template:manage',
+      handle: async ({ domain, request, caller }) => {
+        governanceOnly(request, domain);
+        return {
+          status: 200,
+          body: await free.offers.offer(request.params.templateId ?? '', acting(caller, request)),
+        };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/free/templates/{templateId}',
+      auth: 'caller',
+      permission: 'template:manage',
+      handle: async ({ domain, request, caller }) => {
+        governanceOnly(request, domain);
+        await free.offers.withdraw(request.params.templateId ?? '', acting(caller, request));
+        return { status: 204 };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,137 @@
+/**
+ * Issue 16 in a real browser: a person signs up on the free entry, lands signed in in their own
+ * space on its own host, sees their plan with what is left, runs a pre-installed template Skill;
+ * a super-admin finds the lead in the console, orders its conversion and confirms the payment; the
+ * converted tenant shows the same Skills and runs on its new host; and the person, back on the free
+ * entry, finds their space by handle and signs in there.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { launchBrowser, openPage, screenshot, signIn, siteUrl, type TestPage } from './support.ts';
+
+const PASSWORD = 'e2e-free-edition-password';
+const SPACE_PASSWORD = 'a long personal passphrase';
+const OWNER_PASSWORD = 'the new owner passphrase';
+
+let platform: TestPlatform;
+let browser: Browser;
+let port: number;
+const open: TestPage[] = [];
+
+async function page(): Promise<TestPage> {
+  const opened = await openPage(browser);
+  open.push(opened);
+  return opened;
+}
+
+beforeAll(async () => {
+  platform = await startTestPlatform(PASSWORD);
+  port = Number(new URL(platform.platform.url).port);
+  browser = await launchBrowser();
+}, 120_000);
+
+afterEach(async () => {
+  for (const opened of open.splice(0)) await opened.close();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await platform?.stop();
+});
+
+describe('the free personal edition in a browser', () => {
+  it('signs up, runs a template Skill, and is converted into a standard tenant on a new host', async () => {
+    const { page: person, errors } = await page();
+    await person.goto(siteUrl('free.localhost', port, '/?utm_source=e2e-ads&utm_campaign=launch'));
+    await person.getByRole('heading', { name: 'Create your free space' }).waitFor();
+    await person.getByText('100 runs a day').waitFor();
+    const form = person.getByRole('form', { name: 'Sign up' });
+    await form.getByLabel(/Your handle/).fill('Dana');
+    await form.getByLabel('Email').fill('dana@example.com');
+    await form.getByLabel(/^Password/).fill(SPACE_PASSWORD);
+    // Both starter Skills are ticked by default.
+    expect(await form.getByRole('checkbox', { checked: true }).count()).toBe(2);
+    await screenshot(person, 'free-signup');
+    await form.getByRole('button', { name: 'Create my space' }).click();
+
+    // The new space, signed in through the one-time handoff (which left the address).
+    await person.waitForURL((url) => url.hostname === 'dana.free.localhost');
+    await person.getByRole('button', { name: 'Sign out' }).waitFor();
+    expect(new URL(person.url()).hash).toBe('');
+    const usage = person.getByRole('list', { name: 'Plan usage' });
+    await usage.getByText('0 of 100 runs today used — 100 left').waitFor();
+    await usage.getByText('2 of 10 Skills used — 8 left').waitFor();
+    await screenshot(person, 'free-space-home');
+
+    await person
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Skills' })
+      .first()
+      .click();
+    await person.getByRole('link', { name: 'Run Word count', exact: true }).click();
+    await person.getByLabel('Text').fill('free as in free');
+    await person.getByRole('button', { name: 'Run' }).click();
+    const result = person.getByRole('figure', { name: 'Result' });
+    await result.waitFor({ timeout: 60_000 });
+    expect(await result.textContent()).toContain('"words": 4');
+    await person.getByText('Finished successfully.').waitFor();
+
+    await person.goto(siteUrl('dana.free.localhost', port, '/home'));
+    await usage.getByText('1 of 100 runs today used — 99 left').waitFor();
+    expect(errors).toEqual([]);
+
+    // The super-admin sees the lead with its source, and converts the space through an order.
+    const { page: operator, errors: operatorErrors } = await page();
+    await operator.goto(siteUrl('admin.localhost', port, '/'));
+    await signIn(operator, 'admin', PASSWORD);
+    await operator
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Free edition' })
+      .click();
+    await operator.getByLabel('Source').fill('e2e-ads');
+    await operator.getByRole('button', { name: 'Filter' }).click();
+    const row = operator.locator('tr[data-lead="dana"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('e2e-ads · launch');
+    expect(await operator.locator('tr[data-lead]').count()).toBe(1);
+    await screenshot(operator, 'free-console-leads');
+    await row.getByRole('link', { name: 'dana' }).click();
+    await operator.getByRole('heading', { name: 'Lead dana' }).waitFor();
+    await operator.getByLabel('Amount').fill('240');
+    await operator.getByLabel('New hosts (comma-separated)').fill('dana-co.localhost');
+    await operator.getByLabel("First admin's username").fill('owner');
+    await operator.getByLabel("First admin's password").fill(OWNER_PASSWORD);
+    await operator.getByLabel('Tenant name').fill('Dana & Co');
+    await operator.getByRole('button', { name: 'Order the conversion' }).click();
+    await operator.getByRole('button', { name: 'Confirm payment' }).click();
+    await operator.getByText(/by order ord/).waitFor();
+    await screenshot(operator, 'free-console-converted');
+    expect(operatorErrors).toEqual([]);
+
+    // The converted tenant on its new host: same Skills, same history, a standard plan.
+    const { page: owner, errors: ownerErrors } = await page();
+    await owner.goto(siteUrl('dana-co.localhost', port, '/'));
+    await signIn(owner, 'owner', OWNER_PASSWORD);
+    await owner.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
+    await owner.getByRole('cell', { name: 'succeeded' }).first().waitFor();
+    await owner
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Skills' })
+      .first()
+      .click();
+    await owner.getByRole('link', { name: 'Run Word count', exact: true }).waitFor();
+    expect(await owner.getByRole('list', { name: 'Plan usage' }).count()).toBe(0);
+    expect(ownerErrors).toEqual([]);
+
+    // Signing in again starts on the free entry: the handle leads to the space's own sign-in page.
+    const { page: returning, errors: returningErrors } = await page();
+    await returning.goto(siteUrl('free.localhost', port, '/'));
+    const find = returning.getByRole('form', { name: 'Sign in' });
+    await find.getByLabel('Your handle').fill('DANA');
+    await find.getByRole('button', { name: 'Go to my space' }).click();
+    await returning.waitForURL((url) => url.hostname === 'dana.free.localhost');
+    await signIn(returning, 'dana', SPACE_PASSWORD);
+    expect(returningErrors).toEqual([]);
+  }, 180_000);
+});
