@@ -6,7 +6,10 @@
  * screenshots of the pages the theme screenshots of `daily.test.ts` do not cover. One platform and one
  * browser for the file; each test its own context.
  */
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
@@ -341,35 +344,91 @@ describe('re-run with an edited input', () => {
 });
 
 describe('HTTP resources for local development', () => {
-  it('the console form shows the local-development switch with its warning, and saving records it', async () => {
-    const { page: tab } = await page();
-    await signedIn(tab, ADMIN, '/http-resources', 'admin');
-    await tab.getByRole('heading', { name: 'HTTP resources', level: 1 }).waitFor();
-    const local = tab.getByLabel('For local development');
-    expect(await local.isChecked()).toBe(false);
-    const hint = tab.locator(`#${await local.getAttribute('aria-describedby')}`);
-    expect(await hint.textContent()).toMatch(/loopback and private addresses.*cloud deployment refuses/s);
+  it('the console form shows the local-development switch with its warning; saving records it, and a run reaches a service on this machine through it', async () => {
+    // A service on this machine, as a developer would run one.
+    const seen: string[] = [];
+    const upstream: Server = createServer((request, response) => {
+      seen.push(`${request.method} ${request.url}`);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ path: request.url }));
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const baseUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    try {
+      const { page: tab } = await page();
+      await signedIn(tab, ADMIN, '/http-resources', 'admin');
+      await tab.getByRole('heading', { name: 'HTTP resources', level: 1 }).waitFor();
+      const local = tab.getByLabel('For local development');
+      expect(await local.isChecked()).toBe(false);
+      const hint = tab.locator(`#${await local.getAttribute('aria-describedby')}`);
+      expect(await hint.textContent()).toMatch(/loopback and private addresses.*cloud deployment refuses/s);
 
-    // Without the switch, a plain-http loopback URL is refused with the field named.
-    await tab.getByLabel('Name', { exact: true }).fill('Local stub');
-    await tab.getByLabel('Base URL').fill('http://127.0.0.1:8089');
-    await tab.getByRole('button', { name: 'Create resource' }).click();
-    const problem = tab.getByRole('alert').filter({ hasText: 'baseUrl' });
-    await problem.waitFor();
-    expect(await problem.textContent()).not.toMatch(/\(4\d\d\)/);
+      // Without the switch, a plain-http loopback address is refused, the field named.
+      await tab.getByLabel('Name', { exact: true }).fill('Local stub');
+      await tab.getByLabel('Base URL').fill(baseUrl);
+      await tab.getByLabel('Allowed paths (patterns, comma-separated)').fill('/things/*');
+      await tab.getByRole('button', { name: 'Create resource' }).click();
+      const problem = tab.getByRole('alert').filter({ hasText: 'baseUrl' });
+      await problem.waitFor();
+      expect(await problem.textContent()).not.toMatch(/\(4\d\d\)/);
 
-    await local.check();
-    await tab.getByRole('button', { name: 'Create resource' }).click();
-    const card = tab.getByRole('article', { name: 'Local stub' });
-    await card.waitFor();
-    await card.getByText('local development').waitFor();
-    await screenshot(tab, 'controls-governance-local-resource');
-    const listed = await api(ADMIN, admin, 'GET', '/api/http-resources');
-    const stored = listed.body.items.find((item: { name: string }) => item.name === 'Local stub');
-    expect(stored).toMatchObject({ localDevelopment: true, baseUrl: 'http://127.0.0.1:8089' });
-    // The form is ready for the next one, switch off again.
-    expect(await local.isChecked()).toBe(false);
-  }, 45_000);
+      await local.check();
+      await tab.getByRole('button', { name: 'Create resource' }).click();
+      const card = tab.getByRole('article', { name: 'Local stub' });
+      await card.waitFor();
+      await card.getByText('local development').waitFor();
+      // The form is ready for the next one, the switch off again.
+      expect(await local.isChecked()).toBe(false);
+      await card.getByLabel('New credential').fill('local-stub-token');
+      await card.getByRole('button', { name: 'Replace credential' }).click();
+      await tab.getByText('Credential of Local stub replaced.').waitFor();
+      await card.getByLabel('Grant to tenants (ids, comma-separated)').fill('acme');
+      await card.getByRole('button', { name: 'Grant', exact: true }).click();
+      await tab.getByText('Local stub granted.').waitFor();
+      await screenshot(tab, 'controls-governance-local-resource');
+      const listed = await api(ADMIN, admin, 'GET', '/api/http-resources');
+      const stored = listed.body.items.find((item: { name: string }) => item.name === 'Local stub');
+      expect(stored).toMatchObject({ localDevelopment: true, baseUrl });
+
+      // A Skill of acme calls it; the run page names the resource it called.
+      const script = await api(ACME, alice, 'POST', '/api/assets/scripts', {
+        name: 'call_local.py',
+        source: `def main(inputs, ctx):\n    return ctx.http("${stored.id}", "GET", "/things/1").json()\n`,
+      });
+      expect(script.status, script.text).toBe(201);
+      const skill = await api(ACME, alice, 'POST', '/api/skills', {
+        name: 'Call local',
+        description: 'calls a service on this machine',
+        inputSchema: { type: 'object' },
+        outputSchema: true,
+        risk: 'low',
+        asset: { kind: 'python-script', id: script.body.id, version: 'active' },
+        limits: { timeoutSeconds: 30 },
+        egress: [stored.id],
+      });
+      expect(skill.status, skill.text).toBe(201);
+      const started = await api(ACME, alice, 'POST', `/api/skills/${skill.body.id}/executions`, {
+        input: {},
+      });
+      expect(started.status, started.text).toBe(202);
+      const done = await finished(String(started.body.id));
+      expect(done, JSON.stringify(done.error)).toMatchObject({
+        status: 'succeeded',
+        output: { path: '/things/1' },
+      });
+      expect(seen).toEqual(['GET /things/1']);
+
+      const { page: run } = await page();
+      await signedIn(run, ACME, `/executions/${started.body.id}`, 'alice');
+      const call = run.locator(`[data-resource="${stored.id}"]`);
+      await call.getByText('Local stub').waitFor();
+      expect(await call.textContent()).toMatch(/GET \/things\/1 → 200/);
+      expect(await call.textContent()).not.toContain(stored.id);
+    } finally {
+      upstream.close();
+    }
+  }, 60_000);
 });
 
 describe('names where ids would be', () => {
