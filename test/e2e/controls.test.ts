@@ -163,12 +163,14 @@ describe('confirmations for consequential actions', () => {
     await screenshot(tab, 'controls-governance-suspend-confirm');
     await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
     await dialog.waitFor({ state: 'detached' });
-    // Nothing was sent: the tenant is still active, nothing was audited, and it still runs.
+    // Nothing was sent: the tenant is still active (and the form says so), nothing was audited, and it still runs.
+    expect(await status.inputValue()).toBe('active');
     expect((await api(ADMIN, admin, 'GET', '/api/tenants/globex')).body.status).toBe('active');
     expect(await tab.locator('.facts').getByText('active', { exact: true }).count()).toBe(1);
     expect(await updates()).toHaveLength(updatesBefore);
     expect((await runPing()).status).toBe(202);
 
+    await status.selectOption('suspended');
     await save.click();
     await dialog.getByRole('button', { name: `Suspend ${name}` }).click();
     await expect
