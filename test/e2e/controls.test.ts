@@ -456,25 +456,40 @@ describe('names where ids would be', () => {
 });
 
 describe('the remaining pages, light and dark', () => {
-  it('renders schedules, data, agents, AI clients, users and parameters without errors in both themes', async () => {
-    const paths = ['/schedules', '/data', '/agents', '/mcp-clients', '/users', '/parameters'];
+  it('renders the pages the theme screenshots of daily.test.ts leave out, without errors, in both themes', async () => {
+    const tenantPages = [
+      '/schedules',
+      '/data',
+      '/agents',
+      '/mcp-clients',
+      '/users',
+      '/parameters',
+      '/http-resources',
+      '/tokens',
+    ];
+    const consolePages = ['/lifecycle', '/templates', '/users'];
+    const visit = async (tab: Page, host: string, path: string, prefix: string, scheme: string) => {
+      await tab.goto(siteUrl(host, port, path));
+      await tab.locator('#page-title').waitFor();
+      await tab
+        .locator('.loading')
+        .first()
+        .waitFor({ state: 'detached', timeout: 15_000 })
+        .catch(() => undefined);
+      // A page the user may use: never the "not available to you" page or a problem.
+      expect(await tab.getByRole('heading', { name: 'Not available to you' }).count(), path).toBe(0);
+      expect(await tab.locator('.problem').count(), path).toBe(0);
+      await screenshot(tab, `theme-${prefix}${path.replace(/\//g, '-')}-${scheme}`);
+    };
     for (const scheme of ['light', 'dark'] as const) {
       const { page: tab } = await page();
       await tab.emulateMedia({ colorScheme: scheme });
       await signedIn(tab, ACME, '/home', 'alice');
-      for (const path of paths) {
-        await tab.goto(siteUrl(ACME, port, path));
-        await tab.locator('#page-title').waitFor();
-        await tab
-          .locator('.loading')
-          .first()
-          .waitFor({ state: 'detached', timeout: 15_000 })
-          .catch(() => undefined);
-        // A page the admin may use: never the "not available to you" page or a problem.
-        expect(await tab.getByRole('heading', { name: 'Not available to you' }).count(), path).toBe(0);
-        expect(await tab.locator('.problem').count(), path).toBe(0);
-        await screenshot(tab, `theme-tenant${path.replace(/\//g, '-')}-${scheme}`);
-      }
+      for (const path of tenantPages) await visit(tab, ACME, path, 'tenant', scheme);
+      const { page: gov } = await page();
+      await gov.emulateMedia({ colorScheme: scheme });
+      await signedIn(gov, ADMIN, '/tenants', 'admin');
+      for (const path of consolePages) await visit(gov, ADMIN, path, 'governance', scheme);
     }
-  }, 90_000);
+  }, 120_000);
 });
