@@ -290,7 +290,11 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
         confirm: status === 'suspended' ? `Suspend ${tenant.name}` : `Archive ${tenant.name}`,
         danger: true,
       });
-      if (!ok) return;
+      if (!ok) {
+        // Cancelled: the form shows the status the tenant still has (other edits stay).
+        setStatus(tenant.status);
+        return;
+      }
     }
     if ((await save.run()) !== undefined) onSaved();
   };

@@ -1,6 +1,7 @@
 /**
  * The sign-in page of a host: a plain form (labels, Enter submits) posting to `/api/auth/login` for
- * a cookie session. A wrong password reads as such, with the API's detail kept under it.
+ * a cookie session. A wrong password reads as such, with the API's detail kept under it; the password
+ * field is cleared and focused for the next attempt.
  */
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import { ApiProblem, api, type LoginAnswer, setCsrfToken } from './api.ts';
@@ -37,6 +38,7 @@ export function LoginPage({ heading, intro, logo, message, onSignedIn }: LoginPa
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const usernameRef = useRef<HTMLInputElement>(null);
+  const passwordRef = useRef<HTMLInputElement>(null);
   const login = useAction(async () => {
     const answer = await api.post<LoginAnswer>(
       '/api/auth/login',
@@ -55,7 +57,11 @@ export function LoginPage({ heading, intro, logo, message, onSignedIn }: LoginPa
     event.preventDefault();
     const answer = await login.run();
     if (answer !== undefined) onSignedIn(answer);
-    else setPassword('');
+    else {
+      // The password is typed again where the cursor already is (the disabled button dropped focus).
+      setPassword('');
+      passwordRef.current?.focus();
+    }
   };
 
   return (
@@ -89,6 +95,7 @@ export function LoginPage({ heading, intro, logo, message, onSignedIn }: LoginPa
             <input
               id="login-password"
               name="password"
+              ref={passwordRef}
               type="password"
               autoComplete="current-password"
               required

@@ -36,6 +36,7 @@ import { AgentNote } from './inbox.tsx';
 import {
   EXECUTION_STATUSES,
   type Execution,
+  type HttpResourceSummary,
   isTerminal,
   type LogChunk,
   type LogPage,
@@ -197,13 +198,43 @@ function LogView({
   );
 }
 
+/**
+ * The HTTP calls a run made, each with its resource's name — from the tenant's granted resources when
+ * the viewer may list them (Skill managers), else the resource's id.
+ */
+function EgressCalls({
+  calls,
+  namesVisible,
+}: {
+  readonly calls: NonNullable<Execution['egress']>;
+  readonly namesVisible: boolean;
+}) {
+  const { state } = useResource<{ items: HttpResourceSummary[] }>(
+    namesVisible ? '/api/http-resources' : null,
+  );
+  const names = new Map(state.status === 'ready' ? state.data.items.map((item) => [item.id, item.name]) : []);
+  return (
+    <ul className="plain">
+      {calls.map((call) => (
+        <li key={`${call.at} ${call.method} ${call.path}`} data-resource={call.resourceId}>
+          {call.method} {call.path} → {call.status === 0 ? 'no answer' : call.status}{' '}
+          <span className="muted">({names.get(call.resourceId) ?? <code>{call.resourceId}</code>})</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /** Everything about one run: status, timings, approvals, live logs, result, error and input. */
 export function ExecutionDetails({
   execution,
   headingLevel = 2,
+  me,
 }: {
   readonly execution: Execution;
   readonly headingLevel?: 2 | 3;
+  /** The viewer, when known: Skill managers see the names of the HTTP resources a run called. */
+  readonly me?: Me;
 }) {
   const Heading = headingLevel === 2 ? 'h2' : 'h3';
   const running = !isTerminal(execution.status);
@@ -264,14 +295,10 @@ export function ExecutionDetails({
           <>
             <dt>HTTP calls</dt>
             <dd>
-              <ul className="plain">
-                {execution.egress.map((call) => (
-                  <li key={`${call.at} ${call.method} ${call.path}`}>
-                    {call.method} {call.path} → {call.status === 0 ? 'no answer' : call.status}{' '}
-                    <span className="muted">({call.resourceId})</span>
-                  </li>
-                ))}
-              </ul>
+              <EgressCalls
+                calls={execution.egress}
+                namesVisible={me?.permissions.includes('skill:manage') === true}
+              />
             </dd>
           </>
         )}
@@ -476,7 +503,7 @@ export function ExecutionPage({ id, me }: { readonly id: string; readonly me: Me
                   refreshNotifications();
                 }}
               />
-              <ExecutionDetails execution={execution} />
+              <ExecutionDetails execution={execution} me={me} />
             </>
           )}
         </Show>
