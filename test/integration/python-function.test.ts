@@ -251,10 +251,11 @@ describe('the script worker through the local loader', () => {
     expect(claim?.jobId?.S).toBe('acme:exec-1');
     expect(Number(claim?.expiresAtEpoch?.N)).toBeGreaterThan(Date.now() / 1000);
 
-    const messages = await drainResults(services, 2, 10_000);
-    expect(messages.map((message) => message.kind)).toEqual(['started', 'result']);
+    // Shorter than a heartbeat interval: the result alone, carrying when the job started.
+    const messages = await drainResults(services, 1, 10_000);
+    expect(messages.map((message) => message.kind)).toEqual(['result']);
     expect(messages.every((message) => message.signed)).toBe(true);
-    const result = messages[1];
+    const result = messages[0];
     expect(result?.jobId).toBe('acme:exec-1');
     expect(result?.status).toBe('succeeded');
     expect(result?.output?.sum).toBe(42);
@@ -422,11 +423,20 @@ describe.runIf(boto3Available)('the Lambda handler with its boto3 ports (boto3 i
     return JSON.parse(line.slice('ANSWERS '.length)) as unknown[];
   }
 
-  it('claims with a conditional PutItem and reports through SendMessage', async () => {
-    const event = sqsEvent(services, 'message-b1', job('exec-boto'));
+  it('claims with a conditional PutItem, beats the claim and reports through SendMessage', async () => {
+    // Longer than a heartbeat interval: `started` goes out and the claim is beaten with UpdateItem.
+    const slow = SOURCE.replace(
+      'def main(inputs, ctx):',
+      'import time\n\ndef main(inputs, ctx):\n    time.sleep(1.6)',
+    );
+    const event = sqsEvent(services, 'message-b1', job('exec-boto', slow));
+    const before = Date.now() / 1000;
     const answers = await runHandler([event, event, { action: 'check', source: SOURCE }]);
     expect(answers).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }, { ok: true }]);
-    expect((await claimOf(services, 'acme:exec-boto'))?.jobId?.S).toBe('acme:exec-boto');
+    const claim = await claimOf(services, 'acme:exec-boto');
+    expect(claim?.jobId?.S).toBe('acme:exec-boto');
+    // Claimed with a first sign of life, then beaten about a second into the job.
+    expect(Number(claim?.aliveAt?.N)).toBeGreaterThan(before + 0.9);
     const messages = await drainResults(services, 2, 10_000);
     expect(messages.map((message) => `${message.kind}:${message.status ?? ''}`)).toEqual([
       'started:',
