@@ -223,6 +223,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       dataDir,
       credentials: awsCredentials,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? null,
+      log,
     });
     cleanups.push(() => services.stop());
     const secrets = localSecrets(dataDir);
