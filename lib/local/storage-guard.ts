@@ -125,7 +125,7 @@ export function storageGuard(
           `The data folder's disk is full (${free} bytes free, ${reserveBytes} kept in reserve); writes resume once space is freed`,
         );
       }
-      if (store !== undefined && store.fenced) {
+      if (store?.fenced) {
         reopening ??= store.reopen().finally(() => {
           reopening = null;
         });
