@@ -4,6 +4,10 @@
  * folder. Finished runs are unchanged, the running ones are closed as WorkerLost with the cause and
  * not run again, queued work runs to its end exactly once, a run waiting for approval can still be
  * approved, no job process outlives the platform, and the audit chain still verifies.
+ *
+ * And the data folder's disk full (a small tmpfs in the platform's own mount namespace): writes answer
+ * 503 problem+json and keep nothing, reads go on, writes resume once space is freed — no restart —
+ * and the folder opens again afterwards with every acknowledged write (docs/decisions/local-storage-full.md).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
