@@ -176,8 +176,13 @@ async function recordReport(record: SQSRecord): Promise<void> {
     );
   }
   const outcome = await core.executions.recordResult(domain, result);
-  if (outcome === 'replayed' || outcome === 'unknown-run') {
-    await refused(record, outcome === 'replayed' ? 'a replayed result' : 'a result for no such run', {
+  if (outcome === 'replayed' || outcome === 'unknown-run' || outcome === 'awaiting-approval') {
+    const what = {
+      replayed: 'a replayed result',
+      'unknown-run': 'a result for no such run',
+      'awaiting-approval': 'a result for a run still waiting for approval',
+    }[outcome];
+    await refused(record, what, {
       tenantId: result.tenantId,
       executionId: result.executionId,
     });

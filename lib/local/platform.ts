@@ -24,6 +24,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { CheckResult } from '../../functions/core/assets/checker.ts';
 import { documentClient } from '../../functions/core/db.ts';
 import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
+import { TenantSlots } from '../../functions/core/executions/slots.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { LOCAL_AGENT_KIND } from '../../functions/core/executors/local-agent.ts';
 import type { SignupLimits } from '../../functions/core/free/signups.ts';
@@ -234,6 +235,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       dataDir,
       credentials: awsCredentials,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? null,
+      log,
     });
     cleanups.push(() => services.stop());
     const secrets = localSecrets(dataDir);
@@ -420,6 +422,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         lostRunning: (execution) => execution.asset.kind !== LOCAL_AGENT_KIND,
       },
     );
+    // The slots those runs held died with them too: released now, so that the tenant's queued work
+    // runs at once instead of waiting for the dead jobs' leases to expire (up to timeout + 2 min).
+    const slots = new TenantSlots({ client: services.dynamodb, table: services.claimsTableName });
+    for (const change of recovered.changed) {
+      if (change.action === 'failed:platform-stopped')
+        await slots.release(change.tenantId, change.executionId);
+    }
     if (recovered.changed.length > 0)
       log(`Recovered ${recovered.changed.length} unfinished runs from the table`);
 

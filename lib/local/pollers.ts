@@ -151,15 +151,20 @@ function startFairPoller(options: PollerOptions): Poller {
   let buffered = 0;
   let inFlight = 0;
   const active = new Set<Promise<void>>();
-  let wake: () => void = () => undefined;
-  const changed = () => wake();
+  // Both loops wait for a change (a message buffered, a handler free): each change wakes every waiter.
+  const waiters = new Set<() => void>();
+  const changed = () => {
+    for (const wake of [...waiters]) wake();
+  };
   const waitForChange = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
+      const wake = () => {
         clearTimeout(timer);
+        waiters.delete(wake);
         resolve();
       };
+      const timer = setTimeout(wake, ms);
+      waiters.add(wake);
     });
 
   const take = (): Message | undefined => {

@@ -27,6 +27,7 @@ import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
 import { claimsTable, deadLetterQueueName, type QueueName, queues, table } from '../topology.ts';
 import { type LocalCredentials, sigv4Problem } from './sigv4.ts';
+import { answerStoreErrors, type StorageGuard, storageGuard, storageReserveBytes } from './storage-guard.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const TABLE_NAME = 'execfabric';
@@ -72,6 +73,13 @@ export interface LocalServicesOptions {
    * Tests set a short one so that redrive can be observed; `null` keeps the topology's values.
    */
   readonly visibilityTimeoutSeconds: number | null;
+  /**
+   * Free bytes the data folder's disk keeps: below it, writes to the table are refused (503) until
+   * space is freed (lib/local/storage-guard.ts). @default EXECFABRIC_STORAGE_RESERVE_MB, else 32 MiB
+   */
+  readonly storageReserveBytes?: number;
+  /** Where the services' diagnostics go. @default stderr */
+  readonly log?: (line: string) => void;
 }
 
 async function listen(server: Server): Promise<string> {
@@ -108,7 +116,7 @@ function refuse(response: ServerResponse, reason: string): void {
  * Puts a SigV4 check in front of an http server's request listener: the body is read, checked, and
  * handed on to the original listener as a fresh stream with the same method, url and headers.
  */
-function guard(server: Server, credentials: LocalCredentials): void {
+function guard(server: Server, credentials: LocalCredentials, storage: StorageGuard | null = null): void {
   const listeners = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   server.on('request', async (request: IncomingMessage, response: ServerResponse) => {
@@ -125,6 +133,7 @@ function guard(server: Server, credentials: LocalCredentials): void {
       refuse(response, problem);
       return;
     }
+    if (storage !== null && (await storage.refuse(request, response))) return;
     const replay = Object.assign(Readable.from(body.length === 0 ? [] : [body]), {
       method: request.method,
       url: request.url,
@@ -162,8 +171,23 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     mkdirSync(dynamoPath, { recursive: true });
   }
   const credentials = options.credentials ?? freshCredentials();
+  answerStoreErrors();
   const dynamoServer = dynalite({ path: dynamoPath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  guard(dynamoServer, credentials);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const reserve = options.storageReserveBytes ?? storageReserveBytes();
+  guard(
+    dynamoServer,
+    credentials,
+    dynamoPath === undefined
+      ? null
+      : storageGuard(dynamoPath, reserve, (full, free) =>
+          log(
+            full
+              ? `The data folder's disk is full (${free} bytes free, ${reserve} kept in reserve): refusing writes until space is freed`
+              : `The data folder's disk has room again (${free} bytes free): taking writes`,
+          ),
+        ),
+  );
   const dynamodbEndpoint = await listen(dynamoServer);
   // fauxqs' startFauxqs listens on every interface whatever `host` says; its app is listened here.
   const fauxqs = buildApp({ logger: false });

@@ -217,8 +217,16 @@ export interface ResultReport {
   readonly reportId?: string;
 }
 
-/** What recording a result did: moved the run, or found it already ended (by this report or another). */
-export type RecordOutcome = 'recorded' | 'unknown-run' | 'replayed' | 'already-finished';
+/**
+ * What recording a result did: moved the run, or found it already ended (by this report or another),
+ * or waiting for approval — no job of it may exist yet, so no runtime's report may close it.
+ */
+export type RecordOutcome =
+  | 'recorded'
+  | 'unknown-run'
+  | 'replayed'
+  | 'already-finished'
+  | 'awaiting-approval';
 
 /** The states a transition into each state may leave. */
 const FROM: Readonly<Record<'queued' | 'running' | TerminalStatus, readonly ExecutionStatus[]>> = {
@@ -961,6 +969,7 @@ export class Executions {
         ? 'replayed'
         : 'already-finished';
     }
+    if (current.status === 'pending_approval') return 'awaiting-approval';
     let status: TerminalStatus;
     let error: ExecutionError | undefined = report.error;
     let outputJson: string | undefined;

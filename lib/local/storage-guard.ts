@@ -1,0 +1,203 @@
+/**
+ * The embedded store on a full disk (issue 12; docs/decisions/local-storage-full.md).
+ *
+ * dynalite writes an item as several LevelDB writes (index deletes, index puts, then the item), and
+ * throws any store error it did not make itself out of a callback — a disk that fills up killed the
+ * whole platform, and a write cut short could leave an index entry without its item. Two guards:
+ *
+ * - a reserve: a write request reaches the store only while the data folder's disk has more than
+ *   `reserveBytes` free, so the store never starts a write it may not finish (and LevelDB keeps room
+ *   for its compactions, whose failure would stop every later write until a restart); below it the
+ *   write is answered 503 `ServiceUnavailableException`, which the platform's clients retry and the
+ *   API answers as a 503 problem. Reads go on. Once space is freed, writes are taken again at once.
+ * - a last resort, for a write that still fails (the disk filled between the check and the write, by
+ *   another process, or no reserve is kept): the store error is answered as a 500
+ *   `InternalServerError` (retried, then a 503 problem) instead of crashing the process, and the
+ *   store is fenced — no write reaches it until there is room again and it has been closed and
+ *   opened. A failed LevelDB write can leave a torn record at the end of its log; without the fence,
+ *   writes acknowledged after it were lost at the next open (measured: test/integration/
+ *   crash-restart.test.ts). Opening again recovers the log up to the tear and starts a new one.
+ */
+import { statfs } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+
+/** Free space the data folder's disk keeps for the store (its compactions need room). */
+export const STORAGE_RESERVE_BYTES = 32 * 1024 * 1024;
+/** The operator's override of the reserve, in MiB (0 turns the check off). */
+export const STORAGE_RESERVE_ENV = 'EXECFABRIC_STORAGE_RESERVE_MB';
+
+/** DynamoDB actions that write nothing; every other action is refused while the disk is full. */
+const READ_ACTIONS: ReadonlySet<string> = new Set([
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'Scan',
+  'DescribeTable',
+  'ListTables',
+  'ListTagsOfResource',
+  'DescribeTimeToLive',
+]);
+
+/** The reserve from the environment, else the default; a malformed value is refused. */
+export function storageReserveBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[STORAGE_RESERVE_ENV];
+  if (raw === undefined || raw === '') return STORAGE_RESERVE_BYTES;
+  const mib = Number(raw);
+  if (!Number.isInteger(mib) || mib < 0 || mib > 1024 * 1024) {
+    throw new Error(`${STORAGE_RESERVE_ENV} must be a whole number of MiB (0 or more), got ${raw}`);
+  }
+  return mib * 1024 * 1024;
+}
+
+export interface StorageGuard {
+  /** True when the request was answered (refused) and must not reach the store. */
+  refuse(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
+}
+
+type Callback = (error: Error | null, ...results: unknown[]) => void;
+type CallbackMethod = (...args: unknown[]) => unknown;
+interface LevelDatabase extends Record<'put' | 'del' | 'batch' | 'get', CallbackMethod> {
+  readonly close: { _original?: () => Promise<void> };
+  open(): Promise<void>;
+}
+interface DynaliteStore {
+  readonly db: LevelDatabase;
+}
+interface DynaliteDbModule {
+  create: (options: { path?: string }) => DynaliteStore;
+}
+
+/** A store on disk whose writes may have to stop until it is opened again. */
+interface StoreHandle {
+  /** A write failed in the store: its log may end in a torn record, so no write may follow it. */
+  fenced: boolean;
+  /** Closes and opens the store again: it recovers its log up to the torn record and starts a new one. */
+  reopen(): Promise<void>;
+}
+
+/** The stores created in this process, by folder (a restart in the same process replaces its entry). */
+const stores = new Map<string, StoreHandle>();
+
+/** Free space needed to open a fenced store again when no reserve is kept. */
+const REOPEN_MIN_FREE_BYTES = 1024 * 1024;
+
+function refuseWrite(response: ServerResponse, message: string): true {
+  response.writeHead(503, {
+    'content-type': 'application/x-amz-json-1.0',
+    'x-amzn-errortype': 'ServiceUnavailableException',
+  });
+  response.end(
+    JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailableException', message }),
+  );
+  return true;
+}
+
+/**
+ * Refuses DynamoDB write requests while `folder`'s disk has `reserveBytes` or less free, or while the
+ * store there is fenced after a failed write (then the first write once there is room opens it again).
+ * `onChange` hears when writes stop and start again (once each time, not per request).
+ */
+export function storageGuard(
+  folder: string,
+  reserveBytes: number,
+  onChange: (full: boolean, freeBytes: number) => void = () => undefined,
+): StorageGuard {
+  let full = false;
+  let reopening: Promise<void> | null = null;
+  return {
+    async refuse(request, response) {
+      const target = String(request.headers['x-amz-target'] ?? '');
+      if (READ_ACTIONS.has(target.slice(target.indexOf('.') + 1))) return false;
+      const store = stores.get(folder);
+      const fenced = store?.fenced === true;
+      if (reserveBytes === 0 && !fenced) return false;
+      const disk = await statfs(folder);
+      const free = disk.bavail * disk.bsize;
+      const nowFull = free <= Math.max(reserveBytes, fenced ? REOPEN_MIN_FREE_BYTES : 0);
+      if (nowFull !== full) {
+        full = nowFull;
+        onChange(full, free);
+      }
+      if (nowFull) {
+        return refuseWrite(
+          response,
+          `The data folder's disk is full (${free} bytes free, ${reserveBytes} kept in reserve); writes resume once space is freed`,
+        );
+      }
+      if (store?.fenced) {
+        reopening ??= store.reopen().finally(() => {
+          reopening = null;
+        });
+        try {
+          await reopening;
+        } catch (error) {
+          return refuseWrite(
+            response,
+            `The local store could not be opened again: ${(error as Error).message}`,
+          );
+        }
+      }
+      return false;
+    },
+  };
+}
+
+/** A store error dynalite answers as a 500 `InternalServerError` instead of throwing it. */
+function answerable(error: Error & { statusCode?: number; body?: unknown; code?: unknown }): Error {
+  if (error.statusCode !== undefined || error.name === 'NotFoundError' || error.code === 'LEVEL_NOT_FOUND')
+    return error;
+  return Object.assign(error, {
+    statusCode: 500,
+    body: {
+      __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+      message: `The local store failed: ${error.message}`,
+    },
+  });
+}
+
+let installed = false;
+
+/**
+ * Makes every store error of the dynalite stores created from now on reach the client as an answer,
+ * and fences a store on disk after a failed write (see the module comment). Idempotent.
+ */
+export function answerStoreErrors(): void {
+  if (installed) return;
+  installed = true;
+  // dynalite's server calls `require('./db').create` when it starts: the module object is shared.
+  const database = createRequire(import.meta.url)('dynalite/db/index.js') as DynaliteDbModule;
+  const create = database.create;
+  database.create = (options) => {
+    const store = create(options);
+    const db = store.db;
+    const handle: StoreHandle = {
+      fenced: false,
+      async reopen() {
+        // The Level instance's own close (dynalite's marks the store closed for good), then open.
+        await (db.close._original ?? (() => Promise.resolve()))();
+        await db.open();
+        handle.fenced = false;
+      },
+    };
+    if (options.path !== undefined) stores.set(options.path, handle);
+    for (const method of ['put', 'del', 'batch', 'get'] as const) {
+      const original = db[method];
+      const write = method !== 'get';
+      db[method] = (...args: unknown[]) => {
+        const last = args.at(-1);
+        if (typeof last !== 'function') return original(...args);
+        const callback = last as Callback;
+        return original(...args.slice(0, -1), (error: Error | null, ...results: unknown[]) => {
+          if (error === null || error === undefined) return callback(null, ...results);
+          const fromTheStore = (error as { statusCode?: number }).statusCode === undefined;
+          const answered = answerable(error);
+          if (write && fromTheStore && (answered as { statusCode?: number }).statusCode === 500)
+            handle.fenced = true;
+          return callback(answered, ...results);
+        });
+      };
+    }
+    return store;
+  };
+}
