@@ -91,6 +91,8 @@ export interface LocalPlatformOptions {
   readonly adminHosts?: readonly string[];
   /** Hosts of the free entry. @default ['free.localhost'] */
   readonly freeHosts?: readonly string[];
+  /** Hosts of the documentation site. @default ['docs.localhost'] */
+  readonly docsHosts?: readonly string[];
   /** Run the schedules on their timers. @default true */
   readonly schedules?: boolean;
   /** Concurrent receive loops per queue. @default 2 */
@@ -128,6 +130,7 @@ export interface LocalPlatform {
   readonly dataDir: string | null;
   readonly adminHosts: readonly string[];
   readonly freeHosts: readonly string[];
+  readonly docsHosts: readonly string[];
   /** True when this start seeded the demo data. */
   readonly seeded: boolean;
   /** Password of the demo users, when known to this process. */
@@ -199,6 +202,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const adminHosts = options.adminHosts ?? ['admin.localhost'];
   const freeHosts = options.freeHosts ?? ['free.localhost'];
+  const docsHosts = options.docsHosts ?? ['docs.localhost'];
 
   const cleanups: (() => Promise<void> | void)[] = [];
   if (dataDir !== null) {
@@ -417,7 +421,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     cleanups.push(() => tenantTicker.stop());
 
-    const viewerRequest = compileViewerRequest(viewerRequestSource({ adminHosts, freeHosts }));
+    const viewerRequest = compileViewerRequest(viewerRequestSource({ adminHosts, freeHosts, docsHosts }));
     const server: Server = createServer(
       createLocalRouter({ root, viewerRequest, originSecret, invoke: invoker }),
     );
@@ -445,6 +449,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       dataDir,
       adminHosts,
       freeHosts,
+      docsHosts,
       seeded,
       demoPassword,
       signer,

@@ -59,7 +59,7 @@ function pointerPart(text: string): string {
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
-export interface ContractCall extends Omit<TestRequest, 'path'> {
+export interface ContractCall extends Omit<TestRequest, 'path' | 'host'> {
   /** The operation's path template, e.g. `/api/skills/{id}`. */
   readonly path: string;
   readonly params?: Readonly<Record<string, string>>;
@@ -74,12 +74,12 @@ export class ApiContract {
   readonly answered = new Map<string, Set<number>>();
 
   readonly name: string;
-  readonly #send: (request: TestRequest) => Promise<TestResponse>;
+  readonly #send: (request: Omit<TestRequest, 'host'>) => Promise<TestResponse>;
 
   constructor(
     name: string,
     document: OpenApiDocument,
-    send: (request: TestRequest) => Promise<TestResponse>,
+    send: (request: Omit<TestRequest, 'host'>) => Promise<TestResponse>,
   ) {
     this.name = name;
     this.#send = send;
