@@ -139,3 +139,61 @@ export function referencePage(surface: ApiSurface, document: ApiDocument): strin
   }
   return lines.join('\n');
 }
+
+export interface SearchSection {
+  readonly anchor: string;
+  readonly titles: string[];
+  readonly text: string;
+}
+
+/**
+ * The search sections of a reference page. VitePress's local search reads each page's source file,
+ * and a generated page has none of its own, so its sections are made here from the same Markdown:
+ * one per tag and per operation, titled by the page, the tag and the operation.
+ */
+export function referenceSections(markdown: string): SearchSection[] {
+  const sections: SearchSection[] = [];
+  let page = '';
+  let tag = '';
+  let current: { anchor: string; titles: string[]; lines: string[] } | undefined;
+  const close = () => {
+    if (current !== undefined) {
+      sections.push({
+        anchor: current.anchor,
+        titles: current.titles,
+        text: current.lines
+          .join(' ')
+          .replace(/```json[\s\S]*?```/g, ' ')
+          .replace(/[`*|]/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim(),
+      });
+    }
+  };
+  for (const line of markdown.split('\n')) {
+    const heading = /^(#{1,3}) (.+?)(?: \{#([a-z0-9-]+)\})?$/.exec(line);
+    if (heading === null) {
+      current?.lines.push(line);
+      continue;
+    }
+    close();
+    const [, hashes = '', title = '', explicit] = heading;
+    const anchor =
+      explicit ??
+      title
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '');
+    if (hashes === '#') {
+      page = title;
+      current = { anchor: '', titles: [page], lines: [] };
+    } else if (hashes === '##') {
+      tag = title;
+      current = { anchor, titles: [page, tag], lines: [] };
+    } else {
+      current = { anchor, titles: [page, tag, title], lines: [] };
+    }
+  }
+  close();
+  return sections;
+}

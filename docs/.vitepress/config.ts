@@ -10,9 +10,15 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitepress';
-import { API_NAMES, apiDocuments } from './api.ts';
+import { API_NAMES, type ApiDocument, apiDocuments, referencePage, referenceSections } from './api.ts';
 
 const DOCS = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+let built: Record<(typeof API_NAMES)[number], ApiDocument> | undefined;
+function documents() {
+  built ??= apiDocuments();
+  return built;
+}
 
 /** Every decision record, titled by its first heading. */
 function decisions() {
@@ -105,18 +111,31 @@ export default defineConfig({
         ],
       },
     ],
-    search: { provider: 'local' },
+    search: {
+      provider: 'local',
+      options: {
+        miniSearch: {
+          // The generated API reference pages have no source file for the index to read.
+          _splitIntoSections(file: string) {
+            const api = /reference[/\\](tenant|governance|free)\.md$/.exec(file)?.[1] as
+              | (typeof API_NAMES)[number]
+              | undefined;
+            if (api === undefined) return undefined;
+            return referenceSections(referencePage(api, documents()[api]));
+          },
+        },
+      },
+    },
     outline: { level: [2, 3] },
     footer: { message: 'ExecFabric — one core, many entries.' },
   },
   /** The OpenAPI documents the reference pages are made from, published next to them. */
   buildEnd(site) {
-    const documents = apiDocuments();
     mkdirSync(join(site.outDir, 'openapi'), { recursive: true });
     for (const name of API_NAMES) {
       writeFileSync(
         join(site.outDir, 'openapi', `${name}.json`),
-        `${JSON.stringify(documents[name], null, 2)}\n`,
+        `${JSON.stringify(documents()[name], null, 2)}\n`,
       );
     }
   },
