@@ -29,6 +29,7 @@ export const ENV = {
   /** The platform's own hosts (comma-separated), onboarded at run time like a customer's. */
   adminHosts: 'EXECFABRIC_ADMIN_HOSTS',
   freeHosts: 'EXECFABRIC_FREE_HOSTS',
+  docsHosts: 'EXECFABRIC_DOCS_HOSTS',
   /** Local only: endpoints of the embedded DynamoDB- and SQS-compatible servers. */
   dynamodbEndpoint: 'EXECFABRIC_DYNAMODB_ENDPOINT',
   sqsEndpoint: 'EXECFABRIC_SQS_ENDPOINT',
