@@ -200,6 +200,448 @@ async function idsFromListings(api: 'tenant' | 'governance'): Promise<void> {
   }
 }
 
+/** The main resources walked as their users do, so their successes are checked too. */
+async function walkTenant(): Promise<void> {
+  const c = contracts.tenant;
+  const alice = sessions.tenant;
+  const own = ids.tenant;
+  const ok = async (call: Parameters<ApiContract['call']>[0]) => {
+    const response = await c.call(call);
+    expect(
+      response.status < 300,
+      `${call.method ?? 'GET'} ${call.path} → ${response.status} ${response.text.slice(0, 300)}`,
+    ).toBe(true);
+    return response;
+  };
+  await ok({ path: '/api/auth/login', method: 'POST', body: { username: 'alice', password: PASSWORD } });
+  const bob = await t.login(HOSTS.acme, 'bob');
+  // Hot update and rollback.
+  await ok({
+    path: '/api/assets/scripts/{id}/versions',
+    params: { id: own.scripts ?? '' },
+    method: 'POST',
+    token: alice,
+    body: { source: 'def main(inputs, ctx):\n    return {"ok": 2}\n', note: 'two' },
+  });
+  await ok({
+    path: '/api/assets/scripts/{id}/active',
+    params: { id: own.scripts ?? '' },
+    method: 'PUT',
+    token: alice,
+    body: { version: 2 },
+  });
+  await ok({
+    path: '/api/assets/scripts/{id}/active',
+    params: { id: own.scripts ?? '' },
+    method: 'PUT',
+    token: alice,
+    body: { version: 1 },
+  });
+  await ok({
+    path: '/api/assets/scripts/{id}/state',
+    params: { id: own.scripts ?? '' },
+    method: 'PUT',
+    token: alice,
+    body: { state: 'active' },
+  });
+  const definition = {
+    name: 'contract approvals',
+    description: 'needs one approval',
+    inputSchema: { type: 'object' },
+    outputSchema: { type: 'object' },
+    risk: 'medium',
+    approval: 'one',
+    asset: { kind: 'python-script', id: own.scripts, version: 'active' },
+    limits: { timeoutSeconds: 10 },
+  };
+  const skill = await ok({ path: '/api/skills', method: 'POST', token: alice, body: definition });
+  const skillId = String(skill.body.id);
+  await ok({
+    path: '/api/skills/{id}',
+    params: { id: skillId },
+    method: 'PUT',
+    token: alice,
+    body: { ...definition, description: 'still one approval' },
+  });
+  await ok({
+    path: '/api/skills/{id}/state',
+    params: { id: skillId },
+    method: 'PUT',
+    token: alice,
+    body: { state: 'active' },
+  });
+  // Approvals: bob asks, alice decides.
+  const runs: string[] = [];
+  for (let index = 0; index < 3; index++) {
+    const run = await ok({
+      path: '/api/skills/{id}/executions',
+      params: { id: skillId },
+      method: 'POST',
+      token: bob,
+      body: { input: {} },
+    });
+    runs.push(String(run.body.id));
+  }
+  await ok({ path: '/api/approvals', token: alice });
+  await ok({
+    path: '/api/executions/{id}/approve',
+    params: { id: runs[0] ?? '' },
+    method: 'POST',
+    token: alice,
+    body: {},
+  });
+  await ok({
+    path: '/api/executions/{id}/reject',
+    params: { id: runs[1] ?? '' },
+    method: 'POST',
+    token: alice,
+    body: { comment: 'not now' },
+  });
+  await ok({
+    path: '/api/executions/{id}/cancel',
+    params: { id: runs[2] ?? '' },
+    method: 'POST',
+    token: bob,
+    body: { reason: 'wrong input' },
+  });
+  // Extension data.
+  await ok({
+    path: '/api/data/collections',
+    method: 'POST',
+    token: alice,
+    body: { name: 'contract', schema: { type: 'object' } },
+  });
+  await ok({ path: '/api/data/collections/{name}', params: { name: 'contract' }, token: alice });
+  await ok({
+    path: '/api/data/collections/{name}/records/{key}',
+    params: { name: 'contract', key: 'k1' },
+    method: 'PUT',
+    token: alice,
+    body: { value: { a: 1 } },
+  });
+  await ok({
+    path: '/api/data/collections/{name}/records/{key}',
+    params: { name: 'contract', key: 'k1' },
+    token: alice,
+  });
+  await ok({ path: '/api/data/collections/{name}/records', params: { name: 'contract' }, token: alice });
+  await ok({ path: '/api/data/collections/{name}/export', params: { name: 'contract' }, token: alice });
+  await ok({
+    path: '/api/data/collections/{name}/records/{key}',
+    params: { name: 'contract', key: 'k1' },
+    method: 'DELETE',
+    token: alice,
+  });
+  await ok({
+    path: '/api/data/collections/{name}',
+    params: { name: 'contract' },
+    method: 'DELETE',
+    token: alice,
+  });
+  // Schedules.
+  const schedule = await ok({
+    path: '/api/schedules',
+    method: 'POST',
+    token: alice,
+    body: {
+      name: 'contract schedule',
+      skillId: own.skills,
+      input: {},
+      timing: { kind: 'rate', every: 1, unit: 'minutes' },
+    },
+  });
+  const scheduleId = String(schedule.body.id);
+  for (const [path, method] of [
+    ['/api/schedules/{id}', 'GET'],
+    ['/api/schedules/{id}/pause', 'POST'],
+    ['/api/schedules/{id}/resume', 'POST'],
+    ['/api/schedules/{id}/logs', 'GET'],
+    ['/api/schedules/{id}', 'DELETE'],
+  ] as const) {
+    await ok({
+      path,
+      params: { id: scheduleId },
+      method,
+      token: alice,
+      ...(method === 'POST' ? { body: {} } : {}),
+    });
+  }
+  // Local agents, AI clients, tokens, roles, parameters, users.
+  await ok({ path: '/api/agents', method: 'POST', token: alice, body: { name: 'contract-agent' } });
+  await ok({
+    path: '/api/agents/{name}/token',
+    params: { name: 'contract-agent' },
+    method: 'POST',
+    token: alice,
+    body: {},
+  });
+  await ok({
+    path: '/api/agents/{name}/token',
+    params: { name: 'contract-agent' },
+    method: 'DELETE',
+    token: alice,
+  });
+  await ok({
+    path: '/api/mcp-clients/{id}',
+    params: { id: own['mcp-clients'] ?? '' },
+    method: 'DELETE',
+    token: alice,
+  });
+  await ok({ path: '/api/tokens/{id}', params: { id: own.tokens ?? '' }, method: 'DELETE', token: alice });
+  await ok({
+    path: '/api/roles/{name}',
+    params: { name: 'contract-auditors' },
+    method: 'PUT',
+    token: alice,
+    body: { permissions: ['audit:read', 'skill:read'], description: 'contract' },
+  });
+  await ok({
+    path: '/api/roles/{name}',
+    params: { name: 'contract-auditors' },
+    method: 'DELETE',
+    token: alice,
+  });
+  await ok({
+    path: '/api/parameters/{key}',
+    params: { key: 'contractKey' },
+    method: 'PUT',
+    token: alice,
+    body: { value: 'w' },
+  });
+  await ok({ path: '/api/parameters/{key}', params: { key: 'contractKey' }, method: 'DELETE', token: alice });
+  await ok({
+    path: '/api/users',
+    method: 'POST',
+    token: alice,
+    body: { username: 'carla', password: 'contract-password-1', roles: ['operator'] },
+  });
+  await ok({
+    path: '/api/users/{username}',
+    params: { username: 'carla' },
+    method: 'PATCH',
+    token: alice,
+    body: { roles: ['operator'] },
+  });
+  await ok({ path: '/api/auth/logout-everywhere', method: 'POST', token: bob, body: {} });
+}
+
+/** The governance console's main resources, walked as a super-admin does. */
+async function walkGovernance(): Promise<void> {
+  const c = contracts.governance;
+  const admin = sessions.governance;
+  const ok = async (call: Parameters<ApiContract['call']>[0], contract = c) => {
+    const response = await contract.call(call);
+    expect(
+      response.status < 300,
+      `${call.method ?? 'GET'} ${call.path} → ${response.status} ${response.text.slice(0, 300)}`,
+    ).toBe(true);
+    return response;
+  };
+  const customer = await ok({
+    path: '/api/customers',
+    method: 'POST',
+    token: admin,
+    body: {
+      name: 'Contract Co',
+      contacts: [{ name: 'Cora', email: 'cora@contract.example', role: 'billing' }],
+    },
+  });
+  const customerId = String(customer.body.id);
+  await ok({ path: '/api/customers/{id}', params: { id: customerId }, token: admin });
+  await ok({ path: '/api/customers/{id}/ledger', params: { id: customerId }, token: admin });
+  await ok({
+    path: '/api/tenants',
+    method: 'POST',
+    token: admin,
+    body: {
+      id: 'contract',
+      name: 'Contract Co',
+      plan: 'standard',
+      hosts: ['contract.localhost'],
+      expiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString(),
+      customerId,
+    },
+  });
+  const tenant = { id: 'contract' };
+  await ok({ path: '/api/tenants/{id}', params: tenant, token: admin });
+  await ok({
+    path: '/api/tenants/{id}',
+    params: tenant,
+    method: 'PATCH',
+    token: admin,
+    body: { name: 'Contract Company' },
+  });
+  await ok({
+    path: '/api/tenants/{id}/admins',
+    method: 'POST',
+    params: tenant,
+    token: admin,
+    body: { username: 'cora', password: 'contract-password-2' },
+  });
+  await ok({
+    path: '/api/tenants/{id}/hosts',
+    params: tenant,
+    method: 'POST',
+    token: admin,
+    body: { host: 'contract2.localhost' },
+  });
+  await ok({ path: '/api/tenants/{id}/hosts', params: tenant, token: admin });
+  await ok({
+    path: '/api/tenants/{id}/hosts/{host}',
+    params: { ...tenant, host: 'contract2.localhost' },
+    token: admin,
+  });
+  await ok({
+    path: '/api/tenants/{id}/hosts/{host}',
+    params: { ...tenant, host: 'contract2.localhost' },
+    method: 'DELETE',
+    token: admin,
+  });
+  await ok({ path: '/api/tenants/{id}/agents', params: tenant, token: admin });
+  const order = await ok({
+    path: '/api/orders',
+    method: 'POST',
+    token: admin,
+    body: { tenantId: 'contract', plan: 'standard', months: 1, amount: 10 },
+  });
+  await ok({ path: '/api/orders/{id}', params: { id: String(order.body.id) }, token: admin });
+  await ok({
+    path: '/api/orders/{id}/confirm-payment',
+    params: { id: String(order.body.id) },
+    method: 'POST',
+    token: admin,
+    body: {},
+  });
+  const second = await ok({
+    path: '/api/orders',
+    method: 'POST',
+    token: admin,
+    body: { tenantId: 'contract', plan: 'standard', months: 1, amount: 10 },
+  });
+  await ok({
+    path: '/api/orders/{id}/cancel',
+    params: { id: String(second.body.id) },
+    method: 'POST',
+    token: admin,
+    body: {},
+  });
+  await ok({ path: '/api/lifecycle/run', method: 'POST', token: admin, body: { scan: 'renewal-reminder' } });
+  await ok({
+    path: '/api/announcements',
+    method: 'POST',
+    token: admin,
+    body: {
+      title: 'Contract',
+      body: 'Checked against the document.',
+      severity: 'info',
+      tenants: ['contract'],
+    },
+  });
+  const resource = await ok({
+    path: '/api/http-resources',
+    method: 'POST',
+    token: admin,
+    body: {
+      name: 'Contract API',
+      baseUrl: 'https://stock.example.com',
+      methods: ['GET'],
+      paths: ['/items/*'],
+      writeAllowed: false,
+      auth: { scheme: 'bearer' },
+    },
+  });
+  const resourceId = { id: String(resource.body.id) };
+  await ok({ path: '/api/http-resources/{id}', params: resourceId, token: admin });
+  await ok({
+    path: '/api/http-resources/{id}',
+    params: resourceId,
+    method: 'PATCH',
+    token: admin,
+    body: { paths: ['/items/*', '/stock/*'] },
+  });
+  await ok({
+    path: '/api/http-resources/{id}/state',
+    params: resourceId,
+    method: 'PUT',
+    token: admin,
+    body: { state: 'active' },
+  });
+  await ok({
+    path: '/api/http-resources/{id}/credential',
+    params: resourceId,
+    method: 'PUT',
+    token: admin,
+    body: { value: 'contract-secret-1' },
+  });
+  await ok({
+    path: '/api/http-resources/{id}/credential',
+    params: resourceId,
+    method: 'PUT',
+    token: admin,
+    body: { value: 'contract-secret-2' },
+  });
+  await ok({
+    path: '/api/http-resources/{id}/credential/previous',
+    params: resourceId,
+    method: 'DELETE',
+    token: admin,
+  });
+  await ok({
+    path: '/api/http-resources/{id}/grants',
+    params: resourceId,
+    method: 'POST',
+    token: admin,
+    body: { tenantIds: ['acme'] },
+  });
+  await ok({
+    path: '/api/http-resources/{id}/grants/{tenantId}',
+    params: { ...resourceId, tenantId: 'acme' },
+    method: 'DELETE',
+    token: admin,
+  });
+  const skill = {
+    name: 'Contract double',
+    description: 'doubles a number',
+    inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+    outputSchema: { type: 'object', properties: { value: { type: 'integer' } }, required: ['value'] },
+    risk: 'low',
+  };
+  const template = await ok({
+    path: '/api/templates',
+    method: 'POST',
+    token: admin,
+    body: { skill, source: 'def main(inputs, ctx):\n    return {"value": inputs["n"] * 2}\n' },
+  });
+  const templateId = { id: String(template.body.id) };
+  await ok({ path: '/api/templates/{id}', params: templateId, token: admin });
+  await ok({
+    path: '/api/templates/{id}/versions',
+    params: templateId,
+    method: 'POST',
+    token: admin,
+    body: { skill, source: 'def main(inputs, ctx):\n    return {"value": inputs["n"] + inputs["n"]}\n' },
+  });
+  await ok({
+    path: '/api/templates/{id}/distribute',
+    params: templateId,
+    method: 'POST',
+    token: admin,
+    body: { tenantIds: ['acme'] },
+  });
+  // A fresh session: the tenant sweep signed alice out (POST /api/auth/logout).
+  const alice = await t.login(HOSTS.acme, 'alice');
+  await ok(
+    {
+      path: '/api/templates/{id}/install',
+      params: templateId,
+      method: 'POST',
+      token: alice,
+      body: {},
+    },
+    contracts.tenant,
+  );
+}
+
 const ORDER: Readonly<Record<string, number>> = { GET: 0, POST: 1, PUT: 2, PATCH: 3, DELETE: 4 };
 
 async function sweep(api: 'tenant' | 'governance'): Promise<TestResponse[]> {
@@ -255,6 +697,7 @@ describe('every operation answers as its document says', () => {
   it('tenant API on a tenant host', async () => {
     await populateTenant();
     await idsFromListings('tenant');
+    await walkTenant();
     const answers = await sweep('tenant');
     expect(
       answers.every((answer) => answer.status < 500),
@@ -275,6 +718,7 @@ describe('every operation answers as its document says', () => {
   it('governance API on the admin host', async () => {
     await idsFromListings('governance');
     ids.governance.users ??= 'admin';
+    await walkGovernance();
     const answers = await sweep('governance');
     expect(
       answers.every((answer) => answer.status < 500),
