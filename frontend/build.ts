@@ -1,8 +1,9 @@
 /**
- * Builds the three static sites of `lib/topology.ts` (`sites`): each from its own HTML entry
+ * Builds the static sites of `lib/topology.ts` (`sites`): each front from its own HTML entry
  * (`frontend/<site>/index.html`) into its own folder (`frontend/dist/<site>/`, hashed files under
- * `assets/`), so every host's bucket prefix holds exactly the files its pages load. The sites share
- * `frontend/src/shared`; a separate build per site keeps each one's chunks to itself.
+ * `assets/`), so every host's bucket prefix holds exactly the files its pages load. The fronts share
+ * `frontend/src/shared`; a separate build per site keeps each one's chunks to itself. The docs site
+ * is VitePress's build of `docs/` (docs/.vitepress/config.ts) into `frontend/dist/docs/`.
  *
  * Run with `npm run build:sites`; the e2e tests' global setup runs it when the sources are newer.
  */
@@ -12,6 +13,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { build, type Plugin } from 'vite';
+import { build as buildVitePress } from 'vitepress';
 import { type SiteName, sites } from '../lib/topology.ts';
 
 const FRONTEND = dirname(fileURLToPath(import.meta.url));
@@ -36,24 +38,8 @@ export async function buildSite(site: SiteName): Promise<void> {
   const old = resolve(dirname(target), `.${site}-old-${suffix}`);
   mkdirSync(dirname(target), { recursive: true });
   try {
-    await build({
-      configFile: false,
-      mode: 'production',
-      root: resolve(FRONTEND, site),
-      base: '/',
-      publicDir: false,
-      logLevel: 'warn',
-      plugins: [react(), siteTitle(site)],
-      build: {
-        outDir: fresh,
-        emptyOutDir: true,
-        assetsDir: 'assets',
-        target: 'es2022',
-        sourcemap: false,
-        reportCompressedSize: false,
-        chunkSizeWarningLimit: 1024,
-      },
-    });
+    if (site === 'docs') await buildVitePress(resolve(FRONTEND, '..', 'docs'), { outDir: fresh });
+    else await buildFront(site, fresh);
     try {
       renameSync(target, old);
     } catch {
@@ -64,6 +50,27 @@ export async function buildSite(site: SiteName): Promise<void> {
     rmSync(fresh, { recursive: true, force: true });
     rmSync(old, { recursive: true, force: true });
   }
+}
+
+async function buildFront(site: SiteName, outDir: string): Promise<void> {
+  await build({
+    configFile: false,
+    mode: 'production',
+    root: resolve(FRONTEND, site),
+    base: '/',
+    publicDir: false,
+    logLevel: 'warn',
+    plugins: [react(), siteTitle(site)],
+    build: {
+      outDir,
+      emptyOutDir: true,
+      assetsDir: 'assets',
+      target: 'es2022',
+      sourcemap: false,
+      reportCompressedSize: false,
+      chunkSizeWarningLimit: 1024,
+    },
+  });
 }
 
 export async function buildSites(only: readonly SiteName[] = SITE_NAMES): Promise<void> {

@@ -23,7 +23,7 @@ function newestSource(path: string): number {
   if (!info.isDirectory()) return info.mtimeMs;
   let newest = info.mtimeMs;
   for (const entry of readdirSync(path)) {
-    if (entry === 'dist' || entry === 'node_modules') continue;
+    if (entry === 'dist' || entry === 'node_modules' || entry === 'cache') continue;
     newest = Math.max(newest, newestSource(join(path, entry)));
   }
   return newest;
@@ -41,10 +41,18 @@ function oldestBuild(root: string): number {
   return oldest;
 }
 
-/** True when a site is missing or a source under `frontend/` (or the topology, or the lockfile) is newer. */
+/**
+ * True when a site is missing or a source is newer: under `frontend/`, the docs (`docs/`, and the route
+ * tables and OpenAPI generator its API reference is made from), the topology or the lockfile.
+ */
 export function sitesAreStale(root: string): boolean {
   const sources = Math.max(
     newestSource(join(root, 'frontend')),
+    newestSource(join(root, 'docs')),
+    newestSource(join(root, 'functions', 'http')),
+    ...['tenant-api', 'governance-api', 'free-api'].map(
+      (api) => statSync(join(root, 'functions', api, 'routes.ts')).mtimeMs,
+    ),
     statSync(join(root, 'lib', 'topology.ts')).mtimeMs,
     statSync(join(root, 'package-lock.json')).mtimeMs,
   );

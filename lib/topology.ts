@@ -18,10 +18,10 @@ export type FunctionName =
 
 export type QueueName = 'script-executions' | 'http-executions' | 'execution-results';
 
-export type SiteName = 'governance' | 'tenant' | 'free';
+export type SiteName = 'governance' | 'tenant' | 'free' | 'docs';
 
 /** Which API surface a host reaches; decided at the edge from the host. */
-export type Surface = SiteName;
+export type Surface = 'governance' | 'tenant' | 'free';
 
 export type TableAccess = 'none' | 'read' | 'readwrite';
 
@@ -524,6 +524,8 @@ export const sites: Readonly<Record<SiteName, SiteSpec>> = {
   governance: { name: 'governance', dir: 'frontend/dist/governance', title: 'ExecFabric governance console' },
   tenant: { name: 'tenant', dir: 'frontend/dist/tenant', title: 'ExecFabric' },
   free: { name: 'free', dir: 'frontend/dist/free', title: 'ExecFabric personal edition' },
+  // The documentation site (VitePress, from docs/; frontend/build.ts): static pages, no API of its own.
+  docs: { name: 'docs', dir: 'frontend/dist/docs', title: 'ExecFabric documentation' },
 };
 
 export const table: TableSpec = {

@@ -31,6 +31,7 @@ export const ENV = {
   freeHosts: 'EXECFABRIC_FREE_HOSTS',
   /** The free entry's sign-up limits, as JSON (free/signups.ts SignupLimits); unset: the defaults. */
   freeSignupLimits: 'EXECFABRIC_FREE_SIGNUP_LIMITS',
+  docsHosts: 'EXECFABRIC_DOCS_HOSTS',
   /** Local only: endpoints of the embedded DynamoDB- and SQS-compatible servers. */
   dynamodbEndpoint: 'EXECFABRIC_DYNAMODB_ENDPOINT',
   sqsEndpoint: 'EXECFABRIC_SQS_ENDPOINT',

@@ -32,6 +32,7 @@ import type { SecurityEventKind, SecurityEvents } from '../core/security/events.
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import type { HostDirectory } from '../core/tenancy/hosts.ts';
 import { withTenantScope } from '../core/tenancy/tenant-scope.ts';
+import { isApiSurface, withOpenApi } from './openapi.ts';
 import { type HttpResponse, problemFromError } from './problem.ts';
 import { type ApiRequest, type HttpMethod, type Route, Router } from './router.ts';
 import {
@@ -173,7 +174,10 @@ function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
 const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const;
 
 export function createApiHandler(options: ApiHandlerOptions) {
-  const router = new Router(options.routes);
+  // Every API describes itself at GET /api/openapi.json, from the very table it serves.
+  const described = options.surfaces.find(isApiSurface);
+  if (described === undefined) throw new Error(`No API serves the surfaces ${options.surfaces.join(', ')}`);
+  const router = new Router(withOpenApi(described, options.routes));
   const limit = options.defaultMaxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {

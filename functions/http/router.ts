@@ -42,6 +42,57 @@ export interface RouteResult {
   readonly cookies?: readonly string[];
 }
 
+/** A response whose body is not JSON of a zod schema: an export, a protocol's own framing. */
+export interface MediaResponse {
+  readonly contentType: string;
+  /** What the body holds, when it is JSON (a JSON-RPC message) or lines of JSON. @default undescribed */
+  readonly schema?: z.ZodType;
+  readonly description?: string;
+}
+
+/**
+ * What a route answers on success, by status: the zod schema of its JSON body, `null` for no body,
+ * or a `MediaResponse`. Errors are problem+json everywhere and are not listed here. The OpenAPI
+ * document (openapi.ts) is generated from this, and the route's `handle` is typed by it.
+ */
+export type ResponseSpec = z.ZodType | MediaResponse | null;
+export type Responses = { readonly [status: number]: ResponseSpec };
+
+/** A media response of a route (`responses: { 200: media('application/jsonl; charset=utf-8') }`). */
+export function media(contentType: string, options: Omit<MediaResponse, 'contentType'> = {}): MediaResponse {
+  return { contentType, ...options };
+}
+
+/**
+ * The fields a schema declares, without the index signature of an open (`z.looseObject`) object: a
+ * handler may return more than the document lists, never less nor of another type.
+ */
+export type Known<T> = T extends readonly (infer E)[]
+  ? readonly Known<E>[]
+  : T extends object
+    ? { [K in keyof T as string extends K ? never : K]: Known<T[K]> }
+    : T;
+
+interface ResultExtras {
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly cookies?: readonly string[];
+}
+
+type ResultFor<K, S> = S extends null
+  ? ResultExtras & { readonly status: K; readonly body?: undefined; readonly raw?: undefined }
+  : S extends z.ZodType
+    ? ResultExtras & { readonly status: K; readonly body: Known<z.input<S>>; readonly raw?: undefined }
+    : S extends MediaResponse
+      ? ResultExtras & {
+          readonly status: K;
+          readonly raw: { readonly contentType: string; readonly text: string };
+          readonly body?: undefined;
+        }
+      : never;
+
+/** What a route's `handle` may return: one of its declared responses. */
+export type ResultOf<R extends Responses> = { [K in keyof R]: ResultFor<K, R[K]> }[keyof R];
+
 type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 /**
@@ -53,18 +104,26 @@ export type RouteAuth = 'anonymous' | 'caller' | 'mcp-client';
 /** The paths an API serves (under the surface prefix the edge adds). */
 export type RoutePath = `/api${string}` | '/mcp' | `/.well-known/${string}`;
 
-interface RouteShape<S extends z.ZodType | undefined, A extends RouteAuth> {
+/** Query parameters a route reads: each optional, as the client sends it (a string). */
+export type QuerySchema = z.ZodObject<Record<string, z.ZodType<string | undefined>>>;
+
+interface RouteShape<S extends z.ZodType | undefined, A extends RouteAuth, R extends Responses> {
   readonly method: HttpMethod;
   readonly path: RoutePath;
   readonly auth: A;
+  /** One line saying what the route does (the API reference's title for it). @default method and path */
+  readonly summary?: string;
   /** Permission the caller must hold in the domain (checked after authentication). */
   readonly permission?: string;
   readonly body?: S;
+  /** The query parameters the route reads, for its description. @default none */
+  readonly query?: QuerySchema;
   /** Largest accepted body in bytes. @default the handler's default */
   readonly maxBodyBytes?: number;
+  readonly responses: R;
   readonly handle: (
     context: RouteContext<BodyOf<S>, A extends 'anonymous' ? Caller | undefined : Caller>,
-  ) => Promise<RouteResult>;
+  ) => Promise<ResultOf<R>>;
 }
 
 /** A route with its types erased, as the pipeline keeps it. */
@@ -72,15 +131,20 @@ export interface Route {
   readonly method: HttpMethod;
   readonly path: string;
   readonly auth: RouteAuth;
+  readonly summary?: string;
   readonly permission?: string;
   readonly body?: z.ZodType;
+  readonly query?: QuerySchema;
   readonly maxBodyBytes?: number;
+  readonly responses: Responses;
   readonly handle: (context: RouteContext<unknown, Caller | undefined>) => Promise<RouteResult>;
 }
 
-export function route<S extends z.ZodType | undefined = undefined, A extends RouteAuth = 'caller'>(
-  shape: RouteShape<S, A>,
-): Route {
+export function route<
+  S extends z.ZodType | undefined = undefined,
+  A extends RouteAuth = 'caller',
+  const R extends Responses = Responses,
+>(shape: RouteShape<S, A, R>): Route {
   return shape as unknown as Route;
 }
 

@@ -12,6 +12,8 @@ export const CONTEXT = {
   stage: 'execfabric:stage',
   adminHosts: 'execfabric:adminHosts',
   freeHosts: 'execfabric:freeHosts',
+  /** Hosts of the documentation site. */
+  docsHosts: 'execfabric:docsHosts',
   superAdmins: 'execfabric:superAdmins',
   certificateArn: 'execfabric:certificateArn',
   /** Host names (a leading `*.` covers one label) the certificate covers. */
@@ -132,6 +134,7 @@ export function optionalStringContext(key: string, value: unknown): string | und
 export interface ContextStackProps {
   readonly adminHosts: readonly string[];
   readonly freeHosts: readonly string[];
+  readonly docsHosts: readonly string[];
   readonly superAdmins: readonly string[];
   readonly certificateArn?: string;
   readonly certificateHosts?: readonly string[];
@@ -158,6 +161,7 @@ export function stackPropsFromContext(read: (key: string) => unknown): ContextSt
   return {
     adminHosts: hostListContext(CONTEXT.adminHosts, read(CONTEXT.adminHosts)),
     freeHosts: hostListContext(CONTEXT.freeHosts, read(CONTEXT.freeHosts)),
+    docsHosts: hostListContext(CONTEXT.docsHosts, read(CONTEXT.docsHosts)),
     superAdmins: stringListContext(CONTEXT.superAdmins, read(CONTEXT.superAdmins)),
     ...(certificateArn === undefined ? {} : { certificateArn }),
     ...(certificateHosts.length === 0 ? {} : { certificateHosts }),

@@ -5,7 +5,8 @@
  *
  * Routing by host happens in the function: it strips client `x-execfabric-*` headers, sets
  * `x-execfabric-host`, and prefixes the URI with the surface (`/governance`, `/free`, `/tenant`),
- * which selects both the API route and the site folder in the bucket. The API origin receives the
+ * which selects both the API route and the site folder in the bucket; a docs host's pages are under
+ * `/docs`, the documentation site's folder in the same bucket. The API origin receives the
  * origin secret in `x-execfabric-origin` as a Secrets Manager dynamic reference, never a literal,
  * and the viewer scheme in `x-execfabric-scheme`. Every viewer path the topology gives an API
  * (`/api/*`, `/mcp`, the OAuth protected-resource metadata) has its own uncached behaviour.
@@ -72,6 +73,11 @@ export interface EdgeProps {
    */
   readonly freeHosts?: readonly string[];
   /**
+   * Hosts of the documentation site.
+   * @default []
+   */
+  readonly docsHosts?: readonly string[];
+  /**
    * ACM certificate (us-east-1) covering every configured host, served with TLS 1.2+ over SNI.
    * @default - the distribution keeps the CloudFront default certificate (never served: a tenant-only
    * distribution has no endpoint of its own) and each distribution tenant requests a
@@ -108,6 +114,7 @@ export class Edge extends Construct {
     const stack = Stack.of(this);
     const adminHosts = props.adminHosts ?? [];
     const freeHosts = props.freeHosts ?? [];
+    const docsHosts = props.docsHosts ?? [];
 
     this.logBucket = new Bucket(this, 'LogBucket', {
       // CloudFront standard logging writes with ACLs, so the log bucket keeps object-writer ownership.
@@ -137,7 +144,7 @@ export class Edge extends Construct {
     });
 
     this.viewerRequest = new EdgeFunction(this, 'ViewerRequest', {
-      code: FunctionCode.fromInline(viewerRequestSource({ adminHosts, freeHosts })),
+      code: FunctionCode.fromInline(viewerRequestSource({ adminHosts, freeHosts, docsHosts })),
       runtime: FunctionRuntime.JS_2_0,
       comment: 'ExecFabric: strip client x-execfabric-* headers, bind the host, route by surface',
     });

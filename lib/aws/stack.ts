@@ -53,6 +53,11 @@ export interface ExecFabricStackProps extends StackProps {
    */
   readonly freeHosts?: readonly string[];
   /**
+   * Hosts of the documentation site (the `docs` site, served from the same bucket and distribution).
+   * @default []
+   */
+  readonly docsHosts?: readonly string[];
+  /**
    * Usernames recognised as platform super-admins on the public domain, passed comma-separated in
    * `EXECFABRIC_SUPER_ADMINS`.
    * @default []
@@ -120,7 +125,8 @@ export class ExecFabricStack extends Stack {
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
     const adminHosts = props.adminHosts ?? [];
     const freeHosts = props.freeHosts ?? [];
-    assertHostsBindOnce({ adminHosts, freeHosts });
+    const docsHosts = props.docsHosts ?? [];
+    assertHostsBindOnce({ adminHosts, freeHosts, docsHosts });
 
     this.secrets = new PlatformSecrets(this, 'Secrets');
     this.data = new DataStores(this, 'Data');
@@ -144,6 +150,7 @@ export class ExecFabricStack extends Stack {
       originSecret: this.secrets.originSecret,
       adminHosts,
       freeHosts,
+      docsHosts,
       ...(props.certificateArn === undefined ? {} : { certificateArn: props.certificateArn }),
       siteDirs: props.siteDirs ?? mapRecord(sites, (site) => resolve(projectRoot, site.dir)),
     });
@@ -194,11 +201,12 @@ export class ExecFabricStack extends Stack {
       fn.addEnvironment(ENV.routingEndpoint, this.edge.connectionGroup.attrRoutingEndpoint);
       fn.addEnvironment(ENV.adminHosts, adminHosts.join(','));
       fn.addEnvironment(ENV.freeHosts, freeHosts.join(','));
+      fn.addEnvironment(ENV.docsHosts, docsHosts.join(','));
       if (props.certificateArn !== undefined) {
         fn.addEnvironment(ENV.certificateArn, props.certificateArn);
         fn.addEnvironment(
           ENV.certificateHosts,
-          (props.certificateHosts ?? [...adminHosts, ...freeHosts]).join(','),
+          (props.certificateHosts ?? [...adminHosts, ...freeHosts, ...docsHosts]).join(','),
         );
       }
     }

@@ -8,6 +8,11 @@
  * selects both the API route and the static site. Which viewer paths reach an API (`/api/…`, `/mcp`,
  * the OAuth protected-resource metadata) comes from the topology, as data embedded in the source.
  *
+ * A docs host reaches the documentation site (`/docs`), a tree of static pages: `/guide/` is
+ * `/guide/index.html` and `/guide/concepts` is `/guide/concepts.html`. It has no API of its own: its
+ * API paths reach the governance API, which refuses a host bound to no console with a
+ * problem+json 404 like any unknown host.
+ *
  * The source is plain ES5 because CloudFront Functions run a restricted JavaScript runtime.
  */
 import {
@@ -16,13 +21,15 @@ import {
   PORT_HEADER,
   VIEWER_IP_HEADER,
 } from '../../functions/core/headers.ts';
-import { apiPaths, type Surface } from '../topology.ts';
+import { apiPaths, type SiteName, type Surface } from '../topology.ts';
 
 export interface EdgeHosts {
   /** Hosts of the public governance console. */
   readonly adminHosts: readonly string[];
   /** Hosts of the free personal-edition entry. */
   readonly freeHosts: readonly string[];
+  /** Hosts of the documentation site. */
+  readonly docsHosts?: readonly string[];
 }
 
 export interface EdgeRequest {
@@ -54,9 +61,11 @@ export function viewerRequestSource(hosts: EdgeHosts): string {
   const governance: Surface = 'governance';
   const free: Surface = 'free';
   const tenant: Surface = 'tenant';
+  const docs: SiteName = 'docs';
   const paths = JSON.stringify(apiPaths.map((spec) => [spec.prefix, spec.match === 'exact']));
   return `var ADMIN_HOSTS = ${hostMap(hosts.adminHosts)};
 var FREE_HOSTS = ${hostMap(hosts.freeHosts)};
+var DOCS_HOSTS = ${hostMap(hosts.docsHosts ?? [])};
 var API_PATHS = ${paths};
 function isApiPath(uri) {
   for (var i = 0; i < API_PATHS.length; i++) {
@@ -86,13 +95,23 @@ function handler(event) {
   if (event.viewer && event.viewer.ip) {
     headers['${VIEWER_IP_HEADER}'] = { value: String(event.viewer.ip) };
   }
-  var surface = ADMIN_HOSTS[host] === true ? '${governance}' : FREE_HOSTS[host] === true ? '${free}' : '${tenant}';
+  var isDocs = DOCS_HOSTS[host] === true;
+  var surface = ADMIN_HOSTS[host] === true || isDocs ? '${governance}' : FREE_HOSTS[host] === true ? '${free}' : '${tenant}';
   var uri = request.uri;
   if (isApiPath(uri)) {
     request.uri = '/' + surface + uri;
     return request;
   }
   var last = uri.substring(uri.lastIndexOf('/') + 1);
+  if (isDocs) {
+    if (last === '') {
+      uri = uri + 'index.html';
+    } else if (last.indexOf('.') < 0) {
+      uri = uri + '.html';
+    }
+    request.uri = '/${docs}' + uri;
+    return request;
+  }
   if (last.indexOf('.') < 0) {
     uri = '/index.html';
   }

@@ -25,6 +25,7 @@ process.stdout.write(
     `  tenant acme          ${base('acme.localhost')}`,
     `  tenant globex        ${base('globex.localhost')}`,
     `  free edition         ${base(platform.freeHosts[0] ?? 'free.localhost')}`,
+    `  documentation        ${base(platform.docsHosts[0] ?? 'docs.localhost')}`,
     '',
     `  demo users (password: ${platform.demoPassword})`,
     '    admin  super-admin on the governance console',

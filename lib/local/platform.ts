@@ -99,6 +99,8 @@ export interface LocalPlatformOptions {
    * @default EXECFABRIC_FREE_SIGNUP_LIMITS (JSON), else the defaults
    */
   readonly freeSignupLimits?: Partial<SignupLimits>;
+  /** Hosts of the documentation site. @default ['docs.localhost'] */
+  readonly docsHosts?: readonly string[];
   /** Run the schedules on their timers. @default true */
   readonly schedules?: boolean;
   /**
@@ -142,6 +144,7 @@ export interface LocalPlatform {
   readonly dataDir: string | null;
   readonly adminHosts: readonly string[];
   readonly freeHosts: readonly string[];
+  readonly docsHosts: readonly string[];
   /** True when this start seeded the demo data. */
   readonly seeded: boolean;
   /** Password of the demo users, when known to this process. */
@@ -213,6 +216,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const adminHosts = options.adminHosts ?? ['admin.localhost'];
   const freeHosts = options.freeHosts ?? ['free.localhost'];
+  const docsHosts = options.docsHosts ?? ['docs.localhost'];
 
   const cleanups: (() => Promise<void> | void)[] = [];
   if (dataDir !== null) {
@@ -450,7 +454,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     });
     cleanups.push(() => tenantTicker.stop());
 
-    const viewerRequest = compileViewerRequest(viewerRequestSource({ adminHosts, freeHosts }));
+    const viewerRequest = compileViewerRequest(viewerRequestSource({ adminHosts, freeHosts, docsHosts }));
     const server: Server = createServer(
       createLocalRouter({
         root,
@@ -485,6 +489,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       dataDir,
       adminHosts,
       freeHosts,
+      docsHosts,
       seeded,
       demoPassword,
       signer,

@@ -46,11 +46,12 @@ beforeAll(() => {
 
 describe('CloudFront Function', () => {
   it('runs exactly viewerRequestSource() for the configured hosts, on cloudfront-js-2.0', () => {
-    const { adminHosts, freeHosts } = synth.context;
+    const { adminHosts, freeHosts, docsHosts } = synth.context;
+    expect(docsHosts.length).toBeGreaterThan(0);
     expect(adminHosts.length).toBeGreaterThan(0);
     synth.template.resourceCountIs('AWS::CloudFront::Function', 1);
     synth.template.hasResourceProperties('AWS::CloudFront::Function', {
-      FunctionCode: viewerRequestSource({ adminHosts, freeHosts }),
+      FunctionCode: viewerRequestSource({ adminHosts, freeHosts, docsHosts }),
       FunctionConfig: Match.objectLike({ Runtime: 'cloudfront-js-2.0' }),
       AutoPublish: true,
     });
@@ -68,7 +69,8 @@ describe('CloudFront Function', () => {
   });
 
   it('as deployed, strips client platform headers, binds the host and routes by surface', () => {
-    const { adminHosts, freeHosts } = synth.context;
+    const { adminHosts, freeHosts, docsHosts } = synth.context;
+    expect(docsHosts.length).toBeGreaterThan(0);
     const deployed = onlyResource(synth.resources, 'AWS::CloudFront::Function').Properties
       ?.FunctionCode as string;
     const handler = compileViewerRequest(deployed);

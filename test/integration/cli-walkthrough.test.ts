@@ -35,6 +35,17 @@ function walkthrough(): string {
 }
 
 describe('the README CLI walkthrough', () => {
+  it("is where the docs site quotes it from: every line of docs/guide/cli.md's walkthrough is one of its lines", () => {
+    const page = readFileSync(join(REPOSITORY_ROOT, 'docs/guide/cli.md'), 'utf8');
+    const quoted =
+      /<!-- tested-by: test\/integration\/cli-walkthrough\.test\.ts[^>]*-->\n```sh\n([\s\S]*?)```/.exec(page);
+    expect(quoted?.[1], 'docs/guide/cli.md has no walkthrough block').toBeDefined();
+    const lines = new Set(walkthrough().split('\n'));
+    for (const line of (quoted?.[1] ?? '').split('\n').filter((text) => text !== '')) {
+      expect(lines.has(line), `not in the README walkthrough: ${line}`).toBe(true);
+    }
+  });
+
   it('works as written', async () => {
     const script = walkthrough()
       .replaceAll('acme.localhost:8080', `acme.localhost:${t.platform.port}`)

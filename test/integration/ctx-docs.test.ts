@@ -1,5 +1,6 @@
 /**
- * docs/ctx.md's examples, run through the real platform: every Python block of the page is marked
+ * The Python examples of docs/ctx.md and docs/guide/scripts.md, run through the real platform: every
+ * Python block of those pages is marked
  * either `<!-- example {…} -->` (run as a Skill declaring the collections and parameters it names,
  * with its input; its output, and stderr where given, must match) or `<!-- illustrative… -->`.
  */
@@ -11,6 +12,7 @@ import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform
 import { type Runner, runner } from '../support/runs.ts';
 
 interface Example {
+  readonly page: string;
   readonly line: number;
   readonly source: string;
   readonly spec: {
@@ -22,15 +24,22 @@ interface Example {
   } | null;
 }
 
+const PAGES = ['docs/ctx.md', 'docs/guide/scripts.md'] as const;
+
 function examples(): Example[] {
-  const text = readFileSync(resolve(REPOSITORY_ROOT, 'docs/ctx.md'), 'utf8');
+  return PAGES.flatMap((page) => examplesOf(page));
+}
+
+function examplesOf(page: string): Example[] {
+  const text = readFileSync(resolve(REPOSITORY_ROOT, page), 'utf8');
   const found: Example[] = [];
   const block = /(<!-- (example (\{.*\})|illustrative[^>]*) -->\n)?```python\n([\s\S]*?)```/g;
   for (const match of text.matchAll(block)) {
     const line = text.slice(0, match.index).split('\n').length;
     if (match[1] === undefined)
-      throw new Error(`docs/ctx.md line ${line}: a Python block marked neither example nor illustrative`);
+      throw new Error(`${page} line ${line}: a Python block marked neither example nor illustrative`);
     found.push({
+      page,
       line,
       source: match[4] ?? '',
       spec: match[3] === undefined ? null : JSON.parse(match[3]),
@@ -41,7 +50,7 @@ function examples(): Example[] {
 
 const ALL = examples();
 
-describe('docs/ctx.md', { timeout: 120_000 }, () => {
+describe('the documented script examples', { timeout: 120_000 }, () => {
   let test: TestPlatform;
   let acme: Runner;
 
@@ -81,7 +90,7 @@ describe('docs/ctx.md', { timeout: 120_000 }, () => {
   });
 
   for (const example of ALL.filter((candidate) => candidate.spec !== null)) {
-    it(`runs the example at line ${example.line}`, async () => {
+    it(`runs the example of ${example.page} at line ${example.line}`, async () => {
       const spec = example.spec ?? {};
       const skillId = await acme.skill(example.source, {
         ...(spec.collections === undefined ? {} : { collections: spec.collections }),

@@ -81,7 +81,7 @@ beforeAll(async () => {
       lookup: nodeDnsLookup({ servers: [dns.server], timeoutMs: 500 }),
       target: ENDPOINT,
     }),
-    platformHosts: { governance: ['admin.platform.example'], free: [] },
+    platformHosts: { governance: ['admin.platform.example'], free: [], docs: ['docs.platform.example'] },
   });
 });
 
@@ -283,7 +283,13 @@ describe('the platform’s own hosts', () => {
     // deadline: an operator's retry starts it over.
     expect((await governance.onboarding.listPublic()).map((view) => view.host)).toEqual([
       'admin.platform.example',
+      'docs.platform.example',
     ]);
+    // The docs site's host is the public domain's too (no tenant can claim it), on its own surface.
+    expect((await governance.onboarding.listPublic())[1]).toMatchObject({
+      host: 'docs.platform.example',
+      owner: { domain: 'public', surface: 'docs' },
+    });
     await governance.onboarding.retry('admin.platform.example');
     let [admin] = await governance.onboarding.listPublic();
     expect(admin).toMatchObject({

@@ -1,5 +1,5 @@
 /**
- * `npm start` as a user runs it: the banner names the URLs and the demo users, the hosts answer,
+ * `npm start` as a user runs it: the banner names the URLs (the docs site's too) and the demo users, the hosts answer,
  * and Ctrl-C (SIGINT) stops everything cleanly — exit code 0, no process left behind.
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
@@ -67,6 +67,12 @@ describe('npm start', () => {
     const url = `http://127.0.0.1:${port}`;
     const health = await call(url, { host: 'acme.localhost', path: '/api/health' });
     expect(health.body.tenant.id).toBe('acme');
+    // The docs site's URL is in the banner, and that host serves it (a page, or the placeholder
+    // before `npm run build:sites` — `npm start` runs it first).
+    expect(output).toMatch(new RegExp(`documentation\\s+http://docs\\.localhost:${port}`));
+    const docs = await call(url, { host: 'docs.localhost', path: '/' });
+    expect(docs.status).toBe(200);
+    expect(docs.text).toContain('ExecFabric');
     // Make the Python worker start too, so stopping has processes to clean up.
     const login = await call(url, {
       host: 'acme.localhost',

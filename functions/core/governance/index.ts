@@ -40,7 +40,11 @@ export interface GovernanceOptions {
    * The platform's own hosts, bound (and onboarded) by the host-onboarding scan.
    * @default from EXECFABRIC_ADMIN_HOSTS and EXECFABRIC_FREE_HOSTS (the AWS wiring sets them)
    */
-  readonly platformHosts?: { readonly governance: readonly string[]; readonly free: readonly string[] };
+  readonly platformHosts?: {
+    readonly governance: readonly string[];
+    readonly free: readonly string[];
+    readonly docs?: readonly string[];
+  };
   /** The executions, for the `stale-executions` scan. @default none: that scan is unavailable */
   readonly executions?: Executions;
   readonly now?: () => Date;
@@ -66,6 +70,7 @@ export function createGovernance(options: GovernanceOptions) {
   const platformHosts = options.platformHosts ?? {
     governance: listFromEnv(process.env[ENV.adminHosts]),
     free: listFromEnv(process.env[ENV.freeHosts]),
+    docs: listFromEnv(process.env[ENV.docsHosts]),
   };
   const announcements = new Announcements({ table, audit, now });
   const customers = new Customers({ table, audit, now });

@@ -348,7 +348,12 @@ export interface HostOnboardingDependencies {
   readonly onboarding: HostOnboarding;
   readonly registry: TenantRegistry;
   /** The platform's own hosts by surface: bound (idempotently) before the due hosts are advanced. */
-  readonly platformHosts: { readonly governance: readonly string[]; readonly free: readonly string[] };
+  readonly platformHosts: {
+    readonly governance: readonly string[];
+    readonly free: readonly string[];
+    /** The documentation site's hosts: static pages only, bound so no tenant can claim them. */
+    readonly docs?: readonly string[];
+  };
 }
 
 /** Binds the platform's own hosts (a no-op once bound), then advances every host whose check is due. */
@@ -358,6 +363,7 @@ async function hostOnboardingScan(
 ): Promise<ScanResult> {
   for (const host of deps.platformHosts.governance) await deps.registry.bindPublicHost(host, 'governance');
   for (const host of deps.platformHosts.free) await deps.registry.bindPublicHost(host, 'free');
+  for (const host of deps.platformHosts.docs ?? []) await deps.registry.bindPublicHost(host, 'docs');
   const { scanned, changed } = await deps.onboarding.advanceDue();
   return {
     scan: 'host-onboarding',

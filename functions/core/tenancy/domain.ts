@@ -13,7 +13,7 @@ export interface TenantSummary {
   readonly expiresAt: string;
 }
 
-export type PublicSurface = 'governance' | 'free';
+export type PublicSurface = 'governance' | 'free' | 'docs';
 
 export type DomainContext =
   | { readonly kind: 'public'; readonly host: string; readonly surface: PublicSurface }

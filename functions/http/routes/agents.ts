@@ -16,6 +16,7 @@ import {
 import type { Core } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN, type TenantContext } from '../../core/tenancy/domain.ts';
 import { tenantContext } from '../../core/tenancy/hosts.ts';
+import { list } from '../responses.ts';
 import type { ApiRequest } from '../router.ts';
 import { type Route, route } from '../router.ts';
 import { publicOf, tenantOf } from './domains.ts';
@@ -76,6 +77,42 @@ const resultBody = z.strictObject({
 });
 
 /** An agent result: the output, both log streams and an error envelope, with room for JSON escaping. */
+const agentSchema = z
+  .looseObject({
+    name: z.string(),
+    description: z.string(),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    lastSeenAt: z.string().nullable(),
+    version: z.string().nullable(),
+    platform: z.string().nullable(),
+    status: z.enum(['online', 'offline', 'never-seen', 'revoked']),
+  })
+  .meta({ id: 'Agent' });
+
+const agentWithTokenSchema = z
+  .object({ agent: agentSchema, token: z.string().meta({ description: 'Shown this once' }) })
+  .meta({ id: 'AgentWithToken' });
+
+const agentJobSchema = z
+  .object({
+    job: z.looseObject({
+      executionId: z.string(),
+      skillId: z.string(),
+      asset: z.looseObject({
+        id: z.string(),
+        version: z.number().int(),
+        sha256: z.string(),
+        source: z.string(),
+      }),
+      input: z.unknown(),
+      limits: z.looseObject({ timeoutSeconds: z.number(), memoryMb: z.number() }),
+      requestedAt: z.string(),
+    }),
+    lease: z.string().meta({ description: 'Echoed by started and result' }),
+  })
+  .meta({ id: 'AgentJob' });
+
 const RESULT_BODY_BYTES = 2 * (MAX_OUTPUT_BYTES + 2 * MAX_LOG_BYTES) + 64 * 1024;
 
 /** The agent calling: its token, and the name it says it is must be the token's. */
@@ -98,6 +135,8 @@ export function agentRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/agents',
       auth: 'caller',
+      summary: "The tenant's local agents and their status",
+      responses: { 200: list(agentSchema) },
       permission: 'agent:manage',
       handle: async ({ domain }) => ({
         status: 200,
@@ -108,6 +147,8 @@ export function agentRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/agents',
       auth: 'caller',
+      summary: 'Create a local agent (its token is shown once)',
+      responses: { 201: agentWithTokenSchema },
       permission: 'agent:manage',
       body: newAgentBody,
       handle: async ({ domain, caller, request }) => ({
@@ -119,6 +160,8 @@ export function agentRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/agents/{name}/token',
       auth: 'caller',
+      summary: "Rotate an agent's token (shown once)",
+      responses: { 201: agentWithTokenSchema },
       permission: 'agent:manage',
       handle: async ({ domain, caller, request }) => ({
         status: 201,
@@ -129,6 +172,8 @@ export function agentRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/agents/{name}/token',
       auth: 'caller',
+      summary: "Revoke an agent's token",
+      responses: { 200: agentSchema },
       permission: 'agent:manage',
       handle: async ({ domain, caller, request }) => ({
         status: 200,
@@ -141,6 +186,16 @@ export function agentRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/agent/hello',
       auth: 'anonymous',
+      summary: 'Agent protocol: an agent (its token as bearer) says hello',
+      responses: {
+        200: z
+          .object({
+            agent: agentSchema,
+            tenant: z.object({ id: z.string(), name: z.string() }),
+            pollSeconds: z.number().int(),
+          })
+          .meta({ id: 'AgentHello' }),
+      },
       body: helloBody,
       maxBodyBytes: 4096,
       handle: async ({ domain, request }) => {
@@ -161,6 +216,8 @@ export function agentRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/agent/poll',
       auth: 'anonymous',
+      summary: 'Agent protocol: long-poll for the next job',
+      responses: { 200: agentJobSchema, 204: null },
       body: helloBody,
       maxBodyBytes: 4096,
       handle: async ({ domain, request }) => {
@@ -175,6 +232,8 @@ export function agentRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/agent/runs/{id}/started',
       auth: 'anonymous',
+      summary: 'Agent protocol: report that a job started',
+      responses: { 204: null },
       body: startedBody,
       maxBodyBytes: 4096,
       handle: async ({ domain, request }) => {
@@ -195,6 +254,10 @@ export function agentRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/agent/runs/{id}/logs',
       auth: 'anonymous',
+      summary: 'Agent protocol: live output of a running job; the answer says whether to stop it',
+      responses: {
+        200: z.object({ stop: z.boolean().meta({ description: 'A cancel was requested: stop the job' }) }),
+      },
       body: logsBody,
       maxBodyBytes: 2 * LOG_CHUNKS_PER_REPORT * MAX_LOG_CHUNK_BYTES + 4096,
       handle: async ({ domain, request }) => {
@@ -213,6 +276,10 @@ export function agentRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/agent/runs/{id}/result',
       auth: 'anonymous',
+      summary: "Agent protocol: report a job's result",
+      responses: {
+        200: z.object({ id: z.string(), status: z.string() }).meta({ id: 'AgentResultRecorded' }),
+      },
       body: resultBody,
       maxBodyBytes: RESULT_BODY_BYTES,
       handle: async ({ domain, request }) => {
@@ -244,6 +311,8 @@ export function agentGovernanceRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/tenants/{id}/agents',
       auth: 'caller',
+      summary: "A tenant's local agents (governance console)",
+      responses: { 200: list(agentSchema) },
       permission: 'tenant:read',
       handle: async ({ domain, request }) => {
         publicOf(domain, 'tenants');

@@ -4,8 +4,10 @@
  * and the caller's notification
  * counts (`GET /api/notifications`: runs waiting for their decision, announcements they have not read).
  */
+import { z } from 'zod';
 import type { Core } from '../../core/platform.ts';
 import { readAppearance } from '../../core/tenancy/branding.ts';
+import { appearanceSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { tenantOf } from './domains.ts';
 
@@ -18,6 +20,8 @@ export function appearanceRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/branding',
       auth: 'anonymous',
+      summary: "The tenant's appearance, readable before sign-in",
+      responses: { 200: appearanceSchema },
       handle: async ({ domain }) => {
         const appearance = await readAppearance(core.table, tenantOf(domain, 'branding').tenant.id);
         // Before sign-in only what the sign-in page shows; home text and menus come with GET /api/me.
@@ -42,6 +46,12 @@ export function appearanceRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/notifications',
       auth: 'caller',
+      summary: "The caller's notification counts",
+      responses: {
+        200: z
+          .object({ approvalsWaiting: z.number().int(), unreadAnnouncements: z.number().int() })
+          .meta({ id: 'Notifications' }),
+      },
       handle: async ({ domain, caller }) => {
         const tenant = tenantOf(domain, 'notifications');
         const waiting = caller.permissions.has('approval:decide')

@@ -2,10 +2,24 @@
 import { z } from 'zod';
 import { executionView } from '../../core/executions/executions.ts';
 import type { Core } from '../../core/platform.ts';
+import { executionSchema, list, voteSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { tenantOf } from './domains.ts';
 
 const decisionBody = z.strictObject({ comment: z.string().max(1000).optional() });
+
+const inboxEntrySchema = executionSchema
+  .extend({
+    approvalsRequired: z.number().int(),
+    adminApprovalRequired: z.boolean(),
+    deadline: z.string().optional(),
+    approvals: z.array(voteSchema),
+    declaredEgress: z.array(z.string()),
+    declaredCollections: z.array(z.string()),
+    declaredParameters: z.array(z.string()),
+    canDecide: z.boolean(),
+  })
+  .meta({ id: 'ApprovalRequest' });
 
 export function approvalRoutes(core: Core): Route[] {
   const decide = (decision: 'approve' | 'reject') =>
@@ -13,9 +27,12 @@ export function approvalRoutes(core: Core): Route[] {
       method: 'POST',
       path: `/api/executions/{id}/${decision}`,
       auth: 'caller',
+      summary:
+        decision === 'approve' ? 'Approve a run waiting for approval' : 'Reject a run waiting for approval',
       permission: 'approval:decide',
       body: decisionBody,
       maxBodyBytes: 8 * 1024,
+      responses: { 200: executionSchema },
       handle: async ({ domain, caller, request }) => {
         const execution = await core.approvals.decide(
           tenantOf(domain, 'approvals'),
@@ -32,6 +49,8 @@ export function approvalRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/approvals',
       auth: 'caller',
+      summary: 'Runs waiting for approval that the caller may see',
+      responses: { 200: list(inboxEntrySchema) },
       handle: async ({ domain, caller }) => ({
         status: 200,
         body: {

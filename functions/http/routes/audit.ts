@@ -2,12 +2,14 @@
  * The domain's audit chain (filtered, paged — all of it, or one category such as `security`), its
  * verification, and its export as JSON Lines.
  */
+import { z } from 'zod';
 import { AUDIT_CATEGORIES, type AuditCategory, type AuditFilter } from '../../core/audit/chain.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
-import { type Route, route } from '../router.ts';
+import { auditEntrySchema, auditVerificationSchema, page, pageQuery } from '../responses.ts';
+import { media, type Route, route } from '../router.ts';
 import { closedOnFreeEntry } from './identity.ts';
 
 /** Entries per export answer (each a line; a `next` line carries the cursor of the rest). */
@@ -45,6 +47,19 @@ export function auditFilter(query: Readonly<Record<string, string>>): AuditFilte
   return filter;
 }
 
+const filterText = (what: string) => z.string().optional().meta({ description: what });
+
+/** The query of a filtered audit listing (checked by auditFilter). */
+const auditQuery = {
+  ...pageQuery,
+  category: z.enum(AUDIT_CATEGORIES).optional(),
+  actor: filterText('Entries by this username'),
+  action: filterText('Entries of this action'),
+  target: filterText('Entries about this target'),
+  from: filterText('ISO 8601: entries at or after'),
+  to: filterText('ISO 8601: entries at or before'),
+};
+
 function exportSize(raw: string | undefined): number {
   if (raw === undefined) return MAX_EXPORT_ENTRIES;
   const size = Number(raw);
@@ -66,6 +81,9 @@ export function auditRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/audit',
       auth: 'caller',
+      summary: "The domain's audit entries, newest first",
+      query: z.object(auditQuery),
+      responses: { 200: page(auditEntrySchema) },
       permission: 'audit:read',
       handle: async ({ domain, request }) => {
         // Windows of suppressed security events that are over get their summary first.
@@ -85,6 +103,8 @@ export function auditRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/audit/verify',
       auth: 'caller',
+      summary: "Seal and verify the domain's audit chain",
+      responses: { 200: auditVerificationSchema },
       permission: 'audit:read',
       handle: async ({ domain }) => {
         // Seal what has settled first, so the answer covers the chain as of now.
@@ -101,6 +121,20 @@ export function auditRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/audit/export',
       auth: 'caller',
+      summary: 'Export the audit chain as JSON Lines, oldest first',
+      query: z.object({
+        ...auditQuery,
+        verify: z
+          .enum(['true', 'false'])
+          .optional()
+          .meta({ description: 'Verify the chain in the header line (first page)' }),
+      }),
+      responses: {
+        200: media(EXPORT_CONTENT_TYPE, {
+          description:
+            'A `header` line, one `entry` line per entry, and a `next` line with the cursor when more follow',
+        }),
+      },
       permission: 'audit:read',
       handle: async ({ domain, request }) => {
         const filter = auditFilter(request.query);

@@ -22,6 +22,15 @@ import { agentOf } from '../../core/executors/local-agent.ts';
 import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
+import {
+  availabilityState,
+  executionSchema,
+  list,
+  page,
+  pageQuery,
+  skillSchema,
+  voteSchema,
+} from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { jsonSchemaField, stateBody, tenantOf } from './domains.ts';
 
@@ -63,6 +72,73 @@ const runBody = z.strictObject({
 });
 
 const cancelBody = z.strictObject({ reason: z.string().max(MAX_CANCEL_REASON).optional() });
+
+const scriptAssetSchema = z
+  .looseObject({
+    id: z.string(),
+    kind: z.literal('python-script'),
+    name: z.string(),
+    activeVersion: z.number().int(),
+    latestVersion: z.number().int(),
+    state: availabilityState,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    createdBy: z.string(),
+  })
+  .meta({ id: 'ScriptAsset' });
+
+const newScriptSchema = scriptAssetSchema
+  .extend({ version: z.number().int(), sha256: z.string() })
+  .meta({ id: 'NewScriptAsset' });
+
+const scriptVersionSchema = z
+  .looseObject({
+    assetId: z.string(),
+    version: z.number().int(),
+    sha256: z.string(),
+    sizeBytes: z.number().int(),
+    note: z.string(),
+    author: z.string(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'ScriptVersion' });
+
+const runAcceptedSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(EXECUTION_STATUSES),
+    replayed: z
+      .boolean()
+      .meta({ description: 'True when an earlier request with the same Idempotency-Key answered' }),
+  })
+  .meta({ id: 'RunAccepted' });
+
+const executionDetailSchema = executionSchema
+  .extend({
+    decisions: z.array(voteSchema).optional(),
+    waitingFor: z
+      .string()
+      .optional()
+      .meta({ description: 'Why a run bound to a local agent has not started' }),
+  })
+  .meta({ id: 'ExecutionDetail' });
+
+const logPageSchema = z
+  .looseObject({
+    status: z.enum(EXECUTION_STATUSES),
+    chunks: z.array(
+      z.looseObject({
+        seq: z.number().int(),
+        stream: z.enum(['stdout', 'stderr']),
+        text: z.string(),
+        at: z.string().optional(),
+      }),
+    ),
+    cursor: z.string(),
+    complete: z.boolean(),
+    truncated: z.boolean(),
+  })
+  .meta({ id: 'LogPage' });
 
 const USERNAME_FILTER = /^[^\s]{1,128}$/;
 const SKILL_FILTER = /^skl-[a-z0-9]{12}$/;
@@ -115,6 +191,14 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/skills',
       auth: 'caller',
+      summary: 'Skills the caller may see',
+      query: z.object({
+        archived: z
+          .enum(['true', 'false'])
+          .optional()
+          .meta({ description: 'Include archived Skills (managers only)' }),
+      }),
+      responses: { 200: list(skillSchema) },
       permission: 'skill:read',
       handle: async ({ domain, caller, request }) => ({
         status: 200,
@@ -130,6 +214,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/skills/{id}/state',
       auth: 'caller',
+      summary: 'Disable, archive or restore a Skill',
+      responses: { 200: skillSchema },
       permission: 'skill:manage',
       body: stateBody,
       handle: async ({ domain, caller, request }) => ({
@@ -147,6 +233,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/skills',
       auth: 'caller',
+      summary: 'Create a Skill',
+      responses: { 201: skillSchema },
       permission: 'skill:manage',
       body: skillBody,
       maxBodyBytes: 256 * 1024,
@@ -159,6 +247,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/skills/{id}',
       auth: 'caller',
+      summary: 'One Skill',
+      responses: { 200: skillSchema },
       permission: 'skill:read',
       handle: async ({ domain, caller, request }) => ({
         status: 200,
@@ -169,6 +259,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/skills/{id}',
       auth: 'caller',
+      summary: "Change a Skill's definition",
+      responses: { 200: skillSchema },
       permission: 'skill:manage',
       body: skillUpdateBody,
       maxBodyBytes: 256 * 1024,
@@ -190,6 +282,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/skills/{id}/executions',
       auth: 'caller',
+      summary: 'Run a Skill',
+      responses: { 202: runAcceptedSchema },
       permission: 'skill:run',
       body: runBody,
       maxBodyBytes: 128 * 1024,
@@ -213,6 +307,16 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/executions',
       auth: 'caller',
+      summary: 'Runs the caller may see, newest first',
+      query: z.object({
+        ...pageQuery,
+        status: z.enum(EXECUTION_STATUSES).optional(),
+        skillId: z.string().optional().meta({ description: 'Runs of this Skill' }),
+        requestedBy: z.string().optional().meta({ description: 'Runs requested by this username' }),
+        from: z.string().optional().meta({ description: 'ISO 8601: runs requested at or after' }),
+        to: z.string().optional().meta({ description: 'ISO 8601: runs requested at or before' }),
+      }),
+      responses: { 200: page(executionSchema) },
       handle: async ({ domain, caller, request }) => {
         const page = await core.executions.list(
           tenantOf(domain, 'catalogue'),
@@ -231,6 +335,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/executions/{id}',
       auth: 'caller',
+      summary: 'One run, with its decisions and what it waits for',
+      responses: { 200: executionDetailSchema },
       handle: async ({ domain, caller, request }) => {
         const tenant = tenantOf(domain, 'catalogue');
         const execution = await core.executions.get(tenant, caller, request.params.id ?? '');
@@ -255,6 +361,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/executions/{id}/cancel',
       auth: 'caller',
+      summary: 'Cancel a run',
+      responses: { 200: executionSchema, 202: executionSchema },
       body: cancelBody,
       maxBodyBytes: 4 * 1024,
       handle: async ({ domain, caller, request }) => {
@@ -272,6 +380,11 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/executions/{id}/logs',
       auth: 'caller',
+      summary: "A run's log chunks after a cursor",
+      query: z.object({
+        after: z.string().optional().meta({ description: 'The `cursor` of the previous answer' }),
+      }),
+      responses: { 200: logPageSchema },
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: await core.executions.logs(
@@ -286,6 +399,9 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/assets/scripts',
       auth: 'caller',
+      summary: 'Script assets',
+      query: z.object({ ...pageQuery, archived: z.enum(['true', 'false']).optional() }),
+      responses: { 200: page(scriptAssetSchema) },
       permission: 'asset:manage',
       handle: async ({ domain, request }) => ({
         status: 200,
@@ -301,6 +417,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/assets/scripts/{id}/state',
       auth: 'caller',
+      summary: 'Disable, archive or restore a script asset',
+      responses: { 200: scriptAssetSchema },
       permission: 'asset:manage',
       body: stateBody,
       handle: async ({ domain, caller, request }) => ({
@@ -318,6 +436,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/assets/scripts',
       auth: 'caller',
+      summary: 'Create a script asset (its version 1)',
+      responses: { 201: newScriptSchema },
       permission: 'asset:manage',
       body: newScriptBody,
       maxBodyBytes: SCRIPT_BODY_BYTES,
@@ -330,6 +450,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/assets/scripts/{id}',
       auth: 'caller',
+      summary: 'One script asset',
+      responses: { 200: scriptAssetSchema },
       permission: 'asset:manage',
       handle: async ({ domain, request }) => ({
         status: 200,
@@ -340,6 +462,9 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/assets/scripts/{id}/versions',
       auth: 'caller',
+      summary: "A script's versions, newest first",
+      query: z.object(pageQuery),
+      responses: { 200: page(scriptVersionSchema) },
       permission: 'asset:manage',
       handle: async ({ domain, request }) => ({
         status: 200,
@@ -355,6 +480,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/assets/scripts/{id}/versions',
       auth: 'caller',
+      summary: 'Upload a new version of a script (hot update)',
+      responses: { 201: scriptVersionSchema },
       permission: 'asset:manage',
       body: newVersionBody,
       maxBodyBytes: SCRIPT_BODY_BYTES,
@@ -372,6 +499,10 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/assets/scripts/{id}/versions/{version}',
       auth: 'caller',
+      summary: 'One version of a script, with its source',
+      responses: {
+        200: scriptVersionSchema.extend({ source: z.string() }).meta({ id: 'ScriptVersionWithSource' }),
+      },
       permission: 'asset:manage',
       handle: async ({ domain, request }) => ({
         status: 200,
@@ -386,6 +517,8 @@ export function catalogRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/assets/scripts/{id}/active',
       auth: 'caller',
+      summary: 'Activate a version of a script (hot update or rollback)',
+      responses: { 200: scriptAssetSchema },
       permission: 'asset:manage',
       body: activateBody,
       handle: async ({ domain, caller, request }) => ({

@@ -2,11 +2,17 @@
  * The minimal cross-tenant console of whitelisted tenant admins, on the public host: read-only
  * summaries of exactly the tenants on their whitelist, nothing of governance.
  */
+import { z } from 'zod';
 import { NotFoundError, unlessNotFound } from '../../core/errors.ts';
 import type { Core } from '../../core/platform.ts';
 import type { Tenant } from '../../core/tenancy/tenants.ts';
+import { list, tenantSummarySchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { closedOnFreeEntry } from './identity.ts';
+
+const consoleTenantSchema = tenantSummarySchema
+  .extend({ hosts: z.array(z.string()) })
+  .meta({ id: 'ConsoleTenant' });
 
 function summary(tenant: Tenant) {
   return {
@@ -32,6 +38,8 @@ export function consoleRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/console/tenants',
       auth: 'caller',
+      summary: "Tenants on the caller's console whitelist",
+      responses: { 200: list(consoleTenantSchema) },
       permission: 'console:read',
       handle: async ({ domain, caller }) => {
         const tenants: ReturnType<typeof summary>[] = [];
@@ -46,6 +54,8 @@ export function consoleRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/console/tenants/{id}',
       auth: 'caller',
+      summary: "One tenant on the caller's console whitelist",
+      responses: { 200: consoleTenantSchema },
       permission: 'console:read',
       handle: async ({ domain, caller, request }) => {
         const id = request.params.id ?? '';

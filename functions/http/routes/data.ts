@@ -11,7 +11,8 @@ import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { NEXT_CURSOR_HEADER } from '../../core/headers.ts';
 import type { Core } from '../../core/platform.ts';
 import type { TenantContext } from '../../core/tenancy/domain.ts';
-import { type Route, route } from '../router.ts';
+import { jsonSchemaValue, list, page, pageQuery } from '../responses.ts';
+import { media, type Route, route } from '../router.ts';
 import { jsonSchemaField, tenantOf } from './domains.ts';
 
 /** Records per export page, and the bytes of record JSON one page carries at most. */
@@ -41,6 +42,48 @@ const recordBody = z.strictObject({
   value: z.unknown(),
   expectedVersion: z.number().int().min(0).optional(),
 });
+
+const collectionSchema = z
+  .looseObject({
+    name: z.string(),
+    description: z.string(),
+    schema: jsonSchemaValue,
+    key: z.looseObject({ field: z.string().optional(), schema: jsonSchemaValue.optional() }),
+    revision: z.number().int(),
+    schemaSha256: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Collection' });
+
+const usageSchema = z
+  .looseObject({
+    collections: z.number().int(),
+    records: z.number().int(),
+    bytes: z.number().int(),
+    limits: z.looseObject({
+      collections: z.number().int(),
+      records: z.number().int(),
+      bytes: z.number().int(),
+      recordBytes: z.number().int(),
+    }),
+  })
+  .meta({ id: 'DataUsage' });
+
+const recordSchema = z
+  .looseObject({
+    key: z.string(),
+    version: z.number().int(),
+    bytes: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    updatedBy: z.string(),
+    matchesSchema: z
+      .boolean()
+      .meta({ description: "Whether the value still matches the collection's schema" }),
+    value: z.unknown(),
+  })
+  .meta({ id: 'DataRecord' });
 
 function versionQuery(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -94,6 +137,8 @@ export function dataRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/data/collections',
       auth: 'caller',
+      summary: "The tenant's collections and its data usage",
+      responses: { 200: list(collectionSchema).extend({ usage: usageSchema }) },
       permission: 'data:read',
       handle: async ({ domain }) => {
         const tenant = tenantOf(domain, 'extension data');
@@ -108,6 +153,8 @@ export function dataRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/data/usage',
       auth: 'caller',
+      summary: "The tenant's data usage and limits",
+      responses: { 200: usageSchema },
       permission: 'data:read',
       handle: async ({ domain }) => ({
         status: 200,
@@ -118,6 +165,8 @@ export function dataRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/data/collections',
       auth: 'caller',
+      summary: 'Define a collection (a JSON Schema and a key rule)',
+      responses: { 201: collectionSchema },
       permission: 'data:manage',
       body: collectionBody,
       maxBodyBytes: 128 * 1024,
@@ -130,6 +179,8 @@ export function dataRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/data/collections/{name}',
       auth: 'caller',
+      summary: 'One collection',
+      responses: { 200: collectionSchema },
       permission: 'data:read',
       handle: async ({ domain, request }) => ({
         status: 200,
@@ -140,6 +191,8 @@ export function dataRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/data/collections/{name}',
       auth: 'caller',
+      summary: "Change a collection's schema or key rule",
+      responses: { 200: collectionSchema },
       permission: 'data:manage',
       body: collectionUpdateBody,
       maxBodyBytes: 128 * 1024,
@@ -161,6 +214,8 @@ export function dataRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/data/collections/{name}',
       auth: 'caller',
+      summary: 'Delete a collection and its records',
+      responses: { 204: null },
       permission: 'data:manage',
       handle: async ({ domain, caller, request }) => {
         await core.collections.remove(tenantOf(domain, 'extension data'), request.params.name ?? '', caller);
@@ -171,6 +226,12 @@ export function dataRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/data/collections/{name}/records',
       auth: 'caller',
+      summary: 'Records of a collection, in key order',
+      query: z.object({
+        ...pageQuery,
+        prefix: z.string().optional().meta({ description: 'Records whose key starts with this' }),
+      }),
+      responses: { 200: media('application/json', { schema: page(recordSchema) }) },
       permission: 'data:read',
       handle: async ({ domain, request }) => {
         const tenant = tenantOf(domain, 'extension data');
@@ -196,6 +257,14 @@ export function dataRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/data/collections/{name}/export',
       auth: 'caller',
+      summary: 'Export a collection as NDJSON, one record a line',
+      query: z.object({ cursor: pageQuery.cursor }),
+      responses: {
+        200: media('application/x-ndjson', {
+          schema: recordSchema,
+          description: "One record per line; the next page's cursor is in x-execfabric-next-cursor",
+        }),
+      },
       permission: 'data:read',
       handle: async ({ domain, request }) => {
         const tenant = tenantOf(domain, 'extension data');
@@ -222,6 +291,8 @@ export function dataRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/data/collections/{name}/records/{key}',
       auth: 'caller',
+      summary: 'One record',
+      responses: { 200: media('application/json', { schema: recordSchema }) },
       permission: 'data:read',
       handle: async ({ domain, request }) => {
         const tenant = tenantOf(domain, 'extension data');
@@ -240,6 +311,11 @@ export function dataRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/data/collections/{name}/records/{key}',
       auth: 'caller',
+      summary: 'Write a record (conditionally, with expectedVersion)',
+      responses: {
+        200: media('application/json', { schema: recordSchema }),
+        201: media('application/json', { schema: recordSchema }),
+      },
       permission: 'data:manage',
       body: recordBody,
       maxBodyBytes: 1024 * 1024,
@@ -275,6 +351,11 @@ export function dataRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/data/collections/{name}/records/{key}',
       auth: 'caller',
+      summary: 'Delete a record',
+      query: z.object({
+        expectedVersion: z.string().optional().meta({ description: 'Delete only at this version' }),
+      }),
+      responses: { 204: null },
       permission: 'data:manage',
       handle: async ({ domain, caller, request }) => {
         const tenant = tenantOf(domain, 'extension data');

@@ -9,10 +9,14 @@ import type { DomainContext, PublicContext, TenantContext } from '../../core/ten
  * A JSON Schema as a request carries it (checked for real by the catalogue's schema module). Kept as
  * parsed — a zod record would rebuild it and drop a `__proto__` key.
  */
-export const jsonSchemaField = z.custom<Record<string, unknown> | boolean>(
-  (value) => typeof value === 'boolean' || isJsonObject(value),
-  { message: 'must be a JSON Schema: an object or a boolean' },
-);
+export const jsonSchemaField = z
+  .custom<Record<string, unknown> | boolean>((value) => typeof value === 'boolean' || isJsonObject(value), {
+    message: 'must be a JSON Schema: an object or a boolean',
+  })
+  .meta({
+    description: 'A JSON Schema (2020-12): an object or a boolean',
+    override: { type: ['object', 'boolean'] },
+  });
 
 /** The tenant domain of a tenant-only route; anything else has no such thing (404). */
 export function tenantOf(domain: DomainContext, what: string): TenantContext {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
+import { announcementSchema, list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 
 const parameterBody = z.strictObject({
@@ -22,12 +23,24 @@ const announcementBody = z.strictObject({
   severity: z.enum(['info', 'warning', 'critical']).optional(),
 });
 
+const parameterSchema = z
+  .looseObject({
+    key: z.string(),
+    value: z.string(),
+    description: z.string(),
+    updatedAt: z.string(),
+    updatedBy: z.string(),
+  })
+  .meta({ id: 'Parameter' });
+
 export function foundationRoutes(core: Core): Route[] {
   return [
     route({
       method: 'GET',
       path: '/api/parameters',
       auth: 'caller',
+      summary: "The tenant's parameters",
+      responses: { 200: list(parameterSchema) },
       permission: 'parameter:read',
       handle: async ({ domain }) => ({ status: 200, body: { items: await core.parameters.list(domain) } }),
     }),
@@ -35,6 +48,8 @@ export function foundationRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/parameters',
       auth: 'caller',
+      summary: 'Create or replace a parameter',
+      responses: { 201: parameterSchema },
       permission: 'parameter:manage',
       body: parameterBody,
       handle: async ({ domain, caller, request }) => ({
@@ -46,6 +61,8 @@ export function foundationRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/parameters/{key}',
       auth: 'caller',
+      summary: "Change a parameter's value",
+      responses: { 200: parameterSchema },
       permission: 'parameter:manage',
       body: parameterValueBody,
       handle: async ({ domain, caller, request }) => ({
@@ -57,6 +74,8 @@ export function foundationRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/parameters/{key}',
       auth: 'caller',
+      summary: 'Delete a parameter',
+      responses: { 204: null },
       permission: 'parameter:manage',
       handle: async ({ domain, caller, request }) => {
         await core.parameters.remove(domain, request.params.key ?? '', caller);
@@ -67,6 +86,15 @@ export function foundationRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/announcements',
       auth: 'caller',
+      summary: 'Announcements addressed to the caller, newest first',
+      query: z.object({
+        ...pageQuery,
+        unread: z
+          .enum(['true', '1', 'false'])
+          .optional()
+          .meta({ description: 'Only those the caller has not read' }),
+      }),
+      responses: { 200: page(announcementSchema.extend({ read: z.boolean() })) },
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: await core.announcements.list(
@@ -86,6 +114,8 @@ export function foundationRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/announcements/{id}/read',
       auth: 'caller',
+      summary: 'Mark an announcement read for the caller',
+      responses: { 204: null },
       handle: async ({ domain, caller, request }) => {
         await core.announcements.markRead(
           domain,
@@ -102,6 +132,8 @@ export function foundationRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/announcements',
       auth: 'caller',
+      summary: 'Post an announcement to the tenant',
+      responses: { 201: announcementSchema },
       permission: 'announcement:manage',
       body: announcementBody,
       handle: async ({ domain, caller, request }) => ({

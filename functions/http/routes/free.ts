@@ -28,9 +28,12 @@ import { MAX_PASSWORD_LENGTH } from '../../core/identity/passwords.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { FREE_PLAN, planLimits } from '../../core/tenancy/plans.ts';
-import { type ApiRequest, type Route, route } from '../router.ts';
+import { list, page, tenantSchema } from '../responses.ts';
+import { type ApiRequest, media, type Route, route } from '../router.ts';
 import { assertFromThisOrigin, sessionCookie } from '../session.ts';
 import { publicOf, tenantOf } from './domains.ts';
+import { orderSchema } from './governance.ts';
+import { loginSchema } from './identity.ts';
 
 const signupBody = z.strictObject({
   handle: z.string().min(1).max(64),
@@ -147,6 +150,91 @@ export function leadsCsv(leads: readonly Lead[]): string {
   return `${[LEAD_CSV_COLUMNS.join(','), ...rows].join('\r\n')}\r\n`;
 }
 
+const leadSchema = z
+  .looseObject({
+    id: z.string(),
+    handle: z.string(),
+    tenantId: z.string(),
+    host: z.string(),
+    email: z.string(),
+    name: z.string().optional(),
+    source: z.string().meta({ description: 'Where the person came from (`direct` when nothing said)' }),
+    campaign: z.string().optional(),
+    referrer: z.string().optional(),
+    templates: z.array(z.string()).meta({ description: 'Templates pre-installed at sign-up' }),
+    status: z.string(),
+    createdAt: z.string(),
+    sourceIp: z.string(),
+    disabledAt: z.string().optional(),
+    disabledBy: z.string().optional(),
+    disabledReason: z.string().optional(),
+    convertedAt: z.string().optional(),
+    orderId: z.string().optional(),
+    plan: z.string().optional(),
+  })
+  .meta({ id: 'Lead' });
+
+const quotaSchema = z.object({
+  used: z.number(),
+  limit: z.number().nullable().meta({ description: 'null: not limited on this plan' }),
+  remaining: z.number().nullable(),
+});
+
+const usageSchema = z
+  .looseObject({
+    plan: z.string(),
+    day: z.string().meta({ description: 'The UTC day the daily quotas count' }),
+    resetsAt: z.string(),
+    runsToday: quotaSchema,
+    skills: quotaSchema,
+    schedules: quotaSchema,
+    allows: z.looseObject({
+      httpAssets: z.boolean(),
+      scriptBytes: z.number(),
+      concurrentRuns: z.number(),
+      scheduledFiresPerDay: z.number(),
+      collections: z.number(),
+    }),
+  })
+  .meta({ id: 'PlanUsage' });
+
+const offerSchema = z
+  .looseObject({
+    templateId: z.string(),
+    name: z.string(),
+    description: z.string(),
+    offeredAt: z.string(),
+    offeredBy: z.string(),
+  })
+  .meta({ id: 'FreeOffer' });
+
+const offersSchema = z.object({
+  items: z.array(z.object({ templateId: z.string(), name: z.string(), description: z.string() })),
+  plan: z.looseObject({
+    name: z.string(),
+    runsPerDay: z.number().nullable(),
+    skills: z.number().nullable(),
+    schedules: z.number().nullable(),
+    scriptBytes: z.number(),
+    httpAssets: z.boolean(),
+  }),
+});
+
+const signupSchema = z
+  .looseObject({
+    tenantId: z.string(),
+    handle: z.string(),
+    host: z.string().meta({ description: "The personal space's own host" }),
+    username: z.string(),
+    plan: z.string(),
+    leadId: z.string(),
+    templates: z.array(z.object({ id: z.string(), name: z.string(), skillId: z.string().nullable() })),
+    handoff: z
+      .object({ token: z.string(), expiresAt: z.string() })
+      .meta({ description: 'Signs the new owner in on the space host, once (POST /api/auth/handoff)' }),
+  })
+  .meta({ id: 'Signup' });
+
 /** The free entry's routes (free-api): what a person does before they have a space. */
 export function freeEntryRoutes(free: FreeEdition): Route[] {
   return [
@@ -155,6 +243,7 @@ export function freeEntryRoutes(free: FreeEdition): Route[] {
       method: 'GET',
       path: '/api/free/offers',
       auth: 'anonymous',
+      responses: { 200: offersSchema },
       handle: async () => {
         const limits = planLimits(FREE_PLAN);
         return {
@@ -183,6 +272,7 @@ export function freeEntryRoutes(free: FreeEdition): Route[] {
       auth: 'anonymous',
       body: signupBody,
       maxBodyBytes: SIGNUP_BODY_BYTES,
+      responses: { 201: signupSchema },
       handle: async ({ domain, request }) => {
         const entry = publicOf(domain, 'sign-up');
         // Only the free entry's own page signs people up (no cross-site form, no other origin).
@@ -199,6 +289,7 @@ export function freeEntryRoutes(free: FreeEdition): Route[] {
       method: 'GET',
       path: '/api/free/spaces/{handle}',
       auth: 'anonymous',
+      responses: { 200: z.object({ handle: z.string(), host: z.string() }) },
       handle: async ({ domain, request }) => ({
         status: 200,
         body: await free.signups.lookup(
@@ -220,6 +311,7 @@ export function freeTenantRoutes(core: Core): Route[] {
       auth: 'anonymous',
       body: handoffBody,
       maxBodyBytes: 1024,
+      responses: { 200: loginSchema },
       handle: async ({ domain, request }) => {
         const space = tenantOf(domain, 'sign-in handoff');
         // A cookie session is only ever started by this host's own page.
@@ -244,6 +336,7 @@ export function freeTenantRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/usage',
       auth: 'caller',
+      responses: { 200: usageSchema },
       handle: async ({ domain }) => ({
         status: 200,
         body: await core.quotas.usage(tenantOf(domain, 'plan usage')),
@@ -266,6 +359,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       path: '/api/free/leads',
       auth: 'caller',
       permission: 'lead:read',
+      responses: { 200: page(leadSchema) },
       handle: async ({ domain, request }) => {
         governanceOnly(request, domain);
         return {
@@ -284,6 +378,11 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       path: '/api/free/leads/export',
       auth: 'caller',
       permission: 'lead:read',
+      responses: {
+        200: media('text/csv; charset=utf-8', {
+          description: 'The filtered leads; more follow from the next-cursor header',
+        }),
+      },
       handle: async ({ domain, request, caller }) => {
         governanceOnly(request, domain);
         const filter = leadFilter(request.query);
@@ -310,6 +409,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       path: '/api/free/leads/{id}',
       auth: 'caller',
       permission: 'lead:read',
+      responses: { 200: leadSchema.extend({ space: tenantSchema.nullable() }) },
       handle: async ({ domain, request }) => {
         governanceOnly(request, domain);
         return { status: 200, body: await free.spaces.get(request.params.id ?? '') };
@@ -321,6 +421,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       auth: 'caller',
       permission: 'lead:manage',
       body: disableBody,
+      responses: { 200: leadSchema },
       handle: async ({ domain, request, caller }) => {
         governanceOnly(request, domain);
         return {
@@ -338,6 +439,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       path: '/api/free/leads/{id}/enable',
       auth: 'caller',
       permission: 'lead:manage',
+      responses: { 200: leadSchema },
       handle: async ({ domain, request, caller }) => {
         governanceOnly(request, domain);
         return {
@@ -353,6 +455,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       auth: 'caller',
       permission: 'lead:manage',
       body: conversionBody,
+      responses: { 201: orderSchema },
       handle: async ({ domain, request, caller }) => {
         governanceOnly(request, domain);
         return {
@@ -370,6 +473,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       path: '/api/free/templates',
       auth: 'caller',
       permission: 'template:manage',
+      responses: { 200: list(offerSchema) },
       handle: async ({ domain, request }) => {
         governanceOnly(request, domain);
         return { status: 200, body: { items: await free.offers.list() } };
@@ -380,6 +484,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       path: '/api/free/templates/{templateId}',
       auth: 'caller',
       permission: 'template:manage',
+      responses: { 200: offerSchema },
       handle: async ({ domain, request, caller }) => {
         governanceOnly(request, domain);
         return {
@@ -393,6 +498,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       path: '/api/free/templates/{templateId}',
       auth: 'caller',
       permission: 'template:manage',
+      responses: { 204: null },
       handle: async ({ domain, request, caller }) => {
         governanceOnly(request, domain);
         await free.offers.withdraw(request.params.templateId ?? '', acting(caller, request));

@@ -16,13 +16,15 @@ import {
 import { type Acting, recordPublic } from '../../core/governance/acting.ts';
 import { LEDGER_KINDS } from '../../core/governance/customers.ts';
 import { runScan } from '../../core/governance/lifecycle.ts';
+import { ORDER_STATUSES } from '../../core/governance/orders.ts';
 import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { type DomainContext, TENANT_ID_PATTERN, TENANT_STATUSES } from '../../core/tenancy/domain.ts';
 import type { Tenant } from '../../core/tenancy/tenants.ts';
-import { type ApiRequest, type Route, type RouteContext, type RouteResult, route } from '../router.ts';
+import { list, page, pageQuery, tenantSchema, tenantSummarySchema, userSchema } from '../responses.ts';
+import { type ApiRequest, type Route, type RouteContext, route } from '../router.ts';
 
 const instant = z.iso.datetime({ offset: true });
 const name = z.string().trim().min(1).max(200);
@@ -120,6 +122,114 @@ const idempotencyKey = z
   .regex(/^[A-Za-z0-9._:-]{8,128}$/, '8-128 letters, digits and . _ : -')
   .optional();
 
+const hostOnboardingSchema = z
+  .looseObject({
+    host: z.string(),
+    owner: z.union([
+      z.looseObject({ domain: z.literal('tenant'), tenantId: z.string() }),
+      z.looseObject({ domain: z.literal('public'), surface: z.string() }),
+    ]),
+    state: z.string().meta({ description: 'pending-dns, provisioning, active or failed' }),
+    code: z.string().optional(),
+    reason: z.string().optional(),
+    attempts: z.number().int(),
+    since: z.string(),
+    updatedAt: z.string(),
+    certificate: z.enum(['configured', 'managed', 'local']),
+    target: z.string(),
+    dns: z.array(
+      z.looseObject({
+        type: z.enum(['CNAME', 'CAA', 'A']),
+        name: z.string(),
+        value: z.string(),
+        required: z.boolean(),
+        purpose: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'HostOnboarding' });
+
+const tenantWithDomainsSchema = tenantSchema
+  .extend({ domains: z.array(hostOnboardingSchema) })
+  .meta({ id: 'TenantWithDomains' });
+
+const customerSchema = z
+  .looseObject({
+    id: z.string(),
+    name: z.string(),
+    contacts: z.array(
+      z.looseObject({ name: z.string(), email: z.string().optional(), phone: z.string().optional() }),
+    ),
+    notes: z.string().optional(),
+    createdAt: z.string(),
+    createdBy: z.string(),
+  })
+  .meta({ id: 'Customer' });
+
+const ledgerEntrySchema = z
+  .looseObject({
+    id: z.string(),
+    customerId: z.string(),
+    kind: z.enum(LEDGER_KINDS),
+    at: z.string(),
+    summary: z.string(),
+    tenantId: z.string().optional(),
+    orderId: z.string().optional(),
+    amount: z.number().optional(),
+    currency: z.string().optional(),
+  })
+  .meta({ id: 'LedgerEntry' });
+
+export const orderSchema = z
+  .looseObject({
+    id: z.string(),
+    tenantId: z.string(),
+    plan: z.string(),
+    months: z.number().int(),
+    amount: z.number(),
+    currency: z.string(),
+    status: z.enum(ORDER_STATUSES),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    paidAt: z.string().optional(),
+    newExpiry: z.string().optional(),
+  })
+  .meta({ id: 'Order' });
+
+const scanResultSchema = z
+  .looseObject({
+    scan: z.string(),
+    now: z.string(),
+    scanned: z.number().int(),
+    changed: z.array(
+      z.looseObject({
+        tenantId: z.string().optional(),
+        host: z.string().optional(),
+        action: z.string(),
+        executionId: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'ScanResult' });
+
+const platformAnnouncementSchema = z
+  .looseObject({
+    id: z.string(),
+    title: z.string(),
+    body: z.string(),
+    severity: z.enum(['info', 'warning', 'critical']),
+    audience: z.array(z.string()),
+    tenants: z.union([z.literal('all'), z.array(z.string())]),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    delivered: z.number().int(),
+  })
+  .meta({ id: 'PlatformAnnouncement' });
+
+const postedAnnouncementSchema = platformAnnouncementSchema
+  .extend({ newlyDelivered: z.number().int() })
+  .meta({ id: 'PostedAnnouncement' });
+
 function acting(caller: Caller, request: ApiRequest<unknown>): Acting {
   return { actor: { username: caller.username, via: caller.via }, requestId: request.requestId };
 }
@@ -131,9 +241,9 @@ function governanceOnly(domain: DomainContext, request: ApiRequest<unknown>): vo
   }
 }
 
-function governed<B>(
-  handle: (context: RouteContext<B, Caller>) => Promise<RouteResult>,
-): (context: RouteContext<B, Caller>) => Promise<RouteResult> {
+function governed<B, const T>(
+  handle: (context: RouteContext<B, Caller>) => Promise<T>,
+): (context: RouteContext<B, Caller>) => Promise<T> {
   return async (context) => {
     governanceOnly(context.domain, context.request);
     return handle(context);
@@ -173,6 +283,9 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/tenants',
       auth: 'caller',
+      summary: 'Tenants',
+      query: z.object(pageQuery),
+      responses: { 200: page(tenantSchema) },
       permission: 'tenant:read',
       handle: governed(async ({ request }) => ({
         status: 200,
@@ -183,6 +296,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/tenants',
       auth: 'caller',
+      summary: 'Create a tenant (its hosts start onboarding)',
+      responses: { 201: tenantWithDomainsSchema },
       permission: 'tenant:manage',
       body: newTenantBody,
       handle: governed(async ({ request, caller }) => ({
@@ -195,6 +310,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/tenants/{id}/admins',
       auth: 'caller',
+      summary: "Create a tenant's first admin",
+      responses: { 201: userSchema },
       permission: 'tenant:manage',
       body: tenantAdminBody,
       handle: governed(async ({ request, caller, domain }) => {
@@ -215,6 +332,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/tenants/{id}',
       auth: 'caller',
+      summary: "One tenant, with its hosts' onboarding",
+      responses: { 200: tenantWithDomainsSchema },
       permission: 'tenant:read',
       handle: governed(async ({ request }) => ({
         status: 200,
@@ -225,6 +344,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'PATCH',
       path: '/api/tenants/{id}',
       auth: 'caller',
+      summary: "Change a tenant's name, plan, status, expiry or customer",
+      responses: { 200: tenantSchema },
       permission: 'tenant:manage',
       body: tenantPatchBody,
       handle: governed(async ({ request, caller }) => ({
@@ -236,6 +357,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/tenants/{id}/branding',
       auth: 'caller',
+      summary: "Set or remove a dedicated delivery's branding",
+      responses: { 200: tenantSchema },
       permission: 'tenant:manage',
       body: brandingBody,
       maxBodyBytes: 160 * 1024,
@@ -252,6 +375,10 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/tenants/{id}/hosts',
       auth: 'caller',
+      summary: 'Bind another host to a tenant',
+      responses: {
+        201: tenantWithDomainsSchema.extend({ host: hostOnboardingSchema }).meta({ id: 'TenantWithNewHost' }),
+      },
       permission: 'tenant:manage',
       body: hostBody,
       handle: governed(async ({ request, caller }) => {
@@ -269,6 +396,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/tenants/{id}/hosts',
       auth: 'caller',
+      summary: "A tenant's hosts and their onboarding",
+      responses: { 200: list(hostOnboardingSchema) },
       permission: 'tenant:read',
       handle: governed(async ({ request }) => {
         const tenant = await governance.tenants.get(param(request, 'id'));
@@ -279,6 +408,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/tenants/{id}/hosts/{host}',
       auth: 'caller',
+      summary: "One of a tenant's hosts and its onboarding",
+      responses: { 200: hostOnboardingSchema },
       permission: 'tenant:read',
       handle: governed(async ({ request }) => ({
         status: 200,
@@ -290,6 +421,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/tenants/{id}/hosts/{host}/retry',
       auth: 'caller',
+      summary: 'Check a waiting host now, or start a failed one over',
+      responses: { 200: hostOnboardingSchema },
       permission: 'tenant:manage',
       handle: governed(async ({ request, caller }) => {
         const id = param(request, 'id');
@@ -308,6 +441,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/platform/hosts',
       auth: 'caller',
+      summary: "The platform's own hosts and their onboarding",
+      responses: { 200: list(hostOnboardingSchema) },
       permission: 'tenant:read',
       handle: governed(async () => ({ status: 200, body: { items: await onboarding.listPublic() } })),
     }),
@@ -315,6 +450,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/platform/hosts/{host}/retry',
       auth: 'caller',
+      summary: "Check one of the platform's hosts again",
+      responses: { 200: hostOnboardingSchema },
       permission: 'tenant:manage',
       handle: governed(async ({ request, caller }) => {
         const host = param(request, 'host').trim().toLowerCase();
@@ -331,6 +468,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/tenants/{id}/hosts/{host}',
       auth: 'caller',
+      summary: 'Unbind a host from a tenant',
+      responses: { 200: tenantSchema },
       permission: 'tenant:manage',
       handle: governed(async ({ request, caller }) => ({
         status: 200,
@@ -347,6 +486,9 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/customers',
       auth: 'caller',
+      summary: 'Customers',
+      query: z.object(pageQuery),
+      responses: { 200: page(customerSchema) },
       permission: 'customer:manage',
       handle: governed(async ({ request }) => ({
         status: 200,
@@ -357,6 +499,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/customers',
       auth: 'caller',
+      summary: 'Create a customer',
+      responses: { 201: customerSchema },
       permission: 'customer:manage',
       body: customerBody,
       handle: governed(async ({ request, caller }) => ({
@@ -368,6 +512,12 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/customers/{id}',
       auth: 'caller',
+      summary: 'One customer and its tenants',
+      responses: {
+        200: customerSchema
+          .extend({ tenants: z.array(tenantSummarySchema.extend({ hosts: z.array(z.string()) })) })
+          .meta({ id: 'CustomerWithTenants' }),
+      },
       permission: 'customer:manage',
       handle: governed(async ({ request }) => {
         const customer = await governance.customers.get(param(request, 'id'));
@@ -383,6 +533,9 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/customers/{id}/ledger',
       auth: 'caller',
+      summary: "A customer's ledger, newest first",
+      query: z.object(pageQuery),
+      responses: { 200: page(ledgerEntrySchema).extend({ kinds: z.array(z.string()) }) },
       permission: 'customer:manage',
       handle: governed(async ({ request }) => ({
         status: 200,
@@ -402,6 +555,9 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/orders',
       auth: 'caller',
+      summary: 'Orders',
+      query: z.object(pageQuery),
+      responses: { 200: page(orderSchema) },
       permission: 'order:manage',
       handle: governed(async ({ request }) => ({
         status: 200,
@@ -412,6 +568,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/orders',
       auth: 'caller',
+      summary: 'Create an order',
+      responses: { 201: orderSchema },
       permission: 'order:manage',
       body: orderBody,
       handle: governed(async ({ request, caller }) => ({
@@ -423,6 +581,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/orders/{id}',
       auth: 'caller',
+      summary: 'One order',
+      responses: { 200: orderSchema },
       permission: 'order:manage',
       handle: governed(async ({ request }) => ({
         status: 200,
@@ -433,6 +593,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/orders/{id}/confirm-payment',
       auth: 'caller',
+      summary: "Confirm an order's payment (super-admins): renews the tenant",
+      responses: { 200: orderSchema },
       permission: 'order:manage',
       handle: governed(async ({ request, caller }) => {
         if (!caller.superAdmin) {
@@ -451,6 +613,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/orders/{id}/cancel',
       auth: 'caller',
+      summary: 'Cancel an order',
+      responses: { 200: orderSchema },
       permission: 'order:manage',
       handle: governed(async ({ request, caller }) => ({
         status: 200,
@@ -463,6 +627,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/lifecycle/run',
       auth: 'caller',
+      summary: 'Run a lifecycle scan now',
+      responses: { 200: scanResultSchema },
       permission: 'lifecycle:run',
       body: lifecycleBody,
       handle: governed(async ({ request, caller }) => {
@@ -488,6 +654,9 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/announcements',
       auth: 'caller',
+      summary: 'Platform announcements',
+      query: z.object(pageQuery),
+      responses: { 200: page(platformAnnouncementSchema) },
       permission: 'announcement:manage',
       handle: governed(async ({ request }) => ({
         status: 200,
@@ -498,6 +667,8 @@ export function governanceDomainRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/announcements',
       auth: 'caller',
+      summary: 'Post a platform announcement to tenants',
+      responses: { 200: postedAnnouncementSchema, 201: postedAnnouncementSchema },
       permission: 'announcement:manage',
       body: announcementBody,
       handle: governed(async ({ request, caller }) => {

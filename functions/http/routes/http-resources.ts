@@ -13,7 +13,8 @@ import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN } from '../../core/tenancy/domain.ts';
-import { type ApiRequest, type Route, type RouteContext, type RouteResult, route } from '../router.ts';
+import { availabilityState, list, page, pageQuery } from '../responses.ts';
+import { type ApiRequest, type Route, type RouteContext, route } from '../router.ts';
 import { stateBody, tenantOf } from './domains.ts';
 
 const PERMISSION = 'http-resource:manage';
@@ -78,10 +79,58 @@ function acting(caller: Caller, request: ApiRequest<unknown>): Acting {
   return { actor: { username: caller.username, via: caller.via }, requestId: request.requestId };
 }
 
+const resourceSummarySchema = z
+  .looseObject({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    methods: z.array(z.string()),
+    state: availabilityState,
+  })
+  .meta({ id: 'HttpResourceSummary' });
+
+const resourceSchema = resourceSummarySchema
+  .extend({
+    baseUrl: z.string(),
+    paths: z.array(z.string()),
+    writeAllowed: z.boolean(),
+    auth: z.looseObject({ scheme: z.string(), header: z.string().optional() }),
+    timeoutSeconds: z.number(),
+    maxResponseBytes: z.number().int(),
+    localDevelopment: z.boolean(),
+    version: z.number().int(),
+    configHash: z.string(),
+    grants: z.array(z.string()),
+    credential: z
+      .looseObject({
+        configured: z.boolean(),
+        version: z.string().optional(),
+        confirmed: z.boolean().optional(),
+      })
+      .meta({ description: 'Whether a credential is set and its version; never its value' }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'HttpResource' });
+
+const trialResultSchema = z
+  .looseObject({
+    status: z.number().int(),
+    statusText: z.string(),
+    headers: z.record(z.string(), z.string()),
+    body: z.unknown(),
+    truncated: z.boolean(),
+    bytes: z.number().int(),
+    redirects: z.number().int(),
+    durationMs: z.number(),
+    credential: z.looseObject({ version: z.string(), confirmed: z.boolean() }),
+  })
+  .meta({ id: 'TrialResult' });
+
 /** Governance lives on the console's hosts only (not the free entry, never a tenant host). */
-function governed<B>(
-  handle: (context: RouteContext<B, Caller>) => Promise<RouteResult>,
-): (context: RouteContext<B, Caller>) => Promise<RouteResult> {
+function governed<B, const T>(
+  handle: (context: RouteContext<B, Caller>) => Promise<T>,
+): (context: RouteContext<B, Caller>) => Promise<T> {
   return async (context) => {
     if (context.domain.kind !== 'public' || context.domain.surface !== 'governance') {
       throw new RouteNotFoundError(`No route for ${context.request.path}`);
@@ -101,6 +150,9 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/http-resources',
       auth: 'caller',
+      summary: 'HTTP resources',
+      query: z.object(pageQuery),
+      responses: { 200: page(resourceSchema) },
       permission: PERMISSION,
       handle: governed(async ({ request }) => {
         const page = await resources.list(pageSize(request.query.limit), request.query.cursor);
@@ -114,6 +166,8 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/http-resources',
       auth: 'caller',
+      summary: 'Create an HTTP resource',
+      responses: { 201: resourceSchema },
       permission: PERMISSION,
       body: newResourceBody,
       handle: governed(async ({ request, caller }) => {
@@ -129,6 +183,8 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/http-resources/{id}',
       auth: 'caller',
+      summary: 'One HTTP resource (never its credential)',
+      responses: { 200: resourceSchema },
       permission: PERMISSION,
       handle: governed(async ({ request }) => ({
         status: 200,
@@ -139,6 +195,8 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
       method: 'PATCH',
       path: '/api/http-resources/{id}',
       auth: 'caller',
+      summary: "Change an HTTP resource's configuration",
+      responses: { 200: resourceSchema },
       permission: PERMISSION,
       body: patchBody,
       handle: governed(async ({ request, caller }) => {
@@ -153,6 +211,8 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/http-resources/{id}/state',
       auth: 'caller',
+      summary: 'Disable, archive or restore an HTTP resource',
+      responses: { 200: resourceSchema },
       permission: PERMISSION,
       body: stateBody,
       handle: governed(async ({ request, caller }) => ({
@@ -171,6 +231,8 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/http-resources/{id}/credential',
       auth: 'caller',
+      summary: "Set (rotate) an HTTP resource's credential",
+      responses: { 204: null },
       permission: PERMISSION,
       body: credentialBody,
       maxBodyBytes: 16 * 1024,
@@ -183,6 +245,8 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/http-resources/{id}/credential/previous',
       auth: 'caller',
+      summary: 'Drop the previous credential kept after a rotation',
+      responses: { 204: null },
       permission: PERMISSION,
       handle: governed(async ({ request, caller }) => {
         await resources.dropPreviousCredential(id(request), acting(caller, request));
@@ -193,6 +257,8 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/http-resources/{id}/trial',
       auth: 'caller',
+      summary: 'Send one trial request through the resource',
+      responses: { 200: trialResultSchema },
       permission: PERMISSION,
       body: trialBody,
       maxBodyBytes: 128 * 1024,
@@ -208,6 +274,8 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/http-resources/{id}/grants',
       auth: 'caller',
+      summary: 'Grant an HTTP resource to tenants',
+      responses: { 200: z.object({ id: z.string(), grants: z.array(z.string()) }).meta({ id: 'Grants' }) },
       permission: PERMISSION,
       body: grantBody,
       handle: governed(async ({ request, caller }) => {
@@ -219,6 +287,8 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/http-resources/{id}/grants/{tenantId}',
       auth: 'caller',
+      summary: "Revoke a tenant's grant",
+      responses: { 204: null },
       permission: PERMISSION,
       handle: governed(async ({ request, caller }) => {
         await resources.revoke(id(request), request.params.tenantId ?? '', acting(caller, request));
@@ -234,6 +304,8 @@ export function httpResourceTenantRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/http-resources',
       auth: 'caller',
+      summary: 'HTTP resources granted to this tenant (read-only summaries)',
+      responses: { 200: list(resourceSummarySchema) },
       permission: 'skill:manage',
       handle: async ({ domain }) => ({
         status: 200,

@@ -9,6 +9,16 @@ import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { readAppearance } from '../../core/tenancy/branding.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
+import {
+  accessTokenSchema,
+  appearanceSchema,
+  list,
+  menuSchema,
+  page,
+  pageQuery,
+  roleSchema,
+  userSchema,
+} from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { assertFromThisOrigin, clearedSessionCookie, sessionCookie } from '../session.ts';
 
@@ -54,6 +64,43 @@ const tokenBody = z.strictObject({
   expiresInDays: z.number().int().min(1).max(365).default(90),
 });
 
+export const loginSchema = z
+  .looseObject({
+    token: z.string().optional().meta({ description: 'The session token (not with `session: "cookie"`)' }),
+    expiresAt: z.string(),
+    user: z.looseObject({ username: z.string(), roles: z.array(z.string()), superAdmin: z.boolean() }),
+    session: z.literal('cookie').optional(),
+    csrfToken: z
+      .string()
+      .optional()
+      .meta({ description: 'With `session: "cookie"`: echo it in x-csrf-token' }),
+  })
+  .meta({ id: 'Login' });
+
+const meSchema = z
+  .looseObject({
+    appearance: appearanceSchema.optional(),
+    username: z.string(),
+    roles: z.array(z.string()),
+    permissions: z.array(z.string()),
+    superAdmin: z.boolean(),
+    via: z.enum(['session', 'personal-access-token', 'mcp-client', 'schedule']),
+    csrfToken: z.string().optional(),
+    menus: z.array(menuSchema),
+    domain: z.union([
+      z.object({ kind: z.literal('public') }),
+      z.object({
+        kind: z.literal('tenant'),
+        tenant: z.object({ id: z.string(), name: z.string(), status: z.string(), expiresAt: z.string() }),
+      }),
+    ]),
+  })
+  .meta({ id: 'Me' });
+
+const newAccessTokenSchema = accessTokenSchema
+  .extend({ token: z.string().meta({ description: 'The token itself, shown this once' }) })
+  .meta({ id: 'NewAccessToken' });
+
 /**
  * The free entry (the public domain's self-serve surface) has no sign-in, no accounts, no audit and
  * no console: nobody's credentials are ever typed there, and no token is ever bound to its host.
@@ -91,6 +138,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/auth/login',
       auth: 'anonymous',
+      summary: 'Sign in with a username and password',
+      responses: { 200: loginSchema },
       body: loginBody,
       maxBodyBytes: 4096,
       handle: async ({ domain, request }) => {
@@ -115,6 +164,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/auth/logout',
       auth: 'caller',
+      summary: 'End this session',
+      responses: { 204: null },
       handle: async ({ domain, caller, request }) => {
         await core.auth.logout(domain, caller);
         return { status: 204, cookies: [clearedSessionCookie(request.secure)] };
@@ -125,6 +176,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/auth/logout-everywhere',
       auth: 'caller',
+      summary: "End every one of the caller's sessions in this domain",
+      responses: { 204: null },
       handle: async ({ domain, caller, request }) => {
         await core.auth.logout(domain, caller, { everywhere: true });
         return { status: 204, cookies: [clearedSessionCookie(request.secure)] };
@@ -134,6 +187,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/me',
       auth: 'caller',
+      summary: 'The caller: roles, permissions, menus and domain',
+      responses: { 200: meSchema },
       handle: async ({ domain, caller }) => ({
         status: 200,
         body: {
@@ -150,9 +205,9 @@ export function identityRoutes(core: Core): Route[] {
           menus: await shownMenus(core, domain, caller.permissions),
           domain:
             domain.kind === 'public'
-              ? { kind: 'public' }
+              ? { kind: 'public' as const }
               : {
-                  kind: 'tenant',
+                  kind: 'tenant' as const,
                   tenant: {
                     id: domain.tenant.id,
                     name: domain.tenant.name,
@@ -167,6 +222,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/tokens',
       auth: 'caller',
+      summary: "The caller's personal access tokens",
+      responses: { 200: list(accessTokenSchema) },
       handle: async ({ domain, caller }) => ({
         status: 200,
         body: { items: await core.auth.listAccessTokens(domain, caller) },
@@ -176,6 +233,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/tokens',
       auth: 'caller',
+      summary: 'Create a personal access token (shown once)',
+      responses: { 201: newAccessTokenSchema },
       permission: 'token:create',
       body: tokenBody,
       handle: async ({ domain, caller, request }) => ({
@@ -187,6 +246,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/tokens/{id}',
       auth: 'caller',
+      summary: 'Revoke a personal access token',
+      responses: { 204: null },
       handle: async ({ domain, caller, request }) => {
         await core.auth.revokeAccessToken(domain, caller, request.params.id ?? '');
         return { status: 204 };
@@ -196,6 +257,9 @@ export function identityRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/users',
       auth: 'caller',
+      summary: 'Users of this domain',
+      query: z.object(pageQuery),
+      responses: { 200: page(userSchema) },
       permission: 'user:manage',
       handle: async ({ domain, request }) => ({
         status: 200,
@@ -206,6 +270,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/users',
       auth: 'caller',
+      summary: 'Create a user',
+      responses: { 201: userSchema },
       permission: 'user:manage',
       body: newUserBody,
       handle: async ({ domain, caller, request }) => ({
@@ -217,6 +283,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'PATCH',
       path: '/api/users/{username}',
       auth: 'caller',
+      summary: "Change a user's roles, password or state",
+      responses: { 200: userSchema },
       permission: 'user:manage',
       body: userChangeBody,
       handle: async ({ domain, caller, request }) => ({
@@ -228,6 +296,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/roles',
       auth: 'caller',
+      summary: 'Roles of this domain',
+      responses: { 200: list(roleSchema) },
       handle: async ({ domain }) => ({
         status: 200,
         body: { items: await core.directory.listRoles(domain) },
@@ -237,6 +307,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/roles',
       auth: 'caller',
+      summary: 'Create a custom role',
+      responses: { 201: roleSchema },
       permission: 'role:manage',
       body: roleBody,
       handle: async ({ domain, caller, request }) => ({
@@ -248,6 +320,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/roles/{name}',
       auth: 'caller',
+      summary: 'Change a custom role',
+      responses: { 200: roleSchema },
       permission: 'role:manage',
       body: roleChangeBody,
       handle: async ({ domain, caller, request }) => ({
@@ -264,6 +338,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/roles/{name}',
       auth: 'caller',
+      summary: 'Delete a custom role',
+      responses: { 204: null },
       permission: 'role:manage',
       handle: async ({ domain, caller, request }) => {
         await core.directory.deleteRole(domain, request.params.name ?? '', caller);
@@ -275,6 +351,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/permissions',
       auth: 'caller',
+      summary: 'Permissions a role of this domain may hold',
+      responses: { 200: list(z.string()) },
       handle: async ({ domain }) => ({
         status: 200,
         body: { items: [...core.directory.allPermissions(domain)] },
@@ -284,6 +362,8 @@ export function identityRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/menus',
       auth: 'caller',
+      summary: "The menus the caller's permissions show",
+      responses: { 200: list(menuSchema) },
       handle: async ({ domain, caller }) => ({
         status: 200,
         body: { items: await shownMenus(core, domain, caller.permissions) },

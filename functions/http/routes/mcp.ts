@@ -17,7 +17,10 @@ import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { MAX_MCP_BODY_BYTES, mcpMessage, serveMcp } from '../mcp.ts';
 import { MCP_PATH, RESOURCE_METADATA_PATH, resourceMetadata } from '../mcp-auth.ts';
-import { type Route, route } from '../router.ts';
+import { problemSchema } from '../openapi.ts';
+import { PROBLEM_CONTENT_TYPE } from '../problem.ts';
+import { list, page, pageQuery } from '../responses.ts';
+import { media, type ResultOf, type Route, route } from '../router.ts';
 import { tenantOf } from './domains.ts';
 
 const logger = new Logger({ serviceName: 'mcp' });
@@ -42,12 +45,70 @@ const clientChangeBody = z.strictObject({
   waitSeconds: waitSeconds.optional(),
 });
 
+const resourceMetadataSchema = z
+  .looseObject({
+    resource: z.string(),
+    authorization_servers: z.array(z.string()),
+    bearer_methods_supported: z.array(z.string()),
+    resource_name: z.string(),
+    resource_documentation: z.string(),
+  })
+  .meta({ id: 'ProtectedResourceMetadata' });
+
+const mcpClientSchema = z
+  .looseObject({
+    id: z.string(),
+    name: z.string(),
+    owner: z.string(),
+    skills: z.array(z.string()),
+    tags: z.array(z.string()),
+    waitSeconds: z.number().int(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    revoked: z.boolean(),
+  })
+  .meta({ id: 'McpClient' });
+
+const mcpCallSchema = z
+  .looseObject({
+    at: z.string(),
+    tool: z.string(),
+    skillId: z.string().optional(),
+    runId: z.string().optional(),
+    status: z.string(),
+    error: z.looseObject({ type: z.string(), message: z.string() }).optional(),
+  })
+  .meta({ id: 'McpCall' });
+
+/** What the transport answers: a JSON-RPC response, nothing for a notification, or a refusal. */
+const refusal = media(PROBLEM_CONTENT_TYPE, {
+  schema: problemSchema,
+  description:
+    'Refused by the transport: a problem that is also a JSON-RPC error response (`jsonrpc`, `id`, `error`)',
+});
+const mcpResponses = {
+  200: media('application/json', {
+    schema: z.looseObject({ jsonrpc: z.literal('2.0') }),
+    description: 'The JSON-RPC response',
+  }),
+  202: null,
+  400: refusal,
+  404: refusal,
+  405: refusal,
+  406: refusal,
+  413: refusal,
+  415: refusal,
+} as const;
+
 export function mcpRoutes(core: Core): Route[] {
   const metadata = (path: `/.well-known/${string}`) =>
     route({
       method: 'GET',
       path,
       auth: 'anonymous',
+      summary: 'OAuth protected-resource metadata of the MCP endpoint (RFC 9728)',
+      responses: { 200: resourceMetadataSchema },
       handle: async ({ domain, request }) => ({
         status: 200,
         body: resourceMetadata(tenantOf(domain, 'MCP endpoint'), request.headers),
@@ -58,10 +119,15 @@ export function mcpRoutes(core: Core): Route[] {
       method: 'POST',
       path: MCP_PATH,
       auth: 'mcp-client',
+      summary: 'The MCP endpoint (Streamable HTTP, stateless): one JSON-RPC message per request',
+      responses: mcpResponses,
       body: mcpMessage,
       maxBodyBytes: MAX_MCP_BODY_BYTES,
+      // The SDK's transport picks the status: one of mcpResponses (the contract test holds it to them).
       handle: async ({ domain, caller, request }) =>
-        serveMcp(core, tenantOf(domain, 'MCP endpoint'), caller, request, logger),
+        (await serveMcp(core, tenantOf(domain, 'MCP endpoint'), caller, request, logger)) as ResultOf<
+          typeof mcpResponses
+        >,
     }),
     metadata(RESOURCE_METADATA_PATH),
     metadata(`${RESOURCE_METADATA_PATH}${MCP_PATH}`),
@@ -69,6 +135,8 @@ export function mcpRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/mcp-clients',
       auth: 'caller',
+      summary: "The caller's AI clients (all of them for managers)",
+      responses: { 200: list(mcpClientSchema) },
       handle: async ({ domain, caller }) => ({
         status: 200,
         body: { items: await core.mcpClients.list(tenantOf(domain, 'AI clients'), caller) },
@@ -78,6 +146,8 @@ export function mcpRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/mcp-clients',
       auth: 'caller',
+      summary: 'Create an AI client (its token is shown once)',
+      responses: { 201: mcpClientSchema.extend({ token: z.string() }).meta({ id: 'NewMcpClient' }) },
       permission: MCP_PERMISSION,
       body: newClientBody,
       maxBodyBytes: 16 * 1024,
@@ -90,6 +160,8 @@ export function mcpRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/mcp-clients/{id}',
       auth: 'caller',
+      summary: 'One AI client',
+      responses: { 200: mcpClientSchema },
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: await core.mcpClients.get(tenantOf(domain, 'AI clients'), caller, request.params.id ?? ''),
@@ -99,6 +171,8 @@ export function mcpRoutes(core: Core): Route[] {
       method: 'PATCH',
       path: '/api/mcp-clients/{id}',
       auth: 'caller',
+      summary: "Change an AI client's name, Skills, tags or wait",
+      responses: { 200: mcpClientSchema },
       permission: MCP_PERMISSION,
       body: clientChangeBody,
       maxBodyBytes: 16 * 1024,
@@ -116,6 +190,8 @@ export function mcpRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/mcp-clients/{id}',
       auth: 'caller',
+      summary: 'Revoke an AI client',
+      responses: { 204: null },
       handle: async ({ domain, caller, request }) => {
         await core.mcpClients.revoke(tenantOf(domain, 'AI clients'), caller, request.params.id ?? '');
         return { status: 204 };
@@ -125,6 +201,9 @@ export function mcpRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/mcp-clients/{id}/calls',
       auth: 'caller',
+      summary: "An AI client's tool calls, newest first",
+      query: z.object(pageQuery),
+      responses: { 200: page(mcpCallSchema) },
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: await core.mcpClients.calls(

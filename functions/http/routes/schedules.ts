@@ -11,6 +11,7 @@ import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import type { Schedule } from '../../core/schedules/schedules.ts';
 import { MAX_RATE, RATE_UNITS } from '../../core/schedules/timing.ts';
+import { list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { tenantOf } from './domains.ts';
 
@@ -36,6 +37,46 @@ const scheduleBody = z.strictObject({
 
 const scheduleUpdateBody = scheduleBody.extend({ revision: z.number().int().min(1).optional() });
 
+const scheduleSchema = z
+  .looseObject({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    skillId: z.string(),
+    input: z.record(z.string(), z.unknown()),
+    timing: z.union([
+      z.looseObject({ kind: z.literal('cron'), expression: z.string() }),
+      z.looseObject({ kind: z.literal('rate'), every: z.number().int(), unit: z.enum(RATE_UNITS) }),
+      z.looseObject({ kind: z.literal('once'), at: z.string() }),
+    ]),
+    timezone: z.string(),
+    state: z.enum(['enabled', 'paused', 'completed']),
+    owner: z.string(),
+    revision: z.number().int(),
+    nextFireAt: z.string().optional(),
+    lastFireAt: z.string().optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    upcoming: z.array(z.string()).meta({ description: 'The next occurrences (UTC)' }),
+  })
+  .meta({ id: 'Schedule' });
+
+const fireLogEntrySchema = z
+  .looseObject({
+    scheduleId: z.string(),
+    scheduleName: z.string(),
+    skillId: z.string(),
+    scheduledTime: z.string(),
+    firedAt: z.string(),
+    outcome: z.enum(['ran', 'skipped', 'failed', 'requesting']),
+    trigger: z.enum(['schedule', 'manual']),
+    owner: z.string(),
+    reason: z.string().optional(),
+    detail: z.string().optional(),
+    executionId: z.string().optional(),
+  })
+  .meta({ id: 'FireLogEntry' });
+
 const SCHEDULE_PERMISSIONS = ['schedule:read', 'schedule:create', 'schedule:manage'] as const;
 
 function requireAny(caller: Caller): void {
@@ -56,6 +97,8 @@ export function scheduleRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/schedules',
       auth: 'caller',
+      summary: 'Schedules the caller may see',
+      responses: { 200: list(scheduleSchema) },
       handle: async ({ domain, caller }) => {
         requireAny(caller);
         const items = await core.schedules.list(tenantOf(domain, 'schedules'), caller);
@@ -66,6 +109,8 @@ export function scheduleRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/schedules',
       auth: 'caller',
+      summary: 'Schedule a Skill',
+      responses: { 201: scheduleSchema },
       permission: 'schedule:create',
       body: scheduleBody,
       maxBodyBytes: 128 * 1024,
@@ -78,6 +123,8 @@ export function scheduleRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/schedules/{id}',
       auth: 'caller',
+      summary: 'One schedule with its next occurrences',
+      responses: { 200: scheduleSchema },
       handle: async ({ domain, caller, request }) => {
         requireAny(caller);
         return {
@@ -92,6 +139,8 @@ export function scheduleRoutes(core: Core): Route[] {
       method: 'PUT',
       path: '/api/schedules/{id}',
       auth: 'caller',
+      summary: "Change a schedule's definition",
+      responses: { 200: scheduleSchema },
       permission: 'schedule:create',
       body: scheduleUpdateBody,
       maxBodyBytes: 128 * 1024,
@@ -112,6 +161,8 @@ export function scheduleRoutes(core: Core): Route[] {
         method: 'POST',
         path: `/api/schedules/{id}/${action}`,
         auth: 'caller',
+        summary: action === 'pause' ? 'Pause a schedule' : 'Resume a schedule',
+        responses: { 200: scheduleSchema },
         handle: async ({ domain, caller, request }) => {
           requireAny(caller);
           const schedule = await core.schedules.setEnabled(
@@ -128,6 +179,13 @@ export function scheduleRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/schedules/{id}/fire',
       auth: 'caller',
+      summary: 'Fire a schedule now',
+      responses: {
+        200: fireLogEntrySchema,
+        409: z
+          .object({ result: z.string() })
+          .meta({ id: 'FireRefused', description: 'This moment was fired already' }),
+      },
       handle: async ({ domain, caller, request }) => {
         requireAny(caller);
         const tenant = tenantOf(domain, 'schedules');
@@ -151,6 +209,8 @@ export function scheduleRoutes(core: Core): Route[] {
       method: 'DELETE',
       path: '/api/schedules/{id}',
       auth: 'caller',
+      summary: 'Delete a schedule',
+      responses: { 204: null },
       handle: async ({ domain, caller, request }) => {
         requireAny(caller);
         await core.schedules.remove(tenantOf(domain, 'schedules'), caller, request.params.id ?? '');
@@ -161,6 +221,9 @@ export function scheduleRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/schedules/{id}/logs',
       auth: 'caller',
+      summary: "A schedule's fire log, newest first",
+      query: z.object(pageQuery),
+      responses: { 200: page(fireLogEntrySchema) },
       handle: async ({ domain, caller, request }) => {
         requireAny(caller);
         return {
@@ -177,6 +240,9 @@ export function scheduleRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/schedule-logs',
       auth: 'caller',
+      summary: "The tenant's fire log, newest first",
+      query: z.object(pageQuery),
+      responses: { 200: page(fireLogEntrySchema) },
       handle: async ({ domain, caller, request }) => {
         requireAny(caller);
         return {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
 import type { Core } from '../../core/platform.ts';
+import { list } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { jsonSchemaField, publicOf, tenantOf } from './domains.ts';
 
@@ -26,6 +27,41 @@ const distributeBody = z.union([
   z.strictObject({ tenantIds: z.array(z.string().max(64)).min(1).max(500) }),
 ]);
 
+const templateSchema = z
+  .looseObject({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    latestVersion: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Template' });
+
+const templateVersionSchema = z
+  .looseObject({
+    templateId: z.string(),
+    version: z.number().int(),
+    skill: z.looseObject({ name: z.string(), description: z.string(), risk: z.enum(RISKS) }),
+    sha256: z.string(),
+    note: z.string(),
+    createdAt: z.string(),
+    createdBy: z.string(),
+  })
+  .meta({ id: 'TemplateVersion' });
+
+const tenantTemplateSchema = z
+  .looseObject({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    latestVersion: z.number().int(),
+    installedVersion: z.number().int().nullable(),
+    skillId: z.string().nullable(),
+    updateAvailable: z.boolean(),
+  })
+  .meta({ id: 'TenantTemplate' });
+
 /** A template body may carry a script of up to 256 KiB, which can double when JSON-escaped. */
 const TEMPLATE_BODY_BYTES = 1024 * 1024;
 
@@ -35,6 +71,8 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/templates',
       auth: 'caller',
+      summary: 'Platform templates',
+      responses: { 200: list(templateSchema) },
       permission: 'template:manage',
       handle: async ({ domain }) => ({
         status: 200,
@@ -45,6 +83,8 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/templates',
       auth: 'caller',
+      summary: 'Create a template (its version 1)',
+      responses: { 201: templateSchema.extend({ version: z.literal(1) }).meta({ id: 'NewTemplate' }) },
       permission: 'template:manage',
       body: templateBody,
       maxBodyBytes: TEMPLATE_BODY_BYTES,
@@ -57,6 +97,12 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/templates/{id}',
       auth: 'caller',
+      summary: 'One template with its latest version',
+      responses: {
+        200: templateSchema
+          .extend({ latest: templateVersionSchema.extend({ source: z.string() }) })
+          .meta({ id: 'TemplateWithLatest' }),
+      },
       permission: 'template:manage',
       handle: async ({ domain, request }) => {
         publicOf(domain, 'template authoring');
@@ -71,6 +117,8 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/templates/{id}/versions',
       auth: 'caller',
+      summary: 'Add a version to a template',
+      responses: { 201: templateVersionSchema },
       permission: 'template:manage',
       body: templateBody,
       maxBodyBytes: TEMPLATE_BODY_BYTES,
@@ -89,6 +137,8 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/templates/{id}/distribute',
       auth: 'caller',
+      summary: 'Offer a template to tenants',
+      responses: { 200: z.object({ tenants: z.array(z.string()) }).meta({ id: 'Distribution' }) },
       permission: 'template:manage',
       body: distributeBody,
       handle: async ({ domain, caller, request }) => ({
@@ -110,6 +160,8 @@ export function templateTenantRoutes(core: Core): Route[] {
       method: 'GET',
       path: '/api/templates',
       auth: 'caller',
+      summary: 'Templates offered to this tenant',
+      responses: { 200: list(tenantTemplateSchema) },
       permission: 'template:install',
       handle: async ({ domain }) => ({
         status: 200,
@@ -120,6 +172,8 @@ export function templateTenantRoutes(core: Core): Route[] {
       method: 'POST',
       path: '/api/templates/{id}/install',
       auth: 'caller',
+      summary: 'Install (or update) an offered template as a Skill',
+      responses: { 200: tenantTemplateSchema },
       permission: 'template:install',
       handle: async ({ domain, caller, request }) => ({
         status: 200,

@@ -57,6 +57,7 @@ const handler = createApiHandler({
       auth: 'caller',
       permission: 'thing:write',
       body: z.strictObject({ name: z.string().min(1) }),
+      responses: { 201: z.object({ name: z.string() }) },
       handle: async ({ request }) => {
         seen.push(request.body.name);
         return { status: 201, body: { name: request.body.name } };
@@ -66,12 +67,14 @@ const handler = createApiHandler({
       method: 'GET',
       path: '/api/open',
       auth: 'anonymous',
+      responses: { 200: z.object({ caller: z.string().nullable() }) },
       handle: async ({ caller: who }) => ({ status: 200, body: { caller: who?.username ?? null } }),
     }),
     route({
       method: 'GET',
       path: '/api/boom',
       auth: 'anonymous',
+      responses: { 200: null },
       handle: async () => {
         throw new Error('database password is hunter2');
       },

@@ -2,15 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { MethodNotAllowedError, RouteNotFoundError } from '../../../../functions/core/errors.ts';
 import { type Route, Router, route } from '../../../../functions/http/router.ts';
 
-const handle = async () => ({ status: 204 });
+const handle = async () => ({ status: 204 as const });
 const routes: Route[] = [
-  route({ method: 'GET', path: '/api/me', auth: 'caller', handle }),
-  route({ method: 'GET', path: '/api/skills/{id}', auth: 'caller', handle }),
-  route({ method: 'PUT', path: '/api/skills/{id}', auth: 'caller', handle }),
-  route({ method: 'GET', path: '/api/skills/{id}/versions/{version}', auth: 'caller', handle }),
-  route({ method: 'GET', path: '/api/a.b', auth: 'anonymous', handle }),
-  route({ method: 'POST', path: '/api/audit', auth: 'caller', handle }),
-  route({ method: 'GET', path: '/api/audit/verify', auth: 'caller', handle }),
+  route({ method: 'GET', path: '/api/me', auth: 'caller', responses: { 204: null }, handle }),
+  route({ method: 'GET', path: '/api/skills/{id}', auth: 'caller', responses: { 204: null }, handle }),
+  route({ method: 'PUT', path: '/api/skills/{id}', auth: 'caller', responses: { 204: null }, handle }),
+  route({
+    method: 'GET',
+    path: '/api/skills/{id}/versions/{version}',
+    auth: 'caller',
+    responses: { 204: null },
+    handle,
+  }),
+  route({ method: 'GET', path: '/api/a.b', auth: 'anonymous', responses: { 204: null }, handle }),
+  route({ method: 'POST', path: '/api/audit', auth: 'caller', responses: { 204: null }, handle }),
+  route({ method: 'GET', path: '/api/audit/verify', auth: 'caller', responses: { 204: null }, handle }),
 ];
 const router = new Router(routes);
 

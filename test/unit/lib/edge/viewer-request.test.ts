@@ -9,6 +9,7 @@ import {
 const source = viewerRequestSource({
   adminHosts: ['admin.localhost', ' Admin.Example.COM:443 '],
   freeHosts: ['free.localhost'],
+  docsHosts: ['docs.localhost'],
 });
 const viewerRequest = compileViewerRequest(source);
 
@@ -121,5 +122,28 @@ describe('the viewer-request function', () => {
   it('normalises configured hosts the same way', () => {
     expect(normaliseHost(' Admin.Example.COM:443 ')).toBe('admin.example.com');
     expect(normaliseHost('acme.localhost')).toBe('acme.localhost');
+  });
+
+  describe('on a docs host', () => {
+    it.each([
+      ['/', '/docs/index.html'],
+      ['/guide/', '/docs/guide/index.html'],
+      ['/guide/concepts', '/docs/guide/concepts.html'],
+      ['/guide/concepts.html', '/docs/guide/concepts.html'],
+      ['/assets/app.js', '/docs/assets/app.js'],
+      ['/openapi/tenant.json', '/docs/openapi/tenant.json'],
+    ])('serves %s from the docs site as %s', (uri, expected) => {
+      expect(edge(uri, {}, 'Docs.Localhost:8080').uri).toBe(expected);
+    });
+
+    it('sends its API paths to the governance API, never to a tenant', () => {
+      expect(edge('/api/openapi.json', {}, 'docs.localhost').uri).toBe('/governance/api/openapi.json');
+      expect(edge('/mcp', {}, 'docs.localhost').uri).toBe('/governance/mcp');
+    });
+
+    it('is a docs host only by its own name: a tenant host keeps its front', () => {
+      expect(edge('/guide/concepts', {}, 'acme.localhost').uri).toBe('/tenant/index.html');
+      expect(edge('/guide/concepts', {}, 'docs.localhost.evil.example').uri).toBe('/tenant/index.html');
+    });
   });
 });

@@ -1,0 +1,199 @@
+/**
+ * The three APIs' OpenAPI documents, built from the same route tables the APIs serve (building the
+ * tables touches no database), and their rendering as reference pages.
+ */
+import { documentClient } from '../../functions/core/db.ts';
+import { createCore } from '../../functions/core/platform.ts';
+import { freeRoutes } from '../../functions/free-api/routes.ts';
+import { governanceRoutes } from '../../functions/governance-api/routes.ts';
+import { type ApiSurface, openApiDocument, withOpenApi } from '../../functions/http/openapi.ts';
+import { tenantRoutes } from '../../functions/tenant-api/routes.ts';
+
+export const API_NAMES = ['tenant', 'governance', 'free'] as const satisfies readonly ApiSurface[];
+
+export type ApiDocument = ReturnType<typeof openApiDocument>;
+
+export function apiDocuments(): Record<ApiSurface, ApiDocument> {
+  const core = createCore({ table: { client: documentClient('http://127.0.0.1:1'), name: 'docs' } });
+  const of = (surface: ApiSurface, routes: Parameters<typeof withOpenApi>[1]) =>
+    openApiDocument(surface, withOpenApi(surface, routes));
+  return {
+    tenant: of('tenant', tenantRoutes(core)),
+    governance: of('governance', governanceRoutes(core)),
+    free: of('free', freeRoutes(core.free)),
+  };
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Obj = { [key: string]: Json };
+
+const HOST_OF: Readonly<Record<ApiSurface, string>> = {
+  tenant: 'every tenant host (e.g. `acme.localhost`)',
+  governance: 'the governance console host (e.g. `admin.localhost`)',
+  free: 'the free edition host (e.g. `free.localhost`)',
+};
+
+/** Text safe in Markdown that Vue also compiles: no tags, no mustaches. */
+function text(value: unknown): string {
+  return String(value ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\{\{/g, '&#123;&#123;')
+    .replace(/\|/g, '\\|');
+}
+
+function asObj(value: unknown): Obj {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Obj) : {};
+}
+
+/** A `$ref` to a component, resolved for display (the schema itself stays in the JSON download). */
+function resolveRef(document: Obj, schema: Obj): Obj {
+  const ref = schema.$ref;
+  if (typeof ref !== 'string' || !ref.startsWith('#/')) return schema;
+  let node: Json = document;
+  for (const part of ref.slice(2).split('/'))
+    node = asObj(node)[part.replace(/~1/g, '/').replace(/~0/g, '~')] ?? null;
+  return asObj(node);
+}
+
+function schemaBlock(schema: Json): string {
+  return ['```json', JSON.stringify(schema, null, 2), '```'].join('\n');
+}
+
+function anchor(method: string, path: string): string {
+  return `${method}-${path}`
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+}
+
+/** One API's reference page: its tags in order, each operation with parameters, body and answers. */
+export function referencePage(surface: ApiSurface, document: ApiDocument): string {
+  const doc = document as unknown as Obj;
+  const info = asObj(doc.info);
+  const paths = asObj(doc.paths);
+  const tags = (Array.isArray(doc.tags) ? doc.tags : []).map(asObj);
+  const lines: string[] = [
+    `# ${text(info.title)}`,
+    '',
+    text(info.description),
+    '',
+    `Served on ${HOST_OF[surface]}; its OpenAPI 3.1 document is \`GET /api/openapi.json\` on that host, and [${surface}.json](/openapi/${surface}.json) here (version ${text(info.version)}).`,
+    "Every error is `application/problem+json`; an operation's `default` answer is that problem.",
+    '',
+  ];
+  for (const tag of tags) {
+    lines.push(`## ${text(tag.name)}`, '', text(tag.description), '');
+    for (const [path, item] of Object.entries(paths)) {
+      for (const [method, raw] of Object.entries(asObj(item))) {
+        const operation = asObj(raw);
+        const operationTags = Array.isArray(operation.tags) ? operation.tags : [];
+        if (!operationTags.includes(tag.name ?? '')) continue;
+        lines.push(`### ${method.toUpperCase()} ${text(path)} {#${anchor(method, path)}}`, '');
+        lines.push(`${text(operation.summary)}. ${text(operation.description)}`, '');
+        const parameters = (Array.isArray(operation.parameters) ? operation.parameters : []).map(asObj);
+        if (parameters.length > 0) {
+          lines.push(
+            '| parameter | in | required | schema | description |',
+            '| --- | --- | --- | --- | --- |',
+          );
+          for (const parameter of parameters) {
+            const schema = asObj(parameter.schema);
+            lines.push(
+              `| \`${text(parameter.name)}\` | ${text(parameter.in)} | ${parameter.required === true ? 'yes' : 'no'} | \`${text(JSON.stringify(schema))}\` | ${text(parameter.description ?? schema.description ?? '')} |`,
+            );
+          }
+          lines.push('');
+        }
+        const body = asObj(operation.requestBody);
+        const bodySchema = asObj(asObj(asObj(body.content)['application/json']).schema);
+        if (Object.keys(bodySchema).length > 0) {
+          lines.push(
+            `**Request body** (\`application/json\`${body.required === true ? ', required' : ''}):`,
+            '',
+          );
+          lines.push(schemaBlock(resolveRef(doc, bodySchema)), '');
+        }
+        lines.push('**Answers**', '', '| status | media type | description |', '| --- | --- | --- |');
+        const shown: string[] = [];
+        for (const [status, rawResponse] of Object.entries(asObj(operation.responses))) {
+          const response = asObj(rawResponse);
+          const content = asObj(response.content);
+          const types = Object.keys(content);
+          lines.push(
+            `| ${status} | ${types.map((type) => `\`${text(type)}\``).join(', ') || '—'} | ${text(response.description)} |`,
+          );
+          const first = types[0];
+          if (first !== undefined && status.startsWith('2')) {
+            const schema = asObj(asObj(content[first]).schema);
+            if (Object.keys(schema).length > 0)
+              shown.push(
+                `<details><summary>${status} body schema</summary>\n\n${schemaBlock(resolveRef(doc, schema))}\n\n</details>`,
+              );
+          }
+        }
+        lines.push('', ...shown, '');
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+export interface SearchSection {
+  readonly anchor: string;
+  readonly titles: string[];
+  readonly text: string;
+}
+
+/**
+ * The search sections of a reference page. VitePress's local search reads each page's source file,
+ * and a generated page has none of its own, so its sections are made here from the same Markdown:
+ * one per tag and per operation, titled by the page, the tag and the operation.
+ */
+export function referenceSections(markdown: string): SearchSection[] {
+  const sections: SearchSection[] = [];
+  let page = '';
+  let tag = '';
+  let current: { anchor: string; titles: string[]; lines: string[] } | undefined;
+  const close = () => {
+    if (current !== undefined) {
+      sections.push({
+        anchor: current.anchor,
+        titles: current.titles,
+        text: current.lines
+          .join(' ')
+          .replace(/```json[\s\S]*?```/g, ' ')
+          .replace(/[`*|]/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim(),
+      });
+    }
+  };
+  for (const line of markdown.split('\n')) {
+    const heading = /^(#{1,3}) (.+?)(?: \{#([a-z0-9-]+)\})?$/.exec(line);
+    if (heading === null) {
+      current?.lines.push(line);
+      continue;
+    }
+    close();
+    const [, hashes = '', title = '', explicit] = heading;
+    const anchor =
+      explicit ??
+      title
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '');
+    if (hashes === '#') {
+      page = title;
+      current = { anchor: '', titles: [page], lines: [] };
+    } else if (hashes === '##') {
+      tag = title;
+      current = { anchor, titles: [page, tag], lines: [] };
+    } else {
+      current = { anchor, titles: [page, tag, title], lines: [] };
+    }
+  }
+  close();
+  return sections;
+}
