@@ -97,6 +97,11 @@ const TAGS: readonly (readonly [tag: string, description: string, segments: read
     ['tenants', 'platform', 'console'],
   ],
   ['Billing', 'Customers, orders and lifecycle scans.', ['customers', 'orders', 'lifecycle']],
+  [
+    'Free edition',
+    'Sign-up for a personal space, the plan and what is left of it, leads and their conversion.',
+    ['free', 'usage'],
+  ],
 ];
 
 function tagOf(path: string): string {
