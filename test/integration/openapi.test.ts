@@ -755,13 +755,14 @@ describe('every operation answers as its document says', () => {
     expect(signup.status, signup.text).toBe(201);
     const space = await free.call({ path: '/api/free/spaces/{handle}', params: { handle: 'openapi-walk' } });
     expect(space.status, space.text).toBe(200);
-    // Refusals are described too: a body that is not a sign-up, a handle nobody has.
+    // Refusals are described too: a body that is not a sign-up.
     expect((await free.call({ path: '/api/free/signups', method: 'POST', body: { handle: 1 } })).status).toBe(
       422,
     );
+    // A handle nobody has is a field error of the look-up form (422, naming `handle`).
     expect(
-      (await free.call({ path: '/api/free/spaces/{handle}', params: { handle: 'nobody-here' } })).status,
-    ).toBe(404);
+      (await free.call({ path: '/api/free/spaces/{handle}', params: { handle: 'nobody' } })).status,
+    ).toBe(422);
     expect(free.unanswered()).toEqual([]);
   });
 });
