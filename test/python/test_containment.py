@@ -360,3 +360,31 @@ def test_without_namespaces_the_shared_temp_folders_are_wiped_after_a_job(tmp_pa
     # In a Lambda container /tmp is the worker's alone: everything but the jobs folder goes.
     wipe_shared_temp(os.getuid(), clock.time(), str(keep), everything=True, roots=(str(tmp_path),))
     assert sorted(path.name for path in tmp_path.iterdir()) == ["execfabric-jobs"]
+
+
+def test_without_containment_tenant_jobs_are_refused_unless_the_unsafe_switch_is_set(listeners: Listeners) -> None:
+    # `none` asks for no rung at all: the same as a host where every rung fails.
+    with Sandbox(network="none") as refusing:
+        outcome = run(refusing, "def main(inputs, ctx):\n    return 1\n")
+    assert outcome.status == "failed"
+    assert outcome.error is not None and outcome.error["type"] == "SandboxError"
+    assert "the run was refused: no network containment is available" in outcome.error["message"]
+    assert outcome.sandbox["network"] == "unavailable"
+
+    reach = """
+import socket
+
+def main(inputs, ctx):
+    host, port = inputs["tcp"][0]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2)
+        sock.connect((host, port))
+        return "open"
+"""
+    with Sandbox(network="none", unsafe_no_network_isolation=True) as unsafe:
+        outcome = run(unsafe, reach, listeners.inputs())
+    # It runs, says on the run that nothing contained it, and does reach the host's listener.
+    assert outcome.status == "succeeded", outcome.error
+    assert outcome.sandbox["network"] == "none"
+    assert outcome.sandbox["seccomp"] is False
+    assert outcome.output == "open"
