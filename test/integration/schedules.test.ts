@@ -9,10 +9,11 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableFromEnv } from '../../functions/core/db.ts';
-import { dueEntry, scheduleKey } from '../../functions/core/schedules/keys.ts';
+import { dueEntry, quotaKey, scheduleKey } from '../../functions/core/schedules/keys.ts';
 import { fireEvent } from '../../functions/core/schedules/scheduler-port.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { tenantContext } from '../../functions/core/tenancy/hosts.ts';
+import { planLimits } from '../../functions/core/tenancy/plans.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call } from '../support/http.ts';
 import { expectProblem, HOSTS } from '../support/platform.ts';
@@ -386,6 +387,40 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     expect(actions).toEqual(
       expect.arrayContaining(['schedule.paused', 'schedule.resumed', 'schedule.deleted']),
     );
+  });
+
+  it('skips, and logs why, a fire beyond the plan’s scheduled fires for the day', async () => {
+    const gina = tokens.gina as string;
+    const created = await schedule(HOSTS.globex, gina, { skillId: globexSkill });
+    const domain = (await tenantContext(table(), 'globex')) as TenantContext;
+    const day = new Date().toISOString().slice(0, 10);
+    const limit = planLimits(domain.tenant.plan).firesPerDay;
+    // The day's count stands at the plan's limit (as if that many fires had run today).
+    await table().client.send(
+      new UpdateCommand({
+        TableName: table().name,
+        Key: quotaKey(domain, day),
+        UpdateExpression: 'SET fires = :limit',
+        ExpressionAttributeValues: { ':limit': limit },
+      }),
+    );
+    try {
+      await fire('globex', created.id, created.nextFireAt);
+      const entries = await logs(HOSTS.globex, gina, created.id);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ outcome: 'skipped', reason: 'over-quota' });
+      expect(String(entries[0]?.detail)).toContain(`${limit} scheduled fires a day`);
+      expect(entries[0]?.executionId).toBeUndefined();
+    } finally {
+      await table().client.send(
+        new UpdateCommand({
+          TableName: table().name,
+          Key: quotaKey(domain, day),
+          UpdateExpression: 'SET fires = :zero',
+          ExpressionAttributeValues: { ':zero': 0 },
+        }),
+      );
+    }
   });
 
   it('refuses a fire event that does not verify, and ignores one for a schedule that is gone', async () => {
