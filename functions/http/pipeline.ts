@@ -225,6 +225,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
       // The viewer's address as the edge saw it (API Gateway's own is an edge server's behind CloudFront).
       sourceIp: headers[VIEWER_IP_HEADER] ?? event.requestContext.http.sourceIp,
       secure: viewerIsSecure(headers),
+      cookies: parseCookies(event.cookies, headers.cookie),
     };
 
     const report = async (kind: SecurityEventKind, detail: Record<string, unknown>) => {
@@ -247,7 +248,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
     };
 
     // A bearer header is used wherever it is sent; the session cookie only where a caller is needed.
-    const credential = credentialOf(headers, parseCookies(event.cookies, headers.cookie));
+    const credential = credentialOf(headers, unread.cookies);
     let caller: Caller | undefined;
     if (route.auth === 'mcp-client') {
       if (options.authenticateMcpClient === undefined) throw new RouteNotFoundError(`No route for ${path}`);

@@ -23,6 +23,8 @@ export interface ApiRequest<TBody> {
   readonly sourceIp: string;
   /** Whether the viewer reached the edge over https (decides the session cookie's attributes). */
   readonly secure: boolean;
+  /** The request's cookies (API Gateway's `cookies`, or a `cookie` header). */
+  readonly cookies: ReadonlyMap<string, string>;
 }
 
 export interface RouteContext<TBody, TCaller extends Caller | undefined> {

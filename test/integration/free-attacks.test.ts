@@ -17,8 +17,15 @@ const SPACE_PASSWORD = 'a long personal passphrase';
 const LIMITS = { perAddressPerHour: 3, perEmailPerDay: 2, perHandlePerHour: 4, lookupsPerAddressPerHour: 5 };
 
 let t: TestPlatform;
-let mallory: { host: string; token: string; handoff: string };
-let victim: { host: string; token: string; handoff: string; skillId: string; executionId: string };
+let mallory: { host: string; token: string; handoff: string; browser: string };
+let victim: {
+  host: string;
+  token: string;
+  handoff: string;
+  browser: string;
+  skillId: string;
+  executionId: string;
+};
 
 let nextAddress = 100;
 function address(): string {
@@ -54,6 +61,8 @@ async function space(handle: string) {
     host,
     token: await t.login(host, handle, SPACE_PASSWORD),
     handoff: String(signed.body.handoff.token),
+    // The browser that signed up holds the binding cookie (name=value).
+    browser: String(signed.headers['set-cookie'] ?? '').split(';')[0] ?? '',
     skillId: String(signed.body.templates[0].skillId),
   };
 }
@@ -266,14 +275,32 @@ describe('one personal space against another', () => {
       method: 'POST',
       path: '/api/auth/handoff',
       body: { token: mallory.handoff },
+      headers: { cookie: mallory.browser },
     });
     expectProblem(handoff, 401, 'mallory handoff on victim');
-    // …and is not spent by the attempt: it still works on mallory's own host, once.
+    // Mallory's link opened in the victim's browser (the victim's binding, or none): it signs the
+    // victim into nothing — no login CSRF into a space mallory controls.
+    for (const cookie of [victim.browser, '']) {
+      const lured = await t.send({
+        host: mallory.host,
+        method: 'POST',
+        path: '/api/auth/handoff',
+        body: { token: mallory.handoff },
+        ...(cookie === '' ? {} : { headers: { cookie } }),
+      });
+      expectProblem(
+        lured,
+        401,
+        `mallory's link in another browser (${cookie === '' ? 'no binding' : 'victim binding'})`,
+      );
+    }
+    // …and none of it spends the handoff: it still works on mallory's own host, in mallory's browser, once.
     const own = await t.send({
       host: mallory.host,
       method: 'POST',
       path: '/api/auth/handoff',
       body: { token: mallory.handoff },
+      headers: { cookie: mallory.browser },
     });
     expect(own.status, own.text).toBe(200);
     const forged = await t.send({
@@ -281,6 +308,7 @@ describe('one personal space against another', () => {
       method: 'POST',
       path: '/api/auth/handoff',
       body: { token: victim.handoff.replace(/.$/, (last) => (last === 'A' ? 'B' : 'A')) },
+      headers: { cookie: victim.browser },
     });
     expectProblem(forged, 401, 'forged handoff');
     // The victim's real handoff still works (a wrong secret does not burn it).
@@ -289,6 +317,7 @@ describe('one personal space against another', () => {
       method: 'POST',
       path: '/api/auth/handoff',
       body: { token: victim.handoff },
+      headers: { cookie: victim.browser },
     });
     expect(real.status, real.text).toBe(200);
   });

@@ -148,13 +148,20 @@ describe('the free entry', () => {
     const skillId = String(signed.body.templates[0].skillId);
     expect(skillId).toMatch(/^skl-/);
 
-    // The handoff is a session on the space's host, once.
+    // The handoff is a session on the space's host, once, in the browser that signed up: the
+    // sign-up set its binding cookie on the free domain, for the handoff route only.
+    const binding = String(signed.headers['set-cookie'] ?? '');
+    expect(binding).toMatch(
+      /^efhb=[A-Za-z0-9_-]{43}; Max-Age=120; Domain=free\.localhost; Path=\/api\/auth\/handoff; HttpOnly; SameSite=Strict$/,
+    );
+    const cookie = binding.split(';')[0] ?? '';
     const host = 'alice-1.free.localhost';
     const handoff = await t.send({
       host,
       method: 'POST',
       path: '/api/auth/handoff',
       body: { token: signed.body.handoff.token },
+      headers: { cookie },
     });
     expect(handoff.status, handoff.text).toBe(200);
     expect(handoff.headers['set-cookie']).toMatch(/HttpOnly/);
@@ -163,6 +170,7 @@ describe('the free entry', () => {
       method: 'POST',
       path: '/api/auth/handoff',
       body: { token: signed.body.handoff.token },
+      headers: { cookie },
     });
     expectProblem(replay, 401, 'handoff replay');
 

@@ -5,6 +5,11 @@
  * its SHA-256, bound to the space's host and user, valid for two minutes — and the page carries it
  * to the space in the URL fragment (never sent to a server, never logged). The space's API trades it
  * for a session exactly once: the handoff is deleted by the same conditional write that checks it.
+ *
+ * It is also bound to the browser that signed up: the sign-up answer sets a second secret in an
+ * HttpOnly cookie on the free domain (sent to the space's host, which is under it), and the handoff
+ * keeps its hash. A link carrying someone's handoff, opened in another browser, signs nobody in —
+ * so nobody can sign another person into a space they control (login CSRF).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -18,7 +23,16 @@ export const HANDOFF_SECONDS = 120;
 
 const HANDOFF_PREFIX = 'efh';
 const HANDOFF_PATTERN = /^efh_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-const REFUSED = 'This sign-in link is invalid, used or expired; sign in with your password';
+const REFUSED =
+  'This sign-in link is invalid, used, expired or made for another browser; sign in with your password';
+
+/** The cookie that binds a handoff to the browser that signed up. */
+export const HANDOFF_BROWSER_COOKIE = 'efhb';
+
+/** A fresh browser binding (the cookie's value). */
+export function newBrowserBinding(): string {
+  return randomBytes(32).toString('base64url');
+}
 
 function digest(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -39,8 +53,8 @@ export class Handoffs {
     this.#now = options.now ?? (() => new Date());
   }
 
-  /** A handoff to `username` on the space's host (`domain.host`). */
-  async create(domain: TenantContext, username: string): Promise<Handoff> {
+  /** A handoff to `username` on the space's host (`domain.host`), for the browser holding `browser`. */
+  async create(domain: TenantContext, username: string, browser: string): Promise<Handoff> {
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const now = this.#now();
@@ -54,6 +68,7 @@ export class Handoffs {
           username,
           host: domain.host,
           secretHash: digest(secret),
+          browserHash: digest(browser),
           createdAt: now.toISOString(),
           expiresAtEpoch,
         },
@@ -67,22 +82,26 @@ export class Handoffs {
   }
 
   /**
-   * The user a handoff names, once: the handoff is deleted on the condition that its secret, host
-   * and expiry all match, so a second use, another host or a late use finds nothing.
+   * The user a handoff names, once: the handoff is deleted on the condition that its secret, host,
+   * browser binding and expiry all match, so a second use, another host, another browser or a late
+   * use finds nothing (and a wrong one does not spend it).
    */
-  async consume(domain: TenantContext, token: string): Promise<string> {
+  async consume(domain: TenantContext, token: string, browser: string | undefined): Promise<string> {
     const match = HANDOFF_PATTERN.exec(token);
     if (match === null) throw new AuthenticationError(REFUSED);
     const [, id = '', secret = ''] = match;
+    if (browser === undefined || browser === '') throw new AuthenticationError(REFUSED);
     const hash = digest(secret);
     try {
       const result = await this.#table.client.send(
         new DeleteCommand({
           TableName: this.#table.name,
           Key: handoffKey(domain, id),
-          ConditionExpression: 'secretHash = :hash AND host = :host AND expiresAtEpoch > :now',
+          ConditionExpression:
+            'secretHash = :hash AND browserHash = :browser AND host = :host AND expiresAtEpoch > :now',
           ExpressionAttributeValues: {
             ':hash': hash,
+            ':browser': digest(browser),
             ':host': domain.host,
             ':now': Math.floor(this.#now().getTime() / 1000),
           },

@@ -109,6 +109,8 @@ export interface SignupInput {
 export interface SignupMeta {
   readonly sourceIp: string;
   readonly requestId?: string;
+  /** The browser binding the handoff is made for (the sign-up answer's cookie). */
+  readonly browser: string;
 }
 
 export interface SignupResult {
@@ -278,7 +280,7 @@ export class FreeSignups {
           const result = await this.#templates.install(space, templateId, installer(user.username));
           installed.push({ id: result.id, name: result.name, skillId: result.skillId });
         }
-        const handoff = await this.#handoffs.create(space, user.username);
+        const handoff = await this.#handoffs.create(space, user.username, meta.browser);
         lead = await this.#leads.create({
           handle,
           tenantId,

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { RouteNotFoundError, ValidationError } from '../../core/errors.ts';
+import { HANDOFF_BROWSER_COOKIE, HANDOFF_SECONDS, newBrowserBinding } from '../../core/free/handoffs.ts';
 import type { FreeEdition } from '../../core/free/index.ts';
 import {
   LEAD_STATUSES,
@@ -235,6 +236,14 @@ const signupSchema = z
   })
   .meta({ id: 'Signup' });
 
+/**
+ * The cookie binding a handoff to this browser: set by the free entry on its own domain, so the
+ * browser sends it to the new space's host (under that domain) and only to the handoff route.
+ */
+function handoffBindingCookie(browser: string, freeHost: string, seconds: number, secure: boolean): string {
+  return `${HANDOFF_BROWSER_COOKIE}=${browser}; Max-Age=${seconds}; Domain=${freeHost}; Path=/api/auth/handoff; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+}
+
 /** The free entry's routes (free-api): what a person does before they have a space. */
 export function freeEntryRoutes(free: FreeEdition): Route[] {
   return [
@@ -277,11 +286,18 @@ export function freeEntryRoutes(free: FreeEdition): Route[] {
         const entry = publicOf(domain, 'sign-up');
         // Only the free entry's own page signs people up (no cross-site form, no other origin).
         assertFromThisOrigin(request.headers, entry);
+        // The handoff into the new space works only in this browser (see handoffs.ts).
+        const browser = newBrowserBinding();
         const result = await free.signups.signUp(entry, request.body, {
           sourceIp: request.sourceIp,
           requestId: request.requestId,
+          browser,
         });
-        return { status: 201, body: result };
+        return {
+          status: 201,
+          body: result,
+          cookies: [handoffBindingCookie(browser, entry.host, HANDOFF_SECONDS, request.secure)],
+        };
       },
     }),
     route({
@@ -316,7 +332,11 @@ export function freeTenantRoutes(core: Core): Route[] {
         const space = tenantOf(domain, 'sign-in handoff');
         // A cookie session is only ever started by this host's own page.
         assertFromThisOrigin(request.headers, space);
-        const username = await core.free.handoffs.consume(space, request.body.token);
+        const username = await core.free.handoffs.consume(
+          space,
+          request.body.token,
+          request.cookies.get(HANDOFF_BROWSER_COOKIE),
+        );
         const { token, ...rest } = await core.auth.startVerifiedSession(
           space,
           username,
