@@ -262,7 +262,8 @@ describe('the platform killed with SIGKILL and started again', () => {
     const sleeping = [await api.start(counter, { sleep: 300 }), await api.start(counter, { sleep: 300 })];
     for (const id of sleeping) {
       await until(`${id} counted its start`, async () => ((await api.count(id)) === 1 ? true : undefined));
-      expect(await api.status(id)).toBe('running');
+      // `running` once the worker's first heartbeat sent `started` (about a second into the job).
+      await until(`${id} is running`, async () => ((await api.status(id)) === 'running' ? true : undefined));
     }
     const queued = [await api.start(counter), await api.start(counter)];
     await new Promise((resolve) => setTimeout(resolve, 1_000));
