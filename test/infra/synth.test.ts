@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT, stackPropsFromContext, stageContext } from '../../lib/aws/context.ts';
 import { AwsWiringError, InvalidContextError, MissingSourceError } from '../../lib/aws/errors.ts';
@@ -215,6 +216,29 @@ describe('loud failures', () => {
     expect(stackIdFor(stageContext(CONTEXT.stage, 'staging'))).toBe('ExecFabric-staging');
     expect(() => stageContext(CONTEXT.stage, 'Staging!')).toThrow(InvalidContextError);
   });
+
+  it('gives two stages of one account distinct names for every account-wide CloudFront resource', () => {
+    // Stack names drive these names, so each stage is built on its own (one synthesis per app).
+    const names = (id: string) => {
+      const template = Template.fromStack(new ExecFabricStack(app(), id));
+      const of = (type: string, ...path: string[]) =>
+        Object.values(template.findResources(type)).map((resource) =>
+          JSON.stringify(
+            path.reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], resource.Properties),
+          ),
+        );
+      return [
+        ...of('AWS::CloudFront::OriginAccessControl', 'OriginAccessControlConfig', 'Name'),
+        ...of('AWS::CloudFront::Function', 'Name'),
+        ...of('AWS::CloudFront::ConnectionGroup', 'Name'),
+      ];
+    };
+    const production = names(STACK_ID);
+    const staging = names(stackIdFor(stageContext(CONTEXT.stage, 'staging')));
+    expect(production.length).toBeGreaterThan(0);
+    expect(staging.length).toBe(production.length);
+    expect(staging.filter((name) => production.includes(name))).toEqual([]);
+  }, 120_000);
 
   it('refuses a named site folder that holds no built page', () => {
     const empty = mkdtempSync(join(tmpdir(), 'execfabric-site-'));
