@@ -389,6 +389,37 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     );
   });
 
+  it('a fire of an approval-gated Skill waits for approval like any run, requested as the owner', async () => {
+    const alice = tokens.alice as string;
+    const bob = tokens.bob as string;
+    const script = await api(HOSTS.acme, alice, 'POST', '/api/assets/scripts', {
+      name: unique('gated'),
+      source: ECHO,
+    });
+    const gated = await api(HOSTS.acme, alice, 'POST', '/api/skills', {
+      name: unique('gated'),
+      inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+      outputSchema: {},
+      risk: 'medium',
+      approval: 'one',
+      asset: { kind: 'python-script', id: script.body.id, version: 'active' },
+    });
+    expect(gated.status, gated.text).toBe(201);
+    const created = await schedule(HOSTS.acme, bob, { skillId: gated.body.id, input: { n: 7 } });
+    await fire('acme', created.id, created.nextFireAt);
+    const [entry] = await logs(HOSTS.acme, bob, created.id);
+    expect(entry).toMatchObject({ outcome: 'ran', executionStatus: 'pending_approval' });
+    const id = String(entry?.executionId);
+    const pending = await api(HOSTS.acme, alice, 'GET', `/api/executions/${id}`);
+    expect(pending.body).toMatchObject({ status: 'pending_approval', requestedBy: 'bob' });
+    // The owner may not approve their own schedule's run; someone else may.
+    expectProblem(await api(HOSTS.acme, bob, 'POST', `/api/executions/${id}/approve`, {}), 403);
+    const approved = await api(HOSTS.acme, alice, 'POST', `/api/executions/${id}/approve`, {});
+    expect(approved.status, approved.text).toBe(200);
+    const run = await waitForRun(HOSTS.acme, alice, id);
+    expect(run).toMatchObject({ status: 'succeeded', output: { echo: 7, execution: id } });
+  });
+
   it('skips, and logs why, a fire beyond the plan’s scheduled fires for the day', async () => {
     const gina = tokens.gina as string;
     const created = await schedule(HOSTS.globex, gina, { skillId: globexSkill });
