@@ -37,13 +37,9 @@ function credentialFreeEnv(home: string): NodeJS.ProcessEnv {
 }
 
 /** `cfn-lint` on PATH (it is on the project's machines, not on a user's), or null. */
-function cfnLint(): string | null {
-  const found = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() : null;
-}
-
 /** The template the synth below wrote, for the cfn-lint check. */
-let synthesizedTemplate: string | undefined;
+/** Where the synthesized template is left for scripts/cfn-lint.mjs (git-ignored). */
+const LINTED_TEMPLATE_DIR = join(REPOSITORY_ROOT, 'cdk.out', 'infra-test');
 
 describe('npx cdk synth', () => {
   it('synthesizes the stack offline without AWS credentials, and the template carries no secret', () => {
@@ -63,8 +59,10 @@ describe('npx cdk synth', () => {
 
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { missing?: unknown[] };
     expect(manifest.missing ?? []).toEqual([]); // no context lookups, so nothing to ask AWS for
-    synthesizedTemplate = join(out, `${STACK_ID}.template.json`);
-    const text = readFileSync(synthesizedTemplate, 'utf8');
+    const text = readFileSync(join(out, `${STACK_ID}.template.json`), 'utf8');
+    // Left for `npm run check:cfn-lint` (scripts/cfn-lint.mjs), which runs after the tests.
+    mkdirSync(LINTED_TEMPLATE_DIR, { recursive: true });
+    writeFileSync(join(LINTED_TEMPLATE_DIR, `${STACK_ID}.template.json`), text);
     expect(text).toContain('"ConnectionMode": "tenant-only"');
     expect(text).toContain('{{resolve:secretsmanager:');
     expect(text).not.toContain('"SecretString"');
@@ -100,24 +98,6 @@ describe('npx cdk synth', () => {
     expect(report.pluginReports.map((plugin) => plugin.pluginName)).toContain('CloudFormation Validate');
     for (const plugin of report.pluginReports) expect(plugin.violations, plugin.pluginName).toEqual([]);
   }, 180_000);
-
-  it('passes cfn-lint with no error (skipped, and said so, where cfn-lint is not installed)', (context) => {
-    const version = cfnLint();
-    if (version === null) {
-      process.stderr.write('cfn-lint check skipped: cfn-lint is not installed on this machine\n');
-      context.skip('cfn-lint is not installed on this machine');
-      return;
-    }
-    expect(synthesizedTemplate, 'the synth test writes the template first').toBeDefined();
-    const lint = spawnSync('cfn-lint', ['--format', 'parseable', synthesizedTemplate ?? ''], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    // cfn-lint's exit code is a bit field: 2 = error, 4 = warning, 8 = informational.
-    const errors = lint.stdout.split('\n').filter((line) => /:E\d{4}:/.test(line));
-    expect(errors, `${version}\n${lint.stdout}${lint.stderr}`).toEqual([]);
-    expect((lint.status ?? 2) & 2, lint.stderr).toBe(0);
-  }, 130_000);
 });
 
 describe('loud failures', () => {
