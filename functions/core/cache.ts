@@ -1,45 +1,76 @@
 /**
- * A small in-process cache for items that never change once written (script versions, Skill
- * revisions): bounded by entries and by an estimate of their size, least recently used out first.
- * A warm Lambda container or the local platform saves one table read per hit; a miss costs nothing.
+ * A small in-process cache, bounded by entries and (optionally) by an estimate of their size, least
+ * recently used out first; each entry may carry a lifetime. One mechanism for what a warm Lambda
+ * container or the local platform keeps: items that never change once written (script versions,
+ * Skill revisions: no lifetime), and reads that may be a little stale (host bindings, tenant
+ * contexts: a lifetime). A miss costs nothing.
  */
-export class ImmutableCache<V> {
-  readonly #entries = new Map<string, { value: V; size: number }>();
+export interface BoundedCacheOptions<V> {
+  readonly maxEntries: number;
+  /** Bound on the sum of `sizeOf` over the entries. @default unbounded */
+  readonly maxBytes?: number;
+  readonly sizeOf?: (value: V) => number;
+  readonly now?: () => number;
+}
+
+export class BoundedCache<K, V> {
+  readonly #entries = new Map<K, { value: V; size: number; expiresAt: number }>();
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   readonly #sizeOf: (value: V) => number;
+  readonly #now: () => number;
   #bytes = 0;
 
-  constructor(maxEntries: number, maxBytes: number, sizeOf: (value: V) => number) {
-    this.#maxEntries = maxEntries;
-    this.#maxBytes = maxBytes;
-    this.#sizeOf = sizeOf;
+  constructor(options: BoundedCacheOptions<V>) {
+    this.#maxEntries = options.maxEntries;
+    this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.#sizeOf = options.sizeOf ?? (() => 0);
+    this.#now = options.now ?? Date.now;
   }
 
-  get(key: string): V | undefined {
+  /** The live entry for `key` (`found: false` when absent or expired). */
+  lookup(key: K): { readonly found: true; readonly value: V } | { readonly found: false } {
     const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    // Most recently used last: Map keeps insertion order.
+    if (entry === undefined) return { found: false };
     this.#entries.delete(key);
+    if (entry.expiresAt <= this.#now()) {
+      this.#bytes -= entry.size;
+      return { found: false };
+    }
+    // Most recently used last: Map keeps insertion order.
     this.#entries.set(key, entry);
-    return entry.value;
+    return { found: true, value: entry.value };
   }
 
-  set(key: string, value: V): void {
+  get(key: K): V | undefined {
+    const hit = this.lookup(key);
+    return hit.found ? hit.value : undefined;
+  }
+
+  /** Keeps `value` for `ttlMs` (for good when omitted); a value larger than the whole bound is not kept. */
+  set(key: K, value: V, ttlMs = Number.POSITIVE_INFINITY): void {
+    this.delete(key);
     const size = this.#sizeOf(value);
     if (size > this.#maxBytes) return;
-    const previous = this.#entries.get(key);
-    if (previous !== undefined) {
-      this.#bytes -= previous.size;
-      this.#entries.delete(key);
-    }
-    this.#entries.set(key, { value, size });
+    this.#entries.set(key, { value, size, expiresAt: this.#now() + ttlMs });
     this.#bytes += size;
     for (const [oldest, entry] of this.#entries) {
       if (this.#entries.size <= this.#maxEntries && this.#bytes <= this.#maxBytes) break;
       this.#entries.delete(oldest);
       this.#bytes -= entry.size;
     }
+  }
+
+  delete(key: K): void {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= entry.size;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
   }
 
   get size(): number {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
-import { ImmutableCache } from '../cache.ts';
+import { BoundedCache } from '../cache.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
@@ -110,9 +110,11 @@ export interface ScriptAssetsOptions {
  * Script versions never change once written (content-hashed, immutable): a run resolves its version
  * and dispatches its source from here without a second read. At most 8 MiB of sources per process.
  */
-const VERSIONS = new ImmutableCache<ScriptVersionWithSource>(256, 8 * 1024 * 1024, (version) =>
-  Buffer.byteLength(version.source, 'utf8'),
-);
+const VERSIONS = new BoundedCache<string, ScriptVersionWithSource>({
+  maxEntries: 256,
+  maxBytes: 8 * 1024 * 1024,
+  sizeOf: (version) => Buffer.byteLength(version.source, 'utf8'),
+});
 
 export class ScriptAssets {
   readonly #table: Table;

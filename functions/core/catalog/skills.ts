@@ -10,7 +10,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
 import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
-import { ImmutableCache } from '../cache.ts';
+import { BoundedCache } from '../cache.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, type FieldIssue, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
@@ -213,7 +213,11 @@ export interface SkillCatalogOptions {
 }
 
 /** Skill revisions never change once written: the recorder checks outputs without reading one again. */
-const REVISIONS = new ImmutableCache<Skill>(512, 4 * 1024 * 1024, (skill) => JSON.stringify(skill).length);
+const REVISIONS = new BoundedCache<string, Skill>({
+  maxEntries: 512,
+  maxBytes: 4 * 1024 * 1024,
+  sizeOf: (skill) => JSON.stringify(skill).length,
+});
 
 /** The part of the plan quotas the catalogue uses. */
 export interface SkillQuota {

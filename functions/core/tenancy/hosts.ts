@@ -3,7 +3,9 @@
  * is refused without reading any tenant item. Answers are cached per process with a bounded TTL
  * (and a shorter one for misses), and a binding change in this process invalidates its entry.
  */
+
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BoundedCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { UnknownHostError } from '../errors.ts';
 import { hostKey, tenantKey } from '../keys.ts';
@@ -34,39 +36,33 @@ export function isValidHost(host: string): boolean {
   return HOST_PATTERN.test(host);
 }
 
-interface CacheEntry {
-  readonly value: DomainContext | null;
-  readonly expiresAt: number;
-}
-
 export class HostDirectory {
   readonly #table: Table;
   readonly #ttlMs: number;
   readonly #missTtlMs: number;
-  readonly #maxEntries: number;
-  readonly #now: () => number;
-  readonly #cache = new Map<string, CacheEntry>();
+  readonly #cache: BoundedCache<string, DomainContext | null>;
 
   constructor(options: HostDirectoryOptions) {
     this.#table = options.table;
     this.#ttlMs = options.ttlMs ?? 30_000;
     this.#missTtlMs = options.missTtlMs ?? 5_000;
-    this.#maxEntries = options.maxEntries ?? 10_000;
-    this.#now = options.now ?? Date.now;
+    this.#cache = new BoundedCache({
+      maxEntries: options.maxEntries ?? 10_000,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
   }
 
   /** The domain bound to `host`; throws UnknownHostError when none is. */
   async resolve(host: string): Promise<DomainContext> {
     const name = host.trim().toLowerCase();
     if (!isValidHost(name)) throw new UnknownHostError();
-    const now = this.#now();
-    const cached = this.#cache.get(name);
-    if (cached !== undefined && cached.expiresAt > now) {
+    const cached = this.#cache.lookup(name);
+    if (cached.found) {
       if (cached.value === null) throw new UnknownHostError();
       return cached.value;
     }
     const value = await this.#load(name);
-    this.#remember(name, value, now);
+    this.#cache.set(name, value, value === null ? this.#missTtlMs : this.#ttlMs);
     if (value === null) throw new UnknownHostError();
     return value;
   }
@@ -75,15 +71,6 @@ export class HostDirectory {
   invalidate(host?: string): void {
     if (host === undefined) this.#cache.clear();
     else this.#cache.delete(host.trim().toLowerCase());
-  }
-
-  #remember(host: string, value: DomainContext | null, now: number): void {
-    this.#cache.delete(host);
-    if (this.#cache.size >= this.#maxEntries) {
-      const oldest = this.#cache.keys().next();
-      if (oldest.done !== true) this.#cache.delete(oldest.value);
-    }
-    this.#cache.set(host, { value, expiresAt: now + (value === null ? this.#missTtlMs : this.#ttlMs) });
   }
 
   async #load(host: string): Promise<DomainContext | null> {
@@ -135,26 +122,20 @@ export async function tenantContext(table: Table, tenantId: string): Promise<Ten
 export class TenantContexts {
   readonly #table: Table;
   readonly #ttlMs: number;
-  readonly #now: () => number;
-  readonly #cache = new Map<string, { context: TenantContext; until: number }>();
+  readonly #cache: BoundedCache<string, TenantContext>;
 
   constructor(table: Table, ttlMs = 30_000, now: () => number = Date.now) {
     this.#table = table;
     this.#ttlMs = ttlMs;
-    this.#now = now;
+    this.#cache = new BoundedCache({ maxEntries: 10_000, now });
   }
 
   async get(tenantId: string): Promise<TenantContext | null> {
-    const now = this.#now();
-    const hit = this.#cache.get(tenantId);
-    if (hit !== undefined && hit.until > now) return hit.context;
+    const cached = this.#cache.get(tenantId);
+    if (cached !== undefined) return cached;
     const context = await tenantContext(this.#table, tenantId);
-    if (context === null) {
-      this.#cache.delete(tenantId);
-      return null;
-    }
-    if (this.#cache.size >= 10_000) this.#cache.clear();
-    this.#cache.set(tenantId, { context, until: now + this.#ttlMs });
+    // An unknown tenant is not remembered: it may be created at any time.
+    if (context !== null) this.#cache.set(tenantId, context, this.#ttlMs);
     return context;
   }
 }
