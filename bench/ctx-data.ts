@@ -6,9 +6,7 @@
  * figure is p50/p99 over `N` calls in one run. Usage: `npx tsx bench/ctx-data.ts [N]`; records its
  * section in bench/RESULTS.md.
  */
-import { startLocalPlatform } from '../lib/local/platform.ts';
-import { call } from '../test/support/http.ts';
-import { machine, percentile, recordSection } from './support.ts';
+import { benchUser, machine, percentile, recordSection, startBenchPlatform } from './support.ts';
 
 const N = Number(process.argv[2] ?? 200);
 const PASSWORD = 'bench-ctx-data-password';
@@ -47,48 +45,18 @@ def main(inputs, ctx):
     }
 `;
 
-const platform = await startLocalPlatform({
-  port: 0,
-  dataDir: null,
-  schedules: false,
-  demoPassword: PASSWORD,
-  log: () => undefined,
-});
+const platform = await startBenchPlatform(PASSWORD);
 try {
-  const api = async (token: string, method: string, path: string, body?: unknown) => {
-    const response = await call(platform.url, {
-      host: HOST,
-      token,
-      method,
-      path,
-      ...(body === undefined ? {} : { body }),
-    });
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${response.text}`);
-    return response.body;
+  const { api, skill: bind } = await benchUser(platform, HOST, 'alice', PASSWORD);
+  await api('POST', '/api/data/collections', { name: 'bench', schema: { type: 'object' } });
+  const skill = {
+    id: await bind('bench-ctx-data', SCRIPT, { limits: { timeoutSeconds: 240 }, collections: ['bench'] }),
   };
-  const login = await call(platform.url, {
-    host: HOST,
-    path: '/api/auth/login',
-    method: 'POST',
-    body: { username: 'alice', password: PASSWORD },
-  });
-  const token = String(login.body.token);
-  await api(token, 'POST', '/api/data/collections', { name: 'bench', schema: { type: 'object' } });
-  const script = await api(token, 'POST', '/api/assets/scripts', { name: 'bench-ctx-data', source: SCRIPT });
-  const skill = await api(token, 'POST', '/api/skills', {
-    name: 'bench-ctx-data',
-    inputSchema: { type: 'object' },
-    outputSchema: {},
-    risk: 'low',
-    asset: { kind: 'python-script', id: script.id, version: 'active' },
-    limits: { timeoutSeconds: 240 },
-    collections: ['bench'],
-  });
-  const started = await api(token, 'POST', `/api/skills/${skill.id}/executions`, { input: { n: N } });
+  const started = await api('POST', `/api/skills/${skill.id}/executions`, { input: { n: N } });
   let run: { status: string; output?: Record<string, number[]>; error?: unknown } = { status: 'queued' };
   while (!['succeeded', 'failed', 'timed_out'].includes(run.status)) {
     await new Promise((resolve) => setTimeout(resolve, 500));
-    run = await api(token, 'GET', `/api/executions/${started.id}`);
+    run = await api('GET', `/api/executions/${started.id}`);
   }
   if (run.status !== 'succeeded' || run.output === undefined)
     throw new Error(`the run ${run.status}: ${JSON.stringify(run.error)}`);

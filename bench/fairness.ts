@@ -9,9 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { release } from 'node:os';
 import { planLimits } from '../functions/core/tenancy/plans.ts';
-import { startLocalPlatform } from '../lib/local/platform.ts';
-import { call } from '../test/support/http.ts';
-import { machine, percentile, recordSection } from './support.ts';
+import { benchUser, machine, percentile, recordSection, startBenchPlatform } from './support.ts';
 
 const FLOOD = Number(process.argv[2] ?? '200');
 const QUICK = Number(process.argv[3] ?? '40');
@@ -24,13 +22,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'reje
 
 const machineLine = machine();
 const began = new Date();
-const platform = await startLocalPlatform({
-  port: 0,
-  dataDir: null,
-  schedules: false,
-  demoPassword: PASSWORD,
-  log: () => undefined,
-});
+const platform = await startBenchPlatform(PASSWORD);
 
 interface Run {
   readonly status: string;
@@ -42,43 +34,20 @@ interface Run {
 }
 
 try {
-  const login = async (host: string, username: string) =>
-    String(
-      (
-        await call(platform.url, {
-          host,
-          method: 'POST',
-          path: '/api/auth/login',
-          body: { username, password: PASSWORD },
-        })
-      ).body.token,
-    );
-  const [alice, gina] = [await login(A, 'alice'), await login(B, 'gina')];
-  const api = (host: string, token: string, method: string, path: string, body?: unknown) =>
-    call(platform.url, { host, token, method, path, ...(body === undefined ? {} : { body }) });
-  const skill = async (host: string, token: string, name: string, source: string) => {
-    const script = await api(host, token, 'POST', '/api/assets/scripts', { name: `${name}.py`, source });
-    const created = await api(host, token, 'POST', '/api/skills', {
-      name,
-      inputSchema: { type: 'object' },
-      outputSchema: {},
-      risk: 'low',
-      asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-      limits: { timeoutSeconds: 30 },
-    });
-    if (created.status !== 201) throw new Error(`skill ${name}: ${created.text}`);
-    return String(created.body.id);
-  };
-  const slow = await skill(A, alice, 'flood', SLOW);
-  const noop = await skill(B, gina, 'quick', NOOP);
+  const [a, b] = [
+    await benchUser(platform, A, 'alice', PASSWORD),
+    await benchUser(platform, B, 'gina', PASSWORD),
+  ];
+  const limits = { limits: { timeoutSeconds: 30 } };
+  const slow = await a.skill('flood', SLOW, limits);
+  const noop = await b.skill('quick', NOOP, limits);
 
   /** One of B's runs, POST to terminal, polling every 20 ms. */
   async function quickRun(): Promise<{ clientMs: number; startDelayMs: number; queuedMs: number }> {
     const started = performance.now();
-    const posted = await api(B, gina, 'POST', `/api/skills/${noop}/executions`, { input: {} });
-    if (posted.status !== 202) throw new Error(`POST failed: ${posted.text}`);
+    const posted = await b.api('POST', `/api/skills/${noop}/executions`, { input: {} });
     for (;;) {
-      const run = (await api(B, gina, 'GET', `/api/executions/${posted.body.id}`)).body as Run;
+      const run = (await b.api('GET', `/api/executions/${posted.id}`)) as Run;
       if (TERMINAL.has(run.status)) {
         if (run.status !== 'succeeded') throw new Error(`quick run ended ${run.status}`);
         return {
@@ -115,9 +84,8 @@ try {
   const floodStarted = performance.now();
   const flood: string[] = [];
   for (let index = 0; index < FLOOD; index++) {
-    const posted = await api(A, alice, 'POST', `/api/skills/${slow}/executions`, { input: { index } });
-    if (posted.status !== 202) throw new Error(`flood POST failed: ${posted.text}`);
-    flood.push(String(posted.body.id));
+    const posted = await a.api('POST', `/api/skills/${slow}/executions`, { input: { index } });
+    flood.push(String(posted.id));
   }
   const posting = (performance.now() - floodStarted) / 1000;
   // Finished flood runs, read once each; the others are read again every few seconds, one at a time
@@ -126,7 +94,7 @@ try {
   const floodState = async () => {
     for (const id of flood) {
       if (ended.has(id)) continue;
-      const run = (await api(A, alice, 'GET', `/api/executions/${id}`)).body as Run;
+      const run = (await a.api('GET', `/api/executions/${id}`)) as Run;
       if (TERMINAL.has(run.status)) ended.set(id, run);
     }
     return ended.size;

@@ -7,9 +7,7 @@
  * minus the time it was printed. Usage: `npx tsx bench/live-logs.ts [lines]`; records its section in
  * bench/RESULTS.md.
  */
-import { startLocalPlatform } from '../lib/local/platform.ts';
-import { call } from '../test/support/http.ts';
-import { machine, percentile, recordSection } from './support.ts';
+import { benchUser, machine, percentile, recordSection, startBenchPlatform } from './support.ts';
 
 const LINES = Number(process.argv[2] ?? 40);
 const RUNS = 3;
@@ -26,41 +24,10 @@ def main(inputs, ctx):
     return {}
 `;
 
-const platform = await startLocalPlatform({
-  port: 0,
-  dataDir: null,
-  schedules: false,
-  demoPassword: PASSWORD,
-  log: () => undefined,
-});
+const platform = await startBenchPlatform(PASSWORD);
 try {
-  const login = await call(platform.url, {
-    host: HOST,
-    path: '/api/auth/login',
-    method: 'POST',
-    body: { username: 'alice', password: PASSWORD },
-  });
-  const token = String(login.body.token);
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await call(platform.url, {
-      host: HOST,
-      token,
-      method,
-      path,
-      ...(body === undefined ? {} : { body }),
-    });
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${response.text}`);
-    return response.body;
-  };
-  const script = await api('POST', '/api/assets/scripts', { name: 'bench-live-logs', source: SCRIPT });
-  const skill = await api('POST', '/api/skills', {
-    name: 'bench-live-logs',
-    inputSchema: { type: 'object' },
-    outputSchema: {},
-    risk: 'low',
-    asset: { kind: 'python-script', id: script.id, version: 'active' },
-    limits: { timeoutSeconds: 120 },
-  });
+  const { api, skill: bind } = await benchUser(platform, HOST, 'alice', PASSWORD);
+  const skill = { id: await bind('bench-live-logs', SCRIPT, { limits: { timeoutSeconds: 120 } }) };
 
   const live: number[] = [];
   const atEnd: number[] = [];

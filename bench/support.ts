@@ -5,6 +5,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
+import { type LocalPlatform, startLocalPlatform } from '../lib/local/platform.ts';
+import { call, type TestResponse } from '../test/support/http.ts';
 
 export const RESULTS = resolve(import.meta.dirname, 'RESULTS.md');
 
@@ -47,4 +49,52 @@ export function recordSection(heading: string, section: string): void {
     updated = `${existing.slice(0, start)}${section}${next === -1 ? '' : existing.slice(next + 1)}`;
   }
   writeFileSync(RESULTS, updated.endsWith('\n') ? updated : `${updated}\n`);
+}
+
+/** The embedded platform as every benchmark starts it: in memory, no schedule timers, quiet. */
+export function startBenchPlatform(demoPassword: string): Promise<LocalPlatform> {
+  return startLocalPlatform({ port: 0, dataDir: null, schedules: false, demoPassword, log: () => undefined });
+}
+
+/**
+ * A signed-in user on one host of a bench platform: `api` answers the body of a 2xx and throws on
+ * anything else (a benchmark stops rather than measure failures); `skill` binds a new script.
+ */
+export async function benchUser(platform: LocalPlatform, host: string, username: string, password: string) {
+  const login = await call(platform.url, {
+    host,
+    method: 'POST',
+    path: '/api/auth/login',
+    body: { username, password },
+  });
+  if (login.status !== 200) throw new Error(`sign-in of ${username}@${host}: ${login.status} ${login.text}`);
+  const token = String(login.body.token);
+  const api = async (method: string, path: string, body?: unknown): Promise<TestResponse['body']> => {
+    const response = await call(platform.url, {
+      host,
+      token,
+      method,
+      path,
+      ...(body === undefined ? {} : { body }),
+    });
+    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${response.text}`);
+    return response.body;
+  };
+  const skill = async (
+    name: string,
+    source: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<string> => {
+    const script = await api('POST', '/api/assets/scripts', { name, source });
+    const created = await api('POST', '/api/skills', {
+      name,
+      inputSchema: { type: 'object' },
+      outputSchema: {},
+      risk: 'low',
+      asset: { kind: 'python-script', id: script.id, version: 'active' },
+      ...extra,
+    });
+    return String(created.id);
+  };
+  return { token, api, skill };
 }
