@@ -71,19 +71,30 @@ export function credentialOf(
   return token === undefined || token === '' ? undefined : { kind: 'cookie', token };
 }
 
-function attributes(secure: boolean): string {
-  return `Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+/**
+ * A `Set-Cookie` value as the platform sets every cookie: HttpOnly, SameSite=Strict, Secure over
+ * https; host-only and for every path unless `scope` says otherwise.
+ */
+export function strictCookie(
+  name: string,
+  value: string,
+  maxAgeSeconds: number,
+  secure: boolean,
+  scope: { readonly domain?: string; readonly path?: string } = {},
+): string {
+  const domain = scope.domain === undefined ? '' : `Domain=${scope.domain}; `;
+  return `${name}=${value}; Max-Age=${maxAgeSeconds}; ${domain}Path=${scope.path ?? '/'}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
 }
 
 /** `Set-Cookie` value carrying a session token until it expires. */
 export function sessionCookie(token: string, expiresAt: Date, now: Date, secure: boolean): string {
   const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000));
-  return `${sessionCookieName(secure)}=${token}; Max-Age=${maxAge}; ${attributes(secure)}`;
+  return strictCookie(sessionCookieName(secure), token, maxAge, secure);
 }
 
 /** `Set-Cookie` value that removes the session cookie. */
 export function clearedSessionCookie(secure: boolean): string {
-  return `${sessionCookieName(secure)}=; Max-Age=0; ${attributes(secure)}`;
+  return strictCookie(sessionCookieName(secure), '', 0, secure);
 }
 
 function sameText(given: string | undefined, expected: string): boolean {

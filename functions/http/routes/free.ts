@@ -31,7 +31,7 @@ import type { Core } from '../../core/platform.ts';
 import { FREE_PLAN, planLimits } from '../../core/tenancy/plans.ts';
 import { list, page, tenantSchema } from '../responses.ts';
 import { type ApiRequest, media, type Route, route } from '../router.ts';
-import { assertFromThisOrigin, sessionCookie } from '../session.ts';
+import { assertFromThisOrigin, sessionCookie, strictCookie } from '../session.ts';
 import { publicOf, tenantOf } from './domains.ts';
 import { orderSchema } from './governance.ts';
 import { loginSchema } from './identity.ts';
@@ -240,8 +240,11 @@ const signupSchema = z
  * The cookie binding a handoff to this browser: set by the free entry on its own domain, so the
  * browser sends it to the new space's host (under that domain) and only to the handoff route.
  */
-function handoffBindingCookie(browser: string, freeHost: string, seconds: number, secure: boolean): string {
-  return `${HANDOFF_BROWSER_COOKIE}=${browser}; Max-Age=${seconds}; Domain=${freeHost}; Path=/api/auth/handoff; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+function handoffBindingCookie(browser: string, freeHost: string, secure: boolean): string {
+  return strictCookie(HANDOFF_BROWSER_COOKIE, browser, HANDOFF_SECONDS, secure, {
+    domain: freeHost,
+    path: '/api/auth/handoff',
+  });
 }
 
 /** The free entry's routes (free-api): what a person does before they have a space. */
@@ -296,7 +299,7 @@ export function freeEntryRoutes(free: FreeEdition): Route[] {
         return {
           status: 201,
           body: result,
-          cookies: [handoffBindingCookie(browser, entry.host, HANDOFF_SECONDS, request.secure)],
+          cookies: [handoffBindingCookie(browser, entry.host, request.secure)],
         };
       },
     }),
