@@ -4,6 +4,7 @@
  * another's data or sessions, and one-time handoffs used where they were not issued.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addresses, signUp as signUpOn } from '../support/free.ts';
 import {
   expectProblem,
   HOSTS,
@@ -27,22 +28,9 @@ let victim: {
   executionId: string;
 };
 
-let nextAddress = 100;
-function address(): string {
-  nextAddress += 1;
-  return `127.0.0.${nextAddress}`;
-}
-
-function signUp(body: Record<string, unknown>, from: string, headers: Record<string, string> = {}) {
-  return t.send({
-    host: HOSTS.free,
-    method: 'POST',
-    path: '/api/free/signups',
-    body,
-    localAddress: from,
-    headers,
-  });
-}
+const address = addresses(100);
+const signUp = (body: Record<string, unknown>, from: string, headers: Record<string, string> = {}) =>
+  signUpOn(t, body, from, headers);
 
 async function space(handle: string) {
   const offers = await t.send({ host: HOSTS.free, path: '/api/free/offers' });

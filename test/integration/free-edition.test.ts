@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
+import { addresses, signUp as signUpOn } from '../support/free.ts';
 import type { TestResponse } from '../support/http.ts';
 import {
   expectProblem,
@@ -31,23 +32,9 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** A distinct viewer address per caller, so each test's sign-ups have their own per-address window. */
-let nextAddress = 10;
-function address(): string {
-  nextAddress += 1;
-  return `127.0.0.${nextAddress}`;
-}
-
-function signUp(body: Record<string, unknown>, from: string, headers: Record<string, string> = {}) {
-  return t.send({
-    host: HOSTS.free,
-    method: 'POST',
-    path: '/api/free/signups',
-    body,
-    localAddress: from,
-    headers,
-  });
-}
+const address = addresses(10);
+const signUp = (body: Record<string, unknown>, from: string, headers: Record<string, string> = {}) =>
+  signUpOn(t, body, from, headers);
 
 async function offeredTemplates(): Promise<{ templateId: string; name: string }[]> {
   const offers = await t.send({ host: HOSTS.free, path: '/api/free/offers' });
