@@ -13,10 +13,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../functions/core/errors.ts';
 import { handleProblem, parseHandle, personalHost } from '../../functions/core/free/handles.ts';
 import { certificateCovers, distributionTenantName } from '../../functions/core/governance/edge.ts';
+import { HOST_HEADER } from '../../functions/core/headers.ts';
 import { CONTEXT, stackPropsFromContext } from '../../lib/aws/context.ts';
 import { personalHostsTenantName } from '../../lib/aws/edge.ts';
 import { personalHostsPlan, REPOSITORY_ROOT, STACK_ID } from '../../lib/aws/stack.ts';
-import { logicalId, resourcesOfType, type Synthesized, synthesize } from './support.ts';
+import { compileViewerRequest } from '../../lib/edge/viewer-request.ts';
+import { logicalId, onlyResource, resourcesOfType, type Synthesized, synthesize } from './support.ts';
 
 const FREE_HOST = 'free.execfabric.example';
 const WILDCARD = `*.${FREE_HOST}`;
@@ -78,6 +80,29 @@ describe('with a personal-hosts certificate and the hosted zone of the free host
       ResourceRecords: [{ 'Fn::GetAtt': [group, 'RoutingEndpoint'] }],
     });
     expect(personalOutputs(synth)).toEqual([]);
+  });
+
+  it('routes every name under the wildcard to the tenant surface with its own Host, the binding deciding', () => {
+    const deployed = onlyResource(synth.resources, 'AWS::CloudFront::Function').Properties
+      ?.FunctionCode as string;
+    const handler = compileViewerRequest(deployed);
+    for (const host of [`alice.${FREE_HOST}`, `a.b.${FREE_HOST}`, `*.${FREE_HOST}`]) {
+      const routed = handler({
+        request: {
+          uri: '/api/me',
+          method: 'GET',
+          headers: { host: { value: host }, [HOST_HEADER]: { value: `victim.${FREE_HOST}` } },
+        },
+      });
+      expect(routed.uri, host).toBe('/tenant/api/me');
+      // The viewer's own Host, never a client's copy: a name with no binding answers 404 there.
+      expect(routed.headers[HOST_HEADER], host).toEqual({ value: host });
+    }
+    expect(
+      handler({
+        request: { uri: '/api/free/offers', method: 'GET', headers: { host: { value: FREE_HOST } } },
+      }).uri,
+    ).toBe('/free/api/free/offers');
   });
 
   it('gives the wildcard tenant a name the run-time onboarding never derives, nor adopts or detaches', () => {
