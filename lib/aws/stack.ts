@@ -251,6 +251,7 @@ export class ExecFabricStack extends Stack {
         distributionArn: this.edge.distributionArn,
         distributionTenantsArn: this.edge.distributionTenantsArn,
         connectionGroupArn: this.edge.connectionGroupArn,
+        personalHostTenantArns: [...this.edge.personalHostTenants.values()].map((tenant) => tenant.attrArn),
       },
     });
     this.acknowledgePatternGrants(credentialSecretsArn);

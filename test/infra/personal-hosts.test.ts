@@ -18,7 +18,14 @@ import { CONTEXT, stackPropsFromContext } from '../../lib/aws/context.ts';
 import { personalHostsTenantName } from '../../lib/aws/edge.ts';
 import { personalHostsPlan, REPOSITORY_ROOT, STACK_ID } from '../../lib/aws/stack.ts';
 import { compileViewerRequest } from '../../lib/edge/viewer-request.ts';
-import { logicalId, onlyResource, resourcesOfType, type Synthesized, synthesize } from './support.ts';
+import {
+  functionRoleStatements,
+  logicalId,
+  onlyResource,
+  resourcesOfType,
+  type Synthesized,
+  synthesize,
+} from './support.ts';
 
 const FREE_HOST = 'free.execfabric.example';
 const WILDCARD = `*.${FREE_HOST}`;
@@ -103,6 +110,25 @@ describe('with a personal-hosts certificate and the hosted zone of the free host
         request: { uri: '/api/free/offers', method: 'GET', headers: { host: { value: FREE_HOST } } },
       }).uri,
     ).toBe('/free/api/free/offers');
+  });
+
+  it('denies the functions that onboard hosts any change to the wildcard tenant (attacker: a bug or a stolen role)', () => {
+    const tenant = resourcesOfType(synth.resources, 'AWS::CloudFront::DistributionTenant')[0]?.[0];
+    for (const name of ['governance-api', 'lifecycle-scan'] as const) {
+      const deny = functionRoleStatements(synth, name).filter((statement) => statement.Effect === 'Deny');
+      expect(deny, name).toEqual([
+        {
+          Sid: 'KeepPersonalHostsWildcard',
+          Effect: 'Deny',
+          Action: ['cloudfront:UpdateDistributionTenant', 'cloudfront:DeleteDistributionTenant'],
+          Resource: [{ 'Fn::GetAtt': [tenant, 'Arn'] }],
+        },
+      ]);
+    }
+    // No other function may touch distribution tenants at all.
+    for (const name of ['tenant-api', 'free-api'] as const) {
+      expect(JSON.stringify(functionRoleStatements(synth, name)), name).not.toContain('DistributionTenant');
+    }
   });
 
   it('gives the wildcard tenant a name the run-time onboarding never derives, nor adopts or detaches', () => {
