@@ -18,6 +18,14 @@ export const CONTEXT = {
   certificateArn: 'execfabric:certificateArn',
   /** Host names (a leading `*.` covers one label) the certificate covers. */
   certificateHosts: 'execfabric:certificateHosts',
+  /**
+   * ACM certificate (us-east-1, DNS-validated) covering `*.<free host>` for every free host: serves the
+   * personal spaces' hosts through one wildcard distribution tenant per free host.
+   */
+  personalHostsCertificateArn: 'execfabric:personalHostsCertificateArn',
+  /** Route 53 hosted zone (id and name, both or neither) in which the stack creates the personal-host records. */
+  hostedZoneId: 'execfabric:hostedZoneId',
+  hostedZoneName: 'execfabric:hostedZoneName',
   /** `{ "<function>": n }`: reserved concurrency, only where configured. */
   reservedConcurrency: 'execfabric:reservedConcurrency',
 } as const;
@@ -138,22 +146,63 @@ export interface ContextStackProps {
   readonly superAdmins: readonly string[];
   readonly certificateArn?: string;
   readonly certificateHosts?: readonly string[];
+  readonly personalHostsCertificateArn?: string;
+  readonly hostedZone?: HostedZoneContext;
   readonly reservedConcurrency: Readonly<Partial<Record<FunctionName, number>>>;
 }
 
+/** A Route 53 public hosted zone the stack may write records into. */
+export interface HostedZoneContext {
+  readonly id: string;
+  /** The zone's domain, normalised (lower case, no trailing dot). */
+  readonly name: string;
+}
+
 const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
+
+/** An optional ACM certificate ARN, which CloudFront reads only from us-east-1. */
+function certificateArnContext(key: string, value: unknown): string | undefined {
+  const arn = optionalStringContext(key, value);
+  if (arn !== undefined && !CERTIFICATE_ARN_PATTERN.test(arn)) {
+    throw new InvalidContextError(
+      key,
+      'must be an ACM certificate ARN in us-east-1 (CloudFront reads certificates only from there)',
+    );
+  }
+  return arn;
+}
+
+/** The hosted zone from its two keys: both or neither, a Route 53 zone id and a host name. */
+export function hostedZoneContext(idValue: unknown, nameValue: unknown): HostedZoneContext | undefined {
+  const id = optionalStringContext(CONTEXT.hostedZoneId, idValue);
+  const rawName = optionalStringContext(CONTEXT.hostedZoneName, nameValue);
+  if (id === undefined && rawName === undefined) return undefined;
+  if (id === undefined)
+    throw new InvalidContextError(CONTEXT.hostedZoneId, `is needed with ${CONTEXT.hostedZoneName}`);
+  if (rawName === undefined) {
+    throw new InvalidContextError(CONTEXT.hostedZoneName, `is needed with ${CONTEXT.hostedZoneId}`);
+  }
+  if (!HOSTED_ZONE_ID_PATTERN.test(id)) {
+    throw new InvalidContextError(CONTEXT.hostedZoneId, `is not a Route 53 hosted zone id: ${id}`);
+  }
+  const name = normaliseHost(rawName).replace(/\.$/, '');
+  if (!HOST_PATTERN.test(name)) {
+    throw new InvalidContextError(CONTEXT.hostedZoneName, `is not a domain name: ${rawName}`);
+  }
+  return { id, name };
+}
 
 export function stackPropsFromContext(read: (key: string) => unknown): ContextStackProps {
   for (const [key, why] of Object.entries(RETIRED_CONTEXT)) {
     if (read(key) !== undefined) throw new InvalidContextError(key, why);
   }
-  const certificateArn = optionalStringContext(CONTEXT.certificateArn, read(CONTEXT.certificateArn));
-  if (certificateArn !== undefined && !CERTIFICATE_ARN_PATTERN.test(certificateArn)) {
-    throw new InvalidContextError(
-      CONTEXT.certificateArn,
-      'must be an ACM certificate ARN in us-east-1 (CloudFront reads certificates only from there)',
-    );
-  }
+  const certificateArn = certificateArnContext(CONTEXT.certificateArn, read(CONTEXT.certificateArn));
+  const personalHostsCertificateArn = certificateArnContext(
+    CONTEXT.personalHostsCertificateArn,
+    read(CONTEXT.personalHostsCertificateArn),
+  );
+  const hostedZone = hostedZoneContext(read(CONTEXT.hostedZoneId), read(CONTEXT.hostedZoneName));
   const certificateHosts = certificateHostsContext(CONTEXT.certificateHosts, read(CONTEXT.certificateHosts));
   if (certificateArn === undefined && certificateHosts.length > 0) {
     throw new InvalidContextError(CONTEXT.certificateHosts, `needs ${CONTEXT.certificateArn}`);
@@ -165,6 +214,8 @@ export function stackPropsFromContext(read: (key: string) => unknown): ContextSt
     superAdmins: stringListContext(CONTEXT.superAdmins, read(CONTEXT.superAdmins)),
     ...(certificateArn === undefined ? {} : { certificateArn }),
     ...(certificateHosts.length === 0 ? {} : { certificateHosts }),
+    ...(personalHostsCertificateArn === undefined ? {} : { personalHostsCertificateArn }),
+    ...(hostedZone === undefined ? {} : { hostedZone }),
     reservedConcurrency: reservedConcurrencyContext(
       CONTEXT.reservedConcurrency,
       read(CONTEXT.reservedConcurrency),

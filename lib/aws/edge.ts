@@ -11,11 +11,21 @@
  * and the viewer scheme in `x-execfabric-scheme`. Every viewer path the topology gives an API
  * (`/api/*`, `/mcp`, the OAuth protected-resource metadata) has its own uncached behaviour.
  *
- * The stack creates no distribution tenant. A tenant with a CloudFront-managed certificate is refused
- * until its domain resolves to the connection group this very stack creates, so every host — the
- * platform's own and each customer's — is onboarded at run time by the governance core, once its DNS
- * points here (`functions/core/governance/onboarding.ts`). A first deploy therefore depends on no DNS.
+ * The stack creates no distribution tenant for a named host. A tenant with a CloudFront-managed
+ * certificate is refused until its domain resolves to the connection group this very stack creates, so
+ * every host — the platform's own and each customer's — is onboarded at run time by the governance
+ * core, once its DNS points here (`functions/core/governance/onboarding.ts`). A first deploy therefore
+ * depends on no DNS.
+ *
+ * The one exception is the personal spaces' wildcard (`docs/decisions/free-wildcard-hosts.md`): for
+ * each free host whose `*.<free host>` an operator-supplied ACM certificate covers, the stack creates
+ * one distribution tenant with the domain `*.<free host>`, that certificate, this distribution and
+ * connection group. The certificate proves the domain, so no DNS is needed first, and a sign-up costs
+ * no CloudFront call: every `<handle>.<free host>` reaches the same origins and viewer-request function,
+ * and the Host still binds the tenant. (A managed certificate cannot do this: CloudFront requests
+ * those with HTTP validation, which ACM refuses for wildcard names.)
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -33,6 +43,7 @@ import {
   CachePolicy,
   CfnConnectionGroup,
   CfnDistribution,
+  CfnDistributionTenant,
   CfnOriginAccessControl,
   Function as EdgeFunction,
   FunctionCode,
@@ -55,7 +66,7 @@ import { Construct } from 'constructs';
 import { ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
 import { viewerRequestSource } from '../edge/viewer-request.ts';
 import { apiPaths, edgePathPattern, type SiteName, sites } from '../topology.ts';
-import { MissingSourceError } from './errors.ts';
+import { AwsWiringError, MissingSourceError } from './errors.ts';
 
 export interface EdgeProps {
   /** The HTTP API that `/api/*` is forwarded to. */
@@ -85,11 +96,41 @@ export interface EdgeProps {
    */
   readonly certificateArn?: string;
   /**
+   * The personal spaces' wildcard domains: for each, one distribution tenant serving `*.<freeHost>`
+   * with the given certificate (us-east-1, covering `*.<freeHost>`). Each free host appears at most once.
+   * @default []
+   */
+  readonly personalHosts?: readonly PersonalHostsDomain[];
+  /**
    * Built site folders to upload, by site. A named folder without an `index.html` stops the synth:
    * a deployment whose pages would answer 403 is refused rather than made.
    * @default - none
    */
   readonly siteDirs?: Readonly<Partial<Record<SiteName, string>>>;
+}
+
+/** One free host's wildcard for personal spaces and the certificate that covers it. */
+export interface PersonalHostsDomain {
+  /** The free host, e.g. `free.example.com`; the domain served is `*.free.example.com`. */
+  readonly freeHost: string;
+  /** ACM certificate (us-east-1) whose names include `*.<freeHost>`. */
+  readonly certificateArn: string;
+}
+
+/** `*.<free host>`: every personal space's host under it, one label deep. */
+export function personalHostsDomain(freeHost: string): string {
+  return `*.${freeHost}`;
+}
+
+/**
+ * The name of a free host's wildcard distribution tenant: unique per stack and free host, within
+ * CloudFront's pattern (`[a-zA-Z0-9][a-zA-Z0-9-.]{1,126}[a-zA-Z0-9]`), and never one the run-time
+ * onboarding derives (those start `ef-`, `distributionTenantName`), so it never adopts or detaches it.
+ */
+export function personalHostsTenantName(stackName: string, freeHost: string): string {
+  const digest = createHash('sha256').update(freeHost, 'utf8').digest('hex').slice(0, 8);
+  const readable = freeHost.slice(0, 60).replace(/[^a-z0-9]+$/, '');
+  return `${stackName}-personal-${digest}-${readable}`;
 }
 
 /** Prefixes in the log bucket. */
@@ -108,6 +149,8 @@ export class Edge extends Construct {
   readonly distributionArn: string;
   /** The pattern every distribution tenant ARN of this account matches. */
   readonly distributionTenantsArn: string;
+  /** The wildcard distribution tenant of each free host that has one, by free host. */
+  readonly personalHostTenants: ReadonlyMap<string, CfnDistributionTenant>;
 
   constructor(scope: Construct, id: string, props: EdgeProps) {
     super(scope, id);
@@ -256,6 +299,24 @@ export class Edge extends Construct {
           'A tenant-only distribution has no endpoint of its own, so its default certificate is never served; viewers reach it only through distribution tenants, each with its own CloudFront-managed certificate. Set context execfabric:certificateArn to pin a TLSv1.2_2021 certificate here.',
       });
     }
+
+    const personalHostTenants = new Map<string, CfnDistributionTenant>();
+    for (const { freeHost, certificateArn } of props.personalHosts ?? []) {
+      if (personalHostTenants.has(freeHost)) throw new AwsWiringError(`Free host ${freeHost} is given twice`);
+      personalHostTenants.set(
+        freeHost,
+        new CfnDistributionTenant(this, `PersonalHosts-${freeHost}`, {
+          name: personalHostsTenantName(stack.stackName, freeHost),
+          distributionId: this.distribution.ref,
+          connectionGroupId: this.connectionGroup.attrId,
+          domains: [personalHostsDomain(freeHost)],
+          enabled: true,
+          // The certificate proves the wildcard to CloudFront (no DNS needed first) and serves it.
+          customizations: { certificate: { arn: certificateArn } },
+        }),
+      );
+    }
+    this.personalHostTenants = personalHostTenants;
 
     this.distributionArn = stack.formatArn({
       service: 'cloudfront',

@@ -5,7 +5,7 @@
  * cannot be known at deploy time (credential secrets under their name prefix, distribution tenants
  * created later by the governance API), which the caller acknowledges to cdk-nag with a reason.
  */
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { PERSONAL_TENANT_PREFIX } from '../../functions/core/free/handles.ts';
 import {
   FREE_LEADING_KEYS,
@@ -165,6 +165,11 @@ export interface PermissionTargets {
     readonly distributionArn: string;
     readonly distributionTenantsArn: string;
     readonly connectionGroupArn: string;
+    /**
+     * The stack's own wildcard tenants for personal spaces, which run-time onboarding must never
+     * change or delete (it manages only the exact hosts it creates). @default []
+     */
+    readonly personalHostTenantArns?: readonly string[];
   };
 }
 
@@ -356,6 +361,18 @@ export function permissionStatements(
       ]),
       statement('ReadConnectionGroup', CONNECTION_GROUP_READ_ACTIONS, [cloudFront.connectionGroupArn]),
     );
+    const wildcards = cloudFront.personalHostTenantArns ?? [];
+    if (wildcards.length > 0) {
+      // Disabling or deleting one would take every personal space under its free host offline.
+      statements.push(
+        new PolicyStatement({
+          sid: 'KeepPersonalHostsWildcard',
+          effect: Effect.DENY,
+          actions: ['cloudfront:UpdateDistributionTenant', 'cloudfront:DeleteDistributionTenant'],
+          resources: [...wildcards],
+        }),
+      );
+    }
   }
   return statements;
 }

@@ -6,14 +6,16 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CnameRecord, HostedZone } from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import { ENV } from '../../functions/core/env.ts';
 import { type FunctionName, routes, type SiteName, sites } from '../topology.ts';
 import { type ApiThrottle, PlatformApi } from './api.ts';
+import type { HostedZoneContext } from './context.ts';
 import { DataStores } from './data.ts';
-import { Edge } from './edge.ts';
+import { Edge, type PersonalHostsDomain, personalHostsDomain } from './edge.ts';
 import { AwsWiringError } from './errors.ts';
 import { PlatformFunctions } from './functions.ts';
 import { ExecutionQueues } from './queues.ts';
@@ -75,6 +77,19 @@ export interface ExecFabricStackProps extends StackProps {
    */
   readonly certificateHosts?: readonly string[];
   /**
+   * ACM certificate (us-east-1, DNS-validated) covering `*.<free host>` for every free host: the personal
+   * spaces' hosts (`<handle>.<free host>`) are served through one wildcard distribution tenant per free
+   * host. A free host whose `*.<free host>` is in `certificateHosts` uses `certificateArn` instead.
+   * @default - personal hosts are served only where `certificateHosts` covers `*.<free host>`
+   */
+  readonly personalHostsCertificateArn?: string;
+  /**
+   * Route 53 hosted zone in which the stack creates `*.<free host> CNAME <RoutingEndpoint>` for each
+   * free host in it that has a wildcard; any other is an output, the record for the operator to create.
+   * @default - no record is created
+   */
+  readonly hostedZone?: HostedZoneContext;
+  /**
    * Reserved concurrency by function; each must cover the queue mappings feeding the function.
    * @default - none
    */
@@ -127,6 +142,7 @@ export class ExecFabricStack extends Stack {
     const freeHosts = props.freeHosts ?? [];
     const docsHosts = props.docsHosts ?? [];
     assertHostsBindOnce({ adminHosts, freeHosts, docsHosts });
+    const personalHosts = personalHostsPlan(freeHosts, props);
 
     this.secrets = new PlatformSecrets(this, 'Secrets');
     this.data = new DataStores(this, 'Data');
@@ -152,6 +168,7 @@ export class ExecFabricStack extends Stack {
       freeHosts,
       docsHosts,
       ...(props.certificateArn === undefined ? {} : { certificateArn: props.certificateArn }),
+      personalHosts,
       siteDirs: props.siteDirs ?? mapRecord(sites, (site) => resolve(projectRoot, site.dir)),
     });
     this.schedules = new PlatformSchedules(this, 'Schedules', { functions: this.functions });
@@ -234,6 +251,7 @@ export class ExecFabricStack extends Stack {
         distributionArn: this.edge.distributionArn,
         distributionTenantsArn: this.edge.distributionTenantsArn,
         connectionGroupArn: this.edge.connectionGroupArn,
+        personalHostTenantArns: [...this.edge.personalHostTenants.values()].map((tenant) => tenant.attrArn),
       },
     });
     this.acknowledgePatternGrants(credentialSecretsArn);
@@ -247,8 +265,53 @@ export class ExecFabricStack extends Stack {
       description: 'Invoke with {"scan":"host-onboarding"} to see (and advance) every host onboarding',
       value: this.functions.get('lifecycle-scan').functionName,
     });
+    this.personalHostsDns(freeHosts, personalHosts, props.hostedZone);
     new CfnOutput(this, 'DistributionId', { value: this.edge.distribution.ref });
     new CfnOutput(this, 'SiteBucketName', { value: this.edge.siteBucket.bucketName });
+  }
+
+  /**
+   * DNS for the personal spaces' wildcards: the record in the hosted zone when the free host is in it,
+   * otherwise an output naming the record to create; and an output for each free host left without a
+   * wildcard, saying which certificate would serve it.
+   */
+  private personalHostsDns(
+    freeHosts: readonly string[],
+    personalHosts: readonly PersonalHostsDomain[],
+    hostedZone: HostedZoneContext | undefined,
+  ): void {
+    const endpoint = this.edge.connectionGroup.attrRoutingEndpoint;
+    const zone =
+      hostedZone === undefined
+        ? undefined
+        : HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
+            hostedZoneId: hostedZone.id,
+            zoneName: hostedZone.name,
+          });
+    for (const freeHost of freeHosts) {
+      const domain = personalHostsDomain(freeHost);
+      if (!personalHosts.some((entry) => entry.freeHost === freeHost)) {
+        new CfnOutput(this, `PersonalHostsUnserved-${freeHost}`, {
+          description: `Personal spaces under ${freeHost} are not served: set execfabric:personalHostsCertificateArn to an ACM certificate in us-east-1 covering ${domain} (docs/deploy.md, "Personal spaces")`,
+          value: domain,
+        });
+        continue;
+      }
+      if (zone !== undefined && hostedZone !== undefined && inZone(freeHost, hostedZone.name)) {
+        new CnameRecord(this, `PersonalHostsRecord-${freeHost}`, {
+          zone,
+          recordName: `${domain}.`,
+          domainName: endpoint,
+          ttl: Duration.minutes(5),
+          comment: `ExecFabric: personal spaces under ${freeHost}`,
+        });
+        continue;
+      }
+      new CfnOutput(this, `PersonalHostsRecord-${freeHost}`, {
+        description: `DNS record to create for the personal spaces under ${freeHost}`,
+        value: Fn.join(' ', [domain, 'CNAME', endpoint]),
+      });
+    }
   }
 
   /**
@@ -282,6 +345,35 @@ export class ExecFabricStack extends Stack {
       }
     }
   }
+}
+
+/**
+ * Which free hosts get their `*.<free host>` wildcard, and with which certificate: the personal-hosts
+ * certificate when given (it must cover `*.<free host>` for every free host), otherwise the viewer
+ * certificate where `certificateHosts` names `*.<free host>` (a `*.example.com` certificate does not
+ * cover `*.free.example.com`: a wildcard is one label).
+ */
+export function personalHostsPlan(
+  freeHosts: readonly string[],
+  props: Pick<ExecFabricStackProps, 'personalHostsCertificateArn' | 'certificateArn' | 'certificateHosts'>,
+): PersonalHostsDomain[] {
+  return freeHosts.flatMap((freeHost) => {
+    if (props.personalHostsCertificateArn !== undefined) {
+      return [{ freeHost, certificateArn: props.personalHostsCertificateArn }];
+    }
+    if (
+      props.certificateArn !== undefined &&
+      props.certificateHosts?.includes(personalHostsDomain(freeHost))
+    ) {
+      return [{ freeHost, certificateArn: props.certificateArn }];
+    }
+    return [];
+  });
+}
+
+/** Whether a host is the zone's apex or under it. */
+function inZone(host: string, zoneName: string): boolean {
+  return host === zoneName || host.endsWith(`.${zoneName}`);
 }
 
 /** A host reaches exactly one surface, so it may appear in exactly one host list. */

@@ -14,7 +14,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { lifecycleEvent } from '../../functions/lifecycle-scan/events.ts';
 import { CONTEXT, stackPropsFromContext, stageContext } from '../../lib/aws/context.ts';
-import { ExecFabricStack, REPOSITORY_ROOT, stackIdFor } from '../../lib/aws/stack.ts';
+import { ExecFabricStack, personalHostsPlan, REPOSITORY_ROOT, stackIdFor } from '../../lib/aws/stack.ts';
 import { documentedCommands, shellWords } from '../support/shell.ts';
 import {
   cdkJsonContext,
@@ -62,6 +62,12 @@ const ONLINE_ONLY: Readonly<Record<string, (words: readonly string[]) => void>> 
   },
   'aws cloudfront list-distribution-tenants': (words) => {
     expect(words).toContain('--association-filter');
+  },
+  // CloudFront reads certificates only from us-east-1, and ACM validates a wildcard only by DNS or email.
+  'aws acm request-certificate': (words) => {
+    expect(words[words.indexOf('--region') + 1]).toBe('us-east-1');
+    expect(words[words.indexOf('--domain-name') + 1]).toMatch(/^\*\./);
+    expect(words[words.indexOf('--validation-method') + 1]).toBe('DNS');
   },
 };
 
@@ -112,6 +118,21 @@ describe('docs/deploy.md', () => {
         expect(functionProperties(synth, name as 'http-executor').ReservedConcurrentExecutions).toBe(count);
       }
     }
-    synth.template.resourceCountIs('AWS::CloudFront::DistributionTenant', 0);
+    // Named hosts are onboarded at run time; the stack makes only the personal spaces' wildcards.
+    const wildcards = personalHostsPlan(synth.context.freeHosts, synth.context);
+    synth.template.resourceCountIs('AWS::CloudFront::DistributionTenant', wildcards.length);
+    if (context[CONTEXT.personalHostsCertificateArn] !== undefined) {
+      expect(wildcards.length).toBeGreaterThan(0);
+      synth.template.hasResourceProperties('AWS::CloudFront::DistributionTenant', {
+        Domains: synth.context.freeHosts.map((host) => `*.${host}`),
+        Customizations: { Certificate: { Arn: context[CONTEXT.personalHostsCertificateArn] } },
+      });
+    }
+    if (context[CONTEXT.hostedZoneId] !== undefined) {
+      synth.template.hasResourceProperties('AWS::Route53::RecordSet', {
+        HostedZoneId: context[CONTEXT.hostedZoneId],
+        Type: 'CNAME',
+      });
+    }
   });
 });
