@@ -10,7 +10,9 @@ export default defineConfig({
     ],
     // The browser tests load the built sites; this builds them when the fronts' sources changed.
     globalSetup: ['test/e2e/global-setup.ts'],
-    testTimeout: 30_000,
+    // Generous: a test that spawns the CLI several times took over 30 s on a 2-core machine at load 14
+    // (the suite then ran 3× slower). Timeouts catch hangs here; speed is measured in bench/.
+    testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default'],

@@ -27,6 +27,8 @@ export class TenantIdRequiredError extends Error {
 export interface LocalFunction {
   readonly spec: FunctionSpec;
   readonly invoke: LocalInvoke;
+  /** Warm instances ("containers") held now, where the loader keeps several. */
+  instances?(): number;
   stop(): Promise<void>;
 }
 

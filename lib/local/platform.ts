@@ -54,6 +54,8 @@ import { startTenantScheduleTicker, type TenantScheduleTicker } from './tenant-s
 
 /** How long a stop waits for the recorders to take the last reports of jobs that were in flight. */
 const DRAIN_TIMEOUT_MS = 10_000;
+/** The most receive loops a plain queue's poller scales to locally (2 CPUs are the norm here). */
+const LOCAL_MAX_POLLERS = 4;
 
 /** Waits until the queues hold no message (visible or in flight), or the time is up. */
 async function drainQueues(
@@ -109,7 +111,11 @@ export interface LocalPlatformOptions {
    * @default process.env.EXECFABRIC_VIEWER_SCHEME ?? 'http'
    */
   readonly viewerScheme?: 'http' | 'https';
-  /** Concurrent receive loops per queue. @default 2 */
+  /**
+   * The most consumer calls at once per queue: receive loops of a plain queue (which start at one and
+   * scale with the backlog), messages in hand of a fair one. @default the queue's mapping bound, at
+   * most 4 for a plain queue; the worker hosts' cap for a fair one
+   */
   readonly pollerConcurrency?: number;
   /** Seed the demo data on a first start. @default true */
   readonly seed?: boolean;
@@ -371,7 +377,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? spec.visibilityTimeoutSeconds,
         });
       } else {
-        poll(queue.url, queue.arn, spec.consumer, spec.batchSize, options.pollerConcurrency ?? 2);
+        // Scaled with the backlog (see pollers.ts), up to the mapping's bound or the local one.
+        poll(
+          queue.url,
+          queue.arn,
+          spec.consumer,
+          spec.batchSize,
+          options.pollerConcurrency ?? Math.min(spec.maxConcurrency, LOCAL_MAX_POLLERS),
+        );
       }
       if (spec.deadLetterConsumer !== null) {
         poll(queue.deadLetterUrl, queue.deadLetterArn, spec.deadLetterConsumer, 10, 1);

@@ -26,7 +26,12 @@ export interface PollerOptions {
   readonly queueUrl: string;
   readonly queueArn: string;
   readonly batchSize: number;
-  /** Concurrent receive loops (Lambda would scale out; locally it is bounded). */
+  /**
+   * The most receive loops at once. A poller starts with one loop and scales with the work, as
+   * Lambda's mapping adds pollers for a backlog: a loop that receives more than one message (or a
+   * full batch of one) starts another, up to this bound; a loop that receives nothing retires unless
+   * it is the last one.
+   */
   readonly concurrency: number;
   readonly invoke: LocalInvoke;
   /** Reports a consumer failure (the message stays for redelivery). */
@@ -44,6 +49,8 @@ export interface PollerOptions {
 export const FAIR_BUFFER_LIMIT = 1000;
 
 export interface Poller {
+  /** Receive loops running now (a fair poller: messages handed to the consumer now). */
+  active(): number;
   stop(): Promise<void>;
 }
 
@@ -83,6 +90,13 @@ export function startPoller(options: PollerOptions): Poller {
   if (options.fair === true) return startFairPoller(options);
   let running = true;
   const abort = new AbortController();
+  const loops = new Set<Promise<void>>();
+  const bound = Math.max(1, options.concurrency);
+
+  const spawnLoop = () => {
+    const work = loop().finally(() => loops.delete(work));
+    loops.add(work);
+  };
 
   async function loop(): Promise<void> {
     while (running) {
@@ -105,7 +119,14 @@ export function startPoller(options: PollerOptions): Poller {
         await new Promise((resolve) => setTimeout(resolve, 500));
         continue;
       }
-      if (messages.length === 0) continue;
+      if (messages.length === 0) {
+        // Nothing waiting: an extra loop retires; the last one keeps long-polling.
+        if (loops.size > 1) return;
+        continue;
+      }
+      // More than one message (or a full batch of one) means work piled up while this loop was busy:
+      // another loop takes what follows while this one hands the batch over.
+      if (messages.length >= Math.min(2, options.batchSize) && loops.size < bound && running) spawnLoop();
       const event: SQSEvent = { Records: messages.map((message) => toRecord(message, options.queueArn)) };
       let failed: ReadonlySet<string>;
       try {
@@ -131,12 +152,13 @@ export function startPoller(options: PollerOptions): Poller {
     }
   }
 
-  const loops = Array.from({ length: options.concurrency }, () => loop());
+  spawnLoop();
   return {
+    active: () => loops.size,
     async stop() {
       running = false;
       abort.abort();
-      await Promise.allSettled(loops);
+      while (loops.size > 0) await Promise.allSettled([...loops]);
     },
   };
 }
@@ -291,6 +313,7 @@ function startFairPoller(options: PollerOptions): Poller {
 
   const loops = [receive(), dispatch()];
   return {
+    active: () => inFlight,
     async stop() {
       running = false;
       abort.abort();

@@ -29,6 +29,8 @@ export const PYTHON_LAYER_DIR = 'layers/python-runtime/python';
 export const PYTHON_HOST_SCRIPT = 'lib/local/python_host.py';
 /** Hosts (local "containers") per function; each holds a host, a zygote and two idle job processes. */
 export const MAX_LOCAL_HOSTS = 4;
+/** An idle host is retired after this long, unless it is the function's last one (kept warm). */
+export const IDLE_HOST_RETIRE_MS = 60_000;
 const MIN_PYTHON: readonly [number, number] = [3, 11];
 const STOP_GRACE_MS = 5_000;
 const START_TIMEOUT_MS = 30_000;
@@ -46,6 +48,8 @@ export interface PythonFunctionOptions {
   readonly ports: PythonPorts;
   readonly configuration: HostConfiguration;
   readonly log: (line: string) => void;
+  /** How long a host may sit idle before it is retired (its zygote and job processes with it). @default IDLE_HOST_RETIRE_MS */
+  readonly idleRetireMs?: number;
 }
 
 export class PythonHostError extends Error {
@@ -374,7 +378,29 @@ export async function loadPythonFunction(options: PythonFunctionOptions): Promis
   const perTenant = spec.tenancy === 'per-tenant';
 
   const hosts = new Set<PythonHost>();
+  /** Idle hosts, oldest first, with the time each became idle. */
   const idle: PythonHost[] = [];
+  const idleSince = new WeakMap<PythonHost, number>();
+  const idleRetireMs = options.idleRetireMs ?? IDLE_HOST_RETIRE_MS;
+  // The hosts scale with the work: more start under concurrent invocations (up to the cap), and the
+  // ones left idle are retired, so a quiet platform keeps one warm host, not the peak's.
+  const retireIdle = setInterval(
+    () => {
+      const now = Date.now();
+      for (let index = 0; index < idle.length && hosts.size > 1; ) {
+        const host = idle[index] as PythonHost;
+        if (now - (idleSince.get(host) ?? now) < idleRetireMs) {
+          index++;
+          continue;
+        }
+        idle.splice(index, 1);
+        hosts.delete(host);
+        void host.stop();
+      }
+    },
+    Math.max(50, Math.min(idleRetireMs / 4, 5_000)),
+  );
+  retireIdle.unref();
   const waiting: Waiter[] = [];
   let stopped = false;
 
@@ -433,11 +459,15 @@ export async function loadPythonFunction(options: PythonFunctionOptions): Promis
       return;
     }
     if (next !== undefined) next.resolve(host);
-    else idle.push(host);
+    else {
+      idleSince.set(host, Date.now());
+      idle.push(host);
+    }
   }
 
   return {
     spec,
+    instances: () => hosts.size,
     async invoke(event, invokeOptions) {
       if (stopped) throw new PythonHostError(`${spec.name} has been stopped`);
       const tenant = invokeOptions?.tenantId ?? null;
@@ -460,6 +490,7 @@ export async function loadPythonFunction(options: PythonFunctionOptions): Promis
     },
     async stop() {
       stopped = true;
+      clearInterval(retireIdle);
       idle.length = 0;
       for (const waiter of waiting.splice(0))
         waiter.reject(new PythonHostError(`${spec.name} has been stopped`));

@@ -369,6 +369,66 @@ describe('the script worker through the local loader', () => {
   });
 });
 
+describe('the local worker hosts scale with the work', () => {
+  let services: LocalServices;
+  let worker: LocalFunction;
+
+  beforeAll(async () => {
+    services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: 2 });
+    worker = await loadPythonFunction({
+      root: ROOT,
+      spec: functions['script-worker'],
+      env: { AWS_REGION: LOCAL_REGION, [ENV.claimsTableName]: services.claimsTableName },
+      ports: servicePorts(services, async () => ({ ok: false, error: { type: 'NoRelay', message: 'none' } })),
+      configuration: { keys: KEYS, sandbox: {} },
+      log: () => undefined,
+      idleRetireMs: 400,
+    });
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await services?.stop();
+  });
+
+  it('starts a host per concurrent invocation, then retires the idle ones but the last', async () => {
+    expect(worker.instances?.()).toBe(0);
+    const slow = (id: string) =>
+      job(id, 'import time\n\ndef main(inputs, ctx):\n    time.sleep(0.5)\n    return 1\n');
+    let peak = 0;
+    const sample = setInterval(() => {
+      peak = Math.max(peak, worker.instances?.() ?? 0);
+    }, 10);
+    const answers = await Promise.all(
+      ['scale-1', 'scale-2', 'scale-3'].map((id) =>
+        worker.invoke(sqsEvent(services, `message-${id}`, slow(id)), ACME),
+      ),
+    );
+    clearInterval(sample);
+    expect(answers).toEqual([
+      { batchItemFailures: [] },
+      { batchItemFailures: [] },
+      { batchItemFailures: [] },
+    ]);
+    // Three at once need three hosts (each serves one invocation at a time, as a Lambda container).
+    expect(peak).toBe(3);
+    const deadline = Date.now() + 10_000;
+    while ((worker.instances?.() ?? 0) > 1 && Date.now() < deadline) {
+      await new Promise((wait) => setTimeout(wait, 50));
+    }
+    expect(worker.instances?.()).toBe(1);
+    // The warm host left still serves, and the retired ones left no process behind.
+    await expect(worker.invoke({ action: 'check', source: SOURCE }, ACME)).resolves.toEqual({ ok: true });
+    expect(worker.instances?.()).toBe(1);
+    const hostsLeft = () =>
+      pythonDescendants().filter((pid) =>
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('python_host.py'),
+      );
+    while (hostsLeft().length > 1 && Date.now() < deadline) await new Promise((wait) => setTimeout(wait, 50));
+    expect(hostsLeft()).toHaveLength(1);
+  }, 60_000);
+});
+
 describe.runIf(boto3Available)('the Lambda handler with its boto3 ports (boto3 importable)', () => {
   let services: LocalServices;
 

@@ -1,0 +1,120 @@
+/**
+ * The local queue pollers scale with the work (issue 13): a plain queue's poller starts with one
+ * receive loop, adds loops while a backlog is waiting (up to its bound) and retires them once the
+ * queue is empty, delivering every message once; on the real fauxqs server, through the SDK client.
+ */
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPoller } from '../../lib/local/pollers.ts';
+import { type LocalServices, startLocalServices } from '../../lib/local/services.ts';
+
+let services: LocalServices;
+
+beforeAll(async () => {
+  services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: 30, log: () => undefined });
+});
+
+afterAll(async () => {
+  await services?.stop();
+});
+
+async function send(url: string, bodies: readonly string[]): Promise<void> {
+  for (let start = 0; start < bodies.length; start += 10) {
+    await services.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: bodies
+          .slice(start, start + 10)
+          .map((body, index) => ({ Id: String(index), MessageBody: body })),
+      }),
+    );
+  }
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('a plain queue poller', () => {
+  it('starts with one loop, scales to its bound under a backlog, and back to one when idle', async () => {
+    const queue = services.queues['execution-results'];
+    const delivered: string[] = [];
+    let peak = 0;
+    let busy = 0;
+    let peakBusy = 0;
+    const poller = startPoller({
+      sqs: services.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: 2,
+      concurrency: 3,
+      onError: (error) => {
+        throw error;
+      },
+      invoke: async (event) => {
+        busy++;
+        peakBusy = Math.max(peakBusy, busy);
+        peak = Math.max(peak, poller.active());
+        for (const record of (event as SQSEvent).Records) delivered.push(record.body);
+        // A slow consumer, so that the backlog outgrows one loop.
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        busy--;
+        return { batchItemFailures: [] };
+      },
+    });
+    try {
+      expect(poller.active()).toBe(1);
+      const bodies = Array.from({ length: 30 }, (_, index) => `message-${index}`);
+      await send(queue.url, bodies);
+      await until(() => delivered.length >= bodies.length, 20_000);
+      // Every message once, and the work was shared by as many loops as the bound allows, no more.
+      expect([...delivered].sort()).toEqual([...bodies].sort());
+      expect(peak).toBe(3);
+      expect(peakBusy).toBe(3);
+      // An empty receive (one second of long polling) retires the extra loops.
+      await until(() => poller.active() === 1, 5_000);
+      // The last loop still serves what comes next.
+      await send(queue.url, ['late']);
+      await until(() => delivered.includes('late'), 5_000);
+      expect(delivered.filter((body) => body === 'late')).toHaveLength(1);
+    } finally {
+      await poller.stop();
+    }
+    expect(poller.active()).toBe(0);
+  }, 40_000);
+
+  it('never scales past one loop for a trickle of single messages', async () => {
+    const queue = services.queues['execution-results'];
+    let peak = 0;
+    let count = 0;
+    const poller = startPoller({
+      sqs: services.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: 10,
+      concurrency: 4,
+      onError: (error) => {
+        throw error;
+      },
+      invoke: async (event) => {
+        peak = Math.max(peak, poller.active());
+        count += (event as SQSEvent).Records.length;
+        return { batchItemFailures: [] };
+      },
+    });
+    try {
+      for (let index = 0; index < 5; index++) {
+        await send(queue.url, [`single-${index}`]);
+        await until(() => count === index + 1, 5_000);
+      }
+      expect(peak).toBe(1);
+    } finally {
+      await poller.stop();
+    }
+  }, 30_000);
+});
