@@ -3,8 +3,8 @@
  * the function's environment, and every request goes through the shared pipeline.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { LambdaScriptChecker } from '../core/assets/checker.ts';
+import { lambdaClientFromEnv } from '../clients/lambda.ts';
+import { LambdaScriptChecker } from '../clients/script-checker.ts';
 import { documentClient, tableFromEnv } from '../core/db.ts';
 import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
 import { TableJobClaims } from '../core/executions/claims.ts';
@@ -82,7 +82,5 @@ function claimsFromEnv(env: NodeJS.ProcessEnv) {
 function checkerFromEnv(env: NodeJS.ProcessEnv) {
   const worker = env[functionNameEnv('script-worker')];
   if (worker === undefined || worker === '') return {};
-  const endpoint = env[ENV.lambdaEndpoint];
-  const client = new LambdaClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
-  return { checker: new LambdaScriptChecker(client, worker) };
+  return { checker: new LambdaScriptChecker(lambdaClientFromEnv(env), worker) };
 }

@@ -15,7 +15,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tableFromEnv } from '../core/db.ts';
 import { MAX_LOG_CHUNKS } from '../core/executions/executions.ts';
 import { parseJson } from '../core/json.ts';

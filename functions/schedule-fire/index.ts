@@ -8,7 +8,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tableFromEnv } from '../core/db.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { unseal } from '../core/messages/signing.ts';
