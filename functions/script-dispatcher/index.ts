@@ -14,11 +14,11 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
+import { invokeInTenant, lambdaClientFromEnv } from '../clients/lambda.ts';
 import { ENV, functionNameEnv, queueUrlEnv, requireEnv } from '../core/env.ts';
 import { TenantSlots } from '../core/executions/slots.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
@@ -33,7 +33,7 @@ const endpointOf = (name: string) => {
   const value = process.env[name];
   return value === undefined || value === '' ? {} : { endpoint: value };
 };
-const lambda = new LambdaClient(endpointOf(ENV.lambdaEndpoint));
+const lambda = lambdaClientFromEnv();
 const sqs = new SQSClient(endpointOf(ENV.sqsEndpoint));
 const scriptQueue = requireEnv(queueUrlEnv('script-executions'));
 const slots = new TenantSlots({
@@ -87,14 +87,11 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
     return true;
   }
   try {
-    const answer = await lambda.send(
-      new InvokeCommand({
-        FunctionName: worker,
-        InvocationType: 'RequestResponse',
-        TenantId: tenantId,
-        Payload: Buffer.from(JSON.stringify({ Records: [record] })),
-      }),
-    );
+    const answer = await invokeInTenant(lambda, {
+      functionName: worker,
+      tenantId,
+      payload: Buffer.from(JSON.stringify({ Records: [record] })),
+    });
     const text = Buffer.from(answer.Payload ?? new Uint8Array()).toString('utf8');
     if (answer.FunctionError !== undefined) {
       logger.error('The script worker failed', {
