@@ -13,15 +13,16 @@
  * the queue's other tenants are served meanwhile.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
+import { dynamodbClientFromEnv } from '../clients/dynamodb.ts';
 import { invokeInTenant, lambdaClientFromEnv } from '../clients/lambda.ts';
+import { messageSignerFromEnv } from '../clients/message-keys.ts';
+import { sqsClientFromEnv } from '../clients/sqs.ts';
 import { ENV, functionNameEnv, queueUrlEnv, requireEnv } from '../core/env.ts';
 import { TenantSlots } from '../core/executions/slots.ts';
-import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { MAC_ATTRIBUTE } from '../core/messages/signing.ts';
 import { macOf } from '../core/queues.ts';
 import { TENANT_ID_PATTERN } from '../core/tenancy/domain.ts';
@@ -29,15 +30,11 @@ import { TENANT_ID_PATTERN } from '../core/tenancy/domain.ts';
 const logger = new Logger({ serviceName: 'script-dispatcher' });
 const signer = await messageSignerFromEnv(['jobs']);
 const worker = requireEnv(functionNameEnv('script-worker'));
-const endpointOf = (name: string) => {
-  const value = process.env[name];
-  return value === undefined || value === '' ? {} : { endpoint: value };
-};
 const lambda = lambdaClientFromEnv();
-const sqs = new SQSClient(endpointOf(ENV.sqsEndpoint));
+const sqs = sqsClientFromEnv();
 const scriptQueue = requireEnv(queueUrlEnv('script-executions'));
 const slots = new TenantSlots({
-  client: new DynamoDBClient(endpointOf(ENV.dynamodbEndpoint)),
+  client: dynamodbClientFromEnv(),
   table: requireEnv(ENV.claimsTableName),
 });
 
