@@ -47,7 +47,7 @@ import { mapRecord } from './record.ts';
  * (distribution tenants, managed certificates), imported by the functions that provision hosts.
  * Tenant-isolated Lambda invocations use the runtime's client with the tenant header written by a
  * middleware (functions/clients/lambda.ts). See docs/decisions/lambda-bundles.md; the cost is measured
- * in bench/RESULTS.md ("Lambda bundles").
+ * in bench/RESULTS.md ("Lambda bundle sizes and module init").
  */
 export const BUNDLED_SDK_CLIENTS = ['@aws-sdk/client-cloudfront'] as const;
 
