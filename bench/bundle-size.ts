@@ -1,23 +1,45 @@
 /**
- * Bundle size of each Node Lambda as the CDK stack builds it (esbuild, ESM, node22, minified, the
- * runtime's stable SDK clients left external, CloudFront bundled where imported, and the Lambda client
- * where `TenantId` is needed), next to two baselines
- * bundled in the same run: every SDK module from the runtime (what bundling the newer clients
- * costs), and the whole SDK bundled (what relying on the runtime saves).
+ * Size and module init of each Node Lambda bundle as the CDK stack builds it (esbuild, ESM, node22,
+ * minified, the runtime's SDK clients left external, CloudFront bundled where imported), with:
  *
- *   npx tsx bench/bundle-size.ts
+ * - the largest contributors of each bundle (esbuild's metafile, by package or core folder);
+ * - a size baseline bundled in the same run: the whole SDK bundled (what relying on the runtime saves);
+ * - module init: each bundle written to `bench/out/bundles/<name>/index.mjs` and imported by a fresh
+ *   Node process (this Node, 22) with the environment a Lambda would have (dummy table, queue and
+ *   function names, a region, dummy credentials, message keys as values so no secret is fetched),
+ *   which reports the import's duration and its RSS afterwards; against a baseline in the same run, a
+ *   fresh process importing an empty module, and, per function, a fresh process importing only the
+ *   SDK modules the bundle leaves to the runtime (what the runtime's SDK costs; ours is the rest). The
+ *   external SDK modules resolve from this repository's `node_modules`, standing for the runtime's
+ *   copy (loading them is part of the init). ROUNDS rounds, interleaved, p50.
+ *
+ *   npx tsx bench/bundle-size.ts   (BENCH_ROUNDS=7 by default)
  */
-import { cpus } from 'node:os';
-import { resolve } from 'node:path';
-import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+import { ENV, functionNameEnv, queueUrlEnv } from '../functions/core/env.ts';
+import { messageKeyEnv } from '../functions/core/messages/keys.ts';
 import { ESM_REQUIRE_BANNER, runtimeSdkModules } from '../lib/aws/functions.ts';
-import { REPOSITORY_ROOT } from '../lib/local/platform.ts';
-import { functions } from '../lib/topology.ts';
+import { functions, queues } from '../lib/topology.ts';
+import { machine } from './support.ts';
 
-async function bundleBytes(entry: string, external: string[]): Promise<{ bytes: number; ms: number }> {
+const ROOT = resolve(import.meta.dirname, '..');
+const OUT = resolve(import.meta.dirname, 'out', 'bundles');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+
+interface Bundle {
+  readonly code: Uint8Array;
+  readonly metafile: Metafile;
+  readonly ms: number;
+}
+
+async function bundle(entry: string, external: string[]): Promise<Bundle> {
   const started = performance.now();
   const result = await build({
-    entryPoints: [resolve(REPOSITORY_ROOT, entry)],
+    entryPoints: [resolve(ROOT, entry)],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -27,41 +49,151 @@ async function bundleBytes(entry: string, external: string[]): Promise<{ bytes: 
     banner: { js: ESM_REQUIRE_BANNER },
     external,
     write: false,
+    metafile: true,
+    outfile: 'index.mjs',
     logLevel: 'silent',
   });
-  const bytes = result.outputFiles.reduce((sum, file) => sum + file.contents.byteLength, 0);
-  return { bytes, ms: performance.now() - started };
+  const file = result.outputFiles[0];
+  if (file === undefined) throw new Error(`esbuild wrote nothing for ${entry}`);
+  return { code: file.contents, metafile: result.metafile, ms: performance.now() - started };
 }
 
-const rows: string[] = [];
+/** Bytes in the output by package (`zod`, `@smithy/core`) or by our own folder (`functions/core/catalog`). */
+function contributors(metafile: Metafile, top: number): string {
+  const output = Object.values(metafile.outputs)[0];
+  const groups = new Map<string, number>();
+  for (const [file, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];
+    const key =
+      pkg ??
+      file
+        .split('/')
+        .slice(0, file.startsWith('functions/core/') ? 3 : 2)
+        .join('/');
+    groups.set(key, (groups.get(key) ?? 0) + bytesInOutput);
+  }
+  return [...groups]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([key, bytes]) => `${key} ${kib(bytes)}`)
+    .join(', ');
+}
+
+/** What a deployed function's environment holds (dummy values: nothing is reached at init). */
+function lambdaEnvironment(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    AWS_REGION: 'eu-west-1',
+    AWS_DEFAULT_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_LAMBDA_FUNCTION_NAME: 'bench',
+    NODE_ENV: 'production',
+    [ENV.tableName]: 'execfabric-bench',
+    [ENV.claimsTableName]: 'execfabric-bench-claims',
+    [ENV.originSecret]: 'o'.repeat(64),
+    [ENV.tokenSecret]: 't'.repeat(64),
+    [ENV.credentialPrefix]: 'execfabric/bench/http-credentials/',
+    [messageKeyEnv('jobs').value]: 'j'.repeat(64),
+    [messageKeyEnv('reports').value]: 'r'.repeat(64),
+  };
+  for (const name of Object.keys(queues))
+    env[queueUrlEnv(name)] = `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}`;
+  for (const name of Object.keys(functions)) env[functionNameEnv(name)] = `execfabric-${name}`;
+  return env;
+}
+
+/** Imports `file` in a fresh Node process: the import's milliseconds and the RSS after it. */
+function importOnce(file: string, env: NodeJS.ProcessEnv): { ms: number; rss: number } {
+  const script = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});const ms=performance.now()-t;process.stdout.write(JSON.stringify({ms,rss:process.memoryUsage().rss}));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return JSON.parse(out) as { ms: number; rss: number };
+}
+
+function p50(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil(sorted.length / 2) - 1] ?? Number.NaN;
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)}`;
+const mib = (bytes: number) => (bytes / 1024 ** 2).toFixed(0);
+
+mkdirSync(OUT, { recursive: true });
+const env = lambdaEnvironment();
+const empty = join(OUT, 'empty.mjs');
+writeFileSync(empty, '');
+
+const startedOn = machine();
+const shipped = new Map<
+  string,
+  { file: string; sdkFile: string; withSdkFile: string; bundle: Bundle; withSdk: number }
+>();
 for (const spec of Object.values(functions)) {
   if (spec.runtime !== 'nodejs22.x') continue;
-  const shipped = await bundleBytes(spec.entry, runtimeSdkModules(spec.name));
-  const runtimeSdk = await bundleBytes(spec.entry, ['@aws-sdk/*']);
-  const withSdk = await bundleBytes(spec.entry, []);
-  const kib = (bytes: number) => (bytes / 1024).toFixed(0);
-  rows.push(
-    `| ${spec.name} | ${kib(shipped.bytes)} | ${kib(runtimeSdk.bytes)} | +${kib(shipped.bytes - runtimeSdk.bytes)} | ${kib(withSdk.bytes)} | ${(withSdk.bytes / shipped.bytes).toFixed(1)}× | ${shipped.ms.toFixed(0)} |`,
+  const built = await bundle(spec.entry, runtimeSdkModules());
+  const withSdk = await bundle(spec.entry, []);
+  const dir = join(OUT, spec.name);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'index.mjs');
+  writeFileSync(file, built.code);
+  // The same SDK modules, imported alone: the runtime's share of the init.
+  const external = new Set(
+    Object.values(built.metafile.outputs).flatMap((output) =>
+      output.imports.filter((i) => i.external && !i.path.startsWith('node:')).map((i) => i.path),
+    ),
   );
+  const withSdkFile = join(dir, 'with-sdk.mjs');
+  writeFileSync(withSdkFile, withSdk.code);
+  const sdkFile = join(dir, 'sdk-only.mjs');
+  writeFileSync(sdkFile, [...external].map((path) => `import ${JSON.stringify(path)};`).join('\n'));
+  shipped.set(spec.name, { file, sdkFile, withSdkFile, bundle: built, withSdk: withSdk.code.byteLength });
 }
-// The Lambda client, bundled only where `TenantId` is needed: what it would cost the tenant API.
-const tenantApi = functions['tenant-api'].entry;
-const withLambda = await bundleBytes(
-  tenantApi,
-  runtimeSdkModules('tenant-api').filter((m) => m !== '@aws-sdk/client-lambda'),
-);
-const withoutLambda = await bundleBytes(tenantApi, runtimeSdkModules('tenant-api'));
-rows.push(
+
+// Rounds interleave the functions and the baseline, so a burst of load falls on all of them alike.
+const samples = new Map<string, { ms: number[]; rss: number[] }>();
+for (let round = 0; round < ROUNDS; round++) {
+  const files: (readonly [string, string])[] = [['(empty module)', empty]];
+  for (const [name, { file, sdkFile, withSdkFile }] of shipped)
+    files.push([name, file], [`${name} (SDK only)`, sdkFile], [`${name} (SDK bundled)`, withSdkFile]);
+  for (const [name, file] of files) {
+    const sample = importOnce(file, env);
+    const entry = samples.get(name) ?? { ms: [], rss: [] };
+    entry.ms.push(sample.ms);
+    entry.rss.push(sample.rss);
+    samples.set(name, entry);
+  }
+}
+
+const baseline = samples.get('(empty module)') ?? { ms: [], rss: [] };
+const rows: string[] = [];
+const tops: string[] = [];
+for (const [name, { bundle: built, withSdk }] of shipped) {
+  const s = samples.get(name) ?? { ms: [], rss: [] };
+  const sdk = samples.get(`${name} (SDK only)`) ?? { ms: [], rss: [] };
+  const bundled = samples.get(`${name} (SDK bundled)`) ?? { ms: [], rss: [] };
+  const bytes = built.code.byteLength;
+  rows.push(
+    `| ${name} | ${kib(bytes)} | ${bytes <= 300 * 1000 ? 'yes' : 'no'} | ${p50(s.ms).toFixed(0)} | ${p50(sdk.ms).toFixed(0)} | ${(p50(s.ms) - p50(sdk.ms)).toFixed(0)} | ${mib(p50(s.rss))} | ${kib(withSdk)} | ${p50(bundled.ms).toFixed(0)} | ${built.ms.toFixed(0)} |`,
+  );
+  tops.push(`- ${name}: ${contributors(built.metafile, 6)}`);
+}
+
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const section = [
+  `Bundle sizes and module init, ${new Date().toISOString()} on ${startedOn}; Node ${process.versions.node}, ${ROUNDS} rounds, load average ${load} at the end.`,
+  `Baseline (fresh process importing an empty module): import p50 ${p50(baseline.ms).toFixed(1)} ms, RSS ${mib(p50(baseline.rss))} MiB.`,
   '',
-  `Lambda client bundled into tenant-api: ${(withLambda.bytes / 1024).toFixed(0)} KiB against ${(withoutLambda.bytes / 1024).toFixed(0)} KiB (+${((withLambda.bytes - withoutLambda.bytes) / 1024).toFixed(0)} KiB)`,
-);
-process.stdout.write(
-  [
-    `Bundle sizes ${new Date().toISOString()} on ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'})`,
-    '',
-    '| function | shipped KiB | baseline: all SDK external KiB | cost of bundled clients KiB | baseline: SDK bundled KiB | bundled / shipped | bundle ms |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
-    '',
-  ].join('\n'),
-);
+  '| function | shipped KiB | ≤ 300 KB | init p50 ms | baseline: its runtime SDK modules alone, ms | init − SDK alone ms | RSS p50 MiB | baseline: SDK bundled KiB | SDK bundled: init p50 ms | bundle ms |',
+  '| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows,
+  '',
+  'Largest contributors (KiB in the minified output):',
+  '',
+  ...tops,
+  '',
+].join('\n');
+process.stdout.write(section);

@@ -2,7 +2,7 @@
  * Prints every route of the APIs from the route tables themselves (the API reference that cannot
  * drift): `npx tsx scripts/routes.ts`.
  */
-import { documentClient } from '../functions/core/db.ts';
+import { documentClient } from '../functions/clients/dynamodb.ts';
 import { createCore } from '../functions/core/platform.ts';
 import { freeRoutes } from '../functions/free-api/routes.ts';
 import { governanceRoutes } from '../functions/governance-api/routes.ts';

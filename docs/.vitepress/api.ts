@@ -2,7 +2,7 @@
  * The three APIs' OpenAPI documents, built from the same route tables the APIs serve (building the
  * tables touches no database), and their rendering as reference pages.
  */
-import { documentClient } from '../../functions/core/db.ts';
+import { documentClient } from '../../functions/clients/dynamodb.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import { freeRoutes } from '../../functions/free-api/routes.ts';
 import { governanceRoutes } from '../../functions/governance-api/routes.ts';

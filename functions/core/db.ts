@@ -1,30 +1,13 @@
 /**
  * The platform table as the core sees it: a DynamoDB document client plus the table's name.
- * Clients are created once per process by the handler (or the local platform) and injected.
+ * Clients are created once per process by the handler (or the local platform) and injected
+ * (functions/clients/dynamodb.ts).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ENV, requireEnv } from './env.ts';
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 
 export interface Table {
   readonly client: DynamoDBDocumentClient;
   readonly name: string;
-}
-
-export function documentClient(endpoint?: string): DynamoDBDocumentClient {
-  const base = new DynamoDBClient(endpoint === undefined ? {} : { endpoint });
-  return DynamoDBDocumentClient.from(base, {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-  });
-}
-
-/** The table a function was wired to, from its environment. */
-export function tableFromEnv(env: NodeJS.ProcessEnv = process.env): Table {
-  const endpoint = env[ENV.dynamodbEndpoint];
-  return {
-    client: documentClient(endpoint === '' ? undefined : endpoint),
-    name: requireEnv(ENV.tableName, env),
-  };
 }
 
 /** Whether a write was refused by its condition — the one failure a conditional step expects. */

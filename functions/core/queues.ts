@@ -3,8 +3,7 @@
  * (from the topology, through the function's environment) and the signer every message is signed
  * with: a consumer refuses any message whose MAC does not verify (see messages/signing.ts).
  */
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ENV, queueUrlEnv } from './env.ts';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { MAC_ATTRIBUTE, type MessageLabel, type MessageSigner } from './messages/signing.ts';
 
 export type QueueUrls = Readonly<Partial<Record<string, string>>>;
@@ -48,22 +47,6 @@ export class Queues {
       }),
     );
   }
-}
-
-/** The queues a function was wired to, from its environment. */
-export function queuesFromEnv(
-  names: readonly string[],
-  signer: MessageSigner,
-  env: NodeJS.ProcessEnv = process.env,
-): Queues {
-  const endpoint = env[ENV.sqsEndpoint];
-  const client = new SQSClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
-  const urls: Record<string, string> = {};
-  for (const name of names) {
-    const url = env[queueUrlEnv(name)];
-    if (url !== undefined && url !== '') urls[name] = url;
-  }
-  return new Queues(client, urls, signer);
 }
 
 /** The MAC a received SQS record carries (Lambda's event shape), if any. */

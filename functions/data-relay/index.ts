@@ -7,13 +7,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { tableFromEnv } from '../clients/dynamodb.ts';
+import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { AuditLog } from '../core/audit/chain.ts';
 import { Collections } from '../core/data/collections.ts';
 import { Records } from '../core/data/records.ts';
 import { type DataRelayPorts, type DataReply, relayDataCall } from '../core/data/relay.ts';
-import { tableFromEnv } from '../core/db.ts';
 import { executionStatusOf, TERMINAL } from '../core/executions/executions.ts';
-import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { tenantContext } from '../core/tenancy/hosts.ts';
 import { scopeTableClient, tenantClientsFromEnv, withTenantScope } from '../core/tenancy/tenant-scope.ts';
 

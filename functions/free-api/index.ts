@@ -7,7 +7,7 @@
  * bearer token is ignored, and there is no session to hold. Wiring only.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { tableFromEnv } from '../core/db.ts';
+import { tableFromEnv } from '../clients/dynamodb.ts';
 import { ENV, requireEnv } from '../core/env.ts';
 import { AuthenticationError } from '../core/errors.ts';
 import { isPersonalTenantId } from '../core/free/handles.ts';

@@ -1,5 +1,5 @@
 /** The governance API: the public domain's console (the free entry has its own function, free-api). Wiring only. */
-import { hostEdgeFromEnv } from '../core/governance/edge-cloudfront.ts';
+import { hostEdgeFromEnv } from '../clients/cloudfront-edge.ts';
 import { apiFromEnv } from '../http/api.ts';
 import { governanceRoutes } from './routes.ts';
 

@@ -7,19 +7,20 @@
  * reads no platform table: a verified job or grant carries what it needs except the credential.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { dynamodbClientFromEnv } from '../clients/dynamodb.ts';
+import { messageSignerFromEnv } from '../clients/message-keys.ts';
+import { queuesFromEnv } from '../clients/sqs.ts';
 import { ENV, requireEnv } from '../core/env.ts';
 import type { EgressReply } from '../core/http-resources/jobs.ts';
 import { type HttpRuntimePorts, processHttpRecord, relayEgressCall } from '../core/http-resources/runtime.ts';
-import { messageSignerFromEnv } from '../core/messages/keys.ts';
-import { macOf, queuesFromEnv } from '../core/queues.ts';
+import { macOf } from '../core/queues.ts';
 import { credentialStoreFromEnv, lazyCredentialStore } from '../core/secrets/from-env.ts';
 
 const logger = new Logger({ serviceName: 'http-executor' });
-const endpoint = process.env[ENV.dynamodbEndpoint];
-const dynamodb = new DynamoDBClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
+const dynamodb = dynamodbClientFromEnv();
 const claimsTable = requireEnv(ENV.claimsTableName);
 const signer = await messageSignerFromEnv(['jobs', 'reports']);
 const results = queuesFromEnv(['execution-results'], signer);

@@ -3,15 +3,15 @@
  * the function's environment, and every request goes through the shared pipeline.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { LambdaScriptChecker } from '../core/assets/checker.ts';
-import { documentClient, tableFromEnv } from '../core/db.ts';
+import { tableFromEnv } from '../clients/dynamodb.ts';
+import { lambdaClientFromEnv } from '../clients/lambda.ts';
+import { messageSignerFromEnv } from '../clients/message-keys.ts';
+import { LambdaScriptChecker } from '../clients/script-checker.ts';
+import { queuesFromEnv } from '../clients/sqs.ts';
 import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
 import { TableJobClaims } from '../core/executions/claims.ts';
 import type { HostEdge } from '../core/governance/edge.ts';
-import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
-import { queuesFromEnv } from '../core/queues.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import { scopeTableClient, tenantClientsFromEnv } from '../core/tenancy/tenant-scope.ts';
 import { authenticateMcpClient } from './mcp-auth.ts';
@@ -73,16 +73,12 @@ export async function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessE
 function claimsFromEnv(env: NodeJS.ProcessEnv) {
   const name = env[ENV.claimsTableName];
   if (name === undefined || name === '') return {};
-  const endpoint = env[ENV.dynamodbEndpoint];
-  const client = documentClient(endpoint === undefined || endpoint === '' ? undefined : endpoint);
-  return { claims: new TableJobClaims({ client, name }) };
+  return { claims: new TableJobClaims({ client: tableFromEnv(env).client, name }) };
 }
 
 /** The Python runtime's syntax check, where this function may invoke the worker. */
 function checkerFromEnv(env: NodeJS.ProcessEnv) {
   const worker = env[functionNameEnv('script-worker')];
   if (worker === undefined || worker === '') return {};
-  const endpoint = env[ENV.lambdaEndpoint];
-  const client = new LambdaClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
-  return { checker: new LambdaScriptChecker(client, worker) };
+  return { checker: new LambdaScriptChecker(lambdaClientFromEnv(env), worker) };
 }

@@ -1,5 +1,5 @@
 /** `GET /api/health`: which domain this host is bound to. Anonymous; says nothing beyond that. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { TENANT_STATUSES } from '../core/tenancy/domain.ts';
 import { route } from './router.ts';
 

@@ -17,7 +17,7 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Caller } from '../core/identity/caller.ts';
 import { MAX_WAIT_SECONDS } from '../core/mcp/clients.ts';
 import { UnknownToolError } from '../core/mcp/service.ts';

@@ -6,7 +6,7 @@
  * `GET /api/openapi.json` (the pipeline adds that route to every table it serves).
  * See docs/decisions/openapi.md.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
 import { CSRF_HEADER, IDEMPOTENCY_HEADER } from '../core/headers.ts';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from './problem.ts';

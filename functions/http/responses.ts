@@ -4,7 +4,7 @@
  * route's `handle`. Records are open (`z.looseObject`): the fields listed are always there with these
  * types; a client ignores fields it does not know, so a record can grow without a breaking change.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AVAILABILITY_STATES } from '../core/availability.ts';
 import { APPROVALS, RISKS } from '../core/catalog/rules.ts';
 import { EXECUTION_STATUSES } from '../core/executions/executions.ts';

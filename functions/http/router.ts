@@ -3,7 +3,7 @@
  * caller, the permission it needs, the zod schema of its body and its body limit; the pipeline does
  * the rest, so a route's `handle` only calls into the core.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { MethodNotAllowedError, RouteNotFoundError } from '../core/errors.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';

@@ -1,5 +1,5 @@
 /** The events the lifecycle-scan function takes: a scheduled (or operator's) scan, or the one-time bootstrap. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCAN_NAMES } from '../core/governance/lifecycle.ts';
 
 export const scanEvent = z.strictObject({

@@ -6,14 +6,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { tableFromEnv } from '../core/db.ts';
+import { hostEdgeFromEnv } from '../clients/cloudfront-edge.ts';
+import { tableFromEnv } from '../clients/dynamodb.ts';
+import { messageSignerFromEnv } from '../clients/message-keys.ts';
+import { queuesFromEnv } from '../clients/sqs.ts';
 import { ValidationError } from '../core/errors.ts';
 import { type Bootstrapped, bootstrapSuperAdmin } from '../core/governance/bootstrap.ts';
-import { hostEdgeFromEnv } from '../core/governance/edge-cloudfront.ts';
 import { runScan, type ScanResult } from '../core/governance/lifecycle.ts';
-import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { createCore } from '../core/platform.ts';
-import { queuesFromEnv } from '../core/queues.ts';
 import { lifecycleEvent } from './events.ts';
 
 const logger = new Logger({ serviceName: 'lifecycle-scan' });

@@ -15,11 +15,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
-import { tableFromEnv } from '../core/db.ts';
+import * as z from 'zod';
+import { tableFromEnv } from '../clients/dynamodb.ts';
+import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { MAX_LOG_CHUNKS } from '../core/executions/executions.ts';
 import { parseJson } from '../core/json.ts';
-import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { createCore } from '../core/platform.ts';
 import { macOf } from '../core/queues.ts';
 import { TenantContexts } from '../core/tenancy/hosts.ts';

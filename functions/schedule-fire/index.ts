@@ -8,12 +8,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
-import { tableFromEnv } from '../core/db.ts';
-import { messageSignerFromEnv } from '../core/messages/keys.ts';
+import * as z from 'zod';
+import { tableFromEnv } from '../clients/dynamodb.ts';
+import { messageSignerFromEnv } from '../clients/message-keys.ts';
+import { queuesFromEnv } from '../clients/sqs.ts';
 import { unseal } from '../core/messages/signing.ts';
 import { createCore } from '../core/platform.ts';
-import { queuesFromEnv } from '../core/queues.ts';
 import type { FireResult } from '../core/schedules/schedules.ts';
 
 const logger = new Logger({ serviceName: 'schedule-fire' });

@@ -13,15 +13,16 @@
  * the queue's other tenants are served meanwhile.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
+import { dynamodbClientFromEnv } from '../clients/dynamodb.ts';
+import { invokeInTenant, lambdaClientFromEnv } from '../clients/lambda.ts';
+import { messageSignerFromEnv } from '../clients/message-keys.ts';
+import { sqsClientFromEnv } from '../clients/sqs.ts';
 import { ENV, functionNameEnv, queueUrlEnv, requireEnv } from '../core/env.ts';
 import { TenantSlots } from '../core/executions/slots.ts';
-import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { MAC_ATTRIBUTE } from '../core/messages/signing.ts';
 import { macOf } from '../core/queues.ts';
 import { TENANT_ID_PATTERN } from '../core/tenancy/domain.ts';
@@ -29,15 +30,11 @@ import { TENANT_ID_PATTERN } from '../core/tenancy/domain.ts';
 const logger = new Logger({ serviceName: 'script-dispatcher' });
 const signer = await messageSignerFromEnv(['jobs']);
 const worker = requireEnv(functionNameEnv('script-worker'));
-const endpointOf = (name: string) => {
-  const value = process.env[name];
-  return value === undefined || value === '' ? {} : { endpoint: value };
-};
-const lambda = new LambdaClient(endpointOf(ENV.lambdaEndpoint));
-const sqs = new SQSClient(endpointOf(ENV.sqsEndpoint));
+const lambda = lambdaClientFromEnv();
+const sqs = sqsClientFromEnv();
 const scriptQueue = requireEnv(queueUrlEnv('script-executions'));
 const slots = new TenantSlots({
-  client: new DynamoDBClient(endpointOf(ENV.dynamodbEndpoint)),
+  client: dynamodbClientFromEnv(),
   table: requireEnv(ENV.claimsTableName),
 });
 
@@ -87,14 +84,11 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
     return true;
   }
   try {
-    const answer = await lambda.send(
-      new InvokeCommand({
-        FunctionName: worker,
-        InvocationType: 'RequestResponse',
-        TenantId: tenantId,
-        Payload: Buffer.from(JSON.stringify({ Records: [record] })),
-      }),
-    );
+    const answer = await invokeInTenant(lambda, {
+      functionName: worker,
+      tenantId,
+      payload: Buffer.from(JSON.stringify({ Records: [record] })),
+    });
     const text = Buffer.from(answer.Payload ?? new Uint8Array()).toString('utf8');
     if (answer.FunctionError !== undefined) {
       logger.error('The script worker failed', {

@@ -42,40 +42,29 @@ import type { ExecutionQueues } from './queues.ts';
 import { mapRecord } from './record.ts';
 
 /**
- * SDK clients bundled into the functions that use them: the nodejs22.x runtime's own SDK copy may
- * predate the commands called, and a missing command fails only at run time. CloudFront (distribution
- * tenants, managed certificates) is bundled wherever it is imported — only the functions that
- * provision hosts import it. The Lambda client is bundled only into the functions that invoke with a
- * `TenantId` (tenant isolation), named in `NEW_LAMBDA_COMMAND_FUNCTIONS`; elsewhere plain Invoke is
- * the runtime's. The cost is measured in bench/RESULTS.md ("Lambda bundle sizes").
+ * SDK clients bundled into the functions that import them: the nodejs22.x runtime's own SDK copy may
+ * predate the commands called, and a missing command fails only at run time. Only CloudFront
+ * (distribution tenants, managed certificates), imported by the functions that provision hosts.
+ * Tenant-isolated Lambda invocations use the runtime's client with the tenant header written by a
+ * middleware (functions/clients/lambda.ts). See docs/decisions/lambda-bundles.md; the cost is measured
+ * in bench/RESULTS.md ("Lambda bundle sizes and module init").
  */
-export const BUNDLED_SDK_CLIENTS = ['@aws-sdk/client-cloudfront', '@aws-sdk/client-lambda'] as const;
+export const BUNDLED_SDK_CLIENTS = ['@aws-sdk/client-cloudfront'] as const;
 
-/**
- * Functions that invoke with Lambda's newer parameters (`TenantId`): they bundle the Lambda client.
- * The dispatcher runs jobs in the tenant-isolated worker; the APIs ask it to syntax-check a script
- * (in an execution environment of the script's tenant, or `public` for templates).
- */
-export const NEW_LAMBDA_COMMAND_FUNCTIONS: ReadonlySet<string> = new Set([
-  'script-dispatcher',
-  'tenant-api',
-  'governance-api',
-]);
-
-/** SDK modules left to the runtime: long-stable APIs (items, queues, secrets, STS sessions). */
+/** SDK modules left to the runtime: long-stable APIs (items, queues, secrets, STS sessions, schedules, Invoke). */
 export const RUNTIME_SDK_MODULES = [
   '@aws-sdk/client-dynamodb',
   '@aws-sdk/lib-dynamodb',
   '@aws-sdk/client-sqs',
   '@aws-sdk/client-secrets-manager',
   '@aws-sdk/client-sts',
+  '@aws-sdk/client-scheduler',
+  '@aws-sdk/client-lambda',
 ] as const;
 
-/** What a function leaves to the runtime's SDK: the stable modules, and the Lambda client unless it needs a newer one. */
-export function runtimeSdkModules(name: string): string[] {
-  return NEW_LAMBDA_COMMAND_FUNCTIONS.has(name)
-    ? [...RUNTIME_SDK_MODULES]
-    : [...RUNTIME_SDK_MODULES, '@aws-sdk/client-lambda'];
+/** What a function leaves to the runtime's SDK (the same for every function). */
+export function runtimeSdkModules(): string[] {
+  return [...RUNTIME_SDK_MODULES];
 }
 
 /** `reservedConcurrentExecutions` only where a reservation is configured. */
@@ -259,7 +248,7 @@ export class PlatformFunctions extends Construct {
             sourceMap: false,
             forceDockerBundling: false,
             // The runtime's SDK for stable clients; newer ones (and what they pull in) are bundled.
-            externalModules: runtimeSdkModules(spec.name),
+            externalModules: runtimeSdkModules(),
           },
         });
         break;

@@ -3,7 +3,7 @@
  * duties, exactly-once release under concurrent decisions, invalidation on change, expiry.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../functions/core/db.ts';
+import { documentClient } from '../../functions/clients/dynamodb.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';

@@ -8,7 +8,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tableFromEnv } from '../../functions/core/db.ts';
+import { tableFromEnv } from '../../functions/clients/dynamodb.ts';
 import { ENV, requireEnv } from '../../functions/core/env.ts';
 import { UnknownHostError } from '../../functions/core/errors.ts';
 import { addMonths, DAY_MS, GRACE_PERIOD_DAYS } from '../../functions/core/governance/dates.ts';

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../functions/core/db.ts';
+import { documentClient } from '../../functions/clients/dynamodb.ts';
 import { ENV } from '../../functions/core/env.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call, type TestResponse } from '../support/http.ts';

@@ -7,11 +7,11 @@
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CloudFrontHostEdge } from '../../functions/clients/cloudfront-edge.ts';
 import { AuditLog } from '../../functions/core/audit/chain.ts';
 import type { Table } from '../../functions/core/db.ts';
 import { nodeDnsLookup, RoutingEndpointVerifier } from '../../functions/core/governance/dns.ts';
 import { BindingOnlyHostEdge, distributionTenantName } from '../../functions/core/governance/edge.ts';
-import { CloudFrontHostEdge } from '../../functions/core/governance/edge-cloudfront.ts';
 import { createGovernance, type Governance } from '../../functions/core/governance/index.ts';
 import { runScan } from '../../functions/core/governance/lifecycle.ts';
 import { HostOnboarding, ONBOARDING_LIMITS } from '../../functions/core/governance/onboarding.ts';

@@ -5,7 +5,7 @@
  */
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient } from '../../functions/core/db.ts';
+import { documentClient } from '../../functions/clients/dynamodb.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
 import { createCore } from '../../functions/core/platform.ts';

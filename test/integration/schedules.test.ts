@@ -8,7 +8,7 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tableFromEnv } from '../../functions/core/db.ts';
+import { tableFromEnv } from '../../functions/clients/dynamodb.ts';
 import { dueEntry, quotaKey, scheduleKey } from '../../functions/core/schedules/keys.ts';
 import { fireEvent } from '../../functions/core/schedules/scheduler-port.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';

@@ -9,7 +9,8 @@
  */
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClient, type Table } from '../../functions/core/db.ts';
+import { documentClient } from '../../functions/clients/dynamodb.ts';
+import type { Table } from '../../functions/core/db.ts';
 import { ServiceUnavailableError } from '../../functions/core/errors.ts';
 import { itemKey } from '../../functions/core/keys.ts';
 import { createCore } from '../../functions/core/platform.ts';

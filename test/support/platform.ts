@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { tableFromEnv } from '../../functions/core/db.ts';
+import { tableFromEnv } from '../../functions/clients/dynamodb.ts';
 import { ENV, requireEnv } from '../../functions/core/env.ts';
 import { type Core, createCore } from '../../functions/core/platform.ts';
 import { governanceRoutes } from '../../functions/governance-api/routes.ts';

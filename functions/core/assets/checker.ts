@@ -1,9 +1,8 @@
 /**
- * The syntax check of an uploaded script, done by the Python runtime itself: the tenant API is a
- * Node function, so it invokes the Python worker synchronously with `{ action: 'check', source }`.
+ * The syntax check of an uploaded script, done by the Python runtime itself (the Lambda adapter is
+ * functions/clients/script-checker.ts; locally the platform invokes the worker in-process).
  * Nothing is executed: the runtime only compiles the source and looks for `def main`.
  */
-import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
 import { ServiceUnavailableError, ValidationError } from '../errors.ts';
 
 export interface CheckFailure {
@@ -28,43 +27,6 @@ export const PUBLIC_TENANCY_ID = 'public';
 /** The runtime could not be asked (the check did not happen, so the upload must not either). */
 export class ScriptCheckUnavailableError extends ServiceUnavailableError {
   override readonly code = 'script-check-unavailable';
-}
-
-export class LambdaScriptChecker implements ScriptChecker {
-  readonly #client: LambdaClient;
-  readonly #functionName: string;
-
-  constructor(client: LambdaClient, functionName: string) {
-    this.#client = client;
-    this.#functionName = functionName;
-  }
-
-  async check(source: string, tenantId: string): Promise<CheckResult> {
-    let response: InvokeCommandOutput;
-    try {
-      response = await this.#client.send(
-        new InvokeCommand({
-          FunctionName: this.#functionName,
-          InvocationType: 'RequestResponse',
-          TenantId: tenantId,
-          Payload: Buffer.from(JSON.stringify({ action: 'check', source })),
-        }),
-      );
-    } catch (cause) {
-      throw new ScriptCheckUnavailableError('The Python runtime could not check the script', { cause });
-    }
-    const text = Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8');
-    if (response.FunctionError !== undefined) {
-      throw new ScriptCheckUnavailableError(
-        `The Python runtime failed to check the script: ${text.slice(0, 200)}`,
-      );
-    }
-    const result = JSON.parse(text) as CheckResult;
-    if (typeof result !== 'object' || result === null || typeof result.ok !== 'boolean') {
-      throw new ScriptCheckUnavailableError('The Python runtime answered the check with an unexpected shape');
-    }
-    return result;
-  }
 }
 
 /** Throws a ValidationError carrying the line and column of a failed check. */

@@ -12,7 +12,7 @@
  *
  * Every refusal is an answer to the script (`ok: false`), never a thrown error.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ExecFabricError, PayloadTooLargeError, QuotaExceededError, ValidationError } from '../errors.ts';
 import { type MessageSigner, unseal } from '../messages/signing.ts';
 import type { TenantContext } from '../tenancy/domain.ts';

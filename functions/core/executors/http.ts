@@ -11,7 +11,7 @@
  * audited in the public chain and the job goes to the fair `http-executions` queue (group = tenant).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson } from '../audit/chain.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { HTTP_QUEUE, type HttpJob, type HttpRequestTemplate } from '../http-resources/jobs.ts';

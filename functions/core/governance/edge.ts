@@ -11,7 +11,7 @@
  *   what each means; this adapter never throws for an outcome it can classify.
  * - Locally the host binding alone routes the host: every host that resolves here is `active`.
  *
- * The CloudFront adapter lives in `edge-cloudfront.ts`, imported only by the functions that
+ * The CloudFront adapter lives in `functions/clients/cloudfront-edge.ts`, imported only by the functions that
  * provision hosts, so no other bundle carries the CloudFront client. Both are idempotent: the host binding in the table is the lock, so a distribution tenant found
  * under the host's deterministic name is ours to reuse or remove, and a retry after a crash converges.
  */

@@ -26,7 +26,7 @@ export interface GovernanceOptions {
   readonly hosts?: HostDirectory;
   /**
    * Where hosts are provisioned. The functions that provision hosts pass `hostEdgeFromEnv()`
-   * (edge-cloudfront.ts: CloudFront when configured); the others never provision, and keep the
+   * (functions/clients/cloudfront-edge.ts: CloudFront when configured); the others never provision, and keep the
    * CloudFront client out of their bundles.
    * @default the binding alone
    */

@@ -8,7 +8,7 @@
  * A job the dispatcher could not hand over (the grant was revoked, the resource changed) carries
  * `refused`, so the run still ends through the one recording path, with that reason.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUTH_SCHEMES, HTTP_METHODS, type HttpMethod, type HttpResourceSnapshot } from './model.ts';
 
 export const HTTP_QUEUE = 'http-executions';

@@ -4,7 +4,7 @@
  * own token (never a user's), and for reports about a run also by the lease the agent was handed
  * with it. The governance console reads each tenant's agents (status, last seen, version).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Agent, MAX_POLL_WAIT_SECONDS } from '../../core/agents/agents.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import {

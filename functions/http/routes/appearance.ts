@@ -4,7 +4,7 @@
  * and the caller's notification
  * counts (`GET /api/notifications`: runs waiting for their decision, announcements they have not read).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Core } from '../../core/platform.ts';
 import { readAppearance } from '../../core/tenancy/branding.ts';
 import { appearanceSchema } from '../responses.ts';

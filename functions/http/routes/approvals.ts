@@ -1,5 +1,5 @@
 /** The approvals inbox and decisions on a run. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { executionView } from '../../core/executions/executions.ts';
 import type { Core } from '../../core/platform.ts';
 import { executionSchema, list, voteSchema } from '../responses.ts';

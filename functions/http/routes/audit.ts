@@ -2,7 +2,7 @@
  * The domain's audit chain (filtered, paged — all of it, or one category such as `security`), its
  * verification, and its export as JSON Lines.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUDIT_CATEGORIES, type AuditCategory, type AuditFilter } from '../../core/audit/chain.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { pageSize } from '../../core/pagination.ts';

@@ -1,5 +1,5 @@
 /** Skills, script assets and executions: the tenant's catalogue and its runs. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_SCRIPT_BYTES } from '../../core/assets/scripts.ts';
 import {
   APPROVALS,

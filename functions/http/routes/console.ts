@@ -2,7 +2,7 @@
  * The minimal cross-tenant console of whitelisted tenant admins, on the public host: read-only
  * summaries of exactly the tenants on their whitelist, nothing of governance.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError, unlessNotFound } from '../../core/errors.ts';
 import type { Core } from '../../core/platform.ts';
 import type { Tenant } from '../../core/tenancy/tenants.ts';

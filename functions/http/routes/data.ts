@@ -4,7 +4,7 @@
  * delete) and an NDJSON export. A record's value is answered as the exact JSON text it was stored
  * with, so numbers a script wrote come back as written.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Collection } from '../../core/data/collections.ts';
 import { MAX_PAGE, type StoredRecord, valueIssues } from '../../core/data/records.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';

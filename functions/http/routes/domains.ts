@@ -1,5 +1,5 @@
 /** What the route files share: narrowing a request's domain, and the shape of a JSON Schema body field. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AVAILABILITY_STATES } from '../../core/availability.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { isJsonObject } from '../../core/json.ts';

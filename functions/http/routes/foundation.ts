@@ -1,5 +1,5 @@
 /** Tenant foundation: parameters and announcements. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { announcementSchema, list, page, pageQuery } from '../responses.ts';

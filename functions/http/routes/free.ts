@@ -10,7 +10,7 @@
  * - the governance console: leads (see, filter, export), disabling and enabling spaces, ordering a
  *   conversion, and the templates offered to new spaces.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RouteNotFoundError, ValidationError } from '../../core/errors.ts';
 import { HANDOFF_BROWSER_COOKIE, HANDOFF_SECONDS, newBrowserBinding } from '../../core/free/handoffs.ts';
 import type { FreeEdition } from '../../core/free/index.ts';

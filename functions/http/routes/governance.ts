@@ -5,7 +5,7 @@
  * the route's permission; confirming a payment takes a super-admin. Request bodies are parsed here
  * with strict zod schemas; everything else is a call into `core.governance`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   ForbiddenError,
   NotFoundError,

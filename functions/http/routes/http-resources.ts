@@ -4,7 +4,7 @@
  * returned), grants and trial runs (super-admins). Tenant API: read-only summaries of the resources
  * granted to the tenant. Bodies are parsed here with strict zod schemas; the rest is the core's.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RouteNotFoundError } from '../../core/errors.ts';
 import type { Acting } from '../../core/governance/acting.ts';
 import { AUTH_SCHEMES, HTTP_METHODS } from '../../core/http-resources/model.ts';

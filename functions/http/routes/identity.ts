@@ -2,7 +2,7 @@
  * Sign-in, the caller, access tokens, users and roles: the same routes in every domain, except the
  * free entry, which is public but serves none of the public domain's accounts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RouteNotFoundError } from '../../core/errors.ts';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';

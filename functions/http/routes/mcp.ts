@@ -3,7 +3,7 @@
  * tenant front.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DEFAULT_CLIENT_DAYS,
   DEFAULT_WAIT_SECONDS,

@@ -4,7 +4,7 @@
  * newest first. Anyone who may schedule sees their own schedules; `schedule:read` sees all, and
  * `schedule:manage` changes anyone's.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ForbiddenError } from '../../core/errors.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';

@@ -1,5 +1,5 @@
 /** Platform templates: authored and distributed in the public domain, installed by tenant admins. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
 import type { Core } from '../../core/platform.ts';
 import { list } from '../responses.ts';

@@ -5,16 +5,13 @@
  * machine — refused before DNS, served after, passing faults, conflicts, certificates validating.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CloudFrontHostEdge, hostEdgeFromEnv } from '../../../../functions/clients/cloudfront-edge.ts';
 import { ENV, MissingConfigurationError } from '../../../../functions/core/env.ts';
 import {
   BindingOnlyHostEdge,
   certificateCovers,
   distributionTenantName,
 } from '../../../../functions/core/governance/edge.ts';
-import {
-  CloudFrontHostEdge,
-  hostEdgeFromEnv,
-} from '../../../../functions/core/governance/edge-cloudfront.ts';
 import { HostEdgeError } from '../../../../functions/core/governance/errors.ts';
 import { CloudFrontStandIn, tag } from '../../../support/cloudfront-standin.ts';
 

@@ -15,7 +15,7 @@ import {
   PreconditionFailed,
   UpdateDistributionTenantCommand,
 } from '@aws-sdk/client-cloudfront';
-import { ENV, requireEnv } from '../env.ts';
+import { ENV, requireEnv } from '../core/env.ts';
 import {
   BindingOnlyHostEdge,
   type CertificateSource,
@@ -24,8 +24,8 @@ import {
   distributionTenantName,
   type HostEdge,
   type ProvisionOutcome,
-} from './edge.ts';
-import { HostEdgeError } from './errors.ts';
+} from '../core/governance/edge.ts';
+import { HostEdgeError } from '../core/governance/errors.ts';
 
 export interface CloudFrontHostEdgeOptions {
   readonly client: CloudFrontClient;

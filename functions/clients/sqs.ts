@@ -1,0 +1,29 @@
+/**
+ * The SQS client of a function and the queues it was wired to (URLs from its environment), pointed
+ * at the local SQS-compatible server when the environment names one.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ENV, queueUrlEnv } from '../core/env.ts';
+import type { MessageSigner } from '../core/messages/signing.ts';
+import { Queues } from '../core/queues.ts';
+
+/** The SQS client, at the configured endpoint or AWS's. */
+export function sqsClientFromEnv(env: NodeJS.ProcessEnv = process.env): SQSClient {
+  const endpoint = env[ENV.sqsEndpoint];
+  return new SQSClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
+}
+
+/** The queues a function was wired to, from its environment. */
+export function queuesFromEnv(
+  names: readonly string[],
+  signer: MessageSigner,
+  env: NodeJS.ProcessEnv = process.env,
+): Queues {
+  const client = sqsClientFromEnv(env);
+  const urls: Record<string, string> = {};
+  for (const name of names) {
+    const url = env[queueUrlEnv(name)];
+    if (url !== undefined && url !== '') urls[name] = url;
+  }
+  return new Queues(client, urls, signer);
+}
