@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ENV, requireEnv } from './env.ts';
+import { observed } from './sdk-requests.ts';
 
 export interface Table {
   readonly client: DynamoDBDocumentClient;
@@ -12,7 +13,7 @@ export interface Table {
 }
 
 export function documentClient(endpoint?: string): DynamoDBDocumentClient {
-  const base = new DynamoDBClient(endpoint === undefined ? {} : { endpoint });
+  const base = observed(new DynamoDBClient(endpoint === undefined ? {} : { endpoint }));
   return DynamoDBDocumentClient.from(base, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });

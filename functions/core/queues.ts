@@ -6,6 +6,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ENV, queueUrlEnv } from './env.ts';
 import { MAC_ATTRIBUTE, type MessageLabel, type MessageSigner } from './messages/signing.ts';
+import { observed } from './sdk-requests.ts';
 
 export type QueueUrls = Readonly<Partial<Record<string, string>>>;
 
@@ -57,7 +58,7 @@ export function queuesFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Queues {
   const endpoint = env[ENV.sqsEndpoint];
-  const client = new SQSClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
+  const client = observed(new SQSClient(endpoint === undefined || endpoint === '' ? {} : { endpoint }));
   const urls: Record<string, string> = {};
   for (const name of names) {
     const url = env[queueUrlEnv(name)];

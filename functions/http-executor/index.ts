@@ -15,11 +15,12 @@ import type { EgressReply } from '../core/http-resources/jobs.ts';
 import { type HttpRuntimePorts, processHttpRecord, relayEgressCall } from '../core/http-resources/runtime.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { macOf, queuesFromEnv } from '../core/queues.ts';
+import { observed } from '../core/sdk-requests.ts';
 import { credentialStoreFromEnv, lazyCredentialStore } from '../core/secrets/from-env.ts';
 
 const logger = new Logger({ serviceName: 'http-executor' });
 const endpoint = process.env[ENV.dynamodbEndpoint];
-const dynamodb = new DynamoDBClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
+const dynamodb = observed(new DynamoDBClient(endpoint === undefined || endpoint === '' ? {} : { endpoint }));
 const claimsTable = requireEnv(ENV.claimsTableName);
 const signer = await messageSignerFromEnv(['jobs', 'reports']);
 const results = queuesFromEnv(['execution-results'], signer);

@@ -12,6 +12,7 @@ import type { HostEdge } from '../core/governance/edge.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
 import { queuesFromEnv } from '../core/queues.ts';
+import { observed } from '../core/sdk-requests.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import { scopeTableClient, tenantClientsFromEnv } from '../core/tenancy/tenant-scope.ts';
 import { authenticateMcpClient } from './mcp-auth.ts';
@@ -83,6 +84,6 @@ function checkerFromEnv(env: NodeJS.ProcessEnv) {
   const worker = env[functionNameEnv('script-worker')];
   if (worker === undefined || worker === '') return {};
   const endpoint = env[ENV.lambdaEndpoint];
-  const client = new LambdaClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
+  const client = observed(new LambdaClient(endpoint === undefined || endpoint === '' ? {} : { endpoint }));
   return { checker: new LambdaScriptChecker(client, worker) };
 }

@@ -24,6 +24,7 @@ import { TenantSlots } from '../core/executions/slots.ts';
 import { messageSignerFromEnv } from '../core/messages/keys.ts';
 import { MAC_ATTRIBUTE } from '../core/messages/signing.ts';
 import { macOf } from '../core/queues.ts';
+import { observed } from '../core/sdk-requests.ts';
 import { TENANT_ID_PATTERN } from '../core/tenancy/domain.ts';
 
 const logger = new Logger({ serviceName: 'script-dispatcher' });
@@ -33,11 +34,11 @@ const endpointOf = (name: string) => {
   const value = process.env[name];
   return value === undefined || value === '' ? {} : { endpoint: value };
 };
-const lambda = new LambdaClient(endpointOf(ENV.lambdaEndpoint));
-const sqs = new SQSClient(endpointOf(ENV.sqsEndpoint));
+const lambda = observed(new LambdaClient(endpointOf(ENV.lambdaEndpoint)));
+const sqs = observed(new SQSClient(endpointOf(ENV.sqsEndpoint)));
 const scriptQueue = requireEnv(queueUrlEnv('script-executions'));
 const slots = new TenantSlots({
-  client: new DynamoDBClient(endpointOf(ENV.dynamodbEndpoint)),
+  client: observed(new DynamoDBClient(endpointOf(ENV.dynamodbEndpoint))),
   table: requireEnv(ENV.claimsTableName),
 });
 
