@@ -9,15 +9,24 @@
  * sit in a sharded sparse index by deadline, which the sweep reads to close runs whose worker died.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditActor, type AuditLog, actorOf, canonicalJson } from '../audit/chain.ts';
-import { APPROVAL_COUNT, canSee, MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
+import {
+  APPROVAL_COUNT,
+  canSee,
+  MIN_APPROVALS,
+  SKILL_ID_PATTERN,
+  type Skill,
+  type SkillCatalog,
+  toSkill,
+} from '../catalog/skills.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
+  ServiceUnavailableError,
   TenantSuspendedError,
   unlessNotFound,
   ValidationError,
@@ -40,10 +49,11 @@ import {
   executionsByStatus,
   FILTER_INDEXES,
   itemKey,
+  tenantKey,
 } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
-import { type TenantContext, tenantMayExecute } from '../tenancy/domain.ts';
-import { readTenantSummary } from '../tenancy/hosts.ts';
+import { type TenantContext, type TenantSummary, tenantMayExecute } from '../tenancy/domain.ts';
+import { readTenantSummary, tenantSummaryOf } from '../tenancy/hosts.ts';
 import { CANCEL_CLAIM_SECONDS, type JobClaims } from './claims.ts';
 
 export const EXECUTION_STATUSES = [
@@ -205,6 +215,8 @@ export interface ResultReport {
   readonly executionId: string;
   readonly tenantId: string;
   readonly skillId?: string;
+  /** The Skill revision the job was dispatched for (echoed from the job): lets the recorder skip its read. */
+  readonly skillRevision?: number;
   /** `cancelled`: the runtime stopped the job because a cancel was requested (see cancel()). */
   readonly status: 'succeeded' | 'failed' | 'timed_out' | 'killed' | 'cancelled';
   readonly output?: unknown;
@@ -238,6 +250,12 @@ const FROM: Readonly<Record<'queued' | 'running' | TerminalStatus, readonly Exec
   rejected: ['pending_approval'],
   cancelled: ['requested', 'queued', 'running', 'pending_approval'],
 };
+
+/** The states a runtime's result may end (a run waiting for approval has no job yet). */
+const REPORTABLE: readonly ExecutionStatus[] = ['requested', 'queued', 'running'];
+
+/** What a finished run leaves: the approvals inbox and the active (sweep) index. */
+const FINISHED_INDEXES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'] as const;
 
 export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set([
   'succeeded',
@@ -332,6 +350,19 @@ function executionItem(execution: Execution): Record<string, unknown> {
 /** DynamoDB's item size limit, less room for keys, index attributes and names. */
 const MAX_ITEM_BYTES = 400 * 1024 - 8 * 1024;
 
+/** What logs may take of a run's item once `used` bytes are in (input, output, error, the rest). */
+function logRoom(used: number): number {
+  return Math.max(0, Math.min(MAX_LOG_BYTES, Math.floor((MAX_ITEM_BYTES - used) / 2) - 1024));
+}
+
+/** A job shorter than the worker's heartbeat sends no `started`: its start comes with the result. */
+function reportedStartOf(report: ResultReport): string | undefined {
+  const reported = report.metrics?.startedAt;
+  return typeof reported === 'string' && !Number.isNaN(Date.parse(reported))
+    ? new Date(reported).toISOString()
+    : undefined;
+}
+
 /** The answer shape of the API (DESIGN §9), plus a few useful fields. */
 export function executionView(execution: Execution) {
   return {
@@ -376,6 +407,13 @@ function optional<K extends string>(name: K, value: number | undefined): Partial
   return value === undefined ? {} : ({ [name]: value } as Record<K, number>);
 }
 
+/** What a runnable Skill's check learnt on the way: its asset's name, and the asset resolved when it read it. */
+export interface Runnable {
+  readonly assetName?: string;
+  /** The asset version the run would use; when absent the executor resolves it. */
+  readonly asset?: ResolvedAsset;
+}
+
 export interface ExecutionsOptions {
   readonly table: Table;
   readonly audit: AuditLog;
@@ -391,7 +429,7 @@ export interface ExecutionsOptions {
    * or archived) with the reason, and names the Skill's asset for the run's record.
    * @default every Skill may run; no asset name
    */
-  readonly runnable?: (domain: TenantContext, skill: Skill) => Promise<{ readonly assetName?: string }>;
+  readonly runnable?: (domain: TenantContext, skill: Skill) => Promise<Runnable>;
   /** Claims of queued jobs, so a cancelled run is never started. @default none (see `cancel`) */
   readonly claims?: JobClaims;
   /**
@@ -447,9 +485,12 @@ export class Executions {
   }
 
   /**
-   * Requests a run of a Skill. Order of steps (no transactions): idempotency claim (names the
-   * execution id) → execution item → audit → dispatch → `queued`. A crash anywhere leaves either
-   * nothing, or an execution the same request (same key) completes, or one the sweep re-dispatches.
+   * Requests a run of a Skill. Order of steps (no transactions): the Skill and the tenant (one
+   * consistent batch) → idempotency claim (names the execution id) → execution item, written
+   * `queued` when it needs no approval (`pending_approval` otherwise) → its `execution.requested`
+   * audit entry → dispatch. A crash anywhere leaves either nothing, or an execution the same request
+   * (same key) completes, or a `queued` one whose job may not have been sent: the sweep hands every
+   * waiting run to its executor again (a duplicate is refused by the worker's claim).
    */
   async request(
     domain: TenantContext,
@@ -459,8 +500,10 @@ export class Executions {
     idempotencyKey?: string,
     options: { readonly rerunOf?: string } = {},
   ): Promise<RequestResult> {
-    const skill = await this.#skills.getVisible(domain, caller, skillId);
-    const { assetName } = await this.#runnable(domain, skill);
+    const { skill, tenant } = await this.#skillAndTenant(domain, skillId);
+    if (!canSee(caller, skill)) throw new NotFoundError(`Skill ${skillId} not found`);
+    const runnable = await this.#runnable(domain, skill);
+    const { assetName } = runnable;
     if (options.rerunOf !== undefined) {
       // A re-run names a run of the same Skill the caller may read.
       const earlier = await this.get(domain, caller, options.rerunOf).catch((error: unknown) => {
@@ -497,7 +540,7 @@ export class Executions {
     if (issues.length > 0)
       throw new ValidationError('The input does not match the Skill input schema', issues);
 
-    await this.#admit(domain);
+    this.#assertMayRun(tenant);
 
     const now = this.#now();
     let id = newExecutionId(now);
@@ -523,7 +566,8 @@ export class Executions {
       }
     }
 
-    const asset = await this.#executors.get(skill.asset.kind).resolve(domain, skill.asset);
+    const asset =
+      runnable.asset ?? (await this.#executors.get(skill.asset.kind).resolve(domain, skill.asset));
     const approvalsRequired = Math.max(APPROVAL_COUNT[skill.approval], MIN_APPROVALS[skill.risk]);
     const pending = approvalsRequired > 0;
     const waitSeconds = pending ? await this.#approvalTtl(domain) : START_DEADLINE_SECONDS;
@@ -533,7 +577,8 @@ export class Executions {
       skillId: skill.id,
       skillName: skill.name,
       skillRevision: skill.revision,
-      status: pending ? 'pending_approval' : 'requested',
+      // A run that needs no approval is queued as it is written: its job is sent right after.
+      status: pending ? 'pending_approval' : 'queued',
       input: input ?? null,
       inputHash,
       asset,
@@ -544,6 +589,7 @@ export class Executions {
         ? {}
         : { schedule: { id: caller.schedule.id, name: caller.schedule.name } }),
       createdAt: now.toISOString(),
+      ...(pending ? {} : { queuedAt: now.toISOString() }),
       deadline: new Date(now.getTime() + waitSeconds * 1000).toISOString(),
       approvalsRequired,
       ...(assetName === undefined ? {} : { assetName }),
@@ -585,7 +631,9 @@ export class Executions {
       await place.release();
       throw error;
     }
+    // One entry for the request, whatever state it left the run in (`queued`, or waiting for approval).
     await this.#auditTransition(domain, execution, 'requested', execution.createdAt, actorOf(caller), {
+      status: execution.status,
       skillId: skill.id,
       skillRevision: skill.revision,
       asset,
@@ -607,6 +655,7 @@ export class Executions {
     await this.#executors.get(execution.asset.kind).dispatch(domain, {
       executionId: execution.id,
       skillId: execution.skillId,
+      skillRevision: execution.skillRevision,
       input: execution.input,
       limits: execution.limits,
       asset: execution.asset,
@@ -960,8 +1009,14 @@ export class Executions {
     if (moved !== null) await this.#auditTransition(domain, moved, 'running', report.startedAt, 'system');
   }
 
-  /** A runtime's final report. Output is checked against the schema of the revision that ran. */
+  /**
+   * A runtime's final report. Output is checked against the schema of the revision that ran. A
+   * report that names its run's Skill revision is recorded with one conditional update, no read
+   * first (see #recordUnread); any other, or one whose update is refused, reads the run.
+   */
   async recordResult(domain: TenantContext, report: ResultReport): Promise<RecordOutcome> {
+    const unread = await this.#recordUnread(domain, report);
+    if (unread !== null) return unread;
     const current = await this.#find(domain, report.executionId);
     if (current === null) return 'unknown-run';
     if (TERMINAL.has(current.status)) {
@@ -970,57 +1025,13 @@ export class Executions {
         : 'already-finished';
     }
     if (current.status === 'pending_approval') return 'awaiting-approval';
-    let status: TerminalStatus;
-    let error: ExecutionError | undefined = report.error;
-    let outputJson: string | undefined;
-    if (report.status === 'succeeded') {
-      const reported = stringifyJson(report.output ?? null);
-      const size = Buffer.byteLength(reported, 'utf8');
-      const skill = await this.#skills.revision(domain, current.skillId, current.skillRevision);
-      const issues =
-        size > MAX_OUTPUT_BYTES ? [] : await this.#skills.outputIssues(domain, skill, report.output ?? null);
-      if (size > MAX_OUTPUT_BYTES) {
-        status = 'failed';
-        error = {
-          type: 'OutputTooLarge',
-          message: `The output exceeds ${MAX_OUTPUT_BYTES} bytes`,
-          limit: 'output',
-        };
-      } else if (issues.length > 0) {
-        status = 'failed';
-        error = {
-          type: 'OutputSchemaViolation',
-          message: 'The output does not match the Skill output schema',
-          issues,
-        };
-      } else {
-        status = 'succeeded';
-        outputJson = reported;
-      }
-    } else if (report.status === 'timed_out') {
-      status = 'timed_out';
-    } else if (report.status === 'cancelled' && current.cancelRequested === true) {
-      // The runtime killed the job because a cancel was requested: whoever asked closes it.
-      status = 'cancelled';
-      error = {
-        type: 'Cancelled',
-        message: `Cancelled by ${current.cancelRequestedBy ?? 'someone'} while it ran`,
-      };
-    } else {
-      status = 'failed';
-      if (report.status === 'killed' && error === undefined)
-        error = { type: 'Killed', message: 'The job hit a limit' };
-    }
+    const verdict = await this.#verdict(domain, report, current);
+    let { status } = verdict;
+    let { error } = verdict;
+    const { outputJson } = verdict;
     const finishedAt = this.#now().toISOString();
     const capped = error === undefined ? undefined : this.#capError(error);
-    // A job shorter than the worker's heartbeat sends no `started`: its start comes with the result.
-    const reportedStart = report.metrics?.startedAt;
-    const startedAt =
-      current.startedAt === undefined &&
-      typeof reportedStart === 'string' &&
-      !Number.isNaN(Date.parse(reportedStart))
-        ? new Date(reportedStart).toISOString()
-        : undefined;
+    const startedAt = current.startedAt === undefined ? reportedStartOf(report) : undefined;
     const extras = {
       ...(startedAt === undefined ? {} : { startedAt }),
       ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
@@ -1037,7 +1048,7 @@ export class Executions {
       Buffer.byteLength(outputJson ?? '', 'utf8') +
       Buffer.byteLength(stringifyJson(capped ?? null), 'utf8') +
       Buffer.byteLength(stringifyJson(extras), 'utf8');
-    const logBytes = Math.max(0, Math.min(MAX_LOG_BYTES, Math.floor((MAX_ITEM_BYTES - used) / 2) - 1024));
+    const logBytes = logRoom(used);
     let moved: Execution | null;
     try {
       moved = await this.#finish(domain, current.id, status, {
@@ -1069,6 +1080,117 @@ export class Executions {
       ...(error === undefined ? {} : { error: error.type }),
     });
     return 'recorded';
+  }
+
+  /**
+   * A report recorded without reading its run first — the common case, one request. Only a report
+   * that names its run's Skill revision, and is not a cancel (its outcome depends on who asked), is
+   * recorded so: its update is conditioned on the run being unfinished (never waiting for approval)
+   * and of that very Skill revision, so its output was checked against the schema of the revision
+   * that ran. A start time is set only where the run has none. The logs get the room they would get
+   * beside the largest input a run may have. Null — the caller reads the run and decides — when that
+   * room would shorten the logs, or when the update is refused (an ended, pending or unknown run,
+   * another revision, a result the store cannot hold).
+   */
+  async #recordUnread(domain: TenantContext, report: ResultReport): Promise<RecordOutcome | null> {
+    const { skillId, skillRevision } = report;
+    if (skillId === undefined || skillRevision === undefined || report.status === 'cancelled') return null;
+    if (!EXECUTION_ID_PATTERN.test(report.executionId)) return null;
+    const verdict = await unlessNotFound(this.#verdict(domain, report, { skillId, skillRevision }));
+    if (verdict === null) return null;
+    const { status, error, outputJson } = verdict;
+    const finishedAt = this.#now().toISOString();
+    const capped = error === undefined ? undefined : this.#capError(error);
+    const startedAt = reportedStartOf(report);
+    const extras = {
+      ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
+      ...(report.sandbox === undefined ? {} : { sandbox: report.sandbox }),
+      ...(report.egress === undefined || report.egress.length === 0 ? {} : { egress: report.egress }),
+      ...(report.reportId === undefined ? {} : { resultReportId: report.reportId }),
+    };
+    const used =
+      MAX_INPUT_BYTES +
+      Buffer.byteLength(outputJson ?? '', 'utf8') +
+      Buffer.byteLength(stringifyJson(capped ?? null), 'utf8') +
+      Buffer.byteLength(stringifyJson({ ...extras, startedAt }), 'utf8');
+    if (logRoom(used) < MAX_LOG_BYTES) return null;
+    let moved: Execution | null;
+    try {
+      moved = await this.#update(
+        domain,
+        report.executionId,
+        status,
+        REPORTABLE,
+        {
+          finishedAt,
+          ...(outputJson === undefined ? {} : { outputJson }),
+          ...(capped === undefined ? {} : { error: capped }),
+          logs: capLogs(report.logs, MAX_LOG_BYTES),
+          ...extras,
+        },
+        FINISHED_INDEXES,
+        { ifAbsent: startedAt === undefined ? {} : { startedAt }, where: { skillId, skillRevision } },
+      );
+    } catch (cause) {
+      if ((cause as Error | undefined)?.name === 'ValidationException') return null;
+      throw cause;
+    }
+    if (moved === null) return null;
+    await this.#auditTransition(domain, moved, status, finishedAt, 'system', {
+      ...(error === undefined ? {} : { error: error.type }),
+    });
+    return 'recorded';
+  }
+
+  /** What a result makes of its run: the status it ends in, the error, the output kept (as JSON). */
+  async #verdict(
+    domain: TenantContext,
+    report: ResultReport,
+    run: Pick<Execution, 'skillId' | 'skillRevision' | 'cancelRequested' | 'cancelRequestedBy'>,
+  ): Promise<{ status: TerminalStatus; error?: ExecutionError; outputJson?: string }> {
+    if (report.status === 'succeeded') {
+      const reported = stringifyJson(report.output ?? null);
+      if (Buffer.byteLength(reported, 'utf8') > MAX_OUTPUT_BYTES) {
+        return {
+          status: 'failed',
+          error: {
+            type: 'OutputTooLarge',
+            message: `The output exceeds ${MAX_OUTPUT_BYTES} bytes`,
+            limit: 'output',
+          },
+        };
+      }
+      const skill = await this.#skills.revision(domain, run.skillId, run.skillRevision);
+      const issues = await this.#skills.outputIssues(domain, skill, report.output ?? null);
+      if (issues.length > 0) {
+        return {
+          status: 'failed',
+          error: {
+            type: 'OutputSchemaViolation',
+            message: 'The output does not match the Skill output schema',
+            issues,
+          },
+        };
+      }
+      return { status: 'succeeded', outputJson: reported };
+    }
+    if (report.status === 'timed_out')
+      return { status: 'timed_out', ...(report.error === undefined ? {} : { error: report.error }) };
+    if (report.status === 'cancelled' && run.cancelRequested === true) {
+      // The runtime killed the job because a cancel was requested: whoever asked closes it.
+      return {
+        status: 'cancelled',
+        error: {
+          type: 'Cancelled',
+          message: `Cancelled by ${run.cancelRequestedBy ?? 'someone'} while it ran`,
+        },
+      };
+    }
+    const error =
+      report.status === 'killed' && report.error === undefined
+        ? { type: 'Killed', message: 'The job hit a limit' }
+        : report.error;
+    return { status: 'failed', ...(error === undefined ? {} : { error }) };
   }
 
   /** Ends a run in `failed` with a reason (dead letters, lost workers, runs that never started). */
@@ -1222,12 +1344,51 @@ export class Executions {
     }
   }
 
-  /**
-   * Whether the tenant may start a run now: its status, and its expiry itself — a tenant past its
-   * expiry plus the grace period is refused even if no scan has suspended it yet (fails closed).
-   */
+  /** Whether the tenant may start a run now, from its record read consistently (see #assertMayRun). */
   async #admit(domain: TenantContext): Promise<void> {
-    const tenant = await readTenantSummary(this.#table, domain.tenant.id, true);
+    this.#assertMayRun(await readTenantSummary(this.#table, domain.tenant.id, true));
+  }
+
+  /**
+   * The Skill a run is requested of and the tenant's record, both read consistently in one batch (a
+   * suspension is seen at once without a request of its own).
+   */
+  async #skillAndTenant(
+    domain: TenantContext,
+    skillId: string,
+  ): Promise<{ skill: Skill; tenant: TenantSummary | null }> {
+    if (!SKILL_ID_PATTERN.test(skillId)) throw new NotFoundError(`Skill ${skillId} not found`);
+    const skillKey = itemKey(domain, 'SKILL', skillId);
+    const tenantRecord = tenantKey(domain.tenant.id);
+    let pending: Record<string, unknown>[] = [{ ...skillKey }, { ...tenantRecord }];
+    const found: Record<string, unknown>[] = [];
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      // Keys a throttled batch left unprocessed are asked again, a few times, then the request fails.
+      if (attempt === 5) throw new ServiceUnavailableError('The store is busy; try again');
+      const result = await this.#table.client.send(
+        new BatchGetCommand({
+          RequestItems: { [this.#table.name]: { Keys: pending, ConsistentRead: true } },
+        }),
+      );
+      found.push(...(result.Responses?.[this.#table.name] ?? []));
+      pending = (result.UnprocessedKeys?.[this.#table.name]?.Keys ?? []) as Record<string, unknown>[];
+    }
+    const isItem = (key: typeof skillKey) => (item: Record<string, unknown>) =>
+      item.PK === key.PK && item.SK === key.SK;
+    const skillItem = found.find(isItem(skillKey));
+    const tenantItem = found.find(isItem(tenantRecord));
+    if (skillItem === undefined) throw new NotFoundError(`Skill ${skillId} not found`);
+    return {
+      skill: toSkill(skillItem),
+      tenant: tenantItem === undefined ? null : tenantSummaryOf(tenantItem),
+    };
+  }
+
+  /**
+   * A tenant may start a run only while its status allows it and before its expiry plus the grace
+   * period — a tenant past that is refused even if no scan has suspended it yet (fails closed).
+   */
+  #assertMayRun(tenant: TenantSummary | null): void {
     if (tenant === null || !tenantMayExecute(tenant.status)) {
       throw new TenantSuspendedError(
         `This tenant is ${tenant?.status ?? 'unavailable'}: runs are disabled until it is renewed`,
@@ -1327,11 +1488,13 @@ export class Executions {
     to: TerminalStatus,
     fields: Record<string, unknown>,
   ): Promise<Execution | null> {
-    // A finished run leaves the active index and the approvals inbox.
-    return this.#update(domain, id, to, FROM[to], fields, ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK']);
+    return this.#update(domain, id, to, FROM[to], fields, FINISHED_INDEXES);
   }
 
-  /** One conditional transition; `null` when the run was not in a state it may leave. */
+  /**
+   * One conditional transition; `null` when the run was not in a state it may leave (or does not
+   * match `where`). `ifAbsent` fields are set only where the run has none yet.
+   */
   async #update(
     domain: TenantContext,
     id: string,
@@ -1339,6 +1502,10 @@ export class Executions {
     from: readonly ExecutionStatus[],
     fields: Record<string, unknown>,
     remove: readonly string[],
+    options: {
+      readonly ifAbsent?: Record<string, unknown>;
+      readonly where?: Readonly<Record<string, string | number>>;
+    } = {},
   ): Promise<Execution | null> {
     const names: Record<string, string> = { '#status': 'status' };
     // The status index moves with the status, in the same conditional write.
@@ -1349,9 +1516,19 @@ export class Executions {
       values[`:f${index}`] = value;
       sets.push(`#f${index} = :f${index}`);
     });
+    Object.entries(options.ifAbsent ?? {}).forEach(([field, value], index) => {
+      names[`#a${index}`] = field;
+      values[`:a${index}`] = value;
+      sets.push(`#a${index} = if_not_exists(#a${index}, :a${index})`);
+    });
     const allowed = from.map((status, index) => {
       values[`:from${index}`] = status;
       return `:from${index}`;
+    });
+    const matches = Object.entries(options.where ?? {}).map(([field, value], index) => {
+      names[`#w${index}`] = field;
+      values[`:w${index}`] = value;
+      return ` AND #w${index} = :w${index}`;
     });
     try {
       const result = await this.#table.client.send(
@@ -1359,7 +1536,7 @@ export class Executions {
           TableName: this.#table.name,
           Key: itemKey(domain, 'EXEC', id),
           UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: `attribute_exists(PK) AND #status IN (${allowed.join(', ')})`,
+          ConditionExpression: `attribute_exists(PK) AND #status IN (${allowed.join(', ')})${matches.join('')}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
