@@ -1,6 +1,11 @@
 /**
- * Executions: `requested → pending_approval → queued → running → succeeded | failed | timed_out |
- * rejected | cancelled`. Every transition is a conditional write naming the states it may leave,
+ * Executions in the store: requesting runs, applying runtimes' reports, cancels, approvals'
+ * transitions, listings and logs. The rules they apply live beside this module, without I/O:
+ * state-machine.ts (the statuses and the moves between them), requests.ts (ids, input, idempotency
+ * keys, approvals needed), recording.ts (reports and what a run keeps of them), views.ts (the API's
+ * shape of a run); this module re-exports their public names, so callers import from here.
+ *
+ * Every transition is a conditional write naming the states it may leave (`sourcesOf`),
  * so a redelivered message or a racing writer can neither lose nor repeat a transition; each
  * transition's audit entry has a deterministic key, so a retry writes it once.
  *
@@ -8,24 +13,14 @@
  * the output schema of the revision that ran before `succeeded` is recorded. Unfinished executions
  * sit in a sharded sparse index by deadline, which the sweep reads to close runs whose worker died.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditActor, type AuditLog, actorOf, canonicalJson } from '../audit/chain.ts';
-import {
-  APPROVAL_COUNT,
-  canSee,
-  MIN_APPROVALS,
-  SKILL_ID_PATTERN,
-  type Skill,
-  type SkillCatalog,
-  toSkill,
-} from '../catalog/skills.ts';
+import { canSee, SKILL_ID_PATTERN, type Skill, type SkillCatalog, toSkill } from '../catalog/skills.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
-  PayloadTooLargeError,
   ServiceUnavailableError,
   TenantSuspendedError,
   unlessNotFound,
@@ -36,7 +31,7 @@ import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../execut
 import { DAY_MS, GRACE_PERIOD_DAYS } from '../governance/dates.ts';
 import type { EgressUse } from '../http-resources/jobs.ts';
 import type { Caller } from '../identity/caller.ts';
-import { overflowingNumbers, parseJson, stringifyJson } from '../json.ts';
+import { parseJson, stringifyJson } from '../json.ts';
 import {
   ACTIVE_EXECUTION_SHARDS,
   activeExecutionsShard,
@@ -55,38 +50,73 @@ import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { type TenantContext, type TenantSummary, tenantMayExecute } from '../tenancy/domain.ts';
 import { readTenantSummary, tenantSummaryOf } from '../tenancy/hosts.ts';
 import { CANCEL_CLAIM_SECONDS, type JobClaims } from './claims.ts';
+import {
+  capError,
+  capLogs,
+  logRoom,
+  MAX_LOG_BYTES,
+  MAX_OUTPUT_BYTES,
+  type ResultReport,
+  reportedStartOf,
+  type StartedReport,
+  truncateUtf8,
+} from './recording.ts';
+import {
+  approvalHashOf,
+  approvalsRequiredOf,
+  assertIdempotencyKey,
+  EXECUTION_ID_PATTERN,
+  IDEMPOTENCY_SECONDS,
+  idAt,
+  MAX_INPUT_BYTES,
+  newExecutionId,
+  runInputJson,
+  sha256,
+} from './requests.ts';
+import {
+  type ExecutionStatus,
+  endOf,
+  mayMove,
+  REPORTABLE,
+  type RecordOutcome,
+  refusedReport,
+  sourcesOf,
+  TERMINAL,
+  type TerminalStatus,
+} from './state-machine.ts';
 
-export const EXECUTION_STATUSES = [
-  'requested',
-  'pending_approval',
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'rejected',
-  'cancelled',
-] as const;
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
-export type TerminalStatus = 'succeeded' | 'failed' | 'timed_out' | 'rejected' | 'cancelled';
+// The module's public API, whose rules now live beside it: callers import them from here as before.
+export {
+  MAX_LOG_BYTES,
+  MAX_OUTPUT_BYTES,
+  type ResultReport,
+  type StartedReport,
+  TRUNCATION_MARKER,
+  truncateUtf8,
+} from './recording.ts';
+export {
+  approvalHashOf,
+  EXECUTION_ID_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
+  IDEMPOTENCY_SECONDS,
+  MAX_INPUT_BYTES,
+  newExecutionId,
+} from './requests.ts';
+export {
+  EXECUTION_STATUSES,
+  type ExecutionStatus,
+  type RecordOutcome,
+  TERMINAL,
+  type TerminalStatus,
+} from './state-machine.ts';
+export { executionView } from './views.ts';
 
-/** Largest run input (serialised JSON). */
-export const MAX_INPUT_BYTES = 64 * 1024;
-/** Largest output stored (serialised JSON); the runtime enforces the same bound. */
-export const MAX_OUTPUT_BYTES = 256 * 1024;
-/** Bytes of each log stream kept on the execution. */
-export const MAX_LOG_BYTES = 64 * 1024;
 /** How long a queued run may wait for a worker before it is declared lost. */
 export const START_DEADLINE_SECONDS = 15 * 60;
 /** Slack past a running job's own timeout before its worker is declared lost. */
 export const RUNNING_GRACE_SECONDS = 120;
 /** How long a run may wait for its approvals before it expires. @default 72 hours */
 export const APPROVAL_TTL_SECONDS = 72 * 3600;
-/** An idempotency key is remembered this long. */
-export const IDEMPOTENCY_SECONDS = 24 * 3600;
-
-export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
-export const EXECUTION_ID_PATTERN = /^ex-[0-9a-z]{10}[0-9a-f]{10}$/;
 
 export interface ExecutionError {
   readonly type: string;
@@ -197,106 +227,11 @@ export const LATE_LOG_SECONDS = 300;
 /** Longest reason a cancel may give. */
 export const MAX_CANCEL_REASON = 500;
 
-/** Time-ordered run ids make a date range a key range: the smallest id of a given instant. */
-function idAt(instant: Date): string {
-  return `ex-${instant.getTime().toString(36).padStart(10, '0')}`;
-}
-
-/** What a runtime reports through the results queue. */
-export interface StartedReport {
-  readonly kind: 'started';
-  readonly executionId: string;
-  readonly tenantId: string;
-  readonly startedAt: string;
-}
-
-export interface ResultReport {
-  readonly kind: 'result';
-  readonly executionId: string;
-  readonly tenantId: string;
-  readonly skillId?: string;
-  /** The Skill revision the job was dispatched for (echoed from the job): lets the recorder skip its read. */
-  readonly skillRevision?: number;
-  /** `cancelled`: the runtime stopped the job because a cancel was requested (see cancel()). */
-  readonly status: 'succeeded' | 'failed' | 'timed_out' | 'killed' | 'cancelled';
-  readonly output?: unknown;
-  readonly error?: ExecutionError;
-  readonly logs?: Partial<ExecutionLogs>;
-  readonly metrics?: Readonly<Record<string, unknown>>;
-  readonly sandbox?: Readonly<Record<string, unknown>>;
-  readonly egress?: readonly EgressUse[];
-  /** Unique per report, so a replay of it is told apart from another report. */
-  readonly reportId?: string;
-}
-
-/**
- * What recording a result did: moved the run, or found it already ended (by this report or another),
- * or waiting for approval — no job of it may exist yet, so no runtime's report may close it.
- */
-export type RecordOutcome =
-  | 'recorded'
-  | 'unknown-run'
-  | 'replayed'
-  | 'already-finished'
-  | 'awaiting-approval';
-
-/** The states a transition into each state may leave. */
-const FROM: Readonly<Record<'queued' | 'running' | TerminalStatus, readonly ExecutionStatus[]>> = {
-  queued: ['requested'],
-  running: ['requested', 'queued'],
-  succeeded: ['requested', 'queued', 'running'],
-  failed: ['requested', 'queued', 'running', 'pending_approval'],
-  timed_out: ['requested', 'queued', 'running'],
-  rejected: ['pending_approval'],
-  cancelled: ['requested', 'queued', 'running', 'pending_approval'],
-};
-
-/** The states a runtime's result may end (a run waiting for approval has no job yet). */
-const REPORTABLE: readonly ExecutionStatus[] = ['requested', 'queued', 'running'];
-
 /** What a finished run leaves: the approvals inbox and the active (sweep) index. */
 const FINISHED_INDEXES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'] as const;
 
-export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set([
-  'succeeded',
-  'failed',
-  'timed_out',
-  'rejected',
-  'cancelled',
-]);
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-/** Time-ordered ids: newest-first listings are a reverse key-order query. */
-export function newExecutionId(now: Date): string {
-  return `ex-${now.getTime().toString(36).padStart(10, '0')}${randomBytes(5).toString('hex')}`;
-}
-
 function shardOf(id: string): number {
   return Number.parseInt(sha256(id).slice(0, 4), 16) % ACTIVE_EXECUTION_SHARDS;
-}
-
-/** Truncates a string to at most `bytes` UTF-8 bytes without splitting a character. */
-export function truncateUtf8(text: string, bytes: number): { text: string; truncated: boolean } {
-  const buffer = Buffer.from(text, 'utf8');
-  if (buffer.length <= bytes) return { text, truncated: false };
-  let end = bytes;
-  while (end > 0 && ((buffer[end] ?? 0) & 0xc0) === 0x80) end--;
-  return { text: buffer.subarray(0, end).toString('utf8'), truncated: true };
-}
-
-export const TRUNCATION_MARKER = '\n…[truncated by ExecFabric]';
-
-function capLogs(logs: Partial<ExecutionLogs> | undefined, bytes = MAX_LOG_BYTES): ExecutionLogs {
-  const stdout = truncateUtf8(String(logs?.stdout ?? ''), bytes);
-  const stderr = truncateUtf8(String(logs?.stderr ?? ''), bytes);
-  return {
-    stdout: stdout.truncated ? `${stdout.text}${TRUNCATION_MARKER}` : stdout.text,
-    stderr: stderr.truncated ? `${stderr.text}${TRUNCATION_MARKER}` : stderr.text,
-    truncated: logs?.truncated === true || stdout.truncated || stderr.truncated,
-  };
 }
 
 /**
@@ -331,12 +266,6 @@ function toExecution(item: Record<string, unknown>): Execution {
   };
 }
 
-function elapsedMs(from: string | undefined, to: string | undefined): number | undefined {
-  if (from === undefined || to === undefined) return undefined;
-  const ms = Date.parse(to) - Date.parse(from);
-  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
-}
-
 /** The stored form of an execution (see toExecution). */
 function executionItem(execution: Execution): Record<string, unknown> {
   const { input, output, ...rest } = execution;
@@ -345,66 +274,6 @@ function executionItem(execution: Execution): Record<string, unknown> {
     inputJson: stringifyJson(input),
     ...(output === undefined ? {} : { outputJson: stringifyJson(output) }),
   };
-}
-
-/** DynamoDB's item size limit, less room for keys, index attributes and names. */
-const MAX_ITEM_BYTES = 400 * 1024 - 8 * 1024;
-
-/** What logs may take of a run's item once `used` bytes are in (input, output, error, the rest). */
-function logRoom(used: number): number {
-  return Math.max(0, Math.min(MAX_LOG_BYTES, Math.floor((MAX_ITEM_BYTES - used) / 2) - 1024));
-}
-
-/** A job shorter than the worker's heartbeat sends no `started`: its start comes with the result. */
-function reportedStartOf(report: ResultReport): string | undefined {
-  const reported = report.metrics?.startedAt;
-  return typeof reported === 'string' && !Number.isNaN(Date.parse(reported))
-    ? new Date(reported).toISOString()
-    : undefined;
-}
-
-/** The answer shape of the API (DESIGN §9), plus a few useful fields. */
-export function executionView(execution: Execution) {
-  return {
-    id: execution.id,
-    skillId: execution.skillId,
-    skillName: execution.skillName,
-    skillRevision: execution.skillRevision,
-    status: execution.status,
-    input: execution.input,
-    ...(execution.output === undefined ? {} : { output: execution.output }),
-    ...(execution.error === undefined ? {} : { error: execution.error }),
-    ...(execution.logs === undefined ? {} : { logs: execution.logs }),
-    asset: execution.asset,
-    requestedBy: execution.requestedBy,
-    ...(execution.client === undefined ? {} : { client: execution.client }),
-    ...(execution.schedule === undefined ? {} : { schedule: execution.schedule }),
-    createdAt: execution.createdAt,
-    ...(execution.queuedAt === undefined ? {} : { queuedAt: execution.queuedAt }),
-    ...(execution.startedAt === undefined ? {} : { startedAt: execution.startedAt }),
-    ...(execution.finishedAt === undefined ? {} : { finishedAt: execution.finishedAt }),
-    ...(execution.metrics === undefined ? {} : { metrics: execution.metrics }),
-    ...(execution.sandbox === undefined ? {} : { sandbox: execution.sandbox }),
-    ...(execution.egress === undefined ? {} : { egress: execution.egress }),
-    approvalsRequired: execution.approvalsRequired,
-    ...(execution.assetName === undefined ? {} : { assetName: execution.assetName }),
-    ...(execution.rerunOf === undefined ? {} : { rerunOf: execution.rerunOf }),
-    ...(execution.cancelRequested === true
-      ? {
-          cancelRequested: true,
-          cancelRequestedAt: execution.cancelRequestedAt,
-          cancelRequestedBy: execution.cancelRequestedBy,
-        }
-      : {}),
-    ...(execution.cancelledBy === undefined ? {} : { cancelledBy: execution.cancelledBy }),
-    // How long it ran (start → end), and how long it waited before (request → start).
-    ...optional('durationMs', elapsedMs(execution.startedAt, execution.finishedAt)),
-    ...optional('waitMs', elapsedMs(execution.createdAt, execution.startedAt)),
-  };
-}
-
-function optional<K extends string>(name: K, value: number | undefined): Partial<Record<K, number>> {
-  return value === undefined ? {} : ({ [name]: value } as Record<K, number>);
 }
 
 /** What a runnable Skill's check learnt on the way: its asset's name, and the asset resolved when it read it. */
@@ -444,11 +313,6 @@ export interface ExecutionsOptions {
    * is not written. @default no daily quota
    */
   readonly runQuota?: (domain: TenantContext, executionId: string) => Promise<{ release(): Promise<void> }>;
-}
-
-/** What approvals bind to: the exact input, the exact asset version and the Skill definition. */
-export function approvalHashOf(inputHash: string, asset: ResolvedAsset, definitionHash: string): string {
-  return sha256(canonicalJson({ inputHash, asset, definitionHash }));
 }
 
 export interface RequestResult {
@@ -516,26 +380,7 @@ export class Executions {
         ]);
       }
     }
-    // A run's input is the `inputs` dict of `main(inputs, ctx)`: always a JSON object.
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-      throw new ValidationError('The run input must be a JSON object', [
-        { path: 'input', message: 'must be an object' },
-      ]);
-    }
-    const inputJson = stringifyJson(input);
-    if (Buffer.byteLength(inputJson, 'utf8') > MAX_INPUT_BYTES)
-      throw new PayloadTooLargeError('Run input', MAX_INPUT_BYTES);
-    const overflowing = overflowingNumbers(input, 'input');
-    if (overflowing.length > 0) {
-      // Kept exactly it could be, but no runtime could receive it: Python reads it as inf.
-      throw new ValidationError(
-        'The input has numbers beyond the range of a double',
-        overflowing.map((path) => ({
-          path,
-          message: 'must be within ±1.7976931348623157e308',
-        })),
-      );
-    }
+    runInputJson(input);
     const issues = await this.#skills.inputIssues(domain, skill, input);
     if (issues.length > 0)
       throw new ValidationError('The input does not match the Skill input schema', issues);
@@ -546,11 +391,7 @@ export class Executions {
     let id = newExecutionId(now);
     const inputHash = sha256(canonicalJson(input ?? null));
     if (idempotencyKey !== undefined) {
-      if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
-        throw new ValidationError('Invalid Idempotency-Key', [
-          { path: 'Idempotency-Key', message: '8-128 characters: letters, digits, . _ : -' },
-        ]);
-      }
+      assertIdempotencyKey(idempotencyKey);
       const claimed = await this.#claimIdempotency(
         domain,
         caller,
@@ -568,7 +409,7 @@ export class Executions {
 
     const asset =
       runnable.asset ?? (await this.#executors.get(skill.asset.kind).resolve(domain, skill.asset));
-    const approvalsRequired = Math.max(APPROVAL_COUNT[skill.approval], MIN_APPROVALS[skill.risk]);
+    const approvalsRequired = approvalsRequiredOf(skill);
     const pending = approvalsRequired > 0;
     const waitSeconds = pending ? await this.#approvalTtl(domain) : START_DEADLINE_SECONDS;
     const execution: Execution = {
@@ -809,7 +650,7 @@ export class Executions {
         domain,
         id,
         'cancelled',
-        FROM.cancelled,
+        sourcesOf('cancelled'),
         { finishedAt, error, cancelledBy: caller.username },
         ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'],
       );
@@ -997,7 +838,7 @@ export class Executions {
   /** A runtime picked the job up. Ignored unless the run is still waiting for it. */
   async recordStarted(domain: TenantContext, report: StartedReport): Promise<void> {
     const current = await this.#find(domain, report.executionId);
-    if (current === null || !FROM.running.includes(current.status)) return;
+    if (current === null || !mayMove(current.status, 'running')) return;
     const deadline = new Date(
       Date.parse(report.startedAt) + (current.limits.timeoutSeconds + RUNNING_GRACE_SECONDS) * 1000,
     ).toISOString();
@@ -1018,19 +859,14 @@ export class Executions {
     const unread = await this.#recordUnread(domain, report);
     if (unread !== null) return unread;
     const current = await this.#find(domain, report.executionId);
-    if (current === null) return 'unknown-run';
-    if (TERMINAL.has(current.status)) {
-      return report.reportId !== undefined && current.resultReportId === report.reportId
-        ? 'replayed'
-        : 'already-finished';
-    }
-    if (current.status === 'pending_approval') return 'awaiting-approval';
+    const refused = refusedReport(current, report.reportId);
+    if (refused !== null || current === null) return refused ?? 'unknown-run';
     const verdict = await this.#verdict(domain, report, current);
     let { status } = verdict;
     let { error } = verdict;
     const { outputJson } = verdict;
     const finishedAt = this.#now().toISOString();
-    const capped = error === undefined ? undefined : this.#capError(error);
+    const capped = error === undefined ? undefined : capError(error);
     const startedAt = current.startedAt === undefined ? reportedStartOf(report) : undefined;
     const extras = {
       ...(startedAt === undefined ? {} : { startedAt }),
@@ -1069,7 +905,7 @@ export class Executions {
       };
       moved = await this.#finish(domain, current.id, status, {
         finishedAt,
-        error: this.#capError(error),
+        error: capError(error),
         logs: capLogs({ truncated: true }, 0),
         ...(report.reportId === undefined ? {} : { resultReportId: report.reportId }),
       });
@@ -1100,7 +936,7 @@ export class Executions {
     if (verdict === null) return null;
     const { status, error, outputJson } = verdict;
     const finishedAt = this.#now().toISOString();
-    const capped = error === undefined ? undefined : this.#capError(error);
+    const capped = error === undefined ? undefined : capError(error);
     const startedAt = reportedStartOf(report);
     const extras = {
       ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
@@ -1142,55 +978,54 @@ export class Executions {
     return 'recorded';
   }
 
-  /** What a result makes of its run: the status it ends in, the error, the output kept (as JSON). */
+  /**
+   * What a result makes of its run: the status it ends in (state-machine.ts), the error, the output
+   * kept (as JSON) — checked against the output schema of the revision that ran.
+   */
   async #verdict(
     domain: TenantContext,
     report: ResultReport,
     run: Pick<Execution, 'skillId' | 'skillRevision' | 'cancelRequested' | 'cancelRequestedBy'>,
   ): Promise<{ status: TerminalStatus; error?: ExecutionError; outputJson?: string }> {
+    let refusal: ExecutionError | undefined;
+    let outputJson: string | undefined;
     if (report.status === 'succeeded') {
       const reported = stringifyJson(report.output ?? null);
       if (Buffer.byteLength(reported, 'utf8') > MAX_OUTPUT_BYTES) {
-        return {
-          status: 'failed',
-          error: {
-            type: 'OutputTooLarge',
-            message: `The output exceeds ${MAX_OUTPUT_BYTES} bytes`,
-            limit: 'output',
-          },
+        refusal = {
+          type: 'OutputTooLarge',
+          message: `The output exceeds ${MAX_OUTPUT_BYTES} bytes`,
+          limit: 'output',
         };
-      }
-      const skill = await this.#skills.revision(domain, run.skillId, run.skillRevision);
-      const issues = await this.#skills.outputIssues(domain, skill, report.output ?? null);
-      if (issues.length > 0) {
-        return {
-          status: 'failed',
-          error: {
+      } else {
+        const skill = await this.#skills.revision(domain, run.skillId, run.skillRevision);
+        const issues = await this.#skills.outputIssues(domain, skill, report.output ?? null);
+        if (issues.length > 0) {
+          refusal = {
             type: 'OutputSchemaViolation',
             message: 'The output does not match the Skill output schema',
             issues,
-          },
-        };
+          };
+        } else outputJson = reported;
       }
-      return { status: 'succeeded', outputJson: reported };
     }
-    if (report.status === 'timed_out')
-      return { status: 'timed_out', ...(report.error === undefined ? {} : { error: report.error }) };
-    if (report.status === 'cancelled' && run.cancelRequested === true) {
-      // The runtime killed the job because a cancel was requested: whoever asked closes it.
-      return {
-        status: 'cancelled',
-        error: {
-          type: 'Cancelled',
-          message: `Cancelled by ${run.cancelRequestedBy ?? 'someone'} while it ran`,
-        },
-      };
-    }
+    const status = endOf(report.status, {
+      outputRefused: refusal !== undefined,
+      cancelRequested: run.cancelRequested === true,
+    });
     const error =
-      report.status === 'killed' && report.error === undefined
-        ? { type: 'Killed', message: 'The job hit a limit' }
-        : report.error;
-    return { status: 'failed', ...(error === undefined ? {} : { error }) };
+      refusal ??
+      (status === 'cancelled'
+        ? // The runtime killed the job because a cancel was requested: whoever asked closes it.
+          { type: 'Cancelled', message: `Cancelled by ${run.cancelRequestedBy ?? 'someone'} while it ran` }
+        : report.status === 'killed' && report.error === undefined
+          ? { type: 'Killed', message: 'The job hit a limit' }
+          : report.error);
+    return {
+      status,
+      ...(error === undefined ? {} : { error }),
+      ...(outputJson === undefined ? {} : { outputJson }),
+    };
   }
 
   /** Ends a run in `failed` with a reason (dead letters, lost workers, runs that never started). */
@@ -1198,7 +1033,7 @@ export class Executions {
     const finishedAt = this.#now().toISOString();
     const moved = await this.#finish(domain, executionId, 'failed', {
       finishedAt,
-      error: this.#capError(error),
+      error: capError(error),
     });
     if (moved === null) return false;
     await this.#auditTransition(domain, moved, 'failed', finishedAt, 'system', { error: error.type });
@@ -1223,7 +1058,7 @@ export class Executions {
     const finishedAt = this.#now().toISOString();
     const moved = await this.#finish(domain, execution.id, 'timed_out', {
       finishedAt,
-      error: this.#capError(known),
+      error: capError(known),
     });
     if (moved === null) return null;
     await this.#auditTransition(domain, moved, 'timed_out', finishedAt, 'system', { error: known.type });
@@ -1404,16 +1239,6 @@ export class Executions {
     }
   }
 
-  #capError(error: ExecutionError): ExecutionError {
-    return {
-      type: String(error.type).slice(0, 200),
-      message: truncateUtf8(String(error.message ?? ''), 4096).text,
-      ...(error.trace === undefined ? {} : { trace: truncateUtf8(String(error.trace), 16 * 1024).text }),
-      ...(error.limit === undefined ? {} : { limit: String(error.limit) }),
-      ...(error.issues === undefined ? {} : { issues: error.issues.slice(0, 20) }),
-    };
-  }
-
   #activeIndex(domain: TenantContext, id: string, deadline: string) {
     return { GSI2PK: activeExecutionsShard(shardOf(id)), GSI2SK: `${deadline}#${domain.tenant.id}#${id}` };
   }
@@ -1479,7 +1304,7 @@ export class Executions {
     to: 'queued' | 'running',
     fields: Record<string, unknown>,
   ): Promise<Execution | null> {
-    return this.#update(domain, id, to, FROM[to], fields, []);
+    return this.#update(domain, id, to, sourcesOf(to), fields, []);
   }
 
   async #finish(
@@ -1488,7 +1313,7 @@ export class Executions {
     to: TerminalStatus,
     fields: Record<string, unknown>,
   ): Promise<Execution | null> {
-    return this.#update(domain, id, to, FROM[to], fields, FINISHED_INDEXES);
+    return this.#update(domain, id, to, sourcesOf(to), fields, FINISHED_INDEXES);
   }
 
   /**
