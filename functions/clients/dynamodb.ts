@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../core/db.ts';
 import { ENV, requireEnv } from '../core/env.ts';
+import { observed } from '../core/sdk-requests.ts';
 
 /** The configured endpoint, or none (AWS's). */
 function endpointOf(env: NodeJS.ProcessEnv): string | undefined {
@@ -17,12 +18,12 @@ function endpointOf(env: NodeJS.ProcessEnv): string | undefined {
 /** A plain client (the claims table's conditional puts). */
 export function dynamodbClientFromEnv(env: NodeJS.ProcessEnv = process.env): DynamoDBClient {
   const endpoint = endpointOf(env);
-  return new DynamoDBClient(endpoint === undefined ? {} : { endpoint });
+  return observed(new DynamoDBClient(endpoint === undefined ? {} : { endpoint }));
 }
 
 /** A document client: undefined attributes dropped, class instances refused. */
 export function documentClient(endpoint?: string): DynamoDBDocumentClient {
-  const base = new DynamoDBClient(endpoint === undefined ? {} : { endpoint });
+  const base = observed(new DynamoDBClient(endpoint === undefined ? {} : { endpoint }));
   return DynamoDBDocumentClient.from(base, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });

@@ -10,6 +10,7 @@
  */
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { ENV } from '../core/env.ts';
+import { observed } from '../core/sdk-requests.ts';
 
 /** The header Lambda reads the tenant of a tenant-isolated invocation from. */
 export const TENANT_ID_HEADER = 'X-Amz-Tenant-Id';
@@ -17,7 +18,7 @@ export const TENANT_ID_HEADER = 'X-Amz-Tenant-Id';
 /** The Lambda client, pointed at the local stand-in when the environment names one. */
 export function lambdaClientFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaClient {
   const endpoint = env[ENV.lambdaEndpoint];
-  return new LambdaClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
+  return observed(new LambdaClient(endpoint === undefined || endpoint === '' ? {} : { endpoint }));
 }
 
 export interface TenantInvocation {

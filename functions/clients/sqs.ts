@@ -6,11 +6,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { ENV, queueUrlEnv } from '../core/env.ts';
 import type { MessageSigner } from '../core/messages/signing.ts';
 import { Queues } from '../core/queues.ts';
+import { observed } from '../core/sdk-requests.ts';
 
 /** The SQS client, at the configured endpoint or AWS's. */
 export function sqsClientFromEnv(env: NodeJS.ProcessEnv = process.env): SQSClient {
   const endpoint = env[ENV.sqsEndpoint];
-  return new SQSClient(endpoint === undefined || endpoint === '' ? {} : { endpoint });
+  return observed(new SQSClient(endpoint === undefined || endpoint === '' ? {} : { endpoint }));
 }
 
 /** The queues a function was wired to, from its environment. */

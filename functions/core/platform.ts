@@ -15,7 +15,7 @@ import type { Table } from './db.ts';
 import { NotFoundError } from './errors.ts';
 import { Approvals } from './executions/approvals.ts';
 import type { JobClaims } from './executions/claims.ts';
-import { type Execution, Executions } from './executions/executions.ts';
+import { type Execution, Executions, type Runnable } from './executions/executions.ts';
 import { HttpExecutor } from './executors/http.ts';
 import { agentOf, LocalAgentExecutor } from './executors/local-agent.ts';
 import { PythonScriptExecutor } from './executors/python-script.ts';
@@ -120,17 +120,16 @@ export function createCore(options: CoreOptions) {
   });
   // Local agents: customers' machines that run `local-agent` Skills (they poll the tenant API).
   const agents = new Agents({ table, audit, now });
+  const pythonScripts = new PythonScriptExecutor({
+    assets: scripts,
+    queues,
+    resources: httpResources,
+    parameters,
+    now,
+    ...(options.signer === undefined ? {} : { signer: options.signer }),
+  });
   const executors = new ExecutorRegistry()
-    .register(
-      new PythonScriptExecutor({
-        assets: scripts,
-        queues,
-        resources: httpResources,
-        parameters,
-        now,
-        ...(options.signer === undefined ? {} : { signer: options.signer }),
-      }),
-    )
+    .register(pythonScripts)
     .register(new HttpExecutor(httpResources, queues))
     .register(new LocalAgentExecutor(scripts, agents));
   // Plan quotas: runs per day, Skills and schedules kept (atomic counters), shown with what is left.
@@ -161,12 +160,13 @@ export function createCore(options: CoreOptions) {
     quota: quotas,
   });
   // A run (or an approval) needs the Skill and its asset active; the asset's name goes on the run.
-  const runnable = async (domain: TenantContext, skill: Skill): Promise<{ assetName?: string }> => {
+  // A script is read once: the version it resolves to comes back with it (the run uses it).
+  const runnable = async (domain: TenantContext, skill: Skill): Promise<Runnable> => {
     assertRunnable('Skill', skill.name, skill.id, skill.state);
     if (skill.asset.kind === 'python-script') {
-      const asset = await scripts.get(domain, skill.asset.id);
-      assertRunnable('script', asset.name, asset.id, asset.state);
-      return { assetName: asset.name };
+      const { resolved, script } = await pythonScripts.resolveWithScript(domain, skill.asset);
+      assertRunnable('script', script.name, script.id, script.state);
+      return { assetName: script.name, asset: resolved };
     }
     if (skill.asset.kind === 'http') {
       const resource = await httpResources.forTenant(domain, skill.asset.id).catch((error: unknown) => {

@@ -84,6 +84,7 @@ const report = z.discriminatedUnion('kind', [
     executionId: z.string(),
     tenantId: z.string(),
     skillId: z.string().optional(),
+    skillRevision: z.number().int().positive().optional(),
     reportId: z.string().max(64).optional(),
     status: z.enum(['succeeded', 'failed', 'timed_out', 'killed', 'cancelled']),
     output: z.unknown().optional(),

@@ -32,6 +32,7 @@ import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
 import { MessageSigner } from '../../functions/core/messages/signing.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import { Queues } from '../../functions/core/queues.ts';
+import { observeSdkRequests, type SdkRequestObserver } from '../../functions/core/sdk-requests.ts';
 import { localCredentialDir } from '../../functions/core/secrets/encrypted-file-store.ts';
 import { compileViewerRequest, viewerRequestSource } from '../edge/viewer-request.ts';
 import {
@@ -164,6 +165,13 @@ export interface LocalPlatform {
   invoke(name: FunctionName, event: unknown, options?: { tenantId?: string }): Promise<unknown>;
   /** Fires a schedule now. */
   fireSchedule(name: string): Promise<unknown>;
+  /**
+   * Calls `observer` for every AWS SDK request the platform's clients send (the functions', the
+   * pollers', the Python functions' ports), from a middleware on each client's stack, until the
+   * returned function is called or the platform stops. The clients are this process's: a second
+   * platform started in the same process is observed too.
+   */
+  observeRequests(observer: SdkRequestObserver): () => void;
   /** Fires the tenant schedules due at `at` (default now), as the ticker does every second. */
   tickTenantSchedules(at?: Date): Promise<number>;
   stop(): Promise<void>;
@@ -513,6 +521,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         return invoker(spec.function)({ ...spec.input });
       },
       tickTenantSchedules: (at) => tenantTicker.tick(at),
+      observeRequests: (observer) => {
+        const stopObserving = observeSdkRequests(observer);
+        cleanups.push(stopObserving);
+        return stopObserving;
+      },
       stop: stopAll,
     };
   } catch (error) {

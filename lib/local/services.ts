@@ -25,6 +25,7 @@ import {
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
+import { observed } from '../../functions/core/sdk-requests.ts';
 import { claimsTable, deadLetterQueueName, type QueueName, queues, table } from '../topology.ts';
 import { type LocalCredentials, sigv4Problem } from './sigv4.ts';
 import { answerStoreErrors, type StorageGuard, storageGuard, storageReserveBytes } from './storage-guard.ts';
@@ -195,8 +196,11 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   guard(fauxqs.server, credentials);
   const sqsEndpoint = await listen(fauxqs.server);
 
-  const dynamodb = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials });
-  const sqs = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials });
+  // The pollers' and the Python functions' own requests go through these: observed like the functions'.
+  const dynamodb = observed(
+    new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials }),
+  );
+  const sqs = observed(new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials }));
 
   const keyNames = new Set([table.partitionKey, table.sortKey]);
   for (const index of table.indexes) {

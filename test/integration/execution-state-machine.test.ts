@@ -57,6 +57,11 @@ type Event =
       readonly status: ResultReport['status'];
       /** Two report ids per run: the same one twice is a replay. */
       readonly report: 1 | 2;
+      /**
+       * The Skill revision the report names, as a worker's does: the run's own (recorded without a
+       * read), another one (refused, then recorded as a report naming none is), or none.
+       */
+      readonly revision: 'the-run’s' | 'another' | 'none';
     }
   | { readonly kind: 'cancel' | 'approve' | 'reject' | 'lost' | 'dead-letter' | 'expire' | 'not-started' };
 
@@ -66,6 +71,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
     kind: fc.constant('result' as const),
     status: fc.constantFrom('succeeded', 'failed', 'timed_out', 'killed', 'cancelled' as const),
     report: fc.constantFrom(1 as const, 2 as const),
+    revision: fc.constantFrom('the-run’s' as const, 'another' as const, 'none' as const),
   }),
   fc.constantFrom(
     ...(['cancel', 'approve', 'reject', 'lost', 'dead-letter', 'expire', 'not-started'] as const).map(
@@ -134,11 +140,20 @@ async function apply(id: string, happening: Event): Promise<void> {
         startedAt: new Date().toISOString(),
       });
       return;
-    case 'result':
+    case 'result': {
+      const run = (await executions.find(tenant, id)) as Execution;
+      const revision =
+        happening.revision === 'none'
+          ? {}
+          : {
+              skillId: run.skillId,
+              skillRevision: run.skillRevision + (happening.revision === 'another' ? 1 : 0),
+            };
       await executions.recordResult(tenant, {
         kind: 'result',
         executionId: id,
         tenantId: tenant.tenant.id,
+        ...revision,
         status: happening.status,
         reportId: `${id}-report-${happening.report}`,
         ...(happening.status === 'succeeded'
@@ -146,6 +161,7 @@ async function apply(id: string, happening: Event): Promise<void> {
           : { error: { type: 'ScriptError', message: `report ${happening.report}` } }),
       });
       return;
+    }
     case 'cancel': {
       // 200 closed, 202 asked the runtime to stop it, 409 nothing to cancel.
       const answer = await api(bob, 'POST', `/api/executions/${id}/cancel`, {});

@@ -173,6 +173,7 @@ function redispatcher() {
       await registry.get('python-script').dispatch(domain, {
         executionId: execution.id,
         skillId: execution.skillId,
+        skillRevision: execution.skillRevision,
         input: execution.input,
         limits: execution.limits,
         asset: execution.asset,

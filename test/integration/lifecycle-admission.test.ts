@@ -77,4 +77,17 @@ describe('run admission', () => {
     const renewed = await as(admin, HOST, 'POST', `/api/skills/${skillId}/executions`, { input: {} });
     expect(renewed.status, renewed.text).toBe(202);
   });
+
+  it('refuses a run the moment the tenant is suspended, whatever its expiry says', async () => {
+    // The tenant is read with the Skill in one consistent batch: no cached host binding delays it.
+    await setExpiry(30);
+    const before = await as(admin, HOST, 'POST', `/api/skills/${skillId}/executions`, { input: {} });
+    expect(before.status, before.text).toBe(202);
+    const suspended = await as(root, HOSTS.admin, 'PATCH', '/api/tenants/latecorp', { status: 'suspended' });
+    expect(suspended.status, suspended.text).toBe(200);
+    const refused = await as(admin, HOST, 'POST', `/api/skills/${skillId}/executions`, { input: {} });
+    expectProblem(refused, 403);
+    expect(refused.body.type).toBe(problemType('tenant-suspended'));
+    expect(refused.body.detail).toMatch(/suspended/);
+  });
 });

@@ -417,10 +417,55 @@ describe('faults', () => {
       .filter((entry: { target: string }) => entry.target === `execution:${id}`)
       .map((entry: { action: string }) => entry.action)
       .sort();
-    // A job shorter than the worker's heartbeat interval sends no `started`: queued → succeeded,
-    // with its start time taken from the result.
-    expect(transitions).toEqual(['execution.queued', 'execution.requested', 'execution.succeeded']);
+    // Written `queued` with its request (one `execution.requested` entry saying so), and a job
+    // shorter than the worker's heartbeat interval sends no `started`: queued → succeeded, with its
+    // start time taken from the result.
+    expect(transitions).toEqual(['execution.requested', 'execution.succeeded']);
     expect(execution.startedAt).toEqual(expect.any(String));
+  });
+
+  it('records a result naming its run’s Skill revision in one update, and checks any other against the run’s own schema', async () => {
+    const core = createCore({
+      table: {
+        client: documentClient(platform.services.dynamodbEndpoint),
+        name: platform.services.tableName,
+      },
+    });
+    const domain = await acmeDomain();
+    const result = (id: string, skillRevision: number, output: unknown, reportId: string) =>
+      core.executions.recordResult(domain, {
+        kind: 'result',
+        executionId: id,
+        tenantId: 'acme',
+        skillId,
+        skillRevision,
+        status: 'succeeded',
+        output,
+        reportId,
+        metrics: { startedAt: new Date().toISOString() },
+      });
+
+    // The job names the run's revision; the worker echoes it in the result.
+    const named = await parkedRun();
+    const run = await core.executions.find(domain, named.id);
+    expect(named.job.skillRevision).toBe(run?.skillRevision);
+    const revision = Number(run?.skillRevision);
+    expect(await result(named.id, revision, { sum: 3 }, 'named')).toBe('recorded');
+    expect(await result(named.id, revision, { sum: 3 }, 'named')).toBe('replayed');
+    expect(await result(named.id, revision, { sum: 4 }, 'other')).toBe('already-finished');
+    const recorded = await core.executions.find(domain, named.id);
+    expect(recorded).toMatchObject({ status: 'succeeded', output: { sum: 3 }, resultReportId: 'named' });
+    expect(recorded?.startedAt).toEqual(expect.any(String));
+
+    // A report naming another revision (no such one) is not written as named: the run is read and
+    // the output checked against the schema of the revision that ran (`sum` is required).
+    const other = await parkedRun();
+    expect(await result(other.id, revision + 1, { total: 3 }, 'forged')).toBe('recorded');
+    expect(await core.executions.find(domain, other.id)).toMatchObject({
+      status: 'failed',
+      error: { type: 'OutputSchemaViolation' },
+    });
+    core.table.client.destroy();
   });
 
   it('sends a poison job to the dead-letter queue and marks its execution failed with the reason', async () => {

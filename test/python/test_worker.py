@@ -194,6 +194,21 @@ def test_parse_job_names_the_offending_field() -> None:
     with pytest.raises(JobError) as raised:
         parsed_job(job(skillId=""))
     assert raised.value.field == "skillId"
+    for bad in (0, -1, True, "3", 1.5):
+        with pytest.raises(JobError) as raised:
+            parsed_job(job(skillRevision=bad))
+        assert raised.value.field == "skillRevision"
+
+
+def test_the_result_names_the_skill_revision_of_its_job(sandbox: Sandbox) -> None:
+    # The recorder writes a result naming its run's Skill revision without reading the run first.
+    ports = MemoryPorts()
+    process(sqs_event(job(skillRevision=4)), ports, sandbox)
+    (result,) = ports.sent
+    assert (result["skillId"], result["skillRevision"]) == ("adder", 4)
+    older = MemoryPorts()
+    process(sqs_event(job("ex-2")), older, sandbox)
+    assert "skillRevision" not in older.sent[0]
 
 
 @pytest.mark.parametrize(

@@ -151,7 +151,8 @@ function skillItem(skill: Skill): Record<string, unknown> {
   };
 }
 
-function toSkill(item: Record<string, unknown>): Skill {
+/** A Skill from its stored item (the run path reads it in one batch with the tenant; see executions). */
+export function toSkill(item: Record<string, unknown>): Skill {
   return {
     id: String(item.id),
     revision: Number(item.revision),

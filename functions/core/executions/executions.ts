@@ -1,6 +1,11 @@
 /**
- * Executions: `requested → pending_approval → queued → running → succeeded | failed | timed_out |
- * rejected | cancelled`. Every transition is a conditional write naming the states it may leave,
+ * Executions in the store: requesting runs, applying runtimes' reports, cancels, approvals'
+ * transitions, listings and logs. The rules they apply live beside this module, without I/O:
+ * state-machine.ts (the statuses and the moves between them), requests.ts (ids, input, idempotency
+ * keys, approvals needed), recording.ts (reports and what a run keeps of them), views.ts (the API's
+ * shape of a run); this module re-exports their public names, so callers import from here.
+ *
+ * Every transition is a conditional write naming the states it may leave (`sourcesOf`),
  * so a redelivered message or a racing writer can neither lose nor repeat a transition; each
  * transition's audit entry has a deterministic key, so a retry writes it once.
  *
@@ -8,16 +13,15 @@
  * the output schema of the revision that ran before `succeeded` is recorded. Unfinished executions
  * sit in a sharded sparse index by deadline, which the sweep reads to close runs whose worker died.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditActor, type AuditLog, actorOf, canonicalJson } from '../audit/chain.ts';
-import { APPROVAL_COUNT, canSee, MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
+import { canSee, SKILL_ID_PATTERN, type Skill, type SkillCatalog, toSkill } from '../catalog/skills.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
-  PayloadTooLargeError,
+  ServiceUnavailableError,
   TenantSuspendedError,
   unlessNotFound,
   ValidationError,
@@ -27,7 +31,7 @@ import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../execut
 import { DAY_MS, GRACE_PERIOD_DAYS } from '../governance/dates.ts';
 import type { EgressUse } from '../http-resources/jobs.ts';
 import type { Caller } from '../identity/caller.ts';
-import { overflowingNumbers, parseJson, stringifyJson } from '../json.ts';
+import { parseJson, stringifyJson } from '../json.ts';
 import {
   ACTIVE_EXECUTION_SHARDS,
   activeExecutionsShard,
@@ -40,43 +44,79 @@ import {
   executionsByStatus,
   FILTER_INDEXES,
   itemKey,
+  tenantKey,
 } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
-import { type TenantContext, tenantMayExecute } from '../tenancy/domain.ts';
-import { readTenantSummary } from '../tenancy/hosts.ts';
+import { type TenantContext, type TenantSummary, tenantMayExecute } from '../tenancy/domain.ts';
+import { readTenantSummary, tenantSummaryOf } from '../tenancy/hosts.ts';
 import { CANCEL_CLAIM_SECONDS, type JobClaims } from './claims.ts';
+import {
+  capError,
+  capLogs,
+  logRoom,
+  MAX_LOG_BYTES,
+  MAX_OUTPUT_BYTES,
+  type ResultReport,
+  reportedStartOf,
+  type StartedReport,
+  truncateUtf8,
+} from './recording.ts';
+import {
+  approvalHashOf,
+  approvalsRequiredOf,
+  assertIdempotencyKey,
+  EXECUTION_ID_PATTERN,
+  IDEMPOTENCY_SECONDS,
+  idAt,
+  MAX_INPUT_BYTES,
+  newExecutionId,
+  runInputJson,
+  sha256,
+} from './requests.ts';
+import {
+  type ExecutionStatus,
+  endOf,
+  mayMove,
+  REPORTABLE,
+  type RecordOutcome,
+  refusedReport,
+  sourcesOf,
+  TERMINAL,
+  type TerminalStatus,
+} from './state-machine.ts';
 
-export const EXECUTION_STATUSES = [
-  'requested',
-  'pending_approval',
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'rejected',
-  'cancelled',
-] as const;
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
-export type TerminalStatus = 'succeeded' | 'failed' | 'timed_out' | 'rejected' | 'cancelled';
+// The module's public API, whose rules now live beside it: callers import them from here as before.
+export {
+  MAX_LOG_BYTES,
+  MAX_OUTPUT_BYTES,
+  type ResultReport,
+  type StartedReport,
+  TRUNCATION_MARKER,
+  truncateUtf8,
+} from './recording.ts';
+export {
+  approvalHashOf,
+  EXECUTION_ID_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
+  IDEMPOTENCY_SECONDS,
+  MAX_INPUT_BYTES,
+  newExecutionId,
+} from './requests.ts';
+export {
+  EXECUTION_STATUSES,
+  type ExecutionStatus,
+  type RecordOutcome,
+  TERMINAL,
+  type TerminalStatus,
+} from './state-machine.ts';
+export { executionView } from './views.ts';
 
-/** Largest run input (serialised JSON). */
-export const MAX_INPUT_BYTES = 64 * 1024;
-/** Largest output stored (serialised JSON); the runtime enforces the same bound. */
-export const MAX_OUTPUT_BYTES = 256 * 1024;
-/** Bytes of each log stream kept on the execution. */
-export const MAX_LOG_BYTES = 64 * 1024;
 /** How long a queued run may wait for a worker before it is declared lost. */
 export const START_DEADLINE_SECONDS = 15 * 60;
 /** Slack past a running job's own timeout before its worker is declared lost. */
 export const RUNNING_GRACE_SECONDS = 120;
 /** How long a run may wait for its approvals before it expires. @default 72 hours */
 export const APPROVAL_TTL_SECONDS = 72 * 3600;
-/** An idempotency key is remembered this long. */
-export const IDEMPOTENCY_SECONDS = 24 * 3600;
-
-export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
-export const EXECUTION_ID_PATTERN = /^ex-[0-9a-z]{10}[0-9a-f]{10}$/;
 
 export interface ExecutionError {
   readonly type: string;
@@ -187,98 +227,11 @@ export const LATE_LOG_SECONDS = 300;
 /** Longest reason a cancel may give. */
 export const MAX_CANCEL_REASON = 500;
 
-/** Time-ordered run ids make a date range a key range: the smallest id of a given instant. */
-function idAt(instant: Date): string {
-  return `ex-${instant.getTime().toString(36).padStart(10, '0')}`;
-}
-
-/** What a runtime reports through the results queue. */
-export interface StartedReport {
-  readonly kind: 'started';
-  readonly executionId: string;
-  readonly tenantId: string;
-  readonly startedAt: string;
-}
-
-export interface ResultReport {
-  readonly kind: 'result';
-  readonly executionId: string;
-  readonly tenantId: string;
-  readonly skillId?: string;
-  /** `cancelled`: the runtime stopped the job because a cancel was requested (see cancel()). */
-  readonly status: 'succeeded' | 'failed' | 'timed_out' | 'killed' | 'cancelled';
-  readonly output?: unknown;
-  readonly error?: ExecutionError;
-  readonly logs?: Partial<ExecutionLogs>;
-  readonly metrics?: Readonly<Record<string, unknown>>;
-  readonly sandbox?: Readonly<Record<string, unknown>>;
-  readonly egress?: readonly EgressUse[];
-  /** Unique per report, so a replay of it is told apart from another report. */
-  readonly reportId?: string;
-}
-
-/**
- * What recording a result did: moved the run, or found it already ended (by this report or another),
- * or waiting for approval — no job of it may exist yet, so no runtime's report may close it.
- */
-export type RecordOutcome =
-  | 'recorded'
-  | 'unknown-run'
-  | 'replayed'
-  | 'already-finished'
-  | 'awaiting-approval';
-
-/** The states a transition into each state may leave. */
-const FROM: Readonly<Record<'queued' | 'running' | TerminalStatus, readonly ExecutionStatus[]>> = {
-  queued: ['requested'],
-  running: ['requested', 'queued'],
-  succeeded: ['requested', 'queued', 'running'],
-  failed: ['requested', 'queued', 'running', 'pending_approval'],
-  timed_out: ['requested', 'queued', 'running'],
-  rejected: ['pending_approval'],
-  cancelled: ['requested', 'queued', 'running', 'pending_approval'],
-};
-
-export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set([
-  'succeeded',
-  'failed',
-  'timed_out',
-  'rejected',
-  'cancelled',
-]);
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-/** Time-ordered ids: newest-first listings are a reverse key-order query. */
-export function newExecutionId(now: Date): string {
-  return `ex-${now.getTime().toString(36).padStart(10, '0')}${randomBytes(5).toString('hex')}`;
-}
+/** What a finished run leaves: the approvals inbox and the active (sweep) index. */
+const FINISHED_INDEXES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'] as const;
 
 function shardOf(id: string): number {
   return Number.parseInt(sha256(id).slice(0, 4), 16) % ACTIVE_EXECUTION_SHARDS;
-}
-
-/** Truncates a string to at most `bytes` UTF-8 bytes without splitting a character. */
-export function truncateUtf8(text: string, bytes: number): { text: string; truncated: boolean } {
-  const buffer = Buffer.from(text, 'utf8');
-  if (buffer.length <= bytes) return { text, truncated: false };
-  let end = bytes;
-  while (end > 0 && ((buffer[end] ?? 0) & 0xc0) === 0x80) end--;
-  return { text: buffer.subarray(0, end).toString('utf8'), truncated: true };
-}
-
-export const TRUNCATION_MARKER = '\n…[truncated by ExecFabric]';
-
-function capLogs(logs: Partial<ExecutionLogs> | undefined, bytes = MAX_LOG_BYTES): ExecutionLogs {
-  const stdout = truncateUtf8(String(logs?.stdout ?? ''), bytes);
-  const stderr = truncateUtf8(String(logs?.stderr ?? ''), bytes);
-  return {
-    stdout: stdout.truncated ? `${stdout.text}${TRUNCATION_MARKER}` : stdout.text,
-    stderr: stderr.truncated ? `${stderr.text}${TRUNCATION_MARKER}` : stderr.text,
-    truncated: logs?.truncated === true || stdout.truncated || stderr.truncated,
-  };
 }
 
 /**
@@ -313,12 +266,6 @@ function toExecution(item: Record<string, unknown>): Execution {
   };
 }
 
-function elapsedMs(from: string | undefined, to: string | undefined): number | undefined {
-  if (from === undefined || to === undefined) return undefined;
-  const ms = Date.parse(to) - Date.parse(from);
-  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
-}
-
 /** The stored form of an execution (see toExecution). */
 function executionItem(execution: Execution): Record<string, unknown> {
   const { input, output, ...rest } = execution;
@@ -329,51 +276,11 @@ function executionItem(execution: Execution): Record<string, unknown> {
   };
 }
 
-/** DynamoDB's item size limit, less room for keys, index attributes and names. */
-const MAX_ITEM_BYTES = 400 * 1024 - 8 * 1024;
-
-/** The answer shape of the API (DESIGN §9), plus a few useful fields. */
-export function executionView(execution: Execution) {
-  return {
-    id: execution.id,
-    skillId: execution.skillId,
-    skillName: execution.skillName,
-    skillRevision: execution.skillRevision,
-    status: execution.status,
-    input: execution.input,
-    ...(execution.output === undefined ? {} : { output: execution.output }),
-    ...(execution.error === undefined ? {} : { error: execution.error }),
-    ...(execution.logs === undefined ? {} : { logs: execution.logs }),
-    asset: execution.asset,
-    requestedBy: execution.requestedBy,
-    ...(execution.client === undefined ? {} : { client: execution.client }),
-    ...(execution.schedule === undefined ? {} : { schedule: execution.schedule }),
-    createdAt: execution.createdAt,
-    ...(execution.queuedAt === undefined ? {} : { queuedAt: execution.queuedAt }),
-    ...(execution.startedAt === undefined ? {} : { startedAt: execution.startedAt }),
-    ...(execution.finishedAt === undefined ? {} : { finishedAt: execution.finishedAt }),
-    ...(execution.metrics === undefined ? {} : { metrics: execution.metrics }),
-    ...(execution.sandbox === undefined ? {} : { sandbox: execution.sandbox }),
-    ...(execution.egress === undefined ? {} : { egress: execution.egress }),
-    approvalsRequired: execution.approvalsRequired,
-    ...(execution.assetName === undefined ? {} : { assetName: execution.assetName }),
-    ...(execution.rerunOf === undefined ? {} : { rerunOf: execution.rerunOf }),
-    ...(execution.cancelRequested === true
-      ? {
-          cancelRequested: true,
-          cancelRequestedAt: execution.cancelRequestedAt,
-          cancelRequestedBy: execution.cancelRequestedBy,
-        }
-      : {}),
-    ...(execution.cancelledBy === undefined ? {} : { cancelledBy: execution.cancelledBy }),
-    // How long it ran (start → end), and how long it waited before (request → start).
-    ...optional('durationMs', elapsedMs(execution.startedAt, execution.finishedAt)),
-    ...optional('waitMs', elapsedMs(execution.createdAt, execution.startedAt)),
-  };
-}
-
-function optional<K extends string>(name: K, value: number | undefined): Partial<Record<K, number>> {
-  return value === undefined ? {} : ({ [name]: value } as Record<K, number>);
+/** What a runnable Skill's check learnt on the way: its asset's name, and the asset resolved when it read it. */
+export interface Runnable {
+  readonly assetName?: string;
+  /** The asset version the run would use; when absent the executor resolves it. */
+  readonly asset?: ResolvedAsset;
 }
 
 export interface ExecutionsOptions {
@@ -391,7 +298,7 @@ export interface ExecutionsOptions {
    * or archived) with the reason, and names the Skill's asset for the run's record.
    * @default every Skill may run; no asset name
    */
-  readonly runnable?: (domain: TenantContext, skill: Skill) => Promise<{ readonly assetName?: string }>;
+  readonly runnable?: (domain: TenantContext, skill: Skill) => Promise<Runnable>;
   /** Claims of queued jobs, so a cancelled run is never started. @default none (see `cancel`) */
   readonly claims?: JobClaims;
   /**
@@ -406,11 +313,6 @@ export interface ExecutionsOptions {
    * is not written. @default no daily quota
    */
   readonly runQuota?: (domain: TenantContext, executionId: string) => Promise<{ release(): Promise<void> }>;
-}
-
-/** What approvals bind to: the exact input, the exact asset version and the Skill definition. */
-export function approvalHashOf(inputHash: string, asset: ResolvedAsset, definitionHash: string): string {
-  return sha256(canonicalJson({ inputHash, asset, definitionHash }));
 }
 
 export interface RequestResult {
@@ -447,9 +349,12 @@ export class Executions {
   }
 
   /**
-   * Requests a run of a Skill. Order of steps (no transactions): idempotency claim (names the
-   * execution id) → execution item → audit → dispatch → `queued`. A crash anywhere leaves either
-   * nothing, or an execution the same request (same key) completes, or one the sweep re-dispatches.
+   * Requests a run of a Skill. Order of steps (no transactions): the Skill and the tenant (one
+   * consistent batch) → idempotency claim (names the execution id) → execution item, written
+   * `queued` when it needs no approval (`pending_approval` otherwise) → its `execution.requested`
+   * audit entry → dispatch. A crash anywhere leaves either nothing, or an execution the same request
+   * (same key) completes, or a `queued` one whose job may not have been sent: the sweep hands every
+   * waiting run to its executor again (a duplicate is refused by the worker's claim).
    */
   async request(
     domain: TenantContext,
@@ -459,8 +364,10 @@ export class Executions {
     idempotencyKey?: string,
     options: { readonly rerunOf?: string } = {},
   ): Promise<RequestResult> {
-    const skill = await this.#skills.getVisible(domain, caller, skillId);
-    const { assetName } = await this.#runnable(domain, skill);
+    const { skill, tenant } = await this.#skillAndTenant(domain, skillId);
+    if (!canSee(caller, skill)) throw new NotFoundError(`Skill ${skillId} not found`);
+    const runnable = await this.#runnable(domain, skill);
+    const { assetName } = runnable;
     if (options.rerunOf !== undefined) {
       // A re-run names a run of the same Skill the caller may read.
       const earlier = await this.get(domain, caller, options.rerunOf).catch((error: unknown) => {
@@ -473,41 +380,18 @@ export class Executions {
         ]);
       }
     }
-    // A run's input is the `inputs` dict of `main(inputs, ctx)`: always a JSON object.
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-      throw new ValidationError('The run input must be a JSON object', [
-        { path: 'input', message: 'must be an object' },
-      ]);
-    }
-    const inputJson = stringifyJson(input);
-    if (Buffer.byteLength(inputJson, 'utf8') > MAX_INPUT_BYTES)
-      throw new PayloadTooLargeError('Run input', MAX_INPUT_BYTES);
-    const overflowing = overflowingNumbers(input, 'input');
-    if (overflowing.length > 0) {
-      // Kept exactly it could be, but no runtime could receive it: Python reads it as inf.
-      throw new ValidationError(
-        'The input has numbers beyond the range of a double',
-        overflowing.map((path) => ({
-          path,
-          message: 'must be within ±1.7976931348623157e308',
-        })),
-      );
-    }
+    runInputJson(input);
     const issues = await this.#skills.inputIssues(domain, skill, input);
     if (issues.length > 0)
       throw new ValidationError('The input does not match the Skill input schema', issues);
 
-    await this.#admit(domain);
+    this.#assertMayRun(tenant);
 
     const now = this.#now();
     let id = newExecutionId(now);
     const inputHash = sha256(canonicalJson(input ?? null));
     if (idempotencyKey !== undefined) {
-      if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
-        throw new ValidationError('Invalid Idempotency-Key', [
-          { path: 'Idempotency-Key', message: '8-128 characters: letters, digits, . _ : -' },
-        ]);
-      }
+      assertIdempotencyKey(idempotencyKey);
       const claimed = await this.#claimIdempotency(
         domain,
         caller,
@@ -523,8 +407,9 @@ export class Executions {
       }
     }
 
-    const asset = await this.#executors.get(skill.asset.kind).resolve(domain, skill.asset);
-    const approvalsRequired = Math.max(APPROVAL_COUNT[skill.approval], MIN_APPROVALS[skill.risk]);
+    const asset =
+      runnable.asset ?? (await this.#executors.get(skill.asset.kind).resolve(domain, skill.asset));
+    const approvalsRequired = approvalsRequiredOf(skill);
     const pending = approvalsRequired > 0;
     const waitSeconds = pending ? await this.#approvalTtl(domain) : START_DEADLINE_SECONDS;
     const execution: Execution = {
@@ -533,7 +418,8 @@ export class Executions {
       skillId: skill.id,
       skillName: skill.name,
       skillRevision: skill.revision,
-      status: pending ? 'pending_approval' : 'requested',
+      // A run that needs no approval is queued as it is written: its job is sent right after.
+      status: pending ? 'pending_approval' : 'queued',
       input: input ?? null,
       inputHash,
       asset,
@@ -544,6 +430,7 @@ export class Executions {
         ? {}
         : { schedule: { id: caller.schedule.id, name: caller.schedule.name } }),
       createdAt: now.toISOString(),
+      ...(pending ? {} : { queuedAt: now.toISOString() }),
       deadline: new Date(now.getTime() + waitSeconds * 1000).toISOString(),
       approvalsRequired,
       ...(assetName === undefined ? {} : { assetName }),
@@ -585,7 +472,9 @@ export class Executions {
       await place.release();
       throw error;
     }
+    // One entry for the request, whatever state it left the run in (`queued`, or waiting for approval).
     await this.#auditTransition(domain, execution, 'requested', execution.createdAt, actorOf(caller), {
+      status: execution.status,
       skillId: skill.id,
       skillRevision: skill.revision,
       asset,
@@ -607,6 +496,7 @@ export class Executions {
     await this.#executors.get(execution.asset.kind).dispatch(domain, {
       executionId: execution.id,
       skillId: execution.skillId,
+      skillRevision: execution.skillRevision,
       input: execution.input,
       limits: execution.limits,
       asset: execution.asset,
@@ -760,7 +650,7 @@ export class Executions {
         domain,
         id,
         'cancelled',
-        FROM.cancelled,
+        sourcesOf('cancelled'),
         { finishedAt, error, cancelledBy: caller.username },
         ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'],
       );
@@ -948,7 +838,7 @@ export class Executions {
   /** A runtime picked the job up. Ignored unless the run is still waiting for it. */
   async recordStarted(domain: TenantContext, report: StartedReport): Promise<void> {
     const current = await this.#find(domain, report.executionId);
-    if (current === null || !FROM.running.includes(current.status)) return;
+    if (current === null || !mayMove(current.status, 'running')) return;
     const deadline = new Date(
       Date.parse(report.startedAt) + (current.limits.timeoutSeconds + RUNNING_GRACE_SECONDS) * 1000,
     ).toISOString();
@@ -960,67 +850,24 @@ export class Executions {
     if (moved !== null) await this.#auditTransition(domain, moved, 'running', report.startedAt, 'system');
   }
 
-  /** A runtime's final report. Output is checked against the schema of the revision that ran. */
+  /**
+   * A runtime's final report. Output is checked against the schema of the revision that ran. A
+   * report that names its run's Skill revision is recorded with one conditional update, no read
+   * first (see #recordUnread); any other, or one whose update is refused, reads the run.
+   */
   async recordResult(domain: TenantContext, report: ResultReport): Promise<RecordOutcome> {
+    const unread = await this.#recordUnread(domain, report);
+    if (unread !== null) return unread;
     const current = await this.#find(domain, report.executionId);
-    if (current === null) return 'unknown-run';
-    if (TERMINAL.has(current.status)) {
-      return report.reportId !== undefined && current.resultReportId === report.reportId
-        ? 'replayed'
-        : 'already-finished';
-    }
-    if (current.status === 'pending_approval') return 'awaiting-approval';
-    let status: TerminalStatus;
-    let error: ExecutionError | undefined = report.error;
-    let outputJson: string | undefined;
-    if (report.status === 'succeeded') {
-      const reported = stringifyJson(report.output ?? null);
-      const size = Buffer.byteLength(reported, 'utf8');
-      const skill = await this.#skills.revision(domain, current.skillId, current.skillRevision);
-      const issues =
-        size > MAX_OUTPUT_BYTES ? [] : await this.#skills.outputIssues(domain, skill, report.output ?? null);
-      if (size > MAX_OUTPUT_BYTES) {
-        status = 'failed';
-        error = {
-          type: 'OutputTooLarge',
-          message: `The output exceeds ${MAX_OUTPUT_BYTES} bytes`,
-          limit: 'output',
-        };
-      } else if (issues.length > 0) {
-        status = 'failed';
-        error = {
-          type: 'OutputSchemaViolation',
-          message: 'The output does not match the Skill output schema',
-          issues,
-        };
-      } else {
-        status = 'succeeded';
-        outputJson = reported;
-      }
-    } else if (report.status === 'timed_out') {
-      status = 'timed_out';
-    } else if (report.status === 'cancelled' && current.cancelRequested === true) {
-      // The runtime killed the job because a cancel was requested: whoever asked closes it.
-      status = 'cancelled';
-      error = {
-        type: 'Cancelled',
-        message: `Cancelled by ${current.cancelRequestedBy ?? 'someone'} while it ran`,
-      };
-    } else {
-      status = 'failed';
-      if (report.status === 'killed' && error === undefined)
-        error = { type: 'Killed', message: 'The job hit a limit' };
-    }
+    const refused = refusedReport(current, report.reportId);
+    if (refused !== null || current === null) return refused ?? 'unknown-run';
+    const verdict = await this.#verdict(domain, report, current);
+    let { status } = verdict;
+    let { error } = verdict;
+    const { outputJson } = verdict;
     const finishedAt = this.#now().toISOString();
-    const capped = error === undefined ? undefined : this.#capError(error);
-    // A job shorter than the worker's heartbeat sends no `started`: its start comes with the result.
-    const reportedStart = report.metrics?.startedAt;
-    const startedAt =
-      current.startedAt === undefined &&
-      typeof reportedStart === 'string' &&
-      !Number.isNaN(Date.parse(reportedStart))
-        ? new Date(reportedStart).toISOString()
-        : undefined;
+    const capped = error === undefined ? undefined : capError(error);
+    const startedAt = current.startedAt === undefined ? reportedStartOf(report) : undefined;
     const extras = {
       ...(startedAt === undefined ? {} : { startedAt }),
       ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
@@ -1037,7 +884,7 @@ export class Executions {
       Buffer.byteLength(outputJson ?? '', 'utf8') +
       Buffer.byteLength(stringifyJson(capped ?? null), 'utf8') +
       Buffer.byteLength(stringifyJson(extras), 'utf8');
-    const logBytes = Math.max(0, Math.min(MAX_LOG_BYTES, Math.floor((MAX_ITEM_BYTES - used) / 2) - 1024));
+    const logBytes = logRoom(used);
     let moved: Execution | null;
     try {
       moved = await this.#finish(domain, current.id, status, {
@@ -1058,7 +905,7 @@ export class Executions {
       };
       moved = await this.#finish(domain, current.id, status, {
         finishedAt,
-        error: this.#capError(error),
+        error: capError(error),
         logs: capLogs({ truncated: true }, 0),
         ...(report.reportId === undefined ? {} : { resultReportId: report.reportId }),
       });
@@ -1071,12 +918,122 @@ export class Executions {
     return 'recorded';
   }
 
+  /**
+   * A report recorded without reading its run first — the common case, one request. Only a report
+   * that names its run's Skill revision, and is not a cancel (its outcome depends on who asked), is
+   * recorded so: its update is conditioned on the run being unfinished (never waiting for approval)
+   * and of that very Skill revision, so its output was checked against the schema of the revision
+   * that ran. A start time is set only where the run has none. The logs get the room they would get
+   * beside the largest input a run may have. Null — the caller reads the run and decides — when that
+   * room would shorten the logs, or when the update is refused (an ended, pending or unknown run,
+   * another revision, a result the store cannot hold).
+   */
+  async #recordUnread(domain: TenantContext, report: ResultReport): Promise<RecordOutcome | null> {
+    const { skillId, skillRevision } = report;
+    if (skillId === undefined || skillRevision === undefined || report.status === 'cancelled') return null;
+    if (!EXECUTION_ID_PATTERN.test(report.executionId)) return null;
+    const verdict = await unlessNotFound(this.#verdict(domain, report, { skillId, skillRevision }));
+    if (verdict === null) return null;
+    const { status, error, outputJson } = verdict;
+    const finishedAt = this.#now().toISOString();
+    const capped = error === undefined ? undefined : capError(error);
+    const startedAt = reportedStartOf(report);
+    const extras = {
+      ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
+      ...(report.sandbox === undefined ? {} : { sandbox: report.sandbox }),
+      ...(report.egress === undefined || report.egress.length === 0 ? {} : { egress: report.egress }),
+      ...(report.reportId === undefined ? {} : { resultReportId: report.reportId }),
+    };
+    const used =
+      MAX_INPUT_BYTES +
+      Buffer.byteLength(outputJson ?? '', 'utf8') +
+      Buffer.byteLength(stringifyJson(capped ?? null), 'utf8') +
+      Buffer.byteLength(stringifyJson({ ...extras, startedAt }), 'utf8');
+    if (logRoom(used) < MAX_LOG_BYTES) return null;
+    let moved: Execution | null;
+    try {
+      moved = await this.#update(
+        domain,
+        report.executionId,
+        status,
+        REPORTABLE,
+        {
+          finishedAt,
+          ...(outputJson === undefined ? {} : { outputJson }),
+          ...(capped === undefined ? {} : { error: capped }),
+          logs: capLogs(report.logs, MAX_LOG_BYTES),
+          ...extras,
+        },
+        FINISHED_INDEXES,
+        { ifAbsent: startedAt === undefined ? {} : { startedAt }, where: { skillId, skillRevision } },
+      );
+    } catch (cause) {
+      if ((cause as Error | undefined)?.name === 'ValidationException') return null;
+      throw cause;
+    }
+    if (moved === null) return null;
+    await this.#auditTransition(domain, moved, status, finishedAt, 'system', {
+      ...(error === undefined ? {} : { error: error.type }),
+    });
+    return 'recorded';
+  }
+
+  /**
+   * What a result makes of its run: the status it ends in (state-machine.ts), the error, the output
+   * kept (as JSON) — checked against the output schema of the revision that ran.
+   */
+  async #verdict(
+    domain: TenantContext,
+    report: ResultReport,
+    run: Pick<Execution, 'skillId' | 'skillRevision' | 'cancelRequested' | 'cancelRequestedBy'>,
+  ): Promise<{ status: TerminalStatus; error?: ExecutionError; outputJson?: string }> {
+    let refusal: ExecutionError | undefined;
+    let outputJson: string | undefined;
+    if (report.status === 'succeeded') {
+      const reported = stringifyJson(report.output ?? null);
+      if (Buffer.byteLength(reported, 'utf8') > MAX_OUTPUT_BYTES) {
+        refusal = {
+          type: 'OutputTooLarge',
+          message: `The output exceeds ${MAX_OUTPUT_BYTES} bytes`,
+          limit: 'output',
+        };
+      } else {
+        const skill = await this.#skills.revision(domain, run.skillId, run.skillRevision);
+        const issues = await this.#skills.outputIssues(domain, skill, report.output ?? null);
+        if (issues.length > 0) {
+          refusal = {
+            type: 'OutputSchemaViolation',
+            message: 'The output does not match the Skill output schema',
+            issues,
+          };
+        } else outputJson = reported;
+      }
+    }
+    const status = endOf(report.status, {
+      outputRefused: refusal !== undefined,
+      cancelRequested: run.cancelRequested === true,
+    });
+    const error =
+      refusal ??
+      (status === 'cancelled'
+        ? // The runtime killed the job because a cancel was requested: whoever asked closes it.
+          { type: 'Cancelled', message: `Cancelled by ${run.cancelRequestedBy ?? 'someone'} while it ran` }
+        : report.status === 'killed' && report.error === undefined
+          ? { type: 'Killed', message: 'The job hit a limit' }
+          : report.error);
+    return {
+      status,
+      ...(error === undefined ? {} : { error }),
+      ...(outputJson === undefined ? {} : { outputJson }),
+    };
+  }
+
   /** Ends a run in `failed` with a reason (dead letters, lost workers, runs that never started). */
   async fail(domain: TenantContext, executionId: string, error: ExecutionError): Promise<boolean> {
     const finishedAt = this.#now().toISOString();
     const moved = await this.#finish(domain, executionId, 'failed', {
       finishedAt,
-      error: this.#capError(error),
+      error: capError(error),
     });
     if (moved === null) return false;
     await this.#auditTransition(domain, moved, 'failed', finishedAt, 'system', { error: error.type });
@@ -1101,7 +1058,7 @@ export class Executions {
     const finishedAt = this.#now().toISOString();
     const moved = await this.#finish(domain, execution.id, 'timed_out', {
       finishedAt,
-      error: this.#capError(known),
+      error: capError(known),
     });
     if (moved === null) return null;
     await this.#auditTransition(domain, moved, 'timed_out', finishedAt, 'system', { error: known.type });
@@ -1222,12 +1179,51 @@ export class Executions {
     }
   }
 
-  /**
-   * Whether the tenant may start a run now: its status, and its expiry itself — a tenant past its
-   * expiry plus the grace period is refused even if no scan has suspended it yet (fails closed).
-   */
+  /** Whether the tenant may start a run now, from its record read consistently (see #assertMayRun). */
   async #admit(domain: TenantContext): Promise<void> {
-    const tenant = await readTenantSummary(this.#table, domain.tenant.id, true);
+    this.#assertMayRun(await readTenantSummary(this.#table, domain.tenant.id, true));
+  }
+
+  /**
+   * The Skill a run is requested of and the tenant's record, both read consistently in one batch (a
+   * suspension is seen at once without a request of its own).
+   */
+  async #skillAndTenant(
+    domain: TenantContext,
+    skillId: string,
+  ): Promise<{ skill: Skill; tenant: TenantSummary | null }> {
+    if (!SKILL_ID_PATTERN.test(skillId)) throw new NotFoundError(`Skill ${skillId} not found`);
+    const skillKey = itemKey(domain, 'SKILL', skillId);
+    const tenantRecord = tenantKey(domain.tenant.id);
+    let pending: Record<string, unknown>[] = [{ ...skillKey }, { ...tenantRecord }];
+    const found: Record<string, unknown>[] = [];
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      // Keys a throttled batch left unprocessed are asked again, a few times, then the request fails.
+      if (attempt === 5) throw new ServiceUnavailableError('The store is busy; try again');
+      const result = await this.#table.client.send(
+        new BatchGetCommand({
+          RequestItems: { [this.#table.name]: { Keys: pending, ConsistentRead: true } },
+        }),
+      );
+      found.push(...(result.Responses?.[this.#table.name] ?? []));
+      pending = (result.UnprocessedKeys?.[this.#table.name]?.Keys ?? []) as Record<string, unknown>[];
+    }
+    const isItem = (key: typeof skillKey) => (item: Record<string, unknown>) =>
+      item.PK === key.PK && item.SK === key.SK;
+    const skillItem = found.find(isItem(skillKey));
+    const tenantItem = found.find(isItem(tenantRecord));
+    if (skillItem === undefined) throw new NotFoundError(`Skill ${skillId} not found`);
+    return {
+      skill: toSkill(skillItem),
+      tenant: tenantItem === undefined ? null : tenantSummaryOf(tenantItem),
+    };
+  }
+
+  /**
+   * A tenant may start a run only while its status allows it and before its expiry plus the grace
+   * period — a tenant past that is refused even if no scan has suspended it yet (fails closed).
+   */
+  #assertMayRun(tenant: TenantSummary | null): void {
     if (tenant === null || !tenantMayExecute(tenant.status)) {
       throw new TenantSuspendedError(
         `This tenant is ${tenant?.status ?? 'unavailable'}: runs are disabled until it is renewed`,
@@ -1241,16 +1237,6 @@ export class Executions {
         { extra: { tenantStatus: tenant.status, expiresAt: tenant.expiresAt } },
       );
     }
-  }
-
-  #capError(error: ExecutionError): ExecutionError {
-    return {
-      type: String(error.type).slice(0, 200),
-      message: truncateUtf8(String(error.message ?? ''), 4096).text,
-      ...(error.trace === undefined ? {} : { trace: truncateUtf8(String(error.trace), 16 * 1024).text }),
-      ...(error.limit === undefined ? {} : { limit: String(error.limit) }),
-      ...(error.issues === undefined ? {} : { issues: error.issues.slice(0, 20) }),
-    };
   }
 
   #activeIndex(domain: TenantContext, id: string, deadline: string) {
@@ -1318,7 +1304,7 @@ export class Executions {
     to: 'queued' | 'running',
     fields: Record<string, unknown>,
   ): Promise<Execution | null> {
-    return this.#update(domain, id, to, FROM[to], fields, []);
+    return this.#update(domain, id, to, sourcesOf(to), fields, []);
   }
 
   async #finish(
@@ -1327,11 +1313,13 @@ export class Executions {
     to: TerminalStatus,
     fields: Record<string, unknown>,
   ): Promise<Execution | null> {
-    // A finished run leaves the active index and the approvals inbox.
-    return this.#update(domain, id, to, FROM[to], fields, ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK']);
+    return this.#update(domain, id, to, sourcesOf(to), fields, FINISHED_INDEXES);
   }
 
-  /** One conditional transition; `null` when the run was not in a state it may leave. */
+  /**
+   * One conditional transition; `null` when the run was not in a state it may leave (or does not
+   * match `where`). `ifAbsent` fields are set only where the run has none yet.
+   */
   async #update(
     domain: TenantContext,
     id: string,
@@ -1339,6 +1327,10 @@ export class Executions {
     from: readonly ExecutionStatus[],
     fields: Record<string, unknown>,
     remove: readonly string[],
+    options: {
+      readonly ifAbsent?: Record<string, unknown>;
+      readonly where?: Readonly<Record<string, string | number>>;
+    } = {},
   ): Promise<Execution | null> {
     const names: Record<string, string> = { '#status': 'status' };
     // The status index moves with the status, in the same conditional write.
@@ -1349,9 +1341,19 @@ export class Executions {
       values[`:f${index}`] = value;
       sets.push(`#f${index} = :f${index}`);
     });
+    Object.entries(options.ifAbsent ?? {}).forEach(([field, value], index) => {
+      names[`#a${index}`] = field;
+      values[`:a${index}`] = value;
+      sets.push(`#a${index} = if_not_exists(#a${index}, :a${index})`);
+    });
     const allowed = from.map((status, index) => {
       values[`:from${index}`] = status;
       return `:from${index}`;
+    });
+    const matches = Object.entries(options.where ?? {}).map(([field, value], index) => {
+      names[`#w${index}`] = field;
+      values[`:w${index}`] = value;
+      return ` AND #w${index} = :w${index}`;
     });
     try {
       const result = await this.#table.client.send(
@@ -1359,7 +1361,7 @@ export class Executions {
           TableName: this.#table.name,
           Key: itemKey(domain, 'EXEC', id),
           UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: `attribute_exists(PK) AND #status IN (${allowed.join(', ')})`,
+          ConditionExpression: `attribute_exists(PK) AND #status IN (${allowed.join(', ')})${matches.join('')}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',

@@ -9,7 +9,7 @@
  * switch and allowances only from a grant whose MAC verifies. The script never sees the grant.
  */
 import * as z from 'zod';
-import type { ScriptAssets } from '../assets/scripts.ts';
+import type { ScriptAsset, ScriptAssets } from '../assets/scripts.ts';
 import type { DataGrant } from '../data/relay.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { type EgressGrant, GRANT_TTL_SECONDS } from '../http-resources/jobs.ts';
@@ -41,6 +41,8 @@ export interface PythonJob {
   readonly executionId: string;
   readonly tenantId: string;
   readonly skillId: string;
+  /** Echoed in the result (the recorder checks the output against this revision's schema). */
+  readonly skillRevision: number;
   readonly asset: {
     readonly id: string;
     readonly version: number;
@@ -129,11 +131,22 @@ export class PythonScriptExecutor implements Executor {
   }
 
   async resolve(domain: TenantContext, value: AssetBinding): Promise<ResolvedAsset> {
+    return (await this.resolveWithScript(domain, value)).resolved;
+  }
+
+  /**
+   * Resolves a binding and returns the script read on the way (its name and state), so a run's
+   * request reads the script once for both its runnability and its version.
+   */
+  async resolveWithScript(
+    domain: TenantContext,
+    value: AssetBinding,
+  ): Promise<{ readonly resolved: ResolvedAsset; readonly script: ScriptAsset }> {
     const { id, version } = value as PythonScriptBinding;
-    const asset = await this.#assets.get(domain, id);
-    const exact = version === 'active' ? asset.activeVersion : version;
+    const script = await this.#assets.get(domain, id);
+    const exact = version === 'active' ? script.activeVersion : version;
     const stored = await this.#assets.version(domain, id, exact);
-    return { kind: this.kind, id, version: exact, sha256: stored.sha256 };
+    return { resolved: { kind: this.kind, id, version: exact, sha256: stored.sha256 }, script };
   }
 
   async dispatch(domain: TenantContext, request: DispatchRequest): Promise<void> {
@@ -144,6 +157,7 @@ export class PythonScriptExecutor implements Executor {
       executionId: request.executionId,
       tenantId: domain.tenant.id,
       skillId: request.skillId,
+      skillRevision: request.skillRevision,
       asset: {
         id: version.assetId,
         version: version.version,

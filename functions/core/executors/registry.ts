@@ -31,6 +31,8 @@ export interface ExecutionLimits {
 export interface DispatchRequest {
   readonly executionId: string;
   readonly skillId: string;
+  /** The Skill revision the run was requested of: echoed in the result so the recorder needs no read. */
+  readonly skillRevision: number;
   /** HTTP resources the Skill declared for its script (`ctx.http`). */
   readonly egress: readonly string[];
   /** Collections (`ctx.data`) and tenant parameters (`ctx.params`) the Skill declares. */

@@ -96,8 +96,11 @@ export async function readTenantSummary(
   const result = await table.client.send(
     new GetCommand({ TableName: table.name, Key: tenantKey(tenantId), ConsistentRead: consistent }),
   );
-  const item = result.Item;
-  if (item === undefined) return null;
+  return result.Item === undefined ? null : tenantSummaryOf(result.Item);
+}
+
+/** A tenant's summary from its stored record. */
+export function tenantSummaryOf(item: Record<string, unknown>): TenantSummary {
   return {
     id: String(item.id),
     name: String(item.name),

@@ -90,6 +90,8 @@ class Job:
     egress: EgressGrant | None = None
     data: DataGrant | None = None
     params: dict[str, str] | None = None
+    #: The Skill revision the run was requested of, echoed in its reports (None from an older job).
+    skill_revision: int | None = None
 
 
 def job_id_of(tenant_id: str, execution_id: str) -> str:
@@ -174,6 +176,11 @@ def parse_job(body: str, mac: object, keys: MessageKeys, now: float) -> Job:
     if job_id != job_id_of(tenant_id, execution_id):
         raise JobError("must be '<tenantId>:<executionId>'", "jobId")
     skill_id = _string(raw, "skillId")
+    skill_revision = raw.get("skillRevision")
+    if skill_revision is not None and (
+        isinstance(skill_revision, bool) or not isinstance(skill_revision, int) or skill_revision < 1
+    ):
+        raise JobError("must be a positive integer", "skillRevision")
     requested_at = _string(raw, "requestedAt")
     issued = _epoch(_string(raw, "issuedAt"), "issuedAt")
     if issued < now - MAX_JOB_AGE_SECONDS or issued > now + MAX_CLOCK_SKEW_SECONDS:
@@ -202,6 +209,7 @@ def parse_job(body: str, mac: object, keys: MessageKeys, now: float) -> Job:
         execution_id=execution_id,
         tenant_id=tenant_id,
         skill_id=skill_id,
+        skill_revision=skill_revision,
         asset=asset,
         input=_object(raw, "input"),
         limits=limits,

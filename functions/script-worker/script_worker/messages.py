@@ -35,6 +35,7 @@ def _envelope(job: Job) -> dict[str, Any]:
         "executionId": job.execution_id,
         "tenantId": job.tenant_id,
         "skillId": job.skill_id,
+        **({} if job.skill_revision is None else {"skillRevision": job.skill_revision}),
         "reportId": uuid.uuid4().hex,
     }
 
