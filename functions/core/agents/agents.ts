@@ -24,7 +24,7 @@ import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ExecutionError } from '../executions/executions.ts';
 import type { Caller } from '../identity/caller.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { childPrefix, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { AGENT_NAME_PATTERN } from './names.ts';
 
@@ -140,7 +140,7 @@ export class Agents {
     const agents: AgentView[] = [];
     for await (const item of queryAll(this.#table, {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('AGENT') },
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.agent) },
     })) {
       agents.push(this.view(toAgent(item)));
     }
@@ -152,7 +152,7 @@ export class Agents {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENT', name),
+        Key: itemKey(domain, TAG.agent, name),
         ConsistentRead: true,
       }),
     );
@@ -192,8 +192,8 @@ export class Agents {
         new PutCommand({
           TableName: this.#table.name,
           Item: {
-            ...itemKey(domain, 'AGENT', input.name),
-            type: 'AGENT',
+            ...itemKey(domain, TAG.agent, input.name),
+            type: ITEM_TYPE.agent,
             name: input.name,
             description: input.description ?? '',
             createdAt: now,
@@ -231,7 +231,7 @@ export class Agents {
     await this.#table.client.send(
       new UpdateCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENT', name),
+        Key: itemKey(domain, TAG.agent, name),
         UpdateExpression: 'SET tokenId = :id, tokenCreatedAt = :now',
         ConditionExpression: 'attribute_exists(PK)',
         ExpressionAttributeValues: { ':id': id, ':now': now },
@@ -260,7 +260,7 @@ export class Agents {
     await this.#table.client.send(
       new UpdateCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENT', name),
+        Key: itemKey(domain, TAG.agent, name),
         UpdateExpression: 'REMOVE tokenId, tokenCreatedAt SET revokedAt = :now',
         ConditionExpression: 'attribute_exists(PK)',
         ExpressionAttributeValues: { ':now': now },
@@ -283,7 +283,7 @@ export class Agents {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENTTOKEN', id),
+        Key: itemKey(domain, TAG.agentToken, id),
         ConsistentRead: true,
       }),
     );
@@ -314,7 +314,7 @@ export class Agents {
       .send(
         new UpdateCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'AGENT', agent.name),
+          Key: itemKey(domain, TAG.agent, agent.name),
           UpdateExpression: 'SET lastSeenAt = :now, version = :version, platform = :platform',
           ConditionExpression: 'tokenId = :token',
           ExpressionAttributeValues: {
@@ -340,8 +340,8 @@ export class Agents {
         new PutCommand({
           TableName: this.#table.name,
           Item: {
-            ...itemKey(domain, 'AGENTJOB', agentName, job.executionId),
-            type: 'AGENTJOB',
+            ...itemKey(domain, TAG.agentJob, agentName, job.executionId),
+            type: ITEM_TYPE.agentJob,
             agent: agentName,
             job,
             createdAt: this.#now().toISOString(),
@@ -380,7 +380,7 @@ export class Agents {
         FilterExpression: 'attribute_not_exists(leaseHash)',
         ExpressionAttributeValues: {
           ':pk': domainPk(domain),
-          ':prefix': `${itemKey(domain, 'AGENTJOB', agent.name).SK}#`,
+          ':prefix': childPrefix(TAG.agentJob, agent.name),
         },
         ConsistentRead: true,
         Limit: 25,
@@ -426,7 +426,7 @@ export class Agents {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENTJOB', agent.name, executionId),
+        Key: itemKey(domain, TAG.agentJob, agent.name, executionId),
         ConsistentRead: true,
       }),
     );
@@ -444,7 +444,7 @@ export class Agents {
       await this.#table.client.send(
         new DeleteCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'AGENTJOB', agent.name, executionId),
+          Key: itemKey(domain, TAG.agentJob, agent.name, executionId),
           ConditionExpression: 'leaseHash = :hash',
           ExpressionAttributeValues: { ':hash': sha256(lease).toString('hex') },
         }),
@@ -500,8 +500,8 @@ export class Agents {
       new PutCommand({
         TableName: this.#table.name,
         Item: {
-          ...itemKey(domain, 'AGENTTOKEN', id),
-          type: 'AGENTTOKEN',
+          ...itemKey(domain, TAG.agentToken, id),
+          type: ITEM_TYPE.agentToken,
           id,
           agent,
           secretHash: sha256(secret).toString('hex'),
@@ -517,7 +517,7 @@ export class Agents {
     await this.#table.client.send(
       new UpdateCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENTTOKEN', id),
+        Key: itemKey(domain, TAG.agentToken, id),
         UpdateExpression: 'SET revoked = :yes, revokedAt = :now',
         ExpressionAttributeValues: { ':yes': true, ':now': now },
       }),

@@ -17,7 +17,7 @@ import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
 import { ordinalKey, randomId } from '../ids.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { childPrefix, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { assertScriptSizeAllowed } from '../tenancy/quotas.ts';
@@ -154,8 +154,8 @@ export class ScriptAssets {
     );
     const now = this.#now().toISOString();
     const item = {
-      ...itemKey(domain, 'ASSET', id),
-      type: 'ASSET',
+      ...itemKey(domain, TAG.asset, id),
+      type: ITEM_TYPE.asset,
       id,
       kind: 'python-script',
       name: input.name,
@@ -188,7 +188,7 @@ export class ScriptAssets {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'ASSET', id),
+        Key: itemKey(domain, TAG.asset, id),
         ConsistentRead: true,
       }),
     );
@@ -216,7 +216,7 @@ export class ScriptAssets {
             }),
         ExpressionAttributeValues: {
           ':pk': pk,
-          ':prefix': typePrefix('ASSET'),
+          ':prefix': typePrefix(TAG.asset),
           ...(options.includeArchived === true ? {} : { ':archived': 'archived' }),
         },
         Limit: limit,
@@ -244,7 +244,7 @@ export class ScriptAssets {
     const result = await this.#table.client.send(
       new UpdateCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'ASSET', id),
+        Key: itemKey(domain, TAG.asset, id),
         UpdateExpression:
           'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
         ConditionExpression: 'attribute_exists(PK)',
@@ -291,7 +291,7 @@ export class ScriptAssets {
       .send(
         new UpdateCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'ASSET', id),
+          Key: itemKey(domain, TAG.asset, id),
           UpdateExpression: 'SET latestVersion = :version, updatedAt = :now',
           ConditionExpression: 'latestVersion < :version',
           ExpressionAttributeValues: { ':version': version.version, ':now': this.#now().toISOString() },
@@ -327,7 +327,7 @@ export class ScriptAssets {
       new QueryCommand({
         TableName: this.#table.name,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': `${itemKey(domain, 'ASSETV', id).SK}#` },
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': childPrefix(TAG.assetVersion, id) },
         ProjectionExpression: 'PK, SK, assetId, version, sha256, sizeBytes, note, author, createdAt',
         ScanIndexForward: false,
         Limit: limit,
@@ -344,7 +344,7 @@ export class ScriptAssets {
     if (!ASSET_ID_PATTERN.test(id) || !Number.isInteger(version) || version < 1) {
       throw new NotFoundError(`Version ${version} of script ${id} not found`);
     }
-    const key = itemKey(domain, 'ASSETV', id, ordinalKey(version));
+    const key = itemKey(domain, TAG.assetVersion, id, ordinalKey(version));
     const cacheKey = `${key.PK}\n${key.SK}`;
     const cached = VERSIONS.get(cacheKey);
     if (cached !== undefined) return cached;
@@ -378,7 +378,7 @@ export class ScriptAssets {
     const result = await this.#table.client.send(
       new UpdateCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'ASSET', id),
+        Key: itemKey(domain, TAG.asset, id),
         UpdateExpression: 'SET activeVersion = :version, updatedAt = :now ADD activationSeq :one',
         ConditionExpression: 'attribute_exists(PK)',
         ExpressionAttributeValues: { ':version': version, ':now': this.#now().toISOString(), ':one': 1 },
@@ -416,8 +416,8 @@ export class ScriptAssets {
     author: string,
   ): Promise<ScriptVersionWithSource> {
     const item = {
-      ...itemKey(domain, 'ASSETV', assetId, ordinalKey(version)),
-      type: 'ASSETVERSION',
+      ...itemKey(domain, TAG.assetVersion, assetId, ordinalKey(version)),
+      type: ITEM_TYPE.assetVersion,
       assetId,
       version,
       sha256: createHash('sha256').update(source, 'utf8').digest('hex'),

@@ -18,7 +18,7 @@ import { PARAMETER_KEY_PATTERN } from '../foundation/parameters.ts';
 import type { Caller } from '../identity/caller.ts';
 import { ordinalKey, randomId } from '../ids.ts';
 import { parseJson, stringifyJson } from '../json.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { assertHttpAssetsAllowed } from '../tenancy/quotas.ts';
 import {
@@ -289,7 +289,7 @@ export class SkillCatalog {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skillItem(skill) },
+          Item: { ...itemKey(domain, TAG.skill, id), type: ITEM_TYPE.skill, ...skillItem(skill) },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
@@ -341,7 +341,7 @@ export class SkillCatalog {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skillItem(skill) },
+          Item: { ...itemKey(domain, TAG.skill, id), type: ITEM_TYPE.skill, ...skillItem(skill) },
           ConditionExpression: 'revision = :current',
           ExpressionAttributeValues: { ':current': current.revision },
         }),
@@ -390,7 +390,7 @@ export class SkillCatalog {
       const result = await this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'SKILL', id),
+          Key: itemKey(domain, TAG.skill, id),
           UpdateExpression:
             'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
           // Items written before states existed are active without saying so.
@@ -437,7 +437,7 @@ export class SkillCatalog {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'SKILL', id),
+        Key: itemKey(domain, TAG.skill, id),
         ConsistentRead: true,
       }),
     );
@@ -453,7 +453,7 @@ export class SkillCatalog {
   }
 
   async revision(domain: TenantContext, id: string, revision: number): Promise<Skill> {
-    const key = itemKey(domain, 'SKILLREV', id, ordinalKey(revision));
+    const key = itemKey(domain, TAG.skillRevision, id, ordinalKey(revision));
     const cacheKey = `${key.PK}\n${key.SK}`;
     const cached = REVISIONS.get(cacheKey);
     if (cached !== undefined) return cached;
@@ -468,7 +468,7 @@ export class SkillCatalog {
   async *all(domain: TenantContext): AsyncGenerator<Skill> {
     for await (const item of queryAll(this.#table, {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('SKILL') },
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.skill) },
     })) {
       yield toSkill(item);
     }
@@ -486,7 +486,7 @@ export class SkillCatalog {
     const skills: Skill[] = [];
     for await (const item of queryAll(this.#table, {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('SKILL') },
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.skill) },
     })) {
       const skill = toSkill(item);
       if (!canSee(caller, skill)) continue;
@@ -619,8 +619,8 @@ export class SkillCatalog {
         new PutCommand({
           TableName: this.#table.name,
           Item: {
-            ...itemKey(domain, 'SKILLREV', skill.id, ordinalKey(skill.revision)),
-            type: 'SKILLREV',
+            ...itemKey(domain, TAG.skillRevision, skill.id, ordinalKey(skill.revision)),
+            type: ITEM_TYPE.skillRevision,
             ...skillItem(skill),
           },
           ConditionExpression: 'attribute_not_exists(PK)',

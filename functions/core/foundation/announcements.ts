@@ -8,7 +8,7 @@ import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
-import { announcementReadKey, domainPk, itemKey, typePrefix } from '../keys.ts';
+import { announcementReadKey, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 
@@ -114,7 +114,12 @@ export class Announcements {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...itemKey(domain, 'ANN', id), type: 'ANN', ...announcement, sortAt: createdAt },
+          Item: {
+            ...itemKey(domain, TAG.announcement, id),
+            type: ITEM_TYPE.announcement,
+            ...announcement,
+            sortAt: createdAt,
+          },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
@@ -148,7 +153,7 @@ export class Announcements {
       new QueryCommand({
         TableName: this.#table.name,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix('ANN') },
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix(TAG.announcement) },
         ScanIndexForward: false,
         Limit: limit,
         ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
@@ -173,7 +178,7 @@ export class Announcements {
     const found =
       id.length > 0 && id.length <= 128
         ? await this.#table.client.send(
-            new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, 'ANN', id) }),
+            new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, TAG.announcement, id) }),
           )
         : { Item: undefined };
     if (found.Item === undefined || !visibleTo(reader, fromItem(found.Item))) {
@@ -184,7 +189,7 @@ export class Announcements {
         TableName: this.#table.name,
         Item: {
           ...announcementReadKey(domain, reader.username, id),
-          type: 'ANNREAD',
+          type: ITEM_TYPE.announcementRead,
           announcementId: id,
           readAt: this.#now().toISOString(),
         },

@@ -6,7 +6,7 @@ import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError, QuotaExceededError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 
 export const PARAMETER_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
@@ -37,7 +37,7 @@ export class Parameters {
       new QueryCommand({
         TableName: this.#table.name,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('PARAM') },
+        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.parameter) },
         Limit: MAX_PARAMETERS,
       }),
     );
@@ -79,7 +79,7 @@ export class Parameters {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...itemKey(domain, 'PARAM', input.key), type: 'PARAM', ...parameter },
+        Item: { ...itemKey(domain, TAG.parameter, input.key), type: ITEM_TYPE.parameter, ...parameter },
       }),
     );
     await this.#audit.record(domain, {
@@ -96,7 +96,7 @@ export class Parameters {
       await this.#table.client.send(
         new DeleteCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'PARAM', key),
+          Key: itemKey(domain, TAG.parameter, key),
           ConditionExpression: 'attribute_exists(PK)',
         }),
       );

@@ -9,6 +9,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { isConditionFailure, type Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { timeOrderedId } from '../governance/acting.ts';
+import { ITEM_TYPE } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { LeadStateError } from './errors.ts';
 import { LEAD_INDEXES, LEADS_PARTITION, leadKey, leadsBySource, leadsByStatus } from './keys.ts';
@@ -124,7 +125,7 @@ export class Leads {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...leadKey(lead.id), type: 'LEAD', ...lead, ...this.#index(lead) },
+        Item: { ...leadKey(lead.id), type: ITEM_TYPE.lead, ...lead, ...this.#index(lead) },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );

@@ -10,7 +10,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/li
 import type { AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
-import { publicPk } from '../keys.ts';
+import { ITEM_TYPE, publicPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { type Acting, recordPublic, timeOrderedId } from './acting.ts';
 import {
@@ -125,7 +125,7 @@ export class Customers {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...customerKey(customer.id), type: 'CUSTOMER', ...customer },
+        Item: { ...customerKey(customer.id), type: ITEM_TYPE.customer, ...customer },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -156,7 +156,12 @@ export class Customers {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...customerTenantKey(customerId, tenantId), type: 'CUSTTENANT', customerId, tenantId },
+        Item: {
+          ...customerTenantKey(customerId, tenantId),
+          type: ITEM_TYPE.customerTenant,
+          customerId,
+          tenantId,
+        },
       }),
     );
   }
@@ -193,7 +198,7 @@ export class Customers {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...ledgerKey(entry.customerId, entry.at, entry.id), type: 'LEDGER', ...entry },
+          Item: { ...ledgerKey(entry.customerId, entry.at, entry.id), type: ITEM_TYPE.ledger, ...entry },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );

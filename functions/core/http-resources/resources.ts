@@ -14,7 +14,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { type Acting, recordPublic } from '../governance/acting.ts';
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
 import { randomId } from '../ids.ts';
-import { domainPk } from '../keys.ts';
+import { domainPk, ITEM_TYPE } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import { CredentialMissingError, type CredentialStore, type PreviousPolicy } from '../secrets/store.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -186,7 +186,7 @@ export class HttpResources {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...resourceKey(resource.id), type: 'HTTPRES', ...stored },
+        Item: { ...resourceKey(resource.id), type: ITEM_TYPE.httpResource, ...stored },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -359,7 +359,7 @@ export class HttpResources {
           TableName: this.#table.name,
           Item: {
             ...grantKey(domain, id),
-            type: 'HTTPGRANT',
+            type: ITEM_TYPE.httpGrant,
             resourceId: id,
             grantedAt: now,
             grantedBy: by.actor.username,

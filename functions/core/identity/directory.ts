@@ -17,7 +17,7 @@ import {
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { DomainContext, TenantContext } from '../tenancy/domain.ts';
 import type { Caller } from './caller.ts';
@@ -150,7 +150,7 @@ export class Directory {
   async getUser(domain: DomainContext, username: string): Promise<StoredUser | null> {
     if (!USERNAME_PATTERN.test(username)) return null;
     const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, 'USER', username) }),
+      new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, TAG.user, username) }),
     );
     return result.Item === undefined ? null : userFromItem(result.Item);
   }
@@ -161,7 +161,7 @@ export class Directory {
       new QueryCommand({
         TableName: this.#table.name,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix('USER') },
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix(TAG.user) },
         Limit: limit,
         ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
       }),
@@ -223,8 +223,8 @@ export class Directory {
   ): Promise<User> {
     const now = this.#now().toISOString();
     const item = {
-      ...itemKey(domain, 'USER', input.username),
-      type: 'USER',
+      ...itemKey(domain, TAG.user, input.username),
+      type: ITEM_TYPE.user,
       username: input.username,
       passwordHash,
       roles: [...new Set(input.roles)],
@@ -313,7 +313,7 @@ export class Directory {
       const result = await this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'USER', username),
+          Key: itemKey(domain, TAG.user, username),
           UpdateExpression: `SET ${sets.join(', ')}`,
           // Lost-update protection: the user must be as we read it.
           ConditionExpression: 'updatedAt = :expected',
@@ -358,7 +358,7 @@ export class Directory {
       new QueryCommand({
         TableName: this.#table.name,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('ROLE') },
+        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.role) },
       }),
     );
     const custom = (result.Items ?? []).map(
@@ -397,7 +397,7 @@ export class Directory {
     if (missing.length > 0) {
       throw new ForbiddenError(`You cannot grant permissions you do not hold: ${missing.join(', ')}`);
     }
-    const key = itemKey(domain, 'ROLE', input.name);
+    const key = itemKey(domain, TAG.role, input.name);
     const before = await this.#table.client.send(
       new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
     );
@@ -412,7 +412,7 @@ export class Directory {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...key, type: 'ROLE', ...role, updatedAt: now },
+          Item: { ...key, type: ITEM_TYPE.role, ...role, updatedAt: now },
           ConditionExpression: mode === 'create' ? 'attribute_not_exists(PK)' : 'attribute_exists(PK)',
         }),
       );
@@ -441,7 +441,7 @@ export class Directory {
       await this.#table.client.send(
         new DeleteCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'ROLE', name),
+          Key: itemKey(domain, TAG.role, name),
           ConditionExpression: 'attribute_exists(PK)',
         }),
       );
@@ -491,7 +491,7 @@ export class Directory {
     if (wanted.length === 0) return found;
     const result = await this.#table.client.send(
       new BatchGetCommand({
-        RequestItems: { [this.#table.name]: { Keys: wanted.map((name) => itemKey(domain, 'ROLE', name)) } },
+        RequestItems: { [this.#table.name]: { Keys: wanted.map((name) => itemKey(domain, TAG.role, name)) } },
       }),
     );
     const items = result.Responses?.[this.#table.name] ?? [];

@@ -29,7 +29,7 @@ import {
 } from '../errors.ts';
 import type { Caller, CallerClient } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { childPrefix, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 
@@ -214,8 +214,8 @@ export class McpClients {
       new PutCommand({
         TableName: this.#table.name,
         Item: {
-          ...itemKey(domain, 'MCPCLIENT', id),
-          type: 'MCPCLIENT',
+          ...itemKey(domain, TAG.mcpClient, id),
+          type: ITEM_TYPE.mcpClient,
           ...client,
           host: domain.host,
           secretHash: sha256(secret).toString('hex'),
@@ -277,7 +277,7 @@ export class McpClients {
       await this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'MCPCLIENT', id),
+          Key: itemKey(domain, TAG.mcpClient, id),
           UpdateExpression: 'SET #name = :name, skills = :skills, tags = :tags, waitSeconds = :wait',
           ConditionExpression: 'attribute_exists(PK) AND revoked = :no',
           ExpressionAttributeNames: { '#name': 'name' },
@@ -321,7 +321,7 @@ export class McpClients {
     await this.#table.client.send(
       new UpdateCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'MCPCLIENT', id),
+        Key: itemKey(domain, TAG.mcpClient, id),
         UpdateExpression: 'SET revoked = :yes, revokedAt = :now, revokedBy = :by',
         ConditionExpression: 'attribute_exists(PK)',
         ExpressionAttributeValues: { ':yes': true, ':now': now, ':by': caller.username },
@@ -348,7 +348,7 @@ export class McpClients {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'MCPCLIENT', id),
+        Key: itemKey(domain, TAG.mcpClient, id),
         ConsistentRead: true,
       }),
     );
@@ -380,7 +380,7 @@ export class McpClients {
       await this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'MCPCLIENT', id),
+          Key: itemKey(domain, TAG.mcpClient, id),
           UpdateExpression: 'SET lastUsedAt = :now',
           ConditionExpression: 'attribute_exists(PK)',
           ExpressionAttributeValues: { ':now': now.toISOString() },
@@ -412,8 +412,8 @@ export class McpClients {
       new PutCommand({
         TableName: this.#table.name,
         Item: {
-          ...itemKey(domain, 'MCPCALL', client.id, at, randomBytes(4).toString('hex')),
-          type: 'MCPCALL',
+          ...itemKey(domain, TAG.mcpCall, client.id, at, randomBytes(4).toString('hex')),
+          type: ITEM_TYPE.mcpCall,
           clientId: client.id,
           at,
           ...call,
@@ -440,7 +440,7 @@ export class McpClients {
       new QueryCommand({
         TableName: this.#table.name,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': `${itemKey(domain, 'MCPCALL', id).SK}#` },
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': childPrefix(TAG.mcpCall, id) },
         ScanIndexForward: false,
         Limit: limit,
         ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
@@ -461,7 +461,7 @@ export class McpClients {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'MCPCLIENT', id),
+        Key: itemKey(domain, TAG.mcpClient, id),
         ConsistentRead: true,
       }),
     );
@@ -478,7 +478,7 @@ export class McpClients {
         : { FilterExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' } }),
       ExpressionAttributeValues: {
         ':pk': domainPk(domain),
-        ':prefix': typePrefix('MCPCLIENT'),
+        ':prefix': typePrefix(TAG.mcpClient),
         ...(owner === undefined ? {} : { ':owner': owner }),
       },
     })) {

@@ -33,7 +33,7 @@ import { type Execution, type Executions, MAX_INPUT_BYTES } from '../executions/
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
 import { randomId } from '../ids.ts';
-import { domainPk } from '../keys.ts';
+import { domainPk, INDEX, ITEM_TYPE } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
 import {
@@ -402,7 +402,7 @@ export class Schedules {
               ExpressionAttributeValues: { ':pk': partition, ':prefix': LOG_PREFIX },
             }
           : {
-              IndexName: 'GSI1',
+              IndexName: INDEX.listing,
               KeyConditionExpression: 'GSI1PK = :pk',
               ExpressionAttributeValues: { ':pk': partition },
             }),
@@ -545,7 +545,7 @@ export class Schedules {
   async *due(at: Date): AsyncGenerator<{ tenantId: string; scheduleId: string; nextFireAt: string }> {
     for (let shard = 0; shard < DUE_SHARDS; shard++) {
       for await (const item of queryAll(this.#table, {
-        IndexName: 'GSI2',
+        IndexName: INDEX.lifecycle,
         KeyConditionExpression: 'GSI2PK = :shard AND GSI2SK <= :at',
         ExpressionAttributeValues: { ':shard': dueShard(shard), ':at': `${at.toISOString()}#~` },
       })) {
@@ -617,7 +617,7 @@ export class Schedules {
   #item(domain: TenantContext, schedule: Schedule): Record<string, unknown> {
     return {
       ...scheduleKey(domain, schedule.id),
-      type: 'SCHED',
+      type: ITEM_TYPE.schedule,
       tenantId: domain.tenant.id,
       ...schedule,
       ...(schedule.state === 'enabled' && schedule.nextFireAt !== undefined
@@ -708,7 +708,7 @@ export class Schedules {
   #logItem(domain: TenantContext, entry: FireLogEntry): Record<string, unknown> {
     return {
       ...logKey(domain, entry.scheduledTime, entry.scheduleId),
-      type: 'SCHEDLOG',
+      type: ITEM_TYPE.scheduleLog,
       GSI1PK: scheduleLogPartition(domain, entry.scheduleId),
       GSI1SK: entry.scheduledTime,
       ...entry,
@@ -789,7 +789,7 @@ export class Schedules {
             ':one': 1,
             ':limit': limit,
             ':ttl': Math.floor(now.getTime() / 1000) + 3 * 86_400,
-            ':type': 'SCHEDQUOTA',
+            ':type': ITEM_TYPE.scheduleQuota,
           },
         }),
       );

@@ -27,7 +27,7 @@ import type { ExecutionLimits } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
 import { ordinalKey, randomId } from '../ids.ts';
 import { parseJson, stringifyJson } from '../json.ts';
-import { domainPk, itemKey, publicItemKey, typePrefix } from '../keys.ts';
+import { domainPk, ITEM_TYPE, itemKey, publicItemKey, TAG, typePrefix } from '../keys.ts';
 import type { PublicContext, TenantContext } from '../tenancy/domain.ts';
 import { tenantContext } from '../tenancy/hosts.ts';
 
@@ -138,7 +138,7 @@ export class Templates {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...itemKey(domain, 'TEMPLATE', id), type: 'TEMPLATE', ...template },
+        Item: { ...itemKey(domain, TAG.template, id), type: ITEM_TYPE.template, ...template },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -163,7 +163,7 @@ export class Templates {
     await this.#table.client.send(
       new UpdateCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'TEMPLATE', id),
+        Key: itemKey(domain, TAG.template, id),
         UpdateExpression:
           'SET latestVersion = :version, updatedAt = :now, #name = :name, description = :description',
         ConditionExpression: 'latestVersion = :previous',
@@ -191,7 +191,7 @@ export class Templates {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: publicItemKey('TEMPLATE', id),
+        Key: publicItemKey(TAG.template, id),
         ConsistentRead: true,
       }),
     );
@@ -203,7 +203,7 @@ export class Templates {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: publicItemKey('TEMPLATEV', id, ordinalKey(version)),
+        Key: publicItemKey(TAG.templateVersion, id, ordinalKey(version)),
         ConsistentRead: true,
       }),
     );
@@ -219,7 +219,7 @@ export class Templates {
     const items: Template[] = [];
     for await (const item of queryAll(this.#table, {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('TEMPLATE') },
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.template) },
     })) {
       items.push(toTemplate(item));
     }
@@ -259,8 +259,8 @@ export class Templates {
         new PutCommand({
           TableName: this.#table.name,
           Item: {
-            ...itemKey(domain, 'TEMPLATEGRANT', id),
-            type: 'TEMPLATEGRANT',
+            ...itemKey(domain, TAG.templateGrant, id),
+            type: ITEM_TYPE.templateGrant,
             templateId: id,
             distributedAt: this.#now().toISOString(),
             distributedBy: by,
@@ -279,7 +279,7 @@ export class Templates {
       new QueryCommand({
         TableName: this.#table.name,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('TEMPLATEGRANT') },
+        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.templateGrant) },
       }),
     );
     const offered: TenantTemplate[] = [];
@@ -306,7 +306,7 @@ export class Templates {
     const grant = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'TEMPLATEGRANT', id),
+        Key: itemKey(domain, TAG.templateGrant, id),
         ConsistentRead: true,
       }),
     );
@@ -314,7 +314,7 @@ export class Templates {
     const template = await this.get(id);
     const content = await this.version(id, template.latestVersion);
     const provenance = { templateId: id, version: content.version, sha256: content.sha256 };
-    const key = itemKey(domain, 'TEMPLATEINSTALL', id);
+    const key = itemKey(domain, TAG.templateInstall, id);
     const existing = await this.#installation(domain, id);
 
     if (existing?.state === 'installed') {
@@ -351,7 +351,7 @@ export class Templates {
               TableName: this.#table.name,
               Item: {
                 ...key,
-                type: 'TEMPLATEINSTALL',
+                type: ITEM_TYPE.templateInstall,
                 templateId: id,
                 state: 'installing',
                 version: content.version,
@@ -386,7 +386,7 @@ export class Templates {
           TableName: this.#table.name,
           Item: {
             ...key,
-            type: 'TEMPLATEINSTALL',
+            type: ITEM_TYPE.templateInstall,
             templateId: id,
             state: 'installed',
             version: content.version,
@@ -433,7 +433,7 @@ export class Templates {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'TEMPLATEINSTALL', id),
+        Key: itemKey(domain, TAG.templateInstall, id),
         ConsistentRead: true,
       }),
     );
@@ -478,8 +478,8 @@ export class Templates {
           TableName: this.#table.name,
           // The Skill part (schemas) as JSON text: a map cannot hold every schema (see catalog/skills.ts).
           Item: {
-            ...publicItemKey('TEMPLATEV', id, ordinalKey(version)),
-            type: 'TEMPLATEV',
+            ...publicItemKey(TAG.templateVersion, id, ordinalKey(version)),
+            type: ITEM_TYPE.templateVersion,
             ...item,
             skill: undefined,
             skillJson: stringifyJson(item.skill),

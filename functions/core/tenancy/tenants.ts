@@ -24,11 +24,15 @@ import { ConcurrentChangeError } from '../governance/errors.ts';
 import { type HostOnboarding, initialOnboarding, onboardingIndex } from '../governance/onboarding.ts';
 import {
   hostKey,
+  INDEX,
+  ITEM_TYPE,
+  isLifecyclePartition,
   type LifecyclePhase,
   lifecyclePartition,
   lifecycleSort,
   lifecycleSortUntil,
   PUBLIC_HOST_LISTING,
+  RETIRED_EXPIRY_PREFIX,
   TENANT_LISTING,
   tenantKey,
 } from '../keys.ts';
@@ -238,7 +242,7 @@ export class TenantRegistry {
         GSI1PK: TENANT_LISTING,
         GSI1SK: input.id,
         ...lifecycleIndex(input.status ?? 'active', expiresAt, input.id),
-        type: 'TENANT',
+        type: ITEM_TYPE.tenant,
         id: input.id,
         name: input.name,
         plan: input.plan,
@@ -292,7 +296,7 @@ export class TenantRegistry {
     const result = await this.#table.client.send(
       new QueryCommand({
         TableName: this.#table.name,
-        IndexName: 'GSI1',
+        IndexName: INDEX.listing,
         KeyConditionExpression: 'GSI1PK = :listing',
         ExpressionAttributeValues: { ':listing': TENANT_LISTING },
         Limit: limit,
@@ -526,7 +530,7 @@ export class TenantRegistry {
       const page = await this.#table.client.send(
         new QueryCommand({
           TableName: this.#table.name,
-          IndexName: 'GSI2',
+          IndexName: INDEX.lifecycle,
           KeyConditionExpression: `GSI2PK = :partition${range}`,
           ExpressionAttributeValues: {
             ':partition': lifecyclePartition(phase),
@@ -558,7 +562,7 @@ export class TenantRegistry {
       const page = await this.#table.client.send(
         new QueryCommand({
           TableName: this.#table.name,
-          IndexName: 'GSI1',
+          IndexName: INDEX.listing,
           KeyConditionExpression: 'GSI1PK = :listing',
           ExpressionAttributeValues: { ':listing': TENANT_LISTING },
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
@@ -570,7 +574,7 @@ export class TenantRegistry {
         // Already placed (written since the index exists): nothing to write.
         if (
           item.GSI2SK === index.GSI2SK &&
-          (item.GSI2PK === undefined || String(item.GSI2PK).startsWith('LIFECYCLE#'))
+          (item.GSI2PK === undefined || isLifecyclePartition(String(item.GSI2PK)))
         )
           continue;
         try {
@@ -586,7 +590,7 @@ export class TenantRegistry {
               ExpressionAttributeValues: {
                 ':sort': index.GSI2SK,
                 ':status': tenant.status,
-                ':old': 'EXPIRY#',
+                ':old': RETIRED_EXPIRY_PREFIX,
                 ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
               },
             }),
@@ -618,7 +622,7 @@ export class TenantRegistry {
     const now = this.#now();
     const item = {
       ...hostKey(host),
-      type: 'HOST',
+      type: ITEM_TYPE.host,
       host,
       domain: 'tenant',
       tenantId,
@@ -844,7 +848,7 @@ export class TenantRegistry {
           TableName: this.#table.name,
           Item: {
             ...hostKey(binding.host),
-            type: 'HOST',
+            type: ITEM_TYPE.host,
             ...binding,
             boundAt: now.toISOString(),
             ...(this.#onboarding === undefined
