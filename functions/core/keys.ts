@@ -105,6 +105,14 @@ export const ITEM_TYPE = {
   lead: 'LEAD',
 } as const;
 
+/** The key attributes of the table itself. */
+export const TABLE_KEY_NAMES = { pk: 'PK', sk: 'SK' } as const;
+
+/** The key attributes of a global secondary index: `GSI3` → `GSI3PK`, `GSI3SK`. */
+export function indexKeyNames(index: string): { readonly pk: string; readonly sk: string } {
+  return { pk: `${index}PK`, sk: `${index}SK` };
+}
+
 /** The table's global secondary indexes by purpose (lib/topology.ts declares them). */
 export const INDEX = {
   /** GSI1: listings that must not scan (tenants, hosts, approvals inbox, a schedule's log…). */

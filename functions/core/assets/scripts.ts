@@ -9,7 +9,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
 import { BoundedCache } from '../cache.ts';
@@ -18,7 +18,8 @@ import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } f
 import type { Caller } from '../identity/caller.ts';
 import { ordinalKey, randomId } from '../ids.ts';
 import { childPrefix, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { Page } from '../pagination.ts';
+import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { assertScriptSizeAllowed } from '../tenancy/quotas.ts';
 import { requireValidScript, type ScriptChecker } from './checker.ts';
@@ -203,30 +204,25 @@ export class ScriptAssets {
     cursor?: string,
     options: { readonly includeArchived?: boolean } = {},
   ): Promise<Page<ScriptAsset>> {
-    const pk = domainPk(domain);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+    return queryPageOf(
+      this.#table,
+      {
+        partition: domainPk(domain),
+        range: { prefix: typePrefix(TAG.asset) },
         ...(options.includeArchived === true
           ? {}
           : {
-              FilterExpression: 'attribute_not_exists(#state) OR #state <> :archived',
-              ExpressionAttributeNames: { '#state': 'state' },
+              filter: {
+                expression: 'attribute_not_exists(#state) OR #state <> :archived',
+                names: { '#state': 'state' },
+                values: { ':archived': 'archived' },
+              },
             }),
-        ExpressionAttributeValues: {
-          ':pk': pk,
-          ':prefix': typePrefix(TAG.asset),
-          ...(options.includeArchived === true ? {} : { ':archived': 'archived' }),
-        },
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      toAsset,
     );
-    const items = (result.Items ?? []).map(toAsset);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
   /** Disables, archives or restores a script (idempotent; audited when it changes). */
@@ -322,22 +318,18 @@ export class ScriptAssets {
     cursor?: string,
   ): Promise<Page<ScriptVersion>> {
     await this.get(domain, id);
-    const pk = domainPk(domain);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': childPrefix(TAG.assetVersion, id) },
-        ProjectionExpression: 'PK, SK, assetId, version, sha256, sizeBytes, note, author, createdAt',
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
+    return queryPageOf(
+      this.#table,
+      {
+        partition: domainPk(domain),
+        range: { prefix: childPrefix(TAG.assetVersion, id) },
+        projection: 'PK, SK, assetId, version, sha256, sizeBytes, note, author, createdAt',
+        newestFirst: true,
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      (item) => withoutSource({ ...toVersion(item), source: '' }),
     );
-    const items = (result.Items ?? []).map((item) => withoutSource({ ...toVersion(item), source: '' }));
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
   async version(domain: TenantContext, id: string, version: number): Promise<ScriptVersionWithSource> {

@@ -4,12 +4,13 @@
  * or by the platform's own scans (renewal reminders to a tenant's admins).
  */
 import { randomBytes } from 'node:crypto';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
 import { announcementReadKey, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { Page } from '../pagination.ts';
+import { queryPageOf } from '../store/paged-query.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 
 export interface Announcement {
@@ -148,18 +149,18 @@ export class Announcements {
     cursor?: string,
     options: { readonly unread?: boolean } = {},
   ): Promise<Page<AnnouncementForUser>> {
-    const pk = domainPk(domain);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix(TAG.announcement) },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
+    const page = await queryPageOf(
+      this.#table,
+      {
+        partition: domainPk(domain),
+        range: { prefix: typePrefix(TAG.announcement) },
+        newestFirst: true,
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      fromItem,
     );
-    const visible = (result.Items ?? []).map(fromItem).filter((item) => visibleTo(reader, item));
+    const visible = page.items.filter((item) => visibleTo(reader, item));
     const read = await this.#readMarks(
       domain,
       reader.username,
@@ -168,9 +169,7 @@ export class Announcements {
     const items = visible
       .map((item) => ({ ...item, read: read.has(item.id) }))
       .filter((item) => options.unread !== true || !item.read);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+    return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
   }
 
   /** Marks an announcement the reader may see as read by them (idempotent). */

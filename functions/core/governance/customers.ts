@@ -6,9 +6,9 @@
  * A ledger entry's key is built from its stable moment and a deterministic id, and written only if
  * absent, so every writer (a retried payment confirmation, a re-run scan) records it once.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
 import { ITEM_TYPE, publicPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
@@ -175,20 +175,13 @@ export class Customers {
   /** Ids of the tenants a customer holds (a customer holds a bounded number of tenants). */
   async tenantIdsOf(customerId: string): Promise<string[]> {
     const ids: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': publicPk, ':prefix': customerTenantPrefix(customerId) },
-          ConsistentRead: true,
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) ids.push(String(item.tenantId));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': publicPk, ':prefix': customerTenantPrefix(customerId) },
+      ConsistentRead: true,
+    })) {
+      ids.push(String(item.tenantId));
+    }
     return ids;
   }
 

@@ -18,7 +18,8 @@ import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { Page } from '../pagination.ts';
+import { queryPageOf } from '../store/paged-query.ts';
 import type { DomainContext, TenantContext } from '../tenancy/domain.ts';
 import type { Caller } from './caller.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.ts';
@@ -156,20 +157,16 @@ export class Directory {
   }
 
   async listUsers(domain: DomainContext, limit: number, cursor?: string): Promise<Page<User>> {
-    const pk = domainPk(domain);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix(TAG.user) },
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
+    return queryPageOf(
+      this.#table,
+      {
+        partition: domainPk(domain),
+        range: { prefix: typePrefix(TAG.user) },
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      (item) => publicView(userFromItem(item)),
     );
-    const items = (result.Items ?? []).map((item) => publicView(userFromItem(item)));
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
   /** Creates a user. `actor` is undefined only for platform seeding. */

@@ -9,7 +9,7 @@
  * Every tool call a client makes is kept in its call log (newest first, for 90 days), refusals too.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditLog, actorOf } from '../audit/chain.ts';
 import {
   canSee,
@@ -30,7 +30,8 @@ import {
 import type { Caller, CallerClient } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
 import { childPrefix, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { Page } from '../pagination.ts';
+import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 
 export const MCP_TOKEN_PREFIX = 'efm';
@@ -435,21 +436,17 @@ export class McpClients {
     cursor?: string,
   ): Promise<Page<McpCall>> {
     await this.get(domain, caller, id);
-    const pk = domainPk(domain);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': childPrefix(TAG.mcpCall, id) },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
+    return queryPageOf(
+      this.#table,
+      {
+        partition: domainPk(domain),
+        range: { prefix: childPrefix(TAG.mcpCall, id) },
+        newestFirst: true,
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      toCall,
     );
-    const items = (result.Items ?? []).map(toCall);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
   #usable(client: McpClient): boolean {

@@ -36,7 +36,8 @@ import {
   TENANT_LISTING,
   tenantKey,
 } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { Page } from '../pagination.ts';
+import { queryPageOf } from '../store/paged-query.ts';
 import { type Branding, brandingFromItem } from './branding.ts';
 import { type PublicSurface, TENANT_ID_PATTERN, type TenantStatus, type TenantSummary } from './domain.ts';
 import { type HostBinding, type HostDirectory, isValidHost } from './hosts.ts';
@@ -293,22 +294,16 @@ export class TenantRegistry {
 
   /** A page of tenants ordered by id. */
   async list(limit: number, cursor?: string): Promise<Page<Tenant>> {
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        IndexName: INDEX.listing,
-        KeyConditionExpression: 'GSI1PK = :listing',
-        ExpressionAttributeValues: { ':listing': TENANT_LISTING },
-        Limit: limit,
-        ...(cursor === undefined
-          ? {}
-          : { ExclusiveStartKey: decodeCursor(cursor, { GSI1PK: TENANT_LISTING }) }),
-      }),
+    return queryPageOf(
+      this.#table,
+      {
+        index: INDEX.listing,
+        partition: TENANT_LISTING,
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      tenantFromItem,
     );
-    const items = (result.Items ?? []).map(tenantFromItem);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
   /** Replaces the tenant's branding (validated by the caller); `null` removes it. */
