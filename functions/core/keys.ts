@@ -21,6 +21,110 @@ const PUBLIC_PK = 'PUBLIC';
 const HOST_PREFIX = 'HOST#';
 const FREE_PREFIX = 'FREE#';
 
+/**
+ * The sort-key tag of every item type: the first segment of its SK (`SKILL#<id>`), so one type is one
+ * `begins_with` range of its partition. Each tag is spelled here and nowhere else.
+ */
+export const TAG = {
+  // catalog and assets
+  skill: 'SKILL',
+  skillRevision: 'SKILLREV',
+  asset: 'ASSET',
+  assetVersion: 'ASSETV',
+  // identity
+  user: 'USER',
+  role: 'ROLE',
+  session: 'SESSION',
+  personalAccessToken: 'PAT',
+  loginFailures: 'LOGINFAIL',
+  // agents and MCP clients
+  agent: 'AGENT',
+  agentToken: 'AGENTTOKEN',
+  agentJob: 'AGENTJOB',
+  mcpClient: 'MCPCLIENT',
+  mcpCall: 'MCPCALL',
+  // templates
+  template: 'TEMPLATE',
+  templateVersion: 'TEMPLATEV',
+  templateGrant: 'TEMPLATEGRANT',
+  templateInstall: 'TEMPLATEINSTALL',
+  // foundation
+  announcement: 'ANN',
+  announcementRead: 'ANNREAD',
+  parameter: 'PARAM',
+  usage: 'USAGE',
+  securityWindow: 'SECWIN',
+  // schedules
+  schedule: 'SCHED',
+  scheduleLog: 'SCHEDLOG',
+  scheduleQuota: 'SCHEDQUOTA',
+  // extension data
+  dataCollection: 'DATACOL',
+  dataRecord: 'DATA',
+  dataUsage: 'DATAUSAGE',
+  // HTTP resources
+  httpResource: 'HTTPRES',
+  httpGrant: 'HTTPGRANT',
+  // governance (public partition)
+  customer: 'CUSTOMER',
+  customerTenant: 'CUSTTENANT',
+  ledger: 'LEDGER',
+  order: 'ORDER',
+  scanState: 'SCANSTATE',
+  platformAnnouncement: 'PANN',
+  platformAnnouncementKey: 'PANNKEY',
+  bootstrap: 'BOOTSTRAP',
+  seed: 'SEED',
+  // free edition
+  handoff: 'HANDOFF',
+  // runs and the audit chain
+  execution: 'EXEC',
+  executionLog: 'EXECLOG',
+  idempotency: 'IDEMP',
+  vote: 'VOTE',
+  audit: 'AUDIT',
+  auditSeal: 'SEAL',
+  auditHead: 'AUDITHEAD',
+  // singletons: the whole SK
+  tenant: 'TENANT',
+  host: 'HOST',
+} as const;
+
+/**
+ * The `type` attribute items carry (listings and scans filter on it). Mostly the item's tag; a few
+ * types were named before their tag and keep that name, since stored items carry it.
+ */
+export const ITEM_TYPE = {
+  ...TAG,
+  assetVersion: 'ASSETVERSION',
+  auditEntry: 'AUDIT',
+  auditSeal: 'AUDITSEAL',
+  securityWindow: 'SECWINDOW',
+  freeOffer: 'FREEOFFER',
+  freeRate: 'FREERATE',
+  lead: 'LEAD',
+} as const;
+
+/** The key attributes of the table itself. */
+export const TABLE_KEY_NAMES = { pk: 'PK', sk: 'SK' } as const;
+
+/** The key attributes of a global secondary index: `GSI3` → `GSI3PK`, `GSI3SK`. */
+export function indexKeyNames(index: string): { readonly pk: string; readonly sk: string } {
+  return { pk: `${index}PK`, sk: `${index}SK` };
+}
+
+/** The table's global secondary indexes by purpose (lib/topology.ts declares them). */
+export const INDEX = {
+  /** GSI1: listings that must not scan (tenants, hosts, approvals inbox, a schedule's log…). */
+  listing: 'GSI1',
+  /** GSI2: lifecycle (tenants by phase and expiry, unfinished runs, due schedules and onboardings). */
+  lifecycle: 'GSI2',
+  /** GSI3–GSI5: filtered listings (FILTER_INDEXES). */
+  filter3: 'GSI3',
+  filter4: 'GSI4',
+  filter5: 'GSI5',
+} as const;
+
 export interface Key {
   readonly PK: string;
   readonly SK: string;
@@ -84,11 +188,11 @@ export function freePk(...parts: readonly string[]): string {
 }
 
 export function hostKey(host: string): Key {
-  return { PK: `${HOST_PREFIX}${host}`, SK: 'HOST' };
+  return { PK: `${HOST_PREFIX}${host}`, SK: TAG.host };
 }
 
 export function tenantKey(tenantId: string): Key {
-  return { PK: tenantPk(tenantId), SK: 'TENANT' };
+  return { PK: tenantPk(tenantId), SK: TAG.tenant };
 }
 
 /** GSI1 partition listing the public domain's host bindings (the console's and the free entry's). */
@@ -112,8 +216,18 @@ export const TENANT_LISTING = 'TENANTS';
  */
 export type LifecyclePhase = 'live' | 'grace' | 'notice';
 
+const LIFECYCLE_PREFIX = 'LIFECYCLE#';
+
+/** Whether a GSI2 partition is one of the lifecycle partitions (not the retired `EXPIRY#` layout). */
+export function isLifecyclePartition(partition: string): boolean {
+  return partition.startsWith(LIFECYCLE_PREFIX);
+}
+
+/** The GSI2 partitions of the retired expiry layout, which the index migration moves. */
+export const RETIRED_EXPIRY_PREFIX = 'EXPIRY#';
+
 export function lifecyclePartition(phase: LifecyclePhase): string {
-  return `LIFECYCLE#${phase}`;
+  return `${LIFECYCLE_PREFIX}${phase}`;
 }
 
 /** The sort key of a tenant in its lifecycle partition: expiry first, so "due by now" is one range. */
@@ -137,7 +251,7 @@ export function typePrefix(type: string): string {
 
 /** Marks that the local demo data of a given version was seeded. */
 export function seedKey(version: string): Key {
-  return { PK: PUBLIC_PK, SK: `SEED#${version}` };
+  return { PK: PUBLIC_PK, SK: `${TAG.seed}#${version}` };
 }
 
 /** GSI1 partition of a domain's executions waiting for approval (the approvals inbox). */
@@ -167,12 +281,12 @@ export function publicItemKey(type: string, ...parts: readonly string[]): Key {
  * Sort keys are the item's own time-ordered id (run id, or the audit entry's SK).
  */
 export const FILTER_INDEXES = {
-  executionStatus: 'GSI3',
-  executionSkill: 'GSI4',
-  executionRequester: 'GSI5',
-  auditActor: 'GSI3',
-  auditTarget: 'GSI4',
-  auditAction: 'GSI5',
+  executionStatus: INDEX.filter3,
+  executionSkill: INDEX.filter4,
+  executionRequester: INDEX.filter5,
+  auditActor: INDEX.filter3,
+  auditTarget: INDEX.filter4,
+  auditAction: INDEX.filter5,
 } as const;
 
 export function executionsByStatus(domain: DomainContext, status: string): string {
@@ -201,7 +315,7 @@ export function auditByAction(domain: DomainContext, action: string): string {
 
 /** Per-user read marks of announcements: `ANNREAD#<username>#<announcementId>`. */
 export function announcementReadKey(domain: DomainContext, username: string, announcementId: string): Key {
-  return itemKey(domain, 'ANNREAD', username, announcementId);
+  return itemKey(domain, TAG.announcementRead, username, announcementId);
 }
 
 /**
@@ -209,14 +323,22 @@ export function announcementReadKey(domain: DomainContext, username: string, ann
  * it keeps. One item per counter, updated by conditional writes only (tenancy/quotas.ts).
  */
 export function usageKey(domain: DomainContext, counter: string, ...period: readonly string[]): Key {
-  return itemKey(domain, 'USAGE', counter, ...period);
+  return itemKey(domain, TAG.usage, counter, ...period);
 }
 
 /** Streamed log chunks of a run: `EXECLOG#<executionId>#<seq>` (seq zero-padded, so key order is seq order). */
 export function executionLogKey(domain: DomainContext, executionId: string, seq: number): Key {
-  return itemKey(domain, 'EXECLOG', executionId, String(seq).padStart(10, '0'));
+  return itemKey(domain, TAG.executionLog, executionId, String(seq).padStart(10, '0'));
 }
 
 export function executionLogPrefix(domain: DomainContext, executionId: string): string {
-  return `${itemKey(domain, 'EXECLOG', executionId).SK}#`;
+  return `${itemKey(domain, TAG.executionLog, executionId).SK}#`;
 }
+
+/** The SK prefix of the items of one type under one parent (`ASSETV#<assetId>#`, `AGENTJOB#<agent>#`). */
+export function childPrefix(type: string, ...parents: readonly string[]): string {
+  return `${[type, ...parents].join('#')}#`;
+}
+
+/** The sort-key prefix of an audit entry (`AUDIT#`): the one public item a tenant function may write. */
+export const AUDIT_ENTRY_PREFIX = typePrefix(TAG.audit);

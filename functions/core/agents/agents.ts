@@ -18,14 +18,13 @@
  *   AGENT_ONLINE_SECONDS is online. A run waiting for an offline agent says so.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ExecutionError } from '../executions/executions.ts';
 import type { Caller } from '../identity/caller.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import { AgentRepository, AgentTokenChangedError } from './agent-repository.ts';
 import { AGENT_NAME_PATTERN } from './names.ts';
 
 export { AGENT_NAME_PATTERN };
@@ -89,21 +88,6 @@ function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-function toAgent(item: Record<string, unknown>): Agent {
-  const text = (value: unknown) => (typeof value === 'string' ? value : null);
-  return {
-    name: String(item.name),
-    description: String(item.description ?? ''),
-    createdAt: String(item.createdAt),
-    createdBy: String(item.createdBy),
-    tokenId: text(item.tokenId),
-    tokenCreatedAt: text(item.tokenCreatedAt),
-    lastSeenAt: text(item.lastSeenAt),
-    version: text(item.version),
-    platform: text(item.platform),
-  };
-}
-
 export interface AgentsOptions {
   readonly table: Table;
   readonly audit: AuditLog;
@@ -113,13 +97,13 @@ export interface AgentsOptions {
 }
 
 export class Agents {
-  readonly #table: Table;
+  readonly #store: AgentRepository;
   readonly #audit: AuditLog;
   readonly #now: () => Date;
   readonly #interval: number;
 
   constructor(options: AgentsOptions) {
-    this.#table = options.table;
+    this.#store = new AgentRepository(options.table);
     this.#audit = options.audit;
     this.#now = options.now ?? (() => new Date());
     this.#interval = options.pollIntervalMs ?? 500;
@@ -138,25 +122,13 @@ export class Agents {
 
   async list(domain: TenantContext): Promise<AgentView[]> {
     const agents: AgentView[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('AGENT') },
-    })) {
-      agents.push(this.view(toAgent(item)));
-    }
+    for await (const agent of this.#store.all(domain)) agents.push(this.view(agent));
     return agents.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async find(domain: TenantContext, name: string): Promise<Agent | null> {
     if (!AGENT_NAME_PATTERN.test(name)) return null;
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENT', name),
-        ConsistentRead: true,
-      }),
-    );
-    return result.Item === undefined ? null : toAgent(result.Item);
+    return this.#store.find(domain, name);
   }
 
   async get(domain: TenantContext, name: string): Promise<Agent> {
@@ -187,28 +159,11 @@ export class Agents {
     const now = this.#now().toISOString();
     const { id, secret, token } = this.#newToken();
     await this.#putToken(domain, input.name, id, secret, now);
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...itemKey(domain, 'AGENT', input.name),
-            type: 'AGENT',
-            name: input.name,
-            description: input.description ?? '',
-            createdAt: now,
-            createdBy: actor.username,
-            tokenId: id,
-            tokenCreatedAt: now,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`An agent named ${input.name} exists`, { cause: error });
-      throw error;
-    }
+    await this.#store.create(
+      domain,
+      { name: input.name, description: input.description ?? '', createdBy: actor.username, tokenId: id },
+      now,
+    );
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'agent.created',
@@ -228,15 +183,7 @@ export class Agents {
     const now = this.#now().toISOString();
     const { id, secret, token } = this.#newToken();
     await this.#putToken(domain, name, id, secret, now);
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENT', name),
-        UpdateExpression: 'SET tokenId = :id, tokenCreatedAt = :now',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':id': id, ':now': now },
-      }),
-    );
+    await this.#store.setToken(domain, name, id, now);
     if (before.tokenId !== null) await this.#revokeToken(domain, before.tokenId, now);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
@@ -257,15 +204,7 @@ export class Agents {
     if (before.tokenId === null) return this.view(before);
     const now = this.#now().toISOString();
     await this.#revokeToken(domain, before.tokenId, now);
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENT', name),
-        UpdateExpression: 'REMOVE tokenId, tokenCreatedAt SET revokedAt = :now',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':now': now },
-      }),
-    );
+    await this.#store.setToken(domain, name, null, now);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'agent.token.revoked',
@@ -280,25 +219,18 @@ export class Agents {
     const match = TOKEN_PATTERN.exec(/^Bearer (\S+)$/i.exec(authorization?.trim() ?? '')?.[1] ?? '');
     if (match === null) throw new AuthenticationError('An agent token is required');
     const [, id = '', secret = ''] = match;
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENTTOKEN', id),
-        ConsistentRead: true,
-      }),
-    );
-    const item = result.Item;
-    const expected = Buffer.from(String(item?.secretHash ?? '0'.repeat(64)), 'hex');
+    const stored = await this.#store.token(domain, id);
+    const expected = Buffer.from(stored?.secretHash ?? '0'.repeat(64), 'hex');
     const given = sha256(secret);
     if (
-      item === undefined ||
+      stored === null ||
       expected.length !== given.length ||
       !timingSafeEqual(expected, given) ||
-      item.revoked === true
+      stored.revoked
     ) {
       throw new AuthenticationError(INVALID);
     }
-    const agent = await this.find(domain, String(item.agent));
+    const agent = await this.find(domain, stored.agent);
     if (agent === null || agent.tokenId !== id) throw new AuthenticationError(INVALID);
     return agent;
   }
@@ -310,48 +242,23 @@ export class Agents {
     info: { version: string; platform: string },
   ): Promise<AgentView> {
     const now = this.#now().toISOString();
-    const result = await this.#table.client
-      .send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'AGENT', agent.name),
-          UpdateExpression: 'SET lastSeenAt = :now, version = :version, platform = :platform',
-          ConditionExpression: 'tokenId = :token',
-          ExpressionAttributeValues: {
-            ':now': now,
-            ':version': info.version.slice(0, 64),
-            ':platform': info.platform.slice(0, 128),
-            ':token': agent.tokenId,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      )
+    const written = await this.#store
+      .seen(domain, agent.name, agent.tokenId, {
+        at: now,
+        version: info.version.slice(0, 64),
+        platform: info.platform.slice(0, 128),
+      })
       .catch((error: unknown) => {
-        if (isConditionFailure(error)) throw new AuthenticationError(INVALID, { cause: error });
+        // Rotated or revoked since this request's token was checked.
+        if (error instanceof AgentTokenChangedError) throw new AuthenticationError(INVALID, { cause: error });
         throw error;
       });
-    return this.view(toAgent(result.Attributes ?? {}));
+    return this.view(written);
   }
 
   /** Queues a run for an agent. Safe to repeat: a job is written once and never reset. */
   async enqueue(domain: TenantContext, agentName: string, job: AgentJob): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...itemKey(domain, 'AGENTJOB', agentName, job.executionId),
-            type: 'AGENTJOB',
-            agent: agentName,
-            job,
-            createdAt: this.#now().toISOString(),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.#store.enqueue(domain, agentName, job, this.#now().toISOString());
   }
 
   /**
@@ -373,39 +280,15 @@ export class Agents {
   }
 
   async #takeOne(domain: TenantContext, agent: Agent): Promise<{ job: AgentJob; lease: string } | null> {
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        FilterExpression: 'attribute_not_exists(leaseHash)',
-        ExpressionAttributeValues: {
-          ':pk': domainPk(domain),
-          ':prefix': `${itemKey(domain, 'AGENTJOB', agent.name).SK}#`,
-        },
-        ConsistentRead: true,
-        Limit: 25,
-      }),
-    );
-    for (const item of result.Items ?? []) {
+    for (const stored of await this.#store.unleased(domain, agent.name, 25)) {
       const lease = randomBytes(32).toString('base64url');
-      try {
-        await this.#table.client.send(
-          new UpdateCommand({
-            TableName: this.#table.name,
-            Key: { PK: String(item.PK), SK: String(item.SK) },
-            UpdateExpression: 'SET leaseHash = :hash, leasedAt = :now, leasedTo = :token',
-            ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(leaseHash)',
-            ExpressionAttributeValues: {
-              ':hash': sha256(lease).toString('hex'),
-              ':now': this.#now().toISOString(),
-              ':token': agent.tokenId,
-            },
-          }),
-        );
-        return { job: item.job as AgentJob, lease };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error; // another poll of this agent took it
-      }
+      const taken = await this.#store.lease(stored.key, {
+        hash: sha256(lease).toString('hex'),
+        at: this.#now().toISOString(),
+        tokenId: agent.tokenId,
+      });
+      if (taken) return { job: stored.job, lease };
+      // else another poll of this agent took it
     }
     return null;
   }
@@ -423,37 +306,24 @@ export class Agents {
   ): Promise<AgentJob> {
     const refused = () => new AgentLeaseError('This agent holds no lease on that run');
     if (!LEASE_PATTERN.test(lease)) throw refused();
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENTJOB', agent.name, executionId),
-        ConsistentRead: true,
-      }),
-    );
-    const stored = Buffer.from(String(result.Item?.leaseHash ?? '0'.repeat(64)), 'hex');
+    const stored = await this.#store.job(domain, agent.name, executionId);
+    const expected = Buffer.from(stored?.leaseHash ?? '0'.repeat(64), 'hex');
     const given = sha256(lease);
-    if (result.Item === undefined || stored.length !== given.length || !timingSafeEqual(stored, given)) {
+    if (stored === null || expected.length !== given.length || !timingSafeEqual(expected, given)) {
       throw refused();
     }
-    return result.Item.job as AgentJob;
+    return stored.job;
   }
 
   /** Ends a lease after its result was recorded; a second result for it is refused. */
   async release(domain: TenantContext, agent: Agent, executionId: string, lease: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'AGENTJOB', agent.name, executionId),
-          ConditionExpression: 'leaseHash = :hash',
-          ExpressionAttributeValues: { ':hash': sha256(lease).toString('hex') },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new AgentLeaseError('The result of this run was reported already', { cause: error });
-      throw error;
-    }
+    const released = await this.#store.release(
+      domain,
+      agent.name,
+      executionId,
+      sha256(lease).toString('hex'),
+    );
+    if (!released) throw new AgentLeaseError('The result of this run was reported already');
   }
 
   /** Why a queued run of an agent has not started yet, in words. */
@@ -496,31 +366,10 @@ export class Agents {
     secret: string,
     now: string,
   ): Promise<void> {
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: {
-          ...itemKey(domain, 'AGENTTOKEN', id),
-          type: 'AGENTTOKEN',
-          id,
-          agent,
-          secretHash: sha256(secret).toString('hex'),
-          createdAt: now,
-          revoked: false,
-        },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.#store.putToken(domain, agent, id, sha256(secret).toString('hex'), now);
   }
 
   async #revokeToken(domain: TenantContext, id: string, now: string): Promise<void> {
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'AGENTTOKEN', id),
-        UpdateExpression: 'SET revoked = :yes, revokedAt = :now',
-        ExpressionAttributeValues: { ':yes': true, ':now': now },
-      }),
-    );
+    await this.#store.revokeToken(domain, id, now);
   }
 }

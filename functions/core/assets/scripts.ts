@@ -9,19 +9,23 @@
  */
 
 import { createHash } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
+import { type AvailabilityState, stateVerb } from '../availability.ts';
 import { BoundedCache } from '../cache.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
-import { ordinalKey, randomId } from '../ids.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { randomId } from '../ids.ts';
+import type { Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { assertScriptSizeAllowed } from '../tenancy/quotas.ts';
 import { requireValidScript, type ScriptChecker } from './checker.ts';
+import {
+  ScriptRepository,
+  ScriptVersionTakenError,
+  scriptVersionKey,
+  withoutSource,
+} from './script-repository.ts';
 
 /** Largest script source accepted, in UTF-8 bytes. */
 export const MAX_SCRIPT_BYTES = 256 * 1024;
@@ -57,40 +61,6 @@ export interface ScriptVersionWithSource extends ScriptVersion {
   readonly source: string;
 }
 
-function toAsset(item: Record<string, unknown>): ScriptAsset {
-  return {
-    id: String(item.id),
-    kind: 'python-script',
-    name: String(item.name),
-    activeVersion: Number(item.activeVersion),
-    latestVersion: Number(item.latestVersion),
-    activationSeq: Number(item.activationSeq ?? 0),
-    state: stateOf(item),
-    createdAt: String(item.createdAt),
-    updatedAt: String(item.updatedAt),
-    createdBy: String(item.createdBy),
-    ...(item.provenance === undefined ? {} : { provenance: item.provenance as Record<string, unknown> }),
-  };
-}
-
-function toVersion(item: Record<string, unknown>): ScriptVersionWithSource {
-  return {
-    assetId: String(item.assetId),
-    version: Number(item.version),
-    sha256: String(item.sha256),
-    sizeBytes: Number(item.sizeBytes),
-    note: String(item.note ?? ''),
-    author: String(item.author),
-    createdAt: String(item.createdAt),
-    source: String(item.source),
-  };
-}
-
-function withoutSource(version: ScriptVersionWithSource): ScriptVersion {
-  const { source: _source, ...rest } = version;
-  return rest;
-}
-
 /**
  * Where a version's source comes from: an upload (checked by the runtime now), or a platform
  * template version (checked by the runtime when it was authored, copied byte for byte).
@@ -117,14 +87,14 @@ const VERSIONS = new BoundedCache<string, ScriptVersionWithSource>({
 });
 
 export class ScriptAssets {
-  readonly #table: Table;
+  readonly #store: ScriptRepository;
   readonly #audit: AuditLog;
   readonly #checker: ScriptChecker;
   readonly #now: () => Date;
   readonly #onActivated: NonNullable<ScriptAssetsOptions['onActivated']>;
 
   constructor(options: ScriptAssetsOptions) {
-    this.#table = options.table;
+    this.#store = new ScriptRepository(options.table);
     this.#audit = options.audit;
     this.#checker = options.checker;
     this.#now = options.now ?? (() => new Date());
@@ -153,47 +123,34 @@ export class ScriptAssets {
       actor.username,
     );
     const now = this.#now().toISOString();
-    const item = {
-      ...itemKey(domain, 'ASSET', id),
-      type: 'ASSET',
+    const asset: ScriptAsset = {
       id,
       kind: 'python-script',
       name: input.name,
       activeVersion: 1,
       latestVersion: 1,
       activationSeq: 1,
+      state: 'active',
       createdAt: now,
       updatedAt: now,
       createdBy: actor.username,
       ...(input.provenance === undefined ? {} : { provenance: input.provenance }),
     };
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: item,
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.#store.create(domain, asset);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'asset.created',
       target: `asset:${id}`,
       details: { name: input.name, version: 1, sha256: version.sha256, sizeBytes: version.sizeBytes },
     });
-    return { ...toAsset(item), version: 1, sha256: version.sha256 };
+    return { ...asset, version: 1, sha256: version.sha256 };
   }
 
   async get(domain: TenantContext, id: string): Promise<ScriptAsset> {
     if (!ASSET_ID_PATTERN.test(id)) throw new NotFoundError(`Script ${id} not found`);
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'ASSET', id),
-        ConsistentRead: true,
-      }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Script ${id} not found`);
-    return toAsset(result.Item);
+    const asset = await this.#store.get(domain, id);
+    if (asset === null) throw new NotFoundError(`Script ${id} not found`);
+    return asset;
   }
 
   /** A page of the tenant's scripts; archived ones only when asked for. */
@@ -203,30 +160,7 @@ export class ScriptAssets {
     cursor?: string,
     options: { readonly includeArchived?: boolean } = {},
   ): Promise<Page<ScriptAsset>> {
-    const pk = domainPk(domain);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ...(options.includeArchived === true
-          ? {}
-          : {
-              FilterExpression: 'attribute_not_exists(#state) OR #state <> :archived',
-              ExpressionAttributeNames: { '#state': 'state' },
-            }),
-        ExpressionAttributeValues: {
-          ':pk': pk,
-          ':prefix': typePrefix('ASSET'),
-          ...(options.includeArchived === true ? {} : { ':archived': 'archived' }),
-        },
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
-    );
-    const items = (result.Items ?? []).map(toAsset);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+    return this.#store.list(domain, limit, cursor, options.includeArchived === true);
   }
 
   /** Disables, archives or restores a script (idempotent; audited when it changes). */
@@ -241,18 +175,11 @@ export class ScriptAssets {
     if (current.state === state) return current;
     const note = reason.trim().slice(0, 500);
     const now = this.#now().toISOString();
-    const result = await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'ASSET', id),
-        UpdateExpression:
-          'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':state': state, ':now': now, ':by': actor.username, ':reason': note },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    const changed = await this.#store.setState(domain, id, state, {
+      at: now,
+      by: actor.username,
+      reason: note,
+    });
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: `asset.${stateVerb(state)}`,
@@ -264,7 +191,7 @@ export class ScriptAssets {
         ...(note === '' ? {} : { reason: note }),
       },
     });
-    return toAsset(result.Attributes ?? {});
+    return changed;
   }
 
   /** Uploads the next version; it does not become active until the pointer moves. */
@@ -282,24 +209,12 @@ export class ScriptAssets {
       try {
         version = await this.#putVersion(domain, id, next, input.source, input.note ?? '', actor.username);
       } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
+        if (!(error instanceof ScriptVersionTakenError)) throw error;
         next++; // a concurrent upload took this number
       }
     }
     if (version === undefined) throw new ConflictError('Too many concurrent uploads; retry');
-    await this.#table.client
-      .send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'ASSET', id),
-          UpdateExpression: 'SET latestVersion = :version, updatedAt = :now',
-          ConditionExpression: 'latestVersion < :version',
-          ExpressionAttributeValues: { ':version': version.version, ':now': this.#now().toISOString() },
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!isConditionFailure(error)) throw error;
-      });
+    await this.#store.raiseLatest(domain, id, version.version, this.#now().toISOString());
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'asset.version.uploaded',
@@ -322,37 +237,20 @@ export class ScriptAssets {
     cursor?: string,
   ): Promise<Page<ScriptVersion>> {
     await this.get(domain, id);
-    const pk = domainPk(domain);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': `${itemKey(domain, 'ASSETV', id).SK}#` },
-        ProjectionExpression: 'PK, SK, assetId, version, sha256, sizeBytes, note, author, createdAt',
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
-    );
-    const items = (result.Items ?? []).map((item) => withoutSource({ ...toVersion(item), source: '' }));
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+    return this.#store.versions(domain, id, limit, cursor);
   }
 
   async version(domain: TenantContext, id: string, version: number): Promise<ScriptVersionWithSource> {
     if (!ASSET_ID_PATTERN.test(id) || !Number.isInteger(version) || version < 1) {
       throw new NotFoundError(`Version ${version} of script ${id} not found`);
     }
-    const key = itemKey(domain, 'ASSETV', id, ordinalKey(version));
+    const key = scriptVersionKey(domain, id, version);
     const cacheKey = `${key.PK}\n${key.SK}`;
     const cached = VERSIONS.get(cacheKey);
     if (cached !== undefined) return cached;
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Version ${version} of script ${id} not found`);
-    const found = Object.freeze(toVersion(result.Item));
+    const stored = await this.#store.version(domain, id, version);
+    if (stored === null) throw new NotFoundError(`Version ${version} of script ${id} not found`);
+    const found = Object.freeze(stored);
     VERSIONS.set(cacheKey, found);
     return found;
   }
@@ -375,16 +273,7 @@ export class ScriptAssets {
         },
       );
     });
-    const result = await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'ASSET', id),
-        UpdateExpression: 'SET activeVersion = :version, updatedAt = :now ADD activationSeq :one',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':version': version, ':now': this.#now().toISOString(), ':one': 1 },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    const activated = await this.#store.activate(domain, id, version, this.#now().toISOString());
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'asset.activated',
@@ -392,7 +281,7 @@ export class ScriptAssets {
       details: { from: before.activeVersion, to: version },
     });
     await this.#onActivated(domain, id, actor.username);
-    return toAsset(result.Attributes ?? {});
+    return activated;
   }
 
   /**
@@ -415,9 +304,7 @@ export class ScriptAssets {
     note: string,
     author: string,
   ): Promise<ScriptVersionWithSource> {
-    const item = {
-      ...itemKey(domain, 'ASSETV', assetId, ordinalKey(version)),
-      type: 'ASSETVERSION',
+    const item: ScriptVersionWithSource = {
       assetId,
       version,
       sha256: createHash('sha256').update(source, 'utf8').digest('hex'),
@@ -427,19 +314,7 @@ export class ScriptAssets {
       createdAt: this.#now().toISOString(),
       source,
     };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`Version ${version} already exists`, { cause: error });
-      throw error;
-    }
-    return toVersion(item);
+    await this.#store.putVersion(domain, item);
+    return item;
   }
 }

@@ -6,19 +6,16 @@
  */
 
 import { createHash } from 'node:crypto';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
-import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
+import { type AvailabilityState, stateVerb } from '../availability.ts';
 import { BoundedCache } from '../cache.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError, type FieldIssue, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits, ExecutorRegistry } from '../executors/registry.ts';
 import { PARAMETER_KEY_PATTERN } from '../foundation/parameters.ts';
 import type { Caller } from '../identity/caller.ts';
-import { ordinalKey, randomId } from '../ids.ts';
-import { parseJson, stringifyJson } from '../json.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
+import { randomId } from '../ids.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { assertHttpAssetsAllowed } from '../tenancy/quotas.ts';
 import {
@@ -32,6 +29,7 @@ import {
   type Risk,
 } from './rules.ts';
 import { assertValidSchema, type JsonSchema, schemaIssues } from './schemas.ts';
+import { SkillRepository, skillRevisionKey } from './skill-repository.ts';
 
 export { APPROVAL_COUNT, APPROVALS, type ApprovalRule, LIMIT_BOUNDS, MIN_APPROVALS, RISKS, type Risk };
 
@@ -134,58 +132,6 @@ export function definitionHash(definition: SkillDefinition): string {
   return createHash('sha256').update(canonicalJson(picked), 'utf8').digest('hex');
 }
 
-/**
- * Schemas are stored as JSON text, as written: a DynamoDB map refuses a `__proto__` key, a `const`
- * of 12345678901234567890 or 1e-300. Items written before carry maps, read as they are.
- */
-function storedSchema(json: unknown, legacy: unknown): JsonSchema {
-  return (typeof json === 'string' ? parseJson(json) : legacy) as JsonSchema;
-}
-
-function skillItem(skill: Skill): Record<string, unknown> {
-  const { inputSchema, outputSchema, ...rest } = skill;
-  return {
-    ...rest,
-    inputSchemaJson: stringifyJson(inputSchema),
-    outputSchemaJson: stringifyJson(outputSchema),
-  };
-}
-
-/** A Skill from its stored item (the run path reads it in one batch with the tenant; see executions). */
-export function toSkill(item: Record<string, unknown>): Skill {
-  return {
-    id: String(item.id),
-    revision: Number(item.revision),
-    state: stateOf(item),
-    ...(typeof item.stateChangedAt === 'string' ? { stateChangedAt: item.stateChangedAt } : {}),
-    ...(typeof item.stateChangedBy === 'string' ? { stateChangedBy: item.stateChangedBy } : {}),
-    ...(typeof item.stateReason === 'string' ? { stateReason: item.stateReason } : {}),
-    name: String(item.name),
-    description: String(item.description ?? ''),
-    inputSchema: storedSchema(item.inputSchemaJson, item.inputSchema),
-    outputSchema: storedSchema(item.outputSchemaJson, item.outputSchema),
-    risk: item.risk as Risk,
-    approval: item.approval as ApprovalRule,
-    visibility: { roles: ((item.visibility as { roles?: string[] } | undefined)?.roles ?? []) as string[] },
-    tags: Array.isArray(item.tags) ? (item.tags as unknown[]).map(String) : [],
-    asset: item.asset as AssetBinding,
-    limits: item.limits as ExecutionLimits,
-    ...(Array.isArray(item.egress) && item.egress.length > 0 ? { egress: item.egress.map(String) } : {}),
-    ...(Array.isArray(item.collections) && item.collections.length > 0
-      ? { collections: item.collections.map(String) }
-      : {}),
-    ...(Array.isArray(item.parameters) && item.parameters.length > 0
-      ? { parameters: item.parameters.map(String) }
-      : {}),
-    definitionHash: String(item.definitionHash),
-    createdAt: String(item.createdAt),
-    updatedAt: String(item.updatedAt),
-    createdBy: String(item.createdBy),
-    updatedBy: String(item.updatedBy),
-    ...(item.provenance === undefined ? {} : { provenance: item.provenance as Record<string, unknown> }),
-  };
-}
-
 /** Whether a caller may see (and, with `skill:run`, run) a Skill. */
 export function canSee(caller: Caller, skill: Pick<Skill, 'visibility'>): boolean {
   if (caller.permissions.has('skill:manage')) return true;
@@ -232,7 +178,7 @@ const NO_QUOTA: SkillQuota = {
 };
 
 export class SkillCatalog {
-  readonly #table: Table;
+  readonly #store: SkillRepository;
   readonly #audit: AuditLog;
   readonly #executors: ExecutorRegistry;
   readonly #now: () => Date;
@@ -243,7 +189,7 @@ export class SkillCatalog {
 
   constructor(options: SkillCatalogOptions) {
     this.#quota = options.quota ?? NO_QUOTA;
-    this.#table = options.table;
+    this.#store = new SkillRepository(options.table);
     this.#audit = options.audit;
     this.#executors = options.executors;
     this.#now = options.now ?? (() => new Date());
@@ -286,14 +232,8 @@ export class SkillCatalog {
     // The plan's place first: a Skill over the plan's count is never written.
     const place = await this.#quota.reserveSkill(domain, id);
     try {
-      await this.#putRevision(domain, skill);
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skillItem(skill) },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+      await this.#store.putRevision(domain, skill);
+      await this.#store.create(domain, skill);
     } catch (error) {
       await place.release();
       throw error;
@@ -337,21 +277,8 @@ export class SkillCatalog {
       updatedAt: this.#now().toISOString(),
       updatedBy: actor.username,
     };
-    await this.#putRevision(domain, skill);
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...itemKey(domain, 'SKILL', id), type: 'SKILL', ...skillItem(skill) },
-          ConditionExpression: 'revision = :current',
-          ExpressionAttributeValues: { ':current': current.revision },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`Skill ${id} changed concurrently; retry`, { cause: error });
-      throw error;
-    }
+    await this.#store.putRevision(domain, skill);
+    await this.#store.replace(domain, skill, current.revision);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'skill.updated',
@@ -386,36 +313,16 @@ export class SkillCatalog {
       current.state === 'archived'
         ? await this.#quota.reserveSkill(domain, id)
         : { release: async () => undefined };
-    let attributes: Record<string, unknown> | undefined;
+    let changed: Skill;
     try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'SKILL', id),
-          UpdateExpression:
-            'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
-          // Items written before states existed are active without saying so.
-          ConditionExpression:
-            current.state === 'active'
-              ? 'attribute_exists(PK) AND (attribute_not_exists(#state) OR #state = :from)'
-              : 'attribute_exists(PK) AND #state = :from',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':state': state,
-            ':from': current.state,
-            ':now': now,
-            ':by': actor.username,
-            ':reason': note,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      attributes = result.Attributes;
+      changed = await this.#store.setState(domain, id, current.state, state, {
+        at: now,
+        by: actor.username,
+        reason: note,
+      });
     } catch (error) {
       // A place taken for a restore is given back only if the Skill is still archived.
       if ((await unlessNotFound(this.get(domain, id)))?.state === 'archived') await place.release();
-      if (isConditionFailure(error))
-        throw new ConflictError(`Skill ${id} changed concurrently; retry`, { cause: error });
       throw error;
     }
     if (state === 'archived') await this.#quota.releaseSkill(domain, id);
@@ -430,20 +337,14 @@ export class SkillCatalog {
         ...(note === '' ? {} : { reason: note }),
       },
     });
-    return toSkill(attributes ?? {});
+    return changed;
   }
 
   async get(domain: TenantContext, id: string): Promise<Skill> {
     if (!SKILL_ID_PATTERN.test(id)) throw new NotFoundError(`Skill ${id} not found`);
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'SKILL', id),
-        ConsistentRead: true,
-      }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Skill ${id} not found`);
-    return toSkill(result.Item);
+    const skill = await this.#store.head(domain, id);
+    if (skill === null) throw new NotFoundError(`Skill ${id} not found`);
+    return skill;
   }
 
   /** A Skill as a caller may see it: hidden Skills are reported as missing, not forbidden. */
@@ -454,25 +355,20 @@ export class SkillCatalog {
   }
 
   async revision(domain: TenantContext, id: string, revision: number): Promise<Skill> {
-    const key = itemKey(domain, 'SKILLREV', id, ordinalKey(revision));
+    const key = skillRevisionKey(domain, id, revision);
     const cacheKey = `${key.PK}\n${key.SK}`;
     const cached = REVISIONS.get(cacheKey);
     if (cached !== undefined) return cached;
-    const result = await this.#table.client.send(new GetCommand({ TableName: this.#table.name, Key: key }));
-    if (result.Item === undefined) throw new NotFoundError(`Revision ${revision} of skill ${id} not found`);
-    const found = Object.freeze(toSkill(result.Item));
+    const stored = await this.#store.revision(domain, id, revision);
+    if (stored === null) throw new NotFoundError(`Revision ${revision} of skill ${id} not found`);
+    const found = Object.freeze(stored);
     REVISIONS.set(cacheKey, found);
     return found;
   }
 
   /** Every Skill of the tenant, whoever may see it (bounded; read in pages). */
   async *all(domain: TenantContext): AsyncGenerator<Skill> {
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('SKILL') },
-    })) {
-      yield toSkill(item);
-    }
+    yield* this.#store.all(domain);
   }
 
   /**
@@ -485,11 +381,7 @@ export class SkillCatalog {
     options: { readonly includeArchived?: boolean } = { includeArchived: true },
   ): Promise<Skill[]> {
     const skills: Skill[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('SKILL') },
-    })) {
-      const skill = toSkill(item);
+    for await (const skill of this.#store.all(domain)) {
       if (!canSee(caller, skill)) continue;
       if (skill.state === 'archived' && options.includeArchived !== true) continue;
       skills.push(skill);
@@ -612,26 +504,5 @@ export class SkillCatalog {
       ...(parameters.length === 0 ? {} : { parameters: parameters.sort() }),
       ...(input.provenance === undefined ? {} : { provenance: input.provenance }),
     };
-  }
-
-  async #putRevision(domain: TenantContext, skill: Skill): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...itemKey(domain, 'SKILLREV', skill.id, ordinalKey(skill.revision)),
-            type: 'SKILLREV',
-            ...skillItem(skill),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) {
-        throw new ConflictError(`Skill ${skill.id} changed concurrently; retry`, { cause: error });
-      }
-      throw error;
-    }
   }
 }

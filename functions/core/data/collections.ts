@@ -13,7 +13,7 @@ import { assertValidSchema, type JsonSchema } from '../catalog/schemas.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, QuotaExceededError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
-import { domainPk } from '../keys.ts';
+import { domainPk, ITEM_TYPE } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
 import { CollectionInUseError, CollectionNotFoundError } from './errors.ts';
@@ -174,7 +174,7 @@ export class Collections {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...collectionKey(domain, collection.name), type: 'DATACOL', ...collection },
+          Item: { ...collectionKey(domain, collection.name), type: ITEM_TYPE.dataCollection, ...collection },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
@@ -213,7 +213,7 @@ export class Collections {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...collectionKey(domain, name), type: 'DATACOL', ...collection },
+          Item: { ...collectionKey(domain, name), type: ITEM_TYPE.dataCollection, ...collection },
           ConditionExpression: 'revision = :current',
           ExpressionAttributeValues: { ':current': current.revision },
         }),

@@ -5,12 +5,12 @@
  * `begins_with` range that can never reach another collection: names hold no `#`) and the tenant's
  * usage counters (`DATAUSAGE`).
  */
-import { itemKey, type Key, typePrefix } from '../keys.ts';
+import { itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 
-const COLLECTION = 'DATACOL';
-const RECORD = 'DATA';
-const USAGE = 'DATAUSAGE';
+const COLLECTION = TAG.dataCollection;
+const RECORD = TAG.dataRecord;
+const USAGE = TAG.dataUsage;
 
 export function collectionKey(domain: TenantContext, name: string): Key {
   return itemKey(domain, COLLECTION, name);

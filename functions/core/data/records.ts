@@ -15,7 +15,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { schemaIssues } from '../catalog/schemas.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { type FieldIssue, PayloadTooLargeError, QuotaExceededError, ValidationError } from '../errors.ts';
-import { domainPk } from '../keys.ts';
+import { domainPk, ITEM_TYPE } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
 import type { Collection } from './collections.ts';
@@ -227,7 +227,7 @@ export class Records {
             TableName: this.#table.name,
             Item: {
               ...recordKey(domain, collection.name, key),
-              type: 'DATA',
+              type: ITEM_TYPE.dataRecord,
               collection: collection.name,
               ...record,
             },
@@ -385,7 +385,7 @@ export class Records {
           Key: usageKey(domain),
           UpdateExpression: 'ADD records :records, bytes :bytes SET #type = :type',
           ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: { ...values, ':type': 'DATAUSAGE' },
+          ExpressionAttributeValues: { ...values, ':type': ITEM_TYPE.dataUsage },
           ...(conditions.length === 0 ? {} : { ConditionExpression: conditions.join(' AND ') }),
         }),
       );

@@ -15,7 +15,8 @@
  */
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditActor, type AuditLog, actorOf, canonicalJson } from '../audit/chain.ts';
-import { canSee, SKILL_ID_PATTERN, type Skill, type SkillCatalog, toSkill } from '../catalog/skills.ts';
+import { toSkill } from '../catalog/skill-repository.ts';
+import { canSee, SKILL_ID_PATTERN, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   ConflictError,

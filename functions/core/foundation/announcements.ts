@@ -4,13 +4,12 @@
  * or by the platform's own scans (renewal reminders to a tenant's admins).
  */
 import { randomBytes } from 'node:crypto';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
-import { announcementReadKey, domainPk, itemKey, typePrefix } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { Page } from '../pagination.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
+import { AnnouncementRepository } from './announcement-repository.ts';
 
 export interface Announcement {
   readonly id: string;
@@ -50,21 +49,6 @@ export interface NewAnnouncement {
   readonly link?: string;
 }
 
-function fromItem(item: Record<string, unknown>): Announcement {
-  return {
-    id: String(item.id),
-    title: String(item.title),
-    body: String(item.body),
-    audience: (item.audience as string[]) ?? [],
-    source: item.source as Announcement['source'],
-    severity: (item.severity as Announcement['severity']) ?? 'info',
-    createdAt: String(item.createdAt),
-    createdBy: String(item.createdBy),
-    ...(Array.isArray(item.recipients) ? { recipients: item.recipients as string[] } : {}),
-    ...(typeof item.link === 'string' ? { link: item.link } : {}),
-  };
-}
-
 /** Whether a reader sees an announcement: a personal one only its recipients; otherwise by role. */
 function visibleTo(reader: Reader, item: Announcement): boolean {
   if (item.recipients !== undefined && item.recipients.length > 0)
@@ -77,12 +61,12 @@ function visibleTo(reader: Reader, item: Announcement): boolean {
 }
 
 export class Announcements {
-  readonly #table: Table;
+  readonly #store: AnnouncementRepository;
   readonly #audit: AuditLog;
   readonly #now: () => Date;
 
   constructor(options: { table: Table; audit: AuditLog; now?: () => Date }) {
-    this.#table = options.table;
+    this.#store = new AnnouncementRepository(options.table);
     this.#audit = options.audit;
     this.#now = options.now ?? (() => new Date());
   }
@@ -110,19 +94,7 @@ export class Announcements {
         : { recipients: [...input.recipients] }),
       ...(input.link === undefined ? {} : { link: input.link }),
     };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...itemKey(domain, 'ANN', id), type: 'ANN', ...announcement, sortAt: createdAt },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException')
-        return { announcement, created: false };
-      throw error;
-    }
+    if (!(await this.#store.post(domain, announcement))) return { announcement, created: false };
     await this.#audit.record(domain, {
       actor,
       action: 'announcement.posted',
@@ -143,19 +115,9 @@ export class Announcements {
     cursor?: string,
     options: { readonly unread?: boolean } = {},
   ): Promise<Page<AnnouncementForUser>> {
-    const pk = domainPk(domain);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix('ANN') },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
-    );
-    const visible = (result.Items ?? []).map(fromItem).filter((item) => visibleTo(reader, item));
-    const read = await this.#readMarks(
+    const page = await this.#store.page(domain, limit, cursor);
+    const visible = page.items.filter((item) => visibleTo(reader, item));
+    const read = await this.#store.readMarks(
       domain,
       reader.username,
       visible.map((item) => item.id),
@@ -163,50 +125,15 @@ export class Announcements {
     const items = visible
       .map((item) => ({ ...item, read: read.has(item.id) }))
       .filter((item) => options.unread !== true || !item.read);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+    return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
   }
 
   /** Marks an announcement the reader may see as read by them (idempotent). */
   async markRead(domain: DomainContext, reader: Reader, id: string): Promise<void> {
-    const found =
-      id.length > 0 && id.length <= 128
-        ? await this.#table.client.send(
-            new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, 'ANN', id) }),
-          )
-        : { Item: undefined };
-    if (found.Item === undefined || !visibleTo(reader, fromItem(found.Item))) {
+    const found = id.length > 0 && id.length <= 128 ? await this.#store.find(domain, id) : null;
+    if (found === null || !visibleTo(reader, found)) {
       throw new NotFoundError(`Announcement ${id} not found`);
     }
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: {
-          ...announcementReadKey(domain, reader.username, id),
-          type: 'ANNREAD',
-          announcementId: id,
-          readAt: this.#now().toISOString(),
-        },
-      }),
-    );
-  }
-
-  async #readMarks(domain: DomainContext, username: string, ids: readonly string[]): Promise<Set<string>> {
-    const read = new Set<string>();
-    for (let start = 0; start < ids.length; start += 100) {
-      const keys = ids.slice(start, start + 100).map((id) => announcementReadKey(domain, username, id));
-      let pending: Record<string, unknown>[] = keys.map((key) => ({ ...key }));
-      for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
-        const result = await this.#table.client.send(
-          new BatchGetCommand({ RequestItems: { [this.#table.name]: { Keys: pending } } }),
-        );
-        for (const item of result.Responses?.[this.#table.name] ?? []) {
-          read.add(String(item.announcementId));
-        }
-        pending = (result.UnprocessedKeys?.[this.#table.name]?.Keys ?? []) as Record<string, unknown>[];
-      }
-    }
-    return read;
+    await this.#store.markRead(domain, reader.username, id, this.#now().toISOString());
   }
 }

@@ -1,13 +1,11 @@
 /** Tenant parameters: key/value settings admins keep for their users and scripts. Not for secrets. */
 
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
-import { NotFoundError, QuotaExceededError, ValidationError } from '../errors.ts';
+import { QuotaExceededError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
+import { ParameterRepository } from './parameter-repository.ts';
 
 export const PARAMETER_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 export const MAX_PARAMETER_VALUE_BYTES = 4096;
@@ -22,32 +20,18 @@ export interface Parameter {
 }
 
 export class Parameters {
-  readonly #table: Table;
+  readonly #store: ParameterRepository;
   readonly #audit: AuditLog;
   readonly #now: () => Date;
 
   constructor(options: { table: Table; audit: AuditLog; now?: () => Date }) {
-    this.#table = options.table;
+    this.#store = new ParameterRepository(options.table);
     this.#audit = options.audit;
     this.#now = options.now ?? (() => new Date());
   }
 
   async list(domain: DomainContext): Promise<Parameter[]> {
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('PARAM') },
-        Limit: MAX_PARAMETERS,
-      }),
-    );
-    return (result.Items ?? []).map((item) => ({
-      key: String(item.key),
-      value: String(item.value),
-      description: String(item.description ?? ''),
-      updatedAt: String(item.updatedAt),
-      updatedBy: String(item.updatedBy),
-    }));
+    return this.#store.list(domain, MAX_PARAMETERS);
   }
 
   async set(
@@ -76,12 +60,7 @@ export class Parameters {
       updatedAt: this.#now().toISOString(),
       updatedBy: actor.username,
     };
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: { ...itemKey(domain, 'PARAM', input.key), type: 'PARAM', ...parameter },
-      }),
-    );
+    await this.#store.put(domain, parameter);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'parameter.set',
@@ -92,19 +71,7 @@ export class Parameters {
   }
 
   async remove(domain: DomainContext, key: string, actor: Caller): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'PARAM', key),
-          ConditionExpression: 'attribute_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException)
-        throw new NotFoundError(`Parameter ${key} not found`);
-      throw error;
-    }
+    await this.#store.remove(domain, key);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'parameter.removed',

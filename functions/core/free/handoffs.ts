@@ -15,6 +15,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, type Table } from '../db.ts';
 import { AuthenticationError } from '../errors.ts';
+import { ITEM_TYPE } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { handoffKey } from './keys.ts';
 
@@ -64,7 +65,7 @@ export class Handoffs {
         TableName: this.#table.name,
         Item: {
           ...handoffKey(domain, id),
-          type: 'HANDOFF',
+          type: ITEM_TYPE.handoff,
           username,
           host: domain.host,
           secretHash: digest(secret),

@@ -4,7 +4,7 @@
  * its rate-limit counters, and the one-time sign-in handoffs kept in each personal space's own
  * partition. Nothing else in the free module writes a key string.
  */
-import { freePk, itemKey, type Key } from '../keys.ts';
+import { freePk, itemKey, type Key, TAG } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 
 /** The partition of every lead: the sort key is the lead's time-ordered id. */
@@ -39,5 +39,5 @@ export function freeRateKey(rule: string, subjectDigest: string, window: number)
 
 /** A one-time sign-in handoff, in the personal space's own partition. */
 export function handoffKey(domain: TenantContext, handoffId: string): Key {
-  return itemKey(domain, 'HANDOFF', handoffId);
+  return itemKey(domain, TAG.handoff, handoffId);
 }

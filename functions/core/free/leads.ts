@@ -5,11 +5,13 @@
  * a text search narrows each page. A lead's status follows its personal space: `active`, `disabled`
  * by a super-admin, or `converted` into a standard tenant by an order.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, type Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { timeOrderedId } from '../governance/acting.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { ITEM_TYPE } from '../keys.ts';
+import type { Page } from '../pagination.ts';
+import { queryPageOf } from '../store/paged-query.ts';
 import { LeadStateError } from './errors.ts';
 import { LEAD_INDEXES, LEADS_PARTITION, leadKey, leadsBySource, leadsByStatus } from './keys.ts';
 
@@ -124,7 +126,7 @@ export class Leads {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...leadKey(lead.id), type: 'LEAD', ...lead, ...this.#index(lead) },
+        Item: { ...leadKey(lead.id), type: ITEM_TYPE.lead, ...lead, ...this.#index(lead) },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -151,28 +153,18 @@ export class Leads {
    * follow its cursor).
    */
   async list(filter: LeadFilter, limit: number, cursor?: string): Promise<Page<Lead>> {
-    const { index, partitionName, partition } =
+    const { index, partition } =
       filter.status !== undefined
-        ? { index: LEAD_INDEXES.status, partitionName: 'GSI4PK', partition: leadsByStatus(filter.status) }
+        ? { index: LEAD_INDEXES.status, partition: leadsByStatus(filter.status) }
         : filter.source !== undefined
-          ? { index: LEAD_INDEXES.source, partitionName: 'GSI3PK', partition: leadsBySource(filter.source) }
-          : { index: undefined, partitionName: 'PK', partition: LEADS_PARTITION };
-    const sortName = index === undefined ? 'SK' : `${index}SK`;
-    const names: Record<string, string> = { '#pk': partitionName };
-    const values: Record<string, unknown> = { ':pk': partition };
-    let range = '';
-    if (filter.from !== undefined || filter.to !== undefined) names['#sk'] = sortName;
-    if (filter.from !== undefined && filter.to !== undefined) {
-      range = ' AND #sk BETWEEN :from AND :to';
-      values[':from'] = idBound(filter.from, 'from', 'from');
-      values[':to'] = idBound(filter.to, 'to', 'to');
-    } else if (filter.from !== undefined) {
-      range = ' AND #sk >= :from';
-      values[':from'] = idBound(filter.from, 'from', 'from');
-    } else if (filter.to !== undefined) {
-      range = ' AND #sk <= :to';
-      values[':to'] = idBound(filter.to, 'to', 'to');
-    }
+          ? { index: LEAD_INDEXES.source, partition: leadsBySource(filter.source) }
+          : { index: undefined, partition: LEADS_PARTITION };
+    const range = {
+      ...(filter.from === undefined ? {} : { from: idBound(filter.from, 'from', 'from') }),
+      ...(filter.to === undefined ? {} : { to: idBound(filter.to, 'to', 'to') }),
+    };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
     const narrowing: string[] = [];
     if (filter.status !== undefined && filter.source !== undefined) {
       names['#source'] = 'source';
@@ -183,25 +175,19 @@ export class Leads {
       values[':q'] = filter.q.trim().toLowerCase();
       narrowing.push('(contains(handle, :q) OR contains(searchText, :q))');
     }
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        ...(index === undefined ? {} : { IndexName: index }),
-        KeyConditionExpression: `#pk = :pk${range}`,
-        ...(narrowing.length === 0 ? {} : { FilterExpression: narrowing.join(' AND ') }),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor === undefined
-          ? {}
-          : { ExclusiveStartKey: decodeCursor(cursor, { [partitionName]: partition }) }),
-      }),
+    return queryPageOf(
+      this.#table,
+      {
+        ...(index === undefined ? {} : { index }),
+        partition,
+        ...(range.from === undefined && range.to === undefined ? {} : { range }),
+        ...(narrowing.length === 0 ? {} : { filter: { expression: narrowing.join(' AND '), names, values } }),
+        newestFirst: true,
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      leadFromItem,
     );
-    const items = (result.Items ?? []).map(leadFromItem);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
   /** Every lead a filter matches, newest first, at most MAX_EXPORT_LEADS (then a cursor to go on). */

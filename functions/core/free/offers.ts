@@ -10,6 +10,7 @@ import { APPROVAL_COUNT, MIN_APPROVALS } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { type Acting, recordPublic } from '../governance/acting.ts';
+import { ITEM_TYPE } from '../keys.ts';
 import { TEMPLATE_ID_PATTERN, type Templates } from '../templates/templates.ts';
 import { FREE_PLAN, planLimits } from '../tenancy/plans.ts';
 import { OFFERS_PARTITION, offerKey } from './keys.ts';
@@ -105,7 +106,7 @@ export class FreeOffers {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...offerKey(template.id), type: 'FREEOFFER', ...offer },
+        Item: { ...offerKey(template.id), type: ITEM_TYPE.freeOffer, ...offer },
       }),
     );
     await recordPublic(this.#audit, by, 'free.offer.added', `template:${template.id}`, {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, type Table } from '../db.ts';
 import { RateLimitedError } from '../errors.ts';
+import { ITEM_TYPE } from '../keys.ts';
 import { freeRateKey } from './keys.ts';
 
 export interface RateRule {
@@ -47,7 +48,7 @@ export class FixedWindowLimiter {
             ':one': 1,
             ':limit': rule.limit,
             ':expires': (window + 2) * rule.windowSeconds,
-            ':type': 'FREERATE',
+            ':type': ITEM_TYPE.freeRate,
           },
         }),
       );

@@ -31,7 +31,7 @@ import { ConflictError, ServiceUnavailableError, unlessNotFound, ValidationError
 import { recordPublic } from '../governance/acting.ts';
 import type { Caller } from '../identity/caller.ts';
 import { type Directory, validatePassword } from '../identity/directory.ts';
-import { tenantPk } from '../keys.ts';
+import { TAG, tenantPk } from '../keys.ts';
 import type { Templates } from '../templates/templates.ts';
 import type { PublicContext, TenantContext } from '../tenancy/domain.ts';
 import { FREE_PLAN } from '../tenancy/plans.ts';
@@ -415,7 +415,7 @@ export class FreeSignups {
         }),
       );
       const keys = (page.Items ?? []).map((item) => ({ PK: String(item.PK), SK: String(item.SK) }));
-      if (keys.some((key) => key.SK === 'TENANT')) {
+      if (keys.some((key) => key.SK === TAG.tenant)) {
         throw new ConflictError(`Tenant ${tenantId} exists; its partition is never cleared`);
       }
       let pending = keys.map((key) => ({ DeleteRequest: { Key: key } }));

@@ -11,6 +11,7 @@ import type { AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Announcement, Announcements } from '../foundation/announcements.ts';
+import { ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
@@ -143,7 +144,7 @@ export class PlatformAnnouncements {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...platformAnnouncementKey(id), type: 'PANN', ...record },
+          Item: { ...platformAnnouncementKey(id), type: ITEM_TYPE.platformAnnouncement, ...record },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
@@ -226,7 +227,11 @@ export class PlatformAnnouncements {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...announcementKeyKey(idempotencyKey), type: 'PANNKEY', announcementId: fresh },
+          Item: {
+            ...announcementKeyKey(idempotencyKey),
+            type: ITEM_TYPE.platformAnnouncementKey,
+            announcementId: fresh,
+          },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );

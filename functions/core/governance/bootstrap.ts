@@ -12,7 +12,7 @@ import type { AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import type { Directory } from '../identity/directory.ts';
-import { publicItemKey } from '../keys.ts';
+import { publicItemKey, TAG } from '../keys.ts';
 import { recordPublic, SYSTEM } from './acting.ts';
 import { PUBLIC_DOMAIN } from './keys.ts';
 
@@ -36,7 +36,7 @@ export async function bootstrapSuperAdmin(
     await deps.table.client.send(
       new PutCommand({
         TableName: deps.table.name,
-        Item: { ...publicItemKey('BOOTSTRAP', 'super-admin'), username, at: now().toISOString() },
+        Item: { ...publicItemKey(TAG.bootstrap, 'super-admin'), username, at: now().toISOString() },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );

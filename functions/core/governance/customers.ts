@@ -6,11 +6,11 @@
  * A ledger entry's key is built from its stable moment and a deterministic id, and written only if
  * absent, so every writer (a retried payment confirmation, a re-run scan) records it once.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
-import { publicPk } from '../keys.ts';
+import { ITEM_TYPE, publicPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { type Acting, recordPublic, timeOrderedId } from './acting.ts';
 import {
@@ -125,7 +125,7 @@ export class Customers {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...customerKey(customer.id), type: 'CUSTOMER', ...customer },
+        Item: { ...customerKey(customer.id), type: ITEM_TYPE.customer, ...customer },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -156,7 +156,12 @@ export class Customers {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...customerTenantKey(customerId, tenantId), type: 'CUSTTENANT', customerId, tenantId },
+        Item: {
+          ...customerTenantKey(customerId, tenantId),
+          type: ITEM_TYPE.customerTenant,
+          customerId,
+          tenantId,
+        },
       }),
     );
   }
@@ -170,20 +175,13 @@ export class Customers {
   /** Ids of the tenants a customer holds (a customer holds a bounded number of tenants). */
   async tenantIdsOf(customerId: string): Promise<string[]> {
     const ids: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': publicPk, ':prefix': customerTenantPrefix(customerId) },
-          ConsistentRead: true,
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) ids.push(String(item.tenantId));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': publicPk, ':prefix': customerTenantPrefix(customerId) },
+      ConsistentRead: true,
+    })) {
+      ids.push(String(item.tenantId));
+    }
     return ids;
   }
 
@@ -193,7 +191,7 @@ export class Customers {
       await this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
-          Item: { ...ledgerKey(entry.customerId, entry.at, entry.id), type: 'LEDGER', ...entry },
+          Item: { ...ledgerKey(entry.customerId, entry.at, entry.id), type: ITEM_TYPE.ledger, ...entry },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );

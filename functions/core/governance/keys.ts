@@ -3,19 +3,19 @@
  * core's key module: customers, their tenant links and ledgers, orders, scan state and platform
  * announcement idempotency keys. Nothing else in the governance module writes a key string.
  */
-import { itemKey, type Key, typePrefix } from '../keys.ts';
+import { itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { PublicContext } from '../tenancy/domain.ts';
 
 /** The public domain as the platform's own jobs (scans, fan-outs) address it. */
 export const PUBLIC_DOMAIN: PublicContext = { kind: 'public', host: 'system', surface: 'governance' };
 
-const CUSTOMER = 'CUSTOMER';
-const CUSTOMER_TENANT = 'CUSTTENANT';
-const LEDGER = 'LEDGER';
-const ORDER = 'ORDER';
-const SCAN_STATE = 'SCANSTATE';
-const ANNOUNCEMENT_KEY = 'PANNKEY';
-const PLATFORM_ANNOUNCEMENT = 'PANN';
+const CUSTOMER = TAG.customer;
+const CUSTOMER_TENANT = TAG.customerTenant;
+const LEDGER = TAG.ledger;
+const ORDER = TAG.order;
+const SCAN_STATE = TAG.scanState;
+const ANNOUNCEMENT_KEY = TAG.platformAnnouncementKey;
+const PLATFORM_ANNOUNCEMENT = TAG.platformAnnouncement;
 
 export function customerKey(customerId: string): Key {
   return itemKey(PUBLIC_DOMAIN, CUSTOMER, customerId);

@@ -22,6 +22,7 @@ import type { AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { type SweepDependencies, sweepStaleExecutions } from '../executions/sweep.ts';
 import type { Announcement, Announcements } from '../foundation/announcements.ts';
+import { ITEM_TYPE } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
 import { recordPublic, SYSTEM } from './acting.ts';
@@ -226,7 +227,7 @@ export class Lifecycle {
         Key: key,
         UpdateExpression: 'SET version = :version, #type = :type',
         ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: { ':version': LIFECYCLE_INDEX_VERSION, ':type': 'SCANSTATE' },
+        ExpressionAttributeValues: { ':version': LIFECYCLE_INDEX_VERSION, ':type': ITEM_TYPE.scanState },
       }),
     );
   }
@@ -326,7 +327,7 @@ export class Lifecycle {
           ExpressionAttributeValues: {
             ':today': dayOf(now.toISOString()),
             ':now': now.toISOString(),
-            ':type': 'SCANSTATE',
+            ':type': ITEM_TYPE.scanState,
           },
         }),
       );

@@ -17,7 +17,7 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, type Table } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { hostKey, ONBOARDING_DUE, onboardingDueSort, PUBLIC_HOST_LISTING } from '../keys.ts';
+import { hostKey, INDEX, ONBOARDING_DUE, onboardingDueSort, PUBLIC_HOST_LISTING } from '../keys.ts';
 import type { HostBinding, HostDirectory } from '../tenancy/hosts.ts';
 import type { DnsVerifier } from './dns.ts';
 import type { CertificateSource, DnsRecord, HostEdge, ProvisionOutcome } from './edge.ts';
@@ -265,7 +265,7 @@ export class HostOnboarding {
     const result = await this.#table.client.send(
       new QueryCommand({
         TableName: this.#table.name,
-        IndexName: 'GSI1',
+        IndexName: INDEX.listing,
         KeyConditionExpression: 'GSI1PK = :listing',
         ExpressionAttributeValues: { ':listing': PUBLIC_HOST_LISTING },
         Limit: 100,
@@ -329,7 +329,7 @@ export class HostOnboarding {
     const result = await this.#table.client.send(
       new QueryCommand({
         TableName: this.#table.name,
-        IndexName: 'GSI2',
+        IndexName: INDEX.lifecycle,
         KeyConditionExpression: 'GSI2PK = :due AND GSI2SK <= :now',
         ExpressionAttributeValues: { ':due': ONBOARDING_DUE, ':now': `${now}#\uffff` },
         Limit: ONBOARDING_LIMITS.scanBatch,

@@ -18,6 +18,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
+import { ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import type { TenantStatus } from '../tenancy/domain.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
@@ -232,7 +233,7 @@ export class Orders {
         TableName: this.#table.name,
         Item: {
           ...orderKey(order.id),
-          type: 'ORDER',
+          type: ITEM_TYPE.order,
           ...order,
           ...(input.conversion === undefined
             ? {}

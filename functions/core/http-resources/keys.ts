@@ -4,11 +4,11 @@
  * tenant's partition, an index item so the tenant lists its grants without reading the others.
  */
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
-import { itemKey, type Key, typePrefix } from '../keys.ts';
+import { itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 
-const RESOURCE = 'HTTPRES';
-const GRANT = 'HTTPGRANT';
+const RESOURCE = TAG.httpResource;
+const GRANT = TAG.httpGrant;
 
 export function resourceKey(resourceId: string): Key {
   return itemKey(PUBLIC_DOMAIN, RESOURCE, resourceId);

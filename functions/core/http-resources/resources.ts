@@ -5,18 +5,19 @@
  * trial runs by super-admins. Tenants read only summaries of what they were granted, and resolve a
  * resource only through their own grant. No method returns, logs or audits a credential value.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { SYSTEM_ACTOR } from '../audit/chain.ts';
 import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { type Acting, recordPublic } from '../governance/acting.ts';
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
 import { randomId } from '../ids.ts';
-import { domainPk } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { domainPk, ITEM_TYPE } from '../keys.ts';
+import type { Page } from '../pagination.ts';
 import { CredentialMissingError, type CredentialStore, type PreviousPolicy } from '../secrets/store.ts';
+import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { readTenantSummary } from '../tenancy/hosts.ts';
 import { planLimits } from '../tenancy/plans.ts';
@@ -186,7 +187,7 @@ export class HttpResources {
     await this.#table.client.send(
       new PutCommand({
         TableName: this.#table.name,
-        Item: { ...resourceKey(resource.id), type: 'HTTPRES', ...stored },
+        Item: { ...resourceKey(resource.id), type: ITEM_TYPE.httpResource, ...stored },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -204,20 +205,16 @@ export class HttpResources {
   }
 
   async list(limit: number, cursor?: string): Promise<Page<HttpResource>> {
-    const pk = domainPk(PUBLIC_DOMAIN);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': RESOURCE_PREFIX },
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
+    return queryPageOf(
+      this.#table,
+      {
+        partition: domainPk(PUBLIC_DOMAIN),
+        range: { prefix: RESOURCE_PREFIX },
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      toResource,
     );
-    const items = (result.Items ?? []).map(toResource);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
   /** Changes the configuration; `expectedVersion`, when given, guards against lost updates. */
@@ -359,7 +356,7 @@ export class HttpResources {
           TableName: this.#table.name,
           Item: {
             ...grantKey(domain, id),
-            type: 'HTTPGRANT',
+            type: ITEM_TYPE.httpGrant,
             resourceId: id,
             grantedAt: now,
             grantedBy: by.actor.username,
@@ -436,19 +433,12 @@ export class HttpResources {
   /** Summaries of the resources granted to a tenant: name, description, allowed methods. */
   async summaries(domain: TenantContext): Promise<HttpResourceSummary[]> {
     const ids: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': GRANT_PREFIX },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) ids.push(String(item.resourceId));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': GRANT_PREFIX },
+    })) {
+      ids.push(String(item.resourceId));
+    }
     const resources = await Promise.all(ids.map((id) => this.#find(id)));
     return resources
       .filter((resource): resource is HttpResource => resource?.grants.includes(domain.tenant.id) === true)

@@ -25,7 +25,7 @@ import {
   RateLimitedError,
   ValidationError,
 } from '../errors.ts';
-import { domainPk, itemKey, type Key, typePrefix } from '../keys.ts';
+import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import type { Caller } from './caller.ts';
 import { type Directory, type StoredUser, userFromItem } from './directory.ts';
@@ -123,7 +123,7 @@ export class Auth {
     const window = Math.floor(now.getTime() / 1000 / this.#windowSeconds);
     const counterKey = itemKey(
       domain,
-      'LOGINFAIL',
+      TAG.loginFailures,
       sha256(`${name}|${domain.host}`).toString('hex'),
       String(window),
     );
@@ -197,8 +197,8 @@ export class Auth {
       new PutCommand({
         TableName: this.#table.name,
         Item: {
-          ...itemKey(domain, 'SESSION', sid),
-          type: 'SESSION',
+          ...itemKey(domain, TAG.session, sid),
+          type: ITEM_TYPE.session,
           sid,
           username: user.username,
           host: domain.host,
@@ -293,7 +293,7 @@ export class Auth {
     await this.#table.client.send(
       new UpdateCommand({
         TableName: this.#table.name,
-        Key: itemKey(domain, 'SESSION', caller.credentialId),
+        Key: itemKey(domain, TAG.session, caller.credentialId),
         UpdateExpression: 'SET revokedAt = :now',
         ExpressionAttributeValues: { ':now': now },
       }),
@@ -303,7 +303,7 @@ export class Auth {
       await this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'USER', caller.username),
+          Key: itemKey(domain, TAG.user, caller.username),
           UpdateExpression: 'SET sessionsValidAfter = :after',
           ConditionExpression: 'attribute_exists(PK)',
           ExpressionAttributeValues: { ':after': now },
@@ -347,8 +347,8 @@ export class Auth {
       new PutCommand({
         TableName: this.#table.name,
         Item: {
-          ...itemKey(domain, 'PAT', id),
-          type: 'PAT',
+          ...itemKey(domain, TAG.personalAccessToken, id),
+          type: ITEM_TYPE.personalAccessToken,
           ...token,
           username: caller.username,
           host: domain.host,
@@ -375,7 +375,7 @@ export class Auth {
       FilterExpression: 'username = :username',
       ExpressionAttributeValues: {
         ':pk': domainPk(domain),
-        ':prefix': typePrefix('PAT'),
+        ':prefix': typePrefix(TAG.personalAccessToken),
         ':username': caller.username,
       },
     })) {
@@ -390,7 +390,7 @@ export class Auth {
       await this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'PAT', id),
+          Key: itemKey(domain, TAG.personalAccessToken, id),
           UpdateExpression: 'SET revoked = :yes, revokedAt = :now',
           // Only the owner, or an admin of users, may revoke.
           ConditionExpression: caller.permissions.has('user:manage')
@@ -451,8 +451,8 @@ export class Auth {
     if (claims.dom !== domainPk(domain) || claims.host !== domain.host || claims.exp <= nowSeconds) {
       throw new AuthenticationError(INVALID);
     }
-    const sessionKey = itemKey(domain, 'SESSION', claims.sid);
-    const userKey = itemKey(domain, 'USER', claims.sub);
+    const sessionKey = itemKey(domain, TAG.session, claims.sid);
+    const userKey = itemKey(domain, TAG.user, claims.sub);
     const result = await this.#table.client.send(
       new BatchGetCommand({
         RequestItems: { [this.#table.name]: { Keys: [sessionKey, userKey], ConsistentRead: true } },
@@ -481,7 +481,11 @@ export class Auth {
     if (match === null) throw new AuthenticationError(INVALID);
     const [, id = '', secret = ''] = match;
     const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, 'PAT', id), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: itemKey(domain, TAG.personalAccessToken, id),
+        ConsistentRead: true,
+      }),
     );
     const item = result.Item;
     const expected = Buffer.from(String(item?.secretHash ?? '0'.repeat(64)), 'hex');
@@ -505,7 +509,7 @@ export class Auth {
       await this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
-          Key: itemKey(domain, 'PAT', id),
+          Key: itemKey(domain, TAG.personalAccessToken, id),
           UpdateExpression: 'SET lastUsedAt = :now',
           ExpressionAttributeValues: { ':now': now.toISOString() },
         }),

@@ -6,21 +6,14 @@
  * domain and only as an explicit marker or a configured username — never from a name, an id or the
  * order of creation.
  */
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { domainPk } from '../keys.ts';
+import type { Page } from '../pagination.ts';
 import type { DomainContext, TenantContext } from '../tenancy/domain.ts';
 import type { Caller } from './caller.ts';
+import { DirectoryRepository, userFromItem } from './directory-repository.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.ts';
 import {
   PUBLIC_BUILT_IN_ROLES,
@@ -84,19 +77,7 @@ export interface DirectoryOptions {
   readonly roleCacheMs?: number;
 }
 
-export function userFromItem(item: Record<string, unknown>): StoredUser {
-  return {
-    username: String(item.username),
-    roles: (item.roles as string[] | undefined) ?? [],
-    superAdmin: item.superAdmin === true,
-    disabled: item.disabled === true,
-    consoleTenants: (item.consoleTenants as string[] | undefined) ?? [],
-    createdAt: String(item.createdAt),
-    updatedAt: String(item.updatedAt),
-    passwordHash: String(item.passwordHash),
-    sessionsValidAfter: typeof item.sessionsValidAfter === 'string' ? item.sessionsValidAfter : null,
-  };
-}
+export { userFromItem };
 
 export function publicView(user: StoredUser | User): User {
   return {
@@ -119,7 +100,7 @@ export function validatePassword(password: string, path = 'password'): void {
 }
 
 export class Directory {
-  readonly #table: Table;
+  readonly #store: DirectoryRepository;
   readonly #audit: AuditLog;
   readonly #superAdmins: ReadonlySet<string>;
   readonly #now: () => Date;
@@ -127,7 +108,7 @@ export class Directory {
   readonly #roleCache = new Map<string, { role: Role | null; until: number }>();
 
   constructor(options: DirectoryOptions) {
-    this.#table = options.table;
+    this.#store = new DirectoryRepository(options.table);
     this.#audit = options.audit;
     this.#superAdmins = new Set(options.superAdmins ?? []);
     this.#now = options.now ?? (() => new Date());
@@ -149,27 +130,13 @@ export class Directory {
 
   async getUser(domain: DomainContext, username: string): Promise<StoredUser | null> {
     if (!USERNAME_PATTERN.test(username)) return null;
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, 'USER', username) }),
-    );
-    return result.Item === undefined ? null : userFromItem(result.Item);
+    return this.#store.getUser(domain, username);
   }
 
   async listUsers(domain: DomainContext, limit: number, cursor?: string): Promise<Page<User>> {
-    const pk = domainPk(domain);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': typePrefix('USER') },
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
-    );
-    const items = (result.Items ?? []).map((item) => publicView(userFromItem(item)));
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+    const page = await this.#store.listUsers(domain, limit, cursor);
+    const items = page.items.map(publicView);
+    return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
   }
 
   /** Creates a user. `actor` is undefined only for platform seeding. */
@@ -222,9 +189,7 @@ export class Directory {
     by?: AuditActor,
   ): Promise<User> {
     const now = this.#now().toISOString();
-    const item = {
-      ...itemKey(domain, 'USER', input.username),
-      type: 'USER',
+    const stored = await this.#store.createUser(domain, {
       username: input.username,
       passwordHash,
       roles: [...new Set(input.roles)],
@@ -233,21 +198,8 @@ export class Directory {
       disabled: false,
       createdAt: now,
       updatedAt: now,
-    };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`User ${input.username} already exists`, { cause: error });
-      throw error;
-    }
-    const user = publicView(userFromItem(item));
+    });
+    const user = publicView(stored);
     await this.#audit.record(domain, {
       actor:
         by ??
@@ -283,51 +235,16 @@ export class Directory {
         { path: 'consoleTenants', message: 'not allowed here' },
       ]);
     }
-    const sets: string[] = ['updatedAt = :now'];
-    const values: Record<string, unknown> = {
-      ':now': this.#now().toISOString(),
-      ':expected': current.updatedAt,
-    };
-    if (change.roles !== undefined) {
-      sets.push('#roles = :roles');
-      values[':roles'] = [...new Set(change.roles)];
-    }
-    if (change.disabled !== undefined) {
-      sets.push('disabled = :disabled');
-      values[':disabled'] = change.disabled;
-    }
     // A new password or a disabling ends every session the user had (re-enabling revives none).
-    if (change.password !== undefined || change.disabled === true) {
-      sets.push('sessionsValidAfter = :now');
-    }
-    if (change.password !== undefined) {
-      sets.push('passwordHash = :hash, passwordChangedAt = :now');
-      values[':hash'] = await hashPassword(change.password);
-    }
-    if (change.consoleTenants !== undefined) {
-      sets.push('consoleTenants = :console');
-      values[':console'] = [...change.consoleTenants];
-    }
-    let updated: StoredUser;
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'USER', username),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          // Lost-update protection: the user must be as we read it.
-          ConditionExpression: 'updatedAt = :expected',
-          ExpressionAttributeNames: change.roles === undefined ? undefined : { '#roles': 'roles' },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      updated = userFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`User ${username} changed concurrently; retry`, { cause: error });
-      throw error;
-    }
+    // Lost-update protection: the user must be as we read it.
+    const updated = await this.#store.updateUser(domain, username, current.updatedAt, {
+      at: this.#now().toISOString(),
+      ...(change.roles === undefined ? {} : { roles: [...new Set(change.roles)] }),
+      ...(change.disabled === undefined ? {} : { disabled: change.disabled }),
+      ...(change.password === undefined ? {} : { passwordHash: await hashPassword(change.password) }),
+      ...(change.consoleTenants === undefined ? {} : { consoleTenants: change.consoleTenants }),
+      endSessions: change.password !== undefined || change.disabled === true,
+    });
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'user.updated',
@@ -354,22 +271,7 @@ export class Directory {
         description: `Built-in ${name} role`,
       }),
     );
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('ROLE') },
-      }),
-    );
-    const custom = (result.Items ?? []).map(
-      (item): Role => ({
-        name: String(item.name),
-        permissions: (item.permissions as string[]) ?? [],
-        builtIn: false,
-        description: String(item.description ?? ''),
-      }),
-    );
-    return [...builtIn, ...custom];
+    return [...builtIn, ...(await this.#store.roles(domain))];
   }
 
   async putRole(
@@ -397,10 +299,7 @@ export class Directory {
     if (missing.length > 0) {
       throw new ForbiddenError(`You cannot grant permissions you do not hold: ${missing.join(', ')}`);
     }
-    const key = itemKey(domain, 'ROLE', input.name);
-    const before = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
-    );
+    const before = await this.#store.getRole(domain, input.name);
     const now = this.#now().toISOString();
     const role: Role = {
       name: input.name,
@@ -408,26 +307,14 @@ export class Directory {
       builtIn: false,
       description: input.description ?? '',
     };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...key, type: 'ROLE', ...role, updatedAt: now },
-          ConditionExpression: mode === 'create' ? 'attribute_not_exists(PK)' : 'attribute_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      if (mode === 'create') throw new ConflictError(`Role ${input.name} already exists`, { cause: error });
-      throw new NotFoundError(`Role ${input.name} not found`, { cause: error });
-    }
+    await this.#store.putRole(domain, role, now, mode);
     this.#roleCache.delete(`${domainPk(domain)}|${input.name}`);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: mode === 'create' ? 'role.created' : 'role.updated',
       target: `role:${input.name}`,
       details: {
-        permissionsBefore: (before.Item?.permissions as string[] | undefined) ?? [],
+        permissionsBefore: before?.permissions ?? [],
         permissionsAfter: role.permissions,
       },
     });
@@ -437,18 +324,7 @@ export class Directory {
   async deleteRole(domain: DomainContext, name: string, actor: Caller): Promise<void> {
     const builtIns = domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
     if (name in builtIns) throw new ConflictError(`${name} is a built-in role and cannot be deleted`);
-    try {
-      await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'ROLE', name),
-          ConditionExpression: 'attribute_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`Role ${name} not found`, { cause: error });
-      throw error;
-    }
+    await this.#store.deleteRole(domain, name);
     this.#roleCache.delete(`${domainPk(domain)}|${name}`);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
@@ -489,23 +365,9 @@ export class Directory {
       }
     }
     if (wanted.length === 0) return found;
-    const result = await this.#table.client.send(
-      new BatchGetCommand({
-        RequestItems: { [this.#table.name]: { Keys: wanted.map((name) => itemKey(domain, 'ROLE', name)) } },
-      }),
-    );
-    const items = result.Responses?.[this.#table.name] ?? [];
+    const stored = await this.#store.rolesNamed(domain, wanted);
     for (const name of wanted) {
-      const item = items.find((candidate) => candidate.name === name);
-      const role: Role | null =
-        item === undefined
-          ? null
-          : {
-              name,
-              permissions: (item.permissions as string[]) ?? [],
-              builtIn: false,
-              description: String(item.description ?? ''),
-            };
+      const role = stored.get(name) ?? null;
       this.#roleCache.set(`${pk}|${name}`, { role, until: now + this.#roleCacheMs });
       if (role !== null) found.push(role);
     }

@@ -9,7 +9,6 @@
  * Every tool call a client makes is kept in its call log (newest first, for 90 days), refusals too.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditLog, actorOf } from '../audit/chain.ts';
 import {
   canSee,
@@ -18,7 +17,7 @@ import {
   type Skill,
   type SkillCatalog,
 } from '../catalog/skills.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import {
   AuthenticationError,
   type FieldIssue,
@@ -29,9 +28,9 @@ import {
 } from '../errors.ts';
 import type { Caller, CallerClient } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
-import { domainPk, itemKey, typePrefix } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import { McpClientRepository } from './client-repository.ts';
 
 export const MCP_TOKEN_PREFIX = 'efm';
 const TOKEN_PATTERN = /^efm_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -120,35 +119,6 @@ function sha256(value: string): Buffer {
 
 const INVALID = 'Invalid, expired or revoked AI client token';
 
-function toClient(item: Record<string, unknown>): McpClient {
-  return {
-    id: String(item.id),
-    name: String(item.name),
-    owner: String(item.owner),
-    skills: Array.isArray(item.skills) ? item.skills.map(String) : [],
-    tags: Array.isArray(item.tags) ? item.tags.map(String) : [],
-    waitSeconds: Number(item.waitSeconds ?? DEFAULT_WAIT_SECONDS),
-    createdAt: String(item.createdAt),
-    expiresAt: String(item.expiresAt),
-    lastUsedAt: typeof item.lastUsedAt === 'string' ? item.lastUsedAt : null,
-    revoked: item.revoked === true,
-    ...(typeof item.revokedAt === 'string' ? { revokedAt: item.revokedAt } : {}),
-    ...(typeof item.revokedBy === 'string' ? { revokedBy: item.revokedBy } : {}),
-  };
-}
-
-function toCall(item: Record<string, unknown>): McpCall {
-  const error = item.error as { type?: unknown; message?: unknown } | undefined;
-  return {
-    at: String(item.at),
-    tool: String(item.tool),
-    ...(typeof item.skillId === 'string' ? { skillId: item.skillId } : {}),
-    ...(typeof item.runId === 'string' ? { runId: item.runId } : {}),
-    status: String(item.status),
-    ...(error === undefined ? {} : { error: { type: String(error.type), message: String(error.message) } }),
-  };
-}
-
 /** Whether a Skill is among those a client was given (by id or by one of its tags). */
 export function inScope(
   client: Pick<CallerClient, 'skills' | 'tags'>,
@@ -158,14 +128,14 @@ export function inScope(
 }
 
 export class McpClients {
-  readonly #table: Table;
+  readonly #store: McpClientRepository;
   readonly #audit: AuditLog;
   readonly #directory: Directory;
   readonly #skills: SkillCatalog;
   readonly #now: () => Date;
 
   constructor(options: McpClientsOptions) {
-    this.#table = options.table;
+    this.#store = new McpClientRepository(options.table);
     this.#audit = options.audit;
     this.#directory = options.directory;
     this.#skills = options.skills;
@@ -210,19 +180,7 @@ export class McpClients {
       lastUsedAt: null,
       revoked: false,
     };
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: {
-          ...itemKey(domain, 'MCPCLIENT', id),
-          type: 'MCPCLIENT',
-          ...client,
-          host: domain.host,
-          secretHash: sha256(secret).toString('hex'),
-        },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.#store.create(domain, client, sha256(secret).toString('hex'));
     await this.#audit.record(domain, {
       actor: actorOf(caller),
       action: 'mcp-client.created',
@@ -273,30 +231,7 @@ export class McpClients {
     const waitSeconds = change.waitSeconds ?? current.waitSeconds;
     checkBounds([{ path: 'waitSeconds', value: waitSeconds, min: 0, max: MAX_WAIT_SECONDS }]);
     const name = change.name ?? current.name;
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'MCPCLIENT', id),
-          UpdateExpression: 'SET #name = :name, skills = :skills, tags = :tags, waitSeconds = :wait',
-          ConditionExpression: 'attribute_exists(PK) AND revoked = :no',
-          ExpressionAttributeNames: { '#name': 'name' },
-          ExpressionAttributeValues: {
-            ':name': name,
-            ':skills': scope.skills,
-            ':tags': scope.tags,
-            ':wait': waitSeconds,
-            ':no': false,
-          },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ValidationError('This AI client is revoked', [{ path: '', message: 'revoked' }], {
-          cause: error,
-        });
-      throw error;
-    }
+    await this.#store.rescope(domain, id, { name, skills: scope.skills, tags: scope.tags, waitSeconds });
     await this.#audit.record(domain, {
       actor: actorOf(caller),
       action: 'mcp-client.updated',
@@ -318,15 +253,7 @@ export class McpClients {
     const client = await this.get(domain, caller, id);
     if (client.revoked) return;
     const now = this.#now().toISOString();
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'MCPCLIENT', id),
-        UpdateExpression: 'SET revoked = :yes, revokedAt = :now, revokedBy = :by',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':yes': true, ':now': now, ':by': caller.username },
-      }),
-    );
+    await this.#store.revoke(domain, id, now, caller.username);
     await this.#audit.record(domain, {
       actor: actorOf(caller),
       action: 'mcp-client.revoked',
@@ -345,28 +272,21 @@ export class McpClients {
     const match = TOKEN_PATTERN.exec(bearer[1]);
     if (match === null) throw new AuthenticationError(INVALID);
     const [, id = '', secret = ''] = match;
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'MCPCLIENT', id),
-        ConsistentRead: true,
-      }),
-    );
-    const item = result.Item;
-    const expected = Buffer.from(String(item?.secretHash ?? '0'.repeat(64)), 'hex');
+    const stored = await this.#store.credential(domain, id);
+    const expected = Buffer.from(stored?.secretHash ?? '0'.repeat(64), 'hex');
     const given = sha256(secret);
     const now = this.#now();
     if (
-      item === undefined ||
+      stored === null ||
       expected.length !== given.length ||
       !timingSafeEqual(expected, given) ||
-      item.revoked === true ||
-      item.host !== domain.host ||
-      !(Date.parse(String(item.expiresAt)) > now.getTime())
+      stored.client.revoked ||
+      stored.host !== domain.host ||
+      !(Date.parse(stored.client.expiresAt) > now.getTime())
     ) {
       throw new AuthenticationError(INVALID);
     }
-    const client = toClient(item);
+    const client = stored.client;
     const user = await this.#directory.getUser(domain, client.owner);
     if (user === null || user.disabled) throw new AuthenticationError(INVALID);
     const held = await this.#directory.permissionsOf(domain, user.roles);
@@ -377,15 +297,7 @@ export class McpClients {
     }
     const last = client.lastUsedAt === null ? 0 : Date.parse(client.lastUsedAt);
     if (now.getTime() - last > LAST_USED_GRANULARITY_MS) {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'MCPCLIENT', id),
-          UpdateExpression: 'SET lastUsedAt = :now',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: { ':now': now.toISOString() },
-        }),
-      );
+      await this.#store.markUsed(domain, id, now.toISOString());
     }
     return {
       username: user.username,
@@ -408,21 +320,18 @@ export class McpClients {
   async recordCall(domain: TenantContext, client: CallerClient, call: Omit<McpCall, 'at'>): Promise<void> {
     const now = this.#now();
     const at = now.toISOString();
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: {
-          ...itemKey(domain, 'MCPCALL', client.id, at, randomBytes(4).toString('hex')),
-          type: 'MCPCALL',
-          clientId: client.id,
-          at,
-          ...call,
-          ...(call.error === undefined
-            ? {}
-            : { error: { type: call.error.type.slice(0, 200), message: call.error.message.slice(0, 1000) } }),
-          expiresAtEpoch: Math.floor(now.getTime() / 1000) + CALL_LOG_DAYS * 86_400,
-        },
-      }),
+    await this.#store.recordCall(
+      domain,
+      client.id,
+      {
+        at,
+        ...call,
+        ...(call.error === undefined
+          ? {}
+          : { error: { type: call.error.type.slice(0, 200), message: call.error.message.slice(0, 1000) } }),
+      },
+      randomBytes(4).toString('hex'),
+      Math.floor(now.getTime() / 1000) + CALL_LOG_DAYS * 86_400,
     );
   }
 
@@ -435,21 +344,7 @@ export class McpClients {
     cursor?: string,
   ): Promise<Page<McpCall>> {
     await this.get(domain, caller, id);
-    const pk = domainPk(domain);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': `${itemKey(domain, 'MCPCALL', id).SK}#` },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(cursor, { PK: pk }) }),
-      }),
-    );
-    const items = (result.Items ?? []).map(toCall);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+    return this.#store.calls(domain, id, limit, cursor);
   }
 
   #usable(client: McpClient): boolean {
@@ -458,33 +353,12 @@ export class McpClients {
 
   async #find(domain: TenantContext, id: string): Promise<McpClient | null> {
     if (!MCP_CLIENT_ID_PATTERN.test(id)) return null;
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'MCPCLIENT', id),
-        ConsistentRead: true,
-      }),
-    );
-    return result.Item === undefined ? null : toClient(result.Item);
+    return this.#store.find(domain, id);
   }
 
   /** The tenant's clients (bounded: at most MAX_CLIENTS_PER_USER active per user), optionally one owner's. */
   async #clientsOf(domain: TenantContext, owner: string | undefined): Promise<McpClient[]> {
-    const clients: McpClient[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ...(owner === undefined
-        ? {}
-        : { FilterExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' } }),
-      ExpressionAttributeValues: {
-        ':pk': domainPk(domain),
-        ':prefix': typePrefix('MCPCLIENT'),
-        ...(owner === undefined ? {} : { ':owner': owner }),
-      },
-    })) {
-      clients.push(toClient(item));
-    }
-    return clients;
+    return this.#store.clientsOf(domain, owner);
   }
 
   /** Checks a scope: Skills the caller may see and run, well-formed tags, something chosen. */

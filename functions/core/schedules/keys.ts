@@ -8,12 +8,12 @@
  * - the day's fire counter     `SCHEDQUOTA#<yyyy-mm-dd>`.
  */
 import { createHash } from 'node:crypto';
-import { domainPk, itemKey, type Key, typePrefix } from '../keys.ts';
+import { domainPk, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 
-const SCHEDULE = 'SCHED';
-const LOG = 'SCHEDLOG';
-const QUOTA = 'SCHEDQUOTA';
+const SCHEDULE = TAG.schedule;
+const LOG = TAG.scheduleLog;
+const QUOTA = TAG.scheduleQuota;
 export const DUE_SHARDS = 8;
 
 export function scheduleKey(domain: TenantContext, id: string): Key {

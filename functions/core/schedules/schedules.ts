@@ -13,7 +13,7 @@
  * Every fire leaves one log entry per (schedule, scheduled time): `ran` (with its run), `skipped`
  * (and why) or `failed` (could not be requested). Logs are kept 90 days.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type SkillCatalog } from '../catalog/skills.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
@@ -33,7 +33,8 @@ import { type Execution, type Executions, MAX_INPUT_BYTES } from '../executions/
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
 import { randomId } from '../ids.ts';
-import { domainPk } from '../keys.ts';
+import { domainPk, INDEX, ITEM_TYPE } from '../keys.ts';
+import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
 import {
@@ -187,10 +188,6 @@ function mayManage(caller: Caller, schedule: Schedule): boolean {
 
 function mayRead(caller: Caller, schedule: Schedule): boolean {
   return caller.permissions.has('schedule:read') || mayManage(caller, schedule);
-}
-
-function logCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 
 export class Schedules {
@@ -389,32 +386,24 @@ export class Schedules {
     }
     const partition =
       options.scheduleId === undefined ? domainPk(domain) : scheduleLogPartition(domain, options.scheduleId);
-    const start =
-      options.cursor === undefined
-        ? undefined
-        : this.#decodeLogCursor(options.cursor, partition, options.scheduleId);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
+    const page = await queryPageOf(
+      this.#table,
+      {
         ...(options.scheduleId === undefined
-          ? {
-              KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-              ExpressionAttributeValues: { ':pk': partition, ':prefix': LOG_PREFIX },
-            }
+          ? { partition, range: { prefix: LOG_PREFIX } }
           : {
-              IndexName: 'GSI1',
-              KeyConditionExpression: 'GSI1PK = :pk',
-              ExpressionAttributeValues: { ':pk': partition },
+              index: INDEX.listing,
+              partition,
+              owner: { partition: domainPk(domain), prefix: LOG_PREFIX },
             }),
-        ScanIndexForward: false,
-        Limit: options.limit,
-        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-      }),
+        newestFirst: true,
+        limit: options.limit,
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      },
+      toEntry,
     );
-    const items = (result.Items ?? []).map(toEntry).filter((entry) => visible?.(entry) ?? true);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: logCursor(result.LastEvaluatedKey) };
+    const items = page.items.filter((entry) => visible?.(entry) ?? true);
+    return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
   }
 
   // ── fires ───────────────────────────────────────────────────────────────────────────────────
@@ -545,7 +534,7 @@ export class Schedules {
   async *due(at: Date): AsyncGenerator<{ tenantId: string; scheduleId: string; nextFireAt: string }> {
     for (let shard = 0; shard < DUE_SHARDS; shard++) {
       for await (const item of queryAll(this.#table, {
-        IndexName: 'GSI2',
+        IndexName: INDEX.lifecycle,
         KeyConditionExpression: 'GSI2PK = :shard AND GSI2SK <= :at',
         ExpressionAttributeValues: { ':shard': dueShard(shard), ':at': `${at.toISOString()}#~` },
       })) {
@@ -617,7 +606,7 @@ export class Schedules {
   #item(domain: TenantContext, schedule: Schedule): Record<string, unknown> {
     return {
       ...scheduleKey(domain, schedule.id),
-      type: 'SCHED',
+      type: ITEM_TYPE.schedule,
       tenantId: domain.tenant.id,
       ...schedule,
       ...(schedule.state === 'enabled' && schedule.nextFireAt !== undefined
@@ -708,7 +697,7 @@ export class Schedules {
   #logItem(domain: TenantContext, entry: FireLogEntry): Record<string, unknown> {
     return {
       ...logKey(domain, entry.scheduledTime, entry.scheduleId),
-      type: 'SCHEDLOG',
+      type: ITEM_TYPE.scheduleLog,
       GSI1PK: scheduleLogPartition(domain, entry.scheduleId),
       GSI1SK: entry.scheduledTime,
       ...entry,
@@ -789,7 +778,7 @@ export class Schedules {
             ':one': 1,
             ':limit': limit,
             ':ttl': Math.floor(now.getTime() / 1000) + 3 * 86_400,
-            ':type': 'SCHEDQUOTA',
+            ':type': ITEM_TYPE.scheduleQuota,
           },
         }),
       );
@@ -798,37 +787,6 @@ export class Schedules {
       if (isConditionFailure(error)) return false;
       throw error;
     }
-  }
-
-  #decodeLogCursor(
-    cursor: string,
-    partition: string,
-    scheduleId: string | undefined,
-  ): Record<string, unknown> {
-    let key: unknown;
-    try {
-      key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    } catch {
-      key = null;
-    }
-    const record = key as Record<string, unknown> | null;
-    const valid =
-      record !== null &&
-      typeof record === 'object' &&
-      Object.values(record).every((part) => typeof part === 'string') &&
-      (scheduleId === undefined
-        ? record.PK === partition &&
-          String(record.SK).startsWith(LOG_PREFIX) &&
-          Object.keys(record).length === 2
-        : record.GSI1PK === partition &&
-          String(record.SK).startsWith(LOG_PREFIX) &&
-          record.PK === partition.slice(0, partition.indexOf('#SCHEDLOG#')) &&
-          Object.keys(record).length === 4);
-    if (!valid)
-      throw new ValidationError('Invalid cursor', [
-        { path: 'cursor', message: 'not a cursor of this listing' },
-      ]);
-    return record as Record<string, unknown>;
   }
 
   async #auditChange(

@@ -30,7 +30,7 @@ import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
-import { domainPk } from '../keys.ts';
+import { domainPk, INDEX, ITEM_TYPE, TAG } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 
 export const SECURITY_EVENT_KINDS = [
@@ -59,7 +59,7 @@ const MAX_DETAIL_MEMBERS = 12;
 /** The action prefix of security entries in the audit chain. */
 export const SECURITY_ACTION_PREFIX = 'security.';
 
-const WINDOW = 'SECWIN';
+const WINDOW = TAG.securityWindow;
 /**
  * Sparse GSI1 partition, per domain, of windows that suppressed events and still owe their summary:
  * inside the domain's own partitions, so a tenant function flushes only its tenant's windows.
@@ -128,7 +128,7 @@ export class SecurityEvents {
         ExpressionAttributeNames: { '#count': 'count', '#type': 'type', '#source': 'source' },
         ExpressionAttributeValues: {
           ':one': 1,
-          ':type': 'SECWINDOW',
+          ':type': ITEM_TYPE.securityWindow,
           ':source': source,
           ':end': windowEnd,
           ':expires': Math.floor((windowStart + this.#windowMs) / 1000) + 7 * 24 * 3600,
@@ -183,7 +183,7 @@ export class SecurityEvents {
     const due = await this.#table.client.send(
       new QueryCommand({
         TableName: this.#table.name,
-        IndexName: 'GSI1',
+        IndexName: INDEX.listing,
         KeyConditionExpression: 'GSI1PK = :pending AND GSI1SK < :now',
         ExpressionAttributeValues: { ':pending': pending, ':now': now.toISOString() },
         Limit: FLUSH_BATCH,

@@ -9,7 +9,6 @@
  * is created, and moved forward only after the Skill exists.
  */
 import { createHash } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { PUBLIC_TENANCY_ID, requireValidScript, type ScriptChecker } from '../assets/checker.ts';
 import { MAX_SCRIPT_BYTES, type ScriptAssets } from '../assets/scripts.ts';
 import type { AuditLog } from '../audit/chain.ts';
@@ -21,15 +20,20 @@ import {
   type Risk,
   type SkillCatalog,
 } from '../catalog/skills.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
-import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
+import type { Table } from '../db.ts';
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  unlessNotFound,
+  ValidationError,
+} from '../errors.ts';
 import type { ExecutionLimits } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
-import { ordinalKey, randomId } from '../ids.ts';
-import { parseJson, stringifyJson } from '../json.ts';
-import { domainPk, itemKey, publicItemKey, typePrefix } from '../keys.ts';
+import { randomId } from '../ids.ts';
 import type { PublicContext, TenantContext } from '../tenancy/domain.ts';
 import { tenantContext } from '../tenancy/hosts.ts';
+import { TemplateRepository } from './template-repository.ts';
 
 export const TEMPLATE_ID_PATTERN = /^tpl-[a-z0-9]{12}$/;
 
@@ -88,19 +92,9 @@ export interface TemplatesOptions {
   readonly now?: () => Date;
 }
 
-function toTemplate(item: Record<string, unknown>): Template {
-  return {
-    id: String(item.id),
-    name: String(item.name),
-    description: String(item.description ?? ''),
-    latestVersion: Number(item.latestVersion),
-    createdAt: String(item.createdAt),
-    updatedAt: String(item.updatedAt),
-  };
-}
-
 export class Templates {
   readonly #table: Table;
+  readonly #store: TemplateRepository;
   readonly #audit: AuditLog;
   readonly #scripts: ScriptAssets;
   readonly #skills: SkillCatalog;
@@ -110,6 +104,7 @@ export class Templates {
 
   constructor(options: TemplatesOptions) {
     this.#table = options.table;
+    this.#store = new TemplateRepository(options.table);
     this.#audit = options.audit;
     this.#scripts = options.scripts;
     this.#skills = options.skills;
@@ -135,13 +130,7 @@ export class Templates {
       createdAt: now,
       updatedAt: now,
     };
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: { ...itemKey(domain, 'TEMPLATE', id), type: 'TEMPLATE', ...template },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.#store.create(template);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'template.created',
@@ -160,23 +149,12 @@ export class Templates {
     const template = await this.get(id);
     await this.#validate(content);
     const version = await this.#putVersion(id, template.latestVersion + 1, content, actor.username);
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'TEMPLATE', id),
-        UpdateExpression:
-          'SET latestVersion = :version, updatedAt = :now, #name = :name, description = :description',
-        ConditionExpression: 'latestVersion = :previous',
-        ExpressionAttributeNames: { '#name': 'name' },
-        ExpressionAttributeValues: {
-          ':version': version.version,
-          ':previous': template.latestVersion,
-          ':now': this.#now().toISOString(),
-          ':name': content.skill.name,
-          ':description': content.skill.description,
-        },
-      }),
-    );
+    await this.#store.advance(id, template.latestVersion, {
+      version: version.version,
+      name: content.skill.name,
+      description: content.skill.description,
+      at: this.#now().toISOString(),
+    });
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'template.version.created',
@@ -188,42 +166,19 @@ export class Templates {
 
   async get(id: string): Promise<Template> {
     if (!TEMPLATE_ID_PATTERN.test(id)) throw new NotFoundError(`Template ${id} not found`);
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: publicItemKey('TEMPLATE', id),
-        ConsistentRead: true,
-      }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Template ${id} not found`);
-    return toTemplate(result.Item);
+    const template = await this.#store.get(id);
+    if (template === null) throw new NotFoundError(`Template ${id} not found`);
+    return template;
   }
 
   async version(id: string, version: number): Promise<TemplateVersion> {
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: publicItemKey('TEMPLATEV', id, ordinalKey(version)),
-        ConsistentRead: true,
-      }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Version ${version} of template ${id} not found`);
-    const { PK: _pk, SK: _sk, type: _type, skillJson, ...rest } = result.Item;
-    return {
-      ...(rest as TemplateVersion),
-      ...(typeof skillJson === 'string' ? { skill: parseJson(skillJson) as TemplateVersion['skill'] } : {}),
-    };
+    const found = await this.#store.version(id, version);
+    if (found === null) throw new NotFoundError(`Version ${version} of template ${id} not found`);
+    return found;
   }
 
-  async list(domain: PublicContext): Promise<Template[]> {
-    const items: Template[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('TEMPLATE') },
-    })) {
-      items.push(toTemplate(item));
-    }
-    return items;
+  async list(_domain: PublicContext): Promise<Template[]> {
+    return this.#store.all();
   }
 
   /** Offers a template to the given tenants (or every tenant); repeating it changes nothing. */
@@ -254,47 +209,25 @@ export class Templates {
 
   /** Offers one template to one tenant (idempotent); `distribute` does it for many. */
   async grantTo(domain: TenantContext, id: string, by: string): Promise<void> {
-    await this.#table.client
-      .send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...itemKey(domain, 'TEMPLATEGRANT', id),
-            type: 'TEMPLATEGRANT',
-            templateId: id,
-            distributedAt: this.#now().toISOString(),
-            distributedBy: by,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!isConditionFailure(error)) throw error;
-      });
+    await this.#store.grant(domain, id, this.#now().toISOString(), by);
   }
 
   /** Templates offered to a tenant, with what it installed and whether an update is available. */
   async offered(domain: TenantContext): Promise<TenantTemplate[]> {
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix('TEMPLATEGRANT') },
-      }),
-    );
     const offered: TenantTemplate[] = [];
-    for (const grant of result.Items ?? []) {
-      const template = await this.get(String(grant.templateId)).catch(() => null);
+    for (const templateId of await this.#store.granted(domain)) {
+      // A grant whose template is gone is left out; a store fault is not "gone".
+      const template = await unlessNotFound(this.get(templateId));
       if (template === null) continue;
-      const installed = await this.#installation(domain, template.id);
-      const installedVersion = installed?.state === 'installed' ? Number(installed.version) : null;
+      const installed = await this.#store.installation(domain, template.id);
+      const installedVersion = installed?.state === 'installed' ? installed.version : null;
       offered.push({
         id: template.id,
         name: template.name,
         description: template.description,
         latestVersion: template.latestVersion,
         installedVersion,
-        skillId: typeof installed?.skillId === 'string' ? installed.skillId : null,
+        skillId: installed?.skillId ?? null,
         updateAvailable: installedVersion !== null && installedVersion < template.latestVersion,
       });
     }
@@ -303,23 +236,15 @@ export class Templates {
 
   /** Installs the latest version of an offered template, or updates an installed one to it. */
   async install(domain: TenantContext, id: string, actor: Caller): Promise<TenantTemplate> {
-    const grant = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'TEMPLATEGRANT', id),
-        ConsistentRead: true,
-      }),
-    );
-    if (grant.Item === undefined) throw new NotFoundError(`Template ${id} not found`);
+    if (!(await this.#store.isGranted(domain, id))) throw new NotFoundError(`Template ${id} not found`);
     const template = await this.get(id);
     const content = await this.version(id, template.latestVersion);
     const provenance = { templateId: id, version: content.version, sha256: content.sha256 };
-    const key = itemKey(domain, 'TEMPLATEINSTALL', id);
-    const existing = await this.#installation(domain, id);
+    const existing = await this.#store.installation(domain, id);
 
     if (existing?.state === 'installed') {
-      if (Number(existing.version) >= content.version) {
-        throw new ConflictError(`Template ${id} is already installed at version ${String(existing.version)}`);
+      if (existing.version >= content.version) {
+        throw new ConflictError(`Template ${id} is already installed at version ${existing.version}`);
       }
       const assetId = String(existing.assetId);
       const skillId = String(existing.skillId);
@@ -337,33 +262,16 @@ export class Templates {
         { ...content.skill, visibility: skill.visibility, asset: skill.asset, provenance },
         actor,
       );
-      await this.#record(
-        key,
-        { state: 'installed', version: content.version, assetId, skillId },
-        Number(existing.version),
-      );
+      await this.#store.updated(domain, id, existing.version, {
+        version: content.version,
+        assetId,
+        skillId,
+        at: this.#now().toISOString(),
+      });
     } else {
       // Claim the installation before creating anything, so a concurrent install does not run twice.
       if (existing === null) {
-        try {
-          await this.#table.client.send(
-            new PutCommand({
-              TableName: this.#table.name,
-              Item: {
-                ...key,
-                type: 'TEMPLATEINSTALL',
-                templateId: id,
-                state: 'installing',
-                version: content.version,
-              },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            }),
-          );
-        } catch (error) {
-          if (isConditionFailure(error))
-            throw new ConflictError(`Template ${id} is being installed`, { cause: error });
-          throw error;
-        }
+        await this.#store.claimInstallation(domain, id, content.version);
       }
       const asset = await this.#scripts.create(
         domain,
@@ -381,21 +289,12 @@ export class Templates {
         { ...content.skill, asset: { kind: 'python-script', id: asset.id, version: 'active' }, provenance },
         actor,
       );
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...key,
-            type: 'TEMPLATEINSTALL',
-            templateId: id,
-            state: 'installed',
-            version: content.version,
-            assetId: asset.id,
-            skillId: skill.id,
-            installedAt: this.#now().toISOString(),
-          },
-        }),
-      );
+      await this.#store.installed(domain, id, {
+        version: content.version,
+        assetId: asset.id,
+        skillId: skill.id,
+        at: this.#now().toISOString(),
+      });
     }
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
@@ -406,38 +305,6 @@ export class Templates {
     const offered = (await this.offered(domain)).find((item) => item.id === id);
     if (offered === undefined) throw new NotFoundError(`Template ${id} not found`);
     return offered;
-  }
-
-  async #record(key: { PK: string; SK: string }, fields: Record<string, unknown>, previousVersion: number) {
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: key,
-        UpdateExpression:
-          'SET #state = :state, version = :version, assetId = :asset, skillId = :skill, installedAt = :now',
-        ConditionExpression: 'version = :previous',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':state': fields.state,
-          ':version': fields.version,
-          ':asset': fields.assetId,
-          ':skill': fields.skillId,
-          ':now': this.#now().toISOString(),
-          ':previous': previousVersion,
-        },
-      }),
-    );
-  }
-
-  async #installation(domain: TenantContext, id: string): Promise<Record<string, unknown> | null> {
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, 'TEMPLATEINSTALL', id),
-        ConsistentRead: true,
-      }),
-    );
-    return result.Item ?? null;
   }
 
   async #validate(content: TemplateContent): Promise<void> {
@@ -472,26 +339,7 @@ export class Templates {
       createdAt: this.#now().toISOString(),
       createdBy: author,
     };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          // The Skill part (schemas) as JSON text: a map cannot hold every schema (see catalog/skills.ts).
-          Item: {
-            ...publicItemKey('TEMPLATEV', id, ordinalKey(version)),
-            type: 'TEMPLATEV',
-            ...item,
-            skill: undefined,
-            skillJson: stringifyJson(item.skill),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`Template ${id} changed concurrently; retry`, { cause: error });
-      throw error;
-    }
+    await this.#store.putVersion(item);
     return item;
   }
 }

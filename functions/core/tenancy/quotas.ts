@@ -16,7 +16,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, type Table } from '../db.ts';
 import { PlanLimitError, QuotaExceededError } from '../errors.ts';
-import { usageKey } from '../keys.ts';
+import { ITEM_TYPE, usageKey } from '../keys.ts';
 import type { TenantContext } from './domain.ts';
 import { type PlanLimits, planLimits } from './plans.ts';
 
@@ -142,7 +142,7 @@ export class PlanQuotas {
             ':ids': new Set([executionId]),
             ':id': executionId,
             ':limit': limits.runsPerDay,
-            ':type': 'USAGE',
+            ':type': ITEM_TYPE.usage,
             ':ttl': Math.floor(resetsAt.getTime() / 1000) + 2 * 86_400,
           },
         }),
@@ -288,7 +288,7 @@ export class PlanQuotas {
           TableName: this.#table.name,
           Item: {
             ...key,
-            type: 'USAGE',
+            type: ITEM_TYPE.usage,
             seededAt: this.#now().toISOString(),
             ...(kept.length === 0 ? {} : { ids: new Set(kept) }),
           },

@@ -34,7 +34,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ENV } from '../env.ts';
-import { type PartitionOwner, partitionOwner } from '../keys.ts';
+import { AUDIT_ENTRY_PREFIX, type PartitionOwner, partitionOwner } from '../keys.ts';
 
 const scope = new AsyncLocalStorage<string>();
 
@@ -57,9 +57,6 @@ export class PartitionScopeError extends Error {
 
 /** The tag an STS session carries, which the tenant-data role's policy reads as `${aws:PrincipalTag/tenant}`. */
 export const TENANT_SESSION_TAG = 'tenant';
-
-/** The sort-key prefix of an audit entry: the one public item a tenant function may write. */
-const AUDIT_ENTRY_PREFIX = 'AUDIT#';
 
 type Input = Record<string, unknown>;
 

@@ -24,15 +24,20 @@ import { ConcurrentChangeError } from '../governance/errors.ts';
 import { type HostOnboarding, initialOnboarding, onboardingIndex } from '../governance/onboarding.ts';
 import {
   hostKey,
+  INDEX,
+  ITEM_TYPE,
+  isLifecyclePartition,
   type LifecyclePhase,
   lifecyclePartition,
   lifecycleSort,
   lifecycleSortUntil,
   PUBLIC_HOST_LISTING,
+  RETIRED_EXPIRY_PREFIX,
   TENANT_LISTING,
   tenantKey,
 } from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import type { Page } from '../pagination.ts';
+import { queryPageOf } from '../store/paged-query.ts';
 import { type Branding, brandingFromItem } from './branding.ts';
 import { type PublicSurface, TENANT_ID_PATTERN, type TenantStatus, type TenantSummary } from './domain.ts';
 import { type HostBinding, type HostDirectory, isValidHost } from './hosts.ts';
@@ -238,7 +243,7 @@ export class TenantRegistry {
         GSI1PK: TENANT_LISTING,
         GSI1SK: input.id,
         ...lifecycleIndex(input.status ?? 'active', expiresAt, input.id),
-        type: 'TENANT',
+        type: ITEM_TYPE.tenant,
         id: input.id,
         name: input.name,
         plan: input.plan,
@@ -289,22 +294,16 @@ export class TenantRegistry {
 
   /** A page of tenants ordered by id. */
   async list(limit: number, cursor?: string): Promise<Page<Tenant>> {
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :listing',
-        ExpressionAttributeValues: { ':listing': TENANT_LISTING },
-        Limit: limit,
-        ...(cursor === undefined
-          ? {}
-          : { ExclusiveStartKey: decodeCursor(cursor, { GSI1PK: TENANT_LISTING }) }),
-      }),
+    return queryPageOf(
+      this.#table,
+      {
+        index: INDEX.listing,
+        partition: TENANT_LISTING,
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      tenantFromItem,
     );
-    const items = (result.Items ?? []).map(tenantFromItem);
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
   /** Replaces the tenant's branding (validated by the caller); `null` removes it. */
@@ -526,7 +525,7 @@ export class TenantRegistry {
       const page = await this.#table.client.send(
         new QueryCommand({
           TableName: this.#table.name,
-          IndexName: 'GSI2',
+          IndexName: INDEX.lifecycle,
           KeyConditionExpression: `GSI2PK = :partition${range}`,
           ExpressionAttributeValues: {
             ':partition': lifecyclePartition(phase),
@@ -558,7 +557,7 @@ export class TenantRegistry {
       const page = await this.#table.client.send(
         new QueryCommand({
           TableName: this.#table.name,
-          IndexName: 'GSI1',
+          IndexName: INDEX.listing,
           KeyConditionExpression: 'GSI1PK = :listing',
           ExpressionAttributeValues: { ':listing': TENANT_LISTING },
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
@@ -570,7 +569,7 @@ export class TenantRegistry {
         // Already placed (written since the index exists): nothing to write.
         if (
           item.GSI2SK === index.GSI2SK &&
-          (item.GSI2PK === undefined || String(item.GSI2PK).startsWith('LIFECYCLE#'))
+          (item.GSI2PK === undefined || isLifecyclePartition(String(item.GSI2PK)))
         )
           continue;
         try {
@@ -586,7 +585,7 @@ export class TenantRegistry {
               ExpressionAttributeValues: {
                 ':sort': index.GSI2SK,
                 ':status': tenant.status,
-                ':old': 'EXPIRY#',
+                ':old': RETIRED_EXPIRY_PREFIX,
                 ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
               },
             }),
@@ -618,7 +617,7 @@ export class TenantRegistry {
     const now = this.#now();
     const item = {
       ...hostKey(host),
-      type: 'HOST',
+      type: ITEM_TYPE.host,
       host,
       domain: 'tenant',
       tenantId,
@@ -844,7 +843,7 @@ export class TenantRegistry {
           TableName: this.#table.name,
           Item: {
             ...hostKey(binding.host),
-            type: 'HOST',
+            type: ITEM_TYPE.host,
             ...binding,
             boundAt: now.toISOString(),
             ...(this.#onboarding === undefined

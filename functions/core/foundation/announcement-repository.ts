@@ -1,0 +1,113 @@
+/**
+ * Where a domain's announcements (`ANN#<id>`) and each user's read marks
+ * (`ANNREAD#<username>#<id>`) are stored, in the domain's partition. Every DynamoDB call of the
+ * announcements is here; items are parsed at this boundary, and an announcement posted twice under
+ * one id is an answer (`false`), not an error. Who sees what stays in announcements.ts.
+ */
+import { BatchGetCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, type Table } from '../db.ts';
+import { announcementReadKey, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
+import type { Page } from '../pagination.ts';
+import { queryPageOf } from '../store/paged-query.ts';
+import type { DomainContext } from '../tenancy/domain.ts';
+import type { Announcement } from './announcements.ts';
+
+function fromItem(item: Record<string, unknown>): Announcement {
+  return {
+    id: String(item.id),
+    title: String(item.title),
+    body: String(item.body),
+    audience: (item.audience as string[]) ?? [],
+    source: item.source as Announcement['source'],
+    severity: (item.severity as Announcement['severity']) ?? 'info',
+    createdAt: String(item.createdAt),
+    createdBy: String(item.createdBy),
+    ...(Array.isArray(item.recipients) ? { recipients: item.recipients as string[] } : {}),
+    ...(typeof item.link === 'string' ? { link: item.link } : {}),
+  };
+}
+
+export class AnnouncementRepository {
+  readonly #table: Table;
+
+  constructor(table: Table) {
+    this.#table = table;
+  }
+
+  /** Writes an announcement; false when one with its id exists already. */
+  async post(domain: DomainContext, announcement: Announcement): Promise<boolean> {
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...itemKey(domain, TAG.announcement, announcement.id),
+            type: ITEM_TYPE.announcement,
+            ...announcement,
+            sortAt: announcement.createdAt,
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async find(domain: DomainContext, id: string): Promise<Announcement | null> {
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, TAG.announcement, id) }),
+    );
+    return result.Item === undefined ? null : fromItem(result.Item);
+  }
+
+  /** Newest first. */
+  page(domain: DomainContext, limit: number, cursor?: string): Promise<Page<Announcement>> {
+    return queryPageOf(
+      this.#table,
+      {
+        partition: domainPk(domain),
+        range: { prefix: typePrefix(TAG.announcement) },
+        newestFirst: true,
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      fromItem,
+    );
+  }
+
+  async markRead(domain: DomainContext, username: string, id: string, at: string): Promise<void> {
+    await this.#table.client.send(
+      new PutCommand({
+        TableName: this.#table.name,
+        Item: {
+          ...announcementReadKey(domain, username, id),
+          type: ITEM_TYPE.announcementRead,
+          announcementId: id,
+          readAt: at,
+        },
+      }),
+    );
+  }
+
+  /** Which of `ids` the user marked read. */
+  async readMarks(domain: DomainContext, username: string, ids: readonly string[]): Promise<Set<string>> {
+    const read = new Set<string>();
+    for (let start = 0; start < ids.length; start += 100) {
+      const keys = ids.slice(start, start + 100).map((id) => announcementReadKey(domain, username, id));
+      let pending: Record<string, unknown>[] = keys.map((key) => ({ ...key }));
+      for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
+        const result = await this.#table.client.send(
+          new BatchGetCommand({ RequestItems: { [this.#table.name]: { Keys: pending } } }),
+        );
+        for (const item of result.Responses?.[this.#table.name] ?? []) {
+          read.add(String(item.announcementId));
+        }
+        pending = (result.UnprocessedKeys?.[this.#table.name]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return read;
+  }
+}

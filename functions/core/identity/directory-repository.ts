@@ -1,0 +1,226 @@
+/**
+ * Where a domain's users (`USER#<username>`) and custom roles (`ROLE#<name>`) are stored, in the
+ * domain's own partition. Every DynamoDB call of the directory is here; items are parsed at this
+ * boundary and a write refused by its condition comes out as a typed error (a name taken, a user
+ * changed since it was read, a role gone). Who may create, change or grant what stays in
+ * directory.ts.
+ */
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
+import type { Page } from '../pagination.ts';
+import { queryPageOf } from '../store/paged-query.ts';
+import type { DomainContext } from '../tenancy/domain.ts';
+import type { Role, StoredUser } from './directory.ts';
+
+/** A user or role of that name exists already. Still a 409. */
+export class NameTakenError extends ConflictError {}
+
+/** A user changed between its read and this write (lost-update protection). Still a 409. */
+export class UserChangedError extends ConflictError {
+  constructor(username: string, options: { cause?: unknown } = {}) {
+    super(`User ${username} changed concurrently; retry`, options);
+  }
+}
+
+export function userFromItem(item: Record<string, unknown>): StoredUser {
+  return {
+    username: String(item.username),
+    roles: (item.roles as string[] | undefined) ?? [],
+    superAdmin: item.superAdmin === true,
+    disabled: item.disabled === true,
+    consoleTenants: (item.consoleTenants as string[] | undefined) ?? [],
+    createdAt: String(item.createdAt),
+    updatedAt: String(item.updatedAt),
+    passwordHash: String(item.passwordHash),
+    sessionsValidAfter: typeof item.sessionsValidAfter === 'string' ? item.sessionsValidAfter : null,
+  };
+}
+
+function roleFromItem(item: Record<string, unknown>, name = String(item.name)): Role {
+  return {
+    name,
+    permissions: (item.permissions as string[]) ?? [],
+    builtIn: false,
+    description: String(item.description ?? ''),
+  };
+}
+
+export function userKey(domain: DomainContext, username: string): Key {
+  return itemKey(domain, TAG.user, username);
+}
+
+function roleKey(domain: DomainContext, name: string): Key {
+  return itemKey(domain, TAG.role, name);
+}
+
+/** What an update of a user writes; absent members are left as they are. */
+export interface UserUpdate {
+  readonly at: string;
+  readonly roles?: readonly string[];
+  readonly disabled?: boolean;
+  readonly passwordHash?: string;
+  readonly consoleTenants?: readonly string[];
+  /** Sessions issued before `at` stop being valid (a new password, a disabling). */
+  readonly endSessions: boolean;
+}
+
+export class DirectoryRepository {
+  readonly #table: Table;
+
+  constructor(table: Table) {
+    this.#table = table;
+  }
+
+  async getUser(domain: DomainContext, username: string): Promise<StoredUser | null> {
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: userKey(domain, username) }),
+    );
+    return result.Item === undefined ? null : userFromItem(result.Item);
+  }
+
+  listUsers(domain: DomainContext, limit: number, cursor?: string): Promise<Page<StoredUser>> {
+    return queryPageOf(
+      this.#table,
+      {
+        partition: domainPk(domain),
+        range: { prefix: typePrefix(TAG.user) },
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      userFromItem,
+    );
+  }
+
+  /** Writes a new user; a name taken is a NameTakenError. */
+  async createUser(domain: DomainContext, user: Omit<StoredUser, 'sessionsValidAfter'>): Promise<StoredUser> {
+    const item = { ...userKey(domain, user.username), type: ITEM_TYPE.user, ...user };
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new NameTakenError(`User ${user.username} already exists`, { cause: error });
+      throw error;
+    }
+    return userFromItem(item);
+  }
+
+  /** Changes a user still as it was at `expectedUpdatedAt`; returns it as written. */
+  async updateUser(
+    domain: DomainContext,
+    username: string,
+    expectedUpdatedAt: string,
+    update: UserUpdate,
+  ): Promise<StoredUser> {
+    const sets: string[] = ['updatedAt = :now'];
+    const values: Record<string, unknown> = { ':now': update.at, ':expected': expectedUpdatedAt };
+    if (update.roles !== undefined) {
+      sets.push('#roles = :roles');
+      values[':roles'] = [...update.roles];
+    }
+    if (update.disabled !== undefined) {
+      sets.push('disabled = :disabled');
+      values[':disabled'] = update.disabled;
+    }
+    if (update.endSessions) sets.push('sessionsValidAfter = :now');
+    if (update.passwordHash !== undefined) {
+      sets.push('passwordHash = :hash, passwordChangedAt = :now');
+      values[':hash'] = update.passwordHash;
+    }
+    if (update.consoleTenants !== undefined) {
+      sets.push('consoleTenants = :console');
+      values[':console'] = [...update.consoleTenants];
+    }
+    try {
+      const result = await this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: userKey(domain, username),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'updatedAt = :expected',
+          ExpressionAttributeNames: update.roles === undefined ? undefined : { '#roles': 'roles' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return userFromItem(result.Attributes ?? {});
+    } catch (error) {
+      if (isConditionFailure(error)) throw new UserChangedError(username, { cause: error });
+      throw error;
+    }
+  }
+
+  /** The domain's custom roles. */
+  async roles(domain: DomainContext): Promise<Role[]> {
+    const roles: Role[] = [];
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.role) },
+    })) {
+      roles.push(roleFromItem(item));
+    }
+    return roles;
+  }
+
+  async getRole(domain: DomainContext, name: string): Promise<Role | null> {
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: roleKey(domain, name), ConsistentRead: true }),
+    );
+    return result.Item === undefined ? null : roleFromItem(result.Item);
+  }
+
+  /** The custom roles of these names that exist (names distinct; at most 100). */
+  async rolesNamed(domain: DomainContext, names: readonly string[]): Promise<Map<string, Role>> {
+    const result = await this.#table.client.send(
+      new BatchGetCommand({
+        RequestItems: { [this.#table.name]: { Keys: names.map((name) => roleKey(domain, name)) } },
+      }),
+    );
+    const items = result.Responses?.[this.#table.name] ?? [];
+    const found = new Map<string, Role>();
+    for (const name of names) {
+      const item = items.find((candidate) => candidate.name === name);
+      if (item !== undefined) found.set(name, roleFromItem(item, name));
+    }
+    return found;
+  }
+
+  /** Creates a role (a name taken: NameTakenError) or replaces one (none: NotFoundError). */
+  async putRole(domain: DomainContext, role: Role, at: string, mode: 'create' | 'update'): Promise<void> {
+    try {
+      await this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: { ...roleKey(domain, role.name), type: ITEM_TYPE.role, ...role, updatedAt: at },
+          ConditionExpression: mode === 'create' ? 'attribute_not_exists(PK)' : 'attribute_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      if (mode === 'create') throw new NameTakenError(`Role ${role.name} already exists`, { cause: error });
+      throw new NotFoundError(`Role ${role.name} not found`, { cause: error });
+    }
+  }
+
+  async deleteRole(domain: DomainContext, name: string): Promise<void> {
+    try {
+      await this.#table.client.send(
+        new DeleteCommand({
+          TableName: this.#table.name,
+          Key: roleKey(domain, name),
+          ConditionExpression: 'attribute_exists(PK)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError(`Role ${name} not found`, { cause: error });
+      throw error;
+    }
+  }
+}
