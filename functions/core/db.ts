@@ -3,7 +3,13 @@
  * Clients are created once per process by the handler (or the local platform) and injected
  * (functions/clients/dynamodb.ts).
  */
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { ServiceUnavailableError, ValidationError } from './errors.ts';
 
 export interface Table {
   readonly client: DynamoDBDocumentClient;
@@ -32,4 +38,41 @@ export async function* queryAll(
     for (const item of page.Items ?? []) yield item;
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
+}
+
+/** Requests a batch read makes for the keys a throttled answer left unprocessed, before giving up. */
+export const BATCH_GET_ATTEMPTS = 5;
+/** Keys one BatchGetItem request may carry (DynamoDB's limit). */
+export const BATCH_GET_KEYS = 100;
+
+/**
+ * The items of up to 100 distinct keys, read in one BatchGetItem — and again for the keys a throttled
+ * answer leaves in `UnprocessedKeys`, up to BATCH_GET_ATTEMPTS requests in all. Giving up answers
+ * 503: an unprocessed key is unknown, never taken for a missing item (a session, a role or a Skill
+ * read as absent would wrongly refuse, or wrongly cache the refusal).
+ */
+export async function batchGetAll(
+  table: Table,
+  keys: readonly { readonly PK: string; readonly SK: string }[],
+  options: { readonly consistent?: boolean; readonly attempts?: number } = {},
+): Promise<Record<string, unknown>[]> {
+  if (keys.length > BATCH_GET_KEYS)
+    throw new ValidationError(`At most ${BATCH_GET_KEYS} keys per batch read`);
+  const found: Record<string, unknown>[] = [];
+  let pending: Record<string, unknown>[] = keys.map((key) => ({ ...key }));
+  const attempts = options.attempts ?? BATCH_GET_ATTEMPTS;
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt === attempts) throw new ServiceUnavailableError('The store is busy; try again');
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
+    const result = await table.client.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [table.name]: { Keys: pending, ...(options.consistent === true ? { ConsistentRead: true } : {}) },
+        },
+      }),
+    );
+    found.push(...(result.Responses?.[table.name] ?? []));
+    pending = (result.UnprocessedKeys?.[table.name]?.Keys ?? []) as Record<string, unknown>[];
+  }
+  return found;
 }

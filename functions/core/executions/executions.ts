@@ -13,16 +13,15 @@
  * the output schema of the revision that ran before `succeeded` is recorded. Unfinished executions
  * sit in a sharded sparse index by deadline, which the sweep reads to close runs whose worker died.
  */
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AuditActor, type AuditLog, actorOf, canonicalJson } from '../audit/chain.ts';
 import { toSkill } from '../catalog/skill-repository.ts';
 import { canSee, SKILL_ID_PATTERN, type Skill, type SkillCatalog } from '../catalog/skills.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { batchGetAll, isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
-  ServiceUnavailableError,
   TenantSuspendedError,
   unlessNotFound,
   ValidationError,
@@ -1196,19 +1195,7 @@ export class Executions {
     if (!SKILL_ID_PATTERN.test(skillId)) throw new NotFoundError(`Skill ${skillId} not found`);
     const skillKey = itemKey(domain, 'SKILL', skillId);
     const tenantRecord = tenantKey(domain.tenant.id);
-    let pending: Record<string, unknown>[] = [{ ...skillKey }, { ...tenantRecord }];
-    const found: Record<string, unknown>[] = [];
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      // Keys a throttled batch left unprocessed are asked again, a few times, then the request fails.
-      if (attempt === 5) throw new ServiceUnavailableError('The store is busy; try again');
-      const result = await this.#table.client.send(
-        new BatchGetCommand({
-          RequestItems: { [this.#table.name]: { Keys: pending, ConsistentRead: true } },
-        }),
-      );
-      found.push(...(result.Responses?.[this.#table.name] ?? []));
-      pending = (result.UnprocessedKeys?.[this.#table.name]?.Keys ?? []) as Record<string, unknown>[];
-    }
+    const found = await batchGetAll(this.#table, [skillKey, tenantRecord], { consistent: true });
     const isItem = (key: typeof skillKey) => (item: Record<string, unknown>) =>
       item.PK === key.PK && item.SK === key.SK;
     const skillItem = found.find(isItem(skillKey));

@@ -4,8 +4,8 @@
  * announcements is here; items are parsed at this boundary, and an announcement posted twice under
  * one id is an answer (`false`), not an error. Who sees what stays in announcements.ts.
  */
-import { BatchGetCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, isConditionFailure, type Table } from '../db.ts';
 import { announcementReadKey, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { queryPageOf } from '../store/paged-query.ts';
@@ -97,16 +97,7 @@ export class AnnouncementRepository {
     const read = new Set<string>();
     for (let start = 0; start < ids.length; start += 100) {
       const keys = ids.slice(start, start + 100).map((id) => announcementReadKey(domain, username, id));
-      let pending: Record<string, unknown>[] = keys.map((key) => ({ ...key }));
-      for (let attempt = 0; pending.length > 0 && attempt < 5; attempt++) {
-        const result = await this.#table.client.send(
-          new BatchGetCommand({ RequestItems: { [this.#table.name]: { Keys: pending } } }),
-        );
-        for (const item of result.Responses?.[this.#table.name] ?? []) {
-          read.add(String(item.announcementId));
-        }
-        pending = (result.UnprocessedKeys?.[this.#table.name]?.Keys ?? []) as Record<string, unknown>[];
-      }
+      for (const item of await batchGetAll(this.#table, keys)) read.add(String(item.announcementId));
     }
     return read;
   }

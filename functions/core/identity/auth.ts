@@ -15,9 +15,9 @@
  *   and takes as long either way.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { batchGetAll, isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
   AuthenticationError,
   ForbiddenError,
@@ -453,12 +453,7 @@ export class Auth {
     }
     const sessionKey = itemKey(domain, TAG.session, claims.sid);
     const userKey = itemKey(domain, TAG.user, claims.sub);
-    const result = await this.#table.client.send(
-      new BatchGetCommand({
-        RequestItems: { [this.#table.name]: { Keys: [sessionKey, userKey], ConsistentRead: true } },
-      }),
-    );
-    const items = result.Responses?.[this.#table.name] ?? [];
+    const items = await batchGetAll(this.#table, [sessionKey, userKey], { consistent: true });
     const session = items.find((item) => item.SK === sessionKey.SK);
     const userItem = items.find((item) => item.SK === userKey.SK);
     if (

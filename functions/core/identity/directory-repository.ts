@@ -5,8 +5,8 @@
  * changed since it was read, a role gone). Who may create, change or grant what stays in
  * directory.ts.
  */
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, isConditionFailure, queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { Page } from '../pagination.ts';
@@ -178,12 +178,10 @@ export class DirectoryRepository {
 
   /** The custom roles of these names that exist (names distinct; at most 100). */
   async rolesNamed(domain: DomainContext, names: readonly string[]): Promise<Map<string, Role>> {
-    const result = await this.#table.client.send(
-      new BatchGetCommand({
-        RequestItems: { [this.#table.name]: { Keys: names.map((name) => roleKey(domain, name)) } },
-      }),
+    const items = await batchGetAll(
+      this.#table,
+      names.map((name) => roleKey(domain, name)),
     );
-    const items = result.Responses?.[this.#table.name] ?? [];
     const found = new Map<string, Role>();
     for (const name of names) {
       const item = items.find((candidate) => candidate.name === name);
