@@ -4,6 +4,7 @@
  * the rest, so a route's `handle` only calls into the core.
  */
 import type { z } from 'zod';
+import type { Permission } from '../contract/permissions.ts';
 import { MethodNotAllowedError, RouteNotFoundError } from '../core/errors.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
@@ -116,7 +117,7 @@ interface RouteShape<S extends z.ZodType | undefined, A extends RouteAuth, R ext
   /** One line saying what the route does (the API reference's title for it). @default method and path */
   readonly summary?: string;
   /** Permission the caller must hold in the domain (checked after authentication). */
-  readonly permission?: string;
+  readonly permission?: Permission;
   readonly body?: S;
   /** The query parameters the route reads, for its description. @default none */
   readonly query?: QuerySchema;
@@ -134,7 +135,7 @@ export interface Route {
   readonly path: string;
   readonly auth: RouteAuth;
   readonly summary?: string;
-  readonly permission?: string;
+  readonly permission?: Permission;
   readonly body?: z.ZodType;
   readonly query?: QuerySchema;
   readonly maxBodyBytes?: number;

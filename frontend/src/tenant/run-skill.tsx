@@ -9,13 +9,13 @@ import type { RJSFSchema, UiSchema } from '@rjsf/utils';
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import Ajv2020 from 'ajv/dist/2020';
 import { useEffect, useMemo, useState } from 'react';
-import { api, idempotencyKey, segment } from '../shared/api.ts';
+import type { Execution, Skill } from '../../../functions/contract/index.ts';
+import { api, idempotencyHeaders, segment } from '../shared/api.ts';
 import { useAction, useResource } from '../shared/hooks.ts';
 import { Link, useLocation } from '../shared/router.tsx';
 import { Badge, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
 import { APPROVAL_TEXT } from './catalogue.tsx';
 import { ExecutionDetails, useExecution } from './runs.tsx';
-import type { Execution, Skill } from './types.ts';
 
 const validator = customizeValidator({ AjvClass: Ajv2020 });
 
@@ -80,7 +80,7 @@ function RunSkill({ skill }: { readonly skill: Skill }) {
     api.post<Started>(
       `/api/skills/${segment(skill.id)}/executions`,
       { input: input ?? {}, ...(prefilled && from !== null ? { rerunOf: from } : {}) },
-      { headers: { 'idempotency-key': idempotencyKey() } },
+      { headers: idempotencyHeaders() },
     ),
   );
   const uiSchema: UiSchema = {

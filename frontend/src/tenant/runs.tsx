@@ -6,10 +6,19 @@
  */
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import {
+  EXECUTION_STATUSES,
+  type Execution,
+  type HttpResourceSummary,
+  isTerminal,
+  type LogChunk,
+  type LogPage,
+  type Skill,
+} from '../../../functions/contract/index.ts';
+import {
   type ApiProblem,
   api,
   asProblem,
-  idempotencyKey,
+  idempotencyHeaders,
   type Me,
   segment,
   withQuery,
@@ -33,15 +42,6 @@ import {
   useConfirm,
 } from '../shared/ui.tsx';
 import { AgentNote } from './inbox.tsx';
-import {
-  EXECUTION_STATUSES,
-  type Execution,
-  type HttpResourceSummary,
-  isTerminal,
-  type LogChunk,
-  type LogPage,
-  type Skill,
-} from './types.ts';
 
 const FIRST_POLL_MS = 300;
 const MAX_POLL_MS = 1_000;
@@ -409,7 +409,7 @@ function RunActions({
     api.post<{ id: string }>(
       `/api/skills/${segment(execution.skillId)}/executions`,
       { input: execution.input, rerunOf: execution.id },
-      { headers: { 'idempotency-key': idempotencyKey() } },
+      { headers: idempotencyHeaders() },
     ),
   );
   const mayCancel =

@@ -10,6 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ExecutionStatus, TerminalStatus } from '../../contract/executions.ts';
 import { type AuditActor, type AuditLog, actorOf, canonicalJson } from '../audit/chain.ts';
 import { APPROVAL_COUNT, canSee, MIN_APPROVALS, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
@@ -46,19 +47,7 @@ import { type TenantContext, tenantMayExecute } from '../tenancy/domain.ts';
 import { readTenantSummary } from '../tenancy/hosts.ts';
 import { CANCEL_CLAIM_SECONDS, type JobClaims } from './claims.ts';
 
-export const EXECUTION_STATUSES = [
-  'requested',
-  'pending_approval',
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'rejected',
-  'cancelled',
-] as const;
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
-export type TerminalStatus = 'succeeded' | 'failed' | 'timed_out' | 'rejected' | 'cancelled';
+export { EXECUTION_STATUSES, type ExecutionStatus, type TerminalStatus } from '../../contract/executions.ts';
 
 /** Largest run input (serialised JSON). */
 export const MAX_INPUT_BYTES = 64 * 1024;

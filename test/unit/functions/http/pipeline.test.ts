@@ -45,8 +45,8 @@ const handler = createApiHandler({
   defaultMaxBodyBytes: 1024,
   authenticate: async (_, credential) => {
     const given = credential.kind === 'bearer' ? credential.header : `cookie ${credential.token}`;
-    if (given === 'Bearer writer' || given === 'cookie writer') return caller(['thing:write']);
-    if (given === 'Bearer reader') return caller(['thing:read']);
+    if (given === 'Bearer writer' || given === 'cookie writer') return caller(['skill:manage']);
+    if (given === 'Bearer reader') return caller(['skill:read']);
     throw new AuthenticationError('Invalid or expired credentials');
   },
   csrfToken: () => 'csrf-of-c',
@@ -55,7 +55,7 @@ const handler = createApiHandler({
       method: 'POST',
       path: '/api/things',
       auth: 'caller',
-      permission: 'thing:write',
+      permission: 'skill:manage',
       body: z.strictObject({ name: z.string().min(1) }),
       responses: { 201: z.object({ name: z.string() }) },
       handle: async ({ request }) => {
@@ -193,7 +193,7 @@ describe('the API pipeline', () => {
     expect(answer.status).toBe(403);
     expect(answer.body).toMatchObject({
       type: 'urn:execfabric:problem:forbidden',
-      permission: 'thing:write',
+      permission: 'skill:manage',
     });
   });
 
