@@ -10,6 +10,7 @@ import { createApiHandler, MAX_BODY_DEPTH } from '../../../../functions/http/pip
 import { route } from '../../../../functions/http/router.ts';
 
 const ORIGIN = 'origin-proof-for-tests';
+let governanceReached = 0;
 const acme: DomainContext = {
   kind: 'tenant',
   host: 'acme.localhost',
@@ -54,6 +55,7 @@ const handler = createApiHandler({
     route({
       method: 'POST',
       path: '/api/things',
+      serves: 'tenant',
       auth: 'caller',
       permission: 'skill:manage',
       body: z.strictObject({ name: z.string().min(1) }),
@@ -66,6 +68,7 @@ const handler = createApiHandler({
     route({
       method: 'GET',
       path: '/api/open',
+      serves: 'tenant',
       auth: 'anonymous',
       responses: { 200: z.object({ caller: z.string().nullable() }) },
       handle: async ({ caller: who }) => ({ status: 200, body: { caller: who?.username ?? null } }),
@@ -73,10 +76,25 @@ const handler = createApiHandler({
     route({
       method: 'GET',
       path: '/api/boom',
+      serves: 'tenant',
       auth: 'anonymous',
       responses: { 200: null },
       handle: async () => {
         throw new Error('database password is hunter2');
+      },
+    }),
+    // A console route in the same table: its guard keeps it off every tenant host.
+    route({
+      method: 'POST',
+      path: '/api/tenants',
+      serves: 'governance',
+      auth: 'caller',
+      permission: 'skill:manage',
+      body: z.strictObject({ name: z.string() }),
+      responses: { 201: null },
+      handle: async () => {
+        governanceReached += 1;
+        return { status: 201 };
       },
     }),
   ],
@@ -183,6 +201,25 @@ describe('the API pipeline', () => {
       expect(answer.body).not.toHaveProperty('errors');
     }
     expect((await send({ body: 'x', headers: { 'content-type': 'text/plain' } })).status).toBe(401);
+  });
+
+  it('serves a route only in the domains its guard names: 404 before any credential or body is looked at', async () => {
+    const credentials: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer writer' },
+      { authorization: 'Bearer forged' },
+      { authorization: 'Bearer reader' },
+    ];
+    for (const headers of credentials) {
+      const answer = await send({
+        path: '/tenant/api/tenants',
+        body: '{"nope":',
+        headers: { ...JSON_TYPE, ...headers },
+      });
+      expect(answer.status).toBe(404);
+      expect(answer.body).toMatchObject({ type: 'urn:execfabric:problem:route-not-found' });
+    }
+    expect(governanceReached).toBe(0);
   });
 
   it('checks the permission before it reads a body', async () => {
