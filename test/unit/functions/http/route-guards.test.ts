@@ -8,6 +8,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { API_PATHS, apiPath } from '../../../../functions/contract/paths.ts';
 import { PUBLIC_PERMISSIONS, TENANT_PERMISSIONS } from '../../../../functions/contract/permissions.ts';
 import { documentClient } from '../../../../functions/core/db.ts';
 import type { Caller } from '../../../../functions/core/identity/caller.ts';
@@ -109,6 +110,16 @@ describe('route guards', () => {
       }
     },
   );
+
+  it('serves exactly the paths the contract names, and the contract fills them in segment by segment', () => {
+    const served = new Set(Object.values(TABLES).flatMap((routes) => routes.map((route) => route.path)));
+    expect([...served].sort()).toEqual([...API_PATHS].sort());
+    expect(apiPath('/api/executions/{id}/logs', { id: 'a/b?c' })).toBe('/api/executions/a%2Fb%3Fc/logs');
+    expect(apiPath('/api/data/collections/{name}/records/{key}', { name: 'n', key: 'é #1' })).toBe(
+      '/api/data/collections/n/records/%C3%A9%20%231',
+    );
+    expect(apiPath('/api/approvals')).toBe('/api/approvals');
+  });
 
   it('keeps the consoles’ sign-in, users and audit off the free entry and the docs site', () => {
     const consoles = [...TABLES.tenant, ...TABLES.governance].filter((route) => route.serves === 'consoles');
