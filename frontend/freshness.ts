@@ -42,14 +42,17 @@ function oldestBuild(root: string): number {
 }
 
 /**
- * True when a site is missing or a source is newer: under `frontend/`, the docs (`docs/`, and the route
- * tables and OpenAPI generator its API reference is made from), the topology or the lockfile.
+ * True when a site is missing or a source is newer: under `frontend/`, the contract the fronts import,
+ * the docs (`docs/`, and the route tables and OpenAPI generator its API reference is made from), the
+ * topology or the lockfile.
  */
 export function sitesAreStale(root: string): boolean {
   const sources = Math.max(
     newestSource(join(root, 'frontend')),
     newestSource(join(root, 'docs')),
     newestSource(join(root, 'functions', 'http')),
+    // The fronts import the contract (statuses, rules, header names, the answers' shapes).
+    newestSource(join(root, 'functions', 'contract')),
     ...['tenant-api', 'governance-api', 'free-api'].map(
       (api) => statSync(join(root, 'functions', api, 'routes.ts')).mtimeMs,
     ),

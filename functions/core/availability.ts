@@ -4,10 +4,11 @@
  * reversible: restoring makes it `active` again. The state lives beside the definition, never in it,
  * so changing it neither creates a revision nor invalidates approvals; every change is audited.
  */
+
+import type { AvailabilityState } from '../contract/catalog.ts';
 import { NotRunnableError } from './errors.ts';
 
-export const AVAILABILITY_STATES = ['active', 'disabled', 'archived'] as const;
-export type AvailabilityState = (typeof AVAILABILITY_STATES)[number];
+export { AVAILABILITY_STATES, type AvailabilityState } from '../contract/catalog.ts';
 
 /** The stored state of an item (items written before states existed are active). */
 export function stateOf(item: Record<string, unknown>): AvailabilityState {

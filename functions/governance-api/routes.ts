@@ -8,22 +8,21 @@ import { consoleRoutes } from '../http/routes/console.ts';
 import { freeGovernanceRoutes } from '../http/routes/free.ts';
 import { governanceDomainRoutes } from '../http/routes/governance.ts';
 import { httpResourceGovernanceRoutes } from '../http/routes/http-resources.ts';
-import { closedOnFreeEntry, identityRoutes } from '../http/routes/identity.ts';
+import { identityRoutes } from '../http/routes/identity.ts';
 import { templateGovernanceRoutes } from '../http/routes/templates.ts';
 
 export function governanceRoutes(core: Core): Route[] {
-  // The free entry is public but has its own function (free-api): none of these routes serve it.
+  // The free entry is public but has its own function (free-api): none of these routes serve it
+  // (each route's guard says so: `governance`, or `consoles` for sign-in, users and audit).
   return [
     healthRoute,
-    ...closedOnFreeEntry([
-      ...identityRoutes(core),
-      ...auditRoutes(core),
-      ...consoleRoutes(core),
-      ...governanceDomainRoutes(core),
-      ...httpResourceGovernanceRoutes(core),
-      ...templateGovernanceRoutes(core),
-      ...agentGovernanceRoutes(core),
-      ...freeGovernanceRoutes(core),
-    ]),
+    ...identityRoutes(core),
+    ...auditRoutes(core),
+    ...consoleRoutes(core),
+    ...governanceDomainRoutes(core),
+    ...httpResourceGovernanceRoutes(core),
+    ...templateGovernanceRoutes(core),
+    ...agentGovernanceRoutes(core),
+    ...freeGovernanceRoutes(core),
   ];
 }

@@ -17,6 +17,7 @@ export const healthSchema = z
 export const healthRoute = route({
   method: 'GET',
   path: '/api/health',
+  serves: 'anywhere',
   auth: 'anonymous',
   summary: 'Which domain this host is bound to',
   responses: { 200: healthSchema },

@@ -290,6 +290,8 @@ export function withOpenApi(surface: ApiSurface, routes: readonly Route[]): Rout
   const served: Route = route({
     method: 'GET',
     path: OPENAPI_PATH,
+    // Each API describes itself on its own hosts only.
+    serves: surface,
     auth: 'anonymous',
     summary: 'This API described in OpenAPI 3.1',
     responses: { 200: media('application/json', { schema: openApiDocumentSchema }) },

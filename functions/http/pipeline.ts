@@ -1,6 +1,7 @@
 /**
  * The request pipeline shared by the API handlers (API Gateway HTTP API, payload v2):
- * origin proof → surface from the edge's path prefix → host → domain → route → body size → caller
+ * origin proof → surface from the edge's path prefix → host → domain → route, and whether it is
+ * served in this domain (its guard) → body size → caller
  * (a user, or an AI client on the MCP route) and permission → body (media type, JSON, nesting
  * depth, zod) → the route's call into the core → JSON (or the route's own framing) or problem+json. A body is read only for a caller allowed to send it, so nobody without a right to
  * the route learns anything from its validation. Every failure on the way is an ExecFabricError
@@ -34,7 +35,7 @@ import type { HostDirectory } from '../core/tenancy/hosts.ts';
 import { withTenantScope } from '../core/tenancy/tenant-scope.ts';
 import { isApiSurface, withOpenApi } from './openapi.ts';
 import { type HttpResponse, problemFromError } from './problem.ts';
-import { type ApiRequest, type HttpMethod, type Route, Router } from './router.ts';
+import { type ApiRequest, type HttpMethod, type Route, Router, servedIn } from './router.ts';
 import {
   assertSameOriginWrite,
   type Credential,
@@ -211,6 +212,8 @@ export function createApiHandler(options: ApiHandlerOptions) {
     const method = event.requestContext.http.method.toUpperCase();
     if (!METHODS.has(method)) throw new RouteNotFoundError(`No route for ${method} ${path}`);
     const { route, params } = router.match(method, path);
+    // The route's guard: a route not served in this domain does not exist here, whoever asks.
+    if (!servedIn(route.serves, domain)) throw new RouteNotFoundError(`No route for ${path}`);
 
     const bytes = rawBody(event);
     checkBodySize(route, bytes, limit);

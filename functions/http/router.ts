@@ -1,12 +1,13 @@
 /**
- * Route tables for the API handlers. A route names its method, path template, whether it needs a
- * caller, the permission it needs, the zod schema of its body and its body limit; the pipeline does
- * the rest, so a route's `handle` only calls into the core.
+ * Route tables for the API handlers. A route names its method, path template, where it is served
+ * (its guard), whether it needs a caller, the permission it needs, the zod schema of its body and its
+ * body limit; the pipeline enforces all of it, once, so a route's `handle` only calls into the core.
  */
 import type * as z from 'zod';
+import type { Permission } from '../contract/permissions.ts';
 import { MethodNotAllowedError, RouteNotFoundError } from '../core/errors.ts';
 import type { Caller } from '../core/identity/caller.ts';
-import type { DomainContext } from '../core/tenancy/domain.ts';
+import type { DomainContext, PublicContext, TenantContext } from '../core/tenancy/domain.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -27,10 +28,53 @@ export interface ApiRequest<TBody> {
   readonly cookies: ReadonlyMap<string, string>;
 }
 
-export interface RouteContext<TBody, TCaller extends Caller | undefined> {
+export interface RouteContext<
+  TBody,
+  TCaller extends Caller | undefined,
+  TDomain extends DomainContext = DomainContext,
+> {
   readonly request: ApiRequest<TBody>;
-  readonly domain: DomainContext;
+  /** The request's domain, narrowed to what the route serves. */
+  readonly domain: TDomain;
   readonly caller: TCaller;
+}
+
+/**
+ * Where a route exists — its guard, declared in the table and enforced once by the pipeline before
+ * anything else of the request is read: on tenants' hosts (standard tenants and personal spaces
+ * alike), on the governance console's hosts, on the free entry's, on either console's (`consoles`:
+ * a tenant's or the governance console's, never the free entry's, where nobody signs in), or on
+ * every host (`anywhere`). Anywhere else the route does not exist: 404, as for an unknown path.
+ */
+export type RouteServes = 'tenant' | 'governance' | 'free' | 'consoles' | 'anywhere';
+export const ROUTE_SERVES: readonly RouteServes[] = ['tenant', 'governance', 'free', 'consoles', 'anywhere'];
+
+export type GovernanceContext = PublicContext & { readonly surface: 'governance' };
+export type FreeEntryContext = PublicContext & { readonly surface: 'free' };
+
+/** The domain a route's `handle` sees, by what it serves. */
+export type DomainOf<V extends RouteServes> = V extends 'tenant'
+  ? TenantContext
+  : V extends 'governance'
+    ? GovernanceContext
+    : V extends 'free'
+      ? FreeEntryContext
+      : DomainContext;
+
+/** Whether a route that serves `where` exists in `domain`. */
+export function servedIn(where: RouteServes, domain: DomainContext): boolean {
+  switch (where) {
+    case 'tenant':
+      return domain.kind === 'tenant';
+    case 'governance':
+      return domain.kind === 'public' && domain.surface === 'governance';
+    case 'free':
+      return domain.kind === 'public' && domain.surface === 'free';
+    case 'consoles':
+      return domain.kind === 'tenant' || domain.surface === 'governance';
+    case 'anywhere':
+      return true;
+  }
 }
 
 export interface RouteResult {
@@ -109,14 +153,21 @@ export type RoutePath = `/api${string}` | '/mcp' | `/.well-known/${string}`;
 /** Query parameters a route reads: each optional, as the client sends it (a string). */
 export type QuerySchema = z.ZodObject<Record<string, z.ZodType<string | undefined>>>;
 
-interface RouteShape<S extends z.ZodType | undefined, A extends RouteAuth, R extends Responses> {
+interface RouteShape<
+  S extends z.ZodType | undefined,
+  A extends RouteAuth,
+  R extends Responses,
+  V extends RouteServes,
+> {
   readonly method: HttpMethod;
   readonly path: RoutePath;
+  /** Where the route exists (its guard); everywhere else it answers 404. */
+  readonly serves: V;
   readonly auth: A;
   /** One line saying what the route does (the API reference's title for it). @default method and path */
   readonly summary?: string;
   /** Permission the caller must hold in the domain (checked after authentication). */
-  readonly permission?: string;
+  readonly permission?: Permission;
   readonly body?: S;
   /** The query parameters the route reads, for its description. @default none */
   readonly query?: QuerySchema;
@@ -124,7 +175,7 @@ interface RouteShape<S extends z.ZodType | undefined, A extends RouteAuth, R ext
   readonly maxBodyBytes?: number;
   readonly responses: R;
   readonly handle: (
-    context: RouteContext<BodyOf<S>, A extends 'anonymous' ? Caller | undefined : Caller>,
+    context: RouteContext<BodyOf<S>, A extends 'anonymous' ? Caller | undefined : Caller, DomainOf<V>>,
   ) => Promise<ResultOf<R>>;
 }
 
@@ -132,9 +183,10 @@ interface RouteShape<S extends z.ZodType | undefined, A extends RouteAuth, R ext
 export interface Route {
   readonly method: HttpMethod;
   readonly path: string;
+  readonly serves: RouteServes;
   readonly auth: RouteAuth;
   readonly summary?: string;
-  readonly permission?: string;
+  readonly permission?: Permission;
   readonly body?: z.ZodType;
   readonly query?: QuerySchema;
   readonly maxBodyBytes?: number;
@@ -146,7 +198,8 @@ export function route<
   S extends z.ZodType | undefined = undefined,
   A extends RouteAuth = 'caller',
   const R extends Responses = Responses,
->(shape: RouteShape<S, A, R>): Route {
+  V extends RouteServes = RouteServes,
+>(shape: RouteShape<S, A, R, V>): Route {
   return shape as unknown as Route;
 }
 

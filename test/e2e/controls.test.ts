@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { waitForRun } from '../support/session.ts';
 import { launchBrowser, openPage, screenshot, signIn, siteUrl, type TestPage } from './support.ts';
 
 const PASSWORD = 'e2e-controls-password';
@@ -37,14 +38,11 @@ async function api(host: string, token: string, method: string, path: string, bo
   return call(platform.platform.url, { host, token, method, path, body });
 }
 
-async function finished(id: string): Promise<Record<string, unknown>> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const answer = await api(ACME, alice, 'GET', `/api/executions/${id}`);
-    if (['succeeded', 'failed', 'timed_out', 'cancelled', 'rejected'].includes(answer.body.status))
-      return answer.body;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-  throw new Error(`run ${id} did not finish`);
+function finished(id: string): Promise<Record<string, unknown>> {
+  return waitForRun({ url: platform.platform.url, host: ACME, token: alice }, id, {
+    timeoutMs: 30_000,
+    intervalMs: 150,
+  });
 }
 
 async function signedIn(tab: Page, host: string, path: string, username: string): Promise<void> {

@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { waitForRun } from '../support/session.ts';
 import {
   editorText,
   launchBrowser,
@@ -69,14 +70,11 @@ async function run(token: string, skillId: string, input: unknown = {}): Promise
   return String(started.body.id);
 }
 
-async function finished(id: string): Promise<Record<string, unknown>> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const answer = await api(ACME, alice, 'GET', `/api/executions/${id}`);
-    if (['succeeded', 'failed', 'timed_out', 'cancelled', 'rejected'].includes(answer.body.status))
-      return answer.body;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-  throw new Error(`run ${id} did not finish`);
+function finished(id: string): Promise<Record<string, unknown>> {
+  return waitForRun({ url: platform.platform.url, host: ACME, token: alice }, id, {
+    timeoutMs: 30_000,
+    intervalMs: 150,
+  });
 }
 
 async function signedIn(tab: Page, path: string, username: string): Promise<void> {

@@ -8,6 +8,7 @@ import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call } from '../support/http.ts';
+import { signIn, waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'approvals-test-password';
 const ACME = 'acme.localhost';
@@ -16,15 +17,8 @@ const GLOBEX = 'globex.localhost';
 let platform: LocalPlatform;
 const tokens: Record<string, string> = {};
 
-async function login(host: string, username: string): Promise<string> {
-  const response = await call(platform.url, {
-    host,
-    path: '/api/auth/login',
-    method: 'POST',
-    body: { username, password: PASSWORD },
-  });
-  expect(response.status, response.text).toBe(200);
-  return response.body.token;
+function login(host: string, username: string): Promise<string> {
+  return signIn(platform.url, host, username, PASSWORD);
 }
 
 function as(user: string, method: string, path: string, body?: unknown, host = ACME) {
@@ -57,13 +51,8 @@ async function statusOf(id: string): Promise<string> {
   return (await as('alice', 'GET', `/api/executions/${id}`)).body.status;
 }
 
-async function settled(id: string) {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const execution = (await as('alice', 'GET', `/api/executions/${id}`)).body;
-    if (!['requested', 'queued', 'running', 'pending_approval'].includes(execution.status)) return execution;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${id} did not settle`);
+function finished(id: string) {
+  return waitForRun({ url: platform.url, host: ACME, token: tokens.alice ?? '' }, id, { timeoutMs: 20_000 });
 }
 
 async function auditActions(id: string): Promise<string[]> {
@@ -157,7 +146,7 @@ describe('a high-risk run', () => {
     expect(first.body.status).toBe('pending_approval');
     const second = await as('carol', 'POST', `/api/executions/${id}/approve`, {});
     expect(second.status).toBe(200);
-    const execution = await settled(id);
+    const execution = await finished(id);
     expect(execution).toMatchObject({ status: 'succeeded', output: { moved: 10 } });
     const actions = await auditActions(id);
     expect(actions.filter((action) => action === 'execution.queued')).toHaveLength(1);
@@ -194,7 +183,7 @@ describe('a high-risk run', () => {
       as('erin', 'POST', `/api/executions/${id}/approve`, {}),
     ]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    const execution = await settled(id);
+    const execution = await finished(id);
     expect(execution.status).toBe('succeeded');
     const actions = await auditActions(id);
     expect(actions.filter((action) => action === 'execution.queued')).toHaveLength(1);
@@ -250,7 +239,7 @@ describe('critical runs', () => {
     const two = await as('erin', 'POST', `/api/executions/${id}/approve`, {});
     expect(two.body.status).toBe('pending_approval');
     await as('alice', 'POST', `/api/executions/${id}/approve`, {});
-    expect((await settled(id)).status).toBe('succeeded');
+    expect((await finished(id)).status).toBe('succeeded');
   });
 });
 

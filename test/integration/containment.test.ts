@@ -22,6 +22,7 @@ import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call, type TestResponse } from '../support/http.ts';
 import { HOSTS } from '../support/platform.ts';
+import { signIn, waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'containment-test-password';
 const CREDENTIAL = 'sk-live-containment-7c1e9a2b4d6f8035';
@@ -239,15 +240,8 @@ describe.each([
   const api = async (host: string, token: string, method: string, path: string, body?: unknown) =>
     call(platform.url, { host, token, method, path, ...(body === undefined ? {} : { body }) });
 
-  async function login(host: string, username: string): Promise<string> {
-    const response = await call(platform.url, {
-      host,
-      path: '/api/auth/login',
-      method: 'POST',
-      body: { username, password: PASSWORD },
-    });
-    expect(response.status, response.text).toBe(200);
-    return response.body.token;
+  function login(host: string, username: string): Promise<string> {
+    return signIn(platform.url, host, username, PASSWORD);
   }
 
   async function skillFor(source: string, extra: Record<string, unknown> = {}): Promise<string> {
@@ -272,15 +266,7 @@ describe.each([
   async function run(skillId: string, input: unknown): Promise<TestResponse['body']> {
     const started = await api(HOSTS.acme, bob, 'POST', `/api/skills/${skillId}/executions`, { input });
     expect(started.status, started.text).toBe(202);
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const current = await api(HOSTS.acme, bob, 'GET', `/api/executions/${started.body.id}`);
-      if (['succeeded', 'failed', 'timed_out', 'rejected', 'cancelled'].includes(current.body.status)) {
-        return current.body;
-      }
-      if (Date.now() > deadline) throw new Error(`run ${started.body.id} did not finish: ${current.text}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    return waitForRun({ url: platform.url, host: HOSTS.acme, token: bob }, String(started.body.id));
   }
 
   beforeAll(async () => {

@@ -22,6 +22,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.ts';
+import { waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'integration-daily-password';
 const { acme: ACME, globex: GLOBEX, admin: ADMIN } = HOSTS;
@@ -79,13 +80,11 @@ async function newSkill(
   return { skillId: String(skill.body.id), scriptId: String(script.body.id) };
 }
 
-async function waitFor(id: string, statuses: readonly string[]): Promise<Record<string, unknown>> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const answer = await api(ACME, alice, 'GET', `/api/executions/${id}`);
-    if (statuses.includes(answer.body.status)) return answer.body;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`run ${id} never reached ${statuses.join('|')}`);
+function waitFor(id: string, statuses: readonly string[]): Promise<Record<string, unknown>> {
+  return waitForRun({ url: platform.platform.url, host: ACME, token: alice }, id, {
+    until: statuses,
+    timeoutMs: 20_000,
+  });
 }
 
 beforeAll(async () => {

@@ -9,6 +9,7 @@ import { planLimits } from '../../functions/core/tenancy/plans.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call, type TestResponse } from '../support/http.ts';
 import { HOSTS } from '../support/platform.ts';
+import { signIn, waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'fairness-test-password';
 const FLOOD = 8;
@@ -17,15 +18,8 @@ const QUICK = 'def main(inputs, ctx):\n    return {"quick": True}\n';
 
 let platform: LocalPlatform;
 
-async function login(host: string, username: string): Promise<string> {
-  const response = await call(platform.url, {
-    host,
-    path: '/api/auth/login',
-    method: 'POST',
-    body: { username, password: PASSWORD },
-  });
-  expect(response.status, response.text).toBe(200);
-  return response.body.token;
+function login(host: string, username: string): Promise<string> {
+  return signIn(platform.url, host, username, PASSWORD);
 }
 
 const api = (host: string, token: string, method: string, path: string, body?: unknown) =>
@@ -46,14 +40,12 @@ async function skill(host: string, token: string, source: string): Promise<strin
   return created.body.id;
 }
 
-async function finished(host: string, token: string, id: string): Promise<TestResponse['body']> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const run = await api(host, token, 'GET', `/api/executions/${id}`);
-    if (['succeeded', 'failed', 'timed_out'].includes(run.body.status)) return run.body;
-    if (Date.now() > deadline) throw new Error(`run ${id} did not finish: ${run.text}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+function finished(host: string, token: string, id: string): Promise<TestResponse['body']> {
+  return waitForRun({ url: platform.url, host, token }, id, {
+    until: ['succeeded', 'failed', 'timed_out'],
+    timeoutMs: 120_000,
+    intervalMs: 200,
+  });
 }
 
 beforeAll(async () => {

@@ -15,7 +15,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.ts';
-import { FINISHED } from '../support/runs.ts';
+import { waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'demo-password-for-free-edition';
 const SPACE_PASSWORD = 'a long personal passphrase';
@@ -42,15 +42,8 @@ async function offeredTemplates(): Promise<{ templateId: string; name: string }[
   return offers.body.items;
 }
 
-async function waitFor(host: string, token: string, executionId: string): Promise<TestResponse['body']> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const current = await t.send({ host, token, path: `/api/executions/${executionId}` });
-    expect(current.status, current.text).toBe(200);
-    if (FINISHED.includes(current.body.status)) return current.body;
-    if (Date.now() > deadline) throw new Error(`run ${executionId} did not finish: ${current.text}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function waitFor(host: string, token: string, executionId: string): Promise<TestResponse['body']> {
+  return waitForRun({ url: t.platform.url, host, token }, executionId);
 }
 
 async function spaceContext(tenantId: string): Promise<TenantContext> {

@@ -20,6 +20,7 @@ import { governanceDomainRoutes } from '../../functions/http/routes/governance.t
 import { tenantRoutes } from '../../functions/tenant-api/routes.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call, type TestRequest, type TestResponse } from '../support/http.ts';
+import { signIn } from '../support/session.ts';
 
 const PASSWORD = 'governance-suite-password-1';
 const ADMIN = 'admin.localhost';
@@ -49,15 +50,8 @@ function admin(method: string, path: string, body?: unknown, headers: Record<str
   });
 }
 
-async function login(host: string, username: string): Promise<string> {
-  const response = await send({
-    host,
-    method: 'POST',
-    path: '/api/auth/login',
-    body: { username, password: PASSWORD },
-  });
-  expect(response.status, response.text).toBe(200);
-  return String(response.body.token);
+function login(host: string, username: string): Promise<string> {
+  return signIn(platform.url, host, username, PASSWORD);
 }
 
 function expectProblem(response: TestResponse, status: number | number[], type?: string) {

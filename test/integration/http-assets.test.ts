@@ -19,6 +19,7 @@ import { ENV } from '../../functions/core/env.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call, type TestResponse } from '../support/http.ts';
 import { expectProblem, HOSTS, problemType } from '../support/platform.ts';
+import { settled, signIn, waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'http-assets-test-password';
 const SECRET_ONE = 'sk-live-ONE-4f1c9a7d2e6b8035';
@@ -102,15 +103,8 @@ let alice: string;
 let bob: string;
 let gina: string;
 
-async function login(host: string, username: string): Promise<string> {
-  const response = await call(platform.url, {
-    host,
-    path: '/api/auth/login',
-    method: 'POST',
-    body: { username, password: PASSWORD },
-  });
-  expect(response.status).toBe(200);
-  return response.body.token;
+function login(host: string, username: string): Promise<string> {
+  return signIn(platform.url, host, username, PASSWORD);
 }
 
 async function api(
@@ -218,16 +212,11 @@ async function run(skillId: string, input: unknown): Promise<string> {
   return String(response.body.id);
 }
 
-async function waitFor(
-  id: string,
-  done = (status: string) => !['requested', 'queued', 'running'].includes(status),
-) {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    const response = await api(HOSTS.acme, alice, 'GET', `/api/executions/${id}`);
-    if (done(response.body.status)) return response.body;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`execution ${id} did not finish`);
+function waitFor(id: string, done = settled) {
+  return waitForRun({ url: platform.url, host: HOSTS.acme, token: alice }, id, {
+    until: done,
+    timeoutMs: 30_000,
+  });
 }
 
 async function runToEnd(skillId: string, input: unknown) {

@@ -14,6 +14,7 @@ import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { readTenantSummary } from '../../functions/core/tenancy/hosts.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call, type TestResponse } from '../support/http.ts';
+import { settled, signIn, waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'pipeline-test-password';
 const ACME = 'acme.localhost';
@@ -24,15 +25,8 @@ let alice: string;
 let bob: string;
 let gina: string;
 
-async function login(host: string, username: string): Promise<string> {
-  const response = await call(platform.url, {
-    host,
-    path: '/api/auth/login',
-    method: 'POST',
-    body: { username, password: PASSWORD },
-  });
-  expect(response.status).toBe(200);
-  return response.body.token;
+function login(host: string, username: string): Promise<string> {
+  return signIn(platform.url, host, username, PASSWORD);
 }
 
 function api(
@@ -85,17 +79,8 @@ async function run(
   return api(ACME, token, 'POST', `/api/skills/${skillId}/executions`, { input }, headers);
 }
 
-async function waitFor(
-  id: string,
-  token = bob,
-  done = (status: string) => !['requested', 'queued', 'running'].includes(status),
-) {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    const response = await api(ACME, token, 'GET', `/api/executions/${id}`);
-    if (done(response.body.status)) return response.body;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`execution ${id} did not reach the expected state`);
+function waitFor(id: string, token = bob, done = settled) {
+  return waitForRun({ url: platform.url, host: ACME, token }, id, { until: done, timeoutMs: 30_000 });
 }
 
 async function acmeDomain(): Promise<TenantContext> {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform } from '../../lib/local/platform.ts';
 import { call } from '../support/http.ts';
+import { signIn } from '../support/session.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'execfabric-restart-'));
 const PASSWORD = 'restart-test-password';
@@ -21,15 +22,8 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function login(url: string): Promise<string> {
-  const response = await call(url, {
-    host: 'acme.localhost',
-    method: 'POST',
-    path: '/api/auth/login',
-    body: { username: 'alice', password: PASSWORD },
-  });
-  expect(response.status).toBe(200);
-  return response.body.token;
+function login(url: string): Promise<string> {
+  return signIn(url, 'acme.localhost', 'alice', PASSWORD);
 }
 
 describe('the platform on disk', () => {

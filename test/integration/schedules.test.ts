@@ -17,7 +17,8 @@ import { planLimits } from '../../functions/core/tenancy/plans.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call } from '../support/http.ts';
 import { expectProblem, HOSTS } from '../support/platform.ts';
-import { FINISHED, unique } from '../support/runs.ts';
+import { unique } from '../support/runs.ts';
+import { signIn, waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'schedules-test-password';
 const ECHO = 'def main(inputs, ctx):\n    return {"echo": inputs.get("n"), "execution": ctx.execution_id}\n';
@@ -34,15 +35,8 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
   const api = (host: string, token: string, method: string, path: string, body?: unknown) =>
     call(platform.url, { host, token, method, path, ...(body === undefined ? {} : { body }) });
 
-  async function login(host: string, username: string, password = PASSWORD): Promise<string> {
-    const response = await call(platform.url, {
-      host,
-      path: '/api/auth/login',
-      method: 'POST',
-      body: { username, password },
-    });
-    expect(response.status, response.text).toBe(200);
-    return String(response.body.token);
+  function login(host: string, username: string, password = PASSWORD): Promise<string> {
+    return signIn(platform.url, host, username, password);
   }
 
   async function skill(host: string, token: string): Promise<string> {
@@ -84,14 +78,8 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     return platform.invoke('schedule-fire', fireEvent(platform.signer, tenantId, id, scheduledTime));
   }
 
-  async function waitForRun(host: string, token: string, id: string) {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const run = await api(host, token, 'GET', `/api/executions/${id}`);
-      if (FINISHED.includes(run.body.status)) return run.body;
-      if (Date.now() > deadline) throw new Error(`run ${id} did not finish`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+  function finished(host: string, token: string, id: string) {
+    return waitForRun({ url: platform.url, host, token }, id, { timeoutMs: 60_000, intervalMs: 200 });
   }
 
   beforeAll(async () => {
@@ -256,7 +244,7 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     const fired = await api(HOSTS.acme, alice, 'POST', `/api/schedules/${created.id}/fire`);
     expect(fired.status, fired.text).toBe(200);
     expect(fired.body).toMatchObject({ outcome: 'ran', trigger: 'manual', owner: 'alice' });
-    const run = await waitForRun(HOSTS.acme, alice, fired.body.executionId);
+    const run = await finished(HOSTS.acme, alice, fired.body.executionId);
     expect(run).toMatchObject({ status: 'succeeded', requestedBy: 'alice', schedule: { id: created.id } });
     expect(run.output.echo).toBe(7);
   });
@@ -416,7 +404,7 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     expectProblem(await api(HOSTS.acme, bob, 'POST', `/api/executions/${id}/approve`, {}), 403);
     const approved = await api(HOSTS.acme, alice, 'POST', `/api/executions/${id}/approve`, {});
     expect(approved.status, approved.text).toBe(200);
-    const run = await waitForRun(HOSTS.acme, alice, id);
+    const run = await finished(HOSTS.acme, alice, id);
     expect(run).toMatchObject({ status: 'succeeded', output: { echo: 7, execution: id } });
   });
 
@@ -501,7 +489,7 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     const late = Date.parse(String(entry?.firedAt)) - due;
     expect(late).toBeGreaterThanOrEqual(0);
     expect(late).toBeLessThan(2_500);
-    const run = await waitForRun(HOSTS.acme, bob, String(entry?.executionId));
+    const run = await finished(HOSTS.acme, bob, String(entry?.executionId));
     expect(run).toMatchObject({
       status: 'succeeded',
       output: { echo: 60 },

@@ -6,20 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call } from '../support/http.ts';
+import { signIn } from '../support/session.ts';
 
 const PASSWORD = 'templates-test-password';
 let platform: LocalPlatform;
 const tokens: Record<string, string> = {};
 
-async function login(host: string, username: string) {
-  const response = await call(platform.url, {
-    host,
-    method: 'POST',
-    path: '/api/auth/login',
-    body: { username, password: PASSWORD },
-  });
-  expect(response.status).toBe(200);
-  return response.body.token as string;
+function login(host: string, username: string): Promise<string> {
+  return signIn(platform.url, host, username, PASSWORD);
 }
 
 function as(user: string, host: string, method: string, path: string, body?: unknown) {

@@ -17,6 +17,7 @@ import {
   startLocalPlatform,
 } from '../../lib/local/platform.ts';
 import { call, type TestRequest, type TestResponse } from './http.ts';
+import { signIn } from './session.ts';
 
 export const PROBLEM_TYPE_PREFIX = 'urn:execfabric:problem:';
 
@@ -61,16 +62,7 @@ export async function startTestPlatform(
     password,
     tokenSecret,
     send,
-    async login(host, username, secret = password) {
-      const response = await send({
-        host,
-        path: '/api/auth/login',
-        method: 'POST',
-        body: { username, password: secret },
-      });
-      expect(response.status, `login ${username}@${host}: ${response.text}`).toBe(200);
-      return String(response.body.token);
-    },
+    login: (host, username, secret = password) => signIn(platform.url, host, username, secret),
     async stop() {
       core.table.client.destroy();
       await platform.stop();

@@ -5,8 +5,9 @@
 import { expect } from 'vitest';
 import type { TestResponse } from './http.ts';
 import type { TestPlatform } from './platform.ts';
+import { waitForRun } from './session.ts';
 
-export const FINISHED = ['succeeded', 'failed', 'timed_out', 'rejected', 'cancelled'];
+export { FINISHED } from './session.ts';
 
 export function unique(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
@@ -45,13 +46,7 @@ export function runner(test: TestPlatform, host: string, admin: string, user: st
       return String(started.body.id);
     },
     async wait(executionId) {
-      const deadline = Date.now() + 90_000;
-      for (;;) {
-        const current = await api(user, 'GET', `/api/executions/${executionId}`);
-        if (FINISHED.includes(current.body.status)) return current.body;
-        if (Date.now() > deadline) throw new Error(`run ${executionId} did not finish: ${current.text}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      return waitForRun({ url: test.platform.url, host, token: user }, executionId);
     },
     async run(skillId, input = {}) {
       return self.wait(await self.request(skillId, input));

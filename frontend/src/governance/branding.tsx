@@ -4,10 +4,10 @@
  * own host only while the tenant's delivery is `dedicated`; shared tenants keep the standard look.
  */
 import { type FormEvent, useState } from 'react';
+import type { Tenant } from '../../../functions/contract/index.ts';
 import { api, type Branding, segment } from '../shared/api.ts';
 import { useAction } from '../shared/hooks.ts';
 import { CheckList, Notice, Section, Submit, TextField } from '../shared/ui.tsx';
-import type { Tenant } from './types.ts';
 
 /** The tenant front's menus (GET /api/me lists those a role allows; Home always shows). */
 const TENANT_MENUS: readonly [string, string][] = [

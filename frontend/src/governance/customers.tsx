@@ -1,6 +1,7 @@
 /** Customers and their ledgers, and the order center (new order, confirm payment, cancel). */
 import { type FormEvent, useState } from 'react';
-import { api, idempotencyKey, type Page, segment } from '../shared/api.ts';
+import type { Customer, LedgerEntry, Order, Tenant } from '../../../functions/contract/index.ts';
+import { api, idempotencyHeaders, type Page, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
 import {
@@ -20,7 +21,6 @@ import {
   useConfirm,
 } from '../shared/ui.tsx';
 import { TenantTable } from './tenants.tsx';
-import type { Customer, LedgerEntry, Order, Tenant } from './types.ts';
 
 function money(amount: number, currency: string): string {
   try {
@@ -267,7 +267,7 @@ function NewOrder({
     api.post<Order>(
       '/api/orders',
       { tenantId, plan, months: Number(months), amount: Number(amount), currency: currency.toUpperCase() },
-      { headers: { 'idempotency-key': idempotencyKey() } },
+      { headers: idempotencyHeaders() },
     ),
   );
   const submit = async (event: FormEvent) => {

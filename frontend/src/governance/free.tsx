@@ -4,6 +4,7 @@
  * standard tenant and confirm the order's payment), and the templates offered to new spaces.
  */
 import { type FormEvent, useState } from 'react';
+import type { Order } from '../../../functions/contract/index.ts';
 import { api, requestText, segment, withQuery } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
@@ -22,7 +23,6 @@ import {
   Table,
   TextField,
 } from '../shared/ui.tsx';
-import type { Order } from './types.ts';
 
 export interface Lead {
   readonly id: string;

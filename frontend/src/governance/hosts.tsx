@@ -3,10 +3,11 @@
  * failed`), why it waits, the DNS records to create, and a button to check now (or start a failed
  * host over). Used for a tenant's hosts and for the platform's own.
  */
+
+import type { HostOnboarding } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { useAction, useResource } from '../shared/hooks.ts';
 import { Badge, DateTime, Empty, ProblemView, Section, Show, Table } from '../shared/ui.tsx';
-import type { HostOnboarding } from './types.ts';
 
 const STATE_LABEL: Readonly<Record<HostOnboarding['state'], string>> = {
   'pending-dns': 'waiting for DNS',

@@ -4,8 +4,15 @@
  * Routes that are not on this platform yet show as unavailable rather than as errors.
  */
 import { type FormEvent, useState } from 'react';
+import type {
+  HttpResource,
+  PlatformAnnouncement,
+  ScanResult,
+  Tenant,
+  TrialResult,
+} from '../../../functions/contract/index.ts';
 import { AnnouncementFields } from '../shared/announcements.tsx';
-import { api, idempotencyKey, type Page, segment } from '../shared/api.ts';
+import { api, idempotencyHeaders, type Page, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { StateActions } from '../shared/state-actions.tsx';
 import {
@@ -30,7 +37,6 @@ import {
 } from '../shared/ui.tsx';
 import { PlatformHosts } from './hosts.tsx';
 import { TenantTable } from './tenants.tsx';
-import type { HttpResource, PlatformAnnouncement, ScanResult, Tenant, TrialResult } from './types.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -589,7 +595,7 @@ export function PlatformAnnouncementsPage() {
         tenants: everyone ? 'all' : splitList(tenants),
         ...(audience.trim() === '' ? {} : { audience: splitList(audience) }),
       },
-      { headers: { 'idempotency-key': idempotencyKey() } },
+      { headers: idempotencyHeaders() },
     ),
   );
   const submit = async (event: FormEvent) => {

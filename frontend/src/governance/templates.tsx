@@ -4,6 +4,13 @@
  * JSON text, like the tenant's own Skill form.
  */
 import { type FormEvent, useState } from 'react';
+import {
+  APPROVALS,
+  RISKS,
+  type Template,
+  type TemplateSkill,
+  type TemplateVersion,
+} from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { useAction, useResource } from '../shared/hooks.ts';
 import {
@@ -18,10 +25,6 @@ import {
   Submit,
   splitList,
 } from '../shared/ui.tsx';
-import type { Template, TemplateSkill, TemplateVersion } from './types.ts';
-
-const RISKS = ['low', 'medium', 'high', 'critical'] as const;
-const APPROVALS = ['none', 'one', 'two'] as const;
 
 const BLANK: { skill: TemplateSkill; source: string } = {
   skill: {

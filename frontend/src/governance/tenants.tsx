@@ -1,5 +1,11 @@
 /** Tenants and their hosts: the list, a new tenant, and one tenant's plan, status, expiry and hosts. */
 import { type FormEvent, useState } from 'react';
+import {
+  type Customer,
+  type HostOnboarding,
+  TENANT_STATUSES,
+  type Tenant,
+} from '../../../functions/contract/index.ts';
 import { AgentTable, type AgentView } from '../shared/agents.tsx';
 import { api, type Page, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
@@ -25,7 +31,6 @@ import {
 } from '../shared/ui.tsx';
 import { BrandingSection } from './branding.tsx';
 import { DomainStatus } from './hosts.tsx';
-import { type Customer, type HostOnboarding, TENANT_STATUSES, type Tenant } from './types.ts';
 
 /** `2026-05-01` from an ISO instant, for a date input. */
 export function dateInput(iso: string | undefined): string {

@@ -1,7 +1,6 @@
 /** The fields every announcement form has: title, severity and message. */
+import { SEVERITIES } from '../../../functions/contract/index.ts';
 import { Options } from './ui.tsx';
-
-const SEVERITIES = ['info', 'warning', 'critical'] as const;
 
 export function AnnouncementFields({
   idPrefix,

@@ -4,19 +4,33 @@
  * problem+json details (RFC 9457) the API answers with — or an equivalent one for network failures
  * and non-JSON answers.
  */
+import {
+  CSRF_HEADER,
+  type FieldError,
+  IDEMPOTENCY_HEADER,
+  type LoginAnswer,
+  NEXT_CURSOR_HEADER,
+  type ProblemDetails,
+} from '../../../functions/contract/index.ts';
 
-export interface FieldError {
-  readonly path: string;
-  readonly message: string;
-}
-
-export interface ProblemDetails {
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail: string;
-  readonly errors: readonly FieldError[];
-}
+// The API's answers are declared once, in the contract; the fronts read them from here.
+export type {
+  Appearance,
+  AuditEntry,
+  AuditVerification,
+  Branding,
+  FieldError,
+  Health,
+  LoginAnswer,
+  Me,
+  Menu,
+  Page,
+  ProblemDetails,
+  Role,
+  Session,
+  SessionUser,
+  User,
+} from '../../../functions/contract/index.ts';
 
 export class ApiProblem extends Error implements ProblemDetails {
   readonly type: string;
@@ -61,20 +75,6 @@ export function asProblem(error: unknown): ApiProblem {
 // every write echoes in `x-csrf-token`; it comes with the sign-in answer and with `GET /api/me`, so a
 // reload or a new tab picks it up again. Signing out in one tab tells the others (BroadcastChannel).
 
-export interface SessionUser {
-  readonly username: string;
-  readonly roles: readonly string[];
-  readonly superAdmin: boolean;
-}
-
-export interface Session {
-  readonly expiresAt: string;
-  readonly user: SessionUser;
-}
-
-const CSRF_HEADER = 'x-csrf-token';
-/** The cursor of an NDJSON export's next page (functions/core/headers.ts NEXT_CURSOR_HEADER). */
-const NEXT_CURSOR_HEADER = 'x-execfabric-next-cursor';
 let csrfToken: string | null = null;
 const endedListeners = new Set<(reason: string) => void>();
 const channel: BroadcastChannel | null =
@@ -285,101 +285,7 @@ export function segment(value: string): string {
   return encodeURIComponent(value);
 }
 
-export interface Page<T> {
-  readonly items: readonly T[];
-  readonly cursor?: string;
-}
-
-// ── shapes shared by both consoles ───────────────────────────────────────────────────────────
-
-export interface Health {
-  readonly status: string;
-  readonly domain: 'public' | 'tenant';
-  readonly tenant?: { readonly id: string; readonly name: string; readonly status: string };
-}
-
-export interface Menu {
-  readonly id: string;
-  readonly label: string;
-}
-
-export interface Me {
-  readonly username: string;
-  readonly roles: readonly string[];
-  readonly permissions: readonly string[];
-  readonly superAdmin: boolean;
-  readonly menus: readonly Menu[];
-  readonly csrfToken?: string;
-  readonly appearance?: Appearance;
-  readonly domain:
-    | { readonly kind: 'public' }
-    | {
-        readonly kind: 'tenant';
-        readonly tenant: {
-          readonly id: string;
-          readonly name: string;
-          readonly status: string;
-          readonly expiresAt: string;
-        };
-      };
-}
-
-export interface LoginAnswer {
-  readonly expiresAt: string;
-  readonly user: SessionUser;
-  readonly csrfToken: string;
-}
-
-/** How a dedicated delivery looks (GET /api/branding; shared tenants have no branding). */
-export interface Branding {
-  readonly displayName?: string;
-  readonly logo?: string;
-  readonly colors?: { readonly primary?: string; readonly accent?: string };
-  readonly homeText?: string;
-  readonly menus?: readonly string[];
-}
-
-export interface Appearance {
-  readonly deliveryMode: 'dedicated' | 'shared';
-  readonly branding?: Branding;
-}
-
-export interface AuditEntry {
-  readonly id: string;
-  readonly at: string;
-  readonly actor: { readonly username: string; readonly via: string };
-  readonly action: string;
-  readonly target: string;
-  readonly details?: Readonly<Record<string, unknown>>;
-  readonly hash: string;
-}
-
-export interface AuditVerification {
-  readonly valid: boolean;
-  readonly seals: number;
-  readonly sealedEntries: number;
-  readonly unsealedEntries: number;
-  readonly head: string;
-  readonly problems: readonly { readonly kind: string; readonly detail: string }[];
-}
-
-export interface User {
-  readonly username: string;
-  readonly roles: readonly string[];
-  readonly superAdmin: boolean;
-  readonly disabled: boolean;
-  readonly consoleTenants?: readonly string[];
-  readonly createdAt: string;
-}
-
-export interface Role {
-  readonly name: string;
-  readonly permissions: readonly string[];
-  readonly builtIn: boolean;
-  readonly description: string;
-}
-
-/** A fresh key for `Idempotency-Key`, so a retried submit never runs or posts twice. */
-export function idempotencyKey(): string {
-  return `ui-${crypto.randomUUID()}`;
+/** A fresh `Idempotency-Key` header for a write, so a retried submit never runs or posts twice. */
+export function idempotencyHeaders(): Record<string, string> {
+  return { [IDEMPOTENCY_HEADER]: `ui-${crypto.randomUUID()}` };
 }

@@ -1,9 +1,10 @@
 /** The catalogue: only the Skills this user may see (the API decides). */
+
+import type { Skill } from '../../../functions/contract/index.ts';
 import { segment } from '../shared/api.ts';
 import { useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
 import { Badge, Empty, PageHeader, Show } from '../shared/ui.tsx';
-import type { Skill } from './types.ts';
 
 export const APPROVAL_TEXT: Readonly<Record<string, string>> = {
   none: 'No approval',

@@ -5,6 +5,7 @@
  * as NDJSON. Scripts reach a collection through `ctx.data` when their Skill declares it.
  */
 import { type FormEvent, useState } from 'react';
+import type { Collection, DataRecord, DataUsage } from '../../../functions/contract/index.ts';
 import { api, requestTextPage, segment, withQuery } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
@@ -22,7 +23,6 @@ import {
   Table,
   TextField,
 } from '../shared/ui.tsx';
-import type { Collection, DataRecord, DataUsage } from './types.ts';
 
 function bytes(value: number): string {
   if (value < 1024) return `${value} B`;

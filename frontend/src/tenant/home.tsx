@@ -4,6 +4,8 @@
  * approvals waiting, decisions on their runs) until they mark them read, what waits for their
  * approval, and their latest runs.
  */
+
+import type { Announcement, Execution } from '../../../functions/contract/index.ts';
 import { api, type Me, segment, withQuery } from '../shared/api.ts';
 import { refreshNotifications } from '../shared/console.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
@@ -18,7 +20,6 @@ import {
   ShowList,
   Table,
 } from '../shared/ui.tsx';
-import type { Announcement, Execution } from './types.ts';
 
 const SOURCE_TEXT: Readonly<Record<string, string>> = {
   platform: 'From the platform',

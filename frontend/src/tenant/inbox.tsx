@@ -1,5 +1,11 @@
 /** The approvals inbox, announcements and the granted HTTP resources of a tenant. */
 import { type FormEvent, useEffect, useRef, useState } from 'react';
+import type {
+  Announcement,
+  Execution,
+  HttpResourceSummary,
+  InboxItem,
+} from '../../../functions/contract/index.ts';
 import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, type Role, segment } from '../shared/api.ts';
 import { refreshNotifications } from '../shared/console.tsx';
@@ -20,7 +26,6 @@ import {
   ShowList,
   useConfirm,
 } from '../shared/ui.tsx';
-import type { Announcement, Execution, HttpResourceSummary, InboxItem } from './types.ts';
 
 export function ApprovalsPage() {
   const { state, reload } = useResource<{ items: InboxItem[] }>('/api/approvals');

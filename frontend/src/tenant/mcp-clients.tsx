@@ -5,6 +5,7 @@
  * its calls, each linked to the run it started.
  */
 import { type FormEvent, useState } from 'react';
+import type { McpCall, McpClient, Skill } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
@@ -24,7 +25,6 @@ import {
   Table,
   TextField,
 } from '../shared/ui.tsx';
-import type { McpCall, McpClient, Skill } from './types.ts';
 
 /** The MCP endpoint of this host. */
 function endpoint(): string {

@@ -9,13 +9,13 @@ import type { RJSFSchema, UiSchema } from '@rjsf/utils';
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import Ajv2020 from 'ajv/dist/2020';
 import { useEffect, useMemo, useState } from 'react';
-import { api, idempotencyKey, segment } from '../shared/api.ts';
+import { apiPath, type Execution, type Skill } from '../../../functions/contract/index.ts';
+import { api, idempotencyHeaders, segment } from '../shared/api.ts';
 import { useAction, useResource } from '../shared/hooks.ts';
 import { Link, useLocation } from '../shared/router.tsx';
 import { Badge, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
 import { APPROVAL_TEXT } from './catalogue.tsx';
 import { ExecutionDetails, useExecution } from './runs.tsx';
-import type { Execution, Skill } from './types.ts';
 
 const validator = customizeValidator({ AjvClass: Ajv2020 });
 
@@ -43,7 +43,7 @@ function RunWatcher({ id }: { readonly id: string }) {
 }
 
 export default function RunSkillPage({ id }: { readonly id: string }) {
-  const { state } = useResource<Skill>(`/api/skills/${segment(id)}`);
+  const { state } = useResource<Skill>(apiPath('/api/skills/{id}', { id }));
   return (
     <Show state={state} loading="Loading the Skill…">
       {(skill) => <RunSkill skill={skill} />}
@@ -66,7 +66,9 @@ function RunSkill({ skill }: { readonly skill: Skill }) {
   const { query } = useLocation();
   // "Edit input and run again": the form starts from an earlier run's input.
   const from = query.get('from');
-  const earlier = useResource<Execution>(from === null ? null : `/api/executions/${segment(from)}`);
+  const earlier = useResource<Execution>(
+    from === null ? null : apiPath('/api/executions/{id}', { id: from }),
+  );
   const [formData, setFormData] = useState<unknown>(undefined);
   const [prefilled, setPrefilled] = useState(false);
   useEffect(() => {
@@ -78,9 +80,9 @@ function RunSkill({ skill }: { readonly skill: Skill }) {
   const [runs, setRuns] = useState<Started[]>([]);
   const start = useAction(async (input: unknown) =>
     api.post<Started>(
-      `/api/skills/${segment(skill.id)}/executions`,
+      apiPath('/api/skills/{id}/executions', { id: skill.id }),
       { input: input ?? {}, ...(prefilled && from !== null ? { rerunOf: from } : {}) },
-      { headers: { 'idempotency-key': idempotencyKey() } },
+      { headers: idempotencyHeaders() },
     ),
   );
   const uiSchema: UiSchema = {

@@ -6,10 +6,20 @@
  */
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import {
+  apiPath,
+  EXECUTION_STATUSES,
+  type Execution,
+  type HttpResourceSummary,
+  isTerminal,
+  type LogChunk,
+  type LogPage,
+  type Skill,
+} from '../../../functions/contract/index.ts';
+import {
   type ApiProblem,
   api,
   asProblem,
-  idempotencyKey,
+  idempotencyHeaders,
   type Me,
   segment,
   withQuery,
@@ -33,15 +43,6 @@ import {
   useConfirm,
 } from '../shared/ui.tsx';
 import { AgentNote } from './inbox.tsx';
-import {
-  EXECUTION_STATUSES,
-  type Execution,
-  type HttpResourceSummary,
-  isTerminal,
-  type LogChunk,
-  type LogPage,
-  type Skill,
-} from './types.ts';
 
 const FIRST_POLL_MS = 300;
 const MAX_POLL_MS = 1_000;
@@ -65,7 +66,7 @@ export function useExecution(id: string): { state: Loadable<Execution>; refresh:
     void generation;
     const poll = async () => {
       try {
-        const execution = await api.get<Execution>(`/api/executions/${segment(id)}`);
+        const execution = await api.get<Execution>(apiPath('/api/executions/{id}', { id }));
         if (stopped) return;
         setState({ status: 'ready', data: execution });
         if (isTerminal(execution.status)) return;
@@ -111,7 +112,7 @@ export function useLogs(
     const poll = async () => {
       try {
         const page = await api.get<LogPage>(
-          withQuery(`/api/executions/${segment(id)}/logs`, { after: cursor.current }),
+          withQuery(apiPath('/api/executions/{id}/logs', { id }), { after: cursor.current }),
         );
         if (stopped) return;
         setProblem(null);
@@ -403,13 +404,13 @@ function RunActions({
   const { confirm, dialog } = useConfirm();
   const [message, setMessage] = useState('');
   const cancel = useAction(async () =>
-    api.post<Execution>(`/api/executions/${segment(execution.id)}/cancel`, {}),
+    api.post<Execution>(apiPath('/api/executions/{id}/cancel', { id: execution.id }), {}),
   );
   const rerun = useAction(async () =>
     api.post<{ id: string }>(
-      `/api/skills/${segment(execution.skillId)}/executions`,
+      apiPath('/api/skills/{id}/executions', { id: execution.skillId }),
       { input: execution.input, rerunOf: execution.id },
-      { headers: { 'idempotency-key': idempotencyKey() } },
+      { headers: idempotencyHeaders() },
     ),
   );
   const mayCancel =

@@ -5,6 +5,7 @@
  * log (every fire: ran, skipped and why, failed) is below the list, paged.
  */
 import { type FormEvent, useState } from 'react';
+import type { FireLogEntry, Schedule, Skill, Timing } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
@@ -21,7 +22,6 @@ import {
   Table,
   TextField,
 } from '../shared/ui.tsx';
-import type { FireLogEntry, Schedule, Skill, Timing } from './types.ts';
 
 const STATE_TONES: Readonly<Record<string, string>> = {
   enabled: 'active',

@@ -6,6 +6,7 @@
  */
 import { diffLines } from 'diff';
 import { type FormEvent, useEffect, useId, useState } from 'react';
+import type { ScriptAsset, ScriptVersion } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { CodeEditor } from '../shared/code-editor.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
@@ -26,7 +27,6 @@ import {
   Table,
   useConfirm,
 } from '../shared/ui.tsx';
-import type { ScriptAsset, ScriptVersion } from './types.ts';
 
 const STARTER = `def main(inputs, ctx):
     """Return a JSON-serialisable value: the run's output."""

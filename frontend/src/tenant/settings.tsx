@@ -1,5 +1,6 @@
 /** Tenant parameters and the caller's personal access tokens (for the CLI and agents). */
 import { type FormEvent, useState } from 'react';
+import type { AccessToken, Parameter } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { useAction, useResource } from '../shared/hooks.ts';
 import {
@@ -17,7 +18,6 @@ import {
   TextField,
   useConfirm,
 } from '../shared/ui.tsx';
-import type { AccessToken, Parameter } from './types.ts';
 
 export function ParametersPage() {
   const { state, reload } = useResource<{ items: Parameter[] }>('/api/parameters');

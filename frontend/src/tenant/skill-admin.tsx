@@ -5,6 +5,19 @@
  * version or whatever is active) or an HTTP resource — and disabling, archiving or restoring it.
  */
 import { type FormEvent, useEffect, useState } from 'react';
+import {
+  APPROVAL_COUNT,
+  APPROVALS,
+  type ApprovalRule,
+  type HttpRequestMapping,
+  type HttpResourceSummary,
+  MIN_APPROVALS,
+  RISKS,
+  type Risk,
+  type ScriptAsset,
+  type ScriptVersion,
+  type Skill,
+} from '../../../functions/contract/index.ts';
 import { api, type Page, type Role, segment } from '../shared/api.ts';
 import { CodeEditor } from '../shared/code-editor.tsx';
 import { useAction, useResource } from '../shared/hooks.ts';
@@ -26,19 +39,6 @@ import {
   Table,
   TextField,
 } from '../shared/ui.tsx';
-import {
-  APPROVAL_COUNT,
-  APPROVALS,
-  type ApprovalRule,
-  type HttpRequestMapping,
-  type HttpResourceSummary,
-  MIN_APPROVALS,
-  RISKS,
-  type Risk,
-  type ScriptAsset,
-  type ScriptVersion,
-  type Skill,
-} from './types.ts';
 
 export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean }) {
   const { state, reload } = useResource<{ items: Skill[] }>('/api/skills?archived=true');

@@ -1,23 +1,14 @@
 /**
- * The rules a Skill definition is held to (risks, approval counts, limit bounds) as plain data, so
- * code that must apply them without the catalogue's storage — the CLI checking a manifest before it
- * pushes anything — reads the same values the platform enforces.
+ * The rules a Skill definition is held to live in the contract (functions/contract/catalog.ts), so
+ * the CLI and the fronts read the very values the platform enforces.
  */
-export const RISKS = ['low', 'medium', 'high', 'critical'] as const;
-export type Risk = (typeof RISKS)[number];
-export const APPROVALS = ['none', 'one', 'two'] as const;
-export type ApprovalRule = (typeof APPROVALS)[number];
-
-/** Fewest approvals a risk allows; a Skill may demand more, never fewer. */
-export const MIN_APPROVALS: Readonly<Record<Risk, number>> = { low: 0, medium: 1, high: 2, critical: 2 };
-export const APPROVAL_COUNT: Readonly<Record<ApprovalRule, number>> = { none: 0, one: 1, two: 2 };
-
-export const LIMIT_BOUNDS = {
-  timeoutSeconds: { min: 1, max: 240, default: 30 },
-  memoryMb: { min: 64, max: 1024, default: 256 },
-} as const;
-
-/** The approval rule a Skill gets when its definition names none: the least its risk allows. */
-export function defaultApproval(risk: Risk): ApprovalRule {
-  return APPROVALS[MIN_APPROVALS[risk]] ?? 'two';
-}
+export {
+  APPROVAL_COUNT,
+  APPROVALS,
+  type ApprovalRule,
+  defaultApproval,
+  LIMIT_BOUNDS,
+  MIN_APPROVALS,
+  RISKS,
+  type Risk,
+} from '../../contract/catalog.ts';

@@ -13,27 +13,17 @@
  * `queued` once its job is sent. An ended run never moves again.
  */
 
-export const EXECUTION_STATUSES = [
-  'requested',
-  'pending_approval',
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'rejected',
-  'cancelled',
-] as const;
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
-export type TerminalStatus = 'succeeded' | 'failed' | 'timed_out' | 'rejected' | 'cancelled';
+import {
+  EXECUTION_STATUSES,
+  type ExecutionStatus,
+  TERMINAL_STATUSES,
+  type TerminalStatus,
+} from '../../contract/executions.ts';
 
-export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>([
-  'succeeded',
-  'failed',
-  'timed_out',
-  'rejected',
-  'cancelled',
-]);
+// The statuses are the contract's (functions/contract), which the fronts and clients read too.
+export { EXECUTION_STATUSES, type ExecutionStatus, type TerminalStatus };
+
+export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>(TERMINAL_STATUSES);
 
 /** The statuses a move into each status may leave (a status absent here is only ever written new). */
 const SOURCES: Readonly<Record<Exclude<ExecutionStatus, 'pending_approval'>, readonly ExecutionStatus[]>> = {

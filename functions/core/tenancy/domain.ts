@@ -2,8 +2,14 @@
  * The domain context every request is bound to before anything else happens: the public governance
  * domain or exactly one tenant. Repositories take this, never a raw tenant id from input.
  */
-export const TENANT_STATUSES = ['trial', 'active', 'grace', 'suspended', 'archived'] as const;
-export type TenantStatus = (typeof TENANT_STATUSES)[number];
+import type { PublicSurface, TenantStatus } from '../../contract/tenancy.ts';
+
+export {
+  PUBLIC_SURFACES,
+  type PublicSurface,
+  TENANT_STATUSES,
+  type TenantStatus,
+} from '../../contract/tenancy.ts';
 
 export interface TenantSummary {
   readonly id: string;
@@ -12,8 +18,6 @@ export interface TenantSummary {
   readonly plan: string;
   readonly expiresAt: string;
 }
-
-export type PublicSurface = 'governance' | 'free' | 'docs';
 
 export type DomainContext =
   | { readonly kind: 'public'; readonly host: string; readonly surface: PublicSurface }

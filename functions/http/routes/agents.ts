@@ -19,7 +19,6 @@ import { tenantContext } from '../../core/tenancy/hosts.ts';
 import { list } from '../responses.ts';
 import type { ApiRequest } from '../router.ts';
 import { type Route, route } from '../router.ts';
-import { publicOf, tenantOf } from './domains.ts';
 
 const newAgentBody = z.strictObject({
   name: z.string().min(1).max(63),
@@ -134,18 +133,20 @@ export function agentRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/agents',
+      serves: 'tenant',
       auth: 'caller',
       summary: "The tenant's local agents and their status",
       responses: { 200: list(agentSchema) },
       permission: 'agent:manage',
       handle: async ({ domain }) => ({
         status: 200,
-        body: { items: await core.agents.list(tenantOf(domain, 'agents')) },
+        body: { items: await core.agents.list(domain) },
       }),
     }),
     route({
       method: 'POST',
       path: '/api/agents',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Create a local agent (its token is shown once)',
       responses: { 201: agentWithTokenSchema },
@@ -153,31 +154,33 @@ export function agentRoutes(core: Core): Route[] {
       body: newAgentBody,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.agents.create(tenantOf(domain, 'agents'), request.body, caller),
+        body: await core.agents.create(domain, request.body, caller),
       }),
     }),
     route({
       method: 'POST',
       path: '/api/agents/{name}/token',
+      serves: 'tenant',
       auth: 'caller',
       summary: "Rotate an agent's token (shown once)",
       responses: { 201: agentWithTokenSchema },
       permission: 'agent:manage',
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.agents.rotate(tenantOf(domain, 'agents'), request.params.name ?? '', caller),
+        body: await core.agents.rotate(domain, request.params.name ?? '', caller),
       }),
     }),
     route({
       method: 'DELETE',
       path: '/api/agents/{name}/token',
+      serves: 'tenant',
       auth: 'caller',
       summary: "Revoke an agent's token",
       responses: { 200: agentSchema },
       permission: 'agent:manage',
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: await core.agents.revoke(tenantOf(domain, 'agents'), request.params.name ?? '', caller),
+        body: await core.agents.revoke(domain, request.params.name ?? '', caller),
       }),
     }),
 
@@ -185,6 +188,7 @@ export function agentRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/agent/hello',
+      serves: 'tenant',
       auth: 'anonymous',
       summary: 'Agent protocol: an agent (its token as bearer) says hello',
       responses: {
@@ -199,7 +203,7 @@ export function agentRoutes(core: Core): Route[] {
       body: helloBody,
       maxBodyBytes: 4096,
       handle: async ({ domain, request }) => {
-        const tenant = tenantOf(domain, 'agents');
+        const tenant = domain;
         const agent = await agentCalling(core, tenant, request, request.body.name);
         const seen = await core.agents.seen(tenant, agent, request.body);
         return {
@@ -215,13 +219,14 @@ export function agentRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/agent/poll',
+      serves: 'tenant',
       auth: 'anonymous',
       summary: 'Agent protocol: long-poll for the next job',
       responses: { 200: agentJobSchema, 204: null },
       body: helloBody,
       maxBodyBytes: 4096,
       handle: async ({ domain, request }) => {
-        const tenant = tenantOf(domain, 'agents');
+        const tenant = domain;
         const agent = await agentCalling(core, tenant, request, request.body.name);
         await core.agents.seen(tenant, agent, request.body);
         const taken = await core.agents.poll(tenant, agent, request.body.waitSeconds);
@@ -231,13 +236,14 @@ export function agentRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/agent/runs/{id}/started',
+      serves: 'tenant',
       auth: 'anonymous',
       summary: 'Agent protocol: report that a job started',
       responses: { 204: null },
       body: startedBody,
       maxBodyBytes: 4096,
       handle: async ({ domain, request }) => {
-        const tenant = tenantOf(domain, 'agents');
+        const tenant = domain;
         const agent = await agentCalling(core, tenant, request);
         const id = request.params.id ?? '';
         await core.agents.checkLease(tenant, agent, id, request.body.lease);
@@ -253,6 +259,7 @@ export function agentRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/agent/runs/{id}/logs',
+      serves: 'tenant',
       auth: 'anonymous',
       summary: 'Agent protocol: live output of a running job; the answer says whether to stop it',
       responses: {
@@ -261,7 +268,7 @@ export function agentRoutes(core: Core): Route[] {
       body: logsBody,
       maxBodyBytes: 2 * LOG_CHUNKS_PER_REPORT * MAX_LOG_CHUNK_BYTES + 4096,
       handle: async ({ domain, request }) => {
-        const tenant = tenantOf(domain, 'agents');
+        const tenant = domain;
         const agent = await agentCalling(core, tenant, request);
         const id = request.params.id ?? '';
         await core.agents.checkLease(tenant, agent, id, request.body.lease);
@@ -275,6 +282,7 @@ export function agentRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/agent/runs/{id}/result',
+      serves: 'tenant',
       auth: 'anonymous',
       summary: "Agent protocol: report a job's result",
       responses: {
@@ -283,7 +291,7 @@ export function agentRoutes(core: Core): Route[] {
       body: resultBody,
       maxBodyBytes: RESULT_BODY_BYTES,
       handle: async ({ domain, request }) => {
-        const tenant = tenantOf(domain, 'agents');
+        const tenant = domain;
         const agent = await agentCalling(core, tenant, request);
         const id = request.params.id ?? '';
         const { lease: secret, ...report } = request.body;
@@ -310,12 +318,13 @@ export function agentGovernanceRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/tenants/{id}/agents',
+      serves: 'governance',
       auth: 'caller',
       summary: "A tenant's local agents (governance console)",
       responses: { 200: list(agentSchema) },
       permission: 'tenant:read',
       handle: async ({ domain, request }) => {
-        publicOf(domain, 'tenants');
+        domain;
         const id = request.params.id ?? '';
         const tenant = TENANT_ID_PATTERN.test(id) ? await tenantContext(core.table, id) : null;
         if (tenant === null) throw new NotFoundError(`Tenant ${request.params.id} not found`);

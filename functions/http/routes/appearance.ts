@@ -9,7 +9,6 @@ import type { Core } from '../../core/platform.ts';
 import { readAppearance } from '../../core/tenancy/branding.ts';
 import { appearanceSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
-import { tenantOf } from './domains.ts';
 
 /** Announcements looked at for the unread count (the newest ones). */
 export const UNREAD_WINDOW = 50;
@@ -19,11 +18,12 @@ export function appearanceRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/branding',
+      serves: 'tenant',
       auth: 'anonymous',
       summary: "The tenant's appearance, readable before sign-in",
       responses: { 200: appearanceSchema },
       handle: async ({ domain }) => {
-        const appearance = await readAppearance(core.table, tenantOf(domain, 'branding').tenant.id);
+        const appearance = await readAppearance(core.table, domain.tenant.id);
         // Before sign-in only what the sign-in page shows; home text and menus come with GET /api/me.
         const { displayName, logo, colors } = appearance.branding ?? {};
         return {
@@ -45,6 +45,7 @@ export function appearanceRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/notifications',
+      serves: 'tenant',
       auth: 'caller',
       summary: "The caller's notification counts",
       responses: {
@@ -53,7 +54,7 @@ export function appearanceRoutes(core: Core): Route[] {
           .meta({ id: 'Notifications' }),
       },
       handle: async ({ domain, caller }) => {
-        const tenant = tenantOf(domain, 'notifications');
+        const tenant = domain;
         const waiting = caller.permissions.has('approval:decide')
           ? (await core.approvals.inbox(tenant, caller)).filter((entry) => entry.canDecide).length
           : 0;

@@ -4,7 +4,6 @@ import { executionView } from '../../core/executions/executions.ts';
 import type { Core } from '../../core/platform.ts';
 import { executionSchema, list, voteSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
-import { tenantOf } from './domains.ts';
 
 const decisionBody = z.strictObject({ comment: z.string().max(1000).optional() });
 
@@ -26,6 +25,7 @@ export function approvalRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: `/api/executions/{id}/${decision}`,
+      serves: 'tenant',
       auth: 'caller',
       summary:
         decision === 'approve' ? 'Approve a run waiting for approval' : 'Reject a run waiting for approval',
@@ -35,7 +35,7 @@ export function approvalRoutes(core: Core): Route[] {
       responses: { 200: executionSchema },
       handle: async ({ domain, caller, request }) => {
         const execution = await core.approvals.decide(
-          tenantOf(domain, 'approvals'),
+          domain,
           caller,
           request.params.id ?? '',
           decision,
@@ -48,13 +48,14 @@ export function approvalRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/approvals',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Runs waiting for approval that the caller may see',
       responses: { 200: list(inboxEntrySchema) },
       handle: async ({ domain, caller }) => ({
         status: 200,
         body: {
-          items: (await core.approvals.inbox(tenantOf(domain, 'approvals'), caller)).map((entry) => ({
+          items: (await core.approvals.inbox(domain, caller)).map((entry) => ({
             ...executionView(entry.execution),
             approvalsRequired: entry.execution.approvalsRequired,
             adminApprovalRequired: entry.execution.adminApprovalRequired === true,

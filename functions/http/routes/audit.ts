@@ -10,7 +10,6 @@ import type { Core } from '../../core/platform.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
 import { auditEntrySchema, auditVerificationSchema, page, pageQuery } from '../responses.ts';
 import { media, type Route, route } from '../router.ts';
-import { closedOnFreeEntry } from './identity.ts';
 
 /** Entries per export answer (each a line; a `next` line carries the cursor of the rest). */
 export const MAX_EXPORT_ENTRIES = 1000;
@@ -76,10 +75,11 @@ function domainName(domain: DomainContext): string {
 }
 
 export function auditRoutes(core: Core): Route[] {
-  return closedOnFreeEntry([
+  return [
     route({
       method: 'GET',
       path: '/api/audit',
+      serves: 'consoles',
       auth: 'caller',
       summary: "The domain's audit entries, newest first",
       query: z.object(auditQuery),
@@ -102,6 +102,7 @@ export function auditRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/audit/verify',
+      serves: 'consoles',
       auth: 'caller',
       summary: "Seal and verify the domain's audit chain",
       responses: { 200: auditVerificationSchema },
@@ -120,6 +121,7 @@ export function auditRoutes(core: Core): Route[] {
        */
       method: 'GET',
       path: '/api/audit/export',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'Export the audit chain as JSON Lines, oldest first',
       query: z.object({
@@ -168,5 +170,5 @@ export function auditRoutes(core: Core): Route[] {
         };
       },
     }),
-  ]);
+  ];
 }

@@ -32,7 +32,7 @@ import {
   voteSchema,
 } from '../responses.ts';
 import { type Route, route } from '../router.ts';
-import { jsonSchemaField, stateBody, tenantOf } from './domains.ts';
+import { jsonSchemaField, stateBody } from './domains.ts';
 
 /** A script upload's body: the source (≤ 256 KiB) may double when JSON-escaped. */
 const SCRIPT_BODY_BYTES = 4 * MAX_SCRIPT_BYTES;
@@ -190,6 +190,7 @@ export function catalogRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/skills',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Skills the caller may see',
       query: z.object({
@@ -203,7 +204,7 @@ export function catalogRoutes(core: Core): Route[] {
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: {
-          items: await core.skills.listVisible(tenantOf(domain, 'catalogue'), caller, {
+          items: await core.skills.listVisible(domain, caller, {
             // Archived Skills are out of the catalogue; their managers may list them to restore them.
             includeArchived: request.query.archived === 'true' && caller.permissions.has('skill:manage'),
           }),
@@ -213,6 +214,7 @@ export function catalogRoutes(core: Core): Route[] {
     route({
       method: 'PUT',
       path: '/api/skills/{id}/state',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Disable, archive or restore a Skill',
       responses: { 200: skillSchema },
@@ -221,7 +223,7 @@ export function catalogRoutes(core: Core): Route[] {
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: await core.skills.setState(
-          tenantOf(domain, 'catalogue'),
+          domain,
           request.params.id ?? '',
           request.body.state,
           caller,
@@ -232,6 +234,7 @@ export function catalogRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/skills',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Create a Skill',
       responses: { 201: skillSchema },
@@ -240,24 +243,26 @@ export function catalogRoutes(core: Core): Route[] {
       maxBodyBytes: 256 * 1024,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.skills.create(tenantOf(domain, 'catalogue'), request.body, caller),
+        body: await core.skills.create(domain, request.body, caller),
       }),
     }),
     route({
       method: 'GET',
       path: '/api/skills/{id}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'One Skill',
       responses: { 200: skillSchema },
       permission: 'skill:read',
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: await core.skills.getVisible(tenantOf(domain, 'catalogue'), caller, request.params.id ?? ''),
+        body: await core.skills.getVisible(domain, caller, request.params.id ?? ''),
       }),
     }),
     route({
       method: 'PUT',
       path: '/api/skills/{id}',
+      serves: 'tenant',
       auth: 'caller',
       summary: "Change a Skill's definition",
       responses: { 200: skillSchema },
@@ -268,19 +273,14 @@ export function catalogRoutes(core: Core): Route[] {
         const { revision, ...definition } = request.body;
         return {
           status: 200,
-          body: await core.skills.update(
-            tenantOf(domain, 'catalogue'),
-            request.params.id ?? '',
-            definition,
-            caller,
-            revision,
-          ),
+          body: await core.skills.update(domain, request.params.id ?? '', definition, caller, revision),
         };
       },
     }),
     route({
       method: 'POST',
       path: '/api/skills/{id}/executions',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Run a Skill',
       responses: { 202: runAcceptedSchema },
@@ -289,7 +289,7 @@ export function catalogRoutes(core: Core): Route[] {
       maxBodyBytes: 128 * 1024,
       handle: async ({ domain, caller, request }) => {
         const { execution, created } = await core.executions.request(
-          tenantOf(domain, 'catalogue'),
+          domain,
           caller,
           request.params.id ?? '',
           request.body.input,
@@ -306,6 +306,7 @@ export function catalogRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/executions',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Runs the caller may see, newest first',
       query: z.object({
@@ -319,7 +320,7 @@ export function catalogRoutes(core: Core): Route[] {
       responses: { 200: page(executionSchema) },
       handle: async ({ domain, caller, request }) => {
         const page = await core.executions.list(
-          tenantOf(domain, 'catalogue'),
+          domain,
           caller,
           pageSize(request.query.limit),
           request.query.cursor,
@@ -334,11 +335,11 @@ export function catalogRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/executions/{id}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'One run, with its decisions and what it waits for',
       responses: { 200: executionDetailSchema },
-      handle: async ({ domain, caller, request }) => {
-        const tenant = tenantOf(domain, 'catalogue');
+      handle: async ({ domain: tenant, caller, request }) => {
         const execution = await core.executions.get(tenant, caller, request.params.id ?? '');
         // Who approved or rejected it, when and with what comment.
         const decisions =
@@ -360,6 +361,7 @@ export function catalogRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/executions/{id}/cancel',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Cancel a run',
       responses: { 200: executionSchema, 202: executionSchema },
@@ -367,7 +369,7 @@ export function catalogRoutes(core: Core): Route[] {
       maxBodyBytes: 4 * 1024,
       handle: async ({ domain, caller, request }) => {
         const execution = await core.executions.cancel(
-          tenantOf(domain, 'catalogue'),
+          domain,
           caller,
           request.params.id ?? '',
           request.body.reason ?? '',
@@ -379,6 +381,7 @@ export function catalogRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/executions/{id}/logs',
+      serves: 'tenant',
       auth: 'caller',
       summary: "A run's log chunks after a cursor",
       query: z.object({
@@ -387,17 +390,13 @@ export function catalogRoutes(core: Core): Route[] {
       responses: { 200: logPageSchema },
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: await core.executions.logs(
-          tenantOf(domain, 'catalogue'),
-          caller,
-          request.params.id ?? '',
-          request.query.after,
-        ),
+        body: await core.executions.logs(domain, caller, request.params.id ?? '', request.query.after),
       }),
     }),
     route({
       method: 'GET',
       path: '/api/assets/scripts',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Script assets',
       query: z.object({ ...pageQuery, archived: z.enum(['true', 'false']).optional() }),
@@ -405,17 +404,15 @@ export function catalogRoutes(core: Core): Route[] {
       permission: 'asset:manage',
       handle: async ({ domain, request }) => ({
         status: 200,
-        body: await core.scripts.list(
-          tenantOf(domain, 'catalogue'),
-          pageSize(request.query.limit),
-          request.query.cursor,
-          { includeArchived: request.query.archived === 'true' },
-        ),
+        body: await core.scripts.list(domain, pageSize(request.query.limit), request.query.cursor, {
+          includeArchived: request.query.archived === 'true',
+        }),
       }),
     }),
     route({
       method: 'PUT',
       path: '/api/assets/scripts/{id}/state',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Disable, archive or restore a script asset',
       responses: { 200: scriptAssetSchema },
@@ -424,7 +421,7 @@ export function catalogRoutes(core: Core): Route[] {
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: await core.scripts.setState(
-          tenantOf(domain, 'catalogue'),
+          domain,
           request.params.id ?? '',
           request.body.state,
           caller,
@@ -435,6 +432,7 @@ export function catalogRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/assets/scripts',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Create a script asset (its version 1)',
       responses: { 201: newScriptSchema },
@@ -443,24 +441,26 @@ export function catalogRoutes(core: Core): Route[] {
       maxBodyBytes: SCRIPT_BODY_BYTES,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.scripts.create(tenantOf(domain, 'catalogue'), request.body, caller),
+        body: await core.scripts.create(domain, request.body, caller),
       }),
     }),
     route({
       method: 'GET',
       path: '/api/assets/scripts/{id}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'One script asset',
       responses: { 200: scriptAssetSchema },
       permission: 'asset:manage',
       handle: async ({ domain, request }) => ({
         status: 200,
-        body: await core.scripts.get(tenantOf(domain, 'catalogue'), request.params.id ?? ''),
+        body: await core.scripts.get(domain, request.params.id ?? ''),
       }),
     }),
     route({
       method: 'GET',
       path: '/api/assets/scripts/{id}/versions',
+      serves: 'tenant',
       auth: 'caller',
       summary: "A script's versions, newest first",
       query: z.object(pageQuery),
@@ -469,7 +469,7 @@ export function catalogRoutes(core: Core): Route[] {
       handle: async ({ domain, request }) => ({
         status: 200,
         body: await core.scripts.versions(
-          tenantOf(domain, 'catalogue'),
+          domain,
           request.params.id ?? '',
           pageSize(request.query.limit),
           request.query.cursor,
@@ -479,6 +479,7 @@ export function catalogRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/assets/scripts/{id}/versions',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Upload a new version of a script (hot update)',
       responses: { 201: scriptVersionSchema },
@@ -487,17 +488,13 @@ export function catalogRoutes(core: Core): Route[] {
       maxBodyBytes: SCRIPT_BODY_BYTES,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.scripts.addVersion(
-          tenantOf(domain, 'catalogue'),
-          request.params.id ?? '',
-          request.body,
-          caller,
-        ),
+        body: await core.scripts.addVersion(domain, request.params.id ?? '', request.body, caller),
       }),
     }),
     route({
       method: 'GET',
       path: '/api/assets/scripts/{id}/versions/{version}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'One version of a script, with its source',
       responses: {
@@ -507,7 +504,7 @@ export function catalogRoutes(core: Core): Route[] {
       handle: async ({ domain, request }) => ({
         status: 200,
         body: await core.scripts.version(
-          tenantOf(domain, 'catalogue'),
+          domain,
           request.params.id ?? '',
           versionParam(request.params.version),
         ),
@@ -516,6 +513,7 @@ export function catalogRoutes(core: Core): Route[] {
     route({
       method: 'PUT',
       path: '/api/assets/scripts/{id}/active',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Activate a version of a script (hot update or rollback)',
       responses: { 200: scriptAssetSchema },
@@ -523,12 +521,7 @@ export function catalogRoutes(core: Core): Route[] {
       body: activateBody,
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: await core.scripts.activate(
-          tenantOf(domain, 'catalogue'),
-          request.params.id ?? '',
-          request.body.version,
-          caller,
-        ),
+        body: await core.scripts.activate(domain, request.params.id ?? '', request.body.version, caller),
       }),
     }),
   ];

@@ -8,7 +8,6 @@ import type { Core } from '../../core/platform.ts';
 import type { Tenant } from '../../core/tenancy/tenants.ts';
 import { list, tenantSummarySchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
-import { closedOnFreeEntry } from './identity.ts';
 
 const consoleTenantSchema = tenantSummarySchema
   .extend({ hosts: z.array(z.string()) })
@@ -33,10 +32,11 @@ export function consoleRoutes(core: Core): Route[] {
     const user = await core.directory.getUser(domain, username);
     return [...(user?.consoleTenants ?? [])];
   }
-  return closedOnFreeEntry([
+  return [
     route({
       method: 'GET',
       path: '/api/console/tenants',
+      serves: 'governance',
       auth: 'caller',
       summary: "Tenants on the caller's console whitelist",
       responses: { 200: list(consoleTenantSchema) },
@@ -53,6 +53,7 @@ export function consoleRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/console/tenants/{id}',
+      serves: 'governance',
       auth: 'caller',
       summary: "One tenant on the caller's console whitelist",
       responses: { 200: consoleTenantSchema },
@@ -64,5 +65,5 @@ export function consoleRoutes(core: Core): Route[] {
         return { status: 200, body: summary(await core.tenants.get(id)) };
       },
     }),
-  ]);
+  ];
 }

@@ -13,7 +13,7 @@ import type { Core } from '../../core/platform.ts';
 import type { TenantContext } from '../../core/tenancy/domain.ts';
 import { jsonSchemaValue, list, page, pageQuery } from '../responses.ts';
 import { media, type Route, route } from '../router.ts';
-import { jsonSchemaField, tenantOf } from './domains.ts';
+import { jsonSchemaField } from './domains.ts';
 
 /** Records per export page, and the bytes of record JSON one page carries at most. */
 export const EXPORT_PAGE = MAX_PAGE;
@@ -136,12 +136,12 @@ export function dataRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/data/collections',
+      serves: 'tenant',
       auth: 'caller',
       summary: "The tenant's collections and its data usage",
       responses: { 200: list(collectionSchema).extend({ usage: usageSchema }) },
       permission: 'data:read',
-      handle: async ({ domain }) => {
-        const tenant = tenantOf(domain, 'extension data');
+      handle: async ({ domain: tenant }) => {
         const [items, usage] = await Promise.all([
           core.collections.list(tenant),
           core.collections.usage(tenant),
@@ -152,18 +152,20 @@ export function dataRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/data/usage',
+      serves: 'tenant',
       auth: 'caller',
       summary: "The tenant's data usage and limits",
       responses: { 200: usageSchema },
       permission: 'data:read',
       handle: async ({ domain }) => ({
         status: 200,
-        body: await core.collections.usage(tenantOf(domain, 'extension data')),
+        body: await core.collections.usage(domain),
       }),
     }),
     route({
       method: 'POST',
       path: '/api/data/collections',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Define a collection (a JSON Schema and a key rule)',
       responses: { 201: collectionSchema },
@@ -172,24 +174,26 @@ export function dataRoutes(core: Core): Route[] {
       maxBodyBytes: 128 * 1024,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.collections.create(tenantOf(domain, 'extension data'), request.body, caller),
+        body: await core.collections.create(domain, request.body, caller),
       }),
     }),
     route({
       method: 'GET',
       path: '/api/data/collections/{name}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'One collection',
       responses: { 200: collectionSchema },
       permission: 'data:read',
       handle: async ({ domain, request }) => ({
         status: 200,
-        body: await collection(tenantOf(domain, 'extension data'), request.params.name),
+        body: await collection(domain, request.params.name),
       }),
     }),
     route({
       method: 'PUT',
       path: '/api/data/collections/{name}',
+      serves: 'tenant',
       auth: 'caller',
       summary: "Change a collection's schema or key rule",
       responses: { 200: collectionSchema },
@@ -201,7 +205,7 @@ export function dataRoutes(core: Core): Route[] {
         return {
           status: 200,
           body: await core.collections.update(
-            tenantOf(domain, 'extension data'),
+            domain,
             request.params.name ?? '',
             definition,
             caller,
@@ -213,18 +217,20 @@ export function dataRoutes(core: Core): Route[] {
     route({
       method: 'DELETE',
       path: '/api/data/collections/{name}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Delete a collection and its records',
       responses: { 204: null },
       permission: 'data:manage',
       handle: async ({ domain, caller, request }) => {
-        await core.collections.remove(tenantOf(domain, 'extension data'), request.params.name ?? '', caller);
+        await core.collections.remove(domain, request.params.name ?? '', caller);
         return { status: 204 };
       },
     }),
     route({
       method: 'GET',
       path: '/api/data/collections/{name}/records',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Records of a collection, in key order',
       query: z.object({
@@ -233,8 +239,7 @@ export function dataRoutes(core: Core): Route[] {
       }),
       responses: { 200: media('application/json', { schema: page(recordSchema) }) },
       permission: 'data:read',
-      handle: async ({ domain, request }) => {
-        const tenant = tenantOf(domain, 'extension data');
+      handle: async ({ domain: tenant, request }) => {
         const found = await collection(tenant, request.params.name);
         const limit = limitQuery(request.query.limit);
         const page = await core.records.query(tenant, found, {
@@ -256,6 +261,7 @@ export function dataRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/data/collections/{name}/export',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Export a collection as NDJSON, one record a line',
       query: z.object({ cursor: pageQuery.cursor }),
@@ -266,8 +272,7 @@ export function dataRoutes(core: Core): Route[] {
         }),
       },
       permission: 'data:read',
-      handle: async ({ domain, request }) => {
-        const tenant = tenantOf(domain, 'extension data');
+      handle: async ({ domain: tenant, request }) => {
         const found = await collection(tenant, request.params.name);
         const page = await core.records.query(tenant, found, {
           limit: EXPORT_PAGE,
@@ -290,12 +295,12 @@ export function dataRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/data/collections/{name}/records/{key}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'One record',
       responses: { 200: media('application/json', { schema: recordSchema }) },
       permission: 'data:read',
-      handle: async ({ domain, request }) => {
-        const tenant = tenantOf(domain, 'extension data');
+      handle: async ({ domain: tenant, request }) => {
         const found = await collection(tenant, request.params.name);
         const record = await core.records.get(tenant, found, request.params.key ?? '');
         if (record === null) {
@@ -310,6 +315,7 @@ export function dataRoutes(core: Core): Route[] {
     route({
       method: 'PUT',
       path: '/api/data/collections/{name}/records/{key}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Write a record (conditionally, with expectedVersion)',
       responses: {
@@ -319,8 +325,7 @@ export function dataRoutes(core: Core): Route[] {
       permission: 'data:manage',
       body: recordBody,
       maxBodyBytes: 1024 * 1024,
-      handle: async ({ domain, caller, request }) => {
-        const tenant = tenantOf(domain, 'extension data');
+      handle: async ({ domain: tenant, caller, request }) => {
         const found = await collection(tenant, request.params.name);
         const key = request.params.key ?? '';
         const record = await core.records.put(
@@ -350,6 +355,7 @@ export function dataRoutes(core: Core): Route[] {
     route({
       method: 'DELETE',
       path: '/api/data/collections/{name}/records/{key}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Delete a record',
       query: z.object({
@@ -357,8 +363,7 @@ export function dataRoutes(core: Core): Route[] {
       }),
       responses: { 204: null },
       permission: 'data:manage',
-      handle: async ({ domain, caller, request }) => {
-        const tenant = tenantOf(domain, 'extension data');
+      handle: async ({ domain: tenant, caller, request }) => {
         const found = await collection(tenant, request.params.name);
         const key = request.params.key ?? '';
         const expectedVersion = versionQuery(request.query.expectedVersion);

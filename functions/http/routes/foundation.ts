@@ -38,6 +38,7 @@ export function foundationRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/parameters',
+      serves: 'tenant',
       auth: 'caller',
       summary: "The tenant's parameters",
       responses: { 200: list(parameterSchema) },
@@ -47,6 +48,7 @@ export function foundationRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/parameters',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Create or replace a parameter',
       responses: { 201: parameterSchema },
@@ -60,6 +62,7 @@ export function foundationRoutes(core: Core): Route[] {
     route({
       method: 'PUT',
       path: '/api/parameters/{key}',
+      serves: 'tenant',
       auth: 'caller',
       summary: "Change a parameter's value",
       responses: { 200: parameterSchema },
@@ -73,6 +76,7 @@ export function foundationRoutes(core: Core): Route[] {
     route({
       method: 'DELETE',
       path: '/api/parameters/{key}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Delete a parameter',
       responses: { 204: null },
@@ -85,6 +89,7 @@ export function foundationRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/announcements',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Announcements addressed to the caller, newest first',
       query: z.object({
@@ -113,6 +118,7 @@ export function foundationRoutes(core: Core): Route[] {
       // Marks an announcement read for the caller: it stops showing as a banner.
       method: 'POST',
       path: '/api/announcements/{id}/read',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Mark an announcement read for the caller',
       responses: { 204: null },
@@ -131,6 +137,7 @@ export function foundationRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/announcements',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Post an announcement to the tenant',
       responses: { 201: announcementSchema },

@@ -11,7 +11,7 @@
  *   conversion, and the templates offered to new spaces.
  */
 import * as z from 'zod';
-import { RouteNotFoundError, ValidationError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { HANDOFF_BROWSER_COOKIE, HANDOFF_SECONDS, newBrowserBinding } from '../../core/free/handoffs.ts';
 import type { FreeEdition } from '../../core/free/index.ts';
 import {
@@ -32,7 +32,7 @@ import { FREE_PLAN, planLimits } from '../../core/tenancy/plans.ts';
 import { list, page, tenantSchema } from '../responses.ts';
 import { type ApiRequest, media, type Route, route } from '../router.ts';
 import { assertFromThisOrigin, sessionCookie, strictCookie } from '../session.ts';
-import { publicOf, tenantOf } from './domains.ts';
+
 import { orderSchema } from './governance.ts';
 import { loginSchema } from './identity.ts';
 
@@ -254,6 +254,7 @@ export function freeEntryRoutes(free: FreeEdition): Route[] {
       // What the sign-up form offers: the templates to pre-install, and the plan's limits.
       method: 'GET',
       path: '/api/free/offers',
+      serves: 'free',
       auth: 'anonymous',
       responses: { 200: offersSchema },
       handle: async () => {
@@ -281,12 +282,12 @@ export function freeEntryRoutes(free: FreeEdition): Route[] {
     route({
       method: 'POST',
       path: '/api/free/signups',
+      serves: 'free',
       auth: 'anonymous',
       body: signupBody,
       maxBodyBytes: SIGNUP_BODY_BYTES,
       responses: { 201: signupSchema },
-      handle: async ({ domain, request }) => {
-        const entry = publicOf(domain, 'sign-up');
+      handle: async ({ domain: entry, request }) => {
         // Only the free entry's own page signs people up (no cross-site form, no other origin).
         assertFromThisOrigin(request.headers, entry);
         // The handoff into the new space works only in this browser (see handoffs.ts).
@@ -307,15 +308,12 @@ export function freeEntryRoutes(free: FreeEdition): Route[] {
       // Sign-in starts here: which host a handle's space lives on (then its own sign-in page).
       method: 'GET',
       path: '/api/free/spaces/{handle}',
+      serves: 'free',
       auth: 'anonymous',
       responses: { 200: z.object({ handle: z.string(), host: z.string() }) },
       handle: async ({ domain, request }) => ({
         status: 200,
-        body: await free.signups.lookup(
-          publicOf(domain, 'personal space'),
-          request.params.handle ?? '',
-          request.sourceIp,
-        ),
+        body: await free.signups.lookup(domain, request.params.handle ?? '', request.sourceIp),
       }),
     }),
   ];
@@ -327,12 +325,12 @@ export function freeTenantRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/auth/handoff',
+      serves: 'tenant',
       auth: 'anonymous',
       body: handoffBody,
       maxBodyBytes: 1024,
       responses: { 200: loginSchema },
-      handle: async ({ domain, request }) => {
-        const space = tenantOf(domain, 'sign-in handoff');
+      handle: async ({ domain: space, request }) => {
         // A cookie session is only ever started by this host's own page.
         assertFromThisOrigin(request.headers, space);
         const username = await core.free.handoffs.consume(
@@ -358,11 +356,12 @@ export function freeTenantRoutes(core: Core): Route[] {
       // The plan, each quota with what is left today, and what the plan allows at all.
       method: 'GET',
       path: '/api/usage',
+      serves: 'tenant',
       auth: 'caller',
       responses: { 200: usageSchema },
       handle: async ({ domain }) => ({
         status: 200,
-        body: await core.quotas.usage(tenantOf(domain, 'plan usage')),
+        body: await core.quotas.usage(domain),
       }),
     }),
   ];
@@ -371,20 +370,15 @@ export function freeTenantRoutes(core: Core): Route[] {
 /** The console's side (governance API): leads, personal spaces, the templates offered to them. */
 export function freeGovernanceRoutes(core: Core): Route[] {
   const { free } = core;
-  const governanceOnly = (request: ApiRequest<unknown>, domain: Parameters<typeof publicOf>[0]) => {
-    const entry = publicOf(domain, 'free edition governance');
-    if (entry.surface !== 'governance') throw new RouteNotFoundError(`No route for ${request.path}`);
-    return entry;
-  };
   return [
     route({
       method: 'GET',
       path: '/api/free/leads',
+      serves: 'governance',
       auth: 'caller',
       permission: 'lead:read',
       responses: { 200: page(leadSchema) },
-      handle: async ({ domain, request }) => {
-        governanceOnly(request, domain);
+      handle: async ({ request }) => {
         return {
           status: 200,
           body: await free.leads.list(
@@ -399,6 +393,7 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       // The filtered leads as CSV (for a spreadsheet or a CRM); a larger export goes on from its cursor.
       method: 'GET',
       path: '/api/free/leads/export',
+      serves: 'governance',
       auth: 'caller',
       permission: 'lead:read',
       responses: {
@@ -407,10 +402,9 @@ export function freeGovernanceRoutes(core: Core): Route[] {
         }),
       },
       handle: async ({ domain, request, caller }) => {
-        governanceOnly(request, domain);
         const filter = leadFilter(request.query);
         const page = await free.leads.export(filter, request.query.cursor);
-        await core.audit.record(governanceOnly(request, domain), {
+        await core.audit.record(domain, {
           actor: { username: caller.username, via: caller.via },
           action: 'free.leads.exported',
           target: 'leads',
@@ -430,23 +424,23 @@ export function freeGovernanceRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/free/leads/{id}',
+      serves: 'governance',
       auth: 'caller',
       permission: 'lead:read',
       responses: { 200: leadSchema.extend({ space: tenantSchema.nullable() }) },
-      handle: async ({ domain, request }) => {
-        governanceOnly(request, domain);
+      handle: async ({ request }) => {
         return { status: 200, body: await free.spaces.get(request.params.id ?? '') };
       },
     }),
     route({
       method: 'POST',
       path: '/api/free/leads/{id}/disable',
+      serves: 'governance',
       auth: 'caller',
       permission: 'lead:manage',
       body: disableBody,
       responses: { 200: leadSchema },
-      handle: async ({ domain, request, caller }) => {
-        governanceOnly(request, domain);
+      handle: async ({ request, caller }) => {
         return {
           status: 200,
           body: await free.spaces.disable(
@@ -460,11 +454,11 @@ export function freeGovernanceRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/free/leads/{id}/enable',
+      serves: 'governance',
       auth: 'caller',
       permission: 'lead:manage',
       responses: { 200: leadSchema },
-      handle: async ({ domain, request, caller }) => {
-        governanceOnly(request, domain);
+      handle: async ({ request, caller }) => {
         return {
           status: 200,
           body: await free.spaces.enable(request.params.id ?? '', acting(caller, request)),
@@ -475,12 +469,12 @@ export function freeGovernanceRoutes(core: Core): Route[] {
       // The order that converts the space into a standard tenant; applied when its payment is confirmed.
       method: 'POST',
       path: '/api/free/leads/{id}/conversion',
+      serves: 'governance',
       auth: 'caller',
       permission: 'lead:manage',
       body: conversionBody,
       responses: { 201: orderSchema },
-      handle: async ({ domain, request, caller }) => {
-        governanceOnly(request, domain);
+      handle: async ({ request, caller }) => {
         return {
           status: 201,
           body: await free.spaces.orderConversion(
@@ -494,22 +488,22 @@ export function freeGovernanceRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/free/templates',
+      serves: 'governance',
       auth: 'caller',
       permission: 'template:manage',
       responses: { 200: list(offerSchema) },
-      handle: async ({ domain, request }) => {
-        governanceOnly(request, domain);
+      handle: async () => {
         return { status: 200, body: { items: await free.offers.list() } };
       },
     }),
     route({
       method: 'PUT',
       path: '/api/free/templates/{templateId}',
+      serves: 'governance',
       auth: 'caller',
       permission: 'template:manage',
       responses: { 200: offerSchema },
-      handle: async ({ domain, request, caller }) => {
-        governanceOnly(request, domain);
+      handle: async ({ request, caller }) => {
         return {
           status: 200,
           body: await free.offers.offer(request.params.templateId ?? '', acting(caller, request)),
@@ -519,11 +513,11 @@ export function freeGovernanceRoutes(core: Core): Route[] {
     route({
       method: 'DELETE',
       path: '/api/free/templates/{templateId}',
+      serves: 'governance',
       auth: 'caller',
       permission: 'template:manage',
       responses: { 204: null },
-      handle: async ({ domain, request, caller }) => {
-        governanceOnly(request, domain);
+      handle: async ({ request, caller }) => {
         await free.offers.withdraw(request.params.templateId ?? '', acting(caller, request));
         return { status: 204 };
       },

@@ -6,13 +6,7 @@
  * with strict zod schemas; everything else is a call into `core.governance`.
  */
 import * as z from 'zod';
-import {
-  ForbiddenError,
-  NotFoundError,
-  RouteNotFoundError,
-  unlessNotFound,
-  ValidationError,
-} from '../../core/errors.ts';
+import { ForbiddenError, NotFoundError, unlessNotFound, ValidationError } from '../../core/errors.ts';
 import { type Acting, recordPublic } from '../../core/governance/acting.ts';
 import { LEDGER_KINDS } from '../../core/governance/customers.ts';
 import { runScan } from '../../core/governance/lifecycle.ts';
@@ -21,10 +15,10 @@ import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
-import { type DomainContext, TENANT_ID_PATTERN, TENANT_STATUSES } from '../../core/tenancy/domain.ts';
+import { TENANT_ID_PATTERN, TENANT_STATUSES } from '../../core/tenancy/domain.ts';
 import type { Tenant } from '../../core/tenancy/tenants.ts';
 import { list, page, pageQuery, tenantSchema, tenantSummarySchema, userSchema } from '../responses.ts';
-import { type ApiRequest, type Route, type RouteContext, route } from '../router.ts';
+import { type ApiRequest, type Route, route } from '../router.ts';
 
 const instant = z.iso.datetime({ offset: true });
 const name = z.string().trim().min(1).max(200);
@@ -234,22 +228,6 @@ function acting(caller: Caller, request: ApiRequest<unknown>): Acting {
   return { actor: { username: caller.username, via: caller.via }, requestId: request.requestId };
 }
 
-/** Governance lives on the console's hosts only; the free entry (also public) has none of it. */
-function governanceOnly(domain: DomainContext, request: ApiRequest<unknown>): void {
-  if (domain.kind !== 'public' || domain.surface !== 'governance') {
-    throw new RouteNotFoundError(`No route for ${request.path}`);
-  }
-}
-
-function governed<B, const T>(
-  handle: (context: RouteContext<B, Caller>) => Promise<T>,
-): (context: RouteContext<B, Caller>) => Promise<T> {
-  return async (context) => {
-    governanceOnly(context.domain, context.request);
-    return handle(context);
-  };
-}
-
 function param(request: ApiRequest<unknown>, key: string): string {
   return request.params[key] ?? '';
 }
@@ -282,39 +260,42 @@ export function governanceDomainRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/tenants',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Tenants',
       query: z.object(pageQuery),
       responses: { 200: page(tenantSchema) },
       permission: 'tenant:read',
-      handle: governed(async ({ request }) => ({
+      handle: async ({ request }) => ({
         status: 200,
         body: await governance.tenants.list(pageSize(request.query.limit), request.query.cursor),
-      })),
+      }),
     }),
     route({
       method: 'POST',
       path: '/api/tenants',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Create a tenant (its hosts start onboarding)',
       responses: { 201: tenantWithDomainsSchema },
       permission: 'tenant:manage',
       body: newTenantBody,
-      handle: governed(async ({ request, caller }) => ({
+      handle: async ({ request, caller }) => ({
         status: 201,
         body: await withDomains(await governance.tenants.create(request.body, acting(caller, request))),
-      })),
+      }),
     }),
     route({
       // A new tenant's first admin, so the tenant's own host has someone who can sign in.
       method: 'POST',
       path: '/api/tenants/{id}/admins',
+      serves: 'governance',
       auth: 'caller',
       summary: "Create a tenant's first admin",
       responses: { 201: userSchema },
       permission: 'tenant:manage',
       body: tenantAdminBody,
-      handle: governed(async ({ request, caller, domain }) => {
+      handle: async ({ request, caller, domain }) => {
         const tenant = await governance.tenants.get(param(request, 'id'));
         const tenantDomain = { kind: 'tenant', host: tenant.hosts[0] ?? '', tenant } as const;
         const user = await core.directory.createUser(tenantDomain, { ...request.body, roles: ['admin'] });
@@ -326,54 +307,58 @@ export function governanceDomainRoutes(core: Core): Route[] {
           requestId: request.requestId,
         });
         return { status: 201, body: user };
-      }),
+      },
     }),
     route({
       method: 'GET',
       path: '/api/tenants/{id}',
+      serves: 'governance',
       auth: 'caller',
       summary: "One tenant, with its hosts' onboarding",
       responses: { 200: tenantWithDomainsSchema },
       permission: 'tenant:read',
-      handle: governed(async ({ request }) => ({
+      handle: async ({ request }) => ({
         status: 200,
         body: await withDomains(await governance.tenants.get(param(request, 'id'))),
-      })),
+      }),
     }),
     route({
       method: 'PATCH',
       path: '/api/tenants/{id}',
+      serves: 'governance',
       auth: 'caller',
       summary: "Change a tenant's name, plan, status, expiry or customer",
       responses: { 200: tenantSchema },
       permission: 'tenant:manage',
       body: tenantPatchBody,
-      handle: governed(async ({ request, caller }) => ({
+      handle: async ({ request, caller }) => ({
         status: 200,
         body: await governance.tenants.update(param(request, 'id'), request.body, acting(caller, request)),
-      })),
+      }),
     }),
     route({
       method: 'PUT',
       path: '/api/tenants/{id}/branding',
+      serves: 'governance',
       auth: 'caller',
       summary: "Set or remove a dedicated delivery's branding",
       responses: { 200: tenantSchema },
       permission: 'tenant:manage',
       body: brandingBody,
       maxBodyBytes: 160 * 1024,
-      handle: governed(async ({ request, caller }) => ({
+      handle: async ({ request, caller }) => ({
         status: 200,
         body: await governance.tenants.setBranding(
           param(request, 'id'),
           request.body.branding,
           acting(caller, request),
         ),
-      })),
+      }),
     }),
     route({
       method: 'POST',
       path: '/api/tenants/{id}/hosts',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Bind another host to a tenant',
       responses: {
@@ -381,7 +366,7 @@ export function governanceDomainRoutes(core: Core): Route[] {
       },
       permission: 'tenant:manage',
       body: hostBody,
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         const tenant = await governance.tenants.addHost(
           param(request, 'id'),
           request.body.host,
@@ -390,41 +375,44 @@ export function governanceDomainRoutes(core: Core): Route[] {
         // The answer says what to create in DNS for the new host, and how far its onboarding got.
         const host = await onboarding.get(request.body.host.trim().toLowerCase());
         return { status: 201, body: { ...(await withDomains(tenant)), host } };
-      }),
+      },
     }),
     route({
       method: 'GET',
       path: '/api/tenants/{id}/hosts',
+      serves: 'governance',
       auth: 'caller',
       summary: "A tenant's hosts and their onboarding",
       responses: { 200: list(hostOnboardingSchema) },
       permission: 'tenant:read',
-      handle: governed(async ({ request }) => {
+      handle: async ({ request }) => {
         const tenant = await governance.tenants.get(param(request, 'id'));
         return { status: 200, body: { items: await onboarding.list(tenant.hosts) } };
-      }),
+      },
     }),
     route({
       method: 'GET',
       path: '/api/tenants/{id}/hosts/{host}',
+      serves: 'governance',
       auth: 'caller',
       summary: "One of a tenant's hosts and its onboarding",
       responses: { 200: hostOnboardingSchema },
       permission: 'tenant:read',
-      handle: governed(async ({ request }) => ({
+      handle: async ({ request }) => ({
         status: 200,
         body: await onboarding.get(await tenantHost(param(request, 'id'), param(request, 'host'))),
-      })),
+      }),
     }),
     route({
       // Checks a waiting host now, or starts a failed one over.
       method: 'POST',
       path: '/api/tenants/{id}/hosts/{host}/retry',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Check a waiting host now, or start a failed one over',
       responses: { 200: hostOnboardingSchema },
       permission: 'tenant:manage',
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         const id = param(request, 'id');
         const host = await tenantHost(id, param(request, 'host'));
         const view = await onboarding.retry(host);
@@ -434,26 +422,28 @@ export function governanceDomainRoutes(core: Core): Route[] {
           ...(view.code === undefined ? {} : { code: view.code }),
         });
         return { status: 200, body: view };
-      }),
+      },
     }),
     route({
       // The platform's own hosts (this console's and the free entry's) and their onboarding.
       method: 'GET',
       path: '/api/platform/hosts',
+      serves: 'governance',
       auth: 'caller',
       summary: "The platform's own hosts and their onboarding",
       responses: { 200: list(hostOnboardingSchema) },
       permission: 'tenant:read',
-      handle: governed(async () => ({ status: 200, body: { items: await onboarding.listPublic() } })),
+      handle: async () => ({ status: 200, body: { items: await onboarding.listPublic() } }),
     }),
     route({
       method: 'POST',
       path: '/api/platform/hosts/{host}/retry',
+      serves: 'governance',
       auth: 'caller',
       summary: "Check one of the platform's hosts again",
       responses: { 200: hostOnboardingSchema },
       permission: 'tenant:manage',
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         const host = param(request, 'host').trim().toLowerCase();
         const own = (await onboarding.listPublic()).some((view) => view.host === host);
         if (!own) throw new NotFoundError(`Host ${host} is not one of the platform's hosts`);
@@ -462,55 +452,59 @@ export function governanceDomainRoutes(core: Core): Route[] {
           state: view.state,
         });
         return { status: 200, body: view };
-      }),
+      },
     }),
     route({
       method: 'DELETE',
       path: '/api/tenants/{id}/hosts/{host}',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Unbind a host from a tenant',
       responses: { 200: tenantSchema },
       permission: 'tenant:manage',
-      handle: governed(async ({ request, caller }) => ({
+      handle: async ({ request, caller }) => ({
         status: 200,
         body: await governance.tenants.removeHost(
           param(request, 'id'),
           param(request, 'host'),
           acting(caller, request),
         ),
-      })),
+      }),
     }),
 
     // ── customers and their ledgers ───────────────────────────────────────────────────────
     route({
       method: 'GET',
       path: '/api/customers',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Customers',
       query: z.object(pageQuery),
       responses: { 200: page(customerSchema) },
       permission: 'customer:manage',
-      handle: governed(async ({ request }) => ({
+      handle: async ({ request }) => ({
         status: 200,
         body: await governance.customers.list(pageSize(request.query.limit), request.query.cursor),
-      })),
+      }),
     }),
     route({
       method: 'POST',
       path: '/api/customers',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Create a customer',
       responses: { 201: customerSchema },
       permission: 'customer:manage',
       body: customerBody,
-      handle: governed(async ({ request, caller }) => ({
+      handle: async ({ request, caller }) => ({
         status: 201,
         body: await governance.customers.create(request.body, acting(caller, request)),
-      })),
+      }),
     }),
     route({
       method: 'GET',
       path: '/api/customers/{id}',
+      serves: 'governance',
       auth: 'caller',
       summary: 'One customer and its tenants',
       responses: {
@@ -519,7 +513,7 @@ export function governanceDomainRoutes(core: Core): Route[] {
           .meta({ id: 'CustomerWithTenants' }),
       },
       permission: 'customer:manage',
-      handle: governed(async ({ request }) => {
+      handle: async ({ request }) => {
         const customer = await governance.customers.get(param(request, 'id'));
         const tenants: ReturnType<typeof summary>[] = [];
         for (const id of await governance.customers.tenantIdsOf(customer.id)) {
@@ -527,17 +521,18 @@ export function governanceDomainRoutes(core: Core): Route[] {
           if (tenant !== null && tenant.customerId === customer.id) tenants.push(summary(tenant));
         }
         return { status: 200, body: { ...customer, tenants } };
-      }),
+      },
     }),
     route({
       method: 'GET',
       path: '/api/customers/{id}/ledger',
+      serves: 'governance',
       auth: 'caller',
       summary: "A customer's ledger, newest first",
       query: z.object(pageQuery),
       responses: { 200: page(ledgerEntrySchema).extend({ kinds: z.array(z.string()) }) },
       permission: 'customer:manage',
-      handle: governed(async ({ request }) => ({
+      handle: async ({ request }) => ({
         status: 200,
         body: {
           kinds: LEDGER_KINDS,
@@ -547,56 +542,60 @@ export function governanceDomainRoutes(core: Core): Route[] {
             request.query.cursor,
           )),
         },
-      })),
+      }),
     }),
 
     // ── order center ──────────────────────────────────────────────────────────────────────
     route({
       method: 'GET',
       path: '/api/orders',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Orders',
       query: z.object(pageQuery),
       responses: { 200: page(orderSchema) },
       permission: 'order:manage',
-      handle: governed(async ({ request }) => ({
+      handle: async ({ request }) => ({
         status: 200,
         body: await governance.orders.list(pageSize(request.query.limit), request.query.cursor),
-      })),
+      }),
     }),
     route({
       method: 'POST',
       path: '/api/orders',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Create an order',
       responses: { 201: orderSchema },
       permission: 'order:manage',
       body: orderBody,
-      handle: governed(async ({ request, caller }) => ({
+      handle: async ({ request, caller }) => ({
         status: 201,
         body: await governance.orders.create(request.body, acting(caller, request)),
-      })),
+      }),
     }),
     route({
       method: 'GET',
       path: '/api/orders/{id}',
+      serves: 'governance',
       auth: 'caller',
       summary: 'One order',
       responses: { 200: orderSchema },
       permission: 'order:manage',
-      handle: governed(async ({ request }) => ({
+      handle: async ({ request }) => ({
         status: 200,
         body: await governance.orders.get(param(request, 'id')),
-      })),
+      }),
     }),
     route({
       method: 'POST',
       path: '/api/orders/{id}/confirm-payment',
+      serves: 'governance',
       auth: 'caller',
       summary: "Confirm an order's payment (super-admins): renews the tenant",
       responses: { 200: orderSchema },
       permission: 'order:manage',
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         if (!caller.superAdmin) {
           throw new ForbiddenError('Only a platform super-admin confirms payments', {
             extra: { requires: 'superAdmin' },
@@ -607,31 +606,33 @@ export function governanceDomainRoutes(core: Core): Route[] {
           acting(caller, request),
         );
         return { status: 200, body: order };
-      }),
+      },
     }),
     route({
       method: 'POST',
       path: '/api/orders/{id}/cancel',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Cancel an order',
       responses: { 200: orderSchema },
       permission: 'order:manage',
-      handle: governed(async ({ request, caller }) => ({
+      handle: async ({ request, caller }) => ({
         status: 200,
         body: (await governance.orders.cancel(param(request, 'id'), acting(caller, request))).order,
-      })),
+      }),
     }),
 
     // ── lifecycle scans ───────────────────────────────────────────────────────────────────
     route({
       method: 'POST',
       path: '/api/lifecycle/run',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Run a lifecycle scan now',
       responses: { 200: scanResultSchema },
       permission: 'lifecycle:run',
       body: lifecycleBody,
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         const now = request.body.now === undefined ? core.now() : new Date(request.body.now);
         const result = await runScan(governance.scans, request.body.scan, { now });
         await recordPublic(
@@ -646,32 +647,34 @@ export function governanceDomainRoutes(core: Core): Route[] {
           },
         );
         return { status: 200, body: result };
-      }),
+      },
     }),
 
     // ── platform announcements ────────────────────────────────────────────────────────────
     route({
       method: 'GET',
       path: '/api/announcements',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Platform announcements',
       query: z.object(pageQuery),
       responses: { 200: page(platformAnnouncementSchema) },
       permission: 'announcement:manage',
-      handle: governed(async ({ request }) => ({
+      handle: async ({ request }) => ({
         status: 200,
         body: await governance.announcements.list(pageSize(request.query.limit), request.query.cursor),
-      })),
+      }),
     }),
     route({
       method: 'POST',
       path: '/api/announcements',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Post a platform announcement to tenants',
       responses: { 200: postedAnnouncementSchema, 201: postedAnnouncementSchema },
       permission: 'announcement:manage',
       body: announcementBody,
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         const key = idempotencyKey.safeParse(request.headers[IDEMPOTENCY_HEADER]);
         if (!key.success) {
           throw new ValidationError('Invalid Idempotency-Key header', [
@@ -683,7 +686,7 @@ export function governanceDomainRoutes(core: Core): Route[] {
           status: outcome.created ? 201 : 200,
           body: { ...outcome.announcement, newlyDelivered: outcome.newlyDelivered },
         };
-      }),
+      },
     }),
   ];
 }

@@ -5,7 +5,6 @@
  * granted to the tenant. Bodies are parsed here with strict zod schemas; the rest is the core's.
  */
 import * as z from 'zod';
-import { RouteNotFoundError } from '../../core/errors.ts';
 import type { Acting } from '../../core/governance/acting.ts';
 import { AUTH_SCHEMES, HTTP_METHODS } from '../../core/http-resources/model.ts';
 import { resourceView } from '../../core/http-resources/resources.ts';
@@ -14,8 +13,8 @@ import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN } from '../../core/tenancy/domain.ts';
 import { availabilityState, list, page, pageQuery } from '../responses.ts';
-import { type ApiRequest, type Route, type RouteContext, route } from '../router.ts';
-import { stateBody, tenantOf } from './domains.ts';
+import { type ApiRequest, type Route, route } from '../router.ts';
+import { stateBody } from './domains.ts';
 
 const PERMISSION = 'http-resource:manage';
 
@@ -127,18 +126,6 @@ const trialResultSchema = z
   })
   .meta({ id: 'TrialResult' });
 
-/** Governance lives on the console's hosts only (not the free entry, never a tenant host). */
-function governed<B, const T>(
-  handle: (context: RouteContext<B, Caller>) => Promise<T>,
-): (context: RouteContext<B, Caller>) => Promise<T> {
-  return async (context) => {
-    if (context.domain.kind !== 'public' || context.domain.surface !== 'governance') {
-      throw new RouteNotFoundError(`No route for ${context.request.path}`);
-    }
-    return handle(context);
-  };
-}
-
 function id(request: ApiRequest<unknown>): string {
   return request.params.id ?? '';
 }
@@ -149,73 +136,78 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/http-resources',
+      serves: 'governance',
       auth: 'caller',
       summary: 'HTTP resources',
       query: z.object(pageQuery),
       responses: { 200: page(resourceSchema) },
       permission: PERMISSION,
-      handle: governed(async ({ request }) => {
+      handle: async ({ request }) => {
         const page = await resources.list(pageSize(request.query.limit), request.query.cursor);
         return {
           status: 200,
           body: { items: page.items.map(resourceView), ...(page.cursor ? { cursor: page.cursor } : {}) },
         };
-      }),
+      },
     }),
     route({
       method: 'POST',
       path: '/api/http-resources',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Create an HTTP resource',
       responses: { 201: resourceSchema },
       permission: PERMISSION,
       body: newResourceBody,
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         const created = await resources.create(request.body, acting(caller, request));
         return {
           status: 201,
           body: resourceView(created),
           headers: { location: `/api/http-resources/${created.id}` },
         };
-      }),
+      },
     }),
     route({
       method: 'GET',
       path: '/api/http-resources/{id}',
+      serves: 'governance',
       auth: 'caller',
       summary: 'One HTTP resource (never its credential)',
       responses: { 200: resourceSchema },
       permission: PERMISSION,
-      handle: governed(async ({ request }) => ({
+      handle: async ({ request }) => ({
         status: 200,
         body: resourceView(await resources.get(id(request))),
-      })),
+      }),
     }),
     route({
       method: 'PATCH',
       path: '/api/http-resources/{id}',
+      serves: 'governance',
       auth: 'caller',
       summary: "Change an HTTP resource's configuration",
       responses: { 200: resourceSchema },
       permission: PERMISSION,
       body: patchBody,
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         const { version, ...patch } = request.body;
         return {
           status: 200,
           body: resourceView(await resources.update(id(request), patch, acting(caller, request), version)),
         };
-      }),
+      },
     }),
     route({
       method: 'PUT',
       path: '/api/http-resources/{id}/state',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Disable, archive or restore an HTTP resource',
       responses: { 200: resourceSchema },
       permission: PERMISSION,
       body: stateBody,
-      handle: governed(async ({ request, caller }) => ({
+      handle: async ({ request, caller }) => ({
         status: 200,
         body: resourceView(
           await resources.setState(
@@ -225,75 +217,80 @@ export function httpResourceGovernanceRoutes(core: Core): Route[] {
             request.body.reason,
           ),
         ),
-      })),
+      }),
     }),
     route({
       method: 'PUT',
       path: '/api/http-resources/{id}/credential',
+      serves: 'governance',
       auth: 'caller',
       summary: "Set (rotate) an HTTP resource's credential",
       responses: { 204: null },
       permission: PERMISSION,
       body: credentialBody,
       maxBodyBytes: 16 * 1024,
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         await resources.putCredential(id(request), request.body.value, acting(caller, request));
         return { status: 204 };
-      }),
+      },
     }),
     route({
       method: 'DELETE',
       path: '/api/http-resources/{id}/credential/previous',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Drop the previous credential kept after a rotation',
       responses: { 204: null },
       permission: PERMISSION,
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         await resources.dropPreviousCredential(id(request), acting(caller, request));
         return { status: 204 };
-      }),
+      },
     }),
     route({
       method: 'POST',
       path: '/api/http-resources/{id}/trial',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Send one trial request through the resource',
       responses: { 200: trialResultSchema },
       permission: PERMISSION,
       body: trialBody,
       maxBodyBytes: 128 * 1024,
-      handle: governed(async ({ request, caller }) => ({
+      handle: async ({ request, caller }) => ({
         status: 200,
         body: await resources.trial(id(request), request.body, {
           ...acting(caller, request),
           superAdmin: caller.superAdmin,
         }),
-      })),
+      }),
     }),
     route({
       method: 'POST',
       path: '/api/http-resources/{id}/grants',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Grant an HTTP resource to tenants',
       responses: { 200: z.object({ id: z.string(), grants: z.array(z.string()) }).meta({ id: 'Grants' }) },
       permission: PERMISSION,
       body: grantBody,
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         const updated = await resources.grant(id(request), request.body.tenantIds, acting(caller, request));
         return { status: 200, body: { id: updated.id, grants: updated.grants } };
-      }),
+      },
     }),
     route({
       method: 'DELETE',
       path: '/api/http-resources/{id}/grants/{tenantId}',
+      serves: 'governance',
       auth: 'caller',
       summary: "Revoke a tenant's grant",
       responses: { 204: null },
       permission: PERMISSION,
-      handle: governed(async ({ request, caller }) => {
+      handle: async ({ request, caller }) => {
         await resources.revoke(id(request), request.params.tenantId ?? '', acting(caller, request));
         return { status: 204 };
-      }),
+      },
     }),
   ];
 }
@@ -303,13 +300,14 @@ export function httpResourceTenantRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/http-resources',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'HTTP resources granted to this tenant (read-only summaries)',
       responses: { 200: list(resourceSummarySchema) },
       permission: 'skill:manage',
       handle: async ({ domain }) => ({
         status: 200,
-        body: { items: await core.httpResources.summaries(tenantOf(domain, 'HTTP resources')) },
+        body: { items: await core.httpResources.summaries(domain) },
       }),
     }),
   ];

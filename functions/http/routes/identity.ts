@@ -3,7 +3,6 @@
  * free entry, which is public but serves none of the public domain's accounts.
  */
 import * as z from 'zod';
-import { RouteNotFoundError } from '../../core/errors.ts';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
@@ -102,22 +101,6 @@ const newAccessTokenSchema = accessTokenSchema
   .meta({ id: 'NewAccessToken' });
 
 /**
- * The free entry (the public domain's self-serve surface) has no sign-in, no accounts, no audit and
- * no console: nobody's credentials are ever typed there, and no token is ever bound to its host.
- */
-export function closedOnFreeEntry(routes: readonly Route[]): Route[] {
-  return routes.map((shape) => ({
-    ...shape,
-    handle: async (context) => {
-      if (context.domain.kind === 'public' && context.domain.surface === 'free') {
-        throw new RouteNotFoundError(`No route for ${context.request.path}`);
-      }
-      return shape.handle(context);
-    },
-  }));
-}
-
-/**
  * The menus a caller's permissions allow, in order; a dedicated delivery whose branding chooses its
  * menus shows only those (Home always).
  */
@@ -133,10 +116,11 @@ async function shownMenus(core: Core, domain: DomainContext, permissions: Readon
 }
 
 export function identityRoutes(core: Core): Route[] {
-  return closedOnFreeEntry([
+  return [
     route({
       method: 'POST',
       path: '/api/auth/login',
+      serves: 'consoles',
       auth: 'anonymous',
       summary: 'Sign in with a username and password',
       responses: { 200: loginSchema },
@@ -163,6 +147,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/auth/logout',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'End this session',
       responses: { 204: null },
@@ -175,6 +160,7 @@ export function identityRoutes(core: Core): Route[] {
       // Ends every session of the caller in this domain: other browsers and devices too.
       method: 'POST',
       path: '/api/auth/logout-everywhere',
+      serves: 'consoles',
       auth: 'caller',
       summary: "End every one of the caller's sessions in this domain",
       responses: { 204: null },
@@ -186,6 +172,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/me',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'The caller: roles, permissions, menus and domain',
       responses: { 200: meSchema },
@@ -221,6 +208,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/tokens',
+      serves: 'consoles',
       auth: 'caller',
       summary: "The caller's personal access tokens",
       responses: { 200: list(accessTokenSchema) },
@@ -232,6 +220,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/tokens',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'Create a personal access token (shown once)',
       responses: { 201: newAccessTokenSchema },
@@ -245,6 +234,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'DELETE',
       path: '/api/tokens/{id}',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'Revoke a personal access token',
       responses: { 204: null },
@@ -256,6 +246,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/users',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'Users of this domain',
       query: z.object(pageQuery),
@@ -269,6 +260,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/users',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'Create a user',
       responses: { 201: userSchema },
@@ -282,6 +274,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'PATCH',
       path: '/api/users/{username}',
+      serves: 'consoles',
       auth: 'caller',
       summary: "Change a user's roles, password or state",
       responses: { 200: userSchema },
@@ -295,6 +288,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/roles',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'Roles of this domain',
       responses: { 200: list(roleSchema) },
@@ -306,6 +300,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/roles',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'Create a custom role',
       responses: { 201: roleSchema },
@@ -319,6 +314,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'PUT',
       path: '/api/roles/{name}',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'Change a custom role',
       responses: { 200: roleSchema },
@@ -337,6 +333,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'DELETE',
       path: '/api/roles/{name}',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'Delete a custom role',
       responses: { 204: null },
@@ -350,6 +347,7 @@ export function identityRoutes(core: Core): Route[] {
       // The permissions a role of this domain may hold (for the custom-role form).
       method: 'GET',
       path: '/api/permissions',
+      serves: 'consoles',
       auth: 'caller',
       summary: 'Permissions a role of this domain may hold',
       responses: { 200: list(z.string()) },
@@ -361,6 +359,7 @@ export function identityRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/menus',
+      serves: 'consoles',
       auth: 'caller',
       summary: "The menus the caller's permissions show",
       responses: { 200: list(menuSchema) },
@@ -369,5 +368,5 @@ export function identityRoutes(core: Core): Route[] {
         body: { items: await shownMenus(core, domain, caller.permissions) },
       }),
     }),
-  ]);
+  ];
 }

@@ -21,7 +21,6 @@ import { problemSchema } from '../openapi.ts';
 import { PROBLEM_CONTENT_TYPE } from '../problem.ts';
 import { list, page, pageQuery } from '../responses.ts';
 import { media, type ResultOf, type Route, route } from '../router.ts';
-import { tenantOf } from './domains.ts';
 
 const logger = new Logger({ serviceName: 'mcp' });
 
@@ -106,18 +105,20 @@ export function mcpRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path,
+      serves: 'tenant',
       auth: 'anonymous',
       summary: 'OAuth protected-resource metadata of the MCP endpoint (RFC 9728)',
       responses: { 200: resourceMetadataSchema },
       handle: async ({ domain, request }) => ({
         status: 200,
-        body: resourceMetadata(tenantOf(domain, 'MCP endpoint'), request.headers),
+        body: resourceMetadata(domain, request.headers),
       }),
     });
   return [
     route({
       method: 'POST',
       path: MCP_PATH,
+      serves: 'tenant',
       auth: 'mcp-client',
       summary: 'The MCP endpoint (Streamable HTTP, stateless): one JSON-RPC message per request',
       responses: mcpResponses,
@@ -125,26 +126,26 @@ export function mcpRoutes(core: Core): Route[] {
       maxBodyBytes: MAX_MCP_BODY_BYTES,
       // The SDK's transport picks the status: one of mcpResponses (the contract test holds it to them).
       handle: async ({ domain, caller, request }) =>
-        (await serveMcp(core, tenantOf(domain, 'MCP endpoint'), caller, request, logger)) as ResultOf<
-          typeof mcpResponses
-        >,
+        (await serveMcp(core, domain, caller, request, logger)) as ResultOf<typeof mcpResponses>,
     }),
     metadata(RESOURCE_METADATA_PATH),
     metadata(`${RESOURCE_METADATA_PATH}${MCP_PATH}`),
     route({
       method: 'GET',
       path: '/api/mcp-clients',
+      serves: 'tenant',
       auth: 'caller',
       summary: "The caller's AI clients (all of them for managers)",
       responses: { 200: list(mcpClientSchema) },
       handle: async ({ domain, caller }) => ({
         status: 200,
-        body: { items: await core.mcpClients.list(tenantOf(domain, 'AI clients'), caller) },
+        body: { items: await core.mcpClients.list(domain, caller) },
       }),
     }),
     route({
       method: 'POST',
       path: '/api/mcp-clients',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Create an AI client (its token is shown once)',
       responses: { 201: mcpClientSchema.extend({ token: z.string() }).meta({ id: 'NewMcpClient' }) },
@@ -153,23 +154,25 @@ export function mcpRoutes(core: Core): Route[] {
       maxBodyBytes: 16 * 1024,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.mcpClients.create(tenantOf(domain, 'AI clients'), caller, request.body),
+        body: await core.mcpClients.create(domain, caller, request.body),
       }),
     }),
     route({
       method: 'GET',
       path: '/api/mcp-clients/{id}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'One AI client',
       responses: { 200: mcpClientSchema },
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: await core.mcpClients.get(tenantOf(domain, 'AI clients'), caller, request.params.id ?? ''),
+        body: await core.mcpClients.get(domain, caller, request.params.id ?? ''),
       }),
     }),
     route({
       method: 'PATCH',
       path: '/api/mcp-clients/{id}',
+      serves: 'tenant',
       auth: 'caller',
       summary: "Change an AI client's name, Skills, tags or wait",
       responses: { 200: mcpClientSchema },
@@ -178,28 +181,25 @@ export function mcpRoutes(core: Core): Route[] {
       maxBodyBytes: 16 * 1024,
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: await core.mcpClients.update(
-          tenantOf(domain, 'AI clients'),
-          caller,
-          request.params.id ?? '',
-          request.body,
-        ),
+        body: await core.mcpClients.update(domain, caller, request.params.id ?? '', request.body),
       }),
     }),
     route({
       method: 'DELETE',
       path: '/api/mcp-clients/{id}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Revoke an AI client',
       responses: { 204: null },
       handle: async ({ domain, caller, request }) => {
-        await core.mcpClients.revoke(tenantOf(domain, 'AI clients'), caller, request.params.id ?? '');
+        await core.mcpClients.revoke(domain, caller, request.params.id ?? '');
         return { status: 204 };
       },
     }),
     route({
       method: 'GET',
       path: '/api/mcp-clients/{id}/calls',
+      serves: 'tenant',
       auth: 'caller',
       summary: "An AI client's tool calls, newest first",
       query: z.object(pageQuery),
@@ -207,7 +207,7 @@ export function mcpRoutes(core: Core): Route[] {
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: await core.mcpClients.calls(
-          tenantOf(domain, 'AI clients'),
+          domain,
           caller,
           request.params.id ?? '',
           pageSize(request.query.limit),

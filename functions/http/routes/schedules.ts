@@ -13,7 +13,6 @@ import type { Schedule } from '../../core/schedules/schedules.ts';
 import { MAX_RATE, RATE_UNITS } from '../../core/schedules/timing.ts';
 import { list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
-import { tenantOf } from './domains.ts';
 
 const timing = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('cron'), expression: z.string().min(1).max(200) }),
@@ -96,18 +95,20 @@ export function scheduleRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/schedules',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Schedules the caller may see',
       responses: { 200: list(scheduleSchema) },
       handle: async ({ domain, caller }) => {
         requireAny(caller);
-        const items = await core.schedules.list(tenantOf(domain, 'schedules'), caller);
+        const items = await core.schedules.list(domain, caller);
         return { status: 200, body: { items: items.map(view) } };
       },
     }),
     route({
       method: 'POST',
       path: '/api/schedules',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Schedule a Skill',
       responses: { 201: scheduleSchema },
@@ -115,13 +116,14 @@ export function scheduleRoutes(core: Core): Route[] {
       body: scheduleBody,
       maxBodyBytes: 128 * 1024,
       handle: async ({ domain, caller, request }) => {
-        const schedule = await core.schedules.create(tenantOf(domain, 'schedules'), caller, request.body);
+        const schedule = await core.schedules.create(domain, caller, request.body);
         return { status: 201, body: view(schedule), headers: { location: `/api/schedules/${schedule.id}` } };
       },
     }),
     route({
       method: 'GET',
       path: '/api/schedules/{id}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'One schedule with its next occurrences',
       responses: { 200: scheduleSchema },
@@ -129,15 +131,14 @@ export function scheduleRoutes(core: Core): Route[] {
         requireAny(caller);
         return {
           status: 200,
-          body: view(
-            await core.schedules.get(tenantOf(domain, 'schedules'), caller, request.params.id ?? ''),
-          ),
+          body: view(await core.schedules.get(domain, caller, request.params.id ?? '')),
         };
       },
     }),
     route({
       method: 'PUT',
       path: '/api/schedules/{id}',
+      serves: 'tenant',
       auth: 'caller',
       summary: "Change a schedule's definition",
       responses: { 200: scheduleSchema },
@@ -147,7 +148,7 @@ export function scheduleRoutes(core: Core): Route[] {
       handle: async ({ domain, caller, request }) => {
         const { revision, ...input } = request.body;
         const schedule = await core.schedules.update(
-          tenantOf(domain, 'schedules'),
+          domain,
           caller,
           request.params.id ?? '',
           input,
@@ -160,13 +161,14 @@ export function scheduleRoutes(core: Core): Route[] {
       route({
         method: 'POST',
         path: `/api/schedules/{id}/${action}`,
+        serves: 'tenant',
         auth: 'caller',
         summary: action === 'pause' ? 'Pause a schedule' : 'Resume a schedule',
         responses: { 200: scheduleSchema },
         handle: async ({ domain, caller, request }) => {
           requireAny(caller);
           const schedule = await core.schedules.setEnabled(
-            tenantOf(domain, 'schedules'),
+            domain,
             caller,
             request.params.id ?? '',
             action === 'resume',
@@ -178,6 +180,7 @@ export function scheduleRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/schedules/{id}/fire',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Fire a schedule now',
       responses: {
@@ -186,9 +189,8 @@ export function scheduleRoutes(core: Core): Route[] {
           .object({ result: z.string() })
           .meta({ id: 'FireRefused', description: 'This moment was fired already' }),
       },
-      handle: async ({ domain, caller, request }) => {
+      handle: async ({ domain: tenant, caller, request }) => {
         requireAny(caller);
-        const tenant = tenantOf(domain, 'schedules');
         const schedule = await core.schedules.get(tenant, caller, request.params.id ?? '');
         if (!caller.permissions.has('schedule:manage') && schedule.owner !== caller.username) {
           throw new ForbiddenError('Only the owner or a schedule manager may fire it');
@@ -208,18 +210,20 @@ export function scheduleRoutes(core: Core): Route[] {
     route({
       method: 'DELETE',
       path: '/api/schedules/{id}',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Delete a schedule',
       responses: { 204: null },
       handle: async ({ domain, caller, request }) => {
         requireAny(caller);
-        await core.schedules.remove(tenantOf(domain, 'schedules'), caller, request.params.id ?? '');
+        await core.schedules.remove(domain, caller, request.params.id ?? '');
         return { status: 204 };
       },
     }),
     route({
       method: 'GET',
       path: '/api/schedules/{id}/logs',
+      serves: 'tenant',
       auth: 'caller',
       summary: "A schedule's fire log, newest first",
       query: z.object(pageQuery),
@@ -228,7 +232,7 @@ export function scheduleRoutes(core: Core): Route[] {
         requireAny(caller);
         return {
           status: 200,
-          body: await core.schedules.logs(tenantOf(domain, 'schedules'), caller, {
+          body: await core.schedules.logs(domain, caller, {
             scheduleId: request.params.id ?? '',
             limit: pageSize(request.query.limit),
             ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
@@ -239,6 +243,7 @@ export function scheduleRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/schedule-logs',
+      serves: 'tenant',
       auth: 'caller',
       summary: "The tenant's fire log, newest first",
       query: z.object(pageQuery),
@@ -247,7 +252,7 @@ export function scheduleRoutes(core: Core): Route[] {
         requireAny(caller);
         return {
           status: 200,
-          body: await core.schedules.logs(tenantOf(domain, 'schedules'), caller, {
+          body: await core.schedules.logs(domain, caller, {
             limit: pageSize(request.query.limit),
             ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
           }),

@@ -4,7 +4,7 @@ import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
 import type { Core } from '../../core/platform.ts';
 import { list } from '../responses.ts';
 import { type Route, route } from '../router.ts';
-import { jsonSchemaField, publicOf, tenantOf } from './domains.ts';
+import { jsonSchemaField } from './domains.ts';
 
 const templateBody = z.strictObject({
   skill: z.strictObject({
@@ -70,18 +70,20 @@ export function templateGovernanceRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/templates',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Platform templates',
       responses: { 200: list(templateSchema) },
       permission: 'template:manage',
       handle: async ({ domain }) => ({
         status: 200,
-        body: { items: await core.templates.list(publicOf(domain, 'template authoring')) },
+        body: { items: await core.templates.list(domain) },
       }),
     }),
     route({
       method: 'POST',
       path: '/api/templates',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Create a template (its version 1)',
       responses: { 201: templateSchema.extend({ version: z.literal(1) }).meta({ id: 'NewTemplate' }) },
@@ -90,12 +92,13 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       maxBodyBytes: TEMPLATE_BODY_BYTES,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.templates.create(publicOf(domain, 'template authoring'), request.body, caller),
+        body: await core.templates.create(domain, request.body, caller),
       }),
     }),
     route({
       method: 'GET',
       path: '/api/templates/{id}',
+      serves: 'governance',
       auth: 'caller',
       summary: 'One template with its latest version',
       responses: {
@@ -105,7 +108,7 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       },
       permission: 'template:manage',
       handle: async ({ domain, request }) => {
-        publicOf(domain, 'template authoring');
+        domain;
         const template = await core.templates.get(request.params.id ?? '');
         return {
           status: 200,
@@ -116,6 +119,7 @@ export function templateGovernanceRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/templates/{id}/versions',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Add a version to a template',
       responses: { 201: templateVersionSchema },
@@ -124,7 +128,7 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       maxBodyBytes: TEMPLATE_BODY_BYTES,
       handle: async ({ domain, caller, request }) => {
         const version = await core.templates.addVersion(
-          publicOf(domain, 'template authoring'),
+          domain,
           request.params.id ?? '',
           request.body,
           caller,
@@ -136,6 +140,7 @@ export function templateGovernanceRoutes(core: Core): Route[] {
     route({
       method: 'POST',
       path: '/api/templates/{id}/distribute',
+      serves: 'governance',
       auth: 'caller',
       summary: 'Offer a template to tenants',
       responses: { 200: z.object({ tenants: z.array(z.string()) }).meta({ id: 'Distribution' }) },
@@ -143,12 +148,7 @@ export function templateGovernanceRoutes(core: Core): Route[] {
       body: distributeBody,
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: await core.templates.distribute(
-          publicOf(domain, 'template authoring'),
-          request.params.id ?? '',
-          request.body,
-          caller,
-        ),
+        body: await core.templates.distribute(domain, request.params.id ?? '', request.body, caller),
       }),
     }),
   ];
@@ -159,29 +159,27 @@ export function templateTenantRoutes(core: Core): Route[] {
     route({
       method: 'GET',
       path: '/api/templates',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Templates offered to this tenant',
       responses: { 200: list(tenantTemplateSchema) },
       permission: 'template:install',
       handle: async ({ domain }) => ({
         status: 200,
-        body: { items: await core.templates.offered(tenantOf(domain, 'template installation')) },
+        body: { items: await core.templates.offered(domain) },
       }),
     }),
     route({
       method: 'POST',
       path: '/api/templates/{id}/install',
+      serves: 'tenant',
       auth: 'caller',
       summary: 'Install (or update) an offered template as a Skill',
       responses: { 200: tenantTemplateSchema },
       permission: 'template:install',
       handle: async ({ domain, caller, request }) => ({
         status: 200,
-        body: await core.templates.install(
-          tenantOf(domain, 'template installation'),
-          request.params.id ?? '',
-          caller,
-        ),
+        body: await core.templates.install(domain, request.params.id ?? '', caller),
       }),
     }),
   ];

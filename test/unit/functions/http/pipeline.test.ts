@@ -10,6 +10,7 @@ import { createApiHandler, MAX_BODY_DEPTH } from '../../../../functions/http/pip
 import { route } from '../../../../functions/http/router.ts';
 
 const ORIGIN = 'origin-proof-for-tests';
+let governanceReached = 0;
 const acme: DomainContext = {
   kind: 'tenant',
   host: 'acme.localhost',
@@ -45,8 +46,8 @@ const handler = createApiHandler({
   defaultMaxBodyBytes: 1024,
   authenticate: async (_, credential) => {
     const given = credential.kind === 'bearer' ? credential.header : `cookie ${credential.token}`;
-    if (given === 'Bearer writer' || given === 'cookie writer') return caller(['thing:write']);
-    if (given === 'Bearer reader') return caller(['thing:read']);
+    if (given === 'Bearer writer' || given === 'cookie writer') return caller(['skill:manage']);
+    if (given === 'Bearer reader') return caller(['skill:read']);
     throw new AuthenticationError('Invalid or expired credentials');
   },
   csrfToken: () => 'csrf-of-c',
@@ -54,8 +55,9 @@ const handler = createApiHandler({
     route({
       method: 'POST',
       path: '/api/things',
+      serves: 'tenant',
       auth: 'caller',
-      permission: 'thing:write',
+      permission: 'skill:manage',
       body: z.strictObject({ name: z.string().min(1) }),
       responses: { 201: z.object({ name: z.string() }) },
       handle: async ({ request }) => {
@@ -66,6 +68,7 @@ const handler = createApiHandler({
     route({
       method: 'GET',
       path: '/api/open',
+      serves: 'tenant',
       auth: 'anonymous',
       responses: { 200: z.object({ caller: z.string().nullable() }) },
       handle: async ({ caller: who }) => ({ status: 200, body: { caller: who?.username ?? null } }),
@@ -73,10 +76,25 @@ const handler = createApiHandler({
     route({
       method: 'GET',
       path: '/api/boom',
+      serves: 'tenant',
       auth: 'anonymous',
       responses: { 200: null },
       handle: async () => {
         throw new Error('database password is hunter2');
+      },
+    }),
+    // A console route in the same table: its guard keeps it off every tenant host.
+    route({
+      method: 'POST',
+      path: '/api/tenants',
+      serves: 'governance',
+      auth: 'caller',
+      permission: 'skill:manage',
+      body: z.strictObject({ name: z.string() }),
+      responses: { 201: null },
+      handle: async () => {
+        governanceReached += 1;
+        return { status: 201 };
       },
     }),
   ],
@@ -185,6 +203,25 @@ describe('the API pipeline', () => {
     expect((await send({ body: 'x', headers: { 'content-type': 'text/plain' } })).status).toBe(401);
   });
 
+  it('serves a route only in the domains its guard names: 404 before any credential or body is looked at', async () => {
+    const credentials: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer writer' },
+      { authorization: 'Bearer forged' },
+      { authorization: 'Bearer reader' },
+    ];
+    for (const headers of credentials) {
+      const answer = await send({
+        path: '/tenant/api/tenants',
+        body: '{"nope":',
+        headers: { ...JSON_TYPE, ...headers },
+      });
+      expect(answer.status).toBe(404);
+      expect(answer.body).toMatchObject({ type: 'urn:execfabric:problem:route-not-found' });
+    }
+    expect(governanceReached).toBe(0);
+  });
+
   it('checks the permission before it reads a body', async () => {
     const answer = await send({
       body: '{"nope":1}',
@@ -193,7 +230,7 @@ describe('the API pipeline', () => {
     expect(answer.status).toBe(403);
     expect(answer.body).toMatchObject({
       type: 'urn:execfabric:problem:forbidden',
-      permission: 'thing:write',
+      permission: 'skill:manage',
     });
   });
 

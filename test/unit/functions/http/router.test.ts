@@ -4,19 +4,62 @@ import { type Route, Router, route } from '../../../../functions/http/router.ts'
 
 const handle = async () => ({ status: 204 as const });
 const routes: Route[] = [
-  route({ method: 'GET', path: '/api/me', auth: 'caller', responses: { 204: null }, handle }),
-  route({ method: 'GET', path: '/api/skills/{id}', auth: 'caller', responses: { 204: null }, handle }),
-  route({ method: 'PUT', path: '/api/skills/{id}', auth: 'caller', responses: { 204: null }, handle }),
   route({
     method: 'GET',
-    path: '/api/skills/{id}/versions/{version}',
+    path: '/api/me',
+    serves: 'anywhere',
     auth: 'caller',
     responses: { 204: null },
     handle,
   }),
-  route({ method: 'GET', path: '/api/a.b', auth: 'anonymous', responses: { 204: null }, handle }),
-  route({ method: 'POST', path: '/api/audit', auth: 'caller', responses: { 204: null }, handle }),
-  route({ method: 'GET', path: '/api/audit/verify', auth: 'caller', responses: { 204: null }, handle }),
+  route({
+    method: 'GET',
+    path: '/api/skills/{id}',
+    serves: 'anywhere',
+    auth: 'caller',
+    responses: { 204: null },
+    handle,
+  }),
+  route({
+    method: 'PUT',
+    path: '/api/skills/{id}',
+    serves: 'anywhere',
+    auth: 'caller',
+    responses: { 204: null },
+    handle,
+  }),
+  route({
+    method: 'GET',
+    path: '/api/skills/{id}/versions/{version}',
+    serves: 'anywhere',
+    auth: 'caller',
+    responses: { 204: null },
+    handle,
+  }),
+  route({
+    method: 'GET',
+    path: '/api/a.b',
+    serves: 'anywhere',
+    auth: 'anonymous',
+    responses: { 204: null },
+    handle,
+  }),
+  route({
+    method: 'POST',
+    path: '/api/audit',
+    serves: 'anywhere',
+    auth: 'caller',
+    responses: { 204: null },
+    handle,
+  }),
+  route({
+    method: 'GET',
+    path: '/api/audit/verify',
+    serves: 'anywhere',
+    auth: 'caller',
+    responses: { 204: null },
+    handle,
+  }),
 ];
 const router = new Router(routes);
 

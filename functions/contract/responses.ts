@@ -1,15 +1,134 @@
-/** Shapes of the tenant API's answers, as the tenant front reads them (see functions/http/routes). */
+/**
+ * The shapes of the APIs' answers, as the fronts (and any client) read them. The route tables'
+ * zod schemas (functions/http/responses.ts and the route files) describe the same answers for the
+ * OpenAPI documents; test/unit/contract-types.ts checks at compile time that they agree.
+ */
+import type { ApprovalRule, AvailabilityState, Risk, Severity } from './catalog.ts';
+import type { Decision, ExecutionStatus } from './executions.ts';
+
+// ── problems and pages ────────────────────────────────────────────────────────────────────────
+
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface ProblemDetails {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly errors: readonly FieldError[];
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly cursor?: string;
+}
+
+// ── sessions and shapes shared by both consoles ───────────────────────────────────────────────
+
+export interface SessionUser {
+  readonly username: string;
+  readonly roles: readonly string[];
+  readonly superAdmin: boolean;
+}
+
+export interface Session {
+  readonly expiresAt: string;
+  readonly user: SessionUser;
+}
+
+export interface Health {
+  readonly status: string;
+  readonly domain: 'public' | 'tenant';
+  readonly tenant?: { readonly id: string; readonly name: string; readonly status: string };
+}
+
+export interface Menu {
+  readonly id: string;
+  readonly label: string;
+}
+
+export interface Me {
+  readonly username: string;
+  readonly roles: readonly string[];
+  readonly permissions: readonly string[];
+  readonly superAdmin: boolean;
+  readonly menus: readonly Menu[];
+  readonly csrfToken?: string;
+  readonly appearance?: Appearance;
+  readonly domain:
+    | { readonly kind: 'public' }
+    | {
+        readonly kind: 'tenant';
+        readonly tenant: {
+          readonly id: string;
+          readonly name: string;
+          readonly status: string;
+          readonly expiresAt: string;
+        };
+      };
+}
+
+export interface LoginAnswer {
+  readonly expiresAt: string;
+  readonly user: SessionUser;
+  readonly csrfToken: string;
+}
+
+/** How a dedicated delivery looks (GET /api/branding; shared tenants have no branding). */
+export interface Branding {
+  readonly displayName?: string;
+  readonly logo?: string;
+  readonly colors?: { readonly primary?: string; readonly accent?: string };
+  readonly homeText?: string;
+  readonly menus?: readonly string[];
+}
+
+export interface Appearance {
+  readonly deliveryMode: 'dedicated' | 'shared';
+  readonly branding?: Branding;
+}
+
+export interface AuditEntry {
+  readonly id: string;
+  readonly at: string;
+  readonly actor: { readonly username: string; readonly via: string };
+  readonly action: string;
+  readonly target: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+  readonly hash: string;
+}
+
+export interface AuditVerification {
+  readonly valid: boolean;
+  readonly seals: number;
+  readonly sealedEntries: number;
+  readonly unsealedEntries: number;
+  readonly head: string;
+  readonly problems: readonly { readonly kind: string; readonly detail: string }[];
+}
+
+export interface User {
+  readonly username: string;
+  readonly roles: readonly string[];
+  readonly superAdmin: boolean;
+  readonly disabled: boolean;
+  readonly consoleTenants?: readonly string[];
+  readonly createdAt: string;
+}
+
+export interface Role {
+  readonly name: string;
+  readonly permissions: readonly string[];
+  readonly builtIn: boolean;
+  readonly description: string;
+}
+
+// ── the tenant API ────────────────────────────────────────────────────────────────────────────
 
 export type JsonSchema = Readonly<Record<string, unknown>> | boolean;
-
-export const RISKS = ['low', 'medium', 'high', 'critical'] as const;
-export const APPROVALS = ['none', 'one', 'two'] as const;
-export type Risk = (typeof RISKS)[number];
-export type ApprovalRule = (typeof APPROVALS)[number];
-
-/** Approvals a risk needs at least (the API refuses less). */
-export const MIN_APPROVALS: Readonly<Record<Risk, number>> = { low: 0, medium: 1, high: 2, critical: 2 };
-export const APPROVAL_COUNT: Readonly<Record<ApprovalRule, number>> = { none: 0, one: 1, two: 2 };
 
 export interface AssetBinding {
   readonly kind: string;
@@ -51,23 +170,6 @@ export interface Skill {
   readonly stateChangedBy?: string;
 }
 
-/** A Skill, script or HTTP resource: active, paused (disabled) or archived; runs only when active. */
-export type AvailabilityState = 'active' | 'disabled' | 'archived';
-
-export const EXECUTION_STATUSES = [
-  'pending_approval',
-  'requested',
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'rejected',
-  'cancelled',
-] as const;
-
-export const TERMINAL_STATUSES = ['succeeded', 'failed', 'timed_out', 'rejected', 'cancelled'] as const;
-
 export interface ExecutionError {
   readonly type: string;
   readonly message: string;
@@ -81,7 +183,7 @@ export interface Execution {
   readonly skillId: string;
   readonly skillName: string;
   readonly skillRevision: number;
-  readonly status: string;
+  readonly status: ExecutionStatus;
   readonly input: unknown;
   readonly output?: unknown;
   readonly error?: ExecutionError;
@@ -140,10 +242,6 @@ export interface LogPage {
   readonly truncated: boolean;
 }
 
-export function isTerminal(status: string): boolean {
-  return (TERMINAL_STATUSES as readonly string[]).includes(status);
-}
-
 export interface ScriptAsset {
   readonly id: string;
   readonly kind: string;
@@ -173,7 +271,7 @@ export interface Announcement {
   readonly body: string;
   readonly audience: readonly string[];
   readonly source?: string;
-  readonly severity: 'info' | 'warning' | 'critical';
+  readonly severity: Severity;
   readonly createdAt: string;
   readonly createdBy: string;
   readonly recipients?: readonly string[];
@@ -201,7 +299,7 @@ export interface AccessToken {
 
 export interface Vote {
   readonly approver: string;
-  readonly decision: 'approve' | 'reject';
+  readonly decision: Decision;
   readonly comment?: string;
   readonly at: string;
 }
@@ -326,4 +424,178 @@ export interface DataRecord {
   readonly updatedAt: string;
   readonly updatedBy: string;
   readonly matchesSchema: boolean;
+}
+
+// ── the governance API ────────────────────────────────────────────────────────────────────────
+
+/** A DNS record an operator creates so a host reaches the platform. */
+export interface DnsRecord {
+  readonly type: string;
+  readonly name: string;
+  readonly value: string;
+  readonly required: boolean;
+  readonly purpose: string;
+}
+
+/** A host's onboarding: `pending-dns → provisioning → active | failed` (functions/core/governance/onboarding.ts). */
+export interface HostOnboarding {
+  readonly host: string;
+  readonly state: 'pending-dns' | 'provisioning' | 'active' | 'failed';
+  readonly code?: string;
+  readonly reason?: string;
+  readonly attempts: number;
+  readonly since: string;
+  readonly checkedAt?: string;
+  readonly nextAttemptAt?: string;
+  readonly certificate: string;
+  readonly target: string;
+  readonly dns: readonly DnsRecord[];
+}
+
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+  readonly plan: string;
+  readonly status: string;
+  readonly expiresAt: string;
+  readonly hosts: readonly string[];
+  readonly deliveryMode?: string;
+  readonly branding?: Branding;
+  readonly customerId?: string;
+  readonly createdAt?: string;
+  readonly updatedAt?: string;
+  /** Each host's onboarding, on the single-tenant answers. */
+  readonly domains?: readonly HostOnboarding[];
+}
+
+export interface Contact {
+  readonly name: string;
+  readonly email?: string;
+  readonly phone?: string;
+  readonly role?: string;
+}
+
+export interface Customer {
+  readonly id: string;
+  readonly name: string;
+  readonly contacts: readonly Contact[];
+  readonly notes?: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly tenants?: readonly Tenant[];
+}
+
+export interface LedgerEntry {
+  readonly id: string;
+  readonly kind: string;
+  readonly at: string;
+  readonly summary: string;
+  readonly tenantId?: string;
+  readonly orderId?: string;
+  readonly amount?: number;
+  readonly currency?: string;
+}
+
+export interface Order {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly customerId?: string;
+  readonly plan: string;
+  readonly months: number;
+  readonly amount: number;
+  readonly currency: string;
+  readonly status: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly confirmedAt?: string;
+  readonly confirmedBy?: string;
+  readonly newExpiry?: string;
+}
+
+export interface ScanResult {
+  readonly scan: string;
+  readonly now: string;
+  readonly scanned: number;
+  readonly changed: readonly {
+    readonly tenantId?: string;
+    readonly host?: string;
+    readonly action: string;
+    readonly executionId?: string;
+  }[];
+}
+
+export interface PlatformAnnouncement {
+  readonly id: string;
+  readonly title: string;
+  readonly body: string;
+  readonly severity: string;
+  readonly audience: readonly string[];
+  readonly tenants: 'all' | readonly string[];
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly delivered: number;
+}
+
+export interface HttpResource {
+  readonly id: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly baseUrl: string;
+  readonly methods: readonly string[];
+  readonly paths: readonly string[];
+  readonly writeAllowed: boolean;
+  readonly auth?: { readonly scheme: string; readonly header?: string };
+  readonly localDevelopment?: boolean;
+  readonly version?: number;
+  readonly state?: 'active' | 'disabled' | 'archived';
+  /** The credential's state only — its value is never returned. */
+  readonly credential?: {
+    readonly configured: boolean;
+    readonly version?: string;
+    readonly confirmed?: boolean;
+    readonly previousKept?: boolean;
+    readonly rotatedAt?: string;
+    readonly rotatedBy?: string;
+  };
+  readonly grants?: readonly string[];
+  readonly createdAt?: string;
+}
+
+export interface TrialResult {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly truncated: boolean;
+  readonly bytes: number;
+  readonly durationMs: number;
+}
+
+export interface Template {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly latestVersion: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface TemplateSkill {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: unknown;
+  readonly outputSchema: unknown;
+  readonly risk: string;
+  readonly approval?: string;
+  readonly limits?: { readonly timeoutSeconds?: number; readonly memoryMb?: number };
+}
+
+export interface TemplateVersion {
+  readonly templateId: string;
+  readonly version: number;
+  readonly skill: TemplateSkill;
+  readonly source: string;
+  readonly note: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
 }

@@ -1,0 +1,29 @@
+/**
+ * Header names the platform owns. Every `x-execfabric-*` header a client sends is deleted at the
+ * edge (the CloudFront Function, and the local router running the same code) before these are set.
+ */
+export const PLATFORM_HEADER_PREFIX = 'x-execfabric-';
+/** The viewer's Host, as seen by the edge. The only host the APIs trust. */
+export const HOST_HEADER = `${PLATFORM_HEADER_PREFIX}host`;
+/** The port of the viewer's Host, when it named one (local platforms; never on CloudFront). */
+export const PORT_HEADER = `${PLATFORM_HEADER_PREFIX}port`;
+/**
+ * The scheme viewers reach the edge with: set by the edge on every request it forwards to an API
+ * (a CloudFront origin custom header, `https`; the local router, `http`), so an API can write
+ * absolute links to its own host and mark session cookies Secure over https (absent means https).
+ */
+export const SCHEME_HEADER = `${PLATFORM_HEADER_PREFIX}scheme`;
+/**
+ * The viewer's own address, as the edge saw the connection (CloudFront Functions' `event.viewer.ip`;
+ * the local router's socket). Behind CloudFront, API Gateway's source IP is an edge server's, so
+ * per-address limits (sign-ups) and security events read this one; a client cannot send it.
+ */
+export const VIEWER_IP_HEADER = `${PLATFORM_HEADER_PREFIX}viewer-ip`;
+/** Proof that a request came through the edge; its value is a deploy-time secret. */
+export const ORIGIN_HEADER = `${PLATFORM_HEADER_PREFIX}origin`;
+/** Idempotency of execution requests. */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+/** The CSRF token a cookie-authenticated write must echo (see functions/http/session.ts). */
+export const CSRF_HEADER = 'x-csrf-token';
+/** A paged answer that is not JSON (an NDJSON export) names its next page's cursor here. */
+export const NEXT_CURSOR_HEADER = `${PLATFORM_HEADER_PREFIX}next-cursor`;
