@@ -4,6 +4,7 @@
  * hints) and an exit code (see errors.ts); nothing else prints a stack.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { EXECUTION_STATUSES } from '../../functions/contract/executions.ts';
 import packageJson from '../../package.json' with { type: 'json' };
 import { ConfigStore, configDir } from './config.ts';
 import type { CliContext } from './context.ts';
@@ -182,19 +183,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
   program
     .command('runs')
     .description('list runs, newest first')
-    .addOption(
-      new Option('--status <status>', 'only runs in this state').choices([
-        'requested',
-        'pending_approval',
-        'queued',
-        'running',
-        'succeeded',
-        'failed',
-        'timed_out',
-        'rejected',
-        'cancelled',
-      ] as const),
-    )
+    .addOption(new Option('--status <status>', 'only runs in this state').choices(EXECUTION_STATUSES))
     .option('--skill <skill>', 'only runs of this Skill (name or id)')
     .option('-n, --limit <count>', 'at most this many', positiveInteger, 20)
     .option('--json', 'print JSON')

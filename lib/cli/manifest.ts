@@ -30,7 +30,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { AGENT_NAME_PATTERN } from '../../functions/core/agents/names.ts';
 import {
   APPROVAL_COUNT,
   APPROVALS,
@@ -40,7 +39,8 @@ import {
   MIN_APPROVALS,
   RISKS,
   type Risk,
-} from '../../functions/core/catalog/rules.ts';
+} from '../../functions/contract/catalog.ts';
+import { AGENT_NAME_PATTERN } from '../../functions/core/agents/names.ts';
 import { assertValidSchema, type JsonSchema } from '../../functions/core/catalog/schemas.ts';
 import { ValidationError } from '../../functions/core/errors.ts';
 import { UsageError } from './errors.ts';

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DataUsage } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
 import { assertValidSchema, type JsonSchema } from '../catalog/schemas.ts';
@@ -18,6 +19,9 @@ import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
 import { CollectionInUseError, CollectionNotFoundError } from './errors.ts';
 import { COLLECTION_PREFIX, collectionKey, recordPrefix, usageKey } from './keys.ts';
+
+// The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
+export type { DataUsage };
 
 /** Collection names: lowercase, digits, `_` and `-`; they appear in keys and in scripts. */
 export const COLLECTION_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -50,18 +54,6 @@ export interface CollectionInput {
   readonly description?: string;
   readonly schema: unknown;
   readonly key?: { readonly field?: string; readonly schema?: unknown };
-}
-
-export interface DataUsage {
-  readonly collections: number;
-  readonly records: number;
-  readonly bytes: number;
-  readonly limits: {
-    readonly collections: number;
-    readonly records: number;
-    readonly bytes: number;
-    readonly recordBytes: number;
-  };
 }
 
 /** Finds the Skills that declare a collection (a collection they use cannot be deleted). */

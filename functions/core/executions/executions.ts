@@ -14,6 +14,7 @@
  * sit in a sharded sparse index by deadline, which the sweep reads to close runs whose worker died.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { LogChunk } from '../../contract/responses.ts';
 import { type AuditActor, type AuditLog, actorOf, canonicalJson } from '../audit/chain.ts';
 import { toSkill } from '../catalog/skill-repository.ts';
 import { canSee, SKILL_ID_PATTERN, type Skill, type SkillCatalog } from '../catalog/skills.ts';
@@ -110,6 +111,8 @@ export {
   type TerminalStatus,
 } from './state-machine.ts';
 export { executionView } from './views.ts';
+// The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
+export type { LogChunk };
 
 /** How long a queued run may wait for a worker before it is declared lost. */
 export const START_DEADLINE_SECONDS = 15 * 60;
@@ -196,14 +199,6 @@ export interface ExecutionFilter {
   readonly from?: string;
   /** Runs requested at or before this instant (ISO 8601). */
   readonly to?: string;
-}
-
-/** One piece of a run's output, in order (`seq` ascending). */
-export interface LogChunk {
-  readonly seq: number;
-  readonly stream: 'stdout' | 'stderr';
-  readonly text: string;
-  readonly at?: string;
 }
 
 /** A page of a run's log, after a cursor; `complete` once the run ended and nothing is left. */

@@ -1,5 +1,6 @@
 /** Tenant parameters: key/value settings admins keep for their users and scripts. Not for secrets. */
 
+import type { Parameter } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { QuotaExceededError, ValidationError } from '../errors.ts';
@@ -7,17 +8,12 @@ import type { Caller } from '../identity/caller.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import { ParameterRepository } from './parameter-repository.ts';
 
+// The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
+export type { Parameter };
+
 export const PARAMETER_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 export const MAX_PARAMETER_VALUE_BYTES = 4096;
 export const MAX_PARAMETERS = 500;
-
-export interface Parameter {
-  readonly key: string;
-  readonly value: string;
-  readonly description: string;
-  readonly updatedAt: string;
-  readonly updatedBy: string;
-}
 
 export class Parameters {
   readonly #store: ParameterRepository;

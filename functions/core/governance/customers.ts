@@ -7,6 +7,7 @@
  * absent, so every writer (a retried payment confirmation, a re-run scan) records it once.
  */
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Contact } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { isConditionFailure, queryAll, type Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
@@ -23,12 +24,8 @@ import {
 } from './keys.ts';
 import { newestFirst } from './paging.ts';
 
-export interface Contact {
-  readonly name: string;
-  readonly email?: string;
-  readonly phone?: string;
-  readonly role?: string;
-}
+// The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
+export type { Contact };
 
 export interface Customer {
   readonly id: string;

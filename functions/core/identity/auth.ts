@@ -16,6 +16,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AccessToken } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { batchGetAll, isConditionFailure, queryAll, type Table } from '../db.ts';
 import {
@@ -30,6 +31,9 @@ import type { DomainContext } from '../tenancy/domain.ts';
 import type { Caller } from './caller.ts';
 import { type Directory, type StoredUser, userFromItem } from './directory.ts';
 import { verifyPassword } from './passwords.ts';
+
+// The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
+export type { AccessToken };
 
 const SESSION_PREFIX = 'efs';
 const PAT_PREFIX = 'efp';
@@ -63,16 +67,6 @@ export interface LoginResult {
 export interface RequestMeta {
   readonly requestId?: string;
   readonly sourceIp?: string;
-}
-
-export interface AccessToken {
-  readonly id: string;
-  readonly name: string;
-  readonly scopes: readonly string[];
-  readonly createdAt: string;
-  readonly expiresAt: string;
-  readonly lastUsedAt: string | null;
-  readonly revoked: boolean;
 }
 
 interface SessionClaims {

@@ -6,6 +6,8 @@
  * domain and only as an explicit marker or a configured username — never from a name, an id or the
  * order of creation.
  */
+
+import type { Role } from '../../contract/responses.ts';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
@@ -23,6 +25,9 @@ import {
   TENANT_MENUS,
   TENANT_PERMISSIONS,
 } from './permissions.ts';
+
+// The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
+export type { Role };
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,62}$/;
 export const ROLE_NAME_PATTERN = /^[a-z][a-z0-9-]{1,39}$/;
@@ -43,13 +48,6 @@ export interface StoredUser extends User {
   readonly passwordHash: string;
   /** Sessions created before this instant (a password reset, a disabling) are over. */
   readonly sessionsValidAfter: string | null;
-}
-
-export interface Role {
-  readonly name: string;
-  readonly permissions: readonly string[];
-  readonly builtIn: boolean;
-  readonly description: string;
 }
 
 export interface NewUser {

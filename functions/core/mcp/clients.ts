@@ -9,6 +9,7 @@
  * Every tool call a client makes is kept in its call log (newest first, for 90 days), refusals too.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { McpCall, McpClient } from '../../contract/responses.ts';
 import { type AuditLog, actorOf } from '../audit/chain.ts';
 import {
   canSee,
@@ -31,6 +32,9 @@ import type { Directory } from '../identity/directory.ts';
 import type { Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { McpClientRepository } from './client-repository.ts';
+
+// The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
+export type { McpCall, McpClient };
 
 export const MCP_TOKEN_PREFIX = 'efm';
 const TOKEN_PATTERN = /^efm_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -63,22 +67,6 @@ export const CALL_LOG_DAYS = 90;
 /** lastUsedAt is written at most this often per client. */
 const LAST_USED_GRANULARITY_MS = 60_000;
 
-export interface McpClient {
-  readonly id: string;
-  readonly name: string;
-  /** The user the client acts for. */
-  readonly owner: string;
-  readonly skills: readonly string[];
-  readonly tags: readonly string[];
-  readonly waitSeconds: number;
-  readonly createdAt: string;
-  readonly expiresAt: string;
-  readonly lastUsedAt: string | null;
-  readonly revoked: boolean;
-  readonly revokedAt?: string;
-  readonly revokedBy?: string;
-}
-
 export interface NewMcpClient {
   readonly name: string;
   readonly skills?: readonly string[];
@@ -92,17 +80,6 @@ export interface McpClientChange {
   readonly skills?: readonly string[];
   readonly tags?: readonly string[];
   readonly waitSeconds?: number;
-}
-
-/** One tool call of a client, as its call log keeps it. */
-export interface McpCall {
-  readonly at: string;
-  readonly tool: string;
-  readonly skillId?: string;
-  readonly runId?: string;
-  /** The run's status when the call answered, or `refused`. */
-  readonly status: string;
-  readonly error?: { readonly type: string; readonly message: string };
 }
 
 export interface McpClientsOptions {

@@ -9,6 +9,7 @@
  * is created, and moved forward only after the Skill exists.
  */
 import { createHash } from 'node:crypto';
+import type { Template } from '../../contract/responses.ts';
 import { PUBLIC_TENANCY_ID, requireValidScript, type ScriptChecker } from '../assets/checker.ts';
 import { MAX_SCRIPT_BYTES, type ScriptAssets } from '../assets/scripts.ts';
 import type { AuditLog } from '../audit/chain.ts';
@@ -35,6 +36,9 @@ import type { PublicContext, TenantContext } from '../tenancy/domain.ts';
 import { tenantContext } from '../tenancy/hosts.ts';
 import { TemplateRepository } from './template-repository.ts';
 
+// The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
+export type { Template };
+
 export const TEMPLATE_ID_PATTERN = /^tpl-[a-z0-9]{12}$/;
 
 export interface TemplateContent {
@@ -49,15 +53,6 @@ export interface TemplateContent {
   };
   readonly source: string;
   readonly note?: string;
-}
-
-export interface Template {
-  readonly id: string;
-  readonly name: string;
-  readonly description: string;
-  readonly latestVersion: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
 }
 
 export interface TemplateVersion {

@@ -6,21 +6,15 @@
  * `<img>`, where even SVG runs no script), so the front loads nothing from elsewhere.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Branding } from '../../contract/responses.ts';
 import type { Table } from '../db.ts';
 import { ValidationError } from '../errors.ts';
 import { TENANT_MENUS } from '../identity/permissions.ts';
 import { tenantKey } from '../keys.ts';
 import type { DeliveryMode } from './tenants.ts';
 
-export interface Branding {
-  readonly displayName?: string;
-  /** `data:image/(png|jpeg|webp|svg+xml);base64,…`, at most MAX_LOGO_BYTES decoded. */
-  readonly logo?: string;
-  readonly colors?: { readonly primary?: string; readonly accent?: string };
-  readonly homeText?: string;
-  /** Menu ids the front shows (in the standard order); absent: every menu the user's role allows. */
-  readonly menus?: readonly string[];
-}
+// The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
+export type { Branding };
 
 /** Largest logo, decoded. */
 export const MAX_LOGO_BYTES = 48 * 1024;
