@@ -21,6 +21,15 @@ export const SCHEME_HEADER = `${PLATFORM_HEADER_PREFIX}scheme`;
 export const VIEWER_IP_HEADER = `${PLATFORM_HEADER_PREFIX}viewer-ip`;
 /** Proof that a request came through the edge; its value is a deploy-time secret. */
 export const ORIGIN_HEADER = `${PLATFORM_HEADER_PREFIX}origin`;
+/**
+ * RFC 7240 preferences. `wait=N` on a run request asks the API to answer once the run has ended (or
+ * waits for approval), for at most N seconds (capped at MAX_RUN_WAIT_SECONDS); the answer names what
+ * it applied in `Preference-Applied`.
+ */
+export const PREFER_HEADER = 'prefer';
+export const PREFERENCE_APPLIED_HEADER = 'preference-applied';
+/** The longest a run request may be held open for its run (API Gateway ends a request at 29 s). */
+export const MAX_RUN_WAIT_SECONDS = 20;
 /** Idempotency of execution requests. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** The CSRF token a cookie-authenticated write must echo (see functions/http/session.ts). */

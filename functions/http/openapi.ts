@@ -8,7 +8,7 @@
  */
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
-import { CSRF_HEADER, IDEMPOTENCY_HEADER } from '../core/headers.ts';
+import { CSRF_HEADER, IDEMPOTENCY_HEADER, MAX_RUN_WAIT_SECONDS, PREFER_HEADER } from '../core/headers.ts';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from './problem.ts';
 import { type MediaResponse, media, type ResponseSpec, type Route, route } from './router.ts';
 import { PLAIN_SESSION_COOKIE, SECURE_SESSION_COOKIE } from './session.ts';
@@ -198,11 +198,20 @@ function operation(route: Route): ZodOpenApiOperationObject {
       .max(200)
       .optional()
       .meta({ description: 'Requests with the same key run once; the repeat answers the first run' });
+    if (route.path === '/api/skills/{id}/executions') {
+      headers[PREFER_HEADER] = z
+        .string()
+        .max(200)
+        .optional()
+        .meta({
+          description: `\`wait=N\` (RFC 7240): answer once the run has ended, waiting at most N seconds (≤ ${MAX_RUN_WAIT_SECONDS})`,
+        });
+    }
   }
   return {
     operationId: operationId(route),
     summary: route.summary ?? `${route.method} ${route.path}`,
-    description: who,
+    description: route.description === undefined ? who : `${route.description}\n\n${who}`,
     tags: [tagOf(route.path)],
     ...(route.permission === undefined ? {} : { 'x-permission': route.permission }),
     security:

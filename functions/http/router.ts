@@ -166,6 +166,8 @@ interface RouteShape<
   readonly auth: A;
   /** One line saying what the route does (the API reference's title for it). @default method and path */
   readonly summary?: string;
+  /** More than the summary says: what the route's answers depend on (the API reference's text). @default none */
+  readonly description?: string;
   /** Permission the caller must hold in the domain (checked after authentication). */
   readonly permission?: Permission;
   readonly body?: S;
@@ -186,6 +188,7 @@ export interface Route {
   readonly serves: RouteServes;
   readonly auth: RouteAuth;
   readonly summary?: string;
+  readonly description?: string;
   readonly permission?: Permission;
   readonly body?: z.ZodType;
   readonly query?: QuerySchema;

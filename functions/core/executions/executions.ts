@@ -86,6 +86,10 @@ import {
   type TerminalStatus,
 } from './state-machine.ts';
 
+/** First pause while a caller waits for its run to settle; it doubles up to SETTLE_MAX_POLL_MS. */
+export const SETTLE_FIRST_POLL_MS = 10;
+export const SETTLE_MAX_POLL_MS = 500;
+
 // The module's public API, whose rules now live beside it: callers import them from here as before.
 export {
   MAX_LOG_BYTES,
@@ -1076,6 +1080,30 @@ export class Executions {
   /** The run as it is now, whoever asks (for decisions that check access themselves). */
   async find(domain: TenantContext, id: string): Promise<Execution | null> {
     return this.#find(domain, id);
+  }
+
+  /**
+   * The run once it has ended or waits for approval — or as it stands when `seconds` have passed.
+   * Its item is read again after SETTLE_FIRST_POLL_MS, then twice as long each time up to
+   * SETTLE_MAX_POLL_MS: one consistent read per pause, so a short run answers within tens of ms.
+   */
+  async settle(
+    domain: TenantContext,
+    execution: Execution,
+    seconds: number,
+    sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ): Promise<Execution> {
+    const deadline = performance.now() + seconds * 1000;
+    let current = execution;
+    let pause = SETTLE_FIRST_POLL_MS;
+    while (!TERMINAL.has(current.status) && current.status !== 'pending_approval') {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      await sleep(Math.min(pause, left));
+      pause = Math.min(pause * 2, SETTLE_MAX_POLL_MS);
+      current = (await this.#find(domain, current.id)) ?? current;
+    }
+    return current;
   }
 
   /**

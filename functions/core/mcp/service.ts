@@ -10,7 +10,7 @@
 import type { SkillCatalog } from '../catalog/skills.ts';
 import { ExecFabricError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Approvals, Vote } from '../executions/approvals.ts';
-import { EXECUTION_ID_PATTERN, type Execution, type Executions, TERMINAL } from '../executions/executions.ts';
+import { EXECUTION_ID_PATTERN, type Execution, type Executions } from '../executions/executions.ts';
 import type { Caller, CallerClient } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { inScope, MAX_WAIT_SECONDS, type McpClients } from './clients.ts';
@@ -47,10 +47,6 @@ export interface McpServiceOptions {
   /** @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
 }
-
-/** First pause while a call waits for its run; it doubles up to MAX_POLL_MS. */
-const FIRST_POLL_MS = 50;
-const MAX_POLL_MS = 500;
 
 function clientOf(caller: Caller): CallerClient {
   if (caller.client === undefined) throw new UnknownToolError('Tools are for AI clients');
@@ -190,18 +186,8 @@ export class McpService {
   }
 
   /** Waits up to `seconds` for a run to finish; a run waiting for people is answered at once. */
-  async #settle(domain: TenantContext, execution: Execution, seconds: number): Promise<Execution> {
-    const deadline = performance.now() + seconds * 1000;
-    let current = execution;
-    let pause = FIRST_POLL_MS;
-    while (!TERMINAL.has(current.status) && current.status !== 'pending_approval') {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      await this.#sleep(Math.min(pause, left));
-      pause = Math.min(pause * 2, MAX_POLL_MS);
-      current = (await this.#executions.find(domain, current.id)) ?? current;
-    }
-    return current;
+  #settle(domain: TenantContext, execution: Execution, seconds: number): Promise<Execution> {
+    return this.#executions.settle(domain, execution, seconds, this.#sleep);
   }
 
   async #answer(

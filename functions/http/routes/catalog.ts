@@ -17,9 +17,15 @@ import {
   type ExecutionStatus,
   executionView,
   MAX_CANCEL_REASON,
+  TERMINAL,
 } from '../../core/executions/executions.ts';
 import { agentOf } from '../../core/executors/local-agent.ts';
-import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
+import {
+  IDEMPOTENCY_HEADER,
+  MAX_RUN_WAIT_SECONDS,
+  PREFER_HEADER,
+  PREFERENCE_APPLIED_HEADER,
+} from '../../core/headers.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
 import {
@@ -112,6 +118,28 @@ const runAcceptedSchema = z
       .meta({ description: 'True when an earlier request with the same Idempotency-Key answered' }),
   })
   .meta({ id: 'RunAccepted' });
+
+const runFinishedSchema = executionSchema
+  .extend({
+    replayed: z
+      .boolean()
+      .meta({ description: 'True when an earlier request with the same Idempotency-Key answered' }),
+  })
+  .meta({ id: 'RunFinished' });
+
+/**
+ * The seconds a `Prefer: wait=N` (RFC 7240) asks a run request to wait for its run, capped at
+ * MAX_RUN_WAIT_SECONDS; null without one. A preference the server cannot read is ignored, as the
+ * RFC asks (the request is then answered at once).
+ */
+export function preferredWait(header: string | undefined): number | null {
+  if (header === undefined) return null;
+  for (const preference of header.split(',')) {
+    const match = /^\s*wait\s*=\s*"?(\d{1,9})"?\s*(?:;.*)?$/i.exec(preference);
+    if (match !== null) return Math.min(Number(match[1]), MAX_RUN_WAIT_SECONDS);
+  }
+  return null;
+}
 
 const executionDetailSchema = executionSchema
   .extend({
@@ -283,7 +311,8 @@ export function catalogRoutes(core: Core): Route[] {
       serves: 'tenant',
       auth: 'caller',
       summary: 'Run a Skill',
-      responses: { 202: runAcceptedSchema },
+      description: `Answers 202 as soon as the run is accepted. With \`Prefer: wait=N\` (RFC 7240; N at most ${MAX_RUN_WAIT_SECONDS} seconds, more is capped) the answer waits until the run has ended and is then 200 with the run, or is the 202 once N seconds have passed or the run waits for approval; \`Preference-Applied\` names the wait applied.`,
+      responses: { 200: runFinishedSchema, 202: runAcceptedSchema },
       permission: 'skill:run',
       body: runBody,
       maxBodyBytes: 128 * 1024,
@@ -296,11 +325,25 @@ export function catalogRoutes(core: Core): Route[] {
           request.headers[IDEMPOTENCY_HEADER],
           request.body.rerunOf === undefined ? {} : { rerunOf: request.body.rerunOf },
         );
-        return {
-          status: 202,
-          body: { id: execution.id, status: execution.status, replayed: !created },
-          headers: { location: `/api/executions/${execution.id}` },
-        };
+        const wait = preferredWait(request.headers[PREFER_HEADER]);
+        const location = `/api/executions/${execution.id}`;
+        if (wait === null) {
+          return {
+            status: 202,
+            body: { id: execution.id, status: execution.status, replayed: !created },
+            headers: { location },
+          };
+        }
+        const settled = await core.executions.settle(domain, execution, wait);
+        const headers = { location, [PREFERENCE_APPLIED_HEADER]: `wait=${wait}` };
+        if (!TERMINAL.has(settled.status)) {
+          return {
+            status: 202,
+            body: { id: settled.id, status: settled.status, replayed: !created },
+            headers,
+          };
+        }
+        return { status: 200, body: { ...executionView(settled), replayed: !created }, headers };
       },
     }),
     route({
