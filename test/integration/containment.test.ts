@@ -584,7 +584,10 @@ describe.each([
     const deadline = Date.now() + 15_000;
     const events = () =>
       [...output.lines, ...platformLog].join('\n').match(/"securityEvent": ?"[a-z-]+"|security event/g) ?? [];
-    while (events().length < 9 && Date.now() < deadline)
+    // Every refusal is logged, the replay's too (the recorder may take the replay after the others).
+    const replayLogged = () =>
+      [...output.lines, ...platformLog].some((line) => line.includes('a replayed result'));
+    while ((events().length < 9 || !replayLogged()) && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 200));
     const after = await api(HOSTS.acme, bob, 'GET', `/api/executions/${genuine.id}`);
     expect(after.body.status).toBe('succeeded');
