@@ -6,7 +6,7 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPoller } from '../../lib/local/pollers.ts';
+import { type Poller, startPoller } from '../../lib/local/pollers.ts';
 import { type LocalServices, startLocalServices } from '../../lib/local/services.ts';
 
 let services: LocalServices;
@@ -40,6 +40,29 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
   }
 }
 
+/** A poller of the results queue whose consumer is `consume` (its answer: no batch item failed). */
+function pollResults(
+  batchSize: number,
+  concurrency: number,
+  consume: (records: readonly SQSEvent['Records'][number][]) => Promise<void> | void,
+): Poller {
+  const queue = services.queues['execution-results'];
+  return startPoller({
+    sqs: services.sqs,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    batchSize,
+    concurrency,
+    onError: (error) => {
+      throw error;
+    },
+    invoke: async (event) => {
+      await consume((event as SQSEvent).Records);
+      return { batchItemFailures: [] };
+    },
+  });
+}
+
 describe('a plain queue poller', () => {
   it('starts with one loop, scales to its bound under a backlog, and back to one when idle', async () => {
     const queue = services.queues['execution-results'];
@@ -47,25 +70,14 @@ describe('a plain queue poller', () => {
     let peak = 0;
     let busy = 0;
     let peakBusy = 0;
-    const poller = startPoller({
-      sqs: services.sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      batchSize: 2,
-      concurrency: 3,
-      onError: (error) => {
-        throw error;
-      },
-      invoke: async (event) => {
-        busy++;
-        peakBusy = Math.max(peakBusy, busy);
-        peak = Math.max(peak, poller.active());
-        for (const record of (event as SQSEvent).Records) delivered.push(record.body);
-        // A slow consumer, so that the backlog outgrows one loop.
-        await new Promise((resolve) => setTimeout(resolve, 150));
-        busy--;
-        return { batchItemFailures: [] };
-      },
+    const poller = pollResults(2, 3, async (records) => {
+      busy++;
+      peakBusy = Math.max(peakBusy, busy);
+      peak = Math.max(peak, poller.active());
+      for (const record of records) delivered.push(record.body);
+      // A slow consumer, so that the backlog outgrows one loop.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      busy--;
     });
     try {
       expect(poller.active()).toBe(1);
@@ -92,20 +104,9 @@ describe('a plain queue poller', () => {
     const queue = services.queues['execution-results'];
     let peak = 0;
     let count = 0;
-    const poller = startPoller({
-      sqs: services.sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      batchSize: 10,
-      concurrency: 4,
-      onError: (error) => {
-        throw error;
-      },
-      invoke: async (event) => {
-        peak = Math.max(peak, poller.active());
-        count += (event as SQSEvent).Records.length;
-        return { batchItemFailures: [] };
-      },
+    const poller = pollResults(10, 4, (records) => {
+      peak = Math.max(peak, poller.active());
+      count += records.length;
     });
     try {
       for (let index = 0; index < 5; index++) {

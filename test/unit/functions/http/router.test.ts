@@ -1,65 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { MethodNotAllowedError, RouteNotFoundError } from '../../../../functions/core/errors.ts';
-import { type Route, Router, route } from '../../../../functions/http/router.ts';
+import { type Route, type RoutePath, Router, route } from '../../../../functions/http/router.ts';
 
 const handle = async () => ({ status: 204 as const });
+/** A route the router only matches: served anywhere, answering 204. */
+const at = (
+  method: 'GET' | 'PUT' | 'POST',
+  path: RoutePath,
+  auth: 'caller' | 'anonymous' = 'caller',
+): Route => route({ method, path, serves: 'anywhere', auth, responses: { 204: null }, handle });
 const routes: Route[] = [
-  route({
-    method: 'GET',
-    path: '/api/me',
-    serves: 'anywhere',
-    auth: 'caller',
-    responses: { 204: null },
-    handle,
-  }),
-  route({
-    method: 'GET',
-    path: '/api/skills/{id}',
-    serves: 'anywhere',
-    auth: 'caller',
-    responses: { 204: null },
-    handle,
-  }),
-  route({
-    method: 'PUT',
-    path: '/api/skills/{id}',
-    serves: 'anywhere',
-    auth: 'caller',
-    responses: { 204: null },
-    handle,
-  }),
-  route({
-    method: 'GET',
-    path: '/api/skills/{id}/versions/{version}',
-    serves: 'anywhere',
-    auth: 'caller',
-    responses: { 204: null },
-    handle,
-  }),
-  route({
-    method: 'GET',
-    path: '/api/a.b',
-    serves: 'anywhere',
-    auth: 'anonymous',
-    responses: { 204: null },
-    handle,
-  }),
-  route({
-    method: 'POST',
-    path: '/api/audit',
-    serves: 'anywhere',
-    auth: 'caller',
-    responses: { 204: null },
-    handle,
-  }),
-  route({
-    method: 'GET',
-    path: '/api/audit/verify',
-    serves: 'anywhere',
-    auth: 'caller',
-    responses: { 204: null },
-    handle,
-  }),
+  at('GET', '/api/me'),
+  at('GET', '/api/skills/{id}'),
+  at('PUT', '/api/skills/{id}'),
+  at('GET', '/api/skills/{id}/versions/{version}'),
+  at('GET', '/api/a.b', 'anonymous'),
+  at('POST', '/api/audit'),
+  at('GET', '/api/audit/verify'),
 ];
 const router = new Router(routes);
 
