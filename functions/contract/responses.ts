@@ -101,13 +101,29 @@ export interface AuditEntry {
   readonly hash: string;
 }
 
+/** What a verification found wrong: each kind names the part of the chain that no longer matches. */
+export const AUDIT_PROBLEM_KINDS = [
+  'entry-altered',
+  'entries-altered',
+  'seal-altered',
+  'seal-missing',
+  'head-mismatch',
+  'entry-outside-seals',
+] as const;
+
+export interface AuditProblem {
+  readonly kind: (typeof AUDIT_PROBLEM_KINDS)[number];
+  readonly detail: string;
+}
+
 export interface AuditVerification {
   readonly valid: boolean;
   readonly seals: number;
   readonly sealedEntries: number;
   readonly unsealedEntries: number;
+  /** Hash of the newest seal: export it to anchor the chain outside the platform. */
   readonly head: string;
-  readonly problems: readonly { readonly kind: string; readonly detail: string }[];
+  readonly problems: readonly AuditProblem[];
 }
 
 export interface User {

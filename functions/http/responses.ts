@@ -5,6 +5,7 @@
  * types; a client ignores fields it does not know, so a record can grow without a breaking change.
  */
 import * as z from 'zod';
+import { AUDIT_PROBLEM_KINDS } from '../contract/responses.ts';
 import { AVAILABILITY_STATES } from '../core/availability.ts';
 import { APPROVALS, RISKS } from '../core/catalog/rules.ts';
 import { EXECUTION_STATUSES } from '../core/executions/executions.ts';
@@ -214,6 +215,6 @@ export const auditVerificationSchema = z
     sealedEntries: z.number().int(),
     unsealedEntries: z.number().int(),
     head: z.string(),
-    problems: z.array(z.looseObject({ kind: z.string(), detail: z.string() })),
+    problems: z.array(z.looseObject({ kind: z.enum(AUDIT_PROBLEM_KINDS), detail: z.string() })),
   })
   .meta({ id: 'AuditVerification' });

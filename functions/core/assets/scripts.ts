@@ -9,6 +9,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import type { ScriptVersion as ScriptVersionAnswer } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { type AvailabilityState, stateVerb } from '../availability.ts';
 import { BoundedCache } from '../cache.ts';
@@ -47,19 +48,11 @@ export interface ScriptAsset {
   readonly provenance?: Readonly<Record<string, unknown>>;
 }
 
-export interface ScriptVersion {
-  readonly assetId: string;
-  readonly version: number;
-  readonly sha256: string;
-  readonly sizeBytes: number;
-  readonly note: string;
-  readonly author: string;
-  readonly createdAt: string;
-}
+/** A version as listed: the API's answer without its source. */
+export type ScriptVersion = Omit<ScriptVersionAnswer, 'source'>;
 
-export interface ScriptVersionWithSource extends ScriptVersion {
-  readonly source: string;
-}
+/** A version with its source, as one version is answered. */
+export type ScriptVersionWithSource = Required<ScriptVersionAnswer>;
 
 /**
  * Where a version's source comes from: an upload (checked by the runtime now), or a platform

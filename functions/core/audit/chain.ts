@@ -13,6 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditProblem, AuditVerification } from '../../contract/responses.ts';
 import { isConditionFailure, type Table } from '../db.ts';
 import { auditByAction, auditByActor, auditByTarget, domainPk, FILTER_INDEXES, type Key } from '../keys.ts';
 import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
@@ -75,26 +76,7 @@ export interface AuditEntry extends AuditInput {
   readonly hash: string;
 }
 
-export interface AuditProblem {
-  readonly kind:
-    | 'entry-altered'
-    | 'entries-altered'
-    | 'seal-altered'
-    | 'seal-missing'
-    | 'head-mismatch'
-    | 'entry-outside-seals';
-  readonly detail: string;
-}
-
-export interface AuditVerification {
-  readonly valid: boolean;
-  readonly seals: number;
-  readonly sealedEntries: number;
-  readonly unsealedEntries: number;
-  /** Hash of the newest seal: export it to anchor the chain outside the platform. */
-  readonly head: string;
-  readonly problems: readonly AuditProblem[];
-}
+export type { AuditProblem, AuditVerification };
 
 /** Filters of a domain's audit trail, each served by an index or the key range (never a scan). */
 export interface AuditFilter {
