@@ -1,6 +1,6 @@
 /**
  * A function's Powertools logger, its level taken from the function's configuration. Powertools
- * reads `POWERTOOLS_LOG_LEVEL` from `process.env` when no level is given; the level is passed
+ * reads `POWERTOOLS_LOG_LEVEL` from the process environment when no level is given; the level is passed
  * explicitly instead, so each local platform keeps its own. Lambda's advanced logging controls
  * (`AWS_LAMBDA_LOG_LEVEL`) still take precedence in AWS, as Powertools documents.
  */

@@ -2,8 +2,9 @@
  * Names of the environment variables that wire a function to its resources, and how a function reads
  * them. The CDK stack sets them on each function; the local platform builds the same record for each
  * platform it starts. A function's configuration entry (`functions/<name>/handler.ts`) takes that
- * record explicitly: its Lambda entry passes `process.env`, the local platform its own record — nothing
- * under `functions/` reads `process.env` otherwise, so two platforms in one process never share one.
+ * record explicitly: its Lambda entry (`index.ts`) passes the process environment, the local platform
+ * its own record — nothing else under `functions/` reads the process environment, so two platforms in
+ * one process never share one.
  */
 export const ENV = {
   tableName: 'EXECFABRIC_TABLE',
@@ -65,7 +66,7 @@ export class MissingConfigurationError extends Error {
   }
 }
 
-/** A function's configuration: Lambda's `process.env` in AWS, the local platform's own record on one machine. */
+/** A function's configuration: Lambda's process environment in AWS, the local platform's own record on one machine. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** The value of `name`, or undefined when unset or empty. */
@@ -94,7 +95,7 @@ export interface AwsClientSettings {
 /**
  * Settings of an AWS client whose endpoint `env` may override (`endpointName`, e.g. ENV.sqsEndpoint).
  * With an endpoint (the local platform, stand-ins in tests) the client is off Lambda: it also takes its
- * region and credentials from `env`, since the SDK's default chain would read `process.env`. Without
+ * region and credentials from `env`, since the SDK's default chain would read the process's. Without
  * one (AWS), nothing is set: the default chain keeps reading the execution environment's region and
  * session credentials, which it refreshes.
  */

@@ -72,7 +72,7 @@ export interface CoreOptions {
   /**
    * The function's configuration: the platform's own hosts, the credential store, the local-development
    * switch, the tenant scheduler. Handlers pass the environment they were configured with (Lambda's
-   * `process.env`, or the local platform's record). @default {} (nothing configured)
+   * process environment, or the local platform's record). @default {} (nothing configured)
    */
   readonly env?: Environment;
   readonly now?: () => Date;

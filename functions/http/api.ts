@@ -1,6 +1,6 @@
 /**
  * Builds an API Lambda handler from its route tables: the core is assembled once per function
- * instance from the environment it is given (Lambda's `process.env`, passed by the entry, or the local
+ * instance from the environment it is given (Lambda's process environment, passed by the entry, or the local
  * platform's record), and every request goes through the shared pipeline.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';

@@ -369,7 +369,7 @@ export class AssumedRoleTenantClients implements TenantClients {
 export function tenantClientsFromEnv(env: Environment): AssumedRoleTenantClients | undefined {
   const roleArn = optionalEnv(ENV.tenantDataRoleArn, env);
   if (roleArn === undefined) return undefined;
-  // Off AWS (endpoints given), the region comes from the configuration too, not from process.env.
+  // Off AWS (endpoints given), the region comes from the configuration too, not from the process.
   const { endpoint: dynamodbEndpoint, region } = awsClientSettings(env, ENV.dynamodbEndpoint);
   return new AssumedRoleTenantClients({
     sts: new STSClient(awsClientSettings(env, ENV.stsEndpoint)),
