@@ -44,10 +44,12 @@ const platform = await startLocalPlatform({
 try {
   // The tenant-api handler, configured from this platform's environment like the router's own
   // instance of it (same code, a container of its own), and warmed up the same way below.
-  const { handler } = (await import('../functions/tenant-api/index.ts')) as {
-    handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-  };
-  const originSecret = requireEnv(ENV.originSecret);
+  const { createHandler } = await import('../functions/tenant-api/handler.ts');
+  const handler = (await createHandler(platform.env)) as unknown as (
+    event: APIGatewayProxyEventV2,
+    context: Context,
+  ) => Promise<APIGatewayProxyStructuredResultV2>;
+  const originSecret = requireEnv(ENV.originSecret, platform.env);
 
   /** The event the local router would build for `GET /api/health` on the tenant host. */
   function healthEvent(): APIGatewayProxyEventV2 {

@@ -3,6 +3,7 @@
  * drift): `npx tsx scripts/routes.ts`.
  */
 import { documentClient } from '../functions/clients/dynamodb.ts';
+import { ENV } from '../functions/core/env.ts';
 import { createCore } from '../functions/core/platform.ts';
 import { freeRoutes } from '../functions/free-api/routes.ts';
 import { governanceRoutes } from '../functions/governance-api/routes.ts';
@@ -10,7 +11,9 @@ import type { Route } from '../functions/http/router.ts';
 import { tenantRoutes } from '../functions/tenant-api/routes.ts';
 
 // Building the tables touches no database; the core only needs a table to exist in name.
-const core = createCore({ table: { client: documentClient('http://127.0.0.1:1'), name: 'routes' } });
+const core = createCore({
+  table: { client: documentClient({ [ENV.dynamodbEndpoint]: 'http://127.0.0.1:1' }), name: 'routes' },
+});
 
 function print(title: string, routes: readonly Route[]) {
   process.stdout.write(`\n${title}\n`);

@@ -3,6 +3,7 @@
  * tables touches no database), and their rendering as reference pages.
  */
 import { documentClient } from '../../functions/clients/dynamodb.ts';
+import { ENV } from '../../functions/core/env.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import { freeRoutes } from '../../functions/free-api/routes.ts';
 import { governanceRoutes } from '../../functions/governance-api/routes.ts';
@@ -14,7 +15,9 @@ export const API_NAMES = ['tenant', 'governance', 'free'] as const satisfies rea
 export type ApiDocument = ReturnType<typeof openApiDocument>;
 
 export function apiDocuments(): Record<ApiSurface, ApiDocument> {
-  const core = createCore({ table: { client: documentClient('http://127.0.0.1:1'), name: 'docs' } });
+  const core = createCore({
+    table: { client: documentClient({ [ENV.dynamodbEndpoint]: 'http://127.0.0.1:1' }), name: 'docs' },
+  });
   const of = (surface: ApiSurface, routes: Parameters<typeof withOpenApi>[1]) =>
     openApiDocument(surface, withOpenApi(surface, routes));
   return {

@@ -15,7 +15,7 @@ import {
   PreconditionFailed,
   UpdateDistributionTenantCommand,
 } from '@aws-sdk/client-cloudfront';
-import { ENV, requireEnv } from '../core/env.ts';
+import { ENV, type Environment, requireEnv } from '../core/env.ts';
 import {
   BindingOnlyHostEdge,
   type CertificateSource,
@@ -304,7 +304,7 @@ function listEnv(value: string | undefined): string[] {
  * the distribution, connection group, routing endpoint and certificate on the functions that
  * onboard hosts), the binding alone otherwise.
  */
-export function hostEdgeFromEnv(env: NodeJS.ProcessEnv = process.env): HostEdge {
+export function hostEdgeFromEnv(env: Environment): HostEdge {
   const distributionId = env[ENV.distributionId];
   if (distributionId === undefined || distributionId === '') return new BindingOnlyHostEdge();
   const certificateArn = env[ENV.certificateArn];

@@ -9,16 +9,15 @@
  * is not bundled (~420 KiB with its Smithy core; see docs/decisions/lambda-bundles.md).
  */
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
-import { ENV } from '../core/env.ts';
+import { awsClientSettings, ENV, type Environment } from '../core/env.ts';
 import { observed } from '../core/sdk-requests.ts';
 
 /** The header Lambda reads the tenant of a tenant-isolated invocation from. */
 export const TENANT_ID_HEADER = 'X-Amz-Tenant-Id';
 
 /** The Lambda client, pointed at the local stand-in when the environment names one. */
-export function lambdaClientFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaClient {
-  const endpoint = env[ENV.lambdaEndpoint];
-  return observed(new LambdaClient(endpoint === undefined || endpoint === '' ? {} : { endpoint }));
+export function lambdaClientFromEnv(env: Environment): LambdaClient {
+  return observed(new LambdaClient(awsClientSettings(env, ENV.lambdaEndpoint)));
 }
 
 export interface TenantInvocation {

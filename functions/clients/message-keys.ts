@@ -5,6 +5,7 @@
  * appears in the template). Read once per process, at cold start.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Environment } from '../core/env.ts';
 import { messageKeyEnv } from '../core/messages/keys.ts';
 import {
   MESSAGE_KEY_PURPOSES,
@@ -14,8 +15,9 @@ import {
 } from '../core/messages/signing.ts';
 
 export interface MessageKeySource {
-  readonly env?: NodeJS.ProcessEnv;
-  /** The client secrets are read with. @default one built on first need */
+  /** The function's configuration (its Lambda environment, or the local platform's record). */
+  readonly env: Environment;
+  /** The client secrets are read with (AWS only). @default one built on first need */
   readonly secrets?: SecretsManagerClient;
 }
 
@@ -25,9 +27,9 @@ export interface MessageKeySource {
  */
 export async function messageSignerFromEnv(
   purposes: readonly MessageKeyPurpose[],
-  source: MessageKeySource = {},
+  source: MessageKeySource,
 ): Promise<MessageSigner> {
-  const env = source.env ?? process.env;
+  const { env } = source;
   let client = source.secrets;
   const keys: Partial<Record<MessageKeyPurpose, string>> = {};
   for (const purpose of purposes) {

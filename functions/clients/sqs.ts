@@ -3,28 +3,23 @@
  * at the local SQS-compatible server when the environment names one.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { ENV, queueUrlEnv } from '../core/env.ts';
+import { awsClientSettings, ENV, type Environment, optionalEnv, queueUrlEnv } from '../core/env.ts';
 import type { MessageSigner } from '../core/messages/signing.ts';
 import { Queues } from '../core/queues.ts';
 import { observed } from '../core/sdk-requests.ts';
 
 /** The SQS client, at the configured endpoint or AWS's. */
-export function sqsClientFromEnv(env: NodeJS.ProcessEnv = process.env): SQSClient {
-  const endpoint = env[ENV.sqsEndpoint];
-  return observed(new SQSClient(endpoint === undefined || endpoint === '' ? {} : { endpoint }));
+export function sqsClientFromEnv(env: Environment): SQSClient {
+  return observed(new SQSClient(awsClientSettings(env, ENV.sqsEndpoint)));
 }
 
 /** The queues a function was wired to, from its environment. */
-export function queuesFromEnv(
-  names: readonly string[],
-  signer: MessageSigner,
-  env: NodeJS.ProcessEnv = process.env,
-): Queues {
+export function queuesFromEnv(names: readonly string[], signer: MessageSigner, env: Environment): Queues {
   const client = sqsClientFromEnv(env);
   const urls: Record<string, string> = {};
   for (const name of names) {
-    const url = env[queueUrlEnv(name)];
-    if (url !== undefined && url !== '') urls[name] = url;
+    const url = optionalEnv(queueUrlEnv(name), env);
+    if (url !== undefined) urls[name] = url;
   }
   return new Queues(client, urls, signer);
 }

@@ -1,6 +1,10 @@
 /**
- * Names of the environment variables that wire a function to its resources. The CDK stack and the
- * local platform both set them from the topology; handlers read them once, at module scope.
+ * Names of the environment variables that wire a function to its resources, and how a function reads
+ * them. The CDK stack sets them on each function; the local platform builds the same record for each
+ * platform it starts. A function's configuration entry (`functions/<name>/handler.ts`) takes that
+ * record explicitly: its Lambda entry (`index.ts`) passes the process environment, the local platform
+ * its own record — nothing else under `functions/` reads the process environment, so two platforms in
+ * one process never share one.
  */
 export const ENV = {
   tableName: 'EXECFABRIC_TABLE',
@@ -62,8 +66,57 @@ export class MissingConfigurationError extends Error {
   }
 }
 
-export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+/** A function's configuration: Lambda's process environment in AWS, the local platform's own record on one machine. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The value of `name`, or undefined when unset or empty. */
+export function optionalEnv(name: string, env: Environment): string | undefined {
   const value = env[name];
-  if (value === undefined || value === '') throw new MissingConfigurationError(name);
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function requireEnv(name: string, env: Environment): string {
+  const value = optionalEnv(name, env);
+  if (value === undefined) throw new MissingConfigurationError(name);
   return value;
+}
+
+/** The settings every AWS SDK v3 client takes for where it sends and how it signs. */
+export interface AwsClientSettings {
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly credentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
+}
+
+/**
+ * Settings of an AWS client whose endpoint `env` may override (`endpointName`, e.g. ENV.sqsEndpoint).
+ * With an endpoint (the local platform, stand-ins in tests) the client is off Lambda: it also takes its
+ * region and credentials from `env`, since the SDK's default chain would read the process's. Without
+ * one (AWS), nothing is set: the default chain keeps reading the execution environment's region and
+ * session credentials, which it refreshes.
+ */
+export function awsClientSettings(env: Environment, endpointName: string): AwsClientSettings {
+  const endpoint = optionalEnv(endpointName, env);
+  if (endpoint === undefined) return {};
+  const region = optionalEnv('AWS_REGION', env);
+  const accessKeyId = optionalEnv('AWS_ACCESS_KEY_ID', env);
+  const secretAccessKey = optionalEnv('AWS_SECRET_ACCESS_KEY', env);
+  const sessionToken = optionalEnv('AWS_SESSION_TOKEN', env);
+  return {
+    endpoint,
+    ...(region === undefined ? {} : { region }),
+    ...(accessKeyId === undefined || secretAccessKey === undefined
+      ? {}
+      : {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(sessionToken === undefined ? {} : { sessionToken }),
+          },
+        }),
+  };
 }

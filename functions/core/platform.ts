@@ -12,6 +12,7 @@ import { type Skill, SkillCatalog } from './catalog/skills.ts';
 import { Collections } from './data/collections.ts';
 import { Records } from './data/records.ts';
 import type { Table } from './db.ts';
+import type { Environment } from './env.ts';
 import { NotFoundError } from './errors.ts';
 import { Approvals } from './executions/approvals.ts';
 import type { JobClaims } from './executions/claims.ts';
@@ -68,6 +69,12 @@ export interface CoreOptions {
   readonly tenantScheduler?: TenantSchedulerPort;
   /** The free entry's sign-up limits. @default DEFAULT_SIGNUP_LIMITS (free/signups.ts) */
   readonly signupLimits?: SignupLimits;
+  /**
+   * The function's configuration: the platform's own hosts, the credential store, the local-development
+   * switch, the tenant scheduler. Handlers pass the environment they were configured with (Lambda's
+   * process environment, or the local platform's record). @default {} (nothing configured)
+   */
+  readonly env?: Environment;
   readonly now?: () => Date;
 }
 
@@ -79,6 +86,7 @@ const noChecker: ScriptChecker = {
 
 export function createCore(options: CoreOptions) {
   const { table } = options;
+  const env = options.env ?? {};
   // Cursors issued by one API container must be accepted by the others: sign them with the shared secret.
   if (options.tokenSecret !== undefined) setCursorKey(options.tokenSecret);
   const now = options.now ?? (() => new Date());
@@ -116,6 +124,7 @@ export function createCore(options: CoreOptions) {
     audit,
     now,
     credentials: options.credentials,
+    env,
     revalidate: (domain, actor, predicate) => approvals.revalidate(domain, actor, predicate),
   });
   // Local agents: customers' machines that run `local-agent` Skills (they poll the tenant API).
@@ -221,7 +230,7 @@ export function createCore(options: CoreOptions) {
     skills,
     executions,
     directory,
-    scheduler: options.tenantScheduler ?? tenantSchedulerFromEnv(options.signer),
+    scheduler: options.tenantScheduler ?? tenantSchedulerFromEnv(options.signer, env),
     tenant: (tenantId) => tenantContext(table, tenantId),
     now,
     quota: quotas,
@@ -256,6 +265,7 @@ export function createCore(options: CoreOptions) {
     audit,
     hosts,
     executions,
+    env,
     now,
     ...(options.hostEdge === undefined ? {} : { hostEdge: options.hostEdge }),
   });

@@ -1,43 +1,4 @@
-/**
- * The free personal-edition entry's API: its own function, so what the free surface may do is its
- * role's alone, never the governance API's. It signs people up — which writes exactly: host claims
- * under the free domains, the new personal space's own partitions (in that space's scope, with its
- * own STS session in AWS), the free edition's partitions (leads, offers, rate counters) and public
- * audit entries — and reads host bindings and the offered templates. Nobody signs in here: a
- * bearer token is ignored, and there is no session to hold. Wiring only.
- */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { tableFromEnv } from '../clients/dynamodb.ts';
-import { ENV, requireEnv } from '../core/env.ts';
-import { AuthenticationError } from '../core/errors.ts';
-import { isPersonalTenantId } from '../core/free/handles.ts';
-import { signupLimitsFrom } from '../core/free/signups.ts';
-import { createCore, parseList } from '../core/platform.ts';
-import { freeEntryPolicy, scopeTableClient, tenantClientsFromEnv } from '../core/tenancy/tenant-scope.ts';
-import { createApiHandler } from '../http/pipeline.ts';
-import { freeRoutes } from './routes.ts';
+/** Lambda entry: this function configured from its execution environment (see handler.ts). */
+import { createHandler } from './handler.ts';
 
-const table = tableFromEnv();
-// Personal spaces only, and of the shared partitions only what sign-up needs (tenant-scope.ts).
-scopeTableClient(
-  table.client,
-  tenantClientsFromEnv(process.env),
-  freeEntryPolicy({ freeHosts: parseList(process.env[ENV.freeHosts]), isPersonal: isPersonalTenantId }),
-);
-const core = createCore({ table, signupLimits: signupLimitsFrom(process.env[ENV.freeSignupLimits]) });
-
-export const handler = createApiHandler({
-  surfaces: ['free'],
-  accepts: (domain, surface) => domain.kind === 'public' && domain.surface === surface,
-  routes: freeRoutes(core.free),
-  hosts: core.hosts,
-  authenticate: async () => {
-    throw new AuthenticationError('Nobody signs in on the free entry: sign in on your space’s own host');
-  },
-  // No session can exist here, so no cookie write can carry a token to check.
-  csrfToken: () => {
-    throw new AuthenticationError('Nobody signs in on the free entry');
-  },
-  originSecret: requireEnv(ENV.originSecret),
-  logger: new Logger({ serviceName: 'free-api' }),
-});
+export const handler = createHandler(process.env);

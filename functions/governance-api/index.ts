@@ -1,14 +1,4 @@
-/** The governance API: the public domain's console (the free entry has its own function, free-api). Wiring only. */
-import { hostEdgeFromEnv } from '../clients/cloudfront-edge.ts';
-import { apiFromEnv } from '../http/api.ts';
-import { governanceRoutes } from './routes.ts';
+/** Lambda entry: this function configured from its execution environment (see handler.ts). */
+import { createHandler } from './handler.ts';
 
-export const { handler } = await apiFromEnv({
-  serviceName: 'governance-api',
-  surfaces: ['governance'],
-  // The public domain only, and only on the surface its host is bound to.
-  accepts: (domain, surface) => domain.kind === 'public' && domain.surface === surface,
-  routes: governanceRoutes,
-  // Binding hosts provisions them at the edge: CloudFront where the stack configures it.
-  hostEdge: hostEdgeFromEnv,
-});
+export const handler = await createHandler(process.env);

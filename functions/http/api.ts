@@ -1,14 +1,16 @@
 /**
- * Builds an API Lambda handler from its route tables: the core is assembled once per process from
- * the function's environment, and every request goes through the shared pipeline.
+ * Builds an API Lambda handler from its route tables: the core is assembled once per function
+ * instance from the environment it is given (Lambda's process environment, passed by the entry, or the local
+ * platform's record), and every request goes through the shared pipeline.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { tableFromEnv } from '../clients/dynamodb.ts';
 import { lambdaClientFromEnv } from '../clients/lambda.ts';
+import { loggerFromEnv } from '../clients/logger.ts';
 import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { LambdaScriptChecker } from '../clients/script-checker.ts';
 import { queuesFromEnv } from '../clients/sqs.ts';
-import { ENV, functionNameEnv, requireEnv } from '../core/env.ts';
+import { ENV, type Environment, functionNameEnv, optionalEnv, requireEnv } from '../core/env.ts';
 import { TableJobClaims } from '../core/executions/claims.ts';
 import type { HostEdge } from '../core/governance/edge.ts';
 import { type Core, createCore, parseList } from '../core/platform.ts';
@@ -22,7 +24,8 @@ export interface ApiDefinition {
   readonly serviceName: string;
   readonly surfaces: readonly string[];
   readonly accepts: (domain: DomainContext, surface: string) => boolean;
-  readonly routes: (core: Core) => readonly Route[];
+  /** The API's routes, on its core; `logger` is the function's (routes that log take it). */
+  readonly routes: (core: Core, logger: Logger) => readonly Route[];
   /**
    * Serves one tenant per request: its DynamoDB requests run in the request's tenant scope (see
    * core/tenancy/tenant-scope.ts), with that tenant's own STS session where the stack gives a
@@ -31,11 +34,11 @@ export interface ApiDefinition {
    */
   readonly tenantScoped?: boolean;
   /** Where this API provisions hosts (the governance API: CloudFront when configured). @default none */
-  readonly hostEdge?: () => HostEdge;
+  readonly hostEdge?: (env: Environment) => HostEdge;
 }
 
-export async function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessEnv = process.env) {
-  const logger = new Logger({ serviceName: definition.serviceName });
+export async function apiFromEnv(definition: ApiDefinition, env: Environment) {
+  const logger = loggerFromEnv(definition.serviceName, env);
   // Jobs this API dispatches are signed with the jobs key (read once, at cold start).
   const signer = await messageSignerFromEnv(['jobs'], { env });
   const table = tableFromEnv(env);
@@ -46,14 +49,15 @@ export async function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessE
     superAdmins: parseList(env[ENV.superAdmins]),
     queues: queuesFromEnv(['script-executions', 'http-executions'], signer, env),
     signer,
+    env,
     ...checkerFromEnv(env),
     ...claimsFromEnv(env),
-    ...(definition.hostEdge === undefined ? {} : { hostEdge: definition.hostEdge() }),
+    ...(definition.hostEdge === undefined ? {} : { hostEdge: definition.hostEdge(env) }),
   });
   const handler = createApiHandler({
     surfaces: definition.surfaces,
     accepts: definition.accepts,
-    routes: definition.routes(core),
+    routes: definition.routes(core, logger),
     hosts: core.hosts,
     authenticate: (domain, credential) =>
       credential.kind === 'bearer'
@@ -70,15 +74,15 @@ export async function apiFromEnv(definition: ApiDefinition, env: NodeJS.ProcessE
 }
 
 /** The claims table, where this function may claim jobs (the tenant API, to cancel queued runs). */
-function claimsFromEnv(env: NodeJS.ProcessEnv) {
-  const name = env[ENV.claimsTableName];
-  if (name === undefined || name === '') return {};
+function claimsFromEnv(env: Environment) {
+  const name = optionalEnv(ENV.claimsTableName, env);
+  if (name === undefined) return {};
   return { claims: new TableJobClaims({ client: tableFromEnv(env).client, name }) };
 }
 
 /** The Python runtime's syntax check, where this function may invoke the worker. */
-function checkerFromEnv(env: NodeJS.ProcessEnv) {
-  const worker = env[functionNameEnv('script-worker')];
-  if (worker === undefined || worker === '') return {};
+function checkerFromEnv(env: Environment) {
+  const worker = optionalEnv(functionNameEnv('script-worker'), env);
+  if (worker === undefined) return {};
   return { checker: new LambdaScriptChecker(lambdaClientFromEnv(env), worker) };
 }

@@ -1,12 +1,4 @@
-/** The tenant API: everything a customer's users do on their own host. Wiring only. */
-import { apiFromEnv } from '../http/api.ts';
-import { tenantRoutes } from './routes.ts';
+/** Lambda entry: this function configured from its execution environment (see handler.ts). */
+import { createHandler } from './handler.ts';
 
-export const { handler } = await apiFromEnv({
-  serviceName: 'tenant-api',
-  surfaces: ['tenant'],
-  accepts: (domain) => domain.kind === 'tenant',
-  routes: tenantRoutes,
-  // Least privilege under a bug: each request reaches only its tenant's partitions.
-  tenantScoped: true,
-});
+export const handler = await createHandler(process.env);

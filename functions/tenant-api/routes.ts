@@ -1,4 +1,5 @@
 /** Every route of the tenant API, in one table (tests enumerate it for the isolation suite). */
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Core } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
 import type { Route } from '../http/router.ts';
@@ -16,7 +17,8 @@ import { mcpRoutes } from '../http/routes/mcp.ts';
 import { scheduleRoutes } from '../http/routes/schedules.ts';
 import { templateTenantRoutes } from '../http/routes/templates.ts';
 
-export function tenantRoutes(core: Core): Route[] {
+/** `logger`: the function's, for the routes that log (MCP); route tables built outside one omit it. */
+export function tenantRoutes(core: Core, logger?: Logger): Route[] {
   return [
     healthRoute,
     ...identityRoutes(core),
@@ -27,7 +29,7 @@ export function tenantRoutes(core: Core): Route[] {
     ...appearanceRoutes(core),
     ...httpResourceTenantRoutes(core),
     ...templateTenantRoutes(core),
-    ...mcpRoutes(core),
+    ...mcpRoutes(core, logger),
     ...agentRoutes(core),
     ...scheduleRoutes(core),
     ...dataRoutes(core),

@@ -1,12 +1,13 @@
 /**
- * Invokes functions the way Lambda would: a Node handler is imported once (its module scope runs
- * once, as in a warm container) and called with an event and a Context; each call is bounded by the
- * function's timeout from the topology.
+ * Invokes functions the way Lambda would: a Node handler is configured once (as a container's cold
+ * start does) and called with an event and a Context; each call is bounded by the function's timeout
+ * from the topology.
  */
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import type { Environment } from '../../functions/core/env.ts';
 import type { FunctionSpec } from '../topology.ts';
 
 export interface InvokeOptions {
@@ -57,22 +58,33 @@ function lambdaContext(spec: FunctionSpec, deadline: number): Context {
   };
 }
 
-let instances = 0;
+/**
+ * The configuration entry of a Node function: `handler.ts` beside its Lambda entry, exporting
+ * `createHandler(env)`. The Lambda entry (`index.ts`, what CDK bundles) calls it with `process.env`;
+ * the local platform calls it with its own environment record.
+ */
+export function configurationEntry(spec: FunctionSpec): string {
+  return join(dirname(spec.entry), 'handler.ts');
+}
+
+type HandlerFactory = (env: Environment) => unknown;
 
 /**
- * Imports a Node handler. Each platform gets its own module instance of the entry (as a new Lambda
- * container would), so a handler's module-scope configuration is read from this platform's
- * environment even when one process starts several platforms (tests, restarts).
+ * Configures a Node handler from `env`, as a new Lambda container would at cold start. Nothing is
+ * read from `process.env`: each platform passes its own record, so several platforms in one process
+ * (tests, restarts) each keep their own configuration, and share the modules' code only.
  */
 export async function loadNodeFunction(
   root: string,
   spec: FunctionSpec,
-  instance = ++instances,
+  env: Environment,
 ): Promise<LocalFunction> {
-  const url = `${pathToFileURL(resolve(root, spec.entry)).href}?instance=${instance}`;
-  const module = (await import(url)) as Record<string, unknown>;
-  const handler = module[spec.handler];
-  if (typeof handler !== 'function') throw new Error(`${spec.entry} does not export ${spec.handler}`);
+  const entry = configurationEntry(spec);
+  const module = (await import(pathToFileURL(resolve(root, entry)).href)) as Record<string, unknown>;
+  const factory = module.createHandler;
+  if (typeof factory !== 'function') throw new Error(`${entry} does not export createHandler`);
+  const handler: unknown = await (factory as HandlerFactory)(env);
+  if (typeof handler !== 'function') throw new Error(`${entry}: createHandler did not return a handler`);
   const call = handler as (event: unknown, context: Context) => Promise<unknown>;
   return {
     spec,

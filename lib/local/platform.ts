@@ -21,9 +21,10 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { documentClient } from '../../functions/clients/dynamodb.ts';
+import { tableFromEnv } from '../../functions/clients/dynamodb.ts';
+import { LOG_LEVEL_ENV } from '../../functions/clients/logger.ts';
 import type { CheckResult } from '../../functions/core/assets/checker.ts';
-import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
+import { ENV, type Environment, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
 import { TenantSlots } from '../../functions/core/executions/slots.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { LOCAL_AGENT_KIND } from '../../functions/core/executors/local-agent.ts';
@@ -125,6 +126,11 @@ export interface LocalPlatformOptions {
    * first start and kept (owner-only) in the data folder
    */
   readonly demoPassword?: string;
+  /**
+   * The functions' log level (Powertools: `DEBUG`, `INFO`, `WARN`, `ERROR`…).
+   * @default POWERTOOLS_LOG_LEVEL of this process, else `WARN`
+   */
+  readonly logLevel?: string;
   /** Where platform diagnostics go. @default stderr */
   readonly log?: (line: string) => void;
   readonly root?: string;
@@ -161,6 +167,13 @@ export interface LocalPlatform {
    * (tests that send a job themselves, tools). Nothing outside the process ever holds them.
    */
   readonly signer: MessageSigner;
+  /**
+   * The environment every function of this platform is configured with — what the CDK stack sets on
+   * each function, pointed at this start's services (table and queue names, endpoints, credentials,
+   * message keys, hosts). Passed to each function explicitly; never written into `process.env`, so
+   * platforms started in one process each keep their own. For tests and tools in this process.
+   */
+  readonly env: Environment;
   /** Invokes a function directly, as its trigger would (a tenant id for tenant-isolated ones). */
   invoke(name: FunctionName, event: unknown, options?: { tenantId?: string }): Promise<unknown>;
   /** Fires a schedule now. */
@@ -270,13 +283,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     cleanups.push(() => lambda.stop());
 
     // The environment each function would get from the CDK stack, pointed at the local services.
+    // Each function is configured with it explicitly (lambda.ts, python-function.ts): nothing of it
+    // goes into this process's environment, which other platforms and the caller share.
     const env: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: awsCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: awsCredentials.secretAccessKey,
       [messageKeyEnv('jobs').value]: messageKeys.jobs,
       [messageKeyEnv('reports').value]: messageKeys.reports,
-      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      [LOG_LEVEL_ENV]: options.logLevel ?? process.env[LOG_LEVEL_ENV] ?? 'WARN',
       [ENV.tableName]: services.tableName,
       [ENV.claimsTableName]: services.claimsTableName,
       [ENV.dynamodbEndpoint]: services.dynamodbEndpoint,
@@ -296,9 +311,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     };
     for (const [name, queue] of Object.entries(services.queues)) env[queueUrlEnv(name)] = queue.url;
     for (const name of Object.keys(functions)) env[functionNameEnv(name)] = name;
-    // Node handlers run in this process and read their configuration at module scope.
-    Object.assign(process.env, env);
-    const table = { client: documentClient(services.dynamodbEndpoint), name: services.tableName };
+    Object.freeze(env);
+    const table = tableFromEnv(env);
     cleanups.push(() => table.client.destroy());
     const demoPassword = options.demoPassword ?? secrets.demoPassword;
 
@@ -339,7 +353,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
                   log,
                 }),
               )
-            : loadNodeFunction(root, spec);
+            : loadNodeFunction(root, spec, env);
         loaded.set(spec.name, fn);
       }
       return fn;
@@ -429,6 +443,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     const signer = new MessageSigner(messageKeys);
     const core = createCore({
       table,
+      env,
       signer,
       queues: new Queues(
         services.sqs,
@@ -514,6 +529,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       seeded,
       demoPassword,
       signer,
+      env,
       invoke: (name, event, invokeOptions) => invoker(name)(event, invokeOptions),
       fireSchedule: (name) => {
         const spec = schedules.find((schedule) => schedule.name === name);

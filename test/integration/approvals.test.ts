@@ -258,7 +258,7 @@ describe('notifications and expiry', () => {
     ).toBe(201);
     const id = await request(await skill('medium'));
     const table = {
-      client: documentClient(platform.services.dynamodbEndpoint),
+      client: documentClient(platform.env),
       name: platform.services.tableName,
     };
     const core = createCore({ table });

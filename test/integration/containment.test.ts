@@ -18,6 +18,7 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV, requireEnv } from '../../functions/core/env.ts';
 import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call, type TestResponse } from '../support/http.ts';
@@ -445,7 +446,7 @@ describe.each([
         }),
       ),
     ).rejects.toThrow();
-    const lambdaEndpoint = String(process.env.EXECFABRIC_LAMBDA_ENDPOINT);
+    const lambdaEndpoint = requireEnv(ENV.lambdaEndpoint, platform.env);
     const strangerLambda = new LambdaClient({
       endpoint: lambdaEndpoint,
       region: 'us-east-1',

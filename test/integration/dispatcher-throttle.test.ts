@@ -2,18 +2,20 @@
  * A throttled worker never dead-letters a job: when Lambda answers an invoke with 429
  * (`TooManyRequestsException`, after the SDK's own retries), the dispatcher puts the job back on the
  * queue as a new message — same body, same MAC, one more deferral — and reports no batch failure,
- * so the receive count that leads to the dead-letter queue never grows. The dispatcher module runs
- * for real against the local queues and claims table; only its Lambda endpoint is a loopback
- * stand-in that throttles, driven through the real Lambda SDK client.
+ * so the receive count that leads to the dead-letter queue never grows. A dispatcher of its own is
+ * configured from the platform's environment and runs for real against the local queues and claims
+ * table; only its Lambda endpoint is a loopback stand-in that throttles, driven through the real
+ * Lambda SDK client.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, queueUrlEnv } from '../../functions/core/env.ts';
 import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
+import { createHandler, DEFERRALS_ATTRIBUTE } from '../../functions/script-dispatcher/handler.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
 let platform: TestPlatform;
@@ -21,7 +23,6 @@ let throttler: Server;
 let invokes = 0;
 let waiting = '';
 let dispatchBatch: (event: SQSEvent) => Promise<SQSBatchResponse>;
-let deferrals = '';
 
 beforeAll(async () => {
   platform = await startTestPlatform('dispatcher-throttle-password');
@@ -44,22 +45,14 @@ beforeAll(async () => {
   const { sqs } = platform.platform.services;
   // A queue nobody polls stands for the script queue, so the test sees what the dispatcher puts back.
   waiting = (await sqs.send(new CreateQueueCommand({ QueueName: 'throttled-jobs' }))).QueueUrl ?? '';
-  const saved = {
-    lambda: process.env[ENV.lambdaEndpoint],
-    queue: process.env[queueUrlEnv('script-executions')],
-  };
-  process.env[ENV.lambdaEndpoint] = `http://127.0.0.1:${(throttler.address() as AddressInfo).port}`;
-  process.env[queueUrlEnv('script-executions')] = waiting;
-  try {
-    // A fresh instance of the module (the platform's own dispatcher keeps its endpoint).
-    const fresh = new URL('../../functions/script-dispatcher/index.ts?throttled', import.meta.url).href;
-    const module = (await import(fresh)) as typeof import('../../functions/script-dispatcher/index.ts');
-    dispatchBatch = module.dispatchBatch;
-    deferrals = module.DEFERRALS_ATTRIBUTE;
-  } finally {
-    process.env[ENV.lambdaEndpoint] = saved.lambda;
-    process.env[queueUrlEnv('script-executions')] = saved.queue;
-  }
+  // A dispatcher of its own, configured like the platform's but for the throttler and the waiting queue
+  // (the platform's own dispatcher keeps its configuration).
+  const handler = await createHandler({
+    ...platform.platform.env,
+    [ENV.lambdaEndpoint]: `http://127.0.0.1:${(throttler.address() as AddressInfo).port}`,
+    [queueUrlEnv('script-executions')]: waiting,
+  });
+  dispatchBatch = (event) => handler(event, {} as Context);
 }, 120_000);
 
 afterAll(async () => {
@@ -110,6 +103,6 @@ describe('a throttled script worker', () => {
     const message = back.Messages?.[0];
     expect(message?.Body).toBe(body);
     expect(message?.MessageAttributes?.[MAC_ATTRIBUTE]?.StringValue).toBe(mac);
-    expect(message?.MessageAttributes?.[deferrals]?.StringValue).toBe('1');
+    expect(message?.MessageAttributes?.[DEFERRALS_ATTRIBUTE]?.StringValue).toBe('1');
   }, 60_000);
 });

@@ -95,7 +95,11 @@ beforeAll(async () => {
     demoPassword: PASSWORD,
     log: () => undefined,
   });
-  core = createCore({ table: tableFromEnv(), tokenSecret: requireEnv(ENV.tokenSecret) });
+  core = createCore({
+    table: tableFromEnv(platform.env),
+    tokenSecret: requireEnv(ENV.tokenSecret, platform.env),
+    env: platform.env,
+  });
   [adminToken, aliceToken] = await Promise.all([login(ADMIN, 'admin'), login(ACME, 'alice')]);
 });
 

@@ -32,7 +32,6 @@ const SECRETS = [SECRET_ONE, SECRET_TWO, SECRET_THREE, SECRET_FOUR];
 const answers: string[] = [];
 const captured: string[] = [];
 const restoreStreams: (() => void)[] = [];
-const previousLogLevel = process.env.POWERTOOLS_LOG_LEVEL;
 
 function captureStreams(): void {
   for (const stream of [process.stdout, process.stderr]) {
@@ -224,7 +223,6 @@ async function runToEnd(skillId: string, input: unknown) {
 }
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG'; // every log line the functions can write is captured
   captureStreams();
   upstream = createServer(respond);
   upstream.on('connection', () => {
@@ -238,6 +236,7 @@ beforeAll(async () => {
     dataDir: null,
     schedules: false,
     demoPassword: PASSWORD,
+    logLevel: 'DEBUG', // every log line the functions can write is captured
     log: (line) => captured.push(line),
   });
   [admin, alice, bob, gina] = await Promise.all([
@@ -253,8 +252,6 @@ afterAll(async () => {
   upstream?.closeAllConnections();
   await new Promise((resolve) => upstream?.close(resolve));
   for (const restore of restoreStreams.splice(0)) restore();
-  if (previousLogLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
-  else process.env.POWERTOOLS_LOG_LEVEL = previousLogLevel;
 });
 
 describe('governance of HTTP resources', () => {
@@ -733,7 +730,7 @@ describe('the secret never shows', () => {
     expect(answers.length).toBeGreaterThan(50);
     expect(captured.length).toBeGreaterThan(0);
     const table = {
-      client: documentClient(platform.services.dynamodbEndpoint),
+      client: documentClient(platform.env),
       name: platform.services.tableName,
     };
     const items: unknown[] = [];
@@ -749,7 +746,7 @@ describe('the secret never shows', () => {
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
     table.client.destroy();
-    const dir = process.env[ENV.credentialStoreDir] ?? '';
+    const dir = platform.env[ENV.credentialStoreDir] ?? '';
     expect(dir).not.toBe('');
     const files = readdirSync(dir).map((name) => readFileSync(join(dir, name)).toString('latin1'));
     expect(files.length).toBeGreaterThan(1);

@@ -416,7 +416,7 @@ describe('the origin', () => {
   }
 
   it('is proved on /mcp as on /api: a request that skipped the edge is refused, token or not', async () => {
-    for (const origin of [undefined, '', 'guess', `${requireEnv(ENV.originSecret)}x`]) {
+    for (const origin of [undefined, '', 'guess', `${requireEnv(ENV.originSecret, t.platform.env)}x`]) {
       const result = (await t.platform.invoke('tenant-api', event(origin))) as {
         statusCode: number;
         body: string;
@@ -424,7 +424,10 @@ describe('the origin', () => {
       expect(result.statusCode, String(origin)).toBe(403);
       expect(JSON.parse(result.body).type).toBe(problemType('origin-rejected'));
     }
-    const through = (await t.platform.invoke('tenant-api', event(requireEnv(ENV.originSecret)))) as {
+    const through = (await t.platform.invoke(
+      'tenant-api',
+      event(requireEnv(ENV.originSecret, t.platform.env)),
+    )) as {
       statusCode: number;
     };
     expect(through.statusCode).toBe(200);

@@ -85,7 +85,7 @@ function waitFor(id: string, token = bob, done = settled) {
 
 async function acmeDomain(): Promise<TenantContext> {
   const table = {
-    client: documentClient(platform.services.dynamodbEndpoint),
+    client: documentClient(platform.env),
     name: platform.services.tableName,
   };
   const tenant = await readTenantSummary(table, 'acme', true);
@@ -347,7 +347,7 @@ describe('faults', () => {
   /** A run whose job lands on a queue nobody reads, so the test decides what the worker sees. */
   async function parkedRun(): Promise<{ id: string; job: Record<string, unknown>; mac: string }> {
     const table = {
-      client: documentClient(platform.services.dynamodbEndpoint),
+      client: documentClient(platform.env),
       name: platform.services.tableName,
     };
     const core = createCore({
@@ -412,7 +412,7 @@ describe('faults', () => {
   it('records a result naming its run’s Skill revision in one update, and checks any other against the run’s own schema', async () => {
     const core = createCore({
       table: {
-        client: documentClient(platform.services.dynamodbEndpoint),
+        client: documentClient(platform.env),
         name: platform.services.tableName,
       },
     });
@@ -466,7 +466,7 @@ describe('faults', () => {
   it('closes a run whose worker died mid-job instead of leaving it running forever', async () => {
     const { id } = await parkedRun();
     const table = {
-      client: documentClient(platform.services.dynamodbEndpoint),
+      client: documentClient(platform.env),
       name: platform.services.tableName,
     };
     const core = createCore({ table });
@@ -492,7 +492,7 @@ describe('faults', () => {
 
   it('refuses runs of a suspended tenant with a 403 that says why, while reads still work', async () => {
     const table = {
-      client: documentClient(platform.services.dynamodbEndpoint),
+      client: documentClient(platform.env),
       name: platform.services.tableName,
     };
     const core = createCore({ table });

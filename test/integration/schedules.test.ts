@@ -30,7 +30,7 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
   let globexSkill: string;
   let everyMinute: { id: string; createdAt: string; nextFireAt: string };
   let paused: { id: string };
-  const table = () => tableFromEnv();
+  const table = () => tableFromEnv(platform.env);
 
   const api = (host: string, token: string, method: string, path: string, body?: unknown) =>
     call(platform.url, { host, token, method, path, ...(body === undefined ? {} : { body }) });

@@ -26,7 +26,7 @@ let domain: TenantContext;
 
 /** A table whose client throws a throttling error on reads of items whose sort key starts with `prefix`. */
 function faultyTable(): { table: Table; failReadsOf: (prefix: string | null) => void } {
-  const client = documentClient(t.platform.services.dynamodbEndpoint);
+  const client = documentClient(t.platform.env);
   let prefix: string | null = null;
   client.middlewareStack.add(
     (next) => async (args) => {

@@ -30,7 +30,7 @@ export const HOSTS = {
 
 export interface TestPlatform {
   readonly platform: LocalPlatform;
-  /** A core of our own on the platform's table (the secret and table come from its environment). */
+  /** A core of our own on the platform's table (the secret and table come from `platform.env`). */
   readonly core: Core;
   readonly password: string;
   readonly tokenSecret: string;
@@ -53,8 +53,8 @@ export async function startTestPlatform(
     log: () => undefined,
     ...options,
   });
-  const tokenSecret = requireEnv(ENV.tokenSecret);
-  const core = createCore({ table: tableFromEnv(), tokenSecret });
+  const tokenSecret = requireEnv(ENV.tokenSecret, platform.env);
+  const core = createCore({ table: tableFromEnv(platform.env), tokenSecret, env: platform.env });
   const send = (request: TestRequest) => call(platform.url, request);
   return {
     platform,

@@ -5,7 +5,7 @@
  */
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
-import { ENV } from '../env.ts';
+import { ENV, type Environment } from '../env.ts';
 import type { Executions } from '../executions/executions.ts';
 import { Announcements } from '../foundation/announcements.ts';
 import type { HostDirectory } from '../tenancy/hosts.ts';
@@ -38,7 +38,7 @@ export interface GovernanceOptions {
   readonly dnsVerifier?: DnsVerifier;
   /**
    * The platform's own hosts, bound (and onboarded) by the host-onboarding scan.
-   * @default from EXECFABRIC_ADMIN_HOSTS and EXECFABRIC_FREE_HOSTS (the AWS wiring sets them)
+   * @default from `env`'s EXECFABRIC_ADMIN_HOSTS, EXECFABRIC_FREE_HOSTS and EXECFABRIC_DOCS_HOSTS
    */
   readonly platformHosts?: {
     readonly governance: readonly string[];
@@ -47,6 +47,8 @@ export interface GovernanceOptions {
   };
   /** The executions, for the `stale-executions` scan. @default none: that scan is unavailable */
   readonly executions?: Executions;
+  /** The function's configuration, where the platform hosts are read from. @default {} (none) */
+  readonly env?: Environment;
   readonly now?: () => Date;
 }
 
@@ -67,11 +69,7 @@ export function createGovernance(options: GovernanceOptions) {
     now,
     ...(options.hosts === undefined ? {} : { hosts: options.hosts }),
   });
-  const platformHosts = options.platformHosts ?? {
-    governance: listFromEnv(process.env[ENV.adminHosts]),
-    free: listFromEnv(process.env[ENV.freeHosts]),
-    docs: listFromEnv(process.env[ENV.docsHosts]),
-  };
+  const platformHosts = options.platformHosts ?? platformHostsFromEnv(options.env ?? {});
   const announcements = new Announcements({ table, audit, now });
   const customers = new Customers({ table, audit, now });
   const lifecycle = new Lifecycle({ table, tenants: registry, customers, announcements, audit });
@@ -95,6 +93,15 @@ export function createGovernance(options: GovernanceOptions) {
 }
 
 export type Governance = ReturnType<typeof createGovernance>;
+
+/** The platform's own hosts a function was configured with (the AWS wiring and the local platform set them). */
+export function platformHostsFromEnv(env: Environment) {
+  return {
+    governance: listFromEnv(env[ENV.adminHosts]),
+    free: listFromEnv(env[ENV.freeHosts]),
+    docs: listFromEnv(env[ENV.docsHosts]),
+  };
+}
 
 function listFromEnv(value: string | undefined): string[] {
   return (value ?? '')

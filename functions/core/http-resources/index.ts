@@ -5,7 +5,7 @@
  */
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
-import { ENV } from '../env.ts';
+import { ENV, type Environment } from '../env.ts';
 import type { Execution } from '../executions/executions.ts';
 import { credentialStoreFromEnv, lazyCredentialStore } from '../secrets/from-env.ts';
 import type { CredentialStore } from '../secrets/store.ts';
@@ -27,11 +27,12 @@ export interface HttpResourcesWiring {
     actor: string,
     affects: (execution: Execution) => boolean,
   ) => Promise<unknown>;
-  readonly env?: NodeJS.ProcessEnv;
+  /** The function's configuration (credential store, local-development switch). @default {} (none) */
+  readonly env?: Environment;
 }
 
 export function createHttpResources(wiring: HttpResourcesWiring): HttpResources {
-  const env = wiring.env ?? process.env;
+  const env = wiring.env ?? {};
   return new HttpResources({
     table: wiring.table,
     audit: wiring.audit,

@@ -15,7 +15,7 @@ import {
   SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import { ENV } from '../env.ts';
+import { awsClientSettings, ENV, type Environment } from '../env.ts';
 import { UpstreamError } from '../errors.ts';
 import { type MessageSigner, seal } from '../messages/signing.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -155,14 +155,13 @@ export class EventBridgeScheduler implements TenantSchedulerPort {
 /** EventBridge Scheduler when the function was wired to a schedule group (AWS); else the table alone. */
 export function tenantSchedulerFromEnv(
   signer: MessageSigner | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Environment,
   client?: SchedulerClient,
 ): TenantSchedulerPort {
   const group = env[ENV.scheduleGroup];
   if (group === undefined || group === '' || signer === undefined) return tableOnlyScheduler;
-  const endpoint = env[ENV.schedulerEndpoint];
   return new EventBridgeScheduler({
-    client: client ?? new SchedulerClient(endpoint === undefined || endpoint === '' ? {} : { endpoint }),
+    client: client ?? new SchedulerClient(awsClientSettings(env, ENV.schedulerEndpoint)),
     group,
     targetArn: env[ENV.scheduleTargetArn] ?? '',
     roleArn: env[ENV.scheduleRoleArn] ?? '',

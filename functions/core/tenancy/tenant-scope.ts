@@ -33,7 +33,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ENV } from '../env.ts';
+import { awsClientSettings, ENV, type Environment, optionalEnv } from '../env.ts';
 import { AUDIT_ENTRY_PREFIX, type PartitionOwner, partitionOwner } from '../keys.ts';
 
 const scope = new AsyncLocalStorage<string>();
@@ -366,14 +366,15 @@ export class AssumedRoleTenantClients implements TenantClients {
 }
 
 /** Tenant sessions from STS where the stack gives a tenant-data role (AWS); none locally. */
-export function tenantClientsFromEnv(env: NodeJS.ProcessEnv): AssumedRoleTenantClients | undefined {
-  const roleArn = env[ENV.tenantDataRoleArn];
-  if (roleArn === undefined || roleArn === '') return undefined;
-  const stsEndpoint = env[ENV.stsEndpoint];
-  const dynamodbEndpoint = env[ENV.dynamodbEndpoint];
+export function tenantClientsFromEnv(env: Environment): AssumedRoleTenantClients | undefined {
+  const roleArn = optionalEnv(ENV.tenantDataRoleArn, env);
+  if (roleArn === undefined) return undefined;
+  // Off AWS (endpoints given), the region comes from the configuration too, not from the process.
+  const { endpoint: dynamodbEndpoint, region } = awsClientSettings(env, ENV.dynamodbEndpoint);
   return new AssumedRoleTenantClients({
-    sts: new STSClient(stsEndpoint === undefined || stsEndpoint === '' ? {} : { endpoint: stsEndpoint }),
+    sts: new STSClient(awsClientSettings(env, ENV.stsEndpoint)),
     roleArn,
-    ...(dynamodbEndpoint === undefined || dynamodbEndpoint === '' ? {} : { dynamodbEndpoint }),
+    ...(dynamodbEndpoint === undefined ? {} : { dynamodbEndpoint }),
+    ...(region === undefined ? {} : { region }),
   });
 }

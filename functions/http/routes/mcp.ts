@@ -22,8 +22,6 @@ import { PROBLEM_CONTENT_TYPE } from '../problem.ts';
 import { list, page, pageQuery } from '../responses.ts';
 import { media, type ResultOf, type Route, route } from '../router.ts';
 
-const logger = new Logger({ serviceName: 'mcp' });
-
 const name = z.string().trim().min(1).max(100);
 const skills = z.array(z.string().max(64)).max(MAX_CLIENT_SKILLS);
 const tags = z.array(z.string().max(64)).max(MAX_CLIENT_TAGS);
@@ -100,7 +98,14 @@ const mcpResponses = {
   415: refusal,
 } as const;
 
-export function mcpRoutes(core: Core): Route[] {
+/**
+ * `logger`: the API function's (failed tool calls are logged as `mcp`). Route tables built outside a
+ * function (docs, tests) get one at Powertools' default level.
+ */
+export function mcpRoutes(core: Core, functionLogger?: Logger): Route[] {
+  const logger =
+    functionLogger?.createChild({ serviceName: 'mcp' }) ??
+    new Logger({ serviceName: 'mcp', logLevel: 'INFO' });
   const metadata = (path: `/.well-known/${string}`) =>
     route({
       method: 'GET',

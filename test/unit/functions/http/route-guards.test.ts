@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../../../functions/clients/dynamodb.ts';
 import { API_PATHS, apiPath } from '../../../../functions/contract/paths.ts';
 import { PUBLIC_PERMISSIONS, TENANT_PERMISSIONS } from '../../../../functions/contract/permissions.ts';
+import { ENV } from '../../../../functions/core/env.ts';
 import type { Caller } from '../../../../functions/core/identity/caller.ts';
 import { createCore } from '../../../../functions/core/platform.ts';
 import type { DomainContext } from '../../../../functions/core/tenancy/domain.ts';
@@ -23,7 +24,9 @@ import { ROUTE_SERVES, type Route, servedIn } from '../../../../functions/http/r
 import { tenantRoutes } from '../../../../functions/tenant-api/routes.ts';
 
 const ORIGIN = 'origin-proof-for-guards';
-const core = createCore({ table: { client: documentClient('http://127.0.0.1:1'), name: 'guards' } });
+const core = createCore({
+  table: { client: documentClient({ [ENV.dynamodbEndpoint]: 'http://127.0.0.1:1' }), name: 'guards' },
+});
 const TABLES: Readonly<Record<ApiSurface, readonly Route[]>> = {
   tenant: withOpenApi('tenant', tenantRoutes(core)),
   governance: withOpenApi('governance', governanceRoutes(core)),

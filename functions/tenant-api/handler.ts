@@ -1,0 +1,19 @@
+/** The tenant API: everything a customer's users do on their own host. Configuration only. */
+import type { Environment } from '../core/env.ts';
+import { apiFromEnv } from '../http/api.ts';
+import { tenantRoutes } from './routes.ts';
+
+export async function createHandler(env: Environment) {
+  const { handler } = await apiFromEnv(
+    {
+      serviceName: 'tenant-api',
+      surfaces: ['tenant'],
+      accepts: (domain) => domain.kind === 'tenant',
+      routes: tenantRoutes,
+      // Least privilege under a bug: each request reaches only its tenant's partitions.
+      tenantScoped: true,
+    },
+    env,
+  );
+  return handler;
+}
