@@ -259,11 +259,21 @@ export function approvalsInbox(domain: DomainContext): string {
   return `${domainPk(domain)}#APPROVALS`;
 }
 
+/** The sort key of a run in the approvals inbox: oldest request first. */
+export function approvalsInboxSort(createdAt: string, executionId: string): string {
+  return `${createdAt}#${executionId}`;
+}
+
 /** Shards of the GSI2 partition listing unfinished executions of every tenant by deadline. */
 export const ACTIVE_EXECUTION_SHARDS = 8;
 
 export function activeExecutionsShard(shard: number): string {
   return `EXEC#ACTIVE#${shard}`;
+}
+
+/** The sort key of an unfinished run in its shard: deadline first, so "overdue by now" is one range. */
+export function activeExecutionSort(deadline: string, tenantId: string, executionId: string): string {
+  return `${deadline}#${tenantId}#${executionId}`;
 }
 
 /** A key in the public domain's partition, for code that has no request context (templates). */
