@@ -9,11 +9,11 @@
  * before), as that answer. The rules — which moves are allowed, what a report makes of a run, who
  * may read or cancel it — stay in executions.ts and the modules beside it.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { LogChunk } from '../../contract/responses.ts';
 import { toSkill } from '../catalog/skill-repository.ts';
 import type { Skill } from '../catalog/skills.ts';
-import { batchGetAll, isConditionFailure, queryAll, type Table } from '../db.ts';
+import { batchGetAll, queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { parseJson, stringifyJson } from '../json.ts';
 import {
@@ -40,6 +40,7 @@ import {
   typePrefix,
 } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext, TenantSummary } from '../tenancy/domain.ts';
 import { tenantSummaryOf } from '../tenancy/tenant-repository.ts';
@@ -237,19 +238,12 @@ export class ExecutionRepository {
     expiresAtEpoch: number,
   ): Promise<IdempotencyClaim> {
     const key = itemKey(domain, TAG.idempotency, keyHash);
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...key, type: ITEM_TYPE.idempotency, executionId, fingerprint, expiresAtEpoch },
-          ConditionExpression: 'attribute_not_exists(PK) OR expiresAtEpoch < :now',
-          ExpressionAttributeValues: { ':now': nowEpoch },
-        }),
-      );
-      return { won: true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    const won = await putItem(this.#table, {
+      Item: { ...key, type: ITEM_TYPE.idempotency, executionId, fingerprint, expiresAtEpoch },
+      ConditionExpression: 'attribute_not_exists(PK) OR expiresAtEpoch < :now',
+      ExpressionAttributeValues: { ':now': nowEpoch },
+    });
+    if (won) return { won: true };
     const existing = await this.#table.client.send(
       new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
     );
@@ -268,32 +262,25 @@ export class ExecutionRepository {
    */
   async create(domain: TenantContext, execution: Execution): Promise<void> {
     const { id } = execution;
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...executionKey(domain, id),
-            type: ITEM_TYPE.execution,
-            ...executionItem(execution),
-            ...activeIndex(domain, id, execution.deadline ?? ''),
-            ...(execution.status === 'pending_approval'
-              ? { GSI1PK: approvalsInbox(domain), GSI1SK: approvalsInboxSort(execution.createdAt, id) }
-              : {}),
-            GSI3PK: executionsByStatus(domain, execution.status),
-            GSI3SK: id,
-            GSI4PK: executionsBySkill(domain, execution.skillId),
-            GSI4SK: id,
-            GSI5PK: executionsByRequester(domain, execution.requestedBy),
-            GSI5SK: id,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new ExecutionExistsError(id, { cause: error });
-      throw error;
-    }
+    const written = await putItem(this.#table, {
+      Item: {
+        ...executionKey(domain, id),
+        type: ITEM_TYPE.execution,
+        ...executionItem(execution),
+        ...activeIndex(domain, id, execution.deadline ?? ''),
+        ...(execution.status === 'pending_approval'
+          ? { GSI1PK: approvalsInbox(domain), GSI1SK: approvalsInboxSort(execution.createdAt, id) }
+          : {}),
+        GSI3PK: executionsByStatus(domain, execution.status),
+        GSI3SK: id,
+        GSI4PK: executionsBySkill(domain, execution.skillId),
+        GSI4SK: id,
+        GSI5PK: executionsByRequester(domain, execution.requestedBy),
+        GSI5SK: id,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
+    if (!written) throw new ExecutionExistsError(id);
   }
 
   /**
@@ -332,25 +319,22 @@ export class ExecutionRepository {
       return ` AND #w${index} = :w${index}`;
     });
     const remove = move.leaves === undefined ? [] : move.leaves === 'inbox' ? INBOX_INDEXES : ALL_INDEXES;
+    let item: Record<string, unknown> | null;
     try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: executionKey(domain, id),
-          UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: `attribute_exists(PK) AND #status IN (${allowed.join(', ')})${matches.join('')}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toExecution(result.Attributes ?? {});
+      item = await updateItem(this.#table, {
+        Key: executionKey(domain, id),
+        UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ConditionExpression: `attribute_exists(PK) AND #status IN (${allowed.join(', ')})${matches.join('')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      });
     } catch (error) {
-      if (isConditionFailure(error)) return null;
       if ((error as Error | undefined)?.name === 'ValidationException')
         throw new RunNotStorableError(error as Error);
       throw error;
     }
+    return item === null ? null : toExecution(item);
   }
 
   /**
@@ -358,30 +342,22 @@ export class ExecutionRepository {
    * the run is in none of those statuses, or gone.
    */
   async requestCancel(domain: TenantContext, id: string, at: string, by: string): Promise<Execution | null> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: executionKey(domain, id),
-          UpdateExpression: 'SET cancelRequested = :yes, cancelRequestedAt = :at, cancelRequestedBy = :by',
-          ConditionExpression: 'attribute_exists(PK) AND #status IN (:requested, :queued, :running)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':yes': true,
-            ':at': at,
-            ':by': by,
-            ':requested': 'requested',
-            ':queued': 'queued',
-            ':running': 'running',
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toExecution(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+    const item = await updateItem(this.#table, {
+      Key: executionKey(domain, id),
+      UpdateExpression: 'SET cancelRequested = :yes, cancelRequestedAt = :at, cancelRequestedBy = :by',
+      ConditionExpression: 'attribute_exists(PK) AND #status IN (:requested, :queued, :running)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':yes': true,
+        ':at': at,
+        ':by': by,
+        ':requested': 'requested',
+        ':queued': 'queued',
+        ':running': 'running',
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    return item === null ? null : toExecution(item);
   }
 
   /**
@@ -509,48 +485,32 @@ export class ExecutionRepository {
 
   /** Writes one streamed chunk of a run's log; false when that chunk was written before. */
   async putLogChunk(domain: TenantContext, executionId: string, chunk: Required<LogChunk>): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...executionLogKey(domain, executionId, chunk.seq),
-            type: ITEM_TYPE.executionLog,
-            executionId,
-            seq: chunk.seq,
-            stream: chunk.stream,
-            text: chunk.text,
-            at: chunk.at,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return putItem(this.#table, {
+      Item: {
+        ...executionLogKey(domain, executionId, chunk.seq),
+        type: ITEM_TYPE.executionLog,
+        executionId,
+        seq: chunk.seq,
+        stream: chunk.stream,
+        text: chunk.text,
+        at: chunk.at,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
   }
 
   /** Records an approver's vote on a run, once: VoteCastError when that approver voted already. */
   async castVote(domain: TenantContext, executionId: string, vote: Vote): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...itemKey(domain, TAG.vote, executionId, vote.approver),
-            type: ITEM_TYPE.vote,
-            executionId,
-            ...vote,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new VoteCastError({ cause: error });
-      throw error;
-    }
+    const cast = await putItem(this.#table, {
+      Item: {
+        ...itemKey(domain, TAG.vote, executionId, vote.approver),
+        type: ITEM_TYPE.vote,
+        executionId,
+        ...vote,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
+    if (!cast) throw new VoteCastError();
   }
 
   /** The votes cast on a run (strongly consistent), in key order. */

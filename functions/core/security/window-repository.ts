@@ -6,7 +6,7 @@
  * null. What is recorded, suppressed and summarised stays in events.ts.
  */
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import {
   INDEX,
   ITEM_TYPE,
@@ -15,6 +15,7 @@ import {
   suppressedSecurityWindowSort,
   suppressedSecurityWindows,
 } from '../keys.ts';
+import { updateItem } from '../store/conditional.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 
 /** One window of one source. */
@@ -105,25 +106,14 @@ export class SecurityWindowRepository {
    * Null when another process took it.
    */
   async claimSummary(domain: DomainContext, key: Key): Promise<SuppressedWindow | null> {
-    let claimed: Record<string, unknown> | undefined;
-    try {
-      claimed = (
-        await this.#table.client.send(
-          new UpdateCommand({
-            TableName: this.#table.name,
-            Key: key,
-            UpdateExpression: 'REMOVE GSI1PK, GSI1SK',
-            ConditionExpression: 'GSI1PK = :pending',
-            ExpressionAttributeValues: { ':pending': suppressedSecurityWindows(domain) },
-            ReturnValues: 'ALL_NEW',
-          }),
-        )
-      ).Attributes;
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
-    if (claimed === undefined) return null;
+    const claimed = await updateItem(this.#table, {
+      Key: key,
+      UpdateExpression: 'REMOVE GSI1PK, GSI1SK',
+      ConditionExpression: 'GSI1PK = :pending',
+      ExpressionAttributeValues: { ':pending': suppressedSecurityWindows(domain) },
+      ReturnValues: 'ALL_NEW',
+    });
+    if (claimed === null) return null;
     return {
       count: Number(claimed.count ?? 0),
       source: String(claimed.source ?? 'unknown'),

@@ -7,10 +7,11 @@
  * same, which are abandoned and the order of steps stay in tenants.ts; resolution and its cache in
  * hosts.ts; onboarding's own steps in governance/onboarding.ts.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Table } from '../db.ts';
 import { type Onboarding, onboardingIndex } from '../governance/onboarding.ts';
 import { hostKey, ITEM_TYPE, PUBLIC_HOST_LISTING } from '../keys.ts';
+import { deleteItem, putItem } from '../store/conditional.ts';
 import type { PublicSurface } from './domain.ts';
 import type { HostBinding } from './hosts.ts';
 
@@ -115,33 +116,18 @@ export class HostBindingRepository {
     await this.#delete(host, 'claimId = :claim', { ':claim': claimId });
   }
 
-  async #put(
+  #put(
     item: Record<string, unknown>,
     condition: { ConditionExpression: string; ExpressionAttributeValues?: Record<string, unknown> },
   ): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({ TableName: this.#table.name, Item: item, ...condition }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return putItem(this.#table, { Item: item, ...condition });
   }
 
   async #delete(host: string, condition: string, values: Record<string, unknown>): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: hostKey(host),
-          ConditionExpression: condition,
-          ExpressionAttributeValues: values,
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await deleteItem(this.#table, {
+      Key: hostKey(host),
+      ConditionExpression: condition,
+      ExpressionAttributeValues: values,
+    });
   }
 }

@@ -7,9 +7,9 @@
  * answer. The rules — what a valid tenant is, the order of multi-item steps, who is told — stay in
  * tenants.ts; host bindings are host-repository.ts.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Branding } from '../../contract/responses.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import { queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { ConcurrentChangeError } from '../governance/errors.ts';
 import {
@@ -25,6 +25,7 @@ import {
   tenantKey,
 } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantStatus, TenantSummary } from './domain.ts';
 import type {
@@ -160,7 +161,7 @@ export class TenantRepository {
     return { deliveryMode: item.deliveryMode, ...(branding === undefined ? {} : { branding }) };
   }
 
-  /** Writes a new tenant record, listed and placed in its lifecycle phase. */
+  /** Writes a new tenant record, listed and placed in its lifecycle phase. TenantExistsError if the id is taken. */
   async create(tenant: NewTenantRecord): Promise<Tenant> {
     const item = {
       ...tenantKey(tenant.id),
@@ -171,18 +172,8 @@ export class TenantRepository {
       ...tenant,
       updatedAt: tenant.createdAt,
     };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new TenantExistsError(tenant.id, { cause: error });
-      throw error;
-    }
+    if (!(await putItem(this.#table, { Item: item, ConditionExpression: 'attribute_not_exists(PK)' })))
+      throw new TenantExistsError(tenant.id);
     return tenantFromItem(item);
   }
 
@@ -197,25 +188,17 @@ export class TenantRepository {
 
   /** Replaces the tenant's branding; `null` removes it. NotFoundError when there is no such tenant. */
   async setBranding(id: string, branding: Branding | null, now: string): Promise<Tenant> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression:
-            branding === null
-              ? 'REMOVE branding SET updatedAt = :now'
-              : 'SET branding = :branding, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: { ':now': now, ...(branding === null ? {} : { ':branding': branding }) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return tenantFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`Tenant ${id} not found`, { cause: error });
-      throw error;
-    }
+    const item = await this.#update(id, {
+      UpdateExpression:
+        branding === null
+          ? 'REMOVE branding SET updatedAt = :now'
+          : 'SET branding = :branding, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':now': now, ...(branding === null ? {} : { ':branding': branding }) },
+      ReturnValues: 'ALL_NEW',
+    });
+    if (item === null) throw new NotFoundError(`Tenant ${id} not found`);
+    return tenantFromItem(item);
   }
 
   /**
@@ -264,23 +247,15 @@ export class TenantRepository {
       conditions.push('attribute_not_exists(#customerId)');
     } else if (expect.customerId !== undefined) expected('customerId', expect.customerId);
 
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: conditions.join(' AND '),
-          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return tenantFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw new TenantChangedError(id, { cause: error });
-      throw error;
-    }
+    const item = await this.#update(id, {
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      ConditionExpression: conditions.join(' AND '),
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    });
+    if (item === null) throw new TenantChangedError(id);
+    return tenantFromItem(item);
   }
 
   /**
@@ -289,34 +264,25 @@ export class TenantRepository {
    */
   async applyRenewal(id: string, renewal: Renewal, now: string): Promise<boolean> {
     const index = lifecycleIndex(renewal.status, renewal.expiresAt, id);
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression: `SET expiresAt = :expiresAt, ${index.GSI2PK === undefined ? '' : 'GSI2PK = :partition, '}GSI2SK = :sort, #status = :status, #plan = :plan, updatedAt = :now ADD appliedOrders :orders${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ''}`,
-          ConditionExpression:
-            'attribute_exists(PK) AND expiresAt = :previousExpiry AND #status = :previousStatus AND NOT contains(appliedOrders, :orderId)',
-          ExpressionAttributeNames: { '#status': 'status', '#plan': 'plan' },
-          ExpressionAttributeValues: {
-            ':expiresAt': renewal.expiresAt,
-            ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
-            ':sort': index.GSI2SK,
-            ':status': renewal.status,
-            ':plan': renewal.plan,
-            ':now': now,
-            ':orders': new Set([renewal.orderId]),
-            ':previousExpiry': renewal.previousExpiry,
-            ':previousStatus': renewal.previousStatus,
-            ':orderId': renewal.orderId,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    const applied = await this.#update(id, {
+      UpdateExpression: `SET expiresAt = :expiresAt, ${index.GSI2PK === undefined ? '' : 'GSI2PK = :partition, '}GSI2SK = :sort, #status = :status, #plan = :plan, updatedAt = :now ADD appliedOrders :orders${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ''}`,
+      ConditionExpression:
+        'attribute_exists(PK) AND expiresAt = :previousExpiry AND #status = :previousStatus AND NOT contains(appliedOrders, :orderId)',
+      ExpressionAttributeNames: { '#status': 'status', '#plan': 'plan' },
+      ExpressionAttributeValues: {
+        ':expiresAt': renewal.expiresAt,
+        ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
+        ':sort': index.GSI2SK,
+        ':status': renewal.status,
+        ':plan': renewal.plan,
+        ':now': now,
+        ':orders': new Set([renewal.orderId]),
+        ':previousExpiry': renewal.previousExpiry,
+        ':previousStatus': renewal.previousStatus,
+        ':orderId': renewal.orderId,
+      },
+    });
+    return applied !== null;
   }
 
   /**
@@ -330,29 +296,20 @@ export class TenantRepository {
     seenExpiry: string,
     now: string,
   ): Promise<Tenant | null> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression: 'SET #status = :to, updatedAt = :now, GSI2PK = :notice, noticeOwed = :to',
-          ConditionExpression: 'attribute_exists(PK) AND #status = :from AND expiresAt = :seen',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':to': to,
-            ':from': from,
-            ':seen': seenExpiry,
-            ':now': now,
-            ':notice': lifecyclePartition('notice'),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return tenantFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+    const item = await this.#update(id, {
+      UpdateExpression: 'SET #status = :to, updatedAt = :now, GSI2PK = :notice, noticeOwed = :to',
+      ConditionExpression: 'attribute_exists(PK) AND #status = :from AND expiresAt = :seen',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':to': to,
+        ':from': from,
+        ':seen': seenExpiry,
+        ':now': now,
+        ':notice': lifecyclePartition('notice'),
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    return item === null ? null : tenantFromItem(item);
   }
 
   /**
@@ -361,24 +318,16 @@ export class TenantRepository {
    */
   async noticeSent(id: string, status: TenantStatus): Promise<void> {
     const phase = phaseOf(status);
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression: `REMOVE noticeOwed${phase === null ? ', GSI2PK' : ' SET GSI2PK = :partition'}`,
-          ConditionExpression: '#status = :status AND noticeOwed = :status AND GSI2PK = :notice',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':status': status,
-            ':notice': lifecyclePartition('notice'),
-            ...(phase === null ? {} : { ':partition': lifecyclePartition(phase) }),
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.#update(id, {
+      UpdateExpression: `REMOVE noticeOwed${phase === null ? ', GSI2PK' : ' SET GSI2PK = :partition'}`,
+      ConditionExpression: '#status = :status AND noticeOwed = :status AND GSI2PK = :notice',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':status': status,
+        ':notice': lifecyclePartition('notice'),
+        ...(phase === null ? {} : { ':partition': lifecyclePartition(phase) }),
+      },
+    });
   }
 
   /**
@@ -386,36 +335,27 @@ export class TenantRepository {
    * after it), read from the sparse lifecycle index only.
    */
   async *inPhase(phase: LifecyclePhase, until?: string, from?: string): AsyncGenerator<TenantInPhase> {
-    let start: Record<string, unknown> | undefined;
     const range =
       until === undefined
         ? ''
         : from === undefined
           ? ' AND GSI2SK <= :until'
           : ' AND GSI2SK BETWEEN :from AND :until';
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          IndexName: INDEX.lifecycle,
-          KeyConditionExpression: `GSI2PK = :partition${range}`,
-          ExpressionAttributeValues: {
-            ':partition': lifecyclePartition(phase),
-            ...(until === undefined ? {} : { ':until': lifecycleSortUntil(until) }),
-            ...(from === undefined ? {} : { ':from': from }),
-          },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const owed = item.noticeOwed;
-        yield {
-          tenant: tenantFromItem(item),
-          ...(owed === 'grace' || owed === 'suspended' ? { noticeOwed: owed } : {}),
-        };
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const item of queryAll(this.#table, {
+      IndexName: INDEX.lifecycle,
+      KeyConditionExpression: `GSI2PK = :partition${range}`,
+      ExpressionAttributeValues: {
+        ':partition': lifecyclePartition(phase),
+        ...(until === undefined ? {} : { ':until': lifecycleSortUntil(until) }),
+        ...(from === undefined ? {} : { ':from': from }),
+      },
+    })) {
+      const owed = item.noticeOwed;
+      yield {
+        tenant: tenantFromItem(item),
+        ...(owed === 'grace' || owed === 'suspended' ? { noticeOwed: owed } : {}),
+      };
+    }
   }
 
   /**
@@ -424,51 +364,34 @@ export class TenantRepository {
    */
   async reindexLifecycle(): Promise<number> {
     let moved = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          IndexName: INDEX.listing,
-          KeyConditionExpression: 'GSI1PK = :listing',
-          ExpressionAttributeValues: { ':listing': TENANT_LISTING },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const tenant = tenantFromItem(item);
-        const index = lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id);
-        // Already placed (written since the index exists): nothing to write.
-        if (
-          item.GSI2SK === index.GSI2SK &&
-          (item.GSI2PK === undefined || isLifecyclePartition(String(item.GSI2PK)))
-        )
-          continue;
-        try {
-          await this.#table.client.send(
-            new UpdateCommand({
-              TableName: this.#table.name,
-              Key: tenantKey(tenant.id),
-              UpdateExpression: `SET GSI2SK = :sort${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ', GSI2PK = :partition'}`,
-              // Only records still in the old layout, and only if their status did not change meanwhile.
-              ConditionExpression:
-                '#status = :status AND (attribute_not_exists(GSI2PK) OR begins_with(GSI2PK, :old))',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: {
-                ':sort': index.GSI2SK,
-                ':status': tenant.status,
-                ':old': RETIRED_EXPIRY_PREFIX,
-                ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
-              },
-            }),
-          );
-          moved++;
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-        }
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const item of queryAll(this.#table, {
+      IndexName: INDEX.listing,
+      KeyConditionExpression: 'GSI1PK = :listing',
+      ExpressionAttributeValues: { ':listing': TENANT_LISTING },
+    })) {
+      const tenant = tenantFromItem(item);
+      const index = lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id);
+      // Already placed (written since the index exists): nothing to write.
+      if (
+        item.GSI2SK === index.GSI2SK &&
+        (item.GSI2PK === undefined || isLifecyclePartition(String(item.GSI2PK)))
+      )
+        continue;
+      const placed = await this.#update(tenant.id, {
+        UpdateExpression: `SET GSI2SK = :sort${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ', GSI2PK = :partition'}`,
+        // Only records still in the old layout, and only if their status did not change meanwhile.
+        ConditionExpression:
+          '#status = :status AND (attribute_not_exists(GSI2PK) OR begins_with(GSI2PK, :old))',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':sort': index.GSI2SK,
+          ':status': tenant.status,
+          ':old': RETIRED_EXPIRY_PREFIX,
+          ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
+        },
+      });
+      if (placed !== null) moved++;
+    }
     return moved;
   }
 
@@ -477,23 +400,15 @@ export class TenantRepository {
    * the tenant is not one, or does not exist.
    */
   async markConverted(id: string, orderId: string, now: string): Promise<Tenant> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression:
-            'SET personal.convertedAt = if_not_exists(personal.convertedAt, :now), personal.conversionOrderId = :order, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(personal)',
-          ExpressionAttributeValues: { ':now': now, ':order': orderId },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return tenantFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotPersonalSpaceError(id, { cause: error });
-      throw error;
-    }
+    const item = await this.#update(id, {
+      UpdateExpression:
+        'SET personal.convertedAt = if_not_exists(personal.convertedAt, :now), personal.conversionOrderId = :order, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(personal)',
+      ExpressionAttributeValues: { ':now': now, ':order': orderId },
+      ReturnValues: 'ALL_NEW',
+    });
+    if (item === null) throw new NotPersonalSpaceError(id);
+    return tenantFromItem(item);
   }
 
   /**
@@ -507,30 +422,21 @@ export class TenantRepository {
     after: readonly string[],
     now: string,
   ): Promise<Tenant | null> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression: 'SET hosts = :after, hostsRevision = :next, updatedAt = :now',
-          ConditionExpression:
-            revision === null
-              ? 'attribute_exists(PK) AND attribute_not_exists(hostsRevision)'
-              : 'attribute_exists(PK) AND hostsRevision = :revision',
-          ExpressionAttributeValues: {
-            ':after': after,
-            ':next': (revision ?? 0) + 1,
-            ':now': now,
-            ...(revision === null ? {} : { ':revision': revision }),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return tenantFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+    const item = await this.#update(id, {
+      UpdateExpression: 'SET hosts = :after, hostsRevision = :next, updatedAt = :now',
+      ConditionExpression:
+        revision === null
+          ? 'attribute_exists(PK) AND attribute_not_exists(hostsRevision)'
+          : 'attribute_exists(PK) AND hostsRevision = :revision',
+      ExpressionAttributeValues: {
+        ':after': after,
+        ':next': (revision ?? 0) + 1,
+        ':now': now,
+        ...(revision === null ? {} : { ':revision': revision }),
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    return item === null ? null : tenantFromItem(item);
   }
 
   async #item(id: string, consistent: boolean): Promise<Record<string, unknown> | undefined> {
@@ -538,5 +444,13 @@ export class TenantRepository {
       new GetCommand({ TableName: this.#table.name, Key: tenantKey(id), ConsistentRead: consistent }),
     );
     return result.Item;
+  }
+
+  /** A conditional update of a tenant record: its attributes as asked, or null when refused. */
+  #update(
+    id: string,
+    input: Omit<Parameters<typeof updateItem>[1], 'Key'>,
+  ): Promise<Record<string, unknown> | null> {
+    return updateItem(this.#table, { Key: tenantKey(id), ...input });
   }
 }

@@ -5,9 +5,10 @@
  * answered as `false`, for quotas.ts — which holds the limits, the refusals and when a counter is
  * seeded — to decide what it means.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Table } from '../db.ts';
 import { ITEM_TYPE, type Key } from '../keys.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 
 /** A counter as stored. */
 export interface Counter {
@@ -80,37 +81,18 @@ export class UsageRepository {
 
   /** Writes a counter's first count, unless another request wrote it meanwhile (then its count holds). */
   async seed(key: Key, ids: readonly string[], at: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...key,
-            type: ITEM_TYPE.usage,
-            seededAt: at,
-            ...(ids.length === 0 ? {} : { ids: new Set(ids) }),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await putItem(this.#table, {
+      Item: {
+        ...key,
+        type: ITEM_TYPE.usage,
+        seededAt: at,
+        ...(ids.length === 0 ? {} : { ids: new Set(ids) }),
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
   }
 
-  async #update(input: {
-    Key: Key;
-    UpdateExpression: string;
-    ConditionExpression: string;
-    ExpressionAttributeNames?: Record<string, string>;
-    ExpressionAttributeValues: Record<string, unknown>;
-  }): Promise<boolean> {
-    try {
-      await this.#table.client.send(new UpdateCommand({ TableName: this.#table.name, ...input }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  async #update(input: Omit<Parameters<typeof updateItem>[1], 'ReturnValues'>): Promise<boolean> {
+    return (await updateItem(this.#table, input)) !== null;
   }
 }
