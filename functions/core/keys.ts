@@ -259,11 +259,21 @@ export function approvalsInbox(domain: DomainContext): string {
   return `${domainPk(domain)}#APPROVALS`;
 }
 
+/** The sort key of a run in the approvals inbox: oldest request first. */
+export function approvalsInboxSort(createdAt: string, executionId: string): string {
+  return `${createdAt}#${executionId}`;
+}
+
 /** Shards of the GSI2 partition listing unfinished executions of every tenant by deadline. */
 export const ACTIVE_EXECUTION_SHARDS = 8;
 
 export function activeExecutionsShard(shard: number): string {
   return `EXEC#ACTIVE#${shard}`;
+}
+
+/** The sort key of an unfinished run in its shard: deadline first, so "overdue by now" is one range. */
+export function activeExecutionSort(deadline: string, tenantId: string, executionId: string): string {
+  return `${deadline}#${tenantId}#${executionId}`;
 }
 
 /** A key in the public domain's partition, for code that has no request context (templates). */
@@ -342,3 +352,24 @@ export function childPrefix(type: string, ...parents: readonly string[]): string
 
 /** The sort-key prefix of an audit entry (`AUDIT#`): the one public item a tenant function may write. */
 export const AUDIT_ENTRY_PREFIX = typePrefix(TAG.audit);
+
+/**
+ * A security-event rate window of one source in a domain: `SECWIN#<sourceHash>#<windowStart>`
+ * (security/window-repository.ts).
+ */
+export function securityWindowKey(domain: DomainContext, sourceHash: string, windowStart: string): Key {
+  return itemKey(domain, TAG.securityWindow, sourceHash, windowStart);
+}
+
+/**
+ * GSI1 partition, per domain, of the security windows that suppressed events and still owe their
+ * summary: inside the domain's own partitions, so a tenant function flushes only its tenant's.
+ */
+export function suppressedSecurityWindows(domain: DomainContext): string {
+  return `${domainPk(domain)}#SECURITY#SUPPRESSED`;
+}
+
+/** The sort key of a window in that partition: when it ends, so "over by now" is one range. */
+export function suppressedSecurityWindowSort(windowEnd: string, sourceHash: string): string {
+  return `${windowEnd}#${sourceHash}`;
+}

@@ -10,17 +10,16 @@
  *   and must be requested again (checked at every decision, and eagerly on every change).
  * Approvers are notified through announcements; every request, decision and expiry is audited.
  */
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type Skill, type SkillCatalog } from '../catalog/skills.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, unlessNotFound } from '../errors.ts';
 import type { Announcements } from '../foundation/announcements.ts';
 import type { Parameters } from '../foundation/parameters.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
-import { domainPk, itemKey } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import { ExecutionRepository } from './execution-repository.ts';
 import { APPROVAL_TTL_SECONDS, type Execution, type Executions } from './executions.ts';
 
 /** Tenant parameter overriding how long runs wait for approval, in hours (1–720). */
@@ -61,7 +60,7 @@ export interface ApprovalsOptions {
 }
 
 export class Approvals {
-  readonly #table: Table;
+  readonly #store: ExecutionRepository;
   readonly #audit: AuditLog;
   readonly #skills: SkillCatalog;
   readonly #directory: Directory;
@@ -72,7 +71,7 @@ export class Approvals {
   #executions: Executions | undefined;
 
   constructor(options: ApprovalsOptions) {
-    this.#table = options.table;
+    this.#store = new ExecutionRepository(options.table);
     this.#audit = options.audit;
     this.#skills = options.skills;
     this.#directory = options.directory;
@@ -196,24 +195,8 @@ export class Approvals {
       admin: caller.roles.includes(ADMIN_ROLE),
       at: this.#now().toISOString(),
     };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...itemKey(domain, 'VOTE', executionId, caller.username),
-            type: 'VOTE',
-            executionId,
-            ...vote,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError('You have already decided on this run', { cause: error });
-      throw error;
-    }
+    // A second vote of the same approver is VoteCastError (409).
+    await this.#store.castVote(domain, executionId, vote);
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
       action: decision === 'approve' ? 'approval.approved' : 'approval.rejected',
@@ -315,23 +298,6 @@ export class Approvals {
   }
 
   async #votes(domain: TenantContext, executionId: string): Promise<Vote[]> {
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: {
-          ':pk': domainPk(domain),
-          ':prefix': `${itemKey(domain, 'VOTE', executionId).SK}#`,
-        },
-        ConsistentRead: true,
-      }),
-    );
-    return (result.Items ?? []).map((item) => ({
-      approver: String(item.approver),
-      decision: item.decision as Vote['decision'],
-      comment: String(item.comment ?? ''),
-      admin: item.admin === true,
-      at: String(item.at),
-    }));
+    return this.#store.votes(domain, executionId);
   }
 }

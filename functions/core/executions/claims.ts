@@ -6,8 +6,8 @@
  * starting or running: the cancel is written on the worker's claim (`stopRequested`), which the
  * Python worker reads about once a second while the job runs, and then kills the job.
  */
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 
 export interface JobClaims {
   /** Claims `jobId` for nobody to run; false when someone (a worker) claimed it first. */
@@ -22,7 +22,10 @@ export interface JobClaims {
 /** How long a cancel claim is kept: longer than any job can wait in a queue or its dead-letter queue. */
 export const CANCEL_CLAIM_SECONDS = 15 * 24 * 3600;
 
-/** The claims table of the topology (`jobId` key), written with one conditional put. */
+/**
+ * The claims table of the topology (`jobId` key): the store of job claims, written with one
+ * conditional request each (a claim or stop refused by its condition is the answer `false`).
+ */
 export class TableJobClaims implements JobClaims {
   readonly #table: Table;
 
@@ -30,37 +33,20 @@ export class TableJobClaims implements JobClaims {
     this.#table = table;
   }
 
-  async claim(jobId: string, expiresAtEpoch: number): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { jobId, expiresAtEpoch, cancelled: true },
-          ConditionExpression: 'attribute_not_exists(jobId)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  claim(jobId: string, expiresAtEpoch: number): Promise<boolean> {
+    return putItem(this.#table, {
+      Item: { jobId, expiresAtEpoch, cancelled: true },
+      ConditionExpression: 'attribute_not_exists(jobId)',
+    });
   }
 
   async requestStop(jobId: string): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: { jobId },
-          UpdateExpression: 'SET stopRequested = :yes',
-          ConditionExpression: 'attribute_exists(jobId)',
-          ExpressionAttributeValues: { ':yes': true },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    const stopped = await updateItem(this.#table, {
+      Key: { jobId },
+      UpdateExpression: 'SET stopRequested = :yes',
+      ConditionExpression: 'attribute_exists(jobId)',
+      ExpressionAttributeValues: { ':yes': true },
+    });
+    return stopped !== null;
   }
 }

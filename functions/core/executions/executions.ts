@@ -13,12 +13,10 @@
  * the output schema of the revision that ran before `succeeded` is recorded. Unfinished executions
  * sit in a sharded sparse index by deadline, which the sweep reads to close runs whose worker died.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { LogChunk } from '../../contract/responses.ts';
 import { type AuditActor, type AuditLog, actorOf, canonicalJson } from '../audit/chain.ts';
-import { toSkill } from '../catalog/skill-repository.ts';
 import { canSee, SKILL_ID_PATTERN, type Skill, type SkillCatalog } from '../catalog/skills.ts';
-import { batchGetAll, isConditionFailure, queryAll, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -32,25 +30,17 @@ import type { ExecutionLimits, ExecutorRegistry, ResolvedAsset } from '../execut
 import { DAY_MS, GRACE_PERIOD_DAYS } from '../governance/dates.ts';
 import type { EgressUse } from '../http-resources/jobs.ts';
 import type { Caller } from '../identity/caller.ts';
-import { parseJson, stringifyJson } from '../json.ts';
-import {
-  ACTIVE_EXECUTION_SHARDS,
-  activeExecutionsShard,
-  approvalsInbox,
-  domainPk,
-  executionLogKey,
-  executionLogPrefix,
-  executionsByRequester,
-  executionsBySkill,
-  executionsByStatus,
-  FILTER_INDEXES,
-  itemKey,
-  tenantKey,
-} from '../keys.ts';
-import { decodeCursor, encodeCursor, type Page } from '../pagination.ts';
+import { stringifyJson } from '../json.ts';
+import type { Page } from '../pagination.ts';
 import { type TenantContext, type TenantSummary, tenantMayExecute } from '../tenancy/domain.ts';
-import { readTenantSummary, tenantSummaryOf } from '../tenancy/hosts.ts';
+import { TenantRepository } from '../tenancy/tenant-repository.ts';
 import { CANCEL_CLAIM_SECONDS, type JobClaims } from './claims.ts';
+import {
+  ExecutionExistsError,
+  ExecutionRepository,
+  type Move,
+  RunNotStorableError,
+} from './execution-repository.ts';
 import {
   capError,
   capLogs,
@@ -226,55 +216,6 @@ export const LATE_LOG_SECONDS = 300;
 /** Longest reason a cancel may give. */
 export const MAX_CANCEL_REASON = 500;
 
-/** What a finished run leaves: the approvals inbox and the active (sweep) index. */
-const FINISHED_INDEXES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'] as const;
-
-function shardOf(id: string): number {
-  return Number.parseInt(sha256(id).slice(0, 4), 16) % ACTIVE_EXECUTION_SHARDS;
-}
-
-/**
- * Input and output are stored as JSON text (`inputJson`, `outputJson`), exactly as received: a
- * DynamoDB map cannot hold 12345678901234567890, 1e-300 or a `__proto__` key, and a marshalling
- * failure in the recorder used to leave a run `running` until the sweep called it lost. Items
- * written before this change carry `input` / `output` maps, read as they are.
- */
-function toExecution(item: Record<string, unknown>): Execution {
-  const {
-    PK: _pk,
-    SK: _sk,
-    GSI1PK: _g1,
-    GSI1SK: _g1s,
-    GSI2PK: _g2,
-    GSI2SK: _g2s,
-    GSI3PK: _g3,
-    GSI3SK: _g3s,
-    GSI4PK: _g4,
-    GSI4SK: _g4s,
-    GSI5PK: _g5,
-    GSI5SK: _g5s,
-    type: _type,
-    inputJson,
-    outputJson,
-    ...rest
-  } = item;
-  return {
-    ...(rest as unknown as Execution),
-    ...(typeof inputJson === 'string' ? { input: parseJson(inputJson) } : {}),
-    ...(typeof outputJson === 'string' ? { output: parseJson(outputJson) } : {}),
-  };
-}
-
-/** The stored form of an execution (see toExecution). */
-function executionItem(execution: Execution): Record<string, unknown> {
-  const { input, output, ...rest } = execution;
-  return {
-    ...rest,
-    inputJson: stringifyJson(input),
-    ...(output === undefined ? {} : { outputJson: stringifyJson(output) }),
-  };
-}
-
 /** What a runnable Skill's check learnt on the way: its asset's name, and the asset resolved when it read it. */
 export interface Runnable {
   readonly assetName?: string;
@@ -321,7 +262,8 @@ export interface RequestResult {
 }
 
 export class Executions {
-  readonly #table: Table;
+  readonly #store: ExecutionRepository;
+  readonly #tenants: TenantRepository;
   readonly #audit: AuditLog;
   readonly #skills: SkillCatalog;
   readonly #executors: ExecutorRegistry;
@@ -335,7 +277,8 @@ export class Executions {
 
   constructor(options: ExecutionsOptions) {
     this.#runQuota = options.runQuota ?? (async () => ({ release: async () => undefined }));
-    this.#table = options.table;
+    this.#store = new ExecutionRepository(options.table);
+    this.#tenants = new TenantRepository(options.table);
     this.#audit = options.audit;
     this.#skills = options.skills;
     this.#executors = options.executors;
@@ -443,27 +386,9 @@ export class Executions {
     };
     const place = await this.#runQuota(domain, id);
     try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...itemKey(domain, 'EXEC', id),
-            type: 'EXEC',
-            ...executionItem(execution),
-            ...this.#activeIndex(domain, id, execution.deadline ?? ''),
-            ...(pending ? { GSI1PK: approvalsInbox(domain), GSI1SK: `${execution.createdAt}#${id}` } : {}),
-            GSI3PK: executionsByStatus(domain, execution.status),
-            GSI3SK: id,
-            GSI4PK: executionsBySkill(domain, skill.id),
-            GSI4SK: id,
-            GSI5PK: executionsByRequester(domain, caller.username),
-            GSI5SK: id,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+      await this.#store.create(domain, execution);
     } catch (error) {
-      if (isConditionFailure(error)) {
+      if (error instanceof ExecutionExistsError) {
         // The same run (same id), written by a concurrent replay: its place is this one.
         const existing = await this.#find(domain, id);
         if (existing !== null) return { execution: existing, created: false };
@@ -533,76 +458,23 @@ export class Executions {
     cursor?: string,
     filter: ExecutionFilter = {},
   ): Promise<Page<Execution>> {
-    const lower = filter.from === undefined ? 'ex-' : idAt(new Date(filter.from));
-    const upper = filter.to === undefined ? 'ex-~' : `${idAt(new Date(filter.to))}~`;
-    const values: Record<string, unknown> = {};
-    const names: Record<string, string> = {};
-    const narrow: string[] = [];
-    const also = (field: string, value: string | undefined) => {
-      if (value === undefined) return;
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      narrow.push(`#${field} = :${field}`);
-    };
-    let index: { name?: string; pk: string; pkName: string; skName: string; prefix: string };
-    if (filter.requestedBy !== undefined) {
-      index = {
-        name: FILTER_INDEXES.executionRequester,
-        pk: executionsByRequester(domain, filter.requestedBy),
-        pkName: 'GSI5PK',
-        skName: 'GSI5SK',
-        prefix: '',
-      };
-      also('skillId', filter.skillId);
-      also('status', filter.status);
-    } else if (filter.skillId !== undefined) {
-      index = {
-        name: FILTER_INDEXES.executionSkill,
-        pk: executionsBySkill(domain, filter.skillId),
-        pkName: 'GSI4PK',
-        skName: 'GSI4SK',
-        prefix: '',
-      };
-      also('status', filter.status);
-    } else if (filter.status !== undefined) {
-      index = {
-        name: FILTER_INDEXES.executionStatus,
-        pk: executionsByStatus(domain, filter.status),
-        pkName: 'GSI3PK',
-        skName: 'GSI3SK',
-        prefix: '',
-      };
-    } else {
-      index = { pk: domainPk(domain), pkName: 'PK', skName: 'SK', prefix: 'EXEC#' };
-    }
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        ...(index.name === undefined ? {} : { IndexName: index.name }),
-        KeyConditionExpression: `${index.pkName} = :pk AND ${index.skName} BETWEEN :lower AND :upper`,
-        ...(narrow.length > 0
-          ? { FilterExpression: narrow.join(' AND '), ExpressionAttributeNames: names }
-          : {}),
-        ExpressionAttributeValues: {
-          ...values,
-          ':pk': index.pk,
-          ':lower': `${index.prefix}${lower}`,
-          ':upper': `${index.prefix}${upper}`,
-        },
-        ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor === undefined
-          ? {}
-          : { ExclusiveStartKey: decodeCursor(cursor, { [index.pkName]: index.pk }) }),
-      }),
+    const page = await this.#store.page(
+      domain,
+      {
+        lower: filter.from === undefined ? 'ex-' : idAt(new Date(filter.from)),
+        upper: filter.to === undefined ? 'ex-~' : `${idAt(new Date(filter.to))}~`,
+        ...(filter.status === undefined ? {} : { status: filter.status }),
+        ...(filter.skillId === undefined ? {} : { skillId: filter.skillId }),
+        ...(filter.requestedBy === undefined ? {} : { requestedBy: filter.requestedBy }),
+      },
+      limit,
+      cursor,
     );
     const visible = new Set((await this.#skills.listVisible(domain, caller)).map((skill) => skill.id));
-    const items = (result.Items ?? [])
-      .map(toExecution)
-      .filter((execution) => visible.has(execution.skillId) || caller.permissions.has('skill:manage'));
-    return result.LastEvaluatedKey === undefined
-      ? { items }
-      : { items, cursor: encodeCursor(result.LastEvaluatedKey) };
+    const items = page.items.filter(
+      (execution) => visible.has(execution.skillId) || caller.permissions.has('skill:manage'),
+    );
+    return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
   }
 
   /**
@@ -645,14 +517,12 @@ export class Executions {
         if (!claimed) return this.#requestCancel(domain, current, caller, note);
       }
       const finishedAt = this.#now().toISOString();
-      const closed = await this.#update(
-        domain,
-        id,
-        'cancelled',
-        sourcesOf('cancelled'),
-        { finishedAt, error, cancelledBy: caller.username },
-        ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'],
-      );
+      const closed = await this.#store.move(domain, id, {
+        to: 'cancelled',
+        from: sourcesOf('cancelled'),
+        set: { finishedAt, error, cancelledBy: caller.username },
+        leaves: 'all',
+      });
       if (closed !== null) {
         await this.#auditTransition(domain, closed, 'cancelled', finishedAt, caller.username, {
           reason: 'cancelled',
@@ -685,47 +555,27 @@ export class Executions {
       return execution;
     }
     const at = this.#now().toISOString();
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'EXEC', execution.id),
-          UpdateExpression: 'SET cancelRequested = :yes, cancelRequestedAt = :at, cancelRequestedBy = :by',
-          ConditionExpression: 'attribute_exists(PK) AND #status IN (:requested, :queued, :running)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':yes': true,
-            ':at': at,
-            ':by': caller.username,
-            ':requested': 'requested',
-            ':queued': 'queued',
-            ':running': 'running',
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const updated = toExecution(result.Attributes ?? {});
-      await this.#audit.record(
-        domain,
-        {
-          actor: { username: caller.username, via: caller.via },
-          action: 'execution.cancel-requested',
-          target: `execution:${execution.id}`,
-          details: { skillId: execution.skillId, status: execution.status, ...(note === '' ? {} : { note }) },
-        },
-        { at, key: `${execution.id}.cancel-requested` },
-      );
-      // Recorded first, so that the runtime's `cancelled` result finds the request when it lands.
-      await this.#askRuntimeToStop(domain, execution.id);
-      return updated;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    const updated = await this.#store.requestCancel(domain, execution.id, at, caller.username);
+    if (updated === null) {
       const current = await this.#find(domain, execution.id);
       if (current === null) throw new NotFoundError(`Execution ${execution.id} not found`);
       throw new ConflictError(`The run is ${current.status.replace('_', ' ')}; there is nothing to cancel`, {
         extra: { executionStatus: current.status },
       });
     }
+    await this.#audit.record(
+      domain,
+      {
+        actor: { username: caller.username, via: caller.via },
+        action: 'execution.cancel-requested',
+        target: `execution:${execution.id}`,
+        details: { skillId: execution.skillId, status: execution.status, ...(note === '' ? {} : { note }) },
+      },
+      { at, key: `${execution.id}.cancel-requested` },
+    );
+    // Recorded first, so that the runtime's `cancelled` result finds the request when it lands.
+    await this.#askRuntimeToStop(domain, execution.id);
+    return updated;
   }
 
   /**
@@ -742,27 +592,7 @@ export class Executions {
       ]);
     }
     const ended = TERMINAL.has(execution.status);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':pk': domainPk(domain),
-          ':from': executionLogKey(domain, id, from + 1).SK,
-          ':to': `${executionLogPrefix(domain, id)}~`,
-        },
-        Limit: LOG_PAGE_CHUNKS,
-        ConsistentRead: true,
-      }),
-    );
-    const streamed = (result.Items ?? []).map(
-      (item): LogChunk => ({
-        seq: Number(item.seq),
-        stream: item.stream === 'stderr' ? 'stderr' : 'stdout',
-        text: String(item.text ?? ''),
-        ...(typeof item.at === 'string' ? { at: item.at } : {}),
-      }),
-    );
+    const { chunks: streamed, more } = await this.#store.logChunks(domain, id, from, LOG_PAGE_CHUNKS);
     const hasStream = streamed.length > 0 || (from > 0 && execution.logs === undefined);
     if (hasStream || from > 0 || !ended) {
       const last = streamed.at(-1)?.seq ?? from;
@@ -770,7 +600,7 @@ export class Executions {
         status: execution.status,
         chunks: streamed,
         cursor: String(last),
-        complete: ended && result.LastEvaluatedKey === undefined && (hasStream || from > 0),
+        complete: ended && !more && (hasStream || from > 0),
         truncated: execution.logs?.truncated === true,
       };
     }
@@ -810,26 +640,13 @@ export class Executions {
     for (const chunk of chunks) {
       if (!Number.isInteger(chunk.seq) || chunk.seq < 1 || chunk.seq > MAX_LOG_CHUNKS) continue;
       const text = truncateUtf8(String(chunk.text), MAX_LOG_CHUNK_BYTES).text;
-      try {
-        await this.#table.client.send(
-          new PutCommand({
-            TableName: this.#table.name,
-            Item: {
-              ...executionLogKey(domain, executionId, chunk.seq),
-              type: 'EXECLOG',
-              executionId,
-              seq: chunk.seq,
-              stream: chunk.stream === 'stderr' ? 'stderr' : 'stdout',
-              text,
-              at: chunk.at ?? this.#now().toISOString(),
-            },
-            ConditionExpression: 'attribute_not_exists(PK)',
-          }),
-        );
-        written++;
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      const stored = await this.#store.putLogChunk(domain, executionId, {
+        seq: chunk.seq,
+        stream: chunk.stream === 'stderr' ? 'stderr' : 'stdout',
+        text,
+        at: chunk.at ?? this.#now().toISOString(),
+      });
+      if (stored) written++;
     }
     return written;
   }
@@ -841,11 +658,16 @@ export class Executions {
     const deadline = new Date(
       Date.parse(report.startedAt) + (current.limits.timeoutSeconds + RUNNING_GRACE_SECONDS) * 1000,
     ).toISOString();
-    const moved = await this.#transition(domain, report.executionId, 'running', {
-      startedAt: report.startedAt,
+    const moved = await this.#transition(
+      domain,
+      report.executionId,
+      'running',
+      {
+        startedAt: report.startedAt,
+        deadline,
+      },
       deadline,
-      ...this.#activeIndex(domain, report.executionId, deadline),
-    });
+    );
     if (moved !== null) await this.#auditTransition(domain, moved, 'running', report.startedAt, 'system');
   }
 
@@ -896,11 +718,11 @@ export class Executions {
     } catch (cause) {
       // The store refused the result itself (never a transient fault): the run fails with the
       // cause instead of the report being redelivered until the run is declared lost.
-      if ((cause as Error | undefined)?.name !== 'ValidationException') throw cause;
+      if (!(cause instanceof RunNotStorableError)) throw cause;
       status = 'failed';
       error = {
         type: 'ResultNotStorable',
-        message: `The result could not be stored: ${(cause as Error).message}`,
+        message: `The result could not be stored: ${cause.message}`,
       };
       moved = await this.#finish(domain, current.id, status, {
         finishedAt,
@@ -951,23 +773,22 @@ export class Executions {
     if (logRoom(used) < MAX_LOG_BYTES) return null;
     let moved: Execution | null;
     try {
-      moved = await this.#update(
-        domain,
-        report.executionId,
-        status,
-        REPORTABLE,
-        {
+      moved = await this.#store.move(domain, report.executionId, {
+        to: status,
+        from: REPORTABLE,
+        set: {
           finishedAt,
           ...(outputJson === undefined ? {} : { outputJson }),
           ...(capped === undefined ? {} : { error: capped }),
           logs: capLogs(report.logs, MAX_LOG_BYTES),
           ...extras,
         },
-        FINISHED_INDEXES,
-        { ifAbsent: startedAt === undefined ? {} : { startedAt }, where: { skillId, skillRevision } },
-      );
+        leaves: 'all',
+        ifAbsent: startedAt === undefined ? {} : { startedAt },
+        where: { skillId, skillRevision },
+      });
     } catch (cause) {
-      if ((cause as Error | undefined)?.name === 'ValidationException') return null;
+      if (cause instanceof RunNotStorableError) return null;
       throw cause;
     }
     if (moved === null) return null;
@@ -1066,15 +887,7 @@ export class Executions {
 
   /** Runs waiting for approval in a tenant (the inbox), oldest first. */
   async pendingApprovals(domain: TenantContext): Promise<Execution[]> {
-    const items: Execution[] = [];
-    for await (const item of queryAll(this.#table, {
-      IndexName: 'GSI1',
-      KeyConditionExpression: 'GSI1PK = :inbox',
-      ExpressionAttributeValues: { ':inbox': approvalsInbox(domain) },
-    })) {
-      items.push(toExecution(item));
-    }
-    return items;
+    return this.#store.pendingApprovals(domain);
   }
 
   /** The run as it is now, whoever asks (for decisions that check access themselves). */
@@ -1114,14 +927,13 @@ export class Executions {
     await this.#admit(domain);
     const now = this.#now();
     const deadline = new Date(now.getTime() + START_DEADLINE_SECONDS * 1000).toISOString();
-    const released = await this.#update(
-      domain,
-      id,
-      'requested',
-      ['pending_approval'],
-      { approvedAt: now.toISOString(), deadline, ...this.#activeIndex(domain, id, deadline) },
-      ['GSI1PK', 'GSI1SK'],
-    );
+    const released = await this.#store.move(domain, id, {
+      to: 'requested',
+      from: ['pending_approval'],
+      set: { approvedAt: now.toISOString(), deadline },
+      activeUntil: deadline,
+      leaves: 'inbox',
+    });
     if (released === null) return null;
     await this.#auditTransition(domain, released, 'requested', `${now.toISOString()}`, 'system', {
       reason: 'approved',
@@ -1138,12 +950,12 @@ export class Executions {
     actor: string,
   ): Promise<Execution | null> {
     const finishedAt = this.#now().toISOString();
-    const closed = await this.#update(domain, id, to, ['pending_approval'], { finishedAt, error }, [
-      'GSI1PK',
-      'GSI1SK',
-      'GSI2PK',
-      'GSI2SK',
-    ]);
+    const closed = await this.#store.move(domain, id, {
+      to,
+      from: ['pending_approval'],
+      set: { finishedAt, error },
+      leaves: 'all',
+    });
     if (closed !== null)
       await this.#auditTransition(domain, closed, to, finishedAt, actor, { reason: error.type });
     return closed;
@@ -1164,14 +976,12 @@ export class Executions {
   /** A run that waited too long for its approvals is cancelled. */
   async expireApproval(domain: TenantContext, executionId: string): Promise<boolean> {
     const finishedAt = this.#now().toISOString();
-    const moved = await this.#update(
-      domain,
-      executionId,
-      'cancelled',
-      ['pending_approval'],
-      { finishedAt, error: { type: 'ApprovalExpired', message: 'The run was not approved in time' } },
-      ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'],
-    );
+    const moved = await this.#store.move(domain, executionId, {
+      to: 'cancelled',
+      from: ['pending_approval'],
+      set: { finishedAt, error: { type: 'ApprovalExpired', message: 'The run was not approved in time' } },
+      leaves: 'all',
+    });
     if (moved === null) return false;
     await this.#auditTransition(domain, moved, 'cancelled', finishedAt, 'system', {
       reason: 'approval-expired',
@@ -1180,19 +990,8 @@ export class Executions {
   }
 
   /** Unfinished runs (any tenant) whose deadline is before `before`, from the sharded sparse index. */
-  async *overdue(before: Date): AsyncGenerator<Execution> {
-    for (let shard = 0; shard < ACTIVE_EXECUTION_SHARDS; shard++) {
-      for await (const item of queryAll(this.#table, {
-        IndexName: 'GSI2',
-        KeyConditionExpression: 'GSI2PK = :shard AND GSI2SK < :before',
-        ExpressionAttributeValues: {
-          ':shard': activeExecutionsShard(shard),
-          ':before': before.toISOString(),
-        },
-      })) {
-        yield toExecution(item);
-      }
-    }
+  overdue(before: Date): AsyncGenerator<Execution> {
+    return this.#store.overdue(before);
   }
 
   /** Unfinished runs of any tenant still waiting to be queued or picked up. */
@@ -1204,7 +1003,7 @@ export class Executions {
 
   /** Whether the tenant may start a run now, from its record read consistently (see #assertMayRun). */
   async #admit(domain: TenantContext): Promise<void> {
-    this.#assertMayRun(await readTenantSummary(this.#table, domain.tenant.id, true));
+    this.#assertMayRun(await this.#tenants.summary(domain.tenant.id, true));
   }
 
   /**
@@ -1216,18 +1015,9 @@ export class Executions {
     skillId: string,
   ): Promise<{ skill: Skill; tenant: TenantSummary | null }> {
     if (!SKILL_ID_PATTERN.test(skillId)) throw new NotFoundError(`Skill ${skillId} not found`);
-    const skillKey = itemKey(domain, 'SKILL', skillId);
-    const tenantRecord = tenantKey(domain.tenant.id);
-    const found = await batchGetAll(this.#table, [skillKey, tenantRecord], { consistent: true });
-    const isItem = (key: typeof skillKey) => (item: Record<string, unknown>) =>
-      item.PK === key.PK && item.SK === key.SK;
-    const skillItem = found.find(isItem(skillKey));
-    const tenantItem = found.find(isItem(tenantRecord));
-    if (skillItem === undefined) throw new NotFoundError(`Skill ${skillId} not found`);
-    return {
-      skill: toSkill(skillItem),
-      tenant: tenantItem === undefined ? null : tenantSummaryOf(tenantItem),
-    };
+    const { skill, tenant } = await this.#store.skillAndTenant(domain, skillId);
+    if (skill === null) throw new NotFoundError(`Skill ${skillId} not found`);
+    return { skill, tenant };
   }
 
   /**
@@ -1250,10 +1040,6 @@ export class Executions {
     }
   }
 
-  #activeIndex(domain: TenantContext, id: string, deadline: string) {
-    return { GSI2PK: activeExecutionsShard(shardOf(id)), GSI2SK: `${deadline}#${domain.tenant.id}#${id}` };
-  }
-
   async #mayRead(domain: TenantContext, caller: Caller, execution: Execution): Promise<boolean> {
     if (caller.permissions.has('skill:manage')) return true;
     if (!caller.permissions.has('execution:read') && execution.requestedBy !== caller.username) return false;
@@ -1263,10 +1049,7 @@ export class Executions {
 
   async #find(domain: TenantContext, id: string): Promise<Execution | null> {
     if (!EXECUTION_ID_PATTERN.test(id)) return null;
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: itemKey(domain, 'EXEC', id), ConsistentRead: true }),
-    );
-    return result.Item === undefined ? null : toExecution(result.Item);
+    return this.#store.find(domain, id);
   }
 
   async #claimIdempotency(
@@ -1277,112 +1060,45 @@ export class Executions {
     fingerprint: string,
     now: Date,
   ): Promise<{ executionId: string }> {
-    const itemKeyValue = itemKey(domain, 'IDEMP', sha256(`${caller.username}|${key}`));
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...itemKeyValue,
-            type: 'IDEMP',
-            executionId,
-            fingerprint: sha256(fingerprint),
-            expiresAtEpoch: Math.floor(now.getTime() / 1000) + IDEMPOTENCY_SECONDS,
-          },
-          // An expired claim (TTL deletion is lazy, and absent locally) may be taken over.
-          ConditionExpression: 'attribute_not_exists(PK) OR expiresAtEpoch < :now',
-          ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
-        }),
-      );
-      return { executionId };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    const existing = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: itemKeyValue, ConsistentRead: true }),
+    const claim = await this.#store.claimIdempotency(
+      domain,
+      sha256(`${caller.username}|${key}`),
+      executionId,
+      sha256(fingerprint),
+      Math.floor(now.getTime() / 1000),
+      Math.floor(now.getTime() / 1000) + IDEMPOTENCY_SECONDS,
     );
-    if (existing.Item?.fingerprint !== sha256(fingerprint)) {
+    if (claim.won) return { executionId };
+    if (claim.held?.fingerprint !== sha256(fingerprint)) {
       throw new ConflictError('This Idempotency-Key was used for a different request', {
         extra: { reason: 'idempotency-key-reused' },
       });
     }
-    return { executionId: String(existing.Item.executionId) };
+    return { executionId: claim.held.executionId };
   }
 
   async #transition(
     domain: TenantContext,
     id: string,
     to: 'queued' | 'running',
-    fields: Record<string, unknown>,
+    fields: Move['set'],
+    activeUntil?: string,
   ): Promise<Execution | null> {
-    return this.#update(domain, id, to, sourcesOf(to), fields, []);
+    return this.#store.move(domain, id, {
+      to,
+      from: sourcesOf(to),
+      set: fields,
+      ...(activeUntil === undefined ? {} : { activeUntil }),
+    });
   }
 
   async #finish(
     domain: TenantContext,
     id: string,
     to: TerminalStatus,
-    fields: Record<string, unknown>,
+    fields: Move['set'],
   ): Promise<Execution | null> {
-    return this.#update(domain, id, to, sourcesOf(to), fields, FINISHED_INDEXES);
-  }
-
-  /**
-   * One conditional transition; `null` when the run was not in a state it may leave (or does not
-   * match `where`). `ifAbsent` fields are set only where the run has none yet.
-   */
-  async #update(
-    domain: TenantContext,
-    id: string,
-    to: ExecutionStatus,
-    from: readonly ExecutionStatus[],
-    fields: Record<string, unknown>,
-    remove: readonly string[],
-    options: {
-      readonly ifAbsent?: Record<string, unknown>;
-      readonly where?: Readonly<Record<string, string | number>>;
-    } = {},
-  ): Promise<Execution | null> {
-    const names: Record<string, string> = { '#status': 'status' };
-    // The status index moves with the status, in the same conditional write.
-    const values: Record<string, unknown> = { ':to': to, ':statusIndex': executionsByStatus(domain, to) };
-    const sets = ['#status = :to', 'GSI3PK = :statusIndex'];
-    Object.entries(fields).forEach(([field, value], index) => {
-      names[`#f${index}`] = field;
-      values[`:f${index}`] = value;
-      sets.push(`#f${index} = :f${index}`);
-    });
-    Object.entries(options.ifAbsent ?? {}).forEach(([field, value], index) => {
-      names[`#a${index}`] = field;
-      values[`:a${index}`] = value;
-      sets.push(`#a${index} = if_not_exists(#a${index}, :a${index})`);
-    });
-    const allowed = from.map((status, index) => {
-      values[`:from${index}`] = status;
-      return `:from${index}`;
-    });
-    const matches = Object.entries(options.where ?? {}).map(([field, value], index) => {
-      names[`#w${index}`] = field;
-      values[`:w${index}`] = value;
-      return ` AND #w${index} = :w${index}`;
-    });
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, 'EXEC', id),
-          UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: `attribute_exists(PK) AND #status IN (${allowed.join(', ')})${matches.join('')}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toExecution(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+    return this.#store.move(domain, id, { to, from: sourcesOf(to), set: fields, leaves: 'all' });
   }
 
   async #auditTransition(
@@ -1416,15 +1132,5 @@ export async function executionStatusOf(
   id: string,
 ): Promise<ExecutionStatus | null> {
   if (!EXECUTION_ID_PATTERN.test(id)) return null;
-  const result = await table.client.send(
-    new GetCommand({
-      TableName: table.name,
-      Key: itemKey(domain, 'EXEC', id),
-      ProjectionExpression: '#status',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ConsistentRead: true,
-    }),
-  );
-  const status = result.Item?.status;
-  return typeof status === 'string' ? (status as ExecutionStatus) : null;
+  return new ExecutionRepository(table).status(domain, id);
 }

@@ -26,12 +26,11 @@
  * them without reading the rest of the chain (`AuditLog.list(..., { category: 'security' })`).
  */
 import { createHash } from 'node:crypto';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
-import { domainPk, INDEX, ITEM_TYPE, TAG } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
+import { type SecurityWindow, SecurityWindowRepository } from './window-repository.ts';
 
 export const SECURITY_EVENT_KINDS = [
   'privileged-request-refused',
@@ -59,15 +58,6 @@ const MAX_DETAIL_MEMBERS = 12;
 /** The action prefix of security entries in the audit chain. */
 export const SECURITY_ACTION_PREFIX = 'security.';
 
-const WINDOW = TAG.securityWindow;
-/**
- * Sparse GSI1 partition, per domain, of windows that suppressed events and still owe their summary:
- * inside the domain's own partitions, so a tenant function flushes only its tenant's windows.
- */
-function pendingSummaries(pk: string): string {
-  return `${pk}#SECURITY#SUPPRESSED`;
-}
-
 function cut(text: string): string {
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text;
 }
@@ -94,7 +84,7 @@ export interface SecurityEventsOptions {
 }
 
 export class SecurityEvents {
-  readonly #table: Table;
+  readonly #windows: SecurityWindowRepository;
   readonly #audit: AuditLog;
   readonly #now: () => Date;
   readonly #max: number;
@@ -102,7 +92,7 @@ export class SecurityEvents {
   #lastFlush = 0;
 
   constructor(options: SecurityEventsOptions) {
-    this.#table = options.table;
+    this.#windows = new SecurityWindowRepository(options.table);
     this.#audit = options.audit;
     this.#now = options.now ?? (() => new Date());
     this.#max = options.maxPerWindow ?? MAX_EVENTS_PER_WINDOW;
@@ -115,28 +105,15 @@ export class SecurityEvents {
     const source = cut(String(event.source || 'unknown'));
     const now = this.#now();
     const windowStart = Math.floor(now.getTime() / this.#windowMs) * this.#windowMs;
-    const windowEnd = new Date(windowStart + this.#windowMs).toISOString();
-    const pk = domainPk(context);
-    const sourceHash = createHash('sha256').update(source, 'utf8').digest('hex').slice(0, 32);
-    const key = { PK: pk, SK: `${WINDOW}#${sourceHash}#${new Date(windowStart).toISOString()}` };
-    const counted = await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: key,
-        UpdateExpression:
-          'ADD #count :one SET #type = :type, #source = :source, windowEnd = :end, expiresAtEpoch = :expires',
-        ExpressionAttributeNames: { '#count': 'count', '#type': 'type', '#source': 'source' },
-        ExpressionAttributeValues: {
-          ':one': 1,
-          ':type': ITEM_TYPE.securityWindow,
-          ':source': source,
-          ':end': windowEnd,
-          ':expires': Math.floor((windowStart + this.#windowMs) / 1000) + 7 * 24 * 3600,
-        },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const count = Number(counted.Attributes?.count ?? 1);
+    const window: SecurityWindow = {
+      domain: context,
+      sourceHash: createHash('sha256').update(source, 'utf8').digest('hex').slice(0, 32),
+      source,
+      start: new Date(windowStart).toISOString(),
+      end: new Date(windowStart + this.#windowMs).toISOString(),
+      expiresAtEpoch: Math.floor((windowStart + this.#windowMs) / 1000) + 7 * 24 * 3600,
+    };
+    const count = await this.#windows.count(window);
     let outcome: 'recorded' | 'suppressed' = 'suppressed';
     if (count <= this.#max) {
       await this.#audit.record(context, {
@@ -151,19 +128,7 @@ export class SecurityEvents {
       outcome = 'recorded';
     } else if (count === this.#max + 1) {
       // The first suppressed event: the window now owes a summary once it is over.
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: key,
-          UpdateExpression: 'SET GSI1PK = :pending, GSI1SK = :sort, #kind = :kind',
-          ExpressionAttributeNames: { '#kind': 'kind' },
-          ExpressionAttributeValues: {
-            ':pending': pendingSummaries(pk),
-            ':sort': `${windowEnd}#${sourceHash}`,
-            ':kind': event.kind,
-          },
-        }),
-      );
+      await this.#windows.owesSummary(window, event.kind);
     }
     if (now.getTime() - this.#lastFlush >= FLUSH_EVERY_MS) await this.flush(context);
     return outcome;
@@ -177,48 +142,20 @@ export class SecurityEvents {
    */
   async flush(domain: 'public' | DomainContext): Promise<number> {
     const context: DomainContext = domain === 'public' ? PUBLIC_DOMAIN : domain;
-    const pending = pendingSummaries(domainPk(context));
     const now = this.#now();
     this.#lastFlush = now.getTime();
-    const due = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        IndexName: INDEX.listing,
-        KeyConditionExpression: 'GSI1PK = :pending AND GSI1SK < :now',
-        ExpressionAttributeValues: { ':pending': pending, ':now': now.toISOString() },
-        Limit: FLUSH_BATCH,
-      }),
-    );
     let written = 0;
-    for (const item of due.Items ?? []) {
-      let claimed: Record<string, unknown> | undefined;
-      try {
-        claimed = (
-          await this.#table.client.send(
-            new UpdateCommand({
-              TableName: this.#table.name,
-              Key: { PK: String(item.PK), SK: String(item.SK) },
-              UpdateExpression: 'REMOVE GSI1PK, GSI1SK',
-              ConditionExpression: 'GSI1PK = :pending',
-              ExpressionAttributeValues: { ':pending': pending },
-              ReturnValues: 'ALL_NEW',
-            }),
-          )
-        ).Attributes;
-      } catch (error) {
-        if (isConditionFailure(error)) continue; // another process summarises it
-        throw error;
-      }
-      if (claimed === undefined) continue;
-      const total = Number(claimed.count ?? 0);
-      const windowEnd = String(claimed.windowEnd ?? '');
+    for (const key of await this.#windows.due(context, now.toISOString(), FLUSH_BATCH)) {
+      const claimed = await this.#windows.claimSummary(context, key);
+      if (claimed === null) continue; // another process summarises it
+      const { count: total, source, kind, windowEnd } = claimed;
       await this.#audit.record(context, {
         actor: { username: 'system', via: 'security' },
         action: `${SECURITY_ACTION_PREFIX}suppressed`,
-        target: `source:${String(claimed.source ?? 'unknown')}`,
+        target: `source:${source}`,
         details: {
-          kind: String(claimed.kind ?? 'unknown'),
-          source: String(claimed.source ?? 'unknown'),
+          kind,
+          source,
           suppressed: Math.max(0, total - this.#max),
           recorded: Math.min(total, this.#max),
           windowStart: new Date(Date.parse(windowEnd) - this.#windowMs).toISOString(),

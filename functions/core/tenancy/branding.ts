@@ -5,14 +5,15 @@
  * is kept but not shown). The logo is a small image kept inline (a `data:` URL shown only in an
  * `<img>`, where even SVG runs no script), so the front loads nothing from elsewhere.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Branding } from '../../contract/responses.ts';
 import type { Table } from '../db.ts';
 import { ValidationError } from '../errors.ts';
 import { TENANT_MENUS } from '../identity/permissions.ts';
-import { tenantKey } from '../keys.ts';
+import { TenantRepository } from './tenant-repository.ts';
 import type { DeliveryMode } from './tenants.ts';
 
+// Read from the tenant record at the store's boundary; callers import it from here as before.
+export { brandingFromItem } from './tenant-repository.ts';
 // The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
 export type { Branding };
 
@@ -73,17 +74,11 @@ export function validateBranding(input: Branding): Branding {
   };
 }
 
-export function brandingFromItem(item: Record<string, unknown>): Branding | undefined {
-  const value = item.branding;
-  return value !== null && typeof value === 'object' ? (value as Branding) : undefined;
-}
-
 /** The appearance of a tenant: the branding shows only for a dedicated delivery. */
 export async function readAppearance(table: Table, tenantId: string): Promise<TenantAppearance> {
-  const result = await table.client.send(new GetCommand({ TableName: table.name, Key: tenantKey(tenantId) }));
-  const item = result.Item ?? {};
-  const deliveryMode: DeliveryMode = item.deliveryMode === 'dedicated' ? 'dedicated' : 'shared';
-  const branding = brandingFromItem(item);
+  const stored = await new TenantRepository(table).delivery(tenantId);
+  const deliveryMode: DeliveryMode = stored?.deliveryMode === 'dedicated' ? 'dedicated' : 'shared';
+  const branding = stored?.branding;
   return deliveryMode === 'dedicated' && branding !== undefined
     ? { deliveryMode, branding }
     : { deliveryMode };

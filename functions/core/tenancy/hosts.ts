@@ -3,14 +3,16 @@
  * is refused without reading any tenant item. Answers are cached per process with a bounded TTL
  * (and a shorter one for misses), and a binding change in this process invalidates its entry.
  */
-
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { BoundedCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { UnknownHostError } from '../errors.ts';
-import { hostKey, tenantKey } from '../keys.ts';
-import type { DomainContext, PublicSurface, TenantContext, TenantStatus, TenantSummary } from './domain.ts';
+import type { DomainContext, PublicSurface, TenantContext, TenantSummary } from './domain.ts';
+import { HostBindingRepository } from './host-repository.ts';
+import { TenantRepository } from './tenant-repository.ts';
 import { withTenantScope } from './tenant-scope.ts';
+
+// Parsed at the store's boundary; callers import it from here as before.
+export { tenantSummaryOf } from './tenant-repository.ts';
 
 /** What a host binding item holds. */
 export type HostBinding =
@@ -37,13 +39,15 @@ export function isValidHost(host: string): boolean {
 }
 
 export class HostDirectory {
-  readonly #table: Table;
+  readonly #bindings: HostBindingRepository;
+  readonly #tenants: TenantRepository;
   readonly #ttlMs: number;
   readonly #missTtlMs: number;
   readonly #cache: BoundedCache<string, DomainContext | null>;
 
   constructor(options: HostDirectoryOptions) {
-    this.#table = options.table;
+    this.#bindings = new HostBindingRepository(options.table);
+    this.#tenants = new TenantRepository(options.table);
     this.#ttlMs = options.ttlMs ?? 30_000;
     this.#missTtlMs = options.missTtlMs ?? 5_000;
     this.#cache = new BoundedCache({
@@ -74,40 +78,25 @@ export class HostDirectory {
   }
 
   async #load(host: string): Promise<DomainContext | null> {
-    const binding = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: hostKey(host) }),
-    );
-    const item = binding.Item as HostBinding | undefined;
-    if (item === undefined) return null;
-    if (item.domain === 'public') return { kind: 'public', host, surface: item.surface };
+    const binding = (await this.#bindings.find(host))?.binding;
+    if (binding === undefined) return null;
+    if (binding.domain === 'public') return { kind: 'public', host, surface: binding.surface };
     // The binding names the tenant: its record is read in that tenant's scope (tenant-scope.ts).
-    const tenant = await withTenantScope(item.tenantId, () => readTenantSummary(this.#table, item.tenantId));
+    const { tenantId } = binding;
+    const tenant = await withTenantScope(tenantId, () => this.#tenants.summary(tenantId));
     // A binding whose tenant is gone, or an archived tenant, serves nothing.
     if (tenant === null || tenant.status === 'archived') return null;
     return { kind: 'tenant', host, tenant };
   }
 }
 
+/** A tenant's summary, or null; eventually consistent unless asked otherwise. */
 export async function readTenantSummary(
   table: Table,
   tenantId: string,
   consistent = false,
 ): Promise<TenantSummary | null> {
-  const result = await table.client.send(
-    new GetCommand({ TableName: table.name, Key: tenantKey(tenantId), ConsistentRead: consistent }),
-  );
-  return result.Item === undefined ? null : tenantSummaryOf(result.Item);
-}
-
-/** A tenant's summary from its stored record. */
-export function tenantSummaryOf(item: Record<string, unknown>): TenantSummary {
-  return {
-    id: String(item.id),
-    name: String(item.name),
-    status: item.status as TenantStatus,
-    plan: String(item.plan),
-    expiresAt: String(item.expiresAt),
-  };
+  return new TenantRepository(table).summary(tenantId, consistent);
 }
 
 /** A tenant's domain context outside any request (workers, scans, distribution): no host. */

@@ -13,12 +13,12 @@
  * with PlanLimitError (403 `plan-limit`), a per-day quota with QuotaExceededError (429, and when the
  * day resets).
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { PlanLimitError, QuotaExceededError } from '../errors.ts';
-import { ITEM_TYPE, usageKey } from '../keys.ts';
+import { type Key, usageKey } from '../keys.ts';
 import type { TenantContext } from './domain.ts';
 import { type PlanLimits, planLimits } from './plans.ts';
+import { UsageRepository } from './usage-repository.ts';
 
 const DAY_MS = 86_400_000;
 /** Most attempts to seed a counter that several requests find missing at once. */
@@ -110,12 +110,12 @@ export interface PlanQuotasOptions {
 }
 
 export class PlanQuotas {
-  readonly #table: Table;
+  readonly #usage: UsageRepository;
   readonly #now: () => Date;
   readonly #keptIds: PlanQuotasOptions['keptIds'];
 
   constructor(options: PlanQuotasOptions) {
-    this.#table = options.table;
+    this.#usage = new UsageRepository(options.table);
     this.#now = options.now ?? (() => new Date());
     this.#keptIds = options.keptIds;
   }
@@ -130,25 +130,8 @@ export class PlanQuotas {
     const now = this.#now();
     const key = usageKey(domain, 'runs', utcDay(now));
     const resetsAt = nextUtcMidnight(now);
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: key,
-          UpdateExpression: 'ADD ids :ids SET #type = :type, expiresAtEpoch = :ttl',
-          ConditionExpression: 'attribute_not_exists(ids) OR size(ids) < :limit OR contains(ids, :id)',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: {
-            ':ids': new Set([executionId]),
-            ':id': executionId,
-            ':limit': limits.runsPerDay,
-            ':type': ITEM_TYPE.usage,
-            ':ttl': Math.floor(resetsAt.getTime() / 1000) + 2 * 86_400,
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    const expiresAtEpoch = Math.floor(resetsAt.getTime() / 1000) + 2 * 86_400;
+    if (!(await this.#usage.reservePeriod(key, executionId, limits.runsPerDay, expiresAtEpoch))) {
       const retryAfterSeconds = Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000));
       throw new QuotaExceededError(
         `The ${domain.tenant.plan} plan allows ${limits.runsPerDay} runs a day and today's are used up; they start again at ${resetsAt.toISOString()}`,
@@ -164,7 +147,7 @@ export class PlanQuotas {
         },
       );
     }
-    return { release: () => this.#remove(key, executionId) };
+    return { release: () => this.#usage.remove(key, executionId) };
   }
 
   /** A place among the Skills the plan lets a tenant keep (see `reserveKept`). */
@@ -185,25 +168,9 @@ export class PlanQuotas {
     if (limit === null) return NOTHING_RESERVED;
     const key = usageKey(domain, counter);
     for (let attempt = 1; attempt <= MAX_SEED_ATTEMPTS; attempt++) {
-      try {
-        await this.#table.client.send(
-          new UpdateCommand({
-            TableName: this.#table.name,
-            Key: key,
-            UpdateExpression: 'ADD ids :ids',
-            ConditionExpression:
-              'attribute_exists(seededAt) AND (attribute_not_exists(ids) OR size(ids) < :limit OR contains(ids, :id))',
-            ExpressionAttributeValues: { ':ids': new Set([id]), ':id': id, ':limit': limit },
-          }),
-        );
-        return { release: () => this.#remove(key, id) };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
-      const current = await this.#table.client.send(
-        new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
-      );
-      if (current.Item?.seededAt !== undefined) {
+      if (await this.#usage.reserveSeeded(key, id, limit))
+        return { release: () => this.#usage.remove(key, id) };
+      if ((await this.#usage.counter(key))?.seeded === true) {
         throw new PlanLimitError(
           `The ${domain.tenant.plan} plan keeps at most ${limit} ${KEPT_NAMES[counter]}; ${KEPT_HINTS[counter]}`,
           { extra: { plan: domain.tenant.plan, quota: counter, limit, remaining: 0 } },
@@ -217,7 +184,7 @@ export class PlanQuotas {
   /** Gives a place back (a Skill archived, a schedule deleted, a creation that failed). */
   async releaseKept(domain: TenantContext, counter: KeptCounter, id: string): Promise<void> {
     if (planLimits(domain.tenant.plan)[counter] === null) return;
-    await this.#remove(usageKey(domain, counter), id);
+    await this.#usage.remove(usageKey(domain, counter), id);
   }
 
   /** The plan, each quota with what is left, and what the plan allows. */
@@ -250,29 +217,8 @@ export class PlanQuotas {
   }
 
   /** The size of a counter's set, or null when the counter does not exist. */
-  async #counted(key: { PK: string; SK: string }): Promise<number | null> {
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
-    );
-    if (result.Item === undefined) return null;
-    const ids = result.Item.ids;
-    return ids instanceof Set ? ids.size : 0;
-  }
-
-  async #remove(key: { PK: string; SK: string }, id: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: key,
-          UpdateExpression: 'DELETE ids :ids',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: { ':ids': new Set([id]) },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error; // nothing was counted
-    }
+  async #counted(key: Key): Promise<number | null> {
+    return (await this.#usage.counter(key))?.size ?? null;
   }
 
   /**
@@ -280,23 +226,8 @@ export class PlanQuotas {
    * counted them): written only if no one wrote it meanwhile, from what it keeps now. Every creation
    * after it goes through the counter.
    */
-  async #seed(domain: TenantContext, counter: KeptCounter, key: { PK: string; SK: string }): Promise<void> {
-    const kept = await this.#keptIds[counter](domain);
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...key,
-            type: ITEM_TYPE.usage,
-            seededAt: this.#now().toISOString(),
-            ...(kept.length === 0 ? {} : { ids: new Set(kept) }),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error; // seeded by another request: use its count
-    }
+  async #seed(domain: TenantContext, counter: KeptCounter, key: Key): Promise<void> {
+    // Seeded by another request meanwhile: its count holds.
+    await this.#usage.seed(key, await this.#keptIds[counter](domain), this.#now().toISOString());
   }
 }

@@ -16,32 +16,26 @@
  * change of `status` or `expiresAt` moves it in the same write. Every binding or status change
  * invalidates this process's host cache.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import { dayOf } from '../governance/dates.ts';
 import { ConcurrentChangeError } from '../governance/errors.ts';
-import { type HostOnboarding, initialOnboarding, onboardingIndex } from '../governance/onboarding.ts';
-import {
-  hostKey,
-  INDEX,
-  ITEM_TYPE,
-  isLifecyclePartition,
-  type LifecyclePhase,
-  lifecyclePartition,
-  lifecycleSort,
-  lifecycleSortUntil,
-  PUBLIC_HOST_LISTING,
-  RETIRED_EXPIRY_PREFIX,
-  TENANT_LISTING,
-  tenantKey,
-} from '../keys.ts';
+import { type HostOnboarding, initialOnboarding } from '../governance/onboarding.ts';
+import type { LifecyclePhase } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import { queryPageOf } from '../store/paged-query.ts';
-import { type Branding, brandingFromItem } from './branding.ts';
+import type { Branding } from './branding.ts';
 import { type PublicSurface, TENANT_ID_PATTERN, type TenantStatus, type TenantSummary } from './domain.ts';
+import { HostBindingRepository } from './host-repository.ts';
 import { type HostBinding, type HostDirectory, isValidHost } from './hosts.ts';
+import {
+  NotPersonalSpaceError,
+  TenantChangedError,
+  type TenantRecord,
+  TenantRepository,
+} from './tenant-repository.ts';
 
+// Parsing and index placement live with the store; callers import them from here as before.
+export { lifecycleIndex, phaseOf, tenantFromItem } from './tenant-repository.ts';
 export { dayOf };
 
 export type DeliveryMode = 'dedicated' | 'shared';
@@ -130,22 +124,6 @@ export interface TenantInPhase {
   readonly noticeOwed?: 'grace' | 'suspended';
 }
 
-/** The lifecycle phase of a status; null for statuses no scan acts on. */
-export function phaseOf(status: TenantStatus): LifecyclePhase | null {
-  if (status === 'trial' || status === 'active') return 'live';
-  if (status === 'grace') return 'grace';
-  return null;
-}
-
-/** The lifecycle index attributes of a tenant record (GSI2PK absent: in no phase). */
-export function lifecycleIndex(status: TenantStatus, expiresAt: string, id: string) {
-  const phase = phaseOf(status);
-  return {
-    ...(phase === null ? {} : { GSI2PK: lifecyclePartition(phase) }),
-    GSI2SK: lifecycleSort(expiresAt, id),
-  } as { GSI2PK?: string; GSI2SK: string };
-}
-
 /** Most hosts one tenant may have. */
 export const MAX_HOSTS_PER_TENANT = 10;
 
@@ -169,44 +147,16 @@ function normaliseHost(host: string, path: string): string {
   return name;
 }
 
-export function tenantFromItem(item: Record<string, unknown>): Tenant {
-  return {
-    id: String(item.id),
-    name: String(item.name),
-    plan: String(item.plan),
-    status: item.status as TenantStatus,
-    expiresAt: String(item.expiresAt),
-    hosts: (item.hosts as string[] | undefined) ?? [],
-    deliveryMode: (item.deliveryMode as DeliveryMode | undefined) ?? 'shared',
-    ...(brandingFromItem(item) === undefined ? {} : { branding: brandingFromItem(item) as Branding }),
-    createdAt: String(item.createdAt),
-    updatedAt: String(item.updatedAt),
-    ...(typeof item.customerId === 'string' ? { customerId: item.customerId } : {}),
-    ...(item.personal !== null && typeof item.personal === 'object'
-      ? { personal: item.personal as PersonalSpace }
-      : {}),
-  };
-}
-
-/** The revision of a tenant's host list (null before its first change after creation). */
-function hostsRevision(item: Record<string, unknown>): number | null {
-  return typeof item.hostsRevision === 'number' ? item.hostsRevision : null;
-}
-
-function appliedOrders(item: Record<string, unknown>): ReadonlySet<string> {
-  const value = item.appliedOrders;
-  if (value instanceof Set) return value as Set<string>;
-  return new Set(Array.isArray(value) ? (value as string[]) : []);
-}
-
 export class TenantRegistry {
-  readonly #table: Table;
+  readonly #tenants: TenantRepository;
+  readonly #bindings: HostBindingRepository;
   readonly #hosts: HostDirectory | undefined;
   readonly #onboarding: HostOnboarding | undefined;
   readonly #now: () => Date;
 
   constructor(options: TenantRegistryOptions) {
-    this.#table = options.table;
+    this.#tenants = new TenantRepository(options.table);
+    this.#bindings = new HostBindingRepository(options.table);
     this.#hosts = options.hosts;
     this.#onboarding = options.onboarding;
     this.#now = options.now ?? (() => new Date());
@@ -237,13 +187,7 @@ export class TenantRegistry {
         await this.#claimHost({ host, domain: 'tenant', tenantId: input.id });
         claimed.push(host);
       }
-      const now = this.#now().toISOString();
-      const item = {
-        ...tenantKey(input.id),
-        GSI1PK: TENANT_LISTING,
-        GSI1SK: input.id,
-        ...lifecycleIndex(input.status ?? 'active', expiresAt, input.id),
-        type: ITEM_TYPE.tenant,
+      created = await this.#tenants.create({
         id: input.id,
         name: input.name,
         plan: input.plan,
@@ -251,24 +195,14 @@ export class TenantRegistry {
         expiresAt,
         hosts,
         deliveryMode: input.deliveryMode ?? 'shared',
-        createdAt: now,
-        updatedAt: now,
+        createdAt: this.#now().toISOString(),
         ...(input.customerId === undefined ? {} : { customerId: input.customerId }),
         ...(input.personal === undefined ? {} : { personal: input.personal }),
-      };
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+      });
       for (const host of hosts) this.#hosts?.invalidate(host);
-      created = tenantFromItem(item);
     } catch (error) {
+      // A tenant of this id written meanwhile comes out as TenantExistsError (409).
       for (const host of claimed) await this.#releaseHost(host, input.id);
-      if (isConditionFailure(error))
-        throw new ConflictError(`Tenant ${input.id} already exists`, { cause: error });
       throw error;
     }
     for (const host of hosts) await this.#onboard(host);
@@ -289,47 +223,17 @@ export class TenantRegistry {
   }
 
   async get(id: string): Promise<Tenant> {
-    return tenantFromItem(await this.#item(id));
+    return (await this.#record(id)).tenant;
   }
 
   /** A page of tenants ordered by id. */
   async list(limit: number, cursor?: string): Promise<Page<Tenant>> {
-    return queryPageOf(
-      this.#table,
-      {
-        index: INDEX.listing,
-        partition: TENANT_LISTING,
-        limit,
-        ...(cursor === undefined ? {} : { cursor }),
-      },
-      tenantFromItem,
-    );
+    return this.#tenants.page(limit, cursor);
   }
 
   /** Replaces the tenant's branding (validated by the caller); `null` removes it. */
   async setBranding(id: string, branding: Branding | null): Promise<Tenant> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression:
-            branding === null
-              ? 'REMOVE branding SET updatedAt = :now'
-              : 'SET branding = :branding, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: {
-            ':now': this.#now().toISOString(),
-            ...(branding === null ? {} : { ':branding': branding }),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return tenantFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`Tenant ${id} not found`, { cause: error });
-      throw error;
-    }
+    return this.#tenants.setBranding(id, branding, this.#now().toISOString());
   }
 
   async setStatus(id: string, status: TenantStatus): Promise<Tenant> {
@@ -342,68 +246,17 @@ export class TenantRegistry {
    * (ConcurrentChangeError otherwise).
    */
   async update(id: string, change: TenantChange, expect: TenantExpectation = {}): Promise<Tenant> {
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':now': this.#now().toISOString() };
-    const sets = ['updatedAt = :now'];
-    const removes: string[] = [];
-    const set = (field: string, value: unknown) => {
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      sets.push(`#${field} = :${field}`);
-    };
-    if (change.name !== undefined) set('name', change.name);
-    if (change.plan !== undefined) set('plan', change.plan);
-    if (change.status !== undefined) {
-      set('status', change.status);
-      const phase = phaseOf(change.status);
-      if (phase === null) removes.push('GSI2PK');
-      else set('GSI2PK', lifecyclePartition(phase));
-    }
-    if (change.deliveryMode !== undefined) set('deliveryMode', change.deliveryMode);
-    if (change.expiresAt !== undefined) {
-      const expiresAt = canonicalInstant(change.expiresAt, 'expiresAt');
-      set('expiresAt', expiresAt);
-      set('GSI2SK', lifecycleSort(expiresAt, id));
-    }
-    if (change.customerId === null) {
-      names['#customerId'] = 'customerId';
-      removes.push('#customerId');
-    } else if (change.customerId !== undefined) set('customerId', change.customerId);
-
-    const conditions = ['attribute_exists(PK)'];
-    const expected = (field: string, value: unknown) => {
-      names[`#${field}`] = field;
-      values[`:expected_${field}`] = value;
-      conditions.push(`#${field} = :expected_${field}`);
-    };
-    if (expect.status !== undefined) expected('status', expect.status);
-    if (expect.expiresAt !== undefined) expected('expiresAt', expect.expiresAt);
-    if (expect.customerId === null) {
-      names['#customerId'] = 'customerId';
-      conditions.push('attribute_not_exists(#customerId)');
-    } else if (expect.customerId !== undefined) expected('customerId', expect.customerId);
-
+    const normalised =
+      change.expiresAt === undefined
+        ? change
+        : { ...change, expiresAt: canonicalInstant(change.expiresAt, 'expiresAt') };
     try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: conditions.join(' AND '),
-          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const tenant = tenantFromItem(result.Attributes ?? {});
+      const tenant = await this.#tenants.update(id, normalised, expect, this.#now().toISOString());
       for (const host of tenant.hosts) this.#hosts?.invalidate(host);
       return tenant;
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      await this.#item(id); // NotFoundError when the tenant is gone
-      throw new ConcurrentChangeError(`Tenant ${id} changed meanwhile; read it again and retry`, {
-        cause: error,
-      });
+      if (error instanceof TenantChangedError) await this.#record(id); // NotFoundError when the tenant is gone
+      throw error;
     }
   }
 
@@ -414,34 +267,8 @@ export class TenantRegistry {
    * recompute and try again.
    */
   async applyRenewal(id: string, renewal: Renewal): Promise<RenewalOutcome> {
-    const index = lifecycleIndex(renewal.status, renewal.expiresAt, id);
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression: `SET expiresAt = :expiresAt, ${index.GSI2PK === undefined ? '' : 'GSI2PK = :partition, '}GSI2SK = :sort, #status = :status, #plan = :plan, updatedAt = :now ADD appliedOrders :orders${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ''}`,
-          ConditionExpression:
-            'attribute_exists(PK) AND expiresAt = :previousExpiry AND #status = :previousStatus AND NOT contains(appliedOrders, :orderId)',
-          ExpressionAttributeNames: { '#status': 'status', '#plan': 'plan' },
-          ExpressionAttributeValues: {
-            ':expiresAt': renewal.expiresAt,
-            ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
-            ':sort': index.GSI2SK,
-            ':status': renewal.status,
-            ':plan': renewal.plan,
-            ':now': this.#now().toISOString(),
-            ':orders': new Set([renewal.orderId]),
-            ':previousExpiry': renewal.previousExpiry,
-            ':previousStatus': renewal.previousStatus,
-            ':orderId': renewal.orderId,
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const item = await this.#item(id);
-      return appliedOrders(item).has(renewal.orderId) ? 'already-applied' : 'stale';
+    if (!(await this.#tenants.applyRenewal(id, renewal, this.#now().toISOString()))) {
+      return (await this.#record(id)).appliedOrders.has(renewal.orderId) ? 'already-applied' : 'stale';
     }
     await this.#invalidateHostsOf(id);
     return 'applied';
@@ -449,7 +276,7 @@ export class TenantRegistry {
 
   /** Whether a paid order has been applied to the tenant. */
   async hasApplied(id: string, orderId: string): Promise<boolean> {
-    return appliedOrders(await this.#item(id)).has(orderId);
+    return (await this.#record(id)).appliedOrders.has(orderId);
   }
 
   /**
@@ -458,53 +285,15 @@ export class TenantRegistry {
    * loses the notice). Returns false when it no longer does (someone renewed or changed it meanwhile).
    */
   async transition(id: string, from: TenantStatus, to: TenantStatus, seenExpiry: string): Promise<boolean> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression: 'SET #status = :to, updatedAt = :now, GSI2PK = :notice, noticeOwed = :to',
-          ConditionExpression: 'attribute_exists(PK) AND #status = :from AND expiresAt = :seen',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':to': to,
-            ':from': from,
-            ':seen': seenExpiry,
-            ':now': this.#now().toISOString(),
-            ':notice': lifecyclePartition('notice'),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      for (const host of tenantFromItem(result.Attributes ?? {}).hosts) this.#hosts?.invalidate(host);
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    const moved = await this.#tenants.transition(id, from, to, seenExpiry, this.#now().toISOString());
+    if (moved === null) return false;
+    for (const host of moved.hosts) this.#hosts?.invalidate(host);
+    return true;
   }
 
   /** The notice a scan owed for `status` is out: the tenant moves to that status's phase. */
   async noticeSent(id: string, status: TenantStatus): Promise<void> {
-    const phase = phaseOf(status);
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression: `REMOVE noticeOwed${phase === null ? ', GSI2PK' : ' SET GSI2PK = :partition'}`,
-          ConditionExpression: '#status = :status AND noticeOwed = :status AND GSI2PK = :notice',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':status': status,
-            ':notice': lifecyclePartition('notice'),
-            ...(phase === null ? {} : { ':partition': lifecyclePartition(phase) }),
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error; // changed meanwhile: its new status placed it
-    }
+    await this.#tenants.noticeSent(id, status);
   }
 
   /**
@@ -513,37 +302,8 @@ export class TenantRegistry {
    * with the tenants due, however long since it last ran. The index is eventually consistent:
    * callers re-check what they read with conditional writes.
    */
-  async *inPhase(phase: LifecyclePhase, until?: string, from?: string): AsyncGenerator<TenantInPhase> {
-    let start: Record<string, unknown> | undefined;
-    const range =
-      until === undefined
-        ? ''
-        : from === undefined
-          ? ' AND GSI2SK <= :until'
-          : ' AND GSI2SK BETWEEN :from AND :until';
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          IndexName: INDEX.lifecycle,
-          KeyConditionExpression: `GSI2PK = :partition${range}`,
-          ExpressionAttributeValues: {
-            ':partition': lifecyclePartition(phase),
-            ...(until === undefined ? {} : { ':until': lifecycleSortUntil(until) }),
-            ...(from === undefined ? {} : { ':from': from }),
-          },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const owed = item.noticeOwed;
-        yield {
-          tenant: tenantFromItem(item),
-          ...(owed === 'grace' || owed === 'suspended' ? { noticeOwed: owed } : {}),
-        };
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+  inPhase(phase: LifecyclePhase, until?: string, from?: string): AsyncGenerator<TenantInPhase> {
+    return this.#tenants.inPhase(phase, until, from);
   }
 
   /**
@@ -551,53 +311,7 @@ export class TenantRegistry {
    * one-off, read through the tenant listing. Returns the number moved.
    */
   async reindexLifecycle(): Promise<number> {
-    let moved = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          IndexName: INDEX.listing,
-          KeyConditionExpression: 'GSI1PK = :listing',
-          ExpressionAttributeValues: { ':listing': TENANT_LISTING },
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const tenant = tenantFromItem(item);
-        const index = lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id);
-        // Already placed (written since the index exists): nothing to write.
-        if (
-          item.GSI2SK === index.GSI2SK &&
-          (item.GSI2PK === undefined || isLifecyclePartition(String(item.GSI2PK)))
-        )
-          continue;
-        try {
-          await this.#table.client.send(
-            new UpdateCommand({
-              TableName: this.#table.name,
-              Key: tenantKey(tenant.id),
-              UpdateExpression: `SET GSI2SK = :sort${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ', GSI2PK = :partition'}`,
-              // Only records still in the old layout, and only if their status did not change meanwhile.
-              ConditionExpression:
-                '#status = :status AND (attribute_not_exists(GSI2PK) OR begins_with(GSI2PK, :old))',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: {
-                ':sort': index.GSI2SK,
-                ':status': tenant.status,
-                ':old': RETIRED_EXPIRY_PREFIX,
-                ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
-              },
-            }),
-          );
-          moved++;
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-        }
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-    return moved;
+    return this.#tenants.reindexLifecycle();
   }
 
   /**
@@ -615,97 +329,41 @@ export class TenantRegistry {
   ): Promise<'claimed' | 'taken'> {
     const host = normaliseHost(rawHost, 'host');
     const now = this.#now();
-    const item = {
-      ...hostKey(host),
-      type: ITEM_TYPE.host,
-      host,
-      domain: 'tenant',
-      tenantId,
-      claimId,
-      boundAt: now.toISOString(),
-    };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+    const boundAt = now.toISOString();
+    if (await this.#bindings.claimPersonal(host, tenantId, claimId, boundAt)) {
       this.#hosts?.invalidate(host);
       return 'claimed';
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
     }
-    const existing = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: hostKey(host), ConsistentRead: true }),
-    );
-    const current = existing.Item;
-    if (current === undefined) return this.claimPersonalHost(host, tenantId, claimId, staleAfterMs);
+    const current = await this.#bindings.find(host, true);
+    if (current === null) return this.claimPersonalHost(host, tenantId, claimId, staleAfterMs);
     const abandoned =
-      current.domain === 'tenant' &&
-      current.tenantId === tenantId &&
-      typeof current.claimId === 'string' &&
-      Date.parse(String(current.boundAt)) < now.getTime() - staleAfterMs &&
+      current.binding.domain === 'tenant' &&
+      current.binding.tenantId === tenantId &&
+      current.claimId !== undefined &&
+      Date.parse(current.boundAt) < now.getTime() - staleAfterMs &&
       (await unlessNotFound(this.get(tenantId))) === null;
-    if (!abandoned) return 'taken';
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: item,
-          ConditionExpression: 'claimId = :seen',
-          ExpressionAttributeValues: { ':seen': current.claimId },
-        }),
-      );
-      this.#hosts?.invalidate(host);
-      return 'claimed';
-    } catch (error) {
-      if (isConditionFailure(error)) return 'taken';
-      throw error;
-    }
+    if (!abandoned || current.claimId === undefined) return 'taken';
+    if (!(await this.#bindings.claimPersonal(host, tenantId, claimId, boundAt, current.claimId)))
+      return 'taken';
+    this.#hosts?.invalidate(host);
+    return 'claimed';
   }
 
   /** Gives back a personal host claimed by `claimId` (a sign-up that failed); a no-op otherwise. */
   async releasePersonalHost(rawHost: string, claimId: string): Promise<void> {
     const host = normaliseHost(rawHost, 'host');
-    try {
-      await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: hostKey(host),
-          ConditionExpression: 'claimId = :claim',
-          ExpressionAttributeValues: { ':claim': claimId },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.#bindings.releasePersonal(host, claimId);
     this.#hosts?.invalidate(host);
   }
 
   /** Records on a personal space the order that converted it into a standard tenant (idempotent). */
   async markConverted(id: string, orderId: string): Promise<Tenant> {
     try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression:
-            'SET personal.convertedAt = if_not_exists(personal.convertedAt, :now), personal.conversionOrderId = :order, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(personal)',
-          ExpressionAttributeValues: { ':now': this.#now().toISOString(), ':order': orderId },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const tenant = tenantFromItem(result.Attributes ?? {});
+      const tenant = await this.#tenants.markConverted(id, orderId, this.#now().toISOString());
       for (const host of tenant.hosts) this.#hosts?.invalidate(host);
       return tenant;
     } catch (error) {
-      if (isConditionFailure(error)) {
-        await this.#item(id); // NotFoundError when the tenant is gone
-        throw new ConflictError(`Tenant ${id} is not a personal space`, { cause: error });
-      }
+      if (error instanceof NotPersonalSpaceError) await this.#record(id); // NotFoundError when the tenant is gone
       throw error;
     }
   }
@@ -722,8 +380,7 @@ export class TenantRegistry {
   async addHost(id: string, rawHost: string): Promise<Tenant> {
     const host = normaliseHost(rawHost, 'host');
     for (let attempt = 1; ; attempt++) {
-      const item = await this.#item(id);
-      const tenant = tenantFromItem(item);
+      const { tenant, hostsRevision } = await this.#record(id);
       const known = tenant.hosts.includes(host);
       if (!known && tenant.hosts.length >= MAX_HOSTS_PER_TENANT) {
         throw new ValidationError('Too many hosts', [
@@ -736,7 +393,12 @@ export class TenantRegistry {
         await this.#onboard(host);
         return tenant;
       }
-      const updated = await this.#replaceHosts(id, hostsRevision(item), [...tenant.hosts, host]);
+      const updated = await this.#tenants.replaceHosts(
+        id,
+        hostsRevision,
+        [...tenant.hosts, host],
+        this.#now().toISOString(),
+      );
       this.#hosts?.invalidate(host);
       if (updated !== null) {
         await this.#onboard(host);
@@ -750,8 +412,7 @@ export class TenantRegistry {
   async removeHost(id: string, rawHost: string): Promise<Tenant> {
     const host = normaliseHost(rawHost, 'host');
     for (let attempt = 1; ; attempt++) {
-      const item = await this.#item(id);
-      const tenant = tenantFromItem(item);
+      const { tenant, hostsRevision } = await this.#record(id);
       if (!tenant.hosts.includes(host)) {
         // An orphan claim of an interrupted addHost is cleaned up; anything else is unknown.
         if (!(await this.#ownsHost(host, id))) throw new NotFoundError(`Host ${host} is not bound to ${id}`);
@@ -766,23 +427,22 @@ export class TenantRegistry {
       }
       await this.#releaseHost(host, id);
       await this.#onboarding?.edge.detach(host);
-      const updated = await this.#replaceHosts(
+      const updated = await this.#tenants.replaceHosts(
         id,
-        hostsRevision(item),
+        hostsRevision,
         tenant.hosts.filter((candidate) => candidate !== host),
+        this.#now().toISOString(),
       );
       if (updated !== null) return updated;
       if (attempt >= MAX_ATTEMPTS) throw new ConcurrentChangeError(`Tenant ${id} keeps changing; retry`);
     }
   }
 
-  async #item(id: string): Promise<Record<string, unknown>> {
+  async #record(id: string): Promise<TenantRecord> {
     if (!TENANT_ID_PATTERN.test(id)) throw new NotFoundError(`Tenant ${id} not found`);
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: tenantKey(id), ConsistentRead: true }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Tenant ${id} not found`);
-    return result.Item;
+    const record = await this.#tenants.find(id);
+    if (record === null) throw new NotFoundError(`Tenant ${id} not found`);
+    return record;
   }
 
   async #invalidateHostsOf(id: string): Promise<void> {
@@ -790,43 +450,8 @@ export class TenantRegistry {
     for (const host of (await this.get(id)).hosts) this.#hosts.invalidate(host);
   }
 
-  /**
-   * Replaces the host list if no other host change happened since it was read (its revision is
-   * unchanged); null when one did. (A revision counter rather than comparing the lists: the local
-   * store cannot compare lists in a condition.)
-   */
-  async #replaceHosts(id: string, revision: number | null, after: readonly string[]): Promise<Tenant | null> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tenantKey(id),
-          UpdateExpression: 'SET hosts = :after, hostsRevision = :next, updatedAt = :now',
-          ConditionExpression:
-            revision === null
-              ? 'attribute_exists(PK) AND attribute_not_exists(hostsRevision)'
-              : 'attribute_exists(PK) AND hostsRevision = :revision',
-          ExpressionAttributeValues: {
-            ':after': after,
-            ':next': (revision ?? 0) + 1,
-            ':now': this.#now().toISOString(),
-            ...(revision === null ? {} : { ':revision': revision }),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return tenantFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
-  }
-
   async #ownsHost(host: string, tenantId: string): Promise<boolean> {
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: hostKey(host), ConsistentRead: true }),
-    );
-    const binding = result.Item as HostBinding | undefined;
+    const binding = (await this.#bindings.find(host, true))?.binding;
     return binding?.domain === 'tenant' && binding.tenantId === tenantId;
   }
 
@@ -836,32 +461,10 @@ export class TenantRegistry {
    */
   async #claimHost(binding: HostBinding): Promise<void> {
     const now = this.#now();
-    const onboarding = initialOnboarding(now);
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...hostKey(binding.host),
-            type: ITEM_TYPE.host,
-            ...binding,
-            boundAt: now.toISOString(),
-            ...(this.#onboarding === undefined
-              ? {}
-              : { onboarding, ...onboardingIndex(binding.host, onboarding) }),
-            ...(binding.domain === 'public' ? { GSI1PK: PUBLIC_HOST_LISTING, GSI1SK: binding.host } : {}),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-      return;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    const existing = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: hostKey(binding.host), ConsistentRead: true }),
-    );
-    const current = existing.Item as HostBinding | undefined;
+    const onboarding = this.#onboarding === undefined ? undefined : initialOnboarding(now);
+    if (await this.#bindings.claim(binding, now.toISOString(), onboarding)) return;
+    const existing = await this.#bindings.find(binding.host, true);
+    const current = existing?.binding;
     const same =
       current !== undefined &&
       current.domain === binding.domain &&
@@ -870,16 +473,7 @@ export class TenantRegistry {
         : current.domain === 'public' && current.surface === binding.surface);
     if (same) {
       // A public binding made before the platform's hosts were listed joins the listing.
-      if (binding.domain === 'public' && existing.Item?.GSI1PK === undefined) {
-        await this.#table.client.send(
-          new UpdateCommand({
-            TableName: this.#table.name,
-            Key: hostKey(binding.host),
-            UpdateExpression: 'SET GSI1PK = :listing, GSI1SK = :host',
-            ExpressionAttributeValues: { ':listing': PUBLIC_HOST_LISTING, ':host': binding.host },
-          }),
-        );
-      }
+      if (binding.domain === 'public' && existing?.listed === false) await this.#bindings.list(binding.host);
       return;
     }
     if (current === undefined) return this.#claimHost(binding); // released meanwhile: claim again
@@ -887,18 +481,7 @@ export class TenantRegistry {
   }
 
   async #releaseHost(host: string, tenantId: string): Promise<void> {
-    await this.#table.client
-      .send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: hostKey(host),
-          ConditionExpression: 'tenantId = :tenant',
-          ExpressionAttributeValues: { ':tenant': tenantId },
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!isConditionFailure(error)) throw error;
-      });
+    await this.#bindings.release(host, tenantId);
     this.#hosts?.invalidate(host);
   }
 }
