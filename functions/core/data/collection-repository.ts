@@ -6,9 +6,10 @@
  */
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { JsonSchema } from '../catalog/schemas.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { domainPk, ITEM_TYPE } from '../keys.ts';
+import { refusedAs } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { Collection } from './collections.ts';
 import { COLLECTION_PREFIX, collectionKey } from './keys.ts';
@@ -68,54 +69,48 @@ export class CollectionRepository {
 
   /** Writes a new definition; its name taken is CollectionConflictError. */
   async create(domain: TenantContext, collection: Collection): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: { ...collectionKey(domain, collection.name), type: ITEM_TYPE.dataCollection, ...collection },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new CollectionConflictError(`A collection named ${collection.name} already exists`, {
+      ),
+      (error) =>
+        new CollectionConflictError(`A collection named ${collection.name} already exists`, {
           cause: error,
-        });
-      throw error;
-    }
+        }),
+    );
   }
 
   /** Writes `collection` over the definition at `expectedRevision`; any other is CollectionConflictError. */
   async replace(domain: TenantContext, collection: Collection, expectedRevision: number): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: { ...collectionKey(domain, collection.name), type: ITEM_TYPE.dataCollection, ...collection },
           ConditionExpression: 'revision = :current',
           ExpressionAttributeValues: { ':current': expectedRevision },
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw changedConcurrently(collection.name, error);
-      throw error;
-    }
+      ),
+      (error) => changedConcurrently(collection.name, error),
+    );
   }
 
   /** Deletes the definition at `expectedRevision`; any other is CollectionConflictError. */
   async delete(domain: TenantContext, name: string, expectedRevision: number): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new DeleteCommand({
           TableName: this.#table.name,
           Key: collectionKey(domain, name),
           ConditionExpression: 'revision = :current',
           ExpressionAttributeValues: { ':current': expectedRevision },
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw changedConcurrently(name, error);
-      throw error;
-    }
+      ),
+      (error) => changedConcurrently(name, error),
+    );
   }
 }

@@ -6,8 +6,9 @@
  * limits, are answers (`false`): what they mean (a conflict, a retry, a quota) stays in records.ts.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { domainPk, ITEM_TYPE } from '../keys.ts';
+import { written } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { recordKey, recordPrefix, usageKey } from './keys.ts';
 import type { StoredRecord } from './records.ts';
@@ -59,8 +60,8 @@ export class RecordRepository {
     record: StoredRecord,
     currentVersion: number | null,
   ): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: {
@@ -72,30 +73,22 @@ export class RecordRepository {
           ConditionExpression: currentVersion === null ? 'attribute_not_exists(PK)' : 'version = :version',
           ...(currentVersion === null ? {} : { ExpressionAttributeValues: { ':version': currentVersion } }),
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Deletes the record at `version`; false when it moved meanwhile. */
   async remove(domain: TenantContext, collection: string, key: string, version: number): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new DeleteCommand({
           TableName: this.#table.name,
           Key: recordKey(domain, collection, key),
           ConditionExpression: 'version = :version',
           ExpressionAttributeValues: { ':version': version },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**
@@ -159,8 +152,8 @@ export class RecordRepository {
       conditions.push('(attribute_not_exists(bytes) OR bytes <= :maxBytes)');
       values[':maxBytes'] = limits.bytes - bytes;
     }
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: usageKey(domain),
@@ -169,12 +162,8 @@ export class RecordRepository {
           ExpressionAttributeValues: { ...values, ':type': ITEM_TYPE.dataUsage },
           ...(conditions.length === 0 ? {} : { ConditionExpression: conditions.join(' AND ') }),
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Takes `records` and `bytes` off the usage. */

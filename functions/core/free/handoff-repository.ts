@@ -5,9 +5,10 @@
  * wrong secret) is an answer (null). What a handoff is and how it is checked stays in handoffs.ts.
  */
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { ITEM_TYPE } from '../keys.ts';
+import { refusedAs, unlessRefused } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { handoffKey } from './keys.ts';
 
@@ -29,19 +30,16 @@ export class HandoffRepository {
 
   /** Writes a new handoff on the space's host; its id taken is ConflictError. */
   async create(domain: TenantContext, id: string, handoff: StoredHandoff): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: { ...handoffKey(domain, id), type: ITEM_TYPE.handoff, ...handoff, host: domain.host },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError('A sign-in handoff collided; retry', { cause: error });
-      throw error;
-    }
+      ),
+      (error) => new ConflictError('A sign-in handoff collided; retry', { cause: error }),
+    );
   }
 
   /**
@@ -53,8 +51,8 @@ export class HandoffRepository {
     id: string,
     match: { readonly secretHash: string; readonly browserHash: string; readonly nowEpoch: number },
   ): Promise<{ readonly username: string; readonly secretHash: string } | null> {
-    try {
-      const result = await this.#table.client.send(
+    const result = await unlessRefused(
+      this.#table.client.send(
         new DeleteCommand({
           TableName: this.#table.name,
           Key: handoffKey(domain, id),
@@ -68,14 +66,12 @@ export class HandoffRepository {
           },
           ReturnValues: 'ALL_OLD',
         }),
-      );
-      return {
-        username: String(result.Attributes?.username),
-        secretHash: String(result.Attributes?.secretHash ?? ''),
-      };
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+      ),
+    );
+    if (result === null) return null;
+    return {
+      username: String(result.Attributes?.username),
+      secretHash: String(result.Attributes?.secretHash ?? ''),
+    };
   }
 }

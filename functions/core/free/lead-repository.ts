@@ -5,10 +5,11 @@
  * moved meanwhile is an answer (null). Which moves are allowed stays in leads.ts.
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { ITEM_TYPE, indexKeyNames } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { refusedAs, unlessRefused } from '../store/conditional.ts';
 import { type PagedQuery, queryPageOf, type SortRange } from '../store/paged-query.ts';
 import { LEAD_INDEXES, LEADS_PARTITION, leadKey, leadsBySource, leadsByStatus } from './keys.ts';
 import type { Lead, LeadStatus } from './leads.ts';
@@ -68,19 +69,16 @@ export class LeadRepository {
 
   /** Writes a new lead; its id taken is ConflictError. */
   async create(lead: Lead): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: { ...leadKey(lead.id), type: ITEM_TYPE.lead, ...lead, ...indexed(lead) },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`Lead ${lead.id} exists; retry`, { cause: error });
-      throw error;
-    }
+      ),
+      (error) => new ConflictError(`Lead ${lead.id} exists; retry`, { cause: error }),
+    );
   }
 
   async delete(id: string): Promise<void> {
@@ -163,8 +161,8 @@ export class LeadRepository {
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
     }
-    try {
-      const result = await this.#table.client.send(
+    const result = await unlessRefused(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: leadKey(id),
@@ -174,11 +172,8 @@ export class LeadRepository {
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return leadFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+      ),
+    );
+    return result === null ? null : leadFromItem(result.Attributes ?? {});
   }
 }

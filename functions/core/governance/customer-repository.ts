@@ -6,9 +6,10 @@
  */
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Contact } from '../../contract/responses.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { queryAll, type Table } from '../db.ts';
 import { ITEM_TYPE, publicPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { refusedAs, written } from '../store/conditional.ts';
 import type { Customer, LedgerEntry, LedgerKind } from './customers.ts';
 import { ConcurrentChangeError } from './errors.ts';
 import {
@@ -56,19 +57,16 @@ export class CustomerRepository {
 
   /** Writes a new customer; its id taken is ConcurrentChangeError. */
   async create(customer: Customer): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: { ...customerKey(customer.id), type: ITEM_TYPE.customer, ...customer },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConcurrentChangeError(`Customer ${customer.id} exists already; retry`, { cause: error });
-      throw error;
-    }
+      ),
+      (error) => new ConcurrentChangeError(`Customer ${customer.id} exists already; retry`, { cause: error }),
+    );
   }
 
   /** A customer (strongly consistent), or null. */
@@ -119,19 +117,15 @@ export class CustomerRepository {
 
   /** Appends a ledger entry unless it is there already; true when this call wrote it. */
   async record(entry: LedgerEntry): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: { ...ledgerKey(entry.customerId, entry.at, entry.id), type: ITEM_TYPE.ledger, ...entry },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** A customer's ledger, newest first. */

@@ -5,7 +5,7 @@
  * it was read is an answer (null), not an error. The state machine stays in onboarding.ts.
  */
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import {
   hostKey,
   INDEX,
@@ -14,6 +14,7 @@ import {
   onboardingDueUntil,
   PUBLIC_HOST_LISTING,
 } from '../keys.ts';
+import { unlessRefused } from '../store/conditional.ts';
 import type { HostBinding } from '../tenancy/hosts.ts';
 import type { Onboarding } from './onboarding.ts';
 
@@ -110,8 +111,8 @@ export class OnboardingRepository {
     next: Onboarding,
     index: { readonly GSI2PK: string; readonly GSI2SK: string } | null,
   ): Promise<BoundHost | null> {
-    try {
-      const result = await this.#table.client.send(
+    const result = await unlessRefused(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: hostKey(host),
@@ -133,11 +134,8 @@ export class OnboardingRepository {
           },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return result.Attributes === undefined ? null : boundHost(result.Attributes);
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+      ),
+    );
+    return result === null ? null : result.Attributes === undefined ? null : boundHost(result.Attributes);
   }
 }

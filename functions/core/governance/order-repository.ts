@@ -6,9 +6,10 @@
  * OrderStateError. The order of the steps and what a renewal is stay in orders.ts.
  */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { refusedAs, unlessRefused, written } from '../store/conditional.ts';
 import type { TenantStatus } from '../tenancy/domain.ts';
 import { ConcurrentChangeError, OrderStateError } from './errors.ts';
 import { ORDER_PREFIX, orderKey } from './keys.ts';
@@ -82,8 +83,8 @@ export class OrderRepository {
 
   /** Writes a new order (with a conversion's password hash); its id taken is ConcurrentChangeError. */
   async create(order: Order, conversionAdminPasswordHash?: string): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: {
@@ -94,12 +95,9 @@ export class OrderRepository {
           },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConcurrentChangeError(`Order ${order.id} exists already; retry`, { cause: error });
-      throw error;
-    }
+      ),
+      (error) => new ConcurrentChangeError(`Order ${order.id} exists already; retry`, { cause: error }),
+    );
   }
 
   /** The stored admin password hash of a conversion not applied yet (null once applied, or none). */
@@ -116,8 +114,8 @@ export class OrderRepository {
    * An order that is not a paid conversion is OrderStateError.
    */
   async conversionApplied(id: string, at: string): Promise<Order> {
-    try {
-      const result = await this.#table.client.send(
+    const result = await refusedAs(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: orderKey(id),
@@ -128,19 +126,16 @@ export class OrderRepository {
           ExpressionAttributeValues: { ':now': at, ':paid': 'paid' },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return orderFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new OrderStateError(`Order ${id} is not a paid conversion`, { cause: error });
-      throw error;
-    }
+      ),
+      (error) => new OrderStateError(`Order ${id} is not a paid conversion`, { cause: error }),
+    );
+    return orderFromItem(result.Attributes ?? {});
   }
 
   /** Cancels a pending order; null when the order is not pending (or not there). */
   async cancel(id: string, at: string, by: string): Promise<Order | null> {
-    try {
-      const result = await this.#table.client.send(
+    const result = await unlessRefused(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: orderKey(id),
@@ -155,12 +150,9 @@ export class OrderRepository {
           },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return orderFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+      ),
+    );
+    return result === null ? null : orderFromItem(result.Attributes ?? {});
   }
 
   /** Step 1: `pending → paying` with the renewal to apply. False when the order moved meanwhile. */
@@ -220,19 +212,15 @@ export class OrderRepository {
       readonly ExpressionAttributeValues: Record<string, unknown>;
     },
   ): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: orderKey(id),
           ...update,
           ExpressionAttributeNames: { '#status': 'status' },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 }

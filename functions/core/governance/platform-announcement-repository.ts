@@ -6,10 +6,11 @@
  * (`false`), not an error. The fan-out and its order stay in announcements.ts.
  */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import type { Announcement } from '../foundation/announcements.ts';
 import { ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { written } from '../store/conditional.ts';
 import type { PlatformAnnouncement } from './announcements.ts';
 import { announcementKeyKey, PLATFORM_ANNOUNCEMENT_PREFIX, platformAnnouncementKey } from './keys.ts';
 import { newestFirst } from './paging.ts';
@@ -42,8 +43,8 @@ export class PlatformAnnouncementRepository {
 
   /** Writes an announcement; false when one with its id exists already. */
   async create(announcement: PlatformAnnouncement): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: {
@@ -53,12 +54,8 @@ export class PlatformAnnouncementRepository {
           },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** An announcement (strongly consistent), or null. */
@@ -86,8 +83,8 @@ export class PlatformAnnouncementRepository {
 
   /** Claims an idempotency key for `announcementId`; false when an earlier POST claimed it. */
   async claimKey(idempotencyKey: string, announcementId: string): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: {
@@ -97,12 +94,8 @@ export class PlatformAnnouncementRepository {
           },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** The announcement id an idempotency key was claimed for (strongly consistent). */

@@ -7,8 +7,9 @@
  * what bootstrapping does in bootstrap.ts.
  */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ITEM_TYPE, publicItemKey, TAG } from '../keys.ts';
+import { written } from '../store/conditional.ts';
 import { scanStateKey } from './keys.ts';
 
 export class PlatformStateRepository {
@@ -49,8 +50,8 @@ export class PlatformStateRepository {
 
   /** Records a finished run; false when a run of a later day recorded one already (the day only moves forward). */
   async finished(scan: string, day: string, at: string): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: scanStateKey(scan),
@@ -59,28 +60,20 @@ export class PlatformStateRepository {
           ExpressionAttributeNames: { '#type': 'type' },
           ExpressionAttributeValues: { ':today': day, ':now': at, ':type': ITEM_TYPE.scanState },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Claims the first super-admin marker for `username`; false when a call before claimed it. */
   async claimBootstrap(username: string, at: string): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: { ...publicItemKey(TAG.bootstrap, 'super-admin'), username, at },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 }

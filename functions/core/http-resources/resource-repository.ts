@@ -10,11 +10,12 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AvailabilityState } from '../availability.ts';
 import { stateOf } from '../availability.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
 import { domainPk, ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { refusedAs, written } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { GRANT_PREFIX, grantKey, RESOURCE_PREFIX, resourceKey } from './keys.ts';
@@ -89,18 +90,16 @@ export class HttpResourceRepository {
   /** Writes a new resource (its grants start empty); its id taken is HttpResourceConflictError. */
   async create(resource: HttpResource): Promise<void> {
     const { grants: _grants, ...stored } = resource;
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: { ...resourceKey(resource.id), type: ITEM_TYPE.httpResource, ...stored },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new HttpResourceConflictError(resource.id, { cause: error });
-      throw error;
-    }
+      ),
+      (error) => new HttpResourceConflictError(resource.id, { cause: error }),
+    );
   }
 
   /**
@@ -131,8 +130,8 @@ export class HttpResourceRepository {
       values[`:c${index}`] = value;
       sets.push(`#c${index} = :c${index}`);
     });
-    try {
-      const result = await this.#table.client.send(
+    const result = await refusedAs(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: resourceKey(id),
@@ -142,12 +141,10 @@ export class HttpResourceRepository {
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return toResource(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw new HttpResourceConflictError(id, { cause: error });
-      throw error;
-    }
+      ),
+      (error) => new HttpResourceConflictError(id, { cause: error }),
+    );
+    return toResource(result.Attributes ?? {});
   }
 
   /** Sets the availability state; returns the resource as written (NotFoundError when gone). */
@@ -156,8 +153,8 @@ export class HttpResourceRepository {
     state: AvailabilityState,
     change: { readonly at: string; readonly by: string; readonly reason: string },
   ): Promise<HttpResource> {
-    try {
-      const result = await this.#table.client.send(
+    const result = await refusedAs(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: resourceKey(id),
@@ -173,12 +170,10 @@ export class HttpResourceRepository {
           },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return toResource(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw gone(id, error);
-      throw error;
-    }
+      ),
+      (error) => gone(id, error),
+    );
+    return toResource(result.Attributes ?? {});
   }
 
   /** Adds tenants to, or takes them from, the grant set; returns the resource as written. */
@@ -187,8 +182,8 @@ export class HttpResourceRepository {
     action: 'ADD' | 'DELETE',
     tenantIds: readonly string[],
   ): Promise<HttpResource> {
-    try {
-      const result = await this.#table.client.send(
+    const result = await refusedAs(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: resourceKey(id),
@@ -197,12 +192,10 @@ export class HttpResourceRepository {
           ExpressionAttributeValues: { ':tenants': new Set(tenantIds) },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return toResource(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw gone(id, error);
-      throw error;
-    }
+      ),
+      (error) => gone(id, error),
+    );
+    return toResource(result.Attributes ?? {});
   }
 
   /** Writes a tenant's index item of a grant. */
@@ -241,8 +234,8 @@ export class HttpResourceRepository {
 
   /** Records a new credential state (NotFoundError when the resource is gone). */
   async setCredential(id: string, credential: CredentialState): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: resourceKey(id),
@@ -250,29 +243,24 @@ export class HttpResourceRepository {
           ConditionExpression: 'attribute_exists(PK)',
           ExpressionAttributeValues: { ':credential': credential },
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw gone(id, error);
-      throw error;
-    }
+      ),
+      (error) => gone(id, error),
+    );
   }
 
   /** Forgets the previous credential version; NotFoundError when the resource keeps no credential. */
   async dropPreviousCredential(id: string): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: resourceKey(id),
           UpdateExpression: 'REMOVE credential.previous',
           ConditionExpression: 'attribute_exists(credential)',
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new NotFoundError(`HTTP resource ${id} keeps no credential`, { cause: error });
-      throw error;
-    }
+      ),
+      (error) => new NotFoundError(`HTTP resource ${id} keeps no credential`, { cause: error }),
+    );
   }
 
   /**
@@ -280,8 +268,8 @@ export class HttpResourceRepository {
    * current one (rotated meanwhile).
    */
   async confirmCredential(id: string, version: string, at: string): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: resourceKey(id),
@@ -291,11 +279,7 @@ export class HttpResourceRepository {
           ExpressionAttributeNames: { '#current': 'current' },
           ExpressionAttributeValues: { ':true': true, ':now': at, ':version': version },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 }

@@ -8,10 +8,12 @@
  * The rules (timing, admission, the missed-fire policy) stay in schedules.ts.
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { domainPk, INDEX, ITEM_TYPE, indexKeyNames } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { refusedAs, written } from '../store/conditional.ts';
+import { countWithin } from '../store/counters.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import {
@@ -111,35 +113,31 @@ export class ScheduleRepository {
 
   /** Writes a new schedule; its id taken already is a ScheduleConflictError. */
   async create(domain: TenantContext, schedule: Schedule): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: scheduleItem(domain, schedule),
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new ScheduleConflictError(schedule.id, { cause: error });
-      throw error;
-    }
+      ),
+      (error) => new ScheduleConflictError(schedule.id, { cause: error }),
+    );
   }
 
   /** Writes `schedule` over the one at `expectedRevision`; any other is a ScheduleConflictError. */
   async replace(domain: TenantContext, schedule: Schedule, expectedRevision: number): Promise<void> {
-    try {
-      await this.#table.client.send(
+    await refusedAs(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: scheduleItem(domain, schedule),
           ConditionExpression: 'revision = :current',
           ExpressionAttributeValues: { ':current': expectedRevision },
         }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new ScheduleConflictError(schedule.id, { cause: error });
-      throw error;
-    }
+      ),
+      (error) => new ScheduleConflictError(schedule.id, { cause: error }),
+    );
   }
 
   async delete(domain: TenantContext, id: string): Promise<void> {
@@ -159,8 +157,8 @@ export class ScheduleRepository {
     next: { readonly nextFireAt: string } | null,
   ): Promise<boolean> {
     const due = next === null ? undefined : dueEntry(domain, id, next.nextFireAt);
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: scheduleKey(domain, id),
@@ -178,18 +176,14 @@ export class ScheduleRepository {
               : { ':next': next?.nextFireAt, ':pk': due.GSI2PK, ':sk': due.GSI2SK }),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Notes a fire's outcome on its schedule; false when the schedule was deleted meanwhile. */
   async markFired(domain: TenantContext, id: string, at: string, outcome: FireOutcome): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new UpdateCommand({
           TableName: this.#table.name,
           Key: scheduleKey(domain, id),
@@ -197,12 +191,8 @@ export class ScheduleRepository {
           ConditionExpression: 'attribute_exists(PK)',
           ExpressionAttributeValues: { ':at': at, ':outcome': outcome },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**
@@ -210,20 +200,16 @@ export class ScheduleRepository {
    * may be taken again by its retry.
    */
   async claimLog(domain: TenantContext, entry: FireLogEntry, expiresAtEpoch: number): Promise<boolean> {
-    try {
-      await this.#table.client.send(
+    return written(
+      this.#table.client.send(
         new PutCommand({
           TableName: this.#table.name,
           Item: logItem(domain, entry, expiresAtEpoch),
           ConditionExpression: 'attribute_not_exists(PK) OR outcome = :failed',
           ExpressionAttributeValues: { ':failed': 'failed' },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Writes a fire's log entry as it now stands. */
@@ -257,33 +243,14 @@ export class ScheduleRepository {
   }
 
   /** Counts one fire of the day; false when the day's `limit` is used up. */
-  async countFire(
-    domain: TenantContext,
-    day: string,
-    limit: number,
-    expiresAtEpoch: number,
-  ): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: quotaKey(domain, day),
-          UpdateExpression: 'ADD fires :one SET expiresAtEpoch = :ttl, #type = :type',
-          ConditionExpression: 'attribute_not_exists(fires) OR fires < :limit',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':limit': limit,
-            ':ttl': expiresAtEpoch,
-            ':type': ITEM_TYPE.scheduleQuota,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  countFire(domain: TenantContext, day: string, limit: number, expiresAtEpoch: number): Promise<boolean> {
+    return countWithin(this.#table, {
+      key: quotaKey(domain, day),
+      attribute: 'fires',
+      type: ITEM_TYPE.scheduleQuota,
+      limit,
+      expiresAtEpoch,
+    });
   }
 
   /** Enabled schedules of every tenant due at or before `at`, shard by shard of the due index. */
