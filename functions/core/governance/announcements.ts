@@ -11,9 +11,8 @@ import type { Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Announcement, Announcements } from '../foundation/announcements.ts';
 import type { Page } from '../pagination.ts';
-import type { TenantContext } from '../tenancy/domain.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
-import { type Acting, recordPublic } from './acting.ts';
+import { type Acting, recordPublic, tenantDomain } from './acting.ts';
 import { PlatformAnnouncementRepository } from './platform-announcement-repository.ts';
 
 /** Tenants read per page when an announcement goes to all of them. */
@@ -47,20 +46,6 @@ export interface PostOutcome {
   readonly created: boolean;
   /** Tenants that received it in this call (copies already there are not counted). */
   readonly newlyDelivered: number;
-}
-
-function domainOf(tenant: Tenant): TenantContext {
-  return {
-    kind: 'tenant',
-    host: tenant.hosts[0] ?? tenant.id,
-    tenant: {
-      id: tenant.id,
-      name: tenant.name,
-      status: tenant.status,
-      plan: tenant.plan,
-      expiresAt: tenant.expiresAt,
-    },
-  };
 }
 
 export class PlatformAnnouncements {
@@ -131,7 +116,7 @@ export class PlatformAnnouncements {
     const deliver = async (tenant: Tenant) => {
       if (tenant.status === 'archived') return;
       const copy = await this.#announcements.post(
-        domainOf(tenant),
+        tenantDomain(tenant),
         {
           id: stored.id,
           title: stored.title,

@@ -21,9 +21,8 @@ import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { type SweepDependencies, sweepStaleExecutions } from '../executions/sweep.ts';
 import type { Announcement, Announcements } from '../foundation/announcements.ts';
-import type { TenantContext } from '../tenancy/domain.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
-import { recordPublic, SYSTEM } from './acting.ts';
+import { recordPublic, SYSTEM, tenantDomain } from './acting.ts';
 import type { Customers, LedgerKind } from './customers.ts';
 import {
   DAY_MS,
@@ -99,20 +98,6 @@ export interface LifecycleOptions {
   readonly graceDays?: number;
   /** @default MAX_CATCH_UP_DAYS */
   readonly maxCatchUpDays?: number;
-}
-
-function tenantDomain(tenant: Tenant): TenantContext {
-  return {
-    kind: 'tenant',
-    host: tenant.hosts[0] ?? tenant.id,
-    tenant: {
-      id: tenant.id,
-      name: tenant.name,
-      status: tenant.status,
-      plan: tenant.plan,
-      expiresAt: tenant.expiresAt,
-    },
-  };
 }
 
 function plural(days: number): string {
