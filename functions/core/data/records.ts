@@ -123,6 +123,13 @@ export function keyFromValue(collection: Collection, value: unknown): string | u
   return typeof own === 'string' ? own : undefined;
 }
 
+/** A write or delete that names a version the record is not at is a VersionConflictError. */
+function expectVersion(collection: string, key: string, expected: number | undefined, current: number): void {
+  if (expected !== undefined && expected !== current) {
+    throw new VersionConflictError(`${collection}/${key} is at version ${current}, not ${expected}`, current);
+  }
+}
+
 /** The cursor of a page: the last key, readable and bounded to its collection by construction. */
 function encodeCursor(key: string): string {
   return Buffer.from(key, 'utf8').toString('base64url');
@@ -188,12 +195,7 @@ export class Records {
     for (let attempt = 1; ; attempt++) {
       const current = await this.#read(domain, collection.name, key);
       const currentVersion = current?.version ?? 0;
-      if (expected !== undefined && expected !== currentVersion) {
-        throw new VersionConflictError(
-          `${collection.name}/${key} is at version ${currentVersion}, not ${expected}`,
-          currentVersion,
-        );
-      }
+      expectVersion(collection.name, key, expected, currentVersion);
       const added = current === null ? 1 : 0;
       const grown = bytes - (current?.bytes ?? 0);
       await this.#reserve(domain, added, grown, limits);
@@ -222,11 +224,7 @@ export class Records {
       if (written) return record;
       await this.#release(domain, added, grown);
       if (expected !== undefined || attempt >= WRITE_ATTEMPTS) {
-        const now = (await this.#read(domain, collection.name, key))?.version ?? 0;
-        throw new VersionConflictError(
-          `${collection.name}/${key} changed concurrently (now at version ${now})`,
-          now,
-        );
+        throw await this.#changedConcurrently(domain, collection.name, key);
       }
     }
   }
@@ -244,20 +242,11 @@ export class Records {
     for (let attempt = 1; ; attempt++) {
       const current = await this.#read(domain, collection.name, key);
       const currentVersion = current?.version ?? 0;
-      if (expected !== undefined && expected !== currentVersion) {
-        throw new VersionConflictError(
-          `${collection.name}/${key} is at version ${currentVersion}, not ${expected}`,
-          currentVersion,
-        );
-      }
+      expectVersion(collection.name, key, expected, currentVersion);
       if (current === null) return false;
       if (!(await this.#store.remove(domain, collection.name, key, currentVersion))) {
         if (expected !== undefined || attempt >= WRITE_ATTEMPTS) {
-          const now = (await this.#read(domain, collection.name, key))?.version ?? 0;
-          throw new VersionConflictError(
-            `${collection.name}/${key} changed concurrently (now at version ${now})`,
-            now,
-          );
+          throw await this.#changedConcurrently(domain, collection.name, key);
         }
         continue;
       }
@@ -306,6 +295,16 @@ export class Records {
     // own 1 MB read limit.
     const more = fetched.length > limit || items.length < all.length || (unread && fetched.length <= limit);
     return !more || last === undefined ? { items } : { items, cursor: encodeCursor(last.key) };
+  }
+
+  /** The conflict of a write that lost its race, naming the version the record is at now. */
+  async #changedConcurrently(
+    domain: TenantContext,
+    collection: string,
+    key: string,
+  ): Promise<VersionConflictError> {
+    const now = (await this.#read(domain, collection, key))?.version ?? 0;
+    return new VersionConflictError(`${collection}/${key} changed concurrently (now at version ${now})`, now);
   }
 
   #read(domain: TenantContext, collection: string, key: string): Promise<StoredRecord | null> {
