@@ -18,8 +18,10 @@ export interface BoundedCount {
   readonly expiresAtEpoch: number;
 }
 
-/** Counts one if the counter is below its limit; false when it is not. */
-export function countWithin(table: Table, count: BoundedCount): Promise<boolean> {
+/** Counts one if the counter is below its limit; false when it is not (always, for a limit below one). */
+export async function countWithin(table: Table, count: BoundedCount): Promise<boolean> {
+  // The condition lets the first count through whatever the limit: a limit of zero is refused here.
+  if (count.limit < 1) return false;
   return written(
     table.client.send(
       new UpdateCommand({
