@@ -205,6 +205,11 @@ export function onboardingDueSort(nextAttemptAt: string, host: string): string {
   return `${nextAttemptAt}#${host}`;
 }
 
+/** The upper bound of every onboarding sort key due at or before `instant`. */
+export function onboardingDueUntil(instant: string): string {
+  return `${instant}#\uffff`;
+}
+
 /** GSI1 partition listing every tenant record. */
 export const TENANT_LISTING = 'TENANTS';
 

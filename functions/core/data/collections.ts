@@ -6,19 +6,18 @@
  * A collection goes only when it holds no record and no Skill declares it.
  */
 import { createHash } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DataUsage } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
 import { assertValidSchema, type JsonSchema } from '../catalog/schemas.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError, QuotaExceededError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
-import { domainPk, ITEM_TYPE } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
+import { CollectionRepository } from './collection-repository.ts';
 import { CollectionInUseError, CollectionNotFoundError } from './errors.ts';
-import { COLLECTION_PREFIX, collectionKey, recordPrefix, usageKey } from './keys.ts';
+import { RecordRepository } from './record-repository.ts';
 
 // The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
 export type { DataUsage };
@@ -63,25 +62,6 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-function toCollection(item: Record<string, unknown>): Collection {
-  const key = (item.key ?? {}) as { field?: unknown; schema?: unknown };
-  return {
-    name: String(item.name),
-    description: String(item.description ?? ''),
-    schema: item.schema as JsonSchema,
-    key: {
-      ...(typeof key.field === 'string' ? { field: key.field } : {}),
-      ...(key.schema === undefined ? {} : { schema: key.schema as JsonSchema }),
-    },
-    revision: Number(item.revision),
-    schemaSha256: String(item.schemaSha256),
-    createdAt: String(item.createdAt),
-    createdBy: String(item.createdBy),
-    updatedAt: String(item.updatedAt),
-    updatedBy: String(item.updatedBy),
-  };
-}
-
 export interface CollectionsOptions {
   readonly table: Table;
   readonly audit: AuditLog;
@@ -91,13 +71,15 @@ export interface CollectionsOptions {
 }
 
 export class Collections {
-  readonly #table: Table;
+  readonly #store: CollectionRepository;
+  readonly #records: RecordRepository;
   readonly #audit: AuditLog;
   readonly #now: () => Date;
   #users: CollectionUsers;
 
   constructor(options: CollectionsOptions) {
-    this.#table = options.table;
+    this.#store = new CollectionRepository(options.table);
+    this.#records = new RecordRepository(options.table);
     this.#audit = options.audit;
     this.#now = options.now ?? (() => new Date());
     this.#users = options.users ?? (async () => []);
@@ -109,22 +91,12 @@ export class Collections {
   }
 
   async list(domain: TenantContext): Promise<Collection[]> {
-    const items: Collection[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': COLLECTION_PREFIX },
-    })) {
-      items.push(toCollection(item));
-    }
-    return items.sort((a, b) => a.name.localeCompare(b.name));
+    return (await this.#store.all(domain)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async find(domain: TenantContext, name: string): Promise<Collection | null> {
     if (!COLLECTION_NAME_PATTERN.test(name)) return null;
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: collectionKey(domain, name), ConsistentRead: true }),
-    );
-    return result.Item === undefined ? null : toCollection(result.Item);
+    return this.#store.find(domain, name);
   }
 
   async get(domain: TenantContext, name: string): Promise<Collection> {
@@ -162,19 +134,7 @@ export class Collections {
       updatedAt: now,
       updatedBy: actor.username,
     };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...collectionKey(domain, collection.name), type: ITEM_TYPE.dataCollection, ...collection },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`A collection named ${collection.name} already exists`, { cause: error });
-      throw error;
-    }
+    await this.#store.create(domain, collection);
     await this.#auditChange(domain, actor, 'data.collection.created', collection, null);
     return collection;
   }
@@ -201,20 +161,7 @@ export class Collections {
       updatedAt: this.#now().toISOString(),
       updatedBy: actor.username,
     };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...collectionKey(domain, name), type: ITEM_TYPE.dataCollection, ...collection },
-          ConditionExpression: 'revision = :current',
-          ExpressionAttributeValues: { ':current': current.revision },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`Collection ${name} changed concurrently; retry`, { cause: error });
-      throw error;
-    }
+    await this.#store.replace(domain, collection, current.revision);
     await this.#auditChange(domain, actor, 'data.collection.updated', collection, current);
     return collection;
   }
@@ -225,31 +172,10 @@ export class Collections {
     if (skills.length > 0) {
       throw new CollectionInUseError(`Skills still declare the collection ${name}`, { extra: { skills } });
     }
-    const records = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': recordPrefix(domain, name) },
-        Limit: 1,
-      }),
-    );
-    if ((records.Items ?? []).length > 0) {
+    if (await this.#records.any(domain, name)) {
       throw new CollectionInUseError(`The collection ${name} still holds records; delete them first`);
     }
-    try {
-      await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: collectionKey(domain, name),
-          ConditionExpression: 'revision = :current',
-          ExpressionAttributeValues: { ':current': current.revision },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`Collection ${name} changed concurrently; retry`, { cause: error });
-      throw error;
-    }
+    await this.#store.delete(domain, name, current.revision);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'data.collection.deleted',
@@ -259,17 +185,12 @@ export class Collections {
   }
 
   async usage(domain: TenantContext): Promise<DataUsage> {
-    const [collections, stored] = await Promise.all([
-      this.list(domain),
-      this.#table.client.send(
-        new GetCommand({ TableName: this.#table.name, Key: usageKey(domain), ConsistentRead: true }),
-      ),
-    ]);
+    const [collections, stored] = await Promise.all([this.list(domain), this.#records.usage(domain)]);
     const limits = planLimits(domain.tenant.plan);
     return {
       collections: collections.length,
-      records: Number(stored.Item?.records ?? 0),
-      bytes: Number(stored.Item?.bytes ?? 0),
+      records: stored.records,
+      bytes: stored.bytes,
       limits: {
         collections: limits.collections,
         records: limits.records,

@@ -11,16 +11,14 @@
  * not happen. The store has no transactions: a crash between the reservation and the write leaves
  * the counter higher than the data (never lower), which errs on the side of the limit.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { schemaIssues } from '../catalog/schemas.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { type FieldIssue, PayloadTooLargeError, QuotaExceededError, ValidationError } from '../errors.ts';
-import { domainPk, ITEM_TYPE } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
 import type { Collection } from './collections.ts';
 import { VersionConflictError } from './errors.ts';
-import { recordKey, recordPrefix, usageKey } from './keys.ts';
+import { RecordRepository } from './record-repository.ts';
 
 /** Bytes of a key (UTF-8); the sort key holds it after the collection's prefix. */
 export const MAX_KEY_BYTES = 256;
@@ -54,18 +52,6 @@ export interface WriteOptions {
   /** The version the record must be at (0: it must not exist); absent: write whatever it is. */
   readonly expectedVersion?: number;
   readonly by: string;
-}
-
-function toRecord(item: Record<string, unknown>): StoredRecord {
-  return {
-    key: String(item.key),
-    json: String(item.json),
-    version: Number(item.version),
-    bytes: Number(item.bytes),
-    createdAt: String(item.createdAt),
-    updatedAt: String(item.updatedAt),
-    updatedBy: String(item.updatedBy),
-  };
 }
 
 function depthExceeds(value: unknown, limit: number): boolean {
@@ -137,6 +123,13 @@ export function keyFromValue(collection: Collection, value: unknown): string | u
   return typeof own === 'string' ? own : undefined;
 }
 
+/** A write or delete that names a version the record is not at is a VersionConflictError. */
+function expectVersion(collection: string, key: string, expected: number | undefined, current: number): void {
+  if (expected !== undefined && expected !== current) {
+    throw new VersionConflictError(`${collection}/${key} is at version ${current}, not ${expected}`, current);
+  }
+}
+
 /** The cursor of a page: the last key, readable and bounded to its collection by construction. */
 function encodeCursor(key: string): string {
   return Buffer.from(key, 'utf8').toString('base64url');
@@ -151,11 +144,11 @@ function decodeCursor(cursor: string, prefix: string): string {
 }
 
 export class Records {
-  readonly #table: Table;
+  readonly #store: RecordRepository;
   readonly #now: () => Date;
 
   constructor(options: { table: Table; now?: () => Date }) {
-    this.#table = options.table;
+    this.#store = new RecordRepository(options.table);
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -202,12 +195,7 @@ export class Records {
     for (let attempt = 1; ; attempt++) {
       const current = await this.#read(domain, collection.name, key);
       const currentVersion = current?.version ?? 0;
-      if (expected !== undefined && expected !== currentVersion) {
-        throw new VersionConflictError(
-          `${collection.name}/${key} is at version ${currentVersion}, not ${expected}`,
-          currentVersion,
-        );
-      }
+      expectVersion(collection.name, key, expected, currentVersion);
       const added = current === null ? 1 : 0;
       const grown = bytes - (current?.bytes ?? 0);
       await this.#reserve(domain, added, grown, limits);
@@ -221,31 +209,22 @@ export class Records {
         updatedAt: now,
         updatedBy: options.by,
       };
+      let written: boolean;
       try {
-        await this.#table.client.send(
-          new PutCommand({
-            TableName: this.#table.name,
-            Item: {
-              ...recordKey(domain, collection.name, key),
-              type: ITEM_TYPE.dataRecord,
-              collection: collection.name,
-              ...record,
-            },
-            ConditionExpression: current === null ? 'attribute_not_exists(PK)' : 'version = :version',
-            ...(current === null ? {} : { ExpressionAttributeValues: { ':version': currentVersion } }),
-          }),
+        written = await this.#store.write(
+          domain,
+          collection.name,
+          record,
+          current === null ? null : currentVersion,
         );
-        return record;
       } catch (error) {
         await this.#release(domain, added, grown);
-        if (!isConditionFailure(error)) throw error;
-        if (expected !== undefined || attempt >= WRITE_ATTEMPTS) {
-          const now = (await this.#read(domain, collection.name, key))?.version ?? 0;
-          throw new VersionConflictError(
-            `${collection.name}/${key} changed concurrently (now at version ${now})`,
-            now,
-          );
-        }
+        throw error;
+      }
+      if (written) return record;
+      await this.#release(domain, added, grown);
+      if (expected !== undefined || attempt >= WRITE_ATTEMPTS) {
+        throw await this.#changedConcurrently(domain, collection.name, key);
       }
     }
   }
@@ -263,30 +242,11 @@ export class Records {
     for (let attempt = 1; ; attempt++) {
       const current = await this.#read(domain, collection.name, key);
       const currentVersion = current?.version ?? 0;
-      if (expected !== undefined && expected !== currentVersion) {
-        throw new VersionConflictError(
-          `${collection.name}/${key} is at version ${currentVersion}, not ${expected}`,
-          currentVersion,
-        );
-      }
+      expectVersion(collection.name, key, expected, currentVersion);
       if (current === null) return false;
-      try {
-        await this.#table.client.send(
-          new DeleteCommand({
-            TableName: this.#table.name,
-            Key: recordKey(domain, collection.name, key),
-            ConditionExpression: 'version = :version',
-            ExpressionAttributeValues: { ':version': currentVersion },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
+      if (!(await this.#store.remove(domain, collection.name, key, currentVersion))) {
         if (expected !== undefined || attempt >= WRITE_ATTEMPTS) {
-          const now = (await this.#read(domain, collection.name, key))?.version ?? 0;
-          throw new VersionConflictError(
-            `${collection.name}/${key} changed concurrently (now at version ${now})`,
-            now,
-          );
+          throw await this.#changedConcurrently(domain, collection.name, key);
         }
         continue;
       }
@@ -314,21 +274,12 @@ export class Records {
       ]);
     }
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, prefix);
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: {
-          ':pk': domainPk(domain),
-          ':prefix': recordPrefix(domain, collection.name, prefix),
-        },
-        // One more than asked, so the last page is known as the last (no empty page after it).
-        Limit: limit + 1,
-        ConsistentRead: true,
-        ...(after === undefined ? {} : { ExclusiveStartKey: recordKey(domain, collection.name, after) }),
-      }),
-    );
-    const fetched = (result.Items ?? []).map(toRecord);
+    const { items: fetched, more: unread } = await this.#store.range(domain, collection.name, {
+      prefix,
+      // One more than asked, so the last page is known as the last (no empty page after it).
+      limit: limit + 1,
+      ...(after === undefined ? {} : { after }),
+    });
     const all = fetched.slice(0, limit);
     // A page never carries more than `maxBytes` of records (at least one): the rest comes next.
     const items: StoredRecord[] = [];
@@ -342,22 +293,22 @@ export class Records {
     const last = items.at(-1);
     // More follows when DynamoDB had one more than asked, a page was cut by bytes, or it stopped at its
     // own 1 MB read limit.
-    const more =
-      fetched.length > limit ||
-      items.length < all.length ||
-      (result.LastEvaluatedKey !== undefined && fetched.length <= limit);
+    const more = fetched.length > limit || items.length < all.length || (unread && fetched.length <= limit);
     return !more || last === undefined ? { items } : { items, cursor: encodeCursor(last.key) };
   }
 
-  async #read(domain: TenantContext, collection: string, key: string): Promise<StoredRecord | null> {
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: recordKey(domain, collection, key),
-        ConsistentRead: true,
-      }),
-    );
-    return result.Item === undefined ? null : toRecord(result.Item);
+  /** The conflict of a write that lost its race, naming the version the record is at now. */
+  async #changedConcurrently(
+    domain: TenantContext,
+    collection: string,
+    key: string,
+  ): Promise<VersionConflictError> {
+    const now = (await this.#read(domain, collection, key))?.version ?? 0;
+    return new VersionConflictError(`${collection}/${key} changed concurrently (now at version ${now})`, now);
+  }
+
+  #read(domain: TenantContext, collection: string, key: string): Promise<StoredRecord | null> {
+    return this.#store.find(domain, collection, key);
   }
 
   /** Adds to the tenant's usage, refused (QuotaExceededError) when it would pass the plan's limits. */
@@ -368,29 +319,12 @@ export class Records {
     limits: ReturnType<typeof planLimits>,
   ): Promise<void> {
     if (records === 0 && bytes === 0) return;
-    const conditions: string[] = [];
-    const values: Record<string, number> = { ':records': records, ':bytes': bytes };
-    if (records > 0) {
-      conditions.push('(attribute_not_exists(records) OR records <= :maxRecords)');
-      values[':maxRecords'] = limits.records - records;
-    }
-    if (bytes > 0) {
-      conditions.push('(attribute_not_exists(bytes) OR bytes <= :maxBytes)');
-      values[':maxBytes'] = limits.dataBytes - bytes;
-    }
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: usageKey(domain),
-          UpdateExpression: 'ADD records :records, bytes :bytes SET #type = :type',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: { ...values, ':type': ITEM_TYPE.dataUsage },
-          ...(conditions.length === 0 ? {} : { ConditionExpression: conditions.join(' AND ') }),
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    if (
+      !(await this.#store.reserve(domain, records, bytes, {
+        records: limits.records,
+        bytes: limits.dataBytes,
+      }))
+    ) {
       throw new QuotaExceededError(
         `The ${domain.tenant.plan} plan allows ${limits.records} records and ${limits.dataBytes} bytes of data`,
         { extra: { records: limits.records, bytes: limits.dataBytes } },
@@ -400,13 +334,6 @@ export class Records {
 
   async #release(domain: TenantContext, records: number, bytes: number): Promise<void> {
     if (records === 0 && bytes === 0) return;
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: usageKey(domain),
-        UpdateExpression: 'ADD records :records, bytes :bytes',
-        ExpressionAttributeValues: { ':records': -records, ':bytes': -bytes },
-      }),
-    );
+    await this.#store.release(domain, records, bytes);
   }
 }

@@ -12,12 +12,10 @@
  * so nobody can sign another person into a space they control (login CSRF).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { AuthenticationError } from '../errors.ts';
-import { ITEM_TYPE } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
-import { handoffKey } from './keys.ts';
+import { HandoffRepository } from './handoff-repository.ts';
 
 /** How long a handoff may wait to be used. */
 export const HANDOFF_SECONDS = 120;
@@ -46,11 +44,11 @@ export interface Handoff {
 }
 
 export class Handoffs {
-  readonly #table: Table;
+  readonly #store: HandoffRepository;
   readonly #now: () => Date;
 
   constructor(options: { readonly table: Table; readonly now?: () => Date }) {
-    this.#table = options.table;
+    this.#store = new HandoffRepository(options.table);
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -60,22 +58,13 @@ export class Handoffs {
     const secret = randomBytes(32).toString('base64url');
     const now = this.#now();
     const expiresAtEpoch = Math.floor(now.getTime() / 1000) + HANDOFF_SECONDS;
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: {
-          ...handoffKey(domain, id),
-          type: ITEM_TYPE.handoff,
-          username,
-          host: domain.host,
-          secretHash: digest(secret),
-          browserHash: digest(browser),
-          createdAt: now.toISOString(),
-          expiresAtEpoch,
-        },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.#store.create(domain, id, {
+      username,
+      secretHash: digest(secret),
+      browserHash: digest(browser),
+      createdAt: now.toISOString(),
+      expiresAtEpoch,
+    });
     return {
       token: `${HANDOFF_PREFIX}_${id}_${secret}`,
       expiresAt: new Date(expiresAtEpoch * 1000).toISOString(),
@@ -93,31 +82,17 @@ export class Handoffs {
     const [, id = '', secret = ''] = match;
     if (browser === undefined || browser === '') throw new AuthenticationError(REFUSED);
     const hash = digest(secret);
-    try {
-      const result = await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: handoffKey(domain, id),
-          ConditionExpression:
-            'secretHash = :hash AND browserHash = :browser AND host = :host AND expiresAtEpoch > :now',
-          ExpressionAttributeValues: {
-            ':hash': hash,
-            ':browser': digest(browser),
-            ':host': domain.host,
-            ':now': Math.floor(this.#now().getTime() / 1000),
-          },
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      const stored = String(result.Attributes?.secretHash ?? '');
-      // The store compared the hashes; compare again in constant time before believing it.
-      if (stored.length !== hash.length || !timingSafeEqual(Buffer.from(stored), Buffer.from(hash))) {
-        throw new AuthenticationError(REFUSED);
-      }
-      return String(result.Attributes?.username);
-    } catch (error) {
-      if (isConditionFailure(error)) throw new AuthenticationError(REFUSED, { cause: error });
-      throw error;
+    const spent = await this.#store.consume(domain, id, {
+      secretHash: hash,
+      browserHash: digest(browser),
+      nowEpoch: Math.floor(this.#now().getTime() / 1000),
+    });
+    if (spent === null) throw new AuthenticationError(REFUSED);
+    const stored = spent.secretHash;
+    // The store compared the hashes; compare again in constant time before believing it.
+    if (stored.length !== hash.length || !timingSafeEqual(Buffer.from(stored), Buffer.from(hash))) {
+      throw new AuthenticationError(REFUSED);
     }
+    return spent.username;
   }
 }

@@ -4,7 +4,7 @@
  * its rate-limit counters, and the one-time sign-in handoffs kept in each personal space's own
  * partition. Nothing else in the free module writes a key string.
  */
-import { freePk, itemKey, type Key, TAG } from '../keys.ts';
+import { freePk, INDEX, itemKey, type Key, TAG } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 
 /** The partition of every lead: the sort key is the lead's time-ordered id. */
@@ -15,7 +15,7 @@ export function leadKey(leadId: string): Key {
 }
 
 /** GSI3: leads of one source; GSI4: leads of one status (both sorted by lead id). */
-export const LEAD_INDEXES = { source: 'GSI3', status: 'GSI4' } as const;
+export const LEAD_INDEXES = { source: INDEX.filter3, status: INDEX.filter4 } as const;
 
 export function leadsBySource(source: string): string {
   return freePk('LEADS', 'S', source);

@@ -5,15 +5,12 @@
  * a text search narrows each page. A lead's status follows its personal space: `active`, `disabled`
  * by a super-admin, or `converted` into a standard tenant by an order.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { timeOrderedId } from '../governance/acting.ts';
-import { ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import { queryPageOf } from '../store/paged-query.ts';
 import { LeadStateError } from './errors.ts';
-import { LEAD_INDEXES, LEADS_PARTITION, leadKey, leadsBySource, leadsByStatus } from './keys.ts';
+import { LeadRepository } from './lead-repository.ts';
 
 export const LEAD_STATUSES = ['active', 'disabled', 'converted'] as const;
 export type LeadStatus = (typeof LEAD_STATUSES)[number];
@@ -72,31 +69,6 @@ export function normaliseSource(raw: string | undefined): string {
   return SOURCE_PATTERN.test(source) ? source : 'other';
 }
 
-function leadFromItem(item: Record<string, unknown>): Lead {
-  const optional = (field: string) => (typeof item[field] === 'string' ? { [field]: item[field] } : {});
-  return {
-    id: String(item.id),
-    handle: String(item.handle),
-    tenantId: String(item.tenantId),
-    host: String(item.host),
-    email: String(item.email),
-    ...optional('name'),
-    source: String(item.source),
-    ...optional('campaign'),
-    ...optional('referrer'),
-    templates: Array.isArray(item.templates) ? item.templates.map(String) : [],
-    status: item.status as LeadStatus,
-    createdAt: String(item.createdAt),
-    sourceIp: String(item.sourceIp ?? ''),
-    ...optional('disabledAt'),
-    ...optional('disabledBy'),
-    ...optional('disabledReason'),
-    ...optional('convertedAt'),
-    ...optional('orderId'),
-    ...optional('plan'),
-  } as Lead;
-}
-
 /** The smallest lead id of an instant (ids are `lead_<ms, base36, 10 wide><random>`). */
 function idBound(instant: string, path: string, end: 'from' | 'to'): string {
   const time = Date.parse(instant);
@@ -106,11 +78,11 @@ function idBound(instant: string, path: string, end: 'from' | 'to'): string {
 }
 
 export class Leads {
-  readonly #table: Table;
+  readonly #store: LeadRepository;
   readonly #now: () => Date;
 
   constructor(options: { readonly table: Table; readonly now?: () => Date }) {
-    this.#table = options.table;
+    this.#store = new LeadRepository(options.table);
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -123,28 +95,20 @@ export class Leads {
       status: 'active',
       createdAt: now.toISOString(),
     };
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: { ...leadKey(lead.id), type: ITEM_TYPE.lead, ...lead, ...this.#index(lead) },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.#store.create(lead);
     return lead;
   }
 
   /** Removes the lead of a sign-up that failed after writing it (nothing else ever deletes one). */
   async withdraw(id: string): Promise<void> {
-    await this.#table.client.send(new DeleteCommand({ TableName: this.#table.name, Key: leadKey(id) }));
+    await this.#store.delete(id);
   }
 
   async get(id: string): Promise<Lead> {
     if (!LEAD_ID_PATTERN.test(id)) throw new NotFoundError(`Lead ${id} not found`);
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: leadKey(id), ConsistentRead: true }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Lead ${id} not found`);
-    return leadFromItem(result.Item);
+    const lead = await this.#store.find(id);
+    if (lead === null) throw new NotFoundError(`Lead ${id} not found`);
+    return lead;
   }
 
   /**
@@ -153,41 +117,25 @@ export class Leads {
    * follow its cursor).
    */
   async list(filter: LeadFilter, limit: number, cursor?: string): Promise<Page<Lead>> {
-    const { index, partition } =
+    const listing =
       filter.status !== undefined
-        ? { index: LEAD_INDEXES.status, partition: leadsByStatus(filter.status) }
+        ? ({ by: 'status', status: filter.status } as const)
         : filter.source !== undefined
-          ? { index: LEAD_INDEXES.source, partition: leadsBySource(filter.source) }
-          : { index: undefined, partition: LEADS_PARTITION };
+          ? ({ by: 'source', source: filter.source } as const)
+          : ({ by: 'all' } as const);
     const range = {
       ...(filter.from === undefined ? {} : { from: idBound(filter.from, 'from', 'from') }),
       ...(filter.to === undefined ? {} : { to: idBound(filter.to, 'to', 'to') }),
     };
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const narrowing: string[] = [];
-    if (filter.status !== undefined && filter.source !== undefined) {
-      names['#source'] = 'source';
-      values[':source'] = filter.source;
-      narrowing.push('#source = :source');
-    }
-    if (filter.q !== undefined && filter.q.trim() !== '') {
-      values[':q'] = filter.q.trim().toLowerCase();
-      narrowing.push('(contains(handle, :q) OR contains(searchText, :q))');
-    }
-    return queryPageOf(
-      this.#table,
-      {
-        ...(index === undefined ? {} : { index }),
-        partition,
-        ...(range.from === undefined && range.to === undefined ? {} : { range }),
-        ...(narrowing.length === 0 ? {} : { filter: { expression: narrowing.join(' AND '), names, values } }),
-        newestFirst: true,
-        limit,
-        ...(cursor === undefined ? {} : { cursor }),
-      },
-      leadFromItem,
-    );
+    const text = filter.q?.trim().toLowerCase() ?? '';
+    return this.#store.page(listing, {
+      ...(range.from === undefined && range.to === undefined ? {} : { range }),
+      // The status index is read: the source narrows its pages.
+      ...(filter.status !== undefined && filter.source !== undefined ? { source: filter.source } : {}),
+      ...(text === '' ? {} : { text }),
+      limit,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
   }
 
   /** Every lead a filter matches, newest first, at most MAX_EXPORT_LEADS (then a cursor to go on). */
@@ -219,45 +167,8 @@ export class Leads {
         extra: { status: current.status },
       });
     }
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = {
-      ':status': status,
-      ':from': current.status,
-      ':index': leadsByStatus(status),
-    };
-    const sets = ['#status = :status', 'GSI4PK = :index'];
-    for (const [field, value] of Object.entries(fields)) {
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      sets.push(`#${field} = :${field}`);
-    }
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: leadKey(id),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: '#status = :from',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return leadFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return this.setStatus(id, status, from, fields); // moved meanwhile: decide again from what it says now
-    }
-  }
-
-  #index(lead: Lead) {
-    return {
-      GSI3PK: leadsBySource(lead.source),
-      GSI3SK: lead.id,
-      GSI4PK: leadsByStatus(lead.status),
-      GSI4SK: lead.id,
-      // What the console's text search looks in, lower-cased once.
-      searchText: [lead.email, lead.name ?? ''].join(' ').toLowerCase(),
-    };
+    const moved = await this.#store.setStatus(id, current.status, status, fields);
+    // Null: moved meanwhile; decide again from what it says now.
+    return moved ?? this.setStatus(id, status, from, fields);
   }
 }

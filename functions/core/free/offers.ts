@@ -4,16 +4,14 @@
  * first run works at once. Only a template a one-person space can actually run is offered: no
  * approvals (nobody may approve their own run) and a script within the free plan's size.
  */
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { APPROVAL_COUNT, MIN_APPROVALS } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { type Acting, recordPublic } from '../governance/acting.ts';
-import { ITEM_TYPE } from '../keys.ts';
 import { TEMPLATE_ID_PATTERN, type Templates } from '../templates/templates.ts';
 import { FREE_PLAN, planLimits } from '../tenancy/plans.ts';
-import { OFFERS_PARTITION, offerKey } from './keys.ts';
+import { OfferRepository } from './offer-repository.ts';
 
 export interface FreeOffer {
   readonly templateId: string;
@@ -26,18 +24,8 @@ export interface FreeOffer {
 /** Most templates offered at once (the sign-up form lists them all). */
 export const MAX_OFFERS = 20;
 
-function offerFromItem(item: Record<string, unknown>): FreeOffer {
-  return {
-    templateId: String(item.templateId),
-    name: String(item.name),
-    description: String(item.description ?? ''),
-    offeredAt: String(item.offeredAt),
-    offeredBy: String(item.offeredBy),
-  };
-}
-
 export class FreeOffers {
-  readonly #table: Table;
+  readonly #store: OfferRepository;
   readonly #templates: Templates;
   readonly #audit: AuditLog;
   readonly #now: () => Date;
@@ -48,7 +36,7 @@ export class FreeOffers {
     readonly audit: AuditLog;
     readonly now?: () => Date;
   }) {
-    this.#table = options.table;
+    this.#store = new OfferRepository(options.table);
     this.#templates = options.templates;
     this.#audit = options.audit;
     this.#now = options.now ?? (() => new Date());
@@ -56,15 +44,7 @@ export class FreeOffers {
 
   /** Every offered template, by name. */
   async list(): Promise<FreeOffer[]> {
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        KeyConditionExpression: 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': OFFERS_PARTITION },
-        Limit: MAX_OFFERS,
-      }),
-    );
-    return (result.Items ?? []).map(offerFromItem).sort((a, b) => a.name.localeCompare(b.name));
+    return (await this.#store.all(MAX_OFFERS)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Offers a template's latest version to new personal spaces (again: refreshes its name). */
@@ -103,12 +83,7 @@ export class FreeOffers {
       offeredAt: this.#now().toISOString(),
       offeredBy: by.actor.username,
     };
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: { ...offerKey(template.id), type: ITEM_TYPE.freeOffer, ...offer },
-      }),
-    );
+    await this.#store.put(offer);
     await recordPublic(this.#audit, by, 'free.offer.added', `template:${template.id}`, {
       name: template.name,
       version: template.latestVersion,
@@ -119,9 +94,7 @@ export class FreeOffers {
   async withdraw(templateId: string, by: Acting): Promise<void> {
     if (!TEMPLATE_ID_PATTERN.test(templateId))
       throw new NotFoundError(`Template ${templateId} is not offered`);
-    await this.#table.client.send(
-      new DeleteCommand({ TableName: this.#table.name, Key: offerKey(templateId) }),
-    );
+    await this.#store.delete(templateId);
     await recordPublic(this.#audit, by, 'free.offer.withdrawn', `template:${templateId}`);
   }
 }

@@ -6,11 +6,9 @@
  * as SHA-256 digests: the table holds no address or email in a key.
  */
 import { createHash } from 'node:crypto';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { RateLimitedError } from '../errors.ts';
-import { ITEM_TYPE } from '../keys.ts';
-import { freeRateKey } from './keys.ts';
+import { RateCounterRepository } from './rate-counter-repository.ts';
 
 export interface RateRule {
   /** Stable name, part of the counter's key. */
@@ -23,11 +21,11 @@ export interface RateRule {
 }
 
 export class FixedWindowLimiter {
-  readonly #table: Table;
+  readonly #store: RateCounterRepository;
   readonly #now: () => Date;
 
   constructor(options: { readonly table: Table; readonly now?: () => Date }) {
-    this.#table = options.table;
+    this.#store = new RateCounterRepository(options.table);
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -36,24 +34,9 @@ export class FixedWindowLimiter {
     const nowSeconds = Math.floor(this.#now().getTime() / 1000);
     const window = Math.floor(nowSeconds / rule.windowSeconds);
     const digest = createHash('sha256').update(`${rule.name}|${subject}`, 'utf8').digest('hex');
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: freeRateKey(rule.name, digest, window),
-          UpdateExpression: 'ADD hits :one SET expiresAtEpoch = :expires, #type = :type',
-          ConditionExpression: 'attribute_not_exists(hits) OR hits < :limit',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':limit': rule.limit,
-            ':expires': (window + 2) * rule.windowSeconds,
-            ':type': ITEM_TYPE.freeRate,
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    // A counter is kept one window past its own.
+    const counter = { rule: rule.name, subjectDigest: digest, window };
+    if (!(await this.#store.hit(counter, rule.limit, (window + 2) * rule.windowSeconds))) {
       const retryAfter = Math.max(1, (window + 1) * rule.windowSeconds - nowSeconds);
       throw new RateLimitedError(
         `Too many ${rule.what}: at most ${rule.limit} per ${describeWindow(rule.windowSeconds)}; try again in ${describeWait(retryAfter)}`,

@@ -24,14 +24,12 @@
  * ABANDONED_CLAIM_MS.
  */
 import { randomBytes } from 'node:crypto';
-import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
-import { ConflictError, ServiceUnavailableError, unlessNotFound, ValidationError } from '../errors.ts';
+import { ConflictError, unlessNotFound, ValidationError } from '../errors.ts';
 import { recordPublic } from '../governance/acting.ts';
 import type { Caller } from '../identity/caller.ts';
 import { type Directory, validatePassword } from '../identity/directory.ts';
-import { TAG, tenantPk } from '../keys.ts';
 import type { Templates } from '../templates/templates.ts';
 import type { PublicContext, TenantContext } from '../tenancy/domain.ts';
 import { FREE_PLAN } from '../tenancy/plans.ts';
@@ -43,6 +41,7 @@ import type { Handoff, Handoffs } from './handoffs.ts';
 import { type Lead, type Leads, normaliseSource } from './leads.ts';
 import type { FreeOffers } from './offers.ts';
 import { FixedWindowLimiter, type RateRule } from './rate-limits.ts';
+import { SpaceRepository } from './space-repository.ts';
 
 /** The sign-up's explicit limits (each refusal is a 429 saying when to try again). */
 export interface SignupLimits {
@@ -158,7 +157,7 @@ function installer(username: string): Caller {
 }
 
 export class FreeSignups {
-  readonly #table: Table;
+  readonly #spaces: SpaceRepository;
   readonly #audit: AuditLog;
   readonly #registry: TenantRegistry;
   readonly #directory: Directory;
@@ -172,7 +171,7 @@ export class FreeSignups {
   readonly #now: () => Date;
 
   constructor(options: FreeSignupsOptions) {
-    this.#table = options.table;
+    this.#spaces = new SpaceRepository(options.table);
     this.#audit = options.audit;
     this.#registry = options.registry;
     this.#directory = options.directory;
@@ -399,35 +398,9 @@ export class FreeSignups {
 
   /**
    * Deletes every item of a personal space's partition — only ever one without a tenant record
-   * (the caller holds the space's host claim, and checks), 25 at a time.
+   * (the caller holds the space's host claim, and checks; the repository checks again, page by page).
    */
-  async #clearPartition(tenantId: string): Promise<void> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': tenantPk(tenantId) },
-          ProjectionExpression: 'PK, SK',
-          Limit: 25,
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      const keys = (page.Items ?? []).map((item) => ({ PK: String(item.PK), SK: String(item.SK) }));
-      if (keys.some((key) => key.SK === TAG.tenant)) {
-        throw new ConflictError(`Tenant ${tenantId} exists; its partition is never cleared`);
-      }
-      let pending = keys.map((key) => ({ DeleteRequest: { Key: key } }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt >= 5)
-          throw new ServiceUnavailableError(`Could not clear the partition of ${tenantId}; retry`);
-        const result = await this.#table.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.#table.name]: pending } }),
-        );
-        pending = (result.UnprocessedItems?.[this.#table.name] ?? []) as typeof pending;
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+  #clearPartition(tenantId: string): Promise<void> {
+    return this.#spaces.clearPartition(tenantId);
   }
 }

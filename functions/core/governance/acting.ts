@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import { SYSTEM_ACTOR } from '../audit/chain.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import type { Tenant } from '../tenancy/tenants.ts';
 import { PUBLIC_DOMAIN } from './keys.ts';
 
 export interface Acting {
@@ -15,6 +17,21 @@ export interface Acting {
 
 /** Scans and other scheduled work. */
 export const SYSTEM: Acting = { actor: SYSTEM_ACTOR };
+
+/** The domain a platform job addresses a tenant in (to post it an announcement, …): its first host. */
+export function tenantDomain(tenant: Tenant): TenantContext {
+  return {
+    kind: 'tenant',
+    host: tenant.hosts[0] ?? tenant.id,
+    tenant: {
+      id: tenant.id,
+      name: tenant.name,
+      status: tenant.status,
+      plan: tenant.plan,
+      expiresAt: tenant.expiresAt,
+    },
+  };
+}
 
 export async function recordPublic(
   audit: AuditLog,

@@ -6,18 +6,14 @@
  * attempt's announcement (and finish its fan-out) instead of posting a second one.
  */
 import { randomBytes } from 'node:crypto';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Announcement, Announcements } from '../foundation/announcements.ts';
-import { ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import type { TenantContext } from '../tenancy/domain.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
-import { type Acting, recordPublic } from './acting.ts';
-import { announcementKeyKey, PLATFORM_ANNOUNCEMENT_PREFIX, platformAnnouncementKey } from './keys.ts';
-import { newestFirst } from './paging.ts';
+import { type Acting, recordPublic, tenantDomain } from './acting.ts';
+import { PlatformAnnouncementRepository } from './platform-announcement-repository.ts';
 
 /** Tenants read per page when an announcement goes to all of them. */
 const FAN_OUT_PAGE = 100;
@@ -52,36 +48,8 @@ export interface PostOutcome {
   readonly newlyDelivered: number;
 }
 
-function fromItem(item: Record<string, unknown>): PlatformAnnouncement {
-  return {
-    id: String(item.id),
-    title: String(item.title),
-    body: String(item.body),
-    severity: (item.severity as Announcement['severity'] | undefined) ?? 'info',
-    audience: (item.audience as string[] | undefined) ?? [],
-    tenants: item.tenants === 'all' ? 'all' : ((item.tenants as string[] | undefined) ?? []),
-    createdAt: String(item.createdAt),
-    createdBy: String(item.createdBy),
-    delivered: Number(item.delivered ?? 0),
-  };
-}
-
-function domainOf(tenant: Tenant): TenantContext {
-  return {
-    kind: 'tenant',
-    host: tenant.hosts[0] ?? tenant.id,
-    tenant: {
-      id: tenant.id,
-      name: tenant.name,
-      status: tenant.status,
-      plan: tenant.plan,
-      expiresAt: tenant.expiresAt,
-    },
-  };
-}
-
 export class PlatformAnnouncements {
-  readonly #table: Table;
+  readonly #store: PlatformAnnouncementRepository;
   readonly #tenants: TenantRegistry;
   readonly #announcements: Announcements;
   readonly #audit: AuditLog;
@@ -94,7 +62,7 @@ export class PlatformAnnouncements {
     audit: AuditLog;
     now?: () => Date;
   }) {
-    this.#table = options.table;
+    this.#store = new PlatformAnnouncementRepository(options.table);
     this.#tenants = options.tenants;
     this.#announcements = options.announcements;
     this.#audit = options.audit;
@@ -102,7 +70,7 @@ export class PlatformAnnouncements {
   }
 
   list(limit: number, cursor?: string): Promise<Page<PlatformAnnouncement>> {
-    return newestFirst(this.#table, PLATFORM_ANNOUNCEMENT_PREFIX, limit, cursor, fromItem);
+    return this.#store.page(limit, cursor);
   }
 
   async post(input: PlatformAnnouncementInput, by: Acting, idempotencyKey?: string): Promise<PostOutcome> {
@@ -139,19 +107,7 @@ export class PlatformAnnouncements {
       createdBy: by.actor.username,
       delivered: 0,
     };
-    let created = true;
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...platformAnnouncementKey(id), type: ITEM_TYPE.platformAnnouncement, ...record },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      created = false;
-    }
+    const created = await this.#store.create(record);
     // A retry continues the first attempt's announcement, as it was first written.
     const stored = created ? record : await this.#get(id);
 
@@ -160,7 +116,7 @@ export class PlatformAnnouncements {
     const deliver = async (tenant: Tenant) => {
       if (tenant.status === 'archived') return;
       const copy = await this.#announcements.post(
-        domainOf(tenant),
+        tenantDomain(tenant),
         {
           id: stored.id,
           title: stored.title,
@@ -188,14 +144,7 @@ export class PlatformAnnouncements {
       for (const tenant of targets) await deliver(tenant);
     }
 
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: platformAnnouncementKey(id),
-        UpdateExpression: 'SET delivered = :delivered',
-        ExpressionAttributeValues: { ':delivered': delivered },
-      }),
-    );
+    await this.#store.setDelivered(id, delivered);
     if (created || newlyDelivered > 0) {
       await recordPublic(this.#audit, by, 'platform-announcement.posted', `announcement:${id}`, {
         title: stored.title,
@@ -209,43 +158,15 @@ export class PlatformAnnouncements {
   }
 
   async #get(id: string): Promise<PlatformAnnouncement> {
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: platformAnnouncementKey(id),
-        ConsistentRead: true,
-      }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Announcement ${id} not found`);
-    return fromItem(result.Item);
+    const announcement = await this.#store.find(id);
+    if (announcement === null) throw new NotFoundError(`Announcement ${id} not found`);
+    return announcement;
   }
 
   /** The announcement id an idempotency key stands for (claimed by the first attempt). */
   async #idFor(idempotencyKey: string | undefined, fresh: string): Promise<string> {
     if (idempotencyKey === undefined) return fresh;
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...announcementKeyKey(idempotencyKey),
-            type: ITEM_TYPE.platformAnnouncementKey,
-            announcementId: fresh,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-      return fresh;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: announcementKeyKey(idempotencyKey),
-        ConsistentRead: true,
-      }),
-    );
-    return String(result.Item?.announcementId);
+    if (await this.#store.claimKey(idempotencyKey, fresh)) return fresh;
+    return this.#store.keyedId(idempotencyKey);
   }
 }

@@ -7,14 +7,13 @@
  * further super-admins are made from the console.
  */
 import { randomBytes } from 'node:crypto';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import type { Directory } from '../identity/directory.ts';
-import { publicItemKey, TAG } from '../keys.ts';
 import { recordPublic, SYSTEM } from './acting.ts';
 import { PUBLIC_DOMAIN } from './keys.ts';
+import { PlatformStateRepository } from './platform-state-repository.ts';
 
 export interface Bootstrapped {
   readonly username: string;
@@ -32,22 +31,10 @@ export async function bootstrapSuperAdmin(
   username: string,
 ): Promise<Bootstrapped> {
   const now = deps.now ?? (() => new Date());
-  try {
-    await deps.table.client.send(
-      new PutCommand({
-        TableName: deps.table.name,
-        Item: { ...publicItemKey(TAG.bootstrap, 'super-admin'), username, at: now().toISOString() },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
+  if (!(await new PlatformStateRepository(deps.table).claimBootstrap(username, now().toISOString()))) {
+    throw new ConflictError(
+      'This deployment has its first super-admin already: sign in on a console host and add others there',
     );
-  } catch (error) {
-    if (isConditionFailure(error)) {
-      throw new ConflictError(
-        'This deployment has its first super-admin already: sign in on a console host and add others there',
-        { cause: error },
-      );
-    }
-    throw error;
   }
   const password = randomBytes(18).toString('base64url');
   await deps.directory.createUser(PUBLIC_DOMAIN, { username, password, roles: [], superAdmin: true });

@@ -6,23 +6,13 @@
  * A ledger entry's key is built from its stable moment and a deterministic id, and written only if
  * absent, so every writer (a retried payment confirmation, a re-run scan) records it once.
  */
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Contact } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
-import { ITEM_TYPE, publicPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { type Acting, recordPublic, timeOrderedId } from './acting.ts';
-import {
-  CUSTOMER_PREFIX,
-  customerKey,
-  customerTenantKey,
-  customerTenantPrefix,
-  ledgerKey,
-  ledgerPrefix,
-} from './keys.ts';
-import { newestFirst } from './paging.ts';
+import { CustomerRepository } from './customer-repository.ts';
 
 // The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
 export type { Contact };
@@ -72,39 +62,13 @@ export interface LedgerEntry {
 /** Customer ids as this module issues them. */
 const CUSTOMER_ID_PATTERN = /^cus_[0-9a-z]{10}[0-9a-f]{10}$/;
 
-function customerFromItem(item: Record<string, unknown>): Customer {
-  return {
-    id: String(item.id),
-    name: String(item.name),
-    contacts: (item.contacts as Contact[] | undefined) ?? [],
-    ...(typeof item.notes === 'string' ? { notes: item.notes } : {}),
-    createdAt: String(item.createdAt),
-    createdBy: String(item.createdBy),
-  };
-}
-
-function entryFromItem(item: Record<string, unknown>): LedgerEntry {
-  return {
-    id: String(item.id),
-    customerId: String(item.customerId),
-    kind: item.kind as LedgerKind,
-    at: String(item.at),
-    summary: String(item.summary),
-    ...(typeof item.tenantId === 'string' ? { tenantId: item.tenantId } : {}),
-    ...(typeof item.orderId === 'string' ? { orderId: item.orderId } : {}),
-    ...(typeof item.amount === 'number' ? { amount: item.amount } : {}),
-    ...(typeof item.currency === 'string' ? { currency: item.currency } : {}),
-    ...(item.details === undefined ? {} : { details: item.details as Record<string, unknown> }),
-  };
-}
-
 export class Customers {
-  readonly #table: Table;
+  readonly #store: CustomerRepository;
   readonly #audit: AuditLog;
   readonly #now: () => Date;
 
   constructor(options: { table: Table; audit: AuditLog; now?: () => Date }) {
-    this.#table = options.table;
+    this.#store = new CustomerRepository(options.table);
     this.#audit = options.audit;
     this.#now = options.now ?? (() => new Date());
   }
@@ -119,13 +83,7 @@ export class Customers {
       createdAt: now.toISOString(),
       createdBy: by.actor.username,
     };
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: { ...customerKey(customer.id), type: ITEM_TYPE.customer, ...customer },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.#store.create(customer);
     // Contact details are personal data: the audit keeps who created what, not the contacts.
     await recordPublic(this.#audit, by, 'customer.created', `customer:${customer.id}`, {
       name: customer.name,
@@ -136,72 +94,38 @@ export class Customers {
 
   async get(id: string): Promise<Customer> {
     if (!CUSTOMER_ID_PATTERN.test(id)) throw new NotFoundError(`Customer ${id} not found`);
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: customerKey(id), ConsistentRead: true }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Customer ${id} not found`);
-    return customerFromItem(result.Item);
+    const customer = await this.#store.find(id);
+    if (customer === null) throw new NotFoundError(`Customer ${id} not found`);
+    return customer;
   }
 
   /** Newest first. */
-  async list(limit: number, cursor?: string): Promise<Page<Customer>> {
-    return newestFirst(this.#table, CUSTOMER_PREFIX, limit, cursor, customerFromItem);
+  list(limit: number, cursor?: string): Promise<Page<Customer>> {
+    return this.#store.page(limit, cursor);
   }
 
   /** Records that a customer holds a tenant (idempotent). */
-  async linkTenant(customerId: string, tenantId: string): Promise<void> {
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: {
-          ...customerTenantKey(customerId, tenantId),
-          type: ITEM_TYPE.customerTenant,
-          customerId,
-          tenantId,
-        },
-      }),
-    );
+  linkTenant(customerId: string, tenantId: string): Promise<void> {
+    return this.#store.linkTenant(customerId, tenantId);
   }
 
-  async unlinkTenant(customerId: string, tenantId: string): Promise<void> {
-    await this.#table.client.send(
-      new DeleteCommand({ TableName: this.#table.name, Key: customerTenantKey(customerId, tenantId) }),
-    );
+  unlinkTenant(customerId: string, tenantId: string): Promise<void> {
+    return this.#store.unlinkTenant(customerId, tenantId);
   }
 
   /** Ids of the tenants a customer holds (a customer holds a bounded number of tenants). */
-  async tenantIdsOf(customerId: string): Promise<string[]> {
-    const ids: string[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': publicPk, ':prefix': customerTenantPrefix(customerId) },
-      ConsistentRead: true,
-    })) {
-      ids.push(String(item.tenantId));
-    }
-    return ids;
+  tenantIdsOf(customerId: string): Promise<string[]> {
+    return this.#store.tenantIdsOf(customerId);
   }
 
   /** Appends an entry unless the same event is already recorded; true when this call wrote it. */
-  async record(entry: LedgerEntry): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...ledgerKey(entry.customerId, entry.at, entry.id), type: ITEM_TYPE.ledger, ...entry },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  record(entry: LedgerEntry): Promise<boolean> {
+    return this.#store.record(entry);
   }
 
   /** A customer's ledger, newest first. */
   async ledger(customerId: string, limit: number, cursor?: string): Promise<Page<LedgerEntry>> {
     await this.get(customerId);
-    return newestFirst(this.#table, ledgerPrefix(customerId), limit, cursor, entryFromItem);
+    return this.#store.ledgerPage(customerId, limit, cursor);
   }
 }

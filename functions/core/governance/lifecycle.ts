@@ -17,15 +17,12 @@
  * concurrent scan changes nothing twice. Tenants written before the index existed are placed in it
  * once, by the first scan that finds the index unmarked.
  */
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { type SweepDependencies, sweepStaleExecutions } from '../executions/sweep.ts';
 import type { Announcement, Announcements } from '../foundation/announcements.ts';
-import { ITEM_TYPE } from '../keys.ts';
-import type { TenantContext } from '../tenancy/domain.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
-import { recordPublic, SYSTEM } from './acting.ts';
+import { recordPublic, SYSTEM, tenantDomain } from './acting.ts';
 import type { Customers, LedgerKind } from './customers.ts';
 import {
   DAY_MS,
@@ -45,8 +42,8 @@ import {
   shutdownDueAt,
 } from './dates.ts';
 import { ScanUnavailableError } from './errors.ts';
-import { scanStateKey } from './keys.ts';
 import type { HostOnboarding } from './onboarding.ts';
+import { PlatformStateRepository } from './platform-state-repository.ts';
 
 export const SCAN_NAMES = [
   'renewal-reminder',
@@ -103,26 +100,12 @@ export interface LifecycleOptions {
   readonly maxCatchUpDays?: number;
 }
 
-function tenantDomain(tenant: Tenant): TenantContext {
-  return {
-    kind: 'tenant',
-    host: tenant.hosts[0] ?? tenant.id,
-    tenant: {
-      id: tenant.id,
-      name: tenant.name,
-      status: tenant.status,
-      plan: tenant.plan,
-      expiresAt: tenant.expiresAt,
-    },
-  };
-}
-
 function plural(days: number): string {
   return days === 1 ? '1 day' : `${days} days`;
 }
 
 export class Lifecycle {
-  readonly #table: Table;
+  readonly #state: PlatformStateRepository;
   readonly #tenants: TenantRegistry;
   readonly #customers: Customers;
   readonly #announcements: Announcements;
@@ -132,7 +115,7 @@ export class Lifecycle {
   readonly #maxCatchUpDays: number;
 
   constructor(options: LifecycleOptions) {
-    this.#table = options.table;
+    this.#state = new PlatformStateRepository(options.table);
     this.#tenants = options.tenants;
     this.#customers = options.customers;
     this.#announcements = options.announcements;
@@ -215,21 +198,9 @@ export class Lifecycle {
 
   /** Places tenants written before the lifecycle index existed in it, once (marked in a state item). */
   async #ensureIndexed(): Promise<void> {
-    const key = scanStateKey(INDEX_STATE);
-    const state = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
-    );
-    if (state.Item?.version === LIFECYCLE_INDEX_VERSION) return;
+    if ((await this.#state.version(INDEX_STATE)) === LIFECYCLE_INDEX_VERSION) return;
     await this.#tenants.reindexLifecycle();
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: key,
-        UpdateExpression: 'SET version = :version, #type = :type',
-        ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: { ':version': LIFECYCLE_INDEX_VERSION, ':type': ITEM_TYPE.scanState },
-      }),
-    );
+    await this.#state.setVersion(INDEX_STATE, LIFECYCLE_INDEX_VERSION);
   }
 
   /** Posts the reminder and records it in the ledger; true when this call wrote either. */
@@ -307,33 +278,12 @@ export class Lifecycle {
   }
 
   async #window(scan: ScanName, now: Date): Promise<ScanWindow> {
-    const state = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: scanStateKey(scan), ConsistentRead: true }),
-    );
-    const lastDay = typeof state.Item?.lastDay === 'string' ? state.Item.lastDay : undefined;
-    return scanWindow(lastDay, now, this.#maxCatchUpDays);
+    return scanWindow(await this.#state.lastDay(scan), now, this.#maxCatchUpDays);
   }
 
   /** Records a successful run; the recorded day only moves forward. */
   async #finish(scan: ScanName, now: Date): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: scanStateKey(scan),
-          UpdateExpression: 'SET lastDay = :today, lastRunAt = :now, #type = :type',
-          ConditionExpression: 'attribute_not_exists(lastDay) OR lastDay <= :today',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: {
-            ':today': dayOf(now.toISOString()),
-            ':now': now.toISOString(),
-            ':type': ITEM_TYPE.scanState,
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.#state.finished(scan, dayOf(now.toISOString()), now.toISOString());
   }
 }
 

@@ -14,13 +14,15 @@
  * the `host-onboarding` scan reads — O(hosts due), never the table. Onboarding never fails the
  * tenant: a tenant is created, and stays usable on its other hosts, whatever its hosts' DNS says.
  */
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { hostKey, INDEX, ONBOARDING_DUE, onboardingDueSort, PUBLIC_HOST_LISTING } from '../keys.ts';
-import type { HostBinding, HostDirectory } from '../tenancy/hosts.ts';
+import { ONBOARDING_DUE, onboardingDueSort } from '../keys.ts';
+import type { HostDirectory } from '../tenancy/hosts.ts';
 import type { DnsVerifier } from './dns.ts';
 import type { CertificateSource, DnsRecord, HostEdge, ProvisionOutcome } from './edge.ts';
+import { type BoundHost, OnboardingRepository } from './onboarding-repository.ts';
+
+export { onboardingFromItem } from './onboarding-repository.ts';
 
 export const ONBOARDING_STATES = ['pending-dns', 'provisioning', 'active', 'failed'] as const;
 export type OnboardingState = (typeof ONBOARDING_STATES)[number];
@@ -192,22 +194,6 @@ export function nextOnboarding(current: Onboarding, step: Step, now: Date): Onbo
   }
 }
 
-export function onboardingFromItem(item: Record<string, unknown>): Onboarding | null {
-  const value = item.onboarding as Partial<Onboarding> | undefined;
-  if (value === undefined || typeof value.state !== 'string') return null;
-  return {
-    state: value.state,
-    attempts: Number(value.attempts ?? 0),
-    since: String(value.since),
-    updatedAt: String(value.updatedAt ?? value.since),
-    revision: Number(value.revision ?? 0),
-    ...(value.code === undefined ? {} : { code: String(value.code) }),
-    ...(value.reason === undefined ? {} : { reason: String(value.reason) }),
-    ...(value.checkedAt === undefined ? {} : { checkedAt: String(value.checkedAt) }),
-    ...(value.nextAttemptAt === undefined ? {} : { nextAttemptAt: String(value.nextAttemptAt) }),
-  };
-}
-
 export interface OnboardingChange {
   readonly host: string;
   readonly owner: HostOwner;
@@ -225,14 +211,14 @@ export interface HostOnboardingOptions {
 }
 
 export class HostOnboarding {
-  readonly #table: Table;
+  readonly #store: OnboardingRepository;
   readonly #edge: HostEdge;
   readonly #verifier: DnsVerifier;
   readonly #hosts: HostDirectory | undefined;
   readonly #now: () => Date;
 
   constructor(options: HostOnboardingOptions) {
-    this.#table = options.table;
+    this.#store = new OnboardingRepository(options.table);
     this.#edge = options.edge;
     this.#verifier = options.verifier;
     this.#hosts = options.hosts;
@@ -245,33 +231,24 @@ export class HostOnboarding {
 
   /** A host's onboarding with the DNS records it needs; NotFoundError for a host bound to nothing. */
   async get(host: string): Promise<HostOnboardingView> {
-    const item = await this.#item(host);
-    if (item === null) throw new NotFoundError(`Host ${host} is not bound`);
-    return this.#view(item);
+    const bound = await this.#store.find(host);
+    if (bound === null) throw new NotFoundError(`Host ${host} is not bound`);
+    return this.#view(bound);
   }
 
   /** The onboarding of each bound host among `hosts` (unbound ones are left out). */
   async list(hosts: readonly string[]): Promise<HostOnboardingView[]> {
     const views: HostOnboardingView[] = [];
     for (const host of hosts) {
-      const item = await this.#item(host);
-      if (item !== null) views.push(this.#view(item));
+      const bound = await this.#store.find(host);
+      if (bound !== null) views.push(this.#view(bound));
     }
     return views;
   }
 
   /** The platform's own hosts (the console's and the free entry's), from their sparse listing. */
   async listPublic(): Promise<HostOnboardingView[]> {
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        IndexName: INDEX.listing,
-        KeyConditionExpression: 'GSI1PK = :listing',
-        ExpressionAttributeValues: { ':listing': PUBLIC_HOST_LISTING },
-        Limit: 100,
-      }),
-    );
-    return this.list((result.Items ?? []).map((item) => String(item.host)));
+    return this.list(await this.#store.publicHosts(100));
   }
 
   /**
@@ -281,13 +258,13 @@ export class HostOnboarding {
    */
   async advance(host: string, options: { readonly force?: boolean } = {}): Promise<HostOnboardingView> {
     for (let step = 0; step < 2; step++) {
-      const item = await this.#item(host);
-      if (item === null) throw new NotFoundError(`Host ${host} is not bound`);
-      const current = this.#onboarding(item);
-      if (current.state === 'active' || current.state === 'failed') return this.#view(item);
+      const bound = await this.#store.find(host);
+      if (bound === null) throw new NotFoundError(`Host ${host} is not bound`);
+      const current = this.#onboarding(bound);
+      if (current.state === 'active' || current.state === 'failed') return this.#view(bound);
       const now = this.#now();
       const due = current.nextAttemptAt === undefined || Date.parse(current.nextAttemptAt) <= now.getTime();
-      if (!due && options.force !== true && step === 0) return this.#view(item);
+      if (!due && options.force !== true && step === 0) return this.#view(bound);
       const certificate = this.#edge.certificate(host);
       const next =
         current.state === 'pending-dns'
@@ -310,9 +287,9 @@ export class HostOnboarding {
 
   /** Starts a failed host over (and checks it now); for a waiting host, checks it now. */
   async retry(host: string): Promise<HostOnboardingView> {
-    const item = await this.#item(host);
-    if (item === null) throw new NotFoundError(`Host ${host} is not bound`);
-    const current = this.#onboarding(item);
+    const bound = await this.#store.find(host);
+    if (bound === null) throw new NotFoundError(`Host ${host} is not bound`);
+    const current = this.#onboarding(bound);
     if (current.state === 'active') {
       throw new ConflictError(`Host ${host} is already served`, { extra: { host, state: current.state } });
     }
@@ -325,22 +302,12 @@ export class HostOnboarding {
 
   /** Advances every host whose check is due (the `host-onboarding` scan); at most `scanBatch` a run. */
   async advanceDue(): Promise<{ scanned: number; changed: OnboardingChange[] }> {
-    const now = this.#now().toISOString();
-    const result = await this.#table.client.send(
-      new QueryCommand({
-        TableName: this.#table.name,
-        IndexName: INDEX.lifecycle,
-        KeyConditionExpression: 'GSI2PK = :due AND GSI2SK <= :now',
-        ExpressionAttributeValues: { ':due': ONBOARDING_DUE, ':now': `${now}#\uffff` },
-        Limit: ONBOARDING_LIMITS.scanBatch,
-      }),
-    );
+    const items = await this.#store.due(this.#now().toISOString(), ONBOARDING_LIMITS.scanBatch);
     const changed: OnboardingChange[] = [];
-    const items = result.Items ?? [];
     let firstError: unknown;
     for (const due of items) {
-      const host = String(due.host);
-      const before = onboardingFromItem(due)?.state ?? 'pending-dns';
+      const host = due.host;
+      const before = due.onboarding?.state ?? 'pending-dns';
       try {
         const after = await this.advance(host);
         if (after.state !== before) changed.push({ host, owner: after.owner, from: before, to: after.state });
@@ -354,28 +321,21 @@ export class HostOnboarding {
     return { scanned: items.length, changed };
   }
 
-  async #item(host: string): Promise<Record<string, unknown> | null> {
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: hostKey(host), ConsistentRead: true }),
-    );
-    return result.Item ?? null;
-  }
-
   /** A binding made before onboarding existed counts as served: it was attached when it was bound. */
-  #onboarding(item: Record<string, unknown>): Onboarding {
+  #onboarding(bound: BoundHost): Onboarding {
     return (
-      onboardingFromItem(item) ?? {
+      bound.onboarding ?? {
         state: 'active',
         attempts: 0,
-        since: String(item.boundAt ?? new Date(0).toISOString()),
-        updatedAt: String(item.boundAt ?? new Date(0).toISOString()),
+        since: bound.boundAt ?? new Date(0).toISOString(),
+        updatedAt: bound.boundAt ?? new Date(0).toISOString(),
         revision: 0,
       }
     );
   }
 
-  #view(item: Record<string, unknown>): HostOnboardingView {
-    const binding = item as unknown as HostBinding;
+  #view(bound: BoundHost): HostOnboardingView {
+    const binding = bound.binding;
     const host = binding.host;
     const owner: HostOwner =
       binding.domain === 'tenant'
@@ -384,7 +344,7 @@ export class HostOnboarding {
     return {
       host,
       owner,
-      ...this.#onboarding(item),
+      ...this.#onboarding(bound),
       certificate: this.#edge.certificate(host),
       target: this.#edge.target,
       dns: this.#edge.records(host),
@@ -392,32 +352,9 @@ export class HostOnboarding {
   }
 
   /** Writes `next` if the binding still holds `current` (its revision); null when it changed. */
-  async #write(host: string, current: Onboarding, next: Onboarding): Promise<Record<string, unknown> | null> {
-    const index = onboardingIndex(host, next);
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: hostKey(host),
-          UpdateExpression:
-            index === null
-              ? 'SET #ob = :next REMOVE GSI2PK, GSI2SK'
-              : 'SET #ob = :next, GSI2PK = :pk, GSI2SK = :sk',
-          ConditionExpression: 'attribute_exists(PK) AND #ob.#rev = :rev',
-          ExpressionAttributeNames: { '#ob': 'onboarding', '#rev': 'revision' },
-          ExpressionAttributeValues: {
-            ':next': next,
-            ':rev': current.revision,
-            ...(index === null ? {} : { ':pk': index.GSI2PK, ':sk': index.GSI2SK }),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      if (current.state !== next.state) this.#hosts?.invalidate(host);
-      return result.Attributes ?? null;
-    } catch (error) {
-      if (isConditionFailure(error)) return null;
-      throw error;
-    }
+  async #write(host: string, current: Onboarding, next: Onboarding): Promise<BoundHost | null> {
+    const written = await this.#store.write(host, current.revision, next, onboardingIndex(host, next));
+    if (written !== null && current.state !== next.state) this.#hosts?.invalidate(host);
+    return written;
   }
 }

@@ -14,11 +14,9 @@
  *
  * A retry at any point re-reads the order and continues from the step it is at.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
-import { ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import type { TenantStatus } from '../tenancy/domain.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
@@ -26,8 +24,7 @@ import { type Acting, recordPublic, timeOrderedId } from './acting.ts';
 import type { Customers } from './customers.ts';
 import { renewedExpiry, statusAfterPayment } from './dates.ts';
 import { ConcurrentChangeError, OrderStateError } from './errors.ts';
-import { ORDER_PREFIX, orderKey } from './keys.ts';
-import { newestFirst } from './paging.ts';
+import { OrderRepository, type Renewal } from './order-repository.ts';
 
 export const ORDER_STATUSES = ['pending', 'paying', 'paid', 'cancelled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -97,34 +94,6 @@ const ORDER_ID_PATTERN = /^ord_[0-9a-z]{10}[0-9a-f]{10}$/;
 /** Steps one confirmation may take before it reports a concurrent change. */
 const MAX_STEPS = 12;
 
-function orderFromItem(item: Record<string, unknown>): Order {
-  const optional = (field: string) => (typeof item[field] === 'string' ? { [field]: item[field] } : {});
-  return {
-    id: String(item.id),
-    tenantId: String(item.tenantId),
-    ...optional('customerId'),
-    plan: String(item.plan),
-    months: Number(item.months),
-    amount: Number(item.amount),
-    currency: String(item.currency),
-    status: item.status as OrderStatus,
-    createdAt: String(item.createdAt),
-    createdBy: String(item.createdBy),
-    ...optional('confirmedAt'),
-    ...optional('confirmedBy'),
-    ...optional('previousExpiry'),
-    ...optional('previousStatus'),
-    ...optional('newExpiry'),
-    ...optional('newStatus'),
-    ...optional('paidAt'),
-    ...optional('cancelledAt'),
-    ...optional('cancelledBy'),
-    ...(item.conversion !== null && typeof item.conversion === 'object'
-      ? { conversion: item.conversion as Conversion }
-      : {}),
-  } as Order;
-}
-
 /**
  * The expiry a payment extends: the tenant's own, except for a conversion, whose personal space had
  * no paid period (its expiry is a placeholder far in the future): that one counts from the payment.
@@ -133,8 +102,18 @@ function paidFrom(order: Order, tenant: Tenant): string {
   return order.conversion === undefined ? tenant.expiresAt : new Date(0).toISOString();
 }
 
+/** The renewal a payment gives a tenant as it is now. */
+function renewalOf(order: Order, tenant: Tenant, now: Date): Renewal {
+  return {
+    previousExpiry: tenant.expiresAt,
+    previousStatus: tenant.status,
+    newExpiry: renewedExpiry(paidFrom(order, tenant), order.months, now),
+    newStatus: statusAfterPayment(tenant.status),
+  };
+}
+
 export class Orders {
-  readonly #table: Table;
+  readonly #store: OrderRepository;
   readonly #tenants: TenantRegistry;
   readonly #customers: Customers;
   readonly #audit: AuditLog;
@@ -148,7 +127,7 @@ export class Orders {
     audit: AuditLog;
     now?: () => Date;
   }) {
-    this.#table = options.table;
+    this.#store = new OrderRepository(options.table);
     this.#tenants = options.tenants;
     this.#customers = options.customers;
     this.#audit = options.audit;
@@ -161,29 +140,13 @@ export class Orders {
   }
 
   /** The stored admin password hash of a conversion not applied yet (null once applied, or none). */
-  async conversionPasswordHash(id: string): Promise<string | null> {
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: orderKey(id), ConsistentRead: true }),
-    );
-    const hash = result.Item?.conversionAdminPasswordHash;
-    return typeof hash === 'string' ? hash : null;
+  conversionPasswordHash(id: string): Promise<string | null> {
+    return this.#store.conversionPasswordHash(id);
   }
 
   /** A conversion's steps all completed: its password hash goes, and it says when. Idempotent. */
-  async conversionApplied(id: string): Promise<Order> {
-    const result = await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: orderKey(id),
-        UpdateExpression:
-          'SET conversion.appliedAt = if_not_exists(conversion.appliedAt, :now) REMOVE conversionAdminPasswordHash',
-        ConditionExpression: 'attribute_exists(conversion) AND #status = :paid',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':now': this.#now().toISOString(), ':paid': 'paid' },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return orderFromItem(result.Attributes ?? {});
+  conversionApplied(id: string): Promise<Order> {
+    return this.#store.conversionApplied(id, this.#now().toISOString());
   }
 
   async create(input: NewOrder, by: Acting): Promise<Order> {
@@ -228,20 +191,7 @@ export class Orders {
             },
           }),
     };
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: {
-          ...orderKey(order.id),
-          type: ITEM_TYPE.order,
-          ...order,
-          ...(input.conversion === undefined
-            ? {}
-            : { conversionAdminPasswordHash: input.conversion.adminPasswordHash }),
-        },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.#store.create(order, input.conversion?.adminPasswordHash);
     if (order.customerId !== undefined) {
       await this.#customers.record({
         id: `order-${order.id}-created`,
@@ -268,16 +218,14 @@ export class Orders {
 
   async get(id: string): Promise<Order> {
     if (!ORDER_ID_PATTERN.test(id)) throw new NotFoundError(`Order ${id} not found`);
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: orderKey(id), ConsistentRead: true }),
-    );
-    if (result.Item === undefined) throw new NotFoundError(`Order ${id} not found`);
-    return orderFromItem(result.Item);
+    const order = await this.#store.find(id);
+    if (order === null) throw new NotFoundError(`Order ${id} not found`);
+    return order;
   }
 
   /** Newest first. */
   list(limit: number, cursor?: string): Promise<Page<Order>> {
-    return newestFirst(this.#table, ORDER_PREFIX, limit, cursor, orderFromItem);
+    return this.#store.page(limit, cursor);
   }
 
   /** Confirms payment: see the module comment. Safe to call any number of times. */
@@ -338,39 +286,20 @@ export class Orders {
 
   /** Cancels a pending order; a repeat of a cancellation is a no-op. */
   async cancel(id: string, by: Acting): Promise<OrderOutcome> {
-    const now = this.#now().toISOString();
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: orderKey(id),
-          UpdateExpression: 'SET #status = :cancelled, cancelledAt = :now, cancelledBy = :by',
-          ConditionExpression: 'attribute_exists(PK) AND #status = :pending',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':cancelled': 'cancelled',
-            ':pending': 'pending',
-            ':now': now,
-            ':by': by.actor.username,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const order = orderFromItem(result.Attributes ?? {});
-      await this.#ledgerCancel(order);
-      await recordPublic(this.#audit, by, 'order.cancelled', `order:${id}`, { tenantId: order.tenantId });
-      return { order, changed: true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const order = await this.get(id);
-      if (order.status !== 'cancelled') {
-        throw new OrderStateError(`Order ${id} is ${order.status} and can no longer be cancelled`, {
-          extra: { orderStatus: order.status },
-        });
-      }
-      await this.#ledgerCancel(order);
-      return { order, changed: false };
+    const cancelled = await this.#store.cancel(id, this.#now().toISOString(), by.actor.username);
+    if (cancelled !== null) {
+      await this.#ledgerCancel(cancelled);
+      await recordPublic(this.#audit, by, 'order.cancelled', `order:${id}`, { tenantId: cancelled.tenantId });
+      return { order: cancelled, changed: true };
     }
+    const order = await this.get(id);
+    if (order.status !== 'cancelled') {
+      throw new OrderStateError(`Order ${id} is ${order.status} and can no longer be cancelled`, {
+        extra: { orderStatus: order.status },
+      });
+    }
+    await this.#ledgerCancel(order);
+    return { order, changed: false };
   }
 
   /** Step 1: `pending → paying` with the renewal to apply. False when the order moved meanwhile. */
@@ -379,32 +308,12 @@ export class Orders {
       throw new OrderStateError(`Tenant ${tenant.id} is archived; restore it before confirming payment`);
     }
     const now = this.#now();
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: orderKey(order.id),
-          UpdateExpression:
-            'SET #status = :paying, confirmedAt = :now, confirmedBy = :by, previousExpiry = :previousExpiry, previousStatus = :previousStatus, newExpiry = :newExpiry, newStatus = :newStatus',
-          ConditionExpression: '#status = :pending',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':paying': 'paying',
-            ':pending': 'pending',
-            ':now': now.toISOString(),
-            ':by': by.actor.username,
-            ':previousExpiry': tenant.expiresAt,
-            ':previousStatus': tenant.status,
-            ':newExpiry': renewedExpiry(paidFrom(order, tenant), order.months, now),
-            ':newStatus': statusAfterPayment(tenant.status),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.#store.markPaying(
+      order.id,
+      renewalOf(order, tenant, now),
+      now.toISOString(),
+      by.actor.username,
+    );
   }
 
   /** The tenant changed between steps 1 and 2: recompute the renewal from what it says now. */
@@ -413,51 +322,17 @@ export class Orders {
     if (tenant.status === 'archived') {
       throw new OrderStateError(`Tenant ${tenant.id} is archived; restore it and retry the confirmation`);
     }
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: orderKey(order.id),
-          UpdateExpression:
-            'SET previousExpiry = :previousExpiry, previousStatus = :previousStatus, newExpiry = :newExpiry, newStatus = :newStatus',
-          ConditionExpression:
-            '#status = :paying AND previousExpiry = :seenExpiry AND previousStatus = :seenStatus',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':paying': 'paying',
-            ':seenExpiry': order.previousExpiry,
-            ':seenStatus': order.previousStatus,
-            ':previousExpiry': tenant.expiresAt,
-            ':previousStatus': tenant.status,
-            ':newExpiry': renewedExpiry(paidFrom(order, tenant), order.months, this.#now()),
-            ':newStatus': statusAfterPayment(tenant.status),
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // Another confirmation recomputed or finished it; the next step re-reads the order.
-    }
+    // False: another confirmation recomputed or finished it; the next step re-reads the order.
+    await this.#store.recompute(
+      order.id,
+      { expiry: order.previousExpiry, status: order.previousStatus },
+      renewalOf(order, tenant, this.#now()),
+    );
   }
 
   /** Step 3: `paying → paid`. True when this call made the change. */
-  async #markPaid(order: Order): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: orderKey(order.id),
-          UpdateExpression: 'SET #status = :paid, paidAt = confirmedAt',
-          ConditionExpression: '#status = :paying',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':paid': 'paid', ':paying': 'paying' },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  #markPaid(order: Order): Promise<boolean> {
+    return this.#store.markPaid(order.id);
   }
 
   async #ledgerPayment(order: Order): Promise<void> {

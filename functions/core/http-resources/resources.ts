@@ -5,25 +5,21 @@
  * trial runs by super-admins. Tenants read only summaries of what they were granted, and resolve a
  * resource only through their own grant. No method returns, logs or audits a credential value.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { SYSTEM_ACTOR } from '../audit/chain.ts';
-import { type AvailabilityState, stateOf, stateVerb } from '../availability.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { type AvailabilityState, stateVerb } from '../availability.ts';
+import type { Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { type Acting, recordPublic } from '../governance/acting.ts';
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
 import { randomId } from '../ids.ts';
-import { domainPk, ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { CredentialMissingError, type CredentialStore, type PreviousPolicy } from '../secrets/store.ts';
-import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { readTenantSummary } from '../tenancy/hosts.ts';
 import { planLimits } from '../tenancy/plans.ts';
 import { runErrorType } from './errors.ts';
 import type { EgressUse } from './jobs.ts';
-import { GRANT_PREFIX, grantKey, RESOURCE_PREFIX, resourceKey } from './keys.ts';
 import {
   assertRequestAllowed,
   type CredentialState,
@@ -38,6 +34,7 @@ import {
   validateConfig,
 } from './model.ts';
 import { type OutboundResponse, type Resolver, SHOWN_HEADERS, sendToResource } from './outbound.ts';
+import { HttpResourceRepository } from './resource-repository.ts';
 
 export interface HttpResourcesOptions {
   readonly table: Table;
@@ -83,33 +80,6 @@ export interface TrialResult {
 
 export type HttpResourcePatch = Partial<HttpResourceInput>;
 
-function toResource(item: Record<string, unknown>): HttpResource {
-  const grants = item.grants instanceof Set ? [...(item.grants as Set<string>)] : [];
-  const credential = item.credential as CredentialState | undefined;
-  return {
-    id: String(item.id),
-    state: stateOf(item),
-    version: Number(item.version),
-    configHash: String(item.configHash),
-    name: String(item.name),
-    description: String(item.description ?? ''),
-    baseUrl: String(item.baseUrl),
-    methods: item.methods as HttpMethod[],
-    paths: item.paths as string[],
-    writeAllowed: item.writeAllowed === true,
-    auth: item.auth as HttpResource['auth'],
-    timeoutSeconds: Number(item.timeoutSeconds),
-    maxResponseBytes: Number(item.maxResponseBytes),
-    localDevelopment: item.localDevelopment === true,
-    grants: grants.sort(),
-    ...(credential === undefined ? {} : { credential }),
-    createdAt: String(item.createdAt),
-    createdBy: String(item.createdBy),
-    updatedAt: String(item.updatedAt),
-    updatedBy: String(item.updatedBy),
-  };
-}
-
 /** A resource as the governance API shows it: everything but values (there are none to show). */
 export function resourceView(resource: HttpResource) {
   const { credential, ...rest } = resource;
@@ -145,6 +115,7 @@ function parseBody(text: string, contentType: string | undefined): unknown {
 
 export class HttpResources {
   readonly #table: Table;
+  readonly #store: HttpResourceRepository;
   readonly #audit: AuditLog;
   readonly #credentials: CredentialStore;
   readonly #allowLocalDevelopment: boolean;
@@ -154,6 +125,7 @@ export class HttpResources {
 
   constructor(options: HttpResourcesOptions) {
     this.#table = options.table;
+    this.#store = new HttpResourceRepository(options.table);
     this.#audit = options.audit;
     this.#credentials = options.credentials;
     this.#allowLocalDevelopment = options.allowLocalDevelopment ?? false;
@@ -183,14 +155,7 @@ export class HttpResources {
       updatedAt: now,
       updatedBy: by.actor.username,
     };
-    const { grants: _grants, ...stored } = resource;
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: { ...resourceKey(resource.id), type: ITEM_TYPE.httpResource, ...stored },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.#store.create(resource);
     await recordPublic(this.#audit, by, 'http-resource.created', `http-resource:${resource.id}`, {
       version: 1,
       config: configOf(config),
@@ -205,16 +170,7 @@ export class HttpResources {
   }
 
   async list(limit: number, cursor?: string): Promise<Page<HttpResource>> {
-    return queryPageOf(
-      this.#table,
-      {
-        partition: domainPk(PUBLIC_DOMAIN),
-        range: { prefix: RESOURCE_PREFIX },
-        limit,
-        ...(cursor === undefined ? {} : { cursor }),
-      },
-      toResource,
-    );
+    return this.#store.page(limit, cursor);
   }
 
   /** Changes the configuration; `expectedVersion`, when given, guards against lost updates. */
@@ -237,40 +193,12 @@ export class HttpResources {
     const changed = Object.keys(after).filter(
       (field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]),
     );
-    const now = this.#now().toISOString();
-    const names: Record<string, string> = { '#version': 'version' };
-    const values: Record<string, unknown> = {
-      ':expected': current.version,
-      ':version': current.version + 1,
-      ':hash': hash,
-      ':now': now,
-      ':by': by.actor.username,
-    };
-    const sets = ['#version = :version', 'configHash = :hash', 'updatedAt = :now', 'updatedBy = :by'];
-    changed.forEach((field, index) => {
-      names[`#c${index}`] = field;
-      values[`:c${index}`] = after[field];
-      sets.push(`#c${index} = :c${index}`);
+    const updated = await this.#store.reconfigure(id, current.version, {
+      hash,
+      changed: Object.fromEntries(changed.map((field) => [field, after[field]])),
+      at: this.#now().toISOString(),
+      by: by.actor.username,
     });
-    let updated: HttpResource;
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: resourceKey(id),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_exists(PK) AND #version = :expected',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      updated = toResource(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`HTTP resource ${id} changed concurrently; retry`, { cause: error });
-      throw error;
-    }
     await recordPublic(this.#audit, by, 'http-resource.updated', `http-resource:${id}`, {
       version: updated.version,
       changed: Object.fromEntries(
@@ -289,30 +217,18 @@ export class HttpResources {
     const current = await this.get(id);
     if (current.state === state) return current;
     const note = reason.trim().slice(0, 500);
-    const result = await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: resourceKey(id),
-        UpdateExpression:
-          'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':state': state,
-          ':now': this.#now().toISOString(),
-          ':by': by.actor.username,
-          ':reason': note,
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    const updated = await this.#store.setState(id, state, {
+      at: this.#now().toISOString(),
+      by: by.actor.username,
+      reason: note,
+    });
     await recordPublic(this.#audit, by, `http-resource.${stateVerb(state)}`, `http-resource:${id}`, {
       name: current.name,
       from: current.state,
       to: state,
       ...(note === '' ? {} : { reason: note }),
     });
-    return toResource(result.Attributes ?? {});
+    return updated;
   }
 
   // ── grants ──────────────────────────────────────────────────────────────────────────────
@@ -351,20 +267,9 @@ export class HttpResources {
     // Index items first, then the grant set (the authority): a crash leaves at worst an index item
     // that reads filter out, never a grant a tenant cannot see.
     for (const domain of domains.filter((item) => added.includes(item.tenant.id))) {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...grantKey(domain, id),
-            type: ITEM_TYPE.httpGrant,
-            resourceId: id,
-            grantedAt: now,
-            grantedBy: by.actor.username,
-          },
-        }),
-      );
+      await this.#store.putGrantIndex(domain, id, now, by.actor.username);
     }
-    const updated = await this.#changeGrants(id, 'ADD', added);
+    const updated = await this.#store.changeGrants(id, 'ADD', added);
     await recordPublic(this.#audit, by, 'http-resource.granted', `http-resource:${id}`, { tenantIds: added });
     return updated;
   }
@@ -374,45 +279,14 @@ export class HttpResources {
     if (!resource.grants.includes(tenantId))
       throw new NotFoundError(`HTTP resource ${id} is not granted to ${tenantId}`);
     // The grant set first (runs stop resolving at once), then the index item.
-    const updated = await this.#changeGrants(id, 'DELETE', [tenantId]);
+    const updated = await this.#store.changeGrants(id, 'DELETE', [tenantId]);
     const tenant = await readTenantSummary(this.#table, tenantId, true);
-    if (tenant !== null) {
-      await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: grantKey({ kind: 'tenant', host: '', tenant }, id),
-        }),
-      );
-    }
+    if (tenant !== null) await this.#store.deleteGrantIndex({ kind: 'tenant', host: '', tenant }, id);
     await recordPublic(this.#audit, by, 'http-resource.revoked', `http-resource:${id}`, {
       tenantIds: [tenantId],
     });
     await this.#onChanged([tenantId], id, by.actor.username);
     return updated;
-  }
-
-  async #changeGrants(
-    id: string,
-    action: 'ADD' | 'DELETE',
-    tenantIds: readonly string[],
-  ): Promise<HttpResource> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: resourceKey(id),
-          UpdateExpression: `${action} grants :tenants`,
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: { ':tenants': new Set(tenantIds) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toResource(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new NotFoundError(`HTTP resource ${id} not found`, { cause: error });
-      throw error;
-    }
   }
 
   // ── the tenant side ─────────────────────────────────────────────────────────────────────
@@ -432,13 +306,7 @@ export class HttpResources {
 
   /** Summaries of the resources granted to a tenant: name, description, allowed methods. */
   async summaries(domain: TenantContext): Promise<HttpResourceSummary[]> {
-    const ids: string[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': GRANT_PREFIX },
-    })) {
-      ids.push(String(item.resourceId));
-    }
+    const ids = await this.#store.grantedIds(domain);
     const resources = await Promise.all(ids.map((id) => this.#find(id)));
     return resources
       .filter((resource): resource is HttpResource => resource?.grants.includes(domain.tenant.id) === true)
@@ -547,15 +415,7 @@ export class HttpResources {
       rotatedAt: now,
       rotatedBy: by.actor.username,
     };
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: resourceKey(id),
-        UpdateExpression: 'SET credential = :credential',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':credential': next },
-      }),
-    );
+    await this.#store.setCredential(id, next);
     await recordPublic(
       this.#audit,
       by,
@@ -575,14 +435,7 @@ export class HttpResources {
     const previous = resource.credential?.previous;
     if (previous === undefined) throw new NotFoundError(`HTTP resource ${id} keeps no previous credential`);
     await this.#credentials.dropPrevious(id);
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: resourceKey(id),
-        UpdateExpression: 'REMOVE credential.previous',
-        ConditionExpression: 'attribute_exists(credential)',
-      }),
-    );
+    await this.#store.dropPreviousCredential(id);
     await recordPublic(this.#audit, by, 'http-resource.credential.previous-dropped', `http-resource:${id}`, {
       version: previous,
     });
@@ -603,23 +456,7 @@ export class HttpResources {
     const stored = await this.#credentials.versions(id);
     if (stored.current !== versionId) return false;
     if (stored.previous !== undefined) await this.#credentials.dropPrevious(id);
-    const now = this.#now().toISOString();
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: resourceKey(id),
-          UpdateExpression:
-            'SET credential.confirmed = :true, credential.confirmedAt = :now REMOVE credential.previous',
-          ConditionExpression: 'credential.#current = :version',
-          ExpressionAttributeNames: { '#current': 'current' },
-          ExpressionAttributeValues: { ':true': true, ':now': now, ':version': versionId },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    if (!(await this.#store.confirmCredential(id, versionId, this.#now().toISOString()))) return false;
     await recordPublic(this.#audit, by, 'http-resource.credential.confirmed', `http-resource:${id}`, {
       version: versionId,
       previousDropped: stored.previous ?? null,
@@ -700,10 +537,7 @@ export class HttpResources {
 
   async #find(id: string): Promise<HttpResource | null> {
     if (!RESOURCE_ID_PATTERN.test(id)) return null;
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: resourceKey(id), ConsistentRead: true }),
-    );
-    return result.Item === undefined ? null : toResource(result.Item);
+    return this.#store.find(id);
   }
 }
 

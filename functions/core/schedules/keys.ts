@@ -32,6 +32,11 @@ export function dueEntry(domain: TenantContext, id: string, nextFireAt: string) 
   return { GSI2PK: dueShard(shard), GSI2SK: `${nextFireAt}#${domain.tenant.id}#${id}` };
 }
 
+/** The upper bound of every due-index sort key at or before `instant` (`~` sorts after every id character). */
+export function dueUntil(instant: string): string {
+  return `${instant}#~`;
+}
+
 export function logKey(domain: TenantContext, scheduledTime: string, scheduleId: string): Key {
   return itemKey(domain, LOG, scheduledTime, scheduleId);
 }

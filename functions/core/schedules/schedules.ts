@@ -13,10 +13,9 @@
  * Every fire leaves one log entry per (schedule, scheduled time): `ran` (with its run), `skipped`
  * (and why) or `failed` (could not be requested). Logs are kept 90 days.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type SkillCatalog } from '../catalog/skills.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import {
   ConflictError,
   ExecFabricError,
@@ -33,21 +32,9 @@ import { type Execution, type Executions, MAX_INPUT_BYTES } from '../executions/
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
 import { randomId } from '../ids.ts';
-import { domainPk, INDEX, ITEM_TYPE } from '../keys.ts';
-import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
-import {
-  DUE_SHARDS,
-  dueEntry,
-  dueShard,
-  LOG_PREFIX,
-  logKey,
-  quotaKey,
-  SCHEDULE_PREFIX,
-  scheduleKey,
-  scheduleLogPartition,
-} from './keys.ts';
+import { type DueSchedule, ScheduleRepository } from './schedule-repository.ts';
 import type { TenantSchedulerPort } from './scheduler-port.ts';
 import { nextOccurrence, occurrences, type Timing, validateTiming } from './timing.ts';
 
@@ -159,16 +146,6 @@ export interface ScheduleQuota {
   releaseKept(domain: TenantContext, counter: 'schedules', id: string): Promise<void>;
 }
 
-function toSchedule(item: Record<string, unknown>): Schedule {
-  const { PK: _pk, SK: _sk, GSI2PK: _g, GSI2SK: _gs, type: _type, ...rest } = item;
-  return rest as unknown as Schedule;
-}
-
-function toEntry(item: Record<string, unknown>): FireLogEntry {
-  const { PK: _pk, SK: _sk, GSI1PK: _g, GSI1SK: _gs, type: _type, expiresAtEpoch: _ttl, ...rest } = item;
-  return rest as unknown as FireLogEntry;
-}
-
 /** Missed occurrences from `first` (included) to `now`: how many (capped) and the last one. */
 function missedBetween(schedule: Schedule, first: Date, now: Date): { count: number; last: Date } {
   const anchor = new Date(schedule.anchorAt);
@@ -191,7 +168,7 @@ function mayRead(caller: Caller, schedule: Schedule): boolean {
 }
 
 export class Schedules {
-  readonly #table: Table;
+  readonly #store: ScheduleRepository;
   readonly #audit: AuditLog;
   readonly #skills: SkillCatalog;
   readonly #executions: Executions;
@@ -214,7 +191,7 @@ export class Schedules {
       },
       releaseKept: async () => undefined,
     };
-    this.#table = options.table;
+    this.#store = new ScheduleRepository(options.table);
     this.#audit = options.audit;
     this.#skills = options.skills;
     this.#executions = options.executions;
@@ -246,13 +223,7 @@ export class Schedules {
     // The plan's place first: a schedule over the plan's count is never written.
     const place = await this.#quota.reserveKept(domain, 'schedules', schedule.id);
     try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: this.#item(domain, schedule),
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+      await this.#store.create(domain, schedule);
     } catch (error) {
       await place.release();
       throw error;
@@ -261,9 +232,7 @@ export class Schedules {
       await this.#scheduler.put(domain, this.#target(schedule));
     } catch (error) {
       // Nothing half-made: the schedule goes again if the scheduler refused it.
-      await this.#table.client.send(
-        new DeleteCommand({ TableName: this.#table.name, Key: scheduleKey(domain, schedule.id) }),
-      );
+      await this.#store.delete(domain, schedule.id);
       await place.release();
       throw error;
     }
@@ -332,9 +301,7 @@ export class Schedules {
       throw new ForbiddenError('Only the owner or a schedule manager may delete it');
     // Stop it firing first: a schedule that is gone from the table but still fires is only logged nowhere.
     await this.#scheduler.remove(domain, id);
-    await this.#table.client.send(
-      new DeleteCommand({ TableName: this.#table.name, Key: scheduleKey(domain, id) }),
-    );
+    await this.#store.delete(domain, id);
     await this.#quota.releaseKept(domain, 'schedules', id);
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
@@ -384,24 +351,7 @@ export class Schedules {
     } else if (!caller.permissions.has('schedule:read') && !caller.permissions.has('schedule:manage')) {
       visible = (entry) => entry.owner === caller.username;
     }
-    const partition =
-      options.scheduleId === undefined ? domainPk(domain) : scheduleLogPartition(domain, options.scheduleId);
-    const page = await queryPageOf(
-      this.#table,
-      {
-        ...(options.scheduleId === undefined
-          ? { partition, range: { prefix: LOG_PREFIX } }
-          : {
-              index: INDEX.listing,
-              partition,
-              owner: { partition: domainPk(domain), prefix: LOG_PREFIX },
-            }),
-        newestFirst: true,
-        limit: options.limit,
-        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-      },
-      toEntry,
-    );
+    const page = await this.#store.logPage(domain, options);
     const items = page.items.filter((entry) => visible?.(entry) ?? true);
     return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
   }
@@ -531,20 +481,8 @@ export class Schedules {
   }
 
   /** Enabled schedules of every tenant due at or before `at`, from the sparse index (the local ticker). */
-  async *due(at: Date): AsyncGenerator<{ tenantId: string; scheduleId: string; nextFireAt: string }> {
-    for (let shard = 0; shard < DUE_SHARDS; shard++) {
-      for await (const item of queryAll(this.#table, {
-        IndexName: INDEX.lifecycle,
-        KeyConditionExpression: 'GSI2PK = :shard AND GSI2SK <= :at',
-        ExpressionAttributeValues: { ':shard': dueShard(shard), ':at': `${at.toISOString()}#~` },
-      })) {
-        yield {
-          tenantId: String(item.tenantId),
-          scheduleId: String(item.id),
-          nextFireAt: String(item.nextFireAt),
-        };
-      }
-    }
+  due(at: Date): AsyncGenerator<DueSchedule> {
+    return this.#store.due(at);
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────────
@@ -603,18 +541,6 @@ export class Schedules {
     return next === null ? rest : { ...rest, nextFireAt: next.toISOString() };
   }
 
-  #item(domain: TenantContext, schedule: Schedule): Record<string, unknown> {
-    return {
-      ...scheduleKey(domain, schedule.id),
-      type: ITEM_TYPE.schedule,
-      tenantId: domain.tenant.id,
-      ...schedule,
-      ...(schedule.state === 'enabled' && schedule.nextFireAt !== undefined
-        ? dueEntry(domain, schedule.id, schedule.nextFireAt)
-        : {}),
-    };
-  }
-
   #target(schedule: Schedule) {
     return {
       id: schedule.id,
@@ -627,103 +553,40 @@ export class Schedules {
 
   /** Writes the new definition, then the scheduler; puts the old one back if the scheduler refused. */
   async #replace(domain: TenantContext, current: Schedule, schedule: Schedule): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: this.#item(domain, schedule),
-          ConditionExpression: 'revision = :current',
-          ExpressionAttributeValues: { ':current': current.revision },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`Schedule ${schedule.id} changed concurrently; retry`, { cause: error });
-      throw error;
-    }
+    await this.#store.replace(domain, schedule, current.revision);
     try {
       await this.#scheduler.put(domain, this.#target(schedule));
     } catch (error) {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: this.#item(domain, current),
-          ConditionExpression: 'revision = :written',
-          ExpressionAttributeValues: { ':written': schedule.revision },
-        }),
-      );
+      await this.#store.replace(domain, current, schedule.revision);
       throw error;
     }
   }
 
   async #find(domain: TenantContext, id: string): Promise<Schedule | null> {
     if (!SCHEDULE_ID_PATTERN.test(id)) return null;
-    const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: scheduleKey(domain, id), ConsistentRead: true }),
-    );
-    return result.Item === undefined ? null : toSchedule(result.Item);
+    return this.#store.find(domain, id);
   }
 
   async #all(domain: TenantContext): Promise<Schedule[]> {
-    const items: Schedule[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': SCHEDULE_PREFIX },
-    })) {
-      items.push(toSchedule(item));
-    }
-    return items.sort((a, b) => a.name.localeCompare(b.name));
+    return (await this.#store.all(domain)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** When a log entry written now expires. */
+  #logExpiry(): number {
+    return Math.floor(this.#now().getTime() / 1000) + LOG_RETENTION_SECONDS;
   }
 
   /** Takes the fire's log entry: false when it was taken before (a duplicate delivery). A failed
    * request may be taken again by its retry. */
-  async #claim(domain: TenantContext, entry: FireLogEntry): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: this.#logItem(domain, entry),
-          ConditionExpression: 'attribute_not_exists(PK) OR outcome = :failed',
-          ExpressionAttributeValues: { ':failed': 'failed' },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
-
-  #logItem(domain: TenantContext, entry: FireLogEntry): Record<string, unknown> {
-    return {
-      ...logKey(domain, entry.scheduledTime, entry.scheduleId),
-      type: ITEM_TYPE.scheduleLog,
-      GSI1PK: scheduleLogPartition(domain, entry.scheduleId),
-      GSI1SK: entry.scheduledTime,
-      ...entry,
-      expiresAtEpoch: Math.floor(this.#now().getTime() / 1000) + LOG_RETENTION_SECONDS,
-    };
+  #claim(domain: TenantContext, entry: FireLogEntry): Promise<boolean> {
+    return this.#store.claimLog(domain, entry, this.#logExpiry());
   }
 
   async #log(domain: TenantContext, schedule: Schedule, entry: FireLogEntry): Promise<FireResult> {
-    await this.#table.client.send(
-      new PutCommand({ TableName: this.#table.name, Item: this.#logItem(domain, entry) }),
-    );
+    await this.#store.putLog(domain, entry, this.#logExpiry());
+    // A schedule deleted meanwhile is not noted: the log entry stands on its own.
     if (entry.outcome !== 'requesting') {
-      await this.#table.client
-        .send(
-          new UpdateCommand({
-            TableName: this.#table.name,
-            Key: scheduleKey(domain, schedule.id),
-            UpdateExpression: 'SET lastFireAt = :at, lastOutcome = :outcome',
-            ConditionExpression: 'attribute_exists(PK)',
-            ExpressionAttributeValues: { ':at': entry.scheduledTime, ':outcome': entry.outcome },
-          }),
-        )
-        .catch((error: unknown) => {
-          // The schedule was deleted meanwhile: the log entry stands on its own.
-          if (!isConditionFailure(error)) throw error;
-        });
+      await this.#store.markFired(domain, schedule.id, entry.scheduledTime, entry.outcome);
     }
     return { result: 'logged', entry };
   }
@@ -735,58 +598,25 @@ export class Schedules {
     next: Date | null,
     missed: FireLogEntry | null,
   ): Promise<void> {
-    const nextFireAt = next?.toISOString();
-    const completed = schedule.timing.kind === 'once' || nextFireAt === undefined;
-    const due = nextFireAt === undefined || completed ? undefined : dueEntry(domain, schedule.id, nextFireAt);
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: scheduleKey(domain, schedule.id),
-          UpdateExpression: completed
-            ? 'SET #state = :completed REMOVE nextFireAt, GSI2PK, GSI2SK'
-            : 'SET nextFireAt = :next, GSI2PK = :pk, GSI2SK = :sk',
-          ConditionExpression: 'revision = :revision AND #state = :enabled',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':revision': schedule.revision,
-            ':enabled': 'enabled',
-            ...(completed
-              ? { ':completed': 'completed' }
-              : { ':next': nextFireAt, ':pk': due?.GSI2PK, ':sk': due?.GSI2SK }),
-          },
-        }),
-      );
-    } catch (error) {
-      // Changed meanwhile (edited, paused, deleted): its own write set the next fire time.
-      if (!isConditionFailure(error)) throw error;
-    }
+    // A one-time schedule completes. Changed meanwhile (edited, paused, deleted): its own write set
+    // the next fire time.
+    await this.#store.advance(
+      domain,
+      schedule.id,
+      schedule.revision,
+      schedule.timing.kind === 'once' || next === null ? null : { nextFireAt: next.toISOString() },
+    );
     if (missed !== null) await this.#log(domain, schedule, missed);
   }
 
   async #countFire(domain: TenantContext, now: Date): Promise<boolean> {
-    const limit = planLimits(domain.tenant.plan).firesPerDay;
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: quotaKey(domain, now.toISOString().slice(0, 10)),
-          UpdateExpression: 'ADD fires :one SET expiresAtEpoch = :ttl, #type = :type',
-          ConditionExpression: 'attribute_not_exists(fires) OR fires < :limit',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':limit': limit,
-            ':ttl': Math.floor(now.getTime() / 1000) + 3 * 86_400,
-            ':type': ITEM_TYPE.scheduleQuota,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    // The day's counter is kept three days.
+    return this.#store.countFire(
+      domain,
+      now.toISOString().slice(0, 10),
+      planLimits(domain.tenant.plan).firesPerDay,
+      Math.floor(now.getTime() / 1000) + 3 * 86_400,
+    );
   }
 
   async #auditChange(

@@ -1,0 +1,273 @@
+/**
+ * Where schedules are stored: the schedule (`SCHED#<id>`, in the due index while enabled), its fire
+ * log (`SCHEDLOG#<scheduled time>#<id>`, and one schedule's log on GSI1) and the day's fire counter
+ * (`SCHEDQUOTA#<day>`), all in the tenant's partition. Every DynamoDB call of the schedules is here;
+ * items are parsed at this boundary. A definition write refused by its revision is a
+ * ScheduleConflictError (still a 409); the refusals a fire expects (a log entry taken by an earlier
+ * delivery, a schedule changed or deleted since it was read, the day's fires used up) are answers.
+ * The rules (timing, admission, the missed-fire policy) stay in schedules.ts.
+ */
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll, type Table } from '../db.ts';
+import { ConflictError } from '../errors.ts';
+import { domainPk, INDEX, ITEM_TYPE, indexKeyNames } from '../keys.ts';
+import type { Page } from '../pagination.ts';
+import { refusedAs, written } from '../store/conditional.ts';
+import { countWithin } from '../store/counters.ts';
+import { queryPageOf } from '../store/paged-query.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import {
+  DUE_SHARDS,
+  dueEntry,
+  dueShard,
+  dueUntil,
+  LOG_PREFIX,
+  logKey,
+  quotaKey,
+  SCHEDULE_PREFIX,
+  scheduleKey,
+  scheduleLogPartition,
+} from './keys.ts';
+import type { FireLogEntry, FireOutcome, Schedule } from './schedules.ts';
+
+/** A schedule's definition changed since it was read. Still a 409. */
+export class ScheduleConflictError extends ConflictError {
+  constructor(id: string, options: { cause?: unknown } = {}) {
+    super(`Schedule ${id} changed concurrently; retry`, options);
+  }
+}
+
+/** An enabled schedule due at or before a time, as the due index holds it. */
+export interface DueSchedule {
+  readonly tenantId: string;
+  readonly scheduleId: string;
+  readonly nextFireAt: string;
+}
+
+const DUE_INDEX = indexKeyNames(INDEX.lifecycle);
+
+function toSchedule(item: Record<string, unknown>): Schedule {
+  const { PK: _pk, SK: _sk, GSI2PK: _g, GSI2SK: _gs, type: _type, ...rest } = item;
+  return rest as unknown as Schedule;
+}
+
+function toEntry(item: Record<string, unknown>): FireLogEntry {
+  const { PK: _pk, SK: _sk, GSI1PK: _g, GSI1SK: _gs, type: _type, expiresAtEpoch: _ttl, ...rest } = item;
+  return rest as unknown as FireLogEntry;
+}
+
+function scheduleItem(domain: TenantContext, schedule: Schedule): Record<string, unknown> {
+  return {
+    ...scheduleKey(domain, schedule.id),
+    type: ITEM_TYPE.schedule,
+    tenantId: domain.tenant.id,
+    ...schedule,
+    ...(schedule.state === 'enabled' && schedule.nextFireAt !== undefined
+      ? dueEntry(domain, schedule.id, schedule.nextFireAt)
+      : {}),
+  };
+}
+
+function logItem(
+  domain: TenantContext,
+  entry: FireLogEntry,
+  expiresAtEpoch: number,
+): Record<string, unknown> {
+  const listing = indexKeyNames(INDEX.listing);
+  return {
+    ...logKey(domain, entry.scheduledTime, entry.scheduleId),
+    type: ITEM_TYPE.scheduleLog,
+    [listing.pk]: scheduleLogPartition(domain, entry.scheduleId),
+    [listing.sk]: entry.scheduledTime,
+    ...entry,
+    expiresAtEpoch,
+  };
+}
+
+export class ScheduleRepository {
+  readonly #table: Table;
+
+  constructor(table: Table) {
+    this.#table = table;
+  }
+
+  /** A schedule (strongly consistent), or null. */
+  async find(domain: TenantContext, id: string): Promise<Schedule | null> {
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: scheduleKey(domain, id), ConsistentRead: true }),
+    );
+    return result.Item === undefined ? null : toSchedule(result.Item);
+  }
+
+  /** Every schedule of the tenant (bounded by its plan), in key order. */
+  async all(domain: TenantContext): Promise<Schedule[]> {
+    const schedules: Schedule[] = [];
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': SCHEDULE_PREFIX },
+    })) {
+      schedules.push(toSchedule(item));
+    }
+    return schedules;
+  }
+
+  /** Writes a new schedule; its id taken already is a ScheduleConflictError. */
+  async create(domain: TenantContext, schedule: Schedule): Promise<void> {
+    await refusedAs(
+      this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: scheduleItem(domain, schedule),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      ),
+      (error) => new ScheduleConflictError(schedule.id, { cause: error }),
+    );
+  }
+
+  /** Writes `schedule` over the one at `expectedRevision`; any other is a ScheduleConflictError. */
+  async replace(domain: TenantContext, schedule: Schedule, expectedRevision: number): Promise<void> {
+    await refusedAs(
+      this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: scheduleItem(domain, schedule),
+          ConditionExpression: 'revision = :current',
+          ExpressionAttributeValues: { ':current': expectedRevision },
+        }),
+      ),
+      (error) => new ScheduleConflictError(schedule.id, { cause: error }),
+    );
+  }
+
+  async delete(domain: TenantContext, id: string): Promise<void> {
+    await this.#table.client.send(
+      new DeleteCommand({ TableName: this.#table.name, Key: scheduleKey(domain, id) }),
+    );
+  }
+
+  /**
+   * Moves an enabled schedule still at `revision` on to its next fire time, or completes it (`next`
+   * null). False when it changed meanwhile (edited, paused, deleted): its own write set the time.
+   */
+  async advance(
+    domain: TenantContext,
+    id: string,
+    revision: number,
+    next: { readonly nextFireAt: string } | null,
+  ): Promise<boolean> {
+    const due = next === null ? undefined : dueEntry(domain, id, next.nextFireAt);
+    return written(
+      this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: scheduleKey(domain, id),
+          UpdateExpression:
+            due === undefined
+              ? 'SET #state = :completed REMOVE nextFireAt, #duePk, #dueSk'
+              : 'SET nextFireAt = :next, #duePk = :pk, #dueSk = :sk',
+          ConditionExpression: 'revision = :revision AND #state = :enabled',
+          ExpressionAttributeNames: { '#state': 'state', '#duePk': DUE_INDEX.pk, '#dueSk': DUE_INDEX.sk },
+          ExpressionAttributeValues: {
+            ':revision': revision,
+            ':enabled': 'enabled',
+            ...(due === undefined
+              ? { ':completed': 'completed' }
+              : { ':next': next?.nextFireAt, ':pk': due.GSI2PK, ':sk': due.GSI2SK }),
+          },
+        }),
+      ),
+    );
+  }
+
+  /** Notes a fire's outcome on its schedule; false when the schedule was deleted meanwhile. */
+  async markFired(domain: TenantContext, id: string, at: string, outcome: FireOutcome): Promise<boolean> {
+    return written(
+      this.#table.client.send(
+        new UpdateCommand({
+          TableName: this.#table.name,
+          Key: scheduleKey(domain, id),
+          UpdateExpression: 'SET lastFireAt = :at, lastOutcome = :outcome',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':at': at, ':outcome': outcome },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Takes a fire's log entry: false when an earlier delivery took it. An entry whose request failed
+   * may be taken again by its retry.
+   */
+  async claimLog(domain: TenantContext, entry: FireLogEntry, expiresAtEpoch: number): Promise<boolean> {
+    return written(
+      this.#table.client.send(
+        new PutCommand({
+          TableName: this.#table.name,
+          Item: logItem(domain, entry, expiresAtEpoch),
+          ConditionExpression: 'attribute_not_exists(PK) OR outcome = :failed',
+          ExpressionAttributeValues: { ':failed': 'failed' },
+        }),
+      ),
+    );
+  }
+
+  /** Writes a fire's log entry as it now stands. */
+  async putLog(domain: TenantContext, entry: FireLogEntry, expiresAtEpoch: number): Promise<void> {
+    await this.#table.client.send(
+      new PutCommand({ TableName: this.#table.name, Item: logItem(domain, entry, expiresAtEpoch) }),
+    );
+  }
+
+  /** Fire log entries, newest first: one schedule's (on GSI1), or the tenant's. */
+  logPage(
+    domain: TenantContext,
+    options: { scheduleId?: string; limit: number; cursor?: string },
+  ): Promise<Page<FireLogEntry>> {
+    return queryPageOf(
+      this.#table,
+      {
+        ...(options.scheduleId === undefined
+          ? { partition: domainPk(domain), range: { prefix: LOG_PREFIX } }
+          : {
+              index: INDEX.listing,
+              partition: scheduleLogPartition(domain, options.scheduleId),
+              owner: { partition: domainPk(domain), prefix: LOG_PREFIX },
+            }),
+        newestFirst: true,
+        limit: options.limit,
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      },
+      toEntry,
+    );
+  }
+
+  /** Counts one fire of the day; false when the day's `limit` is used up. */
+  countFire(domain: TenantContext, day: string, limit: number, expiresAtEpoch: number): Promise<boolean> {
+    return countWithin(this.#table, {
+      key: quotaKey(domain, day),
+      attribute: 'fires',
+      type: ITEM_TYPE.scheduleQuota,
+      limit,
+      expiresAtEpoch,
+    });
+  }
+
+  /** Enabled schedules of every tenant due at or before `at`, shard by shard of the due index. */
+  async *due(at: Date): AsyncGenerator<DueSchedule> {
+    for (let shard = 0; shard < DUE_SHARDS; shard++) {
+      for await (const item of queryAll(this.#table, {
+        IndexName: INDEX.lifecycle,
+        KeyConditionExpression: '#pk = :shard AND #sk <= :at',
+        ExpressionAttributeNames: { '#pk': DUE_INDEX.pk, '#sk': DUE_INDEX.sk },
+        ExpressionAttributeValues: { ':shard': dueShard(shard), ':at': dueUntil(at.toISOString()) },
+      })) {
+        yield {
+          tenantId: String(item.tenantId),
+          scheduleId: String(item.id),
+          nextFireAt: String(item.nextFireAt),
+        };
+      }
+    }
+  }
+}
