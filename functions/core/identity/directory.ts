@@ -114,7 +114,7 @@ export class Directory {
   }
 
   /** Super-admin: public domain and (explicit marker or configured username). Nothing else. */
-  isSuperAdmin(domain: DomainContext, user: User): boolean {
+  isSuperAdmin(domain: DomainContext, user: Pick<User, 'username' | 'superAdmin'>): boolean {
     return domain.kind === 'public' && (user.superAdmin || this.#superAdmins.has(user.username));
   }
 
