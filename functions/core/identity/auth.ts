@@ -31,6 +31,7 @@ import { AccessTokenRepository } from './access-token-repository.ts';
 import type { Caller } from './caller.ts';
 import type { Directory, User } from './directory.ts';
 import { verifyPassword } from './passwords.ts';
+import { type CachedSession, SessionCache, type SessionCacheOptions } from './session-cache.ts';
 import { SessionRepository } from './session-repository.ts';
 
 // The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
@@ -53,6 +54,11 @@ export interface AuthOptions {
   readonly maxFailures?: number;
   /** @default 900 */
   readonly failureWindowSeconds?: number;
+  /**
+   * The per-process cache of good sessions (docs/decisions/session-cache.md).
+   * @default 5 s, 10 000 sessions
+   */
+  readonly sessionCache?: SessionCacheOptions;
 }
 
 export interface LoginResult {
@@ -88,6 +94,7 @@ const INVALID = 'Invalid or expired credentials';
 export class Auth {
   readonly #sessions: SessionRepository;
   readonly #tokens: AccessTokenRepository;
+  readonly #cache: SessionCache;
   readonly #directory: Directory;
   readonly #audit: AuditLog;
   readonly #signingKey: Buffer;
@@ -107,6 +114,12 @@ export class Auth {
     this.#sessionSeconds = options.sessionSeconds ?? 8 * 3600;
     this.#maxFailures = options.maxFailures ?? 5;
     this.#windowSeconds = options.failureWindowSeconds ?? 900;
+    this.#cache = new SessionCache({
+      ...options.sessionCache,
+      now: options.sessionCache?.now ?? (() => this.#now().getTime()),
+    });
+    // A user changed in this process (disabled, re-passworded, re-roled) is re-read at once.
+    this.#directory.onUserChanged((domain, username) => this.#cache.forgetUser(domainPk(domain), username));
   }
 
   async login(
@@ -252,9 +265,12 @@ export class Auth {
       throw new ValidationError('Only a session can log out; revoke tokens instead');
     const now = this.#now().toISOString();
     await this.#sessions.revoke(domain, caller.credentialId, now);
+    // Refused at once in this process; elsewhere once their cached entry ends (seconds).
+    this.#cache.forgetSession(domainPk(domain), caller.credentialId);
     if (options.everywhere === true) {
       // Sessions created before this instant are refused from now on (as after a password reset).
       await this.#sessions.endSessionsOf(domain, caller.username, now);
+      this.#cache.forgetUser(domainPk(domain), caller.username);
     }
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
@@ -357,11 +373,20 @@ export class Auth {
 
   async #authenticateSession(domain: DomainContext, token: string): Promise<Caller> {
     const claims = this.#verify(token);
-    const nowSeconds = Math.floor(this.#now().getTime() / 1000);
-    // The token's domain and host must be this request's: a token never crosses hosts.
-    if (claims.dom !== domainPk(domain) || claims.host !== domain.host || claims.exp <= nowSeconds) {
+    const now = this.#now().getTime();
+    const nowSeconds = Math.floor(now / 1000);
+    const pk = domainPk(domain);
+    // The token's domain and host must be this request's: a token never crosses hosts (checked
+    // before the cache is consulted, and the cache key names both again).
+    if (claims.dom !== pk || claims.host !== domain.host || claims.exp <= nowSeconds) {
       throw new AuthenticationError(INVALID);
     }
+    const key = SessionCache.keyOf(pk, domain.host, token);
+    const cached = this.#cache.lookup(key);
+    if (cached !== undefined && cached.sid === claims.sid && cached.username === claims.sub) {
+      return this.#caller(domain, cached, 'session', claims.sid);
+    }
+    const generation = this.#cache.generation;
     const { session, user } = await this.#sessions.sessionWithUser(domain, claims.sid, claims.sub);
     if (session === null || session.revokedAt !== null || session.expiresAtEpoch <= nowSeconds) {
       throw new AuthenticationError(INVALID);
@@ -370,7 +395,16 @@ export class Auth {
     if (user.sessionsValidAfter !== null && session.createdAt < user.sessionsValidAfter) {
       throw new AuthenticationError(INVALID);
     }
-    return this.#caller(domain, user, 'session', claims.sid);
+    const good: CachedSession = {
+      domain: pk,
+      host: domain.host,
+      sid: claims.sid,
+      username: user.username,
+      roles: user.roles,
+      superAdmin: user.superAdmin,
+    };
+    this.#cache.remember(key, good, Math.min(session.expiresAtEpoch, claims.exp) * 1000, generation);
+    return this.#caller(domain, good, 'session', claims.sid);
   }
 
   async #authenticatePat(domain: DomainContext, token: string): Promise<Caller> {

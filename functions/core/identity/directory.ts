@@ -104,6 +104,7 @@ export class Directory {
   readonly #now: () => Date;
   readonly #roleCacheMs: number;
   readonly #roleCache = new Map<string, { role: Role | null; until: number }>();
+  readonly #userChanged: ((domain: DomainContext, username: string) => void)[] = [];
 
   constructor(options: DirectoryOptions) {
     this.#store = new DirectoryRepository(options.table);
@@ -111,6 +112,14 @@ export class Directory {
     this.#superAdmins = new Set(options.superAdmins ?? []);
     this.#now = options.now ?? (() => new Date());
     this.#roleCacheMs = options.roleCacheMs ?? 5000;
+  }
+
+  /**
+   * Calls `listener` after every change to a user in this process (roles, password, disabling,
+   * console tenants), so what is kept about that user's sessions is forgotten at once.
+   */
+  onUserChanged(listener: (domain: DomainContext, username: string) => void): void {
+    this.#userChanged.push(listener);
   }
 
   /** Super-admin: public domain and (explicit marker or configured username). Nothing else. */
@@ -243,6 +252,7 @@ export class Directory {
       ...(change.consoleTenants === undefined ? {} : { consoleTenants: change.consoleTenants }),
       endSessions: change.password !== undefined || change.disabled === true,
     });
+    for (const listener of this.#userChanged) listener(domain, username);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'user.updated',
