@@ -352,6 +352,8 @@ export class Directory {
       if (fixed !== undefined) for (const permission of fixed) granted.add(permission);
       else custom.push(role);
     }
+    // Built-in roles only (the usual case): nothing to look up, not even in the role cache.
+    if (custom.length === 0) return granted;
     for (const role of await this.#customRoles(domain, custom)) {
       for (const permission of role.permissions) granted.add(permission);
     }
