@@ -4,7 +4,11 @@
  * - A session token is HMAC-signed and names its domain and host; it is refused on any other host,
  *   and its session item (in the domain's own partition) must exist and not be revoked, so logout
  *   and revocation take effect on the next request. A password reset or a disabling ends every
- *   session the user had.
+ *   session the user had. A good session is kept a few seconds per process (session-cache.ts): a
+ *   change made here is seen at once, one made in another process within that bound
+ *   (docs/decisions/session-cache.md).
+ * - Every stored item is read and written through session-repository.ts and
+ *   access-token-repository.ts; this module holds the rules.
  * - Personal access tokens (`efp_<id>_<secret>`, for the CLI) are shown once, stored as a SHA-256 of
  *   their 256-bit secret, scoped to a subset of the owner's permissions (a super-admin's token is a
  *   super-admin only when scoped to everything), revocable, and record their last use.
