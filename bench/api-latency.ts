@@ -2,10 +2,12 @@
  * API latency on the local platform, in one process: `GET /api/health` through the local edge
  * router (HTTP on loopback, viewer-request function, event building) against the tenant-api
  * handler invoked directly with an equivalent API Gateway event (the ratio is the router's
- * overhead), and an authenticated `GET /api/me` against `GET /api/health` in the same run (the ratio
- * is what authentication — signature, session and user read, role resolution — adds).
- * The three are measured in interleaved rounds after a warm-up, so load on the machine hits all
- * alike.
+ * overhead); and authenticated GETs (a session) against `GET /api/health` in the same run:
+ * `GET /api/permissions` reads nothing of its own, so its ratio is what authentication alone adds
+ * (signature, the session check — from the per-process session cache once warm — and role
+ * resolution), routed and direct; `GET /api/me` adds one read (the tenant's record) and
+ * `GET /api/skills` one query (the catalogue), so theirs add their own work too.
+ * All are measured in interleaved rounds after a warm-up, so load on the machine hits all alike.
  *
  *   npx tsx bench/api-latency.ts [rounds]
  */
@@ -51,15 +53,20 @@ try {
   ) => Promise<APIGatewayProxyStructuredResultV2>;
   const originSecret = requireEnv(ENV.originSecret, platform.env);
 
-  /** The event the local router would build for `GET /api/health` on the tenant host. */
-  function healthEvent(): APIGatewayProxyEventV2 {
+  /** The event the local router would build for `GET <path>` on the tenant host. */
+  function getEvent(path: string, token?: string): APIGatewayProxyEventV2 {
     const now = new Date();
     return {
       version: '2.0',
       routeKey: 'ANY /tenant/api/{proxy+}',
-      rawPath: '/tenant/api/health',
+      rawPath: `/tenant${path}`,
       rawQueryString: '',
-      headers: { [HOST_HEADER]: HOST, [ORIGIN_HEADER]: originSecret, 'x-forwarded-for': '127.0.0.1' },
+      headers: {
+        [HOST_HEADER]: HOST,
+        [ORIGIN_HEADER]: originSecret,
+        'x-forwarded-for': '127.0.0.1',
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
       requestContext: {
         accountId: '000000000000',
         apiId: 'local',
@@ -67,7 +74,7 @@ try {
         domainPrefix: 'local',
         http: {
           method: 'GET',
-          path: '/tenant/api/health',
+          path: `/tenant${path}`,
           protocol: 'HTTP/1.1',
           sourceIp: '127.0.0.1',
           userAgent: '',
@@ -90,20 +97,26 @@ try {
     body: { username: 'alice', password: PASSWORD },
   });
   const token = String(login.body.token);
+  const routed = (path: string, bearer?: string) => async () => {
+    const response = await call(platform.url, {
+      host: HOST,
+      path,
+      ...(bearer === undefined ? {} : { token: bearer }),
+    });
+    if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
+  };
+  const direct = (path: string, bearer?: string) => async () => {
+    const result = await handler(getEvent(path, bearer), context);
+    if (result.statusCode !== 200) throw new Error(`direct ${path}: ${result.statusCode}`);
+  };
 
   const paths = {
-    'GET /api/health via the local router': async () => {
-      const response = await call(platform.url, { host: HOST, path: '/api/health' });
-      if (response.status !== 200) throw new Error(`health: ${response.status}`);
-    },
-    'GET /api/health, handler invoked directly': async () => {
-      const result = await handler(healthEvent(), context);
-      if (result.statusCode !== 200) throw new Error(`direct health: ${result.statusCode}`);
-    },
-    'GET /api/me (session) via the local router': async () => {
-      const response = await call(platform.url, { host: HOST, path: '/api/me', token });
-      if (response.status !== 200) throw new Error(`me: ${response.status}`);
-    },
+    'GET /api/health via the local router': routed('/api/health'),
+    'GET /api/health, handler invoked directly': direct('/api/health'),
+    'GET /api/permissions (session) via the local router': routed('/api/permissions', token),
+    'GET /api/permissions (session), handler invoked directly': direct('/api/permissions', token),
+    'GET /api/me (session) via the local router': routed('/api/me', token),
+    'GET /api/skills (session) via the local router': routed('/api/skills', token),
   } as const;
   type Name = keyof typeof paths;
   const names = Object.keys(paths) as Name[];
@@ -121,11 +134,12 @@ try {
     Name,
     ReturnType<typeof summary>
   >;
-  const [routed, direct, me] = names.map((name) => stats[name]) as [
-    ReturnType<typeof summary>,
-    ReturnType<typeof summary>,
-    ReturnType<typeof summary>,
-  ];
+  const of = (name: Name) => stats[name];
+  const health = of('GET /api/health via the local router');
+  const healthDirect = of('GET /api/health, handler invoked directly');
+  const ratio = (label: string, measured: ReturnType<typeof summary>, base: ReturnType<typeof summary>) =>
+    `${label}: p50 **${(measured.p50 / base.p50).toFixed(2)}×** (+${(measured.p50 - base.p50).toFixed(3)} ms), ` +
+    `p99 **${(measured.p99 / base.p99).toFixed(2)}×** (+${(measured.p99 - base.p99).toFixed(3)} ms).`;
   const model = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? cpus()[0]?.model;
   const lines = [
     `Recorded ${new Date().toISOString()} by \`npx tsx bench/api-latency.ts ${ROUNDS}\` on ${cpus().length} CPUs ` +
@@ -140,12 +154,27 @@ try {
       return `| ${name} | ${samples[name].length} | ${p50.toFixed(3)} | ${p99.toFixed(3)} | ${mean.toFixed(3)} |`;
     }),
     '',
-    `Router overhead (routed / direct health): p50 **${(routed.p50 / direct.p50).toFixed(1)}×** ` +
-      `(+${(routed.p50 - direct.p50).toFixed(3)} ms), p99 **${(routed.p99 / direct.p99).toFixed(1)}×** ` +
-      `(+${(routed.p99 - direct.p99).toFixed(3)} ms).`,
-    `Authentication (me / health, both routed): p50 **${(me.p50 / routed.p50).toFixed(1)}×** ` +
-      `(+${(me.p50 - routed.p50).toFixed(3)} ms), p99 **${(me.p99 / routed.p99).toFixed(1)}×** ` +
-      `(+${(me.p99 - routed.p99).toFixed(3)} ms).`,
+    ratio('Router overhead (routed / direct health)', health, healthDirect),
+    ratio(
+      'Authentication alone (permissions / health, both routed)',
+      of('GET /api/permissions (session) via the local router'),
+      health,
+    ),
+    ratio(
+      'Authentication alone (permissions / health, both direct)',
+      of('GET /api/permissions (session), handler invoked directly'),
+      healthDirect,
+    ),
+    ratio(
+      'Authentication + one read (me / health, both routed)',
+      of('GET /api/me (session) via the local router'),
+      health,
+    ),
+    ratio(
+      'Authentication + one query (skills / health, both routed)',
+      of('GET /api/skills (session) via the local router'),
+      health,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {

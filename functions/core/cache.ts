@@ -68,6 +68,15 @@ export class BoundedCache<K, V> {
     this.#bytes -= entry.size;
   }
 
+  /** Drops every entry `matches` picks (a scan of all entries: for rare invalidations). */
+  deleteWhere(matches: (key: K, value: V) => boolean): void {
+    for (const [key, entry] of this.#entries) {
+      if (!matches(key, entry.value)) continue;
+      this.#entries.delete(key);
+      this.#bytes -= entry.size;
+    }
+  }
+
   clear(): void {
     this.#entries.clear();
     this.#bytes = 0;

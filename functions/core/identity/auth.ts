@@ -4,7 +4,11 @@
  * - A session token is HMAC-signed and names its domain and host; it is refused on any other host,
  *   and its session item (in the domain's own partition) must exist and not be revoked, so logout
  *   and revocation take effect on the next request. A password reset or a disabling ends every
- *   session the user had.
+ *   session the user had. A good session is kept a few seconds per process (session-cache.ts): a
+ *   change made here is seen at once, one made in another process within that bound
+ *   (docs/decisions/session-cache.md).
+ * - Every stored item is read and written through session-repository.ts and
+ *   access-token-repository.ts; this module holds the rules.
  * - Personal access tokens (`efp_<id>_<secret>`, for the CLI) are shown once, stored as a SHA-256 of
  *   their 256-bit secret, scoped to a subset of the owner's permissions (a super-admin's token is a
  *   super-admin only when scoped to everything), revocable, and record their last use.
@@ -15,10 +19,9 @@
  *   and takes as long either way.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessToken } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
-import { batchGetAll, isConditionFailure, queryAll, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import {
   AuthenticationError,
   ForbiddenError,
@@ -26,11 +29,14 @@ import {
   RateLimitedError,
   ValidationError,
 } from '../errors.ts';
-import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
+import { domainPk } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
+import { AccessTokenRepository } from './access-token-repository.ts';
 import type { Caller } from './caller.ts';
-import { type Directory, type StoredUser, userFromItem } from './directory.ts';
+import type { Directory, User } from './directory.ts';
 import { verifyPassword } from './passwords.ts';
+import { type CachedSession, SessionCache, type SessionCacheOptions } from './session-cache.ts';
+import { SessionRepository } from './session-repository.ts';
 
 // The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
 export type { AccessToken };
@@ -52,6 +58,11 @@ export interface AuthOptions {
   readonly maxFailures?: number;
   /** @default 900 */
   readonly failureWindowSeconds?: number;
+  /**
+   * The per-process cache of good sessions (docs/decisions/session-cache.md).
+   * @default 5 s, 10 000 sessions
+   */
+  readonly sessionCache?: SessionCacheOptions;
 }
 
 export interface LoginResult {
@@ -85,7 +96,9 @@ function sha256(value: string): Buffer {
 const INVALID = 'Invalid or expired credentials';
 
 export class Auth {
-  readonly #table: Table;
+  readonly #sessions: SessionRepository;
+  readonly #tokens: AccessTokenRepository;
+  readonly #cache: SessionCache;
   readonly #directory: Directory;
   readonly #audit: AuditLog;
   readonly #signingKey: Buffer;
@@ -96,7 +109,8 @@ export class Auth {
 
   constructor(options: AuthOptions) {
     if (options.tokenSecret.length < 32) throw new Error('tokenSecret must hold at least 32 characters');
-    this.#table = options.table;
+    this.#sessions = new SessionRepository(options.table);
+    this.#tokens = new AccessTokenRepository(options.table);
     this.#directory = options.directory;
     this.#audit = options.audit;
     this.#signingKey = createHmac('sha256', options.tokenSecret).update('execfabric-session-v1').digest();
@@ -104,6 +118,12 @@ export class Auth {
     this.#sessionSeconds = options.sessionSeconds ?? 8 * 3600;
     this.#maxFailures = options.maxFailures ?? 5;
     this.#windowSeconds = options.failureWindowSeconds ?? 900;
+    this.#cache = new SessionCache({
+      ...options.sessionCache,
+      now: options.sessionCache?.now ?? (() => this.#now().getTime()),
+    });
+    // A user changed in this process (disabled, re-passworded, re-roled) is re-read at once.
+    this.#directory.onUserChanged((domain, username) => this.#cache.forgetUser(domainPk(domain), username));
   }
 
   async login(
@@ -115,13 +135,14 @@ export class Auth {
     const name = username.trim().toLowerCase();
     const now = this.#now();
     const window = Math.floor(now.getTime() / 1000 / this.#windowSeconds);
-    const counterKey = itemKey(
+    const subject = sha256(`${name}|${domain.host}`).toString('hex');
+    const reserved = await this.#sessions.reserveAttempt(
       domain,
-      TAG.loginFailures,
-      sha256(`${name}|${domain.host}`).toString('hex'),
-      String(window),
+      subject,
+      window,
+      this.#windowSeconds,
+      this.#maxFailures,
     );
-    const reserved = await this.#reserveAttempt(counterKey, window);
     if (!reserved) {
       const retryAfter = (window + 1) * this.#windowSeconds - Math.floor(now.getTime() / 1000);
       await this.#audit.record(domain, {
@@ -150,14 +171,7 @@ export class Auth {
       });
       throw new AuthenticationError(INVALID);
     }
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: counterKey,
-        UpdateExpression: 'ADD failures :minusOne',
-        ExpressionAttributeValues: { ':minusOne': -1 },
-      }),
-    );
+    await this.#sessions.releaseAttempt(domain, subject, window);
     return this.#startSession(domain, user, meta, 'password');
   }
 
@@ -179,7 +193,7 @@ export class Auth {
 
   async #startSession(
     domain: DomainContext,
-    user: StoredUser,
+    user: User,
     meta: RequestMeta,
     method: 'password' | 'handoff',
   ): Promise<LoginResult> {
@@ -187,20 +201,13 @@ export class Auth {
     const sid = randomBytes(16).toString('hex');
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + this.#sessionSeconds;
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: {
-          ...itemKey(domain, TAG.session, sid),
-          type: ITEM_TYPE.session,
-          sid,
-          username: user.username,
-          host: domain.host,
-          createdAt: now.toISOString(),
-          expiresAtEpoch: exp,
-        },
-      }),
-    );
+    await this.#sessions.create(domain, {
+      sid,
+      username: user.username,
+      host: domain.host,
+      createdAt: now.toISOString(),
+      expiresAtEpoch: exp,
+    });
     await this.#audit.record(domain, {
       actor: { username: user.username, via: 'session' },
       action: 'auth.login',
@@ -229,29 +236,6 @@ export class Auth {
         superAdmin: this.#directory.isSuperAdmin(domain, user),
       },
     };
-  }
-
-  /** Counts one more attempt in the window unless the limit is reached; false when it is. */
-  async #reserveAttempt(counterKey: Key, window: number): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: counterKey,
-          UpdateExpression: 'ADD failures :one SET expiresAtEpoch = :expires',
-          ConditionExpression: 'attribute_not_exists(failures) OR failures < :max',
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':max': this.#maxFailures,
-            ':expires': (window + 2) * this.#windowSeconds,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
   }
 
   /** The caller behind a session token from the browser's session cookie (never an access token). */
@@ -284,25 +268,13 @@ export class Auth {
     if (caller.via !== 'session')
       throw new ValidationError('Only a session can log out; revoke tokens instead');
     const now = this.#now().toISOString();
-    await this.#table.client.send(
-      new UpdateCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, TAG.session, caller.credentialId),
-        UpdateExpression: 'SET revokedAt = :now',
-        ExpressionAttributeValues: { ':now': now },
-      }),
-    );
+    await this.#sessions.revoke(domain, caller.credentialId, now);
+    // Refused at once in this process; elsewhere once their cached entry ends (seconds).
+    this.#cache.forgetSession(domainPk(domain), caller.credentialId);
     if (options.everywhere === true) {
       // Sessions created before this instant are refused from now on (as after a password reset).
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, TAG.user, caller.username),
-          UpdateExpression: 'SET sessionsValidAfter = :after',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: { ':after': now },
-        }),
-      );
+      await this.#sessions.endSessionsOf(domain, caller.username, now);
+      this.#cache.forgetUser(domainPk(domain), caller.username);
     }
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
@@ -337,21 +309,12 @@ export class Auth {
       lastUsedAt: null,
       revoked: false,
     };
-    await this.#table.client.send(
-      new PutCommand({
-        TableName: this.#table.name,
-        Item: {
-          ...itemKey(domain, TAG.personalAccessToken, id),
-          type: ITEM_TYPE.personalAccessToken,
-          ...token,
-          username: caller.username,
-          host: domain.host,
-          secretHash: sha256(secret).toString('hex'),
-          expiresAtEpoch: Math.floor(expiresAt.getTime() / 1000),
-        },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.#tokens.create(domain, {
+      ...token,
+      username: caller.username,
+      host: domain.host,
+      secretHash: sha256(secret).toString('hex'),
+    });
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
       action: 'token.created',
@@ -362,45 +325,19 @@ export class Auth {
   }
 
   /** The caller's own tokens (never their secrets). */
-  async listAccessTokens(domain: DomainContext, caller: Caller): Promise<AccessToken[]> {
-    const tokens: AccessToken[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      FilterExpression: 'username = :username',
-      ExpressionAttributeValues: {
-        ':pk': domainPk(domain),
-        ':prefix': typePrefix(TAG.personalAccessToken),
-        ':username': caller.username,
-      },
-    })) {
-      tokens.push(toAccessToken(item));
-    }
-    return tokens;
+  listAccessTokens(domain: DomainContext, caller: Caller): Promise<AccessToken[]> {
+    return this.#tokens.listOf(domain, caller.username);
   }
 
   async revokeAccessToken(domain: DomainContext, caller: Caller, id: string): Promise<void> {
     if (!/^[0-9a-f]{16}$/.test(id)) throw new NotFoundError('Token not found');
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, TAG.personalAccessToken, id),
-          UpdateExpression: 'SET revoked = :yes, revokedAt = :now',
-          // Only the owner, or an admin of users, may revoke.
-          ConditionExpression: caller.permissions.has('user:manage')
-            ? 'attribute_exists(PK)'
-            : 'attribute_exists(PK) AND username = :username',
-          ExpressionAttributeValues: {
-            ':yes': true,
-            ':now': this.#now().toISOString(),
-            ...(caller.permissions.has('user:manage') ? {} : { ':username': caller.username }),
-          },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError('Token not found', { cause: error });
-      throw error;
-    }
+    // Only the owner, or an admin of users, may revoke.
+    await this.#tokens.revoke(
+      domain,
+      id,
+      this.#now().toISOString(),
+      caller.permissions.has('user:manage') ? undefined : caller.username,
+    );
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
       action: 'token.revoked',
@@ -440,72 +377,65 @@ export class Auth {
 
   async #authenticateSession(domain: DomainContext, token: string): Promise<Caller> {
     const claims = this.#verify(token);
-    const nowSeconds = Math.floor(this.#now().getTime() / 1000);
-    // The token's domain and host must be this request's: a token never crosses hosts.
-    if (claims.dom !== domainPk(domain) || claims.host !== domain.host || claims.exp <= nowSeconds) {
+    const now = this.#now().getTime();
+    const nowSeconds = Math.floor(now / 1000);
+    const pk = domainPk(domain);
+    // The token's domain and host must be this request's: a token never crosses hosts (checked
+    // before the cache is consulted, and the cache key names both again).
+    if (claims.dom !== pk || claims.host !== domain.host || claims.exp <= nowSeconds) {
       throw new AuthenticationError(INVALID);
     }
-    const sessionKey = itemKey(domain, TAG.session, claims.sid);
-    const userKey = itemKey(domain, TAG.user, claims.sub);
-    const items = await batchGetAll(this.#table, [sessionKey, userKey], { consistent: true });
-    const session = items.find((item) => item.SK === sessionKey.SK);
-    const userItem = items.find((item) => item.SK === userKey.SK);
-    if (
-      session === undefined ||
-      session.revokedAt !== undefined ||
-      Number(session.expiresAtEpoch) <= nowSeconds
-    ) {
+    const key = SessionCache.keyOf(pk, domain.host, token);
+    const cached = this.#cache.lookup(key);
+    if (cached !== undefined && cached.sid === claims.sid && cached.username === claims.sub) {
+      return this.#caller(domain, cached, 'session', claims.sid);
+    }
+    const generation = this.#cache.generation;
+    const { session, user } = await this.#sessions.sessionWithUser(domain, claims.sid, claims.sub);
+    if (session === null || session.revokedAt !== null || session.expiresAtEpoch <= nowSeconds) {
       throw new AuthenticationError(INVALID);
     }
-    const user = userItem === undefined ? null : userFromItem(userItem);
     if (user === null || user.disabled) throw new AuthenticationError(INVALID);
-    if (user.sessionsValidAfter !== null && String(session.createdAt) < user.sessionsValidAfter) {
+    if (user.sessionsValidAfter !== null && session.createdAt < user.sessionsValidAfter) {
       throw new AuthenticationError(INVALID);
     }
-    return this.#caller(domain, user, 'session', claims.sid);
+    const good: CachedSession = {
+      domain: pk,
+      host: domain.host,
+      sid: claims.sid,
+      username: user.username,
+      roles: user.roles,
+      superAdmin: user.superAdmin,
+    };
+    this.#cache.remember(key, good, Math.min(session.expiresAtEpoch, claims.exp) * 1000, generation);
+    return this.#caller(domain, good, 'session', claims.sid);
   }
 
   async #authenticatePat(domain: DomainContext, token: string): Promise<Caller> {
     const match = PAT_PATTERN.exec(token);
     if (match === null) throw new AuthenticationError(INVALID);
     const [, id = '', secret = ''] = match;
-    const result = await this.#table.client.send(
-      new GetCommand({
-        TableName: this.#table.name,
-        Key: itemKey(domain, TAG.personalAccessToken, id),
-        ConsistentRead: true,
-      }),
-    );
-    const item = result.Item;
-    const expected = Buffer.from(String(item?.secretHash ?? '0'.repeat(64)), 'hex');
+    const item = await this.#tokens.get(domain, id);
+    // Compared even when there is no such token, so a miss takes as long as a wrong secret.
+    const expected = Buffer.from(item?.secretHash ?? '0'.repeat(64), 'hex');
     const given = sha256(secret);
     const now = this.#now();
     if (
-      item === undefined ||
+      item === null ||
       expected.length !== given.length ||
       !timingSafeEqual(expected, given) ||
-      item.revoked === true ||
+      item.revoked ||
       item.host !== domain.host ||
-      Date.parse(String(item.expiresAt)) <= now.getTime()
+      Date.parse(item.expiresAt) <= now.getTime()
     ) {
       throw new AuthenticationError(INVALID);
     }
-    const user = await this.#directory.getUser(domain, String(item.username));
+    const user = await this.#directory.getUser(domain, item.username);
     if (user === null || user.disabled) throw new AuthenticationError(INVALID);
-    const last =
-      item.lastUsedAt === null || item.lastUsedAt === undefined ? 0 : Date.parse(String(item.lastUsedAt));
-    if (now.getTime() - last > 60_000) {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, TAG.personalAccessToken, id),
-          UpdateExpression: 'SET lastUsedAt = :now',
-          ExpressionAttributeValues: { ':now': now.toISOString() },
-        }),
-      );
-    }
+    const last = item.lastUsedAt === null ? 0 : Date.parse(item.lastUsedAt);
+    if (now.getTime() - last > 60_000) await this.#tokens.markUsed(domain, id, now.toISOString());
     const caller = await this.#caller(domain, user, 'personal-access-token', id);
-    const scopes = new Set((item.scopes as string[] | undefined) ?? []);
+    const scopes = new Set(item.scopes);
     const permissions = new Set([...caller.permissions].filter((permission) => scopes.has(permission)));
     // Super-admin status is checked by itself in places (e.g. creating super-admins), so a token
     // carries it only when it is scoped to everything a super-admin holds.
@@ -517,7 +447,7 @@ export class Auth {
 
   async #caller(
     domain: DomainContext,
-    user: StoredUser,
+    user: Pick<User, 'username' | 'roles' | 'superAdmin'>,
     via: Caller['via'],
     credentialId: string,
   ): Promise<Caller> {
@@ -527,16 +457,4 @@ export class Auth {
       : await this.#directory.permissionsOf(domain, user.roles);
     return { username: user.username, roles: user.roles, permissions, superAdmin, via, credentialId };
   }
-}
-
-function toAccessToken(item: Record<string, unknown>): AccessToken {
-  return {
-    id: String(item.id),
-    name: String(item.name),
-    scopes: (item.scopes as string[] | undefined) ?? [],
-    createdAt: String(item.createdAt),
-    expiresAt: String(item.expiresAt),
-    lastUsedAt: typeof item.lastUsedAt === 'string' ? item.lastUsedAt : null,
-    revoked: item.revoked === true,
-  };
 }

@@ -104,6 +104,7 @@ export class Directory {
   readonly #now: () => Date;
   readonly #roleCacheMs: number;
   readonly #roleCache = new Map<string, { role: Role | null; until: number }>();
+  readonly #userChanged: ((domain: DomainContext, username: string) => void)[] = [];
 
   constructor(options: DirectoryOptions) {
     this.#store = new DirectoryRepository(options.table);
@@ -113,8 +114,16 @@ export class Directory {
     this.#roleCacheMs = options.roleCacheMs ?? 5000;
   }
 
+  /**
+   * Calls `listener` after every change to a user in this process (roles, password, disabling,
+   * console tenants), so what is kept about that user's sessions is forgotten at once.
+   */
+  onUserChanged(listener: (domain: DomainContext, username: string) => void): void {
+    this.#userChanged.push(listener);
+  }
+
   /** Super-admin: public domain and (explicit marker or configured username). Nothing else. */
-  isSuperAdmin(domain: DomainContext, user: User): boolean {
+  isSuperAdmin(domain: DomainContext, user: Pick<User, 'username' | 'superAdmin'>): boolean {
     return domain.kind === 'public' && (user.superAdmin || this.#superAdmins.has(user.username));
   }
 
@@ -243,6 +252,7 @@ export class Directory {
       ...(change.consoleTenants === undefined ? {} : { consoleTenants: change.consoleTenants }),
       endSessions: change.password !== undefined || change.disabled === true,
     });
+    for (const listener of this.#userChanged) listener(domain, username);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'user.updated',
@@ -342,6 +352,8 @@ export class Directory {
       if (fixed !== undefined) for (const permission of fixed) granted.add(permission);
       else custom.push(role);
     }
+    // Built-in roles only (the usual case): nothing to look up, not even in the role cache.
+    if (custom.length === 0) return granted;
     for (const role of await this.#customRoles(domain, custom)) {
       for (const permission of role.permissions) granted.add(permission);
     }

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
-import { readAppearance } from '../../core/tenancy/branding.ts';
+import { readAppearance, type TenantAppearance } from '../../core/tenancy/branding.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
 import {
   accessTokenSchema,
@@ -100,16 +100,23 @@ const newAccessTokenSchema = accessTokenSchema
   .extend({ token: z.string().meta({ description: 'The token itself, shown this once' }) })
   .meta({ id: 'NewAccessToken' });
 
+/** The tenant's appearance (its record), or none in the public domain: read once per request. */
+function appearanceOf(core: Core, domain: DomainContext): Promise<TenantAppearance | undefined> {
+  return domain.kind === 'tenant' ? readAppearance(core.table, domain.tenant.id) : Promise.resolve(undefined);
+}
+
 /**
  * The menus a caller's permissions allow, in order; a dedicated delivery whose branding chooses its
  * menus shows only those (Home always).
  */
-async function shownMenus(core: Core, domain: DomainContext, permissions: ReadonlySet<string>) {
+function shownMenus(
+  core: Core,
+  domain: DomainContext,
+  permissions: ReadonlySet<string>,
+  appearance: TenantAppearance | undefined,
+) {
   const allowed = menusFor(core.directory.menus(domain), permissions);
-  const chosen =
-    domain.kind === 'tenant'
-      ? (await readAppearance(core.table, domain.tenant.id)).branding?.menus
-      : undefined;
+  const chosen = appearance?.branding?.menus;
   return allowed
     .filter((menu) => chosen === undefined || menu.id === 'home' || chosen.includes(menu.id))
     .map(({ id, label }) => ({ id, label }));
@@ -176,34 +183,35 @@ export function identityRoutes(core: Core): Route[] {
       auth: 'caller',
       summary: 'The caller: roles, permissions, menus and domain',
       responses: { 200: meSchema },
-      handle: async ({ domain, caller }) => ({
-        status: 200,
-        body: {
-          ...(domain.kind === 'tenant'
-            ? { appearance: await readAppearance(core.table, domain.tenant.id) }
-            : {}),
-          username: caller.username,
-          roles: caller.roles,
-          permissions: [...caller.permissions].sort(),
-          superAdmin: caller.superAdmin,
-          via: caller.via,
-          // What a write signed in by the session cookie must echo in `x-csrf-token`.
-          ...(caller.via === 'session' ? { csrfToken: core.auth.csrfToken(caller) } : {}),
-          menus: await shownMenus(core, domain, caller.permissions),
-          domain:
-            domain.kind === 'public'
-              ? { kind: 'public' as const }
-              : {
-                  kind: 'tenant' as const,
-                  tenant: {
-                    id: domain.tenant.id,
-                    name: domain.tenant.name,
-                    status: domain.tenant.status,
-                    expiresAt: domain.tenant.expiresAt,
+      handle: async ({ domain, caller }) => {
+        const appearance = await appearanceOf(core, domain);
+        return {
+          status: 200,
+          body: {
+            ...(appearance === undefined ? {} : { appearance }),
+            username: caller.username,
+            roles: caller.roles,
+            permissions: [...caller.permissions].sort(),
+            superAdmin: caller.superAdmin,
+            via: caller.via,
+            // What a write signed in by the session cookie must echo in `x-csrf-token`.
+            ...(caller.via === 'session' ? { csrfToken: core.auth.csrfToken(caller) } : {}),
+            menus: shownMenus(core, domain, caller.permissions, appearance),
+            domain:
+              domain.kind === 'public'
+                ? { kind: 'public' as const }
+                : {
+                    kind: 'tenant' as const,
+                    tenant: {
+                      id: domain.tenant.id,
+                      name: domain.tenant.name,
+                      status: domain.tenant.status,
+                      expiresAt: domain.tenant.expiresAt,
+                    },
                   },
-                },
-        },
-      }),
+          },
+        };
+      },
     }),
     route({
       method: 'GET',
@@ -365,7 +373,7 @@ export function identityRoutes(core: Core): Route[] {
       responses: { 200: list(menuSchema) },
       handle: async ({ domain, caller }) => ({
         status: 200,
-        body: { items: await shownMenus(core, domain, caller.permissions) },
+        body: { items: shownMenus(core, domain, caller.permissions, await appearanceOf(core, domain)) },
       }),
     }),
   ];
