@@ -8,12 +8,12 @@
  * dead-letter path are kept: a job the worker could not take stays on the queue for redelivery.
  *
  * Fairness: a job runs only while its tenant holds one of its plan's slots (`TenantSlots`, in the
- * claims table). A job of a tenant that is full goes back on the queue, unchanged (same body, same
- * MAC), with a short delay: a new message, so waiting never counts toward the dead-letter limit, and
- * the queue's other tenants are served meanwhile.
+ * claims table). A job of a tenant that is full waits on its tenant's wait list and starts when one
+ * of that tenant's jobs ends, the queue's other tenants served meanwhile; a delayed copy of it on the
+ * queue is the safety net (`TenantWaitList`, functions/core/executions/wait-list.ts).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
@@ -23,7 +23,7 @@ import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { sqsClientFromEnv } from '../clients/sqs.ts';
 import { ENV, functionNameEnv, queueUrlEnv, requireEnv } from '../core/env.ts';
 import { TenantSlots } from '../core/executions/slots.ts';
-import { MAC_ATTRIBUTE } from '../core/messages/signing.ts';
+import { TenantWaitList } from '../core/executions/wait-list.ts';
 import { macOf } from '../core/queues.ts';
 import { TENANT_ID_PATTERN } from '../core/tenancy/domain.ts';
 
@@ -33,17 +33,19 @@ const worker = requireEnv(functionNameEnv('script-worker'));
 const lambda = lambdaClientFromEnv();
 const sqs = sqsClientFromEnv();
 const scriptQueue = requireEnv(queueUrlEnv('script-executions'));
-const slots = new TenantSlots({
-  client: dynamodbClientFromEnv(),
-  table: requireEnv(ENV.claimsTableName),
+const waitList = new TenantWaitList({
+  slots: new TenantSlots({ client: dynamodbClientFromEnv(), table: requireEnv(ENV.claimsTableName) }),
+  sqs,
+  queueUrl: scriptQueue,
+  signer,
+  warn: (message, fields) => logger.warn(message, fields),
 });
 
 /** A slot's lease outlives its job (a lease its dispatcher never released is reclaimed then). */
 const LEASE_MARGIN_SECONDS = 120;
-/** Attribute counting how often a job went back to wait for its tenant's slot. */
-export const DEFERRALS_ATTRIBUTE = 'execfabric-deferrals';
-/** The longest a waiting job sleeps on the queue before its tenant is asked again. */
-const MAX_DEFER_SECONDS = 5;
+
+export { DEFERRALS_ATTRIBUTE } from '../core/executions/wait-list.ts';
+
 /**
  * A job whose worker invocation failed comes back this soon: after the worker's LOST_AFTER_SECONDS
  * (10 s without a sign of life on its claim), so the worker then reports the attempt lost.
@@ -77,12 +79,9 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
     logger.error('A signed script job names no tenant', { messageId: record.messageId });
     return false; // poison: redrive moves it to the dead-letter queue, where the recorder fails the run
   }
-  const { tenantId, executionId } = job;
+  const { tenantId } = job;
   const lease = Math.ceil(job.limits.timeoutSeconds) + LEASE_MARGIN_SECONDS;
-  if (!(await slots.acquire(tenantId, executionId, job.concurrency, lease))) {
-    await defer(record);
-    return true;
-  }
+  if ((await waitList.admit(record, job, lease)) !== 'run') return true;
   try {
     const answer = await invokeInTenant(lambda, {
       functionName: worker,
@@ -110,7 +109,7 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
       // job never started. It waits on the queue like a full tenant's job, as a new message, so
       // throttling never counts toward the dead-letter limit.
       logger.warn('The script worker is throttled; the job waits', { messageId: record.messageId, tenantId });
-      await defer(record);
+      await waitList.defer(record);
       return true;
     }
     logger.error('The script worker could not be invoked', {
@@ -120,7 +119,7 @@ async function dispatch(record: SQSRecord): Promise<boolean> {
     });
     return false;
   } finally {
-    await slots.release(tenantId, executionId);
+    await waitList.finish(record, job);
   }
 }
 
@@ -149,25 +148,6 @@ async function redeliverSoon(record: SQSRecord): Promise<void> {
       error: error as Error,
     });
   }
-}
-
-/** Puts a job of a full tenant back on the queue, unchanged, to be asked again shortly. */
-async function defer(record: SQSRecord): Promise<void> {
-  const deferrals = Number(record.messageAttributes[DEFERRALS_ATTRIBUTE]?.stringValue ?? 0) + 1;
-  const mac = macOf(record);
-  const group = record.attributes.MessageGroupId;
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: scriptQueue,
-      MessageBody: record.body,
-      DelaySeconds: Math.min(MAX_DEFER_SECONDS, deferrals),
-      MessageAttributes: {
-        ...(mac === undefined ? {} : { [MAC_ATTRIBUTE]: { DataType: 'String', StringValue: mac } }),
-        [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(deferrals) },
-      },
-      ...(group === undefined ? {} : { MessageGroupId: group }),
-    }),
-  );
 }
 
 export async function dispatchBatch(event: SQSEvent): Promise<SQSBatchResponse> {

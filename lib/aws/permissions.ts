@@ -46,7 +46,12 @@ export const CLAIM_ACTIONS = {
 } as const;
 
 /** A tenant's concurrency slots: one item per tenant in the claims table. */
-export const SLOT_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+export const SLOT_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+] as const;
 
 /** A function reads each message key it holds, once per cold start. */
 export const MESSAGE_KEY_READ_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
