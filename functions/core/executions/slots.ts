@@ -150,22 +150,26 @@ export class TenantSlots {
 
   async #handOff(
     tenantId: string,
-    item: Record<string, AttributeValue>,
+    released: Record<string, AttributeValue>,
     cap: number,
     leaseSeconds: number,
   ): Promise<WaitingJob | null> {
-    const now = Math.floor(this.#now() / 1000);
-    const live = Object.values(item.holders?.M ?? {}).filter((value) => Number(value.N ?? 0) > now).length;
-    const waiting = Object.entries(item.waiting?.M ?? {})
-      .map(([run, value]) => ({ run, since: Number(value.N ?? 0) }))
-      .sort((a, b) => a.since - b.since || (a.run < b.run ? -1 : 1));
-    // A few at most: each one tried is a run whose job was not kept (nothing a genuine writer leaves).
-    for (const { run } of waiting.slice(0, 3)) {
-      if (live >= cap) return null;
-      if (!(await this.#promote(tenantId, run, cap, now + leaseSeconds))) return null;
-      const job = await this.#readWaitingJob(tenantId, run);
-      if (job !== null) return job;
-      await this.release(tenantId, run);
+    let item: Record<string, AttributeValue> | undefined = released;
+    // A few tries: another release may take the same run first (then the next one is tried), and a
+    // listed run whose job is not kept (nothing a genuine writer leaves) is skipped.
+    for (let attempt = 0; attempt < 4 && item !== undefined; attempt++) {
+      const now = Math.floor(this.#now() / 1000);
+      const live = Object.values(item.holders?.M ?? {}).filter((value) => Number(value.N ?? 0) > now).length;
+      const oldest = Object.entries(item.waiting?.M ?? {}).sort(
+        ([a, x], [b, y]) => Number(x.N ?? 0) - Number(y.N ?? 0) || (a < b ? -1 : 1),
+      )[0]?.[0];
+      if (oldest === undefined || live >= cap) return null;
+      if (await this.#promote(tenantId, oldest, cap, now + leaseSeconds)) {
+        const job = await this.#readWaitingJob(tenantId, oldest);
+        if (job !== null) return job;
+        await this.release(tenantId, oldest);
+      }
+      item = await this.#readItem(tenantId);
     }
     return null;
   }
