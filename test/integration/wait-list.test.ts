@@ -182,6 +182,17 @@ describe('the tenant slots’ wait list', () => {
     expect(await slots.waiting('hooli')).toEqual(['w-4']);
   });
 
+  it('takes a listed run off the list when it takes a slot on its own (a redelivery, a restart’s re-dispatch)', async () => {
+    expect(await slots.acquire('soylent', 'ex-1', 1, 60)).toBe(true);
+    expect(
+      await slots.wait('soylent', { executionId: 'ex-2', body: '{}', mac: undefined, group: undefined }, 1),
+    ).toBe(true);
+    await slots.release('soylent', 'ex-1');
+    expect(await slots.acquire('soylent', 'ex-2', 1, 60)).toBe(true);
+    expect(await slots.waiting('soylent')).toEqual([]);
+    expect(await slots.release('soylent', 'ex-2', { cap: 1, leaseSeconds: 30 })).toBeNull();
+  });
+
   it('repairs a tenant item written without its maps, instead of leaving the tenant unable to run', async () => {
     // Anything else that writes the key (the claims table's other writers) leaves a mapless item.
     await services.dynamodb.send(

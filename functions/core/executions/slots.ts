@@ -96,7 +96,8 @@ export class TenantSlots {
           new UpdateItemCommand({
             TableName: this.#table,
             Key: { jobId: { S: slotsKey(tenantId) } },
-            UpdateExpression: 'SET holders.#run = :expires',
+            // A run that was listed (a restart's re-dispatch, a redelivery) leaves the list as it takes a slot.
+            UpdateExpression: 'SET holders.#run = :expires REMOVE waiting.#run',
             ConditionExpression:
               'attribute_not_exists(holders) OR size(holders) < :cap OR attribute_exists(holders.#run)',
             ExpressionAttributeNames: { '#run': executionId },
