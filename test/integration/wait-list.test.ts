@@ -265,6 +265,41 @@ describe('the dispatcher’s wait list', () => {
     expect(await waitList.admit(copy, stranded, 60)).toBe('done');
   });
 
+  it('keeps a copy going round for a stranded run that finds its tenant full again', async () => {
+    const { waitList, queueUrl } = await list();
+    const holder = job('initrode', 'ex-h');
+    const stranded = job('initrode', 'ex-s');
+    expect(await waitList.admit(record(holder.body), holder, 60)).toBe('run');
+    expect(await waitList.admit(record(stranded.body), stranded, 60)).toBe('waiting');
+    expect(await delayed(queueUrl)).toBe(1);
+    expect((await slots.release('initrode', 'ex-h', { cap: 1, leaseSeconds: 30 }))?.executionId).toBe('ex-s');
+    clock += 31_000;
+    const other = job('initrode', 'ex-o');
+    expect(await waitList.admit(record(other.body), other, 600)).toBe('run'); // takes the expired slot
+    const copy = record(stranded.body, { [LISTED_ATTRIBUTE]: 'copy', [DEFERRALS_ATTRIBUTE]: '1' });
+    expect(await waitList.admit(copy, stranded, 60)).toBe('waiting');
+    expect(await slots.waiting('initrode')).toEqual(['ex-s']);
+    expect(await delayed(queueUrl)).toBe(2); // the first copy (never received here) and the next one
+  });
+
+  it('takes a copy delivered again after its dispatcher failed as a new job, and defers a throttled job as a plain one', async () => {
+    const { waitList, queueUrl } = await list();
+    const run = job('massive', 'ex-1');
+    const copy = record(run.body, { [LISTED_ATTRIBUTE]: 'copy', [DEFERRALS_ATTRIBUTE]: '1' });
+    // Its entry is gone (the failed attempt's finish deleted it); the worker must still see it.
+    const again = { ...copy, attributes: { ...copy.attributes, ApproximateReceiveCount: '2' } };
+    expect(await waitList.admit(copy, run, 60)).toBe('done');
+    expect(await waitList.admit(again, run, 60)).toBe('run');
+    await waitList.defer(again);
+    // Visible after its one-second delay: a plain job, no list attribute, one more deferral.
+    const back = await services.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MessageAttributeNames: ['All'], WaitTimeSeconds: 5 }),
+    );
+    expect(back.Messages?.[0]?.Body).toBe(run.body);
+    expect(back.Messages?.[0]?.MessageAttributes?.[LISTED_ATTRIBUTE]).toBeUndefined();
+    expect(back.Messages?.[0]?.MessageAttributes?.[DEFERRALS_ATTRIBUTE]?.StringValue).toBe('2');
+  });
+
   describe('as a channel someone else writes to', () => {
     /** Lists `body` (with `mac`) for `tenant` as run `run` behind one holder, then ends the holder. */
     async function release(tenant: string, run: string, body: string, mac: string | undefined) {

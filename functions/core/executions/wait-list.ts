@@ -92,7 +92,9 @@ export class TenantWaitList {
   async admit(record: SQSRecord, job: ListedJob, leaseSeconds: number): Promise<Admission> {
     const { tenantId, executionId, concurrency } = job;
     const listed = attribute(record, LISTED_ATTRIBUTE);
-    if (listed === 'copy') {
+    // A copy delivered again (its dispatcher failed: the worker must see it to report the attempt
+    // lost) is taken as a new job; a copy on its first delivery asks where its run stands.
+    if (listed === 'copy' && Number(record.attributes.ApproximateReceiveCount ?? '1') <= 1) {
       switch (await this.#slots.waitState(tenantId, executionId)) {
         case 'gone':
           return 'done';
@@ -125,8 +127,9 @@ export class TenantWaitList {
       };
       entered = true;
       if (await this.#slots.wait(tenantId, waiting, concurrency)) {
-        // A listed job already has its copy going round; a new one starts its own.
-        if (listed === undefined) await this.#copy(record);
+        // A new job starts its copy going round, and a copy sends the next one; a woken job's copy is
+        // still going round.
+        if (listed !== 'woken') await this.#copy(record);
         return 'waiting';
       }
       // A slot was freed between the two: take it.
@@ -162,13 +165,16 @@ export class TenantWaitList {
     }
   }
 
-  /** Puts a job back on the queue, unchanged, to be tried again shortly (a throttled worker). */
+  /**
+   * Puts a job back on the queue, unchanged, to be tried again shortly (a throttled worker). It goes
+   * back as a plain job: whatever list entry it had is deleted by `finish`, so its copy is dropped.
+   */
   async defer(record: SQSRecord): Promise<void> {
     const deferrals = Number(attribute(record, DEFERRALS_ATTRIBUTE) ?? 0) + 1;
     await this.#send(record.body, attribute(record, MAC_ATTRIBUTE), record.attributes.MessageGroupId, {
       delaySeconds: Math.min(MAX_DEFER_SECONDS, deferrals),
       deferrals,
-      listed: attribute(record, LISTED_ATTRIBUTE) === undefined ? undefined : 'copy',
+      listed: undefined,
     });
   }
 
