@@ -23,6 +23,7 @@ import {
   TenantWaitList,
 } from '../../functions/core/executions/wait-list.ts';
 import { MAC_ATTRIBUTE, MessageSigner } from '../../functions/core/messages/signing.ts';
+import { servicePorts } from '../../lib/local/python-function.ts';
 import { type LocalServices, startLocalServices } from '../../lib/local/services.ts';
 
 let services: LocalServices;
@@ -311,6 +312,17 @@ describe('the dispatcher’s wait list', () => {
       await waitList.finish(record(holder.body), holder);
       return { woken: await visible(queueUrl), queueUrl };
     }
+
+    it('is out of reach of the Python hosts, whose claim calls name a job’s claim only', async () => {
+      const ports = servicePorts(services, async () => null);
+      const now = clock / 1000;
+      for (const key of ['slots#acme', 'waits#acme#ex-1']) {
+        await expect(ports.claim(key, now + 60, now)).rejects.toThrow(/not a job's claim/);
+        await expect(ports.heartbeat(key, now)).rejects.toThrow(/not a job's claim/);
+        await expect(ports.lastSignOfLife(key)).rejects.toThrow(/not a job's claim/);
+      }
+      expect(await ports.claim('acme:ex-1', now + 60, now)).toBe(true);
+    });
 
     it('refuses an entry whose MAC is not the platform’s, gives its slot back and deletes it', async () => {
       const forged = job('wayne', 'ex-forged');

@@ -31,6 +31,17 @@ export function slotsKey(tenantId: string): string {
   return `slots#${tenantId}`;
 }
 
+/**
+ * The coordination table's keys that only the dispatcher writes (`LeadingKeys` patterns): every other
+ * writer of the table (job claims) is refused them — in AWS by its role, locally by the Python ports.
+ */
+export const SLOT_KEY_PATTERNS = ['slots#*', 'waits#*'] as const;
+
+/** True for a key of the slots or the wait list (never a job's claim). */
+export function isSlotKey(key: string): boolean {
+  return key.startsWith('slots#') || key.startsWith('waits#');
+}
+
 /** The key of a waiting job of a tenant in the coordination (claims) table. */
 export function waitingJobKey(tenantId: string, executionId: string): string {
   return `waits#${tenantId}#${executionId}`;
