@@ -8,13 +8,13 @@
  * dead-letter path are kept: a job the worker could not take stays on the queue for redelivery.
  *
  * Fairness: a job runs only while its tenant holds one of its plan's slots (`TenantSlots`, in the
- * claims table). A job of a tenant that is full goes back on the queue, unchanged (same body, same
- * MAC), with a short delay: a new message, so waiting never counts toward the dead-letter limit, and
- * the queue's other tenants are served meanwhile.
+ * claims table). A job of a tenant that is full waits on its tenant's wait list and starts when one
+ * of that tenant's jobs ends, the queue's other tenants served meanwhile; a delayed copy of it on the
+ * queue is the safety net (`TenantWaitList`, functions/core/executions/wait-list.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
@@ -25,7 +25,8 @@ import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { sqsClientFromEnv } from '../clients/sqs.ts';
 import { ENV, type Environment, functionNameEnv, queueUrlEnv, requireEnv } from '../core/env.ts';
 import { TenantSlots } from '../core/executions/slots.ts';
-import { MAC_ATTRIBUTE, type MessageSigner } from '../core/messages/signing.ts';
+import { TenantWaitList } from '../core/executions/wait-list.ts';
+import type { MessageSigner } from '../core/messages/signing.ts';
 import { macOf } from '../core/queues.ts';
 import { TENANT_ID_PATTERN } from '../core/tenancy/domain.ts';
 
@@ -37,17 +38,16 @@ interface Dispatcher {
   readonly worker: string;
   readonly lambda: LambdaClient;
   readonly sqs: SQSClient;
-  /** The script queue's URL (a waiting job goes back on it). */
+  /** The script queue's URL (a failed job's visibility is shortened on it). */
   readonly scriptQueue: string;
-  readonly slots: TenantSlots;
+  readonly waitList: TenantWaitList;
 }
 
 /** A slot's lease outlives its job (a lease its dispatcher never released is reclaimed then). */
 const LEASE_MARGIN_SECONDS = 120;
-/** Attribute counting how often a job went back to wait for its tenant's slot. */
-export const DEFERRALS_ATTRIBUTE = 'execfabric-deferrals';
-/** The longest a waiting job sleeps on the queue before its tenant is asked again. */
-const MAX_DEFER_SECONDS = 5;
+
+export { DEFERRALS_ATTRIBUTE } from '../core/executions/wait-list.ts';
+
 /**
  * A job whose worker invocation failed comes back this soon: after the worker's LOST_AFTER_SECONDS
  * (10 s without a sign of life on its claim), so the worker then reports the attempt lost.
@@ -67,7 +67,7 @@ const workerAnswer = z.object({
 
 /** True when the job was handled (run, or refused for good); false leaves it for redelivery. */
 async function dispatch(dispatcher: Dispatcher, record: SQSRecord): Promise<boolean> {
-  const { logger, signer, worker, lambda, slots } = dispatcher;
+  const { logger, signer, worker, lambda, waitList } = dispatcher;
   if (!signer.verify('job', record.body, macOf(record))) {
     logger.warn('Refused a script job whose MAC does not verify', {
       securityEvent: 'message-refused',
@@ -82,12 +82,9 @@ async function dispatch(dispatcher: Dispatcher, record: SQSRecord): Promise<bool
     logger.error('A signed script job names no tenant', { messageId: record.messageId });
     return false; // poison: redrive moves it to the dead-letter queue, where the recorder fails the run
   }
-  const { tenantId, executionId } = job;
+  const { tenantId } = job;
   const lease = Math.ceil(job.limits.timeoutSeconds) + LEASE_MARGIN_SECONDS;
-  if (!(await slots.acquire(tenantId, executionId, job.concurrency, lease))) {
-    await defer(dispatcher, record);
-    return true;
-  }
+  if ((await waitList.admit(record, job, lease)) !== 'run') return true;
   try {
     const answer = await invokeInTenant(lambda, {
       functionName: worker,
@@ -115,7 +112,7 @@ async function dispatch(dispatcher: Dispatcher, record: SQSRecord): Promise<bool
       // job never started. It waits on the queue like a full tenant's job, as a new message, so
       // throttling never counts toward the dead-letter limit.
       logger.warn('The script worker is throttled; the job waits', { messageId: record.messageId, tenantId });
-      await defer(dispatcher, record);
+      await waitList.defer(record);
       return true;
     }
     logger.error('The script worker could not be invoked', {
@@ -125,7 +122,7 @@ async function dispatch(dispatcher: Dispatcher, record: SQSRecord): Promise<bool
     });
     return false;
   } finally {
-    await slots.release(tenantId, executionId);
+    await waitList.finish(record, job);
   }
 }
 
@@ -156,25 +153,6 @@ async function redeliverSoon({ logger, sqs, scriptQueue }: Dispatcher, record: S
   }
 }
 
-/** Puts a job of a full tenant back on the queue, unchanged, to be asked again shortly. */
-async function defer({ sqs, scriptQueue }: Dispatcher, record: SQSRecord): Promise<void> {
-  const deferrals = Number(record.messageAttributes[DEFERRALS_ATTRIBUTE]?.stringValue ?? 0) + 1;
-  const mac = macOf(record);
-  const group = record.attributes.MessageGroupId;
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: scriptQueue,
-      MessageBody: record.body,
-      DelaySeconds: Math.min(MAX_DEFER_SECONDS, deferrals),
-      MessageAttributes: {
-        ...(mac === undefined ? {} : { [MAC_ATTRIBUTE]: { DataType: 'String', StringValue: mac } }),
-        [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(deferrals) },
-      },
-      ...(group === undefined ? {} : { MessageGroupId: group }),
-    }),
-  );
-}
-
 async function dispatchBatch(dispatcher: Dispatcher, event: SQSEvent): Promise<SQSBatchResponse> {
   const outcomes = await Promise.all(
     event.Records.map(async (record) => ({
@@ -194,16 +172,26 @@ async function dispatchBatch(dispatcher: Dispatcher, event: SQSEvent): Promise<S
  * the local platform its own).
  */
 export async function createHandler(env: Environment) {
+  const logger = loggerFromEnv('script-dispatcher', env);
+  const signer = await messageSignerFromEnv(['jobs'], { env });
+  const sqs = sqsClientFromEnv(env);
+  const scriptQueue = requireEnv(queueUrlEnv('script-executions'), env);
   const dispatcher: Dispatcher = {
-    logger: loggerFromEnv('script-dispatcher', env),
-    signer: await messageSignerFromEnv(['jobs'], { env }),
+    logger,
+    signer,
     worker: requireEnv(functionNameEnv('script-worker'), env),
     lambda: lambdaClientFromEnv(env),
-    sqs: sqsClientFromEnv(env),
-    scriptQueue: requireEnv(queueUrlEnv('script-executions'), env),
-    slots: new TenantSlots({
-      client: dynamodbClientFromEnv(env),
-      table: requireEnv(ENV.claimsTableName, env),
+    sqs,
+    scriptQueue,
+    waitList: new TenantWaitList({
+      slots: new TenantSlots({
+        client: dynamodbClientFromEnv(env),
+        table: requireEnv(ENV.claimsTableName, env),
+      }),
+      sqs,
+      queueUrl: scriptQueue,
+      signer,
+      warn: (message, fields) => logger.warn(message, fields),
     }),
   };
   return middy<SQSEvent, SQSBatchResponse, Error, Context>().handler((event) =>

@@ -6,6 +6,7 @@
  * created later by the governance API), which the caller acknowledges to cdk-nag with a reason.
  */
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SLOT_KEY_PATTERNS } from '../../functions/core/executions/slots.ts';
 import { PERSONAL_TENANT_PREFIX } from '../../functions/core/free/handles.ts';
 import {
   FREE_LEADING_KEYS,
@@ -46,7 +47,12 @@ export const CLAIM_ACTIONS = {
 } as const;
 
 /** A tenant's concurrency slots: one item per tenant in the claims table. */
-export const SLOT_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+export const SLOT_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+] as const;
 
 /** A function reads each message key it holds, once per cold start. */
 export const MESSAGE_KEY_READ_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
@@ -293,7 +299,18 @@ export function permissionStatements(
     );
   }
   if (permissions.claims !== false) {
-    statements.push(statement('ClaimJobs', CLAIM_ACTIONS[permissions.claims], [targets.claimsTableArn]));
+    // Job claims only: the slots and the wait list (which the dispatcher starts jobs from) are not theirs.
+    statements.push(
+      new PolicyStatement({
+        sid: 'ClaimJobs',
+        actions: [...CLAIM_ACTIONS[permissions.claims]],
+        resources: [targets.claimsTableArn],
+        conditions: {
+          'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [...SLOT_KEY_PATTERNS] },
+          ...LEADING_KEYS_PRESENT,
+        },
+      }),
+    );
   }
   if (permissions.slots) {
     statements.push(statement('HoldTenantSlots', SLOT_ACTIONS, [targets.claimsTableArn]));

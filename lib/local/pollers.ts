@@ -241,7 +241,9 @@ function startFairPoller(options: PollerOptions): Poller {
           new ReceiveMessageCommand({
             QueueUrl: options.queueUrl,
             MaxNumberOfMessages: 10,
-            WaitTimeSeconds: buffered === 0 && inFlight === 0 ? 1 : 0,
+            // Long-polled even while jobs are in hand: the queue answers as soon as a job arrives, so
+            // a job sent while another runs is taken at once, not after a pause between empty polls.
+            WaitTimeSeconds: 1,
             MessageSystemAttributeNames: [MessageSystemAttributeName.All],
             MessageAttributeNames: ['All'],
           }),
@@ -266,7 +268,6 @@ function startFairPoller(options: PollerOptions): Poller {
         buffered++;
       }
       if (messages.length > 0) changed();
-      else if (buffered > 0 || inFlight > 0) await waitForChange(50);
     }
   }
 

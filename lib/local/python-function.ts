@@ -20,6 +20,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { isSlotKey } from '../../functions/core/executions/slots.ts';
 import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
 import type { FunctionSpec } from '../topology.ts';
 import { type LocalFunction, LocalTimeoutError, TenantIdRequiredError } from './lambda.ts';
@@ -144,12 +145,19 @@ export interface HostConfiguration {
   readonly sandbox: Readonly<Record<string, unknown>>;
 }
 
+/** A host names a job's claim only: never a key of the slots or the wait list (its role in AWS cannot either). */
+function claimKey(jobId: string): string {
+  if (isSlotKey(jobId)) throw new PythonHostError(`${jobId.slice(0, 64)} is not a job's claim`);
+  return jobId;
+}
+
 export function servicePorts(
   services: LocalServices,
   relay: (payload: unknown, target: string) => Promise<unknown>,
 ): PythonPorts {
   return {
     async claim(jobId, expiresAtEpoch, now) {
+      claimKey(jobId);
       try {
         await services.dynamodb.send(
           new PutItemCommand({
@@ -169,6 +177,7 @@ export function servicePorts(
       }
     },
     async lastSignOfLife(jobId) {
+      claimKey(jobId);
       const answer = await services.dynamodb.send(
         new GetItemCommand({
           TableName: services.claimsTableName,
@@ -181,6 +190,7 @@ export function servicePorts(
       return value === undefined ? null : Number(value);
     },
     async heartbeat(jobId, now) {
+      claimKey(jobId);
       const answer = await services.dynamodb.send(
         new UpdateItemCommand({
           TableName: services.claimsTableName,

@@ -134,6 +134,36 @@ describe('Secrets Manager access', () => {
     ).toEqual(['dynamodb:PutItem']);
   });
 
+  it('keeps every job claimer off the slots and the wait list, which only the dispatcher writes', () => {
+    /** The role's statements as synthesized, conditions included. */
+    const withConditions = (name: FunctionName) => {
+      const role = logicalId(synth.stack, synth.stack.functions.byName[name].role);
+      return resourcesOfType(synth.resources, 'AWS::IAM::Policy')
+        .filter(([, resource]) => JSON.stringify(resource.Properties?.Roles).includes(`"${role}"`))
+        .flatMap(
+          ([, resource]) =>
+            (resource.Properties?.PolicyDocument as { Statement?: Record<string, unknown>[] } | undefined)
+              ?.Statement ?? [],
+        );
+    };
+    const claimers = allFunctions.filter((name) =>
+      withConditions(name).some((statement) => statement.Sid === 'ClaimJobs'),
+    );
+    expect(claimers.sort()).toEqual(['http-executor', 'script-worker', 'tenant-api']);
+    for (const name of claimers) {
+      for (const statement of withConditions(name).filter((s) => s.Sid === 'ClaimJobs')) {
+        expect(statement.Condition).toEqual({
+          'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['slots#*', 'waits#*'] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        });
+      }
+    }
+    const slotHolders = allFunctions.filter((name) =>
+      functionRoleStatements(synth, name).some((statement) => statement.Sid === 'HoldTenantSlots'),
+    );
+    expect(slotHolders).toEqual(['script-dispatcher']);
+  });
+
   it('lets only the HTTP executor (read) and the governance API (write) use credential secrets, under the credential prefix', () => {
     const withSecrets = allFunctions.filter((name) => otherSecretStatements(name).length > 0);
     expect(withSecrets.sort()).toEqual(['governance-api', 'http-executor']);
@@ -486,7 +516,7 @@ describe('one tenant per execution environment (Lambda tenant isolation)', () =>
     const dynamo = statements.filter((statement) => statement.Action.some(onService('dynamodb')));
     expect(dynamo).toEqual([
       expect.objectContaining({
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         Resource: [{ 'Fn::GetAtt': [claimsId, 'Arn'] }],
       }),
     ]);
