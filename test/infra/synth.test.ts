@@ -52,7 +52,7 @@ describe('npx cdk synth', () => {
         cwd: REPOSITORY_ROOT,
         env: credentialFreeEnv(home),
         encoding: 'utf8',
-        timeout: 170_000,
+        timeout: 400_000,
       },
     );
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
@@ -97,7 +97,7 @@ describe('npx cdk synth', () => {
     };
     expect(report.pluginReports.map((plugin) => plugin.pluginName)).toContain('CloudFormation Validate');
     for (const plugin of report.pluginReports) expect(plugin.violations, plugin.pluginName).toEqual([]);
-  }, 180_000);
+  }, 420_000);
 });
 
 describe('loud failures', () => {
