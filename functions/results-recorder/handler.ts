@@ -22,7 +22,7 @@ import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import type { Environment } from '../core/env.ts';
 import { MAX_LOG_CHUNKS } from '../core/executions/executions.ts';
 import { parseJson } from '../core/json.ts';
-import type { MessageSigner } from '../core/messages/signing.ts';
+import type { MessageLabel, MessageSigner } from '../core/messages/signing.ts';
 import { type Core, createCore } from '../core/platform.ts';
 import { macOf } from '../core/queues.ts';
 import { TenantContexts } from '../core/tenancy/hosts.ts';
@@ -130,19 +130,32 @@ async function refused(
   });
 }
 
-async function recordReport(recorder: Recorder, record: SQSRecord): Promise<void> {
-  const { logger, signer, core, tenants } = recorder;
-  if (!signer.verify('report', record.body, macOf(record))) {
-    await refused(recorder, record, 'the report MAC does not verify');
-    return;
+/**
+ * A message's body once its MAC verifies as `label` (undefined when it is not JSON), or null after
+ * refusing it. Lossless: a script's big integers and -0 reach the run's output as the script wrote them.
+ */
+async function verifiedBody(
+  recorder: Recorder,
+  record: SQSRecord,
+  label: MessageLabel,
+  what: string,
+): Promise<{ readonly body: unknown } | null> {
+  if (!recorder.signer.verify(label, record.body, macOf(record))) {
+    await refused(recorder, record, `the ${what} MAC does not verify`);
+    return null;
   }
-  // Lossless: a script's big integers and -0 reach the run's output as the script wrote them.
-  let body: unknown;
   try {
-    body = parseJson(record.body);
+    return { body: parseJson(record.body) };
   } catch {
-    body = undefined;
+    return { body: undefined };
   }
+}
+
+async function recordReport(recorder: Recorder, record: SQSRecord): Promise<void> {
+  const { logger, core, tenants } = recorder;
+  const verified = await verifiedBody(recorder, record, 'report', 'report');
+  if (verified === null) return;
+  const { body } = verified;
   const parsed = report.safeParse(body);
   if (!parsed.success) {
     // Not retryable: a malformed report will never parse. It is genuine (its MAC verified), so if it
@@ -229,17 +242,10 @@ async function failUnreadable(
 }
 
 async function recordDeadJob(recorder: Recorder, record: SQSRecord): Promise<void> {
-  const { logger, signer, core, tenants } = recorder;
-  if (!signer.verify('job', record.body, macOf(record))) {
-    await refused(recorder, record, 'the dead job MAC does not verify');
-    return;
-  }
-  let body: unknown;
-  try {
-    body = parseJson(record.body);
-  } catch {
-    body = undefined;
-  }
+  const { logger, core, tenants } = recorder;
+  const verified = await verifiedBody(recorder, record, 'job', 'dead job');
+  if (verified === null) return;
+  const { body } = verified;
   const parsed = deadJob.safeParse(body);
   if (!parsed.success) {
     logger.error('Dead job without an execution', {
