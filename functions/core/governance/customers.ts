@@ -6,7 +6,7 @@
  * A ledger entry's key is built from its stable moment and a deterministic id, and written only if
  * absent, so every writer (a retried payment confirmation, a re-run scan) records it once.
  */
-import type { Contact } from '../../contract/responses.ts';
+import type { Contact, Customer as CustomerAnswer } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
@@ -17,14 +17,8 @@ import { CustomerRepository } from './customer-repository.ts';
 // The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
 export type { Contact };
 
-export interface Customer {
-  readonly id: string;
-  readonly name: string;
-  readonly contacts: readonly Contact[];
-  readonly notes?: string;
-  readonly createdAt: string;
-  readonly createdBy: string;
-}
+/** A customer as stored: the API's answer without the tenants it adds when asked. */
+export type Customer = Omit<CustomerAnswer, 'tenants'>;
 
 export interface NewCustomer {
   readonly name: string;

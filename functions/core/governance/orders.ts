@@ -14,6 +14,7 @@
  *
  * A retry at any point re-reads the order and continues from the step it is at.
  */
+import type { Order as OrderAnswer } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -45,19 +46,9 @@ export interface Conversion {
   readonly appliedAt?: string;
 }
 
-export interface Order {
-  readonly id: string;
-  readonly tenantId: string;
-  readonly customerId?: string;
-  readonly plan: string;
-  readonly months: number;
-  readonly amount: number;
-  readonly currency: string;
+/** An order as stored: the API's answer, its status typed, with the renewal's bookkeeping. */
+export interface Order extends Omit<OrderAnswer, 'status'> {
   readonly status: OrderStatus;
-  readonly createdAt: string;
-  readonly createdBy: string;
-  readonly confirmedAt?: string;
-  readonly confirmedBy?: string;
   /** The tenant's expiry and status the renewal was computed from. */
   readonly previousExpiry?: string;
   readonly previousStatus?: TenantStatus;

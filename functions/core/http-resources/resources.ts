@@ -5,6 +5,7 @@
  * trial runs by super-admins. Tenants read only summaries of what they were granted, and resolve a
  * resource only through their own grant. No method returns, logs or audits a credential value.
  */
+import type { TrialResult as TrialResultAnswer } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { SYSTEM_ACTOR } from '../audit/chain.ts';
 import { type AvailabilityState, stateVerb } from '../availability.ts';
@@ -66,15 +67,9 @@ export interface TrialRequest {
   readonly body?: unknown;
 }
 
-export interface TrialResult {
-  readonly status: number;
-  readonly statusText: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: unknown;
-  readonly truncated: boolean;
-  readonly bytes: number;
+/** A trial's answer as the API gives it, with the redirects followed and the credential it tried. */
+export interface TrialResult extends TrialResultAnswer {
   readonly redirects: number;
-  readonly durationMs: number;
   readonly credential: { readonly version: string; readonly confirmed: boolean };
 }
 

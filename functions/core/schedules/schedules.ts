@@ -13,6 +13,7 @@
  * Every fire leaves one log entry per (schedule, scheduled time): `ran` (with its run), `skipped`
  * (and why) or `failed` (could not be requested). Logs are kept 90 days.
  */
+import type { Schedule as ScheduleAnswer } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
@@ -61,27 +62,12 @@ export type SkipReason =
   | 'tenant-suspended'
   | 'over-quota';
 
-export interface Schedule {
-  readonly id: string;
-  readonly name: string;
-  readonly description: string;
-  readonly skillId: string;
-  readonly input: Record<string, unknown>;
-  readonly timing: Timing;
-  readonly timezone: string;
-  readonly state: ScheduleState;
-  /** Runs are requested as this user: whoever last saved the schedule's definition. */
-  readonly owner: string;
-  readonly revision: number;
+/** A schedule as stored: the API's answer without its upcoming fires, with its anchor and creation. */
+export interface Schedule extends Omit<ScheduleAnswer, 'upcoming'> {
   /** Rates count from here (when the schedule was last enabled or changed). */
   readonly anchorAt: string;
-  readonly nextFireAt?: string;
-  readonly lastFireAt?: string;
-  readonly lastOutcome?: FireOutcome;
   readonly createdAt: string;
   readonly createdBy: string;
-  readonly updatedAt: string;
-  readonly updatedBy: string;
 }
 
 export interface ScheduleInput {
