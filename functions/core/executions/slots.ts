@@ -24,6 +24,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 
 /** The key of a tenant's slots in the coordination (claims) table. */
@@ -102,28 +103,16 @@ export class TenantSlots {
   async acquire(tenantId: string, executionId: string, cap: number, leaseSeconds: number): Promise<boolean> {
     const expires = Math.floor(this.#now() / 1000) + leaseSeconds;
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: { jobId: { S: slotsKey(tenantId) } },
-            // A run that was listed (a restart's re-dispatch, a redelivery) leaves the list as it takes a slot.
-            UpdateExpression: 'SET holders.#run = :expires REMOVE waiting.#run',
-            ConditionExpression:
-              'attribute_not_exists(holders) OR size(holders) < :cap OR attribute_exists(holders.#run)',
-            ExpressionAttributeNames: { '#run': executionId },
-            ExpressionAttributeValues: { ':expires': { N: String(expires) }, ':cap': { N: String(cap) } },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isMissingMap(error)) {
-          await this.#create(tenantId);
-          continue;
-        }
-        if (!isCondition(error)) throw error;
-        if (!(await this.#clearExpired(tenantId))) return false;
-      }
+      const taken = await this.#updateSlots(tenantId, {
+        // A run that was listed (a restart's re-dispatch, a redelivery) leaves the list as it takes a slot.
+        UpdateExpression: 'SET holders.#run = :expires REMOVE waiting.#run',
+        ConditionExpression:
+          'attribute_not_exists(holders) OR size(holders) < :cap OR attribute_exists(holders.#run)',
+        ExpressionAttributeNames: { '#run': executionId },
+        ExpressionAttributeValues: { ':expires': { N: String(expires) }, ':cap': { N: String(cap) } },
+      });
+      if (taken) return true;
+      if (!(await this.#clearExpired(tenantId))) return false;
     }
     return false;
   }
@@ -224,30 +213,13 @@ export class TenantSlots {
         },
       }),
     );
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#table,
-            Key: { jobId: { S: slotsKey(tenantId) } },
-            UpdateExpression: 'SET waiting.#run = if_not_exists(waiting.#run, :since)',
-            ConditionExpression:
-              'attribute_exists(holders) AND size(holders) >= :cap AND attribute_not_exists(holders.#run)',
-            ExpressionAttributeNames: { '#run': job.executionId },
-            ExpressionAttributeValues: { ':since': { N: String(now) }, ':cap': { N: String(cap) } },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isMissingMap(error)) {
-          await this.#create(tenantId);
-          continue;
-        }
-        if (!isCondition(error)) throw error;
-        return false;
-      }
-    }
-    return false;
+    return this.#updateSlots(tenantId, {
+      UpdateExpression: 'SET waiting.#run = if_not_exists(waiting.#run, :since)',
+      ConditionExpression:
+        'attribute_exists(holders) AND size(holders) >= :cap AND attribute_not_exists(holders.#run)',
+      ExpressionAttributeNames: { '#run': job.executionId },
+      ExpressionAttributeValues: { ':since': { N: String(now) }, ':cap': { N: String(cap) } },
+    });
   }
 
   /**
@@ -334,6 +306,37 @@ export class TenantSlots {
   async #read(tenantId: string): Promise<Record<string, number>> {
     const map = (await this.#readItem(tenantId))?.holders?.M ?? {};
     return Object.fromEntries(Object.entries(map).map(([run, value]) => [run, Number(value.N ?? 0)]));
+  }
+
+  /**
+   * One conditional update of the tenant's slots item: true when made, false when its condition
+   * refused it. Where the item lacks its maps (the first job ever, or a key written without them),
+   * they are made and the update is sent once more; still missing then, it is false.
+   */
+  async #updateSlots(
+    tenantId: string,
+    update: Omit<UpdateItemCommandInput, 'TableName' | 'Key' | 'ReturnValues'>,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: { jobId: { S: slotsKey(tenantId) } },
+            ...update,
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isMissingMap(error)) {
+          if (attempt === 0) await this.#create(tenantId);
+          continue;
+        }
+        if (!isCondition(error)) throw error;
+        return false;
+      }
+    }
+    return false;
   }
 
   /**
