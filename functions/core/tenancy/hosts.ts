@@ -1,13 +1,14 @@
 /**
  * Host → domain resolution. Every request is resolved here before anything else; an unknown host
  * is refused without reading any tenant item. Bindings are cached per process with a bounded TTL
- * (and a shorter one for misses), and a binding change in this process invalidates its entry. The
- * tenant a binding names comes from the process's tenant cache (`tenant-cache.ts`), which every
- * change of a tenant record made in this process clears at once.
+ * (and a shorter one for misses), and a binding change announced in this process (changes.ts)
+ * invalidates its entry at once. The tenant a binding names comes from the process's tenant cache
+ * (`tenant-cache.ts`), which every change of a tenant record made in this process clears at once.
  */
 import { BoundedCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { UnknownHostError } from '../errors.ts';
+import { type ChangeListener, type ChangeNotice, listenForChanges } from './changes.ts';
 import type { DomainContext, PublicSurface, TenantContext, TenantSummary } from './domain.ts';
 import { HostBindingRepository } from './host-repository.ts';
 import { BOUND_TENANT_MAX_AGE_MS, TenantCache } from './tenant-cache.ts';
@@ -29,7 +30,7 @@ export interface HostDirectoryOptions {
   readonly missTtlMs?: number;
   /** Most hosts kept; the oldest entry is dropped past it. @default 10_000 */
   readonly maxEntries?: number;
-  /** Whether this process's tenant changes clear its tenant cache (`TenantCacheOptions.listens`). @default true */
+  /** Whether binding and tenant changes announced in this process clear its caches (changes.ts). @default true */
   readonly listens?: boolean;
   readonly now?: () => number;
 }
@@ -42,7 +43,7 @@ export function isValidHost(host: string): boolean {
   return HOST_PATTERN.test(host);
 }
 
-export class HostDirectory {
+export class HostDirectory implements ChangeListener {
   readonly #bindings: HostBindingRepository;
   readonly #ttlMs: number;
   readonly #missTtlMs: number;
@@ -68,6 +69,12 @@ export class HostDirectory {
       ...(options.listens === undefined ? {} : { listens: options.listens }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
+    if (options.listens !== false) listenForChanges(options.table, this);
+  }
+
+  /** A change announced in this process (changes.ts): a changed binding is forgotten. */
+  changed(notice: ChangeNotice): void {
+    if ('host' in notice) this.invalidate(notice.host);
   }
 
   /** The domain bound to `host`; throws UnknownHostError when none is. */

@@ -14,15 +14,16 @@
  *   missing tenant for at most `missTtlMs`), and kept no longer than the longest of those;
  * - bounded in entries and in bytes (a branding carries a logo), least recently used out first;
  * - every change of a tenant record made through the registry (`tenants.ts`) in this process forgets
- *   that tenant in every cache of the process on the same table at once (`announceTenantChange`),
- *   and a read that began before a forget is not kept (`generation`), so a change racing a read
- *   cannot be undone by it. Nothing but a forget travels on that channel: it can cost a read, never
- *   put a value in.
+ *   that tenant in every cache of the process on the same table at once (`changes.ts`), and a read
+ *   that began before a forget is not kept (`generation`), so a change racing a read cannot be
+ *   undone by it. Nothing but a forget travels on that channel: it can cost a read, never put a
+ *   value in.
  * Runs never rely on it: admission reads the tenant consistently (executions).
  */
 import { BoundedCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { appearanceOf, type TenantAppearance } from './branding.ts';
+import { type ChangeListener, type ChangeNotice, listenForChanges } from './changes.ts';
 import { TenantRepository, type TenantView } from './tenant-repository.ts';
 import { currentTenantScope, PartitionScopeError, withTenantScope } from './tenant-scope.ts';
 
@@ -61,33 +62,13 @@ interface Entry {
   readonly readAt: number;
 }
 
-/** The caches of this process, by table name, told of every tenant change made here. */
-const listeners = new Map<string, Set<WeakRef<TenantCache>>>();
-
-/**
- * A tenant record of `table` was changed (or created) by this process: every tenant cache of the
- * process on a table of that name forgets it at once. Names are compared, not clients: two
- * platforms in one process with the same table name forget each other's tenant too, which costs a
- * read and nothing else.
- */
-export function announceTenantChange(table: Table, tenantId: string): void {
-  const caches = listeners.get(table.name);
-  if (caches === undefined) return;
-  for (const ref of caches) {
-    const cache = ref.deref();
-    if (cache === undefined) caches.delete(ref);
-    else cache.forget(tenantId);
-  }
-  if (caches.size === 0) listeners.delete(table.name);
-}
-
 /** An estimate of what an entry holds: the fixed fields, and the branding (logo, home text) as JSON. */
 function sizeOf(entry: Entry): number {
   const branding = entry.view?.branding;
   return 512 + (branding === undefined ? 0 : JSON.stringify(branding).length * 2);
 }
 
-export class TenantCache {
+export class TenantCache implements ChangeListener {
   readonly #tenants: TenantRepository;
   readonly #ttlMs: number;
   readonly #missTtlMs: number;
@@ -106,11 +87,7 @@ export class TenantCache {
       sizeOf,
       now: this.#now,
     });
-    if (options.listens !== false) {
-      const caches = listeners.get(options.table.name) ?? new Set();
-      caches.add(new WeakRef(this));
-      listeners.set(options.table.name, caches);
-    }
+    if (options.listens !== false) listenForChanges(options.table, this);
   }
 
   /**
@@ -163,6 +140,11 @@ export class TenantCache {
   async appearance(tenantId: string): Promise<TenantAppearance> {
     const view = await this.shown(tenantId);
     return view === null ? { deliveryMode: 'shared' } : appearanceOf(view);
+  }
+
+  /** A change announced in this process (changes.ts): a changed tenant is forgotten. */
+  changed(notice: ChangeNotice): void {
+    if ('tenant' in notice) this.forget(notice.tenant);
   }
 
   /** Forgets one tenant (its record changed), or every tenant. */

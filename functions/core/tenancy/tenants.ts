@@ -14,8 +14,7 @@
  * The record carries its place in the lifecycle index (GSI2, sparse: a partition per phase, sorted
  * by expiry) so lifecycle scans read only the tenants due, however long since they last ran; every
  * change of `status` or `expiresAt` moves it in the same write. Every binding change invalidates
- * this process's host cache, and every change of a tenant record its tenant caches
- * (`announceTenantChange`, tenant-cache.ts).
+ * this process's host caches, and every change of a tenant record its tenant caches (changes.ts).
  */
 import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
@@ -25,10 +24,10 @@ import { type HostOnboarding, initialOnboarding } from '../governance/onboarding
 import type { LifecyclePhase } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import type { Branding } from './branding.ts';
+import { announceChange } from './changes.ts';
 import { type PublicSurface, TENANT_ID_PATTERN, type TenantStatus, type TenantSummary } from './domain.ts';
 import { HostBindingRepository } from './host-repository.ts';
 import { type HostBinding, type HostDirectory, isValidHost } from './hosts.ts';
-import { announceTenantChange } from './tenant-cache.ts';
 import {
   NotPersonalSpaceError,
   TenantChangedError,
@@ -203,7 +202,7 @@ export class TenantRegistry {
         ...(input.customerId === undefined ? {} : { customerId: input.customerId }),
         ...(input.personal === undefined ? {} : { personal: input.personal }),
       });
-      for (const host of hosts) this.#hosts?.invalidate(host);
+      for (const host of hosts) this.#hostChanged(host);
       this.#changed(input.id);
     } catch (error) {
       // A tenant of this id written meanwhile comes out as TenantExistsError (409).
@@ -339,7 +338,7 @@ export class TenantRegistry {
     const now = this.#now();
     const boundAt = now.toISOString();
     if (await this.#bindings.claimPersonal(host, tenantId, claimId, boundAt)) {
-      this.#hosts?.invalidate(host);
+      this.#hostChanged(host);
       return 'claimed';
     }
     const current = await this.#bindings.find(host, true);
@@ -353,7 +352,7 @@ export class TenantRegistry {
     if (!abandoned || current.claimId === undefined) return 'taken';
     if (!(await this.#bindings.claimPersonal(host, tenantId, claimId, boundAt, current.claimId)))
       return 'taken';
-    this.#hosts?.invalidate(host);
+    this.#hostChanged(host);
     return 'claimed';
   }
 
@@ -361,7 +360,7 @@ export class TenantRegistry {
   async releasePersonalHost(rawHost: string, claimId: string): Promise<void> {
     const host = normaliseHost(rawHost, 'host');
     await this.#bindings.releasePersonal(host, claimId);
-    this.#hosts?.invalidate(host);
+    this.#hostChanged(host);
   }
 
   /** Records on a personal space the order that converted it into a standard tenant (idempotent). */
@@ -380,7 +379,7 @@ export class TenantRegistry {
   async bindPublicHost(host: string, surface: PublicSurface): Promise<void> {
     const name = normaliseHost(host, 'host');
     await this.#claimHost({ host: name, domain: 'public', surface });
-    this.#hosts?.invalidate(name);
+    this.#hostChanged(name);
     await this.#onboard(name);
   }
 
@@ -397,7 +396,7 @@ export class TenantRegistry {
       }
       await this.#claimHost({ host, domain: 'tenant', tenantId: id });
       if (known) {
-        this.#hosts?.invalidate(host);
+        this.#hostChanged(host);
         await this.#onboard(host);
         return tenant;
       }
@@ -407,7 +406,7 @@ export class TenantRegistry {
         [...tenant.hosts, host],
         this.#now().toISOString(),
       );
-      this.#hosts?.invalidate(host);
+      this.#hostChanged(host);
       if (updated !== null) {
         this.#changed(id);
         await this.#onboard(host);
@@ -459,7 +458,13 @@ export class TenantRegistry {
 
   /** The tenant's record changed: every tenant cache of this process forgets it at once. */
   #changed(id: string): void {
-    announceTenantChange(this.#table, id);
+    announceChange(this.#table, { tenant: id });
+  }
+
+  /** A host's binding changed: every host cache of this process forgets it at once. */
+  #hostChanged(host: string): void {
+    this.#hosts?.invalidate(host);
+    announceChange(this.#table, { host });
   }
 
   async #ownsHost(host: string, tenantId: string): Promise<boolean> {
@@ -494,6 +499,6 @@ export class TenantRegistry {
 
   async #releaseHost(host: string, tenantId: string): Promise<void> {
     await this.#bindings.release(host, tenantId);
-    this.#hosts?.invalidate(host);
+    this.#hostChanged(host);
   }
 }
