@@ -36,7 +36,7 @@ export const BOUND_TENANT_MAX_AGE_MS = 30_000;
 /** How long a tenant found missing is remembered as missing. */
 export const DEFAULT_TENANT_MISS_TTL_MS = 5_000;
 export const DEFAULT_TENANT_CACHE_ENTRIES = 10_000;
-/** A few hundred tenants with a full-size logo, or every tenant of a large fleet without one. */
+/** About a hundred tenants with a full-size logo (~128 KB as UTF-16), or tens of thousands without one. */
 export const DEFAULT_TENANT_CACHE_BYTES = 16 * 1024 * 1024;
 
 export interface TenantCacheOptions {
