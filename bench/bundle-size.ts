@@ -1,6 +1,7 @@
 /**
  * Size and module init of each Node Lambda bundle as the CDK stack builds it (esbuild, ESM, node22,
- * minified, the runtime's SDK clients left external, CloudFront bundled where imported), with:
+ * minified, the runtime's SDK clients left external, CloudFront bundled where imported, the unused
+ * packages swapped for a stub: `bundleAliases`), with:
  *
  * - the largest contributors of each bundle (esbuild's metafile, by package or core folder);
  * - a size baseline bundled in the same run: the whole SDK bundled (what relying on the runtime saves);
@@ -22,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { ENV, functionNameEnv, queueUrlEnv } from '../functions/core/env.ts';
 import { messageKeyEnv } from '../functions/core/messages/keys.ts';
-import { ESM_REQUIRE_BANNER, runtimeSdkModules } from '../lib/aws/functions.ts';
+import { bundleAliases, ESM_REQUIRE_BANNER, runtimeSdkModules } from '../lib/aws/functions.ts';
 import { functions, queues } from '../lib/topology.ts';
 import { machine } from './support.ts';
 
@@ -48,6 +49,7 @@ async function bundle(entry: string, external: string[]): Promise<Bundle> {
     sourcemap: false,
     banner: { js: ESM_REQUIRE_BANNER },
     external,
+    alias: bundleAliases(ROOT),
     write: false,
     metafile: true,
     outfile: 'index.mjs',
