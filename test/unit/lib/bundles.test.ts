@@ -2,7 +2,9 @@
  * The Lambda build's package swap (BUNDLE_ALIASES, lib/aws/functions.ts): Ajv and its formats are
  * replaced by a stub that throws. Only the MCP SDK's default validator imports them, and the tenant
  * API gives its server its own; so no function reaches the stub from our code, the SDK server built
- * with our validator starts in a bundle, and one built without it fails loudly there.
+ * with our validator starts in a bundle, and one built without it fails loudly there. And the
+ * bundled CloudFront client is imported only dynamically (functions/clients/cloudfront-edge.ts), so
+ * evaluating it is no part of a function's init.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -90,4 +92,18 @@ describe('the Lambda build’s package swap', () => {
     ).toBe('started\n');
     expect(await runBundled(server('{ capabilities: {} }'))).toMatch(/^refused: This package is not bundled/);
   });
+
+  it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
+    '%s: our code imports the CloudFront client only dynamically (on first use, not at init)',
+    async (_name, entry) => {
+      const { metafile } = await build({ ...OPTIONS, entryPoints: [entry] });
+      const kinds = Object.entries(metafile?.inputs ?? {})
+        .filter(([path]) => !path.startsWith('node_modules/'))
+        .flatMap(([, input]) => input.imports)
+        .filter((i) => i.original === '@aws-sdk/client-cloudfront')
+        .map((i) => i.kind);
+      for (const kind of kinds) expect(kind).toBe('dynamic-import');
+      if (entry.includes('governance-api') || entry.includes('lifecycle-scan')) expect(kinds).not.toEqual([]);
+    },
+  );
 });
