@@ -12,12 +12,15 @@
  *   fresh process importing an empty module, and, per function, a fresh process importing only the
  *   SDK modules the bundle leaves to the runtime (what the runtime's SDK costs; ours is the rest). The
  *   external SDK modules resolve from this repository's `node_modules`, standing for the runtime's
- *   copy (loading them is part of the init). ROUNDS rounds, interleaved, p50.
+ *   copy (loading them is part of the init). ROUNDS rounds, interleaved, p50;
+ * - with BENCH_BASE_REF (e.g. `main`): the same functions built from that commit's tree (extracted
+ *   with `git archive` under bench/out, built as that tree's CDK builds them), imported in the same
+ *   rounds, for a before/after pair measured under the same load.
  *
- *   npx tsx bench/bundle-size.ts   (BENCH_ROUNDS=7 by default)
+ *   npx tsx bench/bundle-size.ts   (BENCH_ROUNDS=7 by default; BENCH_BASE_REF=main for the pair)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
@@ -30,6 +33,7 @@ import { machine } from './support.ts';
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = resolve(import.meta.dirname, 'out', 'bundles');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const BASE_REF = process.env.BENCH_BASE_REF;
 
 interface Bundle {
   readonly code: Uint8Array;
@@ -37,10 +41,10 @@ interface Bundle {
   readonly ms: number;
 }
 
-async function bundle(entry: string, external: string[]): Promise<Bundle> {
+async function bundle(entry: string, external: string[], root = ROOT): Promise<Bundle> {
   const started = performance.now();
   const result = await build({
-    entryPoints: [resolve(ROOT, entry)],
+    entryPoints: [resolve(root, entry)],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -49,7 +53,8 @@ async function bundle(entry: string, external: string[]): Promise<Bundle> {
     sourcemap: false,
     banner: { js: ESM_REQUIRE_BANNER },
     external,
-    alias: bundleAliases(ROOT),
+    // A base tree from before the package swap is built without it, as its CDK built it.
+    ...(existsSync(join(root, 'lib', 'aws', 'stubs', 'unbundled.ts')) ? { alias: bundleAliases(root) } : {}),
     write: false,
     metafile: true,
     outfile: 'index.mjs',
@@ -155,12 +160,32 @@ for (const spec of Object.values(functions)) {
   shipped.set(spec.name, { file, sdkFile, withSdkFile, bundle: built, withSdk: withSdk.code.byteLength });
 }
 
+// The base commit's bundles, built from its tree (this checkout's node_modules).
+const based = new Map<string, { file: string; bytes: number }>();
+if (BASE_REF !== undefined) {
+  const tree = join(OUT, 'base-tree');
+  rmSync(tree, { recursive: true, force: true });
+  mkdirSync(tree, { recursive: true });
+  execFileSync('sh', ['-c', `git archive --format=tar "$0" | tar -x -C "$1"`, BASE_REF, tree], { cwd: ROOT });
+  symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
+  for (const spec of Object.values(functions)) {
+    if (spec.runtime !== 'nodejs22.x' || !existsSync(join(tree, spec.entry))) continue;
+    const built = await bundle(spec.entry, runtimeSdkModules(), tree);
+    const file = join(OUT, spec.name, 'base.mjs');
+    writeFileSync(file, built.code);
+    based.set(spec.name, { file, bytes: built.code.byteLength });
+  }
+}
+
 // Rounds interleave the functions and the baseline, so a burst of load falls on all of them alike.
 const samples = new Map<string, { ms: number[]; rss: number[] }>();
 for (let round = 0; round < ROUNDS; round++) {
   const files: (readonly [string, string])[] = [['(empty module)', empty]];
-  for (const [name, { file, sdkFile, withSdkFile }] of shipped)
+  for (const [name, { file, sdkFile, withSdkFile }] of shipped) {
     files.push([name, file], [`${name} (SDK only)`, sdkFile], [`${name} (SDK bundled)`, withSdkFile]);
+    const base = based.get(name);
+    if (base !== undefined) files.push([`${name} (base)`, base.file]);
+  }
   for (const [name, file] of files) {
     const sample = importOnce(file, env);
     const entry = samples.get(name) ?? { ms: [], rss: [] };
@@ -184,6 +209,29 @@ for (const [name, { bundle: built, withSdk }] of shipped) {
   tops.push(`- ${name}: ${contributors(built.metafile, 6)}`);
 }
 
+const pairs: string[] = [];
+for (const [name, { bundle: built }] of shipped) {
+  const base = based.get(name);
+  if (base === undefined) continue;
+  const now = p50(samples.get(name)?.ms ?? []);
+  const before = p50(samples.get(`${name} (base)`)?.ms ?? []);
+  const sdk = p50(samples.get(`${name} (SDK only)`)?.ms ?? []);
+  pairs.push(
+    `| ${name} | ${kib(base.bytes)} | ${kib(built.code.byteLength)} | ${before.toFixed(0)} | ${now.toFixed(0)} | ${(now / before).toFixed(2)} | ${(before - sdk).toFixed(0)} | ${(now - sdk).toFixed(0)} |`,
+  );
+}
+const pairTable =
+  pairs.length === 0
+    ? []
+    : [
+        `Before/after, in the same rounds: the base is \`${BASE_REF}\` (${execFileSync('git', ['rev-parse', '--short', BASE_REF ?? 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()}), built from its tree.`,
+        '',
+        '| function | base KiB | KiB | base init p50 ms | init p50 ms | init ÷ base | base init − SDK alone ms | init − SDK alone ms |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ...pairs,
+        '',
+      ];
+
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const section = [
   `Bundle sizes and module init, ${new Date().toISOString()} on ${startedOn}; Node ${process.versions.node}, ${ROUNDS} rounds, load average ${load} at the end.`,
@@ -193,6 +241,7 @@ const section = [
   '| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows,
   '',
+  ...pairTable,
   'Largest contributors (KiB in the minified output):',
   '',
   ...tops,
