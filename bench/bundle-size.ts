@@ -14,13 +14,22 @@
  *   external SDK modules resolve from this repository's `node_modules`, standing for the runtime's
  *   copy (loading them is part of the init). ROUNDS rounds, interleaved, p50;
  * - with BENCH_BASE_REF (e.g. `main`): the same functions built from that commit's tree (extracted
- *   with `git archive` under bench/out, built as that tree's CDK builds them), imported in the same
+ *   with `git archive` into a temporary folder, built as that tree's CDK builds them), imported in the same
  *   rounds, for a before/after pair measured under the same load.
  *
  *   npx tsx bench/bundle-size.ts   (BENCH_ROUNDS=7 by default; BENCH_BASE_REF=main for the pair)
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
@@ -163,9 +172,8 @@ for (const spec of Object.values(functions)) {
 // The base commit's bundles, built from its tree (this checkout's node_modules).
 const based = new Map<string, { file: string; bytes: number }>();
 if (BASE_REF !== undefined) {
-  const tree = join(OUT, 'base-tree');
-  rmSync(tree, { recursive: true, force: true });
-  mkdirSync(tree, { recursive: true });
+  // Outside the checkout: its sources are no part of this tree (typecheck, lint, tests).
+  const tree = mkdtempSync(join(tmpdir(), 'execfabric-bench-base-'));
   execFileSync('sh', ['-c', `git archive --format=tar "$0" | tar -x -C "$1"`, BASE_REF, tree], { cwd: ROOT });
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
   for (const spec of Object.values(functions)) {
@@ -175,6 +183,7 @@ if (BASE_REF !== undefined) {
     writeFileSync(file, built.code);
     based.set(spec.name, { file, bytes: built.code.byteLength });
   }
+  rmSync(tree, { recursive: true, force: true });
 }
 
 // Rounds interleave the functions and the baseline, so a burst of load falls on all of them alike.
