@@ -1,6 +1,7 @@
 /**
  * Size and module init of each Node Lambda bundle as the CDK stack builds it (esbuild, ESM, node22,
- * minified, the runtime's SDK clients left external, CloudFront bundled where imported), with:
+ * minified, the runtime's SDK clients left external, CloudFront bundled where imported, the unused
+ * packages swapped for a stub: `bundleAliases`), with:
  *
  * - the largest contributors of each bundle (esbuild's metafile, by package or core folder);
  * - a size baseline bundled in the same run: the whole SDK bundled (what relying on the runtime saves);
@@ -11,24 +12,37 @@
  *   fresh process importing an empty module, and, per function, a fresh process importing only the
  *   SDK modules the bundle leaves to the runtime (what the runtime's SDK costs; ours is the rest). The
  *   external SDK modules resolve from this repository's `node_modules`, standing for the runtime's
- *   copy (loading them is part of the init). ROUNDS rounds, interleaved, p50.
+ *   copy (loading them is part of the init). ROUNDS rounds, interleaved, p50;
+ * - with BENCH_BASE_REF (e.g. `main`): the same functions built from that commit's tree (extracted
+ *   with `git archive` into a temporary folder, built as that tree's CDK builds them), imported in the same
+ *   rounds, for a before/after pair measured under the same load.
  *
- *   npx tsx bench/bundle-size.ts   (BENCH_ROUNDS=7 by default)
+ *   npx tsx bench/bundle-size.ts   (BENCH_ROUNDS=7 by default; BENCH_BASE_REF=main for the pair)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { ENV, functionNameEnv, queueUrlEnv } from '../functions/core/env.ts';
 import { messageKeyEnv } from '../functions/core/messages/keys.ts';
-import { ESM_REQUIRE_BANNER, runtimeSdkModules } from '../lib/aws/functions.ts';
+import { bundleAliases, ESM_REQUIRE_BANNER, runtimeSdkModules } from '../lib/aws/functions.ts';
 import { functions, queues } from '../lib/topology.ts';
 import { machine } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = resolve(import.meta.dirname, 'out', 'bundles');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const BASE_REF = process.env.BENCH_BASE_REF;
 
 interface Bundle {
   readonly code: Uint8Array;
@@ -36,10 +50,10 @@ interface Bundle {
   readonly ms: number;
 }
 
-async function bundle(entry: string, external: string[]): Promise<Bundle> {
+async function bundle(entry: string, external: string[], root = ROOT): Promise<Bundle> {
   const started = performance.now();
   const result = await build({
-    entryPoints: [resolve(ROOT, entry)],
+    entryPoints: [resolve(root, entry)],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -48,6 +62,8 @@ async function bundle(entry: string, external: string[]): Promise<Bundle> {
     sourcemap: false,
     banner: { js: ESM_REQUIRE_BANNER },
     external,
+    // A base tree from before the package swap is built without it, as its CDK built it.
+    ...(existsSync(join(root, 'lib', 'aws', 'stubs', 'unbundled.ts')) ? { alias: bundleAliases(root) } : {}),
     write: false,
     metafile: true,
     outfile: 'index.mjs',
@@ -153,12 +169,32 @@ for (const spec of Object.values(functions)) {
   shipped.set(spec.name, { file, sdkFile, withSdkFile, bundle: built, withSdk: withSdk.code.byteLength });
 }
 
+// The base commit's bundles, built from its tree (this checkout's node_modules).
+const based = new Map<string, { file: string; bytes: number }>();
+if (BASE_REF !== undefined) {
+  // Outside the checkout: its sources are no part of this tree (typecheck, lint, tests).
+  const tree = mkdtempSync(join(tmpdir(), 'execfabric-bench-base-'));
+  execFileSync('sh', ['-c', `git archive --format=tar "$0" | tar -x -C "$1"`, BASE_REF, tree], { cwd: ROOT });
+  symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
+  for (const spec of Object.values(functions)) {
+    if (spec.runtime !== 'nodejs22.x' || !existsSync(join(tree, spec.entry))) continue;
+    const built = await bundle(spec.entry, runtimeSdkModules(), tree);
+    const file = join(OUT, spec.name, 'base.mjs');
+    writeFileSync(file, built.code);
+    based.set(spec.name, { file, bytes: built.code.byteLength });
+  }
+  rmSync(tree, { recursive: true, force: true });
+}
+
 // Rounds interleave the functions and the baseline, so a burst of load falls on all of them alike.
 const samples = new Map<string, { ms: number[]; rss: number[] }>();
 for (let round = 0; round < ROUNDS; round++) {
   const files: (readonly [string, string])[] = [['(empty module)', empty]];
-  for (const [name, { file, sdkFile, withSdkFile }] of shipped)
+  for (const [name, { file, sdkFile, withSdkFile }] of shipped) {
     files.push([name, file], [`${name} (SDK only)`, sdkFile], [`${name} (SDK bundled)`, withSdkFile]);
+    const base = based.get(name);
+    if (base !== undefined) files.push([`${name} (base)`, base.file]);
+  }
   for (const [name, file] of files) {
     const sample = importOnce(file, env);
     const entry = samples.get(name) ?? { ms: [], rss: [] };
@@ -182,6 +218,29 @@ for (const [name, { bundle: built, withSdk }] of shipped) {
   tops.push(`- ${name}: ${contributors(built.metafile, 6)}`);
 }
 
+const pairs: string[] = [];
+for (const [name, { bundle: built }] of shipped) {
+  const base = based.get(name);
+  if (base === undefined) continue;
+  const now = p50(samples.get(name)?.ms ?? []);
+  const before = p50(samples.get(`${name} (base)`)?.ms ?? []);
+  const sdk = p50(samples.get(`${name} (SDK only)`)?.ms ?? []);
+  pairs.push(
+    `| ${name} | ${kib(base.bytes)} | ${kib(built.code.byteLength)} | ${before.toFixed(0)} | ${now.toFixed(0)} | ${(now / before).toFixed(2)} | ${(before - sdk).toFixed(0)} | ${(now - sdk).toFixed(0)} |`,
+  );
+}
+const pairTable =
+  pairs.length === 0
+    ? []
+    : [
+        `Before/after, in the same rounds: the base is \`${BASE_REF}\` (${execFileSync('git', ['rev-parse', '--short', BASE_REF ?? 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()}), built from its tree.`,
+        '',
+        '| function | base KiB | KiB | base init p50 ms | init p50 ms | init ÷ base | base init − SDK alone ms | init − SDK alone ms |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ...pairs,
+        '',
+      ];
+
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const section = [
   `Bundle sizes and module init, ${new Date().toISOString()} on ${startedOn}; Node ${process.versions.node}, ${ROUNDS} rounds, load average ${load} at the end.`,
@@ -191,6 +250,7 @@ const section = [
   '| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows,
   '',
+  ...pairTable,
   'Largest contributors (KiB in the minified output):',
   '',
   ...tops,

@@ -2,18 +2,14 @@
  * The CloudFront adapter of the host edge (see `edge.ts`): each host is one distribution tenant of
  * the platform's multi-tenant distribution. Imported only by the functions that provision hosts
  * (the governance API and the lifecycle scan), so the CloudFront client is bundled there alone.
+ * The client's module is imported when the edge first calls CloudFront (provisioning or detaching a
+ * host), not when the function starts: most invocations of those functions provision nothing, and
+ * evaluating the client with its Smithy core is most of their init otherwise (bench/RESULTS.md).
  */
-import {
+import type {
   CloudFrontClient,
-  CreateDistributionTenantCommand,
-  type CreateDistributionTenantCommandInput,
-  DeleteDistributionTenantCommand,
-  type DistributionTenant,
-  EntityNotFound,
-  GetDistributionTenantCommand,
-  GetManagedCertificateDetailsCommand,
-  PreconditionFailed,
-  UpdateDistributionTenantCommand,
+  CreateDistributionTenantCommandInput,
+  DistributionTenant,
 } from '@aws-sdk/client-cloudfront';
 import { ENV, type Environment, requireEnv } from '../core/env.ts';
 import {
@@ -27,8 +23,24 @@ import {
 } from '../core/governance/edge.ts';
 import { HostEdgeError } from '../core/governance/errors.ts';
 
+type CloudFrontSdk = typeof import('@aws-sdk/client-cloudfront');
+
+let loading: Promise<CloudFrontSdk> | undefined;
+
+/** The CloudFront client's module, imported once, on first use (a failed import is tried again). */
+function cloudFrontSdk(): Promise<CloudFrontSdk> {
+  if (loading === undefined) {
+    loading = import('@aws-sdk/client-cloudfront');
+    loading.catch(() => {
+      loading = undefined;
+    });
+  }
+  return loading;
+}
+
 export interface CloudFrontHostEdgeOptions {
-  readonly client: CloudFrontClient;
+  /** @default a client of the us-east-1 control plane, built when the edge first calls CloudFront */
+  readonly client?: CloudFrontClient;
   /** The multi-tenant distribution every host joins. */
   readonly distributionId: string;
   /** The connection group new distribution tenants join. */
@@ -104,7 +116,7 @@ export function classifyEdgeError(error: unknown): Exclude<ProvisionOutcome, { k
 
 export class CloudFrontHostEdge implements HostEdge {
   readonly target: string;
-  readonly #client: CloudFrontClient;
+  #client: CloudFrontClient | undefined;
   readonly #distributionId: string;
   readonly #connectionGroupId: string;
   readonly #certificate: CloudFrontHostEdgeOptions['certificate'];
@@ -153,7 +165,8 @@ export class CloudFrontHostEdge implements HostEdge {
     try {
       found = await this.#find(name);
       if (found === null) {
-        await this.#client.send(new CreateDistributionTenantCommand(this.#createInput(name, host)));
+        const { sdk, client } = await this.#api();
+        await client.send(new sdk.CreateDistributionTenantCommand(this.#createInput(name, host)));
         found = await this.#find(name);
         if (found === null)
           return { kind: 'pending', code: 'edge-deploying', reason: 'CloudFront is creating the host' };
@@ -178,6 +191,7 @@ export class CloudFrontHostEdge implements HostEdge {
 
   async detach(host: string): Promise<void> {
     const name = distributionTenantName(this.#distributionId, host);
+    const { sdk, client } = await this.#api();
     for (let attempt = 1; ; attempt++) {
       let found: { tenant: DistributionTenant; etag: string } | null;
       try {
@@ -192,11 +206,11 @@ export class CloudFrontHostEdge implements HostEdge {
           found.tenant.Enabled === false
             ? found.etag
             : await this.#setEnabled(found.tenant, found.etag, false, host);
-        await this.#client.send(new DeleteDistributionTenantCommand({ Id: found.tenant.Id, IfMatch: etag }));
+        await client.send(new sdk.DeleteDistributionTenantCommand({ Id: found.tenant.Id, IfMatch: etag }));
         return;
       } catch (error) {
-        if (error instanceof EntityNotFound) return;
-        if (error instanceof PreconditionFailed && attempt < this.#maxAttempts) continue;
+        if (error instanceof sdk.EntityNotFound) return;
+        if (error instanceof sdk.PreconditionFailed && attempt < this.#maxAttempts) continue;
         throw new HostEdgeError(`The edge could not detach ${host}`, { cause: error, extra: { host } });
       }
     }
@@ -224,7 +238,8 @@ export class CloudFrontHostEdge implements HostEdge {
   /** Deployed, with an issued certificate where CloudFront manages it, is active. */
   async #readiness(host: string, name: string, tenant: DistributionTenant): Promise<ProvisionOutcome> {
     if (this.certificate(host) === 'managed') {
-      const details = await this.#client.send(new GetManagedCertificateDetailsCommand({ Identifier: name }));
+      const { sdk, client } = await this.#api();
+      const details = await client.send(new sdk.GetManagedCertificateDetailsCommand({ Identifier: name }));
       const status = details.ManagedCertificateDetails?.CertificateStatus;
       if (status === 'pending-validation' || status === undefined) {
         return {
@@ -251,6 +266,14 @@ export class CloudFrontHostEdge implements HostEdge {
     return { kind: 'active' };
   }
 
+  /** The client's module and the client (the configured one, else one built now). */
+  async #api(): Promise<{ sdk: CloudFrontSdk; client: CloudFrontClient }> {
+    const sdk = await cloudFrontSdk();
+    // Distribution tenants are global resources of the us-east-1 control plane.
+    this.#client ??= new sdk.CloudFrontClient({ region: 'us-east-1' });
+    return { sdk, client: this.#client };
+  }
+
   #isOurs(tenant: DistributionTenant, name: string, host: string): boolean {
     return (
       tenant.DistributionId === this.#distributionId &&
@@ -261,12 +284,13 @@ export class CloudFrontHostEdge implements HostEdge {
 
   /** Our distribution tenant of a host, by its deterministic name (GetDistributionTenant takes a name). */
   async #find(name: string): Promise<{ tenant: DistributionTenant; etag: string } | null> {
+    const { sdk, client } = await this.#api();
     try {
-      const result = await this.#client.send(new GetDistributionTenantCommand({ Identifier: name }));
+      const result = await client.send(new sdk.GetDistributionTenantCommand({ Identifier: name }));
       if (result.DistributionTenant === undefined) return null;
       return { tenant: result.DistributionTenant, etag: result.ETag ?? '' };
     } catch (error) {
-      if (error instanceof EntityNotFound) return null;
+      if (error instanceof sdk.EntityNotFound) return null;
       throw error;
     }
   }
@@ -278,8 +302,9 @@ export class CloudFrontHostEdge implements HostEdge {
     enabled: boolean,
     host: string,
   ): Promise<string> {
-    const result = await this.#client.send(
-      new UpdateDistributionTenantCommand({
+    const { sdk, client } = await this.#api();
+    const result = await client.send(
+      new sdk.UpdateDistributionTenantCommand({
         Id: tenant.Id,
         IfMatch: etag,
         DistributionId: this.#distributionId,
@@ -308,9 +333,8 @@ export function hostEdgeFromEnv(env: Environment): HostEdge {
   const distributionId = env[ENV.distributionId];
   if (distributionId === undefined || distributionId === '') return new BindingOnlyHostEdge();
   const certificateArn = env[ENV.certificateArn];
+  // The client is built (and its module imported) when the edge first calls CloudFront.
   return new CloudFrontHostEdge({
-    // Distribution tenants are global resources of the us-east-1 control plane.
-    client: new CloudFrontClient({ region: 'us-east-1' }),
     distributionId,
     connectionGroupId: requireEnv(ENV.connectionGroupId, env),
     routingEndpoint: requireEnv(ENV.routingEndpoint, env),

@@ -120,3 +120,11 @@ export function awsClientSettings(env: Environment, endpointName: string): AwsCl
         }),
   };
 }
+
+/** `a, b ,c` → `['a', 'b', 'c']` (a configured list: super-admins, hosts). */
+export function parseList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}

@@ -9,11 +9,12 @@
  */
 import { tableFromEnv } from '../clients/dynamodb.ts';
 import { loggerFromEnv } from '../clients/logger.ts';
-import { ENV, type Environment, requireEnv } from '../core/env.ts';
+import { createPublicDomain } from '../core/assembly/public-domain.ts';
+import { createRunCore } from '../core/assembly/runs.ts';
+import { ENV, type Environment, parseList, requireEnv } from '../core/env.ts';
 import { AuthenticationError } from '../core/errors.ts';
 import { isPersonalTenantId } from '../core/free/handles.ts';
 import { signupLimitsFrom } from '../core/free/signups.ts';
-import { createCore, parseList } from '../core/platform.ts';
 import { freeEntryPolicy, scopeTableClient, tenantClientsFromEnv } from '../core/tenancy/tenant-scope.ts';
 import { createApiHandler } from '../http/pipeline.ts';
 import { freeRoutes } from './routes.ts';
@@ -26,13 +27,18 @@ export function createHandler(env: Environment) {
     tenantClientsFromEnv(env),
     freeEntryPolicy({ freeHosts: parseList(env[ENV.freeHosts]), isPersonal: isPersonalTenantId }),
   );
-  const core = createCore({ table, env, signupLimits: signupLimitsFrom(env[ENV.freeSignupLimits]) });
+  // The run core (installed templates are Skills and scripts) and the public domain's services on it.
+  const run = createRunCore({ table, env });
+  const { free } = createPublicDomain(run, {
+    env,
+    signupLimits: signupLimitsFrom(env[ENV.freeSignupLimits]),
+  });
 
   return createApiHandler({
     surfaces: ['free'],
     accepts: (domain, surface) => domain.kind === 'public' && domain.surface === surface,
-    routes: freeRoutes(core.free),
-    hosts: core.hosts,
+    routes: freeRoutes(free),
+    hosts: run.hosts,
     authenticate: async () => {
       throw new AuthenticationError('Nobody signs in on the free entry: sign in on your space’s own host');
     },

@@ -25,6 +25,7 @@ import { GET_RUN_TOOL } from '../core/mcp/tools.ts';
 import type { Core } from '../core/platform.ts';
 import type { TenantContext } from '../core/tenancy/domain.ts';
 import { MCP_PATH } from './mcp-auth.ts';
+import { refusingSchemaValidator } from './mcp-validation.ts';
 import { publicOrigin } from './origin.ts';
 import { PROBLEM_CONTENT_TYPE, problem } from './problem.ts';
 import type { ApiRequest, RouteResult } from './router.ts';
@@ -120,8 +121,13 @@ function createMcpServer(
 ): Server {
   const server = new Server(
     { name: 'execfabric', title: `${domain.tenant.name} on ExecFabric`, version: SERVER_VERSION },
-    // Stateless: no stream to send tools/list_changed on; clients re-list instead.
-    { capabilities: { tools: { listChanged: false } }, instructions: instructions(domain.tenant.name) },
+    {
+      // Stateless: no stream to send tools/list_changed on; clients re-list instead.
+      capabilities: { tools: { listChanged: false } },
+      instructions: instructions(domain.tenant.name),
+      // Never elicits: the SDK's default validator (Ajv) is neither used nor bundled (mcp-validation.ts).
+      jsonSchemaValidator: refusingSchemaValidator,
+    },
   );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: (await core.mcp.listTools(domain, caller)).map((tool) => ({ ...tool })),

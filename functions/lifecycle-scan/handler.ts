@@ -11,11 +11,12 @@ import { tableFromEnv } from '../clients/dynamodb.ts';
 import { loggerFromEnv } from '../clients/logger.ts';
 import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { queuesFromEnv } from '../clients/sqs.ts';
+import { createRunCore } from '../core/assembly/runs.ts';
 import type { Environment } from '../core/env.ts';
 import { ValidationError } from '../core/errors.ts';
 import { type Bootstrapped, bootstrapSuperAdmin } from '../core/governance/bootstrap.ts';
+import { createGovernance } from '../core/governance/index.ts';
 import { runScan, type ScanResult } from '../core/governance/lifecycle.ts';
-import { createCore } from '../core/platform.ts';
 import { lifecycleEvent } from './events.ts';
 
 export async function createHandler(env: Environment) {
@@ -24,12 +25,22 @@ export async function createHandler(env: Environment) {
   // and the jobs key to sign what it sends. The host-onboarding scan provisions hosts whose DNS now
   // points at the platform.
   const signer = await messageSignerFromEnv(['jobs'], { env });
-  const core = createCore({
+  // The run core (the sweep closes and re-dispatches runs) and governance on it (the scans, the
+  // bootstrap's directory): nothing of sign-in, schedules, MCP, templates or the free edition.
+  const core = createRunCore({
     table: tableFromEnv(env),
     queues: queuesFromEnv(['script-executions', 'http-executions'], signer, env),
     signer,
+    env,
+  });
+  const governance = createGovernance({
+    table: core.table,
+    audit: core.audit,
+    hosts: core.hosts,
+    executions: core.executions,
     hostEdge: hostEdgeFromEnv(env),
     env,
+    now: core.now,
   });
 
   return middy<unknown, ScanResult | Bootstrapped, Error, Context>().handler(async (event) => {
@@ -49,7 +60,7 @@ export async function createHandler(env: Environment) {
       return created;
     }
     const { scan, now } = parsed.data;
-    const result = await runScan(core.governance.scans, scan, {
+    const result = await runScan(governance.scans, scan, {
       now: now === undefined ? core.now() : new Date(now),
     });
     logger.info('Scan finished', { scan, scanned: result.scanned, changed: result.changed.length });

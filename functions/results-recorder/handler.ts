@@ -19,11 +19,11 @@ import * as z from 'zod';
 import { tableFromEnv } from '../clients/dynamodb.ts';
 import { loggerFromEnv } from '../clients/logger.ts';
 import { messageSignerFromEnv } from '../clients/message-keys.ts';
+import { createRunCore, type RunCore } from '../core/assembly/runs.ts';
 import type { Environment } from '../core/env.ts';
 import { MAX_LOG_CHUNKS } from '../core/executions/executions.ts';
 import { parseJson } from '../core/json.ts';
 import type { MessageLabel, MessageSigner } from '../core/messages/signing.ts';
-import { type Core, createCore } from '../core/platform.ts';
 import { macOf } from '../core/queues.ts';
 import { TenantContexts } from '../core/tenancy/hosts.ts';
 
@@ -31,7 +31,8 @@ import { TenantContexts } from '../core/tenancy/hosts.ts';
 interface Recorder {
   readonly logger: Logger;
   readonly signer: MessageSigner;
-  readonly core: Core;
+  /** The run core alone: the recorder records reports, fails runs and keeps security events. */
+  readonly core: RunCore;
   /** Each report names its tenant: read once per 30 s per tenant, not once per report. */
   readonly tenants: TenantContexts;
 }
@@ -291,7 +292,7 @@ async function recordBatch(recorder: Recorder, event: SQSEvent): Promise<SQSBatc
  */
 export async function createHandler(env: Environment) {
   const signer = await messageSignerFromEnv(['jobs', 'reports'], { env });
-  const core = createCore({ table: tableFromEnv(env), env });
+  const core = createRunCore({ table: tableFromEnv(env), env });
   const recorder: Recorder = {
     logger: loggerFromEnv('results-recorder', env),
     signer,

@@ -13,9 +13,10 @@ import { tableFromEnv } from '../clients/dynamodb.ts';
 import { loggerFromEnv } from '../clients/logger.ts';
 import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { queuesFromEnv } from '../clients/sqs.ts';
+import { createRunCore } from '../core/assembly/runs.ts';
+import { createSchedules } from '../core/assembly/schedules.ts';
 import type { Environment } from '../core/env.ts';
 import { unseal } from '../core/messages/signing.ts';
-import { createCore } from '../core/platform.ts';
 import type { FireResult } from '../core/schedules/schedules.ts';
 
 const fireEvent = z.strictObject({
@@ -35,12 +36,14 @@ export async function createHandler(env: Environment) {
   const logger = loggerFromEnv('schedule-fire', env);
   // A fire requests a run, which is dispatched to its executor's queue, signed with the jobs key.
   const signer = await messageSignerFromEnv(['jobs'], { env });
-  const core = createCore({
+  // The run core and the schedules on it: nothing of sign-in, MCP or the public domain.
+  const run = createRunCore({
     table: tableFromEnv(env),
     queues: queuesFromEnv(['script-executions', 'http-executions'], signer, env),
     signer,
     env,
   });
+  const schedules = createSchedules(run, { signer, env });
 
   return middy<unknown, FireAnswer, Error, Context>().handler(async (event) => {
     const parsed = fireEvent.safeParse(event);
@@ -50,7 +53,7 @@ export async function createHandler(env: Environment) {
       logger.warn('Refused a fire event that does not verify', { securityEvent: 'message-refused' });
       return { result: 'refused' };
     }
-    const fired = await core.schedules.fire({
+    const fired = await schedules.fire({
       tenantId: ref.data.tenantId,
       scheduleId: ref.data.scheduleId,
       scheduledTime: parsed.data.scheduledTime,

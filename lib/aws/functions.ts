@@ -62,6 +62,21 @@ export const RUNTIME_SDK_MODULES = [
   '@aws-sdk/client-lambda',
 ] as const;
 
+/**
+ * Packages the build swaps for a stub that throws on use (`lib/aws/stubs/unbundled.ts`): Ajv and its
+ * formats, which the MCP SDK's server imports for its default JSON Schema validator. The tenant API
+ * gives the server its own (functions/http/mcp-validation.ts), so the default is never built; without
+ * the swap it would still be bundled (~130 KiB with fast-uri). Only the SDK's Ajv provider may
+ * import them (test/unit/lib/bundles.test.ts); the bench builds with the same swap.
+ */
+export const UNBUNDLED_PACKAGES = ['ajv', 'ajv-formats'] as const;
+
+/** esbuild's `alias` for UNBUNDLED_PACKAGES: each to the stub, by absolute path. */
+export function bundleAliases(projectRoot: string): Record<string, string> {
+  const stub = resolve(projectRoot, 'lib', 'aws', 'stubs', 'unbundled.ts');
+  return Object.fromEntries(UNBUNDLED_PACKAGES.map((name) => [name, stub]));
+}
+
 /** What a function leaves to the runtime's SDK (the same for every function). */
 export function runtimeSdkModules(): string[] {
   return [...RUNTIME_SDK_MODULES];
@@ -249,6 +264,13 @@ export class PlatformFunctions extends Construct {
             forceDockerBundling: false,
             // The runtime's SDK for stable clients; newer ones (and what they pull in) are bundled.
             externalModules: runtimeSdkModules(),
+            // Packages no function uses, though a dependency imports them (see UNBUNDLED_PACKAGES).
+            esbuildArgs: Object.fromEntries(
+              Object.entries(bundleAliases(this.projectRoot)).map(([name, stub]) => [
+                `--alias:${name}`,
+                stub,
+              ]),
+            ),
           },
         });
         break;

@@ -1,11 +1,12 @@
 /**
  * The public governance domain assembled on one table: tenant administration with host bindings
  * at the edge, customer ledgers, the order center, lifecycle scans and platform announcements.
- * `createCore` includes it; the lifecycle-scan handler builds it alone (it needs no sign-in).
+ * `createCore` includes it (assembly/public-domain.ts); the lifecycle-scan handler builds it on the run
+ * core alone (it needs no sign-in).
  */
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
-import { ENV, type Environment } from '../env.ts';
+import { ENV, type Environment, parseList } from '../env.ts';
 import type { Executions } from '../executions/executions.ts';
 import { Announcements } from '../foundation/announcements.ts';
 import type { HostDirectory } from '../tenancy/hosts.ts';
@@ -97,17 +98,10 @@ export type Governance = ReturnType<typeof createGovernance>;
 /** The platform's own hosts a function was configured with (the AWS wiring and the local platform set them). */
 export function platformHostsFromEnv(env: Environment) {
   return {
-    governance: listFromEnv(env[ENV.adminHosts]),
-    free: listFromEnv(env[ENV.freeHosts]),
-    docs: listFromEnv(env[ENV.docsHosts]),
+    governance: parseList(env[ENV.adminHosts]),
+    free: parseList(env[ENV.freeHosts]),
+    docs: parseList(env[ENV.docsHosts]),
   };
-}
-
-function listFromEnv(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
 }
 
 /** The routing-endpoint check where hosts point at CloudFront; the loopback check on one machine. */

@@ -1,0 +1,109 @@
+/**
+ * The Lambda build's package swap (BUNDLE_ALIASES, lib/aws/functions.ts): Ajv and its formats are
+ * replaced by a stub that throws. Only the MCP SDK's default validator imports them, and the tenant
+ * API gives its server its own; so no function reaches the stub from our code, the SDK server built
+ * with our validator starts in a bundle, and one built without it fails loudly there. And the
+ * bundled CloudFront client is imported only dynamically (functions/clients/cloudfront-edge.ts), so
+ * evaluating it is no part of a function's init.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { type BuildOptions, build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  bundleAliases,
+  ESM_REQUIRE_BANNER,
+  runtimeSdkModules,
+  UNBUNDLED_PACKAGES,
+} from '../../../lib/aws/functions.ts';
+import { functions } from '../../../lib/topology.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const STUB = relative(ROOT, Object.values(bundleAliases(ROOT))[0] ?? '');
+const OPTIONS: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  banner: { js: ESM_REQUIRE_BANNER },
+  external: runtimeSdkModules(),
+  alias: bundleAliases(ROOT),
+  write: false,
+  metafile: true,
+  outfile: 'index.mjs',
+  logLevel: 'silent',
+  absWorkingDir: ROOT,
+};
+const nodeFunctions = Object.values(functions).filter((spec) => spec.runtime === 'nodejs22.x');
+const scratch = mkdtempSync(join(tmpdir(), 'execfabric-bundles-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs `source` (resolved from the repository root) bundled as a Lambda is; what it prints. */
+async function runBundled(source: string): Promise<string> {
+  const result = await build({ ...OPTIONS, stdin: { contents: source, resolveDir: ROOT, loader: 'ts' } });
+  const file = join(scratch, `entry-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(file, result.outputFiles?.[0]?.contents ?? '');
+  return execFileSync(process.execPath, [file], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+describe('the Lambda build’s package swap', () => {
+  it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
+    '%s: only the MCP SDK’s Ajv provider imports the swapped packages; nothing of them is bundled',
+    async (_name, entry) => {
+      const { metafile } = await build({ ...OPTIONS, entryPoints: [entry] });
+      const inputs = Object.entries(metafile?.inputs ?? {});
+      const importers = inputs
+        .filter(([, input]) => input.imports.some((i) => i.path === STUB))
+        .map(([path]) => path);
+      for (const importer of importers)
+        expect(importer).toBe('node_modules/@modelcontextprotocol/sdk/dist/esm/validation/ajv-provider.js');
+      for (const name of UNBUNDLED_PACKAGES)
+        expect(inputs.filter(([path]) => path.startsWith(`node_modules/${name}/`))).toEqual([]);
+    },
+  );
+
+  it('bundles the tenant API’s MCP server without Ajv', async () => {
+    const { metafile } = await build({ ...OPTIONS, entryPoints: [functions['tenant-api'].entry] });
+    const inputs = Object.keys(metafile?.inputs ?? {});
+    expect(inputs).toContain('node_modules/@modelcontextprotocol/sdk/dist/esm/server/index.js');
+    expect(inputs).toContain(STUB);
+    expect(inputs.filter((path) => /node_modules\/(ajv|ajv-formats|fast-uri)\//.test(path))).toEqual([]);
+  });
+
+  it('starts an SDK server given our validator, and fails loudly without it', async () => {
+    const server = (options: string) => `
+      import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+      import { refusingSchemaValidator } from './functions/http/mcp-validation.ts';
+      void refusingSchemaValidator;
+      try {
+        new Server({ name: 't', version: '1' }, ${options});
+        console.log('started');
+      } catch (error) {
+        console.log('refused: ' + error.message);
+      }`;
+    expect(
+      await runBundled(server('{ capabilities: {}, jsonSchemaValidator: refusingSchemaValidator }')),
+    ).toBe('started\n');
+    expect(await runBundled(server('{ capabilities: {} }'))).toMatch(/^refused: This package is not bundled/);
+  });
+
+  it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
+    '%s: our code imports the CloudFront client only dynamically (on first use, not at init)',
+    async (_name, entry) => {
+      const { metafile } = await build({ ...OPTIONS, entryPoints: [entry] });
+      const kinds = Object.entries(metafile?.inputs ?? {})
+        .filter(([path]) => !path.startsWith('node_modules/'))
+        .flatMap(([, input]) => input.imports)
+        .filter((i) => i.original === '@aws-sdk/client-cloudfront')
+        .map((i) => i.kind);
+      for (const kind of kinds) expect(kind).toBe('dynamic-import');
+      if (entry.includes('governance-api') || entry.includes('lifecycle-scan')) expect(kinds).not.toEqual([]);
+    },
+  );
+});
