@@ -9,6 +9,7 @@ import type { Table } from '../db.ts';
 import {
   hostKey,
   INDEX,
+  type IndexEntry,
   indexKeyNames,
   ONBOARDING_DUE,
   onboardingDueUntil,
@@ -109,7 +110,7 @@ export class OnboardingRepository {
     host: string,
     revision: number,
     next: Onboarding,
-    index: { readonly GSI2PK: string; readonly GSI2SK: string } | null,
+    index: IndexEntry | null,
   ): Promise<BoundHost | null> {
     const result = await updateItem(this.#table, {
       Key: hostKey(host),
@@ -127,7 +128,7 @@ export class OnboardingRepository {
       ExpressionAttributeValues: {
         ':next': next,
         ':rev': revision,
-        ...(index === null ? {} : { ':pk': index.GSI2PK, ':sk': index.GSI2SK }),
+        ...(index === null ? {} : { ':pk': index.partition, ':sk': index.sort }),
       },
       ReturnValues: 'ALL_NEW',
     });

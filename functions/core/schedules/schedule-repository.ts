@@ -10,7 +10,7 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
-import { domainPk, INDEX, ITEM_TYPE, indexKeyNames } from '../keys.ts';
+import { domainPk, INDEX, ITEM_TYPE, indexAttributes, indexKeyNames, withoutKeys } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
 import { countWithin } from '../store/counters.ts';
@@ -47,12 +47,12 @@ export interface DueSchedule {
 const DUE_INDEX = indexKeyNames(INDEX.lifecycle);
 
 function toSchedule(item: Record<string, unknown>): Schedule {
-  const { PK: _pk, SK: _sk, GSI2PK: _g, GSI2SK: _gs, type: _type, ...rest } = item;
+  const { type: _type, ...rest } = withoutKeys(item, [INDEX.lifecycle]);
   return rest as unknown as Schedule;
 }
 
 function toEntry(item: Record<string, unknown>): FireLogEntry {
-  const { PK: _pk, SK: _sk, GSI1PK: _g, GSI1SK: _gs, type: _type, expiresAtEpoch: _ttl, ...rest } = item;
+  const { type: _type, expiresAtEpoch: _ttl, ...rest } = withoutKeys(item, [INDEX.listing]);
   return rest as unknown as FireLogEntry;
 }
 
@@ -63,7 +63,7 @@ function scheduleItem(domain: TenantContext, schedule: Schedule): Record<string,
     tenantId: domain.tenant.id,
     ...schedule,
     ...(schedule.state === 'enabled' && schedule.nextFireAt !== undefined
-      ? dueEntry(domain, schedule.id, schedule.nextFireAt)
+      ? indexAttributes(INDEX.lifecycle, dueEntry(domain, schedule.id, schedule.nextFireAt))
       : {}),
   };
 }
@@ -73,12 +73,13 @@ function logItem(
   entry: FireLogEntry,
   expiresAtEpoch: number,
 ): Record<string, unknown> {
-  const listing = indexKeyNames(INDEX.listing);
   return {
     ...logKey(domain, entry.scheduledTime, entry.scheduleId),
     type: ITEM_TYPE.scheduleLog,
-    [listing.pk]: scheduleLogPartition(domain, entry.scheduleId),
-    [listing.sk]: entry.scheduledTime,
+    ...indexAttributes(INDEX.listing, {
+      partition: scheduleLogPartition(domain, entry.scheduleId),
+      sort: entry.scheduledTime,
+    }),
     ...entry,
     expiresAtEpoch,
   };
@@ -164,7 +165,7 @@ export class ScheduleRepository {
           ':enabled': 'enabled',
           ...(due === undefined
             ? { ':completed': 'completed' }
-            : { ':next': next?.nextFireAt, ':pk': due.GSI2PK, ':sk': due.GSI2SK }),
+            : { ':next': next?.nextFireAt, ':pk': due.partition, ':sk': due.sort }),
         },
       })) !== null
     );

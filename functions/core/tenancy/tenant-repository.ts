@@ -15,6 +15,8 @@ import { ConcurrentChangeError } from '../governance/errors.ts';
 import {
   INDEX,
   ITEM_TYPE,
+  indexAttributes,
+  indexKeyNames,
   isLifecyclePartition,
   type LifecyclePhase,
   lifecyclePartition,
@@ -78,13 +80,31 @@ export function phaseOf(status: TenantStatus): LifecyclePhase | null {
   return null;
 }
 
-/** The lifecycle index attributes of a tenant record (GSI2PK absent: in no phase). */
-export function lifecycleIndex(status: TenantStatus, expiresAt: string, id: string) {
+const LIFECYCLE = indexKeyNames(INDEX.lifecycle);
+const LISTING = indexKeyNames(INDEX.listing);
+
+/** Where a tenant record sits in the lifecycle index: its phase's partition (none: in no phase) and its sort key. */
+export function lifecycleIndex(
+  status: TenantStatus,
+  expiresAt: string,
+  id: string,
+): { readonly partition?: string; readonly sort: string } {
   const phase = phaseOf(status);
   return {
-    ...(phase === null ? {} : { GSI2PK: lifecyclePartition(phase) }),
-    GSI2SK: lifecycleSort(expiresAt, id),
-  } as { GSI2PK?: string; GSI2SK: string };
+    ...(phase === null ? {} : { partition: lifecyclePartition(phase) }),
+    sort: lifecycleSort(expiresAt, id),
+  };
+}
+
+/** The lifecycle index attributes of a tenant record (its partition absent: in no phase). */
+function lifecycleAttributes(index: {
+  readonly partition?: string;
+  readonly sort: string;
+}): Record<string, string> {
+  return {
+    ...(index.partition === undefined ? {} : { [LIFECYCLE.pk]: index.partition }),
+    [LIFECYCLE.sk]: index.sort,
+  };
 }
 
 export function brandingFromItem(item: Record<string, unknown>): Branding | undefined {
@@ -165,9 +185,8 @@ export class TenantRepository {
   async create(tenant: NewTenantRecord): Promise<Tenant> {
     const item = {
       ...tenantKey(tenant.id),
-      GSI1PK: TENANT_LISTING,
-      GSI1SK: tenant.id,
-      ...lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id),
+      ...indexAttributes(INDEX.listing, { partition: TENANT_LISTING, sort: tenant.id }),
+      ...lifecycleAttributes(lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id)),
       type: ITEM_TYPE.tenant,
       ...tenant,
       updatedAt: tenant.createdAt,
@@ -221,13 +240,15 @@ export class TenantRepository {
     if (change.status !== undefined) {
       set('status', change.status);
       const phase = phaseOf(change.status);
-      if (phase === null) removes.push('GSI2PK');
-      else set('GSI2PK', lifecyclePartition(phase));
+      if (phase === null) {
+        names[`#${LIFECYCLE.pk}`] = LIFECYCLE.pk;
+        removes.push(`#${LIFECYCLE.pk}`);
+      } else set(LIFECYCLE.pk, lifecyclePartition(phase));
     }
     if (change.deliveryMode !== undefined) set('deliveryMode', change.deliveryMode);
     if (change.expiresAt !== undefined) {
       set('expiresAt', change.expiresAt);
-      set('GSI2SK', lifecycleSort(change.expiresAt, id));
+      set(LIFECYCLE.sk, lifecycleSort(change.expiresAt, id));
     }
     if (change.customerId === null) {
       names['#customerId'] = 'customerId';
@@ -265,14 +286,19 @@ export class TenantRepository {
   async applyRenewal(id: string, renewal: Renewal, now: string): Promise<boolean> {
     const index = lifecycleIndex(renewal.status, renewal.expiresAt, id);
     const applied = await this.#update(id, {
-      UpdateExpression: `SET expiresAt = :expiresAt, ${index.GSI2PK === undefined ? '' : 'GSI2PK = :partition, '}GSI2SK = :sort, #status = :status, #plan = :plan, updatedAt = :now ADD appliedOrders :orders${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ''}`,
+      UpdateExpression: `SET expiresAt = :expiresAt, ${index.partition === undefined ? '' : '#lpk = :partition, '}#lsk = :sort, #status = :status, #plan = :plan, updatedAt = :now ADD appliedOrders :orders${index.partition === undefined ? ' REMOVE #lpk' : ''}`,
       ConditionExpression:
         'attribute_exists(PK) AND expiresAt = :previousExpiry AND #status = :previousStatus AND NOT contains(appliedOrders, :orderId)',
-      ExpressionAttributeNames: { '#status': 'status', '#plan': 'plan' },
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#plan': 'plan',
+        '#lpk': LIFECYCLE.pk,
+        '#lsk': LIFECYCLE.sk,
+      },
       ExpressionAttributeValues: {
         ':expiresAt': renewal.expiresAt,
-        ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
-        ':sort': index.GSI2SK,
+        ...(index.partition === undefined ? {} : { ':partition': index.partition }),
+        ':sort': index.sort,
         ':status': renewal.status,
         ':plan': renewal.plan,
         ':now': now,
@@ -297,9 +323,9 @@ export class TenantRepository {
     now: string,
   ): Promise<Tenant | null> {
     const item = await this.#update(id, {
-      UpdateExpression: 'SET #status = :to, updatedAt = :now, GSI2PK = :notice, noticeOwed = :to',
+      UpdateExpression: 'SET #status = :to, updatedAt = :now, #lpk = :notice, noticeOwed = :to',
       ConditionExpression: 'attribute_exists(PK) AND #status = :from AND expiresAt = :seen',
-      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeNames: { '#status': 'status', '#lpk': LIFECYCLE.pk },
       ExpressionAttributeValues: {
         ':to': to,
         ':from': from,
@@ -319,9 +345,9 @@ export class TenantRepository {
   async noticeSent(id: string, status: TenantStatus): Promise<void> {
     const phase = phaseOf(status);
     await this.#update(id, {
-      UpdateExpression: `REMOVE noticeOwed${phase === null ? ', GSI2PK' : ' SET GSI2PK = :partition'}`,
-      ConditionExpression: '#status = :status AND noticeOwed = :status AND GSI2PK = :notice',
-      ExpressionAttributeNames: { '#status': 'status' },
+      UpdateExpression: `REMOVE noticeOwed${phase === null ? ', #lpk' : ' SET #lpk = :partition'}`,
+      ConditionExpression: '#status = :status AND noticeOwed = :status AND #lpk = :notice',
+      ExpressionAttributeNames: { '#status': 'status', '#lpk': LIFECYCLE.pk },
       ExpressionAttributeValues: {
         ':status': status,
         ':notice': lifecyclePartition('notice'),
@@ -339,11 +365,15 @@ export class TenantRepository {
       until === undefined
         ? ''
         : from === undefined
-          ? ' AND GSI2SK <= :until'
-          : ' AND GSI2SK BETWEEN :from AND :until';
+          ? ' AND #sk <= :until'
+          : ' AND #sk BETWEEN :from AND :until';
     for await (const item of queryAll(this.#table, {
       IndexName: INDEX.lifecycle,
-      KeyConditionExpression: `GSI2PK = :partition${range}`,
+      KeyConditionExpression: `#pk = :partition${range}`,
+      ExpressionAttributeNames: {
+        '#pk': LIFECYCLE.pk,
+        ...(until === undefined ? {} : { '#sk': LIFECYCLE.sk }),
+      },
       ExpressionAttributeValues: {
         ':partition': lifecyclePartition(phase),
         ...(until === undefined ? {} : { ':until': lifecycleSortUntil(until) }),
@@ -366,28 +396,28 @@ export class TenantRepository {
     let moved = 0;
     for await (const item of queryAll(this.#table, {
       IndexName: INDEX.listing,
-      KeyConditionExpression: 'GSI1PK = :listing',
+      KeyConditionExpression: '#pk = :listing',
+      ExpressionAttributeNames: { '#pk': LISTING.pk },
       ExpressionAttributeValues: { ':listing': TENANT_LISTING },
     })) {
       const tenant = tenantFromItem(item);
       const index = lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id);
       // Already placed (written since the index exists): nothing to write.
       if (
-        item.GSI2SK === index.GSI2SK &&
-        (item.GSI2PK === undefined || isLifecyclePartition(String(item.GSI2PK)))
+        item[LIFECYCLE.sk] === index.sort &&
+        (item[LIFECYCLE.pk] === undefined || isLifecyclePartition(String(item[LIFECYCLE.pk])))
       )
         continue;
       const placed = await this.#update(tenant.id, {
-        UpdateExpression: `SET GSI2SK = :sort${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ', GSI2PK = :partition'}`,
+        UpdateExpression: `SET #lsk = :sort${index.partition === undefined ? ' REMOVE #lpk' : ', #lpk = :partition'}`,
         // Only records still in the old layout, and only if their status did not change meanwhile.
-        ConditionExpression:
-          '#status = :status AND (attribute_not_exists(GSI2PK) OR begins_with(GSI2PK, :old))',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ConditionExpression: '#status = :status AND (attribute_not_exists(#lpk) OR begins_with(#lpk, :old))',
+        ExpressionAttributeNames: { '#status': 'status', '#lpk': LIFECYCLE.pk, '#lsk': LIFECYCLE.sk },
         ExpressionAttributeValues: {
-          ':sort': index.GSI2SK,
+          ':sort': index.sort,
           ':status': tenant.status,
           ':old': RETIRED_EXPIRY_PREFIX,
-          ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
+          ...(index.partition === undefined ? {} : { ':partition': index.partition }),
         },
       });
       if (placed !== null) moved++;
