@@ -18,8 +18,12 @@
  *
  * This module holds those rules; every read and write of the table is ./slot-repository.ts.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SlotRepository, type SlotsItem, type WaitingJob } from './slot-repository.ts';
+import {
+  SlotRepository,
+  type SlotRepositoryOptions,
+  type SlotsItem,
+  type WaitingJob,
+} from './slot-repository.ts';
 
 export { isSlotKey, SLOT_KEY_PATTERNS, slotsKey, waitingJobKey } from './keys.ts';
 export type { WaitingJob } from './slot-repository.ts';
@@ -35,10 +39,7 @@ export type WaitState =
   /** Its job is no longer kept: it ran from the list, or never waited. */
   | 'gone';
 
-export interface TenantSlotsOptions {
-  readonly client: DynamoDBClient;
-  /** The claims table (partition key `jobId`). */
-  readonly table: string;
+export interface TenantSlotsOptions extends SlotRepositoryOptions {
   readonly now?: () => number;
 }
 
