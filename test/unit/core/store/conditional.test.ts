@@ -80,23 +80,20 @@ describe('conditional writes', () => {
 
   it('a refusal becomes the typed error the caller names, with the refusal as its cause', async () => {
     await putNew('R#1', 1);
+    const setTwo = (condition: string) => ({
+      Key: { PK, SK: 'R#1' },
+      UpdateExpression: 'SET #value = :two',
+      ConditionExpression: condition,
+      ExpressionAttributeNames: { '#value': 'value' },
+      ExpressionAttributeValues: { ':two': 2 },
+    });
     const refusals = [
       putItem(
         table,
         { Item: { PK, SK: 'R#1', value: 2 }, ConditionExpression: 'attribute_not_exists(PK)' },
         taken,
       ),
-      updateItem(
-        table,
-        {
-          Key: { PK, SK: 'R#1' },
-          UpdateExpression: 'SET #value = :two',
-          ConditionExpression: 'attribute_not_exists(PK)',
-          ExpressionAttributeNames: { '#value': 'value' },
-          ExpressionAttributeValues: { ':two': 2 },
-        },
-        taken,
-      ),
+      updateItem(table, setTwo('attribute_not_exists(PK)'), taken),
       deleteItem(table, { Key: { PK, SK: 'R#1' }, ConditionExpression: 'attribute_not_exists(PK)' }, taken),
     ];
     for (const refusal of refusals) {
@@ -107,18 +104,7 @@ describe('conditional writes', () => {
     expect((await read('R#1'))?.value).toBe(1);
     // A write its condition lets through answers as it would without a refusal named.
     expect(
-      await updateItem(
-        table,
-        {
-          Key: { PK, SK: 'R#1' },
-          UpdateExpression: 'SET #value = :two',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeNames: { '#value': 'value' },
-          ExpressionAttributeValues: { ':two': 2 },
-          ReturnValues: 'UPDATED_NEW',
-        },
-        taken,
-      ),
+      await updateItem(table, { ...setTwo('attribute_exists(PK)'), ReturnValues: 'UPDATED_NEW' }, taken),
     ).toEqual({ value: 2 });
   });
 
