@@ -259,34 +259,37 @@ export class ExecutionRepository {
    */
   async create(domain: TenantContext, execution: Execution): Promise<void> {
     const { id } = execution;
-    const written = await putItem(this.#table, {
-      Item: {
-        ...executionKey(domain, id),
-        type: ITEM_TYPE.execution,
-        ...executionItem(execution),
-        ...activeIndex(domain, id, execution.deadline ?? ''),
-        ...(execution.status === 'pending_approval'
-          ? indexAttributes(INDEX.listing, {
-              partition: approvalsInbox(domain),
-              sort: approvalsInboxSort(execution.createdAt, id),
-            })
-          : {}),
-        ...indexAttributes(FILTER_INDEXES.executionStatus, {
-          partition: executionsByStatus(domain, execution.status),
-          sort: id,
-        }),
-        ...indexAttributes(FILTER_INDEXES.executionSkill, {
-          partition: executionsBySkill(domain, execution.skillId),
-          sort: id,
-        }),
-        ...indexAttributes(FILTER_INDEXES.executionRequester, {
-          partition: executionsByRequester(domain, execution.requestedBy),
-          sort: id,
-        }),
+    await putItem(
+      this.#table,
+      {
+        Item: {
+          ...executionKey(domain, id),
+          type: ITEM_TYPE.execution,
+          ...executionItem(execution),
+          ...activeIndex(domain, id, execution.deadline ?? ''),
+          ...(execution.status === 'pending_approval'
+            ? indexAttributes(INDEX.listing, {
+                partition: approvalsInbox(domain),
+                sort: approvalsInboxSort(execution.createdAt, id),
+              })
+            : {}),
+          ...indexAttributes(FILTER_INDEXES.executionStatus, {
+            partition: executionsByStatus(domain, execution.status),
+            sort: id,
+          }),
+          ...indexAttributes(FILTER_INDEXES.executionSkill, {
+            partition: executionsBySkill(domain, execution.skillId),
+            sort: id,
+          }),
+          ...indexAttributes(FILTER_INDEXES.executionRequester, {
+            partition: executionsByRequester(domain, execution.requestedBy),
+            sort: id,
+          }),
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
       },
-      ConditionExpression: 'attribute_not_exists(PK)',
-    });
-    if (!written) throw new ExecutionExistsError(id);
+      (cause) => new ExecutionExistsError(id, { cause }),
+    );
   }
 
   /**
@@ -508,16 +511,19 @@ export class ExecutionRepository {
 
   /** Records an approver's vote on a run, once: VoteCastError when that approver voted already. */
   async castVote(domain: TenantContext, executionId: string, vote: Vote): Promise<void> {
-    const cast = await putItem(this.#table, {
-      Item: {
-        ...itemKey(domain, TAG.vote, executionId, vote.approver),
-        type: ITEM_TYPE.vote,
-        executionId,
-        ...vote,
+    await putItem(
+      this.#table,
+      {
+        Item: {
+          ...itemKey(domain, TAG.vote, executionId, vote.approver),
+          type: ITEM_TYPE.vote,
+          executionId,
+          ...vote,
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
       },
-      ConditionExpression: 'attribute_not_exists(PK)',
-    });
-    if (!cast) throw new VoteCastError();
+      (cause) => new VoteCastError({ cause }),
+    );
   }
 
   /** The votes cast on a run (strongly consistent), in key order. */

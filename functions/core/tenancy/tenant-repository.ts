@@ -27,7 +27,7 @@ import {
   tenantKey,
 } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import { putItem, updateItem } from '../store/conditional.ts';
+import { putItem, type Refusal, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantStatus, TenantSummary } from './domain.ts';
 import type {
@@ -69,6 +69,9 @@ export interface TenantRecord {
   /** The paid orders applied to the tenant. */
   readonly appliedOrders: ReadonlySet<string>;
 }
+
+/** An update of a tenant record, its key filled in by the repository. */
+type TenantUpdate = Omit<Parameters<typeof updateItem>[1], 'Key'>;
 
 /** A new tenant record; `createdAt` and `updatedAt` are the same instant. */
 export type NewTenantRecord = Omit<Tenant, 'branding' | 'updatedAt'>;
@@ -191,8 +194,11 @@ export class TenantRepository {
       ...tenant,
       updatedAt: tenant.createdAt,
     };
-    if (!(await putItem(this.#table, { Item: item, ConditionExpression: 'attribute_not_exists(PK)' })))
-      throw new TenantExistsError(tenant.id);
+    await putItem(
+      this.#table,
+      { Item: item, ConditionExpression: 'attribute_not_exists(PK)' },
+      (cause) => new TenantExistsError(tenant.id, { cause }),
+    );
     return tenantFromItem(item);
   }
 
@@ -207,16 +213,19 @@ export class TenantRepository {
 
   /** Replaces the tenant's branding; `null` removes it. NotFoundError when there is no such tenant. */
   async setBranding(id: string, branding: Branding | null, now: string): Promise<Tenant> {
-    const item = await this.#update(id, {
-      UpdateExpression:
-        branding === null
-          ? 'REMOVE branding SET updatedAt = :now'
-          : 'SET branding = :branding, updatedAt = :now',
-      ConditionExpression: 'attribute_exists(PK)',
-      ExpressionAttributeValues: { ':now': now, ...(branding === null ? {} : { ':branding': branding }) },
-      ReturnValues: 'ALL_NEW',
-    });
-    if (item === null) throw new NotFoundError(`Tenant ${id} not found`);
+    const item = await this.#update(
+      id,
+      {
+        UpdateExpression:
+          branding === null
+            ? 'REMOVE branding SET updatedAt = :now'
+            : 'SET branding = :branding, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':now': now, ...(branding === null ? {} : { ':branding': branding }) },
+        ReturnValues: 'ALL_NEW',
+      },
+      (cause) => new NotFoundError(`Tenant ${id} not found`, { cause }),
+    );
     return tenantFromItem(item);
   }
 
@@ -268,14 +277,17 @@ export class TenantRepository {
       conditions.push('attribute_not_exists(#customerId)');
     } else if (expect.customerId !== undefined) expected('customerId', expect.customerId);
 
-    const item = await this.#update(id, {
-      UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-      ConditionExpression: conditions.join(' AND '),
-      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
-    });
-    if (item === null) throw new TenantChangedError(id);
+    const item = await this.#update(
+      id,
+      {
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: conditions.join(' AND '),
+        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      },
+      (cause) => new TenantChangedError(id, { cause }),
+    );
     return tenantFromItem(item);
   }
 
@@ -430,14 +442,17 @@ export class TenantRepository {
    * the tenant is not one, or does not exist.
    */
   async markConverted(id: string, orderId: string, now: string): Promise<Tenant> {
-    const item = await this.#update(id, {
-      UpdateExpression:
-        'SET personal.convertedAt = if_not_exists(personal.convertedAt, :now), personal.conversionOrderId = :order, updatedAt = :now',
-      ConditionExpression: 'attribute_exists(personal)',
-      ExpressionAttributeValues: { ':now': now, ':order': orderId },
-      ReturnValues: 'ALL_NEW',
-    });
-    if (item === null) throw new NotPersonalSpaceError(id);
+    const item = await this.#update(
+      id,
+      {
+        UpdateExpression:
+          'SET personal.convertedAt = if_not_exists(personal.convertedAt, :now), personal.conversionOrderId = :order, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(personal)',
+        ExpressionAttributeValues: { ':now': now, ':order': orderId },
+        ReturnValues: 'ALL_NEW',
+      },
+      (cause) => new NotPersonalSpaceError(id, { cause }),
+    );
     return tenantFromItem(item);
   }
 
@@ -477,10 +492,10 @@ export class TenantRepository {
   }
 
   /** A conditional update of a tenant record: its attributes as asked, or null when refused. */
-  #update(
-    id: string,
-    input: Omit<Parameters<typeof updateItem>[1], 'Key'>,
-  ): Promise<Record<string, unknown> | null> {
-    return updateItem(this.#table, { Key: tenantKey(id), ...input });
+  #update(id: string, input: TenantUpdate): Promise<Record<string, unknown> | null>;
+  #update(id: string, input: TenantUpdate, refused: Refusal): Promise<Record<string, unknown>>;
+  #update(id: string, input: TenantUpdate, refused?: Refusal): Promise<Record<string, unknown> | null> {
+    const update = { Key: tenantKey(id), ...input };
+    return refused === undefined ? updateItem(this.#table, update) : updateItem(this.#table, update, refused);
   }
 }
