@@ -5,8 +5,10 @@
  * overhead); and authenticated GETs (a session) against `GET /api/health` in the same run:
  * `GET /api/permissions` reads nothing of its own, so its ratio is what authentication alone adds
  * (signature, the session check — from the per-process session cache once warm — and role
- * resolution), routed and direct; `GET /api/me` adds one read (the tenant's record) and
- * `GET /api/skills` one query (the catalogue), so theirs add their own work too.
+ * resolution), routed and direct; `GET /api/me` adds the tenant's record (from the per-process
+ * tenant cache once warm, read at most every 5 s), `GET /api/skills` one query (the catalogue) and
+ * `GET /api/executions` one more (a page of run history; the caller manages Skills, so the
+ * catalogue is not read for it), so those two add their own work.
  * All are measured in interleaved rounds after a warm-up, so load on the machine hits all alike.
  *
  *   npx tsx bench/api-latency.ts [rounds]
@@ -117,6 +119,7 @@ try {
     'GET /api/permissions (session), handler invoked directly': direct('/api/permissions', token),
     'GET /api/me (session) via the local router': routed('/api/me', token),
     'GET /api/skills (session) via the local router': routed('/api/skills', token),
+    'GET /api/executions (session) via the local router': routed('/api/executions', token),
   } as const;
   type Name = keyof typeof paths;
   const names = Object.keys(paths) as Name[];
@@ -166,13 +169,18 @@ try {
       healthDirect,
     ),
     ratio(
-      'Authentication + one read (me / health, both routed)',
+      'Authentication + the tenant record (me / health, both routed)',
       of('GET /api/me (session) via the local router'),
       health,
     ),
     ratio(
       'Authentication + one query (skills / health, both routed)',
       of('GET /api/skills (session) via the local router'),
+      health,
+    ),
+    ratio(
+      'Authentication + one query (executions / health, both routed)',
+      of('GET /api/executions (session) via the local router'),
       health,
     ),
   ];

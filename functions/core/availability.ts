@@ -21,6 +21,24 @@ export function stateVerb(state: AvailabilityState): 'restored' | 'disabled' | '
   return state === 'active' ? 'restored' : state;
 }
 
+/** Longest reason kept with a state change (characters). */
+export const MAX_STATE_REASON = 500;
+
+/** The reason a state change keeps: trimmed, at most MAX_STATE_REASON characters. */
+export function stateReason(reason: string): string {
+  return reason.trim().slice(0, MAX_STATE_REASON);
+}
+
+/** The audit details of a state change: the item's name, the move, and the reason when one was given. */
+export function stateChangeDetails(
+  name: string,
+  from: AvailabilityState,
+  to: AvailabilityState,
+  reason: string,
+): Record<string, unknown> {
+  return { name, from, to, ...(reason === '' ? {} : { reason }) };
+}
+
 /** Throws the problem a run of something not active gets: what it is, its name and how to fix it. */
 export function assertRunnable(
   subject: 'Skill' | 'script' | 'HTTP resource',

@@ -3,39 +3,22 @@
  * its token once; once the agent has said hello, the page shows it online with its version; the
  * governance console shows the tenant's agents on the tenant's page.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { launchBrowser, openPage, screenshot, signIn, siteUrl, type TestPage } from './support.ts';
+import type { TestPlatform } from '../support/platform.ts';
+import { browserSuite, screenshot, signIn, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-agents-password';
 let platform: TestPlatform;
-let browser: Browser;
-const open: TestPage[] = [];
 
-beforeAll(async () => {
-  [platform, browser] = await Promise.all([startTestPlatform(PASSWORD), launchBrowser()]);
-});
-
-afterEach(async () => {
-  for (const opened of open.splice(0)) {
-    expect(opened.errors, 'errors reported by the page').toEqual([]);
-    await opened.close();
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
+const { page } = browserSuite(PASSWORD, (suite) => {
+  platform = suite.platform;
 });
 
 describe('agents', () => {
   it('an admin creates an agent, sees its token once and then its status; the console and a waiting run show it', async () => {
     const port = platform.platform.port;
-    const opened = await openPage(browser);
-    open.push(opened);
-    const tab = opened.page;
+    const { page: tab } = await page();
     await tab.goto(siteUrl('acme.localhost', port, '/agents'));
     await signIn(tab, 'alice', PASSWORD);
     await tab.getByRole('heading', { name: 'Agents', level: 1 }).waitFor();
@@ -62,8 +45,7 @@ describe('agents', () => {
     await tab.getByRole('cell', { name: '9.9.9' }).waitFor();
     await screenshot(tab, 'tenant-agents');
 
-    const console = await openPage(browser);
-    open.push(console);
+    const console = await page();
     await console.page.goto(siteUrl('admin.localhost', port, '/tenants/acme'));
     await signIn(console.page, 'admin', PASSWORD);
     await console.page.getByRole('heading', { name: 'Local agents' }).waitFor();

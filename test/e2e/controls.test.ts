@@ -10,33 +10,25 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call } from '../support/http.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { TestPlatform } from '../support/platform.ts';
 import { waitForRun } from '../support/session.ts';
-import { launchBrowser, openPage, screenshot, signIn, siteUrl, type TestPage } from './support.ts';
+import { browserSuite, screenshot, signIn, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-controls-password';
 const ACME = 'acme.localhost';
 const ADMIN = 'admin.localhost';
 
 let platform: TestPlatform;
-let browser: Browser;
 let port: number;
 let alice: string;
 let admin: string;
-const open: TestPage[] = [];
 
-async function page(options: { width?: number; height?: number } = {}): Promise<TestPage> {
-  const opened = await openPage(browser, options);
-  open.push(opened);
-  return opened;
-}
-
-async function api(host: string, token: string, method: string, path: string, body?: unknown) {
-  return call(platform.platform.url, { host, token, method, path, body });
-}
+const { page, api } = browserSuite(PASSWORD, async (suite) => {
+  ({ platform, port } = suite);
+  [alice, admin] = await Promise.all([platform.login(ACME, 'alice'), platform.login(ADMIN, 'admin')]);
+});
 
 function finished(id: string): Promise<Record<string, unknown>> {
   return waitForRun({ url: platform.platform.url, host: ACME, token: alice }, id, {
@@ -67,25 +59,6 @@ async function auditIds(): Promise<string[]> {
   } while (cursor !== undefined);
   return ids;
 }
-
-beforeAll(async () => {
-  [platform, browser] = await Promise.all([startTestPlatform(PASSWORD), launchBrowser()]);
-  port = platform.platform.port;
-  [alice, admin] = await Promise.all([platform.login(ACME, 'alice'), platform.login(ADMIN, 'admin')]);
-});
-
-afterEach(async () => {
-  const pages = open.splice(0);
-  for (const opened of pages) {
-    expect(opened.errors, 'errors reported by the page').toEqual([]);
-    await opened.close();
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
-});
 
 describe('sign-in', () => {
   it('a wrong password reads as such, with the API detail kept and the password cleared and focused; the right one signs in', async () => {

@@ -8,43 +8,31 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import type { TestPlatform } from '../support/platform.ts';
 import { waitForRun } from '../support/session.ts';
-import {
-  editorText,
-  launchBrowser,
-  menuLabels,
-  openPage,
-  screenshot,
-  signIn,
-  siteUrl,
-  type TestPage,
-} from './support.ts';
+import { browserSuite, editorText, menuLabels, screenshot, signIn, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-daily-password';
 const ACME = 'acme.localhost';
 const ADMIN = 'admin.localhost';
 
 let platform: TestPlatform;
-let browser: Browser;
 let port: number;
 let alice: string;
 let bob: string;
 let admin: string;
-const open: TestPage[] = [];
 
-async function page(options: { width?: number; height?: number } = {}): Promise<TestPage> {
-  const opened = await openPage(browser, options);
-  open.push(opened);
-  return opened;
-}
-
-async function api(host: string, token: string, method: string, path: string, body?: unknown) {
-  return call(platform.platform.url, { host, token, method, path, body });
-}
+const { page, api } = browserSuite(PASSWORD, async (suite) => {
+  ({ platform, port } = suite);
+  [alice, bob, admin] = await Promise.all([
+    platform.login(ACME, 'alice'),
+    platform.login(ACME, 'bob'),
+    platform.login(ADMIN, 'admin'),
+  ]);
+});
 
 /** A Skill bound to a new script of acme, created through the API. */
 async function skill(name: string, source: string, extra: Record<string, unknown> = {}): Promise<string> {
@@ -81,29 +69,6 @@ async function signedIn(tab: Page, path: string, username: string): Promise<void
   await tab.goto(siteUrl(ACME, port, path));
   await signIn(tab, username, PASSWORD);
 }
-
-beforeAll(async () => {
-  [platform, browser] = await Promise.all([startTestPlatform(PASSWORD), launchBrowser()]);
-  port = platform.platform.port;
-  [alice, bob, admin] = await Promise.all([
-    platform.login(ACME, 'alice'),
-    platform.login(ACME, 'bob'),
-    platform.login(ADMIN, 'admin'),
-  ]);
-});
-
-afterEach(async () => {
-  const pages = open.splice(0);
-  for (const opened of pages) {
-    expect(opened.errors, 'errors reported by the page').toEqual([]);
-    await opened.close();
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
-});
 
 describe('scripts in a real code editor', () => {
   it('indents with Tab, leaves with Escape then Tab, loads a file, and creates the script', async () => {

@@ -5,40 +5,23 @@
  * converted tenant shows the same Skills and runs on its new host; and the person, back on the free
  * entry, finds their space by handle and signs in there.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { launchBrowser, openPage, screenshot, signIn, siteUrl, type TestPage } from './support.ts';
+import { describe, expect, it } from 'vitest';
+import { browserSuite, screenshot, signIn, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-free-edition-password';
 const SPACE_PASSWORD = 'a long personal passphrase';
 const OWNER_PASSWORD = 'the new owner passphrase';
 
-let platform: TestPlatform;
-let browser: Browser;
 let port: number;
-const open: TestPage[] = [];
 
-async function page(): Promise<TestPage> {
-  const opened = await openPage(browser);
-  open.push(opened);
-  return opened;
-}
-
-beforeAll(async () => {
-  platform = await startTestPlatform(PASSWORD);
-  port = Number(new URL(platform.platform.url).port);
-  browser = await launchBrowser();
-}, 120_000);
-
-afterEach(async () => {
-  for (const opened of open.splice(0)) await opened.close();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
-});
+// Each test checks its pages' errors itself, at the step they would come from.
+const { page } = browserSuite(
+  PASSWORD,
+  (suite) => {
+    port = suite.port;
+  },
+  { pageErrors: 'checked by the tests', startTimeoutMs: 120_000 },
+);
 
 describe('the free personal edition in a browser', () => {
   it('signs up, runs a template Skill, and is converted into a standard tenant on a new host', async () => {

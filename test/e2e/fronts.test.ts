@@ -3,20 +3,16 @@
  * by the local platform from `frontend/dist` on their own hosts. Each test uses a fresh browser
  * context (its own sessionStorage), so signing in on one host never leaks into another.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call } from '../support/http.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestPlatform } from '../support/platform.ts';
 import {
+  browserSuite,
   editorText,
   horizontalOverflow,
-  launchBrowser,
   menuLabels,
-  openPage,
   screenshot,
   signIn,
   siteUrl,
-  type TestPage,
 } from './support.ts';
 
 const PASSWORD = 'e2e-fronts-password';
@@ -25,37 +21,10 @@ const GLOBEX = 'globex.localhost';
 const ADMIN = 'admin.localhost';
 
 let platform: TestPlatform;
-let browser: Browser;
 let port: number;
-const open: TestPage[] = [];
 
-async function page(options: { width?: number; height?: number } = {}): Promise<TestPage> {
-  const opened = await openPage(browser, options);
-  open.push(opened);
-  return opened;
-}
-
-async function api(host: string, token: string, method: string, path: string, body?: unknown) {
-  return call(platform.platform.url, { host, token, method, path, body });
-}
-
-beforeAll(async () => {
-  [platform, browser] = await Promise.all([startTestPlatform(PASSWORD), launchBrowser()]);
-  port = platform.platform.port;
-});
-
-afterEach(async () => {
-  const pages = open.splice(0);
-  for (const opened of pages) {
-    // No test may leave an uncaught error behind in the page.
-    expect(opened.errors, 'errors reported by the page').toEqual([]);
-    await opened.close();
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
+const { page, api } = browserSuite(PASSWORD, (suite) => {
+  ({ platform, port } = suite);
 });
 
 describe('tenant front', () => {

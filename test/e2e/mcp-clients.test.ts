@@ -4,42 +4,20 @@
  * an approval-gated Skill; the approver, following the ticket's link, sees that an agent asked and
  * the exact arguments, approves, and the operator sees the client's calls, linked to the run.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { connectMcp } from '../support/mcp.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { launchBrowser, openPage, screenshot, signIn, siteUrl, type TestPage } from './support.ts';
+import type { TestPlatform } from '../support/platform.ts';
+import { browserSuite, screenshot, signIn, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-mcp-password-1';
 const ACME = 'acme.localhost';
 
 let platform: TestPlatform;
-let browser: Browser;
 let port: number;
-const open: TestPage[] = [];
 
-async function page(): Promise<TestPage> {
-  const opened = await openPage(browser);
-  open.push(opened);
-  return opened;
-}
-
-beforeAll(async () => {
-  [platform, browser] = await Promise.all([startTestPlatform(PASSWORD), launchBrowser()]);
-  port = platform.platform.port;
-});
-
-afterEach(async () => {
-  for (const opened of open.splice(0)) {
-    expect(opened.errors, 'errors reported by the page').toEqual([]);
-    await opened.close();
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
+const { page } = browserSuite(PASSWORD, (suite) => {
+  ({ platform, port } = suite);
 });
 
 describe('AI clients in the tenant front', () => {

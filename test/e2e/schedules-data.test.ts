@@ -4,41 +4,24 @@
  * schedules the Skill from the Schedules page, sees its next fire times, fires it by hand and finds
  * the fire in the schedule's log, linked to its run.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
-import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { launchBrowser, openPage, signIn, siteUrl, type TestPage } from './support.ts';
+import type { TestPlatform } from '../support/platform.ts';
+import { browserSuite, signIn, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-schedules-password-1';
 const ACME = 'acme.localhost';
 
 let platform: TestPlatform;
-let browser: Browser;
 let port: number;
-const open: TestPage[] = [];
 
-beforeAll(async () => {
-  [platform, browser] = await Promise.all([startTestPlatform(PASSWORD), launchBrowser()]);
-  port = platform.platform.port;
-});
-
-afterEach(async () => {
-  for (const opened of open.splice(0)) {
-    expect(opened.errors, 'errors reported by the page').toEqual([]);
-    await opened.close();
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
+const { page: openTab } = browserSuite(PASSWORD, (suite) => {
+  ({ platform, port } = suite);
 });
 
 describe('schedules and data in the tenant front', () => {
   it('an admin defines a collection, schedules a Skill that writes to it, and follows a fire to its run', async () => {
-    const opened = await openPage(browser);
-    open.push(opened);
+    const opened = await openTab();
     const { page } = opened;
     await page.goto(siteUrl(ACME, port, '/data'));
     await signIn(page, 'alice', PASSWORD);

@@ -8,6 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { call, type TestResponse } from '../support/http.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -94,4 +97,73 @@ export async function horizontalOverflow(page: Page): Promise<number> {
     '[document.documentElement.scrollWidth, document.documentElement.clientWidth]',
   )) as [number, number];
   return widths[0] - widths[1];
+}
+
+/** What a browser test file shares: one platform and one browser, started together before its tests. */
+export interface BrowserSuite {
+  readonly platform: TestPlatform;
+  readonly browser: Browser;
+  /** The platform's port, for `siteUrl`. */
+  readonly port: number;
+}
+
+export interface BrowserSuiteOptions {
+  /**
+   * Whether a test fails when a page it opened reported an uncaught error or a console error.
+   * `'checked by the tests'` leaves that to the tests themselves. @default 'fail'
+   */
+  readonly pageErrors?: 'fail' | 'checked by the tests';
+  /** Extra time for starting the platform and the browser. @default vitest's hook timeout */
+  readonly startTimeoutMs?: number;
+}
+
+/**
+ * Registers a browser test file's hooks: before its tests, the test platform (seeded, in memory) and
+ * Chromium start together and `ready` runs (sign-ins the tests share); after each test, the pages
+ * it opened are checked for errors they reported and closed; after the file, both stop. Returns
+ * `page` (a page in a fresh context, so its own cookie jar and storage) and `api` (a call on the
+ * platform as a session).
+ */
+export function browserSuite(
+  password: string,
+  ready: (suite: BrowserSuite) => Promise<void> | void = () => undefined,
+  options: BrowserSuiteOptions = {},
+) {
+  let suite: BrowserSuite | undefined;
+  const open: TestPage[] = [];
+  const started = (): BrowserSuite => {
+    if (suite === undefined) throw new Error('the browser suite has not started (call it from a test)');
+    return suite;
+  };
+
+  beforeAll(async () => {
+    const [platform, browser] = await Promise.all([startTestPlatform(password), launchBrowser()]);
+    suite = { platform, browser, port: platform.platform.port };
+    await ready(suite);
+  }, options.startTimeoutMs);
+
+  afterEach(async () => {
+    for (const opened of open.splice(0)) {
+      // No test may leave an uncaught error behind in a page.
+      if (options.pageErrors !== 'checked by the tests')
+        expect(opened.errors, 'errors reported by the page').toEqual([]);
+      await opened.close();
+    }
+  });
+
+  afterAll(async () => {
+    await suite?.browser.close();
+    await suite?.platform.stop();
+  });
+
+  return {
+    async page(size: { readonly width?: number; readonly height?: number } = {}): Promise<TestPage> {
+      const opened = await openPage(started().browser, size);
+      open.push(opened);
+      return opened;
+    },
+    api(host: string, token: string, method: string, path: string, body?: unknown): Promise<TestResponse> {
+      return call(started().platform.platform.url, { host, token, method, path, body });
+    },
+  };
 }

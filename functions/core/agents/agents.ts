@@ -22,6 +22,7 @@ import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ExecutionError } from '../executions/executions.ts';
+import type { PythonJob } from '../executors/python-script.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { AgentRepository, AgentTokenChangedError } from './agent-repository.ts';
@@ -59,26 +60,11 @@ export interface AgentView extends Agent {
   readonly status: AgentStatus;
 }
 
-/** What the agent runs: the exact script version, the input and the limits. */
-export interface AgentJob {
-  readonly executionId: string;
-  readonly tenantId: string;
-  readonly skillId: string;
-  readonly asset: {
-    readonly id: string;
-    readonly version: number;
-    readonly sha256: string;
-    readonly source: string;
-  };
-  readonly input: unknown;
-  readonly limits: {
-    readonly timeoutSeconds: number;
-    readonly memoryMb: number;
-    readonly outputBytes: number;
-    readonly logBytes: number;
-  };
-  readonly requestedAt: string;
-}
+/** What the agent runs: the exact script version, the input and the limits, as a script job has them. */
+export type AgentJob = Pick<
+  PythonJob,
+  'executionId' | 'tenantId' | 'skillId' | 'asset' | 'input' | 'limits' | 'requestedAt'
+>;
 
 export class AgentLeaseError extends ConflictError {
   override readonly code = 'agent-lease-refused';

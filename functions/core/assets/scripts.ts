@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { ScriptVersion as ScriptVersionAnswer } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
-import { type AvailabilityState, stateVerb } from '../availability.ts';
+import { type AvailabilityState, stateChangeDetails, stateReason, stateVerb } from '../availability.ts';
 import { BoundedCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
@@ -166,7 +166,7 @@ export class ScriptAssets {
   ): Promise<ScriptAsset> {
     const current = await this.get(domain, id);
     if (current.state === state) return current;
-    const note = reason.trim().slice(0, 500);
+    const note = stateReason(reason);
     const now = this.#now().toISOString();
     const changed = await this.#store.setState(domain, id, state, {
       at: now,
@@ -177,12 +177,7 @@ export class ScriptAssets {
       actor: { username: actor.username, via: actor.via },
       action: `asset.${stateVerb(state)}`,
       target: `asset:${id}`,
-      details: {
-        name: current.name,
-        from: current.state,
-        to: state,
-        ...(note === '' ? {} : { reason: note }),
-      },
+      details: stateChangeDetails(current.name, current.state, state, note),
     });
     return changed;
   }

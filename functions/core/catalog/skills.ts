@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
-import { type AvailabilityState, stateVerb } from '../availability.ts';
+import { type AvailabilityState, stateChangeDetails, stateReason, stateVerb } from '../availability.ts';
 import { BoundedCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { ConflictError, type FieldIssue, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
@@ -307,7 +307,7 @@ export class SkillCatalog {
     const current = await this.get(domain, id);
     if (current.state === state) return current;
     const now = this.#now().toISOString();
-    const note = reason.trim().slice(0, 500);
+    const note = stateReason(reason);
     // Out of the archive takes a place in the plan's count again; into it gives one back (below).
     const place =
       current.state === 'archived'
@@ -330,12 +330,7 @@ export class SkillCatalog {
       actor: { username: actor.username, via: actor.via },
       action: `skill.${stateVerb(state)}`,
       target: `skill:${id}`,
-      details: {
-        name: current.name,
-        from: current.state,
-        to: state,
-        ...(note === '' ? {} : { reason: note }),
-      },
+      details: stateChangeDetails(current.name, current.state, state, note),
     });
     return changed;
   }

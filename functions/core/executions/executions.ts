@@ -458,22 +458,26 @@ export class Executions {
     cursor?: string,
     filter: ExecutionFilter = {},
   ): Promise<Page<Execution>> {
-    const page = await this.#store.page(
-      domain,
-      {
-        lower: filter.from === undefined ? 'ex-' : idAt(new Date(filter.from)),
-        upper: filter.to === undefined ? 'ex-~' : `${idAt(new Date(filter.to))}~`,
-        ...(filter.status === undefined ? {} : { status: filter.status }),
-        ...(filter.skillId === undefined ? {} : { skillId: filter.skillId }),
-        ...(filter.requestedBy === undefined ? {} : { requestedBy: filter.requestedBy }),
-      },
-      limit,
-      cursor,
-    );
-    const visible = new Set((await this.#skills.listVisible(domain, caller)).map((skill) => skill.id));
-    const items = page.items.filter(
-      (execution) => visible.has(execution.skillId) || caller.permissions.has('skill:manage'),
-    );
+    // Who manages Skills sees every run: the catalogue is read only for the others, beside the page.
+    const [page, visible] = await Promise.all([
+      this.#store.page(
+        domain,
+        {
+          lower: filter.from === undefined ? 'ex-' : idAt(new Date(filter.from)),
+          upper: filter.to === undefined ? 'ex-~' : `${idAt(new Date(filter.to))}~`,
+          ...(filter.status === undefined ? {} : { status: filter.status }),
+          ...(filter.skillId === undefined ? {} : { skillId: filter.skillId }),
+          ...(filter.requestedBy === undefined ? {} : { requestedBy: filter.requestedBy }),
+        },
+        limit,
+        cursor,
+      ),
+      caller.permissions.has('skill:manage')
+        ? null
+        : this.#skills.listVisible(domain, caller).then((skills) => new Set(skills.map((skill) => skill.id))),
+    ]);
+    const items =
+      visible === null ? page.items : page.items.filter((execution) => visible.has(execution.skillId));
     return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
   }
 

@@ -21,7 +21,13 @@ import { checkPathTemplate, placeholdersIn, templateAllowed } from '../http-reso
 import type { Queues } from '../queues.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { jobId } from './python-script.ts';
-import type { AssetBinding, DispatchRequest, Executor, ResolvedAsset } from './registry.ts';
+import {
+  type AssetBinding,
+  type DispatchRequest,
+  type Executor,
+  parseBindingOf,
+  type ResolvedAsset,
+} from './registry.ts';
 
 /** Largest request template (serialised), body included. */
 export const MAX_TEMPLATE_BYTES = 32 * 1024;
@@ -54,17 +60,8 @@ export class HttpExecutor implements Executor {
   }
 
   parseBinding(value: unknown): AssetBinding {
-    const parsed = binding.safeParse(value);
-    if (!parsed.success) {
-      throw new ValidationError(
-        'Invalid http binding',
-        parsed.error.issues.map((issue) => ({
-          path: ['asset', ...issue.path].join('.'),
-          message: issue.message,
-        })),
-      );
-    }
-    const request = parsed.data.request;
+    const parsed = parseBindingOf('http', binding, value);
+    const { request } = parsed;
     checkPathTemplate(request.path, 'asset.request.path');
     if (request.body !== undefined && (request.method === 'GET' || request.method === 'HEAD')) {
       throw new ValidationError('Invalid http binding', [
@@ -76,7 +73,7 @@ export class HttpExecutor implements Executor {
         { path: 'asset.request', message: `at most ${MAX_TEMPLATE_BYTES} bytes` },
       ]);
     }
-    return parsed.data;
+    return parsed;
   }
 
   async validateBinding(domain: TenantContext, value: AssetBinding): Promise<void> {

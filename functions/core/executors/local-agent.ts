@@ -13,7 +13,13 @@ import type { ScriptAssets } from '../assets/scripts.ts';
 import { ValidationError } from '../errors.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { JOB_LOG_BYTES, JOB_OUTPUT_BYTES } from './python-script.ts';
-import type { AssetBinding, DispatchRequest, Executor, ResolvedAsset } from './registry.ts';
+import {
+  type AssetBinding,
+  type DispatchRequest,
+  type Executor,
+  parseBindingOf,
+  type ResolvedAsset,
+} from './registry.ts';
 
 export const LOCAL_AGENT_KIND = 'local-agent';
 
@@ -47,17 +53,7 @@ export class LocalAgentExecutor implements Executor {
   }
 
   parseBinding(value: unknown): AssetBinding {
-    const parsed = binding.safeParse(value);
-    if (!parsed.success) {
-      throw new ValidationError(
-        'Invalid local-agent binding',
-        parsed.error.issues.map((issue) => ({
-          path: ['asset', ...issue.path].join('.'),
-          message: issue.message,
-        })),
-      );
-    }
-    return parsed.data;
+    return parseBindingOf('local-agent', binding, value);
   }
 
   async validateBinding(domain: TenantContext, value: AssetBinding): Promise<void> {

@@ -19,7 +19,13 @@ import { type MessageSigner, type Sealed, seal } from '../messages/signing.ts';
 import type { Queues } from '../queues.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
-import type { AssetBinding, DispatchRequest, Executor, ResolvedAsset } from './registry.ts';
+import {
+  type AssetBinding,
+  type DispatchRequest,
+  type Executor,
+  parseBindingOf,
+  type ResolvedAsset,
+} from './registry.ts';
 
 export const SCRIPT_QUEUE = 'script-executions';
 /** Bytes of captured output a job may return and of logs it may keep. */
@@ -109,17 +115,7 @@ export class PythonScriptExecutor implements Executor {
   }
 
   parseBinding(value: unknown): AssetBinding {
-    const parsed = binding.safeParse(value);
-    if (!parsed.success) {
-      throw new ValidationError(
-        'Invalid python-script binding',
-        parsed.error.issues.map((issue) => ({
-          path: ['asset', ...issue.path].join('.'),
-          message: issue.message,
-        })),
-      );
-    }
-    return parsed.data;
+    return parseBindingOf('python-script', binding, value);
   }
 
   async validateBinding(domain: TenantContext, value: AssetBinding): Promise<void> {

@@ -4,6 +4,7 @@
  * back through the one recording path (the results queue). Adding a kind is one executor plus its
  * runtime wiring — the catalog and the execution pipeline do not change.
  */
+import type * as z from 'zod';
 import { ValidationError } from '../errors.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 
@@ -43,6 +44,22 @@ export interface DispatchRequest {
   readonly asset: ResolvedAsset;
   readonly binding: AssetBinding;
   readonly requestedAt: string;
+}
+
+/**
+ * A binding parsed by its kind's schema, or a ValidationError (`Invalid <kind> binding`) naming each
+ * field that failed, under `asset.`.
+ */
+export function parseBindingOf<T extends z.ZodType>(kind: string, schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new ValidationError(
+    `Invalid ${kind} binding`,
+    parsed.error.issues.map((issue) => ({
+      path: ['asset', ...issue.path.map(String)].join('.'),
+      message: issue.message,
+    })),
+  );
 }
 
 export interface Executor {

@@ -8,7 +8,7 @@
 import type { TrialResult as TrialResultAnswer } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { SYSTEM_ACTOR } from '../audit/chain.ts';
-import { type AvailabilityState, stateVerb } from '../availability.ts';
+import { type AvailabilityState, stateChangeDetails, stateReason, stateVerb } from '../availability.ts';
 import type { Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { type Acting, recordPublic } from '../governance/acting.ts';
@@ -211,18 +211,19 @@ export class HttpResources {
   async setState(id: string, state: AvailabilityState, by: Acting, reason = ''): Promise<HttpResource> {
     const current = await this.get(id);
     if (current.state === state) return current;
-    const note = reason.trim().slice(0, 500);
+    const note = stateReason(reason);
     const updated = await this.#store.setState(id, state, {
       at: this.#now().toISOString(),
       by: by.actor.username,
       reason: note,
     });
-    await recordPublic(this.#audit, by, `http-resource.${stateVerb(state)}`, `http-resource:${id}`, {
-      name: current.name,
-      from: current.state,
-      to: state,
-      ...(note === '' ? {} : { reason: note }),
-    });
+    await recordPublic(
+      this.#audit,
+      by,
+      `http-resource.${stateVerb(state)}`,
+      `http-resource:${id}`,
+      stateChangeDetails(current.name, current.state, state, note),
+    );
     return updated;
   }
 

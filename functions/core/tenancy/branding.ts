@@ -6,10 +6,9 @@
  * `<img>`, where even SVG runs no script), so the front loads nothing from elsewhere.
  */
 import type { Branding } from '../../contract/responses.ts';
-import type { Table } from '../db.ts';
 import { ValidationError } from '../errors.ts';
 import { TENANT_MENUS } from '../identity/permissions.ts';
-import { TenantRepository } from './tenant-repository.ts';
+import type { TenantView } from './tenant-repository.ts';
 import type { DeliveryMode } from './tenants.ts';
 
 // Read from the tenant record at the store's boundary; callers import it from here as before.
@@ -75,11 +74,8 @@ export function validateBranding(input: Branding): Branding {
 }
 
 /** The appearance of a tenant: the branding shows only for a dedicated delivery. */
-export async function readAppearance(table: Table, tenantId: string): Promise<TenantAppearance> {
-  const stored = await new TenantRepository(table).delivery(tenantId);
-  const deliveryMode: DeliveryMode = stored?.deliveryMode === 'dedicated' ? 'dedicated' : 'shared';
-  const branding = stored?.branding;
-  return deliveryMode === 'dedicated' && branding !== undefined
-    ? { deliveryMode, branding }
-    : { deliveryMode };
+export function appearanceOf(view: Pick<TenantView, 'deliveryMode' | 'branding'>): TenantAppearance {
+  return view.deliveryMode === 'dedicated' && view.branding !== undefined
+    ? { deliveryMode: 'dedicated', branding: view.branding }
+    : { deliveryMode: view.deliveryMode };
 }

@@ -1,15 +1,18 @@
 /**
  * Host → domain resolution. Every request is resolved here before anything else; an unknown host
- * is refused without reading any tenant item. Answers are cached per process with a bounded TTL
- * (and a shorter one for misses), and a binding change in this process invalidates its entry.
+ * is refused without reading any tenant item. Bindings are cached per process with a bounded TTL
+ * (and a shorter one for misses), and a binding change announced in this process (changes.ts)
+ * invalidates its entry at once. The tenant a binding names comes from the process's tenant cache
+ * (`tenant-cache.ts`), which every change of a tenant record made in this process clears at once.
  */
 import { BoundedCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { UnknownHostError } from '../errors.ts';
+import { type ChangeListener, type ChangeNotice, listenForChanges } from './changes.ts';
 import type { DomainContext, PublicSurface, TenantContext, TenantSummary } from './domain.ts';
 import { HostBindingRepository } from './host-repository.ts';
+import { BOUND_TENANT_MAX_AGE_MS, TenantCache } from './tenant-cache.ts';
 import { TenantRepository } from './tenant-repository.ts';
-import { withTenantScope } from './tenant-scope.ts';
 
 // Parsed at the store's boundary; callers import it from here as before.
 export { tenantSummaryOf } from './tenant-repository.ts';
@@ -27,6 +30,8 @@ export interface HostDirectoryOptions {
   readonly missTtlMs?: number;
   /** Most hosts kept; the oldest entry is dropped past it. @default 10_000 */
   readonly maxEntries?: number;
+  /** Whether binding and tenant changes announced in this process clear its caches (changes.ts). @default true */
+  readonly listens?: boolean;
   readonly now?: () => number;
 }
 
@@ -38,55 +43,68 @@ export function isValidHost(host: string): boolean {
   return HOST_PATTERN.test(host);
 }
 
-export class HostDirectory {
+export class HostDirectory implements ChangeListener {
   readonly #bindings: HostBindingRepository;
-  readonly #tenants: TenantRepository;
   readonly #ttlMs: number;
   readonly #missTtlMs: number;
-  readonly #cache: BoundedCache<string, DomainContext | null>;
+  readonly #cache: BoundedCache<string, HostBinding | null>;
+  /** Changes on every invalidation: a binding read begun under an older one is not kept. */
+  #generation = 0;
+  /** This process's tenant records: the host path's, and the answers that show the tenant to its users. */
+  readonly tenants: TenantCache;
 
   constructor(options: HostDirectoryOptions) {
     this.#bindings = new HostBindingRepository(options.table);
-    this.#tenants = new TenantRepository(options.table);
-    this.#ttlMs = options.ttlMs ?? 30_000;
+    this.#ttlMs = options.ttlMs ?? BOUND_TENANT_MAX_AGE_MS;
     this.#missTtlMs = options.missTtlMs ?? 5_000;
     this.#cache = new BoundedCache({
       maxEntries: options.maxEntries ?? 10_000,
       ...(options.now === undefined ? {} : { now: options.now }),
     });
+    this.tenants = new TenantCache({
+      table: options.table,
+      ttlMs: this.#ttlMs,
+      missTtlMs: this.#missTtlMs,
+      ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
+      ...(options.listens === undefined ? {} : { listens: options.listens }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    if (options.listens !== false) listenForChanges(options.table, this);
+  }
+
+  /** A change announced in this process (changes.ts): a changed binding is forgotten. */
+  changed(notice: ChangeNotice): void {
+    if ('host' in notice) this.invalidate(notice.host);
   }
 
   /** The domain bound to `host`; throws UnknownHostError when none is. */
   async resolve(host: string): Promise<DomainContext> {
     const name = host.trim().toLowerCase();
     if (!isValidHost(name)) throw new UnknownHostError();
-    const cached = this.#cache.lookup(name);
-    if (cached.found) {
-      if (cached.value === null) throw new UnknownHostError();
-      return cached.value;
+    let cached = this.#cache.lookup(name);
+    if (!cached.found) {
+      const generation = this.#generation;
+      const binding = (await this.#bindings.find(name))?.binding ?? null;
+      if (generation === this.#generation) {
+        this.#cache.set(name, binding, binding === null ? this.#missTtlMs : this.#ttlMs);
+      }
+      cached = { found: true, value: binding };
     }
-    const value = await this.#load(name);
-    this.#cache.set(name, value, value === null ? this.#missTtlMs : this.#ttlMs);
-    if (value === null) throw new UnknownHostError();
-    return value;
+    const binding = cached.value;
+    if (binding === null) throw new UnknownHostError();
+    if (binding.domain === 'public') return { kind: 'public', host: name, surface: binding.surface };
+    // The binding names the tenant: its record is read in that tenant's scope (tenant-cache.ts).
+    const tenant = await this.tenants.bound(binding.tenantId, this.#ttlMs);
+    // A binding whose tenant is gone (or not written yet), or an archived tenant, serves nothing.
+    if (tenant === null || tenant.summary.status === 'archived') throw new UnknownHostError();
+    return { kind: 'tenant', host: name, tenant: tenant.summary };
   }
 
   /** Forget one host (after its binding changed) or every host. */
   invalidate(host?: string): void {
+    this.#generation++;
     if (host === undefined) this.#cache.clear();
     else this.#cache.delete(host.trim().toLowerCase());
-  }
-
-  async #load(host: string): Promise<DomainContext | null> {
-    const binding = (await this.#bindings.find(host))?.binding;
-    if (binding === undefined) return null;
-    if (binding.domain === 'public') return { kind: 'public', host, surface: binding.surface };
-    // The binding names the tenant: its record is read in that tenant's scope (tenant-scope.ts).
-    const { tenantId } = binding;
-    const tenant = await withTenantScope(tenantId, () => this.#tenants.summary(tenantId));
-    // A binding whose tenant is gone, or an archived tenant, serves nothing.
-    if (tenant === null || tenant.status === 'archived') return null;
-    return { kind: 'tenant', host, tenant };
   }
 }
 
@@ -106,28 +124,22 @@ export async function tenantContext(table: Table, tenantId: string): Promise<Ten
 }
 
 /**
- * Tenant contexts by id, kept for `ttlMs` (as long as the host cache keeps a binding): a consumer
- * that handles many messages of the same tenants (the recorder) reads each tenant once per period,
- * not once per message. Only for work whose rules do not hinge on a status change within that
- * period; requests that must see a suspension at once read the tenant consistently instead.
+ * Tenant contexts by id, trusted for `ttlMs` (as long as the host path trusts a binding's tenant): a
+ * consumer that handles many messages of the same tenants (the recorder) reads each tenant once per
+ * period, not once per message. A tenant cache of its own (`tenant-cache.ts`), cleared like every
+ * other by a change made in this process. Only for work whose rules do not hinge on a status change
+ * within that period; requests that must see a suspension at once read the tenant consistently
+ * instead.
  */
 export class TenantContexts {
-  readonly #table: Table;
-  readonly #ttlMs: number;
-  readonly #cache: BoundedCache<string, TenantContext>;
+  readonly #tenants: TenantCache;
 
-  constructor(table: Table, ttlMs = 30_000, now: () => number = Date.now) {
-    this.#table = table;
-    this.#ttlMs = ttlMs;
-    this.#cache = new BoundedCache({ maxEntries: 10_000, now });
+  constructor(table: Table, ttlMs = BOUND_TENANT_MAX_AGE_MS, now: () => number = Date.now) {
+    this.#tenants = new TenantCache({ table, ttlMs, now });
   }
 
   async get(tenantId: string): Promise<TenantContext | null> {
-    const cached = this.#cache.get(tenantId);
-    if (cached !== undefined) return cached;
-    const context = await tenantContext(this.#table, tenantId);
-    // An unknown tenant is not remembered: it may be created at any time.
-    if (context !== null) this.#cache.set(tenantId, context, this.#ttlMs);
-    return context;
+    const view = await this.#tenants.get(tenantId);
+    return view === null ? null : { kind: 'tenant', host: '', tenant: view.summary };
   }
 }

@@ -70,6 +70,16 @@ export interface TenantRecord {
   readonly appliedOrders: ReadonlySet<string>;
 }
 
+/**
+ * What a request needs of a tenant's record: its summary and its appearance (the branding is kept
+ * while the delivery is shared, and shown only once it is dedicated).
+ */
+export interface TenantView {
+  readonly summary: TenantSummary;
+  readonly deliveryMode: DeliveryMode;
+  readonly branding?: Branding;
+}
+
 /** An update of a tenant record, its key filled in by the repository. */
 type TenantUpdate = Omit<Parameters<typeof updateItem>[1], 'Key'>;
 
@@ -176,12 +186,16 @@ export class TenantRepository {
     return item === undefined ? null : tenantSummaryOf(item);
   }
 
-  /** How a tenant's delivery is set up (eventually consistent); null when there is no such tenant. */
-  async delivery(id: string): Promise<{ deliveryMode: unknown; branding?: Branding } | null> {
+  /** What a request needs of a tenant's record (eventually consistent), or null. */
+  async view(id: string): Promise<TenantView | null> {
     const item = await this.#item(id, false);
     if (item === undefined) return null;
     const branding = brandingFromItem(item);
-    return { deliveryMode: item.deliveryMode, ...(branding === undefined ? {} : { branding }) };
+    return {
+      summary: tenantSummaryOf(item),
+      deliveryMode: item.deliveryMode === 'dedicated' ? 'dedicated' : 'shared',
+      ...(branding === undefined ? {} : { branding }),
+    };
   }
 
   /** Writes a new tenant record, listed and placed in its lifecycle phase. TenantExistsError if the id is taken. */

@@ -13,8 +13,8 @@
  *
  * The record carries its place in the lifecycle index (GSI2, sparse: a partition per phase, sorted
  * by expiry) so lifecycle scans read only the tenants due, however long since they last ran; every
- * change of `status` or `expiresAt` moves it in the same write. Every binding or status change
- * invalidates this process's host cache.
+ * change of `status` or `expiresAt` moves it in the same write. Every binding change invalidates
+ * this process's host caches, and every change of a tenant record its tenant caches (changes.ts).
  */
 import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
@@ -24,6 +24,7 @@ import { type HostOnboarding, initialOnboarding } from '../governance/onboarding
 import type { LifecyclePhase } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import type { Branding } from './branding.ts';
+import { announceChange } from './changes.ts';
 import { type PublicSurface, TENANT_ID_PATTERN, type TenantStatus, type TenantSummary } from './domain.ts';
 import { HostBindingRepository } from './host-repository.ts';
 import { type HostBinding, type HostDirectory, isValidHost } from './hosts.ts';
@@ -148,6 +149,7 @@ function normaliseHost(host: string, path: string): string {
 }
 
 export class TenantRegistry {
+  readonly #table: Table;
   readonly #tenants: TenantRepository;
   readonly #bindings: HostBindingRepository;
   readonly #hosts: HostDirectory | undefined;
@@ -155,6 +157,7 @@ export class TenantRegistry {
   readonly #now: () => Date;
 
   constructor(options: TenantRegistryOptions) {
+    this.#table = options.table;
     this.#tenants = new TenantRepository(options.table);
     this.#bindings = new HostBindingRepository(options.table);
     this.#hosts = options.hosts;
@@ -199,7 +202,8 @@ export class TenantRegistry {
         ...(input.customerId === undefined ? {} : { customerId: input.customerId }),
         ...(input.personal === undefined ? {} : { personal: input.personal }),
       });
-      for (const host of hosts) this.#hosts?.invalidate(host);
+      for (const host of hosts) this.#hostChanged(host);
+      this.#changed(input.id);
     } catch (error) {
       // A tenant of this id written meanwhile comes out as TenantExistsError (409).
       for (const host of claimed) await this.#releaseHost(host, input.id);
@@ -233,7 +237,9 @@ export class TenantRegistry {
 
   /** Replaces the tenant's branding (validated by the caller); `null` removes it. */
   async setBranding(id: string, branding: Branding | null): Promise<Tenant> {
-    return this.#tenants.setBranding(id, branding, this.#now().toISOString());
+    const tenant = await this.#tenants.setBranding(id, branding, this.#now().toISOString());
+    this.#changed(id);
+    return tenant;
   }
 
   async setStatus(id: string, status: TenantStatus): Promise<Tenant> {
@@ -252,7 +258,7 @@ export class TenantRegistry {
         : { ...change, expiresAt: canonicalInstant(change.expiresAt, 'expiresAt') };
     try {
       const tenant = await this.#tenants.update(id, normalised, expect, this.#now().toISOString());
-      for (const host of tenant.hosts) this.#hosts?.invalidate(host);
+      this.#changed(id);
       return tenant;
     } catch (error) {
       if (error instanceof TenantChangedError) await this.#record(id); // NotFoundError when the tenant is gone
@@ -270,7 +276,7 @@ export class TenantRegistry {
     if (!(await this.#tenants.applyRenewal(id, renewal, this.#now().toISOString()))) {
       return (await this.#record(id)).appliedOrders.has(renewal.orderId) ? 'already-applied' : 'stale';
     }
-    await this.#invalidateHostsOf(id);
+    this.#changed(id);
     return 'applied';
   }
 
@@ -287,13 +293,14 @@ export class TenantRegistry {
   async transition(id: string, from: TenantStatus, to: TenantStatus, seenExpiry: string): Promise<boolean> {
     const moved = await this.#tenants.transition(id, from, to, seenExpiry, this.#now().toISOString());
     if (moved === null) return false;
-    for (const host of moved.hosts) this.#hosts?.invalidate(host);
+    this.#changed(id);
     return true;
   }
 
   /** The notice a scan owed for `status` is out: the tenant moves to that status's phase. */
   async noticeSent(id: string, status: TenantStatus): Promise<void> {
     await this.#tenants.noticeSent(id, status);
+    this.#changed(id);
   }
 
   /**
@@ -331,7 +338,7 @@ export class TenantRegistry {
     const now = this.#now();
     const boundAt = now.toISOString();
     if (await this.#bindings.claimPersonal(host, tenantId, claimId, boundAt)) {
-      this.#hosts?.invalidate(host);
+      this.#hostChanged(host);
       return 'claimed';
     }
     const current = await this.#bindings.find(host, true);
@@ -345,7 +352,7 @@ export class TenantRegistry {
     if (!abandoned || current.claimId === undefined) return 'taken';
     if (!(await this.#bindings.claimPersonal(host, tenantId, claimId, boundAt, current.claimId)))
       return 'taken';
-    this.#hosts?.invalidate(host);
+    this.#hostChanged(host);
     return 'claimed';
   }
 
@@ -353,14 +360,14 @@ export class TenantRegistry {
   async releasePersonalHost(rawHost: string, claimId: string): Promise<void> {
     const host = normaliseHost(rawHost, 'host');
     await this.#bindings.releasePersonal(host, claimId);
-    this.#hosts?.invalidate(host);
+    this.#hostChanged(host);
   }
 
   /** Records on a personal space the order that converted it into a standard tenant (idempotent). */
   async markConverted(id: string, orderId: string): Promise<Tenant> {
     try {
       const tenant = await this.#tenants.markConverted(id, orderId, this.#now().toISOString());
-      for (const host of tenant.hosts) this.#hosts?.invalidate(host);
+      this.#changed(id);
       return tenant;
     } catch (error) {
       if (error instanceof NotPersonalSpaceError) await this.#record(id); // NotFoundError when the tenant is gone
@@ -372,7 +379,7 @@ export class TenantRegistry {
   async bindPublicHost(host: string, surface: PublicSurface): Promise<void> {
     const name = normaliseHost(host, 'host');
     await this.#claimHost({ host: name, domain: 'public', surface });
-    this.#hosts?.invalidate(name);
+    this.#hostChanged(name);
     await this.#onboard(name);
   }
 
@@ -389,7 +396,7 @@ export class TenantRegistry {
       }
       await this.#claimHost({ host, domain: 'tenant', tenantId: id });
       if (known) {
-        this.#hosts?.invalidate(host);
+        this.#hostChanged(host);
         await this.#onboard(host);
         return tenant;
       }
@@ -399,8 +406,9 @@ export class TenantRegistry {
         [...tenant.hosts, host],
         this.#now().toISOString(),
       );
-      this.#hosts?.invalidate(host);
+      this.#hostChanged(host);
       if (updated !== null) {
+        this.#changed(id);
         await this.#onboard(host);
         return updated;
       }
@@ -433,7 +441,10 @@ export class TenantRegistry {
         tenant.hosts.filter((candidate) => candidate !== host),
         this.#now().toISOString(),
       );
-      if (updated !== null) return updated;
+      if (updated !== null) {
+        this.#changed(id);
+        return updated;
+      }
       if (attempt >= MAX_ATTEMPTS) throw new ConcurrentChangeError(`Tenant ${id} keeps changing; retry`);
     }
   }
@@ -445,9 +456,15 @@ export class TenantRegistry {
     return record;
   }
 
-  async #invalidateHostsOf(id: string): Promise<void> {
-    if (this.#hosts === undefined) return;
-    for (const host of (await this.get(id)).hosts) this.#hosts.invalidate(host);
+  /** The tenant's record changed: every tenant cache of this process forgets it at once. */
+  #changed(id: string): void {
+    announceChange(this.#table, { tenant: id });
+  }
+
+  /** A host's binding changed: every host cache of this process forgets it at once. */
+  #hostChanged(host: string): void {
+    this.#hosts?.invalidate(host);
+    announceChange(this.#table, { host });
   }
 
   async #ownsHost(host: string, tenantId: string): Promise<boolean> {
@@ -482,6 +499,6 @@ export class TenantRegistry {
 
   async #releaseHost(host: string, tenantId: string): Promise<void> {
     await this.#bindings.release(host, tenantId);
-    this.#hosts?.invalidate(host);
+    this.#hostChanged(host);
   }
 }

@@ -6,7 +6,6 @@
  */
 import * as z from 'zod';
 import type { Core } from '../../core/platform.ts';
-import { readAppearance } from '../../core/tenancy/branding.ts';
 import { appearanceSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 
@@ -23,7 +22,8 @@ export function appearanceRoutes(core: Core): Route[] {
       summary: "The tenant's appearance, readable before sign-in",
       responses: { 200: appearanceSchema },
       handle: async ({ domain }) => {
-        const appearance = await readAppearance(core.table, domain.tenant.id);
+        // As shown to its users: the tenant's record read at most 5 s ago (tenant-cache.ts).
+        const appearance = await core.hosts.tenants.appearance(domain.tenant.id);
         // Before sign-in only what the sign-in page shows; home text and menus come with GET /api/me.
         const { displayName, logo, colors } = appearance.branding ?? {};
         return {

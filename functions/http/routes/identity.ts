@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
-import { readAppearance, type TenantAppearance } from '../../core/tenancy/branding.ts';
+import { appearanceOf, type TenantAppearance } from '../../core/tenancy/branding.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
 import {
   accessTokenSchema,
@@ -100,9 +100,9 @@ const newAccessTokenSchema = accessTokenSchema
   .extend({ token: z.string().meta({ description: 'The token itself, shown this once' }) })
   .meta({ id: 'NewAccessToken' });
 
-/** The tenant's appearance (its record), or none in the public domain: read once per request. */
-function appearanceOf(core: Core, domain: DomainContext): Promise<TenantAppearance | undefined> {
-  return domain.kind === 'tenant' ? readAppearance(core.table, domain.tenant.id) : Promise.resolve(undefined);
+/** The tenant's appearance, or none in the public domain (its record, as shown: at most 5 s old). */
+async function shownAppearance(core: Core, domain: DomainContext): Promise<TenantAppearance | undefined> {
+  return domain.kind === 'tenant' ? core.hosts.tenants.appearance(domain.tenant.id) : undefined;
 }
 
 /**
@@ -184,7 +184,15 @@ export function identityRoutes(core: Core): Route[] {
       summary: 'The caller: roles, permissions, menus and domain',
       responses: { 200: meSchema },
       handle: async ({ domain, caller }) => {
-        const appearance = await appearanceOf(core, domain);
+        // The tenant as shown to its users: its record read at most 5 s ago (tenant-cache.ts).
+        const shown = domain.kind === 'tenant' ? await core.hosts.tenants.shown(domain.tenant.id) : null;
+        const tenant = shown?.summary ?? (domain.kind === 'tenant' ? domain.tenant : undefined);
+        const appearance =
+          domain.kind === 'public'
+            ? undefined
+            : shown === null
+              ? { deliveryMode: 'shared' as const }
+              : appearanceOf(shown);
         return {
           status: 200,
           body: {
@@ -198,15 +206,15 @@ export function identityRoutes(core: Core): Route[] {
             ...(caller.via === 'session' ? { csrfToken: core.auth.csrfToken(caller) } : {}),
             menus: shownMenus(core, domain, caller.permissions, appearance),
             domain:
-              domain.kind === 'public'
+              tenant === undefined
                 ? { kind: 'public' as const }
                 : {
                     kind: 'tenant' as const,
                     tenant: {
-                      id: domain.tenant.id,
-                      name: domain.tenant.name,
-                      status: domain.tenant.status,
-                      expiresAt: domain.tenant.expiresAt,
+                      id: tenant.id,
+                      name: tenant.name,
+                      status: tenant.status,
+                      expiresAt: tenant.expiresAt,
                     },
                   },
           },
@@ -373,7 +381,7 @@ export function identityRoutes(core: Core): Route[] {
       responses: { 200: list(menuSchema) },
       handle: async ({ domain, caller }) => ({
         status: 200,
-        body: { items: shownMenus(core, domain, caller.permissions, await appearanceOf(core, domain)) },
+        body: { items: shownMenus(core, domain, caller.permissions, await shownAppearance(core, domain)) },
       }),
     }),
   ];

@@ -1,0 +1,39 @@
+/**
+ * Change notices within one process: a tenant record or a host binding changed here, so every cache
+ * of this process on a table of that name forgets it at once (tenant-cache.ts, hosts.ts). In AWS a
+ * process is one container of one function; on the local platform it is every function at once.
+ *
+ * A notice carries a tenant id or a host name and nothing else, and a cache can only forget on it:
+ * whoever could send one (code in this process only) could cost a read, never put a value in.
+ * Tables are compared by name, not client: two platforms in one process with the same table name
+ * forget each other's entries too, which costs a read and nothing else. Listeners are held weakly,
+ * so a cache that is no longer used is not kept alive by being told.
+ */
+import type { Table } from '../db.ts';
+
+export type ChangeNotice = { readonly tenant: string } | { readonly host: string };
+
+export interface ChangeListener {
+  changed(notice: ChangeNotice): void;
+}
+
+const listeners = new Map<string, Set<WeakRef<ChangeListener>>>();
+
+/** Tells `listener` of every change announced in this process on a table named like `table`. */
+export function listenForChanges(table: Table, listener: ChangeListener): void {
+  const set = listeners.get(table.name) ?? new Set();
+  set.add(new WeakRef(listener));
+  listeners.set(table.name, set);
+}
+
+/** A tenant record or host binding of `table` changed in this process. */
+export function announceChange(table: Table, notice: ChangeNotice): void {
+  const set = listeners.get(table.name);
+  if (set === undefined) return;
+  for (const ref of set) {
+    const listener = ref.deref();
+    if (listener === undefined) set.delete(ref);
+    else listener.changed(notice);
+  }
+  if (set.size === 0) listeners.delete(table.name);
+}
