@@ -130,6 +130,32 @@ export interface Key {
   readonly SK: string;
 }
 
+/** Where an item sits in a global secondary index: its partition and sort key values there. */
+export interface IndexEntry {
+  readonly partition: string;
+  readonly sort: string;
+}
+
+/** The attributes that place an item at `entry` in `index`: `{ GSI2PK: partition, GSI2SK: sort }`. */
+export function indexAttributes(index: string, entry: IndexEntry): Record<string, string> {
+  const names = indexKeyNames(index);
+  return { [names.pk]: entry.partition, [names.sk]: entry.sort };
+}
+
+/** An item without its table key and the key attributes of `indexes`: what the item says of itself. */
+export function withoutKeys(
+  item: Record<string, unknown>,
+  indexes: readonly string[],
+): Record<string, unknown> {
+  const keys = new Set<string>([TABLE_KEY_NAMES.pk, TABLE_KEY_NAMES.sk]);
+  for (const index of indexes) {
+    const names = indexKeyNames(index);
+    keys.add(names.pk);
+    keys.add(names.sk);
+  }
+  return Object.fromEntries(Object.entries(item).filter(([name]) => !keys.has(name)));
+}
+
 /** The partition of a domain: `PUBLIC` or `T#<tenantId>`. */
 export function domainPk(domain: DomainContext): string {
   return domain.kind === 'public' ? PUBLIC_PK : tenantPk(domain.tenant.id);

@@ -264,8 +264,8 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
         ExpressionAttributeValues: {
           ':anchor': anchor.toISOString(),
           ':due': due,
-          ':pk': dueEntry(domain, created.id, due).GSI2PK,
-          ':sk': dueEntry(domain, created.id, due).GSI2SK,
+          ':pk': dueEntry(domain, created.id, due).partition,
+          ':sk': dueEntry(domain, created.id, due).sort,
         },
       }),
     );

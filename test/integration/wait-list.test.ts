@@ -207,6 +207,21 @@ describe('the tenant slots’ wait list', () => {
       await slots.wait('initech', { executionId: 'ex-2', body: '{}', mac: undefined, group: undefined }, 1),
     ).toBe(true);
   });
+
+  it('reads a run named like an object member as any other run: not listed, not holding, its job stranded', async () => {
+    // A job kept for the run, but the run on neither map: only an own entry of a map may count.
+    for (const run of ['constructor', '__proto__', 'toString']) {
+      await services.dynamodb.send(
+        new PutItemCommand({
+          TableName: services.claimsTableName,
+          Item: { jobId: { S: waitingJobKey('cyberdyne', run) }, body: { S: '{}' } },
+        }),
+      );
+      expect(await slots.acquire('cyberdyne', 'ex-holder', 1, 60)).toBe(true);
+      expect(await slots.waitState('cyberdyne', run)).toBe('stranded');
+      expect(await slots.waiting('cyberdyne')).toEqual([]);
+    }
+  });
 });
 
 describe('the dispatcher’s wait list', () => {

@@ -6,10 +6,11 @@
  * is an expected outcome (a job queued twice, a lease taken by another poll), as the answer.
  * Token, lease and status rules stay in agents.ts.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { childPrefix, domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
+import { deleteItem, putItem, updateItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { Agent, AgentJob } from './agents.ts';
 
@@ -94,53 +95,44 @@ export class AgentRepository {
     agent: { name: string; description: string; createdBy: string; tokenId: string },
     at: string,
   ): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...agentKey(domain, agent.name),
-            type: ITEM_TYPE.agent,
-            name: agent.name,
-            description: agent.description,
-            createdAt: at,
-            createdBy: agent.createdBy,
-            tokenId: agent.tokenId,
-            tokenCreatedAt: at,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`An agent named ${agent.name} exists`, { cause: error });
-      throw error;
-    }
+    await putItem(
+      this.#table,
+      {
+        Item: {
+          ...agentKey(domain, agent.name),
+          type: ITEM_TYPE.agent,
+          name: agent.name,
+          description: agent.description,
+          createdAt: at,
+          createdBy: agent.createdBy,
+          tokenId: agent.tokenId,
+          tokenCreatedAt: at,
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+      (error) => new ConflictError(`An agent named ${agent.name} exists`, { cause: error }),
+    );
   }
 
   /** Makes `tokenId` the agent's token, or (null) leaves it without one. */
   async setToken(domain: TenantContext, name: string, tokenId: string | null, at: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: agentKey(domain, name),
-          ...(tokenId === null
-            ? {
-                UpdateExpression: 'REMOVE tokenId, tokenCreatedAt SET revokedAt = :now',
-                ExpressionAttributeValues: { ':now': at },
-              }
-            : {
-                UpdateExpression: 'SET tokenId = :id, tokenCreatedAt = :now',
-                ExpressionAttributeValues: { ':id': tokenId, ':now': at },
-              }),
-          ConditionExpression: 'attribute_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`Agent ${name} not found`, { cause: error });
-      throw error;
-    }
+    await updateItem(
+      this.#table,
+      {
+        Key: agentKey(domain, name),
+        ...(tokenId === null
+          ? {
+              UpdateExpression: 'REMOVE tokenId, tokenCreatedAt SET revokedAt = :now',
+              ExpressionAttributeValues: { ':now': at },
+            }
+          : {
+              UpdateExpression: 'SET tokenId = :id, tokenCreatedAt = :now',
+              ExpressionAttributeValues: { ':id': tokenId, ':now': at },
+            }),
+        ConditionExpression: 'attribute_exists(PK)',
+      },
+      (error) => new NotFoundError(`Agent ${name} not found`, { cause: error }),
+    );
   }
 
   /** Records a sighting of an agent still holding `tokenId`; returns the agent as written. */
@@ -150,28 +142,23 @@ export class AgentRepository {
     tokenId: string | null,
     sighting: { at: string; version: string; platform: string },
   ): Promise<Agent> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: agentKey(domain, name),
-          UpdateExpression: 'SET lastSeenAt = :now, version = :version, platform = :platform',
-          ConditionExpression: 'tokenId = :token',
-          ExpressionAttributeValues: {
-            ':now': sighting.at,
-            ':version': sighting.version,
-            ':platform': sighting.platform,
-            ':token': tokenId,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toAgent(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new AgentTokenChangedError(`Agent ${name} holds another token`, { cause: error });
-      throw error;
-    }
+    const result = await updateItem(
+      this.#table,
+      {
+        Key: agentKey(domain, name),
+        UpdateExpression: 'SET lastSeenAt = :now, version = :version, platform = :platform',
+        ConditionExpression: 'tokenId = :token',
+        ExpressionAttributeValues: {
+          ':now': sighting.at,
+          ':version': sighting.version,
+          ':platform': sighting.platform,
+          ':token': tokenId,
+        },
+        ReturnValues: 'ALL_NEW',
+      },
+      (error) => new AgentTokenChangedError(`Agent ${name} holds another token`, { cause: error }),
+    );
+    return toAgent(result);
   }
 
   async putToken(
@@ -224,23 +211,16 @@ export class AgentRepository {
 
   /** Queues a job once: a job already queued is left as it is. */
   async enqueue(domain: TenantContext, agent: string, job: AgentJob, at: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...jobKey(domain, agent, job.executionId),
-            type: ITEM_TYPE.agentJob,
-            agent,
-            job,
-            createdAt: at,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await putItem(this.#table, {
+      Item: {
+        ...jobKey(domain, agent, job.executionId),
+        type: ITEM_TYPE.agentJob,
+        agent,
+        job,
+        createdAt: at,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
   }
 
   /** Up to `limit` of the agent's jobs not leased yet, oldest first. */
@@ -260,21 +240,14 @@ export class AgentRepository {
 
   /** Leases a job; false when another poll leased it first. */
   async lease(key: Key, lease: { hash: string; at: string; tokenId: string | null }): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: key,
-          UpdateExpression: 'SET leaseHash = :hash, leasedAt = :now, leasedTo = :token',
-          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(leaseHash)',
-          ExpressionAttributeValues: { ':hash': lease.hash, ':now': lease.at, ':token': lease.tokenId },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return false;
-    }
+    return (
+      (await updateItem(this.#table, {
+        Key: key,
+        UpdateExpression: 'SET leaseHash = :hash, leasedAt = :now, leasedTo = :token',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(leaseHash)',
+        ExpressionAttributeValues: { ':hash': lease.hash, ':now': lease.at, ':token': lease.tokenId },
+      })) !== null
+    );
   }
 
   async job(domain: TenantContext, agent: string, executionId: string): Promise<StoredAgentJob | null> {
@@ -295,19 +268,12 @@ export class AgentRepository {
     executionId: string,
     leaseHash: string,
   ): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: jobKey(domain, agent, executionId),
-          ConditionExpression: 'leaseHash = :hash',
-          ExpressionAttributeValues: { ':hash': leaseHash },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return false;
-    }
+    return (
+      (await deleteItem(this.#table, {
+        Key: jobKey(domain, agent, executionId),
+        ConditionExpression: 'leaseHash = :hash',
+        ExpressionAttributeValues: { ':hash': leaseHash },
+      })) !== null
+    );
   }
 }

@@ -5,13 +5,14 @@
  * boundary, and a write refused by its condition comes out as a typed error (a version number taken:
  * ScriptVersionTakenError; the asset gone: NotFoundError). The rules stay in scripts.ts.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type AvailabilityState, stateOf } from '../availability.ts';
-import { isConditionFailure, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { ordinalKey } from '../ids.ts';
 import { childPrefix, domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { ScriptAsset, ScriptVersion, ScriptVersionWithSource } from './scripts.ts';
@@ -83,18 +84,14 @@ export class ScriptRepository {
   async create(domain: TenantContext, asset: ScriptAsset): Promise<void> {
     // A new asset is active without saying so (items written before states existed look the same).
     const { state: _state, ...stored } = asset;
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...assetKey(domain, asset.id), type: ITEM_TYPE.asset, ...stored },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new ConflictError(`Script ${asset.id} exists`, { cause: error });
-      throw error;
-    }
+    await putItem(
+      this.#table,
+      {
+        Item: { ...assetKey(domain, asset.id), type: ITEM_TYPE.asset, ...stored },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+      (error) => new ConflictError(`Script ${asset.id} exists`, { cause: error }),
+    );
   }
 
   /** A page of the tenant's scripts; archived ones only when asked for. */
@@ -158,39 +155,28 @@ export class ScriptRepository {
 
   /** Raises the latest version to `version`, unless a later one is recorded already. */
   async raiseLatest(domain: TenantContext, id: string, version: number, at: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: assetKey(domain, id),
-          UpdateExpression: 'SET latestVersion = :version, updatedAt = :now',
-          ConditionExpression: 'latestVersion < :version',
-          ExpressionAttributeValues: { ':version': version, ':now': at },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await updateItem(this.#table, {
+      Key: assetKey(domain, id),
+      UpdateExpression: 'SET latestVersion = :version, updatedAt = :now',
+      ConditionExpression: 'latestVersion < :version',
+      ExpressionAttributeValues: { ':version': version, ':now': at },
+    });
   }
 
   /** Writes an immutable version; a number taken already is a ScriptVersionTakenError. */
   async putVersion(domain: TenantContext, version: ScriptVersionWithSource): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...scriptVersionKey(domain, version.assetId, version.version),
-            type: ITEM_TYPE.assetVersion,
-            ...version,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new ScriptVersionTakenError(version.version, { cause: error });
-      throw error;
-    }
+    await putItem(
+      this.#table,
+      {
+        Item: {
+          ...scriptVersionKey(domain, version.assetId, version.version),
+          type: ITEM_TYPE.assetVersion,
+          ...version,
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+      (error) => new ScriptVersionTakenError(version.version, { cause: error }),
+    );
   }
 
   async version(domain: TenantContext, id: string, version: number): Promise<ScriptVersionWithSource | null> {
@@ -230,14 +216,11 @@ export class ScriptRepository {
       ExpressionAttributeValues: Record<string, unknown>;
     },
   ): Promise<ScriptAsset> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({ TableName: this.#table.name, ...input, ReturnValues: 'ALL_NEW' }),
-      );
-      return toAsset(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`Script ${id} not found`, { cause: error });
-      throw error;
-    }
+    const result = await updateItem(
+      this.#table,
+      { ...input, ReturnValues: 'ALL_NEW' },
+      (error) => new NotFoundError(`Script ${id} not found`, { cause: error }),
+    );
+    return toAsset(result);
   }
 }

@@ -5,14 +5,15 @@
  * refused by its condition comes out as a SkillConflictError. The rules (what a valid definition
  * is, who may see what, the plan's count) stay in skills.ts.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type AvailabilityState, stateOf } from '../availability.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits } from '../executors/registry.ts';
 import { ordinalKey } from '../ids.ts';
 import { parseJson, stringifyJson } from '../json.ts';
 import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { ApprovalRule, Risk } from './rules.ts';
 import type { JsonSchema } from './schemas.ts';
@@ -162,34 +163,30 @@ export class SkillRepository {
     to: AvailabilityState,
     change: StateChange,
   ): Promise<Skill> {
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: skillKey(domain, id),
-          UpdateExpression:
-            'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
-          // Items written before states existed are active without saying so.
-          ConditionExpression:
-            from === 'active'
-              ? 'attribute_exists(PK) AND (attribute_not_exists(#state) OR #state = :from)'
-              : 'attribute_exists(PK) AND #state = :from',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':state': to,
-            ':from': from,
-            ':now': change.at,
-            ':by': change.by,
-            ':reason': change.reason,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toSkill(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw new SkillConflictError(id, { cause: error });
-      throw error;
-    }
+    const result = await updateItem(
+      this.#table,
+      {
+        Key: skillKey(domain, id),
+        UpdateExpression:
+          'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
+        // Items written before states existed are active without saying so.
+        ConditionExpression:
+          from === 'active'
+            ? 'attribute_exists(PK) AND (attribute_not_exists(#state) OR #state = :from)'
+            : 'attribute_exists(PK) AND #state = :from',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':state': to,
+          ':from': from,
+          ':now': change.at,
+          ':by': change.by,
+          ':reason': change.reason,
+        },
+        ReturnValues: 'ALL_NEW',
+      },
+      (error) => new SkillConflictError(id, { cause: error }),
+    );
+    return toSkill(result);
   }
 
   async #write(
@@ -200,11 +197,6 @@ export class SkillRepository {
       ExpressionAttributeValues?: Record<string, unknown>;
     },
   ): Promise<void> {
-    try {
-      await this.#table.client.send(new PutCommand({ TableName: this.#table.name, ...input }));
-    } catch (error) {
-      if (isConditionFailure(error)) throw new SkillConflictError(id, { cause: error });
-      throw error;
-    }
+    await putItem(this.#table, input, (error) => new SkillConflictError(id, { cause: error }));
   }
 }

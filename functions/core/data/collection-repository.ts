@@ -4,12 +4,12 @@
  * refused by its condition is CollectionConflictError (still a 409). What a valid definition is,
  * the plan's count and who uses a collection stay in collections.ts.
  */
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { JsonSchema } from '../catalog/schemas.ts';
 import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { domainPk, ITEM_TYPE } from '../keys.ts';
-import { refusedAs } from '../store/conditional.ts';
+import { deleteItem, putItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { Collection } from './collections.ts';
 import { COLLECTION_PREFIX, collectionKey } from './keys.ts';
@@ -69,14 +69,12 @@ export class CollectionRepository {
 
   /** Writes a new definition; its name taken is CollectionConflictError. */
   async create(domain: TenantContext, collection: Collection): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...collectionKey(domain, collection.name), type: ITEM_TYPE.dataCollection, ...collection },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
+    await putItem(
+      this.#table,
+      {
+        Item: { ...collectionKey(domain, collection.name), type: ITEM_TYPE.dataCollection, ...collection },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
       (error) =>
         new CollectionConflictError(`A collection named ${collection.name} already exists`, {
           cause: error,
@@ -86,30 +84,26 @@ export class CollectionRepository {
 
   /** Writes `collection` over the definition at `expectedRevision`; any other is CollectionConflictError. */
   async replace(domain: TenantContext, collection: Collection, expectedRevision: number): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...collectionKey(domain, collection.name), type: ITEM_TYPE.dataCollection, ...collection },
-          ConditionExpression: 'revision = :current',
-          ExpressionAttributeValues: { ':current': expectedRevision },
-        }),
-      ),
+    await putItem(
+      this.#table,
+      {
+        Item: { ...collectionKey(domain, collection.name), type: ITEM_TYPE.dataCollection, ...collection },
+        ConditionExpression: 'revision = :current',
+        ExpressionAttributeValues: { ':current': expectedRevision },
+      },
       (error) => changedConcurrently(collection.name, error),
     );
   }
 
   /** Deletes the definition at `expectedRevision`; any other is CollectionConflictError. */
   async delete(domain: TenantContext, name: string, expectedRevision: number): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: collectionKey(domain, name),
-          ConditionExpression: 'revision = :current',
-          ExpressionAttributeValues: { ':current': expectedRevision },
-        }),
-      ),
+    await deleteItem(
+      this.#table,
+      {
+        Key: collectionKey(domain, name),
+        ConditionExpression: 'revision = :current',
+        ExpressionAttributeValues: { ':current': expectedRevision },
+      },
       (error) => changedConcurrently(name, error),
     );
   }

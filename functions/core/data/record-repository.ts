@@ -5,10 +5,10 @@
  * this boundary. A write or delete refused by its version, and a reservation refused by the plan's
  * limits, are answers (`false`): what they mean (a conflict, a retry, a quota) stays in records.ts.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import { domainPk, ITEM_TYPE } from '../keys.ts';
-import { written } from '../store/conditional.ts';
+import { deleteItem, putItem, updateItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { recordKey, recordPrefix, usageKey } from './keys.ts';
 import type { StoredRecord } from './records.ts';
@@ -60,35 +60,26 @@ export class RecordRepository {
     record: StoredRecord,
     currentVersion: number | null,
   ): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...recordKey(domain, collection, record.key),
-            type: ITEM_TYPE.dataRecord,
-            collection,
-            ...record,
-          },
-          ConditionExpression: currentVersion === null ? 'attribute_not_exists(PK)' : 'version = :version',
-          ...(currentVersion === null ? {} : { ExpressionAttributeValues: { ':version': currentVersion } }),
-        }),
-      ),
-    );
+    return putItem(this.#table, {
+      Item: {
+        ...recordKey(domain, collection, record.key),
+        type: ITEM_TYPE.dataRecord,
+        collection,
+        ...record,
+      },
+      ConditionExpression: currentVersion === null ? 'attribute_not_exists(PK)' : 'version = :version',
+      ...(currentVersion === null ? {} : { ExpressionAttributeValues: { ':version': currentVersion } }),
+    });
   }
 
   /** Deletes the record at `version`; false when it moved meanwhile. */
   async remove(domain: TenantContext, collection: string, key: string, version: number): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: recordKey(domain, collection, key),
-          ConditionExpression: 'version = :version',
-          ExpressionAttributeValues: { ':version': version },
-        }),
-      ),
-    );
+    const removed = await deleteItem(this.#table, {
+      Key: recordKey(domain, collection, key),
+      ConditionExpression: 'version = :version',
+      ExpressionAttributeValues: { ':version': version },
+    });
+    return removed !== null;
   }
 
   /**
@@ -152,17 +143,14 @@ export class RecordRepository {
       conditions.push('(attribute_not_exists(bytes) OR bytes <= :maxBytes)');
       values[':maxBytes'] = limits.bytes - bytes;
     }
-    return written(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: usageKey(domain),
-          UpdateExpression: 'ADD records :records, bytes :bytes SET #type = :type',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: { ...values, ':type': ITEM_TYPE.dataUsage },
-          ...(conditions.length === 0 ? {} : { ConditionExpression: conditions.join(' AND ') }),
-        }),
-      ),
+    return (
+      (await updateItem(this.#table, {
+        Key: usageKey(domain),
+        UpdateExpression: 'ADD records :records, bytes :bytes SET #type = :type',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ...values, ':type': ITEM_TYPE.dataUsage },
+        ...(conditions.length === 0 ? {} : { ConditionExpression: conditions.join(' AND ') }),
+      })) !== null
     );
   }
 

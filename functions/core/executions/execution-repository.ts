@@ -32,12 +32,14 @@ import {
   FILTER_INDEXES,
   INDEX,
   ITEM_TYPE,
+  indexAttributes,
   indexKeyNames,
   itemKey,
   type Key,
   TAG,
   tenantKey,
   typePrefix,
+  withoutKeys,
 } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
@@ -104,8 +106,20 @@ export type IdempotencyClaim =
   | { readonly won: true }
   | { readonly won: false; readonly held?: { readonly executionId: string; readonly fingerprint: string } };
 
-const INBOX_INDEXES = ['GSI1PK', 'GSI1SK'] as const;
-const ALL_INDEXES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'] as const;
+const INBOX = indexKeyNames(INDEX.listing);
+const ACTIVE = indexKeyNames(INDEX.lifecycle);
+const BY_STATUS = indexKeyNames(FILTER_INDEXES.executionStatus);
+/** The index attributes a run loses when it leaves the inbox, or every place of an unfinished run. */
+const INBOX_INDEXES = [INBOX.pk, INBOX.sk] as const;
+const ALL_INDEXES = [INBOX.pk, INBOX.sk, ACTIVE.pk, ACTIVE.sk] as const;
+/** Every index a run is in (none of them part of the run). */
+const RUN_INDEXES = [
+  INDEX.listing,
+  INDEX.lifecycle,
+  FILTER_INDEXES.executionStatus,
+  FILTER_INDEXES.executionSkill,
+  FILTER_INDEXES.executionRequester,
+];
 
 /**
  * Input and output are stored as JSON text (`inputJson`, `outputJson`), exactly as received: a
@@ -114,24 +128,7 @@ const ALL_INDEXES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'] as const;
  * written before this change carry `input` / `output` maps, read as they are.
  */
 function toExecution(item: Record<string, unknown>): Execution {
-  const {
-    PK: _pk,
-    SK: _sk,
-    GSI1PK: _g1,
-    GSI1SK: _g1s,
-    GSI2PK: _g2,
-    GSI2SK: _g2s,
-    GSI3PK: _g3,
-    GSI3SK: _g3s,
-    GSI4PK: _g4,
-    GSI4SK: _g4s,
-    GSI5PK: _g5,
-    GSI5SK: _g5s,
-    type: _type,
-    inputJson,
-    outputJson,
-    ...rest
-  } = item;
+  const { type: _type, inputJson, outputJson, ...rest } = withoutKeys(item, RUN_INDEXES);
   return {
     ...(rest as unknown as Execution),
     ...(typeof inputJson === 'string' ? { input: parseJson(inputJson) } : {}),
@@ -168,11 +165,11 @@ function shardOf(id: string): number {
 }
 
 /** A run's place in the sharded index of unfinished runs. */
-function activeIndex(domain: TenantContext, id: string, deadline: string) {
-  return {
-    GSI2PK: activeExecutionsShard(shardOf(id)),
-    GSI2SK: activeExecutionSort(deadline, domain.tenant.id, id),
-  };
+function activeIndex(domain: TenantContext, id: string, deadline: string): Record<string, string> {
+  return indexAttributes(INDEX.lifecycle, {
+    partition: activeExecutionsShard(shardOf(id)),
+    sort: activeExecutionSort(deadline, domain.tenant.id, id),
+  });
 }
 
 export class ExecutionRepository {
@@ -262,25 +259,37 @@ export class ExecutionRepository {
    */
   async create(domain: TenantContext, execution: Execution): Promise<void> {
     const { id } = execution;
-    const written = await putItem(this.#table, {
-      Item: {
-        ...executionKey(domain, id),
-        type: ITEM_TYPE.execution,
-        ...executionItem(execution),
-        ...activeIndex(domain, id, execution.deadline ?? ''),
-        ...(execution.status === 'pending_approval'
-          ? { GSI1PK: approvalsInbox(domain), GSI1SK: approvalsInboxSort(execution.createdAt, id) }
-          : {}),
-        GSI3PK: executionsByStatus(domain, execution.status),
-        GSI3SK: id,
-        GSI4PK: executionsBySkill(domain, execution.skillId),
-        GSI4SK: id,
-        GSI5PK: executionsByRequester(domain, execution.requestedBy),
-        GSI5SK: id,
+    await putItem(
+      this.#table,
+      {
+        Item: {
+          ...executionKey(domain, id),
+          type: ITEM_TYPE.execution,
+          ...executionItem(execution),
+          ...activeIndex(domain, id, execution.deadline ?? ''),
+          ...(execution.status === 'pending_approval'
+            ? indexAttributes(INDEX.listing, {
+                partition: approvalsInbox(domain),
+                sort: approvalsInboxSort(execution.createdAt, id),
+              })
+            : {}),
+          ...indexAttributes(FILTER_INDEXES.executionStatus, {
+            partition: executionsByStatus(domain, execution.status),
+            sort: id,
+          }),
+          ...indexAttributes(FILTER_INDEXES.executionSkill, {
+            partition: executionsBySkill(domain, execution.skillId),
+            sort: id,
+          }),
+          ...indexAttributes(FILTER_INDEXES.executionRequester, {
+            partition: executionsByRequester(domain, execution.requestedBy),
+            sort: id,
+          }),
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
       },
-      ConditionExpression: 'attribute_not_exists(PK)',
-    });
-    if (!written) throw new ExecutionExistsError(id);
+      (cause) => new ExecutionExistsError(id, { cause }),
+    );
   }
 
   /**
@@ -289,12 +298,12 @@ export class ExecutionRepository {
    * store refuses what the move writes.
    */
   async move(domain: TenantContext, id: string, move: Move): Promise<Execution | null> {
-    const names: Record<string, string> = { '#status': 'status' };
+    const names: Record<string, string> = { '#status': 'status', '#statusIndex': BY_STATUS.pk };
     const values: Record<string, unknown> = {
       ':to': move.to,
       ':statusIndex': executionsByStatus(domain, move.to),
     };
-    const sets = ['#status = :to', 'GSI3PK = :statusIndex'];
+    const sets = ['#status = :to', '#statusIndex = :statusIndex'];
     const fields = {
       ...move.set,
       ...(move.activeUntil === undefined ? {} : activeIndex(domain, id, move.activeUntil)),
@@ -427,7 +436,8 @@ export class ExecutionRepository {
     const items: Execution[] = [];
     for await (const item of queryAll(this.#table, {
       IndexName: INDEX.listing,
-      KeyConditionExpression: 'GSI1PK = :inbox',
+      KeyConditionExpression: '#pk = :inbox',
+      ExpressionAttributeNames: { '#pk': INBOX.pk },
       ExpressionAttributeValues: { ':inbox': approvalsInbox(domain) },
     })) {
       items.push(toExecution(item));
@@ -501,16 +511,19 @@ export class ExecutionRepository {
 
   /** Records an approver's vote on a run, once: VoteCastError when that approver voted already. */
   async castVote(domain: TenantContext, executionId: string, vote: Vote): Promise<void> {
-    const cast = await putItem(this.#table, {
-      Item: {
-        ...itemKey(domain, TAG.vote, executionId, vote.approver),
-        type: ITEM_TYPE.vote,
-        executionId,
-        ...vote,
+    await putItem(
+      this.#table,
+      {
+        Item: {
+          ...itemKey(domain, TAG.vote, executionId, vote.approver),
+          type: ITEM_TYPE.vote,
+          executionId,
+          ...vote,
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
       },
-      ConditionExpression: 'attribute_not_exists(PK)',
-    });
-    if (!cast) throw new VoteCastError();
+      (cause) => new VoteCastError({ cause }),
+    );
   }
 
   /** The votes cast on a run (strongly consistent), in key order. */

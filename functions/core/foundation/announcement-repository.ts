@@ -5,9 +5,10 @@
  * one id is an answer (`false`), not an error. Who sees what stays in announcements.ts.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, isConditionFailure, type Table } from '../db.ts';
+import { batchGetAll, type Table } from '../db.ts';
 import { announcementReadKey, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { putItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import type { Announcement } from './announcements.ts';
@@ -36,24 +37,15 @@ export class AnnouncementRepository {
 
   /** Writes an announcement; false when one with its id exists already. */
   async post(domain: DomainContext, announcement: Announcement): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...itemKey(domain, TAG.announcement, announcement.id),
-            type: ITEM_TYPE.announcement,
-            ...announcement,
-            sortAt: announcement.createdAt,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return putItem(this.#table, {
+      Item: {
+        ...itemKey(domain, TAG.announcement, announcement.id),
+        type: ITEM_TYPE.announcement,
+        ...announcement,
+        sortAt: announcement.createdAt,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
   }
 
   async find(domain: DomainContext, id: string): Promise<Announcement | null> {

@@ -3,10 +3,11 @@
  * the parameters is here; items are parsed at this boundary and a removal of a parameter that is not
  * there comes out as a NotFoundError. Key rules, value limits and the count stay in parameters.ts.
  */
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, type Table } from '../db.ts';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
 import { domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
+import { deleteItem } from '../store/conditional.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import type { Parameter } from './parameters.ts';
 
@@ -50,17 +51,10 @@ export class ParameterRepository {
   }
 
   async remove(domain: DomainContext, key: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: itemKey(domain, TAG.parameter, key),
-          ConditionExpression: 'attribute_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`Parameter ${key} not found`, { cause: error });
-      throw error;
-    }
+    await deleteItem(
+      this.#table,
+      { Key: itemKey(domain, TAG.parameter, key), ConditionExpression: 'attribute_exists(PK)' },
+      (error) => new NotFoundError(`Parameter ${key} not found`, { cause: error }),
+    );
   }
 }

@@ -1,14 +1,7 @@
-/**
- * Where one-time sign-in handoffs are stored: `HANDOFF#<id>` in the personal space's own partition,
- * only as hashes (the secret's, the browser binding's), gone with its TTL. Every DynamoDB call of
- * the handoffs is here; a handoff that does not match (used, expired, another host or browser, a
- * wrong secret) is an answer (null). What a handoff is and how it is checked stays in handoffs.ts.
- */
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { ITEM_TYPE } from '../keys.ts';
-import { refusedAs, unlessRefused } from '../store/conditional.ts';
+import { deleteItem, putItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { handoffKey } from './keys.ts';
 
@@ -30,14 +23,12 @@ export class HandoffRepository {
 
   /** Writes a new handoff on the space's host; its id taken is ConflictError. */
   async create(domain: TenantContext, id: string, handoff: StoredHandoff): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...handoffKey(domain, id), type: ITEM_TYPE.handoff, ...handoff, host: domain.host },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
+    await putItem(
+      this.#table,
+      {
+        Item: { ...handoffKey(domain, id), type: ITEM_TYPE.handoff, ...handoff, host: domain.host },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
       (error) => new ConflictError('A sign-in handoff collided; retry', { cause: error }),
     );
   }
@@ -51,27 +42,22 @@ export class HandoffRepository {
     id: string,
     match: { readonly secretHash: string; readonly browserHash: string; readonly nowEpoch: number },
   ): Promise<{ readonly username: string; readonly secretHash: string } | null> {
-    const result = await unlessRefused(
-      this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: handoffKey(domain, id),
-          ConditionExpression:
-            'secretHash = :hash AND browserHash = :browser AND host = :host AND expiresAtEpoch > :now',
-          ExpressionAttributeValues: {
-            ':hash': match.secretHash,
-            ':browser': match.browserHash,
-            ':host': domain.host,
-            ':now': match.nowEpoch,
-          },
-          ReturnValues: 'ALL_OLD',
-        }),
-      ),
-    );
+    const result = await deleteItem(this.#table, {
+      Key: handoffKey(domain, id),
+      ConditionExpression:
+        'secretHash = :hash AND browserHash = :browser AND host = :host AND expiresAtEpoch > :now',
+      ExpressionAttributeValues: {
+        ':hash': match.secretHash,
+        ':browser': match.browserHash,
+        ':host': domain.host,
+        ':now': match.nowEpoch,
+      },
+      ReturnValues: 'ALL_OLD',
+    });
     if (result === null) return null;
     return {
-      username: String(result.Attributes?.username),
-      secretHash: String(result.Attributes?.secretHash ?? ''),
+      username: String(result.username),
+      secretHash: String(result.secretHash ?? ''),
     };
   }
 }

@@ -4,12 +4,12 @@
  * leads is here; items are parsed at this boundary, and a status change refused because the lead
  * moved meanwhile is an answer (null). Which moves are allowed stays in leads.ts.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { ITEM_TYPE, indexKeyNames } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import { refusedAs, unlessRefused } from '../store/conditional.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import { type PagedQuery, queryPageOf, type SortRange } from '../store/paged-query.ts';
 import { LEAD_INDEXES, LEADS_PARTITION, leadKey, leadsBySource, leadsByStatus } from './keys.ts';
 import type { Lead, LeadStatus } from './leads.ts';
@@ -69,14 +69,12 @@ export class LeadRepository {
 
   /** Writes a new lead; its id taken is ConflictError. */
   async create(lead: Lead): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...leadKey(lead.id), type: ITEM_TYPE.lead, ...lead, ...indexed(lead) },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
+    await putItem(
+      this.#table,
+      {
+        Item: { ...leadKey(lead.id), type: ITEM_TYPE.lead, ...lead, ...indexed(lead) },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
       (error) => new ConflictError(`Lead ${lead.id} exists; retry`, { cause: error }),
     );
   }
@@ -161,19 +159,14 @@ export class LeadRepository {
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
     }
-    const result = await unlessRefused(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: leadKey(id),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: '#status = :from',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
-    return result === null ? null : leadFromItem(result.Attributes ?? {});
+    const result = await updateItem(this.#table, {
+      Key: leadKey(id),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: '#status = :from',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    });
+    return result === null ? null : leadFromItem(result);
   }
 }

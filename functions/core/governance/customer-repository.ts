@@ -9,7 +9,7 @@ import type { Contact } from '../../contract/responses.ts';
 import { queryAll, type Table } from '../db.ts';
 import { ITEM_TYPE, publicPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import { refusedAs, written } from '../store/conditional.ts';
+import { putItem } from '../store/conditional.ts';
 import type { Customer, LedgerEntry, LedgerKind } from './customers.ts';
 import { ConcurrentChangeError } from './errors.ts';
 import {
@@ -57,14 +57,12 @@ export class CustomerRepository {
 
   /** Writes a new customer; its id taken is ConcurrentChangeError. */
   async create(customer: Customer): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...customerKey(customer.id), type: ITEM_TYPE.customer, ...customer },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
+    await putItem(
+      this.#table,
+      {
+        Item: { ...customerKey(customer.id), type: ITEM_TYPE.customer, ...customer },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
       (error) => new ConcurrentChangeError(`Customer ${customer.id} exists already; retry`, { cause: error }),
     );
   }
@@ -117,15 +115,10 @@ export class CustomerRepository {
 
   /** Appends a ledger entry unless it is there already; true when this call wrote it. */
   async record(entry: LedgerEntry): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...ledgerKey(entry.customerId, entry.at, entry.id), type: ITEM_TYPE.ledger, ...entry },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
-    );
+    return putItem(this.#table, {
+      Item: { ...ledgerKey(entry.customerId, entry.at, entry.id), type: ITEM_TYPE.ledger, ...entry },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
   }
 
   /** A customer's ledger, newest first. */

@@ -4,17 +4,18 @@
  * is here; bindings are parsed at this boundary, and a step written over a state that changed since
  * it was read is an answer (null), not an error. The state machine stays in onboarding.ts.
  */
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import {
   hostKey,
   INDEX,
+  type IndexEntry,
   indexKeyNames,
   ONBOARDING_DUE,
   onboardingDueUntil,
   PUBLIC_HOST_LISTING,
 } from '../keys.ts';
-import { unlessRefused } from '../store/conditional.ts';
+import { updateItem } from '../store/conditional.ts';
 import type { HostBinding } from '../tenancy/hosts.ts';
 import type { Onboarding } from './onboarding.ts';
 
@@ -109,33 +110,28 @@ export class OnboardingRepository {
     host: string,
     revision: number,
     next: Onboarding,
-    index: { readonly GSI2PK: string; readonly GSI2SK: string } | null,
+    index: IndexEntry | null,
   ): Promise<BoundHost | null> {
-    const result = await unlessRefused(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: hostKey(host),
-          UpdateExpression:
-            index === null
-              ? 'SET #ob = :next REMOVE #duePk, #dueSk'
-              : 'SET #ob = :next, #duePk = :pk, #dueSk = :sk',
-          ConditionExpression: 'attribute_exists(PK) AND #ob.#rev = :rev',
-          ExpressionAttributeNames: {
-            '#ob': 'onboarding',
-            '#rev': 'revision',
-            '#duePk': DUE.pk,
-            '#dueSk': DUE.sk,
-          },
-          ExpressionAttributeValues: {
-            ':next': next,
-            ':rev': revision,
-            ...(index === null ? {} : { ':pk': index.GSI2PK, ':sk': index.GSI2SK }),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
-    return result === null ? null : result.Attributes === undefined ? null : boundHost(result.Attributes);
+    const result = await updateItem(this.#table, {
+      Key: hostKey(host),
+      UpdateExpression:
+        index === null
+          ? 'SET #ob = :next REMOVE #duePk, #dueSk'
+          : 'SET #ob = :next, #duePk = :pk, #dueSk = :sk',
+      ConditionExpression: 'attribute_exists(PK) AND #ob.#rev = :rev',
+      ExpressionAttributeNames: {
+        '#ob': 'onboarding',
+        '#rev': 'revision',
+        '#duePk': DUE.pk,
+        '#dueSk': DUE.sk,
+      },
+      ExpressionAttributeValues: {
+        ':next': next,
+        ':rev': revision,
+        ...(index === null ? {} : { ':pk': index.partition, ':sk': index.sort }),
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    return result === null ? null : boundHost(result);
   }
 }

@@ -16,7 +16,7 @@
  */
 import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { ONBOARDING_DUE, onboardingDueSort } from '../keys.ts';
+import { type IndexEntry, ONBOARDING_DUE, onboardingDueSort } from '../keys.ts';
 import type { HostDirectory } from '../tenancy/hosts.ts';
 import type { DnsVerifier } from './dns.ts';
 import type { CertificateSource, DnsRecord, HostEdge, ProvisionOutcome } from './edge.ts';
@@ -83,13 +83,10 @@ export function initialOnboarding(now: Date): Onboarding {
 }
 
 /** The sparse index entry of a waiting onboarding, or null for a settled one. */
-export function onboardingIndex(
-  host: string,
-  onboarding: Onboarding,
-): { GSI2PK: string; GSI2SK: string } | null {
+export function onboardingIndex(host: string, onboarding: Onboarding): IndexEntry | null {
   if (onboarding.nextAttemptAt === undefined) return null;
   if (onboarding.state === 'active' || onboarding.state === 'failed') return null;
-  return { GSI2PK: ONBOARDING_DUE, GSI2SK: onboardingDueSort(onboarding.nextAttemptAt, host) };
+  return { partition: ONBOARDING_DUE, sort: onboardingDueSort(onboarding.nextAttemptAt, host) };
 }
 
 function backoff(attempts: number, baseSeconds: number, maxSeconds: number): number {

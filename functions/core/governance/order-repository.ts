@@ -5,11 +5,11 @@
  * answer (the order moved meanwhile: the caller re-reads it); an order that cannot take a change is
  * OrderStateError. The order of the steps and what a renewal is stay in orders.ts.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import { ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import { refusedAs, unlessRefused, written } from '../store/conditional.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import type { TenantStatus } from '../tenancy/domain.ts';
 import { ConcurrentChangeError, OrderStateError } from './errors.ts';
 import { ORDER_PREFIX, orderKey } from './keys.ts';
@@ -83,19 +83,17 @@ export class OrderRepository {
 
   /** Writes a new order (with a conversion's password hash); its id taken is ConcurrentChangeError. */
   async create(order: Order, conversionAdminPasswordHash?: string): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...orderKey(order.id),
-            type: ITEM_TYPE.order,
-            ...order,
-            ...(conversionAdminPasswordHash === undefined ? {} : { conversionAdminPasswordHash }),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
+    await putItem(
+      this.#table,
+      {
+        Item: {
+          ...orderKey(order.id),
+          type: ITEM_TYPE.order,
+          ...order,
+          ...(conversionAdminPasswordHash === undefined ? {} : { conversionAdminPasswordHash }),
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
       (error) => new ConcurrentChangeError(`Order ${order.id} exists already; retry`, { cause: error }),
     );
   }
@@ -114,45 +112,38 @@ export class OrderRepository {
    * An order that is not a paid conversion is OrderStateError.
    */
   async conversionApplied(id: string, at: string): Promise<Order> {
-    const result = await refusedAs(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: orderKey(id),
-          UpdateExpression:
-            'SET conversion.appliedAt = if_not_exists(conversion.appliedAt, :now) REMOVE conversionAdminPasswordHash',
-          ConditionExpression: 'attribute_exists(conversion) AND #status = :paid',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':now': at, ':paid': 'paid' },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
+    const result = await updateItem(
+      this.#table,
+      {
+        Key: orderKey(id),
+        UpdateExpression:
+          'SET conversion.appliedAt = if_not_exists(conversion.appliedAt, :now) REMOVE conversionAdminPasswordHash',
+        ConditionExpression: 'attribute_exists(conversion) AND #status = :paid',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':now': at, ':paid': 'paid' },
+        ReturnValues: 'ALL_NEW',
+      },
       (error) => new OrderStateError(`Order ${id} is not a paid conversion`, { cause: error }),
     );
-    return orderFromItem(result.Attributes ?? {});
+    return orderFromItem(result);
   }
 
   /** Cancels a pending order; null when the order is not pending (or not there). */
   async cancel(id: string, at: string, by: string): Promise<Order | null> {
-    const result = await unlessRefused(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: orderKey(id),
-          UpdateExpression: 'SET #status = :cancelled, cancelledAt = :now, cancelledBy = :by',
-          ConditionExpression: 'attribute_exists(PK) AND #status = :pending',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':cancelled': 'cancelled',
-            ':pending': 'pending',
-            ':now': at,
-            ':by': by,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
-    return result === null ? null : orderFromItem(result.Attributes ?? {});
+    const result = await updateItem(this.#table, {
+      Key: orderKey(id),
+      UpdateExpression: 'SET #status = :cancelled, cancelledAt = :now, cancelledBy = :by',
+      ConditionExpression: 'attribute_exists(PK) AND #status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':cancelled': 'cancelled',
+        ':pending': 'pending',
+        ':now': at,
+        ':by': by,
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    return result === null ? null : orderFromItem(result);
   }
 
   /** Step 1: `pending → paying` with the renewal to apply. False when the order moved meanwhile. */
@@ -212,15 +203,12 @@ export class OrderRepository {
       readonly ExpressionAttributeValues: Record<string, unknown>;
     },
   ): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: orderKey(id),
-          ...update,
-          ExpressionAttributeNames: { '#status': 'status' },
-        }),
-      ),
+    return (
+      (await updateItem(this.#table, {
+        Key: orderKey(id),
+        ...update,
+        ExpressionAttributeNames: { '#status': 'status' },
+      })) !== null
     );
   }
 }

@@ -5,12 +5,12 @@
  * items are parsed at this boundary, and an announcement or a key written twice is an answer
  * (`false`), not an error. The fan-out and its order stay in announcements.ts.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import type { Announcement } from '../foundation/announcements.ts';
 import { ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import { written } from '../store/conditional.ts';
+import { putItem } from '../store/conditional.ts';
 import type { PlatformAnnouncement } from './announcements.ts';
 import { announcementKeyKey, PLATFORM_ANNOUNCEMENT_PREFIX, platformAnnouncementKey } from './keys.ts';
 import { newestFirst } from './paging.ts';
@@ -43,19 +43,14 @@ export class PlatformAnnouncementRepository {
 
   /** Writes an announcement; false when one with its id exists already. */
   async create(announcement: PlatformAnnouncement): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...platformAnnouncementKey(announcement.id),
-            type: ITEM_TYPE.platformAnnouncement,
-            ...announcement,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
-    );
+    return putItem(this.#table, {
+      Item: {
+        ...platformAnnouncementKey(announcement.id),
+        type: ITEM_TYPE.platformAnnouncement,
+        ...announcement,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
   }
 
   /** An announcement (strongly consistent), or null. */
@@ -83,19 +78,14 @@ export class PlatformAnnouncementRepository {
 
   /** Claims an idempotency key for `announcementId`; false when an earlier POST claimed it. */
   async claimKey(idempotencyKey: string, announcementId: string): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...announcementKeyKey(idempotencyKey),
-            type: ITEM_TYPE.platformAnnouncementKey,
-            announcementId,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
-    );
+    return putItem(this.#table, {
+      Item: {
+        ...announcementKeyKey(idempotencyKey),
+        type: ITEM_TYPE.platformAnnouncementKey,
+        announcementId,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
   }
 
   /** The announcement id an idempotency key was claimed for (strongly consistent). */

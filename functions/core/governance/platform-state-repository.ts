@@ -6,10 +6,10 @@
  * run and a marker claimed before are answers, not errors. What a scan does stays in lifecycle.ts,
  * what bootstrapping does in bootstrap.ts.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import { ITEM_TYPE, publicItemKey, TAG } from '../keys.ts';
-import { written } from '../store/conditional.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import { scanStateKey } from './keys.ts';
 
 export class PlatformStateRepository {
@@ -50,30 +50,22 @@ export class PlatformStateRepository {
 
   /** Records a finished run; false when a run of a later day recorded one already (the day only moves forward). */
   async finished(scan: string, day: string, at: string): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: scanStateKey(scan),
-          UpdateExpression: 'SET lastDay = :today, lastRunAt = :now, #type = :type',
-          ConditionExpression: 'attribute_not_exists(lastDay) OR lastDay <= :today',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: { ':today': day, ':now': at, ':type': ITEM_TYPE.scanState },
-        }),
-      ),
+    return (
+      (await updateItem(this.#table, {
+        Key: scanStateKey(scan),
+        UpdateExpression: 'SET lastDay = :today, lastRunAt = :now, #type = :type',
+        ConditionExpression: 'attribute_not_exists(lastDay) OR lastDay <= :today',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':today': day, ':now': at, ':type': ITEM_TYPE.scanState },
+      })) !== null
     );
   }
 
   /** Claims the first super-admin marker for `username`; false when a call before claimed it. */
   async claimBootstrap(username: string, at: string): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...publicItemKey(TAG.bootstrap, 'super-admin'), username, at },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
-    );
+    return putItem(this.#table, {
+      Item: { ...publicItemKey(TAG.bootstrap, 'super-admin'), username, at },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
   }
 }

@@ -7,7 +7,7 @@
  * resource gone is NotFoundError, and a credential rotated meanwhile is an answer. Validation,
  * grants' rules and credential policy stay in resources.ts.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AvailabilityState } from '../availability.ts';
 import { stateOf } from '../availability.ts';
 import { queryAll, type Table } from '../db.ts';
@@ -15,7 +15,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { PUBLIC_DOMAIN } from '../governance/keys.ts';
 import { domainPk, ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import { refusedAs, written } from '../store/conditional.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { GRANT_PREFIX, grantKey, RESOURCE_PREFIX, resourceKey } from './keys.ts';
@@ -90,14 +90,12 @@ export class HttpResourceRepository {
   /** Writes a new resource (its grants start empty); its id taken is HttpResourceConflictError. */
   async create(resource: HttpResource): Promise<void> {
     const { grants: _grants, ...stored } = resource;
-    await refusedAs(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...resourceKey(resource.id), type: ITEM_TYPE.httpResource, ...stored },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
+    await putItem(
+      this.#table,
+      {
+        Item: { ...resourceKey(resource.id), type: ITEM_TYPE.httpResource, ...stored },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
       (error) => new HttpResourceConflictError(resource.id, { cause: error }),
     );
   }
@@ -130,21 +128,19 @@ export class HttpResourceRepository {
       values[`:c${index}`] = value;
       sets.push(`#c${index} = :c${index}`);
     });
-    const result = await refusedAs(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: resourceKey(id),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_exists(PK) AND #version = :expected',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
+    const result = await updateItem(
+      this.#table,
+      {
+        Key: resourceKey(id),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(PK) AND #version = :expected',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      },
       (error) => new HttpResourceConflictError(id, { cause: error }),
     );
-    return toResource(result.Attributes ?? {});
+    return toResource(result);
   }
 
   /** Sets the availability state; returns the resource as written (NotFoundError when gone). */
@@ -153,27 +149,25 @@ export class HttpResourceRepository {
     state: AvailabilityState,
     change: { readonly at: string; readonly by: string; readonly reason: string },
   ): Promise<HttpResource> {
-    const result = await refusedAs(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: resourceKey(id),
-          UpdateExpression:
-            'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':state': state,
-            ':now': change.at,
-            ':by': change.by,
-            ':reason': change.reason,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
+    const result = await updateItem(
+      this.#table,
+      {
+        Key: resourceKey(id),
+        UpdateExpression:
+          'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':state': state,
+          ':now': change.at,
+          ':by': change.by,
+          ':reason': change.reason,
+        },
+        ReturnValues: 'ALL_NEW',
+      },
       (error) => gone(id, error),
     );
-    return toResource(result.Attributes ?? {});
+    return toResource(result);
   }
 
   /** Adds tenants to, or takes them from, the grant set; returns the resource as written. */
@@ -182,20 +176,18 @@ export class HttpResourceRepository {
     action: 'ADD' | 'DELETE',
     tenantIds: readonly string[],
   ): Promise<HttpResource> {
-    const result = await refusedAs(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: resourceKey(id),
-          UpdateExpression: `${action} grants :tenants`,
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: { ':tenants': new Set(tenantIds) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
+    const result = await updateItem(
+      this.#table,
+      {
+        Key: resourceKey(id),
+        UpdateExpression: `${action} grants :tenants`,
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':tenants': new Set(tenantIds) },
+        ReturnValues: 'ALL_NEW',
+      },
       (error) => gone(id, error),
     );
-    return toResource(result.Attributes ?? {});
+    return toResource(result);
   }
 
   /** Writes a tenant's index item of a grant. */
@@ -234,31 +226,27 @@ export class HttpResourceRepository {
 
   /** Records a new credential state (NotFoundError when the resource is gone). */
   async setCredential(id: string, credential: CredentialState): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: resourceKey(id),
-          UpdateExpression: 'SET credential = :credential',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: { ':credential': credential },
-        }),
-      ),
+    await updateItem(
+      this.#table,
+      {
+        Key: resourceKey(id),
+        UpdateExpression: 'SET credential = :credential',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':credential': credential },
+      },
       (error) => gone(id, error),
     );
   }
 
   /** Forgets the previous credential version; NotFoundError when the resource keeps no credential. */
   async dropPreviousCredential(id: string): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: resourceKey(id),
-          UpdateExpression: 'REMOVE credential.previous',
-          ConditionExpression: 'attribute_exists(credential)',
-        }),
-      ),
+    await updateItem(
+      this.#table,
+      {
+        Key: resourceKey(id),
+        UpdateExpression: 'REMOVE credential.previous',
+        ConditionExpression: 'attribute_exists(credential)',
+      },
       (error) => new NotFoundError(`HTTP resource ${id} keeps no credential`, { cause: error }),
     );
   }
@@ -268,18 +256,15 @@ export class HttpResourceRepository {
    * current one (rotated meanwhile).
    */
   async confirmCredential(id: string, version: string, at: string): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: resourceKey(id),
-          UpdateExpression:
-            'SET credential.confirmed = :true, credential.confirmedAt = :now REMOVE credential.previous',
-          ConditionExpression: 'credential.#current = :version',
-          ExpressionAttributeNames: { '#current': 'current' },
-          ExpressionAttributeValues: { ':true': true, ':now': at, ':version': version },
-        }),
-      ),
+    return (
+      (await updateItem(this.#table, {
+        Key: resourceKey(id),
+        UpdateExpression:
+          'SET credential.confirmed = :true, credential.confirmedAt = :now REMOVE credential.previous',
+        ConditionExpression: 'credential.#current = :version',
+        ExpressionAttributeNames: { '#current': 'current' },
+        ExpressionAttributeValues: { ':true': true, ':now': at, ':version': version },
+      })) !== null
     );
   }
 }

@@ -5,9 +5,10 @@
  */
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessToken } from '../../contract/responses.ts';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { queryAll, type Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
 import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
+import { updateItem } from '../store/conditional.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 
 /** An access token as stored: its public view, its owner and host, and the hash of its secret. */
@@ -106,24 +107,20 @@ export class AccessTokenRepository {
    * NotFoundError.
    */
   async revoke(domain: DomainContext, id: string, at: string, owner?: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: tokenKey(domain, id),
-          UpdateExpression: 'SET revoked = :yes, revokedAt = :now',
-          ConditionExpression:
-            owner === undefined ? 'attribute_exists(PK)' : 'attribute_exists(PK) AND username = :username',
-          ExpressionAttributeValues: {
-            ':yes': true,
-            ':now': at,
-            ...(owner === undefined ? {} : { ':username': owner }),
-          },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError('Token not found', { cause: error });
-      throw error;
-    }
+    await updateItem(
+      this.#table,
+      {
+        Key: tokenKey(domain, id),
+        UpdateExpression: 'SET revoked = :yes, revokedAt = :now',
+        ConditionExpression:
+          owner === undefined ? 'attribute_exists(PK)' : 'attribute_exists(PK) AND username = :username',
+        ExpressionAttributeValues: {
+          ':yes': true,
+          ':now': at,
+          ...(owner === undefined ? {} : { ':username': owner }),
+        },
+      },
+      (error) => new NotFoundError('Token not found', { cause: error }),
+    );
   }
 }

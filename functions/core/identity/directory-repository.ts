@@ -5,11 +5,12 @@
  * changed since it was read, a role gone). Who may create, change or grant what stays in
  * directory.ts.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, isConditionFailure, queryAll, type Table } from '../db.ts';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { deleteItem, putItem, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import type { Role, StoredUser } from './directory.ts';
@@ -96,19 +97,11 @@ export class DirectoryRepository {
   /** Writes a new user; a name taken is a NameTakenError. */
   async createUser(domain: DomainContext, user: Omit<StoredUser, 'sessionsValidAfter'>): Promise<StoredUser> {
     const item = { ...userKey(domain, user.username), type: ITEM_TYPE.user, ...user };
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new NameTakenError(`User ${user.username} already exists`, { cause: error });
-      throw error;
-    }
+    await putItem(
+      this.#table,
+      { Item: item, ConditionExpression: 'attribute_not_exists(PK)' },
+      (error) => new NameTakenError(`User ${user.username} already exists`, { cause: error }),
+    );
     return userFromItem(item);
   }
 
@@ -138,23 +131,19 @@ export class DirectoryRepository {
       sets.push('consoleTenants = :console');
       values[':console'] = [...update.consoleTenants];
     }
-    try {
-      const result = await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: userKey(domain, username),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'updatedAt = :expected',
-          ExpressionAttributeNames: update.roles === undefined ? undefined : { '#roles': 'roles' },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return userFromItem(result.Attributes ?? {});
-    } catch (error) {
-      if (isConditionFailure(error)) throw new UserChangedError(username, { cause: error });
-      throw error;
-    }
+    const result = await updateItem(
+      this.#table,
+      {
+        Key: userKey(domain, username),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'updatedAt = :expected',
+        ExpressionAttributeNames: update.roles === undefined ? undefined : { '#roles': 'roles' },
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      },
+      (error) => new UserChangedError(username, { cause: error }),
+    );
+    return userFromItem(result);
   }
 
   /** The domain's custom roles. */
@@ -192,33 +181,24 @@ export class DirectoryRepository {
 
   /** Creates a role (a name taken: NameTakenError) or replaces one (none: NotFoundError). */
   async putRole(domain: DomainContext, role: Role, at: string, mode: 'create' | 'update'): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: { ...roleKey(domain, role.name), type: ITEM_TYPE.role, ...role, updatedAt: at },
-          ConditionExpression: mode === 'create' ? 'attribute_not_exists(PK)' : 'attribute_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      if (mode === 'create') throw new NameTakenError(`Role ${role.name} already exists`, { cause: error });
-      throw new NotFoundError(`Role ${role.name} not found`, { cause: error });
-    }
+    await putItem(
+      this.#table,
+      {
+        Item: { ...roleKey(domain, role.name), type: ITEM_TYPE.role, ...role, updatedAt: at },
+        ConditionExpression: mode === 'create' ? 'attribute_not_exists(PK)' : 'attribute_exists(PK)',
+      },
+      (error) =>
+        mode === 'create'
+          ? new NameTakenError(`Role ${role.name} already exists`, { cause: error })
+          : new NotFoundError(`Role ${role.name} not found`, { cause: error }),
+    );
   }
 
   async deleteRole(domain: DomainContext, name: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new DeleteCommand({
-          TableName: this.#table.name,
-          Key: roleKey(domain, name),
-          ConditionExpression: 'attribute_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`Role ${name} not found`, { cause: error });
-      throw error;
-    }
+    await deleteItem(
+      this.#table,
+      { Key: roleKey(domain, name), ConditionExpression: 'attribute_exists(PK)' },
+      (error) => new NotFoundError(`Role ${name} not found`, { cause: error }),
+    );
   }
 }

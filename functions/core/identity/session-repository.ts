@@ -6,8 +6,9 @@
  * is decided in auth.ts.
  */
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, isConditionFailure, type Table } from '../db.ts';
+import { batchGetAll, type Table } from '../db.ts';
 import { ITEM_TYPE, itemKey, type Key, TAG } from '../keys.ts';
+import { updateItem } from '../store/conditional.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import type { StoredUser } from './directory.ts';
 import { userFromItem, userKey } from './directory-repository.ts';
@@ -111,21 +112,14 @@ export class SessionRepository {
     windowSeconds: number,
     max: number,
   ): Promise<boolean> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: attemptsKey(domain, subject, window),
-          UpdateExpression: 'ADD failures :one SET expiresAtEpoch = :expires',
-          ConditionExpression: 'attribute_not_exists(failures) OR failures < :max',
-          ExpressionAttributeValues: { ':one': 1, ':max': max, ':expires': (window + 2) * windowSeconds },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return (
+      (await updateItem(this.#table, {
+        Key: attemptsKey(domain, subject, window),
+        UpdateExpression: 'ADD failures :one SET expiresAtEpoch = :expires',
+        ConditionExpression: 'attribute_not_exists(failures) OR failures < :max',
+        ExpressionAttributeValues: { ':one': 1, ':max': max, ':expires': (window + 2) * windowSeconds },
+      })) !== null
+    );
   }
 
   /** Gives a reserved attempt back (the sign-in succeeded). */

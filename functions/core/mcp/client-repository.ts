@@ -5,11 +5,12 @@
  * boundary and a write refused by its condition comes out as a typed error. Scopes, ownership and
  * token checks stay in clients.ts.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll, type Table } from '../db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { childPrefix, domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { Page } from '../pagination.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { DEFAULT_WAIT_SECONDS, type McpCall, type McpClient } from './clients.ts';
@@ -69,25 +70,20 @@ export class McpClientRepository {
   }
 
   async create(domain: TenantContext, client: McpClient, secretHash: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...clientKey(domain, client.id),
-            type: ITEM_TYPE.mcpClient,
-            ...client,
-            host: domain.host,
-            secretHash,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new ConflictError(`AI client ${client.id} exists`, { cause: error });
-      throw error;
-    }
+    await putItem(
+      this.#table,
+      {
+        Item: {
+          ...clientKey(domain, client.id),
+          type: ITEM_TYPE.mcpClient,
+          ...client,
+          host: domain.host,
+          secretHash,
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+      (error) => new ConflictError(`AI client ${client.id} exists`, { cause: error }),
+    );
   }
 
   async find(domain: TenantContext, id: string): Promise<McpClient | null> {
@@ -132,27 +128,23 @@ export class McpClientRepository {
     id: string,
     change: Pick<McpClient, 'name' | 'skills' | 'tags' | 'waitSeconds'>,
   ): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: clientKey(domain, id),
-          UpdateExpression: 'SET #name = :name, skills = :skills, tags = :tags, waitSeconds = :wait',
-          ConditionExpression: 'attribute_exists(PK) AND revoked = :no',
-          ExpressionAttributeNames: { '#name': 'name' },
-          ExpressionAttributeValues: {
-            ':name': change.name,
-            ':skills': change.skills,
-            ':tags': change.tags,
-            ':wait': change.waitSeconds,
-            ':no': false,
-          },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new McpClientRevokedError({ cause: error });
-      throw error;
-    }
+    await updateItem(
+      this.#table,
+      {
+        Key: clientKey(domain, id),
+        UpdateExpression: 'SET #name = :name, skills = :skills, tags = :tags, waitSeconds = :wait',
+        ConditionExpression: 'attribute_exists(PK) AND revoked = :no',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExpressionAttributeValues: {
+          ':name': change.name,
+          ':skills': change.skills,
+          ':tags': change.tags,
+          ':wait': change.waitSeconds,
+          ':no': false,
+        },
+      },
+      (error) => new McpClientRevokedError({ cause: error }),
+    );
   }
 
   async revoke(domain: TenantContext, id: string, at: string, by: string): Promise<void> {
@@ -212,17 +204,10 @@ export class McpClientRepository {
     id: string,
     input: { Key: Key; UpdateExpression: string; ExpressionAttributeValues: Record<string, unknown> },
   ): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          ...input,
-          ConditionExpression: 'attribute_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new NotFoundError(`AI client ${id} not found`, { cause: error });
-      throw error;
-    }
+    await updateItem(
+      this.#table,
+      { ...input, ConditionExpression: 'attribute_exists(PK)' },
+      (error) => new NotFoundError(`AI client ${id} not found`, { cause: error }),
+    );
   }
 }

@@ -8,7 +8,7 @@
  * - the day's fire counter     `SCHEDQUOTA#<yyyy-mm-dd>`.
  */
 import { createHash } from 'node:crypto';
-import { domainPk, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
+import { domainPk, type IndexEntry, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 
 const SCHEDULE = TAG.schedule;
@@ -26,10 +26,10 @@ export function dueShard(shard: number): string {
   return `SCHEDULES#DUE#${shard}`;
 }
 
-/** The GSI2 entry of an enabled schedule: its shard and `<next fire>#<tenant>#<id>`. */
-export function dueEntry(domain: TenantContext, id: string, nextFireAt: string) {
+/** The due (lifecycle) index entry of an enabled schedule: its shard and `<next fire>#<tenant>#<id>`. */
+export function dueEntry(domain: TenantContext, id: string, nextFireAt: string): IndexEntry {
   const shard = Number.parseInt(createHash('sha256').update(id).digest('hex').slice(0, 4), 16) % DUE_SHARDS;
-  return { GSI2PK: dueShard(shard), GSI2SK: `${nextFireAt}#${domain.tenant.id}#${id}` };
+  return { partition: dueShard(shard), sort: `${nextFireAt}#${domain.tenant.id}#${id}` };
 }
 
 /** The upper bound of every due-index sort key at or before `instant` (`~` sorts after every id character). */

@@ -7,12 +7,12 @@
  * delivery, a schedule changed or deleted since it was read, the day's fires used up) are answers.
  * The rules (timing, admission, the missed-fire policy) stay in schedules.ts.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
-import { domainPk, INDEX, ITEM_TYPE, indexKeyNames } from '../keys.ts';
+import { domainPk, INDEX, ITEM_TYPE, indexAttributes, indexKeyNames, withoutKeys } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import { refusedAs, written } from '../store/conditional.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import { countWithin } from '../store/counters.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -47,12 +47,12 @@ export interface DueSchedule {
 const DUE_INDEX = indexKeyNames(INDEX.lifecycle);
 
 function toSchedule(item: Record<string, unknown>): Schedule {
-  const { PK: _pk, SK: _sk, GSI2PK: _g, GSI2SK: _gs, type: _type, ...rest } = item;
+  const { type: _type, ...rest } = withoutKeys(item, [INDEX.lifecycle]);
   return rest as unknown as Schedule;
 }
 
 function toEntry(item: Record<string, unknown>): FireLogEntry {
-  const { PK: _pk, SK: _sk, GSI1PK: _g, GSI1SK: _gs, type: _type, expiresAtEpoch: _ttl, ...rest } = item;
+  const { type: _type, expiresAtEpoch: _ttl, ...rest } = withoutKeys(item, [INDEX.listing]);
   return rest as unknown as FireLogEntry;
 }
 
@@ -63,7 +63,7 @@ function scheduleItem(domain: TenantContext, schedule: Schedule): Record<string,
     tenantId: domain.tenant.id,
     ...schedule,
     ...(schedule.state === 'enabled' && schedule.nextFireAt !== undefined
-      ? dueEntry(domain, schedule.id, schedule.nextFireAt)
+      ? indexAttributes(INDEX.lifecycle, dueEntry(domain, schedule.id, schedule.nextFireAt))
       : {}),
   };
 }
@@ -73,12 +73,13 @@ function logItem(
   entry: FireLogEntry,
   expiresAtEpoch: number,
 ): Record<string, unknown> {
-  const listing = indexKeyNames(INDEX.listing);
   return {
     ...logKey(domain, entry.scheduledTime, entry.scheduleId),
     type: ITEM_TYPE.scheduleLog,
-    [listing.pk]: scheduleLogPartition(domain, entry.scheduleId),
-    [listing.sk]: entry.scheduledTime,
+    ...indexAttributes(INDEX.listing, {
+      partition: scheduleLogPartition(domain, entry.scheduleId),
+      sort: entry.scheduledTime,
+    }),
     ...entry,
     expiresAtEpoch,
   };
@@ -113,29 +114,22 @@ export class ScheduleRepository {
 
   /** Writes a new schedule; its id taken already is a ScheduleConflictError. */
   async create(domain: TenantContext, schedule: Schedule): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: scheduleItem(domain, schedule),
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
+    await putItem(
+      this.#table,
+      { Item: scheduleItem(domain, schedule), ConditionExpression: 'attribute_not_exists(PK)' },
       (error) => new ScheduleConflictError(schedule.id, { cause: error }),
     );
   }
 
   /** Writes `schedule` over the one at `expectedRevision`; any other is a ScheduleConflictError. */
   async replace(domain: TenantContext, schedule: Schedule, expectedRevision: number): Promise<void> {
-    await refusedAs(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: scheduleItem(domain, schedule),
-          ConditionExpression: 'revision = :current',
-          ExpressionAttributeValues: { ':current': expectedRevision },
-        }),
-      ),
+    await putItem(
+      this.#table,
+      {
+        Item: scheduleItem(domain, schedule),
+        ConditionExpression: 'revision = :current',
+        ExpressionAttributeValues: { ':current': expectedRevision },
+      },
       (error) => new ScheduleConflictError(schedule.id, { cause: error }),
     );
   }
@@ -157,41 +151,35 @@ export class ScheduleRepository {
     next: { readonly nextFireAt: string } | null,
   ): Promise<boolean> {
     const due = next === null ? undefined : dueEntry(domain, id, next.nextFireAt);
-    return written(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: scheduleKey(domain, id),
-          UpdateExpression:
-            due === undefined
-              ? 'SET #state = :completed REMOVE nextFireAt, #duePk, #dueSk'
-              : 'SET nextFireAt = :next, #duePk = :pk, #dueSk = :sk',
-          ConditionExpression: 'revision = :revision AND #state = :enabled',
-          ExpressionAttributeNames: { '#state': 'state', '#duePk': DUE_INDEX.pk, '#dueSk': DUE_INDEX.sk },
-          ExpressionAttributeValues: {
-            ':revision': revision,
-            ':enabled': 'enabled',
-            ...(due === undefined
-              ? { ':completed': 'completed' }
-              : { ':next': next?.nextFireAt, ':pk': due.GSI2PK, ':sk': due.GSI2SK }),
-          },
-        }),
-      ),
+    return (
+      (await updateItem(this.#table, {
+        Key: scheduleKey(domain, id),
+        UpdateExpression:
+          due === undefined
+            ? 'SET #state = :completed REMOVE nextFireAt, #duePk, #dueSk'
+            : 'SET nextFireAt = :next, #duePk = :pk, #dueSk = :sk',
+        ConditionExpression: 'revision = :revision AND #state = :enabled',
+        ExpressionAttributeNames: { '#state': 'state', '#duePk': DUE_INDEX.pk, '#dueSk': DUE_INDEX.sk },
+        ExpressionAttributeValues: {
+          ':revision': revision,
+          ':enabled': 'enabled',
+          ...(due === undefined
+            ? { ':completed': 'completed' }
+            : { ':next': next?.nextFireAt, ':pk': due.partition, ':sk': due.sort }),
+        },
+      })) !== null
     );
   }
 
   /** Notes a fire's outcome on its schedule; false when the schedule was deleted meanwhile. */
   async markFired(domain: TenantContext, id: string, at: string, outcome: FireOutcome): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: scheduleKey(domain, id),
-          UpdateExpression: 'SET lastFireAt = :at, lastOutcome = :outcome',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeValues: { ':at': at, ':outcome': outcome },
-        }),
-      ),
+    return (
+      (await updateItem(this.#table, {
+        Key: scheduleKey(domain, id),
+        UpdateExpression: 'SET lastFireAt = :at, lastOutcome = :outcome',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':at': at, ':outcome': outcome },
+      })) !== null
     );
   }
 
@@ -200,16 +188,11 @@ export class ScheduleRepository {
    * may be taken again by its retry.
    */
   async claimLog(domain: TenantContext, entry: FireLogEntry, expiresAtEpoch: number): Promise<boolean> {
-    return written(
-      this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: logItem(domain, entry, expiresAtEpoch),
-          ConditionExpression: 'attribute_not_exists(PK) OR outcome = :failed',
-          ExpressionAttributeValues: { ':failed': 'failed' },
-        }),
-      ),
-    );
+    return putItem(this.#table, {
+      Item: logItem(domain, entry, expiresAtEpoch),
+      ConditionExpression: 'attribute_not_exists(PK) OR outcome = :failed',
+      ExpressionAttributeValues: { ':failed': 'failed' },
+    });
   }
 
   /** Writes a fire's log entry as it now stands. */

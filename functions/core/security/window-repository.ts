@@ -10,6 +10,7 @@ import type { Table } from '../db.ts';
 import {
   INDEX,
   ITEM_TYPE,
+  indexKeyNames,
   type Key,
   securityWindowKey,
   suppressedSecurityWindowSort,
@@ -17,6 +18,9 @@ import {
 } from '../keys.ts';
 import { updateItem } from '../store/conditional.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
+
+/** Where a window that owes its summary is listed (the domain's pending partition of GSI1). */
+const PENDING = indexKeyNames(INDEX.listing);
 
 /** One window of one source. */
 export interface SecurityWindow {
@@ -76,8 +80,8 @@ export class SecurityWindowRepository {
       new UpdateCommand({
         TableName: this.#table.name,
         Key: keyOf(window),
-        UpdateExpression: 'SET GSI1PK = :pending, GSI1SK = :sort, #kind = :kind',
-        ExpressionAttributeNames: { '#kind': 'kind' },
+        UpdateExpression: 'SET #pk = :pending, #sk = :sort, #kind = :kind',
+        ExpressionAttributeNames: { '#kind': 'kind', '#pk': PENDING.pk, '#sk': PENDING.sk },
         ExpressionAttributeValues: {
           ':pending': suppressedSecurityWindows(window.domain),
           ':sort': suppressedSecurityWindowSort(window.end, window.sourceHash),
@@ -93,7 +97,8 @@ export class SecurityWindowRepository {
       new QueryCommand({
         TableName: this.#table.name,
         IndexName: INDEX.listing,
-        KeyConditionExpression: 'GSI1PK = :pending AND GSI1SK < :now',
+        KeyConditionExpression: '#pk = :pending AND #sk < :now',
+        ExpressionAttributeNames: { '#pk': PENDING.pk, '#sk': PENDING.sk },
         ExpressionAttributeValues: { ':pending': suppressedSecurityWindows(domain), ':now': now },
         Limit: limit,
       }),
@@ -108,8 +113,9 @@ export class SecurityWindowRepository {
   async claimSummary(domain: DomainContext, key: Key): Promise<SuppressedWindow | null> {
     const claimed = await updateItem(this.#table, {
       Key: key,
-      UpdateExpression: 'REMOVE GSI1PK, GSI1SK',
-      ConditionExpression: 'GSI1PK = :pending',
+      UpdateExpression: 'REMOVE #pk, #sk',
+      ConditionExpression: '#pk = :pending',
+      ExpressionAttributeNames: { '#pk': PENDING.pk, '#sk': PENDING.sk },
       ExpressionAttributeValues: { ':pending': suppressedSecurityWindows(domain) },
       ReturnValues: 'ALL_NEW',
     });

@@ -3,10 +3,9 @@
  * attempts), raised by one conditional update so concurrent callers never pass the limit between
  * them, and gone with its TTL.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import type { Key } from '../keys.ts';
-import { written } from './conditional.ts';
+import { updateItem } from './conditional.ts';
 
 export interface BoundedCount {
   readonly key: Key;
@@ -22,21 +21,17 @@ export interface BoundedCount {
 export async function countWithin(table: Table, count: BoundedCount): Promise<boolean> {
   // The condition lets the first count through whatever the limit: a limit of zero is refused here.
   if (count.limit < 1) return false;
-  return written(
-    table.client.send(
-      new UpdateCommand({
-        TableName: table.name,
-        Key: count.key,
-        UpdateExpression: 'ADD #count :one SET expiresAtEpoch = :ttl, #type = :type',
-        ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-        ExpressionAttributeNames: { '#count': count.attribute, '#type': 'type' },
-        ExpressionAttributeValues: {
-          ':one': 1,
-          ':limit': count.limit,
-          ':ttl': count.expiresAtEpoch,
-          ':type': count.type,
-        },
-      }),
-    ),
-  );
+  const counted = await updateItem(table, {
+    Key: count.key,
+    UpdateExpression: 'ADD #count :one SET expiresAtEpoch = :ttl, #type = :type',
+    ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+    ExpressionAttributeNames: { '#count': count.attribute, '#type': 'type' },
+    ExpressionAttributeValues: {
+      ':one': 1,
+      ':limit': count.limit,
+      ':ttl': count.expiresAtEpoch,
+      ':type': count.type,
+    },
+  });
+  return counted !== null;
 }

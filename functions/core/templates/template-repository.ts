@@ -6,12 +6,13 @@
  * refused by its condition comes out as a typed error (TemplateConflictError, still a 409) or, for
  * an offer made twice, as nothing. The install steps and their order stay in templates.ts.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, queryAll, type Table } from '../db.ts';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { ordinalKey } from '../ids.ts';
 import { parseJson, stringifyJson } from '../json.ts';
 import { domainPk, ITEM_TYPE, itemKey, type Key, publicItemKey, publicPk, TAG, typePrefix } from '../keys.ts';
+import { putItem, updateItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { Template, TemplateVersion } from './templates.ts';
 
@@ -87,29 +88,24 @@ export class TemplateRepository {
     previous: number,
     next: { version: number; name: string; description: string; at: string },
   ): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: templateKey(id),
-          UpdateExpression:
-            'SET latestVersion = :version, updatedAt = :now, #name = :name, description = :description',
-          ConditionExpression: 'latestVersion = :previous',
-          ExpressionAttributeNames: { '#name': 'name' },
-          ExpressionAttributeValues: {
-            ':version': next.version,
-            ':previous': previous,
-            ':now': next.at,
-            ':name': next.name,
-            ':description': next.description,
-          },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new TemplateConflictError(`Template ${id} changed concurrently; retry`, { cause: error });
-      throw error;
-    }
+    await updateItem(
+      this.#table,
+      {
+        Key: templateKey(id),
+        UpdateExpression:
+          'SET latestVersion = :version, updatedAt = :now, #name = :name, description = :description',
+        ConditionExpression: 'latestVersion = :previous',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExpressionAttributeValues: {
+          ':version': next.version,
+          ':previous': previous,
+          ':now': next.at,
+          ':name': next.name,
+          ':description': next.description,
+        },
+      },
+      (error) => new TemplateConflictError(`Template ${id} changed concurrently; retry`, { cause: error }),
+    );
   }
 
   async version(id: string, version: number): Promise<TemplateVersion | null> {
@@ -141,23 +137,16 @@ export class TemplateRepository {
 
   /** Offers a template to a tenant; an offer made already is left as it is. */
   async grant(domain: TenantContext, id: string, at: string, by: string): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new PutCommand({
-          TableName: this.#table.name,
-          Item: {
-            ...itemKey(domain, TAG.templateGrant, id),
-            type: ITEM_TYPE.templateGrant,
-            templateId: id,
-            distributedAt: at,
-            distributedBy: by,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await putItem(this.#table, {
+      Item: {
+        ...itemKey(domain, TAG.templateGrant, id),
+        type: ITEM_TYPE.templateGrant,
+        templateId: id,
+        distributedAt: at,
+        distributedBy: by,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
   }
 
   async isGranted(domain: TenantContext, id: string): Promise<boolean> {
@@ -241,41 +230,32 @@ export class TemplateRepository {
     previous: number,
     done: { version: number; assetId: string; skillId: string; at: string },
   ): Promise<void> {
-    try {
-      await this.#table.client.send(
-        new UpdateCommand({
-          TableName: this.#table.name,
-          Key: installationKey(domain, id),
-          UpdateExpression:
-            'SET #state = :state, version = :version, assetId = :asset, skillId = :skill, installedAt = :now',
-          ConditionExpression: 'version = :previous',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':state': 'installed',
-            ':version': done.version,
-            ':asset': done.assetId,
-            ':skill': done.skillId,
-            ':now': done.at,
-            ':previous': previous,
-          },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error))
-        throw new TemplateConflictError(`Template ${id} was updated concurrently; retry`, { cause: error });
-      throw error;
-    }
+    await updateItem(
+      this.#table,
+      {
+        Key: installationKey(domain, id),
+        UpdateExpression:
+          'SET #state = :state, version = :version, assetId = :asset, skillId = :skill, installedAt = :now',
+        ConditionExpression: 'version = :previous',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':state': 'installed',
+          ':version': done.version,
+          ':asset': done.assetId,
+          ':skill': done.skillId,
+          ':now': done.at,
+          ':previous': previous,
+        },
+      },
+      (error) =>
+        new TemplateConflictError(`Template ${id} was updated concurrently; retry`, { cause: error }),
+    );
   }
 
   async #write(
     refused: string,
     input: { Item: Record<string, unknown>; ConditionExpression: string },
   ): Promise<void> {
-    try {
-      await this.#table.client.send(new PutCommand({ TableName: this.#table.name, ...input }));
-    } catch (error) {
-      if (isConditionFailure(error)) throw new TemplateConflictError(refused, { cause: error });
-      throw error;
-    }
+    await putItem(this.#table, input, (error) => new TemplateConflictError(refused, { cause: error }));
   }
 }

@@ -10,10 +10,12 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import { type Onboarding, onboardingIndex } from '../governance/onboarding.ts';
-import { hostKey, ITEM_TYPE, PUBLIC_HOST_LISTING } from '../keys.ts';
+import { hostKey, INDEX, ITEM_TYPE, indexAttributes, indexKeyNames, PUBLIC_HOST_LISTING } from '../keys.ts';
 import { deleteItem, putItem } from '../store/conditional.ts';
 import type { PublicSurface } from './domain.ts';
 import type { HostBinding } from './hosts.ts';
+
+const LISTING = indexKeyNames(INDEX.listing);
 
 /** A binding as stored: whom it serves, and what a claim is checked against. */
 export interface StoredHostBinding {
@@ -34,7 +36,7 @@ function bindingOf(item: Record<string, unknown>): StoredHostBinding {
         : { host, domain: 'tenant', tenantId: String(item.tenantId) },
     ...(typeof item.claimId === 'string' ? { claimId: item.claimId } : {}),
     boundAt: String(item.boundAt),
-    listed: item.GSI1PK !== undefined,
+    listed: item[LISTING.pk] !== undefined,
   };
 }
 
@@ -62,14 +64,18 @@ export class HostBindingRepository {
    * public bindings join the listing. False when the host is bound already.
    */
   async claim(binding: HostBinding, boundAt: string, onboarding?: Onboarding): Promise<boolean> {
+    const due = onboarding === undefined ? null : onboardingIndex(binding.host, onboarding);
     return this.#put(
       {
         ...hostKey(binding.host),
         type: ITEM_TYPE.host,
         ...binding,
         boundAt,
-        ...(onboarding === undefined ? {} : { onboarding, ...onboardingIndex(binding.host, onboarding) }),
-        ...(binding.domain === 'public' ? { GSI1PK: PUBLIC_HOST_LISTING, GSI1SK: binding.host } : {}),
+        ...(onboarding === undefined ? {} : { onboarding }),
+        ...(due === null ? {} : indexAttributes(INDEX.lifecycle, due)),
+        ...(binding.domain === 'public'
+          ? indexAttributes(INDEX.listing, { partition: PUBLIC_HOST_LISTING, sort: binding.host })
+          : {}),
       },
       { ConditionExpression: 'attribute_not_exists(PK)' },
     );
@@ -81,7 +87,8 @@ export class HostBindingRepository {
       new UpdateCommand({
         TableName: this.#table.name,
         Key: hostKey(host),
-        UpdateExpression: 'SET GSI1PK = :listing, GSI1SK = :host',
+        UpdateExpression: 'SET #pk = :listing, #sk = :host',
+        ExpressionAttributeNames: { '#pk': LISTING.pk, '#sk': LISTING.sk },
         ExpressionAttributeValues: { ':listing': PUBLIC_HOST_LISTING, ':host': host },
       }),
     );

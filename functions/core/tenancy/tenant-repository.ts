@@ -15,6 +15,8 @@ import { ConcurrentChangeError } from '../governance/errors.ts';
 import {
   INDEX,
   ITEM_TYPE,
+  indexAttributes,
+  indexKeyNames,
   isLifecyclePartition,
   type LifecyclePhase,
   lifecyclePartition,
@@ -25,7 +27,7 @@ import {
   tenantKey,
 } from '../keys.ts';
 import type { Page } from '../pagination.ts';
-import { putItem, updateItem } from '../store/conditional.ts';
+import { putItem, type Refusal, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantStatus, TenantSummary } from './domain.ts';
 import type {
@@ -78,6 +80,9 @@ export interface TenantView {
   readonly branding?: Branding;
 }
 
+/** An update of a tenant record, its key filled in by the repository. */
+type TenantUpdate = Omit<Parameters<typeof updateItem>[1], 'Key'>;
+
 /** A new tenant record; `createdAt` and `updatedAt` are the same instant. */
 export type NewTenantRecord = Omit<Tenant, 'branding' | 'updatedAt'>;
 
@@ -88,13 +93,31 @@ export function phaseOf(status: TenantStatus): LifecyclePhase | null {
   return null;
 }
 
-/** The lifecycle index attributes of a tenant record (GSI2PK absent: in no phase). */
-export function lifecycleIndex(status: TenantStatus, expiresAt: string, id: string) {
+const LIFECYCLE = indexKeyNames(INDEX.lifecycle);
+const LISTING = indexKeyNames(INDEX.listing);
+
+/** Where a tenant record sits in the lifecycle index: its phase's partition (none: in no phase) and its sort key. */
+export function lifecycleIndex(
+  status: TenantStatus,
+  expiresAt: string,
+  id: string,
+): { readonly partition?: string; readonly sort: string } {
   const phase = phaseOf(status);
   return {
-    ...(phase === null ? {} : { GSI2PK: lifecyclePartition(phase) }),
-    GSI2SK: lifecycleSort(expiresAt, id),
-  } as { GSI2PK?: string; GSI2SK: string };
+    ...(phase === null ? {} : { partition: lifecyclePartition(phase) }),
+    sort: lifecycleSort(expiresAt, id),
+  };
+}
+
+/** The lifecycle index attributes of a tenant record (its partition absent: in no phase). */
+function lifecycleAttributes(index: {
+  readonly partition?: string;
+  readonly sort: string;
+}): Record<string, string> {
+  return {
+    ...(index.partition === undefined ? {} : { [LIFECYCLE.pk]: index.partition }),
+    [LIFECYCLE.sk]: index.sort,
+  };
 }
 
 export function brandingFromItem(item: Record<string, unknown>): Branding | undefined {
@@ -179,15 +202,17 @@ export class TenantRepository {
   async create(tenant: NewTenantRecord): Promise<Tenant> {
     const item = {
       ...tenantKey(tenant.id),
-      GSI1PK: TENANT_LISTING,
-      GSI1SK: tenant.id,
-      ...lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id),
+      ...indexAttributes(INDEX.listing, { partition: TENANT_LISTING, sort: tenant.id }),
+      ...lifecycleAttributes(lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id)),
       type: ITEM_TYPE.tenant,
       ...tenant,
       updatedAt: tenant.createdAt,
     };
-    if (!(await putItem(this.#table, { Item: item, ConditionExpression: 'attribute_not_exists(PK)' })))
-      throw new TenantExistsError(tenant.id);
+    await putItem(
+      this.#table,
+      { Item: item, ConditionExpression: 'attribute_not_exists(PK)' },
+      (cause) => new TenantExistsError(tenant.id, { cause }),
+    );
     return tenantFromItem(item);
   }
 
@@ -202,16 +227,19 @@ export class TenantRepository {
 
   /** Replaces the tenant's branding; `null` removes it. NotFoundError when there is no such tenant. */
   async setBranding(id: string, branding: Branding | null, now: string): Promise<Tenant> {
-    const item = await this.#update(id, {
-      UpdateExpression:
-        branding === null
-          ? 'REMOVE branding SET updatedAt = :now'
-          : 'SET branding = :branding, updatedAt = :now',
-      ConditionExpression: 'attribute_exists(PK)',
-      ExpressionAttributeValues: { ':now': now, ...(branding === null ? {} : { ':branding': branding }) },
-      ReturnValues: 'ALL_NEW',
-    });
-    if (item === null) throw new NotFoundError(`Tenant ${id} not found`);
+    const item = await this.#update(
+      id,
+      {
+        UpdateExpression:
+          branding === null
+            ? 'REMOVE branding SET updatedAt = :now'
+            : 'SET branding = :branding, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':now': now, ...(branding === null ? {} : { ':branding': branding }) },
+        ReturnValues: 'ALL_NEW',
+      },
+      (cause) => new NotFoundError(`Tenant ${id} not found`, { cause }),
+    );
     return tenantFromItem(item);
   }
 
@@ -235,13 +263,15 @@ export class TenantRepository {
     if (change.status !== undefined) {
       set('status', change.status);
       const phase = phaseOf(change.status);
-      if (phase === null) removes.push('GSI2PK');
-      else set('GSI2PK', lifecyclePartition(phase));
+      if (phase === null) {
+        names[`#${LIFECYCLE.pk}`] = LIFECYCLE.pk;
+        removes.push(`#${LIFECYCLE.pk}`);
+      } else set(LIFECYCLE.pk, lifecyclePartition(phase));
     }
     if (change.deliveryMode !== undefined) set('deliveryMode', change.deliveryMode);
     if (change.expiresAt !== undefined) {
       set('expiresAt', change.expiresAt);
-      set('GSI2SK', lifecycleSort(change.expiresAt, id));
+      set(LIFECYCLE.sk, lifecycleSort(change.expiresAt, id));
     }
     if (change.customerId === null) {
       names['#customerId'] = 'customerId';
@@ -261,14 +291,17 @@ export class TenantRepository {
       conditions.push('attribute_not_exists(#customerId)');
     } else if (expect.customerId !== undefined) expected('customerId', expect.customerId);
 
-    const item = await this.#update(id, {
-      UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-      ConditionExpression: conditions.join(' AND '),
-      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
-    });
-    if (item === null) throw new TenantChangedError(id);
+    const item = await this.#update(
+      id,
+      {
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: conditions.join(' AND '),
+        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      },
+      (cause) => new TenantChangedError(id, { cause }),
+    );
     return tenantFromItem(item);
   }
 
@@ -279,14 +312,19 @@ export class TenantRepository {
   async applyRenewal(id: string, renewal: Renewal, now: string): Promise<boolean> {
     const index = lifecycleIndex(renewal.status, renewal.expiresAt, id);
     const applied = await this.#update(id, {
-      UpdateExpression: `SET expiresAt = :expiresAt, ${index.GSI2PK === undefined ? '' : 'GSI2PK = :partition, '}GSI2SK = :sort, #status = :status, #plan = :plan, updatedAt = :now ADD appliedOrders :orders${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ''}`,
+      UpdateExpression: `SET expiresAt = :expiresAt, ${index.partition === undefined ? '' : '#lpk = :partition, '}#lsk = :sort, #status = :status, #plan = :plan, updatedAt = :now ADD appliedOrders :orders${index.partition === undefined ? ' REMOVE #lpk' : ''}`,
       ConditionExpression:
         'attribute_exists(PK) AND expiresAt = :previousExpiry AND #status = :previousStatus AND NOT contains(appliedOrders, :orderId)',
-      ExpressionAttributeNames: { '#status': 'status', '#plan': 'plan' },
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#plan': 'plan',
+        '#lpk': LIFECYCLE.pk,
+        '#lsk': LIFECYCLE.sk,
+      },
       ExpressionAttributeValues: {
         ':expiresAt': renewal.expiresAt,
-        ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
-        ':sort': index.GSI2SK,
+        ...(index.partition === undefined ? {} : { ':partition': index.partition }),
+        ':sort': index.sort,
         ':status': renewal.status,
         ':plan': renewal.plan,
         ':now': now,
@@ -311,9 +349,9 @@ export class TenantRepository {
     now: string,
   ): Promise<Tenant | null> {
     const item = await this.#update(id, {
-      UpdateExpression: 'SET #status = :to, updatedAt = :now, GSI2PK = :notice, noticeOwed = :to',
+      UpdateExpression: 'SET #status = :to, updatedAt = :now, #lpk = :notice, noticeOwed = :to',
       ConditionExpression: 'attribute_exists(PK) AND #status = :from AND expiresAt = :seen',
-      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeNames: { '#status': 'status', '#lpk': LIFECYCLE.pk },
       ExpressionAttributeValues: {
         ':to': to,
         ':from': from,
@@ -333,9 +371,9 @@ export class TenantRepository {
   async noticeSent(id: string, status: TenantStatus): Promise<void> {
     const phase = phaseOf(status);
     await this.#update(id, {
-      UpdateExpression: `REMOVE noticeOwed${phase === null ? ', GSI2PK' : ' SET GSI2PK = :partition'}`,
-      ConditionExpression: '#status = :status AND noticeOwed = :status AND GSI2PK = :notice',
-      ExpressionAttributeNames: { '#status': 'status' },
+      UpdateExpression: `REMOVE noticeOwed${phase === null ? ', #lpk' : ' SET #lpk = :partition'}`,
+      ConditionExpression: '#status = :status AND noticeOwed = :status AND #lpk = :notice',
+      ExpressionAttributeNames: { '#status': 'status', '#lpk': LIFECYCLE.pk },
       ExpressionAttributeValues: {
         ':status': status,
         ':notice': lifecyclePartition('notice'),
@@ -353,11 +391,15 @@ export class TenantRepository {
       until === undefined
         ? ''
         : from === undefined
-          ? ' AND GSI2SK <= :until'
-          : ' AND GSI2SK BETWEEN :from AND :until';
+          ? ' AND #sk <= :until'
+          : ' AND #sk BETWEEN :from AND :until';
     for await (const item of queryAll(this.#table, {
       IndexName: INDEX.lifecycle,
-      KeyConditionExpression: `GSI2PK = :partition${range}`,
+      KeyConditionExpression: `#pk = :partition${range}`,
+      ExpressionAttributeNames: {
+        '#pk': LIFECYCLE.pk,
+        ...(until === undefined ? {} : { '#sk': LIFECYCLE.sk }),
+      },
       ExpressionAttributeValues: {
         ':partition': lifecyclePartition(phase),
         ...(until === undefined ? {} : { ':until': lifecycleSortUntil(until) }),
@@ -380,28 +422,28 @@ export class TenantRepository {
     let moved = 0;
     for await (const item of queryAll(this.#table, {
       IndexName: INDEX.listing,
-      KeyConditionExpression: 'GSI1PK = :listing',
+      KeyConditionExpression: '#pk = :listing',
+      ExpressionAttributeNames: { '#pk': LISTING.pk },
       ExpressionAttributeValues: { ':listing': TENANT_LISTING },
     })) {
       const tenant = tenantFromItem(item);
       const index = lifecycleIndex(tenant.status, tenant.expiresAt, tenant.id);
       // Already placed (written since the index exists): nothing to write.
       if (
-        item.GSI2SK === index.GSI2SK &&
-        (item.GSI2PK === undefined || isLifecyclePartition(String(item.GSI2PK)))
+        item[LIFECYCLE.sk] === index.sort &&
+        (item[LIFECYCLE.pk] === undefined || isLifecyclePartition(String(item[LIFECYCLE.pk])))
       )
         continue;
       const placed = await this.#update(tenant.id, {
-        UpdateExpression: `SET GSI2SK = :sort${index.GSI2PK === undefined ? ' REMOVE GSI2PK' : ', GSI2PK = :partition'}`,
+        UpdateExpression: `SET #lsk = :sort${index.partition === undefined ? ' REMOVE #lpk' : ', #lpk = :partition'}`,
         // Only records still in the old layout, and only if their status did not change meanwhile.
-        ConditionExpression:
-          '#status = :status AND (attribute_not_exists(GSI2PK) OR begins_with(GSI2PK, :old))',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ConditionExpression: '#status = :status AND (attribute_not_exists(#lpk) OR begins_with(#lpk, :old))',
+        ExpressionAttributeNames: { '#status': 'status', '#lpk': LIFECYCLE.pk, '#lsk': LIFECYCLE.sk },
         ExpressionAttributeValues: {
-          ':sort': index.GSI2SK,
+          ':sort': index.sort,
           ':status': tenant.status,
           ':old': RETIRED_EXPIRY_PREFIX,
-          ...(index.GSI2PK === undefined ? {} : { ':partition': index.GSI2PK }),
+          ...(index.partition === undefined ? {} : { ':partition': index.partition }),
         },
       });
       if (placed !== null) moved++;
@@ -414,14 +456,17 @@ export class TenantRepository {
    * the tenant is not one, or does not exist.
    */
   async markConverted(id: string, orderId: string, now: string): Promise<Tenant> {
-    const item = await this.#update(id, {
-      UpdateExpression:
-        'SET personal.convertedAt = if_not_exists(personal.convertedAt, :now), personal.conversionOrderId = :order, updatedAt = :now',
-      ConditionExpression: 'attribute_exists(personal)',
-      ExpressionAttributeValues: { ':now': now, ':order': orderId },
-      ReturnValues: 'ALL_NEW',
-    });
-    if (item === null) throw new NotPersonalSpaceError(id);
+    const item = await this.#update(
+      id,
+      {
+        UpdateExpression:
+          'SET personal.convertedAt = if_not_exists(personal.convertedAt, :now), personal.conversionOrderId = :order, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(personal)',
+        ExpressionAttributeValues: { ':now': now, ':order': orderId },
+        ReturnValues: 'ALL_NEW',
+      },
+      (cause) => new NotPersonalSpaceError(id, { cause }),
+    );
     return tenantFromItem(item);
   }
 
@@ -461,10 +506,10 @@ export class TenantRepository {
   }
 
   /** A conditional update of a tenant record: its attributes as asked, or null when refused. */
-  #update(
-    id: string,
-    input: Omit<Parameters<typeof updateItem>[1], 'Key'>,
-  ): Promise<Record<string, unknown> | null> {
-    return updateItem(this.#table, { Key: tenantKey(id), ...input });
+  #update(id: string, input: TenantUpdate): Promise<Record<string, unknown> | null>;
+  #update(id: string, input: TenantUpdate, refused: Refusal): Promise<Record<string, unknown>>;
+  #update(id: string, input: TenantUpdate, refused?: Refusal): Promise<Record<string, unknown> | null> {
+    const update = { Key: tenantKey(id), ...input };
+    return refused === undefined ? updateItem(this.#table, update) : updateItem(this.#table, update, refused);
   }
 }

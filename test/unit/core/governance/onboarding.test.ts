@@ -41,8 +41,8 @@ describe('nextOnboarding', () => {
     );
     expect(next).toMatchObject({ state: 'provisioning', attempts: 0, nextAttemptAt: at(5).toISOString() });
     expect(onboardingIndex('a.example.com', next)).toEqual({
-      GSI2PK: 'ONBOARDING',
-      GSI2SK: `${at(5).toISOString()}#a.example.com`,
+      partition: 'ONBOARDING',
+      sort: `${at(5).toISOString()}#a.example.com`,
     });
   });
 
