@@ -5,7 +5,9 @@
  * client saw it (p50/p99), createdAt → finishedAt as the platform recorded it, and the baseline in the
  * same process, the job inside the runner (`metrics.durationMs`). Per row also what a run cost: CPU
  * of the platform's process and of its children (Python hosts, zygotes, jobs; Linux /proc), and the
- * SDK requests the platform's clients sent (every one, the pollers' receives and deletes included).
+ * SDK requests the platform's clients sent (every one, the pollers' receives and deletes included),
+ * and how long after the run's recorded end the client had its answer (end → answer: the settle
+ * loop's or the client's polling delay, and the answer's way back).
  * Last, the floor: one SDK request (a consistent GetItem) sent back to back, CPU per request.
  *
  *   npx tsx bench/pipeline-load.ts [seconds per row = 8] [plans = standard,enterprise] [clients = 1,4,16]
@@ -67,6 +69,8 @@ interface Row {
   serverP50: number;
   serverP99: number;
   jobP50: number;
+  answerP50: number;
+  answerP99: number;
   cpuSelfMs: number;
   cpuChildrenMs: number;
   requests: number;
@@ -108,6 +112,7 @@ for (const plan of PLANS) {
         client: performance.now() - began,
         server: Date.parse(run.finishedAt) - Date.parse(run.createdAt),
         job: Number(run.metrics?.durationMs ?? Number.NaN),
+        answer: Date.now() - Date.parse(run.finishedAt),
       };
     };
     for (let warm = 0; warm < 10; warm++) await runOnce('wait', 5);
@@ -121,7 +126,7 @@ for (const plan of PLANS) {
         const before = cpuSeconds();
         const began = performance.now();
         const deadline = began + SECONDS * 1000;
-        const samples: { client: number; server: number; job: number }[] = [];
+        const samples: { client: number; server: number; job: number; answer: number }[] = [];
         await Promise.all(
           Array.from({ length: clients }, async () => {
             while (performance.now() < deadline) samples.push(await runOnce(mode, pollEvery(clients)));
@@ -130,7 +135,7 @@ for (const plan of PLANS) {
         const elapsed = (performance.now() - began) / 1000;
         const after = cpuSeconds();
         stopObserving();
-        const pick = (key: 'client' | 'server' | 'job') => samples.map((sample) => sample[key]);
+        const pick = (key: 'client' | 'server' | 'job' | 'answer') => samples.map((sample) => sample[key]);
         rows.push({
           plan,
           clients,
@@ -142,6 +147,8 @@ for (const plan of PLANS) {
           serverP50: percentile(pick('server'), 50),
           serverP99: percentile(pick('server'), 99),
           jobP50: percentile(pick('job'), 50),
+          answerP50: percentile(pick('answer'), 50),
+          answerP99: percentile(pick('answer'), 99),
           cpuSelfMs: ((after.self - before.self) / samples.length) * 1000,
           cpuChildrenMs: ((after.children - before.children) / samples.length) * 1000,
           requests: requests / samples.length,
@@ -179,11 +186,11 @@ const lines = [
     .map((value) => value.toFixed(2))
     .join(' ')} at the end`,
   '',
-  '| plan | clients | learns the end by | runs | runs/s | client p50 ms | client p99 | platform p50 ms | platform p99 | job p50 ms (baseline) | CPU ms/run: platform process | its children (Python) | SDK requests/run | load (1 min) |',
-  '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| plan | clients | learns the end by | runs | runs/s | client p50 ms | client p99 | platform p50 ms | platform p99 | job p50 ms (baseline) | end → answer p50 ms | end → answer p99 | CPU ms/run: platform process | its children (Python) | SDK requests/run | load (1 min) |',
+  '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map(
     (row) =>
-      `| ${row.plan} | ${row.clients} | ${row.mode === 'wait' ? '`Prefer: wait`' : `polling every ${pollEvery(row.clients)} ms`} | ${row.runs} | ${row.perSecond.toFixed(1)} | ${format(row.clientP50)} | ${format(row.clientP99)} | ${format(row.serverP50)} | ${format(row.serverP99)} | ${format(row.jobP50)} | ${format(row.cpuSelfMs)} | ${format(row.cpuChildrenMs)} | ${row.requests.toFixed(1)} | ${row.load} |`,
+      `| ${row.plan} | ${row.clients} | ${row.mode === 'wait' ? '`Prefer: wait`' : `polling every ${pollEvery(row.clients)} ms`} | ${row.runs} | ${row.perSecond.toFixed(1)} | ${format(row.clientP50)} | ${format(row.clientP99)} | ${format(row.serverP50)} | ${format(row.serverP99)} | ${format(row.jobP50)} | ${format(row.answerP50)} | ${format(row.answerP99)} | ${format(row.cpuSelfMs)} | ${format(row.cpuChildrenMs)} | ${row.requests.toFixed(1)} | ${row.load} |`,
   ),
   '',
   `Floor: one consistent GetItem through the SDK client, the SigV4 guard and dynalite, sent back to back: **${floorMs.toFixed(2)} ms** of the process's CPU per request.`,

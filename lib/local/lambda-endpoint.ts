@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { FunctionName } from '../topology.ts';
 import type { LocalInvoke } from './lambda.ts';
 import { readBody } from './services.ts';
-import { type LocalCredentials, sigv4Problem } from './sigv4.ts';
+import { type LocalCredentials, SigV4Verifier } from './sigv4.ts';
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 /** Lambda's synchronous payload limit. */
@@ -45,16 +45,19 @@ function answer(
 }
 
 export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promise<LambdaEndpoint> {
+  const verifier = new SigV4Verifier(options.credentials);
   const server: Server = createServer(async (request, response) => {
     const body = await readBody(request, MAX_PAYLOAD_BYTES);
     if (body === null) {
       answer(response, 413, 'RequestTooLargeException', 'Request payload too large');
       return;
     }
-    const problem = await sigv4Problem(
-      { method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body },
-      options.credentials,
-    );
+    const problem = verifier.problem({
+      method: request.method ?? 'GET',
+      url: request.url ?? '/',
+      headers: request.headers,
+      body,
+    });
     if (problem !== null) {
       options.onRefused?.(problem);
       answer(response, 403, 'InvalidSignatureException', problem);

@@ -25,6 +25,7 @@ import { tableFromEnv } from '../../functions/clients/dynamodb.ts';
 import { LOG_LEVEL_ENV } from '../../functions/clients/logger.ts';
 import type { CheckResult } from '../../functions/core/assets/checker.ts';
 import { ENV, type Environment, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
+import { processRunEnds } from '../../functions/core/executions/run-ends.ts';
 import { TenantSlots } from '../../functions/core/executions/slots.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { LOCAL_AGENT_KIND } from '../../functions/core/executors/local-agent.ts';
@@ -412,6 +413,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         poll(queue.deadLetterUrl, queue.deadLetterArn, spec.deadLetterConsumer, 10, 1);
       }
     }
+    // The recorder, the sweeps and the API all run in this process: a run's end, once stored, wakes
+    // the requests waiting on it here, and their own reads are only a backstop (run-ends.ts).
+    cleanups.push(processRunEnds.recordedHere());
     cleanups.push(async () => {
       await Promise.all(runners.map((poller) => poller.stop()));
       await drainQueues(

@@ -27,7 +27,7 @@ import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
 import { observed } from '../../functions/core/sdk-requests.ts';
 import { claimsTable, deadLetterQueueName, type QueueName, queues, table } from '../topology.ts';
-import { type LocalCredentials, sigv4Problem } from './sigv4.ts';
+import { type LocalCredentials, SigV4Verifier } from './sigv4.ts';
 import { answerStoreErrors, type StorageGuard, storageGuard, storageReserveBytes } from './storage-guard.ts';
 
 export const LOCAL_REGION = 'us-east-1';
@@ -119,6 +119,7 @@ function refuse(response: ServerResponse, reason: string): void {
  */
 function guard(server: Server, credentials: LocalCredentials, storage: StorageGuard | null = null): void {
   const listeners = server.listeners('request') as RequestListener[];
+  const verifier = new SigV4Verifier(credentials);
   server.removeAllListeners('request');
   server.on('request', async (request: IncomingMessage, response: ServerResponse) => {
     const body = await readBody(request);
@@ -126,10 +127,12 @@ function guard(server: Server, credentials: LocalCredentials, storage: StorageGu
       response.writeHead(413).end();
       return;
     }
-    const problem = await sigv4Problem(
-      { method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body },
-      credentials,
-    );
+    const problem = verifier.problem({
+      method: request.method ?? 'GET',
+      url: request.url ?? '/',
+      headers: request.headers,
+      body,
+    });
     if (problem !== null) {
       refuse(response, problem);
       return;

@@ -5,12 +5,16 @@
  * platform's process. So another local user, a browser page that found the port, or anything else
  * that can reach loopback cannot read or write the table, the queues or a function.
  *
- * The expected signature is recomputed with the SDK's own signer (`@smithy/signature-v4`) over the
- * request as received, limited to the headers the client says it signed.
+ * The expected signature is recomputed over the request as received, limited to the headers the
+ * client says it signed, in the canonical form of the SDK's own signer (`@smithy/signature-v4`,
+ * whose canonical request is reused as is). The body's SHA-256 is computed here: a signed
+ * `x-amz-content-sha256` that is not the body's own is refused, so a signature never vouches for a
+ * body it was not made over. What is kept between requests is the derived signing key per day,
+ * region and service (the key the SDK derives too), never a verdict: every request is verified.
  */
 import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { getCanonicalHeaders, SignatureV4 } from '@smithy/signature-v4';
 
 /** A signed request older (or newer) than this is refused. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -63,59 +67,121 @@ function queryOf(search: string): Record<string, string | string[]> {
   return query;
 }
 
-/** Why a request is refused, or null when its signature is this start's. */
-export async function sigv4Problem(
-  request: ReceivedRequest,
-  credentials: LocalCredentials,
-  now: number = Date.now(),
-): Promise<string | null> {
-  const header = request.headers.authorization;
-  const match = typeof header === 'string' ? AUTHORIZATION.exec(header) : null;
-  if (match === null) return 'the request carries no SigV4 signature';
-  const [, keyId, day, region, service, signedList, signature] = match as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  if (keyId !== credentials.accessKeyId) return 'the request is signed with unknown credentials';
-  const dateHeader = request.headers['x-amz-date'];
-  const signingDate = typeof dateHeader === 'string' ? amzDate(dateHeader) : null;
-  if (signingDate === null || typeof dateHeader !== 'string' || !dateHeader.startsWith(day))
-    return 'the request has no valid x-amz-date';
-  if (Math.abs(now - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) return 'the signature has expired';
-  const signed = signedList.split(';');
-  if (!signed.includes('host')) return 'the signature does not cover the host';
-  const headers: Record<string, string> = {};
-  for (const name of signed) {
-    const value = request.headers[name];
-    if (value === undefined) return `the signed header ${name} is missing`;
-    headers[name] = Array.isArray(value) ? value.join(',') : value;
+/** Signing keys kept per verifier: a few days × regions × services (oldest dropped first). */
+const SIGNING_KEYS_KEPT = 16;
+
+/** A request as the SDK's signer takes it. */
+type SignableRequest = Parameters<SignatureV4['presign']>[0];
+
+/** The SDK signer's canonical request of a received request, reached without signing anything. */
+class CanonicalRequests extends SignatureV4 {
+  constructor(service: string) {
+    super({
+      credentials: { accessKeyId: '', secretAccessKey: '' },
+      region: '',
+      service,
+      sha256: Sha256,
+      applyChecksum: false,
+    });
   }
-  const question = request.url.indexOf('?');
-  const path = question < 0 ? request.url : request.url.slice(0, question);
-  const search = question < 0 ? '' : request.url.slice(question + 1);
-  const signer = new SignatureV4({ credentials, region, service, sha256: Sha256, applyChecksum: false });
-  const expected = await signer.sign(
-    {
-      method: request.method,
-      protocol: 'http:',
-      hostname: headers.host?.split(':')[0] ?? '',
-      path,
-      query: queryOf(search),
-      headers,
-      body: request.body,
-    },
-    { signingDate, signingRegion: region, signingService: service },
-  );
-  const computed = /Signature=([0-9a-f]{64})/.exec(String(expected.headers.authorization ?? ''))?.[1];
-  if (computed === undefined) return 'the signature could not be recomputed';
-  return timingSafeEqual(Buffer.from(computed, 'hex'), Buffer.from(signature, 'hex'))
-    ? null
-    : 'the signature does not match';
+
+  of(request: SignableRequest, payloadHash: string): string {
+    return this.createCanonicalRequest(request, getCanonicalHeaders(request), payloadHash);
+  }
+}
+
+function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Verifies requests signed with one start's credentials (see the module header). One per server:
+ * it keeps the signing keys it derived, per day, region and service, and nothing else.
+ */
+export class SigV4Verifier {
+  readonly #credentials: LocalCredentials;
+  readonly #keys = new Map<string, Buffer>();
+  readonly #canonical = new Map<string, CanonicalRequests>();
+
+  constructor(credentials: LocalCredentials) {
+    this.#credentials = credentials;
+  }
+
+  /** Why a request is refused, or null when its signature is this start's. */
+  problem(request: ReceivedRequest, now: number = Date.now()): string | null {
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? AUTHORIZATION.exec(header) : null;
+    if (match === null) return 'the request carries no SigV4 signature';
+    const [, keyId, day, region, service, signedList, signature] = match as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (keyId !== this.#credentials.accessKeyId) return 'the request is signed with unknown credentials';
+    const dateHeader = request.headers['x-amz-date'];
+    const signingDate = typeof dateHeader === 'string' ? amzDate(dateHeader) : null;
+    if (signingDate === null || typeof dateHeader !== 'string' || !dateHeader.startsWith(day))
+      return 'the request has no valid x-amz-date';
+    if (Math.abs(now - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) return 'the signature has expired';
+    const signed = signedList.split(';');
+    if (!signed.includes('host')) return 'the signature does not cover the host';
+    const headers: Record<string, string> = {};
+    for (const name of signed) {
+      const value = request.headers[name];
+      if (value === undefined) return `the signed header ${name} is missing`;
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    const payloadHash = sha256Hex(request.body);
+    const claimed = headers['x-amz-content-sha256'];
+    if (claimed !== undefined && claimed !== payloadHash) return 'the body is not the one signed';
+    const question = request.url.indexOf('?');
+    const canonicalRequest = this.#canonicalFor(service).of(
+      {
+        method: request.method,
+        protocol: 'http:',
+        hostname: headers.host?.split(':')[0] ?? '',
+        path: question < 0 ? request.url : request.url.slice(0, question),
+        query: queryOf(question < 0 ? '' : request.url.slice(question + 1)),
+        headers,
+        body: request.body,
+      },
+      payloadHash,
+    );
+    const scope = `${day}/${region}/${service}/aws4_request`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${dateHeader}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+    const computed = createHmac('sha256', this.#signingKey(day, region, service))
+      .update(stringToSign)
+      .digest();
+    return timingSafeEqual(computed, Buffer.from(signature, 'hex')) ? null : 'the signature does not match';
+  }
+
+  #canonicalFor(service: string): CanonicalRequests {
+    let canonical = this.#canonical.get(service);
+    if (canonical === undefined) {
+      canonical = new CanonicalRequests(service);
+      this.#canonical.set(service, canonical);
+    }
+    return canonical;
+  }
+
+  /** SigV4's derived key: HMAC chain of the secret over day, region, service and `aws4_request`. */
+  #signingKey(day: string, region: string, service: string): Buffer {
+    const id = `${day}/${region}/${service}`;
+    let key = this.#keys.get(id);
+    if (key === undefined) {
+      key = Buffer.from(`AWS4${this.#credentials.secretAccessKey}`, 'utf8');
+      for (const part of [day, region, service, 'aws4_request']) {
+        key = createHmac('sha256', key).update(part).digest();
+      }
+      this.#keys.set(id, key);
+      while (this.#keys.size > SIGNING_KEYS_KEPT) this.#keys.delete(this.#keys.keys().next().value as string);
+    }
+    return key;
+  }
 }
 
 /**

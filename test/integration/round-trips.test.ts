@@ -138,4 +138,57 @@ describe('round trips per run', () => {
     expect(messages.length).toBeLessThanOrEqual(MAX_MESSAGES);
     expect(invokes.map(describeRequest)).toEqual(['Invoke script-worker']);
   }, 120_000);
+
+  it('with Prefer: wait, the waiting request reads its run once more: when the run’s end wakes it', async () => {
+    const api = (method: string, path: string, body?: unknown) =>
+      platform.send({ host: HOSTS.acme, token: alice, method, path, body });
+    const script = await api('POST', '/api/assets/scripts', {
+      name: 'noop-wait.py',
+      source: 'def main(input, ctx):\n    return {}\n',
+    });
+    const skill = await api('POST', '/api/skills', {
+      name: 'Noop wait',
+      inputSchema: { type: 'object' },
+      outputSchema: true,
+      risk: 'low',
+      asset: { kind: 'python-script', id: script.body.id, version: 'active' },
+    });
+    expect(skill.status, skill.text).toBe(201);
+    const run = (token: string) =>
+      platform.send({
+        host: HOSTS.acme,
+        token,
+        method: 'POST',
+        path: `/api/skills/${skill.body.id}/executions`,
+        body: { input: {} },
+        headers: { prefer: 'wait=20' },
+      });
+    expect((await run(alice)).status).toBe(200);
+    const fresh = await platform.login(HOSTS.acme, 'alice');
+
+    counting = true;
+    const answer = await run(fresh);
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+    counting = false;
+    const busy = seen.splice(0);
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.status).toBe('succeeded');
+
+    const tableRequests = busy.filter((request) => request.client === 'DynamoDBClient').map(describeRequest);
+    const expected = tally(EXPECTED_TABLE_REQUESTS.map(([request]) => request));
+    const extra = Object.entries(tally(tableRequests)).flatMap(([request, count]) =>
+      Array.from({ length: count - (expected[request] ?? 0) }, () => request),
+    );
+    console.log(`round trips per no-op run with Prefer: wait: ${tableRequests.length} table requests`);
+    // Only reads of the run, and only when woken: its own reads are a backstop 500 ms apart, which a
+    // no-op run ends well before (a second read only on a machine slow enough to take longer). The
+    // reads at 10, 30, 70 ms… of a request that is never woken would be several.
+    expect(extra.length).toBeGreaterThanOrEqual(1);
+    expect(extra.length).toBeLessThanOrEqual(2);
+    expect(new Set(extra)).toEqual(new Set(['GetItem platform']));
+    // And everything else a run costs, as in the test above.
+    for (const [request, count] of Object.entries(expected))
+      expect(tally(tableRequests)[request] ?? 0, request).toBeGreaterThanOrEqual(count);
+    expect(tableRequests.length).toBe(EXPECTED_TABLE_REQUESTS.length + extra.length);
+  }, 120_000);
 });

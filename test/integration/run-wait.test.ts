@@ -5,6 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RUN_WAIT_SECONDS } from '../../functions/contract/headers.ts';
+import type { Execution } from '../../functions/core/executions/executions.ts';
+import { processRunEnds } from '../../functions/core/executions/run-ends.ts';
+import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
+import { readTenantSummary } from '../../functions/core/tenancy/hosts.ts';
 import { preferredWait } from '../../functions/http/routes/catalog.ts';
 import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
@@ -39,6 +43,23 @@ async function skill(name: string, source: string, risk = 'low'): Promise<string
 let quick: string;
 let slow: string;
 let failing: string;
+let brief: string;
+
+async function acme(): Promise<TenantContext> {
+  const tenant = await readTenantSummary(platform.core.table, 'acme', true);
+  if (tenant === null) throw new Error('acme missing');
+  return { kind: 'tenant', host: HOSTS.acme, tenant };
+}
+
+/** A run requested through the API (202), as the platform's own core reads it. */
+async function requested(skillId: string): Promise<{ domain: TenantContext; execution: Execution }> {
+  const started = await api('POST', `/api/skills/${skillId}/executions`, { input: {} });
+  expect(started.status, started.text).toBe(202);
+  const domain = await acme();
+  const execution = await platform.core.executions.find(domain, String(started.body.id));
+  if (execution === null) throw new Error('the run was not stored');
+  return { domain, execution };
+}
 
 beforeAll(async () => {
   platform = await startTestPlatform(PASSWORD);
@@ -46,6 +67,7 @@ beforeAll(async () => {
   quick = await skill('Quick', "def main(input, ctx):\n    return {'answer': 42}\n");
   slow = await skill('Slow', 'import time\n\ndef main(input, ctx):\n    time.sleep(4)\n    return {}\n');
   failing = await skill('Failing', "def main(input, ctx):\n    raise ValueError('no')\n");
+  brief = await skill('Brief', 'import time\n\ndef main(input, ctx):\n    time.sleep(0.5)\n    return {}\n');
 }, 120_000);
 
 afterAll(async () => {
@@ -119,6 +141,39 @@ describe('Prefer: wait on a run request', () => {
       expect(ignored.headers['preference-applied'], prefer).toBeUndefined();
     }
   });
+});
+
+describe('a waiting request is woken by its run’s end (run-ends.ts)', () => {
+  it('returns the ended run when the recorder stores its end, with no pause of its own ever over', async () => {
+    const { domain, execution } = await requested(brief);
+    expect(['requested', 'queued', 'running']).toContain(execution.status);
+    // Pauses that never end: only the wake-up that follows the recorder's verified write can answer.
+    const never = () => new Promise<void>(() => undefined);
+    const ended = await platform.core.executions.settle(domain, execution, 60, never);
+    expect(ended).toMatchObject({ id: execution.id, status: 'succeeded' });
+    expect(processRunEnds.waiting()).toBe(0);
+  }, 30_000);
+
+  it('is only told to read: a wake-up for a run that has not ended answers the run as stored, and does not make it read again and again', async () => {
+    const { domain, execution } = await requested(slow);
+    let reads = 0;
+    const stopObserving = platform.platform.observeRequests((request) => {
+      if (request.operation === 'GetItem' && request.resource === platform.platform.services.tableName)
+        reads++;
+    });
+    const waiting = platform.core.executions.settle(domain, execution, 1.5);
+    // Forged wake-ups (as a bug elsewhere in the process could send): this run, and another tenant's.
+    processRunEnds.ended('acme', execution.id);
+    processRunEnds.ended('globex', execution.id);
+    const answer = await waiting;
+    stopObserving();
+    expect(['queued', 'running']).toContain(answer.status);
+    expect(answer.finishedAt).toBeUndefined();
+    // One read for the wake-up, then the backstop's reads 500 ms apart: never a loop of reads.
+    expect(reads).toBeGreaterThanOrEqual(1);
+    expect(reads).toBeLessThanOrEqual(6);
+    await api('POST', `/api/executions/${execution.id}/cancel`, { reason: 'test over' });
+  }, 30_000);
 });
 
 describe('preferredWait', () => {

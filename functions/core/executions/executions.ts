@@ -64,6 +64,7 @@ import {
   runInputJson,
   sha256,
 } from './requests.ts';
+import { processRunEnds, type RunEnds } from './run-ends.ts';
 import {
   type ExecutionStatus,
   endOf,
@@ -253,6 +254,11 @@ export interface ExecutionsOptions {
    * is not written. @default no daily quota
    */
   readonly runQuota?: (domain: TenantContext, executionId: string) => Promise<{ release(): Promise<void> }>;
+  /**
+   * Where a run's end, once stored, wakes the requests of this process that wait on it (`settle`).
+   * @default the process's one instance (run-ends.ts)
+   */
+  readonly runEnds?: RunEnds;
 }
 
 export interface RequestResult {
@@ -274,8 +280,10 @@ export class Executions {
   readonly #claims: JobClaims | undefined;
   readonly #notStartedError: NonNullable<ExecutionsOptions['notStartedError']>;
   readonly #runQuota: NonNullable<ExecutionsOptions['runQuota']>;
+  readonly #runEnds: RunEnds;
 
   constructor(options: ExecutionsOptions) {
+    this.#runEnds = options.runEnds ?? processRunEnds;
     this.#runQuota = options.runQuota ?? (async () => ({ release: async () => undefined }));
     this.#store = new ExecutionRepository(options.table);
     this.#tenants = new TenantRepository(options.table);
@@ -528,7 +536,7 @@ export class Executions {
         leaves: 'all',
       });
       if (closed !== null) {
-        await this.#auditTransition(domain, closed, 'cancelled', finishedAt, caller.username, {
+        await this.#auditEnd(domain, closed, 'cancelled', finishedAt, caller.username, {
           reason: 'cancelled',
           from: current.status,
           ...(note === '' ? {} : { note }),
@@ -737,7 +745,7 @@ export class Executions {
     }
     if (moved === null) return 'already-finished';
     const actor = status === 'cancelled' ? (current.cancelRequestedBy ?? 'system') : 'system';
-    await this.#auditTransition(domain, moved, status, finishedAt, actor, {
+    await this.#auditEnd(domain, moved, status, finishedAt, actor, {
       ...(error === undefined ? {} : { error: error.type }),
     });
     return 'recorded';
@@ -796,7 +804,7 @@ export class Executions {
       throw cause;
     }
     if (moved === null) return null;
-    await this.#auditTransition(domain, moved, status, finishedAt, 'system', {
+    await this.#auditEnd(domain, moved, status, finishedAt, 'system', {
       ...(error === undefined ? {} : { error: error.type }),
     });
     return 'recorded';
@@ -860,7 +868,7 @@ export class Executions {
       error: capError(error),
     });
     if (moved === null) return false;
-    await this.#auditTransition(domain, moved, 'failed', finishedAt, 'system', { error: error.type });
+    await this.#auditEnd(domain, moved, 'failed', finishedAt, 'system', { error: error.type });
     return true;
   }
 
@@ -885,7 +893,7 @@ export class Executions {
       error: capError(known),
     });
     if (moved === null) return null;
-    await this.#auditTransition(domain, moved, 'timed_out', finishedAt, 'system', { error: known.type });
+    await this.#auditEnd(domain, moved, 'timed_out', finishedAt, 'system', { error: known.type });
     return 'timed_out:not-started';
   }
 
@@ -902,22 +910,28 @@ export class Executions {
   /**
    * The run once it has ended or waits for approval — or as it stands when `seconds` have passed.
    * Its item is read again after SETTLE_FIRST_POLL_MS, then twice as long each time up to
-   * SETTLE_MAX_POLL_MS: one consistent read per pause, so a short run answers within tens of ms.
+   * SETTLE_MAX_POLL_MS: one consistent read per pause, so a short run answers within tens of ms. A
+   * pause ends early when the run ends in this process (run-ends.ts): the run is then read at once.
+   * Where every run's end is stored in this process (the local platform), the reads are only a
+   * backstop, SETTLE_MAX_POLL_MS apart from the first.
    */
   async settle(
     domain: TenantContext,
     execution: Execution,
     seconds: number,
-    sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep?: (ms: number) => Promise<void>,
   ): Promise<Execution> {
     const deadline = performance.now() + seconds * 1000;
     let current = execution;
-    let pause = SETTLE_FIRST_POLL_MS;
+    let pause = this.#runEnds.endsHere() ? SETTLE_MAX_POLL_MS : SETTLE_FIRST_POLL_MS;
+    // The run as given was read (or written) before any end of it: an end already signalled wakes.
+    let since = 0;
     while (!TERMINAL.has(current.status) && current.status !== 'pending_approval') {
       const left = deadline - performance.now();
       if (left <= 0) break;
-      await sleep(Math.min(pause, left));
+      await this.#runEnds.wait(domain.tenant.id, current.id, since, Math.min(pause, left), sleep);
       pause = Math.min(pause * 2, SETTLE_MAX_POLL_MS);
+      since = this.#runEnds.mark();
       current = (await this.#find(domain, current.id)) ?? current;
     }
     return current;
@@ -960,8 +974,7 @@ export class Executions {
       set: { finishedAt, error },
       leaves: 'all',
     });
-    if (closed !== null)
-      await this.#auditTransition(domain, closed, to, finishedAt, actor, { reason: error.type });
+    if (closed !== null) await this.#auditEnd(domain, closed, to, finishedAt, actor, { reason: error.type });
     return closed;
   }
 
@@ -987,7 +1000,7 @@ export class Executions {
       leaves: 'all',
     });
     if (moved === null) return false;
-    await this.#auditTransition(domain, moved, 'cancelled', finishedAt, 'system', {
+    await this.#auditEnd(domain, moved, 'cancelled', finishedAt, 'system', {
       reason: 'approval-expired',
     });
     return true;
@@ -1103,6 +1116,22 @@ export class Executions {
     fields: Move['set'],
   ): Promise<Execution | null> {
     return this.#store.move(domain, id, { to, from: sourcesOf(to), set: fields, leaves: 'all' });
+  }
+
+  /**
+   * A run's end, stored: its audit entry, then the wake-up of the requests of this process waiting
+   * on it (run-ends.ts). Only a transition the store accepted gets here.
+   */
+  async #auditEnd(
+    domain: TenantContext,
+    execution: Execution,
+    status: TerminalStatus,
+    at: string,
+    actor: string | AuditActor,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.#auditTransition(domain, execution, status, at, actor, details);
+    this.#runEnds.ended(domain.tenant.id, execution.id);
   }
 
   async #auditTransition(

@@ -1,0 +1,120 @@
+/**
+ * Wake-ups for requests that wait on a run's end (`Prefer: wait`, MCP tool calls: `Executions.settle`),
+ * within one process. When a run reaches its end here — the recorder stored a verified result, a
+ * cancel or a sweep closed it — the store's accepted write is followed by `ended(tenant, run)`, and a
+ * waiter on that tenant's run stops pausing and reads the run at once. Where the run ends in another
+ * process (the recorder is another Lambda function), no wake-up comes and the waiter's own reads,
+ * spaced as before, find the end: a wake-up only ever makes a read sooner, never replaces it.
+ *
+ * A wake-up carries nothing but "read again": the woken request reads the stored run with its own
+ * tenant's context, so a wake-up for the wrong key costs one read and can show no other run's state.
+ * Keys are a tenant id and a run id together, and nothing outside this process's JavaScript can call
+ * `ended` (a tenant's script runs in another process, with no network, behind the worker's relays).
+ *
+ * Where this process records every run's end itself — the local platform, whose recorder, sweeps and
+ * API all run in its one process — it says so (`recordedHere`), and a waiter's own reads become a
+ * backstop, SETTLE_MAX_POLL_MS apart from the first: a short run then costs its waiter one read.
+ *
+ * A run that ends between the waiter's last read and the start of its wait is remembered: the last
+ * few thousand ends, each with a sequence number, so a waiter that read before that end is woken at
+ * once, and one that read after it is not woken by it again.
+ */
+
+/** Ends remembered for waiters that start waiting just after the end (oldest forgotten first). */
+export const REMEMBERED_ENDS = 4096;
+
+type Sleep = (ms: number) => Promise<void>;
+
+function keyOf(tenantId: string, executionId: string): string {
+  return JSON.stringify([tenantId, executionId]);
+}
+
+export class RunEnds {
+  readonly #waiters = new Map<string, Set<() => void>>();
+  /** Key → sequence number of its end, oldest first. */
+  readonly #recent = new Map<string, number>();
+  readonly #remember: number;
+  #sequence = 0;
+  #recorders = 0;
+
+  constructor(remember = REMEMBERED_ENDS) {
+    this.#remember = Math.max(1, remember);
+  }
+
+  /**
+   * Every run's end is stored by this process (its recorder, sweeps and API run here), until the
+   * returned function is called.
+   */
+  recordedHere(): () => void {
+    this.#recorders++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#recorders--;
+    };
+  }
+
+  /** Whether every run's end wakes its waiters here (see recordedHere). */
+  endsHere(): boolean {
+    return this.#recorders > 0;
+  }
+
+  /** The sequence number now: a waiter takes it just before it reads the run. */
+  mark(): number {
+    return this.#sequence;
+  }
+
+  /** A run of this tenant has ended (its end is stored): its waiters read it now. */
+  ended(tenantId: string, executionId: string): void {
+    const key = keyOf(tenantId, executionId);
+    this.#sequence++;
+    this.#recent.delete(key);
+    this.#recent.set(key, this.#sequence);
+    while (this.#recent.size > this.#remember) {
+      const oldest = this.#recent.keys().next().value as string;
+      this.#recent.delete(oldest);
+    }
+    const waiting = this.#waiters.get(key);
+    if (waiting === undefined) return;
+    this.#waiters.delete(key);
+    for (const wake of waiting) wake();
+  }
+
+  /**
+   * Resolves after `ms`, or as soon as the run ends — at once when it ended after `since` (a mark
+   * taken before the waiter's last read). `sleep` replaces the timer (tests); it is raced, not cancelled.
+   */
+  wait(tenantId: string, executionId: string, since: number, ms: number, sleep?: Sleep): Promise<void> {
+    const key = keyOf(tenantId, executionId);
+    if ((this.#recent.get(key) ?? 0) > since) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        const waiting = this.#waiters.get(key);
+        waiting?.delete(done);
+        if (waiting?.size === 0) this.#waiters.delete(key);
+        resolve();
+      };
+      let waiting = this.#waiters.get(key);
+      if (waiting === undefined) {
+        waiting = new Set();
+        this.#waiters.set(key, waiting);
+      }
+      waiting.add(done);
+      if (sleep === undefined) timer = setTimeout(done, ms);
+      else void sleep(ms).then(done);
+    });
+  }
+
+  /** Requests waiting now (tests: nothing is left behind). */
+  waiting(): number {
+    let count = 0;
+    for (const waiting of this.#waiters.values()) count += waiting.size;
+    return count;
+  }
+}
+
+/** The one instance of a process: every `Executions` of the process wakes and waits through it. */
+export const processRunEnds = new RunEnds();
