@@ -164,6 +164,9 @@ export class SigV4Verifier {
     if (canonical === undefined) {
       canonical = new CanonicalRequests(service);
       this.#canonical.set(service, canonical);
+      // The service is named by the request before its signature is checked: keep a few at most.
+      while (this.#canonical.size > SIGNING_KEYS_KEPT)
+        this.#canonical.delete(this.#canonical.keys().next().value as string);
     }
     return canonical;
   }

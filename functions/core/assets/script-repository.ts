@@ -14,6 +14,7 @@ import { childPrefix, domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } 
 import type { Page } from '../pagination.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
+import { stateUpdate } from '../store/state-update.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { ScriptAsset, ScriptVersion, ScriptVersionWithSource } from './scripts.ts';
 
@@ -130,16 +131,7 @@ export class ScriptRepository {
   ): Promise<ScriptAsset> {
     return this.#update(id, {
       Key: assetKey(domain, id),
-      UpdateExpression:
-        'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
-      ConditionExpression: 'attribute_exists(PK)',
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: {
-        ':state': state,
-        ':now': change.at,
-        ':by': change.by,
-        ':reason': change.reason,
-      },
+      ...stateUpdate(state, change),
     });
   }
 

@@ -14,6 +14,7 @@ import { ordinalKey } from '../ids.ts';
 import { parseJson, stringifyJson } from '../json.ts';
 import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
+import { type StateChange, stateUpdate } from '../store/state-update.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { ApprovalRule, Risk } from './rules.ts';
 import type { JsonSchema } from './schemas.ts';
@@ -24,13 +25,6 @@ export class SkillConflictError extends ConflictError {
   constructor(id: string, options: { cause?: unknown } = {}) {
     super(`Skill ${id} changed concurrently; retry`, options);
   }
-}
-
-/** What a state change writes besides the state. */
-export interface StateChange {
-  readonly at: string;
-  readonly by: string;
-  readonly reason: string;
 }
 
 /**
@@ -167,21 +161,8 @@ export class SkillRepository {
       this.#table,
       {
         Key: skillKey(domain, id),
-        UpdateExpression:
-          'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
         // Items written before states existed are active without saying so.
-        ConditionExpression:
-          from === 'active'
-            ? 'attribute_exists(PK) AND (attribute_not_exists(#state) OR #state = :from)'
-            : 'attribute_exists(PK) AND #state = :from',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':state': to,
-          ':from': from,
-          ':now': change.at,
-          ':by': change.by,
-          ':reason': change.reason,
-        },
+        ...stateUpdate(to, change, from),
         ReturnValues: 'ALL_NEW',
       },
       (error) => new SkillConflictError(id, { cause: error }),

@@ -17,6 +17,7 @@ import { domainPk, ITEM_TYPE } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
+import { stateUpdate } from '../store/state-update.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { GRANT_PREFIX, grantKey, RESOURCE_PREFIX, resourceKey } from './keys.ts';
 import type { CredentialState, HttpMethod, HttpResource } from './model.ts';
@@ -153,16 +154,7 @@ export class HttpResourceRepository {
       this.#table,
       {
         Key: resourceKey(id),
-        UpdateExpression:
-          'SET #state = :state, stateChangedAt = :now, stateChangedBy = :by, stateReason = :reason',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':state': state,
-          ':now': change.at,
-          ':by': change.by,
-          ':reason': change.reason,
-        },
+        ...stateUpdate(state, change),
         ReturnValues: 'ALL_NEW',
       },
       (error) => gone(id, error),
