@@ -22,6 +22,9 @@ const listeners = new Map<string, Set<WeakRef<ChangeListener>>>();
 /** Tells `listener` of every change announced in this process on a table named like `table`. */
 export function listenForChanges(table: Table, listener: ChangeListener): void {
   const set = listeners.get(table.name) ?? new Set();
+  // Listeners gone since are dropped here too, not only when a change is announced: a process that
+  // builds many cores on one table (tests, the local platform) keeps no trail of dead references.
+  for (const ref of set) if (ref.deref() === undefined) set.delete(ref);
   set.add(new WeakRef(listener));
   listeners.set(table.name, set);
 }
