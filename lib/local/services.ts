@@ -90,7 +90,10 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-/** Reads a request body, up to the cap (null beyond it). */
+/**
+ * Reads a request body, up to the cap (null beyond it). Rejects when the client goes away mid-body:
+ * a caller in a request listener must catch it (an unhandled rejection ends the platform's process).
+ */
 export async function readBody(request: IncomingMessage, cap = MAX_BODY_BYTES): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -122,7 +125,15 @@ function guard(server: Server, credentials: LocalCredentials, storage: StorageGu
   const verifier = new SigV4Verifier(credentials);
   server.removeAllListeners('request');
   server.on('request', async (request: IncomingMessage, response: ServerResponse) => {
-    const body = await readBody(request);
+    // A request that cannot be this start's from its headers alone is refused before its body is read.
+    const early = verifier.problemBeforeBody(request.headers);
+    if (early !== null) {
+      response.setHeader('connection', 'close');
+      refuse(response, early);
+      return;
+    }
+    const body = await readBody(request).catch(() => undefined);
+    if (body === undefined) return; // the client went away mid-body: nobody to answer
     if (body === null) {
       response.writeHead(413).end();
       return;
