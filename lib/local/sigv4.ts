@@ -117,6 +117,8 @@ export class SigV4Verifier {
   readonly #credentials: LocalCredentials;
   readonly #keys = new Map<string, Buffer>();
   readonly #canonical = new Map<string, CanonicalRequests>();
+  /** Headers that passed `problemBeforeBody`, until their request's `problem` (the object is the key). */
+  readonly #parsed = new WeakMap<IncomingHttpHeaders, ParsedSignature>();
 
   constructor(credentials: LocalCredentials) {
     this.#credentials = credentials;
@@ -130,12 +132,16 @@ export class SigV4Verifier {
    */
   problemBeforeBody(headers: IncomingHttpHeaders, now: number = Date.now()): string | null {
     const parsed = this.#parse(headers, now);
-    return typeof parsed === 'string' ? parsed : null;
+    if (typeof parsed === 'string') return parsed;
+    // The same headers object reaches `problem` with its body: their parse is not done twice.
+    this.#parsed.set(headers, parsed);
+    return null;
   }
 
   /** Why a request is refused, or null when its signature is this start's. */
   problem(request: ReceivedRequest, now: number = Date.now()): string | null {
-    const parsed = this.#parse(request.headers, now);
+    const parsed = this.#parsed.get(request.headers) ?? this.#parse(request.headers, now);
+    this.#parsed.delete(request.headers);
     if (typeof parsed === 'string') return parsed;
     const { day, region, service, signature, dateHeader, headers } = parsed;
     const payloadHash = sha256Hex(request.body);
