@@ -3,18 +3,21 @@
  * memory) and fauxqs (SQS API, in memory). The table, the claims table and every queue with its
  * dead-letter queue are created from the topology, through the real AWS SDK clients.
  *
+ * The servers run on their own thread (a `worker_threads` Worker, lib/local/services-worker.ts), so
+ * their work does not take turns with the platform's on its one thread; this thread keeps only the
+ * SDK clients that reach them over loopback. The thread's death is never silent: by default it is
+ * thrown out of this thread's event loop, and the process dies as it did when dynalite died in it.
+ *
  * Both listen on loopback only and refuse every request that is not SigV4-signed with the
- * credentials of this start (random, held by the platform's process alone): neither server checks a
- * signature itself, and both would otherwise take writes from anything that reaches loopback — another
- * local user, or a web page (dynalite even answers CORS preflights for any origin).
+ * credentials of this start (random, held by the platform's process alone, handed to the services'
+ * thread in its `workerData`): neither server checks a signature itself, and both would otherwise take
+ * writes from anything that reaches loopback — another local user, or a web page (dynalite even
+ * answers CORS preflights for any origin).
  */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -23,17 +26,16 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import dynalite from 'dynalite';
-import { buildApp } from 'fauxqs';
 import { observed } from '../../functions/core/sdk-requests.ts';
 import { claimsTable, deadLetterQueueName, type QueueName, queues, table } from '../topology.ts';
-import { type LocalCredentials, SigV4Verifier } from './sigv4.ts';
-import { answerStoreErrors, type StorageGuard, storageGuard, storageReserveBytes } from './storage-guard.ts';
+import type { FromServicesThread, ServicesThreadStart, ToServicesThread } from './services-worker.ts';
+import type { LocalCredentials } from './sigv4.ts';
+import { storageReserveBytes } from './storage-guard.ts';
+
+export { readBody } from './request-body.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const TABLE_NAME = 'execfabric';
-/** Largest request body the guards read (dynalite's own limit). */
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 /** Credentials of one start: what the platform's clients sign with and the servers demand. */
 export function freshCredentials(): LocalCredentials {
@@ -81,81 +83,95 @@ export interface LocalServicesOptions {
   readonly storageReserveBytes?: number;
   /** Where the services' diagnostics go. @default stderr */
   readonly log?: (line: string) => void;
+  /**
+   * Hears that the services' thread died or exited while the services were up (not at `stop()`).
+   * @default throws the error out of the event loop: the process dies, loudly, as it did when the
+   * services ran on its own thread
+   */
+  readonly onCrash?: (error: LocalServicesError) => void;
 }
 
-async function listen(server: Server): Promise<string> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return `http://127.0.0.1:${port}`;
-}
-
-/**
- * Reads a request body, up to the cap (null beyond it). Rejects when the client goes away mid-body:
- * a caller in a request listener must catch it (an unhandled rejection ends the platform's process).
- */
-export async function readBody(request: IncomingMessage, cap = MAX_BODY_BYTES): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > cap) return null;
-    chunks.push(chunk as Buffer);
+/** The services' thread failed to start, died, or failed to stop. */
+export class LocalServicesError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LocalServicesError';
   }
-  return Buffer.concat(chunks);
 }
 
-/** Answers a refused request the way the AWS service would (status, `__type`, message). */
-function refuse(response: ServerResponse, reason: string): void {
-  response.writeHead(403, {
-    'content-type': 'application/x-amz-json-1.0',
-    'x-amzn-errortype': 'InvalidSignatureException',
+/** The services' thread's module, next to this one. */
+const SERVICES_WORKER = new URL('./services-worker.ts', import.meta.url);
+
+interface ServicesThread {
+  readonly dynamodbEndpoint: string;
+  readonly sqsEndpoint: string;
+  /** Closes both servers (and the store), then ends the thread. */
+  stop(): Promise<void>;
+}
+
+/** Starts the services' thread and waits until both servers listen. */
+async function startServicesThread(
+  start: ServicesThreadStart,
+  log: (line: string) => void,
+  onCrash: (error: LocalServicesError) => void,
+): Promise<ServicesThread> {
+  // No inherited flags: the thread's few .ts modules load through Node's own type stripping; tsx's
+  // loader, inherited, made each start ~1 s slower (a fresh loader per thread).
+  const worker = new Worker(SERVICES_WORKER, {
+    workerData: start,
+    name: 'execfabric-local-services',
+    execArgv: [],
   });
-  response.end(
-    JSON.stringify({ __type: 'com.amazon.coral.service#InvalidSignatureException', message: reason }),
+  let state: 'starting' | 'up' | 'stopping' | 'gone' = 'starting';
+  let listening: (endpoints: { dynamodbEndpoint: string; sqsEndpoint: string }) => void = () => undefined;
+  let stopped: () => void = () => undefined;
+  let failed: (error: LocalServicesError) => void = () => undefined;
+  worker.on('message', (message: FromServicesThread) => {
+    if (message.kind === 'listening') listening(message);
+    else if (message.kind === 'log') log(message.line);
+    else if (message.kind === 'stopped') stopped();
+  });
+  const fail = (error: LocalServicesError) => {
+    const was = state;
+    state = 'gone';
+    if (was === 'up') onCrash(error);
+    else if (was !== 'gone') failed(error);
+  };
+  worker.on('error', (error) =>
+    fail(new LocalServicesError(`The local services' thread failed: ${error.message}`, { cause: error })),
   );
+  worker.on('exit', (code) => {
+    if (state === 'stopping') stopped();
+    fail(new LocalServicesError(`The local services' thread exited (code ${code})`));
+  });
+
+  const endpoints = await new Promise<{ dynamodbEndpoint: string; sqsEndpoint: string }>(
+    (resolve, reject) => {
+      listening = resolve;
+      failed = reject;
+    },
+  );
+  state = 'up';
+  return {
+    ...endpoints,
+    async stop() {
+      if (state !== 'up') return;
+      state = 'stopping';
+      await new Promise<void>((resolve, reject) => {
+        stopped = resolve;
+        failed = reject;
+        worker.postMessage({ kind: 'stop' } satisfies ToServicesThread);
+      });
+      state = 'gone';
+      await worker.terminate();
+    },
+  };
 }
 
-/**
- * Puts a SigV4 check in front of an http server's request listener: the body is read, checked, and
- * handed on to the original listener as a fresh stream with the same method, url and headers.
- */
-function guard(server: Server, credentials: LocalCredentials, storage: StorageGuard | null = null): void {
-  const listeners = server.listeners('request') as RequestListener[];
-  const verifier = new SigV4Verifier(credentials);
-  server.removeAllListeners('request');
-  server.on('request', async (request: IncomingMessage, response: ServerResponse) => {
-    // A request that cannot be this start's from its headers alone is refused before its body is read.
-    const early = verifier.problemBeforeBody(request.headers);
-    if (early !== null) {
-      response.setHeader('connection', 'close');
-      refuse(response, early);
-      return;
-    }
-    const body = await readBody(request).catch(() => undefined);
-    if (body === undefined) return; // the client went away mid-body: nobody to answer
-    if (body === null) {
-      response.writeHead(413).end();
-      return;
-    }
-    const problem = verifier.problem({
-      method: request.method ?? 'GET',
-      url: request.url ?? '/',
-      headers: request.headers,
-      body,
-    });
-    if (problem !== null) {
-      refuse(response, problem);
-      return;
-    }
-    if (storage !== null && (await storage.refuse(request, response))) return;
-    const replay = Object.assign(Readable.from(body.length === 0 ? [] : [body]), {
-      method: request.method,
-      url: request.url,
-      headers: request.headers,
-      socket: request.socket,
-    }) as unknown as IncomingMessage;
-    for (const listener of listeners) listener(replay, response);
+/** The default crash answer: the error escapes to the process, which dies of it. */
+function dieOf(error: LocalServicesError): void {
+  process.nextTick(() => {
+    throw error;
   });
 }
 
@@ -186,29 +202,17 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     mkdirSync(dynamoPath, { recursive: true });
   }
   const credentials = options.credentials ?? freshCredentials();
-  answerStoreErrors();
-  const dynamoServer = dynalite({ path: dynamoPath, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const reserve = options.storageReserveBytes ?? storageReserveBytes();
-  guard(
-    dynamoServer,
-    credentials,
-    dynamoPath === undefined
-      ? null
-      : storageGuard(dynamoPath, reserve, (full, free) =>
-          log(
-            full
-              ? `The data folder's disk is full (${free} bytes free, ${reserve} kept in reserve): refusing writes until space is freed`
-              : `The data folder's disk has room again (${free} bytes free): taking writes`,
-          ),
-        ),
+  const thread = await startServicesThread(
+    {
+      dynamoPath: dynamoPath ?? null,
+      credentials,
+      storageReserveBytes: options.storageReserveBytes ?? storageReserveBytes(),
+    },
+    log,
+    options.onCrash ?? dieOf,
   );
-  const dynamodbEndpoint = await listen(dynamoServer);
-  // fauxqs' startFauxqs listens on every interface whatever `host` says; its app is listened here.
-  const fauxqs = buildApp({ logger: false });
-  await fauxqs.ready();
-  guard(fauxqs.server, credentials);
-  const sqsEndpoint = await listen(fauxqs.server);
+  const { dynamodbEndpoint, sqsEndpoint } = thread;
 
   // The pollers' and the Python functions' own requests go through these: observed like the functions'.
   const dynamodb = observed(
@@ -216,77 +220,84 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   );
   const sqs = observed(new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials }));
 
-  const keyNames = new Set([table.partitionKey, table.sortKey]);
-  for (const index of table.indexes) {
-    keyNames.add(index.partitionKey);
-    keyNames.add(index.sortKey);
-  }
-  await ensureTable(dynamodb, {
-    TableName: TABLE_NAME,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [...keyNames].map(attribute),
-    KeySchema: [
-      { AttributeName: table.partitionKey, KeyType: 'HASH' },
-      { AttributeName: table.sortKey, KeyType: 'RANGE' },
-    ],
-    GlobalSecondaryIndexes: table.indexes.map((index) => ({
-      IndexName: index.name,
-      KeySchema: [
-        { AttributeName: index.partitionKey, KeyType: 'HASH' },
-        { AttributeName: index.sortKey, KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'ALL' },
-    })),
-  });
-  await ensureTable(dynamodb, {
-    TableName: CLAIMS_TABLE_NAME,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [attribute(claimsTable.partitionKey)],
-    KeySchema: [{ AttributeName: claimsTable.partitionKey, KeyType: 'HASH' }],
-  });
-
   const created = {} as Record<QueueName, LocalQueue>;
-  for (const spec of Object.values(queues)) {
-    const visibility = String(options.visibilityTimeoutSeconds ?? spec.visibilityTimeoutSeconds);
-    const dlq = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: deadLetterQueueName(spec.name),
-        Attributes: {
-          MessageRetentionPeriod: String(14 * 24 * 3600),
-          VisibilityTimeout: visibility,
-          MaximumMessageSize: String(spec.maxMessageBytes),
-        },
-      }),
-    );
-    const deadLetterUrl = dlq.QueueUrl as string;
-    const dlqAttributes = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ['QueueArn'] }),
-    );
-    const deadLetterArn = dlqAttributes.Attributes?.QueueArn as string;
-    const main = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: spec.name,
-        Attributes: {
-          VisibilityTimeout: visibility,
-          MessageRetentionPeriod: String(spec.retentionSeconds),
-          MaximumMessageSize: String(spec.maxMessageBytes),
-          RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: deadLetterArn,
-            maxReceiveCount: String(spec.maxReceiveCount),
-          }),
-        },
-      }),
-    );
-    const url = main.QueueUrl as string;
-    const attributes = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
-    );
-    created[spec.name] = {
-      url,
-      arn: attributes.Attributes?.QueueArn as string,
-      deadLetterUrl,
-      deadLetterArn,
-    };
+  try {
+    const keyNames = new Set([table.partitionKey, table.sortKey]);
+    for (const index of table.indexes) {
+      keyNames.add(index.partitionKey);
+      keyNames.add(index.sortKey);
+    }
+    await ensureTable(dynamodb, {
+      TableName: TABLE_NAME,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [...keyNames].map(attribute),
+      KeySchema: [
+        { AttributeName: table.partitionKey, KeyType: 'HASH' },
+        { AttributeName: table.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: table.indexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    });
+    await ensureTable(dynamodb, {
+      TableName: CLAIMS_TABLE_NAME,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [attribute(claimsTable.partitionKey)],
+      KeySchema: [{ AttributeName: claimsTable.partitionKey, KeyType: 'HASH' }],
+    });
+
+    for (const spec of Object.values(queues)) {
+      const visibility = String(options.visibilityTimeoutSeconds ?? spec.visibilityTimeoutSeconds);
+      const dlq = await sqs.send(
+        new CreateQueueCommand({
+          QueueName: deadLetterQueueName(spec.name),
+          Attributes: {
+            MessageRetentionPeriod: String(14 * 24 * 3600),
+            VisibilityTimeout: visibility,
+            MaximumMessageSize: String(spec.maxMessageBytes),
+          },
+        }),
+      );
+      const deadLetterUrl = dlq.QueueUrl as string;
+      const dlqAttributes = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ['QueueArn'] }),
+      );
+      const deadLetterArn = dlqAttributes.Attributes?.QueueArn as string;
+      const main = await sqs.send(
+        new CreateQueueCommand({
+          QueueName: spec.name,
+          Attributes: {
+            VisibilityTimeout: visibility,
+            MessageRetentionPeriod: String(spec.retentionSeconds),
+            MaximumMessageSize: String(spec.maxMessageBytes),
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: deadLetterArn,
+              maxReceiveCount: String(spec.maxReceiveCount),
+            }),
+          },
+        }),
+      );
+      const url = main.QueueUrl as string;
+      const attributes = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+      );
+      created[spec.name] = {
+        url,
+        arn: attributes.Attributes?.QueueArn as string,
+        deadLetterUrl,
+        deadLetterArn,
+      };
+    }
+  } catch (error) {
+    sqs.destroy();
+    dynamodb.destroy();
+    await thread.stop();
+    throw error;
   }
 
   return {
@@ -301,14 +312,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     async stop() {
       sqs.destroy();
       dynamodb.destroy();
-      await new Promise<void>((resolve) => {
-        fauxqs.server.close(() => resolve());
-        fauxqs.server.closeAllConnections();
-      });
-      await fauxqs.close();
-      await new Promise<void>((resolve, reject) =>
-        dynamoServer.close((error?: Error) => (error ? reject(error) : resolve())),
-      );
+      await thread.stop();
     },
   };
 }
