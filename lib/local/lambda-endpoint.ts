@@ -47,7 +47,16 @@ function answer(
 export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promise<LambdaEndpoint> {
   const verifier = new SigV4Verifier(options.credentials);
   const server: Server = createServer(async (request, response) => {
-    const body = await readBody(request, MAX_PAYLOAD_BYTES);
+    // A request that cannot be this start's from its headers alone is refused before its body is read.
+    const early = verifier.problemBeforeBody(request.headers);
+    if (early !== null) {
+      options.onRefused?.(early);
+      response.setHeader('connection', 'close');
+      answer(response, 403, 'InvalidSignatureException', early);
+      return;
+    }
+    const body = await readBody(request, MAX_PAYLOAD_BYTES).catch(() => undefined);
+    if (body === undefined) return; // the client went away mid-body: nobody to answer
     if (body === null) {
       answer(response, 413, 'RequestTooLargeException', 'Request payload too large');
       return;

@@ -58,6 +58,24 @@ export interface Poller {
   stop(): Promise<void>;
 }
 
+/**
+ * The group a fair poller serves a message in: its MessageGroupId, else the tenant its job names.
+ * fauxqs keeps a MessageGroupId only on FIFO queues, so on the local fair queues (standard queues, as
+ * on AWS) every message came back without one: the round-robin saw one group, and one tenant's backlog
+ * held every other tenant's job behind it. Only the order of service depends on this: the consumer
+ * verifies a job's MAC before it believes whose job it is, and only this process can send to a queue.
+ */
+export function groupOf(message: Message): string {
+  const group = message.Attributes?.MessageGroupId;
+  if (group !== undefined) return group;
+  try {
+    const named = JSON.parse(message.Body ?? '') as { tenantId?: unknown } | null;
+    return typeof named?.tenantId === 'string' ? named.tenantId : '';
+  } catch {
+    return '';
+  }
+}
+
 function toRecord(message: Message, queueArn: string): SQSRecord {
   const attributes = message.Attributes ?? {};
   return {
@@ -304,7 +322,7 @@ function startFairPoller(options: PollerOptions): Poller {
         continue;
       }
       for (const message of messages) {
-        const group = message.Attributes?.MessageGroupId ?? '';
+        const group = groupOf(message);
         let queue = groups.get(group);
         if (queue === undefined) {
           queue = [];

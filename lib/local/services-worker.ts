@@ -68,7 +68,15 @@ function guard(server: Server, credentials: LocalCredentials, storage: StorageGu
   const verifier = new SigV4Verifier(credentials);
   server.removeAllListeners('request');
   server.on('request', async (request: IncomingMessage, response: ServerResponse) => {
-    const body = await readBody(request);
+    // A request that cannot be this start's from its headers alone is refused before its body is read.
+    const early = verifier.problemBeforeBody(request.headers);
+    if (early !== null) {
+      response.setHeader('connection', 'close');
+      refuse(response, early);
+      return;
+    }
+    const body = await readBody(request).catch(() => undefined);
+    if (body === undefined) return; // the client went away mid-body: nobody to answer
     if (body === null) {
       response.writeHead(413).end();
       return;

@@ -11,6 +11,10 @@
  * `x-amz-content-sha256` that is not the body's own is refused, so a signature never vouches for a
  * body it was not made over. What is kept between requests is the derived signing key per day,
  * region and service (the key the SDK derives too), never a verdict: every request is verified.
+ *
+ * What can be checked on the headers alone (`problemBeforeBody`) is checked before the body is read,
+ * so a stranger's upload is refused without the platform buffering it (a web page can POST a large
+ * body to a loopback port).
  */
 import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -67,6 +71,17 @@ function queryOf(search: string): Record<string, string | string[]> {
   return query;
 }
 
+/** What a request's headers say about its signature (read before its body). */
+interface ParsedSignature {
+  readonly day: string;
+  readonly region: string;
+  readonly service: string;
+  readonly signature: string;
+  readonly dateHeader: string;
+  /** The signed headers, by lower-case name, as received. */
+  readonly headers: Record<string, string>;
+}
+
 /** Signing keys kept per verifier: a few days × regions × services (oldest dropped first). */
 const SIGNING_KEYS_KEPT = 16;
 
@@ -102,39 +117,33 @@ export class SigV4Verifier {
   readonly #credentials: LocalCredentials;
   readonly #keys = new Map<string, Buffer>();
   readonly #canonical = new Map<string, CanonicalRequests>();
+  /** Headers that passed `problemBeforeBody`, until their request's `problem` (the object is the key). */
+  readonly #parsed = new WeakMap<IncomingHttpHeaders, ParsedSignature>();
 
   constructor(credentials: LocalCredentials) {
     this.#credentials = credentials;
   }
 
+  /**
+   * Why a request is refused from its headers alone, or null when it may be genuine: read before its
+   * body, so a request that cannot be this start's (no signature, another key id, a date outside the
+   * clock skew, a signature that leaves out the host or names a header it lacks) costs no buffered
+   * body. `problem` checks all of this again, and the signature over the body.
+   */
+  problemBeforeBody(headers: IncomingHttpHeaders, now: number = Date.now()): string | null {
+    const parsed = this.#parse(headers, now);
+    if (typeof parsed === 'string') return parsed;
+    // The same headers object reaches `problem` with its body: their parse is not done twice.
+    this.#parsed.set(headers, parsed);
+    return null;
+  }
+
   /** Why a request is refused, or null when its signature is this start's. */
   problem(request: ReceivedRequest, now: number = Date.now()): string | null {
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? AUTHORIZATION.exec(header) : null;
-    if (match === null) return 'the request carries no SigV4 signature';
-    const [, keyId, day, region, service, signedList, signature] = match as unknown as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
-    if (keyId !== this.#credentials.accessKeyId) return 'the request is signed with unknown credentials';
-    const dateHeader = request.headers['x-amz-date'];
-    const signingDate = typeof dateHeader === 'string' ? amzDate(dateHeader) : null;
-    if (signingDate === null || typeof dateHeader !== 'string' || !dateHeader.startsWith(day))
-      return 'the request has no valid x-amz-date';
-    if (Math.abs(now - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) return 'the signature has expired';
-    const signed = signedList.split(';');
-    if (!signed.includes('host')) return 'the signature does not cover the host';
-    const headers: Record<string, string> = {};
-    for (const name of signed) {
-      const value = request.headers[name];
-      if (value === undefined) return `the signed header ${name} is missing`;
-      headers[name] = Array.isArray(value) ? value.join(',') : value;
-    }
+    const parsed = this.#parsed.get(request.headers) ?? this.#parse(request.headers, now);
+    this.#parsed.delete(request.headers);
+    if (typeof parsed === 'string') return parsed;
+    const { day, region, service, signature, dateHeader, headers } = parsed;
     const payloadHash = sha256Hex(request.body);
     const claimed = headers['x-amz-content-sha256'];
     if (claimed !== undefined && claimed !== payloadHash) return 'the body is not the one signed';
@@ -157,6 +166,37 @@ export class SigV4Verifier {
       .update(stringToSign)
       .digest();
     return timingSafeEqual(computed, Buffer.from(signature, 'hex')) ? null : 'the signature does not match';
+  }
+
+  /** The signature's parts and the signed headers, or why the headers alone refuse the request. */
+  #parse(received: IncomingHttpHeaders, now: number): ParsedSignature | string {
+    const header = received.authorization;
+    const match = typeof header === 'string' ? AUTHORIZATION.exec(header) : null;
+    if (match === null) return 'the request carries no SigV4 signature';
+    const [, keyId, day, region, service, signedList, signature] = match as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (keyId !== this.#credentials.accessKeyId) return 'the request is signed with unknown credentials';
+    const dateHeader = received['x-amz-date'];
+    const signingDate = typeof dateHeader === 'string' ? amzDate(dateHeader) : null;
+    if (signingDate === null || typeof dateHeader !== 'string' || !dateHeader.startsWith(day))
+      return 'the request has no valid x-amz-date';
+    if (Math.abs(now - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) return 'the signature has expired';
+    const signed = signedList.split(';');
+    if (!signed.includes('host')) return 'the signature does not cover the host';
+    const headers: Record<string, string> = {};
+    for (const name of signed) {
+      const value = received[name];
+      if (value === undefined) return `the signed header ${name} is missing`;
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    return { day, region, service, signature, dateHeader, headers };
   }
 
   #canonicalFor(service: string): CanonicalRequests {

@@ -153,6 +153,36 @@ describe('SigV4Verifier', () => {
     );
   });
 
+  it('refuses on the headers alone, before any body, what cannot be this start’s — and lets a genuine request on to the body check', async () => {
+    const verifier = new SigV4Verifier(credentials);
+    const get = await dynamoGet();
+    // A genuine request passes the headers' check; a changed body is caught only by the full check.
+    expect(verifier.problemBeforeBody(get.headers)).toBeNull();
+    expect(verifier.problemBeforeBody({ ...get.headers })).toBeNull();
+    const refusedEarly: IncomingHttpHeaders[] = [
+      { ...get.headers, authorization: undefined },
+      {
+        ...get.headers,
+        authorization: String(get.headers.authorization).replace(credentials.accessKeyId, 'AKIASTRANGER'),
+      },
+      {
+        ...get.headers,
+        authorization: String(get.headers.authorization).replace('content-type;host;', 'content-type;'),
+      },
+      { ...get.headers, 'x-amz-date': undefined },
+      { ...get.headers, host: undefined },
+    ];
+    for (const headers of refusedEarly) {
+      const early = verifier.problemBeforeBody(headers);
+      expect(early).not.toBeNull();
+      // The same reason the full check gives, whatever the body.
+      expect(verifier.problem({ ...get, headers })).toBe(early);
+    }
+    expect(verifier.problemBeforeBody(get.headers, Date.now() + 6 * 60 * 1000)).toBe(
+      'the signature has expired',
+    );
+  });
+
   it('verifies each day’s requests with that day’s key, across midnight', async () => {
     const verifier = new SigV4Verifier(credentials);
     const signer = new SignatureV4({ credentials, region: 'us-east-1', service: 'sqs', sha256: Sha256 });
