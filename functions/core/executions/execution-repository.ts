@@ -47,7 +47,7 @@ import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext, TenantSummary } from '../tenancy/domain.ts';
 import { tenantSummaryOf } from '../tenancy/tenant-repository.ts';
 import type { Vote } from './approvals.ts';
-import type { Execution } from './executions.ts';
+import type { Execution } from './model.ts';
 import { sha256 } from './requests.ts';
 import type { ExecutionStatus } from './state-machine.ts';
 

@@ -1,7 +1,7 @@
 /**
  * The rules of requesting a run, without I/O: run ids (time-ordered), the input a run may take, the
  * Idempotency-Key, how many approvals a Skill's run needs and what they bind to. The requests
- * themselves (reads, the conditional writes, dispatch) are `Executions.request` (executions.ts).
+ * themselves (reads, the conditional writes, dispatch) are run-requests.ts (`Executions.request`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { canonicalJson } from '../audit/chain.ts';
