@@ -2,13 +2,13 @@
  * Cancelling a run, in whatever state it is: closed at once while it waits (for approval, or in a
  * queue, once its job is claimed so that no worker ever starts it), or asked of the runtime that
  * runs it. `Executions.cancel` answers for it after its read check; the moves are shared by the
- * execution services (run-moves.ts), the job claims are the claims table's (claims.ts).
+ * execution services (run-moves.ts), the job claims are the claims table's (job-claim-repository.ts).
  */
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { jobId } from '../executors/python-script.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
-import { CANCEL_CLAIM_SECONDS, type JobClaims } from './claims.ts';
+import { CANCEL_CLAIM_SECONDS, type JobClaims } from './job-claim-repository.ts';
 import type { Execution, ExecutionError } from './model.ts';
 import type { RunMoves } from './run-moves.ts';
 import { sourcesOf, TERMINAL } from './state-machine.ts';

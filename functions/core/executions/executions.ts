@@ -28,8 +28,8 @@ import type { Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { TenantRepository } from '../tenancy/tenant-repository.ts';
 import { RunCancels } from './cancels.ts';
-import type { JobClaims } from './claims.ts';
 import { ExecutionRepository } from './execution-repository.ts';
+import type { JobClaims } from './job-claim-repository.ts';
 import { type LogPage, RunLogs } from './log-pages.ts';
 import {
   APPROVAL_TTL_SECONDS,
