@@ -10,6 +10,7 @@ import { canSee, SKILL_ID_PATTERN, type Skill, type SkillCatalog } from '../cata
 import { ConflictError, NotFoundError, TenantSuspendedError, ValidationError } from '../errors.ts';
 import type { ExecutorRegistry } from '../executors/registry.ts';
 import { DAY_MS, GRACE_PERIOD_DAYS } from '../governance/dates.ts';
+import { sha256 } from '../hashing.ts';
 import type { Caller } from '../identity/caller.ts';
 import { type TenantContext, type TenantSummary, tenantMayExecute } from '../tenancy/domain.ts';
 import type { TenantRepository } from '../tenancy/tenant-repository.ts';
@@ -22,7 +23,6 @@ import {
   IDEMPOTENCY_SECONDS,
   newExecutionId,
   runInputJson,
-  sha256,
 } from './requests.ts';
 import type { RunMoves } from './run-moves.ts';
 
