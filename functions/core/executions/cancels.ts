@@ -10,22 +10,19 @@ import type { Caller } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { CANCEL_CLAIM_SECONDS, type JobClaims } from './job-claim-repository.ts';
 import type { Execution, ExecutionError } from './model.ts';
-import type { RunMoves } from './run-moves.ts';
+import { type RunMoves, RunService } from './run-moves.ts';
 import { sourcesOf, TERMINAL } from './state-machine.ts';
 
 /** Longest reason a cancel may give. */
 export const MAX_CANCEL_REASON = 500;
 
-export class RunCancels {
-  readonly #moves: RunMoves;
-  readonly #claims: JobClaims | undefined;
+export interface RunCancelsOptions {
+  readonly moves: RunMoves;
+  /** Without claims, a waiting run is closed without claiming its job (see `JobClaims`). */
+  readonly claims?: JobClaims;
+}
 
-  /** Without `claims`, a waiting run is closed without claiming its job (see `JobClaims`). */
-  constructor(moves: RunMoves, claims: JobClaims | undefined) {
-    this.#moves = moves;
-    this.#claims = claims;
-  }
-
+export class RunCancels extends RunService<RunCancelsOptions> {
   /**
    * Cancels a run the caller may read (read by `Executions.cancel`). Who: its requester, or a holder of `execution:cancel` who may read it.
    * - waiting for approval: closed as `cancelled`;
@@ -47,7 +44,7 @@ export class RunCancels {
       message: `Cancelled by ${caller.username}${note === '' ? '' : `: ${note}`}`,
     };
     for (let attempt = 0; attempt < 3; attempt++) {
-      const current = attempt === 0 ? execution : await this.#moves.find(domain, id);
+      const current = attempt === 0 ? execution : await this.moves.find(domain, id);
       if (current === null) throw new NotFoundError(`Execution ${id} not found`);
       if (TERMINAL.has(current.status)) {
         throw new ConflictError(
@@ -59,21 +56,21 @@ export class RunCancels {
       }
       if (current.status === 'running') return this.#requestCancel(domain, current, caller, note);
       if (current.status === 'requested' || current.status === 'queued') {
-        const now = Math.floor(this.#moves.now().getTime() / 1000);
+        const now = Math.floor(this.moves.now().getTime() / 1000);
         const claimed =
-          this.#claims === undefined ||
-          (await this.#claims.claim(jobId(domain.tenant.id, id), now + CANCEL_CLAIM_SECONDS));
+          this.options.claims === undefined ||
+          (await this.options.claims.claim(jobId(domain.tenant.id, id), now + CANCEL_CLAIM_SECONDS));
         if (!claimed) return this.#requestCancel(domain, current, caller, note);
       }
-      const finishedAt = this.#moves.now().toISOString();
-      const closed = await this.#moves.store.move(domain, id, {
+      const finishedAt = this.moves.now().toISOString();
+      const closed = await this.moves.store.move(domain, id, {
         to: 'cancelled',
         from: sourcesOf('cancelled'),
         set: { finishedAt, error, cancelledBy: caller.username },
         leaves: 'all',
       });
       if (closed !== null) {
-        await this.#moves.auditEnd(domain, closed, 'cancelled', finishedAt, caller.username, {
+        await this.moves.auditEnd(domain, closed, 'cancelled', finishedAt, caller.username, {
           reason: 'cancelled',
           from: current.status,
           ...(note === '' ? {} : { note }),
@@ -89,7 +86,7 @@ export class RunCancels {
    * second (the HTTP executor's calls are bounded by their timeout and end on their own).
    */
   async #askRuntimeToStop(domain: TenantContext, id: string): Promise<void> {
-    await this.#claims?.requestStop(jobId(domain.tenant.id, id));
+    await this.options.claims?.requestStop(jobId(domain.tenant.id, id));
   }
 
   async #requestCancel(
@@ -103,16 +100,16 @@ export class RunCancels {
       await this.#askRuntimeToStop(domain, execution.id);
       return execution;
     }
-    const at = this.#moves.now().toISOString();
-    const updated = await this.#moves.store.requestCancel(domain, execution.id, at, caller.username);
+    const at = this.moves.now().toISOString();
+    const updated = await this.moves.store.requestCancel(domain, execution.id, at, caller.username);
     if (updated === null) {
-      const current = await this.#moves.find(domain, execution.id);
+      const current = await this.moves.find(domain, execution.id);
       if (current === null) throw new NotFoundError(`Execution ${execution.id} not found`);
       throw new ConflictError(`The run is ${current.status.replace('_', ' ')}; there is nothing to cancel`, {
         extra: { executionStatus: current.status },
       });
     }
-    await this.#moves.audit.record(
+    await this.moves.audit.record(
       domain,
       {
         actor: { username: caller.username, via: caller.via },

@@ -137,7 +137,6 @@ export interface ExecutionsOptions {
 }
 
 export class Executions {
-  readonly #store: ExecutionRepository;
   readonly #skills: SkillCatalog;
   readonly #runEnds: RunEnds;
   /** The moves the services below share (run-moves.ts). */
@@ -150,10 +149,9 @@ export class Executions {
 
   constructor(options: ExecutionsOptions) {
     this.#runEnds = options.runEnds ?? processRunEnds;
-    this.#store = new ExecutionRepository(options.table);
     this.#skills = options.skills;
     this.#moves = new RunMoves({
-      store: this.#store,
+      store: new ExecutionRepository(options.table),
       audit: options.audit,
       runEnds: this.#runEnds,
       now: options.now ?? (() => new Date()),
@@ -174,8 +172,11 @@ export class Executions {
       skills: options.skills,
       notStartedError: options.notStartedError ?? (async () => null),
     });
-    this.#logs = new RunLogs(this.#moves);
-    this.#cancels = new RunCancels(this.#moves, options.claims);
+    this.#logs = new RunLogs({ moves: this.#moves });
+    this.#cancels = new RunCancels({
+      moves: this.#moves,
+      ...(options.claims === undefined ? {} : { claims: options.claims }),
+    });
     this.#pending = new PendingRuns({
       moves: this.#moves,
       skills: options.skills,
@@ -187,15 +188,8 @@ export class Executions {
    * Requests a run of a Skill (run-requests.ts: the checks, the idempotency claim, the item, its
    * audit entry, the dispatch, and what a crash between them leaves).
    */
-  request(
-    domain: TenantContext,
-    caller: Caller,
-    skillId: string,
-    input: unknown,
-    idempotencyKey?: string,
-    options: { readonly rerunOf?: string } = {},
-  ): Promise<RequestResult> {
-    return this.#requests.request(domain, caller, skillId, input, idempotencyKey, options);
+  request(...request: Parameters<RunRequests['request']>): Promise<RequestResult> {
+    return this.#requests.request(...request);
   }
 
   /** Hands a `requested` (or re-dispatched `queued`) run to its executor and marks it `queued`. */
@@ -225,7 +219,7 @@ export class Executions {
   ): Promise<Page<Execution>> {
     // Who manages Skills sees every run: the catalogue is read only for the others, beside the page.
     const [page, visible] = await Promise.all([
-      this.#store.page(
+      this.#moves.store.page(
         domain,
         {
           lower: filter.from === undefined ? 'ex-' : idAt(new Date(filter.from)),
@@ -335,14 +329,8 @@ export class Executions {
   }
 
   /** Ends a pending run: rejected by an approver, or cancelled because what was approved changed. */
-  closePending(
-    domain: TenantContext,
-    id: string,
-    to: 'rejected' | 'cancelled',
-    error: ExecutionError,
-    actor: string,
-  ): Promise<Execution | null> {
-    return this.#pending.close(domain, id, to, error, actor);
+  closePending(...closing: Parameters<PendingRuns['close']>): Promise<Execution | null> {
+    return this.#pending.close(...closing);
   }
 
   /** What a pending run would execute if released now, as an approval hash (pending-runs.ts). */
@@ -357,7 +345,7 @@ export class Executions {
 
   /** Unfinished runs (any tenant) whose deadline is before `before`, from the sharded sparse index. */
   overdue(before: Date): AsyncGenerator<Execution> {
-    return this.#store.overdue(before);
+    return this.#moves.store.overdue(before);
   }
 
   /** Unfinished runs of any tenant still waiting to be queued or picked up. */

@@ -9,7 +9,7 @@ import { ValidationError } from '../errors.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { Execution } from './model.ts';
 import { truncateUtf8 } from './recording.ts';
-import type { RunMoves } from './run-moves.ts';
+import { type RunMoves, RunService } from './run-moves.ts';
 import { type ExecutionStatus, TERMINAL } from './state-machine.ts';
 
 /** A page of a run's log, after a cursor; `complete` once the run ended and nothing is left. */
@@ -31,13 +31,7 @@ export const MAX_LOG_CHUNKS = 2_000;
 /** How long after a run ended its last streamed chunks are still taken (they may trail its result). */
 export const LATE_LOG_SECONDS = 300;
 
-export class RunLogs {
-  readonly #moves: RunMoves;
-
-  constructor(moves: RunMoves) {
-    this.#moves = moves;
-  }
-
+export class RunLogs extends RunService<{ readonly moves: RunMoves }> {
   /**
    * A page of the log of a run the caller may read (read by `Executions.logs`), after `after` (a cursor from the previous page; none: from the start).
    * Streamed chunks are read when a runtime wrote any; otherwise the log the run kept when it ended
@@ -51,7 +45,7 @@ export class RunLogs {
       ]);
     }
     const ended = TERMINAL.has(execution.status);
-    const { chunks: streamed, more } = await this.#moves.store.logChunks(
+    const { chunks: streamed, more } = await this.moves.store.logChunks(
       domain,
       execution.id,
       from,
@@ -90,21 +84,21 @@ export class RunLogs {
    * order): they are kept for LATE_LOG_SECONDS after the run ended, then dropped.
    */
   async append(domain: TenantContext, executionId: string, chunks: readonly LogChunk[]): Promise<number> {
-    const execution = await this.#moves.find(domain, executionId);
+    const execution = await this.moves.find(domain, executionId);
     if (execution === null) return 0;
     if (TERMINAL.has(execution.status)) {
       const ended = Date.parse(execution.finishedAt ?? '');
-      if (!(this.#moves.now().getTime() - ended <= LATE_LOG_SECONDS * 1000)) return 0;
+      if (!(this.moves.now().getTime() - ended <= LATE_LOG_SECONDS * 1000)) return 0;
     }
     let written = 0;
     for (const chunk of chunks) {
       if (!Number.isInteger(chunk.seq) || chunk.seq < 1 || chunk.seq > MAX_LOG_CHUNKS) continue;
       const text = truncateUtf8(String(chunk.text), MAX_LOG_CHUNK_BYTES).text;
-      const stored = await this.#moves.store.putLogChunk(domain, executionId, {
+      const stored = await this.moves.store.putLogChunk(domain, executionId, {
         seq: chunk.seq,
         stream: chunk.stream === 'stderr' ? 'stderr' : 'stdout',
         text,
-        at: chunk.at ?? this.#moves.now().toISOString(),
+        at: chunk.at ?? this.moves.now().toISOString(),
       });
       if (stored) written++;
     }

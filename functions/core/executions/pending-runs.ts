@@ -12,7 +12,7 @@ import type { ExecutorRegistry } from '../executors/registry.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { type Execution, type ExecutionError, START_DEADLINE_SECONDS } from './model.ts';
 import { approvalHashOf } from './requests.ts';
-import type { RunMoves } from './run-moves.ts';
+import { type RunMoves, RunService } from './run-moves.ts';
 
 export interface PendingRunsOptions {
   readonly moves: RunMoves;
@@ -20,20 +20,10 @@ export interface PendingRunsOptions {
   readonly executors: ExecutorRegistry;
 }
 
-export class PendingRuns {
-  readonly #moves: RunMoves;
-  readonly #skills: SkillCatalog;
-  readonly #executors: ExecutorRegistry;
-
-  constructor(options: PendingRunsOptions) {
-    this.#moves = options.moves;
-    this.#skills = options.skills;
-    this.#executors = options.executors;
-  }
-
+export class PendingRuns extends RunService<PendingRunsOptions> {
   /** Runs waiting for approval in a tenant (the inbox), oldest first. */
   async inbox(domain: TenantContext): Promise<Execution[]> {
-    return this.#moves.store.pendingApprovals(domain);
+    return this.moves.store.pendingApprovals(domain);
   }
 
   /**
@@ -42,9 +32,9 @@ export class PendingRuns {
    * the conditional transition, so two approvers deciding at the same instant queue the run once.
    */
   async release(domain: TenantContext, id: string): Promise<Execution | null> {
-    const now = this.#moves.now();
+    const now = this.moves.now();
     const deadline = new Date(now.getTime() + START_DEADLINE_SECONDS * 1000).toISOString();
-    const released = await this.#moves.store.move(domain, id, {
+    const released = await this.moves.store.move(domain, id, {
       to: 'requested',
       from: ['pending_approval'],
       set: { approvedAt: now.toISOString(), deadline },
@@ -52,7 +42,7 @@ export class PendingRuns {
       leaves: 'inbox',
     });
     if (released === null) return null;
-    await this.#moves.auditTransition(domain, released, 'requested', `${now.toISOString()}`, 'system', {
+    await this.moves.auditTransition(domain, released, 'requested', `${now.toISOString()}`, 'system', {
       reason: 'approved',
     });
     return released;
@@ -68,7 +58,7 @@ export class PendingRuns {
   ): Promise<Execution | null> {
     const closed = await this.#end(domain, id, to, error);
     if (closed !== null) {
-      await this.#moves.auditEnd(domain, closed.run, to, closed.finishedAt, actor, { reason: error.type });
+      await this.moves.auditEnd(domain, closed.run, to, closed.finishedAt, actor, { reason: error.type });
     }
     return closed?.run ?? null;
   }
@@ -79,9 +69,11 @@ export class PendingRuns {
    * pending and the caller gets a retryable error) — it is never read as "changed".
    */
   async currentHash(domain: TenantContext, execution: Execution): Promise<string | null> {
-    const skill = await unlessNotFound(this.#skills.get(domain, execution.skillId));
+    const skill = await unlessNotFound(this.options.skills.get(domain, execution.skillId));
     if (skill === null) return null;
-    const asset = await unlessNotFound(this.#executors.get(skill.asset.kind).resolve(domain, skill.asset));
+    const asset = await unlessNotFound(
+      this.options.executors.get(skill.asset.kind).resolve(domain, skill.asset),
+    );
     return asset === null ? null : approvalHashOf(execution.inputHash, asset, skill.definitionHash);
   }
 
@@ -92,7 +84,7 @@ export class PendingRuns {
       message: 'The run was not approved in time',
     });
     if (expired === null) return false;
-    await this.#moves.auditEnd(domain, expired.run, 'cancelled', expired.finishedAt, 'system', {
+    await this.moves.auditEnd(domain, expired.run, 'cancelled', expired.finishedAt, 'system', {
       reason: 'approval-expired',
     });
     return true;
@@ -105,8 +97,8 @@ export class PendingRuns {
     to: 'rejected' | 'cancelled',
     error: ExecutionError,
   ): Promise<{ run: Execution; finishedAt: string } | null> {
-    const finishedAt = this.#moves.now().toISOString();
-    const run = await this.#moves.store.move(domain, id, {
+    const finishedAt = this.moves.now().toISOString();
+    const run = await this.moves.store.move(domain, id, {
       to,
       from: ['pending_approval'],
       set: { finishedAt, error },

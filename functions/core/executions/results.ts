@@ -27,7 +27,7 @@ import {
   type StartedReport,
 } from './recording.ts';
 import { EXECUTION_ID_PATTERN, MAX_INPUT_BYTES } from './requests.ts';
-import type { RunMoves } from './run-moves.ts';
+import { type RunMoves, RunService } from './run-moves.ts';
 import {
   endOf,
   mayMove,
@@ -44,25 +44,15 @@ export interface RunResultsOptions {
   readonly notStartedError: (domain: TenantContext, execution: Execution) => Promise<ExecutionError | null>;
 }
 
-export class RunResults {
-  readonly #moves: RunMoves;
-  readonly #skills: SkillCatalog;
-  readonly #notStartedError: RunResultsOptions['notStartedError'];
-
-  constructor(options: RunResultsOptions) {
-    this.#moves = options.moves;
-    this.#skills = options.skills;
-    this.#notStartedError = options.notStartedError;
-  }
-
+export class RunResults extends RunService<RunResultsOptions> {
   /** A runtime picked the job up. Ignored unless the run is still waiting for it. */
   async started(domain: TenantContext, report: StartedReport): Promise<void> {
-    const current = await this.#moves.find(domain, report.executionId);
+    const current = await this.moves.find(domain, report.executionId);
     if (current === null || !mayMove(current.status, 'running')) return;
     const deadline = new Date(
       Date.parse(report.startedAt) + (current.limits.timeoutSeconds + RUNNING_GRACE_SECONDS) * 1000,
     ).toISOString();
-    const moved = await this.#moves.transition(
+    const moved = await this.moves.transition(
       domain,
       report.executionId,
       'running',
@@ -73,7 +63,7 @@ export class RunResults {
       deadline,
     );
     if (moved !== null)
-      await this.#moves.auditTransition(domain, moved, 'running', report.startedAt, 'system');
+      await this.moves.auditTransition(domain, moved, 'running', report.startedAt, 'system');
   }
 
   /**
@@ -84,14 +74,14 @@ export class RunResults {
   async result(domain: TenantContext, report: ResultReport): Promise<RecordOutcome> {
     const unread = await this.#unread(domain, report);
     if (unread !== null) return unread;
-    const current = await this.#moves.find(domain, report.executionId);
+    const current = await this.moves.find(domain, report.executionId);
     const refused = refusedReport(current, report.reportId);
     if (refused !== null || current === null) return refused ?? 'unknown-run';
     const verdict = await this.#verdict(domain, report, current);
     let { status } = verdict;
     let { error } = verdict;
     const { outputJson } = verdict;
-    const finishedAt = this.#moves.now().toISOString();
+    const finishedAt = this.moves.now().toISOString();
     const capped = error === undefined ? undefined : capError(error);
     const startedAt = current.startedAt === undefined ? reportedStartOf(report) : undefined;
     const extras = {
@@ -113,7 +103,7 @@ export class RunResults {
     const logBytes = logRoom(used);
     let moved: Execution | null;
     try {
-      moved = await this.#moves.finish(domain, current.id, status, {
+      moved = await this.moves.finish(domain, current.id, status, {
         finishedAt,
         ...(outputJson === undefined ? {} : { outputJson }),
         ...(capped === undefined ? {} : { error: capped }),
@@ -129,7 +119,7 @@ export class RunResults {
         type: 'ResultNotStorable',
         message: `The result could not be stored: ${cause.message}`,
       };
-      moved = await this.#moves.finish(domain, current.id, status, {
+      moved = await this.moves.finish(domain, current.id, status, {
         finishedAt,
         error: capError(error),
         logs: capLogs({ truncated: true }, 0),
@@ -138,7 +128,7 @@ export class RunResults {
     }
     if (moved === null) return 'already-finished';
     const actor = status === 'cancelled' ? (current.cancelRequestedBy ?? 'system') : 'system';
-    await this.#moves.auditEnd(domain, moved, status, finishedAt, actor, {
+    await this.moves.auditEnd(domain, moved, status, finishedAt, actor, {
       ...(error === undefined ? {} : { error: error.type }),
     });
     return 'recorded';
@@ -161,7 +151,7 @@ export class RunResults {
     const verdict = await unlessNotFound(this.#verdict(domain, report, { skillId, skillRevision }));
     if (verdict === null) return null;
     const { status, error, outputJson } = verdict;
-    const finishedAt = this.#moves.now().toISOString();
+    const finishedAt = this.moves.now().toISOString();
     const capped = error === undefined ? undefined : capError(error);
     const startedAt = reportedStartOf(report);
     const extras = {
@@ -178,7 +168,7 @@ export class RunResults {
     if (logRoom(used) < MAX_LOG_BYTES) return null;
     let moved: Execution | null;
     try {
-      moved = await this.#moves.store.move(domain, report.executionId, {
+      moved = await this.moves.store.move(domain, report.executionId, {
         to: status,
         from: REPORTABLE,
         set: {
@@ -197,7 +187,7 @@ export class RunResults {
       throw cause;
     }
     if (moved === null) return null;
-    await this.#moves.auditEnd(domain, moved, status, finishedAt, 'system', {
+    await this.moves.auditEnd(domain, moved, status, finishedAt, 'system', {
       ...(error === undefined ? {} : { error: error.type }),
     });
     return 'recorded';
@@ -223,8 +213,8 @@ export class RunResults {
           limit: 'output',
         };
       } else {
-        const skill = await this.#skills.revision(domain, run.skillId, run.skillRevision);
-        const issues = await this.#skills.outputIssues(domain, skill, report.output ?? null);
+        const skill = await this.options.skills.revision(domain, run.skillId, run.skillRevision);
+        const issues = await this.options.skills.outputIssues(domain, skill, report.output ?? null);
         if (issues.length > 0) {
           refusal = {
             type: 'OutputSchemaViolation',
@@ -255,13 +245,13 @@ export class RunResults {
 
   /** Ends a run in `failed` with a reason (dead letters, lost workers, runs that never started). */
   async fail(domain: TenantContext, executionId: string, error: ExecutionError): Promise<boolean> {
-    const finishedAt = this.#moves.now().toISOString();
-    const moved = await this.#moves.finish(domain, executionId, 'failed', {
+    const finishedAt = this.moves.now().toISOString();
+    const moved = await this.moves.finish(domain, executionId, 'failed', {
       finishedAt,
       error: capError(error),
     });
     if (moved === null) return false;
-    await this.#moves.auditEnd(domain, moved, 'failed', finishedAt, 'system', { error: error.type });
+    await this.moves.auditEnd(domain, moved, 'failed', finishedAt, 'system', { error: error.type });
     return true;
   }
 
@@ -271,7 +261,7 @@ export class RunResults {
    * had moved on meanwhile.
    */
   async closeNotStarted(domain: TenantContext, execution: Execution): Promise<string | null> {
-    const known = await this.#notStartedError(domain, execution);
+    const known = await this.options.notStartedError(domain, execution);
     if (known === null) {
       return (await this.fail(domain, execution.id, {
         type: 'NotStarted',
@@ -280,13 +270,13 @@ export class RunResults {
         ? 'failed:not-started'
         : null;
     }
-    const finishedAt = this.#moves.now().toISOString();
-    const moved = await this.#moves.finish(domain, execution.id, 'timed_out', {
+    const finishedAt = this.moves.now().toISOString();
+    const moved = await this.moves.finish(domain, execution.id, 'timed_out', {
       finishedAt,
       error: capError(known),
     });
     if (moved === null) return null;
-    await this.#moves.auditEnd(domain, moved, 'timed_out', finishedAt, 'system', { error: known.type });
+    await this.moves.auditEnd(domain, moved, 'timed_out', finishedAt, 'system', { error: known.type });
     return 'timed_out:not-started';
   }
 }

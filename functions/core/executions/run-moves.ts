@@ -109,3 +109,14 @@ export class RunMoves {
     );
   }
 }
+
+/** A service beside `Executions`: the moves it shares with the others, and what else it was given. */
+export abstract class RunService<Options extends { readonly moves: RunMoves }> {
+  protected readonly moves: RunMoves;
+  protected readonly options: Options;
+
+  constructor(options: Options) {
+    this.moves = options.moves;
+    this.options = options;
+  }
+}

@@ -24,7 +24,7 @@ import {
   newExecutionId,
   runInputJson,
 } from './requests.ts';
-import type { RunMoves } from './run-moves.ts';
+import { type RunMoves, RunService } from './run-moves.ts';
 
 export interface RunRequestsOptions {
   readonly moves: RunMoves;
@@ -39,29 +39,7 @@ export interface RunRequestsOptions {
   readonly runQuota: (domain: TenantContext, executionId: string) => Promise<{ release(): Promise<void> }>;
 }
 
-export class RunRequests {
-  readonly #moves: RunMoves;
-  readonly #tenants: TenantRepository;
-  readonly #skills: SkillCatalog;
-  readonly #executors: ExecutorRegistry;
-  readonly #read: RunRequestsOptions['read'];
-  readonly #runnable: RunRequestsOptions['runnable'];
-  readonly #approvalTtl: RunRequestsOptions['approvalTtl'];
-  readonly #onPendingApproval: RunRequestsOptions['onPendingApproval'];
-  readonly #runQuota: RunRequestsOptions['runQuota'];
-
-  constructor(options: RunRequestsOptions) {
-    this.#moves = options.moves;
-    this.#tenants = options.tenants;
-    this.#skills = options.skills;
-    this.#executors = options.executors;
-    this.#read = options.read;
-    this.#runnable = options.runnable;
-    this.#approvalTtl = options.approvalTtl;
-    this.#onPendingApproval = options.onPendingApproval;
-    this.#runQuota = options.runQuota;
-  }
-
+export class RunRequests extends RunService<RunRequestsOptions> {
   /**
    * Requests a run of a Skill. Order of steps (no transactions): the Skill and the tenant (one
    * consistent batch) → idempotency claim (names the execution id) → execution item, written
@@ -80,11 +58,11 @@ export class RunRequests {
   ): Promise<RequestResult> {
     const { skill, tenant } = await this.#skillAndTenant(domain, skillId);
     if (!canSee(caller, skill)) throw new NotFoundError(`Skill ${skillId} not found`);
-    const runnable = await this.#runnable(domain, skill);
+    const runnable = await this.options.runnable(domain, skill);
     const { assetName } = runnable;
     if (options.rerunOf !== undefined) {
       // A re-run names a run of the same Skill the caller may read.
-      const earlier = await this.#read(domain, caller, options.rerunOf).catch((error: unknown) => {
+      const earlier = await this.options.read(domain, caller, options.rerunOf).catch((error: unknown) => {
         if (error instanceof NotFoundError) return null;
         throw error;
       });
@@ -95,13 +73,13 @@ export class RunRequests {
       }
     }
     runInputJson(input);
-    const issues = await this.#skills.inputIssues(domain, skill, input);
+    const issues = await this.options.skills.inputIssues(domain, skill, input);
     if (issues.length > 0)
       throw new ValidationError('The input does not match the Skill input schema', issues);
 
     this.#assertMayRun(tenant);
 
-    const now = this.#moves.now();
+    const now = this.moves.now();
     let id = newExecutionId(now);
     const inputHash = sha256(canonicalJson(input ?? null));
     if (idempotencyKey !== undefined) {
@@ -115,17 +93,17 @@ export class RunRequests {
         now,
       );
       if (claimed.executionId !== id) {
-        const existing = await this.#moves.find(domain, claimed.executionId);
+        const existing = await this.moves.find(domain, claimed.executionId);
         if (existing !== null) return { execution: existing, created: false };
         id = claimed.executionId; // the first attempt died before writing its execution: finish it
       }
     }
 
     const asset =
-      runnable.asset ?? (await this.#executors.get(skill.asset.kind).resolve(domain, skill.asset));
+      runnable.asset ?? (await this.options.executors.get(skill.asset.kind).resolve(domain, skill.asset));
     const approvalsRequired = approvalsRequiredOf(skill);
     const pending = approvalsRequired > 0;
-    const waitSeconds = pending ? await this.#approvalTtl(domain) : START_DEADLINE_SECONDS;
+    const waitSeconds = pending ? await this.options.approvalTtl(domain) : START_DEADLINE_SECONDS;
     const execution: Execution = {
       id,
       tenantId: domain.tenant.id,
@@ -156,20 +134,20 @@ export class RunRequests {
           }
         : {}),
     };
-    const place = await this.#runQuota(domain, id);
+    const place = await this.options.runQuota(domain, id);
     try {
-      await this.#moves.store.create(domain, execution);
+      await this.moves.store.create(domain, execution);
     } catch (error) {
       if (error instanceof ExecutionExistsError) {
         // The same run (same id), written by a concurrent replay: its place is this one.
-        const existing = await this.#moves.find(domain, id);
+        const existing = await this.moves.find(domain, id);
         if (existing !== null) return { execution: existing, created: false };
       }
       await place.release();
       throw error;
     }
     // One entry for the request, whatever state it left the run in (`queued`, or waiting for approval).
-    await this.#moves.auditTransition(domain, execution, 'requested', execution.createdAt, actorOf(caller), {
+    await this.moves.auditTransition(domain, execution, 'requested', execution.createdAt, actorOf(caller), {
       status: execution.status,
       skillId: skill.id,
       skillRevision: skill.revision,
@@ -179,7 +157,7 @@ export class RunRequests {
       ...(caller.schedule === undefined ? {} : { scheduleId: caller.schedule.id }),
     });
     if (execution.status === 'pending_approval') {
-      await this.#onPendingApproval(domain, execution);
+      await this.options.onPendingApproval(domain, execution);
       return { execution, created: true };
     }
     return { execution: await this.dispatch(domain, execution, skill), created: true };
@@ -188,8 +166,8 @@ export class RunRequests {
   /** Hands a `requested` (or re-dispatched `queued`) run to its executor and marks it `queued`. */
   async dispatch(domain: TenantContext, execution: Execution, skill?: Skill): Promise<Execution> {
     const definition =
-      skill ?? (await this.#skills.revision(domain, execution.skillId, execution.skillRevision));
-    await this.#executors.get(execution.asset.kind).dispatch(domain, {
+      skill ?? (await this.options.skills.revision(domain, execution.skillId, execution.skillRevision));
+    await this.options.executors.get(execution.asset.kind).dispatch(domain, {
       executionId: execution.id,
       skillId: execution.skillId,
       skillRevision: execution.skillRevision,
@@ -203,16 +181,16 @@ export class RunRequests {
       requestedAt: execution.createdAt,
     });
     if (execution.status !== 'requested') return execution;
-    const queuedAt = this.#moves.now().toISOString();
-    const moved = await this.#moves.transition(domain, execution.id, 'queued', { queuedAt });
-    if (moved === null) return (await this.#moves.find(domain, execution.id)) ?? execution;
-    await this.#moves.auditTransition(domain, moved, 'queued', queuedAt, 'system');
+    const queuedAt = this.moves.now().toISOString();
+    const moved = await this.moves.transition(domain, execution.id, 'queued', { queuedAt });
+    if (moved === null) return (await this.moves.find(domain, execution.id)) ?? execution;
+    await this.moves.auditTransition(domain, moved, 'queued', queuedAt, 'system');
     return moved;
   }
 
   /** Whether the tenant may start a run now, from its record read consistently (see #assertMayRun). */
   async admit(domain: TenantContext): Promise<void> {
-    this.#assertMayRun(await this.#tenants.summary(domain.tenant.id, true));
+    this.#assertMayRun(await this.options.tenants.summary(domain.tenant.id, true));
   }
 
   /**
@@ -224,7 +202,7 @@ export class RunRequests {
     skillId: string,
   ): Promise<{ skill: Skill; tenant: TenantSummary | null }> {
     if (!SKILL_ID_PATTERN.test(skillId)) throw new NotFoundError(`Skill ${skillId} not found`);
-    const { skill, tenant } = await this.#moves.store.skillAndTenant(domain, skillId);
+    const { skill, tenant } = await this.moves.store.skillAndTenant(domain, skillId);
     if (skill === null) throw new NotFoundError(`Skill ${skillId} not found`);
     return { skill, tenant };
   }
@@ -241,7 +219,7 @@ export class RunRequests {
       );
     }
     const graceEnds = Date.parse(tenant.expiresAt) + GRACE_PERIOD_DAYS * DAY_MS;
-    if (!(this.#moves.now().getTime() < graceEnds)) {
+    if (!(this.moves.now().getTime() < graceEnds)) {
       throw new TenantSuspendedError(
         `This tenant's subscription expired on ${tenant.expiresAt} and its grace period is over: runs are disabled until it is renewed`,
         { extra: { tenantStatus: tenant.status, expiresAt: tenant.expiresAt } },
@@ -257,7 +235,7 @@ export class RunRequests {
     fingerprint: string,
     now: Date,
   ): Promise<{ executionId: string }> {
-    const claim = await this.#moves.store.claimIdempotency(
+    const claim = await this.moves.store.claimIdempotency(
       domain,
       sha256(`${caller.username}|${key}`),
       executionId,
