@@ -24,7 +24,8 @@ export interface RunCancelsOptions {
 
 export class RunCancels extends RunService<RunCancelsOptions> {
   /**
-   * Cancels a run the caller may read (read by `Executions.cancel`). Who: its requester, or a holder of `execution:cancel` who may read it.
+   * Cancels a run the caller may read (read by `Executions.cancel`). Who: its requester, or a holder
+   * of `execution:cancel` who may read it.
    * - waiting for approval: closed as `cancelled`;
    * - requested or queued: its job is claimed first (so no worker ever starts it), then the run is
    *   closed as `cancelled`; if a worker holds the job already, it is starting: as for a running run;

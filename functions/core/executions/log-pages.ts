@@ -33,9 +33,10 @@ export const LATE_LOG_SECONDS = 300;
 
 export class RunLogs extends RunService<{ readonly moves: RunMoves }> {
   /**
-   * A page of the log of a run the caller may read (read by `Executions.logs`), after `after` (a cursor from the previous page; none: from the start).
-   * Streamed chunks are read when a runtime wrote any; otherwise the log the run kept when it ended
-   * is answered as one chunk per stream once it has ended.
+   * A page of the log of a run the caller may read (read by `Executions.logs`), after `after` (a
+   * cursor from the previous page; none: from the start). Streamed chunks are read when a runtime
+   * wrote any; otherwise the log the run kept when it ended is answered as one chunk per stream once
+   * it has ended.
    */
   async page(domain: TenantContext, execution: Execution, after?: string): Promise<LogPage> {
     const from = after === undefined ? 0 : Number(after);

@@ -174,7 +174,7 @@ export class HostBindingRepository {
     await this.#delete(host, 'claimId = :claim', { ':claim': claimId });
   }
 
-  /** A host's binding with its onboarding (strongly consistent), or null when the host is bound to nothing. */
+  /** A host's binding with its onboarding (strongly consistent); null when the host is bound to nothing. */
   async findOnboarding(host: string): Promise<BoundHost | null> {
     const result = await this.#table.client.send(
       new GetCommand({ TableName: this.#table.name, Key: hostKey(host), ConsistentRead: true }),
@@ -197,7 +197,7 @@ export class HostBindingRepository {
     return (result.Items ?? []).map((item) => String(item.host));
   }
 
-  /** Hosts whose next onboarding check is due at or before `now` (at most `limit`), with the state the index saw. */
+  /** Hosts whose onboarding check is due at or before `now` (at most `limit`), as the index saw them. */
   async dueOnboardings(
     now: string,
     limit: number,
