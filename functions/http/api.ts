@@ -11,7 +11,7 @@ import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { LambdaScriptChecker } from '../clients/script-checker.ts';
 import { queuesFromEnv } from '../clients/sqs.ts';
 import { ENV, type Environment, functionNameEnv, optionalEnv, parseList, requireEnv } from '../core/env.ts';
-import { TableJobClaims } from '../core/executions/claims.ts';
+import { JobClaimRepository } from '../core/executions/job-claim-repository.ts';
 import type { HostEdge } from '../core/governance/edge.ts';
 import { type Core, createCore } from '../core/platform.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
@@ -77,7 +77,7 @@ export async function apiFromEnv(definition: ApiDefinition, env: Environment) {
 function claimsFromEnv(env: Environment) {
   const name = optionalEnv(ENV.claimsTableName, env);
   if (name === undefined) return {};
-  return { claims: new TableJobClaims({ client: tableFromEnv(env).client, name }) };
+  return { claims: new JobClaimRepository({ client: tableFromEnv(env).client, name }) };
 }
 
 /** The Python runtime's syntax check, where this function may invoke the worker. */

@@ -13,8 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
-import { waitForRun } from '../support/session.ts';
-import { browserSuite, screenshot, signIn, siteUrl } from './support.ts';
+import { browserSuite, screenshot, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-controls-password';
 const ACME = 'acme.localhost';
@@ -25,22 +24,10 @@ let port: number;
 let alice: string;
 let admin: string;
 
-const { page, api } = browserSuite(PASSWORD, async (suite) => {
+const { page, api, signedIn, finished } = browserSuite(PASSWORD, async (suite) => {
   ({ platform, port } = suite);
   [alice, admin] = await Promise.all([platform.login(ACME, 'alice'), platform.login(ADMIN, 'admin')]);
 });
-
-function finished(id: string): Promise<Record<string, unknown>> {
-  return waitForRun({ url: platform.platform.url, host: ACME, token: alice }, id, {
-    timeoutMs: 30_000,
-    intervalMs: 150,
-  });
-}
-
-async function signedIn(tab: Page, host: string, path: string, username: string): Promise<void> {
-  await tab.goto(siteUrl(host, port, path));
-  await signIn(tab, username, PASSWORD);
-}
 
 /** Every id of a tenant's audit trail, through the API (all pages). */
 async function auditIds(): Promise<string[]> {
@@ -216,7 +203,7 @@ describe('confirmations for consequential actions', () => {
 
     const started = await api(ACME, alice, 'POST', `/api/skills/${skill.body.id}/executions`, { input: {} });
     expect(started.status, started.text).toBe(202);
-    const done = await finished(String(started.body.id));
+    const done = await finished(ACME, alice, String(started.body.id));
     expect(done).toMatchObject({ status: 'succeeded', output: { v: 1 }, asset: { version: 1 } });
   }, 60_000);
 });
@@ -288,7 +275,7 @@ describe('re-run with an edited input', () => {
     });
     expect(first.status, first.text).toBe(202);
     const firstId = String(first.body.id);
-    await finished(firstId);
+    await finished(ACME, alice, firstId);
 
     const { page: tab } = await page();
     await signedIn(tab, ACME, `/executions/${firstId}`, 'alice');
@@ -387,7 +374,7 @@ describe('HTTP resources for local development', () => {
         input: {},
       });
       expect(started.status, started.text).toBe(202);
-      const done = await finished(String(started.body.id));
+      const done = await finished(ACME, alice, String(started.body.id));
       expect(done, JSON.stringify(done.error)).toMatchObject({
         status: 'succeeded',
         output: { path: '/things/1' },
@@ -417,7 +404,7 @@ describe('names where ids would be', () => {
     const started = await api(ACME, alice, 'POST', `/api/skills/${greet?.id}/executions`, {
       input: { name: 'Ids' },
     });
-    await finished(String(started.body.id));
+    await finished(ACME, alice, String(started.body.id));
     const { page: tab } = await page();
     await signedIn(tab, ACME, '/executions', 'alice');
     const row = tab.locator(`tr[data-run="${started.body.id}"]`);

@@ -8,11 +8,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import type { TestPlatform } from '../support/platform.ts';
-import { waitForRun } from '../support/session.ts';
 import { browserSuite, editorText, menuLabels, screenshot, signIn, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-daily-password';
@@ -25,7 +23,7 @@ let alice: string;
 let bob: string;
 let admin: string;
 
-const { page, api } = browserSuite(PASSWORD, async (suite) => {
+const { page, api, signedIn, finished } = browserSuite(PASSWORD, async (suite) => {
   ({ platform, port } = suite);
   [alice, bob, admin] = await Promise.all([
     platform.login(ACME, 'alice'),
@@ -58,22 +56,10 @@ async function run(token: string, skillId: string, input: unknown = {}): Promise
   return String(started.body.id);
 }
 
-function finished(id: string): Promise<Record<string, unknown>> {
-  return waitForRun({ url: platform.platform.url, host: ACME, token: alice }, id, {
-    timeoutMs: 30_000,
-    intervalMs: 150,
-  });
-}
-
-async function signedIn(tab: Page, path: string, username: string): Promise<void> {
-  await tab.goto(siteUrl(ACME, port, path));
-  await signIn(tab, username, PASSWORD);
-}
-
 describe('scripts in a real code editor', () => {
   it('indents with Tab, leaves with Escape then Tab, loads a file, and creates the script', async () => {
     const { page: tab } = await page();
-    await signedIn(tab, '/assets', 'alice');
+    await signedIn(tab, ACME, '/assets', 'alice');
     const editor = tab.getByLabel('Python source', { exact: true });
     await editor.click();
     await tab.keyboard.press('Control+A');
@@ -117,7 +103,7 @@ describe('scripts in a real code editor', () => {
 
   it('builds an input schema from fields, in step with the JSON, and approval follows the risk', async () => {
     const { page: tab } = await page();
-    await signedIn(tab, '/skill-admin/new', 'alice');
+    await signedIn(tab, ACME, '/skill-admin/new', 'alice');
     await tab.getByRole('heading', { name: 'New skill', level: 1 }).waitFor();
     const json = 'Input schema (JSON Schema 2020-12) as JSON';
     await tab.getByRole('button', { name: 'Add a field' }).first().click();
@@ -151,9 +137,9 @@ describe('sessions', () => {
       (item: { name: string }) => item.name === 'Greet',
     );
     const runId = await run(bob, greet.id, { name: 'Tabs' });
-    await finished(runId);
+    await finished(ACME, alice, runId);
     const { context, page: first } = await page();
-    await signedIn(first, '/home', 'bob');
+    await signedIn(first, ACME, '/home', 'bob');
     // The session is a cookie the page's script cannot read.
     const cookies = await context.cookies(siteUrl(ACME, port));
     const session = cookies.find((cookie) => cookie.name === 'efs');
@@ -192,7 +178,7 @@ describe('sessions', () => {
     });
     const pending = await run(bob, slow);
     const { page: tab } = await page();
-    await signedIn(tab, '/home', 'bob');
+    await signedIn(tab, ACME, '/home', 'bob');
     // An attacker's page: it tries to sign bob out and to cancel his run, without his knowledge.
     const target = siteUrl(ACME, port);
     const attack = `<!doctype html><html><body>
@@ -243,10 +229,10 @@ describe('runs', () => {
     );
     const done = await run(bob, chatty);
     const waiting = await run(bob, careful, { name: 'wait' });
-    await finished(done);
+    await finished(ACME, alice, done);
 
     const { page: tab } = await page();
-    await signedIn(tab, `/executions/${waiting}`, 'bob');
+    await signedIn(tab, ACME, `/executions/${waiting}`, 'bob');
     await tab.getByText('Waiting for approval.', { exact: false }).waitFor();
     await tab.getByRole('button', { name: 'Cancel run' }).click();
     const dialog = tab.getByRole('dialog');
@@ -301,7 +287,7 @@ describe('runs', () => {
     );
     const going = await run(bob, slow);
     const { page: tab } = await page();
-    await signedIn(tab, `/executions/${going}`, 'bob');
+    await signedIn(tab, ACME, `/executions/${going}`, 'bob');
     const log = tab.getByRole('figure', { name: 'Log' });
     // Lines appear while the run is still running.
     await log.getByText('step 2', { exact: false }).waitFor({ timeout: 20_000 });
@@ -310,7 +296,7 @@ describe('runs', () => {
     await tab.getByRole('button', { name: 'Cancel run' }).click();
     await tab.getByRole('dialog').getByRole('button', { name: 'Cancel the run' }).click();
     await tab.getByText('The run was cancelled.').waitFor({ timeout: 20_000 });
-    const closed = await finished(going);
+    const closed = await finished(ACME, alice, going);
     expect(closed).toMatchObject({ status: 'cancelled', cancelledBy: 'bob', error: { type: 'Cancelled' } });
     expect(String((closed.logs as { stdout: string }).stdout)).not.toContain('step 59');
   }, 90_000);
@@ -318,7 +304,7 @@ describe('runs', () => {
   it('an archived Skill leaves the catalogue and its runs are refused with the reason, until restored', async () => {
     const id = await skill('Retired', 'def main(inputs, ctx):\n    return {"ok": True}\n');
     const { page: tab } = await page();
-    await signedIn(tab, `/skill-admin/${id}`, 'alice');
+    await signedIn(tab, ACME, `/skill-admin/${id}`, 'alice');
     await tab.getByRole('heading', { name: 'Edit Retired', level: 1 }).waitFor();
     await tab.getByLabel('Reason (optional, kept in the audit trail)').fill('replaced by Greet');
     await tab.getByRole('button', { name: 'Archive', exact: true }).click();
@@ -333,7 +319,7 @@ describe('runs', () => {
     expect(catalogue.body.items.map((item: { name: string }) => item.name)).not.toContain('Retired');
 
     const { page: user } = await page();
-    await signedIn(user, `/skills/${id}`, 'alice');
+    await signedIn(user, ACME, `/skills/${id}`, 'alice');
     await user.getByText('This Skill cannot run right now').waitFor();
     await user.getByLabel('name').fill('anyone');
     await user.getByRole('button', { name: 'Run' }).click();
@@ -362,7 +348,7 @@ describe('approvals and announcements', () => {
     });
     const requested = await run(bob, id, { name: 'Supplier 42' });
     const { page: tab } = await page();
-    await signedIn(tab, '/home', 'alice');
+    await signedIn(tab, ACME, '/home', 'alice');
     const approvals = tab.getByRole('navigation', { name: 'Main' }).locator('[data-menu="approvals"] .count');
     await expect
       .poll(async () => Number(await approvals.getAttribute('data-count')))
@@ -380,7 +366,7 @@ describe('approvals and announcements', () => {
     await tab.getByText('Approved the run of Payout.').waitFor();
 
     const { page: requester } = await page();
-    await signedIn(requester, `/executions/${requested}`, 'bob');
+    await signedIn(requester, ACME, `/executions/${requested}`, 'bob');
     const decisions = requester.getByRole('region', { name: 'Approvals' });
     await decisions.waitFor();
     expect(await decisions.textContent()).toMatch(/approved\s+by\s+alice.*invoice checked/s);
@@ -400,7 +386,7 @@ describe('approvals and announcements', () => {
     });
     expect(posted.status, posted.text).toBe(201);
     const { page: tab } = await page();
-    await signedIn(tab, '/home', 'bob');
+    await signedIn(tab, ACME, '/home', 'bob');
     const banner = tab.getByRole('region', { name: 'Upgrade on Sunday' });
     await banner.waitFor();
     expect(await banner.textContent()).toContain('From the platform');
@@ -499,7 +485,7 @@ describe('the main pages, light and dark', () => {
     for (const scheme of ['light', 'dark'] as const) {
       const { page: tab } = await page();
       await tab.emulateMedia({ colorScheme: scheme });
-      await signedIn(tab, '/home', 'alice');
+      await signedIn(tab, ACME, '/home', 'alice');
       for (const path of tenantPages) {
         await tab.goto(siteUrl(ACME, port, path));
         await tab.locator('#page-title').waitFor();

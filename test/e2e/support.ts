@@ -11,6 +11,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { call, type TestResponse } from '../support/http.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { waitForRun } from '../support/session.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -164,6 +165,18 @@ export function browserSuite(
     },
     api(host: string, token: string, method: string, path: string, body?: unknown): Promise<TestResponse> {
       return call(started().platform.platform.url, { host, token, method, path, body });
+    },
+    /** Opens `path` on `host` in `tab` and signs in there as `username`, with the suite's password. */
+    async signedIn(tab: Page, host: string, path: string, username: string): Promise<void> {
+      await tab.goto(siteUrl(host, started().port, path));
+      await signIn(tab, username, password);
+    },
+    /** The run once it has ended, read through the API as `token` on `host` (every 150 ms, 30 s at most). */
+    finished(host: string, token: string, id: string): Promise<TestResponse['body']> {
+      return waitForRun({ url: started().platform.platform.url, host, token }, id, {
+        timeoutMs: 30_000,
+        intervalMs: 150,
+      });
     },
   };
 }

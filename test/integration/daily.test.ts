@@ -7,8 +7,8 @@
  */
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TableJobClaims } from '../../functions/core/executions/claims.ts';
 import { Executions } from '../../functions/core/executions/executions.ts';
+import { JobClaimRepository } from '../../functions/core/executions/job-claim-repository.ts';
 import { jobId, PythonScriptExecutor } from '../../functions/core/executors/python-script.ts';
 import { ExecutorRegistry } from '../../functions/core/executors/registry.ts';
 import type { Caller } from '../../functions/core/identity/caller.ts';
@@ -234,7 +234,7 @@ describe('cancelling runs', () => {
     const sqs = platform.platform.services.sqs;
     const url = (await sqs.send(new CreateQueueCommand({ QueueName: 'daily-unread' }))).QueueUrl ?? '';
     const core = platform.core;
-    const claims = new TableJobClaims({
+    const claims = new JobClaimRepository({
       client: core.table.client,
       name: platform.platform.services.claimsTableName,
     });
@@ -285,7 +285,7 @@ describe('cancelling runs', () => {
     const id = String(started.body.id);
     // Claim the job as a worker would have, then cancel.
     const tenant = (await platform.core.hosts.resolve(ACME)) as TenantContext;
-    await new TableJobClaims({
+    await new JobClaimRepository({
       client: platform.core.table.client,
       name: platform.platform.services.claimsTableName,
     }).claim(jobId(tenant.tenant.id, id), Math.floor(Date.now() / 1000) + 60);

@@ -17,12 +17,13 @@
  * - Every poll records the agent's last-seen time and version; an agent seen within
  *   AGENT_ONLINE_SECONDS is online. A run waiting for an offline agent says so.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ExecutionError } from '../executions/executions.ts';
 import type { PythonJob } from '../executors/python-script.ts';
+import { matchesSecretHash, sha256 } from '../hashing.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { AgentRepository, AgentTokenChangedError } from './agent-repository.ts';
@@ -68,10 +69,6 @@ export type AgentJob = Pick<
 
 export class AgentLeaseError extends ConflictError {
   override readonly code = 'agent-lease-refused';
-}
-
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
 }
 
 export interface AgentsOptions {
@@ -206,14 +203,8 @@ export class Agents {
     if (match === null) throw new AuthenticationError('An agent token is required');
     const [, id = '', secret = ''] = match;
     const stored = await this.#store.token(domain, id);
-    const expected = Buffer.from(stored?.secretHash ?? '0'.repeat(64), 'hex');
-    const given = sha256(secret);
-    if (
-      stored === null ||
-      expected.length !== given.length ||
-      !timingSafeEqual(expected, given) ||
-      stored.revoked
-    ) {
+    const matches = matchesSecretHash(secret, stored?.secretHash);
+    if (stored === null || !matches || stored.revoked) {
       throw new AuthenticationError(INVALID);
     }
     const agent = await this.find(domain, stored.agent);
@@ -269,7 +260,7 @@ export class Agents {
     for (const stored of await this.#store.unleased(domain, agent.name, 25)) {
       const lease = randomBytes(32).toString('base64url');
       const taken = await this.#store.lease(stored.key, {
-        hash: sha256(lease).toString('hex'),
+        hash: sha256(lease),
         at: this.#now().toISOString(),
         tokenId: agent.tokenId,
       });
@@ -293,9 +284,8 @@ export class Agents {
     const refused = () => new AgentLeaseError('This agent holds no lease on that run');
     if (!LEASE_PATTERN.test(lease)) throw refused();
     const stored = await this.#store.job(domain, agent.name, executionId);
-    const expected = Buffer.from(stored?.leaseHash ?? '0'.repeat(64), 'hex');
-    const given = sha256(lease);
-    if (stored === null || expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    const matches = matchesSecretHash(lease, stored?.leaseHash);
+    if (stored === null || !matches) {
       throw refused();
     }
     return stored.job;
@@ -303,12 +293,7 @@ export class Agents {
 
   /** Ends a lease after its result was recorded; a second result for it is refused. */
   async release(domain: TenantContext, agent: Agent, executionId: string, lease: string): Promise<void> {
-    const released = await this.#store.release(
-      domain,
-      agent.name,
-      executionId,
-      sha256(lease).toString('hex'),
-    );
+    const released = await this.#store.release(domain, agent.name, executionId, sha256(lease));
     if (!released) throw new AgentLeaseError('The result of this run was reported already');
   }
 
@@ -352,7 +337,7 @@ export class Agents {
     secret: string,
     now: string,
   ): Promise<void> {
-    await this.#store.putToken(domain, agent, id, sha256(secret).toString('hex'), now);
+    await this.#store.putToken(domain, agent, id, sha256(secret), now);
   }
 
   async #revokeToken(domain: TenantContext, id: string, now: string): Promise<void> {

@@ -15,9 +15,10 @@
  * reports); every read and write of the table is ./audit-repository.ts, which parses items at the
  * boundary.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AuditProblem, AuditVerification } from '../../contract/responses.ts';
 import type { Table } from '../db.ts';
+import { sha256 } from '../hashing.ts';
 import { domainPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
@@ -103,10 +104,6 @@ export interface AuditLogOptions {
   readonly now?: () => Date;
   /** Entries younger than this are left for the next seal. @default 2000 */
   readonly settleMs?: number;
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** JSON with sorted keys, so a hash does not depend on property order (`__proto__` is a key like any other). */

@@ -5,13 +5,13 @@
  * before keep their content and are flagged when they no longer match (`matchesSchema` in listings).
  * A collection goes only when it holds no record and no Skill declares it.
  */
-import { createHash } from 'node:crypto';
 import type { DataUsage } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
 import { assertValidSchema, type JsonSchema } from '../catalog/schemas.ts';
 import type { Table } from '../db.ts';
 import { ConflictError, QuotaExceededError, ValidationError } from '../errors.ts';
+import { sha256 } from '../hashing.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
@@ -57,10 +57,6 @@ export interface CollectionInput {
 
 /** Finds the Skills that declare a collection (a collection they use cannot be deleted). */
 export type CollectionUsers = (domain: TenantContext, name: string) => Promise<string[]>;
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 export interface CollectionsOptions {
   readonly table: Table;

@@ -15,6 +15,7 @@ import { toSkill } from '../catalog/skill-repository.ts';
 import type { Skill } from '../catalog/skills.ts';
 import { batchGetAll, queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
+import { sha256 } from '../hashing.ts';
 import { parseJson, stringifyJson } from '../json.ts';
 import {
   ACTIVE_EXECUTION_SHARDS,
@@ -47,8 +48,7 @@ import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext, TenantSummary } from '../tenancy/domain.ts';
 import { tenantSummaryOf } from '../tenancy/tenant-repository.ts';
 import type { Vote } from './approvals.ts';
-import type { Execution } from './executions.ts';
-import { sha256 } from './requests.ts';
+import type { Execution } from './model.ts';
 import type { ExecutionStatus } from './state-machine.ts';
 
 /** A run of this id exists already (written by a concurrent replay of the same request). A 409. */

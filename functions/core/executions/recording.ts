@@ -1,11 +1,11 @@
 /**
  * The rules of recording what a runtime reports, without I/O: the reports, the bounds of what a run
  * keeps (output, logs, error) and how a result fits in one item. Applying a report to the store is
- * `Executions.recordStarted` / `recordResult` (executions.ts); the states it may move are
+ * results.ts (`Executions.recordStarted` / `recordResult`); the states it may move are
  * state-machine.ts.
  */
 import type { EgressUse } from '../http-resources/jobs.ts';
-import type { ExecutionError, ExecutionLogs } from './executions.ts';
+import type { ExecutionError, ExecutionLogs } from './model.ts';
 import type { ReportedStatus } from './state-machine.ts';
 
 /** Largest output stored (serialised JSON); the runtime enforces the same bound. */

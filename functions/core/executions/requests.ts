@@ -1,13 +1,14 @@
 /**
  * The rules of requesting a run, without I/O: run ids (time-ordered), the input a run may take, the
  * Idempotency-Key, how many approvals a Skill's run needs and what they bind to. The requests
- * themselves (reads, the conditional writes, dispatch) are `Executions.request` (executions.ts).
+ * themselves (reads, the conditional writes, dispatch) are run-requests.ts (`Executions.request`).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { canonicalJson } from '../audit/chain.ts';
 import { APPROVAL_COUNT, MIN_APPROVALS, type Skill } from '../catalog/skills.ts';
 import { PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { ResolvedAsset } from '../executors/registry.ts';
+import { sha256 } from '../hashing.ts';
 import { overflowingNumbers, stringifyJson } from '../json.ts';
 
 /** Largest run input (serialised JSON). */
@@ -17,11 +18,6 @@ export const IDEMPOTENCY_SECONDS = 24 * 3600;
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
 export const EXECUTION_ID_PATTERN = /^ex-[0-9a-z]{10}[0-9a-f]{10}$/;
-
-/** Hex SHA-256 of a string's UTF-8 bytes. */
-export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 /** Time-ordered ids: newest-first listings are a reverse key-order query. */
 export function newExecutionId(now: Date): string {

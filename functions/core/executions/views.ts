@@ -1,7 +1,7 @@
 /**
  * How a run is shown: the API's answer shape (DESIGN §9), with how long it ran and waited.
  */
-import type { Execution } from './executions.ts';
+import type { Execution } from './model.ts';
 
 /** The answer shape of the API (DESIGN §9), plus a few useful fields. */
 export function executionView(execution: Execution) {

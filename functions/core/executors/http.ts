@@ -10,10 +10,10 @@
  * the executor, so the run ends through the one recording path); otherwise the credential use is
  * audited in the public chain and the job goes to the fair `http-executions` queue (group = tenant).
  */
-import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { canonicalJson } from '../audit/chain.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
+import { sha256 } from '../hashing.ts';
 import { HTTP_QUEUE, type HttpJob, type HttpRequestTemplate } from '../http-resources/jobs.ts';
 import { HTTP_METHODS, type HttpResource, methodIssue, snapshotOf } from '../http-resources/model.ts';
 import type { HttpResources } from '../http-resources/resources.ts';
@@ -44,10 +44,6 @@ const binding = z.strictObject({
 });
 
 export type HttpBinding = z.output<typeof binding>;
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 export class HttpExecutor implements Executor {
   readonly kind = 'http';

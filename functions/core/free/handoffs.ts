@@ -11,9 +11,10 @@
  * keeps its hash. A link carrying someone's handoff, opened in another browser, signs nobody in —
  * so nobody can sign another person into a space they control (login CSRF).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Table } from '../db.ts';
 import { AuthenticationError } from '../errors.ts';
+import { sha256 } from '../hashing.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { HandoffRepository } from './handoff-repository.ts';
 
@@ -31,10 +32,6 @@ export const HANDOFF_BROWSER_COOKIE = 'efhb';
 /** A fresh browser binding (the cookie's value). */
 export function newBrowserBinding(): string {
   return randomBytes(32).toString('base64url');
-}
-
-function digest(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
 export interface Handoff {
@@ -60,8 +57,8 @@ export class Handoffs {
     const expiresAtEpoch = Math.floor(now.getTime() / 1000) + HANDOFF_SECONDS;
     await this.#store.create(domain, id, {
       username,
-      secretHash: digest(secret),
-      browserHash: digest(browser),
+      secretHash: sha256(secret),
+      browserHash: sha256(browser),
       createdAt: now.toISOString(),
       expiresAtEpoch,
     });
@@ -81,10 +78,10 @@ export class Handoffs {
     if (match === null) throw new AuthenticationError(REFUSED);
     const [, id = '', secret = ''] = match;
     if (browser === undefined || browser === '') throw new AuthenticationError(REFUSED);
-    const hash = digest(secret);
+    const hash = sha256(secret);
     const spent = await this.#store.consume(domain, id, {
       secretHash: hash,
-      browserHash: digest(browser),
+      browserHash: sha256(browser),
       nowEpoch: Math.floor(this.#now().getTime() / 1000),
     });
     if (spent === null) throw new AuthenticationError(REFUSED);

@@ -17,12 +17,10 @@
 import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { type IndexEntry, ONBOARDING_DUE, onboardingDueSort } from '../keys.ts';
+import { type BoundHost, HostBindingRepository } from '../tenancy/host-repository.ts';
 import type { HostDirectory } from '../tenancy/hosts.ts';
 import type { DnsVerifier } from './dns.ts';
 import type { CertificateSource, DnsRecord, HostEdge, ProvisionOutcome } from './edge.ts';
-import { type BoundHost, OnboardingRepository } from './onboarding-repository.ts';
-
-export { onboardingFromItem } from './onboarding-repository.ts';
 
 export const ONBOARDING_STATES = ['pending-dns', 'provisioning', 'active', 'failed'] as const;
 export type OnboardingState = (typeof ONBOARDING_STATES)[number];
@@ -208,14 +206,14 @@ export interface HostOnboardingOptions {
 }
 
 export class HostOnboarding {
-  readonly #store: OnboardingRepository;
+  readonly #store: HostBindingRepository;
   readonly #edge: HostEdge;
   readonly #verifier: DnsVerifier;
   readonly #hosts: HostDirectory | undefined;
   readonly #now: () => Date;
 
   constructor(options: HostOnboardingOptions) {
-    this.#store = new OnboardingRepository(options.table);
+    this.#store = new HostBindingRepository(options.table);
     this.#edge = options.edge;
     this.#verifier = options.verifier;
     this.#hosts = options.hosts;
@@ -228,7 +226,7 @@ export class HostOnboarding {
 
   /** A host's onboarding with the DNS records it needs; NotFoundError for a host bound to nothing. */
   async get(host: string): Promise<HostOnboardingView> {
-    const bound = await this.#store.find(host);
+    const bound = await this.#store.findOnboarding(host);
     if (bound === null) throw new NotFoundError(`Host ${host} is not bound`);
     return this.#view(bound);
   }
@@ -237,7 +235,7 @@ export class HostOnboarding {
   async list(hosts: readonly string[]): Promise<HostOnboardingView[]> {
     const views: HostOnboardingView[] = [];
     for (const host of hosts) {
-      const bound = await this.#store.find(host);
+      const bound = await this.#store.findOnboarding(host);
       if (bound !== null) views.push(this.#view(bound));
     }
     return views;
@@ -255,7 +253,7 @@ export class HostOnboarding {
    */
   async advance(host: string, options: { readonly force?: boolean } = {}): Promise<HostOnboardingView> {
     for (let step = 0; step < 2; step++) {
-      const bound = await this.#store.find(host);
+      const bound = await this.#store.findOnboarding(host);
       if (bound === null) throw new NotFoundError(`Host ${host} is not bound`);
       const current = this.#onboarding(bound);
       if (current.state === 'active' || current.state === 'failed') return this.#view(bound);
@@ -284,7 +282,7 @@ export class HostOnboarding {
 
   /** Starts a failed host over (and checks it now); for a waiting host, checks it now. */
   async retry(host: string): Promise<HostOnboardingView> {
-    const bound = await this.#store.find(host);
+    const bound = await this.#store.findOnboarding(host);
     if (bound === null) throw new NotFoundError(`Host ${host} is not bound`);
     const current = this.#onboarding(bound);
     if (current.state === 'active') {
@@ -299,7 +297,7 @@ export class HostOnboarding {
 
   /** Advances every host whose check is due (the `host-onboarding` scan); at most `scanBatch` a run. */
   async advanceDue(): Promise<{ scanned: number; changed: OnboardingChange[] }> {
-    const items = await this.#store.due(this.#now().toISOString(), ONBOARDING_LIMITS.scanBatch);
+    const items = await this.#store.dueOnboardings(this.#now().toISOString(), ONBOARDING_LIMITS.scanBatch);
     const changed: OnboardingChange[] = [];
     let firstError: unknown;
     for (const due of items) {
@@ -350,7 +348,12 @@ export class HostOnboarding {
 
   /** Writes `next` if the binding still holds `current` (its revision); null when it changed. */
   async #write(host: string, current: Onboarding, next: Onboarding): Promise<BoundHost | null> {
-    const written = await this.#store.write(host, current.revision, next, onboardingIndex(host, next));
+    const written = await this.#store.writeOnboarding(
+      host,
+      current.revision,
+      next,
+      onboardingIndex(host, next),
+    );
     if (written !== null && current.state !== next.state) this.#hosts?.invalidate(host);
     return written;
   }

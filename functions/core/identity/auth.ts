@@ -18,7 +18,7 @@
  *   attempts cannot get more guesses than the limit. A failure never says whether the user exists,
  *   and takes as long either way.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AccessToken } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
@@ -29,6 +29,7 @@ import {
   RateLimitedError,
   ValidationError,
 } from '../errors.ts';
+import { matchesSecretHash, sha256 } from '../hashing.ts';
 import { domainPk } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import { AccessTokenRepository } from './access-token-repository.ts';
@@ -89,10 +90,6 @@ interface SessionClaims {
   readonly exp: number;
 }
 
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
-}
-
 const INVALID = 'Invalid or expired credentials';
 
 export class Auth {
@@ -135,7 +132,7 @@ export class Auth {
     const name = username.trim().toLowerCase();
     const now = this.#now();
     const window = Math.floor(now.getTime() / 1000 / this.#windowSeconds);
-    const subject = sha256(`${name}|${domain.host}`).toString('hex');
+    const subject = sha256(`${name}|${domain.host}`);
     const reserved = await this.#sessions.reserveAttempt(
       domain,
       subject,
@@ -313,7 +310,7 @@ export class Auth {
       ...token,
       username: caller.username,
       host: domain.host,
-      secretHash: sha256(secret).toString('hex'),
+      secretHash: sha256(secret),
     });
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
@@ -417,13 +414,11 @@ export class Auth {
     const [, id = '', secret = ''] = match;
     const item = await this.#tokens.get(domain, id);
     // Compared even when there is no such token, so a miss takes as long as a wrong secret.
-    const expected = Buffer.from(item?.secretHash ?? '0'.repeat(64), 'hex');
-    const given = sha256(secret);
+    const matches = matchesSecretHash(secret, item?.secretHash);
     const now = this.#now();
     if (
       item === null ||
-      expected.length !== given.length ||
-      !timingSafeEqual(expected, given) ||
+      !matches ||
       item.revoked ||
       item.host !== domain.host ||
       Date.parse(item.expiresAt) <= now.getTime()

@@ -8,7 +8,7 @@
  *
  * Every tool call a client makes is kept in its call log (newest first, for 90 days), refusals too.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { McpCall, McpClient } from '../../contract/responses.ts';
 import { type AuditLog, actorOf } from '../audit/chain.ts';
 import {
@@ -27,6 +27,7 @@ import {
   QuotaExceededError,
   ValidationError,
 } from '../errors.ts';
+import { matchesSecretHash, sha256 } from '../hashing.ts';
 import type { Caller, CallerClient } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
 import type { Page } from '../pagination.ts';
@@ -88,10 +89,6 @@ export interface McpClientsOptions {
   readonly directory: Directory;
   readonly skills: SkillCatalog;
   readonly now?: () => Date;
-}
-
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
 }
 
 const INVALID = 'Invalid, expired or revoked AI client token';
@@ -157,7 +154,7 @@ export class McpClients {
       lastUsedAt: null,
       revoked: false,
     };
-    await this.#store.create(domain, client, sha256(secret).toString('hex'));
+    await this.#store.create(domain, client, sha256(secret));
     await this.#audit.record(domain, {
       actor: actorOf(caller),
       action: 'mcp-client.created',
@@ -250,13 +247,11 @@ export class McpClients {
     if (match === null) throw new AuthenticationError(INVALID);
     const [, id = '', secret = ''] = match;
     const stored = await this.#store.credential(domain, id);
-    const expected = Buffer.from(stored?.secretHash ?? '0'.repeat(64), 'hex');
-    const given = sha256(secret);
+    const matches = matchesSecretHash(secret, stored?.secretHash);
     const now = this.#now();
     if (
       stored === null ||
-      expected.length !== given.length ||
-      !timingSafeEqual(expected, given) ||
+      !matches ||
       stored.client.revoked ||
       stored.host !== domain.host ||
       !(Date.parse(stored.client.expiresAt) > now.getTime())

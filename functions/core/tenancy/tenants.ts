@@ -20,7 +20,7 @@ import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import { dayOf } from '../governance/dates.ts';
 import { ConcurrentChangeError } from '../governance/errors.ts';
-import { type HostOnboarding, initialOnboarding } from '../governance/onboarding.ts';
+import { type HostOnboarding, initialOnboarding, onboardingIndex } from '../governance/onboarding.ts';
 import type { LifecyclePhase } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import type { Branding } from './branding.ts';
@@ -478,7 +478,8 @@ export class TenantRegistry {
    */
   async #claimHost(binding: HostBinding): Promise<void> {
     const now = this.#now();
-    const onboarding = this.#onboarding === undefined ? undefined : initialOnboarding(now);
+    const state = this.#onboarding === undefined ? undefined : initialOnboarding(now);
+    const onboarding = state === undefined ? undefined : { state, due: onboardingIndex(binding.host, state) };
     if (await this.#bindings.claim(binding, now.toISOString(), onboarding)) return;
     const existing = await this.#bindings.find(binding.host, true);
     const current = existing?.binding;

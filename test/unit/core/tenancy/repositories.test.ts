@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Table } from '../../../../functions/core/db.ts';
 import { ConflictError, NotFoundError } from '../../../../functions/core/errors.ts';
 import { ConcurrentChangeError } from '../../../../functions/core/governance/errors.ts';
+import { initialOnboarding, onboardingIndex } from '../../../../functions/core/governance/onboarding.ts';
 import { usageKey } from '../../../../functions/core/keys.ts';
 import type { TenantContext } from '../../../../functions/core/tenancy/domain.ts';
 import { HostBindingRepository } from '../../../../functions/core/tenancy/host-repository.ts';
@@ -135,6 +136,30 @@ describe('HostBindingRepository', () => {
     expect(await bindings.claimPersonal('ann.free.example.com', 'ann', 'claim-2', NOW, 'claim-1')).toBe(true);
     await bindings.releasePersonal('ann.free.example.com', 'claim-1');
     expect((await bindings.find('ann.free.example.com', true))?.claimId).toBe('claim-2');
+  });
+
+  it("keeps a binding's onboarding: due while it waits, a step only over the revision it read, none on an unbound host", async () => {
+    const host = 'onboard.example.com';
+    const first = initialOnboarding(new Date(NOW));
+    const binding = { host, domain: 'tenant', tenantId: 'acme' } as const;
+    expect(await bindings.claim(binding, NOW, { state: first, due: onboardingIndex(host, first) })).toBe(
+      true,
+    );
+    expect(await bindings.findOnboarding(host)).toEqual({ binding, onboarding: first, boundAt: NOW });
+    expect((await bindings.dueOnboardings(NOW, 50)).map((due) => due.host)).toContain(host);
+
+    const settled = { state: 'active' as const, attempts: 0, since: NOW, updatedAt: NOW, revision: 1 };
+    // A step over a revision that moved on is an answer (null), and changes nothing.
+    expect(await bindings.writeOnboarding(host, 5, settled, null)).toBeNull();
+    expect((await bindings.findOnboarding(host))?.onboarding).toEqual(first);
+    // The step over the revision read lands, and a settled state leaves the due index.
+    expect(
+      (await bindings.writeOnboarding(host, 0, settled, onboardingIndex(host, settled)))?.onboarding,
+    ).toEqual(settled);
+    expect((await bindings.dueOnboardings(NOW, 50)).map((due) => due.host)).not.toContain(host);
+    // A step on a host bound to nothing writes no binding.
+    expect(await bindings.writeOnboarding('nobody.example.com', 0, settled, null)).toBeNull();
+    expect(await bindings.findOnboarding('nobody.example.com')).toBeNull();
   });
 });
 

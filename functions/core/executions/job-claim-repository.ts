@@ -1,10 +1,11 @@
 /**
- * Job claims, as the cancelling side sees them. A runtime claims a job (`<tenant>:<execution>`) in
- * the claims table before it runs it, and acknowledges a job it cannot claim without running it. So
- * cancelling a run that waits in a queue claims its job first: if the claim is ours, no worker will
- * ever start it and the run can be closed as cancelled; if a worker holds it already, the run is
- * starting or running: the cancel is written on the worker's claim (`stopRequested`), which the
- * Python worker reads about once a second while the job runs, and then kills the job.
+ * Where job claims are stored, as the cancelling side sees them: the claims table (`jobId` key). A
+ * runtime claims a job (`<tenant>:<execution>`) there before it runs it, and acknowledges a job it
+ * cannot claim without running it. So cancelling a run that waits in a queue claims its job first:
+ * if the claim is ours, no worker will ever start it and the run can be closed as cancelled; if a
+ * worker holds it already, the run is starting or running: the cancel is written on the worker's
+ * claim (`stopRequested`), which the Python worker reads about once a second while the job runs,
+ * and then kills the job.
  */
 import type { Table } from '../db.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
@@ -23,10 +24,11 @@ export interface JobClaims {
 export const CANCEL_CLAIM_SECONDS = 15 * 24 * 3600;
 
 /**
- * The claims table of the topology (`jobId` key): the store of job claims, written with one
- * conditional request each (a claim or stop refused by its condition is the answer `false`).
+ * The repository of job claims on the claims table of the topology: every DynamoDB call on a job's
+ * claim made by the cancelling side, one conditional request each (a claim or stop refused by its
+ * condition is the answer `false`). The Python worker claims jobs on its own side.
  */
-export class TableJobClaims implements JobClaims {
+export class JobClaimRepository implements JobClaims {
   readonly #table: Table;
 
   constructor(table: Table) {

@@ -1,0 +1,122 @@
+/**
+ * The moves every execution service makes, in one place: reading a run, a conditional transition
+ * naming the states it may leave (`sourcesOf`), its audit entry, and a run's end — audited, then
+ * signalled to the requests of this process that wait on it (run-ends.ts). Internal to
+ * `executions/`: `Executions` builds one and hands it to the services beside it (results.ts,
+ * log-pages.ts, cancels.ts, pending-runs.ts), so none of them repeats a transition or an audit.
+ *
+ * Every transition is a conditional write, so a redelivered message or a racing writer can neither
+ * lose nor repeat it; each audit entry has a deterministic key (`<run>.<status>`), so a retry writes
+ * it once.
+ */
+import type { AuditActor, AuditLog } from '../audit/chain.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+import type { ExecutionRepository, Move } from './execution-repository.ts';
+import type { Execution } from './model.ts';
+import { EXECUTION_ID_PATTERN } from './requests.ts';
+import type { RunEnds } from './run-ends.ts';
+import { type ExecutionStatus, sourcesOf, type TerminalStatus } from './state-machine.ts';
+
+export interface RunMovesOptions {
+  readonly store: ExecutionRepository;
+  readonly audit: AuditLog;
+  readonly runEnds: RunEnds;
+  readonly now: () => Date;
+}
+
+export class RunMoves {
+  /** The runs' repository, for the moves that are not a plain transition (a cancel, a log chunk). */
+  readonly store: ExecutionRepository;
+  readonly audit: AuditLog;
+  readonly now: () => Date;
+  readonly #runEnds: RunEnds;
+
+  constructor(options: RunMovesOptions) {
+    this.store = options.store;
+    this.audit = options.audit;
+    this.now = options.now;
+    this.#runEnds = options.runEnds;
+  }
+
+  /** The run as stored (strongly consistent), or null; an id not shaped like one is never read. */
+  async find(domain: TenantContext, id: string): Promise<Execution | null> {
+    if (!EXECUTION_ID_PATTERN.test(id)) return null;
+    return this.store.find(domain, id);
+  }
+
+  /** `to` from any state that may move there; null when the run had moved on (or is gone). */
+  async transition(
+    domain: TenantContext,
+    id: string,
+    to: 'queued' | 'running',
+    fields: Move['set'],
+    activeUntil?: string,
+  ): Promise<Execution | null> {
+    return this.store.move(domain, id, {
+      to,
+      from: sourcesOf(to),
+      set: fields,
+      ...(activeUntil === undefined ? {} : { activeUntil }),
+    });
+  }
+
+  /** An end from any state that may end so, leaving every index; null when it had moved on. */
+  async finish(
+    domain: TenantContext,
+    id: string,
+    to: TerminalStatus,
+    fields: Move['set'],
+  ): Promise<Execution | null> {
+    return this.store.move(domain, id, { to, from: sourcesOf(to), set: fields, leaves: 'all' });
+  }
+
+  /**
+   * A run's end, stored: its audit entry, then the wake-up of the requests of this process waiting
+   * on it (run-ends.ts). Only a transition the store accepted gets here.
+   */
+  async auditEnd(
+    domain: TenantContext,
+    execution: Execution,
+    status: TerminalStatus,
+    at: string,
+    actor: string | AuditActor,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.auditTransition(domain, execution, status, at, actor, details);
+    this.#runEnds.ended(domain.tenant.id, execution.id);
+  }
+
+  async auditTransition(
+    domain: TenantContext,
+    execution: Execution,
+    status: ExecutionStatus,
+    at: string,
+    actor: string | AuditActor,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.audit.record(
+      domain,
+      {
+        actor:
+          typeof actor === 'string'
+            ? { username: actor, via: actor === 'system' ? 'system' : 'session' }
+            : actor,
+        action: `execution.${status}`,
+        target: `execution:${execution.id}`,
+        details: { skillId: execution.skillId, ...details },
+      },
+      { at, key: `${execution.id}.${status}` },
+    );
+  }
+}
+
+/** A service beside `Executions`: the moves it shares with the others, and what else it was given. */
+export abstract class RunService<Options extends { readonly moves: RunMoves }> {
+  protected readonly moves: RunMoves;
+  protected readonly options: Options;
+
+  constructor(options: Options) {
+    this.moves = options.moves;
+    this.options = options;
+  }
+}
