@@ -11,6 +11,8 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skillKey } from '../../functions/core/catalog/skill-repository.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
+import { ApiClient } from '../../lib/cli/client.ts';
+import { TenantApi } from '../../lib/cli/remote.ts';
 import {
   expectProblem,
   HOSTS,
@@ -81,6 +83,13 @@ async function listed(
   expect(response.status, response.text).toBe(200);
   return response.body.items as Listed[];
 }
+
+/** Acme's domain, for writing its Skills straight to the store. */
+const acme: TenantContext = {
+  kind: 'tenant',
+  host: HOSTS.acme,
+  tenant: { id: 'acme', name: 'Acme', status: 'active', plan: 'standard', expiresAt: '2099-01-01' },
+};
 
 const ids = (skills: readonly Listed[]) => skills.map((skill) => skill.id);
 
@@ -211,16 +220,11 @@ describe('a Skill changed behind the API (another container)', () => {
     const id = await createSkill('Cache behind');
     expect(await run(id)).toMatchObject({ status: 202 });
     expect((await listed(bob)).find((skill) => skill.id === id)?.state).toBe('active');
-    const domain: TenantContext = {
-      kind: 'tenant',
-      host: HOSTS.acme,
-      tenant: { id: 'acme', name: 'Acme', status: 'active', plan: 'standard', expiresAt: '2099-01-01' },
-    };
     // Written straight to the store: no notice reaches this process's caches.
     await t.core.table.client.send(
       new UpdateCommand({
         TableName: t.core.table.name,
-        Key: skillKey(domain, id),
+        Key: skillKey(acme, id),
         UpdateExpression: 'SET #state = :state',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: { ':state': 'disabled' },
@@ -233,6 +237,25 @@ describe('a Skill changed behind the API (another container)', () => {
     expect(revalidated.find((skill) => skill.id === id)?.state).toBe('disabled');
     // The fresh read serves the next ordinary one too.
     expect((await listed(alice)).find((skill) => skill.id === id)?.state).toBe('disabled');
+  });
+});
+
+describe('the CLI', () => {
+  it("plans a push from the catalogue as it is now, not from a container's copy", async () => {
+    const id = await createSkill('Cache cli');
+    expect((await listed(alice)).find((skill) => skill.id === id)?.description).toBe('');
+    // Changed elsewhere (another container, or another push): this process's entry still has the old one.
+    await t.core.table.client.send(
+      new UpdateCommand({
+        TableName: t.core.table.name,
+        Key: skillKey(acme, id),
+        UpdateExpression: 'SET description = :text',
+        ExpressionAttributeValues: { ':text': 'pushed elsewhere' },
+      }),
+    );
+    expect((await listed(alice)).find((skill) => skill.id === id)?.description).toBe('');
+    const cli = new TenantApi(new ApiClient(new URL(`http://${HOSTS.acme}:${t.platform.port}`), alice));
+    expect((await cli.skills()).find((skill) => skill.id === id)?.description).toBe('pushed elsewhere');
   });
 });
 
