@@ -6,9 +6,10 @@
  * `GET /api/permissions` reads nothing of its own, so its ratio is what authentication alone adds
  * (signature, the session check — from the per-process session cache once warm — and role
  * resolution), routed and direct; `GET /api/me` adds the tenant's record (from the per-process
- * tenant cache once warm, read at most every 5 s), `GET /api/skills` one query (the catalogue) and
- * `GET /api/executions` one more (a page of run history; the caller manages Skills, so the
- * catalogue is not read for it), so those two add their own work.
+ * tenant cache once warm, read at most every 5 s), `GET /api/skills` the catalogue (from the
+ * per-process catalogue cache once warm, read at most every 5 s; with `Cache-Control: no-cache` one
+ * query every time, as before the cache) and `GET /api/executions` a page of run history (one query;
+ * for a caller who does not manage Skills, the catalogue beside it, from the same cache).
  * All are measured in interleaved rounds after a warm-up, so load on the machine hits all alike.
  *
  *   npx tsx bench/api-latency.ts [rounds]
@@ -99,11 +100,20 @@ try {
     body: { username: 'alice', password: PASSWORD },
   });
   const token = String(login.body.token);
-  const routed = (path: string, bearer?: string) => async () => {
+  // bob (operator) does not manage Skills: his run history is filtered by the catalogue.
+  const operator = await call(platform.url, {
+    host: HOST,
+    method: 'POST',
+    path: '/api/auth/login',
+    body: { username: 'bob', password: PASSWORD },
+  });
+  const operatorToken = String(operator.body.token);
+  const routed = (path: string, bearer?: string, headers?: Record<string, string>) => async () => {
     const response = await call(platform.url, {
       host: HOST,
       path,
       ...(bearer === undefined ? {} : { token: bearer }),
+      ...(headers === undefined ? {} : { headers }),
     });
     if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
   };
@@ -119,7 +129,14 @@ try {
     'GET /api/permissions (session), handler invoked directly': direct('/api/permissions', token),
     'GET /api/me (session) via the local router': routed('/api/me', token),
     'GET /api/skills (session) via the local router': routed('/api/skills', token),
+    'GET /api/skills (session, Cache-Control: no-cache) via the local router': routed('/api/skills', token, {
+      'cache-control': 'no-cache',
+    }),
     'GET /api/executions (session) via the local router': routed('/api/executions', token),
+    'GET /api/executions (session, not a Skill manager) via the local router': routed(
+      '/api/executions',
+      operatorToken,
+    ),
   } as const;
   type Name = keyof typeof paths;
   const names = Object.keys(paths) as Name[];
@@ -174,13 +191,23 @@ try {
       health,
     ),
     ratio(
-      'Authentication + one query (skills / health, both routed)',
+      'Authentication + the catalogue (skills / health, both routed)',
       of('GET /api/skills (session) via the local router'),
+      health,
+    ),
+    ratio(
+      'Authentication + one query (skills with no-cache / health, both routed)',
+      of('GET /api/skills (session, Cache-Control: no-cache) via the local router'),
       health,
     ),
     ratio(
       'Authentication + one query (executions / health, both routed)',
       of('GET /api/executions (session) via the local router'),
+      health,
+    ),
+    ratio(
+      'Authentication + one query + the catalogue (executions, not a manager / health, both routed)',
+      of('GET /api/executions (session, not a Skill manager) via the local router'),
       health,
     ),
   ];

@@ -30,6 +30,20 @@ export const PREFER_HEADER = 'prefer';
 export const PREFERENCE_APPLIED_HEADER = 'preference-applied';
 /** The longest a run request may be held open for its run (API Gateway ends a request at 29 s). */
 export const MAX_RUN_WAIT_SECONDS = 20;
+/**
+ * RFC 9111 request directives a read may carry for the API's own per-process caches (today the Skill
+ * catalogue of `GET /api/skills`): `no-cache` (or `max-age=0`) reads the store now, `max-age=N`
+ * accepts an answer read at most N seconds ago. `Pragma: no-cache` counts as `no-cache` only when
+ * there is no `Cache-Control` (RFC 9111 §5.4).
+ */
+export const CACHE_CONTROL_HEADER = 'cache-control';
+export const PRAGMA_HEADER = 'pragma';
+/**
+ * The oldest answer the API's caches give a read that asks nothing else (seconds): what a change made
+ * on another container may lag by. A client that wrote within this window revalidates its reads, so
+ * its user sees their own change whichever container answers.
+ */
+export const CACHED_READ_MAX_AGE_SECONDS = 5;
 /** Idempotency of execution requests. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** The CSRF token a cookie-authenticated write must echo (see functions/http/session.ts). */

@@ -8,7 +8,14 @@
  */
 import * as z from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
-import { CSRF_HEADER, IDEMPOTENCY_HEADER, MAX_RUN_WAIT_SECONDS, PREFER_HEADER } from '../core/headers.ts';
+import {
+  CACHE_CONTROL_HEADER,
+  CACHED_READ_MAX_AGE_SECONDS,
+  CSRF_HEADER,
+  IDEMPOTENCY_HEADER,
+  MAX_RUN_WAIT_SECONDS,
+  PREFER_HEADER,
+} from '../core/headers.ts';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from './problem.ts';
 import { type MediaResponse, media, type ResponseSpec, type Route, route } from './router.ts';
 import { PLAIN_SESSION_COOKIE, SECURE_SESSION_COOKIE } from './session.ts';
@@ -207,6 +214,15 @@ function operation(route: Route): ZodOpenApiOperationObject {
           description: `\`wait=N\` (RFC 7240): answer once the run has ended, waiting at most N seconds (≤ ${MAX_RUN_WAIT_SECONDS})`,
         });
     }
+  }
+  if (route.method === 'GET' && route.path === '/api/skills') {
+    headers[CACHE_CONTROL_HEADER] = z
+      .string()
+      .max(200)
+      .optional()
+      .meta({
+        description: `RFC 9111: \`no-cache\` (or \`max-age=0\`) reads the catalogue now; \`max-age=N\` accepts one read at most N seconds ago; otherwise at most ${CACHED_READ_MAX_AGE_SECONDS} s`,
+      });
   }
   return {
     operationId: operationId(route),

@@ -2,6 +2,7 @@
  * The tenant API as the CLI uses it: typed reads of scripts, versions, Skills and runs (every page
  * of a paged listing), and the writes `push` makes. Paths are the platform's documented routes.
  */
+import { CACHE_CONTROL_HEADER } from '../../functions/contract/headers.ts';
 import type { ApiClient } from './client.ts';
 
 export interface RemoteScript {
@@ -116,8 +117,11 @@ export class TenantApi {
     await this.client.put(path('/api/assets/scripts/{id}/active', scriptId), { version });
   }
 
+  /** The catalogue as it is now (a push decides from it whether to create or update). */
   async skills(): Promise<RemoteSkill[]> {
-    const { body } = await this.client.get('/api/skills');
+    const { body } = await this.client.get('/api/skills', {
+      headers: { [CACHE_CONTROL_HEADER]: 'no-cache' },
+    });
     return (body.items ?? []) as RemoteSkill[];
   }
 

@@ -3,8 +3,14 @@
  * the CSRF token on writes), and every failure turned into an `ApiProblem` carrying the
  * problem+json details (RFC 9457) the API answers with — or an equivalent one for network failures
  * and non-JSON answers.
+ *
+ * Reads say how old an answer they accept from the API's own caches (`Cache-Control`, RFC 9111):
+ * `max-age=5` ordinarily, `no-cache` on an explicit refresh and for every read within those seconds
+ * after a write of this page, so its user sees their own change whichever API container answers.
  */
 import {
+  CACHE_CONTROL_HEADER,
+  CACHED_READ_MAX_AGE_SECONDS,
   CSRF_HEADER,
   type FieldError,
   IDEMPOTENCY_HEADER,
@@ -135,6 +141,22 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
   /** Whether a 401 answer ends the session (not for the sign-in form itself). @default true */
   readonly auth?: boolean;
+  /** A read that must not be answered from the API's caches (an explicit refresh). @default false */
+  readonly revalidate?: boolean;
+}
+
+/** When this page last sent a write (`performance.now()`): reads revalidate for a while after it. */
+let lastWriteAt = Number.NEGATIVE_INFINITY;
+
+/**
+ * What a read asks of the API's caches. Stated on every read: a `cache: 'no-store'` fetch would
+ * otherwise send `Cache-Control: no-cache` of its own (Fetch standard), and no read would be cached.
+ */
+function cacheControl(options: RequestOptions): string {
+  const sinceWrite = performance.now() - lastWriteAt;
+  return options.revalidate === true || sinceWrite <= CACHED_READ_MAX_AGE_SECONDS * 1000
+    ? 'no-cache'
+    : `max-age=${CACHED_READ_MAX_AGE_SECONDS}`;
 }
 
 /** Plain-language headings for the problems people meet; the API's detail is shown under them. */
@@ -189,15 +211,20 @@ function problemFromBody(status: number, statusText: string, body: unknown): Api
 }
 
 async function send(method: string, path: string, options: RequestOptions): Promise<Response> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-  if (method !== 'GET' && method !== 'HEAD' && csrfToken !== null) headers[CSRF_HEADER] = csrfToken;
+  const write = method !== 'GET' && method !== 'HEAD';
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...(write ? {} : { [CACHE_CONTROL_HEADER]: cacheControl(options) }),
+    ...options.headers,
+  };
+  if (write && csrfToken !== null) headers[CSRF_HEADER] = csrfToken;
   let body: string | undefined;
   if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.body);
   }
   try {
-    return await fetch(path, {
+    const response = await fetch(path, {
       method,
       headers,
       body,
@@ -206,7 +233,11 @@ async function send(method: string, path: string, options: RequestOptions): Prom
       credentials: 'same-origin',
       cache: 'no-store',
     });
+    // Whatever its answer: a write refused or failed may still have changed something.
+    if (write) lastWriteAt = performance.now();
+    return response;
   } catch (error) {
+    if (write) lastWriteAt = performance.now();
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
     throw new ApiProblem({
       type: 'about:blank',

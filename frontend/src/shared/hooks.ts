@@ -7,11 +7,15 @@ export type Loadable<T> =
   | { readonly status: 'error'; readonly problem: ApiProblem }
   | { readonly status: 'ready'; readonly data: T };
 
-/** GETs `path` (nothing while it is null) and again whenever `reload` is called or the path changes. */
+/**
+ * GETs `path` (nothing while it is null) and again whenever `reload` is called or the path changes.
+ * A reload is a refresh the user asked for: it is not answered from the API's caches.
+ */
 export function useResource<T>(path: string | null): { state: Loadable<T>; reload: () => void } {
   const [state, setState] = useState<Loadable<T>>({ status: 'loading' });
   const [generation, setGeneration] = useState(0);
   const shown = useRef<string | null>(null);
+  const revalidate = useRef(false);
   useEffect(() => {
     if (path === null) return undefined;
     const controller = new AbortController();
@@ -21,15 +25,20 @@ export function useResource<T>(path: string | null): { state: Loadable<T>; reloa
       shown.current = path;
       setState({ status: 'loading' });
     }
+    const fresh = revalidate.current;
+    revalidate.current = false;
     api
-      .get<T>(path, { signal: controller.signal })
+      .get<T>(path, { signal: controller.signal, revalidate: fresh })
       .then((data) => setState({ status: 'ready', data }))
       .catch((error: unknown) => {
         if (!controller.signal.aborted) setState({ status: 'error', problem: asProblem(error) });
       });
     return () => controller.abort();
   }, [path, generation]);
-  const reload = useCallback(() => setGeneration((value) => value + 1), []);
+  const reload = useCallback(() => {
+    revalidate.current = true;
+    setGeneration((value) => value + 1);
+  }, []);
   return { state, reload };
 }
 
@@ -42,7 +51,7 @@ export interface PagedList<T> {
   reload(): void;
 }
 
-/** A list answered as `{ items, cursor? }`, extended page by page with `?cursor=`. */
+/** A list answered as `{ items, cursor? }`, extended page by page with `?cursor=`; a reload revalidates. */
 export function usePaged<T>(path: string | null, limit = 25): PagedList<T> {
   const [state, setState] = useState<Loadable<readonly T[]>>({ status: 'loading' });
   const [cursor, setCursor] = useState<string | undefined>(undefined);
@@ -50,14 +59,20 @@ export function usePaged<T>(path: string | null, limit = 25): PagedList<T> {
   const [moreProblem, setMoreProblem] = useState<ApiProblem | null>(null);
   const [generation, setGeneration] = useState(0);
   const current = useRef(0);
+  const revalidate = useRef(false);
 
   useEffect(() => {
     if (path === null) return undefined;
     const controller = new AbortController();
     const ticket = ++current.current;
     void generation;
+    const fresh = revalidate.current;
+    revalidate.current = false;
     api
-      .get<Page<T>>(withQuery(path, { limit: String(limit) }), { signal: controller.signal })
+      .get<Page<T>>(withQuery(path, { limit: String(limit) }), {
+        signal: controller.signal,
+        revalidate: fresh,
+      })
       .then((page) => {
         if (ticket !== current.current) return;
         setState({ status: 'ready', data: page.items ?? [] });
@@ -90,7 +105,10 @@ export function usePaged<T>(path: string | null, limit = 25): PagedList<T> {
       .finally(() => setLoadingMore(false));
   }, [path, limit, cursor]);
 
-  const reload = useCallback(() => setGeneration((value) => value + 1), []);
+  const reload = useCallback(() => {
+    revalidate.current = true;
+    setGeneration((value) => value + 1);
+  }, []);
   return { state, hasMore: cursor !== undefined, loadingMore, moreProblem, loadMore, reload };
 }
 

@@ -4,6 +4,10 @@
  * DynamoDB call of the catalogue is here; items are parsed into Skills at this boundary and a write
  * refused by its condition comes out as a SkillConflictError. The rules (what a valid definition
  * is, who may see what, the plan's count) stay in skills.ts.
+ *
+ * Every write announces the tenant's catalogue as changed in this process (`tenancy/changes.ts`),
+ * whatever its outcome (a write that timed out may still have landed), so every catalogue cache of
+ * the process forgets it at once (`catalog-cache.ts`).
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type AvailabilityState, stateOf } from '../availability.ts';
@@ -15,6 +19,7 @@ import { parseJson, stringifyJson } from '../json.ts';
 import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
 import { type StateChange, stateUpdate } from '../store/state-update.ts';
+import { announceChange } from '../tenancy/changes.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { ApprovalRule, Risk } from './rules.ts';
 import type { JsonSchema } from './schemas.ts';
@@ -110,9 +115,13 @@ export class SkillRepository {
     return result.Item === undefined ? null : toSkill(result.Item);
   }
 
-  /** Every head of the tenant (a catalogue is bounded; read in pages). */
+  /**
+   * Every head of the tenant (a catalogue is bounded; read in pages), strongly consistent: what a
+   * catalogue cache keeps after a forget must include the write that caused it.
+   */
   async *all(domain: TenantContext): AsyncGenerator<Skill> {
     for await (const item of queryAll(this.#table, {
+      ConsistentRead: true,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
       ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.skill) },
     })) {
@@ -122,7 +131,7 @@ export class SkillRepository {
 
   /** Writes a revision; one that exists already means another save took this number. */
   async putRevision(domain: TenantContext, skill: Skill): Promise<void> {
-    await this.#write(skill.id, {
+    await this.#write(domain, skill.id, {
       Item: {
         ...skillRevisionKey(domain, skill.id, skill.revision),
         type: ITEM_TYPE.skillRevision,
@@ -134,7 +143,7 @@ export class SkillRepository {
 
   /** Writes the head of a new Skill. */
   async create(domain: TenantContext, skill: Skill): Promise<void> {
-    await this.#write(skill.id, {
+    await this.#write(domain, skill.id, {
       Item: { ...skillKey(domain, skill.id), type: ITEM_TYPE.skill, ...skillItem(skill) },
       ConditionExpression: 'attribute_not_exists(PK)',
     });
@@ -142,7 +151,7 @@ export class SkillRepository {
 
   /** Moves the head to `skill` if it is still at `expectedRevision`. */
   async replace(domain: TenantContext, skill: Skill, expectedRevision: number): Promise<void> {
-    await this.#write(skill.id, {
+    await this.#write(domain, skill.id, {
       Item: { ...skillKey(domain, skill.id), type: ITEM_TYPE.skill, ...skillItem(skill) },
       ConditionExpression: 'revision = :current',
       ExpressionAttributeValues: { ':current': expectedRevision },
@@ -157,20 +166,29 @@ export class SkillRepository {
     to: AvailabilityState,
     change: StateChange,
   ): Promise<Skill> {
-    const result = await updateItem(
-      this.#table,
-      {
-        Key: skillKey(domain, id),
-        // Items written before states existed are active without saying so.
-        ...stateUpdate(to, change, from),
-        ReturnValues: 'ALL_NEW',
-      },
-      (error) => new SkillConflictError(id, { cause: error }),
-    );
-    return toSkill(result);
+    try {
+      const result = await updateItem(
+        this.#table,
+        {
+          Key: skillKey(domain, id),
+          // Items written before states existed are active without saying so.
+          ...stateUpdate(to, change, from),
+          ReturnValues: 'ALL_NEW',
+        },
+        (error) => new SkillConflictError(id, { cause: error }),
+      );
+      return toSkill(result);
+    } finally {
+      this.#changed(domain);
+    }
+  }
+
+  #changed(domain: TenantContext): void {
+    announceChange(this.#table, { catalog: domain.tenant.id });
   }
 
   async #write(
+    domain: TenantContext,
     id: string,
     input: {
       Item: Record<string, unknown>;
@@ -178,6 +196,10 @@ export class SkillRepository {
       ExpressionAttributeValues?: Record<string, unknown>;
     },
   ): Promise<void> {
-    await putItem(this.#table, input, (error) => new SkillConflictError(id, { cause: error }));
+    try {
+      await putItem(this.#table, input, (error) => new SkillConflictError(id, { cause: error }));
+    } finally {
+      this.#changed(domain);
+    }
   }
 }

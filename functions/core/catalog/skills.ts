@@ -18,6 +18,7 @@ import type { Caller } from '../identity/caller.ts';
 import { randomId } from '../ids.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { assertHttpAssetsAllowed } from '../tenancy/quotas.ts';
+import { CatalogCache, type CatalogCacheOptions } from './catalog-cache.ts';
 import {
   APPROVAL_COUNT,
   APPROVALS,
@@ -157,6 +158,22 @@ export interface SkillCatalogOptions {
    * @default no count
    */
   readonly quota?: SkillQuota;
+  /** The list reads' per-process cache (catalog-cache.ts): its lifetime, bounds and clock. @default its defaults */
+  readonly cache?: Omit<CatalogCacheOptions, 'table' | 'read'>;
+}
+
+/** What a list read accepts of the catalogue cache. */
+export interface ListOptions {
+  /**
+   * Archived Skills too (their runs stay readable: run listings ask for them). Left out unless true;
+   * a list read given no options at all includes them.
+   */
+  readonly includeArchived?: boolean;
+  /**
+   * How old a catalogue the caller accepts, capped at the cache's lifetime (CATALOG_MAX_AGE_MS);
+   * 0 reads the store now (a request's `Cache-Control: no-cache`). @default the cache's lifetime
+   */
+  readonly maxAgeMs?: number;
 }
 
 /** Skill revisions never change once written: the recorder checks outputs without reading one again. */
@@ -186,10 +203,20 @@ export class SkillCatalog {
   readonly #egressCheck: EgressCheck;
   readonly #collectionCheck: CollectionCheck;
   readonly #quota: SkillQuota;
+  readonly #listed: CatalogCache;
 
   constructor(options: SkillCatalogOptions) {
     this.#quota = options.quota ?? NO_QUOTA;
     this.#store = new SkillRepository(options.table);
+    this.#listed = new CatalogCache({
+      ...options.cache,
+      table: options.table,
+      read: async (domain) => {
+        const skills: Skill[] = [];
+        for await (const skill of this.#store.all(domain)) skills.push(skill);
+        return skills;
+      },
+    });
     this.#audit = options.audit;
     this.#executors = options.executors;
     this.#now = options.now ?? (() => new Date());
@@ -361,27 +388,29 @@ export class SkillCatalog {
     return found;
   }
 
-  /** Every Skill of the tenant, whoever may see it (bounded; read in pages). */
+  /**
+   * Every Skill of the tenant, whoever may see it (bounded; read in pages), from the store: for the
+   * rules that count or check Skills (the plan's count, a collection in use), never cached.
+   */
   async *all(domain: TenantContext): AsyncGenerator<Skill> {
     yield* this.#store.all(domain);
   }
 
   /**
-   * Every Skill the caller may see (a tenant's catalogue is bounded; read in pages). Archived Skills
-   * are left out unless asked for (their runs stay readable: run listings ask for them).
+   * Every Skill the caller may see, by name, for a list (the catalogue, MCP `tools/list`, the run
+   * history's filter): from the per-process catalogue cache (catalog-cache.ts), filtered for the
+   * caller after it. Archived Skills are left out unless asked for. Never for a decision about a
+   * run or an approval: those read the Skill's head (`get`).
    */
   async listVisible(
     domain: TenantContext,
     caller: Caller,
-    options: { readonly includeArchived?: boolean } = { includeArchived: true },
+    options: ListOptions = { includeArchived: true },
   ): Promise<Skill[]> {
-    const skills: Skill[] = [];
-    for await (const skill of this.#store.all(domain)) {
-      if (!canSee(caller, skill)) continue;
-      if (skill.state === 'archived' && options.includeArchived !== true) continue;
-      skills.push(skill);
-    }
-    return skills.sort((a, b) => a.name.localeCompare(b.name));
+    const catalogue = await this.#listed.skills(domain, options.maxAgeMs);
+    return catalogue.filter(
+      (skill) => canSee(caller, skill) && (skill.state !== 'archived' || options.includeArchived === true),
+    );
   }
 
   /** Input problems against the Skill's input schema (empty when valid). */

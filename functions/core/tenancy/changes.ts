@@ -1,7 +1,8 @@
 /**
- * Change notices within one process: a tenant record or a host binding changed here, so every cache
- * of this process on a table of that name forgets it at once (tenant-cache.ts, hosts.ts). In AWS a
- * process is one container of one function; on the local platform it is every function at once.
+ * Change notices within one process: a tenant record, a host binding or a tenant's Skill catalogue
+ * changed here, so every cache of this process on a table of that name forgets it at once
+ * (tenant-cache.ts, hosts.ts, catalog/catalog-cache.ts). In AWS a process is one container of one
+ * function; on the local platform it is every function at once.
  *
  * A notice carries a tenant id or a host name and nothing else, and a cache can only forget on it:
  * whoever could send one (code in this process only) could cost a read, never put a value in.
@@ -11,7 +12,11 @@
  */
 import type { Table } from '../db.ts';
 
-export type ChangeNotice = { readonly tenant: string } | { readonly host: string };
+export type ChangeNotice =
+  | { readonly tenant: string }
+  | { readonly host: string }
+  /** A Skill of this tenant was written (or a write of one was attempted): its catalogue changed. */
+  | { readonly catalog: string };
 
 export interface ChangeListener {
   changed(notice: ChangeNotice): void;
@@ -29,7 +34,7 @@ export function listenForChanges(table: Table, listener: ChangeListener): void {
   listeners.set(table.name, set);
 }
 
-/** A tenant record or host binding of `table` changed in this process. */
+/** A tenant record, host binding or tenant catalogue of `table` changed in this process. */
 export function announceChange(table: Table, notice: ChangeNotice): void {
   const set = listeners.get(table.name);
   if (set === undefined) return;

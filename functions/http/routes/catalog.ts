@@ -28,6 +28,7 @@ import {
 } from '../../core/headers.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
+import { acceptedAgeMs } from '../cache-control.ts';
 import {
   availabilityState,
   executionSchema,
@@ -221,6 +222,9 @@ export function catalogRoutes(core: Core): Route[] {
       serves: 'tenant',
       auth: 'caller',
       summary: 'Skills the caller may see',
+      description:
+        'Answered from a per-process copy of the catalogue read at most 5 s ago (a change made through ' +
+        'the same process shows at once); `Cache-Control: no-cache` reads it now.',
       query: z.object({
         archived: z
           .enum(['true', 'false'])
@@ -235,6 +239,7 @@ export function catalogRoutes(core: Core): Route[] {
           items: await core.skills.listVisible(domain, caller, {
             // Archived Skills are out of the catalogue; their managers may list them to restore them.
             includeArchived: request.query.archived === 'true' && caller.permissions.has('skill:manage'),
+            maxAgeMs: acceptedAgeMs(request.headers),
           }),
         },
       }),
