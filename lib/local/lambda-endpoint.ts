@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FunctionName } from '../topology.ts';
 import type { LocalInvoke } from './lambda.ts';
-import { readBody } from './services.ts';
+import { readSignedRequest } from './request-body.ts';
 import { type LocalCredentials, SigV4Verifier } from './sigv4.ts';
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
@@ -47,31 +47,20 @@ function answer(
 export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promise<LambdaEndpoint> {
   const verifier = new SigV4Verifier(options.credentials);
   const server: Server = createServer(async (request, response) => {
-    // A request that cannot be this start's from its headers alone is refused before its body is read.
-    const early = verifier.problemBeforeBody(request.headers);
-    if (early !== null) {
-      options.onRefused?.(early);
-      response.setHeader('connection', 'close');
-      answer(response, 403, 'InvalidSignatureException', early);
-      return;
-    }
-    const body = await readBody(request, MAX_PAYLOAD_BYTES).catch(() => undefined);
-    if (body === undefined) return; // the client went away mid-body: nobody to answer
-    if (body === null) {
+    const read = await readSignedRequest(verifier, request, MAX_PAYLOAD_BYTES);
+    if (read.kind === 'gone') return;
+    if (read.kind === 'too-large') {
       answer(response, 413, 'RequestTooLargeException', 'Request payload too large');
       return;
     }
-    const problem = verifier.problem({
-      method: request.method ?? 'GET',
-      url: request.url ?? '/',
-      headers: request.headers,
-      body,
-    });
-    if (problem !== null) {
-      options.onRefused?.(problem);
-      answer(response, 403, 'InvalidSignatureException', problem);
+    if (read.kind === 'refused') {
+      options.onRefused?.(read.reason);
+      // Refused unread: the rest of the stranger's body is not waited for.
+      if (read.early) response.setHeader('connection', 'close');
+      answer(response, 403, 'InvalidSignatureException', read.reason);
       return;
     }
+    const { body } = read;
     const match = INVOKE_PATH.exec((request.url ?? '').split('?')[0] ?? '');
     const name = match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
     if (request.method !== 'POST' || name === undefined || !options.known.has(name)) {

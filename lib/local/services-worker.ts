@@ -18,7 +18,7 @@ import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
-import { readBody } from './request-body.ts';
+import { readSignedRequest } from './request-body.ts';
 import { type LocalCredentials, SigV4Verifier } from './sigv4.ts';
 import { answerStoreErrors, type StorageGuard, storageGuard } from './storage-guard.ts';
 
@@ -68,29 +68,19 @@ function guard(server: Server, credentials: LocalCredentials, storage: StorageGu
   const verifier = new SigV4Verifier(credentials);
   server.removeAllListeners('request');
   server.on('request', async (request: IncomingMessage, response: ServerResponse) => {
-    // A request that cannot be this start's from its headers alone is refused before its body is read.
-    const early = verifier.problemBeforeBody(request.headers);
-    if (early !== null) {
-      response.setHeader('connection', 'close');
-      refuse(response, early);
-      return;
-    }
-    const body = await readBody(request).catch(() => undefined);
-    if (body === undefined) return; // the client went away mid-body: nobody to answer
-    if (body === null) {
+    const read = await readSignedRequest(verifier, request);
+    if (read.kind === 'gone') return;
+    if (read.kind === 'too-large') {
       response.writeHead(413).end();
       return;
     }
-    const problem = verifier.problem({
-      method: request.method ?? 'GET',
-      url: request.url ?? '/',
-      headers: request.headers,
-      body,
-    });
-    if (problem !== null) {
-      refuse(response, problem);
+    if (read.kind === 'refused') {
+      // Refused unread: the rest of the stranger's body is not waited for.
+      if (read.early) response.setHeader('connection', 'close');
+      refuse(response, read.reason);
       return;
     }
+    const { body } = read;
     if (storage !== null && (await storage.refuse(request, response))) return;
     const replay = Object.assign(Readable.from(body.length === 0 ? [] : [body]), {
       method: request.method,
