@@ -86,3 +86,68 @@ export class BoundedCache<K, V> {
     return this.#entries.size;
   }
 }
+
+export interface ReadThroughCacheOptions<V> {
+  readonly maxEntries: number;
+  readonly maxBytes?: number;
+  /** An estimate of what a value holds, taken once when it is kept. */
+  readonly sizeOf?: (value: V) => number;
+  /** How long a value may be trusted from the moment its read began (a miss may be trusted less). */
+  readonly lifetimeOf: (value: V) => number;
+  readonly now?: () => number;
+}
+
+/**
+ * A bounded cache of reads that may be a little stale, for as long as the reader accepts and never
+ * longer than the value's lifetime, counted from the moment its read *began*. A forget voids what it
+ * names at once and also every read already under way (the generation guard): such a read answers
+ * its own caller but is not kept, so a write racing a read can never be undone by it.
+ */
+export class ReadThroughCache<K, V> {
+  readonly #entries: BoundedCache<K, { readonly value: V; readonly readAt: number }>;
+  readonly #lifetimeOf: (value: V) => number;
+  readonly #now: () => number;
+  #generation = 0;
+
+  constructor(options: ReadThroughCacheOptions<V>) {
+    const sizeOf = options.sizeOf ?? (() => 0);
+    this.#lifetimeOf = options.lifetimeOf;
+    this.#now = options.now ?? Date.now;
+    this.#entries = new BoundedCache({
+      maxEntries: options.maxEntries,
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+      sizeOf: (entry) => sizeOf(entry.value),
+      now: this.#now,
+    });
+  }
+
+  /** The value of `key` as read at most `maxAgeMs` ago (and within its lifetime), else `load()`'s. */
+  async read(key: K, maxAgeMs: number, load: () => Promise<V>): Promise<V> {
+    const cached = this.#entries.get(key);
+    if (
+      cached !== undefined &&
+      this.#now() - cached.readAt < Math.min(maxAgeMs, this.#lifetimeOf(cached.value))
+    ) {
+      return cached.value;
+    }
+    const generation = this.#generation;
+    const readAt = this.#now();
+    const value = await load();
+    if (generation === this.#generation) {
+      const ttl = this.#lifetimeOf(value) - (this.#now() - readAt);
+      if (ttl > 0) this.#entries.set(key, { value, readAt }, ttl);
+    }
+    return value;
+  }
+
+  /** Forgets one key, or every key; a read under way when it is called is not kept. */
+  forget(key?: K): void {
+    this.#generation++;
+    if (key === undefined) this.#entries.clear();
+    else this.#entries.delete(key);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}

@@ -20,7 +20,7 @@
  * Runs, approvals and every governance decision never read it: they read the Skill's head
  * consistently (`SkillCatalog.get`, the run admission's batch read) whatever this holds.
  */
-import { BoundedCache } from '../cache.ts';
+import { ReadThroughCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { CACHED_READ_MAX_AGE_SECONDS } from '../headers.ts';
 import { type ChangeListener, type ChangeNotice, listenForChanges } from '../tenancy/changes.ts';
@@ -56,12 +56,6 @@ export interface CatalogCacheOptions {
   readonly now?: () => number;
 }
 
-interface Entry {
-  readonly skills: readonly Skill[];
-  readonly readAt: number;
-  readonly size: number;
-}
-
 /** Freezes a parsed item all the way down: an entry is shared by every request of the process. */
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -74,19 +68,19 @@ function deepFreeze<T>(value: T): T {
 export class CatalogCache implements ChangeListener {
   readonly #read: CatalogCacheOptions['read'];
   readonly #ttlMs: number;
-  readonly #now: () => number;
-  readonly #entries: BoundedCache<string, Entry>;
-  #generation = 0;
+  readonly #entries: ReadThroughCache<string, readonly Skill[]>;
 
   constructor(options: CatalogCacheOptions) {
     this.#read = options.read;
     this.#ttlMs = options.ttlMs ?? CATALOG_MAX_AGE_MS;
-    this.#now = options.now ?? Date.now;
-    this.#entries = new BoundedCache({
+    const ttlMs = this.#ttlMs;
+    this.#entries = new ReadThroughCache({
       maxEntries: options.maxEntries ?? DEFAULT_CATALOG_CACHE_ENTRIES,
       maxBytes: options.maxBytes ?? DEFAULT_CATALOG_CACHE_BYTES,
-      sizeOf: (entry) => entry.size,
-      now: this.#now,
+      // UTF-16 code units of the JSON, as an estimate of what the parsed objects hold.
+      sizeOf: (skills) => JSON.stringify(skills).length * 2,
+      lifetimeOf: () => ttlMs,
+      ...(options.now === undefined ? {} : { now: options.now }),
     });
     if (options.listens !== false) listenForChanges(options.table, this);
   }
@@ -101,22 +95,9 @@ export class CatalogCache implements ChangeListener {
     if (scope !== undefined && scope !== tenantId) {
       throw new PartitionScopeError(`A request of tenant ${scope} asked for tenant ${tenantId}'s catalogue`);
     }
-    const cached = this.#entries.get(tenantId);
-    if (cached !== undefined && this.#now() - cached.readAt < Math.min(maxAgeMs, this.#ttlMs)) {
-      return cached.skills;
-    }
-    const generation = this.#generation;
-    const readAt = this.#now();
-    const read = await this.#read(domain);
-    const skills = deepFreeze(read.sort((a, b) => a.name.localeCompare(b.name)));
-    // A forget since the read began: the answer may predate the write, so it serves this caller only.
-    if (generation === this.#generation) {
-      const ttl = this.#ttlMs - (this.#now() - readAt);
-      // UTF-16 code units of the JSON, as an estimate of what the parsed objects hold.
-      if (ttl > 0)
-        this.#entries.set(tenantId, { skills, readAt, size: JSON.stringify(skills).length * 2 }, ttl);
-    }
-    return skills;
+    return this.#entries.read(tenantId, maxAgeMs, async () =>
+      deepFreeze((await this.#read(domain)).sort((a, b) => a.name.localeCompare(b.name))),
+    );
   }
 
   /** A change announced in this process (changes.ts): a changed catalogue is forgotten. */
@@ -126,9 +107,7 @@ export class CatalogCache implements ChangeListener {
 
   /** Forgets one tenant's catalogue (a Skill of it was written), or every tenant's. */
   forget(tenantId?: string): void {
-    this.#generation++;
-    if (tenantId === undefined) this.#entries.clear();
-    else this.#entries.delete(tenantId);
+    this.#entries.forget(tenantId);
   }
 
   get size(): number {

@@ -20,7 +20,7 @@
  *   value in.
  * Runs never rely on it: admission reads the tenant consistently (executions).
  */
-import { BoundedCache } from '../cache.ts';
+import { ReadThroughCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { appearanceOf, type TenantAppearance } from './branding.ts';
 import { type ChangeListener, type ChangeNotice, listenForChanges } from './changes.ts';
@@ -57,35 +57,28 @@ export interface TenantCacheOptions {
   readonly now?: () => number;
 }
 
-interface Entry {
-  readonly view: TenantView | null;
-  readonly readAt: number;
-}
-
 /** An estimate of what an entry holds: the fixed fields, and the branding (logo, home text) as JSON. */
-function sizeOf(entry: Entry): number {
-  const branding = entry.view?.branding;
+function sizeOf(view: TenantView | null): number {
+  const branding = view?.branding;
   return 512 + (branding === undefined ? 0 : JSON.stringify(branding).length * 2);
 }
 
 export class TenantCache implements ChangeListener {
   readonly #tenants: TenantRepository;
   readonly #ttlMs: number;
-  readonly #missTtlMs: number;
-  readonly #now: () => number;
-  readonly #entries: BoundedCache<string, Entry>;
-  #generation = 0;
+  readonly #entries: ReadThroughCache<string, TenantView | null>;
 
   constructor(options: TenantCacheOptions) {
     this.#tenants = new TenantRepository(options.table);
     this.#ttlMs = options.ttlMs ?? BOUND_TENANT_MAX_AGE_MS;
-    this.#missTtlMs = Math.min(options.missTtlMs ?? DEFAULT_TENANT_MISS_TTL_MS, this.#ttlMs);
-    this.#now = options.now ?? Date.now;
-    this.#entries = new BoundedCache({
+    const missTtlMs = Math.min(options.missTtlMs ?? DEFAULT_TENANT_MISS_TTL_MS, this.#ttlMs);
+    this.#entries = new ReadThroughCache({
       maxEntries: options.maxEntries ?? DEFAULT_TENANT_CACHE_ENTRIES,
       maxBytes: options.maxBytes ?? DEFAULT_TENANT_CACHE_BYTES,
       sizeOf,
-      now: this.#now,
+      // A tenant that is not there yet may be created any moment: a miss is trusted for less.
+      lifetimeOf: (view) => (view === null ? missTtlMs : this.#ttlMs),
+      ...(options.now === undefined ? {} : { now: options.now }),
     });
     if (options.listens !== false) listenForChanges(options.table, this);
   }
@@ -112,23 +105,11 @@ export class TenantCache implements ChangeListener {
     return this.#read(tenantId, maxAgeMs);
   }
 
-  async #read(tenantId: string, maxAgeMs: number): Promise<TenantView | null> {
-    const cached = this.#entries.get(tenantId);
-    if (cached !== undefined) {
-      const age = this.#now() - cached.readAt;
-      const accepted = Math.min(maxAgeMs, cached.view === null ? this.#missTtlMs : this.#ttlMs);
-      if (age < accepted) return cached.view;
-    }
-    const generation = this.#generation;
-    const readAt = this.#now();
+  #read(tenantId: string, maxAgeMs: number): Promise<TenantView | null> {
     // In that tenant's scope: in a tenant-scoped function its own credentials read it (tenant-scope.ts).
-    const view = await withTenantScope(tenantId, () => this.#tenants.view(tenantId));
-    // A forget since the read began: the answer may predate the change, so it serves this caller only.
-    if (generation === this.#generation) {
-      const ttl = (view === null ? this.#missTtlMs : this.#ttlMs) - (this.#now() - readAt);
-      if (ttl > 0) this.#entries.set(tenantId, { view, readAt }, ttl);
-    }
-    return view;
+    return this.#entries.read(tenantId, maxAgeMs, () =>
+      withTenantScope(tenantId, () => this.#tenants.view(tenantId)),
+    );
   }
 
   /** The tenant's record as shown to its users: read at most SHOWN_TENANT_MAX_AGE_MS ago. */
@@ -149,9 +130,7 @@ export class TenantCache implements ChangeListener {
 
   /** Forgets one tenant (its record changed), or every tenant. */
   forget(tenantId?: string): void {
-    this.#generation++;
-    if (tenantId === undefined) this.#entries.clear();
-    else this.#entries.delete(tenantId);
+    this.#entries.forget(tenantId);
   }
 
   get size(): number {
