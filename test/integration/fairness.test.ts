@@ -88,9 +88,13 @@ describe('fairness between tenants', () => {
 
     // Never more of the flooding tenant's runs at once than its plan allows.
     const cap = planLimits('standard').concurrentRuns;
-    const intervals = floodRuns.map(
-      (run) => [Date.parse(run.startedAt), Date.parse(run.finishedAt)] as const,
-    );
+    // The job's own span as the worker measured it. Not `finishedAt`: that is when the recorder stored
+    // the end, after the dispatcher gave the slot back — under load the next run may start before it.
+    const intervals = floodRuns.map((run) => {
+      const start = Date.parse(run.startedAt);
+      expect(run.metrics.durationMs, JSON.stringify(run.metrics)).toBeGreaterThan(0);
+      return [start, start + run.metrics.durationMs] as const;
+    });
     for (const [start] of intervals) {
       const overlapping = intervals.filter(([from, to]) => from <= start && start < to).length;
       expect(overlapping).toBeLessThanOrEqual(cap);
