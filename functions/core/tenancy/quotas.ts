@@ -170,7 +170,10 @@ export class PlanQuotas {
     for (let attempt = 1; attempt <= MAX_SEED_ATTEMPTS; attempt++) {
       if (await this.#usage.reserveSeeded(key, id, limit))
         return { release: () => this.#usage.remove(key, id) };
-      if ((await this.#usage.counter(key))?.seeded === true) {
+      const count = await this.#usage.counter(key);
+      // Seeded by another request since this one tried, with room left: try again.
+      if (count?.seeded === true && count.size < limit) continue;
+      if (count?.seeded === true) {
         throw new PlanLimitError(
           `The ${domain.tenant.plan} plan keeps at most ${limit} ${KEPT_NAMES[counter]}; ${KEPT_HINTS[counter]}`,
           { extra: { plan: domain.tenant.plan, quota: counter, limit, remaining: 0 } },
