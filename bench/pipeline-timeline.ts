@@ -21,8 +21,8 @@
  */
 import childProcess, { type ChildProcessWithoutNullStreams } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
-import { syncBuiltinESMExports } from 'node:module';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { syncBuiltinESMExports } from 'node:module';
 import { loadavg } from 'node:os';
 import { call } from '../test/support/http.ts';
 import { benchUser, machine, percentile, startBenchPlatform } from './support.ts';
@@ -53,7 +53,9 @@ const announced = new Map<string, string[]>();
 /** `PutItem platform`, `ReceiveMessage script-executions`, `Invoke script-worker`… */
 function labelOf(request: ClientRequest): string {
   const target = String(request.getHeader('x-amz-target') ?? '');
-  const operation = request.path.includes('/functions/') ? 'Invoke' : target.slice(target.lastIndexOf('.') + 1);
+  const operation = request.path.includes('/functions/')
+    ? 'Invoke'
+    : target.slice(target.lastIndexOf('.') + 1);
   if (operation === '') return `${request.method} ${request.path}`;
   const resource = announced.get(operation)?.shift() ?? '?';
   return `${operation} ${names.get(resource) ?? resource}`;
@@ -188,7 +190,11 @@ try {
     }
     add('stored createdAt', at(run.createdAt), at(run.createdAt));
     add('stored queuedAt', at(run.queuedAt), at(run.queuedAt));
-    add('job (the runner: metrics.startedAt → finishedAt)', at(run.metrics?.startedAt), at(run.metrics?.finishedAt));
+    add(
+      'job (the runner: metrics.startedAt → finishedAt)',
+      at(run.metrics?.startedAt),
+      at(run.metrics?.finishedAt),
+    );
     add('stored finishedAt', at(run.finishedAt), at(run.finishedAt));
     add('the client has its answer', answered - began, answered - began);
   }
