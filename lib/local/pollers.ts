@@ -217,8 +217,11 @@ export function startPoller(options: PollerOptions): Poller {
         options.onError(error);
         continue;
       }
-      const done = messages.filter((message) => !failed.has(message.MessageId ?? ''));
-      await Promise.all(done.map((message) => deletes.delete(message.ReceiptHandle)));
+      // Deleted only once handled; the loop polls again at once, not after the delete's answer (the
+      // deletes go in batches of their own, and stop() waits for them).
+      for (const message of messages) {
+        if (!failed.has(message.MessageId ?? '')) void deletes.delete(message.ReceiptHandle);
+      }
     }
   }
 
@@ -321,19 +324,29 @@ function startFairPoller(options: PollerOptions): Poller {
         await waitForChange(500);
         continue;
       }
-      for (const message of messages) {
-        const group = groupOf(message);
-        let queue = groups.get(group);
-        if (queue === undefined) {
-          queue = [];
-          groups.set(group, queue);
-          ring.push(group);
-        }
-        queue.push(message);
-        buffered++;
+      if (messages.length > 0) {
+        // The consumer's first steps go before this loop's next receive is built and signed: the
+        // next receive waits one turn of the event loop, the job none.
+        buffer(messages);
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      if (messages.length > 0) changed();
     }
+  }
+
+  /** Buffers received messages in their groups and wakes the dispatch loop. */
+  function buffer(messages: readonly Message[]): void {
+    for (const message of messages) {
+      const group = groupOf(message);
+      let queue = groups.get(group);
+      if (queue === undefined) {
+        queue = [];
+        groups.set(group, queue);
+        ring.push(group);
+      }
+      queue.push(message);
+      buffered++;
+    }
+    changed();
   }
 
   async function dispatch(): Promise<void> {

@@ -176,6 +176,58 @@ describe('a waiting request is woken by its run’s end (run-ends.ts)', () => {
   }, 30_000);
 });
 
+describe('a wake-up that carries the ended run (run-ends.ts)', () => {
+  it('answers with the run its end stored, and reads it no more', async () => {
+    const { domain, execution } = await requested(brief);
+    // The waiter's own reads: those of this test's core (the recorder and the API read with theirs).
+    let reads = 0;
+    const counter = 'countWaiterReads';
+    platform.core.table.client.middlewareStack.add(
+      (next) => (args) => {
+        reads++;
+        return next(args);
+      },
+      { step: 'initialize', name: counter },
+    );
+    const never = () => new Promise<void>(() => undefined);
+    const ended = await platform.core.executions.settle(domain, execution, 60, never);
+    platform.core.table.client.middlewareStack.remove(counter);
+    expect(ended).toMatchObject({ id: execution.id, tenantId: 'acme', status: 'succeeded' });
+    expect(reads).toBe(0);
+    // What it answered is what the store holds.
+    expect(await platform.core.executions.find(domain, execution.id)).toEqual(ended);
+  }, 30_000);
+
+  it('is not believed unless it is that tenant’s run, of that id, and ended: the waiter reads the run instead', async () => {
+    const long = await skill(
+      'Long',
+      'import time\n\ndef main(input, ctx):\n    time.sleep(30)\n    return {}\n',
+    );
+    const { domain, execution } = await requested(long);
+    const forged = { ...execution, status: 'succeeded', finishedAt: new Date().toISOString() } as Execution;
+    for (const carried of [
+      { ...forged, tenantId: 'globex' },
+      { ...forged, id: 'ex-0000000002abcdef0123' },
+      { ...forged, status: 'running' },
+    ] as Execution[]) {
+      const waiting = platform.core.executions.settle(domain, execution, 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      // It wakes the waiter (the key is right) with a run that is not its own ended run.
+      processRunEnds.ended('acme', execution.id, carried);
+      const early = await Promise.race([
+        waiting,
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 250)),
+      ]);
+      // Not answered with it: the waiter read the run as stored (still going) and paused again.
+      expect(early, JSON.stringify(carried).slice(0, 120)).toBeNull();
+      const stored = await waiting;
+      expect(['queued', 'running']).toContain(stored.status);
+      expect(stored.finishedAt).toBeUndefined();
+    }
+    await api('POST', `/api/executions/${execution.id}/cancel`, { reason: 'test over' });
+  }, 30_000);
+});
+
 describe('preferredWait', () => {
   it('reads wait=N among other preferences, quoted or with parameters, and caps it', () => {
     expect(preferredWait(undefined)).toBeNull();

@@ -292,9 +292,10 @@ export class Executions {
    * The run once it has ended or waits for approval — or as it stands when `seconds` have passed.
    * Its item is read again after SETTLE_FIRST_POLL_MS, then twice as long each time up to
    * SETTLE_MAX_POLL_MS: one consistent read per pause, so a short run answers within tens of ms. A
-   * pause ends early when the run ends in this process (run-ends.ts): the run is then read at once.
-   * Where every run's end is stored in this process (the local platform), the reads are only a
-   * backstop, SETTLE_MAX_POLL_MS apart from the first.
+   * pause ends early when the run ends in this process (run-ends.ts): the run is then read at once,
+   * or not at all when the wake-up carries the ended run as its end's write stored it — taken only if
+   * it is this tenant's run, of this id, and ended. Where every run's end is stored in this process
+   * (the local platform), the reads are only a backstop, SETTLE_MAX_POLL_MS apart from the first.
    */
   async settle(
     domain: TenantContext,
@@ -310,7 +311,22 @@ export class Executions {
     while (!TERMINAL.has(current.status) && current.status !== 'pending_approval') {
       const left = deadline - performance.now();
       if (left <= 0) break;
-      await this.#runEnds.wait(domain.tenant.id, current.id, since, Math.min(pause, left), sleep);
+      const woken = await this.#runEnds.wait(
+        domain.tenant.id,
+        current.id,
+        since,
+        Math.min(pause, left),
+        sleep,
+      );
+      if (
+        woken !== undefined &&
+        woken.tenantId === domain.tenant.id &&
+        woken.id === current.id &&
+        TERMINAL.has(woken.status)
+      ) {
+        // Its own copy: the run carried may wake other requests waiting on it too.
+        return structuredClone(woken);
+      }
       pause = Math.min(pause * 2, SETTLE_MAX_POLL_MS);
       since = this.#runEnds.mark();
       current = (await this.#moves.find(domain, current.id)) ?? current;

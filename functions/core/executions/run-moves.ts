@@ -71,8 +71,12 @@ export class RunMoves {
   }
 
   /**
-   * A run's end, stored: its audit entry, then the wake-up of the requests of this process waiting
-   * on it (run-ends.ts). Only a transition the store accepted gets here.
+   * A run's end, stored: the wake-up of the requests of this process waiting on it, with the run as
+   * the store returned it (run-ends.ts), then its audit entry. Only a transition the store accepted
+   * gets here. The waiters answer while the entry is written — as a client polling the run could
+   * already see the stored end before its entry — and the caller still awaits the entry: a
+   * recorder's message is deleted only once both are stored, so a crash between the end and its
+   * entry leaves what it left before (the end stored, the report redelivered and found replayed).
    */
   async auditEnd(
     domain: TenantContext,
@@ -82,8 +86,8 @@ export class RunMoves {
     actor: string | AuditActor,
     details: Record<string, unknown> = {},
   ): Promise<void> {
+    this.#runEnds.ended(domain.tenant.id, execution.id, execution);
     await this.auditTransition(domain, execution, status, at, actor, details);
-    this.#runEnds.ended(domain.tenant.id, execution.id);
   }
 
   async auditTransition(

@@ -44,9 +44,13 @@ export class RunRequests extends RunService<RunRequestsOptions> {
    * Requests a run of a Skill. Order of steps (no transactions): the Skill and the tenant (one
    * consistent batch) → idempotency claim (names the execution id) → execution item, written
    * `queued` when it needs no approval (`pending_approval` otherwise) → its `execution.requested`
-   * audit entry → dispatch. A crash anywhere leaves either nothing, or an execution the same request
-   * (same key) completes, or a `queued` one whose job may not have been sent: the sweep hands every
-   * waiting run to its executor again (a duplicate is refused by the worker's claim).
+   * audit entry and, at the same time, the dispatch (a pending run's inbox notice waits for the
+   * entry). A crash anywhere leaves either nothing, or an execution the same request (same key)
+   * completes, or a `queued` one whose job may not have been sent: the sweep hands every waiting run
+   * to its executor again (a duplicate is refused by the worker's claim). The entry and the job are
+   * both sent only once the run's item is stored, and the answer waits for both; a crash or a failed
+   * write between the item and the entry leaves a run without its `requested` entry, as it did when
+   * the entry went first (the sweep then sent the job); the entry never names a run that was not stored.
    */
   async request(
     domain: TenantContext,
@@ -147,20 +151,30 @@ export class RunRequests extends RunService<RunRequestsOptions> {
       throw error;
     }
     // One entry for the request, whatever state it left the run in (`queued`, or waiting for approval).
-    await this.moves.auditTransition(domain, execution, 'requested', execution.createdAt, actorOf(caller), {
-      status: execution.status,
-      skillId: skill.id,
-      skillRevision: skill.revision,
-      asset,
-      inputHash,
-      ...(options.rerunOf === undefined ? {} : { rerunOf: options.rerunOf }),
-      ...(caller.schedule === undefined ? {} : { scheduleId: caller.schedule.id }),
-    });
+    const requested = this.moves.auditTransition(
+      domain,
+      execution,
+      'requested',
+      execution.createdAt,
+      actorOf(caller),
+      {
+        status: execution.status,
+        skillId: skill.id,
+        skillRevision: skill.revision,
+        asset,
+        inputHash,
+        ...(options.rerunOf === undefined ? {} : { rerunOf: options.rerunOf }),
+        ...(caller.schedule === undefined ? {} : { scheduleId: caller.schedule.id }),
+      },
+    );
     if (execution.status === 'pending_approval') {
+      await requested;
       await this.options.onPendingApproval(domain, execution);
       return { execution, created: true };
     }
-    return { execution: await this.dispatch(domain, execution, skill), created: true };
+    // The job goes out while the entry is written: neither waits for the other.
+    const [dispatched] = await Promise.all([this.dispatch(domain, execution, skill), requested]);
+    return { execution: dispatched, created: true };
   }
 
   /** Hands a `requested` (or re-dispatched `queued`) run to its executor and marks it `queued`. */

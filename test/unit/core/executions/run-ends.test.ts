@@ -5,6 +5,7 @@
  * test holds, so a waiter that resolves was woken, not timed out.
  */
 import { describe, expect, it } from 'vitest';
+import type { Execution } from '../../../../functions/core/executions/model.ts';
 import { RunEnds } from '../../../../functions/core/executions/run-ends.ts';
 
 const RUN = 'ex-0000000001abcdef0123';
@@ -102,6 +103,28 @@ describe('RunEnds', () => {
     expect(ends.waiting()).toBe(0);
     // A later end finds nobody and changes nothing for a later reader of it.
     ends.ended('acme', RUN);
+    expect(ends.waiting()).toBe(0);
+  });
+
+  it('hands the run its end stored to every waiter of that run, and nothing to a waiter woken otherwise', async () => {
+    const ends = new RunEnds();
+    const held = heldSleep();
+    const run = { id: RUN, tenantId: 'acme', status: 'succeeded' } as Execution;
+    const first = ends.wait('acme', RUN, ends.mark(), 60_000, held.sleep);
+    const second = ends.wait('acme', RUN, ends.mark(), 60_000, held.sleep);
+    const other = ends.wait('globex', RUN, ends.mark(), 60_000, held.sleep);
+    ends.ended('acme', RUN, run);
+    expect(await first).toBe(run);
+    expect(await second).toBe(run);
+    // An end without a run (a sweep elsewhere, a forged wake-up) only says "read it".
+    const bare = ends.wait('acme', 'ex-0000000002abcdef0123', ends.mark(), 60_000, held.sleep);
+    ends.ended('acme', 'ex-0000000002abcdef0123');
+    expect(await bare).toBeUndefined();
+    // An end remembered from before the wait is remembered without its run: the waiter reads it.
+    expect(await ends.wait('acme', RUN, 0, 60_000, held.sleep)).toBeUndefined();
+    // A waiter whose pause ends has nothing, and another tenant's waiter never had acme's run.
+    held.release();
+    expect(await other).toBeUndefined();
     expect(ends.waiting()).toBe(0);
   });
 
