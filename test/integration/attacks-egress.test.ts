@@ -20,8 +20,8 @@ const CREDENTIAL = 'sk-live/egress&<7c1e>9a2b4d6f8035';
 const BEARER = `Bearer ${CREDENTIAL}`;
 const CAP = 1024;
 
-/** Every piece of the credential at least `length` characters long found in the text. */
-function pieces(text: string, length = 6): string[] {
+/** Every piece of the credential `length` characters long found in the text (shorter ones are words: `egress`). */
+function pieces(text: string, length = 8): string[] {
   const found = new Set<string>();
   for (let start = 0; start + length <= CREDENTIAL.length; start++) {
     const piece = CREDENTIAL.slice(start, start + length);
