@@ -4,12 +4,14 @@
  * `localDevelopment` resource, granted to acme). The credential is injected at egress and must
  * never reach the script, whatever shape the echo takes: cut by the response-size cap, spelled with
  * the JSON escapes real serialisers use (Go's `\u0026`, PHP's `\/`), or in the status line of a
- * failed answer that a tenant user reads in the run's error and logs. And a script cannot step
- * around the resource's read-only boundary with a method-override header.
+ * failed answer that a tenant user reads in the run's error and logs. A script cannot step around
+ * the resource's read-only boundary with a method-override header. And a resource whose base URL
+ * names this machine in any spelling (decimal, octal, hex, short, IPv4-mapped, unspecified, a name
+ * that resolves to loopback) or the metadata endpoints is never connected to, by a trial or a run.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { type Runner, runner } from '../support/runs.ts';
@@ -115,21 +117,30 @@ def main(inputs, ctx):
     return tried
 `;
 
+let test: TestPlatform;
+let admin: string;
+let alice: string;
+let acme: Runner;
+const governance = (method: string, path: string, body: unknown) =>
+  test.send({ host: HOSTS.admin, token: admin, method, path, body });
+
+beforeAll(async () => {
+  test = await startTestPlatform(PASSWORD);
+  admin = await test.login(HOSTS.admin, 'admin');
+  alice = await test.login(HOSTS.acme, 'alice');
+  acme = runner(test, HOSTS.acme, alice);
+}, 120_000);
+
+afterAll(async () => {
+  await test?.stop();
+});
+
 describe('a tenant script calling an upstream that echoes its credential', { timeout: 120_000 }, () => {
-  let test: TestPlatform;
   let upstream: Upstream;
-  let alice: string;
-  let acme: Runner;
   let resource: string;
 
   beforeAll(async () => {
     upstream = await startUpstream();
-    test = await startTestPlatform(PASSWORD);
-    const admin = await test.login(HOSTS.admin, 'admin');
-    alice = await test.login(HOSTS.acme, 'alice');
-    acme = runner(test, HOSTS.acme, alice);
-    const governance = (method: string, path: string, body: unknown) =>
-      test.send({ host: HOSTS.admin, token: admin, method, path, body });
     const created = await governance('POST', '/api/http-resources', {
       name: 'careless-echo',
       baseUrl: `http://127.0.0.1:${upstream.port}`,
@@ -152,8 +163,7 @@ describe('a tenant script calling an upstream that echoes its credential', { tim
     expect(granted.status, granted.text).toBe(200);
   }, 120_000);
 
-  afterAll(async () => {
-    await test?.stop();
+  afterAll(() => {
     upstream?.server.close();
   });
 
@@ -215,5 +225,117 @@ describe('a tenant script calling an upstream that echoes its credential', { tim
     expect(run.output).toEqual(Object.fromEntries(names.map((name) => [name, 'HttpRequestRefused'])));
     // Refused before anything was sent.
     expect(upstream.seen.length).toBe(before);
+  });
+});
+
+const SSRF_SCRIPT = `
+import execfabric
+
+def main(inputs, ctx):
+    tried = {}
+    for resource in inputs["resources"]:
+        try:
+            tried[resource] = ctx.http(resource, "GET", "/latest/meta-data").status
+        except execfabric.CallError as error:
+            tried[resource] = error.type
+    return tried
+`;
+
+describe('a resource whose base URL names this machine or the metadata service', { timeout: 120_000 }, () => {
+  let trap4: NetServer;
+  let trap6: NetServer;
+  let connections = 0;
+
+  async function trap(host: string): Promise<NetServer> {
+    const server = createNetServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    server.listen(0, host);
+    await once(server, 'listening');
+    return server;
+  }
+
+  beforeAll(async () => {
+    trap4 = await trap('127.0.0.1');
+    trap6 = await trap('::1');
+  });
+
+  afterAll(() => {
+    trap4?.close();
+    trap6?.close();
+  });
+
+  it('is never connected to, by a trial or by a script’s run', async () => {
+    const p4 = (trap4.address() as AddressInfo).port;
+    const p6 = (trap6.address() as AddressInfo).port;
+    const bases: [url: string, localDevelopment: boolean][] = [
+      ...[
+        `127.0.0.1:${p4}`,
+        `2130706433:${p4}`, // decimal
+        `0177.0.0.1:${p4}`, // octal
+        `0x7f.1:${p4}`, // hex, short
+        `127.1:${p4}`,
+        `0:${p4}`, // 0.0.0.0: this machine on Linux
+        `0.0.0.0:${p4}`,
+        `[::ffff:127.0.0.1]:${p4}`,
+        `[::ffff:7f00:1]:${p4}`,
+        `[::1]:${p6}`,
+        `[0:0:0:0:0:0:0:1]:${p6}`,
+        `localhost:${p4}`, // a name that resolves to loopback (/etc/hosts)
+        '169.254.169.254',
+        '[fd00:ec2::254]',
+        '[::ffff:169.254.169.254]',
+      ].map((host): [string, boolean] => [`https://${host}`, false]),
+      // Local development opens loopback and private ranges only: never unspecified or metadata.
+      ...[`0.0.0.0:${p4}`, `0:${p4}`, `[::]:${p6}`, '169.254.169.254', '[::ffff:a9fe:a9fe]'].map(
+        (host): [string, boolean] => [`http://${host}`, true],
+      ),
+    ];
+    const resources: string[] = [];
+    for (const [baseUrl, localDevelopment] of bases) {
+      const created = await governance('POST', '/api/http-resources', {
+        name: `ssrf-${resources.length}`,
+        baseUrl,
+        methods: ['GET'],
+        paths: ['/**'],
+        writeAllowed: false,
+        auth: { scheme: 'bearer' },
+        localDevelopment,
+      });
+      if (created.status !== 201) {
+        expect(created.status, `${baseUrl}: ${created.text}`).toBe(422); // refused as written: as good
+        continue;
+      }
+      const id = String(created.body.id);
+      resources.push(id);
+      expect(
+        (await governance('PUT', `/api/http-resources/${id}/credential`, { value: 'sk-ssrf-0123456789' }))
+          .status,
+      ).toBe(204);
+      expect(
+        (await governance('POST', `/api/http-resources/${id}/grants`, { tenantIds: ['acme'] })).status,
+      ).toBe(200);
+      const trial = await governance('POST', `/api/http-resources/${id}/trial`, {
+        method: 'GET',
+        path: '/latest/meta-data',
+      });
+      expect(trial.status, `${baseUrl}: ${trial.text}`).toBeGreaterThanOrEqual(400);
+      expect(trial.status, `${baseUrl}: ${trial.text}`).toBeLessThan(500);
+    }
+    expect(resources.length).toBeGreaterThan(10);
+    // A Skill declares at most 16 resources: one run per batch.
+    for (let start = 0; start < resources.length; start += 16) {
+      const batch = resources.slice(start, start + 16);
+      const skill = await acme.skill(SSRF_SCRIPT, { egress: batch });
+      const run = await acme.run(skill, { resources: batch });
+      expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+      for (const id of batch) {
+        expect(['OutboundAddressRefused', 'UpstreamFailed'], `${id}: ${run.output[id]}`).toContain(
+          run.output[id],
+        );
+      }
+    }
+    expect(connections, 'connections that reached this machine').toBe(0);
   });
 });
