@@ -216,6 +216,45 @@ describe('a tenant script calling an upstream that echoes its credential', { tim
     expect(pieces(JSON.stringify(run))).toEqual([]);
   });
 
+  it('cannot inject a header, name another host or leave the allowed paths', async () => {
+    const skill = await acme.skill(INJECTION_SCRIPT, { egress: [resource] });
+    const calls = {
+      'crlf in a value': { path: '/echo/method', headers: { 'x-trace': 'a\r\nx-injected: 1' } },
+      'lf in a value': { path: '/echo/method', headers: { 'x-trace': 'a\nx-injected: 1' } },
+      'nul in a value': { path: '/echo/method', headers: { 'x-trace': 'a\u0000b' } },
+      'not latin-1': { path: '/echo/method', headers: { 'x-trace': '\u20ac' } },
+      'crlf in a name': { path: '/echo/method', headers: { 'x-a\r\nx-injected': '1' } },
+      host: { path: '/echo/method', headers: { host: 'metadata.google.internal' } },
+      'x-forwarded-host': { path: '/echo/method', headers: { 'x-forwarded-host': 'globex.localhost' } },
+      'x-original-url': { path: '/echo/method', headers: { 'x-original-url': '/admin' } },
+      'x-rewrite-url': { path: '/echo/method', headers: { 'x-rewrite-url': '/admin' } },
+      'crlf in the path': { path: '/echo/x\r\nx-injected: 1' },
+      'dot segments': { path: '/echo/../admin' },
+      'encoded dot segments': { path: '/echo/%2e%2e/admin' },
+      'doubly encoded': { path: '/echo/%252e%252e/admin' },
+      'encoded slash': { path: '/echo/..%2fadmin' },
+      backslash: { path: '/echo\\..\\admin' },
+      'network path': { path: '//169.254.169.254/echo/x' },
+      'no leading slash': { path: '@169.254.169.254/echo/x' },
+    };
+    const before = upstream.seen.length;
+    const run = await acme.run(skill, { resource, calls });
+    expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+    for (const label of Object.keys(calls)) {
+      expect(['HttpRequestRefused', 'InvalidCall'], `${label}: ${run.output[label]}`).toContain(
+        run.output[label],
+      );
+    }
+    expect(upstream.seen.length, 'requests that reached the upstream').toBe(before);
+    // A line break in a query value is only data: encoded, never a header.
+    const query = await acme.run(skill, {
+      resource,
+      calls: { query: { path: '/echo/method', query: { q: 'a\r\nx-injected: 1' } } },
+    });
+    expect(query.output.query).toBe(200);
+    expect(upstream.seen.at(-1)?.['x-injected']).toBeUndefined();
+  });
+
   it('cannot turn a read into a write on a read-only resource with a method-override header', async () => {
     const skill = await acme.skill(OVERRIDE_SCRIPT, { egress: [resource] });
     const names = ['x-http-method-override', 'X-HTTP-Method', 'x-method-override'];
@@ -227,6 +266,20 @@ describe('a tenant script calling an upstream that echoes its credential', { tim
     expect(upstream.seen.length).toBe(before);
   });
 });
+
+const INJECTION_SCRIPT = `
+import execfabric
+
+def main(inputs, ctx):
+    tried = {}
+    for label, call in inputs["calls"].items():
+        try:
+            answer = ctx.http(inputs["resource"], "GET", call["path"], query=call.get("query"), headers=call.get("headers"))
+            tried[label] = answer.status
+        except execfabric.CallError as error:
+            tried[label] = error.type
+    return tried
+`;
 
 const SSRF_SCRIPT = `
 import execfabric

@@ -85,6 +85,8 @@ export function extraHeaderIssue(resource: HttpResourceConfig, name: string, val
   if (lower === authHeader(resource.auth, 'x').name.toLowerCase())
     return `${name} carries the resource's credential`;
   if (/[\r\n\0]/.test(value)) return `${name} holds a line break`;
+  // What Node's HTTP client would throw on (a control character, or one outside Latin-1).
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) return `${name} holds a character a header value may not`;
   return null;
 }
 
