@@ -10,12 +10,15 @@
  * The response is capped at the resource's size limit and the whole exchange at its timeout.
  *
  * The credential is added as one header and never appears in an error, a log or a result: every
- * form of it that could be echoed back is redacted from the returned body and headers.
+ * form of it that could be echoed back, in every spelling JSON allows (`\u0026`, `\/`…), is redacted
+ * from the returned status text, headers and body. A body cut at the cap is redacted before it is
+ * cut, so the cut cannot leave the start of a credential behind.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import { type AddressVerdict, checkAddress, ipLiteral } from './addresses.ts';
 import {
   HttpRequestRefusedError,
@@ -71,15 +74,19 @@ export interface OutboundRequest {
 const EXTRA_HEADER =
   /^(accept-language|if-match|if-none-match|if-modified-since|if-unmodified-since|prefer|x-[a-z0-9-]+)$/;
 const PLATFORM_HEADER = /^x-(forwarded|real-ip|amz|amzn|execfabric|original|client-ip)/;
+/** Headers servers read as another method or path: they would step around the resource's allowance. */
+const OVERRIDE_HEADER = /^x-(http-method|http-method-override|method-override|rewrite-url)$/;
 
 /** Why a script may not send this header to this resource, or null when it may. */
 export function extraHeaderIssue(resource: HttpResourceConfig, name: string, value: string): string | null {
   const lower = name.toLowerCase();
-  if (!EXTRA_HEADER.test(lower) || PLATFORM_HEADER.test(lower))
+  if (!EXTRA_HEADER.test(lower) || PLATFORM_HEADER.test(lower) || OVERRIDE_HEADER.test(lower))
     return `${name} is not a header a script may set`;
   if (lower === authHeader(resource.auth, 'x').name.toLowerCase())
     return `${name} carries the resource's credential`;
   if (/[\r\n\0]/.test(value)) return `${name} holds a line break`;
+  // What Node's HTTP client would throw on (a control character, or one outside Latin-1).
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) return `${name} holds a character a header value may not`;
   return null;
 }
 
@@ -114,11 +121,55 @@ export interface OutboundResponse {
 
 export const REDACTED = '[redacted]';
 
-/** Replaces every form of the secrets in a text. */
+/** JSON's short escapes for the characters a credential may hold, as regular expressions. */
+const SHORT_ESCAPES: Readonly<Record<string, string>> = {
+  '/': String.raw`\\/`,
+  '"': String.raw`\\"`,
+  '\\': String.raw`\\\\`,
+};
+
+/** One UTF-16 code unit as JSON may spell it: itself, `\uXXXX` in either case, or its short escape. */
+function jsonSpellings(unit: string): string {
+  const hex = [...unit.charCodeAt(0).toString(16).padStart(4, '0')]
+    .map((digit) => (/[a-f]/.test(digit) ? `[${digit}${digit.toUpperCase()}]` : digit))
+    .join('');
+  const literal = unit.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+  const short = SHORT_ESCAPES[unit];
+  return `(?:${literal}|${String.raw`\\u`}${hex}${short === undefined ? '' : `|${short}`})`;
+}
+
+/** Matches every form of a credential, in every spelling JSON allows, longest form first. */
+export function credentialPattern(secret: string): RegExp {
+  const forms = credentialForms(secret).map((form) => form.split('').map(jsonSpellings).join(''));
+  return new RegExp(forms.join('|'), 'g');
+}
+
+/** The most bytes one match of `credentialPattern` can span (`\uXXXX` is the longest spelling). */
+function longestSpelling(secret: string): number {
+  return 6 * Math.max(...credentialForms(secret).map((form) => form.length));
+}
+
+/** Replaces every form of the secret in a text. */
 export function redactor(secret: string | null): (text: string) => string {
   if (secret === null) return (text) => text;
-  const forms = credentialForms(secret);
-  return (text) => forms.reduce((result, form) => result.split(form).join(REDACTED), text);
+  const pattern = credentialPattern(secret);
+  return (text) => text.replace(pattern, REDACTED);
+}
+
+/**
+ * The first `limit` code units of a text, redacted as the whole text is: a credential that starts
+ * before the limit is replaced whole, wherever it ends.
+ */
+function redactedPrefix(text: string, limit: number, pattern: RegExp | null): string {
+  if (pattern === null) return text.slice(0, limit);
+  let kept = '';
+  let from = 0;
+  for (const match of text.matchAll(pattern)) {
+    if (match.index >= limit) break;
+    kept += `${text.slice(from, match.index)}${REDACTED}`;
+    from = match.index + match[0].length;
+  }
+  return from < limit ? `${kept}${text.slice(from, limit)}` : kept;
 }
 
 /** Redacts strings (keys included) throughout a JSON value. */
@@ -204,8 +255,11 @@ function send(
   hop: Hop,
   addresses: readonly ResolvedAddress[],
   headers: Record<string, string>,
-  limits: { deadline: number; maxBytes: number; oversize: 'fail' | 'truncate' },
+  limits: { deadline: number; maxBytes: number; oversize: 'fail' | 'truncate'; lookahead: number },
 ): Promise<RawResponse> {
+  // When truncating, bytes past the cap are read too (not returned), so that a credential the cap
+  // cuts through is seen whole and redacted.
+  const room = limits.oversize === 'truncate' ? limits.maxBytes + limits.lookahead : limits.maxBytes;
   return new Promise((resolve, reject) => {
     const remaining = limits.deadline - Date.now();
     if (remaining <= 0) {
@@ -265,12 +319,12 @@ function send(
         );
       response.on('data', (chunk: Buffer) => {
         if (settled) return;
-        if (size + chunk.length > limits.maxBytes) {
+        if (size + chunk.length > room) {
           if (limits.oversize === 'fail') {
             finish(() => reject(new ResponseTooLargeError(`The response exceeds ${limits.maxBytes} bytes`)));
           } else {
-            chunks.push(chunk.subarray(0, limits.maxBytes - size));
-            size = limits.maxBytes;
+            chunks.push(chunk.subarray(0, room - size));
+            size = room;
             done(true);
           }
           request.destroy();
@@ -350,7 +404,9 @@ export async function sendToResource(
     const auth = authHeader(resource.auth, options.credential);
     headers[auth.name] = auth.value;
   }
-  const redact = redactor(options.credential);
+  const pattern = options.credential === null ? null : credentialPattern(options.credential);
+  const redact = (text: string) => (pattern === null ? text : text.replace(pattern, REDACTED));
+  const lookahead = options.credential === null ? 0 : longestSpelling(options.credential);
   const resolver = options.resolver ?? systemResolver;
 
   let hop: Hop = {
@@ -368,6 +424,7 @@ export async function sendToResource(
       deadline,
       maxBytes: resource.maxResponseBytes,
       oversize: options.oversize,
+      lookahead,
     });
     const location = headerText(raw.headers.location);
     if (REDIRECTS.has(raw.status) && location !== undefined) {
@@ -396,13 +453,21 @@ export async function sendToResource(
       const text = headerText(value);
       if (text !== undefined && name !== 'set-cookie') shown[name] = redact(text);
     }
+    const text = raw.body.toString('utf8');
+    const cut = raw.truncated || raw.body.length > resource.maxResponseBytes;
+    // The whole characters within the cap, redacted as the text read past it is, and cut to the cap
+    // again (a marker may be longer than the piece of a credential it replaced).
+    const within = (bytes: Buffer) =>
+      new StringDecoder('utf8').write(bytes.subarray(0, resource.maxResponseBytes));
     return {
       status: raw.status,
-      statusText: raw.statusText,
+      statusText: redact(raw.statusText),
       headers: shown,
-      body: redact(raw.body.toString('utf8')),
-      bytes: raw.body.length,
-      truncated: raw.truncated,
+      body: cut
+        ? within(Buffer.from(redactedPrefix(text, within(raw.body).length, pattern), 'utf8'))
+        : redact(text),
+      bytes: Math.min(raw.body.length, resource.maxResponseBytes),
+      truncated: cut,
       redirects,
       durationMs: Date.now() - started,
       method,
