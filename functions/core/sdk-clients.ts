@@ -11,6 +11,7 @@
  * - one `SignatureV4` signer per client (the `signer` option). By default the SDK builds a new signer,
  *   copying the whole client configuration, for every request. A fixed signer fits fixed credentials
  *   only; on AWS the credentials come from a provider that refreshes, so the SDK's default stays;
+ * - SQS: no MD5 of every message body (`md5: false`, `sqsSettings`);
  * - no user agent (`getUserAgentMiddleware`: telemetry for AWS, built per request) and no recursion
  *   detection (`recursionDetectionMiddleware`: the X-Ray trace header of a Lambda invocation, which
  *   the loop detection of Lambda reads; there is no Lambda trace off AWS).
@@ -41,15 +42,24 @@ export const UNUSED_EVERYWHERE = ['loggerMiddleware'] as const;
 /** Middlewares a client off AWS sheds besides. */
 export const UNUSED_OFF_AWS = ['getUserAgentMiddleware', 'recursionDetectionMiddleware'] as const;
 
-/** The settings of a client plus, off AWS with static credentials, its one signer. */
-export type ClientSettings = AwsClientSettings & { readonly signer?: SignatureV4 };
+/**
+ * SQS client settings: off AWS, no MD5 of each message body (the `md5: false` option). On loopback
+ * nothing corrupts a body in transit, and every platform message carries its own MAC (core/messages);
+ * on AWS the SDK's check stays.
+ */
+export function sqsSettings(settings: AwsClientSettings): AwsClientSettings & { readonly md5?: false } {
+  return settings.endpoint === undefined ? settings : { ...settings, md5: false };
+}
 
 /**
  * `settings` with a fixed signer where they are off AWS with static credentials (an endpoint, a
  * region and keys); unchanged otherwise. `signingName` is the service's signing name (`dynamodb`,
  * `sqs`, `lambda`, `sts`).
  */
-export function withSigner(settings: AwsClientSettings, signingName: string): ClientSettings {
+export function withSigner<S extends AwsClientSettings>(
+  settings: S,
+  signingName: string,
+): S & { readonly signer?: SignatureV4 } {
   const { endpoint, region, credentials } = settings;
   if (endpoint === undefined || region === undefined || credentials === undefined) return settings;
   return {
@@ -76,10 +86,10 @@ export function lean<C extends SdkClient>(client: C, settings: AwsClientSettings
 }
 
 /** A client built by `make` from `settings` as this module says: its signer, then its stack leaned. */
-export function platformClient<C extends SdkClient>(
-  settings: AwsClientSettings,
+export function platformClient<C extends SdkClient, S extends AwsClientSettings = AwsClientSettings>(
+  settings: S,
   signingName: string,
-  make: (config: ClientSettings) => C,
+  make: (config: S & { readonly signer?: SignatureV4 }) => C,
 ): C {
   return lean(make(withSigner(settings, signingName)), settings);
 }

@@ -26,7 +26,7 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { platformClient } from '../../functions/core/sdk-clients.ts';
+import { platformClient, sqsSettings } from '../../functions/core/sdk-clients.ts';
 import { observed } from '../../functions/core/sdk-requests.ts';
 import { claimsTable, deadLetterQueueName, type QueueName, queues, table } from '../topology.ts';
 import type { FromServicesThread, ServicesThreadStart, ToServicesThread } from './services-worker.ts';
@@ -225,7 +225,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   );
   const sqs = observed(
     platformClient(
-      { endpoint: sqsEndpoint, region: LOCAL_REGION, credentials },
+      sqsSettings({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials }),
       'sqs',
       (config) => new SQSClient(config),
     ),

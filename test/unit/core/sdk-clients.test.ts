@@ -15,6 +15,7 @@ import { ENV } from '../../../functions/core/env.ts';
 import {
   lean,
   platformClient,
+  sqsSettings,
   UNUSED_EVERYWHERE,
   UNUSED_OFF_AWS,
   withSigner,
@@ -97,6 +98,13 @@ describe('platform SDK clients', () => {
     const plain = new DynamoDBClient({ region: 'eu-west-1' });
     expect(names(lean(plain, {}))).toContain('getUserAgentMiddleware');
     plain.destroy();
+  });
+
+  it('skips the MD5 of SQS message bodies off AWS only', () => {
+    const local = { endpoint: services.sqsEndpoint, region: 'us-east-1', credentials: services.credentials };
+    expect(sqsSettings(local)).toEqual({ ...local, md5: false });
+    expect(sqsSettings({})).toEqual({});
+    expect(sqsSettings({ region: 'eu-west-1' })).not.toHaveProperty('md5');
   });
 
   it('signs each request when it is sent, with the client’s credentials, which the guard verifies', async () => {
