@@ -8,11 +8,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../core/db.ts';
 import { awsClientSettings, ENV, type Environment, requireEnv } from '../core/env.ts';
+import { platformClient } from '../core/sdk-clients.ts';
 import { observed } from '../core/sdk-requests.ts';
 
 /** A plain client (the claims table's conditional puts), at the configured endpoint or AWS's. */
 export function dynamodbClientFromEnv(env: Environment): DynamoDBClient {
-  return observed(new DynamoDBClient(awsClientSettings(env, ENV.dynamodbEndpoint)));
+  const settings = awsClientSettings(env, ENV.dynamodbEndpoint);
+  return observed(platformClient(settings, 'dynamodb', (config) => new DynamoDBClient(config)));
 }
 
 /** A document client: undefined attributes dropped, class instances refused. */

@@ -10,6 +10,7 @@
  */
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { awsClientSettings, ENV, type Environment } from '../core/env.ts';
+import { platformClient } from '../core/sdk-clients.ts';
 import { observed } from '../core/sdk-requests.ts';
 
 /** The header Lambda reads the tenant of a tenant-isolated invocation from. */
@@ -17,7 +18,8 @@ export const TENANT_ID_HEADER = 'X-Amz-Tenant-Id';
 
 /** The Lambda client, pointed at the local stand-in when the environment names one. */
 export function lambdaClientFromEnv(env: Environment): LambdaClient {
-  return observed(new LambdaClient(awsClientSettings(env, ENV.lambdaEndpoint)));
+  const settings = awsClientSettings(env, ENV.lambdaEndpoint);
+  return observed(platformClient(settings, 'lambda', (config) => new LambdaClient(config)));
 }
 
 export interface TenantInvocation {

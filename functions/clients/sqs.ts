@@ -6,11 +6,13 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { awsClientSettings, ENV, type Environment, optionalEnv, queueUrlEnv } from '../core/env.ts';
 import type { MessageSigner } from '../core/messages/signing.ts';
 import { Queues } from '../core/queues.ts';
+import { platformClient, sqsSettings } from '../core/sdk-clients.ts';
 import { observed } from '../core/sdk-requests.ts';
 
 /** The SQS client, at the configured endpoint or AWS's. */
 export function sqsClientFromEnv(env: Environment): SQSClient {
-  return observed(new SQSClient(awsClientSettings(env, ENV.sqsEndpoint)));
+  const settings = sqsSettings(awsClientSettings(env, ENV.sqsEndpoint));
+  return observed(platformClient(settings, 'sqs', (config) => new SQSClient(config)));
 }
 
 /** The queues a function was wired to, from its environment. */

@@ -26,6 +26,7 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { platformClient, sqsSettings } from '../../functions/core/sdk-clients.ts';
 import { observed } from '../../functions/core/sdk-requests.ts';
 import { claimsTable, deadLetterQueueName, type QueueName, queues, table } from '../topology.ts';
 import type { FromServicesThread, ServicesThreadStart, ToServicesThread } from './services-worker.ts';
@@ -216,9 +217,19 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
 
   // The pollers' and the Python functions' own requests go through these: observed like the functions'.
   const dynamodb = observed(
-    new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials }),
+    platformClient(
+      { endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials },
+      'dynamodb',
+      (config) => new DynamoDBClient(config),
+    ),
   );
-  const sqs = observed(new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials }));
+  const sqs = observed(
+    platformClient(
+      sqsSettings({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials }),
+      'sqs',
+      (config) => new SQSClient(config),
+    ),
+  );
 
   const created = {} as Record<QueueName, LocalQueue>;
   try {

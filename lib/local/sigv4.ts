@@ -16,9 +16,10 @@
  * so a stranger's upload is refused without the platform buffering it (a web page can POST a large
  * body to a loopback port).
  */
-import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { getCanonicalHeaders, SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '../../functions/core/sdk-clients.ts';
 
 /** A signed request older (or newer) than this is refused. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -39,20 +40,8 @@ export interface ReceivedRequest {
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
 
-/** The SHA-256 (and HMAC) the SDK's signer asks for, on node:crypto. */
-export class Sha256 {
-  readonly #hash: Hash | Hmac;
-  constructor(secret?: unknown) {
-    this.#hash =
-      secret === undefined ? createHash('sha256') : createHmac('sha256', secret as string | Uint8Array);
-  }
-  update(data: string | Uint8Array): void {
-    this.#hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.#hash.digest();
-  }
-}
+/** The SHA-256 (and HMAC) the SDK's signer asks for: the platform clients' own. */
+export { Sha256 };
 
 function amzDate(text: string): Date | null {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);

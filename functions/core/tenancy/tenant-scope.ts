@@ -35,6 +35,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { awsClientSettings, ENV, type Environment, optionalEnv } from '../env.ts';
 import { AUDIT_ENTRY_PREFIX, type PartitionOwner, partitionOwner } from '../keys.ts';
+import { lean, platformClient } from '../sdk-clients.ts';
 
 const scope = new AsyncLocalStorage<string>();
 
@@ -327,9 +328,13 @@ export class AssumedRoleTenantClients implements TenantClients {
       return existing.client;
     }
     const { sts, roleArn, durationSeconds = 900 } = this.#options;
-    const base = new DynamoDBClient({
+    const where = {
       ...(this.#options.dynamodbEndpoint === undefined ? {} : { endpoint: this.#options.dynamodbEndpoint }),
       ...(this.#options.region === undefined ? {} : { region: this.#options.region }),
+    };
+    // The SDK's own signer per request: these credentials expire and are refreshed.
+    const base = new DynamoDBClient({
+      ...where,
       credentials: async () => {
         const { Credentials } = await sts.send(
           new AssumeRoleCommand({
@@ -350,6 +355,7 @@ export class AssumedRoleTenantClients implements TenantClients {
         };
       },
     });
+    lean(base, where);
     const client = DynamoDBDocumentClient.from(base, {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     });
@@ -372,7 +378,7 @@ export function tenantClientsFromEnv(env: Environment): AssumedRoleTenantClients
   // Off AWS (endpoints given), the region comes from the configuration too, not from the process.
   const { endpoint: dynamodbEndpoint, region } = awsClientSettings(env, ENV.dynamodbEndpoint);
   return new AssumedRoleTenantClients({
-    sts: new STSClient(awsClientSettings(env, ENV.stsEndpoint)),
+    sts: platformClient(awsClientSettings(env, ENV.stsEndpoint), 'sts', (config) => new STSClient(config)),
     roleArn,
     ...(dynamodbEndpoint === undefined ? {} : { dynamodbEndpoint }),
     ...(region === undefined ? {} : { region }),
