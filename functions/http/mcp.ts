@@ -24,6 +24,7 @@ import { UnknownToolError } from '../core/mcp/service.ts';
 import { GET_RUN_TOOL } from '../core/mcp/tools.ts';
 import type { Core } from '../core/platform.ts';
 import type { TenantContext } from '../core/tenancy/domain.ts';
+import { acceptedAgeMs } from './cache-control.ts';
 import { MCP_PATH } from './mcp-auth.ts';
 import { refusingSchemaValidator } from './mcp-validation.ts';
 import { publicOrigin } from './origin.ts';
@@ -118,6 +119,7 @@ function createMcpServer(
   origin: string,
   requestId: string,
   logger: Logger,
+  maxAgeMs: number | undefined,
 ): Server {
   const server = new Server(
     { name: 'execfabric', title: `${domain.tenant.name} on ExecFabric`, version: SERVER_VERSION },
@@ -130,7 +132,7 @@ function createMcpServer(
     },
   );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: (await core.mcp.listTools(domain, caller)).map((tool) => ({ ...tool })),
+    tools: (await core.mcp.listTools(domain, caller, maxAgeMs)).map((tool) => ({ ...tool })),
   }));
   server.setRequestHandler(CallToolRequestSchema, async (call): Promise<CallToolResult> => {
     try {
@@ -177,7 +179,9 @@ export async function serveMcp(
     const value = request.headers[name];
     if (value !== undefined) headers.set(name, value);
   }
-  const server = createMcpServer(core, domain, caller, origin, request.requestId, logger);
+  // The HTTP request's Cache-Control says how old a catalogue `tools/list` may answer from.
+  const maxAgeMs = acceptedAgeMs(request.headers);
+  const server = createMcpServer(core, domain, caller, origin, request.requestId, logger, maxAgeMs);
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: true,

@@ -215,7 +215,9 @@ function operation(route: Route): ZodOpenApiOperationObject {
         });
     }
   }
-  if (route.method === 'GET' && route.path === '/api/skills') {
+  // Reads that see the catalogue through the per-process cache (for run history: which Skills' runs
+  // the caller may see). MCP's `tools/list` reads the same header on POST /mcp.
+  if (route.method === 'GET' && (route.path === '/api/skills' || route.path === '/api/executions')) {
     headers[CACHE_CONTROL_HEADER] = z
       .string()
       .max(200)

@@ -501,6 +501,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         viewerRequest,
         originSecret,
         invoke: invoker,
+        log,
         viewerScheme:
           options.viewerScheme ?? (process.env.EXECFABRIC_VIEWER_SCHEME === 'https' ? 'https' : 'http'),
       }),

@@ -29,6 +29,8 @@ export interface LocalRouterOptions {
    * (sessions then use the `__Host-` Secure cookie, as behind CloudFront). @default 'http'
    */
   readonly viewerScheme?: 'http' | 'https';
+  /** Where the edge's own diagnostics go. @default stderr */
+  readonly log?: (line: string) => void;
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -45,6 +47,14 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 class RequestTooLargeError extends Error {}
+
+/**
+ * The client went away before its body was read (a closed tab, an aborted fetch, a reset): a normal
+ * event at an edge, not a failure of it.
+ */
+function abandoned(request: IncomingMessage, error: unknown): boolean {
+  return request.readableAborted || (error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
+}
 
 async function readBody(request: IncomingMessage): Promise<Buffer> {
   const declared = Number(request.headers['content-length'] ?? '0');
@@ -157,6 +167,7 @@ function placeholderPage(site: SiteName): string {
 }
 
 export function createLocalRouter(options: LocalRouterOptions) {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const siteRoots = new Map<string, string>(
     Object.values(sites).map((site) => [site.name, resolve(options.root, site.dir)]),
   );
@@ -202,6 +213,12 @@ export function createLocalRouter(options: LocalRouterOptions) {
           response.setHeader('connection', 'close');
           return sendProblem(response, 413, 'payload-too-large', 'Request body too large');
         }
+        if (abandoned(request, error)) {
+          // One line, no stack; no one is left to answer.
+          log(`local router: ${request.method} ${url.pathname}: the client abandoned its request body`);
+          response.destroy();
+          return;
+        }
         throw error;
       }
       const edge = options.viewerRequest({
@@ -239,7 +256,7 @@ export function createLocalRouter(options: LocalRouterOptions) {
       );
     } catch (error) {
       // Only a failure of the local machinery itself lands here (a handler maps its own errors).
-      process.stderr.write(`local router: ${(error as Error).stack ?? String(error)}\n`);
+      log(`local router: ${(error as Error).stack ?? String(error)}`);
       if (!response.headersSent) sendProblem(response, 502, 'bad-gateway', 'The function failed');
       else response.destroy();
     }

@@ -108,13 +108,15 @@ guard(
   credentials,
   dynamoPath === undefined
     ? null
-    : storageGuard(dynamoPath, reserve, (full, free) =>
-        send({
-          kind: 'log',
-          line: full
-            ? `The data folder's disk is full (${free} bytes free, ${reserve} kept in reserve): refusing writes until space is freed`
-            : `The data folder's disk has room again (${free} bytes free): taking writes`,
-        }),
+    : storageGuard(
+        dynamoPath,
+        reserve,
+        (line) => send({ kind: 'log', line }),
+        // The folder gone: this thread dies of it (lib/local/services.ts hears it and says why).
+        (error) =>
+          process.nextTick(() => {
+            throw error;
+          }),
       ),
 );
 const dynamodbEndpoint = await listen(dynamoServer);

@@ -33,8 +33,6 @@ import type { FromServicesThread, ServicesThreadStart, ToServicesThread } from '
 import type { LocalCredentials } from './sigv4.ts';
 import { storageReserveBytes } from './storage-guard.ts';
 
-export { readBody } from './request-body.ts';
-
 export const LOCAL_REGION = 'us-east-1';
 export const TABLE_NAME = 'execfabric';
 

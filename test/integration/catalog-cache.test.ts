@@ -4,8 +4,9 @@
  * middleware: once warm, `GET /api/skills` reads nothing; a Skill hidden from a caller stays hidden
  * through the cached path; a Skill disabled, narrowed or archived through the API is listed so on
  * the very next request; a Skill disabled behind the API's back (as another container would) is
- * never run whatever the cache still lists, and `Cache-Control: no-cache` lists it as it is; two
- * tenants with Skills of the same names each see their own.
+ * never run whatever the cache still lists, and `Cache-Control: no-cache` lists it as it is — in
+ * the catalogue, in a non-manager's run history and in MCP's `tools/list`; two tenants with Skills of
+ * the same names each see their own.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,6 +238,87 @@ describe('a Skill changed behind the API (another container)', () => {
     expect(revalidated.find((skill) => skill.id === id)?.state).toBe('disabled');
     // The fresh read serves the next ordinary one too.
     expect((await listed(alice)).find((skill) => skill.id === id)?.state).toBe('disabled');
+  });
+});
+
+/** Narrows a Skill to admins straight in the store: no notice reaches this process's caches. */
+async function narrowBehindTheApi(id: string): Promise<void> {
+  await t.core.table.client.send(
+    new UpdateCommand({
+      TableName: t.core.table.name,
+      Key: skillKey(acme, id),
+      UpdateExpression: 'SET visibility = :visibility',
+      ExpressionAttributeValues: { ':visibility': { roles: ['admin'] } },
+    }),
+  );
+}
+
+describe('the other lists the cache answers, with a Skill narrowed behind the API', () => {
+  it('GET /api/executions: a non-manager’s run history follows the cache, and no-cache reads it now', async () => {
+    const id = await createSkill('Cache history');
+    const started = await run(id);
+    expect(started.status, started.text).toBe(202);
+    const runId = String(started.body.id);
+    const history = async (headers?: Record<string, string>) => {
+      const response = await t.send({
+        host: HOSTS.acme,
+        token: bob,
+        path: `/api/executions?skillId=${id}`,
+        ...(headers === undefined ? {} : { headers }),
+      });
+      expect(response.status, response.text).toBe(200);
+      return (response.body.items as { id: string }[]).map((item) => item.id);
+    };
+    expect(await history()).toContain(runId);
+    await narrowBehindTheApi(id);
+    // The cache still lists the Skill as open to bob: so does his run history, for now.
+    expect(await history()).toContain(runId);
+    for (const headers of [
+      { 'cache-control': 'no-cache' } as Record<string, string>,
+      { pragma: 'no-cache' },
+    ]) {
+      expect(await history(headers)).not.toContain(runId);
+    }
+    // The fresh read serves the next ordinary one too; the manager still sees every run.
+    expect(await history()).not.toContain(runId);
+    const managed = await t.send({ host: HOSTS.acme, token: alice, path: `/api/executions?skillId=${id}` });
+    expect((managed.body.items as { id: string }[]).map((item) => item.id)).toContain(runId);
+  });
+
+  it('MCP tools/list: the HTTP request’s no-cache lists the tools as the catalogue is now', async () => {
+    const created = await t.send({
+      host: HOSTS.acme,
+      token: alice,
+      method: 'POST',
+      path: '/api/skills',
+      body: { ...skillBody('Cache tool', []), tags: ['cache-mcp'] },
+    });
+    expect(created.status, created.text).toBe(201);
+    const client = await t.send({
+      host: HOSTS.acme,
+      token: bob,
+      method: 'POST',
+      path: '/api/mcp-clients',
+      body: { name: 'Cache agent', tags: ['cache-mcp'] },
+    });
+    expect(client.status, client.text).toBe(201);
+    const tools = async (headers: Record<string, string> = {}) => {
+      const response = await t.send({
+        host: HOSTS.acme,
+        token: String(client.body.token),
+        method: 'POST',
+        path: '/mcp',
+        headers: { accept: 'application/json, text/event-stream', ...headers },
+        body: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
+      });
+      expect(response.status, response.text).toBe(200);
+      return (response.body.result.tools as { title?: string }[]).map((tool) => tool.title);
+    };
+    expect(await tools()).toContain('Cache tool');
+    await narrowBehindTheApi(String(created.body.id));
+    expect(await tools()).toContain('Cache tool');
+    expect(await tools({ 'cache-control': 'no-cache' })).not.toContain('Cache tool');
+    expect(await tools()).not.toContain('Cache tool');
   });
 });
 

@@ -176,7 +176,8 @@ describe('the local services on their own thread', () => {
     const crashes: LocalServicesError[] = [];
     const services = await start({ dataDir, onCrash: (error) => crashes.push(error) });
     rmSync(join(dataDir, 'dynamodb'), { recursive: true, force: true });
-    // The storage guard's free-space check of the removed folder throws on the services' thread.
+    // The storage guard finds the data folder gone: it refuses the write and the services' thread dies
+    // of it, explained (lib/local/storage-guard.ts).
     await expect(
       services.dynamodb.send(
         new PutItemCommand({ TableName: services.claimsTableName, Item: { jobId: { S: 'lost' } } }),

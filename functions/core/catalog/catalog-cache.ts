@@ -20,10 +20,9 @@
  * Runs, approvals and every governance decision never read it: they read the Skill's head
  * consistently (`SkillCatalog.get`, the run admission's batch read) whatever this holds.
  */
-import { ReadThroughCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { CACHED_READ_MAX_AGE_SECONDS } from '../headers.ts';
-import { type ChangeListener, type ChangeNotice, listenForChanges } from '../tenancy/changes.ts';
+import { TenantReadCache } from '../tenancy/changes.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { currentTenantScope, PartitionScopeError } from '../tenancy/tenant-scope.ts';
 import type { Skill } from './skills.ts';
@@ -65,16 +64,19 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export class CatalogCache implements ChangeListener {
+export class CatalogCache {
   readonly #read: CatalogCacheOptions['read'];
   readonly #ttlMs: number;
-  readonly #entries: ReadThroughCache<string, readonly Skill[]>;
+  readonly #entries: TenantReadCache<readonly Skill[]>;
 
   constructor(options: CatalogCacheOptions) {
     this.#read = options.read;
     this.#ttlMs = options.ttlMs ?? CATALOG_MAX_AGE_MS;
     const ttlMs = this.#ttlMs;
-    this.#entries = new ReadThroughCache({
+    this.#entries = new TenantReadCache({
+      table: options.table,
+      forgetOn: 'catalog',
+      ...(options.listens === undefined ? {} : { listens: options.listens }),
       maxEntries: options.maxEntries ?? DEFAULT_CATALOG_CACHE_ENTRIES,
       maxBytes: options.maxBytes ?? DEFAULT_CATALOG_CACHE_BYTES,
       // UTF-16 code units of the JSON, as an estimate of what the parsed objects hold.
@@ -82,7 +84,6 @@ export class CatalogCache implements ChangeListener {
       lifetimeOf: () => ttlMs,
       ...(options.now === undefined ? {} : { now: options.now }),
     });
-    if (options.listens !== false) listenForChanges(options.table, this);
   }
 
   /**
@@ -98,16 +99,6 @@ export class CatalogCache implements ChangeListener {
     return this.#entries.read(tenantId, maxAgeMs, async () =>
       deepFreeze((await this.#read(domain)).sort((a, b) => a.name.localeCompare(b.name))),
     );
-  }
-
-  /** A change announced in this process (changes.ts): a changed catalogue is forgotten. */
-  changed(notice: ChangeNotice): void {
-    if ('catalog' in notice) this.forget(notice.catalog);
-  }
-
-  /** Forgets one tenant's catalogue (a Skill of it was written), or every tenant's. */
-  forget(tenantId?: string): void {
-    this.#entries.forget(tenantId);
   }
 
   get size(): number {

@@ -7,7 +7,8 @@
  * at this boundary and a write refused by its condition comes out as a typed error or, where a
  * refusal is an expected answer (a transition a racing writer made first, a chunk or vote written
  * before), as that answer. The rules — which moves are allowed, what a report makes of a run, who
- * may read or cancel it — stay in executions.ts and the modules beside it.
+ * may read or cancel it — stay in executions.ts and the modules beside it; the items themselves (what
+ * a run is stored as, and parsed from) are built in execution-items.ts.
  */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { LogChunk } from '../../contract/responses.ts';
@@ -15,14 +16,10 @@ import { toSkill } from '../catalog/skill-repository.ts';
 import type { Skill } from '../catalog/skills.ts';
 import { batchGetAll, queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
-import { sha256 } from '../hashing.ts';
-import { parseJson, stringifyJson } from '../json.ts';
 import {
   ACTIVE_EXECUTION_SHARDS,
-  activeExecutionSort,
   activeExecutionsShard,
   approvalsInbox,
-  approvalsInboxSort,
   childPrefix,
   domainPk,
   executionLogKey,
@@ -33,14 +30,12 @@ import {
   FILTER_INDEXES,
   INDEX,
   ITEM_TYPE,
-  indexAttributes,
   indexKeyNames,
   itemKey,
   type Key,
   TAG,
   tenantKey,
   typePrefix,
-  withoutKeys,
 } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
@@ -48,6 +43,18 @@ import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext, TenantSummary } from '../tenancy/domain.ts';
 import { tenantSummaryOf } from '../tenancy/tenant-repository.ts';
 import type { Vote } from './approvals.ts';
+import {
+  ALL_INDEXES,
+  activeIndex,
+  BY_STATUS,
+  executionKey,
+  INBOX,
+  INBOX_INDEXES,
+  newRunItem,
+  toExecution,
+  toLogChunk,
+  toVote,
+} from './execution-items.ts';
 import type { Execution } from './model.ts';
 import type { ExecutionStatus } from './state-machine.ts';
 
@@ -105,72 +112,6 @@ export interface RunQuery {
 export type IdempotencyClaim =
   | { readonly won: true }
   | { readonly won: false; readonly held?: { readonly executionId: string; readonly fingerprint: string } };
-
-const INBOX = indexKeyNames(INDEX.listing);
-const ACTIVE = indexKeyNames(INDEX.lifecycle);
-const BY_STATUS = indexKeyNames(FILTER_INDEXES.executionStatus);
-/** The index attributes a run loses when it leaves the inbox, or every place of an unfinished run. */
-const INBOX_INDEXES = [INBOX.pk, INBOX.sk] as const;
-const ALL_INDEXES = [INBOX.pk, INBOX.sk, ACTIVE.pk, ACTIVE.sk] as const;
-/** Every index a run is in (none of them part of the run). */
-const RUN_INDEXES = [
-  INDEX.listing,
-  INDEX.lifecycle,
-  FILTER_INDEXES.executionStatus,
-  FILTER_INDEXES.executionSkill,
-  FILTER_INDEXES.executionRequester,
-];
-
-/**
- * Input and output are stored as JSON text (`inputJson`, `outputJson`), exactly as received: a
- * DynamoDB map cannot hold 12345678901234567890, 1e-300 or a `__proto__` key, and a marshalling
- * failure in the recorder used to leave a run `running` until the sweep called it lost. Items
- * written before this change carry `input` / `output` maps, read as they are.
- */
-function toExecution(item: Record<string, unknown>): Execution {
-  const { type: _type, inputJson, outputJson, ...rest } = withoutKeys(item, RUN_INDEXES);
-  return {
-    ...(rest as unknown as Execution),
-    ...(typeof inputJson === 'string' ? { input: parseJson(inputJson) } : {}),
-    ...(typeof outputJson === 'string' ? { output: parseJson(outputJson) } : {}),
-  };
-}
-
-/** The stored form of an execution (see toExecution). */
-function executionItem(execution: Execution): Record<string, unknown> {
-  const { input, output, ...rest } = execution;
-  return {
-    ...rest,
-    inputJson: stringifyJson(input),
-    ...(output === undefined ? {} : { outputJson: stringifyJson(output) }),
-  };
-}
-
-function toVote(item: Record<string, unknown>): Vote {
-  return {
-    approver: String(item.approver),
-    decision: item.decision as Vote['decision'],
-    comment: String(item.comment ?? ''),
-    admin: item.admin === true,
-    at: String(item.at),
-  };
-}
-
-function executionKey(domain: TenantContext, id: string): Key {
-  return itemKey(domain, TAG.execution, id);
-}
-
-function shardOf(id: string): number {
-  return Number.parseInt(sha256(id).slice(0, 4), 16) % ACTIVE_EXECUTION_SHARDS;
-}
-
-/** A run's place in the sharded index of unfinished runs. */
-function activeIndex(domain: TenantContext, id: string, deadline: string): Record<string, string> {
-  return indexAttributes(INDEX.lifecycle, {
-    partition: activeExecutionsShard(shardOf(id)),
-    sort: activeExecutionSort(deadline, domain.tenant.id, id),
-  });
-}
 
 export class ExecutionRepository {
   readonly #table: Table;
@@ -262,30 +203,7 @@ export class ExecutionRepository {
     await putItem(
       this.#table,
       {
-        Item: {
-          ...executionKey(domain, id),
-          type: ITEM_TYPE.execution,
-          ...executionItem(execution),
-          ...activeIndex(domain, id, execution.deadline ?? ''),
-          ...(execution.status === 'pending_approval'
-            ? indexAttributes(INDEX.listing, {
-                partition: approvalsInbox(domain),
-                sort: approvalsInboxSort(execution.createdAt, id),
-              })
-            : {}),
-          ...indexAttributes(FILTER_INDEXES.executionStatus, {
-            partition: executionsByStatus(domain, execution.status),
-            sort: id,
-          }),
-          ...indexAttributes(FILTER_INDEXES.executionSkill, {
-            partition: executionsBySkill(domain, execution.skillId),
-            sort: id,
-          }),
-          ...indexAttributes(FILTER_INDEXES.executionRequester, {
-            partition: executionsByRequester(domain, execution.requestedBy),
-            sort: id,
-          }),
-        },
+        Item: newRunItem(domain, execution),
         ConditionExpression: 'attribute_not_exists(PK)',
       },
       (cause) => new ExecutionExistsError(id, { cause }),
@@ -482,14 +400,7 @@ export class ExecutionRepository {
         ConsistentRead: true,
       }),
     );
-    const chunks = (result.Items ?? []).map(
-      (item): LogChunk => ({
-        seq: Number(item.seq),
-        stream: item.stream === 'stderr' ? 'stderr' : 'stdout',
-        text: String(item.text ?? ''),
-        ...(typeof item.at === 'string' ? { at: item.at } : {}),
-      }),
-    );
+    const chunks = (result.Items ?? []).map(toLogChunk);
     return { chunks, more: result.LastEvaluatedKey !== undefined };
   }
 

@@ -209,6 +209,8 @@ export class Executions {
    * Newest first, only runs of Skills the caller may see, narrowed by `filter`. The most selective
    * filter picks the index (requester, then Skill, then status; none: the tenant's key range), the
    * date range is a key range on the time-ordered ids, and the other filters narrow each page.
+   * `maxAgeMs` is how old a catalogue the caller accepts for that (a request's `Cache-Control`;
+   * SkillCatalog.listVisible).
    */
   async list(
     domain: TenantContext,
@@ -216,6 +218,7 @@ export class Executions {
     limit: number,
     cursor?: string,
     filter: ExecutionFilter = {},
+    maxAgeMs?: number,
   ): Promise<Page<Execution>> {
     // Who manages Skills sees every run: the catalogue is read only for the others, beside the page.
     const [page, visible] = await Promise.all([
@@ -233,7 +236,9 @@ export class Executions {
       ),
       caller.permissions.has('skill:manage')
         ? null
-        : this.#skills.listVisible(domain, caller).then((skills) => new Set(skills.map((skill) => skill.id))),
+        : this.#skills
+            .listVisible(domain, caller, { includeArchived: true, maxAgeMs })
+            .then((skills) => new Set(skills.map((skill) => skill.id))),
     ]);
     const items =
       visible === null ? page.items : page.items.filter((execution) => visible.has(execution.skillId));

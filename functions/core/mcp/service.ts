@@ -82,11 +82,16 @@ export class McpService {
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  /** The client's tools: the Skills in its scope its user may see and run, and `get_run`. */
-  async listTools(domain: TenantContext, caller: Caller): Promise<McpTool[]> {
+  /**
+   * The client's tools: the Skills in its scope its user may see and run, and `get_run`, from a
+   * catalogue read at most `maxAgeMs` ago (the HTTP request's `Cache-Control`; SkillCatalog.listVisible).
+   */
+  async listTools(domain: TenantContext, caller: Caller, maxAgeMs?: number): Promise<McpTool[]> {
     const client = clientOf(caller);
     const skills = caller.permissions.has('skill:run')
-      ? (await this.#skills.listVisible(domain, caller)).filter((skill) => inScope(client, skill))
+      ? (await this.#skills.listVisible(domain, caller, { includeArchived: true, maxAgeMs })).filter(
+          (skill) => inScope(client, skill),
+        )
       : [];
     return [...skills.map(skillTool), getRunTool];
   }

@@ -10,6 +10,7 @@
  * forget each other's entries too, which costs a read and nothing else. Listeners are held weakly,
  * so a cache that is no longer used is not kept alive by being told.
  */
+import { ReadThroughCache, type ReadThroughCacheOptions } from '../cache.ts';
 import type { Table } from '../db.ts';
 
 export type ChangeNotice =
@@ -44,4 +45,38 @@ export function announceChange(table: Table, notice: ChangeNotice): void {
     else listener.changed(notice);
   }
   if (set.size === 0) listeners.delete(table.name);
+}
+
+/** What a per-tenant cache forgets on: a tenant's record, or its catalogue. */
+export type TenantChange = 'tenant' | 'catalog';
+
+export interface TenantReadCacheOptions<V> extends ReadThroughCacheOptions<V> {
+  readonly table: Table;
+  /** The notices that forget an entry: those naming its tenant's record, or its catalogue. */
+  readonly forgetOn: TenantChange;
+  /**
+   * Whether changes announced in this process forget entries. Off only where a test stands in for
+   * another process. @default true
+   */
+  readonly listens?: boolean;
+}
+
+/**
+ * A read-through cache keyed by tenant id (cache.ts) that forgets a tenant as soon as a change of
+ * its kind naming that tenant is announced in this process: the caches of tenant records
+ * (tenant-cache.ts) and of Skill catalogues (catalog/catalog-cache.ts).
+ */
+export class TenantReadCache<V> extends ReadThroughCache<string, V> implements ChangeListener {
+  readonly #forgetOn: TenantChange;
+
+  constructor(options: TenantReadCacheOptions<V>) {
+    super(options);
+    this.#forgetOn = options.forgetOn;
+    if (options.listens !== false) listenForChanges(options.table, this);
+  }
+
+  changed(notice: ChangeNotice): void {
+    const tenantId = (notice as Partial<Record<TenantChange, string>>)[this.#forgetOn];
+    if (tenantId !== undefined) this.forget(tenantId);
+  }
 }

@@ -20,10 +20,9 @@
  *   value in.
  * Runs never rely on it: admission reads the tenant consistently (executions).
  */
-import { ReadThroughCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { appearanceOf, type TenantAppearance } from './branding.ts';
-import { type ChangeListener, type ChangeNotice, listenForChanges } from './changes.ts';
+import { TenantReadCache } from './changes.ts';
 import { TenantRepository, type TenantView } from './tenant-repository.ts';
 import { currentTenantScope, PartitionScopeError, withTenantScope } from './tenant-scope.ts';
 
@@ -63,16 +62,19 @@ function sizeOf(view: TenantView | null): number {
   return 512 + (branding === undefined ? 0 : JSON.stringify(branding).length * 2);
 }
 
-export class TenantCache implements ChangeListener {
+export class TenantCache {
   readonly #tenants: TenantRepository;
   readonly #ttlMs: number;
-  readonly #entries: ReadThroughCache<string, TenantView | null>;
+  readonly #entries: TenantReadCache<TenantView | null>;
 
   constructor(options: TenantCacheOptions) {
     this.#tenants = new TenantRepository(options.table);
     this.#ttlMs = options.ttlMs ?? BOUND_TENANT_MAX_AGE_MS;
     const missTtlMs = Math.min(options.missTtlMs ?? DEFAULT_TENANT_MISS_TTL_MS, this.#ttlMs);
-    this.#entries = new ReadThroughCache({
+    this.#entries = new TenantReadCache({
+      table: options.table,
+      forgetOn: 'tenant',
+      ...(options.listens === undefined ? {} : { listens: options.listens }),
       maxEntries: options.maxEntries ?? DEFAULT_TENANT_CACHE_ENTRIES,
       maxBytes: options.maxBytes ?? DEFAULT_TENANT_CACHE_BYTES,
       sizeOf,
@@ -80,7 +82,6 @@ export class TenantCache implements ChangeListener {
       lifetimeOf: (view) => (view === null ? missTtlMs : this.#ttlMs),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
-    if (options.listens !== false) listenForChanges(options.table, this);
   }
 
   /**
@@ -121,16 +122,6 @@ export class TenantCache implements ChangeListener {
   async appearance(tenantId: string): Promise<TenantAppearance> {
     const view = await this.shown(tenantId);
     return view === null ? { deliveryMode: 'shared' } : appearanceOf(view);
-  }
-
-  /** A change announced in this process (changes.ts): a changed tenant is forgotten. */
-  changed(notice: ChangeNotice): void {
-    if ('tenant' in notice) this.forget(notice.tenant);
-  }
-
-  /** Forgets one tenant (its record changed), or every tenant. */
-  forget(tenantId?: string): void {
-    this.#entries.forget(tenantId);
   }
 
   get size(): number {

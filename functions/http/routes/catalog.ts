@@ -373,6 +373,7 @@ export function catalogRoutes(core: Core): Route[] {
           pageSize(request.query.limit),
           request.query.cursor,
           executionFilter(request.query),
+          acceptedAgeMs(request.headers),
         );
         return {
           status: 200,

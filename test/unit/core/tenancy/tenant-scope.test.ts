@@ -33,7 +33,8 @@ import {
   TENANT_SESSION_TAG,
   withTenantScope,
 } from '../../../../functions/core/tenancy/tenant-scope.ts';
-import { type LocalServices, readBody, startLocalServices } from '../../../../lib/local/services.ts';
+import { readBody } from '../../../../lib/local/request-body.ts';
+import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
 import { resign } from '../../../../lib/local/sigv4.ts';
 
 const acme = {
