@@ -401,6 +401,13 @@ describe('the MCP endpoint, through the SDK client', () => {
     });
     expect(show.status, show.text).toBe(200);
     expect(await titles()).toContain('Add numbers');
+    // An archived Skill is out of the list (its runs are refused); restored, it is back.
+    const archive = await api('alice', 'PUT', `/api/skills/${skills.add}/state`, { state: 'archived' });
+    expect(archive.status, archive.text).toBe(200);
+    expect(await titles()).not.toContain('Add numbers');
+    const restore = await api('alice', 'PUT', `/api/skills/${skills.add}/state`, { state: 'active' });
+    expect(restore.status, restore.text).toBe(200);
+    expect(await titles()).toContain('Add numbers');
     // Narrowing the client itself (its grant) takes effect the same way.
     const narrowed = await api('bob', 'PATCH', `/api/mcp-clients/${desk.id}`, { tags: ['payments'] });
     expect(narrowed.status, narrowed.text).toBe(200);

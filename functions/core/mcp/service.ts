@@ -85,11 +85,13 @@ export class McpService {
   /**
    * The client's tools: the Skills in its scope its user may see and run, and `get_run`, from a
    * catalogue read at most `maxAgeMs` ago (the HTTP request's `Cache-Control`; SkillCatalog.listVisible).
+   * An archived Skill is not a tool (its runs are refused, and archiving takes it out of the default
+   * lists); a disabled one stays listed, as in the console, and a call to it is refused with the reason.
    */
   async listTools(domain: TenantContext, caller: Caller, maxAgeMs?: number): Promise<McpTool[]> {
     const client = clientOf(caller);
     const skills = caller.permissions.has('skill:run')
-      ? (await this.#skills.listVisible(domain, caller, { includeArchived: true, maxAgeMs })).filter(
+      ? (await this.#skills.listVisible(domain, caller, { includeArchived: false, maxAgeMs })).filter(
           (skill) => inScope(client, skill),
         )
       : [];
