@@ -5,7 +5,7 @@
  * never answers 403 for want of a page. The context is docs/deploy.md's first command.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -51,35 +51,44 @@ function credentialFreeEnv(home: string): NodeJS.ProcessEnv {
 describe('a clean clone', () => {
   it('synthesizes with every site built and uploaded', () => {
     const clone = cleanClone();
-    expect(existsSync(join(clone, 'frontend', 'dist'))).toBe(false);
-    const first = documentedCommands(readFileSync(join(clone, 'docs', 'deploy.md'), 'utf8')).find((command) =>
-      command.startsWith('npx cdk synth'),
-    );
-    expect(first).toBeDefined();
-    const out = join(clone, 'cdk.out');
-    const result = spawnSync(
-      'npx',
-      [...shellWords(first ?? '').slice(1), '--no-notices', '--no-version-reporting', '-q', '-o', out],
-      { cwd: clone, env: credentialFreeEnv(clone), encoding: 'utf8', timeout: 280_000 },
-    );
-    expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
-    expect(result.stderr).toContain('Building the sites');
-
-    const template = JSON.parse(readFileSync(join(out, `${STACK_ID}.template.json`), 'utf8')) as {
-      Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-    };
-    const uploads = Object.values(template.Resources).filter((r) => r.Type === 'Custom::CDKBucketDeployment');
-    expect(uploads.map((upload) => upload.Properties?.DestinationBucketKeyPrefix).sort()).toEqual(
-      Object.keys(sites)
-        .map((site) => `${site}/`)
-        .sort(),
-    );
-    // Each upload's source asset holds the built site's page.
-    for (const upload of uploads) {
-      const keys = upload.Properties?.SourceObjectKeys as string[];
-      expect(keys).toHaveLength(1);
-      const hash = String(keys[0]).replace(/\.zip$/, '');
-      expect(existsSync(join(out, `asset.${hash}`, 'index.html')), `asset.${hash}`).toBe(true);
+    try {
+      synthesizesWithEverySite(clone);
+    } finally {
+      // ~55 MB a run (the copy and its cdk.out): left behind, every suite run filled the temp folder.
+      rmSync(clone, { recursive: true, force: true });
     }
   }, 300_000);
 });
+
+function synthesizesWithEverySite(clone: string): void {
+  expect(existsSync(join(clone, 'frontend', 'dist'))).toBe(false);
+  const first = documentedCommands(readFileSync(join(clone, 'docs', 'deploy.md'), 'utf8')).find((command) =>
+    command.startsWith('npx cdk synth'),
+  );
+  expect(first).toBeDefined();
+  const out = join(clone, 'cdk.out');
+  const result = spawnSync(
+    'npx',
+    [...shellWords(first ?? '').slice(1), '--no-notices', '--no-version-reporting', '-q', '-o', out],
+    { cwd: clone, env: credentialFreeEnv(clone), encoding: 'utf8', timeout: 280_000 },
+  );
+  expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+  expect(result.stderr).toContain('Building the sites');
+
+  const template = JSON.parse(readFileSync(join(out, `${STACK_ID}.template.json`), 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  };
+  const uploads = Object.values(template.Resources).filter((r) => r.Type === 'Custom::CDKBucketDeployment');
+  expect(uploads.map((upload) => upload.Properties?.DestinationBucketKeyPrefix).sort()).toEqual(
+    Object.keys(sites)
+      .map((site) => `${site}/`)
+      .sort(),
+  );
+  // Each upload's source asset holds the built site's page.
+  for (const upload of uploads) {
+    const keys = upload.Properties?.SourceObjectKeys as string[];
+    expect(keys).toHaveLength(1);
+    const hash = String(keys[0]).replace(/\.zip$/, '');
+    expect(existsSync(join(out, `asset.${hash}`, 'index.html')), `asset.${hash}`).toBe(true);
+  }
+}
