@@ -138,22 +138,30 @@ function jsonSpellings(unit: string): string {
   return `(?:${literal}|${String.raw`\\u`}${hex}${short === undefined ? '' : `|${short}`})`;
 }
 
-/** Matches every form of a credential, in every spelling JSON allows, longest form first. */
-export function credentialPattern(secret: string): RegExp {
-  const forms = credentialForms(secret).map((form) => form.split('').map(jsonSpellings).join(''));
-  return new RegExp(forms.join('|'), 'g');
+/** How one credential is found in a text: computed once per request. */
+interface CredentialMatch {
+  /** Every form of the credential, in every spelling JSON allows, longest form first. */
+  readonly pattern: RegExp;
+  /** The most bytes one match can span (`\uXXXX`, six bytes, is the longest spelling of a character). */
+  readonly span: number;
 }
 
-/** The most bytes one match of `credentialPattern` can span (`\uXXXX` is the longest spelling). */
-function longestSpelling(secret: string): number {
-  return 6 * Math.max(...credentialForms(secret).map((form) => form.length));
+function credentialMatch(secret: string): CredentialMatch {
+  const forms = credentialForms(secret);
+  return {
+    pattern: new RegExp(forms.map((form) => form.split('').map(jsonSpellings).join('')).join('|'), 'g'),
+    span: 6 * Math.max(...forms.map((form) => form.length)),
+  };
+}
+
+/** Replaces every match of `pattern` in a text (none to replace without a credential). */
+function replacing(pattern: RegExp | null): (text: string) => string {
+  return pattern === null ? (text) => text : (text) => text.replace(pattern, REDACTED);
 }
 
 /** Replaces every form of the secret in a text. */
 export function redactor(secret: string | null): (text: string) => string {
-  if (secret === null) return (text) => text;
-  const pattern = credentialPattern(secret);
-  return (text) => text.replace(pattern, REDACTED);
+  return replacing(secret === null ? null : credentialMatch(secret).pattern);
 }
 
 /**
@@ -404,9 +412,10 @@ export async function sendToResource(
     const auth = authHeader(resource.auth, options.credential);
     headers[auth.name] = auth.value;
   }
-  const pattern = options.credential === null ? null : credentialPattern(options.credential);
-  const redact = (text: string) => (pattern === null ? text : text.replace(pattern, REDACTED));
-  const lookahead = options.credential === null ? 0 : longestSpelling(options.credential);
+  const match = options.credential === null ? null : credentialMatch(options.credential);
+  const pattern = match?.pattern ?? null;
+  const redact = replacing(pattern);
+  const lookahead = match?.span ?? 0;
   const resolver = options.resolver ?? systemResolver;
 
   let hop: Hop = {
