@@ -9,7 +9,8 @@
  */
 import { loadavg } from 'node:os';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { type ReceivedRequest, Sha256, SigV4Verifier } from '../lib/local/sigv4.ts';
+import { Sha256 } from '../functions/core/sdk-clients.ts';
+import { type ReceivedRequest, SigV4Verifier } from '../lib/local/sigv4.ts';
 import { machine } from './support.ts';
 
 const REQUESTS = Number(process.argv[2] ?? '20000');

@@ -40,9 +40,6 @@ export interface ReceivedRequest {
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
 
-/** The SHA-256 (and HMAC) the SDK's signer asks for: the platform clients' own. */
-export { Sha256 };
-
 function amzDate(text: string): Date | null {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (match === null) return null;

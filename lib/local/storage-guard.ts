@@ -173,14 +173,9 @@ export function storageGuard(
       }
       const nowFull = free <= Math.max(reserveBytes, fenced ? REOPEN_MIN_FREE_BYTES : 0);
       if (nowFull) {
-        enter(
-          'full',
-          `The data folder's disk is full (${free} bytes free, ${reserveBytes} kept in reserve): refusing writes until space is freed`,
-        );
-        return refuseWrite(
-          response,
-          `The data folder's disk is full (${free} bytes free, ${reserveBytes} kept in reserve); writes resume once space is freed`,
-        );
+        const reason = `The data folder's disk is full (${free} bytes free, ${reserveBytes} kept in reserve)`;
+        enter('full', `${reason}: refusing writes until space is freed`);
+        return refuseWrite(response, `${reason}; writes resume once space is freed`);
       }
       enter('room', `The data folder's disk has room again (${free} bytes free): taking writes`);
       if (store?.fenced) {

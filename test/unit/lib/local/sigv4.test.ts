@@ -14,7 +14,8 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SignatureV4 } from '@smithy/signature-v4';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ReceivedRequest, Sha256, SigV4Verifier } from '../../../../lib/local/sigv4.ts';
+import { Sha256 } from '../../../../functions/core/sdk-clients.ts';
+import { type ReceivedRequest, SigV4Verifier } from '../../../../lib/local/sigv4.ts';
 
 const credentials = {
   accessKeyId: 'LOCAL0123456789ABCDEF',
