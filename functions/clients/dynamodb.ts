@@ -14,7 +14,7 @@ import { observed } from '../core/sdk-requests.ts';
 /** A plain client (the claims table's conditional puts), at the configured endpoint or AWS's. */
 export function dynamodbClientFromEnv(env: Environment): DynamoDBClient {
   const settings = awsClientSettings(env, ENV.dynamodbEndpoint);
-  return observed(platformClient(settings, 'dynamodb', (config) => new DynamoDBClient(config)));
+  return observed(platformClient(settings, (config) => new DynamoDBClient(config)));
 }
 
 /** A document client: undefined attributes dropped, class instances refused. */

@@ -19,7 +19,7 @@ export const TENANT_ID_HEADER = 'X-Amz-Tenant-Id';
 /** The Lambda client, pointed at the local stand-in when the environment names one. */
 export function lambdaClientFromEnv(env: Environment): LambdaClient {
   const settings = awsClientSettings(env, ENV.lambdaEndpoint);
-  return observed(platformClient(settings, 'lambda', (config) => new LambdaClient(config)));
+  return observed(platformClient(settings, (config) => new LambdaClient(config)));
 }
 
 export interface TenantInvocation {

@@ -12,7 +12,7 @@ import { observed } from '../core/sdk-requests.ts';
 /** The SQS client, at the configured endpoint or AWS's. */
 export function sqsClientFromEnv(env: Environment): SQSClient {
   const settings = sqsSettings(awsClientSettings(env, ENV.sqsEndpoint));
-  return observed(platformClient(settings, 'sqs', (config) => new SQSClient(config)));
+  return observed(platformClient(settings, (config) => new SQSClient(config)));
 }
 
 /** The queues a function was wired to, from its environment. */

@@ -8,9 +8,12 @@
  *   the SDK still copies every input and output through its sensitive-field filter, for a no-op one.
  *
  * Off AWS only (an endpoint given, with the start's static credentials: the local platform, tests):
- * - one `SignatureV4` signer per client (the `signer` option). By default the SDK builds a new signer,
- *   copying the whole client configuration, for every request. A fixed signer fits fixed credentials
- *   only; on AWS the credentials come from a provider that refreshes, so the SDK's default stays;
+ * - one signer per client: the SDK's own signer provider, asked once and its answer kept
+ *   (`fixSigner`). By default the SDK builds a new `SignatureV4`, copying the whole client
+ *   configuration, for every request. A fixed signer fits fixed credentials only; on AWS the
+ *   credentials come from a provider that refreshes, so the SDK's default stays. The signer is the
+ *   SDK's, not one built here: importing `@smithy/signature-v4` for it put that package and the
+ *   Smithy core under it (~138 KiB) into every Lambda bundle, where it is never used;
  * - SQS: no MD5 of every message body (`md5: false`, `sqsSettings`);
  * - no user agent (`getUserAgentMiddleware`: telemetry for AWS, built per request) and no recursion
  *   detection (`recursionDetectionMiddleware`: the X-Ray trace header of a Lambda invocation, which
@@ -19,7 +22,6 @@
  * Retries, the credential providers, endpoint resolution and the HTTP handler stay the SDK's own.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsClientSettings } from './env.ts';
 
 /** The SHA-256 (and HMAC) the SDK's signer asks for, on node:crypto. */
@@ -51,26 +53,39 @@ export function sqsSettings(settings: AwsClientSettings): AwsClientSettings & { 
   return settings.endpoint === undefined ? settings : { ...settings, md5: false };
 }
 
-/**
- * `settings` with a fixed signer where they are off AWS with static credentials (an endpoint, a
- * region and keys); unchanged otherwise. `signingName` is the service's signing name (`dynamodb`,
- * `sqs`, `lambda`, `sts`).
- */
-export function withSigner<S extends AwsClientSettings>(
-  settings: S,
-  signingName: string,
-): S & { readonly signer?: SignatureV4 } {
-  const { endpoint, region, credentials } = settings;
-  if (endpoint === undefined || region === undefined || credentials === undefined) return settings;
-  return {
-    ...settings,
-    signer: new SignatureV4({ credentials, region, service: signingName, sha256: Sha256 }),
-  };
-}
-
 /** The part of an SDK client this module touches. */
 interface SdkClient {
   readonly middlewareStack: { remove(name: string): boolean };
+  /** The resolved configuration's signer provider (every SigV4 client of SDK v3 has one). */
+  readonly config: { signer: (authScheme?: never) => Promise<unknown> };
+}
+
+/** Off AWS with static credentials: an endpoint, a region and keys in the client's settings. */
+function staticallySigned(settings: AwsClientSettings): boolean {
+  return (
+    settings.endpoint !== undefined && settings.region !== undefined && settings.credentials !== undefined
+  );
+}
+
+/**
+ * Off AWS with static credentials, `client` asks its own signer provider once and signs every
+ * request with that signer; unchanged otherwise. The SDK fixes a client's signing region and name at
+ * its first request anyway (`resolveAwsSdkSigV4Config`), so the one signer is what every request's
+ * would have been, but for the clock-skew offset, which is nil on one machine. A failed first
+ * answer is not kept.
+ */
+export function fixSigner<C extends SdkClient>(client: C, settings: AwsClientSettings): C {
+  if (!staticallySigned(settings)) return client;
+  const provider = client.config.signer;
+  let signer: Promise<unknown> | undefined;
+  client.config.signer = (authScheme) => {
+    signer ??= provider(authScheme).catch((error: unknown) => {
+      signer = undefined;
+      throw error;
+    });
+    return signer;
+  };
+  return client;
 }
 
 /**
@@ -85,11 +100,10 @@ export function lean<C extends SdkClient>(client: C, settings: AwsClientSettings
   return client;
 }
 
-/** A client built by `make` from `settings` as this module says: its signer, then its stack leaned. */
+/** A client built by `make` from `settings` as this module says: its stack leaned, its signer fixed. */
 export function platformClient<C extends SdkClient, S extends AwsClientSettings = AwsClientSettings>(
   settings: S,
-  signingName: string,
-  make: (config: S & { readonly signer?: SignatureV4 }) => C,
+  make: (config: S) => C,
 ): C {
-  return lean(make(withSigner(settings, signingName)), settings);
+  return fixSigner(lean(make(settings), settings), settings);
 }

@@ -217,14 +217,12 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const dynamodb = observed(
     platformClient(
       { endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials },
-      'dynamodb',
       (config) => new DynamoDBClient(config),
     ),
   );
   const sqs = observed(
     platformClient(
       sqsSettings({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials }),
-      'sqs',
       (config) => new SQSClient(config),
     ),
   );

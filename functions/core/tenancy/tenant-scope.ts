@@ -378,7 +378,7 @@ export function tenantClientsFromEnv(env: Environment): AssumedRoleTenantClients
   // Off AWS (endpoints given), the region comes from the configuration too, not from the process.
   const { endpoint: dynamodbEndpoint, region } = awsClientSettings(env, ENV.dynamodbEndpoint);
   return new AssumedRoleTenantClients({
-    sts: platformClient(awsClientSettings(env, ENV.stsEndpoint), 'sts', (config) => new STSClient(config)),
+    sts: platformClient(awsClientSettings(env, ENV.stsEndpoint), (config) => new STSClient(config)),
     roleArn,
     ...(dynamodbEndpoint === undefined ? {} : { dynamodbEndpoint }),
     ...(region === undefined ? {} : { region }),

@@ -1,7 +1,7 @@
 /**
  * How the platform's SDK clients are built (functions/core/sdk-clients.ts), through the real SDK
  * clients against the local services (dynalite behind the SigV4 guard): off AWS a client signs with
- * one fixed signer and sheds the logger, user-agent and recursion-detection middlewares; on AWS it
+ * one fixed signer (the SDK's own, asked once) and sheds the logger, user-agent and recursion-detection middlewares; on AWS it
  * keeps the SDK's own signer (its credentials refresh), user agent and recursion detection. The fixed
  * signer must sign every request with the time of that request and the client's own credentials only.
  */
@@ -18,7 +18,6 @@ import {
   sqsSettings,
   UNUSED_EVERYWHERE,
   UNUSED_OFF_AWS,
-  withSigner,
 } from '../../../functions/core/sdk-clients.ts';
 import { freshCredentials, type LocalServices, startLocalServices } from '../../../lib/local/services.ts';
 
@@ -73,24 +72,28 @@ describe('platform SDK clients', () => {
       expect(stack).toContain('retryMiddleware');
       expect(stack).toContain('httpSigningMiddleware');
       expect(stack).toContain('execfabricObserveRequests');
+      // One signer, the SDK's own class, for every request.
+      const first = await client.config.signer();
+      expect(first).toBeInstanceOf(SignatureV4);
+      expect(await client.config.signer()).toBe(first);
       client.destroy();
     }
-    const settings = withSigner(
-      { endpoint: services.dynamodbEndpoint, region: 'us-east-1', credentials: services.credentials },
-      'dynamodb',
-    );
-    expect(settings.signer).toBeInstanceOf(SignatureV4);
   });
 
-  it('on AWS: the SDK’s own signer, user agent and recursion detection are kept; only the logger goes', () => {
-    // No endpoint: the Lambda environment's region and refreshing credentials stay the SDK's.
-    expect(withSigner({}, 'dynamodb')).toEqual({});
-    expect(withSigner({ region: 'eu-west-1' }, 'sqs')).toEqual({ region: 'eu-west-1' });
+  it('on AWS: the SDK’s own signer, user agent and recursion detection are kept; only the logger goes', async () => {
+    // No endpoint: the Lambda environment's region and refreshing credentials stay the SDK's, and
+    // the SDK builds a signer per request (one that reads the credentials' latest refresh).
+    const client = platformClient({ region: 'eu-west-1' }, (config) => new SQSClient(config));
+    const signer = await client.config.signer();
+    expect(signer).toBeInstanceOf(SignatureV4);
+    expect(await client.config.signer()).not.toBe(signer);
     // An endpoint with credentials from a provider (an STS session) keeps the SDK's signer too.
-    expect(
-      withSigner({ endpoint: 'http://127.0.0.1:1', region: 'us-east-1' }, 'dynamodb'),
-    ).not.toHaveProperty('signer');
-    const client = platformClient({ region: 'eu-west-1' }, 'sqs', (config) => new SQSClient(config));
+    const provided = platformClient(
+      { endpoint: 'http://127.0.0.1:1', region: 'us-east-1' },
+      (config) => new DynamoDBClient({ ...config, credentials: async () => services.credentials }),
+    );
+    expect(await provided.config.signer()).not.toBe(await provided.config.signer());
+    provided.destroy();
     const stack = names(client);
     expect(stack).not.toContain('loggerMiddleware');
     for (const name of UNUSED_OFF_AWS) expect(stack).toContain(name);

@@ -4,7 +4,9 @@
  * API gives its server its own; so no function reaches the stub from our code, the SDK server built
  * with our validator starts in a bundle, and one built without it fails loudly there. And the
  * bundled CloudFront client is imported only dynamically (functions/clients/cloudfront-edge.ts), so
- * evaluating it is no part of a function's init.
+ * evaluating it is no part of a function's init. And no function bundles a part of the SDK that it
+ * leaves to the runtime (functions/core/sdk-clients.ts fixes the SDK's own signer instead of
+ * importing `@smithy/signature-v4`, which brought the Smithy core into every bundle).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -104,6 +106,18 @@ describe('the Lambda build’s package swap', () => {
         .map((i) => i.kind);
       for (const kind of kinds) expect(kind).toBe('dynamic-import');
       if (entry.includes('governance-api') || entry.includes('lifecycle-scan')) expect(kinds).not.toEqual([]);
+    },
+  );
+
+  it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
+    '%s: bundles no Smithy or AWS SDK package unless it bundles the CloudFront client',
+    async (_name, entry) => {
+      const { metafile } = await build({ ...OPTIONS, entryPoints: [entry] });
+      const inputs = Object.keys(metafile?.inputs ?? {});
+      const sdk = inputs.filter((path) => /^node_modules\/(@smithy|@aws-sdk)\//.test(path));
+      if (inputs.some((path) => path.startsWith('node_modules/@aws-sdk/client-cloudfront/')))
+        expect(sdk).not.toEqual([]);
+      else expect(sdk).toEqual([]);
     },
   );
 });
