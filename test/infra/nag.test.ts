@@ -3,15 +3,15 @@
  * unacknowledged error; these tests also fail on any unacknowledged warning, on any other validation
  * plugin's finding, and on any acknowledgement that is not in the reviewed list below.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, App as CdkApp, Stack, Validations } from 'aws-cdk-lib';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_ID } from '../../lib/aws/stack.ts';
 import { type FunctionName, functions, routes, sites } from '../../lib/topology.ts';
+import { type TempDir, tempDir } from '../support/scratch.ts';
 import { logicalId, type Synthesized, synthesize } from './support.ts';
 
 /** Unacknowledged findings, as `<rule> at <construct path>` lines (empty when clean). */
@@ -119,15 +119,18 @@ describe('cdk-nag on the configured stack', () => {
 
 describe('cdk-nag with a viewer certificate and built sites', () => {
   let synth: Synthesized;
+  let dist: TempDir | undefined;
+  afterAll(() => dist?.remove());
   beforeAll(() => {
-    const dist = mkdtempSync(join(tmpdir(), 'execfabric-site-'));
+    dist = tempDir('execfabric-site-');
+    const built = dist.path;
     for (const site of Object.keys(sites)) {
-      mkdirSync(join(dist, site));
-      writeFileSync(join(dist, site, 'index.html'), `<!doctype html><title>${site}</title>`);
+      mkdirSync(join(built, site));
+      writeFileSync(join(built, site, 'index.html'), `<!doctype html><title>${site}</title>`);
     }
     synth = synthesize({
       certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000',
-      siteDirs: Object.fromEntries(Object.keys(sites).map((site) => [site, join(dist, site)])),
+      siteDirs: Object.fromEntries(Object.keys(sites).map((site) => [site, join(built, site)])),
     });
   });
 

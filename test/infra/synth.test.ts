@@ -3,8 +3,7 @@
  * the loud failures the stack promises (a missing function source, a malformed context value).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -14,6 +13,7 @@ import { AwsWiringError, InvalidContextError, MissingSourceError } from '../../l
 import { BUNDLED_SDK_CLIENTS, ESM_REQUIRE_BANNER, RUNTIME_SDK_MODULES } from '../../lib/aws/functions.ts';
 import { ExecFabricStack, REPOSITORY_ROOT, STACK_ID, stackIdFor } from '../../lib/aws/stack.ts';
 import { functions } from '../../lib/topology.ts';
+import { scratchDir } from '../support/scratch.ts';
 import { cdkJsonContext, secretLookingLiterals } from './support.ts';
 
 /** The environment minus anything that could lend AWS credentials or reach the network via npm. */
@@ -36,14 +36,12 @@ function credentialFreeEnv(home: string): NodeJS.ProcessEnv {
   };
 }
 
-/** `cfn-lint` on PATH (it is on the project's machines, not on a user's), or null. */
-/** The template the synth below wrote, for the cfn-lint check. */
 /** Where the synthesized template is left for scripts/cfn-lint.mjs (git-ignored). */
 const LINTED_TEMPLATE_DIR = join(REPOSITORY_ROOT, 'cdk.out', 'infra-test');
 
 describe('npx cdk synth', () => {
   it('synthesizes the stack offline without AWS credentials, and the template carries no secret', () => {
-    const home = mkdtempSync(join(tmpdir(), 'execfabric-home-'));
+    const home = scratchDir('execfabric-home-');
     const out = join(home, 'cdk.out');
     const result = spawnSync(
       'npx',
@@ -105,14 +103,14 @@ describe('loud failures', () => {
   const app = () => new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
 
   it('names the missing entry file of a Node function', () => {
-    const emptyRoot = mkdtempSync(join(tmpdir(), 'execfabric-root-'));
+    const emptyRoot = scratchDir('execfabric-root-');
     const build = () => new ExecFabricStack(app(), STACK_ID, { projectRoot: emptyRoot });
     expect(build).toThrow(MissingSourceError);
     expect(build).toThrow(functions['tenant-api'].entry);
   });
 
   it('names the missing handler module of the Python worker', () => {
-    const root = mkdtempSync(join(tmpdir(), 'execfabric-root-'));
+    const root = scratchDir('execfabric-root-');
     for (const spec of Object.values(functions)) {
       if (spec.runtime !== 'nodejs22.x') continue;
       mkdirSync(join(root, spec.entry, '..'), { recursive: true });
@@ -221,7 +219,7 @@ describe('loud failures', () => {
   }, 120_000);
 
   it('refuses a named site folder that holds no built page', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'execfabric-site-'));
+    const empty = scratchDir('execfabric-site-');
     const build = () => new ExecFabricStack(app(), STACK_ID, { siteDirs: { tenant: empty } });
     expect(build).toThrow(MissingSourceError);
     expect(build).toThrow(/Built site "tenant".*npm run build:sites/);

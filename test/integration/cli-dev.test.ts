@@ -3,21 +3,14 @@
  * rebuilding the sites) on the port and data folder given, which then answers on its hosts; SIGTERM
  * to the command stops the platform and the command exits.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { REPOSITORY_ROOT } from '../../lib/local/platform.ts';
 import { CLI_BIN } from '../support/cli.ts';
 import { call } from '../support/http.ts';
-
-let child: ChildProcess | undefined;
-
-afterAll(() => {
-  if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
-});
+import { scratchDir } from '../support/scratch.ts';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,16 +27,30 @@ function freePort(): Promise<number> {
 describe('execfabric dev', () => {
   it('runs the platform of the clone on the given port and data folder, and stops on SIGTERM', async () => {
     const port = await freePort();
-    const data = mkdtempSync(join(tmpdir(), 'execfabric-dev-'));
-    child = spawn(
+    // Removed last, once the command and the platform it started are gone (hooks run in reverse).
+    const data = scratchDir('execfabric-dev-');
+    // In a process group of its own, so a failed test can stop npm and the platform with it.
+    const child = spawn(
       process.execPath,
       [CLI_BIN, 'dev', '--no-build', '--port', String(port), '--data-dir', data],
       {
         cwd: REPOSITORY_ROOT,
         env: { ...process.env, EXECFABRIC_DEMO_PASSWORD: 'dev-command-password', NO_COLOR: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
       },
     );
+    const closed = once(child, 'close');
+    onTestFinished(async () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // ESRCH: all gone already
+      }
+      // 'close' comes when no process of the group holds the command's output open any more.
+      await closed;
+    });
     let output = '';
     const started = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no start in time:\n${output}`)), 90_000);
@@ -54,10 +61,10 @@ describe('execfabric dev', () => {
           resolve();
         }
       };
-      child?.stdout?.on('data', read);
-      child?.stderr?.on('data', read);
+      child.stdout.on('data', read);
+      child.stderr.on('data', read);
     });
-    const exited = new Promise<number | null>((resolve) => child?.on('close', (code) => resolve(code)));
+    const exited = closed.then(([code]) => code);
     await started;
     expect(output).toContain(`http://acme.localhost:${port}`);
     expect(output).toContain(data);

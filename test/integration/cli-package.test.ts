@@ -5,26 +5,32 @@
  * it must run.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, realpathSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../lib/local/platform.ts';
 import { cliSession } from '../support/cli.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { scratchDir, type TempDir, tempDir } from '../support/scratch.ts';
 
 const PASSWORD = 'cli-package-test-password';
 let t: TestPlatform;
 let installed: string;
 let prefix: string;
+/** The packed tarball and the prefix it is installed in, removed in afterAll. */
+let out: TempDir | undefined;
 
 beforeAll(async () => {
-  const out = mkdtempSync(join(tmpdir(), 'execfabric-pack-'));
-  const tarball = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/pack-cli.ts', '--out', out], {
-    cwd: REPOSITORY_ROOT,
-    encoding: 'utf8',
-  }).trim();
-  prefix = join(out, 'prefix');
+  out = tempDir('execfabric-pack-');
+  const tarball = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/pack-cli.ts', '--out', out.path],
+    {
+      cwd: REPOSITORY_ROOT,
+      encoding: 'utf8',
+    },
+  ).trim();
+  prefix = join(out.path, 'prefix');
   execFileSync(
     'npm',
     ['install', '--global', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, tarball],
@@ -38,7 +44,11 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await t?.stop();
+  try {
+    await t?.stop();
+  } finally {
+    out?.remove();
+  }
 });
 
 describe('the installed execfabric package', () => {
@@ -53,7 +63,7 @@ describe('the installed execfabric package', () => {
 
   it('runs from its own folder and talks to the platform', async () => {
     const session = cliSession();
-    const cwd = mkdtempSync(join(tmpdir(), 'execfabric-elsewhere-'));
+    const cwd = scratchDir('execfabric-elsewhere-');
     const version = await session.run(['--version'], { bin: installed, cwd });
     expect(version.code, version.stderr).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);

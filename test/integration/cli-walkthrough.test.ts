@@ -6,13 +6,13 @@
  * inside the repository).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../lib/local/platform.ts';
 import { CLI_BIN } from '../support/cli.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { scratchDir } from '../support/scratch.ts';
 
 const PASSWORD = 'cli-walkthrough-password';
 let t: TestPlatform;
@@ -51,7 +51,7 @@ describe('the README CLI walkthrough', () => {
       .replaceAll('acme.localhost:8080', `acme.localhost:${t.platform.port}`)
       .replace('--username alice', '--username alice --password-stdin');
     expect(script).toContain('npx execfabric push --dry-run');
-    const cwd = mkdtempSync(join(tmpdir(), 'execfabric-walkthrough-'));
+    const cwd = scratchDir('execfabric-walkthrough-');
     const prelude = `set -euo pipefail
 npx() { if [ "$1" = execfabric ]; then shift; "${process.execPath}" "${CLI_BIN}" "$@"; else command npx "$@"; fi; }
 `;

@@ -4,20 +4,12 @@
  * runs that change nothing, pull, listings as JSON, approvals, and the clear errors (with non-zero
  * exit codes) of bad manifests, wrong hosts and revoked or foreign tokens.
  */
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliSession, cliSession } from '../support/cli.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { type TempDir, tempDir } from '../support/scratch.ts';
 
 const PASSWORD = 'cli-test-password';
 let t: TestPlatform;
@@ -26,6 +18,9 @@ let globex: string;
 let alice: CliSession;
 let aliceSession: string;
 let work: string;
+/** Alice's configuration folder and the projects' folder, both removed in afterAll. */
+let aliceHome: TempDir | undefined;
+let workDir: TempDir | undefined;
 
 async function scriptByName(name: string) {
   const list = await t.send({
@@ -50,8 +45,10 @@ beforeAll(async () => {
   acme = `http://acme.localhost:${t.platform.port}`;
   globex = `http://globex.localhost:${t.platform.port}`;
   aliceSession = await t.login('acme.localhost', 'alice');
-  alice = cliSession();
-  work = mkdtempSync(join(tmpdir(), 'execfabric-project-'));
+  aliceHome = tempDir('execfabric-cli-');
+  alice = cliSession(aliceHome.path);
+  workDir = tempDir('execfabric-project-');
+  work = workDir.path;
   const login = await alice.run(['login', '--host', acme, '--username', 'alice', '--password-stdin'], {
     input: `${PASSWORD}\n`,
   });
@@ -59,7 +56,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.stop();
+  try {
+    await t?.stop();
+  } finally {
+    aliceHome?.remove();
+    workDir?.remove();
+  }
 });
 
 describe('execfabric login, whoami, logout', () => {

@@ -6,39 +6,26 @@
  * folder, and their thread's death is heard — by default it kills the process, loudly.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../lib/local/platform.ts';
 import {
   freshCredentials,
   LOCAL_REGION,
-  type LocalServices,
   LocalServicesError,
+  type LocalServicesOptions,
   startLocalServices,
 } from '../../lib/local/services.ts';
+import { servicesScratch } from '../support/local-services.ts';
 
-const folders: string[] = [];
-const started: LocalServices[] = [];
+const scratch = servicesScratch('execfabric-services-');
+const folder = scratch.folder;
 
-afterAll(async () => {
-  for (const services of started) await services.stop();
-  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
-});
-
-function folder(): string {
-  const path = mkdtempSync(join(tmpdir(), 'execfabric-services-'));
-  folders.push(path);
-  return path;
-}
-
-async function start(options: Partial<Parameters<typeof startLocalServices>[0]> = {}) {
-  const services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: null, ...options });
-  started.push(services);
-  return services;
+function start(options: Partial<LocalServicesOptions> = {}) {
+  return scratch.start({ dataDir: null, visibilityTimeoutSeconds: null, ...options });
 }
 
 /** The status and body of a request from another process, sent while this thread waits, blocked. */

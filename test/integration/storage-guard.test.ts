@@ -7,31 +7,14 @@
  * instead of taking writes a start would never see. The folder simply removed is the crash test of
  * test/integration/local-services.test.ts.
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, describe, expect, it } from 'vitest';
-import {
-  LOCAL_REGION,
-  type LocalServices,
-  type LocalServicesError,
-  startLocalServices,
-} from '../../lib/local/services.ts';
+import { describe, expect, it } from 'vitest';
+import { LOCAL_REGION, type LocalServices, type LocalServicesError } from '../../lib/local/services.ts';
+import { servicesScratch } from '../support/local-services.ts';
 
-const folders: string[] = [];
-const started: LocalServices[] = [];
-
-afterAll(async () => {
-  for (const services of started) await services.stop();
-  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
-});
-
-function folder(): string {
-  const path = mkdtempSync(join(tmpdir(), 'execfabric-guard-'));
-  folders.push(path);
-  return path;
-}
+const { folder, start } = servicesScratch('execfabric-guard-');
 
 /** Points the symlink at `link` to `target`, in one rename (no moment without a link). */
 function repoint(root: string, link: string, target: string): void {
@@ -76,8 +59,7 @@ describe('the storage guard when its check fails', () => {
     const lines: string[] = [];
     const crashes: LocalServicesError[] = [];
     const options = { dataDir, visibilityTimeoutSeconds: null, log: (line: string) => lines.push(line) };
-    const services = await startLocalServices({ ...options, onCrash: (error) => crashes.push(error) });
-    started.push(services);
+    const services = await start({ ...options, onCrash: (error) => crashes.push(error) });
     const client = once(services);
     try {
       await put(client, services, 'before');
@@ -103,8 +85,7 @@ describe('the storage guard when its check fails', () => {
     await services.stop();
 
     // What was acknowledged is on disk; nothing of the refused writes is.
-    const again = await startLocalServices(options);
-    started.push(again);
+    const again = await start(options);
     expect(await read(again, 'before')).toBe('before');
     expect(await read(again, 'after')).toBe('after');
     expect(await read(again, 'refused-1')).toBeUndefined();
@@ -114,12 +95,11 @@ describe('the storage guard when its check fails', () => {
   it('stops the services, explained, when the data folder is replaced under the running store', async () => {
     const dataDir = folder();
     const crashes: LocalServicesError[] = [];
-    const services = await startLocalServices({
+    const services = await start({
       dataDir,
       visibilityTimeoutSeconds: null,
       onCrash: (error) => crashes.push(error),
     });
-    started.push(services);
     const client = once(services);
     try {
       await put(client, services, 'before');

@@ -72,10 +72,10 @@ def main(inputs, ctx):
 class Listeners:
     """Servers the host offers on loopback and a unix socket anyone may connect to."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: str) -> None:
         self.tcp4 = socket.create_server(("127.0.0.1", 0))
         self.tcp6 = socket.create_server(("::1", 0), family=socket.AF_INET6) if socket.has_ipv6 else None
-        self.folder = tempfile.mkdtemp(prefix="execfabric-listeners-")
+        self.folder = folder
         os.chmod(self.folder, 0o755)
         self.unix_path = os.path.join(self.folder, "open.sock")
         self.unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -97,15 +97,18 @@ class Listeners:
         for sock in (self.tcp4, self.tcp6, self.unix, self.abstract):
             if sock is not None:
                 sock.close()
-        os.unlink(self.unix_path)
-        os.rmdir(self.folder)
 
 
 @pytest.fixture(scope="module")
 def listeners() -> Iterator[Listeners]:
-    served = Listeners()
-    yield served
-    served.close()
+    # Not tmp_path: pytest's base temp folder is owner-only, and the socket in this folder must be one
+    # a job's uid could reach but for its containment. Removed with all it holds, pass or fail.
+    with tempfile.TemporaryDirectory(prefix="execfabric-listeners-") as folder:
+        served = Listeners(folder)
+        try:
+            yield served
+        finally:
+            served.close()
 
 
 #: Sockets a job may still create when its network namespace alone contains it: they reach only that

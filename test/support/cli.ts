@@ -4,10 +4,10 @@
  * folder and only the environment a test gives it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { REPOSITORY_ROOT } from '../../lib/local/platform.ts';
+import { scratchDir } from './scratch.ts';
 
 export const CLI_BIN = resolve(REPOSITORY_ROOT, 'bin', 'execfabric.mjs');
 
@@ -34,7 +34,11 @@ export interface CliSession {
   run(args: readonly string[], options?: CliRunOptions): Promise<CliResult>;
 }
 
-export function cliSession(configHome = mkdtempSync(join(tmpdir(), 'execfabric-cli-'))): CliSession {
+/**
+ * A session with its own configuration folder: by default a new one removed when the running test
+ * ends (so only inside a test); a session made in `beforeAll` is given a folder its `afterAll` removes.
+ */
+export function cliSession(configHome = scratchDir('execfabric-cli-')): CliSession {
   return {
     configHome,
     run: (args, options = {}) =>

@@ -1,11 +1,11 @@
 /**
  * Host → domain resolution. Every request is resolved here before anything else; an unknown host
  * is refused without reading any tenant item. Bindings are cached per process with a bounded TTL
- * (and a shorter one for misses), and a binding change announced in this process (changes.ts)
- * invalidates its entry at once. The tenant a binding names comes from the process's tenant cache
+ * (and a shorter one for misses) in a ReadThroughCache (cache.ts), and a binding change announced in
+ * this process (changes.ts) invalidates its entry at once. The tenant a binding names comes from the process's tenant cache
  * (`tenant-cache.ts`), which every change of a tenant record made in this process clears at once.
  */
-import { BoundedCache } from '../cache.ts';
+import { ReadThroughCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { UnknownHostError } from '../errors.ts';
 import { type ChangeListener, type ChangeNotice, listenForChanges } from './changes.ts';
@@ -46,25 +46,24 @@ export function isValidHost(host: string): boolean {
 export class HostDirectory implements ChangeListener {
   readonly #bindings: HostBindingRepository;
   readonly #ttlMs: number;
-  readonly #missTtlMs: number;
-  readonly #cache: BoundedCache<string, HostBinding | null>;
-  /** Changes on every invalidation: a binding read begun under an older one is not kept. */
-  #generation = 0;
+  /** Bindings and misses (null), trusted from the moment their read began; a forget voids reads under way. */
+  readonly #cache: ReadThroughCache<string, HostBinding | null>;
   /** This process's tenant records: the host path's, and the answers that show the tenant to its users. */
   readonly tenants: TenantCache;
 
   constructor(options: HostDirectoryOptions) {
     this.#bindings = new HostBindingRepository(options.table);
     this.#ttlMs = options.ttlMs ?? BOUND_TENANT_MAX_AGE_MS;
-    this.#missTtlMs = options.missTtlMs ?? 5_000;
-    this.#cache = new BoundedCache({
+    const missTtlMs = options.missTtlMs ?? 5_000;
+    this.#cache = new ReadThroughCache({
       maxEntries: options.maxEntries ?? 10_000,
+      lifetimeOf: (binding) => (binding === null ? missTtlMs : this.#ttlMs),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
     this.tenants = new TenantCache({
       table: options.table,
       ttlMs: this.#ttlMs,
-      missTtlMs: this.#missTtlMs,
+      missTtlMs,
       ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
       ...(options.listens === undefined ? {} : { listens: options.listens }),
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -81,16 +80,12 @@ export class HostDirectory implements ChangeListener {
   async resolve(host: string): Promise<DomainContext> {
     const name = host.trim().toLowerCase();
     if (!isValidHost(name)) throw new UnknownHostError();
-    let cached = this.#cache.lookup(name);
-    if (!cached.found) {
-      const generation = this.#generation;
-      const binding = (await this.#bindings.find(name))?.binding ?? null;
-      if (generation === this.#generation) {
-        this.#cache.set(name, binding, binding === null ? this.#missTtlMs : this.#ttlMs);
-      }
-      cached = { found: true, value: binding };
-    }
-    const binding = cached.value;
+    // Each entry's own lifetime (a binding's or a miss's) is the only bound on its age.
+    const binding = await this.#cache.read(
+      name,
+      Number.POSITIVE_INFINITY,
+      async () => (await this.#bindings.find(name))?.binding ?? null,
+    );
     if (binding === null) throw new UnknownHostError();
     if (binding.domain === 'public') return { kind: 'public', host: name, surface: binding.surface };
     // The binding names the tenant: its record is read in that tenant's scope (tenant-cache.ts).
@@ -102,9 +97,7 @@ export class HostDirectory implements ChangeListener {
 
   /** Forget one host (after its binding changed) or every host. */
   invalidate(host?: string): void {
-    this.#generation++;
-    if (host === undefined) this.#cache.clear();
-    else this.#cache.delete(host.trim().toLowerCase());
+    this.#cache.forget(host?.trim().toLowerCase());
   }
 }
 

@@ -4,8 +4,9 @@
  * cache that `listens` is this process (a change made here forgets at once); one that does not
  * stands in for another Lambda container, which sees a change only when its entry ends — accepted
  * at its lifetime − 1 ms, read again at its lifetime, never later. A suspended or expired tenant, a
- * host re-bound to another tenant, two tenants' entries side by side, a scoped request asking for
- * another tenant, a read racing a change, and the bounds on what is kept.
+ * host re-bound to another tenant, an unknown or forgotten host, two tenants' entries side by side,
+ * a scoped request asking for another tenant, a read racing a change, and the bounds on what is
+ * kept.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -227,6 +228,54 @@ describe('a host re-bound to another tenant', () => {
     expect(await other.resolve(moving)).toMatchObject({ tenant: { id: first.id } });
     clock.now += 1;
     expect(await other.resolve(moving)).toMatchObject({ tenant: { id: second.id } });
+  });
+});
+
+describe('a host binding', () => {
+  it('unknown: remembered as unknown for 5 s at most elsewhere, and bound at once when added here', async () => {
+    serial++;
+    const late = `unbound-${serial}.example.com`;
+    const mine = new HostDirectory({ table, now });
+    const other = new HostDirectory({ table, now, listens: false });
+    for (const hosts of [mine, other])
+      await expect(hosts.resolve(late)).rejects.toBeInstanceOf(UnknownHostError);
+    const { id } = await tenant('late');
+    await registry.addHost(id, late);
+    expect(await mine.resolve(late)).toMatchObject({ tenant: { id } });
+    clock.now += 5_000 - 1;
+    await expect(other.resolve(late)).rejects.toBeInstanceOf(UnknownHostError);
+    clock.now += 1;
+    expect(await other.resolve(late)).toMatchObject({ tenant: { id } });
+  });
+
+  it('forgotten by name, in any case, or all at once: read again, its tenant not', async () => {
+    const a = await tenant('forget-a');
+    const b = await tenant('forget-b');
+    const hosts = new HostDirectory({ table, now, listens: false });
+    await hosts.resolve(a.host);
+    await hosts.resolve(b.host);
+    gets = 0;
+    hosts.invalidate(` ${a.host.toUpperCase()} `);
+    await hosts.resolve(a.host);
+    await hosts.resolve(b.host);
+    expect(gets).toBe(1);
+    hosts.invalidate();
+    await hosts.resolve(a.host);
+    await hosts.resolve(b.host);
+    expect(gets).toBe(3);
+  });
+
+  it('a binding read begun before the host is forgotten is answered but not kept', async () => {
+    const { id, host } = await tenant('host-race');
+    const hosts = new HostDirectory({ table, now, listens: false });
+    await hosts.tenants.get(id);
+    gets = 0;
+    const racing = hosts.resolve(host);
+    hosts.invalidate(host);
+    expect(await racing).toMatchObject({ tenant: { id } });
+    expect(gets).toBe(1);
+    await hosts.resolve(host);
+    expect(gets).toBe(2);
   });
 });
 

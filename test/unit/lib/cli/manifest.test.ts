@@ -2,14 +2,16 @@
  * The manifest reader on its edges: whatever text or JSON value a manifest holds, the only failure
  * that comes out is a ManifestError whose problems name the file and a line and column inside it.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadManifest, ManifestError } from '../../../../lib/cli/manifest.ts';
+import { tempDir } from '../../../support/scratch.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'execfabric-manifest-'));
+const project = tempDir('execfabric-manifest-');
+afterAll(project.remove);
+const dir = project.path;
 mkdirSync(join(dir, 'scripts'));
 writeFileSync(join(dir, 'scripts', 'a.py'), 'def main(inputs, ctx):\n    return {}\n');
 
