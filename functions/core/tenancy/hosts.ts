@@ -1,9 +1,10 @@
 /**
  * Host → domain resolution. Every request is resolved here before anything else; an unknown host
  * is refused without reading any tenant item. Bindings are cached per process with a bounded TTL
- * (and a shorter one for misses) in a ReadThroughCache (cache.ts), and a binding change announced in
- * this process (changes.ts) invalidates its entry at once. The tenant a binding names comes from the process's tenant cache
- * (`tenant-cache.ts`), which every change of a tenant record made in this process clears at once.
+ * (and a shorter one for misses) in a ReadThroughCache (cache.ts), and a binding change announced
+ * in this process (changes.ts) invalidates its entry at once. The tenant a binding names comes from
+ * the process's tenant cache (`tenant-cache.ts`), which every change of a tenant record made in
+ * this process clears at once.
  */
 import { ReadThroughCache } from '../cache.ts';
 import type { Table } from '../db.ts';
