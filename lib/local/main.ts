@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { startLocalPlatform } from './platform.ts';
+import { stopOnSignals } from './stop-signals.ts';
 
 const port = Number(process.env.PORT ?? '8080');
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -38,20 +39,10 @@ process.stdout.write(
   ].join('\n'),
 );
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) {
-    // A second Ctrl-C does not wait for jobs still running.
-    process.stdout.write(`${signal} again: exiting now.\n`);
-    process.exit(130);
-  }
-  stopping = true;
-  process.stdout.write(
-    `\n${signal}: stopping ExecFabric (finishing runs in flight; Ctrl-C again to exit now)…\n`,
-  );
-  await platform.stop();
-  process.stdout.write('ExecFabric stopped.\n');
-  process.exit(0);
-}
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+const onSignal = stopOnSignals({
+  stop: () => platform.stop(),
+  write: (text) => process.stdout.write(text),
+  exit: (code) => process.exit(code),
+});
+process.on('SIGINT', () => void onSignal('SIGINT'));
+process.on('SIGTERM', () => void onSignal('SIGTERM'));
