@@ -1,10 +1,39 @@
 /**
  * `npm start`: the whole platform on this machine, no cloud account. Reads PORT (8080) and
- * EXECFABRIC_DATA_DIR (.execfabric/), prints where everything is, and stops cleanly on Ctrl-C.
+ * EXECFABRIC_DATA_DIR (.execfabric/), prints where everything is, and stops cleanly on Ctrl-C. It
+ * takes no arguments: `--help` prints the settings, anything else is refused before anything starts.
  */
 import { resolve } from 'node:path';
 import { startLocalPlatform } from './platform.ts';
 import { stopOnSignals } from './stop-signals.ts';
+
+const USAGE = `Usage: npm start      (or: npx execfabric dev [--port N] [--data-dir DIR] [--no-build])
+
+Builds the sites, then runs the whole ExecFabric platform on this machine and prints its URLs and
+demo users. It takes no arguments; its settings are environment variables:
+
+  PORT                         port of every host (default 8080), e.g. PORT=8081 npm start
+  EXECFABRIC_DATA_DIR          data folder (default .execfabric/; one process per folder)
+  EXECFABRIC_DEMO_PASSWORD     the demo users' password (default: generated on first start, kept)
+  EXECFABRIC_SANDBOX_NETWORK   auto (default) | netns | userns | seccomp
+  EXECFABRIC_VIEWER_SCHEME     https when a TLS-terminating proxy sits in front
+
+Ctrl-C (or SIGTERM) lets runs in flight finish, then stops; a second Ctrl-C exits at once.
+More: the README's "Trying it".
+`;
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+if (args.length > 0) {
+  process.stderr.write(
+    `npm start takes no arguments, got: ${args.join(' ')}\n` +
+      'Settings are environment variables (PORT=8081 npm start), or use npx execfabric dev --port 8081.\n' +
+      'npm start -- --help lists them.\n',
+  );
+  process.exit(2);
+}
 
 const port = Number(process.env.PORT ?? '8080');
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
