@@ -234,10 +234,15 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
   await host.ready();
 
   let stopping = false;
+  let running: string | null = null;
   const stop = () => {
     if (stopping) process.exit(130);
     stopping = true;
-    log('stopping: finishing the run in progress (again to exit now)');
+    log(
+      running === null
+        ? 'stopping (Ctrl-C again to exit now)'
+        : `stopping once run ${running} is recorded (Ctrl-C again to exit now)`,
+    );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -263,7 +268,12 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
         host = new PythonHost(interpreter, log);
         await host.ready();
       }
-      await runOne(client, host, taken.job, taken.lease, log);
+      running = taken.job.executionId;
+      try {
+        await runOne(client, host, taken.job, taken.lease, log);
+      } finally {
+        running = null;
+      }
     }
   } finally {
     process.off('SIGINT', stop);

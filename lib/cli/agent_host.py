@@ -24,6 +24,7 @@ import queue
 import signal
 import sys
 import threading
+import traceback
 from typing import Any, BinaryIO
 
 
@@ -68,6 +69,18 @@ def main() -> int:
         runs.put(None)  # the pipe closed: finish
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C reaches this host too (the terminal signals the agent's whole process group). The first
+    # is the agent's to act on: it lets the run in progress finish, then closes this pipe. A second
+    # one exits at once, as the agent itself does.
+    interrupts = 0
+
+    def on_interrupt(_signum: int, _frame: Any) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:
+            sys.exit(130)
+
+    signal.signal(signal.SIGINT, on_interrupt)
     threading.Thread(target=read, name="agent-host-reader", daemon=True).start()
     with Sandbox() as sandbox:
         sandbox.start()
@@ -122,5 +135,20 @@ def main() -> int:
     return 0
 
 
+def run() -> None:
+    code = 1
+    try:
+        code = main()
+    except SystemExit as stop:  # SIGTERM, or a second Ctrl-C
+        code = stop.code if isinstance(stop.code, int) else 0
+    except BaseException:  # noqa: BLE001 - reported, then the host exits with a failure
+        traceback.print_exc()
+    finally:
+        sys.stderr.flush()
+        # The reader thread may be blocked reading stdin: leave without interpreter finalisation, which
+        # aborts on a buffered stream still in use ("Fatal Python error: _enter_buffered_busy").
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -1,9 +1,39 @@
 /**
  * `npm start`: the whole platform on this machine, no cloud account. Reads PORT (8080) and
- * EXECFABRIC_DATA_DIR (.execfabric/), prints where everything is, and stops cleanly on Ctrl-C.
+ * EXECFABRIC_DATA_DIR (.execfabric/), prints where everything is, and stops cleanly on Ctrl-C. It
+ * takes no arguments: `--help` prints the settings, anything else is refused before anything starts.
  */
 import { resolve } from 'node:path';
 import { startLocalPlatform } from './platform.ts';
+import { stopOnSignals } from './stop-signals.ts';
+
+const USAGE = `Usage: npm start      (or: npx execfabric dev [--port N] [--data-dir DIR] [--no-build])
+
+Builds the sites, then runs the whole ExecFabric platform on this machine and prints its URLs and
+demo users. It takes no arguments; its settings are environment variables:
+
+  PORT                         port of every host (default 8080), e.g. PORT=8081 npm start
+  EXECFABRIC_DATA_DIR          data folder (default .execfabric/; one process per folder)
+  EXECFABRIC_DEMO_PASSWORD     the demo users' password (default: generated on first start, kept)
+  EXECFABRIC_SANDBOX_NETWORK   auto (default) | netns | userns | seccomp
+  EXECFABRIC_VIEWER_SCHEME     https when a TLS-terminating proxy sits in front
+
+Ctrl-C (or SIGTERM) lets runs in flight finish, then stops; a second Ctrl-C exits at once.
+More: the README's "Trying it".
+`;
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+if (args.length > 0) {
+  process.stderr.write(
+    `npm start takes no arguments, got: ${args.join(' ')}\n` +
+      'Settings are environment variables (PORT=8081 npm start), or use npx execfabric dev --port 8081.\n' +
+      'npm start -- --help lists them.\n',
+  );
+  process.exit(2);
+}
 
 const port = Number(process.env.PORT ?? '8080');
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -38,20 +68,10 @@ process.stdout.write(
   ].join('\n'),
 );
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) {
-    // A second Ctrl-C does not wait for jobs still running.
-    process.stdout.write(`${signal} again: exiting now.\n`);
-    process.exit(130);
-  }
-  stopping = true;
-  process.stdout.write(
-    `\n${signal}: stopping ExecFabric (finishing runs in flight; Ctrl-C again to exit now)…\n`,
-  );
-  await platform.stop();
-  process.stdout.write('ExecFabric stopped.\n');
-  process.exit(0);
-}
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+const onSignal = stopOnSignals({
+  stop: () => platform.stop(),
+  write: (text) => process.stdout.write(text),
+  exit: (code) => process.exit(code),
+});
+process.on('SIGINT', () => void onSignal('SIGINT'));
+process.on('SIGTERM', () => void onSignal('SIGTERM'));

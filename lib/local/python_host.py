@@ -180,13 +180,16 @@ def main() -> None:
     outgoing = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     channel = Channel(sys.stdin.buffer, outgoing)
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+    # Node ends this host by closing the pipe (and kills it if it lingers). Ctrl-C, or a SIGTERM to
+    # `npm start`'s process group, is for the platform to act on: it lets the job in flight finish
+    # and be recorded, which this host dying on the signal would not.
+    # A no-op handler rather than SIG_IGN, which the zygote and the jobs would inherit.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda _signum, _frame: None)
     module = importlib.import_module(module_name)
     code = 0
     try:
         serve(channel, module)
-    except SystemExit as stop:  # SIGTERM
-        code = stop.code if isinstance(stop.code, int) else 0
     except BaseException:  # noqa: BLE001 - reported, then the host exits with a failure
         traceback.print_exc()
         code = 1

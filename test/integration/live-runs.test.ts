@@ -239,8 +239,10 @@ describe('a genuine report that cannot be read', () => {
     });
     expect(failed.error).toMatchObject({ type: 'UnreadableResult' });
     expect(String((failed.error as { message: string }).message)).toContain('status');
-    // The run has ended: there is nothing left to cancel.
-    expectProblem(await api(ACME, bob, 'POST', `/api/executions/${id}/cancel`, {}), 409);
+    // The run has ended: there is nothing left to cancel, and the answer says so in words.
+    const late = await api(ACME, bob, 'POST', `/api/executions/${id}/cancel`, {});
+    expectProblem(late, 409);
+    expect(late.body.detail).toBe('The run has already ended (failed); there is nothing to cancel');
   });
 });
 

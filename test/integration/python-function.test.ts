@@ -319,6 +319,31 @@ describe('the script worker through the local loader', () => {
     ]);
   });
 
+  it('finishes the job in flight when Ctrl-C or a SIGTERM reaches the whole process group', async () => {
+    // `npm start` in a terminal: Ctrl-C signals every process of the group, the hosts too. The
+    // platform decides when a host stops (it closes the pipe once the runs in flight are recorded).
+    const slow = job(
+      'exec-signalled',
+      'import time\n\ndef main(inputs, ctx):\n    time.sleep(1.5)\n    return 2\n',
+    );
+    const answer = worker.invoke(sqsEvent(services, 'message-signalled', slow), ACME);
+    await new Promise((wait) => setTimeout(wait, 500));
+    const hosts = pythonDescendants().filter((pid) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('python_host.py'),
+    );
+    expect(hosts.length).toBeGreaterThanOrEqual(1);
+    for (const pid of hosts) process.kill(pid, 'SIGINT');
+    await new Promise((wait) => setTimeout(wait, 100));
+    for (const pid of hosts) process.kill(pid, 'SIGTERM');
+    await expect(answer).resolves.toEqual({ batchItemFailures: [] });
+    const messages = await drainResults(services, 2, 10_000);
+    expect(messages.map((message) => `${message.kind}:${message.status ?? ''}`)).toEqual([
+      'started:',
+      'result:succeeded',
+    ]);
+    expect(hosts.every(alive)).toBe(true);
+  });
+
   it('keeps credentials out of the host and everything out of the zygote', () => {
     const environments = pythonDescendants().map((pid) => ({
       command: readFileSync(`/proc/${pid}/cmdline`, 'utf8'),

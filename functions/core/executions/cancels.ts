@@ -48,12 +48,7 @@ export class RunCancels extends RunService<RunCancelsOptions> {
       const current = attempt === 0 ? execution : await this.moves.find(domain, id);
       if (current === null) throw new NotFoundError(`Execution ${id} not found`);
       if (TERMINAL.has(current.status)) {
-        throw new ConflictError(
-          `The run is ${current.status.replace('_', ' ')}; there is nothing to cancel`,
-          {
-            extra: { executionStatus: current.status },
-          },
-        );
+        throw nothingToCancel(current);
       }
       if (current.status === 'running') return this.#requestCancel(domain, current, caller, note);
       if (current.status === 'requested' || current.status === 'queued') {
@@ -106,9 +101,7 @@ export class RunCancels extends RunService<RunCancelsOptions> {
     if (updated === null) {
       const current = await this.moves.find(domain, execution.id);
       if (current === null) throw new NotFoundError(`Execution ${execution.id} not found`);
-      throw new ConflictError(`The run is ${current.status.replace('_', ' ')}; there is nothing to cancel`, {
-        extra: { executionStatus: current.status },
-      });
+      throw nothingToCancel(current);
     }
     await this.moves.audit.record(
       domain,
@@ -124,4 +117,15 @@ export class RunCancels extends RunService<RunCancelsOptions> {
     await this.#askRuntimeToStop(domain, execution.id);
     return updated;
   }
+}
+
+/** The 409 for a cancel that comes too late: "The run has already ended (succeeded); …". */
+function nothingToCancel(current: Execution): ConflictError {
+  const status = current.status.replace('_', ' ');
+  return new ConflictError(
+    TERMINAL.has(current.status)
+      ? `The run has already ended (${status}); there is nothing to cancel`
+      : `The run is ${status}; there is nothing to cancel`,
+    { extra: { executionStatus: current.status } },
+  );
 }

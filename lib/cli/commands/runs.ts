@@ -66,10 +66,12 @@ export async function readInput(context: CliContext, input: string | undefined):
   return value;
 }
 
-function seconds(run: RemoteRun): string {
+/** How long a finished run took: "35 ms" under a second (most script runs), else "2.4s". */
+export function took(run: Pick<RemoteRun, 'createdAt' | 'startedAt' | 'finishedAt'>): string {
   const start = run.startedAt ?? run.createdAt;
   if (run.finishedAt === undefined) return '';
-  return `${((Date.parse(run.finishedAt) - Date.parse(start)) / 1000).toFixed(1)}s`;
+  const ms = Math.max(0, Date.parse(run.finishedAt) - Date.parse(start));
+  return ms < 1_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
 function describeStatus(run: RemoteRun): string {
@@ -79,7 +81,7 @@ function describeStatus(run: RemoteRun): string {
     case 'queued':
       return typeof run.waitingFor === 'string' ? `queued: ${run.waitingFor}` : 'queued';
     case 'succeeded':
-      return `succeeded in ${seconds(run)}`;
+      return `succeeded in ${took(run)}`;
     default:
       return run.status;
   }
@@ -251,14 +253,7 @@ export async function runs(context: CliContext, options: RunsOptions): Promise<v
   }
   context.output.table(
     ['ID', 'SKILL', 'STATUS', 'BY', 'CREATED', 'TOOK'],
-    items.map((item) => [
-      item.id,
-      item.skillName,
-      item.status,
-      item.requestedBy,
-      item.createdAt,
-      seconds(item),
-    ]),
+    items.map((item) => [item.id, item.skillName, item.status, item.requestedBy, item.createdAt, took(item)]),
   );
 }
 
