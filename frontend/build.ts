@@ -15,15 +15,17 @@ import react from '@vitejs/plugin-react';
 import { build, type Plugin } from 'vite';
 import { build as buildVitePress } from 'vitepress';
 import { type SiteName, sites } from '../lib/topology.ts';
+import { SITE_ICON } from './icon.ts';
 
 const FRONTEND = dirname(fileURLToPath(import.meta.url));
 export const SITE_NAMES = Object.keys(sites) as SiteName[];
 
-/** The page title comes from the topology, the one place a site is described. */
+/** The page title comes from the topology, the one place a site is described; the icon is every site's. */
 function siteTitle(site: SiteName): Plugin {
   return {
     name: 'execfabric-site-title',
-    transformIndexHtml: (html) => html.replace('%SITE_TITLE%', sites[site].title),
+    transformIndexHtml: (html) =>
+      html.replace('%SITE_TITLE%', sites[site].title).replace('%SITE_ICON%', SITE_ICON),
   };
 }
 

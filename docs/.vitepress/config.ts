@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitepress';
+import { SITE_ICON } from '../../frontend/icon.ts';
 import { API_NAMES, type ApiDocument, apiDocuments, referencePage, referenceSections } from './api.ts';
 
 const DOCS = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,7 +56,10 @@ export default defineConfig({
       };
     },
   },
-  head: [['meta', { name: 'theme-color', content: '#3451b2' }]],
+  head: [
+    ['meta', { name: 'theme-color', content: '#3451b2' }],
+    ['link', { rel: 'icon', type: 'image/svg+xml', href: SITE_ICON }],
+  ],
   themeConfig: {
     nav: [
       { text: 'Guide', link: '/guide/', activeMatch: '^/guide/' },

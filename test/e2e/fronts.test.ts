@@ -555,3 +555,26 @@ describe('free entry', () => {
     await screenshot(tab, 'free-entry');
   });
 });
+
+describe('every site', () => {
+  it('declares its own icon, so a browser does not ask the host for /favicon.ico (a 404 on every page)', async () => {
+    // Headless Chromium never asks for /favicon.ico; a desktop browser does when a page names no icon.
+    for (const host of [ACME, ADMIN, 'free.localhost', 'docs.localhost']) {
+      const { page: tab } = await page();
+      await tab.goto(siteUrl(host, port));
+      const icons = tab.locator('link[rel="icon"]');
+      expect(await icons.count(), host).toBe(1);
+      const href = (await icons.getAttribute('href')) ?? '';
+      const loaded = await tab.evaluate(async (url) => {
+        const answer = await fetch(url);
+        return {
+          ok: answer.ok,
+          type: answer.headers.get('content-type'),
+          size: (await answer.text()).length,
+        };
+      }, href);
+      expect(loaded, host).toMatchObject({ ok: true, type: 'image/svg+xml' });
+      expect(loaded.size, host).toBeGreaterThan(50);
+    }
+  });
+});
