@@ -1,0 +1,276 @@
+/**
+ * A second attacker's pass over the local platform, at what the other attack suites do not try: as
+ * a tenant who wants another tenant's data, to act as someone else, or to take the platform down.
+ * One platform for the file; one `describe` per channel; every case checks that the attack failed
+ * and that another tenant is still served.
+ *
+ * - The HTTP parser of every port the platform listens on (the edge, dynalite, fauxqs, the Lambda
+ *   endpoint): a request smuggled behind another (Content-Length with chunked, two Content-Lengths)
+ *   and an oversized header block are refused by the parser, and nothing smuggled is answered. Each
+ *   case fails if a port's server were created with Node's lenient parser (`insecureHTTPParser`):
+ *   the smuggled request is then answered as a second response.
+ * - A tenant's script that outlives its run: it daemonises (setsid, double fork) and keeps calling
+ *   `ctx.data` once its run has ended. The daemon is gone by the time the run is recorded (the
+ *   zygote, as child subreaper, kills every descendant before it reports the job's exit) and none of
+ *   its calls after the end lands. The daemon's survival is checked by its pid and start time from
+ *   outside, so the case fails if the sweep of descendants were removed.
+ * - Idempotency keys: the same key used by another user of the tenant, or by another tenant, is its
+ *   own request (the claim is per tenant partition and per user): no one gets another's run back.
+ */
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/core/env.ts';
+import { call } from '../support/http.ts';
+import { HOSTS, startTestPlatform } from '../support/platform.ts';
+import { type Runner, runner, unique } from '../support/runs.ts';
+
+const PASSWORD = 'attacks-second-pass-password';
+
+const t = await startTestPlatform(PASSWORD);
+let alice: string;
+let bob: string;
+let gina: string;
+let acme: Runner;
+let globex: Runner;
+let globexQuick: string;
+
+const api = (host: string, token: string, method: string, path: string, body?: unknown) =>
+  t.send({ host, token, method, path, ...(body === undefined ? {} : { body }) });
+
+beforeAll(async () => {
+  alice = await t.login(HOSTS.acme, 'alice');
+  bob = await t.login(HOSTS.acme, 'bob');
+  gina = await t.login(HOSTS.globex, 'gina');
+  acme = runner(t, HOSTS.acme, alice);
+  globex = runner(t, HOSTS.globex, gina);
+  globexQuick = await globex.skill('def main(inputs, ctx):\n    return {"tenant": "globex"}\n');
+});
+
+afterAll(async () => {
+  await t.stop();
+});
+
+/** Another tenant is still served, end to end: its host answers and a run of its Skill succeeds. */
+async function globexStillServed(): Promise<void> {
+  const health = await call(t.platform.url, { host: HOSTS.globex, path: '/api/health' });
+  expect(health.status, health.text).toBe(200);
+  const run = await globex.run(globexQuick);
+  expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+  expect(run.output).toEqual({ tenant: 'globex' });
+}
+
+/** Writes raw bytes to a port and reads everything answered until the server closes or goes quiet. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let quiet: NodeJS.Timeout | undefined;
+    const done = () => {
+      clearTimeout(quiet);
+      clearTimeout(limit);
+      socket.destroy();
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    };
+    const limit = setTimeout(done, 5_000);
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      clearTimeout(quiet);
+      quiet = setTimeout(done, 1_000);
+    });
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.on('connect', () => socket.write(request, 'latin1'));
+  });
+}
+
+function statuses(answer: string): number[] {
+  return [...answer.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((match) => Number(match[1]));
+}
+
+describe('every port’s HTTP parser, against request smuggling and oversized headers', () => {
+  const ports = (): [string, number][] => [
+    ['the edge', t.platform.port],
+    ['dynalite', Number(new URL(t.platform.services.dynamodbEndpoint).port)],
+    ['fauxqs', Number(new URL(t.platform.services.sqsEndpoint).port)],
+    ['the Lambda endpoint', Number(new URL(t.platform.env[ENV.lambdaEndpoint] ?? '').port)],
+  ];
+  /** A request the attacker hides in the first one's body; answered only if the parsers disagree. */
+  const smuggled = `GET /api/me HTTP/1.1\r\nHost: ${HOSTS.globex}\r\n\r\n`;
+
+  it('refuses Content-Length together with chunked, and answers nothing smuggled', async () => {
+    const body = `0\r\n\r\n${smuggled}`;
+    for (const [name, port] of ports()) {
+      const answer = await rawExchange(
+        port,
+        `GET /api/health HTTP/1.1\r\nHost: ${HOSTS.acme}\r\nContent-Length: ${body.length}\r\nTransfer-Encoding: chunked\r\n\r\n${body}`,
+      );
+      expect(statuses(answer), `${name}: ${answer.slice(0, 300)}`).toEqual([400]);
+    }
+  });
+
+  it('refuses two different Content-Lengths, and answers nothing smuggled', async () => {
+    for (const [name, port] of ports()) {
+      const answer = await rawExchange(
+        port,
+        `POST /api/health HTTP/1.1\r\nHost: ${HOSTS.acme}\r\nContent-Length: 0\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`,
+      );
+      expect(statuses(answer), `${name}: ${answer.slice(0, 300)}`).toEqual([400]);
+    }
+  });
+
+  it('refuses an obfuscated Transfer-Encoding, and answers nothing smuggled', async () => {
+    const body = `0\r\n\r\n${smuggled}`;
+    for (const [name, port] of ports()) {
+      const answer = await rawExchange(
+        port,
+        `POST /api/health HTTP/1.1\r\nHost: ${HOSTS.acme}\r\nContent-Length: ${body.length}\r\nTransfer-Encoding: chunked, identity\r\n\r\n${body}`,
+      );
+      expect(statuses(answer), `${name}: ${answer.slice(0, 300)}`).toEqual([400]);
+    }
+  });
+
+  it('refuses an oversized header block before reading on', async () => {
+    for (const [name, port] of ports()) {
+      const answer = await rawExchange(
+        port,
+        `GET /api/health HTTP/1.1\r\nHost: ${HOSTS.acme}\r\nX-Pad: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
+      );
+      expect(statuses(answer), `${name}: ${answer.slice(0, 300)}`).toEqual([431]);
+    }
+  });
+
+  it('leaves every tenant served', async () => {
+    const health = await call(t.platform.url, { host: HOSTS.acme, path: '/api/health' });
+    expect(health.status, health.text).toBe(200);
+    await globexStillServed();
+  });
+});
+
+/**
+ * Writes a record, then leaves a daemon behind (setsid and a double fork) that waits until the job
+ * process has gone and a while more (the run is recorded by then), and keeps writing for seconds.
+ * Returns the daemon's pid and its start time (field 22 of /proc/<pid>/stat), to find it from outside.
+ */
+const OUTLIVER = `
+import os, time
+
+def main(inputs, ctx):
+    trail = ctx.data.collection("trail")
+    trail.put("during", {"at": time.time()})
+    job = os.getpid()
+    r, w = os.pipe()
+    first = os.fork()
+    if first == 0:
+        os.setsid()
+        daemon = os.fork()
+        if daemon != 0:
+            os.write(w, str(daemon).encode())
+            os._exit(0)
+        os.close(r)
+        os.close(w)
+        while True:
+            try:
+                os.kill(job, 0)
+                time.sleep(0.01)
+            except OSError:
+                break
+        time.sleep(inputs["grace"])
+        end = time.time() + inputs["keep"]
+        n = 0
+        while time.time() < end:
+            try:
+                trail.put(f"after-{n}", {"at": time.time()})
+            except BaseException:
+                pass
+            n += 1
+            time.sleep(0.05)
+        os._exit(0)
+    os.close(w)
+    os.waitpid(first, 0)
+    daemon = int(os.read(r, 64))
+    with open(f"/proc/{daemon}/stat") as handle:
+        started = handle.read().rsplit(")", 1)[1].split()[19]
+    return {"daemon": daemon, "started": started}
+`;
+
+/** Whether the process that had this pid and start time is still there. */
+function stillRunning(pid: number, started: string): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return (
+      stat
+        .slice(stat.lastIndexOf(')') + 1)
+        .trim()
+        .split(/\s+/)[19] === started
+    );
+  } catch {
+    return false;
+  }
+}
+
+describe('a script that outlives its run to keep using ctx.data', () => {
+  it('is gone when its run is recorded, and nothing it tries after the end lands', async () => {
+    const created = await api(HOSTS.acme, alice, 'POST', '/api/data/collections', {
+      name: 'trail',
+      schema: {},
+    });
+    expect(created.status, created.text).toBe(201);
+    const skill = await acme.skill(OUTLIVER, { collections: ['trail'] });
+    const run = await acme.run(skill, { grace: 1, keep: 4 });
+    expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+    const { daemon, started } = run.output as { daemon: number; started: string };
+    // Its daemon was killed with the job: it is gone as soon as the run is readable as ended.
+    expect(stillRunning(daemon, started), `daemon ${daemon} survived its run`).toBe(false);
+
+    // The daemon would have written from 1 s after its job's end for 4 s: look once that has passed.
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    const records = await api(HOSTS.acme, alice, 'GET', '/api/data/collections/trail/records');
+    expect(records.status, records.text).toBe(200);
+    const keys = (records.body.items as { key: string }[]).map((record) => record.key);
+    // The channel works (the run's own write landed), and nothing after the run's end did.
+    expect(keys).toEqual(['during']);
+    await globexStillServed();
+  });
+});
+
+describe('an Idempotency-Key used by someone else', () => {
+  it('is another user’s or another tenant’s own request, never a replay of someone else’s run', async () => {
+    const key = unique('shared-key');
+    const source = 'def main(inputs, ctx):\n    return {"n": inputs.get("n")}\n';
+    const acmeSkill = await acme.skill(source);
+    const globexSkill = await globex.skill(source);
+    const post = (host: string, token: string, skill: string) =>
+      t.send({
+        host,
+        token,
+        method: 'POST',
+        path: `/api/skills/${skill}/executions`,
+        body: { input: { n: 1 } },
+        headers: { 'idempotency-key': key },
+      });
+
+    const alices = await post(HOSTS.acme, alice, acmeSkill);
+    expect(alices.status, alices.text).toBe(202);
+    const again = await post(HOSTS.acme, alice, acmeSkill);
+    // The key does work: the same user's same request is answered with the same run.
+    expect(again.body).toMatchObject({ id: alices.body.id, replayed: true });
+
+    const bobs = await post(HOSTS.acme, bob, acmeSkill);
+    expect(bobs.status, bobs.text).toBe(202);
+    expect(bobs.body.replayed).toBe(false);
+    expect(bobs.body.id).not.toBe(alices.body.id);
+
+    const ginas = await post(HOSTS.globex, gina, globexSkill);
+    expect(ginas.status, ginas.text).toBe(202);
+    expect(ginas.body.replayed).toBe(false);
+    expect([alices.body.id, bobs.body.id]).not.toContain(ginas.body.id);
+    const ginasRun = await globex.wait(String(ginas.body.id));
+    expect(ginasRun.requestedBy).toBe('gina');
+    expect(ginasRun.skillId).toBe(globexSkill);
+    // Neither can read the other's run by the id it saw.
+    const foreign = await api(HOSTS.globex, gina, 'GET', `/api/executions/${alices.body.id}`);
+    expect(foreign.status).toBe(404);
+    await globexStillServed();
+  });
+});
