@@ -16,8 +16,12 @@
  *   outside, so the case fails if the sweep of descendants were removed.
  * - Idempotency keys: the same key used by another user of the tenant, or by another tenant, is its
  *   own request (the claim is per tenant partition and per user): no one gets another's run back.
+ * - The worker's `ctx` relay, flooded: a script that writes hundreds of call lines on its result pipe
+ *   and never reads their replies made its worker keep every reply (~1 MiB for a query of a full
+ *   collection; 300 calls grew the worker host by ~280 MiB, a run may make 1000). Bounded now by the
+ *   sandbox's MAX_PENDING_BYTES; the case fails without it (the host's peak memory is read from /proc).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/env.ts';
@@ -271,6 +275,82 @@ describe('an Idempotency-Key used by someone else', () => {
     // Neither can read the other's run by the id it saw.
     const foreign = await api(HOSTS.globex, gina, 'GET', `/api/executions/${alices.body.id}`);
     expect(foreign.status).toBe(404);
+    await globexStillServed();
+  });
+});
+
+/**
+ * Fills a collection so that one query answers about a MiB, then writes call lines of its own on its
+ * result pipe — each a query of that collection — and never reads the replies on its job pipe. Every
+ * reply the worker relays for it is kept for the job until the job reads it: without a bound, a run's
+ * worker holds a MiB for each such call (a run may make a thousand).
+ */
+const FLOODER = `
+import fcntl, json, os, time
+
+def main(inputs, ctx):
+    bulk = ctx.data.collection("bulk")
+    for i in range(16):
+        bulk.put(f"r{i:02d}", "x" * inputs["size"])
+    result = None
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if fd > 2 and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+                result = fd
+        except OSError:
+            pass
+    for n in range(inputs["calls"]):
+        data = (json.dumps({"call": 10**6 + n, "op": "data", "action": "query", "collection": "bulk"}) + "\\n").encode()
+        while data:
+            data = data[os.write(result, data):]
+    time.sleep(inputs["hold"])
+    return {"sent": inputs["calls"]}
+`;
+
+/** The peak resident memory (kB) of each local worker host of this process (python_host.py). */
+function workerHostPeaks(): Map<number, number> {
+  const peaks = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('python_host.py')) continue;
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
+      peaks.set(Number(entry), Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return peaks;
+}
+
+describe('the ctx relay, flooded with calls whose replies are never read', () => {
+  const CALLS = 300;
+  /** A worker host's peak may grow by this much for the flood, far less than the replies' ~300 MiB. */
+  const GROWTH_KB = 100 * 1024;
+
+  it('keeps the worker’s memory bounded, and the run and other tenants unharmed', {
+    timeout: 120_000,
+  }, async () => {
+    const created = await api(HOSTS.acme, alice, 'POST', '/api/data/collections', {
+      name: 'bulk',
+      schema: {},
+    });
+    expect(created.status, created.text).toBe(201);
+    const skill = await acme.skill(FLOODER, { collections: ['bulk'] });
+    // A warm-up run, so that the host which will run the flood exists and has its own peak.
+    const warm = await acme.run(skill, { size: 60_000, calls: 0, hold: 0 });
+    expect(warm.status, JSON.stringify(warm.error ?? warm.logs)).toBe('succeeded');
+    const before = workerHostPeaks();
+    expect(before.size).toBeGreaterThan(0);
+    const run = await acme.run(skill, { size: 60_000, calls: CALLS, hold: 20 });
+    expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+    const after = workerHostPeaks();
+    for (const [pid, peak] of after) {
+      const grew = peak - (before.get(pid) ?? 0);
+      expect(grew, `worker host ${pid} grew by ${grew} kB (peak ${peak} kB)`).toBeLessThan(GROWTH_KB);
+    }
     await globexStillServed();
   });
 });
