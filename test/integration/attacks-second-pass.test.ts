@@ -16,6 +16,10 @@
  *   outside, so the case fails if the sweep of descendants were removed.
  * - Idempotency keys: the same key used by another user of the tenant, or by another tenant, is its
  *   own request (the claim is per tenant partition and per user): no one gets another's run back.
+ * - `Prefer: wait`, held open by the hundred: one tenant replaying one Idempotency-Key with a wait
+ *   holds as many requests as it likes on one run, each costing the process a read every 500 ms;
+ *   800 of them kept another tenant's waited run from answering for up to 10 s. A tenant now holds
+ *   at most MAX_WAITS_PER_TENANT waits per process; the case fails without the cap (all are held).
  * - The worker's `ctx` relay, flooded: a script that writes hundreds of call lines on its result pipe
  *   and never reads their replies made its worker keep every reply (~1 MiB for a query of a full
  *   collection; 300 calls grew the worker host by ~280 MiB, a run may make 1000). Bounded now by the
@@ -25,6 +29,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/env.ts';
+import { MAX_WAITS_PER_TENANT } from '../../functions/core/executions/run-ends.ts';
 import { call } from '../support/http.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
 import { type Runner, runner, unique } from '../support/runs.ts';
@@ -275,6 +280,65 @@ describe('an Idempotency-Key used by someone else', () => {
     // Neither can read the other's run by the id it saw.
     const foreign = await api(HOSTS.globex, gina, 'GET', `/api/executions/${alices.body.id}`);
     expect(foreign.status).toBe(404);
+    await globexStillServed();
+  });
+});
+
+describe('Prefer: wait, held open by the hundred', () => {
+  const WAITS = 200;
+  const RUN_SECONDS = 15;
+
+  it('holds only a few of one tenant’s waits, and not another tenant’s waited run', {
+    timeout: 90_000,
+  }, async () => {
+    const slow = await acme.skill(
+      `import time\n\ndef main(inputs, ctx):\n    time.sleep(${RUN_SECONDS})\n    return 1\n`,
+    );
+    const key = unique('flood');
+    const post = (headers: Record<string, string>) =>
+      t.send({
+        host: HOSTS.acme,
+        token: alice,
+        method: 'POST',
+        path: `/api/skills/${slow}/executions`,
+        body: { input: {} },
+        headers: { 'idempotency-key': key, ...headers },
+      });
+    const first = await post({});
+    expect(first.status, first.text).toBe(202);
+    // Replaying one key makes no run: every wait is on the same one, and costs the tenant nothing.
+    const floodStarted = performance.now();
+    const flood = Array.from({ length: WAITS }, () =>
+      post({ prefer: 'wait=20' }).then((answer) => ({ answer, ms: performance.now() - floodStarted })),
+    );
+    // Once the requests are in, another tenant's waited run, with its own wait applied.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const started = performance.now();
+    const ginas = await t.send({
+      host: HOSTS.globex,
+      token: gina,
+      method: 'POST',
+      path: `/api/skills/${globexQuick}/executions`,
+      body: { input: {} },
+      headers: { prefer: 'wait=20' },
+    });
+    const took = performance.now() - started;
+    expect(ginas.status, ginas.text).toBe(200);
+    expect(ginas.body.output).toEqual({ tenant: 'globex' });
+    expect(took, `globex's waited run took ${Math.round(took)} ms`).toBeLessThan(5_000);
+
+    const answers = await Promise.all(flood);
+    for (const { answer } of answers) {
+      // A burst this size may meet a store that is slow for a moment: the tenant's own requests are
+      // then answered 503 with Retry-After, nothing else.
+      expect([200, 202, 503], answer.text).toContain(answer.status);
+      if (answer.status !== 503) expect(answer.body.id).toBe(first.body.id);
+    }
+    // The run ended after RUN_SECONDS: only the waits the tenant may hold lasted until then; the
+    // others were answered at once, as waits whose time ran out.
+    const held = answers.filter(({ ms }) => ms > (RUN_SECONDS - 4) * 1000).length;
+    expect(held, `${held} of ${WAITS} waits were held`).toBeLessThanOrEqual(MAX_WAITS_PER_TENANT);
+    expect(held).toBeGreaterThan(0);
     await globexStillServed();
   });
 });
