@@ -243,6 +243,36 @@ describe('a script that outlives its run to keep using ctx.data', () => {
   });
 });
 
+/** Every descriptor the script's process holds, by what it is (`pipe`, `socket`, a path…). */
+const DESCRIPTORS = `
+import os
+
+def main(inputs, ctx):
+    held = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue  # the listing's own descriptor, closed by now
+        if target.startswith("/proc/"):
+            continue  # the listing's own descriptor
+        held[name] = target.split(":", 1)[0] if target.startswith(("pipe:", "socket:", "anon_inode:")) else target
+    return held
+`;
+
+describe('the descriptors a script inherits', () => {
+  it('are its own pipes and /dev/null: no socket to the zygote, the host or Node, no file of theirs', async () => {
+    const skill = await acme.skill(DESCRIPTORS);
+    const run = await acme.run(skill);
+    expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+    const held = run.output as Record<string, string>;
+    // stdin is /dev/null; stdout and stderr, the job pipe and the result pipe are its own pipes.
+    expect(held['0']).toBe('/dev/null');
+    expect(Object.values(held).sort()).toEqual(['/dev/null', 'pipe', 'pipe', 'pipe', 'pipe']);
+    await globexStillServed();
+  });
+});
+
 describe('an Idempotency-Key used by someone else', () => {
   it('is another user’s or another tenant’s own request, never a replay of someone else’s run', async () => {
     const key = unique('shared-key');
@@ -341,6 +371,18 @@ describe('Prefer: wait, held open by the hundred', () => {
     expect(held).toBeGreaterThan(0);
     await globexStillServed();
   });
+});
+
+describe('a run’s egress grant once its run has ended', () => {
+  // Not fixed here (see the report of the second attack pass): the http-executor serves a relayed
+  // ctx.http call on a grant whose MAC and expiry (dispatch + 4 days 1 hour, GRANT_TTL_SECONDS)
+  // verify, and never asks whether the grant's run is still running — the data relay does
+  // (`runIsLive`, "RunFinished"). Only the script worker may invoke it, and the worker holds the
+  // jobs key (it could mint a grant), so the check would bound a leaked grant, not the worker; it
+  // needs the http-executor to read the run (table access it does not have by design).
+  it.todo(
+    'is refused by the http-executor (RunFinished), as the data relay refuses a finished run’s data grant',
+  );
 });
 
 /**
