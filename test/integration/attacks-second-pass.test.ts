@@ -13,7 +13,10 @@
  *   `ctx.data` once its run has ended. The daemon is gone by the time the run is recorded (the
  *   zygote, as child subreaper, kills every descendant before it reports the job's exit) and none of
  *   its calls after the end lands. The daemon's survival is checked by its pid and start time from
- *   outside, so the case fails if the sweep of descendants were removed.
+ *   outside, so the case fails if the sweep of descendants were removed. A fork bomb did outlive
+ *   its run: the sweep kills the zygote's children one by one while their children fork into the
+ *   places freed, gives up, and the run was recorded with the job's 32 processes alive (until they
+ *   chose to end). The zygote now kills the job's cgroup at once (`cgroup.kill`).
  * - Idempotency keys: the same key used by another user of the tenant, or by another tenant, is its
  *   own request (the claim is per tenant partition and per user): no one gets another's run back.
  * - `Prefer: wait`, held open by the hundred: one tenant replaying one Idempotency-Key with a wait
@@ -218,7 +221,43 @@ function stillRunning(pid: number, started: string): boolean {
   }
 }
 
-describe('a script that outlives its run to keep using ctx.data', () => {
+/**
+ * Leaves a fork bomb behind (setsid, then every process forks for as long as the job's process
+ * limit lets it), which ends itself after `live` seconds whatever happens (the machine is shared).
+ */
+const FORK_BOMB = `
+import os, time
+
+def main(inputs, ctx):
+    until = time.time() + inputs["live"]
+    if os.fork() == 0:
+        os.setsid()
+        while time.time() < until:
+            try:
+                os.fork()
+            except OSError:
+                time.sleep(0.0005)
+        os._exit(0)
+    time.sleep(inputs["before"])
+    return {"uid": os.getuid()}
+`;
+
+/** Live (not yet reaped zombie) processes of a uid. */
+function liveTasksOf(uid: number): number {
+  let live = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid && !/^State:\s+Z/m.test(status)) live++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return live;
+}
+
+describe('a script that outlives its run', () => {
   it('is gone when its run is recorded, and nothing it tries after the end lands', async () => {
     const created = await api(HOSTS.acme, alice, 'POST', '/api/data/collections', {
       name: 'trail',
@@ -239,6 +278,19 @@ describe('a script that outlives its run to keep using ctx.data', () => {
     const keys = (records.body.items as { key: string }[]).map((record) => record.key);
     // The channel works (the run's own write landed), and nothing after the run's end did.
     expect(keys).toEqual(['during']);
+    await globexStillServed();
+  });
+
+  it('cannot outlive it as a fork bomb that outruns the sweep of its processes', async () => {
+    const skill = await acme.skill(FORK_BOMB);
+    const run = await acme.run(skill, { live: 8, before: 1 });
+    expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+    const { uid } = run.output as { uid: number };
+    // Jobs run under a uid of their own here (root): every process of it is the job's.
+    expect(uid, 'the job ran under the platform’s own uid').not.toBe(process.getuid?.());
+    // Killed one by one, the bomb's processes kept forking into the places freed and lived on for
+    // seconds after the run was recorded; the job's cgroup is killed at once now.
+    expect(liveTasksOf(uid), `processes of the job's uid ${uid} alive after its run`).toBe(0);
     await globexStillServed();
   });
 });
