@@ -377,11 +377,13 @@ class Zygote:
 
     def shutdown(self) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for pid in list(self.slots):
+        for pid, slot in list(self.slots.items()):
             osutil.kill_quietly(pid, group=True)
             osutil.kill_quietly(pid)
             if self.groups is not None:
                 self.groups.kill(pid)
+            if slot.taken:
+                self._kill_uid(slot.uid)
         self.slots.clear()
         self._sweep(None)
         self._reap()
