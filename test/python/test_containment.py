@@ -303,6 +303,41 @@ def main(inputs, ctx):
     assert calls[0] == {"call": 1, "op": "http", "resource": "crm", "method": "GET", "path": "/a", "query": {"q": "1"}}
 
 
+def test_calls_whose_replies_are_never_read_are_refused_past_the_pending_bound(sandbox: Sandbox) -> None:
+    """A script that writes call lines on its result pipe and never reads the replies: the worker keeps
+    replies only up to MAX_PENDING_BYTES, and refuses the other calls without relaying them."""
+    from execfabric_runtime.sandbox import MAX_PENDING_BYTES
+
+    reply_bytes = 1024 * 1024
+    calls: list[dict[str, Any]] = []
+
+    def relay(call: dict[str, Any], deadline: float) -> dict[str, Any]:
+        calls.append(call)
+        return {"ok": True, "response": {"status": 200, "headers": {}, "body": "x" * reply_bytes}}
+
+    source = """
+import fcntl, json, os, time
+def main(inputs, ctx):
+    fd = next(fd for fd in map(int, os.listdir("/proc/self/fd")) if fd > 2 and _wronly(fd))
+    for n in range(60):
+        data = (json.dumps({"call": 1000 + n, "op": "http", "resource": "crm", "method": "GET", "path": "/"}) + "\\n").encode()
+        while data:
+            data = data[os.write(fd, data):]
+    time.sleep(3)
+    return "sent"
+def _wronly(fd):
+    try:
+        return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
+    except OSError:
+        return False
+"""
+    outcome = run_with_relay(sandbox, source, relay)
+    assert outcome.status == "succeeded", (outcome.error, outcome.stderr)
+    assert outcome.calls == 60
+    # The replies held for the job stay within the bound (and the one being relayed when it was reached).
+    assert len(calls) <= MAX_PENDING_BYTES // reply_bytes + 2, len(calls)
+
+
 def test_without_a_relay_every_call_is_refused(sandbox: Sandbox) -> None:
     source = """
 import execfabric

@@ -69,6 +69,43 @@ def test_a_root_runner_drops_the_job_to_its_own_unprivileged_uid(sandbox: Sandbo
 
 
 @requires_root
+def test_a_fork_bomb_does_not_outlive_its_job(sandbox: Sandbox) -> None:
+    """Killed one by one, a fork bomb's processes fork into the places freed and outlive the zygote's
+    sweep; the job's uid is killed at once when the job ends. The bomb ends itself after 8 s anyway."""
+    source = """
+import os, time
+def main(inputs, ctx):
+    until = time.time() + 8
+    if os.fork() == 0:
+        os.setsid()
+        while time.time() < until:
+            try:
+                os.fork()
+            except OSError:
+                time.sleep(0.0005)
+        os._exit(0)
+    time.sleep(1)
+    return os.getuid()
+"""
+    outcome = run(sandbox, source)
+    assert outcome.status == "succeeded", (outcome.error, outcome.stderr)
+    uid = outcome.output
+    alive = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as handle:
+                status = handle.read()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+            alive.append(int(entry))
+    assert alive == []
+
+
+@requires_root
 def test_the_job_cannot_write_outside_its_folder(sandbox: Sandbox) -> None:
     source = """
 import os

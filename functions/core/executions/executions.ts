@@ -301,8 +301,26 @@ export class Executions {
    * or not at all when the wake-up carries the ended run as its end's write stored it — taken only if
    * it is this tenant's run, of this id, and ended. Where every run's end is stored in this process
    * (the local platform), the reads are only a backstop, SETTLE_MAX_POLL_MS apart from the first.
+   * A tenant holds at most MAX_WAITS_PER_TENANT waits at once in this process (run-ends.ts): beyond
+   * them the run is answered as given, as when the time has run out.
    */
   async settle(
+    domain: TenantContext,
+    execution: Execution,
+    seconds: number,
+    sleep?: (ms: number) => Promise<void>,
+  ): Promise<Execution> {
+    if (TERMINAL.has(execution.status) || execution.status === 'pending_approval') return execution;
+    const release = this.#runEnds.hold(domain.tenant.id);
+    if (release === null) return execution;
+    try {
+      return await this.#settle(domain, execution, seconds, sleep);
+    } finally {
+      release();
+    }
+  }
+
+  async #settle(
     domain: TenantContext,
     execution: Execution,
     seconds: number,

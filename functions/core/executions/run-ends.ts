@@ -25,11 +25,19 @@
  * A run that ends between the waiter's last read and the start of its wait is remembered: the last
  * few thousand ends, each with a sequence number (not the run), so a waiter that read before that
  * end is woken at once — and reads it — and one that read after it is not woken by it again.
+ *
+ * A waiter costs this process a held request and a read every SETTLE_MAX_POLL_MS, and a tenant can
+ * open any number of them (replaying one Idempotency-Key waits on one run without making another):
+ * 800 held by one tenant kept another tenant's waited run from answering for seconds. So a tenant
+ * holds at most MAX_WAITS_PER_TENANT waits here at once (`hold`); a wait beyond them is not waited,
+ * and its request is answered as one whose time ran out, with the run as it stands.
  */
 import type { Execution } from './model.ts';
 
 /** Ends remembered for waiters that start waiting just after the end (oldest forgotten first). */
 export const REMEMBERED_ENDS = 4096;
+/** Waits one tenant may hold at once in one process; a wait beyond them answers at once. */
+export const MAX_WAITS_PER_TENANT = 32;
 
 type Sleep = (ms: number) => Promise<void>;
 
@@ -45,6 +53,8 @@ export class RunEnds {
   /** Key → sequence number of its end, oldest first. */
   readonly #recent = new Map<string, number>();
   readonly #remember: number;
+  /** Tenant id → waits it holds now (see `hold`). */
+  readonly #held = new Map<string, number>();
   #sequence = 0;
   #recorders = 0;
 
@@ -122,6 +132,29 @@ export class RunEnds {
       if (sleep === undefined) timer = setTimeout(() => done(), ms);
       else void sleep(ms).then(() => done());
     });
+  }
+
+  /**
+   * Takes one of the tenant's MAX_WAITS_PER_TENANT waits for as long as a request waits on a run:
+   * the function that gives it back (once), or null when the tenant holds all of them already.
+   */
+  hold(tenantId: string, max = MAX_WAITS_PER_TENANT): (() => void) | null {
+    const held = this.#held.get(tenantId) ?? 0;
+    if (held >= max) return null;
+    this.#held.set(tenantId, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#held.get(tenantId) ?? 1) - 1;
+      if (left <= 0) this.#held.delete(tenantId);
+      else this.#held.set(tenantId, left);
+    };
+  }
+
+  /** Waits the tenant holds now (see `hold`). */
+  held(tenantId: string): number {
+    return this.#held.get(tenantId) ?? 0;
   }
 
   /** Requests waiting now (tests: nothing is left behind). */

@@ -131,6 +131,19 @@ class MemoryGroups:
             except OSError:
                 pass  # swap accounting off: the memory limit alone applies
 
+    def kill(self, pid: int) -> bool:
+        """SIGKILLs every process in the job's group at once (cgroup v2's `cgroup.kill`): a process the
+        job forked cannot slip out by forking while its siblings are killed one by one, as a sweep of
+        the zygote's children allows. False where the kernel has no `cgroup.kill` (v1, before 5.14)."""
+        path = os.path.join(self.job_path(pid), "cgroup.kill")
+        if self.version != 2 or not os.path.exists(path):
+            return False
+        try:
+            _write(path, "1")
+        except OSError:
+            return False
+        return True
+
     def usage(self, pid: int) -> JobUsage:
         path = self.job_path(pid)
         if self.version == 2:

@@ -44,6 +44,12 @@ STOP_POLL_SECONDS = 0.2
 #: Calls a job may make through ctx, and the largest one (the child refuses larger ones itself).
 MAX_CALLS_PER_JOB = 1000
 MAX_CALL_BYTES = 2 * 1024 * 1024
+#: Bytes a job's calls may hold in the worker at once: calls waiting for their turn to be relayed and
+#: replies the job has not read yet. A call beyond it is refused at once (a short refusal, at most
+#: MAX_CALLS_PER_JOB of them), so a job that sends calls and never reads their replies holds the
+#: worker's memory to this and the one reply being relayed, not a reply for each of its calls.
+MAX_PENDING_BYTES = 16 * 1024 * 1024
+UNREAD_REPLIES = "too many calls are waiting: read the replies of earlier calls first"
 #: Answers a relay for a call: given the call and the job's wall-clock deadline (epoch seconds),
 #: returns `{"ok": True, "response": …}` or `{"ok": False, "error": {"type", "message"}}`.
 Relay = Callable[[dict[str, Any], float], dict[str, Any]]
@@ -423,7 +429,8 @@ class Sandbox:
         calls = 0
         replies: queue.SimpleQueue[tuple[int, dict[str, Any]]] = queue.SimpleQueue()
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        waiting: list[dict[str, Any]] = []  # calls received while one is being relayed
+        waiting: list[tuple[dict[str, Any], int]] = []  # calls received while one is being relayed, with their size
+        waiting_bytes = 0
         relaying = False
         started_at = time.time()
         begun = time.monotonic()
@@ -467,7 +474,7 @@ class Sandbox:
                 selector.register(slot.job_w, selectors.EVENT_WRITE)
 
         def on_line(line: bytes) -> None:
-            nonlocal baseline, result, calls, relaying
+            nonlocal baseline, result, calls, relaying, waiting_bytes
             if baseline is None:
                 baseline = _baseline(line)
                 return
@@ -479,8 +486,11 @@ class Sandbox:
                 calls += 1
                 if calls > MAX_CALLS_PER_JOB:
                     answer(message["call"], _refused(f"a run may make at most {MAX_CALLS_PER_JOB} calls"))
+                elif len(outbox) + waiting_bytes + len(line) > MAX_PENDING_BYTES:
+                    answer(message["call"], _refused(UNREAD_REPLIES))
                 elif relaying:
-                    waiting.append(message)
+                    waiting.append((message, len(line)))
+                    waiting_bytes += len(line)
                 else:
                     relaying = True
                     start_relay(message)
@@ -541,9 +551,14 @@ class Sandbox:
                             number, reply = replies.get()
                             answer(number, reply)
                             relaying = False
-                        if waiting and not relaying:
+                        while waiting and not relaying:
+                            call, size = waiting.pop(0)
+                            waiting_bytes -= size
+                            if len(outbox) > MAX_PENDING_BYTES:
+                                answer(int(call["call"]), _refused(UNREAD_REPLIES))
+                                continue
                             relaying = True
-                            start_relay(waiting.pop(0))
+                            start_relay(call)
                     elif fd in open_streams:
                         try:
                             chunk = os.read(fd, 65536)

@@ -9,9 +9,11 @@
   drops its privileges when the job arrives, before any of the job's code runs;
 * it keeps a small pool of idle children and forks replacements only after a job's exit has been
   reported, so neither the fork nor the copy-on-write faults it causes sit on a job's clock;
-* when a job's child exits it kills the job's process group and every other descendant (it is the
-  child subreaper, so daemonised grandchildren come back to it), wipes the job folder and the job
-  uid's files in the shared temporary folders, and reports exit status, CPU time and peak RSS.
+* when a job's child exits it kills the job's process group, every process of the job at once (its
+  memory cgroup's `cgroup.kill` on cgroup v2; `kill(-1)` as the job's own uid, as root) and every
+  other descendant (it is the child subreaper, so daemonised grandchildren come back to it), wipes
+  the job folder and the job uid's files in the shared temporary folders, and reports exit status,
+  CPU time and peak RSS.
 
 It never reads credentials, creates SDK clients or sees a job's source, input or output.
 """
@@ -201,6 +203,28 @@ class Zygote:
             time.sleep(0.0005)
             self._reap(into)
 
+    def _kill_uid(self, uid: int) -> None:
+        """SIGKILLs every process of a job's own uid at once (root, with a uid per job): a helper that
+        becomes that uid calls kill(-1), which the kernel applies to all of them while no fork can
+        complete. Where jobs share a uid (or none is theirs alone) nothing is done here."""
+        if not (self.root and self.own_uids) or uid < self.uid_base:
+            return
+        helper = os.fork()
+        if helper == 0:
+            try:
+                os.setgroups([])
+                os.setresgid(uid, uid, uid)
+                os.setresuid(uid, uid, uid)
+                # Never as anyone else: kill(-1) as root would signal every process of the machine.
+                if os.getresuid() == (uid, uid, uid) and uid != 0:
+                    os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        try:
+            os.waitpid(helper, 0)
+        except ChildProcessError:
+            pass
+
     def _wipe_files_of(self, uid: int) -> None:
         """Removes what a job uid left in the world-writable temporary folders (root mode only)."""
         for root in SHARED_TEMP_ROOTS:
@@ -221,6 +245,11 @@ class Zygote:
 
     def _finish(self, slot: Slot, status: int) -> None:
         osutil.kill_quietly(slot.pid, group=True)
+        # Every process the job left, at once: a fork bomb outruns the sweep below, which kills the
+        # zygote's children one by one while their own children fork into the places freed.
+        if self.groups is not None:
+            self.groups.kill(slot.pid)
+        self._kill_uid(slot.uid)
         self._sweep(slot)
         if slot.workdir is not None:
             shutil.rmtree(slot.workdir, ignore_errors=True)
@@ -348,9 +377,13 @@ class Zygote:
 
     def shutdown(self) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for pid in list(self.slots):
+        for pid, slot in list(self.slots.items()):
             osutil.kill_quietly(pid, group=True)
             osutil.kill_quietly(pid)
+            if self.groups is not None:
+                self.groups.kill(pid)
+            if slot.taken:
+                self._kill_uid(slot.uid)
         self.slots.clear()
         self._sweep(None)
         self._reap()

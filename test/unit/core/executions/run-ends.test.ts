@@ -140,3 +140,21 @@ describe('RunEnds', () => {
     expect(ends.endsHere()).toBe(false);
   });
 });
+
+describe('the waits a tenant may hold', () => {
+  it('are counted per tenant, refused past the cap, and given back once each', () => {
+    const ends = new RunEnds();
+    const acme = [ends.hold('acme', 2), ends.hold('acme', 2)];
+    expect(acme.every((release) => release !== null)).toBe(true);
+    expect(ends.hold('acme', 2)).toBeNull();
+    // Another tenant's allowance is its own.
+    const globex = ends.hold('globex', 2);
+    expect(globex).not.toBeNull();
+    acme[0]?.();
+    acme[0]?.();
+    expect(ends.held('acme')).toBe(1);
+    expect(ends.hold('acme', 2)).not.toBeNull();
+    expect(ends.hold('acme', 2)).toBeNull();
+    expect(ends.held('globex')).toBe(1);
+  });
+});
