@@ -421,6 +421,12 @@ describe('Prefer: wait, held open by the hundred', () => {
     const held = answers.filter(({ ms }) => ms > (RUN_SECONDS - 4) * 1000).length;
     expect(held, `${held} of ${WAITS} waits were held`).toBeLessThanOrEqual(MAX_WAITS_PER_TENANT);
     expect(held).toBeGreaterThan(0);
+    // A held wait lasts until the run ends (before its 20 s), so its answer is a 200 that says the
+    // wait was applied; a 202 is a wait that was not held, and its answer does not claim it was.
+    const unheld = answers.filter(({ answer }) => answer.status === 202);
+    expect(unheld.length).toBeGreaterThan(0);
+    for (const { answer } of unheld) expect(answer.headers['preference-applied']).toBeUndefined();
+    expect(answers.some(({ answer }) => answer.headers['preference-applied'] === 'wait=20')).toBe(true);
     await globexStillServed();
   });
 });

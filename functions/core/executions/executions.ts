@@ -310,11 +310,26 @@ export class Executions {
     seconds: number,
     sleep?: (ms: number) => Promise<void>,
   ): Promise<Execution> {
-    if (TERMINAL.has(execution.status) || execution.status === 'pending_approval') return execution;
+    return (await this.settleWithin(domain, execution, seconds, sleep)).run;
+  }
+
+  /**
+   * `settle`, saying whether the wait was taken: `waited` is false when the tenant held all its
+   * waits already and the run was answered as given (so a `Prefer: wait` was not applied).
+   */
+  async settleWithin(
+    domain: TenantContext,
+    execution: Execution,
+    seconds: number,
+    sleep?: (ms: number) => Promise<void>,
+  ): Promise<{ readonly run: Execution; readonly waited: boolean }> {
+    if (TERMINAL.has(execution.status) || execution.status === 'pending_approval') {
+      return { run: execution, waited: true };
+    }
     const release = this.#runEnds.hold(domain.tenant.id);
-    if (release === null) return execution;
+    if (release === null) return { run: execution, waited: false };
     try {
-      return await this.#settle(domain, execution, seconds, sleep);
+      return { run: await this.#settle(domain, execution, seconds, sleep), waited: true };
     } finally {
       release();
     }

@@ -19,6 +19,7 @@ import {
   MAX_CANCEL_REASON,
   TERMINAL,
 } from '../../core/executions/executions.ts';
+import { MAX_WAITS_PER_TENANT } from '../../core/executions/run-ends.ts';
 import { agentOf } from '../../core/executors/local-agent.ts';
 import {
   IDEMPOTENCY_HEADER,
@@ -316,7 +317,7 @@ export function catalogRoutes(core: Core): Route[] {
       serves: 'tenant',
       auth: 'caller',
       summary: 'Run a Skill',
-      description: `Answers 202 as soon as the run is accepted. With \`Prefer: wait=N\` (RFC 7240; N at most ${MAX_RUN_WAIT_SECONDS} seconds, more is capped) the answer waits until the run has ended and is then 200 with the run, or is the 202 once N seconds have passed or the run waits for approval; \`Preference-Applied\` names the wait applied.`,
+      description: `Answers 202 as soon as the run is accepted. With \`Prefer: wait=N\` (RFC 7240; N at most ${MAX_RUN_WAIT_SECONDS} seconds, more is capped) the answer waits until the run has ended and is then 200 with the run, or is the 202 once N seconds have passed or the run waits for approval; \`Preference-Applied\` names the wait applied. A tenant holds at most ${MAX_WAITS_PER_TENANT} waits at once per server process: a wait beyond them is answered at once (202, no \`Preference-Applied\`).`,
       responses: { 200: runFinishedSchema, 202: runAcceptedSchema },
       permission: 'skill:run',
       body: runBody,
@@ -339,8 +340,11 @@ export function catalogRoutes(core: Core): Route[] {
             headers: { location },
           };
         }
-        const settled = await core.executions.settle(domain, execution, wait);
-        const headers = { location, [PREFERENCE_APPLIED_HEADER]: `wait=${wait}` };
+        const { run: settled, waited } = await core.executions.settleWithin(domain, execution, wait);
+        // A wait the tenant had no room for was not applied, and the answer does not say it was.
+        const headers: Record<string, string> = waited
+          ? { location, [PREFERENCE_APPLIED_HEADER]: `wait=${wait}` }
+          : { location };
         if (!TERMINAL.has(settled.status)) {
           return {
             status: 202,
