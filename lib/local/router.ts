@@ -18,6 +18,13 @@ import type { LocalInvoke } from './lambda.ts';
 
 /** API Gateway HTTP APIs refuse payloads over 10 MB; the local edge does the same without buffering them. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+/**
+ * Request bodies the edge holds at once, all requests together: in AWS, API Gateway buffers them on
+ * its own machines; here they are the platform process's memory, and any page a browser opens can
+ * POST to a `*.localhost` name (each its own connection pool). Past it, a request is answered 503
+ * with Retry-After before its body is read on; the bodies already held are not touched.
+ */
+export const MAX_BUFFERED_BYTES = 4 * MAX_REQUEST_BYTES;
 
 export interface LocalRouterOptions {
   readonly root: string;
@@ -31,6 +38,8 @@ export interface LocalRouterOptions {
   readonly viewerScheme?: 'http' | 'https';
   /** Where the edge's own diagnostics go. @default stderr */
   readonly log?: (line: string) => void;
+  /** Request bodies held at once, all requests together. @default MAX_BUFFERED_BYTES */
+  readonly maxBufferedBytes?: number;
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -47,6 +56,28 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 class RequestTooLargeError extends Error {}
+class EdgeBusyError extends Error {}
+
+/** The bytes of request bodies held now, against MAX_BUFFERED_BYTES (or the limit given). */
+class BodyBudget {
+  readonly #limit: number;
+  #held = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Takes `bytes`; false (nothing taken) when they would pass the limit. */
+  take(bytes: number): boolean {
+    if (this.#held + bytes > this.#limit) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.#held -= bytes;
+  }
+}
 
 /**
  * The client went away before its body was read (a closed tab, an aborted fetch, a reset): a normal
@@ -56,14 +87,25 @@ function abandoned(request: IncomingMessage, error: unknown): boolean {
   return request.readableAborted || (error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer> {
+/**
+ * The request's body, its bytes taken from `budget` as they arrive (`held.bytes` says how many, for
+ * the caller to give back once the request is answered, whether this returns or throws).
+ */
+async function readBody(
+  request: IncomingMessage,
+  budget: BodyBudget,
+  held: { bytes: number },
+): Promise<Buffer> {
   const declared = Number(request.headers['content-length'] ?? '0');
   if (declared > MAX_REQUEST_BYTES) throw new RequestTooLargeError();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
-    size += (chunk as Buffer).length;
+    const bytes = (chunk as Buffer).length;
+    size += bytes;
     if (size > MAX_REQUEST_BYTES) throw new RequestTooLargeError();
+    if (!budget.take(bytes)) throw new EdgeBusyError();
+    held.bytes += bytes;
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -202,16 +244,43 @@ export function createLocalRouter(options: LocalRouterOptions) {
     return sendProblem(response, 404, 'not-found', 'Not found');
   }
 
+  const budget = new BodyBudget(options.maxBufferedBytes ?? MAX_BUFFERED_BYTES);
+
   return async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const held = { bytes: 0 };
     try {
       const url = new URL(request.url ?? '/', 'http://local');
+      // The route first: only a request for an API function has its body read.
+      const edge = options.viewerRequest({
+        request: edgeRequest(request, url),
+        viewer: { ip: request.socket.remoteAddress ?? '127.0.0.1' },
+      });
+      const route = routeFor(edge.uri);
+      if (route === undefined) {
+        if (edge.method !== 'GET' && edge.method !== 'HEAD') {
+          response.setHeader('connection', 'close');
+          return sendProblem(response, 405, 'method-not-allowed', 'Method not allowed');
+        }
+        request.resume(); // a body sent with a page's GET is dropped unread
+        return await serveSite(response, edge.uri);
+      }
       let body: Buffer;
       try {
-        body = await readBody(request);
+        body = await readBody(request, budget, held);
       } catch (error) {
         if (error instanceof RequestTooLargeError) {
           response.setHeader('connection', 'close');
           return sendProblem(response, 413, 'payload-too-large', 'Request body too large');
+        }
+        if (error instanceof EdgeBusyError) {
+          response.setHeader('connection', 'close');
+          response.setHeader('retry-after', '1');
+          return sendProblem(
+            response,
+            503,
+            'service-unavailable',
+            'The edge holds as many request bodies as it may; try again shortly',
+          );
         }
         if (abandoned(request, error)) {
           // One line, no stack; no one is left to answer.
@@ -220,17 +289,6 @@ export function createLocalRouter(options: LocalRouterOptions) {
           return;
         }
         throw error;
-      }
-      const edge = options.viewerRequest({
-        request: edgeRequest(request, url),
-        viewer: { ip: request.socket.remoteAddress ?? '127.0.0.1' },
-      });
-      const route = routeFor(edge.uri);
-      if (route === undefined) {
-        if (edge.method !== 'GET' && edge.method !== 'HEAD') {
-          return sendProblem(response, 405, 'method-not-allowed', 'Method not allowed');
-        }
-        return await serveSite(response, edge.uri);
       }
       const event = apiEvent(
         edge,
@@ -259,6 +317,8 @@ export function createLocalRouter(options: LocalRouterOptions) {
       log(`local router: ${(error as Error).stack ?? String(error)}`);
       if (!response.headersSent) sendProblem(response, 502, 'bad-gateway', 'The function failed');
       else response.destroy();
+    } finally {
+      budget.give(held.bytes);
     }
   };
 }
