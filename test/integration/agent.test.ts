@@ -266,6 +266,23 @@ describe('execfabric agent', () => {
     60_000,
   );
 
+  it('finishes and records the run in progress before it stops on SIGINT', async () => {
+    const token = await createAgent('busy');
+    const skill = await agentSkill(
+      'busy',
+      'import time\n\ndef main(inputs, ctx):\n    print("started", flush=True)\n    time.sleep(2)\n    return {"done": True}\n',
+    );
+    const id = await request(skill);
+    const agent = startAgent('busy', token);
+    await until(id, (run) => run.status === 'running', 30);
+    agent.child.kill('SIGINT');
+    expect(await agent.exit, agent.output()).toBe(0);
+    expect(agent.output()).toContain(`stopping once run ${id} is recorded`);
+    const run = (await acme(`/api/executions/${id}`)).body;
+    expect(run.status, JSON.stringify(run)).toBe('succeeded');
+    expect(run.output).toEqual({ done: true });
+  }, 60_000);
+
   it('says a run waits for an offline agent, and times it out with that reason', async () => {
     await createAgent('offline-box');
     const skill = await agentSkill('offline-box', 'def main(inputs, ctx):\n    return {}\n');
