@@ -1,9 +1,10 @@
 /**
  * Issue 16 in a real browser: a person signs up on the free entry, lands signed in in their own
  * space on its own host, sees their plan with what is left, runs a pre-installed template Skill;
- * a super-admin sees the space as a tenant that never expires, finds the lead in the console, orders its conversion and confirms the payment; the
- * converted tenant shows the same Skills and runs on its new host; and the person, back on the free
- * entry, finds their space by handle and signs in there.
+ * a super-admin sees the space as a tenant that never expires, finds the lead in the console,
+ * orders its conversion and confirms the payment; the converted tenant shows the same Skills and
+ * runs on its new host; and the person, back on the free entry, finds their space by handle and
+ * signs in there.
  */
 import { describe, expect, it } from 'vitest';
 import { browserSuite, screenshot, signIn, siteUrl } from './support.ts';
