@@ -16,7 +16,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ApiClient, parseHost } from './client.ts';
 import type { CliContext } from './context.ts';
-import { ApiError, CliError, ConnectionError, NotSignedInError, UsageError } from './errors.ts';
+import {
+  ApiError,
+  CliError,
+  ConnectionError,
+  NotSignedInError,
+  RequestAbortedError,
+  UsageError,
+} from './errors.ts';
 import { ENV_HOST } from './target.ts';
 
 export const ENV_AGENT_TOKEN = 'EXECFABRIC_AGENT_TOKEN';
@@ -205,7 +212,21 @@ function agentToken(context: CliContext, options: AgentOptions): string {
   return token.trim();
 }
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+/** Waits `ms`, or less if `signal` fires first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    const wake = () => {
+      clearTimeout(timer);
+      done();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', wake);
+      done();
+    }, ms);
+    if (signal.aborted) wake();
+    else signal.addEventListener('abort', wake, { once: true });
+  });
+}
 
 export async function runAgent(context: CliContext, options: AgentOptions): Promise<number> {
   const named = options.host ?? context.env[ENV_HOST];
@@ -235,6 +256,9 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
 
   let stopping = false;
   let running: string | null = null;
+  // Fired on stop: ends the long poll (or back-off) in flight, so an idle agent stops at once. A run
+  // in progress does not take it, and is finished and recorded first.
+  const stopped = new AbortController();
   const stop = () => {
     if (stopping) process.exit(130);
     stopping = true;
@@ -243,6 +267,7 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
         ? 'stopping (Ctrl-C again to exit now)'
         : `stopping once run ${running} is recorded (Ctrl-C again to exit now)`,
     );
+    stopped.abort();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -251,13 +276,17 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
     while (!stopping) {
       let taken: { job: AgentJob; lease: string } | null;
       try {
-        const answer = await client.post('/api/agent/poll', about, { timeoutMs: 60_000 });
+        const answer = await client.post('/api/agent/poll', about, {
+          timeoutMs: 60_000,
+          signal: stopped.signal,
+        });
         taken = answer.status === 204 ? null : (answer.body as { job: AgentJob; lease: string });
         backoff = 1000;
       } catch (error) {
+        if (error instanceof RequestAbortedError) break;
         if (error instanceof ConnectionError || (error instanceof ApiError && error.status >= 500)) {
           log(`${error.message}; retrying in ${backoff / 1000}s`);
-          await sleep(backoff);
+          await sleep(backoff, stopped.signal);
           backoff = Math.min(30_000, backoff * 2);
           continue;
         }

@@ -6,7 +6,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { ApiError, ConnectionError, UsageError } from './errors.ts';
+import { ApiError, ConnectionError, RequestAbortedError, UsageError } from './errors.ts';
 
 /** How long one request may take before the CLI gives up on it. */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -57,6 +57,8 @@ export interface RequestOptions {
   /** Statuses returned rather than thrown. */
   readonly accept?: readonly number[];
   readonly timeoutMs?: number;
+  /** Aborts the request in flight; it then rejects with a RequestAbortedError. */
+  readonly signal?: AbortSignal;
 }
 
 export class ApiClient {
@@ -168,14 +170,21 @@ export class ApiClient {
           method,
           headers,
           timeout: options.timeoutMs ?? REQUEST_TIMEOUT_MS,
+          signal: options.signal,
         },
-        (res) => readResponse(res).then(resolve, reject),
+        (res) =>
+          readResponse(res).then(resolve, (error: unknown) =>
+            reject(options.signal?.aborted === true ? abandoned(error) : error),
+          ),
       );
+      const abandoned = (cause: unknown) =>
+        new RequestAbortedError(`${method} ${url.pathname} was abandoned`, { cause });
       req.on('timeout', () => {
         req.destroy(new ConnectionError(`${where} did not answer ${method} ${url.pathname} in time`));
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (error instanceof ConnectionError) return reject(error);
+        if (options.signal?.aborted === true) return reject(abandoned(error));
         reject(
           new ConnectionError(`Cannot reach ${where}: ${describeNetworkError(error)}`, {
             cause: error,

@@ -40,6 +40,9 @@ export class NotSignedInError extends CliError {
 /** The platform could not be reached at all (connection refused, DNS, TLS, timeout). */
 export class ConnectionError extends CliError {}
 
+/** A request the CLI gave up on itself (its AbortSignal fired), e.g. the agent's poll on Ctrl-C. */
+export class RequestAbortedError extends CliError {}
+
 export interface ProblemField {
   readonly path: string;
   readonly message: string;

@@ -1,9 +1,10 @@
 /**
  * Issue 16 in a real browser: a person signs up on the free entry, lands signed in in their own
  * space on its own host, sees their plan with what is left, runs a pre-installed template Skill;
- * a super-admin finds the lead in the console, orders its conversion and confirms the payment; the
- * converted tenant shows the same Skills and runs on its new host; and the person, back on the free
- * entry, finds their space by handle and signs in there.
+ * a super-admin sees the space as a tenant that never expires, finds the lead in the console,
+ * orders its conversion and confirms the payment; the converted tenant shows the same Skills and
+ * runs on its new host; and the person, back on the free entry, finds their space by handle and
+ * signs in there.
  */
 import { describe, expect, it } from 'vitest';
 import { browserSuite, screenshot, signIn, siteUrl } from './support.ts';
@@ -68,6 +69,18 @@ describe('the free personal edition in a browser', () => {
     const { page: operator, errors: operatorErrors } = await page();
     await operator.goto(siteUrl('admin.localhost', port, '/'));
     await signIn(operator, 'admin', PASSWORD);
+    // The free space never expires: its tenant's expiry reads "never", in the list and on its page.
+    await operator
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Tenants', exact: true })
+      .click();
+    const space = operator.locator('tr[data-tenant]', { hasText: 'dana.free.localhost' });
+    await space.waitFor();
+    expect(await space.locator('td').nth(3).textContent()).toBe('never');
+    await space.getByRole('link').click();
+    const expiry = operator.locator('dl.facts dt:text-is("Expires") + dd');
+    await expiry.waitFor();
+    expect(await expiry.textContent()).toBe('never');
     await operator
       .getByRole('navigation', { name: 'Main' })
       .getByRole('link', { name: 'Free edition' })

@@ -6,7 +6,7 @@
  * report a run it was not leased — another agent's, another tenant's, or its own a second time.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { CLI_BIN } from '../support/cli.ts';
@@ -98,6 +98,29 @@ function startAgent(
   });
   const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
   return { child, output: () => text, exit };
+}
+
+/** Every process below `root` (the agent's Python host, its zygote and jobs). */
+function descendants(root: number): number[] {
+  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  for (let parents = [root]; parents.length > 0; ) {
+    parents = table.filter(([, ppid]) => parents.includes(ppid)).map(([pid]) => pid);
+    found.push(...parents);
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The agent channel, driven by hand as an attacker (or a buggy agent) would. */
@@ -212,6 +235,53 @@ describe('execfabric agent', () => {
     agent.child.kill('SIGTERM');
     expect(await agent.exit).toBe(0);
   }, 120_000);
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'stops at once on %s when idle: the long poll in flight is aborted and nothing is left running',
+    async (signal) => {
+      const name = `idle-${signal.toLowerCase()}`;
+      const agent = startAgent(name, await createAgent(name));
+      const ready = Date.now() + 30_000;
+      while (!agent.output().includes('waiting for runs') && Date.now() < ready) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const pid = agent.child.pid ?? 0;
+      // The Python host is up and the first poll (up to 10 s on the platform) is in flight.
+      let below: number[] = [];
+      while (below.length === 0 && Date.now() < ready) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        below = descendants(pid);
+      }
+      expect(below.length, agent.output()).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+
+      const asked = Date.now();
+      agent.child.kill(signal);
+      expect(await agent.exit, agent.output()).toBe(0);
+      // Not the poll's 10 s: well within it, with room for a loaded machine.
+      expect(Date.now() - asked).toBeLessThan(3000);
+      expect(agent.output()).toContain(`agent ${name} stopped`);
+      expect(below.filter(alive)).toEqual([]);
+    },
+    60_000,
+  );
+
+  it('finishes and records the run in progress before it stops on SIGINT', async () => {
+    const token = await createAgent('busy');
+    const skill = await agentSkill(
+      'busy',
+      'import time\n\ndef main(inputs, ctx):\n    print("started", flush=True)\n    time.sleep(2)\n    return {"done": True}\n',
+    );
+    const id = await request(skill);
+    const agent = startAgent('busy', token);
+    await until(id, (run) => run.status === 'running', 30);
+    agent.child.kill('SIGINT');
+    expect(await agent.exit, agent.output()).toBe(0);
+    expect(agent.output()).toContain(`stopping once run ${id} is recorded`);
+    const run = (await acme(`/api/executions/${id}`)).body;
+    expect(run.status, JSON.stringify(run)).toBe('succeeded');
+    expect(run.output).toEqual({ done: true });
+  }, 60_000);
 
   it('says a run waits for an offline agent, and times it out with that reason', async () => {
     await createAgent('offline-box');

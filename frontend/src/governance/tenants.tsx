@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import {
   type Customer,
   type HostOnboarding,
+  PERSONAL_SPACE_EXPIRY,
   TENANT_STATUSES,
   type Tenant,
 } from '../../../functions/contract/index.ts';
@@ -33,6 +34,9 @@ import { BrandingSection } from './branding.tsx';
 import { DomainStatus } from './hosts.tsx';
 
 /** `2026-05-01` from an ISO instant, for a date input. */
+/** How the console shows the expiry of a free personal space (PERSONAL_SPACE_EXPIRY), not as a date. */
+const NEVER = 'never';
+
 export function dateInput(iso: string | undefined): string {
   if (iso === undefined) return '';
   const date = new Date(iso);
@@ -96,7 +100,7 @@ export function TenantTable({
             <Badge value={tenant.status} />
           </td>
           <td>{tenant.plan}</td>
-          <td>{formatDate(tenant.expiresAt)}</td>
+          <td>{tenant.expiresAt === PERSONAL_SPACE_EXPIRY ? NEVER : formatDate(tenant.expiresAt)}</td>
           <td>
             {tenant.hosts.map((host) => (
               <div key={host}>
@@ -315,9 +319,7 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
           <Badge value={tenant.status} />
         </dd>
         <dt>Expires</dt>
-        <dd>
-          <DateTime value={tenant.expiresAt} />
-        </dd>
+        <dd>{tenant.expiresAt === PERSONAL_SPACE_EXPIRY ? NEVER : <DateTime value={tenant.expiresAt} />}</dd>
         {tenant.customerId === undefined ? null : (
           <>
             <dt>Customer</dt>

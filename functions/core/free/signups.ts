@@ -24,6 +24,7 @@
  * ABANDONED_CLAIM_MS.
  */
 import { randomBytes } from 'node:crypto';
+import { PERSONAL_SPACE_EXPIRY } from '../../contract/tenancy.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { ConflictError, unlessNotFound, ValidationError } from '../errors.ts';
@@ -83,9 +84,6 @@ export function signupLimitsFrom(value: string | undefined): SignupLimits {
   }
   return limits as unknown as SignupLimits;
 }
-
-/** A personal space has no paid period: it never expires (and no lifecycle scan is ever due for it). */
-export const PERSONAL_SPACE_EXPIRY = '9999-12-31T00:00:00.000Z';
 
 /** A claim whose sign-up never finished (the function died) may be taken over after this long. */
 export const ABANDONED_CLAIM_MS = 15 * 60 * 1000;
