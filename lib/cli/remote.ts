@@ -3,6 +3,7 @@
  * of a paged listing), and the writes `push` makes. Paths are the platform's documented routes.
  */
 import { CACHE_CONTROL_HEADER } from '../../functions/contract/headers.ts';
+import type { ExecutionError } from '../../functions/contract/responses.ts';
 import type { ApiClient } from './client.ts';
 
 export interface RemoteScript {
@@ -40,7 +41,7 @@ export interface RemoteRun {
   readonly status: string;
   readonly input: unknown;
   readonly output?: unknown;
-  readonly error?: { readonly type: string; readonly message: string; readonly trace?: string };
+  readonly error?: ExecutionError;
   readonly logs?: { readonly stdout: string; readonly stderr: string; readonly truncated: boolean };
   readonly asset: { readonly kind: string; readonly id: string; readonly version: number | string };
   readonly requestedBy: string;

@@ -335,6 +335,32 @@ describe('execfabric init, push, run, logs', () => {
     const bad = await alice.run(['run', 'Boom', '--input', '{not json']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--input is not JSON');
+    // A run whose output breaks the Skill's output schema says what is wrong, as the run records it.
+    writeFileSync(
+      join(project, 'scripts', 'boom.py'),
+      'def main(inputs, ctx):\n    return {"greeting": 1}\n',
+    );
+    writeFileSync(
+      join(project, 'execfabric.json'),
+      JSON.stringify({
+        version: 1,
+        scripts: { boom: { file: 'scripts/boom.py' } },
+        skills: {
+          Boom: {
+            script: 'boom',
+            inputSchema: { type: 'object' },
+            outputSchema: { type: 'object', required: ['message'], additionalProperties: false },
+            risk: 'low',
+          },
+        },
+      }),
+    );
+    expect((await alice.run(['push', project])).code).toBe(0);
+    const violated = await alice.run(['run', 'Boom']);
+    expect(violated.code).toBe(1);
+    expect(violated.stderr).toMatch(/Run ex-[0-9a-z]+ failed: OutputSchemaViolation: /);
+    expect(violated.stderr).toContain("output: must have required property 'message'");
+    expect(violated.stderr).toContain("output: must not have the property 'greeting'");
     const missing = await alice.run(['run', 'Nope']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('No Skill named "Nope"');

@@ -144,8 +144,12 @@ async function follow(
 
 function failure(run: RemoteRun): RunUnsuccessfulError {
   const reason = run.error === undefined ? '' : `: ${run.error.type}: ${run.error.message}`;
+  // What was wrong, as the run keeps it: each schema issue (`output: must have required property
+  // 'x'`, as a refused request's fields are shown), then the script's traceback.
+  const issues = (run.error?.issues ?? []).map((issue) => `${issue.path}: ${issue.message}`);
+  const trace = run.error?.trace === undefined ? [] : [run.error.trace.trimEnd()];
   return new RunUnsuccessfulError(`Run ${run.id} ${run.status.replace('_', ' ')}${reason}`, {
-    details: run.error?.trace === undefined ? [] : [run.error.trace.trimEnd()],
+    details: [...issues, ...trace],
   });
 }
 
