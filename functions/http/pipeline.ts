@@ -162,8 +162,13 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** A field the body leaves out reads "required", not zod's "expected string, received undefined". */
+const REQUIRED_FIELDS: z.core.ParseContext<z.core.$ZodIssue> = {
+  error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'required' : undefined),
+};
+
 function validateBody(schema: z.ZodType, value: unknown): unknown {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, REQUIRED_FIELDS);
   if (!result.success) throw new ValidationError('Request body is invalid', zodIssues(result.error));
   return result.data;
 }

@@ -243,6 +243,13 @@ describe('the API pipeline', () => {
     const invalid = await send({ body: '{"name":"a","extra":1}', headers: { ...JSON_TYPE, ...writer } });
     expect(invalid.status).toBe(422);
     expect(invalid.body.errors).toEqual([expect.objectContaining({ path: '' })]);
+    // A field left out reads "required"; a field of the wrong type says what was expected.
+    const missing = await send({ body: '{}', headers: { ...JSON_TYPE, ...writer } });
+    expect(missing.body.errors).toEqual([{ path: 'name', message: 'required' }]);
+    const mistyped = await send({ body: '{"name":7}', headers: { ...JSON_TYPE, ...writer } });
+    expect(mistyped.body.errors).toEqual([
+      { path: 'name', message: 'Invalid input: expected string, received number' },
+    ]);
     const ok = await send({ body: '{"name":"a"}', headers: { ...JSON_TYPE, ...writer } });
     expect(ok).toMatchObject({ status: 201, body: { name: 'a' } });
     expect(ok.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
