@@ -51,9 +51,20 @@ export function recordSection(heading: string, section: string): void {
   writeFileSync(RESULTS, updated.endsWith('\n') ? updated : `${updated}\n`);
 }
 
-/** The embedded platform as every benchmark starts it: in memory, no schedule timers, quiet. */
+/**
+ * The embedded platform as every benchmark starts it: in memory, no schedule timers, quiet, and no
+ * per-host rate limit at the edge (a bench's one tenant host sends far more than a tenant may: the
+ * bench measures the platform, not the limit).
+ */
 export function startBenchPlatform(demoPassword: string): Promise<LocalPlatform> {
-  return startLocalPlatform({ port: 0, dataDir: null, schedules: false, demoPassword, log: () => undefined });
+  return startLocalPlatform({
+    port: 0,
+    dataDir: null,
+    schedules: false,
+    demoPassword,
+    log: () => undefined,
+    hostRateLimit: false,
+  });
 }
 
 /**

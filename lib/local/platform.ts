@@ -36,6 +36,7 @@ import { createCore } from '../../functions/core/platform.ts';
 import { Queues } from '../../functions/core/queues.ts';
 import { observeSdkRequests, type SdkRequestObserver } from '../../functions/core/sdk-requests.ts';
 import { localCredentialDir } from '../../functions/core/secrets/encrypted-file-store.ts';
+import type { HostRateRule } from '../edge/rate-limit.ts';
 import { compileViewerRequest, viewerRequestSource } from '../edge/viewer-request.ts';
 import {
   type FunctionName,
@@ -114,6 +115,12 @@ export interface LocalPlatformOptions {
    * @default process.env.EXECFABRIC_VIEWER_SCHEME ?? 'http'
    */
   readonly viewerScheme?: 'http' | 'https';
+  /**
+   * API requests one host may send per window at the edge, as the WAF rule counts them in AWS
+   * (lib/edge/rate-limit.ts); false counts nothing (the benches, which measure the platform past it).
+   * @default HOST_API_RATE
+   */
+  readonly hostRateLimit?: HostRateRule | false;
   /**
    * The most consumer calls at once per queue: receive loops of a plain queue (which start at one and
    * scale with the backlog), messages in hand of a fair one. @default the queue's mapping bound, at
@@ -504,6 +511,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         log,
         viewerScheme:
           options.viewerScheme ?? (process.env.EXECFABRIC_VIEWER_SCHEME === 'https' ? 'https' : 'http'),
+        ...(options.hostRateLimit === undefined ? {} : { hostRateLimit: options.hostRateLimit }),
       }),
     );
     server.keepAliveTimeout = 5_000;

@@ -11,9 +11,11 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
+import { HOST_HEADER, ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
+import { HOST_API_RATE, type HostRateRule, rateLimitedProblem } from '../edge/rate-limit.ts';
 import type { EdgeRequest, ViewerRequestFunction } from '../edge/viewer-request.ts';
 import { type FunctionName, type RouteSpec, routeFor, type SiteName, sites } from '../topology.ts';
+import { HostRateLimiter } from './host-rate-limit.ts';
 import type { LocalInvoke } from './lambda.ts';
 
 /** API Gateway HTTP APIs refuse payloads over 10 MB; the local edge does the same without buffering them. */
@@ -40,6 +42,10 @@ export interface LocalRouterOptions {
   readonly log?: (line: string) => void;
   /** Request bodies held at once, all requests together. @default MAX_BUFFERED_BYTES */
   readonly maxBufferedBytes?: number;
+  /** API requests per host (false: not counted, for benches). @default HOST_API_RATE */
+  readonly hostRateLimit?: HostRateRule | false;
+  /** The clock of the rate limit's windows, in ms. @default Date.now */
+  readonly now?: () => number;
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -245,6 +251,10 @@ export function createLocalRouter(options: LocalRouterOptions) {
   }
 
   const budget = new BodyBudget(options.maxBufferedBytes ?? MAX_BUFFERED_BYTES);
+  const rateLimit =
+    options.hostRateLimit === false
+      ? null
+      : new HostRateLimiter(options.hostRateLimit ?? HOST_API_RATE, options.now);
 
   return async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const held = { bytes: 0 };
@@ -263,6 +273,23 @@ export function createLocalRouter(options: LocalRouterOptions) {
         }
         request.resume(); // a body sent with a page's GET is dropped unread
         return await serveSite(response, edge.uri);
+      }
+      // Counted before anything is read or invoked: a refused request costs the edge a map lookup.
+      const host = edge.headers[HOST_HEADER]?.value ?? '';
+      const refused = rateLimit?.take(host) ?? null;
+      if (refused !== null && rateLimit !== null) {
+        if (refused.firstRefusal) {
+          log(
+            `local router: ${host} passed ${rateLimit.rule.requests} API requests in ${rateLimit.rule.windowSeconds} s; refusing until its window ends`,
+          );
+        }
+        response.setHeader('connection', 'close'); // its body, if any, is not read
+        return send(
+          response,
+          429,
+          { 'content-type': 'application/problem+json', 'retry-after': String(refused.retryAfterSeconds) },
+          JSON.stringify(rateLimitedProblem(rateLimit.rule, refused.retryAfterSeconds)),
+        );
       }
       let body: Buffer;
       try {

@@ -1,0 +1,42 @@
+/**
+ * The edge's request rate limit per host: every host is one tenant (or one console, one personal
+ * space), so a tenant flooding its API cannot take the API stage's whole throttle (shared by every
+ * tenant) for itself. The rule is counted at the edge, before any function runs: in AWS by a WAFv2
+ * rate-based rule on the CloudFront distribution, aggregated by the Host header
+ * (lib/aws/edge.ts); on one machine by the local edge (lib/local/host-rate-limit.ts), with the
+ * same numbers. Only API paths count (`/api/…`, `/mcp`, the OAuth metadata); the static sites are
+ * files a CDN caches. docs/decisions/host-rate-limit.md says why these numbers and this place.
+ */
+import { apiPaths } from '../topology.ts';
+
+export interface HostRateRule {
+  /** API requests one host may send in a window. */
+  readonly requests: number;
+  /** The window, in seconds (WAF evaluates 60, 120, 300 or 600). */
+  readonly windowSeconds: 60 | 120 | 300 | 600;
+}
+
+/**
+ * 3,000 API requests a minute per host, 50 a second on average: twenty people with a console open
+ * (it refreshes a run every second or two) and a busy CI together stay far below it, and the
+ * busiest tenant takes at most a quarter of the API stage's default 200 a second.
+ */
+export const HOST_API_RATE: HostRateRule = { requests: 3000, windowSeconds: 60 };
+
+/** The problem type a refused request carries (the API's own rate limits use the same). */
+export const RATE_LIMITED_PROBLEM = 'urn:execfabric:problem:rate-limited';
+
+/** What a refused request reads; `retryAfterSeconds` is absent where the edge cannot tell (WAF). */
+export function rateLimitedProblem(rule: HostRateRule, retryAfterSeconds?: number) {
+  const wait = retryAfterSeconds === undefined ? 'try again shortly' : `try again in ${retryAfterSeconds} s`;
+  return {
+    type: RATE_LIMITED_PROBLEM,
+    title: 'Too Many Requests',
+    status: 429,
+    detail: `This host sent more than ${rule.requests} API requests in ${rule.windowSeconds} seconds; ${wait}`,
+    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+  };
+}
+
+/** The viewer paths that count: those that reach an API (the topology's `apiPaths`). */
+export const RATE_LIMITED_PATHS = apiPaths;

@@ -1,0 +1,177 @@
+/**
+ * The per-host API rate limit of the local edge (lib/local/host-rate-limit.ts, the rule in
+ * lib/edge/rate-limit.ts): the count at its edge, the window's end, the bound on hosts counted; then
+ * on a real HTTP server with the real viewer-request function, as a flooding tenant meets it: its
+ * request past the limit is answered 429 problem+json with Retry-After and never reaches a
+ * function, while another host, the static sites and the next window are served.
+ */
+import { once } from 'node:events';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HOST_API_RATE, RATE_LIMITED_PROBLEM } from '../../../../lib/edge/rate-limit.ts';
+import { compileViewerRequest, viewerRequestSource } from '../../../../lib/edge/viewer-request.ts';
+import { HostRateLimiter, MAX_COUNTED_HOSTS } from '../../../../lib/local/host-rate-limit.ts';
+import { createLocalRouter } from '../../../../lib/local/router.ts';
+
+const MINUTE = { requests: 3, windowSeconds: 60 } as const;
+/** A moment 10 s into a window. */
+const T0 = 1_800_000_000_000 + 10_000;
+
+describe('HostRateLimiter', () => {
+  it('lets a host send exactly the rule’s requests in a window, then says when the window ends', () => {
+    let now = T0;
+    const limiter = new HostRateLimiter(MINUTE, () => now);
+    for (let n = 0; n < MINUTE.requests; n += 1) expect(limiter.take('acme.example')).toBeNull();
+    expect(limiter.take('acme.example')).toEqual({ retryAfterSeconds: 50, firstRefusal: true });
+    now += 49_500;
+    expect(limiter.take('acme.example')).toEqual({ retryAfterSeconds: 1, firstRefusal: false });
+    // Another host has its own count.
+    expect(limiter.take('globex.example')).toBeNull();
+    // The next window starts every count again.
+    now += 500;
+    expect(limiter.take('acme.example')).toBeNull();
+  });
+
+  it('counts at most MAX_COUNTED_HOSTS hosts in a window; later ones share one count', () => {
+    const limiter = new HostRateLimiter(MINUTE, () => T0);
+    for (let n = 0; n < MAX_COUNTED_HOSTS; n += 1) expect(limiter.take(`h${n}.example`)).toBeNull();
+    for (let n = 0; n < MINUTE.requests; n += 1) expect(limiter.take(`late${n}.example`)).toBeNull();
+    expect(limiter.take('later.example')).not.toBeNull();
+    // A host counted before the table filled keeps its own count.
+    expect(limiter.take('h0.example')).toBeNull();
+  });
+
+  it('holds the documented rule: 3,000 API requests a minute per host', () => {
+    expect(HOST_API_RATE).toEqual({ requests: 3000, windowSeconds: 60 });
+  });
+});
+
+const viewerRequest = compileViewerRequest(
+  viewerRequestSource({ adminHosts: ['admin.localhost'], freeHosts: ['free.localhost'], docsHosts: [] }),
+);
+
+let server: Server | undefined;
+
+afterEach(async () => {
+  if (server === undefined) return;
+  server.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+/** One request on a new connection, with the Host given (fetch sends its own). */
+function send(
+  port: number,
+  options: { host: string; path: string; method?: string; body?: string },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: options.path,
+        method: options.method ?? 'GET',
+        agent: false,
+        headers: {
+          host: options.host,
+          ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(options.body);
+  });
+}
+
+describe('the local edge under a flooding host', () => {
+  it('answers past the limit 429 with Retry-After, invokes nothing for it, and serves the others', async () => {
+    let now = T0;
+    const invoked: string[] = [];
+    const lines: string[] = [];
+    server = createServer(
+      createLocalRouter({
+        root: fileURLToPath(new URL('../../../../', import.meta.url)),
+        viewerRequest,
+        originSecret: 'origin-secret',
+        invoke: () => async (event) => {
+          const { headers } = event as { headers: Record<string, string> };
+          invoked.push(headers['x-execfabric-host'] ?? JSON.stringify(Object.keys(headers)));
+          return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
+        },
+        log: (line) => lines.push(line),
+        hostRateLimit: MINUTE,
+        now: () => now,
+      }),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const get = (host: string, path = '/api/health') => send(port, { host, path });
+
+    for (let n = 0; n < MINUTE.requests; n += 1) expect((await get('acme.localhost')).status).toBe(200);
+    const refused = await get('ACME.localhost:8080');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['content-type']).toBe('application/problem+json');
+    expect(refused.headers['retry-after']).toBe('50');
+    expect(JSON.parse(refused.body)).toEqual({
+      type: RATE_LIMITED_PROBLEM,
+      title: 'Too Many Requests',
+      status: 429,
+      detail: 'This host sent more than 3 API requests in 60 seconds; try again in 50 s',
+      retryAfterSeconds: 50,
+    });
+    // A POST with a body is refused the same, unread; MCP counts as an API path.
+    const post = await send(port, {
+      host: 'acme.localhost',
+      path: '/api/skills',
+      method: 'POST',
+      body: JSON.stringify({ name: 'x'.repeat(10_000) }),
+    });
+    expect(post.status).toBe(429);
+    expect((await get('acme.localhost', '/mcp')).status).toBe(429);
+    expect(invoked.filter((host) => host === 'acme.localhost')).toHaveLength(MINUTE.requests);
+    // One log line per host and window, not one per refusal.
+    expect(lines).toEqual([
+      'local router: acme.localhost passed 3 API requests in 60 s; refusing until its window ends',
+    ]);
+
+    // Another tenant is served; the flooding host's pages are not API requests.
+    expect((await get('globex.localhost')).status).toBe(200);
+    expect((await get('acme.localhost', '/index.html')).status).not.toBe(429);
+
+    // The next window serves the host again.
+    now += 50_000;
+    expect((await get('acme.localhost')).status).toBe(200);
+  });
+
+  it('counts nothing when the limit is off', async () => {
+    server = createServer(
+      createLocalRouter({
+        root: fileURLToPath(new URL('../../../../', import.meta.url)),
+        viewerRequest,
+        originSecret: 'origin-secret',
+        invoke: () => async () => ({ statusCode: 200, body: '{}' }),
+        hostRateLimit: false,
+      }),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    for (let n = 0; n < 20; n += 1) {
+      expect((await send(port, { host: 'acme.localhost', path: '/api/health' })).status).toBe(200);
+    }
+  });
+});
