@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
+import { hint } from '../invocation.ts';
 
 function isClone(dir: string): boolean {
   const manifest = join(dir, 'package.json');
@@ -41,9 +42,10 @@ export interface DevOptions {
 export async function dev(context: CliContext, options: DevOptions): Promise<number> {
   const root = findClone();
   if (root === null) {
-    throw new UsageError('`execfabric dev` runs the platform from a clone of the ExecFabric repository', [
-      'Run it inside a clone (after `npm install` there); the installed CLI carries no platform.',
-    ]);
+    throw new UsageError(
+      `\`${hint('dev', context.env)}\` runs the platform from a clone of the ExecFabric repository`,
+      ['Run it inside a clone (after `npm install` there); the installed CLI carries no platform.'],
+    );
   }
   const env: NodeJS.ProcessEnv = { ...context.env };
   if (options.port !== undefined) env.PORT = String(options.port);
