@@ -50,8 +50,11 @@ export async function dev(context: CliContext, options: DevOptions): Promise<num
   const env: NodeJS.ProcessEnv = { ...context.env };
   if (options.port !== undefined) env.PORT = String(options.port);
   if (options.dataDir !== undefined) env.EXECFABRIC_DATA_DIR = resolve(options.dataDir);
-  const args = options.build ? ['start'] : ['start', '--ignore-scripts'];
-  context.output.info(`Starting the platform from ${root} (npm ${args.join(' ')})…`);
+  if (!options.build) env.EXECFABRIC_BUILD_SITES = '0';
+  const args = ['start'];
+  context.output.info(
+    `Starting the platform from ${root} (npm ${args.join(' ')}${options.build ? '' : ', sites as built'})…`,
+  );
   const child = spawn('npm', args, { cwd: root, env, stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const onTerm = forward('SIGTERM');
