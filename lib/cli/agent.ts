@@ -4,7 +4,9 @@
  * `local-agent` Skills, runs each in ExecFabric's Python runtime through a Python host process
  * (lib/cli/agent_host.py, which wraps the runtime layer's Sandbox unchanged: zygote, per-job
  * processes, limits, clean environment), and reports start and result with the lease it was handed.
- * One run at a time. The Python side never sees the token. A platform that cannot be reached is
+ * One run at a time. On a stop, the poll in flight is abandoned: a job the platform leased in its
+ * answer never reaches the agent, and its unconfirmed lease lapses so the job goes to the next poll
+ * (functions/core/agents/agents.ts); a job whose answer did arrive is run and recorded first. The Python side never sees the token. A platform that cannot be reached is
  * retried with back-off; a refused token stops the agent.
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
@@ -293,6 +295,9 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
         throw refusal(error, options.name, origin.host);
       }
       if (taken === null) continue;
+      // A job whose answer came in as the agent was asked to stop is run and recorded all the same,
+      // as a run in progress is: its lease is this agent's alone until it lapses unconfirmed.
+      if (stopping) log(`run ${taken.job.executionId} arrived as the agent was stopping; running it first`);
       if (!host.alive) {
         host = new PythonHost(interpreter, log);
         await host.ready();
@@ -322,7 +327,16 @@ async function runOne(
 ): Promise<void> {
   const path = (what: string) => `/api/agent/runs/${encodeURIComponent(job.executionId)}/${what}`;
   log(`run ${job.executionId}: script ${job.asset.id} v${job.asset.version}`);
-  await client.post(path('started'), { lease });
+  try {
+    await client.post(path('started'), { lease });
+  } catch (error) {
+    // The lease lapsed before this agent confirmed it, and the job went to another poll.
+    if (error instanceof ApiError && error.status === 409) {
+      log(`run ${job.executionId}: its lease was no longer this agent's (${error.message}); not run`);
+      return;
+    }
+    throw error;
+  }
   const digest = createHash('sha256').update(job.asset.source, 'utf8').digest('hex');
   let outcome: Outcome;
   if (digest === job.asset.sha256) {

@@ -7,6 +7,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { ApiError, ConnectionError, RequestAbortedError, UsageError } from './errors.ts';
+import { hint } from './invocation.ts';
 
 /** How long one request may take before the CLI gives up on it. */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -190,7 +191,7 @@ export class ApiClient {
             cause: error,
             details:
               error.code === 'ECONNREFUSED' && connectTo === '127.0.0.1'
-                ? ['Is the local platform running? Start it with `execfabric dev` (or `npm start`).']
+                ? [`Is the local platform running? Start it with \`${hint('dev')}\` (or \`npm start\`).`]
                 : [],
           }),
         );

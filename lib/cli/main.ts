@@ -9,6 +9,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { ConfigStore, configDir } from './config.ts';
 import type { CliContext } from './context.ts';
 import { ApiError, CliError, EXIT, UsageError } from './errors.ts';
+import { commandName, hint } from './invocation.ts';
 import { Output } from './output.ts';
 import { ENV_HOST, ENV_TOKEN } from './target.ts';
 
@@ -34,7 +35,7 @@ export interface MainOptions {
 }
 
 export function buildProgram(context: CliContext, setExit: (code: number) => void) {
-  const program = new Command('execfabric')
+  const program = new Command(commandName(context.env))
     .description('ExecFabric from the command line: sign in, sync scripts and Skills, run them.')
     .version(VERSION, '-v, --version')
     .addOption(new Option('--host <url>', `platform host, e.g. http://acme.localhost:8080 (or ${ENV_HOST})`))
@@ -46,7 +47,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
 Environment:
   ${ENV_HOST}    the host, when --host is not given
   ${ENV_TOKEN}   an access token to act with (CI); overrides the stored sign-in
-  EXECFABRIC_AGENT_TOKEN   the agent token of \`execfabric agent\`
+  EXECFABRIC_AGENT_TOKEN   the agent token of \`${hint('agent', context.env)}\`
   XDG_CONFIG_HOME     where sign-ins are kept (${configDir(context.env)})
 
 Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not succeed),
@@ -260,11 +261,11 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     await program.parseAsync([...argv]);
     return code;
   } catch (error) {
-    return report(error, output);
+    return report(error, output, env);
   }
 }
 
-function report(error: unknown, output: Output): number {
+function report(error: unknown, output: Output, env: NodeJS.ProcessEnv): number {
   if (error instanceof CommanderError) {
     // Commander printed its own message (or the help or version).
     return error.code === 'commander.helpDisplayed' ||
@@ -281,13 +282,13 @@ function report(error: unknown, output: Output): number {
   output.info(`${output.style('red', 'error:')} ${error.message}`);
   for (const line of error.details) output.info(`  ${line}`);
   if (error instanceof ApiError) {
-    for (const hint of hints(error)) output.info(output.style('dim', `  ${hint}`));
+    for (const line of hints(error, env)) output.info(output.style('dim', `  ${line}`));
   }
   return error.exitCode;
 }
 
-function hints(error: ApiError): string[] {
-  const login = `execfabric login --host ${error.origin}`;
+function hints(error: ApiError, env: NodeJS.ProcessEnv): string[] {
+  const login = hint(`login --host ${error.origin}`, env);
   switch (error.problem) {
     case 'unauthenticated':
       return [

@@ -44,6 +44,7 @@ import { AGENT_NAME_PATTERN } from '../../functions/core/agents/names.ts';
 import { assertValidSchema, type JsonSchema } from '../../functions/core/catalog/schemas.ts';
 import { ValidationError } from '../../functions/core/errors.ts';
 import { UsageError } from './errors.ts';
+import { hint } from './invocation.ts';
 
 export const MANIFEST_NAMES = ['execfabric.yaml', 'execfabric.yml', 'execfabric.json'] as const;
 /** Largest manifest or schema file read. */
@@ -177,7 +178,7 @@ export function findManifest(dir: string): string {
     if (existsSync(file)) return file;
   }
   throw new UsageError(`No manifest in ${dir}: looked for ${MANIFEST_NAMES.join(', ')}`, [
-    'Create one with `execfabric init`, or fetch the tenant’s with `execfabric pull`.',
+    `Create one with \`${hint('init')}\`, or fetch the tenant’s with \`${hint('pull')}\`.`,
   ]);
 }
 

@@ -5,6 +5,7 @@
 import { ApiClient, parseHost } from './client.ts';
 import type { ConfigStore, Profile } from './config.ts';
 import { NotSignedInError } from './errors.ts';
+import { hint } from './invocation.ts';
 
 export const ENV_HOST = 'EXECFABRIC_HOST';
 export const ENV_TOKEN = 'EXECFABRIC_TOKEN';
@@ -28,7 +29,7 @@ export function resolveOrigin(options: TargetOptions, store: ConfigStore, env = 
   const current = store.read().current;
   if (current !== undefined) return parseHost(current);
   throw new NotSignedInError('No host: pass --host URL, set EXECFABRIC_HOST, or sign in first', [
-    'execfabric login --host http://acme.localhost:8080',
+    hint('login --host http://acme.localhost:8080', env),
   ]);
 }
 
@@ -42,7 +43,7 @@ export function resolveTarget(options: TargetOptions, store: ConfigStore, env = 
   const profile = store.profile(origin.origin);
   if (profile === undefined) {
     throw new NotSignedInError(`Not signed in to ${origin.host}`, [
-      `Run \`execfabric login --host ${origin.origin}\`, or set ${ENV_TOKEN} to an access token.`,
+      `Run \`${hint(`login --host ${origin.origin}`, env)}\`, or set ${ENV_TOKEN} to an access token.`,
     ]);
   }
   return { client: new ApiClient(origin, profile.token), origin: origin.origin, via: 'profile', profile };

@@ -1,9 +1,12 @@
 /**
  * `npm start`: the whole platform on this machine, no cloud account. Reads PORT (8080) and
- * EXECFABRIC_DATA_DIR (.execfabric/), prints where everything is, and stops cleanly on Ctrl-C. It
- * takes no arguments: `--help` prints the settings, anything else is refused before anything starts.
+ * EXECFABRIC_DATA_DIR (.execfabric/), builds the sites, prints where everything is, and stops
+ * cleanly on Ctrl-C. It takes no arguments: `--help` prints the settings, anything else is refused
+ * before anything starts — or is built (the build was an npm `prestart`, which ran before either).
  */
-import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startLocalPlatform } from './platform.ts';
 import { stopOnSignals } from './stop-signals.ts';
 
@@ -17,6 +20,8 @@ demo users. It takes no arguments; its settings are environment variables:
   EXECFABRIC_DEMO_PASSWORD     the demo users' password (default: generated on first start, kept)
   EXECFABRIC_SANDBOX_NETWORK   auto (default) | netns | userns | seccomp
   EXECFABRIC_VIEWER_SCHEME     https when a TLS-terminating proxy sits in front
+  EXECFABRIC_BUILD_SITES       1 (the default under npm start) builds the sites first; 0 starts on
+                               the sites already built (what npx execfabric dev --no-build sets)
 
 Ctrl-C (or SIGTERM) lets runs in flight finish, then stops; a second Ctrl-C exits at once.
 More: the README's "Trying it".
@@ -41,6 +46,28 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 const dataDir = resolve(process.env.EXECFABRIC_DATA_DIR ?? '.execfabric');
+
+// The sites, once the arguments and settings are known to be good. Only under `npm start` by
+// default: a test or bench that runs this file itself starts on the sites already built.
+const build = process.env.EXECFABRIC_BUILD_SITES ?? (process.env.npm_lifecycle_event === 'start' ? '1' : '0');
+if (build !== '0' && build !== '1') {
+  process.stderr.write(`EXECFABRIC_BUILD_SITES must be 0 or 1, got ${build}\n`);
+  process.exit(2);
+}
+if (build === '1') {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const built = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'frontend', 'build.ts')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) {
+    process.stderr.write(
+      `Building the sites failed (${built.signal ?? `exit ${built.status}`}); nothing was started\n`,
+    );
+    process.exit(1);
+  }
+}
+
 const started = Date.now();
 const platform = await startLocalPlatform({ port, dataDir });
 const base = (host: string) => `http://${host}:${platform.port}`;

@@ -81,6 +81,18 @@ describe('the free personal edition in a browser', () => {
     const expiry = operator.locator('dl.facts dt:text-is("Expires") + dd');
     await expiry.waitFor();
     expect(await expiry.textContent()).toBe('never');
+    // Its edit field offers no date (not 9999-12-31) but a ticked "never"; unticked, it asks for one.
+    const expires = operator.getByLabel('Expires on');
+    const never = operator.getByRole('checkbox', { name: 'Never expires' });
+    expect(await expires.inputValue()).toBe('');
+    expect(await expires.isDisabled()).toBe(true);
+    expect(await never.isChecked()).toBe(true);
+    await never.uncheck();
+    expect(await expires.isEnabled()).toBe(true);
+    expect(await expires.getAttribute('required')).not.toBeNull();
+    await never.check();
+    expect(await expires.isDisabled()).toBe(true);
+    await screenshot(operator, 'free-console-space-never-expires');
     await operator
       .getByRole('navigation', { name: 'Main' })
       .getByRole('link', { name: 'Free edition' })

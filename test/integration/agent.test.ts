@@ -7,7 +7,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEASE_CONFIRM_SECONDS } from '../../functions/core/agents/agents.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { CLI_BIN } from '../support/cli.ts';
 import type { TestResponse } from '../support/http.ts';
@@ -74,10 +77,11 @@ async function until(id: string, done: (run: TestResponse['body']) => boolean, s
 function startAgent(
   name: string,
   token: string,
+  port = t.platform.port,
 ): { child: ChildProcess; output: () => string; exit: Promise<number> } {
   const child = spawn(
     process.execPath,
-    [CLI_BIN, 'agent', '--name', name, '--host', `http://acme.localhost:${t.platform.port}`],
+    [CLI_BIN, 'agent', '--name', name, '--host', `http://acme.localhost:${port}`],
     {
       env: {
         PATH: process.env.PATH ?? '',
@@ -281,6 +285,101 @@ describe('execfabric agent', () => {
     const run = (await acme(`/api/executions/${id}`)).body;
     expect(run.status, JSON.stringify(run)).toBe('succeeded');
     expect(run.output).toEqual({ done: true });
+  }, 60_000);
+
+  it('a stop that lands as a poll hands it a job leaves the run to the next poll, not hanging', async () => {
+    const token = await createAgent('racing');
+    const skill = await agentSkill('racing', 'def main(inputs, ctx):\n    return {"ran": True}\n');
+    const id = await request(skill);
+    // Between the agent and the platform: the first poll goes through and the platform leases the
+    // job in its answer; the agent is then stopped, and abandons the poll before the answer reaches
+    // it. Deterministic: the stop lands after the lease was taken and before it was delivered.
+    let agent: ReturnType<typeof startAgent> | null = null;
+    // The poll answer that leased the job, which the agent never got.
+    const leased: { text?: string } = {};
+    const proxy: Server = createServer((incoming, outgoing) => {
+      const upstream = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: t.platform.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers: { ...incoming.headers, host: `acme.localhost:${t.platform.port}` },
+        },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (
+              incoming.url === '/api/agent/poll' &&
+              answer.statusCode === 200 &&
+              leased.text === undefined
+            ) {
+              leased.text = text;
+              incoming.socket.once('close', () => outgoing.destroy());
+              agent?.child.kill('SIGINT');
+              return;
+            }
+            outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+            outgoing.end(text);
+          });
+        },
+      );
+      incoming.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      agent = startAgent('racing', token, (proxy.address() as AddressInfo).port);
+      expect(await agent.exit, agent.output()).toBe(0);
+    } finally {
+      proxy.close();
+    }
+    expect(leased.text, agent.output()).toBeDefined();
+    expect(JSON.parse(leased.text ?? '{}').job.executionId).toBe(id);
+    expect(agent.output()).toContain('agent racing stopped');
+    expect((await acme(`/api/executions/${id}`)).body.status).toBe('queued');
+
+    // The lease never reached an agent: unconfirmed, it lapses, and the agent's next start runs the job.
+    const again = startAgent('racing', token);
+    const run = await until(id, (current) => current.status === 'succeeded', LEASE_CONFIRM_SECONDS + 30);
+    expect(run.status, `${JSON.stringify(run)}\n${again.output()}`).toBe('succeeded');
+    expect(run.output).toEqual({ ran: true });
+    again.child.kill('SIGINT');
+    expect(await again.exit).toBe(0);
+  }, 90_000);
+
+  it('refuses a lapsed lease once the job went to another poll, so a run is never run twice', async () => {
+    const token = await createAgent('twice');
+    const skill = await agentSkill('twice', 'def main(inputs, ctx):\n    return {}\n');
+    const id = await request(skill);
+    const poll = () => channel(token, '/api/agent/poll', { name: 'twice', version: '1', waitSeconds: 0 });
+    const first = await poll();
+    expect(first.status, first.text).toBe(200);
+    // Not lapsed yet: nobody else gets it.
+    expect((await poll()).status).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, (LEASE_CONFIRM_SECONDS + 1) * 1000));
+    const second = await poll();
+    expect(second.status, second.text).toBe(200);
+    expect(second.body.job.executionId).toBe(id);
+    expectProblem(
+      await channel(token, `/api/agent/runs/${id}/started`, { lease: first.body.lease }),
+      409,
+      'lapsed lease',
+    );
+    expect((await channel(token, `/api/agent/runs/${id}/started`, { lease: second.body.lease })).status).toBe(
+      204,
+    );
+    // Started: confirmed, and never leased again, however long it runs.
+    await new Promise((resolve) => setTimeout(resolve, (LEASE_CONFIRM_SECONDS + 1) * 1000));
+    expect((await poll()).status).toBe(204);
+    expect((await acme(`/api/executions/${id}`)).body.status).toBe('running');
+    const result = await channel(token, `/api/agent/runs/${id}/result`, {
+      lease: second.body.lease,
+      status: 'succeeded',
+      output: {},
+    });
+    expect(result.body).toEqual({ id, status: 'succeeded' });
   }, 60_000);
 
   it('says a run waits for an offline agent, and times it out with that reason', async () => {

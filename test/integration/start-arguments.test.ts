@@ -1,14 +1,16 @@
 /**
  * `npm start -- --help` as a new user types it: the settings are printed and nothing starts; any
  * other argument is refused before anything starts (it used to be ignored, and the platform came up
- * on port 8080 whatever was asked for).
+ * on port 8080 whatever was asked for). Through the real `npm start`, neither builds the sites
+ * first (an npm `prestart` did, for a minute, before the help could answer).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../lib/local/platform.ts';
+import { sites } from '../../lib/topology.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'execfabric-start-arguments-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -40,4 +42,46 @@ describe('npm start arguments', () => {
     expect(run.stderr).toContain('PORT=8081 npm start');
     expect(readdirSync(dataDir)).toEqual([]);
   });
+});
+
+/** `npm start -- …args` as typed, npm and all. */
+function npmStart(...args: string[]) {
+  return spawnSync('npm', ['start', '--', ...args], {
+    cwd: REPOSITORY_ROOT,
+    env: { ...process.env, PORT: '0', EXECFABRIC_DATA_DIR: dataDir },
+    encoding: 'utf8',
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+  });
+}
+
+/**
+ * Each built site's folder and page, by identity: a build writes a fresh folder and swaps it in, so
+ * a build in between changes them (the vitest global setup has built the sites before this runs).
+ */
+function builtSites(): string[] {
+  return Object.values(sites).map((site) => {
+    const folder = statSync(join(REPOSITORY_ROOT, site.dir));
+    const page = statSync(join(REPOSITORY_ROOT, site.dir, 'index.html'));
+    return `${site.dir} ${folder.ino} ${page.ino} ${page.mtimeMs}`;
+  });
+}
+
+describe('npm start, through npm', () => {
+  it('answers --help and refuses a bad argument without building the sites', () => {
+    const before = builtSites();
+    const help = npmStart('--help');
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain('PORT=8081 npm start');
+    expect(help.stdout).toContain('EXECFABRIC_BUILD_SITES');
+    expect(help.stdout).not.toContain('build:sites');
+
+    const refused = npmStart('--port', '8081');
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('npm start takes no arguments, got: --port 8081');
+    expect(refused.stdout).not.toContain('build:sites');
+
+    expect(builtSites()).toEqual(before);
+    expect(readdirSync(dataDir)).toEqual([]);
+  }, 120_000);
 });

@@ -33,10 +33,10 @@ import {
 import { BrandingSection } from './branding.tsx';
 import { DomainStatus } from './hosts.tsx';
 
-/** `2026-05-01` from an ISO instant, for a date input. */
 /** How the console shows the expiry of a free personal space (PERSONAL_SPACE_EXPIRY), not as a date. */
 const NEVER = 'never';
 
+/** `2026-05-01` from an ISO instant, for a date input. */
 export function dateInput(iso: string | undefined): string {
   if (iso === undefined) return '';
   const date = new Date(iso);
@@ -270,7 +270,11 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
   const [name, setName] = useState(tenant.name);
   const [plan, setPlan] = useState(tenant.plan);
   const [status, setStatus] = useState(tenant.status);
-  const [expires, setExpires] = useState(dateInput(tenant.expiresAt));
+  // A free personal space never expires: its field is empty and ticked "never", not 9999-12-31.
+  // Unticked, it takes a real date (the API lets a super-admin give the space an end).
+  const neverExpires = tenant.expiresAt === PERSONAL_SPACE_EXPIRY;
+  const [never, setNever] = useState(neverExpires);
+  const [expires, setExpires] = useState(neverExpires ? '' : dateInput(tenant.expiresAt));
   const [deliveryMode, setDeliveryMode] = useState(tenant.deliveryMode ?? 'shared');
   const customer = useResource<Customer>(
     tenant.customerId === undefined ? null : `/api/customers/${segment(tenant.customerId)}`,
@@ -282,7 +286,9 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
     if (plan !== tenant.plan) patch.plan = plan;
     if (status !== tenant.status) patch.status = status;
     if (deliveryMode !== (tenant.deliveryMode ?? 'shared')) patch.deliveryMode = deliveryMode;
-    if (expires !== dateInput(tenant.expiresAt)) patch.expiresAt = endOfDay(expires);
+    if (!never && (neverExpires || expires !== dateInput(tenant.expiresAt))) {
+      patch.expiresAt = endOfDay(expires);
+    }
     return api.patch<Tenant>(`/api/tenants/${segment(tenant.id)}`, patch);
   });
   const submit = async (event: FormEvent) => {
@@ -342,14 +348,30 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
               <Options values={TENANT_STATUSES} />
             </select>
           </div>
-          <TextField
-            id="edit-tenant-expires"
-            label="Expires on"
-            type="date"
-            required
-            value={expires}
-            onChange={setExpires}
-          />
+          <div className="field">
+            <label htmlFor="edit-tenant-expires">Expires on</label>
+            <input
+              id="edit-tenant-expires"
+              type="date"
+              required={!never}
+              disabled={never}
+              value={expires}
+              onChange={(e) => setExpires(e.target.value)}
+            />
+            {neverExpires ? (
+              <label className="check">
+                <input
+                  type="checkbox"
+                  checked={never}
+                  onChange={(e) => {
+                    setNever(e.target.checked);
+                    if (e.target.checked) setExpires('');
+                  }}
+                />
+                Never expires (a free personal space)
+              </label>
+            ) : null}
+          </div>
           <div className="field">
             <label htmlFor="edit-tenant-delivery">Delivery</label>
             <select

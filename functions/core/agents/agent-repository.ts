@@ -44,6 +44,8 @@ export interface StoredAgentJob {
   readonly key: Key;
   readonly job: AgentJob;
   readonly leaseHash: string | null;
+  /** When the agent holding the lease reported the job started (`null`: not yet). */
+  readonly startedAt: string | null;
 }
 
 function agentKey(domain: TenantContext, name: string): Key {
@@ -63,8 +65,13 @@ function toJob(item: Record<string, unknown>): StoredAgentJob {
     key: { PK: String(item.PK), SK: String(item.SK) },
     job: item.job as AgentJob,
     leaseHash: typeof item.leaseHash === 'string' ? item.leaseHash : null,
+    startedAt: typeof item.startedAt === 'string' ? item.startedAt : null,
   };
 }
+
+/** A job free to lease: never leased, or its lease lapsed (`:lapsed`) without a start report. */
+const LEASABLE =
+  'attribute_not_exists(leaseHash) OR (attribute_not_exists(startedAt) AND leasedAt < :lapsed)';
 
 export class AgentRepository {
   readonly #table: Table;
@@ -223,14 +230,26 @@ export class AgentRepository {
     });
   }
 
-  /** Up to `limit` of the agent's jobs not leased yet, oldest first. */
-  async unleased(domain: TenantContext, agent: string, limit: number): Promise<StoredAgentJob[]> {
+  /**
+   * Up to `limit` of the agent's jobs free to lease, oldest first: not leased, or leased before
+   * `lapsedBefore` and never started (a lease that did not reach its agent).
+   */
+  async leasable(
+    domain: TenantContext,
+    agent: string,
+    lapsedBefore: string,
+    limit: number,
+  ): Promise<StoredAgentJob[]> {
     const result = await this.#table.client.send(
       new QueryCommand({
         TableName: this.#table.name,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        FilterExpression: 'attribute_not_exists(leaseHash)',
-        ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': childPrefix(TAG.agentJob, agent) },
+        FilterExpression: LEASABLE,
+        ExpressionAttributeValues: {
+          ':pk': domainPk(domain),
+          ':prefix': childPrefix(TAG.agentJob, agent),
+          ':lapsed': lapsedBefore,
+        },
         ConsistentRead: true,
         Limit: limit,
       }),
@@ -238,14 +257,44 @@ export class AgentRepository {
     return (result.Items ?? []).map(toJob);
   }
 
-  /** Leases a job; false when another poll leased it first. */
-  async lease(key: Key, lease: { hash: string; at: string; tokenId: string | null }): Promise<boolean> {
+  /** Leases a job (see `leasable`); false when another poll leased it first. */
+  async lease(
+    key: Key,
+    lease: { hash: string; at: string; tokenId: string | null; lapsedBefore: string },
+  ): Promise<boolean> {
     return (
       (await updateItem(this.#table, {
         Key: key,
         UpdateExpression: 'SET leaseHash = :hash, leasedAt = :now, leasedTo = :token',
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(leaseHash)',
-        ExpressionAttributeValues: { ':hash': lease.hash, ':now': lease.at, ':token': lease.tokenId },
+        ConditionExpression: `attribute_exists(PK) AND ${LEASABLE}`,
+        ExpressionAttributeValues: {
+          ':hash': lease.hash,
+          ':now': lease.at,
+          ':token': lease.tokenId,
+          ':lapsed': lease.lapsedBefore,
+        },
+      })) !== null
+    );
+  }
+
+  /**
+   * Marks a job started by the holder of `leaseHash`; false when that lease is not the job's (it
+   * lapsed and the job was leased again, or the job was reported already). Once started, a job is
+   * never leased again.
+   */
+  async markStarted(
+    domain: TenantContext,
+    agent: string,
+    executionId: string,
+    leaseHash: string,
+    at: string,
+  ): Promise<boolean> {
+    return (
+      (await updateItem(this.#table, {
+        Key: jobKey(domain, agent, executionId),
+        UpdateExpression: 'SET startedAt = if_not_exists(startedAt, :now)',
+        ConditionExpression: 'leaseHash = :hash',
+        ExpressionAttributeValues: { ':hash': leaseHash, ':now': at },
       })) !== null
     );
   }

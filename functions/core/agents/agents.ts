@@ -11,9 +11,12 @@
  *   dispatched. The agent long-polls; taking a job is a conditional write that leases it to that
  *   agent with a fresh lease secret (stored hashed), handed to the agent with the job. Reports about
  *   a run need the agent's token *and* that lease; the result report consumes the lease, so it is
- *   accepted once. A leased job is never leased again: a run whose agent died is closed by the
- *   stale-execution sweep, as for any worker that stopped reporting (its script may have side
- *   effects; it is not run twice).
+ *   accepted once. The agent confirms a lease by reporting the job started; a lease not confirmed
+ *   within LEASE_CONFIRM_SECONDS lapses and the job may be leased again (the answer to a poll that
+ *   the agent gave up on as it stopped, or that was lost on the way, never reached it: the job
+ *   would otherwise sit leased to nobody until its start deadline). A started job is never leased
+ *   again: a run whose agent died is closed by the stale-execution sweep, as for any worker that
+ *   stopped reporting (its script may have side effects; it is not run twice).
  * - Every poll records the agent's last-seen time and version; an agent seen within
  *   AGENT_ONLINE_SECONDS is online. A run waiting for an offline agent says so.
  */
@@ -34,6 +37,11 @@ export { AGENT_NAME_PATTERN };
 export const AGENT_ONLINE_SECONDS = 60;
 /** Longest a poll may wait for a job (the API function's timeout is 15 s). */
 export const MAX_POLL_WAIT_SECONDS = 10;
+/**
+ * A lease the agent has not confirmed (reported the job started) this long after it was handed out
+ * lapses: the job goes to the next poll. The agent reports a job started as soon as it gets it.
+ */
+export const LEASE_CONFIRM_SECONDS = 10;
 /** Agents a tenant may have. */
 export const MAX_AGENTS = 50;
 
@@ -257,12 +265,15 @@ export class Agents {
   }
 
   async #takeOne(domain: TenantContext, agent: Agent): Promise<{ job: AgentJob; lease: string } | null> {
-    for (const stored of await this.#store.unleased(domain, agent.name, 25)) {
+    const now = this.#now();
+    const lapsedBefore = new Date(now.getTime() - LEASE_CONFIRM_SECONDS * 1000).toISOString();
+    for (const stored of await this.#store.leasable(domain, agent.name, lapsedBefore, 25)) {
       const lease = randomBytes(32).toString('base64url');
       const taken = await this.#store.lease(stored.key, {
         hash: sha256(lease),
-        at: this.#now().toISOString(),
+        at: now.toISOString(),
         tokenId: agent.tokenId,
+        lapsedBefore,
       });
       if (taken) return { job: stored.job, lease };
       // else another poll of this agent took it
@@ -289,6 +300,28 @@ export class Agents {
       throw refused();
     }
     return stored.job;
+  }
+
+  /**
+   * Confirms the lease on `executionId` as its job starts: from then on the job is never leased
+   * again. Refused as `checkLease` refuses, and also when the lease lapsed and the job went to
+   * another poll (the agent must then not run it).
+   */
+  async confirmStarted(
+    domain: TenantContext,
+    agent: Agent,
+    executionId: string,
+    lease: string,
+  ): Promise<void> {
+    await this.checkLease(domain, agent, executionId, lease);
+    const confirmed = await this.#store.markStarted(
+      domain,
+      agent.name,
+      executionId,
+      sha256(lease),
+      this.#now().toISOString(),
+    );
+    if (!confirmed) throw new AgentLeaseError('This agent holds no lease on that run');
   }
 
   /** Ends a lease after its result was recorded; a second result for it is refused. */

@@ -238,7 +238,7 @@ export function agentRoutes(core: Core): Route[] {
       path: '/api/agent/runs/{id}/started',
       serves: 'tenant',
       auth: 'anonymous',
-      summary: 'Agent protocol: report that a job started',
+      summary: 'Agent protocol: report that a job started (confirms its lease)',
       responses: { 204: null },
       body: startedBody,
       maxBodyBytes: 4096,
@@ -246,7 +246,7 @@ export function agentRoutes(core: Core): Route[] {
         const tenant = domain;
         const agent = await agentCalling(core, tenant, request);
         const id = request.params.id ?? '';
-        await core.agents.checkLease(tenant, agent, id, request.body.lease);
+        await core.agents.confirmStarted(tenant, agent, id, request.body.lease);
         await core.executions.recordStarted(tenant, {
           kind: 'started',
           executionId: id,

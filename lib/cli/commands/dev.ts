@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
+import { hint } from '../invocation.ts';
 
 function isClone(dir: string): boolean {
   const manifest = join(dir, 'package.json');
@@ -41,15 +42,19 @@ export interface DevOptions {
 export async function dev(context: CliContext, options: DevOptions): Promise<number> {
   const root = findClone();
   if (root === null) {
-    throw new UsageError('`execfabric dev` runs the platform from a clone of the ExecFabric repository', [
-      'Run it inside a clone (after `npm install` there); the installed CLI carries no platform.',
-    ]);
+    throw new UsageError(
+      `\`${hint('dev', context.env)}\` runs the platform from a clone of the ExecFabric repository`,
+      ['Run it inside a clone (after `npm install` there); the installed CLI carries no platform.'],
+    );
   }
   const env: NodeJS.ProcessEnv = { ...context.env };
   if (options.port !== undefined) env.PORT = String(options.port);
   if (options.dataDir !== undefined) env.EXECFABRIC_DATA_DIR = resolve(options.dataDir);
-  const args = options.build ? ['start'] : ['start', '--ignore-scripts'];
-  context.output.info(`Starting the platform from ${root} (npm ${args.join(' ')})…`);
+  if (!options.build) env.EXECFABRIC_BUILD_SITES = '0';
+  const args = ['start'];
+  context.output.info(
+    `Starting the platform from ${root} (npm ${args.join(' ')}${options.build ? '' : ', sites as built'})…`,
+  );
   const child = spawn('npm', args, { cwd: root, env, stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const onTerm = forward('SIGTERM');

@@ -6,6 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { CliContext } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { hint } from '../invocation.ts';
 import { findManifest, insideProject, loadManifest, MANIFEST_NAMES } from '../manifest.ts';
 import { applyPlan, describeStep, planPush, renderPlan, stableJson } from '../push.ts';
 import { type RemoteSkill, TenantApi } from '../remote.ts';
@@ -83,7 +84,7 @@ export function init(context: CliContext, dir: string, options: { force?: boolea
   context.output.out(`Created an ExecFabric project in ${shown}:`);
   for (const [name] of files) context.output.out(`  ${name}`);
   context.output.out('');
-  context.output.out(`Next: execfabric push ${shown === '.' ? '' : shown} --dry-run`.trimEnd());
+  context.output.out(`Next: ${hint(`push ${shown === '.' ? '' : `${shown} `}--dry-run`, context.env)}`);
 }
 
 export interface PushOptions {

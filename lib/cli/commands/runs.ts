@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { CliContext } from '../context.ts';
 import { readStdin } from '../context.ts';
 import { CliError, RunUnsuccessfulError, UsageError } from '../errors.ts';
+import { hint } from '../invocation.ts';
 import { type RemoteRun, type RemoteSkill, TERMINAL_STATUSES, TenantApi } from '../remote.ts';
 import { resolveTarget } from '../target.ts';
 
@@ -28,7 +29,7 @@ export async function findSkill(tenant: TenantApi, reference: string): Promise<R
   if (candidates.length === 1 && candidates[0] !== undefined) return candidates[0];
   if (candidates.length === 0) {
     throw new CliError(`No Skill named "${reference}" that you may see`, {
-      details: ['`execfabric skills` lists the Skills you may run.'],
+      details: [`\`${hint('skills')}\` lists the Skills you may run.`],
     });
   }
   throw new CliError(`${candidates.length} Skills are named "${reference}"`, {
@@ -77,7 +78,7 @@ export function took(run: Pick<RemoteRun, 'createdAt' | 'startedAt' | 'finishedA
 function describeStatus(run: RemoteRun): string {
   switch (run.status) {
     case 'pending_approval':
-      return `waiting for approval (${String(run.approvalsRequired ?? '?')} needed); \`execfabric approvals\` lists it`;
+      return `waiting for approval (${String(run.approvalsRequired ?? '?')} needed); \`${hint('approvals')}\` lists it`;
     case 'queued':
       return typeof run.waitingFor === 'string' ? `queued: ${run.waitingFor}` : 'queued';
     case 'succeeded':
@@ -134,7 +135,7 @@ async function follow(
     if (TERMINAL_STATUSES.has(run.status)) return run;
     if (Date.now() >= deadline) {
       throw new CliError(`Stopped waiting after ${options.timeoutSeconds}s: run ${id} is ${run.status}`, {
-        details: [`It goes on; follow it with \`execfabric logs ${id} --follow\`.`],
+        details: [`It goes on; follow it with \`${hint(`logs ${id} --follow`, context.env)}\`.`],
       });
     }
     await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));

@@ -1,0 +1,16 @@
+/**
+ * How the user typed this command, for every hint that names one: `npx execfabric` when npm ran it
+ * (`npx execfabric …` or `npm exec execfabric …` in a clone, where the bin is not on PATH; npm
+ * sets `npm_command=exec` for both), plain `execfabric` otherwise (installed, or run by a script).
+ */
+export const COMMAND = 'execfabric';
+
+/** The command as invoked: `npx execfabric` or `execfabric`. */
+export function commandName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.npm_command === 'exec' ? `npx ${COMMAND}` : COMMAND;
+}
+
+/** A command line to suggest, e.g. `hint('login --host URL')` → `npx execfabric login --host URL`. */
+export function hint(args: string, env: NodeJS.ProcessEnv = process.env): string {
+  return `${commandName(env)} ${args}`;
+}
