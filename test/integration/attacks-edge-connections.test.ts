@@ -12,12 +12,18 @@
  * - Connections up to the cap, then one more: the extra one is answered 503 with Retry-After at once;
  *   once the attacker's sockets close, the edge serves again.
  * - An idle kept-alive connection is reused just inside the keep-alive limit and closed after it.
+ * - The loopback servers behind the edge (the Lambda endpoint, dynalite, fauxqs), which anything on
+ *   the machine can reach and which read a request's head before they can refuse its signature:
+ *   a head that never completes is cut at their head limit (INTERNAL_LIMITS, the edge's default
+ *   10 s; the one case here on a default, so it takes that long), not Node's 60 s.
  *
  * Each cut is logged by the platform. On the edge before (Node's defaults: 60 s for a head, 300 s for
  * a request, checked every 30 s, no cap; the limits option did not exist) every cut case fails.
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/core/env.ts';
+import { INTERNAL_LIMITS } from '../../lib/local/connection-limits.ts';
 import { call } from '../support/http.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
 import { type Runner, runner, unique } from '../support/runs.ts';
@@ -68,9 +74,9 @@ interface Raw {
   readonly closed: Promise<number>;
 }
 
-function raw(): Promise<Raw> {
+function raw(port = t.platform.port): Promise<Raw> {
   return new Promise((resolve) => {
-    const socket = connect(t.platform.port, '127.0.0.1');
+    const socket = connect(port, '127.0.0.1');
     const opened = Date.now();
     let text = '';
     socket.on('data', (chunk: Buffer) => {
@@ -238,5 +244,29 @@ describe('an idle kept-alive connection', () => {
     await client.closed;
     expect(Date.now() - answered).toBeGreaterThanOrEqual(950);
     expect(Date.now() - answered).toBeLessThan(2_500);
+  });
+});
+
+describe('the loopback servers behind the edge', () => {
+  it('cut a head that never completes at their head limit', { timeout: 30_000 }, async () => {
+    const ports: [string, number][] = [
+      ['the Lambda endpoint', Number(new URL(t.platform.env[ENV.lambdaEndpoint] ?? '').port)],
+      ['dynalite', Number(new URL(t.platform.services.dynamodbEndpoint).port)],
+      ['fauxqs', Number(new URL(t.platform.services.sqsEndpoint).port)],
+    ];
+    const attackers = await Promise.all(
+      ports.map(async ([name, port]) => {
+        const client = await raw(port);
+        client.socket.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Slow: `);
+        return { name, client };
+      }),
+    );
+    for (const { name, client } of attackers) {
+      const closedAt = await client.closed;
+      expect(closedAt, name).toBeGreaterThanOrEqual(INTERNAL_LIMITS.headersTimeoutMs - 50);
+      expect(closedAt, name).toBeLessThan(INTERNAL_LIMITS.headersTimeoutMs + 2_500);
+      expect(client.text(), name).toMatch(/^HTTP\/1\.1 408 /);
+    }
+    await globexStillServed();
   });
 });
