@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FunctionName } from '../topology.ts';
+import { limitInternalServer } from './connection-limits.ts';
 import type { LocalInvoke } from './lambda.ts';
 import { readSignedRequest } from './request-body.ts';
 import { type LocalCredentials, SigV4Verifier } from './sigv4.ts';
@@ -82,6 +83,7 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
       );
     }
   });
+  limitInternalServer(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

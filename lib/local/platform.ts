@@ -16,7 +16,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +45,7 @@ import {
   schedules,
   TENANT_SCHEDULE_TARGET,
 } from '../topology.ts';
+import { type ConnectionLimits, connectionLimits, createEdgeServer } from './connection-limits.ts';
 import { type LocalFunction, type LocalInvoke, loadNodeFunction } from './lambda.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { type Poller, startPoller } from './pollers.ts';
@@ -127,6 +127,11 @@ export interface LocalPlatformOptions {
    * most 4 for a plain queue; the worker hosts' cap for a fair one
    */
   readonly pollerConcurrency?: number;
+  /**
+   * The edge's connection limits (any subset; see lib/local/connection-limits.ts and
+   * docs/guide/operating.md). Small values are for tests. @default EDGE_LIMITS
+   */
+  readonly edgeLimits?: Partial<ConnectionLimits>;
   /** Seed the demo data on a first start. @default true */
   readonly seed?: boolean;
   /**
@@ -195,6 +200,8 @@ export interface LocalPlatform {
   observeRequests(observer: SdkRequestObserver): () => void;
   /** Fires the tenant schedules due at `at` (default now), as the ticker does every second. */
   tickTenantSchedules(at?: Date): Promise<number>;
+  /** Connections open at the edge now, those past its cap included (for tests and tools). */
+  edgeConnections(): number;
   stop(): Promise<void>;
 }
 
@@ -252,6 +259,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const adminHosts = options.adminHosts ?? ['admin.localhost'];
   const freeHosts = options.freeHosts ?? ['free.localhost'];
   const docsHosts = options.docsHosts ?? ['docs.localhost'];
+  // Checked before anything starts: a limit that makes no sense fails the start, not a request.
+  const edgeLimits = connectionLimits(options.edgeLimits);
 
   const cleanups: (() => Promise<void> | void)[] = [];
   if (dataDir !== null) {
@@ -502,7 +511,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     cleanups.push(() => tenantTicker.stop());
 
     const viewerRequest = compileViewerRequest(viewerRequestSource({ adminHosts, freeHosts, docsHosts }));
-    const server: Server = createServer(
+    const edge = createEdgeServer(
       createLocalRouter({
         root,
         viewerRequest,
@@ -513,8 +522,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           options.viewerScheme ?? (process.env.EXECFABRIC_VIEWER_SCHEME === 'https' ? 'https' : 'http'),
         ...(options.hostRateLimit === undefined ? {} : { hostRateLimit: options.hostRateLimit }),
       }),
+      edgeLimits,
+      log,
     );
-    server.keepAliveTimeout = 5_000;
+    const { server } = edge;
+    cleanups.push(() => edge.stop());
     server.listen(options.port ?? 8080, options.listenHost ?? '127.0.0.1');
     await Promise.race([
       once(server, 'listening'),
@@ -550,6 +562,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         return invoker(spec.function)({ ...spec.input });
       },
       tickTenantSchedules: (at) => tenantTicker.tick(at),
+      edgeConnections: () => edge.connections(),
       observeRequests: (observer) => {
         const stopObserving = observeSdkRequests(observer);
         cleanups.push(stopObserving);

@@ -93,6 +93,11 @@ function abandoned(request: IncomingMessage, error: unknown): boolean {
   return request.readableAborted || (error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
 }
 
+/** The connection was cut because the request took longer than the edge's request limit. */
+function requestTimedOut(request: IncomingMessage): boolean {
+  return (request.socket.errored as NodeJS.ErrnoException | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+}
+
 /**
  * The request's body, its bytes taken from `budget` as they arrive (`held.bytes` says how many, for
  * the caller to give back once the request is answered, whether this returns or throws).
@@ -195,6 +200,8 @@ function send(
   headers: Record<string, string | string[]>,
   body: Buffer | string,
 ) {
+  // The edge itself answered already (504: the function took longer than the idle limit).
+  if (response.headersSent) return;
   response.writeHead(status, headers);
   response.end(body);
 }
@@ -310,6 +317,8 @@ export function createLocalRouter(options: LocalRouterOptions) {
           );
         }
         if (abandoned(request, error)) {
+          // Cut at the request limit: answered 408 and logged by the edge (connection-limits.ts).
+          if (requestTimedOut(request)) return;
           // One line, no stack; no one is left to answer.
           log(`local router: ${request.method} ${url.pathname}: the client abandoned its request body`);
           response.destroy();

@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
+import { limitInternalServer } from './connection-limits.ts';
 import { readSignedRequest } from './request-body.ts';
 import { type LocalCredentials, SigV4Verifier } from './sigv4.ts';
 import { answerStoreErrors, type StorageGuard, storageGuard } from './storage-guard.ts';
@@ -42,6 +43,7 @@ export type FromServicesThread =
 export type ToServicesThread = { readonly kind: 'stop' };
 
 async function listen(server: Server): Promise<string> {
+  limitInternalServer(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

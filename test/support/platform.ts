@@ -43,7 +43,10 @@ export interface TestPlatform {
 /** Starts the embedded platform in memory, seeded, without schedules. */
 export async function startTestPlatform(
   password: string,
-  options: Pick<LocalPlatformOptions, 'freeSignupLimits' | 'visibilityTimeoutSeconds' | 'viewerScheme'> = {},
+  options: Pick<
+    LocalPlatformOptions,
+    'freeSignupLimits' | 'visibilityTimeoutSeconds' | 'viewerScheme' | 'edgeLimits' | 'log'
+  > = {},
 ): Promise<TestPlatform> {
   const platform = await startLocalPlatform({
     port: 0,

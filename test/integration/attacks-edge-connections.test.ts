@@ -1,0 +1,272 @@
+/**
+ * An attacker's pass at the local edge's connections (lib/local/connection-limits.ts), on the whole
+ * platform started with small limits through its start options: every tenant reaches the edge by
+ * its host name on one port, so whoever holds its connections holds everyone's.
+ *
+ * - Slow headers (slowloris): a head sent one byte at a time is cut at the head limit (408), while
+ *   another tenant is served; one that completes just inside it is served.
+ * - A trickled body: a run request whose body would arrive after the request limit is cut there
+ *   (408) and no run of it exists; the same request just inside the limit is accepted.
+ * - Answers held open are not requests: a `Prefer: wait` run request is answered after longer than
+ *   the request limit, and the run's log page read after it.
+ * - Connections up to the cap, then one more: the extra one is answered 503 with Retry-After at once;
+ *   once the attacker's sockets close, the edge serves again.
+ * - An idle kept-alive connection is reused just inside the keep-alive limit and closed after it.
+ * - The loopback servers behind the edge (the Lambda endpoint, dynalite, fauxqs), which anything on
+ *   the machine can reach and which read a request's head before they can refuse its signature:
+ *   a head that never completes is cut at their head limit (INTERNAL_LIMITS, the edge's default
+ *   10 s; the one case here on a default, so it takes that long), not Node's 60 s.
+ *
+ * Each cut is logged by the platform. On the edge before (Node's defaults: 60 s for a head, 300 s for
+ * a request, checked every 30 s, no cap; the limits option did not exist) every cut case fails.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/core/env.ts';
+import { INTERNAL_LIMITS } from '../../lib/local/connection-limits.ts';
+import { call } from '../support/http.ts';
+import { HOSTS, startTestPlatform } from '../support/platform.ts';
+import { type Runner, runner, unique } from '../support/runs.ts';
+
+const PASSWORD = 'attacks-edge-connections-password';
+const LIMITS = {
+  headersTimeoutMs: 1_000,
+  requestTimeoutMs: 2_000,
+  keepAliveTimeoutMs: 1_000,
+  idleTimeoutMs: 10_000,
+  maxConnections: 24,
+};
+
+const lines: string[] = [];
+const t = await startTestPlatform(PASSWORD, { edgeLimits: LIMITS, log: (line) => lines.push(line) });
+let alice: string;
+let gina: string;
+let acme: Runner;
+let globex: Runner;
+let globexQuick: string;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+beforeAll(async () => {
+  alice = await t.login(HOSTS.acme, 'alice');
+  gina = await t.login(HOSTS.globex, 'gina');
+  acme = runner(t, HOSTS.acme, alice);
+  globex = runner(t, HOSTS.globex, gina);
+  globexQuick = await globex.skill('def main(inputs, ctx):\n    return {"tenant": "globex"}\n');
+});
+
+afterAll(async () => {
+  await t.stop();
+});
+
+/** Another tenant is still served, end to end: its host answers and a run of its Skill succeeds. */
+async function globexStillServed(): Promise<void> {
+  const health = await call(t.platform.url, { host: HOSTS.globex, path: '/api/health' });
+  expect(health.status, health.text).toBe(200);
+  const run = await globex.run(globexQuick);
+  expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+}
+
+interface Raw {
+  readonly socket: Socket;
+  text(): string;
+  /** Ms from opening to the server's close. */
+  readonly closed: Promise<number>;
+}
+
+function raw(port = t.platform.port): Promise<Raw> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const opened = Date.now();
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+    });
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now() - opened)));
+    socket.on('connect', () => resolve({ socket, text: () => text, closed }));
+  });
+}
+
+/** Writes `bytes` in `pieces` spread evenly over `overMs`; stops when the socket closes. */
+async function trickle(socket: Socket, bytes: string, pieces: number, overMs: number): Promise<void> {
+  const size = Math.ceil(bytes.length / pieces);
+  for (let at = 0; at < bytes.length; at += size) {
+    if (socket.destroyed) return;
+    socket.write(bytes.slice(at, at + size));
+    await sleep(overMs / pieces);
+  }
+}
+
+/** The edge holds no connection (the suite's kept-alive ones closed): a known start for a count. */
+async function edgeIdle(): Promise<void> {
+  await expect.poll(() => t.platform.edgeConnections(), { timeout: 5_000 }).toBe(0);
+}
+
+describe('slow headers (slowloris)', () => {
+  const head = `GET /api/health HTTP/1.1\r\nHost: ${HOSTS.acme}\r\nUser-Agent: slowloris/1.0\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
+
+  it('serves a head sent in pieces that completes just inside the head limit', async () => {
+    const client = await raw();
+    await trickle(client.socket, head, 15, 500);
+    await client.closed;
+    expect(client.text()).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('cuts a head still arriving byte by byte at the head limit (408), while another tenant is served', async () => {
+    const attacker = await raw();
+    void trickle(attacker.socket, head, head.length, 3_000);
+    await globexStillServed();
+    const closedAt = await attacker.closed;
+    expect(closedAt).toBeGreaterThanOrEqual(950);
+    expect(closedAt).toBeLessThan(1_800);
+    expect(attacker.text()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(attacker.text()).toContain('urn:execfabric:problem:request-timeout');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^local edge: 127\.0\.0\.1:\d+: no complete request head within 1000 ms/),
+    );
+  });
+});
+
+describe('a trickled body', () => {
+  let skill: string;
+  beforeAll(async () => {
+    skill = await acme.skill('def main(inputs, ctx):\n    return inputs\n');
+  });
+
+  /** The run request of `marker`, its body sent over `overMs`; resolves with the raw exchange. */
+  async function trickledRun(marker: string, overMs: number): Promise<Raw> {
+    const body = JSON.stringify({ input: { marker, padding: 'p'.repeat(40) } });
+    const client = await raw();
+    client.socket.write(
+      `POST /api/skills/${skill}/executions HTTP/1.1\r\nHost: ${HOSTS.acme}\r\nAuthorization: Bearer ${alice}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+    );
+    await trickle(client.socket, body, 20, overMs);
+    await client.closed;
+    return client;
+  }
+
+  async function runsOf(marker: string): Promise<unknown[]> {
+    const page = await t.send({ host: HOSTS.acme, token: alice, path: '/api/executions?limit=100' });
+    expect(page.status, page.text).toBe(200);
+    return (page.body.items as { input?: { marker?: string } }[]).filter(
+      (run) => run.input?.marker === marker,
+    );
+  }
+
+  it('accepts a run request whose body completes just inside the request limit', async () => {
+    const marker = unique('inside');
+    const client = await trickledRun(marker, 1_200);
+    expect(client.text()).toMatch(/^HTTP\/1\.1 202 /);
+    expect(await runsOf(marker)).toHaveLength(1);
+  });
+
+  it('cuts one still trickling at the request limit (408) and writes nothing of it', async () => {
+    const marker = unique('cut');
+    const started = Date.now();
+    const client = await trickledRun(marker, 4_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_950);
+    expect(Date.now() - started).toBeLessThan(3_200);
+    expect(client.text()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(client.text()).toContain('urn:execfabric:problem:request-timeout');
+    expect(await runsOf(marker)).toEqual([]);
+    // Logged once, by the edge, as what it is (not also as an upload its client abandoned).
+    expect(lines.filter((line) => line.includes('abandoned'))).toEqual([]);
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /POST \/api\/skills\/[^/]+\/executions: the request did not arrive within 2000 ms: answered 408/,
+      ),
+    );
+    await globexStillServed();
+  });
+});
+
+describe('answers held open', () => {
+  it('answers a Prefer: wait run request after longer than the request limit, and serves its log page', async () => {
+    const skill = await acme.skill(
+      'import time\n\ndef main(inputs, ctx):\n    print("waited", flush=True)\n    time.sleep(3)\n    return {"slept": True}\n',
+    );
+    const started = Date.now();
+    const answer = await t.send({
+      host: HOSTS.acme,
+      token: alice,
+      method: 'POST',
+      path: `/api/skills/${skill}/executions`,
+      headers: { prefer: 'wait=9' },
+      body: { input: {} },
+    });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.status).toBe('succeeded');
+    expect(Date.now() - started).toBeGreaterThan(LIMITS.requestTimeoutMs);
+    const logs = await t.send({
+      host: HOSTS.acme,
+      token: alice,
+      path: `/api/executions/${answer.body.id}/logs`,
+    });
+    expect(logs.status, logs.text).toBe(200);
+    expect(JSON.stringify(logs.body.chunks)).toContain('waited');
+  });
+});
+
+describe('the connection cap', () => {
+  it('answers the connection past the cap 503 with Retry-After at once, and serves again once the attacker goes', async () => {
+    await edgeIdle();
+    const attacker = await Promise.all(Array.from({ length: LIMITS.maxConnections }, () => raw()));
+    await expect.poll(() => t.platform.edgeConnections()).toBe(LIMITS.maxConnections);
+    const started = Date.now();
+    const extra = await raw();
+    extra.socket.write(`GET /api/health HTTP/1.1\r\nHost: ${HOSTS.globex}\r\n\r\n`);
+    await extra.closed;
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(extra.text()).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(extra.text().toLowerCase()).toContain('retry-after: 1\r\n');
+    expect(extra.text()).toContain('urn:execfabric:problem:service-unavailable');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/past the cap of 24: answered 503 \(Retry-After: 1\)$/),
+    );
+    for (const socket of attacker) socket.socket.destroy();
+    await edgeIdle();
+    await globexStillServed();
+  });
+});
+
+describe('an idle kept-alive connection', () => {
+  it('is reused just inside the keep-alive limit and closed after it', async () => {
+    const client = await raw();
+    const request = `GET /api/health HTTP/1.1\r\nHost: ${HOSTS.acme}\r\n\r\n`;
+    client.socket.write(request);
+    await expect.poll(() => client.text()).toMatch(/^HTTP\/1\.1 200 [\s\S]*Keep-Alive: timeout=1\r\n/);
+    await sleep(800);
+    client.socket.write(request);
+    await expect.poll(() => client.text().match(/HTTP\/1\.1 200 /g)?.length).toBe(2);
+    const answered = Date.now();
+    await client.closed;
+    expect(Date.now() - answered).toBeGreaterThanOrEqual(950);
+    expect(Date.now() - answered).toBeLessThan(2_500);
+  });
+});
+
+describe('the loopback servers behind the edge', () => {
+  it('cut a head that never completes at their head limit', { timeout: 30_000 }, async () => {
+    const ports: [string, number][] = [
+      ['the Lambda endpoint', Number(new URL(t.platform.env[ENV.lambdaEndpoint] ?? '').port)],
+      ['dynalite', Number(new URL(t.platform.services.dynamodbEndpoint).port)],
+      ['fauxqs', Number(new URL(t.platform.services.sqsEndpoint).port)],
+    ];
+    const attackers = await Promise.all(
+      ports.map(async ([name, port]) => {
+        const client = await raw(port);
+        client.socket.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Slow: `);
+        return { name, client };
+      }),
+    );
+    for (const { name, client } of attackers) {
+      const closedAt = await client.closed;
+      expect(closedAt, name).toBeGreaterThanOrEqual(INTERNAL_LIMITS.headersTimeoutMs - 50);
+      expect(closedAt, name).toBeLessThan(INTERNAL_LIMITS.headersTimeoutMs + 2_500);
+      expect(client.text(), name).toMatch(/^HTTP\/1\.1 408 /);
+    }
+    await globexStillServed();
+  });
+});
