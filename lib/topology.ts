@@ -202,7 +202,9 @@ export const functions: Readonly<Record<FunctionName, FunctionSpec>> = {
     entry: 'functions/tenant-api/index.ts',
     handler: 'handler',
     memoryMb: 1024,
-    timeoutSeconds: 15,
+    // API Gateway's most (30 s): a `Prefer: wait` (up to MAX_RUN_WAIT_SECONDS, 20) or an agent's long
+    // poll is answered inside it (a wait is also cut to the time left: waitWithin, routes/catalog.ts).
+    timeoutSeconds: 30,
     layers: [],
     permissions: {
       ...noPermissions,

@@ -186,7 +186,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
   const router = new Router(withOpenApi(described, options.routes));
   const limit = options.defaultMaxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
-  async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  async function handle(
+    event: APIGatewayProxyEventV2,
+    context?: Context,
+  ): Promise<APIGatewayProxyStructuredResultV2> {
     const headers = lowerHeaders(event.headers);
     if (!secretEquals(headers[ORIGIN_HEADER], options.originSecret)) throw new OriginRejectedError();
 
@@ -203,13 +206,14 @@ export function createApiHandler(options: ApiHandlerOptions) {
     if (!options.accepts(domain, surface)) throw new UnknownHostError();
     // From here on a tenant function touches its tenant's partitions only (and, in AWS, with its credentials).
     if (options.tenantScoped === true && domain.kind === 'tenant') {
-      return withTenantScope(domain.tenant.id, () => serve(event, headers, path, domain));
+      return withTenantScope(domain.tenant.id, () => serve(event, context, headers, path, domain));
     }
-    return serve(event, headers, path, domain);
+    return serve(event, context, headers, path, domain);
   }
 
   async function serve(
     event: APIGatewayProxyEventV2,
+    context: Context | undefined,
     headers: Record<string, string>,
     path: string,
     domain: DomainContext,
@@ -234,6 +238,9 @@ export function createApiHandler(options: ApiHandlerOptions) {
       sourceIp: headers[VIEWER_IP_HEADER] ?? event.requestContext.http.sourceIp,
       secure: viewerIsSecure(headers),
       cookies: parseCookies(event.cookies, headers.cookie),
+      ...(typeof context?.getRemainingTimeInMillis === 'function'
+        ? { remainingMs: () => context.getRemainingTimeInMillis() }
+        : {}),
     };
 
     const report = async (kind: SecurityEventKind, detail: Record<string, unknown>) => {

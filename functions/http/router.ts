@@ -26,6 +26,11 @@ export interface ApiRequest<TBody> {
   readonly secure: boolean;
   /** The request's cookies (API Gateway's `cookies`, or a `cookie` header). */
   readonly cookies: ReadonlyMap<string, string>;
+  /**
+   * Milliseconds left before the function's timeout cuts this request off (the Lambda context's);
+   * absent where no invocation bounds it. A route that waits stops waiting in time to answer.
+   */
+  readonly remainingMs?: () => number;
 }
 
 export interface RouteContext<

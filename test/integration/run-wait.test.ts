@@ -9,7 +9,7 @@ import type { Execution } from '../../functions/core/executions/executions.ts';
 import { processRunEnds } from '../../functions/core/executions/run-ends.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { readTenantSummary } from '../../functions/core/tenancy/hosts.ts';
-import { preferredWait } from '../../functions/http/routes/catalog.ts';
+import { ANSWER_MARGIN_MS, preferredWait, waitWithin } from '../../functions/http/routes/catalog.ts';
 import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
 const PASSWORD = 'run-wait-password';
@@ -240,5 +240,16 @@ describe('preferredWait', () => {
     expect(preferredWait('wait=1e3')).toBeNull();
     expect(preferredWait('wait=12345678901')).toBeNull();
     expect(preferredWait('handling=strict')).toBeNull();
+  });
+});
+
+describe('waitWithin', () => {
+  it('cuts a wait to the invocation’s time left, less the margin to answer', () => {
+    expect(waitWithin(null, 5_000)).toBeNull();
+    expect(waitWithin(20, undefined)).toBe(20);
+    expect(waitWithin(20, 20_000 + ANSWER_MARGIN_MS)).toBe(20);
+    expect(waitWithin(20, 20_000 + ANSWER_MARGIN_MS - 1)).toBe(19);
+    expect(waitWithin(20, ANSWER_MARGIN_MS + 999)).toBe(0);
+    expect(waitWithin(20, 0)).toBe(0);
   });
 });

@@ -35,7 +35,7 @@ import { AGENT_NAME_PATTERN } from './names.ts';
 export { AGENT_NAME_PATTERN };
 /** An agent that polled this recently is online. */
 export const AGENT_ONLINE_SECONDS = 60;
-/** Longest a poll may wait for a job (the API function's timeout is 15 s). */
+/** Longest a poll may wait for a job (well inside the tenant API's 30 s timeout). */
 export const MAX_POLL_WAIT_SECONDS = 10;
 /**
  * A lease the agent has not confirmed (reported the job started) this long after it was handed out

@@ -59,7 +59,7 @@ export const MAX_CLIENT_DAYS = 365;
 export const DEFAULT_CLIENT_DAYS = 90;
 /**
  * Longest a tool call waits for its run to finish before answering with a ticket. Well under the
- * tenant API's 15 s function timeout (and API Gateway's 30 s), with room for the run's own writes.
+ * tenant API's 30 s function timeout (API Gateway's most), with room for the run's own writes.
  */
 export const MAX_WAIT_SECONDS = 10;
 export const DEFAULT_WAIT_SECONDS = 5;

@@ -143,6 +143,19 @@ export function preferredWait(header: string | undefined): number | null {
   return null;
 }
 
+/** What an answer needs after its wait: reading the run and writing the answer. */
+export const ANSWER_MARGIN_MS = 2_000;
+
+/**
+ * A wait cut to what the invocation has left, less ANSWER_MARGIN_MS: a wait the function's timeout
+ * would cut off answers as a shorter one (and says so in Preference-Applied), never as a 5xx that a
+ * client would retry into a second run.
+ */
+export function waitWithin(wait: number | null, remainingMs: number | undefined): number | null {
+  if (wait === null || remainingMs === undefined) return wait;
+  return Math.max(0, Math.min(wait, Math.floor((remainingMs - ANSWER_MARGIN_MS) / 1000)));
+}
+
 const executionDetailSchema = executionSchema
   .extend({
     decisions: z.array(voteSchema).optional(),
@@ -331,7 +344,7 @@ export function catalogRoutes(core: Core): Route[] {
           request.headers[IDEMPOTENCY_HEADER],
           request.body.rerunOf === undefined ? {} : { rerunOf: request.body.rerunOf },
         );
-        const wait = preferredWait(request.headers[PREFER_HEADER]);
+        const wait = waitWithin(preferredWait(request.headers[PREFER_HEADER]), request.remainingMs?.());
         const location = `/api/executions/${execution.id}`;
         if (wait === null) {
           return {

@@ -70,8 +70,11 @@ const handler = createApiHandler({
       path: '/api/open',
       serves: 'tenant',
       auth: 'anonymous',
-      responses: { 200: z.object({ caller: z.string().nullable() }) },
-      handle: async ({ caller: who }) => ({ status: 200, body: { caller: who?.username ?? null } }),
+      responses: { 200: z.object({ caller: z.string().nullable(), remainingMs: z.number().nullable() }) },
+      handle: async ({ caller: who, request }) => ({
+        status: 200,
+        body: { caller: who?.username ?? null, remainingMs: request.remainingMs?.() ?? null },
+      }),
     }),
     route({
       method: 'GET',
@@ -108,6 +111,8 @@ interface Sent {
   readonly headers?: Record<string, string>;
   readonly body?: string;
   readonly origin?: string | null;
+  /** The Lambda context's time left, when the invocation has one. */
+  readonly remainingMs?: number;
 }
 
 async function send(request: Sent) {
@@ -130,7 +135,10 @@ async function send(request: Sent) {
       http: { method: request.method ?? 'POST', sourceIp: '127.0.0.1' },
     },
   } as unknown as APIGatewayProxyEventV2;
-  const result = (await handler(event, {} as Context)) as APIGatewayProxyStructuredResultV2;
+  const context = (
+    request.remainingMs === undefined ? {} : { getRemainingTimeInMillis: () => request.remainingMs }
+  ) as Context;
+  const result = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
   const body = JSON.parse(String(result.body || '{}'));
   return { status: result.statusCode, headers: result.headers ?? {}, body };
 }
@@ -232,6 +240,13 @@ describe('the API pipeline', () => {
       type: 'urn:execfabric:problem:forbidden',
       permission: 'skill:manage',
     });
+  });
+
+  it('tells a route how long its invocation has left, where the invocation says', async () => {
+    const timed = await send({ method: 'GET', path: '/tenant/api/open', remainingMs: 12_345 });
+    expect(timed.body).toEqual({ caller: null, remainingMs: 12_345 });
+    const untimed = await send({ method: 'GET', path: '/tenant/api/open' });
+    expect(untimed.body).toEqual({ caller: null, remainingMs: null });
   });
 
   it('validates the body of an allowed caller: 400, 415, 422', async () => {
