@@ -28,6 +28,11 @@ export const CONTEXT = {
   hostedZoneName: 'execfabric:hostedZoneName',
   /** `{ "<function>": n }`: reserved concurrency, only where configured. */
   reservedConcurrency: 'execfabric:reservedConcurrency',
+  /**
+   * A WAFv2 web ACL (scope CLOUDFRONT, us-east-1) for the distribution, instead of the one the stack
+   * makes when it deploys in us-east-1 (lib/aws/host-rate-limit.ts): for a stack in another region.
+   */
+  webAclArn: 'execfabric:webAclArn',
 } as const;
 
 /** Keys an earlier version read; setting one now is refused rather than silently ignored. */
@@ -149,6 +154,7 @@ export interface ContextStackProps {
   readonly personalHostsCertificateArn?: string;
   readonly hostedZone?: HostedZoneContext;
   readonly reservedConcurrency: Readonly<Partial<Record<FunctionName, number>>>;
+  readonly webAclArn?: string;
 }
 
 /** A Route 53 public hosted zone the stack may write records into. */
@@ -160,6 +166,20 @@ export interface HostedZoneContext {
 
 const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
+const WEB_ACL_ARN_PATTERN =
+  /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[A-Za-z0-9_-]{1,128}\/[a-f0-9-]{36}$/;
+
+/** An optional WAFv2 web ACL ARN for CloudFront: scope CLOUDFRONT (`global/`), in us-east-1. */
+function webAclArnContext(key: string, value: unknown): string | undefined {
+  const arn = optionalStringContext(key, value);
+  if (arn !== undefined && !WEB_ACL_ARN_PATTERN.test(arn)) {
+    throw new InvalidContextError(
+      key,
+      'must be the ARN of a WAFv2 web ACL of scope CLOUDFRONT (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)',
+    );
+  }
+  return arn;
+}
 
 /** An optional ACM certificate ARN, which CloudFront reads only from us-east-1. */
 function certificateArnContext(key: string, value: unknown): string | undefined {
@@ -203,6 +223,7 @@ export function stackPropsFromContext(read: (key: string) => unknown): ContextSt
     read(CONTEXT.personalHostsCertificateArn),
   );
   const hostedZone = hostedZoneContext(read(CONTEXT.hostedZoneId), read(CONTEXT.hostedZoneName));
+  const webAclArn = webAclArnContext(CONTEXT.webAclArn, read(CONTEXT.webAclArn));
   const certificateHosts = certificateHostsContext(CONTEXT.certificateHosts, read(CONTEXT.certificateHosts));
   if (certificateArn === undefined && certificateHosts.length > 0) {
     throw new InvalidContextError(CONTEXT.certificateHosts, `needs ${CONTEXT.certificateArn}`);
@@ -220,5 +241,6 @@ export function stackPropsFromContext(read: (key: string) => unknown): ContextSt
       CONTEXT.reservedConcurrency,
       read(CONTEXT.reservedConcurrency),
     ),
+    ...(webAclArn === undefined ? {} : { webAclArn }),
   };
 }

@@ -67,6 +67,7 @@ import { ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
 import { viewerRequestSource } from '../edge/viewer-request.ts';
 import { apiPaths, edgePathPattern, type SiteName, sites } from '../topology.ts';
 import { AwsWiringError, MissingSourceError } from './errors.ts';
+import { HostRateLimit } from './host-rate-limit.ts';
 
 export interface EdgeProps {
   /** The HTTP API that `/api/*` is forwarded to. */
@@ -95,6 +96,14 @@ export interface EdgeProps {
    * CloudFront-managed certificate for its host
    */
   readonly certificateArn?: string;
+  /**
+   * A WAFv2 web ACL (CLOUDFRONT scope) for the distribution, instead of the one made with the
+   * per-host API rate limit when the stack deploys in us-east-1 (lib/aws/host-rate-limit.ts).
+   * @default - made in us-east-1, none elsewhere
+   */
+  readonly webAclArn?: string;
+  /** Retention of the web ACL's blocked-request log. @default one year */
+  readonly logRetention?: RetentionDays;
   /**
    * The personal spaces' wildcard domains: for each, one distribution tenant serving `*.<freeHost>`
    * with the given certificate (us-east-1, covering `*.<freeHost>`). Each free host appears at most once.
@@ -151,6 +160,8 @@ export class Edge extends Construct {
   readonly distributionTenantsArn: string;
   /** The wildcard distribution tenant of each free host that has one, by free host. */
   readonly personalHostTenants: ReadonlyMap<string, CfnDistributionTenant>;
+  /** The web ACL with the per-host API rate limit. */
+  readonly rateLimit: HostRateLimit;
 
   constructor(scope: Construct, id: string, props: EdgeProps) {
     super(scope, id);
@@ -212,9 +223,16 @@ export class Edge extends Construct {
       { eventType: 'viewer-request', functionArn: this.viewerRequest.functionArn },
     ] satisfies CfnDistribution.FunctionAssociationProperty[];
 
+    this.rateLimit = new HostRateLimit(this, 'RateLimit', {
+      ...(props.webAclArn === undefined ? {} : { webAclArn: props.webAclArn }),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    });
+
     this.distribution = new CfnDistribution(this, 'Distribution', {
       distributionConfig: {
         connectionMode: 'tenant-only',
+        // Distribution tenants inherit it: each host's API requests are counted under its own Host.
+        webAclId: this.rateLimit.webAclId,
         enabled: true,
         comment: `${stack.stackName}: governance console, tenant front, free entry and their APIs`.slice(
           0,
@@ -280,18 +298,11 @@ export class Edge extends Construct {
               },
       },
     });
-    Validations.of(this.distribution).acknowledge(
-      {
-        id: 'AwsSolutions-CFR1',
-        reason:
-          'A global SaaS serves customers wherever they are; a customer that needs geo restriction gets it on its own distribution tenant (customizations.geoRestrictions).',
-      },
-      {
-        id: 'AwsSolutions-CFR2',
-        reason:
-          'Every API request is authenticated by the API and throttled by the HTTP API stage; a WAFv2 web ACL can be attached per distribution tenant (customizations.webAcl) when a customer needs one.',
-      },
-    );
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR1',
+      reason:
+        'A global SaaS serves customers wherever they are; a customer that needs geo restriction gets it on its own distribution tenant (customizations.geoRestrictions).',
+    });
     if (props.certificateArn === undefined) {
       Validations.of(this.distribution).acknowledge({
         id: 'AwsSolutions-CFR4',

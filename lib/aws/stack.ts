@@ -116,6 +116,12 @@ export interface ExecFabricStackProps extends StackProps {
    */
   readonly apiThrottle?: ApiThrottle;
   /**
+   * A WAFv2 web ACL (CLOUDFRONT scope, us-east-1) to attach to the distribution.
+   * @default - in us-east-1 the stack makes one with the per-host API rate limit
+   * (lib/aws/host-rate-limit.ts); elsewhere the distribution has none
+   */
+  readonly webAclArn?: string;
+  /**
    * Retention of function and API access logs.
    * @default RetentionDays.THREE_MONTHS
    */
@@ -168,6 +174,8 @@ export class ExecFabricStack extends Stack {
       freeHosts,
       docsHosts,
       ...(props.certificateArn === undefined ? {} : { certificateArn: props.certificateArn }),
+      ...(props.webAclArn === undefined ? {} : { webAclArn: props.webAclArn }),
+      logRetention,
       personalHosts,
       siteDirs: props.siteDirs ?? mapRecord(sites, (site) => resolve(projectRoot, site.dir)),
     });

@@ -10,6 +10,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HOST_HEADER, ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
 import { REPOSITORY_ROOT } from '../../lib/aws/stack.ts';
+import { HOST_API_RATE, rateLimitedProblem } from '../../lib/edge/rate-limit.ts';
 import { compileViewerRequest, viewerRequestSource } from '../../lib/edge/viewer-request.ts';
 import { apiPaths, sites } from '../../lib/topology.ts';
 import { logicalId, onlyResource, type Synthesized, synthesize } from './support.ts';
@@ -209,5 +210,92 @@ describe('multi-tenant distribution', () => {
         DestinationBucketKeyPrefix: `${site.name}/`,
       });
     }
+  });
+});
+
+describe('the per-host API rate limit (WAF)', () => {
+  const WEB_ACL_ARN =
+    'arn:aws:wafv2:us-east-1:123456789012:global/webacl/operator-edge/0f3c2a4e-8d1b-4c7a-9e6f-1a2b3c4d5e6f';
+
+  it('counts each host’s API requests as the local edge does, and answers past the rule 429 with the problem', () => {
+    const webAcl = onlyResource(synth.resources, 'AWS::WAFv2::WebACL');
+    const props = webAcl.Properties as Record<string, unknown>;
+    expect(props.Scope).toBe('CLOUDFRONT');
+    expect(props.DefaultAction).toEqual({ Allow: {} });
+    const rules = props.Rules as Record<string, unknown>[];
+    expect(rules).toHaveLength(1);
+    const rule = rules[0] as Record<string, unknown>;
+    const statement = (rule.Statement as { RateBasedStatement: Record<string, unknown> }).RateBasedStatement;
+    expect(statement).toMatchObject({
+      Limit: HOST_API_RATE.requests,
+      EvaluationWindowSec: HOST_API_RATE.windowSeconds,
+      AggregateKeyType: 'CUSTOM_KEYS',
+      CustomKeys: [{ Header: { Name: 'host', TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }] } }],
+    });
+    // Exactly the API paths: `/api/` and below, `/mcp` and the metadata; a site's files do not count.
+    const scoped = (
+      statement.ScopeDownStatement as {
+        OrStatement: { Statements: { ByteMatchStatement: Record<string, unknown> }[] };
+      }
+    ).OrStatement.Statements.map(({ ByteMatchStatement: match }) => [
+      match.PositionalConstraint,
+      match.SearchString,
+    ]);
+    expect(scoped).toEqual(
+      apiPaths.map((spec) =>
+        spec.match === 'subtree' ? ['STARTS_WITH', `${spec.prefix}/`] : ['EXACTLY', spec.prefix],
+      ),
+    );
+    expect(rule.Action).toEqual({
+      Block: { CustomResponse: { ResponseCode: 429, CustomResponseBodyKey: 'rate-limited' } },
+    });
+    const bodies = props.CustomResponseBodies as Record<string, { ContentType: string; Content: string }>;
+    expect(bodies['rate-limited']?.ContentType).toBe('APPLICATION_JSON');
+    expect(JSON.parse(bodies['rate-limited']?.Content ?? '')).toEqual(rateLimitedProblem(HOST_API_RATE));
+  });
+
+  it('is made only in us-east-1, where CloudFront’s web ACLs live, with a log of what it blocked', () => {
+    const condition = Object.entries(synth.template.toJSON().Conditions as Record<string, unknown>).find(
+      ([, expression]) =>
+        JSON.stringify(expression) ===
+        JSON.stringify({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] }),
+    )?.[0];
+    expect(condition).toBeDefined();
+    for (const type of ['AWS::WAFv2::WebACL', 'AWS::WAFv2::LoggingConfiguration', 'AWS::Logs::LogGroup']) {
+      const conditioned = Object.values(synth.resources).filter(
+        (resource) => resource.Type === type && (resource as { Condition?: string }).Condition === condition,
+      );
+      expect(conditioned, type).toHaveLength(1);
+    }
+    const webAclId = Object.entries(synth.resources).find(
+      ([, resource]) => resource.Type === 'AWS::WAFv2::WebACL',
+    )?.[0];
+    expect((distributionConfig() as unknown as Record<string, unknown>).WebACLId).toEqual({
+      'Fn::If': [condition, { 'Fn::GetAtt': [webAclId, 'Arn'] }, { Ref: 'AWS::NoValue' }],
+    });
+    const logging = onlyResource(synth.resources, 'AWS::WAFv2::LoggingConfiguration').Properties as Record<
+      string,
+      unknown
+    >;
+    expect(JSON.stringify(logging.LogDestinationConfigs)).toContain(':log-group:aws-waf-logs-');
+    expect(logging.LoggingFilter).toEqual({
+      DefaultBehavior: 'DROP',
+      Filters: [
+        {
+          Behavior: 'KEEP',
+          Requirement: 'MEETS_ANY',
+          Conditions: [{ ActionCondition: { Action: 'BLOCK' } }],
+        },
+      ],
+    });
+  });
+
+  it('attaches the operator’s web ACL instead, in any region, when context names one', () => {
+    const named = synthesize({ webAclArn: WEB_ACL_ARN });
+    named.template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    const distribution = onlyResource(named.resources, 'AWS::CloudFront::Distribution');
+    expect((distribution.Properties?.DistributionConfig as Record<string, unknown>).WebACLId).toBe(
+      WEB_ACL_ARN,
+    );
   });
 });

@@ -65,7 +65,6 @@ function expectedAcknowledgements(options: { certificate: boolean; siteBucketId?
     ...routes.map((route) => `Api/HttpApi/${routePath(route.path)}: AwsSolutions-APIG4`),
     'Edge/LogBucket: AwsSolutions-S1',
     'Edge/Distribution: AwsSolutions-CFR1',
-    'Edge/Distribution: AwsSolutions-CFR2',
     ...(options.certificate ? [] : ['Edge/Distribution: AwsSolutions-CFR4']),
     ...(options.siteBucketId === undefined ? [] : siteDeploymentAcknowledgements(options.siteBucketId)),
   ].sort();

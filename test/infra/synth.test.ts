@@ -172,6 +172,21 @@ describe('loud failures', () => {
     ).toEqual(['*.example.com', 'example.com']);
   });
 
+  it('reads a CloudFront web ACL ARN, and refuses a regional one or one outside us-east-1', () => {
+    const read = (value: unknown) => (key: string) => (key === CONTEXT.webAclArn ? value : undefined);
+    const arn =
+      'arn:aws:wafv2:us-east-1:111122223333:global/webacl/edge/0f3c2a4e-8d1b-4c7a-9e6f-1a2b3c4d5e6f';
+    expect(stackPropsFromContext(read(arn)).webAclArn).toBe(arn);
+    expect(stackPropsFromContext(read(undefined))).not.toHaveProperty('webAclArn');
+    for (const wrong of [
+      arn.replace('global/', 'regional/'),
+      arn.replace('us-east-1', 'eu-west-1'),
+      'edge',
+    ]) {
+      expect(() => stackPropsFromContext(read(wrong)), wrong).toThrow(/scope CLOUDFRONT/);
+    }
+  });
+
   it('reads reserved concurrency as a map of topology functions to whole numbers', () => {
     const read = (value: unknown) => (key: string) =>
       key === CONTEXT.reservedConcurrency ? value : undefined;
