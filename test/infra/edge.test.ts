@@ -294,8 +294,7 @@ describe('the per-host API rate limit (WAF)', () => {
     const named = synthesize({ webAclArn: WEB_ACL_ARN });
     named.template.resourceCountIs('AWS::WAFv2::WebACL', 0);
     const distribution = onlyResource(named.resources, 'AWS::CloudFront::Distribution');
-    expect((distribution.Properties?.DistributionConfig as Record<string, unknown>).WebACLId).toBe(
-      WEB_ACL_ARN,
-    );
+    const config = distribution.Properties?.DistributionConfig as Record<string, unknown> | undefined;
+    expect(config?.WebACLId).toBe(WEB_ACL_ARN);
   });
 });
