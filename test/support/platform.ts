@@ -45,7 +45,7 @@ export async function startTestPlatform(
   password: string,
   options: Pick<
     LocalPlatformOptions,
-    'freeSignupLimits' | 'visibilityTimeoutSeconds' | 'viewerScheme' | 'edgeLimits' | 'log'
+    'freeSignupLimits' | 'visibilityTimeoutSeconds' | 'viewerScheme' | 'edgeLimits' | 'log' | 'hostRateLimit'
   > = {},
 ): Promise<TestPlatform> {
   const platform = await startLocalPlatform({
