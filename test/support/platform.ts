@@ -40,7 +40,12 @@ export interface TestPlatform {
   stop(): Promise<void>;
 }
 
-/** Starts the embedded platform in memory, seeded, without schedules. */
+/**
+ * Starts the embedded platform in memory, seeded, without schedules, and without the edge's per-host
+ * rate limit unless `hostRateLimit` sets one: the suites send thousands of requests from one host
+ * within a minute (the isolation sweep, the fuzzer, the floods of the attack passes), far more than a
+ * tenant may; the limit has its own tests (attacks-host-rate, host-rate-limit).
+ */
 export async function startTestPlatform(
   password: string,
   options: Pick<
@@ -54,6 +59,7 @@ export async function startTestPlatform(
     schedules: false,
     demoPassword: password,
     log: () => undefined,
+    hostRateLimit: false,
     ...options,
   });
   const tokenSecret = requireEnv(ENV.tokenSecret, platform.env);

@@ -6,7 +6,7 @@
  * function, while another host, the static sites and the next window are served.
  */
 import { once } from 'node:events';
-import { createServer, request, type Server } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -61,10 +61,11 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** One request on a new connection, with the Host given (fetch sends its own). */
+/** One request (on a new connection unless an agent is given), with the Host given (fetch sends its own). */
 function send(
   port: number,
   options: { host: string; path: string; method?: string; body?: string },
+  agent: Agent | false = false,
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
@@ -73,7 +74,7 @@ function send(
         port,
         path: options.path,
         method: options.method ?? 'GET',
-        agent: false,
+        agent,
         headers: {
           host: options.host,
           ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -155,6 +156,32 @@ describe('the local edge under a flooding host', () => {
     // The next window serves the host again.
     now += 50_000;
     expect((await get('acme.localhost')).status).toBe(200);
+  });
+
+  it('holds the documented rule when none is given, as `npm start` runs it', async () => {
+    const now = T0;
+    server = createServer(
+      createLocalRouter({
+        root: fileURLToPath(new URL('../../../../', import.meta.url)),
+        viewerRequest,
+        originSecret: 'origin-secret',
+        invoke: () => async () => ({ statusCode: 200, body: '{}' }),
+        log: () => undefined,
+        now: () => now,
+      }),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const statuses = await Promise.all(
+      Array.from({ length: HOST_API_RATE.requests + 1 }, () =>
+        send(port, { host: 'acme.localhost', path: '/api/health' }, agent),
+      ),
+    );
+    agent.destroy();
+    expect(statuses.filter((answer) => answer.status === 200)).toHaveLength(HOST_API_RATE.requests);
+    expect(statuses.filter((answer) => answer.status === 429)).toHaveLength(1);
   });
 
   it('counts nothing when the limit is off', async () => {
