@@ -6,8 +6,9 @@
  * processes, limits, clean environment), and reports start and result with the lease it was handed.
  * One run at a time. On a stop, the poll in flight is abandoned: a job the platform leased in its
  * answer never reaches the agent, and its unconfirmed lease lapses so the job goes to the next poll
- * (functions/core/agents/agents.ts); a job whose answer did arrive is run and recorded first. The Python side never sees the token. A platform that cannot be reached is
- * retried with back-off; a refused token stops the agent.
+ * (functions/core/agents/agents.ts); a job whose answer did arrive is run and recorded first. The
+ * Python side never sees the token. A platform that cannot be reached is retried with back-off; a
+ * refused token stops the agent.
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
