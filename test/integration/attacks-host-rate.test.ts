@@ -24,6 +24,15 @@ let noop: string;
 let acmeDomain: TenantContext;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** acme's run request of its no-op Skill, as alice. */
+const runRequest = () =>
+  t.send({
+    host: HOSTS.acme,
+    method: 'POST',
+    path: `/api/skills/${noop}/executions`,
+    token: alice,
+    body: { input: {} },
+  });
 
 beforeAll(async () => {
   // Start in a fresh window, far from its end, so the whole test is counted in one.
@@ -42,17 +51,7 @@ afterAll(async () => {
 
 describe('a tenant past its hosts’ API rate', () => {
   it('is answered 429 before anything runs, while another tenant is served', async () => {
-    const flood = await Promise.all(
-      Array.from({ length: FLOOD }, () =>
-        t.send({
-          host: HOSTS.acme,
-          method: 'POST',
-          path: `/api/skills/${noop}/executions`,
-          token: alice,
-          body: { input: {} },
-        }),
-      ),
-    );
+    const flood = await Promise.all(Array.from({ length: FLOOD }, () => runRequest()));
     const accepted = flood.filter((answer) => answer.status === 202);
     const refused = flood.filter((answer) => answer.status === 429);
     expect(accepted.length + refused.length, flood.map((answer) => answer.status).join(',')).toBe(FLOOD);
@@ -80,17 +79,7 @@ describe('a tenant past its hosts’ API rate', () => {
     // A refused request costs the platform nothing past the edge: no table request, no message.
     const seen: SdkRequest[] = [];
     const stop = t.platform.observeRequests((request) => seen.push(request));
-    const more = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        t.send({
-          host: HOSTS.acme,
-          method: 'POST',
-          path: `/api/skills/${noop}/executions`,
-          token: alice,
-          body: { input: {} },
-        }),
-      ),
-    );
+    const more = await Promise.all(Array.from({ length: 20 }, () => runRequest()));
     stop();
     expect(more.map((answer) => answer.status)).toEqual(Array(20).fill(429));
     const work = seen.filter(

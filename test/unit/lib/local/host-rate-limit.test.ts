@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HOST_API_RATE, RATE_LIMITED_PROBLEM } from '../../../../lib/edge/rate-limit.ts';
 import { compileViewerRequest, viewerRequestSource } from '../../../../lib/edge/viewer-request.ts';
 import { HostRateLimiter, MAX_COUNTED_HOSTS } from '../../../../lib/local/host-rate-limit.ts';
-import { createLocalRouter } from '../../../../lib/local/router.ts';
+import { createLocalRouter, type LocalRouterOptions } from '../../../../lib/local/router.ts';
 
 const MINUTE = { requests: 3, windowSeconds: 60 } as const;
 /** A moment 10 s into a window. */
@@ -97,29 +97,38 @@ function send(
   });
 }
 
+/** The local edge on a real port, with the real viewer function and these options; its port. */
+async function edge(
+  options: Omit<LocalRouterOptions, 'root' | 'viewerRequest' | 'originSecret'>,
+): Promise<number> {
+  server = createServer(
+    createLocalRouter({
+      root: fileURLToPath(new URL('../../../../', import.meta.url)),
+      viewerRequest,
+      originSecret: 'origin-secret',
+      ...options,
+    }),
+  );
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
 describe('the local edge under a flooding host', () => {
   it('answers past the limit 429 with Retry-After, invokes nothing for it, and serves the others', async () => {
     let now = T0;
     const invoked: string[] = [];
     const lines: string[] = [];
-    server = createServer(
-      createLocalRouter({
-        root: fileURLToPath(new URL('../../../../', import.meta.url)),
-        viewerRequest,
-        originSecret: 'origin-secret',
-        invoke: () => async (event) => {
-          const { headers } = event as { headers: Record<string, string> };
-          invoked.push(headers['x-execfabric-host'] ?? JSON.stringify(Object.keys(headers)));
-          return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
-        },
-        log: (line) => lines.push(line),
-        hostRateLimit: MINUTE,
-        now: () => now,
-      }),
-    );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
+    const port = await edge({
+      invoke: () => async (event) => {
+        const { headers } = event as { headers: Record<string, string> };
+        invoked.push(headers['x-execfabric-host'] ?? '');
+        return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
+      },
+      log: (line) => lines.push(line),
+      hostRateLimit: MINUTE,
+      now: () => now,
+    });
     const get = (host: string, path = '/api/health') => send(port, { host, path });
 
     for (let n = 0; n < MINUTE.requests; n += 1) expect((await get('acme.localhost')).status).toBe(200);
@@ -160,19 +169,11 @@ describe('the local edge under a flooding host', () => {
 
   it('holds the documented rule when none is given, as `npm start` runs it', async () => {
     const now = T0;
-    server = createServer(
-      createLocalRouter({
-        root: fileURLToPath(new URL('../../../../', import.meta.url)),
-        viewerRequest,
-        originSecret: 'origin-secret',
-        invoke: () => async () => ({ statusCode: 200, body: '{}' }),
-        log: () => undefined,
-        now: () => now,
-      }),
-    );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
+    const port = await edge({
+      invoke: () => async () => ({ statusCode: 200, body: '{}' }),
+      log: () => undefined,
+      now: () => now,
+    });
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
     const statuses = await Promise.all(
       Array.from({ length: HOST_API_RATE.requests + 1 }, () =>
@@ -185,18 +186,10 @@ describe('the local edge under a flooding host', () => {
   });
 
   it('counts nothing when the limit is off', async () => {
-    server = createServer(
-      createLocalRouter({
-        root: fileURLToPath(new URL('../../../../', import.meta.url)),
-        viewerRequest,
-        originSecret: 'origin-secret',
-        invoke: () => async () => ({ statusCode: 200, body: '{}' }),
-        hostRateLimit: false,
-      }),
-    );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
+    const port = await edge({
+      invoke: () => async () => ({ statusCode: 200, body: '{}' }),
+      hostRateLimit: false,
+    });
     for (let n = 0; n < 20; n += 1) {
       expect((await send(port, { host: 'acme.localhost', path: '/api/health' })).status).toBe(200);
     }
