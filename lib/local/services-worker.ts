@@ -11,13 +11,13 @@
  * one message, `stop`; any other message is ignored. It sends back where it listens, the storage
  * guard's diagnostics, and that it stopped. The credentials never pass through an environment or argv.
  */
+import './quiet-sqlite-warning.ts';
 import { once } from 'node:events';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import dynalite from 'dynalite';
-import { buildApp } from 'fauxqs';
 import { limitInternalServer } from './connection-limits.ts';
 import { readSignedRequest } from './request-body.ts';
 import { type LocalCredentials, SigV4Verifier } from './sigv4.ts';
@@ -123,6 +123,9 @@ guard(
 );
 const dynamodbEndpoint = await listen(dynamoServer);
 // fauxqs' startFauxqs listens on every interface whatever `host` says; its app is listened here.
+// Imported here, not statically: a static import loads `node:sqlite` while the module graph is
+// linked, before any module body (quiet-sqlite-warning.ts) has run.
+const { buildApp } = await import('fauxqs');
 const fauxqs = buildApp({ logger: false });
 await fauxqs.ready();
 guard(fauxqs.server, credentials);

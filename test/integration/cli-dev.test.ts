@@ -68,6 +68,8 @@ describe('execfabric dev', () => {
     await started;
     expect(output).toContain(`http://acme.localhost:${port}`);
     expect(output).toContain(data);
+    // The first lines a new user reads are the platform's: no warning of a module it does not use.
+    expect(output).not.toContain('ExperimentalWarning');
     const health = await call(`http://127.0.0.1:${port}`, { host: 'acme.localhost', path: '/api/health' });
     expect(health.body).toMatchObject({ status: 'ok', domain: 'tenant' });
 
