@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HOST_API_RATE } from '../edge/rate-limit.ts';
 import { startLocalPlatform } from './platform.ts';
 import { stopOnSignals } from './stop-signals.ts';
 
@@ -20,6 +21,8 @@ demo users. It takes no arguments; its settings are environment variables:
   EXECFABRIC_DEMO_PASSWORD     the demo users' password (default: generated on first start, kept)
   EXECFABRIC_SANDBOX_NETWORK   auto (default) | netns | userns | seccomp
   EXECFABRIC_VIEWER_SCHEME     https when a TLS-terminating proxy sits in front
+  EXECFABRIC_API_RATE          API requests a minute per host before 429 (default 3000, as in AWS);
+                               0 counts nothing (a local load test)
   EXECFABRIC_BUILD_SITES       1 (the default under npm start) builds the sites first; 0 starts on
                                the sites already built (what npx execfabric dev --no-build sets)
 
@@ -46,6 +49,14 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 const dataDir = resolve(process.env.EXECFABRIC_DATA_DIR ?? '.execfabric');
+const apiRate = Number(process.env.EXECFABRIC_API_RATE ?? HOST_API_RATE.requests);
+if (!Number.isSafeInteger(apiRate) || apiRate < 0) {
+  process.stderr.write(
+    `EXECFABRIC_API_RATE must be a whole number of requests a minute (0: not counted), got ${process.env.EXECFABRIC_API_RATE}\n`,
+  );
+  process.exit(2);
+}
+const hostRateLimit = apiRate === 0 ? false : { ...HOST_API_RATE, requests: apiRate };
 
 // The sites, once the arguments and settings are known to be good. Only under `npm start` by
 // default: a test or bench that runs this file itself starts on the sites already built.
@@ -69,7 +80,7 @@ if (build === '1') {
 }
 
 const started = Date.now();
-const platform = await startLocalPlatform({ port, dataDir });
+const platform = await startLocalPlatform({ port, dataDir, hostRateLimit });
 const base = (host: string) => `http://${host}:${platform.port}`;
 
 process.stdout.write(

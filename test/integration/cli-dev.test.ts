@@ -35,7 +35,13 @@ describe('execfabric dev', () => {
       [CLI_BIN, 'dev', '--no-build', '--port', String(port), '--data-dir', data],
       {
         cwd: REPOSITORY_ROOT,
-        env: { ...process.env, EXECFABRIC_DEMO_PASSWORD: 'dev-command-password', NO_COLOR: '1' },
+        // A small API rate, to see the setting reach the edge (the default is 3,000 a minute).
+        env: {
+          ...process.env,
+          EXECFABRIC_DEMO_PASSWORD: 'dev-command-password',
+          EXECFABRIC_API_RATE: '3',
+          NO_COLOR: '1',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       },
@@ -72,6 +78,18 @@ describe('execfabric dev', () => {
     expect(output).not.toContain('ExperimentalWarning');
     const health = await call(`http://127.0.0.1:${port}`, { host: 'acme.localhost', path: '/api/health' });
     expect(health.body).toMatchObject({ status: 'ok', domain: 'tenant' });
+    // EXECFABRIC_API_RATE=3: seven requests of acme's host in all cannot fit in the minute windows
+    // they fall in (at most two, three each), so some are refused; another host is served.
+    const more = [];
+    for (let n = 0; n < 6; n++) {
+      more.push(await call(`http://127.0.0.1:${port}`, { host: 'acme.localhost', path: '/api/health' }));
+    }
+    const refused = more.filter((answer) => answer.status === 429);
+    expect(refused.length, more.map((answer) => answer.status).join(',')).toBeGreaterThan(0);
+    expect(refused[0]?.body).toMatchObject({ type: 'urn:execfabric:problem:rate-limited' });
+    expect(
+      (await call(`http://127.0.0.1:${port}`, { host: 'globex.localhost', path: '/api/health' })).status,
+    ).toBe(200);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

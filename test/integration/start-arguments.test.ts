@@ -35,6 +35,21 @@ describe('npm start arguments', () => {
     expect(readdirSync(dataDir)).toEqual([]);
   });
 
+  it('refuses an API rate that is not a whole number of requests, before anything starts', () => {
+    for (const rate of ['-1', 'lots', '1.5']) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'lib/local/main.ts'], {
+        cwd: REPOSITORY_ROOT,
+        env: { ...process.env, PORT: '0', EXECFABRIC_DATA_DIR: dataDir, EXECFABRIC_API_RATE: rate },
+        encoding: 'utf8',
+        timeout: 30_000,
+        killSignal: 'SIGKILL',
+      });
+      expect(run.status, rate).toBe(2);
+      expect(run.stderr).toContain(`EXECFABRIC_API_RATE must be a whole number of requests a minute`);
+    }
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
   it('refuses any other argument, saying how to pick a port', () => {
     const run = start('--port', '8081');
     expect(run.status).toBe(2);
