@@ -3,7 +3,7 @@
  * through two edges in this process — the real local router and viewer-request function in front of
  * the same trivial function — one counting every request under a rule it never reaches, the other
  * counting nothing (the baseline), in interleaved rounds on keep-alive connections; then the count
- * alone (`take`) for one host and for MAX_COUNTED_HOSTS hosts, and the heap a full window holds.
+ * alone (`take`) for one host and for MAX_COUNTED_HOSTS hosts (a full table), and the heap a full window holds.
  *
  *   npx tsx --expose-gc bench/host-rate-limit.ts [requests per round]
  */
@@ -126,7 +126,7 @@ ${row('counting')}
 ${row('baseline')}
 
 Counted / baseline at p50: **${ratio.toFixed(2)}×**. The count alone: ${oneNs.toFixed(0)} ns a request for one
-host, ${manyNs.toFixed(0)} ns across ${MAX_COUNTED_HOSTS.toLocaleString('en')} hosts; a full window of them holds
+host, ${manyNs.toFixed(0)} ns across ${MAX_COUNTED_HOSTS.toLocaleString('en')} hosts (a table's most); a full window of them holds
 ${heapKiB === null ? '(run with --expose-gc to measure the heap)' : `~${Math.round(heapKiB)} KiB of heap`}.
 `;
 process.stdout.write(`${section}\n`);

@@ -15,7 +15,7 @@ import { HOST_HEADER, ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/
 import { HOST_API_RATE, type HostRateRule, rateLimitedProblem } from '../edge/rate-limit.ts';
 import type { EdgeRequest, ViewerRequestFunction } from '../edge/viewer-request.ts';
 import { type FunctionName, type RouteSpec, routeFor, type SiteName, sites } from '../topology.ts';
-import { HostRateLimiter } from './host-rate-limit.ts';
+import { HostRateLimiter, MAX_COUNTED_HOSTS } from './host-rate-limit.ts';
 import type { LocalInvoke } from './lambda.ts';
 
 /** API Gateway HTTP APIs refuse payloads over 10 MB; the local edge does the same without buffering them. */
@@ -261,7 +261,11 @@ export function createLocalRouter(options: LocalRouterOptions) {
   const rateLimit =
     options.hostRateLimit === false
       ? null
-      : new HostRateLimiter(options.hostRateLimit ?? HOST_API_RATE, options.now);
+      : new HostRateLimiter(options.hostRateLimit ?? HOST_API_RATE, options.now, () =>
+          log(
+            `local router: ${MAX_COUNTED_HOSTS} hosts sent API requests in this window; hosts first seen after them are not counted until it ends`,
+          ),
+        );
 
   return async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const held = { bytes: 0 };

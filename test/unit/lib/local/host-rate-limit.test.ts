@@ -34,13 +34,28 @@ describe('HostRateLimiter', () => {
     expect(limiter.take('acme.example')).toBeNull();
   });
 
-  it('counts at most MAX_COUNTED_HOSTS hosts in a window; later ones share one count', () => {
-    const limiter = new HostRateLimiter(MINUTE, () => T0);
-    for (let n = 0; n < MAX_COUNTED_HOSTS; n += 1) expect(limiter.take(`h${n}.example`)).toBeNull();
-    for (let n = 0; n < MINUTE.requests; n += 1) expect(limiter.take(`late${n}.example`)).toBeNull();
-    expect(limiter.take('later.example')).not.toBeNull();
-    // A host counted before the table filled keeps its own count.
-    expect(limiter.take('h0.example')).toBeNull();
+  it('counts at most MAX_COUNTED_HOSTS hosts in a window; a spray of made-up hosts refuses no one else', () => {
+    let now = T0;
+    let fills = 0;
+    const limiter = new HostRateLimiter(
+      MINUTE,
+      () => now,
+      () => fills++,
+    );
+    // A host counted before the table fills keeps its own count.
+    for (let n = 0; n < MINUTE.requests; n += 1) expect(limiter.take('acme.example')).toBeNull();
+    for (let n = 1; n < MAX_COUNTED_HOSTS; n += 1) expect(limiter.take(`junk${n}.example`)).toBeNull();
+    expect(fills).toBe(0);
+    expect(limiter.take('acme.example')).not.toBeNull();
+    // A host first seen after the table filled is not counted (before, all such hosts shared one
+    // count, so the spray pushed every tenant first seen after it into 429); told once a window.
+    for (let n = 0; n < 3 * MINUTE.requests; n += 1) expect(limiter.take('globex.example')).toBeNull();
+    expect(limiter.take('more-junk.example')).toBeNull();
+    expect(fills).toBe(1);
+    // The next window counts every host again.
+    now += 60_000;
+    for (let n = 0; n < MINUTE.requests; n += 1) expect(limiter.take('globex.example')).toBeNull();
+    expect(limiter.take('globex.example')).not.toBeNull();
   });
 
   it('holds the documented rule: 3,000 API requests a minute per host', () => {
