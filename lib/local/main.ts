@@ -43,16 +43,19 @@ if (args.length > 0) {
   process.exit(2);
 }
 
-const port = Number(process.env.PORT ?? '8080');
+const portText = process.env.PORT ?? '8080';
+const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`PORT must be a port number, got ${process.env.PORT}\n`);
   process.exit(2);
 }
 const dataDir = resolve(process.env.EXECFABRIC_DATA_DIR ?? '.execfabric');
-const apiRate = Number(process.env.EXECFABRIC_API_RATE ?? HOST_API_RATE.requests);
-if (!Number.isSafeInteger(apiRate) || apiRate < 0) {
+// Digits only: \`Number()\` reads '' (a blank line in an env file) as 0, which would turn the count off.
+const apiRateText = process.env.EXECFABRIC_API_RATE ?? String(HOST_API_RATE.requests);
+const apiRate = /^\d{1,9}$/.test(apiRateText) ? Number(apiRateText) : Number.NaN;
+if (Number.isNaN(apiRate)) {
   process.stderr.write(
-    `EXECFABRIC_API_RATE must be a whole number of requests a minute (0: not counted), got ${process.env.EXECFABRIC_API_RATE}\n`,
+    `EXECFABRIC_API_RATE must be a whole number of requests a minute (0: not counted), got '${apiRateText}'\n`,
   );
   process.exit(2);
 }

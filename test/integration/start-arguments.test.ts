@@ -36,7 +36,8 @@ describe('npm start arguments', () => {
   });
 
   it('refuses an API rate that is not a whole number of requests, before anything starts', () => {
-    for (const rate of ['-1', 'lots', '1.5']) {
+    // '' (a blank line in an env file) and ' ' read as 0 by Number(), which would turn the count off.
+    for (const rate of ['-1', 'lots', '1.5', '', ' ', '1e3', '0x10']) {
       const run = spawnSync(process.execPath, ['--import', 'tsx', 'lib/local/main.ts'], {
         cwd: REPOSITORY_ROOT,
         env: { ...process.env, PORT: '0', EXECFABRIC_DATA_DIR: dataDir, EXECFABRIC_API_RATE: rate },
