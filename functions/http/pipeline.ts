@@ -106,10 +106,17 @@ function parseQuery(raw: string): Record<string, string> {
   return query;
 }
 
+/**
+ * A body's problems as field errors. A field the body leaves out reads `required`, whatever its
+ * schema would have said of a wrong value (zod's "expected string, received undefined", a custom
+ * "must be a JSON Schema", an enum's options): a JSON body cannot hold `undefined`, so an issue whose
+ * input is `undefined` below the body is a missing field. Needs the issues' inputs (`reportInput`).
+ */
 function zodIssues(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.map((issue) => ({
     path: issue.path.map((part) => String(part)).join('.'),
-    message: issue.message,
+    message:
+      issue.path.length > 0 && 'input' in issue && issue.input === undefined ? 'required' : issue.message,
   }));
 }
 
@@ -162,13 +169,8 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** A field the body leaves out reads "required", not zod's "expected string, received undefined". */
-const REQUIRED_FIELDS: z.core.ParseContext<z.core.$ZodIssue> = {
-  error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'required' : undefined),
-};
-
 function validateBody(schema: z.ZodType, value: unknown): unknown {
-  const result = schema.safeParse(value, REQUIRED_FIELDS);
+  const result = schema.safeParse(value, { reportInput: true });
   if (!result.success) throw new ValidationError('Request body is invalid', zodIssues(result.error));
   return result.data;
 }

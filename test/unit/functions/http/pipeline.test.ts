@@ -86,6 +86,23 @@ const handler = createApiHandler({
         throw new Error('database password is hunter2');
       },
     }),
+    // Fields of every kind a body may leave out: an enum, a custom check with its own message, a number.
+    route({
+      method: 'POST',
+      path: '/api/shapes',
+      serves: 'tenant',
+      auth: 'anonymous',
+      body: z.strictObject({
+        kind: z.enum(['circle', 'square']),
+        schema: z.custom<object>((value) => typeof value === 'object' && value !== null, {
+          message: 'must be an object',
+        }),
+        sides: z.number().int(),
+        note: z.string().optional(),
+      }),
+      responses: { 204: null },
+      handle: async () => ({ status: 204 }),
+    }),
     // A console route in the same table: its guard keeps it off every tenant host.
     route({
       method: 'POST',
@@ -264,6 +281,18 @@ describe('the API pipeline', () => {
     const mistyped = await send({ body: '{"name":7}', headers: { ...JSON_TYPE, ...writer } });
     expect(mistyped.body.errors).toEqual([
       { path: 'name', message: 'Invalid input: expected string, received number' },
+    ]);
+    // Whatever a field's schema would say of a wrong value, a field left out reads "required".
+    const shapes = (body: string) => send({ path: '/tenant/api/shapes', body, headers: JSON_TYPE });
+    expect((await shapes('{}')).body.errors).toEqual([
+      { path: 'kind', message: 'required' },
+      { path: 'schema', message: 'required' },
+      { path: 'sides', message: 'required' },
+    ]);
+    expect((await shapes('{"kind":"oval","schema":1,"sides":2.5}')).body.errors).toEqual([
+      { path: 'kind', message: 'Invalid option: expected one of "circle"|"square"' },
+      { path: 'schema', message: 'must be an object' },
+      { path: 'sides', message: 'Invalid input: expected int, received number' },
     ]);
     const ok = await send({ body: '{"name":"a"}', headers: { ...JSON_TYPE, ...writer } });
     expect(ok).toMatchObject({ status: 201, body: { name: 'a' } });
