@@ -50,3 +50,7 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const CSRF_HEADER = 'x-csrf-token';
 /** A paged answer that is not JSON (an NDJSON export) names its next page's cursor here. */
 export const NEXT_CURSOR_HEADER = `${PLATFORM_HEADER_PREFIX}next-cursor`;
+/** The media type of every error answer (RFC 9457), from the API and from the edge. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+/** Every problem's `type` is this prefix and a stable slug, e.g. `…:rate-limited`. */
+export const PROBLEM_TYPE_PREFIX = 'urn:execfabric:problem:';

@@ -3,6 +3,8 @@
  * application/problem+json bodies (RFC 9457). Unknown errors become a 500 that says nothing of
  * their cause; the caller logs them.
  */
+
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX } from '../contract/headers.ts';
 import {
   AuthenticationError,
   ExecFabricError as BaseError,
@@ -22,8 +24,7 @@ import {
   ValidationError,
 } from '../core/errors.ts';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-export const PROBLEM_TYPE_PREFIX = 'urn:execfabric:problem:';
+export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX };
 
 export interface HttpResponse {
   readonly statusCode: number;

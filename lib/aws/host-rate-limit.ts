@@ -16,12 +16,8 @@ import { ArnFormat, Aws, CfnCondition, Fn, RemovalPolicy, Stack } from 'aws-cdk-
 import { type CfnLogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnLoggingConfiguration, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import {
-  HOST_API_RATE,
-  type HostRateRule,
-  RATE_LIMITED_PATHS,
-  rateLimitedProblem,
-} from '../edge/rate-limit.ts';
+import { HOST_API_RATE, type HostRateRule, rateLimitedProblem } from '../edge/rate-limit.ts';
+import { apiPaths } from '../topology.ts';
 
 /** The region where CloudFront's web ACLs live. */
 export const CLOUDFRONT_WAF_REGION = 'us-east-1';
@@ -38,7 +34,7 @@ export interface HostRateLimitProps {
 
 /** The scope of the count: the viewer paths that reach an API (WAF sees them before the edge function). */
 function apiPathStatements(): CfnWebACL.StatementProperty[] {
-  return RATE_LIMITED_PATHS.map((spec) => ({
+  return apiPaths.map((spec) => ({
     byteMatchStatement: {
       fieldToMatch: { uriPath: {} },
       positionalConstraint: spec.match === 'subtree' ? 'STARTS_WITH' : 'EXACTLY',

@@ -7,7 +7,7 @@
  * same numbers. Only API paths count (`/api/…`, `/mcp`, the OAuth metadata); the static sites are
  * files a CDN caches. docs/decisions/host-rate-limit.md says why these numbers and this place.
  */
-import { apiPaths } from '../topology.ts';
+import { edgeProblem } from './problem.ts';
 
 export interface HostRateRule {
   /** API requests one host may send in a window. */
@@ -23,20 +23,15 @@ export interface HostRateRule {
  */
 export const HOST_API_RATE: HostRateRule = { requests: 3000, windowSeconds: 60 };
 
-/** The problem type a refused request carries (the API's own rate limits use the same). */
-export const RATE_LIMITED_PROBLEM = 'urn:execfabric:problem:rate-limited';
-
 /** What a refused request reads; `retryAfterSeconds` is absent where the edge cannot tell (WAF). */
 export function rateLimitedProblem(rule: HostRateRule, retryAfterSeconds?: number) {
   const wait = retryAfterSeconds === undefined ? 'try again shortly' : `try again in ${retryAfterSeconds} s`;
-  return {
-    type: RATE_LIMITED_PROBLEM,
-    title: 'Too Many Requests',
-    status: 429,
-    detail: `This host sent more than ${rule.requests} API requests in ${rule.windowSeconds} seconds; ${wait}`,
-    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
-  };
+  // `rate-limited`: the slug of the API's own rate limits (RateLimitedError).
+  return edgeProblem(
+    429,
+    'rate-limited',
+    'Too Many Requests',
+    `This host sent more than ${rule.requests} API requests in ${rule.windowSeconds} seconds; ${wait}`,
+    retryAfterSeconds === undefined ? {} : { retryAfterSeconds },
+  );
 }
-
-/** The viewer paths that count: those that reach an API (the topology's `apiPaths`). */
-export const RATE_LIMITED_PATHS = apiPaths;

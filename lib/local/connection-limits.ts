@@ -12,6 +12,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { edgeProblem } from '../edge/problem.ts';
 
 export interface ConnectionLimits {
   /**
@@ -174,7 +175,7 @@ class CutLog {
 
 /** A whole answer written straight to a socket that has no answer under way (Connection: close). */
 function rawProblem(status: number, reason: string, code: string, detail: string, extra = ''): string {
-  const body = JSON.stringify({ type: `urn:execfabric:problem:${code}`, title: detail, status, detail });
+  const body = JSON.stringify(edgeProblem(status, code, detail, detail));
   return (
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`
@@ -243,12 +244,14 @@ export function createEdgeServer(
         connection: 'close',
       });
       response.end(
-        JSON.stringify({
-          type: 'urn:execfabric:problem:service-unavailable',
-          title: 'The edge has as many connections open as it takes; try again shortly',
-          status: 503,
-          detail: `At most ${limits.maxConnections} connections at once`,
-        }),
+        JSON.stringify(
+          edgeProblem(
+            503,
+            'service-unavailable',
+            'The edge has as many connections open as it takes; try again shortly',
+            `At most ${limits.maxConnections} connections at once`,
+          ),
+        ),
       );
       return;
     }
@@ -329,12 +332,14 @@ export function createEdgeServer(
         );
         response.writeHead(504, { 'content-type': 'application/problem+json', connection: 'close' });
         response.end(
-          JSON.stringify({
-            type: 'urn:execfabric:problem:gateway-timeout',
-            title: 'The function did not answer in time',
-            status: 504,
-            detail: `No answer within ${limits.idleTimeoutMs} ms`,
-          }),
+          JSON.stringify(
+            edgeProblem(
+              504,
+              'gateway-timeout',
+              'The function did not answer in time',
+              `No answer within ${limits.idleTimeoutMs} ms`,
+            ),
+          ),
         );
         // Closed once the answer is out (Connection: close); should it stall, this runs again.
         return;

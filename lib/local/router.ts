@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { HOST_HEADER, ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
+import { edgeProblem } from '../edge/problem.ts';
 import { HOST_API_RATE, type HostRateRule, rateLimitedProblem } from '../edge/rate-limit.ts';
 import type { EdgeRequest, ViewerRequestFunction } from '../edge/viewer-request.ts';
 import { type FunctionName, type RouteSpec, routeFor, type SiteName, sites } from '../topology.ts';
@@ -211,7 +212,7 @@ function sendProblem(response: ServerResponse, status: number, code: string, det
     response,
     status,
     { 'content-type': 'application/problem+json' },
-    JSON.stringify({ type: `urn:execfabric:problem:${code}`, title: detail, status, detail }),
+    JSON.stringify(edgeProblem(status, code, detail, detail)),
   );
 }
 

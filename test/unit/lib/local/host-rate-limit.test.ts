@@ -10,7 +10,7 @@ import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HOST_API_RATE, RATE_LIMITED_PROBLEM } from '../../../../lib/edge/rate-limit.ts';
+import { HOST_API_RATE } from '../../../../lib/edge/rate-limit.ts';
 import { compileViewerRequest, viewerRequestSource } from '../../../../lib/edge/viewer-request.ts';
 import { HostRateLimiter, MAX_COUNTED_HOSTS } from '../../../../lib/local/host-rate-limit.ts';
 import { createLocalRouter, type LocalRouterOptions } from '../../../../lib/local/router.ts';
@@ -152,7 +152,7 @@ describe('the local edge under a flooding host', () => {
     expect(refused.headers['content-type']).toBe('application/problem+json');
     expect(refused.headers['retry-after']).toBe('50');
     expect(JSON.parse(refused.body)).toEqual({
-      type: RATE_LIMITED_PROBLEM,
+      type: 'urn:execfabric:problem:rate-limited',
       title: 'Too Many Requests',
       status: 429,
       detail: 'This host sent more than 3 API requests in 60 seconds; try again in 50 s',
