@@ -3,7 +3,8 @@
  * same): a WAFv2 web ACL on the CloudFront distribution whose rate-based rule aggregates a host's
  * API requests by its Host header, lower-cased, and answers a host past the rule 429 with the
  * platform's problem body. Every host is one tenant, console or personal space, so one tenant's flood
- * meets its own limit before it reaches the API stage's throttle, which every tenant shares. Its
+ * meets its own limit before it reaches the API stage's throttle, which every tenant shares; the
+ * answer says, in `Retry-After` and the body, to wait one window. Its
  * blocked requests are logged to `aws-waf-logs-<stack>` (only those: an allowed request is in the
  * distribution's and the API's access logs already).
  *
@@ -22,6 +23,15 @@ import { apiPaths } from '../topology.ts';
 /** The region where CloudFront's web ACLs live. */
 export const CLOUDFRONT_WAF_REGION = 'us-east-1';
 const BODY_KEY = 'rate-limited';
+
+/**
+ * What a refused host is told to wait. WAF blocks a host while its count over the trailing window is
+ * past the rule and says nothing of when that ends; a host that sends nothing for one window has a
+ * count of zero, so the window is the one wait that is always enough.
+ */
+export function retryAfterSeconds(rule: HostRateRule): number {
+  return rule.windowSeconds;
+}
 
 export interface HostRateLimitProps {
   /** A web ACL (scope CLOUDFRONT) made elsewhere; the stack then makes none. @default - made in us-east-1 */
@@ -74,7 +84,10 @@ export class HostRateLimit extends Construct {
       defaultAction: { allow: {} },
       visibilityConfig: metric('edge'),
       customResponseBodies: {
-        [BODY_KEY]: { contentType: 'APPLICATION_JSON', content: JSON.stringify(rateLimitedProblem(rule)) },
+        [BODY_KEY]: {
+          contentType: 'APPLICATION_JSON',
+          content: JSON.stringify(rateLimitedProblem(rule, retryAfterSeconds(rule))),
+        },
       },
       rules: [
         {
@@ -91,9 +104,17 @@ export class HostRateLimit extends Construct {
               scopeDownStatement: { orStatement: { statements: apiPathStatements() } },
             },
           },
-          // WAF prefixes custom response headers with `x-amzn-waf-`, so a Retry-After cannot be set;
-          // the body says to try again shortly.
-          action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: BODY_KEY } } },
+          // A Block's custom response headers are sent as named (only headers WAF inserts into a
+          // request it lets through get the `x-amzn-waf-` prefix); Content-Type is the one WAF keeps.
+          action: {
+            block: {
+              customResponse: {
+                responseCode: 429,
+                customResponseBodyKey: BODY_KEY,
+                responseHeaders: [{ name: 'Retry-After', value: String(retryAfterSeconds(rule)) }],
+              },
+            },
+          },
           visibilityConfig: metric('api-requests-per-host'),
         },
       ],

@@ -23,15 +23,14 @@ export interface HostRateRule {
  */
 export const HOST_API_RATE: HostRateRule = { requests: 3000, windowSeconds: 60 };
 
-/** What a refused request reads; `retryAfterSeconds` is absent where the edge cannot tell (WAF). */
-export function rateLimitedProblem(rule: HostRateRule, retryAfterSeconds?: number) {
-  const wait = retryAfterSeconds === undefined ? 'try again shortly' : `try again in ${retryAfterSeconds} s`;
+/** What a refused request reads: the local edge knows when its window ends, WAF waits one window. */
+export function rateLimitedProblem(rule: HostRateRule, retryAfterSeconds: number) {
   // `rate-limited`: the slug of the API's own rate limits (RateLimitedError).
   return edgeProblem(
     429,
     'rate-limited',
     'Too Many Requests',
-    `This host sent more than ${rule.requests} API requests in ${rule.windowSeconds} seconds; ${wait}`,
-    retryAfterSeconds === undefined ? {} : { retryAfterSeconds },
+    `This host sent more than ${rule.requests} API requests in ${rule.windowSeconds} seconds; try again in ${retryAfterSeconds} s`,
+    { retryAfterSeconds },
   );
 }

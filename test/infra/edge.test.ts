@@ -217,7 +217,7 @@ describe('the per-host API rate limit (WAF)', () => {
   const WEB_ACL_ARN =
     'arn:aws:wafv2:us-east-1:123456789012:global/webacl/operator-edge/0f3c2a4e-8d1b-4c7a-9e6f-1a2b3c4d5e6f';
 
-  it('counts each host’s API requests as the local edge does, and answers past the rule 429 with the problem', () => {
+  it('counts each host’s API requests as the local edge does, and answers past the rule 429 with the problem and Retry-After', () => {
     const webAcl = onlyResource(synth.resources, 'AWS::WAFv2::WebACL');
     const props = webAcl.Properties as Record<string, unknown>;
     expect(props.Scope).toBe('CLOUDFRONT');
@@ -246,12 +246,23 @@ describe('the per-host API rate limit (WAF)', () => {
         spec.match === 'subtree' ? ['STARTS_WITH', `${spec.prefix}/`] : ['EXACTLY', spec.prefix],
       ),
     );
+    // The refused client is told when to come back, in the header and in the body, as locally: one
+    // window, after which a host that stopped has no count left.
     expect(rule.Action).toEqual({
-      Block: { CustomResponse: { ResponseCode: 429, CustomResponseBodyKey: 'rate-limited' } },
+      Block: {
+        CustomResponse: {
+          ResponseCode: 429,
+          CustomResponseBodyKey: 'rate-limited',
+          ResponseHeaders: [{ Name: 'Retry-After', Value: String(HOST_API_RATE.windowSeconds) }],
+        },
+      },
     });
     const bodies = props.CustomResponseBodies as Record<string, { ContentType: string; Content: string }>;
     expect(bodies['rate-limited']?.ContentType).toBe('APPLICATION_JSON');
-    expect(JSON.parse(bodies['rate-limited']?.Content ?? '')).toEqual(rateLimitedProblem(HOST_API_RATE));
+    const body = JSON.parse(bodies['rate-limited']?.Content ?? '');
+    expect(body).toEqual(rateLimitedProblem(HOST_API_RATE, HOST_API_RATE.windowSeconds));
+    expect(body.retryAfterSeconds).toBe(60);
+    expect(body.detail).toContain('try again in 60 s');
   });
 
   it('is made only in us-east-1, where CloudFront’s web ACLs live, with a log of what it blocked', () => {
