@@ -164,32 +164,30 @@ export interface HostedZoneContext {
   readonly name: string;
 }
 
-const CERTIFICATE_ARN_PATTERN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
-const WEB_ACL_ARN_PATTERN =
-  /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[A-Za-z0-9_-]{1,128}\/[a-f0-9-]{36}$/;
 
-/** An optional WAFv2 web ACL ARN for CloudFront: scope CLOUDFRONT (`global/`), in us-east-1. */
-function webAclArnContext(key: string, value: unknown): string | undefined {
-  const arn = optionalStringContext(key, value);
-  if (arn !== undefined && !WEB_ACL_ARN_PATTERN.test(arn)) {
-    throw new InvalidContextError(
-      key,
-      'must be the ARN of a WAFv2 web ACL of scope CLOUDFRONT (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)',
-    );
-  }
-  return arn;
+/** An ARN CloudFront reads from us-east-1: its shape, and what a wrong value is told. */
+interface ArnKind {
+  readonly pattern: RegExp;
+  readonly expected: string;
 }
 
-/** An optional ACM certificate ARN, which CloudFront reads only from us-east-1. */
-function certificateArnContext(key: string, value: unknown): string | undefined {
+const CERTIFICATE_ARN: ArnKind = {
+  pattern: /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[A-Za-z0-9-]+$/,
+  expected: 'must be an ACM certificate ARN in us-east-1 (CloudFront reads certificates only from there)',
+};
+
+/** A WAFv2 web ACL for CloudFront: scope CLOUDFRONT (`global/`), in us-east-1. */
+const WEB_ACL_ARN: ArnKind = {
+  pattern: /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[A-Za-z0-9_-]{1,128}\/[a-f0-9-]{36}$/,
+  expected:
+    'must be the ARN of a WAFv2 web ACL of scope CLOUDFRONT (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)',
+};
+
+/** An optional ARN of one kind. */
+function arnContext(kind: ArnKind, key: string, value: unknown): string | undefined {
   const arn = optionalStringContext(key, value);
-  if (arn !== undefined && !CERTIFICATE_ARN_PATTERN.test(arn)) {
-    throw new InvalidContextError(
-      key,
-      'must be an ACM certificate ARN in us-east-1 (CloudFront reads certificates only from there)',
-    );
-  }
+  if (arn !== undefined && !kind.pattern.test(arn)) throw new InvalidContextError(key, kind.expected);
   return arn;
 }
 
@@ -217,13 +215,14 @@ export function stackPropsFromContext(read: (key: string) => unknown): ContextSt
   for (const [key, why] of Object.entries(RETIRED_CONTEXT)) {
     if (read(key) !== undefined) throw new InvalidContextError(key, why);
   }
-  const certificateArn = certificateArnContext(CONTEXT.certificateArn, read(CONTEXT.certificateArn));
-  const personalHostsCertificateArn = certificateArnContext(
+  const certificateArn = arnContext(CERTIFICATE_ARN, CONTEXT.certificateArn, read(CONTEXT.certificateArn));
+  const personalHostsCertificateArn = arnContext(
+    CERTIFICATE_ARN,
     CONTEXT.personalHostsCertificateArn,
     read(CONTEXT.personalHostsCertificateArn),
   );
   const hostedZone = hostedZoneContext(read(CONTEXT.hostedZoneId), read(CONTEXT.hostedZoneName));
-  const webAclArn = webAclArnContext(CONTEXT.webAclArn, read(CONTEXT.webAclArn));
+  const webAclArn = arnContext(WEB_ACL_ARN, CONTEXT.webAclArn, read(CONTEXT.webAclArn));
   const certificateHosts = certificateHostsContext(CONTEXT.certificateHosts, read(CONTEXT.certificateHosts));
   if (certificateArn === undefined && certificateHosts.length > 0) {
     throw new InvalidContextError(CONTEXT.certificateHosts, `needs ${CONTEXT.certificateArn}`);
