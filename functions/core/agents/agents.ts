@@ -304,8 +304,9 @@ export class Agents {
 
   /**
    * Confirms the lease on `executionId` as its job starts: from then on the job is never leased
-   * again. Refused as `checkLease` refuses, and also when the lease lapsed and the job went to
-   * another poll (the agent must then not run it).
+   * again. One conditional write on the lease's hash: refused as `checkLease` refuses (another
+   * agent's or tenant's run, a run never leased, a wrong lease), and also when the lease lapsed and
+   * the job went to another poll (the agent must then not run it).
    */
   async confirmStarted(
     domain: TenantContext,
@@ -313,14 +314,15 @@ export class Agents {
     executionId: string,
     lease: string,
   ): Promise<void> {
-    await this.checkLease(domain, agent, executionId, lease);
-    const confirmed = await this.#store.markStarted(
-      domain,
-      agent.name,
-      executionId,
-      sha256(lease),
-      this.#now().toISOString(),
-    );
+    const confirmed =
+      LEASE_PATTERN.test(lease) &&
+      (await this.#store.markStarted(
+        domain,
+        agent.name,
+        executionId,
+        sha256(lease),
+        this.#now().toISOString(),
+      ));
     if (!confirmed) throw new AgentLeaseError('This agent holds no lease on that run');
   }
 
