@@ -71,76 +71,121 @@ function anchor(method: string, path: string): string {
     .replace(/^-|-$/g, '');
 }
 
-/** One API's reference page: its tags in order, each operation with parameters, body and answers. */
-export function referencePage(surface: ApiSurface, document: ApiDocument): string {
+/** A tag's part of a page name: `Extension data` → `extension-data`. */
+export function tagSlug(tag: string): string {
+  return tag
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+}
+
+/** One generated page of the reference: `docs/reference/<slug>.md`. */
+export interface ReferencePage {
+  readonly slug: string;
+  readonly title: string;
+  readonly markdown: string;
+}
+
+interface Operation {
+  readonly method: string;
+  readonly path: string;
+  readonly operation: Obj;
+}
+
+/** The operations of `tag`, in the document's order. */
+function operationsOf(paths: Obj, tag: string): Operation[] {
+  const operations: Operation[] = [];
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, raw] of Object.entries(asObj(item))) {
+      const operation = asObj(raw);
+      const operationTags = Array.isArray(operation.tags) ? operation.tags : [];
+      if (operationTags.includes(tag)) operations.push({ method, path, operation });
+    }
+  }
+  return operations;
+}
+
+function operationMarkdown(doc: Obj, { method, path, operation }: Operation): string[] {
+  const lines = [`## ${method.toUpperCase()} ${text(path)} {#${anchor(method, path)}}`, ''];
+  lines.push(`${text(operation.summary)}. ${text(operation.description)}`, '');
+  const parameters = (Array.isArray(operation.parameters) ? operation.parameters : []).map(asObj);
+  if (parameters.length > 0) {
+    lines.push('| parameter | in | required | schema | description |', '| --- | --- | --- | --- | --- |');
+    for (const parameter of parameters) {
+      const schema = asObj(parameter.schema);
+      lines.push(
+        `| \`${text(parameter.name)}\` | ${text(parameter.in)} | ${parameter.required === true ? 'yes' : 'no'} | \`${text(JSON.stringify(schema))}\` | ${text(parameter.description ?? schema.description ?? '')} |`,
+      );
+    }
+    lines.push('');
+  }
+  const body = asObj(operation.requestBody);
+  const bodySchema = asObj(asObj(asObj(body.content)['application/json']).schema);
+  if (Object.keys(bodySchema).length > 0) {
+    lines.push(`**Request body** (\`application/json\`${body.required === true ? ', required' : ''}):`, '');
+    lines.push(schemaBlock(resolveRef(doc, bodySchema)), '');
+  }
+  lines.push('**Answers**', '', '| status | media type | description |', '| --- | --- | --- |');
+  const shown: string[] = [];
+  for (const [status, rawResponse] of Object.entries(asObj(operation.responses))) {
+    const response = asObj(rawResponse);
+    const content = asObj(response.content);
+    const types = Object.keys(content);
+    lines.push(
+      `| ${status} | ${types.map((type) => `\`${text(type)}\``).join(', ') || '—'} | ${text(response.description)} |`,
+    );
+    const first = types[0];
+    if (first !== undefined && status.startsWith('2')) {
+      const schema = asObj(asObj(content[first]).schema);
+      if (Object.keys(schema).length > 0)
+        shown.push(
+          `<details><summary>${status} body schema</summary>\n\n${schemaBlock(resolveRef(doc, schema))}\n\n</details>`,
+        );
+    }
+  }
+  lines.push('', ...shown, '');
+  return lines;
+}
+
+/**
+ * One API's reference: an overview page (`<api>`: what it is, where it is served, each tag with its
+ * operations linked) and a page per tag (`<api>-<tag>`: each operation with parameters, body and
+ * answers). One page per API weighed up to 900 KB of script in the browser (every JSON schema
+ * highlighted); a tag's page is a fraction of it, and the overview lists everything on one screen.
+ */
+export function referencePages(surface: ApiSurface, document: ApiDocument): ReferencePage[] {
   const doc = document as unknown as Obj;
   const info = asObj(doc.info);
   const paths = asObj(doc.paths);
   const tags = (Array.isArray(doc.tags) ? doc.tags : []).map(asObj);
-  const lines: string[] = [
-    `# ${text(info.title)}`,
+  const title = text(info.title);
+  const served = `Served on ${HOST_OF[surface]}; its OpenAPI 3.1 document is \`GET /api/openapi.json\` on that host, and [${surface}.json](/openapi/${surface}.json) here (version ${text(info.version)}).`;
+  const overview: string[] = [
+    `# ${title}`,
     '',
     text(info.description),
     '',
-    `Served on ${HOST_OF[surface]}; its OpenAPI 3.1 document is \`GET /api/openapi.json\` on that host, and [${surface}.json](/openapi/${surface}.json) here (version ${text(info.version)}).`,
+    served,
     "Every error is `application/problem+json`; an operation's `default` answer is that problem.",
     '',
   ];
+  const pages: ReferencePage[] = [];
   for (const tag of tags) {
-    lines.push(`## ${text(tag.name)}`, '', text(tag.description), '');
-    for (const [path, item] of Object.entries(paths)) {
-      for (const [method, raw] of Object.entries(asObj(item))) {
-        const operation = asObj(raw);
-        const operationTags = Array.isArray(operation.tags) ? operation.tags : [];
-        if (!operationTags.includes(tag.name ?? '')) continue;
-        lines.push(`### ${method.toUpperCase()} ${text(path)} {#${anchor(method, path)}}`, '');
-        lines.push(`${text(operation.summary)}. ${text(operation.description)}`, '');
-        const parameters = (Array.isArray(operation.parameters) ? operation.parameters : []).map(asObj);
-        if (parameters.length > 0) {
-          lines.push(
-            '| parameter | in | required | schema | description |',
-            '| --- | --- | --- | --- | --- |',
-          );
-          for (const parameter of parameters) {
-            const schema = asObj(parameter.schema);
-            lines.push(
-              `| \`${text(parameter.name)}\` | ${text(parameter.in)} | ${parameter.required === true ? 'yes' : 'no'} | \`${text(JSON.stringify(schema))}\` | ${text(parameter.description ?? schema.description ?? '')} |`,
-            );
-          }
-          lines.push('');
-        }
-        const body = asObj(operation.requestBody);
-        const bodySchema = asObj(asObj(asObj(body.content)['application/json']).schema);
-        if (Object.keys(bodySchema).length > 0) {
-          lines.push(
-            `**Request body** (\`application/json\`${body.required === true ? ', required' : ''}):`,
-            '',
-          );
-          lines.push(schemaBlock(resolveRef(doc, bodySchema)), '');
-        }
-        lines.push('**Answers**', '', '| status | media type | description |', '| --- | --- | --- |');
-        const shown: string[] = [];
-        for (const [status, rawResponse] of Object.entries(asObj(operation.responses))) {
-          const response = asObj(rawResponse);
-          const content = asObj(response.content);
-          const types = Object.keys(content);
-          lines.push(
-            `| ${status} | ${types.map((type) => `\`${text(type)}\``).join(', ') || '—'} | ${text(response.description)} |`,
-          );
-          const first = types[0];
-          if (first !== undefined && status.startsWith('2')) {
-            const schema = asObj(asObj(content[first]).schema);
-            if (Object.keys(schema).length > 0)
-              shown.push(
-                `<details><summary>${status} body schema</summary>\n\n${schemaBlock(resolveRef(doc, schema))}\n\n</details>`,
-              );
-          }
-        }
-        lines.push('', ...shown, '');
-      }
+    const name = text(tag.name);
+    const slug = `${surface}-${tagSlug(String(tag.name ?? ''))}`;
+    const operations = operationsOf(paths, String(tag.name ?? ''));
+    overview.push(`## ${name}`, '', text(tag.description), '');
+    for (const { method, path, operation } of operations) {
+      overview.push(
+        `- [\`${method.toUpperCase()} ${text(path)}\`](./${slug}.md#${anchor(method, path)}) — ${text(operation.summary)}`,
+      );
     }
+    overview.push('');
+    const page = [`# ${title}: ${name}`, '', text(tag.description), '', served, ''];
+    for (const operation of operations) page.push(...operationMarkdown(doc, operation));
+    pages.push({ slug, title: `${title}: ${name}`, markdown: page.join('\n') });
   }
-  return lines.join('\n');
+  return [{ slug: surface, title, markdown: overview.join('\n') }, ...pages];
 }
 
 export interface SearchSection {
@@ -152,7 +197,7 @@ export interface SearchSection {
 /**
  * The search sections of a reference page. VitePress's local search reads each page's source file,
  * and a generated page has none of its own, so its sections are made here from the same Markdown:
- * one per tag and per operation, titled by the page, the tag and the operation.
+ * one per heading, titled by the page and the heading (an overview's tag, a tag page's operation).
  */
 export function referenceSections(markdown: string): SearchSection[] {
   const sections: SearchSection[] = [];

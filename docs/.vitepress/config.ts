@@ -11,7 +11,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitepress';
 import { SITE_ICON } from '../../frontend/icon.ts';
-import { API_NAMES, type ApiDocument, apiDocuments, referencePage, referenceSections } from './api.ts';
+import {
+  API_NAMES,
+  type ApiDocument,
+  apiDocuments,
+  type ReferencePage,
+  referencePages,
+  referenceSections,
+} from './api.ts';
 
 const DOCS = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -19,6 +26,28 @@ let built: Record<(typeof API_NAMES)[number], ApiDocument> | undefined;
 function documents() {
   built ??= apiDocuments();
   return built;
+}
+
+const pages = new Map<string, ReferencePage[]>();
+/** Every generated reference page of one API: its overview first, then a page per tag. */
+function pagesOf(api: (typeof API_NAMES)[number]): ReferencePage[] {
+  let made = pages.get(api);
+  if (made === undefined) {
+    made = referencePages(api, documents()[api]);
+    pages.set(api, made);
+  }
+  return made;
+}
+
+/** An API's sidebar entry: its overview, its tags below it. */
+function apiSidebar(text: string, api: (typeof API_NAMES)[number]) {
+  const [, ...tags] = pagesOf(api);
+  return {
+    text,
+    link: `/reference/${api}`,
+    collapsed: true,
+    items: tags.map((page) => ({ text: page.title.replace(/^.*?: /, ''), link: `/reference/${page.slug}` })),
+  };
 }
 
 /** Every decision record, titled by its first heading. */
@@ -101,9 +130,9 @@ export default defineConfig({
         text: 'API reference',
         items: [
           { text: 'Overview', link: '/reference/' },
-          { text: 'Tenant API', link: '/reference/tenant' },
-          { text: 'Governance API', link: '/reference/governance' },
-          { text: 'Free edition API', link: '/reference/free' },
+          apiSidebar('Tenant API', 'tenant'),
+          apiSidebar('Governance API', 'governance'),
+          apiSidebar('Free edition API', 'free'),
         ],
       },
       {
@@ -121,11 +150,9 @@ export default defineConfig({
         miniSearch: {
           // The generated API reference pages have no source file for the index to read.
           _splitIntoSections(file: string) {
-            const api = /reference[/\\](tenant|governance|free)\.md$/.exec(file)?.[1] as
-              | (typeof API_NAMES)[number]
-              | undefined;
-            if (api === undefined) return undefined;
-            return referenceSections(referencePage(api, documents()[api]));
+            const slug = /reference[/\\]([a-z0-9-]+)\.md$/.exec(file)?.[1];
+            const page = API_NAMES.flatMap(pagesOf).find((candidate) => candidate.slug === slug);
+            return page === undefined ? undefined : referenceSections(page.markdown);
           },
         },
       },

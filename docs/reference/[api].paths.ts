@@ -1,9 +1,17 @@
-/** The API reference pages (`/reference/tenant`, `/governance`, `/free`), one per OpenAPI document. */
-import { API_NAMES, apiDocuments, referencePage } from '../.vitepress/api.ts';
+/**
+ * The API reference pages: per API an overview (`/reference/tenant`, `/governance`, `/free`) and a
+ * page per tag (`/reference/tenant-runs`, …), made from its OpenAPI document.
+ */
+import { API_NAMES, apiDocuments, referencePages } from '../.vitepress/api.ts';
 
 export default {
   paths() {
     const documents = apiDocuments();
-    return API_NAMES.map((api) => ({ params: { api }, content: referencePage(api, documents[api]) }));
+    return API_NAMES.flatMap((api) =>
+      referencePages(api, documents[api]).map((page) => ({
+        params: { api: page.slug },
+        content: page.markdown,
+      })),
+    );
   },
 };
