@@ -431,18 +431,6 @@ describe('Prefer: wait, held open by the hundred', () => {
   });
 });
 
-describe('a run’s egress grant once its run has ended', () => {
-  // Not fixed here (see the report of the second attack pass): the http-executor serves a relayed
-  // ctx.http call on a grant whose MAC and expiry (dispatch + 4 days 1 hour, GRANT_TTL_SECONDS)
-  // verify, and never asks whether the grant's run is still running — the data relay does
-  // (`runIsLive`, "RunFinished"). Only the script worker may invoke it, and the worker holds the
-  // jobs key (it could mint a grant), so the check would bound a leaked grant, not the worker; it
-  // needs the http-executor to read the run (table access it does not have by design).
-  it.todo(
-    'is refused by the http-executor (RunFinished), as the data relay refuses a finished run’s data grant',
-  );
-});
-
 /**
  * Fills a collection so that one query answers about a MiB, then writes call lines of its own on its
  * result pipe — each a query of that collection — and never reads the replies on its job pipe. Every
