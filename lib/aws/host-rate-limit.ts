@@ -13,7 +13,7 @@
  * region the operator makes the same web ACL in us-east-1 and names it in context
  * `execfabric:webAclArn` (docs/deploy.md); that ARN, when given, is used in every region instead.
  */
-import { ArnFormat, Aws, CfnCondition, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnCondition, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type CfnLogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnLoggingConfiguration, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -155,5 +155,15 @@ export class HostRateLimit extends Construct {
     logging.addDependency(log.node.defaultChild as CfnLogGroup);
 
     this.webAclId = Fn.conditionIf(inWafRegion.logicalId, webAcl.attrArn, Aws.NO_VALUE).toString();
+
+    // Elsewhere the stack deploys with no count per host: the operator is told so after the deploy,
+    // as the personal-hosts outputs tell what is not served, not left to find it in a flood.
+    new CfnOutput(this, 'Unset', {
+      description: `No per-host API rate limit in this region: make the web ACL in ${CLOUDFRONT_WAF_REGION} and set execfabric:webAclArn (docs/deploy.md); until then the API stage's throttle, shared by every tenant, is the only bound`,
+      value: Aws.REGION,
+      condition: new CfnCondition(this, 'OutsideCloudFrontWafRegion', {
+        expression: Fn.conditionNot(inWafRegion),
+      }),
+    });
   }
 }

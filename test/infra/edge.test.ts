@@ -265,7 +265,7 @@ describe('the per-host API rate limit (WAF)', () => {
     expect(body.detail).toContain('try again in 60 s');
   });
 
-  it('is made only in us-east-1, where CloudFront’s web ACLs live, with a log of what it blocked', () => {
+  it('is made only in us-east-1, where CloudFront’s web ACLs live, with a log of what it blocked; elsewhere an output says there is none', () => {
     const condition = Object.entries(synth.template.toJSON().Conditions as Record<string, unknown>).find(
       ([, expression]) =>
         JSON.stringify(expression) ===
@@ -289,6 +289,18 @@ describe('the per-host API rate limit (WAF)', () => {
       unknown
     >;
     expect(JSON.stringify(logging.LogDestinationConfigs)).toContain(':log-group:aws-waf-logs-');
+    // In any other region the deploy's outputs say there is no count per host, and how to get one.
+    const template = synth.template.toJSON() as {
+      Conditions: Record<string, unknown>;
+      Outputs: Record<string, { Condition?: string; Description?: string; Value?: unknown }>;
+    };
+    const unset = Object.values(template.Outputs).filter((output) =>
+      output.Description?.startsWith('No per-host API rate limit'),
+    );
+    expect(unset).toHaveLength(1);
+    expect(unset[0]?.Description).toContain('execfabric:webAclArn');
+    expect(unset[0]?.Value).toEqual({ Ref: 'AWS::Region' });
+    expect(template.Conditions[unset[0]?.Condition ?? '']).toEqual({ 'Fn::Not': [{ Condition: condition }] });
     expect(logging.LoggingFilter).toEqual({
       DefaultBehavior: 'DROP',
       Filters: [
@@ -307,5 +319,11 @@ describe('the per-host API rate limit (WAF)', () => {
     const distribution = onlyResource(named.resources, 'AWS::CloudFront::Distribution');
     const config = distribution.Properties?.DistributionConfig as Record<string, unknown> | undefined;
     expect(config?.WebACLId).toBe(WEB_ACL_ARN);
+    const outputs = Object.values(
+      (named.template.toJSON() as { Outputs: Record<string, { Description?: string }> }).Outputs,
+    );
+    expect(outputs.filter((output) => output.Description?.startsWith('No per-host API rate limit'))).toEqual(
+      [],
+    );
   });
 });
