@@ -12,7 +12,7 @@ import { AGENT_NAME_PATTERN, type Agents } from '../agents/agents.ts';
 import type { ScriptAssets } from '../assets/scripts.ts';
 import { ValidationError } from '../errors.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
-import { JOB_LOG_BYTES, JOB_OUTPUT_BYTES } from './python-script.ts';
+import { scriptRun } from './python-script.ts';
 import {
   type AssetBinding,
   type DispatchRequest,
@@ -85,20 +85,7 @@ export class LocalAgentExecutor implements Executor {
       executionId: request.executionId,
       tenantId: domain.tenant.id,
       skillId: request.skillId,
-      asset: {
-        id: version.assetId,
-        version: version.version,
-        sha256: version.sha256,
-        source: version.source,
-      },
-      input: request.input,
-      limits: {
-        timeoutSeconds: request.limits.timeoutSeconds,
-        memoryMb: request.limits.memoryMb,
-        outputBytes: JOB_OUTPUT_BYTES,
-        logBytes: JOB_LOG_BYTES,
-      },
-      requestedAt: request.requestedAt,
+      ...scriptRun(version, request),
     });
   }
 }

@@ -9,7 +9,7 @@
  * switch and allowances only from a grant whose MAC verifies. The script never sees the grant.
  */
 import * as z from 'zod';
-import type { ScriptAsset, ScriptAssets } from '../assets/scripts.ts';
+import type { ScriptAsset, ScriptAssets, ScriptVersionWithSource } from '../assets/scripts.ts';
 import type { DataGrant } from '../data/relay.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { type EgressGrant, GRANT_TTL_SECONDS } from '../http-resources/jobs.ts';
@@ -31,6 +31,37 @@ export const SCRIPT_QUEUE = 'script-executions';
 /** Bytes of captured output a job may return and of logs it may keep. */
 export const JOB_OUTPUT_BYTES = 256 * 1024;
 export const JOB_LOG_BYTES = 64 * 1024;
+
+/**
+ * What a script job carries of its run, whoever runs it (the Python worker here, a local agent):
+ * the exact version with its source, the input, the limits and when the run was asked for.
+ */
+export function scriptRun(
+  version: ScriptVersionWithSource,
+  request: DispatchRequest,
+): Pick<PythonJob, 'asset' | 'input' | 'limits' | 'requestedAt'> {
+  return {
+    asset: { id: version.assetId, version: version.version, sha256: version.sha256, source: version.source },
+    input: request.input,
+    limits: {
+      timeoutSeconds: request.limits.timeoutSeconds,
+      memoryMb: request.limits.memoryMb,
+      outputBytes: JOB_OUTPUT_BYTES,
+      logBytes: JOB_LOG_BYTES,
+    },
+    requestedAt: request.requestedAt,
+  };
+}
+
+/** A grant issued now lasts past the job message that carries it and the run's own timeout. */
+function grantWindow(issued: Date, request: DispatchRequest): { issuedAt: string; expiresAt: string } {
+  return {
+    issuedAt: issued.toISOString(),
+    expiresAt: new Date(
+      issued.getTime() + (GRANT_TTL_SECONDS + request.limits.timeoutSeconds) * 1000,
+    ).toISOString(),
+  };
+}
 
 const binding = z.strictObject({
   kind: z.literal('python-script'),
@@ -154,20 +185,7 @@ export class PythonScriptExecutor implements Executor {
       tenantId: domain.tenant.id,
       skillId: request.skillId,
       skillRevision: request.skillRevision,
-      asset: {
-        id: version.assetId,
-        version: version.version,
-        sha256: version.sha256,
-        source: version.source,
-      },
-      input: request.input,
-      limits: {
-        timeoutSeconds: request.limits.timeoutSeconds,
-        memoryMb: request.limits.memoryMb,
-        outputBytes: JOB_OUTPUT_BYTES,
-        logBytes: JOB_LOG_BYTES,
-      },
-      requestedAt: request.requestedAt,
+      ...scriptRun(version, request),
       issuedAt: this.#now().toISOString(),
       concurrency: planLimits(domain.tenant.plan).concurrentRuns,
       ...(request.egress.length === 0 ? {} : { egress: await this.#grant(domain, request) }),
@@ -180,17 +198,13 @@ export class PythonScriptExecutor implements Executor {
   /** The collections the Skill declares, for this run, sealed. */
   #dataGrant(domain: TenantContext, request: DispatchRequest): Sealed {
     if (this.#signer === undefined) throw new Error('This function holds no key to seal a data grant');
-    const issued = this.#now();
     const grant: DataGrant = {
       v: 1,
       tenantId: domain.tenant.id,
       executionId: request.executionId,
       skillId: request.skillId,
       collections: [...(request.collections ?? [])],
-      issuedAt: issued.toISOString(),
-      expiresAt: new Date(
-        issued.getTime() + (GRANT_TTL_SECONDS + request.limits.timeoutSeconds) * 1000,
-      ).toISOString(),
+      ...grantWindow(this.#now(), request),
     };
     return seal(this.#signer, 'data-grant', grant);
   }
@@ -217,7 +231,6 @@ export class PythonScriptExecutor implements Executor {
         if (!(error instanceof NotFoundError)) throw error;
       }
     }
-    const issued = this.#now();
     const grant: EgressGrant = {
       v: 1,
       tenantId: domain.tenant.id,
@@ -225,10 +238,7 @@ export class PythonScriptExecutor implements Executor {
       skillId: request.skillId,
       declared: [...request.egress],
       resources,
-      issuedAt: issued.toISOString(),
-      expiresAt: new Date(
-        issued.getTime() + (GRANT_TTL_SECONDS + request.limits.timeoutSeconds) * 1000,
-      ).toISOString(),
+      ...grantWindow(this.#now(), request),
     };
     return seal(this.#signer, 'grant', grant);
   }
