@@ -7,7 +7,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { ApiError, ConnectionError, RequestAbortedError, UsageError } from './errors.ts';
-import { hint } from './invocation.ts';
 
 /** How long one request may take before the CLI gives up on it. */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -189,10 +188,7 @@ export class ApiClient {
         reject(
           new ConnectionError(`Cannot reach ${where}: ${describeNetworkError(error)}`, {
             cause: error,
-            details:
-              error.code === 'ECONNREFUSED' && connectTo === '127.0.0.1'
-                ? [`Is the local platform running? Start it with \`${hint('dev')}\` (or \`npm start\`).`]
-                : [],
+            localPlatformDown: error.code === 'ECONNREFUSED' && connectTo === '127.0.0.1',
           }),
         );
       });

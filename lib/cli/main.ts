@@ -6,12 +6,13 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { EXECUTION_STATUSES } from '../../functions/contract/executions.ts';
 import packageJson from '../../package.json' with { type: 'json' };
+import { DEFAULT_LOCAL_PORT } from '../local/port.ts';
 import { ConfigStore, configDir } from './config.ts';
 import type { CliContext } from './context.ts';
-import { ApiError, CliError, EXIT, UsageError } from './errors.ts';
+import { ApiError, CliError, ConnectionError, EXIT, UsageError } from './errors.ts';
 import { commandName, hint } from './invocation.ts';
 import { Output } from './output.ts';
-import { ENV_HOST, ENV_TOKEN } from './target.ts';
+import { ENV_HOST, ENV_TOKEN, exampleHost } from './target.ts';
 
 export const VERSION: string = packageJson.version;
 
@@ -35,10 +36,11 @@ export interface MainOptions {
 }
 
 export function buildProgram(context: CliContext, setExit: (code: number) => void) {
+  const example = exampleHost(context.env);
   const program = new Command(commandName(context.env))
     .description('ExecFabric from the command line: sign in, sync scripts and Skills, run them.')
     .version(VERSION, '-v, --version')
-    .addOption(new Option('--host <url>', `platform host, e.g. http://acme.localhost:8080 (or ${ENV_HOST})`))
+    .addOption(new Option('--host <url>', `platform host, e.g. ${example} (or ${ENV_HOST})`))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText(
@@ -62,7 +64,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
   program
     .command('dev')
     .description('run the whole platform on this machine (from a clone of the repository)')
-    .option('--port <port>', 'port of the platform (default 8080)', port)
+    .option('--port <port>', `port of the platform (default PORT, else ${DEFAULT_LOCAL_PORT})`, port)
     .option('--data-dir <dir>', 'data folder (default .execfabric/ in the clone)')
     .option('--no-build', 'do not rebuild the sites first')
     .action(async (options) => {
@@ -87,9 +89,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
       const { login } = await import('./commands/auth.ts');
       const named = host() ?? context.env[ENV_HOST];
       if (named === undefined || named === '') {
-        throw new UsageError(
-          'login needs the host to sign in to: --host URL (e.g. http://acme.localhost:8080)',
-        );
+        throw new UsageError(`login needs the host to sign in to: --host URL (e.g. ${example})`);
       }
       await login(context, {
         host: named,
@@ -281,6 +281,9 @@ function report(error: unknown, output: Output, env: NodeJS.ProcessEnv): number 
   }
   output.info(`${output.style('red', 'error:')} ${error.message}`);
   for (const line of error.details) output.info(`  ${line}`);
+  if (error instanceof ConnectionError && error.localPlatformDown) {
+    output.info(`  Is the local platform running? Start it with \`${hint('dev', env)}\` (or \`npm start\`).`);
+  }
   if (error instanceof ApiError) {
     for (const line of hints(error, env)) output.info(output.style('dim', `  ${line}`));
   }

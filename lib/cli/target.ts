@@ -2,6 +2,7 @@
  * Which platform host a command talks to, and with which token: `--host`, else EXECFABRIC_HOST,
  * else the host signed in to last; the token from EXECFABRIC_TOKEN (CI), else that host's profile.
  */
+import { DEFAULT_LOCAL_PORT, localPort } from '../local/port.ts';
 import { ApiClient, parseHost } from './client.ts';
 import type { ConfigStore, Profile } from './config.ts';
 import { NotSignedInError } from './errors.ts';
@@ -22,19 +23,28 @@ export interface Target {
   readonly profile?: Profile;
 }
 
+/**
+ * The demo tenant's URL on the local platform, at the port `npm start` would listen on with this
+ * environment (PORT, else 8080; a PORT of 0 or not a port says nothing, so the default).
+ */
+export function exampleHost(env: NodeJS.ProcessEnv): string {
+  const port = localPort(env);
+  return `http://acme.localhost:${port === null || port === 0 ? DEFAULT_LOCAL_PORT : port}`;
+}
+
 /** The host named by the options, the environment or the configuration (no token needed). */
-export function resolveOrigin(options: TargetOptions, store: ConfigStore, env = process.env): URL {
+export function resolveOrigin(options: TargetOptions, store: ConfigStore, env: NodeJS.ProcessEnv): URL {
   const named = options.host ?? env[ENV_HOST];
   if (named !== undefined && named !== '') return parseHost(named);
   const current = store.read().current;
   if (current !== undefined) return parseHost(current);
   throw new NotSignedInError('No host: pass --host URL, set EXECFABRIC_HOST, or sign in first', [
-    hint('login --host http://acme.localhost:8080', env),
+    hint(`login --host ${exampleHost(env)}`, env),
   ]);
 }
 
 /** A client for the host with its token, or NotSignedInError saying how to get one. */
-export function resolveTarget(options: TargetOptions, store: ConfigStore, env = process.env): Target {
+export function resolveTarget(options: TargetOptions, store: ConfigStore, env: NodeJS.ProcessEnv): Target {
   const origin = resolveOrigin(options, store, env);
   const token = env[ENV_TOKEN];
   if (token !== undefined && token !== '') {

@@ -49,6 +49,7 @@ import { type ConnectionLimits, connectionLimits, createEdgeServer } from './con
 import { type LocalFunction, type LocalInvoke, loadNodeFunction } from './lambda.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { type Poller, startPoller } from './pollers.ts';
+import { DEFAULT_LOCAL_PORT } from './port.ts';
 import { type HostConfiguration, MAX_LOCAL_HOSTS, servicePorts } from './python-function.ts';
 import { createLocalRouter } from './router.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
@@ -88,7 +89,7 @@ async function drainQueues(
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface LocalPlatformOptions {
-  /** Port of the edge router; 0 picks a free one. @default 8080 */
+  /** Port of the edge router; 0 picks a free one. @default DEFAULT_LOCAL_PORT (8080) */
   readonly port?: number;
   /** Interface to listen on. @default '127.0.0.1' */
   readonly listenHost?: string;
@@ -527,7 +528,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     );
     const { server } = edge;
     cleanups.push(() => edge.stop());
-    server.listen(options.port ?? 8080, options.listenHost ?? '127.0.0.1');
+    server.listen(options.port ?? DEFAULT_LOCAL_PORT, options.listenHost ?? '127.0.0.1');
     await Promise.race([
       once(server, 'listening'),
       once(server, 'error').then(([error]) => {

@@ -95,7 +95,7 @@ export interface PushOptions {
 
 export async function push(context: CliContext, dir: string, options: PushOptions): Promise<void> {
   // The manifest and every file it names are checked before anything is read from the platform.
-  const manifest = await loadManifest(dir);
+  const manifest = await loadManifest(dir, findManifest(dir, context.env));
   const target = resolveTarget(options, context.store, context.env);
   const api = new TenantApi(target.client);
   const plan = await planPush(manifest, api);
@@ -155,7 +155,8 @@ export async function pull(context: CliContext, dir: string, options: PullOption
   const target = resolveTarget(options, context.store, context.env);
   const api = new TenantApi(target.client);
   const existingFile = MANIFEST_NAMES.map((name) => join(root, name)).find((file) => existsSync(file));
-  const existing = existingFile === undefined ? null : await loadManifest(root, findManifest(root));
+  const existing =
+    existingFile === undefined ? null : await loadManifest(root, findManifest(root, context.env));
   const json = existing?.format === 'json';
 
   const scripts = await api.scripts();
