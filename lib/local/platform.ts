@@ -123,6 +123,11 @@ export interface LocalPlatformOptions {
    */
   readonly hostRateLimit?: HostRateRule | false;
   /**
+   * The clock of the rate limit's windows, in ms: a test sets it to end a window when it chooses
+   * (so a refusal's Retry-After is short and known). @default Date.now
+   */
+  readonly hostRateClock?: () => number;
+  /**
    * The most consumer calls at once per queue: receive loops of a plain queue (which start at one and
    * scale with the backlog), messages in hand of a fair one. @default the queue's mapping bound, at
    * most 4 for a plain queue; the worker hosts' cap for a fair one
@@ -522,6 +527,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         viewerScheme:
           options.viewerScheme ?? (process.env.EXECFABRIC_VIEWER_SCHEME === 'https' ? 'https' : 'http'),
         ...(options.hostRateLimit === undefined ? {} : { hostRateLimit: options.hostRateLimit }),
+        ...(options.hostRateClock === undefined ? {} : { now: options.hostRateClock }),
       }),
       edgeLimits,
       log,

@@ -10,14 +10,12 @@ import { readStdin } from '../context.ts';
 import { CliError, RunUnsuccessfulError, UsageError } from '../errors.ts';
 import { hint } from '../invocation.ts';
 import { type RemoteRun, type RemoteSkill, TERMINAL_STATUSES, TenantApi } from '../remote.ts';
-import { resolveTarget } from '../target.ts';
+import { resolveTarget, type TargetOptions } from '../target.ts';
 
-interface HostOptions {
-  readonly host?: string;
-}
+type HostOptions = TargetOptions;
 
 function api(context: CliContext, options: HostOptions): TenantApi {
-  return new TenantApi(resolveTarget(options, context.store, context.env).client);
+  return new TenantApi(resolveTarget(options, context).client);
 }
 
 /** A Skill named by its id (`skl-…`) or its name (exact, else case-insensitive and unique). */
@@ -169,6 +167,8 @@ export async function run(context: CliContext, skillReference: string, options: 
   const input = await readInput(context, options.input);
   const tenant = api(context, options);
   const skill = await findSkill(tenant, skillReference, context.env);
+  // One key for this invocation: the client sends it again with every retry of the request, so a
+  // retried run request is the same run to the platform, never a second one.
   const requested = await tenant.run(skill.id, input, `cli-${randomUUID()}`);
   context.output.info(
     `${context.output.style('dim', `[${requested.id}]`)} requested ${skill.name} (${skill.id})`,
