@@ -46,6 +46,12 @@ export const PRAGMA_HEADER = 'pragma';
 export const CACHED_READ_MAX_AGE_SECONDS = 5;
 /** Idempotency of execution requests. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
+/**
+ * How long a client should wait before sending a refused request again (RFC 9110 §10.2.3): on a 429
+ * (a rate limit or a quota) and on a 503 (a store or the edge busy for a moment). Delta-seconds here;
+ * an HTTP-date is also valid.
+ */
+export const RETRY_AFTER_HEADER = 'retry-after';
 /** The CSRF token a cookie-authenticated write must echo (see functions/http/session.ts). */
 export const CSRF_HEADER = 'x-csrf-token';
 /** A paged answer that is not JSON (an NDJSON export) names its next page's cursor here. */

@@ -3,16 +3,152 @@
  * 127.0.0.1 with the Host header set (browsers and curl resolve them to loopback themselves; Node's
  * resolver does not), which is how the local platform tells its domains apart. Every answer that is
  * not a success becomes an ApiError carrying the problem+json title, detail and field errors.
+ *
+ * A client given a RetryPolicy sends a request again when the platform said "not now" — 429 or 503
+ * with Retry-After — and sending it twice cannot do a thing twice: GET, HEAD, PUT, DELETE, or a POST
+ * carrying an Idempotency-Key. It waits what Retry-After asks, within the policy's caps, and says so
+ * before each wait (docs/decisions/cli.md, "Retrying").
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { IDEMPOTENCY_HEADER, RETRY_AFTER_HEADER } from '../../functions/contract/headers.ts';
 import { ApiError, ConnectionError, RequestAbortedError, UsageError } from './errors.ts';
-import { hint } from './invocation.ts';
 
 /** How long one request may take before the CLI gives up on it. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** Largest answer the CLI reads (a page of runs with logs and outputs stays far below). */
 export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The answers that mean "not now" when they carry Retry-After: 429 (the host's API rate, a quota)
+ * and 503 (a store or the edge busy for a moment; nothing was done). Without Retry-After the
+ * platform did not say when, so the CLI does not guess.
+ */
+export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+/** Attempts of one request, the first included. */
+export const RETRY_MAX_ATTEMPTS = 3;
+/** The longest the CLI waits before one attempt; a Retry-After asking more is not waited for. */
+export const RETRY_MAX_WAIT_SECONDS = 30;
+/** The most the CLI waits for one request, all its waits together. */
+export const RETRY_MAX_TOTAL_WAIT_SECONDS = 60;
+/** Methods whose second sending changes nothing the first did not (RFC 9110 §9.2.2). */
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+
+/** A wait before the next attempt, as the user is told of it. */
+export interface RetryNotice {
+  /** 429 or 503. */
+  readonly status: number;
+  /** `acme.localhost:8080` */
+  readonly host: string;
+  readonly waitSeconds: number;
+  /** The attempt the wait is for (2 for the first retry). */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+}
+
+export interface RetryPolicy {
+  /** @default RETRY_MAX_ATTEMPTS */
+  readonly maxAttempts?: number;
+  /** @default RETRY_MAX_WAIT_SECONDS */
+  readonly maxWaitSeconds?: number;
+  /** @default RETRY_MAX_TOTAL_WAIT_SECONDS */
+  readonly maxTotalWaitSeconds?: number;
+  /** Told before each wait (the CLI prints it on stderr). */
+  readonly onWait: (notice: RetryNotice) => void;
+  /** The clock an HTTP-date Retry-After is read against when the answer has no Date. @default Date.now */
+  readonly now?: () => number;
+  /** Waits `ms`, or less when `signal` fires. @default a timer */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** What the CLI tells the user before waiting: "rate limited by acme.localhost:8080; retrying in 2 s (attempt 2 of 3)". */
+export function describeRetry(notice: RetryNotice): string {
+  const why =
+    notice.status === 429
+      ? `rate limited by ${notice.host}`
+      : `${notice.host} is unavailable for a moment (${notice.status})`;
+  return `${why}; retrying in ${notice.waitSeconds} s (attempt ${notice.attempt} of ${notice.maxAttempts})`;
+}
+
+/**
+ * Retry-After in whole seconds from the answer's own time (RFC 9110 §10.2.3): delta-seconds, or an
+ * HTTP-date (read against the answer's Date when it has one, so the two clocks need not agree).
+ * Null when absent or unreadable; a date already past is 0.
+ */
+export function retryAfterSeconds(
+  headers: Readonly<Record<string, string>>,
+  now: () => number = Date.now,
+): number | null {
+  const value = headers[RETRY_AFTER_HEADER]?.trim();
+  if (value === undefined || value === '') return null;
+  if (/^\d+$/.test(value)) return Number(value);
+  // An HTTP-date is always GMT; Date.parse would read a zone-less string as local time.
+  if (!/ GMT$/.test(value)) return null;
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return null;
+  const answered = headers.date === undefined ? Number.NaN : Date.parse(headers.date);
+  const from = Number.isNaN(answered) ? now() : answered;
+  return Math.max(0, Math.ceil((at - from) / 1000));
+}
+
+/** Whether sending the request again cannot do a thing twice. */
+export function isSafeToRepeat(method: string, headers: Readonly<Record<string, string>> = {}): boolean {
+  const upper = method.toUpperCase();
+  if (IDEMPOTENT_METHODS.has(upper)) return true;
+  if (upper !== 'POST') return false;
+  return Object.entries(headers).some(
+    ([name, value]) => name.toLowerCase() === IDEMPOTENCY_HEADER && value.trim() !== '',
+  );
+}
+
+/** The next step after an answer the CLI may retry: wait this long, or give up saying why. */
+export type RetryStep = { readonly waitSeconds: number } | { readonly gaveUp: string };
+
+/**
+ * Whether to send again a safe request answered 429/503 with Retry-After (`retryAfter`, seconds)
+ * after `attempt` attempts and `waitedSeconds` of waiting; null when it is not a retryable answer.
+ */
+export function nextRetry(
+  status: number,
+  retryAfter: number | null,
+  attempt: number,
+  waitedSeconds: number,
+  policy: RetryPolicy,
+): RetryStep | null {
+  if (!RETRY_STATUSES.has(status) || retryAfter === null) return null;
+  const maxAttempts = policy.maxAttempts ?? RETRY_MAX_ATTEMPTS;
+  const maxWait = policy.maxWaitSeconds ?? RETRY_MAX_WAIT_SECONDS;
+  const maxTotal = policy.maxTotalWaitSeconds ?? RETRY_MAX_TOTAL_WAIT_SECONDS;
+  if (attempt >= maxAttempts) {
+    return {
+      gaveUp: `Gave up after ${attempt} attempt${attempt === 1 ? '' : 's'} (${waitedSeconds} s of waiting); try again in ${retryAfter} s.`,
+    };
+  }
+  if (retryAfter > maxWait) {
+    return {
+      gaveUp: `Gave up: the platform asks to wait ${retryAfter} s, longer than the CLI waits (${maxWait} s); try again then.`,
+    };
+  }
+  if (waitedSeconds + retryAfter > maxTotal) {
+    return {
+      gaveUp: `Gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}: waiting ${retryAfter} s more would pass the ${maxTotal} s the CLI waits for one request.`,
+    };
+  }
+  return { waitSeconds: retryAfter };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (signal?.aborted === true) done();
+    else signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /**
  * A host as the user typed it (`acme.localhost:8080`, `https://acme.example.com`) as an origin URL.
@@ -65,10 +201,13 @@ export interface RequestOptions {
 export class ApiClient {
   readonly origin: URL;
   readonly #token: string | undefined;
+  readonly #retry: RetryPolicy | undefined;
 
-  constructor(origin: URL, token?: string) {
+  /** Without `retry`, a 429 or 503 fails at once, as every other refusal does. */
+  constructor(origin: URL, token?: string, retry?: RetryPolicy) {
     this.origin = origin;
     this.#token = token;
+    this.#retry = retry;
   }
 
   /** `acme.localhost:8080` — how messages name the host. */
@@ -77,7 +216,7 @@ export class ApiClient {
   }
 
   withToken(token: string): ApiClient {
-    return new ApiClient(this.origin, token);
+    return new ApiClient(this.origin, token, this.#retry);
   }
 
   get(path: string, options?: RequestOptions): Promise<ApiResponse> {
@@ -102,21 +241,41 @@ export class ApiClient {
     body?: unknown,
     options: RequestOptions = {},
   ): Promise<ApiResponse> {
-    const response = await this.#raw(method, path, body, options);
-    if ((response.status >= 200 && response.status < 300) || options.accept?.includes(response.status)) {
-      return response;
+    const retry = this.#retry !== undefined && isSafeToRepeat(method, options.headers) ? this.#retry : null;
+    let waited = 0;
+    for (let attempt = 1; ; attempt += 1) {
+      const response = await this.#raw(method, path, body, options);
+      if ((response.status >= 200 && response.status < 300) || options.accept?.includes(response.status)) {
+        return response;
+      }
+      if (retry === null) throw this.#problem(method, path, response, []);
+      const retryAfter = retryAfterSeconds(response.headers, retry.now);
+      const step = nextRetry(response.status, retryAfter, attempt, waited, retry);
+      if (step === null) throw this.#problem(method, path, response, []);
+      if ('gaveUp' in step) throw this.#problem(method, path, response, [step.gaveUp]);
+      retry.onWait({
+        status: response.status,
+        host: this.host,
+        waitSeconds: step.waitSeconds,
+        attempt: attempt + 1,
+        maxAttempts: retry.maxAttempts ?? RETRY_MAX_ATTEMPTS,
+      });
+      await (retry.sleep ?? sleep)(step.waitSeconds * 1000, options.signal);
+      if (options.signal?.aborted === true) {
+        throw new RequestAbortedError(`${method} ${path} was abandoned while waiting to retry it`);
+      }
+      waited += step.waitSeconds;
     }
-    throw this.#problem(method, path, response);
   }
 
-  #problem(method: string, path: string, response: ApiResponse): ApiError {
+  #problem(method: string, path: string, response: ApiResponse, notes: readonly string[]): ApiError {
     const body = response.body as Record<string, unknown> | string;
     if (typeof body !== 'object' || body === null) {
       return new ApiError(`${method} ${path} on ${this.host} answered ${response.status}`, {
         status: response.status,
         problem: '',
         origin: this.origin.origin,
-        details: typeof body === 'string' && body !== '' ? [body.slice(0, 300)] : [],
+        details: [...(typeof body === 'string' && body !== '' ? [body.slice(0, 300)] : []), ...notes],
       });
     }
     const slug = String(body.type ?? '').replace(/^urn:execfabric:problem:/, '');
@@ -139,7 +298,10 @@ export class ApiClient {
       problem: slug,
       origin: this.origin.origin,
       fields,
-      details: fields.map((field) => `${field.path === '' ? '(body)' : field.path}: ${field.message}`),
+      details: [
+        ...fields.map((field) => `${field.path === '' ? '(body)' : field.path}: ${field.message}`),
+        ...notes,
+      ],
     });
   }
 
@@ -189,10 +351,7 @@ export class ApiClient {
         reject(
           new ConnectionError(`Cannot reach ${where}: ${describeNetworkError(error)}`, {
             cause: error,
-            details:
-              error.code === 'ECONNREFUSED' && connectTo === '127.0.0.1'
-                ? [`Is the local platform running? Start it with \`${hint('dev')}\` (or \`npm start\`).`]
-                : [],
+            localPlatformDown: error.code === 'ECONNREFUSED' && connectTo === '127.0.0.1',
           }),
         );
       });

@@ -38,7 +38,18 @@ export class NotSignedInError extends CliError {
 }
 
 /** The platform could not be reached at all (connection refused, DNS, TLS, timeout). */
-export class ConnectionError extends CliError {}
+export class ConnectionError extends CliError {
+  /** Nothing listens on this machine for a loopback host: worth the hint to start the platform. */
+  readonly localPlatformDown: boolean;
+
+  constructor(
+    message: string,
+    options: { details?: readonly string[]; cause?: unknown; localPlatformDown?: boolean } = {},
+  ) {
+    super(message, options);
+    this.localPlatformDown = options.localPlatformDown ?? false;
+  }
+}
 
 /** A request the CLI gave up on itself (its AbortSignal fired), e.g. the agent's poll on Ctrl-C. */
 export class RequestAbortedError extends CliError {}

@@ -6,12 +6,14 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { EXECUTION_STATUSES } from '../../functions/contract/executions.ts';
 import packageJson from '../../package.json' with { type: 'json' };
+import { DEFAULT_LOCAL_PORT } from '../local/port.ts';
+import { RETRY_MAX_ATTEMPTS, RETRY_MAX_TOTAL_WAIT_SECONDS, RETRY_MAX_WAIT_SECONDS } from './client.ts';
 import { ConfigStore, configDir } from './config.ts';
 import type { CliContext } from './context.ts';
-import { ApiError, CliError, EXIT, UsageError } from './errors.ts';
+import { ApiError, CliError, ConnectionError, EXIT, UsageError } from './errors.ts';
 import { commandName, hint } from './invocation.ts';
 import { Output } from './output.ts';
-import { ENV_HOST, ENV_TOKEN } from './target.ts';
+import { ENV_HOST, ENV_RETRY, ENV_TOKEN, exampleHost } from './target.ts';
 
 export const VERSION: string = packageJson.version;
 
@@ -35,10 +37,17 @@ export interface MainOptions {
 }
 
 export function buildProgram(context: CliContext, setExit: (code: number) => void) {
+  const example = exampleHost(context.env);
   const program = new Command(commandName(context.env))
     .description('ExecFabric from the command line: sign in, sync scripts and Skills, run them.')
     .version(VERSION, '-v, --version')
-    .addOption(new Option('--host <url>', `platform host, e.g. http://acme.localhost:8080 (or ${ENV_HOST})`))
+    .addOption(new Option('--host <url>', `platform host, e.g. ${example} (or ${ENV_HOST})`))
+    .addOption(
+      new Option(
+        '--no-retry',
+        `fail at once when the platform answers 429 or 503 (by default a safe request is retried as its Retry-After says, at most ${RETRY_MAX_ATTEMPTS} attempts, ${RETRY_MAX_WAIT_SECONDS} s a wait, ${RETRY_MAX_TOTAL_WAIT_SECONDS} s in all)`,
+      ),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText(
@@ -47,6 +56,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
 Environment:
   ${ENV_HOST}    the host, when --host is not given
   ${ENV_TOKEN}   an access token to act with (CI); overrides the stored sign-in
+  ${ENV_RETRY}    0: fail at once on 429 or 503, as --no-retry
   EXECFABRIC_AGENT_TOKEN   the agent token of \`${hint('agent', context.env)}\`
   XDG_CONFIG_HOME     where sign-ins are kept (${configDir(context.env)})
 
@@ -54,15 +64,17 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
 2 bad usage or bad local input (arguments, manifest, --input), 3 not signed in.`,
     );
   const host = () => program.opts().host;
-  const withHost = <T extends object>(options: T) => ({
-    ...options,
+  /** The global options a command's target takes: `--host`, and `--no-retry` as `retry: false`. */
+  const target = () => ({
     ...(host() === undefined ? {} : { host: host() }),
+    ...(program.opts().retry ? {} : { retry: false }),
   });
+  const withTarget = <T extends object>(options: T) => ({ ...options, ...target() });
 
   program
     .command('dev')
     .description('run the whole platform on this machine (from a clone of the repository)')
-    .option('--port <port>', 'port of the platform (default 8080)', port)
+    .option('--port <port>', `port of the platform (default PORT, else ${DEFAULT_LOCAL_PORT})`, port)
     .option('--data-dir <dir>', 'data folder (default .execfabric/ in the clone)')
     .option('--no-build', 'do not rebuild the sites first')
     .action(async (options) => {
@@ -87,11 +99,10 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
       const { login } = await import('./commands/auth.ts');
       const named = host() ?? context.env[ENV_HOST];
       if (named === undefined || named === '') {
-        throw new UsageError(
-          'login needs the host to sign in to: --host URL (e.g. http://acme.localhost:8080)',
-        );
+        throw new UsageError(`login needs the host to sign in to: --host URL (e.g. ${example})`);
       }
       await login(context, {
+        ...target(),
         host: named,
         expiresInDays: options.expiresInDays,
         ...(options.username === undefined ? {} : { username: options.username }),
@@ -105,7 +116,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .description("revoke this machine's access token for the host and forget it")
     .action(async () => {
       const { logout } = await import('./commands/auth.ts');
-      await logout(context, withHost({}));
+      await logout(context, withTarget({}));
     });
 
   program
@@ -114,7 +125,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .option('--json', 'print JSON')
     .action(async (options) => {
       const { whoami } = await import('./commands/auth.ts');
-      await whoami(context, withHost(options));
+      await whoami(context, withTarget(options));
     });
 
   program
@@ -135,7 +146,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .option('--json', 'print the plan (and what was applied) as JSON')
     .action(async (dir, options) => {
       const { push } = await import('./commands/project.ts');
-      await push(context, dir, withHost(options));
+      await push(context, dir, withTarget(options));
     });
 
   program
@@ -145,7 +156,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .option('--dry-run', 'list the files that would change and write nothing')
     .action(async (dir, options) => {
       const { pull } = await import('./commands/project.ts');
-      await pull(context, dir, withHost(options));
+      await pull(context, dir, withTarget(options));
     });
 
   program
@@ -158,7 +169,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .option('--json', 'print the finished run as JSON')
     .action(async (skill, options) => {
       const { run } = await import('./commands/runs.ts');
-      await run(context, skill, withHost(options));
+      await run(context, skill, withTarget(options));
     });
 
   program
@@ -169,7 +180,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .option('--json', 'print JSON')
     .action(async (id, options) => {
       const { logs } = await import('./commands/runs.ts');
-      await logs(context, id, withHost(options));
+      await logs(context, id, withTarget(options));
     });
 
   program
@@ -178,7 +189,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .option('--json', 'print JSON')
     .action(async (options) => {
       const { skills } = await import('./commands/runs.ts');
-      await skills(context, withHost(options));
+      await skills(context, withTarget(options));
     });
 
   program
@@ -190,7 +201,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .option('--json', 'print JSON')
     .action(async (options) => {
       const { runs } = await import('./commands/runs.ts');
-      await runs(context, withHost(options));
+      await runs(context, withTarget(options));
     });
 
   program
@@ -199,7 +210,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .option('--json', 'print JSON')
     .action(async (options) => {
       const { approvals } = await import('./commands/runs.ts');
-      await approvals(context, withHost(options));
+      await approvals(context, withTarget(options));
     });
 
   program
@@ -236,7 +247,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
       .option('--json', 'print the run as JSON')
       .action(async (id, options) => {
         const { decide } = await import('./commands/runs.ts');
-        await decide(context, decision, id, withHost(options));
+        await decide(context, decision, id, withTarget(options));
       });
   }
 
@@ -281,6 +292,9 @@ function report(error: unknown, output: Output, env: NodeJS.ProcessEnv): number 
   }
   output.info(`${output.style('red', 'error:')} ${error.message}`);
   for (const line of error.details) output.info(`  ${line}`);
+  if (error instanceof ConnectionError && error.localPlatformDown) {
+    output.info(`  Is the local platform running? Start it with \`${hint('dev', env)}\` (or \`npm start\`).`);
+  }
   if (error instanceof ApiError) {
     for (const line of hints(error, env)) output.info(output.style('dim', `  ${line}`));
   }

@@ -172,13 +172,13 @@ export function formatProblem(problem: ManifestProblem): string {
 }
 
 /** The manifest file of a project folder, or a UsageError saying which names were looked for. */
-export function findManifest(dir: string): string {
+export function findManifest(dir: string, env: NodeJS.ProcessEnv): string {
   for (const candidate of MANIFEST_NAMES) {
     const file = join(dir, candidate);
     if (existsSync(file)) return file;
   }
   throw new UsageError(`No manifest in ${dir}: looked for ${MANIFEST_NAMES.join(', ')}`, [
-    `Create one with \`${hint('init')}\`, or fetch the tenant’s with \`${hint('pull')}\`.`,
+    `Create one with \`${hint('init', env)}\`, or fetch the tenant’s with \`${hint('pull', env)}\`.`,
   ]);
 }
 
@@ -263,7 +263,7 @@ function fieldPath(path: readonly PropertyKey[]): string {
 }
 
 /** Reads and checks a project's manifest and every file it names. */
-export async function loadManifest(dir: string, file: string = findManifest(dir)): Promise<Manifest> {
+export async function loadManifest(dir: string, file: string): Promise<Manifest> {
   const display = relative(process.cwd(), file) || basename(file);
   const text = readText(file, display, MAX_MANIFEST_BYTES);
   const json = file.endsWith('.json');

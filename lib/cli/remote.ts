@@ -2,7 +2,7 @@
  * The tenant API as the CLI uses it: typed reads of scripts, versions, Skills and runs (every page
  * of a paged listing), and the writes `push` makes. Paths are the platform's documented routes.
  */
-import { CACHE_CONTROL_HEADER } from '../../functions/contract/headers.ts';
+import { CACHE_CONTROL_HEADER, IDEMPOTENCY_HEADER } from '../../functions/contract/headers.ts';
 import type { ExecutionError } from '../../functions/contract/responses.ts';
 import type { ApiClient } from './client.ts';
 
@@ -143,7 +143,7 @@ export class TenantApi {
     const { body } = await this.client.post(
       path('/api/skills/{id}/executions', skillId),
       { input },
-      { headers: { 'idempotency-key': idempotencyKey } },
+      { headers: { [IDEMPOTENCY_HEADER]: idempotencyKey } },
     );
     return { id: String(body.id), status: String(body.status) };
   }

@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST_API_RATE } from '../edge/rate-limit.ts';
 import { startLocalPlatform } from './platform.ts';
+import { DEFAULT_LOCAL_PORT, localPort } from './port.ts';
 import { stopOnSignals } from './stop-signals.ts';
 
 const USAGE = `Usage: npm start      (or: npx execfabric dev [--port N] [--data-dir DIR] [--no-build])
@@ -16,7 +17,7 @@ const USAGE = `Usage: npm start      (or: npx execfabric dev [--port N] [--data-
 Builds the sites, then runs the whole ExecFabric platform on this machine and prints its URLs and
 demo users. It takes no arguments; its settings are environment variables:
 
-  PORT                         port of every host (default 8080), e.g. PORT=8081 npm start
+  PORT                         port of every host (default ${DEFAULT_LOCAL_PORT}), e.g. PORT=8081 npm start
   EXECFABRIC_DATA_DIR          data folder (default .execfabric/; one process per folder)
   EXECFABRIC_DEMO_PASSWORD     the demo users' password (default: generated on first start, kept)
   EXECFABRIC_SANDBOX_NETWORK   auto (default) | netns | userns | seccomp
@@ -43,9 +44,8 @@ if (args.length > 0) {
   process.exit(2);
 }
 
-const portText = process.env.PORT ?? '8080';
-const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
+const port = localPort(process.env);
+if (port === null) {
   process.stderr.write(`PORT must be a port number, got ${process.env.PORT}\n`);
   process.exit(2);
 }

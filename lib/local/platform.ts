@@ -49,6 +49,7 @@ import { type ConnectionLimits, connectionLimits, createEdgeServer } from './con
 import { type LocalFunction, type LocalInvoke, loadNodeFunction } from './lambda.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { type Poller, startPoller } from './pollers.ts';
+import { DEFAULT_LOCAL_PORT } from './port.ts';
 import { type HostConfiguration, MAX_LOCAL_HOSTS, servicePorts } from './python-function.ts';
 import { createLocalRouter } from './router.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
@@ -88,7 +89,7 @@ async function drainQueues(
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface LocalPlatformOptions {
-  /** Port of the edge router; 0 picks a free one. @default 8080 */
+  /** Port of the edge router; 0 picks a free one. @default DEFAULT_LOCAL_PORT (8080) */
   readonly port?: number;
   /** Interface to listen on. @default '127.0.0.1' */
   readonly listenHost?: string;
@@ -121,6 +122,11 @@ export interface LocalPlatformOptions {
    * @default HOST_API_RATE
    */
   readonly hostRateLimit?: HostRateRule | false;
+  /**
+   * The clock of the rate limit's windows, in ms: a test sets it to end a window when it chooses
+   * (so a refusal's Retry-After is short and known). @default Date.now
+   */
+  readonly hostRateClock?: () => number;
   /**
    * The most consumer calls at once per queue: receive loops of a plain queue (which start at one and
    * scale with the backlog), messages in hand of a fair one. @default the queue's mapping bound, at
@@ -521,13 +527,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         viewerScheme:
           options.viewerScheme ?? (process.env.EXECFABRIC_VIEWER_SCHEME === 'https' ? 'https' : 'http'),
         ...(options.hostRateLimit === undefined ? {} : { hostRateLimit: options.hostRateLimit }),
+        ...(options.hostRateClock === undefined ? {} : { now: options.hostRateClock }),
       }),
       edgeLimits,
       log,
     );
     const { server } = edge;
     cleanups.push(() => edge.stop());
-    server.listen(options.port ?? 8080, options.listenHost ?? '127.0.0.1');
+    server.listen(options.port ?? DEFAULT_LOCAL_PORT, options.listenHost ?? '127.0.0.1');
     await Promise.race([
       once(server, 'listening'),
       once(server, 'error').then(([error]) => {

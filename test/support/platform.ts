@@ -50,7 +50,13 @@ export async function startTestPlatform(
   password: string,
   options: Pick<
     LocalPlatformOptions,
-    'freeSignupLimits' | 'visibilityTimeoutSeconds' | 'viewerScheme' | 'edgeLimits' | 'log' | 'hostRateLimit'
+    | 'freeSignupLimits'
+    | 'visibilityTimeoutSeconds'
+    | 'viewerScheme'
+    | 'edgeLimits'
+    | 'log'
+    | 'hostRateLimit'
+    | 'hostRateClock'
   > = {},
 ): Promise<TestPlatform> {
   const platform = await startLocalPlatform({

@@ -5,13 +5,13 @@
  */
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
-import { ApiClient, parseHost } from '../client.ts';
+import { parseHost } from '../client.ts';
 import type { CliContext } from '../context.ts';
 import { readStdin } from '../context.ts';
 import { ApiError, CliError, ConnectionError, UsageError } from '../errors.ts';
-import { ENV_TOKEN, resolveOrigin, resolveTarget } from '../target.ts';
+import { connect, ENV_TOKEN, resolveOrigin, resolveTarget, type TargetOptions } from '../target.ts';
 
-export interface LoginOptions {
+export interface LoginOptions extends TargetOptions {
   readonly host: string;
   readonly username?: string;
   readonly passwordStdin?: boolean;
@@ -41,7 +41,7 @@ function ask(context: CliContext, question: string, secret: boolean): Promise<st
 
 export async function login(context: CliContext, options: LoginOptions): Promise<void> {
   const origin = parseHost(options.host);
-  const anonymous = new ApiClient(origin);
+  const anonymous = connect(origin, undefined, options, context);
   const health = await anonymous.get('/api/health');
   const domain =
     health.body?.domain === 'tenant' ? `tenant ${health.body.tenant?.id}` : 'the governance console';
@@ -110,7 +110,7 @@ export async function login(context: CliContext, options: LoginOptions): Promise
   }
 }
 
-export async function logout(context: CliContext, options: { host?: string }): Promise<void> {
+export async function logout(context: CliContext, options: TargetOptions): Promise<void> {
   const origin = resolveOrigin(options, context.store, context.env);
   const profile = context.store.profile(origin.origin);
   if (profile === undefined) {
@@ -120,7 +120,7 @@ export async function logout(context: CliContext, options: { host?: string }): P
   let revoked = true;
   let problem = '';
   try {
-    await new ApiClient(origin, profile.token).delete(`/api/tokens/${profile.tokenId}`, {
+    await connect(origin, profile.token, options, context).delete(`/api/tokens/${profile.tokenId}`, {
       accept: [401, 404],
     });
   } catch (error) {
@@ -140,8 +140,11 @@ export async function logout(context: CliContext, options: { host?: string }): P
   context.output.out(`Signed out of ${origin.host}; token ${profile.tokenId} is revoked.`);
 }
 
-export async function whoami(context: CliContext, options: { host?: string; json?: boolean }): Promise<void> {
-  const target = resolveTarget(options, context.store, context.env);
+export async function whoami(
+  context: CliContext,
+  options: TargetOptions & { json?: boolean },
+): Promise<void> {
+  const target = resolveTarget(options, context);
   const me = (await target.client.get('/api/me')).body as {
     username: string;
     roles: string[];

@@ -10,7 +10,7 @@ import { hint } from '../invocation.ts';
 import { findManifest, insideProject, loadManifest, MANIFEST_NAMES } from '../manifest.ts';
 import { applyPlan, describeStep, planPush, renderPlan, stableJson } from '../push.ts';
 import { type RemoteSkill, TenantApi } from '../remote.ts';
-import { resolveTarget } from '../target.ts';
+import { resolveTarget, type TargetOptions } from '../target.ts';
 
 const SAMPLE_SCRIPT = `"""A sample ExecFabric script: main(inputs, ctx) returns the run's output."""
 
@@ -87,16 +87,15 @@ export function init(context: CliContext, dir: string, options: { force?: boolea
   context.output.out(`Next: ${hint(`push ${shown === '.' ? '' : `${shown} `}--dry-run`, context.env)}`);
 }
 
-export interface PushOptions {
-  readonly host?: string;
+export interface PushOptions extends TargetOptions {
   readonly dryRun?: boolean;
   readonly json?: boolean;
 }
 
 export async function push(context: CliContext, dir: string, options: PushOptions): Promise<void> {
   // The manifest and every file it names are checked before anything is read from the platform.
-  const manifest = await loadManifest(dir);
-  const target = resolveTarget(options, context.store, context.env);
+  const manifest = await loadManifest(dir, findManifest(dir, context.env));
+  const target = resolveTarget(options, context);
   const api = new TenantApi(target.client);
   const plan = await planPush(manifest, api);
   const where = target.client.host;
@@ -128,8 +127,7 @@ export async function push(context: CliContext, dir: string, options: PushOption
   for (const { step, detail } of result.applied) context.output.out(`  ${step} → ${detail}`);
 }
 
-export interface PullOptions {
-  readonly host?: string;
+export interface PullOptions extends TargetOptions {
   readonly dryRun?: boolean;
 }
 
@@ -152,10 +150,11 @@ export function slug(name: string): string {
  */
 export async function pull(context: CliContext, dir: string, options: PullOptions): Promise<void> {
   const root = resolve(dir);
-  const target = resolveTarget(options, context.store, context.env);
+  const target = resolveTarget(options, context);
   const api = new TenantApi(target.client);
   const existingFile = MANIFEST_NAMES.map((name) => join(root, name)).find((file) => existsSync(file));
-  const existing = existingFile === undefined ? null : await loadManifest(root, findManifest(root));
+  const existing =
+    existingFile === undefined ? null : await loadManifest(root, findManifest(root, context.env));
   const json = existing?.format === 'json';
 
   const scripts = await api.scripts();

@@ -10,18 +10,20 @@ import { readStdin } from '../context.ts';
 import { CliError, RunUnsuccessfulError, UsageError } from '../errors.ts';
 import { hint } from '../invocation.ts';
 import { type RemoteRun, type RemoteSkill, TERMINAL_STATUSES, TenantApi } from '../remote.ts';
-import { resolveTarget } from '../target.ts';
+import { resolveTarget, type TargetOptions } from '../target.ts';
 
-interface HostOptions {
-  readonly host?: string;
-}
+type HostOptions = TargetOptions;
 
 function api(context: CliContext, options: HostOptions): TenantApi {
-  return new TenantApi(resolveTarget(options, context.store, context.env).client);
+  return new TenantApi(resolveTarget(options, context).client);
 }
 
 /** A Skill named by its id (`skl-…`) or its name (exact, else case-insensitive and unique). */
-export async function findSkill(tenant: TenantApi, reference: string): Promise<RemoteSkill> {
+export async function findSkill(
+  tenant: TenantApi,
+  reference: string,
+  env: NodeJS.ProcessEnv,
+): Promise<RemoteSkill> {
   const skills = await tenant.skills();
   const exact = skills.filter((skill) => skill.id === reference || skill.name === reference);
   const candidates =
@@ -29,7 +31,7 @@ export async function findSkill(tenant: TenantApi, reference: string): Promise<R
   if (candidates.length === 1 && candidates[0] !== undefined) return candidates[0];
   if (candidates.length === 0) {
     throw new CliError(`No Skill named "${reference}" that you may see`, {
-      details: [`\`${hint('skills')}\` lists the Skills you may run.`],
+      details: [`\`${hint('skills', env)}\` lists the Skills you may run.`],
     });
   }
   throw new CliError(`${candidates.length} Skills are named "${reference}"`, {
@@ -75,10 +77,10 @@ export function took(run: Pick<RemoteRun, 'createdAt' | 'startedAt' | 'finishedA
   return ms < 1_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-function describeStatus(run: RemoteRun): string {
+function describeStatus(run: RemoteRun, env: NodeJS.ProcessEnv): string {
   switch (run.status) {
     case 'pending_approval':
-      return `waiting for approval (${String(run.approvalsRequired ?? '?')} needed); \`${hint('approvals')}\` lists it`;
+      return `waiting for approval (${String(run.approvalsRequired ?? '?')} needed); \`${hint('approvals', env)}\` lists it`;
     case 'queued':
       return typeof run.waitingFor === 'string' ? `queued: ${run.waitingFor}` : 'queued';
     case 'succeeded':
@@ -126,7 +128,7 @@ async function follow(
   let delay = 250;
   for (;;) {
     const run = await tenant.execution(id);
-    const shown = describeStatus(run);
+    const shown = describeStatus(run, context.env);
     if (shown !== lastStatus && options.quiet !== true) {
       context.output.info(`${context.output.style('dim', `[${run.id}]`)} ${shown}`);
       lastStatus = shown;
@@ -164,7 +166,9 @@ export interface RunOptions extends HostOptions {
 export async function run(context: CliContext, skillReference: string, options: RunOptions): Promise<void> {
   const input = await readInput(context, options.input);
   const tenant = api(context, options);
-  const skill = await findSkill(tenant, skillReference);
+  const skill = await findSkill(tenant, skillReference, context.env);
+  // One key for this invocation: the client sends it again with every retry of the request, so a
+  // retried run request is the same run to the platform, never a second one.
   const requested = await tenant.run(skill.id, input, `cli-${randomUUID()}`);
   context.output.info(
     `${context.output.style('dim', `[${requested.id}]`)} requested ${skill.name} (${skill.id})`,
@@ -240,7 +244,8 @@ export interface RunsOptions extends HostOptions {
 
 export async function runs(context: CliContext, options: RunsOptions): Promise<void> {
   const tenant = api(context, options);
-  const skillId = options.skill === undefined ? undefined : (await findSkill(tenant, options.skill)).id;
+  const skillId =
+    options.skill === undefined ? undefined : (await findSkill(tenant, options.skill, context.env)).id;
   const items: RemoteRun[] = [];
   for await (const item of tenant.executions()) {
     if (options.status !== undefined && item.status !== options.status) continue;
