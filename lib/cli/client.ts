@@ -27,10 +27,13 @@ export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 503]);
 /** Attempts of one request, the first included. */
 export const RETRY_MAX_ATTEMPTS = 3;
-/** The longest the CLI waits before one attempt; a Retry-After asking more is not waited for. */
-export const RETRY_MAX_WAIT_SECONDS = 30;
+/**
+ * The longest the CLI waits before one attempt; a Retry-After asking more is not waited for. One
+ * window of the edge's per-host count (HOST_API_RATE): the most either edge asks a host to wait.
+ */
+export const RETRY_MAX_WAIT_SECONDS = 60;
 /** The most the CLI waits for one request, all its waits together. */
-export const RETRY_MAX_TOTAL_WAIT_SECONDS = 60;
+export const RETRY_MAX_TOTAL_WAIT_SECONDS = 120;
 /** Methods whose second sending changes nothing the first did not (RFC 9110 §9.2.2). */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 

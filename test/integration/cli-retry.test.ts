@@ -54,8 +54,10 @@ interface Wire {
   exchanges: Exchange[];
   /** Called with each answer's status before the CLI gets it. */
   onAnswer: (status: number) => void;
-  /** Answers go back without Retry-After, as WAF's 429 in AWS. */
+  /** Answers go back without Retry-After (as a proxy in front may send them). */
   dropRetryAfter: boolean;
+  /** Answers go back with this Retry-After instead of the platform's (a quota's hours). */
+  retryAfter?: string;
   /** The statuses of the requests of `method` on `path` (any query), in order. */
   statuses(method: string, path: string): number[];
 }
@@ -120,7 +122,9 @@ function recordingProxy(target: number): Server {
             const content = Buffer.concat(body);
             outgoing.writeHead(status, {
               ...kept,
-              ...(retryAfter === undefined || wire.dropRetryAfter ? {} : { 'retry-after': retryAfter }),
+              ...(retryAfter === undefined || wire.dropRetryAfter
+                ? {}
+                : { 'retry-after': wire.retryAfter ?? retryAfter }),
               'content-length': String(content.length),
             });
             outgoing.end(content);
@@ -172,6 +176,7 @@ beforeEach(() => {
   wire.exchanges = [];
   wire.onAnswer = () => undefined;
   wire.dropRetryAfter = false;
+  wire.retryAfter = undefined;
 });
 
 afterAll(async () => {
@@ -237,15 +242,16 @@ describe('a request the platform answered 429 with Retry-After', () => {
   });
 
   it('gives up at once when Retry-After asks for longer than the CLI waits', async () => {
-    // 59.5 s before the window ends: Retry-After: 60, past the 30 s the CLI waits at most.
-    await fill(0, 59_500);
+    // An hour, as a day's quota may ask: past the 60 s (one window of the edge) the CLI waits at most.
+    wire.retryAfter = '3600';
+    await fill(0);
     endWindowOnRefusal();
     const listed = await alice.run(['skills']);
     expect(listed.code, listed.stderr).toBe(1);
     expect(wire.statuses('GET', '/api/skills')).toEqual([429]);
     expect(listed.stderr).not.toContain('retrying');
     expect(listed.stderr).toContain(
-      'Gave up: the platform asks to wait 60 s, longer than the CLI waits (30 s); try again then.',
+      'Gave up: the platform asks to wait 3600 s, longer than the CLI waits (60 s); try again then.',
     );
   });
 
@@ -270,7 +276,7 @@ describe('a request the platform answered 429 with Retry-After', () => {
 });
 
 describe('a request the CLI does not send again', () => {
-  it('is a request answered 429 without Retry-After (as WAF answers in AWS)', async () => {
+  it('is a request answered 429 without Retry-After', async () => {
     wire.dropRetryAfter = true;
     await fill(0);
     endWindowOnRefusal(); // a retry would succeed
