@@ -7,8 +7,9 @@
  * One run at a time. On a stop, the poll in flight is abandoned: a job the platform leased in its
  * answer never reaches the agent, and its unconfirmed lease lapses so the job goes to the next poll
  * (functions/core/agents/agents.ts); a job whose answer did arrive is run and recorded first. The
- * Python side never sees the token. A platform that cannot be reached is retried with back-off; a
- * refused token stops the agent.
+ * Python side never sees the token. A platform that cannot be reached, or that answers "not now"
+ * (429 or 503: the host's API rate limit, a busy store), is retried — as long as `Retry-After` says,
+ * else with back-off — and never stops the agent; a refused token does.
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,7 +18,7 @@ import { arch, hostname, platform } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ApiClient, parseHost } from './client.ts';
+import { ApiClient, describeRetry, parseHost, RETRY_MAX_WAIT_SECONDS, type RetryPolicy } from './client.ts';
 import type { CliContext } from './context.ts';
 import {
   ApiError,
@@ -33,6 +34,24 @@ export const ENV_AGENT_TOKEN = 'EXECFABRIC_AGENT_TOKEN';
 export const ENV_PYTHON = 'EXECFABRIC_PYTHON';
 
 /** The package root: two folders above this module, in a clone (lib/cli) and in the bundle (dist/cli). */
+/**
+ * The agent's own calls are each bound to the agent and its lease, so sending one again does
+ * nothing twice (a start confirmed twice is one start; a second result is refused): they are retried
+ * on 429/503 with Retry-After, for longer than a person at a prompt would wait.
+ */
+const AGENT_RETRY_ATTEMPTS = 10;
+const AGENT_RETRY_TOTAL_SECONDS = 600;
+/** The longest the poll loop sleeps between polls the platform refused (it says when; back-off else). */
+const AGENT_MAX_PAUSE_MS = RETRY_MAX_WAIT_SECONDS * 1000;
+
+/** A failure of the platform or the way to it, not a verdict on this agent: it waits and goes on. */
+function passing(error: unknown): error is ConnectionError | ApiError {
+  return (
+    error instanceof ConnectionError ||
+    (error instanceof ApiError && (error.status === 429 || error.status >= 500))
+  );
+}
+
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HOST_SCRIPT = resolve(PACKAGE_ROOT, 'lib', 'cli', 'agent_host.py');
 const LAYER_DIR = resolve(PACKAGE_ROOT, 'layers', 'python-runtime', 'python');
@@ -236,8 +255,13 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
   if (named === undefined || named === '')
     throw new UsageError(`The agent needs --host URL (or ${ENV_HOST})`);
   const origin = parseHost(named);
-  const client = new ApiClient(origin, agentToken(context, options));
   const log = (line: string) => context.output.info(`${new Date().toISOString()} ${line}`);
+  const retry: RetryPolicy = {
+    maxAttempts: AGENT_RETRY_ATTEMPTS,
+    maxTotalWaitSeconds: AGENT_RETRY_TOTAL_SECONDS,
+    onWait: (notice) => log(describeRetry(notice)),
+  };
+  const client = new ApiClient(origin, agentToken(context, options), retry);
   const about = {
     name: options.name,
     version: options.version,
@@ -245,7 +269,7 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
   };
 
   const hello = await client
-    .post('/api/agent/hello', { ...about, waitSeconds: 0 })
+    .post('/api/agent/hello', { ...about, waitSeconds: 0 }, { repeatable: true })
     .catch((error: unknown) => {
       throw refusal(error, options.name, origin.host);
     });
@@ -282,14 +306,18 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
         const answer = await client.post('/api/agent/poll', about, {
           timeoutMs: 60_000,
           signal: stopped.signal,
+          repeatable: true,
         });
         taken = answer.status === 204 ? null : (answer.body as { job: AgentJob; lease: string });
         backoff = 1000;
       } catch (error) {
         if (error instanceof RequestAbortedError) break;
-        if (error instanceof ConnectionError || (error instanceof ApiError && error.status >= 500)) {
-          log(`${error.message}; retrying in ${backoff / 1000}s`);
-          await sleep(backoff, stopped.signal);
+        if (passing(error)) {
+          // The platform's own word on when, where it gave one; the back-off otherwise.
+          const said = error instanceof ApiError ? error.retryAfterSeconds : null;
+          const pause = Math.min(AGENT_MAX_PAUSE_MS, said === null ? backoff : Math.max(said * 1000, 1000));
+          log(`${error.message}; polling again in ${pause / 1000}s`);
+          await sleep(pause, stopped.signal);
           backoff = Math.min(30_000, backoff * 2);
           continue;
         }
@@ -306,6 +334,13 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
       running = taken.job.executionId;
       try {
         await runOne(client, host, taken.job, taken.lease, log);
+      } catch (error) {
+        // Past every retry: the platform closes the run (its lease lapses, or its time runs out);
+        // this agent goes on with the next.
+        if (!passing(error)) throw error;
+        log(
+          `run ${taken.job.executionId}: could not be reported (${error.message}); the platform will close it`,
+        );
       } finally {
         running = null;
       }
@@ -329,7 +364,7 @@ async function runOne(
   const path = (what: string) => `/api/agent/runs/${encodeURIComponent(job.executionId)}/${what}`;
   log(`run ${job.executionId}: script ${job.asset.id} v${job.asset.version}`);
   try {
-    await client.post(path('started'), { lease });
+    await client.post(path('started'), { lease }, { repeatable: true });
   } catch (error) {
     // The lease lapsed before this agent confirmed it, and the job went to another poll.
     if (error instanceof ApiError && error.status === 409) {
@@ -353,18 +388,29 @@ async function runOne(
   } else {
     outcome = sandboxFailure('The script received does not match its version hash; it was not run');
   }
-  const result = await client.post(path('result'), {
-    lease,
-    status: outcome.status,
-    ...(outcome.status === 'succeeded' ? { output: outcome.output ?? null } : {}),
-    ...(outcome.error === null || outcome.error === undefined ? {} : { error: outcome.error }),
-    logs: { stdout: outcome.stdout, stderr: outcome.stderr, truncated: outcome.truncated },
-    metrics: {
-      ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
-      ...(outcome.cpuMs === undefined ? {} : { cpuMs: outcome.cpuMs }),
-      ...(outcome.maxRssKb === undefined ? {} : { maxRssKb: outcome.maxRssKb }),
+  const result = await client.post(
+    path('result'),
+    {
+      lease,
+      status: outcome.status,
+      ...(outcome.status === 'succeeded' ? { output: outcome.output ?? null } : {}),
+      ...(outcome.error === null || outcome.error === undefined ? {} : { error: outcome.error }),
+      logs: { stdout: outcome.stdout, stderr: outcome.stderr, truncated: outcome.truncated },
+      metrics: {
+        ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
+        ...(outcome.cpuMs === undefined ? {} : { cpuMs: outcome.cpuMs }),
+        ...(outcome.maxRssKb === undefined ? {} : { maxRssKb: outcome.maxRssKb }),
+      },
     },
-  });
+    // A second result for the lease is refused (409), so a retry never records one twice.
+    { repeatable: true, accept: [409] },
+  );
+  if (result.status === 409) {
+    log(
+      `run ${job.executionId}: ${outcome.status}, but the platform holds its result already or its lease lapsed`,
+    );
+    return;
+  }
   log(`run ${job.executionId}: ${outcome.status} → recorded as ${result.body.status}`);
 }
 

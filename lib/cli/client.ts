@@ -199,6 +199,12 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** Aborts the request in flight; it then rejects with a RequestAbortedError. */
   readonly signal?: AbortSignal;
+  /**
+   * The caller knows this request may be sent again whatever its method: a POST the platform keys
+   * itself (the agent's calls, each bound to its agent and lease). @default by method and
+   * Idempotency-Key (`isSafeToRepeat`)
+   */
+  readonly repeatable?: boolean;
 }
 
 export class ApiClient {
@@ -244,7 +250,10 @@ export class ApiClient {
     body?: unknown,
     options: RequestOptions = {},
   ): Promise<ApiResponse> {
-    const retry = this.#retry !== undefined && isSafeToRepeat(method, options.headers) ? this.#retry : null;
+    const retry =
+      this.#retry !== undefined && (options.repeatable === true || isSafeToRepeat(method, options.headers))
+        ? this.#retry
+        : null;
     let waited = 0;
     for (let attempt = 1; ; attempt += 1) {
       const response = await this.#raw(method, path, body, options);
@@ -273,11 +282,13 @@ export class ApiClient {
 
   #problem(method: string, path: string, response: ApiResponse, notes: readonly string[]): ApiError {
     const body = response.body as Record<string, unknown> | string;
+    const retryAfter = retryAfterSeconds(response.headers, this.#retry?.now);
     if (typeof body !== 'object' || body === null) {
       return new ApiError(`${method} ${path} on ${this.host} answered ${response.status}`, {
         status: response.status,
         problem: '',
         origin: this.origin.origin,
+        retryAfterSeconds: retryAfter,
         details: [...(typeof body === 'string' && body !== '' ? [body.slice(0, 300)] : []), ...notes],
       });
     }
@@ -300,6 +311,7 @@ export class ApiClient {
       status: response.status,
       problem: slug,
       origin: this.origin.origin,
+      retryAfterSeconds: retryAfter,
       fields,
       details: [
         ...fields.map((field) => `${field.path === '' ? '(body)' : field.path}: ${field.message}`),

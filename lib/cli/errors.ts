@@ -67,6 +67,8 @@ export class ApiError extends CliError {
   readonly fields: readonly ProblemField[];
   /** The origin that answered, e.g. `http://acme.localhost:8080`. */
   readonly origin: string;
+  /** The answer's `Retry-After`, in seconds, when it had one (a 429 or 503 says when to come back). */
+  readonly retryAfterSeconds: number | null;
 
   constructor(
     message: string,
@@ -76,6 +78,7 @@ export class ApiError extends CliError {
       origin: string;
       fields?: readonly ProblemField[];
       details?: readonly string[];
+      retryAfterSeconds?: number | null;
     },
   ) {
     super(message, { details: options.details ?? [] });
@@ -83,6 +86,7 @@ export class ApiError extends CliError {
     this.problem = options.problem;
     this.origin = options.origin;
     this.fields = options.fields ?? [];
+    this.retryAfterSeconds = options.retryAfterSeconds ?? null;
   }
 }
 
