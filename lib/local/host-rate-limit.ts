@@ -6,8 +6,12 @@
  * in one window, a host first seen after it is not counted until the window ends. (Sharing one
  * count among them instead let anyone who sprayed that many made-up hosts push every tenant first
  * seen after it into 429; uncounted, the worst such a spray buys is a window without a count for
- * hosts it did not reach first — and it costs far more requests than it lets through.)
+ * hosts it did not reach first — and it costs far more requests than it lets through.) A Host that
+ * is no host name (longer than DNS allows, or with characters no name has) is no tenant's: all such
+ * share one count, NOT_A_HOST_NAME, so a key is never longer than a name. (Counted under their own
+ * names, 100,000 Host headers of 16 KiB each, what Node takes in a head, held ~1.6 GB for a window.)
  */
+import { isValidHost } from '../../functions/core/tenancy/hosts.ts';
 import type { HostRateRule } from '../edge/rate-limit.ts';
 
 /**
@@ -15,6 +19,9 @@ import type { HostRateRule } from '../edge/rate-limit.ts';
  * hosts first seen after them are not counted.
  */
 export const MAX_COUNTED_HOSTS = 100_000;
+
+/** The one count of every Host that is no host name (the empty one too): no tenant is bound to one. */
+export const NOT_A_HOST_NAME = '';
 
 export class HostRateLimiter {
   readonly rule: HostRateRule;
@@ -36,7 +43,8 @@ export class HostRateLimiter {
    * Counts one API request of `host`: null when it may go on, else the seconds until its window
    * ends and whether this is the host's first refusal of the window (worth one log line).
    */
-  take(host: string): { readonly retryAfterSeconds: number; readonly firstRefusal: boolean } | null {
+  take(sent: string): { readonly retryAfterSeconds: number; readonly firstRefusal: boolean } | null {
+    const host = isValidHost(sent) ? sent : NOT_A_HOST_NAME;
     const windowMs = this.rule.windowSeconds * 1000;
     const now = this.#now();
     const window = Math.floor(now / windowMs);

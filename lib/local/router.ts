@@ -292,7 +292,7 @@ export function createLocalRouter(options: LocalRouterOptions) {
       if (refused !== null && rateLimit !== null) {
         if (refused.firstRefusal) {
           log(
-            `local router: ${host} passed ${rateLimit.rule.requests} API requests in ${rateLimit.rule.windowSeconds} s; refusing until its window ends`,
+            `local router: ${host.length > 253 ? `${host.slice(0, 253)}…` : host} passed ${rateLimit.rule.requests} API requests in ${rateLimit.rule.windowSeconds} s; refusing until its window ends`,
           );
         }
         response.setHeader('connection', 'close'); // its body, if any, is not read

@@ -38,6 +38,41 @@ export const AGENT_ONLINE_SECONDS = 60;
 /** Longest a poll may wait for a job (well inside the tenant API's 30 s timeout). */
 export const MAX_POLL_WAIT_SECONDS = 10;
 /**
+ * Polls one agent may hold waiting at once in one process: an agent process holds one, and a second
+ * covers the poll a restarted agent left behind. A poll beyond them takes a job if one is free and
+ * answers at once, as a poll whose wait ran out.
+ */
+export const MAX_POLLS_PER_AGENT = 2;
+/**
+ * Polls of one tenant's agents that read the table while they wait, at once in one process. A poll
+ * beyond them waits without reading and takes a job once its wait is over (its agent picks a job up
+ * that much later). A reading poll reads every poll interval for up to 10 s; before these bounds one
+ * agent's token held as many as it sent: 400 kept another tenant's waited run from answering for
+ * 18 s, and 2 each of 50 agents for 9 s.
+ */
+export const MAX_READING_POLLS_PER_TENANT = 16;
+
+/**
+ * Agent (tenant and name) or tenant → polls it holds now. The process's one count: every `Agents` of
+ * the process (each warm instance of the API has its own) counts here, as RunEnds does for waits.
+ */
+const processPolls = new Map<string, number>();
+
+/** Takes one of `key`'s `max` polls: the function that gives it back (once), or null when all are held. */
+function holdPoll(key: string, max: number): (() => void) | null {
+  const held = processPolls.get(key) ?? 0;
+  if (held >= max) return null;
+  processPolls.set(key, held + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (processPolls.get(key) ?? 1) - 1;
+    if (left <= 0) processPolls.delete(key);
+    else processPolls.set(key, left);
+  };
+}
+/**
  * A lease the agent has not confirmed (reported the job started) this long after it was handed out
  * lapses: the job goes to the next poll. The agent reports a job started as soon as it gets it.
  */
@@ -256,12 +291,32 @@ export class Agents {
     waitSeconds: number,
     signal?: AbortSignal,
   ): Promise<{ job: AgentJob; lease: string } | null> {
-    const deadline = Date.now() + Math.min(waitSeconds, MAX_POLL_WAIT_SECONDS) * 1000;
-    for (;;) {
-      const taken = await this.#takeOne(domain, agent);
-      if (taken !== null || Date.now() >= deadline || signal?.aborted === true) return taken;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(this.#interval, deadline - Date.now())));
+    const releaseAgent = holdPoll(JSON.stringify([domain.tenant.id, agent.name]), MAX_POLLS_PER_AGENT);
+    if (releaseAgent === null) return this.#takeOne(domain, agent);
+    const releaseReading = holdPoll(JSON.stringify([domain.tenant.id]), MAX_READING_POLLS_PER_TENANT);
+    try {
+      const deadline = Date.now() + Math.min(waitSeconds, MAX_POLL_WAIT_SECONDS) * 1000;
+      if (releaseReading === null) {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())));
+        return await this.#takeOne(domain, agent);
+      }
+      for (;;) {
+        const taken = await this.#takeOne(domain, agent);
+        if (taken !== null || Date.now() >= deadline || signal?.aborted === true) return taken;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(this.#interval, deadline - Date.now())));
+      }
+    } finally {
+      releaseReading?.();
+      releaseAgent();
     }
+  }
+
+  /** Polls `agentName` holds waiting now, and those of its tenant reading the table, in this process. */
+  pollsHeld(domain: TenantContext, agentName: string): { agent: number; reading: number } {
+    return {
+      agent: processPolls.get(JSON.stringify([domain.tenant.id, agentName])) ?? 0,
+      reading: processPolls.get(JSON.stringify([domain.tenant.id])) ?? 0,
+    };
   }
 
   async #takeOne(domain: TenantContext, agent: Agent): Promise<{ job: AgentJob; lease: string } | null> {
