@@ -90,12 +90,12 @@ baseline.server.close();
 const TAKES = 1_000_000;
 const one = new HostRateLimiter(NEVER_REACHED);
 let started = process.hrtime.bigint();
-for (let n = 0; n < TAKES; n++) one.take('acme.localhost');
+for (let n = 0; n < TAKES; n++) one.take('acme.localhost', '127.0.0.1');
 const oneNs = Number(process.hrtime.bigint() - started) / TAKES;
 const hosts = Array.from({ length: MAX_COUNTED_HOSTS }, (_, n) => `tenant-${n}.example.com`);
 const many = new HostRateLimiter(NEVER_REACHED);
 started = process.hrtime.bigint();
-for (let n = 0; n < TAKES; n++) many.take(hosts[n % hosts.length] as string);
+for (let n = 0; n < TAKES; n++) many.take(hosts[n % hosts.length] as string, '127.0.0.1');
 const manyNs = Number(process.hrtime.bigint() - started) / TAKES;
 // The heap a full window holds: ten limiters filled against ten empty ones (needs --expose-gc).
 let heapKiB: number | null = null;
@@ -107,7 +107,7 @@ if (typeof global.gc === 'function') {
   };
   const before = heap();
   const full = Array.from({ length: 10 }, () => new HostRateLimiter(NEVER_REACHED));
-  for (const limiter of full) for (const host of hosts) limiter.take(host);
+  for (const limiter of full) for (const host of hosts) limiter.take(host, '127.0.0.1');
   heapKiB = (heap() - before) / 1024 / full.length;
 }
 

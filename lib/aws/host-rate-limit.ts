@@ -1,8 +1,8 @@
 /**
  * The per-host API rate limit in AWS (the rule: lib/edge/rate-limit.ts; the local edge counts the
- * same): a WAFv2 web ACL on the CloudFront distribution whose rate-based rule aggregates a host's
- * API requests by its Host header, lower-cased, and answers a host past the rule 429 with the
- * platform's problem body. Every host is one tenant, console or personal space, so one tenant's flood
+ * same): a WAFv2 web ACL on the CloudFront distribution whose rate-based rule aggregates API requests
+ * by their Host header, lower-cased, and the client's address, and answers a pair past the rule 429
+ * with the platform's problem body. Every host is one tenant, console or personal space, so one tenant's flood
  * meets its own limit before it reaches the API stage's throttle, which every tenant shares; the
  * answer says, in `Retry-After` and the body, to wait one window. Its
  * blocked requests are logged to `aws-waf-logs-<stack>` (only those: an allowed request is in the
@@ -98,8 +98,11 @@ export class HostRateLimit extends Construct {
               limit: rule.requests,
               evaluationWindowSec: rule.windowSeconds,
               aggregateKeyType: 'CUSTOM_KEYS',
+              // Host and client address together: anyone may send any Host, so counted by the
+              // Host alone an outsider with no credential could spend a tenant's whole budget.
               customKeys: [
                 { header: { name: 'host', textTransformations: [{ priority: 0, type: 'LOWERCASE' }] } },
+                { ip: {} },
               ],
               scopeDownStatement: { orStatement: { statements: apiPathStatements() } },
             },

@@ -1,9 +1,10 @@
 /**
  * The edge's request rate limit per host: every host is one tenant (or one console, one personal
  * space), so a tenant flooding its API cannot take the API stage's whole throttle (shared by every
- * tenant) for itself. The rule is counted at the edge, before any function runs: in AWS by a WAFv2
- * rate-based rule on the CloudFront distribution, aggregated by the Host header
- * (lib/aws/edge.ts); on one machine by the local edge (lib/local/host-rate-limit.ts), with the
+ * tenant) for itself. It is counted per host and client address, so no one spends another's
+ * budget (anyone may send any Host). The rule is counted at the edge, before any function runs: in
+ * AWS by a WAFv2 rate-based rule on the CloudFront distribution, aggregated by the Host header and
+ * the client's IP (lib/aws/host-rate-limit.ts); on one machine by the local edge (lib/local/host-rate-limit.ts), with the
  * same numbers. Only API paths count (`/api/…`, `/mcp`, the OAuth metadata); the static sites are
  * files a CDN caches. docs/decisions/host-rate-limit.md says why these numbers and this place.
  */
@@ -30,7 +31,7 @@ export function rateLimitedProblem(rule: HostRateRule, retryAfterSeconds: number
     429,
     'rate-limited',
     'Too Many Requests',
-    `This host sent more than ${rule.requests} API requests in ${rule.windowSeconds} seconds; try again in ${retryAfterSeconds} s`,
+    `More than ${rule.requests} API requests to this host from your address in ${rule.windowSeconds} seconds; try again in ${retryAfterSeconds} s`,
     { retryAfterSeconds },
   );
 }

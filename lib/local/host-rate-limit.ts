@@ -1,5 +1,9 @@
 /**
- * The local edge's count of API requests per host (the rule: lib/edge/rate-limit.ts). A fixed
+ * The local edge's count of API requests per host and client address (the rule:
+ * lib/edge/rate-limit.ts; a "host" below is that pair). The address is in the key so that no one can
+ * spend another's budget: anyone may send any Host, and counted by the Host alone, an outsider with
+ * no credential refused a tenant's own signed-in users for a window at the cost of 3,000 requests
+ * (the third attack pass). A fixed
  * window: each host's count starts again when the window does (WAF's rate-based rule counts a
  * sliding window; a fixed one lets a host send up to twice the rule across a window's edge, and
  * never more). Hosts are whatever a client sends, so the table is bounded: past MAX_COUNTED_HOSTS
@@ -40,11 +44,16 @@ export class HostRateLimiter {
   }
 
   /**
-   * Counts one API request of `host`: null when it may go on, else the seconds until its window
-   * ends and whether this is the host's first refusal of the window (worth one log line).
+   * Counts one API request of `sent` (the Host) from `viewer` (the client's address): null when it
+   * may go on, else the seconds until its window ends and whether this is the pair's first refusal
+   * of the window (worth one log line).
    */
-  take(sent: string): { readonly retryAfterSeconds: number; readonly firstRefusal: boolean } | null {
-    const host = isValidHost(sent) ? sent : NOT_A_HOST_NAME;
+  take(
+    sent: string,
+    viewer: string,
+  ): { readonly retryAfterSeconds: number; readonly firstRefusal: boolean } | null {
+    // A space is in neither a host name nor an address; an address is at most 45 characters.
+    const host = `${isValidHost(sent) ? sent : NOT_A_HOST_NAME} ${viewer.slice(0, 45)}`;
     const windowMs = this.rule.windowSeconds * 1000;
     const now = this.#now();
     const window = Math.floor(now / windowMs);

@@ -288,11 +288,11 @@ export function createLocalRouter(options: LocalRouterOptions) {
       }
       // Counted before anything is read or invoked: a refused request costs the edge a map lookup.
       const host = edge.headers[HOST_HEADER]?.value ?? '';
-      const refused = rateLimit?.take(host) ?? null;
+      const refused = rateLimit?.take(host, request.socket.remoteAddress ?? '') ?? null;
       if (refused !== null && rateLimit !== null) {
         if (refused.firstRefusal) {
           log(
-            `local router: ${host.length > 253 ? `${host.slice(0, 253)}…` : host} passed ${rateLimit.rule.requests} API requests in ${rateLimit.rule.windowSeconds} s; refusing until its window ends`,
+            `local router: ${host.length > 253 ? `${host.slice(0, 253)}…` : host} from ${request.socket.remoteAddress ?? 'unknown'} passed ${rateLimit.rule.requests} API requests in ${rateLimit.rule.windowSeconds} s; refusing until its window ends`,
           );
         }
         response.setHeader('connection', 'close'); // its body, if any, is not read

@@ -230,7 +230,11 @@ describe('the per-host API rate limit (WAF)', () => {
       Limit: HOST_API_RATE.requests,
       EvaluationWindowSec: HOST_API_RATE.windowSeconds,
       AggregateKeyType: 'CUSTOM_KEYS',
-      CustomKeys: [{ Header: { Name: 'host', TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }] } }],
+      // The client's address is part of the key: no one spends another's budget.
+      CustomKeys: [
+        { Header: { Name: 'host', TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }] } },
+        { IP: {} },
+      ],
     });
     // Exactly the API paths: `/api/` and below, `/mcp` and the metadata; a site's files do not count.
     const scoped = (

@@ -19,11 +19,10 @@
  *   most MAX_POLLS_PER_AGENT polls waiting, and a tenant's agents at most
  *   MAX_READING_POLLS_PER_TENANT reading; the case fails without the bounds.
  * - Agent leases: a lapsed lease, once its job went to another poll, writes no log and no result.
- * - Held (documented, not fixed): the count is the Host's, and anyone may send any Host. Without a
- *   credential, an outsider spends a tenant's whole budget (under case and port variants of its host
- *   too, which all count as one), and the tenant's own signed-in requests are refused until the
- *   window ends. The last case shows it; it is the design (per host, not per client) and the report
- *   of this pass says what would change it.
+ * - The count was the Host's alone, and anyone may send any Host: without a credential, an outsider
+ *   spent a tenant's whole budget (under case and port variants of its host too, which all count as
+ *   one), and the tenant's own signed-in requests were refused until the window ended. The count is
+ *   now per host and client address (locally and in WAF's key); the last case fails without it.
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,8 +38,17 @@ const PASSWORD = 'attacks-third-pass-password';
 /** Enough for every case's own requests on acme; reached on purpose by the outsider on globex. */
 const RULE = { requests: 600, windowSeconds: 600 } as const;
 
+/** The count's clock, held a second into a window: the whole file is counted in one window. */
+const CLOCK = (Math.floor(Date.now() / (RULE.windowSeconds * 1000)) + 1) * RULE.windowSeconds * 1000 + 1000;
+/** Where the outsider connects from (Linux routes all of 127/8 to the loopback). */
+const OUTSIDER = '127.0.0.2';
+
 const lines: string[] = [];
-const t = await startTestPlatform(PASSWORD, { hostRateLimit: RULE, log: (line) => lines.push(line) });
+const t = await startTestPlatform(PASSWORD, {
+  hostRateLimit: RULE,
+  hostRateClock: () => CLOCK,
+  log: (line) => lines.push(line),
+});
 let alice: string;
 let gina: string;
 let acme: Runner;
@@ -51,10 +59,6 @@ let acmeDomain: TenantContext;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  // Start far from a window's end, so the file is counted in one window.
-  const windowMs = RULE.windowSeconds * 1000;
-  const left = windowMs - (Date.now() % windowMs);
-  if (left < 150_000) await sleep(left + 100);
   alice = await t.login(HOSTS.acme, 'alice');
   gina = await t.login(HOSTS.globex, 'gina');
   acme = runner(t, HOSTS.acme, alice);
@@ -284,10 +288,12 @@ describe('an agent’s lapsed lease', () => {
   });
 });
 
-describe('the per-host count, spent by someone else (not fixed: a report)', () => {
-  it('is one count for every spelling of a host, and anyone may spend it', { timeout: 120_000 }, async () => {
-    // Variants of globex's host that reach globex: each is counted as globex, so a tenant cannot
-    // multiply its budget by spelling its host another way.
+describe('the per-host count, and an outsider who sends a tenant’s Host', () => {
+  it('is one count for every spelling of a host, and the outsider spends only its own', {
+    timeout: 120_000,
+  }, async () => {
+    // Variants of globex's host that reach globex: each is counted as globex, so no one multiplies
+    // a budget by spelling the host another way.
     const spellings = [
       'GLOBEX.localhost',
       'globex.localhost:1',
@@ -298,10 +304,11 @@ describe('the per-host count, spent by someone else (not fixed: a report)', () =
     for (let n = 0; n < RULE.requests + 10 && refusedAt < 0; n += 20) {
       const batch = await Promise.all(
         Array.from({ length: 20 }, (_, k) =>
-          // An outsider: no credential at all.
+          // An outsider: no credential at all, from an address of its own.
           call(t.platform.url, {
             host: spellings[(n + k) % spellings.length] as string,
             path: '/api/health',
+            localAddress: OUTSIDER,
           }),
         ),
       );
@@ -310,12 +317,16 @@ describe('the per-host count, spent by someone else (not fixed: a report)', () =
     }
     expect(refusedAt).toBeGreaterThan(0);
     expect(refusedAt).toBeLessThanOrEqual(RULE.requests);
-    // The gap: globex's own signed-in admin is now refused on its own host, under any spelling,
-    // until the window ends — by requests that carried no credential. (In AWS the WAF rule counts by
-    // Host the same way.) A lookalike name that reaches no tenant is a count of its own.
+    const again = await call(t.platform.url, { host: HOSTS.globex, path: '/api/me', localAddress: OUTSIDER });
+    expect(again.status).toBe(429);
+    expect(Number(again.headers['retry-after'])).toBeGreaterThan(0);
+    // The tenant's own signed-in admin, from her own address, is served all the same: the count is
+    // the host's and the client's (before, counted by Host alone, she was refused until the window
+    // ended, by requests that carried no credential).
     const own = await t.send({ host: HOSTS.globex, token: gina, path: '/api/me' });
-    expect(own.status).toBe(429);
-    expect(Number(own.headers['retry-after'])).toBeGreaterThan(0);
+    expect(own.status, own.text).toBe(200);
+    expect(lines.some((line) => line.includes(`globex.localhost from ${OUTSIDER} passed`))).toBe(true);
+    // A lookalike name reaches no tenant.
     expect((await call(t.platform.url, { host: 'www.globex.localhost', path: '/api/health' })).status).toBe(
       404,
     );

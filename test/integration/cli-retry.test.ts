@@ -236,7 +236,7 @@ describe('a request the platform answered 429 with Retry-After', () => {
     expect(listed.stderr).toContain('retrying in 1 s (attempt 2 of 3)');
     expect(listed.stderr).toContain('retrying in 1 s (attempt 3 of 3)');
     expect(listed.stderr).toContain(
-      `error: Too Many Requests: This host sent more than ${RULE.requests} API requests in ${RULE.windowSeconds} seconds; try again in 1 s`,
+      `error: Too Many Requests: More than ${RULE.requests} API requests to this host from your address in ${RULE.windowSeconds} seconds; try again in 1 s`,
     );
     expect(listed.stderr).toContain('Gave up after 3 attempts (2 s of waiting); try again in 1 s.');
   });

@@ -111,13 +111,13 @@ describe('the count of a Host that is no host name', () => {
       'аcme.localhost', // Cyrillic а
       'a b',
     ];
-    for (const host of junk.slice(0, 3)) expect(limiter.take(host)).toBeNull();
+    for (const host of junk.slice(0, 3)) expect(limiter.take(host, '127.0.0.1')).toBeNull();
     // Before: each was its own count, and the first a 16 KB key held for the window.
-    for (const host of junk.slice(3)) expect(limiter.take(host)).not.toBeNull();
-    expect(limiter.take(NOT_A_HOST_NAME)).not.toBeNull();
-    for (let n = 0; n < 3; n += 1) expect(limiter.take('acme.localhost')).toBeNull();
-    expect(limiter.take('acme.localhost')).not.toBeNull();
-    expect(limiter.take('xn--cme-8cd.localhost')).toBeNull();
+    for (const host of junk.slice(3)) expect(limiter.take(host, '127.0.0.1')).not.toBeNull();
+    expect(limiter.take(NOT_A_HOST_NAME, '127.0.0.1')).not.toBeNull();
+    for (let n = 0; n < 3; n += 1) expect(limiter.take('acme.localhost', '127.0.0.1')).toBeNull();
+    expect(limiter.take('acme.localhost', '127.0.0.1')).not.toBeNull();
+    expect(limiter.take('xn--cme-8cd.localhost', '127.0.0.1')).toBeNull();
   });
 });
 

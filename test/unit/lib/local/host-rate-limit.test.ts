@@ -23,15 +23,26 @@ describe('HostRateLimiter', () => {
   it('lets a host send exactly the rule’s requests in a window, then says when the window ends', () => {
     let now = T0;
     const limiter = new HostRateLimiter(MINUTE, () => now);
-    for (let n = 0; n < MINUTE.requests; n += 1) expect(limiter.take('acme.example')).toBeNull();
-    expect(limiter.take('acme.example')).toEqual({ retryAfterSeconds: 50, firstRefusal: true });
+    for (let n = 0; n < MINUTE.requests; n += 1) expect(limiter.take('acme.example', '127.0.0.1')).toBeNull();
+    expect(limiter.take('acme.example', '127.0.0.1')).toEqual({ retryAfterSeconds: 50, firstRefusal: true });
     now += 49_500;
-    expect(limiter.take('acme.example')).toEqual({ retryAfterSeconds: 1, firstRefusal: false });
+    expect(limiter.take('acme.example', '127.0.0.1')).toEqual({ retryAfterSeconds: 1, firstRefusal: false });
     // Another host has its own count.
-    expect(limiter.take('globex.example')).toBeNull();
+    expect(limiter.take('globex.example', '127.0.0.1')).toBeNull();
     // The next window starts every count again.
     now += 500;
-    expect(limiter.take('acme.example')).toBeNull();
+    expect(limiter.take('acme.example', '127.0.0.1')).toBeNull();
+  });
+
+  it('counts a host’s requests per client address: no one spends another’s budget', () => {
+    const limiter = new HostRateLimiter(MINUTE, () => T0);
+    // An outsider sends the tenant's Host with no credential until it is refused…
+    for (let n = 0; n < MINUTE.requests; n += 1)
+      expect(limiter.take('acme.example', '203.0.113.9')).toBeNull();
+    expect(limiter.take('acme.example', '203.0.113.9')).not.toBeNull();
+    // …and the tenant's own users, elsewhere, are counted on their own.
+    expect(limiter.take('acme.example', '198.51.100.20')).toBeNull();
+    expect(limiter.take('acme.example', '2001:db8::20')).toBeNull();
   });
 
   it('counts at most MAX_COUNTED_HOSTS hosts in a window; a spray of made-up hosts refuses no one else', () => {
@@ -43,19 +54,22 @@ describe('HostRateLimiter', () => {
       () => fills++,
     );
     // A host counted before the table fills keeps its own count.
-    for (let n = 0; n < MINUTE.requests; n += 1) expect(limiter.take('acme.example')).toBeNull();
-    for (let n = 1; n < MAX_COUNTED_HOSTS; n += 1) expect(limiter.take(`junk${n}.example`)).toBeNull();
+    for (let n = 0; n < MINUTE.requests; n += 1) expect(limiter.take('acme.example', '127.0.0.1')).toBeNull();
+    for (let n = 1; n < MAX_COUNTED_HOSTS; n += 1)
+      expect(limiter.take(`junk${n}.example`, '127.0.0.1')).toBeNull();
     expect(fills).toBe(0);
-    expect(limiter.take('acme.example')).not.toBeNull();
+    expect(limiter.take('acme.example', '127.0.0.1')).not.toBeNull();
     // A host first seen after the table filled is not counted (before, all such hosts shared one
     // count, so the spray pushed every tenant first seen after it into 429); told once a window.
-    for (let n = 0; n < 3 * MINUTE.requests; n += 1) expect(limiter.take('globex.example')).toBeNull();
-    expect(limiter.take('more-junk.example')).toBeNull();
+    for (let n = 0; n < 3 * MINUTE.requests; n += 1)
+      expect(limiter.take('globex.example', '127.0.0.1')).toBeNull();
+    expect(limiter.take('more-junk.example', '127.0.0.1')).toBeNull();
     expect(fills).toBe(1);
     // The next window counts every host again.
     now += 60_000;
-    for (let n = 0; n < MINUTE.requests; n += 1) expect(limiter.take('globex.example')).toBeNull();
-    expect(limiter.take('globex.example')).not.toBeNull();
+    for (let n = 0; n < MINUTE.requests; n += 1)
+      expect(limiter.take('globex.example', '127.0.0.1')).toBeNull();
+    expect(limiter.take('globex.example', '127.0.0.1')).not.toBeNull();
   });
 
   it('holds the documented rule: 3,000 API requests a minute per host', () => {
@@ -155,7 +169,7 @@ describe('the local edge under a flooding host', () => {
       type: 'urn:execfabric:problem:rate-limited',
       title: 'Too Many Requests',
       status: 429,
-      detail: 'This host sent more than 3 API requests in 60 seconds; try again in 50 s',
+      detail: 'More than 3 API requests to this host from your address in 60 seconds; try again in 50 s',
       retryAfterSeconds: 50,
     });
     // A POST with a body is refused the same, unread; MCP counts as an API path.
@@ -170,7 +184,7 @@ describe('the local edge under a flooding host', () => {
     expect(invoked.filter((host) => host === 'acme.localhost')).toHaveLength(MINUTE.requests);
     // One log line per host and window, not one per refusal.
     expect(lines).toEqual([
-      'local router: acme.localhost passed 3 API requests in 60 s; refusing until its window ends',
+      'local router: acme.localhost from 127.0.0.1 passed 3 API requests in 60 s; refusing until its window ends',
     ]);
 
     // Another tenant is served; the flooding host's pages are not API requests.
