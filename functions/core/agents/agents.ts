@@ -297,8 +297,18 @@ export class Agents {
     try {
       const deadline = Date.now() + Math.min(waitSeconds, MAX_POLL_WAIT_SECONDS) * 1000;
       if (releaseReading === null) {
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())));
-        return await this.#takeOne(domain, agent);
+        // Its caller may leave meanwhile: a job leased to no one would wait for its lease to lapse.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+          function done() {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+          }
+          signal?.addEventListener('abort', done, { once: true });
+          if (signal?.aborted === true) done();
+        });
+        return signal?.aborted === true ? null : await this.#takeOne(domain, agent);
       }
       for (;;) {
         const taken = await this.#takeOne(domain, agent);
