@@ -19,9 +19,8 @@ import { isValidHost } from '../../functions/core/tenancy/hosts.ts';
 import type { HostRateRule } from '../edge/rate-limit.ts';
 
 /**
- * Distinct hosts (with their client address) counted in one window (~9.5 MiB of heap when full:
- * bench/host-rate-limit.ts);
- * hosts first seen after them are not counted.
+ * Distinct hosts (each with its client address) counted in one window (~9.5 MiB of heap when full:
+ * bench/host-rate-limit.ts); hosts first seen after them are not counted.
  */
 export const MAX_COUNTED_HOSTS = 100_000;
 
