@@ -18,7 +18,7 @@ export interface HostRateRule {
 }
 
 /**
- * 3,000 API requests a minute per host, 50 a second on average: twenty people with a console open
+ * 3,000 API requests a minute per host and client address, 50 a second on average: twenty people with a console open
  * (it refreshes a run every second or two) and a busy CI together stay far below it, and the
  * busiest tenant takes at most a quarter of the API stage's default 200 a second.
  */

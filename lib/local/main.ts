@@ -22,8 +22,8 @@ demo users. It takes no arguments; its settings are environment variables:
   EXECFABRIC_DEMO_PASSWORD     the demo users' password (default: generated on first start, kept)
   EXECFABRIC_SANDBOX_NETWORK   auto (default) | netns | userns | seccomp
   EXECFABRIC_VIEWER_SCHEME     https when a TLS-terminating proxy sits in front
-  EXECFABRIC_API_RATE          API requests a minute per host before 429 (default 3000, as in AWS);
-                               0 counts nothing (a local load test)
+  EXECFABRIC_API_RATE          API requests a minute per host and client before 429 (default 3000,
+                               as in AWS); 0 counts nothing (a local load test)
   EXECFABRIC_BUILD_SITES       1 (the default under npm start) builds the sites first; 0 starts on
                                the sites already built (what npx execfabric dev --no-build sets)
 
