@@ -18,9 +18,9 @@ export interface HostRateRule {
 }
 
 /**
- * 3,000 API requests a minute per host and client address, 50 a second on average: twenty people with a console open
- * (it refreshes a run every second or two) and a busy CI together stay far below it, and the
- * busiest tenant takes at most a quarter of the API stage's default 200 a second.
+ * 3,000 API requests a minute per host and client address, 50 a second on average: twenty people
+ * with a console open (it refreshes a run every second or two) and a busy CI together stay far below
+ * it, and one client of a tenant takes at most a quarter of the API stage's default 200 a second.
  */
 export const HOST_API_RATE: HostRateRule = { requests: 3000, windowSeconds: 60 };
 
