@@ -28,10 +28,54 @@ import traceback
 from typing import Any, BinaryIO
 
 
+#: Landlock's calls: the same numbers on every architecture (the generic table).
+LANDLOCK_CREATE_RULESET, LANDLOCK_RESTRICT_SELF = 444, 446
+PR_SET_NO_NEW_PRIVS = 38
+
+
+def confine() -> str | None:
+    """Puts this host, and so its zygote and every job, in a Landlock domain of their own before
+    anything else runs. Landlock refuses a process in a domain every ptrace-mode access to a process
+    outside it — `/proc/<pid>/environ`, `mem`, `maps`, `fd/*` — whatever their uids: the agent's Node
+    process (which holds the token and is dumpable) and the user's other processes are closed to a
+    job even where it shares their uid and user namespace (no user namespaces: the runtime's
+    `seccomp` rung). The ruleset handles no file-system right (the zygote still mounts its view):
+    only abstract unix sockets and signals (ABI 6), or TCP bind (ABI 4, 5), nothing the host needs.
+    Returns why it could not, or None."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 4:
+        return "Landlock is not available" if abi < 0 else f"Landlock ABI {abi} (4 or later needed)"
+    # struct landlock_ruleset_attr: handled_access_fs, handled_access_net, scoped.
+    attr = (ctypes.c_uint64 * 3)(0, 0, 3) if abi >= 6 else (ctypes.c_uint64 * 3)(0, 1, 0)
+    size = 24 if abi >= 6 else 16
+    ruleset = libc.syscall(LANDLOCK_CREATE_RULESET, attr, ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return f"landlock_create_ruleset: {os.strerror(ctypes.get_errno())}"
+    try:
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return f"PR_SET_NO_NEW_PRIVS: {os.strerror(ctypes.get_errno())}"
+        if libc.syscall(LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
+            return f"landlock_restrict_self: {os.strerror(ctypes.get_errno())}"
+    finally:
+        os.close(ruleset)
+    return None
+
+
 def main() -> int:
     if len(sys.argv) != 2:
         sys.stderr.write("usage: agent_host.py <python-runtime layer dir>\n")
         return 2
+    # First, on the only thread: a Landlock domain applies to the thread that asks and what it starts.
+    unconfined = confine()
+    if unconfined is not None:
+        sys.stderr.write(
+            f"agent host: scripts are not kept out of the agent's process ({unconfined}); where they share "
+            "its user and user namespace they can read its memory and environment\n"
+        )
     sys.path.insert(0, sys.argv[1])
     from execfabric_runtime import Limits, LimitsError, RunRequest, Sandbox, SandboxError
 
