@@ -179,3 +179,46 @@ def main(inputs, ctx):
     assert not os.path.exists("/tmp/stray-exec-1")
     if first.sandbox.get("disk") != "tmpfs":
         assert not os.path.exists(first.output["workdir"])
+
+
+def _private_parent(root: str) -> os.stat_result:
+    return os.lstat(os.path.dirname(root))
+
+
+def test_the_jobs_folder_is_kept_in_a_folder_of_its_own_user(tmp_path) -> None:
+    """`/tmp/execfabric-jobs` is shared by name: a folder someone else may write into (or a link to
+    one) is never where a zygote makes its jobs' folders — its owner could swap them for links."""
+    from execfabric_runtime.zygote import prepare_jobs_root
+
+    own = tmp_path / "own"
+    root = prepare_jobs_root(str(own))
+    assert os.path.dirname(root) == str(own)  # this user's, writable by no one else: used as is
+
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    os.chmod(open_to_all, 0o777)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o711)
+    link = tmp_path / "link"
+    link.symlink_to(elsewhere)
+    for shared in (open_to_all, link):
+        root = prepare_jobs_root(str(shared))
+        parent = os.path.dirname(root)
+        assert parent not in (str(shared), str(elsewhere)), shared
+        info = _private_parent(root)
+        assert info.st_uid == os.geteuid() and info.st_mode & 0o022 == 0
+        assert os.listdir(shared) == []
+
+
+@requires_root
+def test_the_jobs_folder_is_never_in_another_users_folder(tmp_path) -> None:
+    """A folder of another user, even one only its owner may write into (a second user's agent met it
+    and could not start; a hostile one could swap what is made in it)."""
+    from execfabric_runtime.zygote import prepare_jobs_root
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, 65534, 65534)
+    root = prepare_jobs_root(str(theirs))
+    assert os.path.dirname(root) != str(theirs)
+    assert _private_parent(root).st_uid == os.geteuid()

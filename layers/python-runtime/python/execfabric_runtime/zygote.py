@@ -27,7 +27,9 @@ import selectors
 import shutil
 import signal
 import socket
+import stat
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -396,9 +398,26 @@ class Zygote:
             shutil.rmtree(self.jobs_root, ignore_errors=True)
 
 
+def _own_folder(path: str) -> bool:
+    """Whether `path` is a real folder of this user that no one else may write into."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and info.st_mode & 0o022 == 0
+
+
 def prepare_jobs_root(parent: str) -> str:
-    """A fresh folder for this zygote's job folders: traversable but not listable by job uids."""
+    """A fresh folder for this zygote's job folders: traversable but not listable by job uids.
+
+    `parent` is shared by name (`/tmp/execfabric-jobs`), so on a machine with other users it may be
+    someone else's: theirs to rename or swap what is made in it (a symlink where a job folder was),
+    or simply not writable here (a second user's agent could not start). Unless it is this user's own
+    folder that no one else may write into, the job folders go in a fresh private one instead."""
     os.makedirs(parent, mode=0o711, exist_ok=True)
+    if not _own_folder(parent):
+        parent = tempfile.mkdtemp(prefix=f"execfabric-jobs-{os.geteuid()}-")
+        os.chmod(parent, 0o711)
     for name in os.listdir(parent):  # leftovers of zygotes that died without cleaning up
         owner = name.split("-", 1)[0]
         if owner.isdigit() and not _alive(int(owner)):
