@@ -19,6 +19,7 @@ import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ApiClient, describeRetry, parseHost, RETRY_MAX_WAIT_SECONDS, type RetryPolicy } from './client.ts';
+import { configDir } from './config.ts';
 import type { CliContext } from './context.ts';
 import {
   ApiError,
@@ -125,8 +126,9 @@ class PythonHost {
   } | null = null;
   #exited = false;
 
-  constructor(interpreter: string, log: (line: string) => void) {
-    this.#child = spawn(interpreter, ['-I', '-S', HOST_SCRIPT, LAYER_DIR], {
+  /** `hidden`: folders the jobs must not see (where the runtime can hide them: root or userns). */
+  constructor(interpreter: string, log: (line: string) => void, hidden: readonly string[] = []) {
+    this.#child = spawn(interpreter, ['-I', '-S', HOST_SCRIPT, LAYER_DIR, ...hidden], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -234,6 +236,20 @@ function agentToken(context: CliContext, options: AgentOptions): string {
   return token.trim();
 }
 
+/**
+ * The folders holding this user's ExecFabric secrets, which the jobs must not see: the CLI's config
+ * folder (signed-in sessions) and the token file's folder. A top-level folder (`/etc`, `/opt`) is not
+ * hidden whole — jobs need what else is there; keep the token file in a folder of its own.
+ */
+function secretFolders(context: CliContext, options: AgentOptions): string[] {
+  const folders = [configDir(context.env)];
+  if (options.tokenFile !== undefined) {
+    const folder = dirname(resolve(options.tokenFile));
+    if (folder.split('/').filter(Boolean).length >= 2) folders.push(folder);
+  }
+  return folders;
+}
+
 /** Waits `ms`, or less if `signal` fires first. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((done) => {
@@ -278,7 +294,8 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
   );
 
   const interpreter = await python(options.python ?? context.env[ENV_PYTHON] ?? 'python3');
-  let host = new PythonHost(interpreter, log);
+  const hidden = secretFolders(context, options);
+  let host = new PythonHost(interpreter, log, hidden);
   await host.ready();
 
   let stopping = false;
@@ -328,7 +345,7 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
       // as a run in progress is: its lease is this agent's alone until it lapses unconfirmed.
       if (stopping) log(`run ${taken.job.executionId} arrived as the agent was stopping; running it first`);
       if (!host.alive) {
-        host = new PythonHost(interpreter, log);
+        host = new PythonHost(interpreter, log, hidden);
         await host.ready();
       }
       running = taken.job.executionId;

@@ -66,8 +66,8 @@ def confine() -> str | None:
 
 
 def main() -> int:
-    if len(sys.argv) != 2:
-        sys.stderr.write("usage: agent_host.py <python-runtime layer dir>\n")
+    if len(sys.argv) < 2:
+        sys.stderr.write("usage: agent_host.py <python-runtime layer dir> [folder the jobs must not see ...]\n")
         return 2
     # First, on the only thread: a Landlock domain applies to the thread that asks and what it starts.
     unconfined = confine()
@@ -126,7 +126,9 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_interrupt)
     threading.Thread(target=read, name="agent-host-reader", daemon=True).start()
-    with Sandbox() as sandbox:
+    # The agent's own secrets (its config folder, its token file's folder): hidden from the jobs
+    # where the runtime can hide anything (root or user namespaces), as /root and /home are.
+    with Sandbox(hidden=[folder for folder in sys.argv[2:] if os.path.isdir(folder)]) as sandbox:
         sandbox.start()
         write({"type": "ready"})
         while (message := runs.get()) is not None:
