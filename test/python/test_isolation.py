@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 from conftest import FAKE_SECRETS, LAYER, Sandbox, requires_root, run
 
@@ -204,10 +205,25 @@ def test_the_jobs_folder_is_kept_in_a_folder_of_its_own_user(tmp_path) -> None:
     for shared in (open_to_all, link):
         root = prepare_jobs_root(str(shared))
         parent = os.path.dirname(root)
-        assert parent not in (str(shared), str(elsewhere)), shared
+        # This user's own folder by name beside it, made private, and kept for the next start.
+        assert parent == f"{shared}-{os.geteuid()}", shared
         info = _private_parent(root)
         assert info.st_uid == os.geteuid() and info.st_mode & 0o022 == 0
         assert os.listdir(shared) == []
+
+    # That folder taken by someone else's link too: a fresh private one, never what the link names.
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    os.chmod(taken, 0o777)
+    (tmp_path / f"taken-{os.geteuid()}").symlink_to(elsewhere)
+    root = prepare_jobs_root(str(taken))
+    try:
+        parent = os.path.dirname(root)
+        assert parent not in (str(taken), f"{taken}-{os.geteuid()}", str(elsewhere))
+        assert _private_parent(root).st_uid == os.geteuid() and _private_parent(root).st_mode & 0o022 == 0
+        assert os.listdir(elsewhere) == []
+    finally:
+        shutil.rmtree(os.path.dirname(root), ignore_errors=True)
 
 
 @requires_root
@@ -220,5 +236,5 @@ def test_the_jobs_folder_is_never_in_another_users_folder(tmp_path) -> None:
     theirs.mkdir(mode=0o755)
     os.chown(theirs, 65534, 65534)
     root = prepare_jobs_root(str(theirs))
-    assert os.path.dirname(root) != str(theirs)
+    assert os.path.dirname(root) == f"{theirs}-{os.geteuid()}"
     assert _private_parent(root).st_uid == os.geteuid()

@@ -416,8 +416,17 @@ def prepare_jobs_root(parent: str) -> str:
     folder that no one else may write into, the job folders go in a fresh private one instead."""
     os.makedirs(parent, mode=0o711, exist_ok=True)
     if not _own_folder(parent):
-        parent = tempfile.mkdtemp(prefix=f"execfabric-jobs-{os.geteuid()}-")
-        os.chmod(parent, 0o711)
+        # This user's own by name next to it (kept across starts), else a fresh one each start.
+        mine = f"{parent}-{os.geteuid()}"
+        try:
+            os.mkdir(mine, 0o711)
+        except FileExistsError:
+            pass
+        if _own_folder(mine):
+            parent = mine
+        else:
+            parent = tempfile.mkdtemp(prefix=f"execfabric-jobs-{os.geteuid()}-")
+            os.chmod(parent, 0o711)
     for name in os.listdir(parent):  # leftovers of zygotes that died without cleaning up
         owner = name.split("-", 1)[0]
         if owner.isdigit() and not _alive(int(owner)):
