@@ -127,71 +127,104 @@ export function storageGuard(
   let state: 'room' | 'full' | 'unreadable' = 'room';
   let gone: DataFolderGoneError | null = null;
   let reopening: Promise<void> | null = null;
+  /**
+   * Requests let through to the store and not answered yet. A fenced store is closed and opened
+   * again only once none is left, and none is let through meanwhile: a read that reached the store
+   * while it was closed threw out of dynalite ("Database is not open") and ended the services'
+   * thread (a clean-clone CI met it: crash-restart.test.ts, no reserve).
+   */
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
+  const admitted = (response: ServerResponse) => {
+    inFlight += 1;
+    response.once('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    });
+  };
+  const drain = () =>
+    inFlight === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          drained = () => {
+            drained = null;
+            resolve();
+          };
+        });
   const enter = (next: typeof state, line: string) => {
     if (next === state) return;
     state = next;
     log(line);
   };
-  return {
-    async refuse(request, response) {
-      const target = String(request.headers['x-amz-target'] ?? '');
-      if (READ_ACTIONS.has(target.slice(target.indexOf('.') + 1))) return false;
-      if (gone !== null) return refuseWrite(response, gone.message);
-      const store = stores.get(folder);
-      const fenced = store?.fenced === true;
-      if (reserveBytes === 0 && !fenced) return false;
-      let free: number;
-      try {
-        // The identity synchronously: a directory's inode is in the kernel's cache, ~3 µs of CPU
-        // against ~30 µs for a round trip through libuv's pool (bench/storage-guard.ts).
-        const now = statSync(folder);
-        if (now.dev !== opened.dev || now.ino !== opened.ino) {
-          throw new DataFolderGoneError(
-            `The data folder ${folder} was replaced under the running store (another folder is at its path): no write can be kept, the local services stop`,
-          );
-        }
-        const disk = await statfs(folder);
-        free = disk.bavail * disk.bsize;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (error instanceof DataFolderGoneError || (code !== undefined && GONE_CODES.has(code))) {
-          if (gone === null) {
-            gone =
-              error instanceof DataFolderGoneError
-                ? error
-                : new DataFolderGoneError(
-                    `The data folder is gone from under the running store (${(error as Error).message}): no write can be kept, the local services stop`,
-                    { cause: error },
-                  );
-            onGone(gone);
-          }
-          return refuseWrite(response, gone.message);
-        }
-        const reason = `The data folder's free space cannot be read (${(error as Error).message})`;
-        enter('unreadable', `${reason}: refusing writes until it can`);
-        return refuseWrite(response, `${reason}; writes resume once it can`);
+  const check = async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    if (READ_ACTIONS.has(target.slice(target.indexOf('.') + 1))) return false;
+    if (gone !== null) return refuseWrite(response, gone.message);
+    const store = stores.get(folder);
+    const fenced = store?.fenced === true;
+    if (reserveBytes === 0 && !fenced) return false;
+    let free: number;
+    try {
+      // The identity synchronously: a directory's inode is in the kernel's cache, ~3 µs of CPU
+      // against ~30 µs for a round trip through libuv's pool (bench/storage-guard.ts).
+      const now = statSync(folder);
+      if (now.dev !== opened.dev || now.ino !== opened.ino) {
+        throw new DataFolderGoneError(
+          `The data folder ${folder} was replaced under the running store (another folder is at its path): no write can be kept, the local services stop`,
+        );
       }
-      const nowFull = free <= Math.max(reserveBytes, fenced ? REOPEN_MIN_FREE_BYTES : 0);
-      if (nowFull) {
-        const reason = `The data folder's disk is full (${free} bytes free, ${reserveBytes} kept in reserve)`;
-        enter('full', `${reason}: refusing writes until space is freed`);
-        return refuseWrite(response, `${reason}; writes resume once space is freed`);
+      const disk = await statfs(folder);
+      free = disk.bavail * disk.bsize;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (error instanceof DataFolderGoneError || (code !== undefined && GONE_CODES.has(code))) {
+        if (gone === null) {
+          gone =
+            error instanceof DataFolderGoneError
+              ? error
+              : new DataFolderGoneError(
+                  `The data folder is gone from under the running store (${(error as Error).message}): no write can be kept, the local services stop`,
+                  { cause: error },
+                );
+          onGone(gone);
+        }
+        return refuseWrite(response, gone.message);
       }
-      enter('room', `The data folder's disk has room again (${free} bytes free): taking writes`);
-      if (store?.fenced) {
-        reopening ??= store.reopen().finally(() => {
+      const reason = `The data folder's free space cannot be read (${(error as Error).message})`;
+      enter('unreadable', `${reason}: refusing writes until it can`);
+      return refuseWrite(response, `${reason}; writes resume once it can`);
+    }
+    const nowFull = free <= Math.max(reserveBytes, fenced ? REOPEN_MIN_FREE_BYTES : 0);
+    if (nowFull) {
+      const reason = `The data folder's disk is full (${free} bytes free, ${reserveBytes} kept in reserve)`;
+      enter('full', `${reason}: refusing writes until space is freed`);
+      return refuseWrite(response, `${reason}; writes resume once space is freed`);
+    }
+    enter('room', `The data folder's disk has room again (${free} bytes free): taking writes`);
+    if (store?.fenced) {
+      reopening ??= drain()
+        .then(() => store.reopen())
+        .finally(() => {
           reopening = null;
         });
-        try {
-          await reopening;
-        } catch (error) {
-          return refuseWrite(
-            response,
-            `The local store could not be opened again: ${(error as Error).message}`,
-          );
-        }
+      try {
+        await reopening;
+      } catch (error) {
+        return refuseWrite(
+          response,
+          `The local store could not be opened again: ${(error as Error).message}`,
+        );
       }
-      return false;
+    }
+    return false;
+  };
+  return {
+    async refuse(request, response) {
+      // While a fenced store is closed and opened again, nothing reaches it, reads included.
+      while (reopening !== null) await reopening.catch(() => undefined);
+      const refused = await check(request, response);
+      if (!refused) admitted(response);
+      return refused;
     },
   };
 }
