@@ -18,7 +18,14 @@ import { arch, hostname, platform } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ApiClient, describeRetry, parseHost, RETRY_MAX_WAIT_SECONDS, type RetryPolicy } from './client.ts';
+import {
+  ApiClient,
+  describeRetry,
+  parseHost,
+  RETRY_MAX_WAIT_SECONDS,
+  type RetryPolicy,
+  sleep,
+} from './client.ts';
 import { configDir } from './config.ts';
 import type { CliContext } from './context.ts';
 import {
@@ -248,22 +255,6 @@ function secretFolders(context: CliContext, options: AgentOptions): string[] {
     if (folder.split('/').filter(Boolean).length >= 2) folders.push(folder);
   }
   return folders;
-}
-
-/** Waits `ms`, or less if `signal` fires first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((done) => {
-    const wake = () => {
-      clearTimeout(timer);
-      done();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', wake);
-      done();
-    }, ms);
-    if (signal.aborted) wake();
-    else signal.addEventListener('abort', wake, { once: true });
-  });
 }
 
 export async function runAgent(context: CliContext, options: AgentOptions): Promise<number> {

@@ -9,8 +9,10 @@
  * carrying an Idempotency-Key. It waits what Retry-After asks, within the policy's caps, and says so
  * before each wait (docs/decisions/cli.md, "Retrying").
  */
+
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { setTimeout as delay } from 'node:timers/promises';
 import { IDEMPOTENCY_HEADER, RETRY_AFTER_HEADER } from '../../functions/contract/headers.ts';
 import { ApiError, ConnectionError, RequestAbortedError, UsageError } from './errors.ts';
 
@@ -140,16 +142,10 @@ export function nextRetry(
   return { waitSeconds: retryAfter };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    if (signal?.aborted === true) done();
-    else signal?.addEventListener('abort', done, { once: true });
+/** Waits `ms`, or less when `signal` fires: then it resolves, as the wait simply ended. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal }).catch((error: unknown) => {
+    if ((error as Error).name !== 'AbortError') throw error;
   });
 }
 

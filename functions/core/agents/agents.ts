@@ -20,7 +20,9 @@
  * - Every poll records the agent's last-seen time and version; an agent seen within
  *   AGENT_ONLINE_SECONDS is online. A run waiting for an offline agent says so.
  */
+
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
@@ -298,15 +300,8 @@ export class Agents {
       const deadline = Date.now() + Math.min(waitSeconds, MAX_POLL_WAIT_SECONDS) * 1000;
       if (releaseReading === null) {
         // Its caller may leave meanwhile: a job leased to no one would wait for its lease to lapse.
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
-          function done() {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            resolve();
-          }
-          signal?.addEventListener('abort', done, { once: true });
-          if (signal?.aborted === true) done();
+        await delay(Math.max(0, deadline - Date.now()), undefined, { signal }).catch((error: unknown) => {
+          if ((error as Error).name !== 'AbortError') throw error;
         });
         return signal?.aborted === true ? null : await this.#takeOne(domain, agent);
       }
