@@ -272,11 +272,10 @@ export function createLocalRouter(options: LocalRouterOptions) {
     const held = { bytes: 0 };
     try {
       const url = new URL(request.url ?? '/', 'http://local');
+      // The client's address, as CloudFront gives it to the functions and WAF counts it.
+      const viewerIp = request.socket.remoteAddress ?? '127.0.0.1';
       // The route first: only a request for an API function has its body read.
-      const edge = options.viewerRequest({
-        request: edgeRequest(request, url),
-        viewer: { ip: request.socket.remoteAddress ?? '127.0.0.1' },
-      });
+      const edge = options.viewerRequest({ request: edgeRequest(request, url), viewer: { ip: viewerIp } });
       const route = routeFor(edge.uri);
       if (route === undefined) {
         if (edge.method !== 'GET' && edge.method !== 'HEAD') {
@@ -288,11 +287,11 @@ export function createLocalRouter(options: LocalRouterOptions) {
       }
       // Counted before anything is read or invoked: a refused request costs the edge a map lookup.
       const host = edge.headers[HOST_HEADER]?.value ?? '';
-      const refused = rateLimit?.take(host, request.socket.remoteAddress ?? '') ?? null;
+      const refused = rateLimit?.take(host, viewerIp) ?? null;
       if (refused !== null && rateLimit !== null) {
         if (refused.firstRefusal) {
           log(
-            `local router: ${host.length > 253 ? `${host.slice(0, 253)}…` : host} from ${request.socket.remoteAddress ?? 'unknown'} passed ${rateLimit.rule.requests} API requests in ${rateLimit.rule.windowSeconds} s; refusing until its window ends`,
+            `local router: ${host.length > 253 ? `${host.slice(0, 253)}…` : host} from ${viewerIp} passed ${rateLimit.rule.requests} API requests in ${rateLimit.rule.windowSeconds} s; refusing until its window ends`,
           );
         }
         response.setHeader('connection', 'close'); // its body, if any, is not read
@@ -337,7 +336,7 @@ export function createLocalRouter(options: LocalRouterOptions) {
         body,
         route,
         options.originSecret,
-        request.socket.remoteAddress ?? '127.0.0.1',
+        viewerIp,
         options.viewerScheme ?? 'http',
       );
       const result = (await options.invoke(route.function)(event)) as APIGatewayProxyStructuredResultV2;
