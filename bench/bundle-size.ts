@@ -1,7 +1,7 @@
 /**
  * Size and module init of each Node Lambda bundle as the CDK stack builds it (esbuild, ESM, node22,
- * minified, the runtime's SDK clients left external, CloudFront bundled where imported, the unused
- * packages swapped for a stub: `bundleAliases`), with:
+ * minified, the runtime's SDK clients left to it and required through their shims, CloudFront
+ * bundled where imported, the unused packages swapped for a stub: `bundleAliases`), with:
  *
  * - the largest contributors of each bundle (esbuild's metafile, by package or core folder);
  * - a size baseline bundled in the same run: the whole SDK bundled (what relying on the runtime saves);
@@ -9,10 +9,11 @@
  *   Node process (this Node, 22) with the environment a Lambda would have (dummy table, queue and
  *   function names, a region, dummy credentials, message keys as values so no secret is fetched),
  *   which reports the import's duration and its RSS afterwards; against a baseline in the same run, a
- *   fresh process importing an empty module, and, per function, a fresh process importing only the
- *   SDK modules the bundle leaves to the runtime (what the runtime's SDK costs; ours is the rest). The
- *   external SDK modules resolve from this repository's `node_modules`, standing for the runtime's
- *   copy (loading them is part of the init). ROUNDS rounds, interleaved, p50;
+ *   fresh process importing an empty module, and, per function, a fresh process loading only the
+ *   SDK modules the bundle leaves to the runtime, as the bundle loads them (`require`, through
+ *   `lib/aws/runtime-sdk/`: what the runtime's SDK costs; ours is the rest) and, beside it, the same
+ *   modules `import`ed (what they cost an ESM bundle that imports them). They resolve from this
+ *   repository's `node_modules`, standing for the runtime's copy (loading them is part of the init). ROUNDS rounds, interleaved, p50;
  * - with BENCH_BASE_REF (e.g. `main`): the same functions built from that commit's tree (extracted
  *   with `git archive` into a temporary folder, built as that tree's CDK builds them), imported in the same
  *   rounds, for a before/after pair measured under the same load.
@@ -33,10 +34,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { ENV, functionNameEnv, queueUrlEnv } from '../functions/core/env.ts';
-import { messageKeyEnv } from '../functions/core/messages/keys.ts';
-import { bundleAliases, ESM_REQUIRE_BANNER, runtimeSdkModules } from '../lib/aws/functions.ts';
-import { functions, queues } from '../lib/topology.ts';
+import {
+  bundleAliases,
+  ESM_REQUIRE_BANNER,
+  runtimeSdkModules,
+  runtimeSdkShims,
+} from '../lib/aws/functions.ts';
+import { functions } from '../lib/topology.ts';
+import { lambdaEnvironment } from '../test/support/lambda-environment.ts';
 import { machine } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -50,7 +55,9 @@ interface Bundle {
   readonly ms: number;
 }
 
+/** `external`: the runtime's SDK modules left to it (through their shims); `[]` bundles the SDK. */
 async function bundle(entry: string, external: string[], root = ROOT): Promise<Bundle> {
+  const shims = new Set(Object.values(runtimeSdkShims(root)));
   const started = performance.now();
   const result = await build({
     entryPoints: [resolve(root, entry)],
@@ -62,8 +69,13 @@ async function bundle(entry: string, external: string[], root = ROOT): Promise<B
     sourcemap: false,
     banner: { js: ESM_REQUIRE_BANNER },
     external,
-    // A base tree from before the package swap is built without it, as its CDK built it.
-    ...(existsSync(join(root, 'lib', 'aws', 'stubs', 'unbundled.ts')) ? { alias: bundleAliases(root) } : {}),
+    // A base tree is built with the swaps it had (its CDK built it so): those whose files it holds.
+    // With the SDK bundled (external `[]`), its modules are not swapped for their shims either.
+    alias: Object.fromEntries(
+      Object.entries(bundleAliases(root)).filter(
+        ([, file]) => existsSync(file) && (external.length > 0 || !shims.has(file)),
+      ),
+    ),
     write: false,
     metafile: true,
     outfile: 'index.mjs',
@@ -72,6 +84,21 @@ async function bundle(entry: string, external: string[], root = ROOT): Promise<B
   const file = result.outputFiles[0];
   if (file === undefined) throw new Error(`esbuild wrote nothing for ${entry}`);
   return { code: file.contents, metafile: result.metafile, ms: performance.now() - started };
+}
+
+/**
+ * The runtime's SDK modules a bundle loads: those it `require`s through their shims (an input under
+ * `lib/aws/runtime-sdk/`) and, in a base tree from before the shims, those it leaves external.
+ */
+function runtimeModulesOf(metafile: Metafile): string[] {
+  const shims = Object.keys(metafile.inputs).flatMap((path) => {
+    const name = /(?:^|\/)lib\/aws\/runtime-sdk\/([a-z0-9-]+)\.cjs$/.exec(path)?.[1];
+    return name === undefined ? [] : [`@aws-sdk/${name}`];
+  });
+  const external = Object.values(metafile.outputs).flatMap((output) =>
+    output.imports.filter((i) => i.external && !i.path.startsWith('node:')).map((i) => i.path),
+  );
+  return [...new Set([...shims, ...external])];
 }
 
 /** Bytes in the output by package (`zod`, `@smithy/core`) or by our own folder (`functions/core/catalog`). */
@@ -93,30 +120,6 @@ function contributors(metafile: Metafile, top: number): string {
     .slice(0, top)
     .map(([key, bytes]) => `${key} ${kib(bytes)}`)
     .join(', ');
-}
-
-/** What a deployed function's environment holds (dummy values: nothing is reached at init). */
-function lambdaEnvironment(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    AWS_REGION: 'eu-west-1',
-    AWS_DEFAULT_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIDBENCH',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_LAMBDA_FUNCTION_NAME: 'bench',
-    NODE_ENV: 'production',
-    [ENV.tableName]: 'execfabric-bench',
-    [ENV.claimsTableName]: 'execfabric-bench-claims',
-    [ENV.originSecret]: 'o'.repeat(64),
-    [ENV.tokenSecret]: 't'.repeat(64),
-    [ENV.credentialPrefix]: 'execfabric/bench/http-credentials/',
-    [messageKeyEnv('jobs').value]: 'j'.repeat(64),
-    [messageKeyEnv('reports').value]: 'r'.repeat(64),
-  };
-  for (const name of Object.keys(queues))
-    env[queueUrlEnv(name)] = `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}`;
-  for (const name of Object.keys(functions)) env[functionNameEnv(name)] = `execfabric-${name}`;
-  return env;
 }
 
 /** Imports `file` in a fresh Node process: the import's milliseconds and the RSS after it. */
@@ -146,7 +149,14 @@ writeFileSync(empty, '');
 const startedOn = machine();
 const shipped = new Map<
   string,
-  { file: string; sdkFile: string; withSdkFile: string; bundle: Bundle; withSdk: number }
+  {
+    file: string;
+    sdkFile: string;
+    sdkImportFile: string;
+    withSdkFile: string;
+    bundle: Bundle;
+    withSdk: number;
+  }
 >();
 for (const spec of Object.values(functions)) {
   if (spec.runtime !== 'nodejs22.x') continue;
@@ -156,17 +166,30 @@ for (const spec of Object.values(functions)) {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'index.mjs');
   writeFileSync(file, built.code);
-  // The same SDK modules, imported alone: the runtime's share of the init.
-  const external = new Set(
-    Object.values(built.metafile.outputs).flatMap((output) =>
-      output.imports.filter((i) => i.external && !i.path.startsWith('node:')).map((i) => i.path),
-    ),
-  );
+  // The same SDK modules loaded alone, as the bundle loads them (`require`, through their shims):
+  // the runtime's share of the init; and imported (ESM), as bundles loaded them before the shims.
+  const modules = runtimeModulesOf(built.metafile);
   const withSdkFile = join(dir, 'with-sdk.mjs');
   writeFileSync(withSdkFile, withSdk.code);
   const sdkFile = join(dir, 'sdk-only.mjs');
-  writeFileSync(sdkFile, [...external].map((path) => `import ${JSON.stringify(path)};`).join('\n'));
-  shipped.set(spec.name, { file, sdkFile, withSdkFile, bundle: built, withSdk: withSdk.code.byteLength });
+  writeFileSync(
+    sdkFile,
+    [
+      "import { createRequire } from 'node:module';",
+      'const require = createRequire(import.meta.url);',
+      ...modules.map((path) => `require(${JSON.stringify(path)});`),
+    ].join('\n'),
+  );
+  const sdkImportFile = join(dir, 'sdk-only-imported.mjs');
+  writeFileSync(sdkImportFile, modules.map((path) => `import ${JSON.stringify(path)};`).join('\n'));
+  shipped.set(spec.name, {
+    file,
+    sdkFile,
+    sdkImportFile,
+    withSdkFile,
+    bundle: built,
+    withSdk: withSdk.code.byteLength,
+  });
 }
 
 // The base commit's bundles, built from its tree (this checkout's node_modules).
@@ -190,8 +213,13 @@ if (BASE_REF !== undefined) {
 const samples = new Map<string, { ms: number[]; rss: number[] }>();
 for (let round = 0; round < ROUNDS; round++) {
   const files: (readonly [string, string])[] = [['(empty module)', empty]];
-  for (const [name, { file, sdkFile, withSdkFile }] of shipped) {
-    files.push([name, file], [`${name} (SDK only)`, sdkFile], [`${name} (SDK bundled)`, withSdkFile]);
+  for (const [name, { file, sdkFile, sdkImportFile, withSdkFile }] of shipped) {
+    files.push(
+      [name, file],
+      [`${name} (SDK only)`, sdkFile],
+      [`${name} (SDK only, imported)`, sdkImportFile],
+      [`${name} (SDK bundled)`, withSdkFile],
+    );
     const base = based.get(name);
     if (base !== undefined) files.push([`${name} (base)`, base.file]);
   }
@@ -210,10 +238,11 @@ const tops: string[] = [];
 for (const [name, { bundle: built, withSdk }] of shipped) {
   const s = samples.get(name) ?? { ms: [], rss: [] };
   const sdk = samples.get(`${name} (SDK only)`) ?? { ms: [], rss: [] };
+  const sdkImported = samples.get(`${name} (SDK only, imported)`) ?? { ms: [], rss: [] };
   const bundled = samples.get(`${name} (SDK bundled)`) ?? { ms: [], rss: [] };
   const bytes = built.code.byteLength;
   rows.push(
-    `| ${name} | ${kib(bytes)} | ${bytes <= 300 * 1000 ? 'yes' : 'no'} | ${p50(s.ms).toFixed(0)} | ${p50(sdk.ms).toFixed(0)} | ${(p50(s.ms) - p50(sdk.ms)).toFixed(0)} | ${mib(p50(s.rss))} | ${kib(withSdk)} | ${p50(bundled.ms).toFixed(0)} | ${built.ms.toFixed(0)} |`,
+    `| ${name} | ${kib(bytes)} | ${bytes <= 300 * 1000 ? 'yes' : 'no'} | ${p50(s.ms).toFixed(0)} | ${p50(sdk.ms).toFixed(0)} | ${p50(sdkImported.ms).toFixed(0)} | ${(p50(s.ms) - p50(sdk.ms)).toFixed(0)} | ${mib(p50(s.rss))} | ${kib(withSdk)} | ${p50(bundled.ms).toFixed(0)} | ${built.ms.toFixed(0)} |`,
   );
   tops.push(`- ${name}: ${contributors(built.metafile, 6)}`);
 }
@@ -246,8 +275,8 @@ const section = [
   `Bundle sizes and module init, ${new Date().toISOString()} on ${startedOn}; Node ${process.versions.node}, ${ROUNDS} rounds, load average ${load} at the end.`,
   `Baseline (fresh process importing an empty module): import p50 ${p50(baseline.ms).toFixed(1)} ms, RSS ${mib(p50(baseline.rss))} MiB.`,
   '',
-  '| function | shipped KiB | ≤ 300 KB | init p50 ms | baseline: its runtime SDK modules alone, ms | init − SDK alone ms | RSS p50 MiB | baseline: SDK bundled KiB | SDK bundled: init p50 ms | bundle ms |',
-  '| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| function | shipped KiB | ≤ 300 KB | init p50 ms | baseline: its runtime SDK modules alone, required, ms | the same imported (ESM), ms | init − SDK alone ms | RSS p50 MiB | baseline: SDK bundled KiB | SDK bundled: init p50 ms | bundle ms |',
+  '| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows,
   '',
   ...pairTable,

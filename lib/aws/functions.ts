@@ -51,7 +51,10 @@ import { mapRecord } from './record.ts';
  */
 export const BUNDLED_SDK_CLIENTS = ['@aws-sdk/client-cloudfront'] as const;
 
-/** SDK modules left to the runtime: long-stable APIs (items, queues, secrets, STS sessions, schedules, Invoke). */
+/**
+ * SDK modules left to the runtime: long-stable APIs (items, queues, secrets, STS sessions, schedules,
+ * Invoke). A bundle loads them with `require`, through runtimeSdkShims.
+ */
 export const RUNTIME_SDK_MODULES = [
   '@aws-sdk/client-dynamodb',
   '@aws-sdk/lib-dynamodb',
@@ -71,10 +74,35 @@ export const RUNTIME_SDK_MODULES = [
  */
 export const UNBUNDLED_PACKAGES = ['ajv', 'ajv-formats'] as const;
 
-/** esbuild's `alias` for UNBUNDLED_PACKAGES: each to the stub, by absolute path. */
+/**
+ * The file each runtime SDK module is swapped for in a bundle (`lib/aws/runtime-sdk/<name>.cjs`): a
+ * CommonJS module that `require`s the runtime's copy at run time. An ESM bundle that `import`s a
+ * CommonJS package has Node's ESM loader read it: cjs-module-lexer parses the package and every
+ * module it requires, and each is checked for ESM syntax first. Through `require` the same modules load
+ * ~30–40 % faster (the DynamoDB and SQS clients: ~50 ms against ~80 on the bench's machine), which is
+ * init time of every cold start; the modules are the same (bench/RESULTS.md, "Lambda bundle sizes and
+ * module init"; docs/decisions/lambda-bundles.md). The runtime's bootstrap puts its SDK on `NODE_PATH`,
+ * which `require` reads and `import` does not.
+ */
+export function runtimeSdkShims(projectRoot: string): Record<string, string> {
+  return Object.fromEntries(
+    RUNTIME_SDK_MODULES.map((name) => [
+      name,
+      resolve(projectRoot, 'lib', 'aws', 'runtime-sdk', `${name.slice(name.indexOf('/') + 1)}.cjs`),
+    ]),
+  );
+}
+
+/**
+ * esbuild's `alias` for a Lambda bundle, by absolute path: UNBUNDLED_PACKAGES to the stub, and the
+ * runtime's SDK modules to their shims (runtimeSdkShims).
+ */
 export function bundleAliases(projectRoot: string): Record<string, string> {
   const stub = resolve(projectRoot, 'lib', 'aws', 'stubs', 'unbundled.ts');
-  return Object.fromEntries(UNBUNDLED_PACKAGES.map((name) => [name, stub]));
+  return {
+    ...Object.fromEntries(UNBUNDLED_PACKAGES.map((name) => [name, stub])),
+    ...runtimeSdkShims(projectRoot),
+  };
 }
 
 /** What a function leaves to the runtime's SDK (the same for every function). */
@@ -113,7 +141,28 @@ function assertReservationsCoverMappings(reserved: Readonly<Partial<Record<Funct
   }
 }
 
-/** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
+/**
+ * The esbuild options CDK's build of a Node function comes to (`bundling` in PlatformFunctions), for
+ * the tests and the bench that build a function's bundle themselves.
+ */
+export function lambdaBuildOptions(projectRoot: string) {
+  return {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    sourcemap: false,
+    banner: { js: ESM_REQUIRE_BANNER },
+    external: runtimeSdkModules(),
+    alias: bundleAliases(projectRoot),
+  } as const;
+}
+
+/**
+ * ESM bundles still meet CommonJS dependencies that call `require`, and load the runtime's SDK with it
+ * (runtimeSdkShims); give them one.
+ */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __execfabricCreateRequire } from 'node:module'; const require = __execfabricCreateRequire(import.meta.url);";
 
@@ -262,9 +311,11 @@ export class PlatformFunctions extends Construct {
             minify: true,
             sourceMap: false,
             forceDockerBundling: false,
-            // The runtime's SDK for stable clients; newer ones (and what they pull in) are bundled.
+            // The runtime's SDK for stable clients (required through their shims, bundleAliases);
+            // newer ones (and what they pull in) are bundled.
             externalModules: runtimeSdkModules(),
-            // Packages no function uses, though a dependency imports them (see UNBUNDLED_PACKAGES).
+            // Packages no function uses, though a dependency imports them (see UNBUNDLED_PACKAGES),
+            // and the runtime's SDK modules, each to its shim (runtimeSdkShims).
             esbuildArgs: Object.fromEntries(
               Object.entries(bundleAliases(this.projectRoot)).map(([name, stub]) => [
                 `--alias:${name}`,

@@ -9,29 +9,25 @@
  * importing `@smithy/signature-v4`, which brought the Smithy core into every bundle).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   bundleAliases,
-  ESM_REQUIRE_BANNER,
-  runtimeSdkModules,
+  lambdaBuildOptions,
+  RUNTIME_SDK_MODULES,
+  runtimeSdkShims,
   UNBUNDLED_PACKAGES,
 } from '../../../lib/aws/functions.ts';
 import { functions } from '../../../lib/topology.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
-const STUB = relative(ROOT, Object.values(bundleAliases(ROOT))[0] ?? '');
+const STUB = relative(ROOT, bundleAliases(ROOT)[UNBUNDLED_PACKAGES[0]] ?? '');
 const OPTIONS: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  banner: { js: ESM_REQUIRE_BANNER },
-  external: runtimeSdkModules(),
-  alias: bundleAliases(ROOT),
+  ...lambdaBuildOptions(ROOT),
+  minify: false,
   write: false,
   metafile: true,
   outfile: 'index.mjs',
@@ -118,6 +114,37 @@ describe('the Lambda build’s package swap', () => {
       if (inputs.some((path) => path.startsWith('node_modules/@aws-sdk/client-cloudfront/')))
         expect(sdk).not.toEqual([]);
       else expect(sdk).toEqual([]);
+    },
+  );
+  it('swaps every runtime SDK module for a shim that requires that module, and nothing else', () => {
+    const shims = runtimeSdkShims(ROOT);
+    expect(Object.keys(shims).sort()).toEqual([...RUNTIME_SDK_MODULES].sort());
+    for (const [name, file] of Object.entries(shims)) {
+      const code = readFileSync(file, 'utf8');
+      expect(code).toContain(`const id = '${name}';\nmodule.exports = require(id);`);
+      expect(code.match(/require\(/g)).toHaveLength(1);
+      expect(bundleAliases(ROOT)[name]).toBe(file);
+    }
+  });
+
+  it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
+    '%s: imports no SDK module (ESM); the runtime’s come through their shims, required at run time',
+    async (_name, entry) => {
+      const { metafile, outputFiles } = await build({ ...OPTIONS, entryPoints: [entry] });
+      const output = Object.values(metafile?.outputs ?? {})[0];
+      expect(output?.imports.filter((i) => i.path.startsWith('@aws-sdk/')).map((i) => i.path)).toEqual([]);
+      const shimFiles = new Set(Object.values(runtimeSdkShims(ROOT)).map((file) => relative(ROOT, file)));
+      const shims = Object.keys(metafile?.inputs ?? {}).filter((path) => shimFiles.has(path));
+      // Every function reads the table at least.
+      expect(shims).toContain('lib/aws/runtime-sdk/lib-dynamodb.cjs');
+      const code = new TextDecoder().decode(outputFiles?.[0]?.contents);
+      for (const shim of shims) {
+        const name = `@aws-sdk/${shim.slice(shim.lastIndexOf('/') + 1, -'.cjs'.length)}`;
+        // The shim's `const id = '…'`, renamed by esbuild where several meet (`id2`).
+        expect(code).toMatch(
+          new RegExp(`var id\\d* = ${JSON.stringify(name)};\\n\\s*\\w+\\.exports = __require\\(id\\d*\\);`),
+        );
+      }
     },
   );
 });
