@@ -78,7 +78,7 @@ interface DynaliteDbModule {
 }
 
 /** A store on disk whose writes may have to stop until it is opened again. */
-interface StoreHandle {
+export interface StoreHandle {
   /** A write failed in the store: its log may end in a torn record, so no write may follow it. */
   fenced: boolean;
   /** Closes and opens the store again: it recovers its log up to the torn record and starts a new one. */
@@ -116,12 +116,14 @@ const GONE_CODES: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR']);
  * write once there is room opens it again). `log` hears when writes stop and start again (once each
  * time, not per request); `onGone` hears, once, that the folder is gone or replaced (see the module
  * comment), and every write after that is refused. `folder` must exist: its identity is taken now.
+ * `storeOf` finds the store in `folder` (the one dynalite opened there, by default).
  */
 export function storageGuard(
   folder: string,
   reserveBytes: number,
   log: (line: string) => void = () => undefined,
   onGone: (error: DataFolderGoneError) => void = () => undefined,
+  storeOf: () => StoreHandle | undefined = () => stores.get(folder),
 ): StorageGuard {
   const opened = statSync(folder);
   let state: 'room' | 'full' | 'unreadable' = 'room';
@@ -160,7 +162,7 @@ export function storageGuard(
     const target = String(request.headers['x-amz-target'] ?? '');
     if (READ_ACTIONS.has(target.slice(target.indexOf('.') + 1))) return false;
     if (gone !== null) return refuseWrite(response, gone.message);
-    const store = stores.get(folder);
+    const store = storeOf();
     const fenced = store?.fenced === true;
     if (reserveBytes === 0 && !fenced) return false;
     let free: number;
