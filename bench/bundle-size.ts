@@ -36,7 +36,7 @@ import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import {
   bundleAliases,
-  ESM_REQUIRE_BANNER,
+  lambdaBuildOptions,
   runtimeSdkModules,
   runtimeSdkShims,
 } from '../lib/aws/functions.ts';
@@ -60,14 +60,8 @@ async function bundle(entry: string, external: string[], root = ROOT): Promise<B
   const shims = new Set(Object.values(runtimeSdkShims(root)));
   const started = performance.now();
   const result = await build({
+    ...lambdaBuildOptions(root),
     entryPoints: [resolve(root, entry)],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    sourcemap: false,
-    banner: { js: ESM_REQUIRE_BANNER },
     external,
     // A base tree is built with the swaps it had (its CDK built it so): those whose files it holds.
     // With the SDK bundled (external `[]`), its modules are not swapped for their shims either.
