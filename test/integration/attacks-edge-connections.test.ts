@@ -20,12 +20,12 @@
  * Each cut is logged by the platform. On the edge before (Node's defaults: 60 s for a head, 300 s for
  * a request, checked every 30 s, no cap; the limits option did not exist) every cut case fails.
  */
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/env.ts';
 import { INTERNAL_LIMITS } from '../../lib/local/connection-limits.ts';
 import { call } from '../support/http.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
+import { type Raw, raw as rawTo, trickle } from '../support/raw-socket.ts';
 import { type Runner, runner, unique } from '../support/runs.ts';
 
 const PASSWORD = 'attacks-edge-connections-password';
@@ -67,35 +67,9 @@ async function globexStillServed(): Promise<void> {
   expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
 }
 
-interface Raw {
-  readonly socket: Socket;
-  text(): string;
-  /** Ms from opening to the server's close. */
-  readonly closed: Promise<number>;
-}
-
+/** A raw connection to the platform's edge (or another port of it). */
 function raw(port = t.platform.port): Promise<Raw> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const opened = Date.now();
-    let text = '';
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-    });
-    socket.on('error', () => undefined);
-    const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now() - opened)));
-    socket.on('connect', () => resolve({ socket, text: () => text, closed }));
-  });
-}
-
-/** Writes `bytes` in `pieces` spread evenly over `overMs`; stops when the socket closes. */
-async function trickle(socket: Socket, bytes: string, pieces: number, overMs: number): Promise<void> {
-  const size = Math.ceil(bytes.length / pieces);
-  for (let at = 0; at < bytes.length; at += size) {
-    if (socket.destroyed) return;
-    socket.write(bytes.slice(at, at + size));
-    await sleep(overMs / pieces);
-  }
+  return rawTo(port);
 }
 
 /** The edge holds no connection (the suite's kept-alive ones closed): a known start for a count. */

@@ -8,40 +8,30 @@
  * and the edge serves again once the holders go. On Node's defaults (the edge before) every cut case
  * fails: Node waits 60 s for a head and 300 s for a request, checked every 30 s, with no cap.
  */
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type AddressInfo, connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
 import { MAX_RUN_WAIT_SECONDS } from '../../../../functions/contract/headers.ts';
 import { MAX_POLL_WAIT_SECONDS } from '../../../../functions/core/agents/agents.ts';
 import { MAX_WAIT_SECONDS as MAX_MCP_WAIT_SECONDS } from '../../../../functions/core/mcp/clients.ts';
 import {
   type ConnectionLimits,
   connectionLimits,
-  createEdgeServer,
   EDGE_LIMITS,
   type EdgeServer,
   OVERFLOW_CONNECTIONS,
 } from '../../../../lib/local/connection-limits.ts';
 import { functions, routes } from '../../../../lib/topology.ts';
+import { edgeStands, type Raw, raw, trickle } from '../../../support/raw-socket.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-let edge: EdgeServer | undefined;
-
-afterEach(async () => {
-  if (edge === undefined) return;
-  edge.stop();
-  edge.server.closeAllConnections();
-  await new Promise((resolve) => edge?.server.close(resolve));
-  edge = undefined;
-});
+const standOn = edgeStands();
 
 interface Stand {
   readonly port: number;
   readonly lines: string[];
   /** Bodies the stand-in router received whole. */
   readonly received: string[];
+  readonly edge: EdgeServer;
 }
 
 /**
@@ -49,7 +39,6 @@ interface Stand {
  * 200 with it; after `delay` ms when the path is `/slow?ms=N`; never when it is `/never`.
  */
 async function start(limits: Partial<ConnectionLimits>): Promise<Stand> {
-  const lines: string[] = [];
   const received: string[] = [];
   const router = async (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -66,42 +55,7 @@ async function start(limits: Partial<ConnectionLimits>): Promise<Stand> {
     response.writeHead(200, { 'content-type': 'text/plain' });
     response.end(`got ${body.length}`);
   };
-  edge = createEdgeServer(router, connectionLimits(limits), (line) => lines.push(line));
-  edge.server.listen(0, '127.0.0.1');
-  await once(edge.server, 'listening');
-  return { port: (edge.server.address() as AddressInfo).port, lines, received };
-}
-
-interface Raw {
-  readonly socket: Socket;
-  /** Everything answered so far. */
-  text(): string;
-  /** When the server closed the connection, in ms after it opened. */
-  readonly closed: Promise<number>;
-}
-
-function raw(port: number): Promise<Raw> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const opened = Date.now();
-    let text = '';
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-    });
-    socket.on('error', () => undefined);
-    const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now() - opened)));
-    socket.on('connect', () => resolve({ socket, text: () => text, closed }));
-  });
-}
-
-/** Writes `bytes` spread evenly over `overMs`, one piece at a time; stops if the socket closes. */
-async function trickle(socket: Socket, bytes: string, pieces: number, overMs: number): Promise<void> {
-  const size = Math.ceil(bytes.length / pieces);
-  for (let at = 0; at < bytes.length; at += size) {
-    if (socket.destroyed) return;
-    socket.write(bytes.slice(at, at + size));
-    await sleep(overMs / pieces);
-  }
+  return { ...(await standOn(router, limits)), received };
 }
 
 /** A whole exchange on a fresh connection: the status line of the answer, or '' when closed without one. */
@@ -218,23 +172,16 @@ describe('the idle limit while a request is in hand', () => {
   });
 
   it('closes a connection whose client stops reading its answer', async () => {
-    const lines: string[] = [];
-    edge = createEdgeServer(
-      (_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/octet-stream' });
-        response.end(Buffer.alloc(16 * 1024 * 1024));
-      },
-      connectionLimits(limits),
-      (line) => lines.push(line),
-    );
-    edge.server.listen(0, '127.0.0.1');
-    await once(edge.server, 'listening');
-    const client = await raw((edge.server.address() as AddressInfo).port);
+    const { port, lines, edge } = await standOn((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      response.end(Buffer.alloc(16 * 1024 * 1024));
+    }, limits);
+    const client = await raw(port);
     client.socket.pause();
     const started = Date.now();
     client.socket.write('GET /big HTTP/1.1\r\nHost: acme.localhost\r\n\r\n');
     // The client, not reading, cannot see the close: the edge's side is what is looked at.
-    await expect.poll(() => edge?.connections(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => edge.connections(), { timeout: 5_000 }).toBe(0);
     // Node re-arms the timer once when a write was still moving at its first expiry: the cut comes
     // one to two idle periods after the answer stalls.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_150);
@@ -270,9 +217,9 @@ describe('the connection cap', () => {
   const limits = { maxConnections: 3, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000 };
 
   it('serves the connection at the cap, answers the one past it 503 with Retry-After, and serves again once the holders go', async () => {
-    const { port, lines } = await start(limits);
+    const { port, lines, edge } = await start(limits);
     const holders = [await raw(port), await raw(port)];
-    await expect.poll(() => edge?.connections()).toBe(2);
+    await expect.poll(() => edge.connections()).toBe(2);
     // The third is at the cap: served.
     const third = await raw(port);
     third.socket.write('GET /x HTTP/1.1\r\nHost: acme.localhost\r\n\r\n');
@@ -294,23 +241,23 @@ describe('the connection cap', () => {
     expect(await silent.closed).toBeLessThan(1_500);
     // The holders go: the edge serves again.
     for (const holder of [...holders, third]) holder.socket.destroy();
-    await expect.poll(() => edge?.connections()).toBe(0);
+    await expect.poll(() => edge.connections()).toBe(0);
     expect(await status(port, 'GET /x HTTP/1.1\r\nHost: globex.localhost\r\nConnection: close\r\n\r\n')).toBe(
       'HTTP/1.1 200 OK',
     );
   });
 
   it(`closes connections unanswered past the cap and ${OVERFLOW_CONNECTIONS} more, at once`, async () => {
-    const { port, lines } = await start(limits);
+    const { port, lines, edge } = await start(limits);
     const held: Raw[] = [];
     for (let i = 0; i < 3 + OVERFLOW_CONNECTIONS; i += 1) held.push(await raw(port));
-    await expect.poll(() => edge?.connections()).toBe(3 + OVERFLOW_CONNECTIONS);
+    await expect.poll(() => edge.connections()).toBe(3 + OVERFLOW_CONNECTIONS);
     const dropped = await raw(port);
     expect(await dropped.closed).toBeLessThan(500);
     expect(dropped.text()).toBe('');
     expect(lines).toContainEqual(expect.stringMatching(/67 connections open: closed unanswered$/));
     for (const holder of held) holder.socket.destroy();
-    await expect.poll(() => edge?.connections()).toBe(0);
+    await expect.poll(() => edge.connections()).toBe(0);
     expect(await status(port, 'GET /x HTTP/1.1\r\nHost: globex.localhost\r\nConnection: close\r\n\r\n')).toBe(
       'HTTP/1.1 200 OK',
     );

@@ -11,34 +11,17 @@
  *   every other client refused 503. The limits give back slots that are slow or idle, not busy ones;
  *   the design has no per-client share (edge-connections.md, "No per-address cap").
  */
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type AddressInfo, connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type ConnectionLimits,
-  connectionLimits,
-  createEdgeServer,
-  type EdgeServer,
-  MAX_REQUESTS_IN_HAND,
-} from '../../../../lib/local/connection-limits.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { type ConnectionLimits, MAX_REQUESTS_IN_HAND } from '../../../../lib/local/connection-limits.ts';
 import { HostRateLimiter, NOT_A_HOST_NAME } from '../../../../lib/local/host-rate-limit.ts';
+import { edgeStands, raw } from '../../../support/raw-socket.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-let edge: EdgeServer | undefined;
-
-afterEach(async () => {
-  if (edge === undefined) return;
-  edge.stop();
-  edge.server.closeAllConnections();
-  await new Promise((resolve) => edge?.server.close(resolve));
-  edge = undefined;
-});
+const standOn = edgeStands();
 
 /** An edge around a stand-in router that answers `/slow?ms=N` after N ms, and counts what it holds. */
 async function start(limits: Partial<ConnectionLimits> = {}) {
-  const lines: string[] = [];
   const seen: string[] = [];
   let inFlight = 0;
   let most = 0;
@@ -52,23 +35,8 @@ async function start(limits: Partial<ConnectionLimits> = {}) {
     response.writeHead(200, { 'content-type': 'text/plain' });
     response.end(`answer ${url.searchParams.get('n') ?? ''}`);
   };
-  edge = createEdgeServer(router, connectionLimits(limits), (line) => lines.push(line));
-  edge.server.listen(0, '127.0.0.1');
-  await once(edge.server, 'listening');
-  return { port: (edge.server.address() as AddressInfo).port, lines, seen, most: () => most };
-}
-
-function raw(port: number): Promise<{ socket: Socket; text: () => string; closed: Promise<void> }> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-    });
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((done) => socket.on('close', () => done()));
-    socket.on('connect', () => resolve({ socket, text: () => text, closed }));
-  });
+  const { port, lines } = await standOn(router, limits);
+  return { port, lines, seen, most: () => most };
 }
 
 const get = (n: number, ms: number, last = false) =>

@@ -1,0 +1,78 @@
+/**
+ * A raw TCP client of a local HTTP server, for tests that send what no HTTP client would: a head in
+ * slow pieces, pipelined requests, a connection held open. And the local edge
+ * (lib/local/connection-limits.ts) around a stand-in router, stopped after each test.
+ */
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach } from 'vitest';
+import {
+  type ConnectionLimits,
+  connectionLimits,
+  createEdgeServer,
+  type EdgeServer,
+} from '../../lib/local/connection-limits.ts';
+
+export interface Raw {
+  readonly socket: Socket;
+  /** Everything answered so far. */
+  text(): string;
+  /** When the server closed the connection, in ms after it opened. */
+  readonly closed: Promise<number>;
+}
+
+/** A connection to `port` on 127.0.0.1, once it is open. */
+export function raw(port: number): Promise<Raw> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const opened = Date.now();
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+    });
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now() - opened)));
+    socket.on('connect', () => resolve({ socket, text: () => text, closed }));
+  });
+}
+
+/** Writes `bytes` spread evenly over `overMs`, one piece at a time; stops if the socket closes. */
+export async function trickle(socket: Socket, bytes: string, pieces: number, overMs: number): Promise<void> {
+  const size = Math.ceil(bytes.length / pieces);
+  for (let at = 0; at < bytes.length; at += size) {
+    if (socket.destroyed) return;
+    socket.write(bytes.slice(at, at + size));
+    await sleep(overMs / pieces);
+  }
+}
+
+type Router = (request: IncomingMessage, response: ServerResponse) => Promise<void> | void;
+
+/**
+ * Call at the top of a test file: a function that starts the edge with `limits` over the defaults
+ * around `router`, on a free port of 127.0.0.1 (its port, the lines it logged, the edge); each is stopped
+ * after its test.
+ */
+export function edgeStands(): (
+  router: Router,
+  limits?: Partial<ConnectionLimits>,
+) => Promise<{ port: number; lines: string[]; edge: EdgeServer }> {
+  let edge: EdgeServer | undefined;
+  afterEach(async () => {
+    if (edge === undefined) return;
+    edge.stop();
+    edge.server.closeAllConnections();
+    await new Promise((resolve) => edge?.server.close(resolve));
+    edge = undefined;
+  });
+  return async (router, limits = {}) => {
+    const lines: string[] = [];
+    const started = createEdgeServer(router, connectionLimits(limits), (line) => lines.push(line));
+    edge = started;
+    started.server.listen(0, '127.0.0.1');
+    await once(started.server, 'listening');
+    return { port: (started.server.address() as AddressInfo).port, lines, edge: started };
+  };
+}
