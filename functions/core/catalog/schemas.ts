@@ -18,20 +18,9 @@
  *   compared as their nearest double; keys are own properties (`required: ["toString"]` needs an own
  *   `toString`).
  */
-import * as Browser from '@hyperjump/browser';
-import { registerSchema, unregisterSchema, validate } from '@hyperjump/json-schema/draft-2020-12';
-import {
-  addKeyword,
-  BASIC,
-  getKeywordName,
-  type Keyword,
-  Validation,
-  type ValidationContext,
-} from '@hyperjump/json-schema/experimental';
-import * as Instance from '@hyperjump/json-schema/instance/experimental';
 import { type FieldIssue, ValidationError } from '../errors.ts';
 import { isJsonObject, numericView } from '../json.ts';
-import { type CompiledPattern, compilePattern, UnsupportedPatternError } from './patterns.ts';
+import type { UnsupportedPatternError } from './patterns.ts';
 
 /** Largest schema accepted (serialised JSON bytes). */
 export const MAX_SCHEMA_BYTES = 64 * 1024;
@@ -43,88 +32,7 @@ export const DIALECT = 'https://json-schema.org/draft/2020-12/schema';
 
 export type JsonSchema = Record<string, unknown> | boolean;
 
-type Context = ValidationContext & { evaluatedProperties?: Set<string> };
-
-let installed = false;
-
-/** Replaces the regex-based keywords with linear-time ones and removes network retrieval (once). */
-function install(): void {
-  if (installed) return;
-  installed = true;
-  Browser.removeUriSchemePlugin('http');
-  Browser.removeUriSchemePlugin('https');
-  // Never reached by a schema (they are refused first); defence in depth: nothing loads a file either.
-  Browser.removeUriSchemePlugin('file');
-
-  const pattern: Keyword<CompiledPattern, Context> = {
-    id: 'https://json-schema.org/keyword/pattern',
-    compile: async (schema) => compilePattern(Browser.value<string>(schema)),
-    interpret: (compiled, instance) =>
-      Instance.typeOf(instance) !== 'string' || compiled.test(Instance.value<string>(instance)),
-  };
-  const patternProperties: Keyword<[CompiledPattern, string][], Context> = {
-    id: 'https://json-schema.org/keyword/patternProperties',
-    simpleApplicator: true,
-    compile: async (schema, ast) => {
-      const compiled: [CompiledPattern, string][] = [];
-      for await (const [source, subschema] of Browser.entries(schema)) {
-        // Entries of a schema document are schema documents themselves.
-        const child = subschema as typeof schema;
-        compiled.push([compilePattern(source), await Validation.compile(child, ast, schema)]);
-      }
-      return compiled;
-    },
-    interpret: (compiled, instance, context) => {
-      if (Instance.typeOf(instance) !== 'object') return true;
-      let valid = true;
-      for (const [test, subschema] of compiled) {
-        for (const [nameNode, value] of Instance.entries(instance)) {
-          const name = Instance.value<string>(nameNode);
-          if (!test.test(name)) continue;
-          if (!Validation.interpret(subschema, value, context)) valid = false;
-          context.evaluatedProperties?.add(name);
-        }
-      }
-      return valid;
-    },
-  };
-  const additionalProperties: Keyword<[ReadonlySet<string>, CompiledPattern[], string], Context> = {
-    id: 'https://json-schema.org/keyword/additionalProperties',
-    simpleApplicator: true,
-    compile: async (schema, ast, parent) => {
-      const dialect = schema.document.dialectId;
-      const properties = await Browser.step(
-        getKeywordName(dialect, 'https://json-schema.org/keyword/properties'),
-        parent,
-      );
-      const patterns = await Browser.step(
-        getKeywordName(dialect, 'https://json-schema.org/keyword/patternProperties'),
-        parent,
-      );
-      return [
-        new Set(Browser.typeOf(properties) === 'object' ? [...Browser.keys(properties)] : []),
-        Browser.typeOf(patterns) === 'object' ? [...Browser.keys(patterns)].map(compilePattern) : [],
-        await Validation.compile(schema, ast, parent),
-      ];
-    },
-    interpret: ([named, patterns, subschema], instance, context) => {
-      if (Instance.typeOf(instance) !== 'object') return true;
-      let valid = true;
-      for (const [nameNode, value] of Instance.entries(instance)) {
-        const name = Instance.value<string>(nameNode);
-        if (named.has(name) || patterns.some((test) => test.test(name))) continue;
-        if (!Validation.interpret(subschema, value, context)) valid = false;
-        context.evaluatedProperties?.add(name);
-      }
-      return valid;
-    },
-  };
-  addKeyword(pattern);
-  addKeyword(patternProperties);
-  addKeyword(additionalProperties);
-}
-
-interface OutputUnit {
+export interface OutputUnit {
   readonly keyword: string;
   readonly absoluteKeywordLocation: string;
   readonly instanceLocation: string;
@@ -135,6 +43,12 @@ export interface CompiledSchema {
   issues(value: unknown, prefix: string): FieldIssue[];
 }
 
+/**
+ * The validator itself (schema-engine.ts: @hyperjump/json-schema, the RE2 engine), loaded by the
+ * first compile: building its URI grammar, dialects and RE2's tables takes ~20 ms, and a function
+ * instance that never validates (most requests of the APIs, a lifecycle scan) never pays it.
+ */
+let engine: Promise<typeof import('./schema-engine.ts')> | undefined;
 let sequence = 0;
 let lock: Promise<unknown> = Promise.resolve();
 
@@ -294,9 +208,10 @@ function schemaError(field: string, message: string, issues: FieldIssue[]): Vali
 
 /** Turns a compile failure into the 422 that says what to change. */
 function compileFailure(error: unknown, field: string): ValidationError {
-  if (error instanceof UnsupportedPatternError) {
+  // By name: patterns.ts (and its RE2 engine) is loaded with the validator, not with this module.
+  if ((error as Error | undefined)?.name === 'UnsupportedPatternError') {
     return schemaError(field, 'has a pattern the platform cannot run', [
-      { path: field, message: error.message },
+      { path: field, message: (error as UnsupportedPatternError).message },
     ]);
   }
   const message = (error as Error | undefined)?.message ?? String(error);
@@ -323,18 +238,16 @@ function compileFailure(error: unknown, field: string): ValidationError {
 
 /** Compiles a schema on its own (see the module header); a ValidationError on `field` when it cannot. */
 export async function compileSchema(schema: JsonSchema, field = 'schema'): Promise<CompiledSchema> {
-  install();
+  engine ??= import('./schema-engine.ts');
+  const { compileRegistered } = await engine;
   // Keywords compare with doubles: a number kept losslessly counts as its nearest double here.
   const prepared = rebaseFileUris(numericView(schema)) as JsonSchema;
   const uri = `urn:execfabric:schema:${process.pid}:${++sequence}`;
   const validator = await serialised(async () => {
-    registerSchema(prepared as Parameters<typeof registerSchema>[0], uri, DIALECT);
     try {
-      return await validate(uri);
+      return await compileRegistered(prepared, uri, DIALECT);
     } catch (error) {
       throw compileFailure(error, field);
-    } finally {
-      unregisterSchema(uri);
     }
   });
   const rootId = isJsonObject(prepared) && typeof prepared.$id === 'string' ? prepared.$id : undefined;
@@ -343,7 +256,7 @@ export async function compileSchema(schema: JsonSchema, field = 'schema'): Promi
       const view = numericView(value);
       let output: { valid: boolean; errors?: OutputUnit[] };
       try {
-        output = validator(view as Parameters<typeof validator>[0], BASIC) as typeof output;
+        output = validator(view);
       } catch (error) {
         // A schema that compiled but cannot evaluate this value: the value is refused, saying why.
         return [
