@@ -106,6 +106,33 @@ describe('the Lambda build’s package swap', () => {
   );
 
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
+    '%s: the schema validator and RE2 are loaded by the first compile only (not at init)',
+    async (_name, entry) => {
+      const { metafile } = await build({ ...OPTIONS, entryPoints: [entry] });
+      const inputs = Object.entries(metafile?.inputs ?? {});
+      const engine = 'functions/core/catalog/schema-engine.ts';
+      const patterns = 'functions/core/catalog/patterns.ts'; // RE2, imported by the engine
+      // The engine is reached by dynamic import only; nothing else of ours imports what it loads.
+      const kinds = inputs.flatMap(([, input]) =>
+        input.imports.filter((i) => i.path === engine).map((i) => i.kind),
+      );
+      for (const kind of kinds) expect(kind).toBe('dynamic-import');
+      const eager = inputs
+        .filter(([path]) => !path.startsWith('node_modules/') && path !== engine && path !== patterns)
+        .filter(([, input]) =>
+          input.imports.some(
+            (i) =>
+              i.kind !== 'dynamic-import' &&
+              (/^node_modules\/(@hyperjump|re2js)\//.test(i.path) ||
+                i.path === 'functions/core/catalog/patterns.ts'),
+          ),
+        )
+        .map(([path]) => path);
+      expect(eager).toEqual([]);
+    },
+  );
+
+  it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
     '%s: bundles no Smithy or AWS SDK package unless it bundles the CloudFront client',
     async (_name, entry) => {
       const { metafile } = await build({ ...OPTIONS, entryPoints: [entry] });
