@@ -42,9 +42,11 @@ import type { ExecutionQueues } from './queues.ts';
 import { mapRecord } from './record.ts';
 
 /**
- * SDK clients bundled into the functions that import them: the nodejs22.x runtime's own SDK copy may
+ * SDK clients shipped with the functions that import them: the nodejs22.x runtime's own SDK copy may
  * predate the commands called, and a missing command fails only at run time. Only CloudFront
- * (distribution tenants, managed certificates), imported by the functions that provision hosts.
+ * (distribution tenants, managed certificates), imported by the functions that provision hosts. Each
+ * is built from this checkout's copy into a module of its own beside the bundle, imported on first
+ * use (lib/aws/side-modules.ts).
  * Tenant-isolated Lambda invocations use the runtime's client with the tenant header written by a
  * middleware (functions/clients/lambda.ts). See docs/decisions/lambda-bundles.md; the cost is measured
  * in bench/RESULTS.md ("Lambda bundle sizes and module init").
@@ -154,7 +156,8 @@ export function lambdaBuildOptions(projectRoot: string) {
     minify: true,
     sourcemap: false,
     banner: { js: ESM_REQUIRE_BANNER },
-    external: runtimeSdkModules(),
+    // The bundled SDK clients go beside the bundle (lib/aws/side-modules.ts), not in it.
+    external: [...runtimeSdkModules(), ...BUNDLED_SDK_CLIENTS] as string[],
     alias: bundleAliases(projectRoot),
   } as const;
 }
@@ -312,8 +315,16 @@ export class PlatformFunctions extends Construct {
             sourceMap: false,
             forceDockerBundling: false,
             // The runtime's SDK for stable clients (required through their shims, bundleAliases);
-            // newer ones (and what they pull in) are bundled.
-            externalModules: runtimeSdkModules(),
+            // newer ones (and what they pull in) are shipped beside the bundle (side modules).
+            externalModules: [...runtimeSdkModules(), ...BUNDLED_SDK_CLIENTS],
+            commandHooks: {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              // The bundled SDK clients this bundle imports, each a module of its own in the asset.
+              afterBundling: (inputDir: string, outputDir: string) => [
+                `cd "${inputDir}" && npx tsx scripts/side-modules.ts "${outputDir}"`,
+              ],
+            },
             // Packages no function uses, though a dependency imports them (see UNBUNDLED_PACKAGES),
             // and the runtime's SDK modules, each to its shim (runtimeSdkShims).
             esbuildArgs: Object.fromEntries(

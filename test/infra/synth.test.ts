@@ -75,7 +75,7 @@ describe('npx cdk synth', () => {
     expect(bundles).toHaveLength(nodeFunctions.length);
     const imported = new Set<string>();
     const required = new Set<string>();
-    let tenantCommands = false;
+    let tenantCommands = 0;
     for (const bundle of bundles) {
       const code = readFileSync(bundle, 'utf8');
       expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
@@ -84,8 +84,15 @@ describe('npx cdk synth', () => {
       // The runtime's SDK modules, required by their shims (lib/aws/runtime-sdk/): `var x="…";y.exports=z(x)`.
       for (const match of code.matchAll(/\b(\w+)="(@aws-sdk\/[a-z0-9-]+)";\w+\.exports=\w+\(\1\)/g))
         required.add(match[2] ?? '');
-      if (code.includes('CreateDistributionTenant') && code.includes('GetManagedCertificateDetails'))
-        tenantCommands = true;
+      // The CloudFront client goes beside the bundle (lib/aws/side-modules.ts), never in it
+      // (test/unit/lib/bundles.test.ts: no SDK package in any bundle).
+      const side = join(bundle, '..', 'node_modules', '@aws-sdk', 'client-cloudfront', 'index.mjs');
+      if (existsSync(side)) {
+        expect(code).toContain('import("@aws-sdk/client-cloudfront")');
+        const client = readFileSync(side, 'utf8');
+        if (client.includes('CreateDistributionTenant') && client.includes('GetManagedCertificateDetails'))
+          tenantCommands += 1;
+      }
     }
     // No bundle imports an SDK module (ESM): the runtime's stable clients are required through their
     // shims, and only they; CloudFront is bundled.
@@ -95,7 +102,8 @@ describe('npx cdk synth', () => {
       [...required].filter((name) => !(RUNTIME_SDK_MODULES as readonly string[]).includes(name)),
     ).toEqual([]);
     expect(required.has(BUNDLED_SDK_CLIENTS[0])).toBe(false);
-    expect(tenantCommands, 'the distribution-tenant commands are in a bundle').toBe(true);
+    // The governance API and the lifecycle scan, which provision hosts, ship it with those commands.
+    expect(tenantCommands, 'the distribution-tenant commands beside two bundles').toBe(2);
 
     // Every validation plugin synth ran (cdk-nag, CloudFormation schema validation) came back clean.
     const report = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8')) as {

@@ -3,16 +3,20 @@
  * lib/aws/runtime-sdk/, which `require` it), each started in a fresh Node process as Lambda starts it:
  * the SDK is found only through `NODE_PATH`, as the runtime's bootstrap provides it, which `require`
  * reads and an ESM `import` does not. Every bundle initialises; the bundled tenant API answers a
- * request that reads the local table through the runtime's SDK.
+ * request that reads the local table through the runtime's SDK; and the CloudFront client, shipped
+ * beside the bundles of the functions that provision hosts (lib/aws/side-modules.ts), is what their
+ * dynamic import finds.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/contract/headers.ts';
 import { ENV, queueUrlEnv } from '../../functions/core/env.ts';
 import { lambdaBuildOptions } from '../../lib/aws/functions.ts';
+import { writeSideModules } from '../../lib/aws/side-modules.ts';
 import type { LocalServices } from '../../lib/local/services.ts';
 import { functions, type QueueName } from '../../lib/topology.ts';
 import { lambdaEnvironment } from '../support/lambda-environment.ts';
@@ -39,7 +43,9 @@ async function bundled(name: string, entry: string): Promise<string> {
   const dir = join(scratch.path, name);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'index.mjs');
-  writeFileSync(file, result.outputFiles[0]?.contents ?? '');
+  writeFileSync(file, result.outputFiles?.[0]?.contents ?? '');
+  // What CDK's afterBundling hook adds to the asset: the bundled SDK clients it imports, beside it.
+  await writeSideModules(ROOT, dir);
   return file;
 }
 
@@ -68,6 +74,38 @@ describe('the Lambda bundles, started as Lambda starts them', () => {
         lambdaEnvironment({ NODE_PATH }),
       );
       expect(out.trim()).toBe('function');
+    },
+    60_000,
+  );
+
+  it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
+    '%s: the CloudFront client, where imported, is the module beside the bundle, with the tenant commands',
+    async (name, entry) => {
+      const file = await bundled(`${name}-side`, entry);
+      const dir = join(file, '..');
+      const imports = readFileSync(file, 'utf8').includes('import("@aws-sdk/client-cloudfront")');
+      const shipped = existsSync(join(dir, 'node_modules', '@aws-sdk', 'client-cloudfront', 'index.mjs'));
+      // Exactly the functions that provision hosts import it, and only they ship it.
+      expect(imports).toBe(name === 'governance-api' || name === 'lifecycle-scan');
+      expect(shipped).toBe(imports);
+      if (!imports) return;
+      // Resolved as the bundle's dynamic import resolves it: from the bundle's folder, not NODE_PATH.
+      const probe = join(dir, 'probe.mjs');
+      writeFileSync(
+        probe,
+        "const sdk = await import('@aws-sdk/client-cloudfront');\nconsole.log(JSON.stringify([import.meta.resolve('@aws-sdk/client-cloudfront'), typeof sdk.CloudFrontClient, typeof sdk.CreateDistributionTenantCommand, typeof sdk.GetManagedCertificateDetailsCommand]));\n",
+      );
+      const out = execFileSync(process.execPath, [probe], {
+        cwd: dir,
+        env: lambdaEnvironment(),
+        encoding: 'utf8',
+      });
+      expect(JSON.parse(out)).toEqual([
+        pathToFileURL(join(dir, 'node_modules', '@aws-sdk', 'client-cloudfront', 'index.mjs')).href,
+        'function',
+        'function',
+        'function',
+      ]);
     },
     60_000,
   );
