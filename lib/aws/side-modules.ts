@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { BUNDLED_SDK_CLIENTS, bundleAliases, ESM_REQUIRE_BANNER, runtimeSdkModules } from './functions.ts';
+import { BUNDLED_SDK_CLIENTS, lambdaBuildOptions, runtimeSdkModules } from './functions.ts';
 
 /**
  * Writes, into the asset folder `outputDir` whose `index.mjs` is a function's bundle, the module of
@@ -37,15 +37,9 @@ export async function writeSideModules(projectRoot: string, outputDir: string): 
         resolveDir: projectRoot,
         loader: 'js',
       },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      minify: true,
-      sourcemap: false,
-      banner: { js: ESM_REQUIRE_BANNER },
+      ...lambdaBuildOptions(projectRoot),
+      // The client itself is bundled here (the functions' build leaves it out).
       external: runtimeSdkModules(),
-      alias: bundleAliases(projectRoot),
       outfile: join(dir, 'index.mjs'),
       logLevel: 'warning',
     });
