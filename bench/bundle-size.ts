@@ -1,7 +1,8 @@
 /**
  * Size and module init of each Node Lambda bundle as the CDK stack builds it (esbuild, ESM, node22,
- * minified, the runtime's SDK clients left to it and required through their shims, CloudFront
- * bundled where imported, the unused packages swapped for a stub: `bundleAliases`), with:
+ * minified, the runtime's SDK clients left to it and required through their shims, the CloudFront
+ * client shipped beside the bundles that import it (lib/aws/side-modules.ts), the unused packages
+ * swapped for a stub: `bundleAliases`), with:
  *
  * - the largest contributors of each bundle (esbuild's metafile, by package or core folder);
  * - a size baseline bundled in the same run: the whole SDK bundled (what relying on the runtime saves);
@@ -13,7 +14,8 @@
  *   SDK modules the bundle leaves to the runtime, as the bundle loads them (`require`, through
  *   `lib/aws/runtime-sdk/`: what the runtime's SDK costs; ours is the rest) and, beside it, the same
  *   modules `import`ed (what they cost an ESM bundle that imports them). They resolve from this
- *   repository's `node_modules`, standing for the runtime's copy (loading them is part of the init). ROUNDS rounds, interleaved, p50;
+ *   repository's `node_modules`, standing for the runtime's copy (loading them is part of the init).
+ *   ROUNDS rounds, interleaved, p50;
  * - with BENCH_BASE_REF (e.g. `main`): the same functions built from that commit's tree (extracted
  *   with `git archive` into a temporary folder, built as that tree's CDK builds them), imported in the same
  *   rounds, for a before/after pair measured under the same load.
@@ -87,10 +89,7 @@ async function bundle(entry: string, external: string[], root = ROOT): Promise<B
  * `lib/aws/runtime-sdk/`) and, in a base tree from before the shims, those it leaves external.
  */
 function runtimeModulesOf(metafile: Metafile): string[] {
-  const shims = Object.keys(metafile.inputs).flatMap((path) => {
-    const name = /(?:^|\/)lib\/aws\/runtime-sdk\/([a-z0-9-]+)\.cjs$/.exec(path)?.[1];
-    return name === undefined ? [] : [`@aws-sdk/${name}`];
-  });
+  const shims = shimmedModules(metafile);
   const external = Object.values(metafile.outputs).flatMap((output) =>
     // Not the side modules' clients, imported dynamically on first use: no part of the init.
     output.imports
@@ -98,6 +97,14 @@ function runtimeModulesOf(metafile: Metafile): string[] {
       .map((i) => i.path),
   );
   return [...new Set([...shims, ...external])];
+}
+
+/** The runtime's SDK modules a bundle requires through their shims (inputs under `lib/aws/runtime-sdk/`). */
+function shimmedModules(metafile: Metafile): string[] {
+  return Object.keys(metafile.inputs).flatMap((path) => {
+    const name = /(?:^|\/)lib\/aws\/runtime-sdk\/([a-z0-9-]+)\.cjs$/.exec(path)?.[1];
+    return name === undefined ? [] : [`@aws-sdk/${name}`];
+  });
 }
 
 /** Bytes in the output by package (`zod`, `@smithy/core`) or by our own folder (`functions/core/catalog`). */
@@ -219,7 +226,7 @@ if (BASE_REF !== undefined) {
     const file = join(OUT, spec.name, 'base.mjs');
     writeFileSync(file, built.code);
     // Whether the base requires the runtime's SDK (its shims) or imports it (before them).
-    const requires = Object.keys(built.metafile.inputs).some((path) => path.includes('lib/aws/runtime-sdk/'));
+    const requires = shimmedModules(built.metafile).length > 0;
     based.set(spec.name, { file, bytes: built.code.byteLength, requires });
   }
   rmSync(tree, { recursive: true, force: true });

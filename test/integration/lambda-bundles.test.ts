@@ -31,8 +31,22 @@ const scratchServices = servicesScratch('execfabric-lambda-bundles-data-');
 const NODE_PATH = join(ROOT, 'node_modules');
 let services: LocalServices;
 
-/** The function's bundle, written outside the repository (nothing resolves from beside it). */
-async function bundled(name: string, entry: string): Promise<string> {
+const builds = new Map<string, Promise<string>>();
+
+/**
+ * The function's bundle, written outside the repository (nothing resolves from beside it), with what
+ * CDK's afterBundling hook adds to the asset; built once per function for the whole file.
+ */
+function bundled(name: string, entry: string): Promise<string> {
+  let file = builds.get(name);
+  if (file === undefined) {
+    file = buildFor(name, entry);
+    builds.set(name, file);
+  }
+  return file;
+}
+
+async function buildFor(name: string, entry: string): Promise<string> {
   const result = await build({
     ...lambdaBuildOptions(ROOT),
     entryPoints: [resolve(ROOT, entry)],
@@ -44,7 +58,7 @@ async function bundled(name: string, entry: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'index.mjs');
   writeFileSync(file, result.outputFiles?.[0]?.contents ?? '');
-  // What CDK's afterBundling hook adds to the asset: the bundled SDK clients it imports, beside it.
+  // The bundled SDK clients it imports, beside it.
   await writeSideModules(ROOT, dir);
   return file;
 }
@@ -81,7 +95,7 @@ describe('the Lambda bundles, started as Lambda starts them', () => {
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
     '%s: the CloudFront client, where imported, is the module beside the bundle, with the tenant commands',
     async (name, entry) => {
-      const file = await bundled(`${name}-side`, entry);
+      const file = await bundled(name, entry);
       const dir = join(file, '..');
       const imports = readFileSync(file, 'utf8').includes('import("@aws-sdk/client-cloudfront")');
       const shipped = existsSync(join(dir, 'node_modules', '@aws-sdk', 'client-cloudfront', 'index.mjs'));
@@ -111,7 +125,7 @@ describe('the Lambda bundles, started as Lambda starts them', () => {
   );
 
   it('the tenant API reads the table through the runtime’s SDK, required', async () => {
-    const file = await bundled('tenant-api-local', functions['tenant-api'].entry);
+    const file = await bundled('tenant-api', functions['tenant-api'].entry);
     const queueUrls = Object.fromEntries(
       Object.entries(services.queues).map(([name, queue]) => [queueUrlEnv(name as QueueName), queue.url]),
     );

@@ -18,16 +18,12 @@ import {
 } from '@hyperjump/json-schema/experimental';
 import * as Instance from '@hyperjump/json-schema/instance/experimental';
 import { type CompiledPattern, compilePattern } from './patterns.ts';
-import type { JsonSchema, OutputUnit } from './schemas.ts';
+import type { BasicOutput, JsonSchema } from './schemas.ts';
 
 type Context = ValidationContext & { evaluatedProperties?: Set<string> };
 
-let installed = false;
-
-/** Replaces the regex-based keywords with linear-time ones and removes network retrieval (once). */
+/** Replaces the regex-based keywords with linear-time ones and removes network retrieval. */
 function install(): void {
-  if (installed) return;
-  installed = true;
   Browser.removeUriSchemePlugin('http');
   Browser.removeUriSchemePlugin('https');
   // Never reached by a schema (they are refused first); defence in depth: nothing loads a file either.
@@ -101,6 +97,9 @@ function install(): void {
   addKeyword(additionalProperties);
 }
 
+// Once, as this module is loaded (by the first compile).
+install();
+
 /**
  * Compiles `schema`, registered under `uri` in `dialect` for the compile only (the caller holds the
  * registry: one schema at a time): the validator, which answers the BASIC output.
@@ -109,13 +108,11 @@ export async function compileRegistered(
   schema: JsonSchema,
   uri: string,
   dialect: string,
-): Promise<(value: unknown) => { valid: boolean; errors?: OutputUnit[] }> {
-  install();
+): Promise<(value: unknown) => BasicOutput> {
   registerSchema(schema as Parameters<typeof registerSchema>[0], uri, dialect);
   try {
     const validator = await validate(uri);
-    return (value) =>
-      validator(value as Parameters<typeof validator>[0], BASIC) as { valid: boolean; errors?: OutputUnit[] };
+    return (value) => validator(value as Parameters<typeof validator>[0], BASIC) as BasicOutput;
   } finally {
     unregisterSchema(uri);
   }

@@ -38,6 +38,12 @@ export interface OutputUnit {
   readonly instanceLocation: string;
 }
 
+/** A validation's result in the BASIC output format. */
+export interface BasicOutput {
+  readonly valid: boolean;
+  readonly errors?: OutputUnit[];
+}
+
 export interface CompiledSchema {
   /** Problems of `value` (empty when valid), paths prefixed with `prefix` (e.g. `input.`). */
   issues(value: unknown, prefix: string): FieldIssue[];
@@ -254,7 +260,7 @@ export async function compileSchema(schema: JsonSchema, field = 'schema'): Promi
   return {
     issues(value, prefix) {
       const view = numericView(value);
-      let output: { valid: boolean; errors?: OutputUnit[] };
+      let output: BasicOutput;
       try {
         output = validator(view);
       } catch (error) {
