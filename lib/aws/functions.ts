@@ -96,14 +96,39 @@ export function runtimeSdkShims(projectRoot: string): Record<string, string> {
 }
 
 /**
- * esbuild's `alias` for a Lambda bundle, by absolute path: UNBUNDLED_PACKAGES to the stub, and the
- * runtime's SDK modules to their shims (runtimeSdkShims).
+ * Node's builtins a bundle loads through `require` rather than `import` (`lib/aws/builtins/*.cjs`), by
+ * the names a module may import them under. An ES module that imports a builtin has Node build the
+ * builtin's ESM facade, which reads every one of its exports; node:http's lazy ones (`WebSocket`,
+ * `EventSource`, …) then load undici, which nothing at init uses: ~15 ms of every cold start of the
+ * seven functions whose outbound HTTP client imports `request` (functions/core/http-resources/
+ * outbound.ts). Required, node:http loads in ~2.5 ms (bench/RESULTS.md, "node:http required, not
+ * imported"). The other builtins' facades cost nothing measurable, so they stay imported.
+ */
+export const REQUIRED_BUILTINS = ['http'] as const;
+
+/** The shim each name of REQUIRED_BUILTINS is swapped for in a bundle, with and without `node:`. */
+export function requiredBuiltinShims(projectRoot: string): Record<string, string> {
+  return Object.fromEntries(
+    REQUIRED_BUILTINS.flatMap((name) => {
+      const file = resolve(projectRoot, 'lib', 'aws', 'builtins', `${name}.cjs`);
+      return [
+        [`node:${name}`, file],
+        [name, file],
+      ];
+    }),
+  );
+}
+
+/**
+ * esbuild's `alias` for a Lambda bundle, by absolute path: UNBUNDLED_PACKAGES to the stub, the
+ * runtime's SDK modules to their shims (runtimeSdkShims), and REQUIRED_BUILTINS to theirs.
  */
 export function bundleAliases(projectRoot: string): Record<string, string> {
   const stub = resolve(projectRoot, 'lib', 'aws', 'stubs', 'unbundled.ts');
   return {
     ...Object.fromEntries(UNBUNDLED_PACKAGES.map((name) => [name, stub])),
     ...runtimeSdkShims(projectRoot),
+    ...requiredBuiltinShims(projectRoot),
   };
 }
 
@@ -326,7 +351,8 @@ export class PlatformFunctions extends Construct {
               ],
             },
             // Packages no function uses, though a dependency imports them (see UNBUNDLED_PACKAGES),
-            // and the runtime's SDK modules, each to its shim (runtimeSdkShims).
+            // the runtime's SDK modules and the builtins required rather than imported, each to its
+            // shim (runtimeSdkShims, requiredBuiltinShims).
             esbuildArgs: Object.fromEntries(
               Object.entries(bundleAliases(this.projectRoot)).map(([name, stub]) => [
                 `--alias:${name}`,

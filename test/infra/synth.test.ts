@@ -82,8 +82,12 @@ describe('npx cdk synth', () => {
       // The bundles' own imports (ESM `from"…"`), not package names quoted in error messages.
       for (const match of code.matchAll(/\bfrom\s*"(@aws-sdk\/[a-z0-9-]+)"/g)) imported.add(match[1] ?? '');
       // The runtime's SDK modules, required by their shims (lib/aws/runtime-sdk/): `var x="…";y.exports=z(x)`.
-      for (const match of code.matchAll(/\b(\w+)="(@aws-sdk\/[a-z0-9-]+)";\w+\.exports=\w+\(\1\)/g))
+      for (const match of code.matchAll(/([\w$]+)="(@aws-sdk\/[a-z0-9-]+)";[\w$]+\.exports=[\w$]+\(\1\)/g))
         required.add(match[2] ?? '');
+      // node:http is required too (lib/aws/builtins/): its ESM facade would load undici at init.
+      expect(code.match(/\bfrom\s*"(node:)?http"/)).toBeNull();
+      if (code.includes('from"node:https"'))
+        expect(code.match(/([\w$]+)="node:http";[\w$]+\.exports=[\w$]+\(\1\)/)).not.toBeNull();
       // The CloudFront client goes beside the bundle (lib/aws/side-modules.ts), never in it
       // (test/unit/lib/bundles.test.ts: no SDK package in any bundle).
       const side = join(bundle, '..', 'node_modules', '@aws-sdk', 'client-cloudfront', 'index.mjs');

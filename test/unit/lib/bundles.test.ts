@@ -18,7 +18,9 @@ import {
   BUNDLED_SDK_CLIENTS,
   bundleAliases,
   lambdaBuildOptions,
+  REQUIRED_BUILTINS,
   RUNTIME_SDK_MODULES,
+  requiredBuiltinShims,
   runtimeSdkShims,
   UNBUNDLED_PACKAGES,
 } from '../../../lib/aws/functions.ts';
@@ -152,11 +154,31 @@ describe('the Lambda build’s package swap', () => {
     }
   });
 
+  it('swaps node:http, under either name, for a shim that requires Node’s own module', () => {
+    const shims = requiredBuiltinShims(ROOT);
+    expect(Object.keys(shims).sort()).toEqual(['http', 'node:http']);
+    expect(shims.http).toBe(shims['node:http']);
+    for (const [name, file] of Object.entries(shims)) expect(bundleAliases(ROOT)[name]).toBe(file);
+    const code = readFileSync(shims.http ?? '', 'utf8');
+    expect(code).toContain("const id = 'node:http';\nmodule.exports = require(id);");
+    expect(code.match(/require\(/g)).toHaveLength(1);
+    // Loaded by Node's CommonJS loader, it is Node's module itself.
+    const same = execFileSync(
+      process.execPath,
+      ['-e', `console.log(require(${JSON.stringify(shims.http)}) === require('node:http'))`],
+      { encoding: 'utf8' },
+    );
+    expect(same.trim()).toBe('true');
+  });
+
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
-    '%s: imports no SDK module at init (ESM); the runtime’s come through their shims, required at run time',
+    '%s: imports no SDK module nor node:http at init (ESM); they come through their shims, required at run time',
     async (_name, entry) => {
       const { metafile, outputFiles } = await build({ ...OPTIONS, entryPoints: [entry] });
       const output = Object.values(metafile?.outputs ?? {})[0];
+      // node:http's ESM facade would load undici at init (REQUIRED_BUILTINS): required, under either name.
+      const builtins = REQUIRED_BUILTINS.flatMap((name) => [name, `node:${name}`]);
+      expect(output?.imports.filter((i) => builtins.includes(i.path)).map((i) => i.path)).toEqual([]);
       // Only the bundled clients' modules, beside the bundle, are imported — dynamically, on first use.
       const sideModules: readonly string[] = BUNDLED_SDK_CLIENTS;
       const imported = output?.imports.filter((i) => i.path.startsWith('@aws-sdk/')) ?? [];
@@ -170,6 +192,9 @@ describe('the Lambda build’s package swap', () => {
       // Every function reads the table at least.
       expect(shims).toContain('lib/aws/runtime-sdk/lib-dynamodb.cjs');
       const code = new TextDecoder().decode(outputFiles?.[0]?.contents);
+      // The outbound HTTP client's node:http, where there is one: the shim's `require`, left to run time.
+      if (Object.keys(metafile?.inputs ?? {}).includes('functions/core/http-resources/outbound.ts'))
+        expect(code).toMatch(/var id\d* = "node:http";\n\s*\w+\.exports = __require\(id\d*\);/);
       for (const shim of shims) {
         const name = `@aws-sdk/${shim.slice(shim.lastIndexOf('/') + 1, -'.cjs'.length)}`;
         // The shim's `const id = '…'`, renamed by esbuild where several meet (`id2`).
