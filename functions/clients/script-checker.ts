@@ -1,43 +1,33 @@
 /**
- * The syntax check of an uploaded script, done by the Python runtime itself: the tenant API is a
- * Node function, so it invokes the Python worker synchronously with `{ action: 'check', source }`, in
- * an execution environment of the script's tenant. Nothing is executed: the runtime only compiles the
- * source and looks for `def main`.
+ * The APIs' syntax check of uploaded scripts, by the Python worker (lambda-script-checker.ts). The
+ * check, the Lambda client and the runtime's SDK module behind it are loaded by the first check,
+ * not at a cold start: a script upload is rare, and most instances of the APIs never serve one, while
+ * `@aws-sdk/client-lambda` takes ~10 ms to load (bench/RESULTS.md, "The Lambda client loaded by the
+ * first script check").
  */
-import type { InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
-import { type CheckResult, type ScriptChecker, ScriptCheckUnavailableError } from '../core/assets/checker.ts';
-import { invokeInTenant } from './lambda.ts';
+import { type ScriptChecker, ScriptCheckUnavailableError } from '../core/assets/checker.ts';
+import { type Environment, functionNameEnv, optionalEnv } from '../core/env.ts';
 
-export class LambdaScriptChecker implements ScriptChecker {
-  readonly #client: LambdaClient;
-  readonly #functionName: string;
-
-  constructor(client: LambdaClient, functionName: string) {
-    this.#client = client;
-    this.#functionName = functionName;
-  }
-
-  async check(source: string, tenantId: string): Promise<CheckResult> {
-    let response: InvokeCommandOutput;
-    try {
-      response = await invokeInTenant(this.#client, {
-        functionName: this.#functionName,
-        tenantId,
-        payload: Buffer.from(JSON.stringify({ action: 'check', source })),
+/** The check, where this function may invoke the worker (its name is in the environment); else none. */
+export function scriptCheckerFromEnv(env: Environment): ScriptChecker | undefined {
+  const worker = optionalEnv(functionNameEnv('script-worker'), env);
+  if (worker === undefined) return undefined;
+  let loaded: Promise<ScriptChecker> | undefined;
+  const load = async (): Promise<ScriptChecker> => {
+    const [{ LambdaScriptChecker }, { lambdaClientFromEnv }] = await Promise.all([
+      import('./lambda-script-checker.ts'),
+      import('./lambda.ts'),
+    ]);
+    return new LambdaScriptChecker(lambdaClientFromEnv(env), worker);
+  };
+  return {
+    async check(source, tenantId) {
+      loaded ??= load().catch((cause: unknown) => {
+        // Not kept: the next check tries again.
+        loaded = undefined;
+        throw new ScriptCheckUnavailableError('The Python runtime’s client could not be loaded', { cause });
       });
-    } catch (cause) {
-      throw new ScriptCheckUnavailableError('The Python runtime could not check the script', { cause });
-    }
-    const text = Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8');
-    if (response.FunctionError !== undefined) {
-      throw new ScriptCheckUnavailableError(
-        `The Python runtime failed to check the script: ${text.slice(0, 200)}`,
-      );
-    }
-    const result = JSON.parse(text) as CheckResult;
-    if (typeof result !== 'object' || result === null || typeof result.ok !== 'boolean') {
-      throw new ScriptCheckUnavailableError('The Python runtime answered the check with an unexpected shape');
-    }
-    return result;
-  }
+      return (await loaded).check(source, tenantId);
+    },
+  };
 }

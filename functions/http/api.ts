@@ -5,12 +5,11 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { tableFromEnv } from '../clients/dynamodb.ts';
-import { lambdaClientFromEnv } from '../clients/lambda.ts';
 import { loggerFromEnv } from '../clients/logger.ts';
 import { messageSignerFromEnv } from '../clients/message-keys.ts';
-import { LambdaScriptChecker } from '../clients/script-checker.ts';
+import { scriptCheckerFromEnv } from '../clients/script-checker.ts';
 import { queuesFromEnv } from '../clients/sqs.ts';
-import { ENV, type Environment, functionNameEnv, optionalEnv, parseList, requireEnv } from '../core/env.ts';
+import { ENV, type Environment, optionalEnv, parseList, requireEnv } from '../core/env.ts';
 import { JobClaimRepository } from '../core/executions/job-claim-repository.ts';
 import type { HostEdge } from '../core/governance/edge.ts';
 import { type Core, createCore } from '../core/platform.ts';
@@ -80,9 +79,8 @@ function claimsFromEnv(env: Environment) {
   return { claims: new JobClaimRepository({ client: tableFromEnv(env).client, name }) };
 }
 
-/** The Python runtime's syntax check, where this function may invoke the worker. */
+/** The Python runtime's syntax check, where this function may invoke the worker (loaded on first use). */
 function checkerFromEnv(env: Environment) {
-  const worker = optionalEnv(functionNameEnv('script-worker'), env);
-  if (worker === undefined) return {};
-  return { checker: new LambdaScriptChecker(lambdaClientFromEnv(env), worker) };
+  const checker = scriptCheckerFromEnv(env);
+  return checker === undefined ? {} : { checker };
 }

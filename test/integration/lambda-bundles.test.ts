@@ -80,18 +80,27 @@ afterAll(() => scratch.remove());
 
 describe('the Lambda bundles, started as Lambda starts them', () => {
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry, spec.handler] as const))(
-    '%s: initialises and exports its handler, without loading undici',
+    '%s: initialises and exports its handler, without loading undici, nor the Lambda client unless it invokes at every run',
     async (name, entry, handler) => {
       const file = await bundled(name, entry);
       const out = fresh(
         [
+          "import { createRequire } from 'node:module';",
           `const m = await import(${JSON.stringify(file)});`,
           // Node's internal modules loaded so far: node:http's ESM facade would have loaded undici.
-          `console.log(JSON.stringify([typeof m[${JSON.stringify(handler)}], process.moduleLoadList.filter((m) => m.includes('undici'))]));`,
+          "const undici = process.moduleLoadList.filter((m) => m.includes('undici'));",
+          'const lambda = Object.keys(createRequire(import.meta.url).cache).some((path) => /[\\\\/]@aws-sdk[\\\\/]client-lambda[\\\\/]/.test(path));',
+          `console.log(JSON.stringify([typeof m[${JSON.stringify(handler)}], undici, lambda]));`,
         ].join('\n'),
         lambdaEnvironment({ NODE_PATH }),
       );
-      expect(JSON.parse(out.trim().split('\n').at(-1) ?? '[]')).toEqual(['function', []]);
+      // Only the dispatcher invokes at every run (the worker); the APIs' script check loads the client
+      // on its first check (functions/clients/script-checker.ts).
+      expect(JSON.parse(out.trim().split('\n').at(-1) ?? '[]')).toEqual([
+        'function',
+        [],
+        name === 'script-dispatcher',
+      ]);
     },
     60_000,
   );
