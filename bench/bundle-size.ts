@@ -1,10 +1,11 @@
 /**
- * Size and module init of each Node Lambda bundle as the CDK stack builds it (esbuild, ESM, node22,
- * minified, the runtime's SDK clients left to it and required through their shims, the CloudFront
- * client shipped beside the bundles that import it (lib/aws/side-modules.ts), the unused packages
- * swapped for a stub: `bundleAliases`), with:
+ * Size and module init of each Node Lambda asset as the CDK stack builds it (lambdaAssetOptions:
+ * esbuild, ESM, node22, minified, code split, the runtime's SDK clients left to it and required
+ * through their shims, the unused packages swapped for a stub: `bundleAliases`), with:
  *
- * - the largest contributors of each bundle (esbuild's metafile, by package or core folder);
+ * - its size: what a cold start loads (`index.mjs` and the chunks it imports statically) and the
+ *   chunks loaded on first use (dynamic imports: the schema validator, the CloudFront client…);
+ * - the largest contributors of what loads at init (esbuild's metafile, by package or core folder);
  * - a size baseline bundled in the same run: the whole SDK bundled (what relying on the runtime saves);
  * - module init: each bundle written to `bench/out/bundles/<name>/index.mjs` and imported by a fresh
  *   Node process (this Node, 22) with the environment a Lambda would have (dummy table, queue and
@@ -17,8 +18,9 @@
  *   repository's `node_modules`, standing for the runtime's copy (loading them is part of the init).
  *   ROUNDS rounds, interleaved, p50;
  * - with BENCH_BASE_REF (e.g. `main`): the same functions built from that commit's tree (extracted
- *   with `git archive` into a temporary folder, built as that tree's CDK builds them), imported in the same
- *   rounds, for a before/after pair measured under the same load.
+ *   with `git archive` into a temporary folder, built as that tree's CDK builds them: one file, with
+ *   the CloudFront client left out where that tree shipped it beside the bundle, or code split),
+ *   imported in the same rounds, for a before/after pair measured under the same load.
  *
  *   npx tsx bench/bundle-size.ts   (BENCH_ROUNDS=7 by default; BENCH_BASE_REF=main for the pair)
  */
@@ -29,7 +31,6 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -43,8 +44,8 @@ import {
   runtimeSdkModules,
   runtimeSdkShims,
 } from '../lib/aws/functions.ts';
-import { writeSideModules } from '../lib/aws/side-modules.ts';
 import { functions } from '../lib/topology.ts';
+import { assetFiles, buildAsset, inputsOf, outputBytes } from '../test/support/lambda-assets.ts';
 import { lambdaEnvironment } from '../test/support/lambda-environment.ts';
 import { machine } from './support.ts';
 
@@ -85,18 +86,14 @@ async function bundle(entry: string, external: string[], root = ROOT): Promise<B
 }
 
 /**
- * The runtime's SDK modules a bundle loads: those it `require`s through their shims (an input under
- * `lib/aws/runtime-sdk/`) and, in a base tree from before the shims, those it leaves external.
+ * The runtime's SDK modules an asset requires at init, through their shims (inputs under
+ * `lib/aws/runtime-sdk/` of what a cold start loads; a shim in a chunk loaded on first use is not).
  */
-function runtimeModulesOf(metafile: Metafile): string[] {
-  const shims = shimmedModules(metafile);
-  const external = Object.values(metafile.outputs).flatMap((output) =>
-    // Not the side modules' clients, imported dynamically on first use: no part of the init.
-    output.imports
-      .filter((i) => i.external && i.kind !== 'dynamic-import' && !i.path.startsWith('node:'))
-      .map((i) => i.path),
-  );
-  return [...new Set([...shims, ...external])];
+function initRuntimeModules(metafile: Metafile): string[] {
+  return inputsOf(metafile, assetFiles(metafile).init).flatMap((path) => {
+    const name = /(?:^|\/)lib\/aws\/runtime-sdk\/([a-z0-9-]+)\.cjs$/.exec(path)?.[1];
+    return name === undefined ? [] : [`@aws-sdk/${name}`];
+  });
 }
 
 /** The runtime's SDK modules a bundle requires through their shims (inputs under `lib/aws/runtime-sdk/`). */
@@ -107,11 +104,14 @@ function shimmedModules(metafile: Metafile): string[] {
   });
 }
 
-/** Bytes in the output by package (`zod`, `@smithy/core`) or by our own folder (`functions/core/catalog`). */
-function contributors(metafile: Metafile, top: number): string {
-  const output = Object.values(metafile.outputs)[0];
+/**
+ * Bytes in the outputs `paths` by package (`zod`, `@smithy/core`) or by our own folder
+ * (`functions/core/catalog`).
+ */
+function contributors(metafile: Metafile, paths: readonly string[], top: number): string {
   const groups = new Map<string, number>();
-  for (const [file, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+  const inputs = paths.flatMap((path) => Object.entries(metafile.outputs[path]?.inputs ?? {}));
+  for (const [file, { bytesInOutput }] of inputs) {
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];
     const key =
       pkg ??
@@ -157,32 +157,33 @@ const shipped = new Map<
   string,
   {
     file: string;
-    /** Bytes of the side modules shipped beside it (lib/aws/side-modules.ts). */
-    beside: number;
+    /** Bytes a cold start loads: the entry and the chunks it imports statically. */
+    init: number;
+    /** Bytes of the chunks loaded on first use. */
+    lazy: number;
+    metafile: Metafile;
+    initFiles: readonly string[];
+    ms: number;
     sdkFile: string;
     sdkImportFile: string;
     withSdkFile: string;
-    bundle: Bundle;
     withSdk: number;
   }
 >();
 for (const spec of Object.values(functions)) {
   if (spec.runtime !== 'nodejs22.x') continue;
-  const built = await bundle(spec.entry, lambdaBuildOptions(ROOT).external);
-  const withSdk = await bundle(spec.entry, []);
   const dir = join(OUT, spec.name);
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  const started = performance.now();
+  const { metafile } = await buildAsset(ROOT, spec.entry, dir);
+  const ms = performance.now() - started;
+  const files = assetFiles(metafile);
   const file = join(dir, 'index.mjs');
-  writeFileSync(file, built.code);
-  // The bundled SDK clients it imports, beside it in the asset (CDK's afterBundling hook).
-  rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
-  const beside = (await writeSideModules(ROOT, dir)).reduce(
-    (bytes, name) => bytes + statSync(join(dir, 'node_modules', ...name.split('/'), 'index.mjs')).size,
-    0,
-  );
-  // The same SDK modules loaded alone, as the bundle loads them (`require`, through their shims):
-  // the runtime's share of the init; and imported (ESM), as bundles loaded them before the shims.
-  const modules = runtimeModulesOf(built.metafile);
+  const withSdk = await bundle(spec.entry, []);
+  // The same SDK modules loaded alone, as the asset loads them at init (`require`, through their
+  // shims): the runtime's share of the init; and imported (ESM), as bundles loaded them before the shims.
+  const modules = initRuntimeModules(metafile);
   const withSdkFile = join(dir, 'with-sdk.mjs');
   writeFileSync(withSdkFile, withSdk.code);
   const sdkFile = join(dir, 'sdk-only.mjs');
@@ -198,11 +199,14 @@ for (const spec of Object.values(functions)) {
   writeFileSync(sdkImportFile, modules.map((path) => `import ${JSON.stringify(path)};`).join('\n'));
   shipped.set(spec.name, {
     file,
-    beside,
+    init: outputBytes(metafile, files.init),
+    lazy: outputBytes(metafile, files.lazy),
+    metafile,
+    initFiles: files.init,
+    ms,
     sdkFile,
     sdkImportFile,
     withSdkFile,
-    bundle: built,
     withSdk: withSdk.code.byteLength,
   });
 }
@@ -216,11 +220,24 @@ if (BASE_REF !== undefined) {
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
   for (const spec of Object.values(functions)) {
     if (spec.runtime !== 'nodejs22.x' || !existsSync(join(tree, spec.entry))) continue;
-    // A base from before the side modules bundled the CloudFront client, as its CDK did.
+    // Built as its CDK built it: code split, or one file with the CloudFront client left out where it
+    // went beside the bundle (lib/aws/side-modules.ts), or bundled in it before that.
+    const split = readFileSync(join(tree, 'lib', 'aws', 'functions.ts'), 'utf8').includes(
+      'lambdaAssetOptions',
+    );
+    if (split) {
+      const dir = join(OUT, spec.name, 'base');
+      rmSync(dir, { recursive: true, force: true });
+      const { metafile } = await buildAsset(tree, spec.entry, dir);
+      const requires = shimmedModules(metafile).length > 0;
+      const bytes = outputBytes(metafile, assetFiles(metafile).init);
+      based.set(spec.name, { file: join(dir, 'index.mjs'), bytes, requires });
+      continue;
+    }
     const sides = existsSync(join(tree, 'lib', 'aws', 'side-modules.ts'));
     const built = await bundle(
       spec.entry,
-      sides ? lambdaBuildOptions(ROOT).external : runtimeSdkModules(),
+      sides ? [...runtimeSdkModules(), '@aws-sdk/client-cloudfront'] : runtimeSdkModules(),
       tree,
     );
     const file = join(OUT, spec.name, 'base.mjs');
@@ -258,20 +275,19 @@ for (let round = 0; round < ROUNDS; round++) {
 const baseline = samples.get('(empty module)') ?? { ms: [], rss: [] };
 const rows: string[] = [];
 const tops: string[] = [];
-for (const [name, { bundle: built, withSdk, beside }] of shipped) {
+for (const [name, { init, lazy, metafile, initFiles, ms, withSdk }] of shipped) {
   const s = samples.get(name) ?? { ms: [], rss: [] };
   const sdk = samples.get(`${name} (SDK only)`) ?? { ms: [], rss: [] };
   const sdkImported = samples.get(`${name} (SDK only, imported)`) ?? { ms: [], rss: [] };
   const bundled = samples.get(`${name} (SDK bundled)`) ?? { ms: [], rss: [] };
-  const bytes = built.code.byteLength;
   rows.push(
-    `| ${name} | ${kib(bytes)} | ${beside === 0 ? '' : kib(beside)} | ${bytes <= 300 * 1000 ? 'yes' : 'no'} | ${p50(s.ms).toFixed(0)} | ${p50(sdk.ms).toFixed(0)} | ${p50(sdkImported.ms).toFixed(0)} | ${(p50(s.ms) - p50(sdk.ms)).toFixed(0)} | ${mib(p50(s.rss))} | ${kib(withSdk)} | ${p50(bundled.ms).toFixed(0)} | ${built.ms.toFixed(0)} |`,
+    `| ${name} | ${kib(init)} | ${lazy === 0 ? '' : kib(lazy)} | ${init <= 300 * 1000 ? 'yes' : 'no'} | ${p50(s.ms).toFixed(0)} | ${p50(sdk.ms).toFixed(0)} | ${p50(sdkImported.ms).toFixed(0)} | ${(p50(s.ms) - p50(sdk.ms)).toFixed(0)} | ${mib(p50(s.rss))} | ${kib(withSdk)} | ${p50(bundled.ms).toFixed(0)} | ${ms.toFixed(0)} |`,
   );
-  tops.push(`- ${name}: ${contributors(built.metafile, 6)}`);
+  tops.push(`- ${name}: ${contributors(metafile, initFiles, 6)}`);
 }
 
 const pairs: string[] = [];
-for (const [name, { bundle: built }] of shipped) {
+for (const [name, { init }] of shipped) {
   const base = based.get(name);
   if (base === undefined) continue;
   const now = p50(samples.get(name)?.ms ?? []);
@@ -280,7 +296,7 @@ for (const [name, { bundle: built }] of shipped) {
   // Each side less the SDK loaded as that side loads it.
   const baseSdk = base.requires ? sdk : p50(samples.get(`${name} (SDK only, imported)`)?.ms ?? []);
   pairs.push(
-    `| ${name} | ${kib(base.bytes)} | ${kib(built.code.byteLength)} | ${before.toFixed(0)} | ${now.toFixed(0)} | ${(now / before).toFixed(2)} | ${(before - baseSdk).toFixed(0)} | ${(now - sdk).toFixed(0)} |`,
+    `| ${name} | ${kib(base.bytes)} | ${kib(init)} | ${before.toFixed(0)} | ${now.toFixed(0)} | ${(now / before).toFixed(2)} | ${(before - baseSdk).toFixed(0)} | ${(now - sdk).toFixed(0)} |`,
   );
 }
 const pairTable =
@@ -289,7 +305,7 @@ const pairTable =
     : [
         `Before/after, in the same rounds: the base is \`${BASE_REF}\` (${execFileSync('git', ['rev-parse', '--short', BASE_REF ?? 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()}), built from its tree.`,
         '',
-        '| function | base KiB | KiB | base init p50 ms | init p50 ms | init ÷ base | base init − SDK alone (as the base loads it) ms | init − SDK alone ms |',
+        '| function | base KiB (at init) | KiB (at init) | base init p50 ms | init p50 ms | init ÷ base | base init − SDK alone (as the base loads it) ms | init − SDK alone ms |',
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...pairs,
         '',
@@ -300,12 +316,12 @@ const section = [
   `Bundle sizes and module init, ${new Date().toISOString()} on ${startedOn}; Node ${process.versions.node}, ${ROUNDS} rounds, load average ${load} at the end.`,
   `Baseline (fresh process importing an empty module): import p50 ${p50(baseline.ms).toFixed(1)} ms, RSS ${mib(p50(baseline.rss))} MiB.`,
   '',
-  '| function | shipped KiB | beside it (side modules) KiB | ≤ 300 KB | init p50 ms | baseline: its runtime SDK modules alone, required, ms | the same imported (ESM), ms | init − SDK alone ms | RSS p50 MiB | baseline: SDK bundled KiB | SDK bundled: init p50 ms | bundle ms |',
+  '| function | loaded at init KiB | chunks loaded on first use KiB | ≤ 300 KB (at init) | init p50 ms | baseline: its runtime SDK modules alone, required, ms | the same imported (ESM), ms | init − SDK alone ms | RSS p50 MiB | baseline: SDK bundled KiB | SDK bundled: init p50 ms | bundle ms |',
   '| --- | ---: | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows,
   '',
   ...pairTable,
-  'Largest contributors (KiB in the minified output):',
+  'Largest contributors to what loads at init (KiB in the minified output):',
   '',
   ...tops,
   '',

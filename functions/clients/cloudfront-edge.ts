@@ -27,10 +27,16 @@ type CloudFrontSdk = typeof import('@aws-sdk/client-cloudfront');
 
 let loading: Promise<CloudFrontSdk> | undefined;
 
-/** The CloudFront client's module, imported once, on first use (a failed import is tried again). */
-function cloudFrontSdk(): Promise<CloudFrontSdk> {
+/**
+ * The CloudFront client's module, imported once, on first use (a failed import is tried again). The
+ * package is CommonJS: Node gives its exports also as `default`, and in a Lambda asset, where it is a
+ * chunk of its own (lambdaAssetOptions), esbuild gives them only so.
+ */
+export function cloudFrontSdk(): Promise<CloudFrontSdk> {
   if (loading === undefined) {
-    loading = import('@aws-sdk/client-cloudfront');
+    loading = import('@aws-sdk/client-cloudfront').then(
+      (module) => (module as CloudFrontSdk & { default?: CloudFrontSdk }).default ?? module,
+    );
     loading.catch(() => {
       loading = undefined;
     });

@@ -10,7 +10,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   Architecture,
@@ -22,10 +22,10 @@ import {
   TenancyConfig,
 } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
 import { ENV, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
 import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
 import {
@@ -44,9 +44,9 @@ import { mapRecord } from './record.ts';
 /**
  * SDK clients shipped with the functions that import them: the nodejs22.x runtime's own SDK copy may
  * predate the commands called, and a missing command fails only at run time. Only CloudFront
- * (distribution tenants, managed certificates), imported by the functions that provision hosts. Each
- * is built from this checkout's copy into a module of its own beside the bundle, imported on first
- * use (lib/aws/side-modules.ts).
+ * (distribution tenants, managed certificates), imported by the functions that provision hosts, on
+ * first use: bundled from this checkout's copy into a chunk of its own (lambdaAssetOptions), which
+ * no cold start reads.
  * Tenant-isolated Lambda invocations use the runtime's client with the tenant header written by a
  * middleware (functions/clients/lambda.ts). See docs/decisions/lambda-bundles.md; the cost is measured
  * in bench/RESULTS.md ("Lambda bundle sizes and module init").
@@ -181,9 +181,33 @@ export function lambdaBuildOptions(projectRoot: string) {
     minify: true,
     sourcemap: false,
     banner: { js: ESM_REQUIRE_BANNER },
-    // The bundled SDK clients go beside the bundle (lib/aws/side-modules.ts), not in it.
-    external: [...runtimeSdkModules(), ...BUNDLED_SDK_CLIENTS] as string[],
+    external: runtimeSdkModules(),
     alias: bundleAliases(projectRoot),
+  } as const;
+}
+
+/** The folder of an asset's chunks, beside its `index.mjs`. */
+export const CHUNKS_DIR = 'chunks';
+
+/**
+ * The esbuild options of a Node function's asset, as the stack builds it into `outdir`: `index.mjs`
+ * (the entry, `index.handler`) and, code split, `chunks/*.mjs`. What a function imports only
+ * dynamically — on first use: the schema validator and RE2, the CloudFront client, the APIs' script
+ * check — lands in chunks that no cold start reads. Code in the entry's file is parsed at every cold
+ * start, evaluated or not (the validator alone cost ~7 ms of it, the CloudFront client ~24 ms:
+ * bench/RESULTS.md). Chunks the entry imports statically (code shared with a lazy chunk) load at
+ * init with it.
+ */
+export function lambdaAssetOptions(projectRoot: string, entry: string, outdir: string) {
+  return {
+    ...lambdaBuildOptions(projectRoot),
+    entryPoints: { index: entry },
+    splitting: true,
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: `${CHUNKS_DIR}/[name]-[hash]`,
+    metafile: true,
+    logLevel: 'warning',
   } as const;
 }
 
@@ -325,41 +349,29 @@ export class PlatformFunctions extends Construct {
         const entry = resolve(this.projectRoot, spec.entry);
         if (!existsSync(entry))
           throw new MissingSourceError(`Entry of function "${spec.name}" (${spec.entry})`, entry);
-        fn = new NodejsFunction(this, spec.name, {
+        const projectRoot = this.projectRoot;
+        // Built here with esbuild, as NodejsFunction builds (its asset is the project root, hashed by
+        // its output), but code split, which NodejsFunction's single `--outfile` cannot be.
+        fn = new LambdaFunction(this, spec.name, {
           ...common,
-          entry,
-          handler: spec.handler,
           runtime: Runtime.NODEJS_22_X,
-          projectRoot: this.projectRoot,
-          depsLockFilePath: resolve(this.projectRoot, 'package-lock.json'),
-          bundling: {
-            format: OutputFormat.ESM,
-            target: 'node22',
-            banner: ESM_REQUIRE_BANNER,
-            minify: true,
-            sourceMap: false,
-            forceDockerBundling: false,
-            // The runtime's SDK for stable clients (required through their shims, bundleAliases);
-            // newer ones (and what they pull in) are shipped beside the bundle (side modules).
-            externalModules: [...runtimeSdkModules(), ...BUNDLED_SDK_CLIENTS],
-            commandHooks: {
-              beforeBundling: () => [],
-              beforeInstall: () => [],
-              // The bundled SDK clients this bundle imports, each a module of its own in the asset.
-              afterBundling: (inputDir: string, outputDir: string) => [
-                `cd "${inputDir}" && npx tsx scripts/side-modules.ts "${outputDir}"`,
-              ],
+          handler: `index.${spec.handler}`,
+          code: Code.fromAsset(projectRoot, {
+            assetHashType: AssetHashType.OUTPUT,
+            bundling: {
+              // Never used: the local build below always succeeds or throws.
+              image: DockerImage.fromRegistry('dummy'),
+              // Names the entry: CDK caches a bundling by its source and its options' JSON, in which
+              // the build function is nothing, so without it every function got the first one's asset.
+              command: ['build', spec.entry],
+              local: {
+                tryBundle(outputDir: string) {
+                  buildSync(lambdaAssetOptions(projectRoot, entry, outputDir));
+                  return true;
+                },
+              },
             },
-            // Packages no function uses, though a dependency imports them (see UNBUNDLED_PACKAGES),
-            // the runtime's SDK modules and the builtins required rather than imported, each to its
-            // shim (runtimeSdkShims, requiredBuiltinShims).
-            esbuildArgs: Object.fromEntries(
-              Object.entries(bundleAliases(this.projectRoot)).map(([name, stub]) => [
-                `--alias:${name}`,
-                stub,
-              ]),
-            ),
-          },
+          }),
         });
         break;
       }

@@ -10,7 +10,12 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT, stackPropsFromContext, stageContext } from '../../lib/aws/context.ts';
 import { AwsWiringError, InvalidContextError, MissingSourceError } from '../../lib/aws/errors.ts';
-import { BUNDLED_SDK_CLIENTS, ESM_REQUIRE_BANNER, RUNTIME_SDK_MODULES } from '../../lib/aws/functions.ts';
+import {
+  BUNDLED_SDK_CLIENTS,
+  CHUNKS_DIR,
+  ESM_REQUIRE_BANNER,
+  RUNTIME_SDK_MODULES,
+} from '../../lib/aws/functions.ts';
 import { ExecFabricStack, REPOSITORY_ROOT, STACK_ID, stackIdFor } from '../../lib/aws/stack.ts';
 import { functions } from '../../lib/topology.ts';
 import { scratchDir } from '../support/scratch.ts';
@@ -77,28 +82,30 @@ describe('npx cdk synth', () => {
     const required = new Set<string>();
     let tenantCommands = 0;
     for (const bundle of bundles) {
-      const code = readFileSync(bundle, 'utf8');
-      expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
-      // The bundles' own imports (ESM `from"…"`), not package names quoted in error messages.
-      for (const match of code.matchAll(/\bfrom\s*"(@aws-sdk\/[a-z0-9-]+)"/g)) imported.add(match[1] ?? '');
-      // The runtime's SDK modules, required by their shims (lib/aws/runtime-sdk/): `var x="…";y.exports=z(x)`.
-      for (const match of code.matchAll(/([\w$]+)="(@aws-sdk\/[a-z0-9-]+)";[\w$]+\.exports=[\w$]+\(\1\)/g))
-        required.add(match[2] ?? '');
-      // node:http is required too (lib/aws/builtins/): its ESM facade would load undici at init.
-      expect(code.match(/\bfrom\s*"(node:)?http"/)).toBeNull();
-      if (code.includes('from"node:https"'))
-        expect(code.match(/([\w$]+)="node:http";[\w$]+\.exports=[\w$]+\(\1\)/)).not.toBeNull();
-      // The CloudFront client goes beside the bundle (lib/aws/side-modules.ts), never in it
-      // (test/unit/lib/bundles.test.ts: no SDK package in any bundle).
-      const side = join(bundle, '..', 'node_modules', '@aws-sdk', 'client-cloudfront', 'index.mjs');
-      if (existsSync(side)) {
-        expect(code).toContain('import("@aws-sdk/client-cloudfront")');
-        const client = readFileSync(side, 'utf8');
-        if (client.includes('CreateDistributionTenant') && client.includes('GetManagedCertificateDetails'))
-          tenantCommands += 1;
+      const entry = readFileSync(bundle, 'utf8');
+      expect(entry.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+      // The asset is code split (lambdaAssetOptions): the entry, and its chunks beside it.
+      const chunksDir = join(bundle, '..', CHUNKS_DIR);
+      const chunks = existsSync(chunksDir)
+        ? readdirSync(chunksDir).map((name) => readFileSync(join(chunksDir, name), 'utf8'))
+        : [];
+      for (const chunk of chunks) expect(chunk.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+      for (const code of [entry, ...chunks]) {
+        // The bundles' own imports (ESM `from"…"`), not package names quoted in error messages.
+        for (const match of code.matchAll(/\bfrom\s*"(@aws-sdk\/[a-z0-9-]+)"/g)) imported.add(match[1] ?? '');
+        // The runtime's SDK modules, required by their shims (lib/aws/runtime-sdk/): `var x="…";y.exports=z(x)`.
+        for (const match of code.matchAll(/([\w$]+)="(@aws-sdk\/[a-z0-9-]+)";[\w$]+\.exports=[\w$]+\(\1\)/g))
+          required.add(match[2] ?? '');
+        // node:http is required too (lib/aws/builtins/): its ESM facade would load undici at init.
+        expect(code.match(/\bfrom\s*"(node:)?http"/)).toBeNull();
       }
+      // The CloudFront client (its operations' paths) is bundled into a chunk, never the entry.
+      const client = (code: string) =>
+        code.includes('/2020-05-31/distribution-tenant') && code.includes('/managed-certificate/');
+      expect(client(entry)).toBe(false);
+      if (chunks.some(client)) tenantCommands += 1;
     }
-    // No bundle imports an SDK module (ESM): the runtime's stable clients are required through their
+    // No asset imports an SDK module (ESM): the runtime's stable clients are required through their
     // shims, and only they; CloudFront is bundled.
     expect([...imported]).toEqual([]);
     expect(required.has('@aws-sdk/lib-dynamodb')).toBe(true);
@@ -106,8 +113,8 @@ describe('npx cdk synth', () => {
       [...required].filter((name) => !(RUNTIME_SDK_MODULES as readonly string[]).includes(name)),
     ).toEqual([]);
     expect(required.has(BUNDLED_SDK_CLIENTS[0])).toBe(false);
-    // The governance API and the lifecycle scan, which provision hosts, ship it with those commands.
-    expect(tenantCommands, 'the distribution-tenant commands beside two bundles').toBe(2);
+    // The governance API and the lifecycle scan, which provision hosts, carry it with those commands.
+    expect(tenantCommands, 'the distribution-tenant commands in a chunk of two assets').toBe(2);
 
     // Every validation plugin synth ran (cdk-nag, CloudFormation schema validation) came back clean.
     const report = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8')) as {

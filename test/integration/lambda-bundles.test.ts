@@ -1,24 +1,20 @@
 /**
- * The Node functions as CDK bundles them (esbuild, ESM, the runtime's SDK swapped for its shims in
- * lib/aws/runtime-sdk/, which `require` it), each started in a fresh Node process as Lambda starts it:
- * the SDK is found only through `NODE_PATH`, as the runtime's bootstrap provides it, which `require`
- * reads and an ESM `import` does not. Every bundle initialises; the bundled tenant API answers a
- * request that reads the local table through the runtime's SDK; and the CloudFront client, shipped
- * beside the bundles of the functions that provision hosts (lib/aws/side-modules.ts), is what their
- * dynamic import finds.
+ * The Node functions' assets as the stack builds them (lambdaAssetOptions: esbuild, ESM, code split,
+ * the runtime's SDK swapped for its shims in lib/aws/runtime-sdk/, which `require` it), each started in
+ * a fresh Node process as Lambda starts it: the SDK is found only through `NODE_PATH`, as the runtime's
+ * bootstrap provides it, which `require` reads and an ESM `import` does not. Every asset initialises;
+ * the tenant API answers a request that reads the local table through the runtime's SDK; and the
+ * CloudFront client, in a chunk of the two functions that provision hosts, is loaded on first use.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/contract/headers.ts';
 import { ENV, queueUrlEnv } from '../../functions/core/env.ts';
-import { lambdaBuildOptions } from '../../lib/aws/functions.ts';
-import { writeSideModules } from '../../lib/aws/side-modules.ts';
 import type { LocalServices } from '../../lib/local/services.ts';
 import { functions, type QueueName } from '../../lib/topology.ts';
+import { assetFiles, buildAsset, inputsOf } from '../support/lambda-assets.ts';
 import { lambdaEnvironment } from '../support/lambda-environment.ts';
 import { servicesScratch } from '../support/local-services.ts';
 import { tempDir } from '../support/scratch.ts';
@@ -31,36 +27,25 @@ const scratchServices = servicesScratch('execfabric-lambda-bundles-data-');
 const NODE_PATH = join(ROOT, 'node_modules');
 let services: LocalServices;
 
-const builds = new Map<string, Promise<string>>();
+const builds = new Map<string, ReturnType<typeof buildAsset>>();
 
 /**
- * The function's bundle, written outside the repository (nothing resolves from beside it), with what
- * CDK's afterBundling hook adds to the asset; built once per function for the whole file.
+ * The function's asset, written outside the repository (nothing resolves from beside it); built once
+ * per function for the whole file.
  */
-function bundled(name: string, entry: string): Promise<string> {
-  let file = builds.get(name);
-  if (file === undefined) {
-    file = buildFor(name, entry);
-    builds.set(name, file);
+function built(name: string, entry: string): ReturnType<typeof buildAsset> {
+  let asset = builds.get(name);
+  if (asset === undefined) {
+    asset = buildAsset(ROOT, entry, join(scratch.path, name));
+    builds.set(name, asset);
   }
-  return file;
+  return asset;
 }
 
-async function buildFor(name: string, entry: string): Promise<string> {
-  const result = await build({
-    ...lambdaBuildOptions(ROOT),
-    entryPoints: [resolve(ROOT, entry)],
-    write: false,
-    outfile: 'index.mjs',
-    logLevel: 'silent',
-  });
-  const dir = join(scratch.path, name);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'index.mjs');
-  writeFileSync(file, result.outputFiles?.[0]?.contents ?? '');
-  // The bundled SDK clients it imports, beside it.
-  await writeSideModules(ROOT, dir);
-  return file;
+/** The function's entry file (`index.mjs`, the handler's module). */
+async function bundled(name: string, entry: string): Promise<string> {
+  await built(name, entry);
+  return join(scratch.path, name, 'index.mjs');
 }
 
 /** Runs `script` (an ES module) in a fresh Node process with `env`; what it prints. */
@@ -106,36 +91,49 @@ describe('the Lambda bundles, started as Lambda starts them', () => {
   );
 
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
-    '%s: the CloudFront client, where imported, is the module beside the bundle, with the tenant commands',
+    '%s: the CloudFront client, where bundled, is in a chunk loaded on first use only',
     async (name, entry) => {
-      const file = await bundled(name, entry);
-      const dir = join(file, '..');
-      const imports = readFileSync(file, 'utf8').includes('import("@aws-sdk/client-cloudfront")');
-      const shipped = existsSync(join(dir, 'node_modules', '@aws-sdk', 'client-cloudfront', 'index.mjs'));
-      // Exactly the functions that provision hosts import it, and only they ship it.
-      expect(imports).toBe(name === 'governance-api' || name === 'lifecycle-scan');
-      expect(shipped).toBe(imports);
-      if (!imports) return;
-      // Resolved as the bundle's dynamic import resolves it: from the bundle's folder, not NODE_PATH.
-      const probe = join(dir, 'probe.mjs');
-      writeFileSync(
-        probe,
-        "const sdk = await import('@aws-sdk/client-cloudfront');\nconsole.log(JSON.stringify([import.meta.resolve('@aws-sdk/client-cloudfront'), typeof sdk.CloudFrontClient, typeof sdk.CreateDistributionTenantCommand, typeof sdk.GetManagedCertificateDetailsCommand]));\n",
-      );
-      const out = execFileSync(process.execPath, [probe], {
-        cwd: dir,
-        env: lambdaEnvironment(),
-        encoding: 'utf8',
-      });
-      expect(JSON.parse(out)).toEqual([
-        pathToFileURL(join(dir, 'node_modules', '@aws-sdk', 'client-cloudfront', 'index.mjs')).href,
-        'function',
-        'function',
-        'function',
-      ]);
+      const { metafile } = await built(name, entry);
+      const files = assetFiles(metafile);
+      const cloudfront = (paths: readonly string[]) =>
+        inputsOf(metafile, paths).filter((path) => path.includes('node_modules/@aws-sdk/client-cloudfront/'));
+      expect(cloudfront(files.init)).toEqual([]);
+      // Exactly the functions that provision hosts carry it.
+      expect(cloudfront(files.lazy).length > 0).toBe(name === 'governance-api' || name === 'lifecycle-scan');
     },
     60_000,
   );
+
+  it('the CloudFront client’s chunk loads on first use, with the tenant commands', async () => {
+    // What the two functions' edge calls on its first provisioning (functions/clients/cloudfront-edge.ts).
+    const probe = join(scratch.path, 'cloudfront-probe.ts');
+    writeFileSync(
+      probe,
+      [
+        `import { cloudFrontSdk } from ${JSON.stringify(join(ROOT, 'functions', 'clients', 'cloudfront-edge.ts'))};`,
+        "import { createRequire } from 'node:module';",
+        'const atInit = Object.keys(createRequire(import.meta.url).cache).length;',
+        'const sdk = await cloudFrontSdk();',
+        'console.log(JSON.stringify([atInit, typeof sdk.CloudFrontClient, typeof sdk.CreateDistributionTenantCommand, typeof sdk.GetManagedCertificateDetailsCommand]));',
+      ].join('\n'),
+    );
+    const { metafile } = await buildAsset(ROOT, probe, join(scratch.path, 'cloudfront-probe'));
+    const files = assetFiles(metafile);
+    expect(inputsOf(metafile, files.init).filter((path) => path.includes('client-cloudfront'))).toEqual([]);
+    expect(inputsOf(metafile, files.lazy).filter((path) => path.includes('client-cloudfront'))).not.toEqual(
+      [],
+    );
+    const out = fresh(
+      `await import(${JSON.stringify(join(scratch.path, 'cloudfront-probe', 'index.mjs'))});`,
+      lambdaEnvironment({ NODE_PATH }),
+    );
+    expect(JSON.parse(out.trim().split('\n').at(-1) ?? '[]')).toEqual([
+      0,
+      'function',
+      'function',
+      'function',
+    ]);
+  }, 60_000);
 
   it('the tenant API reads the table through the runtime’s SDK, required', async () => {
     const file = await bundled('tenant-api', functions['tenant-api'].entry);

@@ -3,20 +3,20 @@
  * replaced by a stub that throws. Only the MCP SDK's default validator imports them, and the tenant
  * API gives its server its own; so no function reaches the stub from our code, the SDK server built
  * with our validator starts in a bundle, and one built without it fails loudly there. And the
- * CloudFront client is imported only dynamically (functions/clients/cloudfront-edge.ts), from a
- * module beside the bundle (lib/aws/side-modules.ts), so it is no part of a function's init. And no
- * function bundles any part of the SDK (functions/core/sdk-clients.ts fixes the SDK's own signer
- * instead of importing `@smithy/signature-v4`, which brought the Smithy core into every bundle).
+ * CloudFront client is imported only dynamically (functions/clients/cloudfront-edge.ts), into a
+ * chunk of its own (lambdaAssetOptions), so it is no part of a function's init. And no function loads
+ * any other part of the SDK at init (functions/core/sdk-clients.ts fixes the SDK's own signer instead
+ * of importing `@smithy/signature-v4`, which brought the Smithy core into every bundle).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { type BuildOptions, build } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  BUNDLED_SDK_CLIENTS,
   bundleAliases,
+  lambdaAssetOptions,
   lambdaBuildOptions,
   REQUIRED_BUILTINS,
   RUNTIME_SDK_MODULES,
@@ -25,6 +25,7 @@ import {
   UNBUNDLED_PACKAGES,
 } from '../../../lib/aws/functions.ts';
 import { functions } from '../../../lib/topology.ts';
+import { assetFiles, inputsOf } from '../../support/lambda-assets.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const STUB = relative(ROOT, bundleAliases(ROOT)[UNBUNDLED_PACKAGES[0]] ?? '');
@@ -40,6 +41,26 @@ const OPTIONS: BuildOptions = {
 const nodeFunctions = Object.values(functions).filter((spec) => spec.runtime === 'nodejs22.x');
 const scratch = mkdtempSync(join(tmpdir(), 'execfabric-bundles-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/**
+ * The function's asset as the stack builds it (code split), unminified, in memory: its metafile, the
+ * outputs a cold start loads, and their code.
+ */
+async function asset(entry: string): Promise<{ metafile: Metafile; init: readonly string[]; code: string }> {
+  const result = await build({
+    ...lambdaAssetOptions(ROOT, resolve(ROOT, entry), join(scratch, 'asset')),
+    minify: false,
+    write: false,
+    absWorkingDir: ROOT,
+  });
+  const metafile = result.metafile as Metafile;
+  const { init } = assetFiles(metafile);
+  const code = (result.outputFiles ?? [])
+    .filter((file) => init.includes(relative(ROOT, file.path)))
+    .map((file) => file.text)
+    .join('\n');
+  return { metafile, init, code };
+}
 
 /** Runs `source` (resolved from the repository root) bundled as a Lambda is; what it prints. */
 async function runBundled(source: string): Promise<string> {
@@ -136,11 +157,16 @@ describe('the Lambda build’s package swap', () => {
   );
 
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
-    '%s: bundles no Smithy or AWS SDK package (the CloudFront client goes beside the bundle)',
-    async (_name, entry) => {
-      const { metafile } = await build({ ...OPTIONS, entryPoints: [entry] });
-      const inputs = Object.keys(metafile?.inputs ?? {});
-      expect(inputs.filter((path) => /^node_modules\/(@smithy|@aws-sdk)\//.test(path))).toEqual([]);
+    '%s: loads no bundled Smithy or AWS SDK package at init (the CloudFront client is a chunk of its own)',
+    async (name, entry) => {
+      const { metafile, init } = await asset(entry);
+      const sdk = (path: string) => /^node_modules\/(@smithy|@aws-sdk)\//.test(path);
+      expect(inputsOf(metafile, init).filter(sdk)).toEqual([]);
+      // Only the functions that provision hosts bundle any: the CloudFront client, on first use.
+      const lazy = assetFiles(metafile).lazy;
+      expect(
+        inputsOf(metafile, lazy).some((path) => path.startsWith('node_modules/@aws-sdk/client-cloudfront/')),
+      ).toBe(name === 'governance-api' || name === 'lifecycle-scan');
     },
   );
   it('swaps every runtime SDK module for a shim that requires that module, and nothing else', () => {
@@ -174,26 +200,19 @@ describe('the Lambda build’s package swap', () => {
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
     '%s: imports no SDK module nor node:http at init (ESM); they come through their shims, required at run time',
     async (_name, entry) => {
-      const { metafile, outputFiles } = await build({ ...OPTIONS, entryPoints: [entry] });
-      const output = Object.values(metafile?.outputs ?? {})[0];
+      const { metafile, init, code } = await asset(entry);
+      const imports = init.flatMap((path) => metafile.outputs[path]?.imports ?? []).filter((i) => i.external);
       // node:http's ESM facade would load undici at init (REQUIRED_BUILTINS): required, under either name.
       const builtins = REQUIRED_BUILTINS.flatMap((name) => [name, `node:${name}`]);
-      expect(output?.imports.filter((i) => builtins.includes(i.path)).map((i) => i.path)).toEqual([]);
-      // Only the bundled clients' modules, beside the bundle, are imported — dynamically, on first use.
-      const sideModules: readonly string[] = BUNDLED_SDK_CLIENTS;
-      const imported = output?.imports.filter((i) => i.path.startsWith('@aws-sdk/')) ?? [];
-      expect(
-        imported
-          .filter((i) => !(i.kind === 'dynamic-import' && sideModules.includes(i.path)))
-          .map((i) => i.path),
-      ).toEqual([]);
+      expect(imports.filter((i) => builtins.includes(i.path)).map((i) => i.path)).toEqual([]);
+      expect(imports.filter((i) => i.path.startsWith('@aws-sdk/')).map((i) => i.path)).toEqual([]);
       const shimFiles = new Set(Object.values(runtimeSdkShims(ROOT)).map((file) => relative(ROOT, file)));
-      const shims = Object.keys(metafile?.inputs ?? {}).filter((path) => shimFiles.has(path));
+      const inputs = inputsOf(metafile, init);
+      const shims = inputs.filter((path) => shimFiles.has(path));
       // Every function reads the table at least.
       expect(shims).toContain('lib/aws/runtime-sdk/lib-dynamodb.cjs');
-      const code = new TextDecoder().decode(outputFiles?.[0]?.contents);
       // The outbound HTTP client's node:http, where there is one: the shim's `require`, left to run time.
-      if (Object.keys(metafile?.inputs ?? {}).includes('functions/core/http-resources/outbound.ts'))
+      if (inputs.includes('functions/core/http-resources/outbound.ts'))
         expect(code).toMatch(/var id\d* = "node:http";\n\s*\w+\.exports = __require\(id\d*\);/);
       for (const shim of shims) {
         const name = `@aws-sdk/${shim.slice(shim.lastIndexOf('/') + 1, -'.cjs'.length)}`;

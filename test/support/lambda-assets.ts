@@ -1,0 +1,56 @@
+/**
+ * A Node function's asset as the stack builds it (lambdaAssetOptions: `index.mjs` and its code-split
+ * `chunks/`), for the tests and the bench: built by the same options, and split by what a cold start
+ * reads — the entry and every chunk it imports statically, transitively — and what is loaded on first
+ * use (dynamic imports).
+ */
+import { resolve } from 'node:path';
+import { type BuildResult, build, type Metafile } from 'esbuild';
+import { lambdaAssetOptions } from '../../lib/aws/functions.ts';
+
+export interface AssetFiles {
+  /** The entry's output path, as the metafile names outputs. */
+  readonly entry: string;
+  /** Outputs a cold start loads: the entry first. */
+  readonly init: readonly string[];
+  /** Outputs loaded only on first use. */
+  readonly lazy: readonly string[];
+}
+
+/** The function's asset built into `outdir` (written, unless `write` is false), with its metafile. */
+export async function buildAsset(
+  projectRoot: string,
+  entry: string,
+  outdir: string,
+  write = true,
+): Promise<BuildResult & { metafile: Metafile }> {
+  const result = await build({
+    ...lambdaAssetOptions(projectRoot, resolve(projectRoot, entry), outdir),
+    write,
+  });
+  return result as BuildResult & { metafile: Metafile };
+}
+
+export function assetFiles(metafile: Metafile): AssetFiles {
+  const outputs = Object.entries(metafile.outputs);
+  const entry = outputs.find(([, output]) => output.entryPoint !== undefined)?.[0];
+  if (entry === undefined) throw new Error('The build has no entry output');
+  const init = [entry];
+  for (let i = 0; i < init.length; i++) {
+    for (const imported of metafile.outputs[init[i] ?? '']?.imports ?? []) {
+      if (imported.kind === 'import-statement' && !imported.external && !init.includes(imported.path))
+        init.push(imported.path);
+    }
+  }
+  return { entry, init, lazy: outputs.map(([path]) => path).filter((path) => !init.includes(path)) };
+}
+
+/** Bytes of `paths` in the build's output. */
+export function outputBytes(metafile: Metafile, paths: readonly string[]): number {
+  return paths.reduce((total, path) => total + (metafile.outputs[path]?.bytes ?? 0), 0);
+}
+
+/** The inputs whose code is in `paths` (package paths start `node_modules/`). */
+export function inputsOf(metafile: Metafile, paths: readonly string[]): string[] {
+  return [...new Set(paths.flatMap((path) => Object.keys(metafile.outputs[path]?.inputs ?? {})))];
+}
