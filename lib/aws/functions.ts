@@ -99,10 +99,11 @@ export function runtimeSdkShims(projectRoot: string): Record<string, string> {
  * Node's builtins a bundle loads through `require` rather than `import` (`lib/aws/builtins/*.cjs`), by
  * the names a module may import them under. An ES module that imports a builtin has Node build the
  * builtin's ESM facade, which reads every one of its exports; node:http's lazy ones (`WebSocket`,
- * `EventSource`, …) then load undici, which nothing at init uses: ~15 ms of every cold start of the
- * seven functions whose outbound HTTP client imports `request` (functions/core/http-resources/
- * outbound.ts). Required, node:http loads in ~2.5 ms (bench/RESULTS.md, "node:http required, not
- * imported"). The other builtins' facades cost nothing measurable, so they stay imported.
+ * `EventSource`, …) then load undici, which nothing at init uses: ~15 ms of the cold start of the
+ * functions that load the outbound HTTP client (functions/core/http-resources/outbound.ts: the
+ * http-executor at init, the governance API on its first trial run). Required, node:http loads in
+ * ~2.5 ms (bench/RESULTS.md, "node:http required, not imported"). The other builtins' facades cost
+ * nothing measurable, so they stay imported.
  */
 export const REQUIRED_BUILTINS = ['http'] as const;
 

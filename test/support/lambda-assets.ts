@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { type BuildResult, build, type Metafile } from 'esbuild';
-import { lambdaAssetOptions } from '../../lib/aws/functions.ts';
+import { CHUNKS_DIR, lambdaAssetOptions } from '../../lib/aws/functions.ts';
 
 export interface AssetFiles {
   /** The entry's output path, as the metafile names outputs. */
@@ -33,8 +33,12 @@ export async function buildAsset(
 
 export function assetFiles(metafile: Metafile): AssetFiles {
   const outputs = Object.entries(metafile.outputs);
-  const entry = outputs.find(([, output]) => output.entryPoint !== undefined)?.[0];
-  if (entry === undefined) throw new Error('The build has no entry output');
+  // `index.mjs` beside the chunks' folder: a dynamically imported module's chunk has an
+  // `entryPoint` in the metafile too.
+  const entry = outputs.find(
+    ([path]) => /(^|\/)index\.mjs$/.test(path) && !path.includes(`/${CHUNKS_DIR}/`),
+  )?.[0];
+  if (entry === undefined) throw new Error('The build has no index.mjs');
   const init = [entry];
   for (let i = 0; i < init.length; i++) {
     for (const imported of metafile.outputs[init[i] ?? '']?.imports ?? []) {
