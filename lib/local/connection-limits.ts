@@ -46,6 +46,13 @@ export interface ConnectionLimits {
    * @default 1_024
    */
   readonly maxConnections: number;
+  /**
+   * Connections one client may have open at once: one IPv4 address, or one IPv6 /64 (what a single
+   * host is commonly given, so it cannot multiply itself by its addresses). One past it is answered
+   * 503 with Retry-After, like one past `maxConnections`, so no one client can hold every slot of
+   * the cap while other clients are served. @default 256
+   */
+  readonly maxConnectionsPerClient: number;
 }
 
 /** The edge's limits, as documented in docs/guide/operating.md. */
@@ -55,7 +62,31 @@ export const EDGE_LIMITS: ConnectionLimits = Object.freeze({
   keepAliveTimeoutMs: 5_000,
   idleTimeoutMs: 60_000,
   maxConnections: 1_024,
+  maxConnectionsPerClient: 256,
 });
+
+/**
+ * Whose budget of `maxConnectionsPerClient` a connection from `address` counts against: the IPv4
+ * address (also when written IPv4-mapped, `::ffff:a.b.c.d`), or the IPv6 address's /64.
+ */
+export function clientOf(address: string | undefined): string {
+  if (address === undefined || address === '') return 'unknown';
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped?.[1] !== undefined) return mapped[1];
+  if (!address.includes(':')) return address;
+  // The first four groups of the address written out whole (`::` expanded, zone dropped).
+  const written = address.split('%')[0] ?? '';
+  const [head = '', tail = ''] = written.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = written.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  // A dotted IPv4 tail (`64:ff9b::192.0.2.1`) stands for two groups.
+  const width = left.length + right.length + (right.at(-1)?.includes('.') === true ? 1 : 0);
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - width)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group, 16).toString(16))
+    .join(':')}::/64`;
+}
 
 /** Connections past the cap that are still answered (503); beyond them Node drops new ones at accept. */
 export const OVERFLOW_CONNECTIONS = 64;
@@ -83,12 +114,13 @@ export const LOG_PERIOD_MS = 10_000;
  * ends, up to the function's timeout; an SQS long poll takes 20 s), and a cap twice the edge's, so
  * that the platform's own SDK clients (up to 50 sockets each) never meet it.
  */
-export const INTERNAL_LIMITS: Omit<ConnectionLimits, 'idleTimeoutMs'> = Object.freeze({
-  headersTimeoutMs: EDGE_LIMITS.headersTimeoutMs,
-  requestTimeoutMs: EDGE_LIMITS.requestTimeoutMs,
-  keepAliveTimeoutMs: EDGE_LIMITS.keepAliveTimeoutMs,
-  maxConnections: 2 * EDGE_LIMITS.maxConnections,
-});
+export const INTERNAL_LIMITS: Omit<ConnectionLimits, 'idleTimeoutMs' | 'maxConnectionsPerClient'> =
+  Object.freeze({
+    headersTimeoutMs: EDGE_LIMITS.headersTimeoutMs,
+    requestTimeoutMs: EDGE_LIMITS.requestTimeoutMs,
+    keepAliveTimeoutMs: EDGE_LIMITS.keepAliveTimeoutMs,
+    maxConnections: 2 * EDGE_LIMITS.maxConnections,
+  });
 
 export class ConnectionLimitsError extends Error {
   override readonly name = 'ConnectionLimitsError';
@@ -117,7 +149,10 @@ function checkInterval(limits: Pick<ConnectionLimits, 'headersTimeoutMs' | 'requ
 }
 
 /** Sets Node's own limits on `server`; before it listens (the checking interval starts then). */
-function applyTimeLimits(server: Server, limits: Omit<ConnectionLimits, 'idleTimeoutMs'>): void {
+function applyTimeLimits(
+  server: Server,
+  limits: Pick<ConnectionLimits, 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>,
+): void {
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
@@ -136,7 +171,15 @@ export function limitInternalServer(server: Server): void {
   server.maxConnections = INTERNAL_LIMITS.maxConnections;
 }
 
-type CutKind = 'headers' | 'request' | 'idle' | 'no-answer' | 'over-cap' | 'dropped' | 'pipelined';
+type CutKind =
+  | 'headers'
+  | 'request'
+  | 'idle'
+  | 'no-answer'
+  | 'over-cap'
+  | 'over-client-cap'
+  | 'dropped'
+  | 'pipelined';
 
 /**
  * The edge's log of cut connections: the first of each kind is logged at once, with its details;
@@ -249,13 +292,19 @@ export function createEdgeServer(
    * the ones pipelined behind it wait for its answer to finish (at most MAX_REQUESTS_IN_HAND in all).
    */
   const inHand = new WeakMap<Socket, InHand[]>();
-  /** Connections past the cap: their request is answered 503, whatever it is. */
-  const overCap = new WeakSet<Socket>();
+  /**
+   * Connections past the cap, or past their client's share of it: their request is answered 503,
+   * whatever it is.
+   */
+  const overCap = new WeakMap<Socket, 'edge' | 'client'>();
+  /** Connections open now by client (clientOf), while it has any. */
+  const byClient = new Map<string, number>();
   let open = 0;
 
   const server = createServer((request, response) => {
     const socket = request.socket;
-    if (overCap.has(socket)) {
+    const over = overCap.get(socket);
+    if (over !== undefined) {
       // The request's body is not read: the connection closes after the answer.
       response.writeHead(503, {
         'content-type': 'application/problem+json',
@@ -264,12 +313,19 @@ export function createEdgeServer(
       });
       response.end(
         JSON.stringify(
-          edgeProblem(
-            503,
-            'service-unavailable',
-            'The edge has as many connections open as it takes; try again shortly',
-            `At most ${limits.maxConnections} connections at once`,
-          ),
+          over === 'edge'
+            ? edgeProblem(
+                503,
+                'service-unavailable',
+                'The edge has as many connections open as it takes; try again shortly',
+                `At most ${limits.maxConnections} connections at once`,
+              )
+            : edgeProblem(
+                503,
+                'service-unavailable',
+                'This client has as many connections open as the edge gives one client; close some, or try again shortly',
+                `At most ${limits.maxConnectionsPerClient} connections at once from one client`,
+              ),
         ),
       );
       return;
@@ -306,19 +362,34 @@ export function createEdgeServer(
   server.maxConnections = limits.maxConnections + OVERFLOW_CONNECTIONS;
 
   server.on('connection', (socket: Socket) => {
+    const client = clientOf(socket.remoteAddress);
+    const mine = (byClient.get(client) ?? 0) + 1;
+    byClient.set(client, mine);
     open += 1;
     socket.once('close', () => {
       open -= 1;
+      const left = (byClient.get(client) ?? 1) - 1;
+      if (left === 0) byClient.delete(client);
+      else byClient.set(client, left);
     });
-    if (open <= limits.maxConnections) return;
-    overCap.add(socket);
+    if (open <= limits.maxConnections && mine <= limits.maxConnectionsPerClient) return;
+    const over = open > limits.maxConnections ? 'edge' : 'client';
+    overCap.set(socket, over);
     const grace = setTimeout(() => socket.destroy(), OVERFLOW_GRACE_MS).unref();
     socket.once('close', () => clearTimeout(grace));
-    cuts.note(
-      'over-cap',
-      `${peer(socket)}: ${open} connections open, past the cap of ${limits.maxConnections}: answered 503 (Retry-After: ${RETRY_AFTER_SECONDS})`,
-      `connections answered 503 past the cap of ${limits.maxConnections}`,
-    );
+    if (over === 'edge') {
+      cuts.note(
+        'over-cap',
+        `${peer(socket)}: ${open} connections open, past the cap of ${limits.maxConnections}: answered 503 (Retry-After: ${RETRY_AFTER_SECONDS})`,
+        `connections answered 503 past the cap of ${limits.maxConnections}`,
+      );
+    } else {
+      cuts.note(
+        'over-client-cap',
+        `${peer(socket)}: ${mine} connections open from ${client}, past one client's cap of ${limits.maxConnectionsPerClient}: answered 503 (Retry-After: ${RETRY_AFTER_SECONDS})`,
+        `connections answered 503 past one client's cap of ${limits.maxConnectionsPerClient}`,
+      );
+    }
   });
   server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
     cuts.note(

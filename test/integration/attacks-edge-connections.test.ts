@@ -11,6 +11,8 @@
  *   the request limit, and the run's log page read after it.
  * - Connections up to the cap, then one more: the extra one is answered 503 with Retry-After at once;
  *   once the attacker's sockets close, the edge serves again.
+ * - One client's connections up to its share of the cap, then one more: the extra one is answered 503,
+ *   and another tenant, from another address, is served end to end while the attacker holds them.
  * - An idle kept-alive connection is reused just inside the keep-alive limit and closed after it.
  * - The loopback servers behind the edge (the Lambda endpoint, dynalite, fauxqs), which anything on
  *   the machine can reach and which read a request's head before they can refuse its signature:
@@ -35,6 +37,7 @@ const LIMITS = {
   keepAliveTimeoutMs: 1_000,
   idleTimeoutMs: 10_000,
   maxConnections: 24,
+  maxConnectionsPerClient: 12,
 };
 
 const lines: string[] = [];
@@ -67,10 +70,13 @@ async function globexStillServed(): Promise<void> {
   expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
 }
 
-/** A raw connection to the platform's edge (or another port of it). */
-function raw(port = t.platform.port): Promise<Raw> {
-  return rawTo(port);
+/** A raw connection to the platform's edge (or another port of it), from `from` when given. */
+function raw(port = t.platform.port, from?: string): Promise<Raw> {
+  return rawTo(port, from);
 }
+
+/** The attacker's addresses (the suite's own clients, globex's above all, come from 127.0.0.1). */
+const ATTACKER = ['127.0.0.3', '127.0.0.4'] as const;
 
 /** The edge holds no connection (the suite's kept-alive ones closed): a known start for a count. */
 async function edgeIdle(): Promise<void> {
@@ -186,10 +192,13 @@ describe('answers held open', () => {
 describe('the connection cap', () => {
   it('answers the connection past the cap 503 with Retry-After at once, and serves again once the attacker goes', async () => {
     await edgeIdle();
-    const attacker = await Promise.all(Array.from({ length: LIMITS.maxConnections }, () => raw()));
+    // From two addresses, each within one client's share: together they fill the cap.
+    const attacker = await Promise.all(
+      Array.from({ length: LIMITS.maxConnections }, (_, n) => raw(undefined, ATTACKER[n % 2])),
+    );
     await expect.poll(() => t.platform.edgeConnections()).toBe(LIMITS.maxConnections);
     const started = Date.now();
-    const extra = await raw();
+    const extra = await raw(undefined, '127.0.0.5');
     extra.socket.write(`GET /api/health HTTP/1.1\r\nHost: ${HOSTS.globex}\r\n\r\n`);
     await extra.closed;
     expect(Date.now() - started).toBeLessThan(900);
@@ -199,6 +208,35 @@ describe('the connection cap', () => {
     expect(lines).toContainEqual(
       expect.stringMatching(/past the cap of 24: answered 503 \(Retry-After: 1\)$/),
     );
+    for (const socket of attacker) socket.socket.destroy();
+    await edgeIdle();
+    await globexStillServed();
+  });
+});
+
+describe('one client’s share of the cap', () => {
+  it('answers one client past its share 503, while another tenant is served end to end', async () => {
+    await edgeIdle();
+    const attacker = await Promise.all(
+      Array.from({ length: LIMITS.maxConnectionsPerClient }, () => raw(undefined, ATTACKER[0])),
+    );
+    await expect.poll(() => t.platform.edgeConnections()).toBe(LIMITS.maxConnectionsPerClient);
+    const extra = await raw(undefined, ATTACKER[0]);
+    extra.socket.write(`GET /api/health HTTP/1.1\r\nHost: ${HOSTS.acme}\r\n\r\n`);
+    await extra.closed;
+    expect(extra.text()).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(extra.text().toLowerCase()).toContain('retry-after: 1\r\n');
+    expect(extra.text()).toContain('urn:execfabric:problem:service-unavailable');
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /from 127\.0\.0\.3, past one client's cap of 12: answered 503 \(Retry-After: 1\)$/,
+      ),
+    );
+    // Half the cap is still free: another client is served while the attacker holds its share (the
+    // attacker's sockets are cut at the head limit, 1 s after they opened: they are still open here).
+    const health = await call(t.platform.url, { host: HOSTS.globex, path: '/api/health' });
+    expect(health.status, health.text).toBe(200);
+    expect(attacker.filter((socket) => socket.socket.destroyed)).toEqual([]);
     for (const socket of attacker) socket.socket.destroy();
     await edgeIdle();
     await globexStillServed();

@@ -23,10 +23,17 @@ export interface Raw {
   readonly closed: Promise<number>;
 }
 
-/** A connection to `port` on 127.0.0.1, once it is open. */
-export function raw(port: number): Promise<Raw> {
+/**
+ * A connection to `port` on 127.0.0.1, once it is open; from `localAddress` when given (any address
+ * of 127.0.0.0/8 is this machine's, so a test can be several clients).
+ */
+export function raw(port: number, localAddress?: string): Promise<Raw> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect({
+      port,
+      host: '127.0.0.1',
+      ...(localAddress === undefined ? {} : { localAddress }),
+    });
     const opened = Date.now();
     let text = '';
     socket.on('data', (chunk: Buffer) => {

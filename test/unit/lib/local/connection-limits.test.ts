@@ -5,7 +5,8 @@
  * nothing passed on, logged); an answer may take longer than the request limit; a kept-alive
  * connection is reused just inside its idle limit and closed after it; a connection at the cap is
  * served, the one past it is answered 503 with Retry-After, those far past it are closed unanswered,
- * and the edge serves again once the holders go. On Node's defaults (the edge before) every cut case
+ * and the edge serves again once the holders go; one client past its share of the cap is answered
+ * 503 while another client is served. On Node's defaults (the edge before) every cut case
  * fails: Node waits 60 s for a head and 300 s for a request, checked every 30 s, with no cap.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,6 +17,7 @@ import { MAX_POLL_WAIT_SECONDS } from '../../../../functions/core/agents/agents.
 import { MAX_WAIT_SECONDS as MAX_MCP_WAIT_SECONDS } from '../../../../functions/core/mcp/clients.ts';
 import {
   type ConnectionLimits,
+  clientOf,
   connectionLimits,
   EDGE_LIMITS,
   type EdgeServer,
@@ -264,6 +266,61 @@ describe('the connection cap', () => {
   });
 });
 
+describe('one client’s share of the cap', () => {
+  const limits = {
+    maxConnections: 10,
+    maxConnectionsPerClient: 2,
+    headersTimeoutMs: 5_000,
+    requestTimeoutMs: 10_000,
+  };
+
+  it('answers the connection past a client’s share 503, serves another client meanwhile, and the first again once it closes one', async () => {
+    const { port, lines, edge } = await start(limits);
+    const holders = [await raw(port), await raw(port)];
+    await expect.poll(() => edge.connections()).toBe(2);
+    // The attacker's third: past its share, with eight slots of the cap still free.
+    const third = await raw(port);
+    third.socket.write('GET /x HTTP/1.1\r\nHost: acme.localhost\r\n\r\n');
+    await third.closed;
+    expect(third.text()).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(third.text().toLowerCase()).toContain('retry-after: 1\r\n');
+    expect(third.text()).toContain('At most 2 connections at once from one client');
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /3 connections open from 127\.0\.0\.1, past one client's cap of 2: answered 503 \(Retry-After: 1\)$/,
+      ),
+    ]);
+    // Another client (another address) is served while the attacker holds its share.
+    const other = await raw(port, '127.0.0.2');
+    other.socket.write('GET /x HTTP/1.1\r\nHost: globex.localhost\r\nConnection: close\r\n\r\n');
+    await other.closed;
+    expect(other.text()).toMatch(/^HTTP\/1\.1 200 /);
+    // The attacker closes one: it is served again.
+    holders[0]?.socket.destroy();
+    await expect.poll(() => edge.connections()).toBe(1);
+    expect(await status(port, 'GET /x HTTP/1.1\r\nHost: acme.localhost\r\nConnection: close\r\n\r\n')).toBe(
+      'HTTP/1.1 200 OK',
+    );
+  });
+
+  it('counts an IPv4 client by its address, however written, and an IPv6 one by its /64', () => {
+    expect(clientOf('203.0.113.5')).toBe('203.0.113.5');
+    expect(clientOf('::ffff:203.0.113.5')).toBe('203.0.113.5');
+    expect(clientOf('::FFFF:203.0.113.5')).toBe('203.0.113.5');
+    expect(clientOf('203.0.113.6')).not.toBe(clientOf('203.0.113.5'));
+    // One host's addresses in its /64 are one client; the next /64 is another.
+    const host = clientOf('2001:db8:1:2:3:4:5:6');
+    expect(host).toBe('2001:db8:1:2::/64');
+    for (const address of ['2001:db8:1:2::9', '2001:0db8:0001:0002:ffff::', '2001:db8:1:2::192.0.2.1'])
+      expect(clientOf(address)).toBe(host);
+    expect(clientOf('2001:db8:1:3::1')).not.toBe(host);
+    expect(clientOf('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientOf('::1')).toBe('0:0:0:0::/64');
+    expect(clientOf('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientOf(undefined)).toBe('unknown');
+  });
+});
+
 describe('the limits themselves', () => {
   it('default to the documented values', () => {
     expect(connectionLimits()).toEqual(EDGE_LIMITS);
@@ -273,6 +330,7 @@ describe('the limits themselves', () => {
       keepAliveTimeoutMs: 5_000,
       idleTimeoutMs: 60_000,
       maxConnections: 1_024,
+      maxConnectionsPerClient: 256,
     });
   });
 
@@ -288,6 +346,9 @@ describe('the limits themselves', () => {
 
   it('refuse values that make no sense', () => {
     expect(() => connectionLimits({ maxConnections: 0 })).toThrow(/maxConnections must be a whole number/);
+    expect(() => connectionLimits({ maxConnectionsPerClient: 0 })).toThrow(
+      /maxConnectionsPerClient must be a whole number/,
+    );
     expect(() => connectionLimits({ idleTimeoutMs: 1.5 })).toThrow(/idleTimeoutMs/);
     expect(() => connectionLimits({ headersTimeoutMs: 2_000, requestTimeoutMs: 1_000 })).toThrow(
       /headersTimeoutMs \(2000\) must not pass requestTimeoutMs \(1000\)/,
