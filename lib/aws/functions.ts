@@ -195,7 +195,7 @@ export const CHUNKS_DIR = 'chunks';
  * (the entry, `index.handler`) and, code split, `chunks/*.mjs`. What a function imports only
  * dynamically — on first use: the schema validator and RE2, the CloudFront client, the APIs' script
  * check — lands in chunks that no cold start reads. Code in the entry's file is parsed at every cold
- * start, evaluated or not (the validator alone cost ~7 ms of it, the CloudFront client ~24 ms:
+ * start, evaluated or not (the validator cost ~5–10 ms of it, the CloudFront client ~20–24 ms:
  * bench/RESULTS.md). Chunks the entry imports statically (code shared with a lazy chunk) load at
  * init with it.
  */
