@@ -81,6 +81,7 @@ export const TAG = {
   execution: 'EXEC',
   executionLog: 'EXECLOG',
   idempotency: 'IDEMP',
+  waitSlot: 'WAITSLOT',
   vote: 'VOTE',
   audit: 'AUDIT',
   auditSeal: 'SEAL',

@@ -9,8 +9,10 @@ import { loggerFromEnv } from '../clients/logger.ts';
 import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { scriptCheckerFromEnv } from '../clients/script-checker.ts';
 import { queuesFromEnv } from '../clients/sqs.ts';
+import type { Table } from '../core/db.ts';
 import { ENV, type Environment, optionalEnv, parseList, requireEnv } from '../core/env.ts';
 import { JobClaimRepository } from '../core/executions/job-claim-repository.ts';
+import { LAMBDA_FUNCTION_NAME_ENV, WaitSlotRepository } from '../core/executions/wait-slots.ts';
 import type { HostEdge } from '../core/governance/edge.ts';
 import { type Core, createCore } from '../core/platform.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
@@ -50,6 +52,7 @@ export async function apiFromEnv(definition: ApiDefinition, env: Environment) {
     signer,
     env,
     ...checkerFromEnv(env),
+    ...waitSlotsFromEnv(env, table),
     ...claimsFromEnv(env),
     ...(definition.hostEdge === undefined ? {} : { hostEdge: definition.hostEdge(env) }),
   });
@@ -70,6 +73,17 @@ export async function apiFromEnv(definition: ApiDefinition, env: Environment) {
     tenantScoped: definition.tenantScoped === true,
   });
   return { core, handler };
+}
+
+/**
+ * Where a tenant's waits are counted (functions/core/executions/wait-slots.ts): in the table on
+ * Lambda, where many instances serve the API, one request each (Lambda names the function in every
+ * instance's environment); in this process where it serves every request (the local platform).
+ */
+export function waitSlotsFromEnv(env: Environment, table: Table) {
+  return optionalEnv(LAMBDA_FUNCTION_NAME_ENV, env) === undefined
+    ? {}
+    : { waitSlots: new WaitSlotRepository(table) };
 }
 
 /** The claims table, where this function may claim jobs (the tenant API, to cancel queued runs). */

@@ -20,6 +20,7 @@ import { NotFoundError } from '../errors.ts';
 import { Approvals } from '../executions/approvals.ts';
 import { type Execution, Executions, type Runnable } from '../executions/executions.ts';
 import type { JobClaims } from '../executions/job-claim-repository.ts';
+import type { WaitSlots } from '../executions/wait-slots.ts';
 import { HttpExecutor } from '../executors/http.ts';
 import { agentOf, LocalAgentExecutor } from '../executors/local-agent.ts';
 import { PythonScriptExecutor } from '../executors/python-script.ts';
@@ -51,6 +52,11 @@ export interface RunCoreOptions {
   readonly credentials?: CredentialStore;
   /** Job claims, so cancelling a queued run keeps any worker from starting it. @default none */
   readonly claims?: JobClaims;
+  /**
+   * The waits a tenant may hold at once (`Prefer: wait`): the table's leased slots where the API runs
+   * as many processes (Lambda), else this process's. @default this process's (wait-slots.ts)
+   */
+  readonly waitSlots?: WaitSlots;
   /**
    * The function's configuration: the platform's own hosts, the credential store, the local-development
    * switch, the tenant scheduler. Handlers pass the environment they were configured with (Lambda's
@@ -185,6 +191,7 @@ export function createRunCore(options: RunCoreOptions) {
     onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
     runnable,
     ...(options.claims === undefined ? {} : { claims: options.claims }),
+    ...(options.waitSlots === undefined ? {} : { waitSlots: options.waitSlots }),
     runQuota: (domain, executionId) => quotas.reserveRun(domain, executionId),
     notStartedError: async (domain, execution) => {
       const agent = agentOf(execution.asset);

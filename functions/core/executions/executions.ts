@@ -47,6 +47,7 @@ import { processRunEnds, type RunEnds } from './run-ends.ts';
 import { RunMoves } from './run-moves.ts';
 import { RunRequests } from './run-requests.ts';
 import { type ExecutionStatus, type RecordOutcome, TERMINAL } from './state-machine.ts';
+import { processWaitSlots, type WaitRelease, type WaitSlots } from './wait-slots.ts';
 
 /** First pause while a caller waits for its run to settle; it doubles up to SETTLE_MAX_POLL_MS. */
 export const SETTLE_FIRST_POLL_MS = 10;
@@ -134,11 +135,14 @@ export interface ExecutionsOptions {
    * @default the process's one instance (run-ends.ts)
    */
   readonly runEnds?: RunEnds;
+  /** The waits a tenant may hold at once (wait-slots.ts). @default this process's, in `runEnds` */
+  readonly waitSlots?: WaitSlots;
 }
 
 export class Executions {
   readonly #skills: SkillCatalog;
   readonly #runEnds: RunEnds;
+  readonly #waitSlots: WaitSlots;
   /** The moves the services below share (run-moves.ts). */
   readonly #moves: RunMoves;
   readonly #requests: RunRequests;
@@ -149,6 +153,7 @@ export class Executions {
 
   constructor(options: ExecutionsOptions) {
     this.#runEnds = options.runEnds ?? processRunEnds;
+    this.#waitSlots = options.waitSlots ?? processWaitSlots(this.#runEnds);
     this.#skills = options.skills;
     this.#moves = new RunMoves({
       store: new ExecutionRepository(options.table),
@@ -301,8 +306,9 @@ export class Executions {
    * or not at all when the wake-up carries the ended run as its end's write stored it — taken only if
    * it is this tenant's run, of this id, and ended. Where every run's end is stored in this process
    * (the local platform), the reads are only a backstop, SETTLE_MAX_POLL_MS apart from the first.
-   * A tenant holds at most MAX_WAITS_PER_TENANT waits at once in this process (run-ends.ts): beyond
-   * them the run is answered as given, as when the time has run out.
+   * A tenant holds at most MAX_WAITS_PER_TENANT waits at once (wait-slots.ts: in this process, or in
+   * the table where many serve): beyond them the run is answered as given, as when the time has run
+   * out.
    */
   async settle(
     domain: TenantContext,
@@ -326,12 +332,20 @@ export class Executions {
     if (TERMINAL.has(execution.status) || execution.status === 'pending_approval') {
       return { run: execution, waited: true };
     }
-    const release = this.#runEnds.hold(domain.tenant.id);
+    let release: WaitRelease | null;
+    try {
+      release = await this.#waitSlots.take(domain, seconds);
+    } catch {
+      // The slots could not be read (a store slow for a moment): the run is answered as it stands,
+      // as a wait whose time ran out — nothing is held that could not be counted.
+      release = null;
+    }
     if (release === null) return { run: execution, waited: false };
     try {
       return { run: await this.#settle(domain, execution, seconds, sleep), waited: true };
     } finally {
-      release();
+      // A slot that cannot be given back now is freed by its lease.
+      await release().catch(() => undefined);
     }
   }
 

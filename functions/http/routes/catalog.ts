@@ -330,7 +330,7 @@ export function catalogRoutes(core: Core): Route[] {
       serves: 'tenant',
       auth: 'caller',
       summary: 'Run a Skill',
-      description: `Answers 202 as soon as the run is accepted. With \`Prefer: wait=N\` (RFC 7240; N at most ${MAX_RUN_WAIT_SECONDS} seconds, more is capped) the answer waits until the run has ended and is then 200 with the run, or is the 202 once N seconds have passed or the run waits for approval; \`Preference-Applied\` names the wait applied. A tenant holds at most ${MAX_WAITS_PER_TENANT} waits at once per server process: a wait beyond them is answered at once (202, no \`Preference-Applied\`).`,
+      description: `Answers 202 as soon as the run is accepted. With \`Prefer: wait=N\` (RFC 7240; N at most ${MAX_RUN_WAIT_SECONDS} seconds, more is capped) the answer waits until the run has ended and is then 200 with the run, or is the 202 once N seconds have passed or the run waits for approval; \`Preference-Applied\` names the wait applied. A tenant holds at most ${MAX_WAITS_PER_TENANT} waits at once (on AWS across every instance of the API): a wait beyond them is answered at once (202, no \`Preference-Applied\`).`,
       responses: { 200: runFinishedSchema, 202: runAcceptedSchema },
       permission: 'skill:run',
       body: runBody,
