@@ -12,8 +12,7 @@
  * frees its slot by itself. A wait beyond the cap is answered at once, as one whose time ran out.
  */
 import { randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { Table } from '../db.ts';
+import { queryAll, type Table } from '../db.ts';
 import { domainPk, itemKey, TABLE_KEY_NAMES, TAG, typePrefix } from '../keys.ts';
 import { deleteItem, putItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -106,25 +105,17 @@ export class WaitSlotRepository implements WaitSlots {
   /** The slots whose lease runs now (one consistent query of at most `max` small items). */
   async #heldSlots(domain: TenantContext, now: number): Promise<Set<number>> {
     const held = new Set<number>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#table.client.send(
-        new QueryCommand({
-          TableName: this.#table.name,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': TABLE_KEY_NAMES.pk, '#sk': TABLE_KEY_NAMES.sk },
-          ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.waitSlot) },
-          ProjectionExpression: '#sk, leaseUntil',
-          ConsistentRead: true,
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const slot = Number(String(item[TABLE_KEY_NAMES.sk]).slice(typePrefix(TAG.waitSlot).length));
-        if (typeof item.leaseUntil === 'number' && item.leaseUntil >= now) held.add(slot);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    const slots = queryAll(this.#table, {
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': TABLE_KEY_NAMES.pk, '#sk': TABLE_KEY_NAMES.sk },
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.waitSlot) },
+      ProjectionExpression: '#sk, leaseUntil',
+      ConsistentRead: true,
+    });
+    for await (const item of slots) {
+      const slot = Number(String(item[TABLE_KEY_NAMES.sk]).slice(typePrefix(TAG.waitSlot).length));
+      if (typeof item.leaseUntil === 'number' && item.leaseUntil >= now) held.add(slot);
+    }
     return held;
   }
 }
