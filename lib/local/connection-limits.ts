@@ -11,7 +11,8 @@
  * `limitInternalServer` applies the time limits and a cap to the loopback servers behind the edge.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIPv4, type Socket } from 'node:net';
+import { parseIPv6 } from '../../functions/core/http-resources/addresses.ts';
 import { edgeProblem } from '../edge/problem.ts';
 
 export interface ConnectionLimits {
@@ -70,22 +71,14 @@ export const EDGE_LIMITS: ConnectionLimits = Object.freeze({
  * address (also when written IPv4-mapped, `::ffff:a.b.c.d`), or the IPv6 address's /64.
  */
 export function clientOf(address: string | undefined): string {
-  if (address === undefined || address === '') return 'unknown';
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (mapped?.[1] !== undefined) return mapped[1];
-  if (!address.includes(':')) return address;
-  // The first four groups of the address written out whole (`::` expanded, zone dropped).
-  const written = address.split('%')[0] ?? '';
-  const [head = '', tail = ''] = written.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = written.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
-  // A dotted IPv4 tail (`64:ff9b::192.0.2.1`) stands for two groups.
-  const width = left.length + right.length + (right.at(-1)?.includes('.') === true ? 1 : 0);
-  const groups = [...left, ...Array<string>(Math.max(0, 8 - width)).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((group) => Number.parseInt(group, 16).toString(16))
-    .join(':')}::/64`;
+  if (address === undefined || isIPv4(address)) return address ?? 'unknown';
+  const bytes = parseIPv6(address);
+  if (bytes === null) return 'unknown';
+  // ::ffff:a.b.c.d
+  if (bytes.slice(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff)
+    return bytes.slice(12).join('.');
+  const groups = [0, 2, 4, 6].map((at) => (((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0)).toString(16));
+  return `${groups.join(':')}::/64`;
 }
 
 /** Connections past the cap that are still answered (503); beyond them Node drops new ones at accept. */
