@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { queryAll, type Table } from '../db.ts';
-import { domainPk, itemKey, TABLE_KEY_NAMES, TAG, typePrefix } from '../keys.ts';
+import { domainPk, itemKey, type Key, TABLE_KEY_NAMES, TAG, typePrefix } from '../keys.ts';
 import { deleteItem, putItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { MAX_WAITS_PER_TENANT, type RunEnds } from './run-ends.ts';
@@ -42,9 +42,9 @@ export function processWaitSlots(runEnds: RunEnds, max = MAX_WAITS_PER_TENANT): 
   };
 }
 
-/** A slot's sort key: `WAITSLOT#07`. */
-function slotKey(domain: TenantContext, slot: number): Record<string, string> {
-  return itemKey(domain, TAG.waitSlot, String(slot).padStart(2, '0')) as unknown as Record<string, string>;
+/** A slot's key: the tenant's partition, `WAITSLOT#07`. */
+function slotKey(domain: TenantContext, slot: number): Key {
+  return itemKey(domain, TAG.waitSlot, String(slot).padStart(2, '0'));
 }
 
 /** The waits of every process that shares the table: one leased slot item each (see above). */
