@@ -90,15 +90,17 @@ async function bundle(entry: string, external: string[], root = ROOT): Promise<B
  * `lib/aws/runtime-sdk/` of what a cold start loads; a shim in a chunk loaded on first use is not).
  */
 function initRuntimeModules(metafile: Metafile): string[] {
-  return inputsOf(metafile, assetFiles(metafile).init).flatMap((path) => {
-    const name = /(?:^|\/)lib\/aws\/runtime-sdk\/([a-z0-9-]+)\.cjs$/.exec(path)?.[1];
-    return name === undefined ? [] : [`@aws-sdk/${name}`];
-  });
+  return shimmedIn(inputsOf(metafile, assetFiles(metafile).init));
 }
 
 /** The runtime's SDK modules a bundle requires through their shims (inputs under `lib/aws/runtime-sdk/`). */
 function shimmedModules(metafile: Metafile): string[] {
-  return Object.keys(metafile.inputs).flatMap((path) => {
+  return shimmedIn(Object.keys(metafile.inputs));
+}
+
+/** The runtime's SDK modules whose shims are among `inputs`. */
+function shimmedIn(inputs: readonly string[]): string[] {
+  return inputs.flatMap((path) => {
     const name = /(?:^|\/)lib\/aws\/runtime-sdk\/([a-z0-9-]+)\.cjs$/.exec(path)?.[1];
     return name === undefined ? [] : [`@aws-sdk/${name}`];
   });
