@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import {
   type ConnectionLimits,
   connectionLimits,
@@ -43,6 +43,16 @@ export function raw(port: number, localAddress?: string): Promise<Raw> {
     const closed = new Promise<number>((done) => socket.on('close', () => done(Date.now() - opened)));
     socket.on('connect', () => resolve({ socket, text: () => text, closed }));
   });
+}
+
+/**
+ * The edge's answer to a connection past its cap or past its client's share of it: 503, to be tried
+ * again in a second, as problem+json.
+ */
+export function expectRetryLater(answer: string): void {
+  expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+  expect(answer.toLowerCase()).toContain('retry-after: 1\r\n');
+  expect(answer).toContain('urn:execfabric:problem:service-unavailable');
 }
 
 /** Writes `bytes` spread evenly over `overMs`, one piece at a time; stops if the socket closes. */
