@@ -5,7 +5,7 @@
  * use (dynamic imports).
  */
 import { resolve } from 'node:path';
-import { type BuildResult, build, type Metafile } from 'esbuild';
+import { type BuildOptions, type BuildResult, build, type Metafile } from 'esbuild';
 import { CHUNKS_DIR, lambdaAssetOptions } from '../../lib/aws/functions.ts';
 
 export interface AssetFiles {
@@ -17,16 +17,19 @@ export interface AssetFiles {
   readonly lazy: readonly string[];
 }
 
-/** The function's asset built into `outdir` (written, unless `write` is false), with its metafile. */
+/**
+ * The function's asset built into `outdir`, with its metafile; `overrides` over the stack's options
+ * (`write: false` keeps it in memory, `minify: false` keeps names readable).
+ */
 export async function buildAsset(
   projectRoot: string,
   entry: string,
   outdir: string,
-  write = true,
+  overrides: BuildOptions = {},
 ): Promise<BuildResult & { metafile: Metafile }> {
   const result = await build({
     ...lambdaAssetOptions(projectRoot, resolve(projectRoot, entry), outdir),
-    write,
+    ...overrides,
   });
   return result as BuildResult & { metafile: Metafile };
 }

@@ -16,7 +16,6 @@ import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   bundleAliases,
-  lambdaAssetOptions,
   lambdaBuildOptions,
   REQUIRED_BUILTINS,
   RUNTIME_SDK_MODULES,
@@ -25,7 +24,7 @@ import {
   UNBUNDLED_PACKAGES,
 } from '../../../lib/aws/functions.ts';
 import { functions } from '../../../lib/topology.ts';
-import { assetFiles, inputsOf } from '../../support/lambda-assets.ts';
+import { assetFiles, buildAsset, inputsOf } from '../../support/lambda-assets.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const STUB = relative(ROOT, bundleAliases(ROOT)[UNBUNDLED_PACKAGES[0]] ?? '');
@@ -47,13 +46,12 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
  * outputs a cold start loads, and their code.
  */
 async function asset(entry: string): Promise<{ metafile: Metafile; init: readonly string[]; code: string }> {
-  const result = await build({
-    ...lambdaAssetOptions(ROOT, resolve(ROOT, entry), join(scratch, 'asset')),
+  const result = await buildAsset(ROOT, entry, join(scratch, 'asset'), {
     minify: false,
     write: false,
     absWorkingDir: ROOT,
   });
-  const metafile = result.metafile as Metafile;
+  const { metafile } = result;
   const { init } = assetFiles(metafile);
   const code = (result.outputFiles ?? [])
     .filter((file) => init.includes(relative(ROOT, file.path)))
