@@ -82,6 +82,7 @@ export const TAG = {
   executionLog: 'EXECLOG',
   idempotency: 'IDEMP',
   waitSlot: 'WAITSLOT',
+  pollSlot: 'POLLSLOT',
   vote: 'VOTE',
   audit: 'AUDIT',
   auditSeal: 'SEAL',

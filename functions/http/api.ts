@@ -9,6 +9,7 @@ import { loggerFromEnv } from '../clients/logger.ts';
 import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { scriptCheckerFromEnv } from '../clients/script-checker.ts';
 import { queuesFromEnv } from '../clients/sqs.ts';
+import { PollSlotRepository } from '../core/agents/poll-slots.ts';
 import type { Table } from '../core/db.ts';
 import { ENV, type Environment, optionalEnv, parseList, requireEnv } from '../core/env.ts';
 import { JobClaimRepository } from '../core/executions/job-claim-repository.ts';
@@ -52,7 +53,7 @@ export async function apiFromEnv(definition: ApiDefinition, env: Environment) {
     signer,
     env,
     ...checkerFromEnv(env),
-    ...waitSlotsFromEnv(env, table),
+    ...heldSlotsFromEnv(env, table),
     ...claimsFromEnv(env),
     ...(definition.hostEdge === undefined ? {} : { hostEdge: definition.hostEdge(env) }),
   });
@@ -76,14 +77,15 @@ export async function apiFromEnv(definition: ApiDefinition, env: Environment) {
 }
 
 /**
- * Where a tenant's waits are counted (functions/core/executions/wait-slots.ts): in the table on
- * Lambda, where many instances serve the API, one request each (Lambda names the function in every
- * instance's environment); in this process where it serves every request (the local platform).
+ * Where the requests a tenant holds open are counted — its run waits (executions/wait-slots.ts) and
+ * its agents' polls (agents/poll-slots.ts): in the table on Lambda, where many instances serve the
+ * API, one request each (Lambda names the function in every instance's environment); in this process
+ * where it serves every request (the local platform).
  */
-export function waitSlotsFromEnv(env: Environment, table: Table) {
+export function heldSlotsFromEnv(env: Environment, table: Table) {
   return optionalEnv(LAMBDA_FUNCTION_NAME_ENV, env) === undefined
     ? {}
-    : { waitSlots: new WaitSlotRepository(table) };
+    : { waitSlots: new WaitSlotRepository(table), pollSlots: new PollSlotRepository(table) };
 }
 
 /** The claims table, where this function may claim jobs (the tenant API, to cancel queued runs). */

@@ -33,18 +33,14 @@ import type { Caller } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { AgentRepository, AgentTokenChangedError } from './agent-repository.ts';
 import { AGENT_NAME_PATTERN } from './names.ts';
+import { agentPollKey, holdPoll, type PollSlots, pollsHeldHere, processPollSlots } from './poll-slots.ts';
 
+export { MAX_POLLS_PER_AGENT } from './poll-slots.ts';
 export { AGENT_NAME_PATTERN };
 /** An agent that polled this recently is online. */
 export const AGENT_ONLINE_SECONDS = 60;
 /** Longest a poll may wait for a job (well inside the tenant API's 30 s timeout). */
 export const MAX_POLL_WAIT_SECONDS = 10;
-/**
- * Polls one agent may hold waiting at once in one process: an agent process holds one, and a second
- * covers the poll a restarted agent left behind. A poll beyond them takes a job if one is free and
- * answers at once, as a poll whose wait ran out.
- */
-export const MAX_POLLS_PER_AGENT = 2;
 /**
  * Polls of one tenant's agents that read the table while they wait, at once in one process. A poll
  * beyond them waits without reading and takes a job once its wait is over (its agent picks a job up
@@ -54,26 +50,6 @@ export const MAX_POLLS_PER_AGENT = 2;
  */
 export const MAX_READING_POLLS_PER_TENANT = 16;
 
-/**
- * Agent (tenant and name) or tenant → polls it holds now. The process's one count: every `Agents` of
- * the process (each warm instance of the API has its own) counts here, as RunEnds does for waits.
- */
-const processPolls = new Map<string, number>();
-
-/** Takes one of `key`'s `max` polls: the function that gives it back (once), or null when all are held. */
-function holdPoll(key: string, max: number): (() => void) | null {
-  const held = processPolls.get(key) ?? 0;
-  if (held >= max) return null;
-  processPolls.set(key, held + 1);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    const left = (processPolls.get(key) ?? 1) - 1;
-    if (left <= 0) processPolls.delete(key);
-    else processPolls.set(key, left);
-  };
-}
 /**
  * A lease the agent has not confirmed (reported the job started) this long after it was handed out
  * lapses: the job goes to the next poll. The agent reports a job started as soon as it gets it.
@@ -122,6 +98,11 @@ export interface AgentsOptions {
   readonly now?: () => Date;
   /** Pause between looks at the job list while a poll waits. @default 500 */
   readonly pollIntervalMs?: number;
+  /**
+   * The polls an agent may hold waiting at once: the table's leased slots where the API runs as many
+   * processes (Lambda), else this process's. @default this process's (poll-slots.ts)
+   */
+  readonly pollSlots?: PollSlots;
 }
 
 export class Agents {
@@ -129,12 +110,14 @@ export class Agents {
   readonly #audit: AuditLog;
   readonly #now: () => Date;
   readonly #interval: number;
+  readonly #pollSlots: PollSlots;
 
   constructor(options: AgentsOptions) {
     this.#store = new AgentRepository(options.table);
     this.#audit = options.audit;
     this.#now = options.now ?? (() => new Date());
     this.#interval = options.pollIntervalMs ?? 500;
+    this.#pollSlots = options.pollSlots ?? processPollSlots();
   }
 
   statusOf(agent: Agent): AgentStatus {
@@ -293,11 +276,14 @@ export class Agents {
     waitSeconds: number,
     signal?: AbortSignal,
   ): Promise<{ job: AgentJob; lease: string } | null> {
-    const releaseAgent = holdPoll(JSON.stringify([domain.tenant.id, agent.name]), MAX_POLLS_PER_AGENT);
+    const wait = Math.min(waitSeconds, MAX_POLL_WAIT_SECONDS);
+    // Slots that cannot be read now (a store slow for a moment): the poll answers at once, as one
+    // beyond its agent's cap — nothing is held that could not be counted.
+    const releaseAgent = await this.#pollSlots.take(domain, agent.name, wait).catch(() => null);
     if (releaseAgent === null) return this.#takeOne(domain, agent);
     const releaseReading = holdPoll(JSON.stringify([domain.tenant.id]), MAX_READING_POLLS_PER_TENANT);
     try {
-      const deadline = Date.now() + Math.min(waitSeconds, MAX_POLL_WAIT_SECONDS) * 1000;
+      const deadline = Date.now() + wait * 1000;
       if (releaseReading === null) {
         // Its caller may leave meanwhile: a job leased to no one would wait for its lease to lapse.
         await delay(Math.max(0, deadline - Date.now()), undefined, { signal }).catch((error: unknown) => {
@@ -312,15 +298,16 @@ export class Agents {
       }
     } finally {
       releaseReading?.();
-      releaseAgent();
+      // A slot that cannot be given back now is freed by its lease.
+      await releaseAgent().catch(() => undefined);
     }
   }
 
   /** Polls `agentName` holds waiting now, and those of its tenant reading the table, in this process. */
   pollsHeld(domain: TenantContext, agentName: string): { agent: number; reading: number } {
     return {
-      agent: processPolls.get(JSON.stringify([domain.tenant.id, agentName])) ?? 0,
-      reading: processPolls.get(JSON.stringify([domain.tenant.id])) ?? 0,
+      agent: pollsHeldHere(agentPollKey(domain, agentName)),
+      reading: pollsHeldHere(JSON.stringify([domain.tenant.id])),
     };
   }
 

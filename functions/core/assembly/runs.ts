@@ -7,6 +7,7 @@
  * templates, governance and the free edition for the APIs and the local platform.
  */
 import { Agents } from '../agents/agents.ts';
+import type { PollSlots } from '../agents/poll-slots.ts';
 import { type ScriptChecker, ScriptCheckUnavailableError } from '../assets/checker.ts';
 import { ScriptAssets } from '../assets/scripts.ts';
 import { AuditLog } from '../audit/chain.ts';
@@ -58,6 +59,11 @@ export interface RunCoreOptions {
    */
   readonly waitSlots?: WaitSlots;
   /**
+   * The polls an agent may hold waiting at once: as `waitSlots`, the table's where the API runs as
+   * many processes. @default this process's (agents/poll-slots.ts)
+   */
+  readonly pollSlots?: PollSlots;
+  /**
    * The function's configuration: the platform's own hosts, the credential store, the local-development
    * switch, the tenant scheduler. Handlers pass the environment they were configured with (Lambda's
    * process environment, or the local platform's record). @default {} (nothing configured)
@@ -108,7 +114,12 @@ export function createRunCore(options: RunCoreOptions) {
     revalidate: (domain, actor, predicate) => approvals.revalidate(domain, actor, predicate),
   });
   // Local agents: customers' machines that run `local-agent` Skills (they poll the tenant API).
-  const agents = new Agents({ table, audit, now });
+  const agents = new Agents({
+    table,
+    audit,
+    now,
+    ...(options.pollSlots === undefined ? {} : { pollSlots: options.pollSlots }),
+  });
   const pythonScripts = new PythonScriptExecutor({
     assets: scripts,
     queues,

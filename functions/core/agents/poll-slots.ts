@@ -1,0 +1,85 @@
+/**
+ * The polls an agent may hold waiting at once, whoever serves them (Agents.poll).
+ *
+ * Where one process serves every request (the local platform) the process's count is the whole
+ * bound. On Lambda each instance of the tenant API serves one request at a time, so the count of one
+ * process bounds nothing: one agent's token sending polls at once held one instance each, 10 s each,
+ * as many as the function's concurrency allowed, and every other tenant's requests met the throttle.
+ * There, each waiting poll holds a slot item of its agent in the tenant's own partition
+ * (`POLLSLOT#<agent>#nn`, store/leased-slots.ts) with a lease; a poll beyond them takes a job if one
+ * is free and answers at once, as a poll whose wait ran out. A tenant's agents hold at most
+ * MAX_POLLS_PER_AGENT × MAX_AGENTS instances so.
+ */
+import type { Table } from '../db.ts';
+import { TAG } from '../keys.ts';
+import { LeasedSlots, type SlotRelease } from '../store/leased-slots.ts';
+import type { TenantContext } from '../tenancy/domain.ts';
+
+/**
+ * Polls one agent may hold waiting at once: an agent process holds one, and a second covers the poll
+ * a restarted agent left behind.
+ */
+export const MAX_POLLS_PER_AGENT = 2;
+
+export interface PollSlots {
+  /** One of the agent's waiting polls, for `seconds` at most: its release, or null when it holds them all. */
+  take(domain: TenantContext, agentName: string, seconds: number): Promise<SlotRelease | null>;
+}
+
+/**
+ * Agent (tenant and name) or tenant → polls it holds now. The process's one count: every `Agents` of
+ * the process (each warm instance of the API has its own) counts here, as RunEnds does for waits.
+ */
+const processPolls = new Map<string, number>();
+
+/** Takes one of `key`'s `max` polls: the function that gives it back (once), or null when all are held. */
+export function holdPoll(key: string, max: number): (() => void) | null {
+  const held = processPolls.get(key) ?? 0;
+  if (held >= max) return null;
+  processPolls.set(key, held + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (processPolls.get(key) ?? 1) - 1;
+    if (left <= 0) processPolls.delete(key);
+    else processPolls.set(key, left);
+  };
+}
+
+/** Polls `key` holds now in this process. */
+export function pollsHeldHere(key: string): number {
+  return processPolls.get(key) ?? 0;
+}
+
+/** The key of an agent's polls in this process's count. */
+export function agentPollKey(domain: TenantContext, agentName: string): string {
+  return JSON.stringify([domain.tenant.id, agentName]);
+}
+
+/** An agent's waiting polls in this process: the whole bound where one process serves every request. */
+export function processPollSlots(max = MAX_POLLS_PER_AGENT): PollSlots {
+  return {
+    take: async (domain, agentName) => {
+      const release = holdPoll(agentPollKey(domain, agentName), max);
+      return release === null ? null : async () => release();
+    },
+  };
+}
+
+/** An agent's waiting polls in every process that shares the table: one leased slot item each. */
+export class PollSlotRepository implements PollSlots {
+  readonly #slots: LeasedSlots;
+
+  constructor(table: Table, options: { readonly max?: number; readonly now?: () => number } = {}) {
+    this.#slots = new LeasedSlots(table, {
+      tag: TAG.pollSlot,
+      max: options.max ?? MAX_POLLS_PER_AGENT,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+  }
+
+  take(domain: TenantContext, agentName: string, seconds: number): Promise<SlotRelease | null> {
+    return this.#slots.take(domain, [agentName], seconds);
+  }
+}
