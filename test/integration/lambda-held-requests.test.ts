@@ -1,0 +1,217 @@
+/**
+ * The requests a tenant holds open, through the tenant API as Lambda runs it: the function's asset
+ * as the stack builds it, each invocation in a fresh Node process (one request per instance, as on
+ * Lambda), against the local platform's table. Each process counts only itself, so only the table's
+ * slots (store/leased-slots.ts) can bound what one tenant holds across them.
+ *
+ * - An agent's polls: two wait; a third, in a third instance, answers at once while they still wait.
+ *   Before, each instance counted its own polls, and one agent token held one instance per poll.
+ * - A run's `Prefer: wait`: the wait holds a slot in the tenant's partition while it waits and gives
+ *   it back when it answers.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOST_HEADER, ORIGIN_HEADER, PREFER_HEADER } from '../../functions/contract/headers.ts';
+import { MAX_POLLS_PER_AGENT } from '../../functions/core/agents/poll-slots.ts';
+import { queryAll } from '../../functions/core/db.ts';
+import { ENV } from '../../functions/core/env.ts';
+import { domainPk, TABLE_KEY_NAMES, TAG, typePrefix } from '../../functions/core/keys.ts';
+import { functions } from '../../lib/topology.ts';
+import { buildAsset } from '../support/lambda-assets.ts';
+import { lambdaEnvironment } from '../support/lambda-environment.ts';
+import { HOSTS, startTestPlatform } from '../support/platform.ts';
+import { tempDir } from '../support/scratch.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const scratch = tempDir('execfabric-lambda-held-');
+const t = await startTestPlatform('lambda-held-password');
+// The runtime's SDK, found as the bootstrap provides it.
+const NODE_PATH = join(ROOT, 'node_modules');
+let handlerFile: string;
+let env: NodeJS.ProcessEnv;
+let alice: string;
+const running = new Set<ChildProcess>();
+
+interface Answer {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+
+beforeAll(async () => {
+  alice = await t.login(HOSTS.acme, 'alice');
+  await buildAsset(ROOT, functions['tenant-api'].entry, join(scratch.path, 'tenant-api'));
+  handlerFile = join(scratch.path, 'tenant-api', 'index.mjs');
+  // The platform's configuration, as a deployed tenant API would hold it; Lambda's name in it.
+  env = lambdaEnvironment({ ...t.platform.env, NODE_PATH });
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await t.stop();
+  scratch.remove();
+});
+
+/** An API Gateway request to the tenant API, as the edge forwards it. */
+function apiEvent(method: string, path: string, headers: Record<string, string>, body?: unknown) {
+  return {
+    version: '2.0',
+    routeKey: 'ANY /tenant/api/{proxy+}',
+    rawPath: `/tenant${path}`,
+    rawQueryString: '',
+    headers: {
+      [ORIGIN_HEADER]: env[ENV.originSecret],
+      [HOST_HEADER]: HOSTS.acme,
+      accept: 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    requestContext: {
+      http: {
+        method,
+        path: `/tenant${path}`,
+        protocol: 'HTTP/1.1',
+        sourceIp: '192.0.2.1',
+        userAgent: 'test',
+      },
+      requestId: `r-${Math.random()}`,
+      routeKey: 'ANY /tenant/api/{proxy+}',
+      stage: '$default',
+      timeEpoch: Date.now(),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    isBase64Encoded: false,
+  };
+}
+
+/** One invocation in a fresh instance (a Node process of its own): the process, and its answer. */
+function invoke(event: unknown): { child: ChildProcess; answer: Promise<Answer> } {
+  const script = [
+    `const { handler } = await import(${JSON.stringify(handlerFile)});`,
+    'const event = JSON.parse(process.argv[1]);',
+    "const answer = await handler(event, { awsRequestId: event.requestContext.requestId, getRemainingTimeInMillis: () => 29000, functionName: 'tenant-api' });",
+    'console.log(JSON.stringify(answer));',
+  ].join('\n');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(event)], {
+    cwd: scratch.path,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const answer = new Promise<Answer>((resolveAnswer, reject) => {
+    child.on('exit', (code) => {
+      running.delete(child);
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && last.startsWith('{')) resolveAnswer(JSON.parse(last) as Answer);
+      else reject(new Error(`instance exited ${code}: ${err.slice(-2000)}`));
+    });
+  });
+  return { child, answer };
+}
+
+/** acme's slot items under `tag` (and scope), held or not. */
+async function slotItems(tag: string, ...scope: string[]): Promise<number> {
+  const domain = { kind: 'tenant', host: HOSTS.acme, tenant: { id: 'acme' } } as const;
+  let count = 0;
+  for await (const _ of queryAll(t.core.table, {
+    KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+    ExpressionAttributeNames: { '#pk': TABLE_KEY_NAMES.pk, '#sk': TABLE_KEY_NAMES.sk },
+    ExpressionAttributeValues: {
+      ':pk': domainPk(domain as never),
+      ':prefix': typePrefix([tag, ...scope].join('#')),
+    },
+    ConsistentRead: true,
+  }))
+    count += 1;
+  return count;
+}
+
+async function until(what: string, check: () => Promise<boolean>, seconds = 30): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+  }
+}
+
+async function send(method: string, path: string, body?: unknown) {
+  const answer = await t.send({
+    host: HOSTS.acme,
+    token: alice,
+    method,
+    path,
+    ...(body === undefined ? {} : { body }),
+  });
+  expect(answer.status, answer.text).toBeLessThan(300);
+  return answer.body;
+}
+
+describe('the tenant API on Lambda: what one tenant holds open, across instances', () => {
+  it('an agent holds at most MAX_POLLS_PER_AGENT waiting polls: a third instance’s poll answers at once', async () => {
+    const { token } = (await send('POST', '/api/agents', { name: 'lambda-box' })) as { token: string };
+    const poll = () =>
+      invoke(
+        apiEvent(
+          'POST',
+          '/api/agent/poll',
+          { authorization: `Bearer ${token}` },
+          { name: 'lambda-box', version: '1.0.0', waitSeconds: 10 },
+        ),
+      );
+    const held = Array.from({ length: MAX_POLLS_PER_AGENT }, poll);
+    await until(
+      'both polls hold a slot',
+      async () => (await slotItems(TAG.pollSlot, 'lambda-box')) === MAX_POLLS_PER_AGENT,
+    );
+    const third = poll();
+    const answer = await third.answer;
+    expect(answer.statusCode, answer.body).toBe(204);
+    // Answered while the two still wait, each in its instance.
+    for (const { child } of held) expect(child.exitCode).toBeNull();
+    // Instances killed mid-poll: their slots are freed by their leases (held-slots.test.ts).
+    for (const { child, answer: lost } of held) {
+      child.kill('SIGKILL');
+      await lost.catch(() => undefined);
+    }
+  }, 90_000);
+
+  it('a run’s `Prefer: wait` holds a slot while it waits and gives it back as it answers', async () => {
+    const script = (await send('POST', '/api/assets/scripts', {
+      name: 'held-wait.py',
+      source: 'def main(inputs, ctx):\n    return {}\n',
+    })) as { id: string };
+    // On an agent that never polls: the run waits for it, and so does the request, its whole wait.
+    await send('POST', '/api/agents', { name: 'never-polls' });
+    const skill = (await send('POST', '/api/skills', {
+      name: 'Held wait',
+      inputSchema: { type: 'object' },
+      outputSchema: { type: 'object' },
+      risk: 'low',
+      asset: { kind: 'local-agent', id: script.id, version: 'active', agent: 'never-polls' },
+    })) as { id: string };
+    expect(await slotItems(TAG.waitSlot)).toBe(0);
+    const waited = invoke(
+      apiEvent(
+        'POST',
+        `/api/skills/${skill.id}/executions`,
+        { authorization: `Bearer ${alice}`, [PREFER_HEADER]: 'wait=3' },
+        { input: {} },
+      ),
+    );
+    await until('the wait holds a slot', async () => (await slotItems(TAG.waitSlot)) === 1);
+    const answer = await waited.answer;
+    // Its time ran out: the run as it stands, the wait applied.
+    expect(answer.statusCode, answer.body).toBe(202);
+    expect(answer.headers['preference-applied']).toBe('wait=3');
+    expect(await slotItems(TAG.waitSlot)).toBe(0);
+  }, 90_000);
+});
