@@ -18,7 +18,7 @@ import { ENV, type Environment, requireEnv } from '../core/env.ts';
 import type { EgressReply } from '../core/http-resources/jobs.ts';
 import { type HttpRuntimePorts, processHttpRecord, relayEgressCall } from '../core/http-resources/runtime.ts';
 import { macOf } from '../core/queues.ts';
-import { credentialStoreFromEnv, lazyCredentialStore } from '../core/secrets/from-env.ts';
+import { credentialStoreFromEnv } from '../core/secrets/from-env.ts';
 
 async function executeBatch(
   ports: HttpRuntimePorts,
@@ -76,7 +76,7 @@ export async function createHandler(env: Environment) {
       }
     },
     report: (message) => results.send('execution-results', message),
-    credentials: lazyCredentialStore(() => credentialStoreFromEnv(env)),
+    credentials: credentialStoreFromEnv(env),
     allowLocalDevelopment: env[ENV.allowLocalDevelopment] === 'true',
     signer,
     log: (level, message, fields) => logger[level](message, fields),

@@ -7,7 +7,7 @@ import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { ENV, type Environment } from '../env.ts';
 import type { Execution } from '../executions/executions.ts';
-import { credentialStoreFromEnv, lazyCredentialStore } from '../secrets/from-env.ts';
+import { credentialStoreFromEnv } from '../secrets/from-env.ts';
 import type { CredentialStore } from '../secrets/store.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { readTenantSummary } from '../tenancy/hosts.ts';
@@ -37,7 +37,7 @@ export function createHttpResources(wiring: HttpResourcesWiring): HttpResources 
     table: wiring.table,
     audit: wiring.audit,
     now: wiring.now,
-    credentials: wiring.credentials ?? lazyCredentialStore(() => credentialStoreFromEnv(env)),
+    credentials: wiring.credentials ?? credentialStoreFromEnv(env),
     allowLocalDevelopment: wiring.allowLocalDevelopment ?? env[ENV.allowLocalDevelopment] === 'true',
     onChanged: async (tenantIds, resourceId, actor) => {
       for (const tenantId of tenantIds) {
