@@ -15,7 +15,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
 import { tableFromEnv } from '../clients/dynamodb.ts';
 import { loggerFromEnv } from '../clients/logger.ts';
 import { messageSignerFromEnv } from '../clients/message-keys.ts';
@@ -26,6 +25,7 @@ import { parseJson } from '../core/json.ts';
 import type { MessageLabel, MessageSigner } from '../core/messages/signing.ts';
 import { macOf } from '../core/queues.ts';
 import { TenantContexts } from '../core/tenancy/hosts.ts';
+import * as z from '../core/zod-mini.ts';
 
 /** What one recorder instance holds, built once from its configuration. */
 interface Recorder {
@@ -40,29 +40,29 @@ interface Recorder {
 const error = z.object({
   type: z.string(),
   message: z.string(),
-  trace: z.string().optional(),
-  limit: z.string().optional(),
+  trace: z.optional(z.string()),
+  limit: z.optional(z.string()),
 });
 
 const egressUse = z.object({
-  resourceId: z.string().max(64),
-  resourceVersion: z.number().int(),
-  method: z.string().max(10),
-  path: z.string().max(2048),
-  status: z.number().int(),
+  resourceId: z.string().check(z.maxLength(64)),
+  resourceVersion: z.int(),
+  method: z.string().check(z.maxLength(10)),
+  path: z.string().check(z.maxLength(2048)),
+  status: z.int(),
   at: z.iso.datetime({ offset: true }),
   durationMs: z.number(),
-  credentialStage: z.enum(['current', 'previous']).optional(),
-  credentialVersion: z.string().max(128).optional(),
+  credentialStage: z.optional(z.enum(['current', 'previous'])),
+  credentialVersion: z.optional(z.string().check(z.maxLength(128))),
 });
 
 const report = z.discriminatedUnion('kind', [
   z.object({
     // What a runtime refused (a forged job or grant), reported through this one recording path.
     kind: z.literal('security'),
-    event: z.string().max(64),
-    source: z.string().max(128),
-    detail: z.record(z.string(), z.unknown()).optional(),
+    event: z.string().check(z.maxLength(64)),
+    source: z.string().check(z.maxLength(128)),
+    detail: z.optional(z.record(z.string(), z.unknown())),
   }),
   z.object({
     // Pieces of a running job's stdout and stderr, as they come (live logs).
@@ -72,13 +72,13 @@ const report = z.discriminatedUnion('kind', [
     chunks: z
       .array(
         z.object({
-          seq: z.number().int().min(1).max(MAX_LOG_CHUNKS),
+          seq: z.int().check(z.minimum(1), z.maximum(MAX_LOG_CHUNKS)),
           stream: z.enum(['stdout', 'stderr']),
           text: z.string(),
-          at: z.iso.datetime({ offset: true }).optional(),
+          at: z.optional(z.iso.datetime({ offset: true })),
         }),
       )
-      .max(MAX_LOG_CHUNKS),
+      .check(z.maxLength(MAX_LOG_CHUNKS)),
   }),
   z.object({
     kind: z.literal('started'),
@@ -90,16 +90,16 @@ const report = z.discriminatedUnion('kind', [
     kind: z.literal('result'),
     executionId: z.string(),
     tenantId: z.string(),
-    skillId: z.string().optional(),
-    skillRevision: z.number().int().positive().optional(),
-    reportId: z.string().max(64).optional(),
+    skillId: z.optional(z.string()),
+    skillRevision: z.optional(z.int().check(z.positive())),
+    reportId: z.optional(z.string().check(z.maxLength(64))),
     status: z.enum(['succeeded', 'failed', 'timed_out', 'killed', 'cancelled']),
-    output: z.unknown().optional(),
-    error: error.optional(),
-    logs: z.object({ stdout: z.string(), stderr: z.string(), truncated: z.boolean() }).partial().optional(),
-    metrics: z.record(z.string(), z.unknown()).optional(),
-    sandbox: z.record(z.string(), z.unknown()).optional(),
-    egress: z.array(egressUse).max(1000).optional(),
+    output: z.optional(z.unknown()),
+    error: z.optional(error),
+    logs: z.optional(z.partial(z.object({ stdout: z.string(), stderr: z.string(), truncated: z.boolean() }))),
+    metrics: z.optional(z.record(z.string(), z.unknown())),
+    sandbox: z.optional(z.record(z.string(), z.unknown())),
+    egress: z.optional(z.array(egressUse).check(z.maxLength(1000))),
   }),
 ]);
 
@@ -222,8 +222,8 @@ async function recordReport(recorder: Recorder, record: SQSRecord): Promise<void
 /** What an unreadable report must still name for its run to be failed with the cause. */
 const namedRun = z.object({
   kind: z.literal('result'),
-  executionId: z.string().min(1),
-  tenantId: z.string().min(1),
+  executionId: z.string().check(z.minLength(1)),
+  tenantId: z.string().check(z.minLength(1)),
 });
 
 async function failUnreadable(

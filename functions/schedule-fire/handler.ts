@@ -8,7 +8,6 @@
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
 import { tableFromEnv } from '../clients/dynamodb.ts';
 import { loggerFromEnv } from '../clients/logger.ts';
 import { messageSignerFromEnv } from '../clients/message-keys.ts';
@@ -18,16 +17,20 @@ import { createSchedules } from '../core/assembly/schedules.ts';
 import type { Environment } from '../core/env.ts';
 import { unseal } from '../core/messages/signing.ts';
 import type { FireResult } from '../core/schedules/schedules.ts';
+import * as z from '../core/zod-mini.ts';
 
 const fireEvent = z.strictObject({
-  schedule: z.strictObject({ body: z.string().max(4096), mac: z.string().max(128) }),
+  schedule: z.strictObject({
+    body: z.string().check(z.maxLength(4096)),
+    mac: z.string().check(z.maxLength(128)),
+  }),
   scheduledTime: z.iso.datetime({ offset: true }),
 });
 
 const reference = z.strictObject({
   v: z.literal(1),
-  tenantId: z.string().min(1).max(64),
-  scheduleId: z.string().min(1).max(64),
+  tenantId: z.string().check(z.minLength(1), z.maxLength(64)),
+  scheduleId: z.string().check(z.minLength(1), z.maxLength(64)),
 });
 
 export type FireAnswer = FireResult | { readonly result: 'refused' };

@@ -17,8 +17,6 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-// zod's functional build: the same checks, ~19 KiB instead of ~88 (docs/decisions/lambda-bundles.md).
-import * as z from 'zod/mini';
 import { dynamodbClientFromEnv } from '../clients/dynamodb.ts';
 import { invokeInTenant, lambdaClientFromEnv } from '../clients/lambda.ts';
 import { loggerFromEnv } from '../clients/logger.ts';
@@ -30,6 +28,8 @@ import { TenantWaitList } from '../core/executions/wait-list.ts';
 import type { MessageSigner } from '../core/messages/signing.ts';
 import { macOf } from '../core/queues.ts';
 import { TENANT_ID_PATTERN } from '../core/tenancy/domain.ts';
+// zod's functional build: the same checks, ~19 KiB instead of ~88 (docs/decisions/lambda-bundles.md).
+import * as z from '../core/zod-mini.ts';
 
 /** What one dispatcher instance holds, built once from its configuration. */
 interface Dispatcher {

@@ -12,10 +12,11 @@
  *
  * Every refusal is an answer to the script (`ok: false`), never a thrown error.
  */
-import * as z from 'zod';
+
 import { ExecFabricError, PayloadTooLargeError, QuotaExceededError, ValidationError } from '../errors.ts';
 import { type MessageSigner, unseal } from '../messages/signing.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import * as z from '../zod-mini.ts';
 import type { Collection, Collections } from './collections.ts';
 import { VersionConflictError } from './errors.ts';
 import { keyFromValue, MAX_PAGE, type Records, type StoredRecord } from './records.ts';
@@ -38,39 +39,41 @@ export interface DataGrant {
 
 export const dataGrantSchema = z.strictObject({
   v: z.literal(1),
-  tenantId: z.string().min(1).max(64),
-  executionId: z.string().min(1).max(256),
-  skillId: z.string().min(1).max(64),
-  collections: z.array(z.string().min(1).max(64)).max(MAX_SKILL_COLLECTIONS),
+  tenantId: z.string().check(z.minLength(1), z.maxLength(64)),
+  executionId: z.string().check(z.minLength(1), z.maxLength(256)),
+  skillId: z.string().check(z.minLength(1), z.maxLength(64)),
+  collections: z
+    .array(z.string().check(z.minLength(1), z.maxLength(64)))
+    .check(z.maxLength(MAX_SKILL_COLLECTIONS)),
   issuedAt: z.string(),
   expiresAt: z.string(),
 });
 
-const collectionName = z.string().min(1).max(64);
-const key = z.string().min(1).max(1024);
-const version = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const collectionName = z.string().check(z.minLength(1), z.maxLength(64));
+const key = z.string().check(z.minLength(1), z.maxLength(1024));
+const version = z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
 
 export const dataCallSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('get'), collection: collectionName, key }),
   z.strictObject({
     action: z.literal('put'),
     collection: collectionName,
-    key: key.optional(),
-    json: z.string().max(1024 * 1024),
-    expectedVersion: version.optional(),
+    key: z.optional(key),
+    json: z.string().check(z.maxLength(1024 * 1024)),
+    expectedVersion: z.optional(version),
   }),
   z.strictObject({
     action: z.literal('delete'),
     collection: collectionName,
     key,
-    expectedVersion: version.optional(),
+    expectedVersion: z.optional(version),
   }),
   z.strictObject({
     action: z.literal('query'),
     collection: collectionName,
-    prefix: z.string().max(1024).optional(),
-    limit: z.number().int().min(1).max(MAX_PAGE).optional(),
-    cursor: z.string().max(1024).optional(),
+    prefix: z.optional(z.string().check(z.maxLength(1024))),
+    limit: z.optional(z.int().check(z.minimum(1), z.maximum(MAX_PAGE))),
+    cursor: z.optional(z.string().check(z.maxLength(1024))),
   }),
 ]);
 
@@ -78,7 +81,10 @@ export type DataCall = z.output<typeof dataCallSchema>;
 
 export const dataRelaySchema = z.strictObject({
   action: z.literal('data'),
-  grant: z.strictObject({ body: z.string().max(64 * 1024), mac: z.string().max(128) }),
+  grant: z.strictObject({
+    body: z.string().check(z.maxLength(64 * 1024)),
+    mac: z.string().check(z.maxLength(128)),
+  }),
   call: z.unknown(),
 });
 

@@ -10,7 +10,7 @@
  * the executor, so the run ends through the one recording path); otherwise the credential use is
  * audited in the public chain and the job goes to the fair `http-executions` queue (group = tenant).
  */
-import * as z from 'zod';
+
 import { canonicalJson } from '../audit/chain.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { sha256 } from '../hashing.ts';
@@ -20,6 +20,7 @@ import type { HttpResources } from '../http-resources/resources.ts';
 import { checkPathTemplate, placeholdersIn, templateAllowed } from '../http-resources/templates.ts';
 import type { Queues } from '../queues.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import * as z from '../zod-mini.ts';
 import { jobId } from './python-script.ts';
 import {
   type AssetBinding,
@@ -34,12 +35,14 @@ export const MAX_TEMPLATE_BYTES = 32 * 1024;
 
 const binding = z.strictObject({
   kind: z.literal('http'),
-  id: z.string().min(1).max(64),
+  id: z.string().check(z.minLength(1), z.maxLength(64)),
   request: z.strictObject({
     method: z.enum(HTTP_METHODS),
-    path: z.string().min(1).max(2048),
-    query: z.record(z.string().min(1).max(128), z.string().max(2048)).optional(),
-    body: z.unknown().optional(),
+    path: z.string().check(z.minLength(1), z.maxLength(2048)),
+    query: z.optional(
+      z.record(z.string().check(z.minLength(1), z.maxLength(128)), z.string().check(z.maxLength(2048))),
+    ),
+    body: z.optional(z.unknown()),
   }),
 });
 

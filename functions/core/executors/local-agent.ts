@@ -7,11 +7,12 @@
  * back over the tenant API, authenticated by the agent's token and the run's lease, into the same
  * recording path as every executor's (`Executions.recordStarted` / `recordResult`).
  */
-import * as z from 'zod';
+
 import { AGENT_NAME_PATTERN, type Agents } from '../agents/agents.ts';
 import type { ScriptAssets } from '../assets/scripts.ts';
 import { ValidationError } from '../errors.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import * as z from '../zod-mini.ts';
 import { scriptRun } from './python-script.ts';
 import {
   type AssetBinding,
@@ -25,9 +26,9 @@ export const LOCAL_AGENT_KIND = 'local-agent';
 
 const binding = z.strictObject({
   kind: z.literal(LOCAL_AGENT_KIND),
-  id: z.string().min(1).max(64),
-  version: z.union([z.literal('active'), z.number().int().min(1)]).default('active'),
-  agent: z.string().regex(AGENT_NAME_PATTERN, 'an agent name'),
+  id: z.string().check(z.minLength(1), z.maxLength(64)),
+  version: z._default(z.union([z.literal('active'), z.int().check(z.minimum(1))]), 'active'),
+  agent: z.string().check(z.regex(AGENT_NAME_PATTERN, 'an agent name')),
 });
 
 export type LocalAgentBinding = z.output<typeof binding>;

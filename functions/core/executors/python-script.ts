@@ -8,7 +8,7 @@
  * each `ctx.http` call to the http-executor, which trusts a resource's base URL, local-development
  * switch and allowances only from a grant whose MAC verifies. The script never sees the grant.
  */
-import * as z from 'zod';
+
 import type { ScriptAsset, ScriptAssets, ScriptVersionWithSource } from '../assets/scripts.ts';
 import type { DataGrant } from '../data/relay.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -19,6 +19,7 @@ import { type MessageSigner, type Sealed, seal } from '../messages/signing.ts';
 import type { Queues } from '../queues.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
+import * as z from '../zod-mini.ts';
 import {
   type AssetBinding,
   type DispatchRequest,
@@ -65,8 +66,8 @@ function grantWindow(issued: Date, request: DispatchRequest): { issuedAt: string
 
 const binding = z.strictObject({
   kind: z.literal('python-script'),
-  id: z.string().min(1).max(64),
-  version: z.union([z.literal('active'), z.number().int().min(1)]).default('active'),
+  id: z.string().check(z.minLength(1), z.maxLength(64)),
+  version: z._default(z.union([z.literal('active'), z.int().check(z.minimum(1))]), 'active'),
 });
 
 export type PythonScriptBinding = z.output<typeof binding>;

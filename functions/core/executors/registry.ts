@@ -4,9 +4,10 @@
  * back through the one recording path (the results queue). Adding a kind is one executor plus its
  * runtime wiring — the catalog and the execution pipeline do not change.
  */
-import type * as z from 'zod';
+
 import { ValidationError } from '../errors.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import * as z from '../zod-mini.ts';
 
 /** A Skill's binding to its asset, as stored on the Skill; `kind` selects the executor. */
 export interface AssetBinding {
@@ -50,8 +51,12 @@ export interface DispatchRequest {
  * A binding parsed by its kind's schema, or a ValidationError (`Invalid <kind> binding`) naming each
  * field that failed, under `asset.`.
  */
-export function parseBindingOf<T extends z.ZodType>(kind: string, schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value);
+export function parseBindingOf<T extends z.core.$ZodType>(
+  kind: string,
+  schema: T,
+  value: unknown,
+): z.output<T> {
+  const parsed = z.safeParse(schema, value);
   if (parsed.success) return parsed.data;
   throw new ValidationError(
     `Invalid ${kind} binding`,

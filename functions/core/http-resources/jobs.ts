@@ -8,7 +8,7 @@
  * A job the dispatcher could not hand over (the grant was revoked, the resource changed) carries
  * `refused`, so the run still ends through the one recording path, with that reason.
  */
-import * as z from 'zod';
+import * as z from '../zod-mini.ts';
 import { AUTH_SCHEMES, HTTP_METHODS, type HttpMethod, type HttpResourceSnapshot } from './model.ts';
 
 export const HTTP_QUEUE = 'http-executions';
@@ -105,82 +105,79 @@ export const MAX_EGRESS_CALLS_PER_RUN = 100;
 export const MAX_EGRESS_BODY_BYTES = 256 * 1024;
 
 const snapshot = z.object({
-  id: z.string().min(1).max(64),
-  version: z.number().int().min(1),
+  id: z.string().check(z.minLength(1), z.maxLength(64)),
+  version: z.int().check(z.minimum(1)),
   configHash: z.string(),
   name: z.string(),
   description: z.string(),
-  baseUrl: z.string().min(1),
-  methods: z.array(z.enum(HTTP_METHODS)).min(1),
-  paths: z.array(z.string()).min(1),
+  baseUrl: z.string().check(z.minLength(1)),
+  methods: z.array(z.enum(HTTP_METHODS)).check(z.minLength(1)),
+  paths: z.array(z.string()).check(z.minLength(1)),
   writeAllowed: z.boolean(),
-  auth: z.object({ scheme: z.enum(AUTH_SCHEMES), header: z.string().optional() }),
-  timeoutSeconds: z.number().int().min(1),
-  maxResponseBytes: z.number().int().min(1),
+  auth: z.object({ scheme: z.enum(AUTH_SCHEMES), header: z.optional(z.string()) }),
+  timeoutSeconds: z.int().check(z.minimum(1)),
+  maxResponseBytes: z.int().check(z.minimum(1)),
   localDevelopment: z.boolean(),
 });
 
 export const httpJobSchema = z
   .object({
     kind: z.literal('http'),
-    jobId: z.string().min(1).max(256),
-    executionId: z.string().min(1).max(256),
-    tenantId: z.string().min(1).max(64),
-    skillId: z.string().min(1).max(64),
-    resource: snapshot.optional(),
+    jobId: z.string().check(z.minLength(1), z.maxLength(256)),
+    executionId: z.string().check(z.minLength(1), z.maxLength(256)),
+    tenantId: z.string().check(z.minLength(1), z.maxLength(64)),
+    skillId: z.string().check(z.minLength(1), z.maxLength(64)),
+    resource: z.optional(snapshot),
     request: z.object({
       method: z.enum(HTTP_METHODS),
-      path: z.string().min(1),
-      query: z.record(z.string(), z.string()).optional(),
-      body: z.unknown().optional(),
+      path: z.string().check(z.minLength(1)),
+      query: z.optional(z.record(z.string(), z.string())),
+      body: z.optional(z.unknown()),
     }),
     input: z.unknown(),
-    limits: z.object({ timeoutSeconds: z.number().int().min(1) }),
+    limits: z.object({ timeoutSeconds: z.int().check(z.minimum(1)) }),
     requestedAt: z.string(),
-    issuedAt: z.string().optional(),
-    refused: z.object({ type: z.string(), message: z.string() }).optional(),
+    issuedAt: z.optional(z.string()),
+    refused: z.optional(z.object({ type: z.string(), message: z.string() })),
   })
-  .refine((job) => job.jobId === `${job.tenantId}:${job.executionId}`, {
-    message: "jobId must be '<tenantId>:<executionId>'",
-    path: ['jobId'],
-  })
-  .refine((job) => job.resource !== undefined || job.refused !== undefined, {
-    message: 'a job names its resource unless it is refused',
-    path: ['resource'],
-  });
+  .check(
+    z.refine((job) => job.jobId === `${job.tenantId}:${job.executionId}`, {
+      message: "jobId must be '<tenantId>:<executionId>'",
+      path: ['jobId'],
+    }),
+    z.refine((job) => job.resource !== undefined || job.refused !== undefined, {
+      message: 'a job names its resource unless it is refused',
+      path: ['resource'],
+    }),
+  );
 
 export const egressGrantSchema = z.strictObject({
   v: z.literal(1),
-  tenantId: z.string().min(1).max(64),
-  executionId: z.string().min(1).max(256),
-  skillId: z.string().min(1).max(64),
-  declared: z.array(z.string()).max(64),
-  resources: z.array(snapshot).max(64),
+  tenantId: z.string().check(z.minLength(1), z.maxLength(64)),
+  executionId: z.string().check(z.minLength(1), z.maxLength(256)),
+  skillId: z.string().check(z.minLength(1), z.maxLength(64)),
+  declared: z.array(z.string()).check(z.maxLength(64)),
+  resources: z.array(snapshot).check(z.maxLength(64)),
   issuedAt: z.string(),
   expiresAt: z.string(),
 });
 
-const headerName = z.string().regex(/^[A-Za-z0-9-]{1,64}$/);
+const headerName = z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/));
 
 export const egressCallSchema = z.strictObject({
-  resource: z.string().min(1).max(120),
-  method: z.string().min(1).max(10),
-  path: z.string().min(1).max(2048),
-  query: z.record(z.string().max(128), z.string().max(2048)).optional(),
-  headers: z
-    .record(
-      headerName,
-      z
-        .string()
-        .max(1024)
-        .regex(/^[^\r\n]*$/),
-    )
-    .optional(),
-  json: z.unknown().optional(),
+  resource: z.string().check(z.minLength(1), z.maxLength(120)),
+  method: z.string().check(z.minLength(1), z.maxLength(10)),
+  path: z.string().check(z.minLength(1), z.maxLength(2048)),
+  query: z.optional(z.record(z.string().check(z.maxLength(128)), z.string().check(z.maxLength(2048)))),
+  headers: z.optional(z.record(headerName, z.string().check(z.maxLength(1024), z.regex(/^[^\r\n]*$/)))),
+  json: z.optional(z.unknown()),
 });
 
 export const egressRelaySchema = z.strictObject({
   action: z.literal('relay'),
-  grant: z.strictObject({ body: z.string().max(512 * 1024), mac: z.string().max(128) }),
+  grant: z.strictObject({
+    body: z.string().check(z.maxLength(512 * 1024)),
+    mac: z.string().check(z.maxLength(128)),
+  }),
   call: z.unknown(),
 });

@@ -167,6 +167,34 @@ describe('the Lambda build’s package swap', () => {
       ).toBe(name === 'governance-api' || name === 'lifecycle-scan');
     },
   );
+  it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
+    '%s: validates with zod/mini and its English messages only, unless it serves the HTTP API',
+    async (name, entry) => {
+      const { metafile, init } = await asset(entry);
+      const zod = inputsOf(metafile, init).filter((path) => path.startsWith('node_modules/zod/'));
+      // Classic zod (its methods on every schema, its JSON Schema processors: ~70 KiB) only where the
+      // routes' contract needs it; functions/core/zod-mini.ts elsewhere.
+      const api = name === 'tenant-api' || name === 'governance-api' || name === 'free-api';
+      expect(zod.some((path) => path.startsWith('node_modules/zod/v4/classic/'))).toBe(api);
+      // One locale, not zod's 64.
+      expect(zod.filter((path) => path.startsWith('node_modules/zod/v4/locales/'))).toEqual([
+        'node_modules/zod/v4/locales/en.js',
+      ]);
+    },
+  );
+
+  it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
+    '%s: the HTTP credential stores are chunks loaded on first use',
+    async (_name, entry) => {
+      const { metafile, init } = await asset(entry);
+      const stores = [
+        'functions/core/secrets/secrets-manager.ts',
+        'functions/core/secrets/encrypted-file-store.ts',
+      ];
+      expect(inputsOf(metafile, init).filter((path) => stores.includes(path))).toEqual([]);
+    },
+  );
+
   it('swaps every runtime SDK module for a shim that requires that module, and nothing else', () => {
     const shims = runtimeSdkShims(ROOT);
     expect(Object.keys(shims).sort()).toEqual([...RUNTIME_SDK_MODULES].sort());
