@@ -15,15 +15,12 @@ import { queuesFromEnv } from '../clients/sqs.ts';
 import { createRunCore } from '../core/assembly/runs.ts';
 import { createSchedules } from '../core/assembly/schedules.ts';
 import type { Environment } from '../core/env.ts';
-import { unseal } from '../core/messages/signing.ts';
+import { sealedSchema, unseal } from '../core/messages/signing.ts';
 import type { FireResult } from '../core/schedules/schedules.ts';
 import * as z from '../core/zod-mini.ts';
 
 const fireEvent = z.strictObject({
-  schedule: z.strictObject({
-    body: z.string().check(z.maxLength(4096)),
-    mac: z.string().check(z.maxLength(128)),
-  }),
+  schedule: sealedSchema(4096),
   scheduledTime: z.iso.datetime({ offset: true }),
 });
 

@@ -73,9 +73,9 @@ export class PollSlotRepository implements PollSlots {
 
   constructor(table: Table, options: { readonly max?: number; readonly now?: () => number } = {}) {
     this.#slots = new LeasedSlots(table, {
+      ...options,
       tag: TAG.pollSlot,
       max: options.max ?? MAX_POLLS_PER_AGENT,
-      ...(options.now === undefined ? {} : { now: options.now }),
     });
   }
 

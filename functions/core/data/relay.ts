@@ -14,7 +14,7 @@
  */
 
 import { ExecFabricError, PayloadTooLargeError, QuotaExceededError, ValidationError } from '../errors.ts';
-import { type MessageSigner, unseal } from '../messages/signing.ts';
+import { type MessageSigner, sealedSchema, unseal } from '../messages/signing.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import * as z from '../zod-mini.ts';
 import type { Collection, Collections } from './collections.ts';
@@ -81,10 +81,7 @@ export type DataCall = z.output<typeof dataCallSchema>;
 
 export const dataRelaySchema = z.strictObject({
   action: z.literal('data'),
-  grant: z.strictObject({
-    body: z.string().check(z.maxLength(64 * 1024)),
-    mac: z.string().check(z.maxLength(128)),
-  }),
+  grant: sealedSchema(64 * 1024),
   call: z.unknown(),
 });
 

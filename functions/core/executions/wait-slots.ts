@@ -44,9 +44,9 @@ export class WaitSlotRepository implements WaitSlots {
 
   constructor(table: Table, options: { readonly max?: number; readonly now?: () => number } = {}) {
     this.#slots = new LeasedSlots(table, {
+      ...options,
       tag: TAG.waitSlot,
       max: options.max ?? MAX_WAITS_PER_TENANT,
-      ...(options.now === undefined ? {} : { now: options.now }),
     });
   }
 

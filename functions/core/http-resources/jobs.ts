@@ -8,6 +8,7 @@
  * A job the dispatcher could not hand over (the grant was revoked, the resource changed) carries
  * `refused`, so the run still ends through the one recording path, with that reason.
  */
+import { sealedSchema } from '../messages/signing.ts';
 import * as z from '../zod-mini.ts';
 import { AUTH_SCHEMES, HTTP_METHODS, type HttpMethod, type HttpResourceSnapshot } from './model.ts';
 
@@ -175,9 +176,6 @@ export const egressCallSchema = z.strictObject({
 
 export const egressRelaySchema = z.strictObject({
   action: z.literal('relay'),
-  grant: z.strictObject({
-    body: z.string().check(z.maxLength(512 * 1024)),
-    mac: z.string().check(z.maxLength(128)),
-  }),
+  grant: sealedSchema(512 * 1024),
   call: z.unknown(),
 });

@@ -12,6 +12,7 @@
  * (claims, conditional transitions), not here.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import * as z from '../zod-mini.ts';
 
 export const MESSAGE_KEY_PURPOSES = ['jobs', 'reports'] as const;
 export type MessageKeyPurpose = (typeof MESSAGE_KEY_PURPOSES)[number];
@@ -96,6 +97,14 @@ export interface Sealed {
   /** The JSON text that was signed. */
   readonly body: string;
   readonly mac: string;
+}
+
+/** A sealed value as it travels, its body at most `maxBodyBytes` (checked before its MAC is). */
+export function sealedSchema(maxBodyBytes: number) {
+  return z.strictObject({
+    body: z.string().check(z.maxLength(maxBodyBytes)),
+    mac: z.string().check(z.maxLength(128)),
+  });
 }
 
 export function seal(signer: MessageSigner, label: MessageLabel, value: unknown): Sealed {

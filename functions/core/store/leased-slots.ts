@@ -25,7 +25,8 @@ export interface LeasedSlotsOptions {
   readonly tag: string;
   /** Slots of one pool: 1 to 99. */
   readonly max: number;
-  readonly now?: () => number;
+  /** @default Date.now */
+  readonly now?: (() => number) | undefined;
 }
 
 export class LeasedSlots {
