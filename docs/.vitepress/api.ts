@@ -7,7 +7,8 @@ import { ENV } from '../../functions/core/env.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import { freeRoutes } from '../../functions/free-api/routes.ts';
 import { governanceRoutes } from '../../functions/governance-api/routes.ts';
-import { type ApiSurface, openApiDocument, withOpenApi } from '../../functions/http/openapi.ts';
+import { type ApiSurface, withOpenApi } from '../../functions/http/openapi.ts';
+import { openApiDocument } from '../../functions/http/openapi-document.ts';
 import { tenantRoutes } from '../../functions/tenant-api/routes.ts';
 
 export const API_NAMES = ['tenant', 'governance', 'free'] as const satisfies readonly ApiSurface[];

@@ -194,6 +194,18 @@ describe('the Lambda build’s package swap', () => {
   });
 
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
+    '%s: zod-openapi, where bundled, is in a chunk the first request for the OpenAPI document loads',
+    async (name, entry) => {
+      const { metafile, init } = await asset(entry);
+      const renderer = (paths: readonly string[]) =>
+        inputsOf(metafile, paths).filter((path) => path.startsWith('node_modules/zod-openapi/'));
+      expect(renderer(init)).toEqual([]);
+      const api = name === 'tenant-api' || name === 'governance-api' || name === 'free-api';
+      expect(renderer(assetFiles(metafile).lazy).length > 0).toBe(api);
+    },
+  );
+
+  it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
     '%s: the HTTP credential stores are chunks loaded on first use',
     async (_name, entry) => {
       const { metafile, init } = await asset(entry);

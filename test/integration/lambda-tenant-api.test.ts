@@ -1,13 +1,16 @@
 /**
- * The requests a tenant holds open, through the tenant API as Lambda runs it: the function's asset
- * as the stack builds it, each invocation in a fresh Node process (one request per instance, as on
- * Lambda), against the local platform's table. Each process counts only itself, so only the table's
- * slots (store/leased-slots.ts) can bound what one tenant holds across them.
+ * The tenant API as Lambda runs it: the function's asset as the stack builds it (code split), each
+ * invocation in a fresh Node process (one request per instance, as on Lambda), against the local
+ * platform's table.
  *
+ * What one tenant holds open: each process counts only itself, so only the table's slots
+ * (store/leased-slots.ts) can bound it across them.
  * - An agent's polls: two wait; a third, in a third instance, answers at once while they still wait.
  *   Before, each instance counted its own polls, and one agent token held one instance per poll.
  * - A run's `Prefer: wait`: the wait holds a slot in the tenant's partition while it waits and gives
  *   it back when it answers.
+ *
+ * And its OpenAPI document, rendered by a chunk loaded on the first request for it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -154,6 +157,16 @@ async function send(method: string, path: string, body?: unknown) {
   expect(answer.status, answer.text).toBeLessThan(300);
   return answer.body;
 }
+
+describe('the tenant API on Lambda', () => {
+  it('serves its OpenAPI document from the chunk its first request loads', async () => {
+    const answer = await invoke(apiEvent('GET', '/api/openapi.json', {})).answer;
+    expect(answer.statusCode, answer.body).toBe(200);
+    const document = JSON.parse(answer.body ?? '{}') as { openapi?: string; paths?: Record<string, unknown> };
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths ?? {})).toContain('/api/agent/poll');
+  }, 60_000);
+});
 
 describe('the tenant API on Lambda: what one tenant holds open, across instances', () => {
   it('an agent holds at most MAX_POLLS_PER_AGENT waiting polls: a third instance’s poll answers at once', async () => {
