@@ -200,7 +200,11 @@ describe('an agent’s long polls, sent by the hundred', () => {
           // The agent's machine: another client than globex's (the suite's, 127.0.0.1).
           localAddress: '127.0.0.6',
         })
-        .then((answer) => ({ status: answer.status, ms: performance.now() - floodStarted })),
+        .then((answer) => ({
+          status: answer.status,
+          retryAfter: answer.headers['retry-after'],
+          ms: performance.now() - floodStarted,
+        })),
     );
     // Once the burst is in, and while any held poll still waits, another tenant's waited run.
     await sleep(5_000);
@@ -213,10 +217,14 @@ describe('an agent’s long polls, sent by the hundred', () => {
     const answers = await Promise.all(flood);
     // 300 at once from one address is past one client's share of the edge's connections
     // (maxConnectionsPerClient, 256): those past it are answered 503 by the edge, and never reach the
-    // API; every poll that does is answered 204.
+    // API. Of those that do, the agent's two held polls are answered 204 at the end of their wait;
+    // the others at once, 429 with `Retry-After` (no job to hand over, and no wait for them).
     const pastShare = answers.filter(({ status }) => status === 503).length;
     expect(pastShare).toBeLessThanOrEqual(300 - EDGE_LIMITS.maxConnectionsPerClient);
-    expect(answers.every(({ status }) => status === 204 || status === 503)).toBe(true);
+    expect(answers.every(({ status }) => status === 204 || status === 429 || status === 503)).toBe(true);
+    const turnedAway = answers.filter(({ status }) => status === 429);
+    expect(turnedAway.length).toBeGreaterThanOrEqual(300 - pastShare - MAX_POLLS_PER_AGENT);
+    expect(turnedAway.every(({ retryAfter }) => retryAfter === '1')).toBe(true);
     // Only the polls an agent may hold lasted their 10 s; the others were answered as they came.
     const held = answers.filter(({ ms }) => ms > 9_000).length;
     expect(held, `${held} polls were held`).toBeLessThanOrEqual(MAX_POLLS_PER_AGENT);

@@ -162,7 +162,7 @@ describe('an agent’s polls, counted in the table', () => {
     await release(globex, globexPoll);
   });
 
-  it('a poll beyond its agent’s cap answers at once, while the agent’s two held polls wait, on two instances of the API', async () => {
+  it('a poll beyond its agent’s cap is turned away at once, while the agent’s two held polls wait, on two instances of the API', async () => {
     const audit = new AuditLog({ table });
     const options = { table, audit, pollIntervalMs: 50 };
     // Two instances: two Agents on the table, each with its own slots' repository.
@@ -185,8 +185,12 @@ describe('an agent’s polls, counted in the table', () => {
       if (tries > 100) throw new Error('the two polls never held their slots');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    // The third, on either instance: no job, answered at once while the other two still wait.
-    expect(await inScope(() => one.poll(domain, agent, 2))).toBeNull();
+    // The third, on either instance: no job, turned away at once (429, poll again in 1 s) while the
+    // other two still wait.
+    await expect(inScope(() => one.poll(domain, agent, 2))).rejects.toMatchObject({
+      code: 'rate-limited',
+      retryAfterSeconds: 1,
+    });
     expect(settled).toEqual([false, false]);
     expect(await Promise.all(waiting)).toEqual([null, null]);
     // Given back.

@@ -5,7 +5,8 @@
  *
  * What one tenant holds open: each process counts only itself, so only the table's slots
  * (store/leased-slots.ts) can bound it across them.
- * - An agent's polls: two wait; a third, in a third instance, answers at once while they still wait.
+ * - An agent's polls: two wait; a third, in a third instance, is turned away at once (429, poll
+ *   again in 1 s) while they still wait.
  *   Before, each instance counted its own polls, and one agent token held one instance per poll.
  * - A run's `Prefer: wait`: the wait holds a slot in the tenant's partition while it waits and gives
  *   it back when it answers.
@@ -169,7 +170,7 @@ describe('the tenant API on Lambda', () => {
 });
 
 describe('the tenant API on Lambda: what one tenant holds open, across instances', () => {
-  it('an agent holds at most MAX_POLLS_PER_AGENT waiting polls: a third instance’s poll answers at once', async () => {
+  it('an agent holds at most MAX_POLLS_PER_AGENT waiting polls: a third instance’s poll is turned away at once', async () => {
     const { token } = (await send('POST', '/api/agents', { name: 'lambda-box' })) as { token: string };
     const poll = () =>
       invoke(
@@ -187,7 +188,10 @@ describe('the tenant API on Lambda: what one tenant holds open, across instances
     );
     const third = poll();
     const answer = await third.answer;
-    expect(answer.statusCode, answer.body).toBe(204);
+    // Turned away at once, told when to poll again (a 204 would make the agent poll again at once).
+    expect(answer.statusCode, answer.body).toBe(429);
+    expect(answer.headers['retry-after']).toBe('1');
+    expect(answer.headers['content-type']).toBe('application/problem+json');
     // Answered while the two still wait, each in its instance.
     for (const { child } of held) expect(child.exitCode).toBeNull();
     // Instances killed mid-poll: their slots are freed by their leases (held-slots.test.ts).

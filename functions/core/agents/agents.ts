@@ -25,7 +25,13 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
-import { AuthenticationError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import {
+  AuthenticationError,
+  ConflictError,
+  NotFoundError,
+  RateLimitedError,
+  ValidationError,
+} from '../errors.ts';
 import type { ExecutionError } from '../executions/executions.ts';
 import type { PythonJob } from '../executors/python-script.ts';
 import { matchesSecretHash, sha256 } from '../hashing.ts';
@@ -33,14 +39,22 @@ import type { Caller } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { AgentRepository, AgentTokenChangedError } from './agent-repository.ts';
 import { AGENT_NAME_PATTERN } from './names.ts';
-import { agentPollKey, holdPoll, type PollSlots, pollsHeldHere, processPollSlots } from './poll-slots.ts';
+import {
+  agentPollKey,
+  holdPoll,
+  MAX_POLLS_PER_AGENT,
+  type PollSlots,
+  pollsHeldHere,
+  processPollSlots,
+} from './poll-slots.ts';
 
-export { MAX_POLLS_PER_AGENT } from './poll-slots.ts';
-export { AGENT_NAME_PATTERN };
+export { AGENT_NAME_PATTERN, MAX_POLLS_PER_AGENT };
 /** An agent that polled this recently is online. */
 export const AGENT_ONLINE_SECONDS = 60;
 /** Longest a poll may wait for a job (well inside the tenant API's 30 s timeout). */
 export const MAX_POLL_WAIT_SECONDS = 10;
+/** When a poll beyond its agent's cap, with no job to hand over, says to poll again (`Retry-After`). */
+export const POLL_AGAIN_SECONDS = 1;
 /**
  * Polls of one tenant's agents that read the table while they wait, at once in one process. A poll
  * beyond them waits without reading and takes a job once its wait is over (its agent picks a job up
@@ -277,10 +291,19 @@ export class Agents {
     signal?: AbortSignal,
   ): Promise<{ job: AgentJob; lease: string } | null> {
     const wait = Math.min(waitSeconds, MAX_POLL_WAIT_SECONDS);
-    // Slots that cannot be read now (a store slow for a moment): the poll answers at once, as one
-    // beyond its agent's cap — nothing is held that could not be counted.
+    // Slots that cannot be read now (a store slow for a moment): as a poll beyond its agent's cap —
+    // nothing is held that could not be counted.
     const releaseAgent = await this.#pollSlots.take(domain, agent.name, wait).catch(() => null);
-    if (releaseAgent === null) return this.#takeOne(domain, agent);
+    if (releaseAgent === null) {
+      // A free job is handed over all the same. Without one, the poll may not wait: a 429 with
+      // `Retry-After`, so that the agent does not poll again at once (a 204 would make it).
+      const taken = await this.#takeOne(domain, agent);
+      if (taken !== null) return taken;
+      throw new RateLimitedError(
+        `Agent ${agent.name} may not wait now: it holds the ${MAX_POLLS_PER_AGENT} waiting polls it may (or they could not be counted); poll again in ${POLL_AGAIN_SECONDS} s`,
+        POLL_AGAIN_SECONDS,
+      );
+    }
     const releaseReading = holdPoll(JSON.stringify([domain.tenant.id]), MAX_READING_POLLS_PER_TENANT);
     try {
       const deadline = Date.now() + wait * 1000;

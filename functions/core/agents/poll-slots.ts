@@ -7,8 +7,8 @@
  * as many as the function's concurrency allowed, and every other tenant's requests met the throttle.
  * There, each waiting poll holds a slot item of its agent in the tenant's own partition
  * (`POLLSLOT#<agent>#nn`, store/leased-slots.ts) with a lease; a poll beyond them takes a job if one
- * is free and answers at once, as a poll whose wait ran out. A tenant's agents hold at most
- * MAX_POLLS_PER_AGENT × MAX_AGENTS instances so.
+ * is free, and is otherwise turned away at once (429, `Retry-After`: Agents.poll). A tenant's agents
+ * hold at most MAX_POLLS_PER_AGENT × MAX_AGENTS instances so.
  */
 import type { Table } from '../db.ts';
 import { TAG } from '../keys.ts';
