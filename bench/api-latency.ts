@@ -14,7 +14,6 @@
  *
  *   npx tsx bench/api-latency.ts [rounds]
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -22,6 +21,7 @@ import { ENV, requireEnv } from '../functions/core/env.ts';
 import { HOST_HEADER, ORIGIN_HEADER } from '../functions/core/headers.ts';
 import { startLocalPlatform } from '../lib/local/platform.ts';
 import { call } from '../test/support/http.ts';
+import { edgeEvent } from '../test/support/lambda-environment.ts';
 
 const ROUNDS = Number(process.argv[2] ?? '2000');
 const WARMUP = Math.min(300, Math.ceil(ROUNDS / 4));
@@ -59,38 +59,17 @@ try {
 
   /** The event the local router would build for `GET <path>` on the tenant host. */
   function getEvent(path: string, token?: string): APIGatewayProxyEventV2 {
-    const now = new Date();
-    return {
-      version: '2.0',
-      routeKey: 'ANY /tenant/api/{proxy+}',
+    return edgeEvent({
+      method: 'GET',
       rawPath: `/tenant${path}`,
-      rawQueryString: '',
       headers: {
         [HOST_HEADER]: HOST,
         [ORIGIN_HEADER]: originSecret,
         'x-forwarded-for': '127.0.0.1',
         ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
       },
-      requestContext: {
-        accountId: '000000000000',
-        apiId: 'local',
-        domainName: 'local',
-        domainPrefix: 'local',
-        http: {
-          method: 'GET',
-          path: `/tenant${path}`,
-          protocol: 'HTTP/1.1',
-          sourceIp: '127.0.0.1',
-          userAgent: '',
-        },
-        requestId: randomUUID(),
-        routeKey: 'ANY /tenant/api/{proxy+}',
-        stage: '$default',
-        time: now.toUTCString(),
-        timeEpoch: now.getTime(),
-      },
-      isBase64Encoded: false,
-    };
+      sourceIp: '127.0.0.1',
+    });
   }
   const context = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 

@@ -15,7 +15,7 @@ import { ENV, queueUrlEnv } from '../../functions/core/env.ts';
 import type { LocalServices } from '../../lib/local/services.ts';
 import { functions, type QueueName } from '../../lib/topology.ts';
 import { assetFiles, buildAsset, inputsOf } from '../support/lambda-assets.ts';
-import { lambdaEnvironment } from '../support/lambda-environment.ts';
+import { edgeEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
 import { servicesScratch } from '../support/local-services.ts';
 import { tempDir } from '../support/scratch.ts';
 
@@ -150,31 +150,15 @@ describe('the Lambda bundles, started as Lambda starts them', () => {
       [ENV.claimsTableName]: services.claimsTableName,
       ...queueUrls,
     });
-    const event = {
-      version: '2.0',
-      routeKey: 'ANY /tenant/api/{proxy+}',
+    const event = edgeEvent({
+      method: 'GET',
       rawPath: '/tenant/api/skills',
-      rawQueryString: '',
       headers: {
-        [ORIGIN_HEADER]: env[ENV.originSecret],
+        [ORIGIN_HEADER]: env[ENV.originSecret] ?? '',
         [HOST_HEADER]: 'nobody.example.test',
         accept: 'application/json',
       },
-      requestContext: {
-        http: {
-          method: 'GET',
-          path: '/tenant/api/skills',
-          protocol: 'HTTP/1.1',
-          sourceIp: '192.0.2.1',
-          userAgent: 'test',
-        },
-        requestId: 'r1',
-        routeKey: 'ANY /tenant/api/{proxy+}',
-        stage: '$default',
-        timeEpoch: Date.now(),
-      },
-      isBase64Encoded: false,
-    };
+    });
     const out = fresh(
       [
         `const { handler } = await import(${JSON.stringify(file)});`,

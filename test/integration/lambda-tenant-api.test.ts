@@ -23,7 +23,7 @@ import { ENV } from '../../functions/core/env.ts';
 import { domainPk, TABLE_KEY_NAMES, TAG, typePrefix } from '../../functions/core/keys.ts';
 import { functions } from '../../lib/topology.ts';
 import { buildAsset } from '../support/lambda-assets.ts';
-import { lambdaEnvironment } from '../support/lambda-environment.ts';
+import { edgeEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
 import { tempDir } from '../support/scratch.ts';
 
@@ -57,36 +57,19 @@ afterAll(async () => {
   scratch.remove();
 });
 
-/** An API Gateway request to the tenant API, as the edge forwards it. */
+/** An API Gateway request to the tenant API on acme's host, as the edge forwards it. */
 function apiEvent(method: string, path: string, headers: Record<string, string>, body?: unknown) {
-  return {
-    version: '2.0',
-    routeKey: 'ANY /tenant/api/{proxy+}',
+  return edgeEvent({
+    method,
     rawPath: `/tenant${path}`,
-    rawQueryString: '',
     headers: {
-      [ORIGIN_HEADER]: env[ENV.originSecret],
+      [ORIGIN_HEADER]: env[ENV.originSecret] ?? '',
       [HOST_HEADER]: HOSTS.acme,
       accept: 'application/json',
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...headers,
     },
-    requestContext: {
-      http: {
-        method,
-        path: `/tenant${path}`,
-        protocol: 'HTTP/1.1',
-        sourceIp: '192.0.2.1',
-        userAgent: 'test',
-      },
-      requestId: `r-${Math.random()}`,
-      routeKey: 'ANY /tenant/api/{proxy+}',
-      stage: '$default',
-      timeEpoch: Date.now(),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    isBase64Encoded: false,
-  };
+    body,
+  });
 }
 
 /** One invocation in a fresh instance (a Node process of its own): the process, and its answer. */

@@ -13,6 +13,7 @@ import { ENV, requireEnv } from '../../functions/core/env.ts';
 import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/core/headers.ts';
 import { MAX_MCP_BODY_BYTES } from '../../functions/http/mcp.ts';
 import type { TestResponse } from '../support/http.ts';
+import { edgeEvent } from '../support/lambda-environment.ts';
 import { connectMcp } from '../support/mcp.ts';
 import {
   enumerateRoutes,
@@ -383,36 +384,19 @@ describe('credentials', () => {
 describe('the origin', () => {
   /** An API Gateway event for POST /mcp as the edge would send it, with the origin proof given. */
   function event(origin: string | undefined) {
-    const now = new Date();
-    return {
-      version: '2.0',
-      routeKey: 'ANY /tenant/mcp',
+    return edgeEvent({
+      method: 'POST',
       rawPath: '/tenant/mcp',
-      rawQueryString: '',
+      routeKey: 'ANY /tenant/mcp',
       headers: {
         [HOST_HEADER]: HOSTS.acme,
         ...(origin === undefined ? {} : { [ORIGIN_HEADER]: origin }),
         authorization: `Bearer ${tokens.bob}`,
         accept: ACCEPT,
-        'content-type': 'application/json',
       },
-      requestContext: {
-        http: {
-          method: 'POST',
-          path: '/tenant/mcp',
-          protocol: 'HTTP/1.1',
-          sourceIp: '127.0.0.1',
-          userAgent: '',
-        },
-        requestId: randomBytes(8).toString('hex'),
-        routeKey: 'ANY /tenant/mcp',
-        stage: '$default',
-        time: now.toUTCString(),
-        timeEpoch: now.getTime(),
-      },
-      body: JSON.stringify(rpc('tools/list')),
-      isBase64Encoded: false,
-    };
+      body: rpc('tools/list'),
+      sourceIp: '127.0.0.1',
+    });
   }
 
   it('is proved on /mcp as on /api: a request that skipped the edge is refused, token or not', async () => {
