@@ -41,11 +41,10 @@ import { AgentRepository, AgentTokenChangedError } from './agent-repository.ts';
 import { AGENT_NAME_PATTERN } from './names.ts';
 import {
   agentPollKey,
-  holdPoll,
   MAX_POLLS_PER_AGENT,
   type PollSlots,
-  pollsHeldHere,
   processPollSlots,
+  processPolls,
 } from './poll-slots.ts';
 
 export { AGENT_NAME_PATTERN, MAX_POLLS_PER_AGENT };
@@ -304,7 +303,10 @@ export class Agents {
         POLL_AGAIN_SECONDS,
       );
     }
-    const releaseReading = holdPoll(JSON.stringify([domain.tenant.id]), MAX_READING_POLLS_PER_TENANT);
+    const releaseReading = processPolls.take(
+      JSON.stringify([domain.tenant.id]),
+      MAX_READING_POLLS_PER_TENANT,
+    );
     try {
       const deadline = Date.now() + wait * 1000;
       if (releaseReading === null) {
@@ -329,8 +331,8 @@ export class Agents {
   /** Polls `agentName` holds waiting now, and those of its tenant reading the table, in this process. */
   pollsHeld(domain: TenantContext, agentName: string): { agent: number; reading: number } {
     return {
-      agent: pollsHeldHere(agentPollKey(domain, agentName)),
-      reading: pollsHeldHere(JSON.stringify([domain.tenant.id])),
+      agent: processPolls.count(agentPollKey(domain, agentName)),
+      reading: processPolls.count(JSON.stringify([domain.tenant.id])),
     };
   }
 

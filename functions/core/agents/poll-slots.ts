@@ -11,6 +11,7 @@
  * hold at most MAX_POLLS_PER_AGENT × MAX_AGENTS instances so.
  */
 import type { Table } from '../db.ts';
+import { HeldCounts } from '../held-counts.ts';
 import { TAG } from '../keys.ts';
 import { LeasedSlots, type SlotRelease } from '../store/leased-slots.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -30,27 +31,7 @@ export interface PollSlots {
  * Agent (tenant and name) or tenant → polls it holds now. The process's one count: every `Agents` of
  * the process (each warm instance of the API has its own) counts here, as RunEnds does for waits.
  */
-const processPolls = new Map<string, number>();
-
-/** Takes one of `key`'s `max` polls: the function that gives it back (once), or null when all are held. */
-export function holdPoll(key: string, max: number): (() => void) | null {
-  const held = processPolls.get(key) ?? 0;
-  if (held >= max) return null;
-  processPolls.set(key, held + 1);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    const left = (processPolls.get(key) ?? 1) - 1;
-    if (left <= 0) processPolls.delete(key);
-    else processPolls.set(key, left);
-  };
-}
-
-/** Polls `key` holds now in this process. */
-export function pollsHeldHere(key: string): number {
-  return processPolls.get(key) ?? 0;
-}
+export const processPolls = new HeldCounts();
 
 /** The key of an agent's polls in this process's count. */
 export function agentPollKey(domain: TenantContext, agentName: string): string {
@@ -61,7 +42,7 @@ export function agentPollKey(domain: TenantContext, agentName: string): string {
 export function processPollSlots(max = MAX_POLLS_PER_AGENT): PollSlots {
   return {
     take: async (domain, agentName) => {
-      const release = holdPoll(agentPollKey(domain, agentName), max);
+      const release = processPolls.take(agentPollKey(domain, agentName), max);
       return release === null ? null : async () => release();
     },
   };

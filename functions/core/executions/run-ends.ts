@@ -32,6 +32,7 @@
  * holds at most MAX_WAITS_PER_TENANT waits here at once (`hold`); a wait beyond them is not waited,
  * and its request is answered as one whose time ran out, with the run as it stands.
  */
+import { HeldCounts } from '../held-counts.ts';
 import type { Execution } from './model.ts';
 
 /** Ends remembered for waiters that start waiting just after the end (oldest forgotten first). */
@@ -54,7 +55,7 @@ export class RunEnds {
   readonly #recent = new Map<string, number>();
   readonly #remember: number;
   /** Tenant id → waits it holds now (see `hold`). */
-  readonly #held = new Map<string, number>();
+  readonly #held = new HeldCounts();
   #sequence = 0;
   #recorders = 0;
 
@@ -139,22 +140,12 @@ export class RunEnds {
    * the function that gives it back (once), or null when the tenant holds all of them already.
    */
   hold(tenantId: string, max = MAX_WAITS_PER_TENANT): (() => void) | null {
-    const held = this.#held.get(tenantId) ?? 0;
-    if (held >= max) return null;
-    this.#held.set(tenantId, held + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.#held.get(tenantId) ?? 1) - 1;
-      if (left <= 0) this.#held.delete(tenantId);
-      else this.#held.set(tenantId, left);
-    };
+    return this.#held.take(tenantId, max);
   }
 
   /** Waits the tenant holds now (see `hold`). */
   held(tenantId: string): number {
-    return this.#held.get(tenantId) ?? 0;
+    return this.#held.count(tenantId);
   }
 
   /** Requests waiting now (tests: nothing is left behind). */

@@ -10,7 +10,6 @@
  * the executor, so the run ends through the one recording path); otherwise the credential use is
  * audited in the public chain and the job goes to the fair `http-executions` queue (group = tenant).
  */
-
 import { canonicalJson } from '../audit/chain.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { sha256 } from '../hashing.ts';

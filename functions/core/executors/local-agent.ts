@@ -7,7 +7,6 @@
  * back over the tenant API, authenticated by the agent's token and the run's lease, into the same
  * recording path as every executor's (`Executions.recordStarted` / `recordResult`).
  */
-
 import { AGENT_NAME_PATTERN, type Agents } from '../agents/agents.ts';
 import type { ScriptAssets } from '../assets/scripts.ts';
 import { ValidationError } from '../errors.ts';

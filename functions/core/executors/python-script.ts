@@ -8,7 +8,6 @@
  * each `ctx.http` call to the http-executor, which trusts a resource's base URL, local-development
  * switch and allowances only from a grant whose MAC verifies. The script never sees the grant.
  */
-
 import type { ScriptAsset, ScriptAssets, ScriptVersionWithSource } from '../assets/scripts.ts';
 import type { DataGrant } from '../data/relay.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';

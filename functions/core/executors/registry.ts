@@ -4,7 +4,6 @@
  * back through the one recording path (the results queue). Adding a kind is one executor plus its
  * runtime wiring — the catalog and the execution pipeline do not change.
  */
-
 import { ValidationError } from '../errors.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import * as z from '../zod-mini.ts';
