@@ -128,3 +128,12 @@ export function parseList(value: string | undefined): string[] {
     .map((item) => item.trim())
     .filter((item) => item !== '');
 }
+
+/** The platform's own hosts a function was configured with (the AWS wiring and the local platform set them). */
+export function platformHostsFromEnv(env: Environment) {
+  return {
+    governance: parseList(env[ENV.adminHosts]),
+    free: parseList(env[ENV.freeHosts]),
+    docs: parseList(env[ENV.docsHosts]),
+  };
+}

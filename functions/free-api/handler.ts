@@ -9,8 +9,7 @@
  */
 import { tableFromEnv } from '../clients/dynamodb.ts';
 import { loggerFromEnv } from '../clients/logger.ts';
-import { createPublicDomain } from '../core/assembly/public-domain.ts';
-import { createRunCore } from '../core/assembly/runs.ts';
+import { createFreeEntryDomain } from '../core/assembly/free-entry.ts';
 import { ENV, type Environment, parseList, requireEnv } from '../core/env.ts';
 import { AuthenticationError } from '../core/errors.ts';
 import { isPersonalTenantId } from '../core/free/handles.ts';
@@ -27,9 +26,9 @@ export function createHandler(env: Environment) {
     tenantClientsFromEnv(env),
     freeEntryPolicy({ freeHosts: parseList(env[ENV.freeHosts]), isPersonal: isPersonalTenantId }),
   );
-  // The run core (installed templates are Skills and scripts) and the public domain's services on it.
-  const run = createRunCore({ table, env });
-  const { free } = createPublicDomain(run, {
+  // Sign-up on the catalog core (installed templates are Skills and scripts): no runs, no governance.
+  const { hosts, free } = createFreeEntryDomain({
+    table,
     env,
     signupLimits: signupLimitsFrom(env[ENV.freeSignupLimits]),
   });
@@ -38,7 +37,7 @@ export function createHandler(env: Environment) {
     surfaces: ['free'],
     accepts: (domain, surface) => domain.kind === 'public' && domain.surface === surface,
     routes: freeRoutes(free),
-    hosts: run.hosts,
+    hosts,
     authenticate: async () => {
       throw new AuthenticationError('Nobody signs in on the free entry: sign in on your space’s own host');
     },

@@ -8,9 +8,9 @@ import type { Environment } from '../env.ts';
 import { createFreeEdition } from '../free/index.ts';
 import type { SignupLimits } from '../free/signups.ts';
 import { createGovernance, type HostEdge } from '../governance/index.ts';
-import { Templates } from '../templates/templates.ts';
 import { TenantRegistry } from '../tenancy/tenants.ts';
-import { noChecker, type RunCore } from './runs.ts';
+import type { RunCore } from './runs.ts';
+import { createTemplates } from './templates.ts';
 
 export interface PublicDomainOptions {
   /** The Python runtime's syntax check (installing a template checks its scripts). @default none */
@@ -26,22 +26,7 @@ export interface PublicDomainOptions {
 export function createPublicDomain(run: RunCore, options: PublicDomainOptions) {
   const { table, audit, hosts, now } = run;
   const tenants = new TenantRegistry({ table, hosts, now });
-  const templates = new Templates({
-    table,
-    audit,
-    scripts: run.scripts,
-    skills: run.skills,
-    checker: options.checker ?? noChecker,
-    tenantIds: async function* () {
-      let cursor: string | undefined;
-      do {
-        const page = await tenants.list(100, cursor);
-        for (const tenant of page.items) yield tenant.id;
-        cursor = page.cursor;
-      } while (cursor !== undefined);
-    },
-    now,
-  });
+  const templates = createTemplates(run, tenants, options.checker);
   // Governance (public domain): tenants and hosts, customers, orders, lifecycle scans, platform announcements.
   const governance = createGovernance({
     table,

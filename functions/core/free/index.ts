@@ -1,7 +1,8 @@
 /**
- * The free personal edition assembled on one table: sign-up (the free entry's function), its
- * one-time handoffs (redeemed by the tenant API), the leads and offered templates, and the personal
- * spaces as super-admins govern them (the governance API). `createCore` includes it.
+ * The free personal edition assembled on one table: the free entry (sign-up, the free entry's own
+ * function; its one-time handoffs, redeemed by the tenant API; the leads and offered templates) and
+ * the personal spaces as super-admins govern them (the governance API). `createCore` includes the
+ * whole edition; the free entry's function builds the entry alone (assembly/free-entry.ts).
  */
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
@@ -16,20 +17,21 @@ import { FreeOffers } from './offers.ts';
 import { FreeSignups, type SignupLimits } from './signups.ts';
 import { PersonalSpaces } from './spaces.ts';
 
-export interface FreeEditionOptions {
+export interface FreeEntryOptions {
   readonly table: Table;
   readonly audit: AuditLog;
-  readonly hosts: HostDirectory;
   /** A registry without onboarding (personal hosts are served by the free domain's wildcard). */
   readonly registry: TenantRegistry;
   readonly directory: Directory;
   readonly templates: Templates;
-  readonly governance: Governance;
+  /** The platform's own hosts, whose labels no handle may take. */
+  readonly platformHosts: { readonly governance: readonly string[]; readonly free: readonly string[] };
   readonly limits?: SignupLimits;
   readonly now?: () => Date;
 }
 
-export function createFreeEdition(options: FreeEditionOptions) {
+/** The free entry: sign-up with its leads, offered templates and one-time handoffs. */
+export function createFreeEntry(options: FreeEntryOptions) {
   const { table, audit, now } = options;
   const leads = new Leads({ table, ...(now === undefined ? {} : { now }) });
   const offers = new FreeOffers({
@@ -39,7 +41,7 @@ export function createFreeEdition(options: FreeEditionOptions) {
     ...(now === undefined ? {} : { now }),
   });
   const handoffs = new Handoffs({ table, ...(now === undefined ? {} : { now }) });
-  const { platformHosts } = options.governance;
+  const { platformHosts } = options;
   const signups = new FreeSignups({
     table,
     audit,
@@ -53,18 +55,32 @@ export function createFreeEdition(options: FreeEditionOptions) {
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(now === undefined ? {} : { now }),
   });
+  return { leads, offers, handoffs, signups };
+}
+
+export type FreeEntry = ReturnType<typeof createFreeEntry>;
+
+export interface FreeEditionOptions extends Omit<FreeEntryOptions, 'platformHosts'> {
+  readonly hosts: HostDirectory;
+  readonly governance: Governance;
+}
+
+/** The whole edition: the entry, and personal spaces as governance sees them. */
+export function createFreeEdition(options: FreeEditionOptions) {
+  const { governance, now } = options;
+  const entry = createFreeEntry({ ...options, platformHosts: governance.platformHosts });
   const spaces = new PersonalSpaces({
-    leads,
-    registry: options.governance.registry,
-    tenants: options.governance.tenants,
-    orders: options.governance.orders,
+    leads: entry.leads,
+    registry: governance.registry,
+    tenants: governance.tenants,
+    orders: governance.orders,
     directory: options.directory,
     hosts: options.hosts,
-    audit,
-    isFreeDomainHost: (host) => options.governance.tenants.isFreeDomainHost(host),
+    audit: options.audit,
+    isFreeDomainHost: (host) => governance.tenants.isFreeDomainHost(host),
     ...(now === undefined ? {} : { now }),
   });
-  return { leads, offers, handoffs, signups, spaces };
+  return { ...entry, spaces };
 }
 
 export type FreeEdition = ReturnType<typeof createFreeEdition>;

@@ -6,7 +6,7 @@
  */
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
-import { ENV, type Environment, parseList } from '../env.ts';
+import { type Environment, platformHostsFromEnv } from '../env.ts';
 import type { Executions } from '../executions/executions.ts';
 import { Announcements } from '../foundation/announcements.ts';
 import type { HostDirectory } from '../tenancy/hosts.ts';
@@ -94,15 +94,6 @@ export function createGovernance(options: GovernanceOptions) {
 }
 
 export type Governance = ReturnType<typeof createGovernance>;
-
-/** The platform's own hosts a function was configured with (the AWS wiring and the local platform set them). */
-export function platformHostsFromEnv(env: Environment) {
-  return {
-    governance: parseList(env[ENV.adminHosts]),
-    free: parseList(env[ENV.freeHosts]),
-    docs: parseList(env[ENV.docsHosts]),
-  };
-}
 
 /** The routing-endpoint check where hosts point at CloudFront; the loopback check on one machine. */
 function defaultVerifier(edge: HostEdge): DnsVerifier {

@@ -13,7 +13,7 @@
 import * as z from 'zod';
 import { ValidationError } from '../../core/errors.ts';
 import { HANDOFF_BROWSER_COOKIE, HANDOFF_SECONDS, newBrowserBinding } from '../../core/free/handoffs.ts';
-import type { FreeEdition } from '../../core/free/index.ts';
+import type { FreeEntry } from '../../core/free/index.ts';
 import {
   LEAD_STATUSES,
   type Lead,
@@ -248,7 +248,7 @@ function handoffBindingCookie(browser: string, freeHost: string, secure: boolean
 }
 
 /** The free entry's routes (free-api): what a person does before they have a space. */
-export function freeEntryRoutes(free: FreeEdition): Route[] {
+export function freeEntryRoutes(free: FreeEntry): Route[] {
   return [
     route({
       // What the sign-up form offers: the templates to pre-install, and the plan's limits.

@@ -193,6 +193,28 @@ describe('the Lambda build’s package swap', () => {
     expect(outputBytes(metafile, assetFiles(metafile).init)).toBeLessThanOrEqual(300_000);
   });
 
+  it('free-api: carries the catalog core and sign-up, none of runs, approvals or agents', async () => {
+    const { metafile, init } = await asset('functions/free-api/index.ts');
+    const loaded = inputsOf(metafile, init);
+    // What sign-up runs: a new space's templates installed as its Skills and scripts.
+    for (const needed of [
+      'functions/core/assembly/catalog.ts',
+      'functions/core/catalog/skills.ts',
+      'functions/core/templates/templates.ts',
+      'functions/core/free/signups.ts',
+    ]) {
+      expect(loaded).toContain(needed);
+    }
+    for (const absent of [
+      'functions/core/assembly/runs.ts',
+      'functions/core/executions/approvals.ts',
+      'functions/core/agents/agents.ts',
+      'functions/core/executors/http.ts',
+    ]) {
+      expect(loaded).not.toContain(absent);
+    }
+  });
+
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
     '%s: zod-openapi, where bundled, is in a chunk the first request for the OpenAPI document loads',
     async (name, entry) => {

@@ -1,0 +1,46 @@
+/**
+ * The free entry's services on one table: sign-up with its leads, offered templates and handoffs,
+ * on the catalog core (a new space's templates are installed as its Skills and scripts) and a
+ * tenant registry without onboarding (personal hosts are served by the free domain's wildcard).
+ * No runs, approvals, governance or personal-space administration: the free entry's function
+ * carries none of their code (docs/decisions/lambda-bundles.md).
+ */
+
+import type { Table } from '../db.ts';
+import { type Environment, platformHostsFromEnv } from '../env.ts';
+import { createFreeEntry } from '../free/index.ts';
+import type { SignupLimits } from '../free/signups.ts';
+import { TenantRegistry } from '../tenancy/tenants.ts';
+import { createCatalogCore } from './catalog.ts';
+import { createTemplates } from './templates.ts';
+
+export interface FreeEntryDomainOptions {
+  readonly table: Table;
+  /** The function's configuration (the platform's own hosts, the credential store). @default {} */
+  readonly env?: Environment;
+  /** @default DEFAULT_SIGNUP_LIMITS (free/signups.ts) */
+  readonly signupLimits?: SignupLimits;
+  readonly now?: () => Date;
+}
+
+export function createFreeEntryDomain(options: FreeEntryDomainOptions) {
+  const env = options.env ?? {};
+  const catalog = createCatalogCore({
+    table: options.table,
+    env,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const { table, audit, hosts, directory, now } = catalog;
+  const registry = new TenantRegistry({ table, hosts, now });
+  const free = createFreeEntry({
+    table,
+    audit,
+    registry,
+    directory,
+    templates: createTemplates(catalog, registry),
+    platformHosts: platformHostsFromEnv(env),
+    now,
+    ...(options.signupLimits === undefined ? {} : { limits: options.signupLimits }),
+  });
+  return { hosts, free };
+}
