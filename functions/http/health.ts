@@ -1,6 +1,9 @@
-/** `GET /api/health`: which domain this host is bound to. Anonymous; says nothing beyond that. */
-import * as z from 'zod';
+/**
+ * `GET /api/health`: which domain this host is bound to. Anonymous; says nothing beyond that. Every
+ * API serves it: zod/mini, as the free entry's routes (routes/free-entry.ts).
+ */
 import { TENANT_STATUSES } from '../core/tenancy/domain.ts';
+import * as z from '../core/zod-mini.ts';
 import { route } from './router.ts';
 
 export const healthSchema = z
@@ -12,7 +15,7 @@ export const healthSchema = z
       tenant: z.object({ id: z.string(), name: z.string(), status: z.enum(TENANT_STATUSES) }),
     }),
   ])
-  .meta({ id: 'Health', description: 'The domain this host is bound to.' });
+  .check(z.meta({ id: 'Health', description: 'The domain this host is bound to.' }));
 
 export const healthRoute = route({
   method: 'GET',

@@ -4,6 +4,8 @@
  * rendered to JSON Schema 2020-12 by zod-openapi. Loaded by the first `GET /api/openapi.json`.
  */
 import * as z from 'zod';
+// Named, not through `z.core`: that namespace object would carry every locale into the bundle.
+import { $ZodType, globalRegistry, safeParse } from 'zod/v4/core';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
 import {
   CACHE_CONTROL_HEADER,
@@ -94,7 +96,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 };
 
 function isMedia(spec: ResponseSpec): spec is MediaResponse {
-  return spec !== null && !(spec instanceof z.ZodType);
+  return spec !== null && !(spec instanceof $ZodType);
 }
 
 function successResponse(status: number, spec: ResponseSpec) {
@@ -106,7 +108,7 @@ function successResponse(status: number, spec: ResponseSpec) {
       content: { [spec.contentType]: spec.schema === undefined ? {} : { schema: spec.schema } },
     };
   }
-  const meta = spec.meta();
+  const meta = globalRegistry.get(spec);
   const said = typeof meta?.description === 'string' ? meta.description : undefined;
   return { description: said ?? description, content: { 'application/json': { schema: spec } } };
 }
@@ -128,8 +130,8 @@ function operationId(route: Route): string {
 }
 
 /** Whether a body schema accepts an empty request (the pipeline reads no body as `{}`). */
-function bodyOptional(schema: z.ZodType): boolean {
-  return schema.safeParse({}).success;
+function bodyOptional(schema: $ZodType): boolean {
+  return safeParse(schema, {}).success;
 }
 
 function operation(route: Route): ZodOpenApiOperationObject {

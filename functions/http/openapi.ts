@@ -8,7 +8,7 @@
  * start).
  * See docs/decisions/openapi.md.
  */
-import * as z from 'zod';
+import * as z from '../core/zod-mini.ts';
 import { PROBLEM_TYPE_PREFIX } from './problem.ts';
 import { media, type Route, route } from './router.ts';
 
@@ -28,29 +28,30 @@ export function isApiSurface(surface: string): surface is ApiSurface {
 /** RFC 9457 problem details, as every error of the platform is answered (functions/http/problem.ts). */
 export const problemSchema = z
   .looseObject({
-    type: z.string().startsWith(PROBLEM_TYPE_PREFIX).meta({ description: 'Stable problem type' }),
+    type: z.string().check(z.startsWith(PROBLEM_TYPE_PREFIX), z.meta({ description: 'Stable problem type' })),
     title: z.string(),
-    status: z.number().int().min(400).max(599),
+    status: z.number().check(z.int(), z.minimum(400), z.maximum(599)),
     detail: z.string(),
-    instance: z.string().optional().meta({ description: 'The request id' }),
+    instance: z.optional(z.string()).check(z.meta({ description: 'The request id' })),
     errors: z
-      .array(z.object({ path: z.string(), message: z.string() }))
-      .optional()
-      .meta({ description: 'The invalid fields, for a validation failure' }),
+      .optional(z.array(z.object({ path: z.string(), message: z.string() })))
+      .check(z.meta({ description: 'The invalid fields, for a validation failure' })),
   })
-  .meta({
-    id: 'Problem',
-    description: `An error: \`type\` is \`${PROBLEM_TYPE_PREFIX}<slug>\`; extension members may follow.`,
-  });
+  .check(
+    z.meta({
+      id: 'Problem',
+      description: `An error: \`type\` is \`${PROBLEM_TYPE_PREFIX}<slug>\`; extension members may follow.`,
+    }),
+  );
 
 /** Any OpenAPI 3.1 document (what `GET /api/openapi.json` answers). */
 export const openApiDocumentSchema = z
   .looseObject({
-    openapi: z.string().startsWith('3.1'),
+    openapi: z.string().check(z.startsWith('3.1')),
     info: z.looseObject({ title: z.string() }),
     paths: z.record(z.string(), z.unknown()),
   })
-  .meta({ id: 'OpenApiDocument', description: 'This API described in OpenAPI 3.1.' });
+  .check(z.meta({ id: 'OpenApiDocument', description: 'This API described in OpenAPI 3.1.' }));
 
 /**
  * A table with its own description added: `GET /api/openapi.json`, answering the document of the

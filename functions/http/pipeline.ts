@@ -12,7 +12,6 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type * as z from 'zod';
 import {
   AuthenticationError,
   ForbiddenError,
@@ -33,6 +32,8 @@ import type { SecurityEventKind, SecurityEvents } from '../core/security/events.
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import type { HostDirectory } from '../core/tenancy/hosts.ts';
 import { withTenantScope } from '../core/tenancy/tenant-scope.ts';
+// The functional parse, for a route's classic or mini schema alike, with zod's English messages set.
+import * as z from '../core/zod-mini.ts';
 import { isApiSurface, withOpenApi } from './openapi.ts';
 import { type HttpResponse, problemFromError } from './problem.ts';
 import { type ApiRequest, type HttpMethod, type Route, Router, servedIn } from './router.ts';
@@ -112,7 +113,7 @@ function parseQuery(raw: string): Record<string, string> {
  * "must be a JSON Schema", an enum's options): a JSON body cannot hold `undefined`, so an issue whose
  * input is `undefined` below the body is a missing field. Needs the issues' inputs (`reportInput`).
  */
-function zodIssues(error: z.ZodError): { path: string; message: string }[] {
+function zodIssues(error: z.core.$ZodError): { path: string; message: string }[] {
   return error.issues.map((issue) => ({
     path: issue.path.map((part) => String(part)).join('.'),
     message:
@@ -169,8 +170,8 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-function validateBody(schema: z.ZodType, value: unknown): unknown {
-  const result = schema.safeParse(value, { reportInput: true });
+function validateBody(schema: z.core.$ZodType, value: unknown): unknown {
+  const result = z.safeParse(schema, value, { reportInput: true });
   if (!result.success) throw new ValidationError('Request body is invalid', zodIssues(result.error));
   return result.data;
 }

@@ -3,7 +3,9 @@
  * (its guard), whether it needs a caller, the permission it needs, the zod schema of its body and its
  * body limit; the pipeline enforces all of it, once, so a route's `handle` only calls into the core.
  */
-import type * as z from 'zod';
+// zod's core types: a route's schemas may be classic zod (the tenant and governance APIs' routes) or
+// zod/mini (the free entry's and the routes every API serves), as each function's size allows.
+import type * as z from 'zod/v4/core';
 import type { Permission } from '../contract/permissions.ts';
 import { MethodNotAllowedError, RouteNotFoundError } from '../core/errors.ts';
 import type { Caller } from '../core/identity/caller.ts';
@@ -97,7 +99,7 @@ export interface RouteResult {
 export interface MediaResponse {
   readonly contentType: string;
   /** What the body holds, when it is JSON (a JSON-RPC message) or lines of JSON. @default undescribed */
-  readonly schema?: z.ZodType;
+  readonly schema?: z.$ZodType;
   readonly description?: string;
 }
 
@@ -106,7 +108,7 @@ export interface MediaResponse {
  * or a `MediaResponse`. Errors are problem+json everywhere and are not listed here. The OpenAPI
  * document (openapi.ts) is generated from this, and the route's `handle` is typed by it.
  */
-export type ResponseSpec = z.ZodType | MediaResponse | null;
+export type ResponseSpec = z.$ZodType | MediaResponse | null;
 export type Responses = { readonly [status: number]: ResponseSpec };
 
 /** A media response of a route (`responses: { 200: media('application/jsonl; charset=utf-8') }`). */
@@ -131,7 +133,7 @@ interface ResultExtras {
 
 type ResultFor<K, S> = S extends null
   ? ResultExtras & { readonly status: K; readonly body?: undefined; readonly raw?: undefined }
-  : S extends z.ZodType
+  : S extends z.$ZodType
     ? ResultExtras & { readonly status: K; readonly body: Known<z.input<S>>; readonly raw?: undefined }
     : S extends MediaResponse
       ? ResultExtras & {
@@ -144,7 +146,7 @@ type ResultFor<K, S> = S extends null
 /** What a route's `handle` may return: one of its declared responses. */
 export type ResultOf<R extends Responses> = { [K in keyof R]: ResultFor<K, R[K]> }[keyof R];
 
-type BodyOf<S> = S extends z.ZodType ? z.output<S> : undefined;
+type BodyOf<S> = S extends z.$ZodType ? z.output<S> : undefined;
 
 /**
  * Who may call a route: anybody, a user (session or personal access token), or an AI client (its
@@ -156,10 +158,10 @@ export type RouteAuth = 'anonymous' | 'caller' | 'mcp-client';
 export type RoutePath = `/api${string}` | '/mcp' | `/.well-known/${string}`;
 
 /** Query parameters a route reads: each optional, as the client sends it (a string). */
-export type QuerySchema = z.ZodObject<Record<string, z.ZodType<string | undefined>>>;
+export type QuerySchema = z.$ZodObject<Record<string, z.$ZodType<string | undefined>>>;
 
 interface RouteShape<
-  S extends z.ZodType | undefined,
+  S extends z.$ZodType | undefined,
   A extends RouteAuth,
   R extends Responses,
   V extends RouteServes,
@@ -195,7 +197,7 @@ export interface Route {
   readonly summary?: string;
   readonly description?: string;
   readonly permission?: Permission;
-  readonly body?: z.ZodType;
+  readonly body?: z.$ZodType;
   readonly query?: QuerySchema;
   readonly maxBodyBytes?: number;
   readonly responses: Responses;
@@ -203,7 +205,7 @@ export interface Route {
 }
 
 export function route<
-  S extends z.ZodType | undefined = undefined,
+  S extends z.$ZodType | undefined = undefined,
   A extends RouteAuth = 'caller',
   const R extends Responses = Responses,
   V extends RouteServes = RouteServes,

@@ -13,7 +13,6 @@
  *
  * And its OpenAPI document, rendered by a chunk loaded on the first request for it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_HEADER, ORIGIN_HEADER, PREFER_HEADER } from '../../functions/contract/headers.ts';
@@ -24,6 +23,7 @@ import { domainPk, TABLE_KEY_NAMES, TAG, typePrefix } from '../../functions/core
 import { functions } from '../../lib/topology.ts';
 import { buildAsset } from '../support/lambda-assets.ts';
 import { edgeEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
+import { FreshInstances } from '../support/lambda-instances.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
 import { tempDir } from '../support/scratch.ts';
 
@@ -32,27 +32,25 @@ const scratch = tempDir('execfabric-lambda-held-');
 const t = await startTestPlatform('lambda-held-password');
 // The runtime's SDK, found as the bootstrap provides it.
 const NODE_PATH = join(ROOT, 'node_modules');
-let handlerFile: string;
 let env: NodeJS.ProcessEnv;
+let instances: FreshInstances;
 let alice: string;
-const running = new Set<ChildProcess>();
-
-interface Answer {
-  readonly statusCode: number;
-  readonly headers: Record<string, string>;
-  readonly body?: string;
-}
 
 beforeAll(async () => {
   alice = await t.login(HOSTS.acme, 'alice');
   await buildAsset(ROOT, functions['tenant-api'].entry, join(scratch.path, 'tenant-api'));
-  handlerFile = join(scratch.path, 'tenant-api', 'index.mjs');
   // The platform's configuration, as a deployed tenant API would hold it; Lambda's name in it.
   env = lambdaEnvironment({ ...t.platform.env, NODE_PATH });
+  instances = new FreshInstances(
+    join(scratch.path, 'tenant-api', 'index.mjs'),
+    env,
+    scratch.path,
+    'tenant-api',
+  );
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of running) child.kill('SIGKILL');
+  instances.killAll();
   await t.stop();
   scratch.remove();
 });
@@ -72,37 +70,8 @@ function apiEvent(method: string, path: string, headers: Record<string, string>,
   });
 }
 
-/** One invocation in a fresh instance (a Node process of its own): the process, and its answer. */
-function invoke(event: unknown): { child: ChildProcess; answer: Promise<Answer> } {
-  const script = [
-    `const { handler } = await import(${JSON.stringify(handlerFile)});`,
-    'const event = JSON.parse(process.argv[1]);',
-    "const answer = await handler(event, { awsRequestId: event.requestContext.requestId, getRemainingTimeInMillis: () => 29000, functionName: 'tenant-api' });",
-    'console.log(JSON.stringify(answer));',
-  ].join('\n');
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(event)], {
-    cwd: scratch.path,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const answer = new Promise<Answer>((resolveAnswer, reject) => {
-    child.on('exit', (code) => {
-      running.delete(child);
-      const last = out.trim().split('\n').at(-1) ?? '';
-      if (code === 0 && last.startsWith('{')) resolveAnswer(JSON.parse(last) as Answer);
-      else reject(new Error(`instance exited ${code}: ${err.slice(-2000)}`));
-    });
-  });
-  return { child, answer };
+function invoke(event: ReturnType<typeof edgeEvent>) {
+  return instances.invoke(event);
 }
 
 /** acme's slot items under `tag` (and scope), held or not. */

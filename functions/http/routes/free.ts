@@ -1,10 +1,7 @@
 /**
  * The free personal edition over HTTP, on three surfaces:
  *
- * - the free entry (its own function, free-api): the templates it offers, self-serve sign-up, and
- *   finding one's space again. Anonymous, so every write proves it comes from the free entry's own
- *   page (JSON only — no form can send it cross-site without a preflight no one answers — and its
- *   `Origin`/`Sec-Fetch-Site`, when the browser sends them, name this host);
+ * - the free entry (its own function, free-api): in free-entry.ts;
  * - a personal space (the tenant API): redeeming the sign-up's one-time handoff for a session, and
  *   the plan's usage with what is left (every tenant has it);
  * - the governance console: leads (see, filter, export), disabling and enabling spaces, ordering a
@@ -12,8 +9,7 @@
  */
 import * as z from 'zod';
 import { ValidationError } from '../../core/errors.ts';
-import { HANDOFF_BROWSER_COOKIE, HANDOFF_SECONDS, newBrowserBinding } from '../../core/free/handoffs.ts';
-import type { FreeEntry } from '../../core/free/index.ts';
+import { HANDOFF_BROWSER_COOKIE } from '../../core/free/handoffs.ts';
 import {
   LEAD_STATUSES,
   type Lead,
@@ -21,34 +17,16 @@ import {
   type LeadStatus,
   SOURCE_PATTERN,
 } from '../../core/free/leads.ts';
-import { MAX_SIGNUP_TEMPLATES } from '../../core/free/signups.ts';
 import type { Acting } from '../../core/governance/acting.ts';
 import { NEXT_CURSOR_HEADER } from '../../core/headers.ts';
 import type { Caller } from '../../core/identity/caller.ts';
-import { MAX_PASSWORD_LENGTH } from '../../core/identity/passwords.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { Core } from '../../core/platform.ts';
-import { FREE_PLAN, planLimits } from '../../core/tenancy/plans.ts';
 import { list, page, tenantSchema } from '../responses.ts';
 import { type ApiRequest, media, type Route, route } from '../router.ts';
-import { assertFromThisOrigin, sessionCookie, strictCookie } from '../session.ts';
-
+import { assertFromThisOrigin, sessionCookie } from '../session.ts';
 import { orderSchema } from './governance.ts';
 import { loginSchema } from './identity.ts';
-
-const signupBody = z.strictObject({
-  handle: z.string().min(1).max(64),
-  email: z.email().max(254),
-  password: z
-    .string()
-    .min(1)
-    .max(MAX_PASSWORD_LENGTH + 1),
-  name: z.string().trim().max(80).optional(),
-  templates: z.array(z.string().max(64)).max(MAX_SIGNUP_TEMPLATES).optional(),
-  source: z.string().max(200).optional(),
-  campaign: z.string().max(200).optional(),
-  referrer: z.string().max(253).optional(),
-});
 
 const handoffBody = z.strictObject({ token: z.string().min(1).max(200) });
 
@@ -69,9 +47,6 @@ const conversionBody = z.strictObject({
   }),
   name: z.string().trim().min(1).max(200).optional(),
 });
-
-/** A sign-up answers more than 4 KiB of nothing: its body is small. */
-const SIGNUP_BODY_BYTES = 4096;
 
 function acting(caller: Caller, request: ApiRequest<unknown>): Acting {
   return { actor: { username: caller.username, via: caller.via }, requestId: request.requestId };
@@ -208,116 +183,6 @@ const offerSchema = z
     offeredBy: z.string(),
   })
   .meta({ id: 'FreeOffer' });
-
-const offersSchema = z.object({
-  items: z.array(z.object({ templateId: z.string(), name: z.string(), description: z.string() })),
-  plan: z.looseObject({
-    name: z.string(),
-    runsPerDay: z.number().nullable(),
-    skills: z.number().nullable(),
-    schedules: z.number().nullable(),
-    scriptBytes: z.number(),
-    httpAssets: z.boolean(),
-  }),
-});
-
-const signupSchema = z
-  .looseObject({
-    tenantId: z.string(),
-    handle: z.string(),
-    host: z.string().meta({ description: "The personal space's own host" }),
-    username: z.string(),
-    plan: z.string(),
-    leadId: z.string(),
-    templates: z.array(z.object({ id: z.string(), name: z.string(), skillId: z.string().nullable() })),
-    handoff: z
-      .object({ token: z.string(), expiresAt: z.string() })
-      .meta({ description: 'Signs the new owner in on the space host, once (POST /api/auth/handoff)' }),
-  })
-  .meta({ id: 'Signup' });
-
-/**
- * The cookie binding a handoff to this browser: set by the free entry on its own domain, so the
- * browser sends it to the new space's host (under that domain) and only to the handoff route.
- */
-function handoffBindingCookie(browser: string, freeHost: string, secure: boolean): string {
-  return strictCookie(HANDOFF_BROWSER_COOKIE, browser, HANDOFF_SECONDS, secure, {
-    domain: freeHost,
-    path: '/api/auth/handoff',
-  });
-}
-
-/** The free entry's routes (free-api): what a person does before they have a space. */
-export function freeEntryRoutes(free: FreeEntry): Route[] {
-  return [
-    route({
-      // What the sign-up form offers: the templates to pre-install, and the plan's limits.
-      method: 'GET',
-      path: '/api/free/offers',
-      serves: 'free',
-      auth: 'anonymous',
-      responses: { 200: offersSchema },
-      handle: async () => {
-        const limits = planLimits(FREE_PLAN);
-        return {
-          status: 200,
-          body: {
-            items: (await free.offers.list()).map(({ templateId, name, description }) => ({
-              templateId,
-              name,
-              description,
-            })),
-            plan: {
-              name: FREE_PLAN,
-              runsPerDay: limits.runsPerDay,
-              skills: limits.skills,
-              schedules: limits.schedules,
-              scriptBytes: limits.scriptBytes,
-              httpAssets: limits.httpAssets,
-            },
-          },
-        };
-      },
-    }),
-    route({
-      method: 'POST',
-      path: '/api/free/signups',
-      serves: 'free',
-      auth: 'anonymous',
-      body: signupBody,
-      maxBodyBytes: SIGNUP_BODY_BYTES,
-      responses: { 201: signupSchema },
-      handle: async ({ domain: entry, request }) => {
-        // Only the free entry's own page signs people up (no cross-site form, no other origin).
-        assertFromThisOrigin(request.headers, entry);
-        // The handoff into the new space works only in this browser (see handoffs.ts).
-        const browser = newBrowserBinding();
-        const result = await free.signups.signUp(entry, request.body, {
-          sourceIp: request.sourceIp,
-          requestId: request.requestId,
-          browser,
-        });
-        return {
-          status: 201,
-          body: result,
-          cookies: [handoffBindingCookie(browser, entry.host, request.secure)],
-        };
-      },
-    }),
-    route({
-      // Sign-in starts here: which host a handle's space lives on (then its own sign-in page).
-      method: 'GET',
-      path: '/api/free/spaces/{handle}',
-      serves: 'free',
-      auth: 'anonymous',
-      responses: { 200: z.object({ handle: z.string(), host: z.string() }) },
-      handle: async ({ domain, request }) => ({
-        status: 200,
-        body: await free.signups.lookup(domain, request.params.handle ?? '', request.sourceIp),
-      }),
-    }),
-  ];
-}
 
 /** A tenant's own: redeeming a sign-up's handoff (personal spaces), and the plan's usage (every tenant). */
 export function freeTenantRoutes(core: Core): Route[] {
