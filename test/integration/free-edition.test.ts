@@ -5,6 +5,7 @@
  * export, disable), and the conversion into a standard tenant through a paid order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantDomain } from '../../functions/core/governance/acting.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { addresses, signUp as signUpOn } from '../support/free.ts';
 import type { TestResponse } from '../support/http.ts';
@@ -47,18 +48,7 @@ function waitFor(host: string, token: string, executionId: string): Promise<Test
 }
 
 async function spaceContext(tenantId: string): Promise<TenantContext> {
-  const tenant = await t.core.tenants.get(tenantId);
-  return {
-    kind: 'tenant',
-    host: tenant.hosts[0] ?? '',
-    tenant: {
-      id: tenant.id,
-      name: tenant.name,
-      status: tenant.status,
-      plan: tenant.plan,
-      expiresAt: tenant.expiresAt,
-    },
-  };
+  return tenantDomain(await t.core.tenants.get(tenantId));
 }
 
 describe('the free entry', () => {

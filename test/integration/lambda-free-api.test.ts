@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/contract/headers.ts';
 import { ENV } from '../../functions/core/env.ts';
-import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
+import { tenantDomain } from '../../functions/core/governance/acting.ts';
 import { functions } from '../../lib/topology.ts';
 import { buildAsset } from '../support/lambda-assets.ts';
 import { edgeEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
@@ -67,21 +67,6 @@ function json(answer: InstanceAnswer) {
   return JSON.parse(answer.body ?? 'null');
 }
 
-async function spaceOf(tenantId: string): Promise<TenantContext> {
-  const tenant = await t.core.tenants.get(tenantId);
-  return {
-    kind: 'tenant',
-    host: tenant.hosts[0] ?? '',
-    tenant: {
-      id: tenant.id,
-      name: tenant.name,
-      status: tenant.status,
-      plan: tenant.plan,
-      expiresAt: tenant.expiresAt,
-    },
-  };
-}
-
 describe('the free entry on Lambda', () => {
   it('signs a person up: their space, its owner and the templates they chose, installed as Skills', async () => {
     const offers = await freeRequest('GET', '/api/free/offers', '198.51.100.10');
@@ -101,7 +86,7 @@ describe('the free entry on Lambda', () => {
     // The handoff into the space is bound to this browser by a cookie on the free domain.
     expect(signed.cookies?.some((cookie) => cookie.includes('Path=/api/auth/handoff'))).toBe(true);
 
-    const space = await spaceOf(body.tenantId);
+    const space = tenantDomain(await t.core.tenants.get(body.tenantId));
     expect(body.templates).toHaveLength(1);
     const skill = await t.core.skills.get(space, body.templates[0].skillId);
     expect(skill).toMatchObject({ name: 'Word count', asset: { kind: 'python-script' } });
