@@ -28,7 +28,7 @@ import { INTERNAL_LIMITS } from '../../lib/local/connection-limits.ts';
 import { call } from '../support/http.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
 import { expectRetryLater, type Raw, raw as rawTo, trickle } from '../support/raw-socket.ts';
-import { type Runner, runner, unique } from '../support/runs.ts';
+import { type Bystander, bystander, type Runner, runner, unique } from '../support/runs.ts';
 
 const PASSWORD = 'attacks-edge-connections-password';
 const LIMITS = {
@@ -43,32 +43,20 @@ const LIMITS = {
 const lines: string[] = [];
 const t = await startTestPlatform(PASSWORD, { edgeLimits: LIMITS, log: (line) => lines.push(line) });
 let alice: string;
-let gina: string;
 let acme: Runner;
-let globex: Runner;
-let globexQuick: string;
+let globex: Bystander;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   alice = await t.login(HOSTS.acme, 'alice');
-  gina = await t.login(HOSTS.globex, 'gina');
   acme = runner(t, HOSTS.acme, alice);
-  globex = runner(t, HOSTS.globex, gina);
-  globexQuick = await globex.skill('def main(inputs, ctx):\n    return {"tenant": "globex"}\n');
+  globex = await bystander(t);
 });
 
 afterAll(async () => {
   await t.stop();
 });
-
-/** Another tenant is still served, end to end: its host answers and a run of its Skill succeeds. */
-async function globexStillServed(): Promise<void> {
-  const health = await call(t.platform.url, { host: HOSTS.globex, path: '/api/health' });
-  expect(health.status, health.text).toBe(200);
-  const run = await globex.run(globexQuick);
-  expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
-}
 
 /** A raw connection to the platform's edge (or another port of it), from `from` when given. */
 function raw(port = t.platform.port, from?: string): Promise<Raw> {
@@ -96,7 +84,7 @@ describe('slow headers (slowloris)', () => {
   it('cuts a head still arriving byte by byte at the head limit (408), while another tenant is served', async () => {
     const attacker = await raw();
     void trickle(attacker.socket, head, head.length, 3_000);
-    await globexStillServed();
+    await globex.stillServed();
     const closedAt = await attacker.closed;
     expect(closedAt).toBeGreaterThanOrEqual(950);
     expect(closedAt).toBeLessThan(1_800);
@@ -158,7 +146,7 @@ describe('a trickled body', () => {
         /POST \/api\/skills\/[^/]+\/executions: the request did not arrive within 2000 ms: answered 408/,
       ),
     );
-    await globexStillServed();
+    await globex.stillServed();
   });
 });
 
@@ -208,7 +196,7 @@ describe('the connection cap', () => {
     );
     for (const socket of attacker) socket.socket.destroy();
     await edgeIdle();
-    await globexStillServed();
+    await globex.stillServed();
   });
 });
 
@@ -235,7 +223,7 @@ describe('one client’s share of the cap', () => {
     expect(attacker.filter((socket) => socket.socket.destroyed)).toEqual([]);
     for (const socket of attacker) socket.socket.destroy();
     await edgeIdle();
-    await globexStillServed();
+    await globex.stillServed();
   });
 });
 
@@ -275,6 +263,6 @@ describe('the loopback servers behind the edge', () => {
       expect(closedAt, name).toBeLessThan(INTERNAL_LIMITS.headersTimeoutMs + 2_500);
       expect(client.text(), name).toMatch(/^HTTP\/1\.1 408 /);
     }
-    await globexStillServed();
+    await globex.stillServed();
   });
 });

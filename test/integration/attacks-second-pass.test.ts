@@ -35,17 +35,15 @@ import { ENV } from '../../functions/core/env.ts';
 import { MAX_WAITS_PER_TENANT } from '../../functions/core/executions/run-ends.ts';
 import { call } from '../support/http.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
-import { type Runner, runner, unique } from '../support/runs.ts';
+import { type Bystander, bystander, type Runner, runner, unique } from '../support/runs.ts';
 
 const PASSWORD = 'attacks-second-pass-password';
 
 const t = await startTestPlatform(PASSWORD);
 let alice: string;
 let bob: string;
-let gina: string;
 let acme: Runner;
-let globex: Runner;
-let globexQuick: string;
+let globex: Bystander;
 
 const api = (host: string, token: string, method: string, path: string, body?: unknown) =>
   t.send({ host, token, method, path, ...(body === undefined ? {} : { body }) });
@@ -53,24 +51,13 @@ const api = (host: string, token: string, method: string, path: string, body?: u
 beforeAll(async () => {
   alice = await t.login(HOSTS.acme, 'alice');
   bob = await t.login(HOSTS.acme, 'bob');
-  gina = await t.login(HOSTS.globex, 'gina');
   acme = runner(t, HOSTS.acme, alice);
-  globex = runner(t, HOSTS.globex, gina);
-  globexQuick = await globex.skill('def main(inputs, ctx):\n    return {"tenant": "globex"}\n');
+  globex = await bystander(t);
 });
 
 afterAll(async () => {
   await t.stop();
 });
-
-/** Another tenant is still served, end to end: its host answers and a run of its Skill succeeds. */
-async function globexStillServed(): Promise<void> {
-  const health = await call(t.platform.url, { host: HOSTS.globex, path: '/api/health' });
-  expect(health.status, health.text).toBe(200);
-  const run = await globex.run(globexQuick);
-  expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
-  expect(run.output).toEqual({ tenant: 'globex' });
-}
 
 /** Writes raw bytes to a port and reads everything answered until the server closes or goes quiet. */
 function rawExchange(port: number, request: string): Promise<string> {
@@ -155,7 +142,7 @@ describe('every port’s HTTP parser, against request smuggling and oversized he
   it('leaves every tenant served', async () => {
     const health = await call(t.platform.url, { host: HOSTS.acme, path: '/api/health' });
     expect(health.status, health.text).toBe(200);
-    await globexStillServed();
+    await globex.stillServed();
   });
 });
 
@@ -278,7 +265,7 @@ describe('a script that outlives its run', () => {
     const keys = (records.body.items as { key: string }[]).map((record) => record.key);
     // The channel works (the run's own write landed), and nothing after the run's end did.
     expect(keys).toEqual(['during']);
-    await globexStillServed();
+    await globex.stillServed();
   });
 
   it('cannot outlive it as a fork bomb that outruns the sweep of its processes', async () => {
@@ -291,7 +278,7 @@ describe('a script that outlives its run', () => {
     // Killed one by one, the bomb's processes kept forking into the places freed and lived on for
     // seconds after the run was recorded; the job's cgroup is killed at once now.
     expect(liveTasksOf(uid), `processes of the job's uid ${uid} alive after its run`).toBe(0);
-    await globexStillServed();
+    await globex.stillServed();
   });
 });
 
@@ -321,7 +308,7 @@ describe('the descriptors a script inherits', () => {
     // stdin is /dev/null; stdout and stderr, the job pipe and the result pipe are its own pipes.
     expect(held['0']).toBe('/dev/null');
     expect(Object.values(held).sort()).toEqual(['/dev/null', 'pipe', 'pipe', 'pipe', 'pipe']);
-    await globexStillServed();
+    await globex.stillServed();
   });
 });
 
@@ -330,7 +317,7 @@ describe('an Idempotency-Key used by someone else', () => {
     const key = unique('shared-key');
     const source = 'def main(inputs, ctx):\n    return {"n": inputs.get("n")}\n';
     const acmeSkill = await acme.skill(source);
-    const globexSkill = await globex.skill(source);
+    const globexSkill = await globex.runner.skill(source);
     const post = (host: string, token: string, skill: string) =>
       t.send({
         host,
@@ -352,17 +339,17 @@ describe('an Idempotency-Key used by someone else', () => {
     expect(bobs.body.replayed).toBe(false);
     expect(bobs.body.id).not.toBe(alices.body.id);
 
-    const ginas = await post(HOSTS.globex, gina, globexSkill);
+    const ginas = await post(HOSTS.globex, globex.token, globexSkill);
     expect(ginas.status, ginas.text).toBe(202);
     expect(ginas.body.replayed).toBe(false);
     expect([alices.body.id, bobs.body.id]).not.toContain(ginas.body.id);
-    const ginasRun = await globex.wait(String(ginas.body.id));
+    const ginasRun = await globex.runner.wait(String(ginas.body.id));
     expect(ginasRun.requestedBy).toBe('gina');
     expect(ginasRun.skillId).toBe(globexSkill);
     // Neither can read the other's run by the id it saw.
-    const foreign = await api(HOSTS.globex, gina, 'GET', `/api/executions/${alices.body.id}`);
+    const foreign = await api(HOSTS.globex, globex.token, 'GET', `/api/executions/${alices.body.id}`);
     expect(foreign.status).toBe(404);
-    await globexStillServed();
+    await globex.stillServed();
   });
 });
 
@@ -398,9 +385,9 @@ describe('Prefer: wait, held open by the hundred', () => {
     const started = performance.now();
     const ginas = await t.send({
       host: HOSTS.globex,
-      token: gina,
+      token: globex.token,
       method: 'POST',
-      path: `/api/skills/${globexQuick}/executions`,
+      path: `/api/skills/${globex.skillId}/executions`,
       body: { input: {} },
       headers: { prefer: 'wait=20' },
     });
@@ -427,7 +414,7 @@ describe('Prefer: wait, held open by the hundred', () => {
     expect(unheld.length).toBeGreaterThan(0);
     for (const { answer } of unheld) expect(answer.headers['preference-applied']).toBeUndefined();
     expect(answers.some(({ answer }) => answer.headers['preference-applied'] === 'wait=20')).toBe(true);
-    await globexStillServed();
+    await globex.stillServed();
   });
 });
 
@@ -503,6 +490,6 @@ describe('the ctx relay, flooded with calls whose replies are never read', () =>
       const grew = peak - (before.get(pid) ?? 0);
       expect(grew, `worker host ${pid} grew by ${grew} kB (peak ${peak} kB)`).toBeLessThan(GROWTH_KB);
     }
-    await globexStillServed();
+    await globex.stillServed();
   });
 });

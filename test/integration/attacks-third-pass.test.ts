@@ -32,7 +32,7 @@ import { tenantContext } from '../../functions/core/tenancy/hosts.ts';
 import { EDGE_LIMITS, MAX_REQUESTS_IN_HAND } from '../../lib/local/connection-limits.ts';
 import { call } from '../support/http.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
-import { type Runner, runner, unique } from '../support/runs.ts';
+import { type Bystander, bystander, type Runner, runner, unique } from '../support/runs.ts';
 
 const PASSWORD = 'attacks-third-pass-password';
 /** Enough for every case's own requests on acme; reached on purpose by the outsider on globex. */
@@ -50,20 +50,16 @@ const t = await startTestPlatform(PASSWORD, {
   log: (line) => lines.push(line),
 });
 let alice: string;
-let gina: string;
 let acme: Runner;
-let globex: Runner;
-let globexQuick: string;
+let globex: Bystander;
 let acmeDomain: TenantContext;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   alice = await t.login(HOSTS.acme, 'alice');
-  gina = await t.login(HOSTS.globex, 'gina');
   acme = runner(t, HOSTS.acme, alice);
-  globex = runner(t, HOSTS.globex, gina);
-  globexQuick = await globex.skill('def main(inputs, ctx):\n    return {"tenant": "globex"}\n');
+  globex = await bystander(t);
   acmeDomain = (await tenantContext(t.core.table, 'acme')) as TenantContext;
 }, 200_000);
 
@@ -76,21 +72,13 @@ async function globexWaitedRun(): Promise<{ status: number; ms: number; output: 
   const started = performance.now();
   const answer = await t.send({
     host: HOSTS.globex,
-    token: gina,
+    token: globex.token,
     method: 'POST',
-    path: `/api/skills/${globexQuick}/executions`,
+    path: `/api/skills/${globex.skillId}/executions`,
     body: { input: {} },
     headers: { prefer: 'wait=20' },
   });
   return { status: answer.status, ms: performance.now() - started, output: answer.body?.output };
-}
-
-/** Another tenant is still served, end to end. */
-async function globexStillServed(): Promise<void> {
-  const health = await call(t.platform.url, { host: HOSTS.globex, path: '/api/health' });
-  expect(health.status, health.text).toBe(200);
-  const run = await globex.run(globexQuick);
-  expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
 }
 
 function rawSocket(): Promise<{ socket: Socket; text: () => string; closed: Promise<void> }> {
@@ -128,7 +116,7 @@ describe('HTTP/1.1 pipelining on one connection', () => {
     expect(socket.destroyed || (await Promise.race([closed.then(() => true), sleep(2_000)]))).toBe(true);
     expect(lines.join('\n')).toContain(`more than ${MAX_REQUESTS_IN_HAND} requests pipelined`);
     socket.destroy();
-    await globexStillServed();
+    await globex.stillServed();
   });
 
   it('still answers a short pipeline, in order', async () => {
@@ -167,7 +155,7 @@ describe('Host headers that are no host name', () => {
     expect(answers.slice(0, RULE.requests).every((status) => status === 404)).toBe(true);
     expect(answers[RULE.requests]).toBe(429);
     // Nobody real is hurt: tenants' hosts are names, each its own count.
-    await globexStillServed();
+    await globex.stillServed();
     expect((await call(t.platform.url, { host: HOSTS.acme, path: '/api/health' })).status).toBe(200);
   }, 120_000);
 });
@@ -229,7 +217,7 @@ describe('an agent’s long polls, sent by the hundred', () => {
     const held = answers.filter(({ ms }) => ms > 9_000).length;
     expect(held, `${held} polls were held`).toBeLessThanOrEqual(MAX_POLLS_PER_AGENT);
     expect(t.core.agents.pollsHeld(acmeDomain, 'poll-flood')).toEqual({ agent: 0, reading: 0 });
-    await globexStillServed();
+    await globex.stillServed();
   });
 });
 
@@ -338,7 +326,7 @@ describe('the per-host count, and an outsider who sends a tenant’s Host', () =
     // The tenant's own signed-in admin, from her own address, is served all the same: the count is
     // the host's and the client's (before, counted by Host alone, she was refused until the window
     // ended, by requests that carried no credential).
-    const own = await t.send({ host: HOSTS.globex, token: gina, path: '/api/me' });
+    const own = await t.send({ host: HOSTS.globex, token: globex.token, path: '/api/me' });
     expect(own.status, own.text).toBe(200);
     expect(lines.some((line) => line.includes(`globex.localhost from ${OUTSIDER} passed`))).toBe(true);
     // A lookalike name reaches no tenant.

@@ -3,8 +3,8 @@
  * bound to it (as a tenant admin), request a run and wait until it ends.
  */
 import { expect } from 'vitest';
-import type { TestResponse } from './http.ts';
-import type { TestPlatform } from './platform.ts';
+import { call, type TestResponse } from './http.ts';
+import { HOSTS, type TestPlatform } from './platform.ts';
 import { waitForRun } from './session.ts';
 
 export { FINISHED } from './session.ts';
@@ -53,4 +53,36 @@ export function runner(test: TestPlatform, host: string, admin: string, user: st
     },
   };
   return self;
+}
+
+/**
+ * The other tenant of an attack suite (globex, signed in as gina) with a quick Skill of its own:
+ * what an attack on acme, or from it, must leave served.
+ */
+export interface Bystander {
+  /** gina's session token on globex. */
+  readonly token: string;
+  readonly runner: Runner;
+  /** globex's quick Skill: it answers `{ tenant: 'globex' }`. */
+  readonly skillId: string;
+  /** globex is still served, end to end: its host answers and a run of its Skill succeeds. */
+  stillServed(): Promise<void>;
+}
+
+export async function bystander(test: TestPlatform): Promise<Bystander> {
+  const token = await test.login(HOSTS.globex, 'gina');
+  const globex = runner(test, HOSTS.globex, token);
+  const skillId = await globex.skill('def main(inputs, ctx):\n    return {"tenant": "globex"}\n');
+  return {
+    token,
+    runner: globex,
+    skillId,
+    async stillServed() {
+      const health = await call(test.platform.url, { host: HOSTS.globex, path: '/api/health' });
+      expect(health.status, health.text).toBe(200);
+      const run = await globex.run(skillId);
+      expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+      expect(run.output).toEqual({ tenant: 'globex' });
+    },
+  };
 }
