@@ -5,7 +5,9 @@
  * export, disable), and the conversion into a standard tenant through a paid order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_SIGNUP_TEMPLATES } from '../../functions/core/free/signups.ts';
 import { tenantDomain } from '../../functions/core/governance/acting.ts';
+import { MAX_PASSWORD_LENGTH } from '../../functions/core/identity/passwords.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { addresses, signUp as signUpOn } from '../support/free.ts';
 import type { TestResponse } from '../support/http.ts';
@@ -74,6 +76,41 @@ describe('the free entry', () => {
         'templates',
       ],
       [{ handle: 'okname', email: 'a@example.com', password: SPACE_PASSWORD, extra: 1 }, ''],
+      // Each field's own limit, at one past it (the body's schema, routes/free-entry.ts).
+      [{ handle: 'okname', email: `${'a'.repeat(243)}@example.com`, password: SPACE_PASSWORD }, 'email'],
+      [
+        { handle: 'okname', email: 'a@example.com', password: 'p'.repeat(MAX_PASSWORD_LENGTH + 2) },
+        'password',
+      ],
+      [
+        { handle: 'okname', email: 'a@example.com', password: SPACE_PASSWORD, name: ` ${'n'.repeat(81)} ` },
+        'name',
+      ],
+      [
+        { handle: 'okname', email: 'a@example.com', password: SPACE_PASSWORD, source: 's'.repeat(201) },
+        'source',
+      ],
+      [
+        { handle: 'okname', email: 'a@example.com', password: SPACE_PASSWORD, campaign: 'c'.repeat(201) },
+        'campaign',
+      ],
+      [
+        { handle: 'okname', email: 'a@example.com', password: SPACE_PASSWORD, referrer: 'r'.repeat(254) },
+        'referrer',
+      ],
+      [
+        {
+          handle: 'okname',
+          email: 'a@example.com',
+          password: SPACE_PASSWORD,
+          templates: Array.from({ length: MAX_SIGNUP_TEMPLATES + 1 }, (_, index) => `tpl_${index}`),
+        },
+        'templates',
+      ],
+      [
+        { handle: 'okname', email: 'a@example.com', password: SPACE_PASSWORD, templates: ['t'.repeat(65)] },
+        'templates.0',
+      ],
     ];
     for (const [body, path] of cases) {
       const response = await signUp(body, from);

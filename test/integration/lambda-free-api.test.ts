@@ -9,12 +9,13 @@
  * - A malformed sign-up is refused with zod's English messages (zod/mini sets no locale of its own:
  *   without functions/core/zod-mini.ts each would read "Invalid input"), and leaves nothing behind.
  * - Its OpenAPI document, rendered by a chunk loaded on the first request for it, is the one the
- *   local platform serves (classic zod there, zod/mini in the schemas here).
+ *   local platform's free entry (the same handler, not bundled) serves.
  */
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/contract/headers.ts';
 import { ENV } from '../../functions/core/env.ts';
+import { NotFoundError } from '../../functions/core/errors.ts';
 import { tenantDomain } from '../../functions/core/governance/acting.ts';
 import { functions } from '../../lib/topology.ts';
 import { buildAsset } from '../support/lambda-assets.ts';
@@ -78,6 +79,8 @@ describe('the free entry on Lambda', () => {
       handle: 'lambda-1',
       email: 'lambda@example.com',
       password: PASSPHRASE,
+      // At its limit once trimmed (80): the limit counts the name without its spaces.
+      name: `  ${'L'.repeat(80)}  `,
       templates: [wordCount.templateId],
     });
     expect(signed.statusCode, signed.body).toBe(201);
@@ -87,6 +90,7 @@ describe('the free entry on Lambda', () => {
     expect(signed.cookies?.some((cookie) => cookie.includes('Path=/api/auth/handoff'))).toBe(true);
 
     const space = tenantDomain(await t.core.tenants.get(body.tenantId));
+    expect(space.tenant.name).toBe('L'.repeat(80));
     expect(body.templates).toHaveLength(1);
     const skill = await t.core.skills.get(space, body.templates[0].skillId);
     expect(skill).toMatchObject({ name: 'Word count', asset: { kind: 'python-script' } });
@@ -109,7 +113,11 @@ describe('the free entry on Lambda', () => {
         { path: 'templates', message: 'Invalid input: expected array, received string' },
       ]),
     );
-    expect(await t.core.tenants.get('p-lambda-2').catch(() => null)).toBeNull();
+    await expect(t.core.tenants.get('p-lambda-2')).rejects.toBeInstanceOf(NotFoundError);
+    // Nor a lead: the person's address is not kept.
+    expect((await t.core.free.leads.list({}, 100)).items.map((lead) => lead.handle)).not.toContain(
+      'lambda-2',
+    );
   });
 
   it('serves the OpenAPI document the local platform serves, from the chunk its first request loads', async () => {

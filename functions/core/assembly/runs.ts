@@ -43,7 +43,7 @@ export interface RunCoreOptions extends CatalogCoreOptions {
 export function createRunCore(options: RunCoreOptions) {
   const { table } = options;
   const now = options.now ?? (() => new Date());
-  const audit = new AuditLog({ table, now });
+  const audit = options.audit ?? new AuditLog({ table, now });
   // Local agents: customers' machines that run `local-agent` Skills (they poll the tenant API).
   const agents = new Agents({
     table,

@@ -3,8 +3,9 @@
  * space again — what a person does before they have a space. Anonymous, so every write proves it
  * comes from the free entry's own page (JSON only — no form can send it cross-site without a
  * preflight no one answers — and its `Origin`/`Sec-Fetch-Site`, when the browser sends them, name
- * this host). Its schemas are zod/mini: the free entry's function carries no classic zod
- * (docs/decisions/lambda-bundles.md). The edition's other routes are in free.ts.
+ * this host). Its schemas are zod/mini: the free entry's function loads no classic zod at
+ * init (docs/decisions/lambda-bundles.md; its OpenAPI chunk, loaded by the first request for the
+ * document, does). The edition's other routes are in free.ts.
  */
 import { HANDOFF_BROWSER_COOKIE, HANDOFF_SECONDS, newBrowserBinding } from '../../core/free/handoffs.ts';
 import type { FreeEntry } from '../../core/free/index.ts';
