@@ -10,6 +10,7 @@ import type { Table } from '../db.ts';
 import { type Environment, platformHostsFromEnv } from '../env.ts';
 import { createFreeEntry } from '../free/index.ts';
 import type { SignupLimits } from '../free/signups.ts';
+import { NO_CREDENTIALS } from '../secrets/store.ts';
 import { TenantRegistry } from '../tenancy/tenants.ts';
 import { createCatalogCore } from './catalog.ts';
 import { createTemplates } from './templates.ts';
@@ -28,6 +29,8 @@ export function createFreeEntryDomain(options: FreeEntryDomainOptions) {
   const catalog = createCatalogCore({
     table: options.table,
     env,
+    // Sign-up reads no HTTP resource's credential: none is reachable from here, whatever `env` names.
+    credentials: NO_CREDENTIALS,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   const { table, audit, hosts, directory, now } = catalog;
