@@ -2,10 +2,9 @@
  * The free entry's services on one table: sign-up with its leads, offered templates and handoffs,
  * on the catalog core (a new space's templates are installed as its Skills and scripts) and a
  * tenant registry without onboarding (personal hosts are served by the free domain's wildcard).
- * No runs, approvals, governance or personal-space administration: the free entry's function
- * carries none of their code (docs/decisions/lambda-bundles.md).
+ * No runs, approvals, agents, governance or personal-space administration, and no credential store:
+ * the free entry's function carries none of their code (docs/decisions/lambda-bundles.md).
  */
-
 import type { Table } from '../db.ts';
 import { type Environment, platformHostsFromEnv } from '../env.ts';
 import { createFreeEntry } from '../free/index.ts';
@@ -17,7 +16,7 @@ import { createTemplates } from './templates.ts';
 
 export interface FreeEntryDomainOptions {
   readonly table: Table;
-  /** The function's configuration (the platform's own hosts, the credential store). @default {} */
+  /** The function's configuration (the platform's own hosts). @default {} */
   readonly env?: Environment;
   /** @default DEFAULT_SIGNUP_LIMITS (free/signups.ts) */
   readonly signupLimits?: SignupLimits;

@@ -2,10 +2,11 @@
  * The run core: what requesting, dispatching, recording and deciding runs needs, built once on one
  * table — the catalog core (the audit, the directory, Skills and their assets, HTTP resources,
  * executors, plan quotas, collections) with the agents and their executor, and on it approvals,
- * executions and extension data's records. The functions that only run and record (the results recorder, schedule-fire with its
- * schedules, the lifecycle scan with governance) build this alone; `createCore` (platform.ts)
- * builds it and adds sign-in, schedules, MCP, templates, governance and the free edition for the
- * APIs and the local platform. The free entry builds the catalog core alone (free-entry.ts).
+ * executions and extension data's records. The functions that only run and record (the results
+ * recorder, schedule-fire with its schedules, the lifecycle scan with governance) build this alone;
+ * `createCore` (platform.ts) builds it and adds sign-in, schedules, MCP, templates, governance and
+ * the free edition for the APIs and the local platform. The free entry builds the catalog core
+ * alone (free-entry.ts).
  */
 import { Agents } from '../agents/agents.ts';
 import type { PollSlots } from '../agents/poll-slots.ts';
