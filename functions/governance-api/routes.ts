@@ -1,5 +1,5 @@
 /** Every route of the governance API, in one table (tests enumerate it for the isolation suite). */
-import type { Core } from '../core/platform.ts';
+import type { ApiCore } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
 import type { Route } from '../http/router.ts';
 import { agentGovernanceRoutes } from '../http/routes/agents.ts';
@@ -11,7 +11,7 @@ import { httpResourceGovernanceRoutes } from '../http/routes/http-resources.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
 import { templateGovernanceRoutes } from '../http/routes/templates.ts';
 
-export function governanceRoutes(core: Core): Route[] {
+export function governanceRoutes(core: ApiCore): Route[] {
   // The free entry is public but has its own function (free-api): none of these routes serve it
   // (each route's guard says so: `governance`, or `consoles` for sign-in, users and audit).
   return [

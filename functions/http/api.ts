@@ -15,19 +15,27 @@ import { ENV, type Environment, optionalEnv, parseList, requireEnv } from '../co
 import { JobClaimRepository } from '../core/executions/job-claim-repository.ts';
 import { LAMBDA_FUNCTION_NAME_ENV, WaitSlotRepository } from '../core/executions/wait-slots.ts';
 import type { HostEdge } from '../core/governance/edge.ts';
-import { type Core, createCore } from '../core/platform.ts';
+import type { McpClients } from '../core/mcp/clients.ts';
+import type { ApiCore, CoreOptions } from '../core/platform.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import { scopeTableClient, tenantClientsFromEnv } from '../core/tenancy/tenant-scope.ts';
 import { authenticateMcpClient } from './mcp-auth.ts';
 import { createApiHandler } from './pipeline.ts';
-import type { Route } from './router.ts';
+import type { ApiRequest, Route } from './router.ts';
 
-export interface ApiDefinition {
+export interface ApiDefinition<C extends ApiCore> {
   readonly serviceName: string;
   readonly surfaces: readonly string[];
   readonly accepts: (domain: DomainContext, surface: string) => boolean;
+  /**
+   * The API's core, from the function's configuration: what its routes use and no more
+   * (`createApiCore`, or `createCore` with schedules and MCP).
+   */
+  readonly assemble: (options: CoreOptions) => C;
   /** The API's routes, on its core; `logger` is the function's (routes that log take it). */
-  readonly routes: (core: Core, logger: Logger) => readonly Route[];
+  readonly routes: (core: C, logger: Logger) => readonly Route[];
+  /** The AI clients whose tokens the MCP endpoint takes. @default none: the API serves no MCP */
+  readonly mcpClients?: (core: C) => McpClients;
   /**
    * Serves one tenant per request: its DynamoDB requests run in the request's tenant scope (see
    * core/tenancy/tenant-scope.ts), with that tenant's own STS session where the stack gives a
@@ -39,13 +47,13 @@ export interface ApiDefinition {
   readonly hostEdge?: (env: Environment) => HostEdge;
 }
 
-export async function apiFromEnv(definition: ApiDefinition, env: Environment) {
+export async function apiFromEnv<C extends ApiCore>(definition: ApiDefinition<C>, env: Environment) {
   const logger = loggerFromEnv(definition.serviceName, env);
   // Jobs this API dispatches are signed with the jobs key (read once, at cold start).
   const signer = await messageSignerFromEnv(['jobs'], { env });
   const table = tableFromEnv(env);
   if (definition.tenantScoped === true) scopeTableClient(table.client, tenantClientsFromEnv(env));
-  const core = createCore({
+  const core = definition.assemble({
     table,
     tokenSecret: requireEnv(ENV.tokenSecret, env),
     superAdmins: parseList(env[ENV.superAdmins]),
@@ -57,6 +65,7 @@ export async function apiFromEnv(definition: ApiDefinition, env: Environment) {
     ...claimsFromEnv(env),
     ...(definition.hostEdge === undefined ? {} : { hostEdge: definition.hostEdge(env) }),
   });
+  const clients = definition.mcpClients?.(core);
   const handler = createApiHandler({
     surfaces: definition.surfaces,
     accepts: definition.accepts,
@@ -66,7 +75,12 @@ export async function apiFromEnv(definition: ApiDefinition, env: Environment) {
       credential.kind === 'bearer'
         ? core.auth.authenticate(domain, credential.header)
         : core.auth.authenticateSessionToken(domain, credential.token),
-    authenticateMcpClient: (domain, request) => authenticateMcpClient(core, domain, request),
+    ...(clients === undefined
+      ? {}
+      : {
+          authenticateMcpClient: (domain: DomainContext, request: ApiRequest<unknown>) =>
+            authenticateMcpClient(clients, domain, request),
+        }),
     csrfToken: (caller) => core.auth.csrfToken(caller),
     originSecret: requireEnv(ENV.originSecret, env),
     logger,

@@ -6,7 +6,7 @@
  */
 import { AuthenticationError, RouteNotFoundError } from '../core/errors.ts';
 import type { Caller } from '../core/identity/caller.ts';
-import type { Core } from '../core/platform.ts';
+import type { McpClients } from '../core/mcp/clients.ts';
 import type { DomainContext, TenantContext } from '../core/tenancy/domain.ts';
 import { publicOrigin } from './origin.ts';
 import type { ApiRequest } from './router.ts';
@@ -34,13 +34,13 @@ export function resourceMetadata(domain: TenantContext, headers: Readonly<Record
  * (`error="invalid_token"` when a token was sent, RFC 6750 §3).
  */
 export async function authenticateMcpClient(
-  core: Core,
+  clients: McpClients,
   domain: DomainContext,
   request: ApiRequest<unknown>,
 ): Promise<Caller> {
   if (domain.kind !== 'tenant') throw new RouteNotFoundError(`No route for ${request.path}`);
   try {
-    return await core.mcpClients.authenticate(domain, request.headers.authorization);
+    return await clients.authenticate(domain, request.headers.authorization);
   } catch (error) {
     if (!(error instanceof AuthenticationError)) throw error;
     const metadata = `${publicOrigin(domain, request.headers)}${RESOURCE_METADATA_PATH}${MCP_PATH}`;

@@ -1,5 +1,6 @@
 /** The tenant API: everything a customer's users do on their own host. Configuration only. */
 import type { Environment } from '../core/env.ts';
+import { createCore } from '../core/platform.ts';
 import { apiFromEnv } from '../http/api.ts';
 import { tenantRoutes } from './routes.ts';
 
@@ -9,7 +10,10 @@ export async function createHandler(env: Environment) {
       serviceName: 'tenant-api',
       surfaces: ['tenant'],
       accepts: (domain) => domain.kind === 'tenant',
+      assemble: createCore,
       routes: tenantRoutes,
+      // AI clients reach the tenant's Skills as MCP tools here, with their own tokens.
+      mcpClients: (core) => core.mcpClients,
       // Least privilege under a bug: each request reaches only its tenant's partitions.
       tenantScoped: true,
     },

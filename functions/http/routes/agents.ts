@@ -13,7 +13,7 @@ import {
   MAX_LOG_CHUNKS,
   MAX_OUTPUT_BYTES,
 } from '../../core/executions/executions.ts';
-import type { Core } from '../../core/platform.ts';
+import type { ApiCore, Core } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN, type TenantContext } from '../../core/tenancy/domain.ts';
 import { tenantContext } from '../../core/tenancy/hosts.ts';
 import { list } from '../responses.ts';
@@ -313,7 +313,7 @@ export function agentRoutes(core: Core): Route[] {
 }
 
 /** The governance console's read of a tenant's agents. */
-export function agentGovernanceRoutes(core: Core): Route[] {
+export function agentGovernanceRoutes(core: ApiCore): Route[] {
   return [
     route({
       method: 'GET',

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { NotFoundError, unlessNotFound } from '../../core/errors.ts';
-import type { Core } from '../../core/platform.ts';
+import type { ApiCore, Core } from '../../core/platform.ts';
 import type { Tenant } from '../../core/tenancy/tenants.ts';
 import { list, tenantSummarySchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
@@ -24,7 +24,7 @@ function summary(tenant: Tenant) {
   };
 }
 
-export function consoleRoutes(core: Core): Route[] {
+export function consoleRoutes(core: ApiCore): Route[] {
   async function whitelist(
     domain: Parameters<Core['directory']['getUser']>[0],
     username: string,

@@ -21,7 +21,7 @@ import type { Acting } from '../../core/governance/acting.ts';
 import { NEXT_CURSOR_HEADER } from '../../core/headers.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { Core } from '../../core/platform.ts';
+import type { ApiCore, Core } from '../../core/platform.ts';
 import { list, page, tenantSchema } from '../responses.ts';
 import { type ApiRequest, media, type Route, route } from '../router.ts';
 import { assertFromThisOrigin, sessionCookie } from '../session.ts';
@@ -233,7 +233,7 @@ export function freeTenantRoutes(core: Core): Route[] {
 }
 
 /** The console's side (governance API): leads, personal spaces, the templates offered to them. */
-export function freeGovernanceRoutes(core: Core): Route[] {
+export function freeGovernanceRoutes(core: ApiCore): Route[] {
   const { free } = core;
   return [
     route({

@@ -14,7 +14,7 @@ import { ORDER_STATUSES } from '../../core/governance/orders.ts';
 import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { Core } from '../../core/platform.ts';
+import type { ApiCore } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN, TENANT_STATUSES } from '../../core/tenancy/domain.ts';
 import type { Tenant } from '../../core/tenancy/tenants.ts';
 import { list, page, pageQuery, tenantSchema, tenantSummarySchema, userSchema } from '../responses.ts';
@@ -243,7 +243,7 @@ function summary(tenant: Tenant) {
   };
 }
 
-export function governanceDomainRoutes(core: Core): Route[] {
+export function governanceDomainRoutes(core: ApiCore): Route[] {
   const { governance } = core;
   const { onboarding } = governance;
   /** A tenant with each of its hosts' onboarding (state, reason, the DNS records to create). */

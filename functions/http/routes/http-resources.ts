@@ -10,7 +10,7 @@ import { AUTH_SCHEMES, HTTP_METHODS } from '../../core/http-resources/model.ts';
 import { resourceView } from '../../core/http-resources/resources.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { Core } from '../../core/platform.ts';
+import type { ApiCore, Core } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN } from '../../core/tenancy/domain.ts';
 import { availabilityState, list, page, pageQuery } from '../responses.ts';
 import { type ApiRequest, type Route, route } from '../router.ts';
@@ -130,7 +130,7 @@ function id(request: ApiRequest<unknown>): string {
   return request.params.id ?? '';
 }
 
-export function httpResourceGovernanceRoutes(core: Core): Route[] {
+export function httpResourceGovernanceRoutes(core: ApiCore): Route[] {
   const resources = core.httpResources;
   return [
     route({

@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { Core } from '../../core/platform.ts';
+import type { ApiCore } from '../../core/platform.ts';
 import { appearanceOf, type TenantAppearance } from '../../core/tenancy/branding.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
 import {
@@ -101,7 +101,7 @@ const newAccessTokenSchema = accessTokenSchema
   .meta({ id: 'NewAccessToken' });
 
 /** The tenant's appearance, or none in the public domain (its record, as shown: at most 5 s old). */
-async function shownAppearance(core: Core, domain: DomainContext): Promise<TenantAppearance | undefined> {
+async function shownAppearance(core: ApiCore, domain: DomainContext): Promise<TenantAppearance | undefined> {
   return domain.kind === 'tenant' ? core.hosts.tenants.appearance(domain.tenant.id) : undefined;
 }
 
@@ -110,7 +110,7 @@ async function shownAppearance(core: Core, domain: DomainContext): Promise<Tenan
  * menus shows only those (Home always).
  */
 function shownMenus(
-  core: Core,
+  core: ApiCore,
   domain: DomainContext,
   permissions: ReadonlySet<string>,
   appearance: TenantAppearance | undefined,
@@ -122,7 +122,7 @@ function shownMenus(
     .map(({ id, label }) => ({ id, label }));
 }
 
-export function identityRoutes(core: Core): Route[] {
+export function identityRoutes(core: ApiCore): Route[] {
   return [
     route({
       method: 'POST',

@@ -1,7 +1,7 @@
 /** Platform templates: authored and distributed in the public domain, installed by tenant admins. */
 import * as z from 'zod';
 import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
-import type { Core } from '../../core/platform.ts';
+import type { ApiCore, Core } from '../../core/platform.ts';
 import { list } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { jsonSchemaField } from './domains.ts';
@@ -65,7 +65,7 @@ const tenantTemplateSchema = z
 /** A template body may carry a script of up to 256 KiB, which can double when JSON-escaped. */
 const TEMPLATE_BODY_BYTES = 1024 * 1024;
 
-export function templateGovernanceRoutes(core: Core): Route[] {
+export function templateGovernanceRoutes(core: ApiCore): Route[] {
   return [
     route({
       method: 'GET',

@@ -194,6 +194,19 @@ describe('the Lambda build’s package swap', () => {
     expect(outputBytes(metafile, assetFiles(metafile).init)).toBeLessThanOrEqual(300_000);
   });
 
+  it('governance-api: carries the API core, none of tenant schedules or MCP', async () => {
+    const { metafile, init } = await asset('functions/governance-api/index.ts');
+    const loaded = inputsOf(metafile, init);
+    expect(loaded).toContain('functions/core/identity/auth.ts');
+    expect(loaded).toContain('functions/core/governance/orders.ts');
+    const absent = (path: string) =>
+      path.startsWith('node_modules/croner/') ||
+      path.startsWith('node_modules/@modelcontextprotocol/') ||
+      path === 'functions/core/schedules/schedules.ts' ||
+      path.startsWith('functions/core/mcp/');
+    expect(loaded.filter(absent)).toEqual([]);
+  });
+
   it('free-api: carries the catalog core and sign-up, none of runs, approvals, agents, governance or personal-space administration', async () => {
     const { metafile, init } = await asset('functions/free-api/index.ts');
     const loaded = inputsOf(metafile, init);
