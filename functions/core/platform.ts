@@ -1,40 +1,28 @@
 /**
- * The governance core assembled for one process: every service built once on the same table and
- * clients, so the API handlers (and the local platform, and tests) construct it in one call at
- * module scope. It is the run core (assembly/runs.ts) with sign-in and the public domain's services
- * (assembly/public-domain.ts) on top — the API core, all the governance API builds — and tenant
- * schedules and MCP beside them for the tenant API; the functions that need less build only their
- * part (see docs/decisions/lambda-bundles.md).
+ * The whole core assembled for one process: every service built once on the same table and clients,
+ * in one call at module scope. It is the API core (assembly/api.ts: the run core, sign-in and the
+ * public domain's services) with tenant schedules and MCP (assembly/tenant.ts); the local platform's
+ * own services and the tests build it. Each function builds only its part (see
+ * docs/decisions/lambda-bundles.md): the governance API the API core, the tenant API the tenant core
+ * (assembly/tenant.ts), the free entry its sign-up (assembly/free-entry.ts), the others the run core.
  */
-import { type ApiCoreOptions, createApiCore } from './assembly/api.ts';
-import { createSchedules, type SchedulesOptions } from './assembly/schedules.ts';
-import { McpClients } from './mcp/clients.ts';
-import { McpService } from './mcp/service.ts';
+import { createApiCore } from './assembly/api.ts';
+import type { SchedulesOptions } from './assembly/schedules.ts';
+import type { ApiCoreOptions } from './assembly/signed-in.ts';
+import { tenantServices } from './assembly/tenant.ts';
 
 export { parseList } from './env.ts';
 
 export interface CoreOptions extends ApiCoreOptions, SchedulesOptions {}
 
 export type { ApiCore } from './assembly/api.ts';
+export type { SignedInCore } from './assembly/signed-in.ts';
+export type { TenantCore } from './assembly/tenant.ts';
 
-/**
- * Everything: the API core (assembly/api.ts) with tenant schedules and MCP — the tenant API, the
- * local platform, the tests.
- */
+/** Everything: the API core with tenant schedules and MCP. */
 export function createCore(options: CoreOptions) {
   const api = createApiCore(options);
-  const { table, audit, directory, skills, now } = api;
-  // Tenant schedules: fired by EventBridge Scheduler in AWS, by the local ticker on one machine.
-  const schedules = createSchedules(api, options);
-  // AI clients (MCP): their tokens, scopes and call logs, and the Skills they reach as tools.
-  const mcpClients = new McpClients({ table, audit, directory, skills, now });
-  const mcp = new McpService({
-    skills,
-    executions: api.executions,
-    approvals: api.approvals,
-    clients: mcpClients,
-  });
-  return { ...api, mcpClients, mcp, schedules };
+  return { ...api, ...tenantServices(api, options) };
 }
 
 export type Core = ReturnType<typeof createCore>;

@@ -16,14 +16,14 @@ import { JobClaimRepository } from '../core/executions/job-claim-repository.ts';
 import { LAMBDA_FUNCTION_NAME_ENV, WaitSlotRepository } from '../core/executions/wait-slots.ts';
 import type { HostEdge } from '../core/governance/edge.ts';
 import type { McpClients } from '../core/mcp/clients.ts';
-import type { ApiCore, CoreOptions } from '../core/platform.ts';
+import type { CoreOptions, SignedInCore } from '../core/platform.ts';
 import type { DomainContext } from '../core/tenancy/domain.ts';
 import { scopeTableClient, tenantClientsFromEnv } from '../core/tenancy/tenant-scope.ts';
 import { authenticateMcpClient } from './mcp-auth.ts';
 import { createApiHandler } from './pipeline.ts';
 import type { ApiRequest, Route } from './router.ts';
 
-export interface ApiDefinition<C extends ApiCore> {
+export interface ApiDefinition<C extends SignedInCore> {
   readonly serviceName: string;
   readonly surfaces: readonly string[];
   readonly accepts: (domain: DomainContext, surface: string) => boolean;
@@ -47,7 +47,7 @@ export interface ApiDefinition<C extends ApiCore> {
   readonly hostEdge?: (env: Environment) => HostEdge;
 }
 
-export async function apiFromEnv<C extends ApiCore>(definition: ApiDefinition<C>, env: Environment) {
+export async function apiFromEnv<C extends SignedInCore>(definition: ApiDefinition<C>, env: Environment) {
   const logger = loggerFromEnv(definition.serviceName, env);
   // Jobs this API dispatches are signed with the jobs key (read once, at cold start).
   const signer = await messageSignerFromEnv(['jobs'], { env });

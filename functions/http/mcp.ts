@@ -22,7 +22,7 @@ import type { Caller } from '../core/identity/caller.ts';
 import { MAX_WAIT_SECONDS } from '../core/mcp/clients.ts';
 import { UnknownToolError } from '../core/mcp/service.ts';
 import { GET_RUN_TOOL } from '../core/mcp/tools.ts';
-import type { Core } from '../core/platform.ts';
+import type { TenantCore } from '../core/platform.ts';
 import type { TenantContext } from '../core/tenancy/domain.ts';
 import { acceptedAgeMs } from './cache-control.ts';
 import { MCP_PATH } from './mcp-auth.ts';
@@ -113,7 +113,7 @@ function rpcErrorOf(text: string): { code: number; message: string } | null {
 }
 
 function createMcpServer(
-  core: Core,
+  core: TenantCore,
   domain: TenantContext,
   caller: Caller,
   origin: string,
@@ -167,7 +167,7 @@ function createMcpServer(
 
 /** One MCP request (a JSON-RPC message, already parsed), answered by a stateless SDK server. */
 export async function serveMcp(
-  core: Core,
+  core: TenantCore,
   domain: TenantContext,
   caller: Caller,
   request: ApiRequest<unknown>,

@@ -1,6 +1,7 @@
 /** The tenant API: everything a customer's users do on their own host. Configuration only. */
+
+import { createTenantCore } from '../core/assembly/tenant.ts';
 import type { Environment } from '../core/env.ts';
-import { createCore } from '../core/platform.ts';
 import { apiFromEnv } from '../http/api.ts';
 import { tenantRoutes } from './routes.ts';
 
@@ -10,7 +11,7 @@ export async function createHandler(env: Environment) {
       serviceName: 'tenant-api',
       surfaces: ['tenant'],
       accepts: (domain) => domain.kind === 'tenant',
-      assemble: createCore,
+      assemble: createTenantCore,
       routes: tenantRoutes,
       // AI clients reach the tenant's Skills as MCP tools here, with their own tokens.
       mcpClients: (core) => core.mcpClients,

@@ -1,6 +1,6 @@
 /** Every route of the tenant API, in one table (tests enumerate it for the isolation suite). */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Core } from '../core/platform.ts';
+import type { TenantCore } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
 import type { Route } from '../http/router.ts';
 import { agentRoutes } from '../http/routes/agents.ts';
@@ -10,7 +10,7 @@ import { auditRoutes } from '../http/routes/audit.ts';
 import { catalogRoutes } from '../http/routes/catalog.ts';
 import { dataRoutes } from '../http/routes/data.ts';
 import { foundationRoutes } from '../http/routes/foundation.ts';
-import { freeTenantRoutes } from '../http/routes/free.ts';
+import { freeTenantRoutes } from '../http/routes/free-tenant.ts';
 import { httpResourceTenantRoutes } from '../http/routes/http-resources.ts';
 import { identityRoutes } from '../http/routes/identity.ts';
 import { mcpRoutes } from '../http/routes/mcp.ts';
@@ -18,7 +18,7 @@ import { scheduleRoutes } from '../http/routes/schedules.ts';
 import { templateTenantRoutes } from '../http/routes/templates.ts';
 
 /** `logger`: the function's, for the routes that log (MCP); route tables built outside one omit it. */
-export function tenantRoutes(core: Core, logger?: Logger): Route[] {
+export function tenantRoutes(core: TenantCore, logger?: Logger): Route[] {
   return [
     healthRoute,
     ...identityRoutes(core),

@@ -1,36 +1,16 @@
 /**
- * The API core: the run core with sign-in and the public domain's services (tenant registry,
- * templates, governance, the free edition) — what both APIs serve from. The governance API builds
- * this alone (it serves no tenant schedules and no MCP); `createCore` (platform.ts) adds them for
- * the tenant API, the local platform and the tests.
+ * The API core: the signed-in core (signed-in.ts) with the public domain's services (tenant
+ * registry, templates, governance, the free edition): all the governance API builds. The tenant API
+ * builds the signed-in core with what a tenant's own routes add (platform.ts: `createTenantCore`);
+ * `createCore` is everything, for the local platform and the tests.
  */
-import { randomBytes } from 'node:crypto';
-import { Auth } from '../identity/auth.ts';
-import { setCursorKey } from '../pagination.ts';
-import { createPublicDomain, type PublicDomainOptions } from './public-domain.ts';
-import { createRunCore, type RunCoreOptions } from './runs.ts';
+import { createPublicDomain } from './public-domain.ts';
+import { type ApiCoreOptions, createSignedInCore } from './signed-in.ts';
 
-export interface ApiCoreOptions extends RunCoreOptions, PublicDomainOptions {
-  /**
-   * Key of session signatures. Only the API functions verify tokens; elsewhere it may be omitted and a
-   * throwaway key is used, so no token could be minted or accepted by that process.
-   */
-  readonly tokenSecret?: string;
-}
-
+/** The run core with sign-in and the public domain's services: all the governance API builds. */
 export function createApiCore(options: ApiCoreOptions) {
-  // Cursors issued by one API container must be accepted by the others: sign them with the shared secret.
-  if (options.tokenSecret !== undefined) setCursorKey(options.tokenSecret);
-  const run = createRunCore(options);
-  const { table, audit, directory, now } = run;
-  const auth = new Auth({
-    table,
-    directory,
-    audit,
-    tokenSecret: options.tokenSecret ?? randomBytes(32).toString('hex'),
-    now,
-  });
-  return { ...run, auth, ...createPublicDomain(run, options) };
+  const core = createSignedInCore(options);
+  return { ...core, ...createPublicDomain(core, options) };
 }
 
 export type ApiCore = ReturnType<typeof createApiCore>;

@@ -13,7 +13,7 @@ import {
   MAX_LOG_CHUNKS,
   MAX_OUTPUT_BYTES,
 } from '../../core/executions/executions.ts';
-import type { ApiCore, Core } from '../../core/platform.ts';
+import type { ApiCore, TenantCore } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN, type TenantContext } from '../../core/tenancy/domain.ts';
 import { tenantContext } from '../../core/tenancy/hosts.ts';
 import { list } from '../responses.ts';
@@ -116,7 +116,7 @@ const RESULT_BODY_BYTES = 2 * (MAX_OUTPUT_BYTES + 2 * MAX_LOG_BYTES) + 64 * 1024
 
 /** The agent calling: its token, and the name it says it is must be the token's. */
 async function agentCalling(
-  core: Core,
+  core: TenantCore,
   domain: TenantContext,
   request: ApiRequest<unknown>,
   name?: string,
@@ -128,7 +128,7 @@ async function agentCalling(
   return agent;
 }
 
-export function agentRoutes(core: Core): Route[] {
+export function agentRoutes(core: TenantCore): Route[] {
   return [
     route({
       method: 'GET',

@@ -5,14 +5,14 @@
  * counts (`GET /api/notifications`: runs waiting for their decision, announcements they have not read).
  */
 import * as z from 'zod';
-import type { Core } from '../../core/platform.ts';
+import type { TenantCore } from '../../core/platform.ts';
 import { appearanceSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 
 /** Announcements looked at for the unread count (the newest ones). */
 export const UNREAD_WINDOW = 50;
 
-export function appearanceRoutes(core: Core): Route[] {
+export function appearanceRoutes(core: TenantCore): Route[] {
   return [
     route({
       method: 'GET',

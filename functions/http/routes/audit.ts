@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { AUDIT_CATEGORIES, type AuditCategory, type AuditFilter } from '../../core/audit/chain.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { ApiCore } from '../../core/platform.ts';
+import type { SignedInCore } from '../../core/platform.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
 import { auditEntrySchema, auditVerificationSchema, page, pageQuery } from '../responses.ts';
 import { media, type Route, route } from '../router.ts';
@@ -74,7 +74,7 @@ function domainName(domain: DomainContext): string {
   return domain.kind === 'public' ? 'public' : `tenant:${domain.tenant.id}`;
 }
 
-export function auditRoutes(core: ApiCore): Route[] {
+export function auditRoutes(core: SignedInCore): Route[] {
   return [
     route({
       method: 'GET',

@@ -28,7 +28,7 @@ import {
   PREFERENCE_APPLIED_HEADER,
 } from '../../core/headers.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { Core } from '../../core/platform.ts';
+import type { TenantCore } from '../../core/platform.ts';
 import { acceptedAgeMs } from '../cache-control.ts';
 import {
   availabilityState,
@@ -228,7 +228,7 @@ function versionParam(raw: string | undefined): number {
   return version;
 }
 
-export function catalogRoutes(core: Core): Route[] {
+export function catalogRoutes(core: TenantCore): Route[] {
   return [
     route({
       method: 'GET',

@@ -1,7 +1,7 @@
 /** Tenant foundation: parameters and announcements. */
 import * as z from 'zod';
 import { pageSize } from '../../core/pagination.ts';
-import type { Core } from '../../core/platform.ts';
+import type { TenantCore } from '../../core/platform.ts';
 import { announcementSchema, list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 
@@ -33,7 +33,7 @@ const parameterSchema = z
   })
   .meta({ id: 'Parameter' });
 
-export function foundationRoutes(core: Core): Route[] {
+export function foundationRoutes(core: TenantCore): Route[] {
   return [
     route({
       method: 'GET',

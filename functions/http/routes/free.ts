@@ -2,14 +2,12 @@
  * The free personal edition over HTTP, on three surfaces:
  *
  * - the free entry (its own function, free-api): in free-entry.ts;
- * - a personal space (the tenant API): redeeming the sign-up's one-time handoff for a session, and
- *   the plan's usage with what is left (every tenant has it);
+ * - a personal space (the tenant API): in free-tenant.ts;
  * - the governance console: leads (see, filter, export), disabling and enabling spaces, ordering a
  *   conversion, and the templates offered to new spaces.
  */
 import * as z from 'zod';
 import { ValidationError } from '../../core/errors.ts';
-import { HANDOFF_BROWSER_COOKIE } from '../../core/free/handoffs.ts';
 import {
   LEAD_STATUSES,
   type Lead,
@@ -21,14 +19,10 @@ import type { Acting } from '../../core/governance/acting.ts';
 import { NEXT_CURSOR_HEADER } from '../../core/headers.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { ApiCore, Core } from '../../core/platform.ts';
+import type { ApiCore } from '../../core/platform.ts';
 import { list, page, tenantSchema } from '../responses.ts';
 import { type ApiRequest, media, type Route, route } from '../router.ts';
-import { assertFromThisOrigin, sessionCookie } from '../session.ts';
 import { orderSchema } from './governance.ts';
-import { loginSchema } from './identity.ts';
-
-const handoffBody = z.strictObject({ token: z.string().min(1).max(200) });
 
 const disableBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
 
@@ -150,30 +144,6 @@ const leadSchema = z
   })
   .meta({ id: 'Lead' });
 
-const quotaSchema = z.object({
-  used: z.number(),
-  limit: z.number().nullable().meta({ description: 'null: not limited on this plan' }),
-  remaining: z.number().nullable(),
-});
-
-const usageSchema = z
-  .looseObject({
-    plan: z.string(),
-    day: z.string().meta({ description: 'The UTC day the daily quotas count' }),
-    resetsAt: z.string(),
-    runsToday: quotaSchema,
-    skills: quotaSchema,
-    schedules: quotaSchema,
-    allows: z.looseObject({
-      httpAssets: z.boolean(),
-      scriptBytes: z.number(),
-      concurrentRuns: z.number(),
-      scheduledFiresPerDay: z.number(),
-      collections: z.number(),
-    }),
-  })
-  .meta({ id: 'PlanUsage' });
-
 const offerSchema = z
   .looseObject({
     templateId: z.string(),
@@ -183,54 +153,6 @@ const offerSchema = z
     offeredBy: z.string(),
   })
   .meta({ id: 'FreeOffer' });
-
-/** A tenant's own: redeeming a sign-up's handoff (personal spaces), and the plan's usage (every tenant). */
-export function freeTenantRoutes(core: Core): Route[] {
-  return [
-    route({
-      method: 'POST',
-      path: '/api/auth/handoff',
-      serves: 'tenant',
-      auth: 'anonymous',
-      body: handoffBody,
-      maxBodyBytes: 1024,
-      responses: { 200: loginSchema },
-      handle: async ({ domain: space, request }) => {
-        // A cookie session is only ever started by this host's own page.
-        assertFromThisOrigin(request.headers, space);
-        const username = await core.free.handoffs.consume(
-          space,
-          request.body.token,
-          request.cookies.get(HANDOFF_BROWSER_COOKIE),
-        );
-        const { token, ...rest } = await core.auth.startVerifiedSession(
-          space,
-          username,
-          { requestId: request.requestId, sourceIp: request.sourceIp },
-          'handoff',
-        );
-        const caller = await core.auth.authenticateSessionToken(space, token);
-        return {
-          status: 200,
-          body: { ...rest, session: 'cookie', csrfToken: core.auth.csrfToken(caller) },
-          cookies: [sessionCookie(token, new Date(rest.expiresAt), core.now(), request.secure)],
-        };
-      },
-    }),
-    route({
-      // The plan, each quota with what is left today, and what the plan allows at all.
-      method: 'GET',
-      path: '/api/usage',
-      serves: 'tenant',
-      auth: 'caller',
-      responses: { 200: usageSchema },
-      handle: async ({ domain }) => ({
-        status: 200,
-        body: await core.quotas.usage(domain),
-      }),
-    }),
-  ];
-}
 
 /** The console's side (governance API): leads, personal spaces, the templates offered to them. */
 export function freeGovernanceRoutes(core: ApiCore): Route[] {

@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { ApiCore } from '../../core/platform.ts';
+import type { SignedInCore } from '../../core/platform.ts';
 import { appearanceOf, type TenantAppearance } from '../../core/tenancy/branding.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
 import {
@@ -101,7 +101,10 @@ const newAccessTokenSchema = accessTokenSchema
   .meta({ id: 'NewAccessToken' });
 
 /** The tenant's appearance, or none in the public domain (its record, as shown: at most 5 s old). */
-async function shownAppearance(core: ApiCore, domain: DomainContext): Promise<TenantAppearance | undefined> {
+async function shownAppearance(
+  core: SignedInCore,
+  domain: DomainContext,
+): Promise<TenantAppearance | undefined> {
   return domain.kind === 'tenant' ? core.hosts.tenants.appearance(domain.tenant.id) : undefined;
 }
 
@@ -110,7 +113,7 @@ async function shownAppearance(core: ApiCore, domain: DomainContext): Promise<Te
  * menus shows only those (Home always).
  */
 function shownMenus(
-  core: ApiCore,
+  core: SignedInCore,
   domain: DomainContext,
   permissions: ReadonlySet<string>,
   appearance: TenantAppearance | undefined,
@@ -122,7 +125,7 @@ function shownMenus(
     .map(({ id, label }) => ({ id, label }));
 }
 
-export function identityRoutes(core: ApiCore): Route[] {
+export function identityRoutes(core: SignedInCore): Route[] {
   return [
     route({
       method: 'POST',

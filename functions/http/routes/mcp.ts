@@ -14,7 +14,7 @@ import {
   MCP_PERMISSION,
 } from '../../core/mcp/clients.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { Core } from '../../core/platform.ts';
+import type { TenantCore } from '../../core/platform.ts';
 import { MAX_MCP_BODY_BYTES, mcpMessage, serveMcp } from '../mcp.ts';
 import { MCP_PATH, RESOURCE_METADATA_PATH, resourceMetadata } from '../mcp-auth.ts';
 import { problemSchema } from '../openapi.ts';
@@ -102,7 +102,7 @@ const mcpResponses = {
  * `logger`: the API function's (failed tool calls are logged as `mcp`). Route tables built outside a
  * function (docs, tests) get one at Powertools' default level.
  */
-export function mcpRoutes(core: Core, functionLogger?: Logger): Route[] {
+export function mcpRoutes(core: TenantCore, functionLogger?: Logger): Route[] {
   const logger =
     functionLogger?.createChild({ serviceName: 'mcp' }) ??
     new Logger({ serviceName: 'mcp', logLevel: 'INFO' });

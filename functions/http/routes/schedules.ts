@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { ForbiddenError } from '../../core/errors.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { Core } from '../../core/platform.ts';
+import type { TenantCore } from '../../core/platform.ts';
 import type { Schedule } from '../../core/schedules/schedules.ts';
 import { MAX_RATE, RATE_UNITS } from '../../core/schedules/timing.ts';
 import { list, page, pageQuery } from '../responses.ts';
@@ -89,7 +89,7 @@ function requireAny(caller: Caller): void {
   }
 }
 
-export function scheduleRoutes(core: Core): Route[] {
+export function scheduleRoutes(core: TenantCore): Route[] {
   const view = (schedule: Schedule) => ({ ...schedule, upcoming: core.schedules.upcoming(schedule) });
   return [
     route({

@@ -1,7 +1,7 @@
 /** Platform templates: authored and distributed in the public domain, installed by tenant admins. */
 import * as z from 'zod';
 import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
-import type { ApiCore, Core } from '../../core/platform.ts';
+import type { ApiCore, TenantCore } from '../../core/platform.ts';
 import { list } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { jsonSchemaField } from './domains.ts';
@@ -154,7 +154,7 @@ export function templateGovernanceRoutes(core: ApiCore): Route[] {
   ];
 }
 
-export function templateTenantRoutes(core: Core): Route[] {
+export function templateTenantRoutes(core: TenantCore): Route[] {
   return [
     route({
       method: 'GET',

@@ -194,6 +194,31 @@ describe('the Lambda build’s package swap', () => {
     expect(outputBytes(metafile, assetFiles(metafile).init)).toBeLessThanOrEqual(300_000);
   });
 
+  it('tenant-api: carries sign-in, the run core, schedules, MCP, templates and handoffs, none of governance or sign-up', async () => {
+    const { metafile, init } = await asset('functions/tenant-api/index.ts');
+    const loaded = inputsOf(metafile, init);
+    for (const needed of [
+      'functions/core/schedules/schedules.ts',
+      'functions/core/mcp/service.ts',
+      'functions/core/templates/templates.ts',
+      'functions/core/free/handoffs.ts',
+    ]) {
+      expect(loaded).toContain(needed);
+    }
+    for (const absent of [
+      'functions/core/assembly/public-domain.ts',
+      'functions/core/governance/lifecycle.ts',
+      'functions/core/governance/dns.ts',
+      'functions/core/governance/tenants.ts',
+      'functions/core/free/signups.ts',
+      'functions/core/free/spaces.ts',
+      'functions/http/routes/governance.ts',
+      'functions/http/routes/console.ts',
+    ]) {
+      expect(loaded).not.toContain(absent);
+    }
+  });
+
   it('governance-api: carries the API core, none of tenant schedules or MCP', async () => {
     const { metafile, init } = await asset('functions/governance-api/index.ts');
     const loaded = inputsOf(metafile, init);
