@@ -29,7 +29,7 @@ export interface ApiDefinition<C extends SignedInCore> {
   readonly accepts: (domain: DomainContext, surface: string) => boolean;
   /**
    * The API's core, from the function's configuration: what its routes use and no more
-   * (`createApiCore`, or `createCore` with schedules and MCP).
+   * (the governance API's `createApiCore`, the tenant API's `createTenantCore`).
    */
   readonly assemble: (options: CoreOptions) => C;
   /** The API's routes, on its core; `logger` is the function's (routes that log take it). */

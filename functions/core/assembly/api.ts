@@ -1,7 +1,7 @@
 /**
  * The API core: the signed-in core (signed-in.ts) with the public domain's services (tenant
  * registry, templates, governance, the free edition): all the governance API builds. The tenant API
- * builds the signed-in core with what a tenant's own routes add (platform.ts: `createTenantCore`);
+ * builds the signed-in core with what a tenant's own routes add (tenant.ts: `createTenantCore`);
  * `createCore` is everything, for the local platform and the tests.
  */
 import { createPublicDomain } from './public-domain.ts';

@@ -1,7 +1,7 @@
 /**
  * The run core with sign-in: what every route of either API may use (routes typed `SignedInCore`).
  * The governance API adds the public domain's services on it (api.ts); the tenant API its own
- * (platform.ts: `createTenantCore`).
+ * (tenant.ts: `createTenantCore`).
  */
 import { randomBytes } from 'node:crypto';
 import { Auth } from '../identity/auth.ts';
