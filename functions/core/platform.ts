@@ -6,9 +6,8 @@
  * docs/decisions/lambda-bundles.md): the governance API the API core, the tenant API the tenant core
  * (assembly/tenant.ts), the free entry its sign-up (assembly/free-entry.ts), the others the run core.
  */
-import { createApiCore } from './assembly/api.ts';
+import { type ApiCoreOptions, createApiCore } from './assembly/api.ts';
 import type { SchedulesOptions } from './assembly/schedules.ts';
-import type { ApiCoreOptions } from './assembly/signed-in.ts';
 import { tenantServices } from './assembly/tenant.ts';
 
 export { parseList } from './env.ts';

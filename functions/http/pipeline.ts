@@ -186,6 +186,11 @@ export function createApiHandler(options: ApiHandlerOptions) {
   // Every API describes itself at GET /api/openapi.json, from the very table it serves.
   const described = options.surfaces.find(isApiSurface);
   if (described === undefined) throw new Error(`No API serves the surfaces ${options.surfaces.join(', ')}`);
+  // An MCP route with no one to check its clients' tokens would only ever answer 404: refuse the table.
+  const mcp = options.routes.find((route) => route.auth === 'mcp-client');
+  if (mcp !== undefined && options.authenticateMcpClient === undefined) {
+    throw new Error(`${mcp.method} ${mcp.path} takes MCP clients, and this API authenticates none`);
+  }
   const router = new Router(withOpenApi(described, options.routes));
   const limit = options.defaultMaxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 

@@ -4,8 +4,10 @@
  * builds the signed-in core with what a tenant's own routes add (tenant.ts: `createTenantCore`);
  * `createCore` is everything, for the local platform and the tests.
  */
-import { createPublicDomain } from './public-domain.ts';
-import { type ApiCoreOptions, createSignedInCore } from './signed-in.ts';
+import { createPublicDomain, type PublicDomainOptions } from './public-domain.ts';
+import { createSignedInCore, type SignedInCoreOptions } from './signed-in.ts';
+
+export interface ApiCoreOptions extends SignedInCoreOptions, PublicDomainOptions {}
 
 /** The run core with sign-in and the public domain's services: all the governance API builds. */
 export function createApiCore(options: ApiCoreOptions) {

@@ -39,7 +39,8 @@ export function createFreeEntryDomain(options: FreeEntryDomainOptions) {
     audit,
     registry,
     directory,
-    templates: createTemplates(catalog, registry),
+    // Installed into the new space only: the free entry distributes nothing.
+    templates: createTemplates(catalog, undefined),
     platformHosts: platformHostsFromEnv(env),
     now,
     ...(options.signupLimits === undefined ? {} : { limits: options.signupLimits }),

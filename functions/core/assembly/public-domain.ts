@@ -1,7 +1,8 @@
 /**
  * The public domain's services on a run core: the tenant registry, platform templates, governance
  * (tenants and hosts, customers, orders, lifecycle scans, platform announcements) and the free
- * personal edition. `createCore` (platform.ts) and the free entry's function build them this way.
+ * personal edition. The API core (api.ts: the governance API, and `createCore` in platform.ts) builds
+ * them this way.
  */
 import type { ScriptChecker } from '../assets/checker.ts';
 import type { Environment } from '../env.ts';

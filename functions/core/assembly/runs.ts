@@ -4,9 +4,9 @@
  * executors, plan quotas, collections) with the agents and their executor, and on it approvals,
  * executions and extension data's records. The functions that only run and record (the results
  * recorder, schedule-fire with its schedules, the lifecycle scan with governance) build this alone;
- * `createCore` (platform.ts) builds it and adds sign-in, schedules, MCP, templates, governance and
- * the free edition for the APIs and the local platform. The free entry builds the catalog core
- * alone (free-entry.ts).
+ * the APIs build it with sign-in (signed-in.ts) and what their routes add (api.ts, tenant.ts), and
+ * `createCore` (platform.ts) everything, for the local platform and the tests. The free entry builds
+ * the catalog core alone (free-entry.ts).
  */
 import { Agents } from '../agents/agents.ts';
 import type { PollSlots } from '../agents/poll-slots.ts';

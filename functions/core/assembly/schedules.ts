@@ -1,6 +1,7 @@
 /**
  * Tenant schedules on a run core: fired by EventBridge Scheduler in AWS, by the local ticker on one
- * machine. `createCore` (platform.ts) and the schedule-fire function build them this way.
+ * machine. The tenant core (tenant.ts, also in `createCore`) and the schedule-fire function build them
+ * this way.
  */
 import type { Environment } from '../env.ts';
 import type { MessageSigner } from '../messages/signing.ts';

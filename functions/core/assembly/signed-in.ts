@@ -6,10 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { Auth } from '../identity/auth.ts';
 import { setCursorKey } from '../pagination.ts';
-import type { PublicDomainOptions } from './public-domain.ts';
 import { createRunCore, type RunCoreOptions } from './runs.ts';
 
-export interface ApiCoreOptions extends RunCoreOptions, PublicDomainOptions {
+export interface SignedInCoreOptions extends RunCoreOptions {
   /**
    * Key of session signatures. Only the API functions verify tokens; elsewhere it may be omitted and a
    * throwaway key is used, so no token could be minted or accepted by that process.
@@ -17,7 +16,7 @@ export interface ApiCoreOptions extends RunCoreOptions, PublicDomainOptions {
   readonly tokenSecret?: string;
 }
 
-export function createSignedInCore(options: ApiCoreOptions) {
+export function createSignedInCore(options: SignedInCoreOptions) {
   // Cursors issued by one API container must be accepted by the others: sign them with the shared secret.
   if (options.tokenSecret !== undefined) setCursorKey(options.tokenSecret);
   const run = createRunCore(options);

@@ -1,7 +1,8 @@
 /**
  * Platform templates on a catalog core: authored in the public domain, installed by tenants (and
- * into each new personal space at sign-up). The public domain (public-domain.ts) and the free entry
- * (free-entry.ts) build them this way.
+ * into each new personal space at sign-up). The public domain (public-domain.ts), the tenant core
+ * (tenant.ts) and the free entry (free-entry.ts) build them this way; only the public domain's list
+ * tenants, to distribute a template to every one.
  */
 import type { ScriptChecker } from '../assets/checker.ts';
 import { Templates } from '../templates/templates.ts';
@@ -10,7 +11,8 @@ import { type CatalogCore, noChecker } from './catalog.ts';
 
 export function createTemplates(
   catalog: Pick<CatalogCore, 'table' | 'audit' | 'scripts' | 'skills' | 'now'>,
-  tenants: TenantRegistry,
+  /** Where the templates are distributed from (governance): the registry that lists every tenant. */
+  tenants: TenantRegistry | undefined,
   checker?: ScriptChecker,
 ): Templates {
   return new Templates({
@@ -19,14 +21,18 @@ export function createTemplates(
     scripts: catalog.scripts,
     skills: catalog.skills,
     checker: checker ?? noChecker,
-    tenantIds: async function* () {
-      let cursor: string | undefined;
-      do {
-        const page = await tenants.list(100, cursor);
-        for (const tenant of page.items) yield tenant.id;
-        cursor = page.cursor;
-      } while (cursor !== undefined);
-    },
+    ...(tenants === undefined
+      ? {}
+      : {
+          tenantIds: async function* () {
+            let cursor: string | undefined;
+            do {
+              const page = await tenants.list(100, cursor);
+              for (const tenant of page.items) yield tenant.id;
+              cursor = page.cursor;
+            } while (cursor !== undefined);
+          },
+        }),
     now: catalog.now,
   });
 }

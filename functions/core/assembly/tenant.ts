@@ -7,14 +7,15 @@
 import { Handoffs } from '../free/handoffs.ts';
 import { McpClients } from '../mcp/clients.ts';
 import { McpService } from '../mcp/service.ts';
-import type { CoreOptions } from '../platform.ts';
-import { TenantRegistry } from '../tenancy/tenants.ts';
-import { createSchedules } from './schedules.ts';
-import { createSignedInCore, type SignedInCore } from './signed-in.ts';
+import { createSchedules, type SchedulesOptions } from './schedules.ts';
+import { createSignedInCore, type SignedInCore, type SignedInCoreOptions } from './signed-in.ts';
+
+export interface TenantCoreOptions extends SignedInCoreOptions, SchedulesOptions {}
+
 import { createTemplates } from './templates.ts';
 
 /** What only the tenant API serves: tenant schedules and the MCP endpoint's clients and tools. */
-export function tenantServices(core: SignedInCore, options: CoreOptions) {
+export function tenantServices(core: SignedInCore, options: SchedulesOptions) {
   const { table, audit, directory, skills, now } = core;
   // AI clients (MCP): their tokens, scopes and call logs, and the Skills they reach as tools.
   const mcpClients = new McpClients({ table, audit, directory, skills, now });
@@ -36,11 +37,11 @@ export function tenantServices(core: SignedInCore, options: CoreOptions) {
  * installs and the free edition's handoffs a personal space redeems — none of governance or the
  * free entry's sign-up (the functions that serve them build their own).
  */
-export function createTenantCore(options: CoreOptions) {
+export function createTenantCore(options: TenantCoreOptions) {
   const core = createSignedInCore(options);
-  const { table, hosts, now } = core;
-  // Templates list tenants only to distribute them (governance); the registry is the lookup alone.
-  const templates = createTemplates(core, new TenantRegistry({ table, hosts, now }), options.checker);
+  const { table, now } = core;
+  // A tenant installs what it is offered; distributing (which lists every tenant) is governance's.
+  const templates = createTemplates(core, undefined, options.checker);
   return {
     ...core,
     templates,

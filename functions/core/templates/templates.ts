@@ -82,8 +82,11 @@ export interface TemplatesOptions {
   readonly scripts: ScriptAssets;
   readonly skills: SkillCatalog;
   readonly checker: ScriptChecker;
-  /** Every tenant id, page by page (for distribution to all tenants). */
-  readonly tenantIds: () => AsyncIterable<string>;
+  /**
+   * Every tenant id, page by page (for distribution to all tenants). @default none: only the
+   * governance side distributes, and a function without it cannot list tenants
+   */
+  readonly tenantIds?: () => AsyncIterable<string>;
   readonly now?: () => Date;
 }
 
@@ -94,7 +97,7 @@ export class Templates {
   readonly #scripts: ScriptAssets;
   readonly #skills: SkillCatalog;
   readonly #checker: ScriptChecker;
-  readonly #tenantIds: () => AsyncIterable<string>;
+  readonly #tenantIds: (() => AsyncIterable<string>) | undefined;
   readonly #now: () => Date;
 
   constructor(options: TemplatesOptions) {
@@ -185,7 +188,11 @@ export class Templates {
   ): Promise<{ tenants: string[] }> {
     await this.get(id);
     const tenants: string[] = [];
-    const ids = 'all' in target ? this.#tenantIds() : target.tenantIds;
+    let ids: AsyncIterable<string> | readonly string[] = 'all' in target ? [] : target.tenantIds;
+    if ('all' in target) {
+      if (this.#tenantIds === undefined) throw new Error('This function cannot list tenants');
+      ids = this.#tenantIds();
+    }
     for await (const tenantId of ids) {
       const domain = await tenantContext(this.#table, tenantId);
       if (domain === null)

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { NotFoundError, unlessNotFound } from '../../core/errors.ts';
-import type { ApiCore, Core } from '../../core/platform.ts';
+import type { ApiCore } from '../../core/platform.ts';
 import type { Tenant } from '../../core/tenancy/tenants.ts';
 import { list, tenantSummarySchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
@@ -26,7 +26,7 @@ function summary(tenant: Tenant) {
 
 export function consoleRoutes(core: ApiCore): Route[] {
   async function whitelist(
-    domain: Parameters<Core['directory']['getUser']>[0],
+    domain: Parameters<ApiCore['directory']['getUser']>[0],
     username: string,
   ): Promise<string[]> {
     const user = await core.directory.getUser(domain, username);

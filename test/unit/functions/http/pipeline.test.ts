@@ -357,4 +357,32 @@ describe('the API pipeline', () => {
     expect(JSON.stringify(answer.body)).not.toContain('hunter2');
     expect(answer.body).toMatchObject({ type: 'urn:execfabric:problem:internal', instance: 'req-1' });
   });
+
+  it('refuses, at construction, a table with an MCP route and no one to authenticate its clients', () => {
+    const options = {
+      surfaces: ['tenant'],
+      accepts: () => true,
+      hosts,
+      originSecret: ORIGIN,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      authenticate: async () => caller([]),
+      csrfToken: () => 'csrf',
+      routes: [
+        route({
+          method: 'POST',
+          path: '/mcp',
+          serves: 'tenant',
+          auth: 'mcp-client',
+          responses: { 204: null },
+          handle: async () => ({ status: 204 }),
+        }),
+      ],
+    } as const;
+    expect(() => createApiHandler(options)).toThrow(
+      /POST \/mcp takes MCP clients, and this API authenticates none/,
+    );
+    expect(() =>
+      createApiHandler({ ...options, authenticateMcpClient: async () => caller([]) }),
+    ).not.toThrow();
+  });
 });
