@@ -45,6 +45,7 @@ import {
   type PollSlots,
   processPollSlots,
   processPolls,
+  readingPollKey,
 } from './poll-slots.ts';
 
 export { AGENT_NAME_PATTERN, MAX_POLLS_PER_AGENT };
@@ -303,10 +304,7 @@ export class Agents {
         POLL_AGAIN_SECONDS,
       );
     }
-    const releaseReading = processPolls.take(
-      JSON.stringify([domain.tenant.id]),
-      MAX_READING_POLLS_PER_TENANT,
-    );
+    const releaseReading = processPolls.take(readingPollKey(domain), MAX_READING_POLLS_PER_TENANT);
     try {
       const deadline = Date.now() + wait * 1000;
       if (releaseReading === null) {
@@ -332,7 +330,7 @@ export class Agents {
   pollsHeld(domain: TenantContext, agentName: string): { agent: number; reading: number } {
     return {
       agent: processPolls.count(agentPollKey(domain, agentName)),
-      reading: processPolls.count(JSON.stringify([domain.tenant.id])),
+      reading: processPolls.count(readingPollKey(domain)),
     };
   }
 

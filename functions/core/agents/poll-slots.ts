@@ -38,6 +38,11 @@ export function agentPollKey(domain: TenantContext, agentName: string): string {
   return JSON.stringify([domain.tenant.id, agentName]);
 }
 
+/** The key of a tenant's polls reading the table, in this process's count. */
+export function readingPollKey(domain: TenantContext): string {
+  return JSON.stringify([domain.tenant.id]);
+}
+
 /** An agent's waiting polls in this process: the whole bound where one process serves every request. */
 export function processPollSlots(max = MAX_POLLS_PER_AGENT): PollSlots {
   return {

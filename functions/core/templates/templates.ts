@@ -179,6 +179,12 @@ export class Templates {
     return this.#store.all();
   }
 
+  /** Every tenant id, from the lister governance gives; a function given none cannot list tenants. */
+  #everyTenant(): AsyncIterable<string> {
+    if (this.#tenantIds === undefined) throw new Error('This function cannot list tenants');
+    return this.#tenantIds();
+  }
+
   /** Offers a template to the given tenants (or every tenant); repeating it changes nothing. */
   async distribute(
     domain: PublicContext,
@@ -188,11 +194,7 @@ export class Templates {
   ): Promise<{ tenants: string[] }> {
     await this.get(id);
     const tenants: string[] = [];
-    let ids: AsyncIterable<string> | readonly string[] = 'all' in target ? [] : target.tenantIds;
-    if ('all' in target) {
-      if (this.#tenantIds === undefined) throw new Error('This function cannot list tenants');
-      ids = this.#tenantIds();
-    }
+    const ids = 'all' in target ? this.#everyTenant() : target.tenantIds;
     for await (const tenantId of ids) {
       const domain = await tenantContext(this.#table, tenantId);
       if (domain === null)
