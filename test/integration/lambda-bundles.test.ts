@@ -10,12 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/contract/headers.ts';
 import { ENV, queueUrlEnv } from '../../functions/core/env.ts';
 import type { LocalServices } from '../../lib/local/services.ts';
 import { functions, type QueueName } from '../../lib/topology.ts';
 import { assetFiles, buildAsset, inputsOf } from '../support/lambda-assets.ts';
-import { edgeEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
+import { forwardedEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
 import { servicesScratch } from '../support/local-services.ts';
 import { tempDir } from '../support/scratch.ts';
 
@@ -150,14 +149,11 @@ describe('the Lambda bundles, started as Lambda starts them', () => {
       [ENV.claimsTableName]: services.claimsTableName,
       ...queueUrls,
     });
-    const event = edgeEvent({
+    const event = forwardedEvent(env, {
       method: 'GET',
-      rawPath: '/tenant/api/skills',
-      headers: {
-        [ORIGIN_HEADER]: env[ENV.originSecret] ?? '',
-        [HOST_HEADER]: 'nobody.example.test',
-        accept: 'application/json',
-      },
+      surface: 'tenant',
+      host: 'nobody.example.test',
+      path: '/api/skills',
     });
     const out = fresh(
       [

@@ -13,13 +13,11 @@
  */
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/contract/headers.ts';
-import { ENV } from '../../functions/core/env.ts';
 import { NotFoundError } from '../../functions/core/errors.ts';
 import { tenantDomain } from '../../functions/core/governance/acting.ts';
 import { functions } from '../../lib/topology.ts';
 import { buildAsset } from '../support/lambda-assets.ts';
-import { edgeEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
+import { forwardedEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
 import { FreshInstances, type InstanceAnswer } from '../support/lambda-instances.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
 import { tempDir } from '../support/scratch.ts';
@@ -50,17 +48,7 @@ function freeRequest(
   sourceIp: string,
   body?: unknown,
 ): Promise<InstanceAnswer> {
-  const event = edgeEvent({
-    method,
-    rawPath: `/free${path}`,
-    headers: {
-      [ORIGIN_HEADER]: env[ENV.originSecret] ?? '',
-      [HOST_HEADER]: HOSTS.free,
-      accept: 'application/json',
-    },
-    body,
-    sourceIp,
-  });
+  const event = forwardedEvent(env, { method, surface: 'free', host: HOSTS.free, path, body, sourceIp });
   return instances.invoke(event).answer;
 }
 

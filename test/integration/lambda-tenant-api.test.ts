@@ -15,14 +15,13 @@
  */
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_HEADER, ORIGIN_HEADER, PREFER_HEADER } from '../../functions/contract/headers.ts';
+import { PREFER_HEADER } from '../../functions/contract/headers.ts';
 import { MAX_POLLS_PER_AGENT } from '../../functions/core/agents/poll-slots.ts';
 import { queryAll } from '../../functions/core/db.ts';
-import { ENV } from '../../functions/core/env.ts';
 import { domainPk, TABLE_KEY_NAMES, TAG, typePrefix } from '../../functions/core/keys.ts';
 import { functions } from '../../lib/topology.ts';
 import { buildAsset } from '../support/lambda-assets.ts';
-import { edgeEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
+import { forwardedEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
 import { FreshInstances } from '../support/lambda-instances.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
 import { tempDir } from '../support/scratch.ts';
@@ -57,20 +56,10 @@ afterAll(async () => {
 
 /** An API Gateway request to the tenant API on acme's host, as the edge forwards it. */
 function apiEvent(method: string, path: string, headers: Record<string, string>, body?: unknown) {
-  return edgeEvent({
-    method,
-    rawPath: `/tenant${path}`,
-    headers: {
-      [ORIGIN_HEADER]: env[ENV.originSecret] ?? '',
-      [HOST_HEADER]: HOSTS.acme,
-      accept: 'application/json',
-      ...headers,
-    },
-    body,
-  });
+  return forwardedEvent(env, { method, surface: 'tenant', host: HOSTS.acme, path, headers, body });
 }
 
-function invoke(event: ReturnType<typeof edgeEvent>) {
+function invoke(event: ReturnType<typeof forwardedEvent>) {
   return instances.invoke(event);
 }
 

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/contract/headers.ts';
 import { ENV, type Environment, functionNameEnv, queueUrlEnv } from '../../functions/core/env.ts';
 import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
 import { functions, queues } from '../../lib/topology.ts';
@@ -85,4 +86,36 @@ export function edgeEvent(init: EdgeEventInit): APIGatewayProxyEventV2 {
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     isBase64Encoded: false,
   };
+}
+
+export interface ForwardedInit {
+  readonly method: string;
+  /** The surface the host is bound to (the first segment the edge adds: `tenant`, `free`…). */
+  readonly surface: string;
+  readonly host: string;
+  /** The viewer's path (`/api/skills`). */
+  readonly path: string;
+  /** More headers (a token…). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+  readonly sourceIp?: string;
+}
+
+/**
+ * A viewer's request as the edge forwards it to an API function configured with `env`: its origin
+ * proof, the host, JSON accepted.
+ */
+export function forwardedEvent(env: NodeJS.ProcessEnv, init: ForwardedInit): APIGatewayProxyEventV2 {
+  return edgeEvent({
+    method: init.method,
+    rawPath: `/${init.surface}${init.path}`,
+    headers: {
+      [ORIGIN_HEADER]: env[ENV.originSecret] ?? '',
+      [HOST_HEADER]: init.host,
+      accept: 'application/json',
+      ...init.headers,
+    },
+    body: init.body,
+    ...(init.sourceIp === undefined ? {} : { sourceIp: init.sourceIp }),
+  });
 }
