@@ -8,9 +8,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { lifecycleEvent } from '../../functions/lifecycle-scan/events.ts';
 import { CONTEXT, stackPropsFromContext, stageContext } from '../../lib/aws/context.ts';
@@ -22,6 +19,7 @@ import {
   logicalId,
   resourcesOfType,
   type Synthesized,
+  synthesizeStack,
 } from './support.ts';
 
 /** `-c key=value` pairs of a cdk command, as the CLI passes them. */
@@ -38,19 +36,12 @@ function contextOf(words: readonly string[]): Record<string, string> {
 
 /** The stack `bin/cdk.ts` builds for this context (bundling skipped: the synth test does it for real). */
 function synthesizeWith(context: Record<string, string>): Synthesized {
-  const app = new App({
-    context: { ...cdkJsonContext(), ...context, 'aws:cdk:bundling-stacks': [] },
-    builtinCloudFormationValidation: false,
+  return synthesizeStack({ ...cdkJsonContext(), ...context }, (app) => {
+    const read = (key: string) => app.node.tryGetContext(key);
+    const stage = stageContext(CONTEXT.stage, read(CONTEXT.stage));
+    const props = stackPropsFromContext(read);
+    return { stack: new ExecFabricStack(app, stackIdFor(stage), { ...props }), context: props };
   });
-  const read = (key: string) => app.node.tryGetContext(key);
-  const stage = stageContext(CONTEXT.stage, read(CONTEXT.stage));
-  const props = stackPropsFromContext(read);
-  const stack = new ExecFabricStack(app, stackIdFor(stage), { ...props });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  const assembly = app.synth();
-  const template = Template.fromStack(stack);
-  const resources = (template.toJSON() as { Resources: Synthesized['resources'] }).Resources;
-  return { app, stack, template, resources, assembly, context: props };
 }
 
 /** Commands that need an AWS account; each is checked as far as it can be offline. */

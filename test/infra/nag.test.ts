@@ -11,7 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_ID } from '../../lib/aws/stack.ts';
 import { type FunctionName, functions, routes, sites } from '../../lib/topology.ts';
-import { type TempDir, tempDir } from '../support/scratch.ts';
+import { scratchDir, type TempDir, tempDir } from '../support/scratch.ts';
 import { logicalId, type Synthesized, synthesize } from './support.ts';
 
 /** Unacknowledged findings, as `<rule> at <construct path>` lines (empty when clean). */
@@ -110,7 +110,7 @@ describe('cdk-nag on the configured stack', () => {
   });
 
   it('uses a check that does report what is not acknowledged', () => {
-    const probe = new CdkApp();
+    const probe = new CdkApp({ outdir: scratchDir('execfabric-cdk-') });
     new Bucket(new Stack(probe, 'Probe'), 'Unlogged');
     expect(findings(probe)).toContain('error AwsSolutions-S1 at Probe/Unlogged/Resource');
   });

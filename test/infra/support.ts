@@ -17,6 +17,7 @@ import {
   STACK_ID,
 } from '../../lib/aws/stack.ts';
 import type { FunctionName } from '../../lib/topology.ts';
+import { tempDir } from '../support/scratch.ts';
 
 export interface Synthesized {
   readonly app: App;
@@ -55,17 +56,38 @@ export function cdkJsonContext(): Record<string, unknown> {
  * CloudFormation schema validation.
  */
 export function synthesize(overrides: Partial<ExecFabricStackProps> = {}): Synthesized {
-  const app = new App({
-    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
-    builtinCloudFormationValidation: false,
+  return synthesizeStack(cdkJsonContext(), (app) => {
+    const context = stackPropsFromContext((key) => app.node.tryGetContext(key));
+    return { stack: new ExecFabricStack(app, STACK_ID, { ...context, ...overrides }), context };
   });
-  const context = stackPropsFromContext((key) => app.node.tryGetContext(key));
-  const stack = new ExecFabricStack(app, STACK_ID, { ...context, ...overrides });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  const assembly = app.synth();
-  const template = Template.fromStack(stack);
-  const resources = (template.toJSON() as { Resources: Record<string, CfnResourceJson> }).Resources;
-  return { app, stack, template, resources, assembly, context };
+}
+
+/**
+ * Synthesizes the stack `build` adds to an app with `context` (bundling skipped), with cdk-nag. The
+ * cloud assembly is written to a temp folder that is removed before this returns: an app given no
+ * `outdir` makes one in the system temp folder and never removes it (~34 MB each, the Python layer's
+ * asset), so every synthesis of a suite run used to stay behind. The template is read before.
+ */
+export function synthesizeStack(
+  context: Record<string, unknown>,
+  build: (app: App) => { readonly stack: ExecFabricStack; readonly context: ContextStackProps },
+): Synthesized {
+  const outdir = tempDir('execfabric-cdk-');
+  try {
+    const app = new App({
+      outdir: outdir.path,
+      context: { ...context, 'aws:cdk:bundling-stacks': [] },
+      builtinCloudFormationValidation: false,
+    });
+    const { stack, context: props } = build(app);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const assembly = app.synth();
+    const template = Template.fromStack(stack);
+    const resources = (template.toJSON() as { Resources: Record<string, CfnResourceJson> }).Resources;
+    return { app, stack, template, resources, assembly, context: props };
+  } finally {
+    outdir.remove();
+  }
 }
 
 export function logicalId(

@@ -126,8 +126,15 @@ describe('npx cdk synth', () => {
 });
 
 describe('loud failures', () => {
-  /** No bundling: these stacks fail before any asset would be built. */
-  const app = () => new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+  /**
+   * No bundling: these stacks fail before any asset would be built. Each app writes into the test's
+   * own scratch folder (without an `outdir` it makes one in the system temp folder and leaves it).
+   */
+  const app = () =>
+    new App({
+      outdir: scratchDir('execfabric-cdk-'),
+      context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+    });
 
   it('names the missing entry file of a Node function', () => {
     const emptyRoot = scratchDir('execfabric-root-');
