@@ -5,7 +5,11 @@
  * host, authenticated the AI client and parsed the JSON body (size, UTF-8, nesting depth); the
  * transport checks the rest of the framing (Accept, JSON-RPC shape, protocol version), and the
  * core (functions/core/mcp) decides what the client may see and do.
- * Who may call it, and the metadata that says so, are in mcp-auth.ts.
+ * Who may call it, and the metadata that says so, are in mcp-auth.ts; what the pipeline lets
+ * through, in mcp-message.ts.
+ *
+ * The route imports this module on the first MCP call (routes/mcp.ts): the SDK's server, transport
+ * and protocol schemas stay out of the tenant API's cold start, which every other request pays.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -17,7 +21,6 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import * as z from 'zod';
 import type { Caller } from '../core/identity/caller.ts';
 import { MAX_WAIT_SECONDS } from '../core/mcp/clients.ts';
 import { UnknownToolError } from '../core/mcp/service.ts';
@@ -30,33 +33,6 @@ import { refusingSchemaValidator } from './mcp-validation.ts';
 import { publicOrigin } from './origin.ts';
 import { PROBLEM_CONTENT_TYPE, problem } from './problem.ts';
 import type { ApiRequest, RouteResult } from './router.ts';
-
-/** Largest MCP request body: a run's input (64 KiB) and the JSON-RPC envelope around it. */
-export const MAX_MCP_BODY_BYTES = 128 * 1024;
-
-/**
- * One JSON-RPC message: what the pipeline lets through to the transport. Unknown members, a missing
- * or wrong `jsonrpc`, and batches (gone from MCP since 2025-06-18; one message per request keeps
- * every call bounded) are refused with a 422 naming the field, like every other body of the API.
- */
-export const mcpMessage = z.strictObject(
-  {
-    jsonrpc: z.literal('2.0'),
-    id: z.union([z.string().max(256), z.number(), z.null()]).optional(),
-    method: z.string().min(1).max(128).optional(),
-    params: z.record(z.string(), z.unknown()).optional(),
-    result: z.record(z.string(), z.unknown()).optional(),
-    error: z
-      .strictObject({ code: z.number().int(), message: z.string().max(4096), data: z.unknown().optional() })
-      .optional(),
-  },
-  {
-    error: (issue) =>
-      Array.isArray(issue.input)
-        ? 'JSON-RPC batches are not accepted: send one message per request'
-        : undefined,
-  },
-);
 
 /** Request headers the transport reads; nothing else of the request reaches it. */
 const FORWARDED_HEADERS = [

@@ -11,7 +11,8 @@
  * - A run's `Prefer: wait`: the wait holds a slot in the tenant's partition while it waits and gives
  *   it back when it answers.
  *
- * And its OpenAPI document, rendered by a chunk loaded on the first request for it.
+ * And its OpenAPI document, rendered by a chunk loaded on the first request for it; its MCP endpoint,
+ * whose SDK is a chunk loaded on the first MCP call.
  */
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +89,15 @@ async function until(what: string, check: () => Promise<boolean>, seconds = 30):
   }
 }
 
+/** A new script asset of acme's that returns `{}`: its id. */
+async function scriptId(name: string): Promise<string> {
+  const script = (await send('POST', '/api/assets/scripts', {
+    name,
+    source: 'def main(inputs, ctx):\n    return {}\n',
+  })) as { id: string };
+  return script.id;
+}
+
 async function send(method: string, path: string, body?: unknown) {
   const answer = await t.send({
     host: HOSTS.acme,
@@ -107,6 +117,45 @@ describe('the tenant API on Lambda', () => {
     const document = JSON.parse(answer.body ?? '{}') as { openapi?: string; paths?: Record<string, unknown> };
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths ?? {})).toContain('/api/agent/poll');
+  }, 60_000);
+
+  it('answers an AI client’s MCP call from the chunk that call loads (the SDK is not in its cold start)', async () => {
+    await send('POST', '/api/skills', {
+      name: 'Lambda tool',
+      inputSchema: { type: 'object' },
+      outputSchema: { type: 'object' },
+      risk: 'low',
+      tags: ['lambda-mcp'],
+      asset: { kind: 'python-script', id: await scriptId('lambda-tool.py'), version: 'active' },
+    });
+    const { token } = (await send('POST', '/api/mcp-clients', {
+      name: 'Lambda agent',
+      tags: ['lambda-mcp'],
+    })) as { token: string };
+    const call = (body: unknown) =>
+      invoke(
+        apiEvent(
+          'POST',
+          '/mcp',
+          {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json, text/event-stream',
+            'content-type': 'application/json',
+          },
+          body,
+        ),
+      ).answer;
+    const listed = await call({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+    expect(listed.statusCode, listed.body).toBe(200);
+    const { result } = JSON.parse(listed.body ?? '{}') as { result: { tools: { title?: string }[] } };
+    expect(result.tools.map((tool) => tool.title).sort()).toEqual(['Follow a run', 'Lambda tool']);
+    // The transport's own refusal, from the same chunk: a method MCP does not have.
+    const unknown = await call({ jsonrpc: '2.0', id: 2, method: 'tools/destroy', params: {} });
+    expect(JSON.parse(unknown.body ?? '{}')).toMatchObject({
+      jsonrpc: '2.0',
+      id: 2,
+      error: { code: -32601 },
+    });
   }, 60_000);
 });
 

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, requireEnv } from '../../functions/core/env.ts';
 import { HOST_HEADER, ORIGIN_HEADER } from '../../functions/core/headers.ts';
-import { MAX_MCP_BODY_BYTES } from '../../functions/http/mcp.ts';
+import { MAX_MCP_BODY_BYTES } from '../../functions/http/mcp-message.ts';
 import type { TestResponse } from '../support/http.ts';
 import { edgeEvent } from '../support/lambda-environment.ts';
 import { connectMcp } from '../support/mcp.ts';

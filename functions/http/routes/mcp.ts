@@ -15,8 +15,8 @@ import {
 } from '../../core/mcp/clients.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { TenantCore } from '../../core/platform.ts';
-import { MAX_MCP_BODY_BYTES, mcpMessage, serveMcp } from '../mcp.ts';
 import { MCP_PATH, RESOURCE_METADATA_PATH, resourceMetadata } from '../mcp-auth.ts';
+import { MAX_MCP_BODY_BYTES, mcpMessage } from '../mcp-message.ts';
 import { problemSchema } from '../openapi.ts';
 import { PROBLEM_CONTENT_TYPE } from '../problem.ts';
 import { list, page, pageQuery } from '../responses.ts';
@@ -130,8 +130,11 @@ export function mcpRoutes(core: TenantCore, functionLogger?: Logger): Route[] {
       body: mcpMessage,
       maxBodyBytes: MAX_MCP_BODY_BYTES,
       // The SDK's transport picks the status: one of mcpResponses (the contract test holds it to them).
-      handle: async ({ domain, caller, request }) =>
-        (await serveMcp(core, domain, caller, request, logger)) as ResultOf<typeof mcpResponses>,
+      // The SDK is loaded by the first MCP call of an instance, not at its cold start (../mcp.ts).
+      handle: async ({ domain, caller, request }) => {
+        const { serveMcp } = await import('../mcp.ts');
+        return (await serveMcp(core, domain, caller, request, logger)) as ResultOf<typeof mcpResponses>;
+      },
     }),
     metadata(RESOURCE_METADATA_PATH),
     metadata(`${RESOURCE_METADATA_PATH}${MCP_PATH}`),

@@ -96,6 +96,13 @@ describe('the Lambda build’s package swap', () => {
     expect(inputs.filter((path) => /node_modules\/(ajv|ajv-formats|fast-uri)\//.test(path))).toEqual([]);
   });
 
+  it('loads the tenant API’s MCP server in a chunk its first MCP call imports, not at a cold start', async () => {
+    const { metafile, init } = await asset(functions['tenant-api'].entry);
+    const server = 'node_modules/@modelcontextprotocol/sdk/dist/esm/server/index.js';
+    expect(inputsOf(metafile, init)).not.toContain(server);
+    expect(inputsOf(metafile, assetFiles(metafile).lazy)).toContain(server);
+  });
+
   it('starts an SDK server given our validator, and fails loudly without it', async () => {
     const server = (options: string) => `
       import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -200,15 +207,19 @@ describe('the Lambda build’s package swap', () => {
    */
   const API_CORES: readonly (readonly [string, string, readonly string[], readonly string[]])[] = [
     [
-      'tenant-api: sign-in, the run core, schedules, MCP, templates and handoffs; no governance or sign-up',
+      'tenant-api: sign-in, the run core, schedules, MCP, templates and handoffs; no governance or sign-up, no MCP SDK until an MCP call',
       'functions/tenant-api/index.ts',
       [
         'functions/core/schedules/schedules.ts',
         'functions/core/mcp/service.ts',
+        'functions/http/mcp-message.ts',
         'functions/core/templates/templates.ts',
         'functions/core/free/handoffs.ts',
       ],
       [
+        // The SDK's server, transport and protocol schemas: a chunk the first MCP call loads.
+        'node_modules/@modelcontextprotocol/',
+        'functions/http/mcp.ts',
         'functions/core/assembly/public-domain.ts',
         'functions/core/governance/lifecycle.ts',
         'functions/core/governance/dns.ts',
