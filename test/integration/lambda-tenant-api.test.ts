@@ -157,6 +157,59 @@ describe('the tenant API on Lambda', () => {
       error: { code: -32601 },
     });
   }, 60_000);
+
+  it('creates a schedule and refuses a bad one, computing its times in the chunk that loads them', async () => {
+    const skill = (await send('POST', '/api/skills', {
+      name: 'Lambda scheduled',
+      inputSchema: { type: 'object' },
+      outputSchema: { type: 'object' },
+      risk: 'low',
+      asset: { kind: 'python-script', id: await scriptId('lambda-scheduled.py'), version: 'active' },
+    })) as { id: string };
+    const create = (expression: string) =>
+      invoke(
+        apiEvent(
+          'POST',
+          '/api/schedules',
+          { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+          {
+            name: `Lambda ${expression}`,
+            skillId: skill.id,
+            input: {},
+            timing: { kind: 'cron', expression },
+            timezone: 'Europe/Paris',
+            enabled: false,
+          },
+        ),
+      ).answer;
+    const created = await create('0 9 * * MON');
+    expect(created.statusCode, created.body).toBe(201);
+    // Paused: no next fire; resumed through the bundled function, its next three Mondays at 09:00 Paris.
+    const { id } = JSON.parse(created.body ?? '{}') as { id: string };
+    const resumed = await invoke(
+      apiEvent('POST', `/api/schedules/${id}/resume`, { authorization: `Bearer ${alice}` }),
+    ).answer;
+    expect(resumed.statusCode, resumed.body).toBe(200);
+    const { upcoming, nextFireAt } = JSON.parse(resumed.body ?? '{}') as {
+      upcoming: string[];
+      nextFireAt: string;
+    };
+    expect(upcoming.length).toBeGreaterThan(0);
+    expect(upcoming[0]).toBe(nextFireAt);
+    for (const at of upcoming) {
+      const local = new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Europe/Paris',
+        weekday: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+      }).format(new Date(at));
+      expect(local).toBe('Mon 09:00');
+    }
+    const refused = await create('61 9 * * *');
+    expect(refused.statusCode, refused.body).toBe(422);
+    expect(refused.headers['content-type']).toBe('application/problem+json');
+    expect(refused.body).toContain('timing.expression');
+  }, 60_000);
 });
 
 describe('the tenant API on Lambda: what one tenant holds open, across instances', () => {

@@ -37,7 +37,14 @@ import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
 import { type DueSchedule, ScheduleRepository } from './schedule-repository.ts';
 import type { TenantSchedulerPort } from './scheduler-port.ts';
-import { nextOccurrence, occurrences, type Timing, validateTiming } from './timing.ts';
+import type { Timing } from './timing.ts';
+
+/**
+ * When schedules fire (croner): a chunk the first schedule operation that computes a time loads, so
+ * the tenant API's cold start, which mostly serves requests that never do, does not (occurrences.ts).
+ */
+const occurrencesModule = () => import('./occurrences.ts');
+type Occurrences = Awaited<ReturnType<typeof occurrencesModule>>;
 
 export const SCHEDULE_ID_PATTERN = /^sch-[a-z0-9]{12}$/;
 /** A fire later than this after its scheduled time is not run (the missed-fire policy). */
@@ -133,7 +140,12 @@ export interface ScheduleQuota {
 }
 
 /** Missed occurrences from `first` (included) to `now`: how many (capped) and the last one. */
-function missedBetween(schedule: Schedule, first: Date, now: Date): { count: number; last: Date } {
+function missedBetween(
+  { nextOccurrence }: Occurrences,
+  schedule: Schedule,
+  first: Date,
+  now: Date,
+): { count: number; last: Date } {
   const anchor = new Date(schedule.anchorAt);
   let count = 1;
   let last = first;
@@ -194,7 +206,7 @@ export class Schedules {
     const definition = await this.#definition(domain, caller, input, now);
     const at = now.toISOString();
     const enabled = input.enabled ?? true;
-    const schedule = this.#withNext({
+    const schedule = await this.#withNext({
       id: randomId('sch'),
       ...definition,
       state: enabled ? 'enabled' : 'paused',
@@ -244,7 +256,7 @@ export class Schedules {
     const definition = await this.#definition(domain, caller, input, now);
     const enabled = input.enabled ?? current.state === 'enabled';
     const at = now.toISOString();
-    const schedule = this.#withNext({
+    const schedule = await this.#withNext({
       ...current,
       ...definition,
       state: enabled ? 'enabled' : 'paused',
@@ -268,7 +280,7 @@ export class Schedules {
     }
     if ((current.state === 'enabled') === enabled) return current;
     const at = this.#now().toISOString();
-    const schedule = this.#withNext({
+    const schedule = await this.#withNext({
       ...current,
       state: enabled ? 'enabled' : 'paused',
       revision: current.revision + 1,
@@ -314,8 +326,9 @@ export class Schedules {
   }
 
   /** The next fire times of a schedule (none while paused). */
-  upcoming(schedule: Schedule, count = UPCOMING): string[] {
+  async upcoming(schedule: Schedule, count = UPCOMING): Promise<string[]> {
     if (schedule.state !== 'enabled') return [];
+    const { occurrences } = await occurrencesModule();
     return occurrences(
       schedule.timing,
       schedule.timezone,
@@ -371,9 +384,11 @@ export class Schedules {
       owner: schedule.owner,
     };
 
+    const occurrences = await occurrencesModule();
+    const { nextOccurrence } = occurrences;
     if (trigger === 'schedule' && now.getTime() - scheduled.getTime() > MISSED_GRACE_SECONDS * 1000) {
       const anchor = new Date(schedule.anchorAt);
-      const { count, last } = missedBetween(schedule, scheduled, now);
+      const { count, last } = missedBetween(occurrences, schedule, scheduled, now);
       const upcoming = nextOccurrence(schedule.timing, schedule.timezone, anchor, now);
       const entry: FireLogEntry = {
         ...base,
@@ -484,6 +499,7 @@ export class Schedules {
       ]);
     }
     const timezone = input.timezone ?? 'UTC';
+    const { validateTiming } = await occurrencesModule();
     validateTiming(input.timing, timezone, planLimits(domain.tenant.plan).minScheduleMinutes, now);
     const skill = await this.#skills.getVisible(domain, caller, input.skillId).catch((error: unknown) => {
       if (error instanceof NotFoundError) {
@@ -520,9 +536,10 @@ export class Schedules {
     };
   }
 
-  #withNext(schedule: Schedule): Schedule {
+  async #withNext(schedule: Schedule): Promise<Schedule> {
     const { nextFireAt: _previous, ...rest } = schedule;
     if (schedule.state !== 'enabled') return rest;
+    const { nextOccurrence } = await occurrencesModule();
     const next = nextOccurrence(schedule.timing, schedule.timezone, new Date(schedule.anchorAt), this.#now());
     return next === null ? rest : { ...rest, nextFireAt: next.toISOString() };
   }

@@ -1,14 +1,13 @@
 /**
  * When a tenant schedule fires: a cron expression (the five standard fields, in a time zone), a rate
  * (every n minutes, hours or days from when the schedule was enabled) or once (a local date and time
- * in a time zone). Occurrences are computed with croner (time zones and daylight-saving changes
- * included), the same in both wirings; `awsExpression` turns a timing into EventBridge Scheduler's
+ * in a time zone). This module is their syntax; occurrences.ts computes when they fire (with croner),
+ * the same in both wirings; `awsExpression` turns a timing into EventBridge Scheduler's
  * `cron(…)`/`rate(…)`/`at(…)` form, which has six fields, numbers Sunday 1 and cannot restrict both
  * day fields — so the accepted cron is the subset both understand: numbers, names, `*`, `?`, ranges,
  * lists, steps, and `L` (last day) in the day of month, with at most one of the two day fields
  * restricted.
  */
-import { Cron } from 'croner';
 import { ValidationError } from '../errors.ts';
 
 export const RATE_UNITS = ['minutes', 'hours', 'days'] as const;
@@ -19,7 +18,11 @@ export type Timing =
   | { readonly kind: 'rate'; readonly every: number; readonly unit: RateUnit }
   | { readonly kind: 'once'; readonly at: string };
 
-const UNIT_MS: Readonly<Record<RateUnit, number>> = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 };
+export const UNIT_MS: Readonly<Record<RateUnit, number>> = {
+  minutes: 60_000,
+  hours: 3_600_000,
+  days: 86_400_000,
+};
 /** Largest rate step EventBridge Scheduler takes is bounded by this many units. */
 export const MAX_RATE = 1000;
 /** A local date and time for `once`: `YYYY-MM-DDTHH:MM` with optional `:SS`. */
@@ -48,7 +51,7 @@ const FIELDS: readonly FieldSpec[] = [
   { name: 'day of week', min: 0, max: 7, names: DAYS, nameBase: 0 },
 ];
 
-function invalid(message: string, path = 'timing.expression'): ValidationError {
+export function invalid(message: string, path = 'timing.expression'): ValidationError {
   return new ValidationError(`Invalid schedule: ${message}`, [{ path, message }]);
 }
 
@@ -95,13 +98,14 @@ function expand(field: string, spec: FieldSpec): Set<number> | null {
   return selected;
 }
 
-interface ParsedCron {
+export interface ParsedCron {
   readonly fields: readonly string[];
   readonly sets: readonly (Set<number> | null)[];
   readonly lastDay: boolean;
 }
 
-function parseCron(expression: string): ParsedCron {
+/** The five fields of a cron expression, checked: throws ValidationError naming what is wrong. */
+export function parseCron(expression: string): ParsedCron {
   const fields = expression.trim().split(/\s+/);
   if (fields.length !== 5) {
     throw invalid('a cron expression has five fields: minute hour day-of-month month day-of-week');
@@ -123,17 +127,6 @@ function parseCron(expression: string): ParsedCron {
   return { fields, sets, lastDay };
 }
 
-function croner(expression: string, timezone: string): Cron {
-  // `?` means "any" here (croner would read it as "now"); at most one day field is restricted.
-  const pattern = expression
-    .trim()
-    .split(/\s+/)
-    .map((field) => (field === '?' ? '*' : field))
-    .join(' ');
-  // `sloppyRanges` lets croner read `start/step` (as EventBridge does); `parseCron` checked the syntax.
-  return new Cron(pattern, { timezone, mode: '5-part', paused: true, sloppyRanges: true });
-}
-
 /** Whether `timezone` is an IANA time zone this runtime knows. */
 export function isTimeZone(timezone: string): boolean {
   if (timezone.length === 0 || timezone.length > 64) return false;
@@ -143,139 +136,6 @@ export function isTimeZone(timezone: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** The instant a local date-time in a time zone stands for. */
-export function instantOf(localDateTime: string, timezone: string): Date {
-  const match = LOCAL_DATE_TIME.exec(localDateTime);
-  if (match === null) throw invalid('at is a local date and time, YYYY-MM-DDTHH:MM[:SS]', 'timing.at');
-  const [year, month, day, hour, minute, second] = match
-    .slice(1)
-    .map((part) => Number(part ?? 0)) as number[] as [number, number, number, number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  if (
-    date.getUTCMonth() !== month - 1 ||
-    date.getUTCDate() !== day ||
-    hour > 23 ||
-    minute > 59 ||
-    second > 59
-  ) {
-    throw invalid('at is not a valid date and time', 'timing.at');
-  }
-  let instant: Date | null;
-  try {
-    instant = new Cron(`${localDateTime.length === 16 ? `${localDateTime}:00` : localDateTime}`, {
-      timezone,
-      paused: true,
-    }).nextRun(new Date(0));
-  } catch {
-    instant = null;
-  }
-  if (instant === null) throw invalid('at is not a valid date and time', 'timing.at');
-  return instant;
-}
-
-/**
- * Checks a timing: its syntax, its time zone, and that two fires are at least `minMinutes` apart
- * (the plan's shortest interval). Throws ValidationError.
- */
-export function validateTiming(timing: Timing, timezone: string, minMinutes: number, now: Date): void {
-  if (!isTimeZone(timezone)) {
-    throw invalid(`${timezone} is not a known IANA time zone (e.g. Europe/Paris, UTC)`, 'timezone');
-  }
-  switch (timing.kind) {
-    case 'cron': {
-      parseCron(timing.expression);
-      let runs: Date[];
-      try {
-        runs = croner(timing.expression, timezone).nextRuns(48, now);
-      } catch (error) {
-        throw invalid((error as Error).message.replace(/^CronPattern: /, ''));
-      }
-      if (runs.length === 0) throw invalid('the expression never fires');
-      for (let index = 1; index < runs.length; index++) {
-        const gap = (runs[index] as Date).getTime() - (runs[index - 1] as Date).getTime();
-        if (gap < minMinutes * 60_000) {
-          throw invalid(
-            `fires more often than every ${minMinutes} minute(s), the shortest interval this plan allows`,
-          );
-        }
-      }
-      return;
-    }
-    case 'rate': {
-      if (!Number.isInteger(timing.every) || timing.every < 1 || timing.every > MAX_RATE) {
-        throw invalid(`every is an integer from 1 to ${MAX_RATE}`, 'timing.every');
-      }
-      if (!RATE_UNITS.includes(timing.unit))
-        throw invalid(`unit is one of ${RATE_UNITS.join(', ')}`, 'timing.unit');
-      if (timing.every * UNIT_MS[timing.unit] < minMinutes * 60_000) {
-        throw invalid(
-          `fires more often than every ${minMinutes} minute(s), the shortest interval this plan allows`,
-          'timing.every',
-        );
-      }
-      return;
-    }
-    case 'once': {
-      const at = instantOf(timing.at, timezone);
-      if (at.getTime() <= now.getTime()) throw invalid('at is in the past', 'timing.at');
-      if (at.getTime() - now.getTime() > MAX_ONCE_AHEAD_MS)
-        throw invalid('at is more than five years ahead', 'timing.at');
-      return;
-    }
-  }
-}
-
-/**
- * The first `count` occurrences strictly after `after`. A rate counts from `anchor` (when the
- * schedule was last enabled or changed).
- */
-export function occurrences(
-  timing: Timing,
-  timezone: string,
-  anchor: Date,
-  after: Date,
-  count: number,
-): Date[] {
-  switch (timing.kind) {
-    case 'cron':
-      return croner(timing.expression, timezone).nextRuns(count, after);
-    case 'rate': {
-      const step = timing.every * UNIT_MS[timing.unit];
-      const elapsed = after.getTime() - anchor.getTime();
-      const first = elapsed < 0 ? 1 : Math.floor(elapsed / step) + 1;
-      return Array.from({ length: count }, (_, index) => new Date(anchor.getTime() + (first + index) * step));
-    }
-    case 'once': {
-      const at = instantOf(timing.at, timezone);
-      return at.getTime() > after.getTime() && count > 0 ? [at] : [];
-    }
-  }
-}
-
-export function nextOccurrence(timing: Timing, timezone: string, anchor: Date, after: Date): Date | null {
-  return occurrences(timing, timezone, anchor, after, 1)[0] ?? null;
-}
-
-/** Occurrences in `(from, to]`, counted (at most `cap`). */
-export function countBetween(
-  timing: Timing,
-  timezone: string,
-  anchor: Date,
-  from: Date,
-  to: Date,
-  cap = 10_000,
-): number {
-  let count = 0;
-  let cursor = from;
-  while (count < cap) {
-    const next = nextOccurrence(timing, timezone, anchor, cursor);
-    if (next === null || next.getTime() > to.getTime()) break;
-    count++;
-    cursor = next;
-  }
-  return count;
 }
 
 function compress(values: readonly number[], spec: FieldSpec): string {

@@ -90,7 +90,10 @@ function requireAny(caller: Caller): void {
 }
 
 export function scheduleRoutes(core: TenantCore): Route[] {
-  const view = (schedule: Schedule) => ({ ...schedule, upcoming: core.schedules.upcoming(schedule) });
+  const view = async (schedule: Schedule) => ({
+    ...schedule,
+    upcoming: await core.schedules.upcoming(schedule),
+  });
   return [
     route({
       method: 'GET',
@@ -102,7 +105,7 @@ export function scheduleRoutes(core: TenantCore): Route[] {
       handle: async ({ domain, caller }) => {
         requireAny(caller);
         const items = await core.schedules.list(domain, caller);
-        return { status: 200, body: { items: items.map(view) } };
+        return { status: 200, body: { items: await Promise.all(items.map(view)) } };
       },
     }),
     route({
@@ -117,7 +120,11 @@ export function scheduleRoutes(core: TenantCore): Route[] {
       maxBodyBytes: 128 * 1024,
       handle: async ({ domain, caller, request }) => {
         const schedule = await core.schedules.create(domain, caller, request.body);
-        return { status: 201, body: view(schedule), headers: { location: `/api/schedules/${schedule.id}` } };
+        return {
+          status: 201,
+          body: await view(schedule),
+          headers: { location: `/api/schedules/${schedule.id}` },
+        };
       },
     }),
     route({
@@ -131,7 +138,7 @@ export function scheduleRoutes(core: TenantCore): Route[] {
         requireAny(caller);
         return {
           status: 200,
-          body: view(await core.schedules.get(domain, caller, request.params.id ?? '')),
+          body: await view(await core.schedules.get(domain, caller, request.params.id ?? '')),
         };
       },
     }),
@@ -154,7 +161,7 @@ export function scheduleRoutes(core: TenantCore): Route[] {
           input,
           revision,
         );
-        return { status: 200, body: view(schedule) };
+        return { status: 200, body: await view(schedule) };
       },
     }),
     ...(['pause', 'resume'] as const).map((action) =>
@@ -173,7 +180,7 @@ export function scheduleRoutes(core: TenantCore): Route[] {
             request.params.id ?? '',
             action === 'resume',
           );
-          return { status: 200, body: view(schedule) };
+          return { status: 200, body: await view(schedule) };
         },
       }),
     ),

@@ -96,11 +96,15 @@ describe('the Lambda build’s package swap', () => {
     expect(inputs.filter((path) => /node_modules\/(ajv|ajv-formats|fast-uri)\//.test(path))).toEqual([]);
   });
 
-  it('loads the tenant API’s MCP server in a chunk its first MCP call imports, not at a cold start', async () => {
+  it('loads the tenant API’s MCP server and croner in chunks their first use imports, not at a cold start', async () => {
     const { metafile, init } = await asset(functions['tenant-api'].entry);
-    const server = 'node_modules/@modelcontextprotocol/sdk/dist/esm/server/index.js';
-    expect(inputsOf(metafile, init)).not.toContain(server);
-    expect(inputsOf(metafile, assetFiles(metafile).lazy)).toContain(server);
+    const lazy = [
+      'node_modules/@modelcontextprotocol/sdk/dist/esm/server/index.js',
+      'functions/core/schedules/occurrences.ts',
+    ];
+    const loaded = inputsOf(metafile, init);
+    expect(lazy.filter((path) => loaded.includes(path))).toEqual([]);
+    expect(inputsOf(metafile, assetFiles(metafile).lazy)).toEqual(expect.arrayContaining(lazy));
   });
 
   it('starts an SDK server given our validator, and fails loudly without it', async () => {
@@ -207,7 +211,7 @@ describe('the Lambda build’s package swap', () => {
    */
   const API_CORES: readonly (readonly [string, string, readonly string[], readonly string[]])[] = [
     [
-      'tenant-api: sign-in, the run core, schedules, MCP, templates and handoffs; no governance or sign-up, no MCP SDK until an MCP call',
+      'tenant-api: sign-in, the run core, schedules, MCP, templates and handoffs; no governance or sign-up; no MCP SDK or croner until used',
       'functions/tenant-api/index.ts',
       [
         'functions/core/schedules/schedules.ts',
@@ -220,6 +224,9 @@ describe('the Lambda build’s package swap', () => {
         // The SDK's server, transport and protocol schemas: a chunk the first MCP call loads.
         'node_modules/@modelcontextprotocol/',
         'functions/http/mcp.ts',
+        // When schedules fire: a chunk the first schedule operation that computes a time loads.
+        'node_modules/croner/',
+        'functions/core/schedules/occurrences.ts',
         'functions/core/assembly/public-domain.ts',
         'functions/core/governance/lifecycle.ts',
         'functions/core/governance/dns.ts',

@@ -9,12 +9,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../../../functions/core/errors.ts';
 import {
-  awsExpression,
   instantOf,
   occurrences,
-  type Timing,
   validateTiming,
-} from '../../../../../functions/core/schedules/timing.ts';
+} from '../../../../../functions/core/schedules/occurrences.ts';
+import { awsExpression, type Timing } from '../../../../../functions/core/schedules/timing.ts';
 
 const NOW = new Date('2025-03-27T12:00:00Z');
 const iso = (dates: Date[]) => dates.map((date) => date.toISOString());
