@@ -89,13 +89,21 @@ async function until(what: string, check: () => Promise<boolean>, seconds = 30):
   }
 }
 
-/** A new script asset of acme's that returns `{}`: its id. */
-async function scriptId(name: string): Promise<string> {
+/** A new low-risk Skill of acme's on a new script that returns `{}`: its id. */
+async function scriptSkill(name: string, tags: string[] = []): Promise<string> {
   const script = (await send('POST', '/api/assets/scripts', {
-    name,
+    name: `${name.toLowerCase().replaceAll(' ', '-')}.py`,
     source: 'def main(inputs, ctx):\n    return {}\n',
   })) as { id: string };
-  return script.id;
+  const skill = (await send('POST', '/api/skills', {
+    name,
+    inputSchema: { type: 'object' },
+    outputSchema: { type: 'object' },
+    risk: 'low',
+    tags,
+    asset: { kind: 'python-script', id: script.id, version: 'active' },
+  })) as { id: string };
+  return skill.id;
 }
 
 async function send(method: string, path: string, body?: unknown) {
@@ -120,14 +128,7 @@ describe('the tenant API on Lambda', () => {
   }, 60_000);
 
   it('answers an AI client’s MCP call from the chunk that call loads (the SDK is not in its cold start)', async () => {
-    await send('POST', '/api/skills', {
-      name: 'Lambda tool',
-      inputSchema: { type: 'object' },
-      outputSchema: { type: 'object' },
-      risk: 'low',
-      tags: ['lambda-mcp'],
-      asset: { kind: 'python-script', id: await scriptId('lambda-tool.py'), version: 'active' },
-    });
+    await scriptSkill('Lambda tool', ['lambda-mcp']);
     const { token } = (await send('POST', '/api/mcp-clients', {
       name: 'Lambda agent',
       tags: ['lambda-mcp'],
@@ -159,13 +160,7 @@ describe('the tenant API on Lambda', () => {
   }, 60_000);
 
   it('creates a schedule and refuses a bad one, computing its times in the chunk that loads them', async () => {
-    const skill = (await send('POST', '/api/skills', {
-      name: 'Lambda scheduled',
-      inputSchema: { type: 'object' },
-      outputSchema: { type: 'object' },
-      risk: 'low',
-      asset: { kind: 'python-script', id: await scriptId('lambda-scheduled.py'), version: 'active' },
-    })) as { id: string };
+    const skillId = await scriptSkill('Lambda scheduled');
     const create = (expression: string) =>
       invoke(
         apiEvent(
@@ -174,7 +169,7 @@ describe('the tenant API on Lambda', () => {
           { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
           {
             name: `Lambda ${expression}`,
-            skillId: skill.id,
+            skillId,
             input: {},
             timing: { kind: 'cron', expression },
             timezone: 'Europe/Paris',
