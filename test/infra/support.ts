@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { App, type CfnElement, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type ContextStackProps, stackPropsFromContext } from '../../lib/aws/context.ts';
 import {
@@ -24,7 +23,6 @@ export interface Synthesized {
   readonly stack: ExecFabricStack;
   readonly template: Template;
   readonly resources: Readonly<Record<string, CfnResourceJson>>;
-  readonly assembly: CloudAssembly;
   /** What cdk.json's context configures (hosts, super-admins). */
   readonly context: ContextStackProps;
 }
@@ -66,7 +64,8 @@ export function synthesize(overrides: Partial<ExecFabricStackProps> = {}): Synth
  * Synthesizes the stack `build` adds to an app with `context` (bundling skipped), with cdk-nag. The
  * cloud assembly is written to a temp folder that is removed before this returns: an app given no
  * `outdir` makes one in the system temp folder and never removes it (~34 MB each, the Python layer's
- * asset), so every synthesis of a suite run used to stay behind. The template is read before.
+ * asset), so every synthesis of a suite run used to stay behind. The template is read before; no
+ * assembly is returned (its folder is gone).
  */
 export function synthesizeStack(
   context: Record<string, unknown>,
@@ -81,10 +80,10 @@ export function synthesizeStack(
     });
     const { stack, context: props } = build(app);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    const assembly = app.synth();
+    app.synth();
     const template = Template.fromStack(stack);
     const resources = (template.toJSON() as { Resources: Record<string, CfnResourceJson> }).Resources;
-    return { app, stack, template, resources, assembly, context: props };
+    return { app, stack, template, resources, context: props };
   } finally {
     outdir.remove();
   }

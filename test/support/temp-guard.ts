@@ -5,8 +5,12 @@
  * this check, every suite run left ~10 of those: 792 folders on one development machine, whose
  * removal freed 15 GB.
  *
- * Only folders created during the run count, so what other processes keep there (a platform started
- * by hand) does not fail it; the Python runtime's shared jobs folder is kept by design.
+ * Only names that appear during the run count, so what was there before (a platform started by
+ * hand, an earlier run's leftovers) does not fail it; the Python runtime's jobs folders are kept by
+ * design. What it cannot tell apart: a folder another process makes under these prefixes while the
+ * run goes on (a second test run at the same time, a platform started in memory meanwhile) is
+ * named as this run's — run one suite at a time. Not seen: other names (Python's `tmp…`), what a
+ * run killed before its end leaves, and children given another TMPDIR.
  */
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +32,8 @@ export default function setup(): () => void {
     if (left.length === 0) return;
     throw new Error(
       `The test run left ${left.length} folder(s) in ${dir}: ${left.join(', ')}. A test that makes a temp ` +
-        'folder removes it (test/support/scratch.ts); a CDK app in a test is given an `outdir` there.',
+        'folder removes it (test/support/scratch.ts); a CDK app in a test is given an `outdir` there. ' +
+        '(A folder another process made meanwhile, such as a second test run, is named too.)',
     );
   };
 }

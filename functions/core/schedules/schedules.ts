@@ -360,7 +360,8 @@ export class Schedules {
   /**
    * One fire of a schedule, from EventBridge Scheduler, the local ticker, or a user's "fire now".
    * Never throws for the fire's own outcome (it is logged); throws only when the request could not be
-   * made (the log says `failed`), so a retry may make it.
+   * made (the log says `failed`), or before anything is claimed or logged when the code that computes
+   * times could not be loaded (occurrences.ts), so a retry may make it.
    */
   async fire(request: FireRequest): Promise<FireResult> {
     const domain = await this.#tenant(request.tenantId);
