@@ -400,6 +400,26 @@ def test_without_namespaces_the_shared_temp_folders_are_wiped_after_a_job(tmp_pa
     assert sorted(path.name for path in tmp_path.iterdir()) == ["execfabric-jobs"]
 
 
+def test_the_wipe_keeps_the_jobs_root_where_it_is(tmp_path: Any) -> None:
+    """The zygote names its jobs root: inside a shared folder (`execfabric-jobs/<pid>-<token>`) the
+    folder holding it stays; a fresh root of its own in the temp folder stays itself."""
+    from execfabric_runtime.containment import wipe_shared_temp
+    from execfabric_runtime.zygote import prepare_jobs_root
+
+    shared = tmp_path / "execfabric-jobs"
+    nested = prepare_jobs_root(str(shared))
+    (tmp_path / "left-by-a-job").mkdir()
+    wipe_shared_temp(os.getuid(), 0.0, nested, everything=True, roots=(str(tmp_path),))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["execfabric-jobs"]
+    assert os.path.isdir(nested)
+
+    fresh = tmp_path / f"execfabric-jobs-{os.geteuid()}-fresh"
+    fresh.mkdir(mode=0o711)
+    (fresh / "123-job").mkdir()  # a job's folder made in it: the root's ctime is the job's
+    wipe_shared_temp(os.getuid(), 0.0, str(fresh), everything=True, roots=(str(tmp_path),))
+    assert sorted(path.name for path in tmp_path.iterdir()) == [fresh.name]
+
+
 def test_without_containment_tenant_jobs_are_refused_unless_the_unsafe_switch_is_set(listeners: Listeners) -> None:
     # `none` asks for no rung at all: the same as a host where every rung fails.
     with Sandbox(network="none") as refusing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 
 from conftest import FAKE_SECRETS, LAYER, Sandbox, requires_root, run
 
@@ -218,12 +219,16 @@ def test_the_jobs_folder_is_kept_in_a_folder_of_its_own_user(tmp_path) -> None:
     (tmp_path / f"taken-{os.geteuid()}").symlink_to(elsewhere)
     root = prepare_jobs_root(str(taken))
     try:
-        parent = os.path.dirname(root)
-        assert parent not in (str(taken), f"{taken}-{os.geteuid()}", str(elsewhere))
-        assert _private_parent(root).st_uid == os.geteuid() and _private_parent(root).st_mode & 0o022 == 0
-        assert os.listdir(elsewhere) == []
+        assert os.path.dirname(root) not in (str(taken), f"{taken}-{os.geteuid()}", str(elsewhere))
+        # The fresh folder is the jobs root itself: removing the root (as closing the zygote does)
+        # leaves nothing behind; nested in a fresh parent, each start left that parent.
+        assert os.path.basename(root).startswith(f"execfabric-jobs-{os.geteuid()}-")
+        info = os.lstat(root)
+        assert stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and info.st_mode & 0o777 == 0o711
+        assert os.listdir(root) == [] and os.listdir(elsewhere) == []
     finally:
-        shutil.rmtree(os.path.dirname(root), ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+    assert not os.path.exists(root)
 
 
 @requires_root

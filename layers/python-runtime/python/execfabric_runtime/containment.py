@@ -362,7 +362,7 @@ def wipe_shared_temp(
 ) -> None:
     """Without namespaces, what the job left in the shared temporary folders: entries of our uid made
     since the job started, or (`everything`: a Lambda container, where /tmp is ours alone) every entry
-    but the jobs folder."""
+    but the jobs folder. `keep` (the zygote's jobs root) stays, and so does an entry holding it."""
     for root in roots:
         try:
             entries = list(os.scandir(root))

@@ -262,9 +262,8 @@ class Zygote:
             if self.root and self.own_uids:
                 self._wipe_files_of(slot.uid)
             elif not self.root and self.jobs_root is not None:
-                containment.wipe_shared_temp(
-                    os.getuid(), slot.taken_at, os.path.dirname(self.jobs_root), self.wipe_all_temp
-                )
+                # The jobs root is kept, and the folder holding it (`/tmp/execfabric-jobs`) if any.
+                containment.wipe_shared_temp(os.getuid(), slot.taken_at, self.jobs_root, self.wipe_all_temp)
         usage = None
         if self.groups is not None:
             usage = self.groups.usage(slot.pid)
@@ -413,7 +412,8 @@ def prepare_jobs_root(parent: str) -> str:
     `parent` is shared by name (`/tmp/execfabric-jobs`), so on a machine with other users it may be
     someone else's: theirs to rename or swap what is made in it (a symlink where a job folder was),
     or simply not writable here (a second user's agent could not start). Unless it is this user's own
-    folder that no one else may write into, the job folders go in a fresh private one instead."""
+    folder that no one else may write into, the job folders go in this user's own folder beside it,
+    or, when that name is taken too, in a fresh private folder that is the jobs root itself."""
     os.makedirs(parent, mode=0o711, exist_ok=True)
     if not _own_folder(parent):
         # This user's own by name next to it (kept across starts), else a fresh one each start.
@@ -425,8 +425,11 @@ def prepare_jobs_root(parent: str) -> str:
         if _own_folder(mine):
             parent = mine
         else:
-            parent = tempfile.mkdtemp(prefix=f"execfabric-jobs-{os.geteuid()}-")
-            os.chmod(parent, 0o711)
+            # Fresh and private: the jobs root itself, so closing the zygote removes it with its
+            # jobs' folders (nested in it, it stayed behind at every start while the name was taken).
+            fresh = tempfile.mkdtemp(prefix=f"execfabric-jobs-{os.geteuid()}-")
+            os.chmod(fresh, 0o711)
+            return fresh
     for name in os.listdir(parent):  # leftovers of zygotes that died without cleaning up
         owner = name.split("-", 1)[0]
         if owner.isdigit() and not _alive(int(owner)):
