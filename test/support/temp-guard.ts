@@ -1,39 +1,45 @@
 /**
- * Vitest global setup: a test run leaves nothing of ours in the system temp folder. What the run
- * created there under our prefixes (`execfabric-…`, and `cdk.out…`, the folder a CDK app given no
- * `outdir` makes and never removes, ~34 MB each) and did not remove fails the run, named. Before
- * this check, every suite run left ~10 of those: 792 folders on one development machine, whose
- * removal freed 15 GB.
+ * Vitest global setup: a test run leaves nothing in the temp folder. The run gets a temp folder of
+ * its own (`TMPDIR`, which the test workers and every child that keeps its environment inherit:
+ * `os.tmpdir()`, Python's `tempfile`, aws-cdk-lib's default `cdk.out…`), made like the system's — any
+ * user may make entries in it, only their owner removes them (1777), since jobs and an agent run as
+ * other users. At the end, what is left in it fails the run, named, and the folder is removed.
+ * Before this check, every suite run left ~10 `cdk.out…` folders of ~34 MB in the system temp
+ * folder: 792 on one development machine, whose removal freed 15 GB.
  *
- * Only names that appear during the run count, so what was there before (a platform started by
- * hand, an earlier run's leftovers) does not fail it; the Python runtime's jobs folders are kept by
- * design. What it cannot tell apart: a folder another process makes under these prefixes while the
- * run goes on (a second test run at the same time, a platform started in memory meanwhile) is
- * named as this run's — run one suite at a time. Not seen: other names (Python's `tmp…`), what a
- * run killed before its end leaves, and children given another TMPDIR.
+ * Kept by design, so not counted: the Python runtime's jobs folders, which a zygote keeps across its
+ * starts, and the tools' caches (`KEPT`). Not seen: children started
+ * with an environment without `TMPDIR` (the CLI's, a job's: jobs get only PATH and LANG, and their
+ * leftovers are the containment tests' to find), and what a run killed before its end leaves.
  */
-import { readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-const OURS = /^(?:execfabric-|cdk\.out)/;
-/** `/tmp/execfabric-jobs` and a user's own `execfabric-jobs-<uid>…`: the zygote's, shared across runs. */
-const KEPT = /^execfabric-jobs(?:$|-\d+)/;
-
-/** Names in the temp folder under our prefixes. */
-function ourEntries(dir: string): Set<string> {
-  return new Set(readdirSync(dir).filter((name) => OURS.test(name) && !KEPT.test(name)));
-}
+/**
+ * Not leaks: `execfabric-jobs` and a user's own `execfabric-jobs-<uid>…` (the zygote's, kept across
+ * its starts), and the caches of the tools the tests start (tsx's `tsx-<uid>`, Node's
+ * `node-compile-cache`). All go with the run's folder.
+ */
+const KEPT = /^(?:execfabric-jobs(?:$|-\d+)|tsx-\d+$|node-compile-cache$)/;
 
 export default function setup(): () => void {
-  const dir = tmpdir();
-  const before = ourEntries(dir);
+  const previous = process.env.TMPDIR;
+  const run = mkdtempSync(join(tmpdir(), 'execfabric-test-run-'));
+  chmodSync(run, 0o1777);
+  process.env.TMPDIR = run;
   return () => {
-    const left = [...ourEntries(dir)].filter((name) => !before.has(name)).sort();
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+    const left = readdirSync(run)
+      .filter((name) => !KEPT.test(name))
+      .sort();
+    rmSync(run, { recursive: true, force: true });
     if (left.length === 0) return;
     throw new Error(
-      `The test run left ${left.length} folder(s) in ${dir}: ${left.join(', ')}. A test that makes a temp ` +
-        'folder removes it (test/support/scratch.ts); a CDK app in a test is given an `outdir` there. ' +
-        '(A folder another process made meanwhile, such as a second test run, is named too.)',
+      `The test run left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in its temp folder: ` +
+        `${left.join(', ')}. A test that makes a temp folder removes it (test/support/scratch.ts); a ` +
+        'CDK app in a test is given an `outdir` there.',
     );
   };
 }
