@@ -8,9 +8,9 @@
  * folder: 792 on one development machine, whose removal freed 15 GB.
  *
  * Kept by design, so not counted: the Python runtime's jobs folders, which a zygote keeps across its
- * starts, and the tools' caches (`KEPT`). Not seen: children started
- * with an environment without `TMPDIR` (the CLI's, a job's: jobs get only PATH and LANG, and their
- * leftovers are the containment tests' to find), and what a run killed before its end leaves.
+ * starts, and the tools' caches (`KEPT`). Not seen: children started with an environment without
+ * `TMPDIR` (the CLI's, a job's: jobs get only PATH and LANG, and their leftovers are the containment
+ * tests' to find), and what a run killed before its end leaves.
  */
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
