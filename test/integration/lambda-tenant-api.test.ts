@@ -26,6 +26,7 @@ import { buildAsset } from '../support/lambda-assets.ts';
 import { forwardedEvent, lambdaEnvironment } from '../support/lambda-environment.ts';
 import { FreshInstances } from '../support/lambda-instances.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
+import { runner } from '../support/runs.ts';
 import { tempDir } from '../support/scratch.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -90,21 +91,9 @@ async function until(what: string, check: () => Promise<boolean>, seconds = 30):
   }
 }
 
-/** A new low-risk Skill of acme's on a new script that returns `{}`: its id. */
-async function scriptSkill(name: string, tags: string[] = []): Promise<string> {
-  const script = (await send('POST', '/api/assets/scripts', {
-    name: `${name.toLowerCase().replaceAll(' ', '-')}.py`,
-    source: 'def main(inputs, ctx):\n    return {}\n',
-  })) as { id: string };
-  const skill = (await send('POST', '/api/skills', {
-    name,
-    inputSchema: { type: 'object' },
-    outputSchema: { type: 'object' },
-    risk: 'low',
-    tags,
-    asset: { kind: 'python-script', id: script.id, version: 'active' },
-  })) as { id: string };
-  return skill.id;
+/** A Skill of acme's named `name` on a new script that returns `{}` (runs.ts): its id. */
+function scriptSkill(name: string, tags: string[] = []): Promise<string> {
+  return runner(t, HOSTS.acme, alice).skill('def main(inputs, ctx):\n    return {}\n', { name, tags });
 }
 
 async function send(method: string, path: string, body?: unknown) {
