@@ -4,7 +4,8 @@
  * place of the regex-based keywords. Loading them builds the validator's URI grammar (large RegExps),
  * its dialects and RE2's Unicode tables, ~20 ms of a Lambda function's init (bench/RESULTS.md): a
  * function instance that never compiles a schema never pays it. Everything said of a compile (the
- * registry held by one schema at a time, remote references refused) is in schemas.ts.
+ * registry held by one schema at a time, remote references refused) is in schemas.ts. Each
+ * validation has a budget of subschema evaluations, linear in its value (MIN_SCHEMA_EVALUATIONS).
  */
 import * as Browser from '@hyperjump/browser';
 import { registerSchema, unregisterSchema, validate } from '@hyperjump/json-schema/draft-2020-12';
@@ -97,8 +98,84 @@ function install(): void {
   addKeyword(additionalProperties);
 }
 
+/**
+ * The subschema evaluations one validation may make: EVALUATIONS_PER_NODE for each node of the value
+ * (its objects, arrays, their members and scalars), at least MIN_SCHEMA_EVALUATIONS. A few hundred
+ * bytes of schema can ask for 2^N of them on any value (N levels of `$defs`, each an `allOf` of two
+ * references to the next; `then` evaluates its `if` again), and the validator caches nothing and runs
+ * synchronously: without a bound, one value held every request of the process for seconds to
+ * minutes, and the errors of a failing leaf filled the heap. The bound keeps a validation's work
+ * linear in the value it checks: 200,000 evaluations take 10–25 ms here, and a plain schema spends
+ * 1–4 on a node (bench/schema-validation.ts).
+ */
+export const MIN_SCHEMA_EVALUATIONS = 200_000;
+export const EVALUATIONS_PER_NODE = 16;
+
+/** Why a validation stopped: the schema asked for more evaluations than the value's budget. */
+export class SchemaBudgetError extends Error {
+  readonly budget: number;
+  constructor(budget: number) {
+    super(
+      `checking this value against it takes more than ${budget} subschema evaluations (nested allOf, anyOf, oneOf, if/then or references that fan out): simplify the schema`,
+    );
+    this.name = 'SchemaBudgetError';
+    this.budget = budget;
+  }
+}
+
+/** Evaluations left to the validation running now; unbounded outside one (compiles, meta-validation). */
+let evaluationsLeft = Number.POSITIVE_INFINITY;
+/** The budget of the validation running now (for its error). */
+let budget = Number.POSITIVE_INFINITY;
+
+/**
+ * Counts every subschema evaluation: each keyword reaches its subschemas through
+ * `Validation.interpret` (a property read at each call), the `if` that `then` and `else` evaluate
+ * again included. Validation is synchronous, so one counter serves the process.
+ */
+function installBudget(): void {
+  const interpret = Validation.interpret;
+  Validation.interpret = (url, instance, context) => {
+    evaluationsLeft -= 1;
+    if (evaluationsLeft < 0) throw new SchemaBudgetError(budget);
+    return interpret(url, instance, context);
+  };
+}
+
+/** The nodes of a JSON value (every object, array and scalar in it). */
+function nodeCount(value: unknown): number {
+  let count = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    count += 1;
+    // One push a child: a spread of a large array would overflow the call's arguments.
+    if (Array.isArray(node)) for (const child of node) pending.push(child);
+    else if (typeof node === 'object' && node !== null)
+      for (const child of Object.values(node)) pending.push(child);
+  }
+  return count;
+}
+
+/** The evaluations `value` may cost (see MIN_SCHEMA_EVALUATIONS). */
+export function evaluationBudget(value: unknown): number {
+  return Math.max(MIN_SCHEMA_EVALUATIONS, EVALUATIONS_PER_NODE * nodeCount(value));
+}
+
+/** `check` of `value` within its evaluation budget: past it, a SchemaBudgetError. */
+function withinBudget<T>(value: unknown, check: () => T): T {
+  budget = evaluationBudget(value);
+  evaluationsLeft = budget;
+  try {
+    return check();
+  } finally {
+    evaluationsLeft = Number.POSITIVE_INFINITY;
+  }
+}
+
 // Once, as this module is loaded (by the first compile).
 install();
+installBudget();
 
 /**
  * Compiles `schema`, registered under `uri` in `dialect` for the compile only (the caller holds the
@@ -112,7 +189,8 @@ export async function compileRegistered(
   registerSchema(schema as Parameters<typeof registerSchema>[0], uri, dialect);
   try {
     const validator = await validate(uri);
-    return (value) => validator(value as Parameters<typeof validator>[0], BASIC) as BasicOutput;
+    return (value) =>
+      withinBudget(value, () => validator(value as Parameters<typeof validator>[0], BASIC) as BasicOutput);
   } finally {
     unregisterSchema(uri);
   }

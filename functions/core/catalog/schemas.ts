@@ -47,7 +47,17 @@ export interface BasicOutput {
 export interface CompiledSchema {
   /** Problems of `value` (empty when valid), paths prefixed with `prefix` (e.g. `input.`). */
   issues(value: unknown, prefix: string): FieldIssue[];
+  /** Whether checking `value` takes more subschema evaluations than its budget (schema-engine.ts). */
+  tooCostly(value: unknown): boolean;
 }
+
+/**
+ * Values a schema is checked against when it is saved: one of each JSON type. A schema whose
+ * references and combinators fan out exponentially costs its whole budget on any of them, and is
+ * refused then rather than at every run; a costly branch only a particular value reaches is caught by
+ * the budget when that value comes.
+ */
+const PROBES: readonly unknown[] = [null, true, 0, '', [], {}];
 
 /**
  * The validator itself (schema-engine.ts: @hyperjump/json-schema, the RE2 engine), loaded by the
@@ -258,6 +268,14 @@ export async function compileSchema(schema: JsonSchema, field = 'schema'): Promi
   });
   const rootId = isJsonObject(prepared) && typeof prepared.$id === 'string' ? prepared.$id : undefined;
   return {
+    tooCostly(value) {
+      try {
+        validator(numericView(value));
+        return false;
+      } catch (error) {
+        return (error as Error).name === 'SchemaBudgetError';
+      }
+    },
     issues(value, prefix) {
       const view = numericView(value);
       let output: BasicOutput;
@@ -305,7 +323,16 @@ export async function assertValidSchema(schema: unknown, field: string): Promise
       { path: `${field}.$schema`, message: `must be ${DIALECT} or absent` },
     ]);
   }
-  await compileSchema(schema, field);
+  const compiled = await compileSchema(schema, field);
+  if (PROBES.some((probe) => compiled.tooCostly(probe))) {
+    throw new ValidationError(`${field} is too costly to check`, [
+      {
+        path: field,
+        message:
+          "checking even an empty value against it exceeds the validator's budget of subschema evaluations (references or allOf, anyOf, oneOf, if/then that fan out at each level): simplify the schema",
+      },
+    ]);
+  }
   return schema;
 }
 

@@ -2,10 +2,18 @@
  * Skill schemas under hostile input: a curated selection of the official JSON Schema Test Suite
  * (fixture, MIT, source named in the file) from the first save, after cache eviction and after a
  * recompile; `$id`s that two Skills share; remote references; patterns that backtrack forever on a
- * backtracking engine; keys that are JavaScript property names.
+ * backtracking engine; keys that are JavaScript property names; schemas whose references and
+ * combinators fan out (2^N subschema evaluations from a few hundred bytes): each validation has a
+ * budget of evaluations, linear in its value, and a schema that spends it on an empty value is
+ * refused when saved.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import {
+  EVALUATIONS_PER_NODE,
+  evaluationBudget,
+  MIN_SCHEMA_EVALUATIONS,
+} from '../../../../../functions/core/catalog/schema-engine.ts';
 import {
   assertValidSchema,
   clearSchemaCache,
@@ -203,5 +211,92 @@ describe('values with JavaScript property names and extreme numbers', () => {
         { path: 'input', message: "must not have the property 'c'" },
       ]),
     );
+  });
+});
+
+/**
+ * N levels of `$defs`, each an `allOf` of two references to the next (`then` and `if` when `viaIf`):
+ * 2^(N+1) evaluations of the leaf's value, whatever it is; `leaf` the last level.
+ */
+function fanOut(levels: number, leaf: JsonSchema = {}, viaIf = false): Record<string, unknown> {
+  const defs: Record<string, unknown> = {};
+  for (let level = 0; level < levels; level++) {
+    const next = { $ref: `#/$defs/d${level + 1}` };
+    defs[`d${level}`] = viaIf ? { if: next, then: next } : { allOf: [next, next] };
+  }
+  defs[`d${levels}`] = leaf;
+  return defs;
+}
+
+/** `count` empty schemas: one evaluation each. */
+const empties = (count: number) => Array.from({ length: count }, () => ({}));
+
+describe('the evaluation budget', () => {
+  it('refuses at save a schema that fans out on any value, through allOf, if/then or a failing leaf', async () => {
+    for (const [name, schema] of [
+      ['allOf', { $defs: fanOut(24), $ref: '#/$defs/d0' }],
+      ['failing leaf', { $defs: fanOut(24, { type: 'string' }), $ref: '#/$defs/d0' }],
+      ['if/then', { $defs: fanOut(22, {}, true), $ref: '#/$defs/d0' }],
+    ] as const) {
+      const refused = await assertValidSchema(schema, 'inputSchema').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused, name).toBeInstanceOf(ValidationError);
+      expect((refused as ValidationError).message).toBe('inputSchema is too costly to check');
+      expect((refused as ValidationError).issues[0]?.message).toMatch(/budget of subschema evaluations/);
+    }
+  });
+
+  it('refuses, saying why, a value that reaches a fan-out the empty values do not', async () => {
+    // Only a value with `x` reaches the fan-out: the schema is saved, and such a value is refused.
+    const schema = { type: 'object', properties: { x: { $ref: '#/$defs/d0' } }, $defs: fanOut(30) };
+    await assertValidSchema(schema, 'inputSchema');
+    expect(await schemaIssues('t/skl-fan@1/in', schema, { y: 1 }, 'input.')).toEqual([]);
+    const issues = await schemaIssues('t/skl-fan@1/in', schema, { x: 1 }, 'input.');
+    expect(issues).toEqual([
+      {
+        path: 'input',
+        message: expect.stringContaining(`takes more than ${MIN_SCHEMA_EVALUATIONS} subschema evaluations`),
+      },
+    ]);
+  });
+
+  it('allows exactly the budget of a small value and refuses one evaluation more', async () => {
+    // 100 nulls under `items` with 1,998 empty schemas each: 1 + 100 × 1,999 evaluations, and `extra`
+    // at the root: 199,901 + extra. The value has 101 nodes: its budget is the minimum, 200,000.
+    const value = Array.from({ length: 100 }, () => null);
+    expect(evaluationBudget(value)).toBe(MIN_SCHEMA_EVALUATIONS);
+    const schema = (extra: number) => ({ allOf: empties(extra), items: { allOf: empties(1998) } });
+    const atBudget = await compileSchema(schema(99));
+    expect(atBudget.issues(value, 'input.')).toEqual([]);
+    const over = await compileSchema(schema(100));
+    expect(over.issues(value, 'input.')[0]?.message).toContain(
+      `takes more than ${MIN_SCHEMA_EVALUATIONS} subschema evaluations`,
+    );
+  });
+
+  it('grows with the value: EVALUATIONS_PER_NODE for each node of a large one', async () => {
+    // 20,000 nulls under `items` with 15 empty schemas each: 1 + 20,000 × 16 evaluations and `extra`
+    // at the root; the value's 20,001 nodes give it 320,016.
+    const value = Array.from({ length: 20_000 }, () => null);
+    const budget = EVALUATIONS_PER_NODE * 20_001;
+    expect(evaluationBudget(value)).toBe(budget);
+    const schema = (extra: number) => ({ allOf: empties(extra), items: { allOf: empties(15) } });
+    expect((await compileSchema(schema(15))).issues(value, 'output.')).toEqual([]);
+    expect((await compileSchema(schema(16))).issues(value, 'output.')[0]?.message).toContain(
+      `takes more than ${budget} subschema evaluations`,
+    );
+    // The largest output a run may record, 256 KiB of small typed objects, is well inside its budget.
+    const rows = Array.from({ length: 8000 }, (_, index) => ({ a: index, b: 'xx', c: true }));
+    const typed = await compileSchema({
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { a: { type: 'number' }, b: { type: 'string' }, c: { type: 'boolean' } },
+        required: ['a'],
+      },
+    });
+    expect(typed.issues(rows, 'output.')).toEqual([]);
   });
 });
