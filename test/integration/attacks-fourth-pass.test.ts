@@ -13,6 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIN_SCHEMA_EVALUATIONS } from '../../functions/core/catalog/schema-engine.ts';
+import { fanOut } from '../support/fan-out.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
 import { type Bystander, bystander, type Runner, runner, unique } from '../support/runs.ts';
 
@@ -32,17 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.stop();
 });
-
-/** N levels of `$defs` that each evaluate the next twice: 2^(N+1) evaluations of the value. */
-function fanOut(levels: number, leaf: Record<string, unknown> = {}, viaIf = false): Record<string, unknown> {
-  const defs: Record<string, unknown> = {};
-  for (let level = 0; level < levels; level++) {
-    const next = { $ref: `#/$defs/d${level + 1}` };
-    defs[`d${level}`] = viaIf ? { if: next, then: next } : { allOf: [next, next] };
-  }
-  defs[`d${levels}`] = leaf;
-  return defs;
-}
 
 /** Reached only by a value with `x`: saved, and refused when such a value comes. */
 const HIDDEN = { type: 'object', properties: { x: { $ref: '#/$defs/d0' } }, $defs: fanOut(40) };

@@ -23,6 +23,7 @@ import {
 } from '../../../../../functions/core/catalog/schemas.ts';
 import { ValidationError } from '../../../../../functions/core/errors.ts';
 import { parseJson } from '../../../../../functions/core/json.ts';
+import { fanOut } from '../../../../support/fan-out.ts';
 
 interface Group {
   readonly file: string;
@@ -213,20 +214,6 @@ describe('values with JavaScript property names and extreme numbers', () => {
     );
   });
 });
-
-/**
- * N levels of `$defs`, each an `allOf` of two references to the next (`then` and `if` when `viaIf`):
- * 2^(N+1) evaluations of the leaf's value, whatever it is; `leaf` the last level.
- */
-function fanOut(levels: number, leaf: JsonSchema = {}, viaIf = false): Record<string, unknown> {
-  const defs: Record<string, unknown> = {};
-  for (let level = 0; level < levels; level++) {
-    const next = { $ref: `#/$defs/d${level + 1}` };
-    defs[`d${level}`] = viaIf ? { if: next, then: next } : { allOf: [next, next] };
-  }
-  defs[`d${levels}`] = leaf;
-  return defs;
-}
 
 /** `count` empty schemas: one evaluation each. */
 const empties = (count: number) => Array.from({ length: count }, () => ({}));
