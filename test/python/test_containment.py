@@ -338,6 +338,50 @@ def _wronly(fd):
     assert len(calls) <= MAX_PENDING_BYTES // reply_bytes + 2, len(calls)
 
 
+def test_calls_past_the_limit_whose_refusals_are_never_read_hold_no_more_than_the_pending_bound(sandbox: Sandbox) -> None:
+    """Past MAX_CALLS_PER_JOB every call is refused with a short line. A script that sent 400,000 tiny
+    calls and read nothing had a refusal held for each (~100 bytes of the worker's memory for ~25 of
+    its own: 55 MB sent grew the worker by 490 MB); the refusals it can read afterwards are now those
+    within MAX_PENDING_BYTES."""
+    from execfabric_runtime.sandbox import MAX_CALLS_PER_JOB, MAX_PENDING_BYTES
+
+    sent = 400_000
+    source = f"""
+import os, time
+def main(inputs, ctx):
+    channel = ctx._call.__self__
+    batch = b"".join(b'{{"call":%d}}\\n' % n for n in range(1, 10_001))
+    for _ in range({sent} // 10_000):
+        data = memoryview(batch)
+        while data:
+            data = data[os.write(channel._result_fd, data):]
+    time.sleep(1)
+    replies = 0
+    fd = channel._reader.fileno()
+    os.set_blocking(fd, False)
+    idle = 0
+    while idle < 20:
+        try:
+            chunk = os.read(fd, 1 << 20)
+        except BlockingIOError:
+            idle += 1
+            time.sleep(0.05)
+            continue
+        if not chunk:
+            break
+        idle = 0
+        replies += chunk.count(b"\\n")
+    return replies
+"""
+    outcome = run_with_relay(sandbox, source, relay_echo([]))
+    assert outcome.status == "succeeded", (outcome.error, outcome.stderr)
+    assert outcome.calls == sent
+    refusal_bytes = len(b'{"reply":400000,"ok":false,"error":{"type":"CallRefused","message":"a run may make at most 1000 calls"}}')
+    # The replies held for the job: the first MAX_CALLS_PER_JOB and the refusals within the bound.
+    assert MAX_CALLS_PER_JOB < outcome.output <= MAX_CALLS_PER_JOB + MAX_PENDING_BYTES // (refusal_bytes // 2), outcome.output
+    assert outcome.output < sent // 2, outcome.output
+
+
 def test_without_a_relay_every_call_is_refused(sandbox: Sandbox) -> None:
     source = """
 import execfabric

@@ -46,8 +46,9 @@ MAX_CALLS_PER_JOB = 1000
 MAX_CALL_BYTES = 2 * 1024 * 1024
 #: Bytes a job's calls may hold in the worker at once: calls waiting for their turn to be relayed and
 #: replies the job has not read yet. A call beyond it is refused at once (a short refusal, at most
-#: MAX_CALLS_PER_JOB of them), so a job that sends calls and never reads their replies holds the
-#: worker's memory to this and the one reply being relayed, not a reply for each of its calls.
+#: MAX_CALLS_PER_JOB of them; past that limit a call is refused only while the replies unread are
+#: within this bound), so a job that sends calls and never reads their replies holds the worker's
+#: memory to this and the one reply being relayed, not a reply for each of its calls.
 MAX_PENDING_BYTES = 16 * 1024 * 1024
 UNREAD_REPLIES = "too many calls are waiting: read the replies of earlier calls first"
 #: Answers a relay for a call: given the call and the job's wall-clock deadline (epoch seconds),
@@ -485,7 +486,11 @@ class Sandbox:
             if isinstance(message, dict) and isinstance(message.get("call"), int) and not isinstance(message.get("call"), bool):
                 calls += 1
                 if calls > MAX_CALLS_PER_JOB:
-                    answer(message["call"], _refused(f"a run may make at most {MAX_CALLS_PER_JOB} calls"))
+                    # Refused, while the job reads its replies; a job that sends calls past its limit
+                    # and reads nothing gets no more refusals once MAX_PENDING_BYTES are unread: each
+                    # was ~100 bytes of the worker's memory for ~12 of the job's (55 MB sent held 490).
+                    if len(outbox) <= MAX_PENDING_BYTES:
+                        answer(message["call"], _refused(f"a run may make at most {MAX_CALLS_PER_JOB} calls"))
                 elif len(outbox) + waiting_bytes + len(line) > MAX_PENDING_BYTES:
                     answer(message["call"], _refused(UNREAD_REPLIES))
                 elif relaying:
