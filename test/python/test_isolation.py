@@ -137,6 +137,21 @@ def main(inputs, ctx):
 
 
 @requires_root
+@requires_root
+def test_the_job_sees_no_other_process_in_proc(sandbox: Sandbox) -> None:
+    """The job shares the host's process IDs: with the host's /proc it read every process's command
+    line, another tenant's job's arguments included. Its own procfs shows only its own processes."""
+    source = """
+import os
+def main(inputs, ctx):
+    return {"pids": sorted(entry for entry in os.listdir("/proc") if entry.isdigit()), "self": str(os.getpid())}
+"""
+    outcome = run(sandbox, source)
+    assert outcome.status == "succeeded", outcome.error
+    assert outcome.output["pids"] == [outcome.output["self"]]
+    assert str(os.getpid()) not in outcome.output["pids"]  # the worker (this process) is not seen
+
+
 def test_the_job_cannot_signal_the_zygote(sandbox: Sandbox) -> None:
     source = "import os\ndef main(inputs, ctx):\n    os.kill(os.getppid(), 9)\n"
     zygote = sandbox.zygote_pid

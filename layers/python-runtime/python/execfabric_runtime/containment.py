@@ -323,12 +323,25 @@ def enter_job(plan: Plan, disk_bytes: int) -> str | None:
     if not plan.own_files:
         return None
     osutil.unshare(osutil.CLONE_NEWNS | CLONE_NEWIPC | (osutil.CLONE_NEWNET if plan.own_network else 0))
+    _own_procfs()
     osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, f"size={disk_bytes},mode=1777")
     for path in SHARED_TEMP_BINDS:
         if os.path.isdir(path):
             osutil.mount(JOB_TMP, path, None, osutil.MS_BIND)
     os.mkdir(JOB_FOLDER, 0o700)
     return JOB_FOLDER
+
+
+def _own_procfs() -> None:
+    """A procfs of the job's own on /proc that shows it only the processes it may trace (its own, of
+    its uid: `hidepid=2`, "invisible"). The job shares the host's process IDs; with the host's /proc it
+    read every other job's command line, other tenants' included. A zygote in a user namespace of its
+    own may not mount the host's procfs (it does not own the PID namespace): there /proc stays the
+    host's (docs/decisions/python-runtime.md)."""
+    try:
+        osutil.mount("proc", "/proc", "proc", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC, "hidepid=2")
+    except OSError:
+        pass
 
 
 def size_job_disk(plan: Plan, disk_bytes: int) -> None:
