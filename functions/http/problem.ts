@@ -104,6 +104,21 @@ export function problemFromError(
   error: unknown,
   instance?: string,
 ): { response: HttpResponse; unexpected: boolean } {
+  if (!(error instanceof BaseError) && isTimeout(error)) {
+    // The request ran out of time (the function's, or a call's): what it had written stays written,
+    // a run it created runs. A client told "retry" made a second run; it is told to look first, or
+    // to retry with the same Idempotency-Key, which answers the first.
+    return {
+      response: problem(
+        503,
+        'timed-out',
+        'The request took too long to answer; it may have taken effect. Check before retrying, or retry with the same Idempotency-Key',
+        { ...(instance ? { instance } : {}), outcome: 'unknown', retryAfterSeconds: 1 },
+        { 'retry-after': '1' },
+      ),
+      unexpected: true,
+    };
+  }
   if (!(error instanceof BaseError) && isTransientFault(error)) {
     // A store or queue that failed for a moment: nothing was decided, the client may retry as is.
     return {
@@ -138,4 +153,16 @@ export function problemFromError(
     response: problem(status, error.code, error.message, members, headers),
     unexpected: status === 500,
   };
+}
+
+/** A time limit's error: middy's early timeout, an SDK call's or a socket's. */
+function isTimeout(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  return (
+    name === 'TimeoutError' ||
+    name === 'RequestTimeout' ||
+    name === 'RequestTimeoutException' ||
+    code === 'ETIMEDOUT'
+  );
 }

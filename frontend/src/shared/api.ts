@@ -176,6 +176,7 @@ const HUMAN_TITLES: Readonly<Record<string, string>> = {
   'rate-limited': 'Too many attempts',
   'quota-exceeded': 'A limit was reached',
   'service-unavailable': 'The service is busy; try again shortly',
+  'timed-out': 'That took too long — it may have gone through; check before trying again',
   'upstream-failed': 'A service the platform called failed',
   internal: 'Something went wrong on our side',
 };

@@ -122,4 +122,21 @@ describe('problem+json', () => {
     const direct = JSON.parse(problem(404, 'not-found', 'gone', { status: 200, type: 'x' }).body);
     expect(direct).toMatchObject({ status: 404, type: `${PROBLEM_TYPE_PREFIX}not-found` });
   });
+
+  it('answers a timeout as an outcome unknown, never as "nothing was decided"', () => {
+    // middy's early timeout: the run it was creating may have been created.
+    const early = Object.assign(new Error('[AbortError]: The operation was aborted.'), {
+      name: 'TimeoutError',
+    });
+    for (const error of [early, Object.assign(new Error('socket'), { code: 'ETIMEDOUT' })]) {
+      const { response, unexpected } = problemFromError(error, '/api/skills/s/executions');
+      expect(response.statusCode).toBe(503);
+      expect(unexpected).toBe(true);
+      const body = JSON.parse(response.body);
+      expect(body).toMatchObject({ type: expect.stringMatching(/timed-out$/), outcome: 'unknown' });
+      expect(body.detail).toMatch(/may have taken effect.*Idempotency-Key/);
+    }
+    const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+    expect(JSON.parse(problemFromError(throttled).response.body).outcome).toBeUndefined();
+  });
 });
