@@ -161,11 +161,17 @@ def main(inputs, ctx):
     r, w = os.pipe()
     first = os.fork()
     if first == 0:
-        os.setsid()
-        daemon = os.fork()
-        if daemon != 0:
-            os.write(w, str(daemon).encode())
+        try:
+            os.setsid()
+        except PermissionError:
+            pass  # refused by the seccomp filter: the daemon stays in the job's session
+        if os.fork() != 0:
             os._exit(0)
+        # The daemon says who it is: the job's own procfs shows it no other process, its own
+        # children included (they are not dumpable).
+        with open("/proc/self/stat") as handle:
+            started = handle.read().rsplit(")", 1)[1].split()[19]
+        os.write(w, f"{os.getpid()} {started}".encode())
         os.close(r)
         os.close(w)
         while True:
@@ -187,10 +193,8 @@ def main(inputs, ctx):
         os._exit(0)
     os.close(w)
     os.waitpid(first, 0)
-    daemon = int(os.read(r, 64))
-    with open(f"/proc/{daemon}/stat") as handle:
-        started = handle.read().rsplit(")", 1)[1].split()[19]
-    return {"daemon": daemon, "started": started}
+    daemon, started = os.read(r, 64).decode().split()
+    return {"daemon": int(daemon), "started": started}
 `;
 
 /** Whether the process that had this pid and start time is still there. */
@@ -218,7 +222,10 @@ import os, time
 def main(inputs, ctx):
     until = time.time() + inputs["live"]
     if os.fork() == 0:
-        os.setsid()
+        try:
+            os.setsid()
+        except PermissionError:
+            pass  # refused by the seccomp filter: the bomb stays in the job's session
         while time.time() < until:
             try:
                 os.fork()

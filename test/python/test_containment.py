@@ -4,6 +4,7 @@ process tree, and `ctx` calls only through the worker's relay."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import tempfile
@@ -125,6 +126,45 @@ def refused_everywhere(outcome: Any) -> None:
             seen.pop(name)
     opened = {what: how for what, how in seen.items() if how == "open"}
     assert opened == {}, f"reachable from a job: {opened}"
+
+
+def test_no_process_of_a_job_makes_a_session_of_its_own(sandbox: Sandbox) -> None:
+    """A new session is a new scheduling group (autogroup): children that each called setsid() took
+    the machine's CPU from the platform and other tenants' jobs. The job and its children stay in the
+    session made for it."""
+    source = """
+import os, subprocess
+def main(inputs, ctx):
+    seen = {"job": os.getsid(0) == os.getpid()}
+    try:
+        os.setsid()
+        seen["setsid"] = "made"
+    except OSError as error:
+        seen["setsid"] = error.errno
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setsid()
+            os._exit(0)
+        except OSError:
+            os._exit(3)
+    _, status = os.waitpid(child, 0)
+    seen["child"] = os.waitstatus_to_exitcode(status)
+    try:
+        subprocess.run(["/bin/true"], start_new_session=True, check=True)
+        seen["popen"] = "made"
+    except (OSError, subprocess.SubprocessError) as error:
+        seen["popen"] = type(error).__name__
+    return seen
+"""
+    outcome = run(sandbox, source)
+    assert outcome.status == "succeeded", (outcome.error, outcome.stderr)
+    if not outcome.sandbox["seccomp"]:
+        pytest.skip("no seccomp filter here")
+    assert outcome.output["job"] is True
+    assert outcome.output["setsid"] == errno.EPERM  # a session leader already: EPERM with or without the filter
+    assert outcome.output["child"] == 3  # a child (not a group leader) is refused by the filter alone
+    assert outcome.output["popen"] != "made"
 
 
 RUNGS = ["auto", "seccomp"] + (["netns-alone"] if IS_ROOT else [])

@@ -79,7 +79,10 @@ import os, time
 def main(inputs, ctx):
     until = time.time() + 8
     if os.fork() == 0:
-        os.setsid()
+        try:
+            os.setsid()
+        except PermissionError:
+            pass  # refused under the seccomp filter
         while time.time() < until:
             try:
                 os.fork()

@@ -14,6 +14,10 @@ on x86_64, kill the process):
   ``bpf``, ``perf_event_open``, ``userfaultfd``, the kernel keyring, ``mount``/``umount``/the new
   mount API, ``pivot_root``, ``chroot``, ``unshare``/``setns`` and ``clone``/``clone3`` with
   namespace flags: a job cannot build itself another network or mount view.
+* ``setsid``: the job is the leader of a session made for it before the filter; a process of it
+  that made a session of its own got a scheduling group of its own too (the kernel's autogroup), so
+  31 spinning children, each in its own session, took most of the machine's CPU from the platform and
+  other tenants' jobs. In the job's one session, its processes share one group's CPU.
 
 It is installed after ``PR_SET_NO_NEW_PRIVS`` and survives ``fork``/``exec``; a job cannot remove it.
 """
@@ -86,6 +90,7 @@ _DENIED_NAMES = (
     "chroot",
     "unshare",
     "setns",
+    "setsid",
     "open_tree",
     "move_mount",
     "fsopen",
@@ -130,6 +135,7 @@ ARCHES: dict[str, Arch] = {
             "request_key": 249,
             "keyctl": 250,
             "unshare": 272,
+            "setsid": 112,
             "perf_event_open": 298,
             "setns": 308,
             "process_vm_readv": 310,
@@ -148,6 +154,7 @@ ARCHES: dict[str, Arch] = {
             "pivot_root": 41,
             "chroot": 51,
             "unshare": 97,
+            "setsid": 157,
             "ptrace": 117,
             "socket": 198,
             "socketpair": 199,
