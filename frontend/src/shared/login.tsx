@@ -25,7 +25,7 @@ function signInProblem(problem: ApiProblem | null): ApiProblem | null {
     return new ApiProblem({
       ...problem,
       title: 'Wrong username or password',
-      detail: `${problem.detail || 'Invalid credentials'}. Check both and try again; after five failures the username is locked here for 15 minutes.`,
+      detail: `${problem.detail || 'Invalid credentials'}. Check both and try again; five failures within a quarter of an hour (:00, :15, :30, :45) lock the username here until that quarter ends.`,
     });
   }
   if (problem.status === 429) {
