@@ -74,3 +74,22 @@ describe('the command the hints name', () => {
     expect(init.stdout).toContain('Next: execfabric push --dry-run');
   }, 60_000);
 });
+
+describe('a reader that stops early', () => {
+  it('ends the command quietly (`execfabric --help | head -1`), not with an unhandled EPIPE', async () => {
+    const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'execfabric.mjs'), '--help'], {
+      cwd: REPOSITORY_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: scratchDir('execfabric-cli-epipe-'), NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The reader goes away before the command writes anything.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  });
+});
