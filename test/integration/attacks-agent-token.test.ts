@@ -107,8 +107,13 @@ def main(inputs, ctx):
     forged = json.dumps({"type": "outcome", "id": ctx.execution_id, "outcome": {"status": "succeeded", "output": {"forged": True}, "error": None, "stdout": "", "stderr": "", "truncated": False}}) + "\n"
     pid = os.getppid()
     while pid > 1:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read().decode("ascii", "replace")
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                stat = handle.read().decode("ascii", "replace")
+        except FileNotFoundError:
+            # The job's own procfs (hidepid=2) shows it no other process: no parent to walk.
+            ancestors.append({"pid": pid, "comm": "", "hidden": True})
+            break
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         parent = int(stat[stat.rindex(")") + 2 :].split()[1])
         found = {"pid": pid, "comm": comm}
@@ -184,6 +189,9 @@ def main(inputs, ctx):
     files = {path: attempt(path, "token file") for path in token_files}
     for path in inputs.get("configGuesses", []):
         files[path] = attempt(path, "config file")
+    # Where the command line could not be read, the token file is tried by the path a writer would guess.
+    for path in inputs.get("tokenGuesses", []):
+        files.setdefault(path, attempt(path, "token file"))
 
     # Protocol lines on the script's own stdout, and its own environment.
     print(forged, end="")
@@ -390,6 +398,7 @@ describe.each(cases)('a script run by the agent ($user, token from $source)', ({
         body: {
           input: {
             configGuesses: [join(config, 'config.json'), join(home, '.config/execfabric/config.json')],
+            ...(source === 'file' ? { tokenGuesses: [tokenFile] } : {}),
           },
         },
       });
@@ -420,16 +429,25 @@ describe.each(cases)('a script run by the agent ($user, token from $source)', ({
       expect(report.ownEnviron).not.toContain('EXECFABRIC_AGENT_TOKEN');
       expect(report.ownEnviron).not.toContain('XDG_CONFIG_HOME');
 
-      // It found the agent's Node process walking up its parents, and got nothing out of it.
-      const agent = report.ancestors.find((ancestor) => ancestor.comm === 'node');
-      expect(agent?.pid, described).toBe(child.pid);
-      expect(agent, described).toBeDefined();
-      expect(agent?.environ, described).not.toBe('read');
-      expect(agent?.maps, described).not.toBe('read');
-      expect(String(agent?.mem), described).not.toMatch(/^read/);
-      const links = typeof agent?.fd === 'object' ? Object.values(agent.fd as Record<string, string>) : [];
-      for (const link of links) expect(link, described).not.toMatch(/:|\//); // refused: no link read
-      expect(report.readableEnviron, described).not.toContain(child.pid);
+      // As root, the job has a procfs of its own (hidepid=2): its parent is not there to walk, nor
+      // is any other process; the attacks on the agent's process below are then moot.
+      if (user === 'root' && root) {
+        expect(report.ancestors, described).toEqual([{ pid: expect.any(Number), comm: '', hidden: true }]);
+        expect(report.readableEnviron, described).toEqual([]);
+        expect(report.tokenFiles, described).toEqual([]);
+      }
+      // Otherwise it found the agent's Node process walking up its parents, and got nothing out of it.
+      else {
+        const agent = report.ancestors.find((ancestor) => ancestor.comm === 'node');
+        expect(agent?.pid, described).toBe(child.pid);
+        expect(agent, described).toBeDefined();
+        expect(agent?.environ, described).not.toBe('read');
+        expect(agent?.maps, described).not.toBe('read');
+        expect(String(agent?.mem), described).not.toMatch(/^read/);
+        const links = typeof agent?.fd === 'object' ? Object.values(agent.fd as Record<string, string>) : [];
+        for (const link of links) expect(link, described).not.toMatch(/:|\//); // refused: no link read
+        expect(report.readableEnviron, described).not.toContain(child.pid);
+      }
       // No ancestor's descriptor took a forged line.
       for (const ancestor of report.ancestors)
         for (const outcome of Object.values((ancestor.fdOpen ?? {}) as Record<string, string>))
@@ -439,7 +457,9 @@ describe.each(cases)('a script run by the agent ($user, token from $source)', ({
       // job of its own uid (root), and hidden from a job of the agent's uid wherever the runtime can
       // hide a folder (user namespaces): the agent names both folders to its host. Readable only
       // where nothing can be hidden (no user namespaces) — a gap, docs/decisions/agents.md.
-      if (source === 'file') expect(report.tokenFiles, described).toEqual([tokenFile]);
+      if (source === 'file' && !(user === 'root' && root))
+        expect(report.tokenFiles, described).toEqual([tokenFile]);
+      if (source === 'file') expect(Object.keys(report.files), described).toContain(tokenFile);
       const reached = Object.entries(report.files).filter(([, outcome]) => outcome === 'read');
       if (user !== 'unprivileged, no user namespaces') expect(reached, described).toEqual([]);
       const fromFiles = new Set(['token file', 'config file']);
