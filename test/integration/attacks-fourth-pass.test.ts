@@ -126,4 +126,23 @@ def main(inputs, ctx):
     expect(output.plain).toEqual({ y: 1 });
     await globex.stillServed();
   });
+
+  it('refuses, naming where, a collection schema holding a number a table map cannot store (found by the fuzz suite: a 500)', async () => {
+    for (const number of ['1e+21', '12345678901234567890', '0.1000000000000000055511151231257827']) {
+      const name = unique('exponent').replace(/-/g, '_');
+      const refused = await t.send({
+        host: HOSTS.acme,
+        token: alice,
+        method: 'POST',
+        path: '/api/data/collections',
+        body: `{"name":"${name}","schema":{"":[{"":${number}}]}}`,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(refused.status, refused.text).toBe(422);
+      expect(refused.body.errors, refused.text).toEqual([
+        { path: 'schema..0.', message: expect.stringContaining('within ±2^53') },
+      ]);
+      expect((await api('GET', `/api/data/collections/${name}`)).status).toBe(404);
+    }
+  });
 });
