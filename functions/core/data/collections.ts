@@ -279,8 +279,9 @@ function assertStorableNumbers(value: unknown, field: string): void {
       found.push(path);
       return;
     }
-    if (Array.isArray(node)) node.forEach((child, index) => visit(child, `${path}.${index}`));
-    else if (node !== null && typeof node === 'object')
+    if (Array.isArray(node)) {
+      for (const [index, child] of node.entries()) visit(child, `${path}.${index}`);
+    } else if (node !== null && typeof node === 'object')
       for (const [key, child] of Object.entries(node)) visit(child, `${path}.${key}`);
   };
   visit(value, field);
