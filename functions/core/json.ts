@@ -75,14 +75,22 @@ export function stringifyJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** Values and paths of numbers beyond the range of a double (e.g. 1e400), which no runtime can receive. */
-export function overflowingNumbers(value: unknown, path: string, limit = 20): string[] {
+/**
+ * Paths of the numbers in `value` (plain or kept as their text) that `test` picks, at most `limit`,
+ * each under `path` (`input.a.0`).
+ */
+export function numbersWhere(
+  value: unknown,
+  path: string,
+  test: (number: number | RawNumber) => boolean,
+  limit = 20,
+): string[] {
   const found: string[] = [];
   const pending: [unknown, string][] = [[value, path]];
   for (let next = pending.pop(); next !== undefined && found.length < limit; next = pending.pop()) {
     const [item, at] = next;
-    if (isRawNumber(item)) {
-      if (!Number.isFinite(Number(item.rawJSON))) found.push(at);
+    if (isRawNumber(item) || typeof item === 'number') {
+      if (test(item)) found.push(at);
     } else if (Array.isArray(item)) {
       item.forEach((child, index) => {
         pending.push([child, `${at}.${index}`]);
@@ -92,6 +100,16 @@ export function overflowingNumbers(value: unknown, path: string, limit = 20): st
     }
   }
   return found;
+}
+
+/** Values and paths of numbers beyond the range of a double (e.g. 1e400), which no runtime can receive. */
+export function overflowingNumbers(value: unknown, path: string, limit = 20): string[] {
+  return numbersWhere(
+    value,
+    path,
+    (number) => isRawNumber(number) && !Number.isFinite(Number(number.rawJSON)),
+    limit,
+  );
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Table } from '../db.ts';
 import { ConflictError, QuotaExceededError, ValidationError } from '../errors.ts';
 import { sha256 } from '../hashing.ts';
 import type { Caller } from '../identity/caller.ts';
-import { isRawNumber } from '../json.ts';
+import { isRawNumber, numbersWhere } from '../json.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
 import { CollectionRepository } from './collection-repository.ts';
@@ -269,22 +269,12 @@ export class Collections {
  * else. Refused, naming where.
  */
 function assertStorableNumbers(value: unknown, field: string): void {
-  const found: string[] = [];
-  const visit = (node: unknown, path: string): void => {
-    if (found.length >= 5) return;
-    if (
-      isRawNumber(node) ||
-      (typeof node === 'number' && Number.isInteger(node) && !Number.isSafeInteger(node))
-    ) {
-      found.push(path);
-      return;
-    }
-    if (Array.isArray(node)) {
-      for (const [index, child] of node.entries()) visit(child, `${path}.${index}`);
-    } else if (node !== null && typeof node === 'object')
-      for (const [key, child] of Object.entries(node)) visit(child, `${path}.${key}`);
-  };
-  visit(value, field);
+  const found = numbersWhere(
+    value,
+    field,
+    (number) => isRawNumber(number) || (Number.isInteger(number) && !Number.isSafeInteger(number)),
+    5,
+  );
   if (found.length > 0) {
     throw new ValidationError(`${field} holds a number that cannot be stored exactly`, [
       ...found.map((path) => ({
