@@ -162,6 +162,9 @@ export async function unlessNotFound<T>(promise: Promise<T>): Promise<T | null> 
   }
 }
 
+/** A time limit's errors: middy's early timeout, an SDK call's, a socket's (all transient too). */
+const TIMEOUT_NAMES: readonly string[] = ['TimeoutError', 'RequestTimeout', 'RequestTimeoutException'];
+const TIMEOUT_CODES: readonly string[] = ['ETIMEDOUT'];
 const TRANSIENT_NAMES: ReadonlySet<string> = new Set([
   'ThrottlingException',
   'ProvisionedThroughputExceededException',
@@ -169,18 +172,29 @@ const TRANSIENT_NAMES: ReadonlySet<string> = new Set([
   'InternalServerError',
   'ServiceUnavailable',
   'ServiceUnavailableException',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
+  ...TIMEOUT_NAMES,
   'TransactionConflictException',
 ]);
 const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
-  'ETIMEDOUT',
+  ...TIMEOUT_CODES,
   'EPIPE',
   'EAI_AGAIN',
 ]);
+
+/**
+ * Whether an error is a time limit's: what the request had written may stand (a run it created
+ * runs), so its outcome is unknown, unlike a fault that decided nothing.
+ */
+export function isTimeoutFault(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  return (
+    (typeof name === 'string' && TIMEOUT_NAMES.includes(name)) ||
+    (typeof code === 'string' && TIMEOUT_CODES.includes(code))
+  );
+}
 
 /** Whether an error from an AWS client (or the network under it) is worth retrying as it is. */
 export function isTransientFault(error: unknown): boolean {

@@ -11,6 +11,7 @@ import {
   ConflictError,
   type ExecFabricError,
   ForbiddenError,
+  isTimeoutFault,
   isTransientFault,
   MalformedRequestError,
   MethodNotAllowedError,
@@ -104,17 +105,16 @@ export function problemFromError(
   error: unknown,
   instance?: string,
 ): { response: HttpResponse; unexpected: boolean } {
-  if (!(error instanceof BaseError) && isTimeout(error)) {
+  if (!(error instanceof BaseError) && isTimeoutFault(error)) {
     // The request ran out of time (the function's, or a call's): what it had written stays written,
     // a run it created runs. A client told "retry" made a second run; it is told to look first, or
     // to retry with the same Idempotency-Key, which answers the first.
     return {
-      response: problem(
-        503,
+      response: retryLater(
         'timed-out',
         'The request took too long to answer; it may have taken effect. Check before retrying, or retry with the same Idempotency-Key',
-        { ...(instance ? { instance } : {}), outcome: 'unknown', retryAfterSeconds: 1 },
-        { 'retry-after': '1' },
+        instance,
+        { outcome: 'unknown' },
       ),
       unexpected: true,
     };
@@ -122,12 +122,10 @@ export function problemFromError(
   if (!(error instanceof BaseError) && isTransientFault(error)) {
     // A store or queue that failed for a moment: nothing was decided, the client may retry as is.
     return {
-      response: problem(
-        503,
+      response: retryLater(
         'service-unavailable',
         'A service the platform depends on failed for a moment; retry the request',
-        { ...(instance ? { instance } : {}), retryAfterSeconds: 1 },
-        { 'retry-after': '1' },
+        instance,
       ),
       unexpected: true,
     };
@@ -155,14 +153,18 @@ export function problemFromError(
   };
 }
 
-/** A time limit's error: middy's early timeout, an SDK call's or a socket's. */
-function isTimeout(error: unknown): boolean {
-  if (error === null || typeof error !== 'object') return false;
-  const { name, code } = error as { name?: unknown; code?: unknown };
-  return (
-    name === 'TimeoutError' ||
-    name === 'RequestTimeout' ||
-    name === 'RequestTimeoutException' ||
-    code === 'ETIMEDOUT'
+/** A 503 the client may try again in a second (`Retry-After: 1`). */
+function retryLater(
+  code: string,
+  detail: string,
+  instance: string | undefined,
+  members: Record<string, unknown> = {},
+): HttpResponse {
+  return problem(
+    503,
+    code,
+    detail,
+    { ...(instance ? { instance } : {}), ...members, retryAfterSeconds: 1 },
+    { 'retry-after': '1' },
   );
 }
