@@ -301,12 +301,12 @@ def relay_echo(calls: list[dict[str, Any]]) -> Any:
     return relay
 
 
-def run_with_relay(box: Sandbox, source: str, relay: Any) -> Any:
+def run_with_relay(box: Sandbox, source: str, relay: Any, timeout_seconds: int = 10) -> Any:
     return box.run(
         RunRequest(
             source=source,
             input={},
-            limits=Limits.parse({"timeoutSeconds": 10, "memoryMb": 256, "outputBytes": 65536, "logBytes": 65536}),
+            limits=Limits.parse({"timeoutSeconds": timeout_seconds, "memoryMb": 256, "outputBytes": 65536, "logBytes": 65536}),
             execution_id="exec-relay",
             tenant_id="acme",
             skill_id="skill-1",
@@ -415,7 +415,8 @@ def main(inputs, ctx):
         replies += chunk.count(b"\\n")
     return replies
 """
-    outcome = run_with_relay(sandbox, source, relay_echo([]))
+    # 400,000 calls and ~16 MiB of refusals read back take 3–8 s on this 2-core VM: room under load.
+    outcome = run_with_relay(sandbox, source, relay_echo([]), timeout_seconds=30)
     assert outcome.status == "succeeded", (outcome.error, outcome.stderr)
     assert outcome.calls == sent
     refusal_bytes = len(b'{"reply":400000,"ok":false,"error":{"type":"CallRefused","message":"a run may make at most 1000 calls"}}')
