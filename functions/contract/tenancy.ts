@@ -3,6 +3,28 @@ export const TENANT_STATUSES = ['trial', 'active', 'grace', 'suspended', 'archiv
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
 /**
+ * The plans a tenant may be on; each has its limits in `functions/core/tenancy/plans.ts`. Super-admins
+ * set one of these on a tenant; orders and conversions name a paid one (`free` is the personal
+ * edition's, given by sign-up). Any other name is refused (422), so a typo cannot give a tenant
+ * limits nobody chose.
+ */
+export const PLANS = ['free', 'trial', 'standard', 'professional', 'enterprise'] as const;
+export type Plan = (typeof PLANS)[number];
+
+/** The plans an order (a renewal or a free space's conversion) may name: every plan but `free`. */
+export const PAID_PLANS = [
+  'trial',
+  'standard',
+  'professional',
+  'enterprise',
+] as const satisfies readonly Plan[];
+export type PaidPlan = (typeof PAID_PLANS)[number];
+
+export function isPaidPlan(name: string): name is PaidPlan {
+  return (PAID_PLANS as readonly string[]).includes(name);
+}
+
+/**
  * The `expiresAt` of a free personal space: it has no paid period and never expires (no lifecycle
  * scan is ever due for it). Clients show it as "never", not as a date.
  */

@@ -363,9 +363,21 @@ describe('governance console', () => {
     await tab.getByLabel('Tenant id').fill('initech');
     await tab.getByLabel('Name', { exact: true }).fill('Initech');
     await tab.getByLabel('Hosts').fill('initech.localhost');
+    // The plan is chosen from the plans the platform has, not typed.
+    const plan = tab.getByLabel('Plan');
+    expect(await plan.locator('option').allTextContents()).toEqual([
+      'free',
+      'trial',
+      'standard',
+      'professional',
+      'enterprise',
+    ]);
+    await plan.selectOption('professional');
     await tab.getByRole('button', { name: 'Create tenant' }).click();
     await tab.getByText('Tenant created.').waitFor();
     await tab.getByRole('heading', { name: 'Initech', level: 1 }).waitFor();
+    const token = await platform.login(ADMIN, 'admin');
+    expect((await api(ADMIN, token, 'GET', '/api/tenants/initech')).body.plan).toBe('professional');
     await tab.getByRole('link', { name: 'initech.localhost' }).waitFor();
     // …and its first admin, so someone can sign in on the new host.
     await tab.getByLabel('Admin username').fill('peter');
@@ -430,6 +442,13 @@ describe('governance console', () => {
     // An order for acme, paid: acme's expiry moves forward.
     await nav.getByRole('link', { name: 'Customers & orders' }).click();
     await tab.getByLabel('Tenant', { exact: true }).selectOption('acme');
+    // An order renews on a paid plan: free is not offered.
+    expect(await tab.getByLabel('Plan').locator('option').allTextContents()).toEqual([
+      'trial',
+      'standard',
+      'professional',
+      'enterprise',
+    ]);
     await tab.getByLabel('Amount').fill('1200');
     await tab.getByRole('button', { name: 'Create order' }).click();
     await tab.getByRole('button', { name: 'Confirm payment' }).click();

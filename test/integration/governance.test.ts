@@ -408,7 +408,7 @@ describe('the order → payment → reminder → grace → suspension → renewa
   it('extends the expiry by the months paid, exactly once however often payment is confirmed', async () => {
     const orderId = await order({
       tenantId: 'initech',
-      plan: 'pro',
+      plan: 'professional',
       months: 2,
       amount: 199.5,
       currency: 'EUR',
@@ -421,7 +421,7 @@ describe('the order → payment → reminder → grace → suspension → renewa
     expect(first.body.newExpiry).toBe(renewed);
 
     const after = await tenant('initech');
-    expect(after).toMatchObject({ expiresAt: renewed, plan: 'pro', status: 'active' });
+    expect(after).toMatchObject({ expiresAt: renewed, plan: 'professional', status: 'active' });
     expect(await rawTenantItem('initech')).toMatchObject({
       GSI2PK: lifecyclePartition('live'),
       GSI2SK: lifecycleSort(renewed, 'initech'),
@@ -435,7 +435,7 @@ describe('the order → payment → reminder → grace → suspension → renewa
   });
 
   it('applies concurrent confirmations of one order once', async () => {
-    const orderId = await order({ tenantId: 'initech', plan: 'pro', months: 1, amount: 99 });
+    const orderId = await order({ tenantId: 'initech', plan: 'professional', months: 1, amount: 99 });
     const answers = await Promise.all(
       Array.from({ length: 6 }, () => admin('POST', `/api/orders/${orderId}/confirm-payment`)),
     );
@@ -452,7 +452,10 @@ describe('the order → payment → reminder → grace → suspension → renewa
   });
 
   it('lets billing ops order but only a super-admin confirm payment; cancelled orders stay unpaid', async () => {
-    const orderId = await order({ tenantId: 'initech', plan: 'pro', months: 12, amount: 1000 }, billToken);
+    const orderId = await order(
+      { tenantId: 'initech', plan: 'professional', months: 12, amount: 1000 },
+      billToken,
+    );
     const refused = await send({
       host: ADMIN,
       method: 'POST',
@@ -515,7 +518,7 @@ describe('the order → payment → reminder → grace → suspension → renewa
   });
 
   it('reactivates the suspended tenant when a renewal is paid', async () => {
-    const orderId = await order({ tenantId: 'initech', plan: 'pro', months: 1, amount: 99 });
+    const orderId = await order({ tenantId: 'initech', plan: 'professional', months: 1, amount: 99 });
     const paid = await admin('POST', `/api/orders/${orderId}/confirm-payment`);
     expect(paid.body).toMatchObject({ status: 'paid', previousStatus: 'suspended', newStatus: 'active' });
     const renewed = await tenant('initech');
@@ -676,11 +679,11 @@ describe('isolation', () => {
       hosts: ['intruder.localhost'],
       expiresAt: new Date(REAL_NOW + 30 * DAY_MS).toISOString(),
     },
-    'PATCH /api/tenants/{id}': { plan: 'free-forever' },
+    'PATCH /api/tenants/{id}': { plan: 'enterprise' },
     'PUT /api/tenants/{id}/branding': { branding: { displayName: 'Intruder', menus: ['home'] } },
     'POST /api/tenants/{id}/hosts': { host: 'intruder.localhost' },
     'POST /api/customers': { name: 'Intruder' },
-    'POST /api/orders': { tenantId: 'initech', plan: 'free-forever', months: 120, amount: 0 },
+    'POST /api/orders': { tenantId: 'initech', plan: 'enterprise', months: 120, amount: 0 },
     'POST /api/lifecycle/run': {
       scan: 'expiry-shutdown',
       now: new Date(REAL_NOW + 900 * DAY_MS).toISOString(),
@@ -703,7 +706,7 @@ describe('isolation', () => {
   async function nothingChanged() {
     expectProblem(await admin('GET', '/api/tenants/intruder'), 404);
     const initech = await tenant('initech');
-    expect(initech.plan).not.toBe('free-forever');
+    expect(initech.plan).not.toBe('enterprise');
     expect(initech.hosts).toEqual(['initech.localhost']);
     expect(initech.branding).toBeUndefined();
     const customers = await admin('GET', '/api/customers?limit=100');
@@ -805,6 +808,9 @@ describe('bad input', () => {
     ['an unknown member', { ...valid, owner: 'me' }],
     ['an unknown delivery mode', { ...valid, deliveryMode: 'carrier-pigeon' }],
     ['an unknown customer', { ...valid, customerId: 'cus_0000000000aaaaaaaaaa' }],
+    ['a plan that does not exist', { ...valid, plan: 'pro' }],
+    ['a plan in another case', { ...valid, plan: 'Standard' }],
+    ['no plan', { ...valid, plan: undefined }],
   ])('refuses a tenant with %s (422, nothing created)', async (_, body) => {
     expectProblem(await admin('POST', '/api/tenants', body), 422, 'validation-failed');
     expectProblem(await admin('GET', '/api/tenants/umbrella'), 404);
@@ -812,22 +818,26 @@ describe('bad input', () => {
   });
 
   it.each([
-    ['POST', '/api/orders', { tenantId: 'initech', plan: 'pro', months: 0, amount: 1 }, 422],
-    ['POST', '/api/orders', { tenantId: 'initech', plan: 'pro', months: 1, amount: -5 }, 422],
+    ['POST', '/api/orders', { tenantId: 'initech', plan: 'professional', months: 0, amount: 1 }, 422],
+    ['POST', '/api/orders', { tenantId: 'initech', plan: 'professional', months: 1, amount: -5 }, 422],
     [
       'POST',
       '/api/orders',
-      { tenantId: 'initech', plan: 'pro', months: 1, amount: 5, currency: 'euro' },
+      { tenantId: 'initech', plan: 'professional', months: 1, amount: 5, currency: 'euro' },
       422,
     ],
-    ['POST', '/api/orders', { tenantId: 'nobody-here', plan: 'pro', months: 1, amount: 5 }, 422],
+    ['POST', '/api/orders', { tenantId: 'nobody-here', plan: 'professional', months: 1, amount: 5 }, 422],
     ['POST', '/api/customers', { name: 'X', contacts: [{ name: 'Y', email: 'not-an-email' }] }, 422],
     ['POST', '/api/lifecycle/run', { scan: 'stale-executions' }, 422],
     ['POST', '/api/lifecycle/run', { scan: 'expiry-shutdown', now: 'yesterday' }, 422],
     ['PATCH', '/api/tenants/initech', {}, 422],
     ['PATCH', '/api/tenants/initech', { status: 'deleted' }, 422],
     ['PATCH', '/api/tenants/initech', { status: 'trial' }, 409],
-    ['PATCH', '/api/tenants/nobody-here', { plan: 'x' }, 404],
+    ['PATCH', '/api/tenants/nobody-here', { plan: 'enterprise' }, 404],
+    ['PATCH', '/api/tenants/initech', { plan: 'pro' }, 422],
+    ['PATCH', '/api/tenants/initech', { plan: ' standard' }, 422],
+    ['POST', '/api/orders', { tenantId: 'initech', plan: 'free', months: 1, amount: 0 }, 422],
+    ['POST', '/api/orders', { tenantId: 'initech', plan: 'gold', months: 1, amount: 5 }, 422],
     ['POST', '/api/tenants/initech/hosts', { host: 'bad host!' }, 422],
     ['GET', '/api/tenants/nobody-here', undefined, 404],
     ['GET', '/api/orders/ord_0000000000aaaaaaaaaa', undefined, 404],
@@ -836,6 +846,33 @@ describe('bad input', () => {
     ['GET', '/api/tenants?limit=1000', undefined, 422],
   ])('%s %s %j → %i problem+json', async (method, path, body, status) => {
     expectProblem(await admin(method, path, body), status);
+  });
+
+  it('takes a plan only from the plans the platform has, naming them, and changes nothing otherwise', async () => {
+    const before = await tenant('initech');
+    const orders = await admin('GET', '/api/orders?limit=100');
+    const patched = await admin('PATCH', '/api/tenants/initech', { plan: 'platinum', name: 'Renamed' });
+    expectProblem(patched, 422, 'validation-failed');
+    expect(patched.body.errors).toEqual([
+      { path: 'plan', message: 'one of the plans: free, trial, standard, professional, enterprise' },
+    ]);
+    const ordered = await admin('POST', '/api/orders', {
+      tenantId: 'initech',
+      plan: 'free',
+      months: 1,
+      amount: 0,
+    });
+    expectProblem(ordered, 422, 'validation-failed');
+    expect(ordered.body.errors).toEqual([
+      { path: 'plan', message: 'a paid plan: trial, standard, professional, enterprise' },
+    ]);
+    expect(await tenant('initech')).toEqual(before);
+    expect((await admin('GET', '/api/orders?limit=100')).body).toEqual(orders.body);
+    // The OpenAPI document lists them too, so a client knows them before it asks.
+    const document = await admin('GET', '/api/openapi.json');
+    expect(JSON.stringify(document.body)).toContain(
+      '"enum":["free","trial","standard","professional","enterprise"]',
+    );
   });
 
   it('answers any JSON body with a result or a 4xx problem, never a 500', async () => {

@@ -20,6 +20,7 @@ import {
   TextField,
   useConfirm,
 } from '../shared/ui.tsx';
+import { PlanSelect } from './plans.tsx';
 import { TenantTable } from './tenants.tsx';
 
 function money(amount: number, currency: string): string {
@@ -292,7 +293,7 @@ function NewOrder({
               ))}
             </select>
           </div>
-          <TextField id="order-plan" label="Plan" required value={plan} onChange={setPlan} />
+          <PlanSelect id="order-plan" paid value={plan} onChange={setPlan} />
           <TextField
             id="order-months"
             label="Months"

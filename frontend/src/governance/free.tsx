@@ -23,6 +23,7 @@ import {
   Table,
   TextField,
 } from '../shared/ui.tsx';
+import { PlanSelect } from './plans.tsx';
 
 export interface Lead {
   readonly id: string;
@@ -427,7 +428,7 @@ function Conversion({ lead, onChanged }: { readonly lead: Lead; readonly onChang
         }}
       >
         <div className="form-row">
-          <TextField id="convert-plan" label="Plan" required value={plan} onChange={setPlan} />
+          <PlanSelect id="convert-plan" paid value={plan} onChange={setPlan} />
           <TextField
             id="convert-months"
             label="Months"

@@ -32,6 +32,7 @@ import {
 } from '../shared/ui.tsx';
 import { BrandingSection } from './branding.tsx';
 import { DomainStatus } from './hosts.tsx';
+import { PlanSelect } from './plans.tsx';
 
 /** How the console shows the expiry of a free personal space (PERSONAL_SPACE_EXPIRY), not as a date. */
 const NEVER = 'never';
@@ -181,7 +182,7 @@ function NewTenant() {
           </p>
         </div>
         <div className="form-row">
-          <TextField id="tenant-plan" label="Plan" required maxLength={64} value={plan} onChange={setPlan} />
+          <PlanSelect id="tenant-plan" value={plan} onChange={setPlan} />
           <TextField
             id="tenant-expires"
             label="Expires on"
@@ -341,7 +342,7 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
       <form onSubmit={submit}>
         <div className="form-row">
           <TextField id="edit-tenant-name" label="Name" required value={name} onChange={setName} />
-          <TextField id="edit-tenant-plan" label="Plan" required value={plan} onChange={setPlan} />
+          <PlanSelect id="edit-tenant-plan" value={plan} onChange={setPlan} />
           <div className="field">
             <label htmlFor="edit-tenant-status">Status</label>
             <select id="edit-tenant-status" value={status} onChange={(e) => setStatus(e.target.value)}>

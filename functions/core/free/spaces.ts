@@ -12,6 +12,7 @@
  *
  * Every change lands in the public audit chain (and the space's own).
  */
+import { isPaidPlan, type Plan } from '../../contract/tenancy.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import { type Acting, recordPublic } from '../governance/acting.ts';
@@ -21,13 +22,13 @@ import { type Directory, USERNAME_PATTERN, validatePassword } from '../identity/
 import { hashPassword } from '../identity/passwords.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { HostDirectory } from '../tenancy/hosts.ts';
-import { FREE_PLAN } from '../tenancy/plans.ts';
 import { MAX_HOSTS_PER_TENANT, type Tenant, type TenantRegistry } from '../tenancy/tenants.ts';
 import { LeadStateError } from './errors.ts';
 import type { Lead, Leads } from './leads.ts';
 
 export interface ConversionInput {
-  readonly plan: string;
+  /** Checked with the rest of the conversion: a paid plan, never `free`. */
+  readonly plan: Plan;
   readonly months: number;
   readonly amount: number;
   readonly currency?: string;
@@ -141,7 +142,8 @@ export class PersonalSpaces {
     }
     const tenant = await this.#registry.get(lead.tenantId);
     const issues: { path: string; message: string }[] = [];
-    if (input.plan.trim() === FREE_PLAN) {
+    const plan = input.plan;
+    if (!isPaidPlan(plan)) {
       issues.push({ path: 'plan', message: 'a standard tenant is on a paid plan, not free' });
     }
     const hosts = [...new Set(input.hosts.map((host) => host.trim().toLowerCase()))];
@@ -173,12 +175,14 @@ export class PersonalSpaces {
         message: `the space already has a user ${input.admin.username}`,
       });
     }
-    if (issues.length > 0) throw new ValidationError('This conversion cannot be ordered', issues);
+    if (issues.length > 0 || !isPaidPlan(plan)) {
+      throw new ValidationError('This conversion cannot be ordered', issues);
+    }
     validatePassword(input.admin.password, 'admin.password');
     const order = await this.#orders.create(
       {
         tenantId: tenant.id,
-        plan: input.plan.trim(),
+        plan,
         months: input.months,
         amount: input.amount,
         ...(input.currency === undefined ? {} : { currency: input.currency }),

@@ -15,6 +15,7 @@
  * A retry at any point re-reads the order and continues from the step it is at.
  */
 import type { Order as OrderAnswer } from '../../contract/responses.ts';
+import type { PaidPlan } from '../../contract/tenancy.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -63,7 +64,7 @@ export interface Order extends Omit<OrderAnswer, 'status'> {
 
 export interface NewOrder {
   readonly tenantId: string;
-  readonly plan: string;
+  readonly plan: PaidPlan;
   readonly months: number;
   readonly amount: number;
   readonly currency?: string;

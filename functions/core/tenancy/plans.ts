@@ -1,8 +1,8 @@
 /**
- * What each plan allows a tenant, in one place. Plans are free-form names on a tenant (set by
- * super-admins and by orders); a plan not listed here gets the `standard` limits, so a new plan name
- * never locks a tenant out. Every limit is enforced at its edge and documented (docs/ctx.md,
- * docs/decisions/schedules.md).
+ * What each plan allows a tenant, in one place. The plans are the contract's `PLANS`: the APIs refuse
+ * any other name (super-admins set a plan, orders and conversions name a paid one). A tenant stored
+ * with a name from before that check gets the `standard` limits, so it is never locked out. Every
+ * limit is enforced at its edge and documented (docs/ctx.md, docs/decisions/schedules.md).
  *
  * `concurrentRuns`: script jobs of one tenant running at once. The dispatcher holds every other job
  * of that tenant back (it waits on the queue), so one tenant's flood never takes more than its share
@@ -16,6 +16,8 @@
  * Skills kept (archived ones give their place back), the largest script version, and whether Skills
  * may use HTTP resources at all (refused with 403 when not). Enforced by `quotas.ts`.
  */
+import { PLANS, type Plan } from '../../contract/tenancy.ts';
+
 export interface PlanLimits {
   readonly concurrentRuns: number;
   /** Collections a tenant may define. */
@@ -91,7 +93,7 @@ const ENTERPRISE_DATA = {
   firesPerDay: 50_000,
 } as const;
 
-export const PLAN_LIMITS: Readonly<Record<string, PlanLimits>> = {
+export const PLAN_LIMITS: Readonly<Record<Plan, PlanLimits>> = {
   free: { concurrentRuns: 1, ...FREE_DATA, ...FREE_QUOTAS },
   trial: { concurrentRuns: 2, ...STANDARD_DATA, ...PAID_QUOTAS },
   standard: { concurrentRuns: 2, ...STANDARD_DATA, ...PAID_QUOTAS },
@@ -99,11 +101,15 @@ export const PLAN_LIMITS: Readonly<Record<string, PlanLimits>> = {
   enterprise: { concurrentRuns: 8, ...ENTERPRISE_DATA, ...PAID_QUOTAS },
 };
 
-export const DEFAULT_PLAN = 'standard';
+export const DEFAULT_PLAN: Plan = 'standard';
 
 /** The plan of a personal space made by self-serve sign-up on the free entry. */
-export const FREE_PLAN = 'free';
+export const FREE_PLAN: Plan = 'free';
 
 export function planLimits(plan: string): PlanLimits {
-  return PLAN_LIMITS[plan] ?? (PLAN_LIMITS[DEFAULT_PLAN] as PlanLimits);
+  return isPlan(plan) ? PLAN_LIMITS[plan] : PLAN_LIMITS[DEFAULT_PLAN];
+}
+
+export function isPlan(name: string): name is Plan {
+  return (PLANS as readonly string[]).includes(name);
 }

@@ -16,6 +16,7 @@
  * change of `status` or `expiresAt` moves it in the same write. Every binding change invalidates
  * this process's host caches, and every change of a tenant record its tenant caches (changes.ts).
  */
+import type { Plan } from '../../contract/tenancy.ts';
 import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import { dayOf } from '../governance/dates.ts';
@@ -68,7 +69,7 @@ export interface Tenant extends TenantSummary {
 export interface NewTenant {
   readonly id: string;
   readonly name: string;
-  readonly plan: string;
+  readonly plan: Plan;
   readonly hosts: readonly string[];
   readonly expiresAt: string;
   readonly status?: TenantStatus;

@@ -22,12 +22,12 @@ import { pageSize } from '../../core/pagination.ts';
 import type { ApiCore } from '../../core/platform.ts';
 import { list, page, tenantSchema } from '../responses.ts';
 import { type ApiRequest, media, type Route, route } from '../router.ts';
-import { orderSchema } from './governance.ts';
+import { orderSchema, plan } from './governance.ts';
 
 const disableBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
 
 const conversionBody = z.strictObject({
-  plan: z.string().trim().min(1).max(64),
+  plan,
   months: z.number().int().min(1).max(120),
   amount: z.number().nonnegative().max(1_000_000_000),
   currency: z

@@ -6,6 +6,7 @@
  * with strict zod schemas; everything else is a call into `core.governance`.
  */
 import * as z from 'zod';
+import { PAID_PLANS, PLANS } from '../../contract/tenancy.ts';
 import { ForbiddenError, NotFoundError, unlessNotFound, ValidationError } from '../../core/errors.ts';
 import { type Acting, recordPublic } from '../../core/governance/acting.ts';
 import { LEDGER_KINDS } from '../../core/governance/customers.ts';
@@ -22,7 +23,10 @@ import { type ApiRequest, type Route, route } from '../router.ts';
 
 const instant = z.iso.datetime({ offset: true });
 const name = z.string().trim().min(1).max(200);
-const plan = z.string().trim().min(1).max(64);
+/** One of the plans, each with its limits (`core/tenancy/plans.ts`); any other name is refused. */
+export const plan = z.enum(PLANS, { error: `one of the plans: ${PLANS.join(', ')}` });
+/** What an order may renew a tenant on: a paid plan (`free` is the personal edition's). */
+const paidPlan = z.enum(PAID_PLANS, { error: `a paid plan: ${PAID_PLANS.join(', ')}` });
 const host = z.string().trim().min(1).max(253);
 
 const newTenantBody = z.strictObject({
@@ -84,7 +88,7 @@ const customerBody = z.strictObject({
 
 const orderBody = z.strictObject({
   tenantId: z.string().min(1).max(64),
-  plan,
+  plan: paidPlan,
   months: z.number().int().min(1).max(120),
   amount: z.number().nonnegative().max(1_000_000_000),
   currency: z

@@ -39,7 +39,10 @@ async function freshOrder(status: 'active' | 'grace' | 'suspended' = 'active', m
     by,
   );
   if (status !== 'active') await store.governance.registry.update(tenantId, { status });
-  const order = await store.governance.orders.create({ tenantId, plan: 'pro', months, amount: 30 }, by);
+  const order = await store.governance.orders.create(
+    { tenantId, plan: 'professional', months, amount: 30 },
+    by,
+  );
   return { tenantId, orderId: order.id };
 }
 
@@ -80,7 +83,7 @@ describe('confirmPayment', () => {
       newExpiry: addMonths(EXPIRY, 3),
     });
     const tenant = await store.governance.tenants.get(tenantId);
-    expect(tenant).toMatchObject({ expiresAt: addMonths(EXPIRY, 3), status: 'active', plan: 'pro' });
+    expect(tenant).toMatchObject({ expiresAt: addMonths(EXPIRY, 3), status: 'active', plan: 'professional' });
 
     const writes = store.writes();
     const again = await store.governance.orders.confirmPayment(orderId, by);
@@ -126,7 +129,10 @@ describe('confirmPayment', () => {
 
   it('applies two orders of one tenant one after the other, each once', async () => {
     const { tenantId, orderId } = await freshOrder('active', 1);
-    const second = await store.governance.orders.create({ tenantId, plan: 'pro', months: 2, amount: 60 }, by);
+    const second = await store.governance.orders.create(
+      { tenantId, plan: 'professional', months: 2, amount: 60 },
+      by,
+    );
     await Promise.all([
       confirmUntilDone(orderId),
       confirmUntilDone(second.id),
