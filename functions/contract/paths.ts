@@ -120,6 +120,9 @@ export const API_PATHS = [
 ] as const;
 export type ApiPath = (typeof API_PATHS)[number];
 
+/** The MCP endpoint: its refusals carry a JSON-RPC error too. */
+export const MCP_PATH = '/mcp' satisfies ApiPath;
+
 /** The parameter names of a path template (`'/api/skills/{id}/executions'` → `'id'`). */
 export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
   ? Name | PathParams<Rest>

@@ -4,6 +4,7 @@
  * the OAuth protected-resource metadata (RFC 9728) it points at. Kept apart from the endpoint
  * itself (mcp.ts), so the API functions that only authenticate do not bundle the MCP SDK.
  */
+import { MCP_PATH } from '../contract/paths.ts';
 import { AuthenticationError, RouteNotFoundError } from '../core/errors.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { McpClients } from '../core/mcp/clients.ts';
@@ -11,8 +12,6 @@ import type { DomainContext, TenantContext } from '../core/tenancy/domain.ts';
 import { publicOrigin } from './origin.ts';
 import type { ApiRequest } from './router.ts';
 
-/** The MCP endpoint's path on every tenant host. */
-export const MCP_PATH = '/mcp';
 /** Where its protected-resource metadata is (RFC 9728 §3.1: the resource's path after the well-known one). */
 export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 

@@ -21,6 +21,7 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
+import { MCP_PATH } from '../contract/paths.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import { MAX_WAIT_SECONDS } from '../core/mcp/clients.ts';
 import { UnknownToolError } from '../core/mcp/service.ts';
@@ -28,7 +29,6 @@ import { GET_RUN_TOOL } from '../core/mcp/tools.ts';
 import type { TenantCore } from '../core/platform.ts';
 import type { TenantContext } from '../core/tenancy/domain.ts';
 import { acceptedAgeMs } from './cache-control.ts';
-import { MCP_PATH } from './mcp-auth.ts';
 import { refusingSchemaValidator } from './mcp-validation.ts';
 import { publicOrigin } from './origin.ts';
 import { PROBLEM_CONTENT_TYPE, problem } from './problem.ts';

@@ -12,6 +12,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { MCP_PATH } from '../contract/paths.ts';
 import {
   AuthenticationError,
   ForbiddenError,
@@ -35,7 +36,7 @@ import { withTenantScope } from '../core/tenancy/tenant-scope.ts';
 // The functional parse, for a route's classic or mini schema alike, with zod's English messages set.
 import * as z from '../core/zod-mini.ts';
 import { isApiSurface, withOpenApi } from './openapi.ts';
-import { type HttpResponse, problemFromError } from './problem.ts';
+import { type HttpResponse, problemFromError, withJsonRpcError } from './problem.ts';
 import { type ApiRequest, type HttpMethod, type Route, Router, servedIn } from './router.ts';
 import {
   assertSameOriginWrite,
@@ -83,6 +84,13 @@ export interface ApiHandlerOptions {
 }
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** The edge prefixes the viewer's path with the host's surface (`/tenant/api/me`): split it off. */
+function splitPath(rawPath: string | undefined): { surface: string; path: string } {
+  const raw = rawPath ?? '/';
+  const slash = raw.indexOf('/', 1);
+  return slash > 0 ? { surface: raw.slice(1, slash), path: raw.slice(slash) } : { surface: '', path: raw };
+}
 
 function secretEquals(given: string | undefined, expected: string): boolean {
   if (given === undefined || expected === '') return false;
@@ -202,10 +210,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
     if (!secretEquals(headers[ORIGIN_HEADER], options.originSecret)) throw new OriginRejectedError();
 
     // The edge prefixed the viewer path with the host's surface; another surface is not ours.
-    const rawPath = event.rawPath ?? '/';
-    const slash = rawPath.indexOf('/', 1);
-    const surface = slash > 0 ? rawPath.slice(1, slash) : '';
-    const path = slash > 0 ? rawPath.slice(slash) : rawPath;
+    const { surface, path } = splitPath(event.rawPath);
     if (!options.surfaces.includes(surface)) throw new RouteNotFoundError(`No route for ${path}`);
 
     const host = headers[HOST_HEADER];
@@ -351,7 +356,8 @@ export function createApiHandler(options: ApiHandlerOptions) {
         request.event.requestContext?.requestId,
       );
       if (unexpected) options.logger.error('Unhandled error', { error: request.error as Error });
-      request.response = toResult(response);
+      const mcp = splitPath(request.event.rawPath).path === MCP_PATH;
+      request.response = toResult(mcp ? withJsonRpcError(response) : response);
     })
     .handler(handle);
 }

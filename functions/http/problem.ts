@@ -100,6 +100,24 @@ export function problem(
   };
 }
 
+/** JSON-RPC's code for an implementation-defined server error: what an HTTP-level refusal is to it. */
+const RPC_SERVER_ERROR = -32000;
+
+/**
+ * A problem answered on the MCP endpoint, carrying the JSON-RPC error response (no id) as extension
+ * members beside the problem's own, so an MCP client and an HTTP client can both read it — for the
+ * refusals the pipeline answers before the MCP transport sees the message (401, 403, 405, 413, 429…).
+ */
+export function withJsonRpcError(response: HttpResponse): HttpResponse {
+  const body = JSON.parse(response.body) as { detail?: unknown; jsonrpc?: unknown };
+  if (body.jsonrpc !== undefined) return response;
+  const message = typeof body.detail === 'string' ? body.detail : 'Request refused';
+  return {
+    ...response,
+    body: JSON.stringify({ ...body, jsonrpc: '2.0', id: null, error: { code: RPC_SERVER_ERROR, message } }),
+  };
+}
+
 /** Maps any thrown value to a problem response; `unexpected` is true for errors outside the taxonomy. */
 export function problemFromError(
   error: unknown,

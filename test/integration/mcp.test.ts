@@ -491,6 +491,12 @@ describe('who may connect', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers['www-authenticate']).toBe(`Bearer resource_metadata="${metadata}"`);
     expect(anonymous.headers['content-type']).toBe('application/problem+json');
+    expect(anonymous.body).toMatchObject({
+      type: 'urn:execfabric:problem:unauthenticated',
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32000, message: anonymous.body.detail },
+    });
     const wrong = await t.send({
       host: `${HOSTS.acme}:${port}`,
       path: '/mcp',

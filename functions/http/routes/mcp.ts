@@ -4,6 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import * as z from 'zod';
+import { MCP_PATH } from '../../contract/paths.ts';
 import {
   DEFAULT_CLIENT_DAYS,
   DEFAULT_WAIT_SECONDS,
@@ -15,7 +16,7 @@ import {
 } from '../../core/mcp/clients.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { TenantCore } from '../../core/platform.ts';
-import { MCP_PATH, RESOURCE_METADATA_PATH, resourceMetadata } from '../mcp-auth.ts';
+import { RESOURCE_METADATA_PATH, resourceMetadata } from '../mcp-auth.ts';
 import { MAX_MCP_BODY_BYTES, mcpMessage } from '../mcp-message.ts';
 import { problemSchema } from '../openapi.ts';
 import { PROBLEM_CONTENT_TYPE } from '../problem.ts';
