@@ -33,6 +33,9 @@ describe('the free personal edition in a browser', () => {
     const form = person.getByRole('form', { name: 'Sign up' });
     await form.getByLabel(/Your handle/).fill('Dana');
     await form.getByLabel('Email').fill('dana@example.com');
+    // The form offers exactly the lengths the platform takes (10 to 256 characters).
+    expect(await form.getByLabel(/^Password/).getAttribute('minlength')).toBe('10');
+    expect(await form.getByLabel(/^Password/).getAttribute('maxlength')).toBe('256');
     await form.getByLabel(/^Password/).fill(SPACE_PASSWORD);
     // Both starter Skills are ticked by default.
     expect(await form.getByRole('checkbox', { checked: true }).count()).toBe(2);

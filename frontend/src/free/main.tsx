@@ -10,6 +10,7 @@
 import { type FormEvent, StrictMode, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import '../shared/styles.css';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../functions/contract/index.ts';
 import { api, type Health, segment } from '../shared/api.ts';
 import { useAction, useResource } from '../shared/hooks.ts';
 import { Checks, Notice, Show, Submit, TextField } from '../shared/ui.tsx';
@@ -140,8 +141,8 @@ function SignUp({ offers }: { readonly offers: Offers }) {
         label="Password (at least 10 characters)"
         type="password"
         required
-        minLength={10}
-        maxLength={1024}
+        minLength={MIN_PASSWORD_LENGTH}
+        maxLength={MAX_PASSWORD_LENGTH}
         autoComplete="new-password"
         value={password}
         onChange={setPassword}

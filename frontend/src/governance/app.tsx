@@ -68,7 +68,10 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
     case 'audit':
       return single('audit', <AuditPage title="Platform audit" />);
     case 'users':
-      return single('users', <UsersPage title="Operators" canManageRoles={false} platform />);
+      return single(
+        'users',
+        <UsersPage title="Operators" canManageRoles={false} platform self={me.username} />,
+      );
     case 'console':
       return single('console', <ConsoleTenantsPage />);
     default:

@@ -4,7 +4,7 @@
  * standard tenant and confirm the order's payment), and the templates offered to new spaces.
  */
 import { type FormEvent, useState } from 'react';
-import type { Order } from '../../../functions/contract/index.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, type Order } from '../../../functions/contract/index.ts';
 import { api, requestText, segment, withQuery } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
@@ -471,7 +471,8 @@ function Conversion({ lead, onChanged }: { readonly lead: Lead; readonly onChang
             type="password"
             autoComplete="new-password"
             required
-            minLength={10}
+            minLength={MIN_PASSWORD_LENGTH}
+            maxLength={MAX_PASSWORD_LENGTH}
             value={password}
             onChange={setPassword}
           />

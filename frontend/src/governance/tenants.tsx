@@ -3,6 +3,8 @@ import { type FormEvent, useState } from 'react';
 import {
   type Customer,
   type HostOnboarding,
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
   PERSONAL_SPACE_EXPIRY,
   TENANT_STATUSES,
   type Tenant,
@@ -431,10 +433,11 @@ function TenantAdmin({
         />
         <TextField
           id="tenant-admin-password"
-          label="Admin password (10 characters or more)"
+          label={`Admin password (${MIN_PASSWORD_LENGTH} characters or more)`}
           type="password"
           required
-          minLength={10}
+          minLength={MIN_PASSWORD_LENGTH}
+          maxLength={MAX_PASSWORD_LENGTH}
           autoComplete="new-password"
           value={password}
           onChange={setPassword}

@@ -4,6 +4,7 @@
  * hold any subset of the permissions the built-in ones use.
  */
 import { type FormEvent, useMemo, useState } from 'react';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../functions/contract/index.ts';
 import { api, type Role, segment, type User } from './api.ts';
 import { useAction, usePaged, useResource } from './hooks.ts';
 import {
@@ -29,9 +30,11 @@ export interface UsersPageProps {
   readonly canManageRoles: boolean;
   /** Public domain: offer the super-admin marker and the console whitelist. */
   readonly platform?: boolean;
+  /** The signed-in user: nobody disables their own account or edits their own roles (the API refuses). */
+  readonly self: string;
 }
 
-export function UsersPage({ title, canManageRoles, platform = false }: UsersPageProps) {
+export function UsersPage({ title, canManageRoles, platform = false, self }: UsersPageProps) {
   const users = usePaged<User>('/api/users', 50);
   const roles = useResource<{ items: Role[] }>('/api/roles');
   const roleNames = roles.state.status === 'ready' ? roles.state.data.items.map((role) => role.name) : [];
@@ -85,7 +88,9 @@ export function UsersPage({ title, canManageRoles, platform = false }: UsersPage
                     <DateTime value={user.createdAt} />
                   </td>
                   <td className="actions">
-                    {editing === user.username ? null : (
+                    {user.username === self ? (
+                      <span className="muted">you</span>
+                    ) : editing === user.username ? null : (
                       <button
                         type="button"
                         className="secondary small"
@@ -94,20 +99,22 @@ export function UsersPage({ title, canManageRoles, platform = false }: UsersPage
                         Roles…
                       </button>
                     )}
-                    <button
-                      type="button"
-                      className={user.disabled ? 'small' : 'danger small'}
-                      disabled={update.pending}
-                      onClick={() =>
-                        change(
-                          user.username,
-                          { disabled: !user.disabled },
-                          `${user.username} is ${user.disabled ? 'enabled' : 'disabled'}.`,
-                        )
-                      }
-                    >
-                      {user.disabled ? 'Enable' : 'Disable'}
-                    </button>
+                    {user.username === self ? null : (
+                      <button
+                        type="button"
+                        className={user.disabled ? 'small' : 'danger small'}
+                        disabled={update.pending}
+                        onClick={() =>
+                          change(
+                            user.username,
+                            { disabled: !user.disabled },
+                            `${user.username} is ${user.disabled ? 'enabled' : 'disabled'}.`,
+                          )
+                        }
+                      >
+                        {user.disabled ? 'Enable' : 'Disable'}
+                      </button>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -230,6 +237,8 @@ function NewUser({
             label="Initial password"
             type="password"
             required
+            minLength={MIN_PASSWORD_LENGTH}
+            maxLength={MAX_PASSWORD_LENGTH}
             autoComplete="new-password"
             value={password}
             onChange={setPassword}

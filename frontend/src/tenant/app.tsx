@@ -66,7 +66,12 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
       };
     case 'users':
       return id === undefined
-        ? { menu: 'users', element: <UsersPage title="Users & roles" canManageRoles={can('role:manage')} /> }
+        ? {
+            menu: 'users',
+            element: (
+              <UsersPage title="Users & roles" canManageRoles={can('role:manage')} self={me.username} />
+            ),
+          }
         : null;
     case 'parameters':
       return id === undefined ? { menu: 'parameters', element: <ParametersPage /> } : null;

@@ -9,8 +9,8 @@ import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:c
 /** N = 2^15, r = 8, p = 1: 32 MiB and ~50-100 ms per hash on a Lambda-class core. */
 const DEFAULT = { N: 2 ** 15, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
-export const MIN_PASSWORD_LENGTH = 10;
-export const MAX_PASSWORD_LENGTH = 256;
+
+export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../contract/identity.ts';
 
 function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
