@@ -49,6 +49,10 @@ export function AgentsPage() {
             <strong>Copy the token of {secret.name} now; it is not shown again.</strong>
           </p>
           <CodeBlock label="Start the agent">{`EXECFABRIC_AGENT_TOKEN=${secret.token} \\\n  execfabric agent --name ${secret.name} --host ${window.location.origin}`}</CodeBlock>
+          <p className="hint">
+            <code>execfabric</code> is the CLI installed from the package; in a clone of the repository, run{' '}
+            <code>npx execfabric</code> instead.
+          </p>
           <button type="button" className="secondary" onClick={() => setSecret(null)}>
             Done
           </button>
