@@ -405,6 +405,8 @@ export interface FireLogEntry {
   readonly reason?: string;
   readonly detail?: string;
   readonly executionId?: string;
+  /** The run's status when the log is read, not when it was fired. */
+  readonly executionStatus?: ExecutionStatus;
   readonly missed?: { readonly count: number; readonly first: string; readonly last: string };
 }
 

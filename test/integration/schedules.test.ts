@@ -406,6 +406,16 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     expect(approved.status, approved.text).toBe(200);
     const run = await finished(HOSTS.acme, alice, id);
     expect(run).toMatchObject({ status: 'succeeded', output: { echo: 7, execution: id } });
+    // The log says where the fire's run is now, not where it was when fired.
+    expect(await logs(HOSTS.acme, bob, created.id)).toMatchObject([
+      { outcome: 'ran', executionId: id, executionStatus: 'succeeded' },
+    ]);
+    const tenantLog = await api(HOSTS.acme, alice, 'GET', '/api/schedule-logs?limit=100');
+    expect(
+      tenantLog.body.items.find((item: { executionId?: string }) => item.executionId === id),
+    ).toMatchObject({
+      executionStatus: 'succeeded',
+    });
   });
 
   it('skips, and logs why, a fire beyond the plan’s scheduled fires for the day', async () => {

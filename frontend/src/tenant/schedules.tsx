@@ -255,7 +255,14 @@ function FireLog({ path, showSchedule }: { readonly path: string; readonly showS
                   {entry.executionId === undefined ? (
                     '—'
                   ) : (
-                    <Link to={`/executions/${entry.executionId}`}>{entry.executionId}</Link>
+                    <>
+                      <Link to={`/executions/${entry.executionId}`}>{entry.executionId}</Link>
+                      {entry.executionStatus === undefined ? null : (
+                        <div>
+                          <Badge value={entry.executionStatus} />
+                        </div>
+                      )}
+                    </>
                   )}
                 </td>
                 <td>{entry.detail ?? ''}</td>

@@ -128,6 +128,19 @@ export class ExecutionRepository {
     return result.Item === undefined ? null : toExecution(result.Item);
   }
 
+  /** The statuses of up to 100 runs, as they are now, by id; runs that do not exist are left out. */
+  async statuses(domain: TenantContext, ids: readonly string[]): Promise<Map<string, ExecutionStatus>> {
+    const unique = [...new Set(ids)];
+    const items =
+      unique.length === 0
+        ? []
+        : await batchGetAll(
+            this.#table,
+            unique.map((id) => executionKey(domain, id)),
+          );
+    return new Map(items.map((item) => toExecution(item)).map((run) => [run.id, run.status]));
+  }
+
   /** A run's status alone (strongly consistent), or null. */
   async status(domain: TenantContext, id: string): Promise<ExecutionStatus | null> {
     const result = await this.#table.client.send(

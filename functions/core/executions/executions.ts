@@ -150,13 +150,15 @@ export class Executions {
   readonly #logs: RunLogs;
   readonly #cancels: RunCancels;
   readonly #pending: PendingRuns;
+  readonly #store: ExecutionRepository;
 
   constructor(options: ExecutionsOptions) {
+    this.#store = new ExecutionRepository(options.table);
     this.#runEnds = options.runEnds ?? processRunEnds;
     this.#waitSlots = options.waitSlots ?? processWaitSlots(this.#runEnds);
     this.#skills = options.skills;
     this.#moves = new RunMoves({
-      store: new ExecutionRepository(options.table),
+      store: this.#store,
       audit: options.audit,
       runEnds: this.#runEnds,
       now: options.now ?? (() => new Date()),
@@ -200,6 +202,14 @@ export class Executions {
   /** Hands a `requested` (or re-dispatched `queued`) run to its executor and marks it `queued`. */
   dispatch(domain: TenantContext, execution: Execution, skill?: Skill): Promise<Execution> {
     return this.#requests.dispatch(domain, execution, skill);
+  }
+
+  /**
+   * What up to 100 runs' statuses are now, by id (those that exist): for lists that name runs, such
+   * as a schedule's fire log. The caller has already decided the ids may be shown.
+   */
+  statuses(domain: TenantContext, ids: readonly string[]): Promise<Map<string, ExecutionStatus>> {
+    return this.#store.statuses(domain, ids);
   }
 
   async get(domain: TenantContext, caller: Caller, id: string): Promise<Execution> {

@@ -30,6 +30,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { type Execution, type Executions, MAX_INPUT_BYTES } from '../executions/executions.ts';
+import type { ExecutionStatus } from '../executions/state-machine.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
 import { randomId } from '../ids.ts';
@@ -99,7 +100,8 @@ export interface FireLogEntry {
   readonly reason?: SkipReason;
   readonly detail?: string;
   readonly executionId?: string;
-  readonly executionStatus?: string;
+  /** The run's status when the log is read (not when it was fired); absent once the run is gone. */
+  readonly executionStatus?: ExecutionStatus;
   /** For `missed`: how many occurrences were not run, and the first and last of them. */
   readonly missed?: { readonly count: number; readonly first: string; readonly last: string };
 }
@@ -351,7 +353,17 @@ export class Schedules {
       visible = (entry) => entry.owner === caller.username;
     }
     const page = await this.#store.logPage(domain, options);
-    const items = page.items.filter((entry) => visible?.(entry) ?? true);
+    const shown = page.items.filter((entry) => visible?.(entry) ?? true);
+    // A fire's run goes on after the fire: the log says where it is now, one batch read per page.
+    const statuses = await this.#executions.statuses(
+      domain,
+      shown.flatMap((entry) => (entry.executionId === undefined ? [] : [entry.executionId])),
+    );
+    const items = shown.map((entry) => {
+      const { executionStatus: _atFire, ...rest } = entry;
+      const now = entry.executionId === undefined ? undefined : statuses.get(entry.executionId);
+      return now === undefined ? rest : { ...rest, executionStatus: now };
+    });
     return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
   }
 

@@ -5,6 +5,7 @@
  * `schedule:manage` changes anyone's.
  */
 import * as z from 'zod';
+import { EXECUTION_STATUSES } from '../../contract/executions.ts';
 import { ForbiddenError } from '../../core/errors.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
@@ -73,6 +74,10 @@ const fireLogEntrySchema = z
     reason: z.string().optional(),
     detail: z.string().optional(),
     executionId: z.string().optional(),
+    executionStatus: z
+      .enum(EXECUTION_STATUSES)
+      .optional()
+      .meta({ description: "The run's status when the log is read, not when it was fired" }),
   })
   .meta({ id: 'FireLogEntry' });
 
