@@ -190,10 +190,22 @@ function OfferedTemplates({ onInstalled }: { readonly onInstalled: () => void })
 
 export function SkillEditPage({ id }: { readonly id: string | null }) {
   const skill = useResource<Skill>(id === null ? null : `/api/skills/${segment(id)}`);
+  // What the last save said: the form is made anew from the saved revision, and shows it again.
+  const [notice, setNotice] = useState('');
   if (id === null) return <SkillForm skill={null} />;
   return (
     <Show state={skill.state} loading="Loading the Skill…">
-      {(data) => <SkillForm key={`${data.id}:${data.revision}`} skill={data} onSaved={skill.reload} />}
+      {(data) => (
+        <SkillForm
+          key={`${data.id}:${data.revision}`}
+          skill={data}
+          notice={notice}
+          onSaved={(text) => {
+            setNotice(text);
+            skill.reload();
+          }}
+        />
+      )}
     </Show>
   );
 }
@@ -218,7 +230,17 @@ function parseJson(label: string, text: string): { value?: unknown; error?: stri
   }
 }
 
-function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly onSaved?: () => void }) {
+function SkillForm({
+  skill,
+  notice = '',
+  onSaved,
+}: {
+  readonly skill: Skill | null;
+  /** Shown when the form opens: what the save that made this revision said. @default nothing */
+  readonly notice?: string;
+  /** After a save or a change of state, with what to say about it. */
+  readonly onSaved?: (notice: string) => void;
+}) {
   const roles = useResource<{ items: Role[] }>('/api/roles');
   const scripts = useResource<Page<ScriptAsset>>('/api/assets/scripts?limit=100');
   const [name, setName] = useState(skill?.name ?? '');
@@ -256,7 +278,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
     kind === 'python-script' ? '/api/data/collections' : null,
   );
   const [jsonErrors, setJsonErrors] = useState<string[]>([]);
-  const [saved, setSaved] = useState('');
+  const [saved, setSaved] = useState(notice);
 
   // Pick the first script for a new Skill once the list is in.
   useEffect(() => {
@@ -342,7 +364,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
       navigate(`/skill-admin/${segment(result.id)}`);
     } else {
       setSaved(`Saved revision ${result.revision}.`);
-      onSaved?.();
+      onSaved?.(`Saved revision ${result.revision}.`);
     }
   };
 
@@ -642,7 +664,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
             path={`/api/skills/${segment(skill.id)}/state`}
             onChanged={(text) => {
               setSaved(text);
-              onSaved?.();
+              onSaved?.(text);
             }}
           />
         </Section>
