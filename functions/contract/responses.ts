@@ -151,6 +151,8 @@ export interface AssetBinding {
   readonly id: string;
   readonly version?: number | 'active';
   readonly request?: unknown;
+  /** The agent a `local-agent` Skill runs on. */
+  readonly agent?: string;
 }
 
 /** How an HTTP-bound Skill turns a run's input into a request (`{input.field}` placeholders). */

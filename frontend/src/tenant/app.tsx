@@ -61,7 +61,7 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
           id === undefined ? (
             <SkillAdminPage canInstall={can('template:install')} />
           ) : (
-            <SkillEditPage key={id} id={id === 'new' ? null : id} />
+            <SkillEditPage key={id} id={id === 'new' ? null : id} canListAgents={can('agent:manage')} />
           ),
       };
     case 'users':

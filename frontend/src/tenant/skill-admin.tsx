@@ -1,14 +1,16 @@
 /**
  * Managing Skills: the whole catalogue (managers see every Skill, archived ones on request) and one
  * form to create or edit a Skill — schemas with a field builder beside the raw JSON, risk with the
- * approval rule following it, the roles that may see it, its binding to a script asset (a fixed
- * version or whatever is active) or an HTTP resource — and disabling, archiving or restoring it.
+ * approval rule following it, the roles that may see it, its binding — a script asset (a fixed
+ * version or whatever is active) run by the platform or on one of the tenant's local agents, or an
+ * HTTP resource — and disabling, archiving or restoring it.
  */
 import { type FormEvent, useEffect, useState } from 'react';
 import {
   APPROVAL_COUNT,
   APPROVALS,
   type ApprovalRule,
+  type AssetBinding,
   type HttpRequestMapping,
   type HttpResourceSummary,
   MIN_APPROVALS,
@@ -18,9 +20,10 @@ import {
   type ScriptVersion,
   type Skill,
 } from '../../../functions/contract/index.ts';
+import type { AgentView } from '../shared/agents.tsx';
 import { api, type Page, type Role, segment } from '../shared/api.ts';
 import { CodeEditor } from '../shared/code-editor.tsx';
-import { useAction, useResource } from '../shared/hooks.ts';
+import { type Loadable, useAction, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
 import { SchemaEditor } from '../shared/schema-builder.tsx';
 import { StateActions } from '../shared/state-actions.tsx';
@@ -82,16 +85,7 @@ export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean })
                         {skill.visibility.roles.length === 0 ? 'everyone' : skill.visibility.roles.join(', ')}
                       </td>
                       <td>
-                        {skill.asset.kind === 'python-script' ? scriptName(skill.asset.id) : 'HTTP resource'}
-                        {skill.asset.version === undefined ? null : (
-                          <span className="muted">
-                            {' '}
-                            ·{' '}
-                            {skill.asset.version === 'active'
-                              ? 'active version'
-                              : `v${String(skill.asset.version)}`}
-                          </span>
-                        )}
+                        <Binding asset={skill.asset} scriptName={scriptName} />
                       </td>
                       <td>
                         <DateTime value={skill.updatedAt} />
@@ -104,6 +98,33 @@ export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean })
         </Show>
       </Section>
       {canInstall ? <OfferedTemplates onInstalled={reload} /> : null}
+    </>
+  );
+}
+
+/** A Skill's binding in the list: its script (or HTTP resource), the version, and the agent it runs on. */
+function Binding({
+  asset,
+  scriptName,
+}: {
+  readonly asset: AssetBinding;
+  readonly scriptName: (id: string) => string;
+}) {
+  return (
+    <>
+      {asset.kind === 'http' ? 'HTTP resource' : scriptName(asset.id)}
+      {asset.version === undefined ? null : (
+        <span className="muted">
+          {' '}
+          · {asset.version === 'active' ? 'active version' : `v${String(asset.version)}`}
+        </span>
+      )}
+      {asset.kind === 'local-agent' && asset.agent !== undefined ? (
+        <>
+          {' '}
+          on agent <code>{asset.agent}</code>
+        </>
+      ) : null}
     </>
   );
 }
@@ -188,13 +209,98 @@ function OfferedTemplates({ onInstalled }: { readonly onInstalled: () => void })
   );
 }
 
-export function SkillEditPage({ id }: { readonly id: string | null }) {
+export function SkillEditPage({
+  id,
+  canListAgents,
+}: {
+  readonly id: string | null;
+  /** Whether the caller may list the tenant's agents (`agent:manage`), to bind a Skill to one. */
+  readonly canListAgents: boolean;
+}) {
   const skill = useResource<Skill>(id === null ? null : `/api/skills/${segment(id)}`);
-  if (id === null) return <SkillForm skill={null} />;
+  // What the last save said: the form is made anew from the saved revision, and shows it again.
+  const [notice, setNotice] = useState('');
+  if (id === null) return <SkillForm skill={null} canListAgents={canListAgents} />;
   return (
     <Show state={skill.state} loading="Loading the Skill…">
-      {(data) => <SkillForm key={`${data.id}:${data.revision}`} skill={data} onSaved={skill.reload} />}
+      {(data) => (
+        <SkillForm
+          key={`${data.id}:${data.revision}`}
+          skill={data}
+          canListAgents={canListAgents}
+          notice={notice}
+          onSaved={(text) => {
+            setNotice(text);
+            skill.reload();
+          }}
+        />
+      )}
     </Show>
+  );
+}
+
+/**
+ * The agent a local-agent Skill runs on: one of the tenant's agents, or, for a caller who may not
+ * list them (`agents` null), its name typed in.
+ */
+function AgentField({
+  agents,
+  value,
+  onChange,
+}: {
+  readonly agents: Loadable<{ items: AgentView[] }> | null;
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+}) {
+  const agentsPage = <Link to="/agents">Agents page</Link>;
+  return (
+    <div className="field">
+      <label htmlFor="skill-agent">Agent</label>
+      {agents === null ? (
+        <>
+          <input
+            id="skill-agent"
+            required
+            maxLength={63}
+            spellCheck={false}
+            value={value}
+            onChange={(e) => onChange(e.target.value)}
+            aria-describedby="skill-agent-hint"
+          />
+          <p id="skill-agent-hint" className="hint">
+            You may not list the agents (that takes the right to manage them): type the agent's name as a
+            tenant admin sees it on the {agentsPage}.
+          </p>
+        </>
+      ) : (
+        <Show state={agents} loading="Loading agents…">
+          {({ items }) =>
+            items.length === 0 ? (
+              <p className="hint">
+                No agents yet: a tenant admin creates one on the {agentsPage}; then bind the Skill to it here.
+              </p>
+            ) : (
+              <select id="skill-agent" required value={value} onChange={(e) => onChange(e.target.value)}>
+                {value === '' ? (
+                  <option value="" disabled>
+                    Choose an agent
+                  </option>
+                ) : null}
+                {value === '' || items.some((item) => item.name === value) ? null : (
+                  <option value={value}>{value}</option>
+                )}
+                {items.map((item) => (
+                  <option key={item.name} value={item.name}>
+                    {item.name}
+                    {item.status === 'online' ? '' : ` (${item.status.replace('-', ' ')})`}
+                  </option>
+                ))}
+              </select>
+            )
+          }
+        </Show>
+      )}
+    </div>
   );
 }
 
@@ -218,7 +324,19 @@ function parseJson(label: string, text: string): { value?: unknown; error?: stri
   }
 }
 
-function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly onSaved?: () => void }) {
+function SkillForm({
+  skill,
+  canListAgents,
+  notice = '',
+  onSaved,
+}: {
+  readonly skill: Skill | null;
+  readonly canListAgents: boolean;
+  /** Shown when the form opens: what the save that made this revision said. @default nothing */
+  readonly notice?: string;
+  /** After a save or a change of state, with what to say about it. */
+  readonly onSaved?: (notice: string) => void;
+}) {
   const roles = useResource<{ items: Role[] }>('/api/roles');
   const scripts = useResource<Page<ScriptAsset>>('/api/assets/scripts?limit=100');
   const [name, setName] = useState(skill?.name ?? '');
@@ -236,6 +354,12 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
   const [kind, setKind] = useState(skill?.asset.kind ?? 'python-script');
   const [assetId, setAssetId] = useState(skill?.asset.id ?? '');
   const [version, setVersion] = useState(String(skill?.asset.version ?? 'active'));
+  // A script run by the platform, or on a local agent: both pick a script and a version.
+  const runsScript = kind === 'python-script' || kind === 'local-agent';
+  const [agent, setAgent] = useState(skill?.asset.kind === 'local-agent' ? (skill.asset.agent ?? '') : '');
+  const agents = useResource<{ items: AgentView[] }>(
+    kind === 'local-agent' && canListAgents ? '/api/agents' : null,
+  );
   const request = (skill?.asset.kind === 'http' ? skill.asset.request : undefined) as
     | HttpRequestMapping
     | undefined;
@@ -255,16 +379,23 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
   const dataCollections = useResource<{ items: { name: string; description: string }[] }>(
     kind === 'python-script' ? '/api/data/collections' : null,
   );
-  const [jsonErrors, setJsonErrors] = useState<string[]>([]);
-  const [saved, setSaved] = useState('');
+  const [formErrors, setFormErrors] = useState<string[]>([]);
+  const [saved, setSaved] = useState(notice);
 
   // Pick the first script for a new Skill once the list is in.
   useEffect(() => {
-    if (assetId === '' && kind === 'python-script' && scripts.state.status === 'ready') {
+    if (assetId === '' && runsScript && scripts.state.status === 'ready') {
       const first = scripts.state.data.items[0];
       if (first !== undefined) setAssetId(first.id);
     }
-  }, [assetId, kind, scripts.state]);
+  }, [assetId, runsScript, scripts.state]);
+  // And the first agent that has not been revoked.
+  useEffect(() => {
+    if (agent === '' && kind === 'local-agent' && agents.state.status === 'ready') {
+      const first = agents.state.data.items.find((item) => item.status !== 'revoked');
+      if (first !== undefined) setAgent(first.name);
+    }
+  }, [agent, kind, agents.state]);
   // Granted resources: the binding of an http Skill, or what a script may call (egress).
   const resources = useResource<{ items: HttpResourceSummary[] }>('/api/http-resources');
   useEffect(() => {
@@ -278,9 +409,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
       ? resources.state.data.items.find((item) => item.id === httpId)
       : undefined;
   const versions = useResource<Page<ScriptVersion>>(
-    kind === 'python-script' && assetId !== ''
-      ? `/api/assets/scripts/${segment(assetId)}/versions?limit=100`
-      : null,
+    runsScript && assetId !== '' ? `/api/assets/scripts/${segment(assetId)}/versions?limit=100` : null,
   );
 
   const save = useAction(async (body: Record<string, unknown>) =>
@@ -306,23 +435,29 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
     const output = parseJson('The output schema', outputSchema);
     const query = kind === 'http' && httpQuery.trim() !== '' ? parseJson('The query', httpQuery) : {};
     const body = kind === 'http' && httpBody.trim() !== '' ? parseJson('The request body', httpBody) : {};
-    const binding =
-      kind === 'python-script'
-        ? { kind, id: assetId, version: version === 'active' ? 'active' : Number(version) }
-        : {
-            kind,
-            id: httpId,
-            request: {
-              method: httpMethod,
-              path: httpPath,
-              ...(query.value === undefined ? {} : { query: query.value }),
-              ...(body.value === undefined ? {} : { body: body.value }),
-            },
-          };
-    const errors = [input.error, output.error, query.error, body.error].filter(
+    const binding = runsScript
+      ? {
+          kind,
+          id: assetId,
+          version: version === 'active' ? 'active' : Number(version),
+          ...(kind === 'local-agent' ? { agent } : {}),
+        }
+      : {
+          kind,
+          id: httpId,
+          request: {
+            method: httpMethod,
+            path: httpPath,
+            ...(query.value === undefined ? {} : { query: query.value }),
+            ...(body.value === undefined ? {} : { body: body.value }),
+          },
+        };
+    const noAgent =
+      kind === 'local-agent' && agent.trim() === '' ? 'Choose the agent the Skill runs on.' : undefined;
+    const errors = [input.error, output.error, query.error, body.error, noAgent].filter(
       (error): error is string => error !== undefined,
     );
-    setJsonErrors(errors);
+    setFormErrors(errors);
     if (errors.length > 0) return;
     const result = await save.run({
       name,
@@ -342,7 +477,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
       navigate(`/skill-admin/${segment(result.id)}`);
     } else {
       setSaved(`Saved revision ${result.revision}.`);
-      onSaved?.();
+      onSaved?.(`Saved revision ${result.revision}.`);
     }
   };
 
@@ -438,9 +573,10 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
             <select id="skill-kind" value={kind} onChange={(e) => setKind(e.target.value)}>
               <option value="python-script">Python script</option>
               <option value="http">HTTP resource</option>
+              <option value="local-agent">Script on a local agent</option>
             </select>
           </div>
-          {kind === 'python-script' ? (
+          {runsScript ? (
             <div className="form-row">
               <div className="field">
                 <label htmlFor="skill-asset">Script</label>
@@ -477,63 +613,70 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
                     : null}
                 </select>
               </div>
-              <fieldset className="field">
-                <legend>HTTP resources the script may call</legend>
-                <p className="hint">
-                  Through <code>ctx.http(…)</code>; the platform adds the credential. Approvers see this list.
-                </p>
-                <Show
-                  state={resources.state}
-                  loading="Loading granted resources…"
-                  unavailable="HTTP resources"
-                >
-                  {({ items }) =>
-                    items.length === 0 ? (
-                      <p className="hint">No HTTP resource is granted to your organisation.</p>
-                    ) : (
-                      <Checks
-                        options={items.map((item) => item.id)}
-                        selected={egress}
-                        onChange={setEgress}
-                        label={(id) => items.find((item) => item.id === id)?.name ?? id}
-                      />
-                    )
-                  }
-                </Show>
-              </fieldset>
-              <fieldset className="field">
-                <legend>Collections the script may read and write</legend>
-                <p className="hint">
-                  Through <code>ctx.data.collection(name)</code>. Approvers see this list.
-                </p>
-                <Show state={dataCollections.state} loading="Loading collections…" unavailable="Data">
-                  {({ items }) =>
-                    items.length === 0 ? (
-                      <p className="hint">No collections yet (tenant admins define them under Data).</p>
-                    ) : (
-                      <Checks
-                        options={items.map((item) => item.name)}
-                        selected={collections}
-                        onChange={setCollections}
-                      />
-                    )
-                  }
-                </Show>
-              </fieldset>
-              <div className="field">
-                <label htmlFor="skill-parameters">
-                  Parameters the script may read (comma-separated keys)
-                </label>
-                <input
-                  id="skill-parameters"
-                  value={parameters}
-                  onChange={(e) => setParameters(e.target.value)}
-                  placeholder="region, greeting"
-                />
-                <p className="hint">
-                  Read-only in <code>ctx.params</code>, as set under Parameters when the run starts.
-                </p>
-              </div>
+              {kind === 'local-agent' ? (
+                <AgentField agents={canListAgents ? agents.state : null} value={agent} onChange={setAgent} />
+              ) : (
+                <>
+                  <fieldset className="field">
+                    <legend>HTTP resources the script may call</legend>
+                    <p className="hint">
+                      Through <code>ctx.http(…)</code>; the platform adds the credential. Approvers see this
+                      list.
+                    </p>
+                    <Show
+                      state={resources.state}
+                      loading="Loading granted resources…"
+                      unavailable="HTTP resources"
+                    >
+                      {({ items }) =>
+                        items.length === 0 ? (
+                          <p className="hint">No HTTP resource is granted to your organisation.</p>
+                        ) : (
+                          <Checks
+                            options={items.map((item) => item.id)}
+                            selected={egress}
+                            onChange={setEgress}
+                            label={(id) => items.find((item) => item.id === id)?.name ?? id}
+                          />
+                        )
+                      }
+                    </Show>
+                  </fieldset>
+                  <fieldset className="field">
+                    <legend>Collections the script may read and write</legend>
+                    <p className="hint">
+                      Through <code>ctx.data.collection(name)</code>. Approvers see this list.
+                    </p>
+                    <Show state={dataCollections.state} loading="Loading collections…" unavailable="Data">
+                      {({ items }) =>
+                        items.length === 0 ? (
+                          <p className="hint">No collections yet (tenant admins define them under Data).</p>
+                        ) : (
+                          <Checks
+                            options={items.map((item) => item.name)}
+                            selected={collections}
+                            onChange={setCollections}
+                          />
+                        )
+                      }
+                    </Show>
+                  </fieldset>
+                  <div className="field">
+                    <label htmlFor="skill-parameters">
+                      Parameters the script may read (comma-separated keys)
+                    </label>
+                    <input
+                      id="skill-parameters"
+                      value={parameters}
+                      onChange={(e) => setParameters(e.target.value)}
+                      placeholder="region, greeting"
+                    />
+                    <p className="hint">
+                      Read-only in <code>ctx.params</code>, as set under Parameters when the run starts.
+                    </p>
+                  </div>
+                </>
+              )}
             </div>
           ) : (
             <>
@@ -614,10 +757,10 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
             </>
           )}
         </fieldset>
-        {jsonErrors.length > 0 ? (
+        {formErrors.length > 0 ? (
           <div className="problem" role="alert">
             <ul className="problem-fields">
-              {jsonErrors.map((error) => (
+              {formErrors.map((error) => (
                 <li key={error}>{error}</li>
               ))}
             </ul>
@@ -642,7 +785,7 @@ function SkillForm({ skill, onSaved }: { readonly skill: Skill | null; readonly 
             path={`/api/skills/${segment(skill.id)}/state`}
             onChanged={(text) => {
               setSaved(text);
-              onSaved?.();
+              onSaved?.(text);
             }}
           />
         </Section>
