@@ -309,6 +309,8 @@ export interface Announcement {
   readonly createdAt: string;
   readonly createdBy: string;
   readonly recipients?: readonly string[];
+  /** Usernames that never see it, admins included (the requester of a run waiting for approval). */
+  readonly excluded?: readonly string[];
   readonly link?: string;
   readonly read?: boolean;
 }

@@ -10,6 +10,7 @@
  * Tenant globex starts with one user, gina (admin); the suite adds the others.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APPROVAL_TTL_SECONDS } from '../../functions/core/executions/executions.ts';
 import { expectProblem, HOSTS, problemType, startTestPlatform } from '../support/platform.ts';
 
 const PASSWORD = 'approvers-available-password';
@@ -102,6 +103,12 @@ async function auditCount(): Promise<number> {
     cursor = page.body.cursor;
   } while (cursor !== undefined);
   return count;
+}
+
+async function announcementIds(user: string, host: string = HOSTS.globex): Promise<string[]> {
+  const page = await api(user, 'GET', '/api/announcements?limit=100', undefined, host);
+  expect(page.status, page.text).toBe(200);
+  return page.body.items.map((item: { id: string }) => item.id);
 }
 
 let high: string;
@@ -254,5 +261,28 @@ describe('exactly as many approvers as the rule needs', () => {
     });
     // gwen asks: gina (admin) and gus.
     expect((await run('gwen', critical)).status).toBe(202);
+  });
+});
+
+describe('the approval notice', () => {
+  it('reaches the approvers, never the requester (an admin included), and dates the deadline in ISO 8601', async () => {
+    for (const username of ['gwen', 'gus']) sessions[username] = await t.login(HOSTS.globex, username);
+    const requested = await run('gina', high);
+    expect(requested.status, requested.text).toBe(202);
+    const id = String(requested.body.id);
+    const notice = `approval-${id}`;
+    expect(await announcementIds('gwen')).toContain(notice);
+    expect(await announcementIds('gus')).toContain(notice);
+    // gina reads every announcement of the tenant (announcement:manage), but not this one.
+    expect(await announcementIds('gina')).not.toContain(notice);
+    const forGwen = (await api('gwen', 'GET', '/api/announcements?limit=100')).body.items.find(
+      (item: { id: string }) => item.id === notice,
+    );
+    // The run's deadline (its request time plus the approval window), as the API writes instants.
+    const createdAt = (await api('gina', 'GET', `/api/executions/${id}`)).body.createdAt;
+    const deadline = new Date(Date.parse(createdAt) + APPROVAL_TTL_SECONDS * 1000).toISOString();
+    expect(forGwen.body).toContain(`before ${deadline}.`);
+    expect(forGwen.body).not.toMatch(/GMT/);
+    expect((await api('gina', 'POST', `/api/announcements/${notice}/read`)).status).toBe(404);
   });
 });

@@ -12,7 +12,8 @@
  * (active users other than the requester who hold `approval:decide` and may see the Skill; for a
  * critical run, one of them an admin): it could only wait and expire. A Skill's managers see the
  * same shortfall as a warning on the Skill (`approvalWarning`).
- * Approvers are notified through announcements; every request, decision and expiry is audited.
+ * Approvers are notified through announcements (never the requester); every request, decision and
+ * expiry is audited.
  */
 import type { ApprovalWarning } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
@@ -27,6 +28,7 @@ import {
 } from '../errors.ts';
 import type { Announcements } from '../foundation/announcements.ts';
 import type { Parameters } from '../foundation/parameters.ts';
+import { normaliseInstant } from '../governance/dates.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -208,20 +210,23 @@ export class Approvals {
     return count;
   }
 
-  /** Tells the tenant's approvers that a run waits for them. */
+  /** Tells the tenant's approvers that a run waits for them (never its requester, who may not decide). */
   async notify(domain: TenantContext, execution: Execution): Promise<void> {
     const roles = (await this.#directory.listRoles(domain))
       .filter((role) => role.permissions.includes('approval:decide'))
       .map((role) => role.name);
+    const deadline =
+      execution.deadline === undefined
+        ? 'it expires'
+        : (normaliseInstant(execution.deadline) ?? execution.deadline);
     await this.#announcements.post(
       domain,
       {
         id: `approval-${execution.id}`,
         title: `Approval needed: ${execution.skillName}`,
-        body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${
-          execution.deadline === undefined ? 'it expires' : new Date(execution.deadline).toUTCString()
-        }.`,
+        body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${deadline}.`,
         audience: roles,
+        excluded: [execution.requestedBy],
         severity: 'warning',
         link: `/executions/${execution.id}`,
       },
