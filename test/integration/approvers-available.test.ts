@@ -286,3 +286,22 @@ describe('the approval notice', () => {
     expect((await api('gina', 'POST', `/api/announcements/${notice}/read`)).status).toBe(404);
   });
 });
+
+describe('the demo tenant acme', () => {
+  it('has two approvers besides whoever of its people asks for a high-risk or critical run', async () => {
+    sessions.alice = await t.login(HOSTS.acme, 'alice');
+    const highAcme = (await skill('alice', {}, HOSTS.acme)).id;
+    const criticalAcme = (await skill('alice', { risk: 'critical' }, HOSTS.acme)).id;
+    // bob first: with alice alone to approve his runs, the first of them is refused.
+    for (const username of ['bob', 'alice', 'claire']) {
+      sessions[username] ??= await t.login(HOSTS.acme, username);
+      for (const skillId of [highAcme, criticalAcme]) {
+        const response = await run(username, skillId, {}, HOSTS.acme);
+        expect(response.status, `${username} → ${response.text}`).toBe(202);
+        expect(response.body.status).toBe('pending_approval');
+      }
+    }
+    const view = await api('alice', 'GET', `/api/skills/${criticalAcme}`, undefined, HOSTS.acme);
+    expect(view.body.approvalWarning).toBeUndefined();
+  });
+});
