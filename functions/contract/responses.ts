@@ -186,6 +186,24 @@ export interface Skill {
   readonly state: AvailabilityState;
   readonly stateReason?: string;
   readonly stateChangedBy?: string;
+  /**
+   * For the Skill's managers (its view and the answer to saving it): set when too few people may
+   * approve its runs now, so some or all of them would be refused (`approvers-unavailable`).
+   */
+  readonly approvalWarning?: ApprovalWarning;
+}
+
+/** Too few people may approve a Skill's runs: who is refused, and the counts behind it. */
+export interface ApprovalWarning {
+  /** Distinct approvals a run needs (never its requester's). */
+  readonly approvalsRequired: number;
+  /** Active users who hold `approval:decide` and may see the Skill. */
+  readonly approvers: number;
+  /** For a critical Skill (it needs an admin among the approvers): the admins among them. */
+  readonly adminApprovers?: number;
+  /** `all`: every run is refused; `approvers`: runs requested by one of the approvers are. */
+  readonly refused: 'all' | 'approvers';
+  readonly message: string;
 }
 
 export interface ExecutionError {
@@ -293,6 +311,8 @@ export interface Announcement {
   readonly createdAt: string;
   readonly createdBy: string;
   readonly recipients?: readonly string[];
+  /** Usernames that never see it, admins included (the requester of a run waiting for approval). */
+  readonly excluded?: readonly string[];
   readonly link?: string;
   readonly read?: boolean;
 }

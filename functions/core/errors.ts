@@ -86,6 +86,16 @@ export class NotRunnableError extends ConflictError {
   override readonly code = 'not-runnable';
 }
 
+/**
+ * A run needs more distinct approvers than the tenant has: fewer active users other than the
+ * requester hold `approval:decide` and may see the Skill (or, for a critical run, none of them is
+ * an admin). Such a run could only wait and expire, so it is refused before anything is written;
+ * `extra` says how many approvals it needs and how many approvers there are.
+ */
+export class ApproversUnavailableError extends ConflictError {
+  override readonly code = 'approvers-unavailable';
+}
+
 export class AuthenticationError extends ExecFabricError {
   readonly code = 'unauthenticated';
   /** The answer's `WWW-Authenticate` challenge (RFC 6750; RFC 9728 adds `resource_metadata`). */

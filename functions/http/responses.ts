@@ -133,6 +133,19 @@ export const skillSchema = z
     updatedAt: timestamp,
     createdBy: z.string(),
     updatedBy: z.string(),
+    approvalWarning: z
+      .looseObject({
+        approvalsRequired: z.number().int(),
+        approvers: z.number().int(),
+        adminApprovers: z.number().int().optional(),
+        refused: z.enum(['all', 'approvers']),
+        message: z.string(),
+      })
+      .optional()
+      .meta({
+        description:
+          "For the Skill's managers: too few people may approve its runs now, so some or all are refused (`approvers-unavailable`)",
+      }),
   })
   .meta({ id: 'Skill' });
 

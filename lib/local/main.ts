@@ -100,7 +100,7 @@ process.stdout.write(
     '',
     `  demo users (password: ${platform.demoPassword})`,
     '    admin  super-admin on the governance console',
-    '    alice  acme admin · bob  acme operator · gina  globex admin',
+    '    alice, claire  acme admins · bob  acme operator · gina  globex admin',
     '',
     `  try: curl ${base('acme.localhost')}/api/health`,
     '',

@@ -7,12 +7,17 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ScriptChecker } from '../../functions/core/assets/checker.ts';
 import type { Table } from '../../functions/core/db.ts';
-import { ConflictError } from '../../functions/core/errors.ts';
+import { ConflictError, unlessNotFound } from '../../functions/core/errors.ts';
 import { seedKey } from '../../functions/core/keys.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import type { DomainContext, PublicContext } from '../../functions/core/tenancy/domain.ts';
 
 export const SEED_VERSION = 'demo-v1';
+/**
+ * The demo users added since `demo-v1` (claire, acme's second admin): a data folder seeded before
+ * gets them on its next start.
+ */
+export const DEMO_USERS_VERSION = 'demo-users-v2';
 /** The free edition's starter templates: seeded once, also into a data folder seeded before them. */
 export const FREE_SEED_VERSION = 'free-v1';
 
@@ -38,9 +43,11 @@ export const DEMO_TENANTS = [
     id: 'acme',
     name: 'Acme Corporation',
     hosts: ['acme.localhost'],
+    // Three approvers: whoever of them asks, two others may approve a high-risk (or critical) run.
     users: [
       { username: 'alice', roles: ['admin'] },
       { username: 'bob', roles: ['operator'] },
+      { username: 'claire', roles: ['admin'] },
     ],
   },
   {
@@ -178,6 +185,7 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
     new GetCommand({ TableName: table.name, Key: seedKey(SEED_VERSION), ConsistentRead: true }),
   );
   if (marker.Item !== undefined) {
+    await seedDemoUsers(options);
     await seedFreeStarters(options);
     return { seeded: false };
   }
@@ -231,13 +239,43 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   }
 
   await seedFreeStarters(options);
+  for (const version of [DEMO_USERS_VERSION, SEED_VERSION]) {
+    await table.client.send(
+      new PutCommand({ TableName: table.name, Item: { ...seedKey(version), seededAt: now().toISOString() } }),
+    );
+  }
+  return { seeded: true };
+}
+
+/** The demo users a folder seeded with `demo-v1` lacks, in the demo tenants it still has (once). */
+async function seedDemoUsers(options: SeedOptions): Promise<void> {
+  const { table } = options;
+  const marker = await table.client.send(
+    new GetCommand({ TableName: table.name, Key: seedKey(DEMO_USERS_VERSION), ConsistentRead: true }),
+  );
+  if (marker.Item !== undefined) return;
+  const now = options.now ?? (() => new Date());
+  const core = createCore({ table, tokenSecret: options.tokenSecret, checker: options.checker, now });
+  for (const tenant of DEMO_TENANTS) {
+    const found = await unlessNotFound(core.tenants.get(tenant.id));
+    if (found === null) continue;
+    const domain: DomainContext = { kind: 'tenant', host: tenant.hosts[0], tenant: found };
+    for (const user of tenant.users) {
+      await ignoreConflict(
+        core.directory.createUser(domain, {
+          username: user.username,
+          password: options.demoPassword,
+          roles: [...user.roles],
+        }),
+      );
+    }
+  }
   await table.client.send(
     new PutCommand({
       TableName: table.name,
-      Item: { ...seedKey(SEED_VERSION), seededAt: now().toISOString() },
+      Item: { ...seedKey(DEMO_USERS_VERSION), seededAt: now().toISOString() },
     }),
   );
-  return { seeded: true };
 }
 
 /** The starter templates, authored in the public domain and offered to new personal spaces (once). */

@@ -173,6 +173,7 @@ const HUMAN_TITLES: Readonly<Record<string, string>> = {
   conflict: 'This conflicts with the current state',
   'not-runnable': 'This cannot run right now',
   'tenant-suspended': 'Your organisation cannot run anything right now',
+  'approvers-unavailable': 'Not enough people may approve this run',
   'rate-limited': 'Too many attempts',
   'quota-exceeded': 'A limit was reached',
   'service-unavailable': 'The service is busy; try again shortly',

@@ -106,6 +106,7 @@ export function createRunCore(options: RunCoreOptions) {
     now,
     approvalTtlSeconds: (domain) => approvals.ttlSeconds(domain),
     onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
+    approvable: (domain, skill, requester) => approvals.assertApprovable(domain, skill, requester),
     runnable,
     ...(options.claims === undefined ? {} : { claims: options.claims }),
     ...(options.waitSlots === undefined ? {} : { waitSlots: options.waitSlots }),

@@ -134,7 +134,10 @@ export function definitionHash(definition: SkillDefinition): string {
 }
 
 /** Whether a caller may see (and, with `skill:run`, run) a Skill. */
-export function canSee(caller: Caller, skill: Pick<Skill, 'visibility'>): boolean {
+export function canSee(
+  caller: Pick<Caller, 'permissions' | 'roles'>,
+  skill: Pick<Skill, 'visibility'>,
+): boolean {
   if (caller.permissions.has('skill:manage')) return true;
   if (!caller.permissions.has('skill:read')) return false;
   const roles = skill.visibility.roles;

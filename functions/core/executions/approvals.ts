@@ -8,24 +8,46 @@
  * - critical runs need a tenant admin among the approvers;
  * - if the Skill or its active script changes before approval completes, the run is invalidated
  *   and must be requested again (checked at every decision, and eagerly on every change).
- * Approvers are notified through announcements; every request, decision and expiry is audited.
+ * A run is refused before anything is written when fewer people may approve it than it needs
+ * (active users other than the requester who hold `approval:decide` and may see the Skill; for a
+ * critical run, one of them an admin): it could only wait and expire. A Skill's managers see the
+ * same shortfall as a warning on the Skill (`approvalWarning`).
+ * Approvers are notified through announcements (never the requester); every request, decision and
+ * expiry is audited.
  */
+import type { ApprovalWarning } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
-import { ConflictError, ForbiddenError, NotFoundError, unlessNotFound } from '../errors.ts';
+import {
+  ApproversUnavailableError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  unlessNotFound,
+} from '../errors.ts';
 import type { Announcements } from '../foundation/announcements.ts';
 import type { Parameters } from '../foundation/parameters.ts';
+import { normaliseInstant } from '../governance/dates.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { ExecutionRepository } from './execution-repository.ts';
 import { APPROVAL_TTL_SECONDS, type Execution, type Executions } from './executions.ts';
+import { approvalsRequiredOf } from './requests.ts';
 
 /** Tenant parameter overriding how long runs wait for approval, in hours (1–720). */
 export const APPROVAL_TTL_PARAMETER = 'approvals.expiryHours';
 /** The role whose approval a critical run needs. */
 export const ADMIN_ROLE = 'admin';
+/** Users read per page while counting who may approve a Skill's runs. */
+const APPROVER_PAGE = 100;
+
+/** How many people may approve a Skill's runs (and how many of them are admins), as far as counted. */
+interface ApproverCount {
+  readonly approvers: number;
+  readonly admins: number;
+}
 
 export interface Vote {
   readonly approver: string;
@@ -102,20 +124,109 @@ export class Approvals {
       : APPROVAL_TTL_SECONDS;
   }
 
-  /** Tells the tenant's approvers that a run waits for them. */
+  /**
+   * Refuses a run of `skill` requested by `requester` that not enough people could approve:
+   * fewer active users other than the requester who hold `approval:decide` and may see the Skill
+   * than the run needs, or (critical) no tenant admin among them. Reads nothing when the Skill
+   * needs no approval, and stops reading users as soon as there are enough.
+   */
+  async assertApprovable(domain: TenantContext, skill: Skill, requester: string): Promise<void> {
+    const required = approvalsRequiredOf(skill);
+    if (required === 0) return;
+    const adminRequired = skill.risk === 'critical';
+    const count = await this.#countApprovers(domain, skill, requester, required, adminRequired ? 1 : 0);
+    if (count.approvers >= required && (!adminRequired || count.admins >= 1)) return;
+    const extra = {
+      approvalsRequired: required,
+      approversAvailable: count.approvers,
+      ...(adminRequired ? { adminApprovalRequired: true, adminApproversAvailable: count.admins } : {}),
+    };
+    if (count.approvers < required) {
+      throw new ApproversUnavailableError(
+        `This run needs ${required} approval(s) from people other than its requester, and ${count.approvers} user(s) other than ${requester} may approve it (active, with approval:decide, allowed to see the Skill): it could never be approved. Give more users approval:decide, or change the Skill's approval rule or visibility.`,
+        { extra },
+      );
+    }
+    throw new ApproversUnavailableError(
+      `This critical run needs a tenant admin among its approvers, and no admin other than ${requester} may approve it: it could never be approved. Give another admin access to the Skill.`,
+      { extra },
+    );
+  }
+
+  /**
+   * A warning for a Skill's managers when its approval rule cannot be met for some requesters:
+   * everyone's runs are refused when fewer people than it needs may approve it; approvers' own
+   * runs are, when exactly as many as it needs may (the requester never approves). Null when
+   * every requester's run could be approved, or the Skill needs no approval.
+   */
+  async warning(domain: TenantContext, skill: Skill): Promise<ApprovalWarning | null> {
+    const required = approvalsRequiredOf(skill);
+    if (required === 0) return null;
+    const adminRequired = skill.risk === 'critical';
+    // One more than needed: any one of them may be the requester.
+    const count = await this.#countApprovers(domain, skill, null, required + 1, adminRequired ? 2 : 0);
+    const everyone = count.approvers < required || (adminRequired && count.admins === 0);
+    const approvers = count.approvers <= required || (adminRequired && count.admins <= 1);
+    if (!everyone && !approvers) return null;
+    const who = everyone
+      ? 'every run of this Skill is refused'
+      : 'runs requested by its approvers are refused';
+    const needs = `it needs ${required} approval(s) from people other than the requester${adminRequired ? ', one of them an admin' : ''}`;
+    return {
+      approvalsRequired: required,
+      approvers: count.approvers,
+      ...(adminRequired ? { adminApprovers: count.admins } : {}),
+      refused: everyone ? 'all' : 'approvers',
+      message: `Only ${count.approvers} user(s)${adminRequired ? ` (${count.admins} admin(s))` : ''} may approve this Skill's runs and ${needs}: ${who}. Give more users approval:decide, or change the Skill's approval rule or visibility.`,
+    };
+  }
+
+  /**
+   * Counts active users, other than `except`, who hold `approval:decide` and may see `skill`, and
+   * the admins among them; stops once there are `approvers` of them and `admins` admins.
+   */
+  async #countApprovers(
+    domain: TenantContext,
+    skill: Skill,
+    except: string | null,
+    approvers: number,
+    admins: number,
+  ): Promise<ApproverCount> {
+    let count: ApproverCount = { approvers: 0, admins: 0 };
+    let cursor: string | undefined;
+    do {
+      const page = await this.#directory.listUsers(domain, APPROVER_PAGE, cursor);
+      for (const user of page.items) {
+        if (user.disabled || user.username === except) continue;
+        const permissions = await this.#directory.permissionsOf(domain, user.roles);
+        if (!permissions.has('approval:decide') || !canSee({ permissions, roles: user.roles }, skill))
+          continue;
+        const admin = user.roles.includes(ADMIN_ROLE);
+        count = { approvers: count.approvers + 1, admins: count.admins + (admin ? 1 : 0) };
+        if (count.approvers >= approvers && count.admins >= admins) return count;
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return count;
+  }
+
+  /** Tells the tenant's approvers that a run waits for them (never its requester, who may not decide). */
   async notify(domain: TenantContext, execution: Execution): Promise<void> {
     const roles = (await this.#directory.listRoles(domain))
       .filter((role) => role.permissions.includes('approval:decide'))
       .map((role) => role.name);
+    const deadline =
+      execution.deadline === undefined
+        ? 'it expires'
+        : (normaliseInstant(execution.deadline) ?? execution.deadline);
     await this.#announcements.post(
       domain,
       {
         id: `approval-${execution.id}`,
         title: `Approval needed: ${execution.skillName}`,
-        body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${
-          execution.deadline === undefined ? 'it expires' : new Date(execution.deadline).toUTCString()
-        }.`,
+        body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${deadline}.`,
         audience: roles,
+        excluded: [execution.requestedBy],
         severity: 'warning',
         link: `/executions/${execution.id}`,
       },

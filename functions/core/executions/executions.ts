@@ -111,6 +111,11 @@ export interface ExecutionsOptions {
   /** Called once a run waits for approval (to notify approvers). */
   readonly onPendingApproval?: (domain: TenantContext, execution: Execution) => Promise<void>;
   /**
+   * Refuses, before anything is written, a run its requester asks for that too few people could
+   * approve (approvals.ts `assertApprovable`). @default every run may be approved
+   */
+  readonly approvable?: (domain: TenantContext, skill: Skill, requester: string) => Promise<void>;
+  /**
    * Refuses a run of a Skill that may not run now (it, its script or its HTTP resource is disabled
    * or archived) with the reason, and names the Skill's asset for the run's record.
    * @default every Skill may run; no asset name
@@ -172,6 +177,7 @@ export class Executions {
       runnable: options.runnable ?? (async () => ({})),
       approvalTtl: options.approvalTtlSeconds ?? (async () => APPROVAL_TTL_SECONDS),
       onPendingApproval: options.onPendingApproval ?? (async () => undefined),
+      approvable: options.approvable ?? (async () => undefined),
       runQuota: options.runQuota ?? (async () => ({ release: async () => undefined })),
     });
     this.#results = new RunResults({

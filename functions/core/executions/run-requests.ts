@@ -36,13 +36,15 @@ export interface RunRequestsOptions {
   readonly runnable: (domain: TenantContext, skill: Skill) => Promise<Runnable>;
   readonly approvalTtl: (domain: TenantContext) => Promise<number>;
   readonly onPendingApproval: (domain: TenantContext, execution: Execution) => Promise<void>;
+  /** Refuses a run of the Skill the requester's run could never be approved for (too few approvers). */
+  readonly approvable: (domain: TenantContext, skill: Skill, requester: string) => Promise<void>;
   readonly runQuota: (domain: TenantContext, executionId: string) => Promise<{ release(): Promise<void> }>;
 }
 
 export class RunRequests extends RunService<RunRequestsOptions> {
   /**
    * Requests a run of a Skill. Order of steps (no transactions): the Skill and the tenant (one
-   * consistent batch) → idempotency claim (names the execution id) → execution item, written
+   * consistent batch) → enough people to approve it, when it needs approval → idempotency claim (names the execution id) → execution item, written
    * `queued` when it needs no approval (`pending_approval` otherwise) → its `execution.requested`
    * audit entry and, at the same time, the dispatch (a pending run's inbox notice waits for the
    * entry). A crash anywhere leaves either nothing, or an execution the same request (same key)
@@ -82,6 +84,8 @@ export class RunRequests extends RunService<RunRequestsOptions> {
       throw new ValidationError('The input does not match the Skill input schema', issues);
 
     this.#assertMayRun(tenant);
+    // Before the idempotency claim and the quota: a run nobody could approve leaves nothing behind.
+    await this.options.approvable(domain, skill, caller.username);
 
     const now = this.moves.now();
     let id = newExecutionId(now);

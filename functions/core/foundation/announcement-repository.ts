@@ -24,6 +24,7 @@ function fromItem(item: Record<string, unknown>): Announcement {
     createdAt: String(item.createdAt),
     createdBy: String(item.createdBy),
     ...(Array.isArray(item.recipients) ? { recipients: item.recipients as string[] } : {}),
+    ...(Array.isArray(item.excluded) ? { excluded: item.excluded as string[] } : {}),
     ...(typeof item.link === 'string' ? { link: item.link } : {}),
   };
 }

@@ -23,6 +23,8 @@ export interface Announcement {
   readonly createdBy: string;
   /** Usernames it is for (a personal notification); when set, nobody else sees it, admins included. */
   readonly recipients?: readonly string[];
+  /** Usernames that never see it, admins included (a run's requester, in its approvers' notice). */
+  readonly excluded?: readonly string[];
   /** A page of the front it is about (a path such as `/executions/ex-…`). */
   readonly link?: string;
 }
@@ -46,11 +48,16 @@ export interface NewAnnouncement {
   /** Deterministic id, so a retried writer (a scan) posts once. */
   readonly id?: string;
   readonly recipients?: readonly string[];
+  readonly excluded?: readonly string[];
   readonly link?: string;
 }
 
-/** Whether a reader sees an announcement: a personal one only its recipients; otherwise by role. */
+/**
+ * Whether a reader sees an announcement: never when it excludes them; a personal one only its
+ * recipients; otherwise by role.
+ */
 function visibleTo(reader: Reader, item: Announcement): boolean {
+  if (item.excluded?.includes(reader.username) === true) return false;
   if (item.recipients !== undefined && item.recipients.length > 0)
     return item.recipients.includes(reader.username);
   return (
@@ -92,6 +99,9 @@ export class Announcements {
       ...(input.recipients === undefined || input.recipients.length === 0
         ? {}
         : { recipients: [...input.recipients] }),
+      ...(input.excluded === undefined || input.excluded.length === 0
+        ? {}
+        : { excluded: [...input.excluded] }),
       ...(input.link === undefined ? {} : { link: input.link }),
     };
     if (!(await this.#store.post(domain, announcement))) return { announcement, created: false };

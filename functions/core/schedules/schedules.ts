@@ -18,6 +18,7 @@ import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
 import {
+  ApproversUnavailableError,
   ConflictError,
   ExecFabricError,
   ForbiddenError,
@@ -68,7 +69,8 @@ export type SkipReason =
   | 'skill-missing'
   | 'invalid-input'
   | 'tenant-suspended'
-  | 'over-quota';
+  | 'over-quota'
+  | 'approvers-unavailable';
 
 /** A schedule as stored: the API's answer without its upcoming fires, with its anchor and creation. */
 export interface Schedule extends Omit<ScheduleAnswer, 'upcoming'> {
@@ -464,6 +466,8 @@ export class Schedules {
       ));
     } catch (error) {
       if (error instanceof TenantSuspendedError) return skip('tenant-suspended', error.message);
+      // Too few people may approve the run: it would only wait and expire; nothing was written.
+      if (error instanceof ApproversUnavailableError) return skip('approvers-unavailable', error.message);
       if (error instanceof ValidationError) {
         const issues = error.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
         return skip('invalid-input', `${error.message}${issues === '' ? '' : ` (${issues})`}`.slice(0, 1000));

@@ -1,5 +1,6 @@
 /** Skills, script assets and executions: the tenant's catalogue and its runs. */
 import * as z from 'zod';
+import type { ApprovalWarning } from '../../contract/responses.ts';
 import { MAX_SCRIPT_BYTES } from '../../core/assets/scripts.ts';
 import {
   APPROVALS,
@@ -8,6 +9,7 @@ import {
   MAX_SKILL_PARAMETERS,
   MAX_SKILL_TAGS,
   RISKS,
+  type Skill,
 } from '../../core/catalog/skills.ts';
 import { ValidationError } from '../../core/errors.ts';
 import {
@@ -29,6 +31,7 @@ import {
 } from '../../core/headers.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { TenantCore } from '../../core/platform.ts';
+import type { TenantContext } from '../../core/tenancy/domain.ts';
 import { acceptedAgeMs } from '../cache-control.ts';
 import {
   availabilityState,
@@ -228,6 +231,16 @@ function versionParam(raw: string | undefined): number {
   return version;
 }
 
+/** A Skill as its managers see it: with a warning when too few people may approve its runs now. */
+async function withApprovalWarning(
+  core: TenantCore,
+  domain: TenantContext,
+  skill: Skill,
+): Promise<Skill & { readonly approvalWarning?: ApprovalWarning }> {
+  const approvalWarning = await core.approvals.warning(domain, skill);
+  return approvalWarning === null ? skill : { ...skill, approvalWarning };
+}
+
 export function catalogRoutes(core: TenantCore): Route[] {
   return [
     route({
@@ -290,7 +303,7 @@ export function catalogRoutes(core: TenantCore): Route[] {
       maxBodyBytes: 256 * 1024,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await core.skills.create(domain, request.body, caller),
+        body: await withApprovalWarning(core, domain, await core.skills.create(domain, request.body, caller)),
       }),
     }),
     route({
@@ -301,10 +314,15 @@ export function catalogRoutes(core: TenantCore): Route[] {
       summary: 'One Skill',
       responses: { 200: skillSchema },
       permission: 'skill:read',
-      handle: async ({ domain, caller, request }) => ({
-        status: 200,
-        body: await core.skills.getVisible(domain, caller, request.params.id ?? ''),
-      }),
+      handle: async ({ domain, caller, request }) => {
+        const skill = await core.skills.getVisible(domain, caller, request.params.id ?? '');
+        return {
+          status: 200,
+          body: caller.permissions.has('skill:manage')
+            ? await withApprovalWarning(core, domain, skill)
+            : skill,
+        };
+      },
     }),
     route({
       method: 'PUT',
@@ -320,7 +338,11 @@ export function catalogRoutes(core: TenantCore): Route[] {
         const { revision, ...definition } = request.body;
         return {
           status: 200,
-          body: await core.skills.update(domain, request.params.id ?? '', definition, caller, revision),
+          body: await withApprovalWarning(
+            core,
+            domain,
+            await core.skills.update(domain, request.params.id ?? '', definition, caller, revision),
+          ),
         };
       },
     }),
