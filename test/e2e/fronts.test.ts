@@ -175,6 +175,29 @@ describe('tenant front', () => {
     expect(await tab.locator('.problem').count()).toBe(0);
   }, 60_000);
 
+  it('warns on the Skill page when too few people may approve its runs', async () => {
+    // gina is globex's only user: a Skill needing one approval could never be approved there.
+    const gina = await platform.login(GLOBEX, 'gina');
+    const script = await api(GLOBEX, gina, 'POST', '/api/assets/scripts', {
+      name: 'lonely.py',
+      source: 'def main(inputs, ctx):\n    return {}\n',
+    });
+    const skill = await api(GLOBEX, gina, 'POST', '/api/skills', {
+      name: 'Needs a second pair of eyes',
+      inputSchema: { type: 'object' },
+      outputSchema: {},
+      risk: 'medium',
+      asset: { kind: 'python-script', id: script.body.id, version: 'active' },
+    });
+    expect(skill.status, skill.text).toBe(201);
+    const { page: tab } = await page();
+    await tab.goto(siteUrl(GLOBEX, port, `/skill-admin/${encodeURIComponent(skill.body.id)}`));
+    await signIn(tab, 'gina', PASSWORD);
+    const warning = tab.getByRole('status', { name: 'Approval warning' });
+    await warning.waitFor();
+    expect(await warning.textContent()).toContain('every run of this Skill is refused');
+  });
+
   it('an admin creates a Skill that needs approval; a run waits in the inbox until approved', async () => {
     const { page: admin } = await page();
     await admin.goto(siteUrl(ACME, port, '/skill-admin/new'));

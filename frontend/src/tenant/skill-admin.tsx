@@ -488,6 +488,11 @@ function SkillForm({
           All Skills
         </Link>
       </PageHeader>
+      {skill?.approvalWarning === undefined ? null : (
+        <div className="banner tone-warn" role="status" aria-label="Approval warning">
+          <p>{skill.approvalWarning.message}</p>
+        </div>
+      )}
       <form onSubmit={submit} className="card" aria-label={skill === null ? 'New skill' : 'Edit skill'}>
         <div className="form-row">
           <TextField id="skill-name" label="Name" required maxLength={120} value={name} onChange={setName} />
