@@ -176,7 +176,7 @@ describe('tenant front', () => {
   }, 60_000);
 
   it('warns on the Skill page when too few people may approve its runs', async () => {
-    // gina is globex's only user: a Skill needing one approval could never be approved there.
+    // gina is globex's only user and approver: a run she asks for needs someone else to approve it.
     const gina = await platform.login(GLOBEX, 'gina');
     const script = await api(GLOBEX, gina, 'POST', '/api/assets/scripts', {
       name: 'lonely.py',
@@ -195,7 +195,8 @@ describe('tenant front', () => {
     await signIn(tab, 'gina', PASSWORD);
     const warning = tab.getByRole('status', { name: 'Approval warning' });
     await warning.waitFor();
-    expect(await warning.textContent()).toContain('every run of this Skill is refused');
+    expect(await warning.textContent()).toContain("Only 1 user(s) may approve this Skill's runs");
+    expect(await warning.textContent()).toContain('runs requested by its approvers are refused');
   });
 
   it('an admin creates a Skill that needs approval; a run waits in the inbox until approved', async () => {
