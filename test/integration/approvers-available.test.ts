@@ -10,7 +10,11 @@
  * Tenant globex starts with one user, gina (admin); the suite adds the others.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_APPROVER_PAGES } from '../../functions/core/executions/approvers.ts';
 import { APPROVAL_TTL_SECONDS } from '../../functions/core/executions/executions.ts';
+import { DirectoryRepository } from '../../functions/core/identity/directory-repository.ts';
+import { hashPassword } from '../../functions/core/identity/passwords.ts';
+import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { expectProblem, HOSTS, problemType, startTestPlatform } from '../support/platform.ts';
 
 const PASSWORD = 'approvers-available-password';
@@ -303,5 +307,64 @@ describe('the demo tenant acme', () => {
     }
     const view = await api('alice', 'GET', `/api/skills/${criticalAcme}`, undefined, HOSTS.acme);
     expect(view.body.approvalWarning).toBeUndefined();
+  });
+});
+
+describe('a tenant of many users', () => {
+  // Users are read 100 at a time, in username order; past MAX_APPROVER_PAGES pages the count stops
+  // and the run is let through. Tenant "crowd": n viewers ("v0000"…) and its one admin, "zed",
+  // listed last, who asks for a run of a Skill only someone else may approve.
+  async function crowd(id: string, viewers: number): Promise<string> {
+    const host = `${id}.localhost`;
+    await t.core.tenants.create({
+      id,
+      name: id,
+      plan: 'standard',
+      hosts: [host],
+      expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    });
+    const domain = (await t.core.hosts.resolve(host)) as TenantContext;
+    await t.core.directory.createUser(domain, { username: 'zed', password: PASSWORD, roles: ['admin'] });
+    // The viewers straight through the users' repository, with one hash: 1,000 scrypt hashes would
+    // take a minute, and none of them signs in.
+    const users = new DirectoryRepository(t.core.table);
+    const passwordHash = await hashPassword(PASSWORD);
+    const now = new Date().toISOString();
+    for (let start = 0; start < viewers; start += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, viewers - start) }, (_, index) =>
+          users.createUser(domain, {
+            username: `v${String(start + index).padStart(4, '0')}`,
+            passwordHash,
+            roles: ['viewer'],
+            superAdmin: false,
+            disabled: false,
+            consoleTenants: [],
+            createdAt: now,
+            updatedAt: now,
+          }),
+        ),
+      );
+    }
+    sessions[`zed@${id}`] = await t.login(host, 'zed');
+    return host;
+  }
+
+  async function request(id: string, host: string) {
+    const user = `zed@${id}`;
+    const gated = await skill(user, { risk: 'medium', approval: 'one' }, host);
+    return run(user, gated.id, {}, host);
+  }
+
+  it(`refuses when all ${MAX_APPROVER_PAGES * 100} users fit the pages read, and none other than the requester may approve`, async () => {
+    const host = await crowd('crowd-full', MAX_APPROVER_PAGES * 100 - 1);
+    expectProblem(await request('crowd-full', host), 409, 'approvers-unavailable');
+  });
+
+  it('lets the run through when one user more is past the pages read (the count stops, it guards nothing)', async () => {
+    const host = await crowd('crowd-over', MAX_APPROVER_PAGES * 100);
+    const response = await request('crowd-over', host);
+    expect(response.status, response.text).toBe(202);
+    expect(response.body.status).toBe('pending_approval');
   });
 });

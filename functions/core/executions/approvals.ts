@@ -15,7 +15,6 @@
  * Approvers are notified through announcements (never the requester); every request, decision and
  * expiry is audited.
  */
-import type { ApprovalWarning } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
@@ -32,22 +31,15 @@ import { normaliseInstant } from '../governance/dates.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import { ADMIN_ROLE, countApprovers } from './approvers.ts';
 import { ExecutionRepository } from './execution-repository.ts';
 import { APPROVAL_TTL_SECONDS, type Execution, type Executions } from './executions.ts';
 import { approvalsRequiredOf } from './requests.ts';
 
 /** Tenant parameter overriding how long runs wait for approval, in hours (1–720). */
 export const APPROVAL_TTL_PARAMETER = 'approvals.expiryHours';
-/** The role whose approval a critical run needs. */
-export const ADMIN_ROLE = 'admin';
-/** Users read per page while counting who may approve a Skill's runs. */
-const APPROVER_PAGE = 100;
-
-/** How many people may approve a Skill's runs (and how many of them are admins), as far as counted. */
-interface ApproverCount {
-  readonly approvers: number;
-  readonly admins: number;
-}
+/** The role whose approval a critical run needs (approvers.ts counts them). */
+export { ADMIN_ROLE } from './approvers.ts';
 
 export interface Vote {
   readonly approver: string;
@@ -134,7 +126,12 @@ export class Approvals {
     const required = approvalsRequiredOf(skill);
     if (required === 0) return;
     const adminRequired = skill.risk === 'critical';
-    const count = await this.#countApprovers(domain, skill, requester, required, adminRequired ? 1 : 0);
+    const count = await countApprovers(this.#directory, domain, skill, {
+      except: requester,
+      approvers: required,
+      admins: adminRequired ? 1 : 0,
+    });
+    if (!count.complete) return;
     if (count.approvers >= required && (!adminRequired || count.admins >= 1)) return;
     const extra = {
       approvalsRequired: required,
@@ -151,63 +148,6 @@ export class Approvals {
       `This critical run needs a tenant admin among its approvers, and no admin other than ${requester} may approve it: it could never be approved. Give another admin access to the Skill.`,
       { extra },
     );
-  }
-
-  /**
-   * A warning for a Skill's managers when its approval rule cannot be met for some requesters:
-   * everyone's runs are refused when fewer people than it needs may approve it; approvers' own
-   * runs are, when exactly as many as it needs may (the requester never approves). Null when
-   * every requester's run could be approved, or the Skill needs no approval.
-   */
-  async warning(domain: TenantContext, skill: Skill): Promise<ApprovalWarning | null> {
-    const required = approvalsRequiredOf(skill);
-    if (required === 0) return null;
-    const adminRequired = skill.risk === 'critical';
-    // One more than needed: any one of them may be the requester.
-    const count = await this.#countApprovers(domain, skill, null, required + 1, adminRequired ? 2 : 0);
-    const everyone = count.approvers < required || (adminRequired && count.admins === 0);
-    const approvers = count.approvers <= required || (adminRequired && count.admins <= 1);
-    if (!everyone && !approvers) return null;
-    const who = everyone
-      ? 'every run of this Skill is refused'
-      : 'runs requested by its approvers are refused';
-    const needs = `it needs ${required} approval(s) from people other than the requester${adminRequired ? ', one of them an admin' : ''}`;
-    return {
-      approvalsRequired: required,
-      approvers: count.approvers,
-      ...(adminRequired ? { adminApprovers: count.admins } : {}),
-      refused: everyone ? 'all' : 'approvers',
-      message: `Only ${count.approvers} user(s)${adminRequired ? ` (${count.admins} admin(s))` : ''} may approve this Skill's runs and ${needs}: ${who}. Give more users approval:decide, or change the Skill's approval rule or visibility.`,
-    };
-  }
-
-  /**
-   * Counts active users, other than `except`, who hold `approval:decide` and may see `skill`, and
-   * the admins among them; stops once there are `approvers` of them and `admins` admins.
-   */
-  async #countApprovers(
-    domain: TenantContext,
-    skill: Skill,
-    except: string | null,
-    approvers: number,
-    admins: number,
-  ): Promise<ApproverCount> {
-    let count: ApproverCount = { approvers: 0, admins: 0 };
-    let cursor: string | undefined;
-    do {
-      const page = await this.#directory.listUsers(domain, APPROVER_PAGE, cursor);
-      for (const user of page.items) {
-        if (user.disabled || user.username === except) continue;
-        const permissions = await this.#directory.permissionsOf(domain, user.roles);
-        if (!permissions.has('approval:decide') || !canSee({ permissions, roles: user.roles }, skill))
-          continue;
-        const admin = user.roles.includes(ADMIN_ROLE);
-        count = { approvers: count.approvers + 1, admins: count.admins + (admin ? 1 : 0) };
-        if (count.approvers >= approvers && count.admins >= admins) return count;
-      }
-      cursor = page.cursor;
-    } while (cursor !== undefined);
-    return count;
   }
 
   /** Tells the tenant's approvers that a run waits for them (never its requester, who may not decide). */

@@ -12,6 +12,7 @@ import {
   type Skill,
 } from '../../core/catalog/skills.ts';
 import { ValidationError } from '../../core/errors.ts';
+import { approvalWarning } from '../../core/executions/approvers.ts';
 import {
   EXECUTION_ID_PATTERN,
   EXECUTION_STATUSES,
@@ -237,8 +238,8 @@ async function withApprovalWarning(
   domain: TenantContext,
   skill: Skill,
 ): Promise<Skill & { readonly approvalWarning?: ApprovalWarning }> {
-  const approvalWarning = await core.approvals.warning(domain, skill);
-  return approvalWarning === null ? skill : { ...skill, approvalWarning };
+  const warning = await approvalWarning(core.directory, domain, skill);
+  return warning === null ? skill : { ...skill, approvalWarning: warning };
 }
 
 export function catalogRoutes(core: TenantCore): Route[] {
