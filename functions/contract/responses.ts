@@ -66,6 +66,8 @@ export interface Me {
           readonly id: string;
           readonly name: string;
           readonly status: string;
+          /** One of the contract's PLANS (older tenants may carry another name). */
+          readonly plan: string;
           readonly expiresAt: string;
         };
       };

@@ -11,6 +11,9 @@ export type TenantStatus = (typeof TENANT_STATUSES)[number];
 export const PLANS = ['free', 'trial', 'standard', 'professional', 'enterprise'] as const;
 export type Plan = (typeof PLANS)[number];
 
+/** The plan of a personal space made by self-serve sign-up on the free entry. */
+export const FREE_PLAN = 'free' satisfies Plan;
+
 /** The plans an order (a renewal or a free space's conversion) may name: every plan but `free`. */
 export const PAID_PLANS = [
   'trial',

@@ -7,7 +7,7 @@
  * signs in there.
  */
 import { describe, expect, it } from 'vitest';
-import { browserSuite, screenshot, signIn, siteUrl } from './support.ts';
+import { browserSuite, menuLabels, screenshot, signIn, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-free-edition-password';
 const SPACE_PASSWORD = 'a long personal passphrase';
@@ -49,6 +49,11 @@ describe('the free personal edition in a browser', () => {
     const usage = person.getByRole('list', { name: 'Plan usage' });
     await usage.getByText('0 of 100 runs today used — 100 left').waitFor();
     await usage.getByText('2 of 10 Skills used — 8 left').waitFor();
+    // A personal space greets its person, and shows no HTTP resources page: the free plan has none.
+    await person.getByRole('heading', { name: 'Welcome, dana', level: 1 }).waitFor();
+    const menus = await menuLabels(person);
+    expect(menus).toContain('Manage skills');
+    expect(menus).not.toContain('HTTP resources');
     await screenshot(person, 'free-space-home');
 
     await person

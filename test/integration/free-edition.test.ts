@@ -353,6 +353,14 @@ describe('the free plan’s quotas', () => {
     });
     expectProblem(http, 403, 'HTTP resource on the free plan');
     expect(http.body.type).toBe(problemType('plan-limit'));
+    // …so the space's menus offer no HTTP resources page, and say the plan.
+    const me = await t.send({ host, token, path: '/api/me' });
+    expect(me.body.domain.tenant.plan).toBe('free');
+    const menus = me.body.menus.map((menu: { id: string }) => menu.id);
+    expect(menus).toContain('skill-admin');
+    expect(menus).not.toContain('http-resources');
+    const listed = await t.send({ host, token, path: '/api/menus' });
+    expect(listed.body.items.map((menu: { id: string }) => menu.id)).toEqual(menus);
 
     // Ten Skills kept, however many ask at once.
     const created = await Promise.all(

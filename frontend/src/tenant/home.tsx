@@ -5,7 +5,7 @@
  * approval, and their latest runs.
  */
 
-import type { Announcement, Execution } from '../../../functions/contract/index.ts';
+import { type Announcement, type Execution, FREE_PLAN } from '../../../functions/contract/index.ts';
 import { api, type Me, segment, withQuery } from '../shared/api.ts';
 import { refreshNotifications } from '../shared/console.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
@@ -109,6 +109,7 @@ export function HomePage({ me }: { readonly me: Me }) {
   const unread = useResource<{ items: Announcement[] }>('/api/announcements?unread=true&limit=50');
   const branding = me.appearance?.branding;
   const tenantName = me.domain.kind === 'tenant' ? me.domain.tenant.name : '';
+  const personal = me.domain.kind === 'tenant' && me.domain.tenant.plan === FREE_PLAN;
   const canRead = me.permissions.includes('execution:read') || me.permissions.includes('skill:run');
   const mine = usePaged<Execution>(
     canRead ? withQuery('/api/executions', { requestedBy: me.username }) : null,
@@ -125,7 +126,12 @@ export function HomePage({ me }: { readonly me: Me }) {
       : 0;
   return (
     <>
-      <PageHeader title={`Welcome to ${branding?.displayName ?? tenantName}`} />
+      <PageHeader
+        title={
+          // A personal space is named after its person: greet them, not "welcome to" them.
+          personal ? `Welcome, ${tenantName}` : `Welcome to ${branding?.displayName ?? tenantName}`
+        }
+      />
       {branding?.homeText ? (
         <div className="card home-text">
           <p className="pre-line">{branding.homeText}</p>

@@ -103,8 +103,7 @@ export const PLAN_LIMITS: Readonly<Record<Plan, PlanLimits>> = {
 
 export const DEFAULT_PLAN: Plan = 'standard';
 
-/** The plan of a personal space made by self-serve sign-up on the free entry. */
-export const FREE_PLAN: Plan = 'free';
+export { FREE_PLAN } from '../../contract/tenancy.ts';
 
 export function planLimits(plan: string): PlanLimits {
   return isPlan(plan) ? PLAN_LIMITS[plan] : PLAN_LIMITS[DEFAULT_PLAN];

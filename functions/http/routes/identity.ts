@@ -8,6 +8,7 @@ import { pageSize } from '../../core/pagination.ts';
 import type { SignedInCore } from '../../core/platform.ts';
 import { appearanceOf, type TenantAppearance } from '../../core/tenancy/branding.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
+import { planLimits } from '../../core/tenancy/plans.ts';
 import {
   accessTokenSchema,
   appearanceSchema,
@@ -90,7 +91,13 @@ const meSchema = z
       z.object({ kind: z.literal('public') }),
       z.object({
         kind: z.literal('tenant'),
-        tenant: z.object({ id: z.string(), name: z.string(), status: z.string(), expiresAt: z.string() }),
+        tenant: z.object({
+          id: z.string(),
+          name: z.string(),
+          status: z.string(),
+          plan: z.string(),
+          expiresAt: z.string(),
+        }),
       }),
     ]),
   })
@@ -110,7 +117,8 @@ async function shownAppearance(
 
 /**
  * The menus a caller's permissions allow, in order; a dedicated delivery whose branding chooses its
- * menus shows only those (Home always).
+ * menus shows only those (Home always); a plan without HTTP resources (the free edition's) shows no
+ * HTTP resources page, where every request would be refused.
  */
 function shownMenus(
   core: SignedInCore,
@@ -120,8 +128,10 @@ function shownMenus(
 ) {
   const allowed = menusFor(core.directory.menus(domain), permissions);
   const chosen = appearance?.branding?.menus;
+  const httpAssets = domain.kind !== 'tenant' || planLimits(domain.tenant.plan).httpAssets;
   return allowed
     .filter((menu) => chosen === undefined || menu.id === 'home' || chosen.includes(menu.id))
+    .filter((menu) => httpAssets || domain.kind !== 'tenant' || menu.id !== 'http-resources')
     .map(({ id, label }) => ({ id, label }));
 }
 
@@ -217,6 +227,7 @@ export function identityRoutes(core: SignedInCore): Route[] {
                       id: tenant.id,
                       name: tenant.name,
                       status: tenant.status,
+                      plan: tenant.plan,
                       expiresAt: tenant.expiresAt,
                     },
                   },
