@@ -278,22 +278,24 @@ export async function loadManifest(dir: string, file: string): Promise<Manifest>
   if (located.value === null || typeof located.value !== 'object' || Array.isArray(located.value)) {
     throw new ManifestError(display, [at([], 'the manifest must be a mapping with `version: 1`')]);
   }
+  // Every problem in one pass: the shape's, then the files' and references' of each entry whose own
+  // shape is right, so a user fixes the manifest once instead of finding a second round after it.
   const parsed = manifestSchema.safeParse(located.value);
-  if (!parsed.success) {
-    throw new ManifestError(
-      display,
-      parsed.error.issues.map((issue) =>
+  const problems: ManifestProblem[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) =>
         issue.code === 'unrecognized_keys'
           ? at(issue.path, `unknown field (known: ${knownFields(issue.path)})`, issue.keys[0])
           : at(issue.path, issue.message),
-      ),
-    );
-  }
+      );
+  const raw = located.value as Record<string, unknown>;
+  const scriptEntries = entriesOf(raw.scripts, scriptEntry);
+  const skillEntries = entriesOf(raw.skills, skillEntry);
+  const scriptNames = Object.keys(isMapping(raw.scripts) ? raw.scripts : {});
 
-  const problems: ManifestProblem[] = [];
   const scripts: ManifestScript[] = [];
   const projectDir = resolve(dir);
-  for (const [scriptName, entry] of Object.entries(parsed.data.scripts)) {
+  for (const [scriptName, entry] of scriptEntries) {
     const path = ['scripts', scriptName, 'file'];
     const target = insideProject(projectDir, entry.file);
     if (target === null) {
@@ -324,10 +326,10 @@ export async function loadManifest(dir: string, file: string): Promise<Manifest>
   }
 
   const skills: ManifestSkill[] = [];
-  for (const [skillName, entry] of Object.entries(parsed.data.skills)) {
+  for (const [skillName, entry] of skillEntries) {
     const base = ['skills', skillName];
-    if (parsed.data.scripts[entry.script] === undefined) {
-      const known = Object.keys(parsed.data.scripts);
+    if (!scriptNames.includes(entry.script)) {
+      const known = scriptNames;
       problems.push(
         at(
           [...base, 'script'],
@@ -394,6 +396,20 @@ export async function loadManifest(dir: string, file: string): Promise<Manifest>
   }
   if (problems.length > 0) throw new ManifestError(display, problems);
   return { dir: projectDir, file: resolve(file), format: json ? 'json' : 'yaml', scripts, skills };
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The entries of a `scripts` or `skills` mapping whose name and own shape are right, parsed. */
+function entriesOf<T extends z.ZodType>(value: unknown, entry: T): [string, z.output<T>][] {
+  if (!isMapping(value)) return [];
+  return Object.entries(value).flatMap(([key, item]): [string, z.output<T>][] => {
+    if (!name.safeParse(key).success) return [];
+    const parsed = entry.safeParse(item);
+    return parsed.success ? [[key, parsed.data]] : [];
+  });
 }
 
 function knownFields(path: readonly PropertyKey[]): string {

@@ -76,6 +76,45 @@ describe('loadManifest', () => {
     );
   });
 
+  it('reports the shape’s problems and the files’ and references’ in one pass', async () => {
+    const file = join(dir, 'execfabric.yaml');
+    writeFileSync(
+      file,
+      [
+        'version: 1',
+        'scripts:',
+        '  a:',
+        '    file: scripts/a.py',
+        '  gone:',
+        '    file: scripts/gone.py',
+        'skills:',
+        '  Broken:',
+        '    script: a',
+        '    inputSchema: { type: object }',
+        '    outputSchema: { type: object }',
+        '    risk: extreme',
+        '  Orphan:',
+        '    script: nowhere',
+        '    inputSchema: { type: object }',
+        '    outputSchema: { type: nonsense }',
+        '    risk: high',
+        '    approval: one',
+        '',
+      ].join('\n'),
+    );
+    const error = await loadManifest(dir, file).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ManifestError);
+    expect(
+      (error as ManifestError).problems.map((problem) => `${problem.line} ${problem.field}`).sort(),
+    ).toEqual([
+      '12 skills.Broken.risk',
+      '14 skills.Orphan.script',
+      '16 skills.Orphan.outputSchema',
+      '18 skills.Orphan.approval',
+      '6 scripts.gone.file',
+    ]);
+  });
+
   it('reads a valid manifest with the platform’s defaults applied', async () => {
     writeFileSync(
       join(dir, 'execfabric.yaml'),
