@@ -377,6 +377,27 @@ describe('tenant front', () => {
     await tab.getByRole('figure', { name: 'Result' }).waitFor({ timeout: 30_000 });
     expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
     await screenshot(tab, 'phone-run-result');
+
+    // A table keeps its words whole on a phone (it scrolls inside its frame when too wide): no
+    // one-word cell is broken over two lines.
+    await tab.goto(siteUrl(ACME, port, '/executions'));
+    await tab.getByRole('table').first().waitFor();
+    const broken = await tab.evaluate(() => {
+      const words: string[] = [];
+      const walker = document.createTreeWalker(document.querySelector('table') as Node, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+        const text = node.textContent?.trim() ?? '';
+        if (!/^[A-Za-z]{4,}$/.test(text)) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+        if (lines.size > 1) words.push(text);
+      }
+      return words;
+    });
+    expect(broken).toEqual([]);
+    expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
+    await screenshot(tab, 'phone-runs');
   }, 60_000);
 });
 
