@@ -382,11 +382,12 @@ describe('tenant front', () => {
     // one-word cell is broken over two lines.
     await tab.goto(siteUrl(ACME, port, '/executions'));
     await tab.getByRole('table').first().waitFor();
-    const broken = await tab.evaluate(() => {
-      const words: string[] = [];
-      const walker = document.createTreeWalker(document.querySelector('table') as Node, NodeFilter.SHOW_TEXT);
+    // (A string: the tests are compiled without the DOM's types; it runs in the page.)
+    const broken = (await tab.evaluate(`(() => {
+      const words = [];
+      const walker = document.createTreeWalker(document.querySelector('table'), NodeFilter.SHOW_TEXT);
       for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
-        const text = node.textContent?.trim() ?? '';
+        const text = (node.textContent ?? '').trim();
         if (!/^[A-Za-z]{4,}$/.test(text)) continue;
         const range = document.createRange();
         range.selectNodeContents(node);
@@ -394,7 +395,7 @@ describe('tenant front', () => {
         if (lines.size > 1) words.push(text);
       }
       return words;
-    });
+    })()`)) as string[];
     expect(broken).toEqual([]);
     expect(await horizontalOverflow(tab)).toBeLessThanOrEqual(0);
     await screenshot(tab, 'phone-runs');
