@@ -259,6 +259,34 @@ def main(inputs, ctx):
 
 
 @requires_root
+def test_each_job_is_weighed_in_its_own_cpu_group_below_the_jobs_share(sandbox: Sandbox) -> None:
+    """All jobs together weigh half a busy platform task, each job as much as any other (cgroups.py)."""
+    if not any(os.path.exists(os.path.join(root, "cpu.shares")) for root in ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct")) and not os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        pytest.skip("no cpu controller on this host")
+    source = """
+def main(inputs, ctx):
+    with open("/proc/self/cgroup") as handle:
+        return handle.read()
+"""
+    outcome = run(sandbox, source)
+    assert outcome.status == "succeeded", outcome.error
+    lines = str(outcome.output).splitlines()
+    cpu = [line.split(":", 2)[2] for line in lines if "cpu" in line.split(":", 2)[1].split(",")]
+    unified = [line.split(":", 2)[2] for line in lines if line.startswith("0::")]
+    path = cpu[0] if cpu else unified[0]
+    parent, job = path.rsplit("/", 1)
+    assert parent.rsplit("/", 1)[-1].startswith("execfabric-"), path
+    assert job.startswith("job-"), path
+    if cpu:
+        root = next(root for root in ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct") if os.path.isdir(root))
+        with open(os.path.join(root, parent.lstrip("/"), "cpu.shares"), encoding="ascii") as handle:
+            assert handle.read().strip() == "512"
+    else:
+        with open(os.path.join("/sys/fs/cgroup", parent.lstrip("/"), "cpu.weight"), encoding="ascii") as handle:
+            assert handle.read().strip() == "50"
+
+
+@requires_root
 def test_everything_written_counts_against_the_disk_limit(sandbox: Sandbox) -> None:
     source = """
 import os
@@ -533,3 +561,17 @@ def main(inputs, ctx):
     assert outcome.sandbox["network"] == "none"
     assert outcome.sandbox["seccomp"] is False
     assert outcome.output == "open"
+
+
+def test_groups_of_zygotes_that_are_gone_are_removed_and_no_others(tmp_path: Any) -> None:
+    from execfabric_runtime.cgroups import sweep_orphans
+
+    gone = tmp_path / "execfabric-4194304"  # above any pid_max: no process has it
+    (gone / "job-12").mkdir(parents=True)
+    alive = tmp_path / f"execfabric-{os.getpid()}"
+    (alive / "job-13").mkdir(parents=True)
+    other = tmp_path / "something-else-1"
+    other.mkdir()
+    sweep_orphans(str(tmp_path))
+    assert sorted(path.name for path in tmp_path.iterdir()) == [alive.name, other.name]
+    assert [path.name for path in alive.iterdir()] == ["job-13"]

@@ -8,6 +8,13 @@ the child joins while it is still root. The limit is written when the job arrive
 before it drops privileges; the zygote reads the peak and the OOM-kill count after the job, then
 removes the group. cgroup v2 is used where its memory controller is enabled, v1's memory controller
 otherwise; with neither, jobs keep only their per-process limits.
+
+CPU, where the cpu controller can be used (v2: enabled for the same parent; v1: its own `cpu`
+hierarchy, a parent and per-job groups named the same way): all jobs together weigh half a busy
+task of the platform's (`cpu.weight` 50 / `cpu.shares` 512), and each job weighs the same as every
+other within that. The shares only act when the CPUs are contended (an idle machine lends jobs all
+of it): a job that spins in many processes then slows neither the platform's API nor another
+tenant's job more than one job's share, whatever number of processes or threads it runs.
 """
 
 from __future__ import annotations
@@ -18,6 +25,10 @@ from dataclasses import dataclass
 
 V2_ROOT = "/sys/fs/cgroup"
 V1_MEMORY_ROOTS = ("/sys/fs/cgroup/memory",)
+V1_CPU_ROOTS = ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct")
+#: What all jobs together weigh against one of the platform's busy tasks (default 100 / 1024).
+JOBS_CPU_WEIGHT = 50
+JOBS_CPU_SHARES = 512
 
 
 def _read(path: str) -> str | None:
@@ -48,6 +59,15 @@ def _own_path(version: int) -> str | None:
     return None
 
 
+def _own_v1_path(controller: str) -> str | None:
+    """This process's cgroup path in v1's hierarchy of `controller`."""
+    for line in (_read("/proc/self/cgroup") or "").splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return path
+    return None
+
+
 @dataclass
 class JobUsage:
     peak_kb: int
@@ -57,9 +77,13 @@ class JobUsage:
 class MemoryGroups:
     """The zygote's parent group and its per-job children."""
 
-    def __init__(self, version: int, parent: str) -> None:
+    def __init__(self, version: int, parent: str, cpu_parent: str | None = None, cpu: bool = False) -> None:
         self.version = version
         self.parent = parent
+        #: v1 only: the jobs' parent in the cpu hierarchy (v2 shares `parent`).
+        self.cpu_parent = cpu_parent
+        #: Whether jobs are weighed by a cpu group (see the module's docstring).
+        self.cpu = cpu
         self.stale: list[str] = []
 
     @property
@@ -85,6 +109,7 @@ class MemoryGroups:
             return None
         # A v2 group with processes cannot enable controllers for its children, so the parent is made
         # at the hierarchy's root (exempt from that rule), where root may write.
+        sweep_orphans(V2_ROOT)
         parent = os.path.join(V2_ROOT, name)
         os.mkdir(parent, 0o755)
         try:
@@ -92,7 +117,15 @@ class MemoryGroups:
         except OSError:
             os.rmdir(parent)
             raise
-        return cls(2, parent)
+        cpu = False
+        if "cpu" in controllers:
+            try:
+                _write(os.path.join(parent, "cgroup.subtree_control"), "+cpu")
+                _write(os.path.join(parent, "cpu.weight"), str(JOBS_CPU_WEIGHT))
+                cpu = True
+            except OSError:
+                cpu = False  # memory totals still hold; jobs share the CPU as plain processes
+        return cls(2, parent, cpu=cpu)
 
     @classmethod
     def _create_v1(cls, name: str) -> MemoryGroups | None:
@@ -101,9 +134,11 @@ class MemoryGroups:
             if own is None or not os.path.exists(os.path.join(root, "memory.limit_in_bytes")):
                 continue
             base = os.path.join(root, own.lstrip("/"))
+            sweep_orphans(base)
             parent = os.path.join(base, name)
             os.mkdir(parent, 0o755)
-            return cls(1, parent)
+            cpu_parent = _create_v1_cpu(name)
+            return cls(1, parent, cpu_parent=cpu_parent, cpu=cpu_parent is not None)
         return None
 
     def job_path(self, pid: int) -> str:
@@ -114,6 +149,10 @@ class MemoryGroups:
         path = self.job_path(pid)
         os.mkdir(path, 0o755)
         _write(os.path.join(path, "cgroup.procs"), str(pid))
+        if self.cpu_parent is not None:
+            cpu_path = os.path.join(self.cpu_parent, f"job-{pid}")
+            os.mkdir(cpu_path, 0o755)
+            _write(os.path.join(cpu_path, "cgroup.procs"), str(pid))
 
     def limit(self, pid: int, limit_bytes: int) -> None:
         """Called in the child when its job arrives, before the privilege drop; no swap beyond the limit."""
@@ -159,6 +198,8 @@ class MemoryGroups:
     def remove(self, pid: int) -> None:
         """Removes a job's group once its processes are gone (retried later if the kernel is still busy)."""
         self.stale.append(self.job_path(pid))
+        if self.cpu_parent is not None:
+            self.stale.append(os.path.join(self.cpu_parent, f"job-{pid}"))
         self.sweep()
 
     def sweep(self, attempts: int = 3) -> None:
@@ -178,10 +219,64 @@ class MemoryGroups:
 
     def close(self) -> None:
         self.sweep(attempts=50)
+        for path in (self.parent, self.cpu_parent):
+            if path is not None:
+                _remove_tree(path)
+
+
+def _remove_tree(parent: str) -> bool:
+    """Removes a zygote's parent group and the job groups left in it (a spare child's, never used),
+    once their processes are gone; False while any is still busy."""
+    try:
+        jobs = [name for name in os.listdir(parent) if name.startswith("job-")]
+    except OSError:
+        return False
+    for name in jobs:
         try:
-            os.rmdir(self.parent)
+            os.rmdir(os.path.join(parent, name))
         except OSError:
             pass
+    try:
+        os.rmdir(parent)
+    except OSError:
+        return False
+    return True
+
+
+def sweep_orphans(base: str) -> None:
+    """Removes the groups of zygotes that are gone (killed before they could clean up): each is
+    named `execfabric-<pid>`, and a pid with no process is no zygote's any more."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        pid = name.removeprefix("execfabric-")
+        if name == pid or not pid.isdigit() or os.path.exists(f"/proc/{pid}"):
+            continue
+        _remove_tree(os.path.join(base, name))
+
+
+def _create_v1_cpu(name: str) -> str | None:
+    """The jobs' parent in v1's cpu hierarchy, with its shares; None where there is none to use."""
+    own = _own_v1_path("cpu")
+    for root in V1_CPU_ROOTS:
+        if own is None or not os.path.exists(os.path.join(root, "cpu.shares")):
+            continue
+        base = os.path.join(root, own.lstrip("/"))
+        sweep_orphans(base)
+        parent = os.path.join(base, name)
+        try:
+            os.mkdir(parent, 0o755)
+        except OSError:
+            return None
+        try:
+            _write(os.path.join(parent, "cpu.shares"), str(JOBS_CPU_SHARES))
+        except OSError:
+            os.rmdir(parent)
+            return None
+        return parent
+    return None
 
 
 def _field(text: str, name: str) -> int:
