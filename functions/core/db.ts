@@ -54,20 +54,38 @@ export const BATCH_GET_KEYS = 100;
 export async function batchGetAll(
   table: Table,
   keys: readonly { readonly PK: string; readonly SK: string }[],
-  options: { readonly consistent?: boolean; readonly attempts?: number } = {},
+  options: {
+    readonly consistent?: boolean;
+    readonly attempts?: number;
+    /** Attributes to read (the key is not added): only these come back, and only these are paid for. */
+    readonly projection?: readonly string[];
+  } = {},
 ): Promise<Record<string, unknown>[]> {
   if (keys.length > BATCH_GET_KEYS)
     throw new ValidationError(`At most ${BATCH_GET_KEYS} keys per batch read`);
   const found: Record<string, unknown>[] = [];
   let pending: Record<string, unknown>[] = keys.map((key) => ({ ...key }));
   const attempts = options.attempts ?? BATCH_GET_ATTEMPTS;
+  const projection =
+    options.projection === undefined
+      ? {}
+      : {
+          ProjectionExpression: options.projection.map((_, index) => `#p${index}`).join(', '),
+          ExpressionAttributeNames: Object.fromEntries(
+            options.projection.map((name, index) => [`#p${index}`, name]),
+          ),
+        };
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt === attempts) throw new ServiceUnavailableError('The store is busy; try again');
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
     const result = await table.client.send(
       new BatchGetCommand({
         RequestItems: {
-          [table.name]: { Keys: pending, ...(options.consistent === true ? { ConsistentRead: true } : {}) },
+          [table.name]: {
+            Keys: pending,
+            ...projection,
+            ...(options.consistent === true ? { ConsistentRead: true } : {}),
+          },
         },
       }),
     );

@@ -131,14 +131,22 @@ export class ExecutionRepository {
   /** The statuses of up to 100 runs, as they are now, by id; runs that do not exist are left out. */
   async statuses(domain: TenantContext, ids: readonly string[]): Promise<Map<string, ExecutionStatus>> {
     const unique = [...new Set(ids)];
+    // The status alone: a run's item carries its input, output and log tail (up to ~350 KB).
     const items =
       unique.length === 0
         ? []
         : await batchGetAll(
             this.#table,
             unique.map((id) => executionKey(domain, id)),
+            { projection: ['id', 'status'] },
           );
-    return new Map(items.map((item) => toExecution(item)).map((run) => [run.id, run.status]));
+    const statuses = new Map<string, ExecutionStatus>();
+    for (const item of items) {
+      if (typeof item.id === 'string' && typeof item.status === 'string') {
+        statuses.set(item.id, item.status as ExecutionStatus);
+      }
+    }
+    return statuses;
   }
 
   /** A run's status alone (strongly consistent), or null. */
