@@ -239,6 +239,11 @@ describe('exactly as many approvers as the rule needs', () => {
     const refused = await run('gwen', limited.id);
     expectProblem(refused, 409, 'gus cannot see the Skill');
     expect(refused.body).toMatchObject({ approvalsRequired: 2, approversAvailable: 1 });
+    // tess may decide through the custom role alone (the roles are read once per count, not per user).
+    await addUser('tess', ['treasury']);
+    const accepted = await run('gwen', limited.id);
+    expect(accepted.status, accepted.text).toBe(202);
+    expect((await api('gina', 'PATCH', '/api/users/tess', { disabled: true })).status).toBe(200);
   });
 
   it('does not count a disabled user', async () => {

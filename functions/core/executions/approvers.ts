@@ -32,7 +32,8 @@ export interface ApproverCount {
 /**
  * Counts active users, other than `except`, who hold `approval:decide` and may see `skill`, and the
  * admins among them; stops once there are `approvers` of them and `admins` admins, or after
- * MAX_APPROVER_PAGES pages.
+ * MAX_APPROVER_PAGES pages. Reads the tenant's roles once and the users a page at a time: nothing
+ * per user (a tenant of many users with many custom roles made each count read them all).
  */
 export async function countApprovers(
   directory: Directory,
@@ -40,14 +41,22 @@ export async function countApprovers(
   skill: Skill,
   enough: { readonly except: string | null; readonly approvers: number; readonly admins: number },
 ): Promise<ApproverCount> {
+  // The tenant's roles once (built-in and custom), so a user's permissions cost no read of their own.
+  const granted = new Map((await directory.listRoles(domain)).map((role) => [role.name, role.permissions]));
+  const permissionsOf = (roles: readonly string[]) =>
+    new Set(roles.flatMap((role) => granted.get(role) ?? []));
   let approvers = 0;
   let admins = 0;
+  // No role may decide: nobody may, and no user need be read.
+  if (![...granted.values()].some((permissions) => permissions.includes('approval:decide'))) {
+    return { approvers, admins, complete: true };
+  }
   let cursor: string | undefined;
   for (let pages = 0; pages < MAX_APPROVER_PAGES; pages++) {
     const page = await directory.listUsers(domain, APPROVER_PAGE, cursor);
     for (const user of page.items) {
       if (user.disabled || user.username === enough.except) continue;
-      const permissions = await directory.permissionsOf(domain, user.roles);
+      const permissions = permissionsOf(user.roles);
       if (!permissions.has('approval:decide') || !canSee({ permissions, roles: user.roles }, skill)) continue;
       approvers += 1;
       if (user.roles.includes(ADMIN_ROLE)) admins += 1;
