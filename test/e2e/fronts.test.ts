@@ -418,7 +418,6 @@ describe('governance console', () => {
     // The plan is chosen from the plans the platform has, not typed.
     const plan = tab.getByLabel('Plan');
     expect(await plan.locator('option').allTextContents()).toEqual([
-      'free',
       'trial',
       'standard',
       'professional',

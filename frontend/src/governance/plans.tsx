@@ -11,7 +11,7 @@ export function PlanSelect({
   readonly id: string;
   readonly value: string;
   readonly onChange: (plan: string) => void;
-  /** Orders and conversions: a paid plan, never `free`. */
+  /** A tenant's plan set by hand and an order's: a paid plan, never `free` (sign-up's alone). */
   readonly paid?: boolean;
 }) {
   const plans: readonly string[] = paid ? PAID_PLANS : PLANS;

@@ -184,7 +184,7 @@ function NewTenant() {
           </p>
         </div>
         <div className="form-row">
-          <PlanSelect id="tenant-plan" value={plan} onChange={setPlan} />
+          <PlanSelect id="tenant-plan" paid value={plan} onChange={setPlan} />
           <TextField
             id="tenant-expires"
             label="Expires on"
@@ -344,7 +344,7 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
       <form onSubmit={submit}>
         <div className="form-row">
           <TextField id="edit-tenant-name" label="Name" required value={name} onChange={setName} />
-          <PlanSelect id="edit-tenant-plan" value={plan} onChange={setPlan} />
+          <PlanSelect id="edit-tenant-plan" paid value={plan} onChange={setPlan} />
           <div className="field">
             <label htmlFor="edit-tenant-status">Status</label>
             <select id="edit-tenant-status" value={status} onChange={(e) => setStatus(e.target.value)}>

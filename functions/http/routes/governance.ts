@@ -23,16 +23,22 @@ import { type ApiRequest, type Route, route } from '../router.ts';
 
 const instant = z.iso.datetime({ offset: true });
 const name = z.string().trim().min(1).max(200);
-/** One of the plans, each with its limits (`core/tenancy/plans.ts`); any other name is refused. */
+/**
+ * One of the plans, each with its limits (`core/tenancy/plans.ts`); any other name is refused. A free
+ * space's conversion takes it (its core names `free` among the conversion's other problems).
+ */
 export const plan = z.enum(PLANS, { error: `one of the plans: ${PLANS.join(', ')}` });
-/** What an order may renew a tenant on: a paid plan (`free` is the personal edition's). */
+/**
+ * What a super-admin puts a tenant on, and what an order renews it on: a paid plan. `free` is the
+ * personal edition's, given by sign-up only (the fronts greet such a space as a person's).
+ */
 const paidPlan = z.enum(PAID_PLANS, { error: `a paid plan: ${PAID_PLANS.join(', ')}` });
 const host = z.string().trim().min(1).max(253);
 
 const newTenantBody = z.strictObject({
   id: z.string().regex(TENANT_ID_PATTERN, 'a lowercase slug: 3-40 of a-z, 0-9 and hyphens'),
   name,
-  plan,
+  plan: paidPlan,
   hosts: z.array(host).min(1).max(10),
   expiresAt: instant,
   status: z.enum(['trial', 'active']).optional(),
@@ -43,7 +49,7 @@ const newTenantBody = z.strictObject({
 const tenantPatchBody = z
   .strictObject({
     name: name.optional(),
-    plan: plan.optional(),
+    plan: paidPlan.optional(),
     status: z.enum(TENANT_STATUSES).optional(),
     expiresAt: instant.optional(),
     deliveryMode: z.enum(['dedicated', 'shared']).optional(),
