@@ -47,18 +47,6 @@ def _write(path: str, text: str) -> None:
         os.close(fd)
 
 
-def _own_path(version: int) -> str | None:
-    """This process's cgroup path in the v2 hierarchy (version 2) or v1's memory hierarchy (1)."""
-    text = _read("/proc/self/cgroup") or ""
-    for line in text.splitlines():
-        number, controllers, path = line.split(":", 2)
-        if version == 2 and number == "0" and controllers == "":
-            return path
-        if version == 1 and "memory" in controllers.split(","):
-            return path
-    return None
-
-
 def _own_v1_path(controller: str) -> str | None:
     """This process's cgroup path in v1's hierarchy of `controller`."""
     for line in (_read("/proc/self/cgroup") or "").splitlines():
@@ -129,7 +117,7 @@ class MemoryGroups:
 
     @classmethod
     def _create_v1(cls, name: str) -> MemoryGroups | None:
-        own = _own_path(1)
+        own = _own_v1_path("memory")
         for root in V1_MEMORY_ROOTS:
             if own is None or not os.path.exists(os.path.join(root, "memory.limit_in_bytes")):
                 continue
