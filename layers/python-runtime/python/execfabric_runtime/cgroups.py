@@ -117,17 +117,11 @@ class MemoryGroups:
 
     @classmethod
     def _create_v1(cls, name: str) -> MemoryGroups | None:
-        own = _own_v1_path("memory")
-        for root in V1_MEMORY_ROOTS:
-            if own is None or not os.path.exists(os.path.join(root, "memory.limit_in_bytes")):
-                continue
-            base = os.path.join(root, own.lstrip("/"))
-            sweep_orphans(base)
-            parent = os.path.join(base, name)
-            os.mkdir(parent, 0o755)
-            cpu_parent = _create_v1_cpu(name)
-            return cls(1, parent, cpu_parent=cpu_parent, cpu=cpu_parent is not None)
-        return None
+        parent = _make_v1_parent("memory", V1_MEMORY_ROOTS, "memory.limit_in_bytes", name)
+        if parent is None:
+            return None
+        cpu_parent = _create_v1_cpu(name)
+        return cls(1, parent, cpu_parent=cpu_parent, cpu=cpu_parent is not None)
 
     def job_path(self, pid: int) -> str:
         return os.path.join(self.parent, f"job-{pid}")
@@ -245,26 +239,36 @@ def sweep_orphans(base: str) -> None:
         _remove_tree(os.path.join(base, name))
 
 
-def _create_v1_cpu(name: str) -> str | None:
-    """The jobs' parent in v1's cpu hierarchy, with its shares; None where there is none to use."""
-    own = _own_v1_path("cpu")
-    for root in V1_CPU_ROOTS:
-        if own is None or not os.path.exists(os.path.join(root, "cpu.shares")):
+def _make_v1_parent(controller: str, roots: tuple[str, ...], probe: str, name: str) -> str | None:
+    """Makes the zygote's parent `name` below this process's own group in v1's hierarchy of
+    `controller` (the first of `roots` that has `probe`), after sweeping the groups of zygotes that
+    are gone; None where there is no such hierarchy. A refused mkdir raises."""
+    own = _own_v1_path(controller)
+    for root in roots:
+        if own is None or not os.path.exists(os.path.join(root, probe)):
             continue
         base = os.path.join(root, own.lstrip("/"))
         sweep_orphans(base)
         parent = os.path.join(base, name)
-        try:
-            os.mkdir(parent, 0o755)
-        except OSError:
-            return None
-        try:
-            _write(os.path.join(parent, "cpu.shares"), str(JOBS_CPU_SHARES))
-        except OSError:
-            os.rmdir(parent)
-            return None
+        os.mkdir(parent, 0o755)
         return parent
     return None
+
+
+def _create_v1_cpu(name: str) -> str | None:
+    """The jobs' parent in v1's cpu hierarchy, with its shares; None where there is none to use."""
+    try:
+        parent = _make_v1_parent("cpu", V1_CPU_ROOTS, "cpu.shares", name)
+    except OSError:
+        return None
+    if parent is None:
+        return None
+    try:
+        _write(os.path.join(parent, "cpu.shares"), str(JOBS_CPU_SHARES))
+    except OSError:
+        os.rmdir(parent)
+        return None
+    return parent
 
 
 def _field(text: str, name: str) -> int:
