@@ -258,32 +258,71 @@ def main(inputs, ctx):
     assert outcome.error is not None and outcome.error["limit"] == "memory"
 
 
+V1_CPU_ROOTS = ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct")
+
+
+def _host_cpu_controller() -> str | None:
+    """Where this host's cpu controller is: a v1 hierarchy's root, "v2", or None."""
+    for root in V1_CPU_ROOTS:
+        if os.path.exists(os.path.join(root, "cpu.shares")):
+            return root
+    controllers = "/sys/fs/cgroup/cgroup.controllers"
+    if os.path.exists(controllers):
+        with open(controllers, encoding="ascii") as handle:
+            return "v2" if "cpu" in handle.read().split() else None
+    return None
+
+
 @requires_root
-def test_each_job_is_weighed_in_its_own_cpu_group_below_the_jobs_share(sandbox: Sandbox) -> None:
-    """All jobs together weigh half a busy platform task, each job as much as any other (cgroups.py)."""
-    if not any(os.path.exists(os.path.join(root, "cpu.shares")) for root in ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct")) and not os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
-        pytest.skip("no cpu controller on this host")
+def test_each_job_is_weighed_in_its_own_cpu_group_below_the_jobs_share_and_cannot_leave_it(sandbox: Sandbox) -> None:
+    """All jobs together weigh half a busy platform task, each job as much as any other (cgroups.py);
+    a job's script cannot move itself out of its group or raise its weight. Without a cpu controller
+    the job is in no cpu group of ours."""
     source = """
+import os
 def main(inputs, ctx):
     with open("/proc/self/cgroup") as handle:
-        return handle.read()
+        before = handle.read()
+    refused = []
+    for line in before.splitlines():
+        path = line.split(":", 2)[2]
+        for root in ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup"):
+            for target in (os.path.dirname(path), os.path.dirname(os.path.dirname(path)), "/"):
+                for name, text in (("cgroup.procs", str(os.getpid())), ("cpu.shares", "262144"), ("cpu.weight", "10000")):
+                    try:
+                        with open(os.path.join(root, target.lstrip("/"), name), "w") as handle:
+                            handle.write(text)
+                    except OSError:
+                        refused.append(name)
+                    else:
+                        return {"escaped": os.path.join(root, target.lstrip("/"), name)}
+    with open("/proc/self/cgroup") as handle:
+        after = handle.read()
+    return {"cgroup": before, "unchanged": before == after, "refused": len(refused)}
 """
     outcome = run(sandbox, source)
     assert outcome.status == "succeeded", outcome.error
-    lines = str(outcome.output).splitlines()
+    result = outcome.output
+    assert isinstance(result, dict) and "escaped" not in result, result
+    assert result["unchanged"] is True and result["refused"] > 0
+    lines = str(result["cgroup"]).splitlines()
     cpu = [line.split(":", 2)[2] for line in lines if "cpu" in line.split(":", 2)[1].split(",")]
     unified = [line.split(":", 2)[2] for line in lines if line.startswith("0::")]
-    path = cpu[0] if cpu else unified[0]
+    host = _host_cpu_controller()
+    if host is None:
+        # No cpu controller: no cpu group of ours holds the job (its memory group may, on v2).
+        assert not any("/execfabric-" in path for path in cpu), cpu
+        return
+    path = unified[0] if host == "v2" else cpu[0]
     parent, job = path.rsplit("/", 1)
     assert parent.rsplit("/", 1)[-1].startswith("execfabric-"), path
     assert job.startswith("job-"), path
-    if cpu:
-        root = next(root for root in ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct") if os.path.isdir(root))
-        with open(os.path.join(root, parent.lstrip("/"), "cpu.shares"), encoding="ascii") as handle:
-            assert handle.read().strip() == "512"
-    else:
+    if host == "v2":
         with open(os.path.join("/sys/fs/cgroup", parent.lstrip("/"), "cpu.weight"), encoding="ascii") as handle:
             assert handle.read().strip() == "50"
+    else:
+        with open(os.path.join(host, parent.lstrip("/"), "cpu.shares"), encoding="ascii") as handle:
+            assert handle.read().strip() == "512"
 
 
 @requires_root
