@@ -47,10 +47,6 @@ export async function countApprovers(
     new Set(roles.flatMap((role) => granted.get(role) ?? []));
   let approvers = 0;
   let admins = 0;
-  // No role may decide: nobody may, and no user need be read.
-  if (![...granted.values()].some((permissions) => permissions.includes('approval:decide'))) {
-    return { approvers, admins, complete: true };
-  }
   let cursor: string | undefined;
   for (let pages = 0; pages < MAX_APPROVER_PAGES; pages++) {
     const page = await directory.listUsers(domain, APPROVER_PAGE, cursor);
