@@ -7,7 +7,7 @@ import { ENV } from '../functions/core/env.ts';
 import { createCore } from '../functions/core/platform.ts';
 import { freeRoutes } from '../functions/free-api/routes.ts';
 import { governanceRoutes } from '../functions/governance-api/routes.ts';
-import type { Route } from '../functions/http/router.ts';
+import { loadRoutes, type Route } from '../functions/http/router.ts';
 import { tenantRoutes } from '../functions/tenant-api/routes.ts';
 
 // Building the tables touches no database; the core only needs a table to exist in name.
@@ -28,6 +28,6 @@ function print(title: string, routes: readonly Route[]) {
   }
 }
 
-print('Tenant API (every tenant host, e.g. acme.localhost)', tenantRoutes(core));
-print('Governance API (the console host, e.g. admin.localhost)', governanceRoutes(core));
+print('Tenant API (every tenant host, e.g. acme.localhost)', await loadRoutes(tenantRoutes(core)));
+print('Governance API (the console host, e.g. admin.localhost)', await loadRoutes(governanceRoutes(core)));
 print('Free entry API (the free host, e.g. free.localhost)', freeRoutes(core.free));

@@ -9,22 +9,24 @@ import { freeRoutes } from '../../functions/free-api/routes.ts';
 import { governanceRoutes } from '../../functions/governance-api/routes.ts';
 import { type ApiSurface, withOpenApi } from '../../functions/http/openapi.ts';
 import { openApiDocument } from '../../functions/http/openapi-document.ts';
+import { loadRoutes } from '../../functions/http/router.ts';
 import { tenantRoutes } from '../../functions/tenant-api/routes.ts';
 
 export const API_NAMES = ['tenant', 'governance', 'free'] as const satisfies readonly ApiSurface[];
 
 export type ApiDocument = ReturnType<typeof openApiDocument>;
 
-export function apiDocuments(): Record<ApiSurface, ApiDocument> {
+/** Loads every group of the tables (router.ts `lazyRoutes`), as the documents' own route does. */
+export async function apiDocuments(): Promise<Record<ApiSurface, ApiDocument>> {
   const core = createCore({
     table: { client: documentClient({ [ENV.dynamodbEndpoint]: 'http://127.0.0.1:1' }), name: 'docs' },
   });
-  const of = (surface: ApiSurface, routes: Parameters<typeof withOpenApi>[1]) =>
-    openApiDocument(surface, withOpenApi(surface, routes));
+  const of = async (surface: ApiSurface, routes: Parameters<typeof withOpenApi>[1]) =>
+    openApiDocument(surface, await loadRoutes(withOpenApi(surface, routes)));
   return {
-    tenant: of('tenant', tenantRoutes(core)),
-    governance: of('governance', governanceRoutes(core)),
-    free: of('free', freeRoutes(core.free)),
+    tenant: await of('tenant', tenantRoutes(core)),
+    governance: await of('governance', governanceRoutes(core)),
+    free: await of('free', freeRoutes(core.free)),
   };
 }
 

@@ -22,9 +22,9 @@ import {
 
 const DOCS = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-let built: Record<(typeof API_NAMES)[number], ApiDocument> | undefined;
+// The route tables load their groups asynchronously (functions/http/router.ts `lazyRoutes`).
+const built: Record<(typeof API_NAMES)[number], ApiDocument> = await apiDocuments();
 function documents() {
-  built ??= apiDocuments();
   return built;
 }
 

@@ -5,8 +5,8 @@
 import { API_NAMES, apiDocuments, referencePages } from '../.vitepress/api.ts';
 
 export default {
-  paths() {
-    const documents = apiDocuments();
+  async paths() {
+    const documents = await apiDocuments();
     return API_NAMES.flatMap((api) =>
       referencePages(api, documents[api]).map((page) => ({
         params: { api: page.slug },

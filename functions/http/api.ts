@@ -21,7 +21,7 @@ import type { DomainContext } from '../core/tenancy/domain.ts';
 import { scopeTableClient, tenantClientsFromEnv } from '../core/tenancy/tenant-scope.ts';
 import { authenticateMcpClient } from './mcp-auth.ts';
 import { createApiHandler } from './pipeline.ts';
-import type { ApiRequest, Route } from './router.ts';
+import type { ApiRequest, RouteEntry } from './router.ts';
 
 export interface ApiDefinition<C extends SignedInCore> {
   readonly serviceName: string;
@@ -32,8 +32,11 @@ export interface ApiDefinition<C extends SignedInCore> {
    * (the governance API's `createApiCore`, the tenant API's `createTenantCore`).
    */
   readonly assemble: (options: CoreOptions) => C;
-  /** The API's routes, on its core; `logger` is the function's (routes that log take it). */
-  readonly routes: (core: C, logger: Logger) => readonly Route[];
+  /**
+   * The API's routes, on its core; `logger` is the function's (routes that log take it). Groups of
+   * them load on first use (router.ts `lazyRoutes`).
+   */
+  readonly routes: (core: C, logger: Logger) => readonly RouteEntry[];
   /** The AI clients whose tokens the MCP endpoint takes. @default none: the API serves no MCP */
   readonly mcpClients?: (core: C) => McpClients;
   /**

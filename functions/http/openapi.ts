@@ -10,7 +10,7 @@
  */
 import * as z from '../core/zod-mini.ts';
 import { PROBLEM_TYPE_PREFIX } from './problem.ts';
-import { media, type Route, route } from './router.ts';
+import { loadRoutes, media, type Route, type RouteEntry, route } from './router.ts';
 
 /** The API's version (the platform's release, as in package.json; a unit test keeps them equal). */
 export const API_VERSION = '0.1.0';
@@ -55,9 +55,10 @@ export const openApiDocumentSchema = z
 
 /**
  * A table with its own description added: `GET /api/openapi.json`, answering the document of the
- * whole table (itself included), generated on first request and kept for the process's life.
+ * whole table (itself included, every group loaded), generated on first request and kept for the
+ * process's life.
  */
-export function withOpenApi(surface: ApiSurface, routes: readonly Route[]): Route[] {
+export function withOpenApi(surface: ApiSurface, routes: readonly RouteEntry[]): RouteEntry[] {
   let text: string | undefined;
   const served: Route = route({
     method: 'GET',
@@ -70,7 +71,7 @@ export function withOpenApi(surface: ApiSurface, routes: readonly Route[]): Rout
     handle: async () => {
       if (text === undefined) {
         const { openApiDocument } = await import('./openapi-document.ts');
-        text = JSON.stringify(openApiDocument(surface, all));
+        text = JSON.stringify(openApiDocument(surface, await loadRoutes(all)));
       }
       return { status: 200, raw: { contentType: 'application/json', text } };
     },

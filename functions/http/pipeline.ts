@@ -37,7 +37,7 @@ import { withTenantScope } from '../core/tenancy/tenant-scope.ts';
 import * as z from '../core/zod-mini.ts';
 import { isApiSurface, withOpenApi } from './openapi.ts';
 import { type HttpResponse, problemFromError, withJsonRpcError } from './problem.ts';
-import { type ApiRequest, type HttpMethod, type Route, Router, servedIn } from './router.ts';
+import { type ApiRequest, type HttpMethod, type Route, type RouteEntry, Router, servedIn } from './router.ts';
 import {
   assertSameOriginWrite,
   type Credential,
@@ -66,7 +66,8 @@ export interface ApiHandlerOptions {
   readonly surfaces: readonly string[];
   /** Whether a resolved domain belongs to this API; others get 404 as if unbound. */
   readonly accepts: (domain: DomainContext, surface: string) => boolean;
-  readonly routes: readonly Route[];
+  /** The API's routes; its groups load on the first request to one of their paths (router.ts). */
+  readonly routes: readonly RouteEntry[];
   readonly hosts: HostDirectory;
   readonly authenticate: Authenticator;
   /** Callers of `mcp-client` routes. @default none: such routes answer 404 */
@@ -194,12 +195,13 @@ export function createApiHandler(options: ApiHandlerOptions) {
   // Every API describes itself at GET /api/openapi.json, from the very table it serves.
   const described = options.surfaces.find(isApiSurface);
   if (described === undefined) throw new Error(`No API serves the surfaces ${options.surfaces.join(', ')}`);
-  // An MCP route with no one to check its clients' tokens would only ever answer 404: refuse the table.
-  const mcp = options.routes.find((route) => route.auth === 'mcp-client');
-  if (mcp !== undefined && options.authenticateMcpClient === undefined) {
-    throw new Error(`${mcp.method} ${mcp.path} takes MCP clients, and this API authenticates none`);
-  }
-  const router = new Router(withOpenApi(described, options.routes));
+  // An MCP route with no one to check its clients' tokens would only ever answer 404: refuse the
+  // table (a group's routes, when the group loads).
+  const router = new Router(withOpenApi(described, options.routes), (route) => {
+    if (route.auth === 'mcp-client' && options.authenticateMcpClient === undefined) {
+      throw new Error(`${route.method} ${route.path} takes MCP clients, and this API authenticates none`);
+    }
+  });
   const limit = options.defaultMaxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   async function handle(
@@ -233,7 +235,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
   ): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext.http.method.toUpperCase();
     if (!METHODS.has(method)) throw new RouteNotFoundError(`No route for ${method} ${path}`);
-    const { route, params } = router.match(method, path);
+    const { route, params } = await router.match(method, path);
     // The route's guard: a route not served in this domain does not exist here, whoever asks.
     if (!servedIn(route.serves, domain)) throw new RouteNotFoundError(`No route for ${path}`);
 

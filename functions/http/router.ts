@@ -213,6 +213,69 @@ export function route<
   return shape as unknown as Route;
 }
 
+/**
+ * Routes whose module is loaded on the first request to one of their paths, not at a cold start:
+ * a Lambda that serves many route modules parses and builds only the ones its requests reach (each
+ * module's zod schemas are built when it loads). `prefixes` are whole leading path segments, and
+ * every route the group loads must lie under one of them (checked when it loads, so a test that
+ * loads the table finds a route left outside); a path under none of them cannot reach the group.
+ */
+export interface RouteGroup {
+  readonly prefixes: readonly RoutePath[];
+  /** The group's routes, loaded once (a failed load is tried again by the next request). */
+  readonly routes: () => Promise<readonly Route[]>;
+}
+
+/** What a route table holds: routes built at once, and groups loaded on first use. */
+export type RouteEntry = Route | RouteGroup;
+
+function isGroup(entry: RouteEntry): entry is RouteGroup {
+  return 'prefixes' in entry;
+}
+
+/** Whether `path` (a request's, or a route's template) lies under `prefix`, by whole segments. */
+function under(path: string, prefix: string): boolean {
+  return path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === '/');
+}
+
+/** A group of routes loaded by `load` on the first request under one of `prefixes`. */
+export function lazyRoutes(
+  prefixes: readonly RoutePath[],
+  load: () => Promise<readonly Route[]>,
+): RouteGroup {
+  for (const prefix of prefixes) {
+    if (prefix.includes('{') || prefix.endsWith('/'))
+      throw new Error(`${prefix} is not a literal path prefix`);
+  }
+  let loaded: Promise<readonly Route[]> | undefined;
+  const routes = async () => {
+    const all = await load();
+    const outside = all.find((route) => !prefixes.some((prefix) => under(route.path, prefix)));
+    if (outside !== undefined) {
+      throw new Error(
+        `${outside.method} ${outside.path} lies under none of its group's prefixes (${prefixes.join(', ')})`,
+      );
+    }
+    return all;
+  };
+  return {
+    prefixes,
+    routes: () => {
+      loaded ??= routes().catch((error: unknown) => {
+        loaded = undefined;
+        throw error;
+      });
+      return loaded;
+    },
+  };
+}
+
+/** Every route of a table, in its order, its groups loaded (the API's description, tests). */
+export async function loadRoutes(entries: readonly RouteEntry[]): Promise<Route[]> {
+  const loaded = await Promise.all(entries.map((entry) => (isGroup(entry) ? entry.routes() : [entry])));
+  return loaded.flat();
+}
+
 interface CompiledRoute {
   readonly route: Route;
   readonly pattern: RegExp;
@@ -241,31 +304,67 @@ function compile(route: Route): CompiledRoute {
   return { route, pattern: new RegExp(`^${source}$`), names };
 }
 
-export class Router {
-  readonly #routes: readonly CompiledRoute[];
+/** A table's entry as the router keeps it: compiled routes, or a group compiled when it loads. */
+interface CompiledGroup {
+  readonly group: RouteGroup;
+  compiled?: Promise<readonly CompiledRoute[]>;
+}
 
-  constructor(routes: readonly Route[]) {
-    this.#routes = routes.map(compile);
+export class Router {
+  readonly #entries: readonly (CompiledRoute | CompiledGroup)[];
+  readonly #check: (route: Route) => void;
+
+  /** `check` refuses a route the API cannot serve: at once for routes, when it loads for a group's. */
+  constructor(entries: readonly RouteEntry[], check: (route: Route) => void = () => {}) {
+    this.#check = check;
+    this.#entries = entries.map((entry) => {
+      if (isGroup(entry)) return { group: entry };
+      check(entry);
+      return compile(entry);
+    });
   }
 
-  /** The route for a method and path; 404 when no path matches, 405 when only the method is wrong. */
-  match(method: string, path: string): RouteMatch {
+  /**
+   * The route for a method and path; 404 when no path matches, 405 when only the method is wrong.
+   * Loads the groups the path lies under (and no other), in the table's order: the first route that
+   * matches wins, wherever it is.
+   */
+  async match(method: string, path: string): Promise<RouteMatch> {
     const allowed: string[] = [];
-    for (const compiled of this.#routes) {
-      const found = compiled.pattern.exec(path);
-      if (found === null) continue;
-      if (compiled.route.method !== method) {
-        allowed.push(compiled.route.method);
-        continue;
+    for (const entry of this.#entries) {
+      const routes = 'group' in entry ? await this.#loaded(entry, path) : [entry];
+      for (const compiled of routes) {
+        const found = compiled.pattern.exec(path);
+        if (found === null) continue;
+        if (compiled.route.method !== method) {
+          allowed.push(compiled.route.method);
+          continue;
+        }
+        const params: Record<string, string> = {};
+        compiled.names.forEach((name, index) => {
+          params[name] = decodeParam(found[index + 1] ?? '');
+        });
+        return { route: compiled.route, params };
       }
-      const params: Record<string, string> = {};
-      compiled.names.forEach((name, index) => {
-        params[name] = decodeParam(found[index + 1] ?? '');
-      });
-      return { route: compiled.route, params };
     }
     if (allowed.length > 0) throw new MethodNotAllowedError([...new Set(allowed)]);
     throw new RouteNotFoundError(`No route for ${path}`);
+  }
+
+  /** A group's compiled routes when `path` lies under it; none (and nothing loaded) otherwise. */
+  async #loaded(entry: CompiledGroup, path: string): Promise<readonly CompiledRoute[]> {
+    if (!entry.group.prefixes.some((prefix) => under(path, prefix))) return [];
+    entry.compiled ??= entry.group.routes().then(
+      (routes) => {
+        routes.forEach(this.#check);
+        return routes.map(compile);
+      },
+      (error: unknown) => {
+        entry.compiled = undefined;
+        throw error;
+      },
+    );
+    return entry.compiled;
   }
 }
 

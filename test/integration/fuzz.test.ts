@@ -137,7 +137,7 @@ beforeAll(async () => {
   );
   publicIds.users = 'fuzz-op';
 
-  const { tenant, governance } = enumerateRoutes(t.core);
+  const { tenant, governance } = await enumerateRoutes(t.core);
   const permissionsOf = async (host: string, token: string) =>
     new Set<string>((await t.send({ host, path: '/api/me', token })).body.permissions);
   const allowed: Record<string, Set<string>> = {
@@ -540,7 +540,7 @@ describe('crafted cursors in the caller’s own partition', () => {
 async function listRoutes() {
   const alice = await t.login(HOSTS.acme, 'alice');
   const admin = await t.login(HOSTS.admin, 'admin');
-  const { tenant, governance } = enumerateRoutes(t.core);
+  const { tenant, governance } = await enumerateRoutes(t.core);
   const gets = (routes: typeof tenant, host: string, token: string) =>
     routes
       .filter(({ route }) => route.method === 'GET' && !route.path.includes('{'))

@@ -755,7 +755,7 @@ describe('isolation', () => {
     for (const request of requests()) {
       let shared: string | null = null;
       try {
-        shared = tenantRouter.match(request.method, request.path).route.path;
+        shared = (await tenantRouter.match(request.method, request.path)).route.path;
       } catch {
         shared = null;
       }

@@ -771,7 +771,7 @@ describe('the whitelisted cross-tenant console', () => {
   });
 
   it('gives nothing of governance: every governance permission answers 403', async () => {
-    const { governance } = enumerateRoutes(t.core);
+    const { governance } = await enumerateRoutes(t.core);
     const guarded = governance.filter(
       ({ route }) => route.permission !== undefined && route.permission !== 'console:read',
     );
@@ -1039,7 +1039,7 @@ describe('the free entry, for every governance route', () => {
   it('serves a caller nothing', async () => {
     const session = await t.core.auth.login(await t.core.hosts.resolve(HOSTS.free), 'admin', PASSWORD);
     const served: string[] = [];
-    for (const { route, name } of enumerateRoutes(t.core).governance) {
+    for (const { route, name } of (await enumerateRoutes(t.core)).governance) {
       if (route.auth === 'anonymous') continue;
       const body = sampleBody(route);
       const response = await t.send({

@@ -32,7 +32,7 @@ import {
 
 const PASSWORD = 'isolation-suite-password-1';
 const t = await startTestPlatform(PASSWORD);
-const routes = enumerateRoutes(t.core);
+const routes = await enumerateRoutes(t.core);
 afterAll(async () => {
   await t.stop();
 });

@@ -280,7 +280,7 @@ describe('credentials', () => {
   });
 
   it('takes no AI client token on any user route of the tenant API', async () => {
-    const routes = enumerateRoutes(t.core).tenant.filter(({ route }) => route.auth === 'caller');
+    const routes = (await enumerateRoutes(t.core)).tenant.filter(({ route }) => route.auth === 'caller');
     expect(routes.length).toBeGreaterThan(20);
     const failures: string[] = [];
     for (const { route, name } of routes) {

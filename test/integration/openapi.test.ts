@@ -74,7 +74,7 @@ describe('the OpenAPI documents', () => {
   });
 
   it('lists exactly the routes each API serves, and answers its own operation', async () => {
-    const tables = enumerateRoutes(t.core);
+    const tables = await enumerateRoutes(t.core);
     const expected = {
       tenant: tables.tenant.map((entry) => entry.name),
       governance: tables.governance.map((entry) => entry.name),
@@ -645,7 +645,7 @@ async function walkGovernance(): Promise<void> {
 const ORDER: Readonly<Record<string, number>> = { GET: 0, POST: 1, PUT: 2, PATCH: 3, DELETE: 4 };
 
 async function sweep(api: 'tenant' | 'governance'): Promise<TestResponse[]> {
-  const tables = enumerateRoutes(t.core);
+  const tables = await enumerateRoutes(t.core);
   const entries = [...tables[api]].sort(
     (a, b) => (ORDER[a.route.method] ?? 9) - (ORDER[b.route.method] ?? 9),
   );

@@ -9,7 +9,7 @@ import { tableFromEnv } from '../../functions/clients/dynamodb.ts';
 import { ENV, requireEnv } from '../../functions/core/env.ts';
 import { type Core, createCore } from '../../functions/core/platform.ts';
 import { governanceRoutes } from '../../functions/governance-api/routes.ts';
-import type { Route } from '../../functions/http/router.ts';
+import { loadRoutes, type Route } from '../../functions/http/router.ts';
 import { tenantRoutes } from '../../functions/tenant-api/routes.ts';
 import {
   type LocalPlatform,
@@ -108,16 +108,16 @@ export interface ApiRoute {
   readonly name: string;
 }
 
-/** Every route of both APIs, from the same tables the handlers are built from. */
-export function enumerateRoutes(core: Core): { tenant: ApiRoute[]; governance: ApiRoute[] } {
+/** Every route of both APIs, from the same tables the handlers are built from (every group loaded). */
+export async function enumerateRoutes(core: Core): Promise<{ tenant: ApiRoute[]; governance: ApiRoute[] }> {
   const describe = (api: ApiRoute['api']) => (route: Route) => ({
     api,
     route,
     name: `${route.method} ${route.path}`,
   });
   return {
-    tenant: tenantRoutes(core).map(describe('tenant')),
-    governance: governanceRoutes(core).map(describe('governance')),
+    tenant: (await loadRoutes(tenantRoutes(core))).map(describe('tenant')),
+    governance: (await loadRoutes(governanceRoutes(core))).map(describe('governance')),
   };
 }
 

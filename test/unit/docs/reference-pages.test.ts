@@ -14,8 +14,8 @@ import {
 } from '../../../docs/.vitepress/api.ts';
 
 let documents: Record<(typeof API_NAMES)[number], ApiDocument>;
-beforeAll(() => {
-  documents = apiDocuments();
+beforeAll(async () => {
+  documents = await apiDocuments();
 });
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);

@@ -45,19 +45,21 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
  * The function's asset as the stack builds it (code split), unminified, in memory: its metafile, the
  * outputs a cold start loads, and their code.
  */
-async function asset(entry: string): Promise<{ metafile: Metafile; init: readonly string[]; code: string }> {
+async function asset(
+  entry: string,
+): Promise<{ metafile: Metafile; init: readonly string[]; lazy: readonly string[]; code: string }> {
   const result = await buildAsset(ROOT, entry, join(scratch, 'asset'), {
     minify: false,
     write: false,
     absWorkingDir: ROOT,
   });
   const { metafile } = result;
-  const { init } = assetFiles(metafile);
+  const { init, lazy } = assetFiles(metafile);
   const code = (result.outputFiles ?? [])
     .filter((file) => init.includes(relative(ROOT, file.path)))
     .map((file) => file.text)
     .join('\n');
-  return { metafile, init, code };
+  return { metafile, init, lazy, code };
 }
 
 /** Runs `source` (resolved from the repository root) bundled as a Lambda is; what it prints. */
@@ -179,15 +181,19 @@ describe('the Lambda build’s package swap', () => {
     },
   );
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
-    '%s: validates with zod/mini and its English messages only, unless it serves the tenant or governance API',
+    '%s: validates with zod/mini and its English messages only at init; classic zod only in an API’s chunks',
     async (name, entry) => {
-      const { metafile, init } = await asset(entry);
+      const { metafile, init, lazy } = await asset(entry);
       const zod = inputsOf(metafile, init).filter((path) => path.startsWith('node_modules/zod/'));
-      // Classic zod (its methods on every schema, its JSON Schema processors: ~70 KiB) only where the
-      // routes' contract needs it; functions/core/zod-mini.ts elsewhere, the free entry's routes and
-      // the routes every API serves (health, the OpenAPI document) included.
-      const api = name === 'tenant-api' || name === 'governance-api';
-      expect(zod.some((path) => path.startsWith('node_modules/zod/v4/classic/'))).toBe(api);
+      // Classic zod (its methods on every schema, its JSON Schema processors) only where the routes'
+      // contract needs it, and loaded with the first group of routes (router.ts `lazyRoutes`);
+      // functions/core/zod-mini.ts at init, the free entry's routes and the routes every API serves
+      // (health, the OpenAPI document) included.
+      const classic = (paths: readonly string[]) =>
+        inputsOf(metafile, paths).some((path) => path.startsWith('node_modules/zod/v4/classic/'));
+      expect(classic(init)).toBe(false);
+      // In a chunk: the tenant and governance APIs' routes, and every API's OpenAPI renderer.
+      expect(classic(lazy)).toBe(name.endsWith('-api'));
       // One locale, not zod's 64.
       expect(zod.filter((path) => path.startsWith('node_modules/zod/v4/locales/'))).toEqual([
         'node_modules/zod/v4/locales/en.js',
@@ -216,7 +222,6 @@ describe('the Lambda build’s package swap', () => {
       [
         'functions/core/schedules/schedules.ts',
         'functions/core/mcp/service.ts',
-        'functions/http/mcp-message.ts',
         'functions/core/templates/templates.ts',
         'functions/core/free/handoffs.ts',
       ],
@@ -236,6 +241,8 @@ describe('the Lambda build’s package swap', () => {
         'functions/core/free/spaces.ts',
         'functions/http/routes/governance.ts',
         'functions/http/routes/console.ts',
+        // Routes: chunks the first request under their paths loads (the next test).
+        'functions/http/mcp-message.ts',
       ],
     ],
     [
@@ -282,6 +289,37 @@ describe('the Lambda build’s package swap', () => {
       absent.some((part) => path === part || (part.endsWith('/') && path.includes(part)));
     expect(loaded.filter(unwanted)).toEqual([]);
   });
+
+  it.each([
+    [
+      'tenant-api',
+      'functions/tenant-api/index.ts',
+      ['catalog.ts', 'identity.ts', 'mcp.ts', 'schedules.ts', 'data.ts'],
+    ],
+    [
+      'governance-api',
+      'functions/governance-api/index.ts',
+      ['governance.ts', 'identity.ts', 'free.ts', 'console.ts'],
+    ],
+  ] as const)(
+    '%s: builds no module of routes at init; each is in a chunk the first request under its paths loads',
+    async (_name, entry, modules) => {
+      const { metafile, init, lazy } = await asset(entry);
+      const routes = (paths: readonly string[]) =>
+        inputsOf(metafile, paths).filter(
+          (path) => path.startsWith('functions/http/routes/') && path !== 'functions/http/routes/prefixes.ts',
+        );
+      expect(routes(init)).toEqual([]);
+      for (const module of modules) expect(routes(lazy)).toContain(`functions/http/routes/${module}`);
+      // Apart: a request loads its group's chunk, not every group's.
+      const chunkOf = (module: string) =>
+        lazy.filter((path) =>
+          Object.keys(metafile.outputs[path]?.inputs ?? {}).includes(`functions/http/routes/${module}`),
+        );
+      for (const module of modules) expect(chunkOf(module)).toHaveLength(1);
+      expect(new Set(modules.map((module) => chunkOf(module)[0])).size).toBe(modules.length);
+    },
+  );
 
   it.each(nodeFunctions.map((spec) => [spec.name, spec.entry] as const))(
     '%s: zod-openapi, where bundled, is in a chunk the first request for the OpenAPI document loads',

@@ -20,7 +20,7 @@ import { freeRoutes } from '../../../../functions/free-api/routes.ts';
 import { governanceRoutes } from '../../../../functions/governance-api/routes.ts';
 import { type ApiSurface, withOpenApi } from '../../../../functions/http/openapi.ts';
 import { createApiHandler } from '../../../../functions/http/pipeline.ts';
-import { ROUTE_SERVES, type Route, servedIn } from '../../../../functions/http/router.ts';
+import { loadRoutes, ROUTE_SERVES, type Route, servedIn } from '../../../../functions/http/router.ts';
 import { tenantRoutes } from '../../../../functions/tenant-api/routes.ts';
 
 const ORIGIN = 'origin-proof-for-guards';
@@ -28,9 +28,9 @@ const core = createCore({
   table: { client: documentClient({ [ENV.dynamodbEndpoint]: 'http://127.0.0.1:1' }), name: 'guards' },
 });
 const TABLES: Readonly<Record<ApiSurface, readonly Route[]>> = {
-  tenant: withOpenApi('tenant', tenantRoutes(core)),
-  governance: withOpenApi('governance', governanceRoutes(core)),
-  free: withOpenApi('free', freeRoutes(core.free)),
+  tenant: await loadRoutes(withOpenApi('tenant', tenantRoutes(core))),
+  governance: await loadRoutes(withOpenApi('governance', governanceRoutes(core))),
+  free: await loadRoutes(withOpenApi('free', freeRoutes(core.free))),
 };
 
 const tenant = (id: string): DomainContext => ({
