@@ -20,7 +20,10 @@
  * - with BENCH_BASE_REF (e.g. `main`): the same functions built from that commit's tree (extracted
  *   with `git archive` into a temporary folder, built as that tree's CDK builds them: one file, with
  *   the CloudFront client left out where that tree shipped it beside the bundle, or code split),
- *   imported in the same rounds, for a before/after pair measured under the same load.
+ *   imported in the same rounds, for a before/after pair measured under the same load;
+ * - where an API loads its routes on first use (router.ts `lazyRoutes`), the init and then its
+ *   sign-in routes' chunk, imported and built in the same process: what the first request of a cold
+ *   start has paid by the time it is routed, beside the base that built every route at init.
  *
  *   npx tsx bench/bundle-size.ts   (BENCH_ROUNDS=7 by default; BENCH_BASE_REF=main for the pair)
  */
@@ -130,15 +133,34 @@ function contributors(metafile: Metafile, paths: readonly string[], top: number)
     .join(', ');
 }
 
-/** Imports `file` in a fresh Node process: the import's milliseconds and the RSS after it. */
-function importOnce(file: string, env: NodeJS.ProcessEnv): { ms: number; rss: number } {
-  const script = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});const ms=performance.now()-t;process.stdout.write(JSON.stringify({ms,rss:process.memoryUsage().rss}));`;
+/**
+ * Imports `file` in a fresh Node process: the import's milliseconds and the RSS after it. With
+ * `then`, a group of routes loaded on first use (router.ts `lazyRoutes`): its chunk is imported
+ * next and its routes built (`then.build` called on a stand-in core that answers every property,
+ * as building a table touches the core only through closures), and `ms` covers both: what a
+ * cold start's first request under the group's paths has paid by the time it is routed.
+ */
+function importOnce(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  then?: { readonly chunk: string; readonly build: string },
+): { ms: number; rss: number } {
+  const group =
+    then === undefined
+      ? ''
+      : `const g=await import(${JSON.stringify(pathToFileURL(then.chunk).href)});const core=new Proxy(function(){},{get:()=>core,apply:()=>core});if(g[${JSON.stringify(then.build)}](core).length===0)throw new Error('no routes');`;
+  const script = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});${group}const ms=performance.now()-t;process.stdout.write(JSON.stringify({ms,rss:process.memoryUsage().rss}));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return JSON.parse(out) as { ms: number; rss: number };
+}
+
+/** An output's path as the metafile names it, from its path on disk. */
+function relativeOutput(metafile: Metafile, file: string): string {
+  return Object.keys(metafile.outputs).find((path) => resolve(ROOT, path) === file) ?? file;
 }
 
 function p50(values: readonly number[]): number {
@@ -170,6 +192,8 @@ const shipped = new Map<
     sdkImportFile: string;
     withSdkFile: string;
     withSdk: number;
+    /** The chunk of the sign-in routes, where they load on first use (the consoles' APIs). */
+    signIn?: string;
   }
 >();
 for (const spec of Object.values(functions)) {
@@ -199,8 +223,12 @@ for (const spec of Object.values(functions)) {
   );
   const sdkImportFile = join(dir, 'sdk-only-imported.mjs');
   writeFileSync(sdkImportFile, modules.map((path) => `import ${JSON.stringify(path)};`).join('\n'));
+  const signIn = Object.entries(metafile.outputs).find(
+    ([, output]) => output.entryPoint === 'functions/http/routes/identity.ts',
+  )?.[0];
   shipped.set(spec.name, {
     file,
+    ...(signIn === undefined ? {} : { signIn: resolve(ROOT, signIn) }),
     init: outputBytes(metafile, files.init),
     lazy: outputBytes(metafile, files.lazy),
     metafile,
@@ -255,7 +283,9 @@ if (BASE_REF !== undefined) {
 const samples = new Map<string, { ms: number[]; rss: number[] }>();
 for (let round = 0; round < ROUNDS; round++) {
   const files: (readonly [string, string])[] = [['(empty module)', empty]];
-  for (const [name, { file, sdkFile, sdkImportFile, withSdkFile }] of shipped) {
+  const signIns: (readonly [string, string, string])[] = [];
+  for (const [name, { file, sdkFile, sdkImportFile, withSdkFile, signIn }] of shipped) {
+    if (signIn !== undefined) signIns.push([`${name} (init, then the sign-in routes)`, file, signIn]);
     files.push(
       [name, file],
       [`${name} (SDK only)`, sdkFile],
@@ -265,8 +295,12 @@ for (let round = 0; round < ROUNDS; round++) {
     const base = based.get(name);
     if (base !== undefined) files.push([`${name} (base)`, base.file]);
   }
-  for (const [name, file] of files) {
-    const sample = importOnce(file, env);
+  const runs = [
+    ...files.map(([name, file]) => [name, file, undefined] as const),
+    ...signIns.map(([name, file, chunk]) => [name, file, { chunk, build: 'identityRoutes' }] as const),
+  ];
+  for (const [name, file, then] of runs) {
+    const sample = importOnce(file, env, then);
     const entry = samples.get(name) ?? { ms: [], rss: [] };
     entry.ms.push(sample.ms);
     entry.rss.push(sample.rss);
@@ -301,6 +335,40 @@ for (const [name, { init }] of shipped) {
     `| ${name} | ${kib(base.bytes)} | ${kib(init)} | ${before.toFixed(0)} | ${now.toFixed(0)} | ${(now / before).toFixed(2)} | ${(before - baseSdk).toFixed(0)} | ${(now - sdk).toFixed(0)} |`,
   );
 }
+// Where routes load on first use, what the first request's routing has paid (sign-in: the consoles'
+// first request), beside the base, which built every route at init.
+const firsts: string[] = [];
+for (const [name, { init, signIn, metafile }] of shipped) {
+  if (signIn === undefined) continue;
+  const chunks = [relativeOutput(metafile, signIn)];
+  for (let i = 0; i < chunks.length; i++) {
+    for (const imported of metafile.outputs[chunks[i] ?? '']?.imports ?? []) {
+      if (imported.kind === 'import-statement' && !chunks.includes(imported.path)) chunks.push(imported.path);
+    }
+  }
+  const initFiles = assetFiles(metafile).init;
+  const extra = outputBytes(
+    metafile,
+    chunks.filter((chunk) => !initFiles.includes(chunk)),
+  );
+  const base = based.get(name);
+  const before = p50(samples.get(`${name} (base)`)?.ms ?? []);
+  firsts.push(
+    `| ${name} | ${base === undefined ? '' : kib(base.bytes)} | ${base === undefined ? '' : before.toFixed(0)} | ${kib(init)} | ${kib(init + extra)} | ${p50(samples.get(name)?.ms ?? []).toFixed(0)} | ${p50(samples.get(`${name} (init, then the sign-in routes)`)?.ms ?? []).toFixed(0)} |`,
+  );
+}
+const firstTable =
+  firsts.length === 0
+    ? []
+    : [
+        'Routes loaded on first use: what a cold start has loaded by the time its first sign-in request is routed (the init, then the sign-in routes’ chunk imported and its routes built), beside the base, which built every route at init.',
+        '',
+        '| function | base KiB (at init) | base init p50 ms | KiB at init | KiB by the first sign-in | init p50 ms | init + sign-in routes p50 ms |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ...firsts,
+        '',
+      ];
+
 const pairTable =
   pairs.length === 0
     ? []
@@ -323,6 +391,7 @@ const section = [
   ...rows,
   '',
   ...pairTable,
+  ...firstTable,
   'Largest contributors to what loads at init (KiB in the minified output):',
   '',
   ...tops,
