@@ -84,7 +84,7 @@ export interface ApiHandlerOptions {
   readonly tenantScoped?: boolean;
 }
 
-const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The edge prefixes the viewer's path with the host's surface (`/tenant/api/me`): split it off. */
 function splitPath(rawPath: string | undefined): { surface: string; path: string } {
@@ -235,14 +235,17 @@ export function createApiHandler(options: ApiHandlerOptions) {
   ): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext.http.method.toUpperCase();
     if (!METHODS.has(method)) throw new RouteNotFoundError(`No route for ${method} ${path}`);
-    const { route, params } = await router.match(method, path);
+    // HEAD is GET without the body (RFC 9110, 9.3.2): routed, authorised and answered as GET, and
+    // its answer's body dropped on the way out (`withoutBodyForHead`).
+    const routed: HttpMethod = method === 'HEAD' ? 'GET' : (method as HttpMethod);
+    const { route, params } = await router.match(routed, path);
     // The route's guard: a route not served in this domain does not exist here, whoever asks.
     if (!servedIn(route.serves, domain)) throw new RouteNotFoundError(`No route for ${path}`);
 
     const bytes = rawBody(event);
     checkBodySize(route, bytes, limit);
     const unread: ApiRequest<unknown> = {
-      method: method as HttpMethod,
+      method: routed,
       path,
       params,
       query: parseQuery(event.rawQueryString ?? ''),
@@ -359,7 +362,18 @@ export function createApiHandler(options: ApiHandlerOptions) {
       );
       if (unexpected) options.logger.error('Unhandled error', { error: request.error as Error });
       const mcp = splitPath(request.event.rawPath).path === MCP_PATH;
-      request.response = toResult(mcp ? withJsonRpcError(response) : response);
+      request.response = withoutBodyForHead(
+        request.event,
+        toResult(mcp ? withJsonRpcError(response) : response),
+      );
     })
-    .handler(handle);
+    .handler(async (event, context) => withoutBodyForHead(event, await handle(event, context)));
+}
+
+/** The answer to a HEAD request: the GET's status and headers, no body (problems alike). */
+function withoutBodyForHead(
+  event: APIGatewayProxyEventV2,
+  result: APIGatewayProxyStructuredResultV2,
+): APIGatewayProxyStructuredResultV2 {
+  return event.requestContext?.http?.method?.toUpperCase() === 'HEAD' ? { ...result, body: '' } : result;
 }

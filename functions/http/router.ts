@@ -347,6 +347,8 @@ export class Router {
         return { route: compiled.route, params };
       }
     }
+    // HEAD is answered wherever GET is (the pipeline routes it as GET).
+    if (allowed.includes('GET')) allowed.push('HEAD');
     if (allowed.length > 0) throw new MethodNotAllowedError([...new Set(allowed)]);
     throw new RouteNotFoundError(`No route for ${path}`);
   }

@@ -252,6 +252,22 @@ describe('methods and framing', () => {
     expectProblem(await mcp(tokens.bob, undefined, { method: 'OPTIONS' }), 404);
   });
 
+  it('answers HEAD as GET would, without a body: 405 on the endpoint, 200 on its metadata', async () => {
+    const head = await mcp(tokens.bob, undefined, { method: 'HEAD' });
+    expect(head.status).toBe(405);
+    expect(head.headers.allow).toBe('POST');
+    expect(head.headers['content-type']).toBe('application/problem+json');
+    expect(head.text).toBe('');
+    const metadata = await t.send({
+      host: HOSTS.acme,
+      method: 'HEAD',
+      path: '/.well-known/oauth-protected-resource/mcp',
+    });
+    expect(metadata.status).toBe(200);
+    expect(metadata.headers['content-type']).toBe('application/json');
+    expect(metadata.text).toBe('');
+  });
+
   it('ignores a forged session id, answers notifications with 202 and unknown methods in JSON-RPC', async () => {
     const forged = await mcp(tokens.bob, rpc('tools/list'), {
       headers: { 'mcp-session-id': 'stolen-session' },

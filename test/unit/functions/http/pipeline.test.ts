@@ -157,12 +157,59 @@ async function send(request: Sent) {
   ) as Context;
   const result = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
   const body = JSON.parse(String(result.body || '{}'));
-  return { status: result.statusCode, headers: result.headers ?? {}, body };
+  return { status: result.statusCode, headers: result.headers ?? {}, body, raw: result.body };
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
 describe('the API pipeline', () => {
+  describe('HEAD', () => {
+    it('answers as GET would, with its status and headers and no body, the caller authenticated alike', async () => {
+      const get = await send({
+        method: 'GET',
+        path: '/tenant/api/open',
+        headers: { authorization: 'Bearer reader' },
+      });
+      const head = await send({
+        method: 'HEAD',
+        path: '/tenant/api/open',
+        headers: { authorization: 'Bearer reader' },
+      });
+      expect(get.status).toBe(200);
+      expect(get.body.caller).toBe('alice');
+      expect(head.status).toBe(200);
+      expect(head.raw).toBe('');
+      expect(head.headers['content-type']).toBe('application/json');
+      expect(head.headers).toEqual(get.headers);
+      // A bad token is refused on HEAD as on GET (the route is anonymous: it ignores it on both).
+      const bad = await send({
+        method: 'HEAD',
+        path: '/tenant/api/open',
+        headers: { authorization: 'Bearer nope' },
+      });
+      expect([bad.status, bad.raw]).toEqual([200, '']);
+    });
+
+    it('refuses where GET is not served, with the problem’s status and headers and no body', async () => {
+      const onPost = await send({ method: 'HEAD', path: '/tenant/api/things' });
+      expect(onPost.status).toBe(405);
+      expect(onPost.headers.allow).toBe('POST');
+      expect(onPost.headers['content-type']).toBe('application/problem+json');
+      expect(onPost.raw).toBe('');
+      const nowhere = await send({ method: 'HEAD', path: '/tenant/api/nothing' });
+      expect([nowhere.status, nowhere.raw]).toEqual([404, '']);
+      // A route that fails answers its 500 without a body either.
+      const boom = await send({ method: 'HEAD', path: '/tenant/api/boom' });
+      expect([boom.status, boom.raw]).toEqual([500, '']);
+    });
+
+    it('lists HEAD beside GET in a 405’s Allow', async () => {
+      const answer = await send({ method: 'DELETE', path: '/tenant/api/open' });
+      expect(answer.status).toBe(405);
+      expect(answer.headers.allow).toBe('GET, HEAD');
+    });
+  });
+
   describe('sessions in a cookie', () => {
     const plain = { ...JSON_TYPE, 'x-execfabric-scheme': 'http' };
     const write = (headers: Record<string, string>, cookies = ['efs=writer']) =>

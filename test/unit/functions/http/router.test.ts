@@ -64,10 +64,10 @@ describe('Router', async () => {
     expect(await refusal('GET', '//api/me')).toBeInstanceOf(RouteNotFoundError);
   });
 
-  it('answers 405 with every allowed method when only the method is wrong', async () => {
+  it('answers 405 with every allowed method when only the method is wrong (HEAD wherever GET is)', async () => {
     const error = await refusal('DELETE', '/api/skills/abc');
     expect(error).toBeInstanceOf(MethodNotAllowedError);
-    expect((error as MethodNotAllowedError).allow).toEqual(['GET', 'PUT']);
+    expect((error as MethodNotAllowedError).allow).toEqual(['GET', 'PUT', 'HEAD']);
     expect(((await refusal('GET', '/api/audit')) as MethodNotAllowedError).allow).toEqual(['POST']);
   });
 
@@ -112,6 +112,7 @@ describe('Router with groups loaded on first use', () => {
     expect(((await refusal('DELETE', '/api/skills/x', lazy)) as MethodNotAllowedError).allow).toEqual([
       'GET',
       'PUT',
+      'HEAD',
     ]);
     await Promise.all([lazy.match('GET', '/api/skills'), lazy.match('PUT', '/api/skills/y')]);
     expect([a.loads.count, b.loads.count]).toEqual([1, 0]);
