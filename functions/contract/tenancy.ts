@@ -23,8 +23,17 @@ export const PAID_PLANS = [
 ] as const satisfies readonly Plan[];
 export type PaidPlan = (typeof PAID_PLANS)[number];
 
+/** Whether `name` is one of `names` (a plan list), typed as one. */
+function oneOf<const T extends string>(names: readonly T[], name: string): name is T {
+  return (names as readonly string[]).includes(name);
+}
+
+export function isPlan(name: string): name is Plan {
+  return oneOf(PLANS, name);
+}
+
 export function isPaidPlan(name: string): name is PaidPlan {
-  return (PAID_PLANS as readonly string[]).includes(name);
+  return oneOf(PAID_PLANS, name);
 }
 
 /**

@@ -16,7 +16,7 @@
  * Skills kept (archived ones give their place back), the largest script version, and whether Skills
  * may use HTTP resources at all (refused with 403 when not). Enforced by `quotas.ts`.
  */
-import { PLANS, type Plan } from '../../contract/tenancy.ts';
+import { isPlan, type Plan } from '../../contract/tenancy.ts';
 
 export interface PlanLimits {
   readonly concurrentRuns: number;
@@ -107,8 +107,4 @@ export { FREE_PLAN } from '../../contract/tenancy.ts';
 
 export function planLimits(plan: string): PlanLimits {
   return isPlan(plan) ? PLAN_LIMITS[plan] : PLAN_LIMITS[DEFAULT_PLAN];
-}
-
-export function isPlan(name: string): name is Plan {
-  return (PLANS as readonly string[]).includes(name);
 }

@@ -128,10 +128,11 @@ function shownMenus(
 ) {
   const allowed = menusFor(core.directory.menus(domain), permissions);
   const chosen = appearance?.branding?.menus;
+  // A tenant whose plan has no HTTP resources is not shown their page (the public domain always is).
   const httpAssets = domain.kind !== 'tenant' || planLimits(domain.tenant.plan).httpAssets;
   return allowed
     .filter((menu) => chosen === undefined || menu.id === 'home' || chosen.includes(menu.id))
-    .filter((menu) => httpAssets || domain.kind !== 'tenant' || menu.id !== 'http-resources')
+    .filter((menu) => httpAssets || menu.id !== 'http-resources')
     .map(({ id, label }) => ({ id, label }));
 }
 
