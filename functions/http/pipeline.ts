@@ -36,7 +36,7 @@ import { withTenantScope } from '../core/tenancy/tenant-scope.ts';
 // The functional parse, for a route's classic or mini schema alike, with zod's English messages set.
 import * as z from '../core/zod-mini.ts';
 import { isApiSurface, withOpenApi } from './openapi.ts';
-import { type HttpResponse, problemFromError, withJsonRpcError } from './problem.ts';
+import { type HttpResponse, jsonRpcError, problemFromError } from './problem.ts';
 import { type ApiRequest, type HttpMethod, type Route, type RouteEntry, Router, servedIn } from './router.ts';
 import {
   assertSameOriginWrite,
@@ -356,16 +356,15 @@ export function createApiHandler(options: ApiHandlerOptions) {
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .onError((request) => {
+      // A refusal on the MCP endpoint is a JSON-RPC error response too (docs/mcp.md).
+      const mcp = splitPath(request.event.rawPath).path === MCP_PATH;
       const { response, unexpected } = problemFromError(
         request.error,
         request.event.requestContext?.requestId,
+        mcp ? jsonRpcError : undefined,
       );
       if (unexpected) options.logger.error('Unhandled error', { error: request.error as Error });
-      const mcp = splitPath(request.event.rawPath).path === MCP_PATH;
-      request.response = withoutBodyForHead(
-        request.event,
-        toResult(mcp ? withJsonRpcError(response) : response),
-      );
+      request.response = withoutBodyForHead(request.event, toResult(response));
     })
     .handler(async (event, context) => withoutBodyForHead(event, await handle(event, context)));
 }

@@ -103,26 +103,48 @@ export function problem(
 /** JSON-RPC's code for an implementation-defined server error: what an HTTP-level refusal is to it. */
 const RPC_SERVER_ERROR = -32000;
 
+/** Extension members a problem gets from its own detail, where its endpoint speaks another protocol too. */
+export type ProblemExtension = (detail: string) => Record<string, unknown>;
+
 /**
- * A problem answered on the MCP endpoint, carrying the JSON-RPC error response (no id) as extension
+ * A problem answered on the MCP endpoint carries the JSON-RPC error response (no id) as extension
  * members beside the problem's own, so an MCP client and an HTTP client can both read it — for the
  * refusals the pipeline answers before the MCP transport sees the message (401, 403, 405, 413, 429…).
  */
-export function withJsonRpcError(response: HttpResponse): HttpResponse {
-  const body = JSON.parse(response.body) as { detail?: unknown; jsonrpc?: unknown };
-  if (body.jsonrpc !== undefined) return response;
-  const message = typeof body.detail === 'string' ? body.detail : 'Request refused';
-  return {
-    ...response,
-    body: JSON.stringify({ ...body, jsonrpc: '2.0', id: null, error: { code: RPC_SERVER_ERROR, message } }),
-  };
-}
+export const jsonRpcError: ProblemExtension = (detail) => ({
+  jsonrpc: '2.0',
+  id: null,
+  error: { code: RPC_SERVER_ERROR, message: detail },
+});
 
-/** Maps any thrown value to a problem response; `unexpected` is true for errors outside the taxonomy. */
+/**
+ * Maps any thrown value to a problem response; `unexpected` is true for errors outside the taxonomy.
+ * `extend` adds members from the problem's detail (`jsonRpcError` on the MCP endpoint). @default none
+ */
 export function problemFromError(
   error: unknown,
   instance?: string,
+  extend?: ProblemExtension,
 ): { response: HttpResponse; unexpected: boolean } {
+  // Every answer below, with the endpoint's extension members.
+  const answer = (
+    status: number,
+    code: string,
+    detail: string,
+    members: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) => problem(status, code, detail, { ...members, ...extend?.(detail) }, headers);
+  /** A 503 the client may try again in a second (`Retry-After: 1`). */
+  const retryLater = (code: string, detail: string, members: Record<string, unknown> = {}) =>
+    answer(
+      503,
+      code,
+      detail,
+      { ...(instance ? { instance } : {}), ...members, retryAfterSeconds: 1 },
+      {
+        'retry-after': '1',
+      },
+    );
   if (!(error instanceof BaseError) && isTimeoutFault(error)) {
     // The request ran out of time (the function's, or a call's): what it had written stays written,
     // a run it created runs. A client told "retry" made a second run; it is told to look first, or
@@ -131,7 +153,6 @@ export function problemFromError(
       response: retryLater(
         'timed-out',
         'The request took too long to answer; it may have taken effect. Check before retrying, or retry with the same Idempotency-Key',
-        instance,
         { outcome: 'unknown' },
       ),
       unexpected: true,
@@ -143,14 +164,13 @@ export function problemFromError(
       response: retryLater(
         'service-unavailable',
         'A service the platform depends on failed for a moment; retry the request',
-        instance,
       ),
       unexpected: true,
     };
   }
   if (!(error instanceof BaseError)) {
     return {
-      response: problem(500, 'internal', 'An unexpected error occurred', instance ? { instance } : {}),
+      response: answer(500, 'internal', 'An unexpected error occurred', instance ? { instance } : {}),
       unexpected: true,
     };
   }
@@ -166,23 +186,7 @@ export function problemFromError(
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ');
   if (error instanceof AuthenticationError) headers['www-authenticate'] = error.challenge;
   return {
-    response: problem(status, error.code, error.message, members, headers),
+    response: answer(status, error.code, error.message, members, headers),
     unexpected: status === 500,
   };
-}
-
-/** A 503 the client may try again in a second (`Retry-After: 1`). */
-function retryLater(
-  code: string,
-  detail: string,
-  instance: string | undefined,
-  members: Record<string, unknown> = {},
-): HttpResponse {
-  return problem(
-    503,
-    code,
-    detail,
-    { ...(instance ? { instance } : {}), ...members, retryAfterSeconds: 1 },
-    { 'retry-after': '1' },
-  );
 }

@@ -18,6 +18,7 @@ import {
   ValidationError,
 } from '../../../../functions/core/errors.ts';
 import {
+  jsonRpcError,
   PROBLEM_CONTENT_TYPE,
   PROBLEM_TYPE_PREFIX,
   problem,
@@ -138,5 +139,28 @@ describe('problem+json', () => {
     }
     const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
     expect(JSON.parse(problemFromError(throttled).response.body).outcome).toBeUndefined();
+  });
+
+  it('adds an endpoint’s extension members from the detail, on every kind of answer, over none of RFC 9457’s', () => {
+    const cases: unknown[] = [
+      new RateLimitedError('Too many calls', 3),
+      new ValidationError('Request body is invalid', [{ path: 'name', message: 'required' }]),
+      Object.assign(new Error('slow down'), { name: 'ThrottlingException' }),
+      Object.assign(new Error('socket'), { code: 'ETIMEDOUT' }),
+      new TypeError('a bug'),
+    ];
+    for (const error of cases) {
+      const plain = problemFromError(error, 'req-9').response;
+      const { response } = problemFromError(error, 'req-9', jsonRpcError);
+      const json = JSON.parse(response.body);
+      expect(json).toEqual({
+        ...JSON.parse(plain.body),
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32000, message: json.detail },
+      });
+      expect(response.statusCode).toBe(plain.statusCode);
+      expect(response.headers).toEqual(plain.headers);
+    }
   });
 });
