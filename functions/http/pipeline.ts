@@ -37,7 +37,7 @@ import { withTenantScope } from '../core/tenancy/tenant-scope.ts';
 import * as z from '../core/zod-mini.ts';
 import { isApiSurface, withOpenApi } from './openapi.ts';
 import { type HttpResponse, jsonRpcError, problemFromError } from './problem.ts';
-import { type ApiRequest, type HttpMethod, type Route, type RouteEntry, Router, servedIn } from './router.ts';
+import { type ApiRequest, type Route, type RouteEntry, Router, servedIn } from './router.ts';
 import {
   assertSameOriginWrite,
   type Credential,
@@ -235,17 +235,16 @@ export function createApiHandler(options: ApiHandlerOptions) {
   ): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext.http.method.toUpperCase();
     if (!METHODS.has(method)) throw new RouteNotFoundError(`No route for ${method} ${path}`);
-    // HEAD is GET without the body (RFC 9110, 9.3.2): routed, authorised and answered as GET, and
-    // its answer's body dropped on the way out (`withoutBodyForHead`).
-    const routed: HttpMethod = method === 'HEAD' ? 'GET' : (method as HttpMethod);
-    const { route, params } = await router.match(routed, path);
+    // HEAD finds a GET route (router.ts): authorised and answered as GET, and its answer's body
+    // dropped on the way out (`withoutBodyForHead`).
+    const { route, params } = await router.match(method, path);
     // The route's guard: a route not served in this domain does not exist here, whoever asks.
     if (!servedIn(route.serves, domain)) throw new RouteNotFoundError(`No route for ${path}`);
 
     const bytes = rawBody(event);
     checkBodySize(route, bytes, limit);
     const unread: ApiRequest<unknown> = {
-      method: routed,
+      method: route.method,
       path,
       params,
       query: parseQuery(event.rawQueryString ?? ''),

@@ -182,6 +182,12 @@ interface RouteShape<
   readonly query?: QuerySchema;
   /** Largest accepted body in bytes. @default the handler's default */
   readonly maxBodyBytes?: number;
+  /**
+   * Whether a GET route also answers HEAD (as GET, without the body). `false` where the GET records
+   * what it hands over or changes state — an export the audit records, a verification that seals the
+   * chain: a HEAD would leave a record of something nobody received, so it answers 405. @default true
+   */
+  readonly head?: boolean;
   readonly responses: R;
   readonly handle: (
     context: RouteContext<BodyOf<S>, A extends 'anonymous' ? Caller | undefined : Caller, DomainOf<V>>,
@@ -200,6 +206,7 @@ export interface Route {
   readonly body?: z.$ZodType;
   readonly query?: QuerySchema;
   readonly maxBodyBytes?: number;
+  readonly head?: boolean;
   readonly responses: Responses;
   readonly handle: (context: RouteContext<unknown, Caller | undefined>) => Promise<RouteResult>;
 }
@@ -326,18 +333,25 @@ export class Router {
 
   /**
    * The route for a method and path; 404 when no path matches, 405 when only the method is wrong.
-   * Loads the groups the path lies under (and no other), in the table's order: the first route that
-   * matches wins, wherever it is.
+   * HEAD finds the GET route of the path (HEAD is GET without the body, RFC 9110 9.3.2) unless that
+   * route answers no HEAD (`head: false`). Loads the groups the path lies under (and no other), in
+   * the table's order: the first route that matches wins, wherever it is.
    */
   async match(method: string, path: string): Promise<RouteMatch> {
     const allowed: string[] = [];
+    // The path's GET route, once found: a later GET route matching the path is shadowed by it,
+    // for HEAD as for GET (`/api/x/export` before `/api/x/{id}`).
+    let getFound = false;
     for (const entry of this.#entries) {
       const routes = 'group' in entry ? await this.#loaded(entry, path) : [entry];
       for (const compiled of routes) {
         const found = compiled.pattern.exec(path);
         if (found === null) continue;
-        if (compiled.route.method !== method) {
-          allowed.push(compiled.route.method);
+        const { route } = compiled;
+        const get = route.method === 'GET' && !getFound;
+        if (route.method === 'GET') getFound = true;
+        if (route.method !== method && !(method === 'HEAD' && get && route.head !== false)) {
+          allowed.push(route.method, ...(get && route.head !== false ? ['HEAD'] : []));
           continue;
         }
         const params: Record<string, string> = {};
@@ -347,8 +361,6 @@ export class Router {
         return { route: compiled.route, params };
       }
     }
-    // HEAD is answered wherever GET is (the pipeline routes it as GET).
-    if (allowed.includes('GET')) allowed.push('HEAD');
     if (allowed.length > 0) throw new MethodNotAllowedError([...new Set(allowed)]);
     throw new RouteNotFoundError(`No route for ${path}`);
   }
@@ -356,16 +368,17 @@ export class Router {
   /** A group's compiled routes when `path` lies under it; none (and nothing loaded) otherwise. */
   async #loaded(entry: CompiledGroup, path: string): Promise<readonly CompiledRoute[]> {
     if (!entry.group.prefixes.some((prefix) => under(path, prefix))) return [];
-    entry.compiled ??= entry.group.routes().then(
-      (routes) => {
+    // A failed load or check is tried again by the next request (the check's failure included).
+    entry.compiled ??= entry.group
+      .routes()
+      .then((routes) => {
         routes.forEach(this.#check);
         return routes.map(compile);
-      },
-      (error: unknown) => {
+      })
+      .catch((error: unknown) => {
         entry.compiled = undefined;
         throw error;
-      },
-    );
+      });
     return entry.compiled;
   }
 }

@@ -693,11 +693,47 @@ async function sweep(api: 'tenant' | 'governance'): Promise<TestResponse[]> {
   return answers;
 }
 
+/**
+ * HEAD on every GET route, with real ids, as the signed-in user: the GET's status and media type
+ * without a body, and nothing written to the audit. A GET that records what it hands over (an export
+ * of leads, a verification that seals the chain) answers HEAD 405, and its Allow names GET alone.
+ */
+async function headSweep(api: 'tenant' | 'governance'): Promise<number> {
+  const host = HOST_OF[api];
+  const token = sessions[api];
+  const newest = async () =>
+    JSON.stringify((await t.send({ host, path: '/api/audit?limit=5', token })).body.items);
+  const gets = (await enumerateRoutes(t.core))[api].filter(({ route }) => route.method === 'GET');
+  const paths = gets.map(({ route }) =>
+    fillPath(route.path, (name) => ids[api][collectionOf(route.path, name)] ?? 'contract-missing'),
+  );
+  const before = await newest();
+  const heads: TestResponse[] = [];
+  for (const path of paths) heads.push(await t.send({ host, method: 'HEAD', path, token }));
+  expect(await newest(), 'HEAD wrote to the audit').toBe(before);
+  let answered = 0;
+  for (const [index, { route, name }] of gets.entries()) {
+    const head = heads[index] as TestResponse;
+    expect(head.text, name).toBe('');
+    if (route.head === false) {
+      expect(head.status, name).toBe(405);
+      expect(head.headers.allow, name).not.toContain('HEAD');
+      continue;
+    }
+    const get = await t.send({ host, path: paths[index] ?? '', token });
+    expect(head.status, name).toBe(get.status);
+    expect(head.headers['content-type'], name).toBe(get.headers['content-type']);
+    if (get.status === 200) answered += 1;
+  }
+  return answered;
+}
+
 describe('every operation answers as its document says', () => {
   it('tenant API on a tenant host', async () => {
     await populateTenant();
     await idsFromListings('tenant');
     await walkTenant();
+    expect(await headSweep('tenant')).toBeGreaterThan(20);
     const answers = await sweep('tenant');
     expect(
       answers.every((answer) => answer.status < 500),
@@ -719,6 +755,7 @@ describe('every operation answers as its document says', () => {
     await idsFromListings('governance');
     ids.governance.users ??= 'admin';
     await walkGovernance();
+    expect(await headSweep('governance')).toBeGreaterThan(15);
     const answers = await sweep('governance');
     expect(
       answers.every((answer) => answer.status < 500),

@@ -102,6 +102,8 @@ export function auditRoutes(core: SignedInCore): Route[] {
     route({
       method: 'GET',
       path: '/api/audit/verify',
+      // It seals the chain it verifies: no HEAD, which would write for an answer nobody reads.
+      head: false,
       serves: 'consoles',
       auth: 'caller',
       summary: "Seal and verify the domain's audit chain",
@@ -121,6 +123,8 @@ export function auditRoutes(core: SignedInCore): Route[] {
        */
       method: 'GET',
       path: '/api/audit/export',
+      // With `verify` it seals the chain (as /api/audit/verify): no HEAD.
+      head: false,
       serves: 'consoles',
       auth: 'caller',
       summary: 'Export the audit chain as JSON Lines, oldest first',

@@ -180,6 +180,8 @@ export function freeGovernanceRoutes(core: ApiCore): Route[] {
       // The filtered leads as CSV (for a spreadsheet or a CRM); a larger export goes on from its cursor.
       method: 'GET',
       path: '/api/free/leads/export',
+      // The audit records each export of leads: no HEAD, which would record one nobody received.
+      head: false,
       serves: 'governance',
       auth: 'caller',
       permission: 'lead:read',

@@ -67,7 +67,7 @@ describe('Router', async () => {
   it('answers 405 with every allowed method when only the method is wrong (HEAD wherever GET is)', async () => {
     const error = await refusal('DELETE', '/api/skills/abc');
     expect(error).toBeInstanceOf(MethodNotAllowedError);
-    expect((error as MethodNotAllowedError).allow).toEqual(['GET', 'PUT', 'HEAD']);
+    expect((error as MethodNotAllowedError).allow).toEqual(['GET', 'HEAD', 'PUT']);
     expect(((await refusal('GET', '/api/audit')) as MethodNotAllowedError).allow).toEqual(['POST']);
   });
 
@@ -111,8 +111,8 @@ describe('Router with groups loaded on first use', () => {
     expect((await lazy.match('GET', '/api/skills/x')).params).toEqual({ id: 'x' });
     expect(((await refusal('DELETE', '/api/skills/x', lazy)) as MethodNotAllowedError).allow).toEqual([
       'GET',
-      'PUT',
       'HEAD',
+      'PUT',
     ]);
     await Promise.all([lazy.match('GET', '/api/skills'), lazy.match('PUT', '/api/skills/y')]);
     expect([a.loads.count, b.loads.count]).toEqual([1, 0]);
@@ -155,6 +155,21 @@ describe('Router with groups loaded on first use', () => {
     expect(() => lazyRoutes(['/api/skills/'], async () => [])).toThrow('not a literal path prefix');
   });
 
+  it('tries a group whose check failed again on the next request', async () => {
+    let checks = 0;
+    const once = (found: Route) => {
+      checks += 1;
+      if (checks === 1) throw new Error(`${found.path} refused once`);
+    };
+    const group = counted(['/api/x'], [at('GET', '/api/x')]);
+    const lazy = new Router([group.group], once);
+    await expect(lazy.match('GET', '/api/x')).rejects.toThrow('/api/x refused once');
+    expect((await lazy.match('GET', '/api/x')).route.path).toBe('/api/x');
+    expect(checks).toBe(2);
+    // The group's module loaded once: only the check was tried again.
+    expect(group.loads.count).toBe(1);
+  });
+
   it('checks a group’s routes when it loads, and a table’s own routes at once', async () => {
     const refuse = (found: Route) => {
       if (found.auth === 'anonymous') throw new Error(`${found.path} is anonymous`);
@@ -163,5 +178,42 @@ describe('Router with groups loaded on first use', () => {
     const group = counted(['/api/open'], [at('GET', '/api/open', 'anonymous')]);
     const lazy = new Router([group.group], refuse);
     await expect(lazy.match('GET', '/api/open')).rejects.toThrow('/api/open is anonymous');
+  });
+});
+
+describe('HEAD', () => {
+  const get = at('GET', '/api/things');
+  const recorded = route({
+    method: 'GET',
+    path: '/api/x/export',
+    head: false,
+    serves: 'anywhere',
+    auth: 'caller',
+    responses: { 204: null },
+    handle,
+  });
+  const heads = new Router([
+    get,
+    at('POST', '/api/things'),
+    recorded,
+    at('POST', '/api/only'),
+    // Shadowed by /api/x/export for GET, so for HEAD too.
+    at('GET', '/api/x/{id}'),
+    at('PUT', '/api/x/{id}'),
+  ]);
+
+  it('finds the GET route of a path, and is allowed beside GET', async () => {
+    expect((await heads.match('HEAD', '/api/things')).route).toBe(get);
+    const refused = (await refusal('DELETE', '/api/things', heads)) as MethodNotAllowedError;
+    expect(refused.allow).toEqual(['GET', 'HEAD', 'POST']);
+  });
+
+  it('finds no route where GET is not served, nor a GET that answers no HEAD', async () => {
+    expect(((await refusal('HEAD', '/api/only', heads)) as MethodNotAllowedError).allow).toEqual(['POST']);
+    const export_ = (await refusal('HEAD', '/api/x/export', heads)) as MethodNotAllowedError;
+    expect(export_).toBeInstanceOf(MethodNotAllowedError);
+    expect(export_.allow).toEqual(['GET', 'PUT']);
+    expect((await heads.match('HEAD', '/api/x/other')).route.path).toBe('/api/x/{id}');
+    expect(await refusal('HEAD', '/api/nothing', heads)).toBeInstanceOf(RouteNotFoundError);
   });
 });
