@@ -85,6 +85,21 @@ function logItem(
   };
 }
 
+/**
+ * Every schedule of the tenant (bounded by its plan), in key order. On its own, for what only counts
+ * schedules (the plan's quota), so functions that never change one do not load the repository.
+ */
+export async function allSchedules(table: Table, domain: TenantContext): Promise<Schedule[]> {
+  const schedules: Schedule[] = [];
+  for await (const item of queryAll(table, {
+    KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': SCHEDULE_PREFIX },
+  })) {
+    schedules.push(toSchedule(item));
+  }
+  return schedules;
+}
+
 export class ScheduleRepository {
   readonly #table: Table;
 
@@ -101,15 +116,8 @@ export class ScheduleRepository {
   }
 
   /** Every schedule of the tenant (bounded by its plan), in key order. */
-  async all(domain: TenantContext): Promise<Schedule[]> {
-    const schedules: Schedule[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': SCHEDULE_PREFIX },
-    })) {
-      schedules.push(toSchedule(item));
-    }
-    return schedules;
+  all(domain: TenantContext): Promise<Schedule[]> {
+    return allSchedules(this.#table, domain);
   }
 
   /** Writes a new schedule; its id taken already is a ScheduleConflictError. */
