@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
+import { type Send, scriptSkill } from '../support/runs.ts';
 import { browserSuite } from './support.ts';
 
 const PASSWORD = 'e2e-schedule-last-fire-password';
@@ -21,17 +22,12 @@ const { page, api, signedIn, finished } = browserSuite(PASSWORD, async (suite) =
 
 /** A Skill of acme bound to a new script, created through the API. */
 async function skill(name: string, source: string): Promise<string> {
-  const script = await api(ACME, alice, 'POST', '/api/assets/scripts', { name: `${name}.py`, source });
-  expect(script.status, script.text).toBe(201);
-  const created = await api(ACME, alice, 'POST', '/api/skills', {
-    name,
-    inputSchema: { type: 'object' },
-    outputSchema: true,
-    risk: 'low',
-    asset: { kind: 'python-script', id: script.body.id, version: 'active' },
+  const send: Send = (token, method, path, body) => api(ACME, token, method, path, body);
+  const made = await scriptSkill(send, alice, source, {
+    scriptName: `${name}.py`,
+    skill: { name, outputSchema: true },
   });
-  expect(created.status, created.text).toBe(201);
-  return String(created.body.id);
+  return made.skillId;
 }
 
 /** A paused schedule of `skillId`, created as `token`; paused, so only a fire by hand runs it. */
