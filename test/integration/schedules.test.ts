@@ -18,7 +18,7 @@ import { planLimits } from '../../functions/core/tenancy/plans.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call } from '../support/http.ts';
 import { expectProblem, HOSTS } from '../support/platform.ts';
-import { unique } from '../support/runs.ts';
+import { scriptSkill, unique } from '../support/runs.ts';
 import { signIn, waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'schedules-test-password';
@@ -41,20 +41,19 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
   }
 
   async function skill(host: string, token: string): Promise<string> {
-    const script = await api(host, token, 'POST', '/api/assets/scripts', {
-      name: unique('echo'),
-      source: ECHO,
-    });
-    expect(script.status, script.text).toBe(201);
-    const created = await api(host, token, 'POST', '/api/skills', {
-      name: unique('echo'),
-      inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
-      outputSchema: {},
-      risk: 'low',
-      asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-    });
-    expect(created.status, created.text).toBe(201);
-    return String(created.body.id);
+    const made = await scriptSkill(
+      (as, method, path, body) => api(host, as, method, path, body),
+      token,
+      ECHO,
+      {
+        scriptName: unique('echo'),
+        skill: {
+          name: unique('echo'),
+          inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+        },
+      },
+    );
+    return made.skillId;
   }
 
   async function schedule(host: string, token: string, body: Record<string, unknown>) {
