@@ -411,8 +411,18 @@ export interface Schedule {
   readonly owner: string;
   readonly revision: number;
   readonly nextFireAt?: string;
+  /** The last fire's scheduled time and what came of it (noted by the fire itself, never by a client). */
   readonly lastFireAt?: string;
   readonly lastOutcome?: 'ran' | 'skipped' | 'failed';
+  /** Why the last fire was skipped (`lastOutcome` skipped), as its log entry says. */
+  readonly lastReason?: string;
+  /** The run the last fire started (`lastOutcome` ran). */
+  readonly lastExecutionId?: string;
+  /**
+   * That run's status when the list is read, not when it was fired; only on the list, and absent once
+   * the run is gone.
+   */
+  readonly lastExecutionStatus?: ExecutionStatus;
   readonly upcoming: readonly string[];
   readonly updatedAt: string;
   readonly updatedBy: string;

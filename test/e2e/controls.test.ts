@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
+import { scriptSkill } from '../support/runs.ts';
 import { browserSuite, screenshot, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-controls-password';
@@ -85,23 +86,17 @@ describe('confirmations for consequential actions', () => {
     const name = String(before.body.name);
     // A Skill of globex, to show what a suspension does to its runs.
     const gina = await platform.login('globex.localhost', 'gina');
-    const script = await api('globex.localhost', gina, 'POST', '/api/assets/scripts', {
-      name: 'ping.py',
-      source: 'def main(inputs, ctx):\n    return {"pong": True}\n',
-    });
-    expect(script.status, script.text).toBe(201);
-    const ping = await api('globex.localhost', gina, 'POST', '/api/skills', {
-      name: 'Ping',
-      description: 'answers',
-      inputSchema: { type: 'object' },
-      outputSchema: true,
-      risk: 'low',
-      asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-      limits: { timeoutSeconds: 10 },
-    });
-    expect(ping.status, ping.text).toBe(201);
+    const ping = await scriptSkill(
+      (token, method, path, body) => api('globex.localhost', token, method, path, body),
+      gina,
+      'def main(inputs, ctx):\n    return {"pong": True}\n',
+      {
+        scriptName: 'ping.py',
+        skill: { name: 'Ping', description: 'answers', outputSchema: true, limits: { timeoutSeconds: 10 } },
+      },
+    );
     const runPing = () =>
-      api('globex.localhost', gina, 'POST', `/api/skills/${ping.body.id}/executions`, { input: {} });
+      api('globex.localhost', gina, 'POST', `/api/skills/${ping.skillId}/executions`, { input: {} });
     const updates = async () =>
       (await api(ADMIN, admin, 'GET', '/api/audit?target=tenant:globex&action=tenant.updated')).body
         .items as { details?: { changed?: unknown } }[];
@@ -354,23 +349,22 @@ describe('HTTP resources for local development', () => {
       expect(stored).toMatchObject({ localDevelopment: true, baseUrl });
 
       // A Skill of acme calls it; the run page names the resource it called.
-      const script = await api(ACME, alice, 'POST', '/api/assets/scripts', {
-        name: 'call_local.py',
-        source: `def main(inputs, ctx):\n    return ctx.http("${stored.id}", "GET", "/things/1").json()\n`,
-      });
-      expect(script.status, script.text).toBe(201);
-      const skill = await api(ACME, alice, 'POST', '/api/skills', {
-        name: 'Call local',
-        description: 'calls a service on this machine',
-        inputSchema: { type: 'object' },
-        outputSchema: true,
-        risk: 'low',
-        asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-        limits: { timeoutSeconds: 30 },
-        egress: [stored.id],
-      });
-      expect(skill.status, skill.text).toBe(201);
-      const started = await api(ACME, alice, 'POST', `/api/skills/${skill.body.id}/executions`, {
+      const { skillId } = await scriptSkill(
+        (token, method, path, body) => api(ACME, token, method, path, body),
+        alice,
+        `def main(inputs, ctx):\n    return ctx.http("${stored.id}", "GET", "/things/1").json()\n`,
+        {
+          scriptName: 'call_local.py',
+          skill: {
+            name: 'Call local',
+            description: 'calls a service on this machine',
+            outputSchema: true,
+            limits: { timeoutSeconds: 30 },
+            egress: [stored.id],
+          },
+        },
+      );
+      const started = await api(ACME, alice, 'POST', `/api/skills/${skillId}/executions`, {
         input: {},
       });
       expect(started.status, started.text).toBe(202);

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import type { TestPlatform } from '../support/platform.ts';
+import { scriptSkill } from '../support/runs.ts';
 import { browserSuite, editorText, menuLabels, screenshot, signIn, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-daily-password';
@@ -34,20 +35,23 @@ const { page, api, signedIn, finished } = browserSuite(PASSWORD, async (suite) =
 
 /** A Skill bound to a new script of acme, created through the API. */
 async function skill(name: string, source: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const script = await api(ACME, alice, 'POST', '/api/assets/scripts', { name: `${name}.py`, source });
-  expect(script.status, script.text).toBe(201);
-  const created = await api(ACME, alice, 'POST', '/api/skills', {
-    name,
-    description: `${name} for the daily journeys`,
-    inputSchema: { type: 'object', properties: { name: { type: 'string' } } },
-    outputSchema: true,
-    risk: 'low',
-    asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-    limits: { timeoutSeconds: 20 },
-    ...extra,
-  });
-  expect(created.status, created.text).toBe(201);
-  return String(created.body.id);
+  const made = await scriptSkill(
+    (token, method, path, body) => api(ACME, token, method, path, body),
+    alice,
+    source,
+    {
+      scriptName: `${name}.py`,
+      skill: {
+        name,
+        description: `${name} for the daily journeys`,
+        inputSchema: { type: 'object', properties: { name: { type: 'string' } } },
+        outputSchema: true,
+        limits: { timeoutSeconds: 20 },
+        ...extra,
+      },
+    },
+  );
+  return made.skillId;
 }
 
 async function run(token: string, skillId: string, input: unknown = {}): Promise<string> {

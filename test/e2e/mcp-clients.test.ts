@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { call } from '../support/http.ts';
 import { connectMcp } from '../support/mcp.ts';
 import type { TestPlatform } from '../support/platform.ts';
+import { scriptSkill } from '../support/runs.ts';
 import { browserSuite, screenshot, signIn, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-mcp-password-1';
@@ -23,31 +24,20 @@ const { page } = browserSuite(PASSWORD, (suite) => {
 describe('AI clients in the tenant front', () => {
   it('an operator connects an agent; the approver sees what it asked for, exactly', async () => {
     const alice = await platform.login(ACME, 'alice');
-    const script = await call(platform.platform.url, {
-      host: ACME,
-      token: alice,
-      method: 'POST',
-      path: '/api/assets/scripts',
-      body: {
-        name: 'refund.py',
-        source: 'def main(inputs, ctx):\n    return {"refunded": inputs["order"]}\n',
+    await scriptSkill(
+      (token, method, path, body) => call(platform.platform.url, { host: ACME, token, method, path, body }),
+      alice,
+      'def main(inputs, ctx):\n    return {"refunded": inputs["order"]}\n',
+      {
+        scriptName: 'refund.py',
+        skill: {
+          name: 'Refund order',
+          inputSchema: { type: 'object', properties: { order: { type: 'string' } }, required: ['order'] },
+          outputSchema: { type: 'object' },
+          risk: 'medium',
+        },
       },
-    });
-    expect(script.status, script.text).toBe(201);
-    const skill = await call(platform.platform.url, {
-      host: ACME,
-      token: alice,
-      method: 'POST',
-      path: '/api/skills',
-      body: {
-        name: 'Refund order',
-        inputSchema: { type: 'object', properties: { order: { type: 'string' } }, required: ['order'] },
-        outputSchema: { type: 'object' },
-        risk: 'medium',
-        asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-      },
-    });
-    expect(skill.status, skill.text).toBe(201);
+    );
 
     // bob creates the client in the front.
     const { page: bob } = await page();

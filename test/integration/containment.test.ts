@@ -23,6 +23,7 @@ import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call, type TestResponse } from '../support/http.ts';
 import { HOSTS } from '../support/platform.ts';
+import { scriptSkill } from '../support/runs.ts';
 import { signIn, waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'containment-test-password';
@@ -246,22 +247,13 @@ describe.each([
   }
 
   async function skillFor(source: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const script = await api(HOSTS.acme, alice, 'POST', '/api/assets/scripts', {
-      name: `script-${Math.random().toString(36).slice(2, 8)}`,
+    const made = await scriptSkill(
+      (token, method, path, body) => api(HOSTS.acme, token, method, path, body),
+      alice,
       source,
-    });
-    expect(script.status, script.text).toBe(201);
-    const skill = await api(HOSTS.acme, alice, 'POST', '/api/skills', {
-      name: `skill-${Math.random().toString(36).slice(2, 8)}`,
-      inputSchema: { type: 'object' },
-      outputSchema: {},
-      risk: 'low',
-      asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-      limits: { timeoutSeconds: 60 },
-      ...extra,
-    });
-    expect(skill.status, skill.text).toBe(201);
-    return skill.body.id;
+      { skill: { limits: { timeoutSeconds: 60 }, ...extra } },
+    );
+    return made.skillId;
   }
 
   async function run(skillId: string, input: unknown): Promise<TestResponse['body']> {

@@ -22,6 +22,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.ts';
+import { scriptSkill } from '../support/runs.ts';
 import { waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'integration-daily-password';
@@ -59,25 +60,16 @@ async function cookieLogin(
   return { cookie, setCookie, csrf: String(answer.body.csrfToken), answer };
 }
 
-async function newSkill(
+function newSkill(
   name: string,
   extra: Record<string, unknown> = {},
-): Promise<{ skillId: string; scriptId: string }> {
-  const script = await api(ACME, alice, 'POST', '/api/assets/scripts', {
-    name: `${name}.py`,
-    source: 'import time\n\ndef main(inputs, ctx):\n    print("hello")\n    return {"ok": True}\n',
-  });
-  expect(script.status, script.text).toBe(201);
-  const skill = await api(ACME, alice, 'POST', '/api/skills', {
-    name,
-    inputSchema: { type: 'object' },
-    outputSchema: true,
-    risk: 'low',
-    asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-    ...extra,
-  });
-  expect(skill.status, skill.text).toBe(201);
-  return { skillId: String(skill.body.id), scriptId: String(script.body.id) };
+): Promise<{ readonly skillId: string; readonly scriptId: string }> {
+  return scriptSkill(
+    (token, method, path, body) => api(ACME, token, method, path, body),
+    alice,
+    'import time\n\ndef main(inputs, ctx):\n    print("hello")\n    return {"ok": True}\n',
+    { scriptName: `${name}.py`, skill: { name, outputSchema: true, ...extra } },
+  );
 }
 
 function waitFor(id: string, statuses: readonly string[]): Promise<Record<string, unknown>> {

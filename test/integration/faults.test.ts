@@ -16,6 +16,7 @@ import { Queues } from '../../functions/core/queues.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { LOCAL_REGION } from '../../lib/local/services.ts';
 import { expectProblem, HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { scriptSkill } from '../support/runs.ts';
 
 const PASSWORD = 'integration-faults-password';
 const ACME = HOSTS.acme;
@@ -80,20 +81,17 @@ async function executionsOf(id: string): Promise<number> {
 }
 
 async function skill(name: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const script = await api(alice, 'POST', '/api/assets/scripts', { name: `${name}.py`, source: COUNTER });
-  expect(script.status, script.text).toBe(201);
-  const created = await api(alice, 'POST', '/api/skills', {
-    name,
-    inputSchema: { type: 'object' },
-    outputSchema: true,
-    risk: 'low',
-    collections: ['runs'],
-    limits: { timeoutSeconds: 60, memoryMb: 256 },
-    asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-    ...extra,
+  const made = await scriptSkill(api, alice, COUNTER, {
+    scriptName: `${name}.py`,
+    skill: {
+      name,
+      outputSchema: true,
+      collections: ['runs'],
+      limits: { timeoutSeconds: 60, memoryMb: 256 },
+      ...extra,
+    },
   });
-  expect(created.status, created.text).toBe(201);
-  return String(created.body.id);
+  return made.skillId;
 }
 
 /** Processes whose parent is this one and whose command line names `marker`. */

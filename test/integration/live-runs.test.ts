@@ -8,6 +8,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAC_ATTRIBUTE } from '../../functions/core/messages/signing.ts';
 import { expectProblem, HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { scriptSkill } from '../support/runs.ts';
 
 const PASSWORD = 'integration-live-password';
 const { acme: ACME, globex: GLOBEX } = HOSTS;
@@ -54,18 +55,16 @@ function api(host: string, token: string, method: string, path: string, body?: u
 }
 
 async function skillFor(name: string, source: string, timeoutSeconds = 60): Promise<string> {
-  const script = await api(ACME, alice, 'POST', '/api/assets/scripts', { name: `${name}.py`, source });
-  expect(script.status, script.text).toBe(201);
-  const skill = await api(ACME, alice, 'POST', '/api/skills', {
-    name,
-    inputSchema: { type: 'object' },
-    outputSchema: true,
-    risk: 'low',
-    limits: { timeoutSeconds, memoryMb: 256 },
-    asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-  });
-  expect(skill.status, skill.text).toBe(201);
-  return String(skill.body.id);
+  const made = await scriptSkill(
+    (token, method, path, body) => api(ACME, token, method, path, body),
+    alice,
+    source,
+    {
+      scriptName: `${name}.py`,
+      skill: { name, outputSchema: true, limits: { timeoutSeconds, memoryMb: 256 } },
+    },
+  );
+  return made.skillId;
 }
 
 async function start(skillId: string, input: Record<string, unknown> = {}): Promise<string> {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_OUTPUT_BYTES } from '../../functions/core/executions/executions.ts';
 import type { TestResponse } from '../support/http.ts';
 import { HOSTS, startTestPlatform } from '../support/platform.ts';
+import { scriptSkill } from '../support/runs.ts';
 
 const PASSWORD = 'recording-fidelity-password';
 const t = await startTestPlatform(PASSWORD);
@@ -24,19 +25,16 @@ function api(method: string, path: string, body?: unknown) {
 }
 
 async function runScript(source: string, input: Record<string, unknown> = {}): Promise<TestResponse> {
-  const asset = await api('POST', '/api/assets/scripts', { name: 'r.py', source });
-  expect(asset.status, asset.text).toBe(201);
-  const skill = await api('POST', '/api/skills', {
-    name: 'Recording',
-    description: '',
-    inputSchema: { type: 'object' },
-    outputSchema: {},
-    risk: 'low',
-    asset: { kind: 'python-script', id: asset.body.id, version: 'active' },
-    limits: { timeoutSeconds: 30 },
-  });
-  expect(skill.status, skill.text).toBe(201);
-  const started = await api('POST', `/api/skills/${skill.body.id}/executions`, { input });
+  const { skillId } = await scriptSkill(
+    (token, method, path, body) => t.send({ host: HOSTS.acme, token, method, path, body }),
+    alice,
+    source,
+    {
+      scriptName: 'r.py',
+      skill: { name: 'Recording', description: '', limits: { timeoutSeconds: 30 } },
+    },
+  );
+  const started = await api('POST', `/api/skills/${skillId}/executions`, { input });
   expect(started.status, started.text).toBe(202);
   for (let attempt = 0; attempt < 600; attempt++) {
     const run = await api('GET', `/api/executions/${started.body.id}`);

@@ -11,6 +11,7 @@ import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { readTenantSummary } from '../../functions/core/tenancy/hosts.ts';
 import { ANSWER_MARGIN_MS, preferredWait, waitWithin } from '../../functions/http/routes/catalog.ts';
 import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { scriptSkill } from '../support/runs.ts';
 
 const PASSWORD = 'run-wait-password';
 let platform: TestPlatform;
@@ -27,17 +28,16 @@ const api = (method: string, path: string, body?: unknown, headers?: Record<stri
   });
 
 async function skill(name: string, source: string, risk = 'low'): Promise<string> {
-  const script = await api('POST', '/api/assets/scripts', { name: `${name}.py`, source });
-  expect(script.status, script.text).toBe(201);
-  const created = await api('POST', '/api/skills', {
-    name,
-    inputSchema: { type: 'object' },
-    outputSchema: true,
-    risk,
-    asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-  });
-  expect(created.status, created.text).toBe(201);
-  return String(created.body.id);
+  const made = await scriptSkill(
+    (token, method, path, body) => platform.send({ host: HOSTS.acme, token, method, path, body }),
+    alice,
+    source,
+    {
+      scriptName: `${name}.py`,
+      skill: { name, outputSchema: true, risk },
+    },
+  );
+  return made.skillId;
 }
 
 let quick: string;

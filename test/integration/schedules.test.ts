@@ -3,8 +3,9 @@
  * rate 1 minute fires on time and leaves a run and a log entry; a paused one does not; a fire is
  * requested as the owner through admission — skipped (and logged why) when the tenant is suspended,
  * the owner lost the permission or was disabled; fires missed during downtime follow the policy
- * (logged as missed, not run); logs page per schedule and per tenant; bad input is a clear 422; a
- * fire event that does not verify is refused.
+ * (logged as missed, not run); logs page per schedule and per tenant; the list shows each schedule's
+ * last fire as it is now (its run's status, or why it was skipped); bad input is a clear 422; a fire
+ * event that does not verify is refused.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ import { planLimits } from '../../functions/core/tenancy/plans.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call } from '../support/http.ts';
 import { expectProblem, HOSTS } from '../support/platform.ts';
-import { unique } from '../support/runs.ts';
+import { scriptSkill, unique } from '../support/runs.ts';
 import { signIn, waitForRun } from '../support/session.ts';
 
 const PASSWORD = 'schedules-test-password';
@@ -40,20 +41,19 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
   }
 
   async function skill(host: string, token: string): Promise<string> {
-    const script = await api(host, token, 'POST', '/api/assets/scripts', {
-      name: unique('echo'),
-      source: ECHO,
-    });
-    expect(script.status, script.text).toBe(201);
-    const created = await api(host, token, 'POST', '/api/skills', {
-      name: unique('echo'),
-      inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
-      outputSchema: {},
-      risk: 'low',
-      asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-    });
-    expect(created.status, created.text).toBe(201);
-    return String(created.body.id);
+    const made = await scriptSkill(
+      (as, method, path, body) => api(host, as, method, path, body),
+      token,
+      ECHO,
+      {
+        scriptName: unique('echo'),
+        skill: {
+          name: unique('echo'),
+          inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+        },
+      },
+    );
+    return made.skillId;
   }
 
   async function schedule(host: string, token: string, body: Record<string, unknown>) {
@@ -450,6 +450,78 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
         }),
       );
     }
+  });
+
+  it('lists each schedule with its last fire as it is now: the run’s status, or why it was skipped', async () => {
+    const gina = tokens.gina as string;
+    const listed = async (host: string, token: string, id: string) => {
+      const list = await api(host, token, 'GET', '/api/schedules');
+      expect(list.status, list.text).toBe(200);
+      return list.body.items.find((item: { id: string }) => item.id === id) as Record<string, unknown>;
+    };
+    const created = await schedule(HOSTS.globex, gina, { skillId: globexSkill, input: { n: 3 } });
+    await fire('globex', created.id, created.nextFireAt);
+    const [entry] = await logs(HOSTS.globex, gina, created.id);
+    const runId = String(entry?.executionId);
+    await finished(HOSTS.globex, gina, runId);
+    // The run ended after the fire noted it: the list says how it ended, linked by its id.
+    expect(await listed(HOSTS.globex, gina, created.id)).toMatchObject({
+      lastFireAt: created.nextFireAt,
+      lastOutcome: 'ran',
+      lastExecutionId: runId,
+      lastExecutionStatus: 'succeeded',
+    });
+
+    // The next fire is skipped: the list says why, and no longer names the earlier fire's run.
+    const domain = (await tenantContext(table(), 'globex')) as TenantContext;
+    const day = new Date().toISOString().slice(0, 10);
+    const quota = (fires: number) =>
+      table().client.send(
+        new UpdateCommand({
+          TableName: table().name,
+          Key: quotaKey(domain, day),
+          UpdateExpression: 'SET fires = :fires',
+          ExpressionAttributeValues: { ':fires': fires },
+        }),
+      );
+    const next = await api(HOSTS.globex, gina, 'GET', `/api/schedules/${created.id}`);
+    await quota(planLimits(domain.tenant.plan).firesPerDay);
+    try {
+      await fire('globex', created.id, next.body.nextFireAt);
+    } finally {
+      await quota(0);
+    }
+    const skipped = await listed(HOSTS.globex, gina, created.id);
+    expect(skipped).toMatchObject({
+      lastFireAt: next.body.nextFireAt,
+      lastOutcome: 'skipped',
+      lastReason: 'over-quota',
+    });
+    expect(skipped.lastExecutionId).toBeUndefined();
+    expect(skipped.lastExecutionStatus).toBeUndefined();
+
+    // The status is read in the host's tenant's partition, never taken from the schedule's item: a
+    // schedule of acme naming globex's run, with a status written beside it, shows no status.
+    const acme = (await tenantContext(table(), 'acme')) as TenantContext;
+    const bob = tokens.bob as string;
+    const foreign = await schedule(HOSTS.acme, bob, { skillId: acmeSkill, enabled: false });
+    await table().client.send(
+      new UpdateCommand({
+        TableName: table().name,
+        Key: scheduleKey(acme, foreign.id),
+        UpdateExpression:
+          'SET lastFireAt = :at, lastOutcome = :ran, lastExecutionId = :run, lastExecutionStatus = :status',
+        ExpressionAttributeValues: {
+          ':at': new Date().toISOString(),
+          ':ran': 'ran',
+          ':run': runId,
+          ':status': 'succeeded',
+        },
+      }),
+    );
+    const shown = await listed(HOSTS.acme, bob, foreign.id);
+    expect(shown).toMatchObject({ lastOutcome: 'ran', lastExecutionId: runId });
+    expect(shown.lastExecutionStatus).toBeUndefined();
   });
 
   it('refuses a fire event that does not verify, and ignores one for a schedule that is gone', async () => {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call } from '../support/http.ts';
+import { signIn } from '../support/session.ts';
 
 const PASSWORD = 'tenant-admin-test-password';
 let platform: LocalPlatform;
@@ -18,13 +19,7 @@ beforeAll(async () => {
     demoPassword: PASSWORD,
     log: () => undefined,
   });
-  const login = await call(platform.url, {
-    host: 'admin.localhost',
-    method: 'POST',
-    path: '/api/auth/login',
-    body: { username: 'admin', password: PASSWORD },
-  });
-  admin = login.body.token;
+  admin = await signIn(platform.url, 'admin.localhost', 'admin', PASSWORD);
 });
 
 afterAll(async () => {
@@ -94,15 +89,10 @@ describe('a new tenant’s first admin', () => {
   });
 
   it('cannot be created by a tenant user or on a tenant host', async () => {
-    const alice = await call(platform.url, {
-      host: 'acme.localhost',
-      method: 'POST',
-      path: '/api/auth/login',
-      body: { username: 'alice', password: PASSWORD },
-    });
+    const alice = await signIn(platform.url, 'acme.localhost', 'alice', PASSWORD);
     const onTenantHost = await call(platform.url, {
       host: 'acme.localhost',
-      token: alice.body.token,
+      token: alice,
       method: 'POST',
       path: '/api/tenants/acme/admins',
       body: { username: 'mallory', password: 'mallory-password' },
@@ -110,7 +100,7 @@ describe('a new tenant’s first admin', () => {
     expect(onTenantHost.status).toBe(404);
     const tenantTokenOnAdmin = await call(platform.url, {
       host: 'admin.localhost',
-      token: alice.body.token,
+      token: alice,
       method: 'POST',
       path: '/api/tenants/acme/admins',
       body: { username: 'mallory', password: 'mallory-password' },

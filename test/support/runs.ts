@@ -1,6 +1,7 @@
 /**
  * Helpers for suites that run tenant scripts through the real platform: make a script and a Skill
- * bound to it (as a tenant admin), request a run and wait until it ends.
+ * bound to it (as a tenant admin, on any platform the suite sends to), request a run and wait until
+ * it ends.
  */
 import { expect } from 'vitest';
 import { call, type TestResponse } from './http.ts';
@@ -11,6 +12,43 @@ export { FINISHED } from './session.ts';
 
 export function unique(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** One API request as `token`, on a host the caller has bound (a platform's `send`, or `call`). */
+export type Send = (token: string, method: string, path: string, body?: unknown) => Promise<TestResponse>;
+
+export interface ScriptSkillOptions {
+  /** The script's name. @default a unique `script-…` */
+  readonly scriptName?: string;
+  /** Fields of the Skill's body, over the defaults (a unique name, an object input, any output, low risk). */
+  readonly skill?: Record<string, unknown>;
+}
+
+/**
+ * Makes a Python script of `source` and a Skill bound to its active version, as `token` (a tenant
+ * admin), each checked created; answers both ids.
+ */
+export async function scriptSkill(
+  send: Send,
+  token: string,
+  source: string,
+  options: ScriptSkillOptions = {},
+): Promise<{ readonly skillId: string; readonly scriptId: string }> {
+  const script = await send(token, 'POST', '/api/assets/scripts', {
+    name: options.scriptName ?? unique('script'),
+    source,
+  });
+  expect(script.status, script.text).toBe(201);
+  const skill = await send(token, 'POST', '/api/skills', {
+    name: unique('skill'),
+    inputSchema: { type: 'object' },
+    outputSchema: {},
+    risk: 'low',
+    asset: { kind: 'python-script', id: script.body.id, version: 'active' },
+    ...options.skill,
+  });
+  expect(skill.status, skill.text).toBe(201);
+  return { skillId: String(skill.body.id), scriptId: String(script.body.id) };
 }
 
 export interface Runner {
@@ -26,19 +64,10 @@ export function runner(test: TestPlatform, host: string, admin: string, user: st
     test.send({ host, token, method, path, ...(body === undefined ? {} : { body }) });
   const self: Runner = {
     async skill(source, extra = {}) {
-      const script = await api(admin, 'POST', '/api/assets/scripts', { name: unique('script'), source });
-      expect(script.status, script.text).toBe(201);
-      const skill = await api(admin, 'POST', '/api/skills', {
-        name: unique('skill'),
-        inputSchema: { type: 'object' },
-        outputSchema: {},
-        risk: 'low',
-        asset: { kind: 'python-script', id: script.body.id, version: 'active' },
-        limits: { timeoutSeconds: 60 },
-        ...extra,
+      const made = await scriptSkill(api, admin, source, {
+        skill: { limits: { timeoutSeconds: 60 }, ...extra },
       });
-      expect(skill.status, skill.text).toBe(201);
-      return String(skill.body.id);
+      return made.skillId;
     },
     async request(skillId, input = {}) {
       const started = await api(user, 'POST', `/api/skills/${skillId}/executions`, { input });

@@ -1,8 +1,9 @@
 /**
  * Schedules: run a Skill with a fixed input at a cron, a rate or once, in a time zone. The list shows
- * each schedule's state, owner, next fire time and last outcome, with pause, resume, fire now and
- * delete; a schedule's page edits it, shows its next fire times and its log. The tenant's scheduling
- * log (every fire: ran, skipped and why, failed) is below the list, paged.
+ * each schedule's state, owner, next fire time and last fire (its run's status now, or why it was
+ * skipped), with pause, resume, fire now and delete; a schedule's page edits it, shows its next fire
+ * times and its log. The tenant's scheduling log (every fire: ran, skipped and why, failed) is below
+ * the list, paged.
  */
 import { type FormEvent, useState } from 'react';
 import type { FireLogEntry, Schedule, Skill, Timing } from '../../../functions/contract/index.ts';
@@ -227,6 +228,29 @@ function ScheduleForm({
   );
 }
 
+/**
+ * What came of a schedule's last fire: the status its run has now, linked to the run ("ran ·
+ * succeeded"), or why it was skipped ("skipped over-quota").
+ */
+function LastFire({ schedule }: { readonly schedule: Schedule }) {
+  if (schedule.lastOutcome === 'ran' && schedule.lastExecutionId !== undefined) {
+    return (
+      <>
+        ran ·{' '}
+        <Link to={`/executions/${segment(schedule.lastExecutionId)}`}>
+          {schedule.lastExecutionStatus?.replace(/_/g, ' ') ?? 'its run'}
+        </Link>
+      </>
+    );
+  }
+  return (
+    <>
+      {schedule.lastOutcome}
+      {schedule.lastReason === undefined ? null : ` ${schedule.lastReason}`}
+    </>
+  );
+}
+
 function FireLog({ path, showSchedule }: { readonly path: string; readonly showSchedule: boolean }) {
   const log = usePaged<FireLogEntry>(path);
   return (
@@ -343,7 +367,7 @@ export function SchedulesPage({ canCreate }: { readonly canCreate: boolean }) {
                         '—'
                       ) : (
                         <>
-                          <DateTime value={schedule.lastFireAt} /> · {schedule.lastOutcome}
+                          <DateTime value={schedule.lastFireAt} /> · <LastFire schedule={schedule} />
                         </>
                       )}
                     </td>

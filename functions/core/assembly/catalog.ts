@@ -22,7 +22,7 @@ import type { HttpResources } from '../http-resources/resources.ts';
 import { Directory } from '../identity/directory.ts';
 import type { MessageSigner } from '../messages/signing.ts';
 import { Queues } from '../queues.ts';
-import { ScheduleRepository } from '../schedules/schedule-repository.ts';
+import { allSchedules } from '../schedules/schedule-repository.ts';
 import type { CredentialStore } from '../secrets/store.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { HostDirectory } from '../tenancy/hosts.ts';
@@ -124,7 +124,6 @@ export function createCatalogCore(options: CatalogCoreOptions, wiring: CatalogWi
     executors.register(executor);
   // Plan quotas: runs per day, Skills and schedules kept (atomic counters), shown with what is left.
   // Schedules are counted from their repository: a function without the schedules service counts alike.
-  const scheduleStore = new ScheduleRepository(table);
   const quotas: PlanQuotas = new PlanQuotas({
     table,
     now,
@@ -134,7 +133,7 @@ export function createCatalogCore(options: CatalogCoreOptions, wiring: CatalogWi
         for await (const skill of skills.all(domain)) if (skill.state !== 'archived') ids.push(skill.id);
         return ids;
       },
-      schedules: async (domain) => (await scheduleStore.all(domain)).map((schedule) => schedule.id),
+      schedules: async (domain) => (await allSchedules(table, domain)).map((schedule) => schedule.id),
     },
   });
   // A tenant's extension data: the collections admins define (their records are the run core's).

@@ -47,7 +47,8 @@ export interface DueSchedule {
 const DUE_INDEX = indexKeyNames(INDEX.lifecycle);
 
 function toSchedule(item: Record<string, unknown>): Schedule {
-  const { type: _type, ...rest } = withoutKeys(item, [INDEX.lifecycle]);
+  // A run's status is read when listed, never taken from the item.
+  const { type: _type, lastExecutionStatus: _never, ...rest } = withoutKeys(item, [INDEX.lifecycle]);
   return rest as unknown as Schedule;
 }
 
@@ -85,6 +86,21 @@ function logItem(
   };
 }
 
+/**
+ * Every schedule of the tenant (bounded by its plan), in key order. On its own, for what only counts
+ * schedules (the plan's quota), so functions that never change one do not load the repository.
+ */
+export async function allSchedules(table: Table, domain: TenantContext): Promise<Schedule[]> {
+  const schedules: Schedule[] = [];
+  for await (const item of queryAll(table, {
+    KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': SCHEDULE_PREFIX },
+  })) {
+    schedules.push(toSchedule(item));
+  }
+  return schedules;
+}
+
 export class ScheduleRepository {
   readonly #table: Table;
 
@@ -101,15 +117,8 @@ export class ScheduleRepository {
   }
 
   /** Every schedule of the tenant (bounded by its plan), in key order. */
-  async all(domain: TenantContext): Promise<Schedule[]> {
-    const schedules: Schedule[] = [];
-    for await (const item of queryAll(this.#table, {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': SCHEDULE_PREFIX },
-    })) {
-      schedules.push(toSchedule(item));
-    }
-    return schedules;
+  all(domain: TenantContext): Promise<Schedule[]> {
+    return allSchedules(this.#table, domain);
   }
 
   /** Writes a new schedule; its id taken already is a ScheduleConflictError. */
@@ -171,14 +180,35 @@ export class ScheduleRepository {
     );
   }
 
-  /** Notes a fire's outcome on its schedule; false when the schedule was deleted meanwhile. */
-  async markFired(domain: TenantContext, id: string, at: string, outcome: FireOutcome): Promise<boolean> {
+  /**
+   * Notes a fire on its schedule: its scheduled time, outcome, and the run it started or why it was
+   * skipped (an earlier fire's are removed). False when the schedule was deleted meanwhile.
+   */
+  async markFired(
+    domain: TenantContext,
+    id: string,
+    fire: Pick<FireLogEntry, 'scheduledTime' | 'reason' | 'executionId'> & { readonly outcome: FireOutcome },
+  ): Promise<boolean> {
+    const set = ['lastFireAt = :at', 'lastOutcome = :outcome'];
+    const remove: string[] = [];
+    const values: Record<string, unknown> = { ':at': fire.scheduledTime, ':outcome': fire.outcome };
+    for (const [name, value] of [
+      ['lastReason', fire.reason],
+      ['lastExecutionId', fire.executionId],
+    ] as const) {
+      if (value === undefined) {
+        remove.push(name);
+      } else {
+        set.push(`${name} = :${name}`);
+        values[`:${name}`] = value;
+      }
+    }
     return (
       (await updateItem(this.#table, {
         Key: scheduleKey(domain, id),
-        UpdateExpression: 'SET lastFireAt = :at, lastOutcome = :outcome',
+        UpdateExpression: `SET ${set.join(', ')}${remove.length === 0 ? '' : ` REMOVE ${remove.join(', ')}`}`,
         ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':at': at, ':outcome': outcome },
+        ExpressionAttributeValues: values,
       })) !== null
     );
   }

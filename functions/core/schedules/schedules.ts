@@ -16,7 +16,7 @@
 import type { Schedule as ScheduleAnswer } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type SkillCatalog } from '../catalog/skills.ts';
-import type { Table } from '../db.ts';
+import { BATCH_GET_KEYS, type Table } from '../db.ts';
 import {
   ApproversUnavailableError,
   ConflictError,
@@ -72,13 +72,19 @@ export type SkipReason =
   | 'over-quota'
   | 'approvers-unavailable';
 
-/** A schedule as stored: the API's answer without its upcoming fires, with its anchor and creation. */
-export interface Schedule extends Omit<ScheduleAnswer, 'upcoming'> {
+/**
+ * A schedule as stored: the API's answer without its upcoming fires and its last run's status now
+ * (both read, never stored), with its anchor and creation.
+ */
+export interface Schedule extends Omit<ScheduleAnswer, 'upcoming' | 'lastExecutionStatus'> {
   /** Rates count from here (when the schedule was last enabled or changed). */
   readonly anchorAt: string;
   readonly createdAt: string;
   readonly createdBy: string;
 }
+
+/** A schedule as listed: with the status its last fire's run has now. */
+export type ListedSchedule = Schedule & Pick<ScheduleAnswer, 'lastExecutionStatus'>;
 
 export interface ScheduleInput {
   readonly name: string;
@@ -324,9 +330,34 @@ export class Schedules {
     return (await this.#all(domain)).map((schedule) => schedule.id);
   }
 
-  /** Every schedule the caller may see (a tenant's schedules are bounded by its plan). */
-  async list(domain: TenantContext, caller: Caller): Promise<Schedule[]> {
-    return (await this.#all(domain)).filter((schedule) => mayRead(caller, schedule));
+  /**
+   * Every schedule the caller may see (a tenant's schedules are bounded by its plan), each with its
+   * last fire's run status as it is now.
+   */
+  async list(domain: TenantContext, caller: Caller): Promise<ListedSchedule[]> {
+    const visible = (await this.#all(domain)).filter((schedule) => mayRead(caller, schedule));
+    // A fire's run goes on after the fire: as in the log, the status is read now, in the host's
+    // tenant's partition, one batch read per BATCH_GET_KEYS schedules (the plan bounds how many).
+    const runs = visible.flatMap((schedule) =>
+      schedule.lastOutcome === 'ran' && schedule.lastExecutionId !== undefined
+        ? [schedule.lastExecutionId]
+        : [],
+    );
+    const batches: string[][] = [];
+    for (let start = 0; start < runs.length; start += BATCH_GET_KEYS) {
+      batches.push(runs.slice(start, start + BATCH_GET_KEYS));
+    }
+    const statuses = new Map<string, ExecutionStatus>();
+    for (const found of await Promise.all(batches.map((ids) => this.#executions.statuses(domain, ids)))) {
+      for (const [id, status] of found) statuses.set(id, status);
+    }
+    return visible.map((schedule) => {
+      const now =
+        schedule.lastOutcome === 'ran' && schedule.lastExecutionId !== undefined
+          ? statuses.get(schedule.lastExecutionId)
+          : undefined;
+      return now === undefined ? schedule : { ...schedule, lastExecutionStatus: now };
+    });
   }
 
   /** The next fire times of a schedule (none while paused). */
@@ -606,7 +637,7 @@ export class Schedules {
     await this.#store.putLog(domain, entry, this.#logExpiry());
     // A schedule deleted meanwhile is not noted: the log entry stands on its own.
     if (entry.outcome !== 'requesting') {
-      await this.#store.markFired(domain, schedule.id, entry.scheduledTime, entry.outcome);
+      await this.#store.markFired(domain, schedule.id, { ...entry, outcome: entry.outcome });
     }
     return { result: 'logged', entry };
   }

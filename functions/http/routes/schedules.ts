@@ -10,7 +10,7 @@ import { ForbiddenError } from '../../core/errors.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { TenantCore } from '../../core/platform.ts';
-import type { Schedule } from '../../core/schedules/schedules.ts';
+import type { ListedSchedule } from '../../core/schedules/schedules.ts';
 import { MAX_RATE, RATE_UNITS } from '../../core/schedules/timing.ts';
 import { list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
@@ -55,6 +55,13 @@ const scheduleSchema = z
     revision: z.number().int(),
     nextFireAt: z.string().optional(),
     lastFireAt: z.string().optional(),
+    lastOutcome: z.enum(['ran', 'skipped', 'failed']).optional(),
+    lastReason: z.string().optional().meta({ description: 'Why the last fire was skipped' }),
+    lastExecutionId: z.string().optional().meta({ description: 'The run the last fire started' }),
+    lastExecutionStatus: z
+      .enum(EXECUTION_STATUSES)
+      .optional()
+      .meta({ description: "On the list: the last fire's run's status when read, not when it was fired" }),
     createdAt: z.string(),
     updatedAt: z.string(),
     upcoming: z.array(z.string()).meta({ description: 'The next occurrences (UTC)' }),
@@ -95,7 +102,7 @@ function requireAny(caller: Caller): void {
 }
 
 export function scheduleRoutes(core: TenantCore): Route[] {
-  const view = async (schedule: Schedule) => ({
+  const view = async (schedule: ListedSchedule) => ({
     ...schedule,
     upcoming: await core.schedules.upcoming(schedule),
   });

@@ -1,0 +1,99 @@
+/**
+ * The Schedules list in a real browser shows what came of each schedule's last fire as it is now: the
+ * status its run ended in, linked to the run ("ran · succeeded", "ran · failed"), or why the fire was
+ * skipped ("skipped owner-disabled"), never only that it ran.
+ */
+import { describe, expect, it } from 'vitest';
+import type { TestPlatform } from '../support/platform.ts';
+import { type Send, scriptSkill } from '../support/runs.ts';
+import { browserSuite } from './support.ts';
+
+const PASSWORD = 'e2e-schedule-last-fire-password';
+const ACME = 'acme.localhost';
+
+let platform: TestPlatform;
+let alice: string;
+let bob: string;
+
+const { page, api, signedIn, finished } = browserSuite(PASSWORD, async (suite) => {
+  ({ platform } = suite);
+  [alice, bob] = await Promise.all([platform.login(ACME, 'alice'), platform.login(ACME, 'bob')]);
+});
+
+/** A Skill of acme bound to a new script, created through the API. */
+async function skill(name: string, source: string): Promise<string> {
+  const send: Send = (token, method, path, body) => api(ACME, token, method, path, body);
+  const made = await scriptSkill(send, alice, source, {
+    scriptName: `${name}.py`,
+    skill: { name, outputSchema: true },
+  });
+  return made.skillId;
+}
+
+/** A paused schedule of `skillId`, created as `token`; paused, so only a fire by hand runs it. */
+async function schedule(token: string, name: string, skillId: string): Promise<string> {
+  const created = await api(ACME, token, 'POST', '/api/schedules', {
+    name,
+    skillId,
+    input: {},
+    timing: { kind: 'rate', every: 1, unit: 'hours' },
+    enabled: false,
+  });
+  expect(created.status, created.text).toBe(201);
+  return String(created.body.id);
+}
+
+/** Fires a schedule by hand as alice; the fire's log entry. */
+async function fireNow(id: string): Promise<Record<string, unknown>> {
+  const fired = await api(ACME, alice, 'POST', `/api/schedules/${id}/fire`);
+  expect(fired.status, fired.text).toBe(200);
+  return fired.body;
+}
+
+describe('the last fire on the Schedules list', () => {
+  it("shows each schedule's last run as it ended, linked to it, or why its last fire was skipped", async () => {
+    const greet = await skill('Greet', 'def main(inputs, ctx):\n    return {"hello": "world"}\n');
+    const broken = await skill(
+      'Break',
+      'def main(inputs, ctx):\n    raise RuntimeError("broken on purpose")\n',
+    );
+    const good = await schedule(alice, 'Greets', greet);
+    const bad = await schedule(alice, 'Breaks', broken);
+    const orphan = await schedule(bob, 'Orphaned', greet);
+
+    const goodFire = await fireNow(good);
+    const badFire = await fireNow(bad);
+    expect(goodFire).toMatchObject({ outcome: 'ran' });
+    expect(badFire).toMatchObject({ outcome: 'ran' });
+    const goodRun = String(goodFire.executionId);
+    await expect(finished(ACME, alice, goodRun)).resolves.toMatchObject({ status: 'succeeded' });
+    await expect(finished(ACME, alice, String(badFire.executionId))).resolves.toMatchObject({
+      status: 'failed',
+    });
+    // Its owner disabled, a schedule's fire is skipped.
+    const disabled = await api(ACME, alice, 'PATCH', '/api/users/bob', { disabled: true });
+    expect(disabled.status, disabled.text).toBe(200);
+    expect(await fireNow(orphan)).toMatchObject({ outcome: 'skipped', reason: 'owner-disabled' });
+
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, '/schedules', 'alice');
+    await tab.getByRole('heading', { name: 'Schedules', level: 1 }).waitFor();
+    const list = tab.getByRole('region', { name: 'All schedules' });
+    const last = async (name: string) => {
+      const row = list.getByRole('row', { name: new RegExp(name) });
+      await row.waitFor();
+      // The columns: Name, Skill, When, State, Next fire, Last, Actions.
+      return (await row.getByRole('cell').nth(5).textContent())?.replace(/\s+/g, ' ');
+    };
+    expect(await last('Greets')).toMatch(/ · ran · succeeded$/);
+    expect(await last('Breaks')).toMatch(/ · ran · failed$/);
+    expect(await last('Orphaned')).toMatch(/ · skipped owner-disabled$/);
+
+    // The status links to the run itself.
+    const link = list.getByRole('row', { name: /Greets/ }).getByRole('link', { name: 'succeeded' });
+    expect(await link.getAttribute('href')).toBe(`/executions/${goodRun}`);
+    await link.click();
+    await tab.getByText(goodRun).first().waitFor();
+    expect(new URL(tab.url()).pathname).toBe(`/executions/${goodRun}`);
+  }, 120_000);
+});
