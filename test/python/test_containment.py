@@ -603,14 +603,24 @@ def main(inputs, ctx):
 
 
 def test_groups_of_zygotes_that_are_gone_are_removed_and_no_others(tmp_path: Any) -> None:
-    from execfabric_runtime.cgroups import sweep_orphans
+    from execfabric_runtime.cgroups import group_name, sweep_orphans
 
-    gone = tmp_path / "execfabric-4194304"  # above any pid_max: no process has it
+    namespace = os.readlink("/proc/self/ns/pid").partition("[")[2].rstrip("]")
+    assert group_name() == f"execfabric-{namespace}-{os.getpid()}"
+    # 4194304 is above any pid_max: no process has it.
+    gone = tmp_path / f"execfabric-{namespace}-4194304"
     (gone / "job-12").mkdir(parents=True)
-    alive = tmp_path / f"execfabric-{os.getpid()}"
+    alive = tmp_path / group_name()
     (alive / "job-13").mkdir(parents=True)
+    # Another pid namespace's zygote, sharing this cgroup tree: its pid means nothing here.
+    elsewhere = tmp_path / f"execfabric-{int(namespace) + 1}-4194304"
+    (elsewhere / "job-14").mkdir(parents=True)
+    # The earlier form of the name, which only earlier versions made: swept by its pid alone.
+    legacy = tmp_path / "execfabric-4194304"
+    (legacy / "job-15").mkdir(parents=True)
     other = tmp_path / "something-else-1"
     other.mkdir()
     sweep_orphans(str(tmp_path))
-    assert sorted(path.name for path in tmp_path.iterdir()) == [alive.name, other.name]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([alive.name, elsewhere.name, other.name])
     assert [path.name for path in alive.iterdir()] == ["job-13"]
+    assert [path.name for path in elsewhere.iterdir()] == ["job-14"]

@@ -2,8 +2,9 @@
 own memory cgroup, so the limit is on the whole tree's resident memory (and its tmpfs pages), not on
 one process's address space as RLIMIT_AS is.
 
-The zygote makes one parent group at start (`execfabric-<pid>`, under its own memory cgroup, so the
-host's accounting still holds), and each pre-forked child a group of its own (`job-<pid>`), which
+The zygote makes one parent group at start (`execfabric-<pid namespace>-<pid>`, under its own memory
+cgroup, so the host's accounting still holds), and each pre-forked child a group of its own
+(`job-<pid>`), which
 the child joins while it is still root. The limit is written when the job arrives, by the child
 before it drops privileges; the zygote reads the peak and the OOM-kill count after the job, then
 removes the group. cgroup v2 is used where its memory controller is enabled, v1's memory controller
@@ -225,16 +226,41 @@ def _remove_tree(parent: str) -> bool:
     return True
 
 
+def _pid_namespace() -> str:
+    """This process's pid namespace, as the inode `/proc/self/ns/pid` names (`pid:[4026531836]`);
+    "0" where it cannot be read."""
+    try:
+        link = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return "0"
+    inode = link.partition("[")[2].rstrip("]")
+    return inode if inode.isdigit() else "0"
+
+
+def group_name() -> str:
+    """The name of this zygote's parent groups: `execfabric-<pid namespace>-<pid>`. A pid means
+    something in its own namespace only: two platforms in different pid namespaces may share one
+    cgroup tree (containers without a cgroup namespace of their own), and each must tell the other's
+    groups from those of its own zygotes that are gone."""
+    return f"execfabric-{_pid_namespace()}-{os.getpid()}"
+
+
 def sweep_orphans(base: str) -> None:
-    """Removes the groups of zygotes that are gone (killed before they could clean up): each is
-    named `execfabric-<pid>`, and a pid with no process is no zygote's any more."""
+    """Removes the groups of zygotes that are gone (killed before they could clean up): those named
+    for this pid namespace (`group_name`) whose pid has no process. Another namespace's are left, whose
+    pids this one cannot see. Names of the earlier form, `execfabric-<pid>`, which only earlier
+    versions make, are swept by their pid alone, as those versions did."""
     try:
         names = os.listdir(base)
     except OSError:
         return
+    ours = _pid_namespace()
     for name in names:
-        pid = name.removeprefix("execfabric-")
-        if name == pid or not pid.isdigit() or os.path.exists(f"/proc/{pid}"):
+        rest = name.removeprefix("execfabric-")
+        namespace, _, pid = rest.rpartition("-")
+        if name == rest or not pid.isdigit() or namespace not in ("", ours):
+            continue
+        if os.path.exists(f"/proc/{pid}"):
             continue
         _remove_tree(os.path.join(base, name))
 

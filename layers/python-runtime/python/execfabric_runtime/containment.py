@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import osutil, seccomp
-from .cgroups import MemoryGroups
+from .cgroups import MemoryGroups, group_name
 
 NETWORK_RUNGS = ("netns", "userns", "seccomp")
 CLONE_NEWIPC = 0x08000000
@@ -217,7 +217,7 @@ def choose(settings: Settings, root: bool, log: Any) -> tuple[Plan, MemoryGroups
                 "with seccomp"
             )
             log(f"execfabric zygote: {reason}")
-    groups = MemoryGroups.create(f"execfabric-{os.getpid()}") if root and settings.cgroups and network != "none" else None
+    groups = MemoryGroups.create(group_name()) if root and settings.cgroups and network != "none" else None
     own = root and settings.own_uids and osutil.uid_range_mapped(2_000_000_000, 2_000_000_000 + osutil.pid_max())
     plan = Plan(
         network=network,
