@@ -11,6 +11,10 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableFromEnv } from '../../functions/clients/dynamodb.ts';
 import { dueEntry, quotaKey, scheduleKey } from '../../functions/core/schedules/keys.ts';
+import {
+  ScheduleConflictError,
+  ScheduleRepository,
+} from '../../functions/core/schedules/schedule-repository.ts';
 import { fireEvent } from '../../functions/core/schedules/scheduler-port.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { tenantContext } from '../../functions/core/tenancy/hosts.ts';
@@ -522,6 +526,37 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     const shown = await listed(HOSTS.acme, bob, foreign.id);
     expect(shown).toMatchObject({ lastOutcome: 'ran', lastExecutionId: runId });
     expect(shown.lastExecutionStatus).toBeUndefined();
+  });
+
+  it('keeps a fire noted between an edit’s read and its write, and still refuses a stale revision', async () => {
+    const gina = tokens.gina as string;
+    const created = await schedule(HOSTS.globex, gina, { skillId: globexSkill, input: { n: 4 } });
+    const store = new ScheduleRepository(table());
+    const domain = (await tenantContext(table(), 'globex')) as TenantContext;
+    // An edit read the schedule; a fire lands before the edit writes.
+    const read = await store.find(domain, created.id);
+    expect(read?.lastFireAt).toBeUndefined();
+    await fire('globex', created.id, created.nextFireAt);
+    const [entry] = await logs(HOSTS.globex, gina, created.id);
+    const edited = {
+      ...(read as NonNullable<typeof read>),
+      name: unique('renamed'),
+      revision: (read?.revision ?? 0) + 1,
+    };
+    await store.replace(domain, edited, read?.revision ?? 0);
+    const shown = await api(HOSTS.globex, gina, 'GET', `/api/schedules/${created.id}`);
+    expect(shown.body).toMatchObject({
+      name: edited.name,
+      revision: edited.revision,
+      lastFireAt: created.nextFireAt,
+      lastOutcome: 'ran',
+      lastExecutionId: entry?.executionId,
+    });
+    // An edit of the revision before is refused as ever, fire or none.
+    await expect(
+      store.replace(domain, { ...edited, name: unique('late') }, read?.revision ?? 0),
+    ).rejects.toThrow(ScheduleConflictError);
+    await finished(HOSTS.globex, gina, String(entry?.executionId));
   });
 
   it('refuses a fire event that does not verify, and ignores one for a schedule that is gone', async () => {

@@ -46,6 +46,34 @@ export interface DueSchedule {
 
 const DUE_INDEX = indexKeyNames(INDEX.lifecycle);
 
+/** What a fire notes on its schedule (`markFired`): no definition's write may undo it. */
+const LAST_FIRE = ['lastFireAt', 'lastOutcome', 'lastReason', 'lastExecutionId'] as const;
+
+/** How often a definition's write is tried while fires keep landing between its read and write. */
+const MAX_REPLACE_WRITES = 3;
+
+/** A condition that the stored schedule's last fire is the one `schedule` carries (or none). */
+function lastFireCondition(schedule: Schedule): { condition: string; values: Record<string, unknown> } {
+  const values: Record<string, unknown> = {};
+  const parts = LAST_FIRE.map((name) => {
+    const value = schedule[name];
+    if (value === undefined) return `attribute_not_exists(${name})`;
+    values[`:${name}`] = value;
+    return `${name} = :${name}`;
+  });
+  return { condition: parts.join(' AND '), values };
+}
+
+/** `schedule` with the last fire of `stored` in place of its own. */
+function withLastFireOf(schedule: Schedule, stored: Schedule): Schedule {
+  const next: Record<string, unknown> = { ...schedule };
+  for (const name of LAST_FIRE) {
+    if (stored[name] === undefined) delete next[name];
+    else next[name] = stored[name];
+  }
+  return next as unknown as Schedule;
+}
+
 function toSchedule(item: Record<string, unknown>): Schedule {
   // A run's status is read when listed, never taken from the item.
   const { type: _type, lastExecutionStatus: _never, ...rest } = withoutKeys(item, [INDEX.lifecycle]);
@@ -130,17 +158,34 @@ export class ScheduleRepository {
     );
   }
 
-  /** Writes `schedule` over the one at `expectedRevision`; any other is a ScheduleConflictError. */
+  /**
+   * Writes `schedule` over the one at `expectedRevision`; any other is a ScheduleConflictError. A
+   * fire noted on the schedule since it was read (`markFired`, which leaves the revision) is kept:
+   * the write is conditioned on the last fire it carries too, and on a fire in between it takes the
+   * stored one and writes again (at most MAX_REPLACE_WRITES times).
+   */
   async replace(domain: TenantContext, schedule: Schedule, expectedRevision: number): Promise<void> {
-    await putItem(
-      this.#table,
-      {
-        Item: scheduleItem(domain, schedule),
-        ConditionExpression: 'revision = :current',
-        ExpressionAttributeValues: { ':current': expectedRevision },
-      },
-      (error) => new ScheduleConflictError(schedule.id, { cause: error }),
-    );
+    let next = schedule;
+    for (let write = 1; ; write += 1) {
+      const fired = lastFireCondition(next);
+      try {
+        await putItem(
+          this.#table,
+          {
+            Item: scheduleItem(domain, next),
+            ConditionExpression: `revision = :current AND ${fired.condition}`,
+            ExpressionAttributeValues: { ':current': expectedRevision, ...fired.values },
+          },
+          (error) => new ScheduleConflictError(schedule.id, { cause: error }),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof ScheduleConflictError) || write === MAX_REPLACE_WRITES) throw error;
+        const stored = await this.find(domain, schedule.id);
+        if (stored === null || stored.revision !== expectedRevision) throw error;
+        next = withLastFireOf(next, stored);
+      }
+    }
   }
 
   async delete(domain: TenantContext, id: string): Promise<void> {
