@@ -419,8 +419,8 @@ export interface Schedule {
   /** The run the last fire started (`lastOutcome` ran). */
   readonly lastExecutionId?: string;
   /**
-   * That run's status when the list is read, not when it was fired; only on the list, and absent once
-   * the run is gone.
+   * That run's status when the schedule is read (the list, or the schedule's own answer), not when
+   * it was fired; absent once the run is gone, and on the answers of a schedule's changes.
    */
   readonly lastExecutionStatus?: ExecutionStatus;
   readonly upcoming: readonly string[];

@@ -468,13 +468,16 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     const [entry] = await logs(HOSTS.globex, gina, created.id);
     const runId = String(entry?.executionId);
     await finished(HOSTS.globex, gina, runId);
-    // The run ended after the fire noted it: the list says how it ended, linked by its id.
-    expect(await listed(HOSTS.globex, gina, created.id)).toMatchObject({
+    // The run ended after the fire noted it: the list says how it ended, linked by its id, and so
+    // does the schedule's own answer.
+    const ran = {
       lastFireAt: created.nextFireAt,
       lastOutcome: 'ran',
       lastExecutionId: runId,
       lastExecutionStatus: 'succeeded',
-    });
+    };
+    expect(await listed(HOSTS.globex, gina, created.id)).toMatchObject(ran);
+    expect((await api(HOSTS.globex, gina, 'GET', `/api/schedules/${created.id}`)).body).toMatchObject(ran);
 
     // The next fire is skipped: the list says why, and no longer names the earlier fire's run.
     const domain = (await tenantContext(table(), 'globex')) as TenantContext;
@@ -526,6 +529,9 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     const shown = await listed(HOSTS.acme, bob, foreign.id);
     expect(shown).toMatchObject({ lastOutcome: 'ran', lastExecutionId: runId });
     expect(shown.lastExecutionStatus).toBeUndefined();
+    const own = (await api(HOSTS.acme, bob, 'GET', `/api/schedules/${foreign.id}`)).body;
+    expect(own).toMatchObject({ lastOutcome: 'ran', lastExecutionId: runId });
+    expect(own.lastExecutionStatus).toBeUndefined();
   });
 
   it('keeps a fire noted between an edit’s read and its write, and still refuses a stale revision', async () => {

@@ -330,19 +330,30 @@ export class Schedules {
     return (await this.#all(domain)).map((schedule) => schedule.id);
   }
 
+  /** One schedule the caller may see, with its last fire's run status as it is now. */
+  async show(domain: TenantContext, caller: Caller, id: string): Promise<ListedSchedule> {
+    const [shown] = await this.#withRunStatus(domain, [await this.get(domain, caller, id)]);
+    return shown as ListedSchedule;
+  }
+
   /**
    * Every schedule the caller may see (a tenant's schedules are bounded by its plan), each with its
    * last fire's run status as it is now.
    */
   async list(domain: TenantContext, caller: Caller): Promise<ListedSchedule[]> {
     const visible = (await this.#all(domain)).filter((schedule) => mayRead(caller, schedule));
-    // A fire's run goes on after the fire: as in the log, the status is read now, in the host's
-    // tenant's partition, one batch read per BATCH_GET_KEYS schedules (the plan bounds how many).
-    const runs = visible.flatMap((schedule) =>
-      schedule.lastOutcome === 'ran' && schedule.lastExecutionId !== undefined
-        ? [schedule.lastExecutionId]
-        : [],
-    );
+    return this.#withRunStatus(domain, visible);
+  }
+
+  /**
+   * `schedules`, each with the status its last fire's run has now. A fire's run goes on after the
+   * fire: as in the log, the status is read now, in the host's tenant's partition, one batch read
+   * per BATCH_GET_KEYS schedules (the plan bounds how many).
+   */
+  async #withRunStatus(domain: TenantContext, schedules: readonly Schedule[]): Promise<ListedSchedule[]> {
+    const runOf = (schedule: Schedule) =>
+      schedule.lastOutcome === 'ran' ? schedule.lastExecutionId : undefined;
+    const runs = schedules.flatMap((schedule) => runOf(schedule) ?? []);
     const batches: string[][] = [];
     for (let start = 0; start < runs.length; start += BATCH_GET_KEYS) {
       batches.push(runs.slice(start, start + BATCH_GET_KEYS));
@@ -351,11 +362,9 @@ export class Schedules {
     for (const found of await Promise.all(batches.map((ids) => this.#executions.statuses(domain, ids)))) {
       for (const [id, status] of found) statuses.set(id, status);
     }
-    return visible.map((schedule) => {
-      const now =
-        schedule.lastOutcome === 'ran' && schedule.lastExecutionId !== undefined
-          ? statuses.get(schedule.lastExecutionId)
-          : undefined;
+    return schedules.map((schedule) => {
+      const run = runOf(schedule);
+      const now = run === undefined ? undefined : statuses.get(run);
       return now === undefined ? schedule : { ...schedule, lastExecutionStatus: now };
     });
   }

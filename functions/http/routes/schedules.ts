@@ -58,10 +58,10 @@ const scheduleSchema = z
     lastOutcome: z.enum(['ran', 'skipped', 'failed']).optional(),
     lastReason: z.string().optional().meta({ description: 'Why the last fire was skipped' }),
     lastExecutionId: z.string().optional().meta({ description: 'The run the last fire started' }),
-    lastExecutionStatus: z
-      .enum(EXECUTION_STATUSES)
-      .optional()
-      .meta({ description: "On the list: the last fire's run's status when read, not when it was fired" }),
+    lastExecutionStatus: z.enum(EXECUTION_STATUSES).optional().meta({
+      description:
+        "On the list and a schedule's own answer: the last fire's run's status when read, not when it was fired",
+    }),
     createdAt: z.string(),
     updatedAt: z.string(),
     upcoming: z.array(z.string()).meta({ description: 'The next occurrences (UTC)' }),
@@ -144,13 +144,13 @@ export function scheduleRoutes(core: TenantCore): Route[] {
       path: '/api/schedules/{id}',
       serves: 'tenant',
       auth: 'caller',
-      summary: 'One schedule with its next occurrences',
+      summary: 'One schedule with its next occurrences and its last fire’s run status',
       responses: { 200: scheduleSchema },
       handle: async ({ domain, caller, request }) => {
         requireAny(caller);
         return {
           status: 200,
-          body: await view(await core.schedules.get(domain, caller, request.params.id ?? '')),
+          body: await view(await core.schedules.show(domain, caller, request.params.id ?? '')),
         };
       },
     }),
