@@ -534,6 +534,23 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     expect(own.lastExecutionStatus).toBeUndefined();
   });
 
+  it('skips, and logs why, a fire of a Skill that is disabled: a rule, not a fault to retry', async () => {
+    const gina = tokens.gina as string;
+    const skillId = await skill(HOSTS.globex, gina);
+    const created = await schedule(HOSTS.globex, gina, { skillId, input: { n: 5 } });
+    const disabled = await api(HOSTS.globex, gina, 'PUT', `/api/skills/${skillId}/state`, {
+      state: 'disabled',
+    });
+    expect(disabled.status, disabled.text).toBe(200);
+    const fired = await fire('globex', created.id, created.nextFireAt);
+    expect(fired).toMatchObject({ result: 'logged' });
+    const [entry] = await logs(HOSTS.globex, gina, created.id);
+    expect(entry).toMatchObject({ outcome: 'skipped', reason: 'skill-not-runnable' });
+    expect(entry?.executionId).toBeUndefined();
+    const shown = await api(HOSTS.globex, gina, 'GET', `/api/schedules/${created.id}`);
+    expect(shown.body).toMatchObject({ lastOutcome: 'skipped', lastReason: 'skill-not-runnable' });
+  });
+
   it('keeps a fire noted between an edit’s read and its write, and still refuses a stale revision', async () => {
     const gina = tokens.gina as string;
     const created = await schedule(HOSTS.globex, gina, { skillId: globexSkill, input: { n: 4 } });

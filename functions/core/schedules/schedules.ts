@@ -23,6 +23,7 @@ import {
   ExecFabricError,
   ForbiddenError,
   NotFoundError,
+  NotRunnableError,
   PayloadTooLargeError,
   PlanLimitError,
   QuotaExceededError,
@@ -67,6 +68,7 @@ export type SkipReason =
   | 'owner-disabled'
   | 'permission-lost'
   | 'skill-missing'
+  | 'skill-not-runnable'
   | 'invalid-input'
   | 'tenant-suspended'
   | 'over-quota'
@@ -520,6 +522,8 @@ export class Schedules {
         return skip('over-quota', error.message);
       }
       if (error instanceof NotFoundError) return skip('permission-lost', error.message);
+      // A Skill disabled, archived or not yet published: a rule, not a fault a retry would mend.
+      if (error instanceof NotRunnableError) return skip('skill-not-runnable', error.message);
       await this.#log(domain, schedule, {
         ...base,
         outcome: 'failed',
