@@ -96,4 +96,24 @@ describe('the last fire on the Schedules list', () => {
     await tab.getByText(goodRun).first().waitFor();
     expect(new URL(tab.url()).pathname).toBe(`/executions/${goodRun}`);
   }, 120_000);
+
+  it('follows a fire made on the page: the list and the log show its run as it ends, without a reload', async () => {
+    const greet = await skill('Wave', 'def main(inputs, ctx):\n    return {"wave": True}\n');
+    await schedule(alice, 'Waves', greet);
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, '/schedules', 'alice');
+    const list = tab.getByRole('region', { name: 'All schedules' });
+    const row = list.getByRole('row', { name: /Waves/ });
+    await row.waitFor();
+    const navigations: string[] = [];
+    tab.on('framenavigated', (frame) => {
+      if (frame === tab.mainFrame()) navigations.push(frame.url());
+    });
+    await row.getByRole('button', { name: 'Fire now' }).click();
+    // The run ends after the fire's answer: the list looks again until it has.
+    await row.getByRole('link', { name: 'succeeded' }).waitFor({ timeout: 30_000 });
+    const log = tab.getByRole('region', { name: 'Scheduling log' });
+    await log.getByRole('row', { name: /Waves/ }).first().waitFor({ timeout: 30_000 });
+    expect(navigations).toEqual([]);
+  }, 120_000);
 });

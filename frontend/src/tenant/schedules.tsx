@@ -1,11 +1,11 @@
 /**
  * Schedules: run a Skill with a fixed input at a cron, a rate or once, in a time zone. The list shows
  * each schedule's state, owner, next fire time and last fire (its run's status now, or why it was
- * skipped), with pause, resume, fire now and delete; a schedule's page edits it, shows its next fire
- * times and its log. The tenant's scheduling log (every fire: ran, skipped and why, failed) is below
+ * skipped, followed while its run is under way), with pause, resume and fire now; a schedule's page
+ * edits and deletes it, shows its next fire times and its log. The tenant's scheduling log (every fire: ran, skipped and why, failed) is below
  * the list, paged.
  */
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import type { FireLogEntry, Schedule, Skill, Timing } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
@@ -251,8 +251,25 @@ function LastFire({ schedule }: { readonly schedule: Schedule }) {
   );
 }
 
-function FireLog({ path, showSchedule }: { readonly path: string; readonly showSchedule: boolean }) {
+/** How often the list looks again while a last fire's run is on its way (queued or running). */
+const FOLLOW_MS = 1_500;
+const UNDER_WAY: ReadonlySet<string> = new Set(['requested', 'queued', 'running']);
+
+function FireLog({
+  path,
+  showSchedule,
+  generation = 0,
+}: {
+  readonly path: string;
+  readonly showSchedule: boolean;
+  /** Bumped when a fire may have added an entry: the log reads its first page again. */
+  readonly generation?: number;
+}) {
   const log = usePaged<FireLogEntry>(path);
+  const { reload } = log;
+  useEffect(() => {
+    if (generation > 0) reload();
+  }, [generation, reload]);
   return (
     <>
       <ShowList state={log.state} loading="Loading the log…" empty={<p>Nothing has fired yet.</p>}>
@@ -312,9 +329,29 @@ export function SchedulesPage({ canCreate }: { readonly canCreate: boolean }) {
       ? skills.state.data.items.map((skill) => [skill.id, skill.name] as const)
       : [],
   );
+  const [fires, setFires] = useState(0);
+  const reload = schedules.reload;
   const run = async (id: string, action: 'pause' | 'resume' | 'fire') => {
-    if ((await act.run(id, action)) !== undefined) schedules.reload();
+    await act.run(id, action);
+    // A fire is logged whether its run was requested or refused: the list and the log change alike.
+    reload();
+    if (action === 'fire') setFires((count) => count + 1);
   };
+  // The run a fire started goes on after the answer: the list follows it until it has left the queue
+  // and ended (a run waiting for approval waits on people, and is not followed).
+  const listed = schedules.state.status === 'ready' ? schedules.state.data.items : null;
+  useEffect(() => {
+    // Each answer arms the next look, while one of its runs is under way.
+    const underWay = listed?.some(
+      (schedule) => schedule.lastExecutionStatus !== undefined && UNDER_WAY.has(schedule.lastExecutionStatus),
+    );
+    if (underWay !== true) return undefined;
+    const timer = setTimeout(() => {
+      reload();
+      setFires((count) => count + 1);
+    }, FOLLOW_MS);
+    return () => clearTimeout(timer);
+  }, [listed, reload]);
   return (
     <>
       <PageHeader title="Schedules">
@@ -405,7 +442,7 @@ export function SchedulesPage({ canCreate }: { readonly canCreate: boolean }) {
         </Show>
       </Section>
       <Section title="Scheduling log">
-        <FireLog path="/api/schedule-logs" showSchedule />
+        <FireLog path="/api/schedule-logs" showSchedule generation={fires} />
       </Section>
     </>
   );
