@@ -2,8 +2,8 @@
  * Schedules: run a Skill with a fixed input at a cron, a rate or once, in a time zone. The list shows
  * each schedule's state, owner, next fire time and last fire (its run's status now, or why it was
  * skipped, followed while its run is under way), with pause, resume and fire now; a schedule's page
- * edits and deletes it, shows its next fire times and its log. The tenant's scheduling log (every fire: ran, skipped and why, failed) is below
- * the list, paged.
+ * edits and deletes it, shows its next fire times and its log. The tenant's scheduling log (every
+ * fire: ran, skipped and why, failed) is below the list, paged.
  */
 import { type FormEvent, useEffect, useState } from 'react';
 import type { FireLogEntry, Schedule, Skill, Timing } from '../../../functions/contract/index.ts';
