@@ -5,10 +5,11 @@
  * before anything starts — or is built (the build was an npm `prestart`, which ran before either).
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST_API_RATE } from '../edge/rate-limit.ts';
-import { startLocalPlatform } from './platform.ts';
+import { dataDirHolder, dataDirInUse, startLocalPlatform } from './platform.ts';
 import { DEFAULT_LOCAL_PORT, localPort } from './port.ts';
 import { stopOnSignals } from './stop-signals.ts';
 
@@ -61,6 +62,28 @@ if (Number.isNaN(apiRate)) {
 }
 const hostRateLimit = apiRate === 0 ? false : { ...HOST_API_RATE, requests: apiRate };
 
+// A second start in the same folder, or on a port taken, fails here in a line, before the sites are
+// built (a build rewrites the sites a running platform serves) and without a stack trace.
+const holder = dataDirHolder(dataDir);
+if (holder !== null) {
+  process.stderr.write(`${dataDirInUse(dataDir, holder)}\n`);
+  process.exit(1);
+}
+if (port !== 0) {
+  const taken = await new Promise<string | null>((done) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => done(null)));
+  });
+  if (taken !== null) {
+    process.stderr.write(
+      `Port ${port} cannot be used (${taken}): another program is listening on it. ` +
+        `Pick another: PORT=${port + 1} npm start\n`,
+    );
+    process.exit(1);
+  }
+}
+
 // The sites, once the arguments and settings are known to be good. Only under `npm start` by
 // default: a test or bench that runs this file itself starts on the sites already built.
 const build = process.env.EXECFABRIC_BUILD_SITES ?? (process.env.npm_lifecycle_event === 'start' ? '1' : '0');
@@ -83,7 +106,15 @@ if (build === '1') {
 }
 
 const started = Date.now();
-const platform = await startLocalPlatform({ port, dataDir, hostRateLimit });
+const platform = await startLocalPlatform({ port, dataDir, hostRateLimit }).catch((error: unknown) => {
+  // What a user can act on is said in a line (a port taken meanwhile, the folder taken meanwhile).
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    process.stderr.write(`Port ${port} was taken while starting: PORT=${port + 1} npm start\n`);
+    process.exit(1);
+  }
+  throw error;
+});
 const base = (host: string) => `http://${host}:${platform.port}`;
 
 process.stdout.write(

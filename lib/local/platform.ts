@@ -231,27 +231,31 @@ function localSecrets(dataDir: string | null): LocalSecrets {
   return secrets;
 }
 
+/** The pid of the live process that holds `dataDir` (its `platform.lock`), or null. */
+export function dataDirHolder(dataDir: string): number | null {
+  const lock = join(dataDir, 'platform.lock');
+  if (!existsSync(lock)) return null;
+  const pid = Number(readFileSync(lock, 'utf8'));
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+/** What a start says when `dataDir` is held by another process. */
+export function dataDirInUse(dataDir: string, pid: number): string {
+  return `Another ExecFabric process (pid ${pid}) is using ${dataDir}; stop it or set EXECFABRIC_DATA_DIR`;
+}
+
 /** One process per data folder: the embedded store cannot share its files. */
 function lockDataDir(dataDir: string): () => void {
   const lock = join(dataDir, 'platform.lock');
-  if (existsSync(lock)) {
-    const pid = Number(readFileSync(lock, 'utf8'));
-    let alive = false;
-    if (Number.isInteger(pid) && pid > 0) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch {
-        alive = false;
-      }
-    }
-    if (alive) {
-      throw new Error(
-        `Another ExecFabric process (pid ${pid}) is using ${dataDir}; stop it or set EXECFABRIC_DATA_DIR`,
-      );
-    }
-    rmSync(lock, { force: true });
-  }
+  const holder = dataDirHolder(dataDir);
+  if (holder !== null) throw new Error(dataDirInUse(dataDir, holder));
+  rmSync(lock, { force: true });
   const fd = openSync(lock, 'wx');
   writeFileSync(fd, String(process.pid));
   closeSync(fd);

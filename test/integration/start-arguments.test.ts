@@ -5,7 +5,8 @@
  * first (an npm `prestart` did, for a minute, before the help could answer).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,6 +50,57 @@ describe('npm start arguments', () => {
       expect(run.stderr).toContain(`EXECFABRIC_API_RATE must be a whole number of requests a minute`);
     }
     expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('refuses a folder another live process holds, and a port taken, in a line and before building anything', async () => {
+    // A live process (this test's) holds a folder.
+    const held = mkdtempSync(join(tmpdir(), 'execfabric-start-held-'));
+    try {
+      writeFileSync(join(held, 'platform.lock'), String(process.pid));
+      const before = builtSites();
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'lib/local/main.ts'], {
+        cwd: REPOSITORY_ROOT,
+        env: { ...process.env, PORT: '0', EXECFABRIC_DATA_DIR: held, EXECFABRIC_BUILD_SITES: '1' },
+        encoding: 'utf8',
+        timeout: 30_000,
+        killSignal: 'SIGKILL',
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr.trim()).toBe(
+        `Another ExecFabric process (pid ${process.pid}) is using ${held}; stop it or set EXECFABRIC_DATA_DIR`,
+      );
+      expect(builtSites()).toEqual(before);
+    } finally {
+      rmSync(held, { recursive: true, force: true });
+    }
+
+    // Another program listens on the port.
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const before = builtSites();
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'lib/local/main.ts'], {
+        cwd: REPOSITORY_ROOT,
+        env: {
+          ...process.env,
+          PORT: String(port),
+          EXECFABRIC_DATA_DIR: dataDir,
+          EXECFABRIC_BUILD_SITES: '1',
+        },
+        encoding: 'utf8',
+        timeout: 30_000,
+        killSignal: 'SIGKILL',
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr.trim()).toBe(
+        `Port ${port} cannot be used (EADDRINUSE): another program is listening on it. Pick another: PORT=${port + 1} npm start`,
+      );
+      expect(builtSites()).toEqual(before);
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      await new Promise((done) => taken.close(done));
+    }
   });
 
   it('refuses any other argument, saying how to pick a port', () => {
