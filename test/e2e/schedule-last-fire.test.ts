@@ -1,7 +1,7 @@
 /**
  * The Schedules list in a real browser shows what came of each schedule's last fire as it is now: the
  * status its run ended in, linked to the run ("ran · succeeded", "ran · failed"), or why the fire was
- * skipped ("skipped owner-disabled"), never only that it ran.
+ * skipped ("skipped: its owner is disabled"), never only that it ran.
  */
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
@@ -87,7 +87,7 @@ describe('the last fire on the Schedules list', () => {
     };
     expect(await last('Greets')).toMatch(/ · ran · succeeded$/);
     expect(await last('Breaks')).toMatch(/ · ran · failed$/);
-    expect(await last('Orphaned')).toMatch(/ · skipped owner-disabled$/);
+    expect(await last('Orphaned')).toMatch(/ · skipped: its owner is disabled$/);
 
     // The status links to the run itself.
     const link = list.getByRole('row', { name: /Greets/ }).getByRole('link', { name: 'succeeded' });

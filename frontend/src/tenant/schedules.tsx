@@ -228,9 +228,26 @@ function ScheduleForm({
   );
 }
 
+/** Why a fire was skipped, in words (the API's `reason`; one it does not list here shows as sent). */
+const SKIP_REASONS: Readonly<Record<string, string>> = {
+  missed: 'missed: the platform was down',
+  'owner-disabled': 'its owner is disabled',
+  'permission-lost': 'its owner may no longer run the Skill',
+  'skill-missing': 'the Skill is gone',
+  'skill-not-runnable': 'the Skill cannot run (disabled, archived or not published)',
+  'invalid-input': 'its input does not fit the Skill',
+  'tenant-suspended': 'the organisation is suspended',
+  'over-quota': 'over the plan’s limit',
+  'approvers-unavailable': 'not enough people may approve the run',
+};
+
+function skipReason(reason: string): string {
+  return SKIP_REASONS[reason] ?? reason;
+}
+
 /**
  * What came of a schedule's last fire: the status its run has now, linked to the run ("ran ·
- * succeeded"), or why it was skipped ("skipped over-quota").
+ * succeeded"), or why it was skipped ("skipped: over the plan’s limit").
  */
 function LastFire({ schedule }: { readonly schedule: Schedule }) {
   if (schedule.lastOutcome === 'ran' && schedule.lastExecutionId !== undefined) {
@@ -246,7 +263,7 @@ function LastFire({ schedule }: { readonly schedule: Schedule }) {
   return (
     <>
       {schedule.lastOutcome}
-      {schedule.lastReason === undefined ? null : ` ${schedule.lastReason}`}
+      {schedule.lastReason === undefined ? null : `: ${skipReason(schedule.lastReason)}`}
     </>
   );
 }
@@ -290,7 +307,11 @@ function FireLog({
                 </td>
                 <td>
                   <Badge value={OUTCOME_TONES[entry.outcome] ?? entry.outcome} label={entry.outcome} />
-                  {entry.reason === undefined ? null : <div className="muted">{entry.reason}</div>}
+                  {entry.reason === undefined ? null : (
+                    <div className="muted" title={entry.reason}>
+                      {skipReason(entry.reason)}
+                    </div>
+                  )}
                 </td>
                 <td>
                   {entry.executionId === undefined ? (
