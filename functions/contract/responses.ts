@@ -238,6 +238,8 @@ export interface Execution {
   readonly requestedBy: string;
   /** The AI (MCP) client the requester acted through, when an agent asked. */
   readonly client?: { readonly id: string; readonly name: string };
+  /** The schedule whose fire requested the run (as its owner, `requestedBy`). */
+  readonly schedule?: { readonly id: string; readonly name: string };
   readonly createdAt: string;
   readonly queuedAt?: string;
   readonly startedAt?: string;

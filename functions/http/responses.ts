@@ -177,6 +177,10 @@ export const executionSchema = z
       sha256: z.string(),
     }),
     requestedBy: z.string(),
+    schedule: z
+      .object({ id: z.string(), name: z.string() })
+      .optional()
+      .meta({ description: 'The schedule whose fire requested the run, as its owner' }),
     createdAt: timestamp,
     queuedAt: timestamp.optional(),
     startedAt: timestamp.optional(),

@@ -95,6 +95,10 @@ describe('the last fire on the Schedules list', () => {
     await link.click();
     await tab.getByText(goodRun).first().waitFor();
     expect(new URL(tab.url()).pathname).toBe(`/executions/${goodRun}`);
+    // And the run says which schedule started it, linked back.
+    const back = tab.getByRole('link', { name: 'Greets' });
+    await back.waitFor();
+    expect(await back.getAttribute('href')).toBe(`/schedules/${good}`);
   }, 120_000);
 
   it('follows a fire made on the page: the list and the log show its run as it ends, without a reload', async () => {

@@ -275,6 +275,13 @@ export function ExecutionDetails({
         <dd>
           {execution.requestedBy}
           {execution.client === undefined ? null : <AgentNote name={execution.client.name} />}
+          {execution.schedule === undefined ? null : (
+            <span className="muted">
+              {' '}
+              by the schedule{' '}
+              <Link to={`/schedules/${segment(execution.schedule.id)}`}>{execution.schedule.name}</Link>
+            </span>
+          )}
         </dd>
         <dt>Requested</dt>
         <dd>
