@@ -16,7 +16,7 @@
 import type { Schedule as ScheduleAnswer } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type SkillCatalog } from '../catalog/skills.ts';
-import { BATCH_GET_KEYS, type Table } from '../db.ts';
+import type { Table } from '../db.ts';
 import {
   ApproversUnavailableError,
   ConflictError,
@@ -349,21 +349,16 @@ export class Schedules {
 
   /**
    * `schedules`, each with the status its last fire's run has now. A fire's run goes on after the
-   * fire: as in the log, the status is read now, in the host's tenant's partition, one batch read
-   * per BATCH_GET_KEYS schedules (the plan bounds how many).
+   * fire: as in the log, the status is read now, in the host's tenant's partition (one batch read
+   * per 100 runs; the plan bounds how many schedules).
    */
   async #withRunStatus(domain: TenantContext, schedules: readonly Schedule[]): Promise<ListedSchedule[]> {
     const runOf = (schedule: Schedule) =>
       schedule.lastOutcome === 'ran' ? schedule.lastExecutionId : undefined;
-    const runs = schedules.flatMap((schedule) => runOf(schedule) ?? []);
-    const batches: string[][] = [];
-    for (let start = 0; start < runs.length; start += BATCH_GET_KEYS) {
-      batches.push(runs.slice(start, start + BATCH_GET_KEYS));
-    }
-    const statuses = new Map<string, ExecutionStatus>();
-    for (const found of await Promise.all(batches.map((ids) => this.#executions.statuses(domain, ids)))) {
-      for (const [id, status] of found) statuses.set(id, status);
-    }
+    const statuses = await this.#executions.statuses(
+      domain,
+      schedules.flatMap((schedule) => runOf(schedule) ?? []),
+    );
     return schedules.map((schedule) => {
       const run = runOf(schedule);
       const now = run === undefined ? undefined : statuses.get(run);
