@@ -264,6 +264,6 @@ export function openApiDocument(surface: ApiSurface, routes: readonly Route[]) {
         },
       },
     },
-    { reused: 'ref' },
+    { reused: 'inline' },
   );
 }

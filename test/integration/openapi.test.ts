@@ -96,6 +96,24 @@ describe('the OpenAPI documents', () => {
     expect(publicPaths).not.toContain('/api/skills');
   });
 
+  it('its components are the named schemas (their `id`), and every `$ref` names one of them', () => {
+    for (const api of ['tenant', 'governance', 'free'] as const) {
+      const document = contracts[api].document as unknown as {
+        components: { schemas: Record<string, unknown> };
+      };
+      const names = Object.keys(document.components.schemas);
+      // A schema reused without a name is written where it is used, not as `__schema12`.
+      expect(
+        names.filter((name) => !/^[A-Z][A-Za-z]+$/.test(name)),
+        api,
+      ).toEqual([]);
+      expect(names, api).toContain('Problem');
+      const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)];
+      expect(refs.length, api).toBeGreaterThan(0);
+      for (const [, name] of refs) expect(names, `${api} $ref ${name}`).toContain(name);
+    }
+  });
+
   it('every operation names its tag, its security and an error answer', () => {
     for (const api of ['tenant', 'governance', 'free'] as const) {
       for (const [path, item] of Object.entries(contracts[api].document.paths)) {
