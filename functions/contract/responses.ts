@@ -401,6 +401,20 @@ export type Timing =
   | { readonly kind: 'rate'; readonly every: number; readonly unit: 'minutes' | 'hours' | 'days' }
   | { readonly kind: 'once'; readonly at: string };
 
+/** Why a fire was skipped, not run: each is logged, and the guide says what to do about it. */
+export const SKIP_REASONS = [
+  'missed',
+  'owner-disabled',
+  'permission-lost',
+  'skill-missing',
+  'skill-not-runnable',
+  'invalid-input',
+  'tenant-suspended',
+  'over-quota',
+  'approvers-unavailable',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
 export interface Schedule {
   readonly id: string;
   readonly name: string;
@@ -417,7 +431,7 @@ export interface Schedule {
   readonly lastFireAt?: string;
   readonly lastOutcome?: 'ran' | 'skipped' | 'failed';
   /** Why the last fire was skipped (`lastOutcome` skipped), as its log entry says. */
-  readonly lastReason?: string;
+  readonly lastReason?: SkipReason;
   /** The run the last fire started (`lastOutcome` ran). */
   readonly lastExecutionId?: string;
   /**
@@ -438,7 +452,7 @@ export interface FireLogEntry {
   readonly outcome: 'ran' | 'skipped' | 'failed' | 'requesting';
   readonly trigger: 'schedule' | 'manual';
   readonly owner: string;
-  readonly reason?: string;
+  readonly reason?: SkipReason;
   readonly detail?: string;
   readonly executionId?: string;
   /** The run's status when the log is read, not when it was fired. */

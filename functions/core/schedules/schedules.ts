@@ -13,7 +13,7 @@
  * Every fire leaves one log entry per (schedule, scheduled time): `ran` (with its run), `skipped`
  * (and why) or `failed` (could not be requested). Logs are kept 90 days.
  */
-import type { Schedule as ScheduleAnswer } from '../../contract/responses.ts';
+import type { Schedule as ScheduleAnswer, SkipReason } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
@@ -63,16 +63,6 @@ export const UPCOMING = 5;
 
 export type ScheduleState = 'enabled' | 'paused' | 'completed';
 export type FireOutcome = 'ran' | 'skipped' | 'failed';
-export type SkipReason =
-  | 'missed'
-  | 'owner-disabled'
-  | 'permission-lost'
-  | 'skill-missing'
-  | 'skill-not-runnable'
-  | 'invalid-input'
-  | 'tenant-suspended'
-  | 'over-quota'
-  | 'approvers-unavailable';
 
 /**
  * A schedule as stored: the API's answer without its upcoming fires and its last run's status now

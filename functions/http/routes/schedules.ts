@@ -6,6 +6,7 @@
  */
 import * as z from 'zod';
 import { EXECUTION_STATUSES } from '../../contract/executions.ts';
+import { SKIP_REASONS } from '../../contract/responses.ts';
 import { ForbiddenError } from '../../core/errors.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
@@ -56,7 +57,7 @@ const scheduleSchema = z
     nextFireAt: z.string().optional(),
     lastFireAt: z.string().optional(),
     lastOutcome: z.enum(['ran', 'skipped', 'failed']).optional(),
-    lastReason: z.string().optional().meta({ description: 'Why the last fire was skipped' }),
+    lastReason: z.enum(SKIP_REASONS).optional().meta({ description: 'Why the last fire was skipped' }),
     lastExecutionId: z.string().optional().meta({ description: 'The run the last fire started' }),
     lastExecutionStatus: z.enum(EXECUTION_STATUSES).optional().meta({
       description:
@@ -78,7 +79,7 @@ const fireLogEntrySchema = z
     outcome: z.enum(['ran', 'skipped', 'failed', 'requesting']),
     trigger: z.enum(['schedule', 'manual']),
     owner: z.string(),
-    reason: z.string().optional(),
+    reason: z.enum(SKIP_REASONS).optional().meta({ description: 'Why the fire was skipped' }),
     detail: z.string().optional(),
     executionId: z.string().optional(),
     executionStatus: z
