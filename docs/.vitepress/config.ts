@@ -114,6 +114,7 @@ export default defineConfig({
           { text: 'The ctx reference', link: '/ctx' },
           { text: 'Hot update and rollback', link: '/guide/hot-update' },
           { text: 'Approvals', link: '/guide/approvals' },
+          { text: 'Schedules', link: '/guide/schedules' },
           { text: 'HTTP resources', link: '/guide/http-resources' },
           { text: 'The CLI and local agents', link: '/guide/cli' },
           { text: 'AI access over MCP', link: '/mcp' },

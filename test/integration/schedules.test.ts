@@ -7,9 +7,12 @@
  * last fire as it is now (its run's status, or why it was skipped); bad input is a clear 422; a fire
  * event that does not verify is refused.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableFromEnv } from '../../functions/clients/dynamodb.ts';
+import { SKIP_REASONS } from '../../functions/contract/responses.ts';
 import { dueEntry, quotaKey, scheduleKey } from '../../functions/core/schedules/keys.ts';
 import {
   ScheduleConflictError,
@@ -18,8 +21,8 @@ import {
 import { fireEvent } from '../../functions/core/schedules/scheduler-port.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { tenantContext } from '../../functions/core/tenancy/hosts.ts';
-import { planLimits } from '../../functions/core/tenancy/plans.ts';
-import { type LocalPlatform, startLocalPlatform } from '../../lib/local/platform.ts';
+import { PLAN_LIMITS, planLimits } from '../../functions/core/tenancy/plans.ts';
+import { type LocalPlatform, REPOSITORY_ROOT, startLocalPlatform } from '../../lib/local/platform.ts';
 import { call } from '../support/http.ts';
 import { expectProblem, HOSTS } from '../support/platform.ts';
 import { scriptSkill, unique } from '../support/runs.ts';
@@ -610,6 +613,51 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
         fireEvent(platform.signer, 'acme', everyMinute.id, new Date(Date.now() + 3_600_000).toISOString()),
       ),
     ).toEqual({ result: 'early' });
+  });
+
+  it('the schedules guide: its samples are accepted as written; its reasons and limits are the code’s', async () => {
+    const guide = readFileSync(resolve(REPOSITORY_ROOT, 'docs/guide/schedules.md'), 'utf8');
+    const samples = [
+      ...guide.matchAll(
+        /<!-- tested-by: test\/integration\/schedules\.test\.ts -->\n```json\n([\s\S]*?)```/g,
+      ),
+    ].map(([, json]) => JSON.parse((json ?? '').replaceAll("<the Skill's id>", acmeSkill)));
+    expect(samples.map((sample) => sample.timing.kind)).toEqual(['cron', 'rate', 'once']);
+    for (const sample of samples) {
+      const created = await api(HOSTS.acme, tokens.bob as string, 'POST', '/api/schedules', sample);
+      expect(created.status, created.text).toBe(201);
+      expect(created.body).toMatchObject({ state: 'enabled', timezone: sample.timezone ?? 'UTC' });
+      expect(created.body.upcoming.length).toBeGreaterThan(0);
+      const removed = await api(
+        HOSTS.acme,
+        tokens.bob as string,
+        'DELETE',
+        `/api/schedules/${created.body.id}`,
+      );
+      expect(removed.status, removed.text).toBe(204);
+    }
+    // Its table of skip reasons names each reason the fire logs, once, in the contract's order.
+    // A table's first cells, below its header row (which starts with `heading`).
+    const rows = (heading: string) =>
+      [...((guide.split(heading)[1] ?? '').split('\n\n')[0] ?? '').matchAll(/^\| (.+?) \|/gm)]
+        .map(([, cell]) => cell ?? '')
+        .filter((cell) => cell !== '---');
+    expect(rows('| reason |').map((cell) => cell.replaceAll('`', ''))).toEqual([...SKIP_REASONS]);
+    // Its plan table is the plans' limits.
+    const limits = rows('| plan |').flatMap((cell) => {
+      const row = guide.split('\n').find((line) => line.startsWith(`| ${cell} |`)) ?? '';
+      const [, , kept, interval, fires] = row.split('|').map((part) => part.trim());
+      return cell.split(', ').map((plan) => [plan, kept, interval, fires] as const);
+    });
+    expect(limits.map(([plan]) => plan).sort()).toEqual(Object.keys(PLAN_LIMITS).sort());
+    for (const [plan, kept, interval, fires] of limits) {
+      const limit = PLAN_LIMITS[plan as keyof typeof PLAN_LIMITS];
+      expect([kept, interval, fires], plan).toEqual([
+        String(limit.schedules),
+        `${limit.minScheduleMinutes} minute${limit.minScheduleMinutes === 1 ? '' : 's'}`,
+        limit.firesPerDay.toLocaleString('en-US'),
+      ]);
+    }
   });
 
   it('a schedule at rate 1 minute fires on time and leaves a run and a log; a paused one does not', async () => {
