@@ -447,6 +447,10 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
       expect(entries[0]).toMatchObject({ outcome: 'skipped', reason: 'over-quota' });
       expect(String(entries[0]?.detail)).toContain(`${limit} scheduled fires a day`);
       expect(entries[0]?.executionId).toBeUndefined();
+      // "Fire now" is the firer's own run, counted with the day's runs and not the plan's scheduled
+      // fires: nobody uses up, by firing their schedules by hand, the fires every other one needs.
+      const now = await api(HOSTS.globex, gina, 'POST', `/api/schedules/${created.id}/fire`);
+      expect(now.body).toMatchObject({ outcome: 'ran', trigger: 'manual', firedBy: 'gina' });
     } finally {
       await table().client.send(
         new UpdateCommand({
@@ -613,6 +617,146 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
         fireEvent(platform.signer, 'acme', everyMinute.id, new Date(Date.now() + 3_600_000).toISOString()),
       ),
     ).toEqual({ result: 'early' });
+  });
+
+  it('fire now is the firer’s run: who fires another’s gated schedule cannot approve it, and the audit names them', async () => {
+    const alice = tokens.alice as string;
+    const made = await api(HOSTS.acme, alice, 'POST', '/api/users', {
+      username: 'cleo',
+      password: 'cleo-password-1',
+      roles: ['admin'],
+    });
+    expect(made.status, made.text).toBe(201);
+    const cleo = await login(HOSTS.acme, 'cleo', 'cleo-password-1');
+    const gated = await scriptSkill(
+      (as, method, path, body) => api(HOSTS.acme, as, method, path, body),
+      alice,
+      ECHO,
+      {
+        skill: {
+          name: unique('wire'),
+          inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+          risk: 'medium',
+          approval: 'one',
+        },
+      },
+    );
+    const created = await schedule(HOSTS.acme, alice, { skillId: gated.skillId, input: { n: 1_000_000 } });
+    const fired = await api(HOSTS.acme, cleo, 'POST', `/api/schedules/${created.id}/fire`);
+    expect(fired.status, fired.text).toBe(200);
+    expect(fired.body).toMatchObject({
+      outcome: 'ran',
+      trigger: 'manual',
+      owner: 'alice',
+      firedBy: 'cleo',
+    });
+    const id = String(fired.body.executionId);
+    const pending = await api(HOSTS.acme, alice, 'GET', `/api/executions/${id}`);
+    expect(pending.body).toMatchObject({
+      status: 'pending_approval',
+      requestedBy: 'cleo',
+      schedule: { id: created.id },
+    });
+    // Before, the run was alice's and cleo approved what she had started herself.
+    expectProblem(await api(HOSTS.acme, cleo, 'POST', `/api/executions/${id}/approve`, {}), 403);
+    const audit = await api(HOSTS.acme, alice, 'GET', '/api/audit?limit=100');
+    expect(
+      audit.body.items.find(
+        (entry: { action: string; target: string }) =>
+          entry.action === 'execution.requested' && entry.target === `execution:${id}`,
+      )?.actor,
+    ).toMatchObject({ username: 'cleo', via: 'schedule' });
+    const approved = await api(HOSTS.acme, alice, 'POST', `/api/executions/${id}/approve`, {});
+    expect(approved.status, approved.text).toBe(200);
+  });
+
+  it('hides a schedule of a Skill the reader may not see, with its input and its fires', async () => {
+    const alice = tokens.alice as string;
+    const bob = tokens.bob as string;
+    const hidden = await scriptSkill(
+      (as, method, path, body) => api(HOSTS.acme, as, method, path, body),
+      alice,
+      ECHO,
+      {
+        skill: {
+          name: unique('payroll'),
+          inputSchema: { type: 'object', properties: { n: { type: 'integer' }, key: { type: 'string' } } },
+          visibility: { roles: ['admin'] },
+        },
+      },
+    );
+    const created = await schedule(HOSTS.acme, alice, {
+      skillId: hidden.skillId,
+      input: { n: 1, key: 'SECRET-PAYROLL-KEY' },
+    });
+    const fired = await api(HOSTS.acme, alice, 'POST', `/api/schedules/${created.id}/fire`);
+    expect(fired.body.outcome, fired.text).toBe('ran');
+    // bob (operator: schedule:read) may not see the Skill, so neither its schedule nor its fires.
+    expectProblem(await api(HOSTS.acme, bob, 'GET', `/api/skills/${hidden.skillId}`), 404);
+    const list = await api(HOSTS.acme, bob, 'GET', '/api/schedules');
+    expect(list.status, list.text).toBe(200);
+    expect(list.text).not.toContain(created.id);
+    expect(list.text).not.toContain('SECRET-PAYROLL-KEY');
+    expect(list.body.items.length).toBeGreaterThan(0);
+    expectProblem(await api(HOSTS.acme, bob, 'GET', `/api/schedules/${created.id}`), 404);
+    expectProblem(await api(HOSTS.acme, bob, 'GET', `/api/schedules/${created.id}/logs`), 404);
+    const tenantLog = await api(HOSTS.acme, bob, 'GET', '/api/schedule-logs?limit=100');
+    expect(tenantLog.status, tenantLog.text).toBe(200);
+    expect(tenantLog.text).not.toContain(created.id);
+    expect(tenantLog.text).not.toContain(String(fired.body.executionId));
+    // Managing schedules without sight of the Skill reaches nothing of it either.
+    const role = await api(HOSTS.acme, alice, 'POST', '/api/roles', {
+      name: 'schedule-keeper',
+      permissions: ['schedule:manage'],
+    });
+    expect(role.status, role.text).toBe(201);
+    await api(HOSTS.acme, alice, 'POST', '/api/users', {
+      username: 'dave',
+      password: 'dave-password-1',
+      roles: ['schedule-keeper'],
+    });
+    const dave = await login(HOSTS.acme, 'dave', 'dave-password-1');
+    expectProblem(await api(HOSTS.acme, dave, 'POST', `/api/schedules/${created.id}/fire`), 404);
+    expectProblem(await api(HOSTS.acme, dave, 'POST', `/api/schedules/${created.id}/pause`), 404);
+    // Its owner, and whoever may see the Skill, still see it all.
+    const own = await api(HOSTS.acme, alice, 'GET', `/api/schedules/${created.id}`);
+    expect(own.body).toMatchObject({ input: { key: 'SECRET-PAYROLL-KEY' } });
+    expect(await logs(HOSTS.acme, alice, created.id)).toHaveLength(1);
+  });
+
+  it('a fire now in the second of an occurrence is its own fire, and an occurrence already taken still moves the schedule on', async () => {
+    const bob = tokens.bob as string;
+    const domain = (await tenantContext(table(), 'acme')) as TenantContext;
+    const store = new ScheduleRepository(table());
+    const entry = (
+      created: { id: string; name: string; nextFireAt: string },
+      trigger: 'schedule' | 'manual',
+    ) => ({
+      scheduleId: created.id,
+      scheduleName: created.name,
+      skillId: acmeSkill,
+      scheduledTime: created.nextFireAt,
+      firedAt: created.nextFireAt,
+      outcome: 'requesting' as const,
+      trigger,
+      owner: 'bob',
+    });
+    const expires = Math.floor(Date.now() / 1000) + 3600;
+    // A "fire now" took the very second the schedule is due (its entry written as the route does).
+    const first = await schedule(HOSTS.acme, bob, { skillId: acmeSkill });
+    expect(await store.claimLog(domain, entry(first, 'manual'), expires)).toBe(true);
+    await platform.tickTenantSchedules(new Date(first.nextFireAt));
+    const both = await logs(HOSTS.acme, bob, first.id);
+    expect(both.map((item) => item.trigger).sort()).toEqual(['manual', 'schedule']);
+    expect(both.find((item) => item.trigger === 'schedule')).toMatchObject({ outcome: 'ran' });
+    // An occurrence whose entry was taken, but the schedule not moved on (a fire that stopped in
+    // between, or a second delivery): nothing runs again, and the schedule is no longer due then.
+    const second = await schedule(HOSTS.acme, bob, { skillId: acmeSkill });
+    expect(await store.claimLog(domain, entry(second, 'schedule'), expires)).toBe(true);
+    await platform.tickTenantSchedules(new Date(second.nextFireAt));
+    expect(await logs(HOSTS.acme, bob, second.id)).toHaveLength(1);
+    const after = await api(HOSTS.acme, bob, 'GET', `/api/schedules/${second.id}`);
+    expect(Date.parse(after.body.nextFireAt)).toBeGreaterThan(Date.parse(second.nextFireAt));
   });
 
   it('the schedules guide: its samples are accepted as written; its reasons and limits are the code’s', async () => {

@@ -3,7 +3,7 @@
  * - a schedule                `SCHED#<id>` in its tenant's partition; while enabled it also sits in a
  *   sharded sparse GSI2 partition by next fire time (`SCHEDULES#DUE#<shard>`), which the local ticker
  *   reads (in AWS, EventBridge Scheduler fires each schedule itself);
- * - a fire log entry          `SCHEDLOG#<scheduled time>#<scheduleId>` (the tenant's log, newest first
+ * - a fire log entry          `SCHEDLOG#<scheduled time>#<scheduleId>[#manual]` (the tenant's log, newest first
  *   by reverse key order), and on GSI1 `<tenant partition>#SCHEDLOG#<scheduleId>` (one schedule's log);
  * - the day's fire counter     `SCHEDQUOTA#<yyyy-mm-dd>`.
  */
@@ -37,8 +37,19 @@ export function dueUntil(instant: string): string {
   return `${instant}#~`;
 }
 
-export function logKey(domain: TenantContext, scheduledTime: string, scheduleId: string): Key {
-  return itemKey(domain, LOG, scheduledTime, scheduleId);
+/**
+ * A fire's log entry: one per (schedule, scheduled time) and trigger — a "fire now" in the second of
+ * an occurrence is its own entry, so it never takes the occurrence's (which would then never run).
+ */
+export function logKey(
+  domain: TenantContext,
+  scheduledTime: string,
+  scheduleId: string,
+  trigger: 'schedule' | 'manual' = 'schedule',
+): Key {
+  return trigger === 'manual'
+    ? itemKey(domain, LOG, scheduledTime, scheduleId, 'manual')
+    : itemKey(domain, LOG, scheduledTime, scheduleId);
 }
 
 export const LOG_PREFIX = typePrefix(LOG);

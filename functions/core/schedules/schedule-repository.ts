@@ -103,7 +103,7 @@ function logItem(
   expiresAtEpoch: number,
 ): Record<string, unknown> {
   return {
-    ...logKey(domain, entry.scheduledTime, entry.scheduleId),
+    ...logKey(domain, entry.scheduledTime, entry.scheduleId, entry.trigger),
     type: ITEM_TYPE.scheduleLog,
     ...indexAttributes(INDEX.listing, {
       partition: scheduleLogPartition(domain, entry.scheduleId),

@@ -15,7 +15,7 @@
  */
 import type { Schedule as ScheduleAnswer, SkipReason } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
-import { canSee, type SkillCatalog } from '../catalog/skills.ts';
+import { canSee, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
 import {
   ApproversUnavailableError,
@@ -97,6 +97,8 @@ export interface FireLogEntry {
   readonly outcome: FireOutcome | 'requesting';
   readonly trigger: 'schedule' | 'manual';
   readonly owner: string;
+  /** For `manual`: who fired it; the run is theirs, not the owner's. */
+  readonly firedBy?: string;
   readonly reason?: SkipReason;
   readonly detail?: string;
   readonly executionId?: string;
@@ -106,12 +108,16 @@ export interface FireLogEntry {
   readonly missed?: { readonly count: number; readonly first: string; readonly last: string };
 }
 
-export interface FireRequest {
+/** A fire: an occurrence (Scheduler, the ticker), or "fire now" by a user (`Schedules.fireNow`). */
+export type FireRequest = {
   readonly tenantId: string;
   readonly scheduleId: string;
   readonly scheduledTime: string;
-  readonly trigger?: 'schedule' | 'manual';
-}
+} & (
+  | { readonly trigger?: 'schedule' }
+  /** Requested as `by`, who fired it. */
+  | { readonly trigger: 'manual'; readonly by: Caller }
+);
 
 export type FireResult =
   | { readonly result: 'unknown' | 'paused' | 'duplicate' | 'early' }
@@ -163,8 +169,22 @@ function mayManage(caller: Caller, schedule: Schedule): boolean {
   return caller.permissions.has('schedule:manage') || schedule.owner === caller.username;
 }
 
-function mayRead(caller: Caller, schedule: Schedule): boolean {
-  return caller.permissions.has('schedule:read') || mayManage(caller, schedule);
+/**
+ * Whether the caller may see a schedule (and its fires): always their own; anyone else's with a
+ * schedule permission when they may see its Skill (`skill`: null when it is gone) — a schedule holds
+ * the Skill's input and names its runs, which nobody who may not see the Skill reads.
+ */
+function mayRead(
+  caller: Caller,
+  schedule: Pick<Schedule, 'owner'>,
+  skill: Pick<Skill, 'visibility'> | null,
+): boolean {
+  if (schedule.owner === caller.username) return true;
+  return (
+    (caller.permissions.has('schedule:read') || caller.permissions.has('schedule:manage')) &&
+    skill !== null &&
+    canSee(caller, skill)
+  );
 }
 
 export class Schedules {
@@ -313,7 +333,16 @@ export class Schedules {
 
   async get(domain: TenantContext, caller: Caller, id: string): Promise<Schedule> {
     const schedule = await this.#find(domain, id);
-    if (schedule === null || !mayRead(caller, schedule)) throw new NotFoundError(`Schedule ${id} not found`);
+    const skill =
+      schedule === null || schedule.owner === caller.username
+        ? null
+        : await this.#skills.get(domain, schedule.skillId).catch((error: unknown) => {
+            if (error instanceof NotFoundError) return null;
+            throw error;
+          });
+    if (schedule === null || !mayRead(caller, schedule, skill)) {
+      throw new NotFoundError(`Schedule ${id} not found`);
+    }
     return schedule;
   }
 
@@ -333,8 +362,16 @@ export class Schedules {
    * last fire's run status as it is now.
    */
   async list(domain: TenantContext, caller: Caller): Promise<ListedSchedule[]> {
-    const visible = (await this.#all(domain)).filter((schedule) => mayRead(caller, schedule));
+    const skills = await this.#visibleSkills(domain, caller);
+    const visible = (await this.#all(domain)).filter((schedule) =>
+      mayRead(caller, schedule, skills.get(schedule.skillId) ?? null),
+    );
     return this.#withRunStatus(domain, visible);
+  }
+
+  /** The Skills the caller may see, by id, from the catalogue (for lists, as the catalogue's own). */
+  async #visibleSkills(domain: TenantContext, caller: Caller): Promise<Map<string, Skill>> {
+    return new Map((await this.#skills.listVisible(domain, caller)).map((skill) => [skill.id, skill]));
   }
 
   /**
@@ -375,14 +412,14 @@ export class Schedules {
     caller: Caller,
     options: { scheduleId?: string; limit: number; cursor?: string },
   ): Promise<{ items: FireLogEntry[]; cursor?: string }> {
-    let visible: ((entry: FireLogEntry) => boolean) | undefined;
-    if (options.scheduleId !== undefined) {
-      await this.get(domain, caller, options.scheduleId);
-    } else if (!caller.permissions.has('schedule:read') && !caller.permissions.has('schedule:manage')) {
-      visible = (entry) => entry.owner === caller.username;
-    }
+    if (options.scheduleId !== undefined) await this.get(domain, caller, options.scheduleId);
+    // Each entry as its schedule would be: a fire of a Skill the caller may not see is not shown.
+    const skills = await this.#visibleSkills(domain, caller);
     const page = await this.#store.logPage(domain, options);
-    const shown = page.items.filter((entry) => visible?.(entry) ?? true);
+    const shown = page.items.filter(
+      (entry) =>
+        entry.firedBy === caller.username || mayRead(caller, entry, skills.get(entry.skillId) ?? null),
+    );
     // A fire's run goes on after the fire: the log says where it is now, one batch read per page.
     const statuses = await this.#executions.statuses(
       domain,
@@ -404,12 +441,42 @@ export class Schedules {
    * made (the log says `failed`), or before anything is claimed or logged when the code that computes
    * times could not be loaded (occurrences.ts), so a retry may make it.
    */
+  /**
+   * "Fire now": a run of the schedule's Skill with its input, requested as the caller — its owner or
+   * a schedule manager, who may run the Skill — through the same checks as a fire, and logged as
+   * `manual` with who fired it. Never as the owner: someone who fires another's schedule of a Skill
+   * that needs approval must not be able to approve what they started, and the audit names them.
+   * Not counted in the plan's scheduled fires: like any run the caller asks for, it counts in the
+   * day's runs.
+   */
+  async fireNow(domain: TenantContext, caller: Caller, id: string): Promise<FireResult> {
+    const schedule = await this.get(domain, caller, id);
+    if (!mayManage(caller, schedule))
+      throw new ForbiddenError('Only the owner or a schedule manager may fire it');
+    await this.#skills.getVisible(domain, caller, schedule.skillId);
+    if (!caller.permissions.has('skill:run')) {
+      throw new ForbiddenError('Firing a schedule needs the permission skill:run', {
+        extra: { permission: 'skill:run' },
+      });
+    }
+    // To the second: a second click in the same second is the same fire (answered as a duplicate).
+    const now = new Date(Math.floor(this.#now().getTime() / 1000) * 1000);
+    return this.fire({
+      tenantId: domain.tenant.id,
+      scheduleId: schedule.id,
+      scheduledTime: now.toISOString(),
+      trigger: 'manual',
+      by: caller,
+    });
+  }
+
   async fire(request: FireRequest): Promise<FireResult> {
     const domain = await this.#tenant(request.tenantId);
     if (domain === null) return { result: 'unknown' };
     const schedule = await this.#find(domain, request.scheduleId);
     if (schedule === null) return { result: 'unknown' };
     const trigger = request.trigger ?? 'schedule';
+    const by = request.trigger === 'manual' ? request.by : null;
     if (trigger === 'schedule' && schedule.state !== 'enabled') return { result: 'paused' };
     const now = this.#now();
     const scheduled = new Date(request.scheduledTime);
@@ -424,6 +491,7 @@ export class Schedules {
       firedAt: now.toISOString(),
       trigger,
       owner: schedule.owner,
+      ...(by === null ? {} : { firedBy: by.username }),
     };
 
     const occurrences = await occurrencesModule();
@@ -439,46 +507,48 @@ export class Schedules {
         detail: `Not run: ${count} occurrence(s) came more than ${MISSED_GRACE_SECONDS / 60} minutes late (the platform was down or the delivery was delayed); the schedule goes on at its next occurrence`,
         missed: { count, first: scheduledTime, last: last.toISOString() },
       };
-      if (!(await this.#claim(domain, entry))) return { result: 'duplicate' };
+      if (!(await this.#claim(domain, entry)))
+        return this.#duplicate(domain, schedule, scheduledTime, upcoming);
       await this.#advance(domain, schedule, upcoming, entry);
       return { result: 'logged', entry };
     }
 
-    if (!(await this.#claim(domain, { ...base, outcome: 'requesting' }))) return { result: 'duplicate' };
-    if (trigger === 'schedule') {
-      await this.#advance(
-        domain,
-        schedule,
-        nextOccurrence(schedule.timing, schedule.timezone, new Date(schedule.anchorAt), scheduled),
-        null,
-      );
+    const next =
+      trigger === 'schedule'
+        ? nextOccurrence(schedule.timing, schedule.timezone, new Date(schedule.anchorAt), scheduled)
+        : null;
+    if (!(await this.#claim(domain, { ...base, outcome: 'requesting' }))) {
+      return trigger === 'schedule'
+        ? this.#duplicate(domain, schedule, scheduledTime, next)
+        : { result: 'duplicate' };
     }
+    if (trigger === 'schedule') await this.#advance(domain, schedule, next, null);
     const skip = async (reason: SkipReason, detail: string) =>
       this.#log(domain, schedule, { ...base, outcome: 'skipped', reason, detail });
 
-    const owner = await this.#directory.getUser(domain, schedule.owner);
-    if (owner === null || owner.disabled) {
+    const asking = by ?? (await this.#owner(domain, schedule));
+    if (asking === null) {
       return skip('owner-disabled', `The owner ${schedule.owner} is disabled or no longer exists`);
     }
-    const permissions = await this.#directory.permissionsOf(domain, owner.roles);
     const caller: Caller = {
-      username: owner.username,
-      roles: owner.roles,
-      permissions,
+      username: asking.username,
+      roles: asking.roles,
+      permissions: asking.permissions,
       superAdmin: false,
       via: 'schedule',
       credentialId: schedule.id,
       schedule: { id: schedule.id, name: schedule.name },
     };
+    const { permissions } = caller;
     const skill = await this.#skills.get(domain, schedule.skillId).catch((error: unknown) => {
       if (error instanceof NotFoundError) return null;
       throw error;
     });
     if (skill === null) return skip('skill-missing', `The Skill ${schedule.skillId} no longer exists`);
     if (!permissions.has('skill:run') || !canSee(caller, skill)) {
-      return skip('permission-lost', `The owner ${schedule.owner} may no longer run ${skill.name}`);
+      return skip('permission-lost', `${caller.username} may no longer run ${skill.name}`);
     }
-    if (!(await this.#countFire(domain, now))) {
+    if (trigger === 'schedule' && !(await this.#countFire(domain, now))) {
       const limit = planLimits(domain.tenant.plan).firesPerDay;
       return skip('over-quota', `The ${domain.tenant.plan} plan allows ${limit} scheduled fires a day`);
     }
@@ -489,7 +559,7 @@ export class Schedules {
         caller,
         schedule.skillId,
         schedule.input,
-        `schedule.${schedule.id}.${Math.floor(scheduled.getTime() / 1000)}`,
+        `schedule.${schedule.id}.${trigger === 'manual' ? 'manual.' : ''}${Math.floor(scheduled.getTime() / 1000)}`,
       ));
     } catch (error) {
       if (error instanceof TenantSuspendedError) return skip('tenant-suspended', error.message);
@@ -638,6 +708,35 @@ export class Schedules {
       await this.#store.markFired(domain, schedule.id, { ...entry, outcome: entry.outcome });
     }
     return { result: 'logged', entry };
+  }
+
+  /** The owner a fire asks as, with their permissions now: null when disabled or gone. */
+  async #owner(
+    domain: TenantContext,
+    schedule: Schedule,
+  ): Promise<Pick<Caller, 'username' | 'roles' | 'permissions'> | null> {
+    const owner = await this.#directory.getUser(domain, schedule.owner);
+    if (owner === null || owner.disabled) return null;
+    return {
+      username: owner.username,
+      roles: owner.roles,
+      permissions: await this.#directory.permissionsOf(domain, owner.roles),
+    };
+  }
+
+  /**
+   * An occurrence whose log entry is taken already (a second delivery, or the retry of a fire that
+   * stopped between its entry and moving the schedule on): nothing runs again, but a schedule still
+   * waiting on this time is moved on, or the ticker would deliver the same time for ever.
+   */
+  async #duplicate(
+    domain: TenantContext,
+    schedule: Schedule,
+    scheduledTime: string,
+    next: Date | null,
+  ): Promise<FireResult> {
+    if (schedule.nextFireAt === scheduledTime) await this.#advance(domain, schedule, next, null);
+    return { result: 'duplicate' };
   }
 
   /** Moves the schedule's next fire time on (a one-time schedule completes). */

@@ -79,6 +79,7 @@ const fireLogEntrySchema = z
     outcome: z.enum(['ran', 'skipped', 'failed', 'requesting']),
     trigger: z.enum(['schedule', 'manual']),
     owner: z.string(),
+    firedBy: z.string().optional().meta({ description: 'Who fired it now (`manual`): the run is theirs' }),
     reason: z.enum(SKIP_REASONS).optional().meta({ description: 'Why the fire was skipped' }),
     detail: z.string().optional(),
     executionId: z.string().optional(),
@@ -202,26 +203,16 @@ export function scheduleRoutes(core: TenantCore): Route[] {
       path: '/api/schedules/{id}/fire',
       serves: 'tenant',
       auth: 'caller',
-      summary: 'Fire a schedule now',
+      summary: 'Fire a schedule now: a run of its Skill with its input, requested as the caller',
       responses: {
         200: fireLogEntrySchema,
         409: z
           .object({ result: z.string() })
           .meta({ id: 'FireRefused', description: 'This moment was fired already' }),
       },
-      handle: async ({ domain: tenant, caller, request }) => {
+      handle: async ({ domain, caller, request }) => {
         requireAny(caller);
-        const schedule = await core.schedules.get(tenant, caller, request.params.id ?? '');
-        if (!caller.permissions.has('schedule:manage') && schedule.owner !== caller.username) {
-          throw new ForbiddenError('Only the owner or a schedule manager may fire it');
-        }
-        const now = new Date(Math.floor(core.now().getTime() / 1000) * 1000);
-        const fired = await core.schedules.fire({
-          tenantId: tenant.tenant.id,
-          scheduleId: schedule.id,
-          scheduledTime: now.toISOString(),
-          trigger: 'manual',
-        });
+        const fired = await core.schedules.fireNow(domain, caller, request.params.id ?? '');
         return fired.result === 'logged'
           ? { status: 200, body: fired.entry }
           : { status: 409, body: { result: fired.result } };
