@@ -294,6 +294,28 @@ describe('the approval notice', () => {
     expect(forGwen.body).not.toMatch(/GMT/);
     expect((await api('gina', 'POST', `/api/announcements/${notice}/read`)).status).toBe(404);
   });
+
+  it('reaches only approvers who may see the Skill: the notice names it and who asked', async () => {
+    const role = await api('gina', 'POST', '/api/roles', {
+      name: 'lookout',
+      permissions: ['skill:read', 'approval:decide'],
+    });
+    expect(role.status, role.text).toBe(201);
+    await addUser('lena', ['lookout']);
+    sessions.gwen ??= await t.login(HOSTS.globex, 'gwen');
+    const operatorsOnly = await skill('gina', {
+      risk: 'medium',
+      approval: 'one',
+      visibility: { roles: ['operator'] },
+    });
+    const requested = await run('gina', operatorsOnly.id);
+    expect(requested.status, requested.text).toBe(202);
+    const notice = `approval-${requested.body.id}`;
+    expect(await announcementIds('gwen')).toContain(notice);
+    // lena holds approval:decide, but the Skill is not visible to her: no notice, as no run in her inbox.
+    expect(await announcementIds('lena')).not.toContain(notice);
+    expect((await api('lena', 'GET', '/api/approvals')).text).not.toContain(String(requested.body.id));
+  });
 });
 
 describe('the demo tenant acme', () => {

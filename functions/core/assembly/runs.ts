@@ -105,7 +105,7 @@ export function createRunCore(options: RunCoreOptions) {
     executors,
     now,
     approvalTtlSeconds: (domain) => approvals.ttlSeconds(domain),
-    onPendingApproval: (domain, execution) => approvals.notify(domain, execution),
+    onPendingApproval: (domain, execution, skill) => approvals.notify(domain, execution, skill),
     approvable: (domain, skill, requester) => approvals.assertApprovable(domain, skill, requester),
     runnable,
     ...(options.claims === undefined ? {} : { claims: options.claims }),

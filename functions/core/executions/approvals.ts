@@ -150,8 +150,11 @@ export class Approvals {
     );
   }
 
-  /** Tells the tenant's approvers that a run waits for them (never its requester, who may not decide). */
-  async notify(domain: TenantContext, execution: Execution): Promise<void> {
+  /**
+   * Tells the tenant's approvers that a run waits for them: never its requester, who may not decide,
+   * nor anyone who may not see the Skill (the notice names it, and who asked to run it).
+   */
+  async notify(domain: TenantContext, execution: Execution, skill: Pick<Skill, 'visibility'>): Promise<void> {
     const roles = (await this.#directory.listRoles(domain))
       .filter((role) => role.permissions.includes('approval:decide'))
       .map((role) => role.name);
@@ -167,6 +170,7 @@ export class Approvals {
         body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${deadline}.`,
         audience: roles,
         excluded: [execution.requestedBy],
+        skillVisibility: skill.visibility,
         severity: 'warning',
         link: `/executions/${execution.id}`,
       },

@@ -109,7 +109,7 @@ export interface ExecutionsOptions {
   /** How long a run may wait for approvals in a tenant. @default APPROVAL_TTL_SECONDS */
   readonly approvalTtlSeconds?: (domain: TenantContext) => Promise<number>;
   /** Called once a run waits for approval (to notify approvers). */
-  readonly onPendingApproval?: (domain: TenantContext, execution: Execution) => Promise<void>;
+  readonly onPendingApproval?: (domain: TenantContext, execution: Execution, skill: Skill) => Promise<void>;
   /**
    * Refuses, before anything is written, a run its requester asks for that too few people could
    * approve (approvals.ts `assertApprovable`). @default every run may be approved

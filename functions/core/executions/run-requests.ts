@@ -35,7 +35,7 @@ export interface RunRequestsOptions {
   readonly read: (domain: TenantContext, caller: Caller, id: string) => Promise<Execution>;
   readonly runnable: (domain: TenantContext, skill: Skill) => Promise<Runnable>;
   readonly approvalTtl: (domain: TenantContext) => Promise<number>;
-  readonly onPendingApproval: (domain: TenantContext, execution: Execution) => Promise<void>;
+  readonly onPendingApproval: (domain: TenantContext, execution: Execution, skill: Skill) => Promise<void>;
   /** Refuses a run of the Skill the requester's run could never be approved for (too few approvers). */
   readonly approvable: (domain: TenantContext, skill: Skill, requester: string) => Promise<void>;
   readonly runQuota: (domain: TenantContext, executionId: string) => Promise<{ release(): Promise<void> }>;
@@ -173,7 +173,7 @@ export class RunRequests extends RunService<RunRequestsOptions> {
     );
     if (execution.status === 'pending_approval') {
       await requested;
-      await this.options.onPendingApproval(domain, execution);
+      await this.options.onPendingApproval(domain, execution, skill);
       return { execution, created: true };
     }
     // The job goes out while the entry is written: neither waits for the other.

@@ -11,7 +11,7 @@ import type { Page } from '../pagination.ts';
 import { putItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
-import type { Announcement } from './announcements.ts';
+import type { Announcement, SkillVisibility } from './announcements.ts';
 
 function fromItem(item: Record<string, unknown>): Announcement {
   return {
@@ -26,7 +26,17 @@ function fromItem(item: Record<string, unknown>): Announcement {
     ...(Array.isArray(item.recipients) ? { recipients: item.recipients as string[] } : {}),
     ...(Array.isArray(item.excluded) ? { excluded: item.excluded as string[] } : {}),
     ...(typeof item.link === 'string' ? { link: item.link } : {}),
+    ...(isSkillVisibility(item.skillVisibility) ? { skillVisibility: item.skillVisibility } : {}),
   };
+}
+
+function isSkillVisibility(value: unknown): value is SkillVisibility {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as { roles?: unknown }).roles) &&
+    (value as { roles: unknown[] }).roles.every((role) => typeof role === 'string')
+  );
 }
 
 export class AnnouncementRepository {

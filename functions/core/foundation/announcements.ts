@@ -27,6 +27,15 @@ export interface Announcement {
   readonly excluded?: readonly string[];
   /** A page of the front it is about (a path such as `/executions/ex-…`). */
   readonly link?: string;
+  /**
+   * About a Skill (a run waiting for approval): the Skill's visibility when posted. Only readers who
+   * may see such a Skill see it, whatever their roles: it names the Skill and who asked to run it.
+   */
+  readonly skillVisibility?: SkillVisibility;
+}
+
+export interface SkillVisibility {
+  readonly roles: readonly string[];
 }
 
 /** An announcement as one user sees it: with whether they marked it read. */
@@ -38,6 +47,8 @@ export interface AnnouncementForUser extends Announcement {
 export interface Reader {
   readonly username: string;
   readonly roles: readonly string[] | null;
+  /** Whether the reader may see a Skill of this visibility (catalog/skills.ts `canSee`). */
+  readonly seesSkill: (visibility: SkillVisibility) => boolean;
 }
 
 export interface NewAnnouncement {
@@ -50,6 +61,7 @@ export interface NewAnnouncement {
   readonly recipients?: readonly string[];
   readonly excluded?: readonly string[];
   readonly link?: string;
+  readonly skillVisibility?: SkillVisibility;
 }
 
 /**
@@ -58,6 +70,7 @@ export interface NewAnnouncement {
  */
 function visibleTo(reader: Reader, item: Announcement): boolean {
   if (item.excluded?.includes(reader.username) === true) return false;
+  if (item.skillVisibility !== undefined && !reader.seesSkill(item.skillVisibility)) return false;
   if (item.recipients !== undefined && item.recipients.length > 0)
     return item.recipients.includes(reader.username);
   return (
@@ -103,6 +116,9 @@ export class Announcements {
         ? {}
         : { excluded: [...input.excluded] }),
       ...(input.link === undefined ? {} : { link: input.link }),
+      ...(input.skillVisibility === undefined
+        ? {}
+        : { skillVisibility: { roles: [...input.skillVisibility.roles] } }),
     };
     if (!(await this.#store.post(domain, announcement))) return { announcement, created: false };
     await this.#audit.record(domain, {

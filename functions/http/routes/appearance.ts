@@ -5,6 +5,7 @@
  * counts (`GET /api/notifications`: runs waiting for their decision, announcements they have not read).
  */
 import * as z from 'zod';
+import { announcementReader } from '../../core/foundation/reader.ts';
 import type { TenantCore } from '../../core/platform.ts';
 import { appearanceSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
@@ -60,10 +61,7 @@ export function appearanceRoutes(core: TenantCore): Route[] {
           : 0;
         const unread = await core.announcements.list(
           tenant,
-          {
-            username: caller.username,
-            roles: caller.permissions.has('announcement:manage') ? null : caller.roles,
-          },
+          announcementReader(caller),
           UNREAD_WINDOW,
           undefined,
           { unread: true },

@@ -1,5 +1,6 @@
 /** Tenant foundation: parameters and announcements. */
 import * as z from 'zod';
+import { announcementReader } from '../../core/foundation/reader.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { TenantCore } from '../../core/platform.ts';
 import { announcementSchema, list, page, pageQuery } from '../responses.ts';
@@ -104,10 +105,7 @@ export function foundationRoutes(core: TenantCore): Route[] {
         status: 200,
         body: await core.announcements.list(
           domain,
-          {
-            username: caller.username,
-            roles: caller.permissions.has('announcement:manage') ? null : caller.roles,
-          },
+          announcementReader(caller),
           pageSize(request.query.limit),
           request.query.cursor,
           { unread: request.query.unread === 'true' || request.query.unread === '1' },
@@ -123,14 +121,7 @@ export function foundationRoutes(core: TenantCore): Route[] {
       summary: 'Mark an announcement read for the caller',
       responses: { 204: null },
       handle: async ({ domain, caller, request }) => {
-        await core.announcements.markRead(
-          domain,
-          {
-            username: caller.username,
-            roles: caller.permissions.has('announcement:manage') ? null : caller.roles,
-          },
-          request.params.id ?? '',
-        );
+        await core.announcements.markRead(domain, announcementReader(caller), request.params.id ?? '');
         return { status: 204 };
       },
     }),
