@@ -30,6 +30,20 @@ function port(value: string): number {
   return number;
 }
 
+/**
+ * The exit codes of a command that reports a run (`run`, `logs`): the run's end decides 0 or 1, as
+ * `RunUnsuccessfulError` does for both. `succeeded` words the 0, `gaveUp` any other way to exit 1.
+ */
+function runExitCodes(succeeded: string, gaveUp = ''): string {
+  return `
+Exit codes:
+  0  ${succeeded}
+  1  it failed, was rejected, was cancelled or timed out (its error on stderr),
+     or the platform refused the request or could not be reached${gaveUp}
+  2  bad usage or bad local input
+  3  not signed in`;
+}
+
 export interface MainOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly output?: Output;
@@ -167,6 +181,13 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .option('--no-wait', 'print the run id and return at once')
     .option('--timeout <seconds>', 'stop waiting after this long (the run goes on)', positiveInteger)
     .option('--json', 'print the finished run as JSON')
+    .addHelpText(
+      'after',
+      runExitCodes(
+        'the run succeeded (with --no-wait: it was requested)',
+        ',\n     or --timeout passed first',
+      ),
+    )
     .action(async (skill, options) => {
       const { run } = await import('./commands/runs.ts');
       await run(context, skill, withTarget(options));
@@ -178,6 +199,7 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .argument('<run>', 'run id (ex-…)')
     .option('-f, --follow', 'wait for the run to end, printing logs as they come')
     .option('--json', 'print JSON')
+    .addHelpText('after', runExitCodes('the run succeeded (or, without --follow, has not ended yet)'))
     .action(async (id, options) => {
       const { logs } = await import('./commands/runs.ts');
       await logs(context, id, withTarget(options));
