@@ -407,8 +407,8 @@ describe('execfabric init, push, run, logs', () => {
     expect(json.stderr).toContain(failure);
 
     const help = await alice.run(['logs', '--help']);
-    expect(help.stdout).toMatch(/Exit codes:\n {2}0 {2}the run succeeded/);
-    expect(help.stdout).toContain('1  it failed, was rejected, was cancelled or timed out');
+    expect(help.stdout).toMatch(/\nExit codes:\n {2}0 +the run succeeded/);
+    expect(help.stdout).toMatch(/\n {2}1 +it failed, was rejected, was cancelled or timed out/);
   });
 });
 
