@@ -223,6 +223,15 @@ describe('execfabric init, push, run, logs', () => {
     const pushed = await alice.run(['push', project]);
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stdout).toContain('2 steps applied');
+    // Without a terminal each step is said once, with what it made: not once in a plan, once as
+    // progress and once more in the summary.
+    for (const step of ['script hello: create from scripts/hello.py', 'skill Hello: create']) {
+      expect(`${pushed.stdout}${pushed.stderr}`.split(step), step).toHaveLength(2);
+    }
+    expect(pushed.stdout).toMatch(/^\+ script hello: create from scripts\/hello\.py .* → scr-\S+ v1$/m);
+    expect(pushed.stdout).toMatch(
+      /^\+ skill Hello: create \(script hello, low risk\) → skl-\S+ revision 1$/m,
+    );
     const script = await scriptByName('hello');
     expect(script).toMatchObject({ activeVersion: 1, latestVersion: 1 });
     expect(await skillByName('Hello')).toMatchObject({ revision: 1 });
