@@ -3,7 +3,13 @@
  * command, each a thin call into its module. Errors become one message on stderr (with details and
  * hints) and an exit code (see errors.ts); nothing else prints a stack.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import {
+  Command,
+  CommanderError,
+  type CommandUnknownOpts,
+  InvalidArgumentError,
+  Option,
+} from '@commander-js/extra-typings';
 import { EXECUTION_STATUSES } from '../../functions/contract/executions.ts';
 import packageJson from '../../package.json' with { type: 'json' };
 import { DEFAULT_LOCAL_PORT } from '../local/port.ts';
@@ -30,6 +36,41 @@ function port(value: string): number {
   return number;
 }
 
+type HelpItems = readonly (readonly [term: string, description: string])[];
+
+/**
+ * A section of a command's help (Environment, Exit codes) laid out by commander as it lays out its
+ * own: the descriptions in the column of the options' and commands', wrapped to the help's width.
+ */
+function helpSection(heading: string, items: HelpItems) {
+  return ({ command }: { command: CommandUnknownOpts }): string => {
+    const helper = command.createHelp();
+    helper.prepareContext({ helpWidth: command.configureOutput().getOutHelpWidth?.() });
+    const width = Math.max(
+      helper.padWidth(command, helper),
+      ...items.map(([term]) => helper.displayWidth(term)),
+    );
+    const lines = items.map(([term, text]) => helper.formatItem(term, width, text, helper));
+    return ['', ...helper.formatItemList(heading, lines, helper)].join('\n').trimEnd();
+  };
+}
+
+/**
+ * The exit codes of a command that reports a run (`run`, `logs`): the run's end decides 0 or 1, as
+ * `RunUnsuccessfulError` does for both. `succeeded` words the 0, `gaveUp` any other way to exit 1.
+ */
+function runExitCodes(succeeded: string, gaveUp = ''): HelpItems {
+  return [
+    [String(EXIT.ok), succeeded],
+    [
+      String(EXIT.failure),
+      `it failed, was rejected, was cancelled or timed out (its error on stderr), or the platform refused the request or could not be reached${gaveUp}`,
+    ],
+    [String(EXIT.usage), 'bad usage or bad local input'],
+    [String(EXIT.signedOut), 'not signed in'],
+  ];
+}
+
 export interface MainOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly output?: Output;
@@ -52,16 +93,22 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .exitOverride()
     .addHelpText(
       'after',
-      `
-Environment:
-  ${ENV_HOST}    the host, when --host is not given
-  ${ENV_TOKEN}   an access token to act with (CI); overrides the stored sign-in
-  ${ENV_RETRY}    0: fail at once on 429 or 503, as --no-retry
-  EXECFABRIC_AGENT_TOKEN   the agent token of \`${hint('agent', context.env)}\`
-  XDG_CONFIG_HOME     where sign-ins are kept (${configDir(context.env)})
-
-Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not succeed),
-2 bad usage or bad local input (arguments, manifest, --input), 3 not signed in.`,
+      helpSection('Environment:', [
+        [ENV_HOST, 'the host, when --host is not given'],
+        [ENV_TOKEN, 'an access token to act with (CI); overrides the stored sign-in'],
+        [ENV_RETRY, '0: fail at once on 429 or 503, as --no-retry'],
+        ['EXECFABRIC_AGENT_TOKEN', `the agent token of \`${hint('agent', context.env)}\``],
+        ['XDG_CONFIG_HOME', `where sign-ins are kept (${configDir(context.env)})`],
+      ]),
+    )
+    .addHelpText(
+      'after',
+      helpSection('Exit codes:', [
+        [String(EXIT.ok), 'success'],
+        [String(EXIT.failure), 'failure (refused, unreachable, or a run that did not succeed)'],
+        [String(EXIT.usage), 'bad usage or bad local input (arguments, manifest, --input)'],
+        [String(EXIT.signedOut), 'not signed in'],
+      ]),
     );
   const host = () => program.opts().host;
   /** The global options a command's target takes: `--host`, and `--no-retry` as `retry: false`. */
@@ -167,6 +214,13 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .option('--no-wait', 'print the run id and return at once')
     .option('--timeout <seconds>', 'stop waiting after this long (the run goes on)', positiveInteger)
     .option('--json', 'print the finished run as JSON')
+    .addHelpText(
+      'after',
+      helpSection(
+        'Exit codes:',
+        runExitCodes('the run succeeded (with --no-wait: it was requested)', ', or --timeout passed first'),
+      ),
+    )
     .action(async (skill, options) => {
       const { run } = await import('./commands/runs.ts');
       await run(context, skill, withTarget(options));
@@ -178,6 +232,10 @@ Exit codes: 0 success, 1 failure (refused, unreachable, or a run that did not su
     .argument('<run>', 'run id (ex-…)')
     .option('-f, --follow', 'wait for the run to end, printing logs as they come')
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      helpSection('Exit codes:', runExitCodes('the run succeeded (or, without --follow, has not ended yet)')),
+    )
     .action(async (id, options) => {
       const { logs } = await import('./commands/runs.ts');
       await logs(context, id, withTarget(options));

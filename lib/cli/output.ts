@@ -1,7 +1,7 @@
 /**
  * How commands print: results on stdout (a table, or JSON with `--json`), progress and status on
  * stderr, colour only on a terminal and never with NO_COLOR. A progress bar (cli-progress) appears
- * on long work when stderr is a terminal; elsewhere each step prints one line.
+ * on long work when stderr is a terminal; each step's result line is printed once either way.
  */
 import { SingleBar } from 'cli-progress';
 
@@ -73,8 +73,9 @@ export class Output {
   }
 
   /**
-   * Progress over `total` steps: a bar on a terminal (when there is enough work to show one), a
-   * line per step elsewhere.
+   * Progress over `total` steps, each step's result line (stdout) printed once: a bar on a terminal
+   * (when there is enough work to show one) and the lines when it stops, elsewhere each line as its
+   * step ends.
    */
   progress(total: number, title: string): Progress {
     if (this.interactive && total >= 3) {
@@ -85,16 +86,30 @@ export class Output {
         clearOnComplete: false,
       });
       bar.start(total, 0, { step: '' });
+      const lines: string[] = [];
       return {
-        step: (label) => bar.increment(1, { step: label }),
-        stop: () => bar.stop(),
+        step: (label, line) => {
+          if (line !== undefined) lines.push(line);
+          bar.increment(1, { step: label });
+        },
+        stop: () => {
+          bar.stop();
+          for (const line of lines.splice(0)) this.out(line);
+        },
       };
     }
-    return { step: (label) => this.info(`  ${label}`), stop: () => undefined };
+    return {
+      step: (_label, line) => {
+        if (line !== undefined) this.out(line);
+      },
+      stop: () => undefined,
+    };
   }
 }
 
 export interface Progress {
-  step(label: string): void;
+  /** One step done: `label` is shown on the bar, `line` (if any) is printed once on stdout. */
+  step(label: string, line?: string): void;
+  /** Ends the bar and prints the lines it held; again is a no-op. */
   stop(): void;
 }

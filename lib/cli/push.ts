@@ -242,16 +242,28 @@ export function describeStep(step: PlanStep): { sign: '+' | '~'; text: string } 
   }
 }
 
-/** The plan as text: one line per step, and a unified diff of what each change replaces. */
-export function renderPlan(plan: Plan, output: Output, options: { diff: boolean; where: string }): void {
+/** A step as one line, `+ script hello: create …`, and what applying it made (` → v1 (active)`). */
+function stepLine(step: PlanStep, output: Output, detail?: string): string {
+  const { sign, text } = describeStep(step);
+  return `${output.style(sign === '+' ? 'green' : 'yellow', sign)} ${text}${detail === undefined ? '' : ` → ${detail}`}`;
+}
+
+/**
+ * The plan as text: one line per step (with `steps`; a push says them as it applies them), a
+ * unified diff of what each change replaces (with `diff`), and what is unchanged.
+ */
+export function renderPlan(
+  plan: Plan,
+  output: Output,
+  options: { diff: boolean; steps: boolean; where: string },
+): void {
   if (plan.steps.length === 0) {
     output.out(`Up to date with ${options.where}: nothing to push.`);
   } else {
-    output.out(`Plan for ${options.where}:`);
+    output.out(`${options.steps ? 'Plan for' : 'Pushing to'} ${options.where}:`);
   }
-  for (const step of plan.steps) {
-    const { sign, text } = describeStep(step);
-    output.out(`${output.style(sign === '+' ? 'green' : 'yellow', sign)} ${text}`);
+  for (const step of options.steps ? plan.steps : []) {
+    output.out(stepLine(step, output));
     if (!options.diff) continue;
     const patch = diffOf(step, plan);
     if (patch !== '') output.out(colorDiff(patch, output));
@@ -315,16 +327,25 @@ export interface PushResult {
   readonly applied: readonly { readonly step: string; readonly detail: string }[];
 }
 
-/** Runs the plan's steps in order. A refused step stops the push with what was done before it. */
-export async function applyPlan(plan: Plan, api: TenantApi, output: Output): Promise<PushResult> {
+/**
+ * Runs the plan's steps in order, saying each once with what it made (unless `quiet`, for
+ * `--json`). A refused step stops the push with what was done before it.
+ */
+export async function applyPlan(
+  plan: Plan,
+  api: TenantApi,
+  output: Output,
+  options: { quiet?: boolean } = {},
+): Promise<PushResult> {
   const applied: { step: string; detail: string }[] = [];
   const scriptIds = new Map(plan.scriptIds);
   const progress = output.progress(plan.steps.length, 'Pushing');
   try {
     for (const step of plan.steps) {
       const label = describeStep(step).text;
+      let detail: string;
       try {
-        applied.push({ step: label, detail: await applyStep(step, api, scriptIds) });
+        detail = await applyStep(step, api, scriptIds);
       } catch (error) {
         progress.stop();
         const done = applied.length;
@@ -339,7 +360,8 @@ export async function applyPlan(plan: Plan, api: TenantApi, output: Output): Pro
           cause: error,
         });
       }
-      progress.step(label);
+      applied.push({ step: label, detail });
+      progress.step(label, options.quiet === true ? undefined : stepLine(step, output, detail));
     }
   } finally {
     progress.stop();

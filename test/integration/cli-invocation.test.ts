@@ -75,6 +75,41 @@ describe('the command the hints name', () => {
   }, 60_000);
 });
 
+/**
+ * The lines of a help text that are out of line: commander starts every item's description (and
+ * every wrapped line of it), in every section, at one column.
+ */
+function misaligned(help: string): string[] {
+  const wrong: string[] = [];
+  let column: number | undefined;
+  for (const line of help.split('\n')) {
+    if (!line.startsWith(' ')) continue;
+    const item = /^ {2}\S.*? {2,}(?=\S)/.exec(line);
+    const at = item === null ? line.length - line.trimStart().length : item[0].length;
+    column ??= at;
+    if (at !== column) wrong.push(line);
+  }
+  return wrong;
+}
+
+describe('the help', () => {
+  it('lines up every section of every command’s help, as commander lays out its own', async () => {
+    const env = { XDG_CONFIG_HOME: scratchDir('execfabric-help-') };
+    const root = await runCli(['--help'], { env });
+    expect(root.code, root.stderr).toBe(0);
+    expect(root.stdout).toContain('Environment:');
+    expect(root.stdout).toContain('Exit codes:');
+    expect(misaligned(root.stdout)).toEqual([]);
+    const commands = [...root.stdout.matchAll(/^ {2}([a-z]+) /gm)].map((match) => match[1] ?? '');
+    expect(commands).toEqual(expect.arrayContaining(['push', 'run', 'logs', 'agent']));
+    for (const command of commands) {
+      const help = await runCli([command, '--help'], { env });
+      expect(help.code, `${command}: ${help.stderr}`).toBe(0);
+      expect(misaligned(help.stdout), command).toEqual([]);
+    }
+  }, 120_000);
+});
+
 describe('a reader that stops early', () => {
   it('ends the command quietly (`execfabric --help | head -1`), not with an unhandled EPIPE', async () => {
     const child = spawn(process.execPath, [join(REPOSITORY_ROOT, 'bin', 'execfabric.mjs'), '--help'], {

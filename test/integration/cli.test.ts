@@ -223,6 +223,15 @@ describe('execfabric init, push, run, logs', () => {
     const pushed = await alice.run(['push', project]);
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stdout).toContain('2 steps applied');
+    // Without a terminal each step is said once, with what it made: not once in a plan, once as
+    // progress and once more in the summary.
+    for (const step of ['script hello: create from scripts/hello.py', 'skill Hello: create']) {
+      expect(`${pushed.stdout}${pushed.stderr}`.split(step), step).toHaveLength(2);
+    }
+    expect(pushed.stdout).toMatch(/^\+ script hello: create from scripts\/hello\.py .* → scr-\S+ v1$/m);
+    expect(pushed.stdout).toMatch(
+      /^\+ skill Hello: create \(script hello, low risk\) → skl-\S+ revision 1$/m,
+    );
     const script = await scriptByName('hello');
     expect(script).toMatchObject({ activeVersion: 1, latestVersion: 1 });
     expect(await skillByName('Hello')).toMatchObject({ revision: 1 });
@@ -365,6 +374,51 @@ describe('execfabric init, push, run, logs', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('No Skill named "Nope"');
   });
+
+  it('shows a failed run’s logs with its stderr and error, and exits 1 as `run` does', async () => {
+    const project = join(work, 'noisy');
+    mkdirSync(join(project, 'scripts'), { recursive: true });
+    writeFileSync(
+      join(project, 'scripts', 'noisy.py'),
+      'import sys\n\n\ndef main(inputs, ctx):\n    print("about to fail")\n    print("a warning on stderr", file=sys.stderr)\n    raise ValueError("no luck")\n',
+    );
+    writeFileSync(
+      join(project, 'execfabric.yaml'),
+      'version: 1\nscripts:\n  noisy:\n    file: scripts/noisy.py\nskills:\n  Noisy:\n    script: noisy\n    inputSchema: { type: object }\n    outputSchema: { type: object }\n    risk: low\n',
+    );
+    expect((await alice.run(['push', project])).code).toBe(0);
+    const ran = await alice.run(['run', 'Noisy']);
+    expect(ran.code).toBe(1);
+    const id = /\[(ex-[0-9a-z]+)\]/.exec(ran.stderr)?.[1] ?? '';
+    const failure = `error: Run ${id} failed: ValueError: no luck`;
+    expect(ran.stderr).toContain(failure);
+
+    for (const args of [
+      ['logs', id],
+      ['logs', id, '--follow'],
+    ]) {
+      const logs = await alice.run(args);
+      expect(logs.code, args.join(' ')).toBe(1);
+      expect(logs.stdout, args.join(' ')).toBe('about to fail\n');
+      expect(logs.stderr, args.join(' ')).toContain('a warning on stderr\n');
+      expect(logs.stderr, args.join(' ')).toContain(failure);
+      // The script's traceback, as `run` shows it.
+      expect(logs.stderr, args.join(' ')).toContain('raise ValueError("no luck")');
+    }
+    const json = await alice.run(['logs', id, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      id,
+      status: 'failed',
+      logs: { stdout: 'about to fail\n', stderr: expect.stringContaining('a warning on stderr') },
+      error: { type: 'ValueError', message: 'no luck' },
+    });
+    expect(json.stderr).toContain(failure);
+
+    const help = await alice.run(['logs', '--help']);
+    expect(help.stdout).toMatch(/\nExit codes:\n {2}0 +the run succeeded/);
+    expect(help.stdout).toMatch(/\n {2}1 +it failed, was rejected, was cancelled or timed out/);
+  });
 });
 
 describe('execfabric push refuses a bad manifest whole', () => {
@@ -485,8 +539,8 @@ describe('execfabric listings, approvals and pull', () => {
     expect(items.every((item) => item.skillName === 'Hello' && item.status === 'succeeded')).toBe(true);
     const failed = await alice.run(['runs', '--json', '--status', 'failed']);
     expect(
-      (JSON.parse(failed.stdout) as { skillName: string }[]).every((item) => item.skillName === 'Boom'),
-    ).toBe(true);
+      new Set((JSON.parse(failed.stdout) as { skillName: string }[]).map((item) => item.skillName)),
+    ).toEqual(new Set(['Boom', 'Noisy']));
     const badStatus = await alice.run(['runs', '--status', 'exploded']);
     expect(badStatus.code).toBe(2);
   });
@@ -530,8 +584,10 @@ describe('execfabric listings, approvals and pull', () => {
 
     const rejected = await alice.run(['reject', rejectId, '--json']);
     expect(JSON.parse(rejected.stdout)).toMatchObject({ id: rejectId, status: 'rejected' });
+    // A rejected run did not succeed: its logs say so and exit 1, as `run` would have.
     const waited = await bob.run(['logs', rejectId]);
-    expect(waited.code).toBe(0);
+    expect(waited.code).toBe(1);
+    expect(waited.stderr).toContain(`error: Run ${rejectId} rejected`);
   });
 
   it('pulls the tenant into a folder that then pushes as up to date', async () => {

@@ -101,7 +101,9 @@ export async function push(context: CliContext, dir: string, options: PushOption
   const where = target.client.host;
   if (options.json === true) {
     const result =
-      options.dryRun === true || plan.steps.length === 0 ? null : await applyPlan(plan, api, context.output);
+      options.dryRun === true || plan.steps.length === 0
+        ? null
+        : await applyPlan(plan, api, context.output, { quiet: true });
     context.output.json({
       host: target.origin,
       dryRun: options.dryRun === true,
@@ -111,7 +113,11 @@ export async function push(context: CliContext, dir: string, options: PushOption
     });
     return;
   }
-  renderPlan(plan, context.output, { diff: options.dryRun === true, where });
+  renderPlan(plan, context.output, {
+    diff: options.dryRun === true,
+    steps: options.dryRun === true || plan.steps.length === 0,
+    where,
+  });
   if (options.dryRun === true) {
     if (plan.steps.length > 0)
       context.output.out(
@@ -124,7 +130,6 @@ export async function push(context: CliContext, dir: string, options: PushOption
   context.output.out(
     `Pushed to ${where}: ${result.applied.length} step${result.applied.length === 1 ? '' : 's'} applied.`,
   );
-  for (const { step, detail } of result.applied) context.output.out(`  ${step} → ${detail}`);
 }
 
 export interface PullOptions extends TargetOptions {

@@ -188,29 +188,36 @@ export async function run(context: CliContext, skillReference: string, options: 
   if (finished.status !== 'succeeded') throw failure(finished);
 }
 
+/**
+ * A run's logs: stdout on stdout, stderr on stderr. A run that ended without succeeding ends the
+ * command as `run` does: its error (and traceback) on stderr, exit code 1.
+ */
 export async function logs(
   context: CliContext,
   id: string,
   options: HostOptions & { follow?: boolean; json?: boolean },
 ): Promise<void> {
   const tenant = api(context, options);
-  if (options.follow === true) {
-    const finished = await follow(context, tenant, id, { logsTo: 'stdout', quiet: options.json === true });
-    if (options.json === true)
-      context.output.json({ id: finished.id, status: finished.status, logs: finished.logs ?? null });
-    return;
-  }
-  const current = await tenant.execution(id);
+  const current =
+    options.follow === true
+      ? await follow(context, tenant, id, { logsTo: 'stdout', quiet: options.json === true })
+      : await tenant.execution(id);
   if (options.json === true) {
-    context.output.json({ id: current.id, status: current.status, logs: current.logs ?? null });
-    return;
+    context.output.json({
+      id: current.id,
+      status: current.status,
+      logs: current.logs ?? null,
+      error: current.error ?? null,
+    });
+  } else if (options.follow !== true) {
+    printLogs(context, current, { stdout: 0, stderr: 0 }, 'stdout');
+    if (!TERMINAL_STATUSES.has(current.status)) {
+      context.output.info(`Run ${id} is ${current.status}; \`--follow\` waits for the rest.`);
+    } else if (current.logs?.truncated === true) {
+      context.output.info('(the logs were truncated by the platform)');
+    }
   }
-  printLogs(context, current, { stdout: 0, stderr: 0 }, 'stdout');
-  if (!TERMINAL_STATUSES.has(current.status)) {
-    context.output.info(`Run ${id} is ${current.status}; \`--follow\` waits for the rest.`);
-  } else if (current.logs?.truncated === true) {
-    context.output.info('(the logs were truncated by the platform)');
-  }
+  if (TERMINAL_STATUSES.has(current.status) && current.status !== 'succeeded') throw failure(current);
 }
 
 export async function skills(context: CliContext, options: HostOptions & { json?: boolean }): Promise<void> {
