@@ -23,7 +23,9 @@ function print(title: string, routes: readonly Route[]) {
         ? 'anyone'
         : route.auth === 'mcp-client'
           ? 'an AI client token (MCP)'
-          : (route.permission ?? 'any signed-in user');
+          : route.auth === 'agent'
+            ? "a local agent's token"
+            : (route.permission ?? 'any signed-in user');
     process.stdout.write(`  ${route.method.padEnd(6)} ${route.path.padEnd(48)} ${who}\n`);
   }
 }

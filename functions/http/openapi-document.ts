@@ -143,9 +143,11 @@ function operation(route: Route): ZodOpenApiOperationObject {
       ? 'Anyone may call it.'
       : route.auth === 'mcp-client'
         ? 'An AI client calls it with its own token.'
-        : route.permission === undefined
-          ? 'Any signed-in user may call it.'
-          : `The caller needs the permission \`${route.permission}\`.`;
+        : route.auth === 'agent'
+          ? 'A local agent calls it with its own token.'
+          : route.permission === undefined
+            ? 'Any signed-in user may call it.'
+            : `The caller needs the permission \`${route.permission}\`.`;
   const responses: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(route.responses)) {
     responses[status] = successResponse(Number(status), spec);
@@ -206,7 +208,9 @@ function operation(route: Route): ZodOpenApiOperationObject {
         ? []
         : route.auth === 'mcp-client'
           ? [{ mcpClient: [] }]
-          : [{ bearer: [] }, { session: [] }],
+          : route.auth === 'agent'
+            ? [{ agent: [] }]
+            : [{ bearer: [] }, { session: [] }],
     requestParams: {
       ...(path === undefined ? {} : { path }),
       ...(route.query === undefined ? {} : { query: route.query }),
@@ -260,6 +264,11 @@ export function openApiDocument(surface: ApiSurface, routes: readonly Route[]) {
             type: 'http',
             scheme: 'bearer',
             description: 'An AI client token, created under AI clients in the tenant front.',
+          },
+          agent: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "A local agent's token, created with the agent (`POST /api/agents`).",
           },
         },
       },

@@ -279,8 +279,9 @@ export function createApiHandler(options: ApiHandlerOptions) {
       }
     };
 
-    // A bearer header is used wherever it is sent; the session cookie only where a caller is needed.
-    const credential = credentialOf(headers, unread.cookies);
+    // A bearer header is used wherever it is sent, but on the agent channel (whose routes take an
+    // agent's token, never a user's); the session cookie only where a caller is needed.
+    const credential = route.auth === 'agent' ? undefined : credentialOf(headers, unread.cookies);
     let caller: Caller | undefined;
     if (route.auth === 'mcp-client') {
       if (options.authenticateMcpClient === undefined) throw new RouteNotFoundError(`No route for ${path}`);
@@ -321,6 +322,8 @@ export function createApiHandler(options: ApiHandlerOptions) {
     try {
       result = await route.handle({ request, domain, caller });
     } catch (error) {
+      // An agent route authenticates its token itself: what it refuses is recorded as any refused token.
+      if (route.auth === 'agent') await refusedToken(error);
       // Refused by the core's own rules (a super-admin-only change, deciding on one's own run…);
       // a suspended tenant's refusal, or a plan's limit, is not an attack.
       if (

@@ -149,10 +149,12 @@ export type ResultOf<R extends Responses> = { [K in keyof R]: ResultFor<K, R[K]>
 type BodyOf<S> = S extends z.$ZodType ? z.output<S> : undefined;
 
 /**
- * Who may call a route: anybody, a user (session or personal access token), or an AI client (its
- * own token, on the MCP endpoint only). Each kind of credential is refused where another is asked.
+ * Who may call a route: anybody, a user (session or personal access token), an AI client (its own
+ * token, on the MCP endpoint only), or a local agent (its own token, on the agent channel only: the
+ * route's handler authenticates it; the pipeline tries no user credential there and records what
+ * the handler refuses). Each kind of credential is refused where another is asked.
  */
-export type RouteAuth = 'anonymous' | 'caller' | 'mcp-client';
+export type RouteAuth = 'anonymous' | 'caller' | 'mcp-client' | 'agent';
 
 /** The paths an API serves (under the surface prefix the edge adds). */
 export type RoutePath = `/api${string}` | '/mcp' | `/.well-known/${string}`;
@@ -190,7 +192,11 @@ interface RouteShape<
   readonly head?: boolean;
   readonly responses: R;
   readonly handle: (
-    context: RouteContext<BodyOf<S>, A extends 'anonymous' ? Caller | undefined : Caller, DomainOf<V>>,
+    context: RouteContext<
+      BodyOf<S>,
+      A extends 'anonymous' ? Caller | undefined : A extends 'agent' ? undefined : Caller,
+      DomainOf<V>
+    >,
   ) => Promise<ResultOf<R>>;
 }
 

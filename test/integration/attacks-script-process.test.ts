@@ -9,7 +9,9 @@
  * read. There is no PID namespace, but run as root each job has a procfs of its own, mounted
  * `hidepid=2`: it lists no other process at all (with the host's /proc it read every process's
  * command line, another job's arguments included); otherwise none of the command lines it reads
- * names acme's run.
+ * names acme's run. Nor does globex's script find any cgroup under /sys (with the host's it read
+ * every job's `cgroup.procs`, live memory usage and limit): with a mount namespace a job has no /sys,
+ * while its own memory group, joined and limited before, still caps it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
@@ -97,6 +99,58 @@ def main(inputs, ctx):
     return {"own": [own_found, own_child], "found": found, "signalled": signalled, "readable": readable, "named": named, "seen": seen}
 `;
 
+/** Holds 100 MB in its memory group while it sleeps. */
+const HOLDER = `
+import time
+
+def main(inputs, ctx):
+    block = bytearray(100 * 1024 * 1024)
+    for index in range(0, len(block), 4096):
+        block[index] = 1
+    time.sleep(inputs["stay"])
+    return len(block) // (1024 * 1024)
+`;
+
+/** Every cgroup it can find under /sys: groups of jobs and zygotes, and any group holding a process not its own. */
+const GROUP_SEEKER = `
+import glob, os
+
+def main(inputs, ctx):
+    me = str(os.getpid())
+    groups = glob.glob("/sys/fs/cgroup/**/job-*", recursive=True) + glob.glob("/sys/fs/cgroup/**/execfabric-*", recursive=True)
+    others = []
+    for path in glob.glob("/sys/fs/cgroup/**/cgroup.procs", recursive=True):
+        try:
+            with open(path) as handle:
+                if any(pid != me for pid in handle.read().split()):
+                    others.append(path)
+        except OSError:
+            pass
+    with open("/proc/self/cgroup") as handle:
+        own = [line.split(":", 2)[2] for line in handle.read().splitlines() if "memory" in line.split(":", 2)[1].split(",") or line.startswith("0::")]
+    return {"groups": groups[:10], "others": others[:10], "sys": sorted(os.listdir("/sys")), "own": own, "cpus": os.cpu_count()}
+`;
+
+/** Four processes of 100 MB each: none alone is over a 256 MB limit, the tree is. */
+const HOG = `
+import os, time
+
+def main(inputs, ctx):
+    children = []
+    for _ in range(4):
+        pid = os.fork()
+        if pid == 0:
+            block = bytearray(100 * 1024 * 1024)
+            for index in range(0, len(block), 4096):
+                block[index] = 1
+            time.sleep(5)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return "survived"
+`;
+
 describe('one tenant’s script against another’s on the same platform', { timeout: 120_000 }, () => {
   let test: TestPlatform;
   let acme: Runner;
@@ -143,6 +197,35 @@ describe('one tenant’s script against another’s on the same platform', { tim
       if (process.getuid?.() === 0) expect(run.output.seen, `${when}: processes seen`).toBe(0);
       else expect(run.output.seen, `${when}: processes looked at`).toBeGreaterThan(0);
       expect(JSON.stringify([run.output, run.logs]), when).not.toContain(MARK);
+    }
+  });
+
+  it('sees no cgroup of another run (no /sys at all), while its own memory group still holds it', async () => {
+    const holder = await acme.skill(HOLDER);
+    const seeker = await globex.skill(GROUP_SEEKER);
+    const hog = await acme.skill(HOG, { limits: { timeoutSeconds: 60, memoryMb: 256 } });
+    const holding = await acme.request(holder, { stay: 4 });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const during = await globex.run(seeker);
+    const held = await acme.wait(holding);
+
+    expect(held.status, JSON.stringify(held.error ?? held.logs)).toBe('succeeded');
+    expect(Date.parse(during.finishedAt)).toBeLessThan(Date.parse(held.finishedAt));
+    expect(during.status, JSON.stringify(during.error ?? during.logs)).toBe('succeeded');
+    // With the host's /sys it found every job's group (acme's live usage and limit among them),
+    // every other platform's, and the machine's own.
+    expect(during.output.groups).toEqual([]);
+    expect(during.output.others).toEqual([]);
+    expect(during.output.cpus).toBeGreaterThan(0);
+    if (process.getuid?.() === 0) {
+      // There was something to find: the seeker itself is in a job group of its own.
+      expect(during.output.own.some((path: string) => /\/execfabric-[^/]+\/job-\d+$/.test(path))).toBe(true);
+      expect(during.output.sys).toEqual([]);
+      // The group is still joined and limited: the tree's memory is capped.
+      const hogged = await acme.run(hog);
+      // (A run killed at a limit is recorded as failed, with the limit in its error.)
+      expect(hogged.status, JSON.stringify(hogged.output ?? hogged.logs)).toBe('failed');
+      expect(hogged.error).toMatchObject({ type: 'LimitExceeded', limit: 'memory' });
     }
   });
 });

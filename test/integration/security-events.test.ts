@@ -91,6 +91,56 @@ describe('refusals are recorded in the attacked domain', () => {
   });
 });
 
+describe('the agent channel', () => {
+  it('records no refused token for an agent calling with its own, so a flood of polls leaves the budget to refusals', async () => {
+    const created = await t.send({
+      host: HOSTS.acme,
+      token: alice,
+      method: 'POST',
+      path: '/api/agents',
+      body: { name: 'box' },
+    });
+    expect(created.status, created.text).toBe(201);
+    const agent = String(created.body.token);
+    const seen = new Set((await securityEntries(HOSTS.acme, alice)).map((item) => item.id));
+    const poll = (token: string) =>
+      t.send({
+        host: HOSTS.acme,
+        token,
+        method: 'POST',
+        path: '/api/agent/poll',
+        body: { name: 'box', version: '1.0.0', waitSeconds: 0 },
+      });
+    // More polls than a source may have events recorded in a window (20).
+    for (let i = 0; i < 25; i++) {
+      const polled = await poll(agent);
+      expect(polled.status, polled.text).toBe(204);
+    }
+    // A forged agent token is refused by the route's own authentication, and recorded.
+    expectProblem(await poll(`${agent.slice(0, -4)}AAAA`), 401);
+    // A bad user token on a route anybody may call is still recorded.
+    expect(
+      (await t.send({ host: HOSTS.acme, token: `${bob.slice(0, -4)}AAAA`, path: '/api/health' })).status,
+    ).toBe(200);
+    // After the polls, a viewer's refused privileged request from the same address is recorded.
+    expectProblem(
+      await t.send({ host: HOSTS.acme, token: bob, method: 'DELETE', path: '/api/agents/box/token' }),
+      403,
+    );
+
+    const recorded = (await securityEntries(HOSTS.acme, alice)).filter((item) => !seen.has(item.id));
+    expect(recorded.find((item) => item.action === 'security.privileged-request-refused')).toMatchObject({
+      actor: { username: 'bob' },
+      details: { method: 'DELETE', route: '/api/agents/{name}/token', permission: 'agent:manage' },
+    });
+    const refusedTokens = recorded.filter((item) => item.action === 'security.token-refused');
+    expect(refusedTokens.map((item) => item.details?.route).sort()).toEqual([
+      '/api/agent/poll',
+      '/api/health',
+    ]);
+  });
+});
+
 describe('flood control', () => {
   it('writes a bounded number per source and window, then one summary of the rest', async () => {
     const tenant = await readTenantSummary(t.core.table, 'globex', true);

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import stat
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from conftest import FAKE_SECRETS, LAYER, Sandbox, requires_root, run
 
@@ -153,6 +160,65 @@ def main(inputs, ctx):
     assert outcome.status == "succeeded", outcome.error
     assert outcome.output["pids"] == [outcome.output["self"]]
     assert str(os.getpid()) not in outcome.output["pids"]  # the worker (this process) is not seen
+
+
+CGROUP_SEEKER = """
+import glob, os
+def main(inputs, ctx):
+    me = str(os.getpid())
+    found = []
+    for path in glob.glob("/sys/fs/cgroup/**/cgroup.procs", recursive=True):
+        try:
+            with open(path) as handle:
+                pids = handle.read().split()
+        except OSError:
+            continue
+        if any(pid != me for pid in pids):
+            found.append(path)
+    found += glob.glob("/sys/fs/cgroup/**/job-*", recursive=True) + glob.glob("/sys/fs/cgroup/**/execfabric-*", recursive=True)
+    return {"found": found[:20], "sys": sorted(os.listdir("/sys")), "cpus": os.cpu_count()}
+"""
+
+VICTIM = """
+import time
+def main(inputs, ctx):
+    block = bytearray(50 * 1024 * 1024)
+    for index in range(0, len(block), 4096):
+        block[index] = 1
+    time.sleep(inputs["stay"])
+    return len(block)
+"""
+
+
+@requires_root
+def test_the_job_sees_no_cgroup_of_another_job(sandbox: Sandbox) -> None:
+    """With the host's /sys a job read every job's memory group (`cgroup.procs`, live usage, limit),
+    another tenant's running one included, and every other group on the machine. It sees no /sys
+    at all: nothing a job needs is there (`os.cpu_count()` still answers). Its own group is joined
+    and limited before /sys goes (test_containment's memory test proves the limit still holds)."""
+    with Sandbox() as other:
+        other.start()
+        groups = f"/sys/fs/cgroup/**/execfabric-*-{other.zygote_pid}/job-*"
+        usage = ("memory.usage_in_bytes", "memory.current")  # cgroup v1, v2
+        victim: list[Any] = []
+        running = threading.Thread(target=lambda: victim.append(run(other, VICTIM, {"stay": 4})))
+        running.start()
+        try:
+            for _ in range(100):  # until the other's job holds its 50 MB (there is something to find)
+                paths = [os.path.join(group, name) for group in glob.glob(groups, recursive=True) for name in usage]
+                if any(os.path.exists(path) and int(Path(path).read_text()) > 40 * 1024 * 1024 for path in paths):
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the other sandbox's job never showed in its memory group")
+            outcome = run(sandbox, CGROUP_SEEKER)
+        finally:
+            running.join()
+    assert outcome.status == "succeeded", outcome.error
+    assert outcome.output["found"] == [], outcome.output["found"]
+    assert outcome.output["sys"] == []
+    assert outcome.output["cpus"] == os.cpu_count()
+    assert victim[0].status == "succeeded", victim[0].error
 
 
 def test_the_job_cannot_signal_the_zygote(sandbox: Sandbox) -> None:

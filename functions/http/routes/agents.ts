@@ -1,8 +1,8 @@
 /**
  * Local agents. Tenant admins (`agent:manage`) create agents and rotate or revoke their tokens;
  * the agent channel (`/api/agent/*`) is what `execfabric agent` calls, authenticated by the agent's
- * own token (never a user's), and for reports about a run also by the lease the agent was handed
- * with it. The governance console reads each tenant's agents (status, last seen, version).
+ * own token (never a user's: its routes are `auth: 'agent'`, on which no user credential is tried),
+ * and for reports about a run also by the lease the agent was handed with it. The governance console reads each tenant's agents (status, last seen, version).
  */
 import * as z from 'zod';
 import { type Agent, MAX_POLL_WAIT_SECONDS } from '../../core/agents/agents.ts';
@@ -189,7 +189,7 @@ export function agentRoutes(core: TenantCore): Route[] {
       method: 'POST',
       path: '/api/agent/hello',
       serves: 'tenant',
-      auth: 'anonymous',
+      auth: 'agent',
       summary: 'Agent protocol: an agent (its token as bearer) says hello',
       responses: {
         200: z
@@ -220,7 +220,7 @@ export function agentRoutes(core: TenantCore): Route[] {
       method: 'POST',
       path: '/api/agent/poll',
       serves: 'tenant',
-      auth: 'anonymous',
+      auth: 'agent',
       summary: 'Agent protocol: long-poll for the next job',
       responses: { 200: agentJobSchema, 204: null },
       body: helloBody,
@@ -237,7 +237,7 @@ export function agentRoutes(core: TenantCore): Route[] {
       method: 'POST',
       path: '/api/agent/runs/{id}/started',
       serves: 'tenant',
-      auth: 'anonymous',
+      auth: 'agent',
       summary: 'Agent protocol: report that a job started (confirms its lease)',
       responses: { 204: null },
       body: startedBody,
@@ -260,7 +260,7 @@ export function agentRoutes(core: TenantCore): Route[] {
       method: 'POST',
       path: '/api/agent/runs/{id}/logs',
       serves: 'tenant',
-      auth: 'anonymous',
+      auth: 'agent',
       summary: 'Agent protocol: live output of a running job; the answer says whether to stop it',
       responses: {
         200: z.object({ stop: z.boolean().meta({ description: 'A cancel was requested: stop the job' }) }),
@@ -283,7 +283,7 @@ export function agentRoutes(core: TenantCore): Route[] {
       method: 'POST',
       path: '/api/agent/runs/{id}/result',
       serves: 'tenant',
-      auth: 'anonymous',
+      auth: 'agent',
       summary: "Agent protocol: report a job's result",
       responses: {
         200: z.object({ id: z.string(), status: z.string() }).meta({ id: 'AgentResultRecorded' }),

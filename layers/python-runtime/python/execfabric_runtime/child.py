@@ -59,6 +59,7 @@ class JobSetup:
         containment.size_job_disk(self.plan, job_limits.diskBytes)
         if self.groups is not None:
             self.groups.limit(self.pid, job_limits.memoryMb * rlimits.MIB)
+        containment.hide_sys(self.plan)  # after the limit, which is written through the host's /sys
         containment.lock_down(self.plan, uid=self.uid, workdir=workdir)
         osutil.die_with_parent(signal.SIGKILL)  # a credential change cleared it
         if os.getppid() != self.zygote:

@@ -16,9 +16,10 @@ tenant jobs, unless the operator's explicit unsafe switch is set (``none``, logg
 With namespaces the job also sees a filesystem of its own: everything read-only except a private,
 size-limited tmpfs on ``/tmp`` (also bound on ``/var/tmp`` and ``/dev/shm``) that holds its folder;
 sensitive trees (``/root``, ``/home``, the platform's data folder) are replaced by empty ones that
-show back only what the interpreter needs to import the standard library. The tmpfs dies with the
-job's last process. Memory of the whole process tree is capped by a cgroup when root
-(``cgroups.py``); otherwise the per-process limits bound it.
+show back only what the interpreter needs to import the standard library; /sys is an empty tmpfs
+(the host's showed every job's cgroup). The tmpfs dies with the job's last process. Memory of the
+whole process tree is capped by a cgroup when root (``cgroups.py``); otherwise the per-process
+limits bound it.
 """
 
 from __future__ import annotations
@@ -342,6 +343,18 @@ def _own_procfs() -> None:
         osutil.mount("proc", "/proc", "proc", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC, "hidepid=2")
     except OSError:
         pass
+
+
+def hide_sys(plan: Plan) -> None:
+    """An empty, read-only tmpfs over /sys. With the host's sysfs a job read every cgroup on the
+    machine: each job's `cgroup.procs`, live memory usage and limit (other tenants' included) and
+    every other group the host has. Nothing a job needs is in /sys (`os.cpu_count()` falls back to
+    /proc). Called when the job arrives, after its cgroup is joined and limited through the host's
+    view (the zygote, in its own mount namespace, still reads, kills and removes the group there),
+    and before the privileges are dropped: the job cannot unmount it."""
+    if plan.own_files:
+        flags = osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC | osutil.MS_RDONLY
+        osutil.mount("tmpfs", "/sys", "tmpfs", flags, "size=4k,mode=0555")
 
 
 def size_job_disk(plan: Plan, disk_bytes: int) -> None:
