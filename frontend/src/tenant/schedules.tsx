@@ -6,7 +6,14 @@
  * fire: ran, skipped and why, failed) is below the list, paged.
  */
 import { type FormEvent, useEffect, useState } from 'react';
-import type { FireLogEntry, Schedule, Skill, Timing } from '../../../functions/contract/index.ts';
+import {
+  EXECUTION_STATUSES,
+  type FireLogEntry,
+  isTerminal,
+  type Schedule,
+  type Skill,
+  type Timing,
+} from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
@@ -270,7 +277,10 @@ function LastFire({ schedule }: { readonly schedule: Schedule }) {
 
 /** How often the list looks again while a last fire's run is on its way (queued or running). */
 const FOLLOW_MS = 1_500;
-const UNDER_WAY: ReadonlySet<string> = new Set(['requested', 'queued', 'running']);
+/** A run on its way: not ended, and not waiting for approval (that waits on people, and is not followed). */
+const UNDER_WAY: ReadonlySet<string> = new Set(
+  EXECUTION_STATUSES.filter((status) => !isTerminal(status) && status !== 'pending_approval'),
+);
 
 function FireLog({
   path,
