@@ -1,6 +1,8 @@
 /**
  * Gaps a new-user trial found, in a real browser: a schedule's own page says which Skill it runs
- * (linked) with what input, offers the list's actions and leads back to the list.
+ * (linked) with what input, offers the list's actions and leads back to the list; a waiting run's own
+ * page lets an approver approve or reject it, shows the API's refusal, and follows the run as it
+ * starts.
  */
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
@@ -12,10 +14,11 @@ const ACME = 'acme.localhost';
 
 let platform: TestPlatform;
 let alice: string;
+let bob: string;
 
 const { page, api, signedIn } = browserSuite(PASSWORD, async (suite) => {
   ({ platform } = suite);
-  alice = await platform.login(ACME, 'alice');
+  [alice, bob] = await Promise.all([platform.login(ACME, 'alice'), platform.login(ACME, 'bob')]);
 });
 
 /** A Skill of acme bound to a new script, created through the API as alice. */
@@ -74,5 +77,81 @@ describe("a schedule's own page", () => {
       .getByRole('row', { name: /Morning forecast/ });
     await row.getByRole('button', { name: 'Resume' }).waitFor();
     await row.getByRole('button', { name: 'Fire now' }).waitFor();
+  }, 120_000);
+});
+
+describe("a waiting run's own page", () => {
+  it('lets an approver approve it there and follows it as it starts; its requester cannot decide', async () => {
+    const skillId = await skill('Careful', { risk: 'medium', approval: 'one' });
+    const requested = await api(ACME, bob, 'POST', `/api/skills/${skillId}/executions`, { input: {} });
+    expect(requested.status, requested.text).toBe(202);
+    const id = String(requested.body.id);
+
+    // Its requester may decide on others' runs, not on his own.
+    const { page: own } = await page();
+    await signedIn(own, ACME, `/executions/${id}`, 'bob');
+    await own.getByText('Waiting for approval.', { exact: false }).waitFor();
+    await own.getByText('You cannot decide on this run', { exact: false }).waitFor();
+    expect(await own.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+
+    // The inbox offers the decision on its card, and leads to the run's page.
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, '/approvals', 'alice');
+    const card = tab.getByRole('article', { name: 'Run of Careful by bob' });
+    await card.getByRole('button', { name: 'Approve' }).waitFor();
+    await card.getByRole('link', { name: 'Details' }).click();
+    await tab.waitForURL((url) => url.pathname === `/executions/${id}`);
+    await tab.getByText('Waiting for approval.', { exact: false }).waitFor();
+    const navigations: string[] = [];
+    tab.on('framenavigated', (frame) => {
+      if (frame === tab.mainFrame()) navigations.push(frame.url());
+    });
+    await tab.getByLabel('Comment (optional)').fill('looks fine');
+    await tab.getByRole('button', { name: 'Approve' }).click();
+    await tab.getByText('Approved the run of Careful.').waitFor();
+    await tab.getByText('Finished successfully.').waitFor({ timeout: 30_000 });
+    expect(navigations).toEqual([]);
+    const approved = await api(ACME, alice, 'GET', `/api/executions/${id}`);
+    expect(approved.body).toMatchObject({
+      status: 'succeeded',
+      decisions: [{ approver: 'alice', decision: 'approve', comment: 'looks fine' }],
+    });
+  }, 120_000);
+
+  it('lets an approver reject it there, after a confirmation', async () => {
+    const skillId = await skill('Doubtful', { risk: 'medium', approval: 'one' });
+    const requested = await api(ACME, bob, 'POST', `/api/skills/${skillId}/executions`, { input: {} });
+    expect(requested.status, requested.text).toBe(202);
+    const id = String(requested.body.id);
+
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, `/executions/${id}`, 'alice');
+    await tab.getByRole('region', { name: 'Decision' }).getByRole('button', { name: 'Reject' }).click();
+    const dialog = tab.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Reject the run of Doubtful?' }).waitFor();
+    await dialog.getByRole('button', { name: 'Reject the run' }).click();
+    await tab.getByText('Rejected the run of Doubtful.').waitFor();
+    await tab.getByText('An approver rejected this run.').waitFor();
+    expect((await api(ACME, alice, 'GET', `/api/executions/${id}`)).body.status).toBe('rejected');
+  }, 120_000);
+
+  it("shows the API's problem when it refuses the decision, and the run keeps waiting", async () => {
+    const skillId = await skill('Risky', { risk: 'medium', approval: 'one' });
+    const requested = await api(ACME, bob, 'POST', `/api/skills/${skillId}/executions`, { input: {} });
+    expect(requested.status, requested.text).toBe(202);
+    const id = String(requested.body.id);
+
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, `/executions/${id}`, 'alice');
+    const decision = tab.getByRole('region', { name: 'Decision' });
+    await decision.getByRole('button', { name: 'Approve' }).waitFor();
+    // The Skill is disabled meanwhile: a disabled Skill releases nothing, so the API refuses.
+    const disabled = await api(ACME, alice, 'PUT', `/api/skills/${skillId}/state`, { state: 'disabled' });
+    expect(disabled.status, disabled.text).toBe(200);
+    await decision.getByRole('button', { name: 'Approve' }).click();
+    const problem = decision.getByRole('alert');
+    await problem.waitFor();
+    expect(await problem.getAttribute('data-problem')).toMatch(/^urn:execfabric:problem:/);
+    expect((await api(ACME, alice, 'GET', `/api/executions/${id}`)).body.status).toBe('pending_approval');
   }, 120_000);
 });
