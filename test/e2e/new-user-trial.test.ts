@@ -2,22 +2,23 @@
  * Gaps a new-user trial found, in a real browser: a schedule's own page says which Skill it runs
  * (linked) with what input, offers the list's actions and leads back to the list; a waiting run's own
  * page lets an approver approve or reject it, shows the API's refusal, and follows the run as it
- * starts.
+ * starts; a signed-out load of a console logs no error.
  */
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
 import { type Send, scriptSkill } from '../support/runs.ts';
-import { browserSuite } from './support.ts';
+import { browserSuite, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-new-user-trial-password';
 const ACME = 'acme.localhost';
 
 let platform: TestPlatform;
+let port: number;
 let alice: string;
 let bob: string;
 
 const { page, api, signedIn } = browserSuite(PASSWORD, async (suite) => {
-  ({ platform } = suite);
+  ({ platform, port } = suite);
   [alice, bob] = await Promise.all([platform.login(ACME, 'alice'), platform.login(ACME, 'bob')]);
 });
 
@@ -153,5 +154,41 @@ describe("a waiting run's own page", () => {
     await problem.waitFor();
     expect(await problem.getAttribute('data-problem')).toMatch(/^urn:execfabric:problem:/);
     expect((await api(ACME, alice, 'GET', `/api/executions/${id}`)).body.status).toBe('pending_approval');
+  }, 120_000);
+});
+
+describe('a signed-out load', () => {
+  it('logs no error in the browser, on a tenant and on the governance console, and a session still resumes', async () => {
+    for (const host of [ACME, 'admin.localhost']) {
+      const { page: tab } = await page();
+      // Every console error, the browser's own failed-resource lines included, and every refusal.
+      const logged: string[] = [];
+      tab.on('console', (message) => {
+        if (message.type() === 'error') logged.push(message.text());
+      });
+      tab.on('response', (response) => {
+        if (response.status() >= 400) logged.push(`${response.status()} ${response.url()}`);
+      });
+      await tab.goto(siteUrl(host, port, '/'));
+      await tab.getByLabel('Username').waitFor();
+      await tab.reload();
+      await tab.getByLabel('Username').waitFor();
+      expect(logged, host).toEqual([]);
+    }
+
+    // Signed in, a reload keeps the session; signed out, a reload logs nothing again.
+    const { page: tab } = await page();
+    const logged: string[] = [];
+    tab.on('console', (message) => {
+      if (message.type() === 'error') logged.push(message.text());
+    });
+    await signedIn(tab, ACME, '/home', 'alice');
+    await tab.reload();
+    await tab.getByRole('button', { name: 'Sign out' }).waitFor();
+    await tab.getByRole('button', { name: 'Sign out' }).click();
+    await tab.getByLabel('Username').waitFor();
+    await tab.reload();
+    await tab.getByLabel('Username').waitFor();
+    expect(logged).toEqual([]);
   }, 120_000);
 });
