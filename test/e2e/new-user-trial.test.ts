@@ -2,7 +2,8 @@
  * Gaps a new-user trial found, in a real browser: a schedule's own page says which Skill it runs
  * (linked) with what input, offers the list's actions and leads back to the list; a waiting run's own
  * page lets an approver approve or reject it, shows the API's refusal, and follows the run as it
- * starts; a signed-out load of a console logs no error.
+ * starts; a signed-out load of a console logs no error; the free sign-up form names the address
+ * with its port and says which passwords are refused.
  */
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
@@ -191,4 +192,29 @@ describe('a signed-out load', () => {
     await tab.getByLabel('Username').waitFor();
     expect(logged).toEqual([]);
   }, 120_000);
+});
+
+describe('the free sign-up form', () => {
+  it('names the address with its port, and says a password may not contain the handle', async () => {
+    const { page: tab } = await page();
+    await tab.goto(siteUrl('free.localhost', port, '/'));
+    const form = tab.getByRole('form', { name: 'Sign up' });
+    const handle = form.getByLabel(/Your handle/);
+    await handle.waitFor();
+    expect(await form.locator('label[for="signup-handle"]').textContent()).toBe(
+      `Your handle (your space will be at <handle>.free.localhost:${port})`,
+    );
+    const password = form.getByLabel(/^Password/);
+    const hint = await password.getAttribute('aria-describedby');
+    expect(await form.locator(`#${hint}`).textContent()).toBe(
+      'It must not contain your handle (in any letter case) or be your email address.',
+    );
+
+    // The rule as the API applies it: the handle in another case is refused too.
+    await handle.fill('erin');
+    await form.getByLabel('Email').fill('erin@example.com');
+    await password.fill('my ERIN passphrase');
+    await form.getByRole('button', { name: 'Create my space' }).click();
+    await form.getByRole('alert').getByText('must not contain your handle', { exact: false }).waitFor();
+  }, 60_000);
 });
