@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
 import { type Send, scriptSkill } from '../support/runs.ts';
-import { browserSuite, siteUrl } from './support.ts';
+import { browserSuite, screenshot, siteUrl } from './support.ts';
 
 const PASSWORD = 'e2e-new-user-trial-password';
 const ACME = 'acme.localhost';
@@ -55,6 +55,7 @@ describe("a schedule's own page", () => {
     expect(await tab.getByRole('figure', { name: 'Input' }).textContent()).toBe(
       JSON.stringify(input, null, 2),
     );
+    await screenshot(tab, 'tenant-schedule-page');
 
     // The list's actions: a paused schedule resumes, then pauses again.
     await tab.getByRole('button', { name: 'Resume' }).click();
@@ -108,6 +109,7 @@ describe("a waiting run's own page", () => {
     tab.on('framenavigated', (frame) => {
       if (frame === tab.mainFrame()) navigations.push(frame.url());
     });
+    await screenshot(tab, 'tenant-run-waiting-decision');
     await tab.getByLabel('Comment (optional)').fill('looks fine');
     await tab.getByRole('button', { name: 'Approve' }).click();
     await tab.getByText('Approved the run of Careful.').waitFor();
@@ -128,7 +130,7 @@ describe("a waiting run's own page", () => {
 
     const { page: tab } = await page();
     await signedIn(tab, ACME, `/executions/${id}`, 'alice');
-    await tab.getByRole('region', { name: 'Decision' }).getByRole('button', { name: 'Reject' }).click();
+    await tab.getByRole('region', { name: 'Your decision' }).getByRole('button', { name: 'Reject' }).click();
     const dialog = tab.getByRole('dialog');
     await dialog.getByRole('heading', { name: 'Reject the run of Doubtful?' }).waitFor();
     await dialog.getByRole('button', { name: 'Reject the run' }).click();
@@ -145,7 +147,7 @@ describe("a waiting run's own page", () => {
 
     const { page: tab } = await page();
     await signedIn(tab, ACME, `/executions/${id}`, 'alice');
-    const decision = tab.getByRole('region', { name: 'Decision' });
+    const decision = tab.getByRole('region', { name: 'Your decision' });
     await decision.getByRole('button', { name: 'Approve' }).waitFor();
     // The Skill is disabled meanwhile: a disabled Skill releases nothing, so the API refuses.
     const disabled = await api(ACME, alice, 'PUT', `/api/skills/${skillId}/state`, { state: 'disabled' });

@@ -509,7 +509,8 @@ function RunDecision({
       : undefined;
   if (item === undefined) return null;
   return (
-    <section aria-label="Decision">
+    <section aria-labelledby="run-decision" className="run-decision">
+      <h2 id="run-decision">Your decision</h2>
       <Decision
         execution={item}
         onDecided={(text) => {
