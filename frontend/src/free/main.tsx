@@ -101,7 +101,8 @@ function SignUp({ offers }: { readonly offers: Offers }) {
     setDone(answer);
     window.location.assign(spaceUrl(answer.host, `#handoff=${encodeURIComponent(answer.handoff.token)}`));
   };
-  const suffix = window.location.hostname;
+  // The free entry's address with its port, if any: the space is on the same port (see spaceUrl).
+  const suffix = window.location.host;
   if (done !== null) {
     return (
       <Notice>
@@ -138,15 +139,20 @@ function SignUp({ offers }: { readonly offers: Offers }) {
       />
       <TextField
         id="signup-password"
-        label="Password (at least 10 characters)"
+        label={`Password (at least ${MIN_PASSWORD_LENGTH} characters)`}
         type="password"
         required
         minLength={MIN_PASSWORD_LENGTH}
         maxLength={MAX_PASSWORD_LENGTH}
         autoComplete="new-password"
+        aria-describedby="signup-password-hint"
         value={password}
         onChange={setPassword}
       />
+      {/* The rule of functions/core/free/signups.ts, compared without regard to case. */}
+      <p id="signup-password-hint" className="hint">
+        It must not contain your handle (in any letter case) or be your email address.
+      </p>
       <TextField
         id="signup-name"
         label="Your name (optional)"

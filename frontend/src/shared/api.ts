@@ -90,13 +90,39 @@ channel?.addEventListener('message', (event: MessageEvent<unknown>) => {
   if (event.data === 'signed-out') endSession('You signed out in another tab.', false);
 });
 
-/** Keeps the CSRF token of the signed-in session (from sign-in or `GET /api/me`). */
+// Whether this browser may hold a session on this host: a hint in localStorage, set with a session's
+// CSRF token and removed when it ends, so a signed-out load shows the sign-in page without asking
+// `GET /api/me` (whose 401 the browser logs as an error). The hint is never trusted: with it, the
+// API still decides. Without storage, every load asks.
+const SESSION_HINT = 'execfabric:session';
+
+function noteSession(held: boolean): void {
+  try {
+    if (held) window.localStorage.setItem(SESSION_HINT, '1');
+    else window.localStorage.removeItem(SESSION_HINT);
+  } catch {
+    // No storage here (disabled by the user): `mayHoldSession` answers true, and the API is asked.
+  }
+}
+
+/** False when this browser holds no session on this host as far as the page knows (nothing to ask). */
+export function mayHoldSession(): boolean {
+  try {
+    return window.localStorage.getItem(SESSION_HINT) !== null;
+  } catch {
+    return true;
+  }
+}
+
+/** Keeps the CSRF token of the signed-in session (from sign-in or `GET /api/me`); none: signed out. */
 export function setCsrfToken(token: string | undefined): void {
   csrfToken = token ?? null;
+  noteSession(csrfToken !== null);
 }
 
 function endSession(reason: string, tellOthers: boolean): void {
   csrfToken = null;
+  noteSession(false);
   if (tellOthers) channel?.postMessage('signed-out');
   for (const listener of endedListeners) listener(reason);
 }

@@ -6,7 +6,8 @@
  * frame around each page.
  *
  * The session is a cookie the page cannot read: on load (a reload, a new tab, a link opened from
- * elsewhere) `GET /api/me` tells whether it is still signed in and hands over the CSRF token.
+ * elsewhere) `GET /api/me` tells whether it is still signed in and hands over the CSRF token — asked
+ * only when this browser may hold a session here (`mayHoldSession`), so a signed-out load logs no 401.
  */
 import { type ReactNode, useCallback, useEffect, useState } from 'react';
 import {
@@ -16,6 +17,7 @@ import {
   asProblem,
   type Health,
   type Me,
+  mayHoldSession,
   onSessionEnded,
   redeemHandoff,
   setCsrfToken,
@@ -109,14 +111,23 @@ export function Console(props: ConsoleProps) {
         const problem = asProblem(error);
         setSession({ status: 'signed-out', message: problem.detail || problem.title });
       })
-      .then(() => api.get<Me>('/api/me', { auth: false, signal: controller.signal }))
-      .then((me) => {
-        setCsrfToken(me.csrfToken);
-        setSession({ status: 'signed-in', me });
+      .then(() => {
+        // No session to ask about (none started here, or it ended): the sign-in page, with no 401.
+        if (!mayHoldSession()) {
+          setSession((previous) =>
+            previous.status === 'signed-out' ? previous : { status: 'signed-out', message: null },
+          );
+          return;
+        }
+        return api.get<Me>('/api/me', { auth: false, signal: controller.signal }).then((me) => {
+          setCsrfToken(me.csrfToken);
+          setSession({ status: 'signed-in', me });
+        });
       })
       .catch((error: unknown) => {
         if (controller.signal.aborted) return;
         const problem = asProblem(error);
+        if (problem.status === 401) setCsrfToken(undefined);
         setSession((previous) =>
           problem.status === 401 || problem.status === 403
             ? { status: 'signed-out', message: previous.status === 'signed-out' ? previous.message : null }

@@ -1,5 +1,5 @@
 /** The approvals inbox, announcements and the granted HTTP resources of a tenant. */
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import type {
   Announcement,
   Execution,
@@ -80,33 +80,10 @@ function ApprovalCard({
   readonly highlighted: boolean;
   readonly onDecided: (text: string) => void;
 }) {
-  const [comment, setComment] = useState('');
   const card = useRef<HTMLElement>(null);
   useEffect(() => {
     if (highlighted) card.current?.scrollIntoView({ block: 'center' });
   }, [highlighted]);
-  const { confirm, dialog } = useConfirm();
-  const decide = useAction(async (decision: 'approve' | 'reject') =>
-    api.post<Execution>(
-      `/api/executions/${segment(execution.id)}/${decision}`,
-      comment.trim() === '' ? {} : { comment: comment.trim() },
-    ),
-  );
-  const act = async (decision: 'approve' | 'reject') => {
-    if (decision === 'reject') {
-      const ok = await confirm({
-        title: `Reject the run of ${execution.skillName}?`,
-        body: <p>The run of {execution.requestedBy} ends as rejected; it cannot be approved afterwards.</p>,
-        confirm: 'Reject the run',
-        danger: true,
-      });
-      if (!ok) return;
-    }
-    const done = await decide.run(decision);
-    if (done !== undefined)
-      onDecided(`${decision === 'approve' ? 'Approved' : 'Rejected'} the run of ${execution.skillName}.`);
-  };
-  const commentId = `comment-${execution.id}`;
   const votes = execution.approvals ?? [];
   const approved = votes.filter((vote) => vote.decision === 'approve').length;
   return (
@@ -116,7 +93,6 @@ function ApprovalCard({
       aria-current={highlighted ? 'true' : undefined}
       aria-label={`Run of ${execution.skillName} by ${execution.requestedBy}${execution.client === undefined ? '' : ` through ${execution.client.name}`}`}
     >
-      {dialog}
       <h2>{execution.skillName}</h2>
       <dl className="facts">
         <dt>Requested by</dt>
@@ -165,44 +141,83 @@ function ApprovalCard({
       {(execution.declaredParameters ?? []).length === 0 ? null : (
         <p>The script may read these parameters: {(execution.declaredParameters ?? []).join(', ')}</p>
       )}
-      {execution.canDecide === false ? (
-        <p className="muted">
-          You cannot decide on this run (you requested it, or you have decided already).
-        </p>
-      ) : (
-        <form
-          onSubmit={(event: FormEvent) => {
-            event.preventDefault();
-            void act('approve');
-          }}
-        >
-          <div className="field">
-            <label htmlFor={commentId}>Comment (optional)</label>
-            <input
-              id={commentId}
-              value={comment}
-              maxLength={500}
-              onChange={(event) => setComment(event.target.value)}
-            />
-          </div>
-          <ProblemView problem={decide.problem} />
-          <div className="form-actions">
-            <button type="submit" disabled={decide.pending}>
-              Approve
-            </button>
-            <button
-              type="button"
-              className="danger"
-              disabled={decide.pending}
-              onClick={() => void act('reject')}
-            >
-              Reject
-            </button>
-            <Link to={`/executions/${segment(execution.id)}`}>Details</Link>
-          </div>
-        </form>
-      )}
+      <Decision execution={execution} onDecided={onDecided}>
+        <Link to={`/executions/${segment(execution.id)}`}>Details</Link>
+      </Decision>
     </article>
+  );
+}
+
+/**
+ * Approve or reject a waiting run, with an optional comment (a rejection after a confirmation), as
+ * the inbox and the run's page offer it; or why the caller cannot (`canDecide`, the API's word). A
+ * refused decision shows the API's problem. `children` go beside the buttons.
+ */
+export function Decision({
+  execution,
+  onDecided,
+  children,
+}: {
+  readonly execution: InboxItem;
+  readonly onDecided: (text: string) => void;
+  readonly children?: ReactNode;
+}) {
+  const [comment, setComment] = useState('');
+  const { confirm, dialog } = useConfirm();
+  const decide = useAction(async (decision: 'approve' | 'reject') =>
+    api.post<Execution>(
+      `/api/executions/${segment(execution.id)}/${decision}`,
+      comment.trim() === '' ? {} : { comment: comment.trim() },
+    ),
+  );
+  const act = async (decision: 'approve' | 'reject') => {
+    if (decision === 'reject') {
+      const ok = await confirm({
+        title: `Reject the run of ${execution.skillName}?`,
+        body: <p>The run of {execution.requestedBy} ends as rejected; it cannot be approved afterwards.</p>,
+        confirm: 'Reject the run',
+        danger: true,
+      });
+      if (!ok) return;
+    }
+    const done = await decide.run(decision);
+    if (done !== undefined)
+      onDecided(`${decision === 'approve' ? 'Approved' : 'Rejected'} the run of ${execution.skillName}.`);
+  };
+  const commentId = `comment-${execution.id}`;
+  if (execution.canDecide === false) {
+    return (
+      <p className="muted">You cannot decide on this run (you requested it, or you have decided already).</p>
+    );
+  }
+  return (
+    <form
+      onSubmit={(event: FormEvent) => {
+        event.preventDefault();
+        void act('approve');
+      }}
+    >
+      {dialog}
+      <div className="field">
+        <label htmlFor={commentId}>Comment (optional)</label>
+        <input
+          id={commentId}
+          value={comment}
+          maxLength={500}
+          onChange={(event) => setComment(event.target.value)}
+        />
+      </div>
+      <ProblemView problem={decide.problem} />
+      <div className="form-actions">
+        <button type="submit" disabled={decide.pending}>
+          Approve
+        </button>
+        <button type="button" className="danger" disabled={decide.pending} onClick={() => void act('reject')}>
+          Reject
+        </button>
+        {children}
+      </div>
+    </form>
   );
 }
 

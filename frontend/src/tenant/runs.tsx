@@ -1,8 +1,8 @@
 /**
  * Runs: one run watched live (status, log lines as they arrive, result, error, who approved it),
- * cancelled (with a confirmation) or run again with the same or an edited input; and the history of
- * runs, filtered by status, Skill, requester and dates (kept in the address, so a filtered view can
- * be shared), or found by its id.
+ * approved or rejected while it waits (as in the inbox), cancelled (with a confirmation) or run
+ * again with the same or an edited input; and the history of runs, filtered by status, Skill,
+ * requester and dates (kept in the address, so a filtered view can be shared), or found by its id.
  */
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import {
@@ -10,6 +10,7 @@ import {
   EXECUTION_STATUSES,
   type Execution,
   type HttpResourceSummary,
+  type InboxItem,
   isTerminal,
   type LogChunk,
   type LogPage,
@@ -42,7 +43,7 @@ import {
   Table,
   useConfirm,
 } from '../shared/ui.tsx';
-import { AgentNote } from './inbox.tsx';
+import { AgentNote, Decision } from './inbox.tsx';
 
 const FIRST_POLL_MS = 300;
 const MAX_POLL_MS = 1_000;
@@ -490,8 +491,40 @@ function RunActions({
   );
 }
 
+/**
+ * Approve or reject a waiting run from its page, as in the approvals inbox (whose entry for the run
+ * says whether the caller may decide); the API has the last word and its refusal is shown.
+ */
+function RunDecision({
+  execution,
+  onDecided,
+}: {
+  readonly execution: Execution;
+  readonly onDecided: (text: string) => void;
+}) {
+  const inbox = useResource<{ items: InboxItem[] }>('/api/approvals');
+  const item =
+    inbox.state.status === 'ready'
+      ? inbox.state.data.items.find((entry) => entry.id === execution.id)
+      : undefined;
+  if (item === undefined) return null;
+  return (
+    <section aria-labelledby="run-decision" className="run-decision">
+      <h2 id="run-decision">Your decision</h2>
+      <Decision
+        execution={item}
+        onDecided={(text) => {
+          inbox.reload();
+          onDecided(text);
+        }}
+      />
+    </section>
+  );
+}
+
 export function ExecutionPage({ id, me }: { readonly id: string; readonly me: Me }) {
   const { state, refresh } = useExecution(id);
+  const [decided, setDecided] = useState('');
   return (
     <>
       <PageHeader title={state.status === 'ready' ? `Run of ${state.data.skillName}` : 'Run'}>
@@ -511,6 +544,17 @@ export function ExecutionPage({ id, me }: { readonly id: string; readonly me: Me
                   refreshNotifications();
                 }}
               />
+              {execution.status === 'pending_approval' && me.permissions.includes('approval:decide') ? (
+                <RunDecision
+                  execution={execution}
+                  onDecided={(text) => {
+                    setDecided(text);
+                    refresh();
+                    refreshNotifications();
+                  }}
+                />
+              ) : null}
+              <Notice>{decided}</Notice>
               <ExecutionDetails execution={execution} me={me} />
             </>
           )}

@@ -2,17 +2,27 @@
  * Schedules: run a Skill with a fixed input at a cron, a rate or once, in a time zone. The list shows
  * each schedule's state, owner, next fire time and last fire (its run's status now, or why it was
  * skipped, followed while its run is under way), with pause, resume and fire now; a schedule's page
- * edits and deletes it, shows its next fire times and its log. The tenant's scheduling log (every
- * fire: ran, skipped and why, failed) is below the list, paged.
+ * shows its Skill (linked) and input, offers the same actions, edits and deletes it, shows its next
+ * fire times and its log. The tenant's scheduling log (every fire: ran, skipped and why, failed) is
+ * below the list, paged.
  */
 import { type FormEvent, useEffect, useState } from 'react';
-import type { FireLogEntry, Schedule, Skill, Timing } from '../../../functions/contract/index.ts';
+import {
+  apiPath,
+  EXECUTION_STATUSES,
+  type FireLogEntry,
+  isTerminal,
+  type Schedule,
+  type Skill,
+  type Timing,
+} from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
 import {
   Badge,
   DateTime,
+  JsonBlock,
   LoadMore,
   PageHeader,
   ProblemView,
@@ -270,7 +280,10 @@ function LastFire({ schedule }: { readonly schedule: Schedule }) {
 
 /** How often the list looks again while a last fire's run is on its way (queued or running). */
 const FOLLOW_MS = 1_500;
-const UNDER_WAY: ReadonlySet<string> = new Set(['requested', 'queued', 'running']);
+/** A run on its way: not ended, and not waiting for approval (that waits on people, and is not followed). */
+const UNDER_WAY: ReadonlySet<string> = new Set(
+  EXECUTION_STATUSES.filter((status) => !isTerminal(status) && status !== 'pending_approval'),
+);
 
 function FireLog({
   path,
@@ -338,13 +351,58 @@ function FireLog({
   );
 }
 
+type ScheduleAction = 'pause' | 'resume' | 'fire';
+
+/**
+ * Pause, resume and fire now, as the list and a schedule's page offer them. After each, `changed`
+ * reads the schedule again, and after a fire `fired` (its log): a fire is logged whether its run was
+ * requested or refused.
+ */
+function useScheduleActions(changed: () => void, fired: () => void) {
+  const action = useAction(async (id: string, name: ScheduleAction) =>
+    api.post<unknown>(`/api/schedules/${segment(id)}/${name}`),
+  );
+  const run = async (id: string, name: ScheduleAction) => {
+    await action.run(id, name);
+    changed();
+    if (name === 'fire') fired();
+  };
+  return { run, problem: action.problem };
+}
+
+/** A schedule's action buttons: pause or resume (by its state), and fire now. */
+function ScheduleActions({
+  schedule,
+  act,
+  size = 'small',
+}: {
+  readonly schedule: Schedule;
+  readonly act: ReturnType<typeof useScheduleActions>;
+  readonly size?: 'small' | 'normal';
+}) {
+  const className = size === 'small' ? 'secondary small' : 'secondary';
+  return (
+    <>
+      {schedule.state === 'enabled' ? (
+        <button type="button" className={className} onClick={() => act.run(schedule.id, 'pause')}>
+          Pause
+        </button>
+      ) : schedule.state === 'paused' ? (
+        <button type="button" className={className} onClick={() => act.run(schedule.id, 'resume')}>
+          Resume
+        </button>
+      ) : null}
+      <button type="button" className={className} onClick={() => act.run(schedule.id, 'fire')}>
+        Fire now
+      </button>
+    </>
+  );
+}
+
 export function SchedulesPage({ canCreate }: { readonly canCreate: boolean }) {
   const schedules = useResource<{ items: Schedule[] }>('/api/schedules');
   const skills = useResource<{ items: Skill[] }>('/api/skills');
   const [creating, setCreating] = useState(false);
-  const act = useAction(async (id: string, action: 'pause' | 'resume' | 'fire') =>
-    api.post<unknown>(`/api/schedules/${segment(id)}/${action}`),
-  );
   const names = new Map(
     skills.state.status === 'ready'
       ? skills.state.data.items.map((skill) => [skill.id, skill.name] as const)
@@ -352,12 +410,7 @@ export function SchedulesPage({ canCreate }: { readonly canCreate: boolean }) {
   );
   const [fires, setFires] = useState(0);
   const reload = schedules.reload;
-  const run = async (id: string, action: 'pause' | 'resume' | 'fire') => {
-    await act.run(id, action);
-    // A fire is logged whether its run was requested or refused: the list and the log change alike.
-    reload();
-    if (action === 'fire') setFires((count) => count + 1);
-  };
+  const act = useScheduleActions(reload, () => setFires((count) => count + 1));
   // The run a fire started goes on after the answer: the list follows it until it has left the queue
   // and ended (a run waiting for approval waits on people, and is not followed).
   const listed = schedules.state.status === 'ready' ? schedules.state.data.items : null;
@@ -430,30 +483,7 @@ export function SchedulesPage({ canCreate }: { readonly canCreate: boolean }) {
                       )}
                     </td>
                     <td className="actions">
-                      {schedule.state === 'enabled' ? (
-                        <button
-                          type="button"
-                          className="secondary small"
-                          onClick={() => run(schedule.id, 'pause')}
-                        >
-                          Pause
-                        </button>
-                      ) : schedule.state === 'paused' ? (
-                        <button
-                          type="button"
-                          className="secondary small"
-                          onClick={() => run(schedule.id, 'resume')}
-                        >
-                          Resume
-                        </button>
-                      ) : null}
-                      <button
-                        type="button"
-                        className="secondary small"
-                        onClick={() => run(schedule.id, 'fire')}
-                      >
-                        Fire now
-                      </button>
+                      <ScheduleActions schedule={schedule} act={act} />
                     </td>
                   </tr>
                 ))}
@@ -469,9 +499,17 @@ export function SchedulesPage({ canCreate }: { readonly canCreate: boolean }) {
   );
 }
 
+/** A Skill's name, linked to its page (its id while the name loads, or when it cannot be read). */
+function SkillLink({ id }: { readonly id: string }) {
+  const { state } = useResource<Skill>(apiPath('/api/skills/{id}', { id }));
+  return <Link to={`/skills/${segment(id)}`}>{state.status === 'ready' ? state.data.name : id}</Link>;
+}
+
 export function SchedulePage({ id }: { readonly id: string }) {
   const schedule = useResource<Schedule>(`/api/schedules/${segment(id)}`);
   const [editing, setEditing] = useState(false);
+  const [fires, setFires] = useState(0);
+  const act = useScheduleActions(schedule.reload, () => setFires((count) => count + 1));
   const remove = useAction(async () => {
     await api.delete<void>(`/api/schedules/${segment(id)}`);
     return true;
@@ -481,6 +519,10 @@ export function SchedulePage({ id }: { readonly id: string }) {
       {(current) => (
         <>
           <PageHeader title={current.name}>
+            <Link className="button secondary" to="/schedules">
+              All schedules
+            </Link>
+            <ScheduleActions schedule={current} act={act} size="normal" />
             <button type="button" className="secondary" onClick={() => setEditing(!editing)}>
               {editing ? 'Cancel' : 'Edit'}
             </button>
@@ -495,12 +537,31 @@ export function SchedulePage({ id }: { readonly id: string }) {
               Delete
             </button>
           </PageHeader>
-          <ProblemView problem={remove.problem} />
+          <ProblemView problem={remove.problem ?? act.problem} />
           <p>
             {timingText(current.timing, current.timezone)} ·{' '}
             <Badge value={STATE_TONES[current.state] ?? current.state} label={current.state} /> · runs as{' '}
             <strong>{current.owner}</strong>
           </p>
+          <dl className="facts">
+            <dt>Skill</dt>
+            <dd>
+              <SkillLink id={current.skillId} />
+            </dd>
+            <dt>Last fire</dt>
+            <dd>
+              {current.lastFireAt === undefined ? (
+                'never'
+              ) : (
+                <>
+                  <DateTime value={current.lastFireAt} /> · <LastFire schedule={current} />
+                </>
+              )}
+            </dd>
+          </dl>
+          <Section title="Input">
+            <JsonBlock value={current.input} label="Input" />
+          </Section>
           {editing ? (
             <Section title="Edit">
               <ScheduleForm
@@ -526,7 +587,7 @@ export function SchedulePage({ id }: { readonly id: string }) {
             )}
           </Section>
           <Section title="Log">
-            <FireLog path={`/api/schedules/${segment(id)}/logs`} showSchedule={false} />
+            <FireLog path={`/api/schedules/${segment(id)}/logs`} showSchedule={false} generation={fires} />
           </Section>
         </>
       )}
