@@ -90,6 +90,8 @@ function applyAppearance(appearance: Appearance | null): void {
 
 type SessionState =
   | { readonly status: 'checking' }
+  /** The pages are gone while the session ends, so none of them asks anything of it meanwhile. */
+  | { readonly status: 'signing-out' }
   | { readonly status: 'signed-out'; readonly message: string | null }
   | { readonly status: 'signed-in'; readonly me: Me }
   | { readonly status: 'error'; readonly problem: ApiProblem };
@@ -150,6 +152,7 @@ export function Console(props: ConsoleProps) {
 
   if (health.state.status === 'loading' || session.status === 'checking')
     return <Loading label="Connecting…" />;
+  if (session.status === 'signing-out') return <Loading label="Signing out…" />;
   if (health.state.status === 'error') return <HostProblem problem={health.state.problem} />;
   const bound = health.state.data;
   if (bound.domain !== props.expects) {
@@ -198,6 +201,9 @@ export function Console(props: ConsoleProps) {
       me={session.me}
       appearance={shownAppearance}
       onSignOut={(everywhere) => {
+        // The page first, then the request: a page's own request answered after the session ended
+        // would be refused (and logged by the browser).
+        setSession({ status: 'signing-out' });
         navigate('/', { replace: true });
         void signOut(everywhere).catch(() => undefined);
       }}
