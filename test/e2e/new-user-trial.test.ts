@@ -69,6 +69,8 @@ describe("a schedule's own page", () => {
     await tab.getByRole('button', { name: 'Fire now' }).click();
     const log = tab.getByRole('region', { name: 'Log', exact: true });
     await log.getByRole('link', { name: /^ex-/ }).waitFor();
+    // The run is whoever fired it now, and the log says so.
+    await log.getByText('fired now by alice').waitFor();
 
     const back = tab.getByRole('link', { name: 'All schedules' });
     expect(await back.getAttribute('href')).toBe('/schedules');

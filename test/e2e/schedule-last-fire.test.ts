@@ -13,11 +13,10 @@ const ACME = 'acme.localhost';
 
 let platform: TestPlatform;
 let alice: string;
-let bob: string;
 
 const { page, api, signedIn, finished } = browserSuite(PASSWORD, async (suite) => {
   ({ platform } = suite);
-  [alice, bob] = await Promise.all([platform.login(ACME, 'alice'), platform.login(ACME, 'bob')]);
+  alice = await platform.login(ACME, 'alice');
 });
 
 /** A Skill of acme bound to a new script, created through the API. */
@@ -59,7 +58,8 @@ describe('the last fire on the Schedules list', () => {
     );
     const good = await schedule(alice, 'Greets', greet);
     const bad = await schedule(alice, 'Breaks', broken);
-    const orphan = await schedule(bob, 'Orphaned', greet);
+    const idle = await skill('Idle', 'def main(inputs, ctx):\n    return {}\n');
+    const orphan = await schedule(alice, 'Idled', idle);
 
     const goodFire = await fireNow(good);
     const badFire = await fireNow(bad);
@@ -70,10 +70,10 @@ describe('the last fire on the Schedules list', () => {
     await expect(finished(ACME, alice, String(badFire.executionId))).resolves.toMatchObject({
       status: 'failed',
     });
-    // Its owner disabled, a schedule's fire is skipped.
-    const disabled = await api(ACME, alice, 'PATCH', '/api/users/bob', { disabled: true });
+    // Its Skill disabled, a schedule's fire is skipped.
+    const disabled = await api(ACME, alice, 'PUT', `/api/skills/${idle}/state`, { state: 'disabled' });
     expect(disabled.status, disabled.text).toBe(200);
-    expect(await fireNow(orphan)).toMatchObject({ outcome: 'skipped', reason: 'owner-disabled' });
+    expect(await fireNow(orphan)).toMatchObject({ outcome: 'skipped', reason: 'skill-not-runnable' });
 
     const { page: tab } = await page();
     await signedIn(tab, ACME, '/schedules', 'alice');
@@ -87,7 +87,9 @@ describe('the last fire on the Schedules list', () => {
     };
     expect(await last('Greets')).toMatch(/ · ran · succeeded$/);
     expect(await last('Breaks')).toMatch(/ · ran · failed$/);
-    expect(await last('Orphaned')).toMatch(/ · skipped: its owner is disabled$/);
+    expect(await last('Idled')).toMatch(
+      / · skipped: the Skill cannot run \(disabled, archived or not published\)$/,
+    );
 
     // The status links to the run itself.
     const link = list.getByRole('row', { name: /Greets/ }).getByRole('link', { name: 'succeeded' });

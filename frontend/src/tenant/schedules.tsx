@@ -14,6 +14,7 @@ import {
   isTerminal,
   type Schedule,
   type Skill,
+  type SkipReason,
   type Timing,
 } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
@@ -239,7 +240,7 @@ function ScheduleForm({
 }
 
 /** Why a fire was skipped, in words (the API's `reason`; one it does not list here shows as sent). */
-const SKIP_REASONS: Readonly<Record<string, string>> = {
+const SKIP_REASONS: Readonly<Record<SkipReason, string>> = {
   missed: 'missed: the platform was down',
   'owner-disabled': 'its owner is disabled',
   'permission-lost': 'its owner may no longer run the Skill',
@@ -252,7 +253,7 @@ const SKIP_REASONS: Readonly<Record<string, string>> = {
 };
 
 function skipReason(reason: string): string {
-  return SKIP_REASONS[reason] ?? reason;
+  return SKIP_REASONS[reason as SkipReason] ?? reason;
 }
 
 /**
@@ -308,7 +309,7 @@ function FireLog({
             columns={[...(showSchedule ? ['Schedule'] : []), 'Scheduled for', 'Outcome', 'Run', 'Detail']}
           >
             {entries.map((entry) => (
-              <tr key={`${entry.scheduleId}:${entry.scheduledTime}`}>
+              <tr key={`${entry.scheduleId}:${entry.scheduledTime}:${entry.trigger}`}>
                 {showSchedule ? (
                   <td>
                     <Link to={`/schedules/${entry.scheduleId}`}>{entry.scheduleName}</Link>
@@ -316,7 +317,9 @@ function FireLog({
                 ) : null}
                 <td>
                   <DateTime value={entry.scheduledTime} />
-                  {entry.trigger === 'manual' ? <div className="muted">fired by hand</div> : null}
+                  {entry.trigger === 'manual' ? (
+                    <div className="muted">fired now by {entry.firedBy ?? entry.owner}</div>
+                  ) : null}
                 </td>
                 <td>
                   <Badge value={OUTCOME_TONES[entry.outcome] ?? entry.outcome} label={entry.outcome} />
