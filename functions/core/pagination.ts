@@ -1,22 +1,25 @@
 /**
- * Cursors for paged reads. A cursor is DynamoDB's LastEvaluatedKey, signed with an HMAC so only
+ * Cursors for paged reads. A cursor is DynamoDB's LastEvaluatedKey sealed with AES-256-GCM: only
  * cursors this platform issued come back in (a crafted key — another partition, a key outside the
- * query's range, a wrong shape — is a 422, never a query DynamoDB refuses); on the way back in it
- * must also still name the partition the query reads.
+ * query's range, a wrong shape — is a 422, never a query DynamoDB refuses), and a cursor says
+ * nothing of its key. The last key read is often an item the caller was not shown (a page is
+ * filtered after the read: a run, a schedule's fire, a notice of a Skill hidden from them); a
+ * readable cursor named it — its id, its time. On the way back in it must also still name the
+ * partition the query reads.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { ValidationError } from './errors.ts';
 
-/** Key of cursor signatures: set once per process from the platform's secret (API functions). */
+/** Key of cursor encryption: set once per process from the platform's secret (API functions). */
 let cursorKey: Buffer = randomBytes(32);
 
 export function setCursorKey(secret: string): void {
-  cursorKey = createHmac('sha256', secret).update('execfabric-cursor-v1').digest();
+  cursorKey = createHmac('sha256', secret).update('execfabric-cursor-v2').digest();
 }
 
-function sign(payload: string): string {
-  return createHmac('sha256', cursorKey).update(payload).digest('base64url');
-}
+const CIPHER = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 25;
@@ -26,9 +29,29 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
+/** `iv | ciphertext | tag`, base64url: a fresh IV each time, so two cursors of one key differ. */
 export function encodeCursor(key: Record<string, unknown>): string {
-  const payload = Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-  return `${payload}.${sign(payload)}`;
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(CIPHER, cursorKey, iv);
+  const sealed = Buffer.concat([cipher.update(JSON.stringify(key), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+}
+
+/** The key's JSON, or null when the cursor was not sealed with this platform's key, or altered. */
+function open(cursor: string): string | null {
+  const bytes = Buffer.from(cursor, 'base64url');
+  // Base64url decoding skips what is not base64url: only the exact encoding of the bytes passes.
+  if (bytes.length <= IV_BYTES + TAG_BYTES || bytes.toString('base64url') !== cursor) return null;
+  try {
+    const decipher = createDecipheriv(CIPHER, cursorKey, bytes.subarray(0, IV_BYTES));
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    return Buffer.concat([
+      decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8');
+  } catch {
+    return null;
+  }
 }
 
 function invalidCursor(cause?: unknown): ValidationError {
@@ -46,19 +69,11 @@ export function decodeCursor(
   cursor: string,
   expected: Readonly<Record<string, string>>,
 ): Record<string, unknown> {
-  const [payload = '', signature = '', ...rest] = cursor.split('.');
-  const expectedSignature = Buffer.from(sign(payload));
-  const givenSignature = Buffer.from(signature);
-  if (
-    rest.length > 0 ||
-    givenSignature.length !== expectedSignature.length ||
-    !timingSafeEqual(givenSignature, expectedSignature)
-  ) {
-    throw invalidCursor();
-  }
+  const json = open(cursor);
+  if (json === null) throw invalidCursor();
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    value = JSON.parse(json);
   } catch (cause) {
     throw invalidCursor(cause);
   }
