@@ -452,8 +452,6 @@ export interface FireLogEntry {
   readonly outcome: 'ran' | 'skipped' | 'failed' | 'requesting';
   readonly trigger: 'schedule' | 'manual';
   readonly owner: string;
-  /** For `manual`: who fired it now; the run is theirs, not the owner's. */
-  readonly firedBy?: string;
   readonly reason?: SkipReason;
   readonly detail?: string;
   readonly executionId?: string;

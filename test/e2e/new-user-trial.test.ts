@@ -82,6 +82,15 @@ describe("a schedule's own page", () => {
       .getByRole('row', { name: /Morning forecast/ });
     await row.getByRole('button', { name: 'Resume' }).waitFor();
     await row.getByRole('button', { name: 'Fire now' }).waitFor();
+
+    // bob (an operator) sees alice's schedule, and none of the buttons the API would refuse him.
+    const { page: other } = await page();
+    await signedIn(other, ACME, `/schedules/${id}`, 'bob');
+    await other.getByRole('heading', { name: 'Morning forecast', level: 1 }).waitFor();
+    await other.getByRole('link', { name: 'All schedules' }).waitFor();
+    for (const name of ['Fire now', 'Resume', 'Pause', 'Edit', 'Delete']) {
+      expect(await other.getByRole('button', { name }).count(), name).toBe(0);
+    }
   }, 120_000);
 });
 

@@ -450,7 +450,7 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
       // "Fire now" is the firer's own run, counted with the day's runs and not the plan's scheduled
       // fires: nobody uses up, by firing their schedules by hand, the fires every other one needs.
       const now = await api(HOSTS.globex, gina, 'POST', `/api/schedules/${created.id}/fire`);
-      expect(now.body).toMatchObject({ outcome: 'ran', trigger: 'manual', firedBy: 'gina' });
+      expect(now.body).toMatchObject({ outcome: 'ran', trigger: 'manual', owner: 'gina' });
     } finally {
       await table().client.send(
         new UpdateCommand({
@@ -619,7 +619,7 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     ).toEqual({ result: 'early' });
   });
 
-  it('fire now is the firer’s run: who fires another’s gated schedule cannot approve it, and the audit names them', async () => {
+  it('fire now is the owner’s alone: nobody starts a run through another’s schedule, or approves what they fired; the audit names who fired', async () => {
     const alice = tokens.alice as string;
     const made = await api(HOSTS.acme, alice, 'POST', '/api/users', {
       username: 'cleo',
@@ -642,29 +642,48 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
       },
     );
     const created = await schedule(HOSTS.acme, alice, { skillId: gated.skillId, input: { n: 1_000_000 } });
+    // Another admin may not fire alice's schedule: its Skill and input are alice's choice, and
+    // either of them could then approve the run (before: it ran as alice, and cleo approved it).
+    const refused = await api(HOSTS.acme, cleo, 'POST', `/api/schedules/${created.id}/fire`);
+    expectProblem(refused, 403);
+    expect(refused.body.detail).toContain('Only its owner (alice)');
+    // Saved by cleo, it is cleo's: she fires it, the run is hers, and she may not approve it.
+    const saved = await api(HOSTS.acme, cleo, 'PUT', `/api/schedules/${created.id}`, {
+      name: created.name,
+      skillId: gated.skillId,
+      input: { n: 2 },
+      timing: { kind: 'rate', every: 1, unit: 'minutes' },
+    });
+    expect(saved.body).toMatchObject({ owner: 'cleo' });
     const fired = await api(HOSTS.acme, cleo, 'POST', `/api/schedules/${created.id}/fire`);
     expect(fired.status, fired.text).toBe(200);
-    expect(fired.body).toMatchObject({
-      outcome: 'ran',
-      trigger: 'manual',
-      owner: 'alice',
-      firedBy: 'cleo',
-    });
+    expect(fired.body).toMatchObject({ outcome: 'ran', trigger: 'manual', owner: 'cleo' });
     const id = String(fired.body.executionId);
     const pending = await api(HOSTS.acme, alice, 'GET', `/api/executions/${id}`);
     expect(pending.body).toMatchObject({
       status: 'pending_approval',
       requestedBy: 'cleo',
+      input: { n: 2 },
       schedule: { id: created.id },
     });
-    // Before, the run was alice's and cleo approved what she had started herself.
     expectProblem(await api(HOSTS.acme, cleo, 'POST', `/api/executions/${id}/approve`, {}), 403);
+    // The audit says who fired it, signed in how, and the run's request is hers.
     const audit = await api(HOSTS.acme, alice, 'GET', '/api/audit?limit=100');
+    const entries = audit.body.items as {
+      action: string;
+      target: string;
+      actor: unknown;
+      details: unknown;
+    }[];
     expect(
-      audit.body.items.find(
-        (entry: { action: string; target: string }) =>
-          entry.action === 'execution.requested' && entry.target === `execution:${id}`,
-      )?.actor,
+      entries.find((entry) => entry.action === 'schedule.fired' && entry.target === `schedule:${created.id}`),
+    ).toMatchObject({
+      actor: { username: 'cleo', via: 'session' },
+      details: { outcome: 'ran', executionId: id },
+    });
+    expect(
+      entries.find((entry) => entry.action === 'execution.requested' && entry.target === `execution:${id}`)
+        ?.actor,
     ).toMatchObject({ username: 'cleo', via: 'schedule' });
     const approved = await api(HOSTS.acme, alice, 'POST', `/api/executions/${id}/approve`, {});
     expect(approved.status, approved.text).toBe(200);
@@ -741,6 +760,19 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     const own = await api(HOSTS.acme, alice, 'GET', `/api/schedules/${created.id}`);
     expect(own.body).toMatchObject({ input: { key: 'SECRET-PAYROLL-KEY' } });
     expect(await logs(HOSTS.acme, alice, created.id)).toHaveLength(1);
+    // Given a Skill bob may see, the schedule is his to see, but not its last fire: a run of the other.
+    const moved = await api(HOSTS.acme, alice, 'PUT', `/api/schedules/${created.id}`, {
+      name: created.name,
+      skillId: acmeSkill,
+      input: { n: 1 },
+      timing: { kind: 'rate', every: 5, unit: 'minutes' },
+    });
+    expect(moved.status, moved.text).toBe(200);
+    expect(moved.body.lastOutcome).toBeUndefined();
+    const seen = await api(HOSTS.acme, bob, 'GET', `/api/schedules/${created.id}`);
+    expect(seen.status, seen.text).toBe(200);
+    expect(seen.text).not.toContain(String(fired.body.executionId));
+    expect(seen.body.lastFireAt).toBeUndefined();
   });
 
   it('a fire now in the second of an occurrence is its own fire, and an occurrence already taken still moves the schedule on', async () => {

@@ -16,7 +16,7 @@ import { HomePage } from './home.tsx';
 import { AnnouncementsPage, ApprovalsPage, HttpResourcesPage } from './inbox.tsx';
 import { McpClientPage, McpClientsPage } from './mcp-clients.tsx';
 import { ExecutionPage, ExecutionsPage } from './runs.tsx';
-import { SchedulePage, SchedulesPage } from './schedules.tsx';
+import { actingOn, SchedulePage, SchedulesPage } from './schedules.tsx';
 import { ScriptPage, ScriptsPage } from './scripts.tsx';
 import { ParametersPage, TokensPage } from './settings.tsx';
 import { SkillAdminPage, SkillEditPage } from './skill-admin.tsx';
@@ -98,9 +98,12 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
         menu: 'schedules',
         element:
           id === undefined ? (
-            <SchedulesPage canCreate={can('schedule:create')} />
+            <SchedulesPage
+              canCreate={can('schedule:create')}
+              acting={actingOn(me.username, can('schedule:manage'))}
+            />
           ) : (
-            <SchedulePage key={id} id={id} />
+            <SchedulePage key={id} id={id} acting={actingOn(me.username, can('schedule:manage'))} />
           ),
       };
     case 'data':

@@ -318,7 +318,7 @@ function FireLog({
                 <td>
                   <DateTime value={entry.scheduledTime} />
                   {entry.trigger === 'manual' ? (
-                    <div className="muted">fired now by {entry.firedBy ?? entry.owner}</div>
+                    <div className="muted">fired now by {entry.owner}</div>
                   ) : null}
                 </td>
                 <td>
@@ -373,20 +373,37 @@ function useScheduleActions(changed: () => void, fired: () => void) {
   return { run, problem: action.problem };
 }
 
-/** A schedule's action buttons: pause or resume (by its state), and fire now. */
+/** What the signed-in user may do to a schedule, as the API decides it (the buttons it shows). */
+export interface Acting {
+  /** Pause, resume, edit and delete: its owner, or a schedule manager. */
+  readonly mayChange: (schedule: Schedule) => boolean;
+  /** Fire now: its owner alone (a manager who saves it becomes its owner). */
+  readonly mayFire: (schedule: Schedule) => boolean;
+}
+
+export function actingOn(username: string, manages: boolean): Acting {
+  return {
+    mayChange: (schedule) => manages || schedule.owner === username,
+    mayFire: (schedule) => schedule.owner === username,
+  };
+}
+
+/** A schedule's action buttons: pause or resume (by its state), and fire now — those it may use. */
 function ScheduleActions({
   schedule,
   act,
+  acting,
   size = 'small',
 }: {
   readonly schedule: Schedule;
   readonly act: ReturnType<typeof useScheduleActions>;
+  readonly acting: Acting;
   readonly size?: 'small' | 'normal';
 }) {
   const className = size === 'small' ? 'secondary small' : 'secondary';
   return (
     <>
-      {schedule.state === 'enabled' ? (
+      {!acting.mayChange(schedule) ? null : schedule.state === 'enabled' ? (
         <button type="button" className={className} onClick={() => act.run(schedule.id, 'pause')}>
           Pause
         </button>
@@ -395,14 +412,22 @@ function ScheduleActions({
           Resume
         </button>
       ) : null}
-      <button type="button" className={className} onClick={() => act.run(schedule.id, 'fire')}>
-        Fire now
-      </button>
+      {acting.mayFire(schedule) ? (
+        <button type="button" className={className} onClick={() => act.run(schedule.id, 'fire')}>
+          Fire now
+        </button>
+      ) : null}
     </>
   );
 }
 
-export function SchedulesPage({ canCreate }: { readonly canCreate: boolean }) {
+export function SchedulesPage({
+  canCreate,
+  acting,
+}: {
+  readonly canCreate: boolean;
+  readonly acting: Acting;
+}) {
   const schedules = useResource<{ items: Schedule[] }>('/api/schedules');
   const skills = useResource<{ items: Skill[] }>('/api/skills');
   const [creating, setCreating] = useState(false);
@@ -486,7 +511,7 @@ export function SchedulesPage({ canCreate }: { readonly canCreate: boolean }) {
                       )}
                     </td>
                     <td className="actions">
-                      <ScheduleActions schedule={schedule} act={act} />
+                      <ScheduleActions schedule={schedule} act={act} acting={acting} />
                     </td>
                   </tr>
                 ))}
@@ -508,7 +533,7 @@ function SkillLink({ id }: { readonly id: string }) {
   return <Link to={`/skills/${segment(id)}`}>{state.status === 'ready' ? state.data.name : id}</Link>;
 }
 
-export function SchedulePage({ id }: { readonly id: string }) {
+export function SchedulePage({ id, acting }: { readonly id: string; readonly acting: Acting }) {
   const schedule = useResource<Schedule>(`/api/schedules/${segment(id)}`);
   const [editing, setEditing] = useState(false);
   const [fires, setFires] = useState(0);
@@ -525,20 +550,24 @@ export function SchedulePage({ id }: { readonly id: string }) {
             <Link className="button secondary" to="/schedules">
               All schedules
             </Link>
-            <ScheduleActions schedule={current} act={act} size="normal" />
-            <button type="button" className="secondary" onClick={() => setEditing(!editing)}>
-              {editing ? 'Cancel' : 'Edit'}
-            </button>
-            <button
-              type="button"
-              className="danger"
-              onClick={async () => {
-                if (!window.confirm(`Delete the schedule ${current.name}?`)) return;
-                if ((await remove.run()) === true) navigate('/schedules');
-              }}
-            >
-              Delete
-            </button>
+            <ScheduleActions schedule={current} act={act} acting={acting} size="normal" />
+            {acting.mayChange(current) ? (
+              <>
+                <button type="button" className="secondary" onClick={() => setEditing(!editing)}>
+                  {editing ? 'Cancel' : 'Edit'}
+                </button>
+                <button
+                  type="button"
+                  className="danger"
+                  onClick={async () => {
+                    if (!window.confirm(`Delete the schedule ${current.name}?`)) return;
+                    if ((await remove.run()) === true) navigate('/schedules');
+                  }}
+                >
+                  Delete
+                </button>
+              </>
+            ) : null}
           </PageHeader>
           <ProblemView problem={remove.problem ?? act.problem} />
           <p>

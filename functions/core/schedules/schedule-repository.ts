@@ -64,6 +64,11 @@ function lastFireCondition(schedule: Schedule): { condition: string; values: Rec
   return { condition: parts.join(' AND '), values };
 }
 
+/** `schedule` without a last fire (given another Skill, it has not fired yet). */
+export function withoutLastFire(schedule: Schedule): Schedule {
+  return withLastFireOf(schedule, {} as Schedule);
+}
+
 /** `schedule` with the last fire of `stored` in place of its own. */
 function withLastFireOf(schedule: Schedule, stored: Schedule): Schedule {
   const next: Record<string, unknown> = { ...schedule };
@@ -164,10 +169,23 @@ export class ScheduleRepository {
    * the write is conditioned on the last fire it carries too, and on a fire in between it takes the
    * stored one and writes again (at most MAX_REPLACE_WRITES times).
    */
-  async replace(domain: TenantContext, schedule: Schedule, expectedRevision: number): Promise<void> {
-    let next = schedule;
+  /**
+   * Writes a definition at `expectedRevision`, keeping a fire's note that landed since it was read;
+   * with `dropLastFire` (its Skill changed), without any: the last fire was of another Skill, whose
+   * run and reasons a reader of the new one may not see.
+   */
+  async replace(
+    domain: TenantContext,
+    schedule: Schedule,
+    expectedRevision: number,
+    options: { readonly dropLastFire?: boolean } = {},
+  ): Promise<void> {
+    let next = options.dropLastFire === true ? withoutLastFire(schedule) : schedule;
     for (let write = 1; ; write += 1) {
-      const fired = lastFireCondition(next);
+      const fired =
+        options.dropLastFire === true
+          ? { condition: 'attribute_exists(PK)', values: {} }
+          : lastFireCondition(next);
       try {
         await putItem(
           this.#table,

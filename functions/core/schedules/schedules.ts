@@ -38,7 +38,7 @@ import type { Directory } from '../identity/directory.ts';
 import { randomId } from '../ids.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { planLimits } from '../tenancy/plans.ts';
-import { type DueSchedule, ScheduleRepository } from './schedule-repository.ts';
+import { type DueSchedule, ScheduleRepository, withoutLastFire } from './schedule-repository.ts';
 import type { TenantSchedulerPort } from './scheduler-port.ts';
 import type { Timing } from './timing.ts';
 
@@ -97,8 +97,6 @@ export interface FireLogEntry {
   readonly outcome: FireOutcome | 'requesting';
   readonly trigger: 'schedule' | 'manual';
   readonly owner: string;
-  /** For `manual`: who fired it; the run is theirs, not the owner's. */
-  readonly firedBy?: string;
   readonly reason?: SkipReason;
   readonly detail?: string;
   readonly executionId?: string;
@@ -115,7 +113,7 @@ export type FireRequest = {
   readonly scheduledTime: string;
 } & (
   | { readonly trigger?: 'schedule' }
-  /** Requested as `by`, who fired it. */
+  /** Requested as `by`: the owner, signed in now. */
   | { readonly trigger: 'manual'; readonly by: Caller }
 );
 
@@ -279,7 +277,8 @@ export class Schedules {
     const enabled = input.enabled ?? current.state === 'enabled';
     const at = now.toISOString();
     const schedule = await this.#withNext({
-      ...current,
+      // Given another Skill, the last fire (a run of the other) is no longer this schedule's.
+      ...(definition.skillId === current.skillId ? current : withoutLastFire(current)),
       ...definition,
       state: enabled ? 'enabled' : 'paused',
       owner: caller.username,
@@ -416,10 +415,7 @@ export class Schedules {
     // Each entry as its schedule would be: a fire of a Skill the caller may not see is not shown.
     const skills = await this.#visibleSkills(domain, caller);
     const page = await this.#store.logPage(domain, options);
-    const shown = page.items.filter(
-      (entry) =>
-        entry.firedBy === caller.username || mayRead(caller, entry, skills.get(entry.skillId) ?? null),
-    );
+    const shown = page.items.filter((entry) => mayRead(caller, entry, skills.get(entry.skillId) ?? null));
     // A fire's run goes on after the fire: the log says where it is now, one batch read per page.
     const statuses = await this.#executions.statuses(
       domain,
@@ -436,23 +432,21 @@ export class Schedules {
   // ── fires ───────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * One fire of a schedule, from EventBridge Scheduler, the local ticker, or a user's "fire now".
-   * Never throws for the fire's own outcome (it is logged); throws only when the request could not be
-   * made (the log says `failed`), or before anything is claimed or logged when the code that computes
-   * times could not be loaded (occurrences.ts), so a retry may make it.
-   */
-  /**
-   * "Fire now": a run of the schedule's Skill with its input, requested as the caller — its owner or
-   * a schedule manager, who may run the Skill — through the same checks as a fire, and logged as
-   * `manual` with who fired it. Never as the owner: someone who fires another's schedule of a Skill
-   * that needs approval must not be able to approve what they started, and the audit names them.
-   * Not counted in the plan's scheduled fires: like any run the caller asks for, it counts in the
-   * day's runs.
+   * "Fire now": a run of the schedule's Skill with its input at once, by its owner alone, through
+   * the same checks as a fire (as the caller now: `skill:run`, sight of the Skill), logged `manual`
+   * and audited as the caller's (`schedule.fired`). Not a schedule manager's: a run asked for through
+   * another's schedule is the owner's choice of Skill and input, which the owner could then approve
+   * (it ran as the owner, so the manager approved what they had fired; as the manager, the owner
+   * approved the input they had written). A manager who saves the schedule becomes its owner and may
+   * fire it. Not counted in the plan's scheduled fires: it counts with the day's runs.
    */
   async fireNow(domain: TenantContext, caller: Caller, id: string): Promise<FireResult> {
     const schedule = await this.get(domain, caller, id);
-    if (!mayManage(caller, schedule))
-      throw new ForbiddenError('Only the owner or a schedule manager may fire it');
+    if (schedule.owner !== caller.username) {
+      throw new ForbiddenError(
+        `Only its owner (${schedule.owner}) may fire a schedule now; whoever saves it becomes its owner`,
+      );
+    }
     await this.#skills.getVisible(domain, caller, schedule.skillId);
     if (!caller.permissions.has('skill:run')) {
       throw new ForbiddenError('Firing a schedule needs the permission skill:run', {
@@ -461,15 +455,36 @@ export class Schedules {
     }
     // To the second: a second click in the same second is the same fire (answered as a duplicate).
     const now = new Date(Math.floor(this.#now().getTime() / 1000) * 1000);
-    return this.fire({
+    const fired = await this.fire({
       tenantId: domain.tenant.id,
       scheduleId: schedule.id,
       scheduledTime: now.toISOString(),
       trigger: 'manual',
       by: caller,
     });
+    if (fired.result === 'logged') {
+      const { entry } = fired;
+      await this.#audit.record(domain, {
+        actor: { username: caller.username, via: caller.via },
+        action: 'schedule.fired',
+        target: `schedule:${schedule.id}`,
+        details: {
+          scheduledTime: entry.scheduledTime,
+          outcome: entry.outcome,
+          ...(entry.executionId === undefined ? {} : { executionId: entry.executionId }),
+          ...(entry.reason === undefined ? {} : { reason: entry.reason }),
+        },
+      });
+    }
+    return fired;
   }
 
+  /**
+   * One fire of a schedule, from EventBridge Scheduler, the local ticker, or a user's "fire now".
+   * Never throws for the fire's own outcome (it is logged); throws only when the request could not be
+   * made (the log says `failed`), or before anything is claimed or logged when the code that computes
+   * times could not be loaded (occurrences.ts), so a retry may make it.
+   */
   async fire(request: FireRequest): Promise<FireResult> {
     const domain = await this.#tenant(request.tenantId);
     if (domain === null) return { result: 'unknown' };
@@ -491,7 +506,6 @@ export class Schedules {
       firedAt: now.toISOString(),
       trigger,
       owner: schedule.owner,
-      ...(by === null ? {} : { firedBy: by.username }),
     };
 
     const occurrences = await occurrencesModule();
@@ -670,9 +684,14 @@ export class Schedules {
     };
   }
 
-  /** Writes the new definition, then the scheduler; puts the old one back if the scheduler refused. */
+  /**
+   * Writes the new definition, then the scheduler; puts the old one back if the scheduler refused.
+   * A schedule given another Skill forgets its last fire (a run of the other Skill).
+   */
   async #replace(domain: TenantContext, current: Schedule, schedule: Schedule): Promise<void> {
-    await this.#store.replace(domain, schedule, current.revision);
+    await this.#store.replace(domain, schedule, current.revision, {
+      dropLastFire: schedule.skillId !== current.skillId,
+    });
     try {
       await this.#scheduler.put(domain, this.#target(schedule));
     } catch (error) {

@@ -79,7 +79,6 @@ const fireLogEntrySchema = z
     outcome: z.enum(['ran', 'skipped', 'failed', 'requesting']),
     trigger: z.enum(['schedule', 'manual']),
     owner: z.string(),
-    firedBy: z.string().optional().meta({ description: 'Who fired it now (`manual`): the run is theirs' }),
     reason: z.enum(SKIP_REASONS).optional().meta({ description: 'Why the fire was skipped' }),
     detail: z.string().optional(),
     executionId: z.string().optional(),
@@ -203,7 +202,7 @@ export function scheduleRoutes(core: TenantCore): Route[] {
       path: '/api/schedules/{id}/fire',
       serves: 'tenant',
       auth: 'caller',
-      summary: 'Fire a schedule now: a run of its Skill with its input, requested as the caller',
+      summary: 'Fire a schedule now (its owner): a run of its Skill with its input',
       responses: {
         200: fireLogEntrySchema,
         409: z
