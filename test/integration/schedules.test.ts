@@ -47,7 +47,8 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     return signIn(platform.url, host, username, password);
   }
 
-  async function skill(host: string, token: string): Promise<string> {
+  /** A Skill running ECHO, taking `{n}`; `extra`: more of its definition (risk, visibility…). */
+  async function skill(host: string, token: string, extra: Record<string, unknown> = {}): Promise<string> {
     const made = await scriptSkill(
       (as, method, path, body) => api(host, as, method, path, body),
       token,
@@ -57,6 +58,7 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
         skill: {
           name: unique('echo'),
           inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+          ...extra,
         },
       },
     );
@@ -628,20 +630,8 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     });
     expect(made.status, made.text).toBe(201);
     const cleo = await login(HOSTS.acme, 'cleo', 'cleo-password-1');
-    const gated = await scriptSkill(
-      (as, method, path, body) => api(HOSTS.acme, as, method, path, body),
-      alice,
-      ECHO,
-      {
-        skill: {
-          name: unique('wire'),
-          inputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
-          risk: 'medium',
-          approval: 'one',
-        },
-      },
-    );
-    const created = await schedule(HOSTS.acme, alice, { skillId: gated.skillId, input: { n: 1_000_000 } });
+    const gated = await skill(HOSTS.acme, alice, { risk: 'medium', approval: 'one' });
+    const created = await schedule(HOSTS.acme, alice, { skillId: gated, input: { n: 1_000_000 } });
     // Another admin may not fire alice's schedule: its Skill and input are alice's choice, and
     // either of them could then approve the run (before: it ran as alice, and cleo approved it).
     const refused = await api(HOSTS.acme, cleo, 'POST', `/api/schedules/${created.id}/fire`);
@@ -650,7 +640,7 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     // Saved by cleo, it is cleo's: she fires it, the run is hers, and she may not approve it.
     const saved = await api(HOSTS.acme, cleo, 'PUT', `/api/schedules/${created.id}`, {
       name: created.name,
-      skillId: gated.skillId,
+      skillId: gated,
       input: { n: 2 },
       timing: { kind: 'rate', every: 1, unit: 'minutes' },
     });
@@ -692,26 +682,18 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
   it('hides a schedule of a Skill the reader may not see, with its input and its fires', async () => {
     const alice = tokens.alice as string;
     const bob = tokens.bob as string;
-    const hidden = await scriptSkill(
-      (as, method, path, body) => api(HOSTS.acme, as, method, path, body),
-      alice,
-      ECHO,
-      {
-        skill: {
-          name: unique('payroll'),
-          inputSchema: { type: 'object', properties: { n: { type: 'integer' }, key: { type: 'string' } } },
-          visibility: { roles: ['admin'] },
-        },
-      },
-    );
+    const hidden = await skill(HOSTS.acme, alice, {
+      inputSchema: { type: 'object', properties: { n: { type: 'integer' }, key: { type: 'string' } } },
+      visibility: { roles: ['admin'] },
+    });
     const created = await schedule(HOSTS.acme, alice, {
-      skillId: hidden.skillId,
+      skillId: hidden,
       input: { n: 1, key: 'SECRET-PAYROLL-KEY' },
     });
     const fired = await api(HOSTS.acme, alice, 'POST', `/api/schedules/${created.id}/fire`);
     expect(fired.body.outcome, fired.text).toBe('ran');
     // bob (operator: schedule:read) may not see the Skill, so neither its schedule nor its fires.
-    expectProblem(await api(HOSTS.acme, bob, 'GET', `/api/skills/${hidden.skillId}`), 404);
+    expectProblem(await api(HOSTS.acme, bob, 'GET', `/api/skills/${hidden}`), 404);
     const list = await api(HOSTS.acme, bob, 'GET', '/api/schedules');
     expect(list.status, list.text).toBe(200);
     expect(list.text).not.toContain(created.id);
