@@ -94,3 +94,19 @@ export async function batchGetAll(
   }
   return found;
 }
+
+/**
+ * The items of any number of keys: one `batchGetAll` per BATCH_GET_KEYS of them, sent together (the
+ * callers bound how many: a page, a plan's schedules).
+ */
+export async function batchGetMany(
+  table: Table,
+  keys: readonly { readonly PK: string; readonly SK: string }[],
+  options: Parameters<typeof batchGetAll>[2] = {},
+): Promise<Record<string, unknown>[]> {
+  const batches: (typeof keys)[] = [];
+  for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
+    batches.push(keys.slice(start, start + BATCH_GET_KEYS));
+  }
+  return (await Promise.all(batches.map((batch) => batchGetAll(table, batch, options)))).flat();
+}

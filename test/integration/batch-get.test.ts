@@ -11,7 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_GET_ATTEMPTS, batchGetAll, type Table } from '../../functions/core/db.ts';
+import {
+  BATCH_GET_ATTEMPTS,
+  BATCH_GET_KEYS,
+  batchGetAll,
+  batchGetMany,
+  type Table,
+} from '../../functions/core/db.ts';
 import { ServiceUnavailableError } from '../../functions/core/errors.ts';
 
 const TABLE = 'platform';
@@ -115,5 +121,21 @@ describe('batchGetAll', () => {
   it('refuses more keys than one request may carry', async () => {
     const keys = Array.from({ length: 101 }, (_, index) => ({ PK: 'T#acme', SK: String(index) }));
     await expect(batchGetAll(table, keys)).rejects.toThrow(/At most 100 keys/);
+  });
+});
+
+describe('batchGetMany', () => {
+  it('reads any number of keys, one request per hundred, a missing item absent', async () => {
+    requests.length = 0;
+    throttledAnswers = 0;
+    const keys = Array.from({ length: 2 * BATCH_GET_KEYS + 1 }, (_, index) => ({
+      PK: 'T#acme',
+      SK: `k${index}`,
+    }));
+    const items = await batchGetMany(table, [...keys, { PK: 'T#acme', SK: 'missing' }]);
+    expect(items.map((item) => item.SK).sort()).toEqual(keys.map((key) => key.SK).sort());
+    // Three batches: 100, 100 and 2 keys.
+    expect(requests.map((request) => request.keys).sort((a, b) => a - b)).toEqual([2, 100, 100]);
+    expect(await batchGetMany(table, [])).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { LogChunk } from '../../contract/responses.ts';
 import { toSkill } from '../catalog/skill-repository.ts';
 import type { Skill } from '../catalog/skills.ts';
-import { BATCH_GET_KEYS, batchGetAll, queryAll, type Table } from '../db.ts';
+import { batchGetAll, batchGetMany, queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import {
   ACTIVE_EXECUTION_SHARDS,
@@ -133,23 +133,14 @@ export class ExecutionRepository {
    * per BATCH_GET_KEYS ids (the callers bound how many: a page, a plan's schedules).
    */
   async statuses(domain: TenantContext, ids: readonly string[]): Promise<Map<string, ExecutionStatus>> {
-    const unique = [...new Set(ids)];
-    const batches: string[][] = [];
-    for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
-      batches.push(unique.slice(start, start + BATCH_GET_KEYS));
-    }
     // The status alone: a run's item carries its input, output and log tail (up to ~350 KB).
-    const read = await Promise.all(
-      batches.map((batch) =>
-        batchGetAll(
-          this.#table,
-          batch.map((id) => executionKey(domain, id)),
-          { projection: ['id', 'status'] },
-        ),
-      ),
+    const items = await batchGetMany(
+      this.#table,
+      [...new Set(ids)].map((id) => executionKey(domain, id)),
+      { projection: ['id', 'status'] },
     );
     const statuses = new Map<string, ExecutionStatus>();
-    for (const item of read.flat()) {
+    for (const item of items) {
       if (typeof item.id === 'string' && typeof item.status === 'string') {
         statuses.set(item.id, item.status as ExecutionStatus);
       }

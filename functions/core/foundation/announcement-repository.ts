@@ -5,7 +5,7 @@
  * one id is an answer (`false`), not an error. Who sees what stays in announcements.ts.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, type Table } from '../db.ts';
+import { batchGetMany, type Table } from '../db.ts';
 import { announcementReadKey, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { putItem } from '../store/conditional.ts';
@@ -97,11 +97,10 @@ export class AnnouncementRepository {
 
   /** Which of `ids` the user marked read. */
   async readMarks(domain: DomainContext, username: string, ids: readonly string[]): Promise<Set<string>> {
-    const read = new Set<string>();
-    for (let start = 0; start < ids.length; start += 100) {
-      const keys = ids.slice(start, start + 100).map((id) => announcementReadKey(domain, username, id));
-      for (const item of await batchGetAll(this.#table, keys)) read.add(String(item.announcementId));
-    }
-    return read;
+    const items = await batchGetMany(
+      this.#table,
+      ids.map((id) => announcementReadKey(domain, username, id)),
+    );
+    return new Set(items.map((item) => String(item.announcementId)));
   }
 }
