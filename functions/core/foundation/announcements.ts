@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
+import type { Skill } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
 import type { Page } from '../pagination.ts';
@@ -34,9 +35,8 @@ export interface Announcement {
   readonly skillVisibility?: SkillVisibility;
 }
 
-export interface SkillVisibility {
-  readonly roles: readonly string[];
-}
+/** Who may see a Skill (catalog/skills.ts), as an announcement about one carries it. */
+export type SkillVisibility = Skill['visibility'];
 
 /** An announcement as one user sees it: with whether they marked it read. */
 export interface AnnouncementForUser extends Announcement {
