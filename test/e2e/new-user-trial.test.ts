@@ -33,6 +33,14 @@ async function skill(name: string, extra: Record<string, unknown> = {}): Promise
   return made.skillId;
 }
 
+/** A run of a new Skill that needs one approval, requested by bob: waiting for approval. */
+async function waitingRun(name: string): Promise<{ skillId: string; id: string }> {
+  const skillId = await skill(name, { risk: 'medium', approval: 'one' });
+  const requested = await api(ACME, bob, 'POST', `/api/skills/${skillId}/executions`, { input: {} });
+  expect(requested.status, requested.text).toBe(202);
+  return { skillId, id: String(requested.body.id) };
+}
+
 describe("a schedule's own page", () => {
   it('shows its Skill, linked, and its input; pauses, resumes and fires it like the list; leads back', async () => {
     const skillId = await skill('Forecast');
@@ -96,10 +104,7 @@ describe("a schedule's own page", () => {
 
 describe("a waiting run's own page", () => {
   it('lets an approver approve it there and follows it as it starts; its requester cannot decide', async () => {
-    const skillId = await skill('Careful', { risk: 'medium', approval: 'one' });
-    const requested = await api(ACME, bob, 'POST', `/api/skills/${skillId}/executions`, { input: {} });
-    expect(requested.status, requested.text).toBe(202);
-    const id = String(requested.body.id);
+    const { id } = await waitingRun('Careful');
 
     // Its requester may decide on others' runs, not on his own.
     const { page: own } = await page();
@@ -134,10 +139,7 @@ describe("a waiting run's own page", () => {
   }, 120_000);
 
   it('lets an approver reject it there, after a confirmation', async () => {
-    const skillId = await skill('Doubtful', { risk: 'medium', approval: 'one' });
-    const requested = await api(ACME, bob, 'POST', `/api/skills/${skillId}/executions`, { input: {} });
-    expect(requested.status, requested.text).toBe(202);
-    const id = String(requested.body.id);
+    const { id } = await waitingRun('Doubtful');
 
     const { page: tab } = await page();
     await signedIn(tab, ACME, `/executions/${id}`, 'alice');
@@ -151,10 +153,7 @@ describe("a waiting run's own page", () => {
   }, 120_000);
 
   it("shows the API's problem when it refuses the decision, and the run keeps waiting", async () => {
-    const skillId = await skill('Risky', { risk: 'medium', approval: 'one' });
-    const requested = await api(ACME, bob, 'POST', `/api/skills/${skillId}/executions`, { input: {} });
-    expect(requested.status, requested.text).toBe(202);
-    const id = String(requested.body.id);
+    const { skillId, id } = await waitingRun('Risky');
 
     const { page: tab } = await page();
     await signedIn(tab, ACME, `/executions/${id}`, 'alice');
