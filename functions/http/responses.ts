@@ -5,11 +5,10 @@
  * types; a client ignores fields it does not know, so a record can grow without a breaking change.
  */
 import * as z from 'zod';
+import { APPROVALS, AVAILABILITY_STATES, RISKS } from '../contract/catalog.ts';
+import { EXECUTION_STATUSES } from '../contract/executions.ts';
 import { AUDIT_PROBLEM_KINDS } from '../contract/responses.ts';
-import { AVAILABILITY_STATES } from '../core/availability.ts';
-import { APPROVALS, RISKS } from '../core/catalog/rules.ts';
-import { EXECUTION_STATUSES } from '../core/executions/executions.ts';
-import { TENANT_STATUSES } from '../core/tenancy/domain.ts';
+import { TENANT_STATUSES } from '../contract/tenancy.ts';
 
 const timestamp = z.string().meta({ description: 'ISO 8601 date-time (UTC)' });
 
