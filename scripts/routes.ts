@@ -2,7 +2,9 @@
  * Prints every route of the APIs from the route tables themselves (the API reference that cannot
  * drift): `npx tsx scripts/routes.ts`.
  */
+
 import { documentClient } from '../functions/clients/dynamodb.ts';
+import { builtCore } from '../functions/core/assembly/sign-in.ts';
 import { ENV } from '../functions/core/env.ts';
 import { createCore } from '../functions/core/platform.ts';
 import { freeRoutes } from '../functions/free-api/routes.ts';
@@ -30,6 +32,9 @@ function print(title: string, routes: readonly Route[]) {
   }
 }
 
-print('Tenant API (every tenant host, e.g. acme.localhost)', await loadRoutes(tenantRoutes(core)));
-print('Governance API (the console host, e.g. admin.localhost)', await loadRoutes(governanceRoutes(core)));
+print('Tenant API (every tenant host, e.g. acme.localhost)', await loadRoutes(tenantRoutes(builtCore(core))));
+print(
+  'Governance API (the console host, e.g. admin.localhost)',
+  await loadRoutes(governanceRoutes(builtCore(core))),
+);
 print('Free entry API (the free host, e.g. free.localhost)', freeRoutes(core.free));

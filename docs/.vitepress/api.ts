@@ -2,7 +2,9 @@
  * The three APIs' OpenAPI documents, built from the same route tables the APIs serve (building the
  * tables touches no database), and their rendering as reference pages.
  */
+
 import { documentClient } from '../../functions/clients/dynamodb.ts';
+import { builtCore } from '../../functions/core/assembly/sign-in.ts';
 import { ENV } from '../../functions/core/env.ts';
 import { createCore } from '../../functions/core/platform.ts';
 import { freeRoutes } from '../../functions/free-api/routes.ts';
@@ -24,8 +26,8 @@ export async function apiDocuments(): Promise<Record<ApiSurface, ApiDocument>> {
   const of = async (surface: ApiSurface, routes: Parameters<typeof withOpenApi>[1]) =>
     openApiDocument(surface, await loadRoutes(withOpenApi(surface, routes)));
   return {
-    tenant: await of('tenant', tenantRoutes(core)),
-    governance: await of('governance', governanceRoutes(core)),
+    tenant: await of('tenant', tenantRoutes(builtCore(core))),
+    governance: await of('governance', governanceRoutes(builtCore(core))),
     free: await of('free', freeRoutes(core.free)),
   };
 }

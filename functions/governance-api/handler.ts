@@ -1,6 +1,5 @@
 /** The governance API: the public domain's console (the free entry has its own function, free-api). Configuration only. */
 import { hostEdgeFromEnv } from '../clients/cloudfront-edge.ts';
-import { createApiCore } from '../core/assembly/api.ts';
 import type { Environment } from '../core/env.ts';
 import { apiFromEnv } from '../http/api.ts';
 import { governanceRoutes } from './routes.ts';
@@ -12,8 +11,10 @@ export async function createHandler(env: Environment) {
       surfaces: ['governance'],
       // The public domain only, and only on the surface its host is bound to.
       accepts: (domain, surface) => domain.kind === 'public' && domain.surface === surface,
-      // Sign-in, the run core and the public domain: no tenant schedules, no MCP.
-      assemble: createApiCore,
+      // Sign-in, the run core and the public domain: no tenant schedules, no MCP. Loaded by the first
+      // request past sign-in: a cold start builds the sign-in core alone.
+      assemble: async (options, signIn) =>
+        (await import('../core/assembly/api.ts')).createApiCore(options, signIn),
       routes: governanceRoutes,
       // Binding hosts provisions them at the edge: CloudFront where the stack configures it.
       hostEdge: hostEdgeFromEnv,

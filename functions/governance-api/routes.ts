@@ -1,24 +1,31 @@
 /**
  * Every route of the governance API, in one table (tests enumerate it for the isolation suite).
  * Health is built at a cold start; every other module of routes loads on the first request under its
- * paths (router.ts `lazyRoutes`).
+ * paths (router.ts `lazyRoutes`): the sign-in routes on the sign-in core, the others on the whole
+ * core, built by the first of them (core/assembly/sign-in.ts `LazyCore`).
  */
+import type { LazyCore } from '../core/assembly/sign-in.ts';
 import type { ApiCore } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
-import { lazyRoutes, type RouteEntry } from '../http/router.ts';
+import { lazyRoutes, lazyRoutesOn, type RouteEntry } from '../http/router.ts';
 import { IDENTITY_PREFIXES } from '../http/routes/prefixes.ts';
 
-export function governanceRoutes(core: ApiCore): RouteEntry[] {
+export function governanceRoutes(core: LazyCore<ApiCore>): RouteEntry[] {
+  const { whole } = core;
   // The free entry is public but has its own function (free-api): none of these routes serve it
   // (each route's guard says so: `governance`, or `consoles` for sign-in, users and audit).
   return [
     healthRoute,
     lazyRoutes(IDENTITY_PREFIXES, async () =>
-      (await import('../http/routes/identity.ts')).identityRoutes(core),
+      (await import('../http/routes/identity.ts')).identityRoutes(core.signIn),
     ),
-    lazyRoutes(['/api/audit'], async () => (await import('../http/routes/audit.ts')).auditRoutes(core)),
-    lazyRoutes(['/api/console'], async () => (await import('../http/routes/console.ts')).consoleRoutes(core)),
-    lazyRoutes(
+    lazyRoutesOn(['/api/audit'], whole, async () => (await import('../http/routes/audit.ts')).auditRoutes),
+    lazyRoutesOn(
+      ['/api/console'],
+      whole,
+      async () => (await import('../http/routes/console.ts')).consoleRoutes,
+    ),
+    lazyRoutesOn(
       [
         '/api/announcements',
         '/api/customers',
@@ -27,19 +34,28 @@ export function governanceRoutes(core: ApiCore): RouteEntry[] {
         '/api/platform',
         '/api/tenants',
       ],
-      async () => (await import('../http/routes/governance.ts')).governanceDomainRoutes(core),
+      whole,
+      async () => (await import('../http/routes/governance.ts')).governanceDomainRoutes,
     ),
-    lazyRoutes(['/api/http-resources'], async () =>
-      (await import('../http/routes/http-resources.ts')).httpResourceGovernanceRoutes(core),
+    lazyRoutesOn(
+      ['/api/http-resources'],
+      whole,
+      async () => (await import('../http/routes/http-resources.ts')).httpResourceGovernanceRoutes,
     ),
-    lazyRoutes(['/api/templates'], async () =>
-      (await import('../http/routes/templates.ts')).templateGovernanceRoutes(core),
+    lazyRoutesOn(
+      ['/api/templates'],
+      whole,
+      async () => (await import('../http/routes/templates.ts')).templateGovernanceRoutes,
     ),
-    lazyRoutes(['/api/tenants'], async () =>
-      (await import('../http/routes/agents.ts')).agentGovernanceRoutes(core),
+    lazyRoutesOn(
+      ['/api/tenants'],
+      whole,
+      async () => (await import('../http/routes/agents.ts')).agentGovernanceRoutes,
     ),
-    lazyRoutes(['/api/free'], async () =>
-      (await import('../http/routes/free.ts')).freeGovernanceRoutes(core),
+    lazyRoutesOn(
+      ['/api/free'],
+      whole,
+      async () => (await import('../http/routes/free.ts')).freeGovernanceRoutes,
     ),
   ];
 }

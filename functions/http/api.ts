@@ -1,7 +1,8 @@
 /**
  * Builds an API Lambda handler from its route tables: the core is assembled once per function
  * instance from the environment it is given (Lambda's process environment, passed by the entry, or the local
- * platform's record), and every request goes through the shared pipeline.
+ * platform's record) — its sign-in half at a cold start, the rest on first use — and every request goes
+ * through the shared pipeline.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { tableFromEnv } from '../clients/dynamodb.ts';
@@ -10,6 +11,7 @@ import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { scriptCheckerFromEnv } from '../clients/script-checker.ts';
 import { queuesFromEnv } from '../clients/sqs.ts';
 import { PollSlotRepository } from '../core/agents/poll-slots.ts';
+import { createSignInCore, type LazyCore, lazyCore, type SignInCore } from '../core/assembly/sign-in.ts';
 import type { Table } from '../core/db.ts';
 import { ENV, type Environment, optionalEnv, parseList, requireEnv } from '../core/env.ts';
 import { JobClaimRepository } from '../core/executions/job-claim-repository.ts';
@@ -28,15 +30,17 @@ export interface ApiDefinition<C extends SignedInCore> {
   readonly surfaces: readonly string[];
   readonly accepts: (domain: DomainContext, surface: string) => boolean;
   /**
-   * The API's core, from the function's configuration: what its routes use and no more
-   * (the governance API's `createApiCore`, the tenant API's `createTenantCore`).
+   * The API's core on its sign-in core, from the function's configuration: what its routes use and no
+   * more (the governance API's `createApiCore`, the tenant API's `createTenantCore`). Called on the
+   * first request that needs more than the sign-in core: the entry imports the assembly there, so a
+   * cold start loads and builds only the sign-in core (core/assembly/sign-in.ts `LazyCore`).
    */
-  readonly assemble: (options: CoreOptions) => C;
+  readonly assemble: (options: CoreOptions, signIn: SignInCore) => Promise<C>;
   /**
    * The API's routes, on its core; `logger` is the function's (routes that log take it). Groups of
-   * them load on first use (router.ts `lazyRoutes`).
+   * them load on first use (router.ts `lazyRoutes`), each with the half of the core it uses.
    */
-  readonly routes: (core: C, logger: Logger) => readonly RouteEntry[];
+  readonly routes: (core: LazyCore<C>, logger: Logger) => readonly RouteEntry[];
   /** The AI clients whose tokens the MCP endpoint takes. @default none: the API serves no MCP */
   readonly mcpClients?: (core: C) => McpClients;
   /**
@@ -56,7 +60,7 @@ export async function apiFromEnv<C extends SignedInCore>(definition: ApiDefiniti
   const signer = await messageSignerFromEnv(['jobs'], { env });
   const table = tableFromEnv(env);
   if (definition.tenantScoped === true) scopeTableClient(table.client, tenantClientsFromEnv(env));
-  const core = definition.assemble({
+  const options: CoreOptions = {
     table,
     tokenSecret: requireEnv(ENV.tokenSecret, env),
     superAdmins: parseList(env[ENV.superAdmins]),
@@ -67,27 +71,30 @@ export async function apiFromEnv<C extends SignedInCore>(definition: ApiDefiniti
     ...heldSlotsFromEnv(env, table),
     ...claimsFromEnv(env),
     ...(definition.hostEdge === undefined ? {} : { hostEdge: definition.hostEdge(env) }),
-  });
-  const clients = definition.mcpClients?.(core);
+  };
+  // What every request goes through now; the rest on the first request that needs it.
+  const signIn = createSignInCore(options);
+  const core = lazyCore(signIn, (built) => definition.assemble(options, built));
+  const { mcpClients } = definition;
   const handler = createApiHandler({
     surfaces: definition.surfaces,
     accepts: definition.accepts,
     routes: definition.routes(core, logger),
-    hosts: core.hosts,
+    hosts: signIn.hosts,
     authenticate: (domain, credential) =>
       credential.kind === 'bearer'
-        ? core.auth.authenticate(domain, credential.header)
-        : core.auth.authenticateSessionToken(domain, credential.token),
-    ...(clients === undefined
+        ? signIn.auth.authenticate(domain, credential.header)
+        : signIn.auth.authenticateSessionToken(domain, credential.token),
+    ...(mcpClients === undefined
       ? {}
       : {
-          authenticateMcpClient: (domain: DomainContext, request: ApiRequest<unknown>) =>
-            authenticateMcpClient(clients, domain, request),
+          authenticateMcpClient: async (domain: DomainContext, request: ApiRequest<unknown>) =>
+            authenticateMcpClient(mcpClients(await core.whole()), domain, request),
         }),
-    csrfToken: (caller) => core.auth.csrfToken(caller),
+    csrfToken: (caller) => signIn.auth.csrfToken(caller),
     originSecret: requireEnv(ENV.originSecret, env),
     logger,
-    securityEvents: core.securityEvents,
+    securityEvents: signIn.securityEvents,
     tenantScoped: definition.tenantScoped === true,
   });
   return { core, handler };

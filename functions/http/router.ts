@@ -283,6 +283,21 @@ export function lazyRoutes(
   };
 }
 
+/**
+ * A group whose routes are built on something loaded on first use too (an API's whole core:
+ * core/assembly/sign-in.ts `LazyCore`): the module and it load at once.
+ */
+export function lazyRoutesOn<T>(
+  prefixes: readonly RoutePath[],
+  on: () => Promise<T>,
+  load: () => Promise<(on: T) => readonly Route[]>,
+): RouteGroup {
+  return lazyRoutes(prefixes, async () => {
+    const [build, loaded] = await Promise.all([load(), on()]);
+    return build(loaded);
+  });
+}
+
 /** Every route of a table, in its order, its groups loaded (the API's description, tests). */
 export async function loadRoutes(entries: readonly RouteEntry[]): Promise<Route[]> {
   const loaded = await Promise.all(entries.map((entry) => (isGroup(entry) ? entry.routes() : [entry])));

@@ -1,6 +1,5 @@
 /** The tenant API: everything a customer's users do on their own host. Configuration only. */
 
-import { createTenantCore } from '../core/assembly/tenant.ts';
 import type { Environment } from '../core/env.ts';
 import { apiFromEnv } from '../http/api.ts';
 import { tenantRoutes } from './routes.ts';
@@ -11,7 +10,9 @@ export async function createHandler(env: Environment) {
       serviceName: 'tenant-api',
       surfaces: ['tenant'],
       accepts: (domain) => domain.kind === 'tenant',
-      assemble: createTenantCore,
+      // Loaded by the first request past sign-in: a cold start builds the sign-in core alone.
+      assemble: async (options, signIn) =>
+        (await import('../core/assembly/tenant.ts')).createTenantCore(options, signIn),
       routes: tenantRoutes,
       // AI clients reach the tenant's Skills as MCP tools here, with their own tokens.
       mcpClients: (core) => core.mcpClients,

@@ -1,54 +1,77 @@
 /**
  * Every route of the tenant API, in one table (tests enumerate it for the isolation suite). Health
  * is built at a cold start; every other module of routes, with its zod schemas, loads on the first
- * request under its paths (router.ts `lazyRoutes`), so an instance builds the routes it serves.
+ * request under its paths (router.ts `lazyRoutes`), so an instance builds the routes it serves: the
+ * sign-in routes on the sign-in core, the others on the whole core, built by the first of them
+ * (core/assembly/sign-in.ts `LazyCore`).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MCP_PATH } from '../contract/paths.ts';
+import type { LazyCore } from '../core/assembly/sign-in.ts';
 import type { TenantCore } from '../core/platform.ts';
 import { healthRoute } from '../http/health.ts';
 import { RESOURCE_METADATA_PATH } from '../http/mcp-auth.ts';
-import { lazyRoutes, type RouteEntry } from '../http/router.ts';
+import { lazyRoutes, lazyRoutesOn, type RouteEntry } from '../http/router.ts';
 import { IDENTITY_PREFIXES } from '../http/routes/prefixes.ts';
 
 /** `logger`: the function's, for the routes that log (MCP); route tables built outside one omit it. */
-export function tenantRoutes(core: TenantCore, logger?: Logger): RouteEntry[] {
+export function tenantRoutes(core: LazyCore<TenantCore>, logger?: Logger): RouteEntry[] {
+  const { whole } = core;
   return [
     healthRoute,
     lazyRoutes(IDENTITY_PREFIXES, async () =>
-      (await import('../http/routes/identity.ts')).identityRoutes(core),
+      (await import('../http/routes/identity.ts')).identityRoutes(core.signIn),
     ),
-    lazyRoutes(['/api/announcements', '/api/parameters'], async () =>
-      (await import('../http/routes/foundation.ts')).foundationRoutes(core),
+    lazyRoutesOn(
+      ['/api/announcements', '/api/parameters'],
+      whole,
+      async () => (await import('../http/routes/foundation.ts')).foundationRoutes,
     ),
-    lazyRoutes(['/api/audit'], async () => (await import('../http/routes/audit.ts')).auditRoutes(core)),
-    lazyRoutes(['/api/assets/scripts', '/api/executions', '/api/skills'], async () =>
-      (await import('../http/routes/catalog.ts')).catalogRoutes(core),
+    lazyRoutesOn(['/api/audit'], whole, async () => (await import('../http/routes/audit.ts')).auditRoutes),
+    lazyRoutesOn(
+      ['/api/assets/scripts', '/api/executions', '/api/skills'],
+      whole,
+      async () => (await import('../http/routes/catalog.ts')).catalogRoutes,
     ),
-    lazyRoutes(['/api/approvals', '/api/executions'], async () =>
-      (await import('../http/routes/approvals.ts')).approvalRoutes(core),
+    lazyRoutesOn(
+      ['/api/approvals', '/api/executions'],
+      whole,
+      async () => (await import('../http/routes/approvals.ts')).approvalRoutes,
     ),
-    lazyRoutes(['/api/branding', '/api/notifications'], async () =>
-      (await import('../http/routes/appearance.ts')).appearanceRoutes(core),
+    lazyRoutesOn(
+      ['/api/branding', '/api/notifications'],
+      whole,
+      async () => (await import('../http/routes/appearance.ts')).appearanceRoutes,
     ),
-    lazyRoutes(['/api/http-resources'], async () =>
-      (await import('../http/routes/http-resources.ts')).httpResourceTenantRoutes(core),
+    lazyRoutesOn(
+      ['/api/http-resources'],
+      whole,
+      async () => (await import('../http/routes/http-resources.ts')).httpResourceTenantRoutes,
     ),
-    lazyRoutes(['/api/templates'], async () =>
-      (await import('../http/routes/templates.ts')).templateTenantRoutes(core),
+    lazyRoutesOn(
+      ['/api/templates'],
+      whole,
+      async () => (await import('../http/routes/templates.ts')).templateTenantRoutes,
     ),
-    lazyRoutes([MCP_PATH, RESOURCE_METADATA_PATH, '/api/mcp-clients'], async () =>
-      (await import('../http/routes/mcp.ts')).mcpRoutes(core, logger),
+    lazyRoutesOn([MCP_PATH, RESOURCE_METADATA_PATH, '/api/mcp-clients'], whole, async () => {
+      const { mcpRoutes } = await import('../http/routes/mcp.ts');
+      return (built) => mcpRoutes(built, logger);
+    }),
+    lazyRoutesOn(
+      ['/api/agent', '/api/agents'],
+      whole,
+      async () => (await import('../http/routes/agents.ts')).agentRoutes,
     ),
-    lazyRoutes(['/api/agent', '/api/agents'], async () =>
-      (await import('../http/routes/agents.ts')).agentRoutes(core),
+    lazyRoutesOn(
+      ['/api/schedule-logs', '/api/schedules'],
+      whole,
+      async () => (await import('../http/routes/schedules.ts')).scheduleRoutes,
     ),
-    lazyRoutes(['/api/schedule-logs', '/api/schedules'], async () =>
-      (await import('../http/routes/schedules.ts')).scheduleRoutes(core),
-    ),
-    lazyRoutes(['/api/data'], async () => (await import('../http/routes/data.ts')).dataRoutes(core)),
-    lazyRoutes(['/api/auth/handoff', '/api/usage'], async () =>
-      (await import('../http/routes/free-tenant.ts')).freeTenantRoutes(core),
+    lazyRoutesOn(['/api/data'], whole, async () => (await import('../http/routes/data.ts')).dataRoutes),
+    lazyRoutesOn(
+      ['/api/auth/handoff', '/api/usage'],
+      whole,
+      async () => (await import('../http/routes/free-tenant.ts')).freeTenantRoutes,
     ),
   ];
 }

@@ -5,10 +5,12 @@
  * that change nothing, platform announcements, the platform audit, and isolation: none of it is
  * reachable by a tenant user or on a tenant host.
  */
+
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableFromEnv } from '../../functions/clients/dynamodb.ts';
+import { builtCore } from '../../functions/core/assembly/sign-in.ts';
 import { ENV, requireEnv } from '../../functions/core/env.ts';
 import { UnknownHostError } from '../../functions/core/errors.ts';
 import { addMonths, DAY_MS, GRACE_PERIOD_DAYS } from '../../functions/core/governance/dates.ts';
@@ -752,7 +754,7 @@ describe('isolation', () => {
   });
 
   it('has none of its routes on tenant hosts (the tenant API serves only its own announcements)', async () => {
-    const tenantRouter = new Router(tenantRoutes(core));
+    const tenantRouter = new Router(tenantRoutes(builtCore(core)));
     for (const request of requests()) {
       let shared: string | null = null;
       try {

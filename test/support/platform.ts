@@ -3,9 +3,11 @@
  * problem+json contract, the route tables of both APIs, and sample bodies derived from each route's
  * own zod schema (so routes added later are exercised without editing the suites).
  */
+
 import { expect } from 'vitest';
 import { z } from 'zod';
 import { tableFromEnv } from '../../functions/clients/dynamodb.ts';
+import { builtCore } from '../../functions/core/assembly/sign-in.ts';
 import { ENV, requireEnv } from '../../functions/core/env.ts';
 import { type Core, createCore } from '../../functions/core/platform.ts';
 import { governanceRoutes } from '../../functions/governance-api/routes.ts';
@@ -116,8 +118,8 @@ export async function enumerateRoutes(core: Core): Promise<{ tenant: ApiRoute[];
     name: `${route.method} ${route.path}`,
   });
   return {
-    tenant: (await loadRoutes(tenantRoutes(core))).map(describe('tenant')),
-    governance: (await loadRoutes(governanceRoutes(core))).map(describe('governance')),
+    tenant: (await loadRoutes(tenantRoutes(builtCore(core)))).map(describe('tenant')),
+    governance: (await loadRoutes(governanceRoutes(builtCore(core)))).map(describe('governance')),
   };
 }
 

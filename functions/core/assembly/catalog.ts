@@ -32,6 +32,10 @@ export interface CatalogCoreOptions {
   readonly table: Table;
   /** The audit chain the catalog writes to. @default a new one on `table` */
   readonly audit?: AuditLog;
+  /** The hosts that resolve domains (the sign-in core's, where one is built). @default a new one on `table` */
+  readonly hosts?: HostDirectory;
+  /** Users and roles (the sign-in core's, where one is built). @default a new one on `table` */
+  readonly directory?: Directory;
   /** Public-domain usernames configured as super-admins. @default [] */
   readonly superAdmins?: readonly string[];
   /** Queues this function may send to. @default none (sending throws) */
@@ -90,9 +94,10 @@ export function createCatalogCore(options: CatalogCoreOptions, wiring: CatalogWi
   const { table } = options;
   const env = options.env ?? {};
   const now = options.now ?? (() => new Date());
-  const hosts = new HostDirectory({ table, now: () => now().getTime() });
+  const hosts = options.hosts ?? new HostDirectory({ table, now: () => now().getTime() });
   const audit = options.audit ?? new AuditLog({ table, now });
-  const directory = new Directory({ table, audit, superAdmins: options.superAdmins ?? [], now });
+  const directory =
+    options.directory ?? new Directory({ table, audit, superAdmins: options.superAdmins ?? [], now });
   const parameters = new Parameters({ table, audit, now });
   const queues = options.queues ?? new Queues(undefined, {});
   const scripts = new ScriptAssets({

@@ -39,6 +39,8 @@ export interface RunCoreOptions extends CatalogCoreOptions {
    * as many processes (Lambda), else this process's. @default this process's (wait-slots.ts)
    */
   readonly waitSlots?: WaitSlots;
+  /** Where refused tokens and privileged requests are recorded (the sign-in core's). @default new ones on `table` */
+  readonly securityEvents?: SecurityEvents;
 }
 
 export function createRunCore(options: RunCoreOptions) {
@@ -119,7 +121,7 @@ export function createRunCore(options: RunCoreOptions) {
   approvals.attach(executions);
 
   // Refused tokens, privileged requests and internal messages, in each domain's audit (rate-limited).
-  const securityEvents = new SecurityEvents({ table, audit, now });
+  const securityEvents = options.securityEvents ?? new SecurityEvents({ table, audit, now });
 
   return {
     table,

@@ -3,9 +3,9 @@
  * free entry, which is public but serves none of the public domain's accounts.
  */
 import * as z from 'zod';
+import type { SignInCore } from '../../core/assembly/sign-in.ts';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { SignedInCore } from '../../core/platform.ts';
 import { appearanceOf, type TenantAppearance } from '../../core/tenancy/branding.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
 import { planLimits } from '../../core/tenancy/plans.ts';
@@ -109,7 +109,7 @@ const newAccessTokenSchema = accessTokenSchema
 
 /** The tenant's appearance, or none in the public domain (its record, as shown: at most 5 s old). */
 async function shownAppearance(
-  core: SignedInCore,
+  core: SignInCore,
   domain: DomainContext,
 ): Promise<TenantAppearance | undefined> {
   return domain.kind === 'tenant' ? core.hosts.tenants.appearance(domain.tenant.id) : undefined;
@@ -121,7 +121,7 @@ async function shownAppearance(
  * HTTP resources page, where every request would be refused.
  */
 function shownMenus(
-  core: SignedInCore,
+  core: SignInCore,
   domain: DomainContext,
   permissions: ReadonlySet<string>,
   appearance: TenantAppearance | undefined,
@@ -136,7 +136,7 @@ function shownMenus(
     .map(({ id, label }) => ({ id, label }));
 }
 
-export function identityRoutes(core: SignedInCore): Route[] {
+export function identityRoutes(core: SignInCore): Route[] {
   return [
     route({
       method: 'POST',

@@ -5,12 +5,14 @@
  * touch a database that does not exist here (port 1), so any answer but a 404 names a route whose
  * guard failed.
  */
+
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../../../functions/clients/dynamodb.ts';
 import { API_PATHS, apiPath } from '../../../../functions/contract/paths.ts';
 import { PUBLIC_PERMISSIONS, TENANT_PERMISSIONS } from '../../../../functions/contract/permissions.ts';
+import { builtCore } from '../../../../functions/core/assembly/sign-in.ts';
 import { ENV } from '../../../../functions/core/env.ts';
 import type { Caller } from '../../../../functions/core/identity/caller.ts';
 import { createCore } from '../../../../functions/core/platform.ts';
@@ -28,8 +30,8 @@ const core = createCore({
   table: { client: documentClient({ [ENV.dynamodbEndpoint]: 'http://127.0.0.1:1' }), name: 'guards' },
 });
 const TABLES: Readonly<Record<ApiSurface, readonly Route[]>> = {
-  tenant: await loadRoutes(withOpenApi('tenant', tenantRoutes(core))),
-  governance: await loadRoutes(withOpenApi('governance', governanceRoutes(core))),
+  tenant: await loadRoutes(withOpenApi('tenant', tenantRoutes(builtCore(core)))),
+  governance: await loadRoutes(withOpenApi('governance', governanceRoutes(builtCore(core)))),
   free: await loadRoutes(withOpenApi('free', freeRoutes(core.free))),
 };
 

@@ -1,0 +1,90 @@
+/**
+ * The sign-in core: what every request of an API goes through before its route — the hosts that
+ * resolve its domain, the sessions and tokens that authenticate it, the audit and the security events
+ * that record what was refused — and what the sign-in routes use (identity.ts). An API builds it at a
+ * cold start and the rest of its core on the first request that needs it (`LazyCore`), so a cold
+ * start that only signs someone in never builds Skills, runs or schedules. The signed-in core is
+ * built on it (signed-in.ts), sharing these services.
+ */
+import { randomBytes } from 'node:crypto';
+import { AuditLog } from '../audit/chain.ts';
+import type { Table } from '../db.ts';
+import { Auth } from '../identity/auth.ts';
+import { Directory } from '../identity/directory.ts';
+import { setCursorKey } from '../pagination.ts';
+import { SecurityEvents } from '../security/events.ts';
+import { HostDirectory } from '../tenancy/hosts.ts';
+
+export interface SignInCoreOptions {
+  readonly table: Table;
+  /**
+   * Key of session signatures. Only the API functions verify tokens; elsewhere it may be omitted and a
+   * throwaway key is used, so no token could be minted or accepted by that process.
+   */
+  readonly tokenSecret?: string;
+  /** Public-domain usernames configured as super-admins. @default [] */
+  readonly superAdmins?: readonly string[];
+  /** The audit chain. @default a new one on `table` */
+  readonly audit?: AuditLog;
+  readonly now?: () => Date;
+}
+
+export function createSignInCore(options: SignInCoreOptions) {
+  // Cursors issued by one API container must be accepted by the others: seal them with the shared secret.
+  if (options.tokenSecret !== undefined) setCursorKey(options.tokenSecret);
+  const { table } = options;
+  const now = options.now ?? (() => new Date());
+  const audit = options.audit ?? new AuditLog({ table, now });
+  const directory = new Directory({ table, audit, superAdmins: options.superAdmins ?? [], now });
+  return {
+    table,
+    now,
+    audit,
+    hosts: new HostDirectory({ table, now: () => now().getTime() }),
+    directory,
+    auth: new Auth({
+      table,
+      directory,
+      audit,
+      tokenSecret: options.tokenSecret ?? randomBytes(32).toString('hex'),
+      now,
+    }),
+    // Refused tokens, privileged requests and internal messages, in each domain's audit (rate-limited).
+    securityEvents: new SecurityEvents({ table, audit, now }),
+  };
+}
+
+export type SignInCore = ReturnType<typeof createSignInCore>;
+
+/**
+ * An API's core as its routes reach it: the sign-in core, built at a cold start, and the whole core,
+ * built once on first use (the same promise for every caller; a failed build is tried again).
+ */
+export interface LazyCore<C extends SignInCore> {
+  readonly signIn: SignInCore;
+  readonly whole: () => Promise<C>;
+}
+
+/** A core built on first use from its sign-in core (the APIs: `assemble` imports the rest then). */
+export function lazyCore<C extends SignInCore>(
+  signIn: SignInCore,
+  assemble: (signIn: SignInCore) => Promise<C>,
+): LazyCore<C> {
+  let built: Promise<C> | undefined;
+  return {
+    signIn,
+    whole: () => {
+      built ??= assemble(signIn).catch((error: unknown) => {
+        built = undefined;
+        throw error;
+      });
+      return built;
+    },
+  };
+}
+
+/** A core already built whole (the local platform's tables, the tests): both halves are it. */
+export function builtCore<C extends SignInCore>(core: C): LazyCore<C> {
+  const whole = Promise.resolve(core);
+  return { signIn: core, whole: () => whole };
+}
