@@ -23,7 +23,9 @@
  *   imported in the same rounds, for a before/after pair measured under the same load;
  * - where an API loads its routes on first use (router.ts `lazyRoutes`), the init and then its
  *   sign-in routes' chunk, imported and built in the same process: what the first request of a cold
- *   start has paid by the time it is routed, beside the base that built every route at init.
+ *   start has paid by the time it is routed, beside the base that built every route at init; and,
+ *   where it builds its whole core on first use (core/assembly/sign-in.ts `LazyCore`), the init,
+ *   then that core and a group's routes on it: what a cold start's first request past sign-in pays.
  *
  *   npx tsx bench/bundle-size.ts   (BENCH_ROUNDS=7 by default; BENCH_BASE_REF=main for the pair)
  */
@@ -134,22 +136,40 @@ function contributors(metafile: Metafile, paths: readonly string[], top: number)
 }
 
 /**
- * Imports `file` in a fresh Node process: the import's milliseconds and the RSS after it. With
- * `then`, a group of routes loaded on first use (router.ts `lazyRoutes`): its chunk is imported
- * next and its routes built (`then.build` called on a stand-in core that answers every property,
- * as building a table touches the core only through closures), and `ms` covers both: what a
- * cold start's first request under the group's paths has paid by the time it is routed.
+ * One step after the init, as a cold start's first request takes it: a chunk loaded on first use
+ * imported and its export `build` called — a group of routes (router.ts `lazyRoutes`) on a stand-in
+ * core that answers every property (building a table touches the core only through closures), or an
+ * API's whole core (core/assembly/sign-in.ts `LazyCore`) on stand-in options and sign-in core, or
+ * (`onCore`) a group of routes on the whole core the step before built.
+ */
+interface Step {
+  readonly chunk: string;
+  readonly build: string;
+  readonly on: 'stand-in' | 'whole core' | 'core built';
+}
+
+/**
+ * Imports `file` in a fresh Node process: the import's milliseconds and the RSS after it; with
+ * `then`, those steps too, and `ms` covers them all: what a cold start's first request has paid by
+ * the time it is routed.
  */
 function importOnce(
   file: string,
   env: NodeJS.ProcessEnv,
-  then?: { readonly chunk: string; readonly build: string },
+  then: readonly Step[] = [],
 ): { ms: number; rss: number } {
-  const group =
-    then === undefined
-      ? ''
-      : `const g=await import(${JSON.stringify(pathToFileURL(then.chunk).href)});const core=new Proxy(function(){},{get:()=>core,apply:()=>core});if(g[${JSON.stringify(then.build)}](core).length===0)throw new Error('no routes');`;
-  const script = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});${group}const ms=performance.now()-t;process.stdout.write(JSON.stringify({ms,rss:process.memoryUsage().rss}));`;
+  const args: Record<Step['on'], string> = {
+    'stand-in': 's',
+    'whole core': `{table:s,tokenSecret:'x'.repeat(32)},s`,
+    'core built': 'built',
+  };
+  const steps = then
+    .map(
+      (step) =>
+        `built=(await import(${JSON.stringify(pathToFileURL(step.chunk).href)}))[${JSON.stringify(step.build)}](${args[step.on]});if(built===undefined)throw new Error('nothing built');`,
+    )
+    .join('');
+  const script = `const s=new Proxy(function(){},{get:()=>s,apply:()=>s});let built;const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});${steps}const ms=performance.now()-t;process.stdout.write(JSON.stringify({ms,rss:process.memoryUsage().rss}));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     env,
     encoding: 'utf8',
@@ -170,6 +190,18 @@ function p50(values: readonly number[]): number {
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)}`;
 const mib = (bytes: number) => (bytes / 1024 ** 2).toFixed(0);
+
+/** Each API's whole core (its module and export) and the routes of a first request past sign-in. */
+const PAST_SIGN_IN: Record<string, { core: readonly [string, string]; routes: readonly [string, string] }> = {
+  'tenant-api': {
+    core: ['functions/core/assembly/tenant.ts', 'createTenantCore'],
+    routes: ['functions/http/routes/catalog.ts', 'catalogRoutes'],
+  },
+  'governance-api': {
+    core: ['functions/core/assembly/api.ts', 'createApiCore'],
+    routes: ['functions/http/routes/governance.ts', 'governanceDomainRoutes'],
+  },
+};
 
 mkdirSync(OUT, { recursive: true });
 const env = lambdaEnvironment();
@@ -194,6 +226,12 @@ const shipped = new Map<
     withSdk: number;
     /** The chunk of the sign-in routes, where they load on first use (the consoles' APIs). */
     signIn?: string;
+    /**
+     * Where an API builds its whole core on first use: that chunk, and the chunk of the routes of
+     * the first request past sign-in it is measured with (the tenant API's catalog, runs included;
+     * the governance API's tenants and orders).
+     */
+    pastSignIn?: { readonly core: Step; readonly routes: Step };
   }
 >();
 for (const spec of Object.values(functions)) {
@@ -223,12 +261,27 @@ for (const spec of Object.values(functions)) {
   );
   const sdkImportFile = join(dir, 'sdk-only-imported.mjs');
   writeFileSync(sdkImportFile, modules.map((path) => `import ${JSON.stringify(path)};`).join('\n'));
-  const signIn = Object.entries(metafile.outputs).find(
-    ([, output]) => output.entryPoint === 'functions/http/routes/identity.ts',
-  )?.[0];
+  const chunkOf = (entryPoint: string) => {
+    const chunk = Object.entries(metafile.outputs).find(
+      ([, output]) => output.entryPoint === entryPoint,
+    )?.[0];
+    return chunk === undefined ? undefined : resolve(ROOT, chunk);
+  };
+  const signIn = chunkOf('functions/http/routes/identity.ts');
+  const past = PAST_SIGN_IN[spec.name];
+  const core = past === undefined ? undefined : chunkOf(past.core[0]);
+  const routes = past === undefined ? undefined : chunkOf(past.routes[0]);
   shipped.set(spec.name, {
     file,
-    ...(signIn === undefined ? {} : { signIn: resolve(ROOT, signIn) }),
+    ...(signIn === undefined ? {} : { signIn }),
+    ...(past === undefined || core === undefined || routes === undefined
+      ? {}
+      : {
+          pastSignIn: {
+            core: { chunk: core, build: past.core[1], on: 'whole core' },
+            routes: { chunk: routes, build: past.routes[1], on: 'core built' },
+          },
+        }),
     init: outputBytes(metafile, files.init),
     lazy: outputBytes(metafile, files.lazy),
     metafile,
@@ -242,7 +295,16 @@ for (const spec of Object.values(functions)) {
 }
 
 // The base commit's bundles, built from its tree (this checkout's node_modules).
-const based = new Map<string, { file: string; bytes: number; requires: boolean }>();
+const based = new Map<
+  string,
+  {
+    file: string;
+    bytes: number;
+    requires: boolean;
+    /** Where the base loaded routes on first use: the routes of a first request past sign-in (on its core built at init). */
+    pastSignIn?: Step;
+  }
+>();
 if (BASE_REF !== undefined) {
   // Outside the checkout: its sources are no part of this tree (typecheck, lint, tests).
   const tree = mkdtempSync(join(tmpdir(), 'execfabric-bench-base-'));
@@ -261,7 +323,19 @@ if (BASE_REF !== undefined) {
       const { metafile } = await buildAsset(tree, spec.entry, dir);
       const requires = shimmedModules(metafile).length > 0;
       const bytes = outputBytes(metafile, assetFiles(metafile).init);
-      based.set(spec.name, { file: join(dir, 'index.mjs'), bytes, requires });
+      const past = PAST_SIGN_IN[spec.name];
+      const routes = Object.entries(metafile.outputs).find(
+        // Paths relative to this checkout (esbuild's working directory), the tree's outside it.
+        ([, output]) => past !== undefined && output.entryPoint?.endsWith(`/${past.routes[0]}`) === true,
+      )?.[0];
+      based.set(spec.name, {
+        file: join(dir, 'index.mjs'),
+        bytes,
+        requires,
+        ...(past === undefined || routes === undefined
+          ? {}
+          : { pastSignIn: { chunk: resolve(ROOT, routes), build: past.routes[1], on: 'stand-in' } }),
+      });
       continue;
     }
     const sides = existsSync(join(tree, 'lib', 'aws', 'side-modules.ts'));
@@ -283,9 +357,18 @@ if (BASE_REF !== undefined) {
 const samples = new Map<string, { ms: number[]; rss: number[] }>();
 for (let round = 0; round < ROUNDS; round++) {
   const files: (readonly [string, string])[] = [['(empty module)', empty]];
-  const signIns: (readonly [string, string, string])[] = [];
-  for (const [name, { file, sdkFile, sdkImportFile, withSdkFile, signIn }] of shipped) {
-    if (signIn !== undefined) signIns.push([`${name} (init, then the sign-in routes)`, file, signIn]);
+  const firstRequests: (readonly [string, string, readonly Step[]])[] = [];
+  for (const [name, { file, sdkFile, sdkImportFile, withSdkFile, signIn, pastSignIn }] of shipped) {
+    if (signIn !== undefined) {
+      firstRequests.push([
+        `${name} (init, then the sign-in routes)`,
+        file,
+        [{ chunk: signIn, build: 'identityRoutes', on: 'stand-in' }],
+      ]);
+    }
+    if (pastSignIn !== undefined) {
+      firstRequests.push([`${name} (init, then past sign-in)`, file, [pastSignIn.core, pastSignIn.routes]]);
+    }
     files.push(
       [name, file],
       [`${name} (SDK only)`, sdkFile],
@@ -294,11 +377,11 @@ for (let round = 0; round < ROUNDS; round++) {
     );
     const base = based.get(name);
     if (base !== undefined) files.push([`${name} (base)`, base.file]);
+    if (base?.pastSignIn !== undefined) {
+      firstRequests.push([`${name} (base, then past sign-in)`, base.file, [base.pastSignIn]]);
+    }
   }
-  const runs = [
-    ...files.map(([name, file]) => [name, file, undefined] as const),
-    ...signIns.map(([name, file, chunk]) => [name, file, { chunk, build: 'identityRoutes' }] as const),
-  ];
+  const runs = [...files.map(([name, file]) => [name, file, undefined] as const), ...firstRequests];
   for (const [name, file, then] of runs) {
     const sample = importOnce(file, env, then);
     const entry = samples.get(name) ?? { ms: [], rss: [] };
@@ -335,36 +418,48 @@ for (const [name, { init }] of shipped) {
     `| ${name} | ${kib(base.bytes)} | ${kib(init)} | ${before.toFixed(0)} | ${now.toFixed(0)} | ${(now / before).toFixed(2)} | ${(before - baseSdk).toFixed(0)} | ${(now - sdk).toFixed(0)} |`,
   );
 }
-// Where routes load on first use, what the first request's routing has paid (sign-in: the consoles'
-// first request), beside the base, which built every route at init.
-const firsts: string[] = [];
-for (const [name, { init, signIn, metafile }] of shipped) {
-  if (signIn === undefined) continue;
-  const chunks = [relativeOutput(metafile, signIn)];
-  for (let i = 0; i < chunks.length; i++) {
-    for (const imported of metafile.outputs[chunks[i] ?? '']?.imports ?? []) {
-      if (imported.kind === 'import-statement' && !chunks.includes(imported.path)) chunks.push(imported.path);
+/** Bytes of `chunks` and the chunks they import statically, beyond what the init loaded. */
+function beyondInit(metafile: Metafile, chunks: readonly string[]): number {
+  const loaded = chunks.map((chunk) => relativeOutput(metafile, chunk));
+  for (let i = 0; i < loaded.length; i++) {
+    for (const imported of metafile.outputs[loaded[i] ?? '']?.imports ?? []) {
+      if (imported.kind === 'import-statement' && !loaded.includes(imported.path)) loaded.push(imported.path);
     }
   }
   const initFiles = assetFiles(metafile).init;
-  const extra = outputBytes(
+  return outputBytes(
     metafile,
-    chunks.filter((chunk) => !initFiles.includes(chunk)),
+    loaded.filter((chunk) => !initFiles.includes(chunk)),
   );
+}
+
+// Where routes load on first use, what the first request's routing has paid (sign-in: the consoles'
+// first request; past sign-in: the whole core and a group's routes), beside the base.
+const firsts: string[] = [];
+for (const [name, { init, signIn, pastSignIn, metafile }] of shipped) {
+  if (signIn === undefined) continue;
   const base = based.get(name);
   const before = p50(samples.get(`${name} (base)`)?.ms ?? []);
+  const ms = (what: string) => p50(samples.get(`${name} (${what})`)?.ms ?? []).toFixed(0);
+  const past =
+    pastSignIn === undefined
+      ? ['', '']
+      : [
+          kib(init + beyondInit(metafile, [pastSignIn.core.chunk, pastSignIn.routes.chunk])),
+          ms('init, then past sign-in'),
+        ];
   firsts.push(
-    `| ${name} | ${base === undefined ? '' : kib(base.bytes)} | ${base === undefined ? '' : before.toFixed(0)} | ${kib(init)} | ${kib(init + extra)} | ${p50(samples.get(name)?.ms ?? []).toFixed(0)} | ${p50(samples.get(`${name} (init, then the sign-in routes)`)?.ms ?? []).toFixed(0)} |`,
+    `| ${name} | ${base === undefined ? '' : kib(base.bytes)} | ${base === undefined ? '' : before.toFixed(0)} | ${base?.pastSignIn === undefined ? '' : ms('base, then past sign-in')} | ${kib(init)} | ${p50(samples.get(name)?.ms ?? []).toFixed(0)} | ${kib(init + beyondInit(metafile, [signIn]))} | ${ms('init, then the sign-in routes')} | ${past[0]} | ${past[1]} |`,
   );
 }
 const firstTable =
   firsts.length === 0
     ? []
     : [
-        'Routes loaded on first use: what a cold start has loaded by the time its first sign-in request is routed (the init, then the sign-in routes’ chunk imported and its routes built), beside the base, which built every route at init.',
+        'Routes and cores loaded on first use: what a cold start has loaded by the time its first request is routed — a sign-in (the init, then the sign-in routes’ chunk imported and its routes built), or a request past sign-in (the init, then the whole core’s chunk imported and the core built, then a group’s routes built on it: the tenant API’s catalog, the governance API’s tenants) — beside the base.',
         '',
-        '| function | base KiB (at init) | base init p50 ms | KiB at init | KiB by the first sign-in | init p50 ms | init + sign-in routes p50 ms |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| function | base KiB (at init) | base init p50 ms | base init + the same routes p50 ms | KiB at init | init p50 ms | KiB by a first sign-in | init + sign-in routes p50 ms | KiB by a first request past sign-in | init + whole core + its routes p50 ms |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...firsts,
         '',
       ];
