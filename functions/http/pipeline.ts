@@ -4,7 +4,9 @@
  * served in this domain (its guard) → body size → caller
  * (a user, or an AI client on the MCP route) and permission → body (media type, JSON, nesting
  * depth, zod) → the route's call into the core → JSON (or the route's own framing) or problem+json. A body is read only for a caller allowed to send it, so nobody without a right to
- * the route learns anything from its validation. Every failure on the way is an ExecFabricError
+ * the route learns anything from its validation: an agent route, which checks its agent's token
+ * itself, reads its body when it first asks for it, after that check.
+ * Every failure on the way is an ExecFabricError
  * turned into problem+json; nothing else escapes. A token that is refused and a privileged request
  * that is refused are recorded as security events in the domain's audit (rate-limited per source).
  */
@@ -185,6 +187,22 @@ function validateBody(schema: z.core.$ZodType, value: unknown): unknown {
   return result.data;
 }
 
+/**
+ * The request with its body read (and validated) when the route first asks for it, once: for a
+ * route that authenticates its caller itself, so that a caller it refuses learns nothing of the
+ * body's rules (a 422 naming the fields) and the body is never looked at for them.
+ */
+function withBodyOnDemand(request: ApiRequest<unknown>, read: () => unknown): ApiRequest<unknown> {
+  let body: { readonly value: unknown } | undefined;
+  return {
+    ...request,
+    get body() {
+      body ??= { value: read() };
+      return body.value;
+    },
+  };
+}
+
 function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
   return { statusCode: response.statusCode, headers: { ...response.headers }, body: response.body };
 }
@@ -317,7 +335,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
       });
     }
 
-    const request: ApiRequest<unknown> = { ...unread, body: parseBody(route, bytes, headers) };
+    const read = () => parseBody(route, bytes, headers);
+    // An agent route checks its agent's token before it reads its body: it is read on demand.
+    const request: ApiRequest<unknown> =
+      route.auth === 'agent' ? withBodyOnDemand(unread, read) : { ...unread, body: read() };
     let result: Awaited<ReturnType<Route['handle']>>;
     try {
       result = await route.handle({ request, domain, caller });

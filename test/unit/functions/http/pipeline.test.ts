@@ -432,4 +432,93 @@ describe('the API pipeline', () => {
       createApiHandler({ ...options, authenticateMcpClient: async () => caller([]) }),
     ).not.toThrow();
   });
+  describe('an agent route, which checks its own token', () => {
+    const tried: string[] = [];
+    const recorded: { kind: string; route: unknown }[] = [];
+    const bodiesRead: unknown[] = [];
+    const options = {
+      surfaces: ['tenant'],
+      accepts: () => true,
+      hosts,
+      originSecret: ORIGIN,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      authenticate: async (_: DomainContext, credential: { kind: string }) => {
+        tried.push(credential.kind);
+        throw new AuthenticationError('Invalid or expired credentials');
+      },
+      securityEvents: {
+        record: async (
+          _: DomainContext | 'public',
+          event: { kind: string; detail?: Record<string, unknown> },
+        ) => {
+          recorded.push({ kind: event.kind, route: event.detail?.route });
+          return 'recorded' as const;
+        },
+      },
+      csrfToken: () => 'csrf',
+      routes: [
+        // As the agent channel: the route checks its own token, then reads its body.
+        route({
+          method: 'POST',
+          path: '/api/agent/hello',
+          serves: 'tenant',
+          auth: 'agent',
+          body: z.strictObject({ name: z.string() }),
+          responses: { 200: z.object({ name: z.string() }) },
+          handle: async ({ request }) => {
+            if (request.headers.authorization !== 'Bearer efa_good') {
+              throw new AuthenticationError('Invalid agent token');
+            }
+            bodiesRead.push(request.body);
+            return { status: 200, body: { name: request.body.name } };
+          },
+        }),
+      ],
+    } as const;
+    const guarded = createApiHandler(options);
+    const call = async (method: string, path: string, headers: Record<string, string>, body?: string) => {
+      const result = (await guarded(
+        {
+          version: '2.0',
+          rawPath: `/tenant${path}`,
+          rawQueryString: '',
+          headers: { 'x-execfabric-host': acme.host, 'x-execfabric-origin': ORIGIN, ...headers },
+          body,
+          isBase64Encoded: false,
+          requestContext: { requestId: 'req-2', http: { method, sourceIp: '127.0.0.1' } },
+        } as unknown as APIGatewayProxyEventV2,
+        {} as Context,
+      )) as APIGatewayProxyStructuredResultV2;
+      return { status: result.statusCode, body: JSON.parse(String(result.body || '{}')) };
+    };
+
+    it("refuses a bad agent token with one 401 whatever the body, recorded; reads a good token's body", async () => {
+      recorded.length = 0;
+      bodiesRead.length = 0;
+      const problems = [];
+      for (const body of ['{}', '{"nope":1}', 'not json', '{"name":"box"}']) {
+        for (const headers of [{}, { authorization: 'Bearer efa_forged' }] as Record<string, string>[]) {
+          const answer = await call('POST', '/api/agent/hello', { ...JSON_TYPE, ...headers }, body);
+          expect(answer.status).toBe(401);
+          problems.push(answer.body);
+        }
+      }
+      for (const problem of problems) expect(problem).toEqual(problems[0]);
+      expect(bodiesRead).toEqual([]);
+      expect(tried).toEqual([]);
+      // Each refused token sent, recorded as ever; a request without one records nothing.
+      expect(recorded).toEqual(Array(4).fill({ kind: 'token-refused', route: '/api/agent/hello' }));
+
+      const good = { ...JSON_TYPE, authorization: 'Bearer efa_good' };
+      const invalid = await call('POST', '/api/agent/hello', good, '{"nope":1}');
+      expect(invalid.status).toBe(422);
+      expect(invalid.body.errors).toContainEqual({ path: 'name', message: 'required' });
+      expect((await call('POST', '/api/agent/hello', good, 'not json')).status).toBe(400);
+      expect(await call('POST', '/api/agent/hello', good, '{"name":"box"}')).toEqual({
+        status: 200,
+        body: { name: 'box' },
+      });
+      expect(bodiesRead).toEqual([{ name: 'box' }]);
+    });
+  });
 });

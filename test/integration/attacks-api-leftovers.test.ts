@@ -1,0 +1,135 @@
+/**
+ * Leftovers an attack pass reported on the tenant API, tried as the attacker did, through the real
+ * local platform. Each part says what the attack got before its mend.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../../functions/core/audit/chain.ts';
+import type { TestResponse } from '../support/http.ts';
+import {
+  enumerateRoutes,
+  expectProblem,
+  fillPath,
+  HOSTS,
+  sampleBody,
+  startTestPlatform,
+} from '../support/platform.ts';
+
+const PASSWORD = 'attacks-api-leftovers-password';
+const t = await startTestPlatform(PASSWORD);
+const sessions: Record<string, string> = {};
+
+function api(user: string, method: string, path: string, body?: unknown) {
+  return t.send({
+    host: HOSTS.acme,
+    path,
+    method,
+    token: sessions[user],
+    ...(body === undefined ? {} : { body }),
+  });
+}
+
+async function securityEntries(): Promise<AuditEntry[]> {
+  const response = await api('alice', 'GET', '/api/audit?category=security&limit=100');
+  expect(response.status, response.text).toBe(200);
+  return response.body.items as AuditEntry[];
+}
+
+/** A problem as the client reads it, without what differs per request (its instance). */
+function problemOf(response: TestResponse) {
+  const { instance: _instance, ...problem } = response.body as Record<string, unknown>;
+  return { status: response.status, challenge: response.headers['www-authenticate'], problem };
+}
+
+beforeAll(async () => {
+  sessions.alice = await t.login(HOSTS.acme, 'alice');
+  sessions.claire = await t.login(HOSTS.acme, 'claire');
+});
+
+afterAll(async () => {
+  await t.stop();
+});
+
+/**
+ * The agent channel validated a body before the agent's token: a caller with no token, a forged one
+ * or a user's got a 422 naming the body's fields. It now answers the same 401 whatever the body, and
+ * records the refused token as before; a valid token with a bad body still gets its 422.
+ */
+describe('the agent channel', () => {
+  const FORGED = `efa_${'0'.repeat(16)}_${'A'.repeat(43)}`;
+  let agentToken: string;
+
+  beforeAll(async () => {
+    const created = await api('alice', 'POST', '/api/agents', { name: 'leftover' });
+    expect(created.status, created.text).toBe(201);
+    agentToken = String(created.body.token);
+  });
+
+  async function agentRoutes() {
+    const routes = (await enumerateRoutes(t.core)).tenant.filter((item) => item.route.auth === 'agent');
+    expect(routes.map((item) => item.name)).toContain('POST /api/agent/hello');
+    return routes;
+  }
+
+  /** Bodies of every kind: empty, of unknown members, wrong types, not JSON, of the route's shape. */
+  function bodies(route: Awaited<ReturnType<typeof agentRoutes>>[number]) {
+    return [
+      {},
+      { unknown: 1 },
+      { name: 7, lease: [], chunks: 'x', status: 'sure' },
+      '{"name": ',
+      sampleBody(route.route),
+    ];
+  }
+
+  function send(path: string, token: string | undefined, body: unknown, localAddress?: string) {
+    return t.send({
+      host: HOSTS.acme,
+      method: 'POST',
+      path,
+      ...(token === undefined ? {} : { token }),
+      ...(typeof body === 'string' ? { headers: { 'content-type': 'application/json' } } : {}),
+      body,
+      ...(localAddress === undefined ? {} : { localAddress }),
+    });
+  }
+
+  it('answers a caller without a valid agent token the same 401 whatever the body, and never a 422', async () => {
+    const source = '127.0.0.71';
+    const credentials: Record<string, string | undefined> = {
+      none: undefined,
+      forged: FORGED,
+      spliced: `${agentToken.slice(0, -4)}AAAA`,
+      "a user's session": sessions.alice,
+      garbage: 'not-a-token',
+    };
+    for (const route of await agentRoutes()) {
+      const path = fillPath(route.route.path, () => 'ex-00000000000000000000000000');
+      for (const [kind, token] of Object.entries(credentials)) {
+        const answers = [];
+        for (const body of bodies(route)) {
+          const answer = await send(path, token, body, source);
+          expectProblem(answer, 401, `${route.name} with ${kind} token and ${JSON.stringify(body)}`);
+          answers.push(problemOf(answer));
+        }
+        // The body was never looked at: every body got the very same problem.
+        for (const answer of answers) expect(answer, `${route.name} with ${kind} token`).toEqual(answers[0]);
+      }
+    }
+    // The refused tokens are recorded as before, by the agent route's own authentication.
+    const recorded = (await securityEntries()).filter(
+      (item) => item.action === 'security.token-refused' && item.target === `source:${source}`,
+    );
+    expect(recorded.length).toBeGreaterThan(0);
+    expect(recorded.every((item) => String(item.details?.route).startsWith('/api/agent/'))).toBe(true);
+  });
+
+  it('still answers a valid agent token with a bad body by naming its problem', async () => {
+    for (const route of await agentRoutes()) {
+      const path = fillPath(route.route.path, () => 'ex-00000000000000000000000000');
+      const invalid = await send(path, agentToken, { unknown: 1 });
+      expectProblem(invalid, 422, route.name);
+      expect(Array.isArray(invalid.body.errors), invalid.text).toBe(true);
+      expectProblem(await send(path, agentToken, '{"name": '), 400, route.name);
+    }
+  });
+});
