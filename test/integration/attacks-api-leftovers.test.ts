@@ -3,7 +3,9 @@
  * local platform. Each part says what the attack got before its mend.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MCP_PATH } from '../../functions/contract/paths.ts';
 import type { AuditEntry } from '../../functions/core/audit/chain.ts';
+import { RESOURCE_METADATA_PATH } from '../../functions/http/mcp-auth.ts';
 import type { TestResponse } from '../support/http.ts';
 import {
   enumerateRoutes,
@@ -13,6 +15,7 @@ import {
   sampleBody,
   startTestPlatform,
 } from '../support/platform.ts';
+import { unique } from '../support/runs.ts';
 
 const PASSWORD = 'attacks-api-leftovers-password';
 const t = await startTestPlatform(PASSWORD);
@@ -131,5 +134,54 @@ describe('the agent channel', () => {
       expect(Array.isArray(invalid.body.errors), invalid.text).toBe(true);
       expectProblem(await send(path, agentToken, '{"name": '), 400, route.name);
     }
+  });
+});
+
+/**
+ * A token sent to the MCP endpoint's protected-resource metadata (anonymous; MCP clients send theirs
+ * there) was tried as a user's and recorded as refused, spending the address's budget of security
+ * events, so that a real refusal from it went unrecorded. An anonymous route now reads no credential:
+ * the metadata is answered as to anyone, and nothing is recorded.
+ */
+describe('the MCP endpoint’s protected-resource metadata', () => {
+  it('takes the MCP client’s token as nobody’s: answered as to anyone, nothing recorded, the budget kept', async () => {
+    const created = await api('alice', 'POST', '/api/mcp-clients', {
+      name: unique('client'),
+      tags: ['leftovers'],
+    });
+    expect(created.status, created.text).toBe(201);
+    const client = String(created.body.token);
+    // An address of its own: its budget of security events is this test's alone.
+    const source = '127.0.0.72';
+    const paths = [RESOURCE_METADATA_PATH, `${RESOURCE_METADATA_PATH}${MCP_PATH}`];
+    const anonymous = await t.send({ host: HOSTS.acme, path: paths[0] ?? '', localAddress: source });
+    expect(anonymous.status, anonymous.text).toBe(200);
+    expect(anonymous.body.resource).toMatch(/\/mcp$/);
+    // More requests than an address may have events recorded in a window (20), as a client makes.
+    for (let i = 0; i < 25; i++) {
+      for (const path of paths) {
+        const answer = await t.send({ host: HOSTS.acme, path, token: client, localAddress: source });
+        expect(answer.status, answer.text).toBe(200);
+        expect(answer.body).toEqual(anonymous.body);
+      }
+    }
+    // Neither does a bad token, nor a user's, make any difference there: nobody is authenticated.
+    for (const token of [`${client.slice(0, -4)}AAAA`, 'forged', sessions.alice ?? '']) {
+      const answer = await t.send({ host: HOSTS.acme, path: paths[0] ?? '', token, localAddress: source });
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.body).toEqual(anonymous.body);
+    }
+    // A real refusal from that address is still recorded.
+    const forged = await t.send({
+      host: HOSTS.acme,
+      path: '/api/me',
+      token: `${sessions.alice?.slice(0, -4)}AAAA`,
+      localAddress: source,
+    });
+    expectProblem(forged, 401);
+    const fromSource = (await securityEntries()).filter((item) => item.target === `source:${source}`);
+    expect(fromSource.map((item) => [item.action, item.details?.route])).toEqual([
+      ['security.token-refused', '/api/me'],
+    ]);
   });
 });

@@ -164,7 +164,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 
 describe('the API pipeline', () => {
   describe('HEAD', () => {
-    it('answers as GET would, with its status and headers and no body, the caller authenticated alike', async () => {
+    it('answers as GET would, with its status and headers and no body', async () => {
       const get = await send({
         method: 'GET',
         path: '/tenant/api/open',
@@ -176,12 +176,13 @@ describe('the API pipeline', () => {
         headers: { authorization: 'Bearer reader' },
       });
       expect(get.status).toBe(200);
-      expect(get.body.caller).toBe('alice');
+      // An anonymous route knows no caller, whatever credential comes.
+      expect(get.body.caller).toBeNull();
       expect(head.status).toBe(200);
       expect(head.raw).toBe('');
       expect(head.headers['content-type']).toBe('application/json');
       expect(head.headers).toEqual(get.headers);
-      // A bad token is refused on HEAD as on GET (the route is anonymous: it ignores it on both).
+      // A bad token is ignored on HEAD as on GET (the route is anonymous: it reads no credential).
       const bad = await send({
         method: 'HEAD',
         path: '/tenant/api/open',
@@ -388,13 +389,19 @@ describe('the API pipeline', () => {
     expect(wrong.headers.allow).toBe('POST');
   });
 
-  it('lets an anonymous route ignore a bad token', async () => {
+  it('lets an anonymous route ignore a token, bad or good', async () => {
     const answer = await send({
       method: 'GET',
       path: '/tenant/api/open',
       headers: { authorization: 'Bearer forged' },
     });
     expect(answer).toMatchObject({ status: 200, body: { caller: null } });
+    const good = await send({
+      method: 'GET',
+      path: '/tenant/api/open',
+      headers: { authorization: 'Bearer writer' },
+    });
+    expect(good).toMatchObject({ status: 200, body: { caller: null } });
   });
 
   it('turns an error outside the taxonomy into a 500 that says nothing of it', async () => {
@@ -432,7 +439,8 @@ describe('the API pipeline', () => {
       createApiHandler({ ...options, authenticateMcpClient: async () => caller([]) }),
     ).not.toThrow();
   });
-  describe('an agent route, which checks its own token', () => {
+
+  describe('credentials read by the route, or by nobody', () => {
     const tried: string[] = [];
     const recorded: { kind: string; route: unknown }[] = [];
     const bodiesRead: unknown[] = [];
@@ -457,6 +465,14 @@ describe('the API pipeline', () => {
       },
       csrfToken: () => 'csrf',
       routes: [
+        route({
+          method: 'GET',
+          path: '/api/metadata',
+          serves: 'tenant',
+          auth: 'anonymous',
+          responses: { 200: z.object({ caller: z.string().nullable() }) },
+          handle: async ({ caller: who }) => ({ status: 200, body: { caller: who?.username ?? null } }),
+        }),
         // As the agent channel: the route checks its own token, then reads its body.
         route({
           method: 'POST',
@@ -492,6 +508,17 @@ describe('the API pipeline', () => {
       return { status: result.statusCode, body: JSON.parse(String(result.body || '{}')) };
     };
 
+    it('tries no credential on an anonymous route, and records none as refused', async () => {
+      tried.length = 0;
+      recorded.length = 0;
+      for (const authorization of ['Bearer efm_client', 'Bearer forged', 'nonsense']) {
+        const answer = await call('GET', '/api/metadata', { authorization, cookie: 'efs=someone' });
+        expect(answer).toEqual({ status: 200, body: { caller: null } });
+      }
+      expect(tried).toEqual([]);
+      expect(recorded).toEqual([]);
+    });
+
     it("refuses a bad agent token with one 401 whatever the body, recorded; reads a good token's body", async () => {
       recorded.length = 0;
       bodiesRead.length = 0;
@@ -519,6 +546,21 @@ describe('the API pipeline', () => {
         body: { name: 'box' },
       });
       expect(bodiesRead).toEqual([{ name: 'box' }]);
+    });
+
+    it('refuses, at construction, an anonymous route that needs a permission', () => {
+      const needing = route({
+        method: 'GET',
+        path: '/api/open-but-not',
+        serves: 'tenant',
+        auth: 'anonymous',
+        permission: 'skill:read',
+        responses: { 204: null },
+        handle: async () => ({ status: 204 }),
+      });
+      expect(() => createApiHandler({ ...options, routes: [needing] })).toThrow(
+        /GET \/api\/open-but-not is anonymous and needs skill:read/,
+      );
     });
   });
 });
