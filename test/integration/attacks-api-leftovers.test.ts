@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MCP_PATH } from '../../functions/contract/paths.ts';
 import type { AuditEntry } from '../../functions/core/audit/chain.ts';
+import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { RESOURCE_METADATA_PATH } from '../../functions/http/mcp-auth.ts';
 import type { TestResponse } from '../support/http.ts';
 import {
@@ -183,5 +184,130 @@ describe('the MCP endpoint’s protected-resource metadata', () => {
     expect(fromSource.map((item) => [item.action, item.details?.route])).toEqual([
       ['security.token-refused', '/api/me'],
     ]);
+  });
+});
+
+/**
+ * An approval notice kept the Skill's visibility from when it was posted: an approver who lost sight
+ * of the Skill still read its name and the run. The notice's sight is now the Skill's own, checked
+ * when it is read (both ways); a notice of before that change keeps the visibility it carries.
+ */
+describe('notices about a Skill', () => {
+  let scriptId: string;
+
+  beforeAll(async () => {
+    for (const [name, permissions] of [
+      ['vault', ['skill:read', 'skill:run', 'approval:decide']],
+      ['vault-inner', ['skill:read', 'skill:run', 'approval:decide']],
+    ] as const) {
+      const role = await api('alice', 'POST', '/api/roles', { name, permissions: [...permissions] });
+      expect(role.status, role.text).toBe(201);
+    }
+    for (const username of ['vera', 'rick']) {
+      const user = await api('alice', 'POST', '/api/users', {
+        username,
+        password: PASSWORD,
+        roles: ['vault'],
+      });
+      expect(user.status, user.text).toBe(201);
+      sessions[username] = await t.login(HOSTS.acme, username);
+    }
+    const script = await api('alice', 'POST', '/api/assets/scripts', {
+      name: `${unique('vault')}.py`,
+      source: 'def main(inputs, ctx):\n    return {}\n',
+    });
+    expect(script.status, script.text).toBe(201);
+    scriptId = String(script.body.id);
+  });
+
+  function definition(name: string, roles: readonly string[]) {
+    return {
+      name,
+      inputSchema: { type: 'object' },
+      outputSchema: { type: 'object' },
+      risk: 'medium',
+      approval: 'one',
+      visibility: { roles: [...roles] },
+      asset: { kind: 'python-script', id: scriptId, version: 'active' },
+    };
+  }
+
+  /** A Skill only the vault role (and the admins) may see, and whose name is a marker. */
+  async function vaultSkill(): Promise<{ id: string; name: string }> {
+    const name = unique('Vault transfer');
+    const created = await api('alice', 'POST', '/api/skills', definition(name, ['vault']));
+    expect(created.status, created.text).toBe(201);
+    return { id: String(created.body.id), name };
+  }
+
+  async function setVisibility(skill: { id: string; name: string }, roles: readonly string[]) {
+    const changed = await api('alice', 'PUT', `/api/skills/${skill.id}`, definition(skill.name, roles));
+    expect(changed.status, changed.text).toBe(200);
+  }
+
+  async function requested(skillId: string): Promise<string> {
+    const run = await api('rick', 'POST', `/api/skills/${skillId}/executions`, { input: {} });
+    expect(run.status, run.text).toBe(202);
+    expect(run.body.status).toBe('pending_approval');
+    return String(run.body.id);
+  }
+
+  async function announcements(user: string) {
+    const page = await api(user, 'GET', '/api/announcements?limit=100');
+    expect(page.status, page.text).toBe(200);
+    return page;
+  }
+
+  async function unreadCount(user: string): Promise<number> {
+    const counts = await api(user, 'GET', '/api/notifications');
+    expect(counts.status, counts.text).toBe(200);
+    return Number(counts.body.unreadAnnouncements);
+  }
+
+  it('withdraws an approval notice from an approver who lost sight of the Skill, and shows it again', async () => {
+    const skill = await vaultSkill();
+    const runId = await requested(skill.id);
+    const notice = `approval-${runId}`;
+    const before = await announcements('vera');
+    expect(before.body.items.find((item: { id: string }) => item.id === notice)?.title).toContain(skill.name);
+    const unreadBefore = await unreadCount('vera');
+
+    await setVisibility(skill, ['vault-inner']);
+    // vera may no longer see the Skill…
+    expectProblem(await api('vera', 'GET', `/api/skills/${skill.id}`), 404);
+    // …nor the notice that names it and its run, in her list, her count or by its id.
+    const after = await announcements('vera');
+    expect(after.body.items.map((item: { id: string }) => item.id)).not.toContain(notice);
+    expect(after.text).not.toContain(skill.name);
+    expect(after.text).not.toContain(runId);
+    expect(await unreadCount('vera')).toBe(unreadBefore - 1);
+    expectProblem(await api('vera', 'POST', `/api/announcements/${notice}/read`), 404);
+    // An admin still reads it.
+    expect((await announcements('claire')).text).toContain(notice);
+
+    // The sight is the Skill's, as it is now: given back, the notice is back.
+    await setVisibility(skill, ['vault']);
+    expect((await announcements('vera')).text).toContain(notice);
+    expect((await api('vera', 'POST', `/api/announcements/${notice}/read`)).status).toBe(204);
+  });
+
+  it('keeps the sight of a notice posted before it named its Skill: the visibility it carries', async () => {
+    const tenant = (await t.core.hosts.resolve(HOSTS.acme)) as TenantContext;
+    const id = unique('legacy');
+    await t.core.announcements.post(
+      tenant,
+      {
+        id,
+        title: 'Approval needed: Legacy secret',
+        body: 'bob asked to run Legacy secret.',
+        audience: ['vault', 'vault-inner'],
+        skillVisibility: { roles: ['vault-inner'] },
+      },
+      { username: 'system', via: 'system' },
+      'system',
+    );
+    expect((await announcements('vera')).text).not.toContain(id);
+    expectProblem(await api('vera', 'POST', `/api/announcements/${id}/read`), 404);
+    expect((await announcements('claire')).text).toContain(id);
   });
 });

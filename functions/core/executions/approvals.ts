@@ -152,7 +152,9 @@ export class Approvals {
 
   /**
    * Tells the tenant's approvers that a run waits for them: never its requester, who may not decide,
-   * nor anyone who may not see the Skill (the notice names it, and who asked to run it).
+   * nor anyone who may not see the Skill (the notice names it, and who asked to run it) when they
+   * read it: the notice names the Skill, whose sight is checked as it is then. Its visibility now
+   * goes with it too, for readers of notices that named none.
    */
   async notify(domain: TenantContext, execution: Execution, skill: Pick<Skill, 'visibility'>): Promise<void> {
     const roles = (await this.#directory.listRoles(domain))
@@ -170,6 +172,7 @@ export class Approvals {
         body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${deadline}.`,
         audience: roles,
         excluded: [execution.requestedBy],
+        skillId: execution.skillId,
         skillVisibility: skill.visibility,
         severity: 'warning',
         link: `/executions/${execution.id}`,

@@ -26,6 +26,7 @@ function fromItem(item: Record<string, unknown>): Announcement {
     ...(Array.isArray(item.recipients) ? { recipients: item.recipients as string[] } : {}),
     ...(Array.isArray(item.excluded) ? { excluded: item.excluded as string[] } : {}),
     ...(typeof item.link === 'string' ? { link: item.link } : {}),
+    ...(typeof item.skillId === 'string' ? { skillId: item.skillId } : {}),
     ...(isSkillVisibility(item.skillVisibility) ? { skillVisibility: item.skillVisibility } : {}),
   };
 }
