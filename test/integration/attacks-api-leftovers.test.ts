@@ -191,6 +191,9 @@ describe('the MCP endpoint’s protected-resource metadata', () => {
  * An approval notice kept the Skill's visibility from when it was posted: an approver who lost sight
  * of the Skill still read its name and the run. The notice's sight is now the Skill's own, checked
  * when it is read (both ways); a notice of before that change keeps the visibility it carries.
+ * The decision on a run told its requester the Skill's name even after they lost sight of it. They
+ * are still told the decision on their run — they asked for it, and would otherwise wait on it — but
+ * not the Skill's name, nor the approver's comment on it, nor a link to a run they can no longer open.
  */
 describe('notices about a Skill', () => {
   let scriptId: string;
@@ -309,5 +312,51 @@ describe('notices about a Skill', () => {
     expect((await announcements('vera')).text).not.toContain(id);
     expectProblem(await api('vera', 'POST', `/api/announcements/${id}/read`), 404);
     expect((await announcements('claire')).text).toContain(id);
+  });
+
+  it('tells a requester who lost sight of the Skill the decisions on their runs, without naming it', async () => {
+    const skill = await vaultSkill();
+    const approvedRun = await requested(skill.id);
+    const rejectedRun = await requested(skill.id);
+    const approved = await api('alice', 'POST', `/api/executions/${approvedRun}/approve`, {
+      comment: `fine for ${skill.name}`,
+    });
+    expect(approved.status, approved.text).toBe(200);
+    const rejected = await api('claire', 'POST', `/api/executions/${rejectedRun}/reject`, {
+      comment: `not ${skill.name} again`,
+    });
+    expect(rejected.status, rejected.text).toBe(200);
+    const named = await announcements('rick');
+    expect(
+      named.body.items.find((item: { id: string }) => item.id === `decided-${approvedRun}`),
+    ).toMatchObject({
+      title: `Approved: ${skill.name}`,
+      link: `/executions/${approvedRun}`,
+    });
+
+    await setVisibility(skill, ['vault-inner']);
+    expectProblem(await api('rick', 'GET', `/api/skills/${skill.id}`), 404);
+    const page = await announcements('rick');
+    expect(page.text).not.toContain(skill.name);
+    expect(page.text).not.toContain(skill.id);
+    const byId = new Map(page.body.items.map((item: { id: string }) => [item.id, item]));
+    expect(byId.get(`decided-${approvedRun}`)).toMatchObject({
+      title: `Approved: your run ${approvedRun}`,
+      body: `alice approved your run ${approvedRun}. It is on its way.`,
+      severity: 'info',
+      read: false,
+    });
+    expect(byId.get(`decided-${rejectedRun}`)).toMatchObject({
+      title: `Rejected: your run ${rejectedRun}`,
+      body: `claire rejected your run ${rejectedRun}.`,
+      severity: 'warning',
+    });
+    expect(byId.get(`decided-${approvedRun}`)).not.toHaveProperty('link');
+    // Marked read as any notice they read.
+    expect((await api('rick', 'POST', `/api/announcements/decided-${rejectedRun}/read`)).status).toBe(204);
+
+    // Given sight again, the requester reads the decision as written.
+    await setVisibility(skill, ['vault']);
+    expect((await announcements('rick')).text).toContain(`Rejected: ${skill.name}`);
   });
 });

@@ -295,9 +295,15 @@ export class Approvals {
     return (await this.#votes(domain, executionId)).sort((a, b) => a.at.localeCompare(b.at));
   }
 
-  /** Tells the requester, in the front, that their run was approved (and released) or rejected. */
+  /**
+   * Tells the requester, in the front, that their run was approved (and released) or rejected. A
+   * requester who may not see the Skill when they read it (its visibility narrowed since they asked)
+   * is still told the decision on their run, which they wait for, but by the run's id: not the
+   * Skill's name, nor the approver's comment on it, nor a link to a run they can no longer open.
+   */
   async #tellRequester(domain: TenantContext, execution: Execution, vote: Vote): Promise<void> {
     const approved = vote.decision === 'approve';
+    const outcome = approved ? 'approved' : 'rejected';
     await this.#announcements.post(
       domain,
       {
@@ -307,6 +313,11 @@ export class Approvals {
           vote.comment === '' ? '.' : `: “${vote.comment}”`
         }${approved ? ' It is on its way.' : ''}`,
         recipients: [execution.requestedBy],
+        skillId: execution.skillId,
+        withoutSkill: {
+          title: `${approved ? 'Approved' : 'Rejected'}: your run ${execution.id}`,
+          body: `${vote.approver} ${outcome} your run ${execution.id}.${approved ? ' It is on its way.' : ''}`,
+        },
         severity: approved ? 'info' : 'warning',
         link: `/executions/${execution.id}`,
       },

@@ -32,9 +32,14 @@ export interface Announcement {
    * The Skill it is about (a run waiting for approval, the decision on one): it names the Skill and
    * who asked to run it, so only readers who may see that Skill read it as written, whatever their
    * roles — checked when it is read, against the Skill as it is then (a Skill gone is seen by
-   * nobody).
+   * nobody). Others read `withoutSkill` if it has one, and nothing otherwise.
    */
   readonly skillId?: string;
+  /**
+   * What a reader who may not see the Skill reads instead: the decision on their own run, say, without
+   * the Skill's name (and without the link to a run they can no longer open). @default nothing
+   */
+  readonly withoutSkill?: { readonly title: string; readonly body: string };
   /**
    * The Skill's visibility when posted: the sight of a notice posted before notices named their Skill
    * (`skillId`), and what a reader of that time checks. Ignored where `skillId` is set.
@@ -74,6 +79,7 @@ export interface NewAnnouncement {
   readonly excluded?: readonly string[];
   readonly link?: string;
   readonly skillId?: string;
+  readonly withoutSkill?: Announcement['withoutSkill'];
   readonly skillVisibility?: SkillVisibility;
 }
 
@@ -93,23 +99,30 @@ function addressedTo(reader: Reader, item: Announcement): boolean {
 }
 
 /**
- * Whether a reader may see the Skill an announcement is about: now, by `skillsSeen`, or by the
- * visibility an older notice carries; any reader for an announcement about no Skill.
+ * An announcement addressed to the reader as they may read it: as written when they may see the
+ * Skill it is about (now, by `skillsSeen`, or by the visibility an older notice carries); its
+ * version without the Skill when it has one; null when they may read nothing of it.
  */
-function seesItsSkill(reader: Reader, item: Announcement, skillsSeen: ReadonlySet<string>): boolean {
-  return item.skillId !== undefined
-    ? skillsSeen.has(item.skillId)
-    : item.skillVisibility === undefined || reader.seesSkill(item.skillVisibility);
+function asRead(reader: Reader, item: Announcement, skillsSeen: ReadonlySet<string>): Announcement | null {
+  const { withoutSkill, ...written } = item;
+  const seesSkill =
+    item.skillId !== undefined
+      ? skillsSeen.has(item.skillId)
+      : item.skillVisibility === undefined || reader.seesSkill(item.skillVisibility);
+  if (seesSkill) return written;
+  if (withoutSkill === undefined) return null;
+  const { link: _link, skillId: _skill, skillVisibility: _visibility, ...rest } = written;
+  return { ...rest, title: withoutSkill.title, body: withoutSkill.body };
 }
 
-/** The announcements of a page a reader may read; their Skills' sight read once. */
+/** The announcements of a page a reader may read, as they may read them; their Skills' sight read once. */
 async function readable(reader: Reader, items: readonly Announcement[]): Promise<Announcement[]> {
   const addressed = items.filter((item) => addressedTo(reader, item));
   const skillIds = [
     ...new Set(addressed.flatMap((item) => (item.skillId === undefined ? [] : [item.skillId]))),
   ];
   const skillsSeen = skillIds.length === 0 ? new Set<string>() : await reader.seesSkills(skillIds);
-  return addressed.filter((item) => seesItsSkill(reader, item, skillsSeen));
+  return addressed.flatMap((item) => asRead(reader, item, skillsSeen) ?? []);
 }
 
 export class Announcements {
@@ -149,6 +162,9 @@ export class Announcements {
         : { excluded: [...input.excluded] }),
       ...(input.link === undefined ? {} : { link: input.link }),
       ...(input.skillId === undefined ? {} : { skillId: input.skillId }),
+      ...(input.withoutSkill === undefined
+        ? {}
+        : { withoutSkill: { title: input.withoutSkill.title, body: input.withoutSkill.body } }),
       ...(input.skillVisibility === undefined
         ? {}
         : { skillVisibility: { roles: [...input.skillVisibility.roles] } }),
