@@ -4,7 +4,10 @@
  * served in this domain (its guard) → body size → caller
  * (a user, or an AI client on the MCP route) and permission → body (media type, JSON, nesting
  * depth, zod) → the route's call into the core → JSON (or the route's own framing) or problem+json. A body is read only for a caller allowed to send it, so nobody without a right to
- * the route learns anything from its validation. Every failure on the way is an ExecFabricError
+ * the route learns anything from its validation: an agent route, which checks its agent's token
+ * itself, reads its body when it first asks for it, after that check. An anonymous route reads no
+ * credential at all (it knows no caller, and a token sent there is neither tried nor recorded).
+ * Every failure on the way is an ExecFabricError
  * turned into problem+json; nothing else escapes. A token that is refused and a privileged request
  * that is refused are recorded as security events in the domain's audit (rate-limited per source).
  */
@@ -185,6 +188,22 @@ function validateBody(schema: z.core.$ZodType, value: unknown): unknown {
   return result.data;
 }
 
+/**
+ * The request with its body read (and validated) when the route first asks for it, once: for a
+ * route that authenticates its caller itself, so that a caller it refuses learns nothing of the
+ * body's rules (a 422 naming the fields) and the body is never looked at for them.
+ */
+function withBodyOnDemand(request: ApiRequest<unknown>, read: () => unknown): ApiRequest<unknown> {
+  let body: { readonly value: unknown } | undefined;
+  return {
+    ...request,
+    get body() {
+      body ??= { value: read() };
+      return body.value;
+    },
+  };
+}
+
 function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
   return { statusCode: response.statusCode, headers: { ...response.headers }, body: response.body };
 }
@@ -200,6 +219,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
   const router = new Router(withOpenApi(described, options.routes), (route) => {
     if (route.auth === 'mcp-client' && options.authenticateMcpClient === undefined) {
       throw new Error(`${route.method} ${route.path} takes MCP clients, and this API authenticates none`);
+    }
+    // Only a caller holds a permission, and an anonymous route has none: it could only answer 403.
+    if (route.auth === 'anonymous' && route.permission !== undefined) {
+      throw new Error(`${route.method} ${route.path} is anonymous and needs ${route.permission}`);
     }
   });
   const limit = options.defaultMaxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -279,9 +302,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
       }
     };
 
-    // A bearer header is used wherever it is sent, but on the agent channel (whose routes take an
-    // agent's token, never a user's); the session cookie only where a caller is needed.
-    const credential = route.auth === 'agent' ? undefined : credentialOf(headers, unread.cookies);
+    // Whose credential is read where: a user's (a bearer header, else the session cookie) on a
+    // caller's route; an AI client's on the MCP route; an agent's on the agent channel, by the route
+    // itself; none on an anonymous route, which knows no caller — a token sent there (an MCP client
+    // sends its own to the protected-resource metadata) is neither tried nor recorded as refused.
     let caller: Caller | undefined;
     if (route.auth === 'mcp-client') {
       if (options.authenticateMcpClient === undefined) throw new RouteNotFoundError(`No route for ${path}`);
@@ -289,18 +313,17 @@ export function createApiHandler(options: ApiHandlerOptions) {
         await refusedToken(error);
         throw error;
       });
-    } else if (credential !== undefined && (route.auth === 'caller' || credential.kind === 'bearer')) {
+    } else if (route.auth === 'caller') {
+      const credential = credentialOf(headers, unread.cookies);
+      if (credential === undefined) {
+        throw new AuthenticationError('Sign in first: a bearer token or a session cookie is required');
+      }
       caller = await options.authenticate(domain, credential).catch(async (error: unknown) => {
         await refusedToken(error);
-        // An anonymous route ignores a bad token rather than failing on it.
-        if (route.auth === 'anonymous' && error instanceof AuthenticationError) return undefined;
         throw error;
       });
-    } else if (route.auth === 'caller') {
-      throw new AuthenticationError('Sign in first: a bearer token or a session cookie is required');
-    }
-    if (route.auth !== 'mcp-client' && caller !== undefined && credential?.kind === 'cookie') {
-      assertSameOriginWrite(method, headers, domain, options.csrfToken(caller));
+      if (credential.kind === 'cookie')
+        assertSameOriginWrite(method, headers, domain, options.csrfToken(caller));
     }
     if (
       route.permission !== undefined &&
@@ -317,7 +340,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
       });
     }
 
-    const request: ApiRequest<unknown> = { ...unread, body: parseBody(route, bytes, headers) };
+    const read = () => parseBody(route, bytes, headers);
+    // An agent route checks its agent's token before it reads its body: it is read on demand.
+    const request: ApiRequest<unknown> =
+      route.auth === 'agent' ? withBodyOnDemand(unread, read) : { ...unread, body: read() };
     let result: Awaited<ReturnType<Route['handle']>>;
     try {
       result = await route.handle({ request, domain, caller });

@@ -118,6 +118,10 @@ beforeAll(async () => {
   });
   const mcpToken = String((await created(mcpClient, 'AI client')).token);
   acmeIds['mcp-clients'] = String(mcpClient.body.id);
+  // The agent channel takes an agent's token, checked before the body is read: one agent's. (The
+  // samples' names are not its own, so no poll of theirs waits for a job.)
+  const agent = await post(HOSTS.acme, alice, '/api/agents', { name: 'fuzz-box' });
+  const agentToken = String((await created(agent, 'agent')).token);
   const publicIds: Record<string, string> = {};
   await t.core.tenants.create({
     id: 'fuzz-target',
@@ -153,7 +157,7 @@ beforeAll(async () => {
       },
       route,
       host,
-      token: route.auth === 'mcp-client' ? mcpToken : token,
+      token: route.auth === 'mcp-client' ? mcpToken : route.auth === 'agent' ? agentToken : token,
       path: fillPath(
         route.path,
         (param) => ids[collectionOf(route.path, param)] ?? randomBytes(8).toString('hex'),

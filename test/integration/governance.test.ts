@@ -598,7 +598,11 @@ describe('platform announcements', () => {
     expect(copies).toEqual([expect.objectContaining({ title: 'Maintenance tonight', source: 'platform' })]);
     const globex = (await core.hosts.resolve('globex.localhost')) as TenantContext;
     const globexItems = (
-      await core.announcements.list(globex, { username: 'system', roles: null, seesSkill: () => true }, 100)
+      await core.announcements.list(
+        globex,
+        { username: 'system', roles: null, seesSkill: () => true, seesSkills: async (ids) => new Set(ids) },
+        100,
+      )
     ).items;
     expect(globexItems.map((item) => item.id)).not.toContain(first.body.id);
   });

@@ -152,7 +152,9 @@ export class Approvals {
 
   /**
    * Tells the tenant's approvers that a run waits for them: never its requester, who may not decide,
-   * nor anyone who may not see the Skill (the notice names it, and who asked to run it).
+   * nor anyone who may not see the Skill (the notice names it, and who asked to run it) when they
+   * read it: the notice names the Skill, whose sight is checked as it is then. Its visibility now
+   * goes with it too, for readers of notices that named none.
    */
   async notify(domain: TenantContext, execution: Execution, skill: Pick<Skill, 'visibility'>): Promise<void> {
     const roles = (await this.#directory.listRoles(domain))
@@ -170,6 +172,7 @@ export class Approvals {
         body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${deadline}.`,
         audience: roles,
         excluded: [execution.requestedBy],
+        skillId: execution.skillId,
         skillVisibility: skill.visibility,
         severity: 'warning',
         link: `/executions/${execution.id}`,
@@ -292,9 +295,15 @@ export class Approvals {
     return (await this.#votes(domain, executionId)).sort((a, b) => a.at.localeCompare(b.at));
   }
 
-  /** Tells the requester, in the front, that their run was approved (and released) or rejected. */
+  /**
+   * Tells the requester, in the front, that their run was approved (and released) or rejected. A
+   * requester who may not see the Skill when they read it (its visibility narrowed since they asked)
+   * is still told the decision on their run, which they wait for, but by the run's id: not the
+   * Skill's name, nor the approver's comment on it, nor a link to a run they can no longer open.
+   */
   async #tellRequester(domain: TenantContext, execution: Execution, vote: Vote): Promise<void> {
     const approved = vote.decision === 'approve';
+    const outcome = approved ? 'approved' : 'rejected';
     await this.#announcements.post(
       domain,
       {
@@ -304,6 +313,11 @@ export class Approvals {
           vote.comment === '' ? '.' : `: “${vote.comment}”`
         }${approved ? ' It is on its way.' : ''}`,
         recipients: [execution.requestedBy],
+        skillId: execution.skillId,
+        withoutSkill: {
+          title: `${approved ? 'Approved' : 'Rejected'}: your run ${execution.id}`,
+          body: `${vote.approver} ${outcome} your run ${execution.id}.${approved ? ' It is on its way.' : ''}`,
+        },
         severity: approved ? 'info' : 'warning',
         link: `/executions/${execution.id}`,
       },

@@ -26,8 +26,21 @@ function fromItem(item: Record<string, unknown>): Announcement {
     ...(Array.isArray(item.recipients) ? { recipients: item.recipients as string[] } : {}),
     ...(Array.isArray(item.excluded) ? { excluded: item.excluded as string[] } : {}),
     ...(typeof item.link === 'string' ? { link: item.link } : {}),
+    ...(typeof item.skillId === 'string' ? { skillId: item.skillId } : {}),
+    ...(isTitled(item.withoutSkill)
+      ? { withoutSkill: { title: item.withoutSkill.title, body: item.withoutSkill.body } }
+      : {}),
     ...(isSkillVisibility(item.skillVisibility) ? { skillVisibility: item.skillVisibility } : {}),
   };
+}
+
+function isTitled(value: unknown): value is { title: string; body: string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { title?: unknown }).title === 'string' &&
+    typeof (value as { body?: unknown }).body === 'string'
+  );
 }
 
 function isSkillVisibility(value: unknown): value is SkillVisibility {

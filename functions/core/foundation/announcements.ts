@@ -29,8 +29,20 @@ export interface Announcement {
   /** A page of the front it is about (a path such as `/executions/ex-…`). */
   readonly link?: string;
   /**
-   * About a Skill (a run waiting for approval): the Skill's visibility when posted. Only readers who
-   * may see such a Skill see it, whatever their roles: it names the Skill and who asked to run it.
+   * The Skill it is about (a run waiting for approval, the decision on one): it names the Skill and
+   * who asked to run it, so only readers who may see that Skill read it as written, whatever their
+   * roles — checked when it is read, against the Skill as it is then (a Skill gone is seen by
+   * nobody). Others read `withoutSkill` if it has one, and nothing otherwise.
+   */
+  readonly skillId?: string;
+  /**
+   * What a reader who may not see the Skill reads instead: the decision on their own run, say, without
+   * the Skill's name (and without the link to a run they can no longer open). @default nothing
+   */
+  readonly withoutSkill?: { readonly title: string; readonly body: string };
+  /**
+   * The Skill's visibility when posted: the sight of a notice posted before notices named their Skill
+   * (`skillId`), and what a reader of that time checks. Ignored where `skillId` is set.
    */
   readonly skillVisibility?: SkillVisibility;
 }
@@ -49,6 +61,11 @@ export interface Reader {
   readonly roles: readonly string[] | null;
   /** Whether the reader may see a Skill of this visibility (catalog/skills.ts `canSee`). */
   readonly seesSkill: (visibility: SkillVisibility) => boolean;
+  /**
+   * Which of these Skills the reader may see now: asked once per page read, for every Skill its
+   * notices name (a Skill that no longer exists is seen by nobody).
+   */
+  readonly seesSkills: (ids: readonly string[]) => Promise<ReadonlySet<string>>;
 }
 
 export interface NewAnnouncement {
@@ -61,16 +78,17 @@ export interface NewAnnouncement {
   readonly recipients?: readonly string[];
   readonly excluded?: readonly string[];
   readonly link?: string;
+  readonly skillId?: string;
+  readonly withoutSkill?: Announcement['withoutSkill'];
   readonly skillVisibility?: SkillVisibility;
 }
 
 /**
- * Whether a reader sees an announcement: never when it excludes them; a personal one only its
- * recipients; otherwise by role.
+ * Whether an announcement is addressed to a reader: never when it excludes them; a personal one to
+ * its recipients only; otherwise by role.
  */
-function visibleTo(reader: Reader, item: Announcement): boolean {
+function addressedTo(reader: Reader, item: Announcement): boolean {
   if (item.excluded?.includes(reader.username) === true) return false;
-  if (item.skillVisibility !== undefined && !reader.seesSkill(item.skillVisibility)) return false;
   if (item.recipients !== undefined && item.recipients.length > 0)
     return item.recipients.includes(reader.username);
   return (
@@ -78,6 +96,33 @@ function visibleTo(reader: Reader, item: Announcement): boolean {
     item.audience.length === 0 ||
     item.audience.some((role) => reader.roles?.includes(role) === true)
   );
+}
+
+/**
+ * An announcement addressed to the reader as they may read it: as written when they may see the
+ * Skill it is about (now, by `skillsSeen`, or by the visibility an older notice carries); its
+ * version without the Skill when it has one; null when they may read nothing of it.
+ */
+function asRead(reader: Reader, item: Announcement, skillsSeen: ReadonlySet<string>): Announcement | null {
+  const { withoutSkill, ...written } = item;
+  const seesSkill =
+    item.skillId !== undefined
+      ? skillsSeen.has(item.skillId)
+      : item.skillVisibility === undefined || reader.seesSkill(item.skillVisibility);
+  if (seesSkill) return written;
+  if (withoutSkill === undefined) return null;
+  const { link: _link, skillId: _skill, skillVisibility: _visibility, ...rest } = written;
+  return { ...rest, title: withoutSkill.title, body: withoutSkill.body };
+}
+
+/** The announcements of a page a reader may read, as they may read them; their Skills' sight read once. */
+async function readable(reader: Reader, items: readonly Announcement[]): Promise<Announcement[]> {
+  const addressed = items.filter((item) => addressedTo(reader, item));
+  const skillIds = [
+    ...new Set(addressed.flatMap((item) => (item.skillId === undefined ? [] : [item.skillId]))),
+  ];
+  const skillsSeen = skillIds.length === 0 ? new Set<string>() : await reader.seesSkills(skillIds);
+  return addressed.flatMap((item) => asRead(reader, item, skillsSeen) ?? []);
 }
 
 export class Announcements {
@@ -116,6 +161,10 @@ export class Announcements {
         ? {}
         : { excluded: [...input.excluded] }),
       ...(input.link === undefined ? {} : { link: input.link }),
+      ...(input.skillId === undefined ? {} : { skillId: input.skillId }),
+      ...(input.withoutSkill === undefined
+        ? {}
+        : { withoutSkill: { title: input.withoutSkill.title, body: input.withoutSkill.body } }),
       ...(input.skillVisibility === undefined
         ? {}
         : { skillVisibility: { roles: [...input.skillVisibility.roles] } }),
@@ -142,7 +191,7 @@ export class Announcements {
     options: { readonly unread?: boolean } = {},
   ): Promise<Page<AnnouncementForUser>> {
     const page = await this.#store.page(domain, limit, cursor);
-    const visible = page.items.filter((item) => visibleTo(reader, item));
+    const visible = await readable(reader, page.items);
     const read = await this.#store.readMarks(
       domain,
       reader.username,
@@ -157,7 +206,7 @@ export class Announcements {
   /** Marks an announcement the reader may see as read by them (idempotent). */
   async markRead(domain: DomainContext, reader: Reader, id: string): Promise<void> {
     const found = id.length > 0 && id.length <= 128 ? await this.#store.find(domain, id) : null;
-    if (found === null || !visibleTo(reader, found)) {
+    if (found === null || (await readable(reader, [found])).length === 0) {
       throw new NotFoundError(`Announcement ${id} not found`);
     }
     await this.#store.markRead(domain, reader.username, id, this.#now().toISOString());

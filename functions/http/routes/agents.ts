@@ -2,7 +2,7 @@
  * Local agents. Tenant admins (`agent:manage`) create agents and rotate or revoke their tokens;
  * the agent channel (`/api/agent/*`) is what `execfabric agent` calls, authenticated by the agent's
  * own token (never a user's: its routes are `auth: 'agent'`, on which no user credential is tried),
- * and for reports about a run also by the lease the agent was handed with it. The governance console reads each tenant's agents (status, last seen, version).
+ * checked before the body is read, and for reports about a run also by the lease the agent was handed with it. The governance console reads each tenant's agents (status, last seen, version).
  */
 import * as z from 'zod';
 import { type Agent, MAX_POLL_WAIT_SECONDS } from '../../core/agents/agents.ts';
@@ -114,18 +114,18 @@ const agentJobSchema = z
 
 const RESULT_BODY_BYTES = 2 * (MAX_OUTPUT_BYTES + 2 * MAX_LOG_BYTES) + 64 * 1024;
 
-/** The agent calling: its token, and the name it says it is must be the token's. */
-async function agentCalling(
-  core: TenantCore,
-  domain: TenantContext,
-  request: ApiRequest<unknown>,
-  name?: string,
-): Promise<Agent> {
-  const agent = await core.agents.authenticate(domain, request.headers.authorization);
-  if (name !== undefined && name !== agent.name) {
-    throw new NotFoundError(`This token is not agent ${name}'s`);
-  }
-  return agent;
+/**
+ * The agent calling, by its token alone: every agent route asks this first, before it reads its body
+ * (the pipeline reads an agent route's body when the route first asks for it), so a caller without
+ * a valid agent token gets the same 401 whatever it sent, and learns nothing of the body's rules.
+ */
+function agentCalling(core: TenantCore, domain: TenantContext, request: ApiRequest<unknown>): Promise<Agent> {
+  return core.agents.authenticate(domain, request.headers.authorization);
+}
+
+/** The name an agent says it is must be its token's. */
+function assertNamed(agent: Agent, name: string): void {
+  if (name !== agent.name) throw new NotFoundError(`This token is not agent ${name}'s`);
 }
 
 export function agentRoutes(core: TenantCore): Route[] {
@@ -204,7 +204,8 @@ export function agentRoutes(core: TenantCore): Route[] {
       maxBodyBytes: 4096,
       handle: async ({ domain, request }) => {
         const tenant = domain;
-        const agent = await agentCalling(core, tenant, request, request.body.name);
+        const agent = await agentCalling(core, tenant, request);
+        assertNamed(agent, request.body.name);
         const seen = await core.agents.seen(tenant, agent, request.body);
         return {
           status: 200,
@@ -227,7 +228,8 @@ export function agentRoutes(core: TenantCore): Route[] {
       maxBodyBytes: 4096,
       handle: async ({ domain, request }) => {
         const tenant = domain;
-        const agent = await agentCalling(core, tenant, request, request.body.name);
+        const agent = await agentCalling(core, tenant, request);
+        assertNamed(agent, request.body.name);
         await core.agents.seen(tenant, agent, request.body);
         const taken = await core.agents.poll(tenant, agent, request.body.waitSeconds);
         return taken === null ? { status: 204 } : { status: 200, body: taken };

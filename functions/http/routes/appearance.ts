@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import { announcementReader } from '../../core/foundation/reader.ts';
 import type { TenantCore } from '../../core/platform.ts';
+import { acceptedAgeMs } from '../cache-control.ts';
 import { appearanceSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 
@@ -54,14 +55,18 @@ export function appearanceRoutes(core: TenantCore): Route[] {
           .object({ approvalsWaiting: z.number().int(), unreadAnnouncements: z.number().int() })
           .meta({ id: 'Notifications' }),
       },
-      handle: async ({ domain, caller }) => {
+      handle: async ({ domain, caller, request }) => {
         const tenant = domain;
         const waiting = caller.permissions.has('approval:decide')
           ? (await core.approvals.inbox(tenant, caller)).filter((entry) => entry.canDecide).length
           : 0;
         const unread = await core.announcements.list(
           tenant,
-          announcementReader(caller),
+          announcementReader(caller, {
+            domain: tenant,
+            skills: core.skills,
+            maxAgeMs: acceptedAgeMs(request.headers),
+          }),
           UNREAD_WINDOW,
           undefined,
           { unread: true },

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { announcementReader } from '../../core/foundation/reader.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { TenantCore } from '../../core/platform.ts';
+import { acceptedAgeMs } from '../cache-control.ts';
 import { announcementSchema, list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 
@@ -105,7 +106,11 @@ export function foundationRoutes(core: TenantCore): Route[] {
         status: 200,
         body: await core.announcements.list(
           domain,
-          announcementReader(caller),
+          announcementReader(caller, {
+            domain,
+            skills: core.skills,
+            maxAgeMs: acceptedAgeMs(request.headers),
+          }),
           pageSize(request.query.limit),
           request.query.cursor,
           { unread: request.query.unread === 'true' || request.query.unread === '1' },
@@ -121,7 +126,8 @@ export function foundationRoutes(core: TenantCore): Route[] {
       summary: 'Mark an announcement read for the caller',
       responses: { 204: null },
       handle: async ({ domain, caller, request }) => {
-        await core.announcements.markRead(domain, announcementReader(caller), request.params.id ?? '');
+        const reader = announcementReader(caller, { domain, skills: core.skills });
+        await core.announcements.markRead(domain, reader, request.params.id ?? '');
         return { status: 204 };
       },
     }),

@@ -54,7 +54,13 @@ async function announcementsOf(tenantId: string) {
   const tenant = await store.governance.tenants.get(tenantId);
   const domain: TenantContext = { kind: 'tenant', host: tenant.hosts[0] ?? '', tenant };
   const reader = new Announcements({ table: store.table, audit: store.audit });
-  return (await reader.list(domain, { username: 'system', roles: null, seesSkill: () => true }, 100)).items;
+  const system = {
+    username: 'system',
+    roles: null,
+    seesSkill: () => true,
+    seesSkills: async (ids: readonly string[]) => new Set(ids),
+  };
+  return (await reader.list(domain, system, 100)).items;
 }
 
 async function ledgerOf(tenantId: string) {

@@ -164,7 +164,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 
 describe('the API pipeline', () => {
   describe('HEAD', () => {
-    it('answers as GET would, with its status and headers and no body, the caller authenticated alike', async () => {
+    it('answers as GET would, with its status and headers and no body', async () => {
       const get = await send({
         method: 'GET',
         path: '/tenant/api/open',
@@ -176,12 +176,13 @@ describe('the API pipeline', () => {
         headers: { authorization: 'Bearer reader' },
       });
       expect(get.status).toBe(200);
-      expect(get.body.caller).toBe('alice');
+      // An anonymous route knows no caller, whatever credential comes.
+      expect(get.body.caller).toBeNull();
       expect(head.status).toBe(200);
       expect(head.raw).toBe('');
       expect(head.headers['content-type']).toBe('application/json');
       expect(head.headers).toEqual(get.headers);
-      // A bad token is refused on HEAD as on GET (the route is anonymous: it ignores it on both).
+      // A bad token is ignored on HEAD as on GET (the route is anonymous: it reads no credential).
       const bad = await send({
         method: 'HEAD',
         path: '/tenant/api/open',
@@ -388,13 +389,19 @@ describe('the API pipeline', () => {
     expect(wrong.headers.allow).toBe('POST');
   });
 
-  it('lets an anonymous route ignore a bad token', async () => {
+  it('lets an anonymous route ignore a token, bad or good', async () => {
     const answer = await send({
       method: 'GET',
       path: '/tenant/api/open',
       headers: { authorization: 'Bearer forged' },
     });
     expect(answer).toMatchObject({ status: 200, body: { caller: null } });
+    const good = await send({
+      method: 'GET',
+      path: '/tenant/api/open',
+      headers: { authorization: 'Bearer writer' },
+    });
+    expect(good).toMatchObject({ status: 200, body: { caller: null } });
   });
 
   it('turns an error outside the taxonomy into a 500 that says nothing of it', async () => {
@@ -431,5 +438,129 @@ describe('the API pipeline', () => {
     expect(() =>
       createApiHandler({ ...options, authenticateMcpClient: async () => caller([]) }),
     ).not.toThrow();
+  });
+
+  describe('credentials read by the route, or by nobody', () => {
+    const tried: string[] = [];
+    const recorded: { kind: string; route: unknown }[] = [];
+    const bodiesRead: unknown[] = [];
+    const options = {
+      surfaces: ['tenant'],
+      accepts: () => true,
+      hosts,
+      originSecret: ORIGIN,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      authenticate: async (_: DomainContext, credential: { kind: string }) => {
+        tried.push(credential.kind);
+        throw new AuthenticationError('Invalid or expired credentials');
+      },
+      securityEvents: {
+        record: async (
+          _: DomainContext | 'public',
+          event: { kind: string; detail?: Record<string, unknown> },
+        ) => {
+          recorded.push({ kind: event.kind, route: event.detail?.route });
+          return 'recorded' as const;
+        },
+      },
+      csrfToken: () => 'csrf',
+      routes: [
+        route({
+          method: 'GET',
+          path: '/api/metadata',
+          serves: 'tenant',
+          auth: 'anonymous',
+          responses: { 200: z.object({ caller: z.string().nullable() }) },
+          handle: async ({ caller: who }) => ({ status: 200, body: { caller: who?.username ?? null } }),
+        }),
+        // As the agent channel: the route checks its own token, then reads its body.
+        route({
+          method: 'POST',
+          path: '/api/agent/hello',
+          serves: 'tenant',
+          auth: 'agent',
+          body: z.strictObject({ name: z.string() }),
+          responses: { 200: z.object({ name: z.string() }) },
+          handle: async ({ request }) => {
+            if (request.headers.authorization !== 'Bearer efa_good') {
+              throw new AuthenticationError('Invalid agent token');
+            }
+            bodiesRead.push(request.body);
+            return { status: 200, body: { name: request.body.name } };
+          },
+        }),
+      ],
+    } as const;
+    const guarded = createApiHandler(options);
+    const call = async (method: string, path: string, headers: Record<string, string>, body?: string) => {
+      const result = (await guarded(
+        {
+          version: '2.0',
+          rawPath: `/tenant${path}`,
+          rawQueryString: '',
+          headers: { 'x-execfabric-host': acme.host, 'x-execfabric-origin': ORIGIN, ...headers },
+          body,
+          isBase64Encoded: false,
+          requestContext: { requestId: 'req-2', http: { method, sourceIp: '127.0.0.1' } },
+        } as unknown as APIGatewayProxyEventV2,
+        {} as Context,
+      )) as APIGatewayProxyStructuredResultV2;
+      return { status: result.statusCode, body: JSON.parse(String(result.body || '{}')) };
+    };
+
+    it('tries no credential on an anonymous route, and records none as refused', async () => {
+      tried.length = 0;
+      recorded.length = 0;
+      for (const authorization of ['Bearer efm_client', 'Bearer forged', 'nonsense']) {
+        const answer = await call('GET', '/api/metadata', { authorization, cookie: 'efs=someone' });
+        expect(answer).toEqual({ status: 200, body: { caller: null } });
+      }
+      expect(tried).toEqual([]);
+      expect(recorded).toEqual([]);
+    });
+
+    it("refuses a bad agent token with one 401 whatever the body, recorded; reads a good token's body", async () => {
+      recorded.length = 0;
+      bodiesRead.length = 0;
+      const problems = [];
+      for (const body of ['{}', '{"nope":1}', 'not json', '{"name":"box"}']) {
+        for (const headers of [{}, { authorization: 'Bearer efa_forged' }] as Record<string, string>[]) {
+          const answer = await call('POST', '/api/agent/hello', { ...JSON_TYPE, ...headers }, body);
+          expect(answer.status).toBe(401);
+          problems.push(answer.body);
+        }
+      }
+      for (const problem of problems) expect(problem).toEqual(problems[0]);
+      expect(bodiesRead).toEqual([]);
+      expect(tried).toEqual([]);
+      // Each refused token sent, recorded as ever; a request without one records nothing.
+      expect(recorded).toEqual(Array(4).fill({ kind: 'token-refused', route: '/api/agent/hello' }));
+
+      const good = { ...JSON_TYPE, authorization: 'Bearer efa_good' };
+      const invalid = await call('POST', '/api/agent/hello', good, '{"nope":1}');
+      expect(invalid.status).toBe(422);
+      expect(invalid.body.errors).toContainEqual({ path: 'name', message: 'required' });
+      expect((await call('POST', '/api/agent/hello', good, 'not json')).status).toBe(400);
+      expect(await call('POST', '/api/agent/hello', good, '{"name":"box"}')).toEqual({
+        status: 200,
+        body: { name: 'box' },
+      });
+      expect(bodiesRead).toEqual([{ name: 'box' }]);
+    });
+
+    it('refuses, at construction, an anonymous route that needs a permission', () => {
+      const needing = route({
+        method: 'GET',
+        path: '/api/open-but-not',
+        serves: 'tenant',
+        auth: 'anonymous',
+        permission: 'skill:read',
+        responses: { 204: null },
+        handle: async () => ({ status: 204 }),
+      });
+      expect(() => createApiHandler({ ...options, routes: [needing] })).toThrow(
+        /GET \/api\/open-but-not is anonymous and needs skill:read/,
+      );
+    });
   });
 });
