@@ -11,8 +11,11 @@
  * command line, another job's arguments included); otherwise none of the command lines it reads
  * names acme's run. Nor does globex's script find any cgroup under /sys (with the host's it read
  * every job's `cgroup.procs`, live memory usage and limit): with a mount namespace a job has no /sys,
- * while its own memory group, joined and limited before, still caps it.
+ * while its own memory group, joined and limited before, still caps it. Its own group reads `/` from
+ * inside (a cgroup namespace of its own); the test finds it in its job group from the host's side.
  */
+import { type Dirent, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { type Runner, runner } from '../support/runs.ts';
@@ -111,9 +114,12 @@ def main(inputs, ctx):
     return len(block) // (1024 * 1024)
 `;
 
-/** Every cgroup it can find under /sys: groups of jobs and zygotes, and any group holding a process not its own. */
+/**
+ * Every cgroup it can find under /sys: groups of jobs and zygotes, and any group holding a process not
+ * its own; and the group it reads for itself. Then it stays a moment, to be found from outside.
+ */
 const GROUP_SEEKER = `
-import glob, os
+import glob, os, time
 
 def main(inputs, ctx):
     me = str(os.getpid())
@@ -128,8 +134,37 @@ def main(inputs, ctx):
             pass
     with open("/proc/self/cgroup") as handle:
         own = [line.split(":", 2)[2] for line in handle.read().splitlines() if "memory" in line.split(":", 2)[1].split(",") or line.startswith("0::")]
-    return {"groups": groups[:10], "others": others[:10], "sys": sorted(os.listdir("/sys")), "own": own, "cpus": os.cpu_count()}
+    time.sleep(inputs["stay"])
+    return {"groups": groups[:10], "others": others[:10], "sys": sorted(os.listdir("/sys")), "own": own, "cpus": os.cpu_count(), "pid": os.getpid()}
 `;
+
+/** The platform's job groups as the host sees them (`…/execfabric-<ns>-<pid>/job-<pid>`), with the processes in each. */
+function jobGroupsOnHost(): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const walk = (folder: string, depth: number): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const path = join(folder, entry.name);
+      if (/\/execfabric-[^/]+\/job-\d+$/.test(path)) {
+        try {
+          found.set(path, readFileSync(join(path, 'cgroup.procs'), 'utf8').split(/\s+/).filter(Boolean));
+        } catch {
+          // gone meanwhile
+        }
+      } else if (depth < 8) {
+        walk(path, depth + 1);
+      }
+    }
+  };
+  walk('/sys/fs/cgroup', 0);
+  return found;
+}
 
 /** Four processes of 100 MB each: none alone is over a 256 MB limit, the tree is. */
 const HOG = `
@@ -204,9 +239,22 @@ describe('one tenant’s script against another’s on the same platform', { tim
     const holder = await acme.skill(HOLDER);
     const seeker = await globex.skill(GROUP_SEEKER);
     const hog = await acme.skill(HOG, { limits: { timeoutSeconds: 60, memoryMb: 256 } });
-    const holding = await acme.request(holder, { stay: 4 });
+    const holding = await acme.request(holder, { stay: 6 });
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const during = await globex.run(seeker);
+    const seeking = await globex.request(seeker, { stay: 2 });
+    // Meanwhile, from outside: every job group and its processes (the seeker's among them).
+    const seen = new Map<string, string[]>();
+    let finished = false;
+    const watching = (async () => {
+      while (!finished) {
+        for (const [path, pids] of jobGroupsOnHost()) seen.set(path, [...(seen.get(path) ?? []), ...pids]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    const during = await globex.wait(seeking).finally(() => {
+      finished = true;
+    });
+    await watching;
     const held = await acme.wait(holding);
 
     expect(held.status, JSON.stringify(held.error ?? held.logs)).toBe('succeeded');
@@ -218,8 +266,13 @@ describe('one tenant’s script against another’s on the same platform', { tim
     expect(during.output.others).toEqual([]);
     expect(during.output.cpus).toBeGreaterThan(0);
     if (process.getuid?.() === 0) {
-      // There was something to find: the seeker itself is in a job group of its own.
-      expect(during.output.own.some((path: string) => /\/execfabric-[^/]+\/job-\d+$/.test(path))).toBe(true);
+      // There was something to find: the seeker itself is in a job group of its own, as the host
+      // sees it. The seeker reads only `/` for its group (a cgroup namespace of its own): with the
+      // host's view it read the host's groups above the platform, the zygote's pid and its own group.
+      const pid = String(during.output.pid);
+      const own = [...seen].filter(([path, pids]) => path.endsWith(`/job-${pid}`) && pids.includes(pid));
+      expect(own.length, JSON.stringify([...seen.keys()])).toBeGreaterThan(0);
+      expect([...new Set(during.output.own)]).toEqual(['/']);
       expect(during.output.sys).toEqual([]);
       // The group is still joined and limited: the tree's memory is capped.
       const hogged = await acme.run(hog);

@@ -221,6 +221,27 @@ def test_the_job_sees_no_cgroup_of_another_job(sandbox: Sandbox) -> None:
     assert victim[0].status == "succeeded", victim[0].error
 
 
+CGROUP_VIEW = """
+def main(inputs, ctx):
+    with open("/proc/self/cgroup") as handle:
+        return handle.read()
+"""
+
+
+@requires_root
+def test_the_job_reads_no_cgroup_path(sandbox: Sandbox) -> None:
+    """With the host's cgroup view a job read its group's path in `/proc/self/cgroup`: the host's groups
+    above the platform, the zygote's pid namespace and pid (`execfabric-<ns>-<pid>`) and its job group.
+    In a cgroup namespace of its own, entered once it has joined its groups, every hierarchy reads `/`.
+    (That it still is in its groups is read from outside: test_containment's cpu and memory tests.)"""
+    outcome = run(sandbox, CGROUP_VIEW)
+    assert outcome.status == "succeeded", outcome.error
+    lines = outcome.output.splitlines()
+    assert lines and all(line.split(":", 2)[2] == "/" for line in lines), lines
+    assert "0::/" in lines
+    assert str(sandbox.zygote_pid) not in outcome.output and "execfabric" not in outcome.output
+
+
 def test_the_job_cannot_signal_the_zygote(sandbox: Sandbox) -> None:
     source = "import os\ndef main(inputs, ctx):\n    os.kill(os.getppid(), 9)\n"
     zygote = sandbox.zygote_pid

@@ -17,7 +17,8 @@ With namespaces the job also sees a filesystem of its own: everything read-only 
 size-limited tmpfs on ``/tmp`` (also bound on ``/var/tmp`` and ``/dev/shm``) that holds its folder;
 sensitive trees (``/root``, ``/home``, the platform's data folder) are replaced by empty ones that
 show back only what the interpreter needs to import the standard library; /sys is an empty tmpfs
-(the host's showed every job's cgroup). The tmpfs dies with the job's last process. Memory of the
+(the host's showed every job's cgroup), and the job has a cgroup namespace of its own, rooted at its
+job group (`/proc/self/cgroup` reads `/`). The tmpfs dies with the job's last process. Memory of the
 whole process tree is capped by a cgroup when root (``cgroups.py``); otherwise the per-process
 limits bound it.
 """
@@ -153,7 +154,7 @@ def _fork_probe(work: Any) -> str | None:
 
 
 def _job_namespaces_probe() -> None:
-    osutil.unshare(osutil.CLONE_NEWNET | osutil.CLONE_NEWNS | CLONE_NEWIPC)
+    osutil.unshare(osutil.CLONE_NEWNET | osutil.CLONE_NEWNS | CLONE_NEWIPC | osutil.CLONE_NEWCGROUP)
     osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, "size=64k")
 
 
@@ -331,6 +332,18 @@ def enter_job(plan: Plan, disk_bytes: int) -> str | None:
             osutil.mount(JOB_TMP, path, None, osutil.MS_BIND)
     os.mkdir(JOB_FOLDER, 0o700)
     return JOB_FOLDER
+
+
+def own_cgroup_view(plan: Plan) -> None:
+    """A cgroup namespace of the job's own, rooted at the group it is in now: its `/proc/self/cgroup`
+    reads `0::/` (every hierarchy `/`). With the host's view it read its group's path, which names the
+    host's groups above the platform, the zygote's pid namespace and pid (`execfabric-<ns>-<pid>`) and
+    its own job group. Called in the child once it has joined its job's groups (`MemoryGroups.join`),
+    while it is still privileged; the zygote and the child itself keep reading and writing the groups
+    through the host's /sys (a cgroup namespace changes what /proc shows, not the mounted tree), and
+    from the host `/proc/<pid>/cgroup` of the job still names its group."""
+    if plan.own_files:
+        osutil.unshare(osutil.CLONE_NEWCGROUP)
 
 
 def _own_procfs() -> None:
