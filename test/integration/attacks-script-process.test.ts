@@ -166,6 +166,92 @@ function jobGroupsOnHost(): Map<string, string[]> {
   return found;
 }
 
+/**
+ * The machine's load as /proc tells it (load averages, stall times, per-CPU time, forks since boot,
+ * paging, interrupts, disks), twice, a moment apart; then every way it knows to get the host's files
+ * back: unmount or remount the masks, write them, or do so in a user (and pid) namespace of its own.
+ */
+const LOAD_SEEKER = `
+import ctypes, errno, os, time
+
+FILES = ("loadavg", "stat", "uptime", "vmstat", "interrupts", "softirqs", "diskstats")
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+
+def read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError as error:
+        return type(error).__name__
+
+def view():
+    seen = {name: read("/proc/" + name) for name in FILES}
+    seen["pressure"] = sorted(os.listdir("/proc/pressure")) if os.path.isdir("/proc/pressure") else []
+    seen["pressure/cpu"] = read("/proc/pressure/cpu")
+    return seen
+
+def attempt(action):
+    try:
+        result = action()
+    except OSError as error:
+        return errno.errorcode.get(error.errno, str(error.errno))
+    return errno.errorcode.get(ctypes.get_errno(), "?") if result != 0 else "ok"
+
+def undo(prefix):
+    tried = {}
+    for target in (b"/proc/loadavg", b"/proc/stat", b"/proc/pressure", b"/proc"):
+        tried[prefix + "umount " + target.decode()] = attempt(lambda: libc.umount2(target, 2))
+    tried[prefix + "remount rw"] = attempt(lambda: libc.mount(None, b"/proc/loadavg", None, 32 | 4096, None))
+    tried[prefix + "write"] = attempt(lambda: open("/proc/loadavg", "w").write("9") and 0)
+    return tried
+
+def in_namespaces(flags, prefix):
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        tried = {prefix + "unshare": attempt(lambda: libc.unshare(flags))}
+        if tried[prefix + "unshare"] == "ok":
+            tried.update(undo(prefix))
+            folder = os.path.join(os.environ["TMPDIR"], "proc")
+            os.makedirs(folder, exist_ok=True)
+            tried[prefix + "mount proc"] = attempt(lambda: libc.mount(b"proc", folder.encode(), b"proc", 0, None))
+        os.write(write_end, repr(tried).encode())
+        os._exit(0)
+    os.close(write_end)
+    data = os.read(read_end, 65536)
+    os.waitpid(pid, 0)
+    return eval(data)
+
+def main(inputs, ctx):
+    first = view()
+    time.sleep(inputs["gap"])
+    second = view()
+    tried = undo("")
+    tried.update(in_namespaces(0x10000000 | 0x00020000, "userns "))
+    tried.update(in_namespaces(0x10000000 | 0x00020000 | 0x20000000, "userns+pid "))
+    return {"first": first, "second": second, "tried": tried, "after": view(), "cpus": os.cpu_count()}
+`;
+
+/** Spins on every CPU for a while: load for the seeker to see. */
+const SPINNER = `
+import os, time
+
+def main(inputs, ctx):
+    end = time.time() + inputs["stay"]
+    children = []
+    for _ in range(os.cpu_count() or 1):
+        pid = os.fork()
+        if pid == 0:
+            while time.time() < end:
+                pass
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return "spun"
+`;
+
 /** Four processes of 100 MB each: none alone is over a 256 MB limit, the tree is. */
 const HOG = `
 import os, time
@@ -280,5 +366,49 @@ describe('one tenant’s script against another’s on the same platform', { tim
       expect(hogged.status, JSON.stringify(hogged.output ?? hogged.logs)).toBe('failed');
       expect(hogged.error).toMatchObject({ type: 'LimitExceeded', limit: 'memory' });
     }
+  });
+
+  it('reads no load of the machine in /proc while another run spins, and cannot unmask it', async () => {
+    const spinner = await acme.skill(SPINNER);
+    const seeker = await globex.skill(LOAD_SEEKER);
+    const spinning = await acme.request(spinner, { stay: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const during = await globex.run(seeker, { gap: 1 });
+    const spun = await acme.wait(spinning);
+
+    expect(spun.status, JSON.stringify(spun.error ?? spun.logs)).toBe('succeeded');
+    expect(Date.parse(during.finishedAt)).toBeLessThan(Date.parse(spun.finishedAt));
+    expect(during.status, JSON.stringify(during.error ?? during.logs)).toBe('succeeded');
+    expect(during.output.cpus).toBeGreaterThan(0);
+    // A job has a mount namespace (root here; a user namespace otherwise, where the host allows one).
+    if (process.getuid?.() !== 0) return;
+    // With the host's /proc it read acme's spinning as it happened: the load averages and the last pid
+    // given out, every CPU's busy time and every fork since boot, the CPU stall, the idle time.
+    for (const when of ['first', 'second', 'after'] as const) {
+      const seen = during.output[when];
+      expect(seen.loadavg, when).toBe('0.00 0.00 0.00 1/1 1\n');
+      const stat = Object.fromEntries(
+        (seen.stat as string)
+          .trim()
+          .split('\n')
+          .map((line) => [line.split(' ')[0], line.split(' ').slice(1).join(' ').trim()]),
+      );
+      for (const [key, value] of Object.entries(stat)) {
+        if (key.startsWith('cpu')) expect(value, `${when}: ${key}`).toBe(Array(10).fill('0').join(' '));
+      }
+      expect(stat.processes, when).toBe('0');
+      expect(Object.keys(stat).filter((key) => /^cpu\d+$/.test(key))).toHaveLength(during.output.cpus);
+      expect(seen.uptime.split(' ')[1], when).toBe('0.00\n');
+      for (const name of ['vmstat', 'interrupts', 'softirqs', 'diskstats'])
+        expect(seen[name], `${when}: ${name}`).toBe('');
+      expect(seen.pressure, when).toEqual([]);
+      expect(seen['pressure/cpu'], when).toBe('FileNotFoundError');
+    }
+    const undone = Object.entries(during.output.tried as Record<string, string>).filter(
+      ([what, answer]) => answer === 'ok' && !what.endsWith('unshare'),
+    );
+    expect(undone, JSON.stringify(during.output.tried)).toEqual([]);
+    expect(during.output.tried['umount /proc/loadavg']).toBe('EPERM');
+    expect(during.output.tried.write).toBe('EROFS');
   });
 });

@@ -18,7 +18,8 @@ size-limited tmpfs on ``/tmp`` (also bound on ``/var/tmp`` and ``/dev/shm``) tha
 sensitive trees (``/root``, ``/home``, the platform's data folder) are replaced by empty ones that
 show back only what the interpreter needs to import the standard library; /sys is an empty tmpfs
 (the host's showed every job's cgroup), and the job has a cgroup namespace of its own, rooted at its
-job group (`/proc/self/cgroup` reads `/`). The tmpfs dies with the job's last process. Memory of the
+job group (`/proc/self/cgroup` reads `/`); /proc's machine-wide counters (load, stall, per-CPU time,
+forks, paging, disks) are neutral read-only files. The tmpfs dies with the job's last process. Memory of the
 whole process tree is capped by a cgroup when root (``cgroups.py``); otherwise the per-process
 limits bound it.
 """
@@ -326,6 +327,7 @@ def enter_job(plan: Plan, disk_bytes: int) -> str | None:
         return None
     osutil.unshare(osutil.CLONE_NEWNS | CLONE_NEWIPC | (osutil.CLONE_NEWNET if plan.own_network else 0))
     _own_procfs()
+    _mask_machine_counters()
     osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, f"size={disk_bytes},mode=1777")
     for path in SHARED_TEMP_BINDS:
         if os.path.isdir(path):
@@ -356,6 +358,74 @@ def _own_procfs() -> None:
         osutil.mount("proc", "/proc", "proc", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC, "hidepid=2")
     except OSError:
         pass
+
+
+#: Machine-wide counters in /proc that move with every other job's work (a load side channel across
+#: tenants, and a count of everyone's forks), replaced in each job's view by a neutral read-only file.
+#: What is left, and why: docs/decisions/python-runtime.md.
+MASKED_PROC_FILES = (
+    "loadavg",  # load averages, running/total tasks, the last pid the machine gave out
+    "stat",  # per-CPU busy/idle time, context switches, interrupts, forks since boot, tasks running
+    "uptime",  # the second field: idle time summed over the CPUs
+    "schedstat",  # per-CPU run-queue waits
+    "vmstat",  # page faults, paging and swapping of the whole machine
+    "interrupts",  # per-CPU interrupt counts (timer, network, disk)
+    "softirqs",  # per-CPU softirq counts
+    "diskstats",  # every disk's reads and writes
+)
+#: Folders of machine-wide counters, replaced by an empty read-only tmpfs: CPU, memory and I/O stall.
+MASKED_PROC_FOLDERS = ("pressure",)
+MASK_FLAGS = osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC | osutil.MS_RDONLY
+
+
+def _neutral_proc_text(name: str) -> str:
+    """What a masked file shows: the same format where software parses it, with nothing that moves
+    with the machine's load. `stat` keeps its `cpuN` lines (glibc counts them for `os.cpu_count()`
+    where /sys is gone; psutil too) and the boot time, with every counter 0; `uptime` is the time since
+    boot when the job's child was made, never idle; `loadavg` an idle machine's."""
+    if name == "loadavg":
+        return "0.00 0.00 0.00 1/1 1\n"
+    if name == "uptime":
+        with open("/proc/uptime", encoding="ascii") as handle:
+            return f"{handle.read().split()[0]} 0.00\n"
+    if name == "stat":
+        lines, zeros = [], " ".join(["0"] * 10)
+        with open("/proc/stat", encoding="ascii") as handle:
+            for line in handle:
+                key = line.split(" ", 1)[0]
+                if key.startswith("cpu"):
+                    lines.append(f"{key} {zeros}" if key != "cpu" else f"cpu  {zeros}")
+                elif key == "btime":
+                    lines.append(line.rstrip("\n"))
+        lines += ["intr 0", "ctxt 0", "processes 0", "procs_running 1", "procs_blocked 0", "softirq 0"]
+        return "\n".join(lines) + "\n"
+    return ""
+
+
+def _mask_machine_counters() -> None:
+    """In a new child's own mount namespace (still privileged, off the job's clock): each of
+    MASKED_PROC_FILES becomes a read-only bind of a neutral file, each of MASKED_PROC_FOLDERS an empty
+    read-only tmpfs. The neutral files are written to a scratch tmpfs that is unmounted once they are
+    bound (the binds hold them), so no path but /proc reaches them. The job runs without the
+    capability to unmount or remount them; in a user namespace it might make, they are locked
+    mounts the kernel will not unmount, and a fresh procfs is refused while parts of /proc are covered."""
+    texts = {name: _neutral_proc_text(name) for name in MASKED_PROC_FILES if os.path.isfile(f"/proc/{name}")}
+    osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC, "size=64k,mode=0700")
+    try:
+        for name, text in texts.items():
+            source = os.path.join(JOB_TMP, name)
+            fd = os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            try:
+                os.write(fd, text.encode("ascii"))
+            finally:
+                os.close(fd)
+            osutil.mount(source, f"/proc/{name}", None, osutil.MS_BIND)
+            osutil.mount(None, f"/proc/{name}", None, osutil.MS_REMOUNT | osutil.MS_BIND | MASK_FLAGS)
+    finally:
+        osutil.umount(JOB_TMP)
+    for name in MASKED_PROC_FOLDERS:
+        if os.path.isdir(f"/proc/{name}"):
+            osutil.mount("tmpfs", f"/proc/{name}", "tmpfs", MASK_FLAGS, "size=4k,mode=0555")
 
 
 def hide_sys(plan: Plan) -> None:
