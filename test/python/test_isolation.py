@@ -277,7 +277,7 @@ def write_loadavg():
 
 def undo(prefix):
     tried = {}
-    for target in (b"/proc/loadavg", b"/proc/stat", b"/proc/pressure", b"/proc"):
+    for target in (b"/proc/loadavg", b"/proc/stat", b"/proc/pressure", b"/proc", b"/tmp"):  # /tmp covers their source
         for flags in (0, 2):  # plain, MNT_DETACH
             tried[f"{prefix}umount2 {target.decode()} {flags}"] = attempt(lambda: libc.umount2(target, flags))
     tried[prefix + "remount rw"] = attempt(lambda: libc.mount(None, b"/proc/loadavg", None, 32 | 4096, None))

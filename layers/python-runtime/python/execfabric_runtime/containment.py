@@ -403,26 +403,25 @@ def _neutral_proc_text(name: str) -> str:
 
 
 def _mask_machine_counters() -> None:
-    """In a new child's own mount namespace (still privileged, off the job's clock): each of
-    MASKED_PROC_FILES becomes a read-only bind of a neutral file, each of MASKED_PROC_FOLDERS an empty
-    read-only tmpfs. The neutral files are written to a scratch tmpfs that is unmounted once they are
-    bound (the binds hold them), so no path but /proc reaches them. The job runs without the
-    capability to unmount or remount them; in a user namespace it might make, they are locked
-    mounts the kernel will not unmount, and a fresh procfs is refused while parts of /proc are covered."""
+    """In a new child's own mount namespace (still privileged, off the job's clock), before its tmpfs
+    goes on /tmp: each of MASKED_PROC_FILES becomes a bind of a neutral file, each of
+    MASKED_PROC_FOLDERS an empty tmpfs, all read-only. The neutral files are written to a scratch
+    tmpfs on /tmp, made read-only (the binds inherit it), then covered by the job's own tmpfs: no path
+    but /proc reaches them. (Unmounting the scratch instead cost ~0.5 ms more per child, with a long
+    tail, on this VM.) The job runs without the capability to unmount or remount any of it; in a user
+    namespace it might make, they are locked mounts the kernel will not unmount, and a fresh procfs is
+    refused while parts of /proc are covered."""
     texts = {name: _neutral_proc_text(name) for name in MASKED_PROC_FILES if os.path.isfile(f"/proc/{name}")}
     osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC, "size=64k,mode=0700")
-    try:
-        for name, text in texts.items():
-            source = os.path.join(JOB_TMP, name)
-            fd = os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            try:
-                os.write(fd, text.encode("ascii"))
-            finally:
-                os.close(fd)
-            osutil.mount(source, f"/proc/{name}", None, osutil.MS_BIND)
-            osutil.mount(None, f"/proc/{name}", None, osutil.MS_REMOUNT | osutil.MS_BIND | MASK_FLAGS)
-    finally:
-        osutil.umount(JOB_TMP)
+    for name, text in texts.items():
+        fd = os.open(os.path.join(JOB_TMP, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            os.write(fd, text.encode("ascii"))
+        finally:
+            os.close(fd)
+    osutil.mount(None, JOB_TMP, None, osutil.MS_REMOUNT | MASK_FLAGS, "size=64k,mode=0700")
+    for name in texts:
+        osutil.mount(os.path.join(JOB_TMP, name), f"/proc/{name}", None, osutil.MS_BIND)
     for name in MASKED_PROC_FOLDERS:
         if os.path.isdir(f"/proc/{name}"):
             osutil.mount("tmpfs", f"/proc/{name}", "tmpfs", MASK_FLAGS, "size=4k,mode=0555")

@@ -186,12 +186,6 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
     )
 
 
-def umount(target: str) -> None:
-    if _libc is None:
-        raise OSError("no libc")
-    _checked(_libc.umount2(target.encode(), 0), f"umount {target}")
-
-
 def _bytes(text: str | None) -> bytes | None:
     return None if text is None else text.encode()
 
