@@ -19,9 +19,9 @@ sensitive trees (``/root``, ``/home``, the platform's data folder) are replaced 
 show back only what the interpreter needs to import the standard library; /sys is an empty tmpfs
 (the host's showed every job's cgroup), and the job has a cgroup namespace of its own, rooted at its
 job group (`/proc/self/cgroup` reads `/`); /proc's machine-wide counters (load, stall, per-CPU time,
-forks, paging, disks) are neutral read-only files. The tmpfs dies with the job's last process. Memory of the
-whole process tree is capped by a cgroup when root (``cgroups.py``); otherwise the per-process
-limits bound it.
+forks, paging, disks) are neutral read-only files. The tmpfs dies with the job's last process.
+Memory of the whole process tree is capped by a cgroup when root (``cgroups.py``); otherwise the
+per-process limits bound it.
 """
 
 from __future__ import annotations
