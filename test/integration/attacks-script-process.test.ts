@@ -11,8 +11,11 @@
  * command line, another job's arguments included); otherwise none of the command lines it reads
  * names acme's run. Nor does globex's script find any cgroup under /sys (with the host's it read
  * every job's `cgroup.procs`, live memory usage and limit): with a mount namespace a job has no /sys,
- * while its own memory group, joined and limited before, still caps it.
+ * while its own memory group, joined and limited before, still caps it. Its own group reads `/` from
+ * inside (a cgroup namespace of its own); the test finds it in its job group from the host's side.
  */
+import { type Dirent, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { type Runner, runner } from '../support/runs.ts';
@@ -111,9 +114,12 @@ def main(inputs, ctx):
     return len(block) // (1024 * 1024)
 `;
 
-/** Every cgroup it can find under /sys: groups of jobs and zygotes, and any group holding a process not its own. */
+/**
+ * Every cgroup it can find under /sys: groups of jobs and zygotes, and any group holding a process not
+ * its own; and the group it reads for itself. Then it stays a moment, to be found from outside.
+ */
 const GROUP_SEEKER = `
-import glob, os
+import glob, os, time
 
 def main(inputs, ctx):
     me = str(os.getpid())
@@ -128,7 +134,122 @@ def main(inputs, ctx):
             pass
     with open("/proc/self/cgroup") as handle:
         own = [line.split(":", 2)[2] for line in handle.read().splitlines() if "memory" in line.split(":", 2)[1].split(",") or line.startswith("0::")]
-    return {"groups": groups[:10], "others": others[:10], "sys": sorted(os.listdir("/sys")), "own": own, "cpus": os.cpu_count()}
+    time.sleep(inputs["stay"])
+    return {"groups": groups[:10], "others": others[:10], "sys": sorted(os.listdir("/sys")), "own": own, "cpus": os.cpu_count(), "pid": os.getpid()}
+`;
+
+/** The platform's job groups as the host sees them (`…/execfabric-<ns>-<pid>/job-<pid>`), with the processes in each. */
+function jobGroupsOnHost(): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const walk = (folder: string, depth: number): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const path = join(folder, entry.name);
+      if (/\/execfabric-[^/]+\/job-\d+$/.test(path)) {
+        try {
+          found.set(path, readFileSync(join(path, 'cgroup.procs'), 'utf8').split(/\s+/).filter(Boolean));
+        } catch {
+          // gone meanwhile
+        }
+      } else if (depth < 8) {
+        walk(path, depth + 1);
+      }
+    }
+  };
+  walk('/sys/fs/cgroup', 0);
+  return found;
+}
+
+/**
+ * The machine's load as /proc tells it (load averages, stall times, per-CPU time, forks since boot,
+ * paging, interrupts, disks), twice, a moment apart; then every way it knows to get the host's files
+ * back: unmount or remount the masks, write them, or do so in a user (and pid) namespace of its own.
+ */
+const LOAD_SEEKER = `
+import ctypes, errno, os, time
+
+FILES = ("loadavg", "stat", "uptime", "vmstat", "interrupts", "softirqs", "diskstats")
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+
+def read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError as error:
+        return type(error).__name__
+
+def view():
+    seen = {name: read("/proc/" + name) for name in FILES}
+    seen["pressure"] = sorted(os.listdir("/proc/pressure")) if os.path.isdir("/proc/pressure") else []
+    seen["pressure/cpu"] = read("/proc/pressure/cpu")
+    return seen
+
+def attempt(action):
+    try:
+        result = action()
+    except OSError as error:
+        return errno.errorcode.get(error.errno, str(error.errno))
+    return errno.errorcode.get(ctypes.get_errno(), "?") if result != 0 else "ok"
+
+def undo(prefix):
+    tried = {}
+    for target in (b"/proc/loadavg", b"/proc/stat", b"/proc/pressure", b"/proc"):
+        tried[prefix + "umount " + target.decode()] = attempt(lambda: libc.umount2(target, 2))
+    tried[prefix + "remount rw"] = attempt(lambda: libc.mount(None, b"/proc/loadavg", None, 32 | 4096, None))
+    tried[prefix + "write"] = attempt(lambda: open("/proc/loadavg", "w").write("9") and 0)
+    return tried
+
+def in_namespaces(flags, prefix):
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        tried = {prefix + "unshare": attempt(lambda: libc.unshare(flags))}
+        if tried[prefix + "unshare"] == "ok":
+            tried.update(undo(prefix))
+            folder = os.path.join(os.environ["TMPDIR"], "proc")
+            os.makedirs(folder, exist_ok=True)
+            tried[prefix + "mount proc"] = attempt(lambda: libc.mount(b"proc", folder.encode(), b"proc", 0, None))
+        os.write(write_end, repr(tried).encode())
+        os._exit(0)
+    os.close(write_end)
+    data = os.read(read_end, 65536)
+    os.waitpid(pid, 0)
+    return eval(data)
+
+def main(inputs, ctx):
+    first = view()
+    time.sleep(inputs["gap"])
+    second = view()
+    tried = undo("")
+    tried.update(in_namespaces(0x10000000 | 0x00020000, "userns "))
+    tried.update(in_namespaces(0x10000000 | 0x00020000 | 0x20000000, "userns+pid "))
+    return {"first": first, "second": second, "tried": tried, "after": view(), "cpus": os.cpu_count()}
+`;
+
+/** Spins on every CPU for a while: load for the seeker to see. */
+const SPINNER = `
+import os, time
+
+def main(inputs, ctx):
+    end = time.time() + inputs["stay"]
+    children = []
+    for _ in range(os.cpu_count() or 1):
+        pid = os.fork()
+        if pid == 0:
+            while time.time() < end:
+                pass
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return "spun"
 `;
 
 /** Four processes of 100 MB each: none alone is over a 256 MB limit, the tree is. */
@@ -204,9 +325,22 @@ describe('one tenant’s script against another’s on the same platform', { tim
     const holder = await acme.skill(HOLDER);
     const seeker = await globex.skill(GROUP_SEEKER);
     const hog = await acme.skill(HOG, { limits: { timeoutSeconds: 60, memoryMb: 256 } });
-    const holding = await acme.request(holder, { stay: 4 });
+    const holding = await acme.request(holder, { stay: 6 });
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const during = await globex.run(seeker);
+    const seeking = await globex.request(seeker, { stay: 2 });
+    // Meanwhile, from outside: every job group and its processes (the seeker's among them).
+    const seen = new Map<string, string[]>();
+    let finished = false;
+    const watching = (async () => {
+      while (!finished) {
+        for (const [path, pids] of jobGroupsOnHost()) seen.set(path, [...(seen.get(path) ?? []), ...pids]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    const during = await globex.wait(seeking).finally(() => {
+      finished = true;
+    });
+    await watching;
     const held = await acme.wait(holding);
 
     expect(held.status, JSON.stringify(held.error ?? held.logs)).toBe('succeeded');
@@ -218,8 +352,13 @@ describe('one tenant’s script against another’s on the same platform', { tim
     expect(during.output.others).toEqual([]);
     expect(during.output.cpus).toBeGreaterThan(0);
     if (process.getuid?.() === 0) {
-      // There was something to find: the seeker itself is in a job group of its own.
-      expect(during.output.own.some((path: string) => /\/execfabric-[^/]+\/job-\d+$/.test(path))).toBe(true);
+      // There was something to find: the seeker itself is in a job group of its own, as the host
+      // sees it. The seeker reads only `/` for its group (a cgroup namespace of its own): with the
+      // host's view it read the host's groups above the platform, the zygote's pid and its own group.
+      const pid = String(during.output.pid);
+      const own = [...seen].filter(([path, pids]) => path.endsWith(`/job-${pid}`) && pids.includes(pid));
+      expect(own.length, JSON.stringify([...seen.keys()])).toBeGreaterThan(0);
+      expect([...new Set(during.output.own)]).toEqual(['/']);
       expect(during.output.sys).toEqual([]);
       // The group is still joined and limited: the tree's memory is capped.
       const hogged = await acme.run(hog);
@@ -227,5 +366,49 @@ describe('one tenant’s script against another’s on the same platform', { tim
       expect(hogged.status, JSON.stringify(hogged.output ?? hogged.logs)).toBe('failed');
       expect(hogged.error).toMatchObject({ type: 'LimitExceeded', limit: 'memory' });
     }
+  });
+
+  it('reads no load of the machine in /proc while another run spins, and cannot unmask it', async () => {
+    const spinner = await acme.skill(SPINNER);
+    const seeker = await globex.skill(LOAD_SEEKER);
+    const spinning = await acme.request(spinner, { stay: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const during = await globex.run(seeker, { gap: 1 });
+    const spun = await acme.wait(spinning);
+
+    expect(spun.status, JSON.stringify(spun.error ?? spun.logs)).toBe('succeeded');
+    expect(Date.parse(during.finishedAt)).toBeLessThan(Date.parse(spun.finishedAt));
+    expect(during.status, JSON.stringify(during.error ?? during.logs)).toBe('succeeded');
+    expect(during.output.cpus).toBeGreaterThan(0);
+    // A job has a mount namespace (root here; a user namespace otherwise, where the host allows one).
+    if (process.getuid?.() !== 0) return;
+    // With the host's /proc it read acme's spinning as it happened: the load averages and the last pid
+    // given out, every CPU's busy time and every fork since boot, the CPU stall, the idle time.
+    for (const when of ['first', 'second', 'after'] as const) {
+      const seen = during.output[when];
+      expect(seen.loadavg, when).toBe('0.00 0.00 0.00 1/1 1\n');
+      const stat = Object.fromEntries(
+        (seen.stat as string)
+          .trim()
+          .split('\n')
+          .map((line) => [line.split(' ')[0], line.split(' ').slice(1).join(' ').trim()]),
+      );
+      for (const [key, value] of Object.entries(stat)) {
+        if (key.startsWith('cpu')) expect(value, `${when}: ${key}`).toBe(Array(10).fill('0').join(' '));
+      }
+      expect(stat.processes, when).toBe('0');
+      expect(Object.keys(stat).filter((key) => /^cpu\d+$/.test(key))).toHaveLength(during.output.cpus);
+      expect(seen.uptime.split(' ')[1], when).toBe('0.00\n');
+      for (const name of ['vmstat', 'interrupts', 'softirqs', 'diskstats'])
+        expect(seen[name], `${when}: ${name}`).toBe('');
+      expect(seen.pressure, when).toEqual([]);
+      expect(seen['pressure/cpu'], when).toBe('FileNotFoundError');
+    }
+    const undone = Object.entries(during.output.tried as Record<string, string>).filter(
+      ([what, answer]) => answer === 'ok' && !what.endsWith('unshare'),
+    );
+    expect(undone, JSON.stringify(during.output.tried)).toEqual([]);
+    expect(during.output.tried['umount /proc/loadavg']).toBe('EPERM');
+    expect(during.output.tried.write).toBe('EROFS');
   });
 });

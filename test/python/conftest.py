@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +84,41 @@ def live_descendants(pid: int) -> set[int]:
                 found.add(child)
             frontier.append(child)
     return found
+
+
+def _real_uid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+@contextmanager
+def running_job(box: Sandbox, source: str, inputs: dict[str, Any] | None = None, **limits: Any) -> Iterator[tuple[int, list[Outcome]]]:
+    """Runs `source` meanwhile and yields, while its job runs, the job's pid as the host sees it and
+    the list its outcome lands in once the block ends. The job is the zygote's one child that has
+    dropped to a job uid (idle children are still root), so root only; the script must stay running
+    (sleep) long enough to be looked at from outside."""
+    box.start()
+    zygote = box.zygote_pid
+    assert zygote is not None
+    outcome: list[Outcome] = []
+    running = threading.Thread(target=lambda: outcome.append(run(box, source, inputs, **limits)))
+    running.start()
+    try:
+        for _ in range(400):
+            with open(f"/proc/{zygote}/task/{zygote}/children", encoding="ascii") as handle:
+                children = [int(part) for part in handle.read().split()]
+            jobs = [pid for pid in children if _real_uid(pid) not in (None, 0)]
+            if jobs:
+                break
+            time.sleep(0.025)
+        else:
+            raise AssertionError("no job process of the zygote dropped to a job uid")
+        yield jobs[0], outcome
+    finally:
+        running.join()

@@ -9,11 +9,13 @@ import os
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import IS_ROOT, Limits, RunRequest, Sandbox, requires_root, run
+from conftest import IS_ROOT, Limits, RunRequest, Sandbox, requires_root, run, running_job
 
 NETWORK_PROBE = """
 import errno, os, socket
@@ -277,9 +279,10 @@ def _host_cpu_controller() -> str | None:
 def test_each_job_is_weighed_in_its_own_cpu_group_below_the_jobs_share_and_cannot_leave_it(sandbox: Sandbox) -> None:
     """All jobs together weigh half a busy platform task, each job as much as any other (cgroups.py);
     a job's script cannot move itself out of its group or raise its weight. Without a cpu controller
-    the job is in no cpu group of ours."""
+    the job is in no cpu group of ours. The job reads `/` for its own group (a cgroup namespace of its
+    own), so its membership is read from outside, in the host's view, once its attempts are made."""
     source = """
-import os
+import os, time
 def main(inputs, ctx):
     with open("/proc/self/cgroup") as handle:
         before = handle.read()
@@ -287,7 +290,7 @@ def main(inputs, ctx):
     for line in before.splitlines():
         path = line.split(":", 2)[2]
         for root in ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup"):
-            for target in (os.path.dirname(path), os.path.dirname(os.path.dirname(path)), "/"):
+            for target in (path, os.path.dirname(path), os.path.dirname(os.path.dirname(path)), "/"):
                 for name, text in (("cgroup.procs", str(os.getpid())), ("cpu.shares", "262144"), ("cpu.weight", "10000")):
                     try:
                         with open(os.path.join(root, target.lstrip("/"), name), "w") as handle:
@@ -298,31 +301,37 @@ def main(inputs, ctx):
                         return {"escaped": os.path.join(root, target.lstrip("/"), name)}
     with open("/proc/self/cgroup") as handle:
         after = handle.read()
-    return {"cgroup": before, "unchanged": before == after, "refused": len(refused)}
+    time.sleep(inputs["stay"])  # looked at from outside meanwhile
+    return {"unchanged": before == after, "refused": len(refused)}
 """
-    outcome = run(sandbox, source)
-    assert outcome.status == "succeeded", outcome.error
-    result = outcome.output
+    host = _host_cpu_controller()
+    with running_job(sandbox, source, {"stay": 3}) as (pid, outcome):
+        time.sleep(0.5)  # its attempts are made by now (they take milliseconds)
+        lines = Path(f"/proc/{pid}/cgroup").read_text(encoding="ascii").splitlines()
+        cpu = [line.split(":", 2)[2] for line in lines if "cpu" in line.split(":", 2)[1].split(",")]
+        unified = [line.split(":", 2)[2] for line in lines if line.startswith("0::")]
+        path = (unified[0] if host == "v2" else cpu[0]) if host is not None else None
+        group = None if path is None or host is None else os.path.join("/sys/fs/cgroup" if host == "v2" else host, path.lstrip("/"))
+        members = [] if group is None else Path(group, "cgroup.procs").read_text(encoding="ascii").split()
+        weight = None if group is None else Path(group, "..", "cpu.weight" if host == "v2" else "cpu.shares").read_text(encoding="ascii").strip()
+    assert outcome[0].status == "succeeded", outcome[0].error
+    result = outcome[0].output
     assert isinstance(result, dict) and "escaped" not in result, result
     assert result["unchanged"] is True and result["refused"] > 0
-    lines = str(result["cgroup"]).splitlines()
-    cpu = [line.split(":", 2)[2] for line in lines if "cpu" in line.split(":", 2)[1].split(",")]
-    unified = [line.split(":", 2)[2] for line in lines if line.startswith("0::")]
-    host = _host_cpu_controller()
     if host is None:
         # No cpu controller: no cpu group of ours holds the job (its memory group may, on v2).
         assert not any("/execfabric-" in path for path in cpu), cpu
         return
-    path = unified[0] if host == "v2" else cpu[0]
+    assert path is not None
     parent, job = path.rsplit("/", 1)
-    assert parent.rsplit("/", 1)[-1].startswith("execfabric-"), path
-    assert job.startswith("job-"), path
-    if host == "v2":
-        with open(os.path.join("/sys/fs/cgroup", parent.lstrip("/"), "cpu.weight"), encoding="ascii") as handle:
-            assert handle.read().strip() == "50"
-    else:
-        with open(os.path.join(host, parent.lstrip("/"), "cpu.shares"), encoding="ascii") as handle:
-            assert handle.read().strip() == "512"
+    assert parent.rsplit("/", 1)[-1] == f"execfabric-{_pid_namespace()}-{sandbox.zygote_pid}", path
+    assert job == f"job-{pid}", path
+    assert str(pid) in members, members
+    assert weight == ("50" if host == "v2" else "512")
+
+
+def _pid_namespace() -> str:
+    return os.readlink("/proc/self/ns/pid").partition("[")[2].rstrip("]")
 
 
 @requires_root

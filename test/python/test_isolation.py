@@ -221,6 +221,179 @@ def test_the_job_sees_no_cgroup_of_another_job(sandbox: Sandbox) -> None:
     assert victim[0].status == "succeeded", victim[0].error
 
 
+CGROUP_VIEW = """
+def main(inputs, ctx):
+    with open("/proc/self/cgroup") as handle:
+        return handle.read()
+"""
+
+
+@requires_root
+def test_the_job_reads_no_cgroup_path(sandbox: Sandbox) -> None:
+    """With the host's cgroup view a job read its group's path in `/proc/self/cgroup`: the host's groups
+    above the platform, the zygote's pid namespace and pid (`execfabric-<ns>-<pid>`) and its job group.
+    In a cgroup namespace of its own, entered once it has joined its groups, every hierarchy reads `/`.
+    (That it still is in its groups is read from outside: test_containment's cpu and memory tests.)"""
+    outcome = run(sandbox, CGROUP_VIEW)
+    assert outcome.status == "succeeded", outcome.error
+    lines = outcome.output.splitlines()
+    assert lines and all(line.split(":", 2)[2] == "/" for line in lines), lines
+    assert "0::/" in lines
+    assert str(sandbox.zygote_pid) not in outcome.output and "execfabric" not in outcome.output
+
+
+MACHINE_COUNTERS = """
+import ctypes, errno, os
+
+FILES = ("loadavg", "stat", "uptime", "schedstat", "vmstat", "interrupts", "softirqs", "diskstats")
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+
+def read(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("ascii", "replace")
+    except OSError as error:
+        return "unreadable: " + type(error).__name__
+
+def view():
+    seen = {name: read("/proc/" + name) for name in FILES}
+    seen["pressure"] = sorted(os.listdir("/proc/pressure")) if os.path.isdir("/proc/pressure") else None
+    seen["pressure/cpu"] = read("/proc/pressure/cpu")
+    return seen
+
+def attempt(action):
+    try:
+        result = action()
+    except OSError as error:
+        return errno.errorcode.get(error.errno, str(error.errno))
+    if isinstance(result, int) and result != 0:
+        return errno.errorcode.get(ctypes.get_errno(), str(ctypes.get_errno()))
+    return "ok"
+
+def write_loadavg():
+    with open("/proc/loadavg", "w") as handle:
+        handle.write("9.99 9.99 9.99 9/9 9")
+
+def undo(prefix):
+    tried = {}
+    for target in (b"/proc/loadavg", b"/proc/stat", b"/proc/pressure", b"/proc", b"/tmp"):  # /tmp covers their source
+        for flags in (0, 2):  # plain, MNT_DETACH
+            tried[f"{prefix}umount2 {target.decode()} {flags}"] = attempt(lambda: libc.umount2(target, flags))
+    tried[prefix + "remount rw"] = attempt(lambda: libc.mount(None, b"/proc/loadavg", None, 32 | 4096, None))
+    tried[prefix + "write"] = attempt(write_loadavg)
+    return tried
+
+def in_child(work):
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            answer = repr(work())
+        except BaseException as error:
+            answer = repr({"raised": repr(error)})
+        os.write(write_end, answer.encode())
+        os._exit(0)
+    os.close(write_end)
+    data = b""
+    while chunk := os.read(read_end, 65536):
+        data += chunk
+    os.waitpid(pid, 0)
+    return eval(data.decode())
+
+def own_user_namespace():
+    tried = {"unshare user+mount": attempt(lambda: libc.unshare(0x10000000 | 0x00020000))}
+    if tried["unshare user+mount"] == "ok":
+        tried.update(undo("userns "))
+    return tried
+
+def fresh_procfs():
+    tried = {"unshare user+mount+pid": attempt(lambda: libc.unshare(0x10000000 | 0x00020000 | 0x20000000))}
+    if tried["unshare user+mount+pid"] == "ok":
+        def mount_proc():
+            os.makedirs(os.path.join(os.environ["TMPDIR"], "p"), exist_ok=True)
+            return {"mount proc": attempt(lambda: libc.mount(b"proc", os.path.join(os.environ["TMPDIR"], "p").encode(), b"proc", 0, None))}
+        tried.update(in_child(mount_proc))
+    return tried
+
+def main(inputs, ctx):
+    before = view()
+    tried = undo("")
+    tried.update(in_child(own_user_namespace))
+    tried.update(in_child(fresh_procfs))
+    return {
+        "before": before,
+        "tried": tried,
+        "after": view(),
+        "cpus": os.cpu_count(),
+        "online": os.sysconf("SC_NPROCESSORS_ONLN"),
+        "loadavg": list(os.getloadavg()),
+    }
+"""
+
+MASKED = ("loadavg", "stat", "uptime", "schedstat", "vmstat", "interrupts", "softirqs", "diskstats")
+
+
+def _check_machine_counters(outcome: Any) -> None:
+    assert outcome.status == "succeeded", outcome.error
+    result = outcome.output
+    for when in ("before", "after"):
+        seen = result[when]
+        assert seen["loadavg"] == "0.00 0.00 0.00 1/1 1\n", (when, seen["loadavg"])
+        stat = dict(line.split(" ", 1) for line in seen["stat"].splitlines())
+        assert stat["processes"] == "0" and stat["ctxt"] == "0" and stat["intr"] == "0", (when, stat)
+        assert {value.split() == ["0"] * 10 for key, value in stat.items() if key.startswith("cpu")} == {True}
+        assert sum(1 for key in stat if key.startswith("cpu") and key != "cpu") == os.cpu_count()
+        assert stat["btime"] == Path("/proc/stat").read_text(encoding="ascii").split("btime ")[1].split()[0]
+        assert seen["uptime"].split()[1] == "0.00", (when, seen["uptime"])
+        for name in ("schedstat", "vmstat", "interrupts", "softirqs", "diskstats"):
+            if os.path.exists(f"/proc/{name}"):
+                assert seen[name] == "", (when, name, seen[name][:200])
+        if os.path.isdir("/proc/pressure"):
+            assert seen["pressure"] == [] and seen["pressure/cpu"] == "unreadable: FileNotFoundError", (when, seen)
+    opened = {what: answer for what, answer in result["tried"].items() if answer == "ok" and not what.startswith("unshare")}
+    assert opened == {}, result["tried"]
+    assert result["cpus"] == os.cpu_count() and result["online"] == os.cpu_count()
+    # Still answers, and not from /proc: glibc asks sysinfo(2), which no mount can mask (left open,
+    # docs/decisions/python-runtime.md).
+    assert len(result["loadavg"]) == 3
+
+
+@requires_root
+def test_the_job_reads_no_machine_wide_load_and_cannot_unmask_it(sandbox: Sandbox) -> None:
+    """With the host's /proc a job read the whole machine's load, stall times, per-CPU busy time,
+    forks since boot and disk and paging counters: every other tenant's activity, as it happens. It
+    reads neutral read-only files instead (idle, counters 0; `os.cpu_count()` still answers), and cannot unmount, remount or write them, nor in a user namespace of its own
+    (locked mounts), nor mount a fresh procfs there (refused while parts of /proc are covered)."""
+    _check_machine_counters(run(sandbox, MACHINE_COUNTERS))
+
+
+@requires_root
+def test_the_machine_counters_stay_masked_without_the_seccomp_filter() -> None:
+    """The same, with the seccomp filter off (which refuses mount and unshare outright): the kernel
+    refuses a job without privileges every way back to the host's counters on its own."""
+    with Sandbox(network="netns", seccomp_filter=False) as unfiltered:
+        outcome = run(unfiltered, MACHINE_COUNTERS)
+    assert outcome.sandbox["seccomp"] is False
+    _check_machine_counters(outcome)
+    if _unprivileged_user_namespaces():
+        # The job did get a user namespace of its own (and a pid namespace): the refusals above are
+        # the kernel's locked mounts and its procfs rule, not a failed unshare.
+        tried = outcome.output["tried"]
+        assert tried["unshare user+mount"] == "ok" and tried["unshare user+mount+pid"] == "ok", tried
+        assert tried["userns umount2 /proc/loadavg 0"] != "ok" and tried["mount proc"] != "ok", tried
+
+
+def _unprivileged_user_namespaces() -> bool:
+    for path, off in (("/proc/sys/kernel/unprivileged_userns_clone", "0"), ("/proc/sys/user/max_user_namespaces", "0")):
+        try:
+            if Path(path).read_text(encoding="ascii").strip() == off:
+                return False
+        except OSError:
+            continue
+    return True
+
+
 def test_the_job_cannot_signal_the_zygote(sandbox: Sandbox) -> None:
     source = "import os\ndef main(inputs, ctx):\n    os.kill(os.getppid(), 9)\n"
     zygote = sandbox.zygote_pid

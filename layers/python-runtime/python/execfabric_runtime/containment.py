@@ -17,9 +17,11 @@ With namespaces the job also sees a filesystem of its own: everything read-only 
 size-limited tmpfs on ``/tmp`` (also bound on ``/var/tmp`` and ``/dev/shm``) that holds its folder;
 sensitive trees (``/root``, ``/home``, the platform's data folder) are replaced by empty ones that
 show back only what the interpreter needs to import the standard library; /sys is an empty tmpfs
-(the host's showed every job's cgroup). The tmpfs dies with the job's last process. Memory of the
-whole process tree is capped by a cgroup when root (``cgroups.py``); otherwise the per-process
-limits bound it.
+(the host's showed every job's cgroup), and the job has a cgroup namespace of its own, rooted at its
+job group (`/proc/self/cgroup` reads `/`); /proc's machine-wide counters (load, stall, per-CPU time,
+forks, paging, disks) are neutral read-only files. The tmpfs dies with the job's last process.
+Memory of the whole process tree is capped by a cgroup when root (``cgroups.py``); otherwise the
+per-process limits bound it.
 """
 
 from __future__ import annotations
@@ -153,7 +155,7 @@ def _fork_probe(work: Any) -> str | None:
 
 
 def _job_namespaces_probe() -> None:
-    osutil.unshare(osutil.CLONE_NEWNET | osutil.CLONE_NEWNS | CLONE_NEWIPC)
+    osutil.unshare(osutil.CLONE_NEWNET | osutil.CLONE_NEWNS | CLONE_NEWIPC | osutil.CLONE_NEWCGROUP)
     osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, "size=64k")
 
 
@@ -325,12 +327,25 @@ def enter_job(plan: Plan, disk_bytes: int) -> str | None:
         return None
     osutil.unshare(osutil.CLONE_NEWNS | CLONE_NEWIPC | (osutil.CLONE_NEWNET if plan.own_network else 0))
     _own_procfs()
+    _mask_machine_counters()
     osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, f"size={disk_bytes},mode=1777")
     for path in SHARED_TEMP_BINDS:
         if os.path.isdir(path):
             osutil.mount(JOB_TMP, path, None, osutil.MS_BIND)
     os.mkdir(JOB_FOLDER, 0o700)
     return JOB_FOLDER
+
+
+def own_cgroup_view(plan: Plan) -> None:
+    """A cgroup namespace of the job's own, rooted at the group it is in now: its `/proc/self/cgroup`
+    reads `0::/` (every hierarchy `/`). With the host's view it read its group's path, which names the
+    host's groups above the platform, the zygote's pid namespace and pid (`execfabric-<ns>-<pid>`) and
+    its own job group. Called in the child once it has joined its job's groups (`MemoryGroups.join`),
+    while it is still privileged; the zygote and the child itself keep reading and writing the groups
+    through the host's /sys (a cgroup namespace changes what /proc shows, not the mounted tree), and
+    from the host `/proc/<pid>/cgroup` of the job still names its group."""
+    if plan.own_files:
+        osutil.unshare(osutil.CLONE_NEWCGROUP)
 
 
 def _own_procfs() -> None:
@@ -343,6 +358,73 @@ def _own_procfs() -> None:
         osutil.mount("proc", "/proc", "proc", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC, "hidepid=2")
     except OSError:
         pass
+
+
+#: Machine-wide counters in /proc that move with every other job's work (a load side channel across
+#: tenants, and a count of everyone's forks), replaced in each job's view by a neutral read-only file.
+#: What is left, and why: docs/decisions/python-runtime.md.
+MASKED_PROC_FILES = (
+    "loadavg",  # load averages, running/total tasks, the last pid the machine gave out
+    "stat",  # per-CPU busy/idle time, context switches, interrupts, forks since boot, tasks running
+    "uptime",  # the second field: idle time summed over the CPUs
+    "schedstat",  # per-CPU run-queue waits
+    "vmstat",  # page faults, paging and swapping of the whole machine
+    "interrupts",  # per-CPU interrupt counts (timer, network, disk)
+    "softirqs",  # per-CPU softirq counts
+    "diskstats",  # every disk's reads and writes
+)
+#: Folders of machine-wide counters, replaced by an empty read-only tmpfs: CPU, memory and I/O stall.
+MASKED_PROC_FOLDERS = ("pressure",)
+MASK_FLAGS = osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC | osutil.MS_RDONLY
+
+
+def _neutral_proc_text(name: str) -> str:
+    """What a masked file shows: the same format where software parses it, with nothing that moves
+    with the machine's load. `stat` keeps its `cpuN` lines (glibc counts them for `os.cpu_count()`
+    where /sys is gone; psutil too) and the boot time, with every counter 0; `uptime` is the time since
+    boot when the job's child was made, never idle; `loadavg` an idle machine's."""
+    if name == "loadavg":
+        return "0.00 0.00 0.00 1/1 1\n"
+    if name == "uptime":
+        with open("/proc/uptime", encoding="ascii") as handle:
+            return f"{handle.read().split()[0]} 0.00\n"
+    if name == "stat":
+        lines, zeros = [], " ".join(["0"] * 10)
+        with open("/proc/stat", encoding="ascii") as handle:
+            for line in handle:
+                key = line.split(" ", 1)[0]
+                if key.startswith("cpu"):
+                    lines.append(f"{key} {zeros}" if key != "cpu" else f"cpu  {zeros}")
+                elif key == "btime":
+                    lines.append(line.rstrip("\n"))
+        lines += ["intr 0", "ctxt 0", "processes 0", "procs_running 1", "procs_blocked 0", "softirq 0"]
+        return "\n".join(lines) + "\n"
+    return ""
+
+
+def _mask_machine_counters() -> None:
+    """In a new child's own mount namespace (still privileged, off the job's clock), before its tmpfs
+    goes on /tmp: each of MASKED_PROC_FILES becomes a bind of a neutral file, each of
+    MASKED_PROC_FOLDERS an empty tmpfs, all read-only. The neutral files are written to a scratch
+    tmpfs on /tmp, made read-only (the binds inherit it), then covered by the job's own tmpfs: no path
+    but /proc reaches them. (Unmounting the scratch instead cost ~0.5 ms more per child, with a long
+    tail, on this VM.) The job runs without the capability to unmount or remount any of it; in a user
+    namespace it might make, they are locked mounts the kernel will not unmount, and a fresh procfs is
+    refused while parts of /proc are covered."""
+    texts = {name: _neutral_proc_text(name) for name in MASKED_PROC_FILES if os.path.isfile(f"/proc/{name}")}
+    osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC, "size=64k,mode=0700")
+    for name, text in texts.items():
+        fd = os.open(os.path.join(JOB_TMP, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            os.write(fd, text.encode("ascii"))
+        finally:
+            os.close(fd)
+    osutil.mount(None, JOB_TMP, None, osutil.MS_REMOUNT | MASK_FLAGS, "size=64k,mode=0700")
+    for name in texts:
+        osutil.mount(os.path.join(JOB_TMP, name), f"/proc/{name}", None, osutil.MS_BIND)
+    for name in MASKED_PROC_FOLDERS:
+        if os.path.isdir(f"/proc/{name}"):
+            osutil.mount("tmpfs", f"/proc/{name}", "tmpfs", MASK_FLAGS, "size=4k,mode=0555")
 
 
 def hide_sys(plan: Plan) -> None:

@@ -151,6 +151,7 @@ def kill_quietly(pid: int, sig: int = signal.SIGKILL, *, group: bool = False) ->
 # -- namespaces, mounts, capabilities (root, or a user namespace of our own) ------------------------
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 

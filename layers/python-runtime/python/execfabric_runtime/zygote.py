@@ -126,6 +126,7 @@ class Zygote:
                 os.mkdir(workdir, 0o700)
             if self.groups is not None:
                 self.groups.join(pid)
+            containment.own_cgroup_view(self.plan)  # after the join: the job's group is its root
             osutil.make_undumpable()
             osutil.die_with_parent(signal.SIGKILL)
             if os.getppid() != self.pid:
