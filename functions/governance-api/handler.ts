@@ -12,9 +12,9 @@ export async function createHandler(env: Environment) {
       // The public domain only, and only on the surface its host is bound to.
       accepts: (domain, surface) => domain.kind === 'public' && domain.surface === surface,
       // Sign-in, the run core and the public domain: no tenant schedules, no MCP. Loaded by the first
-      // request past sign-in: a cold start builds the sign-in core alone.
-      assemble: async (options, signIn) =>
-        (await import('../core/assembly/api.ts')).createApiCore(options, signIn),
+      // request that needs the public domain (core/assembly/sign-in.ts).
+      assemble: async (options, signedIn) =>
+        (await import('../core/assembly/api.ts')).createApiCore(options, signedIn),
       routes: governanceRoutes,
       // Binding hosts provisions them at the edge: CloudFront where the stack configures it.
       hostEdge: hostEdgeFromEnv,

@@ -1,8 +1,9 @@
 /**
  * Every route of the governance API, in one table (tests enumerate it for the isolation suite).
  * Health is built at a cold start; every other module of routes loads on the first request under its
- * paths (router.ts `lazyRoutes`): the sign-in routes on the sign-in core, the others on the whole
- * core, built by the first of them (core/assembly/sign-in.ts `LazyCore`).
+ * paths (router.ts `lazyRoutes`), each on the layer of the core it uses (core/assembly/sign-in.ts
+ * `LazyCore`): sign-in on the sign-in core, the audit on the signed-in core, the others on the whole
+ * API core (the public domain's services).
  */
 import type { LazyCore } from '../core/assembly/sign-in.ts';
 import type { ApiCore } from '../core/platform.ts';
@@ -11,7 +12,7 @@ import { lazyRoutes, lazyRoutesOn, type RouteEntry } from '../http/router.ts';
 import { IDENTITY_PREFIXES } from '../http/routes/prefixes.ts';
 
 export function governanceRoutes(core: LazyCore<ApiCore>): RouteEntry[] {
-  const { whole } = core;
+  const { signedIn, whole } = core;
   // The free entry is public but has its own function (free-api): none of these routes serve it
   // (each route's guard says so: `governance`, or `consoles` for sign-in, users and audit).
   return [
@@ -19,7 +20,7 @@ export function governanceRoutes(core: LazyCore<ApiCore>): RouteEntry[] {
     lazyRoutes(IDENTITY_PREFIXES, async () =>
       (await import('../http/routes/identity.ts')).identityRoutes(core.signIn),
     ),
-    lazyRoutesOn(['/api/audit'], whole, async () => (await import('../http/routes/audit.ts')).auditRoutes),
+    lazyRoutesOn(['/api/audit'], signedIn, async () => (await import('../http/routes/audit.ts')).auditRoutes),
     lazyRoutesOn(
       ['/api/console'],
       whole,

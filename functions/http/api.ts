@@ -11,7 +11,7 @@ import { messageSignerFromEnv } from '../clients/message-keys.ts';
 import { scriptCheckerFromEnv } from '../clients/script-checker.ts';
 import { queuesFromEnv } from '../clients/sqs.ts';
 import { PollSlotRepository } from '../core/agents/poll-slots.ts';
-import { createSignInCore, type LazyCore, lazyCore, type SignInCore } from '../core/assembly/sign-in.ts';
+import { createSignInCore, type LazyCore, lazyCore } from '../core/assembly/sign-in.ts';
 import type { Table } from '../core/db.ts';
 import { ENV, type Environment, optionalEnv, parseList, requireEnv } from '../core/env.ts';
 import { JobClaimRepository } from '../core/executions/job-claim-repository.ts';
@@ -30,12 +30,13 @@ export interface ApiDefinition<C extends SignedInCore> {
   readonly surfaces: readonly string[];
   readonly accepts: (domain: DomainContext, surface: string) => boolean;
   /**
-   * The API's core on its sign-in core, from the function's configuration: what its routes use and no
-   * more (the governance API's `createApiCore`, the tenant API's `createTenantCore`). Called on the
-   * first request that needs more than the sign-in core: the entry imports the assembly there, so a
-   * cold start loads and builds only the sign-in core (core/assembly/sign-in.ts `LazyCore`).
+   * The API's core on its signed-in core, from the function's configuration: what its routes use and
+   * no more (the governance API's `createApiCore`, the tenant API's `createTenantCore`). Called by the
+   * first request that needs it: the entry imports the assembly there, so a cold start loads and
+   * builds only the sign-in core, and the first request past sign-in the signed-in core
+   * (core/assembly/sign-in.ts `LazyCore`).
    */
-  readonly assemble: (options: CoreOptions, signIn: SignInCore) => Promise<C>;
+  readonly assemble: (options: CoreOptions, signedIn: SignedInCore) => Promise<C>;
   /**
    * The API's routes, on its core; `logger` is the function's (routes that log take it). Groups of
    * them load on first use (router.ts `lazyRoutes`), each with the half of the core it uses.
@@ -74,7 +75,11 @@ export async function apiFromEnv<C extends SignedInCore>(definition: ApiDefiniti
   };
   // What every request goes through now; the rest on the first request that needs it.
   const signIn = createSignInCore(options);
-  const core = lazyCore(signIn, (built) => definition.assemble(options, built));
+  const core = lazyCore(signIn, {
+    signedIn: async (built) =>
+      (await import('../core/assembly/signed-in.ts')).createSignedInCore(options, built),
+    whole: (signedIn) => definition.assemble(options, signedIn),
+  });
   const { mcpClients } = definition;
   const handler = createApiHandler({
     surfaces: definition.surfaces,

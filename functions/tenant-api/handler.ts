@@ -10,9 +10,9 @@ export async function createHandler(env: Environment) {
       serviceName: 'tenant-api',
       surfaces: ['tenant'],
       accepts: (domain) => domain.kind === 'tenant',
-      // Loaded by the first request past sign-in: a cold start builds the sign-in core alone.
-      assemble: async (options, signIn) =>
-        (await import('../core/assembly/tenant.ts')).createTenantCore(options, signIn),
+      // Loaded by the first request for schedules, MCP, templates or handoffs (core/assembly/sign-in.ts).
+      assemble: async (options, signedIn) =>
+        (await import('../core/assembly/tenant.ts')).createTenantCore(options, signedIn),
       routes: tenantRoutes,
       // AI clients reach the tenant's Skills as MCP tools here, with their own tokens.
       mcpClients: (core) => core.mcpClients,

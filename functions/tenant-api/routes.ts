@@ -1,9 +1,10 @@
 /**
  * Every route of the tenant API, in one table (tests enumerate it for the isolation suite). Health
  * is built at a cold start; every other module of routes, with its zod schemas, loads on the first
- * request under its paths (router.ts `lazyRoutes`), so an instance builds the routes it serves: the
- * sign-in routes on the sign-in core, the others on the whole core, built by the first of them
- * (core/assembly/sign-in.ts `LazyCore`).
+ * request under its paths (router.ts `lazyRoutes`), so an instance builds the routes it serves, each
+ * group on the layer of the core it uses (core/assembly/sign-in.ts `LazyCore`): sign-in on the
+ * sign-in core; Skills, runs, approvals, notices, HTTP resources, agents and data on the signed-in
+ * core; schedules, MCP, templates and handoffs on the whole tenant core.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MCP_PATH } from '../contract/paths.ts';
@@ -16,7 +17,7 @@ import { IDENTITY_PREFIXES } from '../http/routes/prefixes.ts';
 
 /** `logger`: the function's, for the routes that log (MCP); route tables built outside one omit it. */
 export function tenantRoutes(core: LazyCore<TenantCore>, logger?: Logger): RouteEntry[] {
-  const { whole } = core;
+  const { signedIn, whole } = core;
   return [
     healthRoute,
     lazyRoutes(IDENTITY_PREFIXES, async () =>
@@ -24,28 +25,28 @@ export function tenantRoutes(core: LazyCore<TenantCore>, logger?: Logger): Route
     ),
     lazyRoutesOn(
       ['/api/announcements', '/api/parameters'],
-      whole,
+      signedIn,
       async () => (await import('../http/routes/foundation.ts')).foundationRoutes,
     ),
-    lazyRoutesOn(['/api/audit'], whole, async () => (await import('../http/routes/audit.ts')).auditRoutes),
+    lazyRoutesOn(['/api/audit'], signedIn, async () => (await import('../http/routes/audit.ts')).auditRoutes),
     lazyRoutesOn(
       ['/api/assets/scripts', '/api/executions', '/api/skills'],
-      whole,
+      signedIn,
       async () => (await import('../http/routes/catalog.ts')).catalogRoutes,
     ),
     lazyRoutesOn(
       ['/api/approvals', '/api/executions'],
-      whole,
+      signedIn,
       async () => (await import('../http/routes/approvals.ts')).approvalRoutes,
     ),
     lazyRoutesOn(
       ['/api/branding', '/api/notifications'],
-      whole,
+      signedIn,
       async () => (await import('../http/routes/appearance.ts')).appearanceRoutes,
     ),
     lazyRoutesOn(
       ['/api/http-resources'],
-      whole,
+      signedIn,
       async () => (await import('../http/routes/http-resources.ts')).httpResourceTenantRoutes,
     ),
     lazyRoutesOn(
@@ -59,7 +60,7 @@ export function tenantRoutes(core: LazyCore<TenantCore>, logger?: Logger): Route
     }),
     lazyRoutesOn(
       ['/api/agent', '/api/agents'],
-      whole,
+      signedIn,
       async () => (await import('../http/routes/agents.ts')).agentRoutes,
     ),
     lazyRoutesOn(
@@ -67,7 +68,7 @@ export function tenantRoutes(core: LazyCore<TenantCore>, logger?: Logger): Route
       whole,
       async () => (await import('../http/routes/schedules.ts')).scheduleRoutes,
     ),
-    lazyRoutesOn(['/api/data'], whole, async () => (await import('../http/routes/data.ts')).dataRoutes),
+    lazyRoutesOn(['/api/data'], signedIn, async () => (await import('../http/routes/data.ts')).dataRoutes),
     lazyRoutesOn(
       ['/api/auth/handoff', '/api/usage'],
       whole,

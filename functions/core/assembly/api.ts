@@ -5,17 +5,16 @@
  * `createCore` is everything, for the local platform and the tests.
  */
 import { createPublicDomain, type PublicDomainOptions } from './public-domain.ts';
-import type { SignInCore } from './sign-in.ts';
-import { createSignedInCore, type SignedInCoreOptions } from './signed-in.ts';
+import { createSignedInCore, type SignedInCore, type SignedInCoreOptions } from './signed-in.ts';
 
 export interface ApiCoreOptions extends SignedInCoreOptions, PublicDomainOptions {}
 
 /**
  * The run core with sign-in and the public domain's services: all the governance API builds.
- * `signIn`: the sign-in core to build on (the API's, built at its cold start). @default a new one
+ * `core`: the signed-in core to build on (the API's, built by its first request past sign-in).
+ * @default a new one from `options`
  */
-export function createApiCore(options: ApiCoreOptions, signIn?: SignInCore) {
-  const core = createSignedInCore(options, signIn);
+export function createApiCore(options: ApiCoreOptions, core: SignedInCore = createSignedInCore(options)) {
   return { ...core, ...createPublicDomain(core, options) };
 }
 

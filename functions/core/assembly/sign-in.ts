@@ -2,9 +2,10 @@
  * The sign-in core: what every request of an API goes through before its route — the hosts that
  * resolve its domain, the sessions and tokens that authenticate it, the audit and the security events
  * that record what was refused — and what the sign-in routes use (identity.ts). An API builds it at a
- * cold start and the rest of its core on the first request that needs it (`LazyCore`), so a cold
- * start that only signs someone in never builds Skills, runs or schedules. The signed-in core is
- * built on it (signed-in.ts), sharing these services.
+ * cold start and the rest of its core, layer by layer, on the first request that needs each
+ * (`LazyCore`), so a cold start that only signs someone in never builds Skills, runs or schedules,
+ * and one that lists Skills no schedules or MCP. The signed-in core is built on it (signed-in.ts),
+ * sharing these services.
  */
 import { randomBytes } from 'node:crypto';
 import { AuditLog } from '../audit/chain.ts';
@@ -14,6 +15,7 @@ import { Directory } from '../identity/directory.ts';
 import { setCursorKey } from '../pagination.ts';
 import { SecurityEvents } from '../security/events.ts';
 import { HostDirectory } from '../tenancy/hosts.ts';
+import type { SignedInCore } from './signed-in.ts';
 
 export interface SignInCoreOptions {
   readonly table: Table;
@@ -56,35 +58,45 @@ export function createSignInCore(options: SignInCoreOptions) {
 
 export type SignInCore = ReturnType<typeof createSignInCore>;
 
-/**
- * An API's core as its routes reach it: the sign-in core, built at a cold start, and the whole core,
- * built once on first use (the same promise for every caller; a failed build is tried again).
- */
-export interface LazyCore<C extends SignInCore> {
-  readonly signIn: SignInCore;
-  readonly whole: () => Promise<C>;
-}
-
-/** A core built on first use from its sign-in core (the APIs: `assemble` imports the rest then). */
-export function lazyCore<C extends SignInCore>(
-  signIn: SignInCore,
-  assemble: (signIn: SignInCore) => Promise<C>,
-): LazyCore<C> {
-  let built: Promise<C> | undefined;
-  return {
-    signIn,
-    whole: () => {
-      built ??= assemble(signIn).catch((error: unknown) => {
-        built = undefined;
-        throw error;
-      });
-      return built;
-    },
+/** `build` once, the same promise for every caller; a failed build is tried again by the next. */
+function once<T>(build: () => Promise<T>): () => Promise<T> {
+  let built: Promise<T> | undefined;
+  return () => {
+    built ??= build().catch((error: unknown) => {
+      built = undefined;
+      throw error;
+    });
+    return built;
   };
 }
 
-/** A core already built whole (the local platform's tables, the tests): both halves are it. */
-export function builtCore<C extends SignInCore>(core: C): LazyCore<C> {
+/**
+ * An API's core as its routes reach it, in three layers, each built on the one before: the sign-in
+ * core, built at a cold start; the signed-in core (the run core: Skills, runs, approvals, HTTP
+ * resources, agents, extension data), built by the first request that needs it; and the whole core
+ * (what the API adds: the tenant API's schedules, MCP and templates; the governance API's public
+ * domain), built by the first request that needs that.
+ */
+export interface LazyCore<C extends SignedInCore> {
+  readonly signIn: SignInCore;
+  readonly signedIn: () => Promise<SignedInCore>;
+  readonly whole: () => Promise<C>;
+}
+
+/** A core built on first use, layer by layer, from its sign-in core (the APIs: each layer imports its assembly then). */
+export function lazyCore<C extends SignedInCore>(
+  signIn: SignInCore,
+  build: {
+    readonly signedIn: (signIn: SignInCore) => Promise<SignedInCore>;
+    readonly whole: (signedIn: SignedInCore) => Promise<C>;
+  },
+): LazyCore<C> {
+  const signedIn = once(() => build.signedIn(signIn));
+  return { signIn, signedIn, whole: once(async () => build.whole(await signedIn())) };
+}
+
+/** A core already built whole (the local platform's tables, the tests): every layer is it. */
+export function builtCore<C extends SignedInCore>(core: C): LazyCore<C> {
   const whole = Promise.resolve(core);
-  return { signIn: core, whole: () => whole };
+  return { signIn: core, signedIn: () => whole, whole: () => whole };
 }

@@ -8,7 +8,6 @@ import { Handoffs } from '../free/handoffs.ts';
 import { McpClients } from '../mcp/clients.ts';
 import { McpService } from '../mcp/service.ts';
 import { createSchedules, type SchedulesOptions } from './schedules.ts';
-import type { SignInCore } from './sign-in.ts';
 import { createSignedInCore, type SignedInCore, type SignedInCoreOptions } from './signed-in.ts';
 
 export interface TenantCoreOptions extends SignedInCoreOptions, SchedulesOptions {}
@@ -36,11 +35,13 @@ export function tenantServices(core: SignedInCore, options: SchedulesOptions) {
 /**
  * The tenant API's core: the signed-in core with tenant schedules, MCP, the templates a tenant
  * installs and the free edition's handoffs a personal space redeems — none of governance or the
- * free entry's sign-up (the functions that serve them build their own). `signIn`: the sign-in core to
- * build on (the tenant API's, built at its cold start). @default a new one from `options`
+ * free entry's sign-up (the functions that serve them build their own). `core`: the signed-in core to
+ * build on (the tenant API's, built by its first request past sign-in). @default a new one from `options`
  */
-export function createTenantCore(options: TenantCoreOptions, signIn?: SignInCore) {
-  const core = createSignedInCore(options, signIn);
+export function createTenantCore(
+  options: TenantCoreOptions,
+  core: SignedInCore = createSignedInCore(options),
+) {
   const { table, now } = core;
   // A tenant installs what it is offered; distributing (which lists every tenant) is governance's.
   const templates = createTemplates(core, undefined, options.checker);

@@ -13,7 +13,7 @@ import {
   MAX_LOG_CHUNKS,
   MAX_OUTPUT_BYTES,
 } from '../../core/executions/executions.ts';
-import type { ApiCore, TenantCore } from '../../core/platform.ts';
+import type { ApiCore, SignedInCore } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN, type TenantContext } from '../../core/tenancy/domain.ts';
 import { tenantContext } from '../../core/tenancy/hosts.ts';
 import { list } from '../responses.ts';
@@ -119,7 +119,11 @@ const RESULT_BODY_BYTES = 2 * (MAX_OUTPUT_BYTES + 2 * MAX_LOG_BYTES) + 64 * 1024
  * (the pipeline reads an agent route's body when the route first asks for it), so a caller without
  * a valid agent token gets the same 401 whatever it sent, and learns nothing of the body's rules.
  */
-function agentCalling(core: TenantCore, domain: TenantContext, request: ApiRequest<unknown>): Promise<Agent> {
+function agentCalling(
+  core: SignedInCore,
+  domain: TenantContext,
+  request: ApiRequest<unknown>,
+): Promise<Agent> {
   return core.agents.authenticate(domain, request.headers.authorization);
 }
 
@@ -128,7 +132,7 @@ function assertNamed(agent: Agent, name: string): void {
   if (name !== agent.name) throw new NotFoundError(`This token is not agent ${name}'s`);
 }
 
-export function agentRoutes(core: TenantCore): Route[] {
+export function agentRoutes(core: SignedInCore): Route[] {
   return [
     route({
       method: 'GET',

@@ -6,7 +6,7 @@
  */
 import * as z from 'zod';
 import { announcementReader } from '../../core/foundation/reader.ts';
-import type { TenantCore } from '../../core/platform.ts';
+import type { SignedInCore } from '../../core/platform.ts';
 import { acceptedAgeMs } from '../cache-control.ts';
 import { appearanceSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
@@ -14,7 +14,7 @@ import { type Route, route } from '../router.ts';
 /** Announcements looked at for the unread count (the newest ones). */
 export const UNREAD_WINDOW = 50;
 
-export function appearanceRoutes(core: TenantCore): Route[] {
+export function appearanceRoutes(core: SignedInCore): Route[] {
   return [
     route({
       method: 'GET',

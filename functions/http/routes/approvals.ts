@@ -1,7 +1,7 @@
 /** The approvals inbox and decisions on a run. */
 import * as z from 'zod';
 import { executionView } from '../../core/executions/executions.ts';
-import type { TenantCore } from '../../core/platform.ts';
+import type { SignedInCore } from '../../core/platform.ts';
 import { executionSchema, list, voteSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 
@@ -20,7 +20,7 @@ const inboxEntrySchema = executionSchema
   })
   .meta({ id: 'ApprovalRequest' });
 
-export function approvalRoutes(core: TenantCore): Route[] {
+export function approvalRoutes(core: SignedInCore): Route[] {
   const decide = (decision: 'approve' | 'reject') =>
     route({
       method: 'POST',

@@ -31,7 +31,7 @@ import {
   PREFERENCE_APPLIED_HEADER,
 } from '../../core/headers.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { TenantCore } from '../../core/platform.ts';
+import type { SignedInCore } from '../../core/platform.ts';
 import type { TenantContext } from '../../core/tenancy/domain.ts';
 import { acceptedAgeMs } from '../cache-control.ts';
 import {
@@ -234,7 +234,7 @@ function versionParam(raw: string | undefined): number {
 
 /** A Skill as its managers see it: with a warning when too few people may approve its runs now. */
 async function withApprovalWarning(
-  core: TenantCore,
+  core: SignedInCore,
   domain: TenantContext,
   skill: Skill,
 ): Promise<Skill & { readonly approvalWarning?: ApprovalWarning }> {
@@ -242,7 +242,7 @@ async function withApprovalWarning(
   return warning === null ? skill : { ...skill, approvalWarning: warning };
 }
 
-export function catalogRoutes(core: TenantCore): Route[] {
+export function catalogRoutes(core: SignedInCore): Route[] {
   return [
     route({
       method: 'GET',

@@ -9,7 +9,7 @@ import type { Collection } from '../../core/data/collections.ts';
 import { MAX_PAGE, type StoredRecord, valueIssues } from '../../core/data/records.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { NEXT_CURSOR_HEADER } from '../../core/headers.ts';
-import type { TenantCore } from '../../core/platform.ts';
+import type { SignedInCore } from '../../core/platform.ts';
 import type { TenantContext } from '../../core/tenancy/domain.ts';
 import { jsonSchemaValue, list, page, pageQuery } from '../responses.ts';
 import { media, type Route, route } from '../router.ts';
@@ -129,7 +129,7 @@ async function recordText(
   return `${head.slice(0, -1)},"value":${record.json}}`;
 }
 
-export function dataRoutes(core: TenantCore): Route[] {
+export function dataRoutes(core: SignedInCore): Route[] {
   const collection = (domain: TenantContext, name: string | undefined) =>
     core.collections.get(domain, name ?? '');
   return [

@@ -2,7 +2,7 @@
 import * as z from 'zod';
 import { announcementReader } from '../../core/foundation/reader.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { TenantCore } from '../../core/platform.ts';
+import type { SignedInCore } from '../../core/platform.ts';
 import { acceptedAgeMs } from '../cache-control.ts';
 import { announcementSchema, list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
@@ -35,7 +35,7 @@ const parameterSchema = z
   })
   .meta({ id: 'Parameter' });
 
-export function foundationRoutes(core: TenantCore): Route[] {
+export function foundationRoutes(core: SignedInCore): Route[] {
   return [
     route({
       method: 'GET',

@@ -10,7 +10,7 @@ import { AUTH_SCHEMES, HTTP_METHODS } from '../../core/http-resources/model.ts';
 import { resourceView } from '../../core/http-resources/resources.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
-import type { ApiCore, TenantCore } from '../../core/platform.ts';
+import type { ApiCore, SignedInCore } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN } from '../../core/tenancy/domain.ts';
 import { availabilityState, list, page, pageQuery } from '../responses.ts';
 import { type ApiRequest, type Route, route } from '../router.ts';
@@ -295,7 +295,7 @@ export function httpResourceGovernanceRoutes(core: ApiCore): Route[] {
   ];
 }
 
-export function httpResourceTenantRoutes(core: TenantCore): Route[] {
+export function httpResourceTenantRoutes(core: SignedInCore): Route[] {
   return [
     route({
       method: 'GET',

@@ -349,34 +349,53 @@ describe('the Lambda build’s package swap', () => {
     },
   );
 
+  const RUN_CORE = [
+    'functions/core/assembly/runs.ts',
+    'functions/core/assembly/catalog.ts',
+    'functions/core/executions/executions.ts',
+    'functions/core/catalog/skills.ts',
+  ];
+  const TENANT_ONLY = [
+    'functions/core/assembly/tenant.ts',
+    'functions/core/schedules/schedules.ts',
+    'functions/core/mcp/service.ts',
+    'functions/core/templates/templates.ts',
+  ];
+  /**
+   * What a cold start's first request loads (core/assembly/sign-in.ts `LazyCore`): its group's
+   * routes, and the chunks of the layer of the core they are built on (none for sign-in), with every
+   * chunk those import, must hold none of `absent` — which the function still has, in chunks a later
+   * request loads.
+   */
   it.each([
-    ['tenant-api', 'functions/tenant-api/index.ts'],
-    ['governance-api', 'functions/governance-api/index.ts'],
+    ['tenant-api', 'a sign-in', 'functions/tenant-api/index.ts', 'identity.ts', [], RUN_CORE],
+    [
+      'tenant-api',
+      'a list of Skills',
+      'functions/tenant-api/index.ts',
+      'catalog.ts',
+      ['functions/core/assembly/signed-in.ts'],
+      TENANT_ONLY,
+    ],
+    ['governance-api', 'a sign-in', 'functions/governance-api/index.ts', 'identity.ts', [], RUN_CORE],
   ] as const)(
-    '%s: a cold start that serves a sign-in loads the sign-in routes and nothing of the run core',
-    async (_name, entry) => {
+    '%s: a cold start that serves %s loads only the layers of the core it uses',
+    async (_name, _what, entry, routes, layers, absent) => {
       const { metafile, init, lazy } = await asset(entry);
-      const identity = lazy.find((path) =>
-        Object.keys(metafile.outputs[path]?.inputs ?? {}).includes('functions/http/routes/identity.ts'),
-      );
-      expect(identity).toBeDefined();
-      // The identity chunk and every chunk it imports statically, as the first sign-in loads them.
-      const loaded = [...init, identity ?? ''];
+      const chunkOf = (input: string) =>
+        lazy.find((path) => metafile.outputs[path]?.entryPoint === input) ?? `no chunk for ${input}`;
+      // The chunks and every chunk they import statically, as the first request loads them.
+      const loaded = [...init, chunkOf(`functions/http/routes/${routes}`), ...layers.map(chunkOf)];
       for (let i = 0; i < loaded.length; i++) {
         for (const imported of metafile.outputs[loaded[i] ?? '']?.imports ?? []) {
           if (imported.kind === 'import-statement' && !imported.external && !loaded.includes(imported.path))
             loaded.push(imported.path);
         }
       }
-      const run = [
-        'functions/core/assembly/runs.ts',
-        'functions/core/assembly/catalog.ts',
-        'functions/core/executions/executions.ts',
-        'functions/core/catalog/skills.ts',
-      ];
-      expect(inputsOf(metafile, loaded).filter((path) => run.includes(path))).toEqual([]);
-      // They are loaded by the first request past sign-in, with the whole core.
-      for (const path of run) expect(inputsOf(metafile, lazy)).toContain(path);
+      expect(loaded.filter((path) => metafile.outputs[path] === undefined)).toEqual([]);
+      expect(inputsOf(metafile, loaded).filter((path) => absent.includes(path))).toEqual([]);
+      // They are loaded by a later request, with the layer that holds them.
+      for (const path of absent) expect(inputsOf(metafile, lazy)).toContain(path);
     },
   );
 
