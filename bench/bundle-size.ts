@@ -24,8 +24,9 @@
  * - where an API loads its routes on first use (router.ts `lazyRoutes`), the init and then its
  *   sign-in routes' chunk, imported and built in the same process: what the first request of a cold
  *   start has paid by the time it is routed, beside the base that built every route at init; and,
- *   where it builds its whole core on first use (core/assembly/sign-in.ts `LazyCore`), the init,
- *   then that core and a group's routes on it: what a cold start's first request past sign-in pays.
+ *   where it builds its core in layers on first use (core/assembly/sign-in.ts `LazyCore`), the init,
+ *   then the layers a first request past sign-in uses and its group's routes on them: what that
+ *   cold start pays, beside the base's init and the same routes.
  *
  *   npx tsx bench/bundle-size.ts   (BENCH_ROUNDS=7 by default; BENCH_BASE_REF=main for the pair)
  */
@@ -138,14 +139,15 @@ function contributors(metafile: Metafile, paths: readonly string[], top: number)
 /**
  * One step after the init, as a cold start's first request takes it: a chunk loaded on first use
  * imported and its export `build` called — a group of routes (router.ts `lazyRoutes`) on a stand-in
- * core that answers every property (building a table touches the core only through closures), or an
- * API's whole core (core/assembly/sign-in.ts `LazyCore`) on stand-in options and sign-in core, or
- * (`onCore`) a group of routes on the whole core the step before built.
+ * core that answers every property (building a table touches the core only through closures); a
+ * layer of an API's core (core/assembly/sign-in.ts `LazyCore`) on stand-in options and the layer
+ * below (`layer`: a stand-in for the sign-in core, else what the step before built); or a group of
+ * routes on the core the step before built (`routes`).
  */
 interface Step {
   readonly chunk: string;
   readonly build: string;
-  readonly on: 'stand-in' | 'whole core' | 'core built';
+  readonly on: 'stand-in' | 'layer' | 'routes';
 }
 
 /**
@@ -160,8 +162,8 @@ function importOnce(
 ): { ms: number; rss: number } {
   const args: Record<Step['on'], string> = {
     'stand-in': 's',
-    'whole core': `{table:s,tokenSecret:'x'.repeat(32)},s`,
-    'core built': 'built',
+    layer: `{table:s,tokenSecret:'x'.repeat(32)},built??s`,
+    routes: 'built',
   };
   const steps = then
     .map(
@@ -191,14 +193,24 @@ function p50(values: readonly number[]): number {
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)}`;
 const mib = (bytes: number) => (bytes / 1024 ** 2).toFixed(0);
 
-/** Each API's whole core (its module and export) and the routes of a first request past sign-in. */
-const PAST_SIGN_IN: Record<string, { core: readonly [string, string]; routes: readonly [string, string] }> = {
+/**
+ * A first request past sign-in in each API: the layers of the core its routes are built on (module
+ * and export, from the sign-in core up) and its routes — the tenant API's list of Skills (catalog),
+ * on the signed-in core; the governance API's tenants, on the signed-in core and the public domain.
+ */
+const PAST_SIGN_IN: Record<
+  string,
+  { layers: readonly (readonly [string, string])[]; routes: readonly [string, string] }
+> = {
   'tenant-api': {
-    core: ['functions/core/assembly/tenant.ts', 'createTenantCore'],
+    layers: [['functions/core/assembly/signed-in.ts', 'createSignedInCore']],
     routes: ['functions/http/routes/catalog.ts', 'catalogRoutes'],
   },
   'governance-api': {
-    core: ['functions/core/assembly/api.ts', 'createApiCore'],
+    layers: [
+      ['functions/core/assembly/signed-in.ts', 'createSignedInCore'],
+      ['functions/core/assembly/api.ts', 'createApiCore'],
+    ],
     routes: ['functions/http/routes/governance.ts', 'governanceDomainRoutes'],
   },
 };
@@ -231,7 +243,7 @@ const shipped = new Map<
      * the first request past sign-in it is measured with (the tenant API's catalog, runs included;
      * the governance API's tenants and orders).
      */
-    pastSignIn?: { readonly core: Step; readonly routes: Step };
+    pastSignIn?: readonly Step[];
   }
 >();
 for (const spec of Object.values(functions)) {
@@ -269,19 +281,21 @@ for (const spec of Object.values(functions)) {
   };
   const signIn = chunkOf('functions/http/routes/identity.ts');
   const past = PAST_SIGN_IN[spec.name];
-  const core = past === undefined ? undefined : chunkOf(past.core[0]);
-  const routes = past === undefined ? undefined : chunkOf(past.routes[0]);
+  const pastSignIn =
+    past === undefined
+      ? undefined
+      : [
+          ...past.layers.map(([module, build]) => ({ module, build, on: 'layer' as const })),
+          { module: past.routes[0], build: past.routes[1], on: 'routes' as const },
+        ].map(({ module, build, on }) => {
+          const chunk = chunkOf(module);
+          if (chunk === undefined) throw new Error(`${spec.name} has no chunk for ${module}`);
+          return { chunk, build, on };
+        });
   shipped.set(spec.name, {
     file,
     ...(signIn === undefined ? {} : { signIn }),
-    ...(past === undefined || core === undefined || routes === undefined
-      ? {}
-      : {
-          pastSignIn: {
-            core: { chunk: core, build: past.core[1], on: 'whole core' },
-            routes: { chunk: routes, build: past.routes[1], on: 'core built' },
-          },
-        }),
+    ...(pastSignIn === undefined ? {} : { pastSignIn }),
     init: outputBytes(metafile, files.init),
     lazy: outputBytes(metafile, files.lazy),
     metafile,
@@ -367,7 +381,7 @@ for (let round = 0; round < ROUNDS; round++) {
       ]);
     }
     if (pastSignIn !== undefined) {
-      firstRequests.push([`${name} (init, then past sign-in)`, file, [pastSignIn.core, pastSignIn.routes]]);
+      firstRequests.push([`${name} (init, then past sign-in)`, file, pastSignIn]);
     }
     files.push(
       [name, file],
@@ -445,7 +459,13 @@ for (const [name, { init, signIn, pastSignIn, metafile }] of shipped) {
     pastSignIn === undefined
       ? ['', '']
       : [
-          kib(init + beyondInit(metafile, [pastSignIn.core.chunk, pastSignIn.routes.chunk])),
+          kib(
+            init +
+              beyondInit(
+                metafile,
+                pastSignIn.map((step) => step.chunk),
+              ),
+          ),
           ms('init, then past sign-in'),
         ];
   firsts.push(
@@ -456,7 +476,7 @@ const firstTable =
   firsts.length === 0
     ? []
     : [
-        'Routes and cores loaded on first use: what a cold start has loaded by the time its first request is routed — a sign-in (the init, then the sign-in routes’ chunk imported and its routes built), or a request past sign-in (the init, then the whole core’s chunk imported and the core built, then a group’s routes built on it: the tenant API’s catalog, the governance API’s tenants) — beside the base.',
+        'Routes and cores loaded on first use: what a cold start has loaded by the time its first request is routed — a sign-in (the init, then the sign-in routes’ chunk imported and its routes built), or a request past sign-in (the init, then the layers of the core it uses imported and built, then its group’s routes built on them: the tenant API’s catalog on the signed-in core, the governance API’s tenants on the signed-in core and the public domain) — beside the base, which built its core at init and then the same routes.',
         '',
         '| function | base KiB (at init) | base init p50 ms | base init + the same routes p50 ms | KiB at init | init p50 ms | KiB by a first sign-in | init + sign-in routes p50 ms | KiB by a first request past sign-in | init + whole core + its routes p50 ms |',
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
