@@ -14,6 +14,7 @@ import { PollSlotRepository } from '../core/agents/poll-slots.ts';
 import { createSignInCore, type LazyCore, lazyCore } from '../core/assembly/sign-in.ts';
 import type { Table } from '../core/db.ts';
 import { ENV, type Environment, optionalEnv, parseList, requireEnv } from '../core/env.ts';
+import { RouteNotFoundError } from '../core/errors.ts';
 import { JobClaimRepository } from '../core/executions/job-claim-repository.ts';
 import { LAMBDA_FUNCTION_NAME_ENV, WaitSlotRepository } from '../core/executions/wait-slots.ts';
 import type { HostEdge } from '../core/governance/edge.ts';
@@ -96,6 +97,11 @@ export async function apiFromEnv<C extends SignedInCore>(definition: ApiDefiniti
           authenticateMcpClient: async (domain: DomainContext, request: ApiRequest<unknown>) =>
             authenticateMcpClient(mcpClients(await core.whole()), domain, request),
         }),
+    // The agent channel (the tenant API's): an agent's token, checked before its body is read.
+    authenticateAgent: async (domain, request) => {
+      if (domain.kind !== 'tenant') throw new RouteNotFoundError(`No route for ${request.path}`);
+      return (await core.signedIn()).agents.authenticate(domain, request.headers.authorization);
+    },
     csrfToken: (caller) => signIn.auth.csrfToken(caller),
     originSecret: requireEnv(ENV.originSecret, env),
     logger,

@@ -4,9 +4,9 @@
  * served in this domain (its guard) → body size → caller
  * (a user, or an AI client on the MCP route) and permission → body (media type, JSON, nesting
  * depth, zod) → the route's call into the core → JSON (or the route's own framing) or problem+json. A body is read only for a caller allowed to send it, so nobody without a right to
- * the route learns anything from its validation: an agent route, which checks its agent's token
- * itself, reads its body when it first asks for it, after that check. An anonymous route reads no
- * credential at all (it knows no caller, and a token sent there is neither tried nor recorded).
+ * the route learns anything from its validation (an agent's token is checked first on the agent
+ * channel, as a user's elsewhere). An anonymous route reads no credential at all (it knows no
+ * caller, and a token sent there is neither tried nor recorded).
  * Every failure on the way is an ExecFabricError
  * turned into problem+json; nothing else escapes. A token that is refused and a privileged request
  * that is refused are recorded as security events in the domain's audit (rate-limited per source).
@@ -16,6 +16,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { MCP_PATH } from '../contract/paths.ts';
+import type { Agent } from '../core/agents/agents.ts';
 import {
   AuthenticationError,
   ForbiddenError,
@@ -63,6 +64,8 @@ export type Authenticator = (domain: DomainContext, credential: Credential) => P
 
 /** Finds the AI client behind an MCP request (its own bearer token; nothing else is accepted there). */
 export type McpAuthenticator = (domain: DomainContext, request: ApiRequest<unknown>) => Promise<Caller>;
+/** The local agent a request on the agent channel comes from, by its own token. */
+export type AgentAuthenticator = (domain: DomainContext, request: ApiRequest<unknown>) => Promise<Agent>;
 
 export interface ApiHandlerOptions {
   /** Surfaces (edge path prefixes) this API serves. */
@@ -75,6 +78,8 @@ export interface ApiHandlerOptions {
   readonly authenticate: Authenticator;
   /** Callers of `mcp-client` routes. @default none: such routes answer 404 */
   readonly authenticateMcpClient?: McpAuthenticator;
+  /** Callers of `agent` routes (the agent channel). @default none: such routes are refused when their table loads */
+  readonly authenticateAgent?: AgentAuthenticator;
   /** The CSRF token a cookie-authenticated write of this caller must carry. */
   readonly csrfToken: (caller: Caller) => string;
   /** The origin proof the edge adds; requests without it are refused. */
@@ -188,22 +193,6 @@ function validateBody(schema: z.core.$ZodType, value: unknown): unknown {
   return result.data;
 }
 
-/**
- * The request with its body read (and validated) when the route first asks for it, once: for a
- * route that authenticates its caller itself, so that a caller it refuses learns nothing of the
- * body's rules (a 422 naming the fields) and the body is never looked at for them.
- */
-function withBodyOnDemand(request: ApiRequest<unknown>, read: () => unknown): ApiRequest<unknown> {
-  let body: { readonly value: unknown } | undefined;
-  return {
-    ...request,
-    get body() {
-      body ??= { value: read() };
-      return body.value;
-    },
-  };
-}
-
 function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
   return { statusCode: response.statusCode, headers: { ...response.headers }, body: response.body };
 }
@@ -219,6 +208,9 @@ export function createApiHandler(options: ApiHandlerOptions) {
   const router = new Router(withOpenApi(described, options.routes), (route) => {
     if (route.auth === 'mcp-client' && options.authenticateMcpClient === undefined) {
       throw new Error(`${route.method} ${route.path} takes MCP clients, and this API authenticates none`);
+    }
+    if (route.auth === 'agent' && options.authenticateAgent === undefined) {
+      throw new Error(`${route.method} ${route.path} takes local agents, and this API authenticates none`);
     }
     // Only a caller holds a permission, and an anonymous route has none: it could only answer 403.
     if (route.auth === 'anonymous' && route.permission !== undefined) {
@@ -303,11 +295,18 @@ export function createApiHandler(options: ApiHandlerOptions) {
     };
 
     // Whose credential is read where: a user's (a bearer header, else the session cookie) on a
-    // caller's route; an AI client's on the MCP route; an agent's on the agent channel, by the route
-    // itself; none on an anonymous route, which knows no caller — a token sent there (an MCP client
-    // sends its own to the protected-resource metadata) is neither tried nor recorded as refused.
+    // caller's route; an AI client's on the MCP route; an agent's on the agent channel; none on an
+    // anonymous route, which knows no caller — a token sent there (an MCP client sends its own to the
+    // protected-resource metadata) is neither tried nor recorded as refused.
     let caller: Caller | undefined;
-    if (route.auth === 'mcp-client') {
+    let agent: Agent | undefined;
+    if (route.auth === 'agent') {
+      if (options.authenticateAgent === undefined) throw new RouteNotFoundError(`No route for ${path}`);
+      agent = await options.authenticateAgent(domain, unread).catch(async (error: unknown) => {
+        await refusedToken(error);
+        throw error;
+      });
+    } else if (route.auth === 'mcp-client') {
       if (options.authenticateMcpClient === undefined) throw new RouteNotFoundError(`No route for ${path}`);
       caller = await options.authenticateMcpClient(domain, unread).catch(async (error: unknown) => {
         await refusedToken(error);
@@ -340,15 +339,12 @@ export function createApiHandler(options: ApiHandlerOptions) {
       });
     }
 
-    const read = () => parseBody(route, bytes, headers);
-    // An agent route checks its agent's token before it reads its body: it is read on demand.
-    const request: ApiRequest<unknown> =
-      route.auth === 'agent' ? withBodyOnDemand(unread, read) : { ...unread, body: read() };
+    const request: ApiRequest<unknown> = { ...unread, body: parseBody(route, bytes, headers) };
     let result: Awaited<ReturnType<Route['handle']>>;
     try {
-      result = await route.handle({ request, domain, caller });
+      result = await route.handle({ request, domain, caller, agent });
     } catch (error) {
-      // An agent route authenticates its token itself: what it refuses is recorded as any refused token.
+      // An agent's token rotated or revoked since it was checked, refused by the core: recorded alike.
       if (route.auth === 'agent') await refusedToken(error);
       // Refused by the core's own rules (a super-admin-only change, deciding on one's own run…);
       // a suspended tenant's refusal, or a plan's limit, is not an attack.

@@ -7,6 +7,7 @@
 // zod/mini (the free entry's and the routes every API serves), as each function's size allows.
 import type * as z from 'zod/v4/core';
 import type { Permission } from '../contract/permissions.ts';
+import type { Agent } from '../core/agents/agents.ts';
 import { MethodNotAllowedError, RouteNotFoundError } from '../core/errors.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { DomainContext, PublicContext, TenantContext } from '../core/tenancy/domain.ts';
@@ -39,11 +40,14 @@ export interface RouteContext<
   TBody,
   TCaller extends Caller | undefined,
   TDomain extends DomainContext = DomainContext,
+  TAgent extends Agent | undefined = undefined,
 > {
   readonly request: ApiRequest<TBody>;
   /** The request's domain, narrowed to what the route serves. */
   readonly domain: TDomain;
   readonly caller: TCaller;
+  /** The local agent calling, on the agent channel (its token checked before the body is read). */
+  readonly agent: TAgent;
 }
 
 /**
@@ -149,10 +153,10 @@ export type ResultOf<R extends Responses> = { [K in keyof R]: ResultFor<K, R[K]>
 type BodyOf<S> = S extends z.$ZodType ? z.output<S> : undefined;
 
 /**
- * Who may call a route: anybody, a user (session or personal access token), an AI client (its own
- * token, on the MCP endpoint only), or a local agent (its own token, on the agent channel only: the
- * route's handler authenticates it; the pipeline tries no user credential there and records what
- * the handler refuses). Each kind of credential is refused where another is asked.
+ * Who may call a route: anybody (no credential is read), a user (session or personal access token),
+ * an AI client (its own token, on the MCP endpoint only), or a local agent (its own token, on the
+ * agent channel only). The pipeline authenticates each, before it reads the body, with the API's
+ * authenticator for that kind; each kind of credential is refused where another is asked.
  */
 export type RouteAuth = 'anonymous' | 'caller' | 'mcp-client' | 'agent';
 
@@ -194,8 +198,9 @@ interface RouteShape<
   readonly handle: (
     context: RouteContext<
       BodyOf<S>,
-      A extends 'anonymous' ? Caller | undefined : A extends 'agent' ? undefined : Caller,
-      DomainOf<V>
+      A extends 'anonymous' | 'agent' ? undefined : Caller,
+      DomainOf<V>,
+      A extends 'agent' ? Agent : undefined
     >,
   ) => Promise<ResultOf<R>>;
 }
@@ -214,7 +219,9 @@ export interface Route {
   readonly maxBodyBytes?: number;
   readonly head?: boolean;
   readonly responses: Responses;
-  readonly handle: (context: RouteContext<unknown, Caller | undefined>) => Promise<RouteResult>;
+  readonly handle: (
+    context: RouteContext<unknown, Caller | undefined, DomainContext, Agent | undefined>,
+  ) => Promise<RouteResult>;
 }
 
 export function route<

@@ -14,10 +14,9 @@ import {
   MAX_OUTPUT_BYTES,
 } from '../../core/executions/executions.ts';
 import type { ApiCore, SignedInCore } from '../../core/platform.ts';
-import { TENANT_ID_PATTERN, type TenantContext } from '../../core/tenancy/domain.ts';
+import { TENANT_ID_PATTERN } from '../../core/tenancy/domain.ts';
 import { tenantContext } from '../../core/tenancy/hosts.ts';
 import { list } from '../responses.ts';
-import type { ApiRequest } from '../router.ts';
 import { type Route, route } from '../router.ts';
 
 const newAgentBody = z.strictObject({
@@ -114,19 +113,6 @@ const agentJobSchema = z
 
 const RESULT_BODY_BYTES = 2 * (MAX_OUTPUT_BYTES + 2 * MAX_LOG_BYTES) + 64 * 1024;
 
-/**
- * The agent calling, by its token alone: every agent route asks this first, before it reads its body
- * (the pipeline reads an agent route's body when the route first asks for it), so a caller without
- * a valid agent token gets the same 401 whatever it sent, and learns nothing of the body's rules.
- */
-function agentCalling(
-  core: SignedInCore,
-  domain: TenantContext,
-  request: ApiRequest<unknown>,
-): Promise<Agent> {
-  return core.agents.authenticate(domain, request.headers.authorization);
-}
-
 /** The name an agent says it is must be its token's. */
 function assertNamed(agent: Agent, name: string): void {
   if (name !== agent.name) throw new NotFoundError(`This token is not agent ${name}'s`);
@@ -206,9 +192,7 @@ export function agentRoutes(core: SignedInCore): Route[] {
       },
       body: helloBody,
       maxBodyBytes: 4096,
-      handle: async ({ domain, request }) => {
-        const tenant = domain;
-        const agent = await agentCalling(core, tenant, request);
+      handle: async ({ domain: tenant, request, agent }) => {
         assertNamed(agent, request.body.name);
         const seen = await core.agents.seen(tenant, agent, request.body);
         return {
@@ -230,9 +214,7 @@ export function agentRoutes(core: SignedInCore): Route[] {
       responses: { 200: agentJobSchema, 204: null },
       body: helloBody,
       maxBodyBytes: 4096,
-      handle: async ({ domain, request }) => {
-        const tenant = domain;
-        const agent = await agentCalling(core, tenant, request);
+      handle: async ({ domain: tenant, request, agent }) => {
         assertNamed(agent, request.body.name);
         await core.agents.seen(tenant, agent, request.body);
         const taken = await core.agents.poll(tenant, agent, request.body.waitSeconds);
@@ -248,9 +230,7 @@ export function agentRoutes(core: SignedInCore): Route[] {
       responses: { 204: null },
       body: startedBody,
       maxBodyBytes: 4096,
-      handle: async ({ domain, request }) => {
-        const tenant = domain;
-        const agent = await agentCalling(core, tenant, request);
+      handle: async ({ domain: tenant, request, agent }) => {
         const id = request.params.id ?? '';
         await core.agents.confirmStarted(tenant, agent, id, request.body.lease);
         await core.executions.recordStarted(tenant, {
@@ -273,9 +253,7 @@ export function agentRoutes(core: SignedInCore): Route[] {
       },
       body: logsBody,
       maxBodyBytes: 2 * LOG_CHUNKS_PER_REPORT * MAX_LOG_CHUNK_BYTES + 4096,
-      handle: async ({ domain, request }) => {
-        const tenant = domain;
-        const agent = await agentCalling(core, tenant, request);
+      handle: async ({ domain: tenant, request, agent }) => {
         const id = request.params.id ?? '';
         await core.agents.checkLease(tenant, agent, id, request.body.lease);
         const chunks = request.body.chunks.map((chunk) => ({ ...chunk, at: core.now().toISOString() }));
@@ -296,9 +274,7 @@ export function agentRoutes(core: SignedInCore): Route[] {
       },
       body: resultBody,
       maxBodyBytes: RESULT_BODY_BYTES,
-      handle: async ({ domain, request }) => {
-        const tenant = domain;
-        const agent = await agentCalling(core, tenant, request);
+      handle: async ({ domain: tenant, request, agent }) => {
         const id = request.params.id ?? '';
         const { lease: secret, ...report } = request.body;
         await core.agents.checkLease(tenant, agent, id, secret);

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { Agent } from '../../../../functions/core/agents/agents.ts';
 import { AuthenticationError, UnknownHostError } from '../../../../functions/core/errors.ts';
 import type { Caller } from '../../../../functions/core/identity/caller.ts';
 import type { DomainContext } from '../../../../functions/core/tenancy/domain.ts';
@@ -73,7 +74,11 @@ const handler = createApiHandler({
       responses: { 200: z.object({ caller: z.string().nullable(), remainingMs: z.number().nullable() }) },
       handle: async ({ caller: who, request }) => ({
         status: 200,
-        body: { caller: who?.username ?? null, remainingMs: request.remainingMs?.() ?? null },
+        body: {
+          // Typed `undefined` on an anonymous route; checked at run time all the same.
+          caller: (who as Caller | undefined)?.username ?? null,
+          remainingMs: request.remainingMs?.() ?? null,
+        },
       }),
     }),
     route({
@@ -161,6 +166,17 @@ async function send(request: Sent) {
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
+const AGENT: Agent = {
+  name: 'agent',
+  description: '',
+  createdAt: '2026-12-05T00:00:00.000Z',
+  createdBy: 'admin',
+  tokenId: 'token',
+  tokenCreatedAt: '2026-12-05T00:00:00.000Z',
+  lastSeenAt: null,
+  version: null,
+  platform: null,
+};
 
 describe('the API pipeline', () => {
   describe('HEAD', () => {
@@ -464,6 +480,12 @@ describe('the API pipeline', () => {
         },
       },
       csrfToken: () => 'csrf',
+      authenticateAgent: async (_: DomainContext, request: { headers: Record<string, string> }) => {
+        if (request.headers.authorization !== 'Bearer efa_good') {
+          throw new AuthenticationError('Invalid agent token');
+        }
+        return { ...AGENT, name: 'box' };
+      },
       routes: [
         route({
           method: 'GET',
@@ -471,22 +493,25 @@ describe('the API pipeline', () => {
           serves: 'tenant',
           auth: 'anonymous',
           responses: { 200: z.object({ caller: z.string().nullable() }) },
-          handle: async ({ caller: who }) => ({ status: 200, body: { caller: who?.username ?? null } }),
+          handle: async ({ caller: who }) => ({
+            status: 200,
+            body: {
+              // Typed `undefined` on an anonymous route; checked at run time all the same.
+              caller: (who as Caller | undefined)?.username ?? null,
+            },
+          }),
         }),
-        // As the agent channel: the route checks its own token, then reads its body.
+        // As the agent channel: the pipeline checks the agent's token, then reads the body.
         route({
           method: 'POST',
           path: '/api/agent/hello',
           serves: 'tenant',
           auth: 'agent',
           body: z.strictObject({ name: z.string() }),
-          responses: { 200: z.object({ name: z.string() }) },
-          handle: async ({ request }) => {
-            if (request.headers.authorization !== 'Bearer efa_good') {
-              throw new AuthenticationError('Invalid agent token');
-            }
+          responses: { 200: z.object({ name: z.string(), agent: z.string() }) },
+          handle: async ({ request, agent }) => {
             bodiesRead.push(request.body);
-            return { status: 200, body: { name: request.body.name } };
+            return { status: 200, body: { name: request.body.name, agent: agent.name } };
           },
         }),
       ],
@@ -543,9 +568,16 @@ describe('the API pipeline', () => {
       expect((await call('POST', '/api/agent/hello', good, 'not json')).status).toBe(400);
       expect(await call('POST', '/api/agent/hello', good, '{"name":"box"}')).toEqual({
         status: 200,
-        body: { name: 'box' },
+        body: { name: 'box', agent: 'box' },
       });
       expect(bodiesRead).toEqual([{ name: 'box' }]);
+    });
+
+    it('refuses, at construction, an agent route where the API authenticates no agent', () => {
+      const { authenticateAgent: _, ...without } = options;
+      expect(() => createApiHandler(without)).toThrow(
+        /POST \/api\/agent\/hello takes local agents, and this API authenticates none/,
+      );
     });
 
     it('refuses, at construction, an anonymous route that needs a permission', () => {

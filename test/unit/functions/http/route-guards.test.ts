@@ -14,6 +14,7 @@ import { API_PATHS, apiPath } from '../../../../functions/contract/paths.ts';
 import { PUBLIC_PERMISSIONS, TENANT_PERMISSIONS } from '../../../../functions/contract/permissions.ts';
 import { builtCore } from '../../../../functions/core/assembly/sign-in.ts';
 import { ENV } from '../../../../functions/core/env.ts';
+import { AuthenticationError } from '../../../../functions/core/errors.ts';
 import type { Caller } from '../../../../functions/core/identity/caller.ts';
 import { createCore } from '../../../../functions/core/platform.ts';
 import type { DomainContext } from '../../../../functions/core/tenancy/domain.ts';
@@ -76,6 +77,9 @@ function misroutedApi(api: ApiSurface) {
     hosts,
     authenticate: async () => everything,
     authenticateMcpClient: async () => everything,
+    authenticateAgent: async () => {
+      throw new AuthenticationError('No agent here');
+    },
     csrfToken: () => 'csrf',
     originSecret: ORIGIN,
     logger: new Logger({ logLevel: 'SILENT' }),
