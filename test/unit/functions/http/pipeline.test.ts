@@ -456,7 +456,7 @@ describe('the API pipeline', () => {
     ).not.toThrow();
   });
 
-  describe('credentials read by the route, or by nobody', () => {
+  describe('credentials read by their own authenticator before the body, or by nobody', () => {
     const tried: string[] = [];
     const recorded: { kind: string; route: unknown }[] = [];
     const bodiesRead: unknown[] = [];
