@@ -314,6 +314,27 @@ describe('notices about a Skill', () => {
     expect((await announcements('claire')).text).toContain(id);
   });
 
+  it('shows nobody a notice about a run posted before notices named their Skill', async () => {
+    const tenant = (await t.core.hosts.resolve(HOSTS.acme)) as TenantContext;
+    const run = unique('ex-legacy');
+    // As Approvals posted them before: the Skill's name, the approver's comment, no sight recorded.
+    for (const [id, title] of [
+      [`decided-${run}`, 'Approved: Legacy secret'],
+      [`approval-${run}`, 'Approval needed: Legacy secret'],
+    ] as const) {
+      await t.core.announcements.post(
+        tenant,
+        { id, title, body: 'about Legacy secret', recipients: ['rick', 'vera', 'claire'] },
+        { username: 'system', via: 'system' },
+        'system',
+      );
+    }
+    for (const who of ['rick', 'vera', 'claire']) {
+      expect((await announcements(who)).text).not.toContain(run);
+      expectProblem(await api(who, 'POST', `/api/announcements/decided-${run}/read`), 404);
+    }
+  });
+
   it('tells a requester who lost sight of the Skill the decisions on their runs, without naming it', async () => {
     const skill = await vaultSkill();
     const approvedRun = await requested(skill.id);

@@ -99,6 +99,15 @@ function addressedTo(reader: Reader, item: Announcement): boolean {
 }
 
 /**
+ * A notice the platform posted about a run (an approval asked, a decision) before notices named
+ * their Skill: it names a Skill nobody can tell now, so it is read by nobody (the inbox and the runs
+ * themselves say the same, checked as they are now).
+ */
+function aboutAnUnknownSkill(item: Announcement): boolean {
+  return item.source === 'system' && /^(approval|decided)-/.test(item.id);
+}
+
+/**
  * An announcement addressed to the reader as they may read it: as written when they may see the
  * Skill it is about (now, by `skillsSeen`, or by the visibility an older notice carries); its
  * version without the Skill when it has one; null when they may read nothing of it.
@@ -108,7 +117,9 @@ function asRead(reader: Reader, item: Announcement, skillsSeen: ReadonlySet<stri
   const seesSkill =
     item.skillId !== undefined
       ? skillsSeen.has(item.skillId)
-      : item.skillVisibility === undefined || reader.seesSkill(item.skillVisibility);
+      : item.skillVisibility !== undefined
+        ? reader.seesSkill(item.skillVisibility)
+        : !aboutAnUnknownSkill(item);
   if (seesSkill) return written;
   if (withoutSkill === undefined) return null;
   const { link: _link, skillId: _skill, skillVisibility: _visibility, ...rest } = written;
