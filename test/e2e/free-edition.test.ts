@@ -103,7 +103,7 @@ describe('the free personal edition in a browser', () => {
     await screenshot(operator, 'free-console-space-never-expires');
     await operator
       .getByRole('navigation', { name: 'Main' })
-      .getByRole('link', { name: 'Free edition' })
+      .getByRole('link', { name: 'Leads and free spaces' })
       .click();
     await operator.getByLabel('Source').fill('e2e-ads');
     await operator.getByRole('button', { name: 'Filter' }).click();

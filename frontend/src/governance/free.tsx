@@ -89,7 +89,7 @@ export function FreeEditionPage({
 }) {
   return (
     <>
-      <PageHeader title="Free edition" />
+      <PageHeader title="Leads and free spaces" />
       <Leads />
       {canOffer ? <Offers /> : null}
       {canManage ? null : (

@@ -67,7 +67,7 @@ export const TENANT_MENUS: readonly MenuEntry[] = [
 export const PUBLIC_MENUS: readonly MenuEntry[] = [
   { id: 'tenants', label: 'Tenants', anyOf: ['tenant:read'] },
   { id: 'customers', label: 'Customers & orders', anyOf: ['customer:manage', 'order:manage'] },
-  { id: 'free', label: 'Free edition', anyOf: ['lead:read', 'lead:manage'] },
+  { id: 'free', label: 'Leads and free spaces', anyOf: ['lead:read', 'lead:manage'] },
   { id: 'lifecycle', label: 'Lifecycle', anyOf: ['lifecycle:run'] },
   { id: 'http-resources', label: 'HTTP resources', anyOf: ['http-resource:manage'] },
   { id: 'templates', label: 'Templates', anyOf: ['template:manage'] },
