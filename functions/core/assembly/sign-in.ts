@@ -15,6 +15,7 @@ import { Directory } from '../identity/directory.ts';
 import { setCursorKey } from '../pagination.ts';
 import { SecurityEvents } from '../security/events.ts';
 import { HostDirectory } from '../tenancy/hosts.ts';
+import { outsideTenantScope } from '../tenancy/tenant-scope.ts';
 import type { SignedInCore } from './signed-in.ts';
 
 export interface SignInCoreOptions {
@@ -91,8 +92,11 @@ export function lazyCore<C extends SignedInCore>(
     readonly whole: (signedIn: SignedInCore) => Promise<C>;
   },
 ): LazyCore<C> {
-  const signedIn = once(() => build.signedIn(signIn));
-  return { signIn, signedIn, whole: once(async () => build.whole(await signedIn())) };
+  // Built by whichever request needs a layer first, and kept for every request after it: outside
+  // that request's tenant scope, so nothing a service starts while it is built carries that tenant.
+  const signedIn = once(() => outsideTenantScope(() => build.signedIn(signIn)));
+  const whole = once(() => outsideTenantScope(async () => build.whole(await signedIn())));
+  return { signIn, signedIn, whole };
 }
 
 /** A core already built whole (the local platform's tables, the tests): every layer is it. */

@@ -44,6 +44,14 @@ export function withTenantScope<T>(tenantId: string, work: () => Promise<T>): Pr
   return scope.run(tenantId, work);
 }
 
+/**
+ * Runs `work` outside any tenant's scope: for what a request starts but outlives it, and must not
+ * carry its tenant (a layer of an API's core, built by the first request that needs it).
+ */
+export function outsideTenantScope<T>(work: () => Promise<T>): Promise<T> {
+  return scope.exit(work);
+}
+
 export function currentTenantScope(): string | undefined {
   return scope.getStore();
 }

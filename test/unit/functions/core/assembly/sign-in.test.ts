@@ -8,6 +8,7 @@ import { builtCore, createSignInCore, lazyCore } from '../../../../../functions/
 import { createSignedInCore } from '../../../../../functions/core/assembly/signed-in.ts';
 import { createTenantCore } from '../../../../../functions/core/assembly/tenant.ts';
 import { ENV } from '../../../../../functions/core/env.ts';
+import { currentTenantScope, withTenantScope } from '../../../../../functions/core/tenancy/tenant-scope.ts';
 
 // Building a core touches no database: an endpoint nothing listens on is enough.
 const table = { client: documentClient({ [ENV.dynamodbEndpoint]: 'http://127.0.0.1:1' }), name: 'sign-in' };
@@ -79,6 +80,30 @@ describe('the sign-in core and the whole core built on it', () => {
       expect(builds).toEqual(layer === 'signedIn' ? { signedIn: 2, whole: 1 } : { signedIn: 1, whole: 2 });
     },
   );
+
+  it('builds each layer outside the tenant scope of the request that first needs it', async () => {
+    const scopes: (string | undefined)[] = [];
+    const core = lazyCore(createSignInCore(options), {
+      signedIn: async (built) => {
+        scopes.push(currentTenantScope());
+        return createSignedInCore(options, built);
+      },
+      whole: async (signedIn) => {
+        await Promise.resolve();
+        scopes.push(currentTenantScope());
+        return createTenantCore(options, signedIn);
+      },
+    });
+    const whole = await withTenantScope('acme', async () => {
+      expect(currentTenantScope()).toBe('acme');
+      const built = await core.whole();
+      // The request itself stays in its scope.
+      expect(currentTenantScope()).toBe('acme');
+      return built;
+    });
+    expect(whole.auth).toBeDefined();
+    expect(scopes).toEqual([undefined, undefined]);
+  });
 
   it('a core built whole is both halves', async () => {
     const whole = createTenantCore(options);
