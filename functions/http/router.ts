@@ -11,6 +11,7 @@ import type { Agent } from '../core/agents/agents.ts';
 import { MethodNotAllowedError, RouteNotFoundError } from '../core/errors.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { DomainContext, PublicContext, TenantContext } from '../core/tenancy/domain.ts';
+import { outsideTenantScope } from '../core/tenancy/tenant-scope.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -281,7 +282,8 @@ export function lazyRoutes(
   return {
     prefixes,
     routes: () => {
-      loaded ??= routes().catch((error: unknown) => {
+      // Kept for every request after the first that loads it: built outside that request's tenant scope.
+      loaded ??= outsideTenantScope(routes).catch((error: unknown) => {
         loaded = undefined;
         throw error;
       });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MethodNotAllowedError, RouteNotFoundError } from '../../../../functions/core/errors.ts';
+import { currentTenantScope, withTenantScope } from '../../../../functions/core/tenancy/tenant-scope.ts';
 import {
   lazyRoutes,
   loadRoutes,
@@ -95,6 +96,22 @@ function counted(prefixes: readonly RoutePath[], routes: readonly Route[], failu
 }
 
 describe('Router with groups loaded on first use', () => {
+  it('loads a group outside the tenant scope of the request that first reaches it', async () => {
+    const scopes: (string | undefined)[] = [];
+    const group = lazyRoutes(['/api/skills'], async () => {
+      await Promise.resolve();
+      scopes.push(currentTenantScope());
+      return [at('GET', '/api/skills')];
+    });
+    const matched = await withTenantScope('acme', async () => {
+      const match = await new Router([group]).match('GET', '/api/skills');
+      expect(currentTenantScope()).toBe('acme');
+      return match;
+    });
+    expect(matched.route.path).toBe('/api/skills');
+    expect(scopes).toEqual([undefined]);
+  });
+
   it('loads a group only for a path under one of its prefixes, once, and matches it as a table route', async () => {
     const skills = [at('GET', '/api/skills'), at('GET', '/api/skills/{id}'), at('PUT', '/api/skills/{id}')];
     const users = [at('GET', '/api/users')];
