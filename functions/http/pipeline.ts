@@ -293,6 +293,12 @@ export function createApiHandler(options: ApiHandlerOptions) {
         await report('token-refused', { reason: error.message });
       }
     };
+    // A credential refused where it is checked is recorded, then answered as refused.
+    const authenticated = <T>(attempt: Promise<T>): Promise<T> =>
+      attempt.catch(async (error: unknown) => {
+        await refusedToken(error);
+        throw error;
+      });
 
     // Whose credential is read where: a user's (a bearer header, else the session cookie) on a
     // caller's route; an AI client's on the MCP route; an agent's on the agent channel; none on an
@@ -302,25 +308,16 @@ export function createApiHandler(options: ApiHandlerOptions) {
     let agent: Agent | undefined;
     if (route.auth === 'agent') {
       if (options.authenticateAgent === undefined) throw new RouteNotFoundError(`No route for ${path}`);
-      agent = await options.authenticateAgent(domain, unread).catch(async (error: unknown) => {
-        await refusedToken(error);
-        throw error;
-      });
+      agent = await authenticated(options.authenticateAgent(domain, unread));
     } else if (route.auth === 'mcp-client') {
       if (options.authenticateMcpClient === undefined) throw new RouteNotFoundError(`No route for ${path}`);
-      caller = await options.authenticateMcpClient(domain, unread).catch(async (error: unknown) => {
-        await refusedToken(error);
-        throw error;
-      });
+      caller = await authenticated(options.authenticateMcpClient(domain, unread));
     } else if (route.auth === 'caller') {
       const credential = credentialOf(headers, unread.cookies);
       if (credential === undefined) {
         throw new AuthenticationError('Sign in first: a bearer token or a session cookie is required');
       }
-      caller = await options.authenticate(domain, credential).catch(async (error: unknown) => {
-        await refusedToken(error);
-        throw error;
-      });
+      caller = await authenticated(options.authenticate(domain, credential));
       if (credential.kind === 'cookie')
         assertSameOriginWrite(method, headers, domain, options.csrfToken(caller));
     }
