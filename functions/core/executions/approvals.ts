@@ -152,9 +152,9 @@ export class Approvals {
 
   /**
    * Tells the tenant's approvers that a run waits for them: never its requester, who may not decide,
-   * nor anyone who may not see the Skill (the notice names it, and who asked to run it) when they
-   * read it: the notice names the Skill, whose sight is checked as it is then. Its visibility now
-   * goes with it too, for readers of notices that named none.
+   * nor anyone who may not see the Skill when they read it (the notice names it, and who asked to run
+   * it): it carries the Skill's id, whose sight is checked as it is then, and its visibility now too,
+   * which code from before notices named their Skill checks instead.
    */
   async notify(domain: TenantContext, execution: Execution, skill: Pick<Skill, 'visibility'>): Promise<void> {
     const roles = (await this.#directory.listRoles(domain))

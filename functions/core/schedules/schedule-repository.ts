@@ -167,12 +167,9 @@ export class ScheduleRepository {
    * Writes `schedule` over the one at `expectedRevision`; any other is a ScheduleConflictError. A
    * fire noted on the schedule since it was read (`markFired`, which leaves the revision) is kept:
    * the write is conditioned on the last fire it carries too, and on a fire in between it takes the
-   * stored one and writes again (at most MAX_REPLACE_WRITES times).
-   */
-  /**
-   * Writes a definition at `expectedRevision`, keeping a fire's note that landed since it was read;
-   * with `dropLastFire` (its Skill changed), without any: the last fire was of another Skill, whose
-   * run and reasons a reader of the new one may not see.
+   * stored one and writes again (at most MAX_REPLACE_WRITES times). With `dropLastFire` (its Skill
+   * changed), it is written without any last fire: that was of another Skill, whose run and reasons
+   * a reader of the new one may not see.
    */
   async replace(
     domain: TenantContext,
