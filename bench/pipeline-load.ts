@@ -6,7 +6,7 @@
  * same process, the job inside the runner (`metrics.durationMs`). Per row also what a run cost: CPU
  * of the platform's process, of its main thread alone (where the platform's own work and its SDK clients
  * run; the rest is the services' thread, libuv's pool and GC helpers), and of its children (Python
- * hosts, zygotes, jobs; Linux /proc), and the
+ * hosts, zygotes, jobs; Linux /proc; in a second table split by those three roles), and the
  * SDK requests the platform's clients sent (every one, the pollers' receives and deletes included),
  * and how long after the run's recorded end the client had its answer (end → answer: the settle
  * loop's or the client's polling delay, and the answer's way back).
@@ -47,11 +47,30 @@ function threadSeconds(): number {
   return (user + system) / 1e6;
 }
 
+/** A process's command line, or '' once it is gone. */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /**
  * CPU seconds of this process, of its main thread (this one), and of its descendants (live ones' own
- * and reaped time, and ours reaped).
+ * and reaped time, and ours reaped), and those split by the Python runtime's roles: the worker hosts
+ * (`python_host.py`, one invocation at a time), their zygotes (each pre-forks its pool of job children
+ * and reaps them, being their subreaper) and the job children (live ones' own time and what the zygotes
+ * reaped). What ended during the row (a host let go when the work dropped) is in the total only.
  */
-function cpuSeconds(): { self: number; thread: number; children: number } {
+function cpuSeconds(): {
+  self: number;
+  thread: number;
+  children: number;
+  hosts: number;
+  zygotes: number;
+  jobs: number;
+} {
   const thread = threadSeconds();
   const self = processCpu('self');
   const children = new Map<number, number[]>();
@@ -61,14 +80,32 @@ function cpuSeconds(): { self: number; thread: number; children: number } {
     if (stat !== null) children.set(stat.parent, [...(children.get(stat.parent) ?? []), Number(entry)]);
   }
   let descendants = self?.reaped ?? 0;
-  const queue = [...(children.get(process.pid) ?? [])];
+  let hosts = 0;
+  let zygotes = 0;
+  let jobs = 0;
+  const queue = (children.get(process.pid) ?? []).map((pid) => ({ pid, parentRole: 'platform' }));
   while (queue.length > 0) {
-    const pid = queue.pop() as number;
+    const { pid, parentRole } = queue.pop() as { pid: number; parentRole: string };
     const stat = processCpu(pid);
-    if (stat !== null) descendants += stat.own + stat.reaped;
-    queue.push(...(children.get(pid) ?? []));
+    if (stat === null) continue;
+    descendants += stat.own + stat.reaped;
+    const command = commandLine(pid);
+    const role = command.includes('python_host.py')
+      ? 'host'
+      : command.includes('zygote_main.py')
+        ? parentRole === 'host'
+          ? 'zygote'
+          : 'job'
+        : 'other';
+    if (role === 'host') hosts += stat.own;
+    if (role === 'zygote') {
+      zygotes += stat.own;
+      jobs += stat.reaped;
+    }
+    if (role === 'job') jobs += stat.own + stat.reaped;
+    queue.push(...(children.get(pid) ?? []).map((child) => ({ pid: child, parentRole: role })));
   }
-  return { self: self?.own ?? 0, thread, children: descendants };
+  return { self: self?.own ?? 0, thread, children: descendants, hosts, zygotes, jobs };
 }
 
 interface Row {
@@ -87,6 +124,9 @@ interface Row {
   cpuSelfMs: number;
   cpuThreadMs: number;
   cpuChildrenMs: number;
+  cpuHostsMs: number;
+  cpuZygotesMs: number;
+  cpuJobsMs: number;
   requests: number;
   load: string;
 }
@@ -167,6 +207,9 @@ for (const plan of PLANS) {
           cpuSelfMs: ((after.self - before.self) / samples.length) * 1000,
           cpuThreadMs: ((after.thread - before.thread) / samples.length) * 1000,
           cpuChildrenMs: ((after.children - before.children) / samples.length) * 1000,
+          cpuHostsMs: ((after.hosts - before.hosts) / samples.length) * 1000,
+          cpuZygotesMs: ((after.zygotes - before.zygotes) / samples.length) * 1000,
+          cpuJobsMs: ((after.jobs - before.jobs) / samples.length) * 1000,
           requests: requests / samples.length,
           load: loadavg()[0]?.toFixed(1) ?? '?',
         });
@@ -209,6 +252,15 @@ const lines = [
   ...rows.map(
     (row) =>
       `| ${row.plan} | ${row.clients} | ${row.mode === 'wait' ? '`Prefer: wait`' : `polling every ${pollEvery(row.clients)} ms`} | ${row.runs} | ${row.perSecond.toFixed(1)} | ${format(row.clientP50)} | ${format(row.clientP99)} | ${format(row.serverP50)} | ${format(row.serverP99)} | ${format(row.jobP50)} | ${format(row.answerP50)} | ${format(row.answerP99)} | ${format(row.cpuSelfMs)} | ${format(row.cpuThreadMs)} | ${format(row.cpuChildrenMs)} | ${row.requests.toFixed(1)} | ${row.load} |`,
+  ),
+  '',
+  "The children's CPU per run by role: the worker hosts (the job's message checked, claimed, handed to the sandbox, its report signed and sent), their zygotes (forking and reaping the job children) and the job children themselves (set-up in the pool, the job, exit); the job's own time inside its child, the baseline, first.",
+  '',
+  '| plan | clients | learns the end by | job p50 ms (baseline) | Python CPU ms/run | worker hosts | zygotes | job children |',
+  '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map(
+    (row) =>
+      `| ${row.plan} | ${row.clients} | ${row.mode === 'wait' ? '`Prefer: wait`' : `polling every ${pollEvery(row.clients)} ms`} | ${format(row.jobP50)} | ${format(row.cpuChildrenMs)} | ${format(row.cpuHostsMs)} | ${format(row.cpuZygotesMs)} | ${format(row.cpuJobsMs)} |`,
   ),
   '',
   `Floor: one consistent GetItem through the SDK client, the SigV4 guard and dynalite, sent back to back: **${floorMs.toFixed(2)} ms** of the process's CPU per request, **${floorThreadMs.toFixed(2)} ms** of its main thread's.`,

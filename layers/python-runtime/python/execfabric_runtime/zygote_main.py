@@ -19,6 +19,7 @@ import csv  # noqa: E402,F401
 import dataclasses  # noqa: E402,F401
 import datetime  # noqa: E402,F401
 import decimal  # noqa: E402,F401
+import encodings.ascii  # noqa: E402,F401 - the runtime's own /proc and cgroup reads in each child
 import functools  # noqa: E402,F401
 import hashlib  # noqa: E402,F401
 import itertools  # noqa: E402,F401
