@@ -100,3 +100,22 @@ def test_cpu_metrics_leave_out_the_warm_up(sandbox: Sandbox) -> None:
     assert idle.status == busy.status == "succeeded"
     assert busy.cpu_ms > idle.cpu_ms
     assert idle.cpu_ms < 50
+
+
+def test_a_job_loads_no_module_its_zygote_had_not_loaded(sandbox: Sandbox) -> None:
+    # The zygote imports what jobs and the runtime's own set-up use, so that each forked child finds
+    # it warm: a module a child loads itself costs every job a file read and an unmarshal (the ASCII
+    # codec of the runtime's /proc reads did, until the zygote loaded it).
+    import subprocess
+    import sys
+
+    probe = (
+        "import runpy, sys\n"
+        f"runpy.run_path({str(LAYER / 'execfabric_runtime' / 'zygote_main.py')!r}, run_name='probe')\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-I", "-S", "-c", probe], check=True, capture_output=True, text=True)
+    zygote = set(loaded.stdout.split())
+    job = run(sandbox, "import sys\n\ndef main(inputs, ctx):\n    return sorted(sys.modules)\n")
+    assert job.status == "succeeded", job.error
+    assert set(job.output) - zygote == set()
