@@ -168,13 +168,13 @@ function jobGroupsOnHost(): Map<string, string[]> {
 
 /**
  * The machine's load as /proc tells it (load averages, stall times, per-CPU time, forks since boot,
- * paging, interrupts, disks), twice, a moment apart; then every way it knows to get the host's files
+ * paging, interrupts, disks, every file lock with its holder's pid; the kernel's boot arguments), twice, a moment apart; then every way it knows to get the host's files
  * back: unmount or remount the masks, write them, or do so in a user (and pid) namespace of its own.
  */
 const LOAD_SEEKER = `
 import ctypes, errno, os, time
 
-FILES = ("loadavg", "stat", "uptime", "vmstat", "interrupts", "softirqs", "diskstats")
+FILES = ("loadavg", "stat", "uptime", "vmstat", "interrupts", "softirqs", "diskstats", "locks", "cmdline")
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 
@@ -399,7 +399,7 @@ describe('one tenant’s script against another’s on the same platform', { tim
       expect(stat.processes, when).toBe('0');
       expect(Object.keys(stat).filter((key) => /^cpu\d+$/.test(key))).toHaveLength(during.output.cpus);
       expect(seen.uptime.split(' ')[1], when).toBe('0.00\n');
-      for (const name of ['vmstat', 'interrupts', 'softirqs', 'diskstats'])
+      for (const name of ['vmstat', 'interrupts', 'softirqs', 'diskstats', 'locks', 'cmdline'])
         expect(seen[name], `${when}: ${name}`).toBe('');
       expect(seen.pressure, when).toEqual([]);
       expect(seen['pressure/cpu'], when).toBe('FileNotFoundError');

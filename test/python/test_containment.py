@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import socket
 import tempfile
 import threading
@@ -233,6 +234,62 @@ def main(inputs, ctx):
         assert outcome.output["secret"] in ("FileNotFoundError", "PermissionError")
     finally:
         os.unlink(planted)
+
+
+@requires_root
+def test_of_the_top_of_the_host_tree_only_the_systems_folders_show(sandbox: Sandbox) -> None:
+    # What an operator keeps outside the system's folders is no job's: a folder and a file planted at
+    # the top (world-readable), /var (logs, databases), /opt, the machine's id. The system's
+    # programs, libraries and configuration still show, and the interpreter works (the tests above).
+    planted = f"/execfabric-planted-{secrets.token_hex(4)}"
+    os.mkdir(planted, 0o755)
+    with open(f"{planted}/note.txt", "w", encoding="utf-8") as handle:
+        handle.write("the operator's note")
+    with open(f"{planted}.json", "w", encoding="utf-8") as handle:
+        handle.write('{"key": "the host key"}')
+    os.chmod(f"{planted}.json", 0o644)
+    try:
+        source = """
+import os
+def main(inputs, ctx):
+    def read(path):
+        try:
+            with open(path) as handle:
+                return handle.read()
+        except OSError as error:
+            return type(error).__name__
+    def listing(path):
+        try:
+            return sorted(os.listdir(path))
+        except OSError as error:
+            return type(error).__name__
+    planted = inputs["planted"]
+    return {
+        "folder": listing(planted),
+        "note": read(planted + "/note.txt"),
+        "file": read(planted + ".json"),
+        "var": listing("/var"),
+        "opt": listing("/opt"),
+        "machine_id": read("/etc/machine-id"),
+        "passwd": "root:" in read("/etc/passwd"),
+        "usr_bin": os.path.isdir("/usr/bin"),
+    }
+"""
+        sandbox.close()  # the view is made when the zygote starts: start one that sees the planted files
+        outcome = run(sandbox, source, {"planted": planted})
+        assert outcome.status == "succeeded", outcome.error
+        seen = outcome.output
+        assert seen["folder"] == []
+        assert seen["note"] == "FileNotFoundError"
+        assert seen["file"] in ("PermissionError", "")
+        assert seen["var"] in ([], ["tmp"])
+        assert seen["opt"] in ([], "FileNotFoundError")
+        assert seen["machine_id"] in ("PermissionError", "", "FileNotFoundError")
+        assert seen["passwd"] is True and seen["usr_bin"] is True
+    finally:
+        os.unlink(f"{planted}/note.txt")
+        os.rmdir(planted)
+        os.unlink(f"{planted}.json")
 
 
 @requires_root

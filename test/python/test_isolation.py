@@ -245,7 +245,7 @@ def test_the_job_reads_no_cgroup_path(sandbox: Sandbox) -> None:
 MACHINE_COUNTERS = """
 import ctypes, errno, os
 
-FILES = ("loadavg", "stat", "uptime", "schedstat", "vmstat", "interrupts", "softirqs", "diskstats")
+FILES = ("loadavg", "stat", "uptime", "schedstat", "vmstat", "interrupts", "softirqs", "diskstats", "locks", "cmdline")
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 
@@ -331,9 +331,6 @@ def main(inputs, ctx):
     }
 """
 
-MASKED = ("loadavg", "stat", "uptime", "schedstat", "vmstat", "interrupts", "softirqs", "diskstats")
-
-
 def _check_machine_counters(outcome: Any) -> None:
     assert outcome.status == "succeeded", outcome.error
     result = outcome.output
@@ -346,7 +343,7 @@ def _check_machine_counters(outcome: Any) -> None:
         assert sum(1 for key in stat if key.startswith("cpu") and key != "cpu") == os.cpu_count()
         assert stat["btime"] == Path("/proc/stat").read_text(encoding="ascii").split("btime ")[1].split()[0]
         assert seen["uptime"].split()[1] == "0.00", (when, seen["uptime"])
-        for name in ("schedstat", "vmstat", "interrupts", "softirqs", "diskstats"):
+        for name in ("schedstat", "vmstat", "interrupts", "softirqs", "diskstats", "locks", "cmdline"):
             if os.path.exists(f"/proc/{name}"):
                 assert seen[name] == "", (when, name, seen[name][:200])
         if os.path.isdir("/proc/pressure"):

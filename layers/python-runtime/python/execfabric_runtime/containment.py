@@ -15,8 +15,11 @@ tenant jobs, unless the operator's explicit unsafe switch is set (``none``, logg
 
 With namespaces the job also sees a filesystem of its own: everything read-only except a private,
 size-limited tmpfs on ``/tmp`` (also bound on ``/var/tmp`` and ``/dev/shm``) that holds its folder;
-sensitive trees (``/root``, ``/home``, the platform's data folder) are replaced by empty ones that
-show back only what the interpreter needs to import the standard library; /sys is an empty tmpfs
+of the host's tree only the system's programs, libraries and configuration show (``SHOWN_AT_TOP``):
+every other folder at the top (``/home``, ``/root``, ``/opt``, ``/var``, ``/srv``, the operator's
+own…) and the platform's data and project folders are replaced by empty ones that show back only
+what the interpreter needs to import the standard library, and every other file at the top, with
+the machine's id, is a node no job can open; /sys is an empty tmpfs
 (the host's showed every job's cgroup), and the job has a cgroup namespace of its own, rooted at its
 job group (`/proc/self/cgroup` reads `/`); /proc's machine-wide counters (load, stall, per-CPU time,
 forks, paging, disks) are neutral read-only files. The tmpfs dies with the job's last process.
@@ -42,6 +45,16 @@ JOB_TMP = "/tmp"
 JOB_FOLDER = "/tmp/job"
 SHARED_TEMP_BINDS = ("/var/tmp", "/dev/shm")
 DEFAULT_HIDDEN = ("/root", "/home")
+#: The folders at the top of the host's tree a job sees (read-only): programs, libraries, system
+#: configuration, device and kernel interfaces, and /tmp (which a job's own tmpfs covers). Every
+#: other entry there is hidden, whatever the machine holds: a deny list missed what an operator keeps
+#: elsewhere (an attack pass read /opt, /var/log, a database's folder under /var/lib, another
+#: checkout of the platform and a file with the VM's host key at the top).
+SHOWN_AT_TOP = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp"})
+#: Files inside the shown folders that identify the machine, covered like a hidden file.
+COVERED_FILES = ("/etc/machine-id",)
+#: Emptied folders that keep one empty folder, for what is mounted there later.
+KEEP_EMPTY = {"/var": ("tmp",)}
 #: File systems left writable in the zygote's view: kernel interfaces (the zygote writes cgroup files;
 #: /dev holds /dev/null). Every other mount, tmpfs included, becomes read-only; a job's own tmpfs is
 #: mounted on top of that.
@@ -269,8 +282,57 @@ def _zygote_view(settings: Settings, enter_user_namespace: bool) -> None:
     else:
         osutil.unshare(osutil.CLONE_NEWNS)
     osutil.mount(None, "/", None, osutil.MS_REC | osutil.MS_PRIVATE)
-    _hide(settings.hidden)
+    folders, files = _unshown_at_top()
+    _hide(_outermost((*folders, *settings.hidden)))
+    _cover((*files, *COVERED_FILES))
     _read_only_everywhere()
+
+
+def _unshown_at_top() -> tuple[list[str], list[str]]:
+    """The folders and files at the top of the host's tree that are not in SHOWN_AT_TOP (a link is
+    followed to what it names, unless that lies in a shown folder)."""
+    shown = [f"/{name}" for name in SHOWN_AT_TOP]
+    folders: list[str] = []
+    files: list[str] = []
+    for entry in os.scandir("/"):
+        if entry.name in SHOWN_AT_TOP:
+            continue
+        target = os.path.realpath(entry.path)
+        if target == "/" or any(_within(target, os.path.realpath(path)) for path in shown):
+            continue
+        if os.path.isdir(target):
+            folders.append(target)
+        elif os.path.exists(target):
+            files.append(target)
+    return folders, files
+
+
+def _within(path: str, tree: str) -> bool:
+    return path == tree or path.startswith(tree.rstrip("/") + "/")
+
+
+def _outermost(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """The paths (resolved) none of which lies inside another: a tree inside a hidden one is gone
+    with it (what the interpreter needs in it is shown back by the outer one)."""
+    kept: list[str] = []
+    for path in sorted({os.path.realpath(path) for path in paths}):
+        if not any(_within(path, outer) for outer in kept):
+            kept.append(path)
+    return tuple(kept)
+
+
+def _cover(files: tuple[str, ...]) -> None:
+    """Binds the null device over each file, on a mount that allows no device: opening it is
+    refused (EACCES) and its metadata tells nothing of what it held."""
+    flags = osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC | osutil.MS_RDONLY
+    for path in files:
+        if not os.path.exists(path) or os.path.isdir(path):
+            continue
+        osutil.mount("/dev/null", path, None, osutil.MS_BIND)
+        try:
+            osutil.mount(None, path, None, osutil.MS_REMOUNT | osutil.MS_BIND | flags)
+        except OSError:
+            pass  # in a user namespace the device's mount flags may be locked: it reads empty there
 
 
 def _needed_paths() -> list[str]:
@@ -292,12 +354,14 @@ def _hide(hidden: tuple[str, ...]) -> None:
     needed = _needed_paths()
     for tree in hidden:
         tree = os.path.realpath(tree)
-        if not os.path.isdir(tree) or tree == "/":
-            continue
+        if not os.path.isdir(tree) or tree == "/" or any(_within(tree, path) for path in needed):
+            continue  # a tree the interpreter needs whole stays
         inside = [path for path in needed if path.startswith(tree.rstrip("/") + "/")]
         handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in inside}
         try:
             osutil.mount("tmpfs", tree, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, "size=1m,mode=0755")
+            for name in KEEP_EMPTY.get(tree, ()):
+                os.mkdir(os.path.join(tree, name), 0o755)
             for path, fd in handles.items():
                 os.makedirs(path, mode=0o755, exist_ok=True)
                 osutil.mount(f"/proc/self/fd/{fd}", path, None, osutil.MS_BIND | osutil.MS_REC)
@@ -372,6 +436,8 @@ MASKED_PROC_FILES = (
     "interrupts",  # per-CPU interrupt counts (timer, network, disk)
     "softirqs",  # per-CPU softirq counts
     "diskstats",  # every disk's reads and writes
+    "locks",  # every file lock on the machine: its holder's pid, device and inode, as they come and go
+    "cmdline",  # the kernel's boot arguments (the VM's and its agent's), nothing a job runs by
 )
 #: Folders of machine-wide counters, replaced by an empty read-only tmpfs: CPU, memory and I/O stall.
 MASKED_PROC_FOLDERS = ("pressure",)
