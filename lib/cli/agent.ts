@@ -88,6 +88,8 @@ interface Outcome {
   readonly durationMs?: number;
   readonly cpuMs?: number;
   readonly maxRssKb?: number;
+  /** The containment the runtime chose on this machine (network, seccomp, memory, disk, uid). */
+  readonly sandbox?: Readonly<Record<string, string | boolean>> | null;
 }
 
 export interface AgentOptions {
@@ -404,6 +406,7 @@ async function runOne(
       ...(outcome.status === 'succeeded' ? { output: outcome.output ?? null } : {}),
       ...(outcome.error === null || outcome.error === undefined ? {} : { error: outcome.error }),
       logs: { stdout: outcome.stdout, stderr: outcome.stderr, truncated: outcome.truncated },
+      ...(outcome.sandbox === undefined || outcome.sandbox === null ? {} : { sandbox: outcome.sandbox }),
       metrics: {
         ...(outcome.durationMs === undefined ? {} : { durationMs: outcome.durationMs }),
         ...(outcome.cpuMs === undefined ? {} : { cpuMs: outcome.cpuMs }),

@@ -175,6 +175,7 @@ def main() -> int:
                         "durationMs": outcome.duration_ms,
                         "cpuMs": outcome.cpu_ms,
                         "maxRssKb": outcome.max_rss_kb,
+                        "sandbox": outcome.sandbox,
                     },
                 }
             )

@@ -165,6 +165,11 @@ describe('execfabric agent', () => {
     expect(run.output).toEqual({ double: 42, token: null });
     expect(run.logs.stdout).toBe('on the agent 21\n');
     expect(run.metrics).toMatchObject({ agent: 'laptop' });
+    // The containment the agent's runtime chose, recorded as for the platform's own workers' runs.
+    expect(run.sandbox).toMatchObject({
+      network: expect.stringMatching(/^(netns|userns|seccomp)$/),
+      seccomp: true,
+    });
     expect(run.startedAt).toBeDefined();
 
     const listed = (await acme('/api/agents')).body.items as {
@@ -506,6 +511,21 @@ describe('the agent channel, as an attacker', () => {
       [404, 409],
       'acme run on globex',
     );
+    // A containment record is a short plan, not a place for anything the agent likes.
+    const sprawling = Object.fromEntries(Array.from({ length: 17 }, (_, index) => [`field${index}`, 'x']));
+    expectProblem(
+      await channel(ownerToken, `/api/agent/runs/${id}/result`, { ...result, sandbox: sprawling }),
+      422,
+      'a sandbox of 17 fields',
+    );
+    expectProblem(
+      await channel(ownerToken, `/api/agent/runs/${id}/result`, {
+        ...result,
+        sandbox: { network: 'x'.repeat(65) },
+      }),
+      422,
+      'a sandbox field of 65 characters',
+    );
     // The owner without the right lease; a user's session; a forged token.
     expectProblem(
       await channel(ownerToken, `/api/agent/runs/${id}/result`, { ...result, lease: 'x'.repeat(43) }),
@@ -538,6 +558,8 @@ describe('the agent channel, as an attacker', () => {
       status: 'succeeded',
       output: { real: true },
       logs: { stdout: 'done\n', stderr: '', truncated: false },
+      // At the limits: 16 fields, a value of 64 characters.
+      sandbox: { ...Object.fromEntries(Object.entries(sprawling).slice(2)), network: 'n'.repeat(64) },
     });
     expect(first.status, first.text).toBe(200);
     expect(first.body).toEqual({ id, status: 'succeeded' });
@@ -552,6 +574,7 @@ describe('the agent channel, as an attacker', () => {
     );
     const run = (await acme(`/api/executions/${id}`)).body;
     expect(run).toMatchObject({ status: 'succeeded', output: { real: true } });
+    expect(Object.keys(run.sandbox)).toHaveLength(16);
   });
 
   it('keeps agent management to tenant admins', async () => {

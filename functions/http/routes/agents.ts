@@ -52,6 +52,9 @@ const logsBody = z.strictObject({
     .max(LOG_CHUNKS_PER_REPORT),
 });
 
+/** The runtime's plan has five fields today (network, seccomp, memory, disk, uid); room for more. */
+const MAX_SANDBOX_FIELDS = 16;
+
 const resultBody = z.strictObject({
   lease,
   status: z.enum(['succeeded', 'failed', 'timed_out', 'killed', 'cancelled']),
@@ -72,6 +75,17 @@ const resultBody = z.strictObject({
     .partial()
     .optional(),
   metrics: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
+  /**
+   * The containment the agent's runtime chose for the job, as the agent reports it (the runtime's
+   * recorded plan): the run shows it as it shows the platform's own workers'. It is the agent's word,
+   * like the rest of its report; the run also names the agent.
+   */
+  sandbox: z
+    .record(z.string().max(32), z.union([z.string().max(64), z.boolean()]))
+    .refine((plan) => Object.keys(plan).length <= MAX_SANDBOX_FIELDS, {
+      message: `at most ${MAX_SANDBOX_FIELDS} fields`,
+    })
+    .optional(),
 });
 
 /** An agent result: the output, both log streams and an error envelope, with room for JSON escaping. */
