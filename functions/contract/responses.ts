@@ -648,6 +648,19 @@ export interface Template {
   readonly updatedAt: string;
 }
 
+/** Where a template stands with one tenant it was offered to (the governance console's view). */
+export interface TemplateStanding {
+  readonly tenantId: string;
+  readonly tenantName: string;
+  readonly offeredAt: string;
+  readonly offeredBy: string;
+  /** The version it installed, null while none is (or one is being installed). */
+  readonly installedVersion: number | null;
+  readonly installedAt: string | null;
+  readonly skillId: string | null;
+  readonly updateAvailable: boolean;
+}
+
 export interface TemplateSkill {
   readonly name: string;
   readonly description: string;

@@ -277,6 +277,11 @@ export function itemKey(domain: DomainContext, type: string, ...parts: readonly 
   return { PK: domainPk(domain), SK: [type, ...parts].join('#') };
 }
 
+/** `itemKey` in a tenant's partition named by its id alone (governance reading many tenants at once). */
+export function tenantItemKey(tenantId: string, type: string, ...parts: readonly string[]): Key {
+  return { PK: tenantPk(tenantId), SK: [type, ...parts].join('#') };
+}
+
 /** The SK prefix shared by every item of one type in a domain, for begins_with queries. */
 export function typePrefix(type: string): string {
   return `${type}#`;

@@ -594,7 +594,7 @@ describe('governance console', () => {
     await template.waitFor();
     await template.getByLabel('Tenant ids (comma-separated)').fill('acme');
     await template.getByRole('button', { name: 'Distribute' }).click();
-    await tab.getByText('Echo distributed to 1 tenant(s).').waitFor();
+    await tab.getByText('Echo distributed to 1 tenant.').waitFor();
     await screenshot(tab, 'governance-templates');
 
     // Acme's admin sees the granted resource (a summary, no credential) and installs the template.
@@ -612,6 +612,13 @@ describe('governance console', () => {
     await tenant.getByText(/Echo version 1 is installed\./).waitFor();
     await tenant.getByRole('link', { name: 'Echo', exact: true }).first().waitFor();
     await screenshot(tenant, 'tenant-templates');
+
+    // Back in the console: where the template stands with each tenant it was offered to.
+    await template.getByRole('button', { name: 'Tenants…' }).click();
+    const standing = template.getByRole('table', { name: 'Tenants offered Echo' });
+    await standing.getByRole('row', { name: /acme.*by admin.*version 1/ }).waitFor();
+    expect(await standing.getByRole('row').count()).toBe(2); // the header and acme
+    await screenshot(tab, 'governance-template-tenants');
   }, 60_000);
 });
 

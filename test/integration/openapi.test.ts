@@ -646,6 +646,7 @@ async function walkGovernance(): Promise<void> {
     token: admin,
     body: { tenantIds: ['acme'] },
   });
+  await ok({ path: '/api/templates/{id}/tenants', params: templateId, token: admin });
   // A fresh session: the tenant sweep signed alice out (POST /api/auth/logout).
   const alice = await t.login(HOSTS.acme, 'alice');
   await ok(

@@ -145,4 +145,85 @@ describe('templates', () => {
       expect.arrayContaining(['template.created', 'template.distributed', 'template.version.created']),
     );
   });
+
+  it('show the console where they stand with each tenant, a page of tenants at a time', async () => {
+    await as('admin', 'admin.localhost', 'POST', `/api/templates/${templateId}/distribute`, {
+      tenantIds: ['globex'],
+    });
+    const whole = await as(
+      'admin',
+      'admin.localhost',
+      'GET',
+      `/api/templates/${templateId}/tenants?limit=100`,
+    );
+    expect(whole.status, whole.text).toBe(200);
+    expect(whole.body.cursor).toBeUndefined();
+    expect(whole.body.items).toEqual([
+      {
+        tenantId: 'acme',
+        tenantName: expect.any(String),
+        offeredAt: expect.any(String),
+        offeredBy: 'admin',
+        installedVersion: 2,
+        installedAt: expect.any(String),
+        skillId: expect.stringMatching(/^skl-/),
+        updateAvailable: false,
+      },
+      expect.objectContaining({
+        tenantId: 'globex',
+        installedVersion: null,
+        installedAt: null,
+        skillId: null,
+      }),
+    ]);
+
+    // One tenant a page: a page holds the offered tenants among its one, so some are empty; walked to
+    // the end they hold the same list.
+    const walked: unknown[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const query = cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+      const page = await as(
+        'admin',
+        'admin.localhost',
+        'GET',
+        `/api/templates/${templateId}/tenants?limit=1${query}`,
+      );
+      expect(page.status, page.text).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(1);
+      walked.push(...page.body.items);
+      cursor = page.body.cursor;
+      pages++;
+    } while (cursor !== undefined && pages < 50);
+    expect(walked).toEqual(whole.body.items);
+    expect(pages).toBeGreaterThan(walked.length);
+
+    // A newer version: acme has an update waiting.
+    await as('admin', 'admin.localhost', 'POST', `/api/templates/${templateId}/versions`, {
+      skill,
+      source: 'def main(inputs, ctx):\n    return {"value": inputs["n"] * 4}\n',
+    });
+    const after = await as('admin', 'admin.localhost', 'GET', `/api/templates/${templateId}/tenants`);
+    expect(after.body.items[0]).toMatchObject({
+      tenantId: 'acme',
+      installedVersion: 2,
+      updateAvailable: true,
+    });
+
+    expect(
+      (await as('admin', 'admin.localhost', 'GET', '/api/templates/tpl-000000000000/tenants')).status,
+    ).toBe(404);
+    const forged = await as(
+      'admin',
+      'admin.localhost',
+      'GET',
+      `/api/templates/${templateId}/tenants?cursor=bm9wZQ`,
+    );
+    expect(forged.status, forged.text).toBe(422);
+    // A tenant's admin sees its own offers (GET /api/templates), never where a template stands elsewhere.
+    expect((await as('alice', 'acme.localhost', 'GET', `/api/templates/${templateId}/tenants`)).status).toBe(
+      404,
+    );
+  });
 });

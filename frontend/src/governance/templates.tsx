@@ -9,13 +9,15 @@ import {
   RISKS,
   type Template,
   type TemplateSkill,
+  type TemplateStanding,
   type TemplateVersion,
 } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
-import { useAction, useResource } from '../shared/hooks.ts';
+import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import {
   Empty,
   formatDate,
+  LoadMore,
   Notice,
   Options,
   PageHeader,
@@ -99,6 +101,7 @@ function TemplateCard({
   const [everyone, setEveryone] = useState(false);
   const [tenantIds, setTenantIds] = useState('');
   const [editing, setEditing] = useState(false);
+  const [standing, setStanding] = useState(false);
   const distribute = useAction(async () =>
     api.post<{ tenants: string[] }>(
       `/api/templates/${segment(template.id)}/distribute`,
@@ -119,7 +122,9 @@ function TemplateCard({
           const result = await distribute.run();
           if (result !== undefined) {
             setTenantIds('');
-            onChanged(`${template.name} distributed to ${result.tenants.length} tenant(s).`);
+            onChanged(
+              `${template.name} distributed to ${result.tenants.length} tenant${result.tenants.length === 1 ? '' : 's'}.`,
+            );
           }
         }}
       >
@@ -163,8 +168,17 @@ function TemplateCard({
           >
             {editing ? 'Close the editor' : 'New version…'}
           </button>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => setStanding((open) => !open)}
+            aria-expanded={standing}
+          >
+            {standing ? 'Hide the tenants' : 'Tenants…'}
+          </button>
         </div>
       </form>
+      {standing ? <Standing template={template} /> : null}
       {editing ? (
         <NewVersion
           template={template}
@@ -175,6 +189,55 @@ function TemplateCard({
         />
       ) : null}
     </article>
+  );
+}
+
+/**
+ * Where the template stands with the tenants it was offered to: when and by whom, and the version
+ * each installed. The API reads a page of tenants at a time and lists the offered ones among them.
+ */
+function Standing({ template }: { readonly template: Template }) {
+  const list = usePaged<TemplateStanding>(`/api/templates/${segment(template.id)}/tenants`, 100);
+  return (
+    <Show state={list.state} loading="Loading the tenants…">
+      {(items) => (
+        <>
+          {items.length === 0 ? (
+            <p className="muted">
+              {list.hasMore ? 'No tenant so far; more to look through.' : 'Offered to no tenant yet.'}
+            </p>
+          ) : (
+            <table aria-label={`Tenants offered ${template.name}`}>
+              <thead>
+                <tr>
+                  <th scope="col">Tenant</th>
+                  <th scope="col">Offered</th>
+                  <th scope="col">Installed</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((item) => (
+                  <tr key={item.tenantId}>
+                    <td>
+                      {item.tenantName} <span className="muted">({item.tenantId})</span>
+                    </td>
+                    <td>
+                      {formatDate(item.offeredAt)} by {item.offeredBy}
+                    </td>
+                    <td>
+                      {item.installedVersion === null
+                        ? 'not installed'
+                        : `version ${item.installedVersion}${item.updateAvailable ? ` (version ${template.latestVersion} available)` : ''}`}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <LoadMore list={list} />
+        </>
+      )}
+    </Show>
   );
 }
 

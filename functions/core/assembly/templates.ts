@@ -2,7 +2,7 @@
  * Platform templates on a catalog core: authored in the public domain, installed by tenants (and
  * into each new personal space at sign-up). The public domain (public-domain.ts), the tenant core
  * (tenant.ts) and the free entry (free-entry.ts) build them this way; only the public domain's list
- * tenants, to distribute a template to every one.
+ * tenants, to distribute a template to every one and to say where it stands with them.
  */
 import type { ScriptChecker } from '../assets/checker.ts';
 import { Templates } from '../templates/templates.ts';
@@ -21,18 +21,7 @@ export function createTemplates(
     scripts: catalog.scripts,
     skills: catalog.skills,
     checker: checker ?? noChecker,
-    ...(tenants === undefined
-      ? {}
-      : {
-          tenantIds: async function* () {
-            let cursor: string | undefined;
-            do {
-              const page = await tenants.list(100, cursor);
-              for (const tenant of page.items) yield tenant.id;
-              cursor = page.cursor;
-            } while (cursor !== undefined);
-          },
-        }),
+    ...(tenants === undefined ? {} : { tenants: (limit, cursor) => tenants.list(limit, cursor) }),
     now: catalog.now,
   });
 }

@@ -7,11 +7,22 @@
  * an offer made twice, as nothing. The install steps and their order stay in templates.ts.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { queryAll, type Table } from '../db.ts';
+import { batchGetMany, queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import { ordinalKey } from '../ids.ts';
 import { parseJson, stringifyJson } from '../json.ts';
-import { domainPk, ITEM_TYPE, itemKey, type Key, publicItemKey, publicPk, TAG, typePrefix } from '../keys.ts';
+import {
+  domainPk,
+  ITEM_TYPE,
+  itemKey,
+  type Key,
+  publicItemKey,
+  publicPk,
+  TAG,
+  tenantItemKey,
+  tenantPk,
+  typePrefix,
+} from '../keys.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import type { Template, TemplateVersion } from './templates.ts';
@@ -25,6 +36,22 @@ export interface Installation {
   readonly version: number;
   readonly assetId: string | null;
   readonly skillId: string | null;
+}
+
+/** Where a template stands with one tenant: its offer, and what it installed of it. */
+export interface Standing {
+  readonly offeredAt: string;
+  readonly offeredBy: string;
+  readonly installation: (Installation & { readonly installedAt: string | null }) | null;
+}
+
+function toInstallation(item: Record<string, unknown>): Installation {
+  return {
+    state: item.state === 'installed' ? 'installed' : 'installing',
+    version: Number(item.version),
+    assetId: typeof item.assetId === 'string' ? item.assetId : null,
+    skillId: typeof item.skillId === 'string' ? item.skillId : null,
+  };
 }
 
 function toTemplate(item: Record<string, unknown>): Template {
@@ -176,14 +203,43 @@ export class TemplateRepository {
     const result = await this.#table.client.send(
       new GetCommand({ TableName: this.#table.name, Key: installationKey(domain, id), ConsistentRead: true }),
     );
-    const item = result.Item;
-    if (item === undefined) return null;
-    return {
-      state: item.state === 'installed' ? 'installed' : 'installing',
-      version: Number(item.version),
-      assetId: typeof item.assetId === 'string' ? item.assetId : null,
-      skillId: typeof item.skillId === 'string' ? item.skillId : null,
-    };
+    return result.Item === undefined ? null : toInstallation(result.Item);
+  }
+
+  /**
+   * Where a template stands with each of some tenants (at most a page of them): the offer and the
+   * installation record of each, read from their own partitions in one batch (two keys a tenant).
+   * A tenant never offered the template is absent from the answer.
+   */
+  async standing(id: string, tenantIds: readonly string[]): Promise<Map<string, Standing>> {
+    const keys = tenantIds.flatMap((tenantId) => [
+      tenantItemKey(tenantId, TAG.templateGrant, id),
+      tenantItemKey(tenantId, TAG.templateInstall, id),
+    ]);
+    const items = await batchGetMany(this.#table, keys, { consistent: true });
+    const offers = new Map<string, Record<string, unknown>>();
+    const installations = new Map<string, Record<string, unknown>>();
+    for (const item of items) {
+      const tenantId = String(item.PK).slice(tenantPk('').length);
+      if (item.type === ITEM_TYPE.templateGrant) offers.set(tenantId, item);
+      else if (item.type === ITEM_TYPE.templateInstall) installations.set(tenantId, item);
+    }
+    const standing = new Map<string, Standing>();
+    for (const [tenantId, offer] of offers) {
+      const installed = installations.get(tenantId);
+      standing.set(tenantId, {
+        offeredAt: String(offer.distributedAt ?? ''),
+        offeredBy: String(offer.distributedBy ?? ''),
+        installation:
+          installed === undefined
+            ? null
+            : {
+                ...toInstallation(installed),
+                installedAt: typeof installed.installedAt === 'string' ? installed.installedAt : null,
+              },
+      });
+    }
+    return standing;
   }
 
   /** Claims a first installation before anything is created; one under way is a TemplateConflictError. */

@@ -9,7 +9,7 @@
  * is created, and moved forward only after the Skill exists.
  */
 import { createHash } from 'node:crypto';
-import type { Template } from '../../contract/responses.ts';
+import type { Template, TemplateStanding } from '../../contract/responses.ts';
 import { PUBLIC_TENANCY_ID, requireValidScript, type ScriptChecker } from '../assets/checker.ts';
 import { MAX_SCRIPT_BYTES, type ScriptAssets } from '../assets/scripts.ts';
 import type { AuditLog } from '../audit/chain.ts';
@@ -32,12 +32,16 @@ import {
 import type { ExecutionLimits } from '../executors/registry.ts';
 import type { Caller } from '../identity/caller.ts';
 import { randomId } from '../ids.ts';
+import type { Page } from '../pagination.ts';
 import type { PublicContext, TenantContext } from '../tenancy/domain.ts';
 import { tenantContext } from '../tenancy/hosts.ts';
 import { TemplateRepository } from './template-repository.ts';
 
+/** Tenants read a page at a time when a template goes to every one of them. */
+const BATCH_TENANTS = 100;
+
 // The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
-export type { Template };
+export type { Template, TemplateStanding };
 
 export const TEMPLATE_ID_PATTERN = /^tpl-[a-z0-9]{12}$/;
 
@@ -83,10 +87,14 @@ export interface TemplatesOptions {
   readonly skills: SkillCatalog;
   readonly checker: ScriptChecker;
   /**
-   * Every tenant id, page by page (for distribution to all tenants). @default none: only the
-   * governance side distributes, and a function without it cannot list tenants
+   * The tenants, a page at a time in the registry's order (to distribute to every tenant, and to say
+   * where a template stands with them). @default none: only the governance side distributes, and a
+   * function without it cannot list tenants
    */
-  readonly tenantIds?: () => AsyncIterable<string>;
+  readonly tenants?: (
+    limit: number,
+    cursor?: string,
+  ) => Promise<Page<{ readonly id: string; readonly name: string }>>;
   readonly now?: () => Date;
 }
 
@@ -97,7 +105,7 @@ export class Templates {
   readonly #scripts: ScriptAssets;
   readonly #skills: SkillCatalog;
   readonly #checker: ScriptChecker;
-  readonly #tenantIds: (() => AsyncIterable<string>) | undefined;
+  readonly #tenants: TemplatesOptions['tenants'];
   readonly #now: () => Date;
 
   constructor(options: TemplatesOptions) {
@@ -107,7 +115,7 @@ export class Templates {
     this.#scripts = options.scripts;
     this.#skills = options.skills;
     this.#checker = options.checker;
-    this.#tenantIds = options.tenantIds;
+    this.#tenants = options.tenants;
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -180,9 +188,59 @@ export class Templates {
   }
 
   /** Every tenant id, from the lister governance gives; a function given none cannot list tenants. */
-  #everyTenant(): AsyncIterable<string> {
-    if (this.#tenantIds === undefined) throw new Error('This function cannot list tenants');
-    return this.#tenantIds();
+  #tenantPage(limit: number, cursor?: string): Promise<Page<{ readonly id: string; readonly name: string }>> {
+    if (this.#tenants === undefined) throw new Error('This function cannot list tenants');
+    return this.#tenants(limit, cursor);
+  }
+
+  async *#everyTenant(): AsyncIterable<string> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.#tenantPage(BATCH_TENANTS, cursor);
+      for (const tenant of page.items) yield tenant.id;
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+
+  /**
+   * Where a template stands with the tenants, over one page of the tenant list (`limit` tenants, in
+   * the registry's order): each of them it was offered to, by whom and when, and the version each
+   * installed. Only offered tenants are listed, so a page may be short, or empty, and still have a
+   * cursor: the tenant list's, for the next page of tenants. Each page is one read of the tenant
+   * list and one batch read of two records a tenant, in the tenants' own partitions: an offer or an
+   * installation is never copied elsewhere to be listed (a personal space's starter templates are
+   * offered by the free entry, which may write nothing in the public partition but audit entries).
+   */
+  async standing(
+    _domain: PublicContext,
+    id: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<TemplateStanding>> {
+    const template = await this.get(id);
+    const tenants = await this.#tenantPage(limit, cursor);
+    const found = await this.#store.standing(
+      template.id,
+      tenants.items.map((tenant) => tenant.id),
+    );
+    const items = tenants.items.flatMap((tenant): TemplateStanding[] => {
+      const standing = found.get(tenant.id);
+      if (standing === undefined) return [];
+      const installed = standing.installation?.state === 'installed' ? standing.installation : null;
+      return [
+        {
+          tenantId: tenant.id,
+          tenantName: tenant.name,
+          offeredAt: standing.offeredAt,
+          offeredBy: standing.offeredBy,
+          installedVersion: installed?.version ?? null,
+          installedAt: installed?.installedAt ?? null,
+          skillId: installed?.skillId ?? null,
+          updateAvailable: installed !== null && installed.version < template.latestVersion,
+        },
+      ];
+    });
+    return tenants.cursor === undefined ? { items } : { items, cursor: tenants.cursor };
   }
 
   /** Offers a template to the given tenants (or every tenant); repeating it changes nothing. */

@@ -1,8 +1,9 @@
 /** Platform templates: authored and distributed in the public domain, installed by tenant admins. */
 import * as z from 'zod';
 import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
+import { pageSize } from '../../core/pagination.ts';
 import type { ApiCore, TenantCore } from '../../core/platform.ts';
-import { list } from '../responses.ts';
+import { list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { jsonSchemaField } from './domains.ts';
 
@@ -61,6 +62,19 @@ const tenantTemplateSchema = z
     updateAvailable: z.boolean(),
   })
   .meta({ id: 'TenantTemplate' });
+
+const templateStandingSchema = z
+  .object({
+    tenantId: z.string(),
+    tenantName: z.string(),
+    offeredAt: z.string(),
+    offeredBy: z.string(),
+    installedVersion: z.number().int().nullable(),
+    installedAt: z.string().nullable(),
+    skillId: z.string().nullable(),
+    updateAvailable: z.boolean(),
+  })
+  .meta({ id: 'TemplateStanding' });
 
 /** A template body may carry a script of up to 256 KiB, which can double when JSON-escaped. */
 const TEMPLATE_BODY_BYTES = 1024 * 1024;
@@ -149,6 +163,26 @@ export function templateGovernanceRoutes(core: ApiCore): Route[] {
       handle: async ({ domain, caller, request }) => ({
         status: 200,
         body: await core.templates.distribute(domain, request.params.id ?? '', request.body, caller),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/templates/{id}/tenants',
+      serves: 'governance',
+      auth: 'caller',
+      summary:
+        'Where a template stands with the tenants: those it was offered to among one page of tenants, and the version each installed (a page may be short, or empty, and still have a cursor)',
+      query: z.object(pageQuery),
+      responses: { 200: page(templateStandingSchema) },
+      permission: 'template:manage',
+      handle: async ({ domain, request }) => ({
+        status: 200,
+        body: await core.templates.standing(
+          domain,
+          request.params.id ?? '',
+          pageSize(request.query.limit),
+          request.query.cursor,
+        ),
       }),
     }),
   ];
