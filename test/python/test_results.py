@@ -119,3 +119,20 @@ def test_a_job_loads_no_module_its_zygote_had_not_loaded(sandbox: Sandbox) -> No
     job = run(sandbox, "import sys\n\ndef main(inputs, ctx):\n    return sorted(sys.modules)\n")
     assert job.status == "succeeded", job.error
     assert set(job.output) - zygote == set()
+
+
+def test_a_script_that_reaches_for_the_network_is_told_how_to_call_out(sandbox: Sandbox) -> None:
+    # A job has no network; what a script meets trying (no socket, no route, no name resolution) is
+    # a bare "Permission denied", unless the failure says why and what to use instead.
+    hint = "a script has no network of its own: call an HTTP resource the platform governs with ctx.http("
+    for source in (
+        'import urllib.request\ndef main(inputs, ctx):\n    urllib.request.urlopen("http://example.com")\n',
+        'import urllib.request\ndef main(inputs, ctx):\n    urllib.request.urlopen("http://127.0.0.1:80")\n',
+        'import socket\ndef main(inputs, ctx):\n    socket.create_connection(("10.0.0.1", 80), timeout=1)\n',
+    ):
+        outcome = run(sandbox, source)
+        assert outcome.status == "failed" and outcome.error is not None, source
+        assert hint in outcome.error["message"], (source, outcome.error)
+    # The script's own PermissionError, no socket in sight, is reported as it is.
+    own = run(sandbox, 'def main(inputs, ctx):\n    raise PermissionError(13, "not yours")\n')
+    assert own.error is not None and own.error["message"] == "[Errno 13] not yours"

@@ -21,6 +21,7 @@ import linecache
 import os
 import resource
 import signal
+import socket
 import sys
 import threading
 from dataclasses import dataclass
@@ -122,6 +123,33 @@ def _failed(error: BaseException) -> dict[str, Any]:
     }
 
 
+#: What a script reaching for the network meets in a job: no socket at all (the seccomp filter), no
+#: route (its own network namespace, loopback down), no name resolution.
+NO_NETWORK_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED})
+NO_NETWORK_HINT = (
+    "a script has no network of its own: call an HTTP resource the platform governs with "
+    "ctx.http(resource, method, path)"
+)
+
+
+def _reached_for_the_network(error: BaseException) -> bool:
+    """Whether `error`, or what it wraps (urllib's `reason`, a cause or context), is a socket call
+    refused for want of a network."""
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return True
+        if isinstance(current, OSError) and current.errno in NO_NETWORK_ERRNOS and "socket" in full_trace(current):
+            return True
+        pending.extend([getattr(current, "reason", None), current.__cause__, current.__context__])
+    return False
+
+
 def classify(error: BaseException, job_limits: rlimits.Limits) -> dict[str, Any]:
     """Maps an exception that escaped the script to a result: a limit it hit, or a plain failure."""
     if isinstance(error, MemoryError):
@@ -139,6 +167,10 @@ def classify(error: BaseException, job_limits: rlimits.Limits) -> dict[str, Any]
             return _killed(
                 "processes", f"the script started more than {job_limits.processes} processes or threads"
             )
+    if _reached_for_the_network(error):
+        failed = _failed(error)
+        failed["error"]["message"] = clip(f"{failed['error']['message']} ({NO_NETWORK_HINT})", MAX_MESSAGE_CHARS)
+        return failed
     return _failed(error)
 
 
