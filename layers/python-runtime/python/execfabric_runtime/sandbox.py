@@ -586,8 +586,7 @@ class Sandbox:
                         # The zygote is gone: nobody will report or clean up this child, so kill it here.
                         zygote_lost = True
                         selector.unregister(self._control)
-                        osutil.kill_quietly(slot.pid, group=True)
-                        osutil.kill_quietly(slot.pid)
+                        self._kill_directly(slot)
                         exit_info = {}
                         drain_until = time.monotonic() + DRAIN_GRACE_SECONDS
                         self._teardown()
@@ -621,8 +620,16 @@ class Sandbox:
             assert self._control is not None
             protocol.send(self._control, {"op": "kill", "pid": slot.pid})
         except OSError:
-            osutil.kill_quietly(slot.pid, group=True)
-            osutil.kill_quietly(slot.pid)
+            self._kill_directly(slot)
+
+    def _kill_directly(self, slot: _Slot) -> None:
+        """Kills a job whose zygote is gone, where the job shares this process's pid namespace. In the
+        zygote's own namespace the pid it reported names some other process here (or none), and the
+        job needs no killing: the kernel kills every process of that namespace when the zygote ends."""
+        if self.plan is not None and self.plan.own_pids:
+            return
+        osutil.kill_quietly(slot.pid, group=True)
+        osutil.kill_quietly(slot.pid)
 
     # -- public API ------------------------------------------------------------------------------
 
