@@ -6,9 +6,11 @@ work included)."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 from typing import Any
@@ -119,6 +121,52 @@ def test_two_sandboxes_number_their_jobs_alike_but_give_them_different_uids(tmp_
             assert set(found["seen"][str(pid)].values()) == {"ESRCH"}, (pid, found["seen"])
 
 
+SIGNALLER = """
+import os, signal, time
+def main(inputs, ctx):
+    sent = {}
+    for sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGTERM, signal.SIGSTOP):
+        try:
+            os.kill(os.getppid(), sig)
+            sent[sig.name] = "sent"
+        except OSError as error:
+            sent[sig.name] = type(error).__name__
+        time.sleep(0.1)
+    return sent
+"""
+
+
+def test_a_job_cannot_stop_its_zygote_with_any_signal(sandbox: Sandbox) -> None:
+    """The zygote is process 1 of its namespace: from inside it, every signal it does not handle is
+    ignored, SIGKILL and SIGSTOP included, and it handles none that would stop it (the waiter tells it
+    to stop through a pipe). As root a job's uid may not signal it anyway; the unprivileged test below
+    sends them as the zygote's own uid."""
+    zygote = sandbox.zygote_pid
+    outcome = run(sandbox, SIGNALLER)
+    assert outcome.status == "succeeded", (outcome.error, outcome.stderr)
+    assert run(sandbox, "def main(inputs, ctx):\n    return 1\n").output == 1
+    assert sandbox.zygote_pid == zygote
+
+
+@requires_root
+def test_a_sigterm_to_the_zygote_the_sandbox_knows_stops_it_in_order() -> None:
+    """The Sandbox's SIGTERM goes to the waiter, whose pid it knows; the zygote inside then stops as it
+    did before it had a namespace: its cgroups (named by the waiter's pid) are removed."""
+    box = Sandbox()
+    box.start()
+    zygote = box.zygote_pid
+    assert zygote is not None
+    assert run(box, "def main(inputs, ctx):\n    return 1\n").output == 1
+    groups = glob.glob(f"/sys/fs/cgroup/**/execfabric-*-{zygote}", recursive=True)
+    assert groups
+    process = box._process
+    assert process is not None
+    os.kill(zygote, signal.SIGTERM)
+    assert process.wait(timeout=5) == 0
+    assert [path for path in groups if os.path.exists(path)] == []
+    box.close()
+
+
 UNPRIVILEGED = """
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
@@ -128,7 +176,11 @@ with Sandbox() as box:
     box.start()
     pids = [os.getpid(), box.zygote_pid, int(sys.argv[3])]
     outcome = box.run(RunRequest(sys.argv[2], {"pids": pids, "scan": 5000}, limits, "e", "t", "s"))
-print(json.dumps({"status": outcome.status, "error": outcome.error, "plan": outcome.sandbox, "output": outcome.output}))
+    zygote = box.zygote_pid
+    signalled = box.run(RunRequest(sys.argv[4], {}, limits, "e", "t", "s"))
+    kept = box.zygote_pid == zygote
+print(json.dumps({"status": outcome.status, "error": outcome.error, "plan": outcome.sandbox, "output": outcome.output,
+                  "signalled": [signalled.status, signalled.output], "kept": kept}))
 """
 
 
@@ -136,12 +188,13 @@ print(json.dumps({"status": outcome.status, "error": outcome.error, "plan": outc
 def test_without_root_the_user_namespace_rung_has_a_pid_namespace_and_a_private_proc_too() -> None:
     """Not root (here `nobody`, with the system's Python), the zygote makes its pid namespace inside
     its user namespace, which then owns it: its jobs' own procfs can be mounted there too (before, that
-    rung's jobs read the host's /proc)."""
+    rung's jobs read the host's /proc). A job there shares the zygote's uid and may signal it; it
+    killed it before, every signal is ignored now."""
     python = "/usr/bin/python3"
     assert shutil.which("setpriv") is not None and os.path.exists(python)
     command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", python, "-I", "-S", "-c", UNPRIVILEGED]
     done = subprocess.run(
-        [*command, str(LAYER), PROBE, str(os.getpid())], capture_output=True, text=True, timeout=60, cwd="/", check=False
+        [*command, str(LAYER), PROBE, str(os.getpid()), SIGNALLER], capture_output=True, text=True, timeout=60, cwd="/", check=False
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -152,3 +205,6 @@ def test_without_root_the_user_namespace_rung_has_a_pid_namespace_and_a_private_
         assert set(calls.values()) == {"ESRCH"}, (pid, calls)
     assert max(found["live"]) < 100, found["live"]
     assert found["proc"] == [found["me"]]
+    # Of its own uid, the job may signal its zygote: every signal is ignored (it was killed outright).
+    assert result["signalled"][0] == "succeeded" and set(result["signalled"][1].values()) == {"sent"}, result
+    assert result["kept"] is True

@@ -209,12 +209,15 @@ def _mount_own_procfs() -> None:
     osutil.mount("proc", "/proc", "proc", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC)
 
 
-def enter_pid_namespace(close_in_waiter: list[int]) -> int:
+def enter_pid_namespace(close_in_waiter: list[int]) -> tuple[int, int]:
     """Makes the calling zygote process 1 of a pid namespace of its own; returns, in that process, an
-    open folder of the host's procfs (for host pids: job uids are made of them).
+    open folder of the host's procfs (for host pids: job uids are made of them) and the read end of a
+    pipe that ends (reads EOF) when the waiter asks the zygote to stop.
 
-    The process that calls it stays outside as a waiter: its pid is the one the Sandbox knows, it
-    passes a SIGTERM on and exits with the zygote's status. The zygote gets SIGKILL when the waiter
+    The process that calls it stays outside as a waiter: its pid is the one the Sandbox knows; on
+    SIGTERM it closes its end of that pipe, and it exits with the zygote's status. The zygote takes no
+    signal to stop: process 1 ignores every signal it does not handle from inside its namespace, and a
+    job of the same uid (the userns rung) could send any it handled. It gets SIGKILL when the waiter
     dies, and every process of the namespace dies with the zygote (the kernel kills them when its
     process 1 exits). In the zygote /proc becomes a procfs of the namespace, so that the pids it reads
     there (its children, a sweep) are the ones its fork, wait and kill use; it mounts it in its own
@@ -231,22 +234,26 @@ def enter_pid_namespace(close_in_waiter: list[int]) -> int:
         os.close(host_proc)
         for fd in close_in_waiter:
             os.close(fd)
-        _wait_as_waiter(pid)
+        _wait_as_waiter(pid, alive_w)
     os.close(alive_w)
-    # Process 1 ignores a signal it has no handler for, SIGTERM included, until the zygote sets its own.
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: os._exit(128 + signal.SIGTERM))
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     osutil.die_with_parent(signal.SIGKILL)
     # The waiter may have died before that line: its end of the pipe is then closed.
     if select.select([alive_r], [], [], 0)[0]:
         os._exit(0)
-    os.close(alive_r)
     _mount_own_procfs()
-    return host_proc
+    return host_proc, alive_r
 
 
-def _wait_as_waiter(pid: int) -> NoReturn:
-    """The waiter's whole life: pass SIGTERM on to the zygote, exit as it did."""
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: osutil.kill_quietly(pid, signal.SIGTERM))
+def _wait_as_waiter(pid: int, stop_w: int) -> NoReturn:
+    """The waiter's whole life: on SIGTERM close `stop_w` (the zygote then stops), exit as it did."""
+    stopping = [stop_w]
+
+    def stop(_signum: int, _frame: Any) -> None:
+        while stopping:
+            os.close(stopping.pop())
+
+    signal.signal(signal.SIGTERM, stop)
     while True:
         try:
             _, status = os.waitpid(pid, 0)

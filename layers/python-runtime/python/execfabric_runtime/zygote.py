@@ -73,9 +73,11 @@ class Zygote:
         wipe_all_temp: bool = False,
         pool: int = 2,
         host_proc: int | None = None,
+        waiter: int | None = None,
     ) -> None:
-        """`host_proc`: an open folder of the host's procfs when the zygote is process 1 of a pid
-        namespace of its own (`containment.enter_pid_namespace`); job uids are made of host pids."""
+        """`host_proc`, `waiter`: when the zygote is process 1 of a pid namespace of its own
+        (`containment.enter_pid_namespace`), an open folder of the host's procfs (job uids are made of
+        host pids) and the pipe whose end tells it to stop (SIGTERM stops it otherwise)."""
         self.control = control
         self.pool = max(1, pool)
         self.jobs_root = jobs_root
@@ -86,6 +88,7 @@ class Zygote:
         self.groups = groups
         self.wipe_all_temp = wipe_all_temp
         self.host_proc = host_proc
+        self.waiter = waiter
         self.own_uids = plan.uid == "own"
         if self.root and not self.own_uids:
             print(
@@ -371,10 +374,13 @@ class Zygote:
         self.control.setblocking(False)
         signal.signal(signal.SIGCHLD, self._on_sigchld)
         signal.set_wakeup_fd(self.wakeup_w)
-        signal.signal(signal.SIGTERM, lambda _signum, _frame: setattr(self, "running", False))
+        if self.waiter is None:
+            signal.signal(signal.SIGTERM, lambda _signum, _frame: setattr(self, "running", False))
         selector = selectors.DefaultSelector()
         selector.register(self.control, selectors.EVENT_READ, "control")
         selector.register(self.wakeup_r, selectors.EVENT_READ, "wakeup")
+        if self.waiter is not None:
+            selector.register(self.waiter, selectors.EVENT_READ, "waiter")
         try:
             protocol.send(self.control, {"event": "hello", "plan": self.plan.to_json()})
             self._replenish()
@@ -382,6 +388,8 @@ class Zygote:
                 for key, _events in selector.select(timeout=1.0):
                     if key.data == "control":
                         self._drain_control()
+                    elif key.data == "waiter":
+                        self.running = False  # the waiter was asked to stop, or is gone
                     else:
                         try:
                             while os.read(self.wakeup_r, 512):

@@ -54,7 +54,7 @@ def main() -> None:
     jobs_root = None if plan.own_files else prepare_jobs_root(config["jobsParent"])
     # Last, so that what is named by this process's pid (its cgroups, its jobs root) is named by the
     # host pid the Sandbox knows, the waiter's; from here on this is the zygote in its namespace.
-    host_proc = containment.enter_pid_namespace([control.fileno()]) if plan.own_pids else None
+    host_proc, waiter = containment.enter_pid_namespace([control.fileno()]) if plan.own_pids else (None, None)
     zygote = Zygote(
         control,
         jobs_root,
@@ -63,6 +63,7 @@ def main() -> None:
         groups,
         wipe_all_temp=bool(config.get("wipeAllTemp")),
         host_proc=host_proc,
+        waiter=waiter,
     )
     zygote.serve()
 
