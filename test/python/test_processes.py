@@ -79,6 +79,15 @@ def test_a_job_can_name_no_process_of_the_host(sandbox: Sandbox) -> None:
     assert sandbox.plan is not None and sandbox.plan.describe()["pid"] == "zygote"
 
 
+def test_without_the_pid_namespace_jobs_share_the_hosts_and_the_plan_says_so() -> None:
+    """The benchmark's setting: the cost of the namespace is measured against jobs in the host's."""
+    with Sandbox(pid_namespace=False) as box:
+        box.start()
+        found = probe(box, [os.getpid()], scan=1)
+    assert box.plan is not None and box.plan.describe()["pid"] == "host"
+    assert found["seen"][str(os.getpid())]["kill"] != "ESRCH"
+
+
 def test_a_jobs_pids_count_only_its_own_sandboxs_forks(sandbox: Sandbox) -> None:
     first = probe(sandbox, [], scan=1)
     # The machine forks a hundred processes meanwhile (other tenants' jobs, say).

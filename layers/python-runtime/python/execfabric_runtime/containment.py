@@ -126,6 +126,9 @@ class Settings:
     namespaces: bool = True
     #: A memory cgroup per job when root.
     cgroups: bool = True
+    #: The zygote as process 1 of a pid namespace of its own (off: jobs share the host's; a benchmark
+    #: setting, to measure what the namespace costs).
+    pid_namespace: bool = True
     unsafe_no_network_isolation: bool = False
     hidden: tuple[str, ...] = DEFAULT_HIDDEN
     own_uids: bool = True
@@ -141,6 +144,7 @@ class Settings:
             filter=raw.get("seccomp") is not False,
             namespaces=raw.get("namespaces") is not False,
             cgroups=raw.get("cgroups") is not False,
+            pid_namespace=raw.get("pidNamespace") is not False,
             unsafe_no_network_isolation=bool(raw.get("unsafeNoNetworkIsolation")),
             hidden=tuple(str(path) for path in hidden) if isinstance(hidden, list) else DEFAULT_HIDDEN,
             own_uids=bool(raw.get("ownUids", True)),
@@ -294,8 +298,8 @@ def choose(settings: Settings, root: bool, log: Any) -> tuple[Plan, MemoryGroups
             _zygote_view(settings, user)
     else:
         views_problem = "namespaces are turned off"
-    pids_problem = views_problem
-    if views_problem is None:
+    pids_problem = views_problem if settings.pid_namespace else "turned off"
+    if pids_problem is None:
         # In the view just entered; the probe's procfs goes in a throw-away mount namespace of it.
         pids_problem = _fork_probe(lambda: (osutil.unshare(osutil.CLONE_NEWNS), _pid_namespace_probe()))
         if pids_problem is not None:
