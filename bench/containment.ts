@@ -2,8 +2,9 @@
  * What each containment mechanism costs a job (issue 11): a no-op script through the Sandbox with no
  * containment at all (the baseline, only reachable with the unsafe switch), the seccomp rung as a
  * Lambda container has it (no namespaces, no cgroup), seccomp with the private view and memory cgroup
- * (the seccomp rung forced as root), the network namespace alone, and the default as root (network,
- * IPC and mount namespaces, tmpfs, memory cgroup and seccomp). When run as root it also measures the
+ * (the seccomp rung forced as root), the network namespace alone, the default without the zygote's
+ * pid namespace, and the default as root (network, IPC and mount namespaces, tmpfs, memory cgroup,
+ * seccomp, the zygote's own pid namespace). When run as root it also measures the
  * default of an unprivileged user (the userns rung) as `nobody`, with the system's Python. All in one
  * run; prints p50/p99 per job with a gap between jobs (the pool refilled, as in Lambda) and back to
  * back (the pool drained: the namespace set-up lands on the clock), and the ratio to the baseline.
@@ -29,6 +30,7 @@ const MODES: Record<string, Record<string, unknown>> = {
   'seccomp only (the Lambda rung)': { network: 'seccomp', namespaces: false, memory_cgroup: false },
   'seccomp + private view, tmpfs, cgroup': { network: 'seccomp' },
   'network namespace + view, tmpfs, cgroup (no seccomp)': { network: 'netns', seccomp_filter: false },
+  'default without the pid namespace (jobs in the host’s)': { pid_namespace: false },
   'default: netns + view, tmpfs, cgroup + seccomp': {},
 };
 
@@ -122,7 +124,7 @@ const basePacked50 = percentile(baseline.packed, 50);
 const rows = Object.entries(all).map(([label, samples]) => {
   const plan = samples.plan;
   const network = plan.seccomp && plan.network !== 'seccomp' ? `${plan.network}+seccomp` : plan.network;
-  const mechanisms = `${network}, ${plan.disk}, ${plan.memory}, uid ${plan.uid}`;
+  const mechanisms = `${network}, ${plan.disk}, ${plan.memory}, uid ${plan.uid}, pid ${plan.pid ?? 'host'}`;
   return `| ${label} | ${mechanisms} | ${percentile(samples.spaced, 50).toFixed(1)} | ${percentile(samples.spaced, 99).toFixed(1)} | ${(percentile(samples.spaced, 50) / base50).toFixed(2)}× | ${percentile(samples.packed, 50).toFixed(1)} | ${percentile(samples.packed, 99).toFixed(1)} | ${(percentile(samples.packed, 50) / basePacked50).toFixed(2)}× |`;
 });
 const section = [

@@ -56,11 +56,25 @@ function commandLine(pid: number): string {
   }
 }
 
+/** Whether a process is process 1 of a pid namespace below this one (`NSpid:` ends in 1). */
+function firstOfItsPidNamespace(pid: number): boolean {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((entry) => entry.startsWith('NSpid:'));
+    const pids = line?.split(/\s+/).slice(1) ?? [];
+    return pids.length > 1 && pids.at(-1) === '1';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * CPU seconds of this process, of its main thread (this one), and of its descendants (live ones' own
  * and reaped time, and ours reaped), and those split by the Python runtime's roles: the worker hosts
  * (`python_host.py`, one invocation at a time), their zygotes (each pre-forks its pool of job children
- * and reaps them, being their subreaper) and the job children (live ones' own time and what the zygotes
+ * and reaps them, being their subreaper; where it is process 1 of a pid namespace of its own, it and
+ * the waiter its host started) and the job children (live ones' own time and what the zygotes
  * reaped). What ended during the row (a host let go when the work dropped) is in the total only.
  */
 function cpuSeconds(): {
@@ -93,7 +107,7 @@ function cpuSeconds(): {
     const role = command.includes('python_host.py')
       ? 'host'
       : command.includes('zygote_main.py')
-        ? parentRole === 'host'
+        ? parentRole === 'host' || (parentRole === 'zygote' && firstOfItsPidNamespace(pid))
           ? 'zygote'
           : 'job'
         : 'other';

@@ -6,10 +6,12 @@
  * looks for all of it, probes every process it can see with signal 0 (never a real signal: the
  * machine is shared) and reads their `/proc` entries. Nothing of acme's is found, no process but
  * its own can be signalled, and no other process's environment, memory map or descriptors can be
- * read. There is no PID namespace, but run as root each job has a procfs of its own, mounted
- * `hidepid=2`: it lists no other process at all (with the host's /proc it read every process's
- * command line, another job's arguments included); otherwise none of the command lines it reads
- * names acme's run. Nor does globex's script find any cgroup under /sys (with the host's it read
+ * read. Each Python host's zygote is process 1 of a pid namespace of its own, and each job has a
+ * procfs of that namespace, mounted `hidepid=2`: it lists no other process at all (with the host's
+ * /proc it read every process's command line, another job's arguments included). Nor can it name a
+ * process of the machine: kill(pid, 0) over every pid answers only for its own tenant's sandbox
+ * (in the host's numbering it told 109 live processes apart from free pids), and the pids its forks
+ * get do not move with acme's runs. Nor does globex's script find any cgroup under /sys (with the host's it read
  * every job's `cgroup.procs`, live memory usage and limit): with a mount namespace a job has no /sys,
  * while its own memory group, joined and limited before, still caps it. Its own group reads `/` from
  * inside (a cgroup namespace of its own); the test finds it in its job group from the host's side.
@@ -135,10 +137,57 @@ def main(inputs, ctx):
     with open("/proc/self/cgroup") as handle:
         own = [line.split(":", 2)[2] for line in handle.read().splitlines() if "memory" in line.split(":", 2)[1].split(",") or line.startswith("0::")]
     time.sleep(inputs["stay"])
-    return {"groups": groups[:10], "others": others[:10], "sys": sorted(os.listdir("/sys")), "own": own, "cpus": os.cpu_count(), "pid": os.getpid()}
+    return {"groups": groups[:10], "others": others[:10], "sys": sorted(os.listdir("/sys")), "own": own, "cpus": os.cpu_count(), "pid": os.getpid(), "uid": os.getuid()}
 `;
 
-/** The platform's job groups as the host sees them (`…/execfabric-<ns>-<pid>/job-<pid>`), with the processes in each. */
+/**
+ * Every pid it can name (kill(pid, 0): EPERM for a live process not its own, ESRCH for a free pid) over
+ * the machine's whole pid range, what getpriority and sched_getaffinity say of the given host pids,
+ * and the pid a fork of its gets before and after a pause (acme runs jobs meanwhile).
+ */
+const PID_SPY = `
+import errno, os, time
+
+def answer(call):
+    try:
+        call()
+        return "ok"
+    except OSError as error:
+        return errno.errorcode[error.errno]
+
+def fork_pid():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+def main(inputs, ctx):
+    first = fork_pid()
+    time.sleep(inputs["stay"])
+    last = fork_pid()
+    named = [pid for pid in range(1, inputs["pidMax"]) if answer(lambda: os.kill(pid, 0)) != "ESRCH"]
+    host = {str(pid): [answer(lambda: os.kill(pid, 0)), answer(lambda: os.getpriority(os.PRIO_PROCESS, pid)),
+                       answer(lambda: os.sched_getaffinity(pid))] for pid in inputs["hostPids"]}
+    return {"me": os.getpid(), "named": named, "host": host, "forks": [first, last]}
+`;
+
+/** A process's real uid, as the host's /proc tells it (a job's is its own); '' once it is gone. */
+function realUid(pid: string): string {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((entry) => entry.startsWith('Uid:'));
+    return line?.split(/\s+/)[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The platform's job groups as the host sees them (`…/execfabric-<ns>-<pid>/job-<pid>`, the job's pid
+ * in its zygote's pid namespace), with the real uid of each process in each.
+ */
 function jobGroupsOnHost(): Map<string, string[]> {
   const found = new Map<string, string[]>();
   const walk = (folder: string, depth: number): void => {
@@ -153,7 +202,8 @@ function jobGroupsOnHost(): Map<string, string[]> {
       const path = join(folder, entry.name);
       if (/\/execfabric-[^/]+\/job-\d+$/.test(path)) {
         try {
-          found.set(path, readFileSync(join(path, 'cgroup.procs'), 'utf8').split(/\s+/).filter(Boolean));
+          const pids = readFileSync(join(path, 'cgroup.procs'), 'utf8').split(/\s+/).filter(Boolean);
+          found.set(path, pids.map(realUid));
         } catch {
           // gone meanwhile
         }
@@ -313,10 +363,9 @@ describe('one tenant’s script against another’s on the same platform', { tim
       expect(run.output.signalled, when).toEqual([]);
       expect(run.output.readable, when).toEqual([]);
       expect(run.output.named, when).toEqual([]);
-      // Run as root, each job has a procfs of its own (hidepid=2): it lists no process but its own.
-      // A zygote in a user namespace of its own cannot mount one: there it sees the host's.
-      if (process.getuid?.() === 0) expect(run.output.seen, `${when}: processes seen`).toBe(0);
-      else expect(run.output.seen, `${when}: processes looked at`).toBeGreaterThan(0);
+      // Each job has a procfs of its zygote's pid namespace (hidepid=2): it lists no process but its
+      // own. (Not root, the zygote's pid namespace is owned by its user namespace: the same holds.)
+      expect(run.output.seen, `${when}: processes seen`).toBe(0);
       expect(JSON.stringify([run.output, run.logs]), when).not.toContain(MARK);
     }
   });
@@ -353,10 +402,12 @@ describe('one tenant’s script against another’s on the same platform', { tim
     expect(during.output.cpus).toBeGreaterThan(0);
     if (process.getuid?.() === 0) {
       // There was something to find: the seeker itself is in a job group of its own, as the host
-      // sees it. The seeker reads only `/` for its group (a cgroup namespace of its own): with the
-      // host's view it read the host's groups above the platform, the zygote's pid and its own group.
+      // sees it (named by its pid in its zygote's namespace, found by its uid, the job's own). The
+      // seeker reads only `/` for its group (a cgroup namespace of its own): with the host's view it
+      // read the host's groups above the platform, the zygote's pid and its own group.
       const pid = String(during.output.pid);
-      const own = [...seen].filter(([path, pids]) => path.endsWith(`/job-${pid}`) && pids.includes(pid));
+      const uid = String(during.output.uid);
+      const own = [...seen].filter(([path, uids]) => path.endsWith(`/job-${pid}`) && uids.includes(uid));
       expect(own.length, JSON.stringify([...seen.keys()])).toBeGreaterThan(0);
       expect([...new Set(during.output.own)]).toEqual(['/']);
       expect(during.output.sys).toEqual([]);
@@ -366,6 +417,42 @@ describe('one tenant’s script against another’s on the same platform', { tim
       expect(hogged.status, JSON.stringify(hogged.output ?? hogged.logs)).toBe('failed');
       expect(hogged.error).toMatchObject({ type: 'LimitExceeded', limit: 'memory' });
     }
+  });
+
+  it('can name no process of the machine, and its forks do not count acme’s runs', async () => {
+    const spy = await globex.skill(PID_SPY, { limits: { timeoutSeconds: 30 } });
+    const quick = await acme.skill('def main(inputs, ctx):\n    return 1\n');
+    const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+    // The whole range where it is the default 32768 (a larger one is cut, to keep the scan short).
+    const spying = await globex.request(spy, {
+      stay: 3,
+      pidMax: Math.min(pidMax, 131_072),
+      hostPids: [process.pid, 1],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (let index = 0; index < 3; index += 1) {
+      const ran = await acme.run(quick);
+      expect(ran.status).toBe('succeeded');
+    }
+    const spied = await globex.wait(spying);
+
+    expect(spied.status, JSON.stringify(spied.error ?? spied.logs)).toBe('succeeded');
+    const { me, named, host, forks } = spied.output as {
+      me: number;
+      named: number[];
+      host: Record<string, string[]>;
+      forks: [number, number];
+    };
+    // This test's own process is a host pid that exists: the job cannot name it. Pid 1 it can: its
+    // zygote, which as root it may not signal (another uid; process 1 ignores what it does not handle).
+    expect(host[String(process.pid)]).toEqual(['ESRCH', 'ESRCH', 'ESRCH']);
+    if (process.getuid?.() === 0) expect(host['1']?.[0]).toBe('EPERM');
+    // Of the whole pid range only its own sandbox answers: the zygote, the job and its idle siblings.
+    expect(named).toContain(me);
+    expect(named.length, JSON.stringify(named)).toBeLessThanOrEqual(5);
+    expect(Math.max(...named)).toBeLessThan(100);
+    // Three of acme's runs (forks of another zygote, in another namespace) do not show in its forks.
+    expect(forks[1] - forks[0], JSON.stringify(forks)).toBeLessThan(3);
   });
 
   it('reads no load of the machine in /proc while another run spins, and cannot unmask it', async () => {

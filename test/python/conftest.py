@@ -86,6 +86,41 @@ def live_descendants(pid: int) -> set[int]:
     return found
 
 
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+        return [int(part) for part in handle.read().split()]
+
+
+def job_parent(box: Sandbox) -> int:
+    """The host pid of the process whose children are the sandbox's job processes: the zygote, which
+    is the waiter's one child where it is process 1 of a pid namespace of its own (the waiter's pid is
+    the one the Sandbox knows)."""
+    box.start()
+    zygote = box.zygote_pid
+    assert zygote is not None and box.plan is not None
+    if box.plan.describe().get("pid") != "zygote":
+        return zygote
+    children = _children(zygote)
+    assert len(children) == 1, children
+    return children[0]
+
+
+def job_procfs(box: Sandbox) -> str:
+    """Where a pid that a job names (in the zygote's pid namespace) is looked up from here: the /proc of
+    the zygote's own view, which shows its namespace; the host's where jobs share it."""
+    parent = job_parent(box)
+    return "/proc" if parent == box.zygote_pid else f"/proc/{parent}/root/proc"
+
+
+def ns_pid(pid: int) -> int:
+    """A process's pid in its own pid namespace (the last of `NSpid:`), given its host pid."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("NSpid:"):
+                return int(line.split()[-1])
+    raise AssertionError(f"no NSpid for {pid}")
+
+
 def _real_uid(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
@@ -103,16 +138,13 @@ def running_job(box: Sandbox, source: str, inputs: dict[str, Any] | None = None,
     the list its outcome lands in once the block ends. The job is the zygote's one child that has
     dropped to a job uid (idle children are still root), so root only; the script must stay running
     (sleep) long enough to be looked at from outside."""
-    box.start()
-    zygote = box.zygote_pid
-    assert zygote is not None
+    zygote = job_parent(box)
     outcome: list[Outcome] = []
     running = threading.Thread(target=lambda: outcome.append(run(box, source, inputs, **limits)))
     running.start()
     try:
         for _ in range(400):
-            with open(f"/proc/{zygote}/task/{zygote}/children", encoding="ascii") as handle:
-                children = [int(part) for part in handle.read().split()]
+            children = _children(zygote)
             jobs = [pid for pid in children if _real_uid(pid) not in (None, 0)]
             if jobs:
                 break

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import IS_ROOT, Limits, RunRequest, Sandbox, requires_root, run, running_job
+from conftest import IS_ROOT, Limits, RunRequest, Sandbox, ns_pid, requires_root, run, running_job
 
 NETWORK_PROBE = """
 import errno, os, socket
@@ -195,9 +195,10 @@ def test_no_socket_reaches_anything_on_every_rung(rung_sandbox: Sandbox, listene
 def test_the_plan_is_recorded_on_every_run(sandbox: Sandbox) -> None:
     outcome = run(sandbox, "def main(inputs, ctx):\n    return 1\n")
     assert outcome.sandbox["network"] == ("netns" if IS_ROOT else outcome.sandbox["network"])
-    assert set(outcome.sandbox) == {"network", "seccomp", "memory", "disk", "uid"}
+    assert set(outcome.sandbox) == {"network", "seccomp", "memory", "disk", "uid", "pid"}
     if IS_ROOT:
         assert outcome.sandbox["disk"] == "tmpfs" and outcome.sandbox["uid"] == "own"
+        assert outcome.sandbox["pid"] == "zygote"
 
 
 def test_the_standard_library_is_importable_under_the_job_uid(sandbox: Sandbox) -> None:
@@ -364,6 +365,7 @@ def main(inputs, ctx):
     host = _host_cpu_controller()
     with running_job(sandbox, source, {"stay": 3}) as (pid, outcome):
         time.sleep(0.5)  # its attempts are made by now (they take milliseconds)
+        named = ns_pid(pid)  # its pid in the zygote's pid namespace, where the group is made
         lines = Path(f"/proc/{pid}/cgroup").read_text(encoding="ascii").splitlines()
         cpu = [line.split(":", 2)[2] for line in lines if "cpu" in line.split(":", 2)[1].split(",")]
         unified = [line.split(":", 2)[2] for line in lines if line.startswith("0::")]
@@ -382,7 +384,7 @@ def main(inputs, ctx):
     assert path is not None
     parent, job = path.rsplit("/", 1)
     assert parent.rsplit("/", 1)[-1] == f"execfabric-{_pid_namespace()}-{sandbox.zygote_pid}", path
-    assert job == f"job-{pid}", path
+    assert job == f"job-{named}", path
     assert str(pid) in members, members
     assert weight == ("50" if host == "v2" else "512")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from conftest import Sandbox, live_descendants, run
+from conftest import Sandbox, job_parent, job_procfs, live_descendants, run
 
 HEALTHY = "def main(inputs, ctx):\n    return 'still here'\n"
 
@@ -16,8 +16,7 @@ def assert_healthy(sandbox: Sandbox) -> None:
 
 
 def assert_no_job_processes_left(sandbox: Sandbox) -> None:
-    zygote = sandbox.zygote_pid
-    assert zygote is not None
+    zygote = job_parent(sandbox)
     deadline = time.monotonic() + 2
     while True:
         # Only the idle, pre-forked children (one level below the zygote, none of their own) may remain.
@@ -124,14 +123,15 @@ def main(inputs, ctx):
 """
     outcome = run(sandbox, source)
     assert outcome.status == "succeeded"
+    procfs = job_procfs(sandbox)  # the job's pids are of the zygote's namespace
     for pid in outcome.output:
-        assert not _alive(pid), f"process {pid} outlived its job"
+        assert not _alive(pid, procfs), f"process {pid} outlived its job"
     assert_no_job_processes_left(sandbox)
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, procfs: str = "/proc") -> bool:
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+        with open(f"{procfs}/{pid}/stat", encoding="ascii", errors="replace") as handle:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False

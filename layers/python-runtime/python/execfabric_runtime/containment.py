@@ -23,6 +23,9 @@ the machine's id, is a node no job can open; /sys is an empty tmpfs
 (the host's showed every job's cgroup), and the job has a cgroup namespace of its own, rooted at its
 job group (`/proc/self/cgroup` reads `/`); /proc's machine-wide counters (load, stall, per-CPU time,
 forks, paging, disks) are neutral read-only files. The tmpfs dies with the job's last process.
+The zygote, where it can, is process 1 of a pid namespace of its own (`enter_pid_namespace`): its jobs
+see and can name no process but those of its own sandbox, one tenant's, and their pids count only
+that sandbox's forks.
 Memory of the whole process tree is capped by a cgroup when root (``cgroups.py``); otherwise the
 per-process limits bound it.
 """
@@ -30,10 +33,12 @@ per-process limits bound it.
 from __future__ import annotations
 
 import os
+import select
 import shutil
+import signal
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from . import osutil, seccomp
 from .cgroups import MemoryGroups, group_name
@@ -78,6 +83,8 @@ class Plan:
     memory: str  # cgroup-v2 | cgroup-v1 | rlimit
     disk: str  # tmpfs | rlimit
     uid: str  # own | nobody | shared
+    #: zygote: jobs live in a pid namespace of the zygote's own (it is its process 1); host: the host's.
+    pid: str = "host"
     reason: str | None = None  # why tenant jobs are refused (network == "unavailable")
 
     @property
@@ -90,8 +97,20 @@ class Plan:
         """Each job child gets a mount namespace with its own tmpfs (and the read-only view)."""
         return self.disk == "tmpfs"
 
+    @property
+    def own_pids(self) -> bool:
+        """The zygote is process 1 of a pid namespace of its own, which its jobs share."""
+        return self.pid == "zygote"
+
     def describe(self) -> dict[str, Any]:
-        return {"network": self.network, "seccomp": self.seccomp, "memory": self.memory, "disk": self.disk, "uid": self.uid}
+        return {
+            "network": self.network,
+            "seccomp": self.seccomp,
+            "memory": self.memory,
+            "disk": self.disk,
+            "uid": self.uid,
+            "pid": self.pid,
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {**self.describe(), "reason": self.reason}
@@ -104,6 +123,7 @@ class Plan:
             memory=str(raw.get("memory")),
             disk=str(raw.get("disk")),
             uid=str(raw.get("uid")),
+            pid=str(raw.get("pid") or "host"),
             reason=raw.get("reason") if isinstance(raw.get("reason"), str) else None,
         )
 
@@ -119,6 +139,9 @@ class Settings:
     namespaces: bool = True
     #: A memory cgroup per job when root.
     cgroups: bool = True
+    #: The zygote as process 1 of a pid namespace of its own (off: jobs share the host's; a benchmark
+    #: setting, to measure what the namespace costs).
+    pid_namespace: bool = True
     unsafe_no_network_isolation: bool = False
     hidden: tuple[str, ...] = DEFAULT_HIDDEN
     own_uids: bool = True
@@ -134,6 +157,7 @@ class Settings:
             filter=raw.get("seccomp") is not False,
             namespaces=raw.get("namespaces") is not False,
             cgroups=raw.get("cgroups") is not False,
+            pid_namespace=raw.get("pidNamespace") is not False,
             unsafe_no_network_isolation=bool(raw.get("unsafeNoNetworkIsolation")),
             hidden=tuple(str(path) for path in hidden) if isinstance(hidden, list) else DEFAULT_HIDDEN,
             own_uids=bool(raw.get("ownUids", True)),
@@ -172,6 +196,91 @@ def _job_namespaces_probe() -> None:
     osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, "size=64k")
 
 
+def _pid_namespace_probe() -> None:
+    """What `enter_pid_namespace` does, in throw-away processes: a pid namespace whose first process
+    mounts a procfs of it and reads the host pids of itself and of a child of its own through the
+    host's procfs, opened before."""
+    host_proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    osutil.unshare(osutil.CLONE_NEWPID)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - probe child
+        works = False
+        try:
+            _mount_own_procfs()
+            child = os.fork()
+            if child == 0:
+                os._exit(0)
+            try:
+                works = osutil.host_pid_of(child, host_proc) != child and osutil.own_host_pid(host_proc) != 1
+            finally:
+                os.waitpid(child, 0)
+            works = works and os.getpid() == 1 and os.path.isdir("/proc/1")
+        finally:
+            os._exit(0 if works else 1)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise ContainmentError("a pid namespace's first process could not mount its procfs or read host pids")
+
+
+def _mount_own_procfs() -> None:
+    osutil.mount("proc", "/proc", "proc", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC)
+
+
+def enter_pid_namespace(close_in_waiter: list[int]) -> tuple[int, int]:
+    """Makes the calling zygote process 1 of a pid namespace of its own; returns, in that process, an
+    open folder of the host's procfs (for host pids: job uids are made of them) and the read end of a
+    pipe that ends (reads EOF) when the waiter asks the zygote to stop.
+
+    The process that calls it stays outside as a waiter: its pid is the one the Sandbox knows; on
+    SIGTERM it closes its end of that pipe, and it exits with the zygote's status. The zygote takes no
+    signal to stop: process 1 ignores every signal it does not handle from inside its namespace, and a
+    job of the same uid (the userns rung) could send any it handled. It gets SIGKILL when the waiter
+    dies, and every process of the namespace dies with the zygote (the kernel kills them when its
+    process 1 exits). In the zygote /proc becomes a procfs of the namespace, so that the pids it reads
+    there (its children, a sweep) are the ones its fork, wait and kill use; it mounts it in its own
+    mount namespace, which only the waiter shares. Its jobs see this namespace alone: no host pid can
+    be signalled, probed or read from a job, and the pids its forks get count only this sandbox's.
+    The pid namespace is owned by the zygote's user namespace when it has one (not root), so a job's
+    own procfs can be mounted there too."""
+    host_proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    alive_r, alive_w = os.pipe2(os.O_CLOEXEC)
+    osutil.unshare(osutil.CLONE_NEWPID)
+    pid = os.fork()
+    if pid != 0:
+        os.close(alive_r)
+        os.close(host_proc)
+        for fd in close_in_waiter:
+            os.close(fd)
+        _wait_as_waiter(pid, alive_w)
+    os.close(alive_w)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    osutil.die_with_parent(signal.SIGKILL)
+    # The waiter may have died before that line: its end of the pipe is then closed.
+    if select.select([alive_r], [], [], 0)[0]:
+        os._exit(0)
+    _mount_own_procfs()
+    return host_proc, alive_r
+
+
+def _wait_as_waiter(pid: int, stop_w: int) -> NoReturn:
+    """The waiter's whole life: on SIGTERM close `stop_w` (the zygote then stops), exit as it did."""
+    stopping = [stop_w]
+
+    def stop(_signum: int, _frame: Any) -> None:
+        while stopping:
+            os.close(stopping.pop())
+
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            os._exit(70)
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(code if code >= 0 else 128 - code)
+
+
 def _enter_user_namespace() -> None:
     """The zygote's own user + mount namespace (not root): its uid and gid map to themselves, and it
     holds the capabilities it needs to give each job child namespaces of its own."""
@@ -202,6 +311,12 @@ def choose(settings: Settings, root: bool, log: Any) -> tuple[Plan, MemoryGroups
             _zygote_view(settings, user)
     else:
         views_problem = "namespaces are turned off"
+    pids_problem = views_problem if settings.pid_namespace else "turned off"
+    if pids_problem is None:
+        # In the view just entered; the probe's procfs goes in a throw-away mount namespace of it.
+        pids_problem = _fork_probe(lambda: (osutil.unshare(osutil.CLONE_NEWNS), _pid_namespace_probe()))
+        if pids_problem is not None:
+            log(f"execfabric zygote: jobs share the host's pid namespace ({pids_problem})")
     wanted = {"auto": NETWORK_RUNGS, "none": ()}.get(settings.network, (settings.network,))
     problems: list[str] = []
     network = None
@@ -241,6 +356,7 @@ def choose(settings: Settings, root: bool, log: Any) -> tuple[Plan, MemoryGroups
         memory=groups.kind if groups is not None else "rlimit",
         disk="tmpfs" if views_problem is None else "rlimit",
         uid=("own" if own else "nobody") if root else "shared",
+        pid="zygote" if pids_problem is None and network != "none" else "host",
         reason=reason,
     )
     return plan, groups
@@ -414,10 +530,11 @@ def own_cgroup_view(plan: Plan) -> None:
 
 def _own_procfs() -> None:
     """A procfs of the job's own on /proc that shows it only the processes it may trace (its own, of
-    its uid: `hidepid=2`, "invisible"). The job shares the host's process IDs; with the host's /proc it
-    read every other job's command line, other tenants' included. A zygote in a user namespace of its
-    own may not mount the host's procfs (it does not own the PID namespace): there /proc stays the
-    host's (docs/decisions/python-runtime.md)."""
+    its uid: `hidepid=2`, "invisible"). Mounted by the job's child, it shows the child's pid namespace:
+    the zygote's own where it has one (`enter_pid_namespace`), else the host's, whose /proc read every
+    other job's command line, other tenants' included. A zygote in a user namespace of its own may
+    mount one only in a pid namespace its user namespace owns, its own: without one /proc stays the
+    zygote's (docs/decisions/python-runtime.md)."""
     try:
         osutil.mount("proc", "/proc", "proc", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC, "hidepid=2")
     except OSError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -116,16 +117,19 @@ def _children_by_scan(pid: int) -> set[int]:
     return found
 
 
-def tasks_of_uid(uid: int) -> int:
-    """Threads whose real uid is uid: what RLIMIT_NPROC counts against."""
+def tasks_of_uid(uid: int, proc: int | None = None) -> int:
+    """Threads whose real uid is uid: what RLIMIT_NPROC counts against. `proc`: an open procfs folder
+    to count in (the host's, from inside a pid namespace that /proc shows alone); else /proc."""
     total = 0
-    for entry in os.listdir("/proc"):
+    opener = _opener_in(proc)
+    for entry in os.listdir("/proc" if proc is None else proc):
         if not entry.isdigit():
             continue
         real_uid = -1
         threads = 1
         try:
-            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as handle:
+            path = f"/proc/{entry}/status" if proc is None else f"{entry}/status"
+            with open(path, encoding="ascii", errors="replace", opener=opener) as handle:
                 for line in handle:
                     if line.startswith("Uid:"):
                         real_uid = int(line.split()[1])
@@ -136,6 +140,33 @@ def tasks_of_uid(uid: int) -> int:
         if real_uid == uid:
             total += threads
     return total
+
+
+def _opener_in(folder: int | None) -> Any:
+    """An `open()` opener that resolves relative names in the open folder `folder` (None: as usual)."""
+    return lambda name, flags: os.open(name, flags, dir_fd=folder)
+
+
+def own_host_pid(proc: int) -> int:
+    """This process's pid in the pid namespace of the procfs `proc` was opened on (its `self`)."""
+    return int(os.readlink("self", dir_fd=proc))
+
+
+def host_pid_of(pid: int, proc: int) -> int:
+    """The pid, in the pid namespace of the procfs `proc` was opened on, of this process's child `pid`
+    (a pid of this process's own namespace): the `Pid:` a pidfd's fdinfo shows there. The child is not
+    yet reaped, so the number is still its own."""
+    fd = os.pidfd_open(pid)
+    try:
+        with open(f"self/fdinfo/{fd}", encoding="ascii", opener=_opener_in(proc)) as handle:
+            for line in handle:
+                if line.startswith("Pid:"):
+                    found = int(line.split()[1])
+                    if found > 0:
+                        return found
+    finally:
+        os.close(fd)
+    raise OSError(f"no host pid for process {pid}")
 
 
 def kill_quietly(pid: int, sig: int = signal.SIGKILL, *, group: bool = False) -> None:
@@ -153,6 +184,7 @@ def kill_quietly(pid: int, sig: int = signal.SIGKILL, *, group: bool = False) ->
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 
 MS_RDONLY = 1

@@ -221,6 +221,7 @@ class Sandbox:
         seccomp_filter: bool = True,
         namespaces: bool = True,
         memory_cgroup: bool = True,
+        pid_namespace: bool = True,
         unsafe_no_network_isolation: bool = False,
         hidden: list[str] | None = None,
         wipe_all_temp: bool = False,
@@ -229,7 +230,8 @@ class Sandbox:
         `seccomp_filter=False` leaves the filter off under a namespace rung (tests of that rung alone);
         `namespaces=False` and `memory_cgroup=False` turn those mechanisms off (what a Lambda container
         can do anyway; benchmarks compare each mechanism's cost); `network="none"` turns containment
-        off altogether and is refused without `unsafe_no_network_isolation`;
+        off altogether and is refused without `unsafe_no_network_isolation`; `pid_namespace=False` keeps
+        jobs in the host's pid namespace (benchmarks measure what the zygote's own costs);
         `unsafe_no_network_isolation` lets jobs run when no rung works (never the default);
         `hidden` adds folders jobs must not see (the platform's data folder) to `/root` and `/home`;
         `wipe_all_temp` (a Lambda container, where /tmp is the worker's alone) empties the shared
@@ -243,6 +245,7 @@ class Sandbox:
             "seccomp": seccomp_filter,
             "namespaces": namespaces,
             "cgroups": memory_cgroup,
+            "pidNamespace": pid_namespace,
             "unsafeNoNetworkIsolation": unsafe_no_network_isolation,
             **({} if hidden is None else {"hidden": ["/root", "/home", *hidden]}),
         }
@@ -586,8 +589,7 @@ class Sandbox:
                         # The zygote is gone: nobody will report or clean up this child, so kill it here.
                         zygote_lost = True
                         selector.unregister(self._control)
-                        osutil.kill_quietly(slot.pid, group=True)
-                        osutil.kill_quietly(slot.pid)
+                        self._kill_directly(slot)
                         exit_info = {}
                         drain_until = time.monotonic() + DRAIN_GRACE_SECONDS
                         self._teardown()
@@ -621,8 +623,16 @@ class Sandbox:
             assert self._control is not None
             protocol.send(self._control, {"op": "kill", "pid": slot.pid})
         except OSError:
-            osutil.kill_quietly(slot.pid, group=True)
-            osutil.kill_quietly(slot.pid)
+            self._kill_directly(slot)
+
+    def _kill_directly(self, slot: _Slot) -> None:
+        """Kills a job whose zygote is gone, where the job shares this process's pid namespace. In the
+        zygote's own namespace the pid it reported names some other process here (or none), and the
+        job needs no killing: the kernel kills every process of that namespace when the zygote ends."""
+        if self.plan is not None and self.plan.own_pids:
+            return
+        osutil.kill_quietly(slot.pid, group=True)
+        osutil.kill_quietly(slot.pid)
 
     # -- public API ------------------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 * chooses the containment mechanisms once (`containment.choose`: the network rung, the private
   file-system view, memory cgroups) and tells the sandbox which (a `hello` event);
+* where it can, becomes process 1 of a pid namespace of its own (`containment.enter_pid_namespace`),
+  which its jobs share: the pids it forks, waits for and kills are that namespace's, while a job's
+  uid is made of the child's pid on the host, unique on the machine (every namespace numbers from 1);
 * imports what jobs need, then forks idle children *before* any job exists; each child enters its
   own namespaces (network, IPC, mount with a private tmpfs) and memory cgroup, prepares its folder and
   blocks on its own job pipe, whose write end (with the read ends of its result/stdout/stderr pipes)
@@ -69,7 +72,12 @@ class Zygote:
         *,
         wipe_all_temp: bool = False,
         pool: int = 2,
+        host_proc: int | None = None,
+        waiter: int | None = None,
     ) -> None:
+        """`host_proc`, `waiter`: when the zygote is process 1 of a pid namespace of its own
+        (`containment.enter_pid_namespace`), an open folder of the host's procfs (job uids are made of
+        host pids) and the pipe whose end tells it to stop (SIGTERM stops it otherwise)."""
         self.control = control
         self.pool = max(1, pool)
         self.jobs_root = jobs_root
@@ -79,6 +87,8 @@ class Zygote:
         self.plan = plan
         self.groups = groups
         self.wipe_all_temp = wipe_all_temp
+        self.host_proc = host_proc
+        self.waiter = waiter
         self.own_uids = plan.uid == "own"
         if self.root and not self.own_uids:
             print(
@@ -92,10 +102,14 @@ class Zygote:
 
     # -- the job child ---------------------------------------------------------------------------
 
-    def _job_uid(self, pid: int) -> int:
+    def _job_uid(self, host_pid: int) -> int:
+        """A job's uid: its own (`uid_base` + the child's pid on the host) where root and mapped. The
+        host pid, not the pid in the zygote's namespace: every zygote's namespace numbers from 1, and
+        the uid must be one no other job on the machine has (`_kill_uid` kills all of a uid's
+        processes; files in shared folders are wiped by it; RLIMIT_NPROC counts by it)."""
         if not self.root:
             return os.getuid()
-        return self.uid_base + pid if self.own_uids else osutil.NOBODY
+        return self.uid_base + host_pid if self.own_uids else osutil.NOBODY
 
     def _become_job(self, token: str, job_r: int, result_w: int, out_w: int, err_w: int) -> NoReturn:
         """Runs in the freshly forked child; never returns. The child stays privileged until its job
@@ -110,6 +124,11 @@ class Zygote:
             os.dup2(null, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
+            pid = os.getpid()
+            host_pid = pid if self.host_proc is None else osutil.own_host_pid(self.host_proc)
+            uid = self._job_uid(host_pid)
+            # Counted on the host (RLIMIT_NPROC counts the uid's tasks there), before its procfs is closed.
+            baseline = 0 if (self.root and self.own_uids) else osutil.tasks_of_uid(uid, self.host_proc)
             keep = {0, 1, 2, job_r, result_w}
             for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
                 if fd not in keep:
@@ -117,8 +136,6 @@ class Zygote:
                         os.close(fd)
                     except OSError:
                         pass
-            pid = os.getpid()
-            uid = self._job_uid(pid)
             workdir = containment.enter_job(self.plan, IDLE_DISK_BYTES)
             if workdir is None:
                 assert self.jobs_root is not None
@@ -140,7 +157,6 @@ class Zygote:
             tempfile.tempdir = workdir
             sys.stdout.reconfigure(line_buffering=True)
             sys.stderr.reconfigure(line_buffering=True)
-            baseline = 0 if (self.root and self.own_uids) else osutil.tasks_of_uid(uid)
             from .child import JobSetup, serve
 
             setup = JobSetup(
@@ -172,7 +188,8 @@ class Zygote:
         for fd in (job_r, result_w, out_w, err_w):
             os.close(fd)
         workdir = None if self.plan.own_files or self.jobs_root is None else os.path.join(self.jobs_root, f"{pid}-{token}")
-        slot = Slot(pid=pid, workdir=workdir, uid=self._job_uid(pid))
+        host_pid = pid if self.host_proc is None else osutil.host_pid_of(pid, self.host_proc)
+        slot = Slot(pid=pid, workdir=workdir, uid=self._job_uid(host_pid))
         self.slots[pid] = slot
         try:
             protocol.send(
@@ -357,10 +374,13 @@ class Zygote:
         self.control.setblocking(False)
         signal.signal(signal.SIGCHLD, self._on_sigchld)
         signal.set_wakeup_fd(self.wakeup_w)
-        signal.signal(signal.SIGTERM, lambda _signum, _frame: setattr(self, "running", False))
+        if self.waiter is None:
+            signal.signal(signal.SIGTERM, lambda _signum, _frame: setattr(self, "running", False))
         selector = selectors.DefaultSelector()
         selector.register(self.control, selectors.EVENT_READ, "control")
         selector.register(self.wakeup_r, selectors.EVENT_READ, "wakeup")
+        if self.waiter is not None:
+            selector.register(self.waiter, selectors.EVENT_READ, "waiter")
         try:
             protocol.send(self.control, {"event": "hello", "plan": self.plan.to_json()})
             self._replenish()
@@ -368,6 +388,8 @@ class Zygote:
                 for key, _events in selector.select(timeout=1.0):
                     if key.data == "control":
                         self._drain_control()
+                    elif key.data == "waiter":
+                        self.running = False  # the waiter was asked to stop, or is gone
                     else:
                         try:
                             while os.read(self.wakeup_r, 512):

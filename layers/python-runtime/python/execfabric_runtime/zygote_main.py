@@ -52,6 +52,9 @@ def main() -> None:
     plan, groups = containment.choose(settings, os.geteuid() == 0, lambda line: print(line, file=sys.stderr))
     # With a mount namespace per job, job folders live in each job's tmpfs; otherwise on the host.
     jobs_root = None if plan.own_files else prepare_jobs_root(config["jobsParent"])
+    # Last, so that what is named by this process's pid (its cgroups, its jobs root) is named by the
+    # host pid the Sandbox knows, the waiter's; from here on this is the zygote in its namespace.
+    host_proc, waiter = containment.enter_pid_namespace([control.fileno()]) if plan.own_pids else (None, None)
     zygote = Zygote(
         control,
         jobs_root,
@@ -59,6 +62,8 @@ def main() -> None:
         plan,
         groups,
         wipe_all_temp=bool(config.get("wipeAllTemp")),
+        host_proc=host_proc,
+        waiter=waiter,
     )
     zygote.serve()
 
