@@ -257,7 +257,10 @@ export function ScriptPage({ id }: { readonly id: string }) {
             {viewing === null ? null : (
               <SourceView assetId={script.id} version={viewing} onClose={() => setViewing(null)} />
             )}
+            {/* Keyed by the versions: after an upload or an activation the editor starts again from the
+                active version's source (it is filled once per mount). */}
             <UploadVersion
+              key={`${script.activeVersion}:${script.latestVersion}`}
               asset={script}
               onUploaded={(version, activated) => {
                 setMessage(
@@ -313,7 +316,8 @@ function UploadVersion({
 }) {
   const [source, setSource] = useState<string | null>(null);
   const [note, setNote] = useState('');
-  const [activateNow, setActivateNow] = useState(false);
+  // Ticked, as `execfabric push` activates what it uploads: an upload is the hot update.
+  const [activateNow, setActivateNow] = useState(true);
   // Start from the active version's source: a new version is usually an edit of it.
   const base = useResource<ScriptVersion>(source === null ? sourcePath(asset.id, asset.activeVersion) : null);
   useEffect(() => {
@@ -374,7 +378,8 @@ function UploadVersion({
             Activate it right away
           </label>
           <p className="hint">
-            Otherwise the new version waits until you activate it; running Skills keep the active one.
+            Skills that follow the active version run the new one from their next run. Untick it to upload the
+            version without activating it: it then waits until you activate it in Versions.
           </p>
         </div>
         <Submit action={upload} disabled={source === null} busy="Uploading…">
