@@ -1,7 +1,8 @@
 /**
  * A script's page in a real browser: uploading a version activates it unless told otherwise (as
  * `execfabric push` does), so the next run uses it; the editor follows the active version after an
- * upload or an activation, without a reload.
+ * upload or an activation, without a reload; a script is renamed there; and a second script of a
+ * name another one has is created only after the page says so.
  */
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
@@ -79,4 +80,52 @@ describe("a script's page", () => {
     await screenshot(tab, 'tenant-script-rolled-back');
     expect(await runOutput(skill)).toEqual({ said: 'one' });
   }, 90_000);
+
+  it('renames a script, and its Skill runs on', async () => {
+    const { script, skill } = await scriptWithSkill('old-name.py', 'renamed');
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, `/assets/${script}`, 'alice');
+    await tab.getByRole('heading', { name: 'old-name.py', level: 1 }).waitFor();
+    await tab.getByRole('button', { name: 'Rename' }).click();
+    await tab.getByLabel('New name').fill('new-name.py');
+    await tab.getByRole('button', { name: 'Save name' }).click();
+    await tab.getByText('Renamed to "new-name.py".').waitFor();
+    await tab.getByRole('heading', { name: 'new-name.py', level: 1 }).waitFor();
+    await screenshot(tab, 'tenant-script-renamed');
+
+    // A bad name gets the API's problem, and the name stays.
+    await tab.getByRole('button', { name: 'Rename' }).click();
+    await tab.getByLabel('New name').fill('   ');
+    await tab.getByRole('button', { name: 'Save name' }).click();
+    expect(await tab.getByRole('alert').getAttribute('data-problem')).toMatch(/validation-failed$/);
+    expect((await api(ACME, alice, 'GET', `/api/assets/scripts/${script}`)).body.name).toBe('new-name.py');
+    expect(await runOutput(skill)).toEqual({ said: 'renamed' });
+  }, 60_000);
+
+  it('asks before creating a script of a name another live script has', async () => {
+    const existing = await api(ACME, alice, 'POST', '/api/assets/scripts', {
+      name: 'shared.py',
+      source: says('first'),
+    });
+    expect(existing.status, existing.text).toBe(201);
+    const named = async () =>
+      (
+        (await api(ACME, alice, 'GET', '/api/assets/scripts?limit=100')).body.items as { name: string }[]
+      ).filter((item) => item.name === 'shared.py').length;
+
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, '/assets', 'alice');
+    await tab.getByLabel('Name', { exact: true }).fill('shared.py');
+    await tab.getByRole('button', { name: 'Create script' }).click();
+    const dialog = tab.getByRole('dialog');
+    await dialog.getByText(existing.body.id).waitFor();
+    await screenshot(tab, 'tenant-script-same-name');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await named()).toBe(1);
+
+    await tab.getByRole('button', { name: 'Create script' }).click();
+    await tab.getByRole('dialog').getByRole('button', { name: 'Create it anyway' }).click();
+    await tab.getByRole('heading', { name: 'shared.py', level: 1 }).waitFor();
+    expect(await named()).toBe(2);
+  }, 60_000);
 });
