@@ -193,6 +193,8 @@ export interface Skill {
    * approve its runs now, so some or all of them would be refused (`approvers-unavailable`).
    */
   readonly approvalWarning?: ApprovalWarning;
+  /** In the answer to saving it: the other live Skills with its name (names are labels, not ids). */
+  readonly sameNameAs?: readonly string[];
 }
 
 /** Too few people may approve a Skill's runs: who is refused, and the counts behind it. */
@@ -292,6 +294,8 @@ export interface ScriptAsset {
   readonly updatedAt: string;
   readonly createdBy: string;
   readonly state: AvailabilityState;
+  /** In the answer to creating or renaming it: the other live scripts with its name. */
+  readonly sameNameAs?: readonly string[];
 }
 
 export interface ScriptVersion {

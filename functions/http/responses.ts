@@ -109,6 +109,16 @@ export const assetBindingSchema = z
   .looseObject({ kind: z.string(), id: z.string() })
   .meta({ id: 'AssetBinding', description: 'What a Skill runs: `{ kind, id, … }` by executor kind' });
 
+/** The `sameNameAs` of an item's answer: the other live items of the tenant with its name. */
+export function sameNameAs(items: 'scripts' | 'Skills') {
+  return z
+    .array(z.string())
+    .optional()
+    .meta({
+      description: `Set when other ${items} of the tenant (not archived) have this name: their ids. Names are labels, so it is allowed; \`execfabric push\` matches by name and stops on them.`,
+    });
+}
+
 export const skillSchema = z
   .looseObject({
     id: z.string(),
@@ -145,6 +155,7 @@ export const skillSchema = z
         description:
           "For the Skill's managers: too few people may approve its runs now, so some or all are refused (`approvers-unavailable`)",
       }),
+    sameNameAs: sameNameAs('Skills'),
   })
   .meta({ id: 'Skill' });
 

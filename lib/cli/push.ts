@@ -73,14 +73,27 @@ export function stableJson(value: unknown, indent = 0): string {
   return JSON.stringify(sort(value), null, indent);
 }
 
+/** What a user can do to leave one item under a name, per kind: the front's page and the API call. */
+const WAYS_OUT = {
+  scripts: {
+    front: 'rename it on its page in the tenant front (Scripts → the script → Rename)',
+    api: 'or with PATCH /api/assets/scripts/{id} {"name": "…"}',
+  },
+  Skills: {
+    front: 'change its name on its page in the tenant front (Manage skills → the Skill → Edit)',
+    api: 'or with PUT /api/skills/{id}',
+  },
+} as const;
+
 /**
  * The tenant's items by name, refusing the names the manifest uses that more than one item holds
- * (push matches by name, so it could not tell which one is meant).
+ * (push matches by name, so it could not tell which one is meant). The refusal names every id and
+ * the ways to leave one item under the name: renaming or archiving the others.
  */
 function byName<T extends { readonly name: string; readonly id: string }>(
   items: readonly T[],
   wanted: readonly string[],
-  what: string,
+  what: keyof typeof WAYS_OUT,
 ): Map<string, T> {
   const found = new Map<string, T>();
   const ids = new Map<string, string[]>();
@@ -91,8 +104,13 @@ function byName<T extends { readonly name: string; readonly id: string }>(
   for (const name of wanted) {
     const holders = ids.get(name) ?? [];
     if (holders.length > 1) {
-      throw new CliError(`The tenant has ${holders.length} ${what} named "${name}" (${holders.join(', ')})`, {
-        details: ['push matches by name: rename all but one of them in the tenant front, then push again.'],
+      const ways = WAYS_OUT[what];
+      throw new CliError(`The tenant has ${holders.length} ${what} named "${name}": ${holders.join(', ')}`, {
+        details: [
+          'push matches by name, so it cannot tell which one the manifest means. Keep one under this name;',
+          `for each of the others: ${ways.front}, ${ways.api}, or archive it.`,
+          'Then push again.',
+        ],
       });
     }
   }

@@ -115,6 +115,8 @@ describe('tenant front', () => {
     await screenshot(tab, 'tenant-script-problem');
     await source.fill(current.replace('Hello, {name}!', 'Howdy, {name}!'));
     await tab.getByLabel('Note').fill('friendlier greeting');
+    // Uploaded without activating (ticked by default), to activate it from the versions below.
+    await tab.getByLabel('Activate it right away').uncheck();
     await tab.getByRole('button', { name: 'Upload version' }).click();
     await tab.getByText('Uploaded version 2.').waitFor();
 

@@ -635,9 +635,92 @@ describe('execfabric listings, approvals and pull', () => {
       path: '/api/assets/scripts?limit=100',
       token: aliceSession,
     });
-    const twins = (list.body.items as { name: string; latestVersion: number }[]).filter(
+    const twins = (list.body.items as { id: string; name: string; latestVersion: number }[]).filter(
       (item) => item.name === 'twin',
     );
     expect(twins.map((item) => item.latestVersion)).toEqual([1, 1]);
+
+    // The refusal names both ids and a way out that exists: rename in the front or the API, or archive.
+    for (const twin of twins) expect(pushed.stderr).toContain(twin.id);
+    expect(pushed.stderr).toContain('Scripts → the script → Rename');
+    expect(pushed.stderr).toContain('PATCH /api/assets/scripts/{id}');
+    expect(pushed.stderr).toContain('or archive it');
+    const [kept, other] = twins as [(typeof twins)[number], (typeof twins)[number]];
+    const renamed = await t.send({
+      host: 'acme.localhost',
+      method: 'PATCH',
+      path: `/api/assets/scripts/${other.id}`,
+      token: aliceSession,
+      body: { name: 'twin-old' },
+    });
+    expect(renamed.status, renamed.text).toBe(200);
+    const again = await alice.run(['push', project]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await scriptByName('twin')).toMatchObject({ id: kept.id, latestVersion: 2 });
+  });
+
+  it('says of what pull leaves out that another item has its name, naming both ids', async () => {
+    const source = 'def main(inputs, ctx):\n    return {}\n';
+    const ids: string[] = [];
+    for (let copy = 0; copy < 2; copy++) {
+      const created = await t.send({
+        host: 'acme.localhost',
+        method: 'POST',
+        path: '/api/assets/scripts',
+        token: aliceSession,
+        body: { name: 'pair', source },
+      });
+      expect(created.status, created.text).toBe(201);
+      ids.push(created.body.id);
+    }
+    const skill = async (name: string, scriptId: string) => {
+      const created = await t.send({
+        host: 'acme.localhost',
+        method: 'POST',
+        path: '/api/skills',
+        token: aliceSession,
+        body: {
+          name,
+          inputSchema: { type: 'object' },
+          outputSchema: { type: 'object' },
+          risk: 'low',
+          asset: { kind: 'python-script', id: scriptId, version: 'active' },
+        },
+      });
+      expect(created.status, created.text).toBe(201);
+      return String(created.body.id);
+    };
+    const [first, second] = ids as [string, string];
+    const onFirst = await skill('On pair', first);
+    const onSecond = await skill('On pair', second);
+    const solo = await t.send({
+      host: 'acme.localhost',
+      method: 'POST',
+      path: '/api/assets/scripts',
+      token: aliceSession,
+      body: { name: 'solo', source },
+    });
+    expect(solo.status, solo.text).toBe(201);
+    const twinOne = await skill('Twin Skill', solo.body.id);
+    const twinTwo = await skill('Twin Skill', solo.body.id);
+
+    const pulled = await alice.run(['pull', join(work, 'pairs')]);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    // Which of two items of one name is pulled follows the listing's order; the other is named.
+    const script = /skipped script (scr-\w+): script (scr-\w+) has the same name "pair"/.exec(pulled.stderr);
+    expect(script, pulled.stderr).not.toBeNull();
+    const [, leftOut, taken] = script as RegExpExecArray;
+    expect(new Set([leftOut, taken])).toEqual(new Set(ids));
+    const bound = leftOut === first ? onFirst : onSecond;
+    expect(pulled.stderr).toContain(
+      `skipped Skill "On pair" (${bound}): bound to script ${leftOut}, which was left out: script ${taken} has the same name "pair"`,
+    );
+    const twin = /skipped Skill "Twin Skill" \((skl-\w+)\): Skill (skl-\w+) has the same name/.exec(
+      pulled.stderr,
+    );
+    expect(twin, pulled.stderr).not.toBeNull();
+    expect(new Set(twin?.slice(1))).toEqual(new Set([twinOne, twinTwo]));
+    expect(pulled.stderr).toContain('rename or archive one of them');
+    expect(pulled.stderr).not.toMatch(/(On pair|Twin Skill).*which the manifest does not describe/);
   });
 });

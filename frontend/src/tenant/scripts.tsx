@@ -1,8 +1,8 @@
 /**
  * Script assets: the list, a new asset, and one asset's versions — edit in the code editor (or load
  * a file) and upload a version, activate it (or roll back to an earlier one, after a confirmation:
- * the same pointer move), read a version's source, compare two versions line by line, and disable,
- * archive or restore the script. Versions are immutable; only the active pointer moves.
+ * the same pointer move), read a version's source, compare two versions line by line, rename, and
+ * disable, archive or restore the script. Versions are immutable; only the active pointer moves.
  */
 import { diffLines } from 'diff';
 import { type FormEvent, useEffect, useId, useState } from 'react';
@@ -74,20 +74,66 @@ export function ScriptsPage() {
   );
 }
 
+/**
+ * The ids of the tenant's live (not archived) scripts named `name`: every page, since a duplicate
+ * may sit past the first. These are the ones `execfabric push` would stop on.
+ */
+async function liveScriptsNamed(name: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await api.get<{ items: ScriptAsset[]; cursor?: string }>(
+      `/api/assets/scripts?limit=100${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
+    );
+    for (const item of page.items) if (item.name === name) ids.push(item.id);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return ids;
+}
+
+/** What a script's answer says of the other live scripts with its name, or '' when there are none. */
+function namesakesNote(asset: ScriptAsset): string {
+  const ids = asset.sameNameAs ?? [];
+  if (ids.length === 0) return '';
+  return ` ${ids.length === 1 ? 'Another script is' : `${ids.length} other scripts are`} also named "${asset.name}" (${ids.join(', ')}): execfabric push stops on a name two scripts share.`;
+}
+
 function NewScript() {
   const [name, setName] = useState('');
   const [source, setSource] = useState(STARTER);
   const [note, setNote] = useState('');
+  const { confirm, dialog } = useConfirm();
+  // Names are labels (ids are the identity), so a second script of one name is allowed; the user is
+  // asked first, as the CLI, which matches by name, will stop on the pair (docs/decisions/cli.md).
+  const check = useAction(liveScriptsNamed);
   const create = useAction(async () =>
     api.post<ScriptAsset>('/api/assets/scripts', { name, source, ...(note === '' ? {} : { note }) }),
   );
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    const taken = await check.run(name.trim());
+    if (taken === undefined) return;
+    if (taken.length > 0) {
+      const ok = await confirm({
+        title: `A script named "${name.trim()}" exists`,
+        body: (
+          <p>
+            {taken.length === 1 ? 'The script' : `${taken.length} scripts`} {taken.join(', ')}{' '}
+            {taken.length === 1 ? 'has' : 'have'} this name. A second one is allowed (scripts are told apart
+            by their ids), but <code>execfabric push</code> matches scripts by name and stops on a name two
+            scripts share. You can rename either one later on its page.
+          </p>
+        ),
+        confirm: 'Create it anyway',
+      });
+      if (!ok) return;
+    }
     const created = await create.run();
     if (created !== undefined) navigate(`/assets/${segment(created.id)}`);
   };
   return (
     <Section title="New script">
+      {dialog}
       <form onSubmit={submit}>
         <div className="form-row">
           <div className="field">
@@ -119,6 +165,7 @@ function NewScript() {
           onChange={setSource}
           hint="Define main(inputs, ctx); what it returns is the run's output. The source is syntax-checked on upload."
         />
+        <ProblemView problem={check.problem} />
         <Submit action={create} busy="Uploading…">
           Create script
         </Submit>
@@ -190,6 +237,13 @@ export function ScriptPage({ id }: { readonly id: string }) {
                   <DateTime value={script.updatedAt} />
                 </dd>
               </dl>
+              <RenameScript
+                script={script}
+                onRenamed={(renamed) => {
+                  setMessage(`Renamed to "${renamed.name}".${namesakesNote(renamed)}`);
+                  refresh();
+                }}
+              />
               <Notice>{message}</Notice>
               <ProblemView problem={activate.problem} />
               <StateActions
@@ -257,7 +311,10 @@ export function ScriptPage({ id }: { readonly id: string }) {
             {viewing === null ? null : (
               <SourceView assetId={script.id} version={viewing} onClose={() => setViewing(null)} />
             )}
+            {/* Keyed by the versions: after an upload or an activation the editor starts again from the
+                active version's source (it is filled once per mount). */}
             <UploadVersion
+              key={`${script.activeVersion}:${script.latestVersion}`}
               asset={script}
               onUploaded={(version, activated) => {
                 setMessage(
@@ -271,6 +328,68 @@ export function ScriptPage({ id }: { readonly id: string }) {
         )}
       </Show>
     </>
+  );
+}
+
+/** The script's name and a Rename control: a name is a label, Skills hold the script's id. */
+function RenameScript({
+  script,
+  onRenamed,
+}: {
+  readonly script: ScriptAsset;
+  readonly onRenamed: (renamed: ScriptAsset) => void;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(script.name);
+  const rename = useAction(async () =>
+    api.patch<ScriptAsset>(`/api/assets/scripts/${segment(script.id)}`, { name }),
+  );
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const renamed = await rename.run();
+    if (renamed !== undefined) {
+      setEditing(false);
+      onRenamed(renamed);
+    }
+  };
+  if (!editing) {
+    return (
+      <div className="form-actions">
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => {
+            setName(script.name);
+            setEditing(true);
+          }}
+        >
+          Rename
+        </button>
+      </div>
+    );
+  }
+  return (
+    <form onSubmit={submit}>
+      <div className="field">
+        <label htmlFor="script-name">New name</label>
+        <input
+          id="script-name"
+          required
+          maxLength={120}
+          value={name}
+          onChange={(event) => setName(event.target.value)}
+        />
+        <p className="hint">Skills bound to this script follow it: they hold its id ({script.id}).</p>
+      </div>
+      <div className="form-actions">
+        <Submit action={rename} busy="Renaming…">
+          Save name
+        </Submit>
+        <button type="button" className="secondary" onClick={() => setEditing(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 
@@ -313,7 +432,8 @@ function UploadVersion({
 }) {
   const [source, setSource] = useState<string | null>(null);
   const [note, setNote] = useState('');
-  const [activateNow, setActivateNow] = useState(false);
+  // Ticked, as `execfabric push` activates what it uploads: an upload is the hot update.
+  const [activateNow, setActivateNow] = useState(true);
   // Start from the active version's source: a new version is usually an edit of it.
   const base = useResource<ScriptVersion>(source === null ? sourcePath(asset.id, asset.activeVersion) : null);
   useEffect(() => {
@@ -374,7 +494,8 @@ function UploadVersion({
             Activate it right away
           </label>
           <p className="hint">
-            Otherwise the new version waits until you activate it; running Skills keep the active one.
+            Skills that follow the active version run the new one from their next run. Untick it to upload the
+            version without activating it: it then waits until you activate it in Versions.
           </p>
         </div>
         <Submit action={upload} disabled={source === null} busy="Uploading…">

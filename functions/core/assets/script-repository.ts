@@ -135,6 +135,17 @@ export class ScriptRepository {
     });
   }
 
+  /** Sets the script's name (a label: Skills and runs hold its id). */
+  async rename(domain: TenantContext, id: string, name: string, at: string): Promise<ScriptAsset> {
+    return this.#update(id, {
+      Key: assetKey(domain, id),
+      UpdateExpression: 'SET #name = :name, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeNames: { '#name': 'name' },
+      ExpressionAttributeValues: { ':name': name, ':now': at },
+    });
+  }
+
   /** Moves the active pointer; the activation sequence counts every move. */
   async activate(domain: TenantContext, id: string, version: number, at: string): Promise<ScriptAsset> {
     return this.#update(id, {

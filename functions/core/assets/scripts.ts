@@ -17,7 +17,7 @@ import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Caller } from '../identity/caller.ts';
 import { randomId } from '../ids.ts';
-import type { Page } from '../pagination.ts';
+import { MAX_PAGE_SIZE, type Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { assertScriptSizeAllowed } from '../tenancy/quotas.ts';
 import { requireValidScript, type ScriptChecker } from './checker.ts';
@@ -180,6 +180,45 @@ export class ScriptAssets {
       details: stateChangeDetails(current.name, current.state, state, note),
     });
     return changed;
+  }
+
+  /**
+   * Renames a script (idempotent; audited when it changes). The name is a label: Skills, runs and
+   * approvals hold the script's id, so nothing else moves. An archived script may be renamed too,
+   * as it may get new versions: a state pauses runs, it does not freeze the script.
+   */
+  async rename(
+    domain: TenantContext,
+    id: string,
+    name: string,
+    actor: Pick<Caller, 'username' | 'via'>,
+  ): Promise<ScriptAsset> {
+    const current = await this.get(domain, id);
+    if (current.name === name) return current;
+    const renamed = await this.#store.rename(domain, id, name, this.#now().toISOString());
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'asset.renamed',
+      target: `asset:${id}`,
+      details: { from: current.name, to: name },
+    });
+    return renamed;
+  }
+
+  /**
+   * The ids of the tenant's other scripts named `name`, archived ones left out: the ones `execfabric
+   * push` would find beside it (it lists the scripts as this list does) and could not tell apart.
+   */
+  async namesakes(domain: TenantContext, name: string, exceptId: string): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#store.list(domain, MAX_PAGE_SIZE, cursor, false);
+      for (const script of page.items)
+        if (script.name === name && script.id !== exceptId) ids.push(script.id);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return ids;
   }
 
   /** Uploads the next version; it does not become active until the pointer moves. */

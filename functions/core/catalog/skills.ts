@@ -400,6 +400,19 @@ export class SkillCatalog {
   }
 
   /**
+   * The ids of the tenant's other Skills named `name`, archived ones left out: the ones `execfabric
+   * push` would find beside it and could not tell apart. Only Skill managers are told (they see every
+   * Skill), so no id leaks to someone the Skill is hidden from.
+   */
+  async namesakes(domain: TenantContext, name: string, exceptId: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const skill of this.#store.all(domain)) {
+      if (skill.name === name && skill.id !== exceptId && skill.state !== 'archived') ids.push(skill.id);
+    }
+    return ids;
+  }
+
+  /**
    * Every Skill the caller may see, by name, for a list (the catalogue, MCP `tools/list`, the run
    * history's filter): from the per-process catalogue cache (catalog-cache.ts), filtered for the
    * caller after it. Archived Skills are left out unless asked for. Never for a decision about a

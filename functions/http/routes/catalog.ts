@@ -40,6 +40,7 @@ import {
   list,
   page,
   pageQuery,
+  sameNameAs,
   skillSchema,
   voteSchema,
 } from '../responses.ts';
@@ -69,12 +70,16 @@ const skillBody = z.strictObject({
 
 const skillUpdateBody = skillBody.extend({ revision: z.number().int().min(1).optional() });
 
+/** A script's name, as it is created and renamed. */
+const scriptName = z.string().trim().min(1).max(120);
+
 const newScriptBody = z.strictObject({
-  name: z.string().trim().min(1).max(120),
+  name: scriptName,
   source: z.string(),
   note: z.string().max(500).optional(),
 });
 
+const renameScriptBody = z.strictObject({ name: scriptName });
 const newVersionBody = z.strictObject({ source: z.string(), note: z.string().max(500).optional() });
 const activateBody = z.strictObject({ version: z.number().int().min(1) });
 const runBody = z.strictObject({
@@ -96,6 +101,7 @@ const scriptAssetSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     createdBy: z.string(),
+    sameNameAs: sameNameAs('scripts'),
   })
   .meta({ id: 'ScriptAsset' });
 
@@ -242,6 +248,26 @@ async function withApprovalWarning(
   return warning === null ? skill : { ...skill, approvalWarning: warning };
 }
 
+/**
+ * Ids of the tenant's other live items an item just created, saved or renamed shares its name with:
+ * names are labels (ids are identity), so the name is accepted, and the answer says what `execfabric
+ * push` will stop on (docs/decisions/cli.md).
+ */
+function withNamesakes<T extends object>(
+  item: T,
+  ids: readonly string[],
+): T & { sameNameAs?: readonly string[] } {
+  return ids.length === 0 ? item : { ...item, sameNameAs: ids };
+}
+
+/** A Skill as the answer to saving it: its approval warning, and the Skills sharing its name. */
+async function savedSkill(core: SignedInCore, domain: TenantContext, skill: Skill) {
+  return withNamesakes(
+    await withApprovalWarning(core, domain, skill),
+    await core.skills.namesakes(domain, skill.name, skill.id),
+  );
+}
+
 export function catalogRoutes(core: SignedInCore): Route[] {
   return [
     route({
@@ -304,7 +330,7 @@ export function catalogRoutes(core: SignedInCore): Route[] {
       maxBodyBytes: 256 * 1024,
       handle: async ({ domain, caller, request }) => ({
         status: 201,
-        body: await withApprovalWarning(core, domain, await core.skills.create(domain, request.body, caller)),
+        body: await savedSkill(core, domain, await core.skills.create(domain, request.body, caller)),
       }),
     }),
     route({
@@ -339,7 +365,7 @@ export function catalogRoutes(core: SignedInCore): Route[] {
         const { revision, ...definition } = request.body;
         return {
           status: 200,
-          body: await withApprovalWarning(
+          body: await savedSkill(
             core,
             domain,
             await core.skills.update(domain, request.params.id ?? '', definition, caller, revision),
@@ -528,10 +554,13 @@ export function catalogRoutes(core: SignedInCore): Route[] {
       permission: 'asset:manage',
       body: newScriptBody,
       maxBodyBytes: SCRIPT_BODY_BYTES,
-      handle: async ({ domain, caller, request }) => ({
-        status: 201,
-        body: await core.scripts.create(domain, request.body, caller),
-      }),
+      handle: async ({ domain, caller, request }) => {
+        const created = await core.scripts.create(domain, request.body, caller);
+        return {
+          status: 201,
+          body: withNamesakes(created, await core.scripts.namesakes(domain, created.name, created.id)),
+        };
+      },
     }),
     route({
       method: 'GET',
@@ -545,6 +574,27 @@ export function catalogRoutes(core: SignedInCore): Route[] {
         status: 200,
         body: await core.scripts.get(domain, request.params.id ?? ''),
       }),
+    }),
+    route({
+      method: 'PATCH',
+      path: '/api/assets/scripts/{id}',
+      serves: 'tenant',
+      auth: 'caller',
+      summary: 'Rename a script asset',
+      description:
+        'Skills and runs hold the script by its id, so they follow it. The answer lists in `sameNameAs` ' +
+        'the other live scripts that have the new name.',
+      responses: { 200: scriptAssetSchema },
+      permission: 'asset:manage',
+      body: renameScriptBody,
+      maxBodyBytes: 4 * 1024,
+      handle: async ({ domain, caller, request }) => {
+        const renamed = await core.scripts.rename(domain, request.params.id ?? '', request.body.name, caller);
+        return {
+          status: 200,
+          body: withNamesakes(renamed, await core.scripts.namesakes(domain, renamed.name, renamed.id)),
+        };
+      },
     }),
     route({
       method: 'GET',

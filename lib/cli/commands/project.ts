@@ -147,11 +147,16 @@ export function slug(name: string): string {
   return value === '' ? 'item' : value;
 }
 
+/** What to do about two items of one name, after a pull's skip line. */
+const RENAME_HINT = ' (the manifest matches by name: rename or archive one of them to pull both)';
+
 /**
  * Writes the tenant's scripts (their active versions) and the Skills bound to them into the folder:
  * the manifest, each script's file, each Skill's schemas. Files the manifest already names keep
  * their paths; new ones get paths from their names. Skills bound to anything but a script of the
- * tenant (an HTTP resource) are listed and left out: the manifest does not describe them.
+ * tenant (an HTTP resource) are listed and left out: the manifest does not describe them. Of two
+ * scripts or Skills with one name only the first is written (the manifest is keyed by name); the
+ * other is listed with the id that took its name, and so is a Skill bound to a script left out.
  */
 export async function pull(context: CliContext, dir: string, options: PullOptions): Promise<void> {
   const root = resolve(dir);
@@ -173,15 +178,20 @@ export async function pull(context: CliContext, dir: string, options: PullOption
     return candidate;
   };
 
+  // The manifest matches by name, so of two items with one name only the first is written; what is
+  // left out says which item took the name, the real reason (docs/decisions/cli.md).
   const scriptNames = new Map<string, string>();
+  const pulledScripts = new Map<string, string>();
   const manifestScripts: Record<string, unknown> = {};
-  const usedNames = new Set<string>();
   for (const script of scripts) {
-    if (usedNames.has(script.name)) {
-      context.output.info(`skipped script ${script.id}: another script is also named "${script.name}"`);
+    const taker = pulledScripts.get(script.name);
+    if (taker !== undefined) {
+      context.output.info(
+        `skipped script ${script.id}: script ${taker} has the same name "${script.name}" and is the one pulled${RENAME_HINT}`,
+      );
       continue;
     }
-    usedNames.add(script.name);
+    pulledScripts.set(script.name, script.id);
     const known = existing?.scripts.find((item) => item.name === script.name);
     const file = claim(known?.file ?? `scripts/${slug(script.name)}.py`);
     files.set(file, await api.source(script.id, script.activeVersion));
@@ -190,14 +200,32 @@ export async function pull(context: CliContext, dir: string, options: PullOption
   }
 
   const manifestSkills: Record<string, unknown> = {};
-  const skipped: RemoteSkill[] = [];
+  const pulledSkills = new Map<string, string>();
+  const skipped: { readonly skill: RemoteSkill; readonly reason: string }[] = [];
+  const leftOut = new Map(
+    scripts.filter((script) => !scriptNames.has(script.id)).map((script) => [script.id, script]),
+  );
   for (const skill of skills) {
     const scripted = skill.asset.kind === 'python-script' || skill.asset.kind === 'local-agent';
     const scriptName = scripted ? scriptNames.get(skill.asset.id) : undefined;
-    if (scriptName === undefined || manifestSkills[skill.name] !== undefined) {
-      skipped.push(skill);
+    // A Skill whose script is left out cannot be in the manifest whatever its name: that reason first.
+    if (scriptName === undefined) {
+      const script = leftOut.get(skill.asset.id);
+      skipped.push({
+        skill,
+        reason:
+          script === undefined
+            ? `bound to ${skill.asset.kind} ${skill.asset.id}, which the manifest does not describe`
+            : `bound to script ${script.id}, which was left out: script ${pulledScripts.get(script.name)} has the same name "${script.name}"${RENAME_HINT}`,
+      });
       continue;
     }
+    const taker = pulledSkills.get(skill.name);
+    if (taker !== undefined) {
+      skipped.push({ skill, reason: `Skill ${taker} has the same name and is the one pulled${RENAME_HINT}` });
+      continue;
+    }
+    pulledSkills.set(skill.name, skill.id);
     const known = existing?.skills.find((item) => item.name === skill.name);
     const schemaFile = (which: 'input' | 'output') => {
       const file = claim(known?.schemaFiles[which] ?? `schemas/${slug(skill.name)}.${which}.json`);
@@ -238,11 +266,8 @@ export async function pull(context: CliContext, dir: string, options: PullOption
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text);
   }
-  for (const skill of skipped) {
-    context.output.info(
-      `skipped Skill "${skill.name}" (${skill.id}): bound to ${skill.asset.kind} ${skill.asset.id}, which the manifest does not describe`,
-    );
-  }
+  for (const { skill, reason } of skipped)
+    context.output.info(`skipped Skill "${skill.name}" (${skill.id}): ${reason}`);
   const summary = `${scripts.length} script${scripts.length === 1 ? '' : 's'}, ${Object.keys(manifestSkills).length} Skill${Object.keys(manifestSkills).length === 1 ? '' : 's'} from ${target.client.host}`;
   if (changed === 0) context.output.out(`Up to date: ${summary}.`);
   else if (options.dryRun === true)

@@ -1,0 +1,178 @@
+/**
+ * Names are labels, ids are identity: a script is renamed through `PATCH /api/assets/scripts/{id}`
+ * (same name rules as its creation, audited, its Skills following it by id), and creating or saving a
+ * script or a Skill under a name another live item of the tenant has is allowed, the answer naming
+ * that other item in `sameNameAs` (what `execfabric push` would stop on).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestResponse } from '../support/http.ts';
+import {
+  expectProblem,
+  HOSTS,
+  problemType,
+  startTestPlatform,
+  type TestPlatform,
+} from '../support/platform.ts';
+import { waitForRun } from '../support/session.ts';
+
+const PASSWORD = 'script-names-test-password';
+const SOURCE = 'def main(inputs, ctx):\n    return {"ok": True}\n';
+const SCHEMAS = { inputSchema: { type: 'object' }, outputSchema: { type: 'object' } };
+
+let t: TestPlatform;
+let alice: string;
+let bob: string;
+let gina: string;
+
+function acme(method: string, path: string, body?: unknown, token = alice): Promise<TestResponse> {
+  return t.send({ host: HOSTS.acme, token, method, path, ...(body === undefined ? {} : { body }) });
+}
+
+async function newScript(name: string): Promise<TestResponse> {
+  const created = await acme('POST', '/api/assets/scripts', { name, source: SOURCE });
+  expect(created.status, created.text).toBe(201);
+  return created;
+}
+
+async function newSkill(name: string, scriptId: string): Promise<TestResponse> {
+  const created = await acme('POST', '/api/skills', {
+    name,
+    ...SCHEMAS,
+    risk: 'low',
+    asset: { kind: 'python-script', id: scriptId, version: 'active' },
+  });
+  expect(created.status, created.text).toBe(201);
+  return created;
+}
+
+beforeAll(async () => {
+  t = await startTestPlatform(PASSWORD);
+  [alice, bob, gina] = await Promise.all([
+    t.login(HOSTS.acme, 'alice'),
+    t.login(HOSTS.acme, 'bob'),
+    t.login(HOSTS.globex, 'gina'),
+  ]);
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe('renaming a script', () => {
+  it('renames it, audits the change, and its Skill runs on under the new name', async () => {
+    const script = (await newScript('report-old')).body;
+    const skill = (await newSkill('Report', script.id)).body;
+
+    const renamed = await acme('PATCH', `/api/assets/scripts/${script.id}`, { name: '  report-new  ' });
+    expect(renamed.status, renamed.text).toBe(200);
+    expect(renamed.body).toMatchObject({ id: script.id, name: 'report-new', activeVersion: 1 });
+    expect(renamed.body.sameNameAs).toBeUndefined();
+    expect((await acme('GET', `/api/assets/scripts/${script.id}`)).body.name).toBe('report-new');
+
+    // The same name again changes nothing and records nothing.
+    expect((await acme('PATCH', `/api/assets/scripts/${script.id}`, { name: 'report-new' })).status).toBe(
+      200,
+    );
+    const audit = await acme('GET', '/api/audit?limit=100');
+    const entries = (audit.body.items as { action: string; target: string; details: unknown }[]).filter(
+      (entry) => entry.action === 'asset.renamed' && entry.target === `asset:${script.id}`,
+    );
+    expect(entries).toEqual([expect.objectContaining({ details: { from: 'report-old', to: 'report-new' } })]);
+
+    // The Skill holds the script's id: it runs, and the run records the script's name of now.
+    const started = await acme('POST', `/api/skills/${skill.id}/executions`, { input: {} });
+    expect(started.status, started.text).toBe(202);
+    const run = await waitForRun({ url: t.platform.url, host: HOSTS.acme, token: alice }, started.body.id, {
+      timeoutMs: 30_000,
+    });
+    expect(run).toMatchObject({ status: 'succeeded', assetName: 'report-new', asset: { id: script.id } });
+  });
+
+  it('refuses a bad name with the rules of creation, as problem+json', async () => {
+    const script = (await newScript('named')).body;
+    for (const body of [
+      { name: '' },
+      { name: '   ' },
+      { name: 'x'.repeat(121) },
+      { name: 'ok', source: SOURCE },
+      {},
+    ]) {
+      const refused = await acme('PATCH', `/api/assets/scripts/${script.id}`, body);
+      expectProblem(refused, 422, JSON.stringify(body));
+      expect(refused.body.type).toBe(problemType('validation-failed'));
+    }
+    const created = await acme('POST', '/api/assets/scripts', { name: 'x'.repeat(121), source: SOURCE });
+    expectProblem(created, 422, 'the same name at creation');
+    expect((await acme('GET', `/api/assets/scripts/${script.id}`)).body.name).toBe('named');
+  });
+
+  it("answers 404 for an unknown id and another tenant's script, and 403 without asset:manage", async () => {
+    expectProblem(await acme('PATCH', '/api/assets/scripts/scr-000000000000', { name: 'x' }), 404);
+    expectProblem(await acme('PATCH', '/api/assets/scripts/not-an-id', { name: 'x' }), 404);
+    const theirs = await t.send({
+      host: HOSTS.globex,
+      token: gina,
+      method: 'POST',
+      path: '/api/assets/scripts',
+      body: { name: 'globex-only', source: SOURCE },
+    });
+    expect(theirs.status, theirs.text).toBe(201);
+    const cross = await acme('PATCH', `/api/assets/scripts/${theirs.body.id}`, { name: 'stolen' });
+    expectProblem(cross, 404);
+    expect(cross.text).not.toContain('globex-only');
+
+    const mine = (await newScript('operator-cannot')).body;
+    expectProblem(await acme('PATCH', `/api/assets/scripts/${mine.id}`, { name: 'x' }, bob), 403);
+  });
+
+  it('renames an archived script too: a state pauses runs, it does not freeze the script', async () => {
+    const script = (await newScript('to-archive')).body;
+    const archived = await acme('PUT', `/api/assets/scripts/${script.id}/state`, { state: 'archived' });
+    expect(archived.status, archived.text).toBe(200);
+    const renamed = await acme('PATCH', `/api/assets/scripts/${script.id}`, { name: 'archived-renamed' });
+    expect(renamed.status, renamed.text).toBe(200);
+    expect(renamed.body).toMatchObject({ name: 'archived-renamed', state: 'archived' });
+  });
+});
+
+describe('a name another live item has', () => {
+  it('creates the script, and the answer names the live ones with that name (not archived ones)', async () => {
+    const first = (await newScript('twin')).body;
+    expect(first.sameNameAs).toBeUndefined();
+    const gone = (await newScript('twin')).body;
+    expect(gone.sameNameAs).toEqual([first.id]);
+    await acme('PUT', `/api/assets/scripts/${gone.id}/state`, { state: 'archived' });
+
+    const second = (await newScript('twin')).body;
+    expect(second.sameNameAs).toEqual([first.id]);
+
+    // Renaming into a taken name says so too; renaming out of it says nothing.
+    const other = (await newScript('single')).body;
+    const into = await acme('PATCH', `/api/assets/scripts/${other.id}`, { name: 'twin' });
+    expect([...into.body.sameNameAs].sort()).toEqual([first.id, second.id].sort());
+    const out = await acme('PATCH', `/api/assets/scripts/${second.id}`, { name: 'twin-2' });
+    expect(out.body.sameNameAs).toBeUndefined();
+  });
+
+  it('creates the Skill, and the answers to creating and saving name the live Skills with that name', async () => {
+    const script = (await newScript('greeter')).body;
+    const first = (await newSkill('Greeting', script.id)).body;
+    expect(first.sameNameAs).toBeUndefined();
+    const second = (await newSkill('Greeting', script.id)).body;
+    expect(second.sameNameAs).toEqual([first.id]);
+
+    const saved = await acme('PUT', `/api/skills/${first.id}`, {
+      name: 'Greeting',
+      description: 'edited',
+      ...SCHEMAS,
+      risk: 'low',
+      asset: { kind: 'python-script', id: script.id, version: 'active' },
+    });
+    expect(saved.status, saved.text).toBe(200);
+    expect(saved.body.sameNameAs).toEqual([second.id]);
+
+    const archived = await acme('PUT', `/api/skills/${second.id}/state`, { state: 'archived' });
+    expect(archived.status, archived.text).toBe(200);
+    expect((await newSkill('Greeting', script.id)).body.sameNameAs).toEqual([first.id]);
+  });
+});
