@@ -134,7 +134,7 @@ SIGNALLER = """
 import os, signal, time
 def main(inputs, ctx):
     sent = {}
-    for sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGTERM, signal.SIGSTOP):
+    for sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD, signal.SIGSTOP):
         try:
             os.kill(os.getppid(), sig)
             sent[sig.name] = "sent"
@@ -176,6 +176,20 @@ def test_a_sigterm_to_the_zygote_the_sandbox_knows_stops_it_in_order() -> None:
     box.close()
 
 
+SIBLINGS = """
+import os, signal
+def main(inputs, ctx):
+    sent = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGSTOP):
+        try:
+            os.kill(-1, sig)  # every process this uid may signal but itself
+            sent[sig.name] = "sent"
+        except OSError as error:
+            sent[sig.name] = type(error).__name__
+    return sent
+"""
+
+
 UNPRIVILEGED = """
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
@@ -188,8 +202,15 @@ with Sandbox() as box:
     zygote = box.zygote_pid
     signalled = box.run(RunRequest(sys.argv[4], {}, limits, "e", "t", "s"))
     kept = box.zygote_pid == zygote
+    # Every signal a job may send to everything of its uid, its idle siblings (the next jobs' children)
+    # included; then a job with a short limit.
+    siblings = box.run(RunRequest(sys.argv[5], {}, limits, "e", "t", "s"))
+    short = Limits.parse({"timeoutSeconds": 3, "memoryMb": 256, "outputBytes": 65536, "logBytes": 4096})
+    after = [box.run(RunRequest("def main(inputs, ctx):\\n    return 2\\n", {}, short, "e", "t", "s")) for _ in range(3)]
+    kept = kept and box.zygote_pid == zygote
 print(json.dumps({"status": outcome.status, "error": outcome.error, "plan": outcome.sandbox, "output": outcome.output,
-                  "signalled": [signalled.status, signalled.output], "kept": kept}))
+                  "signalled": [signalled.status, signalled.output], "kept": kept,
+                  "siblings": [siblings.status, siblings.output], "after": [[run.status, run.output] for run in after]}))
 """
 
 
@@ -203,7 +224,12 @@ def test_without_root_the_user_namespace_rung_has_a_pid_namespace_and_a_private_
     assert shutil.which("setpriv") is not None and os.path.exists(python)
     command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", python, "-I", "-S", "-c", UNPRIVILEGED]
     done = subprocess.run(
-        [*command, str(LAYER), PROBE, str(os.getpid()), SIGNALLER], capture_output=True, text=True, timeout=60, cwd="/", check=False
+        [*command, str(LAYER), PROBE, str(os.getpid()), SIGNALLER, SIBLINGS],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd="/",
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -217,3 +243,7 @@ def test_without_root_the_user_namespace_rung_has_a_pid_namespace_and_a_private_
     # Of its own uid, the job may signal its zygote: every signal is ignored (it was killed outright).
     assert result["signalled"][0] == "succeeded" and set(result["signalled"][1].values()) == {"sent"}, result
     assert result["kept"] is True
+    # The idle children it stopped or signalled were the next jobs' own: each runs at once, none waits
+    # for its limit (a stopped one did), none is lost to the zygote's end (SIGINT ended it).
+    assert result["siblings"][0] == "succeeded" and "sent" in result["siblings"][1].values(), result
+    assert result["after"] == [["succeeded", 2]] * 3, result

@@ -45,6 +45,13 @@ SCRIPT_MODULE = "__execfabric_script__"
 BALLAST_BYTES = 1024 * 1024
 
 
+#: Signals an idle job child ignores until its job arrives (the zygote sets them as it forks it): a
+#: job that may signal its idle siblings (one of the zygote's uid, in the userns rung) must not end
+#: the next job's child. SIGKILL, which nothing can ignore, makes it a lost child the Sandbox passes
+#: over; SIGSTOP is undone when the child is taken.
+IDLE_IGNORED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
 @dataclass
 class JobSetup:
     """What the child does when its job arrives, before any job code runs."""
@@ -57,6 +64,9 @@ class JobSetup:
     nproc_baseline: int
 
     def enter(self, job_limits: rlimits.Limits, workdir: str) -> None:
+        # The signals ignored while the child was idle are the job's again, as in any Python process.
+        for sig in IDLE_IGNORED:
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
         containment.size_job_disk(self.plan, job_limits.diskBytes)
         if self.groups is not None:
             self.groups.limit(self.pid, job_limits.memoryMb * rlimits.MIB)

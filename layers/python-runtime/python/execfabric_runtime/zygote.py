@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from . import containment, osutil, protocol
+from .child import IDLE_IGNORED
 from .cgroups import MemoryGroups
 from .containment import Plan
 
@@ -118,8 +119,11 @@ class Zygote:
         try:
             os.setsid()
             signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
-                signal.signal(sig, signal.SIG_DFL)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            # Idle, the child is the next job's: a job that may signal it (one of the zygote's uid, in
+            # the userns rung) must not end it. Its job gets the defaults back (`JobSetup.enter`).
+            for sig in IDLE_IGNORED:
+                signal.signal(sig, signal.SIG_IGN)
             null = os.open("/dev/null", os.O_RDONLY)
             os.dup2(null, 0)
             os.dup2(out_w, 1)
@@ -357,6 +361,9 @@ class Zygote:
         pid = message.get("pid")
         slot = self.slots.get(pid) if isinstance(pid, int) else None
         if op == "take" and slot is not None and not slot.taken:
+            # A job of the zygote's uid (the userns rung) may have stopped this idle child: it resumes
+            # before its job is read, which would otherwise wait to its timeout.
+            osutil.kill_quietly(slot.pid, signal.SIGCONT)
             slot.taken = True
             slot.taken_at = time.time()
             if not self._idle():
@@ -372,6 +379,9 @@ class Zygote:
 
     def serve(self) -> None:
         self.control.setblocking(False)
+        # Python's own SIGINT handler would end the zygote with a KeyboardInterrupt, and a job of its
+        # uid (the userns rung) may send it one; the Sandbox stops the zygote another way.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGCHLD, self._on_sigchld)
         signal.set_wakeup_fd(self.wakeup_w)
         if self.waiter is None:
