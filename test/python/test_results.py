@@ -136,3 +136,36 @@ def test_a_script_that_reaches_for_the_network_is_told_how_to_call_out(sandbox: 
     # The script's own PermissionError, no socket in sight, is reported as it is.
     own = run(sandbox, 'def main(inputs, ctx):\n    raise PermissionError(13, "not yours")\n')
     assert own.error is not None and own.error["message"] == "[Errno 13] not yours"
+
+
+def test_a_script_s_own_exception_cannot_turn_its_failure_into_the_runners(sandbox: Sandbox) -> None:
+    # The network hint reads what an exception wraps; a script's properties there are its own code,
+    # never run by the runner (they made a script's failure a RunnerError with the script's words).
+    source = """
+import socket
+
+class Sly(PermissionError):
+    @property
+    def reason(self):
+        raise RuntimeError("the runner broke")
+    @property
+    def errno(self):
+        raise RuntimeError("the runner broke")
+
+def main(inputs, ctx):
+    if inputs["how"] == "chain":
+        error = PermissionError(13, "socket refused")
+        for _ in range(3000):
+            try:
+                raise PermissionError(13, "socket refused") from error
+            except PermissionError as linked:
+                error = linked
+        raise error
+    raise Sly(13, "socket refused")
+"""
+    sly = run(sandbox, source, {"how": "sly"})
+    assert sly.status == "failed" and sly.error is not None
+    assert sly.error["type"] == "Sly" and "the runner broke" not in sly.error["message"], sly.error
+    chain = run(sandbox, source, {"how": "chain"}, timeoutSeconds=10)
+    assert chain.status == "failed" and chain.error is not None, (chain.status, chain.error)
+    assert chain.error["type"] == "PermissionError"

@@ -142,21 +142,43 @@ NO_NETWORK_HINT = (
 )
 
 
+#: How far down a chain of causes the network check looks (a script may build any chain).
+NETWORK_CHAIN_LINKS = 8
+
+
+def _linked(error: BaseException) -> list[object]:
+    """What an exception wraps, read without running the script's code: urllib's `reason` from the
+    instance's own attributes, and the cause and context through BaseException's own descriptors (a
+    subclass's properties are the script's, and run in the runner)."""
+    own = BaseException.__dict__["__dict__"].__get__(error)
+    return [
+        own.get("reason") if isinstance(own, dict) else None,
+        BaseException.__cause__.__get__(error),
+        BaseException.__context__.__get__(error),
+    ]
+
+
 def _reached_for_the_network(error: BaseException) -> bool:
-    """Whether `error`, or what it wraps (urllib's `reason`, a cause or context), is a socket call
-    refused for want of a network."""
-    seen: set[int] = set()
-    pending: list[object] = [error]
-    while pending:
-        current = pending.pop()
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, socket.gaierror):
-            return True
-        if isinstance(current, OSError) and current.errno in NO_NETWORK_ERRNOS and "socket" in full_trace(current):
-            return True
-        pending.extend([getattr(current, "reason", None), current.__cause__, current.__context__])
+    """Whether `error`, or what it wraps (urllib's `reason`, a cause or context, NETWORK_CHAIN_LINKS
+    deep at most), is a socket call refused for want of a network. Only ever a hint: anything odd in
+    a chain the script built is taken as no."""
+    try:
+        if "socket" not in full_trace(error):
+            return False
+        seen: set[int] = set()
+        pending: list[object] = [error]
+        while pending and len(seen) < NETWORK_CHAIN_LINKS:
+            current = pending.pop(0)
+            if not isinstance(current, BaseException) or id(current) in seen:
+                continue
+            seen.add(id(current))
+            if isinstance(current, socket.gaierror):
+                return True
+            if isinstance(current, OSError) and OSError.errno.__get__(current) in NO_NETWORK_ERRNOS:
+                return True
+            pending.extend(_linked(current))
+    except Exception:  # noqa: BLE001 - a chain that cannot be read gets no hint, and fails as it is
+        return False
     return False
 
 
@@ -165,13 +187,14 @@ def classify(error: BaseException, job_limits: rlimits.Limits) -> dict[str, Any]
     if isinstance(error, MemoryError):
         return _killed("memory", f"the script ran out of memory (limit {job_limits.memoryMb} MB of address space)")
     if isinstance(error, OSError):
-        if error.errno == errno.EFBIG:
+        code = OSError.errno.__get__(error)  # OSError's own field: a subclass's property is the script's code
+        if code == errno.EFBIG:
             return _killed("file-size", f"the script wrote a file larger than {job_limits.fileSizeBytes} bytes")
-        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        if code in (errno.ENOSPC, errno.EDQUOT):
             return _killed("disk", f"the script wrote more than {job_limits.diskBytes} bytes in all")
-        if error.errno == errno.EMFILE:
+        if code == errno.EMFILE:
             return _killed("open-files", f"the script opened more than {job_limits.openFiles} files")
-        if error.errno == errno.EAGAIN and any(
+        if code == errno.EAGAIN and any(
             word in full_trace(error) for word in ("fork", "_execute_child", "spawn", "start_new_thread")
         ):
             return _killed(
