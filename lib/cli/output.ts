@@ -20,6 +20,19 @@ const CODES = {
 } as const;
 export type Style = keyof typeof CODES;
 
+/**
+ * Text from the platform (a name, a description), made safe to print: control characters and the
+ * bidirectional overrides are written as `\u{…}`. A tenant's names reach other people's terminals,
+ * where an escape sequence would recolour, retitle or link, and an override reorder what they read.
+ * (A run's logs are printed as they are: they are the script's own output, colours included.)
+ */
+export function printable(text: string): string {
+  return text.replace(
+    /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu,
+    (char) => `\\u{${(char.codePointAt(0) ?? 0).toString(16)}}`,
+  );
+}
+
 export class Output {
   readonly #streams: Streams;
   readonly #color: boolean;
@@ -57,9 +70,10 @@ export class Output {
     this.#streams[stream].write(text);
   }
 
-  /** Rows as aligned columns; the header is dimmed on a terminal. */
-  table(columns: readonly string[], rows: readonly (readonly string[])[]): void {
-    if (rows.length === 0) return;
+  /** Rows as aligned columns (each cell `printable`); the header is dimmed on a terminal. */
+  table(columns: readonly string[], cells: readonly (readonly string[])[]): void {
+    if (cells.length === 0) return;
+    const rows = cells.map((row) => row.map(printable));
     const widths = columns.map((column, index) =>
       Math.min(60, Math.max(column.length, ...rows.map((row) => (row[index] ?? '').length))),
     );

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import { CliError } from './errors.ts';
 import type { Manifest, ManifestScript, ManifestSkill } from './manifest.ts';
-import type { Output } from './output.ts';
+import { type Output, printable } from './output.ts';
 import type { RemoteScript, RemoteSkill, TenantApi } from './remote.ts';
 
 export type PlanStep =
@@ -105,13 +105,16 @@ function byName<T extends { readonly name: string; readonly id: string }>(
     const holders = ids.get(name) ?? [];
     if (holders.length > 1) {
       const ways = WAYS_OUT[what];
-      throw new CliError(`The tenant has ${holders.length} ${what} named "${name}": ${holders.join(', ')}`, {
-        details: [
-          'push matches by name, so it cannot tell which one the manifest means. Keep one under this name;',
-          `for each of the others: ${ways.front}, ${ways.api}, or archive it.`,
-          'Then push again.',
-        ],
-      });
+      throw new CliError(
+        `The tenant has ${holders.length} ${what} named "${printable(name)}": ${holders.join(', ')}`,
+        {
+          details: [
+            'push matches by name, so it cannot tell which one the manifest means. Keep one under this name;',
+            `for each of the others: ${ways.front}, ${ways.api}, or archive it.`,
+            'Then push again.',
+          ],
+        },
+      );
     }
   }
   return found;

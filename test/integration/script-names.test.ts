@@ -96,6 +96,10 @@ describe('renaming a script', () => {
       { name: 'x'.repeat(121) },
       { name: 'ok', source: SOURCE },
       {},
+      // Escape sequences for another admin's terminal (the CLI prints names), and a reordering override.
+      { name: 'a\u001b[31mred\u001b]8;;http://evil\u0007link' },
+      { name: 'csi\u009b2J' },
+      { name: 'txt.\u202eyp' },
     ]) {
       const refused = await acme('PATCH', `/api/assets/scripts/${script.id}`, body);
       expectProblem(refused, 422, JSON.stringify(body));
@@ -103,6 +107,20 @@ describe('renaming a script', () => {
     }
     const created = await acme('POST', '/api/assets/scripts', { name: 'x'.repeat(121), source: SOURCE });
     expectProblem(created, 422, 'the same name at creation');
+    const escaped = await acme('POST', '/api/assets/scripts', { name: 'a\u001b[2Jb', source: SOURCE });
+    expectProblem(escaped, 422, 'a control character at creation');
+    const skill = await acme('POST', '/api/skills', {
+      name: 'Greet\u202e',
+      inputSchema: { type: 'object' },
+      outputSchema: true,
+      risk: 'low',
+      asset: { kind: 'python-script', id: script.id, version: 'active' },
+    });
+    expectProblem(skill, 422, 'an override in a Skill name');
+    // Any other character a name may need is taken.
+    const kind = await acme('PATCH', `/api/assets/scripts/${script.id}`, { name: 'Café ☕ 名前 – v2' });
+    expect(kind.status, kind.text).toBe(200);
+    await acme('PATCH', `/api/assets/scripts/${script.id}`, { name: 'named' });
     expect((await acme('GET', `/api/assets/scripts/${script.id}`)).body.name).toBe('named');
   });
 

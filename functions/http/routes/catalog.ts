@@ -45,13 +45,13 @@ import {
   voteSchema,
 } from '../responses.ts';
 import { type Route, route } from '../router.ts';
-import { jsonSchemaField, stateBody } from './domains.ts';
+import { displayName, jsonSchemaField, stateBody } from './domains.ts';
 
 /** A script upload's body: the source (≤ 256 KiB) may double when JSON-escaped. */
 const SCRIPT_BODY_BYTES = 4 * MAX_SCRIPT_BYTES;
 
 const skillBody = z.strictObject({
-  name: z.string().trim().min(1).max(120),
+  name: displayName,
   description: z.string().max(2000).optional(),
   inputSchema: jsonSchemaField,
   outputSchema: jsonSchemaField,
@@ -71,7 +71,7 @@ const skillBody = z.strictObject({
 const skillUpdateBody = skillBody.extend({ revision: z.number().int().min(1).optional() });
 
 /** A script's name, as it is created and renamed. */
-const scriptName = z.string().trim().min(1).max(120);
+const scriptName = displayName;
 
 const newScriptBody = z.strictObject({
   name: scriptName,

@@ -1,4 +1,4 @@
-/** What the route files share: the shape of a JSON Schema body field, and the availability body. */
+/** What the route files share: the shape of a JSON Schema body field, a display name, and the availability body. */
 import * as z from 'zod';
 import { AVAILABILITY_STATES } from '../../core/availability.ts';
 import { isJsonObject } from '../../core/json.ts';
@@ -14,6 +14,23 @@ export const jsonSchemaField = z
   .meta({
     description: 'A JSON Schema (2020-12): an object or a boolean',
     override: { type: ['object', 'boolean'] },
+  });
+
+/**
+ * Control characters (C0, DEL, C1) and the bidirectional overrides and isolates: no name needs them,
+ * and printed as they are they drive a terminal (colours, titles, links: a name shown by the CLI to
+ * another admin) or reorder what a reader sees.
+ */
+const NOT_DISPLAYABLE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
+
+/** The name of a Skill, a script, a template, a schedule or an HTTP resource: a label people read. */
+export const displayName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(120)
+  .refine((name) => !NOT_DISPLAYABLE.test(name), {
+    message: 'must not contain control characters or bidirectional overrides',
   });
 
 /** Disable, archive or restore (`active`) a Skill, a script or an HTTP resource. */

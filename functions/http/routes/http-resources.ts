@@ -14,7 +14,7 @@ import type { ApiCore, SignedInCore } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN } from '../../core/tenancy/domain.ts';
 import { availabilityState, list, page, pageQuery } from '../responses.ts';
 import { type ApiRequest, type Route, route } from '../router.ts';
-import { stateBody } from './domains.ts';
+import { displayName, stateBody } from './domains.ts';
 
 const PERMISSION = 'http-resource:manage';
 
@@ -24,7 +24,7 @@ const auth = z.strictObject({
 });
 
 const config = {
-  name: z.string().trim().min(1).max(120),
+  name: displayName,
   description: z.string().max(2000).optional(),
   baseUrl: z.string().min(1).max(2048),
   methods: z.array(z.enum(HTTP_METHODS)).min(1).max(HTTP_METHODS.length),

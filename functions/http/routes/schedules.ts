@@ -15,6 +15,7 @@ import type { ListedSchedule } from '../../core/schedules/schedules.ts';
 import { MAX_RATE, RATE_UNITS } from '../../core/schedules/timing.ts';
 import { list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
+import { displayName } from './domains.ts';
 
 const timing = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('cron'), expression: z.string().min(1).max(200) }),
@@ -27,7 +28,7 @@ const timing = z.discriminatedUnion('kind', [
 ]);
 
 const scheduleBody = z.strictObject({
-  name: z.string().trim().min(1).max(120),
+  name: displayName,
   description: z.string().max(1000).optional(),
   skillId: z.string().min(1).max(64),
   input: z.unknown(),

@@ -5,11 +5,11 @@ import { pageSize } from '../../core/pagination.ts';
 import type { ApiCore, TenantCore } from '../../core/platform.ts';
 import { list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
-import { jsonSchemaField } from './domains.ts';
+import { displayName, jsonSchemaField } from './domains.ts';
 
 const templateBody = z.strictObject({
   skill: z.strictObject({
-    name: z.string().trim().min(1).max(120),
+    name: displayName,
     description: z.string().max(2000).default(''),
     inputSchema: jsonSchemaField,
     outputSchema: jsonSchemaField,

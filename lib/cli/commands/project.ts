@@ -8,6 +8,7 @@ import type { CliContext } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { hint } from '../invocation.ts';
 import { findManifest, insideProject, loadManifest, MANIFEST_NAMES } from '../manifest.ts';
+import { printable } from '../output.ts';
 import { applyPlan, describeStep, planPush, renderPlan, stableJson } from '../push.ts';
 import { type RemoteSkill, TenantApi } from '../remote.ts';
 import { resolveTarget, type TargetOptions } from '../target.ts';
@@ -187,7 +188,7 @@ export async function pull(context: CliContext, dir: string, options: PullOption
     const taker = pulledScripts.get(script.name);
     if (taker !== undefined) {
       context.output.info(
-        `skipped script ${script.id}: script ${taker} has the same name "${script.name}" and is the one pulled${RENAME_HINT}`,
+        `skipped script ${script.id}: script ${taker} has the same name "${printable(script.name)}" and is the one pulled${RENAME_HINT}`,
       );
       continue;
     }
@@ -267,7 +268,7 @@ export async function pull(context: CliContext, dir: string, options: PullOption
     writeFileSync(path, text);
   }
   for (const { skill, reason } of skipped)
-    context.output.info(`skipped Skill "${skill.name}" (${skill.id}): ${reason}`);
+    context.output.info(`skipped Skill "${printable(skill.name)}" (${skill.id}): ${reason}`);
   const summary = `${scripts.length} script${scripts.length === 1 ? '' : 's'}, ${Object.keys(manifestSkills).length} Skill${Object.keys(manifestSkills).length === 1 ? '' : 's'} from ${target.client.host}`;
   if (changed === 0) context.output.out(`Up to date: ${summary}.`);
   else if (options.dryRun === true)

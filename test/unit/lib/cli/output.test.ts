@@ -4,7 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Output } from '../../../../lib/cli/output.ts';
+import { Output, printable } from '../../../../lib/cli/output.ts';
 
 function streams(isTTY: boolean) {
   const text = { stdout: '', stderr: '' };
@@ -47,5 +47,17 @@ describe('progress', () => {
     expect(text.stderr).toContain('Pushing [');
     expect(text.stderr).toContain('3/3 third');
     expect(text.stdout).toBe('+ first → done\n+ second → done\n+ third → done\n');
+  });
+});
+
+describe('text from the platform', () => {
+  it('prints a name’s control characters and bidirectional overrides as escapes, in tables too', () => {
+    const hostile = 'a1\u001b[31mRED\u001b]8;;http://evil\u0007link\u009b2J\u202eevil';
+    expect(printable(hostile)).toBe('a1\\u{1b}[31mRED\\u{1b}]8;;http://evil\\u{7}link\\u{9b}2J\\u{202e}evil');
+    expect(printable('Café ☕ 名前 – plain')).toBe('Café ☕ 名前 – plain');
+    const { text, output } = streams(false);
+    output.table(['NAME'], [[hostile]]);
+    expect(text.stdout.trimEnd()).not.toMatch(/[\p{Cc}\u202e]/u);
+    expect(text.stdout).toContain('\\u{1b}[31mRED');
   });
 });
