@@ -15,6 +15,7 @@ import { HOST_HEADER, ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/
 import { edgeProblem } from '../edge/problem.ts';
 import { HOST_API_RATE, type HostRateRule, rateLimitedProblem } from '../edge/rate-limit.ts';
 import type { EdgeRequest, ViewerRequestFunction } from '../edge/viewer-request.ts';
+import { DOCS_NOT_FOUND_PAGE } from '../edge/viewer-request.ts';
 import { type FunctionName, type RouteSpec, routeFor, type SiteName, sites } from '../topology.ts';
 import { HostRateLimiter, MAX_COUNTED_HOSTS } from './host-rate-limit.ts';
 import type { LocalInvoke } from './lambda.ts';
@@ -61,6 +62,9 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.map': 'application/json',
   '.txt': 'text/plain; charset=utf-8',
 };
+
+/** A site's page for a missing path, at its root (VitePress's name, which the docs site has). */
+const SITE_NOT_FOUND_PAGE = DOCS_NOT_FOUND_PAGE.slice(1);
 
 class RequestTooLargeError extends Error {}
 class EdgeBusyError extends Error {}
@@ -208,12 +212,18 @@ function send(
 }
 
 function sendProblem(response: ServerResponse, status: number, code: string, detail: string) {
+  // `instance` names the occurrence, as on the API's problems (their request id).
   send(
     response,
     status,
     { 'content-type': 'application/problem+json' },
-    JSON.stringify(edgeProblem(status, code, detail, detail)),
+    JSON.stringify(edgeProblem(status, code, detail, detail, { instance: randomUUID() })),
   );
+}
+
+/** A browser asks for HTML first; a script or an API client (any type, or JSON) gets problem+json. */
+function wantsHtml(accept: string | undefined): boolean {
+  return (accept ?? '').toLowerCase().includes('text/html');
 }
 
 function placeholderPage(site: SiteName): string {
@@ -228,7 +238,27 @@ export function createLocalRouter(options: LocalRouterOptions) {
     Object.values(sites).map((site) => [site.name, resolve(options.root, site.dir)]),
   );
 
-  async function serveSite(response: ServerResponse, uri: string) {
+  /**
+   * No such file: a browser gets the site's own `404.html` (the docs site has one) with the status
+   * 404, as CloudFront answers it (lib/aws/edge.ts); anyone else, or a site without one, a problem.
+   */
+  async function notFound(response: ServerResponse, siteRoot: string, accept: string | undefined) {
+    if (wantsHtml(accept)) {
+      const page = resolve(siteRoot, SITE_NOT_FOUND_PAGE);
+      const found = await stat(page).catch(() => null);
+      if (found?.isFile()) {
+        return send(
+          response,
+          404,
+          { 'content-type': CONTENT_TYPES['.html'] ?? 'text/html', 'cache-control': 'no-cache' },
+          await readFile(page),
+        );
+      }
+    }
+    return sendProblem(response, 404, 'not-found', 'Not found');
+  }
+
+  async function serveSite(response: ServerResponse, uri: string, accept: string | undefined) {
     const slash = uri.indexOf('/', 1);
     const site = uri.slice(1, slash) as SiteName;
     const siteRoot = siteRoots.get(site);
@@ -240,9 +270,7 @@ export function createLocalRouter(options: LocalRouterOptions) {
       return sendProblem(response, 400, 'malformed-request', 'Malformed path');
     }
     const file = resolve(siteRoot, relative);
-    if (file !== siteRoot && !file.startsWith(siteRoot + sep)) {
-      return sendProblem(response, 404, 'not-found', 'Not found');
-    }
+    if (file !== siteRoot && !file.startsWith(siteRoot + sep)) return notFound(response, siteRoot, accept);
     const found = await stat(file).catch(() => null);
     if (found?.isFile()) {
       const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream';
@@ -255,7 +283,7 @@ export function createLocalRouter(options: LocalRouterOptions) {
         return send(response, 200, { 'content-type': 'text/html; charset=utf-8' }, placeholderPage(site));
       }
     }
-    return sendProblem(response, 404, 'not-found', 'Not found');
+    return notFound(response, siteRoot, accept);
   }
 
   const budget = new BodyBudget(options.maxBufferedBytes ?? MAX_BUFFERED_BYTES);
@@ -283,7 +311,7 @@ export function createLocalRouter(options: LocalRouterOptions) {
           return sendProblem(response, 405, 'method-not-allowed', 'Method not allowed');
         }
         request.resume(); // a body sent with a page's GET is dropped unread
-        return await serveSite(response, edge.uri);
+        return await serveSite(response, edge.uri, edge.headers.accept?.value);
       }
       // Counted before anything is read or invoked: a refused request costs the edge a map lookup.
       const host = edge.headers[HOST_HEADER]?.value ?? '';
