@@ -263,6 +263,8 @@ export interface Execution {
   readonly cancelRequested?: boolean;
   readonly cancelRequestedBy?: string;
   readonly cancelledBy?: string;
+  /** The reason given with the cancel, whether the run waited or ran. */
+  readonly cancelReason?: string;
   readonly durationMs?: number;
   readonly waitMs?: number;
 }

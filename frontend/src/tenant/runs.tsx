@@ -249,7 +249,11 @@ export function ExecutionDetails({
           <Elapsed from={execution.startedAt} />
         ) : null}
         {execution.cancelRequested === true && running ? (
-          <span className="muted"> · cancel requested by {execution.cancelRequestedBy}</span>
+          <span className="muted">
+            {' '}
+            · cancel requested by {execution.cancelRequestedBy}
+            {execution.cancelReason === undefined ? null : `: ${execution.cancelReason}`}
+          </span>
         ) : null}
       </p>
       {running && execution.waitingFor !== undefined ? <p className="muted">{execution.waitingFor}</p> : null}

@@ -62,7 +62,12 @@ export class RunCancels extends RunService<RunCancelsOptions> {
       const closed = await this.moves.store.move(domain, id, {
         to: 'cancelled',
         from: sourcesOf('cancelled'),
-        set: { finishedAt, error, cancelledBy: caller.username },
+        set: {
+          finishedAt,
+          error,
+          cancelledBy: caller.username,
+          ...(note === '' ? {} : { cancelReason: note }),
+        },
         leaves: 'all',
       });
       if (closed !== null) {
@@ -97,7 +102,7 @@ export class RunCancels extends RunService<RunCancelsOptions> {
       return execution;
     }
     const at = this.moves.now().toISOString();
-    const updated = await this.moves.store.requestCancel(domain, execution.id, at, caller.username);
+    const updated = await this.moves.store.requestCancel(domain, execution.id, at, caller.username, note);
     if (updated === null) {
       const current = await this.moves.find(domain, execution.id);
       if (current === null) throw new NotFoundError(`Execution ${execution.id} not found`);
