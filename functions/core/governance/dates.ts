@@ -36,6 +36,21 @@ export function normaliseInstant(value: string): string | null {
   return Number.isNaN(time) ? null : new Date(time).toISOString();
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * An instant as a person reads it in a sentence, the same for every reader whatever their locale:
+ * `2026-12-08T03:31:50.059Z` → `8 Dec 2026, 03:31 UTC`. Null when it is not an instant.
+ */
+export function readableUtc(value: string): string | null {
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) return null;
+  const date = new Date(time);
+  const hours = String(date.getUTCHours()).padStart(2, '0');
+  const minutes = String(date.getUTCMinutes()).padStart(2, '0');
+  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${hours}:${minutes} UTC`;
+}
+
 export function addDays(day: string, days: number): string {
   if (!DAY_PATTERN.test(day)) throw new RangeError(`Not a day: ${day}`);
   return new Date(Date.parse(`${day}T00:00:00.000Z`) + days * DAY_MS).toISOString().slice(0, 10);
