@@ -11,7 +11,9 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { HOST_HEADER, ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
+import { PROBLEM_TYPE_PREFIX } from '../../functions/contract/headers.ts';
+import type { PlatformHostLink } from '../../functions/contract/responses.ts';
+import { HOST_HEADER, ORIGIN_HEADER, PORT_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
 import { edgeProblem } from '../edge/problem.ts';
 import { HOST_API_RATE, type HostRateRule, rateLimitedProblem } from '../edge/rate-limit.ts';
 import type { EdgeRequest, ViewerRequestFunction } from '../edge/viewer-request.ts';
@@ -48,6 +50,49 @@ export interface LocalRouterOptions {
   readonly hostRateLimit?: HostRateRule | false;
   /** The clock of the rate limit's windows, in ms. @default Date.now */
   readonly now?: () => number;
+  /**
+   * The platform's own hosts (console, tenants', free, docs), listed in the unknown-host problem
+   * answered to a loopback name (`localhost`, `127.0.0.1`), which no tenant has: someone who opened
+   * the bare port finds the addresses they meant. Any other unknown host learns nothing of them.
+   * @default - none listed
+   */
+  readonly loopbackDirectory?: () => Promise<readonly LoopbackHost[]>;
+}
+
+/** One host the loopback directory lists; the router adds the viewer's scheme and port. */
+export interface LoopbackHost {
+  readonly role: PlatformHostLink['role'];
+  readonly host: string;
+  readonly name?: string;
+}
+
+/** The names a browser on this machine reaches the platform by that are no one's host. */
+const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/**
+ * The API's unknown-host problem with the platform's hosts added (see `loopbackDirectory`); any
+ * other answer is returned as it is.
+ */
+async function withPlatformHosts(
+  result: APIGatewayProxyStructuredResultV2,
+  directory: () => Promise<readonly LoopbackHost[]>,
+  origin: { scheme: string; port: string | undefined },
+): Promise<APIGatewayProxyStructuredResultV2> {
+  if (result.statusCode !== 404 || result.body === undefined || result.isBase64Encoded === true)
+    return result;
+  let problem: Record<string, unknown>;
+  try {
+    problem = JSON.parse(result.body) as Record<string, unknown>;
+  } catch {
+    return result;
+  }
+  if (problem.type !== `${PROBLEM_TYPE_PREFIX}unknown-host`) return result;
+  const port = origin.port === undefined ? '' : `:${origin.port}`;
+  const platformHosts: PlatformHostLink[] = (await directory()).map((entry) => ({
+    ...entry,
+    url: `${origin.scheme}://${entry.host}${port}/`,
+  }));
+  return { ...result, body: JSON.stringify({ ...problem, platformHosts }) };
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -367,7 +412,13 @@ export function createLocalRouter(options: LocalRouterOptions) {
         viewerIp,
         options.viewerScheme ?? 'http',
       );
-      const result = (await options.invoke(route.function)(event)) as APIGatewayProxyStructuredResultV2;
+      let result = (await options.invoke(route.function)(event)) as APIGatewayProxyStructuredResultV2;
+      if (options.loopbackDirectory !== undefined && LOOPBACK_NAMES.has(host)) {
+        result = await withPlatformHosts(result, options.loopbackDirectory, {
+          scheme: options.viewerScheme ?? 'http',
+          port: edge.headers[PORT_HEADER]?.value,
+        });
+      }
       const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
       // API Gateway turns each entry of `cookies` into its own Set-Cookie header.
