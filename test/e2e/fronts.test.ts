@@ -284,6 +284,26 @@ describe('tenant front', () => {
     await screenshot(suspended, 'tenant-banner-suspended');
   }, 45_000);
 
+  it('the bare localhost address lists the platform’s own addresses as links; an unknown host none', async () => {
+    const { page: tab } = await page();
+    await tab.goto(siteUrl('localhost', port));
+    await tab.getByRole('heading', { name: 'Unknown address' }).waitFor();
+    const addresses = tab.getByRole('navigation', { name: "This platform's addresses" });
+    expect(await addresses.getByRole('link', { name: 'admin.localhost' }).getAttribute('href')).toBe(
+      siteUrl('admin.localhost', port),
+    );
+    expect(await addresses.getByRole('link', { name: 'acme.localhost' }).getAttribute('href')).toBe(
+      siteUrl('acme.localhost', port),
+    );
+    await screenshot(tab, 'unknown-address-localhost');
+
+    const { page: other } = await page();
+    await other.goto(siteUrl('nobody.localhost', port));
+    await other.getByRole('heading', { name: 'Unknown address' }).waitFor();
+    expect(await other.getByRole('navigation', { name: "This platform's addresses" }).count()).toBe(0);
+    expect(await other.content()).not.toContain('acme.localhost');
+  });
+
   it('a viewer sees no admin menus and is refused admin pages', async () => {
     const alice = await platform.login(ACME, 'alice');
     const created = await api(ACME, alice, 'POST', '/api/users', {
