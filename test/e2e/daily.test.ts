@@ -298,10 +298,18 @@ describe('runs', () => {
     await tab.getByText('Running…').waitFor();
     await screenshot(tab, 'tenant-run-live-log');
     await tab.getByRole('button', { name: 'Cancel run' }).click();
+    await tab.getByRole('dialog').getByLabel('Reason (optional, shown on the run)').fill('wrong input');
     await tab.getByRole('dialog').getByRole('button', { name: 'Cancel the run' }).click();
     await tab.getByText('The run was cancelled.').waitFor({ timeout: 20_000 });
+    // The reason is on the run's page, not only in the audit.
+    await tab.getByText('Cancelled by bob while it ran: wrong input').waitFor();
     const closed = await finished(ACME, alice, going);
-    expect(closed).toMatchObject({ status: 'cancelled', cancelledBy: 'bob', error: { type: 'Cancelled' } });
+    expect(closed).toMatchObject({
+      status: 'cancelled',
+      cancelledBy: 'bob',
+      cancelReason: 'wrong input',
+      error: { type: 'Cancelled', message: 'Cancelled by bob while it ran: wrong input' },
+    });
     expect(String((closed.logs as { stdout: string }).stdout)).not.toContain('step 59');
   }, 90_000);
 
