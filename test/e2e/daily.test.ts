@@ -318,6 +318,8 @@ describe('runs', () => {
     const { page: tab } = await page();
     await signedIn(tab, ACME, `/skill-admin/${id}`, 'alice');
     await tab.getByRole('heading', { name: 'Edit Retired', level: 1 }).waitFor();
+    // The approval hint reads right for a risk that needs none ("at least 0 approval(s)" before).
+    await tab.getByText('A low-risk Skill may run without approval.').waitFor();
     await tab.getByLabel('Reason (optional, kept in the audit trail)').fill('replaced by Greet');
     await tab.getByRole('button', { name: 'Archive', exact: true }).click();
     await tab.getByRole('dialog').getByRole('button', { name: 'Archive Retired' }).click();

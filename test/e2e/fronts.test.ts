@@ -83,6 +83,10 @@ describe('tenant front', () => {
     await tab.getByLabel('name').fill('');
     await tab.getByRole('button', { name: 'Run' }).click();
     await tab.locator('.rjsf .error-detail, .rjsf .errors').first().waitFor();
+    // In a sentence, not in the validator's wording with the label pasted in.
+    const formText = await tab.locator('.rjsf').textContent();
+    expect(formText).toContain('name is required');
+    expect(formText).not.toContain('must have required property');
 
     // The run is in the history.
     await tab.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
