@@ -146,6 +146,7 @@ export function personalHostsTenantName(stackName: string, freeHost: string): st
 const LOG_PREFIX = { cloudFront: 'cloudfront/', siteAccess: 'site-bucket-access/' } as const;
 
 const SITE_ORIGIN_ID = 'sites';
+const API_ORIGIN_ID = 'api';
 /** CloudFront Functions' largest code. */
 const CLOUDFRONT_FUNCTION_MAX_BYTES = 10 * 1024;
 
@@ -156,7 +157,6 @@ export function builtPages(dir: string): string[] {
     .map((entry) => `/${relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/')}`)
     .sort();
 }
-const API_ORIGIN_ID = 'api';
 
 export class Edge extends Construct {
   readonly distribution: CfnDistribution;
