@@ -26,3 +26,6 @@ export function isTerminal(status: string): status is TerminalStatus {
 /** How a voter decided on a waiting run. */
 export const DECISIONS = ['approve', 'reject'] as const;
 export type Decision = (typeof DECISIONS)[number];
+
+/** Longest reason a cancel may give (the API refuses more; the run page's field stops there). */
+export const MAX_CANCEL_REASON = 500;

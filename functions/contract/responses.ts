@@ -19,6 +19,22 @@ export interface ProblemDetails {
   readonly status: number;
   readonly detail: string;
   readonly errors: readonly FieldError[];
+  /**
+   * The platform's own addresses, on the local platform's unknown-host problem only, and only for a
+   * loopback name (`localhost`, `127.0.0.1`): what someone who opened the bare port may have meant.
+   */
+  readonly platformHosts?: readonly PlatformHostLink[];
+}
+
+/** One of the local platform's addresses, as its unknown-host page lists them. */
+export interface PlatformHostLink {
+  readonly role: 'console' | 'tenant' | 'free' | 'docs';
+  /** The host, e.g. `acme.localhost`. */
+  readonly host: string;
+  /** Its address with the port the viewer used, e.g. `http://acme.localhost:8080/`. */
+  readonly url: string;
+  /** The tenant's name, for a tenant's host. */
+  readonly name?: string;
 }
 
 export interface Page<T> {
@@ -265,6 +281,8 @@ export interface Execution {
   readonly cancelRequested?: boolean;
   readonly cancelRequestedBy?: string;
   readonly cancelledBy?: string;
+  /** The reason given with the cancel, whether the run waited or ran. */
+  readonly cancelReason?: string;
   readonly durationMs?: number;
   readonly waitMs?: number;
 }

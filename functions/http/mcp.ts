@@ -19,7 +19,6 @@ import {
   type CallToolResult,
   ErrorCode,
   ListToolsRequestSchema,
-  McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_PATH } from '../contract/paths.ts';
 import type { Caller } from '../core/identity/caller.ts';
@@ -125,7 +124,7 @@ function createMcpServer(
         isError: answer.isError,
       };
     } catch (error) {
-      if (error instanceof UnknownToolError) throw new McpError(ErrorCode.InvalidParams, error.message);
+      if (error instanceof UnknownToolError) throw new RpcError(ErrorCode.InvalidParams, error.message);
       logger.error('MCP tool call failed', { error: error as Error, requestId, tool: call.params.name });
       return {
         content: [
@@ -142,6 +141,21 @@ function createMcpServer(
 }
 
 /** One MCP request (a JSON-RPC message, already parsed), answered by a stateless SDK server. */
+/**
+ * A JSON-RPC error the SDK's server answers with its own `code` and `message`. Not the SDK's
+ * McpError, whose message starts "MCP error <code>: ": a client's McpError adds that prefix again,
+ * and the caller read "MCP error -32602: MCP error -32602: Unknown tool: nope".
+ */
+class RpcError extends Error {
+  readonly code: number;
+
+  constructor(code: number, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'RpcError';
+  }
+}
+
 export async function serveMcp(
   core: TenantCore,
   domain: TenantContext,

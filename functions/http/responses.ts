@@ -197,6 +197,10 @@ export const executionSchema = z
     finishedAt: timestamp.optional(),
     approvalsRequired: z.number().int(),
     rerunOf: z.string().optional(),
+    cancelReason: z
+      .string()
+      .optional()
+      .meta({ description: 'The reason given with the cancel, whether the run waited or ran' }),
   })
   .meta({ id: 'Execution' });
 

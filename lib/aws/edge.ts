@@ -26,8 +26,8 @@
  * those with HTTP validation, which ACM refuses for wildcard names.)
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import {
   Arn,
   ArnFormat,
@@ -64,7 +64,7 @@ import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deplo
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
-import { viewerRequestSource } from '../edge/viewer-request.ts';
+import { viewerRequestSource, viewerResponseSource } from '../edge/viewer-request.ts';
 import { apiPaths, edgePathPattern, type SiteName, sites } from '../topology.ts';
 import { AwsWiringError, MissingSourceError } from './errors.ts';
 import { HostRateLimit } from './host-rate-limit.ts';
@@ -147,11 +147,23 @@ const LOG_PREFIX = { cloudFront: 'cloudfront/', siteAccess: 'site-bucket-access/
 
 const SITE_ORIGIN_ID = 'sites';
 const API_ORIGIN_ID = 'api';
+/** CloudFront Functions' largest code. */
+const CLOUDFRONT_FUNCTION_MAX_BYTES = 10 * 1024;
+
+/** The HTML pages of a built site, as `/`-rooted paths (its assets are not pages). */
+export function builtPages(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.html'))
+    .map((entry) => `/${relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/')}`)
+    .sort();
+}
 
 export class Edge extends Construct {
   readonly distribution: CfnDistribution;
   readonly connectionGroup: CfnConnectionGroup;
   readonly viewerRequest: EdgeFunction;
+  /** Gives the docs site's 404 page its status (see viewerResponseSource). */
+  readonly viewerResponse: EdgeFunction;
   readonly siteBucket: Bucket;
   readonly logBucket: Bucket;
   /** `arn:…:cloudfront::<account>:distribution/<id>`. */
@@ -197,10 +209,25 @@ export class Edge extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    const docsDir = props.siteDirs?.docs;
+    const viewerRequestCode = viewerRequestSource(
+      { adminHosts, freeHosts, docsHosts },
+      docsDir === undefined || !existsSync(docsDir) ? {} : { docsPages: builtPages(docsDir) },
+    );
+    if (Buffer.byteLength(viewerRequestCode, 'utf8') > CLOUDFRONT_FUNCTION_MAX_BYTES) {
+      throw new AwsWiringError(
+        `The viewer-request function is ${Buffer.byteLength(viewerRequestCode, 'utf8')} bytes; CloudFront Functions take at most ${CLOUDFRONT_FUNCTION_MAX_BYTES} (too many hosts or docs pages)`,
+      );
+    }
     this.viewerRequest = new EdgeFunction(this, 'ViewerRequest', {
-      code: FunctionCode.fromInline(viewerRequestSource({ adminHosts, freeHosts, docsHosts })),
+      code: FunctionCode.fromInline(viewerRequestCode),
       runtime: FunctionRuntime.JS_2_0,
       comment: 'ExecFabric: strip client x-execfabric-* headers, bind the host, route by surface',
+    });
+    this.viewerResponse = new EdgeFunction(this, 'ViewerResponse', {
+      code: FunctionCode.fromInline(viewerResponseSource()),
+      runtime: FunctionRuntime.JS_2_0,
+      comment: 'ExecFabric: the docs site answers a missing page with its 404 page and status 404',
     });
 
     const originAccessControl = new CfnOriginAccessControl(this, 'SiteOriginAccessControl', {
@@ -270,7 +297,12 @@ export class Edge extends Construct {
           compress: true,
           cachePolicyId: CachePolicy.CACHING_OPTIMIZED.cachePolicyId,
           responseHeadersPolicyId: ResponseHeadersPolicy.SECURITY_HEADERS.responseHeadersPolicyId,
-          functionAssociations: edgeFunctions,
+          // Only the sites' behaviour: custom error responses would apply to the API's 403s and
+          // 404s too (they are distribution-wide), replacing its problem+json with a page.
+          functionAssociations: [
+            ...edgeFunctions,
+            { eventType: 'viewer-response', functionArn: this.viewerResponse.functionArn },
+          ],
         },
         cacheBehaviors: apiPaths.map((spec) => ({
           pathPattern: edgePathPattern(spec),

@@ -262,6 +262,9 @@ function lockDataDir(dataDir: string): () => void {
   return () => rmSync(lock, { force: true });
 }
 
+/** Tenants whose hosts the page of a bare loopback address lists. */
+const LOOPBACK_DIRECTORY_TENANTS = 50;
+
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
   const root = options.root ?? REPOSITORY_ROOT;
   const dataDir = options.dataDir === undefined ? resolve(root, '.execfabric') : options.dataDir;
@@ -532,6 +535,23 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           options.viewerScheme ?? (process.env.EXECFABRIC_VIEWER_SCHEME === 'https' ? 'https' : 'http'),
         ...(options.hostRateLimit === undefined ? {} : { hostRateLimit: options.hostRateLimit }),
         ...(options.hostRateClock === undefined ? {} : { now: options.hostRateClock }),
+        loopbackDirectory: async () => {
+          // A first page of tenants: a local platform has a handful; the page is a way in, not a registry.
+          const tenants = await core.tenants.list(LOOPBACK_DIRECTORY_TENANTS);
+          return [
+            ...adminHosts.map((host) => ({ role: 'console' as const, host })),
+            // Organisations only: a person's space is theirs to share.
+            ...tenants.items.flatMap((tenant) =>
+              (tenant.personal === undefined ? tenant.hosts : []).map((host) => ({
+                role: 'tenant' as const,
+                host,
+                name: tenant.name,
+              })),
+            ),
+            ...freeHosts.map((host) => ({ role: 'free' as const, host })),
+            ...docsHosts.map((host) => ({ role: 'docs' as const, host })),
+          ];
+        },
       }),
       edgeLimits,
       log,

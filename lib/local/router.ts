@@ -11,10 +11,13 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { HOST_HEADER, ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
+import { PROBLEM_TYPE_PREFIX } from '../../functions/contract/headers.ts';
+import type { PlatformHostLink } from '../../functions/contract/responses.ts';
+import { HOST_HEADER, ORIGIN_HEADER, PORT_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
 import { edgeProblem } from '../edge/problem.ts';
 import { HOST_API_RATE, type HostRateRule, rateLimitedProblem } from '../edge/rate-limit.ts';
 import type { EdgeRequest, ViewerRequestFunction } from '../edge/viewer-request.ts';
+import { DOCS_NOT_FOUND_PAGE } from '../edge/viewer-request.ts';
 import { type FunctionName, type RouteSpec, routeFor, type SiteName, sites } from '../topology.ts';
 import { HostRateLimiter, MAX_COUNTED_HOSTS } from './host-rate-limit.ts';
 import type { LocalInvoke } from './lambda.ts';
@@ -47,6 +50,49 @@ export interface LocalRouterOptions {
   readonly hostRateLimit?: HostRateRule | false;
   /** The clock of the rate limit's windows, in ms. @default Date.now */
   readonly now?: () => number;
+  /**
+   * The platform's own hosts (console, tenants', free, docs), listed in the unknown-host problem
+   * answered to a loopback name (`localhost`, `127.0.0.1`), which no tenant has: someone who opened
+   * the bare port finds the addresses they meant. Any other unknown host learns nothing of them.
+   * @default - none listed
+   */
+  readonly loopbackDirectory?: () => Promise<readonly LoopbackHost[]>;
+}
+
+/** One host the loopback directory lists; the router adds the viewer's scheme and port. */
+export interface LoopbackHost {
+  readonly role: PlatformHostLink['role'];
+  readonly host: string;
+  readonly name?: string;
+}
+
+/** The names a browser on this machine reaches the platform by that are no one's host. */
+const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/**
+ * The API's unknown-host problem with the platform's hosts added (see `loopbackDirectory`); any
+ * other answer is returned as it is.
+ */
+async function withPlatformHosts(
+  result: APIGatewayProxyStructuredResultV2,
+  directory: () => Promise<readonly LoopbackHost[]>,
+  origin: { scheme: string; port: string | undefined },
+): Promise<APIGatewayProxyStructuredResultV2> {
+  if (result.statusCode !== 404 || result.body === undefined || result.isBase64Encoded === true)
+    return result;
+  let problem: Record<string, unknown>;
+  try {
+    problem = JSON.parse(result.body) as Record<string, unknown>;
+  } catch {
+    return result;
+  }
+  if (problem.type !== `${PROBLEM_TYPE_PREFIX}unknown-host`) return result;
+  const port = origin.port === undefined ? '' : `:${origin.port}`;
+  const platformHosts: PlatformHostLink[] = (await directory()).map((entry) => ({
+    ...entry,
+    url: `${origin.scheme}://${entry.host}${port}/`,
+  }));
+  return { ...result, body: JSON.stringify({ ...problem, platformHosts }) };
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -61,6 +107,9 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.map': 'application/json',
   '.txt': 'text/plain; charset=utf-8',
 };
+
+/** A site's page for a missing path, at its root (VitePress's name, which the docs site has). */
+const SITE_NOT_FOUND_PAGE = DOCS_NOT_FOUND_PAGE.slice(1);
 
 class RequestTooLargeError extends Error {}
 class EdgeBusyError extends Error {}
@@ -208,12 +257,18 @@ function send(
 }
 
 function sendProblem(response: ServerResponse, status: number, code: string, detail: string) {
+  // `instance` names the occurrence, as on the API's problems (their request id).
   send(
     response,
     status,
     { 'content-type': 'application/problem+json' },
-    JSON.stringify(edgeProblem(status, code, detail, detail)),
+    JSON.stringify(edgeProblem(status, code, detail, detail, { instance: randomUUID() })),
   );
+}
+
+/** A browser asks for HTML first; a script or an API client (any type, or JSON) gets problem+json. */
+function wantsHtml(accept: string | undefined): boolean {
+  return (accept ?? '').toLowerCase().includes('text/html');
 }
 
 function placeholderPage(site: SiteName): string {
@@ -228,7 +283,27 @@ export function createLocalRouter(options: LocalRouterOptions) {
     Object.values(sites).map((site) => [site.name, resolve(options.root, site.dir)]),
   );
 
-  async function serveSite(response: ServerResponse, uri: string) {
+  /**
+   * No such file: a browser gets the site's own `404.html` (the docs site has one) with the status
+   * 404, as CloudFront answers it (lib/aws/edge.ts); anyone else, or a site without one, a problem.
+   */
+  async function notFound(response: ServerResponse, siteRoot: string, accept: string | undefined) {
+    if (wantsHtml(accept)) {
+      const page = resolve(siteRoot, SITE_NOT_FOUND_PAGE);
+      const found = await stat(page).catch(() => null);
+      if (found?.isFile()) {
+        return send(
+          response,
+          404,
+          { 'content-type': CONTENT_TYPES['.html'] ?? 'text/html', 'cache-control': 'no-cache' },
+          await readFile(page),
+        );
+      }
+    }
+    return sendProblem(response, 404, 'not-found', 'Not found');
+  }
+
+  async function serveSite(response: ServerResponse, uri: string, accept: string | undefined) {
     const slash = uri.indexOf('/', 1);
     const site = uri.slice(1, slash) as SiteName;
     const siteRoot = siteRoots.get(site);
@@ -240,9 +315,7 @@ export function createLocalRouter(options: LocalRouterOptions) {
       return sendProblem(response, 400, 'malformed-request', 'Malformed path');
     }
     const file = resolve(siteRoot, relative);
-    if (file !== siteRoot && !file.startsWith(siteRoot + sep)) {
-      return sendProblem(response, 404, 'not-found', 'Not found');
-    }
+    if (file !== siteRoot && !file.startsWith(siteRoot + sep)) return notFound(response, siteRoot, accept);
     const found = await stat(file).catch(() => null);
     if (found?.isFile()) {
       const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream';
@@ -255,7 +328,7 @@ export function createLocalRouter(options: LocalRouterOptions) {
         return send(response, 200, { 'content-type': 'text/html; charset=utf-8' }, placeholderPage(site));
       }
     }
-    return sendProblem(response, 404, 'not-found', 'Not found');
+    return notFound(response, siteRoot, accept);
   }
 
   const budget = new BodyBudget(options.maxBufferedBytes ?? MAX_BUFFERED_BYTES);
@@ -283,7 +356,7 @@ export function createLocalRouter(options: LocalRouterOptions) {
           return sendProblem(response, 405, 'method-not-allowed', 'Method not allowed');
         }
         request.resume(); // a body sent with a page's GET is dropped unread
-        return await serveSite(response, edge.uri);
+        return await serveSite(response, edge.uri, edge.headers.accept?.value);
       }
       // Counted before anything is read or invoked: a refused request costs the edge a map lookup.
       const host = edge.headers[HOST_HEADER]?.value ?? '';
@@ -339,7 +412,13 @@ export function createLocalRouter(options: LocalRouterOptions) {
         viewerIp,
         options.viewerScheme ?? 'http',
       );
-      const result = (await options.invoke(route.function)(event)) as APIGatewayProxyStructuredResultV2;
+      let result = (await options.invoke(route.function)(event)) as APIGatewayProxyStructuredResultV2;
+      if (options.loopbackDirectory !== undefined && LOOPBACK_NAMES.has(host)) {
+        result = await withPlatformHosts(result, options.loopbackDirectory, {
+          scheme: options.viewerScheme ?? 'http',
+          port: edge.headers[PORT_HEADER]?.value,
+        });
+      }
       const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
       // API Gateway turns each entry of `cookies` into its own Set-Cookie header.

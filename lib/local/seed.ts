@@ -6,6 +6,7 @@
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ScriptChecker } from '../../functions/core/assets/checker.ts';
+import { SYSTEM_ACTOR } from '../../functions/core/audit/chain.ts';
 import type { Table } from '../../functions/core/db.ts';
 import { ConflictError, unlessNotFound } from '../../functions/core/errors.ts';
 import { seedKey } from '../../functions/core/keys.ts';
@@ -292,7 +293,6 @@ async function seedFreeStarters(options: SeedOptions): Promise<void> {
     host: options.adminHosts[0] ?? 'admin.localhost',
     surface: 'governance',
   };
-  const author = { ...SEED_CALLER, permissions: new Set(['template:manage']) };
   const existing = new Set((await core.templates.list(publicDomain)).map((template) => template.name));
   for (const starter of FREE_STARTER_TEMPLATES) {
     if (existing.has(starter.skill.name)) continue;
@@ -307,9 +307,10 @@ async function seedFreeStarters(options: SeedOptions): Promise<void> {
         source: starter.source,
         note: starter.note,
       },
-      author,
+      // The platform's own templates: audited as the system's, like the offer below, not as a session.
+      SYSTEM_ACTOR,
     );
-    await core.free.offers.offer(template.id, { actor: { username: 'system', via: 'system' } });
+    await core.free.offers.offer(template.id, { actor: SYSTEM_ACTOR });
   }
   await table.client.send(
     new PutCommand({

@@ -298,10 +298,18 @@ describe('runs', () => {
     await tab.getByText('Running…').waitFor();
     await screenshot(tab, 'tenant-run-live-log');
     await tab.getByRole('button', { name: 'Cancel run' }).click();
+    await tab.getByRole('dialog').getByLabel('Reason (optional, shown on the run)').fill('wrong input');
     await tab.getByRole('dialog').getByRole('button', { name: 'Cancel the run' }).click();
     await tab.getByText('The run was cancelled.').waitFor({ timeout: 20_000 });
+    // The reason is on the run's page, not only in the audit.
+    await tab.getByText('Cancelled by bob while it ran: wrong input').waitFor();
     const closed = await finished(ACME, alice, going);
-    expect(closed).toMatchObject({ status: 'cancelled', cancelledBy: 'bob', error: { type: 'Cancelled' } });
+    expect(closed).toMatchObject({
+      status: 'cancelled',
+      cancelledBy: 'bob',
+      cancelReason: 'wrong input',
+      error: { type: 'Cancelled', message: 'Cancelled by bob while it ran: wrong input' },
+    });
     expect(String((closed.logs as { stdout: string }).stdout)).not.toContain('step 59');
   }, 90_000);
 
@@ -310,6 +318,8 @@ describe('runs', () => {
     const { page: tab } = await page();
     await signedIn(tab, ACME, `/skill-admin/${id}`, 'alice');
     await tab.getByRole('heading', { name: 'Edit Retired', level: 1 }).waitFor();
+    // The approval hint reads right for a risk that needs none ("at least 0 approval(s)" before).
+    await tab.getByText('A low-risk Skill may run without approval.').waitFor();
     await tab.getByLabel('Reason (optional, kept in the audit trail)').fill('replaced by Greet');
     await tab.getByRole('button', { name: 'Archive', exact: true }).click();
     await tab.getByRole('dialog').getByRole('button', { name: 'Archive Retired' }).click();

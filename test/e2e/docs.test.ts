@@ -104,7 +104,7 @@ describe('the docs site on docs.localhost', () => {
     }
   }, 120_000);
 
-  it('serves clean and .html paths, the OpenAPI documents, and a problem for a missing page', async () => {
+  it('serves clean and .html paths, the OpenAPI documents, and a problem for a missing page asked by an API client', async () => {
     const get = (path: string) => call(platform.url, { host: DOCS, path });
     const concepts = await get('/guide/concepts');
     expect(concepts.status).toBe(200);
@@ -116,10 +116,25 @@ describe('the docs site on docs.localhost', () => {
     const missing = await get('/guide/nothing-here');
     expect(missing.status).toBe(404);
     expect(missing.headers['content-type']).toBe('application/problem+json');
+    expect(missing.body.instance).toEqual(expect.any(String));
     // The docs host has no API of its own; its API paths reach no console.
     const api = await get('/api/health');
     expect(api.status).toBe(404);
     expect(api.body.type).toBe('urn:execfabric:problem:unknown-host');
+  });
+
+  it('shows a browser the site’s own 404 page for a missing page, with the status 404', async () => {
+    const { page, close } = await openPage(browser);
+    try {
+      const answer = await page.goto(siteUrl(DOCS, platform.port, '/guide/nope'));
+      expect(answer?.status()).toBe(404);
+      expect(answer?.headers()['content-type']).toMatch(/^text\/html/);
+      expect(await page.title()).toMatch(/^404/);
+      expect(await page.content()).not.toContain('urn:execfabric:problem');
+      await screenshot(page, 'docs-not-found');
+    } finally {
+      await close();
+    }
   });
 
   it('has no broken link: every internal link and fragment of every built page resolves', async () => {

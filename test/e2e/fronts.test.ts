@@ -83,6 +83,10 @@ describe('tenant front', () => {
     await tab.getByLabel('name').fill('');
     await tab.getByRole('button', { name: 'Run' }).click();
     await tab.locator('.rjsf .error-detail, .rjsf .errors').first().waitFor();
+    // In a sentence, not in the validator's wording with the label pasted in.
+    const formText = await tab.locator('.rjsf').textContent();
+    expect(formText).toContain('name is required');
+    expect(formText).not.toContain('must have required property');
 
     // The run is in the history.
     await tab.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
@@ -254,9 +258,11 @@ describe('tenant front', () => {
         name: id[0]?.toUpperCase() + id.slice(1),
         plan: 'standard',
         hosts: [`${id}.localhost`],
-        expiresAt,
+        expiresAt: new Date(Date.now() + 30 * day).toISOString(),
       });
       expect(created.status, created.text).toBe(201);
+      // The API takes only an expiry to come; time passing is written through the core.
+      await platform.core.tenants.update(id, { expiresAt });
       // A first user, written through the core (creating a tenant's first admin has no route yet).
       const tenant = await platform.core.tenants.get(id);
       await platform.core.directory.createUser(
@@ -283,6 +289,26 @@ describe('tenant front', () => {
     expect(await notice.textContent()).toContain('This organisation is suspended.');
     await screenshot(suspended, 'tenant-banner-suspended');
   }, 45_000);
+
+  it('the bare localhost address lists the platform’s own addresses as links; an unknown host none', async () => {
+    const { page: tab } = await page();
+    await tab.goto(siteUrl('localhost', port));
+    await tab.getByRole('heading', { name: 'Unknown address' }).waitFor();
+    const addresses = tab.getByRole('navigation', { name: "This platform's addresses" });
+    expect(await addresses.getByRole('link', { name: 'admin.localhost' }).getAttribute('href')).toBe(
+      siteUrl('admin.localhost', port),
+    );
+    expect(await addresses.getByRole('link', { name: 'acme.localhost' }).getAttribute('href')).toBe(
+      siteUrl('acme.localhost', port),
+    );
+    await screenshot(tab, 'unknown-address-localhost');
+
+    const { page: other } = await page();
+    await other.goto(siteUrl('nobody.localhost', port));
+    await other.getByRole('heading', { name: 'Unknown address' }).waitFor();
+    expect(await other.getByRole('navigation', { name: "This platform's addresses" }).count()).toBe(0);
+    expect(await other.content()).not.toContain('acme.localhost');
+  });
 
   it('a viewer sees no admin menus and is refused admin pages', async () => {
     const alice = await platform.login(ACME, 'alice');

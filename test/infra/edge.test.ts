@@ -4,15 +4,23 @@
  * API paths (`/api/*`, `/mcp`, the protected-resource metadata), and the private site bucket that
  * only this distribution may read.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_HEADER, ORIGIN_HEADER, SCHEME_HEADER } from '../../functions/core/headers.ts';
+import { builtPages } from '../../lib/aws/edge.ts';
 import { REPOSITORY_ROOT } from '../../lib/aws/stack.ts';
 import { HOST_API_RATE, rateLimitedProblem } from '../../lib/edge/rate-limit.ts';
-import { compileViewerRequest, viewerRequestSource } from '../../lib/edge/viewer-request.ts';
+import {
+  compileDeployedViewerRequest,
+  compileViewerRequest,
+  compileViewerResponse,
+  viewerRequestSource,
+  viewerResponseSource,
+} from '../../lib/edge/viewer-request.ts';
 import { apiPaths, sites } from '../../lib/topology.ts';
+import { type TempDir, tempDir } from '../support/scratch.ts';
 import { logicalId, onlyResource, type Synthesized, synthesize } from './support.ts';
 
 /** Managed policy ids (AWS-published constants). */
@@ -46,25 +54,36 @@ beforeAll(() => {
 });
 
 describe('CloudFront Function', () => {
-  it('runs exactly viewerRequestSource() for the configured hosts, on cloudfront-js-2.0', () => {
+  it('runs exactly viewerRequestSource() for the configured hosts and built docs pages, on cloudfront-js-2.0', () => {
     const { adminHosts, freeHosts, docsHosts } = synth.context;
     expect(docsHosts.length).toBeGreaterThan(0);
     expect(adminHosts.length).toBeGreaterThan(0);
-    synth.template.resourceCountIs('AWS::CloudFront::Function', 1);
+    const docsPages = builtPages(resolve(REPOSITORY_ROOT, sites.docs.dir));
+    expect(docsPages).toContain('/guide/cli.html');
+    synth.template.resourceCountIs('AWS::CloudFront::Function', 2);
     synth.template.hasResourceProperties('AWS::CloudFront::Function', {
-      FunctionCode: viewerRequestSource({ adminHosts, freeHosts, docsHosts }),
+      FunctionCode: viewerRequestSource({ adminHosts, freeHosts, docsHosts }, { docsPages }),
+      FunctionConfig: Match.objectLike({ Runtime: 'cloudfront-js-2.0' }),
+      AutoPublish: true,
+    });
+    synth.template.hasResourceProperties('AWS::CloudFront::Function', {
+      FunctionCode: viewerResponseSource(),
       FunctionConfig: Match.objectLike({ Runtime: 'cloudfront-js-2.0' }),
       AutoPublish: true,
     });
   });
 
-  it('is associated as viewer-request with both behaviours', () => {
+  it('is associated as viewer-request with every behaviour, and as viewer-response with the sites’ only', () => {
     const config = distributionConfig();
     const fnId = logicalId(synth.stack, synth.stack.edge.viewerRequest);
+    const responseId = logicalId(synth.stack, synth.stack.edge.viewerResponse);
     const association = [
       { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } },
     ];
-    expect(config.DefaultCacheBehavior.FunctionAssociations).toEqual(association);
+    expect(config.DefaultCacheBehavior.FunctionAssociations).toEqual([
+      ...association,
+      { EventType: 'viewer-response', FunctionARN: { 'Fn::GetAtt': [responseId, 'FunctionARN'] } },
+    ]);
     for (const behaviour of config.CacheBehaviors)
       expect(behaviour.FunctionAssociations).toEqual(association);
   });
@@ -72,7 +91,7 @@ describe('CloudFront Function', () => {
   it('as deployed, strips client platform headers, binds the host and routes by surface', () => {
     const { adminHosts, freeHosts, docsHosts } = synth.context;
     expect(docsHosts.length).toBeGreaterThan(0);
-    const deployed = onlyResource(synth.resources, 'AWS::CloudFront::Function').Properties
+    const deployed = synth.resources[logicalId(synth.stack, synth.stack.edge.viewerRequest)]?.Properties
       ?.FunctionCode as string;
     const handler = compileViewerRequest(deployed);
     const request = (host: string, uri: string) =>
@@ -95,6 +114,82 @@ describe('CloudFront Function', () => {
     expect(request(freeHosts[0] ?? '', '/signup').uri).toBe('/free/index.html');
     expect(request('acme.customer.example', '/assets/app.js').uri).toBe('/tenant/assets/app.js');
     expect(request('acme.customer.example', '/mcp').uri).toBe('/tenant/mcp');
+  });
+});
+
+describe('a missing page of the docs site, as deployed', () => {
+  const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,*/*;q=0.8';
+  let docsSynth: Synthesized;
+  let built: TempDir;
+  beforeAll(() => {
+    built = tempDir('execfabric-site-');
+    for (const site of Object.keys(sites)) {
+      mkdirSync(join(built.path, site, 'guide'), { recursive: true });
+      writeFileSync(join(built.path, site, 'index.html'), `<!doctype html><title>${site}</title>`);
+    }
+    writeFileSync(join(built.path, 'docs', 'guide', 'cli.html'), '<!doctype html><title>CLI</title>');
+    writeFileSync(join(built.path, 'docs', '404.html'), '<!doctype html><title>404</title>');
+    docsSynth = synthesize({
+      siteDirs: Object.fromEntries(Object.keys(sites).map((site) => [site, join(built.path, site)])),
+    });
+  }, 120_000);
+  afterAll(() => built.remove());
+
+  function deployed(construct: 'viewerRequest' | 'viewerResponse'): string {
+    const id = logicalId(docsSynth.stack, docsSynth.stack.edge[construct]);
+    return docsSynth.resources[id]?.Properties?.FunctionCode as string;
+  }
+
+  function request(uri: string, accept?: string) {
+    const docsHost = docsSynth.context.docsHosts[0] ?? '';
+    return compileDeployedViewerRequest(deployed('viewerRequest'))({
+      request: {
+        uri,
+        method: 'GET',
+        headers: {
+          host: { value: docsHost },
+          ...(accept === undefined ? {} : { accept: { value: accept } }),
+        },
+      },
+      context: { requestId: 'req-1' },
+    });
+  }
+
+  it('gives a browser the site’s 404.html, whose 200 the viewer-response function turns into a 404', () => {
+    const toBucket = request('/guide/nope', BROWSER_ACCEPT);
+    expect(toBucket).toMatchObject({ uri: '/docs/404.html' });
+    const viewerResponse = compileViewerResponse(deployed('viewerResponse'));
+    if (!('uri' in toBucket)) throw new Error('the 404 page goes to the bucket');
+    const answered = viewerResponse({ request: toBucket, response: { statusCode: 200, headers: {} } });
+    expect(answered.statusCode).toBe(404);
+    // A page that exists keeps the bucket's status.
+    const page = request('/guide/cli', BROWSER_ACCEPT);
+    expect(page).toMatchObject({ uri: '/docs/guide/cli.html' });
+    if (!('uri' in page)) throw new Error('a page goes to the bucket');
+    expect(viewerResponse({ request: page, response: { statusCode: 200, headers: {} } }).statusCode).toBe(
+      200,
+    );
+    expect(request('/', BROWSER_ACCEPT)).toMatchObject({ uri: '/docs/index.html' });
+  });
+
+  it('answers any other client itself with a problem+json 404 naming its instance', () => {
+    const answer = request('/guide/nope', 'application/json');
+    expect(answer).toMatchObject({
+      statusCode: 404,
+      headers: { 'content-type': { value: 'application/problem+json' } },
+    });
+    if (!('statusCode' in answer) || answer.body === undefined) throw new Error('a generated answer');
+    expect(JSON.parse(answer.body.data)).toMatchObject({
+      type: 'urn:execfabric:problem:not-found',
+      status: 404,
+      instance: 'req-1',
+    });
+  });
+
+  it('uses no custom error responses, which would replace the API’s problems too', () => {
+    const config = onlyResource(docsSynth.resources, 'AWS::CloudFront::Distribution').Properties
+      ?.DistributionConfig as Record<string, unknown>;
+    expect(config).not.toHaveProperty('CustomErrorResponses');
   });
 });
 

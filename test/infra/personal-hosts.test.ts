@@ -21,7 +21,6 @@ import { compileViewerRequest } from '../../lib/edge/viewer-request.ts';
 import {
   functionRoleStatements,
   logicalId,
-  onlyResource,
   resourcesOfType,
   type Synthesized,
   synthesize,
@@ -90,7 +89,7 @@ describe('with a personal-hosts certificate and the hosted zone of the free host
   });
 
   it('routes every name under the wildcard to the tenant surface with its own Host, the binding deciding', () => {
-    const deployed = onlyResource(synth.resources, 'AWS::CloudFront::Function').Properties
+    const deployed = synth.resources[logicalId(synth.stack, synth.stack.edge.viewerRequest)]?.Properties
       ?.FunctionCode as string;
     const handler = compileViewerRequest(deployed);
     for (const host of [`alice.${FREE_HOST}`, `a.b.${FREE_HOST}`, `*.${FREE_HOST}`]) {

@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_APPROVER_PAGES } from '../../functions/core/executions/approvers.ts';
 import { APPROVAL_TTL_SECONDS } from '../../functions/core/executions/executions.ts';
+import { readableUtc } from '../../functions/core/governance/dates.ts';
 import { DirectoryRepository } from '../../functions/core/identity/directory-repository.ts';
 import { hashPassword } from '../../functions/core/identity/passwords.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
@@ -274,7 +275,7 @@ describe('exactly as many approvers as the rule needs', () => {
 });
 
 describe('the approval notice', () => {
-  it('reaches the approvers, never the requester (an admin included), and dates the deadline in ISO 8601', async () => {
+  it('reaches the approvers, never the requester (an admin included), and dates the deadline as a person reads it, in UTC', async () => {
     for (const username of ['gwen', 'gus']) sessions[username] = await t.login(HOSTS.globex, username);
     const requested = await run('gina', high);
     expect(requested.status, requested.text).toBe(202);
@@ -289,9 +290,12 @@ describe('the approval notice', () => {
     );
     // The run's deadline (its request time plus the approval window), as the API writes instants.
     const createdAt = (await api('gina', 'GET', `/api/executions/${id}`)).body.createdAt;
-    const deadline = new Date(Date.parse(createdAt) + APPROVAL_TTL_SECONDS * 1000).toISOString();
+    const deadline = readableUtc(new Date(Date.parse(createdAt) + APPROVAL_TTL_SECONDS * 1000).toISOString());
+    expect(deadline).toMatch(/^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC$/);
     expect(forGwen.body).toContain(`before ${deadline}.`);
-    expect(forGwen.body).not.toMatch(/GMT/);
+    // No raw instant in text a person reads; the count of approvals in words.
+    expect(forGwen.body).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+    expect(forGwen.body).not.toContain('approval(s)');
     expect((await api('gina', 'POST', `/api/announcements/${notice}/read`)).status).toBe(404);
   });
 

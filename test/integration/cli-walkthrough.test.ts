@@ -2,11 +2,11 @@
  * The README's five-minute CLI walkthrough, run as written with bash against the embedded
  * platform. Three things differ from a person's terminal, and only these: the port is the test
  * platform's, the password the sign-in asks for comes on standard input (`--password-stdin`), and
- * `npx execfabric` is the clone's bin run from a temporary folder (so the project is not created
- * inside the repository).
+ * `npx execfabric` is the clone's bin run from a temporary folder standing in for the clone (its
+ * `../hello-project` lands in the test's own scratch folder).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_ROOT } from '../../lib/local/platform.ts';
@@ -50,15 +50,20 @@ describe('the README CLI walkthrough', () => {
     const script = walkthrough()
       .replaceAll('acme.localhost:8080', `acme.localhost:${t.platform.port}`)
       .replace('--username alice', '--username alice --password-stdin');
-    expect(script).toContain('npx execfabric push --dry-run');
-    const cwd = scratchDir('execfabric-walkthrough-');
+    expect(script).toContain('npx execfabric push ../hello-project --dry-run');
+    // npx finds the command only in the clone: the walkthrough never leaves it, and names the
+    // project folder on each command instead.
+    expect(script).not.toMatch(/^\s*cd\b/m);
+    const home = scratchDir('execfabric-walkthrough-');
+    const cwd = join(home, 'clone');
+    mkdirSync(cwd);
     const prelude = `set -euo pipefail
 npx() { if [ "$1" = execfabric ]; then shift; "${process.execPath}" "${CLI_BIN}" "$@"; else command npx "$@"; fi; }
 `;
     // Asynchronously: the platform answering the CLI runs in this process.
     const child = spawn('bash', ['-c', prelude + script], {
       cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: cwd, XDG_CONFIG_HOME: join(cwd, 'config'), NO_COLOR: '1' },
+      env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'config'), NO_COLOR: '1' },
     });
     const result = { stdout: '', stderr: '', status: -1 };
     child.stdout.on('data', (chunk: Buffer) => {

@@ -203,7 +203,12 @@ describe('cancelling runs', () => {
     expectProblem(intruder, [403, 404]);
     const cancelled = await api(ACME, bob, 'POST', `/api/executions/${id}/cancel`, { reason: 'not needed' });
     expect(cancelled.status, cancelled.text).toBe(200);
-    expect(cancelled.body).toMatchObject({ status: 'cancelled', cancelledBy: 'bob' });
+    expect(cancelled.body).toMatchObject({
+      status: 'cancelled',
+      cancelledBy: 'bob',
+      cancelReason: 'not needed',
+      error: { type: 'Cancelled', message: 'Cancelled by bob: not needed' },
+    });
     expectProblem(await api(ACME, bob, 'POST', `/api/executions/${id}/cancel`, {}), 409);
     const audit = await api(
       ACME,

@@ -61,6 +61,20 @@ describe('the free entry', () => {
     expect(offers.body.plan).toMatchObject({ name: 'free', runsPerDay: 100, httpAssets: false });
   });
 
+  it('audits the seeded starter templates as the system’s own, not as someone’s session', async () => {
+    const audit = await t.send({
+      host: HOSTS.admin,
+      path: '/api/audit?action=template.created&limit=100',
+      token: adminToken,
+    });
+    expect(audit.status, audit.text).toBe(200);
+    const seeded = audit.body.items.filter((entry: { details: { name: string } }) =>
+      ['Greeting', 'Word count'].includes(entry.details.name),
+    );
+    expect(seeded).toHaveLength(2);
+    for (const entry of seeded) expect(entry.actor).toEqual({ username: 'system', via: 'system' });
+  });
+
   it('refuses bad sign-ups with field errors, and leaves nothing behind', async () => {
     const from = address();
     const cases: [Record<string, unknown>, string][] = [

@@ -815,6 +815,8 @@ describe('bad input', () => {
     ['an unknown member', { ...valid, owner: 'me' }],
     ['an unknown delivery mode', { ...valid, deliveryMode: 'carrier-pigeon' }],
     ['an unknown customer', { ...valid, customerId: 'cus_0000000000aaaaaaaaaa' }],
+    ['an expiry in the past', { ...valid, expiresAt: '2020-01-01T00:00:00Z' }],
+    ['an expiry of this very moment', { ...valid, expiresAt: new Date(REAL_NOW).toISOString() }],
     ['a plan that does not exist', { ...valid, plan: 'pro' }],
     ['a plan in another case', { ...valid, plan: 'Standard' }],
     ['no plan', { ...valid, plan: undefined }],
@@ -822,6 +824,30 @@ describe('bad input', () => {
     expectProblem(await admin('POST', '/api/tenants', body), 422, 'validation-failed');
     expectProblem(await admin('GET', '/api/tenants/umbrella'), 404);
     await expect(core.hosts.resolve('umbrella.localhost')).rejects.toBeInstanceOf(UnknownHostError);
+  });
+
+  it('names the field of a past expiry, on a new tenant and on a change (an expiry must be in the future)', async () => {
+    for (const answer of [
+      await admin('POST', '/api/tenants', { ...valid, expiresAt: '2020-01-01T00:00:00Z' }),
+      await admin('PATCH', '/api/tenants/initech', { expiresAt: '2020-01-01T00:00:00Z' }),
+    ]) {
+      expectProblem(answer, 422, 'validation-failed');
+      expect(JSON.stringify(answer.body)).toContain('"path":"expiresAt"');
+      expect(answer.body.detail).toBe('The expiry is in the past');
+    }
+    // A tenant already past its expiry (in grace) keeps it when a form sends it back with another
+    // change: that is no change of expiry.
+    const created = await admin('POST', '/api/tenants', {
+      ...valid,
+      id: 'soylent',
+      hosts: ['soylent.localhost'],
+    });
+    expect(created.status, created.text).toBe(201);
+    const past = '2020-01-01T00:00:00.000Z';
+    await core.tenants.update('soylent', { expiresAt: past });
+    const same = await admin('PATCH', '/api/tenants/soylent', { expiresAt: past, name: 'Soylent Corp' });
+    expect(same.status, same.text).toBe(200);
+    expect(same.body).toMatchObject({ expiresAt: past, name: 'Soylent Corp' });
   });
 
   it.each([
@@ -842,6 +868,7 @@ describe('bad input', () => {
     ['PATCH', '/api/tenants/initech', { status: 'trial' }, 409],
     ['PATCH', '/api/tenants/nobody-here', { plan: 'enterprise' }, 404],
     ['PATCH', '/api/tenants/initech', { plan: 'pro' }, 422],
+    ['PATCH', '/api/tenants/initech', { expiresAt: '2020-01-01T00:00:00Z' }, 422],
     ['PATCH', '/api/tenants/initech', { plan: ' standard' }, 422],
     ['POST', '/api/orders', { tenantId: 'initech', plan: 'free', months: 1, amount: 0 }, 422],
     ['POST', '/api/orders', { tenantId: 'initech', plan: 'gold', months: 1, amount: 5 }, 422],

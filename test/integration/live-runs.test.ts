@@ -261,7 +261,12 @@ describe('cancelling a running run', () => {
     const asked = Date.now();
     const answer = await api(ACME, bob, 'POST', `/api/executions/${id}/cancel`, { reason: 'wrong input' });
     expect(answer.status, answer.text).toBe(202);
-    expect(answer.body).toMatchObject({ status: 'running', cancelRequested: true, cancelRequestedBy: 'bob' });
+    expect(answer.body).toMatchObject({
+      status: 'running',
+      cancelRequested: true,
+      cancelRequestedBy: 'bob',
+      cancelReason: 'wrong input',
+    });
 
     const closed = await until('the run is cancelled', async () => {
       const run = await runOf(id);
@@ -272,7 +277,9 @@ describe('cancelling a running run', () => {
     expect(closed).toMatchObject({
       status: 'cancelled',
       cancelledBy: 'bob',
-      error: { type: 'Cancelled', message: 'Cancelled by bob while it ran' },
+      cancelReason: 'wrong input',
+      // The reason shows on the run, not only in the audit.
+      error: { type: 'Cancelled', message: 'Cancelled by bob while it ran: wrong input' },
     });
     expect(JSON.stringify(closed.logs)).not.toContain('woke up');
 

@@ -8,6 +8,7 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { itemKey } from '../../functions/core/keys.ts';
 import { TOOL_NAME_PATTERN } from '../../functions/core/mcp/tools.ts';
@@ -248,6 +249,10 @@ describe('the MCP endpoint, through the SDK client', () => {
     ]) {
       await expect(agent.callTool({ name, arguments: {} }), name).rejects.toThrow(/Unknown tool/);
     }
+    // The client prefixes the code once; the server's message does not carry it too.
+    await expect(agent.callTool({ name: 'nope', arguments: {} })).rejects.toThrow(
+      new McpError(ErrorCode.InvalidParams, 'Unknown tool: nope'),
+    );
     // The right id under an old or made-up name is not the tool either.
     await expect(
       agent.callTool({ name: `subtract_${skills.add?.slice(4)}`, arguments: { a: 1, b: 1 } }),

@@ -16,6 +16,7 @@ import {
   IDEMPOTENCY_HEADER,
   type LoginAnswer,
   NEXT_CURSOR_HEADER,
+  type PlatformHostLink,
   type ProblemDetails,
 } from '../../../functions/contract/index.ts';
 
@@ -31,6 +32,7 @@ export type {
   Me,
   Menu,
   Page,
+  PlatformHostLink,
   ProblemDetails,
   Role,
   Session,
@@ -44,6 +46,7 @@ export class ApiProblem extends Error implements ProblemDetails {
   readonly status: number;
   readonly detail: string;
   readonly errors: readonly FieldError[];
+  readonly platformHosts?: readonly PlatformHostLink[];
 
   constructor(details: ProblemDetails) {
     super(details.detail || details.title);
@@ -53,6 +56,7 @@ export class ApiProblem extends Error implements ProblemDetails {
     this.status = details.status;
     this.detail = details.detail;
     this.errors = details.errors;
+    if (details.platformHosts !== undefined) this.platformHosts = details.platformHosts;
   }
 
   /** The route is not deployed on this platform (yet): a feature to show as unavailable. */
@@ -235,7 +239,15 @@ function problemFromBody(status: number, statusText: string, body: unknown): Api
     status,
     detail: typeof record.detail === 'string' ? record.detail : '',
     errors,
+    ...(Array.isArray(record.platformHosts)
+      ? { platformHosts: record.platformHosts.filter(isPlatformHostLink) }
+      : {}),
   });
+}
+
+function isPlatformHostLink(value: unknown): value is PlatformHostLink {
+  const link = (value ?? {}) as Record<string, unknown>;
+  return typeof link.host === 'string' && typeof link.url === 'string' && /^https?:\/\//.test(link.url);
 }
 
 async function send(method: string, path: string, options: RequestOptions): Promise<Response> {

@@ -19,6 +19,7 @@ import {
   type Me,
   mayHoldSession,
   onSessionEnded,
+  type PlatformHostLink,
   redeemHandoff,
   setCsrfToken,
   signOut,
@@ -217,6 +218,13 @@ function Redirect({ to }: { readonly to: string }) {
   return <Loading />;
 }
 
+const HOST_ROLE_TEXT: Readonly<Record<PlatformHostLink['role'], string>> = {
+  console: 'the governance console',
+  tenant: 'an organisation',
+  free: 'the personal edition',
+  docs: 'the documentation',
+};
+
 function HostProblem({ problem }: { readonly problem: ApiProblem }) {
   const unknown = problem.status === 404;
   return (
@@ -228,6 +236,19 @@ function HostProblem({ problem }: { readonly problem: ApiProblem }) {
         ) : (
           <ProblemView problem={problem} />
         )}
+        {unknown && problem.platformHosts !== undefined && problem.platformHosts.length > 0 ? (
+          <nav aria-label="This platform's addresses">
+            <p>This platform answers at:</p>
+            <ul>
+              {problem.platformHosts.map((link) => (
+                <li key={link.url}>
+                  <a href={link.url}>{link.host}</a> — {HOST_ROLE_TEXT[link.role]}
+                  {link.name === undefined ? null : ` (${link.name})`}
+                </li>
+              ))}
+            </ul>
+          </nav>
+        ) : null}
       </div>
     </main>
   );

@@ -16,6 +16,7 @@ import { Link, useLocation } from '../shared/router.tsx';
 import { Badge, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
 import { APPROVAL_TEXT } from './catalogue.tsx';
 import { ExecutionDetails, useExecution } from './runs.tsx';
+import { readableFormErrors } from './wording.ts';
 
 const validator = customizeValidator({ AjvClass: Ajv2020 });
 
@@ -144,6 +145,7 @@ function RunSkill({ skill }: { readonly skill: Skill }) {
             schema={schema}
             uiSchema={uiSchema}
             validator={validator}
+            transformErrors={readableFormErrors}
             formData={formData}
             onChange={(event) => setFormData(event.formData)}
             onSubmit={async (event) => {

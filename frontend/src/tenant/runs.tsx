@@ -14,6 +14,7 @@ import {
   isTerminal,
   type LogChunk,
   type LogPage,
+  MAX_CANCEL_REASON,
   type Skill,
 } from '../../../functions/contract/index.ts';
 import {
@@ -249,7 +250,11 @@ export function ExecutionDetails({
           <Elapsed from={execution.startedAt} />
         ) : null}
         {execution.cancelRequested === true && running ? (
-          <span className="muted"> · cancel requested by {execution.cancelRequestedBy}</span>
+          <span className="muted">
+            {' '}
+            · cancel requested by {execution.cancelRequestedBy}
+            {execution.cancelReason === undefined ? null : `: ${execution.cancelReason}`}
+          </span>
         ) : null}
       </p>
       {running && execution.waitingFor !== undefined ? <p className="muted">{execution.waitingFor}</p> : null}
@@ -411,9 +416,15 @@ function RunActions({
 }) {
   const { confirm, dialog } = useConfirm();
   const [message, setMessage] = useState('');
-  const cancel = useAction(async () =>
-    api.post<Execution>(apiPath('/api/executions/{id}/cancel', { id: execution.id }), {}),
-  );
+  // Read when the dialog is confirmed, after it has closed: a ref, not the field itself.
+  const reason = useRef('');
+  const cancel = useAction(async () => {
+    const given = reason.current.trim();
+    return api.post<Execution>(
+      apiPath('/api/executions/{id}/cancel', { id: execution.id }),
+      given === '' ? {} : { reason: given },
+    );
+  });
   const rerun = useAction(async () =>
     api.post<{ id: string }>(
       apiPath('/api/skills/{id}/executions', { id: execution.skillId }),
@@ -436,14 +447,25 @@ function RunActions({
             className="danger"
             disabled={cancel.pending}
             onClick={async () => {
+              reason.current = '';
               const ok = await confirm({
                 title: 'Cancel this run?',
                 body: (
-                  <p>
-                    {execution.status === 'running'
-                      ? `The run of ${execution.skillName} is running: the platform asks its runtime to stop it. What it has done so far stays done.`
-                      : `The run of ${execution.skillName} has not started; it will never start.`}
-                  </p>
+                  <>
+                    <p>
+                      {execution.status === 'running'
+                        ? `The run of ${execution.skillName} is running: the platform asks its runtime to stop it. What it has done so far stays done.`
+                        : `The run of ${execution.skillName} has not started; it will never start.`}
+                    </p>
+                    <label htmlFor="cancel-reason">Reason (optional, shown on the run)</label>
+                    <input
+                      id="cancel-reason"
+                      maxLength={MAX_CANCEL_REASON}
+                      onChange={(event) => {
+                        reason.current = event.target.value;
+                      }}
+                    />
+                  </>
                 ),
                 confirm: 'Cancel the run',
                 danger: true,

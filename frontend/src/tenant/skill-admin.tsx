@@ -42,6 +42,7 @@ import {
   Table,
   TextField,
 } from '../shared/ui.tsx';
+import { minimumApprovalsHint } from './wording.ts';
 
 export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean }) {
   const { state, reload } = useResource<{ items: Skill[] }>('/api/skills?archived=true');
@@ -551,7 +552,7 @@ function SkillForm({
               ))}
             </select>
             <p id="skill-approval-hint" className={tooFewApprovals ? 'hint warn' : 'hint'}>
-              {risk} risk needs at least {MIN_APPROVALS[risk]} approval(s) by people other than the requester.
+              {minimumApprovalsHint(risk, MIN_APPROVALS[risk])}
             </p>
           </div>
         </div>

@@ -27,7 +27,7 @@ import {
 } from '../errors.ts';
 import type { Announcements } from '../foundation/announcements.ts';
 import type { Parameters } from '../foundation/parameters.ts';
-import { normaliseInstant } from '../governance/dates.ts';
+import { readableUtc } from '../governance/dates.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -163,13 +163,14 @@ export class Approvals {
     const deadline =
       execution.deadline === undefined
         ? 'it expires'
-        : (normaliseInstant(execution.deadline) ?? execution.deadline);
+        : (readableUtc(execution.deadline) ?? execution.deadline);
+    const required = execution.approvalsRequired;
     await this.#announcements.post(
       domain,
       {
         id: `approval-${execution.id}`,
         title: `Approval needed: ${execution.skillName}`,
-        body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${execution.approvalsRequired} approval(s) before ${deadline}.`,
+        body: `${execution.requestedBy}${execution.client === undefined ? '' : ` (through the AI client "${execution.client.name}")`} asked to run ${execution.skillName}. It needs ${required} ${required === 1 ? 'approval' : 'approvals'} before ${deadline}.`,
         audience: roles,
         excluded: [execution.requestedBy],
         skillId: execution.skillId,

@@ -4,6 +4,8 @@
  * runs it. `Executions.cancel` answers for it after its read check; the moves are shared by the
  * execution services (run-moves.ts), the job claims are the claims table's (job-claim-repository.ts).
  */
+
+import { MAX_CANCEL_REASON } from '../../contract/executions.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { jobId } from '../executors/python-script.ts';
 import type { Caller } from '../identity/caller.ts';
@@ -13,8 +15,7 @@ import type { Execution, ExecutionError } from './model.ts';
 import { type RunMoves, RunService } from './run-moves.ts';
 import { sourcesOf, TERMINAL } from './state-machine.ts';
 
-/** Longest reason a cancel may give. */
-export const MAX_CANCEL_REASON = 500;
+export { MAX_CANCEL_REASON };
 
 export interface RunCancelsOptions {
   readonly moves: RunMoves;
@@ -62,7 +63,12 @@ export class RunCancels extends RunService<RunCancelsOptions> {
       const closed = await this.moves.store.move(domain, id, {
         to: 'cancelled',
         from: sourcesOf('cancelled'),
-        set: { finishedAt, error, cancelledBy: caller.username },
+        set: {
+          finishedAt,
+          error,
+          cancelledBy: caller.username,
+          ...(note === '' ? {} : { cancelReason: note }),
+        },
         leaves: 'all',
       });
       if (closed !== null) {
@@ -97,7 +103,7 @@ export class RunCancels extends RunService<RunCancelsOptions> {
       return execution;
     }
     const at = this.moves.now().toISOString();
-    const updated = await this.moves.store.requestCancel(domain, execution.id, at, caller.username);
+    const updated = await this.moves.store.requestCancel(domain, execution.id, at, caller.username, note);
     if (updated === null) {
       const current = await this.moves.find(domain, execution.id);
       if (current === null) throw new NotFoundError(`Execution ${execution.id} not found`);

@@ -285,19 +285,26 @@ export class ExecutionRepository {
   }
 
   /**
-   * Records a cancel request on a run a runtime may hold (requested, queued or running). Null when
-   * the run is in none of those statuses, or gone.
+   * Records a cancel request on a run a runtime may hold (requested, queued or running), with the
+   * canceller's reason when there is one. Null when the run is in none of those statuses, or gone.
    */
-  async requestCancel(domain: TenantContext, id: string, at: string, by: string): Promise<Execution | null> {
+  async requestCancel(
+    domain: TenantContext,
+    id: string,
+    at: string,
+    by: string,
+    reason = '',
+  ): Promise<Execution | null> {
     const item = await updateItem(this.#table, {
       Key: executionKey(domain, id),
-      UpdateExpression: 'SET cancelRequested = :yes, cancelRequestedAt = :at, cancelRequestedBy = :by',
+      UpdateExpression: `SET cancelRequested = :yes, cancelRequestedAt = :at, cancelRequestedBy = :by${reason === '' ? '' : ', cancelReason = :reason'}`,
       ConditionExpression: 'attribute_exists(PK) AND #status IN (:requested, :queued, :running)',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
         ':yes': true,
         ':at': at,
         ':by': by,
+        ...(reason === '' ? {} : { ':reason': reason }),
         ':requested': 'requested',
         ':queued': 'queued',
         ':running': 'running',

@@ -82,6 +82,8 @@ export interface Execution {
   readonly cancelRequestedBy?: string;
   /** Who cancelled a run that never started (or `system` for an expiry), and when. */
   readonly cancelledBy?: string;
+  /** The reason the canceller gave (trimmed, at most MAX_CANCEL_REASON characters), whether the run waited or ran. */
+  readonly cancelReason?: string;
 }
 
 /** Filters of the run history; every one is served by an index or the key range, never a scan. */

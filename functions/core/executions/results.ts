@@ -200,7 +200,10 @@ export class RunResults extends RunService<RunResultsOptions> {
   async #verdict(
     domain: TenantContext,
     report: ResultReport,
-    run: Pick<Execution, 'skillId' | 'skillRevision' | 'cancelRequested' | 'cancelRequestedBy'>,
+    run: Pick<
+      Execution,
+      'skillId' | 'skillRevision' | 'cancelRequested' | 'cancelRequestedBy' | 'cancelReason'
+    >,
   ): Promise<{ status: TerminalStatus; error?: ExecutionError; outputJson?: string }> {
     let refusal: ExecutionError | undefined;
     let outputJson: string | undefined;
@@ -232,7 +235,10 @@ export class RunResults extends RunService<RunResultsOptions> {
       refusal ??
       (status === 'cancelled'
         ? // The runtime killed the job because a cancel was requested: whoever asked closes it.
-          { type: 'Cancelled', message: `Cancelled by ${run.cancelRequestedBy ?? 'someone'} while it ran` }
+          {
+            type: 'Cancelled',
+            message: `Cancelled by ${run.cancelRequestedBy ?? 'someone'} while it ran${run.cancelReason === undefined ? '' : `: ${run.cancelReason}`}`,
+          }
         : report.status === 'killed' && report.error === undefined
           ? { type: 'Killed', message: 'The job hit a limit' }
           : report.error);

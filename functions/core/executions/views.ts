@@ -37,6 +37,7 @@ export function executionView(execution: Execution) {
         }
       : {}),
     ...(execution.cancelledBy === undefined ? {} : { cancelledBy: execution.cancelledBy }),
+    ...(execution.cancelReason === undefined ? {} : { cancelReason: execution.cancelReason }),
     // How long it ran (start → end), and how long it waited before (request → start).
     ...optional('durationMs', elapsedMs(execution.startedAt, execution.finishedAt)),
     ...optional('waitMs', elapsedMs(execution.createdAt, execution.startedAt)),

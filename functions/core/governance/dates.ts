@@ -30,10 +30,19 @@ export function dayOf(iso: string): string {
   return new Date(iso).toISOString().slice(0, 10);
 }
 
-/** An instant in canonical form (`toISOString`), or null when it is not one. */
-export function normaliseInstant(value: string): string | null {
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * An instant as a person reads it in a sentence, the same for every reader whatever their locale:
+ * `2026-12-08T03:31:50.059Z` → `8 Dec 2026, 03:31 UTC`. Null when it is not an instant.
+ */
+export function readableUtc(value: string): string | null {
   const time = Date.parse(value);
-  return Number.isNaN(time) ? null : new Date(time).toISOString();
+  if (Number.isNaN(time)) return null;
+  const date = new Date(time);
+  const hours = String(date.getUTCHours()).padStart(2, '0');
+  const minutes = String(date.getUTCMinutes()).padStart(2, '0');
+  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${hours}:${minutes} UTC`;
 }
 
 export function addDays(day: string, days: number): string {

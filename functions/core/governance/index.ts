@@ -78,7 +78,7 @@ export function createGovernance(options: GovernanceOptions) {
     edge,
     onboarding,
     registry,
-    tenants: new TenantAdmin({ registry, customers, audit, freeHosts: platformHosts.free }),
+    tenants: new TenantAdmin({ registry, customers, audit, freeHosts: platformHosts.free, now }),
     platformHosts,
     customers,
     orders: new Orders({ table, tenants: registry, customers, audit, now }),

@@ -32,6 +32,7 @@ export class TenantAdmin {
   readonly #customers: Customers;
   readonly #audit: AuditLog;
   readonly #freeHosts: readonly string[];
+  readonly #now: () => Date;
 
   constructor(options: {
     registry: TenantRegistry;
@@ -39,11 +40,31 @@ export class TenantAdmin {
     audit: AuditLog;
     /** The free entry's hosts: the names under them belong to personal spaces. @default [] */
     freeHosts?: readonly string[];
+    /** The clock an expiry is checked against. @default the system clock */
+    now?: () => Date;
   }) {
     this.#registry = options.registry;
     this.#customers = options.customers;
     this.#audit = options.audit;
     this.#freeHosts = (options.freeHosts ?? []).map((host) => host.toLowerCase());
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * A tenant is given an expiry in the future: one already past made an `active` tenant that the
+   * platform served until the next lifecycle scan noticed. A tenant is stopped now by its status
+   * (`suspended`), which the status rules check and the audit names.
+   */
+  #refusePastExpiry(expiresAt: string): void {
+    const at = Date.parse(expiresAt);
+    if (Number.isFinite(at) && at <= this.#now().getTime()) {
+      throw new ValidationError('The expiry is in the past', [
+        {
+          path: 'expiresAt',
+          message: 'must be in the future; to stop a tenant now, set its status to suspended',
+        },
+      ]);
+    }
   }
 
   /** Whether a host lies under the free domain, where only personal spaces live. */
@@ -80,6 +101,7 @@ export class TenantAdmin {
       ]);
     }
     this.#refuseFreeDomainHosts(input.hosts, 'hosts');
+    this.#refusePastExpiry(input.expiresAt);
     const { customerId } = input;
     if (customerId !== undefined) {
       await this.#requireCustomer(customerId);
@@ -117,6 +139,10 @@ export class TenantAdmin {
    */
   async update(id: string, patch: TenantPatch, by: Acting): Promise<Tenant> {
     const current = await this.#registry.get(id);
+    // The same expiry sent back (a form that sends every field of a tenant in grace) is no change.
+    if (patch.expiresAt !== undefined && Date.parse(patch.expiresAt) !== Date.parse(current.expiresAt)) {
+      this.#refusePastExpiry(patch.expiresAt);
+    }
     if (
       patch.plan !== undefined &&
       patch.plan !== current.plan &&

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Template, TemplateStanding } from '../../contract/responses.ts';
 import { PUBLIC_TENANCY_ID, requireValidScript, type ScriptChecker } from '../assets/checker.ts';
 import { MAX_SCRIPT_BYTES, type ScriptAssets } from '../assets/scripts.ts';
-import type { AuditLog } from '../audit/chain.ts';
+import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import { assertValidSchema, type JsonSchema } from '../catalog/schemas.ts';
 import {
   APPROVAL_COUNT,
@@ -122,7 +122,8 @@ export class Templates {
   async create(
     domain: PublicContext,
     content: TemplateContent,
-    actor: Caller,
+    /** Who authors it: a caller, or the platform itself (SYSTEM_ACTOR) for the seeded starters. */
+    actor: AuditActor,
   ): Promise<Template & { version: 1 }> {
     await this.#validate(content);
     const id = randomId('tpl');

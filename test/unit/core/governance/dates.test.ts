@@ -10,6 +10,7 @@ import {
   GRACE_PERIOD_DAYS,
   MAX_CATCH_UP_DAYS,
   mayTransition,
+  readableUtc,
   reminderBucketDays,
   reminderDueAt,
   reminderRanges,
@@ -46,6 +47,14 @@ describe('days', () => {
 
   it('takes the UTC day of an instant with an offset', () => {
     expect(dayOf('2026-03-01T23:30:00-02:00')).toBe('2026-03-02');
+  });
+});
+
+describe('readableUtc', () => {
+  it('writes an instant as a person reads it, in UTC whatever the locale, and refuses a non-instant', () => {
+    expect(readableUtc('2026-12-08T03:31:50.059Z')).toBe('8 Dec 2026, 03:31 UTC');
+    expect(readableUtc('2027-01-01T23:05:00+02:00')).toBe('1 Jan 2027, 21:05 UTC');
+    expect(readableUtc('next tuesday')).toBeNull();
   });
 });
 
