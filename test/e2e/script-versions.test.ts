@@ -1,8 +1,8 @@
 /**
  * A script's page in a real browser: uploading a version activates it unless told otherwise (as
  * `execfabric push` does), so the next run uses it; the editor follows the active version after an
- * upload or an activation, without a reload; a script is renamed there; and a second script of a
- * name another one has is created only after the page says so.
+ * upload or an activation, without a reload; a script is renamed there; and a second script (or
+ * Skill) of a name another one has is created only after the page says so.
  */
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
@@ -127,5 +127,31 @@ describe("a script's page", () => {
     await tab.getByRole('dialog').getByRole('button', { name: 'Create it anyway' }).click();
     await tab.getByRole('heading', { name: 'shared.py', level: 1 }).waitFor();
     expect(await named()).toBe(2);
+  }, 60_000);
+
+  it('asks before creating a Skill of a name another live Skill has', async () => {
+    const { skill: existing } = await scriptWithSkill('namesake.py', 'first');
+    const skillsNamed = async () =>
+      ((await api(ACME, alice, 'GET', '/api/skills?archived=true')).body.items as { name: string }[]).filter(
+        (item) => item.name === 'Say (namesake.py)',
+      ).length;
+
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, '/skill-admin/new', 'alice');
+    await tab.getByRole('heading', { name: 'New skill', level: 1 }).waitFor();
+    await tab.getByLabel('Name', { exact: true }).fill('Say (namesake.py)');
+    await tab.getByRole('button', { name: 'Create skill' }).click();
+    const dialog = tab.getByRole('dialog');
+    await dialog.getByText(existing).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await skillsNamed()).toBe(1);
+
+    await tab.getByRole('button', { name: 'Create skill' }).click();
+    await tab.getByRole('dialog').getByRole('button', { name: 'Create it anyway' }).click();
+    await tab.getByRole('heading', { name: 'Edit Say (namesake.py)', level: 1 }).waitFor();
+    expect(await skillsNamed()).toBe(2);
+    // Saving it under its own name again asks nothing.
+    await tab.getByRole('button', { name: 'Save changes' }).click();
+    await tab.getByText(/Saved revision 2\./).waitFor();
   }, 60_000);
 });

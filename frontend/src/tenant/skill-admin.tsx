@@ -41,6 +41,7 @@ import {
   splitList,
   Table,
   TextField,
+  useConfirm,
 } from '../shared/ui.tsx';
 import { minimumApprovalsHint } from './wording.ts';
 
@@ -413,6 +414,16 @@ function SkillForm({
     runsScript && assetId !== '' ? `/api/assets/scripts/${segment(assetId)}/versions?limit=100` : null,
   );
 
+  // Names are labels (ids are the identity), so a second Skill of one name is allowed; the user is
+  // asked first, as the CLI, which matches Skills by name, stops on the pair (docs/decisions/cli.md).
+  const { confirm, dialog } = useConfirm();
+  const namesakes = useAction(async (wanted: string) => {
+    const { items } = await api.get<{ items: Skill[] }>('/api/skills?archived=true');
+    return items
+      .filter((item) => item.name === wanted && item.state !== 'archived' && item.id !== skill?.id)
+      .map((item) => item.id);
+  });
+
   const save = useAction(async (body: Record<string, unknown>) =>
     skill === null
       ? api.post<Skill>('/api/skills', body)
@@ -460,6 +471,25 @@ function SkillForm({
     );
     setFormErrors(errors);
     if (errors.length > 0) return;
+    if (skill === null || name.trim() !== skill.name) {
+      const taken = await namesakes.run(name.trim());
+      if (taken === undefined) return;
+      if (taken.length > 0) {
+        const ok = await confirm({
+          title: `A Skill named "${name.trim()}" exists`,
+          body: (
+            <p>
+              {taken.length === 1 ? 'The Skill' : `${taken.length} Skills`} {taken.join(', ')}{' '}
+              {taken.length === 1 ? 'has' : 'have'} this name. A second one is allowed (Skills are told apart
+              by their ids), but <code>execfabric push</code> matches Skills by name and stops on a name two
+              Skills share.
+            </p>
+          ),
+          confirm: skill === null ? 'Create it anyway' : 'Save it anyway',
+        });
+        if (!ok) return;
+      }
+    }
     const result = await save.run({
       name,
       description,
@@ -494,6 +524,8 @@ function SkillForm({
           <p>{skill.approvalWarning.message}</p>
         </div>
       )}
+      {dialog}
+      <ProblemView problem={namesakes.problem} />
       <form onSubmit={submit} className="card" aria-label={skill === null ? 'New skill' : 'Edit skill'}>
         <div className="form-row">
           <TextField id="skill-name" label="Name" required maxLength={120} value={name} onChange={setName} />
