@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from . import containment, osutil, protocol
-from .child import IDLE_IGNORED
 from .cgroups import MemoryGroups
+from .child import IDLE_IGNORED
 from .containment import Plan
 
 SHARED_TEMP_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
