@@ -102,6 +102,7 @@ export const API_PATHS = [
   '/api/templates/{id}',
   '/api/templates/{id}/distribute',
   '/api/templates/{id}/install',
+  '/api/templates/{id}/tenants',
   '/api/templates/{id}/versions',
   '/api/tenants',
   '/api/tenants/{id}',
