@@ -88,7 +88,7 @@ interface Outcome {
   readonly durationMs?: number;
   readonly cpuMs?: number;
   readonly maxRssKb?: number;
-  /** The containment the runtime chose on this machine (network, seccomp, memory, disk, uid). */
+  /** The containment the runtime chose on this machine (network, seccomp, memory, disk, uid, pid). */
   readonly sandbox?: Readonly<Record<string, string | boolean>> | null;
 }
 

@@ -52,7 +52,7 @@ const logsBody = z.strictObject({
     .max(LOG_CHUNKS_PER_REPORT),
 });
 
-/** The runtime's plan has five fields today (network, seccomp, memory, disk, uid); room for more. */
+/** The runtime's plan has six fields today (network, seccomp, memory, disk, uid, pid); room for more. */
 const MAX_SANDBOX_FIELDS = 16;
 
 const resultBody = z.strictObject({
