@@ -457,13 +457,7 @@ def _needed_paths() -> list[str]:
     for entry in sys.path:
         if entry and os.path.isdir(entry):
             paths.add(os.path.realpath(entry))
-    # Keep only the outermost of nested paths.
-    ordered = sorted(paths)
-    kept: list[str] = []
-    for path in ordered:
-        if not any(path == outer or path.startswith(outer.rstrip("/") + "/") for outer in kept):
-            kept.append(path)
-    return kept
+    return list(_outermost(tuple(paths)))
 
 
 def _hide(hidden: tuple[str, ...]) -> None:
@@ -472,7 +466,7 @@ def _hide(hidden: tuple[str, ...]) -> None:
         tree = os.path.realpath(tree)
         if not os.path.isdir(tree) or tree == "/" or any(_within(tree, path) for path in needed):
             continue  # a tree the interpreter needs whole stays
-        inside = [path for path in needed if path.startswith(tree.rstrip("/") + "/")]
+        inside = [path for path in needed if path != tree and _within(path, tree)]
         handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in inside}
         try:
             osutil.mount("tmpfs", tree, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, "size=1m,mode=0755")
