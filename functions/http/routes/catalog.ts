@@ -70,16 +70,13 @@ const skillBody = z.strictObject({
 
 const skillUpdateBody = skillBody.extend({ revision: z.number().int().min(1).optional() });
 
-/** A script's name, as it is created and renamed. */
-const scriptName = displayName;
-
 const newScriptBody = z.strictObject({
-  name: scriptName,
+  name: displayName,
   source: z.string(),
   note: z.string().max(500).optional(),
 });
 
-const renameScriptBody = z.strictObject({ name: scriptName });
+const renameScriptBody = z.strictObject({ name: displayName });
 const newVersionBody = z.strictObject({ source: z.string(), note: z.string().max(500).optional() });
 const activateBody = z.strictObject({ version: z.number().int().min(1) });
 const runBody = z.strictObject({
