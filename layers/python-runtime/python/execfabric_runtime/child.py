@@ -62,6 +62,8 @@ class JobSetup:
     zygote: int
     groups: MemoryGroups | None
     nproc_baseline: int
+    #: The socket the job's filter's listener goes to the zygote over (it answers sysinfo), if it does.
+    handoff: int | None = None
 
     def enter(self, job_limits: rlimits.Limits, workdir: str) -> None:
         # The signals ignored while the child was idle are the job's again, as in any Python process.
@@ -71,7 +73,7 @@ class JobSetup:
         if self.groups is not None:
             self.groups.limit(self.pid, job_limits.memoryMb * rlimits.MIB)
         containment.hide_sys(self.plan)  # after the limit, which is written through the host's /sys
-        containment.lock_down(self.plan, uid=self.uid, workdir=workdir)
+        containment.lock_down(self.plan, uid=self.uid, workdir=workdir, handoff=self.handoff)
         osutil.die_with_parent(signal.SIGKILL)  # a credential change cleared it
         if os.getppid() != self.zygote:
             os._exit(71)

@@ -36,6 +36,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -622,9 +623,11 @@ def size_job_disk(plan: Plan, disk_bytes: int) -> None:
         osutil.mount(None, JOB_TMP, None, osutil.MS_REMOUNT | osutil.MS_NOSUID | osutil.MS_NODEV, f"size={disk_bytes}")
 
 
-def lock_down(plan: Plan, *, uid: int | None, workdir: str) -> None:
+def lock_down(plan: Plan, *, uid: int | None, workdir: str, handoff: int | None = None) -> None:
     """The last privileged step before the job runs: drop to the job's uid (root) or every capability
-    (user namespace), forbid new privileges, become non-dumpable, then the seccomp filter."""
+    (user namespace), forbid new privileges, become non-dumpable, then the seccomp filter. With
+    `handoff` (a socket to the zygote), the filter hands sysinfo(2) to the zygote: its listener is
+    sent over the socket, and both are closed before any of the job's code runs."""
     if uid is not None:
         os.chown(workdir, uid, uid)
         osutil.drop_privileges(uid, uid)
@@ -632,7 +635,16 @@ def lock_down(plan: Plan, *, uid: int | None, workdir: str) -> None:
         osutil.drop_all_capabilities()
     osutil.forbid_new_privileges()
     osutil.make_undumpable()
-    if plan.seccomp:
+    if plan.seccomp and handoff is not None:
+        listener = seccomp.install(listener=True)
+        assert listener is not None
+        try:
+            with socket.socket(fileno=handoff) as channel:
+                channel.setblocking(True)
+                socket.send_fds(channel, [b"l"], [listener])
+        finally:
+            os.close(listener)
+    elif plan.seccomp:
         seccomp.install()
 
 

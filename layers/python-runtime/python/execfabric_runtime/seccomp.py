@@ -19,6 +19,11 @@ on x86_64, kill the process):
   31 spinning children, each in its own session, took most of the machine's CPU from the platform and
   other tenants' jobs. In the job's one session, its processes share one group's CPU.
 
+Where the zygote answers for it (``notify_sysinfo``: root, a private view), ``sysinfo(2)`` is not run
+but handed to the zygote (a user notification, ``notify.py``), which writes a neutral answer: the
+machine's load averages and process count are every tenant's activity, and no mount covers a system
+call.
+
 It is installed after ``PR_SET_NO_NEW_PRIVS`` and survives ``fork``/``exec``; a job cannot remove it.
 """
 
@@ -48,6 +53,10 @@ _RET_K = 0x06
 RET_ALLOW = 0x7FFF0000
 RET_KILL_PROCESS = 0x80000000
 RET_ERRNO = 0x00050000
+RET_USER_NOTIF = 0x7FC00000
+
+SECCOMP_SET_MODE_FILTER = 1
+SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
 
 AF_UNIX = 1
 SOCK_STREAM = 1
@@ -125,6 +134,8 @@ ARCHES: dict[str, Arch] = {
             **_COMMON,
             "socket": 41,
             "socketpair": 53,
+            "sysinfo": 99,
+            "seccomp": 317,
             "clone": 56,
             "ptrace": 101,
             "pivot_root": 155,
@@ -162,7 +173,9 @@ ARCHES: dict[str, Arch] = {
             "request_key": 218,
             "keyctl": 219,
             "clone": 220,
+            "sysinfo": 179,
             "perf_event_open": 241,
+            "seccomp": 277,
             "setns": 268,
             "process_vm_readv": 270,
             "process_vm_writev": 271,
@@ -211,9 +224,10 @@ def machine() -> str:
 
 
 @functools.cache
-def build_filter(arch_name: str | None = None) -> bytes:
+def build_filter(arch_name: str | None = None, *, notify_sysinfo: bool = False) -> bytes:
     """The filter program for this (or the named) architecture. Cached: the zygote builds it while
-    probing, so every job child it forks inherits it and only installs it."""
+    probing, so every job child it forks inherits it and only installs it. With `notify_sysinfo`,
+    sysinfo(2) waits for the answer of whoever holds the filter's listener (the zygote)."""
     name = arch_name or machine()
     arch = ARCHES.get(name)
     if arch is None:
@@ -228,6 +242,8 @@ def build_filter(arch_name: str | None = None) -> bytes:
     p.op(_JEQ_K, n["socket"], "eacces", 0)
     p.op(_JEQ_K, n["socketpair"], "socketpair", 0)
     p.op(_JEQ_K, n["clone"], "clone", 0)
+    if notify_sysinfo:
+        p.op(_JEQ_K, n["sysinfo"], "notify", 0)
     for name_ in _ENOSYS_NAMES:
         p.op(_JEQ_K, n[name_], "enosys", 0)
     for name_ in _DENIED_NAMES:
@@ -252,6 +268,9 @@ def build_filter(arch_name: str | None = None) -> bytes:
     p.op(_RET_K, RET_ERRNO | errno.ENOSYS)
     p.label("kill")
     p.op(_RET_K, RET_KILL_PROCESS)
+    if notify_sysinfo:
+        p.label("notify")
+        p.op(_RET_K, RET_USER_NOTIF)
     return p.assemble()
 
 
@@ -259,11 +278,13 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install(program: bytes | None = None) -> None:
+def install(program: bytes | None = None, *, listener: bool = False) -> int | None:
     """Installs the filter on the calling thread (and everything it forks or execs afterwards).
 
-    Sets PR_SET_NO_NEW_PRIVS first, which an unprivileged process needs and which is wanted anyway."""
-    code = program if program is not None else build_filter()
+    Sets PR_SET_NO_NEW_PRIVS first, which an unprivileged process needs and which is wanted anyway.
+    With `listener`, the filter is installed through seccomp(2) with a listener for its user
+    notifications, whose descriptor is returned (the caller hands it to its supervisor)."""
+    code = program if program is not None else build_filter(notify_sysinfo=listener)
     if not osutil.forbid_new_privileges():
         raise SeccompError("PR_SET_NO_NEW_PRIVS was refused")
     libc = osutil.libc()
@@ -271,18 +292,34 @@ def install(program: bytes | None = None) -> None:
         raise SeccompError("no libc to call prctl with")
     buffer = ctypes.create_string_buffer(code, len(code))
     prog = _SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p).value)
+    if listener:
+        arch = ARCHES.get(machine())
+        if arch is None:
+            raise SeccompError(f"no seccomp filter for architecture {machine()}")
+        libc.syscall.restype = ctypes.c_long
+        fd = libc.syscall(
+            ctypes.c_long(arch.numbers["seccomp"]),
+            ctypes.c_ulong(SECCOMP_SET_MODE_FILTER),
+            ctypes.c_ulong(SECCOMP_FILTER_FLAG_NEW_LISTENER),
+            ctypes.byref(prog),
+        )
+        if fd < 0:
+            error = ctypes.get_errno()
+            raise SeccompError(error, f"seccomp filter with a listener refused: {os.strerror(error)}")
+        return int(fd)
     libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     result = libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0)
     if result != 0:
         error = ctypes.get_errno()
         raise SeccompError(error, f"seccomp filter refused: {os.strerror(error)}")
+    return None
 
 
-def probe() -> str | None:
+def probe(*, listener: bool = False) -> str | None:
     """Forks a child that installs the filter and checks that socket() is refused; None if it works,
-    else the reason it does not."""
+    else the reason it does not. With `listener`, the filter that hands sysinfo(2) to a listener."""
     try:
-        build_filter()
+        build_filter(notify_sysinfo=listener)
     except SeccompError as error:
         return str(error)
     read_end, write_end = os.pipe()
@@ -291,7 +328,7 @@ def probe() -> str | None:
         os.close(read_end)
         message = b"ok"
         try:
-            install()
+            install(listener=listener)
             import socket
 
             try:

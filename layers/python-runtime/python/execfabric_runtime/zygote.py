@@ -12,6 +12,8 @@
   drops its privileges when the job arrives, before any of the job's code runs;
 * it keeps a small pool of idle children and forks replacements only after a job's exit has been
   reported, so neither the fork nor the copy-on-write faults it causes sit on a job's clock;
+* where it is root with a private view, it answers its jobs' sysinfo(2) itself (`notify.py`): each
+  child hands it the listener of its seccomp filter when its job arrives;
 * when a job's child exits it kills the job's process group, every process of the job at once (its
   memory cgroup's `cgroup.kill` on cgroup v2; `kill(-1)` as the job's own uid, as root) and every
   other descendant (it is the child subreaper, so daemonised grandchildren come back to it), wipes
@@ -37,7 +39,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from . import containment, osutil, protocol
+from . import containment, notify, osutil, protocol, seccomp
 from .cgroups import MemoryGroups
 from .child import IDLE_IGNORED
 from .containment import Plan
@@ -60,6 +62,11 @@ class Slot:
     taken_at: float = 0.0
     cpu_ms: float = 0.0
     max_rss_kb: int = 0
+    #: The zygote's end of the socket the child hands its filter's listener over, until it has.
+    handoff: socket.socket | None = None
+    #: The listener of the job's sysinfo(2) notifications, and how many it has had answered.
+    listener: int | None = None
+    answers: int = 0
 
 
 class Zygote:
@@ -100,6 +107,11 @@ class Zygote:
         self.untaken_deaths = 0
         self.wakeup_r, self.wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.running = True
+        self.selector = selectors.DefaultSelector()
+        # Where the jobs' /proc counters are masked and the zygote may write into their memory.
+        self.answers_sysinfo = (
+            self.root and plan.own_files and plan.seccomp and seccomp.probe(listener=True) is None
+        )
 
     # -- the job child ---------------------------------------------------------------------------
 
@@ -112,7 +124,9 @@ class Zygote:
             return os.getuid()
         return self.uid_base + host_pid if self.own_uids else osutil.NOBODY
 
-    def _become_job(self, token: str, job_r: int, result_w: int, out_w: int, err_w: int) -> NoReturn:
+    def _become_job(
+        self, token: str, job_r: int, result_w: int, out_w: int, err_w: int, handoff: int | None
+    ) -> NoReturn:
         """Runs in the freshly forked child; never returns. The child stays privileged until its job
         arrives (`child.serve` applies the job's limits, then drops), so that the namespaces, tmpfs
         and cgroup are made here, off the job's clock."""
@@ -133,7 +147,7 @@ class Zygote:
             uid = self._job_uid(host_pid)
             # Counted on the host (RLIMIT_NPROC counts the uid's tasks there), before its procfs is closed.
             baseline = 0 if (self.root and self.own_uids) else osutil.tasks_of_uid(uid, self.host_proc)
-            keep = {0, 1, 2, job_r, result_w}
+            keep = {0, 1, 2, job_r, result_w} | ({handoff} if handoff is not None else set())
             for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
                 if fd not in keep:
                     try:
@@ -170,6 +184,7 @@ class Zygote:
                 zygote=self.pid,
                 groups=self.groups,
                 nproc_baseline=baseline,
+                handoff=handoff,
             )
             serve(job_r, result_w, workdir, setup)
         except BaseException as error:
@@ -185,16 +200,24 @@ class Zygote:
         result_r, result_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        handoff, child_handoff = socket.socketpair() if self.answers_sysinfo else (None, None)
         gc.freeze()  # keep the collector off the shared heap in the child (no copy-on-write storms)
         pid = os.fork()
         if pid == 0:
-            self._become_job(token, job_r, result_w, out_w, err_w)
+            self._become_job(
+                token, job_r, result_w, out_w, err_w, None if child_handoff is None else child_handoff.fileno()
+            )
         for fd in (job_r, result_w, out_w, err_w):
             os.close(fd)
+        if child_handoff is not None:
+            child_handoff.close()
         workdir = None if self.plan.own_files or self.jobs_root is None else os.path.join(self.jobs_root, f"{pid}-{token}")
         host_pid = pid if self.host_proc is None else osutil.host_pid_of(pid, self.host_proc)
-        slot = Slot(pid=pid, workdir=workdir, uid=self._job_uid(host_pid))
+        slot = Slot(pid=pid, workdir=workdir, uid=self._job_uid(host_pid), handoff=handoff)
         self.slots[pid] = slot
+        if handoff is not None:
+            handoff.setblocking(False)
+            self.selector.register(handoff, selectors.EVENT_READ, ("handoff", pid))
         try:
             protocol.send(
                 self.control,
@@ -213,6 +236,56 @@ class Zygote:
         copy-on-write faults that follow it in this process) never delays a job's report."""
         for _ in range(self.pool - len(self._idle())):
             self._spawn()
+
+    # -- the jobs' sysinfo(2) ----------------------------------------------------------------------
+
+    def _on_handoff(self, pid: int) -> None:
+        """The child has installed its job's filter: keep its listener (it sends one, then closes)."""
+        slot = self.slots.get(pid)
+        if slot is None or slot.handoff is None:
+            return
+        try:
+            _message, fds, _flags, _address = socket.recv_fds(slot.handoff, 1, 1)
+        except BlockingIOError:
+            return
+        except OSError:
+            fds = []
+        self._close_handoff(slot)
+        for fd in fds:
+            if slot.listener is None:
+                slot.listener = fd
+                self.selector.register(fd, selectors.EVENT_READ, ("sysinfo", pid))
+            else:
+                os.close(fd)
+
+    def _on_sysinfo(self, pid: int) -> None:
+        slot = self.slots.get(pid)
+        if slot is None or slot.listener is None:
+            return
+        slot.answers += 1
+        if slot.answers > notify.MAX_ANSWERS:
+            self._close_listener(slot)  # the job's calls fail from here on (ENOSYS)
+            return
+        try:
+            notify.answer(slot.listener)
+        except OSError:
+            self._close_listener(slot)
+
+    def _close_handoff(self, slot: Slot) -> None:
+        if slot.handoff is not None:
+            self.selector.unregister(slot.handoff)
+            slot.handoff.close()
+            slot.handoff = None
+
+    def _close_listener(self, slot: Slot) -> None:
+        if slot.listener is not None:
+            self.selector.unregister(slot.listener)
+            os.close(slot.listener)
+            slot.listener = None
+
+    def _release(self, slot: Slot) -> None:
+        self._close_handoff(slot)
+        self._close_listener(slot)
 
     # -- ending jobs -----------------------------------------------------------------------------
 
@@ -269,6 +342,7 @@ class Zygote:
 
     def _finish(self, slot: Slot, status: int) -> None:
         osutil.kill_quietly(slot.pid, group=True)
+        self._release(slot)
         # Every process the job left, at once: a fork bomb outruns the sweep below, which kills the
         # zygote's children one by one while their own children fork into the places freed. Whatever
         # the job left is in the zygote's subtree (it is the subreaper: a job's orphans are its
@@ -329,6 +403,7 @@ class Zygote:
                 self._replenish()
             else:
                 # An idle child died (it should not): clean up and replace it, unless that keeps happening.
+                self._release(slot)
                 if slot.workdir is not None:
                     shutil.rmtree(slot.workdir, ignore_errors=True)
                 if self.groups is not None:
@@ -386,7 +461,7 @@ class Zygote:
         signal.set_wakeup_fd(self.wakeup_w)
         if self.waiter is None:
             signal.signal(signal.SIGTERM, lambda _signum, _frame: setattr(self, "running", False))
-        selector = selectors.DefaultSelector()
+        selector = self.selector
         selector.register(self.control, selectors.EVENT_READ, "control")
         selector.register(self.wakeup_r, selectors.EVENT_READ, "wakeup")
         if self.waiter is not None:
@@ -400,6 +475,12 @@ class Zygote:
                         self._drain_control()
                     elif key.data == "waiter":
                         self.running = False  # the waiter was asked to stop, or is gone
+                    elif isinstance(key.data, tuple):
+                        kind, pid = key.data
+                        if kind == "sysinfo":
+                            self._on_sysinfo(pid)
+                        else:
+                            self._on_handoff(pid)
                     else:
                         try:
                             while os.read(self.wakeup_r, 512):
@@ -417,6 +498,7 @@ class Zygote:
         for pid, slot in list(self.slots.items()):
             osutil.kill_quietly(pid, group=True)
             osutil.kill_quietly(pid)
+            self._release(slot)
             if self.groups is not None:
                 self.groups.kill(pid)
             if slot.taken:
