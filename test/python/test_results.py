@@ -169,3 +169,66 @@ def main(inputs, ctx):
     chain = run(sandbox, source, {"how": "chain"}, timeoutSeconds=10)
     assert chain.status == "failed" and chain.error is not None, (chain.status, chain.error)
     assert chain.error["type"] == "PermissionError"
+
+
+FORGE_THEN_RUN_ON = """
+import os, stat, time
+
+def main(inputs, ctx):
+    # The result pipe: the one write-only pipe that is not stdout or stderr.
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        try:
+            info = os.fstat(fd)
+        except OSError:
+            continue
+        if fd > 2 and stat.S_ISFIFO(info.st_mode):
+            try:
+                os.write(fd, b'{"status":"succeeded","output":{"forged":true}}\\n')
+                break
+            except OSError:
+                continue
+    print("still running after my result", flush=True)
+    time.sleep(30)
+"""
+
+
+def test_a_result_a_script_writes_itself_does_not_outlive_its_timeout(sandbox: Sandbox) -> None:
+    """A script may write a result line of its own (no more than returning would), but a job the
+    sandbox had to stop at its deadline is `timed_out`, whatever its result pipe said: the forged
+    `succeeded` line was read first and the run recorded success after the kill."""
+    outcome = run(sandbox, FORGE_THEN_RUN_ON, timeoutSeconds=2)
+    assert "still running after my result" in outcome.stdout  # the forged line went out first
+    assert outcome.status == "timed_out", (outcome.status, outcome.output)
+    assert outcome.output is None and outcome.error is not None and outcome.error["type"] == "TimeoutError"
+
+
+def test_a_result_a_script_writes_itself_does_not_outlive_a_cancel(sandbox: Sandbox) -> None:
+    """The same for an operator's cancel: the stop decides, not the line the script wrote."""
+    import threading
+
+    from execfabric_runtime import Limits, RunRequest
+
+    from conftest import DEFAULT_LIMITS
+
+    stop = threading.Event()
+    threading.Timer(1.5, stop.set).start()
+    outcome = sandbox.run(
+        RunRequest(
+            source=FORGE_THEN_RUN_ON,
+            input={},
+            limits=Limits.parse({**DEFAULT_LIMITS, "timeoutSeconds": 20}),
+            execution_id="exec-1",
+            tenant_id="acme",
+            skill_id="skill-1",
+            stop=stop,
+        )
+    )
+    assert outcome.status == "cancelled", (outcome.status, outcome.output)
+    assert outcome.output is None and outcome.error == {"type": "Cancelled", "message": "the run was cancelled while it ran"}
+
+
+def test_a_job_that_ended_on_its_own_keeps_its_result(sandbox: Sandbox) -> None:
+    """A job whose own process ended before any stop keeps the result it wrote, forged or not."""
+    source = FORGE_THEN_RUN_ON.replace("time.sleep(30)", "os._exit(0)")
+    outcome = run(sandbox, source, timeoutSeconds=5)
+    assert outcome.status == "succeeded" and outcome.output == {"forged": True}, (outcome.status, outcome.error)

@@ -721,25 +721,28 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
     output: Any = None
     error: dict[str, Any] | None = None
     child_status = parsed.get("status") if parsed is not None else None
+    stop = _stop_of(raw, limits)
     if oom_killed:
         # One of the job's processes was killed for the tree's memory: the job hit its limit, whatever
         # the rest of it made of that.
         status, error = _killed(
             "memory", f"the script's processes together used more than {limits.memoryMb} MB of memory"
         )
+    elif stop is not None and not isinstance(exit_info.get("exitCode"), int):
+        # The sandbox stopped a job that had not ended on its own: the stop decides, whatever its
+        # result pipe says. A script can write a result line itself and go on running; read first,
+        # that line turned a timeout or an operator's cancel into `succeeded`.
+        status, error = stop
     elif parsed is not None and child_status in ("succeeded", "failed", "killed"):
         status = child_status
         output = parsed.get("output") if status == "succeeded" else None
         raw_error = parsed.get("error")
         if status != "succeeded":
             error = _clean_error(raw_error)
-    elif raw.cancelled:
-        status, error = "cancelled", {"type": "Cancelled", "message": "the run was cancelled while it ran"}
+    elif stop is not None:
+        status, error = stop
     elif raw.zygote_lost:
         status, error = "failed", {"type": "SandboxError", "message": "the sandbox supervisor stopped during the job"}
-    elif raw.timed_out:
-        status = "timed_out"
-        error = {"type": "TimeoutError", "message": f"the script did not finish within {limits.timeoutSeconds:g} seconds"}
     elif raw.result_oversize:
         status, error = _killed("output", f"the script's result exceeded {limits.outputBytes} bytes")
     else:
@@ -775,6 +778,16 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
         tree_peak_kb=int(exit_info["treePeakKb"]) if isinstance(exit_info.get("treePeakKb"), int) else None,
         calls=raw.calls,
     )
+
+
+def _stop_of(raw: _Raw, limits: Limits) -> tuple[str, dict[str, Any]] | None:
+    """The status of a job the sandbox stopped: cancelled, or timed out (unless its zygote was lost)."""
+    if raw.cancelled:
+        return "cancelled", {"type": "Cancelled", "message": "the run was cancelled while it ran"}
+    if raw.timed_out and not raw.zygote_lost:
+        message = f"the script did not finish within {limits.timeoutSeconds:g} seconds"
+        return "timed_out", {"type": "TimeoutError", "message": message}
+    return None
 
 
 def _clean_error(raw: object) -> dict[str, Any]:
