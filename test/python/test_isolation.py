@@ -619,3 +619,63 @@ def test_the_jobs_folder_is_never_in_another_users_folder(tmp_path) -> None:
     root = prepare_jobs_root(str(theirs))
     assert os.path.dirname(root) == f"{theirs}-{os.geteuid()}"
     assert _private_parent(root).st_uid == os.geteuid()
+
+
+MACHINE_LEFTOVERS = """
+import ctypes, os, socket
+
+def read(path):
+    try:
+        with open(path, encoding="ascii") as handle:
+            return handle.read()
+    except OSError as error:
+        return "unreadable: " + type(error).__name__
+
+def main(inputs, ctx):
+    names = ["sys/fs/file-nr", "sys/fs/inode-nr", "sys/fs/dentry-state", "sys/fs/aio-nr", "sys/kernel/pty/nr",
+             "sys/kernel/random/boot_id", "zoneinfo", "buddyinfo", "pagetypeinfo", "sys/kernel/hostname"]
+    seen = {name: read("/proc/" + name) for name in names}
+    seen["hostname"] = socket.gethostname()
+    held = []
+    try:
+        while True:
+            primary, secondary = os.openpty()
+            os.close(secondary)
+            held.append(primary)
+    except OSError as error:
+        seen["ptys"] = [len(held), error.errno]
+    libc = ctypes.CDLL(None, use_errno=True)
+    seen["inotify_init1"] = [libc.inotify_init1(0), ctypes.get_errno()]
+    return seen
+"""
+
+
+@requires_root
+def test_the_job_reads_no_other_machine_wide_counter_and_holds_few_ptys(sandbox: Sandbox) -> None:
+    """An attack pass read other tenants' activity where /proc was not masked yet (open files, inodes,
+    directory entries, ptys in use, the zones' free pages), the machine's boot id and host name (two
+    tenants could tell they share a machine), watched other tenants' jobs open modules on the
+    shared read-only tree through inotify, and took every pseudo-terminal of the machine (one job held
+    1,425 of 4,096 on the host's devpts). Now: neutral files, a host name of the job's own (a UTS
+    namespace), a boot id of its own, inotify refused (ENOSYS: watchers poll), and a devpts of the
+    job's own holding at most JOB_PTYS."""
+    from execfabric_runtime import containment
+
+    first = run(sandbox, MACHINE_LEFTOVERS)
+    second = run(sandbox, MACHINE_LEFTOVERS)
+    for outcome in (first, second):
+        assert outcome.status == "succeeded", outcome.error
+        seen = outcome.output
+        assert seen["sys/fs/file-nr"].split()[:2] == ["0", "0"]
+        assert seen["sys/fs/file-nr"].split()[2] == Path("/proc/sys/fs/file-nr").read_text(encoding="ascii").split()[2]
+        assert seen["sys/fs/inode-nr"] == "0\t0\n" and seen["sys/fs/aio-nr"] == "0\n"
+        assert seen["sys/fs/dentry-state"].split()[:2] == ["0", "0"]
+        assert seen["sys/kernel/pty/nr"] == "0\n"
+        assert seen["zoneinfo"] == "" and seen["buddyinfo"] == ""
+        assert seen["hostname"] == containment.JOB_HOSTNAME and seen["sys/kernel/hostname"] == "execfabric\n"
+        assert seen["ptys"] == [containment.JOB_PTYS, 28]  # ENOSPC: the job's own devpts is full
+        assert seen["inotify_init1"] == [-1, 38]  # ENOSYS
+    host_boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii")
+    boots = {first.output["sys/kernel/random/boot_id"], second.output["sys/kernel/random/boot_id"]}
+    assert host_boot not in boots and len(boots) == 2
+    assert all(len(boot.strip()) == 36 for boot in boots)

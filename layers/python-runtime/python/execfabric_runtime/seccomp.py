@@ -18,6 +18,8 @@ on x86_64, kill the process):
   that made a session of its own got a scheduling group of its own too (the kernel's autogroup), so
   31 spinning children, each in its own session, took most of the machine's CPU from the platform and
   other tenants' jobs. In the job's one session, its processes share one group's CPU.
+* ``inotify_init``/``inotify_init1``, with ENOSYS (watchers fall back to polling): a watch on the
+  host's read-only tree saw other tenants' jobs open their modules and run their tools.
 
 Where the zygote answers for it (``notify_sysinfo``: root, a private view), ``sysinfo(2)`` is not run
 but handed to the zygote (a user notification, ``notify.py``), which writes a neutral answer: the
@@ -108,8 +110,11 @@ _DENIED_NAMES = (
     "fspick",
     "mount_setattr",
 )
-#: Refused with ENOSYS, so that libraries fall back (io_uring users to epoll, glibc from clone3 to clone).
-_ENOSYS_NAMES = ("io_uring_setup", "io_uring_enter", "io_uring_register", "clone3")
+#: Refused with ENOSYS, so that libraries fall back (io_uring users to epoll, glibc from clone3 to clone,
+#: file watchers to polling). inotify: a watch on the host's read-only tree (the interpreter's library,
+#: /usr/bin, /etc) saw every other tenant's job open its modules and run its tools, as it happened;
+#: events on an inode cross mount namespaces. aarch64 has no `inotify_init`, only `inotify_init1`.
+_ENOSYS_NAMES = ("io_uring_setup", "io_uring_enter", "io_uring_register", "clone3", "inotify_init", "inotify_init1")
 
 _COMMON = {
     "io_uring_setup": 425,
@@ -134,6 +139,8 @@ ARCHES: dict[str, Arch] = {
             **_COMMON,
             "socket": 41,
             "socketpair": 53,
+            "inotify_init": 253,
+            "inotify_init1": 294,
             "sysinfo": 99,
             "seccomp": 317,
             "clone": 56,
@@ -160,6 +167,7 @@ ARCHES: dict[str, Arch] = {
         x32_bit=False,
         numbers={
             **_COMMON,
+            "inotify_init1": 26,
             "umount2": 39,
             "mount": 40,
             "pivot_root": 41,
@@ -245,7 +253,8 @@ def build_filter(arch_name: str | None = None, *, notify_sysinfo: bool = False) 
     if notify_sysinfo:
         p.op(_JEQ_K, n["sysinfo"], "notify", 0)
     for name_ in _ENOSYS_NAMES:
-        p.op(_JEQ_K, n[name_], "enosys", 0)
+        if name_ in n:
+            p.op(_JEQ_K, n[name_], "enosys", 0)
     for name_ in _DENIED_NAMES:
         p.op(_JEQ_K, n[name_], "eperm", 0)
     p.op(_RET_K, RET_ALLOW)
