@@ -322,6 +322,75 @@ def main(inputs, ctx):
     return "survived"
 `;
 
+/** Watches the machine while another tenant works: every channel an attack pass read activity through. */
+const MACHINE_WATCHER = `
+import ctypes, os, socket, struct, time
+
+def read(path):
+    try:
+        with open(path, encoding="ascii") as handle:
+            return handle.read()
+    except OSError as error:
+        return "unreadable: " + type(error).__name__
+
+def main(inputs, ctx):
+    libc = ctypes.CDLL(None, use_errno=True)
+    seen = {"loads": set(), "procs": set(), "file-nr": set(), "pty-nr": set()}
+    deadline = time.time() + inputs["watch"]
+    while time.time() < deadline:
+        buffer = ctypes.create_string_buffer(112)
+        libc.sysinfo(buffer)
+        seen["loads"].add(struct.unpack_from("3Q", buffer.raw, 8))
+        seen["procs"].add(struct.unpack_from("H", buffer.raw, 80)[0])
+        seen["file-nr"].add(read("/proc/sys/fs/file-nr").split("\\t")[0])
+        seen["pty-nr"].add(read("/proc/sys/kernel/pty/nr"))
+        time.sleep(0.05)
+    held = []
+    try:
+        while True:
+            primary, secondary = os.openpty()
+            os.close(secondary)
+            held.append(primary)
+    except OSError:
+        pass
+    return {
+        **{key: sorted(map(str, values)) for key, values in seen.items()},
+        "getloadavg": list(os.getloadavg()),
+        "inotify": libc.inotify_init1(0),
+        "hostname": socket.gethostname(),
+        "bootId": read("/proc/sys/kernel/random/boot_id").strip(),
+        "ptys": len(held),
+    }
+`;
+
+/** Busy work another tenant's watcher could have seen: files held open, modules imported, processes. */
+const BUSY = `
+import os, subprocess, time
+
+def main(inputs, ctx):
+    held = [open(os.path.join(os.getcwd(), f"f{n}"), "w") for n in range(40)]
+    import sqlite3, xml.etree.ElementTree, email.mime.text
+    for _ in range(5):
+        subprocess.run(["/bin/true"])
+    time.sleep(inputs["stay"])
+    return {"held": len(held)}
+`;
+
+/** Writes a success line to its own result pipe, then runs on past its limit. */
+const FORGER_THAT_RUNS_ON = `
+import os, stat, time
+
+def main(inputs, ctx):
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        try:
+            if fd > 2 and stat.S_ISFIFO(os.fstat(fd).st_mode):
+                os.write(fd, b'{"status":"succeeded","output":{"forged":true}}\\n')
+                break
+        except OSError:
+            continue
+    time.sleep(30)
+`;
+
 describe('one tenant’s script against another’s on the same platform', { timeout: 120_000 }, () => {
   let test: TestPlatform;
   let acme: Runner;
@@ -368,6 +437,38 @@ describe('one tenant’s script against another’s on the same platform', { tim
       expect(run.output.seen, `${when}: processes seen`).toBe(0);
       expect(JSON.stringify([run.output, run.logs]), when).not.toContain(MARK);
     }
+  });
+
+  it('reads no other tenant’s activity from the machine, and holds few ptys', async () => {
+    const watcher = await acme.skill(MACHINE_WATCHER);
+    const busy = await globex.skill(BUSY);
+    const watching = await acme.request(watcher, { watch: 3 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const busied = await globex.run(busy, { stay: 1 });
+    const watched = await acme.wait(watching);
+    expect(busied.status, JSON.stringify(busied.error ?? busied.logs)).toBe('succeeded');
+    expect(watched.status, JSON.stringify(watched.error ?? watched.logs)).toBe('succeeded');
+    const seen = watched.output;
+    // File counters and ptys in use are 0 under the masks; file watches are refused (ENOSYS).
+    expect(seen['file-nr']).toEqual(['0']);
+    expect(seen['pty-nr']).toEqual(['0\n']);
+    expect(seen.inotify).toBe(-1);
+    expect(seen.hostname).toBe('execfabric');
+    expect(seen.bootId).not.toBe(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+    expect(seen.ptys).toBe(16);
+    if (process.getuid?.() === 0) {
+      // sysinfo(2), answered by the job's zygote (root): no load and one process, all the while.
+      expect(seen.loads).toEqual(['(0, 0, 0)']);
+      expect(seen.procs).toEqual(['1']);
+      expect(seen.getloadavg).toEqual([0, 0, 0]);
+    }
+  });
+
+  it('cannot turn its timeout into success by writing its own result line', async () => {
+    const forger = await acme.skill(FORGER_THAT_RUNS_ON, { limits: { timeoutSeconds: 2, memoryMb: 128 } });
+    const run = await acme.run(forger);
+    expect(run.status, JSON.stringify(run.output)).toBe('timed_out');
+    expect(run.output ?? null).toBeNull();
   });
 
   it('sees no cgroup of another run (no /sys at all), while its own memory group still holds it', async () => {
