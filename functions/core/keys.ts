@@ -87,6 +87,7 @@ export const TAG = {
   audit: 'AUDIT',
   auditSeal: 'SEAL',
   auditHead: 'AUDITHEAD',
+  auditKey: 'AUDITKEY',
   // singletons: the whole SK
   tenant: 'TENANT',
   host: 'HOST',

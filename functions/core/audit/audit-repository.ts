@@ -1,5 +1,6 @@
 /**
- * Where a domain's audit chain is stored (./keys.ts): its entries, its seals and its head. Every
+ * Where a domain's audit chain is stored (./keys.ts): its entries, its seals, its head and the claims
+ * of keyed facts. Every
  * DynamoDB call of the chain is here, and items are parsed at this boundary — a seal or a head not
  * shaped like one is reported as such (`null`, `'altered'`), never cast, since the chain is
  * tamper-evidence and whoever reaches the table may have rewritten any item. Each write is one
@@ -27,6 +28,7 @@ import {
   categoryPartition,
   ENTRY_PREFIX,
   entrySk,
+  factClaimKey,
   headKey,
   RANGE_END,
   SEAL_PREFIX,
@@ -144,6 +146,42 @@ export class AuditRepository {
       },
       ConditionExpression: 'attribute_not_exists(PK)',
     });
+  }
+
+  /** The entry with this id (strongly consistent), or undefined. */
+  async entry(pk: string, id: string): Promise<AuditEntry | undefined> {
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: { PK: pk, SK: entrySk(id) }, ConsistentRead: true }),
+    );
+    return result.Item === undefined ? undefined : entryFromItem(result.Item);
+  }
+
+  /**
+   * Claims a keyed fact for the entry `entryId`: the id of the entry the claim names once this is
+   * done — `entryId` when the claim is new, the earlier entry's when the fact was claimed before.
+   */
+  async claimFact(pk: string, keyHash: string, entryId: string): Promise<string> {
+    const key = factClaimKey(pk, keyHash);
+    const claimed = await putItem(this.#table, {
+      Item: { ...key, type: ITEM_TYPE.auditKey, entryId },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
+    if (claimed) return entryId;
+    const result = await this.#table.client.send(
+      new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
+    );
+    return String(result.Item?.entryId);
+  }
+
+  /** Moves a fact's claim from the entry `from` to `to`; false when it no longer names `from`. */
+  async moveFactClaim(pk: string, keyHash: string, from: string, to: string): Promise<boolean> {
+    const moved = await updateItem(this.#table, {
+      Key: factClaimKey(pk, keyHash),
+      UpdateExpression: 'SET entryId = :to',
+      ConditionExpression: 'entryId = :from',
+      ExpressionAttributeValues: { ':from': from, ':to': to },
+    });
+    return moved !== null;
   }
 
   /**

@@ -7,9 +7,10 @@
  * names the newest seal. Verification recomputes every entry hash, every seal and the head, so a
  * changed, inserted or removed entry or seal is reported.
  *
- * Only entries older than a settling window are sealed, so a write still in flight with a slightly
- * earlier timestamp is not skipped; an entry that lands behind the sealed range anyway is reported
- * by verification rather than silently dropped.
+ * An entry is dated by the writer's clock as it writes, never by a time its caller chooses (a fact's
+ * own time goes in its details). Only entries older than a settling window are sealed, so a write
+ * still in flight with a slightly earlier timestamp is not skipped; an entry that lands behind the
+ * sealed range anyway is reported by verification rather than silently dropped.
  *
  * This module holds the chain's rules (what is hashed, what a seal covers, what verification
  * reports); every read and write of the table is ./audit-repository.ts, which parses items at the
@@ -41,6 +42,14 @@ export class AuditEntryTakenError extends Error {
   constructor(id: string) {
     super(`Audit entry ${id} exists already`);
     this.name = 'AuditEntryTakenError';
+  }
+}
+
+/** A keyed fact's claim kept moving under concurrent writers: nothing a retry of one delivery makes. */
+export class AuditFactContendedError extends Error {
+  constructor(key: string) {
+    super(`The audit fact ${key} was claimed by several writers at once`);
+    this.name = 'AuditFactContendedError';
   }
 }
 
@@ -149,25 +158,62 @@ export class AuditLog {
   }
 
   /**
-   * Appends one entry. Independent of every other writer: no head item is touched. With a `key`
-   * (and the time of the fact it records), the entry's id is deterministic and a retry that writes
-   * the same fact again is a no-op.
+   * Appends one entry. Independent of every other writer: no head item is touched. The entry is
+   * dated, and so ordered in the chain, by this log's clock as it writes — never by a time the
+   * caller chooses: a date in the past could fall inside a range already sealed, and the chain
+   * would fail verification from then on. A fact that happened earlier (a script's call, a run's
+   * start reported by its runtime) keeps its own time in `details`.
+   *
+   * With a `key`, the fact is recorded once however often it is recorded: the first writer claims
+   * the key for its entry, and a later one answers that entry. A claim whose entry was never
+   * written (its writer stopped in between) is moved to an entry written now, not filled in under
+   * the earlier, older date.
    */
   async record(
     domain: DomainContext,
     input: AuditInput,
-    options: { readonly at?: string; readonly key?: string } = {},
+    options: { readonly key?: string } = {},
   ): Promise<AuditEntry> {
-    const at = options.at ?? this.#now().toISOString();
-    const suffix =
-      options.key === undefined ? randomBytes(8).toString('hex') : sha256(options.key).slice(0, 16);
-    const id = `${at}#${suffix}`;
-    const base = { id, at, ...input, details: input.details ?? {} };
-    const entry: AuditEntry = { ...base, hash: entryHash(base, domainPk(domain)) };
-    const written = await this.#store.putEntry(domain, entry, categoryOf(input.action));
-    // A keyed entry written before is this fact, recorded by an earlier try; a random id taken is not.
-    if (!written && options.key === undefined) throw new AuditEntryTakenError(id);
-    return entry;
+    const pk = domainPk(domain);
+    const category = categoryOf(input.action);
+    if (options.key !== undefined) return this.#recordOnce(domain, input, options.key, category);
+    const entry = this.#entry(pk, input, randomBytes(8).toString('hex'));
+    if (await this.#store.putEntry(domain, entry, category)) return entry;
+    // Our own put, sent again by the SDK after its answer was lost, finds itself; anything else is not ours.
+    if ((await this.#store.entry(pk, entry.id))?.hash === entry.hash) return entry;
+    throw new AuditEntryTakenError(entry.id);
+  }
+
+  /** The entry of `input`, dated now, its id `<now>#<suffix>`. */
+  #entry(pk: string, input: AuditInput, suffix: string): AuditEntry {
+    const at = this.#now().toISOString();
+    const base = { id: `${at}#${suffix}`, at, ...input, details: input.details ?? {} };
+    return { ...base, hash: entryHash(base, pk) };
+  }
+
+  /** A keyed fact's entry: the one its claim names, or this one, written now (see `record`). */
+  async #recordOnce(
+    domain: DomainContext,
+    input: AuditInput,
+    key: string,
+    category: AuditCategory | undefined,
+  ): Promise<AuditEntry> {
+    const pk = domainPk(domain);
+    const keyHash = sha256(key);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const entry = this.#entry(pk, input, keyHash.slice(0, 16));
+      const named = await this.#store.claimFact(pk, keyHash, entry.id);
+      if (named !== entry.id) {
+        const earlier = await this.#store.entry(pk, named);
+        if (earlier !== undefined) return earlier;
+        // Another writer moved the claim meanwhile: its entry is the fact's, read on the next attempt.
+        if (!(await this.#store.moveFactClaim(pk, keyHash, named, entry.id))) continue;
+      }
+      // Refused only when this very entry is written already (our own put, sent again).
+      await this.#store.putEntry(domain, entry, category);
+      return entry;
+    }
+    throw new AuditFactContendedError(key);
   }
 
   /**

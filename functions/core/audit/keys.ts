@@ -1,7 +1,8 @@
 /**
  * Keys of a domain's audit chain, all in the domain's own partition: its entries
- * (`AUDIT#<at>#<suffix>`, in time order), its seals (`SEAL#<seq, 12 digits>`, in sequence order) and
- * its head (`AUDITHEAD`, naming the newest seal). Entries of a category (security events) are also in
+ * (`AUDIT#<at>#<suffix>`, in time order), its seals (`SEAL#<seq, 12 digits>`, in sequence order), its
+ * head (`AUDITHEAD`, naming the newest seal) and the claims of keyed facts (`AUDITKEY#<key hash>`,
+ * naming the entry that records the fact; outside the entries' range, so never sealed or listed). Entries of a category (security events) are also in
  * a sparse GSI1 partition of the domain (`<domain partition>#AUDIT#<category>`); every entry is in
  * the filter indexes by actor, target and action (keys.ts `FILTER_INDEXES`).
  */
@@ -29,6 +30,11 @@ export function sealSk(seq: number): string {
 
 export function headKey(pk: string): Key {
   return { PK: pk, SK: TAG.auditHead };
+}
+
+/** The claim of a keyed fact: the entry that records it (`keyHash` is the SHA-256 of the fact's key). */
+export function factClaimKey(pk: string, keyHash: string): Key {
+  return { PK: pk, SK: `${typePrefix(TAG.auditKey)}${keyHash}` };
 }
 
 /** The GSI1 partition of a category's entries of a domain. */

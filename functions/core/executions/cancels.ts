@@ -72,7 +72,7 @@ export class RunCancels extends RunService<RunCancelsOptions> {
         leaves: 'all',
       });
       if (closed !== null) {
-        await this.moves.auditEnd(domain, closed, 'cancelled', finishedAt, caller.username, {
+        await this.moves.auditEnd(domain, closed, 'cancelled', caller.username, {
           reason: 'cancelled',
           from: current.status,
           ...(note === '' ? {} : { note }),
@@ -109,16 +109,13 @@ export class RunCancels extends RunService<RunCancelsOptions> {
       if (current === null) throw new NotFoundError(`Execution ${execution.id} not found`);
       throw nothingToCancel(current);
     }
-    await this.moves.audit.record(
-      domain,
-      {
-        actor: { username: caller.username, via: caller.via },
-        action: 'execution.cancel-requested',
-        target: `execution:${execution.id}`,
-        details: { skillId: execution.skillId, status: execution.status, ...(note === '' ? {} : { note }) },
-      },
-      { at, key: `${execution.id}.cancel-requested` },
-    );
+    // Once: only the request the store accepted gets here.
+    await this.moves.audit.record(domain, {
+      actor: { username: caller.username, via: caller.via },
+      action: 'execution.cancel-requested',
+      target: `execution:${execution.id}`,
+      details: { skillId: execution.skillId, status: execution.status, ...(note === '' ? {} : { note }) },
+    });
     // Recorded first, so that the runtime's `cancelled` result finds the request when it lands.
     await this.#askRuntimeToStop(domain, execution.id);
     return updated;

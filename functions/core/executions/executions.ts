@@ -11,7 +11,7 @@
  *
  * Every transition is a conditional write naming the states it may leave (`sourcesOf`),
  * so a redelivered message or a racing writer can neither lose nor repeat a transition; each
- * transition's audit entry has a deterministic key, so a retry writes it once.
+ * transition's audit entry is written only after the store accepted it, so it is written once.
  *
  * Input is validated against the Skill's input schema before anything is written; output against
  * the output schema of the revision that ran before `succeeded` is recorded. Unfinished executions

@@ -42,9 +42,7 @@ export class PendingRuns extends RunService<PendingRunsOptions> {
       leaves: 'inbox',
     });
     if (released === null) return null;
-    await this.moves.auditTransition(domain, released, 'requested', `${now.toISOString()}`, 'system', {
-      reason: 'approved',
-    });
+    await this.moves.auditTransition(domain, released, 'requested', 'system', { reason: 'approved' });
     return released;
   }
 
@@ -58,7 +56,7 @@ export class PendingRuns extends RunService<PendingRunsOptions> {
   ): Promise<Execution | null> {
     const closed = await this.#end(domain, id, to, error);
     if (closed !== null) {
-      await this.moves.auditEnd(domain, closed.run, to, closed.finishedAt, actor, { reason: error.type });
+      await this.moves.auditEnd(domain, closed.run, to, actor, { reason: error.type });
     }
     return closed?.run ?? null;
   }
@@ -84,7 +82,7 @@ export class PendingRuns extends RunService<PendingRunsOptions> {
       message: 'The run was not approved in time',
     });
     if (expired === null) return false;
-    await this.moves.auditEnd(domain, expired.run, 'cancelled', expired.finishedAt, 'system', {
+    await this.moves.auditEnd(domain, expired.run, 'cancelled', 'system', {
       reason: 'approval-expired',
     });
     return true;

@@ -62,8 +62,9 @@ export class RunResults extends RunService<RunResultsOptions> {
       },
       deadline,
     );
+    // Dated when written (the report reaches the recorder after the start); the start is in details.
     if (moved !== null)
-      await this.moves.auditTransition(domain, moved, 'running', report.startedAt, 'system');
+      await this.moves.auditTransition(domain, moved, 'running', 'system', { startedAt: report.startedAt });
   }
 
   /**
@@ -128,7 +129,7 @@ export class RunResults extends RunService<RunResultsOptions> {
     }
     if (moved === null) return 'already-finished';
     const actor = status === 'cancelled' ? (current.cancelRequestedBy ?? 'system') : 'system';
-    await this.moves.auditEnd(domain, moved, status, finishedAt, actor, {
+    await this.moves.auditEnd(domain, moved, status, actor, {
       ...(error === undefined ? {} : { error: error.type }),
     });
     return 'recorded';
@@ -187,7 +188,7 @@ export class RunResults extends RunService<RunResultsOptions> {
       throw cause;
     }
     if (moved === null) return null;
-    await this.moves.auditEnd(domain, moved, status, finishedAt, 'system', {
+    await this.moves.auditEnd(domain, moved, status, 'system', {
       ...(error === undefined ? {} : { error: error.type }),
     });
     return 'recorded';
@@ -257,7 +258,7 @@ export class RunResults extends RunService<RunResultsOptions> {
       error: capError(error),
     });
     if (moved === null) return false;
-    await this.moves.auditEnd(domain, moved, 'failed', finishedAt, 'system', { error: error.type });
+    await this.moves.auditEnd(domain, moved, 'failed', 'system', { error: error.type });
     return true;
   }
 
@@ -282,7 +283,7 @@ export class RunResults extends RunService<RunResultsOptions> {
       error: capError(known),
     });
     if (moved === null) return null;
-    await this.moves.auditEnd(domain, moved, 'timed_out', finishedAt, 'system', { error: known.type });
+    await this.moves.auditEnd(domain, moved, 'timed_out', 'system', { error: known.type });
     return 'timed_out:not-started';
   }
 }

@@ -6,8 +6,10 @@
  * log-pages.ts, cancels.ts, pending-runs.ts), so none of them repeats a transition or an audit.
  *
  * Every transition is a conditional write, so a redelivered message or a racing writer can neither
- * lose nor repeat it; each audit entry has a deterministic key (`<run>.<status>`), so a retry writes
- * it once.
+ * lose nor repeat it; its audit entry is written only after the store accepted it, so the
+ * conditional write is also what makes the entry once. The entry is dated when it is written
+ * (chain.ts): a time the transition carries from elsewhere, such as a runtime's start, goes in its
+ * details.
  */
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -82,35 +84,30 @@ export class RunMoves {
     domain: TenantContext,
     execution: Execution,
     status: TerminalStatus,
-    at: string,
     actor: string | AuditActor,
     details: Record<string, unknown> = {},
   ): Promise<void> {
     this.#runEnds.ended(domain.tenant.id, execution.id, execution);
-    await this.auditTransition(domain, execution, status, at, actor, details);
+    await this.auditTransition(domain, execution, status, actor, details);
   }
 
+  /** The audit entry of a transition the store accepted. */
   async auditTransition(
     domain: TenantContext,
     execution: Execution,
     status: ExecutionStatus,
-    at: string,
     actor: string | AuditActor,
     details: Record<string, unknown> = {},
   ): Promise<void> {
-    await this.audit.record(
-      domain,
-      {
-        actor:
-          typeof actor === 'string'
-            ? { username: actor, via: actor === 'system' ? 'system' : 'session' }
-            : actor,
-        action: `execution.${status}`,
-        target: `execution:${execution.id}`,
-        details: { skillId: execution.skillId, ...details },
-      },
-      { at, key: `${execution.id}.${status}` },
-    );
+    await this.audit.record(domain, {
+      actor:
+        typeof actor === 'string'
+          ? { username: actor, via: actor === 'system' ? 'system' : 'session' }
+          : actor,
+      action: `execution.${status}`,
+      target: `execution:${execution.id}`,
+      details: { skillId: execution.skillId, ...details },
+    });
   }
 }
 

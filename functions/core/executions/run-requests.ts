@@ -155,22 +155,15 @@ export class RunRequests extends RunService<RunRequestsOptions> {
       throw error;
     }
     // One entry for the request, whatever state it left the run in (`queued`, or waiting for approval).
-    const requested = this.moves.auditTransition(
-      domain,
-      execution,
-      'requested',
-      execution.createdAt,
-      actorOf(caller),
-      {
-        status: execution.status,
-        skillId: skill.id,
-        skillRevision: skill.revision,
-        asset,
-        inputHash,
-        ...(options.rerunOf === undefined ? {} : { rerunOf: options.rerunOf }),
-        ...(caller.schedule === undefined ? {} : { scheduleId: caller.schedule.id }),
-      },
-    );
+    const requested = this.moves.auditTransition(domain, execution, 'requested', actorOf(caller), {
+      status: execution.status,
+      skillId: skill.id,
+      skillRevision: skill.revision,
+      asset,
+      inputHash,
+      ...(options.rerunOf === undefined ? {} : { rerunOf: options.rerunOf }),
+      ...(caller.schedule === undefined ? {} : { scheduleId: caller.schedule.id }),
+    });
     if (execution.status === 'pending_approval') {
       await requested;
       await this.options.onPendingApproval(domain, execution, skill);
@@ -202,7 +195,7 @@ export class RunRequests extends RunService<RunRequestsOptions> {
     const queuedAt = this.moves.now().toISOString();
     const moved = await this.moves.transition(domain, execution.id, 'queued', { queuedAt });
     if (moved === null) return (await this.moves.find(domain, execution.id)) ?? execution;
-    await this.moves.auditTransition(domain, moved, 'queued', queuedAt, 'system');
+    await this.moves.auditTransition(domain, moved, 'queued', 'system');
     return moved;
   }
 

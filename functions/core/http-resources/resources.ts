@@ -356,8 +356,9 @@ export class HttpResources {
   }
 
   /**
-   * The credential uses of a script's `ctx.http` calls, one public audit entry each (at the time of
-   * the call, keyed by run and call, so recording a result twice writes them once).
+   * The credential uses of a script's `ctx.http` calls, one public audit entry each, keyed by run,
+   * call and the call's time, so recording a result twice writes them once. The entry is dated when
+   * it is written (with the run's result, seconds after the call); the call's time is `usedAt`.
    */
   async recordEgressUses(
     domain: TenantContext,
@@ -380,9 +381,10 @@ export class HttpResources {
             method: use.method,
             path: use.path,
             status: use.status,
+            usedAt: use.at,
           },
         },
-        { at: use.at, key: `egress:${domain.tenant.id}:${run.executionId}:${index}` },
+        { key: `egress:${domain.tenant.id}:${run.executionId}:${index}:${use.at}` },
       );
     }
   }

@@ -2,15 +2,17 @@
  * The audit chain's store against a real local store (dynalite), as an attacker who can write the
  * table behind the chain's back would try it: a head or a seal rewritten into something that is not
  * one is reported and never built on, a cursor of another listing or range is refused before any
- * read, and a keyed entry written twice is one entry.
+ * read, and a keyed entry written twice is one entry — even when its first writer stopped between
+ * claiming the fact and writing it, and the chain was sealed meanwhile.
  */
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditRepository } from '../../../../functions/core/audit/audit-repository.ts';
 import { AuditLog } from '../../../../functions/core/audit/chain.ts';
-import { headKey, sealSk } from '../../../../functions/core/audit/keys.ts';
+import { entrySk, factClaimKey, headKey, sealSk } from '../../../../functions/core/audit/keys.ts';
 import type { Table } from '../../../../functions/core/db.ts';
 import { ValidationError } from '../../../../functions/core/errors.ts';
+import { sha256 } from '../../../../functions/core/hashing.ts';
 import { domainPk } from '../../../../functions/core/keys.ts';
 import type { TenantContext } from '../../../../functions/core/tenancy/domain.ts';
 import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
@@ -151,14 +153,37 @@ describe('the audit chain’s store', () => {
 
   it('a keyed entry recorded twice is one entry, listed once and verified', async () => {
     const log = sealer();
-    const at = new Date().toISOString();
     const input = { actor, action: 'security.token-refused', target: 'token:1' };
-    const once = await log.record(domain, input, { at, key: 'fact-1' });
-    const twice = await log.record(domain, input, { at, key: 'fact-1' });
+    const once = await log.record(domain, input, { key: 'fact-1' });
+    expect(await log.seal(domain)).toBe(1);
+    // Recorded again seconds later (a redelivered message), after the seal: the same entry, nothing new.
+    const later = new AuditLog({ table, settleMs: 0, now: () => new Date(Date.now() + 5000) });
+    const twice = await later.record(domain, input, { key: 'fact-1' });
     expect(twice).toEqual(once);
     expect((await log.list(domain, 10)).items).toEqual([once]);
     expect((await log.list(domain, 10, undefined, { category: 'security' })).items).toEqual([once]);
-    expect(await log.seal(domain)).toBe(1);
+    expect(await log.seal(domain)).toBe(0);
     expect(await log.verify(domain)).toMatchObject({ valid: true, sealedEntries: 1, problems: [] });
+  });
+
+  it('a keyed fact claimed by a writer that stopped before its entry is written now, after the sealed range', async () => {
+    const log = sealer();
+    const pk = domainPk(domain);
+    const keyHash = sha256('fact-2');
+    // What a writer leaves that claimed the fact a minute ago and died before writing the entry.
+    const lost = `${new Date(Date.now() - 60_000).toISOString()}#${keyHash.slice(0, 16)}`;
+    await put({ ...factClaimKey(pk, keyHash), type: 'AUDITKEY', entryId: lost });
+    await recordSome(log, 2);
+    expect(await log.seal(domain)).toBe(2);
+    const sealedTo = (await new AuditRepository(table).head(pk)) as { toSk: string };
+
+    const input = { actor, action: 'test.fact', target: 'x:fact', details: { usedAt: lost.slice(0, 24) } };
+    const entry = await log.record(domain, input, { key: 'fact-2' });
+    expect(entrySk(entry.id) > sealedTo.toSk).toBe(true);
+    expect(entry.at > lost).toBe(true);
+    expect(await get(factClaimKey(pk, keyHash))).toMatchObject({ entryId: entry.id });
+    expect(await log.record(domain, input, { key: 'fact-2' })).toEqual(entry);
+    expect(await log.seal(domain)).toBe(1);
+    expect(await log.verify(domain)).toMatchObject({ valid: true, seals: 2, sealedEntries: 3, problems: [] });
   });
 });
