@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import select
 import struct
 
 from . import osutil
@@ -89,11 +90,12 @@ def _write_into(pid: int, address: int, data: bytes) -> int:
     return (ctypes.get_errno() or errno.EFAULT) if written < 0 else errno.EFAULT
 
 
-def answer(listener: int) -> None:
+def answer(listener: int) -> bool:
     """Answers one pending notification on `listener` (readable): the neutral sysinfo written where
     the job asked, or the error the real call would give (EFAULT for an address it cannot write).
     A notification whose caller has gone (killed, or interrupted by a signal and asking again) is
-    passed over. The caller is blocked in the call until answered, so the pid names it while it is
+    passed over. False once no process uses the filter any more (the job has exited: the listener
+    then polls readable, a hang-up, until it is closed, and nothing more can come on it). The caller is blocked in the call until answered, so the pid names it while it is
     written to: it could only be another process if the caller were killed in between and the
     namespace's pids wrapped around (`pid_max` forks) before the write."""
     notification = bytearray(_NOTIF.size)  # the kernel wants it zeroed
@@ -101,7 +103,7 @@ def answer(listener: int) -> None:
         fcntl.ioctl(listener, _IOCTL_NOTIF_RECV, notification, True)
     except OSError as error:
         if error.errno in (errno.ENOENT, errno.EINTR, errno.EAGAIN):
-            return
+            return not _hung_up(listener)
         raise
     ident, pid, _flags, _nr, _arch, _ip, address, *_rest = _NOTIF.unpack(notification)
     data = neutral_sysinfo()
@@ -113,3 +115,10 @@ def answer(listener: int) -> None:
     except OSError as error:
         if error.errno != errno.ENOENT:  # the caller has gone since
             raise
+    return True
+
+
+def _hung_up(listener: int) -> bool:
+    poller = select.poll()
+    poller.register(listener, select.POLLIN)
+    return any(events & select.POLLHUP for _fd, events in poller.poll(0))

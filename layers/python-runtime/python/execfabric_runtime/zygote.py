@@ -267,7 +267,8 @@ class Zygote:
             self._close_listener(slot)  # the job's calls fail from here on (ENOSYS)
             return
         try:
-            notify.answer(slot.listener)
+            if not notify.answer(slot.listener):
+                self._close_listener(slot)  # the job has exited (its reap comes later)
         except OSError:
             self._close_listener(slot)
 
