@@ -8,6 +8,7 @@ export * from './catalog.ts';
 export * from './executions.ts';
 export * from './headers.ts';
 export * from './identity.ts';
+export * from './names.ts';
 export * from './paths.ts';
 export * from './permissions.ts';
 export * from './responses.ts';

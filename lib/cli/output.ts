@@ -4,6 +4,7 @@
  * on long work when stderr is a terminal; each step's result line is printed once either way.
  */
 import { SingleBar } from 'cli-progress';
+import { NOT_DISPLAYABLE } from '../../functions/contract/names.ts';
 
 export interface Streams {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -20,17 +21,19 @@ const CODES = {
 } as const;
 export type Style = keyof typeof CODES;
 
+/** The contract's rule, every occurrence. */
+const NOT_PRINTABLE = new RegExp(NOT_DISPLAYABLE.source, 'gu');
+
 /**
- * Text from the platform (a name, a description), made safe to print: control characters and the
- * bidirectional overrides are written as `\u{…}`. A tenant's names reach other people's terminals,
- * where an escape sequence would recolour, retitle or link, and an override reorder what they read.
+ * Text from the platform (a name, a description), made safe to print: what the API refuses in a
+ * name (control characters, invisible and bidirectional formatting characters, line separators:
+ * `NOT_DISPLAYABLE`) is written as `\u{…}`, so a name stored before the rule shows what it holds. A
+ * tenant's names reach other people's terminals, where an escape sequence would recolour, retitle or
+ * link, an override reorder what they read, and an invisible character make one name pass for another.
  * (A run's logs are printed as they are: they are the script's own output, colours included.)
  */
 export function printable(text: string): string {
-  return text.replace(
-    /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu,
-    (char) => `\\u{${(char.codePointAt(0) ?? 0).toString(16)}}`,
-  );
+  return text.replace(NOT_PRINTABLE, (char) => `\\u{${(char.codePointAt(0) ?? 0).toString(16)}}`);
 }
 
 export class Output {

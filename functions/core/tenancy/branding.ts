@@ -5,6 +5,7 @@
  * is kept but not shown). The logo is a small image kept inline (a `data:` URL shown only in an
  * `<img>`, where even SVG runs no script), so the front loads nothing from elsewhere.
  */
+import { isDisplayable, NOT_DISPLAYABLE_MESSAGE } from '../../contract/names.ts';
 import type { Branding } from '../../contract/responses.ts';
 import { ValidationError } from '../errors.ts';
 import { TENANT_MENUS } from '../identity/permissions.ts';
@@ -34,6 +35,8 @@ export function validateBranding(input: Branding): Branding {
   const issues: { path: string; message: string }[] = [];
   if (input.displayName !== undefined && (input.displayName.trim() === '' || input.displayName.length > 80)) {
     issues.push({ path: 'displayName', message: '1 to 80 characters' });
+  } else if (input.displayName !== undefined && !isDisplayable(input.displayName)) {
+    issues.push({ path: 'displayName', message: NOT_DISPLAYABLE_MESSAGE });
   }
   if (input.logo !== undefined) {
     const match = LOGO.exec(input.logo);

@@ -1,5 +1,9 @@
-/** What the route files share: the shape of a JSON Schema body field, a display name, and the availability body. */
+/**
+ * What the route files share: the shape of a JSON Schema body field, a label people read (a name, a
+ * title), and the availability body.
+ */
 import * as z from 'zod';
+import { isDisplayable, NOT_DISPLAYABLE_MESSAGE } from '../../contract/names.ts';
 import { AVAILABILITY_STATES } from '../../core/availability.ts';
 import { isJsonObject } from '../../core/json.ts';
 
@@ -17,21 +21,15 @@ export const jsonSchemaField = z
   });
 
 /**
- * Control characters (C0, DEL, C1) and the bidirectional overrides and isolates: no name needs them,
- * and printed as they are they drive a terminal (colours, titles, links: a name shown by the CLI to
- * another admin) or reorder what a reader sees.
+ * A label people read (a name, a title): trimmed, 1 to `max` characters, and none of the contract's
+ * `NOT_DISPLAYABLE` (control characters, invisible and bidirectional formatting, line separators).
  */
-const NOT_DISPLAYABLE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
+export function displayText(max: number) {
+  return z.string().trim().min(1).max(max).refine(isDisplayable, { message: NOT_DISPLAYABLE_MESSAGE });
+}
 
-/** The name of a Skill, a script, a template, a schedule or an HTTP resource: a label people read. */
-export const displayName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(120)
-  .refine((name) => !NOT_DISPLAYABLE.test(name), {
-    message: 'must not contain control characters or bidirectional overrides',
-  });
+/** The name of a Skill, a script, a template, a schedule or an HTTP resource. */
+export const displayName = displayText(120);
 
 /** Disable, archive or restore (`active`) a Skill, a script or an HTTP resource. */
 export const stateBody = z.strictObject({

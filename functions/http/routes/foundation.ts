@@ -6,6 +6,7 @@ import type { SignedInCore } from '../../core/platform.ts';
 import { acceptedAgeMs } from '../cache-control.ts';
 import { announcementSchema, list, page, pageQuery } from '../responses.ts';
 import { type Route, route } from '../router.ts';
+import { displayText } from './domains.ts';
 
 const parameterBody = z.strictObject({
   key: z.string().min(1).max(64),
@@ -19,7 +20,7 @@ const parameterValueBody = z.strictObject({
 });
 
 const announcementBody = z.strictObject({
-  title: z.string().trim().min(1).max(200),
+  title: displayText(200),
   body: z.string().max(10_000),
   audience: z.array(z.string().max(64)).max(20).optional(),
   severity: z.enum(['info', 'warning', 'critical']).optional(),

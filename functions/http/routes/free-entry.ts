@@ -7,6 +7,7 @@
  * init (docs/decisions/lambda-bundles.md; its OpenAPI chunk, loaded by the first request for the
  * document, does). The edition's other routes are in free.ts.
  */
+import { isDisplayable, NOT_DISPLAYABLE_MESSAGE } from '../../contract/names.ts';
 import { HANDOFF_BROWSER_COOKIE, HANDOFF_SECONDS, newBrowserBinding } from '../../core/free/handoffs.ts';
 import type { FreeEntry } from '../../core/free/index.ts';
 import { MAX_SIGNUP_TEMPLATES } from '../../core/free/signups.ts';
@@ -20,7 +21,12 @@ const signupBody = z.strictObject({
   handle: z.string().check(z.minLength(1), z.maxLength(64)),
   email: z.email().check(z.maxLength(254)),
   password: z.string().check(z.minLength(1), z.maxLength(MAX_PASSWORD_LENGTH + 1)),
-  name: z.optional(z.string().check(z.trim(), z.maxLength(80))),
+  // The space's name, shown to the platform's admins: a label like every other (empty: the handle).
+  name: z.optional(
+    z
+      .string()
+      .check(z.trim(), z.maxLength(80), z.refine(isDisplayable, { message: NOT_DISPLAYABLE_MESSAGE })),
+  ),
   templates: z.optional(z.array(z.string().check(z.maxLength(64))).check(z.maxLength(MAX_SIGNUP_TEMPLATES))),
   source: z.optional(z.string().check(z.maxLength(200))),
   campaign: z.optional(z.string().check(z.maxLength(200))),

@@ -22,6 +22,7 @@ import { pageSize } from '../../core/pagination.ts';
 import type { ApiCore } from '../../core/platform.ts';
 import { list, page, tenantSchema } from '../responses.ts';
 import { type ApiRequest, media, type Route, route } from '../router.ts';
+import { displayText } from './domains.ts';
 import { orderSchema, plan } from './governance.ts';
 
 const disableBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
@@ -39,7 +40,7 @@ const conversionBody = z.strictObject({
     username: z.string().min(1).max(128),
     password: z.string().min(1).max(1024),
   }),
-  name: z.string().trim().min(1).max(200).optional(),
+  name: displayText(200).optional(),
 });
 
 function acting(caller: Caller, request: ApiRequest<unknown>): Acting {

@@ -20,9 +20,11 @@ import { TENANT_ID_PATTERN, TENANT_STATUSES } from '../../core/tenancy/domain.ts
 import type { Tenant } from '../../core/tenancy/tenants.ts';
 import { list, page, pageQuery, tenantSchema, tenantSummarySchema, userSchema } from '../responses.ts';
 import { type ApiRequest, type Route, route } from '../router.ts';
+import { displayText } from './domains.ts';
 
 const instant = z.iso.datetime({ offset: true });
-const name = z.string().trim().min(1).max(200);
+/** A tenant's, a customer's or a contact's name. */
+const name = displayText(200);
 /**
  * One of the plans, each with its limits (`core/tenancy/plans.ts`); any other name is refused. A free
  * space's conversion takes it (its core names `free` among the conversion's other problems).
@@ -83,7 +85,7 @@ const contact = z.strictObject({
   name,
   email: z.email().max(254).optional(),
   phone: z.string().trim().min(3).max(40).optional(),
-  role: z.string().trim().min(1).max(64).optional(),
+  role: displayText(64).optional(),
 });
 
 const customerBody = z.strictObject({
@@ -109,7 +111,7 @@ const lifecycleBody = z.strictObject({
 });
 
 const announcementBody = z.strictObject({
-  title: z.string().trim().min(1).max(200),
+  title: displayText(200),
   body: z.string().min(1).max(10_000),
   severity: z.enum(['info', 'warning', 'critical']).optional(),
   audience: z.array(z.string().min(1).max(64)).max(20).optional(),

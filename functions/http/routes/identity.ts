@@ -21,6 +21,7 @@ import {
 } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 import { assertFromThisOrigin, clearedSessionCookie, sessionCookie } from '../session.ts';
+import { displayText } from './domains.ts';
 
 const loginBody = z.strictObject({
   username: z.string().min(1).max(128),
@@ -59,7 +60,7 @@ const roleChangeBody = z.strictObject({
 });
 
 const tokenBody = z.strictObject({
-  name: z.string().min(1).max(100),
+  name: displayText(100),
   scopes: z.array(z.string().max(64)).min(1).max(64),
   expiresInDays: z.number().int().min(1).max(365).default(90),
 });

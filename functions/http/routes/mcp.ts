@@ -22,8 +22,9 @@ import { problemSchema } from '../openapi.ts';
 import { PROBLEM_CONTENT_TYPE } from '../problem.ts';
 import { list, page, pageQuery } from '../responses.ts';
 import { media, type ResultOf, type Route, route } from '../router.ts';
+import { displayText } from './domains.ts';
 
-const name = z.string().trim().min(1).max(100);
+const name = displayText(100);
 const skills = z.array(z.string().max(64)).max(MAX_CLIENT_SKILLS);
 const tags = z.array(z.string().max(64)).max(MAX_CLIENT_TAGS);
 const waitSeconds = z.number().int().min(0).max(MAX_WAIT_SECONDS);

@@ -60,4 +60,13 @@ describe('text from the platform', () => {
     for (const line of text.stdout.trimEnd().split('\n')) expect(line).not.toMatch(/[\p{Cc}\u202e]/u);
     expect(text.stdout).toContain('\\u{1b}[31mRED');
   });
+
+  it('shows what the API now refuses in a name stored before: invisible marks, joiners, tags, separators', () => {
+    // A name that looks like "Payroll export" and one that prints in another order, made before the rule.
+    expect(printable('Payroll\u200b export')).toBe('Payroll\\u{200b} export');
+    expect(printable('inv\u200fo\u2028ice\u061c\ufeff\u{e0041}x\u2060\ud800')).toBe(
+      'inv\\u{200f}o\\u{2028}ice\\u{61c}\\u{feff}\\u{e0041}x\\u{2060}\\u{d800}',
+    );
+    expect(printable('Coffee ☕️ 👍🏽 🇫🇷 e\u0301')).toBe('Coffee ☕️ 👍🏽 🇫🇷 e\u0301');
+  });
 });
