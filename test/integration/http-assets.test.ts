@@ -357,6 +357,8 @@ describe('credential, grants and a granted Skill end to end', () => {
       name: 'Customer API',
       description: 'Read customers from the CRM',
       methods: ['GET'],
+      // The patterns a Skill's path must match: without them an author only learns them from refusals.
+      paths: ['/customers/*', '/echo', '/moved/*', '/elsewhere', '/missing', '/html'],
       state: 'active',
     });
     expect(summaries.text).not.toContain('127.0.0.1');

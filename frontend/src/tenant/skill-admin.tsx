@@ -772,6 +772,19 @@ function SkillForm({
                 <p id="skill-path-hint" className="hint">
                   <code>{'{input.field}'}</code> placeholders take the run's input, in the path, query and
                   body.
+                  {(chosenResource?.paths ?? []).length === 0 ? null : (
+                    <>
+                      {' '}
+                      {chosenResource?.name} allows{' '}
+                      {(chosenResource?.paths ?? []).map((pattern, index) => (
+                        <span key={pattern}>
+                          {index === 0 ? '' : ', '}
+                          <code>{pattern}</code>
+                        </span>
+                      ))}{' '}
+                      (a placeholder must fill a whole <code>*</code> segment).
+                    </>
+                  )}
                 </p>
               </div>
               <div className="form-row">
