@@ -387,6 +387,11 @@ export interface HttpResourceSummary {
   readonly name: string;
   readonly description?: string;
   readonly methods?: readonly string[];
+  /**
+   * Path patterns a request must match, relative to the resource's base URL: `*` within one
+   * segment, a final `**` any rest.
+   */
+  readonly paths?: readonly string[];
   readonly state?: AvailabilityState;
 }
 

@@ -357,6 +357,8 @@ describe('credential, grants and a granted Skill end to end', () => {
       name: 'Customer API',
       description: 'Read customers from the CRM',
       methods: ['GET'],
+      // The patterns a Skill's path must match: without them an author only learns them from refusals.
+      paths: ['/customers/*', '/echo', '/moved/*', '/elsewhere', '/missing', '/html'],
       state: 'active',
     });
     expect(summaries.text).not.toContain('127.0.0.1');
@@ -499,6 +501,13 @@ describe('credential, grants and a granted Skill end to end', () => {
       credential: { confirmed: true },
     });
     expect(received[0]?.authorization).toBe(`Bearer ${SECRET_ONE}`);
+    // The console reads the list: it shows the confirmation the trial made, as the resource does.
+    const listed = await governance('GET', '/api/http-resources');
+    const shown = listed.body.items.find((item: { id: string }) => item.id === resourceId);
+    expect(shown.credential).toMatchObject({ configured: true, confirmed: true, previousKept: false });
+    expect((await governance('GET', `/api/http-resources/${resourceId}`)).body.credential).toMatchObject({
+      confirmed: true,
+    });
     const echoed = await governance('POST', `/api/http-resources/${resourceId}/trial`, {
       method: 'GET',
       path: '/echo',

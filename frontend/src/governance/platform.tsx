@@ -190,6 +190,7 @@ export function HttpResourcesPage() {
                           setMessage(text);
                           list.reload();
                         }}
+                        onTried={list.reload}
                       />
                     </li>
                   ))}
@@ -213,10 +214,13 @@ function HttpResourceCard({
   resource,
   tenantName,
   onChanged,
+  onTried,
 }: {
   readonly resource: HttpResource;
   readonly tenantName: (id: string) => string;
   readonly onChanged: (text: string) => void;
+  /** After a trial: the resource is read again (a successful one confirmed its credential). */
+  readonly onTried: () => void;
 }) {
   const { confirm, dialog } = useConfirm();
   const base = `/api/http-resources/${segment(resource.id)}`;
@@ -388,7 +392,10 @@ function HttpResourceCard({
         onSubmit={async (event) => {
           event.preventDefault();
           const answer = await trial.run();
-          if (answer !== undefined) setTrialResult(answer);
+          if (answer === undefined) return;
+          setTrialResult(answer);
+          // A 2xx answer confirms the credential on the resource: show the resource as it is now.
+          onTried();
         }}
       >
         <div className="form-row">

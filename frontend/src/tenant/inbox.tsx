@@ -329,7 +329,8 @@ export function HttpResourcesPage() {
       <PageHeader title="HTTP resources" />
       <p className="muted">
         APIs the platform lets your Skills call. They are configured by the platform; credentials are never
-        shown.
+        shown. A path is relative to the resource's address: <code>*</code> stands for anything within one
+        segment, a final <code>**</code> for any rest.
       </p>
       <Show state={state} loading="Loading HTTP resources…" unavailable="HTTP resources">
         {({ items }) =>
@@ -349,11 +350,33 @@ export function HttpResourcesPage() {
                       )}
                     </h2>
                     <p className="muted">{resource.description || 'No description.'}</p>
-                    <p>
-                      {(resource.methods ?? []).map((method) => (
-                        <Badge key={method} value="info" label={method} />
-                      ))}
-                    </p>
+                    <dl className="facts">
+                      <dt>Methods</dt>
+                      <dd>
+                        {(resource.methods ?? []).map((method) => (
+                          <Badge key={method} value="info" label={method} />
+                        ))}
+                      </dd>
+                      <dt>Allowed paths</dt>
+                      <dd>
+                        {(resource.paths ?? []).length === 0 ? (
+                          'not shown'
+                        ) : (
+                          <ul className="plain-list" aria-label={`Paths ${resource.name} allows`}>
+                            {(resource.paths ?? []).map((path) => (
+                              <li key={path}>
+                                <code>{path}</code>
+                              </li>
+                            ))}
+                          </ul>
+                        )}
+                      </dd>
+                      <dt>In a script</dt>
+                      <dd>
+                        <code>{`ctx.http("${resource.id}", "${resource.methods?.[0] ?? 'GET'}", path)`}</code>
+                        <div className="muted">Its id or its name; the Skill must declare it (egress).</div>
+                      </dd>
+                    </dl>
                   </article>
                 </li>
               ))}

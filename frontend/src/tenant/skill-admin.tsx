@@ -13,6 +13,7 @@ import {
   type AssetBinding,
   type HttpRequestMapping,
   type HttpResourceSummary,
+  LIMIT_BOUNDS,
   MIN_APPROVALS,
   RISKS,
   type Risk,
@@ -44,6 +45,25 @@ import {
   useConfirm,
 } from '../shared/ui.tsx';
 import { minimumApprovalsHint } from './wording.ts';
+
+type LimitName = keyof typeof LIMIT_BOUNDS;
+
+/**
+ * Every limit a Skill has, in the order the form shows them, with its label. A Record over the
+ * contract's bounds: a limit added there does not type-check here until the form shows it.
+ */
+const LIMIT_LABELS: Readonly<Record<LimitName, string>> = {
+  timeoutSeconds: 'Time limit (seconds)',
+  memoryMb: 'Memory limit (MB)',
+};
+const LIMIT_NAMES = Object.keys(LIMIT_LABELS) as LimitName[];
+
+/** The form's text for each limit: the Skill's value, or the platform's default for a new one. */
+function limitFields(skill: Skill | null): Record<LimitName, string> {
+  const fields = {} as Record<LimitName, string>;
+  for (const key of LIMIT_NAMES) fields[key] = String(skill?.limits[key] ?? LIMIT_BOUNDS[key].default);
+  return fields;
+}
 
 export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean }) {
   const { state, reload } = useResource<{ items: Skill[] }>('/api/skills?archived=true');
@@ -99,7 +119,15 @@ export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean })
           }
         </Show>
       </Section>
-      {canInstall ? <OfferedTemplates onInstalled={reload} /> : null}
+      {canInstall ? (
+        <OfferedTemplates
+          onInstalled={() => {
+            // An install may add a script as well as a Skill: the Binding column names it from this list.
+            reload();
+            scripts.reload();
+          }}
+        />
+      ) : null}
     </>
   );
 }
@@ -374,7 +402,7 @@ function SkillForm({
   const [httpBody, setHttpBody] = useState(
     request?.body === undefined ? '' : JSON.stringify(request.body, null, 2),
   );
-  const [timeoutSeconds, setTimeoutSeconds] = useState(String(skill?.limits.timeoutSeconds ?? 30));
+  const [limits, setLimits] = useState(() => limitFields(skill));
   const [egress, setEgress] = useState<string[]>([...(skill?.egress ?? [])]);
   const [collections, setCollections] = useState<string[]>([...(skill?.collections ?? [])]);
   const [parameters, setParameters] = useState(skill?.parameters?.join(', ') ?? '');
@@ -501,7 +529,11 @@ function SkillForm({
       tags: splitList(tags),
       asset: binding,
       ...(kind === 'python-script' ? { egress, collections, parameters: splitList(parameters) } : {}),
-      limits: { timeoutSeconds: Number(timeoutSeconds) },
+      // Every limit the form shows, over whatever else the Skill has: a save never resets a limit.
+      limits: {
+        ...skill?.limits,
+        ...Object.fromEntries(LIMIT_NAMES.map((key) => [key, Number(limits[key])])),
+      },
     });
     if (result === undefined) return;
     if (skill === null) {
@@ -527,19 +559,30 @@ function SkillForm({
       {dialog}
       <ProblemView problem={namesakes.problem} />
       <form onSubmit={submit} className="card" aria-label={skill === null ? 'New skill' : 'Edit skill'}>
+        <TextField id="skill-name" label="Name" required maxLength={120} value={name} onChange={setName} />
         <div className="form-row">
-          <TextField id="skill-name" label="Name" required maxLength={120} value={name} onChange={setName} />
-          <TextField
-            id="skill-timeout"
-            label="Time limit (seconds)"
-            type="number"
-            min={1}
-            max={240}
-            required
-            value={timeoutSeconds}
-            onChange={setTimeoutSeconds}
-          />
+          {LIMIT_NAMES.map((key) => (
+            <TextField
+              key={key}
+              id={`skill-limit-${key}`}
+              label={LIMIT_LABELS[key]}
+              type="number"
+              step={1}
+              min={LIMIT_BOUNDS[key].min}
+              max={LIMIT_BOUNDS[key].max}
+              required
+              value={limits[key]}
+              onChange={(value) => setLimits((current) => ({ ...current, [key]: value }))}
+              aria-describedby="skill-limits-hint"
+            />
+          ))}
         </div>
+        <p className="hint" id="skill-limits-hint">
+          {LIMIT_NAMES.map(
+            (key) => `${LIMIT_LABELS[key]}: ${LIMIT_BOUNDS[key].min} to ${LIMIT_BOUNDS[key].max}`,
+          ).join('; ')}
+          .
+        </p>
         <div className="field">
           <label htmlFor="skill-description">Description</label>
           <textarea
@@ -772,6 +815,19 @@ function SkillForm({
                 <p id="skill-path-hint" className="hint">
                   <code>{'{input.field}'}</code> placeholders take the run's input, in the path, query and
                   body.
+                  {(chosenResource?.paths ?? []).length === 0 ? null : (
+                    <>
+                      {' '}
+                      {chosenResource?.name} allows{' '}
+                      {(chosenResource?.paths ?? []).map((pattern, index) => (
+                        <span key={pattern}>
+                          {index === 0 ? '' : ', '}
+                          <code>{pattern}</code>
+                        </span>
+                      ))}{' '}
+                      (a placeholder must fill a whole <code>*</code> segment).
+                    </>
+                  )}
                 </p>
               </div>
               <div className="form-row">

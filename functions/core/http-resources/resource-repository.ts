@@ -82,6 +82,8 @@ export class HttpResourceRepository {
         partition: domainPk(PUBLIC_DOMAIN),
         range: { prefix: RESOURCE_PREFIX },
         limit,
+        // The console reads this list again right after a change (a trial's confirmation) to show it.
+        consistent: true,
         ...(cursor === undefined ? {} : { cursor }),
       },
       toResource,

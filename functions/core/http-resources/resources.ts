@@ -50,12 +50,20 @@ export interface HttpResourcesOptions {
   readonly onChanged?: (tenantIds: readonly string[], resourceId: string, actor: string) => Promise<void>;
 }
 
-/** What a tenant sees of a resource granted to it. */
+/**
+ * What a tenant sees of a resource granted to it: what its Skills and scripts may ask of it, never
+ * where it is (base URL, addresses) nor how it signs in (auth scheme, credential).
+ */
 export interface HttpResourceSummary {
   readonly id: string;
   readonly name: string;
   readonly description: string;
   readonly methods: readonly HttpMethod[];
+  /**
+   * The path patterns a request must match, relative to the base URL. Not secret: saving a Skill
+   * outside them is refused with that reason, and an author needs them to write one that is not.
+   */
+  readonly paths: readonly string[];
   /** Whether Skills bound to it may run now (the platform may disable or archive it). */
   readonly state: AvailabilityState;
 }
@@ -300,7 +308,7 @@ export class HttpResources {
     return resource;
   }
 
-  /** Summaries of the resources granted to a tenant: name, description, allowed methods. */
+  /** Summaries of the resources granted to a tenant: name, description, allowed methods and paths. */
   async summaries(domain: TenantContext): Promise<HttpResourceSummary[]> {
     const ids = await this.#store.grantedIds(domain);
     const resources = await Promise.all(ids.map((id) => this.#find(id)));
@@ -311,6 +319,7 @@ export class HttpResources {
         name: resource.name,
         description: resource.description,
         methods: resource.methods,
+        paths: resource.paths,
         state: resource.state,
       }))
       .sort((a, b) => a.name.localeCompare(b.name));

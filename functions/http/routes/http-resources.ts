@@ -84,6 +84,10 @@ const resourceSummarySchema = z
     name: z.string(),
     description: z.string(),
     methods: z.array(z.string()),
+    paths: z.array(z.string()).meta({
+      description:
+        'Path patterns a request must match, relative to the base URL (`*` within one segment, a final `**` any rest)',
+    }),
     state: availabilityState,
   })
   .meta({ id: 'HttpResourceSummary' });
@@ -91,7 +95,6 @@ const resourceSummarySchema = z
 const resourceSchema = resourceSummarySchema
   .extend({
     baseUrl: z.string(),
-    paths: z.array(z.string()),
     writeAllowed: z.boolean(),
     auth: z.looseObject({ scheme: z.string(), header: z.string().optional() }),
     timeoutSeconds: z.number(),
