@@ -1,48 +1,23 @@
 /**
  * The CloudFront adapter of the host edge (see `edge.ts`): each host is one distribution tenant of
  * the platform's multi-tenant distribution. Imported only by the functions that provision hosts
- * (the governance API and the lifecycle scan), so the CloudFront client is bundled there alone.
- * The client's module is imported when the edge first calls CloudFront (provisioning or detaching a
- * host), not when the function starts: most invocations of those functions provision nothing, and
- * evaluating the client with its Smithy core is most of their init otherwise (bench/RESULTS.md).
+ * (the governance API and the lifecycle scan). What the edge answers at once (where hosts point,
+ * their records and certificate) is here; its CloudFront calls (`cloudfront-edge-calls.ts`) and the
+ * CloudFront client's module are imported when the edge first provisions or detaches a host, not
+ * when the function starts: most invocations of those functions provision nothing, and the client
+ * with its Smithy core was most of their init otherwise (bench/RESULTS.md).
  */
-import type {
-  CloudFrontClient,
-  CreateDistributionTenantCommandInput,
-  DistributionTenant,
-} from '@aws-sdk/client-cloudfront';
+import type { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { ENV, type Environment, requireEnv } from '../core/env.ts';
 import {
   BindingOnlyHostEdge,
   type CertificateSource,
   certificateCovers,
   type DnsRecord,
-  distributionTenantName,
   type HostEdge,
   type ProvisionOutcome,
 } from '../core/governance/edge.ts';
-import { HostEdgeError } from '../core/governance/errors.ts';
-
-type CloudFrontSdk = typeof import('@aws-sdk/client-cloudfront');
-
-let loading: Promise<CloudFrontSdk> | undefined;
-
-/**
- * The CloudFront client's module, imported once, on first use (a failed import is tried again). The
- * package is CommonJS: Node gives its exports also as `default`, and in a Lambda asset, where it is a
- * chunk of its own (lambdaAssetOptions), esbuild gives them only so.
- */
-export function cloudFrontSdk(): Promise<CloudFrontSdk> {
-  if (loading === undefined) {
-    loading = import('@aws-sdk/client-cloudfront').then(
-      (module) => (module as CloudFrontSdk & { default?: CloudFrontSdk }).default ?? module,
-    );
-    loading.catch(() => {
-      loading = undefined;
-    });
-  }
-  return loading;
-}
+import type { CloudFrontCalls } from './cloudfront-edge-calls.ts';
 
 export interface CloudFrontHostEdgeOptions {
   /** @default a client of the us-east-1 control plane, built when the edge first calls CloudFront */
@@ -59,86 +34,18 @@ export interface CloudFrontHostEdgeOptions {
   readonly maxAttempts?: number;
 }
 
-interface SdkFault {
-  readonly name?: string;
-  readonly message?: string;
-  readonly $fault?: 'client' | 'server';
-  readonly $retryable?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: number };
-}
-
-/** Error names CloudFront (and the SDK) use for throttling and passing faults. */
-const TRANSIENT_NAMES = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalError',
-  'InternalFailure',
-  'TimeoutError',
-  'RequestTimeout',
-]);
-
-/** CloudFront's refusal of a domain that does not resolve to the connection group yet. */
-const DNS_REFUSAL = /\b(dns|cname|resolv\w*|point\w*|routing endpoint)\b/i;
-
-function isTransient(error: unknown): boolean {
-  const fault = error as SdkFault;
-  if (fault.$fault === 'server' || fault.$retryable !== undefined) return true;
-  if (TRANSIENT_NAMES.has(fault.name ?? '')) return true;
-  const status = fault.$metadata?.httpStatusCode;
-  if (status !== undefined && (status === 429 || status >= 500)) return true;
-  // A network failure before any answer (connection refused or reset, DNS of the endpoint).
-  return fault.$metadata === undefined && /ECONN|ETIMEDOUT|EAI_AGAIN|socket/i.test(fault.message ?? '');
-}
-
-function describe(error: unknown): string {
-  const fault = error as SdkFault;
-  return `${fault.name ?? 'Error'}: ${fault.message ?? String(error)}`;
-}
-
-/** What an error from CloudFront means for the onboarding. */
-export function classifyEdgeError(error: unknown): Exclude<ProvisionOutcome, { kind: 'active' | 'pending' }> {
-  const fault = error as SdkFault;
-  if (isTransient(error)) return { kind: 'transient', code: 'edge-unavailable', reason: describe(error) };
-  if (fault.name === 'InvalidArgument' && DNS_REFUSAL.test(fault.message ?? '')) {
-    return {
-      kind: 'dns-not-ready',
-      reason: `CloudFront: ${fault.message ?? 'the domain does not resolve yet'}`,
-    };
-  }
-  if (fault.name === 'CNAMEAlreadyExists') {
-    return {
-      kind: 'failed',
-      code: 'host-taken',
-      reason: 'Another CloudFront distribution already serves this host; release it there first',
-    };
-  }
-  if (fault.name === 'AccessDenied') return { kind: 'failed', code: 'edge-denied', reason: describe(error) };
-  return { kind: 'failed', code: 'edge-refused', reason: describe(error) };
-}
-
 export class CloudFrontHostEdge implements HostEdge {
   readonly target: string;
-  #client: CloudFrontClient | undefined;
-  readonly #distributionId: string;
-  readonly #connectionGroupId: string;
-  readonly #certificate: CloudFrontHostEdgeOptions['certificate'];
-  readonly #maxAttempts: number;
+  readonly #options: CloudFrontHostEdgeOptions;
+  #calls: Promise<CloudFrontCalls> | undefined;
 
   constructor(options: CloudFrontHostEdgeOptions) {
-    this.#client = options.client;
-    this.#distributionId = options.distributionId;
-    this.#connectionGroupId = options.connectionGroupId;
+    this.#options = options;
     this.target = options.routingEndpoint.trim().toLowerCase().replace(/\.$/, '');
-    this.#certificate = options.certificate;
-    this.#maxAttempts = options.maxAttempts ?? 3;
   }
 
   certificate(host: string): CertificateSource {
-    const configured = this.#certificate;
+    const configured = this.#options.certificate;
     return configured !== undefined && certificateCovers(configured.hosts, host) ? 'configured' : 'managed';
   }
 
@@ -166,160 +73,25 @@ export class CloudFrontHostEdge implements HostEdge {
   }
 
   async provision(host: string): Promise<ProvisionOutcome> {
-    const name = distributionTenantName(this.#distributionId, host);
-    let found: { tenant: DistributionTenant; etag: string } | null;
-    try {
-      found = await this.#find(name);
-      if (found === null) {
-        const { sdk, client } = await this.#api();
-        await client.send(new sdk.CreateDistributionTenantCommand(this.#createInput(name, host)));
-        found = await this.#find(name);
-        if (found === null)
-          return { kind: 'pending', code: 'edge-deploying', reason: 'CloudFront is creating the host' };
-      }
-      if (!this.#isOurs(found.tenant, name, host)) {
-        return {
-          kind: 'failed',
-          code: 'host-taken',
-          reason: `A CloudFront tenant named ${name} serves other hosts`,
-        };
-      }
-      if (found.tenant.Enabled !== true) await this.#setEnabled(found.tenant, found.etag, true, host);
-      return await this.#readiness(host, name, found.tenant);
-    } catch (error) {
-      if ((error as SdkFault).name === 'EntityAlreadyExists') {
-        // A concurrent try created it between our look-up and our create: the next step finds it.
-        return { kind: 'pending', code: 'edge-deploying', reason: 'CloudFront is creating the host' };
-      }
-      return classifyEdgeError(error);
-    }
+    return (await this.#api()).provision(host);
   }
 
   async detach(host: string): Promise<void> {
-    const name = distributionTenantName(this.#distributionId, host);
-    const { sdk, client } = await this.#api();
-    for (let attempt = 1; ; attempt++) {
-      let found: { tenant: DistributionTenant; etag: string } | null;
-      try {
-        found = await this.#find(name);
-      } catch (error) {
-        throw new HostEdgeError(`The edge could not look up ${host}`, { cause: error, extra: { host } });
-      }
-      if (found === null || !this.#isOurs(found.tenant, name, host)) return;
-      try {
-        // CloudFront deletes only disabled distribution tenants.
-        const etag =
-          found.tenant.Enabled === false
-            ? found.etag
-            : await this.#setEnabled(found.tenant, found.etag, false, host);
-        await client.send(new sdk.DeleteDistributionTenantCommand({ Id: found.tenant.Id, IfMatch: etag }));
-        return;
-      } catch (error) {
-        if (error instanceof sdk.EntityNotFound) return;
-        if (error instanceof sdk.PreconditionFailed && attempt < this.#maxAttempts) continue;
-        throw new HostEdgeError(`The edge could not detach ${host}`, { cause: error, extra: { host } });
-      }
+    return (await this.#api()).detach(host);
+  }
+
+  /** The CloudFront calls, their module imported on first use (a failed import is tried again). */
+  #api(): Promise<CloudFrontCalls> {
+    if (this.#calls === undefined) {
+      const calls = import('./cloudfront-edge-calls.ts').then(
+        ({ CloudFrontCalls }) => new CloudFrontCalls(this.#options, this),
+      );
+      calls.catch(() => {
+        this.#calls = undefined;
+      });
+      this.#calls = calls;
     }
-  }
-
-  #createInput(name: string, host: string): CreateDistributionTenantCommandInput {
-    const base = {
-      DistributionId: this.#distributionId,
-      ConnectionGroupId: this.#connectionGroupId,
-      Name: name,
-      Domains: [{ Domain: host }],
-      Enabled: true,
-    };
-    const configured = this.#certificate;
-    if (configured !== undefined && this.certificate(host) === 'configured') {
-      return { ...base, Customizations: { Certificate: { Arn: configured.arn } } };
-    }
-    // CloudFront serves the HTTP validation token itself: DNS already points here (verified first).
-    return {
-      ...base,
-      ManagedCertificateRequest: { ValidationTokenHost: 'cloudfront', PrimaryDomainName: host },
-    };
-  }
-
-  /** Deployed, with an issued certificate where CloudFront manages it, is active. */
-  async #readiness(host: string, name: string, tenant: DistributionTenant): Promise<ProvisionOutcome> {
-    if (this.certificate(host) === 'managed') {
-      const { sdk, client } = await this.#api();
-      const details = await client.send(new sdk.GetManagedCertificateDetailsCommand({ Identifier: name }));
-      const status = details.ManagedCertificateDetails?.CertificateStatus;
-      if (status === 'pending-validation' || status === undefined) {
-        return {
-          kind: 'pending',
-          code: 'certificate-validating',
-          reason: 'CloudFront is validating the certificate for the host (usually minutes)',
-        };
-      }
-      if (status !== 'issued') {
-        return {
-          kind: 'failed',
-          code: 'certificate-failed',
-          reason: `The certificate CloudFront requested for ${host} is ${status}`,
-        };
-      }
-    }
-    if (tenant.Status !== undefined && tenant.Status !== 'Deployed') {
-      return {
-        kind: 'pending',
-        code: 'edge-deploying',
-        reason: `CloudFront is deploying the host (${tenant.Status})`,
-      };
-    }
-    return { kind: 'active' };
-  }
-
-  /** The client's module and the client (the configured one, else one built now). */
-  async #api(): Promise<{ sdk: CloudFrontSdk; client: CloudFrontClient }> {
-    const sdk = await cloudFrontSdk();
-    // Distribution tenants are global resources of the us-east-1 control plane.
-    this.#client ??= new sdk.CloudFrontClient({ region: 'us-east-1' });
-    return { sdk, client: this.#client };
-  }
-
-  #isOurs(tenant: DistributionTenant, name: string, host: string): boolean {
-    return (
-      tenant.DistributionId === this.#distributionId &&
-      tenant.Name === name &&
-      (tenant.Domains ?? []).some((domain) => domain.Domain === host)
-    );
-  }
-
-  /** Our distribution tenant of a host, by its deterministic name (GetDistributionTenant takes a name). */
-  async #find(name: string): Promise<{ tenant: DistributionTenant; etag: string } | null> {
-    const { sdk, client } = await this.#api();
-    try {
-      const result = await client.send(new sdk.GetDistributionTenantCommand({ Identifier: name }));
-      if (result.DistributionTenant === undefined) return null;
-      return { tenant: result.DistributionTenant, etag: result.ETag ?? '' };
-    } catch (error) {
-      if (error instanceof sdk.EntityNotFound) return null;
-      throw error;
-    }
-  }
-
-  /** Enables or disables a distribution tenant; returns its new ETag. */
-  async #setEnabled(
-    tenant: DistributionTenant,
-    etag: string,
-    enabled: boolean,
-    host: string,
-  ): Promise<string> {
-    const { sdk, client } = await this.#api();
-    const result = await client.send(
-      new sdk.UpdateDistributionTenantCommand({
-        Id: tenant.Id,
-        IfMatch: etag,
-        DistributionId: this.#distributionId,
-        ConnectionGroupId: tenant.ConnectionGroupId ?? this.#connectionGroupId,
-        Domains: (tenant.Domains ?? [{ Domain: host }]).map((domain) => ({ Domain: domain.Domain })),
-        Enabled: enabled,
-      }),
-    );
-    return result.ETag ?? '';
+    return this.#calls;
   }
 }
 

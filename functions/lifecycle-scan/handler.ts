@@ -15,7 +15,7 @@ import { createRunCore } from '../core/assembly/runs.ts';
 import type { Environment } from '../core/env.ts';
 import { ValidationError } from '../core/errors.ts';
 import { type Bootstrapped, bootstrapSuperAdmin } from '../core/governance/bootstrap.ts';
-import { createGovernance } from '../core/governance/index.ts';
+import { createGovernanceScans } from '../core/governance/index.ts';
 import { runScan, type ScanResult } from '../core/governance/lifecycle.ts';
 import { lifecycleEvent } from './events.ts';
 
@@ -33,7 +33,7 @@ export async function createHandler(env: Environment) {
     signer,
     env,
   });
-  const governance = createGovernance({
+  const governance = createGovernanceScans({
     table: core.table,
     audit: core.audit,
     hosts: core.hosts,

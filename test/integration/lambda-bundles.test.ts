@@ -104,12 +104,12 @@ describe('the Lambda bundles, started as Lambda starts them', () => {
   );
 
   it('the CloudFront client’s chunk loads on first use, with the tenant commands', async () => {
-    // What the two functions' edge calls on its first provisioning (functions/clients/cloudfront-edge.ts).
+    // What the two functions' edge calls on its first provisioning (functions/clients/cloudfront-edge-calls.ts).
     const probe = join(scratch.path, 'cloudfront-probe.ts');
     writeFileSync(
       probe,
       [
-        `import { cloudFrontSdk } from ${JSON.stringify(join(ROOT, 'functions', 'clients', 'cloudfront-edge.ts'))};`,
+        `import { cloudFrontSdk } from ${JSON.stringify(join(ROOT, 'functions', 'clients', 'cloudfront-edge-calls.ts'))};`,
         "import { createRequire } from 'node:module';",
         'const atInit = Object.keys(createRequire(import.meta.url).cache).length;',
         'const sdk = await cloudFrontSdk();',

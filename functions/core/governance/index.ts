@@ -53,7 +53,12 @@ export interface GovernanceOptions {
   readonly now?: () => Date;
 }
 
-export function createGovernance(options: GovernanceOptions) {
+/**
+ * What the lifecycle scans run on: the tenants with their hosts' onboarding, the customers, the
+ * tenants' announcements and the scan registry. The lifecycle-scan function builds this alone, so
+ * that the order center and tenant administration stay out of its bundle (bench/RESULTS.md).
+ */
+export function createGovernanceScans(options: GovernanceOptions) {
   const { table, audit } = options;
   const now = options.now ?? (() => new Date());
   const edge = options.hostEdge ?? new BindingOnlyHostEdge();
@@ -75,13 +80,13 @@ export function createGovernance(options: GovernanceOptions) {
   const customers = new Customers({ table, audit, now });
   const lifecycle = new Lifecycle({ table, tenants: registry, customers, announcements, audit });
   return {
+    now,
     edge,
     onboarding,
     registry,
-    tenants: new TenantAdmin({ registry, customers, audit, freeHosts: platformHosts.free, now }),
     platformHosts,
     customers,
-    orders: new Orders({ table, tenants: registry, customers, audit, now }),
+    tenantAnnouncements: announcements,
     lifecycle,
     scans: createScanRegistry(lifecycle, {
       hostOnboarding: { onboarding, registry, platformHosts },
@@ -89,7 +94,24 @@ export function createGovernance(options: GovernanceOptions) {
         ? {}
         : { staleSweep: { table, audit, executions: options.executions } }),
     }),
-    announcements: new PlatformAnnouncements({ table, tenants: registry, announcements, audit, now }),
+  };
+}
+
+export function createGovernance(options: GovernanceOptions) {
+  const { table, audit } = options;
+  const { now, tenantAnnouncements, ...scans } = createGovernanceScans(options);
+  const { registry, customers, platformHosts } = scans;
+  return {
+    ...scans,
+    tenants: new TenantAdmin({ registry, customers, audit, freeHosts: platformHosts.free, now }),
+    orders: new Orders({ table, tenants: registry, customers, audit, now }),
+    announcements: new PlatformAnnouncements({
+      table,
+      tenants: registry,
+      announcements: tenantAnnouncements,
+      audit,
+      now,
+    }),
   };
 }
 
