@@ -12,3 +12,4 @@ export * from './paths.ts';
 export * from './permissions.ts';
 export * from './responses.ts';
 export * from './tenancy.ts';
+export * from './wording.ts';

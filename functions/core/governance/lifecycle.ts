@@ -242,7 +242,7 @@ export class Lifecycle {
         : 'Your ExecFabric subscription has expired',
       body: suspended
         ? `${tenant.name} expired on ${tenant.expiresAt} and its grace period is over. Users can still sign in and read, but Skills no longer run until the subscription is renewed.`
-        : `${tenant.name} expired on ${tenant.expiresAt}. Skills keep running during a ${plural(this.#graceDays)} grace period; renew before it ends to avoid suspension.`,
+        : `${tenant.name} expired on ${tenant.expiresAt}. Skills keep running during a ${this.#graceDays}-day grace period; renew before it ends to avoid suspension.`,
       severity: 'critical',
     });
     await this.#ledger(tenant, {
