@@ -93,7 +93,7 @@ export default defineConfig({
     nav: [
       { text: 'Guide', link: '/guide/', activeMatch: '^/guide/' },
       { text: 'Scripts', link: '/guide/scripts', activeMatch: '^/(guide/scripts|ctx)' },
-      { text: 'Operate', link: '/deploy', activeMatch: '^/(deploy|guide/operating)' },
+      { text: 'Operate', link: '/deploy', activeMatch: '^/(deploy|guide/(operating|super-admins))' },
       { text: 'API', link: '/reference/', activeMatch: '^/reference/' },
       { text: 'Roadmap', link: '/roadmap' },
       { text: 'Changelog', link: '/changelog' },
@@ -124,6 +124,7 @@ export default defineConfig({
         text: 'Running it',
         items: [
           { text: 'Deploying to AWS and onboarding domains', link: '/deploy' },
+          { text: 'Customers, orders and templates', link: '/guide/super-admins' },
           { text: 'Operating', link: '/guide/operating' },
         ],
       },

@@ -13,3 +13,4 @@ export * from './paths.ts';
 export * from './permissions.ts';
 export * from './responses.ts';
 export * from './tenancy.ts';
+export * from './wording.ts';

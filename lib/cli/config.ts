@@ -37,6 +37,8 @@ export type Profile = z.output<typeof profileSchema>;
 const configSchema = z.object({
   /** The host commands use when neither `--host` nor EXECFABRIC_HOST names one. */
   current: z.string().optional(),
+  /** The host signed out of last: what a hint names when no host is current (not a target). */
+  last: z.string().optional(),
   profiles: z.record(z.string(), profileSchema).default({}),
 });
 
@@ -106,7 +108,7 @@ export class ConfigStore {
     if (config.profiles[origin] === undefined) return false;
     const { [origin]: _removed, ...profiles } = config.profiles;
     const current = config.current === origin ? Object.keys(profiles)[0] : config.current;
-    this.write({ ...(current === undefined ? {} : { current }), profiles });
+    this.write({ ...(current === undefined ? {} : { current }), last: origin, profiles });
     return true;
   }
 }

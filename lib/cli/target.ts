@@ -62,14 +62,17 @@ export function connect(
   return new ApiClient(origin, token, retryPolicy(options, context));
 }
 
-/** The host named by the options, the environment or the configuration (no token needed). */
+/**
+ * The host named by the options, the environment or the configuration (no token needed). With none,
+ * the hint names the host signed out of last (its port too), else the local demo tenant.
+ */
 export function resolveOrigin(options: TargetOptions, store: ConfigStore, env: NodeJS.ProcessEnv): URL {
   const named = options.host ?? env[ENV_HOST];
   if (named !== undefined && named !== '') return parseHost(named);
-  const current = store.read().current;
+  const { current, last } = store.read();
   if (current !== undefined) return parseHost(current);
   throw new NotSignedInError('No host: pass --host URL, set EXECFABRIC_HOST, or sign in first', [
-    hint(`login --host ${exampleHost(env)}`, env),
+    hint(`login --host ${last ?? exampleHost(env)}`, env),
   ]);
 }
 

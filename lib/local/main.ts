@@ -1,22 +1,26 @@
 /**
  * `npm start`: the whole platform on this machine, no cloud account. Reads PORT (8080) and
- * EXECFABRIC_DATA_DIR (.execfabric/), builds the sites, prints where everything is, and stops
- * cleanly on Ctrl-C. It takes no arguments: `--help` prints the settings, anything else is refused
+ * EXECFABRIC_DATA_DIR (.execfabric/), builds the sites (under npm start, or EXECFABRIC_BUILD_SITES=1),
+ * prints where everything is — and says so when a site is not built — and stops cleanly on Ctrl-C. It takes no arguments: `--help` prints the settings, anything else is refused
  * before anything starts — or is built (the build was an npm `prestart`, which ran before either).
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST_API_RATE } from '../edge/rate-limit.ts';
+import { sites } from '../topology.ts';
 import { dataDirHolder, dataDirInUse, startLocalPlatform } from './platform.ts';
 import { DEFAULT_LOCAL_PORT, localPort } from './port.ts';
 import { stopOnSignals } from './stop-signals.ts';
 
 const USAGE = `Usage: npm start      (or: npx execfabric dev [--port N] [--data-dir DIR] [--no-build])
 
-Builds the sites, then runs the whole ExecFabric platform on this machine and prints its URLs and
-demo users. It takes no arguments; its settings are environment variables:
+Runs the whole ExecFabric platform on this machine and prints its URLs and demo users. Under
+npm start it first builds the sites (the fronts and the docs); started any other way (npx tsx
+lib/local/main.ts) it serves the sites already built, unless EXECFABRIC_BUILD_SITES=1. It takes no
+arguments; its settings are environment variables:
 
   PORT                         port of every host (default ${DEFAULT_LOCAL_PORT}), e.g. PORT=8081 npm start
   EXECFABRIC_DATA_DIR          data folder (default .execfabric/; one process per folder)
@@ -91,8 +95,8 @@ if (build !== '0' && build !== '1') {
   process.stderr.write(`EXECFABRIC_BUILD_SITES must be 0 or 1, got ${build}\n`);
   process.exit(2);
 }
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 if (build === '1') {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const built = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'frontend', 'build.ts')], {
     cwd: root,
     stdio: 'inherit',
@@ -116,6 +120,17 @@ const platform = await startLocalPlatform({ port, dataDir, hostRateLimit }).catc
   throw error;
 });
 const base = (host: string) => `http://${host}:${platform.port}`;
+// A site never built answers its placeholder page ("This site has not been built yet"): say so here.
+const unbuilt = Object.values(sites).filter((site) => !existsSync(resolve(root, site.dir, 'index.html')));
+const unbuiltWarning =
+  unbuilt.length === 0
+    ? []
+    : [
+        `  Not built yet: ${unbuilt.map((site) => site.dir).join(', ')}; ${unbuilt.length === 1 ? 'its' : 'their'} pages answer`,
+        '  "This site has not been built yet" (the API works). npm run build:sites builds the sites;',
+        '  npm start (or EXECFABRIC_BUILD_SITES=1) builds them before starting.',
+        '',
+      ];
 
 process.stdout.write(
   [
@@ -129,6 +144,7 @@ process.stdout.write(
     `  free edition         ${base(platform.freeHosts[0] ?? 'free.localhost')}`,
     `  documentation        ${base(platform.docsHosts[0] ?? 'docs.localhost')}`,
     '',
+    ...unbuiltWarning,
     `  demo users (password: ${platform.demoPassword})`,
     '    admin  super-admin on the governance console',
     '    alice, claire  acme admins · bob  acme operator · gina  globex admin',

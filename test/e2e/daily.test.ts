@@ -242,6 +242,9 @@ describe('runs', () => {
     const dialog = tab.getByRole('dialog');
     await dialog.getByRole('heading', { name: 'Cancel this run?' }).waitFor();
     await screenshot(tab, 'tenant-cancel-confirm');
+    // The other button keeps the run: no "Cancel" beside "Cancel the run".
+    expect(await dialog.getByRole('button', { name: 'Keep the run' }).count()).toBe(1);
+    expect(await dialog.getByRole('button', { name: 'Cancel', exact: true }).count()).toBe(0);
     await dialog.getByRole('button', { name: 'Cancel the run' }).click();
     await tab.getByText('The run was cancelled.').waitFor();
     expect((await api(ACME, alice, 'GET', `/api/executions/${waiting}`)).body).toMatchObject({

@@ -201,7 +201,7 @@ describe('tenant front', () => {
     await signIn(tab, 'gina', PASSWORD);
     const warning = tab.getByRole('status', { name: 'Approval warning' });
     await warning.waitFor();
-    expect(await warning.textContent()).toContain("Only 1 user(s) may approve this Skill's runs");
+    expect(await warning.textContent()).toContain("Only 1 user may approve this Skill's runs");
     expect(await warning.textContent()).toContain('runs requested by its approvers are refused');
   });
 

@@ -110,7 +110,7 @@ describe("a waiting run's own page", () => {
     const { page: own } = await page();
     await signedIn(own, ACME, `/executions/${id}`, 'bob');
     await own.getByText('Waiting for approval.', { exact: false }).waitFor();
-    await own.getByText('You cannot decide on this run', { exact: false }).waitFor();
+    await own.getByText('You cannot decide on this run: you requested it', { exact: false }).waitFor();
     expect(await own.getByRole('button', { name: 'Approve' }).count()).toBe(0);
 
     // The inbox offers the decision on its card, and leads to the run's page.

@@ -140,7 +140,7 @@ describe('a run that needs more approvers than there are', () => {
       approvalsRequired: 2,
       approversAvailable: 1,
     });
-    expect(String(refused.body.detail)).toMatch(/needs 2 approval\(s\).*1 user\(s\) other than gwen/);
+    expect(String(refused.body.detail)).toMatch(/needs 2 approvals.*1 user other than gwen/);
     expect(await runsOf(high)).toEqual([]);
     expect(await runsToday()).toBe(quotaBefore);
     expect(await auditCount()).toBe(auditBefore);
@@ -184,7 +184,7 @@ describe('a run that needs more approvers than there are', () => {
     const fired = await api('gwen', 'POST', `/api/schedules/${schedule.body.id}/fire`);
     expect(fired.status, fired.text).toBe(200);
     expect(fired.body).toMatchObject({ outcome: 'skipped', reason: 'approvers-unavailable' });
-    expect(String(fired.body.detail)).toContain('needs 2 approval(s)');
+    expect(String(fired.body.detail)).toContain('needs 2 approvals');
     expect(await runsOf(high)).toEqual([]);
   });
 

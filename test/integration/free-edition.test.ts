@@ -303,6 +303,9 @@ describe('the free plan’s quotas', () => {
       expectProblem(response, 429, 'over the daily quota');
       expect(response.body.type).toBe(problemType('quota-exceeded'));
       expect(response.body).toMatchObject({ quota: 'runsPerDay', limit: 100, remaining: 0 });
+      // The sentence reads the reset as a person does; the field keeps the instant.
+      expect(response.body.detail).toMatch(/start again at \d{1,2} [A-Z][a-z]{2} \d{4}, 00:00 UTC$/);
+      expect(response.body.resetsAt).toMatch(/^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
       expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
     }
     const after = await t.send({ host, token, path: '/api/usage' });

@@ -75,6 +75,9 @@ describe('run admission', () => {
     expectProblem(refused, 403);
     expect(refused.body.type).toBe(problemType('tenant-suspended'));
     expect(refused.body.detail).toMatch(/grace period is over/);
+    // A readable date in the sentence, the instant in its own field.
+    expect(refused.body.detail).toMatch(/expired on \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC /);
+    expect(refused.body.expiresAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   });
 
   it('still runs within the grace period, and again once renewed', async () => {

@@ -5,6 +5,7 @@
  */
 
 import type { HostOnboarding } from '../../../functions/contract/index.ts';
+import { counted } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { useAction, useResource } from '../shared/hooks.ts';
 import { Badge, DateTime, Empty, ProblemView, Section, Show, Table } from '../shared/ui.tsx';
@@ -56,7 +57,7 @@ export function DomainStatus({
             </Table>
           )}
           <p className="muted">
-            Checked {domain.attempts} time(s)
+            Checked {counted(domain.attempts, 'time')}
             {domain.checkedAt === undefined ? null : (
               <>
                 , last <DateTime value={domain.checkedAt} />

@@ -3,6 +3,7 @@
  * distribution, platform announcements, and the read-only tenant console of whitelisted admins.
  * Routes that are not on this platform yet show as unavailable rather than as errors.
  */
+
 import { type FormEvent, useState } from 'react';
 import type {
   HttpResource,
@@ -11,6 +12,7 @@ import type {
   Tenant,
   TrialResult,
 } from '../../../functions/contract/index.ts';
+import { counted } from '../../../functions/contract/index.ts';
 import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, idempotencyHeaders, type Page, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
@@ -103,8 +105,10 @@ export function LifecyclePage() {
       {results.map((result) => (
         <Section key={result.key} title={`Result: ${result.scan}`}>
           <p role="status">
-            Scanned {result.scanned} item(s) as of <DateTime value={result.now} />;{' '}
-            {result.changed.length === 0 ? 'nothing needed doing.' : `${result.changed.length} change(s):`}
+            Scanned {counted(result.scanned, 'item')} as of <DateTime value={result.now} />;{' '}
+            {result.changed.length === 0
+              ? 'nothing needed doing.'
+              : `${counted(result.changed.length, 'change')}:`}
           </p>
           {result.changed.length > 0 ? (
             <ul>
@@ -609,7 +613,7 @@ export function PlatformAnnouncementsPage() {
     event.preventDefault();
     const posted = await post.run();
     if (posted !== undefined) {
-      setMessage(`Posted to ${posted.newlyDelivered} tenant(s).`);
+      setMessage(`Posted to ${counted(posted.newlyDelivered, 'tenant')}.`);
       setTitle('');
       setBody('');
       list.reload();

@@ -4,7 +4,9 @@
  * messages, suppression summaries), its verification, and its export as JSON Lines with the
  * verification result: the same routes on every host.
  */
+
 import { type FormEvent, useState } from 'react';
+import { counted } from '../../../functions/contract/index.ts';
 import { type AuditEntry, type AuditVerification, api, requestText, withQuery } from './api.ts';
 import { useAction, usePaged } from './hooks.ts';
 import { navigate, useLocation } from './router.tsx';
@@ -190,7 +192,7 @@ export function AuditPage({ title }: { readonly title: string }) {
             )}{' '}
             {result.valid
               ? 'Every sealed entry matches its seal, and every seal links to the one before.'
-              : `${result.problems.length} problem(s) found.`}
+              : `${counted(result.problems.length, 'problem')} found.`}
           </p>
           <dl className="facts">
             <dt>Seals</dt>

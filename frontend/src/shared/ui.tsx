@@ -75,6 +75,11 @@ export interface ConfirmRequest {
   readonly body: ReactNode;
   /** The confirming button's label (say what happens: "Confirm payment", "Archive"). */
   readonly confirm: string;
+  /**
+   * The dismissing button's label, when "Cancel" would read as the action itself (cancelling a run:
+   * "Keep running" beside "Cancel the run"). @default 'Cancel'
+   */
+  readonly dismiss?: string;
   readonly danger?: boolean;
 }
 
@@ -118,7 +123,7 @@ export function useConfirm(): { confirm: (request: ConfirmRequest) => Promise<bo
         <div className="confirm-body">{pending.body}</div>
         <div className="form-actions">
           <button type="button" className="secondary" onClick={() => finish(false)}>
-            Cancel
+            {pending.dismiss ?? 'Cancel'}
           </button>
           <button
             type="button"

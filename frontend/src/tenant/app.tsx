@@ -42,7 +42,7 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
         element: id === undefined ? <ExecutionsPage /> : <ExecutionPage key={id} id={id} me={me} />,
       };
     case 'approvals':
-      return id === undefined ? { menu: 'approvals', element: <ApprovalsPage /> } : null;
+      return id === undefined ? { menu: 'approvals', element: <ApprovalsPage self={me.username} /> } : null;
     case 'announcements':
       return id === undefined
         ? { menu: 'announcements', element: <AnnouncementsPage canManage={can('announcement:manage')} /> }

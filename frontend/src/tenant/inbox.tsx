@@ -26,8 +26,9 @@ import {
   ShowList,
   useConfirm,
 } from '../shared/ui.tsx';
+import { cannotDecideReason } from './wording.ts';
 
-export function ApprovalsPage() {
+export function ApprovalsPage({ self }: { readonly self: string }) {
   const { state, reload } = useResource<{ items: InboxItem[] }>('/api/approvals');
   const [message, setMessage] = useState('');
   // An approval link from an agent's ticket names its run: that card is shown first and marked.
@@ -53,6 +54,7 @@ export function ApprovalsPage() {
                 .map((item) => (
                   <li key={item.id}>
                     <ApprovalCard
+                      self={self}
                       item={item}
                       highlighted={item.id === focus}
                       onDecided={(text) => {
@@ -73,10 +75,12 @@ export function ApprovalsPage() {
 
 function ApprovalCard({
   item: execution,
+  self,
   highlighted,
   onDecided,
 }: {
   readonly item: InboxItem;
+  readonly self: string;
   readonly highlighted: boolean;
   readonly onDecided: (text: string) => void;
 }) {
@@ -141,7 +145,7 @@ function ApprovalCard({
       {(execution.declaredParameters ?? []).length === 0 ? null : (
         <p>The script may read these parameters: {(execution.declaredParameters ?? []).join(', ')}</p>
       )}
-      <Decision execution={execution} onDecided={onDecided}>
+      <Decision execution={execution} self={self} onDecided={onDecided}>
         <Link to={`/executions/${segment(execution.id)}`}>Details</Link>
       </Decision>
     </article>
@@ -155,10 +159,13 @@ function ApprovalCard({
  */
 export function Decision({
   execution,
+  self,
   onDecided,
   children,
 }: {
   readonly execution: InboxItem;
+  /** The signed-in user, to say why they may not decide. */
+  readonly self?: string;
   readonly onDecided: (text: string) => void;
   readonly children?: ReactNode;
 }) {
@@ -186,9 +193,7 @@ export function Decision({
   };
   const commentId = `comment-${execution.id}`;
   if (execution.canDecide === false) {
-    return (
-      <p className="muted">You cannot decide on this run (you requested it, or you have decided already).</p>
-    );
+    return <p className="muted">{cannotDecideReason(execution, self)}</p>;
   }
   return (
     <form

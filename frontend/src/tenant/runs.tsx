@@ -468,6 +468,7 @@ function RunActions({
                   </>
                 ),
                 confirm: 'Cancel the run',
+                dismiss: execution.status === 'running' ? 'Keep running' : 'Keep the run',
                 danger: true,
               });
               if (!ok) return;
@@ -519,9 +520,11 @@ function RunActions({
  */
 function RunDecision({
   execution,
+  self,
   onDecided,
 }: {
   readonly execution: Execution;
+  readonly self: string;
   readonly onDecided: (text: string) => void;
 }) {
   const inbox = useResource<{ items: InboxItem[] }>('/api/approvals');
@@ -535,6 +538,7 @@ function RunDecision({
       <h2 id="run-decision">Your decision</h2>
       <Decision
         execution={item}
+        self={self}
         onDecided={(text) => {
           inbox.reload();
           onDecided(text);
@@ -569,6 +573,7 @@ export function ExecutionPage({ id, me }: { readonly id: string; readonly me: Me
               {execution.status === 'pending_approval' && me.permissions.includes('approval:decide') ? (
                 <RunDecision
                   execution={execution}
+                  self={me.username}
                   onDecided={(text) => {
                     setDecided(text);
                     refresh();

@@ -4,9 +4,11 @@
  * the same pointer move), read a version's source, compare two versions line by line, rename, and
  * disable, archive or restore the script. Versions are immutable; only the active pointer moves.
  */
+
 import { diffLines } from 'diff';
 import { type FormEvent, useEffect, useId, useState } from 'react';
 import type { ScriptAsset, ScriptVersion } from '../../../functions/contract/index.ts';
+import { counted } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { CodeEditor } from '../shared/code-editor.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
@@ -596,7 +598,7 @@ function DiffView({
     <div>
       <p role="status">
         {changed
-          ? `v${from} → v${to}: ${added} line(s) added, ${removed} line(s) removed.`
+          ? `v${from} → v${to}: ${counted(added, 'line')} added, ${counted(removed, 'line')} removed.`
           : `v${from} and v${to} are identical.`}
       </p>
       {changed ? (

@@ -18,6 +18,26 @@ export function approvalsInWords(count: number): string {
   return `${count} ${count === 1 ? 'approval' : 'approvals'}`;
 }
 
+/**
+ * Why `self` may not decide on a waiting run (the API's `canDecide: false`), the reason that applies:
+ * their own run, or their vote already given; else the permission it takes.
+ */
+export function cannotDecideReason(
+  run: {
+    readonly requestedBy: string;
+    readonly approvals?: readonly { approver: string; decision: string }[];
+  },
+  self: string | undefined,
+): string {
+  if (self === undefined) return 'You cannot decide on this run.';
+  if (run.requestedBy === self)
+    return 'You cannot decide on this run: you requested it, and a requester never decides their own run.';
+  const vote = run.approvals?.find((entry) => entry.approver === self);
+  if (vote !== undefined)
+    return `You cannot decide on this run: you have already ${vote.decision === 'reject' ? 'rejected' : 'approved'} it.`;
+  return 'You cannot decide on this run: deciding takes the approval:decide permission.';
+}
+
 /** The approval hint of a risk level: what its Skills need at least, in a sentence that reads right for 0. */
 export function minimumApprovalsHint(risk: string, minimum: number): string {
   if (minimum <= 0) return `A ${risk}-risk Skill may run without approval.`;

@@ -15,6 +15,7 @@
  * Approvers are notified through announcements (never the requester); every request, decision and
  * expiry is audited.
  */
+import { counted } from '../../contract/wording.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
@@ -140,7 +141,7 @@ export class Approvals {
     };
     if (count.approvers < required) {
       throw new ApproversUnavailableError(
-        `This run needs ${required} approval(s) from people other than its requester, and ${count.approvers} user(s) other than ${requester} may approve it (active, with approval:decide, allowed to see the Skill): it could never be approved. Give more users approval:decide, or change the Skill's approval rule or visibility.`,
+        `This run needs ${counted(required, 'approval')} from people other than its requester, and ${counted(count.approvers, 'user')} other than ${requester} may approve it (active, with approval:decide, allowed to see the Skill): it could never be approved. Give more users approval:decide, or change the Skill's approval rule or visibility.`,
         { extra },
       );
     }

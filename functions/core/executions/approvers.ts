@@ -4,7 +4,9 @@
  * refuse a run nobody could approve (approvals.ts `assertApprovable`); the catalogue's Skill view
  * counts them to warn its managers (`approvalWarning`), which only the API loads.
  */
+
 import type { ApprovalWarning } from '../../contract/responses.ts';
+import { counted } from '../../contract/wording.ts';
 import { canSee, type Skill } from '../catalog/skills.ts';
 import type { Directory } from '../identity/directory.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -92,12 +94,12 @@ export async function approvalWarning(
   const approvers = count.approvers <= required || (adminRequired && count.admins <= 1);
   if (!everyone && !approvers) return null;
   const who = everyone ? 'every run of this Skill is refused' : 'runs requested by its approvers are refused';
-  const needs = `it needs ${required} approval(s) from people other than the requester${adminRequired ? ', one of them an admin' : ''}`;
+  const needs = `it needs ${counted(required, 'approval')} from people other than the requester${adminRequired ? ', one of them an admin' : ''}`;
   return {
     approvalsRequired: required,
     approvers: count.approvers,
     ...(adminRequired ? { adminApprovers: count.admins } : {}),
     refused: everyone ? 'all' : 'approvers',
-    message: `Only ${count.approvers} user(s)${adminRequired ? ` (${count.admins} admin(s))` : ''} may approve this Skill's runs and ${needs}: ${who}. Give more users approval:decide, or change the Skill's approval rule or visibility.`,
+    message: `Only ${counted(count.approvers, 'user')}${adminRequired ? ` (${counted(count.admins, 'admin')})` : ''} may approve this Skill's runs and ${needs}: ${who}. Give more users approval:decide, or change the Skill's approval rule or visibility.`,
   };
 }

@@ -9,7 +9,7 @@ import { actorOf, canonicalJson } from '../audit/chain.ts';
 import { canSee, SKILL_ID_PATTERN, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import { ConflictError, NotFoundError, TenantSuspendedError, ValidationError } from '../errors.ts';
 import type { ExecutorRegistry } from '../executors/registry.ts';
-import { DAY_MS, GRACE_PERIOD_DAYS } from '../governance/dates.ts';
+import { DAY_MS, GRACE_PERIOD_DAYS, readableUtc } from '../governance/dates.ts';
 import { sha256 } from '../hashing.ts';
 import type { Caller } from '../identity/caller.ts';
 import { type TenantContext, type TenantSummary, tenantMayExecute } from '../tenancy/domain.ts';
@@ -232,7 +232,7 @@ export class RunRequests extends RunService<RunRequestsOptions> {
     const graceEnds = Date.parse(tenant.expiresAt) + GRACE_PERIOD_DAYS * DAY_MS;
     if (!(this.moves.now().getTime() < graceEnds)) {
       throw new TenantSuspendedError(
-        `This tenant's subscription expired on ${tenant.expiresAt} and its grace period is over: runs are disabled until it is renewed`,
+        `This tenant's subscription expired on ${readableUtc(tenant.expiresAt) ?? tenant.expiresAt} and its grace period is over: runs are disabled until it is renewed`,
         { extra: { tenantStatus: tenant.status, expiresAt: tenant.expiresAt } },
       );
     }

@@ -4,6 +4,7 @@
  * first run works at once. Only a template a one-person space can actually run is offered: no
  * approvals (nobody may approve their own run) and a script within the free plan's size.
  */
+import { counted } from '../../contract/wording.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { APPROVAL_COUNT, MIN_APPROVALS } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
@@ -57,7 +58,7 @@ export class FreeOffers {
     if (needs > 0) {
       issues.push({
         path: 'templateId',
-        message: `its Skill needs ${needs} approval(s), and a personal space has one person, who may not approve their own runs`,
+        message: `its Skill needs ${counted(needs, 'approval')}, and a personal space has one person, who may not approve their own runs`,
       });
     }
     const bytes = Buffer.byteLength(latest.source, 'utf8');

@@ -5,7 +5,9 @@
  * more than the limit between them; a refused attempt says when the window ends. Subjects are kept
  * as SHA-256 digests: the table holds no address or email in a key.
  */
+
 import { createHash } from 'node:crypto';
+import { counted } from '../../contract/wording.ts';
 import type { Table } from '../db.ts';
 import { RateLimitedError } from '../errors.ts';
 import { RateCounterRepository } from './rate-counter-repository.ts';
@@ -53,7 +55,7 @@ function describeWindow(seconds: number): string {
 }
 
 function describeWait(seconds: number): string {
-  if (seconds >= 3600) return `${Math.ceil(seconds / 3600)} hour(s)`;
-  if (seconds >= 60) return `${Math.ceil(seconds / 60)} minute(s)`;
-  return `${seconds} second(s)`;
+  if (seconds >= 3600) return counted(Math.ceil(seconds / 3600), 'hour');
+  if (seconds >= 60) return counted(Math.ceil(seconds / 60), 'minute');
+  return counted(seconds, 'second');
 }

@@ -31,6 +31,7 @@ import {
   GRACE_PERIOD_DAYS,
   MAX_CATCH_UP_DAYS,
   RENEWAL_THRESHOLDS_DAYS,
+  readableUtc,
   receivesReminders,
   reminderDueAt,
   reminderRanges,
@@ -206,19 +207,20 @@ export class Lifecycle {
   /** Posts the reminder and records it in the ledger; true when this call wrote either. */
   async #remind(tenant: Tenant, threshold: number): Promise<boolean> {
     const expiryDay = dayOf(tenant.expiresAt);
+    const expiry = readableUtc(tenant.expiresAt) ?? tenant.expiresAt;
     const at = reminderDueAt(tenant.expiresAt, threshold);
     const posted = await this.#post(tenant, {
       // Prefixed with its due moment so the tenant's announcement list stays newest first.
       id: `${at}-renewal-${expiryDay}-${threshold}d`,
       title: `Your ExecFabric subscription expires in ${plural(threshold)}`,
-      body: `${tenant.name} (plan ${tenant.plan}) expires on ${tenant.expiresAt}. Renew before then to keep running Skills without interruption.`,
+      body: `${tenant.name} (plan ${tenant.plan}) expires on ${expiry}. Renew before then to keep running Skills without interruption.`,
       severity: reminderSeverity(threshold),
     });
     const recorded = await this.#ledger(tenant, {
       id: `reminder-${tenant.id}-${expiryDay}-${threshold}d`,
       kind: 'renewal-reminder',
       at,
-      summary: `Renewal reminder: ${tenant.id} expires in ${plural(threshold)} (${tenant.expiresAt})`,
+      summary: `Renewal reminder: ${tenant.id} expires in ${plural(threshold)} (${expiry})`,
       details: { thresholdDays: threshold, expiresAt: tenant.expiresAt },
     });
     if (posted || recorded) {
@@ -235,14 +237,15 @@ export class Lifecycle {
     const expiryDay = dayOf(tenant.expiresAt);
     const at = shutdownDueAt(tenant.expiresAt, action, this.#graceDays);
     const suspended = action === 'suspended';
+    const expiry = readableUtc(tenant.expiresAt) ?? tenant.expiresAt;
     await this.#post(tenant, {
       id: `${at}-${action}-${expiryDay}`,
       title: suspended
         ? 'Your ExecFabric subscription is suspended'
         : 'Your ExecFabric subscription has expired',
       body: suspended
-        ? `${tenant.name} expired on ${tenant.expiresAt} and its grace period is over. Users can still sign in and read, but Skills no longer run until the subscription is renewed.`
-        : `${tenant.name} expired on ${tenant.expiresAt}. Skills keep running during a ${plural(this.#graceDays)} grace period; renew before it ends to avoid suspension.`,
+        ? `${tenant.name} expired on ${expiry} and its grace period is over. Users can still sign in and read, but Skills no longer run until the subscription is renewed.`
+        : `${tenant.name} expired on ${expiry}. Skills keep running during a ${this.#graceDays}-day grace period; renew before it ends to avoid suspension.`,
       severity: 'critical',
     });
     await this.#ledger(tenant, {

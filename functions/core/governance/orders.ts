@@ -14,8 +14,10 @@
  *
  * A retry at any point re-reads the order and continues from the step it is at.
  */
+
 import type { Order as OrderAnswer } from '../../contract/responses.ts';
 import type { PaidPlan } from '../../contract/tenancy.ts';
+import { counted } from '../../contract/wording.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -194,7 +196,7 @@ export class Orders {
         orderId: order.id,
         amount: order.amount,
         currency: order.currency,
-        summary: `Order for ${order.months} month(s) of ${order.plan} on ${order.tenantId}`,
+        summary: `Order for ${counted(order.months, 'month')} of ${order.plan} on ${order.tenantId}`,
       });
     }
     await recordPublic(this.#audit, by, 'order.created', `order:${order.id}`, {
@@ -354,7 +356,7 @@ export class Orders {
       orderId: order.id,
       amount: order.amount,
       currency: order.currency,
-      summary: `Order for ${order.months} month(s) of ${order.plan} on ${order.tenantId} cancelled`,
+      summary: `Order for ${counted(order.months, 'month')} of ${order.plan} on ${order.tenantId} cancelled`,
     });
   }
 }

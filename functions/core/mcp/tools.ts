@@ -15,6 +15,7 @@
  *   and the Skill output schema's `$defs`/`definitions` move to the envelope's root, so local
  *   `#/$defs/…` references still resolve.
  */
+import { counted } from '../../contract/wording.ts';
 import type { JsonSchema } from '../catalog/schemas.ts';
 import type { Skill } from '../catalog/skills.ts';
 import type { Vote } from '../executions/approvals.ts';
@@ -229,7 +230,7 @@ export function runEnvelope(
   const follow = `call ${GET_RUN_TOOL} with {"runId": "${id}"}`;
   const next =
     awaiting === 'approval'
-      ? `The run waits for ${execution.approvalsRequired} approval(s) by people of this tenant (never the requester). Give approvalUrl to an approver, then ${follow} to follow it.`
+      ? `The run waits for ${counted(execution.approvalsRequired, 'approval')} by people of this tenant (never the requester). Give approvalUrl to an approver, then ${follow} to follow it.`
       : awaiting === 'execution'
         ? `The run has not finished yet: ${follow} (with "waitSeconds" up to ${context.maxWaitSeconds} to wait for it).`
         : undefined;

@@ -5,7 +5,9 @@
  * (schedules.ts imports it dynamically): croner stays out of the tenant API's cold start, which
  * mostly serves requests that never compute a time.
  */
+
 import { Cron } from 'croner';
+import { counted } from '../../contract/wording.ts';
 import {
   invalid,
   isTimeZone,
@@ -81,7 +83,7 @@ export function validateTiming(timing: Timing, timezone: string, minMinutes: num
         const gap = (runs[index] as Date).getTime() - (runs[index - 1] as Date).getTime();
         if (gap < minMinutes * 60_000) {
           throw invalid(
-            `fires more often than every ${minMinutes} minute(s), the shortest interval this plan allows`,
+            `fires more often than every ${counted(minMinutes, 'minute')}, the shortest interval this plan allows`,
           );
         }
       }
@@ -95,7 +97,7 @@ export function validateTiming(timing: Timing, timezone: string, minMinutes: num
         throw invalid(`unit is one of ${RATE_UNITS.join(', ')}`, 'timing.unit');
       if (timing.every * UNIT_MS[timing.unit] < minMinutes * 60_000) {
         throw invalid(
-          `fires more often than every ${minMinutes} minute(s), the shortest interval this plan allows`,
+          `fires more often than every ${counted(minMinutes, 'minute')}, the shortest interval this plan allows`,
           'timing.every',
         );
       }

@@ -13,7 +13,9 @@
  * Every fire leaves one log entry per (schedule, scheduled time): `ran` (with its run), `skipped`
  * (and why) or `failed` (could not be requested). Logs are kept 90 days.
  */
+
 import type { Schedule as ScheduleAnswer, SkipReason } from '../../contract/responses.ts';
+import { counted } from '../../contract/wording.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import { canSee, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
@@ -518,7 +520,7 @@ export class Schedules {
         ...base,
         outcome: 'skipped',
         reason: 'missed',
-        detail: `Not run: ${count} occurrence(s) came more than ${MISSED_GRACE_SECONDS / 60} minutes late (the platform was down or the delivery was delayed); the schedule goes on at its next occurrence`,
+        detail: `Not run: ${counted(count, 'occurrence')} came more than ${MISSED_GRACE_SECONDS / 60} minutes late (the platform was down or the delivery was delayed); the schedule goes on at its next occurrence`,
         missed: { count, first: scheduledTime, last: last.toISOString() },
       };
       if (!(await this.#claim(domain, entry)))

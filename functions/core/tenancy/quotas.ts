@@ -15,6 +15,7 @@
  */
 import type { Table } from '../db.ts';
 import { PlanLimitError, QuotaExceededError } from '../errors.ts';
+import { readableUtc } from '../governance/dates.ts';
 import { type Key, usageKey } from '../keys.ts';
 import type { TenantContext } from './domain.ts';
 import { type PlanLimits, planLimits } from './plans.ts';
@@ -134,7 +135,7 @@ export class PlanQuotas {
     if (!(await this.#usage.reservePeriod(key, executionId, limits.runsPerDay, expiresAtEpoch))) {
       const retryAfterSeconds = Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000));
       throw new QuotaExceededError(
-        `The ${domain.tenant.plan} plan allows ${limits.runsPerDay} runs a day and today's are used up; they start again at ${resetsAt.toISOString()}`,
+        `The ${domain.tenant.plan} plan allows ${limits.runsPerDay} runs a day and today's are used up; they start again at ${readableUtc(resetsAt.toISOString()) ?? resetsAt.toISOString()}`,
         {
           extra: {
             plan: domain.tenant.plan,

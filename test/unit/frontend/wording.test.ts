@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   approvalsInWords,
+  cannotDecideReason,
   minimumApprovalsHint,
   readableFormErrors,
 } from '../../../frontend/src/tenant/wording.ts';
@@ -60,5 +61,31 @@ describe('the run form’s errors', () => {
 
   it('leaves other errors as the validator words them', () => {
     expect(readableFormErrors([other])).toEqual([other]);
+  });
+});
+
+describe('why a user cannot decide on a run', () => {
+  const run = {
+    requestedBy: 'bob',
+    approvals: [
+      { approver: 'alice', decision: 'approve' },
+      { approver: 'claire', decision: 'reject' },
+    ],
+  };
+
+  it('names the reason that applies', () => {
+    expect(cannotDecideReason(run, 'bob')).toBe(
+      'You cannot decide on this run: you requested it, and a requester never decides their own run.',
+    );
+    expect(cannotDecideReason(run, 'alice')).toBe(
+      'You cannot decide on this run: you have already approved it.',
+    );
+    expect(cannotDecideReason(run, 'claire')).toBe(
+      'You cannot decide on this run: you have already rejected it.',
+    );
+    expect(cannotDecideReason(run, 'dave')).toBe(
+      'You cannot decide on this run: deciding takes the approval:decide permission.',
+    );
+    expect(cannotDecideReason(run, undefined)).toBe('You cannot decide on this run.');
   });
 });

@@ -132,6 +132,10 @@ describe('expiry shutdown', () => {
     expect(retry.changed).toEqual([]);
     const notices = (await announcementsOf(tenant.id)).filter((item) => /has expired/.test(item.title));
     expect(notices).toHaveLength(1);
+    // The expiry in words a person reads, the same format as the approval notices; the grace in days.
+    expect(notices[0]?.body).toMatch(/ expired on \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC\. /);
+    expect(notices[0]?.body).toContain('during a 14-day grace period');
+    expect(notices[0]?.body).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
     expect((await ledgerOf(tenant.id)).map((entry) => entry.kind)).toContain('tenant-grace');
   });
 });

@@ -6,6 +6,7 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { ConfigStore } from '../../../../lib/cli/config.ts';
 import { main } from '../../../../lib/cli/main.ts';
 import { Output } from '../../../../lib/cli/output.ts';
 import { scratchDir } from '../../../support/scratch.ts';
@@ -67,5 +68,25 @@ describe('the hints', () => {
     const login = await stderrOf(['login'], { PORT: '8181' });
     expect(login.code).toBe(2);
     expect(login.stderr).toContain('(e.g. http://acme.localhost:8181)');
+  });
+
+  it('name the host signed out of last, port and all, over the default', async () => {
+    const home = scratchDir('execfabric-hints-home-');
+    const store = new ConfigStore(`${home}/execfabric`);
+    const host = 'http://acme.localhost:8791';
+    store.save({
+      host,
+      username: 'alice',
+      token: 'efp_gone',
+      tokenId: 'tok-1',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
+    expect(store.remove(host)).toBe(true);
+    expect(store.read().current).toBeUndefined();
+    const after = await stderrOf(['skills'], { XDG_CONFIG_HOME: home });
+    expect(after.code).toBe(3);
+    expect(after.stderr).toContain(`execfabric login --host ${host}`);
+    expect(after.stderr).not.toContain(':8080');
   });
 });
