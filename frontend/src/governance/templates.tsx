@@ -184,7 +184,9 @@ function TemplateCard({
           template={template}
           onDone={(version) => {
             setEditing(false);
-            onChanged(`${template.name} version ${version} saved; distribute it to offer the update.`);
+            onChanged(
+              `${template.name} version ${version} saved: the tenants it was offered to can update to it now; distribute it to offer it to others.`,
+            );
           }}
         />
       ) : null}
