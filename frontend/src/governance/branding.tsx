@@ -139,10 +139,12 @@ export function BrandingSection({
             onChange={(e) => setHomeText(e.target.value)}
           />
         </div>
-        <label className="check">
-          <input type="checkbox" checked={allMenus} onChange={(e) => setAllMenus(e.target.checked)} />
-          Show every menu a user's role allows
-        </label>
+        <div className="field">
+          <label className="check">
+            <input type="checkbox" checked={allMenus} onChange={(e) => setAllMenus(e.target.checked)} />
+            Show every menu a user's role allows
+          </label>
+        </div>
         {allMenus ? null : (
           <CheckList
             legend="Menus shown (Home always shows)"
