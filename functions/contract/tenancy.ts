@@ -45,3 +45,15 @@ export const PERSONAL_SPACE_EXPIRY = '9999-12-31T00:00:00.000Z';
 /** The public domain's surfaces: the governance console, the free entry, the docs site. */
 export const PUBLIC_SURFACES = ['governance', 'free', 'docs'] as const;
 export type PublicSurface = (typeof PUBLIC_SURFACES)[number];
+
+/**
+ * How far ahead of the platform's clock the "as of" instant of a lifecycle scan run by hand
+ * (`POST /api/lifecycle/run {now}`) may be: the caller's clock may run a little fast, nothing more.
+ */
+export const SCAN_CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * How far back that instant may be, in days: the reminders' catch-up window (an older reminder is
+ * moot; the expiry shutdown catches up on every tenant due whatever the instant).
+ */
+export const SCAN_MAX_PAST_DAYS = 31;

@@ -2,7 +2,8 @@
  * Issue 16 in a real browser: a person signs up on the free entry, lands signed in in their own
  * space on its own host, sees their plan with what is left, runs a pre-installed template Skill;
  * a super-admin sees the space as a tenant that never expires, finds the lead in the console,
- * orders its conversion and confirms the payment; the converted tenant shows the same Skills and
+ * orders its conversion, reloads the lead page (the order and its payment are still there) and
+ * confirms the payment; the converted tenant shows the same Skills and
  * runs on its new host; and the person, back on the free entry, finds their space by handle and
  * signs in there.
  */
@@ -120,6 +121,12 @@ describe('the free personal edition in a browser', () => {
     await operator.getByLabel("First admin's password").fill(OWNER_PASSWORD);
     await operator.getByLabel('Tenant name').fill('Dana & Co');
     await operator.getByRole('button', { name: 'Order the conversion' }).click();
+    await operator.getByRole('heading', { name: 'Conversion ordered' }).waitFor();
+    // Reloaded, the lead page still shows the pending order and its payment, not a second order form.
+    await operator.reload();
+    await operator.getByRole('heading', { name: 'Conversion ordered' }).waitFor();
+    expect(await operator.getByRole('button', { name: 'Order the conversion' }).count()).toBe(0);
+    expect(await operator.getByText(/Order ord_\w+ \(standard, 12 months, 240 USD\)/).count()).toBe(1);
     await operator.getByRole('button', { name: 'Confirm payment' }).click();
     await operator.getByText(/by order ord/).waitFor();
     await screenshot(operator, 'free-console-converted');

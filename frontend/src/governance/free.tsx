@@ -45,9 +45,13 @@ export interface Lead {
   readonly convertedAt?: string;
   readonly orderId?: string;
   readonly plan?: string;
+  /** The order that converts (or converted) the space, once one was ordered. */
+  readonly conversionOrderId?: string;
 }
 
 interface LeadWithSpace extends Lead {
+  /** That order as it is now (null: none ordered), so a reloaded page still offers its payment. */
+  readonly conversionOrder: Order | null;
   readonly space: {
     readonly plan: string;
     readonly status: string;
@@ -367,7 +371,8 @@ function DisableSpace({ lead, onChanged }: { readonly lead: Lead; readonly onCha
   );
 }
 
-function Conversion({ lead, onChanged }: { readonly lead: Lead; readonly onChanged: () => void }) {
+/** Orders the conversion, or, while one is pending, offers to confirm its payment. */
+function Conversion({ lead, onChanged }: { readonly lead: LeadWithSpace; readonly onChanged: () => void }) {
   const [plan, setPlan] = useState('standard');
   const [months, setMonths] = useState('12');
   const [amount, setAmount] = useState('0');
@@ -375,7 +380,12 @@ function Conversion({ lead, onChanged }: { readonly lead: Lead; readonly onChang
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [name, setName] = useState(lead.name ?? '');
-  const [order, setOrder] = useState<Order | null>(null);
+  const pending =
+    lead.conversionOrder !== null && ['pending', 'paying'].includes(lead.conversionOrder.status)
+      ? lead.conversionOrder
+      : null;
+  const [created, setCreated] = useState<Order | null>(null);
+  const order = created ?? pending;
   const create = useAction(() =>
     api.post<Order>(`/api/free/leads/${segment(lead.id)}/conversion`, {
       plan,
@@ -389,12 +399,14 @@ function Conversion({ lead, onChanged }: { readonly lead: Lead; readonly onChang
   const confirm = useAction((orderId: string) =>
     api.post<Order>(`/api/orders/${segment(orderId)}/confirm-payment`),
   );
+  const cancel = useAction((orderId: string) => api.post<Order>(`/api/orders/${segment(orderId)}/cancel`));
   if (order !== null) {
     return (
       <Section title="Conversion ordered">
         <Notice>
-          Order {order.id} ({order.plan}, {order.months} months) waits for its payment. The space converts
-          when the payment is confirmed.
+          Order {order.id} ({order.plan}, {order.months} months, {order.amount} {order.currency}) waits for
+          its payment. The space converts when the payment is confirmed; to change the conversion, cancel this
+          order and order it again.
         </Notice>
         <ProblemView problem={confirm.problem} />
         <button
@@ -402,12 +414,25 @@ function Conversion({ lead, onChanged }: { readonly lead: Lead; readonly onChang
           disabled={confirm.pending}
           onClick={async () => {
             if ((await confirm.run(order.id)) !== undefined) {
-              setOrder(null);
+              setCreated(null);
               onChanged();
             }
           }}
         >
           Confirm payment
+        </button>
+        <ProblemView problem={cancel.problem} />
+        <button
+          type="button"
+          disabled={cancel.pending}
+          onClick={async () => {
+            if ((await cancel.run(order.id)) !== undefined) {
+              setCreated(null);
+              onChanged();
+            }
+          }}
+        >
+          Cancel the order
         </button>
       </Section>
     );
@@ -423,8 +448,8 @@ function Conversion({ lead, onChanged }: { readonly lead: Lead; readonly onChang
         onSubmit={async (event: FormEvent) => {
           event.preventDefault();
           setPassword('');
-          const created = await create.run();
-          if (created !== undefined) setOrder(created);
+          const ordered = await create.run();
+          if (ordered !== undefined) setCreated(ordered);
         }}
       >
         <div className="form-row">

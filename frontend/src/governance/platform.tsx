@@ -5,12 +5,13 @@
  */
 
 import { type FormEvent, useState } from 'react';
-import type {
-  HttpResource,
-  PlatformAnnouncement,
-  ScanResult,
-  Tenant,
-  TrialResult,
+import {
+  type HttpResource,
+  type PlatformAnnouncement,
+  SCAN_MAX_PAST_DAYS,
+  type ScanResult,
+  type Tenant,
+  type TrialResult,
 } from '../../../functions/contract/index.ts';
 import { counted } from '../../../functions/contract/index.ts';
 import { AnnouncementFields } from '../shared/announcements.tsx';
@@ -41,6 +42,11 @@ import { PlatformHosts } from './hosts.tsx';
 import { TenantTable } from './tenants.tsx';
 
 const DAY_MS = 24 * 3600 * 1000;
+
+/** An instant as a datetime-local input's value, in the browser's time zone (`2026-12-05T09:30`). */
+function localInput(time: number): string {
+  return new Date(time - new Date(time).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
 
 // ── lifecycle ────────────────────────────────────────────────────────────────────────────────
 
@@ -93,8 +99,18 @@ export function LifecyclePage() {
             </div>
             <div className="field">
               <label htmlFor="scan-now">As of (optional)</label>
-              <input id="scan-now" type="datetime-local" value={at} onChange={(e) => setAt(e.target.value)} />
-              <p className="hint">Leave empty for now; set a date to catch up on a missed day.</p>
+              <input
+                id="scan-now"
+                type="datetime-local"
+                min={localInput(now - SCAN_MAX_PAST_DAYS * DAY_MS)}
+                max={localInput(now)}
+                value={at}
+                onChange={(e) => setAt(e.target.value)}
+              />
+              <p className="hint">
+                Leave empty for now; set a past date to catch up on a missed day (not later than now, at most{' '}
+                {SCAN_MAX_PAST_DAYS} days back).
+              </p>
             </div>
           </div>
           <Submit action={run} busy="Running…">

@@ -13,3 +13,11 @@ export class HandleUnavailableError extends ConflictError {
 export class LeadStateError extends ConflictError {
   override readonly code = 'lead-state';
 }
+
+/**
+ * A conversion order can no longer be applied as ordered (its admin name or a host was taken since):
+ * 409, nothing written; cancel it and order the conversion again.
+ */
+export class ConversionConflictError extends ConflictError {
+  override readonly code = 'conversion-conflict';
+}

@@ -39,6 +39,7 @@ function leadFromItem(item: Record<string, unknown>): Lead {
     ...optional('convertedAt'),
     ...optional('orderId'),
     ...optional('plan'),
+    ...optional('conversionOrderId'),
   } as Lead;
 }
 
@@ -77,6 +78,38 @@ export class LeadRepository {
       },
       (error) => new ConflictError(`Lead ${lead.id} exists; retry`, { cause: error }),
     );
+  }
+
+  /**
+   * Names `orderId` as the lead's conversion order, if the lead is not converted and names no order
+   * or still names `seen` (a cancelled or vanished one). False when the lead moved meanwhile.
+   */
+  async claimConversion(id: string, orderId: string, seen: string | undefined): Promise<boolean> {
+    const result = await updateItem(this.#table, {
+      Key: leadKey(id),
+      UpdateExpression: 'SET conversionOrderId = :order',
+      ConditionExpression:
+        seen === undefined
+          ? 'attribute_exists(PK) AND #status <> :converted AND attribute_not_exists(conversionOrderId)'
+          : 'attribute_exists(PK) AND #status <> :converted AND conversionOrderId = :seen',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':order': orderId,
+        ':converted': 'converted',
+        ...(seen === undefined ? {} : { ':seen': seen }),
+      },
+    });
+    return result !== null;
+  }
+
+  /** Forgets `orderId` as the lead's conversion order (an order that could not be written). */
+  async releaseConversion(id: string, orderId: string): Promise<void> {
+    await updateItem(this.#table, {
+      Key: leadKey(id),
+      UpdateExpression: 'REMOVE conversionOrderId',
+      ConditionExpression: 'conversionOrderId = :order',
+      ExpressionAttributeValues: { ':order': orderId },
+    });
   }
 
   async delete(id: string): Promise<void> {

@@ -45,9 +45,11 @@ export interface Lead {
   readonly convertedAt?: string;
   readonly orderId?: string;
   readonly plan?: string;
+  /** The order that converts (or converted) the space, once one was ordered; a cancelled one is replaced. */
+  readonly conversionOrderId?: string;
 }
 
-export type NewLead = Omit<Lead, 'id' | 'status' | 'createdAt'>;
+export type NewLead = Omit<Lead, 'id' | 'status' | 'createdAt' | 'conversionOrderId'>;
 
 export interface LeadFilter {
   readonly status?: LeadStatus;
@@ -148,6 +150,16 @@ export class Leads {
       next = page.cursor;
     } while (next !== undefined && items.length < MAX_EXPORT_LEADS);
     return next === undefined ? { items } : { items, cursor: next };
+  }
+
+  /** Names `orderId` as the lead's conversion order (see LeadRepository); false when the lead moved. */
+  claimConversion(id: string, orderId: string, seen: string | undefined): Promise<boolean> {
+    return this.#store.claimConversion(id, orderId, seen);
+  }
+
+  /** Forgets a conversion order that could not be written. */
+  releaseConversion(id: string, orderId: string): Promise<void> {
+    return this.#store.releaseConversion(id, orderId);
   }
 
   /**

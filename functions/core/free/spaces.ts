@@ -21,9 +21,9 @@ import type { TenantAdmin } from '../governance/tenants.ts';
 import { type Directory, USERNAME_PATTERN, validatePassword } from '../identity/directory.ts';
 import { hashPassword } from '../identity/passwords.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
-import type { HostDirectory } from '../tenancy/hosts.ts';
+import { type HostDirectory, isValidHost } from '../tenancy/hosts.ts';
 import { MAX_HOSTS_PER_TENANT, type Tenant, type TenantRegistry } from '../tenancy/tenants.ts';
-import { LeadStateError } from './errors.ts';
+import { ConversionConflictError, LeadStateError } from './errors.ts';
 import type { Lead, Leads } from './leads.ts';
 
 export interface ConversionInput {
@@ -78,15 +78,25 @@ export class PersonalSpaces {
     this.#audit = options.audit;
     this.#isFreeDomainHost = options.isFreeDomainHost;
     this.#now = options.now ?? (() => new Date());
-    // A paid conversion order finishes here (and again, harmlessly, on every replay).
-    this.#orders.onPaid((order, by) => this.#applyConversion(order, by));
+    // A conversion order's confirmation runs these steps (again, harmlessly, on every replay).
+    this.#orders.onConversion({
+      check: (order) => this.#checkConversion(order),
+      bind: (order, by, undo) => this.#bindConversion(order, by, undo),
+      complete: (order, by) => this.#completeConversion(order, by),
+      applied: (order, by) => this.#conversionApplied(order, by),
+    });
   }
 
-  /** A lead with its space as the console shows it (the space may be gone if a sign-up was undone). */
-  async get(leadId: string): Promise<Lead & { readonly space: Tenant | null }> {
+  /**
+   * A lead with its space and its conversion order as the console shows them (the space may be gone
+   * if a sign-up was undone; the order is null when none was ordered).
+   */
+  async get(
+    leadId: string,
+  ): Promise<Lead & { readonly space: Tenant | null; readonly conversionOrder: Order | null }> {
     const lead = await this.#leads.get(leadId);
     const space = await unlessNotFound(this.#registry.get(lead.tenantId));
-    return { ...lead, space };
+    return { ...lead, space, conversionOrder: await this.#conversionOrder(lead) };
   }
 
   /** Suspends the space (nothing runs; its person can still sign in and read) and records why. */
@@ -133,13 +143,16 @@ export class PersonalSpaces {
 
   /**
    * The order that converts the lead's space into a standard tenant: checked now (plan, hosts free to
-   * bind, admin name and password), applied when its payment is confirmed.
+   * bind, admin name and password, no other conversion order pending or paid), applied when its
+   * payment is confirmed. The lead names the order first (a conditional write), so of two
+   * concurrent conversions of one lead only one is ordered.
    */
   async orderConversion(leadId: string, input: ConversionInput, by: Acting): Promise<Order> {
     const lead = await this.#leads.get(leadId);
     if (lead.status === 'converted') {
       throw new LeadStateError('This space was converted already', { extra: { status: lead.status } });
     }
+    await this.#refuseOtherConversion(lead);
     const tenant = await this.#registry.get(lead.tenantId);
     const issues: { path: string; message: string }[] = [];
     const plan = input.plan;
@@ -147,55 +160,44 @@ export class PersonalSpaces {
       issues.push({ path: 'plan', message: 'a standard tenant is on a paid plan, not free' });
     }
     const hosts = [...new Set(input.hosts.map((host) => host.trim().toLowerCase()))];
-    if (hosts.length + tenant.hosts.length > MAX_HOSTS_PER_TENANT) {
-      issues.push({ path: 'hosts', message: `a tenant has at most ${MAX_HOSTS_PER_TENANT} hosts` });
-    }
-    for (const [index, host] of hosts.entries()) {
-      if (this.#isFreeDomainHost(host)) {
-        issues.push({
-          path: `hosts.${index}`,
-          message: `${host} is under the free domain, kept for personal spaces`,
-        });
-        continue;
-      }
-      const bound = await this.#hosts.resolve(host).then(
-        () => true,
-        (error: unknown) => {
-          if (error instanceof NotFoundError) return false;
-          throw error;
-        },
-      );
-      if (bound) issues.push({ path: `hosts.${index}`, message: `${host} is already bound` });
-    }
-    if (!USERNAME_PATTERN.test(input.admin.username)) {
-      issues.push({ path: 'admin.username', message: '2-63 characters: a-z, 0-9, dot, underscore, hyphen' });
-    } else if ((await this.#directory.getUser(spaceOf(tenant), input.admin.username)) !== null) {
-      issues.push({
-        path: 'admin.username',
-        message: `the space already has a user ${input.admin.username}`,
-      });
-    }
+    issues.push(...(await this.#hostIssues(tenant, hosts)));
+    issues.push(...(await this.#adminIssues(tenant, input.admin.username, null)));
     if (issues.length > 0 || !isPaidPlan(plan)) {
       throw new ValidationError('This conversion cannot be ordered', issues);
     }
     validatePassword(input.admin.password, 'admin.password');
-    const order = await this.#orders.create(
-      {
-        tenantId: tenant.id,
-        plan,
-        months: input.months,
-        amount: input.amount,
-        ...(input.currency === undefined ? {} : { currency: input.currency }),
-        conversion: {
-          leadId,
-          hosts,
-          adminUsername: input.admin.username,
-          adminPasswordHash: await hashPassword(input.admin.password),
-          ...(input.name?.trim() ? { name: input.name.trim() } : {}),
+    const orderId = this.#orders.newId();
+    if (!(await this.#leads.claimConversion(leadId, orderId, lead.conversionOrderId))) {
+      // Another conversion was ordered meanwhile (or the lead converted): say which.
+      await this.#refuseOtherConversion(await this.#leads.get(leadId));
+      throw new LeadStateError('This lead changed meanwhile; reload it and order again', {
+        extra: { status: lead.status },
+      });
+    }
+    let order: Order;
+    try {
+      order = await this.#orders.create(
+        {
+          id: orderId,
+          tenantId: tenant.id,
+          plan,
+          months: input.months,
+          amount: input.amount,
+          ...(input.currency === undefined ? {} : { currency: input.currency }),
+          conversion: {
+            leadId,
+            hosts,
+            adminUsername: input.admin.username,
+            adminPasswordHash: await hashPassword(input.admin.password),
+            ...(input.name?.trim() ? { name: input.name.trim() } : {}),
+          },
         },
-      },
-      by,
-    );
+        by,
+      );
+    } catch (error) {
+      await this.#leads.releaseConversion(leadId, orderId);
+      throw error;
+    }
     await recordPublic(this.#audit, by, 'free.conversion.ordered', `tenant:${tenant.id}`, {
       leadId,
       orderId: order.id,
@@ -206,17 +208,138 @@ export class PersonalSpaces {
     return order;
   }
 
-  async #applyConversion(order: Order, by: Acting): Promise<void> {
-    const conversion = order.conversion;
-    if (conversion === undefined || conversion.appliedAt !== undefined) return;
-    let tenant = await this.#registry.get(order.tenantId);
-    for (const host of conversion.hosts) {
-      if (!tenant.hosts.includes(host)) tenant = await this.#tenants.addHost(tenant.id, host, by);
+  /** The conversion order a lead names, or null (none, or one whose creation never completed). */
+  async #conversionOrder(lead: Lead): Promise<Order | null> {
+    if (lead.conversionOrderId === undefined) return null;
+    return unlessNotFound(this.#orders.get(lead.conversionOrderId));
+  }
+
+  /** A lead whose conversion order is pending, being confirmed or paid cannot order another one. */
+  async #refuseOtherConversion(lead: Lead, except?: string): Promise<void> {
+    const order = await this.#conversionOrder(lead);
+    if (order === null || order.id === except || order.status === 'cancelled') return;
+    const what =
+      order.status === 'paid'
+        ? `was converted by order ${order.id}`
+        : `has a conversion order ${order.id} (${order.status}): confirm its payment or cancel it first`;
+    throw new LeadStateError(`This space ${what}`, {
+      extra: { status: lead.status, orderId: order.id, orderStatus: order.status },
+    });
+  }
+
+  /** Why `hosts` cannot be bound to the space (empty: they can). */
+  async #hostIssues(tenant: Tenant, hosts: readonly string[]): Promise<{ path: string; message: string }[]> {
+    const issues: { path: string; message: string }[] = [];
+    const added = hosts.filter((host) => !tenant.hosts.includes(host));
+    if (added.length + tenant.hosts.length > MAX_HOSTS_PER_TENANT) {
+      issues.push({ path: 'hosts', message: `a tenant has at most ${MAX_HOSTS_PER_TENANT} hosts` });
     }
-    const space = spaceOf(tenant);
+    for (const [index, host] of hosts.entries()) {
+      if (!isValidHost(host)) {
+        issues.push({ path: `hosts.${index}`, message: `${host} is not a valid host name` });
+        continue;
+      }
+      if (this.#isFreeDomainHost(host)) {
+        issues.push({
+          path: `hosts.${index}`,
+          message: `${host} is under the free domain, kept for personal spaces`,
+        });
+        continue;
+      }
+      if (tenant.hosts.includes(host)) continue;
+      const bound = await this.#hosts.resolve(host).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof NotFoundError) return false;
+          throw error;
+        },
+      );
+      if (bound) issues.push({ path: `hosts.${index}`, message: `${host} is already bound` });
+    }
+    return issues;
+  }
+
+  /** Why `username` cannot be the space's new admin (empty: it can; `hash`: a user with it is ours). */
+  async #adminIssues(
+    tenant: Tenant,
+    username: string,
+    hash: string | null,
+  ): Promise<{ path: string; message: string }[]> {
+    if (!USERNAME_PATTERN.test(username)) {
+      return [{ path: 'admin.username', message: '2-63 characters: a-z, 0-9, dot, underscore, hyphen' }];
+    }
+    const existing = await this.#directory.getUser(spaceOf(tenant), username);
+    if (existing === null || (hash !== null && existing.passwordHash === hash)) return [];
+    return [{ path: 'admin.username', message: `the space already has a user ${username}` }];
+  }
+
+  /** Before a conversion order's payment is confirmed: everything that could refuse it, nothing written. */
+  async #checkConversion(order: Order): Promise<void> {
+    const conversion = order.conversion;
+    if (conversion === undefined) return;
+    const lead = await unlessNotFound(this.#leads.get(conversion.leadId));
+    if (lead !== null) {
+      if (lead.status === 'converted' && lead.orderId !== order.id) {
+        throw new LeadStateError(`This space was converted already, by order ${lead.orderId ?? '?'}`, {
+          extra: { status: lead.status, orderId: lead.orderId },
+        });
+      }
+      await this.#refuseOtherConversion(lead, order.id);
+    }
+    const tenant = await this.#registry.get(order.tenantId);
+    if (tenant.personal === undefined) {
+      throw new LeadStateError(`Tenant ${tenant.id} is not a personal space to convert`);
+    }
+    const convertedBy = tenant.personal.conversionOrderId;
+    if (tenant.personal.convertedAt !== undefined && convertedBy !== order.id) {
+      throw new LeadStateError(`This space was converted already, by order ${convertedBy ?? '?'}`, {
+        extra: { orderId: convertedBy },
+      });
+    }
     const hash = await this.#orders.conversionPasswordHash(order.id);
-    if (hash !== null)
-      await this.#directory.createAdminFromHash(space, conversion.adminUsername, hash, by.actor);
+    const issues = [
+      ...(await this.#hostIssues(tenant, conversion.hosts)),
+      ...(await this.#adminIssues(tenant, conversion.adminUsername, hash)),
+    ];
+    if (issues.length > 0) {
+      throw new ConversionConflictError(
+        `Order ${order.id} cannot convert the space any more: ${issues.map((issue) => issue.message).join('; ')}. Cancel it and order the conversion again`,
+        { extra: { orderId: order.id, issues } },
+      );
+    }
+  }
+
+  /**
+   * The conversion's writes that can be refused: bind the hosts, create the admin. A refusal (with
+   * `undo`) removes the hosts this call bound, then throws: nothing of it remains.
+   */
+  async #bindConversion(order: Order, by: Acting, undo: boolean): Promise<void> {
+    const conversion = order.conversion;
+    if (conversion === undefined) return;
+    let tenant = await this.#registry.get(order.tenantId);
+    const bound: string[] = [];
+    try {
+      for (const host of conversion.hosts) {
+        if (tenant.hosts.includes(host)) continue;
+        tenant = await this.#tenants.addHost(tenant.id, host, by);
+        bound.push(host);
+      }
+      const hash = await this.#orders.conversionPasswordHash(order.id);
+      if (hash !== null) {
+        await this.#directory.createAdminFromHash(spaceOf(tenant), conversion.adminUsername, hash, by.actor);
+      }
+    } catch (error) {
+      if (!undo) throw error;
+      for (const host of bound.reverse()) await this.#tenants.removeHost(tenant.id, host, by);
+      throw error;
+    }
+  }
+
+  /** After the renewal: rename, mark space and lead converted. Idempotent. */
+  async #completeConversion(order: Order, by: Acting): Promise<void> {
+    const conversion = order.conversion;
+    if (conversion === undefined) return;
+    const tenant = await this.#registry.get(order.tenantId);
     if (conversion.name !== undefined && tenant.name !== conversion.name) {
       await this.#tenants.update(tenant.id, { name: conversion.name }, by);
     }
@@ -231,7 +354,14 @@ export class PersonalSpaces {
         // A lead is never required for the tenant's own conversion (it could have been withdrawn).
         if (!(error instanceof NotFoundError)) throw error;
       });
+  }
+
+  /** After the paid mark: the password hash goes, and the conversion is recorded. */
+  async #conversionApplied(order: Order, by: Acting): Promise<void> {
+    const conversion = order.conversion;
+    if (conversion === undefined || conversion.appliedAt !== undefined) return;
     await this.#orders.conversionApplied(order.id);
+    const tenant = await this.#registry.get(order.tenantId);
     const details = {
       orderId: order.id,
       plan: order.plan,
@@ -242,7 +372,7 @@ export class PersonalSpaces {
       leadId: conversion.leadId,
       ...details,
     });
-    await this.#audit.record(space, {
+    await this.#audit.record(spaceOf(tenant), {
       actor: by.actor,
       action: 'space.converted',
       target: `tenant:${tenant.id}`,

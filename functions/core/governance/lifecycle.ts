@@ -17,8 +17,11 @@
  * concurrent scan changes nothing twice. Tenants written before the index existed are placed in it
  * once, by the first scan that finds the index unmarked.
  */
+
+import { SCAN_CLOCK_SKEW_MS, SCAN_MAX_PAST_DAYS } from '../../contract/tenancy.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
+import { ValidationError } from '../errors.ts';
 import { type SweepDependencies, sweepStaleExecutions } from '../executions/sweep.ts';
 import type { Announcement, Announcements } from '../foundation/announcements.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
@@ -359,6 +362,35 @@ export function createScanRegistry(
           },
         }),
   };
+}
+
+/**
+ * The instant a scan requested by an operator runs as of: `requested` (a missed day caught up on)
+ * or the clock. A later instant than the clock would apply expiries that have not happened (suspend
+ * a tenant today for an expiry weeks away) and record a future day as the scan's last run. Later than the clock plus SCAN_CLOCK_SKEW_MS, or more than SCAN_MAX_PAST_DAYS before
+ * it, is a ValidationError naming `now`. The schedules run as of the clock and need no check.
+ */
+export function operatorScanInstant(requested: Date | undefined, clock: Date): Date {
+  if (requested === undefined) return clock;
+  const latest = clock.getTime() + SCAN_CLOCK_SKEW_MS;
+  const earliest = clock.getTime() - SCAN_MAX_PAST_DAYS * DAY_MS;
+  if (requested.getTime() > latest) {
+    throw new ValidationError('A scan cannot run as of a time that has not come', [
+      {
+        path: 'now',
+        message: `at most ${SCAN_CLOCK_SKEW_MS / 60_000} minutes after the platform's clock (${clock.toISOString()}): a scan catches up on past days, it never applies future expiries`,
+      },
+    ]);
+  }
+  if (requested.getTime() < earliest) {
+    throw new ValidationError('A scan cannot run as of that long ago', [
+      {
+        path: 'now',
+        message: `at most ${SCAN_MAX_PAST_DAYS} days before the platform's clock (${clock.toISOString()})`,
+      },
+    ]);
+  }
+  return requested;
 }
 
 /** Runs one scan of the registry; a scan it does not hold is a clear error, never a silent success. */

@@ -185,6 +185,19 @@ export class OrderRepository {
     });
   }
 
+  /**
+   * Undoes step 1 (`paying → pending`, the renewal forgotten) when a conversion's write was refused
+   * before the renewal. False when the order moved meanwhile.
+   */
+  async backToPending(id: string): Promise<boolean> {
+    return this.#step(id, {
+      UpdateExpression:
+        'SET #status = :pending REMOVE confirmedAt, confirmedBy, previousExpiry, previousStatus, newExpiry, newStatus',
+      ConditionExpression: '#status = :paying',
+      ExpressionAttributeValues: { ':pending': 'pending', ':paying': 'paying' },
+    });
+  }
+
   /** Step 3: `paying → paid`. True when this call made the change. */
   async markPaid(id: string): Promise<boolean> {
     return this.#step(id, {

@@ -4,13 +4,18 @@
  * wherever a previous attempt crashed. The store has no transactions, so confirmation is a chain of
  * conditional steps, each safe to repeat (docs/decisions/order-payment-idempotency.md):
  *
+ * 0. While the order is pending, every check that can refuse it runs before anything is written (a
+ *    conversion's: its lead and space still convertible, its hosts free, its admin name free).
  * 1. `pending → paying`: the order records the renewal it will apply (the tenant's expiry and
  *    status it was computed from, the new expiry and status) and when it was confirmed.
+ *    A conversion then makes its writes that can still be refused (hosts, admin); a refusal undoes
+ *    them and puts the order back to `pending`, so nothing of the confirmation remains.
  * 2. The tenant takes the renewal in one write that also adds the order id to its applied set,
  *    conditioned on that id not being there yet and on the expiry and status step 1 saw. If the
  *    tenant changed in between, the order's renewal is recomputed (conditionally) and step 2 retried.
- * 3. `paying → paid`. The ledger entry and audit follow; the ledger entry is keyed by the order, so
- *    a repeat writes nothing.
+ *    A conversion finishes (rename, space and lead converted) before the next step.
+ * 3. `paying → paid`, the last mark. The ledger entry and audit follow; the ledger entry is keyed by
+ *    the order, so a repeat writes nothing.
  *
  * A retry at any point re-reads the order and continues from the step it is at.
  */
@@ -70,12 +75,36 @@ export interface NewOrder {
   readonly months: number;
   readonly amount: number;
   readonly currency?: string;
-  /** A conversion of a personal space (checked by its caller, free/conversions.ts). */
+  /** A conversion of a personal space (checked by its caller, free/spaces.ts). */
   readonly conversion?: Conversion & { readonly adminPasswordHash: string };
+  /** An id chosen beforehand (a conversion names its order on its lead first). @default a new one */
+  readonly id?: string;
 }
 
-/** Runs after an order is paid (and again on every replay of the confirmation): must be idempotent. */
-export type AfterPaid = (order: Order, by: Acting) => Promise<void>;
+/**
+ * What confirming a conversion order does besides the renewal (free/spaces.ts). Every step is
+ * idempotent: a replayed confirmation runs the ones it reaches again.
+ */
+export interface ConversionSteps {
+  /** Every check that can refuse the conversion, while nothing is written yet (a conflict throws). */
+  check(order: Order): Promise<void>;
+  /**
+   * The writes that can still be refused (hosts, admin), before the renewal. With `undoOnRefusal`,
+   * a refused write undoes those made before it, then throws.
+   */
+  bind(order: Order, by: Acting, undoOnRefusal: boolean): Promise<void>;
+  /** The rest (rename, space and lead converted), after the renewal and before the paid mark. */
+  complete(order: Order, by: Acting): Promise<void>;
+  /** After the paid mark: the password hash goes, the conversion is recorded. */
+  applied(order: Order, by: Acting): Promise<void>;
+}
+
+const NO_CONVERSION: ConversionSteps = {
+  check: () => Promise.reject(new OrderStateError('Conversions are not available here')),
+  bind: async () => undefined,
+  complete: async () => undefined,
+  applied: async () => undefined,
+};
 
 export interface OrderOutcome {
   readonly order: Order;
@@ -112,7 +141,7 @@ export class Orders {
   readonly #customers: Customers;
   readonly #audit: AuditLog;
   readonly #now: () => Date;
-  #afterPaid: AfterPaid = async () => undefined;
+  #conversion: ConversionSteps = NO_CONVERSION;
 
   constructor(options: {
     table: Table;
@@ -128,9 +157,14 @@ export class Orders {
     this.#now = options.now ?? (() => new Date());
   }
 
-  /** What a paid order does besides renewing its tenant (a personal space's conversion). */
-  onPaid(afterPaid: AfterPaid): void {
-    this.#afterPaid = afterPaid;
+  /** What confirming a conversion order does besides renewing its tenant (a personal space's). */
+  onConversion(steps: ConversionSteps): void {
+    this.#conversion = steps;
+  }
+
+  /** An id for an order created later (`NewOrder.id`). */
+  newId(): string {
+    return timeOrderedId('ord', this.#now());
   }
 
   /** The stored admin password hash of a conversion not applied yet (null once applied, or none). */
@@ -164,7 +198,7 @@ export class Orders {
     }
     const now = this.#now();
     const order: Order = {
-      id: timeOrderedId('ord', now),
+      id: input.id ?? timeOrderedId('ord', now),
       tenantId: tenant.id,
       ...(tenant.customerId === undefined ? {} : { customerId: tenant.customerId }),
       plan: input.plan,
@@ -232,16 +266,35 @@ export class Orders {
           throw new OrderStateError(`Order ${id} was cancelled`, { extra: { orderStatus: order.status } });
         case 'paid':
           // A replay, or a crash after the last step: make sure the ledger has it (and a conversion
-          // its steps), change nothing else.
+          // its steps: an order paid before conversions were finished before the paid mark may still
+          // lack some), change nothing else.
           await this.#ledgerPayment(order);
-          await this.#afterPaid(order, by);
+          if (order.conversion !== undefined && order.conversion.appliedAt === undefined) {
+            await this.#conversion.bind(order, by, false);
+            await this.#conversion.complete(order, by);
+            await this.#conversion.applied(order, by);
+          }
           return { order: await this.get(id), changed };
         case 'pending': {
           const tenant = await this.#tenants.get(order.tenantId);
+          if (order.conversion !== undefined) await this.#conversion.check(order);
           await this.#markPaying(order, tenant, by);
           break;
         }
         case 'paying': {
+          if (order.conversion !== undefined) {
+            // Before the renewal, a refusal can still be undone; once the renewal is in (a replay
+            // after a crash), the order goes on or waits in `paying`, never back.
+            const undo = !(await this.#tenants.hasApplied(order.tenantId, order.id));
+            try {
+              await this.#conversion.bind(order, by, undo);
+            } catch (error) {
+              // Refused after the checks (a host or the admin name taken meanwhile): its own writes
+              // are undone; the order goes back to pending, so the confirmation left nothing.
+              if (undo) await this.#store.backToPending(order.id);
+              throw error;
+            }
+          }
           const outcome = await this.#tenants.applyRenewal(order.tenantId, {
             orderId: order.id,
             previousExpiry: String(order.previousExpiry),
@@ -254,6 +307,7 @@ export class Orders {
             await this.#recompute(order);
             break;
           }
+          if (order.conversion !== undefined) await this.#conversion.complete(order, by);
           if (await this.#markPaid(order)) {
             changed = true;
             const paid = await this.get(id);
@@ -268,7 +322,7 @@ export class Orders {
               previousStatus: paid.previousStatus,
               newStatus: paid.newStatus,
             });
-            await this.#afterPaid(paid, by);
+            if (paid.conversion !== undefined) await this.#conversion.applied(paid, by);
             return { order: await this.get(id), changed };
           }
           break;

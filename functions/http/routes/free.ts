@@ -142,6 +142,10 @@ const leadSchema = z
     convertedAt: z.string().optional(),
     orderId: z.string().optional(),
     plan: z.string().optional(),
+    conversionOrderId: z
+      .string()
+      .optional()
+      .meta({ description: 'The order that converts (or converted) the space, once one was ordered' }),
   })
   .meta({ id: 'Lead' });
 
@@ -217,7 +221,15 @@ export function freeGovernanceRoutes(core: ApiCore): Route[] {
       serves: 'governance',
       auth: 'caller',
       permission: 'lead:read',
-      responses: { 200: leadSchema.extend({ space: tenantSchema.nullable() }) },
+      responses: {
+        200: leadSchema.extend({
+          space: tenantSchema.nullable(),
+          conversionOrder: orderSchema.nullable().meta({
+            description:
+              'The conversion order as it is now (pending, paying, paid or cancelled); null when none',
+          }),
+        }),
+      },
       handle: async ({ request }) => {
         return { status: 200, body: await free.spaces.get(request.params.id ?? '') };
       },

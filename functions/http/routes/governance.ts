@@ -10,7 +10,7 @@ import { PAID_PLANS, PLANS } from '../../contract/tenancy.ts';
 import { ForbiddenError, NotFoundError, unlessNotFound, ValidationError } from '../../core/errors.ts';
 import { type Acting, recordPublic } from '../../core/governance/acting.ts';
 import { LEDGER_KINDS } from '../../core/governance/customers.ts';
-import { runScan } from '../../core/governance/lifecycle.ts';
+import { operatorScanInstant, runScan } from '../../core/governance/lifecycle.ts';
 import { ORDER_STATUSES } from '../../core/governance/orders.ts';
 import { IDEMPOTENCY_HEADER } from '../../core/headers.ts';
 import type { Caller } from '../../core/identity/caller.ts';
@@ -107,7 +107,10 @@ const orderBody = z.strictObject({
 
 const lifecycleBody = z.strictObject({
   scan: z.enum(['renewal-reminder', 'expiry-shutdown', 'host-onboarding']),
-  now: instant.optional(),
+  now: instant.optional().meta({
+    description:
+      'The instant the scan runs as of (catching up on a missed day): at most 5 minutes after the platform clock, at most 31 days before it. @default now',
+  }),
 });
 
 const announcementBody = z.strictObject({
@@ -645,7 +648,11 @@ export function governanceDomainRoutes(core: ApiCore): Route[] {
       permission: 'lifecycle:run',
       body: lifecycleBody,
       handle: async ({ request, caller }) => {
-        const now = request.body.now === undefined ? core.now() : new Date(request.body.now);
+        // An operator catches up on a missed day: never a future instant (lifecycle.ts).
+        const now = operatorScanInstant(
+          request.body.now === undefined ? undefined : new Date(request.body.now),
+          core.now(),
+        );
         const result = await runScan(governance.scans, request.body.scan, { now });
         await recordPublic(
           core.audit,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Acting } from '../../../../functions/core/governance/acting.ts';
 import { addMonths } from '../../../../functions/core/governance/dates.ts';
 import { OrderStateError } from '../../../../functions/core/governance/errors.ts';
+import type { ConversionSteps } from '../../../../functions/core/governance/orders.ts';
 import { SimulatedCrash, startTestStore, type TestStore } from './store.ts';
 
 const NOW = new Date('2030-01-01T00:00:00.000Z');
@@ -153,5 +154,81 @@ describe('confirmPayment', () => {
     const paid = await freshOrder();
     await store.governance.orders.confirmPayment(paid.orderId, by);
     await expect(store.governance.orders.cancel(paid.orderId, by)).rejects.toBeInstanceOf(OrderStateError);
+  });
+});
+
+describe('confirmPayment of a conversion order', () => {
+  /** A personal space with a pending conversion order, and the steps the order center calls. */
+  async function conversionOrder(steps: Partial<ConversionSteps>) {
+    const tenantId = `p-space-${++sequence}`;
+    await store.governance.registry.create({
+      id: tenantId,
+      name: tenantId,
+      plan: 'free',
+      hosts: [`${tenantId}.free.example.com`],
+      expiresAt: '9999-12-31T23:59:59.000Z',
+      personal: { handle: tenantId, leadId: 'lead_0000000000aaaaaaaaaa' },
+    });
+    const calls: string[] = [];
+    store.governance.orders.onConversion({
+      check: async () => void calls.push('check'),
+      bind: async (_order, _by, undo) => void calls.push(`bind:${undo}`),
+      complete: async () => void calls.push('complete'),
+      applied: async () => void calls.push('applied'),
+      ...steps,
+    });
+    const order = await store.governance.orders.create(
+      {
+        tenantId,
+        plan: 'standard',
+        months: 12,
+        amount: 990,
+        conversion: {
+          leadId: 'lead_0000000000aaaaaaaaaa',
+          hosts: [`${tenantId}.example.com`],
+          adminUsername: 'owner',
+          adminPasswordHash: 'scrypt$test',
+        },
+      },
+      by,
+    );
+    return { tenantId, orderId: order.id, calls };
+  }
+
+  it('checks first, binds, renews, completes, and marks the order paid last', async () => {
+    const { orderId, calls } = await conversionOrder({});
+    const paid = await store.governance.orders.confirmPayment(orderId, by);
+    expect(paid.order.status).toBe('paid');
+    expect(calls).toEqual(['check', 'bind:true', 'complete', 'applied']);
+  });
+
+  it('writes nothing when a check refuses', async () => {
+    const { tenantId, orderId } = await conversionOrder({
+      check: () => Promise.reject(new OrderStateError('the admin name is taken')),
+    });
+    const before = await store.governance.registry.get(tenantId);
+    const writes = store.writes();
+    await expect(store.governance.orders.confirmPayment(orderId, by)).rejects.toThrow(
+      'the admin name is taken',
+    );
+    expect(store.writes()).toBe(writes);
+    expect((await store.governance.orders.get(orderId)).status).toBe('pending');
+    expect((await store.governance.registry.get(tenantId)).expiresAt).toBe(before.expiresAt);
+  });
+
+  it('puts the order back to pending, the tenant untouched, when a write is refused after the checks', async () => {
+    const { tenantId, orderId, calls } = await conversionOrder({
+      bind: () => Promise.reject(new OrderStateError('the host was taken meanwhile')),
+    });
+    const before = await store.governance.registry.get(tenantId);
+    await expect(store.governance.orders.confirmPayment(orderId, by)).rejects.toThrow('taken meanwhile');
+    const order = await store.governance.orders.get(orderId);
+    expect(order.status).toBe('pending');
+    expect(order.confirmedAt).toBeUndefined();
+    expect(order.newExpiry).toBeUndefined();
+    const tenant = await store.governance.registry.get(tenantId);
+    expect(tenant).toMatchObject({ expiresAt: before.expiresAt, plan: 'free', status: before.status });
+    expect(await store.governance.registry.hasApplied(tenantId, orderId)).toBe(false);
+    expect(calls).toEqual(['check']);
   });
 });
