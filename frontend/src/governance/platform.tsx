@@ -6,6 +6,7 @@
 
 import { type FormEvent, useState } from 'react';
 import {
+  counted,
   type HttpResource,
   type PlatformAnnouncement,
   SCAN_MAX_PAST_DAYS,
@@ -13,7 +14,6 @@ import {
   type Tenant,
   type TrialResult,
 } from '../../../functions/contract/index.ts';
-import { counted } from '../../../functions/contract/index.ts';
 import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, idempotencyHeaders, type Page, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
