@@ -285,13 +285,18 @@ describe('notices about a Skill', () => {
     expect(after.text).not.toContain(runId);
     expect(await unreadCount('vera')).toBe(unreadBefore - 1);
     expectProblem(await api('vera', 'POST', `/api/announcements/${notice}/read`), 404);
-    // An admin still reads it.
-    expect((await announcements('claire')).text).toContain(notice);
+    // The edit invalidated the run (its approval binds the Skill's definition, visibility included):
+    // a notice whose run no longer waits is retired for everyone, admins included.
+    expect((await api('claire', 'GET', `/api/executions/${runId}`)).body.error?.type).toBe(
+      'ApprovalInvalidated',
+    );
+    expect((await announcements('claire')).text).not.toContain(notice);
 
-    // The sight is the Skill's, as it is now: given back, the notice is back.
+    // The sight is the Skill's, as it is now: given back, vera reads the notices of runs that wait.
     await setVisibility(skill, ['vault']);
-    expect((await announcements('vera')).text).toContain(notice);
-    expect((await api('vera', 'POST', `/api/announcements/${notice}/read`)).status).toBe(204);
+    const again = `approval-${await requested(skill.id)}`;
+    expect((await announcements('vera')).text).toContain(again);
+    expect((await api('vera', 'POST', `/api/announcements/${again}/read`)).status).toBe(204);
   });
 
   it('keeps the sight of a notice posted before it named its Skill: the visibility it carries', async () => {

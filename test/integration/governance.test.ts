@@ -523,9 +523,10 @@ describe('the order → payment → reminder → grace → suspension → renewa
     // A suspended tenant's users can still sign in and read.
     const token = await login('initech.localhost', 'ian');
     expect((await send({ host: 'initech.localhost', path: '/api/me', token })).status).toBe(200);
-    expect((await ianAnnouncements()).map((item) => item.title)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/suspended/), expect.stringMatching(/has expired/)]),
-    );
+    // The suspension notice is current; the grace notice before it no longer is (retired as read).
+    const titles = (await ianAnnouncements()).map((item) => item.title);
+    expect(titles).toEqual(expect.arrayContaining([expect.stringMatching(/suspended/)]));
+    expect(titles.filter((title) => /has expired/.test(title))).toEqual([]);
   });
 
   it('reactivates the suspended tenant when a renewal is paid', async () => {
@@ -540,6 +541,15 @@ describe('the order → payment → reminder → grace → suspension → renewa
     const graceOver = Date.parse(expiry) + GRACE_PERIOD_DAYS * DAY_MS + HOUR_MS;
     expect(actionsFor(await runScan('expiry-shutdown', graceOver), 'initech')).toEqual([]);
     expect((await tenant('initech')).status).toBe('active');
+    // Renewed: the tenant's home page no longer says it is suspended (nor any notice of the old expiry).
+    const titles = (await ianAnnouncements()).map((item) => item.title);
+    expect(titles.filter((title) => /suspended|has expired|expires in/.test(title))).toEqual([]);
+    const home = await send({
+      host: 'initech.localhost',
+      path: '/api/announcements?unread=true&limit=50',
+      token: ianToken,
+    });
+    expect(home.body.items.filter((item: { source: string }) => item.source === 'system')).toEqual([]);
   });
 
   it('keeps the whole story in the customer ledger, newest first', async () => {

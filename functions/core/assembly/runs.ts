@@ -16,6 +16,7 @@ import type { Skill } from '../catalog/skills.ts';
 import { Records } from '../data/records.ts';
 import { NotFoundError } from '../errors.ts';
 import { Approvals } from '../executions/approvals.ts';
+import { ExecutionRepository } from '../executions/execution-repository.ts';
 import { Executions, type Runnable } from '../executions/executions.ts';
 import type { JobClaims } from '../executions/job-claim-repository.ts';
 import type { WaitSlots } from '../executions/wait-slots.ts';
@@ -68,7 +69,17 @@ export function createRunCore(options: RunCoreOptions) {
     },
   );
   const { directory, parameters, skills, executors, pythonScripts, httpResources, quotas } = catalog;
-  const announcements = new Announcements({ table, audit, now });
+  // Approval notices are shown while their run waits for the reader's decision (read per page).
+  const runItems = new ExecutionRepository(table);
+  const announcements = new Announcements({
+    table,
+    audit,
+    now,
+    awaiting: (domain, approver, ids) =>
+      domain.kind === 'tenant'
+        ? runItems.awaitingDecision(domain, approver, ids)
+        : Promise.resolve(new Set()),
+  });
   // A run (or an approval) needs the Skill and its asset active; the asset's name goes on the run.
   // A script is read once: the version it resolves to comes back with it (the run uses it).
   const runnable = async (domain: TenantContext, skill: Skill): Promise<Runnable> => {

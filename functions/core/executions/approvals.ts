@@ -178,6 +178,8 @@ export class Approvals {
         skillVisibility: skill.visibility,
         severity: 'warning',
         link: `/executions/${execution.id}`,
+        // Shown only while the run waits, and only to those who have not decided it yet.
+        decisionOn: execution.id,
       },
       { username: 'system', via: 'system' },
       'system',

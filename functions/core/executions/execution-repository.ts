@@ -407,6 +407,31 @@ export class ExecutionRepository {
     }
   }
 
+  /**
+   * Which of the runs `ids` still wait for approval with no vote of `approver` on them: the runs'
+   * statuses and that approver's votes, in one batch read per BATCH_GET_KEYS / 2 runs (the callers
+   * bound how many: the approval notices of one page of announcements).
+   */
+  async awaitingDecision(
+    domain: TenantContext,
+    approver: string,
+    ids: readonly string[],
+  ): Promise<Set<string>> {
+    const runs = [...new Set(ids)];
+    const items = await batchGetMany(
+      this.#table,
+      runs.flatMap((id) => [executionKey(domain, id), itemKey(domain, TAG.vote, id, approver)]),
+      { projection: ['type', 'id', 'status', 'executionId'] },
+    );
+    const waiting = new Set<string>();
+    const voted = new Set<string>();
+    for (const item of items) {
+      if (item.type === ITEM_TYPE.vote && typeof item.executionId === 'string') voted.add(item.executionId);
+      else if (item.status === 'pending_approval' && typeof item.id === 'string') waiting.add(item.id);
+    }
+    return new Set([...waiting].filter((id) => !voted.has(id)));
+  }
+
   /** Up to `limit` streamed chunks of a run's log with a sequence number above `after`, in order. */
   async logChunks(
     domain: TenantContext,

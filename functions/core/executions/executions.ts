@@ -272,6 +272,15 @@ export class Executions {
   }
 
   /** A page of the log of a run the caller may read, after `after` (log-pages.ts). */
+  /**
+   * A run the caller may read, as it is shown to them: running once its job streams its log, even
+   * before the runtime's `started` report is recorded (log-pages.ts `live`; one read more, only for
+   * a run not started yet).
+   */
+  async watch(domain: TenantContext, caller: Caller, id: string): Promise<Execution> {
+    return this.#logs.live(domain, await this.get(domain, caller, id));
+  }
+
   async logs(domain: TenantContext, caller: Caller, id: string, after?: string): Promise<LogPage> {
     return this.#logs.page(domain, await this.get(domain, caller, id), after);
   }

@@ -31,7 +31,34 @@ export const MAX_LOG_CHUNKS = 2_000;
 /** How long after a run ended its last streamed chunks are still taken (they may trail its result). */
 export const LATE_LOG_SECONDS = 300;
 
+/**
+ * Statuses a run keeps until its runtime's `started` report is recorded, though its job may run and
+ * stream its log already (the report goes out with the first heartbeat, ~1 s in).
+ */
+const NOT_YET_STARTED: ReadonlySet<ExecutionStatus> = new Set(['requested', 'queued']);
+
+/** How a run that streamed its log is shown before its `started` report is recorded: running. */
+function shownRunning(execution: Execution, since: string | undefined): Execution {
+  return {
+    ...execution,
+    status: 'running',
+    ...(execution.startedAt === undefined && since !== undefined ? { startedAt: since } : {}),
+  };
+}
+
 export class RunLogs extends RunService<{ readonly moves: RunMoves }> {
+  /**
+   * The run as its readers see it: a run still `queued` (or `requested`) whose job streamed its
+   * first chunk is running, since that chunk's time — its runtime's `started` report is recorded a
+   * heartbeat later. One read of its first chunk, for an unstarted run only; nothing is written.
+   */
+  async live(domain: TenantContext, execution: Execution): Promise<Execution> {
+    if (!NOT_YET_STARTED.has(execution.status)) return execution;
+    const { chunks } = await this.moves.store.logChunks(domain, execution.id, 0, 1);
+    const first = chunks[0];
+    return first === undefined ? execution : shownRunning(execution, first.at);
+  }
+
   /**
    * A page of the log of a run the caller may read (read by `Executions.logs`), after `after` (a
    * cursor from the previous page; none: from the start). Streamed chunks are read when a runtime
@@ -55,8 +82,10 @@ export class RunLogs extends RunService<{ readonly moves: RunMoves }> {
     const hasStream = streamed.length > 0 || (from > 0 && execution.logs === undefined);
     if (hasStream || from > 0 || !ended) {
       const last = streamed.at(-1)?.seq ?? from;
+      // A job that streams runs, whether or not its `started` report is recorded yet.
+      const status = hasStream && NOT_YET_STARTED.has(execution.status) ? 'running' : execution.status;
       return {
-        status: execution.status,
+        status,
         chunks: streamed,
         cursor: String(last),
         complete: ended && !more && (hasStream || from > 0),

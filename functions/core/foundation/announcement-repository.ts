@@ -10,8 +10,8 @@ import { announcementReadKey, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } fr
 import type { Page } from '../pagination.ts';
 import { putItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
-import type { DomainContext } from '../tenancy/domain.ts';
-import type { Announcement, SkillVisibility } from './announcements.ts';
+import { type DomainContext, TENANT_STATUSES } from '../tenancy/domain.ts';
+import type { Announcement, SkillVisibility, TenantState } from './announcements.ts';
 
 function fromItem(item: Record<string, unknown>): Announcement {
   return {
@@ -31,7 +31,19 @@ function fromItem(item: Record<string, unknown>): Announcement {
       ? { withoutSkill: { title: item.withoutSkill.title, body: item.withoutSkill.body } }
       : {}),
     ...(isSkillVisibility(item.skillVisibility) ? { skillVisibility: item.skillVisibility } : {}),
+    ...(typeof item.decisionOn === 'string' ? { decisionOn: item.decisionOn } : {}),
+    ...(isTenantState(item.tenantState) ? { tenantState: item.tenantState } : {}),
   };
+}
+
+function isTenantState(value: unknown): value is TenantState {
+  if (typeof value !== 'object' || value === null) return false;
+  const { statuses, expiryDay } = value as { statuses?: unknown; expiryDay?: unknown };
+  return (
+    Array.isArray(statuses) &&
+    statuses.every((status) => (TENANT_STATUSES as readonly unknown[]).includes(status)) &&
+    typeof expiryDay === 'string'
+  );
 }
 
 function isTitled(value: unknown): value is { title: string; body: string } {

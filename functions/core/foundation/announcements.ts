@@ -9,7 +9,7 @@ import type { Skill } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
 import type { Page } from '../pagination.ts';
-import type { DomainContext } from '../tenancy/domain.ts';
+import type { DomainContext, TenantStatus } from '../tenancy/domain.ts';
 import { AnnouncementRepository } from './announcement-repository.ts';
 
 export interface Announcement {
@@ -45,7 +45,34 @@ export interface Announcement {
    * (`skillId`), and what a reader of that time checks. Ignored where `skillId` is set.
    */
   readonly skillVisibility?: SkillVisibility;
+  /**
+   * The run it asks its readers to decide (an approval needed): shown only while that run waits for
+   * approval, and never to a reader who has decided it already. Read with the page (one batch read).
+   */
+  readonly decisionOn?: string;
+  /**
+   * The tenant's state it tells about (a renewal reminder, grace, suspension): shown only while the
+   * tenant is in one of `statuses` and still expires on `expiryDay` (a renewal moves both).
+   */
+  readonly tenantState?: TenantState;
 }
+
+/** The state of its tenant a notice is about (`Announcement.tenantState`). */
+export interface TenantState {
+  readonly statuses: readonly TenantStatus[];
+  /** The expiry's day (`YYYY-MM-DD`, UTC). */
+  readonly expiryDay: string;
+}
+
+/**
+ * Which of `executionIds` still wait for approval and were not decided by `username` (a vote of
+ * theirs): what an approval notice's reader is still asked to do.
+ */
+export type AwaitingDecision = (
+  domain: DomainContext,
+  username: string,
+  executionIds: readonly string[],
+) => Promise<ReadonlySet<string>>;
 
 /** Who may see a Skill (catalog/skills.ts), as an announcement about one carries it. */
 export type SkillVisibility = Skill['visibility'];
@@ -81,6 +108,8 @@ export interface NewAnnouncement {
   readonly skillId?: string;
   readonly withoutSkill?: Announcement['withoutSkill'];
   readonly skillVisibility?: SkillVisibility;
+  readonly decisionOn?: string;
+  readonly tenantState?: TenantState;
 }
 
 /**
@@ -122,7 +151,7 @@ function asRead(reader: Reader, item: Announcement, skillsSeen: ReadonlySet<stri
         : !aboutAnUnknownSkill(item);
   if (seesSkill) return written;
   if (withoutSkill === undefined) return null;
-  const { link: _link, skillId: _skill, skillVisibility: _visibility, ...rest } = written;
+  const { link: _link, skillId: _skill, skillVisibility: _visibility, decisionOn: _run, ...rest } = written;
   return { ...rest, title: withoutSkill.title, body: withoutSkill.body };
 }
 
@@ -136,15 +165,89 @@ async function readable(reader: Reader, items: readonly Announcement[]): Promise
   return addressed.flatMap((item) => asRead(reader, item, skillsSeen) ?? []);
 }
 
+/** A notice's expiry day (UTC), as the lifecycle scans name it. */
+function dayOf(iso: string): string {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? '' : at.toISOString().slice(0, 10);
+}
+
+/** Reminders are posted to live tenants only (governance/dates.ts `receivesReminders`). */
+const LIVE: readonly TenantStatus[] = ['trial', 'active'];
+
+/**
+ * What a notice's currency depends on: as it carries it, or — for the platform's notices posted
+ * before they carried it — as its deterministic id names it (`approval-<run>`;
+ * `<at>-grace|suspended-<expiry day>`; `<at>-renewal-<expiry day>-<n>d`).
+ */
+function currencyOf(item: Announcement): Pick<Announcement, 'decisionOn' | 'tenantState'> {
+  if (item.decisionOn !== undefined || item.tenantState !== undefined) {
+    return {
+      ...(item.decisionOn === undefined ? {} : { decisionOn: item.decisionOn }),
+      ...(item.tenantState === undefined ? {} : { tenantState: item.tenantState }),
+    };
+  }
+  if (item.source !== 'system') return {};
+  const approval = /^approval-(.+)$/.exec(item.id);
+  if (approval?.[1] !== undefined) return { decisionOn: approval[1] };
+  const shutdown = /-(grace|suspended)-(\d{4}-\d{2}-\d{2})$/.exec(item.id);
+  if (shutdown?.[1] !== undefined && shutdown[2] !== undefined) {
+    return { tenantState: { statuses: [shutdown[1] as TenantStatus], expiryDay: shutdown[2] } };
+  }
+  const reminder = /-renewal-(\d{4}-\d{2}-\d{2})-\d+d$/.exec(item.id);
+  if (reminder?.[1] !== undefined) return { tenantState: { statuses: LIVE, expiryDay: reminder[1] } };
+  return {};
+}
+
+/**
+ * The notices of a page still current for the reader: a notice about the tenant's state while the
+ * tenant is in it (read from the request's tenant, no request), an approval notice while its run
+ * waits and the reader has not decided it (one batch read for the page, only when it holds any).
+ */
+async function current(
+  domain: DomainContext,
+  reader: Reader,
+  items: readonly Announcement[],
+  awaiting: AwaitingDecision | undefined,
+): Promise<Announcement[]> {
+  const tenant = domain.kind === 'tenant' ? domain.tenant : null;
+  const currency = items.map((item) => ({ item, ...currencyOf(item) }));
+  const runs = [
+    ...new Set(currency.flatMap((entry) => (entry.decisionOn === undefined ? [] : [entry.decisionOn]))),
+  ];
+  const waiting =
+    runs.length === 0 || awaiting === undefined
+      ? new Set<string>(runs)
+      : await awaiting(domain, reader.username, runs);
+  return currency.flatMap(({ item, decisionOn, tenantState }) => {
+    if (decisionOn !== undefined && !waiting.has(decisionOn)) return [];
+    if (
+      tenantState !== undefined &&
+      tenant !== null &&
+      (!tenantState.statuses.includes(tenant.status) || dayOf(tenant.expiresAt) !== tenantState.expiryDay)
+    ) {
+      return [];
+    }
+    return [item];
+  });
+}
+
 export class Announcements {
   readonly #store: AnnouncementRepository;
   readonly #audit: AuditLog;
   readonly #now: () => Date;
+  readonly #awaiting: AwaitingDecision | undefined;
 
-  constructor(options: { table: Table; audit: AuditLog; now?: () => Date }) {
+  constructor(options: {
+    table: Table;
+    audit: AuditLog;
+    now?: () => Date;
+    /** Which runs still wait for a reader's decision (approval notices). @default all of them */
+    awaiting?: AwaitingDecision;
+  }) {
     this.#store = new AnnouncementRepository(options.table);
     this.#audit = options.audit;
     this.#now = options.now ?? (() => new Date());
+    this.#awaiting = options.awaiting;
   }
 
   /** Posts one announcement; with a given `id`, a repeat is a no-op and returns false. */
@@ -179,6 +282,15 @@ export class Announcements {
       ...(input.skillVisibility === undefined
         ? {}
         : { skillVisibility: { roles: [...input.skillVisibility.roles] } }),
+      ...(input.decisionOn === undefined ? {} : { decisionOn: input.decisionOn }),
+      ...(input.tenantState === undefined
+        ? {}
+        : {
+            tenantState: {
+              statuses: [...input.tenantState.statuses],
+              expiryDay: input.tenantState.expiryDay,
+            },
+          }),
     };
     if (!(await this.#store.post(domain, announcement))) return { announcement, created: false };
     await this.#audit.record(domain, {
@@ -191,7 +303,7 @@ export class Announcements {
   }
 
   /**
-   * Newest first, only what the reader may see, each with whether the reader marked it read. With
+   * Newest first, only what the reader may see and what is still current, each with whether the reader marked it read. With
    * `unread`, only those not marked (within the page read: a page is `limit` announcements).
    */
   async list(
@@ -202,7 +314,9 @@ export class Announcements {
     options: { readonly unread?: boolean } = {},
   ): Promise<Page<AnnouncementForUser>> {
     const page = await this.#store.page(domain, limit, cursor);
-    const visible = await readable(reader, page.items);
+    // A notice whose run was decided or whose tenant state changed is retired, as it is read.
+    const addressed = page.items.filter((item) => addressedTo(reader, item));
+    const visible = await readable(reader, await current(domain, reader, addressed, this.#awaiting));
     const read = await this.#store.readMarks(
       domain,
       reader.username,

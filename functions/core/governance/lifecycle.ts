@@ -23,7 +23,7 @@ import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { ValidationError } from '../errors.ts';
 import { type SweepDependencies, sweepStaleExecutions } from '../executions/sweep.ts';
-import type { Announcement, Announcements } from '../foundation/announcements.ts';
+import type { Announcement, Announcements, TenantState } from '../foundation/announcements.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
 import { recordPublic, SYSTEM, tenantDomain } from './acting.ts';
 import type { Customers, LedgerKind } from './customers.ts';
@@ -218,6 +218,8 @@ export class Lifecycle {
       title: `Your ExecFabric subscription expires in ${plural(threshold)}`,
       body: `${tenant.name} (plan ${tenant.plan}) expires on ${expiry}. Renew before then to keep running Skills without interruption.`,
       severity: reminderSeverity(threshold),
+      // Moot once the tenant is renewed (its expiry moves) or no longer live.
+      tenantState: { statuses: ['trial', 'active'], expiryDay },
     });
     const recorded = await this.#ledger(tenant, {
       id: `reminder-${tenant.id}-${expiryDay}-${threshold}d`,
@@ -250,6 +252,8 @@ export class Lifecycle {
         ? `${tenant.name} expired on ${expiry} and its grace period is over. Users can still sign in and read, but Skills no longer run until the subscription is renewed.`
         : `${tenant.name} expired on ${expiry}. Skills keep running during a ${this.#graceDays}-day grace period; renew before it ends to avoid suspension.`,
       severity: 'critical',
+      // Retired once the tenant leaves that state (a renewal makes it active again).
+      tenantState: { statuses: [action], expiryDay },
     });
     await this.#ledger(tenant, {
       id: `${action}-${tenant.id}-${expiryDay}`,
@@ -264,7 +268,13 @@ export class Lifecycle {
 
   async #post(
     tenant: Tenant,
-    announcement: { id: string; title: string; body: string; severity: Announcement['severity'] },
+    announcement: {
+      id: string;
+      title: string;
+      body: string;
+      severity: Announcement['severity'];
+      tenantState: TenantState;
+    },
   ): Promise<boolean> {
     const { created } = await this.#announcements.post(
       tenantDomain(tenant),

@@ -452,7 +452,8 @@ export function catalogRoutes(core: SignedInCore): Route[] {
       summary: 'One run, with its decisions and what it waits for',
       responses: { 200: executionDetailSchema },
       handle: async ({ domain: tenant, caller, request }) => {
-        const execution = await core.executions.get(tenant, caller, request.params.id ?? '');
+        // Running as soon as its job streams its log, before the `started` report is recorded.
+        const execution = await core.executions.watch(tenant, caller, request.params.id ?? '');
         // Who approved or rejected it, when and with what comment.
         const decisions =
           execution.approvalsRequired > 0 ? await core.approvals.votes(tenant, execution.id) : undefined;
