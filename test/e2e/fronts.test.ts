@@ -237,6 +237,12 @@ describe('tenant front', () => {
     await card.getByRole('button', { name: 'Approve' }).click();
     await admin.getByText('Approved the run of Greet carefully.').waitFor();
     await admin.getByText('Nothing is waiting for your decision.').waitFor();
+    // A link to a run that no longer waits (an agent's ticket, a notice) says so and links the run.
+    await admin.goto(siteUrl(ACME, port, '/approvals?run=ex-decided-already'));
+    await admin
+      .getByText('The run this link names no longer waits for your decision', { exact: false })
+      .waitFor();
+    await admin.getByRole('link', { name: 'See the run' }).waitFor();
 
     // The requester's page keeps watching the run until it ends.
     const result = requester.getByRole('figure', { name: 'Result' });

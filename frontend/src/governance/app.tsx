@@ -73,7 +73,7 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
         <UsersPage title="Operators" canManageRoles={false} platform self={me.username} />,
       );
     case 'console':
-      return single('console', <ConsoleTenantsPage />);
+      return single('console', <ConsoleTenantsPage superAdmin={me.superAdmin === true} />);
     default:
       return null;
   }

@@ -17,6 +17,7 @@ import {
 import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, idempotencyHeaders, type Page, segment } from '../shared/api.ts';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { Link } from '../shared/router.tsx';
 import { StateActions } from '../shared/state-actions.tsx';
 import {
   Badge,
@@ -726,7 +727,7 @@ export function PlatformAnnouncementsPage() {
 
 // ── the tenant console of whitelisted tenant admins ──────────────────────────────────────────
 
-export function ConsoleTenantsPage() {
+export function ConsoleTenantsPage({ superAdmin }: { readonly superAdmin: boolean }) {
   const { state } = useResource<{ items: Tenant[] }>('/api/console/tenants');
   return (
     <>
@@ -737,6 +738,12 @@ export function ConsoleTenantsPage() {
             items.length === 0 ? (
               <Empty>
                 <p>No tenants are on your whitelist.</p>
+                {superAdmin ? (
+                  <p>
+                    As a super-admin you govern every tenant under <Link to="/tenants">Tenants</Link>; this
+                    list is for operators given tenants to look after.
+                  </p>
+                ) : null}
               </Empty>
             ) : (
               <TenantTable tenants={items} linked={false} />

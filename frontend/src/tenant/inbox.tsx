@@ -42,32 +42,41 @@ export function ApprovalsPage({ self }: { readonly self: string }) {
       </PageHeader>
       <Notice>{message}</Notice>
       <Show state={state} loading="Loading the inbox…" unavailable="The approvals inbox">
-        {({ items }) =>
-          items.length === 0 ? (
-            <Empty>
-              <p>Nothing is waiting for your decision.</p>
-            </Empty>
-          ) : (
-            <ul className="grid-cards" aria-label="Runs waiting for approval">
-              {[...items]
-                .sort((a, b) => Number(b.id === focus) - Number(a.id === focus))
-                .map((item) => (
-                  <li key={item.id}>
-                    <ApprovalCard
-                      self={self}
-                      item={item}
-                      highlighted={item.id === focus}
-                      onDecided={(text) => {
-                        setMessage(text);
-                        reload();
-                        refreshNotifications();
-                      }}
-                    />
-                  </li>
-                ))}
-            </ul>
-          )
-        }
+        {({ items }) => (
+          <>
+            {focus === null || items.some((item) => item.id === focus) ? null : (
+              <p className="muted" role="status">
+                The run this link names no longer waits for your decision: it was decided, cancelled or
+                expired, or you have decided on it already.{' '}
+                <Link to={`/executions/${segment(focus)}`}>See the run</Link>.
+              </p>
+            )}
+            {items.length === 0 ? (
+              <Empty>
+                <p>Nothing is waiting for your decision.</p>
+              </Empty>
+            ) : (
+              <ul className="grid-cards" aria-label="Runs waiting for approval">
+                {[...items]
+                  .sort((a, b) => Number(b.id === focus) - Number(a.id === focus))
+                  .map((item) => (
+                    <li key={item.id}>
+                      <ApprovalCard
+                        self={self}
+                        item={item}
+                        highlighted={item.id === focus}
+                        onDecided={(text) => {
+                          setMessage(text);
+                          reload();
+                          refreshNotifications();
+                        }}
+                      />
+                    </li>
+                  ))}
+              </ul>
+            )}
+          </>
+        )}
       </Show>
     </>
   );
