@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantDomain } from '../../functions/core/governance/acting.ts';
 import { addresses, signUp } from '../support/free.ts';
 import {
+  caller,
   expectProblem,
   HOSTS,
   problemType,
@@ -22,27 +23,17 @@ const SPACE_PASSWORD = 'a long personal passphrase';
 const ADMIN_PASSWORD = 'the first admin passphrase';
 
 let t: TestPlatform;
-let adminToken: string;
+let admin: ReturnType<typeof caller>;
 const address = addresses(120);
 
 beforeAll(async () => {
   t = await startTestPlatform(PASSWORD);
-  adminToken = await t.login(HOSTS.admin, 'admin');
+  admin = caller(t, HOSTS.admin, await t.login(HOSTS.admin, 'admin'));
 }, 120_000);
 
 afterAll(async () => {
   await t?.stop();
 });
-
-function admin(method: string, path: string, body?: unknown) {
-  return t.send({
-    host: HOSTS.admin,
-    token: adminToken,
-    method,
-    path,
-    ...(body === undefined ? {} : { body }),
-  });
-}
 
 /** Signs `handle` up and answers its lead's id. */
 async function leadOf(handle: string): Promise<string> {

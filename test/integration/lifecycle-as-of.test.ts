@@ -7,33 +7,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCAN_CLOCK_SKEW_MS, SCAN_MAX_PAST_DAYS } from '../../functions/contract/tenancy.ts';
 import { DAY_MS } from '../../functions/core/governance/dates.ts';
-import { expectProblem, HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { caller, expectProblem, HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
 const PASSWORD = 'demo-password-for-lifecycle-as-of';
 /** Far enough inside a bound that the time a request takes cannot cross it. */
 const MARGIN_MS = 60_000;
 
 let t: TestPlatform;
-let adminToken: string;
+let admin: ReturnType<typeof caller>;
 
 beforeAll(async () => {
   t = await startTestPlatform(PASSWORD);
-  adminToken = await t.login(HOSTS.admin, 'admin');
+  admin = caller(t, HOSTS.admin, await t.login(HOSTS.admin, 'admin'));
 }, 120_000);
 
 afterAll(async () => {
   await t?.stop();
 });
-
-function admin(method: string, path: string, body?: unknown) {
-  return t.send({
-    host: HOSTS.admin,
-    token: adminToken,
-    method,
-    path,
-    ...(body === undefined ? {} : { body }),
-  });
-}
 
 function scanAsOf(scan: string, time: number) {
   return admin('POST', '/api/lifecycle/run', { scan, now: new Date(time).toISOString() });

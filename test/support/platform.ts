@@ -88,6 +88,12 @@ export async function startTestPlatform(
 }
 
 /** The response is application/problem+json with a stable type and the HTTP status in its body. */
+/** One caller's requests to one host: `caller(t, HOSTS.admin, token)('POST', '/api/…', body)`. */
+export function caller(t: TestPlatform, host: string, token: string) {
+  return (method: string, path: string, body?: unknown): Promise<TestResponse> =>
+    t.send({ host, token, method, path, ...(body === undefined ? {} : { body }) });
+}
+
 export function expectProblem(response: TestResponse, statuses: number | readonly number[], context = '') {
   const allowed = typeof statuses === 'number' ? [statuses] : statuses;
   const where = `${context} → ${response.status} ${response.text.slice(0, 300)}`;
