@@ -464,6 +464,34 @@ def test_sysinfo_gives_a_job_no_machine_load_and_no_process_count(sandbox: Sandb
     assert not [fd for fd in seen["fds"] if fd.startswith("socket:") or "seccomp" in fd], seen["fds"]
 
 
+#: Appended to a script's main (its last lines, before `return codes`): installs a filter of the job's
+#: own that hands sysinfo(2) to a listener (refused), then one without a listener (allowed).
+OWN_LISTENER = """
+class _Filter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Filter))]
+
+def own_filter(flags):
+    import platform
+    numbers = {"x86_64": (317, 99), "aarch64": (277, 179)}[platform.machine()]
+    code = (_Filter * 4)(_Filter(0x20, 0, 0, 0), _Filter(0x15, 0, 1, numbers[1]), _Filter(0x06, 0, 0, 0x7FC00000), _Filter(0x06, 0, 0, 0x7FFF0000))
+    program = _Program(4, code)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    answer = libc.syscall(ctypes.c_long(numbers[0]), ctypes.c_ulong(1), ctypes.c_ulong(flags), ctypes.byref(program))
+    return [answer, ctypes.get_errno() if answer < 0 else 0]
+
+def main(inputs, ctx, _main=main):
+    codes = _main(inputs, ctx)
+    codes["own listener"] = own_filter(8)  # SECCOMP_FILTER_FLAG_NEW_LISTENER: EPERM
+    # Without a listener its RET_USER_NOTIF has no one to answer: the call fails ENOSYS, as before.
+    codes["own filter"] = own_filter(0)[0]
+    return codes
+"""
+
+
 @requires_root
 def test_a_job_that_keeps_asking_sysinfo_is_cut_off_and_the_next_is_answered(sandbox: Sandbox) -> None:
     """Each answer is the zygote's CPU, not the job's: past MAX_ANSWERS the zygote closes the job's
@@ -482,9 +510,11 @@ def main(inputs, ctx):
         codes[key] = codes.get(key, 0) + 1
     return codes
 """
-    outcome = run(sandbox, asking, timeoutSeconds=30)
+    outcome = run(sandbox, asking + OWN_LISTENER, timeoutSeconds=30)
     assert outcome.status == "succeeded", outcome.error
-    assert outcome.output == {"0": notify.MAX_ANSWERS, "38": 5}  # ENOSYS
+    # Past its answers the call fails (ENOSYS); nor may the job take sysinfo(2) over with a listener of
+    # its own (an attack pass did, once the zygote had closed its listener, and let the real call run).
+    assert outcome.output == {"0": notify.MAX_ANSWERS, "38": 5, "own listener": [-1, 1], "own filter": 0}
     spinning = """
 import ctypes, threading, time
 def main(inputs, ctx):
@@ -632,7 +662,7 @@ def read(path):
         return "unreadable: " + type(error).__name__
 
 def main(inputs, ctx):
-    names = ["sys/fs/file-nr", "sys/fs/inode-nr", "sys/fs/dentry-state", "sys/fs/aio-nr", "sys/kernel/pty/nr",
+    names = ["sys/fs/file-nr", "sys/fs/inode-nr", "sys/fs/inode-state", "cgroups", "sys/fs/dentry-state", "sys/fs/aio-nr", "sys/kernel/pty/nr",
              "sys/kernel/random/boot_id", "zoneinfo", "buddyinfo", "pagetypeinfo", "sys/kernel/hostname"]
     seen = {name: read("/proc/" + name) for name in names}
     seen["hostname"] = socket.gethostname()
@@ -669,6 +699,9 @@ def test_the_job_reads_no_other_machine_wide_counter_and_holds_few_ptys(sandbox:
         assert seen["sys/fs/file-nr"].split()[:2] == ["0", "0"]
         assert seen["sys/fs/file-nr"].split()[2] == Path("/proc/sys/fs/file-nr").read_text(encoding="ascii").split()[2]
         assert seen["sys/fs/inode-nr"] == "0\t0\n" and seen["sys/fs/aio-nr"] == "0\n"
+        assert seen["sys/fs/inode-state"].split() == ["0"] * 7
+        groups = [line.split("\t") for line in seen["cgroups"].splitlines() if not line.startswith("#")]
+        assert groups and all(fields[2] == "1" for fields in groups), seen["cgroups"]
         assert seen["sys/fs/dentry-state"].split()[:2] == ["0", "0"]
         assert seen["sys/kernel/pty/nr"] == "0\n"
         assert seen["zoneinfo"] == "" and seen["buddyinfo"] == ""

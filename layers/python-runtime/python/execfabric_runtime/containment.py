@@ -563,10 +563,12 @@ MASKED_PROC_FILES = (
     "pagetypeinfo",  # the same by migration type
     "sys/fs/file-nr",  # open files on the machine: every job's, as they open and close them
     "sys/fs/inode-nr",  # inodes in use on the machine
+    "sys/fs/inode-state",  # the same count again, with more fields
+    "cgroups",  # how many groups each controller has on the machine: each job child makes one
     "sys/fs/dentry-state",  # directory entries cached on the machine
     "sys/fs/aio-nr",  # asynchronous I/O contexts in use on the machine
     "sys/kernel/pty/nr",  # pseudo-terminals in use on the machine
-    "sys/kernel/random/boot_id",  # this boot of this machine: tells two tenants they share it
+    "sys/kernel/random/boot_id",  # this boot of this machine (the boot time in `stat` still tells it)
 )
 #: Folders of machine-wide counters, replaced by an empty read-only tmpfs: CPU, memory and I/O stall.
 MASKED_PROC_FOLDERS = ("pressure",)
@@ -585,6 +587,15 @@ def _neutral_proc_text(name: str) -> str:
             return f"0\t0\t{handle.read().split()[-1]}\n"
     if name == "sys/fs/inode-nr":
         return "0\t0\n"
+    if name == "sys/fs/inode-state":
+        return "0\t0\t0\t0\t0\t0\t0\n"
+    if name == "cgroups":  # each controller's hierarchy and switch kept (a setting), one group each
+        lines = []
+        with open("/proc/cgroups", encoding="ascii") as handle:
+            for line in handle:
+                fields = line.rstrip("\n").split("\t")
+                lines.append(line.rstrip("\n") if line.startswith("#") or len(fields) < 4 else "\t".join([*fields[:2], "1", *fields[3:]]))
+        return "\n".join(lines) + "\n"
     if name == "sys/fs/dentry-state":  # the age limit (45 s) is a setting; the rest counts
         return "0\t0\t45\t0\t0\t0\n"
     if name in ("sys/fs/aio-nr", "sys/kernel/pty/nr"):

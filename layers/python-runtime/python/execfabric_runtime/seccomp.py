@@ -18,6 +18,10 @@ on x86_64, kill the process):
   that made a session of its own got a scheduling group of its own too (the kernel's autogroup), so
   31 spinning children, each in its own session, took most of the machine's CPU from the platform and
   other tenants' jobs. In the job's one session, its processes share one group's CPU.
+* ``seccomp(2)`` asking for a listener (``SECCOMP_FILTER_FLAG_NEW_LISTENER``), with EPERM: a job may
+  add filters of its own, but once the zygote had closed its listener (the job's answers used up) a
+  job's own listener took sysinfo(2) and let the real call through (``FLAG_CONTINUE``). The newest
+  filter's notification wins where two notify.
 * ``inotify_init``/``inotify_init1``, with ENOSYS (watchers fall back to polling): a watch on the
   host's read-only tree saw other tenants' jobs open their modules and run their tools.
 
@@ -250,6 +254,7 @@ def build_filter(arch_name: str | None = None, *, notify_sysinfo: bool = False) 
     p.op(_JEQ_K, n["socket"], "eacces", 0)
     p.op(_JEQ_K, n["socketpair"], "socketpair", 0)
     p.op(_JEQ_K, n["clone"], "clone", 0)
+    p.op(_JEQ_K, n["seccomp"], "seccomp", 0)
     if notify_sysinfo:
         p.op(_JEQ_K, n["sysinfo"], "notify", 0)
     for name_ in _ENOSYS_NAMES:
@@ -267,6 +272,9 @@ def build_filter(arch_name: str | None = None, *, notify_sysinfo: bool = False) 
     p.label("clone")
     p.op(_LD_W_ABS, _arg(0))
     p.op(_JSET_K, CLONE_NAMESPACE_FLAGS, "eperm", "allow")
+    p.label("seccomp")
+    p.op(_LD_W_ABS, _arg(1))
+    p.op(_JSET_K, SECCOMP_FILTER_FLAG_NEW_LISTENER, "eperm", "allow")
     p.label("allow")
     p.op(_RET_K, RET_ALLOW)
     p.label("eacces")
