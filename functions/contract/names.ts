@@ -9,12 +9,18 @@
  *   byte-order mark, soft hyphen, the tag characters U+E0000–U+E007F), which make a name that looks
  *   like another without being it (the duplicate-name warning, `sameNameAs`, compares what is stored);
  * - the line and paragraph separators (`Zl`, `Zp`), which break a one-line label;
- * - unpaired surrogates (`Cs`) and noncharacters, which no text means.
+ * - unpaired surrogates (`Cs`) and noncharacters, which no text means;
+ * - the other default-ignorable code points, which render as nothing (the combining grapheme
+ *   joiner, the Hangul fillers, which make a name that looks blank, the variation selectors past
+ *   the emoji ones), and private-use characters (`Co`), which have no agreed look: the last attack
+ *   pass named Skills with each. Kept: U+FE0E and U+FE0F, which choose an emoji's text or colour
+ *   look (`❤️`).
  *
  * Any other character is taken: accents, every script, emoji (but not one joined by U+200D: the
  * joiner is a format character).
  */
-export const NOT_DISPLAYABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/u;
+export const NOT_DISPLAYABLE =
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]|(?![\uFE0E\uFE0F])\p{Default_Ignorable_Code_Point}/u;
 
 /** The problem a refused label is answered with, beside the field's name. */
 export const NOT_DISPLAYABLE_MESSAGE =

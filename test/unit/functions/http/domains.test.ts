@@ -42,6 +42,15 @@ const REFUSED: readonly (readonly [string, string])[] = [
   ['\ufdd0', 'noncharacter U+FDD0'],
   ['\ufffe', 'noncharacter U+FFFE'],
   ['\u{10ffff}', 'noncharacter U+10FFFF'],
+  // Default-ignorable outside Cf, and private use (the last attack pass named Skills with each).
+  ['\u034f', 'combining grapheme joiner'],
+  ['\u115f', 'Hangul choseong filler'],
+  ['\u3164', 'Hangul filler'],
+  ['\uffa0', 'halfwidth Hangul filler'],
+  ['\ufe00', 'variation selector 1'],
+  ['\u{e0100}', 'variation selector 17'],
+  ['\ue000', 'private use U+E000'],
+  ['\u{f0000}', 'private use plane 15'],
 ];
 
 const ACCEPTED = [
@@ -56,6 +65,7 @@ const ACCEPTED = [
   'דוח שכר',
   'नमस्ते',
   'Coffee ☕ ☕️ 🚀 👍🏽 🇫🇷',
+  'I \u2764\ufe0f text \u2764\ufe0e (the emoji variation selectors)',
   'e\u0301 (a combining accent)',
   '\u{1f600}',
 ];
