@@ -549,7 +549,11 @@ describe('the agent channel, as an attacker', () => {
       401,
       'agent on user API',
     );
-    expect((await acme(`/api/executions/${id}`)).body.status).toBe('queued');
+    // None of the refused reports moved the run; the owner's own log chunk above shows it running
+    // before its `started` report (a queued run that streams its log is shown running).
+    const watched = (await acme(`/api/executions/${id}`)).body;
+    expect(watched.status).toBe('running');
+    expect(watched.finishedAt ?? null).toBeNull();
 
     // The owner reports, once.
     expect((await channel(ownerToken, `/api/agent/runs/${id}/started`, { lease })).status).toBe(204);
