@@ -371,6 +371,9 @@ describe('login rate limiting', () => {
     expect(Number.isInteger(retryAfter), context).toBe(true);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(900);
+    // The message says when, in words, as Retry-After does in seconds (it said "try again later").
+    const wait = retryAfter >= 90 ? `${Math.ceil(retryAfter / 60)} minute` : `${retryAfter} second`;
+    expect(response.body.detail ?? response.body.title, context).toContain(`try again in ${wait}`);
   }
 
   it('answers 429 with Retry-After after repeated failures, even to the right password', async () => {

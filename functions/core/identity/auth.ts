@@ -18,8 +18,10 @@
  *   attempts cannot get more guesses than the limit. A failure never says whether the user exists,
  *   and takes as long either way.
  */
+
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AccessToken } from '../../contract/responses.ts';
+import { counted } from '../../contract/wording.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import {
@@ -149,9 +151,12 @@ export class Auth {
         details: { reason: 'rate-limited', sourceIp: meta.sourceIp ?? null },
         ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
       });
+      const wait = Math.max(1, retryAfter);
       throw new RateLimitedError(
-        'Too many failed sign-in attempts; try again later',
-        Math.max(1, retryAfter),
+        `Too many failed sign-in attempts; try again in ${
+          wait >= 90 ? counted(Math.ceil(wait / 60), 'minute') : counted(wait, 'second')
+        }`,
+        wait,
       );
     }
 

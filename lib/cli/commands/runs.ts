@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { counted } from '../../../functions/contract/wording.ts';
 import type { CliContext } from '../context.ts';
 import { readStdin } from '../context.ts';
 import { CliError, RunUnsuccessfulError, UsageError } from '../errors.ts';
@@ -308,8 +309,16 @@ export async function decide(
 ): Promise<void> {
   const result = await api(context, options).decide(id, decision, options.comment);
   if (options.json === true) context.output.json(result);
-  else
-    context.output.out(
-      `${decision === 'approve' ? 'Approved' : 'Rejected'} ${id}: it is now ${result.status}.`,
-    );
+  else context.output.out(decidedLine(decision, id, result));
+}
+
+/** What a decision did, in words: how many approvals a run still waits for, or where it went. */
+export function decidedLine(decision: 'approve' | 'reject', id: string, run: RemoteRun): string {
+  const done = `${decision === 'approve' ? 'Approved' : 'Rejected'} ${id}`;
+  if (run.status !== 'pending_approval') return `${done}: it is now ${run.status}.`;
+  const given = Array.isArray(run.approvals) ? run.approvals.length : undefined;
+  const required = typeof run.approvalsRequired === 'number' ? run.approvalsRequired : undefined;
+  if (given === undefined || required === undefined || required <= given)
+    return `${done}: it still waits for approval.`;
+  return `${done}: ${given} of ${counted(required, 'approval')}; it waits for ${required - given} more.`;
 }
