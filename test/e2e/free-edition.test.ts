@@ -32,6 +32,8 @@ describe('the free personal edition in a browser', () => {
     await person.getByRole('heading', { name: 'Create your free space' }).waitFor();
     await person.getByText('100 runs a day').waitFor();
     const form = person.getByRole('form', { name: 'Sign up' });
+    // The handle's rule shows from the start (it showed only once the browser refused a value).
+    await form.getByText('3 to 30 letters, digits and single hyphens, starting with a letter.').waitFor();
     await form.getByLabel(/Your handle/).fill('Dana');
     await form.getByLabel('Email').fill('dana@example.com');
     // The form offers exactly the lengths the platform takes (10 to 256 characters).

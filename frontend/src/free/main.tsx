@@ -124,6 +124,7 @@ function SignUp({ offers }: { readonly offers: Offers }) {
         autoComplete="username"
         pattern="[A-Za-z][A-Za-z0-9\-]*"
         title="3 to 30 letters, digits and single hyphens, starting with a letter"
+        hint="3 to 30 letters, digits and single hyphens, starting with a letter."
         value={handle}
         onChange={setHandle}
       />

@@ -290,22 +290,37 @@ export function Options({ values }: { readonly values: readonly string[] }) {
   );
 }
 
-/** A labelled text input in a form field; `onChange` receives the new text. */
+/**
+ * A labelled text input in a form field; `onChange` receives the new text. A `hint` (the rule the
+ * value must follow) shows under it from the start, not only once the browser refuses the value.
+ */
 export function TextField({
   id,
   label,
+  hint,
   onChange,
   ...input
 }: Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'value' | 'onChange'> & {
   readonly id: string;
   readonly label: string;
+  readonly hint?: string;
   readonly value: string;
   readonly onChange: (value: string) => void;
 }) {
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <input id={id} {...input} onChange={(e) => onChange(e.target.value)} />
+      <input
+        id={id}
+        {...input}
+        {...(hint === undefined ? {} : { 'aria-describedby': `${id}-hint` })}
+        onChange={(e) => onChange(e.target.value)}
+      />
+      {hint === undefined ? null : (
+        <p id={`${id}-hint`} className="hint">
+          {hint}
+        </p>
+      )}
     </div>
   );
 }
