@@ -656,6 +656,61 @@ describe('governance console', () => {
   }, 60_000);
 });
 
+describe('governance console template editor', () => {
+  it('saves a template version written in the code editors: Python for the source, JSON for the schemas', async () => {
+    const admin = await platform.login(ADMIN, 'admin');
+    const created = await api(ADMIN, admin, 'POST', '/api/templates', {
+      skill: {
+        name: 'Weather',
+        description: 'Tells the weather.',
+        inputSchema: { type: 'object' },
+        outputSchema: { type: 'object' },
+        risk: 'low',
+      },
+      source: 'def main(inputs, ctx):\n    return {"sunny": True}\n',
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = String(created.body.id);
+
+    const { page: tab } = await page();
+    await tab.goto(siteUrl(ADMIN, port, '/templates'));
+    await signIn(tab, 'admin', PASSWORD);
+    const card = tab.getByRole('article', { name: 'Weather' });
+    await card.getByRole('button', { name: 'New version…' }).click();
+    const editor = (label: string) => card.getByLabel(label, { exact: true });
+    const text = async (label: string) =>
+      (await editor(label).locator('.cm-line').allTextContents()).join('\n').replace(/\u00a0/g, ' ');
+    // The code editor, starting from the latest version: Python for the source, JSON for the schemas.
+    await expect.poll(async () => text('Python source')).toContain('"sunny": True');
+    expect(await editor('Python source').getAttribute('data-language')).toBe('python');
+    expect(await editor('Input schema').getAttribute('data-language')).toBe('json');
+    expect(await editor('Output schema').getAttribute('data-language')).toBe('json');
+
+    const inputSchema = {
+      type: 'object',
+      properties: { city: { type: 'string' } },
+      required: ['city'],
+    };
+    const outputSchema = { type: 'object', properties: { sunny: { type: 'boolean' } } };
+    const source = 'def main(inputs, ctx):\n    return {"sunny": inputs["city"] != "London"}\n';
+    await editor('Input schema').fill(JSON.stringify(inputSchema, null, 2));
+    await editor('Output schema').fill(JSON.stringify(outputSchema, null, 2));
+    await editor('Python source').fill(source);
+    await card.getByLabel('Note').fill('by city');
+    await screenshot(tab, 'governance-template-editor');
+    await card.getByRole('button', { name: 'Save new version' }).click();
+    await tab.getByText(/Weather version 2 saved/).waitFor();
+
+    const saved = await api(ADMIN, admin, 'GET', `/api/templates/${id}`);
+    expect(saved.status, saved.text).toBe(200);
+    expect(saved.body.latest).toMatchObject({
+      version: 2,
+      source,
+      skill: { inputSchema, outputSchema },
+    });
+  });
+});
+
 describe('free entry', () => {
   it('explains the personal edition', async () => {
     const { page: tab } = await page({ width: 375, height: 812 });

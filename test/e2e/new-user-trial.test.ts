@@ -3,7 +3,8 @@
  * (linked) with what input, offers the list's actions and leads back to the list; a waiting run's own
  * page lets an approver approve or reject it, shows the API's refusal, and follows the run as it
  * starts; a signed-out load of a console logs no error; the free sign-up form names the address
- * with its port and says which passwords are refused.
+ * with its port and says which passwords are refused; a schedule's input is typed into the form
+ * generated from its Skill's input schema, checked as a run's is, and its fire runs with it.
  */
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
@@ -18,7 +19,7 @@ let port: number;
 let alice: string;
 let bob: string;
 
-const { page, api, signedIn } = browserSuite(PASSWORD, async (suite) => {
+const { page, api, signedIn, finished } = browserSuite(PASSWORD, async (suite) => {
   ({ platform, port } = suite);
   [alice, bob] = await Promise.all([platform.login(ACME, 'alice'), platform.login(ACME, 'bob')]);
 });
@@ -99,6 +100,85 @@ describe("a schedule's own page", () => {
     for (const name of ['Fire now', 'Resume', 'Pause', 'Edit', 'Delete']) {
       expect(await other.getByRole('button', { name }).count(), name).toBe(0);
     }
+  }, 120_000);
+});
+
+describe('a new schedule', () => {
+  it("takes its input in the form generated from the Skill's input schema, and fires with it", async () => {
+    const send: Send = (token, method, path, body) => api(ACME, token, method, path, body);
+    await scriptSkill(send, alice, 'def main(inputs, ctx):\n    return {"echo": inputs}\n', {
+      scriptName: 'weather.py',
+      skill: {
+        name: 'Weather report',
+        inputSchema: {
+          type: 'object',
+          properties: {
+            city: { type: 'string', title: 'City' },
+            scale: { type: 'string', title: 'Temperature scale', enum: ['celsius', 'fahrenheit'] },
+            days: { type: 'integer', title: 'Days ahead', minimum: 1 },
+          },
+          required: ['city'],
+        },
+      },
+    });
+
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, '/schedules', 'alice');
+    await tab.getByRole('button', { name: 'New schedule' }).click();
+    const form = tab.getByRole('form', { name: 'New schedule' });
+    await form.getByLabel('Name', { exact: true }).fill('Paris weather');
+    await form.getByLabel('Skill', { exact: true }).selectOption({ label: 'Weather report' });
+
+    // The Skill's fields, as on its run page: a required text, a choice, a whole number.
+    const city = form.getByLabel('City');
+    await city.waitFor();
+    expect(await city.getAttribute('required')).not.toBeNull();
+    const scale = form.getByLabel('Temperature scale');
+    expect(await scale.evaluate((element) => element.tagName)).toBe('SELECT');
+    // Checked as a run's input is, before anything is sent: the missing city is named.
+    await form.getByRole('button', { name: 'Create schedule' }).click();
+    await form.getByText('City is required').first().waitFor();
+    const listed = (await api(ACME, alice, 'GET', '/api/schedules')).body.items as { name: string }[];
+    expect(listed.map((schedule) => schedule.name)).not.toContain('Paris weather');
+
+    await city.fill('Paris');
+    await scale.selectOption('fahrenheit');
+    await form.getByLabel('Days ahead').fill('3');
+    const input = { city: 'Paris', scale: 'fahrenheit', days: 3 };
+    // The raw JSON stays one click away, for input the form cannot show.
+    await form.getByRole('button', { name: 'Edit as JSON' }).click();
+    const raw = form.getByLabel("Input (JSON, checked against the Skill's input schema)");
+    expect(JSON.parse(await raw.inputValue())).toEqual(input);
+    await form.getByRole('button', { name: 'Edit in the form' }).click();
+    expect(await city.inputValue()).toBe('Paris');
+    await form.getByLabel('Every…').check();
+    await form.getByLabel('Every', { exact: true }).fill('1');
+    await form.getByLabel('Unit', { exact: true }).selectOption('hours');
+    await screenshot(tab, 'tenant-schedule-form');
+    await form.getByRole('button', { name: 'Create schedule' }).click();
+
+    await tab.getByRole('heading', { name: 'Paris weather', level: 1 }).waitFor();
+    expect(JSON.parse((await tab.getByRole('figure', { name: 'Input' }).textContent()) ?? '')).toEqual(input);
+    await tab.getByRole('button', { name: 'Fire now' }).click();
+    const log = tab.getByRole('region', { name: 'Log', exact: true });
+    const runLink = log.getByRole('link', { name: /^ex-/ });
+    await runLink.waitFor();
+    const run = await finished(ACME, alice, (await runLink.textContent()) ?? '');
+    expect(run.status).toBe('succeeded');
+    expect(run.input).toEqual(input);
+    expect(run.output).toEqual({ echo: input });
+
+    // Editing starts from the schedule's input, in the same fields.
+    await tab.getByRole('button', { name: 'Edit', exact: true }).click();
+    const edit = tab.getByRole('form', { name: 'Edit schedule' });
+    expect(await edit.getByLabel('City').inputValue()).toBe('Paris');
+    await edit.getByLabel('Days ahead').fill('5');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    const schedule = (await api(ACME, alice, 'GET', '/api/schedules')).body.items.find(
+      (item: { name: string }) => item.name === 'Paris weather',
+    );
+    expect(schedule.input).toEqual({ ...input, days: 5 });
   }, 120_000);
 });
 

@@ -1,7 +1,8 @@
 /**
  * Platform templates: a Skill with its script, authored here in versions and distributed to chosen
  * tenants (or all); tenant admins then install or update it. The editor takes the Skill's schemas as
- * JSON text, like the tenant's own Skill form.
+ * JSON and its source as Python in the fronts' code editor (CodeMirror, loaded on demand with the
+ * editor, so the console's other pages never load it).
  */
 import { type FormEvent, useState } from 'react';
 import {
@@ -13,6 +14,7 @@ import {
   type TemplateVersion,
 } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
+import { CodeEditor } from '../shared/code-editor.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import {
   Empty,
@@ -357,26 +359,20 @@ function TemplateEditor<R>({
         />
       </div>
       <div className="form-row">
-        <div className="field">
-          <label htmlFor={id('input')}>Input schema</label>
-          <textarea
-            id={id('input')}
-            className="code-input short"
-            spellCheck={false}
-            value={inputSchema}
-            onChange={(e) => setInputSchema(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={id('output')}>Output schema</label>
-          <textarea
-            id={id('output')}
-            className="code-input short"
-            spellCheck={false}
-            value={outputSchema}
-            onChange={(e) => setOutputSchema(e.target.value)}
-          />
-        </div>
+        <CodeEditor
+          id={id('input')}
+          label="Input schema"
+          language="json"
+          value={inputSchema}
+          onChange={setInputSchema}
+        />
+        <CodeEditor
+          id={id('output')}
+          label="Output schema"
+          language="json"
+          value={outputSchema}
+          onChange={setOutputSchema}
+        />
       </div>
       <div className="form-row">
         <div className="field">
@@ -392,16 +388,13 @@ function TemplateEditor<R>({
           </select>
         </div>
       </div>
-      <div className="field">
-        <label htmlFor={id('source')}>Python source</label>
-        <textarea
-          id={id('source')}
-          className="code-input"
-          spellCheck={false}
-          value={source}
-          onChange={(e) => setSource(e.target.value)}
-        />
-      </div>
+      <CodeEditor
+        id={id('source')}
+        label="Python source"
+        language="python"
+        value={source}
+        onChange={setSource}
+      />
       <div className="field">
         <label htmlFor={id('note')}>Note</label>
         <input id={id('note')} maxLength={500} value={note} onChange={(e) => setNote(e.target.value)} />

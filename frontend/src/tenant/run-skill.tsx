@@ -1,13 +1,11 @@
 /**
  * Running a Skill through a form generated from its input schema by react-jsonschema-form,
- * validated in the browser with the JSON Schema dialect the API uses (2020-12); the API validates
- * again and its field errors are shown as they come. Then the run is watched until it ends.
+ * validated in the browser with the JSON Schema dialect the API uses (2020-12, see skill-input.tsx);
+ * the API validates again and its field errors are shown as they come. Then the run is watched until it ends.
  * Loaded on demand: the form library and its validator are most of the tenant front's weight.
  */
 import Form from '@rjsf/core';
-import type { RJSFSchema, UiSchema } from '@rjsf/utils';
-import { customizeValidator } from '@rjsf/validator-ajv8';
-import Ajv2020 from 'ajv/dist/2020';
+import type { UiSchema } from '@rjsf/utils';
 import { useEffect, useMemo, useState } from 'react';
 import { apiPath, type Execution, type Skill } from '../../../functions/contract/index.ts';
 import { api, idempotencyHeaders, segment } from '../shared/api.ts';
@@ -16,18 +14,8 @@ import { Link, useLocation } from '../shared/router.tsx';
 import { Badge, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
 import { APPROVAL_TEXT } from './catalogue.tsx';
 import { ExecutionDetails, useExecution } from './runs.tsx';
+import { formSchema, NO_INPUT, uiFor, validator } from './skill-input.tsx';
 import { readableFormErrors } from './wording.ts';
-
-const validator = customizeValidator({ AjvClass: Ajv2020 });
-
-/** rjsf renders objects; a boolean schema becomes the empty object schema (true) or nothing (false). */
-function formSchema(schema: Skill['inputSchema']): RJSFSchema | null {
-  if (schema === true) return { type: 'object' };
-  if (schema === false) return null;
-  // The Skill's own name is the page heading; a schema title would repeat it.
-  const { $schema: _dialect, title: _title, ...rest } = schema as Record<string, unknown>;
-  return rest as RJSFSchema;
-}
 
 interface Started {
   readonly id: string;
@@ -50,16 +38,6 @@ export default function RunSkillPage({ id }: { readonly id: string }) {
       {(skill) => <RunSkill skill={skill} />}
     </Show>
   );
-}
-
-/** Long-text fields (`x-widget: textarea` from the schema builder) get a text area. */
-function uiFor(schema: RJSFSchema | null): UiSchema {
-  const ui: UiSchema = {};
-  const properties = (schema?.properties ?? {}) as Record<string, Record<string, unknown>>;
-  for (const [name, property] of Object.entries(properties)) {
-    if (property['x-widget'] === 'textarea') ui[name] = { 'ui:widget': 'textarea' };
-  }
-  return ui;
 }
 
 function RunSkill({ skill }: { readonly skill: Skill }) {
@@ -130,15 +108,7 @@ function RunSkill({ skill }: { readonly skill: Skill }) {
           />
         ) : null}
         {schema === null ? (
-          <ProblemView
-            problem={{
-              type: 'about:blank',
-              title: 'This Skill accepts no input',
-              status: 0,
-              detail: 'Its input schema is false, so no run can be valid.',
-              errors: [],
-            }}
-          />
+          <ProblemView problem={NO_INPUT} />
         ) : (
           <Form
             className="rjsf"

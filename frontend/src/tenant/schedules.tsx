@@ -4,9 +4,10 @@
  * skipped, followed while its run is under way), with pause, resume and fire now; a schedule's page
  * shows its Skill (linked) and input, offers the same actions, edits and deletes it, shows its next
  * fire times and its log. The tenant's scheduling log (every fire: ran, skipped and why, failed) is
- * below the list, paged.
+ * below the list, paged. The input is typed into the form generated from the chosen Skill's input
+ * schema, the run page's (skill-input.tsx, loaded on demand), and checked as a run's input is.
  */
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, lazy, Suspense, useEffect, useRef, useState } from 'react';
 import {
   apiPath,
   EXECUTION_STATUSES,
@@ -24,6 +25,7 @@ import {
   Badge,
   DateTime,
   JsonBlock,
+  Loading,
   LoadMore,
   PageHeader,
   ProblemView,
@@ -34,6 +36,9 @@ import {
   Table,
   TextField,
 } from '../shared/ui.tsx';
+import type { SkillInputHandle } from './skill-input.tsx';
+
+const SkillInputFields = lazy(() => import('./skill-input.tsx'));
 
 const STATE_TONES: Readonly<Record<string, string>> = {
   enabled: 'active',
@@ -65,7 +70,8 @@ function browserTimeZone(): string {
 interface FormState {
   name: string;
   skillId: string;
-  input: string;
+  /** The Skill's input as typed so far (undefined: its schema's defaults). */
+  input: unknown;
   kind: Timing['kind'];
   expression: string;
   every: string;
@@ -79,7 +85,7 @@ function formOf(schedule: Schedule | null): FormState {
   return {
     name: schedule?.name ?? '',
     skillId: schedule?.skillId ?? '',
-    input: JSON.stringify(schedule?.input ?? {}, null, 2),
+    input: schedule?.input,
     kind: timing?.kind ?? 'cron',
     expression: timing?.kind === 'cron' ? timing.expression : '0 9 * * MON-FRI',
     every: timing?.kind === 'rate' ? String(timing.every) : '15',
@@ -87,6 +93,22 @@ function formOf(schedule: Schedule | null): FormState {
     at: timing?.kind === 'once' ? timing.at.slice(0, 16) : '',
     timezone: schedule?.timezone ?? browserTimeZone(),
   };
+}
+
+/**
+ * The browser's check of the schedule's own fields, shown on the first that fails. The form itself
+ * is `noValidate`, so that the generated input fields are checked by their schema, as on the run page.
+ */
+function ownFieldsValid(form: HTMLFormElement): boolean {
+  for (const element of Array.from(form.elements)) {
+    if (element.closest('[data-skill-input]') !== null) continue;
+    if (
+      (element instanceof HTMLInputElement || element instanceof HTMLSelectElement) &&
+      !element.reportValidity()
+    )
+      return false;
+  }
+  return true;
 }
 
 /** The create / edit form; `schedule` null creates. */
@@ -99,24 +121,32 @@ function ScheduleForm({
 }) {
   const skills = useResource<{ items: Skill[] }>('/api/skills');
   const [form, setForm] = useState<FormState>(() => formOf(schedule));
-  const [inputProblem, setInputProblem] = useState('');
-  const set = (field: keyof FormState) => (value: string) =>
+  const inputFields = useRef<SkillInputHandle>(null);
+  const set = (field: Exclude<keyof FormState, 'input'>) => (value: string) =>
     setForm((previous) => ({ ...previous, [field]: value }));
+  // Another Skill takes other input: its form starts from its own defaults.
+  const chooseSkill = (skillId: string) =>
+    setForm((previous) => ({
+      ...previous,
+      skillId,
+      input: skillId === schedule?.skillId ? schedule.input : undefined,
+    }));
+  const chosen =
+    skills.state.status === 'ready'
+      ? skills.state.data.items.find((skill) => skill.id === form.skillId)
+      : undefined;
   const save = useAction(async (body: Record<string, unknown>) =>
     schedule === null
       ? api.post<Schedule>('/api/schedules', body)
       : api.put<Schedule>(`/api/schedules/${segment(schedule.id)}`, { ...body, revision: schedule.revision }),
   );
-  const submit = async (event: FormEvent) => {
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    let input: unknown;
-    try {
-      input = JSON.parse(form.input);
-      setInputProblem('');
-    } catch {
-      setInputProblem('The input is not valid JSON.');
-      return;
-    }
+    // The browser checks the schedule's own fields; the Skill's input is checked against its schema.
+    if (!ownFieldsValid(event.currentTarget)) return;
+    const checked = inputFields.current?.check() ?? null;
+    if (checked === null) return;
+    const { input } = checked;
     const timing =
       form.kind === 'cron'
         ? { kind: 'cron', expression: form.expression }
@@ -137,6 +167,7 @@ function ScheduleForm({
       onSubmit={submit}
       className="form"
       aria-label={schedule === null ? 'New schedule' : 'Edit schedule'}
+      noValidate
     >
       <TextField
         id="schedule-name"
@@ -153,7 +184,7 @@ function ScheduleForm({
             <select
               id="schedule-skill"
               value={form.skillId}
-              onChange={(e) => set('skillId')(e.target.value)}
+              onChange={(e) => chooseSkill(e.target.value)}
               required
             >
               <option value="">Choose a Skill</option>
@@ -166,16 +197,23 @@ function ScheduleForm({
           )}
         </Show>
       </div>
-      <div className="field">
-        <label htmlFor="schedule-input">Input (JSON, checked against the Skill's input schema)</label>
-        <textarea
-          id="schedule-input"
-          rows={5}
-          value={form.input}
-          onChange={(e) => set('input')(e.target.value)}
-        />
-        {inputProblem === '' ? null : <p className="problem">{inputProblem}</p>}
-      </div>
+      <fieldset data-skill-input>
+        <legend>Input</legend>
+        {chosen === undefined ? (
+          <p className="muted">Choose a Skill to fill in the input it runs with.</p>
+        ) : (
+          <Suspense fallback={<Loading label="Loading the input form…" />}>
+            <SkillInputFields
+              key={chosen.id}
+              ref={inputFields}
+              inputSchema={chosen.inputSchema}
+              value={form.input}
+              onChange={(input) => setForm((previous) => ({ ...previous, input }))}
+              idPrefix="schedule-input"
+            />
+          </Suspense>
+        )}
+      </fieldset>
       <fieldset>
         <legend>When</legend>
         {(['cron', 'rate', 'once'] as const).map((kind) => (
