@@ -666,6 +666,7 @@ describe('governance console template editor', () => {
         inputSchema: { type: 'object' },
         outputSchema: { type: 'object' },
         risk: 'low',
+        limits: { timeoutSeconds: 45, memoryMb: 512 },
       },
       source: 'def main(inputs, ctx):\n    return {"sunny": True}\n',
     });
@@ -697,6 +698,10 @@ describe('governance console template editor', () => {
     await editor('Output schema').fill(JSON.stringify(outputSchema, null, 2));
     await editor('Python source').fill(source);
     await card.getByLabel('Note').fill('by city');
+    // Every limit starts from the latest version (the editor sent the time limit alone, and a new
+    // version lost the memory limit); the time limit is edited, the memory limit kept.
+    expect(await card.getByLabel('Memory limit (MB)').inputValue()).toBe('512');
+    await card.getByLabel('Time limit (seconds)').fill('60');
     await screenshot(tab, 'governance-template-editor');
     await card.getByRole('button', { name: 'Save new version' }).click();
     await tab.getByText(/Weather version 2 saved/).waitFor();
@@ -706,7 +711,7 @@ describe('governance console template editor', () => {
     expect(saved.body.latest).toMatchObject({
       version: 2,
       source,
-      skill: { inputSchema, outputSchema },
+      skill: { inputSchema, outputSchema, limits: { timeoutSeconds: 60, memoryMb: 512 } },
     });
   });
 });

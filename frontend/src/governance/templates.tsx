@@ -16,6 +16,7 @@ import {
 import { api, segment } from '../shared/api.ts';
 import { CodeEditor } from '../shared/code-editor.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { LimitFields, limitTexts, withLimits } from '../shared/limits.tsx';
 import {
   Empty,
   formatDate,
@@ -38,7 +39,6 @@ const BLANK: { skill: TemplateSkill; source: string } = {
     outputSchema: { type: 'object' },
     risk: 'low',
     approval: 'none',
-    limits: { timeoutSeconds: 30 },
   },
   source: 'def main(inputs, ctx):\n    return {}\n',
 };
@@ -291,7 +291,7 @@ function TemplateEditor<R>({
   const [outputSchema, setOutputSchema] = useState(JSON.stringify(initial.skill.outputSchema, null, 2));
   const [risk, setRisk] = useState(initial.skill.risk);
   const [approval, setApproval] = useState(initial.skill.approval ?? 'none');
-  const [timeoutSeconds, setTimeoutSeconds] = useState(String(initial.skill.limits?.timeoutSeconds ?? 30));
+  const [limits, setLimits] = useState(() => limitTexts(initial.skill.limits));
   const [source, setSource] = useState(initial.source);
   const [note, setNote] = useState('');
   const [jsonError, setJsonError] = useState<string | null>(null);
@@ -316,7 +316,8 @@ function TemplateEditor<R>({
         outputSchema: schemas[1],
         risk,
         approval,
-        limits: { timeoutSeconds: Number(timeoutSeconds) },
+        // Every limit the form shows, over whatever else the version had: a new version resets none.
+        limits: withLimits(initial.skill.limits, limits),
       },
       source,
       ...(note === '' ? {} : { note }),
@@ -326,29 +327,17 @@ function TemplateEditor<R>({
 
   return (
     <form onSubmit={submit}>
-      <div className="form-row">
-        <div className="field">
-          <label htmlFor={id('name')}>Skill name</label>
-          <input
-            id={id('name')}
-            required
-            maxLength={120}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={id('timeout')}>Time limit (seconds)</label>
-          <input
-            id={id('timeout')}
-            type="number"
-            min={1}
-            max={240}
-            value={timeoutSeconds}
-            onChange={(e) => setTimeoutSeconds(e.target.value)}
-          />
-        </div>
+      <div className="field">
+        <label htmlFor={id('name')}>Skill name</label>
+        <input
+          id={id('name')}
+          required
+          maxLength={120}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+        />
       </div>
+      <LimitFields idPrefix={idPrefix} value={limits} onChange={setLimits} />
       <div className="field">
         <label htmlFor={id('description')}>Description</label>
         <input

@@ -13,7 +13,6 @@ import {
   type AssetBinding,
   type HttpRequestMapping,
   type HttpResourceSummary,
-  LIMIT_BOUNDS,
   MIN_APPROVALS,
   RISKS,
   type Risk,
@@ -25,6 +24,7 @@ import type { AgentView } from '../shared/agents.tsx';
 import { api, type Page, type Role, segment } from '../shared/api.ts';
 import { CodeEditor } from '../shared/code-editor.tsx';
 import { type Loadable, useAction, useResource } from '../shared/hooks.ts';
+import { LimitFields, limitTexts, withLimits } from '../shared/limits.tsx';
 import { Link, navigate } from '../shared/router.tsx';
 import { SchemaEditor } from '../shared/schema-builder.tsx';
 import { StateActions } from '../shared/state-actions.tsx';
@@ -45,25 +45,6 @@ import {
   useConfirm,
 } from '../shared/ui.tsx';
 import { minimumApprovalsHint } from './wording.ts';
-
-type LimitName = keyof typeof LIMIT_BOUNDS;
-
-/**
- * Every limit a Skill has, in the order the form shows them, with its label. A Record over the
- * contract's bounds: a limit added there does not type-check here until the form shows it.
- */
-const LIMIT_LABELS: Readonly<Record<LimitName, string>> = {
-  timeoutSeconds: 'Time limit (seconds)',
-  memoryMb: 'Memory limit (MB)',
-};
-const LIMIT_NAMES = Object.keys(LIMIT_LABELS) as LimitName[];
-
-/** The form's text for each limit: the Skill's value, or the platform's default for a new one. */
-function limitFields(skill: Skill | null): Record<LimitName, string> {
-  const fields = {} as Record<LimitName, string>;
-  for (const key of LIMIT_NAMES) fields[key] = String(skill?.limits[key] ?? LIMIT_BOUNDS[key].default);
-  return fields;
-}
 
 export function SkillAdminPage({ canInstall }: { readonly canInstall: boolean }) {
   const { state, reload } = useResource<{ items: Skill[] }>('/api/skills?archived=true');
@@ -402,7 +383,7 @@ function SkillForm({
   const [httpBody, setHttpBody] = useState(
     request?.body === undefined ? '' : JSON.stringify(request.body, null, 2),
   );
-  const [limits, setLimits] = useState(() => limitFields(skill));
+  const [limits, setLimits] = useState(() => limitTexts(skill?.limits));
   const [egress, setEgress] = useState<string[]>([...(skill?.egress ?? [])]);
   const [collections, setCollections] = useState<string[]>([...(skill?.collections ?? [])]);
   const [parameters, setParameters] = useState(skill?.parameters?.join(', ') ?? '');
@@ -530,10 +511,7 @@ function SkillForm({
       asset: binding,
       ...(kind === 'python-script' ? { egress, collections, parameters: splitList(parameters) } : {}),
       // Every limit the form shows, over whatever else the Skill has: a save never resets a limit.
-      limits: {
-        ...skill?.limits,
-        ...Object.fromEntries(LIMIT_NAMES.map((key) => [key, Number(limits[key])])),
-      },
+      limits: withLimits(skill?.limits, limits),
     });
     if (result === undefined) return;
     if (skill === null) {
@@ -560,29 +538,7 @@ function SkillForm({
       <ProblemView problem={namesakes.problem} />
       <form onSubmit={submit} className="card" aria-label={skill === null ? 'New skill' : 'Edit skill'}>
         <TextField id="skill-name" label="Name" required maxLength={120} value={name} onChange={setName} />
-        <div className="form-row">
-          {LIMIT_NAMES.map((key) => (
-            <TextField
-              key={key}
-              id={`skill-limit-${key}`}
-              label={LIMIT_LABELS[key]}
-              type="number"
-              step={1}
-              min={LIMIT_BOUNDS[key].min}
-              max={LIMIT_BOUNDS[key].max}
-              required
-              value={limits[key]}
-              onChange={(value) => setLimits((current) => ({ ...current, [key]: value }))}
-              aria-describedby="skill-limits-hint"
-            />
-          ))}
-        </div>
-        <p className="hint" id="skill-limits-hint">
-          {LIMIT_NAMES.map(
-            (key) => `${LIMIT_LABELS[key]}: ${LIMIT_BOUNDS[key].min} to ${LIMIT_BOUNDS[key].max}`,
-          ).join('; ')}
-          .
-        </p>
+        <LimitFields idPrefix="skill" value={limits} onChange={setLimits} />
         <div className="field">
           <label htmlFor="skill-description">Description</label>
           <textarea
