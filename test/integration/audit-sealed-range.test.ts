@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
-import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { caller, HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { type Runner, runner } from '../support/runs.ts';
 
 const PASSWORD = 'audit-sealed-range-password';
@@ -98,8 +98,7 @@ describe('an audit fact recorded after a seal', { timeout: 120_000 }, () => {
   });
 
   it('a ctx.http use recorded with the result, after the public chain was sealed, keeps the chain valid', async () => {
-    const governance = (method: string, path: string, body: unknown) =>
-      test.send({ host: HOSTS.admin, token: admin, method, path, body });
+    const governance = caller(test, HOSTS.admin, admin);
     const created = await governance('POST', '/api/http-resources', {
       name: 'pong',
       baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
@@ -158,35 +157,21 @@ describe('an audit fact recorded after a seal', { timeout: 120_000 }, () => {
   it('a run’s start reported after the tenant’s chain was sealed keeps the chain valid', async () => {
     const tenant = (await test.core.hosts.resolve(HOSTS.acme)) as TenantContext;
     // A local-agent Skill whose agent never polls: nothing but this test starts the run.
-    const agent = await test.send({
-      host: HOSTS.acme,
-      token: alice,
-      method: 'POST',
-      path: '/api/agents',
-      body: { name: 'idle' },
-    });
+    const asAlice = caller(test, HOSTS.acme, alice);
+    const agent = await asAlice('POST', '/api/agents', { name: 'idle' });
     expect(agent.status, agent.text).toBe(201);
-    const script = await test.send({
-      host: HOSTS.acme,
-      token: alice,
-      method: 'POST',
-      path: '/api/assets/scripts',
-      body: { name: 'idle.py', source: 'def main(inputs, ctx):\n    return {}\n' },
+    const script = await asAlice('POST', '/api/assets/scripts', {
+      name: 'idle.py',
+      source: 'def main(inputs, ctx):\n    return {}\n',
     });
     expect(script.status, script.text).toBe(201);
-    const skill = await test.send({
-      host: HOSTS.acme,
-      token: alice,
-      method: 'POST',
-      path: '/api/skills',
-      body: {
-        name: 'Idle',
-        inputSchema: { type: 'object' },
-        outputSchema: {},
-        risk: 'low',
-        asset: { kind: 'local-agent', id: script.body.id, version: 'active', agent: 'idle' },
-        limits: { timeoutSeconds: 30 },
-      },
+    const skill = await asAlice('POST', '/api/skills', {
+      name: 'Idle',
+      inputSchema: { type: 'object' },
+      outputSchema: {},
+      risk: 'low',
+      asset: { kind: 'local-agent', id: script.body.id, version: 'active', agent: 'idle' },
+      limits: { timeoutSeconds: 30 },
     });
     expect(skill.status, skill.text).toBe(201);
     const id = await acme.request(String(skill.body.id));
@@ -204,9 +189,10 @@ describe('an audit fact recorded after a seal', { timeout: 120_000 }, () => {
       tenantId: tenant.tenant.id,
       startedAt,
     });
-    expect(
-      (await test.send({ host: HOSTS.acme, token: alice, path: `/api/executions/${id}` })).body,
-    ).toMatchObject({ status: 'running', startedAt });
+    expect((await asAlice('GET', `/api/executions/${id}`)).body).toMatchObject({
+      status: 'running',
+      startedAt,
+    });
 
     expect(await verify(HOSTS.acme, alice)).toMatchObject({ valid: true, problems: [] });
     const [running] = await entries(HOSTS.acme, alice, `target=execution:${id}&action=execution.running`);
