@@ -282,6 +282,7 @@ def undo(prefix):
             tried[f"{prefix}umount2 {target.decode()} {flags}"] = attempt(lambda: libc.umount2(target, flags))
     tried[prefix + "remount rw"] = attempt(lambda: libc.mount(None, b"/proc/loadavg", None, 32 | 4096, None))
     tried[prefix + "write"] = attempt(write_loadavg)
+    tried[prefix + "chmod"] = attempt(lambda: os.chmod("/proc/uptime", 0o666))  # the owner's, in the userns rung
     return tried
 
 def in_child(work):
@@ -663,7 +664,7 @@ def read(path):
 
 def main(inputs, ctx):
     names = ["sys/fs/file-nr", "sys/fs/inode-nr", "sys/fs/inode-state", "cgroups", "sys/fs/dentry-state", "sys/fs/aio-nr", "sys/kernel/pty/nr",
-             "sys/kernel/random/boot_id", "zoneinfo", "buddyinfo", "pagetypeinfo", "sys/kernel/hostname"]
+             "sys/kernel/random/boot_id", "zoneinfo", "buddyinfo", "pagetypeinfo", "sys/kernel/hostname", "uptime"]
     seen = {name: read("/proc/" + name) for name in names}
     seen["hostname"] = socket.gethostname()
     held = []
@@ -687,13 +688,18 @@ def test_the_job_reads_no_other_machine_wide_counter_and_holds_few_ptys(sandbox:
     tenants could tell they share a machine), watched other tenants' jobs open modules on the
     shared read-only tree through inotify, and took every pseudo-terminal of the machine (one job held
     1,425 of 4,096 on the host's devpts). Now: neutral files, a host name of the job's own (a UTS
-    namespace), a boot id of its own, inotify refused (ENOSYS: watchers poll), and a devpts of the
-    job's own holding at most JOB_PTYS."""
+    namespace), a boot id of the sandbox's own (one tenant's), inotify refused (ENOSYS: watchers
+    poll), and a devpts of the job's own holding at most JOB_PTYS. The masks are made once by the
+    zygote, so the neutral uptime is refreshed before each fork: it must not stay the zygote's."""
     from execfabric_runtime import containment
 
     first = run(sandbox, MACHINE_LEFTOVERS)
+    time.sleep(1.5)
     second = run(sandbox, MACHINE_LEFTOVERS)
-    for outcome in (first, second):
+    third = run(sandbox, MACHINE_LEFTOVERS)  # its child's uptime: at least the fork after `second`
+    with Sandbox() as other:
+        elsewhere = run(other, MACHINE_LEFTOVERS)
+    for outcome in (first, second, third, elsewhere):
         assert outcome.status == "succeeded", outcome.error
         seen = outcome.output
         assert seen["sys/fs/file-nr"].split()[:2] == ["0", "0"]
@@ -709,6 +715,9 @@ def test_the_job_reads_no_other_machine_wide_counter_and_holds_few_ptys(sandbox:
         assert seen["ptys"] == [containment.JOB_PTYS, 28]  # ENOSPC: the job's own devpts is full
         assert seen["inotify_init1"] == [-1, 38]  # ENOSYS
     host_boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii")
-    boots = {first.output["sys/kernel/random/boot_id"], second.output["sys/kernel/random/boot_id"]}
-    assert host_boot not in boots and len(boots) == 2
+    boots = [outcome.output["sys/kernel/random/boot_id"] for outcome in (first, second, third, elsewhere)]
+    assert boots[0] == boots[1] == boots[2] != boots[3] and host_boot not in boots
     assert all(len(boot.strip()) == 36 for boot in boots)
+    uptimes = [float(outcome.output["uptime"].split()[0]) for outcome in (first, third, elsewhere)]
+    host_uptime = float(Path("/proc/uptime").read_text(encoding="ascii").split()[0])
+    assert uptimes[0] + 1.5 <= uptimes[1] <= host_uptime and uptimes[2] <= host_uptime, (uptimes, host_uptime)

@@ -38,6 +38,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -508,8 +509,6 @@ def enter_job(plan: Plan, disk_bytes: int) -> str | None:
         return None
     osutil.unshare(osutil.CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (osutil.CLONE_NEWNET if plan.own_network else 0))
     socket.sethostname(JOB_HOSTNAME)
-    _own_procfs()
-    _mask_machine_counters()
     _own_ptys()
     osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV, f"size={disk_bytes},mode=1777")
     for path in SHARED_TEMP_BINDS:
@@ -531,13 +530,36 @@ def own_cgroup_view(plan: Plan) -> None:
         osutil.unshare(osutil.CLONE_NEWCGROUP)
 
 
+def job_proc_view(plan: Plan) -> int | None:
+    """Once per zygote, in its own mount namespace (`_zygote_view`), after its pid namespace's procfs:
+    the /proc its jobs see, a procfs that shows each job only its own processes (`_own_procfs`) with
+    the machine-wide counters masked (`_mask_machine_counters`). A job child's mount namespace is a
+    copy of the zygote's, so every child inherits it whole; made in each child instead, these ~25
+    mounts and their neutral files cost a child ~2.7 ms of CPU (docs/decisions/python-runtime.md).
+    The zygote serves one tenant, so what the masks share is shared by its jobs alone.
+    Returns the neutral `uptime`, open for writing, which the zygote refreshes before each fork
+    (`refresh_uptime`); None without a mount namespace of the jobs' own (nothing is masked)."""
+    if not plan.own_files:
+        return None
+    _own_procfs()
+    return _mask_machine_counters()
+
+
+def refresh_uptime(uptime: int) -> None:
+    """The neutral `/proc/uptime`: the time since boot, now, and no idle time. Written in place before
+    each fork, so a job reads at least the time its child was made, as when each child wrote its own;
+    it moves only with forks of the same zygote, one tenant's. The text only grows (the seconds do),
+    so a write at the start replaces it whole."""
+    os.pwrite(uptime, f"{time.clock_gettime(time.CLOCK_BOOTTIME):.2f} 0.00\n".encode("ascii"), 0)
+
+
 def _own_procfs() -> None:
-    """A procfs of the job's own on /proc that shows it only the processes it may trace (its own, of
-    its uid: `hidepid=2`, "invisible"). Mounted by the job's child, it shows the child's pid namespace:
-    the zygote's own where it has one (`enter_pid_namespace`), else the host's, whose /proc read every
-    other job's command line, other tenants' included. A zygote in a user namespace of its own may
-    mount one only in a pid namespace its user namespace owns, its own: without one /proc stays the
-    zygote's (docs/decisions/python-runtime.md)."""
+    """A procfs on /proc that shows a job only the processes it may trace (its own, of its uid:
+    `hidepid=2`, "invisible"). Mounted by the zygote (`job_proc_view`), it shows the zygote's pid
+    namespace where it has one (`enter_pid_namespace`), else the host's, whose /proc read every other
+    job's command line, other tenants' included; the zygote itself, privileged, still sees every
+    process in it. A zygote in a user namespace of its own may mount one only in a pid namespace its
+    user namespace owns, its own: without one /proc stays the zygote's (docs/decisions/python-runtime.md)."""
     try:
         osutil.mount("proc", "/proc", "proc", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC, "hidepid=2")
     except OSError:
@@ -579,7 +601,8 @@ def _neutral_proc_text(name: str) -> str:
     """What a masked file shows: the same format where software parses it, with nothing that moves
     with the machine's load. `stat` keeps its `cpuN` lines (glibc counts them for `os.cpu_count()`
     where /sys is gone; psutil too) and the boot time, with every counter 0; `uptime` is the time since
-    boot when the job's child was made, never idle; `loadavg` an idle machine's."""
+    boot when the job's child was made (`refresh_uptime`), never idle; `loadavg` an idle machine's;
+    `boot_id` one of the zygote's own, the same for its jobs (one tenant's), never the machine's."""
     if name == "loadavg":
         return "0.00 0.00 0.00 1/1 1\n"
     if name == "sys/fs/file-nr":  # allocated, unused, and the machine's maximum (a setting, kept)
@@ -600,7 +623,7 @@ def _neutral_proc_text(name: str) -> str:
         return "0\t0\t45\t0\t0\t0\n"
     if name in ("sys/fs/aio-nr", "sys/kernel/pty/nr"):
         return "0\n"
-    if name == "sys/kernel/random/boot_id":  # one of the job's own, in the format readers expect
+    if name == "sys/kernel/random/boot_id":  # the zygote's own, in the format readers expect
         raw = os.urandom(16).hex()
         return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-{raw[20:]}\n"
     if name == "uptime":
@@ -620,29 +643,34 @@ def _neutral_proc_text(name: str) -> str:
     return ""
 
 
-def _mask_machine_counters() -> None:
-    """In a new child's own mount namespace (still privileged, off the job's clock), before its tmpfs
-    goes on /tmp: each of MASKED_PROC_FILES becomes a bind of a neutral file, each of
-    MASKED_PROC_FOLDERS an empty tmpfs, all read-only. The neutral files are written to a scratch
-    tmpfs on /tmp, made read-only (the binds inherit it), then covered by the job's own tmpfs: no path
-    but /proc reaches them. (Unmounting the scratch instead cost ~0.5 ms more per child, with a long
-    tail, on this VM.) The job runs without the capability to unmount or remount any of it; in a user
-    namespace it might make, they are locked mounts the kernel will not unmount, and a fresh procfs is
-    refused while parts of /proc are covered."""
+def _mask_machine_counters() -> int | None:
+    """In the zygote's mount namespace (`job_proc_view`): each of MASKED_PROC_FILES becomes a read-only
+    bind of a neutral file, each of MASKED_PROC_FOLDERS an empty read-only tmpfs. The neutral files are
+    written to a scratch tmpfs on /tmp, only root's (or, in the userns rung, only the zygote's uid's),
+    which every job child covers with its own tmpfs: no path but /proc reaches them. The scratch stays
+    writable for the zygote alone, to refresh `uptime` (returned, open; `refresh_uptime`); a job
+    cannot write a bind, which is read-only, nor remount or unmount any of it (no capability left).
+    In a user namespace a job might make, they are locked mounts the kernel will not unmount, and a
+    fresh procfs is refused while parts of /proc are covered."""
     texts = {name: _neutral_proc_text(name) for name in MASKED_PROC_FILES if os.path.isfile(f"/proc/{name}")}
     osutil.mount("tmpfs", JOB_TMP, "tmpfs", osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC, "size=64k,mode=0700")
+    uptime = None
     for name, text in texts.items():
-        fd = os.open(os.path.join(JOB_TMP, name.replace("/", "_")), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        source = os.path.join(JOB_TMP, name.replace("/", "_"))
+        fd = os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
         try:
             os.write(fd, text.encode("ascii"))
         finally:
-            os.close(fd)
-    osutil.mount(None, JOB_TMP, None, osutil.MS_REMOUNT | MASK_FLAGS, "size=64k,mode=0700")
-    for name in texts:
-        osutil.mount(os.path.join(JOB_TMP, name.replace("/", "_")), f"/proc/{name}", None, osutil.MS_BIND)
+            if name == "uptime":
+                uptime = fd
+            else:
+                os.close(fd)
+        osutil.mount(source, f"/proc/{name}", None, osutil.MS_BIND)
+        osutil.mount(None, f"/proc/{name}", None, osutil.MS_REMOUNT | osutil.MS_BIND | MASK_FLAGS)
     for name in MASKED_PROC_FOLDERS:
         if os.path.isdir(f"/proc/{name}"):
             osutil.mount("tmpfs", f"/proc/{name}", "tmpfs", MASK_FLAGS, "size=4k,mode=0555")
+    return uptime
 
 
 def _own_ptys() -> None:

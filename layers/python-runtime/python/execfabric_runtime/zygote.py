@@ -82,10 +82,12 @@ class Zygote:
         pool: int = 2,
         host_proc: int | None = None,
         waiter: int | None = None,
+        uptime: int | None = None,
     ) -> None:
         """`host_proc`, `waiter`: when the zygote is process 1 of a pid namespace of its own
         (`containment.enter_pid_namespace`), an open folder of the host's procfs (job uids are made of
-        host pids) and the pipe whose end tells it to stop (SIGTERM stops it otherwise)."""
+        host pids) and the pipe whose end tells it to stop (SIGTERM stops it otherwise). `uptime`: the
+        jobs' neutral `/proc/uptime` (`containment.job_proc_view`), refreshed before each fork."""
         self.control = control
         self.pool = max(1, pool)
         self.jobs_root = jobs_root
@@ -97,6 +99,7 @@ class Zygote:
         self.wipe_all_temp = wipe_all_temp
         self.host_proc = host_proc
         self.waiter = waiter
+        self.uptime = uptime
         self.own_uids = plan.uid == "own"
         if self.root and not self.own_uids:
             print(
@@ -201,6 +204,8 @@ class Zygote:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         handoff, child_handoff = socket.socketpair() if self.answers_sysinfo else (None, None)
+        if self.uptime is not None:
+            containment.refresh_uptime(self.uptime)
         gc.freeze()  # keep the collector off the shared heap in the child (no copy-on-write storms)
         pid = os.fork()
         if pid == 0:

@@ -55,6 +55,8 @@ def main() -> None:
     # Last, so that what is named by this process's pid (its cgroups, its jobs root) is named by the
     # host pid the Sandbox knows, the waiter's; from here on this is the zygote in its namespace.
     host_proc, waiter = containment.enter_pid_namespace([control.fileno()]) if plan.own_pids else (None, None)
+    # In the zygote's mount namespace, after its pid namespace's procfs: every job child inherits it.
+    uptime = containment.job_proc_view(plan)
     zygote = Zygote(
         control,
         jobs_root,
@@ -64,6 +66,7 @@ def main() -> None:
         wipe_all_temp=bool(config.get("wipeAllTemp")),
         host_proc=host_proc,
         waiter=waiter,
+        uptime=uptime,
     )
     zygote.serve()
 
