@@ -391,6 +391,40 @@ def main(inputs, ctx):
     time.sleep(30)
 `;
 
+/**
+ * A notification group on the shared read-only tree (the interpreter's library and its module cache),
+ * as an attack pass made one: unprivileged fanotify (Linux 5.13 and later) reported every file opened
+ * under a marked folder, by name, in every mount namespace, so acme's run read which modules globex's
+ * run imported as it did. The filter refuses fanotify as it does inotify (ENOSYS).
+ */
+const OPEN_WATCHER = `
+import ctypes, os, select, struct, time
+
+def main(inputs, ctx):
+    libc = ctypes.CDLL(None, use_errno=True)
+    group = libc.fanotify_init(0x400 | 0x800, os.O_RDONLY)  # FAN_CLASS_NOTIF, FAN_REPORT_DFID_NAME
+    if group < 0:
+        return {"init": -ctypes.get_errno(), "names": []}
+    libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]
+    library = os.path.dirname(os.__file__)
+    for folder in (library, library + "/__pycache__"):
+        libc.fanotify_mark(group, 1, 0x20 | 0x08000000, -100, folder.encode())  # add; open, on a child
+    names, end = set(), time.time() + inputs["watch"]
+    while time.time() < end:
+        if not select.select([group], [], [], 0.2)[0]:
+            continue
+        events, at = os.read(group, 65536), 0
+        while at + 24 <= len(events):
+            length = struct.unpack_from("I", events, at)[0]
+            info = events[at + 24 : at + length]
+            if len(info) > 24:
+                handle = struct.unpack_from("I", info, 12)[0]
+                names.add(info[20 + handle :].split(b"\\0")[0].decode("latin1"))
+            at += length
+    return {"init": group, "names": sorted(names)}
+`;
+const IMPORTER = 'def main(inputs, ctx):\n    import colorsys, graphlib, wave\n    return {}\n';
+
 describe('one tenant’s script against another’s on the same platform', { timeout: 120_000 }, () => {
   let test: TestPlatform;
   let acme: Runner;
@@ -462,6 +496,19 @@ describe('one tenant’s script against another’s on the same platform', { tim
       expect(seen.procs).toEqual(['1']);
       expect(seen.getloadavg).toEqual([0, 0, 0]);
     }
+  });
+
+  it('cannot watch which files another tenant’s run opens (fanotify refused)', async () => {
+    const watcher = await acme.skill(OPEN_WATCHER);
+    const importer = await globex.skill(IMPORTER);
+    const watching = await acme.request(watcher, { watch: 4 });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const imported = await globex.run(importer);
+    const watched = await acme.wait(watching);
+    expect(imported.status, JSON.stringify(imported.error ?? imported.logs)).toBe('succeeded');
+    expect(watched.status, JSON.stringify(watched.error ?? watched.logs)).toBe('succeeded');
+    expect(watched.output.names.filter((name: string) => /^(colorsys|graphlib|wave)\./.test(name))).toEqual([]);
+    expect(watched.output.init).toBe(-38); // ENOSYS
   });
 
   it('cannot turn its timeout into success by writing its own result line', async () => {

@@ -677,6 +677,11 @@ def main(inputs, ctx):
         seen["ptys"] = [len(held), error.errno]
     libc = ctypes.CDLL(None, use_errno=True)
     seen["inotify_init1"] = [libc.inotify_init1(0), ctypes.get_errno()]
+    # What an attack pass did: a notification group that reports names (allowed without privilege
+    # since Linux 5.13), then a mark on a folder of the shared tree.
+    seen["fanotify_init"] = [libc.fanotify_init(0x400 | 0x800, os.O_RDONLY), ctypes.get_errno()]
+    libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]
+    seen["fanotify_mark"] = [libc.fanotify_mark(-1, 1, 0x20 | 0x08000000, -100, b"/usr/bin"), ctypes.get_errno()]
     return seen
 """
 
@@ -686,10 +691,10 @@ def test_the_job_reads_no_other_machine_wide_counter_and_holds_few_ptys(sandbox:
     """An attack pass read other tenants' activity where /proc was not masked yet (open files, inodes,
     directory entries, ptys in use, the zones' free pages), the machine's boot id and host name (two
     tenants could tell they share a machine), watched other tenants' jobs open modules on the
-    shared read-only tree through inotify, and took every pseudo-terminal of the machine (one job held
+    shared read-only tree through inotify (and a later pass through fanotify), and took every pseudo-terminal of the machine (one job held
     1,425 of 4,096 on the host's devpts). Now: neutral files, a host name of the job's own (a UTS
-    namespace), a boot id of the sandbox's own (one tenant's), inotify refused (ENOSYS: watchers
-    poll), and a devpts of the job's own holding at most JOB_PTYS. The masks are made once by the
+    namespace), a boot id of the sandbox's own (one tenant's), inotify and fanotify refused
+    (ENOSYS: watchers poll), and a devpts of the job's own holding at most JOB_PTYS. The masks are made once by the
     zygote, so the neutral uptime is refreshed before each fork: it must not stay the zygote's."""
     from execfabric_runtime import containment
 
@@ -714,6 +719,7 @@ def test_the_job_reads_no_other_machine_wide_counter_and_holds_few_ptys(sandbox:
         assert seen["hostname"] == containment.JOB_HOSTNAME and seen["sys/kernel/hostname"] == "execfabric\n"
         assert seen["ptys"] == [containment.JOB_PTYS, 28]  # ENOSPC: the job's own devpts is full
         assert seen["inotify_init1"] == [-1, 38]  # ENOSYS
+        assert seen["fanotify_init"] == [-1, 38] and seen["fanotify_mark"] == [-1, 38], seen
     host_boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii")
     boots = [outcome.output["sys/kernel/random/boot_id"] for outcome in (first, second, third, elsewhere)]
     assert boots[0] == boots[1] == boots[2] != boots[3] and host_boot not in boots

@@ -22,8 +22,9 @@ on x86_64, kill the process):
   add filters of its own, but once the zygote had closed its listener (the job's answers used up) a
   job's own listener took sysinfo(2) and let the real call through (``FLAG_CONTINUE``). The newest
   filter's notification wins where two notify.
-* ``inotify_init``/``inotify_init1``, with ENOSYS (watchers fall back to polling): a watch on the
-  host's read-only tree saw other tenants' jobs open their modules and run their tools.
+* ``inotify_init``/``inotify_init1`` and ``fanotify_init``/``fanotify_mark``, with ENOSYS
+  (watchers fall back to polling): a watch on the host's read-only tree saw other tenants' jobs open
+  their modules and run their tools (fanotify needs no privilege since Linux 5.13).
 
 Where the zygote answers for it (``notify_sysinfo``: root, a private view), ``sysinfo(2)`` is not run
 but handed to the zygote (a user notification, ``notify.py``), which writes a neutral answer: the
@@ -118,7 +119,18 @@ _DENIED_NAMES = (
 #: file watchers to polling). inotify: a watch on the host's read-only tree (the interpreter's library,
 #: /usr/bin, /etc) saw every other tenant's job open its modules and run its tools, as it happened;
 #: events on an inode cross mount namespaces. aarch64 has no `inotify_init`, only `inotify_init1`.
-_ENOSYS_NAMES = ("io_uring_setup", "io_uring_enter", "io_uring_register", "clone3", "inotify_init", "inotify_init1")
+#: fanotify the same (an attack pass read which modules another tenant's run imported, by name and
+#: as it happened, through a mark on the standard library's folder): unprivileged since Linux 5.13.
+_ENOSYS_NAMES = (
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "clone3",
+    "inotify_init",
+    "inotify_init1",
+    "fanotify_init",
+    "fanotify_mark",
+)
 
 _COMMON = {
     "io_uring_setup": 425,
@@ -145,6 +157,8 @@ ARCHES: dict[str, Arch] = {
             "socketpair": 53,
             "inotify_init": 253,
             "inotify_init1": 294,
+            "fanotify_init": 300,
+            "fanotify_mark": 301,
             "sysinfo": 99,
             "seccomp": 317,
             "clone": 56,
@@ -172,6 +186,8 @@ ARCHES: dict[str, Arch] = {
         numbers={
             **_COMMON,
             "inotify_init1": 26,
+            "fanotify_init": 262,
+            "fanotify_mark": 263,
             "umount2": 39,
             "mount": 40,
             "pivot_root": 41,
