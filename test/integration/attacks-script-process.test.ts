@@ -507,7 +507,8 @@ describe('one tenant’s script against another’s on the same platform', { tim
     const watched = await acme.wait(watching);
     expect(imported.status, JSON.stringify(imported.error ?? imported.logs)).toBe('succeeded');
     expect(watched.status, JSON.stringify(watched.error ?? watched.logs)).toBe('succeeded');
-    expect(watched.output.names.filter((name: string) => /^(colorsys|graphlib|wave)\./.test(name))).toEqual([]);
+    const names: string[] = watched.output.names;
+    expect(names.filter((name) => /^(colorsys|graphlib|wave)\./.test(name))).toEqual([]);
     expect(watched.output.init).toBe(-38); // ENOSYS
   });
 
