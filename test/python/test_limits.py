@@ -73,6 +73,48 @@ def test_a_memory_bomb_is_killed_not_the_worker(sandbox: Sandbox) -> None:
     assert_healthy(sandbox)
 
 
+THREADS = """
+import threading
+
+def main(inputs, ctx):
+    together = threading.Barrier(inputs["threads"] + 1, timeout=5)
+    def work():
+        bytearray(4096)  # an allocation in the thread: glibc gave each thread an arena of its own
+        together.wait()
+    threads = [threading.Thread(target=work) for _ in range(inputs["threads"])]
+    for thread in threads:
+        thread.start()
+    together.wait()
+    for thread in threads:
+        thread.join()
+    return len(threads)
+"""
+
+
+def test_a_job_starts_threads_up_to_its_process_limit(sandbox: Sandbox) -> None:
+    """A job of 128 MB started one or two threads, a job of 256 MB four (17 MB resident), and the next
+    failed ("can't start new thread"): the memory limit was the address space, and each thread took
+    64 MB of it for a malloc arena and 8 MB for its stack. Where a memory cgroup holds the tree it is
+    the limit; every thread allocates from one arena."""
+    for memory, threads in ((128, 24), (64, 24)):
+        outcome = run(sandbox, THREADS, {"threads": threads}, memoryMb=memory)
+        if outcome.sandbox["memory"] == "rlimit":  # not root: no cgroup, so stacks count
+            threads = 4
+            outcome = run(sandbox, THREADS, {"threads": threads}, memoryMb=memory)
+        assert outcome.status == "succeeded" and outcome.output == threads, (memory, outcome.error)
+
+
+def test_without_a_memory_cgroup_threads_count_only_their_stacks() -> None:
+    """Where no memory cgroup holds the job (Lambda, not root), the limit stays the address space: a
+    thread's stack counts (8 MB), its own malloc arena (64 MB) no longer does."""
+    with Sandbox(memory_cgroup=False) as plain:
+        outcome = run(plain, THREADS, {"threads": 8}, memoryMb=128)
+        too_many = run(plain, THREADS, {"threads": 16}, memoryMb=128)  # 8 MB a stack, and 27 MB at the start
+    assert outcome.sandbox["memory"] == "rlimit"
+    assert outcome.status == "succeeded" and outcome.output == 8, outcome.error
+    assert too_many.status == "failed" and "can't start new thread" in too_many.error["message"], too_many.error
+
+
 def test_a_fork_bomb_is_contained(sandbox: Sandbox) -> None:
     source = """
 import os

@@ -77,7 +77,7 @@ class JobSetup:
         osutil.die_with_parent(signal.SIGKILL)  # a credential change cleared it
         if os.getppid() != self.zygote:
             os._exit(71)
-        rlimits.apply(job_limits, nproc_baseline=self.nproc_baseline)
+        rlimits.apply(job_limits, nproc_baseline=self.nproc_baseline, address_space=self.groups is None)
 
 
 def _read_line(reader: BinaryIO, limit: int, what: str) -> bytes:

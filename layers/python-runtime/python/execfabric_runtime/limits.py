@@ -103,18 +103,22 @@ def _lower(kind: int, value: int) -> None:
     resource.setrlimit(kind, (value, value))
 
 
-def apply(limits: Limits, *, nproc_baseline: int) -> None:
+def apply(limits: Limits, *, nproc_baseline: int, address_space: bool = True) -> None:
     """Applies the limits to the calling process (a job child, before it runs the script).
 
     RLIMIT_NPROC counts every task of the real uid: `nproc_baseline` is how many the uid had before the
-    job (0 when the job runs under a uid of its own)."""
+    job (0 when the job runs under a uid of its own). `address_space`: the memory limit is the
+    process's address space (RLIMIT_AS), where no memory cgroup holds the job's tree; where one does,
+    the group is the limit (what the tree keeps resident, its tmpfs included), and address space that
+    holds no memory (each thread's stack reservation, 8 MB) does not count against it."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     soft_cpu = limits.cpuSeconds
     _soft, hard_cpu = resource.getrlimit(resource.RLIMIT_CPU)
     # Soft limit: SIGXCPU; the hard one a second later is a SIGKILL nothing can catch.
     cpu_hard = soft_cpu + 1 if hard_cpu == resource.RLIM_INFINITY else min(soft_cpu + 1, hard_cpu)
     resource.setrlimit(resource.RLIMIT_CPU, (min(soft_cpu, cpu_hard), cpu_hard))
-    _lower(resource.RLIMIT_AS, limits.memoryMb * MIB)
+    if address_space:
+        _lower(resource.RLIMIT_AS, limits.memoryMb * MIB)
     _lower(resource.RLIMIT_FSIZE, limits.fileSizeBytes)
     _lower(resource.RLIMIT_NOFILE, limits.openFiles)
     _lower(resource.RLIMIT_NPROC, nproc_baseline + limits.processes)

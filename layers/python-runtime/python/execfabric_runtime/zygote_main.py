@@ -42,6 +42,7 @@ from execfabric_runtime.zygote import Zygote, prepare_jobs_root  # noqa: E402
 def main() -> None:
     config = json.loads(sys.argv[1])
     osutil.make_undumpable()
+    osutil.one_malloc_arena()
     osutil.become_subreaper()
     parent = os.getppid()
     osutil.die_with_parent(signal.SIGTERM)
