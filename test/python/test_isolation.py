@@ -727,3 +727,23 @@ def test_the_job_reads_no_other_machine_wide_counter_and_holds_few_ptys(sandbox:
     uptimes = [float(outcome.output["uptime"].split()[0]) for outcome in (first, third, elsewhere)]
     host_uptime = float(Path("/proc/uptime").read_text(encoding="ascii").split()[0])
     assert uptimes[0] + 1.5 <= uptimes[1] <= host_uptime and uptimes[2] <= host_uptime, (uptimes, host_uptime)
+
+
+def test_the_job_reads_nothing_of_its_sandboxs_configuration_from_its_command_line(tmp_path) -> None:
+    """A job is a fork of its zygote, so its command line (`/proc/self/cmdline`, `sys.argv`) is the
+    zygote's, which carried the zygote's whole configuration: the folders hidden from jobs (the
+    platform's data folder and checkout, by path), the jobs' parent folder and the uid base. The
+    configuration now comes over the control socket; the command line names only its descriptor."""
+    data = tmp_path / "platform-data-5c1e"
+    data.mkdir()
+    source = (
+        "import os, sys\n\ndef main(inputs, ctx):\n"
+        "    with open('/proc/self/cmdline', 'rb') as handle:\n"
+        "        return {'cmdline': handle.read().decode('utf-8', 'replace'), 'argv': sys.argv}\n"
+    )
+    with Sandbox(hidden=[str(data)], jobs_parent=str(tmp_path / "jobs-7f3a")) as box:
+        outcome = run(box, source)
+    assert outcome.status == "succeeded", outcome.error
+    seen = repr(outcome.output)
+    for needle in ("platform-data-5c1e", "jobs-7f3a", "uidBase", "hidden", "2000000000"):
+        assert needle not in seen, (needle, outcome.output)

@@ -4,7 +4,8 @@ SOCK_SEQPACKET packet, with pipe descriptors attached to `ready` packets (SCM_RI
 zygote → sandbox   {"event": "ready", "pid", "workdir", "uid"}  + fds [job_w, result_r, stdout_r, stderr_r]
                    {"event": "exit", "pid", "exitCode", "signal", "cpuMs", "maxRssKb"}
                    {"event": "lost", "pid"}  an idle child died before it was used
-sandbox → zygote   {"op": "take", "pid"}   the slot is in use (replaced after its job ends)
+sandbox → zygote   {"op": "configure", "config"}  first, once: what the zygote is to be
+                   {"op": "take", "pid"}   the slot is in use (replaced after its job ends)
                    {"op": "kill", "pid"}   kill the job's whole process tree (timeout)
                    {"op": "stop"}
 

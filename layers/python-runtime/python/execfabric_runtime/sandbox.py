@@ -273,8 +273,10 @@ class Sandbox:
             return
         self._teardown()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # Over the control socket, not on the command line: a job is a fork of the zygote, and its
+        # /proc/self/cmdline and sys.argv are the zygote's (they named the hidden folders, the
+        # platform's data folder among them, and the uid base).
         config = {
-            "controlFd": theirs.fileno(),
             "jobsParent": self.jobs_parent,
             "uidBase": self.uid_base,
             "containment": self.containment,
@@ -282,7 +284,7 @@ class Sandbox:
         }
         try:
             self._process = subprocess.Popen(
-                [self.python, "-I", "-S", str(ZYGOTE_ENTRY), json.dumps(config)],
+                [self.python, "-I", "-S", str(ZYGOTE_ENTRY), str(theirs.fileno())],
                 env=dict(ZYGOTE_ENV),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -297,6 +299,11 @@ class Sandbox:
         finally:
             theirs.close()
         self._control = ours
+        try:
+            protocol.send(ours, {"op": "configure", "config": config})
+        except OSError as error:
+            self._teardown()
+            raise SandboxError(f"the zygote ended before it was configured: {error}") from error
         self._wait_ready(time.monotonic() + self.startup_timeout)
 
     def _teardown(self) -> None:

@@ -1,10 +1,10 @@
-"""Entry of the zygote process: ``python -I -S zygote_main.py '<config json>'``.
+"""Entry of the zygote process: ``python -I -S zygote_main.py <control fd>``; its configuration is
+the first message on the control socket (a job, a fork of the zygote, reads the zygote's command line).
 
 `-I -S` keep the user's site-packages, PYTHON* variables and the current folder off sys.path; the only
 path added is the layer's own `python/` folder. The process gets a clean environment from its Sandbox
 and is never handed credentials."""
 
-import json
 import os
 import signal
 import socket
@@ -35,12 +35,11 @@ import urllib.parse  # noqa: E402,F401
 import uuid  # noqa: E402,F401
 
 import execfabric  # noqa: E402,F401
-from execfabric_runtime import child, containment, osutil  # noqa: E402,F401
+from execfabric_runtime import child, containment, osutil, protocol  # noqa: E402,F401
 from execfabric_runtime.zygote import Zygote, prepare_jobs_root  # noqa: E402
 
 
 def main() -> None:
-    config = json.loads(sys.argv[1])
     osutil.make_undumpable()
     osutil.one_malloc_arena()
     osutil.become_subreaper()
@@ -48,7 +47,13 @@ def main() -> None:
     osutil.die_with_parent(signal.SIGTERM)
     if os.getppid() != parent or parent == 1:
         sys.exit(0)
-    control = socket.socket(fileno=int(config["controlFd"]))
+    control = socket.socket(fileno=int(sys.argv[1]))
+    message, fds = protocol.receive(control)
+    for fd in fds:
+        os.close(fd)
+    if message is None or message.get("op") != "configure" or not isinstance(message.get("config"), dict):
+        sys.exit(0)  # the Sandbox went away before it said what this zygote is
+    config = message["config"]
     settings = containment.Settings.from_json(config.get("containment") or {})
     plan, groups = containment.choose(settings, os.geteuid() == 0, lambda line: print(line, file=sys.stderr))
     # With a mount namespace per job, job folders live in each job's tmpfs; otherwise on the host.
