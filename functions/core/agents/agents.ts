@@ -34,6 +34,7 @@ import {
 } from '../errors.ts';
 import type { ExecutionError } from '../executions/executions.ts';
 import type { PythonJob } from '../executors/python-script.ts';
+import { readableUtc } from '../governance/dates.ts';
 import { matchesSecretHash, sha256 } from '../hashing.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -414,7 +415,8 @@ export class Agents {
       case 'never-seen':
         return `waiting for agent ${agentName}, which has never connected`;
       default:
-        return `waiting for agent ${agentName}, which is offline (last seen ${agent.lastSeenAt})`;
+        // Offline: seen once (statusOf), so `lastSeenAt` is set.
+        return `waiting for agent ${agentName}, which is offline (last seen ${readableUtc(agent.lastSeenAt ?? '') ?? agent.lastSeenAt})`;
     }
   }
 

@@ -69,7 +69,8 @@ export function createRunCore(options: RunCoreOptions) {
     },
   );
   const { directory, parameters, skills, executors, pythonScripts, httpResources, quotas } = catalog;
-  // Approval notices are shown while their run waits for the reader's decision (read per page).
+  // Approval notices are shown while their run waits for the reader's decision (read per page),
+  // and removed once it is decided.
   const runItems = new ExecutionRepository(table);
   const announcements = new Announcements({
     table,
@@ -78,7 +79,7 @@ export function createRunCore(options: RunCoreOptions) {
     awaiting: (domain, approver, ids) =>
       domain.kind === 'tenant'
         ? runItems.awaitingDecision(domain, approver, ids)
-        : Promise.resolve(new Set()),
+        : Promise.resolve({ awaiting: new Set(), decided: new Set() }),
   });
   // A run (or an approval) needs the Skill and its asset active; the asset's name goes on the run.
   // A script is read once: the version it resolves to comes back with it (the run uses it).

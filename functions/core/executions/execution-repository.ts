@@ -408,15 +408,17 @@ export class ExecutionRepository {
   }
 
   /**
-   * Which of the runs `ids` still wait for approval with no vote of `approver` on them: the runs'
+   * Of the runs `ids`: those that still wait for approval with no vote of `approver` on them, and
+   * those decided for good — found, and no longer waiting (a run is created waiting or not, and never
+   * waits again, so even a stale read of it cannot take a waiting run for a decided one). The runs'
    * statuses and that approver's votes, in one batch read per BATCH_GET_KEYS / 2 runs (the callers
-   * bound how many: the approval notices of one page of announcements).
+   * bound how many: the approval notices of one read of announcements).
    */
   async awaitingDecision(
     domain: TenantContext,
     approver: string,
     ids: readonly string[],
-  ): Promise<Set<string>> {
+  ): Promise<{ awaiting: Set<string>; decided: Set<string> }> {
     const runs = [...new Set(ids)];
     const items = await batchGetMany(
       this.#table,
@@ -425,11 +427,14 @@ export class ExecutionRepository {
     );
     const waiting = new Set<string>();
     const voted = new Set<string>();
+    const decided = new Set<string>();
     for (const item of items) {
       if (item.type === ITEM_TYPE.vote && typeof item.executionId === 'string') voted.add(item.executionId);
-      else if (item.status === 'pending_approval' && typeof item.id === 'string') waiting.add(item.id);
+      else if (typeof item.id !== 'string') continue;
+      else if (item.status === 'pending_approval') waiting.add(item.id);
+      else decided.add(item.id);
     }
-    return new Set([...waiting].filter((id) => !voted.has(id)));
+    return { awaiting: new Set([...waiting].filter((id) => !voted.has(id))), decided };
   }
 
   /** Up to `limit` streamed chunks of a run's log with a sequence number above `after`, in order. */

@@ -4,10 +4,10 @@
  * announcements is here; items are parsed at this boundary, and an announcement posted twice under
  * one id is an answer (`false`), not an error. Who sees what stays in announcements.ts.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetMany, type Table } from '../db.ts';
 import { announcementReadKey, domainPk, ITEM_TYPE, itemKey, TAG, typePrefix } from '../keys.ts';
-import type { Page } from '../pagination.ts';
+import { encodeCursor, type Page } from '../pagination.ts';
 import { putItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import { type DomainContext, TENANT_STATUSES } from '../tenancy/domain.ts';
@@ -103,6 +103,26 @@ export class AnnouncementRepository {
         ...(cursor === undefined ? {} : { cursor }),
       },
       fromItem,
+    );
+  }
+
+  /**
+   * The cursor of the listing (`page`) that goes on after the announcement `id`: for a page that ends
+   * inside what was read.
+   */
+  cursorAfter(domain: DomainContext, id: string): string {
+    const { PK, SK } = itemKey(domain, TAG.announcement, id);
+    return encodeCursor({ PK, SK });
+  }
+
+  /** Deletes announcements (those gone already too); their read marks stay, read by no listing. */
+  async remove(domain: DomainContext, ids: readonly string[]): Promise<void> {
+    await Promise.all(
+      ids.map((id) =>
+        this.#table.client.send(
+          new DeleteCommand({ TableName: this.#table.name, Key: itemKey(domain, TAG.announcement, id) }),
+        ),
+      ),
     );
   }
 

@@ -8,7 +8,7 @@ import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import type { Skill } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError } from '../errors.ts';
-import type { Page } from '../pagination.ts';
+import { MAX_PAGE_SIZE, type Page } from '../pagination.ts';
 import type { DomainContext, TenantStatus } from '../tenancy/domain.ts';
 import { AnnouncementRepository } from './announcement-repository.ts';
 
@@ -65,14 +65,23 @@ export interface TenantState {
 }
 
 /**
- * Which of `executionIds` still wait for approval and were not decided by `username` (a vote of
- * theirs): what an approval notice's reader is still asked to do.
+ * Of `executionIds`: those that still wait for approval and were not decided by `username` (a vote
+ * of theirs), what an approval notice's reader is still asked to do; and those decided for good
+ * (found, and no longer waiting), whose notices are removed.
  */
 export type AwaitingDecision = (
   domain: DomainContext,
   username: string,
   executionIds: readonly string[],
-) => Promise<ReadonlySet<string>>;
+) => Promise<{ readonly awaiting: ReadonlySet<string>; readonly decided: ReadonlySet<string> }>;
+
+/**
+ * At most this many notices are read for one page of a listing. A page is filled with what the
+ * reader may see (notices addressed to others, or no longer current, are skipped) until it holds
+ * `limit` of them or the listing ends; past this many notices read, it is handed back shorter, with
+ * the cursor where the reading stopped.
+ */
+export const MAX_NOTICES_READ = 500;
 
 /** Who may see a Skill (catalog/skills.ts), as an announcement about one carries it. */
 export type SkillVisibility = Skill['visibility'];
@@ -199,26 +208,18 @@ function currencyOf(item: Announcement): Pick<Announcement, 'decisionOn' | 'tena
 }
 
 /**
- * The notices of a page still current for the reader: a notice about the tenant's state while the
- * tenant is in it (read from the request's tenant, no request), an approval notice while its run
- * waits and the reader has not decided it (one batch read for the page, only when it holds any).
+ * The notices still current for the reader: a notice about the tenant's state while the tenant is
+ * in it (read from the request's tenant, no request), an approval notice while its run waits and the
+ * reader has not decided it (`waiting`).
  */
-async function current(
+function current(
   domain: DomainContext,
-  reader: Reader,
   items: readonly Announcement[],
-  awaiting: AwaitingDecision | undefined,
-): Promise<Announcement[]> {
+  waiting: ReadonlySet<string>,
+): Announcement[] {
   const tenant = domain.kind === 'tenant' ? domain.tenant : null;
-  const currency = items.map((item) => ({ item, ...currencyOf(item) }));
-  const runs = [
-    ...new Set(currency.flatMap((entry) => (entry.decisionOn === undefined ? [] : [entry.decisionOn]))),
-  ];
-  const waiting =
-    runs.length === 0 || awaiting === undefined
-      ? new Set<string>(runs)
-      : await awaiting(domain, reader.username, runs);
-  return currency.flatMap(({ item, decisionOn, tenantState }) => {
+  return items.flatMap((item) => {
+    const { decisionOn, tenantState } = currencyOf(item);
     if (decisionOn !== undefined && !waiting.has(decisionOn)) return [];
     if (
       tenantState !== undefined &&
@@ -303,8 +304,10 @@ export class Announcements {
   }
 
   /**
-   * Newest first, only what the reader may see and what is still current, each with whether the reader marked it read. With
-   * `unread`, only those not marked (within the page read: a page is `limit` announcements).
+   * Newest first, only what the reader may see and what is still current, each with whether the
+   * reader marked it read; with `unread`, only those not marked. Up to `limit` of them: notices are
+   * read until the page is full or the listing ends, `MAX_NOTICES_READ` at most (the cursor then
+   * says where to go on).
    */
   async list(
     domain: DomainContext,
@@ -313,19 +316,68 @@ export class Announcements {
     cursor?: string,
     options: { readonly unread?: boolean } = {},
   ): Promise<Page<AnnouncementForUser>> {
-    const page = await this.#store.page(domain, limit, cursor);
-    // A notice whose run was decided or whose tenant state changed is retired, as it is read.
-    const addressed = page.items.filter((item) => addressedTo(reader, item));
-    const visible = await readable(reader, await current(domain, reader, addressed, this.#awaiting));
-    const read = await this.#store.readMarks(
+    const items: AnnouncementForUser[] = [];
+    let next = cursor;
+    let read = 0;
+    for (;;) {
+      // The first read is the page asked for; more are read in the largest pages.
+      const size = Math.min(read === 0 ? limit : MAX_PAGE_SIZE, MAX_NOTICES_READ - read);
+      const page = await this.#store.page(domain, size, next);
+      read += page.items.length;
+      const shown = await this.#shown(domain, reader, page.items, options.unread === true);
+      const room = limit - items.length;
+      if (shown.length >= room) {
+        const kept = shown.slice(0, room);
+        items.push(...kept);
+        const last = kept.at(-1);
+        // A page that ends inside what was read goes on after its last notice.
+        if (last !== undefined && last.id !== page.items.at(-1)?.id) {
+          return { items, cursor: this.#store.cursorAfter(domain, last.id) };
+        }
+        return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
+      }
+      items.push(...shown);
+      if (page.cursor === undefined) return { items };
+      if (read >= MAX_NOTICES_READ) return { items, cursor: page.cursor };
+      next = page.cursor;
+    }
+  }
+
+  /**
+   * What the reader is shown of notices read: those addressed to them, current and readable, with
+   * their read marks (only the unread with `unread`). The approval notices read — whoever they are
+   * addressed to — are checked in one batch read, and those of a decided run are removed: they would
+   * never be shown again, and would only stand before the live ones in every read.
+   */
+  async #shown(
+    domain: DomainContext,
+    reader: Reader,
+    notices: readonly Announcement[],
+    unread: boolean,
+  ): Promise<AnnouncementForUser[]> {
+    const runs = [...new Set(notices.flatMap((item) => currencyOf(item).decisionOn ?? []))];
+    const decisions =
+      runs.length === 0 || this.#awaiting === undefined
+        ? { awaiting: new Set(runs), decided: new Set<string>() }
+        : await this.#awaiting(domain, reader.username, runs);
+    const retired = notices.filter((item) => {
+      const run = currencyOf(item).decisionOn;
+      return run !== undefined && decisions.decided.has(run);
+    });
+    await this.#store.remove(
+      domain,
+      retired.map((item) => item.id),
+    );
+    const addressed = notices.filter((item) => addressedTo(reader, item));
+    const visible = await readable(reader, current(domain, addressed, decisions.awaiting));
+    const marks = await this.#store.readMarks(
       domain,
       reader.username,
       visible.map((item) => item.id),
     );
-    const items = visible
-      .map((item) => ({ ...item, read: read.has(item.id) }))
-      .filter((item) => options.unread !== true || !item.read);
-    return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
+    return visible
+      .map((item) => ({ ...item, read: marks.has(item.id) }))
+      .filter((item) => !unread || !item.read);
   }
 
   /** Marks an announcement the reader may see as read by them (idempotent). */
