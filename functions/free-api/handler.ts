@@ -13,7 +13,7 @@ import { createFreeEntryDomain } from '../core/assembly/free-entry.ts';
 import { ENV, type Environment, parseList, requireEnv } from '../core/env.ts';
 import { AuthenticationError } from '../core/errors.ts';
 import { isPersonalTenantId } from '../core/free/handles.ts';
-import { signupLimitsFrom } from '../core/free/signups.ts';
+import { signupLimitsFrom } from '../core/free/signup-limits.ts';
 import { freeEntryPolicy, scopeTableClient, tenantClientsFromEnv } from '../core/tenancy/tenant-scope.ts';
 import { createApiHandler } from '../http/pipeline.ts';
 import { freeRoutes } from './routes.ts';

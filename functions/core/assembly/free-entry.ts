@@ -8,7 +8,7 @@
 import type { Table } from '../db.ts';
 import { type Environment, platformHostsFromEnv } from '../env.ts';
 import { createFreeEntry } from '../free/index.ts';
-import type { SignupLimits } from '../free/signups.ts';
+import type { SignupLimits } from '../free/signup-limits.ts';
 import { NO_CREDENTIALS } from '../secrets/store.ts';
 import { TenantRegistry } from '../tenancy/tenants.ts';
 import { createCatalogCore } from './catalog.ts';
@@ -18,7 +18,7 @@ export interface FreeEntryDomainOptions {
   readonly table: Table;
   /** The function's configuration (the platform's own hosts). @default {} */
   readonly env?: Environment;
-  /** @default DEFAULT_SIGNUP_LIMITS (free/signups.ts) */
+  /** @default DEFAULT_SIGNUP_LIMITS (free/signup-limits.ts) */
   readonly signupLimits?: SignupLimits;
   readonly now?: () => Date;
 }
