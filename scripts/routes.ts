@@ -37,4 +37,7 @@ print(
   'Governance API (the console host, e.g. admin.localhost)',
   await loadRoutes(governanceRoutes(builtCore(core))),
 );
-print('Free entry API (the free host, e.g. free.localhost)', freeRoutes(core.free));
+print(
+  'Free entry API (the free host, e.g. free.localhost)',
+  await loadRoutes(freeRoutes(async () => core.free)),
+);

@@ -28,7 +28,10 @@ export async function apiDocuments(): Promise<Record<ApiSurface, ApiDocument>> {
   return {
     tenant: await of('tenant', tenantRoutes(builtCore(core))),
     governance: await of('governance', governanceRoutes(builtCore(core))),
-    free: await of('free', freeRoutes(core.free)),
+    free: await of(
+      'free',
+      freeRoutes(async () => core.free),
+    ),
   };
 }
 

@@ -33,7 +33,7 @@ export const ENV = {
   /** The platform's own hosts (comma-separated), onboarded at run time like a customer's. */
   adminHosts: 'EXECFABRIC_ADMIN_HOSTS',
   freeHosts: 'EXECFABRIC_FREE_HOSTS',
-  /** The free entry's sign-up limits, as JSON (free/signups.ts SignupLimits); unset: the defaults. */
+  /** The free entry's sign-up limits, as JSON (free/signup-limits.ts SignupLimits); unset: the defaults. */
   freeSignupLimits: 'EXECFABRIC_FREE_SIGNUP_LIMITS',
   docsHosts: 'EXECFABRIC_DOCS_HOSTS',
   /** Local only: endpoints of the embedded DynamoDB- and SQS-compatible servers. */

@@ -1,9 +1,21 @@
-/** Every route of the free entry's API, in one table: health, the offered templates, sign-up, finding one's space. */
+/**
+ * Every route of the free entry's API, in one table: health, built at a cold start; the offered
+ * templates, sign-up and finding one's space, a group that loads on the first request under its
+ * paths (router.ts `lazyRoutes`) with the free entry it is built on (`free`: the function builds its
+ * domain then, as the other APIs build the layers of their core; free-api/handler.ts).
+ */
 import type { FreeEntry } from '../core/free/index.ts';
 import { healthRoute } from '../http/health.ts';
-import type { Route } from '../http/router.ts';
-import { freeEntryRoutes } from '../http/routes/free-entry.ts';
+import { lazyRoutesOn, type RouteEntry } from '../http/router.ts';
 
-export function freeRoutes(free: FreeEntry): Route[] {
-  return [healthRoute, ...freeEntryRoutes(free)];
+/** `free`: the free entry, built by the first call (tests and scripts pass one already built). */
+export function freeRoutes(free: () => Promise<FreeEntry>): RouteEntry[] {
+  return [
+    healthRoute,
+    lazyRoutesOn(
+      ['/api/free'],
+      free,
+      async () => (await import('../http/routes/free-entry.ts')).freeEntryRoutes,
+    ),
+  ];
 }

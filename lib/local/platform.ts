@@ -28,7 +28,7 @@ import { processRunEnds } from '../../functions/core/executions/run-ends.ts';
 import { TenantSlots } from '../../functions/core/executions/slots.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { LOCAL_AGENT_KIND } from '../../functions/core/executors/local-agent.ts';
-import type { SignupLimits } from '../../functions/core/free/signups.ts';
+import type { SignupLimits } from '../../functions/core/free/signup-limits.ts';
 import { messageKeyEnv } from '../../functions/core/messages/keys.ts';
 import { MessageSigner } from '../../functions/core/messages/signing.ts';
 import { createCore } from '../../functions/core/platform.ts';
@@ -102,7 +102,7 @@ export interface LocalPlatformOptions {
   /** Hosts of the free entry; personal spaces live on `<handle>.<free host>`. @default ['free.localhost'] */
   readonly freeHosts?: readonly string[];
   /**
-   * The free entry's sign-up limits (any subset; see functions/core/free/signups.ts).
+   * The free entry's sign-up limits (any subset; see functions/core/free/signup-limits.ts).
    * @default EXECFABRIC_FREE_SIGNUP_LIMITS (JSON), else the defaults
    */
   readonly freeSignupLimits?: Partial<SignupLimits>;

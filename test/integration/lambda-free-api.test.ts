@@ -1,8 +1,9 @@
 /**
  * The free entry as Lambda runs it: the function's asset as the stack builds it (code split), each
  * invocation in a fresh Node process (one request per instance), against the local platform's table.
- * Its function carries the catalog core and sign-up alone, and validates with zod/mini
- * (docs/decisions/lambda-bundles.md): these are what a cold instance of it does.
+ * Its function carries the catalog core and sign-up alone, built by the first request for the free
+ * entry's routes (chunks loaded then), and validates with zod/mini (docs/decisions/lambda-bundles.md):
+ * these are what a cold instance of it does.
  *
  * - A sign-up creates the space, its owner and the templates it asked for, installed as the space's
  *   Skills, through the catalog core with the Python script's executor only.

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeRoutes } from '../../functions/free-api/routes.ts';
 import { OPENAPI_PATH } from '../../functions/http/openapi.ts';
+import { loadRoutes } from '../../functions/http/router.ts';
 import type { TestResponse } from '../support/http.ts';
 import { ApiContract, type OpenApiDocument, validateDocument } from '../support/openapi.ts';
 import {
@@ -78,7 +79,7 @@ describe('the OpenAPI documents', () => {
     const expected = {
       tenant: tables.tenant.map((entry) => entry.name),
       governance: tables.governance.map((entry) => entry.name),
-      free: freeRoutes(t.core.free).map(operationOf),
+      free: (await loadRoutes(freeRoutes(async () => t.core.free))).map(operationOf),
     };
     for (const api of ['tenant', 'governance', 'free'] as const) {
       const operations = contracts[api].operations();

@@ -7,7 +7,7 @@
 import type { ScriptChecker } from '../assets/checker.ts';
 import type { Environment } from '../env.ts';
 import { createFreeEdition } from '../free/index.ts';
-import type { SignupLimits } from '../free/signups.ts';
+import type { SignupLimits } from '../free/signup-limits.ts';
 import { createGovernance, type HostEdge } from '../governance/index.ts';
 import { TenantRegistry } from '../tenancy/tenants.ts';
 import type { RunCore } from './runs.ts';
@@ -18,7 +18,7 @@ export interface PublicDomainOptions {
   readonly checker?: ScriptChecker;
   /** Governance: where tenant hosts are attached. @default CloudFront when configured, else the binding alone */
   readonly hostEdge?: HostEdge;
-  /** The free entry's sign-up limits. @default DEFAULT_SIGNUP_LIMITS (free/signups.ts) */
+  /** The free entry's sign-up limits. @default DEFAULT_SIGNUP_LIMITS (free/signup-limits.ts) */
   readonly signupLimits?: SignupLimits;
   /** The function's configuration (the platform's own hosts). @default {} */
   readonly env?: Environment;

@@ -14,7 +14,8 @@ import type { TenantRegistry } from '../tenancy/tenants.ts';
 import { Handoffs } from './handoffs.ts';
 import { Leads } from './leads.ts';
 import { FreeOffers } from './offers.ts';
-import { FreeSignups, type SignupLimits } from './signups.ts';
+import type { SignupLimits } from './signup-limits.ts';
+import { FreeSignups } from './signups.ts';
 import { PersonalSpaces } from './spaces.ts';
 
 export interface FreeEntryOptions {

@@ -42,48 +42,8 @@ import type { Handoff, Handoffs } from './handoffs.ts';
 import { type Lead, type Leads, normaliseSource } from './leads.ts';
 import type { FreeOffers } from './offers.ts';
 import { FixedWindowLimiter, type RateRule } from './rate-limits.ts';
+import { DEFAULT_SIGNUP_LIMITS, type SignupLimits } from './signup-limits.ts';
 import { SpaceRepository } from './space-repository.ts';
-
-/** The sign-up's explicit limits (each refusal is a 429 saying when to try again). */
-export interface SignupLimits {
-  /** Sign-up attempts from one address (the viewer's IP) per hour. */
-  readonly perAddressPerHour: number;
-  /** Sign-up attempts for one email address per day. */
-  readonly perEmailPerDay: number;
-  /** Sign-up attempts for one handle per hour (squatting races, guessing). */
-  readonly perHandlePerHour: number;
-  /** Sign-up attempts across the whole platform per hour: a circuit breaker against floods. */
-  readonly platformPerHour: number;
-  /** Look-ups of a space by handle (the free entry's sign-in) from one address per hour. */
-  readonly lookupsPerAddressPerHour: number;
-}
-
-export const DEFAULT_SIGNUP_LIMITS: SignupLimits = {
-  perAddressPerHour: 5,
-  perEmailPerDay: 3,
-  perHandlePerHour: 10,
-  platformPerHour: 300,
-  lookupsPerAddressPerHour: 60,
-};
-
-/**
- * Sign-up limits from their configuration (JSON, any subset of SignupLimits); unset: the defaults.
- * A value that is not a whole number of at least 1 stops the function at start rather than
- * silently running without a limit.
- */
-export function signupLimitsFrom(value: string | undefined): SignupLimits {
-  if (value === undefined || value.trim() === '') return DEFAULT_SIGNUP_LIMITS;
-  const parsed = JSON.parse(value) as Record<string, unknown>;
-  const limits: Record<string, number> = { ...DEFAULT_SIGNUP_LIMITS };
-  for (const [name, limit] of Object.entries(parsed)) {
-    if (!(name in DEFAULT_SIGNUP_LIMITS)) throw new RangeError(`Unknown sign-up limit ${name}`);
-    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
-      throw new RangeError(`Sign-up limit ${name} must be a whole number of at least 1`);
-    }
-    limits[name] = limit;
-  }
-  return limits as unknown as SignupLimits;
-}
 
 /** A claim whose sign-up never finished (the function died) may be taken over after this long. */
 export const ABANDONED_CLAIM_MS = 15 * 60 * 1000;

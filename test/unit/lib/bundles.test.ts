@@ -213,7 +213,8 @@ describe('the Lambda build’s package swap', () => {
   /**
    * What each API builds (core/assembly/): modules it must load at init, modules it must load only on
    * first use (in a chunk: the tenant and governance APIs build their sign-in core at a cold start and
-   * the rest of their core with the first request past sign-in, core/assembly/sign-in.ts), and
+   * the rest of their core with the first request past sign-in, core/assembly/sign-in.ts; the free
+   * API its hosts, and the free entry with the first request for its routes, free-api/handler.ts), and
    * modules of the parts it does not serve, which it must not load at init (a package is named by its
    * folder).
    */
@@ -280,16 +281,17 @@ describe('the Lambda build’s package swap', () => {
       ],
     ],
     [
-      // What sign-up runs: a new space's templates installed as its Skills and scripts.
-      'free-api: the catalog core and sign-up; no runs, approvals, agents, governance or personal-space administration',
+      // What sign-up runs (a new space's templates installed as its Skills and scripts), on first use.
+      'free-api: hosts and the sign-up limits at init; the catalog core and sign-up on first use; no runs, approvals, agents, governance or personal-space administration',
       'functions/free-api/index.ts',
+      ['functions/core/tenancy/hosts.ts', 'functions/core/free/signup-limits.ts'],
       [
+        'functions/core/assembly/free-entry.ts',
         'functions/core/assembly/catalog.ts',
         'functions/core/catalog/skills.ts',
         'functions/core/templates/templates.ts',
         'functions/core/free/signups.ts',
       ],
-      [],
       [
         'functions/core/assembly/runs.ts',
         'functions/core/executions/executions.ts',
@@ -329,6 +331,7 @@ describe('the Lambda build’s package swap', () => {
       'functions/governance-api/index.ts',
       ['governance.ts', 'identity.ts', 'free.ts', 'console.ts'],
     ],
+    ['free-api', 'functions/free-api/index.ts', ['free-entry.ts']],
   ] as const)(
     '%s: builds no module of routes at init; each is in a chunk the first request under its paths loads',
     async (_name, entry, modules) => {

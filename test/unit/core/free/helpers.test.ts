@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../../functions/core/errors.ts';
 import { handleProblem, parseHandle, platformLabelsUnder } from '../../../../functions/core/free/handles.ts';
 import { normaliseSource } from '../../../../functions/core/free/leads.ts';
-import { DEFAULT_SIGNUP_LIMITS, signupLimitsFrom } from '../../../../functions/core/free/signups.ts';
+import { DEFAULT_SIGNUP_LIMITS, signupLimitsFrom } from '../../../../functions/core/free/signup-limits.ts';
 import { csvField, leadFilter, leadsCsv } from '../../../../functions/http/routes/free.ts';
 
 describe('handles', () => {

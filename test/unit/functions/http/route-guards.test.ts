@@ -33,7 +33,12 @@ const core = createCore({
 const TABLES: Readonly<Record<ApiSurface, readonly Route[]>> = {
   tenant: await loadRoutes(withOpenApi('tenant', tenantRoutes(builtCore(core)))),
   governance: await loadRoutes(withOpenApi('governance', governanceRoutes(builtCore(core)))),
-  free: await loadRoutes(withOpenApi('free', freeRoutes(core.free))),
+  free: await loadRoutes(
+    withOpenApi(
+      'free',
+      freeRoutes(async () => core.free),
+    ),
+  ),
 };
 
 const tenant = (id: string): DomainContext => ({
