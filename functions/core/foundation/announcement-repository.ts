@@ -115,9 +115,13 @@ export class AnnouncementRepository {
     return encodeCursor({ PK, SK });
   }
 
-  /** Deletes announcements (those gone already too); their read marks stay, read by no listing. */
+  /**
+   * Deletes announcements (those gone already too); their read marks stay, read by no listing. A
+   * clean-up done while reading: a delete that fails leaves its announcement to the next read, and
+   * never fails the read.
+   */
   async remove(domain: DomainContext, ids: readonly string[]): Promise<void> {
-    await Promise.all(
+    await Promise.allSettled(
       ids.map((id) =>
         this.#table.client.send(
           new DeleteCommand({ TableName: this.#table.name, Key: itemKey(domain, TAG.announcement, id) }),
