@@ -747,3 +747,62 @@ def test_the_job_reads_nothing_of_its_sandboxs_configuration_from_its_command_li
     seen = repr(outcome.output)
     for needle in ("platform-data-5c1e", "jobs-7f3a", "uidBase", "hidden", "2000000000"):
         assert needle not in seen, (needle, outcome.output)
+
+
+def _sysinfo_caller() -> tuple[int, int, tuple[int, int, int]]:
+    """A child that hands this process its filter's listener and asks sysinfo(2); returns its pid,
+    the listener, and its notification (id, pid, address), received."""
+    import ctypes
+    import fcntl
+    import socket
+
+    from execfabric_runtime import notify, seccomp
+
+    ours, theirs = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the caller
+        code = 70
+        try:
+            ours.close()
+            listener = seccomp.install(listener=True)
+            socket.send_fds(theirs, [b"l"], [listener])
+            os.close(listener)
+            info = ctypes.create_string_buffer(112)
+            failed = ctypes.CDLL(None).sysinfo(info)
+            code = 71 if failed else int.from_bytes(info.raw[80:82], "little")  # procs: 1, answered
+        finally:
+            os._exit(code)
+    theirs.close()
+    _message, fds, _flags, _address = socket.recv_fds(ours, 1, 1)
+    ours.close()
+    notification = bytearray(notify._NOTIF.size)
+    fcntl.ioctl(fds[0], notify._IOCTL_NOTIF_RECV, notification, True)
+    ident, caller, _flags, _nr, _arch, _ip, address, *_rest = notify._NOTIF.unpack(notification)
+    return pid, fds[0], (ident, caller, address)
+
+
+def test_a_sysinfo_caller_gone_before_its_answer_is_not_written_into() -> None:
+    """The zygote writes a job's sysinfo answer into the job's memory by pid. A caller killed after it
+    asked could have its pid given to another process of the sandbox before the write: the
+    notification is checked still valid first (NOTIF_ID_VALID), and a gone caller's is passed over.
+    A caller still waiting is answered (no load, one process)."""
+    import signal
+
+    from execfabric_runtime import notify
+
+    pid, listener, (ident, caller, address) = _sysinfo_caller()
+    try:
+        assert notify.still_asking(listener, ident) is True
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        assert notify.still_asking(listener, ident) is False
+        assert notify.respond(listener, ident, caller, address) is False
+    finally:
+        os.close(listener)
+    pid, listener, (ident, caller, address) = _sysinfo_caller()
+    try:
+        assert notify.respond(listener, ident, caller, address) is True
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 1  # one process, as the neutral answer says
+    finally:
+        os.close(listener)

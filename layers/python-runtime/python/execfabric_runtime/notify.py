@@ -31,8 +31,12 @@ MAX_ANSWERS = 10_000
 # linux/seccomp.h: _IOWR('!', 0, struct seccomp_notif), _IOWR('!', 1, struct seccomp_notif_resp)
 _IOCTL_NOTIF_RECV = 0xC0502100
 _IOCTL_NOTIF_SEND = 0xC0182101
+#: _IOW('!', 2, __u64): whether a notification's caller is still in the call it was made for.
+_IOCTL_NOTIF_ID_VALID = 0x40082102
 #: struct seccomp_notif: id, pid, flags, then struct seccomp_data (nr, arch, ip, args[6]).
 _NOTIF = struct.Struct("=QIIiIQ6Q")
+#: A notification's id, as NOTIF_ID_VALID takes it.
+_ID = struct.Struct("=Q")
 #: struct seccomp_notif_resp: id, val, error, flags.
 _RESPONSE = struct.Struct("=QqiI")
 
@@ -95,9 +99,13 @@ def answer(listener: int) -> bool:
     the job asked, or the error the real call would give (EFAULT for an address it cannot write).
     A notification whose caller has gone (killed, or interrupted by a signal and asking again) is
     passed over. False once no process uses the filter any more (the job has exited: the listener
-    then polls readable, a hang-up, until it is closed, and nothing more can come on it). The caller is blocked in the call until answered, so the pid names it while it is
-    written to: it could only be another process if the caller were killed in between and the
-    namespace's pids wrapped around (`pid_max` forks) before the write."""
+    then polls readable, a hang-up, until it is closed, and nothing more can come on it).
+
+    The caller is blocked in the call until answered, so the pid names it while it is written to.
+    Right before the write the notification is checked still valid (`NOTIF_ID_VALID`, the kernel's
+    own guard for this): a caller killed since, whose pid could have been given to another process
+    of the same sandbox, is passed over, not written into. What is left is the few microseconds
+    between that check and the write, in which the namespace's pids would have to wrap around."""
     notification = bytearray(_NOTIF.size)  # the kernel wants it zeroed
     try:
         fcntl.ioctl(listener, _IOCTL_NOTIF_RECV, notification, True)
@@ -106,7 +114,16 @@ def answer(listener: int) -> bool:
             return not _hung_up(listener)
         raise
     ident, pid, _flags, _nr, _arch, _ip, address, *_rest = _NOTIF.unpack(notification)
+    respond(listener, ident, pid, address)
+    return True
+
+
+def respond(listener: int, ident: int, pid: int, address: int) -> bool:
+    """Answers notification `ident` of process `pid`, which asked for sysinfo(2) into `address`;
+    False, and nothing written, if its caller is no longer in that call."""
     data = neutral_sysinfo()
+    if not still_asking(listener, ident):
+        return False
     # Only sysinfo(2) is handed here (the filter's one notifying rule).
     failure = errno.ENOSYS if data is None else _write_into(pid, address, data)
     response = bytearray(_RESPONSE.pack(ident, 0, -failure, 0))
@@ -115,6 +132,18 @@ def answer(listener: int) -> bool:
     except OSError as error:
         if error.errno != errno.ENOENT:  # the caller has gone since
             raise
+        return False
+    return True
+
+
+def still_asking(listener: int, ident: int) -> bool:
+    """Whether notification `ident`'s caller is still in the call it was made for (NOTIF_ID_VALID)."""
+    try:
+        fcntl.ioctl(listener, _IOCTL_NOTIF_ID_VALID, _ID.pack(ident))
+    except OSError as error:
+        if error.errno == errno.ENOENT:  # killed, or interrupted by a signal, since it asked
+            return False
+        raise
     return True
 
 
