@@ -165,6 +165,37 @@ describe('tenant schedules', { timeout: 150_000 }, () => {
     );
   });
 
+  it('keeps an input its runs get exactly, numbers the table could not hold among them, and refuses one beyond a double', async () => {
+    const bob = tokens.bob as string;
+    const send = (body: string) =>
+      call(platform.url, {
+        host: HOSTS.acme,
+        token: bob,
+        method: 'POST',
+        path: '/api/schedules',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+    const raw = (input: string) =>
+      `{"name":"${unique('big')}","skillId":"${acmeSkill}","enabled":false,` +
+      `"timing":{"kind":"rate","every":1,"unit":"days"},"input":${input}}`;
+    // 1e20 as a table number was refused by the document client (a 500); 2^64 + 1 is no double.
+    const big = await send(raw('{"n":1e20,"m":18446744073709551617}'));
+    expect(big.status, big.text).toBe(201);
+    const read = await api(HOSTS.acme, bob, 'GET', `/api/schedules/${big.body.id}`);
+    expect(read.status, read.text).toBe(200);
+    expect(read.body.input.n).toBe(1e20);
+    expect(read.text).toContain('"m":18446744073709551617');
+    const fired = await api(HOSTS.acme, bob, 'POST', `/api/schedules/${big.body.id}/fire`);
+    expect(fired.status, fired.text).toBe(200);
+    const run = await finished(HOSTS.acme, bob, String(fired.body.executionId));
+    expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+    expect(run.output.echo).toBe(1e20);
+    const beyond = await send(raw('{"n":1e400}'));
+    expectProblem(beyond, 422);
+    expect(beyond.body.errors.map((error: { path: string }) => error.path)).toEqual(['input.n']);
+  });
+
   it('shows the next fire times, in the schedule’s time zone', async () => {
     const cron = await schedule(HOSTS.acme, tokens.bob as string, {
       skillId: acmeSkill,

@@ -10,6 +10,7 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
+import { parseJson, stringifyJson } from '../json.ts';
 import { domainPk, INDEX, ITEM_TYPE, indexAttributes, indexKeyNames, withoutKeys } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
@@ -81,8 +82,16 @@ function withLastFireOf(schedule: Schedule, stored: Schedule): Schedule {
 
 function toSchedule(item: Record<string, unknown>): Schedule {
   // A run's status is read when listed, never taken from the item.
-  const { type: _type, lastExecutionStatus: _never, ...rest } = withoutKeys(item, [INDEX.lifecycle]);
-  return rest as unknown as Schedule;
+  const {
+    type: _type,
+    lastExecutionStatus: _never,
+    inputJson,
+    ...rest
+  } = withoutKeys(item, [INDEX.lifecycle]);
+  // The input is JSON text, as a run's is (schedules written before kept it as a map).
+  return (typeof inputJson === 'string'
+    ? { ...rest, input: parseJson(inputJson) }
+    : rest) as unknown as Schedule;
 }
 
 function toEntry(item: Record<string, unknown>): FireLogEntry {
@@ -90,12 +99,19 @@ function toEntry(item: Record<string, unknown>): FireLogEntry {
   return rest as unknown as FireLogEntry;
 }
 
+/**
+ * The stored schedule. Its input is kept as JSON text, as a run's input is: a map would be
+ * marshalled, and DynamoDB numbers are not JSON's (1e20 was refused by the marshaller, a 500; a
+ * number a double cannot hold exactly would lose digits before its runs got it).
+ */
 function scheduleItem(domain: TenantContext, schedule: Schedule): Record<string, unknown> {
+  const { input, ...rest } = schedule;
   return {
     ...scheduleKey(domain, schedule.id),
     type: ITEM_TYPE.schedule,
     tenantId: domain.tenant.id,
-    ...schedule,
+    ...rest,
+    inputJson: stringifyJson(input),
     ...(schedule.state === 'enabled' && schedule.nextFireAt !== undefined
       ? indexAttributes(INDEX.lifecycle, dueEntry(domain, schedule.id, schedule.nextFireAt))
       : {}),

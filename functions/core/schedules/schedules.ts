@@ -33,7 +33,8 @@ import {
   TenantSuspendedError,
   ValidationError,
 } from '../errors.ts';
-import { type Execution, type Executions, MAX_INPUT_BYTES } from '../executions/executions.ts';
+import type { Execution, Executions } from '../executions/executions.ts';
+import { runInputJson } from '../executions/requests.ts';
 import type { ExecutionStatus } from '../executions/state-machine.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
@@ -647,14 +648,8 @@ export class Schedules {
       });
     }
     const value = input.input;
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new ValidationError('The input must be a JSON object', [
-        { path: 'input', message: 'must be an object' },
-      ]);
-    }
-    if (Buffer.byteLength(JSON.stringify(value), 'utf8') > MAX_INPUT_BYTES) {
-      throw new PayloadTooLargeError('The schedule input', MAX_INPUT_BYTES);
-    }
+    // What each of its runs gets: an object, within the size and a double's range, checked as a run's.
+    runInputJson(value);
     const issues = await this.#skills.inputIssues(domain, skill, value);
     if (issues.length > 0)
       throw new ValidationError('The input does not match the Skill input schema', issues);
