@@ -113,6 +113,17 @@ export function overflowingNumbers(value: unknown, path: string, limit = 20): st
 }
 
 /**
+ * Whether a number can be an attribute of an item as it is (a DynamoDB number, written through the
+ * document client): finite, an integer within ±(2^53 − 1) (the client refuses larger ones, which a
+ * double may not hold exactly), and no nearer to zero than DynamoDB's 1e-130.
+ */
+export function isStorableNumber(value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  if (Number.isInteger(value)) return Number.isSafeInteger(value);
+  return Math.abs(value) >= 1e-130;
+}
+
+/**
  * A copy in which every kept number is its nearest double (what a schema validator compares), with
  * the same own keys — `__proto__` included — as own data properties.
  */

@@ -526,6 +526,20 @@ describe('the agent channel, as an attacker', () => {
       422,
       'a sandbox field of 65 characters',
     );
+    // A metric the run's item cannot hold as a number (the document client refused it: a 500, the
+    // lease left unused); a metric beyond a double is no number at all.
+    for (const metrics of ['{"a":1e20}', '{"a":1e400}', '{"a":-9007199254740992}']) {
+      const refused = await t.send({
+        host: 'acme.localhost',
+        method: 'POST',
+        path: `/api/agent/runs/${id}/result`,
+        token: ownerToken,
+        headers: { 'content-type': 'application/json' },
+        body: `{"lease":"${lease}","status":"succeeded","output":{},"metrics":${metrics}}`,
+      });
+      expectProblem(refused, 422, `metrics ${metrics}`);
+      expect(refused.body.errors[0].path, refused.text).toBe('metrics.a');
+    }
     // The owner without the right lease; a user's session; a forged token.
     expectProblem(
       await channel(ownerToken, `/api/agent/runs/${id}/result`, { ...result, lease: 'x'.repeat(43) }),

@@ -13,6 +13,7 @@ import {
   MAX_LOG_CHUNKS,
   MAX_OUTPUT_BYTES,
 } from '../../core/executions/executions.ts';
+import { isStorableNumber } from '../../core/json.ts';
 import type { ApiCore, SignedInCore } from '../../core/platform.ts';
 import { TENANT_ID_PATTERN } from '../../core/tenancy/domain.ts';
 import { tenantContext } from '../../core/tenancy/hosts.ts';
@@ -74,7 +75,18 @@ const resultBody = z.strictObject({
     .strictObject({ stdout: z.string(), stderr: z.string(), truncated: z.boolean() })
     .partial()
     .optional(),
-  metrics: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
+  metrics: z
+    .record(
+      z.string(),
+      z.union([
+        z.number().refine(isStorableNumber, {
+          message: 'must be a finite number, an integer within ±9007199254740991',
+        }),
+        z.string(),
+        z.boolean(),
+      ]),
+    )
+    .optional(),
   /**
    * The containment the agent's runtime chose for the job, as the agent reports it (the runtime's
    * recorded plan): the run shows it as it shows the platform's own workers'. It is the agent's word,
