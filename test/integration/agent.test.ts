@@ -412,6 +412,24 @@ describe('execfabric agent', () => {
     expect(closed.error.message).toContain('agent offline-box, which has never connected');
   });
 
+  it('runs no disabled script, on an agent as anywhere, and names the script on the run', async () => {
+    await createAgent('careful-box');
+    const skill = await agentSkill('careful-box', 'def main(inputs, ctx):\n    return {}\n');
+    const scriptId = String((await acme(`/api/skills/${skill}`)).body.asset.id);
+    const script = (await acme(`/api/assets/scripts/${scriptId}`)).body;
+    const state = (value: string) =>
+      acme(`/api/assets/scripts/${scriptId}/state`, { method: 'PUT', body: { state: value } });
+    expect((await state('disabled')).status).toBe(200);
+    // A disabled script's run went to the agent's queue, and ran when the agent next polled.
+    const refused = await acme(`/api/skills/${skill}/executions`, { method: 'POST', body: { input: {} } });
+    expectProblem(refused, 409, 'disabled script on an agent');
+    expect(refused.body.type).toContain('not-runnable');
+    expect((await state('active')).status).toBe(200);
+    const id = await request(skill);
+    // It was named "local-agent" on the run: the kind, not the script.
+    expect((await acme(`/api/executions/${id}`)).body.assetName).toBe(script.name);
+  });
+
   it('refuses a revoked agent token, and the agent stops with a clear error', async () => {
     const token = await createAgent('revoked-box');
     const revoke = await acme('/api/agents/revoked-box/token', { method: 'DELETE' });

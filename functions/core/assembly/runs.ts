@@ -21,7 +21,7 @@ import { Executions, type Runnable } from '../executions/executions.ts';
 import type { JobClaims } from '../executions/job-claim-repository.ts';
 import type { WaitSlots } from '../executions/wait-slots.ts';
 import { HttpExecutor } from '../executors/http.ts';
-import { agentOf, LocalAgentExecutor } from '../executors/local-agent.ts';
+import { agentOf, LOCAL_AGENT_KIND, LocalAgentExecutor } from '../executors/local-agent.ts';
 import { Announcements } from '../foundation/announcements.ts';
 import { SecurityEvents } from '../security/events.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -55,6 +55,7 @@ export function createRunCore(options: RunCoreOptions) {
     now,
     ...(options.pollSlots === undefined ? {} : { pollSlots: options.pollSlots }),
   });
+  let localAgent: LocalAgentExecutor | undefined;
   const catalog = createCatalogCore(
     { ...options, audit, now },
     {
@@ -62,10 +63,10 @@ export function createRunCore(options: RunCoreOptions) {
       revalidate: async (domain, actor, predicate) => {
         await approvals.revalidate(domain, actor, predicate);
       },
-      executors: ({ scripts, httpResources, queues }) => [
-        new HttpExecutor(httpResources, queues),
-        new LocalAgentExecutor(scripts, agents),
-      ],
+      executors: ({ scripts, httpResources, queues }) => {
+        localAgent = new LocalAgentExecutor(scripts, agents);
+        return [new HttpExecutor(httpResources, queues), localAgent];
+      },
     },
   );
   const { directory, parameters, skills, executors, pythonScripts, httpResources, quotas } = catalog;
@@ -87,6 +88,11 @@ export function createRunCore(options: RunCoreOptions) {
     assertRunnable('Skill', skill.name, skill.id, skill.state);
     if (skill.asset.kind === 'python-script') {
       const { resolved, script } = await pythonScripts.resolveWithScript(domain, skill.asset);
+      assertRunnable('script', script.name, script.id, script.state);
+      return { assetName: script.name, asset: resolved };
+    }
+    if (skill.asset.kind === LOCAL_AGENT_KIND && localAgent !== undefined) {
+      const { resolved, script } = await localAgent.resolveWithScript(domain, skill.asset);
       assertRunnable('script', script.name, script.id, script.state);
       return { assetName: script.name, asset: resolved };
     }

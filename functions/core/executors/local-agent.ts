@@ -8,7 +8,7 @@
  * recording path as every executor's (`Executions.recordStarted` / `recordResult`).
  */
 import { AGENT_NAME_PATTERN, type Agents } from '../agents/agents.ts';
-import type { ScriptAssets } from '../assets/scripts.ts';
+import type { ScriptAsset, ScriptAssets } from '../assets/scripts.ts';
 import { ValidationError } from '../errors.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import * as z from '../zod-mini.ts';
@@ -71,11 +71,23 @@ export class LocalAgentExecutor implements Executor {
   }
 
   async resolve(domain: TenantContext, value: AssetBinding): Promise<LocalAgentAsset> {
+    return (await this.resolveWithScript(domain, value)).resolved;
+  }
+
+  /**
+   * Resolves a binding and returns the script read on the way (its name and state): a run's request
+   * checks the script is runnable (a disabled or archived script runs nowhere, an agent included)
+   * and names it, reading it once, as a python-script run's does.
+   */
+  async resolveWithScript(
+    domain: TenantContext,
+    value: AssetBinding,
+  ): Promise<{ readonly resolved: LocalAgentAsset; readonly script: ScriptAsset }> {
     const { id, version, agent } = value as LocalAgentBinding;
-    const asset = await this.#assets.get(domain, id);
-    const exact = version === 'active' ? asset.activeVersion : version;
+    const script = await this.#assets.get(domain, id);
+    const exact = version === 'active' ? script.activeVersion : version;
     const stored = await this.#assets.version(domain, id, exact);
-    return { kind: this.kind, id, version: exact, sha256: stored.sha256, agent };
+    return { resolved: { kind: this.kind, id, version: exact, sha256: stored.sha256, agent }, script };
   }
 
   async dispatch(domain: TenantContext, request: DispatchRequest): Promise<void> {
