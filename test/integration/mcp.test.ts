@@ -294,10 +294,14 @@ describe('the MCP endpoint, through the SDK client', () => {
         canDecide: true,
       }),
     );
+    // A client following the ticket waits through the approval: answered at once, the docs' loop on
+    // get_run asked ~100 times a second while people decided.
+    const following = agent.callTool({ name: 'get_run', arguments: { runId, waitSeconds: 10 } });
+    await new Promise((resolve) => setTimeout(resolve, 700));
     const approved = await api('alice', 'POST', `/api/executions/${runId}/approve`, { comment: 'ok' });
     expect(approved.status, approved.text).toBe(200);
 
-    const followed = await agent.callTool({ name: 'get_run', arguments: { runId, waitSeconds: 10 } });
+    const followed = await following;
     expect(followed.isError).toBe(false);
     expect(followed.structuredContent).toEqual(
       expect.objectContaining({

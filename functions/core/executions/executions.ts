@@ -49,6 +49,15 @@ import { RunRequests } from './run-requests.ts';
 import { type ExecutionStatus, type RecordOutcome, TERMINAL } from './state-machine.ts';
 import { processWaitSlots, type WaitRelease, type WaitSlots } from './wait-slots.ts';
 
+/**
+ * How a wait for a run ends. By default a run waiting for people is answered at once (a run's request,
+ * a tool call: the caller is to share the approval link); `throughApproval`, for a caller that asked
+ * to follow a run for a time (MCP `get_run`), waits through it too, reading the run as a wait does.
+ */
+export interface SettleOptions {
+  readonly throughApproval?: boolean;
+}
+
 /** First pause while a caller waits for its run to settle; it doubles up to SETTLE_MAX_POLL_MS. */
 export const SETTLE_FIRST_POLL_MS = 10;
 export const SETTLE_MAX_POLL_MS = 500;
@@ -340,8 +349,9 @@ export class Executions {
     execution: Execution,
     seconds: number,
     sleep?: (ms: number) => Promise<void>,
+    options: SettleOptions = {},
   ): Promise<Execution> {
-    return (await this.settleWithin(domain, execution, seconds, sleep)).run;
+    return (await this.settleWithin(domain, execution, seconds, sleep, options)).run;
   }
 
   /**
@@ -353,10 +363,11 @@ export class Executions {
     execution: Execution,
     seconds: number,
     sleep?: (ms: number) => Promise<void>,
+    options: SettleOptions = {},
   ): Promise<{ readonly run: Execution; readonly waited: boolean }> {
-    if (TERMINAL.has(execution.status) || execution.status === 'pending_approval') {
-      return { run: execution, waited: true };
-    }
+    const settled = (run: Execution) =>
+      TERMINAL.has(run.status) || (run.status === 'pending_approval' && options.throughApproval !== true);
+    if (settled(execution)) return { run: execution, waited: true };
     let release: WaitRelease | null;
     try {
       release = await this.#waitSlots.take(domain, seconds);
@@ -367,7 +378,7 @@ export class Executions {
     }
     if (release === null) return { run: execution, waited: false };
     try {
-      return { run: await this.#settle(domain, execution, seconds, sleep), waited: true };
+      return { run: await this.#settle(domain, execution, seconds, settled, sleep), waited: true };
     } finally {
       // A slot that cannot be given back now is freed by its lease.
       await release().catch(() => undefined);
@@ -378,6 +389,7 @@ export class Executions {
     domain: TenantContext,
     execution: Execution,
     seconds: number,
+    settled: (run: Execution) => boolean,
     sleep?: (ms: number) => Promise<void>,
   ): Promise<Execution> {
     const deadline = performance.now() + seconds * 1000;
@@ -385,7 +397,7 @@ export class Executions {
     let pause = this.#runEnds.endsHere() ? SETTLE_MAX_POLL_MS : SETTLE_FIRST_POLL_MS;
     // The run as given was read (or written) before any end of it: an end already signalled wakes.
     let since = 0;
-    while (!TERMINAL.has(current.status) && current.status !== 'pending_approval') {
+    while (!settled(current)) {
       const left = deadline - performance.now();
       if (left <= 0) break;
       const woken = await this.#runEnds.wait(

@@ -5,7 +5,8 @@
  * (functions/http/mcp.ts); this module knows nothing of JSON-RPC.
  *
  * A call that needs approval answers at once with a ticket. Any other call waits up to the client's
- * `waitSeconds` for its run to finish, and otherwise answers with a ticket too.
+ * `waitSeconds` for its run to finish, and otherwise answers with a ticket too. `get_run` waits up to
+ * its own `waitSeconds` for the run to end, through its approval too.
  */
 import type { SkillCatalog } from '../catalog/skills.ts';
 import { ExecFabricError, NotFoundError, ValidationError } from '../errors.ts';
@@ -173,7 +174,12 @@ export class McpService {
     // A client follows the runs it asked for, not every run its user can read.
     if (execution.client?.id !== client.id) throw new NotFoundError(`Run ${id} not found`);
     const wait = Math.min(Number(waitSeconds ?? 0), MAX_WAIT_SECONDS);
-    return this.#answer(domain, await this.#settle(domain, execution, wait), origin);
+    // Following a ticket, a client waits through an approval as through a run: answered at once,
+    // a loop on get_run asked ~100 times a second while people decided.
+    const followed = await this.#executions.settle(domain, execution, wait, this.#sleep, {
+      throughApproval: true,
+    });
+    return this.#answer(domain, followed, origin);
   }
 
   /** The Skill behind a tool name, if this client has that tool now. */
