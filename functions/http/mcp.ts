@@ -156,6 +156,32 @@ class RpcError extends Error {
   }
 }
 
+/** The methods whose params this server's handlers read, with the SDK's schema of each request. */
+const HANDLED_REQUESTS = {
+  'tools/call': CallToolRequestSchema,
+  'tools/list': ListToolsRequestSchema,
+} as const;
+
+/**
+ * A JSON-RPC "invalid params" answer for a request to a handled method whose params do not fit it, or
+ * null. The SDK checks them inside the handler and answered a mismatch as -32603, an internal error,
+ * carrying its validator's dump (`tools/call` with `"name": 123`).
+ */
+function invalidParams(body: unknown): RouteResult | null {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
+  const { id, method } = body as { id?: unknown; method?: unknown };
+  const schema =
+    typeof method === 'string' ? HANDLED_REQUESTS[method as keyof typeof HANDLED_REQUESTS] : undefined;
+  if (schema === undefined || (typeof id !== 'string' && typeof id !== 'number')) return null;
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return null;
+  const issue = parsed.error.issues[0];
+  const where = issue === undefined ? 'params' : issue.path.map(String).join('.').slice(0, 128);
+  const message = `Invalid params for ${method}: ${where}: ${(issue?.message ?? 'does not fit').slice(0, 200)}`;
+  const text = JSON.stringify({ jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidParams, message } });
+  return { status: 200, raw: { contentType: 'application/json', text } };
+}
+
 export async function serveMcp(
   core: TenantCore,
   domain: TenantContext,
@@ -163,6 +189,8 @@ export async function serveMcp(
   request: ApiRequest<unknown>,
   logger: Logger,
 ): Promise<RouteResult> {
+  const refused = invalidParams(request.body);
+  if (refused !== null) return refused;
   const origin = publicOrigin(domain, request.headers);
   const headers = new Headers();
   for (const name of FORWARDED_HEADERS) {

@@ -268,6 +268,21 @@ describe('methods and framing', () => {
     expect(metadata.text).toBe('');
   });
 
+  it('answers params that do not fit a method as invalid params (-32602), not an internal error', async () => {
+    for (const [request, where] of [
+      [rpc('tools/call', { name: 123, arguments: {} }), 'params.name'],
+      [rpc('tools/call', { name: guardedTool, arguments: 'x' }), 'params.arguments'],
+      [rpc('tools/list', { cursor: 7 }), 'params.cursor'],
+    ] as const) {
+      const answer = expectRpcResult(await mcp(tokens.bob, request), where);
+      expect(answer.id, where).toBe(request.id);
+      expect(answer.error?.code, JSON.stringify(answer)).toBe(-32602);
+      expect(answer.error.message, where).toContain(where);
+      // One line naming the field, not the validator's dump of every issue.
+      expect(answer.error.message.length, where).toBeLessThan(400);
+    }
+  });
+
   it('ignores a forged session id, answers notifications with 202 and unknown methods in JSON-RPC', async () => {
     const forged = await mcp(tokens.bob, rpc('tools/list'), {
       headers: { 'mcp-session-id': 'stolen-session' },
