@@ -3,13 +3,13 @@
  * platform, against an upstream on loopback that carelessly echoes what it is sent (a
  * `localDevelopment` resource, granted to acme). The credential is injected at egress and must
  * never reach the script, whatever shape the echo takes: cut by the response-size cap, spelled with
- * the JSON escapes real serialisers use (Go's `\u0026`, PHP's `\/`), or in the status line of a
- * failed answer that a tenant user reads in the run's error and logs. A script cannot step around
- * the resource's read-only boundary with a method-override header, nor out of its allowed paths
- * with `..;` (`..` to Tomcat, Spring and Jetty) or an encoded separator, directly or through a
- * redirect. And a resource whose base URL names this machine in any spelling (decimal, octal, hex,
- * short, IPv4-mapped, unspecified, a name that resolves to loopback) or the metadata endpoints is
- * never connected to, by a trial or a run.
+ * the JSON escapes real serialisers use (Go's `\u0026`, PHP's `\/`), percent-encoded in lowercase,
+ * the whole header base64-encoded, or in the status line of a failed answer that a tenant user
+ * reads in the run's error and logs. A script cannot step around the resource's read-only boundary
+ * with a method-override header, nor out of its allowed paths with `..;` (`..` to Tomcat, Spring
+ * and Jetty) or an encoded separator, directly or through a redirect. And a resource whose base URL
+ * names this machine in any spelling (decimal, octal, hex, short, IPv4-mapped, unspecified, a name
+ * that resolves to loopback) or the metadata endpoints is never connected to, by a trial or a run.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -269,24 +269,41 @@ describe('a tenant script calling an upstream that echoes its credential', { tim
   });
 });
 
+/** Holds `/`, `+` and `=`, which percent-encoders spell with hex digits in one case or the other. */
 const TOKEN = 's3cr3t-tok/en+==';
+
+/** Percent-encoding with lowercase hex digits, as some encoders write it. */
+function lowerPercent(text: string): string {
+  return encodeURIComponent(text).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
+}
 
 /**
  * An upstream under `/base` that answers any path (as a server that strips `;` parameters or
- * decodes `%2F` would route it, this one just records it) and redirects where it is told.
+ * decodes `%2F` would route it, this one just records it), redirects where it is told, and
+ * reflects the Authorization header percent-encoded in lowercase and base64-encoded whole.
  */
 async function startPathUpstream(): Promise<{ server: Server; port: number; seen: string[] }> {
   const seen: string[] = [];
   const server = createServer((request, response) => {
     seen.push(request.url ?? '');
     const url = new URL(request.url ?? '/', 'http://upstream');
+    const authorization = request.headers.authorization ?? '';
     if (url.pathname === '/base/items/echo/redirect') {
       response.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
       response.end();
       return;
     }
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ path: request.url }));
+    response.end(
+      JSON.stringify(
+        url.pathname === '/base/items/echo/reflect'
+          ? {
+              lowerPercent: lowerPercent(authorization),
+              base64: Buffer.from(authorization, 'utf8').toString('base64'),
+            }
+          : { path: request.url },
+      ),
+    );
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -309,6 +326,11 @@ def main(inputs, ctx):
 const UNCAUGHT_SCRIPT = `
 def main(inputs, ctx):
     return ctx.http(inputs["resource"], "GET", inputs["path"]).status
+`;
+
+const REFLECT_SCRIPT = `
+def main(inputs, ctx):
+    return ctx.http(inputs["resource"], "GET", "/items/echo/reflect").json()
 `;
 
 describe('a tenant script on a lenient upstream under a base path', { timeout: 120_000 }, () => {
@@ -383,6 +405,21 @@ describe('a tenant script on a lenient upstream under a base path', { timeout: 1
     expect(run.status).toBe('failed');
     expect(JSON.stringify(run.error)).toMatch(/HttpRequestRefused.*request path/);
     expect(upstream.seen.length).toBe(before);
+  });
+
+  it('never sees the credential percent-encoded in lowercase or the header base64-encoded whole', async () => {
+    const skill = await acme.skill(REFLECT_SCRIPT, { egress: [resource] });
+    const run = await acme.run(skill, { resource });
+    expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+    // The reflection was there to be decoded.
+    expect(upstream.seen.at(-1)).toBe('/base/items/echo/reflect');
+    const { lowerPercent: percent, base64 } = run.output as { lowerPercent: string; base64: string };
+    expect(percent).toBe('Bearer%20[redacted]');
+    expect(base64).toBe('[redacted]');
+    const text = JSON.stringify(run);
+    for (const form of [lowerPercent(TOKEN), Buffer.from(`Bearer ${TOKEN}`).toString('base64'), TOKEN]) {
+      expect(text, form).not.toContain(form);
+    }
   });
 });
 
