@@ -3,9 +3,11 @@
  * platform, against an upstream on loopback that carelessly echoes what it is sent (a
  * `localDevelopment` resource, granted to acme). The credential is injected at egress and must
  * never reach the script, whatever shape the echo takes: cut by the response-size cap, spelled with
- * the JSON escapes real serialisers use (Go's `\u0026`, PHP's `\/`), or in the status line of a
- * failed answer that a tenant user reads in the run's error and logs. A script cannot step around
- * the resource's read-only boundary with a method-override header. And a resource whose base URL
+ * the JSON escapes real serialisers use (Go's `\u0026`, PHP's `\/`), percent-encoded in lowercase,
+ * the whole header base64-encoded, or in the status line of a failed answer that a tenant user
+ * reads in the run's error and logs. A script cannot step around the resource's read-only boundary
+ * with a method-override header, nor out of its allowed paths with `..;` (`..` to Tomcat, Spring
+ * and Jetty) or an encoded separator, directly or through a redirect. And a resource whose base URL
  * names this machine in any spelling (decimal, octal, hex, short, IPv4-mapped, unspecified, a name
  * that resolves to loopback) or the metadata endpoints is never connected to, by a trial or a run.
  */
@@ -264,6 +266,160 @@ describe('a tenant script calling an upstream that echoes its credential', { tim
     expect(run.output).toEqual(Object.fromEntries(names.map((name) => [name, 'HttpRequestRefused'])));
     // Refused before anything was sent.
     expect(upstream.seen.length).toBe(before);
+  });
+});
+
+/** Holds `/`, `+` and `=`, which percent-encoders spell with hex digits in one case or the other. */
+const TOKEN = 's3cr3t-tok/en+==';
+
+/** Percent-encoding with lowercase hex digits, as some encoders write it. */
+function lowerPercent(text: string): string {
+  return encodeURIComponent(text).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
+}
+
+/**
+ * An upstream under `/base` that answers any path (as a server that strips `;` parameters or
+ * decodes `%2F` would route it, this one just records it), redirects where it is told, and
+ * reflects the Authorization header percent-encoded in lowercase and base64-encoded whole.
+ */
+async function startPathUpstream(): Promise<{ server: Server; port: number; seen: string[] }> {
+  const seen: string[] = [];
+  const server = createServer((request, response) => {
+    seen.push(request.url ?? '');
+    const url = new URL(request.url ?? '/', 'http://upstream');
+    const authorization = request.headers.authorization ?? '';
+    if (url.pathname === '/base/items/echo/redirect') {
+      response.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
+      response.end();
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify(
+        url.pathname === '/base/items/echo/reflect'
+          ? {
+              lowerPercent: lowerPercent(authorization),
+              base64: Buffer.from(authorization, 'utf8').toString('base64'),
+            }
+          : { path: request.url },
+      ),
+    );
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port, seen };
+}
+
+const PATHS_SCRIPT = `
+import execfabric
+
+def main(inputs, ctx):
+    tried = {}
+    for label, call in inputs["calls"].items():
+        try:
+            tried[label] = {"status": ctx.http(inputs["resource"], "GET", call["path"], query=call.get("query")).status}
+        except execfabric.CallError as error:
+            tried[label] = {"type": error.type, "message": error.message}
+    return tried
+`;
+
+const UNCAUGHT_SCRIPT = `
+def main(inputs, ctx):
+    return ctx.http(inputs["resource"], "GET", inputs["path"]).status
+`;
+
+const REFLECT_SCRIPT = `
+def main(inputs, ctx):
+    return ctx.http(inputs["resource"], "GET", "/items/echo/reflect").json()
+`;
+
+describe('a tenant script on a lenient upstream under a base path', { timeout: 120_000 }, () => {
+  let upstream: Awaited<ReturnType<typeof startPathUpstream>>;
+  let resource: string;
+
+  beforeAll(async () => {
+    upstream = await startPathUpstream();
+    const created = await governance('POST', '/api/http-resources', {
+      name: 'items-echo',
+      baseUrl: `http://127.0.0.1:${upstream.port}/base`,
+      methods: ['GET'],
+      paths: ['/items/*', '/items/echo/**'],
+      writeAllowed: false,
+      auth: { scheme: 'bearer' },
+      localDevelopment: true,
+    });
+    expect(created.status, created.text).toBe(201);
+    resource = String(created.body.id);
+    expect(
+      (await governance('PUT', `/api/http-resources/${resource}/credential`, { value: TOKEN })).status,
+    ).toBe(204);
+    expect(
+      (await governance('POST', `/api/http-resources/${resource}/grants`, { tenantIds: ['acme'] })).status,
+    ).toBe(200);
+  }, 120_000);
+
+  afterAll(() => {
+    upstream?.server.close();
+  });
+
+  it('cannot climb out with `..;` or split a segment with an encoded separator, directly or by redirect', async () => {
+    const skill = await acme.skill(PATHS_SCRIPT, { egress: [resource] });
+    const redirect = (to: string) => ({ path: '/items/echo/redirect', query: { to } });
+    const refused = {
+      'dot-dot parameter': { path: '/items/echo/..;/..;/admin' },
+      'dot-dot with a value': { path: '/items/echo/..;jsessionid=1/..;/admin' },
+      'encoded dot-dot parameter': { path: '/items/echo/%2e%2E;/%2E%2e;x/admin' },
+      'encoded semicolon': { path: '/items/echo/..%3b/..%3B/admin' },
+      'dot parameter': { path: '/items/echo/.;/x' },
+      'encoded slash and question mark': { path: '/items/x%2Fadmin%3F' },
+      'lowercase encoded slash': { path: '/items/x%2fadmin%3f' },
+      'encoded backslash': { path: '/items/x%5cadmin' },
+      'encoded hash': { path: '/items/x%23' },
+      'redirect to dot-dot parameter': redirect('/base/items/echo/..;/..;/admin'),
+      'redirect to an encoded slash': redirect('/base/items/x%2Fadmin%3F'),
+    };
+    const allowed = {
+      'a plain path': { path: '/items/x' },
+      'a parameter that is no dot segment': { path: '/items/echo/a;v=1/b' },
+    };
+    const before = upstream.seen.length;
+    const run = await acme.run(skill, { resource, calls: { ...refused, ...allowed } });
+    expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+    for (const label of Object.keys(refused)) {
+      expect(run.output[label], label).toMatchObject({
+        type: 'HttpRequestRefused',
+        message: expect.stringMatching(/request path/),
+      });
+    }
+    for (const label of Object.keys(allowed)) expect(run.output[label], label).toEqual({ status: 200 });
+    // Only the allowed calls and the redirecting hops reached the upstream.
+    expect(
+      upstream.seen.slice(before).filter((url) => !url.startsWith('/base/items/echo/redirect?')),
+    ).toEqual(['/base/items/x', '/base/items/echo/a;v=1/b']);
+  });
+
+  it('fails a run that does not catch the refusal with a readable error naming the request path', async () => {
+    const skill = await acme.skill(UNCAUGHT_SCRIPT, { egress: [resource] });
+    const before = upstream.seen.length;
+    const run = await acme.run(skill, { resource, path: '/items/echo/..;/..;/admin' });
+    expect(run.status).toBe('failed');
+    expect(JSON.stringify(run.error)).toMatch(/HttpRequestRefused.*request path/);
+    expect(upstream.seen.length).toBe(before);
+  });
+
+  it('never sees the credential percent-encoded in lowercase or the header base64-encoded whole', async () => {
+    const skill = await acme.skill(REFLECT_SCRIPT, { egress: [resource] });
+    const run = await acme.run(skill, { resource });
+    expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
+    // The reflection was there to be decoded.
+    expect(upstream.seen.at(-1)).toBe('/base/items/echo/reflect');
+    const { lowerPercent: percent, base64 } = run.output as { lowerPercent: string; base64: string };
+    expect(percent).toBe('Bearer%20[redacted]');
+    expect(base64).toBe('[redacted]');
+    const text = JSON.stringify(run);
+    for (const form of [lowerPercent(TOKEN), Buffer.from(`Bearer ${TOKEN}`).toString('base64'), TOKEN]) {
+      expect(text, form).not.toContain(form);
+    }
   });
 });
 

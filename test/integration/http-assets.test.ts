@@ -378,18 +378,18 @@ describe('credential, grants and a granted Skill end to end', () => {
       query: { fields: '{input.fields}' },
     });
     received.length = 0;
-    const execution = await runToEnd(skillId, { id: 'c 42/x', fields: 'name,tier' });
+    const execution = await runToEnd(skillId, { id: 'c 42&x', fields: 'name,tier' });
     expect(execution.status, JSON.stringify(execution)).toBe('succeeded');
-    expect(execution.output).toEqual({ id: 'c 42/x', name: 'Ada Lovelace', fields: 'name,tier' });
+    expect(execution.output).toEqual({ id: 'c 42&x', name: 'Ada Lovelace', fields: 'name,tier' });
     expect(execution.asset).toMatchObject({ kind: 'http', id: resourceId, version: 1 });
     expect(received).toEqual([
       {
         method: 'GET',
-        url: '/v1/customers/c%2042%2Fx?fields=name%2Ctier',
+        url: '/v1/customers/c%2042%26x?fields=name%2Ctier',
         authorization: `Bearer ${SECRET_ONE}`,
       },
     ]);
-    expect(execution.logs.stdout).toMatch(/GET \/customers\/c%2042%2Fx → 200/);
+    expect(execution.logs.stdout).toMatch(/GET \/customers\/c%2042%26x → 200/);
     // An optional query parameter the input does not have is left out.
     received.length = 0;
     expect(await runToEnd(skillId, { id: '43' })).toMatchObject({
@@ -447,6 +447,13 @@ describe('credential, grants and a granted Skill end to end', () => {
     const execution = await runToEnd(skillId, { id: '..' });
     expect(execution).toMatchObject({ status: 'failed', error: { type: 'HttpRequestRefused' } });
     expect(execution.error.message).toMatch(/\. or \.\./);
+    // `..;` is `..` to Tomcat, Spring and Jetty; an encoded `/` or `?` is a separator to a server that decodes.
+    const parameter = await runToEnd(skillId, { id: '..;' });
+    expect(parameter).toMatchObject({ status: 'failed', error: { type: 'HttpRequestRefused' } });
+    expect(parameter.error.message).toMatch(/request path may not contain \. or \.\./);
+    const separator = await runToEnd(skillId, { id: 'x/admin?' });
+    expect(separator).toMatchObject({ status: 'failed', error: { type: 'HttpRequestRefused' } });
+    expect(separator.error.message).toMatch(/request path may not hold an encoded/);
     expect(received).toEqual([]);
   });
 

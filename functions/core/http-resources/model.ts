@@ -281,14 +281,17 @@ export function authHeader(auth: HttpAuth, value: string): { name: string; value
   }
 }
 
-/** Every form in which a credential could come back in a response (to be redacted from it). */
-export function credentialForms(value: string): string[] {
-  const forms = new Set([
-    value,
-    Buffer.from(value, 'utf8').toString('base64'),
-    encodeURIComponent(value),
-    JSON.stringify(value).slice(1, -1),
-  ]);
+/**
+ * The forms in which a credential could come back in a response (to be redacted from it): the
+ * value, its base64, the base64 of the whole header value as sent (`Bearer <token>` encoded is not
+ * the token's base64 with a prefix), each of these percent-encoded, and the value JSON-escaped.
+ * Not hex, HTML entities or any other transform: an upstream that echoes the credential so
+ * spelled reveals it (docs/decisions/http-credentials.md).
+ */
+export function credentialForms(value: string, auth: HttpAuth): string[] {
+  const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  const raw = [value, base64(value), base64(authHeader(auth, value).value)];
+  const forms = new Set([...raw, ...raw.map(encodeURIComponent), JSON.stringify(value).slice(1, -1)]);
   return [...forms].filter((form) => form.length > 0).sort((a, b) => b.length - a.length);
 }
 

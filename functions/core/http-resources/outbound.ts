@@ -9,10 +9,12 @@
  * most MAX_REDIRECTS times, each hop checked again like the first; any other redirect is refused.
  * The response is capped at the resource's size limit and the whole exchange at its timeout.
  *
- * The credential is added as one header and never appears in an error, a log or a result: every
- * form of it that could be echoed back, in every spelling JSON allows (`\u0026`, `\/`…), is redacted
- * from the returned status text, headers and body. A body cut at the cap is redacted before it is
- * cut, so the cut cannot leave the start of a credential behind.
+ * The credential is added as one header and never appears in an error, a log or a result: the
+ * forms of it an upstream is likely to echo (see `credentialForms`), in every spelling JSON allows
+ * (`\u0026`, `\/`…) and percent escapes in either case, are redacted from the returned status
+ * text, headers and body. Other transforms (hex, HTML entities…) are not: past these, the
+ * credential's confidentiality rests on the upstream not echoing it. A body cut at the cap is
+ * redacted before it is cut, so the cut cannot leave the start of a credential behind.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
@@ -29,7 +31,13 @@ import {
   UpstreamError,
   UpstreamTimeoutError,
 } from './errors.ts';
-import { assertRequestAllowed, authHeader, credentialForms, type HttpResourceConfig } from './model.ts';
+import {
+  assertRequestAllowed,
+  authHeader,
+  credentialForms,
+  type HttpAuth,
+  type HttpResourceConfig,
+} from './model.ts';
 
 export const MAX_REDIRECTS = 3;
 const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
@@ -138,6 +146,22 @@ function jsonSpellings(unit: string): string {
   return `(?:${literal}|${String.raw`\\u`}${hex}${short === undefined ? '' : `|${short}`})`;
 }
 
+/** A character as a pattern: in every spelling JSON allows, and in either case where it is a letter. */
+function caselessSpellings(unit: string): string {
+  const [lower, upper] = [unit.toLowerCase(), unit.toUpperCase()];
+  return lower === upper ? jsonSpellings(unit) : `(?:${jsonSpellings(lower)}|${jsonSpellings(upper)})`;
+}
+
+/**
+ * A form as a pattern: each character in every spelling JSON allows, and the hex digits of a
+ * percent escape in either case (encoders differ: `%2F` or `%2f`).
+ */
+function formSource(form: string): string {
+  return (form.match(/%[0-9A-Fa-f]{2}|[\s\S]/g) ?? [])
+    .map((token) => (token.length === 1 ? jsonSpellings(token) : [...token].map(caselessSpellings).join('')))
+    .join('');
+}
+
 /** How one credential is found in a text: computed once per request. */
 interface CredentialMatch {
   /** Every form of the credential, in every spelling JSON allows, longest form first. */
@@ -146,10 +170,10 @@ interface CredentialMatch {
   readonly span: number;
 }
 
-function credentialMatch(secret: string): CredentialMatch {
-  const forms = credentialForms(secret);
+function credentialMatch(secret: string, auth: HttpAuth): CredentialMatch {
+  const forms = credentialForms(secret, auth);
   return {
-    pattern: new RegExp(forms.map((form) => form.split('').map(jsonSpellings).join('')).join('|'), 'g'),
+    pattern: new RegExp(forms.map(formSource).join('|'), 'g'),
     span: 6 * Math.max(...forms.map((form) => form.length)),
   };
 }
@@ -159,9 +183,9 @@ function replacing(pattern: RegExp | null): (text: string) => string {
   return pattern === null ? (text) => text : (text) => text.replace(pattern, REDACTED);
 }
 
-/** Replaces every form of the secret in a text. */
-export function redactor(secret: string | null): (text: string) => string {
-  return replacing(secret === null ? null : credentialMatch(secret).pattern);
+/** Replaces every form of the secret, sent under `auth`, in a text. */
+export function redactor(secret: string | null, auth: HttpAuth): (text: string) => string {
+  return replacing(secret === null ? null : credentialMatch(secret, auth).pattern);
 }
 
 /**
@@ -412,7 +436,7 @@ export async function sendToResource(
     const auth = authHeader(resource.auth, options.credential);
     headers[auth.name] = auth.value;
   }
-  const match = options.credential === null ? null : credentialMatch(options.credential);
+  const match = options.credential === null ? null : credentialMatch(options.credential, resource.auth);
   const pattern = match?.pattern ?? null;
   const redact = replacing(pattern);
   const lookahead = match?.span ?? 0;

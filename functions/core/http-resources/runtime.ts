@@ -288,7 +288,7 @@ export async function runHttpJob(
   metrics.responseBytes = response.bytes;
   metrics.redirects = response.redirects;
   metrics.credential = { resourceId: resource.id, stage: credential.stage, version: credential.versionId };
-  const redact = redactor(credential.value);
+  const redact = redactor(credential.value, resource.auth);
   if (response.status < 200 || response.status >= 300) {
     if (response.body !== '') stderr.push(response.body.slice(0, ERROR_BODY_BYTES));
     return finish('failed', {

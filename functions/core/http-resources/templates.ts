@@ -4,13 +4,15 @@
  * A Skill's request names `{input.field}` (or `{input.a.b}`) placeholders in its path, query and
  * body; a run substitutes its input (a query parameter that is exactly one placeholder is left out
  * when the input lacks the field). In a path a value is percent-encoded as one segment (it can
- * neither add a segment nor climb out with `..`); in the query it is encoded by the query string;
- * in the body a string that is exactly one placeholder takes the input value as it is (any JSON),
- * and a placeholder inside a longer string takes its text.
+ * neither add a segment nor climb out with `..`; a value holding `/`, `\`, `?` or `#` is refused,
+ * as a server that decodes the path would read a separator); in the query it is encoded by the
+ * query string; in the body a string that is exactly one placeholder takes the input value as it
+ * is (any JSON), and a placeholder inside a longer string takes its text.
  *
  * A resource allows paths by patterns, relative to its base URL: `*` matches within one segment
  * (a segment that is only `*` needs at least one character), and a final `/**` matches any number
- * of further segments (none included). Dot segments are never allowed, encoded or not.
+ * of further segments (none included). Dot segments are never allowed, encoded or not, nor with a
+ * `;` parameter (`..;`, which Tomcat, Spring and Jetty read as `..`); nor are encoded separators.
  */
 
 import { ValidationError } from '../errors.ts';
@@ -70,30 +72,41 @@ export function placeholdersIn(text: string): string[] {
   return [...text.matchAll(PLACEHOLDER)].map((match) => fieldPath(match[1] ?? ''));
 }
 
+/** An encoded `/`, `\`, `?` or `#`: a server that decodes the path reads a separator or its end. */
+const ENCODED_SEPARATOR = /%(2f|5c|3f|23)/i;
+
+/** `.` or `..`, once a `;…` path parameter is removed (Tomcat, Spring and Jetty remove it). */
+function isDotSegment(part: string): boolean {
+  const name = part.split(';', 1)[0];
+  return name === '.' || name === '..';
+}
+
 /**
- * Whether a segment is, or could become on a lenient server, a dot segment: it is decoded again
- * and again (a server that decodes twice is not unheard of), and an encoded slash or backslash
- * is read as a separator.
+ * Why a segment could end up outside the path it seems to name on a lenient server, or null: it
+ * is decoded again and again (a server that decodes twice is not unheard of); at no round may it
+ * hold an encoded separator (`%2F`, `%5C`, `%3F`, `%23`, any case), or be a dot segment (`..;x`
+ * included), or be one where a slash or backslash is read as a separator.
  */
-function hasDotSegment(segment: string): boolean {
+function segmentIssue(segment: string): string | null {
   let text = segment;
   for (let round = 0; round < 4; round++) {
-    if (text.split(/[/\\]/).some((part) => part === '.' || part === '..')) return true;
+    if (ENCODED_SEPARATOR.test(text)) return 'may not hold an encoded /, \\, ? or #';
+    if (text.split(/[/\\]/).some(isDotSegment)) return 'may not contain . or .. segments';
     let decoded: string;
     try {
       decoded = decodeURIComponent(text);
     } catch {
-      return true; // a malformed escape is refused with the dot segments
+      return 'may not contain . or .. segments'; // a malformed escape is refused with the dot segments
     }
-    if (decoded === text) return false;
+    if (decoded === text) return null;
     text = decoded;
   }
-  return true;
+  return 'may not contain . or .. segments';
 }
 
 /**
  * Checks a concrete request path: absolute, no empty inner segment, only path characters, no dot
- * segment (plain or encoded). Returns its segments (without the leading empty one).
+ * segment (plain, encoded or with a `;` parameter), no encoded separator. Returns its segments (without the leading empty one).
  */
 export function checkConcretePath(path: string): string[] {
   const refuse = (reason: string) => new HttpRequestRefusedError(`The request path ${reason}`, 'path');
@@ -104,7 +117,8 @@ export function checkConcretePath(path: string): string[] {
     if (segment === '' && index !== segments.length - 1 && segments.length > 1)
       throw refuse('has an empty segment');
     if (!SEGMENT_CHARS.test(segment)) throw refuse('holds characters a path may not');
-    if (hasDotSegment(segment)) throw refuse('may not contain . or .. segments');
+    const issue = segmentIssue(segment);
+    if (issue !== null) throw refuse(issue);
   });
   return segments;
 }
@@ -193,7 +207,8 @@ export function patternIssue(pattern: string): string | null {
     if (segment.includes('**')) return '** must be a whole segment';
     if (segment === '' && index !== segments.length - 1) return 'has an empty segment';
     if (!PATTERN_SEGMENT_CHARS.test(segment)) return 'holds characters a path may not';
-    if (hasDotSegment(segment.replace(/\*/g, 'x'))) return 'may not contain . or .. segments';
+    const issue = segmentIssue(segment.replace(/\*/g, 'x'));
+    if (issue !== null) return issue;
   }
   return null;
 }

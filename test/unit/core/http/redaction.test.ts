@@ -24,9 +24,15 @@ function escapeAll(text: string, upper: boolean): string {
     .join('');
 }
 
+/** Percent-encoding with lowercase hex digits, as some encoders write it. */
+function lowerPercent(text: string): string {
+  return encodeURIComponent(text).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
+}
+
 describe('redactor', () => {
-  const redact = redactor(SECRET);
+  const redact = redactor(SECRET, { scheme: 'bearer' });
   const base64 = Buffer.from(SECRET, 'utf8').toString('base64');
+  const headerBase64 = Buffer.from(`Bearer ${SECRET}`, 'utf8').toString('base64');
 
   it('redacts every form in every spelling JSON allows', () => {
     const spelled = [
@@ -42,10 +48,26 @@ describe('redactor', () => {
       base64.replace(/\//g, '\\/'),
       escapeAll(base64, false),
       encodeURIComponent(SECRET),
+      lowerPercent(SECRET),
+      encodeURIComponent(SECRET).replace(/%3C/, '%3c'), // mixed case
+      headerBase64, // the whole header value as sent, encoded
+      headerBase64.replace(/\//g, '\\/'),
+      encodeURIComponent(headerBase64),
+      lowerPercent(base64),
     ];
     for (const text of spelled) expect(redact(`<${text}>`), text).toBe(`<${REDACTED}>`);
     // Decoded as JSON, nothing of it is left either.
     expect(JSON.parse(redact(`"${escapeAll(SECRET, false)}"`))).toBe(REDACTED);
+  });
+
+  it('redacts the base64 of the whole header under the basic and header schemes too', () => {
+    const basic = redactor('ada:s3cr3t-pass', { scheme: 'basic' });
+    const sent = `Basic ${Buffer.from('ada:s3cr3t-pass').toString('base64')}`;
+    for (const text of [sent, Buffer.from(sent).toString('base64'), lowerPercent(sent)]) {
+      expect(basic(`<${text}>`), text).not.toMatch(/YWRhOnMzY3Iz|s3cr3t|QmFzaWMg/);
+    }
+    const header = redactor('s3cr3t-tok/en+==', { scheme: 'header', header: 'x-api-key' });
+    expect(header(`<${lowerPercent('s3cr3t-tok/en+==')}>`)).toBe(`<${REDACTED}>`);
   });
 
   it('leaves text that only resembles it alone', () => {
