@@ -246,6 +246,8 @@ function HttpResourceCard({
   const { confirm, dialog } = useConfirm();
   const base = `/api/http-resources/${segment(resource.id)}`;
   const [credential, setCredential] = useState('');
+  // Nothing to replace until a first credential is set.
+  const configured = resource.credential?.configured === true;
   const [trialMethod, setTrialMethod] = useState(resource.methods[0] ?? 'GET');
   const [trialPath, setTrialPath] = useState('/');
   const [trialResult, setTrialResult] = useState<TrialResult | undefined>(undefined);
@@ -386,7 +388,7 @@ function HttpResourceCard({
           event.preventDefault();
           if ((await setSecret.run()) === true) {
             setCredential('');
-            onChanged(`Credential of ${resource.name} replaced.`);
+            onChanged(`Credential of ${resource.name} ${configured ? 'replaced' : 'set'}.`);
           }
         }}
       >
@@ -406,7 +408,7 @@ function HttpResourceCard({
           </p>
         </div>
         <Submit action={setSecret} className="secondary">
-          Replace credential
+          {configured ? 'Replace credential' : 'Set credential'}
         </Submit>
       </form>
       <form
