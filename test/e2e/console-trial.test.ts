@@ -46,3 +46,34 @@ describe("an HTTP resource's credential", () => {
     await tab.getByText('Credential of Billing API replaced.').waitFor();
   });
 });
+
+describe("an HTTP resource's trial", () => {
+  it('starts on a path the resource allows, and says by the field why the API refused one', async () => {
+    await resource('Invoices API', ['/invoices/*', '/invoices/*/lines/**']);
+    await resource('Status API', ['/v1/*', '/status']);
+    const { page: tab } = await page();
+    await signedIn(tab, ADMIN, '/http-resources', 'admin');
+    // The first literal path when there is one; else the first pattern up to its wildcard, to complete.
+    const status = tab.getByRole('article', { name: 'Status API' });
+    expect(await status.getByLabel('Trial path').inputValue()).toBe('/status');
+    const card = tab.getByRole('article', { name: 'Invoices API' });
+    const path = card.getByLabel('Trial path');
+    expect(await path.inputValue()).toBe('/invoices/');
+    expect(
+      await card.locator(`#${(await path.getAttribute('aria-describedby'))?.split(' ')[0]}`).textContent(),
+    ).toContain('/invoices/*');
+
+    // Left incomplete, the API refuses it (422): the reason is by the field, which says it is invalid.
+    await card.getByRole('button', { name: 'Trial run' }).click();
+    const reason = card.getByRole('alert').filter({ hasText: 'outside the paths this resource allows' });
+    await reason.waitFor();
+    expect(await path.getAttribute('aria-invalid')).toBe('true');
+    expect((await path.getAttribute('aria-describedby'))?.split(' ')).toContain(
+      await reason.getAttribute('id'),
+    );
+    // Editing the path clears the reason.
+    await path.fill('/invoices/42');
+    await reason.waitFor({ state: 'detached' });
+    expect(await path.getAttribute('aria-invalid')).toBeNull();
+  });
+});
