@@ -3,16 +3,30 @@
  * credential button says "Set" until there is one to replace.
  */
 import { describe, expect, it } from 'vitest';
-import { browserSuite } from './support.ts';
+import { browserSuite, signIn } from './support.ts';
 
 const PASSWORD = 'e2e-console-trial-password';
 const ADMIN = 'admin.localhost';
 
 let admin: string;
+let port: number;
 
 const { page, api, signedIn } = browserSuite(PASSWORD, async (suite) => {
+  port = suite.port;
   admin = await suite.platform.login(ADMIN, 'admin');
 });
+
+/** A new tenant on `<id>.localhost`, created through the API. */
+async function tenant(id: string, name: string): Promise<void> {
+  const created = await api(ADMIN, admin, 'POST', '/api/tenants', {
+    id,
+    name,
+    plan: 'standard',
+    hosts: [`${id}.localhost`],
+    expiresAt: new Date(Date.now() + 300 * 24 * 3600 * 1000).toISOString(),
+  });
+  expect(created.status, created.text).toBe(201);
+}
 
 /** A new HTTP resource, created through the API; its id. */
 async function resource(name: string, paths: readonly string[]): Promise<string> {
@@ -75,5 +89,28 @@ describe("an HTTP resource's trial", () => {
     await path.fill('/invoices/42');
     await reason.waitFor({ state: 'detached' });
     expect(await path.getAttribute('aria-invalid')).toBeNull();
+  });
+});
+
+describe("a tenant's first admin", () => {
+  it('is confirmed by the form, with the address to sign in at on the platform port, which works', async () => {
+    await tenant('umbrella', 'Umbrella');
+    const { page: tab } = await page();
+    await signedIn(tab, ADMIN, '/tenants/umbrella', 'admin');
+    const section = tab.getByRole('region', { name: 'Tenant admin' });
+    await section.getByLabel('Admin username').fill('carol');
+    await section.getByLabel(/^Admin password/).fill('umbrella-admin-password');
+    await section.getByRole('button', { name: 'Create admin' }).click();
+    const url = `http://umbrella.localhost:${port}/`;
+    const notice = section.getByRole('status');
+    await notice.waitFor();
+    expect(await notice.textContent()).toBe(`Admin carol created: they sign in at ${url}.`);
+    expect(await notice.getByRole('link', { name: url }).getAttribute('href')).toBe(url);
+    // Said once, by the form: not again at the top of the page.
+    expect(await tab.getByText('Admin carol created').count()).toBe(1);
+
+    const { page: other } = await page();
+    await other.goto(url);
+    await signIn(other, 'carol', 'umbrella-admin-password');
   });
 });

@@ -260,7 +260,7 @@ export function TenantPage({ id, created }: { readonly id: string; readonly crea
                 tenant.reload();
               }}
             />
-            <TenantAdmin tenant={data} onCreated={setMessage} />
+            <TenantAdmin tenant={data} />
             <TenantAgents id={data.id} />
           </>
         )}
@@ -393,26 +393,24 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
   );
 }
 
-/** Gives the tenant an admin, so someone can sign in on its own host (a new tenant has nobody). */
-function TenantAdmin({
-  tenant,
-  onCreated,
-}: {
-  readonly tenant: Tenant;
-  readonly onCreated: (text: string) => void;
-}) {
+/**
+ * Gives the tenant an admin, so someone can sign in on its own host (a new tenant has nobody). The
+ * confirmation stays by the form and gives the address to sign in at, on this console's port.
+ */
+function TenantAdmin({ tenant }: { readonly tenant: Tenant }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  const [created, setCreated] = useState<string | null>(null);
   const create = useAction(async () =>
     api.post<{ username: string }>(`/api/tenants/${segment(tenant.id)}/admins`, { username, password }),
   );
+  const signInAt = tenant.hosts[0] === undefined ? undefined : hostUrl(tenant.hosts[0]);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const created = await create.run();
-    if (created !== undefined) {
-      onCreated(
-        `Admin ${created.username} created: they sign in at ${tenant.hosts[0] ?? 'the tenant’s host'}.`,
-      );
+    setCreated(null);
+    const admin = await create.run();
+    if (admin !== undefined) {
+      setCreated(admin.username);
       setUsername('');
       setPassword('');
     }
@@ -443,6 +441,22 @@ function TenantAdmin({
           onChange={setPassword}
         />
         <Submit action={create}>Create admin</Submit>
+        {created === null ? null : (
+          <Notice>
+            Admin {created} created:{' '}
+            {signInAt === undefined ? (
+              'they sign in on the tenant’s host once it has one.'
+            ) : (
+              <>
+                they sign in at{' '}
+                <a href={signInAt} target="_blank" rel="noreferrer">
+                  {signInAt}
+                </a>
+                .
+              </>
+            )}
+          </Notice>
+        )}
       </form>
     </Section>
   );
