@@ -1,9 +1,12 @@
 /**
  * Gaps a new user's trial of the governance console found, in a real browser: an HTTP resource's
- * credential button says "Set" until there is one to replace.
+ * credential button says "Set" until there is one to replace; its trial starts on a path it allows
+ * and a refused path says why by the field; a new tenant admin is confirmed by its form with the
+ * sign-in address on the platform's port; an existing tenant is linked to a customer (and unlinked)
+ * from the tenant's page and the customer's, which say what the ledger holds.
  */
 import { describe, expect, it } from 'vitest';
-import { browserSuite, signIn } from './support.ts';
+import { browserSuite, screenshot, signIn } from './support.ts';
 
 const PASSWORD = 'e2e-console-trial-password';
 const ADMIN = 'admin.localhost';
@@ -112,5 +115,82 @@ describe("a tenant's first admin", () => {
     const { page: other } = await page();
     await other.goto(url);
     await signIn(other, 'carol', 'umbrella-admin-password');
+  });
+});
+
+describe('linking an existing tenant to a customer', () => {
+  it("is done from the tenant's page and the customer's, which unlinks too; the ledger holds the orders from the link on", async () => {
+    await tenant('initrode', 'Initrode');
+    const customer = await api(ADMIN, admin, 'POST', '/api/customers', { name: 'Initrode Holdings' });
+    expect(customer.status, customer.text).toBe(201);
+    const customerId = String(customer.body.id);
+    const tenantCustomer = async () =>
+      (await api(ADMIN, admin, 'GET', '/api/tenants/initrode')).body.customerId;
+    /** A paid order of initrode, through the API. */
+    const paidOrder = async (amount: number) => {
+      const order = await api(ADMIN, admin, 'POST', '/api/orders', {
+        tenantId: 'initrode',
+        plan: 'standard',
+        months: 1,
+        amount,
+        currency: 'USD',
+      });
+      expect(order.status, order.text).toBe(201);
+      const paid = await api(ADMIN, admin, 'POST', `/api/orders/${order.body.id}/confirm-payment`);
+      expect(paid.status, paid.text).toBe(200);
+    };
+    // Paid before the tenant belongs to the customer: never in its ledger.
+    await paidOrder(111);
+
+    // The tenant's page: its subscription form takes a customer, and says what the ledger will hold.
+    const { page: tab } = await page();
+    await signedIn(tab, ADMIN, '/tenants/initrode', 'admin');
+    const subscription = tab.getByRole('region', { name: 'Subscription' });
+    const field = subscription.getByLabel('Customer');
+    expect(await field.inputValue()).toBe('');
+    expect(await subscription.getByText('earlier orders stay out of it').count()).toBe(1);
+    await field.selectOption({ label: 'Initrode Holdings' });
+    await subscription.getByRole('button', { name: 'Save changes' }).click();
+    await tab
+      .getByText(/now belongs to Initrode Holdings\. .*orders created before it stay out of that ledger/)
+      .waitFor();
+    expect(await tenantCustomer()).toBe(customerId);
+    expect(await subscription.getByLabel('Customer').inputValue()).toBe(customerId);
+    expect(await subscription.getByRole('link', { name: 'Initrode Holdings' }).getAttribute('href')).toBe(
+      `/customers/${customerId}`,
+    );
+
+    // The customer's page lists it, with the link in the ledger and not the earlier payment.
+    await paidOrder(222);
+    await tab.goto(`http://${ADMIN}:${port}/customers/${customerId}`);
+    const tenants = tab.getByRole('region', { name: 'Tenants' });
+    const row = tenants.getByRole('row', { name: /Initrode/ });
+    await row.waitFor();
+    const ledger = tab.getByRole('region', { name: 'Ledger' });
+    await ledger.getByText('tenant-linked').waitFor();
+    await ledger.getByText(/Payment of 222 USD confirmed/).waitFor();
+    expect(await ledger.getByText(/Payment of 111 USD/).count()).toBe(0);
+    expect(await ledger.textContent()).toContain('those from before a tenant was linked are not');
+    await screenshot(tab, 'console-customer-tenants');
+
+    // Unlinked there, after a confirmation; the ledger records it.
+    await row.getByRole('button', { name: 'Unlink Initrode' }).click();
+    const dialog = tab.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Unlink Initrode from Initrode Holdings?' }).waitFor();
+    await dialog.getByRole('button', { name: 'Unlink', exact: true }).click();
+    await tenants.getByText('Initrode unlinked.').waitFor();
+    await tenants.getByText('No tenants linked to this customer.').waitFor();
+    await ledger.getByText('tenant-unlinked').waitFor();
+    expect(await tenantCustomer()).toBeUndefined();
+
+    // And linked again from there.
+    await tenants.getByLabel('Link a tenant').selectOption({ label: 'Initrode' });
+    await tenants.getByRole('button', { name: 'Link tenant' }).click();
+    await tenants
+      .getByText(/^Initrode linked\. .*orders created before it stay out of that ledger/)
+      .waitFor();
+    await row.waitFor();
+    expect(await tenantCustomer()).toBe(customerId);
+    expect(await ledger.getByText('tenant-linked').count()).toBe(2);
   });
 });
