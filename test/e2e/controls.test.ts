@@ -338,8 +338,8 @@ describe('HTTP resources for local development', () => {
       // The form is ready for the next one, the switch off again.
       expect(await local.isChecked()).toBe(false);
       await card.getByLabel('New credential').fill('local-stub-token');
-      await card.getByRole('button', { name: 'Replace credential' }).click();
-      await tab.getByText('Credential of Local stub replaced.').waitFor();
+      await card.getByRole('button', { name: 'Set credential' }).click();
+      await tab.getByText('Credential of Local stub set.').waitFor();
       await card.getByLabel('Grant to tenants (ids, comma-separated)').fill('acme');
       await card.getByRole('button', { name: 'Grant', exact: true }).click();
       await tab.getByText('Local stub granted.').waitFor();

@@ -607,8 +607,8 @@ describe('governance console', () => {
     await card.waitFor();
     const secret = 'sk-e2e-write-only-credential';
     await card.getByLabel('New credential').fill(secret);
-    await card.getByRole('button', { name: 'Replace credential' }).click();
-    await tab.getByText('Credential of Weather API replaced.').waitFor();
+    await card.getByRole('button', { name: 'Set credential' }).click();
+    await tab.getByText('Credential of Weather API set.').waitFor();
     await card.getByText(/credential set/).waitFor();
     expect(await tab.content()).not.toContain(secret);
     await card.getByLabel('Grant to tenants (ids, comma-separated)').fill('acme');

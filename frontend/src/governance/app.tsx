@@ -20,9 +20,9 @@ import {
 import { TemplatesPage } from './templates.tsx';
 import { TenantPage, TenantsPage } from './tenants.tsx';
 
-function TenantRoute({ id }: { readonly id: string }) {
+function TenantRoute({ id, canCustomers }: { readonly id: string; readonly canCustomers: boolean }) {
   const { query } = useLocation();
-  return <TenantPage id={id} created={query.get('created') === '1'} />;
+  return <TenantPage id={id} created={query.get('created') === '1'} canCustomers={canCustomers} />;
 }
 
 function route(segments: readonly string[], me: Me): RoutedPage | null {
@@ -35,7 +35,12 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
     case 'tenants':
       return {
         menu: 'tenants',
-        element: id === undefined ? <TenantsPage /> : <TenantRoute key={id} id={id} />,
+        element:
+          id === undefined ? (
+            <TenantsPage />
+          ) : (
+            <TenantRoute key={id} id={id} canCustomers={can('customer:manage')} />
+          ),
       };
     case 'customers':
       return {
@@ -44,7 +49,7 @@ function route(segments: readonly string[], me: Me): RoutedPage | null {
           id === undefined ? (
             <CustomersPage canCustomers={can('customer:manage')} canOrders={can('order:manage')} />
           ) : (
-            <CustomerPage key={id} id={id} />
+            <CustomerPage key={id} id={id} canLink={can('tenant:manage')} />
           ),
       };
     case 'free':

@@ -21,7 +21,7 @@ import {
   useConfirm,
 } from '../shared/ui.tsx';
 import { PlanSelect } from './plans.tsx';
-import { TenantTable } from './tenants.tsx';
+import { LEDGER_FROM_LINK, TenantTable } from './tenants.tsx';
 
 function money(amount: number, currency: string): string {
   try {
@@ -330,9 +330,20 @@ function NewOrder({
   );
 }
 
-export function CustomerPage({ id }: { readonly id: string }) {
+export function CustomerPage({
+  id,
+  canLink,
+}: {
+  readonly id: string;
+  /** Whether the caller may change tenants (`tenant:manage`), so link them to this customer or unlink them. */
+  readonly canLink: boolean;
+}) {
   const customer = useResource<Customer>(`/api/customers/${segment(id)}`);
   const ledger = usePaged<LedgerEntry>(`/api/customers/${segment(id)}/ledger`, 50);
+  const changed = () => {
+    customer.reload();
+    ledger.reload();
+  };
   return (
     <>
       <PageHeader title={customer.state.status === 'ready' ? customer.state.data.name : 'Customer'}>
@@ -365,17 +376,15 @@ export function CustomerPage({ id }: { readonly id: string }) {
               )}
               {data.notes ? <p className="pre-line">{data.notes}</p> : null}
             </Section>
-            <Section title="Tenants">
-              {data.tenants === undefined || data.tenants.length === 0 ? (
-                <p className="muted">No tenants linked to this customer.</p>
-              ) : (
-                <TenantTable tenants={data.tenants} />
-              )}
-            </Section>
+            <CustomerTenants customer={data} canLink={canLink} onChanged={changed} />
           </>
         )}
       </Show>
       <Section title="Ledger">
+        <p className="hint">
+          Orders are recorded here when they were created while their tenant belonged to this customer: those
+          from before a tenant was linked are not.
+        </p>
         <ShowList state={ledger.state} loading="Loading the ledger…" empty={<p>Nothing recorded yet.</p>}>
           {(items) => (
             <Table columns={['When', 'Event', 'Summary', 'Amount']}>
@@ -397,5 +406,123 @@ export function CustomerPage({ id }: { readonly id: string }) {
         <LoadMore list={ledger} />
       </Section>
     </>
+  );
+}
+
+/**
+ * The customer's tenants; with `tenant:manage`, unlink one or link another (a tenant belongs to one
+ * customer at most: linking one of another customer's moves it here). Both are the tenant's
+ * `PATCH` with its `customerId`, which records the change in the ledgers concerned.
+ */
+function CustomerTenants({
+  customer,
+  canLink,
+  onChanged,
+}: {
+  readonly customer: Customer;
+  readonly canLink: boolean;
+  readonly onChanged: () => void;
+}) {
+  const tenants = useResource<Page<Tenant>>(canLink ? '/api/tenants?limit=100' : null);
+  const [tenantId, setTenantId] = useState('');
+  const [message, setMessage] = useState('');
+  const { confirm, dialog } = useConfirm();
+  const link = useAction(async (tenant: string, customerId: string | null) =>
+    api.patch<Tenant>(`/api/tenants/${segment(tenant)}`, { customerId }),
+  );
+  const linked = customer.tenants ?? [];
+  const choices =
+    tenants.state.status === 'ready'
+      ? tenants.state.data.items.filter((tenant) => tenant.customerId !== customer.id)
+      : [];
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const tenant = choices.find((choice) => choice.id === tenantId);
+    if (tenant === undefined) return;
+    if (tenant.customerId !== undefined) {
+      const ok = await confirm({
+        title: `Move ${tenant.name} to ${customer.name}?`,
+        body: (
+          <p>
+            It belongs to another customer now, whose ledger records that it left and gets none of its later
+            orders.
+          </p>
+        ),
+        confirm: 'Move',
+      });
+      if (!ok) return;
+    }
+    setMessage('');
+    if ((await link.run(tenant.id, customer.id)) === undefined) return;
+    setTenantId('');
+    setMessage(`${tenant.name} linked. ${LEDGER_FROM_LINK}`);
+    tenants.reload();
+    onChanged();
+  };
+  const unlink = async (tenant: Tenant) => {
+    const ok = await confirm({
+      title: `Unlink ${tenant.name} from ${customer.name}?`,
+      body: <p>The ledger records that it left, and gets none of its later orders.</p>,
+      confirm: 'Unlink',
+      danger: true,
+    });
+    if (!ok) return;
+    setMessage('');
+    if ((await link.run(tenant.id, null)) === undefined) return;
+    setMessage(`${tenant.name} unlinked.`);
+    tenants.reload();
+    onChanged();
+  };
+  return (
+    <Section title="Tenants">
+      {dialog}
+      {linked.length === 0 ? (
+        <p className="muted">No tenants linked to this customer.</p>
+      ) : (
+        <TenantTable
+          tenants={linked}
+          {...(canLink
+            ? {
+                actions: (tenant: Tenant) => (
+                  <button
+                    type="button"
+                    className="secondary small"
+                    disabled={link.pending}
+                    onClick={() => unlink(tenant)}
+                  >
+                    Unlink {tenant.name}
+                  </button>
+                ),
+              }
+            : {})}
+        />
+      )}
+      {canLink ? (
+        <form onSubmit={submit}>
+          <div className="field">
+            <label htmlFor="customer-link-tenant">Link a tenant</label>
+            <select
+              id="customer-link-tenant"
+              required
+              value={tenantId}
+              onChange={(e) => setTenantId(e.target.value)}
+              aria-describedby="customer-link-tenant-hint"
+            >
+              <option value="">Choose a tenant</option>
+              {choices.map((tenant) => (
+                <option key={tenant.id} value={tenant.id}>
+                  {`${tenant.name}${tenant.customerId === undefined ? '' : ' (of another customer)'}`}
+                </option>
+              ))}
+            </select>
+            <p id="customer-link-tenant-hint" className="hint">
+              {LEDGER_FROM_LINK}
+            </p>
+          </div>
+          <Submit action={link}>Link tenant</Submit>
+          <Notice>{message}</Notice>
+        </form>
+      ) : null}
+    </Section>
   );
 }

@@ -231,6 +231,25 @@ export function HttpResourcesPage() {
   );
 }
 
+/**
+ * Where a resource's trial starts: its first allowed path without a wildcard, else its first pattern
+ * up to its first wildcard segment (`/invoices/*` → `/invoices/`), for the user to complete. `/`
+ * fits only a resource that allows it, so it is never the default of one that does not.
+ */
+export function trialPathFor(patterns: readonly string[]): string {
+  const literal = patterns.find((pattern) => !pattern.includes('*'));
+  if (literal !== undefined) return literal;
+  const first = patterns[0];
+  if (first === undefined) return '/';
+  const segments = first.split('/');
+  return `${segments
+    .slice(
+      0,
+      segments.findIndex((segment) => segment.includes('*')),
+    )
+    .join('/')}/`;
+}
+
 function HttpResourceCard({
   resource,
   tenantName,
@@ -246,8 +265,10 @@ function HttpResourceCard({
   const { confirm, dialog } = useConfirm();
   const base = `/api/http-resources/${segment(resource.id)}`;
   const [credential, setCredential] = useState('');
+  // Nothing to replace until a first credential is set.
+  const configured = resource.credential?.configured === true;
   const [trialMethod, setTrialMethod] = useState(resource.methods[0] ?? 'GET');
-  const [trialPath, setTrialPath] = useState('/');
+  const [trialPath, setTrialPath] = useState(() => trialPathFor(resource.paths));
   const [trialResult, setTrialResult] = useState<TrialResult | undefined>(undefined);
   const [grantTo, setGrantTo] = useState('');
   const setSecret = useAction(async () => {
@@ -257,6 +278,8 @@ function HttpResourceCard({
   const trial = useAction(async () =>
     api.post<TrialResult>(`${base}/trial`, { method: trialMethod, path: trialPath }),
   );
+  // Why the API refused the path (422: outside the allowed paths), shown by the field itself.
+  const pathProblem = trial.problem?.errors.find((error) => error.path === 'path');
   const grant = useAction(async () => api.post<unknown>(`${base}/grants`, { tenantIds: splitList(grantTo) }));
   const revoke = useAction(async (tenantId: string) => {
     await api.delete<void>(`${base}/grants/${segment(tenantId)}`);
@@ -386,7 +409,7 @@ function HttpResourceCard({
           event.preventDefault();
           if ((await setSecret.run()) === true) {
             setCredential('');
-            onChanged(`Credential of ${resource.name} replaced.`);
+            onChanged(`Credential of ${resource.name} ${configured ? 'replaced' : 'set'}.`);
           }
         }}
       >
@@ -406,7 +429,7 @@ function HttpResourceCard({
           </p>
         </div>
         <Submit action={setSecret} className="secondary">
-          Replace credential
+          {configured ? 'Replace credential' : 'Set credential'}
         </Submit>
       </form>
       <form
@@ -434,14 +457,32 @@ function HttpResourceCard({
             <label htmlFor={`trial-path-${resource.id}`}>Trial path</label>
             <input
               id={`trial-path-${resource.id}`}
+              required
+              autoCapitalize="none"
+              spellCheck={false}
               value={trialPath}
-              onChange={(e) => setTrialPath(e.target.value)}
+              onChange={(e) => {
+                setTrialPath(e.target.value);
+                if (pathProblem !== undefined) trial.reset();
+              }}
+              aria-invalid={pathProblem === undefined ? undefined : true}
+              aria-describedby={`trial-path-hint-${resource.id}${pathProblem === undefined ? '' : ` trial-path-problem-${resource.id}`}`}
             />
+            <p id={`trial-path-hint-${resource.id}`} className="hint">
+              Within {resource.paths.join(', ')}: fill in each <code>*</code> (one segment) or <code>**</code>{' '}
+              (the rest of the path).
+            </p>
+            {pathProblem === undefined ? null : (
+              <p id={`trial-path-problem-${resource.id}`} className="hint warn" role="alert">
+                {pathProblem.message}.
+              </p>
+            )}
           </div>
         </div>
-        <Submit action={trial} className="secondary" busy="Calling…">
-          Trial run
-        </Submit>
+        <ProblemView problem={pathProblem === undefined ? trial.problem : null} />
+        <button type="submit" className="secondary" disabled={trial.pending}>
+          {trial.pending ? 'Calling…' : 'Trial run'}
+        </button>
         {trialResult === undefined ? null : (
           <div role="status">
             <p>

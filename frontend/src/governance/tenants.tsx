@@ -1,5 +1,5 @@
 /** Tenants and their hosts: the list, a new tenant, and one tenant's plan, status, expiry and hosts. */
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, type ReactNode, useState } from 'react';
 import {
   type Customer,
   type HostOnboarding,
@@ -84,13 +84,25 @@ export function TenantsPage() {
 export function TenantTable({
   tenants,
   linked = true,
+  actions,
 }: {
   readonly tenants: readonly Tenant[];
   /** Link each tenant to its page (not for console users, who have no tenant pages). */
   readonly linked?: boolean;
+  /** Buttons for each tenant, in a last column. @default none (no such column) */
+  readonly actions?: (tenant: Tenant) => ReactNode;
 }) {
   return (
-    <Table columns={['Tenant', 'Status', 'Plan', 'Expires', 'Hosts']}>
+    <Table
+      columns={[
+        'Tenant',
+        'Status',
+        'Plan',
+        'Expires',
+        'Hosts',
+        ...(actions === undefined ? [] : ['Actions']),
+      ]}
+    >
       {tenants.map((tenant) => (
         <tr key={tenant.id} data-tenant={tenant.id}>
           <td>
@@ -111,6 +123,7 @@ export function TenantTable({
               </div>
             ))}
           </td>
+          {actions === undefined ? null : <td className="actions">{actions(tenant)}</td>}
         </tr>
       ))}
     </Table>
@@ -223,7 +236,20 @@ function NewTenant() {
   );
 }
 
-export function TenantPage({ id, created }: { readonly id: string; readonly created: boolean }) {
+/** What the console says of linking a tenant to a customer: what the ledger then holds, and what not. */
+export const LEDGER_FROM_LINK =
+  'The customer’s ledger records the link, and the tenant’s orders created from then on; orders created before it stay out of that ledger.';
+
+export function TenantPage({
+  id,
+  created,
+  canCustomers,
+}: {
+  readonly id: string;
+  readonly created: boolean;
+  /** Whether the caller may read customers (`customer:manage`), so link the tenant to one. */
+  readonly canCustomers: boolean;
+}) {
   const tenant = useResource<Tenant>(`/api/tenants/${segment(id)}`);
   const [message, setMessage] = useState(created ? 'Tenant created.' : '');
   return (
@@ -240,8 +266,9 @@ export function TenantPage({ id, created }: { readonly id: string; readonly crea
             <EditTenant
               key={`${data.id}:${data.updatedAt ?? ''}`}
               tenant={data}
-              onSaved={() => {
-                setMessage('Saved.');
+              canCustomers={canCustomers}
+              onSaved={(text) => {
+                setMessage(text);
                 tenant.reload();
               }}
             />
@@ -260,7 +287,7 @@ export function TenantPage({ id, created }: { readonly id: string; readonly crea
                 tenant.reload();
               }}
             />
-            <TenantAdmin tenant={data} onCreated={setMessage} />
+            <TenantAdmin tenant={data} />
             <TenantAgents id={data.id} />
           </>
         )}
@@ -269,7 +296,15 @@ export function TenantPage({ id, created }: { readonly id: string; readonly crea
   );
 }
 
-function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onSaved: () => void }) {
+function EditTenant({
+  tenant,
+  canCustomers,
+  onSaved,
+}: {
+  readonly tenant: Tenant;
+  readonly canCustomers: boolean;
+  readonly onSaved: (text: string) => void;
+}) {
   const [name, setName] = useState(tenant.name);
   const [plan, setPlan] = useState(tenant.plan);
   const [status, setStatus] = useState(tenant.status);
@@ -280,8 +315,20 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
   const [expires, setExpires] = useState(neverExpires ? '' : dateInput(tenant.expiresAt));
   const [deliveryMode, setDeliveryMode] = useState(tenant.deliveryMode ?? 'shared');
   const customer = useResource<Customer>(
-    tenant.customerId === undefined ? null : `/api/customers/${segment(tenant.customerId)}`,
+    tenant.customerId === undefined || !canCustomers ? null : `/api/customers/${segment(tenant.customerId)}`,
   );
+  const customers = useResource<Page<Customer>>(canCustomers ? '/api/customers?limit=100' : null);
+  const [customerId, setCustomerId] = useState(tenant.customerId ?? '');
+  const customerChanges = customerId !== (tenant.customerId ?? '');
+  // The customers to choose from: the first page, and the tenant's own if it is not on it.
+  const customerOptions = customers.state.status === 'ready' ? [...customers.state.data.items] : [];
+  if (
+    customer.state.status === 'ready' &&
+    !customerOptions.some((option) => option.id === tenant.customerId)
+  ) {
+    customerOptions.push(customer.state.data);
+  }
+  const customerName = (id: string) => customerOptions.find((option) => option.id === id)?.name ?? id;
   const { confirm, dialog } = useConfirm();
   const save = useAction(async () => {
     const patch: Record<string, unknown> = {};
@@ -289,6 +336,7 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
     if (plan !== tenant.plan) patch.plan = plan;
     if (status !== tenant.status) patch.status = status;
     if (deliveryMode !== (tenant.deliveryMode ?? 'shared')) patch.deliveryMode = deliveryMode;
+    if (customerChanges) patch.customerId = customerId === '' ? null : customerId;
     if (!never && (neverExpires || expires !== dateInput(tenant.expiresAt))) {
       patch.expiresAt = endOfDay(expires);
     }
@@ -314,7 +362,35 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
         return;
       }
     }
-    if ((await save.run()) !== undefined) onSaved();
+    if (customerChanges && tenant.customerId !== undefined) {
+      const from = customerName(tenant.customerId);
+      const ok = await confirm({
+        title:
+          customerId === ''
+            ? `Unlink ${tenant.name} from ${from}?`
+            : `Move ${tenant.name} to ${customerName(customerId)}?`,
+        body: (
+          <p>
+            {from}’s ledger records that the tenant left it and gets none of its later orders
+            {customerId === '' ? '' : `; ${customerName(customerId)}’s ledger gets those created from now on`}
+            .
+          </p>
+        ),
+        confirm: customerId === '' ? 'Unlink' : 'Move',
+      });
+      if (!ok) {
+        setCustomerId(tenant.customerId);
+        return;
+      }
+    }
+    if ((await save.run()) === undefined) return;
+    onSaved(
+      !customerChanges
+        ? 'Saved.'
+        : customerId === ''
+          ? `Saved: ${tenant.name} belongs to no customer now.`
+          : `Saved: ${tenant.name} now belongs to ${customerName(customerId)}. ${LEDGER_FROM_LINK}`,
+    );
   };
   return (
     <Section title="Subscription">
@@ -386,6 +462,28 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
               <option value="dedicated">dedicated (its own branding)</option>
             </select>
           </div>
+          {canCustomers ? (
+            <div className="field">
+              <label htmlFor="edit-tenant-customer">Customer</label>
+              <select
+                id="edit-tenant-customer"
+                value={customerId}
+                onChange={(e) => setCustomerId(e.target.value)}
+                aria-describedby="edit-tenant-customer-hint"
+              >
+                <option value="">— none —</option>
+                {customerOptions.map((option) => (
+                  <option key={option.id} value={option.id}>
+                    {option.name}
+                  </option>
+                ))}
+              </select>
+              <p id="edit-tenant-customer-hint" className="hint">
+                Linking records it in the customer’s ledger, with the orders created from then on; earlier
+                orders stay out of it.
+              </p>
+            </div>
+          ) : null}
         </div>
         <Submit action={save}>Save changes</Submit>
       </form>
@@ -393,26 +491,24 @@ function EditTenant({ tenant, onSaved }: { readonly tenant: Tenant; readonly onS
   );
 }
 
-/** Gives the tenant an admin, so someone can sign in on its own host (a new tenant has nobody). */
-function TenantAdmin({
-  tenant,
-  onCreated,
-}: {
-  readonly tenant: Tenant;
-  readonly onCreated: (text: string) => void;
-}) {
+/**
+ * Gives the tenant an admin, so someone can sign in on its own host (a new tenant has nobody). The
+ * confirmation stays by the form and gives the address to sign in at, on this console's port.
+ */
+function TenantAdmin({ tenant }: { readonly tenant: Tenant }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  const [created, setCreated] = useState<string | null>(null);
   const create = useAction(async () =>
     api.post<{ username: string }>(`/api/tenants/${segment(tenant.id)}/admins`, { username, password }),
   );
+  const signInAt = tenant.hosts[0] === undefined ? undefined : hostUrl(tenant.hosts[0]);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const created = await create.run();
-    if (created !== undefined) {
-      onCreated(
-        `Admin ${created.username} created: they sign in at ${tenant.hosts[0] ?? 'the tenant’s host'}.`,
-      );
+    setCreated(null);
+    const admin = await create.run();
+    if (admin !== undefined) {
+      setCreated(admin.username);
       setUsername('');
       setPassword('');
     }
@@ -443,6 +539,22 @@ function TenantAdmin({
           onChange={setPassword}
         />
         <Submit action={create}>Create admin</Submit>
+        {created === null ? null : (
+          <Notice>
+            Admin {created} created:{' '}
+            {signInAt === undefined ? (
+              'they sign in on the tenant’s host once it has one.'
+            ) : (
+              <>
+                they sign in at{' '}
+                <a href={signInAt} target="_blank" rel="noreferrer">
+                  {signInAt}
+                </a>
+                .
+              </>
+            )}
+          </Notice>
+        )}
       </form>
     </Section>
   );
