@@ -155,7 +155,8 @@ describe('linking an existing tenant to a customer', () => {
       .getByText(/now belongs to Initrode Holdings\. .*orders created before it stay out of that ledger/)
       .waitFor();
     expect(await tenantCustomer()).toBe(customerId);
-    expect(await subscription.getByLabel('Customer').inputValue()).toBe(customerId);
+    // The form is filled again from the saved tenant, a moment after the message.
+    await expect.poll(() => subscription.getByLabel('Customer').inputValue()).toBe(customerId);
     expect(await subscription.getByRole('link', { name: 'Initrode Holdings' }).getAttribute('href')).toBe(
       `/customers/${customerId}`,
     );
