@@ -1,0 +1,44 @@
+/**
+ * More gaps a new-user trial found, in a real browser: the run form labels an array's items as a
+ * person reads them ("Tags 1", not rjsf's "Tags-1" or the property's raw "ids-1"); a script loaded
+ * from a file is named after the file when no name was typed; a run waiting for a local agent says
+ * what it waits for in its status line, not "waiting for a worker" beside it.
+ */
+import { describe, expect, it } from 'vitest';
+import { type Send, scriptSkill } from '../support/runs.ts';
+import { browserSuite } from './support.ts';
+
+const PASSWORD = 'e2e-trial-forms-password';
+const ACME = 'acme.localhost';
+let alice: string;
+
+const { page, api, signedIn } = browserSuite(PASSWORD, async (suite) => {
+  alice = await suite.platform.login(ACME, 'alice');
+});
+
+const send: Send = (token, method, path, body) => api(ACME, token, method, path, body);
+
+describe('the run form', () => {
+  it("labels an array's items with the array's title and the item's number", async () => {
+    const { skillId } = await scriptSkill(send, alice, 'def main(inputs, ctx):\n    return {}\n', {
+      skill: {
+        name: 'Tagger',
+        inputSchema: {
+          type: 'object',
+          properties: {
+            tags: { type: 'array', title: 'Tags', items: { type: 'string' }, default: ['urgent', 'home'] },
+            ids: { type: 'array', items: { type: 'integer' }, default: [7] },
+          },
+        },
+      },
+    });
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, `/skills/${skillId}`, 'alice');
+    await tab.getByRole('heading', { name: 'Tagger', level: 1 }).waitFor();
+    expect(await tab.getByLabel(/^Tags 1\*?$/).inputValue()).toBe('urgent');
+    expect(await tab.getByLabel(/^Tags 2\*?$/).inputValue()).toBe('home');
+    // Untitled, the array is named by its property, as its own label is.
+    expect(await tab.getByLabel(/^ids 1\*?$/).inputValue()).toBe('7');
+    expect(await tab.getByText(/^(Tags|ids)-\d/).count()).toBe(0);
+  }, 60_000);
+});
