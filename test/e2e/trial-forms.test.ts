@@ -42,3 +42,25 @@ describe('the run form', () => {
     expect(await tab.getByText(/^(Tags|ids)-\d/).count()).toBe(0);
   }, 60_000);
 });
+
+describe('a new script', () => {
+  it('is named after the file its source was loaded from, unless a name was typed', async () => {
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, '/assets', 'alice');
+    const name = tab.getByLabel('Name', { exact: true });
+    await name.waitFor();
+    const load = (file: string) =>
+      tab.getByLabel('Load from file…').setInputFiles({
+        name: file,
+        mimeType: 'text/x-python',
+        buffer: Buffer.from('def main(inputs, ctx):\n    return {}\n'),
+      });
+    await load('nightly_report.py');
+    await expect.poll(() => name.inputValue()).toBe('nightly_report');
+    // A name the user chose is kept.
+    await name.fill('Mine');
+    await load('other.py');
+    await tab.getByText('return {}').first().waitFor();
+    expect(await name.inputValue()).toBe('Mine');
+  }, 60_000);
+});
