@@ -64,3 +64,33 @@ describe('a new script', () => {
     expect(await name.inputValue()).toBe('Mine');
   }, 60_000);
 });
+
+describe('a run waiting for a local agent', () => {
+  it('says what it waits for in its status, without the generic worker line', async () => {
+    const agent = await api(ACME, alice, 'POST', '/api/agents', { name: 'trial-laptop' });
+    expect(agent.status, agent.text).toBe(201);
+    const script = await api(ACME, alice, 'POST', '/api/assets/scripts', {
+      name: 'on-trial-laptop',
+      source: 'def main(inputs, ctx):\n    return {}\n',
+    });
+    const skill = await api(ACME, alice, 'POST', '/api/skills', {
+      name: 'On the trial laptop',
+      inputSchema: { type: 'object' },
+      outputSchema: {},
+      risk: 'low',
+      asset: { kind: 'local-agent', id: script.body.id, agent: 'trial-laptop' },
+    });
+    expect(skill.status, skill.text).toBe(201);
+    const run = await api(ACME, alice, 'POST', `/api/skills/${skill.body.id}/executions`, { input: {} });
+    expect(run.status, run.text).toBe(202);
+
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, `/executions/${run.body.id}`, 'alice');
+    const status = tab.getByRole('status').filter({ hasText: 'trial-laptop' });
+    await status.waitFor();
+    expect((await status.textContent())?.replace(/\s+/g, ' ').trim()).toBe(
+      'queued Waiting for agent trial-laptop, which has never connected.',
+    );
+    expect(await tab.getByText('waiting for a worker').count()).toBe(0);
+  }, 60_000);
+});
