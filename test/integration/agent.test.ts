@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_CONFIRM_SECONDS } from '../../functions/core/agents/agents.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
-import { CLI_BIN } from '../support/cli.ts';
+import { CLI_BIN, cliSession } from '../support/cli.ts';
 import type { TestResponse } from '../support/http.ts';
 import { expectProblem, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
@@ -393,6 +393,20 @@ describe('execfabric agent', () => {
     const id = await request(skill);
     const waiting = (await acme(`/api/executions/${id}`)).body;
     expect(waiting.waitingFor).toContain('offline-box, which has never connected');
+    // The CLI's list of runs says so too, in a column of its own.
+    const cli = cliSession();
+    const acmeUrl = `http://acme.localhost:${t.platform.port}`;
+    const login = await cli.run(['login', '--host', acmeUrl, '-u', 'alice', '--password-stdin'], {
+      input: PASSWORD,
+    });
+    expect(login.code, login.stderr).toBe(0);
+    const listed = await cli.run(['runs', '--skill', skill, '--host', acmeUrl]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const [header = '', row = ''] = listed.stdout.split('\n');
+    expect(header).toMatch(/\bSTATUS\b.*\bWAITING FOR$/);
+    expect(row).toMatch(
+      new RegExp(`^${id}\\s.*\\bqueued\\b.*\\sagent offline-box, which has never connected$`),
+    );
 
     const later = new Date(Date.now() + 16 * 60_000);
     const swept = await sweepStaleExecutions({
