@@ -7,6 +7,7 @@
 export const API_PATHS = [
   '/.well-known/oauth-protected-resource',
   '/.well-known/oauth-protected-resource/mcp',
+  '/api/agent/goodbye',
   '/api/agent/hello',
   '/api/agent/poll',
   '/api/agent/runs/{id}/logs',

@@ -6,7 +6,9 @@
  * processes, limits, clean environment), and reports start and result with the lease it was handed.
  * One run at a time. On a stop, the poll in flight is abandoned: a job the platform leased in its
  * answer never reaches the agent, and its unconfirmed lease lapses so the job goes to the next poll
- * (functions/core/agents/agents.ts); a job whose answer did arrive is run and recorded first. The
+ * (functions/core/agents/agents.ts); a job whose answer did arrive is run and recorded first. A stop
+ * then says goodbye, so the platform shows the agent offline at once (not a minute later), waiting
+ * for an answer at most GOODBYE_TIMEOUT_MS: an unreachable platform does not hold the stop. The
  * Python side never sees the token. A platform that cannot be reached, or that answers "not now"
  * (429 or 503: the host's API rate limit, a busy store), is retried — as long as `Retry-After` says,
  * else with back-off — and never stops the agent; a refused token does.
@@ -49,6 +51,8 @@ export const ENV_PYTHON = 'EXECFABRIC_PYTHON';
  */
 const AGENT_RETRY_ATTEMPTS = 10;
 const AGENT_RETRY_TOTAL_SECONDS = 600;
+/** The longest a stopping agent waits to tell the platform it goes offline (no retry). */
+const GOODBYE_TIMEOUT_MS = 2000;
 /** The longest the poll loop sleeps between polls the platform refused (it says when; back-off else). */
 const AGENT_MAX_PAUSE_MS = RETRY_MAX_WAIT_SECONDS * 1000;
 
@@ -358,10 +362,27 @@ export async function runAgent(context: CliContext, options: AgentOptions): Prom
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    await host.stop();
+    await Promise.all([host.stop(), stopping ? goodbye(client, options.name, log) : undefined]);
   }
   log(`agent ${options.name} stopped`);
   return 0;
+}
+
+/**
+ * Tells the platform this agent is stopping, so runs waiting for it say it is offline. Once, within
+ * GOODBYE_TIMEOUT_MS: a platform that cannot be reached or answers late only delays the offline
+ * status to when the agent's last poll ages out.
+ */
+async function goodbye(client: ApiClient, name: string, log: (line: string) => void): Promise<void> {
+  try {
+    await client.post(
+      '/api/agent/goodbye',
+      { name },
+      { timeoutMs: GOODBYE_TIMEOUT_MS, signal: AbortSignal.timeout(GOODBYE_TIMEOUT_MS) },
+    );
+  } catch (error) {
+    log(`could not tell the platform that agent ${name} is stopping: ${(error as Error).message}`);
+  }
 }
 
 async function runOne(

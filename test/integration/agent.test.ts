@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_CONFIRM_SECONDS } from '../../functions/core/agents/agents.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
-import { CLI_BIN } from '../support/cli.ts';
+import { CLI_BIN, cliSession } from '../support/cli.ts';
 import type { TestResponse } from '../support/http.ts';
 import { expectProblem, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
@@ -116,6 +116,18 @@ function descendants(root: number): number[] {
     found.push(...parents);
   }
   return found;
+}
+
+/** Once the agent polls: connected, its Python host up (it handles a stop from then on). */
+async function polling(agent: ReturnType<typeof startAgent>): Promise<void> {
+  const ready = Date.now() + 30_000;
+  while (!agent.output().includes('waiting for runs') && Date.now() < ready) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  while (descendants(agent.child.pid ?? 0).length === 0 && Date.now() < ready) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
 }
 
 function alive(pid: number): boolean {
@@ -275,6 +287,69 @@ describe('execfabric agent', () => {
     60_000,
   );
 
+  it('says goodbye as it stops, so a run waiting for it says at once that it is offline', async () => {
+    const token = await createAgent('leaving');
+    const agent = startAgent('leaving', token);
+    await polling(agent);
+    agent.child.kill('SIGINT');
+    expect(await agent.exit, agent.output()).toBe(0);
+    // A run requested now waits for an agent that is gone, and says so (not "online" for a minute).
+    const id = await request(await agentSkill('leaving', 'def main(inputs, ctx):\n    return {}\n'));
+    const waiting = (await acme(`/api/executions/${id}`)).body;
+    expect(waiting.waitingFor, agent.output()).toMatch(
+      /^waiting for agent leaving, which is offline \(last seen /,
+    );
+    const listed = (await acme('/api/agents')).body.items as { name: string; status: string }[];
+    expect(listed.find((item) => item.name === 'leaving')?.status).toBe('offline');
+
+    // Back again: its hello makes it online, and it runs the run.
+    const again = startAgent('leaving', token);
+    const run = await until(id, (current) => current.status === 'succeeded', LEASE_CONFIRM_SECONDS + 30);
+    expect(run.status, again.output()).toBe('succeeded');
+    expect((await acme('/api/agents')).body.items).toContainEqual(
+      expect.objectContaining({ name: 'leaving', status: 'online' }),
+    );
+    again.child.kill('SIGTERM');
+    expect(await again.exit).toBe(0);
+  }, 90_000);
+
+  it('stops within seconds when its goodbye gets no answer', async () => {
+    const token = await createAgent('stranded');
+    // Between the agent and the platform: everything goes through but the goodbye, which is held.
+    const proxy: Server = createServer((incoming, outgoing) => {
+      if (incoming.url === '/api/agent/goodbye') return;
+      const upstream = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: t.platform.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers: { ...incoming.headers, host: `acme.localhost:${t.platform.port}` },
+        },
+        (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+        },
+      );
+      upstream.on('error', () => outgoing.destroy());
+      incoming.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const agent = startAgent('stranded', token, (proxy.address() as AddressInfo).port);
+      await polling(agent);
+      const asked = Date.now();
+      agent.child.kill('SIGINT');
+      expect(await agent.exit, agent.output()).toBe(0);
+      expect(Date.now() - asked).toBeLessThan(8000);
+      expect(agent.output()).toContain('could not tell the platform that agent stranded is stopping');
+      expect(agent.output()).toContain('agent stranded stopped');
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  }, 60_000);
+
   it('finishes and records the run in progress before it stops on SIGINT', async () => {
     const token = await createAgent('busy');
     const skill = await agentSkill(
@@ -393,6 +468,20 @@ describe('execfabric agent', () => {
     const id = await request(skill);
     const waiting = (await acme(`/api/executions/${id}`)).body;
     expect(waiting.waitingFor).toContain('offline-box, which has never connected');
+    // The CLI's list of runs says so too, in a column of its own.
+    const cli = cliSession();
+    const acmeUrl = `http://acme.localhost:${t.platform.port}`;
+    const login = await cli.run(['login', '--host', acmeUrl, '-u', 'alice', '--password-stdin'], {
+      input: PASSWORD,
+    });
+    expect(login.code, login.stderr).toBe(0);
+    const listed = await cli.run(['runs', '--skill', skill, '--host', acmeUrl]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const [header = '', row = ''] = listed.stdout.split('\n');
+    expect(header).toMatch(/\bSTATUS\b.*\bWAITING FOR$/);
+    expect(row).toMatch(
+      new RegExp(`^${id}\\s.*\\bqueued\\b.*\\sagent offline-box, which has never connected$`),
+    );
 
     const later = new Date(Date.now() + 16 * 60_000);
     const swept = await sweepStaleExecutions({
@@ -575,6 +664,27 @@ describe('the agent channel, as an attacker', () => {
       404,
       'other name',
     );
+    // Only an agent itself says it is stopping: not another agent, a user, or one of another tenant.
+    expectProblem(
+      await channel(ownerToken, '/api/agent/goodbye', { name: 'other' }),
+      404,
+      'goodbye as other',
+    );
+    expectProblem(await channel(alice, '/api/agent/goodbye', { name: 'owner' }), 401, 'goodbye as a user');
+    expectProblem(
+      await channel(globexToken, '/api/agent/goodbye', { name: 'owner' }),
+      401,
+      'goodbye from globex',
+    );
+    expectProblem(
+      await channel(ownerToken, '/api/agent/goodbye', { name: 'owner' }, 'globex.localhost'),
+      401,
+      'goodbye on globex',
+    );
+    const agentsNow = (await acme('/api/agents')).body.items as { name: string; stoppedAt: string | null }[];
+    expect(
+      agentsNow.filter((item) => ['owner', 'other'].includes(item.name)).map((item) => item.stoppedAt),
+    ).toEqual([null, null]);
     // An agent token is no user credential.
     expectProblem(
       await t.send({ host: 'acme.localhost', path: '/api/skills', token: ownerToken }),

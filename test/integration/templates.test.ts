@@ -120,6 +120,17 @@ describe('templates', () => {
     const skillId: string = installed.body.skillId;
     const skillView = await as('alice', 'acme.localhost', 'GET', `/api/skills/${skillId}`);
     expect(skillView.body.provenance).toMatchObject({ templateId, version: 1 });
+    // The script's version is noted with the template's name, as the Skill form's Version list shows
+    // it (the id means nothing to the tenant).
+    const scriptId: string = skillView.body.asset.id;
+    const notes = async () =>
+      (
+        (await as('alice', 'acme.localhost', 'GET', `/api/assets/scripts/${scriptId}/versions`)).body
+          .items as { version: number; note: string }[]
+      )
+        .sort((a, b) => a.version - b.version)
+        .map((item) => item.note);
+    expect(await notes()).toEqual(['template "Double" v1']);
     expect((await runToEnd(skillId, { n: 21 })).output).toEqual({ value: 42 });
     expect((await as('alice', 'acme.localhost', 'POST', `/api/templates/${templateId}/install`)).status).toBe(
       409,
@@ -140,6 +151,7 @@ describe('templates', () => {
     const updated = await as('alice', 'acme.localhost', 'POST', `/api/templates/${templateId}/install`);
     expect(updated.body).toMatchObject({ installedVersion: 2, updateAvailable: false, skillId });
     expect((await runToEnd(skillId, { n: 2 })).output).toEqual({ value: 6 });
+    expect(await notes()).toEqual(['template "Double" v1', 'template "Double" v2']);
     const audit = await as('admin', 'admin.localhost', 'GET', '/api/audit?limit=50');
     expect(audit.body.items.map((entry: { action: string }) => entry.action)).toEqual(
       expect.arrayContaining(['template.created', 'template.distributed', 'template.version.created']),

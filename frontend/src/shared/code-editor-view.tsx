@@ -93,6 +93,8 @@ export interface CodeEditorProps {
   readonly language: 'python' | 'json';
   readonly value: string;
   readonly onChange: (value: string) => void;
+  /** After a file was loaded into the editor (button or drop), with its name. @default nothing */
+  readonly onFile?: (name: string) => void;
   readonly disabled?: boolean;
   /** Offer loading a file (button and drop). @default true */
   readonly files?: boolean;
@@ -106,6 +108,7 @@ export default function CodeEditorView({
   language,
   value,
   onChange,
+  onFile,
   disabled = false,
   files = true,
   hint,
@@ -195,6 +198,7 @@ export default function CodeEditorView({
       return;
     }
     onChange(text);
+    onFile?.(file.name);
   };
 
   const onDrop = (event: DragEvent<HTMLDivElement>) => {

@@ -14,7 +14,7 @@ import { Link, useLocation } from '../shared/router.tsx';
 import { Badge, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
 import { APPROVAL_TEXT } from './catalogue.tsx';
 import { ExecutionDetails, useExecution } from './runs.tsx';
-import { formSchema, NO_INPUT, uiFor, validator } from './skill-input.tsx';
+import { FIELDS, formSchema, NO_INPUT, uiFor, validator } from './skill-input.tsx';
 import { readableFormErrors } from './wording.ts';
 
 interface Started {
@@ -114,6 +114,7 @@ function RunSkill({ skill }: { readonly skill: Skill }) {
             className="rjsf"
             schema={schema}
             uiSchema={uiSchema}
+            fields={FIELDS}
             validator={validator}
             transformErrors={readableFormErrors}
             formData={formData}

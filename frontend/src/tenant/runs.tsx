@@ -152,6 +152,11 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
   cancelled: 'The run was cancelled.',
 };
 
+/** The API's lower-case reason ("waiting for agent laptop (online) to pick it up") as a sentence. */
+function sentence(reason: string): string {
+  return `${reason.charAt(0).toUpperCase()}${reason.slice(1)}.`;
+}
+
 /** Seconds since `from`, ticking while the run goes. */
 function Elapsed({ from }: { readonly from: string }) {
   const [now, setNow] = useState(Date.now());
@@ -244,7 +249,11 @@ export function ExecutionDetails({
   return (
     <div className="execution" data-execution={execution.id} data-status={execution.status}>
       <p className="run-status" role="status" aria-live="polite">
-        <Badge value={execution.status} /> {STATUS_TEXT[execution.status] ?? execution.status}
+        <Badge value={execution.status} />{' '}
+        {/* A run bound to an agent says what it waits for, not the generic worker line. */}
+        {running && execution.waitingFor !== undefined
+          ? sentence(execution.waitingFor)
+          : (STATUS_TEXT[execution.status] ?? execution.status)}
         {running ? <span className="spinner inline" aria-hidden="true" /> : null}
         {execution.status === 'running' && execution.startedAt !== undefined ? (
           <Elapsed from={execution.startedAt} />
@@ -257,7 +266,6 @@ export function ExecutionDetails({
           </span>
         ) : null}
       </p>
-      {running && execution.waitingFor !== undefined ? <p className="muted">{execution.waitingFor}</p> : null}
       <dl className="facts">
         <dt>Run</dt>
         <dd>

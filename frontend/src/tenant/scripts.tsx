@@ -146,7 +146,7 @@ function NewScript() {
               maxLength={120}
               value={name}
               onChange={(event) => setName(event.target.value)}
-              placeholder="report.py"
+              placeholder="report"
             />
           </div>
           <div className="field">
@@ -165,6 +165,10 @@ function NewScript() {
           language="python"
           value={source}
           onChange={setSource}
+          // A script loaded from a file is named after it, unless a name was typed already.
+          onFile={(file) =>
+            setName((current) => (current.trim() === '' ? file.replace(/\.py$/i, '').slice(0, 120) : current))
+          }
           hint="Define main(inputs, ctx); what it returns is the run's output. The source is syntax-checked on upload."
         />
         <ProblemView problem={check.problem} />

@@ -6,7 +6,7 @@
  * its validator are most of the tenant front's weight.
  */
 import Form from '@rjsf/core';
-import type { RJSFSchema, UiSchema } from '@rjsf/utils';
+import type { FieldProps, RegistryFieldsType, RJSFSchema, UiSchema } from '@rjsf/utils';
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import Ajv2020 from 'ajv/dist/2020';
 import { type Ref, useImperativeHandle, useMemo, useRef, useState } from 'react';
@@ -34,6 +34,28 @@ export function uiFor(schema: RJSFSchema | null): UiSchema {
   }
   return ui;
 }
+
+/**
+ * An array's item, labelled as a person reads it: "Tags 1", not rjsf's "Tags-1" (or "tags-1" from
+ * the property's name when the array has no title). An item schema's own title still wins (rjsf).
+ */
+function itemTitle(title: string | undefined, index: number): string | undefined {
+  const suffix = `-${index + 1}`;
+  return title?.endsWith(suffix) === true ? `${title.slice(0, -suffix.length)} ${index + 1}` : title;
+}
+
+function ArrayItemField(props: FieldProps) {
+  // rjsf's own field for a schema, which every registry holds.
+  const { SchemaField } = props.registry.fields;
+  const index: unknown = props.index;
+  if (SchemaField === undefined) return null;
+  return (
+    <SchemaField {...props} title={typeof index === 'number' ? itemTitle(props.title, index) : props.title} />
+  );
+}
+
+/** The fields the Skill input forms (run page, schedule form) render with, in place of rjsf's. */
+export const FIELDS: RegistryFieldsType = { ArraySchemaField: ArrayItemField };
 
 /** What a Skill whose input schema is `false` shows instead of a form: no input can be valid. */
 export const NO_INPUT = {
@@ -118,6 +140,7 @@ export default function SkillInputFields({
           className="rjsf"
           schema={schema}
           uiSchema={uiSchema}
+          fields={FIELDS}
           validator={validator}
           transformErrors={readableFormErrors}
           formData={value}

@@ -27,6 +27,7 @@ function toAgent(item: Record<string, unknown>): Agent {
     tokenId: text(item.tokenId),
     tokenCreatedAt: text(item.tokenCreatedAt),
     lastSeenAt: text(item.lastSeenAt),
+    stoppedAt: text(item.stoppedAt),
     version: text(item.version),
     platform: text(item.platform),
   };
@@ -161,6 +162,25 @@ export class AgentRepository {
           ':platform': sighting.platform,
           ':token': tokenId,
         },
+        ReturnValues: 'ALL_NEW',
+      },
+      (error) => new AgentTokenChangedError(`Agent ${name} holds another token`, { cause: error }),
+    );
+    return toAgent(result);
+  }
+
+  /**
+   * Records that an agent still holding `tokenId` stopped: its last sighting, as it went offline.
+   * Its next sighting (a hello or poll after `at`) makes it online again.
+   */
+  async stopped(domain: TenantContext, name: string, tokenId: string | null, at: string): Promise<Agent> {
+    const result = await updateItem(
+      this.#table,
+      {
+        Key: agentKey(domain, name),
+        UpdateExpression: 'SET lastSeenAt = :now, stoppedAt = :now',
+        ConditionExpression: 'tokenId = :token',
+        ExpressionAttributeValues: { ':now': at, ':token': tokenId },
         ReturnValues: 'ALL_NEW',
       },
       (error) => new AgentTokenChangedError(`Agent ${name} holds another token`, { cause: error }),

@@ -18,7 +18,8 @@
  *   again: a run whose agent died is closed by the stale-execution sweep, as for any worker that
  *   stopped reporting (its script may have side effects; it is not run twice).
  * - Every poll records the agent's last-seen time and version; an agent seen within
- *   AGENT_ONLINE_SECONDS is online. A run waiting for an offline agent says so.
+ *   AGENT_ONLINE_SECONDS is online. An agent that stops gracefully says goodbye, and is offline at
+ *   once until it is seen again. A run waiting for an offline agent says so.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -87,6 +88,8 @@ export interface Agent {
   readonly tokenId: string | null;
   readonly tokenCreatedAt: string | null;
   readonly lastSeenAt: string | null;
+  /** When the agent last said it was stopping (`null`: never); offline until seen after it. */
+  readonly stoppedAt: string | null;
   readonly version: string | null;
   readonly platform: string | null;
 }
@@ -138,6 +141,7 @@ export class Agents {
   statusOf(agent: Agent): AgentStatus {
     if (agent.tokenId === null) return 'revoked';
     if (agent.lastSeenAt === null) return 'never-seen';
+    if (agent.stoppedAt !== null && agent.stoppedAt >= agent.lastSeenAt) return 'offline';
     const age = this.#now().getTime() - Date.parse(agent.lastSeenAt);
     return age <= AGENT_ONLINE_SECONDS * 1000 ? 'online' : 'offline';
   }
@@ -268,6 +272,18 @@ export class Agents {
         version: info.version.slice(0, 64),
         platform: info.platform.slice(0, 128),
       })
+      .catch((error: unknown) => {
+        // Rotated or revoked since this request's token was checked.
+        if (error instanceof AgentTokenChangedError) throw new AuthenticationError(INVALID, { cause: error });
+        throw error;
+      });
+    return this.view(written);
+  }
+
+  /** An agent says it is stopping: offline from now on, until its next hello or poll. */
+  async stopped(domain: TenantContext, agent: Agent): Promise<AgentView> {
+    const written = await this.#store
+      .stopped(domain, agent.name, agent.tokenId, this.#now().toISOString())
       .catch((error: unknown) => {
         // Rotated or revoked since this request's token was checked.
         if (error instanceof AgentTokenChangedError) throw new AuthenticationError(INVALID, { cause: error });

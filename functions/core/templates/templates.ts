@@ -98,6 +98,14 @@ export interface TemplatesOptions {
   readonly now?: () => Date;
 }
 
+/**
+ * The note on a script version a template installed: the template's name and version, as the
+ * tenant's people know it (its id means nothing on their side; the Skill keeps it as provenance).
+ */
+function versionNote(name: string, version: number): string {
+  return `template "${name}" v${version}`;
+}
+
 export class Templates {
   readonly #table: Table;
   readonly #store: TemplateRepository;
@@ -314,7 +322,7 @@ export class Templates {
       const uploaded = await this.#scripts.addVersion(
         domain,
         assetId,
-        { source: content.source, note: `template ${id} v${content.version}`, origin: 'template' },
+        { source: content.source, note: versionNote(template.name, content.version), origin: 'template' },
         actor,
       );
       await this.#scripts.activate(domain, assetId, uploaded.version, actor);
@@ -341,7 +349,7 @@ export class Templates {
         {
           name: `${content.skill.name}.py`,
           source: content.source,
-          note: `template ${id} v${content.version}`,
+          note: versionNote(template.name, content.version),
           provenance,
           origin: 'template',
         },

@@ -32,6 +32,9 @@ const helloBody = z.strictObject({
   waitSeconds: z.number().int().min(0).max(MAX_POLL_WAIT_SECONDS).default(MAX_POLL_WAIT_SECONDS),
 });
 
+/** An agent stopping gracefully: its name, which must be its token's. */
+const goodbyeBody = z.strictObject({ name: z.string().min(1).max(63) });
+
 const lease = z.string().min(1).max(128);
 
 const startedBody = z.strictObject({ lease });
@@ -108,6 +111,7 @@ const agentSchema = z
     createdAt: z.string(),
     createdBy: z.string(),
     lastSeenAt: z.string().nullable(),
+    stoppedAt: z.string().nullable().meta({ description: 'When the agent last said it was stopping' }),
     version: z.string().nullable(),
     platform: z.string().nullable(),
     status: z.enum(['online', 'offline', 'never-seen', 'revoked']),
@@ -229,6 +233,21 @@ export function agentRoutes(core: SignedInCore): Route[] {
             pollSeconds: MAX_POLL_WAIT_SECONDS,
           },
         };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/agent/goodbye',
+      serves: 'tenant',
+      auth: 'agent',
+      summary: 'Agent protocol: an agent that is stopping says so (offline at once)',
+      responses: { 204: null },
+      body: goodbyeBody,
+      maxBodyBytes: 4096,
+      handle: async ({ domain: tenant, request, agent }) => {
+        assertNamed(agent, request.body.name);
+        await core.agents.stopped(tenant, agent);
+        return { status: 204 };
       },
     }),
     route({

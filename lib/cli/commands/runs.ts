@@ -261,17 +261,34 @@ export async function runs(context: CliContext, options: RunsOptions): Promise<v
     items.push(item);
     if (items.length >= options.limit) break;
   }
+  // The list leaves out why a run waits; a queued run's own answer says it (`waitingFor`: a run
+  // bound to a local agent that is offline, revoked, never connected).
+  const shown = await Promise.all(
+    items.map(async (item) =>
+      item.status === 'queued' && item.asset.kind === 'local-agent' ? await tenant.execution(item.id) : item,
+    ),
+  );
   if (options.json === true) {
-    context.output.json(items);
+    context.output.json(shown);
     return;
   }
-  if (items.length === 0) {
+  if (shown.length === 0) {
     context.output.info('No runs.');
     return;
   }
+  const waiting = (item: RemoteRun) =>
+    typeof item.waitingFor === 'string' ? item.waitingFor.replace(/^waiting for /, '') : '';
   context.output.table(
-    ['ID', 'SKILL', 'STATUS', 'BY', 'CREATED', 'TOOK'],
-    items.map((item) => [item.id, item.skillName, item.status, item.requestedBy, item.createdAt, took(item)]),
+    ['ID', 'SKILL', 'STATUS', 'BY', 'CREATED', 'TOOK', 'WAITING FOR'],
+    shown.map((item) => [
+      item.id,
+      item.skillName,
+      item.status,
+      item.requestedBy,
+      item.createdAt,
+      took(item),
+      waiting(item),
+    ]),
   );
 }
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_ONLINE_SECONDS, Agents } from '../../../../functions/core/agents/agents.ts';
 import { AuditLog } from '../../../../functions/core/audit/chain.ts';
 import type { Table } from '../../../../functions/core/db.ts';
+import { readableUtc } from '../../../../functions/core/governance/dates.ts';
 import type { TenantContext } from '../../../../functions/core/tenancy/domain.ts';
 import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
 
@@ -67,5 +68,20 @@ describe('Agents.waitingReason', () => {
     expect(await module.waitingReason(ACME, 'laptop')).toBe(
       'waiting for agent laptop, which is offline (last seen 1 Mar 2026, 08:05 UTC)',
     );
+  });
+
+  it('says an agent that stopped is offline at once, until it is seen again', async () => {
+    const module = agents();
+    await module.create(ACME, { name: 'desk' }, ALICE);
+    await module.seen(ACME, await module.get(ACME, 'desk'), { version: '1.0.0', platform: 'linux' });
+    clock = new Date(clock.getTime() + 5_000);
+    const stopped = await module.stopped(ACME, await module.get(ACME, 'desk'));
+    expect(stopped.status).toBe('offline');
+    expect(await module.waitingReason(ACME, 'desk')).toBe(
+      `waiting for agent desk, which is offline (last seen ${readableUtc(clock.toISOString())})`,
+    );
+    clock = new Date(clock.getTime() + 1_000);
+    await module.seen(ACME, await module.get(ACME, 'desk'), { version: '1.0.0', platform: 'linux' });
+    expect(await module.waitingReason(ACME, 'desk')).toBe('waiting for agent desk (online) to pick it up');
   });
 });

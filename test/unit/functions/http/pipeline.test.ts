@@ -174,6 +174,7 @@ const AGENT: Agent = {
   tokenId: 'token',
   tokenCreatedAt: '2026-12-05T00:00:00.000Z',
   lastSeenAt: null,
+  stoppedAt: null,
   version: null,
   platform: null,
 };
