@@ -12,7 +12,7 @@ import type { ScriptAsset, ScriptAssets } from '../assets/scripts.ts';
 import { ValidationError } from '../errors.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import * as z from '../zod-mini.ts';
-import { scriptRun } from './python-script.ts';
+import { scriptAt, scriptRun } from './python-script.ts';
 import {
   type AssetBinding,
   type DispatchRequest,
@@ -84,10 +84,11 @@ export class LocalAgentExecutor implements Executor {
     value: AssetBinding,
   ): Promise<{ readonly resolved: LocalAgentAsset; readonly script: ScriptAsset }> {
     const { id, version, agent } = value as LocalAgentBinding;
-    const script = await this.#assets.get(domain, id);
-    const exact = version === 'active' ? script.activeVersion : version;
-    const stored = await this.#assets.version(domain, id, exact);
-    return { resolved: { kind: this.kind, id, version: exact, sha256: stored.sha256, agent }, script };
+    const at = await scriptAt(this.#assets, domain, id, version);
+    return {
+      resolved: { kind: this.kind, id, version: at.version, sha256: at.sha256, agent },
+      script: at.script,
+    };
   }
 
   async dispatch(domain: TenantContext, request: DispatchRequest): Promise<void> {

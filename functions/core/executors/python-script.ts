@@ -110,6 +110,22 @@ export interface PythonJob {
   readonly params?: Readonly<Record<string, string>>;
 }
 
+/**
+ * A script and the exact version a binding's `version` names (`active`: the active one), with that
+ * version's hash: what a run of it is bound to. Shared by the executors that run scripts.
+ */
+export async function scriptAt(
+  assets: ScriptAssets,
+  domain: TenantContext,
+  id: string,
+  version: 'active' | number,
+): Promise<{ readonly script: ScriptAsset; readonly version: number; readonly sha256: string }> {
+  const script = await assets.get(domain, id);
+  const exact = version === 'active' ? script.activeVersion : version;
+  const stored = await assets.version(domain, id, exact);
+  return { script, version: exact, sha256: stored.sha256 };
+}
+
 export function jobId(tenantId: string, executionId: string): string {
   return `${tenantId}:${executionId}`;
 }
@@ -170,10 +186,8 @@ export class PythonScriptExecutor implements Executor {
     value: AssetBinding,
   ): Promise<{ readonly resolved: ResolvedAsset; readonly script: ScriptAsset }> {
     const { id, version } = value as PythonScriptBinding;
-    const script = await this.#assets.get(domain, id);
-    const exact = version === 'active' ? script.activeVersion : version;
-    const stored = await this.#assets.version(domain, id, exact);
-    return { resolved: { kind: this.kind, id, version: exact, sha256: stored.sha256 }, script };
+    const at = await scriptAt(this.#assets, domain, id, version);
+    return { resolved: { kind: this.kind, id, version: at.version, sha256: at.sha256 }, script: at.script };
   }
 
   async dispatch(domain: TenantContext, request: DispatchRequest): Promise<void> {
