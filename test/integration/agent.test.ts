@@ -7,12 +7,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_CONFIRM_SECONDS } from '../../functions/core/agents/agents.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { CLI_BIN, cliSession } from '../support/cli.ts';
+import { startForwardingProxy } from '../support/forwarding-proxy.ts';
 import type { TestResponse } from '../support/http.ts';
 import { expectProblem, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
@@ -316,27 +315,13 @@ describe('execfabric agent', () => {
   it('stops within seconds when its goodbye gets no answer', async () => {
     const token = await createAgent('stranded');
     // Between the agent and the platform: everything goes through but the goodbye, which is held.
-    const proxy: Server = createServer((incoming, outgoing) => {
-      if (incoming.url === '/api/agent/goodbye') return;
-      const upstream = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: t.platform.port,
-          method: incoming.method,
-          path: incoming.url,
-          headers: { ...incoming.headers, host: `acme.localhost:${t.platform.port}` },
-        },
-        (answer) => {
-          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(outgoing);
-        },
-      );
-      upstream.on('error', () => outgoing.destroy());
-      incoming.pipe(upstream);
+    const proxy = await startForwardingProxy({
+      port: t.platform.port,
+      host: `acme.localhost:${t.platform.port}`,
+      hold: (incoming) => incoming.url === '/api/agent/goodbye',
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
-      const agent = startAgent('stranded', token, (proxy.address() as AddressInfo).port);
+      const agent = startAgent('stranded', token, proxy.port);
       await polling(agent);
       const asked = Date.now();
       agent.child.kill('SIGINT');
@@ -345,7 +330,6 @@ describe('execfabric agent', () => {
       expect(agent.output()).toContain('could not tell the platform that agent stranded is stopping');
       expect(agent.output()).toContain('agent stranded stopped');
     } finally {
-      proxy.closeAllConnections();
       proxy.close();
     }
   }, 60_000);
@@ -377,40 +361,20 @@ describe('execfabric agent', () => {
     let agent: ReturnType<typeof startAgent> | null = null;
     // The poll answer that leased the job, which the agent never got.
     const leased: { text?: string } = {};
-    const proxy: Server = createServer((incoming, outgoing) => {
-      const upstream = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: t.platform.port,
-          method: incoming.method,
-          path: incoming.url,
-          headers: { ...incoming.headers, host: `acme.localhost:${t.platform.port}` },
-        },
-        (answer) => {
-          const chunks: Buffer[] = [];
-          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-          answer.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if (
-              incoming.url === '/api/agent/poll' &&
-              answer.statusCode === 200 &&
-              leased.text === undefined
-            ) {
-              leased.text = text;
-              incoming.socket.once('close', () => outgoing.destroy());
-              agent?.child.kill('SIGINT');
-              return;
-            }
-            outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-            outgoing.end(text);
-          });
-        },
-      );
-      incoming.pipe(upstream);
+    const proxy = await startForwardingProxy({
+      port: t.platform.port,
+      host: `acme.localhost:${t.platform.port}`,
+      onAnswer: (incoming, answer, outgoing) => {
+        if (incoming.url !== '/api/agent/poll' || answer.status !== 200 || leased.text !== undefined)
+          return false;
+        leased.text = answer.text;
+        incoming.socket.once('close', () => outgoing.destroy());
+        agent?.child.kill('SIGINT');
+        return true;
+      },
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
-      agent = startAgent('racing', token, (proxy.address() as AddressInfo).port);
+      agent = startAgent('racing', token, proxy.port);
       expect(await agent.exit, agent.output()).toBe(0);
     } finally {
       proxy.close();

@@ -21,11 +21,10 @@
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_BIN } from '../support/cli.ts';
+import { type ForwardingProxy, startForwardingProxy } from '../support/forwarding-proxy.ts';
 import type { TestResponse } from '../support/http.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
@@ -38,7 +37,7 @@ const SETPRIV = '/usr/bin/setpriv';
 
 let t: TestPlatform;
 let alice: string;
-let proxy: Server;
+let proxy: ForwardingProxy | undefined;
 let proxyPort: number;
 /** Every lease the platform handed an agent, read off the poll answers on their way. */
 const leases: string[] = [];
@@ -278,41 +277,21 @@ const cases: Case[] = (['root', 'unprivileged', 'unprivileged, no user namespace
 beforeAll(async () => {
   t = await startTestPlatform(PASSWORD);
   alice = await t.login('acme.localhost', 'alice');
-  proxy = createServer((incoming, outgoing) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('end', () => {
-      const upstream = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: t.platform.port,
-          method: incoming.method,
-          path: incoming.url,
-          headers: { ...incoming.headers, host: `acme.localhost:${t.platform.port}` },
-        },
-        (answer) => {
-          const body: Buffer[] = [];
-          answer.on('data', (chunk: Buffer) => body.push(chunk));
-          answer.on('end', () => {
-            const text = Buffer.concat(body).toString('utf8');
-            const lease = /"lease":"([^"]+)"/.exec(text)?.[1];
-            if (lease !== undefined) leases.push(lease);
-            outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-            outgoing.end(text);
-          });
-        },
-      );
-      upstream.on('error', () => outgoing.destroy());
-      upstream.end(Buffer.concat(chunks));
-    });
+  proxy = await startForwardingProxy({
+    port: t.platform.port,
+    host: `acme.localhost:${t.platform.port}`,
+    onAnswer: (_incoming, answer) => {
+      const lease = /"lease":"([^"]+)"/.exec(answer.text)?.[1];
+      if (lease !== undefined) leases.push(lease);
+      return false;
+    },
   });
-  await new Promise<void>((ready) => proxy.listen(0, '127.0.0.1', ready));
-  proxyPort = (proxy.address() as AddressInfo).port;
+  proxyPort = proxy.port;
 });
 
 afterAll(async () => {
   for (const child of agents) if (child.exitCode === null) child.kill('SIGKILL');
-  await new Promise((closed) => proxy?.close(closed));
+  proxy?.close();
   await t?.stop();
   for (const path of scratch) rmSync(path, { recursive: true, force: true });
 });
