@@ -1,53 +1,19 @@
-/**
- * Why a run of a local agent waits, against a real local store (dynalite) and the module's clock:
- * an agent that has never connected, one seen a moment ago (online), and one seen long ago
- * (offline, its last sighting in the platform's readable UTC wording).
- */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AGENT_ONLINE_SECONDS, Agents } from '../../../../functions/core/agents/agents.ts';
 import { AuditLog } from '../../../../functions/core/audit/chain.ts';
-import type { Table } from '../../../../functions/core/db.ts';
 import { readableUtc } from '../../../../functions/core/governance/dates.ts';
-import type { TenantContext } from '../../../../functions/core/tenancy/domain.ts';
-import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
+import { ACME, localTable } from '../../../support/unit-table.ts';
 
-const ACME: TenantContext = {
-  kind: 'tenant',
-  host: '',
-  tenant: {
-    id: 'acme',
-    name: 'acme',
-    status: 'active',
-    plan: 'standard',
-    expiresAt: '2030-01-01T00:00:00.000Z',
-  },
-};
 const ALICE = { username: 'alice', via: 'session' } as const;
 
-let services: LocalServices;
-let table: Table;
+const table = localTable();
 let clock = new Date('2026-03-01T08:05:42.123Z');
 
 /** The module as the platform builds it, on the test's clock. */
 function agents(): Agents {
   const now = () => clock;
-  return new Agents({ table, audit: new AuditLog({ table, now, settleMs: 0 }), now });
+  return new Agents({ table: table(), audit: new AuditLog({ table: table(), now, settleMs: 0 }), now });
 }
-
-beforeAll(async () => {
-  services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: null });
-  table = {
-    client: DynamoDBDocumentClient.from(services.dynamodb, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    }),
-    name: services.tableName,
-  };
-}, 60_000);
-
-afterAll(async () => {
-  await services?.stop();
-});
 
 describe('Agents.waitingReason', () => {
   it('names an offline agent’s last sighting as a person reads it, in UTC', async () => {

@@ -5,8 +5,8 @@
  * read, and a keyed entry written twice is one entry — even when its first writer stopped between
  * claiming the fact and writing it, and the chain was sealed meanwhile.
  */
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditRepository } from '../../../../functions/core/audit/audit-repository.ts';
 import { AuditLog } from '../../../../functions/core/audit/chain.ts';
 import { entrySk, factClaimKey, headKey, sealSk } from '../../../../functions/core/audit/keys.ts';
@@ -15,36 +15,17 @@ import { ValidationError } from '../../../../functions/core/errors.ts';
 import { sha256 } from '../../../../functions/core/hashing.ts';
 import { domainPk } from '../../../../functions/core/keys.ts';
 import type { TenantContext } from '../../../../functions/core/tenancy/domain.ts';
-import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
+import { ACME, localTable } from '../../../support/unit-table.ts';
 
-let services: LocalServices;
+const localStore = localTable();
 let table: Table;
 
-const ACME: TenantContext = {
-  kind: 'tenant',
-  host: '',
-  tenant: {
-    id: 'acme',
-    name: 'acme',
-    status: 'active',
-    plan: 'standard',
-    expiresAt: '2030-01-01T00:00:00.000Z',
-  },
-};
 let tenant = 0;
 let domain: TenantContext = ACME;
 const actor = { username: 'alice', via: 'session' };
 
-beforeAll(async () => {
-  services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: null });
-  table = { client: DynamoDBDocumentClient.from(services.dynamodb), name: services.tableName };
-}, 60_000);
-
-afterAll(async () => {
-  await services?.stop();
-});
-
 beforeEach(() => {
+  table = localStore();
   // Each test its own chain.
   tenant++;
   domain = { ...ACME, tenant: { ...ACME.tenant, id: `acme${tenant}` } };

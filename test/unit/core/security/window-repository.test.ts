@@ -1,40 +1,15 @@
-/**
- * Security-event windows against a real local store (dynalite): a window counts every event, owes
- * its summary once it suppressed one, is listed as due only once it is over, and is claimed for its
- * summary by exactly one of two processes.
- */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SecurityWindowRepository } from '../../../../functions/core/security/window-repository.ts';
 import type { TenantContext } from '../../../../functions/core/tenancy/domain.ts';
-import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
+import { ACME, localTable } from '../../../support/unit-table.ts';
 
-let services: LocalServices;
+const table = localTable();
 let windows: SecurityWindowRepository;
 
-const ACME: TenantContext = {
-  kind: 'tenant',
-  host: '',
-  tenant: {
-    id: 'acme',
-    name: 'acme',
-    status: 'active',
-    plan: 'standard',
-    expiresAt: '2030-01-01T00:00:00.000Z',
-  },
-};
 const GLOBEX: TenantContext = { ...ACME, tenant: { ...ACME.tenant, id: 'globex' } };
 
-beforeAll(async () => {
-  services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: null });
-  windows = new SecurityWindowRepository({
-    client: DynamoDBDocumentClient.from(services.dynamodb),
-    name: services.tableName,
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await services?.stop();
+beforeAll(() => {
+  windows = new SecurityWindowRepository(table());
 });
 
 describe('SecurityWindowRepository', () => {
