@@ -1,3 +1,8 @@
+/**
+ * Why a run of a local agent waits, against a real local store (dynalite) and the module's clock:
+ * an agent that has never connected, one seen a moment ago (online), and one seen long ago
+ * (offline, its last sighting in the platform's readable UTC wording).
+ */
 import { describe, expect, it } from 'vitest';
 import { AGENT_ONLINE_SECONDS, Agents } from '../../../../functions/core/agents/agents.ts';
 import { AuditLog } from '../../../../functions/core/audit/chain.ts';

@@ -1,3 +1,8 @@
+/**
+ * Security-event windows against a real local store (dynalite): a window counts every event, owes
+ * its summary once it suppressed one, is listed as due only once it is over, and is claimed for its
+ * summary by exactly one of two processes.
+ */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecurityWindowRepository } from '../../../../functions/core/security/window-repository.ts';
 import type { TenantContext } from '../../../../functions/core/tenancy/domain.ts';
