@@ -22,8 +22,11 @@ export const ACME: TenantContext = {
   },
 };
 
-/** Call at the top of a test file; the table is there from its first test on. */
-export function localTable(): () => Table {
+/**
+ * Call at the top of a test file; the table is there from its first test on (and in the file's own
+ * `beforeAll`, registered after it). `claims`: the job-claims table instead of the platform's.
+ */
+export function localTable(which: 'platform' | 'claims' = 'platform'): () => Table {
   let services: LocalServices | undefined;
   let table: Table | undefined;
   beforeAll(async () => {
@@ -32,7 +35,7 @@ export function localTable(): () => Table {
       client: DynamoDBDocumentClient.from(services.dynamodb, {
         marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
       }),
-      name: services.tableName,
+      name: which === 'claims' ? services.claimsTableName : services.tableName,
     };
   }, 60_000);
   afterAll(async () => {

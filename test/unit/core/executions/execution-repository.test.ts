@@ -6,8 +6,7 @@
  * hold is RunNotStorableError — and a run history cursor of another tenant or outside the listing's
  * range is refused before any read.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Table } from '../../../../functions/core/db.ts';
 import { ConflictError, ValidationError } from '../../../../functions/core/errors.ts';
 import {
@@ -19,9 +18,9 @@ import {
 import type { Execution } from '../../../../functions/core/executions/executions.ts';
 import { newExecutionId } from '../../../../functions/core/executions/requests.ts';
 import type { TenantContext } from '../../../../functions/core/tenancy/domain.ts';
-import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
+import { localTable } from '../../../support/unit-table.ts';
 
-let services: LocalServices;
+const localStore = localTable();
 let table: Table;
 let runs: ExecutionRepository;
 
@@ -59,19 +58,9 @@ function run(status: Execution['status'], overrides: Partial<Execution> = {}): E
   };
 }
 
-beforeAll(async () => {
-  services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: null });
-  table = {
-    client: DynamoDBDocumentClient.from(services.dynamodb, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    }),
-    name: services.tableName,
-  };
+beforeAll(() => {
+  table = localStore();
   runs = new ExecutionRepository(table);
-}, 60_000);
-
-afterAll(async () => {
-  await services?.stop();
 });
 
 describe('ExecutionRepository', () => {

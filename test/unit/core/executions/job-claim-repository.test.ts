@@ -4,13 +4,13 @@
  * `false`; a stop request lands only on a claim someone holds, and never creates one — a stop
  * request that made a claim would keep a worker from ever starting the job without closing its run.
  */
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Table } from '../../../../functions/core/db.ts';
 import { JobClaimRepository } from '../../../../functions/core/executions/job-claim-repository.ts';
-import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
+import { localTable } from '../../../support/unit-table.ts';
 
-let services: LocalServices;
+const localStore = localTable('claims');
 let table: Table;
 let claims: JobClaimRepository;
 const LATER = Math.floor(Date.parse('2030-01-01T00:00:00.000Z') / 1000);
@@ -22,19 +22,9 @@ async function claimItem(jobId: string): Promise<Record<string, unknown> | undef
   return result.Item;
 }
 
-beforeAll(async () => {
-  services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: null });
-  table = {
-    client: DynamoDBDocumentClient.from(services.dynamodb, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    }),
-    name: services.claimsTableName,
-  };
+beforeAll(() => {
+  table = localStore();
   claims = new JobClaimRepository(table);
-}, 60_000);
-
-afterAll(async () => {
-  await services?.stop();
 });
 
 describe('JobClaimRepository', () => {

@@ -5,8 +5,7 @@
  * that is no personal space, a host list changed meanwhile, a host someone else holds, a quota
  * counter at its limit — and never as the store's own exception.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Table } from '../../../../functions/core/db.ts';
 import { ConflictError, NotFoundError } from '../../../../functions/core/errors.ts';
 import { ConcurrentChangeError } from '../../../../functions/core/governance/errors.ts';
@@ -21,9 +20,9 @@ import {
   TenantRepository,
 } from '../../../../functions/core/tenancy/tenant-repository.ts';
 import { UsageRepository } from '../../../../functions/core/tenancy/usage-repository.ts';
-import { type LocalServices, startLocalServices } from '../../../../lib/local/services.ts';
+import { localTable } from '../../../support/unit-table.ts';
 
-let services: LocalServices;
+const localStore = localTable();
 let table: Table;
 let tenants: TenantRepository;
 let bindings: HostBindingRepository;
@@ -44,21 +43,11 @@ function newTenant(id: string) {
   };
 }
 
-beforeAll(async () => {
-  services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: null });
-  table = {
-    client: DynamoDBDocumentClient.from(services.dynamodb, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    }),
-    name: services.tableName,
-  };
+beforeAll(() => {
+  table = localStore();
   tenants = new TenantRepository(table);
   bindings = new HostBindingRepository(table);
   usage = new UsageRepository(table);
-}, 60_000);
-
-afterAll(async () => {
-  await services?.stop();
 });
 
 describe('TenantRepository', () => {
