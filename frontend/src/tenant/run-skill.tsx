@@ -4,7 +4,6 @@
  * the API validates again and its field errors are shown as they come. Then the run is watched until it ends.
  * Loaded on demand: the form library and its validator are most of the tenant front's weight.
  */
-import Form from '@rjsf/core';
 import type { UiSchema } from '@rjsf/utils';
 import { useEffect, useMemo, useState } from 'react';
 import { apiPath, type Execution, type Skill } from '../../../functions/contract/index.ts';
@@ -14,8 +13,7 @@ import { Link, useLocation } from '../shared/router.tsx';
 import { Badge, PageHeader, ProblemView, Section, Show } from '../shared/ui.tsx';
 import { APPROVAL_TEXT } from './catalogue.tsx';
 import { ExecutionDetails, useExecution } from './runs.tsx';
-import { FIELDS, formSchema, NO_INPUT, uiFor, validator } from './skill-input.tsx';
-import { readableFormErrors } from './wording.ts';
+import { formSchema, NO_INPUT, SkillForm, uiFor } from './skill-input.tsx';
 
 interface Started {
   readonly id: string;
@@ -110,22 +108,15 @@ function RunSkill({ skill }: { readonly skill: Skill }) {
         {schema === null ? (
           <ProblemView problem={NO_INPUT} />
         ) : (
-          <Form
-            className="rjsf"
+          <SkillForm
             schema={schema}
             uiSchema={uiSchema}
-            fields={FIELDS}
-            validator={validator}
-            transformErrors={readableFormErrors}
             formData={formData}
             onChange={(event) => setFormData(event.formData)}
             onSubmit={async (event) => {
               const started = await start.run(event.formData);
               if (started !== undefined) setRuns((previous) => [started, ...previous]);
             }}
-            showErrorList="top"
-            // The errors are shown in the form; rjsf would also log them to the console.
-            onError={() => undefined}
             noHtml5Validate
             idPrefix="input"
           />

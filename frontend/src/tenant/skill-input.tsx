@@ -5,7 +5,7 @@
  * raw JSON as the way out for input the form cannot show). Loaded on demand: the form library and
  * its validator are most of the tenant front's weight.
  */
-import Form from '@rjsf/core';
+import Form, { type FormProps } from '@rjsf/core';
 import type { FieldProps, RegistryFieldsType, RJSFSchema, UiSchema } from '@rjsf/utils';
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import Ajv2020 from 'ajv/dist/2020';
@@ -55,7 +55,30 @@ function ArrayItemField(props: FieldProps) {
 }
 
 /** The fields the Skill input forms (run page, schedule form) render with, in place of rjsf's. */
-export const FIELDS: RegistryFieldsType = { ArraySchemaField: ArrayItemField };
+const FIELDS: RegistryFieldsType = { ArraySchemaField: ArrayItemField };
+
+/**
+ * rjsf's form as every Skill input form renders it (the run page, a schedule's fields): the API's
+ * JSON Schema dialect, readable errors listed at the top, items labelled as a person reads them.
+ */
+export function SkillForm(
+  props: Omit<FormProps, 'validator' | 'fields' | 'transformErrors' | 'showErrorList' | 'onError'> & {
+    readonly ref?: Ref<Form>;
+  },
+) {
+  return (
+    <Form
+      className="rjsf"
+      fields={FIELDS}
+      validator={validator}
+      transformErrors={readableFormErrors}
+      showErrorList="top"
+      // The errors are shown in the form; rjsf would also log them to the console.
+      onError={() => undefined}
+      {...props}
+    />
+  );
+}
 
 /** What a Skill whose input schema is `false` shows instead of a form: no input can be valid. */
 export const NO_INPUT = {
@@ -134,20 +157,13 @@ export default function SkillInputFields({
   return (
     <div className="skill-input">
       {mode === 'form' ? (
-        <Form
+        <SkillForm
           ref={form}
           tagName="div"
-          className="rjsf"
           schema={schema}
           uiSchema={uiSchema}
-          fields={FIELDS}
-          validator={validator}
-          transformErrors={readableFormErrors}
           formData={value}
           onChange={(event) => onChange(event.formData)}
-          showErrorList="top"
-          // The errors are shown in the form; rjsf would also log them to the console.
-          onError={() => undefined}
           idPrefix={idPrefix}
         />
       ) : (
