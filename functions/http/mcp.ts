@@ -156,11 +156,15 @@ class RpcError extends Error {
   }
 }
 
-/** The methods whose params this server's handlers read, with the SDK's schema of each request. */
-const HANDLED_REQUESTS = {
-  'tools/call': CallToolRequestSchema,
-  'tools/list': ListToolsRequestSchema,
-} as const;
+/**
+ * The methods whose params this server's handlers read, with the SDK's schema of each request. A
+ * map, not an object: a method named `constructor` or `toString` is a client's string, and read off
+ * an object it found the object's own function (a 500).
+ */
+const HANDLED_REQUESTS = new Map<string, typeof CallToolRequestSchema | typeof ListToolsRequestSchema>([
+  ['tools/call', CallToolRequestSchema],
+  ['tools/list', ListToolsRequestSchema],
+]);
 
 /**
  * A JSON-RPC "invalid params" answer for a request to a handled method whose params do not fit it, or
@@ -170,8 +174,7 @@ const HANDLED_REQUESTS = {
 function invalidParams(body: unknown): RouteResult | null {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
   const { id, method } = body as { id?: unknown; method?: unknown };
-  const schema =
-    typeof method === 'string' ? HANDLED_REQUESTS[method as keyof typeof HANDLED_REQUESTS] : undefined;
+  const schema = typeof method === 'string' ? HANDLED_REQUESTS.get(method) : undefined;
   if (schema === undefined || (typeof id !== 'string' && typeof id !== 'number')) return null;
   const parsed = schema.safeParse(body);
   if (parsed.success) return null;

@@ -281,6 +281,11 @@ describe('methods and framing', () => {
       // One line naming the field, not the validator's dump of every issue.
       expect(answer.error.message.length, where).toBeLessThan(400);
     }
+    // Method names that are an object's own names are methods like any other: unknown ones.
+    for (const method of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const answer = expectRpcResult(await mcp(tokens.bob, rpc(method, {})), method);
+      expect(answer.error?.code, JSON.stringify(answer)).toBe(-32601);
+    }
   });
 
   it('ignores a forged session id, answers notifications with 202 and unknown methods in JSON-RPC', async () => {
