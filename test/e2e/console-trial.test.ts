@@ -3,9 +3,11 @@
  * credential button says "Set" until there is one to replace; its trial starts on a path it allows
  * and a refused path says why by the field; a new tenant admin is confirmed by its form with the
  * sign-in address on the platform's port; an existing tenant is linked to a customer (and unlinked)
- * from the tenant's page and the customer's, which say what the ledger holds.
+ * from the tenant's page and the customer's, which say what the ledger holds; a payment confirmation
+ * that stopped part-way (the order left `paying`) is finished from the order center.
  */
 import { describe, expect, it } from 'vitest';
+import { OrderRepository } from '../../functions/core/governance/order-repository.ts';
 import { browserSuite, screenshot, signIn } from './support.ts';
 
 const PASSWORD = 'e2e-console-trial-password';
@@ -13,10 +15,12 @@ const ADMIN = 'admin.localhost';
 
 let admin: string;
 let port: number;
+let orders: OrderRepository;
 
 const { page, api, signedIn } = browserSuite(PASSWORD, async (suite) => {
   port = suite.port;
   admin = await suite.platform.login(ADMIN, 'admin');
+  orders = new OrderRepository(suite.platform.core.table);
 });
 
 /** A new tenant on `<id>.localhost`, created through the API. */
@@ -193,5 +197,57 @@ describe('linking an existing tenant to a customer', () => {
     await row.waitFor();
     expect(await tenantCustomer()).toBe(customerId);
     expect(await ledger.getByText('tenant-linked').count()).toBe(2);
+  });
+});
+
+describe('a payment confirmation that stopped part-way', () => {
+  it('is finished from the order center, and the renewal is applied once', async () => {
+    await tenant('hooli', 'Hooli');
+    const before = String((await api(ADMIN, admin, 'GET', '/api/tenants/hooli')).body.expiresAt);
+    const created = await api(ADMIN, admin, 'POST', '/api/orders', {
+      tenantId: 'hooli',
+      plan: 'standard',
+      months: 2,
+      amount: 480,
+      currency: 'USD',
+    });
+    expect(created.status, created.text).toBe(201);
+    const orderId = String(created.body.id);
+    // A confirmation whose process died after its first step: the order is `paying`, nothing applied.
+    const renewed = new Date(before);
+    renewed.setUTCMonth(renewed.getUTCMonth() + 2);
+    const paying = await orders.markPaying(
+      orderId,
+      {
+        previousExpiry: before,
+        previousStatus: 'active',
+        newExpiry: renewed.toISOString(),
+        newStatus: 'active',
+      },
+      new Date().toISOString(),
+      'admin',
+    );
+    expect(paying).toBe(true);
+
+    const { page: tab } = await page();
+    await signedIn(tab, ADMIN, '/customers', 'admin');
+    const row = tab.getByRole('region', { name: 'Orders' }).getByRole('row', { name: /Hooli/ });
+    await row.getByText('confirmation not finished').waitFor();
+    // Neither confirmed again from the start nor cancelled: only finished.
+    expect(await row.getByRole('button', { name: 'Confirm payment' }).count()).toBe(0);
+    expect(await row.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+    await row.getByRole('button', { name: 'Finish confirmation' }).click();
+    const dialog = tab.getByRole('dialog');
+    expect(await dialog.textContent()).toContain('did not finish');
+    expect(await dialog.textContent()).toContain('Hooli is renewed for 2 months on the standard plan once');
+    await screenshot(tab, 'console-order-finish-confirmation');
+    await dialog.getByRole('button', { name: 'Finish confirmation' }).click();
+    await tab.getByText(/Payment confirmed; Hooli now runs until/).waitFor();
+    await row.getByRole('cell', { name: 'paid' }).waitFor();
+
+    const order = await api(ADMIN, admin, 'GET', `/api/orders/${orderId}`);
+    expect(order.body.status).toBe('paid');
+    const after = await api(ADMIN, admin, 'GET', '/api/tenants/hooli');
+    expect(after.body.expiresAt).toBe(renewed.toISOString());
   });
 });

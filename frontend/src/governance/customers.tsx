@@ -157,24 +157,36 @@ function Orders() {
   );
   const onAct = async (order: Order, action: 'confirm-payment' | 'cancel') => {
     const name = tenantName(order.tenantId);
+    const renewal = `${name} is renewed for ${order.months} month${order.months === 1 ? '' : 's'} on the ${order.plan} plan`;
     const ok = await confirm(
-      action === 'confirm-payment'
+      action === 'cancel'
         ? {
-            title: `Confirm the payment of ${money(order.amount, order.currency)}?`,
-            body: (
-              <p>
-                {name} is renewed for {order.months} month{order.months === 1 ? '' : 's'} on the {order.plan}{' '}
-                plan and its expiry moves forward. A confirmed payment cannot be undone here.
-              </p>
-            ),
-            confirm: 'Confirm payment',
-          }
-        : {
             title: `Cancel the order for ${name}?`,
             body: <p>The order is closed unpaid; nothing changes for the tenant.</p>,
             confirm: 'Cancel the order',
             danger: true,
-          },
+          }
+        : order.status === 'paying'
+          ? {
+              // A confirmation that stopped part-way (the process died, the connection dropped) left
+              // the order `paying`: confirming again goes on from the step it reached, and the
+              // tenant's renewal is applied once however often it is repeated.
+              title: `Finish confirming the payment of ${money(order.amount, order.currency)}?`,
+              body: (
+                <p>
+                  Its confirmation started
+                  {order.confirmedAt === undefined ? '' : ` on ${formatDate(order.confirmedAt)}`}
+                  {order.confirmedBy === undefined ? '' : ` (by ${order.confirmedBy})`} and did not finish.
+                  Finishing it goes on from where it stopped: {renewal} once, never twice.
+                </p>
+              ),
+              confirm: 'Finish confirmation',
+            }
+          : {
+              title: `Confirm the payment of ${money(order.amount, order.currency)}?`,
+              body: <p>{renewal} and its expiry moves forward. A confirmed payment cannot be undone here.</p>,
+              confirm: 'Confirm payment',
+            },
     );
     if (!ok) return;
     const done = await act.run(order, action);
@@ -211,6 +223,9 @@ function Orders() {
                   <td>
                     <Badge value={order.status} />
                     {order.confirmedBy ? <div className="muted">by {order.confirmedBy}</div> : null}
+                    {order.status === 'paying' ? (
+                      <div className="muted">confirmation not finished</div>
+                    ) : null}
                   </td>
                   <td className="actions">
                     {order.status === 'pending' ? (
@@ -232,6 +247,15 @@ function Orders() {
                           Cancel
                         </button>
                       </>
+                    ) : order.status === 'paying' ? (
+                      <button
+                        type="button"
+                        className="small"
+                        disabled={act.pending}
+                        onClick={() => onAct(order, 'confirm-payment')}
+                      >
+                        Finish confirmation
+                      </button>
                     ) : null}
                   </td>
                 </tr>
