@@ -65,10 +65,20 @@ const path = (template: string, ...parts: readonly (string | number)[]) =>
     template,
   );
 
-export async function* pages<T>(client: ApiClient, base: string, limit = 100): AsyncGenerator<T> {
+/** Every item of a paged listing, page by page; `filter` is sent with each page's request. */
+export async function* pages<T>(
+  client: ApiClient,
+  base: string,
+  limit = 100,
+  filter: Readonly<Record<string, string>> = {},
+): AsyncGenerator<T> {
   let cursor: string | undefined;
   do {
-    const query = new URLSearchParams({ limit: String(limit), ...(cursor === undefined ? {} : { cursor }) });
+    const query = new URLSearchParams({
+      ...filter,
+      limit: String(limit),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
     const { body } = await client.get(`${base}?${query}`);
     for (const item of (body.items ?? []) as T[]) yield item;
     cursor = typeof body.cursor === 'string' ? body.cursor : undefined;
@@ -152,8 +162,15 @@ export class TenantApi {
     return (await this.client.get(path('/api/executions/{id}', id))).body as RemoteRun;
   }
 
-  executions(): AsyncGenerator<RemoteRun> {
-    return pages<RemoteRun>(this.client, '/api/executions');
+  /** Runs newest first, filtered by the platform (its status and Skill indexes), `pageSize` a request. */
+  executions(
+    filter: { readonly status?: string; readonly skillId?: string } = {},
+    pageSize = 100,
+  ): AsyncGenerator<RemoteRun> {
+    return pages<RemoteRun>(this.client, '/api/executions', pageSize, {
+      ...(filter.status === undefined ? {} : { status: filter.status }),
+      ...(filter.skillId === undefined ? {} : { skillId: filter.skillId }),
+    });
   }
 
   async approvals(): Promise<RemoteRun[]> {

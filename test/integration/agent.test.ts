@@ -432,20 +432,51 @@ describe('execfabric agent', () => {
     const id = await request(skill);
     const waiting = (await acme(`/api/executions/${id}`)).body;
     expect(waiting.waitingFor).toContain('offline-box, which has never connected');
-    // The CLI's list of runs says so too, in a column of its own.
-    const cli = cliSession();
-    const acmeUrl = `http://acme.localhost:${t.platform.port}`;
-    const login = await cli.run(['login', '--host', acmeUrl, '-u', 'alice', '--password-stdin'], {
-      input: PASSWORD,
+    // The list of runs says so as well, with no request per run.
+    const listing = (await acme(`/api/executions?skillId=${skill}`)).body;
+    expect(listing.items).toHaveLength(1);
+    expect(listing.items[0].waitingFor).toBe(waiting.waitingFor);
+    // The CLI's list of runs says so too, in a column of its own: from one filtered page, not a
+    // listing of every run with a request for each waiting one.
+    const asked: string[] = [];
+    const proxy = await startForwardingProxy({
+      port: t.platform.port,
+      host: `acme.localhost:${t.platform.port}`,
+      hold: (incoming) => {
+        asked.push(`${incoming.method} ${incoming.url}`);
+        return false;
+      },
     });
-    expect(login.code, login.stderr).toBe(0);
-    const listed = await cli.run(['runs', '--skill', skill, '--host', acmeUrl]);
-    expect(listed.code, listed.stderr).toBe(0);
-    const [header = '', row = ''] = listed.stdout.split('\n');
-    expect(header).toMatch(/\bSTATUS\b.*\bWAITING FOR$/);
-    expect(row).toMatch(
-      new RegExp(`^${id}\\s.*\\bqueued\\b.*\\sagent offline-box, which has never connected$`),
-    );
+    try {
+      const cli = cliSession();
+      const acmeUrl = `http://127.0.0.1:${proxy.port}`;
+      const login = await cli.run(['login', '--host', acmeUrl, '-u', 'alice', '--password-stdin'], {
+        input: PASSWORD,
+      });
+      expect(login.code, login.stderr).toBe(0);
+      asked.length = 0;
+      const listed = await cli.run([
+        'runs',
+        '--skill',
+        skill,
+        '--status',
+        'queued',
+        '-n',
+        '5',
+        '--host',
+        acmeUrl,
+      ]);
+      expect(listed.code, listed.stderr).toBe(0);
+      const [header = '', row = ''] = listed.stdout.split('\n');
+      expect(header).toMatch(/\bSTATUS\b.*\bWAITING FOR$/);
+      expect(row).toMatch(
+        new RegExp(`^${id}\\s.*\\bqueued\\b.*\\sagent offline-box, which has never connected$`),
+      );
+      const runRequests = asked.filter((line) => line.startsWith('GET /api/executions'));
+      expect(runRequests).toEqual([`GET /api/executions?status=queued&skillId=${skill}&limit=5`]);
+    } finally {
+      proxy.close();
+    }
 
     const later = new Date(Date.now() + 16 * 60_000);
     const swept = await sweepStaleExecutions({

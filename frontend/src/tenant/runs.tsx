@@ -776,6 +776,9 @@ export function ExecutionsPage() {
                   <td>{execution.skillName}</td>
                   <td>
                     <Badge value={execution.status} />
+                    {execution.waitingFor === undefined ? null : (
+                      <div className="muted">{sentence(execution.waitingFor)}</div>
+                    )}
                   </td>
                   <td>{execution.requestedBy}</td>
                   <td>{formatDuration(execution.durationMs)}</td>

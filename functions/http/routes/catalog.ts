@@ -22,6 +22,7 @@ import {
   MAX_CANCEL_REASON,
   TERMINAL,
 } from '../../core/executions/executions.ts';
+import type { Execution } from '../../core/executions/model.ts';
 import { MAX_WAITS_PER_TENANT } from '../../core/executions/run-ends.ts';
 import { agentOf } from '../../core/executors/local-agent.ts';
 import {
@@ -163,15 +164,24 @@ export function waitWithin(wait: number | null, remainingMs: number | undefined)
   return Math.max(0, Math.min(wait, Math.floor((remainingMs - ANSWER_MARGIN_MS) / 1000)));
 }
 
+const waitingForField = z
+  .string()
+  .optional()
+  .meta({ description: 'Why a run bound to a local agent has not started' });
+
+/** A run in a listing: what waits for a local agent says why (`waitingFor`), as its own answer does. */
+const executionListedSchema = executionSchema
+  .extend({ waitingFor: waitingForField })
+  .meta({ id: 'ExecutionListed' });
+
 const executionDetailSchema = executionSchema
-  .extend({
-    decisions: z.array(voteSchema).optional(),
-    waitingFor: z
-      .string()
-      .optional()
-      .meta({ description: 'Why a run bound to a local agent has not started' }),
-  })
+  .extend({ decisions: z.array(voteSchema).optional(), waitingFor: waitingForField })
   .meta({ id: 'ExecutionDetail' });
+
+function waitsForAgent(execution: Execution): string | null {
+  const waiting = execution.status === 'requested' || execution.status === 'queued';
+  return waiting ? agentOf(execution.asset) : null;
+}
 
 const logPageSchema = z
   .looseObject({
@@ -428,7 +438,7 @@ export function catalogRoutes(core: SignedInCore): Route[] {
         from: z.string().optional().meta({ description: 'ISO 8601: runs requested at or after' }),
         to: z.string().optional().meta({ description: 'ISO 8601: runs requested at or before' }),
       }),
-      responses: { 200: page(executionSchema) },
+      responses: { 200: page(executionListedSchema) },
       handle: async ({ domain, caller, request }) => {
         const page = await core.executions.list(
           domain,
@@ -438,10 +448,24 @@ export function catalogRoutes(core: SignedInCore): Route[] {
           executionFilter(request.query),
           acceptedAgeMs(request.headers),
         );
-        return {
-          status: 200,
-          body: { items: page.items.map(executionView), ...(page.cursor ? { cursor: page.cursor } : {}) },
+        // Why runs wait for their agents, one read per agent of the page (not one per run).
+        const reasons = new Map<string, Promise<string>>();
+        const reasonFor = (agent: string) => {
+          let reason = reasons.get(agent);
+          if (reason === undefined) {
+            reason = core.agents.waitingReason(domain, agent);
+            reasons.set(agent, reason);
+          }
+          return reason;
         };
+        const items = await Promise.all(
+          page.items.map(async (execution) => {
+            const agent = waitsForAgent(execution);
+            const view = executionView(execution);
+            return agent === null ? view : { ...view, waitingFor: await reasonFor(agent) };
+          }),
+        );
+        return { status: 200, body: { items, ...(page.cursor ? { cursor: page.cursor } : {}) } };
       },
     }),
     route({
@@ -458,9 +482,8 @@ export function catalogRoutes(core: SignedInCore): Route[] {
         const decisions =
           execution.approvalsRequired > 0 ? await core.approvals.votes(tenant, execution.id) : undefined;
         // A run waiting for a local agent says whether that agent is there to take it.
-        const agent = agentOf(execution.asset);
-        const waiting = execution.status === 'requested' || execution.status === 'queued';
-        const waitingFor = agent !== null && waiting ? await core.agents.waitingReason(tenant, agent) : null;
+        const agent = waitsForAgent(execution);
+        const waitingFor = agent === null ? null : await core.agents.waitingReason(tenant, agent);
         return {
           status: 200,
           body: {

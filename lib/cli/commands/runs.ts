@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { counted } from '../../../functions/contract/wording.ts';
+import { MAX_PAGE_SIZE } from '../../../functions/core/pagination.ts';
 import type { CliContext } from '../context.ts';
 import { readStdin } from '../context.ts';
 import { CliError, RunUnsuccessfulError, UsageError } from '../errors.ts';
@@ -254,20 +255,19 @@ export async function runs(context: CliContext, options: RunsOptions): Promise<v
   const tenant = api(context, options);
   const skillId =
     options.skill === undefined ? undefined : (await findSkill(tenant, options.skill, context.env)).id;
-  const items: RemoteRun[] = [];
-  for await (const item of tenant.executions()) {
-    if (options.status !== undefined && item.status !== options.status) continue;
-    if (skillId !== undefined && item.skillId !== skillId) continue;
-    items.push(item);
-    if (items.length >= options.limit) break;
+  // The platform filters (by its status and Skill indexes) and pages; a run's own answer is not
+  // needed: a queued run bound to a local agent says in the list why it waits (`waitingFor`).
+  const shown: RemoteRun[] = [];
+  for await (const item of tenant.executions(
+    {
+      ...(options.status === undefined ? {} : { status: options.status }),
+      ...(skillId === undefined ? {} : { skillId }),
+    },
+    Math.min(options.limit, MAX_PAGE_SIZE),
+  )) {
+    shown.push(item);
+    if (shown.length >= options.limit) break;
   }
-  // The list leaves out why a run waits; a queued run's own answer says it (`waitingFor`: a run
-  // bound to a local agent that is offline, revoked, never connected).
-  const shown = await Promise.all(
-    items.map(async (item) =>
-      item.status === 'queued' && item.asset.kind === 'local-agent' ? await tenant.execution(item.id) : item,
-    ),
-  );
   if (options.json === true) {
     context.output.json(shown);
     return;
