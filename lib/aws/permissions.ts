@@ -98,7 +98,7 @@ export const AUDIT_ENTRY_ATTRIBUTES = [
   'actor',
   'action',
   'target',
-  'details',
+  'detailsJson',
   'requestId',
   'hash',
   'GSI1PK',

@@ -699,8 +699,15 @@ describe('the agent channel, as an attacker', () => {
       status: 'succeeded',
       output: { real: true },
       logs: { stdout: 'done\n', stderr: '', truncated: false },
-      // At the limits: 16 fields, a value of 64 characters.
-      sandbox: { ...Object.fromEntries(Object.entries(sprawling).slice(2)), network: 'n'.repeat(64) },
+      // At the limits: 16 fields, a value of 64 characters. Keys named like object properties are
+      // data: a marshaller took a map with a `constructor` key for a class instance (a 500, the run
+      // left running).
+      sandbox: {
+        ...Object.fromEntries(Object.entries(sprawling).slice(3)),
+        network: 'n'.repeat(64),
+        constructor: 'sandbox',
+      },
+      metrics: { constructor: 'x', toString: 2, valueOf: true },
     });
     expect(first.status, first.text).toBe(200);
     expect(first.body).toEqual({ id, status: 'succeeded' });
@@ -716,6 +723,8 @@ describe('the agent channel, as an attacker', () => {
     const run = (await acme(`/api/executions/${id}`)).body;
     expect(run).toMatchObject({ status: 'succeeded', output: { real: true } });
     expect(Object.keys(run.sandbox)).toHaveLength(16);
+    expect(run.sandbox.constructor).toBe('sandbox');
+    expect(run.metrics).toEqual({ constructor: 'x', toString: 2, valueOf: true, agent: 'owner' });
   });
 
   it('keeps agent management to tenant admins', async () => {

@@ -300,6 +300,31 @@ describe('extension data and ctx.params', { timeout: 120_000 }, () => {
     const denied = await api(HOSTS.acme, bob, 'POST', '/api/data/collections', { name: 'mine', schema: {} });
     expectProblem(denied, 403);
 
+    // Property names that objects have too are data: a schema with a `constructor` property was a map
+    // the marshaller took for a class instance (a 500 on create and on update).
+    const named = await api(HOSTS.acme, alice, 'POST', '/api/data/collections', {
+      name: 'parts',
+      schema: {
+        type: 'object',
+        properties: { constructor: { type: 'string' }, toString: { type: 'number' } },
+      },
+      key: { schema: { type: 'string', not: { const: 'constructor' } } },
+    });
+    expect(named.status, named.text).toBe(201);
+    const readBack = await api(HOSTS.acme, alice, 'GET', '/api/data/collections/parts');
+    expect(readBack.body.schema.properties.constructor).toEqual({ type: 'string' });
+    expect(readBack.body.key.schema).toEqual({ type: 'string', not: { const: 'constructor' } });
+    const refusedPart = await api(HOSTS.acme, alice, 'PUT', '/api/data/collections/parts/records/p1', {
+      value: { constructor: 7 },
+    });
+    expectProblem(refusedPart, 422);
+    expect(refusedPart.body.errors).toContainEqual(expect.objectContaining({ path: 'value.constructor' }));
+    const renamed = await api(HOSTS.acme, alice, 'PUT', '/api/data/collections/parts', {
+      schema: { type: 'object', properties: { constructor: { type: 'number' } } },
+      revision: readBack.body.revision,
+    });
+    expect(renamed.status, renamed.text).toBe(200);
+
     const created = await api(HOSTS.acme, alice, 'POST', '/api/data/collections', {
       name: 'customers',
       schema: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },

@@ -399,6 +399,22 @@ describe('credential, grants and a granted Skill end to end', () => {
     expect(received.map((request) => request.url)).toEqual(['/v1/customers/43']);
   });
 
+  it('keeps a request template whose parameters are named like object properties, and sends them', async () => {
+    // A marshaller took a map with a `constructor` key for a class instance: the Skill was a 500.
+    const named = await createSkill(resourceId, {
+      method: 'GET',
+      path: '/customers/{input.id}',
+      query: { constructor: '{input.fields}', toString: 'x' },
+    });
+    const read = await api(HOSTS.acme, alice, 'GET', `/api/skills/${named}`);
+    expect(read.status, read.text).toBe(200);
+    expect(Object.keys(read.body.asset.request.query)).toEqual(['constructor', 'toString']);
+    received.length = 0;
+    const execution = await runToEnd(named, { id: '7', fields: 'name' });
+    expect(execution.status, JSON.stringify(execution)).toBe('succeeded');
+    expect(received.map((item) => item.url)).toEqual(['/v1/customers/7?constructor=name&toString=x']);
+  });
+
   it('redacts a credential the upstream echoes back from the run output', async () => {
     const echo = await createSkill(
       resourceId,

@@ -9,6 +9,7 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { queryAll, type Table } from '../db.ts';
+import { parseJson, stringifyJson } from '../json.ts';
 import {
   auditByAction,
   auditByActor,
@@ -99,7 +100,8 @@ function entryFromItem(item: Record<string, unknown>): AuditEntry {
     actor: item.actor as AuditActor,
     action: String(item.action),
     target: String(item.target),
-    details: (item.details as Record<string, unknown> | undefined) ?? {},
+    details: ((typeof item.detailsJson === 'string' ? parseJson(item.detailsJson) : item.details) ??
+      {}) as Record<string, unknown>,
     ...(typeof item.requestId === 'string' ? { requestId: item.requestId } : {}),
     hash: String(item.hash),
   };
@@ -127,12 +129,17 @@ export class AuditRepository {
   putEntry(domain: DomainContext, entry: AuditEntry, category: AuditCategory | undefined): Promise<boolean> {
     const pk = domainPk(domain);
     const sk = entrySk(entry.id);
+    const { details, ...rest } = entry;
     return putItem(this.#table, {
       Item: {
         PK: pk,
         SK: sk,
         type: ITEM_TYPE.auditEntry,
-        ...entry,
+        ...rest,
+        // As JSON text: details carry what tenants wrote (a Skill's request templates, a schedule's
+        // input), and a marshaller takes a map with a `constructor` key for a class instance.
+        // Entries written before carry a map, read as it is; the hash is of the value either way.
+        detailsJson: stringifyJson(details),
         // Filter indexes (not part of the hashed content): by actor, target and action.
         [BY_ACTOR.pk]: auditByActor(domain, entry.actor.username),
         [BY_ACTOR.sk]: sk,

@@ -33,19 +33,23 @@ export class SkillConflictError extends ConflictError {
 }
 
 /**
- * Schemas are stored as JSON text, as written: a DynamoDB map refuses a `__proto__` key, a `const`
- * of 12345678901234567890 or 1e-300. Items written before carry maps, read as they are.
+ * Schemas (and the asset binding) are stored as JSON text, as written: a DynamoDB map refuses a
+ * `__proto__` key, a `const` of 12345678901234567890 or 1e-300, and a marshaller takes a map with a
+ * `constructor` key for a class instance. Items written before carry maps, read as they are.
  */
 function storedSchema(json: unknown, legacy: unknown): JsonSchema {
   return (typeof json === 'string' ? parseJson(json) : legacy) as JsonSchema;
 }
 
 function skillItem(skill: Skill): Record<string, unknown> {
-  const { inputSchema, outputSchema, ...rest } = skill;
+  const { inputSchema, outputSchema, asset, ...rest } = skill;
   return {
     ...rest,
     inputSchemaJson: stringifyJson(inputSchema),
     outputSchemaJson: stringifyJson(outputSchema),
+    // The binding holds an HTTP Skill's request templates, written by the tenant: as text, for the
+    // same reasons (a body template `{"constructor": "…"}` was a map the marshaller refused).
+    assetJson: stringifyJson(asset),
   };
 }
 
@@ -66,7 +70,7 @@ export function toSkill(item: Record<string, unknown>): Skill {
     approval: item.approval as ApprovalRule,
     visibility: { roles: ((item.visibility as { roles?: string[] } | undefined)?.roles ?? []) as string[] },
     tags: Array.isArray(item.tags) ? (item.tags as unknown[]).map(String) : [],
-    asset: item.asset as AssetBinding,
+    asset: (typeof item.assetJson === 'string' ? parseJson(item.assetJson) : item.asset) as AssetBinding,
     limits: item.limits as ExecutionLimits,
     ...(Array.isArray(item.egress) && item.egress.length > 0 ? { egress: item.egress.map(String) } : {}),
     ...(Array.isArray(item.collections) && item.collections.length > 0

@@ -8,6 +8,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { JsonSchema } from '../catalog/schemas.ts';
 import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
+import { parseJson, stringifyJson } from '../json.ts';
 import { domainPk, ITEM_TYPE } from '../keys.ts';
 import { deleteItem, putItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -21,12 +22,31 @@ function changedConcurrently(name: string, cause: unknown): CollectionConflictEr
   return new CollectionConflictError(`Collection ${name} changed concurrently; retry`, { cause });
 }
 
+/**
+ * A definition as stored: its schema and key rule as JSON text, as a Skill's schemas are (a schema
+ * with a property named `constructor` was a map the marshaller took for a class instance: a 500).
+ * Definitions written before carry maps, read as they are.
+ */
+function collectionItem(domain: TenantContext, collection: Collection): Record<string, unknown> {
+  const { schema, key, ...rest } = collection;
+  return {
+    ...collectionKey(domain, collection.name),
+    type: ITEM_TYPE.dataCollection,
+    ...rest,
+    schemaJson: stringifyJson(schema),
+    keyJson: stringifyJson(key),
+  };
+}
+
 function toCollection(item: Record<string, unknown>): Collection {
-  const key = (item.key ?? {}) as { field?: unknown; schema?: unknown };
+  const key = (typeof item.keyJson === 'string' ? parseJson(item.keyJson) : (item.key ?? {})) as {
+    field?: unknown;
+    schema?: unknown;
+  };
   return {
     name: String(item.name),
     description: String(item.description ?? ''),
-    schema: item.schema as JsonSchema,
+    schema: (typeof item.schemaJson === 'string' ? parseJson(item.schemaJson) : item.schema) as JsonSchema,
     key: {
       ...(typeof key.field === 'string' ? { field: key.field } : {}),
       ...(key.schema === undefined ? {} : { schema: key.schema as JsonSchema }),
@@ -72,7 +92,7 @@ export class CollectionRepository {
     await putItem(
       this.#table,
       {
-        Item: { ...collectionKey(domain, collection.name), type: ITEM_TYPE.dataCollection, ...collection },
+        Item: collectionItem(domain, collection),
         ConditionExpression: 'attribute_not_exists(PK)',
       },
       (error) =>
@@ -87,7 +107,7 @@ export class CollectionRepository {
     await putItem(
       this.#table,
       {
-        Item: { ...collectionKey(domain, collection.name), type: ITEM_TYPE.dataCollection, ...collection },
+        Item: collectionItem(domain, collection),
         ConditionExpression: 'revision = :current',
         ExpressionAttributeValues: { ':current': expectedRevision },
       },

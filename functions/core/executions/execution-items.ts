@@ -52,11 +52,35 @@ const RUN_INDEXES = [
  * written before this change carry `input` / `output` maps, read as they are.
  */
 export function toExecution(item: Record<string, unknown>): Execution {
-  const { type: _type, inputJson, outputJson, ...rest } = withoutKeys(item, RUN_INDEXES);
+  const {
+    type: _type,
+    inputJson,
+    outputJson,
+    metricsJson,
+    sandboxJson,
+    ...rest
+  } = withoutKeys(item, RUN_INDEXES);
   return {
     ...(rest as unknown as Execution),
     ...(typeof inputJson === 'string' ? { input: parseJson(inputJson) } : {}),
     ...(typeof outputJson === 'string' ? { output: parseJson(outputJson) } : {}),
+    ...(typeof metricsJson === 'string' ? { metrics: parseJson(metricsJson) as Execution['metrics'] } : {}),
+    ...(typeof sandboxJson === 'string' ? { sandbox: parseJson(sandboxJson) as Execution['sandbox'] } : {}),
+  };
+}
+
+/**
+ * A result's metrics and containment plan as stored: JSON text, like input and output. An agent
+ * reports both, and a DynamoDB marshaller reads a map with a key named `constructor` as a class
+ * instance (a 500 that left the run running). Runs recorded before carry maps, read as they are.
+ */
+export function reportedRecords(report: {
+  readonly metrics?: Readonly<Record<string, unknown>>;
+  readonly sandbox?: Readonly<Record<string, unknown>>;
+}): { metricsJson?: string; sandboxJson?: string } {
+  return {
+    ...(report.metrics === undefined ? {} : { metricsJson: stringifyJson(report.metrics) }),
+    ...(report.sandbox === undefined ? {} : { sandboxJson: stringifyJson(report.sandbox) }),
   };
 }
 

@@ -14,6 +14,7 @@ import type { SkillCatalog } from '../catalog/skills.ts';
 import { unlessNotFound } from '../errors.ts';
 import { stringifyJson } from '../json.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
+import { reportedRecords } from './execution-items.ts';
 import { RunNotStorableError } from './execution-repository.ts';
 import { type Execution, type ExecutionError, RUNNING_GRACE_SECONDS } from './model.ts';
 import {
@@ -87,8 +88,7 @@ export class RunResults extends RunService<RunResultsOptions> {
     const startedAt = current.startedAt === undefined ? reportedStartOf(report) : undefined;
     const extras = {
       ...(startedAt === undefined ? {} : { startedAt }),
-      ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
-      ...(report.sandbox === undefined ? {} : { sandbox: report.sandbox }),
+      ...reportedRecords(report),
       ...(report.egress === undefined || report.egress.length === 0 ? {} : { egress: report.egress }),
       ...(report.reportId === undefined ? {} : { resultReportId: report.reportId }),
       ...(status === 'cancelled' && current.cancelRequestedBy !== undefined
@@ -156,8 +156,7 @@ export class RunResults extends RunService<RunResultsOptions> {
     const capped = error === undefined ? undefined : capError(error);
     const startedAt = reportedStartOf(report);
     const extras = {
-      ...(report.metrics === undefined ? {} : { metrics: report.metrics }),
-      ...(report.sandbox === undefined ? {} : { sandbox: report.sandbox }),
+      ...reportedRecords(report),
       ...(report.egress === undefined || report.egress.length === 0 ? {} : { egress: report.egress }),
       ...(report.reportId === undefined ? {} : { resultReportId: report.reportId }),
     };
