@@ -7,6 +7,7 @@
 
 import type { AvailabilityState } from '../contract/catalog.ts';
 import { NotRunnableError } from './errors.ts';
+import type { TenantContext } from './tenancy/domain.ts';
 
 export { AVAILABILITY_STATES, type AvailabilityState } from '../contract/catalog.ts';
 
@@ -52,4 +53,27 @@ export function assertRunnable(
     `The ${subject} "${name}" is ${state}: runs are refused until ${who} restores it`,
     { extra: { subject, id, state } },
   );
+}
+
+/** What was taken out of use: a Skill or a script, by id, with its name and its new state. */
+export interface Unavailable {
+  readonly subject: 'Skill' | 'script';
+  readonly id: string;
+  readonly name: string;
+  readonly state: Exclude<AvailabilityState, 'active'>;
+}
+
+/**
+ * Called once a Skill or script was disabled or archived, after its audit entry: the runs of it that
+ * have not started are withdrawn (runnability is checked when a run is requested and approved, so a
+ * run already queued would otherwise start).
+ */
+export type OnUnavailable = (domain: TenantContext, taken: Unavailable, actor: string) => Promise<void>;
+
+/** The error a run not started gets when what it runs is taken out of use. */
+export function withdrawnError(taken: Unavailable, actor: string): { type: string; message: string } {
+  return {
+    type: 'NotRunnable',
+    message: `The ${taken.subject} "${taken.name}" was ${taken.state} by ${actor} before the run started`,
+  };
 }

@@ -58,6 +58,13 @@ async function agentSkill(
   return String(skill.body.id);
 }
 
+/** A new token of an agent (the old one stops working), for driving its channel by hand. */
+async function rotateToken(name: string): Promise<string> {
+  const rotated = await acme(`/api/agents/${name}/token`, { method: 'POST' });
+  expect(rotated.status, rotated.text).toBe(201);
+  return String(rotated.body.token);
+}
+
 async function request(skillId: string, input: unknown = {}): Promise<string> {
   const run = await acme(`/api/skills/${skillId}/executions`, { method: 'POST', body: { input } });
   expect(run.status, run.text).toBe(202);
@@ -512,6 +519,30 @@ describe('execfabric agent', () => {
     const id = await request(skill);
     // It was named "local-agent" on the run: the kind, not the script.
     expect((await acme(`/api/executions/${id}`)).body.assetName).toBe(script.name);
+
+    // Disabled while the run waits in the agent's queue: the run is withdrawn, and the agent never
+    // gets its job (its next poll found it and ran it).
+    expect((await state('disabled')).status).toBe(200);
+    const withdrawn = (await acme(`/api/executions/${id}`)).body;
+    expect(withdrawn.status).toBe('cancelled');
+    expect(withdrawn.error).toEqual({
+      type: 'NotRunnable',
+      message: `The script "${script.name}" was disabled by alice before the run started`,
+    });
+    // Nor the job of a run cancelled while it waited for the agent.
+    expect((await state('active')).status).toBe(200);
+    const cancelled = await request(skill);
+    expect(
+      (await acme(`/api/executions/${cancelled}/cancel`, { method: 'POST', body: {} })).body.status,
+    ).toBe('cancelled');
+    const polled = await channel(await rotateToken('careful-box'), '/api/agent/poll', {
+      name: 'careful-box',
+      version: '1',
+      waitSeconds: 0,
+    });
+    expect(polled.status, polled.text).toBe(204);
+    const audit = (await acme(`/api/audit?target=${encodeURIComponent(`execution:${id}`)}`)).body.items;
+    expect(audit.map((entry: { action: string }) => entry.action)).toContain('execution.cancelled');
   });
 
   it('refuses a revoked agent token, and the agent stops with a clear error', async () => {

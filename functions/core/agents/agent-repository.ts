@@ -330,6 +330,11 @@ export class AgentRepository {
     return result.Item === undefined ? null : toJob(result.Item);
   }
 
+  /** Deletes a job no agent has started (its run ended before); a started one is kept. */
+  async discard(key: Key): Promise<void> {
+    await deleteItem(this.#table, { Key: key, ConditionExpression: 'attribute_not_exists(startedAt)' });
+  }
+
   /** Deletes a job still leased with `leaseHash`; false when it is not (reported already). */
   async release(
     domain: TenantContext,

@@ -121,6 +121,11 @@ export interface AgentsOptions {
    * processes (Lambda), else this process's. @default this process's (poll-slots.ts)
    */
   readonly pollSlots?: PollSlots;
+  /**
+   * Whether a job's run still waits to start (not cancelled, withdrawn or timed out meanwhile): a
+   * job of a run that does not is discarded, never handed out. @default every run waits
+   */
+  readonly runWaiting?: (domain: TenantContext, executionId: string) => Promise<boolean>;
 }
 
 export class Agents {
@@ -129,6 +134,7 @@ export class Agents {
   readonly #now: () => Date;
   readonly #interval: number;
   readonly #pollSlots: PollSlots;
+  readonly #runWaiting: NonNullable<AgentsOptions['runWaiting']>;
 
   constructor(options: AgentsOptions) {
     this.#store = new AgentRepository(options.table);
@@ -136,6 +142,7 @@ export class Agents {
     this.#now = options.now ?? (() => new Date());
     this.#interval = options.pollIntervalMs ?? 500;
     this.#pollSlots = options.pollSlots ?? processPollSlots();
+    this.#runWaiting = options.runWaiting ?? (async () => true);
   }
 
   statusOf(agent: Agent): AgentStatus {
@@ -355,6 +362,11 @@ export class Agents {
     const now = this.#now();
     const lapsedBefore = new Date(now.getTime() - LEASE_CONFIRM_SECONDS * 1000).toISOString();
     for (const stored of await this.#store.leasable(domain, agent.name, lapsedBefore, 25)) {
+      // A run cancelled (or withdrawn: its script disabled) while its job waited here never starts.
+      if (!(await this.#runWaiting(domain, stored.job.executionId))) {
+        await this.#store.discard(stored.key);
+        continue;
+      }
       const lease = randomBytes(32).toString('base64url');
       const taken = await this.#store.lease(stored.key, {
         hash: sha256(lease),

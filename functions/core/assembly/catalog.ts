@@ -9,11 +9,12 @@
 import { type ScriptChecker, ScriptCheckUnavailableError } from '../assets/checker.ts';
 import { ScriptAssets } from '../assets/scripts.ts';
 import { AuditLog } from '../audit/chain.ts';
+import { type OnUnavailable, withdrawnError } from '../availability.ts';
 import { SkillCatalog } from '../catalog/skills.ts';
 import { Collections } from '../data/collections.ts';
 import type { Table } from '../db.ts';
 import type { Environment } from '../env.ts';
-import type { Execution } from '../executions/executions.ts';
+import type { Execution, ExecutionError } from '../executions/executions.ts';
 import { PythonScriptExecutor } from '../executors/python-script.ts';
 import { type Executor, ExecutorRegistry } from '../executors/registry.ts';
 import { Parameters } from '../foundation/parameters.ts';
@@ -79,9 +80,19 @@ export interface ExecutorParts {
   readonly queues: Queues;
 }
 
+/** Withdraws the runs not started yet that `predicate` names, each closed with `error`. */
+export type Withdraw = (
+  domain: TenantContext,
+  actor: string,
+  predicate: (execution: Execution) => boolean,
+  error: ExecutionError,
+) => Promise<void>;
+
 export interface CatalogWiring {
   /** @default nothing to re-check */
   readonly revalidate?: Revalidate;
+  /** @default nothing to withdraw (a function that runs nothing) */
+  readonly withdraw?: Withdraw;
   /**
    * The executors of the other asset kinds, whose bindings the catalog checks. @default none: only
    * `python-script` Skills (what a template installs)
@@ -91,6 +102,17 @@ export interface CatalogWiring {
 
 export function createCatalogCore(options: CatalogCoreOptions, wiring: CatalogWiring = {}) {
   const revalidate = wiring.revalidate ?? (async () => {});
+  const withdraw = wiring.withdraw ?? (async () => {});
+  // A Skill or script taken out of use: its runs not started are withdrawn, with what happened.
+  const onUnavailable: OnUnavailable = (domain, taken, actor) =>
+    withdraw(
+      domain,
+      actor,
+      taken.subject === 'Skill'
+        ? (execution) => execution.skillId === taken.id
+        : (execution) => execution.asset.id === taken.id,
+      withdrawnError(taken, actor),
+    );
   const { table } = options;
   const env = options.env ?? {};
   const now = options.now ?? (() => new Date());
@@ -107,6 +129,7 @@ export function createCatalogCore(options: CatalogCoreOptions, wiring: CatalogWi
     now,
     onActivated: (domain, assetId, actor) =>
       revalidate(domain, actor, (execution) => execution.asset.id === assetId),
+    onUnavailable,
   });
   const httpResources = createHttpResources({
     table,
@@ -152,6 +175,7 @@ export function createCatalogCore(options: CatalogCoreOptions, wiring: CatalogWi
     collectionCheck: (domain, names) => collections.checkDeclared(domain, names),
     onChanged: (domain, skillId, actor) =>
       revalidate(domain, actor, (execution) => execution.skillId === skillId),
+    onUnavailable,
     quota: quotas,
   });
   collections.attachUsers(async (domain, name) => {

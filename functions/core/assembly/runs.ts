@@ -54,6 +54,10 @@ export function createRunCore(options: RunCoreOptions) {
     audit,
     now,
     ...(options.pollSlots === undefined ? {} : { pollSlots: options.pollSlots }),
+    runWaiting: async (domain, executionId) => {
+      const run = await runItems.find(domain, executionId);
+      return run !== null && (run.status === 'requested' || run.status === 'queued');
+    },
   });
   let localAgent: LocalAgentExecutor | undefined;
   const catalog = createCatalogCore(
@@ -62,6 +66,9 @@ export function createRunCore(options: RunCoreOptions) {
       // Changes re-check the pending approvals bound to what changed (`approvals` is built below).
       revalidate: async (domain, actor, predicate) => {
         await approvals.revalidate(domain, actor, predicate);
+      },
+      withdraw: async (domain, actor, predicate, error) => {
+        await executions.withdrawWaiting(domain, predicate, error, actor);
       },
       executors: ({ scripts, httpResources, queues }) => {
         localAgent = new LocalAgentExecutor(scripts, agents);

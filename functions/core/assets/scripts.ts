@@ -11,7 +11,13 @@
 import { createHash } from 'node:crypto';
 import type { ScriptVersion as ScriptVersionAnswer } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
-import { type AvailabilityState, stateChangeDetails, stateReason, stateVerb } from '../availability.ts';
+import {
+  type AvailabilityState,
+  type OnUnavailable,
+  stateChangeDetails,
+  stateReason,
+  stateVerb,
+} from '../availability.ts';
 import { BoundedCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.ts';
@@ -67,6 +73,8 @@ export interface ScriptAssetsOptions {
   readonly now?: () => Date;
   /** Called after the active pointer moved (pending approvals bound to the old version are re-checked). */
   readonly onActivated?: (domain: TenantContext, assetId: string, actor: string) => Promise<void>;
+  /** Called after a script was disabled or archived (its runs not started are withdrawn). */
+  readonly onUnavailable?: OnUnavailable;
 }
 
 /**
@@ -85,6 +93,7 @@ export class ScriptAssets {
   readonly #checker: ScriptChecker;
   readonly #now: () => Date;
   readonly #onActivated: NonNullable<ScriptAssetsOptions['onActivated']>;
+  readonly #onUnavailable: OnUnavailable;
 
   constructor(options: ScriptAssetsOptions) {
     this.#store = new ScriptRepository(options.table);
@@ -92,6 +101,7 @@ export class ScriptAssets {
     this.#checker = options.checker;
     this.#now = options.now ?? (() => new Date());
     this.#onActivated = options.onActivated ?? (async () => undefined);
+    this.#onUnavailable = options.onUnavailable ?? (async () => undefined);
   }
 
   async create(
@@ -179,6 +189,9 @@ export class ScriptAssets {
       target: `asset:${id}`,
       details: stateChangeDetails(current.name, current.state, state, note),
     });
+    if (state !== 'active') {
+      await this.#onUnavailable(domain, { subject: 'script', id, name: current.name, state }, actor.username);
+    }
     return changed;
   }
 

@@ -8,7 +8,13 @@
 import { createHash } from 'node:crypto';
 import type { AuditLog } from '../audit/chain.ts';
 import { canonicalJson } from '../audit/chain.ts';
-import { type AvailabilityState, stateChangeDetails, stateReason, stateVerb } from '../availability.ts';
+import {
+  type AvailabilityState,
+  type OnUnavailable,
+  stateChangeDetails,
+  stateReason,
+  stateVerb,
+} from '../availability.ts';
 import { BoundedCache } from '../cache.ts';
 import type { Table } from '../db.ts';
 import { ConflictError, type FieldIssue, NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
@@ -151,6 +157,8 @@ export interface SkillCatalogOptions {
   readonly now?: () => Date;
   /** Called after a Skill's definition changed (pending approvals bound to it are re-checked). */
   readonly onChanged?: (domain: TenantContext, skillId: string, actor: string) => Promise<void>;
+  /** Called after a Skill was disabled or archived (its runs not started are withdrawn). */
+  readonly onUnavailable?: OnUnavailable;
   /** Checks a Skill's egress declaration. @default every declaration is refused */
   readonly egressCheck?: EgressCheck;
   /** Checks a Skill's collections. @default every declaration is refused */
@@ -203,6 +211,7 @@ export class SkillCatalog {
   readonly #executors: ExecutorRegistry;
   readonly #now: () => Date;
   readonly #onChanged: NonNullable<SkillCatalogOptions['onChanged']>;
+  readonly #onUnavailable: OnUnavailable;
   readonly #egressCheck: EgressCheck;
   readonly #collectionCheck: CollectionCheck;
   readonly #quota: SkillQuota;
@@ -224,6 +233,7 @@ export class SkillCatalog {
     this.#executors = options.executors;
     this.#now = options.now ?? (() => new Date());
     this.#onChanged = options.onChanged ?? (async () => undefined);
+    this.#onUnavailable = options.onUnavailable ?? (async () => undefined);
     this.#egressCheck =
       options.egressCheck ??
       (async () => {
@@ -362,6 +372,9 @@ export class SkillCatalog {
       target: `skill:${id}`,
       details: stateChangeDetails(current.name, current.state, state, note),
     });
+    if (state !== 'active') {
+      await this.#onUnavailable(domain, { subject: 'Skill', id, name: current.name, state }, actor.username);
+    }
     return changed;
   }
 

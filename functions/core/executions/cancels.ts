@@ -13,7 +13,7 @@ import type { TenantContext } from '../tenancy/domain.ts';
 import { CANCEL_CLAIM_SECONDS, type JobClaims } from './job-claim-repository.ts';
 import type { Execution, ExecutionError } from './model.ts';
 import { type RunMoves, RunService } from './run-moves.ts';
-import { sourcesOf, TERMINAL } from './state-machine.ts';
+import { type ExecutionStatus, sourcesOf, TERMINAL } from './state-machine.ts';
 
 export { MAX_CANCEL_REASON };
 
@@ -53,34 +53,76 @@ export class RunCancels extends RunService<RunCancelsOptions> {
       }
       if (current.status === 'running') return this.#requestCancel(domain, current, caller, note);
       if (current.status === 'requested' || current.status === 'queued') {
-        const now = Math.floor(this.moves.now().getTime() / 1000);
-        const claimed =
-          this.options.claims === undefined ||
-          (await this.options.claims.claim(jobId(domain.tenant.id, id), now + CANCEL_CLAIM_SECONDS));
-        if (!claimed) return this.#requestCancel(domain, current, caller, note);
+        if (!(await this.#claimJob(domain, id))) return this.#requestCancel(domain, current, caller, note);
       }
-      const finishedAt = this.moves.now().toISOString();
-      const closed = await this.moves.store.move(domain, id, {
-        to: 'cancelled',
-        from: sourcesOf('cancelled'),
-        set: {
-          finishedAt,
-          error,
-          cancelledBy: caller.username,
-          ...(note === '' ? {} : { cancelReason: note }),
-        },
-        leaves: 'all',
+      const closed = await this.#close(domain, current, sourcesOf('cancelled'), {
+        error,
+        by: caller.username,
+        reason: 'cancelled',
+        note,
       });
-      if (closed !== null) {
-        await this.moves.auditEnd(domain, closed, 'cancelled', caller.username, {
-          reason: 'cancelled',
-          from: current.status,
-          ...(note === '' ? {} : { note }),
-        });
-        return closed;
-      }
+      if (closed !== null) return closed;
     }
     throw new ConflictError('The run keeps changing; try again');
+  }
+
+  /**
+   * Closes a run that has not started (`requested` or `queued`) as `cancelled` with `error`, for the
+   * platform (what it runs was taken out of use): its job is claimed first, so no worker starts it.
+   * False when it is no longer waiting: a worker holds its job (it is starting, and runs), or it ended.
+   */
+  async withdraw(
+    domain: TenantContext,
+    execution: Execution,
+    error: ExecutionError,
+    by: string,
+    reason: string,
+  ): Promise<boolean> {
+    if (execution.status !== 'requested' && execution.status !== 'queued') return false;
+    if (!(await this.#claimJob(domain, execution.id))) return false;
+    const from = sourcesOf('cancelled').filter((status) => status === 'requested' || status === 'queued');
+    return (await this.#close(domain, execution, from, { error, by, reason, note: '' })) !== null;
+  }
+
+  /** Claims a waiting run's job for good, so that no worker ever starts it; false when one holds it. */
+  async #claimJob(domain: TenantContext, id: string): Promise<boolean> {
+    if (this.options.claims === undefined) return true;
+    const now = Math.floor(this.moves.now().getTime() / 1000);
+    return this.options.claims.claim(jobId(domain.tenant.id, id), now + CANCEL_CLAIM_SECONDS);
+  }
+
+  /** Moves the run to `cancelled` from one of `from`, audited; null when it was in none of them. */
+  async #close(
+    domain: TenantContext,
+    current: Execution,
+    from: readonly ExecutionStatus[],
+    how: {
+      readonly error: ExecutionError;
+      readonly by: string;
+      readonly reason: string;
+      readonly note: string;
+    },
+  ): Promise<Execution | null> {
+    const { error, by, reason, note } = how;
+    const closed = await this.moves.store.move(domain, current.id, {
+      to: 'cancelled',
+      from,
+      set: {
+        finishedAt: this.moves.now().toISOString(),
+        error,
+        cancelledBy: by,
+        ...(note === '' ? {} : { cancelReason: note }),
+      },
+      leaves: 'all',
+    });
+    if (closed !== null) {
+      await this.moves.auditEnd(domain, closed, 'cancelled', by, {
+        reason,
+        from: current.status,
+        ...(note === '' ? {} : { note }),
+      });
+    }
+    return closed;
   }
 
   /**

@@ -390,6 +390,24 @@ export class ExecutionRepository {
     return items;
   }
 
+  /**
+   * The tenant's runs not started yet (`requested`, then `queued`), from the listings by status,
+   * oldest first: what a Skill or script taken out of use still has waiting (a tenant's queue is
+   * bounded by its plan's slots and what they have not caught up on).
+   */
+  async *waitingToStart(domain: TenantContext): AsyncGenerator<Execution> {
+    const { pk } = indexKeyNames(FILTER_INDEXES.executionStatus);
+    for (const status of ['requested', 'queued'] as const) {
+      for await (const item of queryAll(this.#table, {
+        IndexName: FILTER_INDEXES.executionStatus,
+        KeyConditionExpression: `${pk} = :listing`,
+        ExpressionAttributeValues: { ':listing': executionsByStatus(domain, status) },
+      })) {
+        yield toExecution(item);
+      }
+    }
+  }
+
   /** Unfinished runs (any tenant) whose deadline is before `before`, shard by shard. */
   async *overdue(before: Date): AsyncGenerator<Execution> {
     const { pk, sk } = indexKeyNames(INDEX.lifecycle);

@@ -280,6 +280,26 @@ export class Executions {
     return this.#cancels.cancel(domain, caller, await this.get(domain, caller, id), reason);
   }
 
+  /**
+   * Withdraws the tenant's runs not started yet that `affects` names, closing each as `cancelled`
+   * with `error` (cancels.ts `withdraw`): what a disabled or archived Skill or script still had
+   * waiting in its queue would otherwise start, since runnability is checked when a run is requested
+   * and approved. A run a worker already holds is starting and runs. Answers how many it closed.
+   */
+  async withdrawWaiting(
+    domain: TenantContext,
+    affects: (execution: Execution) => boolean,
+    error: ExecutionError,
+    by: string,
+  ): Promise<number> {
+    let withdrawn = 0;
+    for await (const execution of this.#store.waitingToStart(domain)) {
+      if (!affects(execution)) continue;
+      if (await this.#cancels.withdraw(domain, execution, error, by, 'withdrawn')) withdrawn++;
+    }
+    return withdrawn;
+  }
+
   /** A page of the log of a run the caller may read, after `after` (log-pages.ts). */
   /**
    * A run the caller may read, as it is shown to them: running once its job streams its log, even
