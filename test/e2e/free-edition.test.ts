@@ -130,6 +130,10 @@ describe('the free personal edition in a browser', () => {
     expect(await operator.getByRole('button', { name: 'Order the conversion' }).count()).toBe(0);
     expect(await operator.getByText(/Order ord_\w+ \(standard, 12 months, 240 USD\)/).count()).toBe(1);
     await operator.getByRole('button', { name: 'Confirm payment' }).click();
+    // A payment is confirmed only after saying what it does, as in the order center.
+    const confirmation = operator.getByRole('dialog');
+    expect(await confirmation.textContent()).toContain('becomes a standard tenant on its new hosts');
+    await confirmation.getByRole('button', { name: 'Confirm payment' }).click();
     await operator.getByText(/by order ord/).waitFor();
     await screenshot(operator, 'free-console-converted');
     expect(operatorErrors).toEqual([]);

@@ -22,6 +22,7 @@ import {
   splitList,
   Table,
   TextField,
+  useConfirm,
 } from '../shared/ui.tsx';
 import { PlanSelect } from './plans.tsx';
 
@@ -400,40 +401,64 @@ function Conversion({ lead, onChanged }: { readonly lead: LeadWithSpace; readonl
     api.post<Order>(`/api/orders/${segment(orderId)}/confirm-payment`),
   );
   const cancel = useAction((orderId: string) => api.post<Order>(`/api/orders/${segment(orderId)}/cancel`));
+  const { confirm: ask, dialog } = useConfirm();
   if (order !== null) {
+    const paying = order.status === 'paying';
+    const what = `${order.plan}, ${order.months} months, ${order.amount} ${order.currency}`;
     return (
       <Section title="Conversion ordered">
+        {dialog}
         <Notice>
-          Order {order.id} ({order.plan}, {order.months} months, {order.amount} {order.currency}) waits for
-          its payment. The space converts when the payment is confirmed; to change the conversion, cancel this
-          order and order it again.
+          {paying
+            ? `Order ${order.id} (${what}): its payment's confirmation started and did not finish. Finishing it goes on from where it stopped; the space converts once.`
+            : `Order ${order.id} (${what}) waits for its payment. The space converts when the payment is confirmed; to change the conversion, cancel this order and order it again.`}
         </Notice>
         <ProblemView problem={confirm.problem} />
         <button
           type="button"
           disabled={confirm.pending}
           onClick={async () => {
-            if ((await confirm.run(order.id)) !== undefined) {
+            const ok = await ask({
+              title: paying ? 'Finish confirming the payment?' : `Confirm the payment of order ${order.id}?`,
+              body: (
+                <p>
+                  The personal space becomes a {order.plan} tenant on its new hosts, with its first admin, for{' '}
+                  {order.months} months. A confirmed payment cannot be undone here.
+                </p>
+              ),
+              confirm: paying ? 'Finish confirmation' : 'Confirm payment',
+            });
+            if (ok && (await confirm.run(order.id)) !== undefined) {
               setCreated(null);
               onChanged();
             }
           }}
         >
-          Confirm payment
+          {paying ? 'Finish confirmation' : 'Confirm payment'}
         </button>
-        <ProblemView problem={cancel.problem} />
-        <button
-          type="button"
-          disabled={cancel.pending}
-          onClick={async () => {
-            if ((await cancel.run(order.id)) !== undefined) {
-              setCreated(null);
-              onChanged();
-            }
-          }}
-        >
-          Cancel the order
-        </button>
+        {paying ? null : (
+          <>
+            <ProblemView problem={cancel.problem} />
+            <button
+              type="button"
+              disabled={cancel.pending}
+              onClick={async () => {
+                const ok = await ask({
+                  title: `Cancel order ${order.id}?`,
+                  body: <p>The order is closed unpaid; the personal space stays as it is.</p>,
+                  confirm: 'Cancel the order',
+                  danger: true,
+                });
+                if (ok && (await cancel.run(order.id)) !== undefined) {
+                  setCreated(null);
+                  onChanged();
+                }
+              }}
+            >
+              Cancel the order
+            </button>
+          </>
+        )}
       </Section>
     );
   }
