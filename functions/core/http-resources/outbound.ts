@@ -508,6 +508,8 @@ export async function sendToResource(
       const changes = raw.status === 303 || ((raw.status === 301 || raw.status === 302) && method === 'POST');
       method = changes && method !== 'HEAD' ? 'GET' : method;
       assertRequestAllowed(resource, method, nextPath);
+      // An upstream that builds its redirects from the request could be led to add an override.
+      assertNoMethodOverride(Object.fromEntries(next.searchParams), undefined);
       hop = { url: next, method, body: changes ? undefined : hop.body };
       path = nextPath;
       continue;

@@ -52,6 +52,8 @@ function handle(request: IncomingMessage, response: ServerResponse, body: string
     '/api/away': () => redirect(302, `http://localhost:${port}/api/items/1`),
     '/api/out-of-allowance': () => redirect(301, '/api/admin/secret'),
     '/api/loop': () => redirect(307, '/api/loop'),
+    // An upstream that redirects where the request's query says (a careless one).
+    '/api/bounce': () => redirect(307, url.searchParams.get('to') ?? '/api/items/1'),
     '/api/big': () => json(200, { data: 'x'.repeat(5000) }),
     '/api/slow': () => {
       setTimeout(() => json(200, { late: true }), 1500);
@@ -99,7 +101,18 @@ function resource(overrides: Partial<HttpResourceConfig> = {}): HttpResourceConf
     description: '',
     baseUrl: `http://127.0.0.1:${port}/api`,
     methods: ['GET', 'POST'],
-    paths: ['/items/*', '/echo', '/old', '/post-old', '/away', '/out-of-allowance', '/loop', '/big', '/slow'],
+    paths: [
+      '/items/*',
+      '/echo',
+      '/old',
+      '/post-old',
+      '/away',
+      '/out-of-allowance',
+      '/loop',
+      '/bounce',
+      '/big',
+      '/slow',
+    ],
     writeAllowed: true,
     auth: { scheme: 'bearer' },
     timeoutSeconds: 5,
@@ -223,6 +236,17 @@ describe('sendToResource', () => {
     );
     expect(sent.status).toBe(200);
     expect(seen.at(-1)?.method).toBe('POST');
+    // Nor through a redirect the upstream was led to make (307 keeps the method and body).
+    const before = seen.length;
+    await expect(
+      sendToResource(
+        { method: 'POST', path: '/bounce', query: { to: '/api/items/1?_method=DELETE' }, body: {} },
+        options(),
+      ),
+    ).rejects.toThrow(/"_method".*another method/);
+    expect(seen.slice(before).map((request) => request.url)).toEqual([
+      `/api/bounce?to=${encodeURIComponent('/api/items/1?_method=DELETE')}`,
+    ]);
     await expect(
       sendToResource({ method: 'POST', path: '/items/1', body: ['_method'] }, options()),
     ).resolves.toMatchObject({ status: 200 });
