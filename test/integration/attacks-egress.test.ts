@@ -7,7 +7,9 @@
  * the whole header base64-encoded, or in the status line of a failed answer that a tenant user
  * reads in the run's error and logs. A script cannot step around the resource's read-only boundary
  * with a method-override header, nor out of its allowed paths with `..;` (`..` to Tomcat, Spring
- * and Jetty) or an encoded separator, directly or through a redirect. And a resource whose base URL
+ * and Jetty), a trailing space or NUL (trimmed by IIS and Windows), fullwidth dots or an encoded
+ * separator, directly or through a redirect; nor send a `_method` parameter or a header a proxy or
+ * framework trusts as its own (`x-middleware-subrequest`, `x-remote-addr`…). And a resource whose base URL
  * names this machine in any spelling (decimal, octal, hex, short, IPv4-mapped, unspecified, a name
  * that resolves to loopback) or the metadata endpoints is never connected to, by a trial or a run.
  */
@@ -230,6 +232,22 @@ describe('a tenant script calling an upstream that echoes its credential', { tim
       'x-forwarded-host': { path: '/echo/method', headers: { 'x-forwarded-host': 'globex.localhost' } },
       'x-original-url': { path: '/echo/method', headers: { 'x-original-url': '/admin' } },
       'x-rewrite-url': { path: '/echo/method', headers: { 'x-rewrite-url': '/admin' } },
+      // Next.js skips its middleware (auth included) for a subrequest (CVE-2025-29927).
+      'x-middleware-subrequest': {
+        path: '/echo/method',
+        headers: { 'x-middleware-subrequest': 'middleware:middleware:middleware:middleware:middleware' },
+      },
+      // What IP allow-lists and rate limits read as the client's address, the host or the path.
+      'x-cluster-client-ip': { path: '/echo/method', headers: { 'x-cluster-client-ip': '10.0.0.1' } },
+      'x-originating-ip': { path: '/echo/method', headers: { 'x-originating-ip': '10.0.0.1' } },
+      'x-remote-addr': { path: '/echo/method', headers: { 'x-remote-addr': '127.0.0.1' } },
+      'x-remote-ip': { path: '/echo/method', headers: { 'x-remote-ip': '127.0.0.1' } },
+      'x-client-ip': { path: '/echo/method', headers: { 'x-client-ip': '127.0.0.1' } },
+      'x-host': { path: '/echo/method', headers: { 'x-host': 'globex.localhost' } },
+      'x-envoy-original-path': { path: '/echo/method', headers: { 'x-envoy-original-path': '/admin' } },
+      // Rails, Laravel and Symfony read a `_method` parameter as the method (PHP reads `.method` so too).
+      '_method parameter': { path: '/echo/method', query: { _method: 'DELETE' } },
+      '.method parameter': { path: '/echo/method', query: { '.method': 'DELETE' } },
       'crlf in the path': { path: '/echo/x\r\nx-injected: 1' },
       'dot segments': { path: '/echo/../admin' },
       'encoded dot segments': { path: '/echo/%2e%2e/admin' },
@@ -377,10 +395,25 @@ describe('a tenant script on a lenient upstream under a base path', { timeout: 1
       'encoded hash': { path: '/items/x%23' },
       'redirect to dot-dot parameter': redirect('/base/items/echo/..;/..;/admin'),
       'redirect to an encoded slash': redirect('/base/items/x%2Fadmin%3F'),
+      // IIS and Windows trim trailing spaces, dots and NULs; NFKC folds fullwidth dots into `.`.
+      'dot-dot and a space': { path: '/items/..%20' },
+      'dot-dot and a tab': { path: '/items/..%09' },
+      'dot-dot and a NUL': { path: '/items/..%00' },
+      'a NUL between dots': { path: '/items/.%00.' },
+      'dot-dot and a double-encoded NUL': { path: '/items/..%2500' },
+      'dot-dot and a stream name': { path: '/items/..:' },
+      'fullwidth dots': { path: '/items/%EF%BC%8E%EF%BC%8E' },
+      'only dots': { path: '/items/...' },
+      'overlong dots': { path: '/items/%C0%AE%C0%AE' },
+      'double-encoded dots': { path: '/items/%252e%252e' },
+      'redirect to dot-dot and a space': redirect('/base/items/echo/..%20/..%20/admin'),
     };
     const allowed = {
       'a plain path': { path: '/items/x' },
       'a parameter that is no dot segment': { path: '/items/echo/a;v=1/b' },
+      'a file name': { path: '/items/a.b' },
+      'dots in a longer name': { path: '/items/wait...' },
+      'unicode letters': { path: '/items/%C3%A9t%C3%A9' },
     };
     const before = upstream.seen.length;
     const run = await acme.run(skill, { resource, calls: { ...refused, ...allowed } });
@@ -391,11 +424,21 @@ describe('a tenant script on a lenient upstream under a base path', { timeout: 1
         message: expect.stringMatching(/request path/),
       });
     }
+    // The script reads why, not only that the path is outside the allowance.
+    expect(run.output['fullwidth dots'].message).toMatch(/may not contain \. or \.\. segments/);
+    expect(run.output['dot-dot and a NUL'].message).toMatch(/control character/);
+    expect(run.output['dot-dot and a double-encoded NUL'].message).toMatch(/double-encoded/);
     for (const label of Object.keys(allowed)) expect(run.output[label], label).toEqual({ status: 200 });
     // Only the allowed calls and the redirecting hops reached the upstream.
     expect(
       upstream.seen.slice(before).filter((url) => !url.startsWith('/base/items/echo/redirect?')),
-    ).toEqual(['/base/items/x', '/base/items/echo/a;v=1/b']);
+    ).toEqual([
+      '/base/items/x',
+      '/base/items/echo/a;v=1/b',
+      '/base/items/a.b',
+      '/base/items/wait...',
+      '/base/items/%C3%A9t%C3%A9',
+    ]);
   });
 
   it('fails a run that does not catch the refusal with a readable error naming the request path', async () => {

@@ -239,6 +239,8 @@ def view():
     seen = {name: read("/proc/" + name) for name in FILES}
     seen["pressure"] = sorted(os.listdir("/proc/pressure")) if os.path.isdir("/proc/pressure") else []
     seen["pressure/cpu"] = read("/proc/pressure/cpu")
+    for folder in ("irq", "fs"):  # per-IRQ counts; each disk's ext4 free blocks and extent-cache hits
+        seen[folder] = sorted(os.listdir("/proc/" + folder)) if os.path.isdir("/proc/" + folder) else []
     return seen
 
 def attempt(action):
@@ -250,7 +252,7 @@ def attempt(action):
 
 def undo(prefix):
     tried = {}
-    for target in (b"/proc/loadavg", b"/proc/stat", b"/proc/pressure", b"/proc"):
+    for target in (b"/proc/loadavg", b"/proc/stat", b"/proc/pressure", b"/proc/irq", b"/proc/fs", b"/proc"):
         tried[prefix + "umount " + target.decode()] = attempt(lambda: libc.umount2(target, 2))
     tried[prefix + "remount rw"] = attempt(lambda: libc.mount(None, b"/proc/loadavg", None, 32 | 4096, None))
     tried[prefix + "write"] = attempt(lambda: open("/proc/loadavg", "w").write("9") and 0)
@@ -639,6 +641,8 @@ describe('one tenant’s script against another’s on the same platform', { tim
         expect(seen[name], `${when}: ${name}`).toBe('');
       expect(seen.pressure, when).toEqual([]);
       expect(seen['pressure/cpu'], when).toBe('FileNotFoundError');
+      expect(seen.irq, `${when}: irq`).toEqual([]);
+      expect(seen.fs, `${when}: fs`).toEqual([]);
     }
     const undone = Object.entries(during.output.tried as Record<string, string>).filter(
       ([what, answer]) => answer === 'ok' && !what.endsWith('unshare'),

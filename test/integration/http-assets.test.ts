@@ -470,6 +470,22 @@ describe('credential, grants and a granted Skill end to end', () => {
     const separator = await runToEnd(skillId, { id: 'x/admin?' });
     expect(separator).toMatchObject({ status: 'failed', error: { type: 'HttpRequestRefused' } });
     expect(separator.error.message).toMatch(/request path may not hold an encoded/);
+    // A trailing NUL or space (trimmed by IIS and Windows), fullwidth dots (`..` after NFKC), only
+    // dots, a double encoding.
+    for (const [id, message] of [
+      ['..\u0000', /control character/],
+      ['.. ', /\. or \.\./],
+      ['．．', /\. or \.\./],
+      ['...', /\. or \.\./],
+      ['%2e%2e', /double-encoded/],
+    ] as const) {
+      const execution = await runToEnd(skillId, { id });
+      expect(execution, JSON.stringify(id)).toMatchObject({
+        status: 'failed',
+        error: { type: 'HttpRequestRefused' },
+      });
+      expect(execution.error.message, JSON.stringify(id)).toMatch(message);
+    }
     expect(received).toEqual([]);
   });
 
@@ -506,6 +522,24 @@ describe('credential, grants and a granted Skill end to end', () => {
       request: { method: 'GET', path: '/customers/../admin' },
     });
     expectProblem(traversal, 422, 'dot segments in the template');
+
+    // A `_method` parameter or body field: Rails, Laravel and Symfony would read another method.
+    const overrideQuery = await saveSkill(HOSTS.acme, alice, {
+      id: resourceId,
+      request: { method: 'GET', path: '/customers/{input.id}', query: { _method: 'DELETE' } },
+    });
+    expectProblem(overrideQuery, 422, 'a _method query parameter');
+    expect(overrideQuery.body.errors).toEqual([
+      { path: 'asset.request.query', message: expect.stringMatching(/"_method".*another method/) },
+    ]);
+    const overrideBody = await saveSkill(HOSTS.acme, alice, {
+      id: resourceId,
+      request: { method: 'POST', path: '/customers/{input.id}', body: { _method: '{input.verb}' } },
+    });
+    expectProblem(overrideBody, 422, 'a _method body field');
+    expect(overrideBody.body.errors).toEqual([
+      { path: 'asset.request.body', message: expect.stringMatching(/"_method".*another method/) },
+    ]);
   });
 
   it('lets a super-admin try the resource from the public domain only', async () => {
@@ -547,6 +581,18 @@ describe('credential, grants and a granted Skill end to end', () => {
       path: '/customers/9',
     });
     expectProblem(write, 422, 'trial write on a read-only resource');
+    received.length = 0;
+    for (const [label, request] of Object.entries({
+      'a trailing space': { method: 'GET', path: '/customers/..%20' },
+      'fullwidth dots': { method: 'GET', path: '/customers/%EF%BC%8E%EF%BC%8E' },
+      'a NUL': { method: 'GET', path: '/customers/..%00' },
+      'a double encoding': { method: 'GET', path: '/customers/..%2500' },
+      'a _method parameter': { method: 'GET', path: '/customers/9', query: { _method: 'DELETE' } },
+    })) {
+      const refused = await governance('POST', `/api/http-resources/${resourceId}/trial`, request);
+      expectProblem(refused, 422, `trial with ${label}`);
+    }
+    expect(received).toEqual([]);
     expectProblem(
       await api(HOSTS.acme, alice, 'POST', `/api/http-resources/${resourceId}/trial`, {
         method: 'GET',

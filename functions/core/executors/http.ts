@@ -13,8 +13,15 @@
 import { canonicalJson } from '../audit/chain.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { sha256 } from '../hashing.ts';
+import { HttpRequestRefusedError } from '../http-resources/errors.ts';
 import { HTTP_QUEUE, type HttpJob, type HttpRequestTemplate } from '../http-resources/jobs.ts';
-import { HTTP_METHODS, type HttpResource, methodIssue, snapshotOf } from '../http-resources/model.ts';
+import {
+  assertNoMethodOverride,
+  HTTP_METHODS,
+  type HttpResource,
+  methodIssue,
+  snapshotOf,
+} from '../http-resources/model.ts';
 import type { HttpResources } from '../http-resources/resources.ts';
 import { checkPathTemplate, placeholdersIn, templateAllowed } from '../http-resources/templates.ts';
 import type { Queues } from '../queues.ts';
@@ -61,6 +68,16 @@ export class HttpExecutor implements Executor {
     const parsed = parseBindingOf('http', binding, value);
     const { request } = parsed;
     checkPathTemplate(request.path, 'asset.request.path');
+    try {
+      // The template's own names; a body that is one placeholder is checked again at run time.
+      assertNoMethodOverride(request.query, request.body);
+    } catch (error) {
+      if (!(error instanceof HttpRequestRefusedError)) throw error;
+      throw new ValidationError(
+        'Invalid http binding',
+        error.issues.map((issue) => ({ path: `asset.request.${issue.path}`, message: issue.message })),
+      );
+    }
     if (request.body !== undefined && (request.method === 'GET' || request.method === 'HEAD')) {
       throw new ValidationError('Invalid http binding', [
         { path: 'asset.request.body', message: `a ${request.method} request has no body` },

@@ -11,7 +11,7 @@ import type { AvailabilityState } from '../availability.ts';
 import { type FieldIssue, ValidationError } from '../errors.ts';
 import { ipLiteral } from './addresses.ts';
 import { HttpRequestRefusedError } from './errors.ts';
-import { pathAllowed, patternIssue } from './templates.ts';
+import { checkConcretePath, pathAllowed, patternIssue } from './templates.ts';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -260,13 +260,48 @@ export function methodIssue(resource: HttpResourceConfig, method: string): strin
 
 /**
  * The check every concrete request passes before anything is sent: method and write boundary,
- * then the path against the allowance (dot segments included).
+ * then the path's own shape (a dot segment in any spelling, a control character…: refused saying
+ * why), then the path against the allowance.
  */
 export function assertRequestAllowed(resource: HttpResourceConfig, method: string, path: string): void {
   const methodProblem = methodIssue(resource, method);
   if (methodProblem !== null) throw new HttpRequestRefusedError(methodProblem, 'method');
+  checkConcretePath(path);
   if (!pathAllowed(resource.paths, path))
     throw new HttpRequestRefusedError('The request path is outside the paths this resource allows', 'path');
+}
+
+/**
+ * A name frameworks read as the request's method: Rails (Rack::MethodOverride), Laravel and Symfony
+ * turn a POST with a `_method=DELETE` parameter or body field into a DELETE. PHP reads `.method`,
+ * ` method` and `[method` as `_method` (it turns `.`, a space and `[` in a name into `_`), and
+ * `_method[]` as an array under that name.
+ */
+const METHOD_OVERRIDE_FIELD = /^\s*[\s_.[]method(?:\[|$)/i;
+
+/**
+ * Refuses a request that carries a method override in its query or as a top-level field of a JSON
+ * object body, whatever its value: the resource's methods and write boundary would otherwise be
+ * only what the request says first. Bodies are only ever sent as JSON (never form-encoded).
+ */
+export function assertNoMethodOverride(
+  query: Readonly<Record<string, string>> | undefined,
+  body: unknown,
+  bodyField = 'body',
+): void {
+  const refuse = (where: string, name: string, field: string) =>
+    new HttpRequestRefusedError(
+      `The request ${where} may not hold ${JSON.stringify(name)}: servers read it as another method`,
+      field,
+    );
+  for (const name of Object.keys(query ?? {})) {
+    if (METHOD_OVERRIDE_FIELD.test(name)) throw refuse('query', name, 'query');
+  }
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    for (const name of Object.keys(body)) {
+      if (METHOD_OVERRIDE_FIELD.test(name)) throw refuse('body', name, bodyField);
+    }
+  }
 }
 
 /** The header that carries a credential under the resource's scheme. */

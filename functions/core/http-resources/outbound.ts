@@ -32,6 +32,7 @@ import {
   UpstreamTimeoutError,
 } from './errors.ts';
 import {
+  assertNoMethodOverride,
   assertRequestAllowed,
   authHeader,
   credentialForms,
@@ -81,9 +82,38 @@ export interface OutboundRequest {
 /** Header names a script may add to a relayed request (conditional requests, preferences, `x-*`). */
 const EXTRA_HEADER =
   /^(accept-language|if-match|if-none-match|if-modified-since|if-unmodified-since|prefer|x-[a-z0-9-]+)$/;
-const PLATFORM_HEADER = /^x-(forwarded|real-ip|amz|amzn|execfabric|original|client-ip)/;
+/**
+ * `x-` header families that proxies, load balancers and frameworks set themselves, and that a back
+ * end trusts as theirs: a prefix each (`x-forwarded` is `x-forwarded-for`, `-host`, `-proto`…).
+ * The client's address (`x-real-ip`, `x-client-ip`, `x-cluster-client-ip`, `x-originating-ip`,
+ * `x-remote-addr`, `x-remote-ip`…: IP allow-lists and rate limits read them), the host
+ * (`x-host`), the request before a rewrite (`x-original-url`, `x-original-host`…), the
+ * proxy's own (`x-envoy-*`, AWS's `x-amz-*`/`x-amzn-*`, the platform's `x-execfabric-*`), and a
+ * framework's internal subrequest (`x-middleware-subrequest`: Next.js skips its middleware, auth
+ * included, CVE-2025-29927; `x-nextjs-*`, `x-invoke-*`, `x-matched-path`, read by Next.js too).
+ */
+const PLATFORM_HEADER_FAMILIES = [
+  'forwarded',
+  'real-ip',
+  'client-ip',
+  'cluster-client-ip',
+  'originating-ip',
+  'remote-',
+  'true-client-ip',
+  'host',
+  'original',
+  'envoy-',
+  'amz',
+  'amzn',
+  'execfabric',
+  'middleware-',
+  'nextjs-',
+  'invoke-',
+  'matched-path',
+] as const;
+const PLATFORM_HEADER = new RegExp(`^x-(${PLATFORM_HEADER_FAMILIES.join('|')})`);
 /** Headers servers read as another method or path: they would step around the resource's allowance. */
-const OVERRIDE_HEADER = /^x-(http-method|http-method-override|method-override|rewrite-url)$/;
+const OVERRIDE_HEADER = /^x-(http-method|http-method-override|method-override|rewrite-url|override-url)$/;
 
 /** Why a script may not send this header to this resource, or null when it may. */
 export function extraHeaderIssue(resource: HttpResourceConfig, name: string, value: string): string | null {
@@ -416,6 +446,7 @@ export async function sendToResource(
   const basePath = base.pathname.replace(/\/+$/, '');
   let method = request.method.toUpperCase();
   assertRequestAllowed(resource, method, request.path);
+  assertNoMethodOverride(request.query, request.body);
   if (request.body !== undefined && (method === 'GET' || method === 'HEAD')) {
     throw new HttpRequestRefusedError(`A ${method} request has no body`, 'body');
   }
@@ -477,6 +508,8 @@ export async function sendToResource(
       const changes = raw.status === 303 || ((raw.status === 301 || raw.status === 302) && method === 'POST');
       method = changes && method !== 'HEAD' ? 'GET' : method;
       assertRequestAllowed(resource, method, nextPath);
+      // An upstream that builds its redirects from the request could be led to add an override.
+      assertNoMethodOverride(Object.fromEntries(next.searchParams), undefined);
       hop = { url: next, method, body: changes ? undefined : hop.body };
       path = nextPath;
       continue;

@@ -22,6 +22,7 @@ import { planLimits } from '../tenancy/plans.ts';
 import { runErrorType } from './errors.ts';
 import type { EgressUse } from './jobs.ts';
 import {
+  assertNoMethodOverride,
   assertRequestAllowed,
   type CredentialState,
   configHash,
@@ -487,6 +488,7 @@ export class HttpResources {
     const resource = await this.get(id);
     // Refused requests are refused before the credential is even read.
     assertRequestAllowed(resource, request.method, request.path);
+    assertNoMethodOverride(request.query, request.body);
     const credential = await this.#credentials.read(id, 'current');
     if (credential === null)
       throw new CredentialMissingError(`HTTP resource ${id} has no credential yet; PUT one first`);

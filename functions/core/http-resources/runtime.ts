@@ -39,7 +39,7 @@ import {
   httpJobSchema,
   MAX_EGRESS_BODY_BYTES,
 } from './jobs.ts';
-import { assertRequestAllowed, type HttpResourceSnapshot } from './model.ts';
+import { assertNoMethodOverride, assertRequestAllowed, type HttpResourceSnapshot } from './model.ts';
 import {
   extraHeaderIssue,
   type OutboundRequest,
@@ -425,7 +425,7 @@ export async function relayEgressCall(
   }
   // Refused requests are refused before the credential is even read (and are no credential use).
   try {
-    precheck(resource, method.toUpperCase(), path, headers, json, ports.allowLocalDevelopment);
+    precheck(resource, method.toUpperCase(), path, query, headers, json, ports.allowLocalDevelopment);
   } catch (error) {
     if (error instanceof ExecFabricError) return refusedCall(runErrorType(error), error.message);
     throw error;
@@ -510,6 +510,7 @@ function precheck(
   resource: HttpResourceSnapshot,
   method: string,
   path: string,
+  query: Readonly<Record<string, string>> | undefined,
   headers: Readonly<Record<string, string>> | undefined,
   json: unknown,
   allowLocalDevelopment: boolean,
@@ -518,6 +519,7 @@ function precheck(
     throw new LocalDevelopmentDisabledError('Local development resources are disabled on this deployment');
   }
   assertRequestAllowed(resource, method, path);
+  assertNoMethodOverride(query, json, 'json');
   if (json !== undefined && (method === 'GET' || method === 'HEAD')) {
     throw new HttpRequestRefusedError(`A ${method} request has no body`, 'json');
   }

@@ -11,8 +11,11 @@
  *
  * A resource allows paths by patterns, relative to its base URL: `*` matches within one segment
  * (a segment that is only `*` needs at least one character), and a final `/**` matches any number
- * of further segments (none included). Dot segments are never allowed, encoded or not, nor with a
- * `;` parameter (`..;`, which Tomcat, Spring and Jetty read as `..`); nor are encoded separators.
+ * of further segments (none included). Dot segments are never allowed in any spelling a lenient
+ * server reads as one: encoded, with a `;` parameter (`..;`, `..` to Tomcat, Spring and Jetty) or a
+ * `:` stream name, with a trailing space or NUL (trimmed by IIS and Windows), fullwidth (`．．`,
+ * `..` after NFKC), or only dots (`...`). Nor are encoded separators, control characters (`%00`–`%1F`,
+ * `%7F`) or double encoding (an escape left once decoded: `%252e`).
  */
 
 import { ValidationError } from '../errors.ts';
@@ -74,39 +77,57 @@ export function placeholdersIn(text: string): string[] {
 
 /** An encoded `/`, `\`, `?` or `#`: a server that decodes the path reads a separator or its end. */
 const ENCODED_SEPARATOR = /%(2f|5c|3f|23)/i;
+/** A percent escape. */
+const ESCAPE = /%[0-9a-f]{2}/i;
+/** A control character (C0, DEL or C1), once decoded: servers cut, trim or refuse names at one. */
+const CONTROL = /\p{Cc}/u;
+/**
+ * What lenient servers drop from a name before they read it: whitespace (IIS and Windows trim a
+ * trailing space), NUL (C string ends), characters that print nothing (zero-width, soft hyphen…).
+ */
+const DROPPED = /[\s\p{Cc}\p{Default_Ignorable_Code_Point}]/gu;
 
-/** `.` or `..`, once a `;…` path parameter is removed (Tomcat, Spring and Jetty remove it). */
+/**
+ * Whether a decoded part names `.` or `..` on some server: NFKC-folded (a fullwidth `．` is `.` to
+ * a normaliser), cut at a `;` path parameter (Tomcat, Spring, Jetty) or a `:` stream name
+ * (Windows), stripped of what lenient servers drop (`DROPPED`), it is only dots (Windows and IIS
+ * also trim trailing dots, so `...` is `..` there).
+ */
 function isDotSegment(part: string): boolean {
-  const name = part.split(';', 1)[0];
-  return name === '.' || name === '..';
+  const name = (part.normalize('NFKC').split(/[;:]/, 1)[0] ?? '').replace(DROPPED, '');
+  return /^\.+$/.test(name);
 }
 
 /**
- * Why a segment could end up outside the path it seems to name on a lenient server, or null: it
- * is decoded again and again (a server that decodes twice is not unheard of); at no round may it
- * hold an encoded separator (`%2F`, `%5C`, `%3F`, `%23`, any case), or be a dot segment (`..;x`
- * included), or be one where a slash or backslash is read as a separator.
+ * Why a segment could end up outside the path it seems to name on a lenient server, or null. It is
+ * decoded once: a malformed escape or one that is not UTF-8 (`%C0%AE`, an overlong `.`) is
+ * refused, and so is a double encoding — an escape still there once decoded (`%252e`, `%25%32%65`):
+ * what a server that decodes twice reads is not what was checked. As written and decoded, it may
+ * not hold an encoded separator (`%2F`, `%5C`, `%3F`, `%23`, any case) or a control character,
+ * nor be a dot segment in any spelling (`isDotSegment`), nor be one where a slash or backslash is
+ * read as a separator.
  */
 function segmentIssue(segment: string): string | null {
-  let text = segment;
-  for (let round = 0; round < 4; round++) {
-    if (ENCODED_SEPARATOR.test(text)) return 'may not hold an encoded /, \\, ? or #';
-    if (text.split(/[/\\]/).some(isDotSegment)) return 'may not contain . or .. segments';
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(text);
-    } catch {
-      return 'may not contain . or .. segments'; // a malformed escape is refused with the dot segments
-    }
-    if (decoded === text) return null;
-    text = decoded;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    return 'holds a malformed percent escape or one that is not UTF-8';
   }
-  return 'may not contain . or .. segments';
+  for (const text of [segment, decoded]) {
+    if (ENCODED_SEPARATOR.test(text)) return 'may not hold an encoded /, \\, ? or #';
+    if (CONTROL.test(text)) return 'may not hold a control character';
+    if (text.split(/[/\\]/).some(isDotSegment)) return 'may not contain . or .. segments';
+  }
+  // Once decoded, a `%` that starts no escape is only a `%` (a value `50%off` is `50%25off`).
+  if (ESCAPE.test(decoded)) return 'may not be double-encoded (an escape left once decoded, as %252e)';
+  return null;
 }
 
 /**
  * Checks a concrete request path: absolute, no empty inner segment, only path characters, no dot
- * segment (plain, encoded or with a `;` parameter), no encoded separator. Returns its segments (without the leading empty one).
+ * segment in any spelling, no encoded separator, control character or double encoding
+ * (`segmentIssue`). Returns its segments (without the leading empty one).
  */
 export function checkConcretePath(path: string): string[] {
   const refuse = (reason: string) => new HttpRequestRefusedError(`The request path ${reason}`, 'path');

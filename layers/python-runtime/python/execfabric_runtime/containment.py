@@ -21,8 +21,8 @@ own…) and the platform's data and project folders are replaced by empty ones t
 what the interpreter needs to import the standard library, and every other file at the top, with
 the machine's id, is a node no job can open; /sys is an empty tmpfs
 (the host's showed every job's cgroup), and the job has a cgroup namespace of its own, rooted at its
-job group (`/proc/self/cgroup` reads `/`); /proc's machine-wide counters (load, stall, per-CPU time,
-forks, paging, disks) are neutral read-only files. The tmpfs dies with the job's last process.
+job group (`/proc/self/cgroup` reads `/`); /proc's machine-wide counters (load, stall, per-CPU time, IRQs,
+forks, paging, disks, ext4's free blocks) are neutral read-only files or empty folders. The tmpfs dies with the job's last process.
 The zygote, where it can, is process 1 of a pid namespace of its own (`enter_pid_namespace`): its jobs
 see and can name no process but those of its own sandbox, one tenant's, and their pids count only
 that sandbox's forks.
@@ -592,8 +592,12 @@ MASKED_PROC_FILES = (
     "sys/kernel/pty/nr",  # pseudo-terminals in use on the machine
     "sys/kernel/random/boot_id",  # this boot of this machine (the boot time in `stat` still tells it)
 )
-#: Folders of machine-wide counters, replaced by an empty read-only tmpfs: CPU, memory and I/O stall.
-MASKED_PROC_FOLDERS = ("pressure",)
+#: Folders of machine-wide counters, replaced by an empty read-only tmpfs.
+MASKED_PROC_FOLDERS = (
+    "pressure",  # CPU, memory and I/O stall
+    "irq",  # per-IRQ `spurious` counts (each device's interrupts, the network queues': /proc/interrupts again)
+    "fs",  # per-disk ext4 free blocks by group (`mb_groups`), extent-cache hits (`es_shrinker_info`), jbd2 commits
+)
 MASK_FLAGS = osutil.MS_NOSUID | osutil.MS_NODEV | osutil.MS_NOEXEC | osutil.MS_RDONLY
 
 

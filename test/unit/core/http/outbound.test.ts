@@ -52,6 +52,8 @@ function handle(request: IncomingMessage, response: ServerResponse, body: string
     '/api/away': () => redirect(302, `http://localhost:${port}/api/items/1`),
     '/api/out-of-allowance': () => redirect(301, '/api/admin/secret'),
     '/api/loop': () => redirect(307, '/api/loop'),
+    // An upstream that redirects where the request's query says (a careless one).
+    '/api/bounce': () => redirect(307, url.searchParams.get('to') ?? '/api/items/1'),
     '/api/big': () => json(200, { data: 'x'.repeat(5000) }),
     '/api/slow': () => {
       setTimeout(() => json(200, { late: true }), 1500);
@@ -99,7 +101,18 @@ function resource(overrides: Partial<HttpResourceConfig> = {}): HttpResourceConf
     description: '',
     baseUrl: `http://127.0.0.1:${port}/api`,
     methods: ['GET', 'POST'],
-    paths: ['/items/*', '/echo', '/old', '/post-old', '/away', '/out-of-allowance', '/loop', '/big', '/slow'],
+    paths: [
+      '/items/*',
+      '/echo',
+      '/old',
+      '/post-old',
+      '/away',
+      '/out-of-allowance',
+      '/loop',
+      '/bounce',
+      '/big',
+      '/slow',
+    ],
     writeAllowed: true,
     auth: { scheme: 'bearer' },
     timeoutSeconds: 5,
@@ -155,6 +168,88 @@ describe('sendToResource', () => {
       HttpRequestRefusedError,
     );
     expect(connections).toBe(0);
+  });
+
+  it('refuses headers that proxies and frameworks trust as their own, and sends ordinary x- headers', async () => {
+    for (const name of [
+      'x-middleware-subrequest',
+      'X-Middleware-Subrequest',
+      'x-cluster-client-ip',
+      'x-originating-ip',
+      'x-remote-addr',
+      'x-remote-ip',
+      'x-client-ip',
+      'x-real-ip',
+      'x-host',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-original-url',
+      'x-envoy-original-path',
+      'x-envoy-internal',
+      'x-rewrite-url',
+      'x-http-method-override',
+      'x-http-method',
+      'x-nextjs-data',
+    ]) {
+      await expect(
+        sendToResource({ method: 'GET', path: '/items/1', headers: { [name]: '127.0.0.1' } }, options()),
+        name,
+      ).rejects.toThrow(/not a header a script may set/);
+    }
+    expect(connections).toBe(0);
+    const sent = await sendToResource(
+      { method: 'GET', path: '/items/1', headers: { 'x-request-id': 'r-1', 'x-api-version': '2' } },
+      options(),
+    );
+    expect(sent.status).toBe(200);
+  });
+
+  it('refuses a _method override in the query or a JSON body before connecting, whatever its value', async () => {
+    const refused: { query?: Record<string, string>; body?: unknown }[] = [
+      { query: { _method: 'DELETE' } },
+      { query: { _method: 'POST' } },
+      { query: { _METHOD: 'DELETE' } },
+      // PHP turns `.`, a space and `[` starting a name into `_`.
+      { query: { '.method': 'DELETE' } },
+      { query: { ' method': 'DELETE' } },
+      { query: { '[method': 'DELETE' } },
+      { query: { '_method[]': 'DELETE' } },
+      { body: { _method: 'DELETE', name: 'x' } },
+      { body: { _Method: 'PUT' } },
+    ];
+    for (const parts of refused) {
+      await expect(
+        sendToResource({ method: 'POST', path: '/items/1', ...parts }, options()),
+        JSON.stringify(parts),
+      ).rejects.toThrow(/another method/);
+    }
+    expect(connections).toBe(0);
+    // Names that merely hold the word, a nested field, and a body that is not an object are sent.
+    const sent = await sendToResource(
+      {
+        method: 'POST',
+        path: '/items/1',
+        query: { method: 'card', payment_method: 'card', _methods: 'x' },
+        body: { method: 'card', nested: { _method: 'DELETE' } },
+      },
+      options(),
+    );
+    expect(sent.status).toBe(200);
+    expect(seen.at(-1)?.method).toBe('POST');
+    // Nor through a redirect the upstream was led to make (307 keeps the method and body).
+    const before = seen.length;
+    await expect(
+      sendToResource(
+        { method: 'POST', path: '/bounce', query: { to: '/api/items/1?_method=DELETE' }, body: {} },
+        options(),
+      ),
+    ).rejects.toThrow(/"_method".*another method/);
+    expect(seen.slice(before).map((request) => request.url)).toEqual([
+      `/api/bounce?to=${encodeURIComponent('/api/items/1?_method=DELETE')}`,
+    ]);
+    await expect(
+      sendToResource({ method: 'POST', path: '/items/1', body: ['_method'] }, options()),
+    ).resolves.toMatchObject({ status: 200 });
   });
 
   it('refuses loopback without localDevelopment, and localDevelopment where the platform does not allow it', async () => {

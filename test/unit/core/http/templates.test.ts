@@ -151,6 +151,88 @@ describe('allowances', () => {
     }
   });
 
+  it('refuses dot segments in the spellings lenient servers and normalisers read as one', () => {
+    for (const path of [
+      // IIS and Windows trim trailing spaces, dots and NULs; C strings end at a NUL.
+      '/items/..%20',
+      '/items/..%20%20/x',
+      '/items/%20..',
+      '/items/..%09',
+      '/items/..%00',
+      '/items/.%00.',
+      '/items/...',
+      '/items/....',
+      '/items/%2e%2e%2e',
+      // A Windows stream name, a path parameter after trailing junk.
+      '/items/..:',
+      '/items/..::$DATA',
+      '/items/..%20;x',
+      // Fullwidth and other dots that NFKC folds into `.`, zero-width or ideographic spaces around.
+      '/items/%EF%BC%8E%EF%BC%8E',
+      '/items/.%EF%BC%8E',
+      '/items/%E2%80%A5',
+      '/items/%E2%80%A4%E2%80%A4',
+      '/items/%EF%B9%92%EF%B9%92',
+      '/items/.%E2%80%8B.',
+      '/items/..%E3%80%80',
+      // Overlong UTF-8 for `.`, and a malformed escape.
+      '/items/%C0%AE%C0%AE',
+      '/items/%zz',
+    ]) {
+      expect(() => checkConcretePath(path), path).toThrow(HttpRequestRefusedError);
+      expect(pathAllowed(['/items/*', '/items/*/x'], path), path).toBe(false);
+    }
+  });
+
+  it('refuses control characters and double encoding in a path', () => {
+    for (const path of [
+      '/items/a%00',
+      '/items/a%0Ab',
+      '/items/a%0d%0aX-Injected:1',
+      '/items/a%1F',
+      '/items/a%7f',
+      '/items/a%C2%85',
+      '/items/..%2500',
+      '/items/%252e%252e',
+      '/items/a%2541',
+      '/items/a%25%34%31',
+    ]) {
+      expect(() => checkConcretePath(path), path).toThrow(HttpRequestRefusedError);
+    }
+    expect(() => checkConcretePath('/items/a%00')).toThrow(/control character/);
+    expect(() => checkConcretePath('/items/%252e%252e')).toThrow(/double-encoded/);
+    expect(() => substitutePath('/items/{input.name}', { name: '..\u0000' })).toThrow(/control character/);
+    expect(() => substitutePath('/items/{input.name}', { name: '%2e%2e' })).toThrow(/double-encoded/);
+    expect(() => substitutePath('/items/{input.name}', { name: '．．' })).toThrow(/\. or \.\./);
+  });
+
+  it('still allows names with dots, colons, spaces, percent signs and unicode letters', () => {
+    for (const path of [
+      '/items/a.b',
+      '/items/a...b',
+      '/items/...a',
+      '/items/..a',
+      '/items/.well-known',
+      '/items/v1.2.3',
+      '/items/a:..',
+      '/items/urn:isbn:0451450523',
+      '/items/a%20b',
+      '/items/%C3%A9t%C3%A9',
+      '/items/%E6%97%A5%E6%9C%AC',
+      '/items/%EF%BC%A1',
+      '/items/50%25off',
+      '/items/~user',
+    ]) {
+      expect(() => checkConcretePath(path), path).not.toThrow();
+      expect(pathAllowed(['/items/*'], path), path).toBe(true);
+    }
+    expect(substitutePath('/items/{input.name}', { name: 'Résumé 2024.pdf' })).toBe(
+      '/items/R%C3%A9sum%C3%A9%202024.pdf',
+    );
+    expect(substitutePath('/items/{input.name}', { name: '50%off' })).toBe('/items/50%25off');
+    expect(substitutePath('/items/{input.name}', { name: 'wait...' })).toBe('/items/wait...');
+  });
+
   it('checks patterns as administrators write them', () => {
     expect(patternIssue('/users/*')).toBeNull();
     expect(patternIssue('/files/**')).toBeNull();
