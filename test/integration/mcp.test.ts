@@ -460,6 +460,44 @@ describe('the MCP endpoint, through the SDK client', () => {
       expect(restore.status, restore.text).toBe(200);
     }
   });
+
+  it('says why a run bound to a local agent has not started, as the run itself does', async () => {
+    const agentMade = await api('alice', 'POST', '/api/agents', { name: 'mcp-laptop' });
+    expect(agentMade.status, agentMade.text).toBe(201);
+    const onLaptop = await script('on-laptop.py', 'def main(inputs, ctx):\n    return {}\n');
+    const bound = await api('alice', 'POST', '/api/skills', {
+      name: 'On the laptop',
+      inputSchema: { type: 'object' },
+      outputSchema: { type: 'object' },
+      risk: 'low',
+      tags: ['laptop'],
+      asset: { kind: 'local-agent', id: onLaptop, version: 'active', agent: 'mcp-laptop' },
+    });
+    expect(bound.status, bound.text).toBe(201);
+    const laptop = await createClient('bob', { name: 'Laptop bot', tags: ['laptop'], waitSeconds: 0 });
+    const client = await connectMcp(t.platform.url, HOSTS.acme, laptop.token);
+    try {
+      const result = await client.callTool({
+        name: `on_the_laptop_${String(bound.body.id).slice(4)}`,
+        arguments: {},
+      });
+      const run = result.structuredContent as Record<string, unknown>;
+      expect(run).toMatchObject({
+        status: 'queued',
+        awaiting: 'execution',
+        waitingFor: 'waiting for agent mcp-laptop, which has never connected',
+      });
+      expect(String(run.next)).toMatch(
+        /^The run has not started, waiting for agent mcp-laptop, which has never connected: call get_run/,
+      );
+      const followed = await client.callTool({ name: 'get_run', arguments: { runId: run.runId } });
+      expect((followed.structuredContent as Record<string, unknown>).waitingFor).toBe(run.waitingFor);
+      const shown = await api('bob', 'GET', `/api/executions/${run.runId}`);
+      expect(shown.body.waitingFor).toBe(run.waitingFor);
+    } finally {
+      await client.close();
+    }
+  });
 });
 
 async function lastRunOf(clientId: string): Promise<string | undefined> {

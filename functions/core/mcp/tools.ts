@@ -200,6 +200,8 @@ export interface RunEnvelope {
     readonly issues?: readonly { path: string; message: string }[];
   };
   readonly awaiting?: 'approval' | 'execution';
+  /** Why a run bound to a local agent has not started ("waiting for agent laptop, which is offline…"). */
+  readonly waitingFor?: string;
   readonly approvals?: {
     readonly required: number;
     readonly received: number;
@@ -221,7 +223,12 @@ export function isErrorStatus(status: ExecutionStatus): boolean {
 /** The answer for a run as it is now. `origin` is the tenant host's public origin. */
 export function runEnvelope(
   execution: Execution,
-  context: { readonly origin: string; readonly votes: readonly Vote[]; readonly maxWaitSeconds: number },
+  context: {
+    readonly origin: string;
+    readonly votes: readonly Vote[];
+    readonly maxWaitSeconds: number;
+    readonly waitingFor?: string;
+  },
 ): RunEnvelope {
   const id = execution.id;
   const done = TERMINAL.has(execution.status);
@@ -232,7 +239,7 @@ export function runEnvelope(
     awaiting === 'approval'
       ? `The run waits for ${counted(execution.approvalsRequired, 'approval')} by people of this tenant (never the requester). Give approvalUrl to an approver, then ${follow} to follow it.`
       : awaiting === 'execution'
-        ? `The run has not finished yet: ${follow} (with "waitSeconds" up to ${context.maxWaitSeconds} to wait for it).`
+        ? `${context.waitingFor === undefined ? 'The run has not finished yet' : `The run has not started, ${context.waitingFor}`}: ${follow} (with "waitSeconds" up to ${context.maxWaitSeconds} to wait for it).`
         : undefined;
   const received = context.votes.filter((vote) => vote.decision === 'approve').length;
   return {
@@ -255,6 +262,9 @@ export function runEnvelope(
           },
         }),
     ...(awaiting === undefined ? {} : { awaiting }),
+    ...(awaiting === 'execution' && context.waitingFor !== undefined
+      ? { waitingFor: context.waitingFor }
+      : {}),
     ...(execution.approvalsRequired > 0
       ? {
           approvals: {
