@@ -322,9 +322,22 @@ export class Executions {
     return this.#results.closeNotStarted(domain, execution);
   }
 
-  /** Runs waiting for approval in a tenant (the inbox), oldest first. */
-  pendingApprovals(domain: TenantContext): Promise<Execution[]> {
-    return this.#pending.inbox(domain);
+  /**
+   * Every run waiting for approval in a tenant, oldest first: read a page at a time, so a caller
+   * that goes through them all never holds them all.
+   */
+  pendingApprovals(domain: TenantContext): AsyncGenerator<Execution> {
+    return this.#pending.all(domain);
+  }
+
+  /** One page of the runs waiting for approval (the inbox), oldest first; `cursor` from the last. */
+  pendingApprovalsPage(domain: TenantContext, limit: number, cursor?: string): Promise<Page<Execution>> {
+    return this.#pending.page(domain, limit, cursor);
+  }
+
+  /** The inbox's cursor that goes on after `execution`. */
+  pendingApprovalsCursorAfter(domain: TenantContext, execution: Execution): string {
+    return this.#pending.cursorAfter(domain, execution);
   }
 
   /** The run as it is now, whoever asks (for decisions that check access themselves). */

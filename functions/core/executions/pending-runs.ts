@@ -2,13 +2,14 @@
  * Runs waiting for approval, as the execution store moves them: the inbox, the release of a run
  * whose approvals are complete, its end (rejected, invalidated, expired) and the hash of what it
  * would run now. Who may decide and how votes count is approvals.ts; `Executions` answers for this
- * module (`pendingApprovals`, `releaseApproved`, `closePending`, `currentApprovalHash`,
+ * module (`pendingApprovals`, `pendingApprovalsPage`, `releaseApproved`, `closePending`, `currentApprovalHash`,
  * `expireApproval`). Every move leaves `pending_approval` only, through the moves shared by the
  * execution services (run-moves.ts).
  */
 import type { SkillCatalog } from '../catalog/skills.ts';
 import { unlessNotFound } from '../errors.ts';
 import type { ExecutorRegistry } from '../executors/registry.ts';
+import type { Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { type Execution, type ExecutionError, START_DEADLINE_SECONDS } from './model.ts';
 import { approvalHashOf } from './requests.ts';
@@ -21,9 +22,19 @@ export interface PendingRunsOptions {
 }
 
 export class PendingRuns extends RunService<PendingRunsOptions> {
-  /** Runs waiting for approval in a tenant (the inbox), oldest first. */
-  async inbox(domain: TenantContext): Promise<Execution[]> {
+  /** Every run waiting for approval in a tenant, oldest first, read a page at a time. */
+  all(domain: TenantContext): AsyncGenerator<Execution> {
     return this.moves.store.pendingApprovals(domain);
+  }
+
+  /** One page of the runs waiting for approval in a tenant (the inbox), oldest first. */
+  page(domain: TenantContext, limit: number, cursor?: string): Promise<Page<Execution>> {
+    return this.moves.store.pendingApprovalsPage(domain, limit, cursor);
+  }
+
+  /** The cursor of the inbox that goes on after `execution` (a page that ends inside what was read). */
+  cursorAfter(domain: TenantContext, execution: Execution): string {
+    return this.moves.store.pendingApprovalsCursorAfter(domain, execution);
   }
 
   /**
