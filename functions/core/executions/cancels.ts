@@ -60,7 +60,7 @@ export class RunCancels extends RunService<RunCancelsOptions> {
         if (!claimed) return this.#requestCancel(domain, current, caller, note);
       }
       const finishedAt = this.moves.now().toISOString();
-      const closed = await this.moves.store.move(domain, id, {
+      const closed = await this.moves.move(domain, id, {
         to: 'cancelled',
         from: sourcesOf('cancelled'),
         set: {

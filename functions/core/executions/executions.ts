@@ -39,6 +39,7 @@ import {
   type RequestResult,
   type Runnable,
 } from './model.ts';
+import { PendingApprovalCap } from './pending-cap.ts';
 import { PendingRuns } from './pending-runs.ts';
 import type { ResultReport, StartedReport } from './recording.ts';
 import { EXECUTION_ID_PATTERN, idAt } from './requests.ts';
@@ -171,11 +172,16 @@ export class Executions {
     this.#runEnds = options.runEnds ?? processRunEnds;
     this.#waitSlots = options.waitSlots ?? processWaitSlots(this.#runEnds);
     this.#skills = options.skills;
+    const now = options.now ?? (() => new Date());
+    // Runs waiting for approval at once (the plan's cap): taken as a run is written waiting, given
+    // back by every move out of `pending_approval`.
+    const pendingCap = new PendingApprovalCap(options.table, this.#store, now);
     this.#moves = new RunMoves({
       store: this.#store,
       audit: options.audit,
       runEnds: this.#runEnds,
-      now: options.now ?? (() => new Date()),
+      now,
+      leftApproval: (domain, id) => pendingCap.release(domain, id),
     });
     this.#requests = new RunRequests({
       moves: this.#moves,
@@ -188,6 +194,7 @@ export class Executions {
       onPendingApproval: options.onPendingApproval ?? (async () => undefined),
       approvable: options.approvable ?? (async () => undefined),
       runQuota: options.runQuota ?? (async () => ({ release: async () => undefined })),
+      pendingCap,
     });
     this.#results = new RunResults({
       moves: this.#moves,

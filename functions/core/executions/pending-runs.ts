@@ -45,7 +45,7 @@ export class PendingRuns extends RunService<PendingRunsOptions> {
   async release(domain: TenantContext, id: string): Promise<Execution | null> {
     const now = this.moves.now();
     const deadline = new Date(now.getTime() + START_DEADLINE_SECONDS * 1000).toISOString();
-    const released = await this.moves.store.move(domain, id, {
+    const released = await this.moves.move(domain, id, {
       to: 'requested',
       from: ['pending_approval'],
       set: { approvedAt: now.toISOString(), deadline },
@@ -107,7 +107,7 @@ export class PendingRuns extends RunService<PendingRunsOptions> {
     error: ExecutionError,
   ): Promise<{ run: Execution; finishedAt: string } | null> {
     const finishedAt = this.moves.now().toISOString();
-    const run = await this.moves.store.move(domain, id, {
+    const run = await this.moves.move(domain, id, {
       to,
       from: ['pending_approval'],
       set: { finishedAt, error },
