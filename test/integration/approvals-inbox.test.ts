@@ -1,10 +1,15 @@
 /**
  * The approvals inbox through the local platform: `GET /api/approvals` is paged like the other
  * listings (`limit`, a sealed `cursor`, `{ items, cursor? }`), oldest first; a page of the runs a
- * caller may see reads on past the runs of Skills hidden from them until it is full; a bad limit, a
- * tampered cursor or a cursor of another listing or tenant is a problem, never a 500 nor a read.
+ * caller may see reads on past the runs of Skills hidden from them until it is full, MAX_INBOX_READ
+ * runs at most (its cursor then goes on); a bad limit, a tampered cursor or a cursor of another
+ * listing or tenant is a problem, never a 500 nor a read.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_INBOX_READ } from '../../functions/core/executions/approvals.ts';
+import { ExecutionRepository } from '../../functions/core/executions/execution-repository.ts';
+import { newExecutionId } from '../../functions/core/executions/executions.ts';
+import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
 import { caller, expectProblem, HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { scriptSkill } from '../support/runs.ts';
 
@@ -162,4 +167,39 @@ describe('the approvals inbox', () => {
     // The cursor of its own listing still goes on.
     expect((await inbox('adam', { limit: 1, cursor })).ids).toHaveLength(1);
   });
+
+  it(`reads at most ${MAX_INBOX_READ} waiting runs for a page, and its cursor goes on from there`, async () => {
+    // A clean inbox: every run waiting so far is rejected.
+    for (const id of await wholeInbox('adam', 100)) {
+      const rejected = await as('adam')('POST', `/api/executions/${id}/reject`, {});
+      expect(rejected.status, rejected.text).toBe(200);
+    }
+    // More hidden runs than a page reads, written to the store directly (as a tenant from before the
+    // cap on waiting runs could hold), older than the one carol may see.
+    const domain = (await t.core.hosts.resolve(HOSTS.acme)) as TenantContext;
+    const store = new ExecutionRepository(t.core.table);
+    const template = await store.find(domain, await request('alice', hidden));
+    if (template === null) throw new Error('the run just requested is not stored');
+    const start = Date.now() - 3_600_000;
+    for (let offset = 0; offset < MAX_INBOX_READ; offset += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => {
+          const at = new Date(start + offset + i);
+          return store.create(domain, {
+            ...template,
+            id: newExecutionId(at),
+            createdAt: at.toISOString(),
+          });
+        }),
+      );
+    }
+    const seen = await request('bob', visible);
+
+    const first = await inbox('carol', { limit: 5 });
+    expect(first.ids).toEqual([]);
+    expect(first.cursor).toBeDefined();
+    const next = await inbox('carol', { limit: 5, ...(first.cursor ? { cursor: first.cursor } : {}) });
+    expect(next.ids).toEqual([seen]);
+    expect(next.cursor).toBeUndefined();
+  }, 120_000);
 });
