@@ -188,7 +188,10 @@ function operation(route: Route): ZodOpenApiOperationObject {
   }
   // Reads that see the catalogue through the per-process cache (for run history: which Skills' runs
   // the caller may see). MCP's `tools/list` reads the same header on POST /mcp.
-  if (route.method === 'GET' && (route.path === '/api/skills' || route.path === '/api/executions')) {
+  if (
+    route.method === 'GET' &&
+    (route.path === '/api/skills' || route.path === '/api/executions' || route.path === '/api/approvals')
+  ) {
     headers[CACHE_CONTROL_HEADER] = z
       .string()
       .max(200)

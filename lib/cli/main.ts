@@ -264,7 +264,8 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
 
   program
     .command('approvals')
-    .description('list runs waiting for approval')
+    .description('list runs waiting for approval, oldest first')
+    .option('-n, --limit <count>', 'at most this many', positiveInteger, 50)
     .option('--json', 'print JSON')
     .action(async (options) => {
       const { approvals } = await import('./commands/runs.ts');

@@ -173,8 +173,9 @@ export class TenantApi {
     });
   }
 
-  async approvals(): Promise<RemoteRun[]> {
-    return ((await this.client.get('/api/approvals')).body.items ?? []) as RemoteRun[];
+  /** The runs waiting for approval that the caller may see, oldest first, page after page. */
+  approvals(): AsyncGenerator<RemoteRun> {
+    return pages<RemoteRun>(this.client, '/api/approvals');
   }
 
   async decide(id: string, decision: 'approve' | 'reject', comment?: string): Promise<RemoteRun> {

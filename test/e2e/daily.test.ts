@@ -394,6 +394,32 @@ describe('approvals and announcements', () => {
     await requester.getByRole('region', { name: 'Approved: Payout' }).waitFor();
   }, 60_000);
 
+  it('pages the approvals inbox, oldest first, with Load more, and counts it all on the home page', async () => {
+    const id = await skill('Refund', 'def main(inputs, ctx):\n    return {}\n', {
+      risk: 'medium',
+      approval: 'one',
+    });
+    const asked: string[] = [];
+    for (let i = 0; i < 27; i++) asked.push(await run(bob, id, { n: i }));
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, '/home', 'alice');
+    await tab.getByText(/27 runs wait for your approval/).waitFor();
+    await tab.goto(siteUrl(ACME, port, '/approvals'));
+    const cards = tab.getByRole('list', { name: 'Runs waiting for approval' }).getByRole('article', {
+      name: 'Run of Refund by bob',
+    });
+    await cards.first().waitFor();
+    expect(await cards.count()).toBe(25);
+    await tab.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => cards.count()).toBe(27);
+    await tab.getByRole('button', { name: 'Load more' }).waitFor({ state: 'detached' });
+    // Decided, they leave the inbox (the cap on runs waiting gives their places back).
+    for (const run of asked) {
+      const rejected = await api(ACME, alice, 'POST', `/api/executions/${run}/reject`, {});
+      expect(rejected.status, rejected.text).toBe(200);
+    }
+  }, 60_000);
+
   it('a platform announcement reaches the home page as a banner until it is marked read', async () => {
     const posted = await api(ADMIN, admin, 'POST', '/api/announcements', {
       title: 'Upgrade on Sunday',

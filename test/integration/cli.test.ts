@@ -573,6 +573,10 @@ describe('execfabric listings, approvals and pull', () => {
     expect((JSON.parse(inbox.stdout) as { id: string }[]).map((item) => item.id)).toEqual(
       expect.arrayContaining([approveId, rejectId]),
     );
+    // The inbox is paged, oldest first: `-n` stops after that many.
+    const oldest = await alice.run(['approvals', '--json', '-n', '1']);
+    expect(oldest.code, oldest.stderr).toBe(0);
+    expect(JSON.parse(oldest.stdout)).toHaveLength(1);
     const own = await bob.run(['approve', approveId]);
     expect(own.code).toBe(1);
 

@@ -115,15 +115,13 @@ export function HomePage({ me }: { readonly me: Me }) {
     canRead ? withQuery('/api/executions', { requestedBy: me.username }) : null,
     5,
   );
-  const approvals = useResource<{ items: { canDecide?: boolean }[] }>(
+  // How many runs wait for this user's decision, counted by the API (the inbox itself is paged).
+  const approvals = useResource<{ approvalsWaiting: number }>(
     me.permissions.includes('approval:decide') && me.menus.some((menu) => menu.id === 'approvals')
-      ? '/api/approvals'
+      ? '/api/notifications'
       : null,
   );
-  const waiting =
-    approvals.state.status === 'ready'
-      ? approvals.state.data.items.filter((item) => item.canDecide !== false).length
-      : 0;
+  const waiting = approvals.state.status === 'ready' ? approvals.state.data.approvalsWaiting : 0;
   return (
     <>
       <PageHeader

@@ -29,22 +29,28 @@ import {
 import { cannotDecideReason } from './wording.ts';
 
 export function ApprovalsPage({ self }: { readonly self: string }) {
-  const { state, reload } = useResource<{ items: InboxItem[] }>('/api/approvals');
+  // Oldest first, a page at a time (`Load more` follows the cursor).
+  const list = usePaged<InboxItem>('/api/approvals');
   const [message, setMessage] = useState('');
   // An approval link from an agent's ticket names its run: that card is shown first and marked.
   const focus = useLocation().query.get('run');
   return (
     <>
       <PageHeader title="Approvals">
-        <button type="button" className="secondary" onClick={reload}>
+        <button type="button" className="secondary" onClick={list.reload}>
           Refresh
         </button>
       </PageHeader>
       <Notice>{message}</Notice>
-      <Show state={state} loading="Loading the inbox…" unavailable="The approvals inbox">
-        {({ items }) => (
+      <Show state={list.state} loading="Loading the inbox…" unavailable="The approvals inbox">
+        {(items) => (
           <>
-            {focus === null || items.some((item) => item.id === focus) ? null : (
+            {focus === null || items.some((item) => item.id === focus) ? null : list.hasMore ? (
+              <p className="muted" role="status">
+                The run this link names is not among the runs loaded so far: load more below, or{' '}
+                <Link to={`/executions/${segment(focus)}`}>see the run</Link>.
+              </p>
+            ) : (
               <p className="muted" role="status">
                 The run this link names no longer waits for your decision: it was decided, cancelled or
                 expired, or you have decided on it already.{' '}
@@ -67,7 +73,7 @@ export function ApprovalsPage({ self }: { readonly self: string }) {
                         highlighted={item.id === focus}
                         onDecided={(text) => {
                           setMessage(text);
-                          reload();
+                          list.reload();
                           refreshNotifications();
                         }}
                       />
@@ -75,6 +81,7 @@ export function ApprovalsPage({ self }: { readonly self: string }) {
                   ))}
               </ul>
             )}
+            <LoadMore list={list} />
           </>
         )}
       </Show>

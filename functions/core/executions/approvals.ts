@@ -31,11 +31,20 @@ import type { Parameters } from '../foundation/parameters.ts';
 import { readableUtc } from '../governance/dates.ts';
 import type { Caller } from '../identity/caller.ts';
 import type { Directory } from '../identity/directory.ts';
+import { MAX_PAGE_SIZE, type Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { ADMIN_ROLE, countApprovers } from './approvers.ts';
 import { ExecutionRepository } from './execution-repository.ts';
 import { APPROVAL_TTL_SECONDS, type Execution, type Executions } from './executions.ts';
 import { approvalsRequiredOf } from './requests.ts';
+
+/**
+ * Pending runs read at most for one page of the inbox, or for the count of those waiting for a
+ * caller: where many runs are of Skills hidden from the caller, the page's cursor goes on from there.
+ */
+export const MAX_INBOX_READ = 500;
+/** The count of runs waiting for a caller's decision (the front's badge) stops here. */
+export const MAX_DECIDABLE_COUNTED = 100;
 
 /** Tenant parameter overriding how long runs wait for approval, in hours (1–720). */
 export const APPROVAL_TTL_PARAMETER = 'approvals.expiryHours';
@@ -186,30 +195,123 @@ export class Approvals {
     );
   }
 
-  /** Pending runs the caller may see, with the votes so far. */
-  async inbox(domain: TenantContext, caller: Caller): Promise<InboxEntry[]> {
-    const entries: InboxEntry[] = [];
-    for (const execution of await this.#runs.pendingApprovals(domain)) {
-      const skill = await unlessNotFound(this.#skills.get(domain, execution.skillId));
-      if (skill === null || !canSee(caller, skill)) continue;
-      const votes = await this.#votes(domain, execution.id);
-      const revision =
-        skill.revision === execution.skillRevision
-          ? skill
-          : await this.#skills.revision(domain, execution.skillId, execution.skillRevision);
-      entries.push({
-        execution,
-        approvals: votes,
-        egress: revision.egress ?? [],
-        collections: revision.collections ?? [],
-        parameters: revision.parameters ?? [],
-        canDecide:
-          caller.permissions.has('approval:decide') &&
-          execution.requestedBy !== caller.username &&
-          !votes.some((vote) => vote.approver === caller.username),
-      });
+  /**
+   * A page of the pending runs the caller may see, oldest first, with the votes so far. Runs of
+   * Skills hidden from the caller are skipped: runs are read until the page is full or the inbox
+   * ends, MAX_INBOX_READ at most (the cursor then says where to go on), and only the runs shown cost
+   * a read of their votes and revision. `maxAgeMs`: how old a catalogue the caller accepts for which
+   * Skills they may see (SkillCatalog.listVisible).
+   */
+  async inbox(
+    domain: TenantContext,
+    caller: Caller,
+    limit: number,
+    cursor?: string,
+    maxAgeMs?: number,
+  ): Promise<Page<InboxEntry>> {
+    const skills = await this.#visibleSkills(domain, caller, maxAgeMs);
+    const page = await this.#visiblePending(domain, limit, cursor, (run) => skills.has(run.skillId));
+    const items = await Promise.all(
+      page.items.map(async (execution): Promise<InboxEntry> => {
+        const skill = skills.get(execution.skillId);
+        const [votes, revision] = await Promise.all([
+          this.#votes(domain, execution.id),
+          skill !== undefined && skill.revision === execution.skillRevision
+            ? skill
+            : this.#skills.revision(domain, execution.skillId, execution.skillRevision),
+        ]);
+        return {
+          execution,
+          approvals: votes,
+          egress: revision.egress ?? [],
+          collections: revision.collections ?? [],
+          parameters: revision.parameters ?? [],
+          canDecide:
+            caller.permissions.has('approval:decide') &&
+            execution.requestedBy !== caller.username &&
+            !votes.some((vote) => vote.approver === caller.username),
+        };
+      }),
+    );
+    return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
+  }
+
+  /**
+   * How many pending runs wait for the caller's decision (a Skill they see, not their own run, not
+   * voted on yet), up to MAX_DECIDABLE_COUNTED: the front's badge. Reads MAX_INBOX_READ runs at
+   * most, with their statuses and the caller's votes in one batch read per page.
+   */
+  async decidableCount(domain: TenantContext, caller: Caller, maxAgeMs?: number): Promise<number> {
+    if (!caller.permissions.has('approval:decide')) return 0;
+    const skills = await this.#visibleSkills(domain, caller, maxAgeMs);
+    let counted = 0;
+    let read = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.#runs.pendingApprovalsPage(
+        domain,
+        Math.min(MAX_PAGE_SIZE, MAX_INBOX_READ - read),
+        cursor,
+      );
+      read += page.items.length;
+      const ids = page.items
+        .filter((run) => skills.has(run.skillId) && run.requestedBy !== caller.username)
+        .map((run) => run.id);
+      if (ids.length > 0)
+        counted += (await this.#store.awaitingDecision(domain, caller.username, ids)).awaiting.size;
+      cursor = page.cursor;
+    } while (cursor !== undefined && read < MAX_INBOX_READ && counted < MAX_DECIDABLE_COUNTED);
+    return Math.min(counted, MAX_DECIDABLE_COUNTED);
+  }
+
+  /** The Skills the caller may see (archived ones too: their runs may still wait), by id. */
+  async #visibleSkills(
+    domain: TenantContext,
+    caller: Caller,
+    maxAgeMs?: number,
+  ): Promise<Map<string, Skill>> {
+    const visible = await this.#skills.listVisible(domain, caller, {
+      includeArchived: true,
+      ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
+    });
+    return new Map(visible.map((skill) => [skill.id, skill]));
+  }
+
+  /**
+   * Up to `limit` pending runs that `shown` keeps, from `cursor` on: pages are read until the limit
+   * is reached or the inbox ends, MAX_INBOX_READ runs at most; the cursor goes on after the last run
+   * kept, or after the last one read.
+   */
+  async #visiblePending(
+    domain: TenantContext,
+    limit: number,
+    cursor: string | undefined,
+    shown: (execution: Execution) => boolean,
+  ): Promise<Page<Execution>> {
+    const items: Execution[] = [];
+    let next = cursor;
+    let read = 0;
+    for (;;) {
+      // The first read is the page asked for; more are read in the largest pages.
+      const size = Math.min(read === 0 ? limit : MAX_PAGE_SIZE, MAX_INBOX_READ - read);
+      const page = await this.#runs.pendingApprovalsPage(domain, size, next);
+      read += page.items.length;
+      const kept = page.items.filter(shown);
+      const room = limit - items.length;
+      if (kept.length >= room) {
+        items.push(...kept.slice(0, room));
+        const last = items.at(-1);
+        // A page that ends inside what was read goes on after its last run.
+        if (last !== undefined && last.id !== page.items.at(-1)?.id) {
+          return { items, cursor: this.#runs.pendingApprovalsCursorAfter(domain, last) };
+        }
+        return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
+      }
+      items.push(...kept);
+      if (page.cursor === undefined) return { items };
+      if (read >= MAX_INBOX_READ) return { items, cursor: page.cursor };
+      next = page.cursor;
     }
-    return entries;
   }
 
   async decide(
@@ -337,7 +439,8 @@ export class Approvals {
     affects: (execution: Execution) => boolean,
   ): Promise<number> {
     let invalidated = 0;
-    for (const execution of await this.#runs.pendingApprovals(domain)) {
+    // A page of the store at a time: every pending run is checked, never all of them held at once.
+    for await (const execution of this.#runs.pendingApprovals(domain)) {
       if (!affects(execution)) continue;
       if ((await this.#runs.currentApprovalHash(domain, execution)) === execution.approvalHash) continue;
       if (await this.#invalidate(domain, execution, actor)) invalidated++;

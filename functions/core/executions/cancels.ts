@@ -104,7 +104,7 @@ export class RunCancels extends RunService<RunCancelsOptions> {
     },
   ): Promise<Execution | null> {
     const { error, by, reason, note } = how;
-    const closed = await this.moves.store.move(domain, current.id, {
+    const closed = await this.moves.move(domain, current.id, {
       to: 'cancelled',
       from,
       set: {

@@ -20,6 +20,7 @@ import {
   ACTIVE_EXECUTION_SHARDS,
   activeExecutionsShard,
   approvalsInbox,
+  approvalsInboxSort,
   childPrefix,
   domainPk,
   executionLogKey,
@@ -37,7 +38,7 @@ import {
   tenantKey,
   typePrefix,
 } from '../keys.ts';
-import type { Page } from '../pagination.ts';
+import { encodeCursor, MAX_PAGE_SIZE, type Page } from '../pagination.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
 import { queryPageOf } from '../store/paged-query.ts';
 import type { TenantContext, TenantSummary } from '../tenancy/domain.ts';
@@ -376,18 +377,66 @@ export class ExecutionRepository {
     );
   }
 
-  /** Runs waiting for approval in a tenant (the inbox), oldest first. */
-  async pendingApprovals(domain: TenantContext): Promise<Execution[]> {
-    const items: Execution[] = [];
+  /**
+   * One page of the runs waiting for approval in a tenant (the inbox), oldest first. A cursor of
+   * another listing or tenant is refused (paged-query.ts) before any read.
+   */
+  async pendingApprovalsPage(
+    domain: TenantContext,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<Execution>> {
+    return queryPageOf(
+      this.#table,
+      {
+        index: INDEX.listing,
+        partition: approvalsInbox(domain),
+        owner: { partition: domainPk(domain), prefix: typePrefix(TAG.execution) },
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+      toExecution,
+    );
+  }
+
+  /** The cursor of the inbox (`pendingApprovalsPage`) that goes on after `execution`. */
+  pendingApprovalsCursorAfter(domain: TenantContext, execution: Execution): string {
+    return encodeCursor({
+      ...executionKey(domain, execution.id),
+      [INBOX.pk]: approvalsInbox(domain),
+      [INBOX.sk]: approvalsInboxSort(execution.createdAt, execution.id),
+    });
+  }
+
+  /**
+   * Every run waiting for approval in a tenant, oldest first, one page of the store at a time: a
+   * caller that goes through them all (revalidation) never holds them all at once.
+   */
+  async *pendingApprovals(domain: TenantContext): AsyncGenerator<Execution> {
     for await (const item of queryAll(this.#table, {
       IndexName: INDEX.listing,
       KeyConditionExpression: '#pk = :inbox',
       ExpressionAttributeNames: { '#pk': INBOX.pk },
       ExpressionAttributeValues: { ':inbox': approvalsInbox(domain) },
+      Limit: MAX_PAGE_SIZE,
     })) {
-      items.push(toExecution(item));
+      yield toExecution(item);
     }
-    return items;
+  }
+
+  /** The ids of every run waiting for approval in a tenant (the ids alone: to seed its count). */
+  async pendingApprovalIds(domain: TenantContext): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const item of queryAll(this.#table, {
+      IndexName: INDEX.listing,
+      KeyConditionExpression: '#pk = :inbox',
+      ProjectionExpression: '#id',
+      ExpressionAttributeNames: { '#pk': INBOX.pk, '#id': 'id' },
+      ExpressionAttributeValues: { ':inbox': approvalsInbox(domain) },
+    })) {
+      if (typeof item.id === 'string') ids.push(item.id);
+    }
+    return ids;
   }
 
   /**

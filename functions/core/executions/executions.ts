@@ -39,6 +39,7 @@ import {
   type RequestResult,
   type Runnable,
 } from './model.ts';
+import { PendingApprovalCap } from './pending-cap.ts';
 import { PendingRuns } from './pending-runs.ts';
 import type { ResultReport, StartedReport } from './recording.ts';
 import { EXECUTION_ID_PATTERN, idAt } from './requests.ts';
@@ -171,11 +172,16 @@ export class Executions {
     this.#runEnds = options.runEnds ?? processRunEnds;
     this.#waitSlots = options.waitSlots ?? processWaitSlots(this.#runEnds);
     this.#skills = options.skills;
+    const now = options.now ?? (() => new Date());
+    // Runs waiting for approval at once (the plan's cap): taken as a run is written waiting, given
+    // back by every move out of `pending_approval`.
+    const pendingCap = new PendingApprovalCap(options.table, this.#store, now);
     this.#moves = new RunMoves({
       store: this.#store,
       audit: options.audit,
       runEnds: this.#runEnds,
-      now: options.now ?? (() => new Date()),
+      now,
+      leftApproval: (domain, id) => pendingCap.release(domain, id),
     });
     this.#requests = new RunRequests({
       moves: this.#moves,
@@ -188,6 +194,7 @@ export class Executions {
       onPendingApproval: options.onPendingApproval ?? (async () => undefined),
       approvable: options.approvable ?? (async () => undefined),
       runQuota: options.runQuota ?? (async () => ({ release: async () => undefined })),
+      pendingCap,
     });
     this.#results = new RunResults({
       moves: this.#moves,
@@ -342,9 +349,22 @@ export class Executions {
     return this.#results.closeNotStarted(domain, execution);
   }
 
-  /** Runs waiting for approval in a tenant (the inbox), oldest first. */
-  pendingApprovals(domain: TenantContext): Promise<Execution[]> {
-    return this.#pending.inbox(domain);
+  /**
+   * Every run waiting for approval in a tenant, oldest first: read a page at a time, so a caller
+   * that goes through them all never holds them all.
+   */
+  pendingApprovals(domain: TenantContext): AsyncGenerator<Execution> {
+    return this.#pending.all(domain);
+  }
+
+  /** One page of the runs waiting for approval (the inbox), oldest first; `cursor` from the last. */
+  pendingApprovalsPage(domain: TenantContext, limit: number, cursor?: string): Promise<Page<Execution>> {
+    return this.#pending.page(domain, limit, cursor);
+  }
+
+  /** The inbox's cursor that goes on after `execution`. */
+  pendingApprovalsCursorAfter(domain: TenantContext, execution: Execution): string {
+    return this.#pending.cursorAfter(domain, execution);
   }
 
   /** The run as it is now, whoever asks (for decisions that check access themselves). */

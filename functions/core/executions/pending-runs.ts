@@ -2,13 +2,14 @@
  * Runs waiting for approval, as the execution store moves them: the inbox, the release of a run
  * whose approvals are complete, its end (rejected, invalidated, expired) and the hash of what it
  * would run now. Who may decide and how votes count is approvals.ts; `Executions` answers for this
- * module (`pendingApprovals`, `releaseApproved`, `closePending`, `currentApprovalHash`,
+ * module (`pendingApprovals`, `pendingApprovalsPage`, `releaseApproved`, `closePending`, `currentApprovalHash`,
  * `expireApproval`). Every move leaves `pending_approval` only, through the moves shared by the
  * execution services (run-moves.ts).
  */
 import type { SkillCatalog } from '../catalog/skills.ts';
 import { unlessNotFound } from '../errors.ts';
 import type { ExecutorRegistry } from '../executors/registry.ts';
+import type { Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { type Execution, type ExecutionError, START_DEADLINE_SECONDS } from './model.ts';
 import { approvalHashOf } from './requests.ts';
@@ -21,9 +22,19 @@ export interface PendingRunsOptions {
 }
 
 export class PendingRuns extends RunService<PendingRunsOptions> {
-  /** Runs waiting for approval in a tenant (the inbox), oldest first. */
-  async inbox(domain: TenantContext): Promise<Execution[]> {
+  /** Every run waiting for approval in a tenant, oldest first, read a page at a time. */
+  all(domain: TenantContext): AsyncGenerator<Execution> {
     return this.moves.store.pendingApprovals(domain);
+  }
+
+  /** One page of the runs waiting for approval in a tenant (the inbox), oldest first. */
+  page(domain: TenantContext, limit: number, cursor?: string): Promise<Page<Execution>> {
+    return this.moves.store.pendingApprovalsPage(domain, limit, cursor);
+  }
+
+  /** The cursor of the inbox that goes on after `execution` (a page that ends inside what was read). */
+  cursorAfter(domain: TenantContext, execution: Execution): string {
+    return this.moves.store.pendingApprovalsCursorAfter(domain, execution);
   }
 
   /**
@@ -34,7 +45,7 @@ export class PendingRuns extends RunService<PendingRunsOptions> {
   async release(domain: TenantContext, id: string): Promise<Execution | null> {
     const now = this.moves.now();
     const deadline = new Date(now.getTime() + START_DEADLINE_SECONDS * 1000).toISOString();
-    const released = await this.moves.store.move(domain, id, {
+    const released = await this.moves.move(domain, id, {
       to: 'requested',
       from: ['pending_approval'],
       set: { approvedAt: now.toISOString(), deadline },
@@ -96,7 +107,7 @@ export class PendingRuns extends RunService<PendingRunsOptions> {
     error: ExecutionError,
   ): Promise<{ run: Execution; finishedAt: string } | null> {
     const finishedAt = this.moves.now().toISOString();
-    const run = await this.moves.store.move(domain, id, {
+    const run = await this.moves.move(domain, id, {
       to,
       from: ['pending_approval'],
       set: { finishedAt, error },

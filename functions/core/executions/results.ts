@@ -168,7 +168,7 @@ export class RunResults extends RunService<RunResultsOptions> {
     if (logRoom(used) < MAX_LOG_BYTES) return null;
     let moved: Execution | null;
     try {
-      moved = await this.moves.store.move(domain, report.executionId, {
+      moved = await this.moves.move(domain, report.executionId, {
         to: status,
         from: REPORTABLE,
         set: {

@@ -24,6 +24,12 @@ export interface RunMovesOptions {
   readonly audit: AuditLog;
   readonly runEnds: RunEnds;
   readonly now: () => Date;
+  /**
+   * Called once a run that needed approval was moved by a move that may leave `pending_approval`:
+   * it gives the run's place among the runs waiting back (pending-cap.ts). Repeating it is harmless.
+   * @default nothing counted
+   */
+  readonly leftApproval?: (domain: TenantContext, id: string) => Promise<void>;
 }
 
 export class RunMoves {
@@ -32,12 +38,29 @@ export class RunMoves {
   readonly audit: AuditLog;
   readonly now: () => Date;
   readonly #runEnds: RunEnds;
+  readonly #leftApproval: NonNullable<RunMovesOptions['leftApproval']>;
 
   constructor(options: RunMovesOptions) {
     this.store = options.store;
     this.audit = options.audit;
     this.now = options.now;
     this.#runEnds = options.runEnds;
+    this.#leftApproval = options.leftApproval ?? (async () => undefined);
+  }
+
+  /**
+   * A conditional move of the run (the store's `move`); null when the run had moved on. A move that
+   * may leave `pending_approval` also gives the run's place among the runs waiting back once the
+   * store accepted it (a run that needed approval and was released earlier has none: the removal is
+   * then a no-op). That write may fail without failing the move: the cap's clean-up takes out a run
+   * that no longer waits (pending-cap.ts).
+   */
+  async move(domain: TenantContext, id: string, move: Move): Promise<Execution | null> {
+    const moved = await this.store.move(domain, id, move);
+    if (moved !== null && moved.approvalsRequired > 0 && move.from.includes('pending_approval')) {
+      await Promise.allSettled([this.#leftApproval(domain, id)]);
+    }
+    return moved;
   }
 
   /** The run as stored (strongly consistent), or null; an id not shaped like one is never read. */
@@ -54,7 +77,7 @@ export class RunMoves {
     fields: Move['set'],
     activeUntil?: string,
   ): Promise<Execution | null> {
-    return this.store.move(domain, id, {
+    return this.move(domain, id, {
       to,
       from: sourcesOf(to),
       set: fields,
@@ -69,7 +92,7 @@ export class RunMoves {
     to: TerminalStatus,
     fields: Move['set'],
   ): Promise<Execution | null> {
-    return this.store.move(domain, id, { to, from: sourcesOf(to), set: fields, leaves: 'all' });
+    return this.move(domain, id, { to, from: sourcesOf(to), set: fields, leaves: 'all' });
   }
 
   /**

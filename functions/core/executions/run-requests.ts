@@ -16,6 +16,7 @@ import { type TenantContext, type TenantSummary, tenantMayExecute } from '../ten
 import type { TenantRepository } from '../tenancy/tenant-repository.ts';
 import { ExecutionExistsError } from './execution-repository.ts';
 import { type Execution, type RequestResult, type Runnable, START_DEADLINE_SECONDS } from './model.ts';
+import type { PendingApprovalCap } from './pending-cap.ts';
 import {
   approvalHashOf,
   approvalsRequiredOf,
@@ -39,12 +40,16 @@ export interface RunRequestsOptions {
   /** Refuses a run of the Skill the requester's run could never be approved for (too few approvers). */
   readonly approvable: (domain: TenantContext, skill: Skill, requester: string) => Promise<void>;
   readonly runQuota: (domain: TenantContext, executionId: string) => Promise<{ release(): Promise<void> }>;
+  /** The cap on runs waiting for approval at once (pending-cap.ts). */
+  readonly pendingCap: PendingApprovalCap;
 }
 
 export class RunRequests extends RunService<RunRequestsOptions> {
   /**
    * Requests a run of a Skill. Order of steps (no transactions): the Skill and the tenant (one
-   * consistent batch) → enough people to approve it, when it needs approval → idempotency claim (names the execution id) → execution item, written
+   * consistent batch) → enough people to approve it, and room among the runs waiting for approval,
+   * when it needs approval → idempotency claim (names the execution id) → its place among the runs
+   * waiting (pending-cap.ts) and the day's run quota → execution item, written
    * `queued` when it needs no approval (`pending_approval` otherwise) → its `execution.requested`
    * audit entry and, at the same time, the dispatch (a pending run's inbox notice waits for the
    * entry). A crash anywhere leaves either nothing, or an execution the same request (same key)
@@ -86,6 +91,13 @@ export class RunRequests extends RunService<RunRequestsOptions> {
     this.#assertMayRun(tenant);
     // Before the idempotency claim and the quota: a run nobody could approve leaves nothing behind.
     await this.options.approvable(domain, skill, caller.username);
+    const approvalsRequired = approvalsRequiredOf(skill);
+    const pending = approvalsRequired > 0;
+    // A tenant whose runs waiting for approval are at the cap is refused before anything is written.
+    // A request with an Idempotency-Key may be the replay of a run that waits already: it is answered
+    // that run, and otherwise refused by the reservation below (which leaves its key's claim, as the
+    // daily quota does: a retry with the key after room is made completes that run).
+    if (pending && idempotencyKey === undefined) await this.options.pendingCap.assertRoom(domain);
 
     const now = this.moves.now();
     let id = newExecutionId(now);
@@ -109,8 +121,6 @@ export class RunRequests extends RunService<RunRequestsOptions> {
 
     const asset =
       runnable.asset ?? (await this.options.executors.get(skill.asset.kind).resolve(domain, skill.asset));
-    const approvalsRequired = approvalsRequiredOf(skill);
-    const pending = approvalsRequired > 0;
     const waitSeconds = pending ? await this.options.approvalTtl(domain) : START_DEADLINE_SECONDS;
     const execution: Execution = {
       id,
@@ -142,16 +152,25 @@ export class RunRequests extends RunService<RunRequestsOptions> {
           }
         : {}),
     };
-    const place = await this.options.runQuota(domain, id);
+    // Its place among the runs waiting (the store decides: concurrent requests never pass the cap),
+    // then the day's run; each given back if the run is not written after all.
+    const waiting = pending ? await this.options.pendingCap.reserve(domain, id) : null;
+    let place: { release(): Promise<void> };
+    try {
+      place = await this.options.runQuota(domain, id);
+    } catch (error) {
+      await waiting?.release();
+      throw error;
+    }
     try {
       await this.moves.store.create(domain, execution);
     } catch (error) {
       if (error instanceof ExecutionExistsError) {
-        // The same run (same id), written by a concurrent replay: its place is this one.
+        // The same run (same id), written by a concurrent replay: its places are this one's.
         const existing = await this.moves.find(domain, id);
         if (existing !== null) return { execution: existing, created: false };
       }
-      await place.release();
+      await Promise.all([place.release(), waiting?.release()]);
       throw error;
     }
     // One entry for the request, whatever state it left the run in (`queued`, or waiting for approval).

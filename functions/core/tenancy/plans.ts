@@ -11,6 +11,10 @@
  * Extension data (`ctx.data`): collections, records and bytes per tenant, bytes per record.
  * Schedules: how many, how often one may fire, how many fires a tenant may request per UTC day.
  *
+ * `pendingApprovals`: runs waiting for approval at once (10 free, 50 trial and standard, 100
+ * professional, 200 enterprise), counted by run id as they start and stop waiting; the approvals
+ * inbox is read a page at a time, and this keeps what it pages through bounded too.
+ *
  * The free personal edition's own quotas (docs/decisions/free-edition.md), `null` where a plan has
  * none: runs requested per UTC day (counted atomically when requested, refused with 429 past it),
  * Skills kept (archived ones give their place back), the largest script version, and whether Skills
@@ -42,6 +46,11 @@ export interface PlanLimits {
   readonly scriptBytes: number;
   /** Whether Skills may be bound to HTTP resources or call them (`egress`). */
   readonly httpAssets: boolean;
+  /**
+   * Runs that may wait for approval in a tenant at once (executions/pending-cap.ts): a request past
+   * it is refused with 429 until one is decided, cancelled, expired or invalidated.
+   */
+  readonly pendingApprovals: number;
 }
 
 const KIB = 1024;
@@ -94,11 +103,11 @@ const ENTERPRISE_DATA = {
 } as const;
 
 export const PLAN_LIMITS: Readonly<Record<Plan, PlanLimits>> = {
-  free: { concurrentRuns: 1, ...FREE_DATA, ...FREE_QUOTAS },
-  trial: { concurrentRuns: 2, ...STANDARD_DATA, ...PAID_QUOTAS },
-  standard: { concurrentRuns: 2, ...STANDARD_DATA, ...PAID_QUOTAS },
-  professional: { concurrentRuns: 4, ...STANDARD_DATA, ...PAID_QUOTAS },
-  enterprise: { concurrentRuns: 8, ...ENTERPRISE_DATA, ...PAID_QUOTAS },
+  free: { concurrentRuns: 1, ...FREE_DATA, ...FREE_QUOTAS, pendingApprovals: 10 },
+  trial: { concurrentRuns: 2, ...STANDARD_DATA, ...PAID_QUOTAS, pendingApprovals: 50 },
+  standard: { concurrentRuns: 2, ...STANDARD_DATA, ...PAID_QUOTAS, pendingApprovals: 50 },
+  professional: { concurrentRuns: 4, ...STANDARD_DATA, ...PAID_QUOTAS, pendingApprovals: 100 },
+  enterprise: { concurrentRuns: 8, ...ENTERPRISE_DATA, ...PAID_QUOTAS, pendingApprovals: 200 },
 };
 
 export const DEFAULT_PLAN: Plan = 'standard';

@@ -47,6 +47,8 @@ export interface PlanUsage {
     readonly concurrentRuns: number;
     readonly scheduledFiresPerDay: number;
     readonly collections: number;
+    /** Runs that may wait for approval at once (executions/pending-cap.ts). */
+    readonly pendingApprovals: number;
   };
 }
 
@@ -216,6 +218,7 @@ export class PlanQuotas {
         concurrentRuns: limits.concurrentRuns,
         scheduledFiresPerDay: limits.firesPerDay,
         collections: limits.collections,
+        pendingApprovals: limits.pendingApprovals,
       },
     };
   }

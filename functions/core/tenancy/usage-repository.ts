@@ -61,21 +61,33 @@ export class UsageRepository {
 
   /** A counter (strongly consistent), or null when it does not exist. */
   async counter(key: Key): Promise<Counter | null> {
+    const held = await this.held(key);
+    return held === null ? null : { size: held.size, seeded: held.seeded };
+  }
+
+  /** A counter with the ids it holds (strongly consistent), or null when it does not exist. */
+  async held(key: Key): Promise<(Counter & { readonly ids: readonly string[] }) | null> {
     const result = await this.#table.client.send(
       new GetCommand({ TableName: this.#table.name, Key: key, ConsistentRead: true }),
     );
     if (result.Item === undefined) return null;
-    const ids = result.Item.ids;
-    return { size: ids instanceof Set ? ids.size : 0, seeded: result.Item.seededAt !== undefined };
+    const ids = result.Item.ids instanceof Set ? [...result.Item.ids].map(String) : [];
+    return { size: ids.length, ids, seeded: result.Item.seededAt !== undefined };
   }
 
   /** Takes `id` out of a counter; a no-op when the counter does not exist. */
   async remove(key: Key, id: string): Promise<void> {
+    await this.removeAll(key, [id]);
+  }
+
+  /** Takes `ids` out of a counter (those it holds); a no-op when the counter does not exist. */
+  async removeAll(key: Key, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
     await this.#update({
       Key: key,
       UpdateExpression: 'DELETE ids :ids',
       ConditionExpression: 'attribute_exists(PK)',
-      ExpressionAttributeValues: { ':ids': new Set([id]) },
+      ExpressionAttributeValues: { ':ids': new Set(ids) },
     });
   }
 

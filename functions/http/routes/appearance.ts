@@ -57,9 +57,7 @@ export function appearanceRoutes(core: SignedInCore): Route[] {
       },
       handle: async ({ domain, caller, request }) => {
         const tenant = domain;
-        const waiting = caller.permissions.has('approval:decide')
-          ? (await core.approvals.inbox(tenant, caller)).filter((entry) => entry.canDecide).length
-          : 0;
+        const waiting = await core.approvals.decidableCount(tenant, caller, acceptedAgeMs(request.headers));
         const unread = await core.announcements.list(
           tenant,
           announcementReader(caller, {

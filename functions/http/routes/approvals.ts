@@ -1,8 +1,10 @@
 /** The approvals inbox and decisions on a run. */
 import * as z from 'zod';
 import { executionView } from '../../core/executions/executions.ts';
+import { pageSize } from '../../core/pagination.ts';
 import type { SignedInCore } from '../../core/platform.ts';
-import { executionSchema, list, voteSchema } from '../responses.ts';
+import { acceptedAgeMs } from '../cache-control.ts';
+import { executionSchema, page, pageQuery, voteSchema } from '../responses.ts';
 import { type Route, route } from '../router.ts';
 
 const decisionBody = z.strictObject({ comment: z.string().max(1000).optional() });
@@ -50,24 +52,35 @@ export function approvalRoutes(core: SignedInCore): Route[] {
       path: '/api/approvals',
       serves: 'tenant',
       auth: 'caller',
-      summary: 'Runs waiting for approval that the caller may see',
-      responses: { 200: list(inboxEntrySchema) },
-      handle: async ({ domain, caller }) => ({
-        status: 200,
-        body: {
-          items: (await core.approvals.inbox(domain, caller)).map((entry) => ({
-            ...executionView(entry.execution),
-            approvalsRequired: entry.execution.approvalsRequired,
-            adminApprovalRequired: entry.execution.adminApprovalRequired === true,
-            deadline: entry.execution.deadline,
-            approvals: entry.approvals,
-            declaredEgress: entry.egress,
-            declaredCollections: entry.collections ?? [],
-            declaredParameters: entry.parameters ?? [],
-            canDecide: entry.canDecide,
-          })),
-        },
-      }),
+      summary: 'Runs waiting for approval that the caller may see, oldest first',
+      query: z.object(pageQuery),
+      responses: { 200: page(inboxEntrySchema) },
+      handle: async ({ domain, caller, request }) => {
+        const inbox = await core.approvals.inbox(
+          domain,
+          caller,
+          pageSize(request.query.limit),
+          request.query.cursor,
+          acceptedAgeMs(request.headers),
+        );
+        return {
+          status: 200,
+          body: {
+            items: inbox.items.map((entry) => ({
+              ...executionView(entry.execution),
+              approvalsRequired: entry.execution.approvalsRequired,
+              adminApprovalRequired: entry.execution.adminApprovalRequired === true,
+              deadline: entry.execution.deadline,
+              approvals: entry.approvals,
+              declaredEgress: entry.egress,
+              declaredCollections: entry.collections ?? [],
+              declaredParameters: entry.parameters ?? [],
+              canDecide: entry.canDecide,
+            })),
+            ...(inbox.cursor === undefined ? {} : { cursor: inbox.cursor }),
+          },
+        };
+      },
     }),
     decide('approve'),
     decide('reject'),

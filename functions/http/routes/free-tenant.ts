@@ -32,6 +32,7 @@ const usageSchema = z
       concurrentRuns: z.number(),
       scheduledFiresPerDay: z.number(),
       collections: z.number(),
+      pendingApprovals: z.number().meta({ description: 'Runs that may wait for approval at once' }),
     }),
   })
   .meta({ id: 'PlanUsage' });

@@ -294,9 +294,14 @@ export async function runs(context: CliContext, options: RunsOptions): Promise<v
 
 export async function approvals(
   context: CliContext,
-  options: HostOptions & { json?: boolean },
+  options: HostOptions & { limit: number; json?: boolean },
 ): Promise<void> {
-  const items = await api(context, options).approvals();
+  const items: RemoteRun[] = [];
+  // Oldest first, page after page (the inbox is paged like the runs): at most `limit` of them.
+  for await (const item of api(context, options).approvals()) {
+    items.push(item);
+    if (items.length >= options.limit) break;
+  }
   if (options.json === true) {
     context.output.json(items);
     return;

@@ -58,6 +58,12 @@ function run(status: Execution['status'], overrides: Partial<Execution> = {}): E
   };
 }
 
+async function pendingIds(): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const item of runs.pendingApprovals(ACME)) ids.push(item.id);
+  return ids;
+}
+
 beforeAll(() => {
   table = localStore();
   runs = new ExecutionRepository(table);
@@ -77,7 +83,7 @@ describe('ExecutionRepository', () => {
   it('moves a run only from the statuses it may leave, and an ended run leaves both indexes', async () => {
     const pending = run('pending_approval');
     await runs.create(ACME, pending);
-    expect((await runs.pendingApprovals(ACME)).map((item) => item.id)).toContain(pending.id);
+    expect(await pendingIds()).toContain(pending.id);
     expect(await runs.move(ACME, pending.id, { to: 'running', from: ['queued'], set: {} })).toBeNull();
     expect(await runs.status(ACME, pending.id)).toBe('pending_approval');
     const closed = await runs.move(ACME, pending.id, {
@@ -87,7 +93,7 @@ describe('ExecutionRepository', () => {
       leaves: 'all',
     });
     expect(closed?.status).toBe('rejected');
-    expect((await runs.pendingApprovals(ACME)).map((item) => item.id)).not.toContain(pending.id);
+    expect(await pendingIds()).not.toContain(pending.id);
     const overdue: string[] = [];
     for await (const item of runs.overdue(new Date('2100-01-01T00:00:00.000Z'))) overdue.push(item.id);
     expect(overdue).not.toContain(pending.id);
