@@ -373,6 +373,8 @@ export interface InboxItem extends Execution {
   readonly approvals?: readonly Vote[];
   /** HTTP resources the run's script may call (approved with the run). */
   readonly declaredEgress?: readonly string[];
+  /** The same resources with their names, for approvers (the id where one is no longer granted). */
+  readonly declaredEgressResources?: readonly { readonly id: string; readonly name: string }[];
   readonly declaredCollections?: readonly string[];
   readonly declaredParameters?: readonly string[];
   readonly canDecide?: boolean;

@@ -34,6 +34,8 @@ export function ApprovalsPage({ self }: { readonly self: string }) {
   const [message, setMessage] = useState('');
   // An approval link from an agent's ticket names its run: that card is shown first and marked.
   const focus = useLocation().query.get('run');
+  // Once decided here, the linked run is gone from the inbox: the message says what happened to it.
+  const [decided, setDecided] = useState<string | null>(null);
   return (
     <>
       <PageHeader title="Approvals">
@@ -45,7 +47,9 @@ export function ApprovalsPage({ self }: { readonly self: string }) {
       <Show state={list.state} loading="Loading the inbox…" unavailable="The approvals inbox">
         {(items) => (
           <>
-            {focus === null || items.some((item) => item.id === focus) ? null : list.hasMore ? (
+            {focus === null ||
+            focus === decided ||
+            items.some((item) => item.id === focus) ? null : list.hasMore ? (
               <p className="muted" role="status">
                 The run this link names is not among the runs loaded so far: load more below, or{' '}
                 <Link to={`/executions/${segment(focus)}`}>see the run</Link>.
@@ -73,6 +77,7 @@ export function ApprovalsPage({ self }: { readonly self: string }) {
                         highlighted={item.id === focus}
                         onDecided={(text) => {
                           setMessage(text);
+                          setDecided(item.id);
                           list.reload();
                           refreshNotifications();
                         }}
@@ -150,7 +155,12 @@ function ApprovalCard({
       <JsonBlock value={execution.input} label="Input" />
       {execution.declaredEgress === undefined || execution.declaredEgress.length === 0 ? null : (
         <p>
-          The script may call these HTTP resources: <EgressNames ids={execution.declaredEgress} />
+          The script may call these HTTP resources:{' '}
+          <strong>
+            {(execution.declaredEgressResources ?? execution.declaredEgress.map((id) => ({ id, name: id })))
+              .map((resource) => resource.name)
+              .join(', ')}
+          </strong>
         </p>
       )}
       {(execution.declaredCollections ?? []).length === 0 ? null : (
@@ -407,14 +417,4 @@ export function HttpResourcesPage() {
       </Show>
     </>
   );
-}
-
-/** Names of granted HTTP resources (ids where a resource is no longer granted). */
-function EgressNames({ ids }: { readonly ids: readonly string[] }) {
-  const { state } = useResource<{ items: HttpResourceSummary[] }>('/api/http-resources');
-  const names =
-    state.status === 'ready'
-      ? ids.map((id) => state.data.items.find((item) => item.id === id)?.name ?? id)
-      : ids;
-  return <strong>{names.join(', ')}</strong>;
 }

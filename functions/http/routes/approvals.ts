@@ -16,6 +16,9 @@ const inboxEntrySchema = executionSchema
     deadline: z.string().optional(),
     approvals: z.array(voteSchema),
     declaredEgress: z.array(z.string()),
+    declaredEgressResources: z
+      .array(z.object({ id: z.string(), name: z.string() }))
+      .meta({ description: 'The declared HTTP resources with their names (the id where no longer granted)' }),
     declaredCollections: z.array(z.string()),
     declaredParameters: z.array(z.string()),
     canDecide: z.boolean(),
@@ -63,6 +66,14 @@ export function approvalRoutes(core: SignedInCore): Route[] {
           request.query.cursor,
           acceptedAgeMs(request.headers),
         );
+        // Approvers see what the script may call by name: the granted resources are read once a page,
+        // for them (their listing is for those who manage Skills).
+        const declared = inbox.items.some((entry) => entry.egress.length > 0);
+        const names = new Map(
+          declared
+            ? (await core.httpResources.summaries(domain)).map((resource) => [resource.id, resource.name])
+            : [],
+        );
         return {
           status: 200,
           body: {
@@ -73,6 +84,7 @@ export function approvalRoutes(core: SignedInCore): Route[] {
               deadline: entry.execution.deadline,
               approvals: entry.approvals,
               declaredEgress: entry.egress,
+              declaredEgressResources: entry.egress.map((id) => ({ id, name: names.get(id) ?? id })),
               declaredCollections: entry.collections ?? [],
               declaredParameters: entry.parameters ?? [],
               canDecide: entry.canDecide,
