@@ -311,8 +311,11 @@ export class SkillCatalog {
       throw new ConflictError(`Skill ${id} is at revision ${current.revision}, not ${expectedRevision}`);
     }
     const definition = await this.#definition(domain, input);
+    // What a run may reach is what this definition declares: a declaration it leaves out is gone,
+    // not kept from the revision before (the definition holds none of the three when empty).
+    const { egress: _egress, collections: _collections, parameters: _parameters, ...kept } = current;
     const skill: Skill = {
-      ...current,
+      ...kept,
       ...definition,
       revision: current.revision + 1,
       definitionHash: definitionHash(definition),
