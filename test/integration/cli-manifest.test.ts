@@ -3,7 +3,8 @@
  * declares besides its definition: tags, egress (HTTP resources its script may call), collections
  * and parameters. `pull` writes them, `push --dry-run` shows their changes, `push` applies them (a
  * declaration left out means none), a pulled folder pushes as nothing to push, and an egress the
- * tenant is not granted comes back as the platform's 422, named as the manifest names it.
+ * tenant is not granted comes back as the platform's 422, named as the manifest names it. Also: what
+ * `login` says to a user whose role lacks `token:create`.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -226,5 +227,29 @@ describe('a Skill’s tags, egress, collections and parameters in the manifest',
     expect(pushed.stderr).toContain('skills.Bad.parameters.0: a parameter key');
     expect(pushed.stderr).toContain('skills.Bad.egress: at most 16 HTTP resources');
     expect(await skillByName('Bad')).toBeUndefined();
+  });
+});
+
+describe('what the CLI says to users who cannot do it themselves', { timeout: 120_000 }, () => {
+  it('tells a user whose role lacks token:create that login needs it, and whom to ask', async () => {
+    const role = await send('POST', '/api/roles', {
+      name: 'runner-only',
+      permissions: ['skill:read', 'skill:run'],
+    });
+    expect(role.status, role.text).toBe(201);
+    const user = await send('POST', '/api/users', {
+      username: 'rita',
+      password: PASSWORD,
+      roles: ['runner-only'],
+    });
+    expect(user.status, user.text).toBe(201);
+    const rita = cliSession();
+    const login = await rita.run(['login', '--host', acme, '-u', 'rita', '--password-stdin'], {
+      input: PASSWORD,
+    });
+    expect(login.code).toBe(1);
+    expect(login.stderr).toContain('rita may not create access tokens on acme.localhost');
+    expect(login.stderr).toContain('needs the permission token:create');
+    expect(login.stderr).toContain('Users & roles');
   });
 });
