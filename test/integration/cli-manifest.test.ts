@@ -4,7 +4,8 @@
  * and parameters. `pull` writes them, `push --dry-run` shows their changes, `push` applies them (a
  * declaration left out means none), a pulled folder pushes as nothing to push, and an egress the
  * tenant is not granted comes back as the platform's 422, named as the manifest names it. Also: what
- * `login` says to a user whose role lacks `token:create`.
+ * `login` says to a user whose role lacks `token:create`, and what `run` says to the requester of a
+ * run that waits for approval.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -251,5 +252,28 @@ describe('what the CLI says to users who cannot do it themselves', { timeout: 12
     expect(login.stderr).toContain('rita may not create access tokens on acme.localhost');
     expect(login.stderr).toContain('needs the permission token:create');
     expect(login.stderr).toContain('Users & roles');
+  });
+
+  it('tells the requester of a run waiting for approval that others approve it, and how to follow it', async () => {
+    const project = join(work, 'guarded');
+    mkdirSync(join(project, 'scripts'), { recursive: true });
+    writeFileSync(join(project, 'scripts', 'guarded.py'), 'def main(inputs, ctx):\n    return {}\n');
+    writeFileSync(
+      manifestOf(project),
+      'version: 1\nscripts:\n  guarded:\n    file: scripts/guarded.py\nskills:\n  Guarded:\n    script: guarded\n    inputSchema: { type: object }\n    outputSchema: { type: object }\n    risk: medium\n',
+    );
+    expect((await alice.run(['push', project])).code).toBe(0);
+    const bob = cliSession();
+    const login = await bob.run(['login', '--host', acme, '-u', 'bob', '--password-stdin'], {
+      input: PASSWORD,
+    });
+    expect(login.code, login.stderr).toBe(0);
+    const ran = await bob.run(['run', 'Guarded', '--timeout', '2']);
+    expect(ran.code).toBe(1);
+    const id = /\[(ex-[0-9a-z]+)\]/.exec(ran.stderr)?.[1] ?? '';
+    expect(ran.stderr).toContain(
+      `waiting for 1 approval by users other than bob (nobody approves their own run); \`execfabric logs ${id} --follow\` follows it`,
+    );
+    expect(ran.stderr).not.toContain('execfabric approvals');
   });
 });
