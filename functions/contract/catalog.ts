@@ -17,6 +17,21 @@ export const LIMIT_BOUNDS = {
   memoryMb: { min: 64, max: 1024, default: 256 },
 } as const;
 
+/**
+ * What a Skill's script may reach, as it declares it: HTTP resources (`egress`, resource ids) it may
+ * call through `ctx.http`, collections of the tenant's extension data (`ctx.data`) and tenant
+ * parameters (`ctx.params`). Each entry is at most MAX_DECLARED_NAME_LENGTH characters.
+ */
+export const MAX_EGRESS = 16;
+export const MAX_SKILL_COLLECTIONS = 16;
+export const MAX_SKILL_PARAMETERS = 32;
+export const MAX_DECLARED_NAME_LENGTH = 64;
+/** A tenant parameter's key: a letter, then letters, digits, `_`, `.` and `-` (at most 64). */
+export const PARAMETER_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+/** Tags group Skills (an AI client may be given every Skill with a tag): lowercase slugs. */
+export const SKILL_TAG_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
+export const MAX_SKILL_TAGS = 20;
+
 /** The approval rule a Skill gets when its definition names none: the least its risk allows. */
 export function defaultApproval(risk: Risk): ApprovalRule {
   return APPROVALS[MIN_APPROVALS[risk]] ?? 'two';

@@ -24,7 +24,15 @@
  *     approval: none                # none | one | two (default: the least the risk allows)
  *     visibility: { roles: [] }     # roles that may see and run it (default: everyone with skill:read)
  *     limits: { timeoutSeconds: 30, memoryMb: 256 }
+ *     tags: [finance]               # labels grouping Skills (lowercase slugs)
+ *     egress: [hr-0123456789ab]     # HTTP resources (ids) the script may call through ctx.http
+ *     collections: [invoices]       # extension data the script may use through ctx.data
+ *     parameters: [currency]        # tenant parameters the script may read through ctx.params
  * ```
+ *
+ * A Skill's entry is its whole definition: a field left out takes its default, the same as the
+ * platform gives a definition that omits it. For `tags`, `egress`, `collections` and `parameters`
+ * that is none, so a push removes what the tenant's Skill has and the manifest does not list.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
@@ -36,9 +44,16 @@ import {
   type ApprovalRule,
   defaultApproval,
   LIMIT_BOUNDS,
+  MAX_DECLARED_NAME_LENGTH,
+  MAX_EGRESS,
+  MAX_SKILL_COLLECTIONS,
+  MAX_SKILL_PARAMETERS,
+  MAX_SKILL_TAGS,
   MIN_APPROVALS,
+  PARAMETER_KEY_PATTERN,
   RISKS,
   type Risk,
+  SKILL_TAG_PATTERN,
 } from '../../functions/contract/catalog.ts';
 import { AGENT_NAME_PATTERN } from '../../functions/core/agents/names.ts';
 import { assertValidSchema, type JsonSchema } from '../../functions/core/catalog/schemas.ts';
@@ -74,6 +89,14 @@ const schemaRef = z.union([relativeFile, z.record(z.string(), z.unknown()), z.bo
   error: 'a file name, or a JSON Schema object inline',
 });
 
+/** A list of names a Skill declares, held to the platform's bounds for it. */
+const declared = (entry: z.ZodString, max: number, what: string) =>
+  z.array(entry).max(max, `at most ${max} ${what}`).optional();
+const declaredName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_DECLARED_NAME_LENGTH, `at most ${MAX_DECLARED_NAME_LENGTH} characters`);
+
 const skillEntry = z.strictObject({
   description: z.string().max(2000).default(''),
   script: name,
@@ -95,6 +118,22 @@ const skillEntry = z.strictObject({
       memoryMb: z.number().int().min(LIMIT_BOUNDS.memoryMb.min).max(LIMIT_BOUNDS.memoryMb.max).optional(),
     })
     .optional(),
+  tags: declared(
+    z
+      .string()
+      .regex(SKILL_TAG_PATTERN, 'a-z, 0-9 and hyphens, 1-40 characters, starting with a letter or digit'),
+    MAX_SKILL_TAGS,
+    'tags',
+  ),
+  egress: declared(declaredName, MAX_EGRESS, 'HTTP resources'),
+  collections: declared(declaredName, MAX_SKILL_COLLECTIONS, 'collections'),
+  parameters: declared(
+    z
+      .string()
+      .regex(PARAMETER_KEY_PATTERN, 'a parameter key: a letter, then letters, digits, _ . - (max 64)'),
+    MAX_SKILL_PARAMETERS,
+    'parameters',
+  ),
 });
 
 const manifestSchema = z.strictObject({
@@ -130,7 +169,16 @@ export interface ManifestSkill {
   readonly approval: ApprovalRule;
   readonly visibility: { readonly roles: readonly string[] };
   readonly limits: { readonly timeoutSeconds: number; readonly memoryMb: number };
+  /** Each as the platform keeps it: without repeats; tags, collections and parameters sorted. */
+  readonly tags: readonly string[];
+  /** HTTP resource ids, in the manifest's order (the platform keeps it). */
+  readonly egress: readonly string[];
+  readonly collections: readonly string[];
+  readonly parameters: readonly string[];
 }
+
+/** The declarations of a Skill the manifest holds as lists: `none` when left out. */
+export const SKILL_DECLARATIONS = ['tags', 'egress', 'collections', 'parameters'] as const;
 
 export interface Manifest {
   /** The project folder. */
@@ -392,10 +440,18 @@ export async function loadManifest(dir: string, file: string): Promise<Manifest>
         timeoutSeconds: entry.limits?.timeoutSeconds ?? LIMIT_BOUNDS.timeoutSeconds.default,
         memoryMb: entry.limits?.memoryMb ?? LIMIT_BOUNDS.memoryMb.default,
       },
+      tags: unique(entry.tags).sort(),
+      egress: unique(entry.egress),
+      collections: unique(entry.collections).sort(),
+      parameters: unique(entry.parameters).sort(),
     });
   }
   if (problems.length > 0) throw new ManifestError(display, problems);
   return { dir: projectDir, file: resolve(file), format: json ? 'json' : 'yaml', scripts, skills };
+}
+
+function unique(values: readonly string[] | undefined): string[] {
+  return [...new Set(values ?? [])];
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {

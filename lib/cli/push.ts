@@ -11,8 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
-import { CliError } from './errors.ts';
-import type { Manifest, ManifestScript, ManifestSkill } from './manifest.ts';
+import { ApiError, CliError } from './errors.ts';
+import { type Manifest, type ManifestScript, type ManifestSkill, SKILL_DECLARATIONS } from './manifest.ts';
 import { type Output, printable } from './output.ts';
 import type { RemoteScript, RemoteSkill, TenantApi } from './remote.ts';
 
@@ -129,7 +129,16 @@ const SKILL_FIELDS = [
   'visibility',
   'asset',
   'limits',
+  ...SKILL_DECLARATIONS,
 ] as const;
+
+/**
+ * A Skill as the tenant answers it, with the declarations the manifest holds: the platform leaves
+ * `egress`, `collections` and `parameters` out when there are none.
+ */
+export type RemoteSkillWithDeclarations = RemoteSkill & {
+  readonly [field in (typeof SKILL_DECLARATIONS)[number]]?: readonly string[];
+};
 
 /** The body `POST/PUT /api/skills` takes for a manifest Skill bound to a script id. */
 export function skillDefinition(skill: ManifestSkill, scriptId: string): Record<string, unknown> {
@@ -146,12 +155,18 @@ export function skillDefinition(skill: ManifestSkill, scriptId: string): Record<
         ? { kind: 'python-script', id: scriptId, version: skill.version }
         : { kind: 'local-agent', id: scriptId, version: skill.version, agent: skill.agent },
     limits: { ...skill.limits },
+    // Sent even when empty: the manifest is the Skill's whole definition (manifest.ts).
+    tags: [...skill.tags],
+    egress: [...skill.egress],
+    collections: [...skill.collections],
+    parameters: [...skill.parameters],
   };
 }
 
-function remoteDefinition(remote: RemoteSkill): Record<string, unknown> {
+function remoteDefinition(remote: RemoteSkillWithDeclarations): Record<string, unknown> {
   const picked: Record<string, unknown> = { name: remote.name };
   for (const field of SKILL_FIELDS) picked[field] = remote[field];
+  for (const field of SKILL_DECLARATIONS) picked[field] = [...(remote[field] ?? [])];
   return picked;
 }
 
@@ -373,7 +388,7 @@ export async function applyPlan(
         throw new CliError(`${label}: ${(error as Error).message}`, {
           exitCode: error instanceof CliError ? error.exitCode : 1,
           details: [
-            ...(error instanceof CliError ? error.details : []),
+            ...refusalDetails(step, error),
             done === 0
               ? 'Nothing was changed.'
               : `The ${done} step${done === 1 ? '' : 's'} before it ${done === 1 ? 'was' : 'were'} applied; fix the problem and push again (push continues from there).`,
@@ -388,6 +403,33 @@ export async function applyPlan(
     progress.stop();
   }
   return { applied };
+}
+
+/**
+ * What a refused step's error says, line by line. The fields of a refused Skill are named as the
+ * manifest names them (`skills.Invoice.egress.0`), with what to do about an HTTP resource the tenant
+ * is not granted.
+ */
+function refusalDetails(step: PlanStep, error: unknown): readonly string[] {
+  if (!(error instanceof CliError)) return [];
+  if (!(error instanceof ApiError) || error.fields.length === 0) return error.details;
+  if (step.kind !== 'create-skill' && step.kind !== 'update-skill') return error.details;
+  const fieldLines = new Set(
+    error.fields.map((field) => `${field.path === '' ? '(body)' : field.path}: ${field.message}`),
+  );
+  const manifestField = (path: string) =>
+    `skills.${printable(step.skill.name)}${path === '' ? '' : `.${path}`}`;
+  const egress = error.fields.some((field) => field.path === 'egress' || field.path.startsWith('egress.'));
+  return [
+    ...error.fields.map((field) => `${manifestField(field.path)}: ${field.message}`),
+    ...error.details.filter((line) => !fieldLines.has(line)),
+    ...(egress
+      ? [
+          'egress names HTTP resources by id; GET /api/http-resources lists those granted to this tenant.',
+          'A platform super-admin grants one in the governance console (HTTP resources → Grant to tenants); or remove it from the manifest.',
+        ]
+      : []),
+  ];
 }
 
 async function applyStep(step: PlanStep, api: TenantApi, scriptIds: Map<string, string>): Promise<string> {

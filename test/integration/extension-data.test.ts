@@ -245,6 +245,19 @@ describe('extension data and ctx.params', { timeout: 120_000 }, () => {
     ]);
     expect(hashes.size).toBe(3);
     expect(withParams.body).toMatchObject({ collections: ['counters'], parameters: ['greeting'] });
+
+    // A definition that leaves them out declares none: they are removed, not kept from before.
+    const without = await api(HOSTS.acme, alice, 'PUT', `/api/skills/${plain.body.id}`, {
+      ...body,
+      parameters: [],
+    });
+    expect(without.status, without.text).toBe(200);
+    const read = await api(HOSTS.acme, alice, 'GET', `/api/skills/${plain.body.id}`);
+    for (const answer of [without.body, read.body]) {
+      expect(answer.collections).toBeUndefined();
+      expect(answer.parameters).toBeUndefined();
+    }
+    expect(without.body.definitionHash).toBe(plain.body.definitionHash);
   });
 
   it('refuses declarations that cannot hold, naming the field', async () => {

@@ -8,7 +8,13 @@ export {
   type ApprovalRule,
   defaultApproval,
   LIMIT_BOUNDS,
+  MAX_DECLARED_NAME_LENGTH,
+  MAX_EGRESS,
+  MAX_SKILL_COLLECTIONS,
+  MAX_SKILL_PARAMETERS,
+  MAX_SKILL_TAGS,
   MIN_APPROVALS,
   RISKS,
   type Risk,
+  SKILL_TAG_PATTERN,
 } from '../../contract/catalog.ts';

@@ -31,24 +31,36 @@ import {
   type ApprovalRule,
   defaultApproval,
   LIMIT_BOUNDS,
+  MAX_DECLARED_NAME_LENGTH,
+  MAX_EGRESS,
+  MAX_SKILL_COLLECTIONS,
+  MAX_SKILL_PARAMETERS,
+  MAX_SKILL_TAGS,
   MIN_APPROVALS,
   RISKS,
   type Risk,
+  SKILL_TAG_PATTERN,
 } from './rules.ts';
 import { assertValidSchema, type JsonSchema, schemaIssues } from './schemas.ts';
 import { SkillRepository, skillRevisionKey } from './skill-repository.ts';
 
-export { APPROVAL_COUNT, APPROVALS, type ApprovalRule, LIMIT_BOUNDS, MIN_APPROVALS, RISKS, type Risk };
+export {
+  APPROVAL_COUNT,
+  APPROVALS,
+  type ApprovalRule,
+  LIMIT_BOUNDS,
+  MAX_DECLARED_NAME_LENGTH,
+  MAX_EGRESS,
+  MAX_SKILL_COLLECTIONS,
+  MAX_SKILL_PARAMETERS,
+  MAX_SKILL_TAGS,
+  MIN_APPROVALS,
+  RISKS,
+  type Risk,
+  SKILL_TAG_PATTERN,
+};
 
 export const SKILL_ID_PATTERN = /^skl-[a-z0-9]{12}$/;
-/** HTTP resources one Skill's script may call through `ctx.http`. */
-export const MAX_EGRESS = 16;
-/** Tags group Skills (an AI client may be given every Skill with a tag): lowercase slugs. */
-/** Collections (`ctx.data`) and tenant parameters (`ctx.params`) one Skill's script may declare. */
-export const MAX_SKILL_COLLECTIONS = 16;
-export const MAX_SKILL_PARAMETERS = 32;
-export const SKILL_TAG_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
-export const MAX_SKILL_TAGS = 20;
 
 export interface SkillDefinition {
   readonly name: string;
@@ -309,8 +321,11 @@ export class SkillCatalog {
       throw new ConflictError(`Skill ${id} is at revision ${current.revision}, not ${expectedRevision}`);
     }
     const definition = await this.#definition(domain, input);
+    // What a run may reach is what this definition declares: a declaration it leaves out is gone,
+    // not kept from the revision before (the definition holds none of the three when empty).
+    const { egress: _egress, collections: _collections, parameters: _parameters, ...kept } = current;
     const skill: Skill = {
-      ...current,
+      ...kept,
       ...definition,
       revision: current.revision + 1,
       definitionHash: definitionHash(definition),

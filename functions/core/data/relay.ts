@@ -13,6 +13,7 @@
  * Every refusal is an answer to the script (`ok: false`), never a thrown error.
  */
 
+import { MAX_SKILL_COLLECTIONS } from '../../contract/catalog.ts';
 import { ExecFabricError, PayloadTooLargeError, QuotaExceededError, ValidationError } from '../errors.ts';
 import { type MessageSigner, sealedSchema, unseal } from '../messages/signing.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -21,8 +22,8 @@ import type { Collection, Collections } from './collections.ts';
 import { VersionConflictError } from './errors.ts';
 import { keyFromValue, MAX_PAGE, type Records, type StoredRecord } from './records.ts';
 
-/** Collections one Skill may declare. */
-export const MAX_SKILL_COLLECTIONS = 16;
+/** Collections one Skill may declare (the catalogue's rule). */
+export { MAX_SKILL_COLLECTIONS };
 /** Bytes of records one `query` answer carries at most (the next page holds the rest). */
 export const QUERY_REPLY_BYTES = 1024 * 1024;
 

@@ -1,5 +1,6 @@
 /** Tenant parameters: key/value settings admins keep for their users and scripts. Not for secrets. */
 
+import { PARAMETER_KEY_PATTERN } from '../../contract/catalog.ts';
 import type { Parameter } from '../../contract/responses.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
@@ -11,7 +12,7 @@ import { ParameterRepository } from './parameter-repository.ts';
 // The answer's shape is the contract's (functions/contract/responses.ts), read by the fronts too.
 export type { Parameter };
 
-export const PARAMETER_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+export { PARAMETER_KEY_PATTERN };
 export const MAX_PARAMETER_VALUE_BYTES = 4096;
 export const MAX_PARAMETERS = 500;
 

@@ -327,10 +327,20 @@ export class Templates {
       );
       await this.#scripts.activate(domain, assetId, uploaded.version, actor);
       const skill = await this.#skills.get(domain, skillId);
+      // The tenant's own choices stay: who sees it, and what its script may reach (a template
+      // declares none; an update that left them out would remove them).
       await this.#skills.update(
         domain,
         skillId,
-        { ...content.skill, visibility: skill.visibility, asset: skill.asset, provenance },
+        {
+          ...content.skill,
+          visibility: skill.visibility,
+          asset: skill.asset,
+          ...(skill.egress === undefined ? {} : { egress: skill.egress }),
+          ...(skill.collections === undefined ? {} : { collections: skill.collections }),
+          ...(skill.parameters === undefined ? {} : { parameters: skill.parameters }),
+          provenance,
+        },
         actor,
       );
       await this.#store.updated(domain, id, existing.version, {

@@ -4,6 +4,7 @@ import type { ApprovalWarning } from '../../contract/responses.ts';
 import { MAX_SCRIPT_BYTES } from '../../core/assets/scripts.ts';
 import {
   APPROVALS,
+  MAX_DECLARED_NAME_LENGTH,
   MAX_EGRESS,
   MAX_SKILL_COLLECTIONS,
   MAX_SKILL_PARAMETERS,
@@ -59,14 +60,14 @@ const skillBody = z.strictObject({
   risk: z.enum(RISKS),
   approval: z.enum(APPROVALS).optional(),
   visibility: z.strictObject({ roles: z.array(z.string().max(64)).max(20) }).optional(),
-  tags: z.array(z.string().max(64)).max(MAX_SKILL_TAGS).optional(),
+  tags: z.array(z.string().max(MAX_DECLARED_NAME_LENGTH)).max(MAX_SKILL_TAGS).optional(),
   asset: z.record(z.string(), z.unknown()),
   limits: z
     .strictObject({ timeoutSeconds: z.number().int().optional(), memoryMb: z.number().int().optional() })
     .optional(),
-  egress: z.array(z.string().min(1).max(64)).max(MAX_EGRESS).optional(),
-  collections: z.array(z.string().min(1).max(64)).max(MAX_SKILL_COLLECTIONS).optional(),
-  parameters: z.array(z.string().min(1).max(64)).max(MAX_SKILL_PARAMETERS).optional(),
+  egress: z.array(z.string().min(1).max(MAX_DECLARED_NAME_LENGTH)).max(MAX_EGRESS).optional(),
+  collections: z.array(z.string().min(1).max(MAX_DECLARED_NAME_LENGTH)).max(MAX_SKILL_COLLECTIONS).optional(),
+  parameters: z.array(z.string().min(1).max(MAX_DECLARED_NAME_LENGTH)).max(MAX_SKILL_PARAMETERS).optional(),
 });
 
 const skillUpdateBody = skillBody.extend({ revision: z.number().int().min(1).optional() });

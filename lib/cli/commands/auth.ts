@@ -75,9 +75,14 @@ export async function login(context: CliContext, options: LoginOptions): Promise
   try {
     const me = (await sessionClient.get('/api/me')).body as { username: string; permissions: string[] };
     if (!me.permissions.includes('token:create')) {
-      throw new CliError(`${me.username} may not create access tokens on ${origin.host}`, {
-        details: [`Ask an admin for a role with token:create, or set ${ENV_TOKEN} to a token an admin made.`],
-      });
+      throw new CliError(
+        `${me.username} may not create access tokens on ${origin.host}: signing in with the CLI mints one, which needs the permission token:create`,
+        {
+          details: [
+            `Ask an admin of ${domain} for a role holding the permission token:create (they give roles on the ${health.body?.domain === 'tenant' ? "tenant front's Users & roles" : "governance console's Operators"} page).`,
+          ],
+        },
+      );
     }
     const name = (options.tokenName ?? `execfabric CLI on ${hostname()}`).slice(0, 100);
     const created = (

@@ -7,9 +7,22 @@ import { stringify } from 'yaml';
 import type { CliContext } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { hint } from '../invocation.ts';
-import { findManifest, insideProject, loadManifest, MANIFEST_NAMES } from '../manifest.ts';
+import {
+  findManifest,
+  insideProject,
+  loadManifest,
+  MANIFEST_NAMES,
+  SKILL_DECLARATIONS,
+} from '../manifest.ts';
 import { printable } from '../output.ts';
-import { applyPlan, describeStep, planPush, renderPlan, stableJson } from '../push.ts';
+import {
+  applyPlan,
+  describeStep,
+  planPush,
+  type RemoteSkillWithDeclarations,
+  renderPlan,
+  stableJson,
+} from '../push.ts';
 import { type RemoteSkill, TenantApi } from '../remote.ts';
 import { resolveTarget, type TargetOptions } from '../target.ts';
 
@@ -153,7 +166,8 @@ const RENAME_HINT = ' (the manifest matches by name: rename or archive one of th
 
 /**
  * Writes the tenant's scripts (their active versions) and the Skills bound to them into the folder:
- * the manifest, each script's file, each Skill's schemas. Files the manifest already names keep
+ * the manifest (with each Skill's tags and what its script may reach: egress, collections,
+ * parameters), each script's file, each Skill's schemas. Files the manifest already names keep
  * their paths; new ones get paths from their names. Skills bound to anything but a script of the
  * tenant (an HTTP resource) are listed and left out: the manifest does not describe them. Of two
  * scripts or Skills with one name only the first is written (the manifest is keyed by name); the
@@ -169,7 +183,7 @@ export async function pull(context: CliContext, dir: string, options: PullOption
   const json = existing?.format === 'json';
 
   const scripts = await api.scripts();
-  const skills = await api.skills();
+  const skills: readonly RemoteSkillWithDeclarations[] = await api.skills();
   const files = new Map<string, string>();
   const taken = new Set<string>();
   const claim = (wanted: string) => {
@@ -244,6 +258,13 @@ export async function pull(context: CliContext, dir: string, options: PullOption
       approval: skill.approval,
       ...(skill.visibility.roles.length === 0 ? {} : { visibility: { roles: [...skill.visibility.roles] } }),
       limits: { timeoutSeconds: skill.limits.timeoutSeconds, memoryMb: skill.limits.memoryMb },
+      // Written only when the Skill has some: a declaration left out means none (manifest.ts).
+      ...Object.fromEntries(
+        SKILL_DECLARATIONS.flatMap((field) => {
+          const values = skill[field] ?? [];
+          return values.length === 0 ? [] : [[field, [...values]]];
+        }),
+      ),
     };
   }
   const document = { version: 1, scripts: manifestScripts, skills: manifestSkills };

@@ -11,6 +11,7 @@ import type { CliContext } from '../context.ts';
 import { readStdin } from '../context.ts';
 import { CliError, RunUnsuccessfulError, UsageError } from '../errors.ts';
 import { hint } from '../invocation.ts';
+import { printable } from '../output.ts';
 import { type RemoteRun, type RemoteSkill, TERMINAL_STATUSES, TenantApi } from '../remote.ts';
 import { resolveTarget, type TargetOptions } from '../target.ts';
 
@@ -82,7 +83,7 @@ export function took(run: Pick<RemoteRun, 'createdAt' | 'startedAt' | 'finishedA
 function describeStatus(run: RemoteRun, env: NodeJS.ProcessEnv): string {
   switch (run.status) {
     case 'pending_approval':
-      return `waiting for approval (${String(run.approvalsRequired ?? '?')} needed); \`${hint('approvals', env)}\` lists it`;
+      return waitingForApproval(run, env);
     case 'queued':
       return typeof run.waitingFor === 'string' ? `queued: ${run.waitingFor}` : 'queued';
     case 'succeeded':
@@ -90,6 +91,17 @@ function describeStatus(run: RemoteRun, env: NodeJS.ProcessEnv): string {
     default:
       return run.status;
   }
+}
+
+/**
+ * A run waiting for approval, said so that its requester knows it is not theirs to approve: how
+ * many approvals it still needs, from users other than the requester, and how to follow it.
+ */
+function waitingForApproval(run: RemoteRun, env: NodeJS.ProcessEnv): string {
+  const given = Array.isArray(run.approvals) ? run.approvals.length : 0;
+  const required = typeof run.approvalsRequired === 'number' ? run.approvalsRequired : undefined;
+  const missing = required === undefined ? 'approval' : counted(Math.max(1, required - given), 'approval');
+  return `waiting for ${missing} by users other than ${printable(run.requestedBy)} (nobody approves their own run); \`${hint(`logs ${run.id} --follow`, env)}\` follows it, \`${hint('runs --status pending_approval', env)}\` lists the runs that wait`;
 }
 
 interface LogCursor {

@@ -51,6 +51,10 @@ const nearManifest = fc.record(
             outputSchema: fc.jsonValue(),
             limits: fc.jsonValue(),
             agent: fc.string(),
+            tags: fc.oneof(fc.array(fc.string()), fc.jsonValue()),
+            egress: fc.oneof(fc.array(fc.string()), fc.jsonValue()),
+            collections: fc.jsonValue(),
+            parameters: fc.array(fc.string()),
           },
           { requiredKeys: [] },
         ),
@@ -131,6 +135,38 @@ describe('loadManifest', () => {
       version: 'active',
       visibility: { roles: [] },
       limits: { timeoutSeconds: 30, memoryMb: 256 },
+      tags: [],
+      egress: [],
+      collections: [],
+      parameters: [],
+    });
+  });
+
+  it('holds a Skill’s declarations as the platform keeps them: no repeats, sorted but for egress', async () => {
+    writeFileSync(
+      join(dir, 'execfabric.yaml'),
+      [
+        'version: 1',
+        'scripts: { a: { file: scripts/a.py } }',
+        'skills:',
+        '  A:',
+        '    script: a',
+        '    inputSchema: { type: object }',
+        '    outputSchema: { type: object }',
+        '    risk: low',
+        '    tags: [reports, finance, reports]',
+        '    egress: [hr-bbbbbbbbbbbb, hr-aaaaaaaaaaaa, hr-bbbbbbbbbbbb]',
+        '    collections: [orders, invoices]',
+        '    parameters: [region, currency, region]',
+        '',
+      ].join('\n'),
+    );
+    const manifest = await loadManifest(dir, join(dir, 'execfabric.yaml'));
+    expect(manifest.skills[0]).toMatchObject({
+      tags: ['finance', 'reports'],
+      egress: ['hr-bbbbbbbbbbbb', 'hr-aaaaaaaaaaaa'],
+      collections: ['invoices', 'orders'],
+      parameters: ['currency', 'region'],
     });
   });
 });
