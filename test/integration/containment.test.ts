@@ -384,6 +384,8 @@ describe.each([
     const inbox = await api(HOSTS.acme, alice, 'GET', '/api/approvals');
     const entry = inbox.body.items.find((item: { id: string }) => item.id === pending.body.id);
     expect(entry.declaredEgress).toEqual([resource]);
+    // By name too: approvers may not read the granted resources' listing (it is for Skill managers).
+    expect(entry.declaredEgressResources).toEqual([{ id: resource, name: `things-${network ?? 'best'}` }]);
     expect(
       (await api(HOSTS.acme, alice, 'POST', `/api/executions/${pending.body.id}/reject`, {})).status,
     ).toBe(200);
