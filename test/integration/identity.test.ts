@@ -924,8 +924,15 @@ describe('audit', () => {
         tamper: (entries) => {
           const entry = entries[1] as Row;
           return {
+            // Details are stored as JSON text (data-fidelity.md).
             change: () =>
-              put({ ...entry, details: { ...(entry.details as object), sourceIp: '203.0.113.9' } }),
+              put({
+                ...entry,
+                detailsJson: JSON.stringify({
+                  ...JSON.parse(String(entry.detailsJson)),
+                  sourceIp: '203.0.113.9',
+                }),
+              }),
             undo: () => put(entry),
           };
         },
