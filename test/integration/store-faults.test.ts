@@ -155,6 +155,48 @@ describe('approvals under store faults', () => {
   });
 });
 
+describe('a decision racing a cancel', () => {
+  it('answers a vote cast as the run was cancelled with a 409, and audits no decision', async () => {
+    const { executionId } = await pendingRun();
+    // The requester's cancel lands between the approver's checks and the vote's write taking effect.
+    const client = documentClient(t.platform.env);
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const item = (args.input as { Item?: { SK?: unknown } }).Item;
+        if (typeof item?.SK === 'string' && item.SK.startsWith('VOTE#')) {
+          const cancelled = await t.send({
+            host: HOSTS.acme,
+            token: bob,
+            method: 'POST',
+            path: `/api/executions/${executionId}/cancel`,
+            body: {},
+          });
+          expect(cancelled.body.status, cancelled.text).toBe('cancelled');
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'cancelAfterVote' },
+    );
+    const core = createCore({
+      table: { client, name: t.platform.services.tableName },
+      tokenSecret: t.tokenSecret,
+    });
+    const approver = await core.auth.authenticate(domain, `Bearer ${alice}`);
+    const refused = await core.approvals.decide(domain, approver, executionId, 'approve', '').catch((e) => e);
+    expect(problemFromError(refused).response.statusCode).toBe(409);
+    expect((refused as Error).message).toMatch(/^The run was cancelled before this decision counted/);
+    const audit = await t.send({
+      host: HOSTS.acme,
+      token: alice,
+      path: `/api/audit?target=${encodeURIComponent(`execution:${executionId}`)}`,
+    });
+    const actions = audit.body.items.map((entry: { action: string }) => entry.action);
+    expect(actions).toContain('execution.cancelled');
+    expect(actions).not.toContain('approval.approved');
+  });
+});
+
 describe('other reads that took a fault for "not found"', () => {
   it("does not release a live tenant's host when a create of the same id cannot read the tenant", async () => {
     const faulty = faultyTable();

@@ -361,6 +361,16 @@ export class Approvals {
     };
     // A second vote of the same approver is VoteCastError (409).
     await this.#store.castVote(domain, executionId, vote);
+    // Closed while the vote was cast (a cancel, another approver's reject, the expiry): the vote
+    // decides nothing, and is neither audited nor answered as a decision. A run released meanwhile
+    // (another approval completed it) counted this vote: it goes on.
+    const now = await this.#runs.find(domain, executionId);
+    if (now === null || now.status === 'cancelled' || now.status === 'rejected') {
+      throw new ConflictError(
+        `The run was ${now?.status ?? 'removed'} before this decision counted; it no longer takes decisions`,
+        { extra: { executionStatus: now?.status ?? null } },
+      );
+    }
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
       action: decision === 'approve' ? 'approval.approved' : 'approval.rejected',
