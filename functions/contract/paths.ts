@@ -74,6 +74,7 @@ export const API_PATHS = [
   '/api/mcp-clients/{id}',
   '/api/mcp-clients/{id}/calls',
   '/api/me',
+  '/api/me/password',
   '/api/menus',
   '/api/notifications',
   '/api/openapi.json',

@@ -110,6 +110,17 @@ export class ForbiddenError extends ExecFabricError {
   readonly code: string = 'forbidden';
 }
 
+/**
+ * A password given to prove who the caller is (the current one, to change it) is wrong: a 403, not
+ * a 401, since the caller's session itself is good. Names the field the way a validation failure does.
+ */
+export class WrongPasswordError extends ForbiddenError {
+  override readonly code = 'wrong-password';
+  constructor(message: string, path: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, extra: { errors: [{ path, message: 'is not your current password' }] } });
+  }
+}
+
 /** The request did not come through the platform's edge (missing or wrong origin proof). */
 export class OriginRejectedError extends ForbiddenError {
   override readonly code = 'origin-rejected';

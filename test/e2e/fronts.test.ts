@@ -163,12 +163,13 @@ describe('tenant front', () => {
     await screenshot(tab, 'tenant-skill-edit');
     await nav.getByRole('link', { name: 'Users & roles' }).click();
     await tab.getByRole('cell', { name: 'bob', exact: true }).waitFor();
-    // Nobody is offered to disable themselves or change their own roles (the API refuses both).
+    // Nobody is offered to disable themselves, change their own roles or set their own password here
+    // (the API refuses all three; one's own password is changed on the account page, with the current one).
     const own = tab.locator('tr[data-user="alice"]');
     expect(await own.getByRole('button').count()).toBe(0);
     expect(await own.locator('.actions').textContent()).toBe('you');
     const other = tab.locator('tr[data-user="bob"]');
-    expect(await other.getByRole('button').allTextContents()).toEqual(['Roles…', 'Disable']);
+    expect(await other.getByRole('button').allTextContents()).toEqual(['Roles…', 'Set password…', 'Disable']);
     await screenshot(tab, 'tenant-users');
     await nav.getByRole('link', { name: 'Audit' }).click();
     await tab.getByRole('button', { name: 'Verify the chain' }).click();

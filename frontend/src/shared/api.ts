@@ -194,6 +194,7 @@ const HUMAN_TITLES: Readonly<Record<string, string>> = {
   unauthenticated: 'You are not signed in, or your session has ended',
   forbidden: 'You are not allowed to do this',
   'csrf-rejected': 'This page could not prove the request came from it; reload the page and try again',
+  'wrong-password': 'The current password is not right',
   'validation-failed': 'Some values need correcting',
   'malformed-request': 'The request could not be read',
   'payload-too-large': 'This is too large',

@@ -2,14 +2,15 @@
  * What both signed-in consoles share: the host check (`GET /api/health`), the tenant's appearance
  * (`GET /api/branding`: a dedicated delivery's name, logo, colours and menus, applied from the same
  * build), sign-in and sign-out, the caller (`GET /api/me`, whose `menus` are rendered exactly as
- * given), the notification counts, a page for anything the caller's menus do not include, and the
- * frame around each page.
+ * given), the notification counts, a page for anything the caller's menus do not include, the
+ * caller's own account page (`/account`: their password) and the frame around each page.
  *
  * The session is a cookie the page cannot read: on load (a reload, a new tab, a link opened from
  * elsewhere) `GET /api/me` tells whether it is still signed in and hands over the CSRF token — asked
  * only when this browser may hold a session here (`mayHoldSession`), so a signed-out load logs no 401.
  */
 import { type ReactNode, useCallback, useEffect, useState } from 'react';
+import { AccountPage } from './account.tsx';
 import {
   type ApiProblem,
   type Appearance,
@@ -290,7 +291,13 @@ function SignedIn(
   const counts = useNotifications(props.notifications);
   const caller = props.me;
   const first = caller.menus[0];
-  const page = segments.length === 0 ? null : props.route(segments, caller);
+  // Every signed-in user's own account (their password), on every console, whatever their menus.
+  const page: RoutedPage | null =
+    segments.length === 1 && segments[0] === 'account'
+      ? { menu: null, element: <AccountPage me={caller} /> }
+      : segments.length === 0
+        ? null
+        : props.route(segments, caller);
   const allowed = page !== null && (page.menu === null || caller.menus.some((menu) => menu.id === page.menu));
   let content: ReactNode;
   if (segments.length === 0) {

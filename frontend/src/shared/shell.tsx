@@ -1,5 +1,6 @@
 /**
- * The signed-in frame of both consoles: a skip link, the header with who is signed in (and a
+ * The signed-in frame of both consoles: a skip link, the header with who is signed in (a link to
+ * their account page, where they change their password) (and a
  * dedicated delivery's name and logo), the menus the API gave this user (exactly those, in that
  * order, with a count where something waits: approvals), and the page. On phone widths the menu
  * folds behind a button. After each navigation focus moves to the new page's heading.
@@ -76,9 +77,10 @@ export function Shell(props: ShellProps) {
               <span aria-hidden="true">●</span> {unread}
             </Link>
           ) : null}
-          <span className="username" title="Signed in as">
+          <Link className="username" to="/account" title="Your account: change your password">
+            <span className="visually-hidden">Your account: </span>
             {props.username}
-          </span>
+          </Link>
           <button type="button" className="secondary small" onClick={() => props.onSignOut(false)}>
             Sign out
           </button>

@@ -292,28 +292,35 @@ export function Options({ values }: { readonly values: readonly string[] }) {
 
 /**
  * A labelled text input in a form field; `onChange` receives the new text. A `hint` (the rule the
- * value must follow) shows under it from the start, not only once the browser refuses the value.
+ * value must follow) shows under it from the start, not only once the browser refuses the value; an
+ * `error` (what is wrong with it now, e.g. the API's field error) shows under it and marks it invalid.
  */
 export function TextField({
   id,
   label,
   hint,
+  error,
   onChange,
   ...input
 }: Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'value' | 'onChange'> & {
   readonly id: string;
   readonly label: string;
   readonly hint?: string;
+  readonly error?: string | undefined;
   readonly value: string;
   readonly onChange: (value: string) => void;
 }) {
+  const described = [hint === undefined ? null : `${id}-hint`, error === undefined ? null : `${id}-error`]
+    .filter((part) => part !== null)
+    .join(' ');
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
       <input
         id={id}
         {...input}
-        {...(hint === undefined ? {} : { 'aria-describedby': `${id}-hint` })}
+        {...(described === '' ? {} : { 'aria-describedby': described })}
+        {...(error === undefined ? {} : { 'aria-invalid': true })}
         onChange={(e) => onChange(e.target.value)}
       />
       {hint === undefined ? null : (
@@ -321,8 +328,18 @@ export function TextField({
           {hint}
         </p>
       )}
+      {error === undefined ? null : (
+        <p id={`${id}-error`} className="field-error">
+          {error}
+        </p>
+      )}
     </div>
   );
+}
+
+/** The message of a problem's field error for `path`, if it names that field. */
+export function fieldError(problem: ProblemDetails | null, path: string): string | undefined {
+  return problem?.errors.find((error) => error.path === path)?.message;
 }
 
 /** A form's end: the write's problem, if any, then its submit button (disabled while it runs). */

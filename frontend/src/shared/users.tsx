@@ -1,7 +1,9 @@
 /**
  * Users and roles of the current domain (a tenant's users, or the platform's operators): the
  * same `/api/users` and `/api/roles` routes on every host. Built-in roles are fixed; custom roles
- * hold any subset of the permissions the built-in ones use.
+ * hold any subset of the permissions the built-in ones use. An admin sets another user's new password
+ * here (`PATCH /api/users/{username} {password}`), which ends every session that user had; one's own
+ * password is changed on the account page (account.tsx).
  */
 import { type FormEvent, useMemo, useState } from 'react';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../functions/contract/index.ts';
@@ -11,6 +13,7 @@ import {
   Badge,
   CheckList,
   DateTime,
+  fieldError,
   LoadMore,
   Notice,
   PageHeader,
@@ -22,6 +25,7 @@ import {
   splitList,
   Table,
   TextField,
+  useConfirm,
 } from './ui.tsx';
 
 export interface UsersPageProps {
@@ -40,6 +44,8 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
   const roleNames = roles.state.status === 'ready' ? roles.state.data.items.map((role) => role.name) : [];
   const [message, setMessage] = useState('');
   const [editing, setEditing] = useState<string | null>(null);
+  const [resetting, setResetting] = useState<string | null>(null);
+  const { confirm, dialog } = useConfirm();
   const update = useAction(async (username: string, change: Record<string, unknown>) =>
     api.patch<User>(`/api/users/${segment(username)}`, change),
   );
@@ -47,13 +53,31 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
     if ((await update.run(username, body)) !== undefined) {
       setMessage(text);
       setEditing(null);
+      setResetting(null);
       users.reload();
+    }
+  };
+  const setPassword = async (username: string, password: string) => {
+    const confirmed = await confirm({
+      title: `Set a new password for ${username}?`,
+      body: (
+        <p>
+          Every session {username} has ends now (browsers, devices and the CLI): they sign in again with the
+          new password. Tell them the new password another way than this page.
+        </p>
+      ),
+      confirm: 'Set the password',
+      danger: true,
+    });
+    if (confirmed) {
+      await change(username, { password }, `New password set for ${username}; their sessions have ended.`);
     }
   };
 
   return (
     <>
       <PageHeader title={title} />
+      {dialog}
       <Notice>{message}</Notice>
       <Section title="Users">
         <ProblemView problem={update.problem} />
@@ -99,6 +123,27 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
                         Roles…
                       </button>
                     )}
+                    {user.username === self || resetting === user.username ? null : (
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => {
+                          update.reset();
+                          setResetting(user.username);
+                        }}
+                      >
+                        Set password…
+                      </button>
+                    )}
+                    {resetting === user.username ? (
+                      <PasswordEditor
+                        username={user.username}
+                        pending={update.pending}
+                        error={fieldError(update.problem, 'password')}
+                        onCancel={() => setResetting(null)}
+                        onSave={(password) => setPassword(user.username, password)}
+                      />
+                    ) : null}
                     {user.username === self ? null : (
                       <button
                         type="button"
@@ -140,6 +185,76 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
         <NewRole roles={roles.state.data.items} onCreated={roles.reload} />
       ) : null}
     </>
+  );
+}
+
+/** An admin's new password for another user, typed twice; saved after a confirmation. */
+function PasswordEditor({
+  username,
+  pending,
+  error,
+  onSave,
+  onCancel,
+}: {
+  readonly username: string;
+  readonly pending: boolean;
+  readonly error: string | undefined;
+  readonly onSave: (password: string) => void;
+  readonly onCancel: () => void;
+}) {
+  const [password, setPassword] = useState('');
+  const [again, setAgain] = useState('');
+  const [mismatch, setMismatch] = useState(false);
+  const id = `set-password-${username}`;
+  return (
+    <form
+      className="password-editor"
+      aria-label={`Set a new password for ${username}`}
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (password !== again) {
+          setMismatch(true);
+          return;
+        }
+        onSave(password);
+      }}
+    >
+      <TextField
+        id={id}
+        label={`New password for ${username}`}
+        type="password"
+        required
+        minLength={MIN_PASSWORD_LENGTH}
+        maxLength={MAX_PASSWORD_LENGTH}
+        autoComplete="new-password"
+        hint={`${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`}
+        value={password}
+        onChange={setPassword}
+        error={error}
+      />
+      <TextField
+        id={`${id}-again`}
+        label="Type it again"
+        type="password"
+        required
+        maxLength={MAX_PASSWORD_LENGTH}
+        autoComplete="new-password"
+        value={again}
+        onChange={(value) => {
+          setAgain(value);
+          setMismatch(false);
+        }}
+        error={mismatch ? 'does not match the new password' : undefined}
+      />
+      <div className="form-actions">
+        <button type="submit" className="small" disabled={pending}>
+          Set password
+        </button>
+        <button type="button" className="secondary small" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 

@@ -151,17 +151,12 @@ export class FreeSignups {
   async signUp(domain: PublicContext, input: SignupInput, meta: SignupMeta): Promise<SignupResult> {
     // The shape of the request first (nothing counted for a form that cannot be sent as is).
     const handle = parseHandle(input.handle);
-    validatePassword(input.password);
     const email = input.email.trim().toLowerCase();
+    validatePassword(input.password, 'password', { name: handle, email });
     const chosen = [...new Set(input.templates ?? [])];
     if (chosen.length > MAX_SIGNUP_TEMPLATES) {
       throw new ValidationError('Too many templates', [
         { path: 'templates', message: `at most ${MAX_SIGNUP_TEMPLATES}` },
-      ]);
-    }
-    if (input.password.toLowerCase().includes(handle) || input.password.toLowerCase() === email) {
-      throw new ValidationError('Password does not meet the policy', [
-        { path: 'password', message: 'must not contain your handle or be your email address' },
       ]);
     }
 

@@ -22,7 +22,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AccessToken } from '../../contract/responses.ts';
 import { counted } from '../../contract/wording.ts';
-import type { AuditLog } from '../audit/chain.ts';
+import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import {
   AuthenticationError,
@@ -30,13 +30,14 @@ import {
   NotFoundError,
   RateLimitedError,
   ValidationError,
+  WrongPasswordError,
 } from '../errors.ts';
 import { matchesSecretHash, sha256 } from '../hashing.ts';
 import { domainPk } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import { AccessTokenRepository } from './access-token-repository.ts';
 import type { Caller } from './caller.ts';
-import type { Directory, User } from './directory.ts';
+import { type Directory, type User, validatePassword } from './directory.ts';
 import { verifyPassword } from './passwords.ts';
 import { type CachedSession, SessionCache, type SessionCacheOptions } from './session-cache.ts';
 import { SessionRepository } from './session-repository.ts';
@@ -132,33 +133,10 @@ export class Auth {
     meta: RequestMeta = {},
   ): Promise<LoginResult> {
     const name = username.trim().toLowerCase();
-    const now = this.#now();
-    const window = Math.floor(now.getTime() / 1000 / this.#windowSeconds);
-    const subject = sha256(`${name}|${domain.host}`);
-    const reserved = await this.#sessions.reserveAttempt(
-      domain,
-      subject,
-      window,
-      this.#windowSeconds,
-      this.#maxFailures,
-    );
-    if (!reserved) {
-      const retryAfter = (window + 1) * this.#windowSeconds - Math.floor(now.getTime() / 1000);
-      await this.#audit.record(domain, {
-        actor: { username: name.slice(0, 64), via: 'anonymous' },
-        action: 'auth.login.refused',
-        target: `user:${name.slice(0, 64)}`,
-        details: { reason: 'rate-limited', sourceIp: meta.sourceIp ?? null },
-        ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
-      });
-      const wait = Math.max(1, retryAfter);
-      throw new RateLimitedError(
-        `Too many failed sign-in attempts; try again in ${
-          wait >= 90 ? counted(Math.ceil(wait / 60), 'minute') : counted(wait, 'second')
-        }`,
-        wait,
-      );
-    }
+    const { subject, window } = await this.#reserveAttempt(domain, name, meta, {
+      actor: { username: name.slice(0, 64), via: 'anonymous' },
+      action: 'auth.login.refused',
+    });
 
     const user = await this.#directory.getUser(domain, name);
     const passwordOk = await verifyPassword(password, user?.passwordHash);
@@ -175,6 +153,91 @@ export class Auth {
     }
     await this.#sessions.releaseAttempt(domain, subject, window);
     return this.#startSession(domain, user, meta, 'password');
+  }
+
+  /**
+   * Counts one attempt at `name`'s password on this host (sign-in and password change share the
+   * count), or refuses it, audited as `refused`, once the window holds the limit of failures.
+   */
+  async #reserveAttempt(
+    domain: DomainContext,
+    name: string,
+    meta: RequestMeta,
+    refused: { readonly actor: AuditActor; readonly action: string },
+  ): Promise<{ subject: string; window: number }> {
+    const now = this.#now();
+    const window = Math.floor(now.getTime() / 1000 / this.#windowSeconds);
+    const subject = sha256(`${name}|${domain.host}`);
+    const reserved = await this.#sessions.reserveAttempt(
+      domain,
+      subject,
+      window,
+      this.#windowSeconds,
+      this.#maxFailures,
+    );
+    if (!reserved) {
+      const retryAfter = (window + 1) * this.#windowSeconds - Math.floor(now.getTime() / 1000);
+      await this.#audit.record(domain, {
+        actor: refused.actor,
+        action: refused.action,
+        target: `user:${name.slice(0, 64)}`,
+        details: { reason: 'rate-limited', sourceIp: meta.sourceIp ?? null },
+        ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
+      });
+      const wait = Math.max(1, retryAfter);
+      throw new RateLimitedError(
+        `Too many failed sign-in attempts; try again in ${
+          wait >= 90 ? counted(Math.ceil(wait / 60), 'minute') : counted(wait, 'second')
+        }`,
+        wait,
+      );
+    }
+    return { subject, window };
+  }
+
+  /**
+   * The caller's own new password. Only a session signed in with a password may change it (never a
+   * personal access token, an AI client or a schedule: a stolen token must not become the account).
+   * The current password is checked like a sign-in and counted toward the same lock-out; the new
+   * one is held to the password policy. Every session the user had ends (directory.ts
+   * `setOwnPassword`), and the caller goes on in a new session, answered like a sign-in.
+   */
+  async changePassword(
+    domain: DomainContext,
+    caller: Caller,
+    passwords: { readonly current: string; readonly next: string },
+    meta: RequestMeta = {},
+  ): Promise<LoginResult> {
+    if (caller.via !== 'session') {
+      throw new ForbiddenError('A password is changed from a signed-in session only, never with a token');
+    }
+    // The new password's shape first: a form that cannot be accepted costs no attempt.
+    validatePassword(passwords.next, 'newPassword', { name: caller.username });
+    const { subject, window } = await this.#reserveAttempt(domain, caller.username, meta, {
+      actor: { username: caller.username, via: caller.via },
+      action: 'user.password-change.refused',
+    });
+    const user = await this.#directory.getUser(domain, caller.username);
+    const currentOk = await verifyPassword(passwords.current, user?.passwordHash);
+    if (user === null || !currentOk || user.disabled) {
+      // The reserved attempt stays counted as a failure.
+      await this.#audit.record(domain, {
+        actor: { username: caller.username, via: caller.via },
+        action: 'user.password-change.failed',
+        target: `user:${caller.username}`,
+        details: { session: caller.credentialId, sourceIp: meta.sourceIp ?? null },
+        ...(meta.requestId === undefined ? {} : { requestId: meta.requestId }),
+      });
+      throw new WrongPasswordError('The current password is wrong', 'currentPassword');
+    }
+    await this.#sessions.releaseAttempt(domain, subject, window);
+    if (passwords.next === passwords.current) {
+      throw new ValidationError('Password does not meet the policy', [
+        { path: 'newPassword', message: 'must differ from your current password' },
+      ]);
+    }
+    const changed = await this.#directory.setOwnPassword(domain, user, passwords.next, caller);
+    return this.#startSession(domain, changed, meta, 'password-change');
   }
 
   /**
@@ -197,7 +260,7 @@ export class Auth {
     domain: DomainContext,
     user: User,
     meta: RequestMeta,
-    method: 'password' | 'handoff',
+    method: 'password' | 'handoff' | 'password-change',
   ): Promise<LoginResult> {
     const now = this.#now();
     const sid = randomBytes(16).toString('hex');

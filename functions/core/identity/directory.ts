@@ -89,10 +89,35 @@ export function publicView(user: StoredUser | User): User {
   };
 }
 
-export function validatePassword(password: string, path = 'password'): void {
+/** Who a password is for, so it does not give itself away: their name (a handle), their email. */
+export interface PasswordOwner {
+  /** A username or handle of 3 characters or more is not to appear in the password (any case). */
+  readonly name?: string;
+  readonly email?: string;
+}
+
+/**
+ * The platform's one password policy, for every password it sets (an admin's, a sign-up's, a user's
+ * own): its length and, when its owner is known, not their name nor their email address.
+ */
+export function validatePassword(password: string, path = 'password', owner: PasswordOwner = {}): void {
   if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     throw new ValidationError('Password does not meet the policy', [
       { path, message: `${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters` },
+    ]);
+  }
+  const lower = password.toLowerCase();
+  const name = owner.name?.toLowerCase() ?? '';
+  const email = owner.email?.trim().toLowerCase() ?? '';
+  if ((name.length >= 3 && lower.includes(name)) || (email !== '' && lower === email)) {
+    throw new ValidationError('Password does not meet the policy', [
+      {
+        path,
+        message:
+          owner.email === undefined
+            ? 'must not contain your username'
+            : 'must not contain your handle or be your email address',
+      },
     ]);
   }
 }
@@ -234,6 +259,13 @@ export class Directory {
         'You cannot disable your own account or change your own roles; ask another admin',
       );
     }
+    // One's own password is changed with the current one (Auth.changePassword), never here: a token
+    // holding user:manage would otherwise take over its owner's account.
+    if (username === actor.username && change.password !== undefined) {
+      throw new ForbiddenError(
+        'Change your own password from your account page (POST /api/me/password), with your current one',
+      );
+    }
     await this.#checkManageable(domain, current, actor);
     if (change.roles !== undefined) await this.#checkGrantable(domain, change.roles, actor);
     if (change.password !== undefined) validatePassword(change.password);
@@ -263,6 +295,34 @@ export class Directory {
         ...(change.password === undefined ? {} : { passwordChanged: true }),
         ...(change.consoleTenants === undefined ? {} : { consoleTenants: change.consoleTenants }),
       },
+    });
+    return publicView(updated);
+  }
+
+  /**
+   * A user's own new password, once Auth has checked their current one (auth.ts `changePassword`):
+   * held to the password policy (`newPassword`), stored as its hash, and every session the user had
+   * ends (Auth starts the caller's again). Audited as `user.password-changed`, never with a password.
+   */
+  async setOwnPassword(
+    domain: DomainContext,
+    user: StoredUser,
+    password: string,
+    actor: Caller,
+  ): Promise<User> {
+    validatePassword(password, 'newPassword', { name: user.username });
+    // Lost-update protection: the user must be as Auth read it.
+    const updated = await this.#store.updateUser(domain, user.username, user.updatedAt, {
+      at: this.#now().toISOString(),
+      passwordHash: await hashPassword(password),
+      endSessions: true,
+    });
+    for (const listener of this.#userChanged) listener(domain, user.username);
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'user.password-changed',
+      target: `user:${user.username}`,
+      details: { session: actor.credentialId },
     });
     return publicView(updated);
   }

@@ -20,7 +20,7 @@ import {
   userSchema,
 } from '../responses.ts';
 import { type Route, route } from '../router.ts';
-import { assertFromThisOrigin, clearedSessionCookie, sessionCookie } from '../session.ts';
+import { assertFromThisOrigin, clearedSessionCookie, credentialOf, sessionCookie } from '../session.ts';
 import { displayText } from './domains.ts';
 
 const loginBody = z.strictObject({
@@ -46,6 +46,11 @@ const userChangeBody = z.strictObject({
   disabled: z.boolean().optional(),
   password: z.string().min(1).max(1024).optional(),
   consoleTenants: z.array(z.string().max(64)).max(200).optional(),
+});
+
+const passwordChangeBody = z.strictObject({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: z.string().min(1).max(1024),
 });
 
 const roleBody = z.strictObject({
@@ -238,6 +243,44 @@ export function identityRoutes(core: SignInCore): Route[] {
       },
     }),
     route({
+      // The caller's own password: from a password session only (never a token), the current one
+      // counted like a sign-in; every other session of the user ends, this one goes on (renewed).
+      method: 'POST',
+      path: '/api/me/password',
+      serves: 'consoles',
+      auth: 'caller',
+      summary: 'Change your own password (ends your other sessions)',
+      description:
+        'From a session signed in with a password only (a personal access token or an AI client is ' +
+        'refused, 403). A wrong `currentPassword` is 403 `wrong-password` and counts toward the ' +
+        'sign-in lock-out (429 past it); `newPassword` must meet the password policy (422). Every ' +
+        'other session of the user ends; the answer is a new session, like sign-in: a new token, or ' +
+        'for a browser a renewed cookie and its CSRF token.',
+      responses: { 200: loginSchema },
+      body: passwordChangeBody,
+      maxBodyBytes: 4096,
+      handle: async ({ domain, caller, request }) => {
+        const result = await core.auth.changePassword(
+          domain,
+          caller,
+          { current: request.body.currentPassword, next: request.body.newPassword },
+          { requestId: request.requestId, sourceIp: request.sourceIp },
+        );
+        // A browser's session goes on in a new cookie (with its CSRF token); a bearer client gets the
+        // new token, as from sign-in.
+        if (credentialOf(request.headers, request.cookies)?.kind !== 'cookie') {
+          return { status: 200, body: result };
+        }
+        const { token, ...rest } = result;
+        const renewed = await core.auth.authenticateSessionToken(domain, token);
+        return {
+          status: 200,
+          body: { ...rest, session: 'cookie', csrfToken: core.auth.csrfToken(renewed) },
+          cookies: [sessionCookie(token, new Date(result.expiresAt), core.now(), request.secure)],
+        };
+      },
+    }),
+    route({
       method: 'GET',
       path: '/api/tokens',
       serves: 'consoles',
@@ -309,6 +352,10 @@ export function identityRoutes(core: SignInCore): Route[] {
       serves: 'consoles',
       auth: 'caller',
       summary: "Change a user's roles, password or state",
+      description:
+        'A new `password` (10–256 characters) or `disabled: true` ends every session the user had. ' +
+        'Nobody changes their own roles or disables themselves here, nor a user holding a ' +
+        'permission they lack; one changes their own password with `POST /api/me/password`.',
       responses: { 200: userSchema },
       permission: 'user:manage',
       body: userChangeBody,
