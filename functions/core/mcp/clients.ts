@@ -3,7 +3,9 @@
  * revocable bearer token (`efm_<id>_<secret>`, shown once, stored as a SHA-256 of its 256-bit
  * secret, bound to the host it was created on). A client acts as the user who created it, with that
  * user's permissions as they are at each call, narrowed to running and reading Skills in its scope:
- * a disabled user, or one who lost `mcp:connect`, takes every client of theirs down with them.
+ * a disabled user, or one who lost `mcp:connect`, takes every client of theirs down with them, and a
+ * new password, a disabling or an "end all sessions" ends every client the user made until then
+ * (re-enabling revives none).
  * Client tokens are accepted on `/mcp` only; sessions and personal access tokens are not.
  *
  * Every tool call a client makes is kept in its call log (newest first, for 90 days), refusals too.
@@ -29,7 +31,7 @@ import {
 } from '../errors.ts';
 import { matchesSecretHash, sha256 } from '../hashing.ts';
 import type { Caller, CallerClient } from '../identity/caller.ts';
-import type { Directory } from '../identity/directory.ts';
+import { type Directory, endedBySessionsReset } from '../identity/directory.ts';
 import type { Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { McpClientRepository } from './client-repository.ts';
@@ -259,8 +261,13 @@ export class McpClients {
       throw new AuthenticationError(INVALID);
     }
     const client = stored.client;
-    const user = await this.#directory.getUser(domain, client.owner);
-    if (user === null || user.disabled) throw new AuthenticationError(INVALID);
+    // The user as they are now; a client made at or before their sessions were ended (a new
+    // password, a disabling, "end all sessions") is over, like their access tokens: re-enabling the
+    // user revives none, and the bearer is not told why.
+    const user = await this.#directory.getUser(domain, client.owner, { consistent: true });
+    if (user === null || user.disabled || endedBySessionsReset(user, client.createdAt)) {
+      throw new AuthenticationError(INVALID);
+    }
     const held = await this.#directory.permissionsOf(domain, user.roles);
     if (!held.has(MCP_PERMISSION)) {
       throw new ForbiddenError(`${client.owner} may no longer connect AI clients (${MCP_PERMISSION})`, {
