@@ -359,6 +359,11 @@ export interface AccessToken {
   readonly expiresAt: string;
   readonly lastUsedAt: string | null;
   readonly revoked: boolean;
+  /**
+   * Set when the owner's sessions were ended after the token was made (a new password, a disabling,
+   * "end all sessions"): the instant they were. Such a token is refused like a revoked one.
+   */
+  readonly endedAt?: string;
 }
 
 export interface Vote {

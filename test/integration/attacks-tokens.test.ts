@@ -7,7 +7,12 @@
  *   revives none") held for sessions only. A token or AI client made at or before the user's
  *   `sessionsValidAfter` is now refused like any dead one (401, no reason given), and "end all
  *   sessions" ends them too.
+ * - An admin could neither list nor revoke another user's tokens: the id `DELETE /api/tokens/{id}`
+ *   needs was findable only in the audit log. `GET /api/users/{username}/tokens` and
+ *   `DELETE /api/users/{username}/tokens/{id}` now do it, for `user:manage` holders of that domain
+ *   who may manage that user; the listing never carries a secret or its hash.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caller, expectProblem, HOSTS, startTestPlatform } from '../support/platform.ts';
 import { unique } from '../support/runs.ts';
@@ -17,9 +22,15 @@ const MCP_ACCEPT = 'application/json, text/event-stream';
 
 const t = await startTestPlatform(PASSWORD);
 let alice: ReturnType<typeof caller>;
+let bob: ReturnType<typeof caller>;
+let gina: ReturnType<typeof caller>;
+let ginaToken: string;
 
 beforeAll(async () => {
   alice = caller(t, HOSTS.acme, await t.login(HOSTS.acme, 'alice'));
+  bob = caller(t, HOSTS.acme, await t.login(HOSTS.acme, 'bob'));
+  ginaToken = await t.login(HOSTS.globex, 'gina');
+  gina = caller(t, HOSTS.globex, ginaToken);
 }, 120_000);
 
 afterAll(async () => {
@@ -157,5 +168,159 @@ describe('an AI client acts as its user, and ends with their sessions too', () =
       204,
     );
     expect(await mcpStatusOf(token)).toBe(401);
+  });
+});
+
+/** The id and secret of an `efp_<id>_<secret>` token. */
+function partsOf(token: string): { id: string; secret: string } {
+  const match = /^efp_([0-9a-f]{16})_(.+)$/.exec(token);
+  expect(match, token).not.toBeNull();
+  return { id: match?.[1] ?? '', secret: match?.[2] ?? '' };
+}
+
+describe("a user admin lists and revokes a user's tokens", () => {
+  it('lists id, name, scopes, dates and last use, never the secret or its hash', async () => {
+    const zed = await operator();
+    expect(await statusOf(zed.token)).toBe(200);
+    const { id, secret } = partsOf(zed.token);
+    const listed = await alice('GET', `/api/users/${zed.username}/tokens`);
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.items).toHaveLength(1);
+    const [item] = listed.body.items;
+    expect(Object.keys(item).sort()).toEqual(
+      ['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'revoked', 'scopes'].sort(),
+    );
+    expect(item).toMatchObject({ id, scopes: ['skill:read'], revoked: false });
+    expect(typeof item.lastUsedAt).toBe('string');
+    for (const leak of [secret, zed.token, createHash('sha256').update(secret).digest('hex')]) {
+      expect(listed.text).not.toContain(leak);
+    }
+    // Another user's listing has none of zed's tokens.
+    const other = await operator();
+    const theirs = await alice('GET', `/api/users/${other.username}/tokens`);
+    expect(theirs.body.items.map((token: { id: string }) => token.id)).toEqual([partsOf(other.token).id]);
+  });
+
+  it('shows which tokens a password reset ended, to the admin and the owner', async () => {
+    const zed = await operator();
+    await alice('PATCH', `/api/users/${zed.username}`, { password: `${zed.username}-reset!` });
+    const session = await t.login(HOSTS.acme, zed.username, `${zed.username}-reset!`);
+    const fresh = await newToken(session);
+    const byAdmin = await alice('GET', `/api/users/${zed.username}/tokens`);
+    const byOwner = await caller(t, HOSTS.acme, session)('GET', '/api/tokens');
+    for (const listed of [byAdmin, byOwner]) {
+      expect(listed.status, listed.text).toBe(200);
+      const ended = listed.body.items.find((token: { id: string }) => token.id === partsOf(zed.token).id);
+      const live = listed.body.items.find((token: { id: string }) => token.id === partsOf(fresh).id);
+      expect(typeof ended.endedAt).toBe('string');
+      expect(live.endedAt).toBeUndefined();
+    }
+  });
+
+  it('revokes a token: refused from the next request on, and audited with its owner', async () => {
+    const zed = await operator();
+    const { id } = partsOf(zed.token);
+    const revoked = await alice('DELETE', `/api/users/${zed.username}/tokens/${id}`);
+    expect(revoked.status, revoked.text).toBe(204);
+    expect(await statusOf(zed.token)).toBe(401);
+    const listed = await alice('GET', `/api/users/${zed.username}/tokens`);
+    expect(listed.body.items[0]).toMatchObject({ id, revoked: true });
+    const audit = await alice('GET', '/api/audit?limit=100');
+    expect(audit.body.items).toContainEqual(
+      expect.objectContaining({
+        action: 'token.revoked',
+        target: `token:${id}`,
+        actor: expect.objectContaining({ username: 'alice' }),
+        details: expect.objectContaining({ owner: zed.username }),
+      }),
+    );
+  });
+
+  it("refuses a token of one user through another user's path (404), and it still works", async () => {
+    const [zed, kim] = [await operator(), await operator()];
+    const kimId = partsOf(kim.token).id;
+    expectProblem(await alice('DELETE', `/api/users/${zed.username}/tokens/${kimId}`), 404);
+    expect(await statusOf(kim.token)).toBe(200);
+  });
+
+  it('lets no one without user:manage list or revoke another user’s tokens, nor with a token', async () => {
+    const zed = await operator();
+    const { id } = partsOf(zed.token);
+    expectProblem(await bob('GET', `/api/users/${zed.username}/tokens`), 403);
+    expectProblem(await bob('DELETE', `/api/users/${zed.username}/tokens/${id}`), 403);
+    // Nor zed himself, for his own tokens: that is what /api/tokens is for.
+    const own = caller(t, HOSTS.acme, zed.session);
+    expectProblem(await own('GET', `/api/users/${zed.username}/tokens`), 403);
+    // An admin's token scoped without user:manage is no admin here.
+    const kim = await operator(['admin']);
+    const narrow = await newToken(kim.session, ['skill:read', 'token:create']);
+    expectProblem(await caller(t, HOSTS.acme, narrow)('GET', `/api/users/${zed.username}/tokens`), 403);
+    expectProblem(
+      await caller(t, HOSTS.acme, narrow)('DELETE', `/api/users/${zed.username}/tokens/${id}`),
+      403,
+    );
+    expect(await statusOf(zed.token)).toBe(200);
+  });
+
+  it('lets a user admin with fewer permissions neither list nor revoke an admin’s tokens', async () => {
+    const role = `helpers-${Math.random().toString(36).slice(2, 8)}`;
+    expect(
+      (
+        await alice('POST', '/api/roles', {
+          name: role,
+          permissions: ['user:manage', 'token:create', 'skill:read'],
+        })
+      ).status,
+    ).toBe(201);
+    const uma = await operator([role]);
+    const kim = await operator(['admin']);
+    const asUma = caller(t, HOSTS.acme, uma.session);
+    expectProblem(await asUma('GET', `/api/users/${kim.username}/tokens`), 403);
+    expectProblem(await asUma('DELETE', `/api/users/${kim.username}/tokens/${partsOf(kim.token).id}`), 403);
+    expect(await statusOf(kim.token)).toBe(200);
+  });
+
+  it("gives another tenant's admin a 404 on their own host and a 401 on ours", async () => {
+    const zed = await operator();
+    const { id } = partsOf(zed.token);
+    expectProblem(await gina('GET', `/api/users/${zed.username}/tokens`), 404);
+    expectProblem(await gina('DELETE', `/api/users/${zed.username}/tokens/${id}`), 404);
+    // A globex user of the very same name changes nothing.
+    const twin = await gina('POST', '/api/users', {
+      username: zed.username,
+      password: `${zed.username}-globex`,
+      roles: ['viewer'],
+    });
+    expect(twin.status, twin.text).toBe(201);
+    const listed = await gina('GET', `/api/users/${zed.username}/tokens`);
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.items).toEqual([]);
+    expectProblem(await gina('DELETE', `/api/users/${zed.username}/tokens/${id}`), 404);
+    // Gina's session is globex's only.
+    const onAcme = caller(t, HOSTS.acme, ginaToken);
+    expectProblem(await onAcme('GET', `/api/users/${zed.username}/tokens`), 401);
+    expectProblem(await onAcme('DELETE', `/api/users/${zed.username}/tokens/${id}`), 401);
+    expect(await statusOf(zed.token)).toBe(200);
+  });
+
+  it('answers odd names and ids with a problem, never a 500', async () => {
+    const zed = await operator();
+    const { id } = partsOf(zed.token);
+    for (const username of [
+      'constructor',
+      '__proto__',
+      'toString',
+      'nobody',
+      'a%2Fb',
+      'a%00b',
+      'A'.repeat(300),
+    ]) {
+      expectProblem(await alice('GET', `/api/users/${username}/tokens`), 404, username);
+      expectProblem(await alice('DELETE', `/api/users/${username}/tokens/${id}`), 404, username);
+    }
+    for (const bad of ['constructor', '__proto__', id.toUpperCase(), `${id}0`, '%00', 'x'.repeat(500)]) {
+      expectProblem(await alice('DELETE', `/api/users/${zed.username}/tokens/${bad}`), 404, bad);
+    }
+    expect(await statusOf(zed.token)).toBe(200);
   });
 });

@@ -38,7 +38,7 @@ import { domainPk } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import { AccessTokenRepository } from './access-token-repository.ts';
 import type { Caller } from './caller.ts';
-import { type Directory, endedBySessionsReset, type User } from './directory.ts';
+import { type Directory, endedBySessionsReset, type StoredUser, type User } from './directory.ts';
 import { verifyPassword } from './passwords.ts';
 import { type CachedSession, SessionCache, type SessionCacheOptions } from './session-cache.ts';
 import { SessionRepository } from './session-repository.ts';
@@ -329,9 +329,19 @@ export class Auth {
     return { ...token, token: `${PAT_PREFIX}_${id}_${secret}` };
   }
 
-  /** The caller's own tokens (never their secrets). */
-  listAccessTokens(domain: DomainContext, caller: Caller): Promise<AccessToken[]> {
-    return this.#tokens.listOf(domain, caller.username);
+  /** The caller's own tokens (never their secrets); those their sessions' end took carry `endedAt`. */
+  async listAccessTokens(domain: DomainContext, caller: Caller): Promise<AccessToken[]> {
+    const user = await this.#directory.getUser(domain, caller.username, { consistent: true });
+    return this.#withEnd(await this.#tokens.listOf(domain, caller.username), user);
+  }
+
+  /**
+   * The tokens of `username`, for a user admin (the route asks `user:manage`) who may manage that
+   * user: never their secrets. No such user in this domain: NotFoundError.
+   */
+  async listAccessTokensOf(domain: DomainContext, caller: Caller, username: string): Promise<AccessToken[]> {
+    const user = await this.#directory.manageableUser(domain, username, caller);
+    return this.#withEnd(await this.#tokens.listOf(domain, user.username), user);
   }
 
   async revokeAccessToken(domain: DomainContext, caller: Caller, id: string): Promise<void> {
@@ -348,6 +358,36 @@ export class Auth {
       action: 'token.revoked',
       target: `token:${id}`,
     });
+  }
+
+  /**
+   * Revokes a token of `username` for a user admin who may manage that user; a token that is not
+   * theirs (or not there) is NotFoundError. Audited as the owner's own revocation is, naming the owner.
+   */
+  async revokeAccessTokenOf(
+    domain: DomainContext,
+    caller: Caller,
+    username: string,
+    id: string,
+  ): Promise<void> {
+    const user = await this.#directory.manageableUser(domain, username, caller);
+    if (!/^[0-9a-f]{16}$/.test(id)) throw new NotFoundError('Token not found');
+    await this.#tokens.revoke(domain, id, this.#now().toISOString(), user.username);
+    await this.#audit.record(domain, {
+      actor: { username: caller.username, via: caller.via },
+      action: 'token.revoked',
+      target: `token:${id}`,
+      details: { owner: user.username },
+    });
+  }
+
+  /** Marks the tokens made at or before their user's sessions were ended (refused from then on). */
+  #withEnd(tokens: readonly AccessToken[], user: StoredUser | null): AccessToken[] {
+    const endedAt = user?.sessionsValidAfter ?? null;
+    if (user === null || endedAt === null) return [...tokens];
+    return tokens.map((token) =>
+      !token.revoked && endedBySessionsReset(user, token.createdAt) ? { ...token, endedAt } : token,
+    );
   }
 
   #sign(claims: SessionClaims): string {

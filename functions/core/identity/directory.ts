@@ -163,6 +163,17 @@ export class Directory {
     return this.#store.getUser(domain, username, options.consistent === true);
   }
 
+  /**
+   * A user the acting caller may manage (holding at least everything that user holds), read as it
+   * is now. No such user in this domain: NotFoundError; one the caller may not manage: ForbiddenError.
+   */
+  async manageableUser(domain: DomainContext, username: string, actor: Caller): Promise<StoredUser> {
+    const user = await this.getUser(domain, username, { consistent: true });
+    if (user === null) throw new NotFoundError(`User ${username} not found`);
+    await this.#checkManageable(domain, user, actor);
+    return user;
+  }
+
   async listUsers(domain: DomainContext, limit: number, cursor?: string): Promise<Page<User>> {
     const page = await this.#store.listUsers(domain, limit, cursor);
     const items = page.items.map(publicView);
