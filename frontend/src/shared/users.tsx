@@ -1,7 +1,8 @@
 /**
  * Users and roles of the current domain (a tenant's users, or the platform's operators): the
  * same `/api/users` and `/api/roles` routes on every host. Built-in roles are fixed; custom roles
- * hold any subset of the permissions the built-in ones use.
+ * hold any subset of the permissions the built-in ones use. A user's access tokens are listed, and
+ * revoked, from their row (user-tokens.tsx).
  */
 import { type FormEvent, useMemo, useState } from 'react';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../functions/contract/index.ts';
@@ -23,6 +24,7 @@ import {
   Table,
   TextField,
 } from './ui.tsx';
+import { UserTokens } from './user-tokens.tsx';
 
 export interface UsersPageProps {
   readonly title: string;
@@ -40,6 +42,7 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
   const roleNames = roles.state.status === 'ready' ? roles.state.data.items.map((role) => role.name) : [];
   const [message, setMessage] = useState('');
   const [editing, setEditing] = useState<string | null>(null);
+  const [tokensOf, setTokensOf] = useState<string | null>(null);
   const update = useAction(async (username: string, change: Record<string, unknown>) =>
     api.patch<User>(`/api/users/${segment(username)}`, change),
   );
@@ -99,6 +102,14 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
                         Roles…
                       </button>
                     )}
+                    <button
+                      type="button"
+                      className="secondary small"
+                      aria-pressed={tokensOf === user.username}
+                      onClick={() => setTokensOf(tokensOf === user.username ? null : user.username)}
+                    >
+                      Tokens…
+                    </button>
                     {user.username === self ? null : (
                       <button
                         type="button"
@@ -123,6 +134,9 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
         </ShowList>
         <LoadMore list={users} />
       </Section>
+      {tokensOf === null ? null : (
+        <UserTokens key={tokensOf} username={tokensOf} onClose={() => setTokensOf(null)} />
+      )}
       <NewUser
         roleNames={roleNames}
         platform={platform}
