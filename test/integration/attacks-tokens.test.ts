@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliSession } from '../support/cli.ts';
 import { caller, expectProblem, HOSTS, startTestPlatform } from '../support/platform.ts';
 import { unique } from '../support/runs.ts';
 
@@ -125,6 +126,28 @@ describe('a personal access token ends with its user’s sessions', () => {
     expect((await caller(t, HOSTS.acme, zed.session)('GET', '/api/me')).status).toBe(401);
     const session = await t.login(HOSTS.acme, zed.username, zed.password);
     expect(await statusOf(await newToken(session))).toBe(200);
+  });
+
+  it("ends the CLI's `execfabric login` token, and the CLI says to sign in again", async () => {
+    const zed = await operator();
+    const acme = `http://${HOSTS.acme}:${t.platform.port}`;
+    const cli = cliSession();
+    const login = await cli.run(['login', '--host', acme, '-u', zed.username, '--password-stdin'], {
+      input: zed.password,
+    });
+    expect(login.code, login.stderr).toBe(0);
+    expect((await cli.run(['whoami'])).code).toBe(0);
+    await alice('PATCH', `/api/users/${zed.username}`, { disabled: true });
+    await alice('PATCH', `/api/users/${zed.username}`, { disabled: false });
+    const refused = await cli.run(['skills']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${acme} refused the access token`);
+    expect(refused.stderr).toContain('login --host');
+    const again = await cli.run(['login', '--host', acme, '-u', zed.username, '--password-stdin'], {
+      input: zed.password,
+    });
+    expect(again.code, again.stderr).toBe(0);
+    expect((await cli.run(['skills'])).code).toBe(0);
   });
 
   it('a change of roles alone ends nothing', async () => {
