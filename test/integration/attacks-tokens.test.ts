@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_CLIENTS_PER_USER } from '../../functions/core/mcp/clients.ts';
 import { cliSession } from '../support/cli.ts';
 import { caller, expectProblem, HOSTS, startTestPlatform } from '../support/platform.ts';
 import { unique } from '../support/runs.ts';
@@ -181,6 +182,28 @@ describe('an AI client acts as its user, and ends with their sessions too', () =
     expect(await mcpStatusOf(second)).toBe(200);
     await alice('PATCH', `/api/users/${zed.username}`, { password: `${zed.username}-reset!` });
     expect(await mcpStatusOf(second)).toBe(401);
+  });
+
+  it('is listed as ended, and counts no more towards the per-user limit', async () => {
+    const zed = await operator();
+    const first = await client(zed.session);
+    for (let made = 1; made < MAX_CLIENTS_PER_USER; made++) await client(zed.session);
+    const over = await caller(t, HOSTS.acme, zed.session)('POST', '/api/mcp-clients', {
+      name: unique('client'),
+      tags: ['none'],
+    });
+    expectProblem(over, [403, 409, 429], 'over the limit');
+    await alice('PATCH', `/api/users/${zed.username}`, { password: `${zed.username}-reset!` });
+    const session = await t.login(HOSTS.acme, zed.username, `${zed.username}-reset!`);
+    const fresh = await client(session);
+    expect(await mcpStatusOf(fresh)).toBe(200);
+    expect(await mcpStatusOf(first)).toBe(401);
+    const listed = await alice('GET', '/api/mcp-clients');
+    const mine = listed.body.items.filter((item: { owner: string }) => item.owner === zed.username);
+    expect(mine).toHaveLength(MAX_CLIENTS_PER_USER + 1);
+    expect(mine.filter((item: { endedAt?: string }) => item.endedAt !== undefined)).toHaveLength(
+      MAX_CLIENTS_PER_USER,
+    );
   });
 
   it('is dead after "end all sessions"', async () => {

@@ -134,7 +134,10 @@ export class McpClients {
       { path: 'expiresInDays', value: days, min: 1, max: MAX_CLIENT_DAYS },
       { path: 'waitSeconds', value: waitSeconds, min: 0, max: MAX_WAIT_SECONDS },
     ]);
-    const active = (await this.#clientsOf(domain, caller.username)).filter((client) => this.#usable(client));
+    // Clients the user's sessions' end took (a new password, …) count no more than revoked ones.
+    const active = (await this.#clientsOf(domain, caller.username)).filter(
+      (client) => this.#usable(client) && client.endedAt === undefined,
+    );
     if (active.length >= MAX_CLIENTS_PER_USER) {
       throw new QuotaExceededError(
         `A user holds at most ${MAX_CLIENTS_PER_USER} active AI clients; revoke one first`,
@@ -332,12 +335,31 @@ export class McpClients {
 
   async #find(domain: TenantContext, id: string): Promise<McpClient | null> {
     if (!MCP_CLIENT_ID_PATTERN.test(id)) return null;
-    return this.#store.find(domain, id);
+    const client = await this.#store.find(domain, id);
+    return client === null ? null : ((await this.#withEnd(domain, [client]))[0] ?? null);
   }
 
   /** The tenant's clients (bounded: at most MAX_CLIENTS_PER_USER active per user), optionally one owner's. */
   async #clientsOf(domain: TenantContext, owner: string | undefined): Promise<McpClient[]> {
-    return this.#store.clientsOf(domain, owner);
+    return this.#withEnd(domain, await this.#store.clientsOf(domain, owner));
+  }
+
+  /**
+   * Marks the clients made at or before their owner's sessions were ended (refused from then on):
+   * each owner read once, as they are now.
+   */
+  async #withEnd(domain: TenantContext, clients: readonly McpClient[]): Promise<McpClient[]> {
+    const owners = new Map<string, string | null>();
+    for (const owner of new Set(clients.filter((client) => !client.revoked).map((client) => client.owner))) {
+      const user = await this.#directory.getUser(domain, owner, { consistent: true });
+      owners.set(owner, user?.sessionsValidAfter ?? null);
+    }
+    return clients.map((client) => {
+      const endedAt = owners.get(client.owner) ?? null;
+      return endedAt !== null && endedBySessionsReset({ sessionsValidAfter: endedAt }, client.createdAt)
+        ? { ...client, endedAt }
+        : client;
+    });
   }
 
   /** Checks a scope: Skills the caller may see and run, well-formed tags, something chosen. */
