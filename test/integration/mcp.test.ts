@@ -559,7 +559,7 @@ describe('who may connect', () => {
       expect((await api('alice', 'PATCH', '/api/users/bob', { disabled: false })).status).toBe(200);
     }
     sessions.bob = await t.login(HOSTS.acme, 'bob');
-    // A disabling ends the user's clients as it ends their sessions (docs/decisions/sessions.md).
+    // A disabling ends the user's clients as it ends their sessions (docs/decisions/identity.md).
     expect((await rawMcp(desk.token, LIST)).status).toBe(401);
     const fresh = await createClient('bob', { name: 'Desktop again', tags: ['math'] });
     expect((await rawMcp(fresh.token, LIST)).status).toBe(200);

@@ -5,7 +5,7 @@
  *   and its session item (in the domain's own partition) must exist and not be revoked, so logout
  *   and revocation take effect on the next request. A password reset or a disabling ends every
  *   session the user had, and every personal access token made until then (re-enabling revives
- *   none; docs/decisions/sessions.md). A good session is kept a few seconds per process
+ *   none; docs/decisions/identity.md). A good session is kept a few seconds per process
  *   (session-cache.ts): a change made here is seen at once, one made in another process within that
  *   bound (docs/decisions/session-cache.md). Access tokens are never kept: each use reads the token
  *   and its user as they are now.
