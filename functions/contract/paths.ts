@@ -119,6 +119,8 @@ export const API_PATHS = [
   '/api/usage',
   '/api/users',
   '/api/users/{username}',
+  '/api/users/{username}/tokens',
+  '/api/users/{username}/tokens/{id}',
   '/mcp',
 ] as const;
 export type ApiPath = (typeof API_PATHS)[number];

@@ -359,6 +359,11 @@ export interface AccessToken {
   readonly expiresAt: string;
   readonly lastUsedAt: string | null;
   readonly revoked: boolean;
+  /**
+   * Set when the owner's sessions were ended after the token was made (a new password, a disabling,
+   * "end all sessions"): the instant they were. Such a token is refused like a revoked one.
+   */
+  readonly endedAt?: string;
 }
 
 export interface Vote {
@@ -411,6 +416,11 @@ export interface McpClient {
   readonly revoked: boolean;
   readonly revokedAt?: string;
   readonly revokedBy?: string;
+  /**
+   * Set when the owner's sessions were ended after the client was made (a new password, a
+   * disabling, "end all sessions"): the instant they were. Such a client is refused like a revoked one.
+   */
+  readonly endedAt?: string;
 }
 
 /** One tool call of an AI client, from its call log. */

@@ -63,6 +63,11 @@ export const accessTokenSchema = z
     expiresAt: timestamp,
     lastUsedAt: timestamp.nullable(),
     revoked: z.boolean(),
+    endedAt: timestamp.optional().meta({
+      description:
+        "When the owner's sessions were ended after the token was made (a new password, a disabling, " +
+        '"end all sessions"): the token is refused from then on',
+    }),
   })
   .meta({ id: 'AccessToken' });
 

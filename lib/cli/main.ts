@@ -365,7 +365,7 @@ function hints(error: ApiError, env: NodeJS.ProcessEnv): string[] {
   switch (error.problem) {
     case 'unauthenticated':
       return [
-        `${error.origin} refused the access token: it may have been revoked or have expired, or it belongs to another host.`,
+        `${error.origin} refused the access token: it may have been revoked or have expired, been ended by a new password, a disabling or "End all sessions", or it belongs to another host.`,
         `Sign in again with \`${login}\` (or check ${ENV_TOKEN}).`,
       ];
     case 'unknown-host':

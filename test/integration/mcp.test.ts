@@ -589,7 +589,7 @@ describe('who may connect', () => {
     await expect(connectMcp(t.platform.url, HOSTS.acme, spare.token)).rejects.toThrow();
   });
 
-  it('refuses a client whose user is disabled, until the user is enabled again', async () => {
+  it('refuses a client whose user is disabled, and re-enabling the user revives none', async () => {
     expect((await api('alice', 'PATCH', '/api/users/bob', { disabled: true })).status).toBe(200);
     try {
       expect((await rawMcp(desk.token, LIST)).status).toBe(401);
@@ -597,7 +597,10 @@ describe('who may connect', () => {
       expect((await api('alice', 'PATCH', '/api/users/bob', { disabled: false })).status).toBe(200);
     }
     sessions.bob = await t.login(HOSTS.acme, 'bob');
-    expect((await rawMcp(desk.token, LIST)).status).toBe(200);
+    // A disabling ends the user's clients as it ends their sessions (docs/decisions/identity.md).
+    expect((await rawMcp(desk.token, LIST)).status).toBe(401);
+    const fresh = await createClient('bob', { name: 'Desktop again', tags: ['math'] });
+    expect((await rawMcp(fresh.token, LIST)).status).toBe(200);
   });
 
   it('refuses another tenant’s client on every other host', async () => {

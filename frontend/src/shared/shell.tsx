@@ -87,7 +87,7 @@ export function Shell(props: ShellProps) {
           <button
             type="button"
             className="secondary small"
-            title="Sign out on every browser and device"
+            title="Sign out on every browser and device, and end the access tokens and AI clients you made"
             onClick={() => props.onSignOut(true)}
           >
             End all sessions

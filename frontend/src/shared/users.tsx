@@ -3,7 +3,8 @@
  * same `/api/users` and `/api/roles` routes on every host. Built-in roles are fixed; custom roles
  * hold any subset of the permissions the built-in ones use. An admin sets another user's new password
  * here (`PATCH /api/users/{username} {password}`), which ends every session that user had; one's own
- * password is changed on the account page (account.tsx).
+ * password is changed on the account page (account.tsx). A user's access tokens are listed, and
+ * revoked, from their row (user-tokens.tsx).
  */
 import { type FormEvent, useMemo, useState } from 'react';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../functions/contract/index.ts';
@@ -27,6 +28,7 @@ import {
   TextField,
   useConfirm,
 } from './ui.tsx';
+import { UserTokens } from './user-tokens.tsx';
 
 export interface UsersPageProps {
   readonly title: string;
@@ -46,6 +48,7 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
   const [editing, setEditing] = useState<string | null>(null);
   const [resetting, setResetting] = useState<string | null>(null);
   const { confirm, dialog } = useConfirm();
+  const [tokensOf, setTokensOf] = useState<string | null>(null);
   const update = useAction(async (username: string, change: Record<string, unknown>) =>
     api.patch<User>(`/api/users/${segment(username)}`, change),
   );
@@ -144,6 +147,14 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
                         onSave={(password) => setPassword(user.username, password)}
                       />
                     ) : null}
+                    <button
+                      type="button"
+                      className="secondary small"
+                      aria-pressed={tokensOf === user.username}
+                      onClick={() => setTokensOf(tokensOf === user.username ? null : user.username)}
+                    >
+                      Tokens…
+                    </button>
                     {user.username === self ? null : (
                       <button
                         type="button"
@@ -168,6 +179,9 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
         </ShowList>
         <LoadMore list={users} />
       </Section>
+      {tokensOf === null ? null : (
+        <UserTokens key={tokensOf} username={tokensOf} onClose={() => setTokensOf(null)} />
+      )}
       <NewUser
         roleNames={roleNames}
         platform={platform}

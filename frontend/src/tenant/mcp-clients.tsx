@@ -33,6 +33,8 @@ function endpoint(): string {
 
 function clientState(client: McpClient): string {
   if (client.revoked) return 'revoked';
+  // Its user's sessions were ended after it was made (a new password, a disabling, End all sessions).
+  if (client.endedAt !== undefined) return 'ended';
   return Date.parse(client.expiresAt) <= Date.now() ? 'expired' : 'active';
 }
 
@@ -40,6 +42,7 @@ const STATE_TONES: Readonly<Record<string, string>> = {
   active: 'active',
   expired: 'cancelled',
   revoked: 'disabled',
+  ended: 'disabled',
 };
 
 function Scope({

@@ -18,6 +18,7 @@ import {
   TextField,
   useConfirm,
 } from '../shared/ui.tsx';
+import { TokenStateBadge, tokenState } from '../shared/user-tokens.tsx';
 
 export function ParametersPage() {
   const { state, reload } = useResource<{ items: Parameter[] }>('/api/parameters');
@@ -162,7 +163,8 @@ export function TokensPage({ permissions }: { readonly permissions: readonly str
       <PageHeader title="Access tokens" />
       {tokenConfirm.dialog}
       <p className="muted">
-        Tokens let the command line and agents act as you, with no more than the scopes you pick.
+        Tokens let the command line and agents act as you, with no more than the scopes you pick. A new
+        password, a disabling or “End all sessions” ends every token made before it.
       </p>
       {secret === null ? null : (
         <div className="card" role="status">
@@ -194,8 +196,8 @@ export function TokensPage({ permissions }: { readonly permissions: readonly str
                     </td>
                     <td>{token.lastUsedAt === null ? 'never' : <DateTime value={token.lastUsedAt} />}</td>
                     <td className="actions">
-                      {token.revoked ? (
-                        'revoked'
+                      {tokenState(token) !== 'active' ? (
+                        <TokenStateBadge token={token} />
                       ) : (
                         <button
                           type="button"

@@ -4,9 +4,11 @@
  * - A session token is HMAC-signed and names its domain and host; it is refused on any other host,
  *   and its session item (in the domain's own partition) must exist and not be revoked, so logout
  *   and revocation take effect on the next request. A password reset or a disabling ends every
- *   session the user had. A good session is kept a few seconds per process (session-cache.ts): a
- *   change made here is seen at once, one made in another process within that bound
- *   (docs/decisions/session-cache.md).
+ *   session the user had, and every personal access token made until then (re-enabling revives
+ *   none; docs/decisions/identity.md). A good session is kept a few seconds per process
+ *   (session-cache.ts): a change made here is seen at once, one made in another process within that
+ *   bound (docs/decisions/session-cache.md). Access tokens are never kept: each use reads the token
+ *   and its user as they are now.
  * - Every stored item is read and written through session-repository.ts and
  *   access-token-repository.ts; this module holds the rules.
  * - Personal access tokens (`efp_<id>_<secret>`, for the CLI) are shown once, stored as a SHA-256 of
@@ -37,7 +39,13 @@ import { domainPk } from '../keys.ts';
 import type { DomainContext } from '../tenancy/domain.ts';
 import { AccessTokenRepository } from './access-token-repository.ts';
 import type { Caller } from './caller.ts';
-import { type Directory, type User, validatePassword } from './directory.ts';
+import {
+  type Directory,
+  endedBySessionsReset,
+  type StoredUser,
+  type User,
+  validatePassword,
+} from './directory.ts';
 import { verifyPassword } from './passwords.ts';
 import { type CachedSession, SessionCache, type SessionCacheOptions } from './session-cache.ts';
 import { SessionRepository } from './session-repository.ts';
@@ -337,7 +345,8 @@ export class Auth {
     // Refused at once in this process; elsewhere once their cached entry ends (seconds).
     this.#cache.forgetSession(domainPk(domain), caller.credentialId);
     if (options.everywhere === true) {
-      // Sessions created before this instant are refused from now on (as after a password reset).
+      // Sessions created before this instant are refused from now on (as after a password reset), and
+      // so are the user's access tokens and AI clients made until now.
       await this.#sessions.endSessionsOf(domain, caller.username, now);
       this.#cache.forgetUser(domainPk(domain), caller.username);
     }
@@ -389,9 +398,19 @@ export class Auth {
     return { ...token, token: `${PAT_PREFIX}_${id}_${secret}` };
   }
 
-  /** The caller's own tokens (never their secrets). */
-  listAccessTokens(domain: DomainContext, caller: Caller): Promise<AccessToken[]> {
-    return this.#tokens.listOf(domain, caller.username);
+  /** The caller's own tokens (never their secrets); those their sessions' end took carry `endedAt`. */
+  async listAccessTokens(domain: DomainContext, caller: Caller): Promise<AccessToken[]> {
+    const user = await this.#directory.getUser(domain, caller.username, { consistent: true });
+    return this.#withEnd(await this.#tokens.listOf(domain, caller.username), user);
+  }
+
+  /**
+   * The tokens of `username`, for a user admin (the route asks `user:manage`) who may manage that
+   * user: never their secrets. No such user in this domain: NotFoundError.
+   */
+  async listAccessTokensOf(domain: DomainContext, caller: Caller, username: string): Promise<AccessToken[]> {
+    const user = await this.#directory.manageableUser(domain, username, caller);
+    return this.#withEnd(await this.#tokens.listOf(domain, user.username), user);
   }
 
   async revokeAccessToken(domain: DomainContext, caller: Caller, id: string): Promise<void> {
@@ -408,6 +427,36 @@ export class Auth {
       action: 'token.revoked',
       target: `token:${id}`,
     });
+  }
+
+  /**
+   * Revokes a token of `username` for a user admin who may manage that user; a token that is not
+   * theirs (or not there) is NotFoundError. Audited as the owner's own revocation is, naming the owner.
+   */
+  async revokeAccessTokenOf(
+    domain: DomainContext,
+    caller: Caller,
+    username: string,
+    id: string,
+  ): Promise<void> {
+    const user = await this.#directory.manageableUser(domain, username, caller);
+    if (!/^[0-9a-f]{16}$/.test(id)) throw new NotFoundError('Token not found');
+    await this.#tokens.revoke(domain, id, this.#now().toISOString(), user.username);
+    await this.#audit.record(domain, {
+      actor: { username: caller.username, via: caller.via },
+      action: 'token.revoked',
+      target: `token:${id}`,
+      details: { owner: user.username },
+    });
+  }
+
+  /** Marks the tokens made at or before their user's sessions were ended (refused from then on). */
+  #withEnd(tokens: readonly AccessToken[], user: StoredUser | null): AccessToken[] {
+    const endedAt = user?.sessionsValidAfter ?? null;
+    if (user === null || endedAt === null) return [...tokens];
+    return tokens.map((token) =>
+      !token.revoked && endedBySessionsReset(user, token.createdAt) ? { ...token, endedAt } : token,
+    );
   }
 
   #sign(claims: SessionClaims): string {
@@ -493,8 +542,14 @@ export class Auth {
     ) {
       throw new AuthenticationError(INVALID);
     }
-    const user = await this.#directory.getUser(domain, item.username);
-    if (user === null || user.disabled) throw new AuthenticationError(INVALID);
+    // Read as it is now, and refused like any dead token (the bearer is not told why) when it was
+    // made at or before the user's sessions were ended (a new password, a disabling, "end all
+    // sessions"): re-enabling the user revives none. Tokens are never cached, so this holds from the
+    // next request on, in every process.
+    const user = await this.#directory.getUser(domain, item.username, { consistent: true });
+    if (user === null || user.disabled || endedBySessionsReset(user, item.createdAt)) {
+      throw new AuthenticationError(INVALID);
+    }
     const last = item.lastUsedAt === null ? 0 : Date.parse(item.lastUsedAt);
     if (now.getTime() - last > 60_000) await this.#tokens.markUsed(domain, id, now.toISOString());
     const caller = await this.#caller(domain, user, 'personal-access-token', id);

@@ -74,9 +74,14 @@ export class DirectoryRepository {
     this.#table = table;
   }
 
-  async getUser(domain: DomainContext, username: string): Promise<StoredUser | null> {
+  /** The user, or null; `consistent` reads it as it is now (what a credential is checked against). */
+  async getUser(domain: DomainContext, username: string, consistent = false): Promise<StoredUser | null> {
     const result = await this.#table.client.send(
-      new GetCommand({ TableName: this.#table.name, Key: userKey(domain, username) }),
+      new GetCommand({
+        TableName: this.#table.name,
+        Key: userKey(domain, username),
+        ...(consistent ? { ConsistentRead: true } : {}),
+      }),
     );
     return result.Item === undefined ? null : userFromItem(result.Item);
   }

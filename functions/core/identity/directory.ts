@@ -46,7 +46,10 @@ export interface User {
 
 export interface StoredUser extends User {
   readonly passwordHash: string;
-  /** Sessions created before this instant (a password reset, a disabling) are over. */
+  /**
+   * Sessions created before this instant (a password reset, a disabling, an "end all sessions") are
+   * over, and so are access tokens and AI clients created at or before it.
+   */
   readonly sessionsValidAfter: string | null;
 }
 
@@ -87,6 +90,18 @@ export function publicView(user: StoredUser | User): User {
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
   };
+}
+
+/**
+ * Whether a credential of `user` made at `createdAt` (an access token, an AI client) was ended by a
+ * password change, a disabling or an "end all sessions" since: made at or before the user's
+ * `sessionsValidAfter` (an unreadable instant counts as ended). Re-enabling the user revives none.
+ */
+export function endedBySessionsReset(
+  user: Pick<StoredUser, 'sessionsValidAfter'>,
+  createdAt: string,
+): boolean {
+  return user.sessionsValidAfter !== null && !(Date.parse(createdAt) > Date.parse(user.sessionsValidAfter));
 }
 
 /** Who a password is for, so it does not give itself away: their name (a handle), their email. */
@@ -160,9 +175,28 @@ export class Directory {
     return domain.kind === 'public' ? PUBLIC_MENUS : TENANT_MENUS;
   }
 
-  async getUser(domain: DomainContext, username: string): Promise<StoredUser | null> {
+  /**
+   * The user, or null. `consistent` reads it as it is now: what a credential of theirs is checked
+   * against (a disabling or a password change just made must be seen).
+   */
+  async getUser(
+    domain: DomainContext,
+    username: string,
+    options: { readonly consistent?: boolean } = {},
+  ): Promise<StoredUser | null> {
     if (!USERNAME_PATTERN.test(username)) return null;
-    return this.#store.getUser(domain, username);
+    return this.#store.getUser(domain, username, options.consistent === true);
+  }
+
+  /**
+   * A user the acting caller may manage (holding at least everything that user holds), read as it
+   * is now. No such user in this domain: NotFoundError; one the caller may not manage: ForbiddenError.
+   */
+  async manageableUser(domain: DomainContext, username: string, actor: Caller): Promise<StoredUser> {
+    const user = await this.getUser(domain, username, { consistent: true });
+    if (user === null) throw new NotFoundError(`User ${username} not found`);
+    await this.#checkManageable(domain, user, actor);
+    return user;
   }
 
   async listUsers(domain: DomainContext, limit: number, cursor?: string): Promise<Page<User>> {
@@ -274,7 +308,8 @@ export class Directory {
         { path: 'consoleTenants', message: 'not allowed here' },
       ]);
     }
-    // A new password or a disabling ends every session the user had (re-enabling revives none).
+    // A new password or a disabling ends every session the user had, and every access token and AI
+    // client they made (re-enabling revives none).
     // Lost-update protection: the user must be as we read it.
     const updated = await this.#store.updateUser(domain, username, current.updatedAt, {
       at: this.#now().toISOString(),

@@ -3,7 +3,9 @@
  * revocable bearer token (`efm_<id>_<secret>`, shown once, stored as a SHA-256 of its 256-bit
  * secret, bound to the host it was created on). A client acts as the user who created it, with that
  * user's permissions as they are at each call, narrowed to running and reading Skills in its scope:
- * a disabled user, or one who lost `mcp:connect`, takes every client of theirs down with them.
+ * a disabled user, or one who lost `mcp:connect`, takes every client of theirs down with them, and a
+ * new password, a disabling or an "end all sessions" ends every client the user made until then
+ * (re-enabling revives none).
  * Client tokens are accepted on `/mcp` only; sessions and personal access tokens are not.
  *
  * Every tool call a client makes is kept in its call log (newest first, for 90 days), refusals too.
@@ -29,7 +31,7 @@ import {
 } from '../errors.ts';
 import { matchesSecretHash, sha256 } from '../hashing.ts';
 import type { Caller, CallerClient } from '../identity/caller.ts';
-import type { Directory } from '../identity/directory.ts';
+import { type Directory, endedBySessionsReset } from '../identity/directory.ts';
 import type { Page } from '../pagination.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { McpClientRepository } from './client-repository.ts';
@@ -132,7 +134,10 @@ export class McpClients {
       { path: 'expiresInDays', value: days, min: 1, max: MAX_CLIENT_DAYS },
       { path: 'waitSeconds', value: waitSeconds, min: 0, max: MAX_WAIT_SECONDS },
     ]);
-    const active = (await this.#clientsOf(domain, caller.username)).filter((client) => this.#usable(client));
+    // Clients the user's sessions' end took (a new password, …) count no more than revoked ones.
+    const active = (await this.#clientsOf(domain, caller.username)).filter(
+      (client) => this.#usable(client) && client.endedAt === undefined,
+    );
     if (active.length >= MAX_CLIENTS_PER_USER) {
       throw new QuotaExceededError(
         `A user holds at most ${MAX_CLIENTS_PER_USER} active AI clients; revoke one first`,
@@ -259,8 +264,13 @@ export class McpClients {
       throw new AuthenticationError(INVALID);
     }
     const client = stored.client;
-    const user = await this.#directory.getUser(domain, client.owner);
-    if (user === null || user.disabled) throw new AuthenticationError(INVALID);
+    // The user as they are now; a client made at or before their sessions were ended (a new
+    // password, a disabling, "end all sessions") is over, like their access tokens: re-enabling the
+    // user revives none, and the bearer is not told why.
+    const user = await this.#directory.getUser(domain, client.owner, { consistent: true });
+    if (user === null || user.disabled || endedBySessionsReset(user, client.createdAt)) {
+      throw new AuthenticationError(INVALID);
+    }
     const held = await this.#directory.permissionsOf(domain, user.roles);
     if (!held.has(MCP_PERMISSION)) {
       throw new ForbiddenError(`${client.owner} may no longer connect AI clients (${MCP_PERMISSION})`, {
@@ -325,12 +335,31 @@ export class McpClients {
 
   async #find(domain: TenantContext, id: string): Promise<McpClient | null> {
     if (!MCP_CLIENT_ID_PATTERN.test(id)) return null;
-    return this.#store.find(domain, id);
+    const client = await this.#store.find(domain, id);
+    return client === null ? null : ((await this.#withEnd(domain, [client]))[0] ?? null);
   }
 
   /** The tenant's clients (bounded: at most MAX_CLIENTS_PER_USER active per user), optionally one owner's. */
   async #clientsOf(domain: TenantContext, owner: string | undefined): Promise<McpClient[]> {
-    return this.#store.clientsOf(domain, owner);
+    return this.#withEnd(domain, await this.#store.clientsOf(domain, owner));
+  }
+
+  /**
+   * Marks the clients made at or before their owner's sessions were ended (refused from then on):
+   * each owner read once, as they are now.
+   */
+  async #withEnd(domain: TenantContext, clients: readonly McpClient[]): Promise<McpClient[]> {
+    const owners = new Map<string, string | null>();
+    for (const owner of new Set(clients.filter((client) => !client.revoked).map((client) => client.owner))) {
+      const user = await this.#directory.getUser(domain, owner, { consistent: true });
+      owners.set(owner, user?.sessionsValidAfter ?? null);
+    }
+    return clients.map((client) => {
+      const endedAt = owners.get(client.owner) ?? null;
+      return endedAt !== null && endedBySessionsReset({ sessionsValidAfter: endedAt }, client.createdAt)
+        ? { ...client, endedAt }
+        : client;
+    });
   }
 
   /** Checks a scope: Skills the caller may see and run, well-formed tags, something chosen. */

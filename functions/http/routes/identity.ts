@@ -366,6 +366,39 @@ export function identityRoutes(core: SignInCore): Route[] {
     }),
     route({
       method: 'GET',
+      path: '/api/users/{username}/tokens',
+      serves: 'consoles',
+      auth: 'caller',
+      summary: "A user's personal access tokens (never their secrets), for a user admin",
+      responses: { 200: list(accessTokenSchema) },
+      permission: 'user:manage',
+      handle: async ({ domain, caller, request }) => ({
+        status: 200,
+        body: {
+          items: await core.auth.listAccessTokensOf(domain, caller, request.params.username ?? ''),
+        },
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/users/{username}/tokens/{id}',
+      serves: 'consoles',
+      auth: 'caller',
+      summary: "Revoke one of a user's personal access tokens",
+      responses: { 204: null },
+      permission: 'user:manage',
+      handle: async ({ domain, caller, request }) => {
+        await core.auth.revokeAccessTokenOf(
+          domain,
+          caller,
+          request.params.username ?? '',
+          request.params.id ?? '',
+        );
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'GET',
       path: '/api/roles',
       serves: 'consoles',
       auth: 'caller',

@@ -66,6 +66,14 @@ const mcpClientSchema = z
     expiresAt: z.string(),
     lastUsedAt: z.string().nullable(),
     revoked: z.boolean(),
+    endedAt: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          "When the owner's sessions were ended after the client was made (a new password, a disabling, " +
+          '"end all sessions"): the client is refused from then on',
+      }),
   })
   .meta({ id: 'McpClient' });
 
