@@ -108,13 +108,16 @@ describe('a personal access token ends with its user’s sessions', () => {
   });
 
   it('is dead after the user changes their own password', async () => {
-    // An admin may change their own password (not their roles, not their state).
+    // From the account page's route, with the current password.
     const kim = await operator(['admin']);
     const own = caller(t, HOSTS.acme, kim.session);
-    const change = await own('PATCH', `/api/users/${kim.username}`, { password: `${kim.username}-second!` });
+    const change = await own('POST', '/api/me/password', {
+      currentPassword: kim.password,
+      newPassword: 'a-second-password-9',
+    });
     expect(change.status, change.text).toBe(200);
     expect(await statusOf(kim.token)).toBe(401);
-    const again = await t.login(HOSTS.acme, kim.username, `${kim.username}-second!`);
+    const again = await t.login(HOSTS.acme, kim.username, 'a-second-password-9');
     expect(await statusOf(await newToken(again))).toBe(200);
   });
 
