@@ -293,6 +293,15 @@ describe('tenants and hosts', () => {
     expect((await admin('PATCH', '/api/tenants/piedpiper', { status: 'suspended' })).body.status).toBe(
       'suspended',
     );
+    // Grace is the time after an expiry: a tenant that runs for 200 more days is not put in it (its
+    // pages said "expired on" a day to come); it may be suspended now instead.
+    const early = await admin('PATCH', '/api/tenants/hooli', { status: 'grace' });
+    expectProblem(early, 409, 'invalid-transition');
+    expect(early.body.detail).toMatch(
+      /^A tenant enters grace once its subscription has expired; hooli runs until/,
+    );
+    expect(early.body.expiresAt).toBe(expiresAt);
+    expect((await admin('GET', '/api/tenants/hooli')).body.status).toBe('active');
   });
 
   it('pages the tenant listing with cursors', async () => {

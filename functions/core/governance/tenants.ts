@@ -11,7 +11,7 @@ import type { TenantStatus } from '../tenancy/domain.ts';
 import type { DeliveryMode, NewTenant, Tenant, TenantChange, TenantRegistry } from '../tenancy/tenants.ts';
 import { type Acting, recordPublic } from './acting.ts';
 import type { Customers } from './customers.ts';
-import { allowedTransitions, mayTransition } from './dates.ts';
+import { allowedTransitions, mayTransition, readableUtc } from './dates.ts';
 import { InvalidTransitionError } from './errors.ts';
 
 export interface TenantPatch {
@@ -157,6 +157,19 @@ export class TenantAdmin {
       throw new InvalidTransitionError(`A ${current.status} tenant cannot become ${patch.status}`, {
         extra: { from: current.status, to: patch.status, allowed: allowedTransitions(current.status) },
       });
+    }
+    // Grace is the time after an expiry: a tenant whose subscription runs on is not in it (its pages
+    // said "expired on" a day to come, and its reminders were withdrawn). Suspend it to stop it now.
+    const expiresAt = patch.expiresAt ?? current.expiresAt;
+    if (
+      patch.status === 'grace' &&
+      current.status !== 'grace' &&
+      Date.parse(expiresAt) > this.#now().getTime()
+    ) {
+      throw new InvalidTransitionError(
+        `A tenant enters grace once its subscription has expired; ${id} runs until ${readableUtc(expiresAt) ?? expiresAt}: suspend it to stop it now`,
+        { extra: { from: current.status, to: 'grace', expiresAt } },
+      );
     }
     const fromCustomer = current.customerId ?? null;
     const toCustomer = patch.customerId === undefined ? fromCustomer : patch.customerId;
