@@ -86,6 +86,15 @@ describe('a new tenant’s first admin', () => {
     });
     expect(permissions.body.items).toContain('skill:run');
     expect(permissions.body.items).not.toContain('tenant:manage');
+    // The tenant's own audit says who made its first admin: the super-admin, not "system".
+    const audit = await call(platform.url, {
+      host: 'initech.localhost',
+      token: own.body.token,
+      path: `/api/audit?action=user.created&target=${encodeURIComponent('user:peter')}`,
+    });
+    expect(audit.body.items.map((entry: { actor: unknown }) => entry.actor)).toEqual([
+      { username: 'admin', via: 'session' },
+    ]);
   });
 
   it('cannot be created by a tenant user or on a tenant host', async () => {

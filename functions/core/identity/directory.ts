@@ -205,8 +205,12 @@ export class Directory {
     return page.cursor === undefined ? { items } : { items, cursor: page.cursor };
   }
 
-  /** Creates a user. `actor` is undefined only for platform seeding. */
-  async createUser(domain: DomainContext, input: NewUser, actor?: Caller): Promise<User> {
+  /**
+   * Creates a user. `actor` is undefined only for platform seeding, and for a tenant's first admin
+   * made by a super-admin from the platform: `by` then names them in the tenant's audit (it said
+   * "system").
+   */
+  async createUser(domain: DomainContext, input: NewUser, actor?: Caller, by?: AuditActor): Promise<User> {
     if (!USERNAME_PATTERN.test(input.username)) {
       throw new ValidationError('Invalid username', [
         { path: 'username', message: '2-63 characters: a-z, 0-9, dot, underscore, hyphen' },
@@ -220,7 +224,7 @@ export class Directory {
         { path: 'consoleTenants', message: 'not allowed here' },
       ]);
     }
-    return this.#putUser(domain, input, await hashPassword(input.password), actor);
+    return this.#putUser(domain, input, await hashPassword(input.password), actor, by);
   }
 
   /**

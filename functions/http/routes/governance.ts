@@ -313,7 +313,15 @@ export function governanceDomainRoutes(core: ApiCore): Route[] {
       handle: async ({ request, caller, domain }) => {
         const tenant = await governance.tenants.get(param(request, 'id'));
         const tenantDomain = { kind: 'tenant', host: tenant.hosts[0] ?? '', tenant } as const;
-        const user = await core.directory.createUser(tenantDomain, { ...request.body, roles: ['admin'] });
+        const user = await core.directory.createUser(
+          tenantDomain,
+          { ...request.body, roles: ['admin'] },
+          undefined,
+          {
+            username: caller.username,
+            via: caller.via,
+          },
+        );
         await core.audit.record(domain, {
           actor: { username: caller.username, via: caller.via },
           action: 'tenant.admin.created',
