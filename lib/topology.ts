@@ -452,6 +452,11 @@ export const apiPaths: readonly ApiPathSpec[] = [
   { prefix: '/mcp', match: 'exact' },
   { prefix: '/.well-known/oauth-protected-resource', match: 'exact' },
   { prefix: '/.well-known/oauth-protected-resource/mcp', match: 'exact' },
+  // What an OAuth-capable MCP client asks next of the host the metadata names: the API answers that
+  // no OAuth server is there (a problem+json 404; AI client tokens are made in the tenant's front),
+  // where the site answered its index page with a 200 the client could not parse.
+  { prefix: '/.well-known/oauth-authorization-server', match: 'exact' },
+  { prefix: '/.well-known/openid-configuration', match: 'exact' },
 ];
 
 /** The API function behind each surface. */

@@ -117,7 +117,7 @@ export default defineConfig({
           { text: 'Schedules', link: '/guide/schedules' },
           { text: 'HTTP resources', link: '/guide/http-resources' },
           { text: 'The CLI and local agents', link: '/guide/cli' },
-          { text: 'AI access over MCP', link: '/mcp' },
+          { text: 'AI access over MCP', link: '/guide/mcp' },
         ],
       },
       {

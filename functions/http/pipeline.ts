@@ -377,7 +377,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .onError((request) => {
-      // A refusal on the MCP endpoint is a JSON-RPC error response too (docs/mcp.md).
+      // A refusal on the MCP endpoint is a JSON-RPC error response too (docs/guide/mcp.md).
       const mcp = splitPath(request.event.rawPath).path === MCP_PATH;
       const { response, unexpected } = problemFromError(
         request.error,

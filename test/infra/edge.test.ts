@@ -218,6 +218,8 @@ describe('multi-tenant distribution', () => {
       '/mcp',
       '/.well-known/oauth-protected-resource',
       '/.well-known/oauth-protected-resource/mcp',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/openid-configuration',
     ];
     expect(apiPaths).toHaveLength(patterns.length);
     expect(config.CacheBehaviors.map((behaviour) => behaviour.PathPattern).sort()).toEqual(

@@ -242,7 +242,7 @@ describe('methods and framing', () => {
       const response = await mcp(tokens.bob, undefined, { method });
       expectProblem(response, 405, method);
       expect(response.headers.allow).toBe('POST');
-      // The refusal is a JSON-RPC error response too (docs/mcp.md), for a client that reads only that.
+      // The refusal is a JSON-RPC error response too (docs/guide/mcp.md), for a client that reads only that.
       expect(response.body).toMatchObject({
         jsonrpc: '2.0',
         id: null,

@@ -524,6 +524,13 @@ describe('who may connect', () => {
     const admin = await t.send({ host: HOSTS.admin, path: '/.well-known/oauth-protected-resource' });
     expect(admin.status).toBe(404);
     expect(admin.headers['content-type']).toBe('application/problem+json');
+    // What an OAuth-capable client asks next of the server the metadata names: no OAuth server is
+    // there, said as JSON (the site answered its index page, a 200 no client could parse).
+    for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+      const discovery = await t.send({ host: HOSTS.acme, path, headers: { accept: 'application/json' } });
+      expect(discovery.status, path).toBe(404);
+      expect(discovery.headers['content-type'], path).toBe('application/problem+json');
+    }
   });
 
   it('answers 401 with the challenge the MCP authorization spec describes', async () => {

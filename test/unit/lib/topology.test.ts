@@ -28,6 +28,8 @@ describe('routes', () => {
       '/mcp',
       '/.well-known/oauth-protected-resource',
       '/.well-known/oauth-protected-resource/mcp',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/openid-configuration',
     ]);
   });
 
