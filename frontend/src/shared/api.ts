@@ -202,6 +202,7 @@ const HUMAN_TITLES: Readonly<Record<string, string>> = {
   'route-not-found': 'Not available on this platform',
   'unknown-host': 'This address is not bound to ExecFabric',
   conflict: 'This conflicts with the current state',
+  'handle-unavailable': 'That handle is taken',
   'not-runnable': 'This cannot run right now',
   'tenant-suspended': 'Your organisation cannot run anything right now',
   'approvers-unavailable': 'Not enough people may approve this run',
