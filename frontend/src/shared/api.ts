@@ -189,43 +189,7 @@ function cacheControl(options: RequestOptions): string {
     : `max-age=${CACHED_READ_MAX_AGE_SECONDS}`;
 }
 
-/** Plain-language headings for the problems people meet; the API's detail is shown under them. */
-const HUMAN_TITLES: Readonly<Record<string, string>> = {
-  unauthenticated: 'You are not signed in, or your session has ended',
-  forbidden: 'You are not allowed to do this',
-  'csrf-rejected': 'This page could not prove the request came from it; reload the page and try again',
-  'wrong-password': 'The current password is not right',
-  'validation-failed': 'Some values need correcting',
-  'malformed-request': 'The request could not be read',
-  'payload-too-large': 'This is too large',
-  'not-found': 'Not found',
-  'route-not-found': 'Not available on this platform',
-  'unknown-host': 'This address is not bound to ExecFabric',
-  conflict: 'This conflicts with the current state',
-  'handle-unavailable': 'That handle is taken',
-  'not-runnable': 'This cannot run right now',
-  'tenant-suspended': 'Your organisation cannot run anything right now',
-  'approvers-unavailable': 'Not enough people may approve this run',
-  'rate-limited': 'Too many attempts',
-  'quota-exceeded': 'A limit was reached',
-  'service-unavailable': 'The service is busy; try again shortly',
-  'timed-out': 'That took too long — it may have gone through; check before trying again',
-  'upstream-failed': 'A service the platform called failed',
-  internal: 'Something went wrong on our side',
-};
-
-/** The human heading of a problem: by its type, else by its status. */
-export function humanTitle(problem: Pick<ProblemDetails, 'type' | 'title' | 'status'>): string {
-  const slug = problem.type.startsWith('urn:execfabric:problem:') ? problem.type.slice(23) : '';
-  if (HUMAN_TITLES[slug] !== undefined) return HUMAN_TITLES[slug];
-  if (problem.status === 401) return HUMAN_TITLES.unauthenticated ?? problem.title;
-  if (problem.status === 403) return HUMAN_TITLES.forbidden ?? problem.title;
-  if (problem.status === 404) return 'Not found';
-  if (problem.status === 409) return HUMAN_TITLES.conflict ?? problem.title;
-  if (problem.status === 422) return HUMAN_TITLES['validation-failed'] ?? problem.title;
-  if (problem.status >= 500) return HUMAN_TITLES.internal ?? problem.title;
-  return problem.title;
-}
+export { humanTitle } from './problem-titles.ts';
 
 function problemFromBody(status: number, statusText: string, body: unknown): ApiProblem {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
