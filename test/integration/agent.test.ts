@@ -569,6 +569,38 @@ describe('execfabric agent', () => {
 });
 
 describe('the agent channel, as an attacker', () => {
+  it('fails a run whose reported output holds a number beyond a double, naming where', async () => {
+    const token = await createAgent('big-numbers');
+    const skill = await agentSkill('big-numbers', 'def main(inputs, ctx):\n    return {}\n');
+    const id = await request(skill);
+    const taken = await channel(token, '/api/agent/poll', {
+      name: 'big-numbers',
+      version: '1',
+      waitSeconds: 0,
+    });
+    expect(taken.status, taken.text).toBe(200);
+    const lease = String(taken.body.lease);
+    expect((await channel(token, `/api/agent/runs/${id}/started`, { lease })).status).toBe(204);
+    // Every reader of the run would get 1e400 back as Infinity (it was stored and shown so).
+    const reported = await t.send({
+      host: 'acme.localhost',
+      method: 'POST',
+      path: `/api/agent/runs/${id}/result`,
+      token,
+      headers: { 'content-type': 'application/json' },
+      body: `{"lease":"${lease}","status":"succeeded","output":{"big":1e400,"fine":1e300}}`,
+    });
+    expect(reported.status, reported.text).toBe(200);
+    const run = (await acme(`/api/executions/${id}`)).body;
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatchObject({
+      type: 'OutputSchemaViolation',
+      message: 'The output has numbers beyond the range of a double',
+      issues: [{ path: 'output.big', message: 'must be within ±1.7976931348623157e308' }],
+    });
+    expect(run.output).toBeUndefined();
+  });
+
   it('accepts reports only from the agent holding the run’s lease, once, in its own tenant', async () => {
     const ownerToken = await createAgent('owner');
     const otherToken = await createAgent('other');

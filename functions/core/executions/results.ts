@@ -12,7 +12,7 @@
  */
 import type { SkillCatalog } from '../catalog/skills.ts';
 import { unlessNotFound } from '../errors.ts';
-import { stringifyJson } from '../json.ts';
+import { overflowingNumbers, stringifyJson } from '../json.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { reportedRecords } from './execution-items.ts';
 import { RunNotStorableError } from './execution-repository.ts';
@@ -214,6 +214,16 @@ export class RunResults extends RunService<RunResultsOptions> {
           type: 'OutputTooLarge',
           message: `The output exceeds ${MAX_OUTPUT_BYTES} bytes`,
           limit: 'output',
+        };
+      } else if (overflowingNumbers(report.output ?? null, 'output').length > 0) {
+        // An agent's JSON may hold 1e400, which no reader of the run gets back as a number (Infinity).
+        refusal = {
+          type: 'OutputSchemaViolation',
+          message: 'The output has numbers beyond the range of a double',
+          issues: overflowingNumbers(report.output ?? null, 'output').map((path) => ({
+            path,
+            message: 'must be within ±1.7976931348623157e308',
+          })),
         };
       } else {
         const skill = await this.options.skills.revision(domain, run.skillId, run.skillRevision);
