@@ -27,38 +27,19 @@ import { assertHttpAssetsAllowed } from '../tenancy/quotas.ts';
 import { CatalogCache, type CatalogCacheOptions } from './catalog-cache.ts';
 import {
   APPROVAL_COUNT,
-  APPROVALS,
   type ApprovalRule,
   defaultApproval,
   LIMIT_BOUNDS,
-  MAX_DECLARED_NAME_LENGTH,
   MAX_EGRESS,
   MAX_SKILL_COLLECTIONS,
   MAX_SKILL_PARAMETERS,
   MAX_SKILL_TAGS,
   MIN_APPROVALS,
-  RISKS,
   type Risk,
   SKILL_TAG_PATTERN,
 } from './rules.ts';
 import { assertValidSchema, type JsonSchema, schemaIssues } from './schemas.ts';
 import { SkillRepository, skillRevisionKey } from './skill-repository.ts';
-
-export {
-  APPROVAL_COUNT,
-  APPROVALS,
-  type ApprovalRule,
-  LIMIT_BOUNDS,
-  MAX_DECLARED_NAME_LENGTH,
-  MAX_EGRESS,
-  MAX_SKILL_COLLECTIONS,
-  MAX_SKILL_PARAMETERS,
-  MAX_SKILL_TAGS,
-  MIN_APPROVALS,
-  RISKS,
-  type Risk,
-  SKILL_TAG_PATTERN,
-};
 
 export const SKILL_ID_PATTERN = /^skl-[a-z0-9]{12}$/;
 

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { canonicalJson } from '../audit/chain.ts';
-import { APPROVAL_COUNT, MIN_APPROVALS, type Skill } from '../catalog/skills.ts';
+import { APPROVAL_COUNT, MIN_APPROVALS } from '../catalog/rules.ts';
+import type { Skill } from '../catalog/skills.ts';
 import { PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { ResolvedAsset } from '../executors/registry.ts';
 import { sha256 } from '../hashing.ts';

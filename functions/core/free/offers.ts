@@ -6,7 +6,7 @@
  */
 import { counted } from '../../contract/wording.ts';
 import type { AuditLog } from '../audit/chain.ts';
-import { APPROVAL_COUNT, MIN_APPROVALS } from '../catalog/skills.ts';
+import { APPROVAL_COUNT, MIN_APPROVALS } from '../catalog/rules.ts';
 import type { Table } from '../db.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { type Acting, recordPublic } from '../governance/acting.ts';

@@ -13,13 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import type { McpCall, McpClient } from '../../contract/responses.ts';
 import { type AuditLog, actorOf } from '../audit/chain.ts';
-import {
-  canSee,
-  SKILL_ID_PATTERN,
-  SKILL_TAG_PATTERN,
-  type Skill,
-  type SkillCatalog,
-} from '../catalog/skills.ts';
+import { SKILL_TAG_PATTERN } from '../catalog/rules.ts';
+import { canSee, SKILL_ID_PATTERN, type Skill, type SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
 import {
   AuthenticationError,

@@ -13,14 +13,9 @@ import type { Template, TemplateStanding } from '../../contract/responses.ts';
 import { PUBLIC_TENANCY_ID, requireValidScript, type ScriptChecker } from '../assets/checker.ts';
 import { MAX_SCRIPT_BYTES, type ScriptAssets } from '../assets/scripts.ts';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
+import { APPROVAL_COUNT, type ApprovalRule, MIN_APPROVALS, type Risk } from '../catalog/rules.ts';
 import { assertValidSchema, type JsonSchema } from '../catalog/schemas.ts';
-import {
-  APPROVAL_COUNT,
-  type ApprovalRule,
-  MIN_APPROVALS,
-  type Risk,
-  type SkillCatalog,
-} from '../catalog/skills.ts';
+import type { SkillCatalog } from '../catalog/skills.ts';
 import type { Table } from '../db.ts';
 import {
   ConflictError,

@@ -10,8 +10,8 @@ import {
   MAX_SKILL_PARAMETERS,
   MAX_SKILL_TAGS,
   RISKS,
-  type Skill,
-} from '../../core/catalog/skills.ts';
+} from '../../core/catalog/rules.ts';
+import type { Skill } from '../../core/catalog/skills.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { approvalWarning } from '../../core/executions/approvers.ts';
 import {

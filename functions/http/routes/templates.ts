@@ -1,6 +1,6 @@
 /** Platform templates: authored and distributed in the public domain, installed by tenant admins. */
 import * as z from 'zod';
-import { APPROVALS, RISKS } from '../../core/catalog/skills.ts';
+import { APPROVALS, RISKS } from '../../core/catalog/rules.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { ApiCore, TenantCore } from '../../core/platform.ts';
 import { list, page, pageQuery } from '../responses.ts';
