@@ -228,33 +228,24 @@ function Orders() {
                     ) : null}
                   </td>
                   <td className="actions">
-                    {order.status === 'pending' ? (
-                      <>
-                        <button
-                          type="button"
-                          className="small"
-                          disabled={act.pending}
-                          onClick={() => onAct(order, 'confirm-payment')}
-                        >
-                          Confirm payment
-                        </button>
-                        <button
-                          type="button"
-                          className="secondary small"
-                          disabled={act.pending}
-                          onClick={() => onAct(order, 'cancel')}
-                        >
-                          Cancel
-                        </button>
-                      </>
-                    ) : order.status === 'paying' ? (
+                    {order.status === 'pending' || order.status === 'paying' ? (
                       <button
                         type="button"
                         className="small"
                         disabled={act.pending}
                         onClick={() => onAct(order, 'confirm-payment')}
                       >
-                        Finish confirmation
+                        {order.status === 'paying' ? 'Finish confirmation' : 'Confirm payment'}
+                      </button>
+                    ) : null}
+                    {order.status === 'pending' ? (
+                      <button
+                        type="button"
+                        className="secondary small"
+                        disabled={act.pending}
+                        onClick={() => onAct(order, 'cancel')}
+                      >
+                        Cancel
                       </button>
                     ) : null}
                   </td>
