@@ -147,3 +147,11 @@ export function numericView(value: unknown): unknown {
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && !isRawNumber(value);
 }
+
+/**
+ * A value an item keeps as JSON text (its `…Json` attribute), or, in an item written before it was
+ * kept so, the map it held then (`legacy`): how every such attribute is read.
+ */
+export function storedJson(text: unknown, legacy: unknown): unknown {
+  return typeof text === 'string' ? parseJson(text) : legacy;
+}

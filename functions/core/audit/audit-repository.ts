@@ -9,7 +9,7 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { queryAll, type Table } from '../db.ts';
-import { parseJson, stringifyJson } from '../json.ts';
+import { storedJson, stringifyJson } from '../json.ts';
 import {
   auditByAction,
   auditByActor,
@@ -100,8 +100,7 @@ function entryFromItem(item: Record<string, unknown>): AuditEntry {
     actor: item.actor as AuditActor,
     action: String(item.action),
     target: String(item.target),
-    details: ((typeof item.detailsJson === 'string' ? parseJson(item.detailsJson) : item.details) ??
-      {}) as Record<string, unknown>,
+    details: (storedJson(item.detailsJson, item.details) ?? {}) as Record<string, unknown>,
     ...(typeof item.requestId === 'string' ? { requestId: item.requestId } : {}),
     hash: String(item.hash),
   };

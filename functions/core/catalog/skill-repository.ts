@@ -15,7 +15,7 @@ import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
 import type { AssetBinding, ExecutionLimits } from '../executors/registry.ts';
 import { ordinalKey } from '../ids.ts';
-import { parseJson, stringifyJson } from '../json.ts';
+import { storedJson, stringifyJson } from '../json.ts';
 import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
 import { type StateChange, stateUpdate } from '../store/state-update.ts';
@@ -37,10 +37,6 @@ export class SkillConflictError extends ConflictError {
  * `__proto__` key, a `const` of 12345678901234567890 or 1e-300, and a marshaller takes a map with a
  * `constructor` key for a class instance. Items written before carry maps, read as they are.
  */
-function storedSchema(json: unknown, legacy: unknown): JsonSchema {
-  return (typeof json === 'string' ? parseJson(json) : legacy) as JsonSchema;
-}
-
 function skillItem(skill: Skill): Record<string, unknown> {
   const { inputSchema, outputSchema, asset, ...rest } = skill;
   return {
@@ -64,13 +60,13 @@ export function toSkill(item: Record<string, unknown>): Skill {
     ...(typeof item.stateReason === 'string' ? { stateReason: item.stateReason } : {}),
     name: String(item.name),
     description: String(item.description ?? ''),
-    inputSchema: storedSchema(item.inputSchemaJson, item.inputSchema),
-    outputSchema: storedSchema(item.outputSchemaJson, item.outputSchema),
+    inputSchema: storedJson(item.inputSchemaJson, item.inputSchema) as JsonSchema,
+    outputSchema: storedJson(item.outputSchemaJson, item.outputSchema) as JsonSchema,
     risk: item.risk as Risk,
     approval: item.approval as ApprovalRule,
     visibility: { roles: ((item.visibility as { roles?: string[] } | undefined)?.roles ?? []) as string[] },
     tags: Array.isArray(item.tags) ? (item.tags as unknown[]).map(String) : [],
-    asset: (typeof item.assetJson === 'string' ? parseJson(item.assetJson) : item.asset) as AssetBinding,
+    asset: storedJson(item.assetJson, item.asset) as AssetBinding,
     limits: item.limits as ExecutionLimits,
     ...(Array.isArray(item.egress) && item.egress.length > 0 ? { egress: item.egress.map(String) } : {}),
     ...(Array.isArray(item.collections) && item.collections.length > 0

@@ -8,7 +8,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { JsonSchema } from '../catalog/schemas.ts';
 import { queryAll, type Table } from '../db.ts';
 import { ConflictError } from '../errors.ts';
-import { parseJson, stringifyJson } from '../json.ts';
+import { storedJson, stringifyJson } from '../json.ts';
 import { domainPk, ITEM_TYPE } from '../keys.ts';
 import { deleteItem, putItem } from '../store/conditional.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
@@ -39,14 +39,14 @@ function collectionItem(domain: TenantContext, collection: Collection): Record<s
 }
 
 function toCollection(item: Record<string, unknown>): Collection {
-  const key = (typeof item.keyJson === 'string' ? parseJson(item.keyJson) : (item.key ?? {})) as {
+  const key = (storedJson(item.keyJson, item.key) ?? {}) as {
     field?: unknown;
     schema?: unknown;
   };
   return {
     name: String(item.name),
     description: String(item.description ?? ''),
-    schema: (typeof item.schemaJson === 'string' ? parseJson(item.schemaJson) : item.schema) as JsonSchema,
+    schema: storedJson(item.schemaJson, item.schema) as JsonSchema,
     key: {
       ...(typeof key.field === 'string' ? { field: key.field } : {}),
       ...(key.schema === undefined ? {} : { schema: key.schema as JsonSchema }),
