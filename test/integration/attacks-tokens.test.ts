@@ -326,7 +326,15 @@ describe("a user admin lists and revokes a user's tokens", () => {
     const asUma = caller(t, HOSTS.acme, uma.session);
     expectProblem(await asUma('GET', `/api/users/${kim.username}/tokens`), 403);
     expectProblem(await asUma('DELETE', `/api/users/${kim.username}/tokens/${partsOf(kim.token).id}`), 403);
+    // Nor by its id alone, on the route for one's own tokens (it revoked any token for user:manage).
+    expectProblem(await asUma('DELETE', `/api/tokens/${partsOf(kim.token).id}`), 403);
     expect(await statusOf(kim.token)).toBe(200);
+    // A user admin who may manage the owner (one holding no more than they do) still may, there too;
+    // and anyone their own.
+    const peer = await operator([role]);
+    expect((await asUma('DELETE', `/api/tokens/${partsOf(peer.token).id}`)).status).toBe(204);
+    expect(await statusOf(peer.token)).toBe(401);
+    expect((await asUma('DELETE', `/api/tokens/${partsOf(uma.token).id}`)).status).toBe(204);
   });
 
   it("gives another tenant's admin a 404 on their own host and a 401 on ours", async () => {

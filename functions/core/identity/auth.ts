@@ -415,17 +415,19 @@ export class Auth {
 
   async revokeAccessToken(domain: DomainContext, caller: Caller, id: string): Promise<void> {
     if (!/^[0-9a-f]{16}$/.test(id)) throw new NotFoundError('Token not found');
-    // Only the owner, or an admin of users, may revoke.
-    await this.#tokens.revoke(
-      domain,
-      id,
-      this.#now().toISOString(),
-      caller.permissions.has('user:manage') ? undefined : caller.username,
-    );
+    // The owner; or a user admin who may manage the owner, as on the users page (it was any holder
+    // of user:manage, so a lesser user admin could revoke an admin's tokens by id).
+    const owner = (await this.#tokens.get(domain, id))?.username;
+    if (owner === undefined || (owner !== caller.username && !caller.permissions.has('user:manage'))) {
+      throw new NotFoundError('Token not found');
+    }
+    if (owner !== caller.username) await this.#directory.manageableUser(domain, owner, caller);
+    await this.#tokens.revoke(domain, id, this.#now().toISOString(), owner);
     await this.#audit.record(domain, {
       actor: { username: caller.username, via: caller.via },
       action: 'token.revoked',
       target: `token:${id}`,
+      ...(owner === caller.username ? {} : { details: { owner } }),
     });
   }
 
