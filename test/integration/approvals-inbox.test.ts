@@ -6,7 +6,7 @@
  * listing or tenant is a problem, never a 500 nor a read.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_INBOX_READ } from '../../functions/core/executions/approvals.ts';
+import { MAX_DECIDABLE_COUNTED, MAX_INBOX_READ } from '../../functions/core/executions/approvals.ts';
 import { ExecutionRepository } from '../../functions/core/executions/execution-repository.ts';
 import { newExecutionId } from '../../functions/core/executions/executions.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
@@ -126,6 +126,7 @@ describe('the approvals inbox', () => {
     const counts = await as('carol')('GET', '/api/notifications');
     expect(counts.status, counts.text).toBe(200);
     expect(counts.body.approvalsWaiting).toBe(seen.length);
+    expect(counts.body.approvalsWaitingMore).toBe(false);
     const mine = await as('alice')('GET', '/api/notifications');
     expect(mine.body.approvalsWaiting).toBe(seen.length);
   });
@@ -181,18 +182,30 @@ describe('the approvals inbox', () => {
     const template = await store.find(domain, await request('alice', hidden));
     if (template === null) throw new Error('the run just requested is not stored');
     const start = Date.now() - 3_600_000;
-    for (let offset = 0; offset < MAX_INBOX_READ; offset += 50) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, i) => {
-          const at = new Date(start + offset + i);
-          return store.create(domain, {
-            ...template,
-            id: newExecutionId(at),
-            createdAt: at.toISOString(),
-          });
-        }),
-      );
-    }
+    const write = async (from: number, to: number) => {
+      for (let offset = from; offset < to; offset += 50) {
+        await Promise.all(
+          Array.from({ length: Math.min(50, to - offset) }, (_, i) => {
+            const at = new Date(start + offset + i);
+            return store.create(domain, {
+              ...template,
+              id: newExecutionId(at),
+              createdAt: at.toISOString(),
+            });
+          }),
+        );
+      }
+    };
+    const badge = async () => {
+      const counts = await as('adam')('GET', '/api/notifications');
+      expect(counts.status, counts.text).toBe(200);
+      return [counts.body.approvalsWaiting, counts.body.approvalsWaitingMore];
+    };
+    // adam's badge counts up to MAX_DECIDABLE_COUNTED, and says when more wait ("100+").
+    await write(0, MAX_DECIDABLE_COUNTED - 1);
+    expect(await badge()).toEqual([MAX_DECIDABLE_COUNTED, false]);
+    await write(MAX_DECIDABLE_COUNTED - 1, MAX_INBOX_READ);
+    expect(await badge()).toEqual([MAX_DECIDABLE_COUNTED, true]);
     const seen = await request('bob', visible);
 
     const first = await inbox('carol', { limit: 5 });

@@ -570,6 +570,20 @@ describe('notifications and read marks', () => {
     expect(detail.body.decisions).toMatchObject([
       { approver: 'alice', decision: 'reject', comment: 'no budget' },
     ]);
+
+    // The count stops at 50 and says when more are unread (the header reads "50+").
+    const counts = async () => {
+      const response = await api(ACME, bob, 'GET', '/api/notifications');
+      return [response.body.unreadAnnouncements, response.body.unreadAnnouncementsMore];
+    };
+    const [already] = await counts();
+    for (let i = already; i < 50; i++) {
+      const note = await api(ACME, alice, 'POST', '/api/announcements', { title: `Note ${i}`, body: '.' });
+      expect(note.status, note.text).toBe(201);
+    }
+    expect(await counts()).toEqual([50, false]);
+    await api(ACME, alice, 'POST', '/api/announcements', { title: 'One more', body: '.' });
+    expect(await counts()).toEqual([50, true]);
   });
 });
 

@@ -39,7 +39,9 @@ export interface RoutedPage {
 
 export interface Notifications {
   readonly approvalsWaiting: number;
+  readonly approvalsWaitingMore: boolean;
   readonly unreadAnnouncements: number;
+  readonly unreadAnnouncementsMore: boolean;
 }
 
 export interface ConsoleProps {
@@ -340,8 +342,16 @@ function SignedIn(
       {...(branding?.logo === undefined ? {} : { logo: branding.logo })}
       context={props.context(caller, props.health)}
       menus={caller.menus}
-      badges={counts === null ? {} : { approvals: counts.approvalsWaiting }}
-      unread={counts?.unreadAnnouncements ?? 0}
+      badges={
+        counts === null
+          ? {}
+          : { approvals: { count: counts.approvalsWaiting, more: counts.approvalsWaitingMore } }
+      }
+      unread={
+        counts === null
+          ? { count: 0 }
+          : { count: counts.unreadAnnouncements, more: counts.unreadAnnouncementsMore }
+      }
       activeMenu={page?.menu ?? null}
       menuHref={(id) => `/${id}`}
       username={caller.username}

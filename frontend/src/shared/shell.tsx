@@ -10,6 +10,18 @@ import type { Menu } from './api.ts';
 import { Link } from './router.tsx';
 import { Loading } from './ui.tsx';
 
+/** A count the API caps: `more` when more are there than it counted (shown "100+"). */
+export interface Count {
+  readonly count: number;
+  readonly more?: boolean;
+}
+
+const NONE: Count = { count: 0 };
+
+export function countLabel(value: Count): string {
+  return value.more === true ? `${value.count}+` : String(value.count);
+}
+
 export interface ShellProps {
   readonly product: string;
   readonly logo?: string;
@@ -17,9 +29,9 @@ export interface ShellProps {
   readonly context: string;
   readonly menus: readonly Menu[];
   /** Counts shown beside menus (e.g. runs waiting for this user's approval). */
-  readonly badges?: Readonly<Record<string, number>>;
+  readonly badges?: Readonly<Record<string, Count>>;
   /** Announcements the user has not read (a link to the home page, where they show). */
-  readonly unread?: number;
+  readonly unread?: Count;
   readonly activeMenu: string | null;
   readonly menuHref: (id: string) => string;
   readonly username: string;
@@ -43,7 +55,7 @@ export function Shell(props: ShellProps) {
     document.getElementById('page-title')?.focus({ preventScroll: true });
   }, [location]);
 
-  const unread = props.unread ?? 0;
+  const unread = props.unread ?? NONE;
   const hasHome = props.menus.some((menu) => menu.id === 'home');
   return (
     <div className="app">
@@ -68,13 +80,13 @@ export function Shell(props: ShellProps) {
           Menu
         </button>
         <div className="who">
-          {unread > 0 && hasHome ? (
+          {unread.count > 0 && hasHome ? (
             <Link
               className="notify"
               to="/home"
-              aria-label={`${unread} unread notification${unread === 1 ? '' : 's'}`}
+              aria-label={`${countLabel(unread)} unread notification${unread.count === 1 && unread.more !== true ? '' : 's'}`}
             >
-              <span aria-hidden="true">●</span> {unread}
+              <span aria-hidden="true">●</span> {countLabel(unread)}
             </Link>
           ) : null}
           <Link className="username" to="/account" title="Your account: change your password">
@@ -97,7 +109,8 @@ export function Shell(props: ShellProps) {
       <nav id="main-nav" className={menuOpen ? 'nav open' : 'nav'} aria-label="Main">
         <ul>
           {props.menus.map((menu) => {
-            const count = props.badges?.[menu.id] ?? 0;
+            const badge = props.badges?.[menu.id] ?? NONE;
+            const count = badge.count;
             return (
               <li key={menu.id}>
                 <Link
@@ -107,9 +120,9 @@ export function Shell(props: ShellProps) {
                 >
                   <span className="menu-label">{menu.label}</span>
                   {count > 0 ? (
-                    <span className="count" data-count={count}>
+                    <span className="count" data-count={countLabel(badge)}>
                       <span className="visually-hidden"> (</span>
-                      {count}
+                      {countLabel(badge)}
                       <span className="visually-hidden"> waiting)</span>
                     </span>
                   ) : null}

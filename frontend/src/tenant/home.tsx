@@ -10,6 +10,7 @@ import { api, type Me, segment, withQuery } from '../shared/api.ts';
 import { refreshNotifications } from '../shared/console.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
+import { countLabel } from '../shared/shell.tsx';
 import {
   Badge,
   DateTime,
@@ -116,12 +117,13 @@ export function HomePage({ me }: { readonly me: Me }) {
     5,
   );
   // How many runs wait for this user's decision, counted by the API (the inbox itself is paged).
-  const approvals = useResource<{ approvalsWaiting: number }>(
+  const approvals = useResource<{ approvalsWaiting: number; approvalsWaitingMore: boolean }>(
     me.permissions.includes('approval:decide') && me.menus.some((menu) => menu.id === 'approvals')
       ? '/api/notifications'
       : null,
   );
   const waiting = approvals.state.status === 'ready' ? approvals.state.data.approvalsWaiting : 0;
+  const more = approvals.state.status === 'ready' && approvals.state.data.approvalsWaitingMore;
   return (
     <>
       <PageHeader
@@ -157,7 +159,8 @@ export function HomePage({ me }: { readonly me: Me }) {
               'No run waits for your approval.'
             ) : (
               <>
-                <strong>{waiting}</strong> run{waiting === 1 ? ' waits' : 's wait'} for your approval.{' '}
+                <strong>{countLabel({ count: waiting, more })}</strong> run
+                {waiting === 1 && !more ? ' waits' : 's wait'} for your approval.{' '}
                 <Link to="/approvals">Open the approvals</Link>
               </>
             )}

@@ -238,11 +238,16 @@ export class Approvals {
 
   /**
    * How many pending runs wait for the caller's decision (a Skill they see, not their own run, not
-   * voted on yet), up to MAX_DECIDABLE_COUNTED: the front's badge. Reads MAX_INBOX_READ runs at
-   * most, with their statuses and the caller's votes in one batch read per page.
+   * voted on yet), up to MAX_DECIDABLE_COUNTED, and whether more than that wait (the front's badge
+   * then reads "100+"). Reads MAX_INBOX_READ runs at most, with their statuses and the caller's votes
+   * in one batch read per page.
    */
-  async decidableCount(domain: TenantContext, caller: Caller, maxAgeMs?: number): Promise<number> {
-    if (!caller.permissions.has('approval:decide')) return 0;
+  async decidableCount(
+    domain: TenantContext,
+    caller: Caller,
+    maxAgeMs?: number,
+  ): Promise<{ readonly count: number; readonly more: boolean }> {
+    if (!caller.permissions.has('approval:decide')) return { count: 0, more: false };
     const skills = await this.#visibleSkills(domain, caller, maxAgeMs);
     let counted = 0;
     let read = 0;
@@ -260,8 +265,9 @@ export class Approvals {
       if (ids.length > 0)
         counted += (await this.#store.awaitingDecision(domain, caller.username, ids)).awaiting.size;
       cursor = page.cursor;
-    } while (cursor !== undefined && read < MAX_INBOX_READ && counted < MAX_DECIDABLE_COUNTED);
-    return Math.min(counted, MAX_DECIDABLE_COUNTED);
+      // One past the cap tells "100" from "more than 100".
+    } while (cursor !== undefined && read < MAX_INBOX_READ && counted <= MAX_DECIDABLE_COUNTED);
+    return { count: Math.min(counted, MAX_DECIDABLE_COUNTED), more: counted > MAX_DECIDABLE_COUNTED };
   }
 
   /** The Skills the caller may see (archived ones too: their runs may still wait), by id. */

@@ -52,12 +52,19 @@ export function appearanceRoutes(core: SignedInCore): Route[] {
       summary: "The caller's notification counts",
       responses: {
         200: z
-          .object({ approvalsWaiting: z.number().int(), unreadAnnouncements: z.number().int() })
+          .object({
+            approvalsWaiting: z.number().int(),
+            /** More runs wait than `approvalsWaiting` counts (its cap): the badge reads "100+". */
+            approvalsWaitingMore: z.boolean(),
+            unreadAnnouncements: z.number().int(),
+            /** More announcements are unread than `unreadAnnouncements` counts (its cap). */
+            unreadAnnouncementsMore: z.boolean(),
+          })
           .meta({ id: 'Notifications' }),
       },
       handle: async ({ domain, caller, request }) => {
         const tenant = domain;
-        const waiting = await core.approvals.decidableCount(tenant, caller, acceptedAgeMs(request.headers));
+        const approvals = await core.approvals.decidableCount(tenant, caller, acceptedAgeMs(request.headers));
         const unread = await core.announcements.list(
           tenant,
           announcementReader(caller, {
@@ -65,11 +72,20 @@ export function appearanceRoutes(core: SignedInCore): Route[] {
             skills: core.skills,
             maxAgeMs: acceptedAgeMs(request.headers),
           }),
-          UNREAD_WINDOW,
+          // One past the window tells "50" from "more than 50".
+          UNREAD_WINDOW + 1,
           undefined,
           { unread: true },
         );
-        return { status: 200, body: { approvalsWaiting: waiting, unreadAnnouncements: unread.items.length } };
+        return {
+          status: 200,
+          body: {
+            approvalsWaiting: approvals.count,
+            approvalsWaitingMore: approvals.more,
+            unreadAnnouncements: Math.min(unread.items.length, UNREAD_WINDOW),
+            unreadAnnouncementsMore: unread.items.length > UNREAD_WINDOW,
+          },
+        };
       },
     }),
   ];
