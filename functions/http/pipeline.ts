@@ -116,11 +116,44 @@ function lowerHeaders(headers: APIGatewayProxyEventV2['headers']): Record<string
   return result;
 }
 
-function parseQuery(raw: string): Record<string, string> {
-  const query: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(raw)) {
-    if (!(name in query)) query[name] = value;
+/** The names each route's query schema declares, read once per route. */
+const QUERY_NAMES = new WeakMap<Route, ReadonlySet<string>>();
+
+function queryNames(route: Route): ReadonlySet<string> {
+  let names = QUERY_NAMES.get(route);
+  if (names === undefined) {
+    names = new Set(route.query === undefined ? [] : Object.keys(route.query._zod.def.shape));
+    QUERY_NAMES.set(route, names);
   }
+  return names;
+}
+
+/**
+ * The query string as the route declares it (its `query` schema, the API reference's parameters):
+ * a name the route does not read, or one given twice, is refused rather than ignored, so that a
+ * misspelt filter (`?skil=`) never answers the whole unfiltered list as if it had been applied.
+ * Kept on an object without a prototype: the names are the client's.
+ */
+function parseQuery(route: Route, raw: string): Record<string, string> {
+  const names = queryNames(route);
+  const query: Record<string, string> = Object.create(null);
+  const issues: { path: string; message: string }[] = [];
+  for (const [name, value] of new URLSearchParams(raw)) {
+    if (!names.has(name)) {
+      issues.push({
+        path: name,
+        message:
+          names.size === 0
+            ? 'this route takes no query parameters'
+            : `not a parameter of this route; it takes ${[...names].join(', ')}`,
+      });
+    } else if (Object.hasOwn(query, name)) {
+      issues.push({ path: name, message: 'given more than once' });
+    } else {
+      query[name] = value;
+    }
+  }
+  if (issues.length > 0) throw new ValidationError('The query string is invalid', issues.slice(0, 20));
   return query;
 }
 
@@ -262,7 +295,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
       method: route.method,
       path,
       params,
-      query: parseQuery(event.rawQueryString ?? ''),
+      query: {},
       headers,
       body: undefined,
       requestId: event.requestContext.requestId,
@@ -336,7 +369,11 @@ export function createApiHandler(options: ApiHandlerOptions) {
       });
     }
 
-    const request: ApiRequest<unknown> = { ...unread, body: parseBody(route, bytes, headers) };
+    const request: ApiRequest<unknown> = {
+      ...unread,
+      query: parseQuery(route, event.rawQueryString ?? ''),
+      body: parseBody(route, bytes, headers),
+    };
     let result: Awaited<ReturnType<Route['handle']>>;
     try {
       result = await route.handle({ request, domain, caller, agent });

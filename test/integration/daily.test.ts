@@ -351,6 +351,24 @@ describe('filters, logs and durations', () => {
       'skillId',
       'status',
     ]);
+    // A misspelt filter, or one given twice, is refused: ignored, it answered every run as if filtered.
+    const misspelt = await api(
+      ACME,
+      alice,
+      'GET',
+      `/api/executions?skill=${skillId}&status=succeeded&status=failed`,
+    );
+    expectProblem(misspelt, 422);
+    expect(misspelt.body.errors).toEqual([
+      { path: 'skill', message: expect.stringContaining('it takes') },
+      { path: 'status', message: 'given more than once' },
+    ]);
+    expect(misspelt.body.errors[0].message).toContain('skillId');
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      const odd = await api(ACME, alice, 'GET', `/api/me?${name}=1`);
+      expectProblem(odd, 422);
+      expect(odd.body.errors).toEqual([{ path: name, message: 'this route takes no query parameters' }]);
+    }
     // Durations come with each run.
     expect(bySkill.body.items[0].durationMs).toBeGreaterThanOrEqual(0);
     expect(bySkill.body.items[0].waitMs).toBeGreaterThanOrEqual(0);

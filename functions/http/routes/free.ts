@@ -20,7 +20,7 @@ import { NEXT_CURSOR_HEADER } from '../../core/headers.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { ApiCore } from '../../core/platform.ts';
-import { list, page, tenantSchema } from '../responses.ts';
+import { list, page, pageQuery, tenantSchema } from '../responses.ts';
 import { type ApiRequest, media, type Route, route } from '../router.ts';
 import { displayText } from './domains.ts';
 import { orderSchema, plan } from './governance.ts';
@@ -46,6 +46,18 @@ const conversionBody = z.strictObject({
 function acting(caller: Caller, request: ApiRequest<unknown>): Acting {
   return { actor: { username: caller.username, via: caller.via }, requestId: request.requestId };
 }
+
+const filterText = (what: string) => z.string().optional().meta({ description: what });
+
+/** The query of a lead listing or export, as the API reference shows it (checked by `leadFilter`). */
+const leadQuery = {
+  cursor: pageQuery.cursor,
+  status: z.enum(LEAD_STATUSES).optional(),
+  source: filterText('Leads from this source (a slug)'),
+  from: filterText('ISO 8601: leads that signed up at or after'),
+  to: filterText('ISO 8601: leads that signed up at or before'),
+  q: filterText('Leads whose handle, email or name contains this'),
+};
 
 /** `?status=&source=&from=&to=&q=`, checked field by field. */
 export function leadFilter(query: Readonly<Record<string, string>>): LeadFilter {
@@ -169,6 +181,7 @@ export function freeGovernanceRoutes(core: ApiCore): Route[] {
       serves: 'governance',
       auth: 'caller',
       permission: 'lead:read',
+      query: z.object({ ...leadQuery, limit: pageQuery.limit }),
       responses: { 200: page(leadSchema) },
       handle: async ({ request }) => {
         return {
@@ -190,6 +203,7 @@ export function freeGovernanceRoutes(core: ApiCore): Route[] {
       serves: 'governance',
       auth: 'caller',
       permission: 'lead:read',
+      query: z.object(leadQuery),
       responses: {
         200: media('text/csv; charset=utf-8', {
           description: 'The filtered leads; more follow from the next-cursor header',
