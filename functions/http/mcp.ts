@@ -140,7 +140,6 @@ function createMcpServer(
   return server;
 }
 
-/** One MCP request (a JSON-RPC message, already parsed), answered by a stateless SDK server. */
 /**
  * A JSON-RPC error the SDK's server answers with its own `code` and `message`. Not the SDK's
  * McpError, whose message starts "MCP error <code>: ": a client's McpError adds that prefix again,
@@ -185,6 +184,11 @@ function invalidParams(body: unknown): RouteResult | null {
   return { status: 200, raw: { contentType: 'application/json', text } };
 }
 
+/**
+ * One MCP request (a JSON-RPC message, already parsed), answered by a stateless SDK server. The
+ * params of a handled method are checked here first and again by the SDK's handler: the SDK cannot be
+ * told they were, and its own mismatch answer is an internal error.
+ */
 export async function serveMcp(
   core: TenantCore,
   domain: TenantContext,

@@ -209,18 +209,20 @@ export class RunResults extends RunService<RunResultsOptions> {
     let outputJson: string | undefined;
     if (report.status === 'succeeded') {
       const reported = stringifyJson(report.output ?? null);
-      if (Buffer.byteLength(reported, 'utf8') > MAX_OUTPUT_BYTES) {
+      const tooLarge = Buffer.byteLength(reported, 'utf8') > MAX_OUTPUT_BYTES;
+      const overflowing = tooLarge ? [] : overflowingNumbers(report.output ?? null, 'output');
+      if (tooLarge) {
         refusal = {
           type: 'OutputTooLarge',
           message: `The output exceeds ${MAX_OUTPUT_BYTES} bytes`,
           limit: 'output',
         };
-      } else if (overflowingNumbers(report.output ?? null, 'output').length > 0) {
+      } else if (overflowing.length > 0) {
         // An agent's JSON may hold 1e400, which no reader of the run gets back as a number (Infinity).
         refusal = {
           type: 'OutputSchemaViolation',
           message: 'The output has numbers beyond the range of a double',
-          issues: overflowingNumbers(report.output ?? null, 'output').map((path) => ({
+          issues: overflowing.map((path) => ({
             path,
             message: 'must be within ±1.7976931348623157e308',
           })),
