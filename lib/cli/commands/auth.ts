@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
-import { parseHost } from '../client.ts';
+import { type ApiClient, parseHost } from '../client.ts';
 import type { CliContext } from '../context.ts';
 import { readStdin } from '../context.ts';
 import { ApiError, CliError, ConnectionError, UsageError } from '../errors.ts';
@@ -73,46 +73,84 @@ export async function login(context: CliContext, options: LoginOptions): Promise
   });
   const sessionClient = anonymous.withToken(String(session.body.token));
   try {
-    const me = (await sessionClient.get('/api/me')).body as { username: string; permissions: string[] };
-    if (!me.permissions.includes('token:create')) {
-      throw new CliError(
-        `${me.username} may not create access tokens on ${origin.host}: signing in with the CLI mints one, which needs the permission token:create`,
-        {
-          details: [
-            `Ask an admin of ${domain} for a role holding the permission token:create (they give roles on the ${health.body?.domain === 'tenant' ? "tenant front's Users & roles" : "governance console's Operators"} page).`,
-          ],
-        },
-      );
-    }
-    const name = (options.tokenName ?? `execfabric CLI on ${hostname()}`).slice(0, 100);
-    const created = (
-      await sessionClient.post('/api/tokens', {
-        name,
-        scopes: me.permissions,
-        expiresInDays: options.expiresInDays,
-      })
-    ).body as { id: string; token: string; expiresAt: string; createdAt: string };
-    const previous = context.store.profile(origin.origin);
-    context.store.save({
-      host: origin.origin,
-      username: me.username,
-      token: created.token,
-      tokenId: created.id,
-      expiresAt: created.expiresAt,
-      createdAt: created.createdAt,
+    const kept = await keepAccessToken(context, sessionClient, {
+      name: options.tokenName ?? defaultTokenName(),
+      expiresInDays: options.expiresInDays,
     });
-    if (previous !== undefined && previous.tokenId !== created.id) {
-      // The profile held an older token of this host: it is no longer kept anywhere, so revoke it.
-      await sessionClient
-        .delete(`/api/tokens/${previous.tokenId}`, { accept: [401, 404] })
-        .catch(() => undefined);
-    }
     context.output.out(
-      `Signed in to ${origin.host} (${domain}) as ${me.username}. Access token ${created.id} saved in ${context.store.file}; it expires ${created.expiresAt.slice(0, 10)}.`,
+      `Signed in to ${origin.host} (${domain}) as ${kept.username}. Access token ${kept.id} saved in ${context.store.file}; it expires ${kept.expiresAt.slice(0, 10)}.`,
     );
   } finally {
     await sessionClient.post('/api/auth/logout', {}, { accept: [401] }).catch(() => undefined);
   }
+}
+
+function defaultTokenName(): string {
+  return `execfabric CLI on ${hostname()}`;
+}
+
+interface KeptToken {
+  readonly username: string;
+  readonly id: string;
+  readonly expiresAt: string;
+  /** The id of the token the host's profile held before, now revoked. */
+  readonly replaced?: string;
+}
+
+/**
+ * Mints an access token from a password session (the user's permissions as its scopes) and keeps it
+ * as the host's profile; the token the profile held before is revoked, as nothing keeps it any more.
+ * Without the permission token:create it stops saying whom to ask, and stores nothing.
+ */
+async function keepAccessToken(
+  context: CliContext,
+  session: ApiClient,
+  token: { readonly name: string; readonly expiresInDays: number },
+): Promise<KeptToken> {
+  const origin = session.origin;
+  const me = (await session.get('/api/me')).body as {
+    username: string;
+    permissions: string[];
+    domain: { kind: string; tenant?: { id: string } };
+  };
+  if (!me.permissions.includes('token:create')) {
+    const tenant = me.domain.kind === 'tenant';
+    throw new CliError(
+      `${me.username} may not create access tokens on ${origin.host}: signing in with the CLI mints one, which needs the permission token:create`,
+      {
+        details: [
+          `Ask an admin of ${tenant ? `tenant ${me.domain.tenant?.id}` : 'the governance console'} for a role holding the permission token:create (they give roles on the ${tenant ? "tenant front's Users & roles" : "governance console's Operators"} page).`,
+        ],
+      },
+    );
+  }
+  const created = (
+    await session.post('/api/tokens', {
+      name: token.name.slice(0, 100),
+      scopes: me.permissions,
+      expiresInDays: token.expiresInDays,
+    })
+  ).body as { id: string; token: string; expiresAt: string; createdAt: string };
+  const previous = context.store.profile(origin.origin);
+  context.store.save({
+    host: origin.origin,
+    username: me.username,
+    token: created.token,
+    tokenId: created.id,
+    expiresAt: created.expiresAt,
+    createdAt: created.createdAt,
+  });
+  if (previous === undefined || previous.tokenId === created.id) {
+    return { username: me.username, id: created.id, expiresAt: created.expiresAt };
+  }
+  // The profile held an older token of this host: it is no longer kept anywhere, so revoke it.
+  await session.delete(`/api/tokens/${previous.tokenId}`, { accept: [401, 404] }).catch(() => undefined);
+  return {
+    username: me.username,
+    id: created.id,
+    expiresAt: created.expiresAt,
+    replaced: previous.tokenId,
+  };
 }
 
 export async function logout(context: CliContext, options: TargetOptions): Promise<void> {
