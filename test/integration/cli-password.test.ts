@@ -190,6 +190,26 @@ describe('execfabric password', () => {
     expect((await petra.run(['whoami'])).code).toBe(0);
   });
 
+  it('stops with "Cancelled" on Ctrl-C or Ctrl-D at a prompt, and nothing changes', async () => {
+    await newUser('piet');
+    const piet = await signedIn('piet');
+    const current = { prompt: 'Current password for piet: ', answer: PASSWORD };
+    for (const key of ['\u0003', '\u0004']) {
+      const stopped = await runCliOnTerminal(
+        ['password'],
+        [current, { prompt: 'New password: ', answer: key }],
+        {
+          env: { XDG_CONFIG_HOME: piet.configHome },
+        },
+      );
+      expect(stopped.code, stopped.transcript).toBe(1);
+      expect(stopped.transcript).toContain('error: Cancelled');
+      expect(stopped.transcript).not.toContain('unsettled top-level await');
+    }
+    expect(await signsIn('piet', PASSWORD)).toBe(true);
+    expect((await piet.run(['whoami'])).code).toBe(0);
+  });
+
   it('takes no password from the command line, and standard input only as two lines', async () => {
     await newUser('quentin');
     const quentin = await signedIn('quentin');

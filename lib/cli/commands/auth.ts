@@ -22,9 +22,12 @@ export interface LoginOptions extends TargetOptions {
   readonly expiresInDays: number;
 }
 
-/** Asks a question on the terminal; with `secret`, what is typed is not echoed. */
+/**
+ * Asks a question on the terminal; with `secret`, what is typed is not echoed. Ctrl-C or Ctrl-D
+ * instead of an answer stops the command (it would otherwise end quietly, as if it had succeeded).
+ */
 function ask(context: CliContext, question: string, secret: boolean): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const terminal = process.stderr;
     const rl = createInterface({ input: context.stdin, output: terminal, terminal: true });
     if (secret) {
@@ -34,7 +37,15 @@ function ask(context: CliContext, question: string, secret: boolean): Promise<st
         if (text.includes(question)) write(text);
       };
     }
+    let answered = false;
+    rl.on('SIGINT', () => rl.close());
+    rl.on('close', () => {
+      if (answered) return;
+      terminal.write('\n');
+      reject(new CliError('Cancelled'));
+    });
     rl.question(question, (answer) => {
+      answered = true;
       rl.close();
       if (secret) terminal.write('\n');
       resolve(answer);
