@@ -309,6 +309,7 @@ export class ApiClient {
       origin: this.origin.origin,
       retryAfterSeconds: retryAfter,
       fields,
+      detail: typeof body.detail === 'string' ? body.detail : '',
       details: [
         ...fields.map((field) => `${field.path === '' ? '(body)' : field.path}: ${field.message}`),
         ...notes,

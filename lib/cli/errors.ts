@@ -65,6 +65,8 @@ export class ApiError extends CliError {
   /** The problem's stable slug (`unknown-host`, `validation-failed`…), or `''`. */
   readonly problem: string;
   readonly fields: readonly ProblemField[];
+  /** The problem's `detail`, what it says of this case (its title is the status's phrase), or `''`. */
+  readonly detail: string;
   /** The origin that answered, e.g. `http://acme.localhost:8080`. */
   readonly origin: string;
   /** The answer's `Retry-After`, in seconds, when it had one (a 429 or 503 says when to come back). */
@@ -77,6 +79,7 @@ export class ApiError extends CliError {
       problem: string;
       origin: string;
       fields?: readonly ProblemField[];
+      detail?: string;
       details?: readonly string[];
       retryAfterSeconds?: number | null;
     },
@@ -86,6 +89,7 @@ export class ApiError extends CliError {
     this.problem = options.problem;
     this.origin = options.origin;
     this.fields = options.fields ?? [];
+    this.detail = options.detail ?? '';
     this.retryAfterSeconds = options.retryAfterSeconds ?? null;
   }
 }

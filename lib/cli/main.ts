@@ -55,6 +55,15 @@ function helpSection(heading: string, items: HelpItems) {
   };
 }
 
+/** A paragraph of a command's help, wrapped to the help's width as commander wraps its own. */
+function helpParagraph(text: string) {
+  return ({ command }: { command: CommandUnknownOpts }): string => {
+    const helper = command.createHelp();
+    helper.prepareContext({ helpWidth: command.configureOutput().getOutHelpWidth?.() });
+    return `\n${helper.boxWrap(text, helper.helpWidth ?? 80)}`;
+  };
+}
+
 /**
  * The exit codes of a command that reports a run (`run`, `logs`): the run's end decides 0 or 1, as
  * `RunUnsuccessfulError` does for both. `succeeded` words the 0, `gaveUp` any other way to exit 1.
@@ -164,6 +173,46 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .action(async () => {
       const { logout } = await import('./commands/auth.ts');
       await logout(context, withTarget({}));
+    });
+
+  program
+    .command('password')
+    .description(
+      "change your password on the host; it ends your other sessions and access tokens, and the CLI's sign-in goes on with a new token",
+    )
+    .option('-u, --username <name>', 'whose password (default: the user signed in to the host)')
+    .option(
+      '--password-stdin',
+      'read two lines from standard input: the current password, then the new one (no prompts)',
+    )
+    .addHelpText(
+      'after',
+      helpParagraph(
+        'On a terminal it asks for the current password, then the new one twice, without echoing them. ' +
+          'Passwords are never taken as arguments (ps and the shell history would show them).',
+      ),
+    )
+    .addHelpText(
+      'after',
+      helpSection('Exit codes:', [
+        [String(EXIT.ok), 'the password is changed'],
+        [
+          String(EXIT.failure),
+          'the platform refused it (a wrong current password, the password policy, too many attempts) or could not be reached',
+        ],
+        [String(EXIT.usage), 'bad usage: the new passwords differ, no terminal without --password-stdin'],
+        [String(EXIT.signedOut), 'no host: pass --host or sign in first'],
+      ]),
+    )
+    .action(async (options) => {
+      const { password } = await import('./commands/auth.ts');
+      await password(
+        context,
+        withTarget({
+          ...(options.username === undefined ? {} : { username: options.username }),
+          ...(options.passwordStdin === undefined ? {} : { passwordStdin: options.passwordStdin }),
+        }),
+      );
     });
 
   program

@@ -76,3 +76,69 @@ export function runCli(args: readonly string[], options: CliRunOptions = {}): Pr
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** One prompt of an interactive command and what the test types when it appears. */
+export interface TerminalAnswer {
+  readonly prompt: string;
+  readonly answer: string;
+}
+
+/** What a command run on a terminal printed there (stdout and stderr together, as a terminal shows them). */
+export interface TerminalResult {
+  readonly code: number;
+  readonly transcript: string;
+}
+
+/** A word for `sh -c`, quoted whole. */
+function shellWord(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * Runs the real command on a pseudo-terminal (util-linux `script`), so its standard input is a
+ * terminal: each answer is typed once its prompt has appeared (not before, when the terminal would
+ * still echo it), and the transcript is what the user saw. Prompts not shown are never answered.
+ */
+export function runCliOnTerminal(
+  args: readonly string[],
+  answers: readonly TerminalAnswer[],
+  options: Pick<CliRunOptions, 'env' | 'timeoutMs'> = {},
+): Promise<TerminalResult> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? tmpdir(),
+    SHELL: '/bin/sh',
+    NO_COLOR: '1',
+    ...options.env,
+  };
+  const command = [process.execPath, CLI_BIN, ...args].map(shellWord).join(' ');
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
+      cwd: REPOSITORY_ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let transcript = '';
+    let next = 0;
+    // Where the output after the last answer begins: the next prompt is looked for from there.
+    let from = 0;
+    const onOutput = (chunk: Buffer) => {
+      transcript += chunk.toString('utf8');
+      const pending = answers[next];
+      if (pending !== undefined && transcript.indexOf(pending.prompt, from) !== -1) {
+        next += 1;
+        from = transcript.length;
+        child.stdin.write(`${pending.answer}\r`);
+      }
+    };
+    child.stdout.on('data', onOutput);
+    child.stderr.on('data', onOutput);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolvePromise({ code: code ?? (signal === null ? -1 : 128), transcript });
+    });
+  });
+}

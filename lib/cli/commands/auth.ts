@@ -1,14 +1,17 @@
 /**
- * `login`, `logout`, `whoami`. Login signs in with a password once, mints a personal access token
- * (scoped to the permissions the user holds, named after this machine), ends the password session
- * and keeps only the token, in the host's profile. Logout revokes that token on the platform.
+ * `login`, `logout`, `whoami`, `password`. Login signs in with a password once, mints a personal
+ * access token (scoped to the permissions the user holds, named after this machine), ends the
+ * password session and keeps only the token, in the host's profile. Logout revokes that token on the
+ * platform. Password changes the user's own password and renews the sign-in the change ended.
  */
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
-import { parseHost } from '../client.ts';
+import { type ApiClient, parseHost } from '../client.ts';
+import type { Profile } from '../config.ts';
 import type { CliContext } from '../context.ts';
 import { readStdin } from '../context.ts';
 import { ApiError, CliError, ConnectionError, UsageError } from '../errors.ts';
+import { hint } from '../invocation.ts';
 import { connect, ENV_TOKEN, resolveOrigin, resolveTarget, type TargetOptions } from '../target.ts';
 
 export interface LoginOptions extends TargetOptions {
@@ -19,9 +22,12 @@ export interface LoginOptions extends TargetOptions {
   readonly expiresInDays: number;
 }
 
-/** Asks a question on the terminal; with `secret`, what is typed is not echoed. */
+/**
+ * Asks a question on the terminal; with `secret`, what is typed is not echoed. Ctrl-C or Ctrl-D
+ * instead of an answer stops the command (it would otherwise end quietly, as if it had succeeded).
+ */
 function ask(context: CliContext, question: string, secret: boolean): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const terminal = process.stderr;
     const rl = createInterface({ input: context.stdin, output: terminal, terminal: true });
     if (secret) {
@@ -31,7 +37,15 @@ function ask(context: CliContext, question: string, secret: boolean): Promise<st
         if (text.includes(question)) write(text);
       };
     }
+    let answered = false;
+    rl.on('SIGINT', () => rl.close());
+    rl.on('close', () => {
+      if (answered) return;
+      terminal.write('\n');
+      reject(new CliError('Cancelled'));
+    });
     rl.question(question, (answer) => {
+      answered = true;
       rl.close();
       if (secret) terminal.write('\n');
       resolve(answer);
@@ -73,45 +87,229 @@ export async function login(context: CliContext, options: LoginOptions): Promise
   });
   const sessionClient = anonymous.withToken(String(session.body.token));
   try {
-    const me = (await sessionClient.get('/api/me')).body as { username: string; permissions: string[] };
-    if (!me.permissions.includes('token:create')) {
-      throw new CliError(
-        `${me.username} may not create access tokens on ${origin.host}: signing in with the CLI mints one, which needs the permission token:create`,
-        {
-          details: [
-            `Ask an admin of ${domain} for a role holding the permission token:create (they give roles on the ${health.body?.domain === 'tenant' ? "tenant front's Users & roles" : "governance console's Operators"} page).`,
-          ],
-        },
-      );
-    }
-    const name = (options.tokenName ?? `execfabric CLI on ${hostname()}`).slice(0, 100);
-    const created = (
-      await sessionClient.post('/api/tokens', {
-        name,
-        scopes: me.permissions,
-        expiresInDays: options.expiresInDays,
-      })
-    ).body as { id: string; token: string; expiresAt: string; createdAt: string };
-    const previous = context.store.profile(origin.origin);
-    context.store.save({
-      host: origin.origin,
-      username: me.username,
-      token: created.token,
-      tokenId: created.id,
-      expiresAt: created.expiresAt,
-      createdAt: created.createdAt,
+    const kept = await keepAccessToken(context, sessionClient, {
+      name: options.tokenName ?? defaultTokenName(),
+      expiresInDays: options.expiresInDays,
     });
-    if (previous !== undefined && previous.tokenId !== created.id) {
-      // The profile held an older token of this host: it is no longer kept anywhere, so revoke it.
-      await sessionClient
-        .delete(`/api/tokens/${previous.tokenId}`, { accept: [401, 404] })
-        .catch(() => undefined);
-    }
     context.output.out(
-      `Signed in to ${origin.host} (${domain}) as ${me.username}. Access token ${created.id} saved in ${context.store.file}; it expires ${created.expiresAt.slice(0, 10)}.`,
+      `Signed in to ${origin.host} (${domain}) as ${kept.username}. Access token ${kept.id} saved in ${context.store.file}; it expires ${kept.expiresAt.slice(0, 10)}.`,
     );
   } finally {
     await sessionClient.post('/api/auth/logout', {}, { accept: [401] }).catch(() => undefined);
+  }
+}
+
+function defaultTokenName(): string {
+  return `execfabric CLI on ${hostname()}`;
+}
+
+interface KeptToken {
+  readonly username: string;
+  readonly id: string;
+  readonly expiresAt: string;
+  /** The id of the token the host's profile held before, now revoked. */
+  readonly replaced?: string;
+}
+
+/**
+ * Mints an access token from a password session (the user's permissions as its scopes) and keeps it
+ * as the host's profile; the token the profile held before is revoked, as nothing keeps it any more.
+ * Without the permission token:create it stops saying whom to ask, and stores nothing.
+ */
+async function keepAccessToken(
+  context: CliContext,
+  session: ApiClient,
+  token: { readonly name: string; readonly expiresInDays: number },
+): Promise<KeptToken> {
+  const origin = session.origin;
+  const me = (await session.get('/api/me')).body as {
+    username: string;
+    permissions: string[];
+    domain: { kind: string; tenant?: { id: string } };
+  };
+  if (!me.permissions.includes('token:create')) {
+    const tenant = me.domain.kind === 'tenant';
+    throw new CliError(
+      `${me.username} may not create access tokens on ${origin.host}: signing in with the CLI mints one, which needs the permission token:create`,
+      {
+        details: [
+          `Ask an admin of ${tenant ? `tenant ${me.domain.tenant?.id}` : 'the governance console'} for a role holding the permission token:create (they give roles on the ${tenant ? "tenant front's Users & roles" : "governance console's Operators"} page).`,
+        ],
+      },
+    );
+  }
+  const created = (
+    await session.post('/api/tokens', {
+      name: token.name.slice(0, 100),
+      scopes: me.permissions,
+      expiresInDays: token.expiresInDays,
+    })
+  ).body as { id: string; token: string; expiresAt: string; createdAt: string };
+  const previous = context.store.profile(origin.origin);
+  context.store.save({
+    host: origin.origin,
+    username: me.username,
+    token: created.token,
+    tokenId: created.id,
+    expiresAt: created.expiresAt,
+    createdAt: created.createdAt,
+  });
+  if (previous === undefined || previous.tokenId === created.id) {
+    return { username: me.username, id: created.id, expiresAt: created.expiresAt };
+  }
+  // The profile held an older token of this host: it is no longer kept anywhere, so revoke it.
+  await session.delete(`/api/tokens/${previous.tokenId}`, { accept: [401, 404] }).catch(() => undefined);
+  return {
+    username: me.username,
+    id: created.id,
+    expiresAt: created.expiresAt,
+    replaced: previous.tokenId,
+  };
+}
+
+export interface PasswordOptions extends TargetOptions {
+  /** Whose password. @default the user of the host's stored sign-in */
+  readonly username?: string;
+  /** The current and the new password from standard input, one a line (no prompts). */
+  readonly passwordStdin?: boolean;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** What `POST /api/tokens` allows for `expiresInDays`. */
+const TOKEN_DAYS = { min: 1, max: 365, default: 90 } as const;
+
+/** The two passwords from standard input: two lines, the current password then the new one. */
+async function passwordsFromStdin(context: CliContext): Promise<{ current: string; next: string }> {
+  const lines = (await readStdin(context, 4096)).replace(/\r?\n$/, '').split(/\r?\n/);
+  const [current, next] = lines;
+  if (lines.length !== 2 || current === undefined || next === undefined) {
+    throw new UsageError(
+      `--password-stdin reads two lines, the current password and then the new one (got ${lines.length})`,
+    );
+  }
+  return { current, next };
+}
+
+/**
+ * The user's own password, changed with `POST /api/me/password` from a password session (the
+ * platform refuses a token that). The change ends every session and access token of the user, the
+ * CLI's own among them: when the host's stored sign-in is this user's, the CLI signs in again from
+ * the session the change answers (no password asked twice) with a token like the one that ended
+ * (its name and lifetime), and revokes the ended one. docs/decisions/cli.md, "Changing the password".
+ */
+export async function password(context: CliContext, options: PasswordOptions): Promise<void> {
+  const origin = resolveOrigin(options, context.store, context.env);
+  const anonymous = connect(origin, undefined, options, context);
+  await anonymous.get('/api/health');
+  const profile = context.store.profile(origin.origin);
+  const interactive = options.passwordStdin !== true;
+  if (interactive && context.stdin.isTTY !== true) {
+    throw new UsageError(
+      'Pass --password-stdin and the current and the new password on standard input, one a line (it is not a terminal)',
+    );
+  }
+  let username = options.username ?? profile?.username;
+  if (username === undefined) {
+    if (!interactive || context.stdin.isTTY !== true) {
+      throw new UsageError(`Pass --username: no sign-in to ${origin.host} is stored to say whose password`);
+    }
+    username = (await ask(context, `Username on ${origin.host}: `, false)).trim();
+  }
+  const fromStdin = interactive ? undefined : await passwordsFromStdin(context);
+  const current = fromStdin?.current ?? (await ask(context, `Current password for ${username}: `, true));
+  if (username === '' || current === '')
+    throw new UsageError('A username and the current password are needed');
+
+  // A session from the current password: the platform changes a password from one only.
+  const session = await anonymous
+    .post('/api/auth/login', { username, password: current })
+    .catch((error: unknown) => {
+      if (error instanceof ApiError && error.status === 401) {
+        throw new CliError(
+          `The current password for ${username} on ${origin.host} is wrong (or the account is disabled); nothing was changed`,
+          { details: ['Failed attempts count toward the sign-in lock-out, as at sign-in.'] },
+        );
+      }
+      throw error;
+    });
+  const signedIn = anonymous.withToken(String(session.body.token));
+  const sessions = [signedIn];
+  try {
+    let next = fromStdin?.next;
+    if (next === undefined) {
+      next = await ask(context, 'New password: ', true);
+      if ((await ask(context, 'New password again: ', true)) !== next) {
+        throw new UsageError('The new passwords do not match; nothing was changed');
+      }
+    }
+    if (next === '') throw new UsageError('The new password is empty; nothing was changed');
+    const changed = await signedIn
+      .post('/api/me/password', { currentPassword: current, newPassword: next })
+      .catch((error: unknown) => {
+        throw error instanceof ApiError && REFUSALS.has(error.status)
+          ? refusedChange(error, origin.host)
+          : error;
+      });
+    const renewed = anonymous.withToken(String(changed.body.token));
+    sessions.push(renewed);
+    context.output.out(
+      `Password changed for ${username} on ${origin.host}: every other session and access token of ${username} has ended.`,
+    );
+    if (profile?.username === username) await signInAgain(context, renewed, profile);
+    if (context.env[ENV_TOKEN] !== undefined && context.env[ENV_TOKEN] !== '') {
+      context.output.info(
+        `${ENV_TOKEN} holds a token made before the change: if it is ${username}'s, it has ended too; make a new one (Access tokens in the tenant front).`,
+      );
+    }
+  } finally {
+    for (const client of sessions) {
+      await client.post('/api/auth/logout', {}, { accept: [401] }).catch(() => undefined);
+    }
+  }
+}
+
+/** How the platform refuses a change: a wrong current password (403), the policy (422), the lock-out (429). */
+const REFUSALS: ReadonlySet<number> = new Set([403, 422, 429]);
+
+/** The platform's refusal of a new password, worded for this command (its fields as the prompts name them). */
+function refusedChange(error: ApiError, host: string): CliError {
+  const field = (path: string) =>
+    path === 'newPassword' ? 'new password' : path === 'currentPassword' ? 'current password' : path;
+  return new CliError(`${host} refused the change: ${error.detail || error.message}; nothing was changed`, {
+    details: error.fields.map((issue) => `${field(issue.path)}: ${issue.message}`),
+  });
+}
+
+/**
+ * The CLI's sign-in after its token ended with the password: a new token from the session the
+ * change answered, named and lasting as the ended one did. When that cannot be done, the dead token
+ * is forgotten and the user told to sign in again, as `login` would.
+ */
+async function signInAgain(context: CliContext, session: ApiClient, profile: Profile): Promise<void> {
+  const origin = session.origin;
+  const days = Math.round((Date.parse(profile.expiresAt) - Date.parse(profile.createdAt)) / DAY_MS);
+  try {
+    const tokens = (await session.get('/api/tokens')).body as { items: { id: string; name: string }[] };
+    const ended = tokens.items.find((token) => token.id === profile.tokenId);
+    const kept = await keepAccessToken(context, session, {
+      name: ended?.name ?? defaultTokenName(),
+      expiresInDays: Number.isFinite(days)
+        ? Math.min(TOKEN_DAYS.max, Math.max(TOKEN_DAYS.min, days))
+        : TOKEN_DAYS.default,
+    });
+    context.output.out(
+      `Signed in again: access token ${kept.id} replaces ${profile.tokenId} in ${context.store.file}; it expires ${kept.expiresAt.slice(0, 10)}.`,
+    );
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    context.store.remove(origin.origin);
+    context.output.info(
+      `The CLI's sign-in to ${origin.host} ended with the password and could not be renewed (${error.message}); it is removed.`,
+    );
+    for (const line of error.details) context.output.info(`  ${line}`);
+    context.output.info(
+      `Sign in again with \`${hint(`login --host ${origin.origin} -u ${profile.username}`, context.env)}\`.`,
+    );
   }
 }
 
