@@ -249,7 +249,9 @@ class PythonHost {
       try {
         message = JSON.parse(line) as HostMessage;
       } catch {
-        this.log(`[python host] unexpected output: ${line}`);
+        // Only its size: an unreadable line may be a call that carries a run's sealed grant, and up
+        // to a script's whole call (2 MiB).
+        this.log(`[python host] unreadable output: a line of ${line.length} characters that is not JSON`);
         return;
       }
       if (message.type === 'ready') markReady();

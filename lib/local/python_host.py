@@ -55,7 +55,9 @@ class Channel:
         threading.Thread(target=self._read, name="host-reader", daemon=True).start()
 
     def write(self, message: dict[str, Any]) -> None:
-        data = json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n"
+        """Raises ValueError for a message that is not JSON (NaN or Infinity in it): Node could not read
+        it, and the call or invocation it carries would never be answered."""
+        data = json.dumps(message, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii") + b"\n"
         with self.write_lock:
             self.outgoing.write(data)
             self.outgoing.flush()
@@ -87,7 +89,12 @@ class Channel:
         slot: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
         with self.waiting_lock:
             self.waiting[call_id] = slot
-        self.write({"type": "call", "id": invocation, "callId": call_id, "call": call, **fields})
+        try:
+            self.write({"type": "call", "id": invocation, "callId": call_id, "call": call, **fields})
+        except ValueError:
+            with self.waiting_lock:
+                self.waiting.pop(call_id, None)
+            raise
         try:
             reply = slot.get(timeout=timeout)
         except queue.Empty:

@@ -131,15 +131,19 @@ def main(inputs, ctx):
     assert_healthy(sandbox)
 
 
-def test_too_many_processes_is_reported_as_the_processes_limit(sandbox: Sandbox) -> None:
+def test_too_many_processes_fails_naming_the_processes_limit(sandbox: Sandbox) -> None:
+    """Seen only inside the job (fork fails EAGAIN), so said by the job: the script's failure, with the
+    limit named in its message; a limit kill is the platform's to observe."""
     source = """
 import subprocess
 def main(inputs, ctx):
     return [subprocess.Popen(["sleep", "5"]).pid for _ in range(50)]
 """
     outcome = run(sandbox, source, processes=4)
-    assert outcome.status == "killed", outcome
-    assert outcome.error is not None and outcome.error["limit"] == "processes"
+    assert outcome.status == "failed", outcome
+    assert outcome.error is not None and "limit" not in outcome.error
+    assert outcome.error["type"] == "BlockingIOError"
+    assert "the limit on processes and threads is 4" in outcome.error["message"]
     assert_no_job_processes_left(sandbox)
 
 
@@ -208,8 +212,9 @@ def test_writing_a_file_over_the_size_limit_is_killed(sandbox: Sandbox) -> None:
 def test_open_files_are_limited(sandbox: Sandbox) -> None:
     source = "def main(inputs, ctx):\n    return [open('f%d' % i, 'w') for i in range(100)]\n"
     outcome = run(sandbox, source, openFiles=16)
-    assert outcome.status == "killed"
-    assert outcome.error is not None and outcome.error["limit"] == "open-files"
+    assert outcome.status == "failed"
+    assert outcome.error is not None and "limit" not in outcome.error
+    assert outcome.error["type"] == "OSError" and "the limit on open files is 16" in outcome.error["message"]
 
 
 def test_the_zygote_is_restarted_if_it_dies(sandbox: Sandbox) -> None:

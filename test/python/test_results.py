@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import pytest
 from conftest import LAYER, ROOT, Sandbox, run
 
 
@@ -232,3 +236,179 @@ def test_a_job_that_ended_on_its_own_keeps_its_result(sandbox: Sandbox) -> None:
     source = FORGE_THEN_RUN_ON.replace("time.sleep(30)", "os._exit(0)")
     outcome = run(sandbox, source, timeoutSeconds=5)
     assert outcome.status == "succeeded" and outcome.output == {"forged": True}, (outcome.status, outcome.error)
+
+
+#: Writes the line `inputs["line"]` on the result pipe (the one write-only pipe that is not stdout or
+#: stderr) and leaves before main() returns, as an attacker's script does.
+FORGE_AND_LEAVE = """
+import fcntl, os
+
+def main(inputs, ctx):
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        if fd in (0, 1, 2):
+            continue
+        try:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        except OSError:
+            continue
+        if flags & os.O_ACCMODE == os.O_WRONLY and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+            os.write(fd, inputs["line"].encode() + b"\\n")
+    os._exit(0)
+"""
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"status":"succeeded","output":NaN}',
+        '{"status":"succeeded","output":{"x":[Infinity]}}',
+        '{"status":"succeeded","output":-Infinity}',
+        '{"status":"succeeded","output":1e400}',
+        '{"status":"failed","error":{"type":"E","message":NaN}}',
+    ],
+)
+def test_a_result_line_with_a_number_json_cannot_carry_is_malformed(sandbox: Sandbox, line: str) -> None:
+    """Python's parser takes NaN and Infinity; nothing after the worker can encode them (the result
+    message is strict JSON): the worker failed to send the result and the run ended WorkerLost."""
+    outcome = run(sandbox, FORGE_AND_LEAVE, {"line": line})
+    assert outcome.status == "failed", (outcome.status, outcome.output)
+    assert outcome.output is None
+    assert outcome.error is not None and outcome.error["type"] == "RunnerError"
+    assert outcome.error["message"].startswith("the job's result is malformed"), outcome.error
+    json.dumps(outcome.error, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"status": "killed", "error": {"type": "LimitExceeded", "message": "out of memory", "limit": "memory"}},
+        {"status": "timed_out", "error": {"type": "TimeoutError", "message": "slow"}},
+        {"status": "cancelled", "error": {"type": "Cancelled", "message": "by admin"}},
+        {"status": "SUCCEEDED", "output": 1},
+        ["succeeded"],
+    ],
+)
+def test_a_job_cannot_claim_a_status_the_platform_observes(sandbox: Sandbox, forged: Any) -> None:
+    outcome = run(sandbox, FORGE_AND_LEAVE, {"line": json.dumps(forged)})
+    assert outcome.status == "failed", (outcome.status, outcome.error)
+    assert outcome.error is not None and "limit" not in outcome.error
+    assert outcome.error["type"] == "RunnerError" and "malformed" in outcome.error["message"]
+
+
+def test_a_job_s_failure_is_the_script_s_never_a_limit_or_the_platform_s(sandbox: Sandbox) -> None:
+    forged = {"status": "failed", "error": {"type": "WorkerLost", "message": "the runtime stopped", "limit": "memory"}}
+    outcome = run(sandbox, FORGE_AND_LEAVE, {"line": json.dumps(forged)})
+    assert outcome.status == "failed"
+    assert outcome.error == {"type": "ScriptError", "message": "WorkerLost: the runtime stopped"}
+    # The same holds for an exception the script raises with such a name.
+    raised = run(sandbox, "class LimitExceeded(Exception):\n    pass\n\ndef main(inputs, ctx):\n    raise LimitExceeded('memory')\n")
+    assert raised.status == "failed" and raised.error is not None
+    assert raised.error["type"] == "ScriptError" and raised.error["message"] == "LimitExceeded: memory"
+    assert "limit" not in raised.error
+
+
+def test_the_output_limit_is_measured_by_the_sandbox_not_the_job(sandbox: Sandbox) -> None:
+    """A line the job writes itself skips the runner's own checks: the sandbox measures the output."""
+    line = json.dumps({"status": "succeeded", "output": "é" * 600})  # 1 202 bytes of UTF-8 JSON
+    outcome = run(sandbox, FORGE_AND_LEAVE, {"line": line}, outputBytes=1_000)
+    assert outcome.status == "killed" and outcome.output is None
+    assert outcome.error is not None and outcome.error["limit"] == "output"
+    assert "1202 bytes" in outcome.error["message"]
+    fits = run(sandbox, FORGE_AND_LEAVE, {"line": line}, outputBytes=1_202)
+    assert fits.status == "succeeded" and fits.output == "é" * 600
+
+
+def test_only_what_the_runner_wrote_before_the_script_started_is_its_own() -> None:
+    from execfabric_runtime.limits import Limits
+    from execfabric_runtime.sandbox import Capture, _Raw, interpret
+
+    def raw(result: bytes | None, runner_result: bytes | None) -> _Raw:
+        return _Raw(
+            result=result,
+            runner_result=runner_result,
+            baseline_cpu_ms=0.0,
+            result_oversize=False,
+            calls=0,
+            stdout=Capture(100),
+            stderr=Capture(100),
+            exit={"exitCode": 70, "signal": None, "cpuMs": 1, "maxRssKb": 1},
+            timed_out=False,
+            zygote_lost=False,
+            cancelled=False,
+            started_at=1.0,
+            finished_at=2.0,
+            duration_ms=1000,
+        )
+
+    limits = Limits.parse({"timeoutSeconds": 5, "memoryMb": 128, "outputBytes": 100, "logBytes": 100})
+    fault = b'{"status":"failed","error":{"type":"RunnerError","message":"lock-down failed"}}'
+    before = interpret(raw(None, fault), limits)
+    assert before.status == "failed" and before.error == {"type": "RunnerError", "message": "lock-down failed"}
+    after = interpret(raw(fault, None), limits)
+    assert after.status == "failed" and after.error == {"type": "ScriptError", "message": "RunnerError: lock-down failed"}
+
+
+CALL_WITH_NAN = """
+import fcntl, json, os, time
+
+def main(inputs, ctx):
+    result_fd = job_fd = None
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        if fd in (0, 1, 2):
+            continue
+        try:
+            mode = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+        except OSError:
+            continue
+        if os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+            if mode == os.O_WRONLY:
+                result_fd = fd
+            elif mode == os.O_RDONLY:
+                job_fd = fd
+    call = '{"call":900001,"op":"data","collection":"c1","action":"put","key":"k","json":"x","expectedVersion":NaN}'
+    os.write(result_fd, call.encode() + b"\\n")
+    began = time.monotonic()
+    reply = b""
+    while not reply.endswith(b"\\n"):
+        reply += os.read(job_fd, 65536)
+    try:
+        ctx.data.collection("c1").get("k")
+        after = "answered"
+    except Exception as error:
+        after = type(error).__name__ + ": " + str(error)
+    return {"reply": json.loads(reply), "seconds": time.monotonic() - began, "after": after}
+"""
+
+
+def test_a_call_with_a_number_json_cannot_carry_is_refused_and_the_run_goes_on(sandbox: Sandbox) -> None:
+    """Python's parser took it and relayed it; Node could not read the host's line, never answered, and
+    every later call of the run waited for its deadline."""
+    relayed: list[dict[str, Any]] = []
+
+    def relay(call: dict[str, Any], _deadline: float) -> dict[str, Any]:
+        relayed.append(call)
+        return {"ok": False, "error": {"type": "CollectionNotDeclared", "message": "no"}}
+
+    from execfabric_runtime import Limits, RunRequest
+
+    from conftest import DEFAULT_LIMITS
+
+    outcome = sandbox.run(
+        RunRequest(
+            source=CALL_WITH_NAN,
+            input={},
+            limits=Limits.parse({**DEFAULT_LIMITS, "timeoutSeconds": 20}),
+            execution_id="exec-1",
+            tenant_id="acme",
+            skill_id="skill-1",
+            relay=relay,
+        )
+    )
+    assert outcome.status == "succeeded", (outcome.status, outcome.error)
+    reply = outcome.output["reply"]
+    assert reply["reply"] == 900001 and reply["ok"] is False
+    assert reply["error"]["type"] == "CallRefused" and "NaN" in reply["error"]["message"]
+    assert outcome.output["seconds"] < 5
+    assert "CollectionNotDeclared" in outcome.output["after"]
+    # Only the later, well-formed call was relayed.
+    assert [call["call"] for call in relayed] == [1]

@@ -327,6 +327,44 @@ def test_an_output_too_big_for_a_message_becomes_killed_output() -> None:
     assert message["logs"]["stdout"] == "some logs\n"
 
 
+class UnencodableRunner:
+    """A runner whose outcome the result message cannot carry (the NaN a forged result line brought in
+    once), after one ctx.http call; or one that breaks with an error of its own."""
+
+    def __init__(self, breaks: bool = False) -> None:
+        self.breaks = breaks
+
+    def run(self, request: Any) -> Outcome:
+        call = {"call": 1, "op": "http", "resource": "crm", "method": "GET", "path": "/marker"}
+        assert request.relay(call, time.time() + 5)["ok"] is True
+        if self.breaks:
+            raise KeyError("a bug in the sandbox")
+        return _outcome(output={"n": float("nan")}, stdout="kept\n", stderr="also kept\n")
+
+    def check(self, source: str) -> dict[str, Any]:
+        raise AssertionError("not used")
+
+
+@pytest.mark.parametrize("breaks", [False, True])
+def test_a_run_always_gets_a_result_that_carries_its_credential_uses(breaks: bool) -> None:
+    """A result the worker could not encode left the invocation failed and the result unsent: the
+    run ended WorkerLost at its redelivery, and its ctx.http credential use was never audited."""
+    ports = MemoryPorts()
+    logged: list[dict[str, Any]] = []
+    body = job(egress=grant(("hr-000000000001", "crm")))
+    response = process_event(
+        sqs_event(body), ports=ports, runner=UnencodableRunner(breaks), keys=KEYS, tenant_id="acme", log=logged.append, clock=lambda: NOW
+    )
+    assert response == {"batchItemFailures": []}
+    (result,) = ports.sent
+    assert result["status"] == "failed" and "output" not in result
+    assert result["error"]["type"] == ("SandboxError" if breaks else "ResultNotEncodable")
+    assert [use["path"] for use in result["egress"]] == ["/marker"]
+    if not breaks:
+        assert result["logs"]["stdout"] == "kept\n" and result["logs"]["stderr"] == "also kept\n"
+    assert any(entry.get("event") in ("result-not-encodable", "sandbox-failed") for entry in logged)
+
+
 DATA_SOURCE = """
 import execfabric
 

@@ -125,7 +125,9 @@ class Boto3Ports:
         function = self.targets.get(target)
         if function is None:
             raise PortError(f"{RELAY_TARGETS.get(target, target)} is not set: this worker relays no such calls")
-        answer = self._lambda.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
+        # Strict JSON, as the http-executor and the data relay read it: a call holding NaN or Infinity
+        # is refused here (ValueError, the call's answer), never sent on.
+        answer = self._lambda.invoke(FunctionName=function, Payload=json.dumps(payload, allow_nan=False).encode())
         body = json.loads(answer["Payload"].read())
         if answer.get("FunctionError"):
             raise PortError(f"the {target} failed: {body.get('errorType', 'error')}")

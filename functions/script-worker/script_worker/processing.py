@@ -211,6 +211,51 @@ class Calls:
         return self.egress(call, deadline)
 
 
+def _result_body(
+    job: Job, outcome: Outcome, uses: list[dict[str, Any]], log: Log, context: dict[str, Any]
+) -> str:
+    """The result message of a run, always: a result the worker cannot encode (whatever the job made
+    of its output or error) becomes a failure that still carries the run's credential uses, for the
+    audit, and what of its logs can be encoded. No run turns into a lost worker (a redelivery would
+    end it `WorkerLost` and drop its uses and logs)."""
+    try:
+        return fit_result(result_message(job, outcome, uses))
+    except Exception as error:  # noqa: BLE001 - any fault here would lose the result and its uses
+        log({"level": "ERROR", "event": "result-not-encodable", **context, "error": repr(error)})
+    failed = Outcome(
+        status="failed",
+        error={"type": "ResultNotEncodable", "message": "the run's result could not be encoded; its output is dropped"},
+        started_at=outcome.started_at,
+        finished_at=outcome.finished_at,
+        duration_ms=outcome.duration_ms,
+        cpu_ms=outcome.cpu_ms,
+        max_rss_kb=outcome.max_rss_kb,
+        calls=outcome.calls,
+    )
+    for name in ("stdout", "stderr"):
+        text = getattr(outcome, name)
+        if isinstance(text, str):
+            encodable = _encodable(text)
+            setattr(failed, name, text if encodable else f"[execfabric: {name} dropped: it could not be encoded]\n")
+    failed.truncated = bool(outcome.truncated)
+    failed.sandbox = outcome.sandbox if isinstance(outcome.sandbox, dict) else {}
+    try:
+        return fit_result(result_message(job, failed, uses))
+    except Exception as error:  # noqa: BLE001 - the last resort keeps the uses and nothing else of the job's
+        log({"level": "ERROR", "event": "result-not-encodable", **context, "error": repr(error)})
+    failed.stdout = failed.stderr = ""
+    failed.sandbox = {}
+    return fit_result(result_message(job, failed, [use for use in uses if _encodable(use)]))
+
+
+def _encodable(value: object) -> bool:
+    try:
+        encode({"value": value})
+    except Exception:  # noqa: BLE001 - whatever the encoder refuses
+        return False
+    return True
+
+
 def _security_event(
     log: Log, ports: Ports, keys: MessageKeys, what: str, message_id: object, **fields: Any
 ) -> None:
@@ -327,11 +372,14 @@ def process_record(
         # Claimed already, so a redelivery would be skipped: report the failure as the job's result.
         log({"level": "ERROR", "event": "sandbox-failed", **context, "error": str(error)})
         outcome = _sandbox_failure(error, started_at, clock)
+    except Exception as error:  # noqa: BLE001 - the sandbox's own bug: still the job's result, never a lost run
+        log({"level": "ERROR", "event": "sandbox-failed", **context, "error": repr(error)})
+        outcome = _sandbox_failure(SandboxError(type(error).__name__), started_at, clock)
     finally:
         watch.close()
         live.finish()
 
-    body = fit_result(result_message(job, outcome, egress.uses))
+    body = _result_body(job, outcome, egress.uses, log, context)
     for attempt in range(RESULT_SEND_ATTEMPTS):
         try:
             send(body)

@@ -8,8 +8,15 @@ the owner of the zygote's user namespace) until `JobSetup.enter` runs, before an
 The pipes carry one JSON object per line (ASCII, so a line break is always a frame break):
 
     job pipe     worker → child   the request; then one reply per call  {"reply": n, "ok", …}
-    result pipe  child → worker   {"cpuMs"} (before any job code); calls {"call": n, "op", …};
-                                  the result (the last line that is not a call)
+    result pipe  child → worker   {"cpuMs"} (before any job code); a runner fault, or the marker
+                                  `protocol.SCRIPT_STARTS` once the job is set up; then calls
+                                  {"call": n, "op", …} and the result (the last line that is not a call)
+
+Everything after the marker is written by the job's process, which runs the script's code: the worker
+takes it as the job's word (succeeded with an output, or failed), never as the platform's. So the
+limits this process recognises in an exception (address space, open files, processes, disk) are
+reported as the script's failure, with the limit named in the message; the platform reports a limit
+kill only from what it observes itself (an OOM kill, SIGXCPU, SIGXFSZ, the output's size).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import Any, BinaryIO, NoReturn
 
 import execfabric
 
-from . import containment, osutil
+from . import containment, osutil, protocol
 from . import limits as rlimits
 from .cgroups import MemoryGroups
 from .check import SCRIPT_FILENAME, check
@@ -69,6 +76,9 @@ class JobSetup:
         # The signals ignored while the child was idle are the job's again, as in any Python process.
         for sig in IDLE_IGNORED:
             signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+        # Python ignores SIGXFSZ (a write past RLIMIT_FSIZE fails EFBIG instead): the signal ends the
+        # job, so that the zygote sees the file-size limit hit, which a job's own line cannot say.
+        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
         containment.size_job_disk(self.plan, job_limits.diskBytes)
         if self.groups is not None:
             self.groups.limit(self.pid, job_limits.memoryMb * rlimits.MIB)
@@ -124,15 +134,11 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _killed(limit: str, message: str) -> dict[str, Any]:
-    return {"status": "killed", "error": {"type": "LimitExceeded", "message": message, "limit": limit}}
-
-
-def _failed(error: BaseException) -> dict[str, Any]:
-    return {
-        "status": "failed",
-        "error": {"type": exception_type(error), "message": exception_message(error), "trace": script_trace(error)},
-    }
+def _failed(error: BaseException, hint: str | None = None) -> dict[str, Any]:
+    message = exception_message(error)
+    if hint is not None:
+        message = clip(f"{message} ({hint})" if message else hint, MAX_MESSAGE_CHARS)
+    return {"status": "failed", "error": {"type": exception_type(error), "message": message, "trace": script_trace(error)}}
 
 
 #: What a script reaching for the network meets in a job: no socket at all (the seccomp filter), no
@@ -184,34 +190,37 @@ def _reached_for_the_network(error: BaseException) -> bool:
     return False
 
 
-def classify(error: BaseException, job_limits: rlimits.Limits) -> dict[str, Any]:
-    """Maps an exception that escaped the script to a result: a limit it hit, or a plain failure."""
+def limit_hint(error: BaseException, job_limits: rlimits.Limits) -> str | None:
+    """The limit an exception that escaped the script points at, said in words, if any."""
     if isinstance(error, MemoryError):
-        return _killed("memory", f"the script ran out of memory (limit {job_limits.memoryMb} MB of address space)")
+        return f"the script ran out of memory: its limit is {job_limits.memoryMb} MB"
     if isinstance(error, OSError):
         code = OSError.errno.__get__(error)  # OSError's own field: a subclass's property is the script's code
         if code == errno.EFBIG:
-            return _killed("file-size", f"the script wrote a file larger than {job_limits.fileSizeBytes} bytes")
+            return f"the limit on a file's size is {job_limits.fileSizeBytes} bytes"
         if code in (errno.ENOSPC, errno.EDQUOT):
-            return _killed("disk", f"the script wrote more than {job_limits.diskBytes} bytes in all")
+            return f"the limit on what a run writes in all is {job_limits.diskBytes} bytes"
         if code == errno.EMFILE:
-            return _killed("open-files", f"the script opened more than {job_limits.openFiles} files")
+            return f"the limit on open files is {job_limits.openFiles}"
         if code == errno.EAGAIN and any(
             word in full_trace(error) for word in ("fork", "_execute_child", "spawn", "start_new_thread")
         ):
-            return _killed(
-                "processes", f"the script started more than {job_limits.processes} processes or threads"
-            )
-    if _reached_for_the_network(error):
-        failed = _failed(error)
-        failed["error"]["message"] = clip(f"{failed['error']['message']} ({NO_NETWORK_HINT})", MAX_MESSAGE_CHARS)
-        return failed
-    return _failed(error)
+            return f"the limit on processes and threads is {job_limits.processes}"
+    return None
 
 
-def _encode_output(value: object, job_limits: rlimits.Limits) -> dict[str, Any] | bytes:
-    """The result line of a returned value. The limit counts compact JSON in UTF-8 (as the platform's
-    API does); the line itself is ASCII-escaped JSON, so any string survives the pipes and queues."""
+def classify(error: BaseException, job_limits: rlimits.Limits) -> dict[str, Any]:
+    """Maps an exception that escaped the script to its failure, naming the limit or the missing
+    network it points at (a hint in the message: the status is the platform's to decide)."""
+    hint = limit_hint(error, job_limits)
+    if hint is None and _reached_for_the_network(error):
+        hint = NO_NETWORK_HINT
+    return _failed(error, hint)
+
+
+def _encode_output(value: object) -> dict[str, Any] | bytes:
+    """The result line of a returned value: ASCII-escaped JSON, so any string survives the pipes and
+    queues. Its size is the worker's to measure against the output limit (the line is the job's)."""
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=True, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError) as error:
@@ -225,18 +234,7 @@ def _encode_output(value: object, job_limits: rlimits.Limits) -> dict[str, Any] 
                 ),
             },
         }
-    # Without escapes the ASCII text is the UTF-8 text; with them, measure the UTF-8 form.
-    size = len(text) if "\\u" not in text else _utf8_size(value)
-    if size > job_limits.outputBytes:
-        return _killed(
-            "output", f"the return value is {size} bytes of JSON, over the limit of {job_limits.outputBytes}"
-        )
     return b'{"status":"succeeded","output":' + text.encode("ascii") + b"}"
-
-
-def _utf8_size(value: object) -> int:
-    compact = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-    return len(compact.encode("utf-8", "surrogatepass"))
 
 
 def _params(raw: object) -> dict[str, str]:
@@ -275,7 +273,7 @@ def _run(
             }
         value = main(inputs, ctx)
         del main
-        return _encode_output(value, job_limits)
+        return _encode_output(value)
     except BaseException as error:  # the script's failure is a result, whatever it raised
         ballast = None
         namespace.clear()
@@ -327,6 +325,8 @@ def serve(job_fd: int, result_fd: int, workdir: str, setup: JobSetup) -> NoRetur
             raise ValueError(f"unknown request kind {kind!r}")
         job_limits = rlimits.Limits.parse(request["limits"])
         setup.enter(job_limits, workdir)
+        # From here on the job's code runs in this process: what follows on the pipe is the job's word.
+        _write_all(result_fd, protocol.SCRIPT_STARTS + b"\n")
         if kind == "check":
             result: dict[str, Any] | bytes = {"check": check(request.get("source"))}
         else:

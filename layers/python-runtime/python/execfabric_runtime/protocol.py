@@ -20,6 +20,10 @@ from typing import Any
 
 MAX_PACKET = 65536
 FDS_PER_SLOT = 4
+#: On a job's result pipe (not this channel): the line the runner writes once the job is set up, just
+#: before any job code runs. A result line before it is the runner's own; every line after it is the
+#: job's, whatever it says (the script owns the pipe from then on).
+SCRIPT_STARTS = b'{"script":"starts"}'
 
 
 def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:

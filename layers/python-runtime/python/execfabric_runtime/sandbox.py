@@ -11,6 +11,7 @@ under the same uid (Lambda) cannot read its memory or /proc/<pid>/environ.
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
 import selectors
@@ -57,6 +58,32 @@ Relay = Callable[[dict[str, Any], float], dict[str, Any]]
 CHECK_LIMITS = Limits.parse(
     {"timeoutSeconds": 10, "memoryMb": 512, "outputBytes": 65536, "logBytes": 4096, "processes": 1}
 )
+
+
+#: What a job's own result line may say; the other statuses are the sandbox's to observe.
+JOB_STATUSES = ("succeeded", "failed")
+#: Error types the platform asserts about a run (the sandbox, the worker, the recorder and the sweep):
+#: a job's line cannot claim one.
+PLATFORM_ERROR_TYPES = frozenset(
+    {
+        "Cancelled",
+        "DeadLettered",
+        "Killed",
+        "LimitExceeded",
+        "NotStarted",
+        "OutputSchemaViolation",
+        "OutputTooLarge",
+        "ProcessDied",
+        "ProcessExited",
+        "ResultNotEncodable",
+        "ResultNotStorable",
+        "RunnerError",
+        "SandboxError",
+        "UnreadableResult",
+        "WorkerLost",
+    }
+)
+MAX_ERROR_TYPE_CHARS = 200
 
 
 class SandboxError(RuntimeError):
@@ -192,9 +219,12 @@ class _Slot:
 
 @dataclass
 class _Raw:
-    """Everything observed of one child, before interpretation."""
+    """Everything observed of one child, before interpretation. `result` is the job's last line that is
+    not a call, written after the script started (the tenant's word); `runner_result` one the runner
+    wrote before any job code ran (its own fault: trusted)."""
 
     result: bytes | None
+    runner_result: bytes | None
     baseline_cpu_ms: float
     result_oversize: bool
     calls: int
@@ -437,6 +467,8 @@ class Sandbox:
         lines = _Lines(max(6 * limits.outputBytes + RESULT_ENVELOPE_BYTES, MAX_CALL_BYTES))
         baseline: float | None = None
         result: bytes | None = None
+        runner_result: bytes | None = None
+        script_started = False
         calls = 0
         replies: queue.SimpleQueue[tuple[int, dict[str, Any]]] = queue.SimpleQueue()
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -485,17 +517,25 @@ class Sandbox:
                 selector.register(slot.job_w, selectors.EVENT_WRITE)
 
         def on_line(line: bytes) -> None:
-            nonlocal baseline, result, calls, relaying, waiting_bytes
+            nonlocal baseline, result, runner_result, script_started, calls, relaying, waiting_bytes
             if baseline is None:
                 baseline = _baseline(line)
                 return
-            try:
-                message = json.loads(line)
-            except (ValueError, RecursionError):
-                message = None
+            if not script_started:
+                # Written by the runner before any job code ran: the marker, or the runner's own fault.
+                if line == protocol.SCRIPT_STARTS:
+                    script_started = True
+                else:
+                    runner_result = line
+                return
+            message, problem = _read_json(line)
             if isinstance(message, dict) and isinstance(message.get("call"), int) and not isinstance(message.get("call"), bool):
                 calls += 1
-                if calls > MAX_CALLS_PER_JOB:
+                if problem is not None:
+                    # Refused here, never relayed: NaN or Infinity is not JSON to Node or DynamoDB.
+                    if calls <= MAX_CALLS_PER_JOB or len(outbox) <= MAX_PENDING_BYTES:
+                        answer(message["call"], _refused(f"a call must be JSON: {problem}"))
+                elif calls > MAX_CALLS_PER_JOB:
                     # Refused, while the job reads its replies; a job that sends calls past its limit
                     # and reads nothing gets no more refusals once MAX_PENDING_BYTES are unread: each
                     # was ~100 bytes of the worker's memory for ~12 of the job's (55 MB sent held 490).
@@ -607,10 +647,15 @@ class Sandbox:
             os.close(wake_w)
         tail = lines.rest()
         if tail is not None and baseline is not None:
-            result = tail  # written without its line break (a runner from before framing, or cut off)
+            # Written without its line break (cut off by a kill, or a script's own write).
+            if script_started:
+                result = tail
+            else:
+                runner_result = tail
         finished = time.monotonic()
         return _Raw(
             result=result,
+            runner_result=runner_result,
             baseline_cpu_ms=baseline or 0.0,
             result_oversize=lines.oversize > 0 and result is None,
             calls=calls,
@@ -704,14 +749,76 @@ def _refused(message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"type": "CallRefused", "message": message}}
 
 
+class _NotFinite(ValueError):
+    """A number JSON cannot carry: NaN, Infinity, or one beyond a double's range."""
+
+
+def _not_finite(token: str) -> Any:
+    raise _NotFinite(f"{token} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(f"{text[:40]} is beyond a double's range")
+    return value
+
+
+def _finite_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > sys.float_info.max:
+        raise _NotFinite(f"{text[:40]}… is beyond a double's range")
+    return value
+
+
+def _read_json(data: bytes) -> tuple[Any, str | None]:
+    """A line as JSON, read as Node and DynamoDB read it (Python's own parser takes NaN and Infinity,
+    which nothing downstream can encode or read): `(value, None)`, or `(what the lenient parser made
+    of it, or None; why it is not JSON)`."""
+    try:
+        return json.loads(data, parse_constant=_not_finite, parse_float=_finite_float, parse_int=_finite_int), None
+    except _NotFinite as error:
+        try:
+            lenient = json.loads(data)
+        except (ValueError, RecursionError):
+            lenient = None
+        return lenient, str(error)
+    except (ValueError, RecursionError) as error:
+        return None, f"not JSON ({type(error).__name__})"
+
+
 def _parse_result(data: bytes | None) -> dict[str, Any] | None:
     if not data:
         return None
+    parsed, problem = _read_json(data)
+    return parsed if problem is None and isinstance(parsed, dict) else None
+
+
+def _job_line(data: bytes | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The job's result line: `(result, None)`; `(None, why)` when it is malformed; `(None, None)`
+    when there is none. A job may say only that it succeeded (with its output) or failed: a limit, a
+    timeout, a cancel or a fault of the runner is the platform's to observe, never the job's to say."""
+    if data is None:
+        return None, None
+    parsed, problem = _read_json(data)
+    if problem is not None:
+        return None, problem
+    if not isinstance(parsed, dict):
+        return None, "not a JSON object"
+    status = parsed.get("status")
+    if status not in JOB_STATUSES:
+        return None, f"a job reports succeeded or failed, not {status!r:.40}"
+    return parsed, None
+
+
+def _output_size(value: Any) -> int | None:
+    """Bytes of the output as the platform's API counts them (compact JSON in UTF-8); None if it
+    cannot be written again (nested deeper than the encoder goes)."""
     try:
-        parsed = json.loads(data)
+        compact = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (ValueError, RecursionError):
         return None
-    return parsed if isinstance(parsed, dict) else None
+    return len(compact.encode("utf-8", "surrogatepass"))
 
 
 def _killed(limit: str, message: str) -> tuple[str, dict[str, Any]]:
@@ -719,15 +826,16 @@ def _killed(limit: str, message: str) -> tuple[str, dict[str, Any]]:
 
 
 def interpret(raw: _Raw, limits: Limits) -> Outcome:
-    """Decides the status of a job from what its child reported and how it ended."""
+    """Decides the status of a job from what its child reported and how it ended. What the job's own
+    line says is the tenant's word: it may end its run succeeded or failed, and nothing else."""
     exit_info = raw.exit or {}
     cpu_ms = max(0, round(float(exit_info.get("cpuMs") or 0) - raw.baseline_cpu_ms))
-    parsed = _parse_result(raw.result)
+    runner_fault = _parse_result(raw.runner_result)
+    parsed, malformed = _job_line(raw.result)
     oom_killed = int(exit_info.get("oomKills") or 0) > 0
     status: str
     output: Any = None
     error: dict[str, Any] | None = None
-    child_status = parsed.get("status") if parsed is not None else None
     stop = _stop_of(raw, limits)
     if oom_killed:
         # One of the job's processes was killed for the tree's memory: the job hit its limit, whatever
@@ -740,12 +848,27 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
         # result pipe says. A script can write a result line itself and go on running; read first,
         # that line turned a timeout or an operator's cancel into `succeeded`.
         status, error = stop
-    elif parsed is not None and child_status in ("succeeded", "failed", "killed"):
-        status = child_status
-        output = parsed.get("output") if status == "succeeded" else None
-        raw_error = parsed.get("error")
-        if status != "succeeded":
-            error = _clean_error(raw_error)
+    elif runner_fault is not None:
+        # Written before any job code ran: the runner's own fault, as it said.
+        status = "failed"
+        fault = runner_fault.get("error")
+        message = fault.get("message") if isinstance(fault, dict) else None
+        error = {"type": "RunnerError", "message": str(message or "the runner failed before the script started")}
+    elif parsed is not None and parsed["status"] == "succeeded":
+        output = parsed.get("output")
+        size = _output_size(output)
+        if size is None:
+            output = None
+            status, error = "failed", {"type": "RunnerError", "message": "the job's result is malformed: its output"}
+        elif size > limits.outputBytes:
+            output = None
+            status, error = _killed(
+                "output", f"the return value is {size} bytes of JSON, over the limit of {limits.outputBytes}"
+            )
+        else:
+            status = "succeeded"
+    elif parsed is not None:
+        status, error = "failed", _script_error(parsed.get("error"))
     elif stop is not None:
         status, error = stop
     elif raw.zygote_lost:
@@ -759,11 +882,12 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
             status, error = _killed("cpu", f"the script used more than {limits.cpuSeconds} seconds of CPU")
         elif sig == signal.SIGXFSZ:
             status, error = _killed("file-size", f"the script wrote a file larger than {limits.fileSizeBytes} bytes")
-        elif b"MemoryError" in raw.stderr.data[-4096:]:
-            status, error = _killed("memory", f"the script ran out of memory (limit {limits.memoryMb} MB)")
         elif sig is not None:
             status = "failed"
             error = {"type": "ProcessDied", "message": f"the script's process was killed by {_signal_name(sig)}"}
+        elif malformed is not None:
+            status = "failed"
+            error = {"type": "RunnerError", "message": f"the job's result is malformed: {malformed}"}
         else:
             status = "failed"
             error = {
@@ -797,14 +921,19 @@ def _stop_of(raw: _Raw, limits: Limits) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _clean_error(raw: object) -> dict[str, Any]:
-    """Keeps only the known fields of an error the child reported, as strings."""
+def _script_error(raw: object) -> dict[str, Any]:
+    """The error a job reported, as the script's: its type, message and trace, as strings. Never a
+    limit, and never a type the platform asserts (a script's own exception of such a name is reported
+    as a ScriptError that names it)."""
     if not isinstance(raw, dict):
-        return {"type": "RunnerError", "message": "the job process reported a malformed error"}
-    error: dict[str, Any] = {"type": str(raw.get("type") or "Error"), "message": str(raw.get("message") or "")}
-    for key in ("trace", "limit"):
-        if isinstance(raw.get(key), str):
-            error[key] = raw[key]
+        return {"type": "ScriptError", "message": "the job reported a failure without an error"}
+    kind = str(raw.get("type") or "Error")[:MAX_ERROR_TYPE_CHARS]
+    message = str(raw.get("message") or "")
+    if kind in PLATFORM_ERROR_TYPES:
+        kind, message = "ScriptError", f"{kind}: {message}"
+    error: dict[str, Any] = {"type": kind, "message": message}
+    if isinstance(raw.get("trace"), str):
+        error["trace"] = raw["trace"]
     return error
 
 
