@@ -4,7 +4,8 @@
  * owner and two more), whoever makes them — the space's admin, a super-admin from the console — and
  * however many ask at once; the fourth is a 403 `plan-limit` problem that writes nothing. A disabled
  * user keeps its place; a full space still converts, and a paid plan counts users without a limit.
- * A space whose users were written before the count existed is counted from its users.
+ * A space whose users were written before the count existed is counted from its users. The free
+ * entry says the limit before anyone signs up.
  */
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +76,12 @@ function expectUsersFull(response: TestResponse, context: string): void {
 }
 
 describe('the free plan’s users', () => {
+  it('are said on the free entry before signing up', async () => {
+    const offers = await t.send({ host: HOSTS.free, path: '/api/free/offers' });
+    expect(offers.status, offers.text).toBe(200);
+    expect(offers.body.plan).toMatchObject({ name: 'free', users: 3 });
+  });
+
   it('accepts the third user, refuses the fourth with 403 plan-limit and writes nothing', async () => {
     const { owner } = await space('users-ann');
     expect((await owner('GET', '/api/usage')).body.users).toEqual({ used: 1, limit: 3, remaining: 2 });
