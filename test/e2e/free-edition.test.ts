@@ -31,6 +31,7 @@ describe('the free personal edition in a browser', () => {
     await person.goto(siteUrl('free.localhost', port, '/?utm_source=e2e-ads&utm_campaign=launch'));
     await person.getByRole('heading', { name: 'Create your free space' }).waitFor();
     await person.getByText('100 runs a day').waitFor();
+    await person.getByText('Up to 3 users: you and 2 more').waitFor();
     const form = person.getByRole('form', { name: 'Sign up' });
     // The handle's rule shows from the start (it showed only once the browser refused a value).
     await form.getByText('3 to 30 letters, digits and single hyphens, starting with a letter.').waitFor();
@@ -52,6 +53,7 @@ describe('the free personal edition in a browser', () => {
     const usage = person.getByRole('list', { name: 'Plan usage' });
     await usage.getByText('0 of 100 runs today used — 100 left').waitFor();
     await usage.getByText('2 of 10 Skills used — 8 left').waitFor();
+    await usage.getByText('1 of 3 users used — 2 left').waitFor();
     // A personal space greets its person, and shows no HTTP resources page: the free plan has none.
     await person.getByRole('heading', { name: 'Welcome, dana', level: 1 }).waitFor();
     const menus = await menuLabels(person);
@@ -74,6 +76,28 @@ describe('the free personal edition in a browser', () => {
 
     await person.goto(siteUrl('dana.free.localhost', port, '/home'));
     await usage.getByText('1 of 100 runs today used — 99 left').waitFor();
+
+    // The users page says what is left of the plan's 3 users; the fourth is refused, with what to do.
+    await person.goto(siteUrl('dana.free.localhost', port, '/users'));
+    const newUser = person.getByRole('region', { name: 'New user' });
+    await newUser.getByText('The free plan keeps 3 users, disabled ones too: 1 used, 2 left.').waitFor();
+    for (const [name, left] of [
+      ['dana-ops', 1],
+      ['dana-guest', 0],
+    ] as const) {
+      await newUser.getByLabel('Username').fill(name);
+      await newUser.getByLabel('Initial password').fill(OWNER_PASSWORD);
+      await newUser.getByRole('button', { name: 'Create user' }).click();
+      await person.getByText(`User ${name} created.`).waitFor();
+      await newUser.getByText(`${3 - left} used, ${left} left.`).waitFor();
+    }
+    await newUser.getByLabel('Username').fill('dana-fourth');
+    await newUser.getByLabel('Initial password').fill(OWNER_PASSWORD);
+    await newUser.getByRole('button', { name: 'Create user' }).click();
+    const refused = newUser.getByRole('alert');
+    await refused.getByText(/keeps at most 3 users; disabled users count too/).waitFor();
+    expect(await refused.getAttribute('data-problem')).toBe('urn:execfabric:problem:plan-limit');
+    await screenshot(person, 'free-space-users-full');
     expect(errors).toEqual([]);
 
     // The super-admin sees the lead with its source, and converts the space through an order.

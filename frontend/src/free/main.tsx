@@ -26,6 +26,7 @@ interface Offers {
     readonly runsPerDay: number | null;
     readonly skills: number | null;
     readonly schedules: number;
+    readonly users: number | null;
     readonly scriptBytes: number;
     readonly httpAssets: boolean;
   };
@@ -217,6 +218,11 @@ function Limits({ plan }: { readonly plan: Offers['plan'] }) {
       <li>{plan.runsPerDay === null ? 'Unlimited runs' : `${plan.runsPerDay} runs a day`}</li>
       <li>{plan.skills === null ? 'Unlimited Skills' : `Up to ${plan.skills} Skills`}</li>
       <li>Up to {plan.schedules} schedules</li>
+      <li>
+        {plan.users === null
+          ? 'Unlimited users'
+          : `Up to ${plan.users} users: you and ${plan.users - 1} more`}
+      </li>
       <li>Scripts of up to {Math.round(plan.scriptBytes / 1024)} KiB</li>
       {plan.httpAssets ? null : <li>No HTTP resources (those come with a standard plan)</li>}
     </ul>

@@ -4,7 +4,8 @@
  * hold any subset of the permissions the built-in ones use. An admin sets another user's new password
  * here (`PATCH /api/users/{username} {password}`), which ends every session that user had; one's own
  * password is changed on the account page (account.tsx). A user's access tokens are listed, and
- * revoked, from their row (user-tokens.tsx).
+ * revoked, from their row (user-tokens.tsx). Where the tenant's plan limits its users (the free
+ * plan), the new-user form says how many are left (`GET /api/usage`).
  */
 import { type FormEvent, useMemo, useState } from 'react';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../functions/contract/index.ts';
@@ -314,6 +315,23 @@ function RolesEditor({
   );
 }
 
+/** The plan's users quota (`GET /api/usage`, a tenant's own). */
+interface UsersUsage {
+  readonly plan: string;
+  readonly users: { readonly used: number; readonly limit: number | null; readonly remaining: number | null };
+}
+
+/** How many users the plan keeps and how many are left; nothing where it keeps any number. */
+function UsersLeft({ usage }: { readonly usage: UsersUsage | null }) {
+  if (usage === null || usage.users.limit === null) return null;
+  return (
+    <p className="hint" data-quota="users">
+      The {usage.plan} plan keeps {usage.users.limit} users, disabled ones too: {usage.users.used} used,{' '}
+      {usage.users.remaining ?? 0} left.
+    </p>
+  );
+}
+
 function NewUser({
   roleNames,
   platform,
@@ -323,6 +341,8 @@ function NewUser({
   readonly platform: boolean;
   readonly onCreated: (username: string) => void;
 }) {
+  // The platform's operators are not counted by any plan.
+  const usage = useResource<UsersUsage>(platform ? null : '/api/usage');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [roles, setRoles] = useState<string[]>([]);
@@ -341,6 +361,7 @@ function NewUser({
     event.preventDefault();
     if ((await create.run()) !== undefined) {
       onCreated(username);
+      usage.reload();
       setUsername('');
       setPassword('');
       setRoles([]);
@@ -350,6 +371,7 @@ function NewUser({
   };
   return (
     <Section title="New user">
+      <UsersLeft usage={usage.state.status === 'ready' ? usage.state.data : null} />
       <form onSubmit={submit}>
         <div className="form-row">
           <TextField

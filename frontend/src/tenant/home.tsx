@@ -75,6 +75,7 @@ interface PlanUsage {
   readonly runsToday: Quota;
   readonly skills: Quota;
   readonly schedules: Quota;
+  readonly users: Quota;
   readonly allows: { readonly httpAssets: boolean; readonly scriptBytes: number };
 }
 
@@ -97,6 +98,7 @@ function PlanUsagePanel() {
         </li>
         <li data-quota="skills">{quotaText(data.skills, 'Skills')}</li>
         <li data-quota="schedules">{quotaText(data.schedules, 'schedules')}</li>
+        <li data-quota="users">{quotaText(data.users, 'users')}</li>
         <li>
           Scripts up to {Math.round(data.allows.scriptBytes / 1024)} KiB
           {data.allows.httpAssets ? '' : '; no HTTP resources on this plan'}

@@ -150,7 +150,7 @@ export function createCatalogCore(options: CatalogCoreOptions, wiring: CatalogWi
   const executors = new ExecutorRegistry().register(pythonScripts);
   for (const executor of wiring.executors?.({ scripts, httpResources, queues }) ?? [])
     executors.register(executor);
-  // Plan quotas: runs per day, Skills and schedules kept (atomic counters), shown with what is left.
+  // Plan quotas: runs per day, Skills, schedules and users kept (atomic counters), shown with what is left.
   // Schedules are counted from their repository: a function without the schedules service counts alike.
   const quotas: PlanQuotas = new PlanQuotas({
     table,
@@ -162,6 +162,8 @@ export function createCatalogCore(options: CatalogCoreOptions, wiring: CatalogWi
         return ids;
       },
       schedules: async (domain) => (await allSchedules(table, domain)).map((schedule) => schedule.id),
+      // Users are counted by the directory as it makes them; this only reads the same count.
+      users: (domain) => directory.usernames(domain),
     },
   });
   // A tenant's extension data: the collections admins define (their records are the run core's).

@@ -99,6 +99,23 @@ export class DirectoryRepository {
     );
   }
 
+  /**
+   * The names of every user of the domain, disabled ones too (strongly consistent): what seeds the
+   * plan's count of users kept, and counts them where the plan does not.
+   */
+  async usernames(domain: DomainContext): Promise<string[]> {
+    const names: string[] = [];
+    for await (const item of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.user) },
+      ProjectionExpression: 'username',
+      ConsistentRead: true,
+    })) {
+      names.push(String(item.username));
+    }
+    return names;
+  }
+
   /** Writes a new user; a name taken is a NameTakenError. */
   async createUser(domain: DomainContext, user: Omit<StoredUser, 'sessionsValidAfter'>): Promise<StoredUser> {
     const item = { ...userKey(domain, user.username), type: ITEM_TYPE.user, ...user };

@@ -5,6 +5,12 @@
  * disable, re-role) a user holding a permission the acting caller lacks. Super-admin status exists only in the public
  * domain and only as an explicit marker or a configured username — never from a name, an id or the
  * order of creation.
+ *
+ * A tenant's users are counted against its plan (`users`, tenancy/plans.ts): a place is taken by
+ * username, in one conditional write, before the user is written, and given back if the write fails
+ * — so concurrent creations never pass the plan's limit together. Disabled users keep their place
+ * (they can be enabled again at any time, as a paused schedule can be resumed); there is no deleting
+ * a user yet, so nothing else gives one back.
  */
 
 import type { Role } from '../../contract/responses.ts';
@@ -14,8 +20,9 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { domainPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import type { DomainContext, TenantContext } from '../tenancy/domain.ts';
+import { KeptQuota, type QuotaReservation } from '../tenancy/quotas.ts';
 import type { Caller } from './caller.ts';
-import { DirectoryRepository, userFromItem } from './directory-repository.ts';
+import { DirectoryRepository, NameTakenError, userFromItem } from './directory-repository.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.ts';
 import {
   PUBLIC_BUILT_IN_ROLES,
@@ -139,6 +146,7 @@ export function validatePassword(password: string, path = 'password', owner: Pas
 
 export class Directory {
   readonly #store: DirectoryRepository;
+  readonly #userQuota: KeptQuota<'users'>;
   readonly #audit: AuditLog;
   readonly #superAdmins: ReadonlySet<string>;
   readonly #now: () => Date;
@@ -151,6 +159,13 @@ export class Directory {
     this.#audit = options.audit;
     this.#superAdmins = new Set(options.superAdmins ?? []);
     this.#now = options.now ?? (() => new Date());
+    // Counted here, where users are made: the sign-in core serves the users routes and builds no quotas.
+    this.#userQuota = new KeptQuota({
+      table: options.table,
+      counter: 'users',
+      keptIds: (domain) => this.#store.usernames(domain),
+      now: this.#now,
+    });
     this.#roleCacheMs = options.roleCacheMs ?? 5000;
   }
 
@@ -199,6 +214,11 @@ export class Directory {
     return user;
   }
 
+  /** Every user's name, disabled ones too: what the plan's count of users kept counts. */
+  usernames(domain: DomainContext): Promise<string[]> {
+    return this.#store.usernames(domain);
+  }
+
   async listUsers(domain: DomainContext, limit: number, cursor?: string): Promise<Page<User>> {
     const page = await this.#store.listUsers(domain, limit, cursor);
     const items = page.items.map(publicView);
@@ -208,7 +228,8 @@ export class Directory {
   /**
    * Creates a user. `actor` is undefined only for platform seeding, and for a tenant's first admin
    * made by a super-admin from the platform: `by` then names them in the tenant's audit (it said
-   * "system").
+   * "system"). In a tenant it takes one of the plan's places for users (403 `plan-limit` when none
+   * is left), whoever asks: an admin, the free sign-up's first user, a super-admin.
    */
   async createUser(domain: DomainContext, input: NewUser, actor?: Caller, by?: AuditActor): Promise<User> {
     if (!USERNAME_PATTERN.test(input.username)) {
@@ -230,7 +251,9 @@ export class Directory {
   /**
    * A tenant's admin whose password was chosen earlier and kept only as its hash (a conversion of a
    * personal space, ordered before it was paid). Idempotent: the same user with the same hash again
-   * is returned as it is; anyone else of that name is a conflict.
+   * is returned as it is; anyone else of that name is a conflict. Not counted against the plan: it
+   * is made while the space is still free, by the payment that moves it to a paid plan (which counts
+   * no users), and a full space must still be able to convert.
    */
   async createAdminFromHash(
     domain: TenantContext,
@@ -248,7 +271,9 @@ export class Directory {
       if (existing.passwordHash === passwordHash) return publicView(existing);
       throw new ConflictError(`User ${username} already exists`);
     }
-    return this.#putUser(domain, { username, password: '', roles: ['admin'] }, passwordHash, undefined, by);
+    return this.#putUser(domain, { username, password: '', roles: ['admin'] }, passwordHash, undefined, by, {
+      counted: false,
+    });
   }
 
   async #putUser(
@@ -257,18 +282,36 @@ export class Directory {
     passwordHash: string,
     actor?: Caller,
     by?: AuditActor,
+    { counted }: { readonly counted: boolean } = { counted: true },
   ): Promise<User> {
     const now = this.#now().toISOString();
-    const stored = await this.#store.createUser(domain, {
-      username: input.username,
-      passwordHash,
-      roles: [...new Set(input.roles)],
-      superAdmin: domain.kind === 'public' && input.superAdmin === true,
-      consoleTenants: [...(input.consoleTenants ?? [])],
-      disabled: false,
-      createdAt: now,
-      updatedAt: now,
-    });
+    // The plan's place first: a user over the plan's count is never written.
+    const place: QuotaReservation | null =
+      counted && domain.kind === 'tenant' ? await this.#userQuota.reserve(domain, input.username) : null;
+    let stored: StoredUser;
+    try {
+      stored = await this.#store.createUser(domain, {
+        username: input.username,
+        passwordHash,
+        roles: [...new Set(input.roles)],
+        superAdmin: domain.kind === 'public' && input.superAdmin === true,
+        consoleTenants: [...(input.consoleTenants ?? [])],
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
+      });
+    } catch (error) {
+      // The place goes back unless a user of that name holds it: the name was taken (that user is
+      // counted by it), or the write landed though its answer was lost.
+      if (
+        place !== null &&
+        !(error instanceof NameTakenError) &&
+        (await this.#store.getUser(domain, input.username, true)) === null
+      ) {
+        await place.release();
+      }
+      throw error;
+    }
     const user = publicView(stored);
     await this.#audit.record(domain, {
       actor:

@@ -17,8 +17,13 @@
  *
  * The free personal edition's own quotas (docs/decisions/free-edition.md), `null` where a plan has
  * none: runs requested per UTC day (counted atomically when requested, refused with 429 past it),
- * Skills kept (archived ones give their place back), the largest script version, and whether Skills
- * may use HTTP resources at all (refused with 403 when not). Enforced by `quotas.ts`.
+ * Skills kept (archived ones give their place back), users kept (disabled ones count), the largest
+ * script version, and whether Skills may use HTTP resources at all (refused with 403 when not).
+ * Enforced by `quotas.ts`.
+ *
+ * `users`: 3 on the free plan — a personal space is for one person (its owner, the first user), with
+ * room for a second account of their own (an operator-only login for an agent, a test user) and a
+ * guest; a team is what a paid plan is for, and converting the space lifts the limit.
  */
 import { isPlan, type Plan } from '../../contract/tenancy.ts';
 
@@ -42,6 +47,8 @@ export interface PlanLimits {
   readonly runsPerDay: number | null;
   /** Skills a tenant may keep (archived ones do not count); null: no limit. */
   readonly skills: number | null;
+  /** Users a tenant may keep (disabled ones count, as paused schedules do); null: no limit. */
+  readonly users: number | null;
   /** Largest script version, in UTF-8 bytes (never above the platform's own MAX_SCRIPT_BYTES). */
   readonly scriptBytes: number;
   /** Whether Skills may be bound to HTTP resources or call them (`egress`). */
@@ -70,14 +77,16 @@ const FREE_DATA = {
 const FREE_QUOTAS = {
   runsPerDay: 100,
   skills: 10,
+  users: 3,
   scriptBytes: 32 * KIB,
   httpAssets: false,
 } as const;
 
-/** Paid plans: no daily run limit, no Skill limit, the platform's largest script, HTTP resources. */
+/** Paid plans: no daily run limit, no Skill or user limit, the platform's largest script, HTTP resources. */
 const PAID_QUOTAS = {
   runsPerDay: null,
   skills: null,
+  users: null,
   scriptBytes: 256 * KIB,
   httpAssets: true,
 } as const;

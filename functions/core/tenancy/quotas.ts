@@ -2,7 +2,7 @@
  * The plan quotas of a tenant (plans.ts), enforced where they are used and shown with what is left.
  *
  * Counted quotas are one item per counter holding the *set* of what it counts (run ids of one UTC
- * day, the ids of the Skills kept), changed only by single-item conditional writes: a reservation
+ * day, the ids of the Skills, schedules or users kept), changed only by single-item conditional writes: a reservation
  * adds its id if the set is smaller than the limit or already holds it. So concurrent requests can
  * never pass the limit together (the store decides, not a read before a write), a retried request
  * (same run id after an idempotent replay, same Skill) never counts twice, and giving a place back
@@ -41,6 +41,8 @@ export interface PlanUsage {
   readonly runsToday: QuotaView;
   readonly skills: QuotaView;
   readonly schedules: QuotaView;
+  /** Users kept, disabled ones too. */
+  readonly users: QuotaView;
   readonly allows: {
     readonly httpAssets: boolean;
     readonly scriptBytes: number;
@@ -93,14 +95,101 @@ export function assertHttpAssetsAllowed(plan: string, what: string): void {
   });
 }
 
-/** What a plan counts by the ids kept: Skills (not archived) and schedules (paused ones too). */
-export type KeptCounter = 'skills' | 'schedules';
+/** What a plan counts by the ids kept: Skills (not archived), schedules (paused ones too), users (disabled ones too). */
+export type KeptCounter = 'skills' | 'schedules' | 'users';
 
-const KEPT_NAMES: Readonly<Record<KeptCounter, string>> = { skills: 'Skills', schedules: 'schedules' };
+/** The ids a tenant keeps of one counted kind, read from the items themselves. */
+export type KeptIds = (domain: TenantContext) => Promise<readonly string[]>;
+
+const KEPT_NAMES: Readonly<Record<KeptCounter, string>> = {
+  skills: 'Skills',
+  schedules: 'schedules',
+  users: 'users',
+};
 const KEPT_HINTS: Readonly<Record<KeptCounter, string>> = {
   skills: 'archive one to make room',
   schedules: 'delete one to make room',
+  users:
+    'disabled users count too. A personal space is for one person: convert it to a standard tenant for a team',
 };
+
+export interface KeptQuotaOptions<C extends KeptCounter> {
+  readonly table: Table;
+  readonly counter: C;
+  /** Seeds the counter the first time it is needed, and answers the usage view where the plan counts nothing. */
+  readonly keptIds: KeptIds;
+  readonly now?: () => Date;
+}
+
+/**
+ * One quota counted by the ids a tenant keeps (see the module comment). On its own so that what keeps
+ * them can count them where it is built: the directory counts its users in the sign-in core, which
+ * builds no Skills; PlanQuotas holds one of each for the rest and for the usage view.
+ */
+export class KeptQuota<C extends KeptCounter = KeptCounter> {
+  readonly counter: C;
+  readonly #usage: UsageRepository;
+  readonly #now: () => Date;
+  readonly #keptIds: KeptIds;
+
+  constructor(options: KeptQuotaOptions<C>) {
+    this.counter = options.counter;
+    this.#usage = new UsageRepository(options.table);
+    this.#now = options.now ?? (() => new Date());
+    this.#keptIds = options.keptIds;
+  }
+
+  /**
+   * Takes a place among those the plan lets a tenant keep, for `id` (a no-op when it already holds
+   * one). Refused with 403 when every place is taken.
+   */
+  async reserve(domain: TenantContext, id: string): Promise<QuotaReservation> {
+    const counter = this.counter;
+    const limit = planLimits(domain.tenant.plan)[counter];
+    if (limit === null) return NOTHING_RESERVED;
+    const key = usageKey(domain, counter);
+    for (let attempt = 1; attempt <= MAX_SEED_ATTEMPTS; attempt++) {
+      if (await this.#usage.reserveSeeded(key, id, limit))
+        return { release: () => this.#usage.remove(key, id) };
+      const count = await this.#usage.counter(key);
+      // Seeded by another request since this one tried, with room left: try again.
+      if (count?.seeded === true && count.size < limit) continue;
+      if (count?.seeded === true) {
+        throw new PlanLimitError(
+          `The ${domain.tenant.plan} plan keeps at most ${limit} ${KEPT_NAMES[counter]}; ${KEPT_HINTS[counter]}`,
+          { extra: { plan: domain.tenant.plan, quota: counter, limit, remaining: 0 } },
+        );
+      }
+      await this.#seed(domain, key);
+    }
+    throw new QuotaExceededError(`The count of ${KEPT_NAMES[counter]} kept changing; retry`);
+  }
+
+  /** Gives a place back (a Skill archived, a schedule deleted, a creation that failed). */
+  async release(domain: TenantContext, id: string): Promise<void> {
+    if (planLimits(domain.tenant.plan)[this.counter] === null) return;
+    await this.#usage.remove(usageKey(domain, this.counter), id);
+  }
+
+  /** How many the tenant keeps: the counter where the plan counts them, else the items themselves. */
+  async used(domain: TenantContext): Promise<number> {
+    const counted =
+      planLimits(domain.tenant.plan)[this.counter] === null
+        ? null
+        : await this.#usage.counter(usageKey(domain, this.counter));
+    return counted?.size ?? (await this.#keptIds(domain)).length;
+  }
+
+  /**
+   * The first count of what a tenant keeps (a tenant that kept Skills, schedules or users before its
+   * plan counted them): written only if no one wrote it meanwhile, from what it keeps now. Every
+   * creation after it goes through the counter.
+   */
+  async #seed(domain: TenantContext, key: Key): Promise<void> {
+    // Seeded by another request meanwhile: its count holds.
+    await this.#usage.seed(key, await this.#keptIds(domain), this.#now().toISOString());
+  }
+}
 
 export interface PlanQuotasOptions {
   readonly table: Table;
@@ -109,18 +198,24 @@ export interface PlanQuotasOptions {
    * The ids a tenant keeps of each counted kind, read from the items themselves: seeds a counter
    * the first time it is needed, and answers the usage view where the plan counts nothing.
    */
-  readonly keptIds: Readonly<Record<KeptCounter, (domain: TenantContext) => Promise<readonly string[]>>>;
+  readonly keptIds: Readonly<Record<KeptCounter, KeptIds>>;
 }
 
 export class PlanQuotas {
   readonly #usage: UsageRepository;
   readonly #now: () => Date;
-  readonly #keptIds: PlanQuotasOptions['keptIds'];
+  readonly #kept: { readonly [C in KeptCounter]: KeptQuota<C> };
 
   constructor(options: PlanQuotasOptions) {
-    this.#usage = new UsageRepository(options.table);
+    const { table, keptIds } = options;
+    this.#usage = new UsageRepository(table);
     this.#now = options.now ?? (() => new Date());
-    this.#keptIds = options.keptIds;
+    const now = this.#now;
+    this.#kept = {
+      skills: new KeptQuota({ table, now, counter: 'skills', keptIds: keptIds.skills }),
+      schedules: new KeptQuota({ table, now, counter: 'schedules', keptIds: keptIds.schedules }),
+      users: new KeptQuota({ table, now, counter: 'users', keptIds: keptIds.users }),
+    };
   }
 
   /**
@@ -163,47 +258,27 @@ export class PlanQuotas {
   }
 
   /**
-   * Takes a place among the Skills or schedules the plan lets a tenant keep, for `id` (a no-op when
-   * it already holds one). Refused with 403 when every place is taken.
+   * Takes a place among the Skills, schedules or users the plan lets a tenant keep, for `id` (a no-op
+   * when it already holds one). Refused with 403 when every place is taken.
    */
-  async reserveKept(domain: TenantContext, counter: KeptCounter, id: string): Promise<QuotaReservation> {
-    const limit = planLimits(domain.tenant.plan)[counter];
-    if (limit === null) return NOTHING_RESERVED;
-    const key = usageKey(domain, counter);
-    for (let attempt = 1; attempt <= MAX_SEED_ATTEMPTS; attempt++) {
-      if (await this.#usage.reserveSeeded(key, id, limit))
-        return { release: () => this.#usage.remove(key, id) };
-      const count = await this.#usage.counter(key);
-      // Seeded by another request since this one tried, with room left: try again.
-      if (count?.seeded === true && count.size < limit) continue;
-      if (count?.seeded === true) {
-        throw new PlanLimitError(
-          `The ${domain.tenant.plan} plan keeps at most ${limit} ${KEPT_NAMES[counter]}; ${KEPT_HINTS[counter]}`,
-          { extra: { plan: domain.tenant.plan, quota: counter, limit, remaining: 0 } },
-        );
-      }
-      await this.#seed(domain, counter, key);
-    }
-    throw new QuotaExceededError(`The count of ${KEPT_NAMES[counter]} kept changing; retry`);
+  reserveKept(domain: TenantContext, counter: KeptCounter, id: string): Promise<QuotaReservation> {
+    return this.#kept[counter].reserve(domain, id);
   }
 
   /** Gives a place back (a Skill archived, a schedule deleted, a creation that failed). */
-  async releaseKept(domain: TenantContext, counter: KeptCounter, id: string): Promise<void> {
-    if (planLimits(domain.tenant.plan)[counter] === null) return;
-    await this.#usage.remove(usageKey(domain, counter), id);
+  releaseKept(domain: TenantContext, counter: KeptCounter, id: string): Promise<void> {
+    return this.#kept[counter].release(domain, id);
   }
 
   /** The plan, each quota with what is left, and what the plan allows. */
   async usage(domain: TenantContext): Promise<PlanUsage> {
     const limits: PlanLimits = planLimits(domain.tenant.plan);
     const now = this.#now();
-    const kept = async (counter: KeptCounter) =>
-      (limits[counter] === null ? null : await this.#counted(usageKey(domain, counter))) ??
-      (await this.#keptIds[counter](domain)).length;
-    const [runs, skills, schedules] = await Promise.all([
+    const [runs, skills, schedules, users] = await Promise.all([
       this.#counted(usageKey(domain, 'runs', utcDay(now))),
-      kept('skills'),
-      kept('schedules'),
+      this.#kept.skills.used(domain),
+      this.#kept.schedules.used(domain),
+      this.#kept.users.used(domain),
     ]);
     return {
       plan: domain.tenant.plan,
@@ -212,6 +287,7 @@ export class PlanQuotas {
       runsToday: limits.runsPerDay === null ? view(runs ?? 0, null) : view(runs ?? 0, limits.runsPerDay),
       skills: view(skills, limits.skills),
       schedules: view(schedules, limits.schedules),
+      users: view(users, limits.users),
       allows: {
         httpAssets: limits.httpAssets,
         scriptBytes: limits.scriptBytes,
@@ -226,15 +302,5 @@ export class PlanQuotas {
   /** The size of a counter's set, or null when the counter does not exist. */
   async #counted(key: Key): Promise<number | null> {
     return (await this.#usage.counter(key))?.size ?? null;
-  }
-
-  /**
-   * The first count of what a tenant keeps (a tenant that kept Skills or schedules before its plan
-   * counted them): written only if no one wrote it meanwhile, from what it keeps now. Every creation
-   * after it goes through the counter.
-   */
-  async #seed(domain: TenantContext, counter: KeptCounter, key: Key): Promise<void> {
-    // Seeded by another request meanwhile: its count holds.
-    await this.#usage.seed(key, await this.#keptIds[counter](domain), this.#now().toISOString());
   }
 }

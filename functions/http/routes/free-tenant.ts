@@ -26,6 +26,7 @@ const usageSchema = z
     runsToday: quotaSchema,
     skills: quotaSchema,
     schedules: quotaSchema,
+    users: quotaSchema.meta({ description: 'Users kept, disabled ones too' }),
     allows: z.looseObject({
       httpAssets: z.boolean(),
       scriptBytes: z.number(),

@@ -52,7 +52,7 @@ function freeSpace(id: string): TenantContext {
   };
 }
 
-const nothingKept = { skills: async () => [], schedules: async () => [] };
+const nothingKept = { skills: async () => [], schedules: async () => [], users: async () => [] };
 
 beforeAll(async () => {
   services = await startLocalServices({ dataDir: null, visibilityTimeoutSeconds: null });
