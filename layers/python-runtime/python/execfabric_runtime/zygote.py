@@ -128,7 +128,14 @@ class Zygote:
         return self.uid_base + host_pid if self.own_uids else osutil.NOBODY
 
     def _become_job(
-        self, token: str, job_r: int, result_w: int, out_w: int, err_w: int, handoff: int | None
+        self,
+        token: str,
+        job_r: int,
+        result_w: int,
+        out_w: int,
+        err_w: int,
+        handoff: int | None,
+        held: set[signal.Signals],
     ) -> NoReturn:
         """Runs in the freshly forked child; never returns. The child stays privileged until its job
         arrives (`child.serve` applies the job's limits, then drops), so that the namespaces, tmpfs
@@ -141,6 +148,7 @@ class Zygote:
             # the userns rung) must not end it. Its job gets the defaults back (`JobSetup.enter`).
             for sig in IDLE_IGNORED:
                 signal.signal(sig, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             null = os.open("/dev/null", os.O_RDONLY)
             os.dup2(null, 0)
             os.dup2(out_w, 1)
@@ -207,11 +215,16 @@ class Zygote:
         if self.uptime is not None:
             containment.refresh_uptime(self.uptime)
         gc.freeze()  # keep the collector off the shared heap in the child (no copy-on-write storms)
+        # Held back across the fork: until the child ignores them (`_become_job`), one sent by a job of
+        # the same uid (the userns rung: `kill(-1, SIGHUP)`) ended the next job's child before it ever
+        # ran. Pending in the child, they are discarded once ignored; the zygote gets its own after.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, IDLE_IGNORED)
         pid = os.fork()
         if pid == 0:
             self._become_job(
-                token, job_r, result_w, out_w, err_w, None if child_handoff is None else child_handoff.fileno()
+                token, job_r, result_w, out_w, err_w, None if child_handoff is None else child_handoff.fileno(), held
             )
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         for fd in (job_r, result_w, out_w, err_w):
             os.close(fd)
         if child_handoff is not None:
