@@ -199,6 +199,14 @@ export class Directory {
     return user;
   }
 
+  /**
+   * Whether the acting caller may manage `user` (read as it is now), as manageableUser decides: for
+   * lists that show only what the caller may manage, without an error per user left out.
+   */
+  async mayManage(domain: DomainContext, user: StoredUser, actor: Caller): Promise<boolean> {
+    return (await this.#unmanageable(domain, user, actor)) === null;
+  }
+
   async listUsers(domain: DomainContext, limit: number, cursor?: string): Promise<Page<User>> {
     const page = await this.#store.listUsers(domain, limit, cursor);
     const items = page.items.map(publicView);
@@ -502,16 +510,24 @@ export class Directory {
 
   /** A user may be changed only by someone holding at least everything that user holds. */
   async #checkManageable(domain: DomainContext, target: StoredUser, actor: Caller): Promise<void> {
+    const refusal = await this.#unmanageable(domain, target, actor);
+    if (refusal !== null) throw refusal;
+  }
+
+  /** Why `actor` may not manage `target` (see #checkManageable), or null when they may. */
+  async #unmanageable(
+    domain: DomainContext,
+    target: StoredUser,
+    actor: Caller,
+  ): Promise<ForbiddenError | null> {
     if (this.isSuperAdmin(domain, target) && !actor.superAdmin) {
-      throw new ForbiddenError('Only a super-admin can change a super-admin');
+      return new ForbiddenError('Only a super-admin can change a super-admin');
     }
     const held = await this.permissionsOf(domain, target.roles);
     const missing = [...held].filter((permission) => !actor.permissions.has(permission));
-    if (missing.length > 0) {
-      throw new ForbiddenError(
-        `You cannot change a user who holds permissions you lack: ${missing.join(', ')}`,
-      );
-    }
+    return missing.length > 0
+      ? new ForbiddenError(`You cannot change a user who holds permissions you lack: ${missing.join(', ')}`)
+      : null;
   }
 
   #checkSuperAdminGrant(domain: DomainContext, actor: Caller | undefined): void {
