@@ -2,9 +2,10 @@
  * Users and roles of a domain. Built-in roles are fixed (permissions.ts); custom roles are stored
  * per domain. Nobody can grant what they do not hold: a role assignment or a custom role is refused
  * when it carries a permission the acting caller lacks, and nobody can change (re-password,
- * disable, re-role) a user holding a permission the acting caller lacks. Super-admin status exists only in the public
- * domain and only as an explicit marker or a configured username — never from a name, an id or the
- * order of creation.
+ * disable, re-role) a user, or change or delete a custom role, holding a permission the acting
+ * caller lacks. A role still held by a user is not deleted. Super-admin status exists only in the
+ * public domain and only as an explicit marker or a configured username — never from a name, an id
+ * or the order of creation.
  */
 
 import type { Role } from '../../contract/responses.ts';
@@ -15,7 +16,12 @@ import { domainPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import type { DomainContext, TenantContext } from '../tenancy/domain.ts';
 import type { Caller } from './caller.ts';
-import { DirectoryRepository, userFromItem } from './directory-repository.ts';
+import {
+  DirectoryRepository,
+  NameTakenError,
+  type StoredRole,
+  userFromItem,
+} from './directory-repository.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.ts';
 import {
   PUBLIC_BUILT_IN_ROLES,
@@ -135,6 +141,10 @@ export function validatePassword(password: string, path = 'password', owner: Pas
       },
     ]);
   }
+}
+
+function usersCount(count: number): string {
+  return count === 1 ? '1 user' : `${count} users`;
 }
 
 export class Directory {
@@ -414,7 +424,20 @@ export class Directory {
     if (missing.length > 0) {
       throw new ForbiddenError(`You cannot grant permissions you do not hold: ${missing.join(', ')}`);
     }
-    const before = await this.#store.getRole(domain, input.name);
+    const before = mode === 'update' ? await this.#heldRole(domain, input.name, actor, 'change') : null;
+    // A name still held by users (left by a role deleted before deleting checked its holders, or
+    // assigned as it was deleted) would hand the new role's permissions to them unasked.
+    if (mode === 'create') {
+      if ((await this.#store.getRole(domain, input.name)) !== null)
+        throw new NameTakenError(`Role ${input.name} already exists`);
+      const holders = await this.#store.countHolders(domain, input.name);
+      if (holders > 0) {
+        throw new ConflictError(
+          `${usersCount(holders)} still ${holders === 1 ? 'holds' : 'hold'} a role named ${input.name}, deleted earlier; take it from them first`,
+          { extra: { holders } },
+        );
+      }
+    }
     const now = this.#now().toISOString();
     const role: Role = {
       name: input.name,
@@ -422,7 +445,12 @@ export class Directory {
       builtIn: false,
       description: input.description ?? '',
     };
-    await this.#store.putRole(domain, role, now, mode);
+    await this.#store.putRole(
+      domain,
+      role,
+      now,
+      before === null ? { create: true } : { expectedUpdatedAt: before.updatedAt },
+    );
     this.#roleCache.delete(`${domainPk(domain)}|${input.name}`);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
@@ -436,16 +464,58 @@ export class Directory {
     return role;
   }
 
+  /**
+   * Deletes a custom role: only someone holding every permission it holds, and only once no user
+   * holds it (409 naming how many do), so a deleted role never lingers on a user, to hand its
+   * permissions to whatever role is created later under its name.
+   */
   async deleteRole(domain: DomainContext, name: string, actor: Caller): Promise<void> {
     const builtIns = domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
     if (name in builtIns) throw new ConflictError(`${name} is a built-in role and cannot be deleted`);
-    await this.#store.deleteRole(domain, name);
+    const role = await this.#heldRole(domain, name, actor, 'delete');
+    // Residual race: a user given the role between this count and the delete below keeps its name
+    // (assignment checks the role exists before its own write, with no transaction across both; the
+    // local DynamoDB has none). It then grants nothing, and creating a role of that name is refused
+    // while anyone holds it, so the name cannot come back to life on them.
+    const holders = await this.#store.countHolders(domain, name);
+    if (holders > 0) {
+      throw new ConflictError(
+        `Role ${name} is held by ${usersCount(holders)}; take it from them first, then delete it`,
+        { extra: { holders } },
+      );
+    }
+    // The role must still be as checked: permissions added meanwhile would be deleted unchecked.
+    await this.#store.deleteRole(domain, name, role.updatedAt);
     this.#roleCache.delete(`${domainPk(domain)}|${name}`);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'role.deleted',
       target: `role:${name}`,
+      details: { permissions: role.permissions },
     });
+  }
+
+  /**
+   * A custom role as it is now, which the actor may change or delete: they hold every permission it
+   * holds now (it was only the new set that was checked on a change, and nothing on a deletion, so a
+   * role manager could strip or delete roles granting what they lack).
+   */
+  async #heldRole(
+    domain: DomainContext,
+    name: string,
+    actor: Caller,
+    action: 'change' | 'delete',
+  ): Promise<StoredRole> {
+    const role = ROLE_NAME_PATTERN.test(name) ? await this.#store.getRole(domain, name) : null;
+    if (role === null) throw new NotFoundError(`Role ${name} not found`);
+    const missing = role.permissions.filter((permission) => !actor.permissions.has(permission));
+    if (missing.length > 0) {
+      throw new ForbiddenError(
+        `You cannot ${action} a role that holds permissions you lack: ${missing.join(', ')}`,
+        { extra: { permissions: missing } },
+      );
+    }
+    return role;
   }
 
   /** The permissions a set of role names grants in a domain (unknown roles grant nothing). */
