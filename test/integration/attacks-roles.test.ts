@@ -105,13 +105,25 @@ describe('a role manager and roles holding more than they do', () => {
   });
 
   it('answers odd, built-in and missing names with a problem, never a 500', async () => {
-    for (const name of ['a%2Fb', 'a%00b', 'A'.repeat(300), 'x'.repeat(41)]) {
+    for (const name of [
+      'constructor',
+      '__proto__',
+      'toString',
+      'a%2Fb',
+      'a%00b',
+      'A'.repeat(300),
+      'x'.repeat(41),
+    ]) {
       expectProblem(await rita('DELETE', `/api/roles/${name}`), [404, 422], name);
       expectProblem(await rita('PUT', `/api/roles/${name}`, { permissions: [] }), [404, 422], name);
     }
     expectProblem(await rita('DELETE', `/api/roles/${roleName('nope')}`), 404);
     expectProblem(await rita('PUT', `/api/roles/${roleName('nope')}`, { permissions: [] }), 404);
     expectProblem(await alice('DELETE', '/api/roles/admin'), 409);
+    // `constructor` is no built-in role (it was, as a key of a plain object): only missing.
+    const notBuiltIn = await alice('DELETE', '/api/roles/constructor');
+    expectProblem(notBuiltIn, 404);
+    expect(notBuiltIn.body.detail).not.toContain('built-in');
   });
 });
 

@@ -143,6 +143,16 @@ export function validatePassword(password: string, path = 'password', owner: Pas
   }
 }
 
+/**
+ * The built-in roles of each domain kind, by name. A Map, since the name comes from the client: as
+ * a plain object's key, `constructor` was a built-in role (`in` sees the prototype), so
+ * `DELETE /api/roles/constructor` answered that it could not be deleted.
+ */
+const BUILT_IN_ROLES: Readonly<Record<DomainContext['kind'], ReadonlyMap<string, readonly string[]>>> = {
+  public: new Map(Object.entries(PUBLIC_BUILT_IN_ROLES)),
+  tenant: new Map(Object.entries(TENANT_BUILT_IN_ROLES)),
+};
+
 function usersCount(count: number): string {
   return count === 1 ? '1 user' : `${count} users`;
 }
@@ -386,9 +396,7 @@ export class Directory {
 
   /** Built-in roles of the domain kind, then the domain's custom roles. */
   async listRoles(domain: DomainContext): Promise<Role[]> {
-    const builtIn = Object.entries(
-      domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES,
-    ).map(
+    const builtIn = [...BUILT_IN_ROLES[domain.kind]].map(
       ([name, permissions]): Role => ({
         name,
         permissions,
@@ -410,8 +418,7 @@ export class Directory {
         { path: 'name', message: 'a-z, 0-9 and hyphens, 2-40 characters' },
       ]);
     }
-    const builtIns = domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
-    if (input.name in builtIns)
+    if (BUILT_IN_ROLES[domain.kind].has(input.name))
       throw new ConflictError(`${input.name} is a built-in role and cannot be changed`);
     const known = new Set(this.allPermissions(domain));
     const unknown = input.permissions.filter((permission) => !known.has(permission));
@@ -470,8 +477,8 @@ export class Directory {
    * permissions to whatever role is created later under its name.
    */
   async deleteRole(domain: DomainContext, name: string, actor: Caller): Promise<void> {
-    const builtIns = domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
-    if (name in builtIns) throw new ConflictError(`${name} is a built-in role and cannot be deleted`);
+    if (BUILT_IN_ROLES[domain.kind].has(name))
+      throw new ConflictError(`${name} is a built-in role and cannot be deleted`);
     const role = await this.#heldRole(domain, name, actor, 'delete');
     // Residual race: a user given the role between this count and the delete below keeps its name
     // (assignment checks the role exists before its own write, with no transaction across both; the
@@ -520,12 +527,11 @@ export class Directory {
 
   /** The permissions a set of role names grants in a domain (unknown roles grant nothing). */
   async permissionsOf(domain: DomainContext, roles: readonly string[]): Promise<Set<string>> {
-    const builtIns: Readonly<Record<string, readonly string[]>> =
-      domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
+    const builtIns = BUILT_IN_ROLES[domain.kind];
     const granted = new Set<string>();
     const custom: string[] = [];
     for (const role of roles) {
-      const fixed = builtIns[role];
+      const fixed = builtIns.get(role);
       if (fixed !== undefined) for (const permission of fixed) granted.add(permission);
       else custom.push(role);
     }
