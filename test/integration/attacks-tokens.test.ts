@@ -381,3 +381,94 @@ describe("a user admin lists and revokes a user's tokens", () => {
     expect(await statusOf(zed.token)).toBe(200);
   });
 });
+
+describe("a user admin and other users' AI clients", () => {
+  /** A client of the user signed in as `session`: its id and token. */
+  async function client(session: string): Promise<{ id: string; token: string }> {
+    const created = await caller(t, HOSTS.acme, session)('POST', '/api/mcp-clients', {
+      name: unique('client'),
+      tags: ['none'],
+    });
+    expect(created.status, created.text).toBe(201);
+    return { id: String(created.body.id), token: String(created.body.token) };
+  }
+
+  async function idsListedFor(session: string): Promise<string[]> {
+    const listed = await caller(t, HOSTS.acme, session)('GET', '/api/mcp-clients');
+    expect(listed.status, listed.text).toBe(200);
+    return listed.body.items.map((item: { id: string }) => item.id);
+  }
+
+  it('lets a user admin with fewer permissions neither list, read nor revoke an admin’s client', async () => {
+    // Any holder of user:manage saw, read and revoked every client of the tenant, an admin's too.
+    const role = `clientmgr-${Math.random().toString(36).slice(2, 8)}`;
+    const made = await alice('POST', '/api/roles', {
+      name: role,
+      permissions: ['user:manage', 'mcp:connect', 'skill:read', 'skill:run', 'token:create'],
+    });
+    expect(made.status, made.text).toBe(201);
+    const ursula = await operator([role]);
+    const kim = await operator(['admin']);
+    const kims = await client(kim.session);
+    const asUrsula = caller(t, HOSTS.acme, ursula.session);
+
+    expect(await idsListedFor(ursula.session)).not.toContain(kims.id);
+    for (const path of [`/api/mcp-clients/${kims.id}`, `/api/mcp-clients/${kims.id}/calls`]) {
+      const read = await asUrsula('GET', path);
+      expectProblem(read, 403, path);
+      // Refused without a word of the client itself.
+      expect(read.text).not.toContain(kims.token.slice(4, 20));
+    }
+    expectProblem(await asUrsula('DELETE', `/api/mcp-clients/${kims.id}`), 403);
+    expectProblem(await asUrsula('PATCH', `/api/mcp-clients/${kims.id}`, { name: 'taken' }), 403);
+    // Nor through an access token of hers: it holds no more than she does.
+    const pat = await newToken(ursula.session, ['user:manage', 'skill:read']);
+    expectProblem(await caller(t, HOSTS.acme, pat)('DELETE', `/api/mcp-clients/${kims.id}`), 403);
+    expect(await mcpStatusOf(kims.token)).toBe(200);
+    expect(
+      (await caller(t, HOSTS.acme, kim.session)('GET', `/api/mcp-clients/${kims.id}`)).body.revoked,
+    ).toBe(false);
+    // The admin, who holds everything kim holds, still sees it.
+    expect(await idsListedFor(kim.session)).toContain(kims.id);
+
+    // A user admin who may manage the owner (one holding no more than they do) still sees, reads
+    // and revokes, as the AI clients page does; and anyone their own.
+    const peer = await operator([role]);
+    const peers = await client(peer.session);
+    const ursulas = await client(ursula.session);
+    const shown = await idsListedFor(ursula.session);
+    expect(shown).toEqual(expect.arrayContaining([peers.id, ursulas.id]));
+    expect(shown).not.toContain(kims.id);
+    expect((await asUrsula('GET', `/api/mcp-clients/${peers.id}`)).status).toBe(200);
+    expect((await asUrsula('GET', `/api/mcp-clients/${peers.id}/calls`)).status).toBe(200);
+    expect((await asUrsula('DELETE', `/api/mcp-clients/${peers.id}`)).status).toBe(204);
+    expect(await mcpStatusOf(peers.token)).toBe(401);
+    expect((await asUrsula('DELETE', `/api/mcp-clients/${ursulas.id}`)).status).toBe(204);
+    expect(await mcpStatusOf(kims.token)).toBe(200);
+  });
+
+  it('lets a user admin holding only user:manage see no client of a user holding more', async () => {
+    // The report's repro: a role of user:manage alone, and alice's own client.
+    const role = `usermgr-${Math.random().toString(36).slice(2, 8)}`;
+    expect((await alice('POST', '/api/roles', { name: role, permissions: ['user:manage'] })).status).toBe(
+      201,
+    );
+    // She holds no token:create, so no operator() of hers.
+    const username = unique('ursula')
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]/g, '-');
+    const made = await alice('POST', '/api/users', { username, password: `${username}-pw`, roles: [role] });
+    expect(made.status, made.text).toBe(201);
+    const session = await t.login(HOSTS.acme, username, `${username}-pw`);
+    const alices = await client(await t.login(HOSTS.acme, 'alice'));
+    const asUrsula = caller(t, HOSTS.acme, session);
+    expect(await idsListedFor(session)).not.toContain(alices.id);
+    expectProblem(await asUrsula('GET', `/api/mcp-clients/${alices.id}`), 403);
+    expectProblem(await asUrsula('GET', `/api/mcp-clients/${alices.id}/calls`), 403);
+    expectProblem(await asUrsula('DELETE', `/api/mcp-clients/${alices.id}`), 403);
+    expect(await mcpStatusOf(alices.token)).toBe(200);
+    // And a client id that is no client at all is missing, not refused.
+    expectProblem(await asUrsula('GET', `/api/mcp-clients/${'0'.repeat(16)}`), 404);
+    expect((await alice('DELETE', `/api/mcp-clients/${alices.id}`)).status).toBe(204);
+  });
+});

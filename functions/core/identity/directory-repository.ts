@@ -2,12 +2,11 @@
  * Where a domain's users (`USER#<username>`) and custom roles (`ROLE#<name>`) are stored, in the
  * domain's own partition. Every DynamoDB call of the directory is here; items are parsed at this
  * boundary and a write refused by its condition comes out as a typed error (a name taken, a user
- * changed since it was read, a role gone). Who may create, change or grant what stays in
- * directory.ts.
+ * or a role changed since it was read). Who may create, change or grant what stays in directory.ts.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, queryAll, type Table } from '../db.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
+import { ConflictError } from '../errors.ts';
 import { domainPk, ITEM_TYPE, itemKey, type Key, TAG, typePrefix } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import { deleteItem, putItem, updateItem } from '../store/conditional.ts';
@@ -23,6 +22,18 @@ export class UserChangedError extends ConflictError {
   constructor(username: string, options: { cause?: unknown } = {}) {
     super(`User ${username} changed concurrently; retry`, options);
   }
+}
+
+/** A role changed (or was deleted) between its read and this write. Still a 409. */
+export class RoleChangedError extends ConflictError {
+  constructor(name: string, options: { cause?: unknown } = {}) {
+    super(`Role ${name} changed concurrently; retry`, options);
+  }
+}
+
+/** A custom role as stored: with the instant it was last written, what a change of it is conditioned on. */
+export interface StoredRole extends Role {
+  readonly updatedAt: string;
 }
 
 export function userFromItem(item: Record<string, unknown>): StoredUser {
@@ -180,11 +191,31 @@ export class DirectoryRepository {
     return roles;
   }
 
-  async getRole(domain: DomainContext, name: string): Promise<Role | null> {
+  async getRole(domain: DomainContext, name: string): Promise<StoredRole | null> {
     const result = await this.#table.client.send(
       new GetCommand({ TableName: this.#table.name, Key: roleKey(domain, name), ConsistentRead: true }),
     );
-    return result.Item === undefined ? null : roleFromItem(result.Item);
+    const item = result.Item;
+    return item === undefined ? null : { ...roleFromItem(item), updatedAt: String(item.updatedAt ?? '') };
+  }
+
+  /**
+   * How many of the domain's users hold a role of this name, read as they are now (every user item
+   * is read: this is for the rare change of a role, not for a request path).
+   */
+  async countHolders(domain: DomainContext, name: string): Promise<number> {
+    let holders = 0;
+    for await (const _ of queryAll(this.#table, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      FilterExpression: 'contains(#roles, :role)',
+      ProjectionExpression: 'PK',
+      ExpressionAttributeNames: { '#roles': 'roles' },
+      ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.user), ':role': name },
+      ConsistentRead: true,
+    })) {
+      holders += 1;
+    }
+    return holders;
   }
 
   /** The custom roles of these names that exist (names distinct; at most 100). */
@@ -201,26 +232,45 @@ export class DirectoryRepository {
     return found;
   }
 
-  /** Creates a role (a name taken: NameTakenError) or replaces one (none: NotFoundError). */
-  async putRole(domain: DomainContext, role: Role, at: string, mode: 'create' | 'update'): Promise<void> {
+  /**
+   * Creates a role (a name taken: NameTakenError), or replaces one still as it was written at
+   * `expectedUpdatedAt` (gone or changed since: RoleChangedError).
+   */
+  async putRole(
+    domain: DomainContext,
+    role: Role,
+    at: string,
+    mode: { readonly create: true } | { readonly expectedUpdatedAt: string },
+  ): Promise<void> {
+    const create = 'create' in mode;
     await putItem(
       this.#table,
       {
         Item: { ...roleKey(domain, role.name), type: ITEM_TYPE.role, ...role, updatedAt: at },
-        ConditionExpression: mode === 'create' ? 'attribute_not_exists(PK)' : 'attribute_exists(PK)',
+        ...(create
+          ? { ConditionExpression: 'attribute_not_exists(PK)' }
+          : {
+              ConditionExpression: 'updatedAt = :expected',
+              ExpressionAttributeValues: { ':expected': mode.expectedUpdatedAt },
+            }),
       },
       (error) =>
-        mode === 'create'
+        create
           ? new NameTakenError(`Role ${role.name} already exists`, { cause: error })
-          : new NotFoundError(`Role ${role.name} not found`, { cause: error }),
+          : new RoleChangedError(role.name, { cause: error }),
     );
   }
 
-  async deleteRole(domain: DomainContext, name: string): Promise<void> {
+  /** Deletes a role still as it was written at `expectedUpdatedAt` (gone or changed since: RoleChangedError). */
+  async deleteRole(domain: DomainContext, name: string, expectedUpdatedAt: string): Promise<void> {
     await deleteItem(
       this.#table,
-      { Key: roleKey(domain, name), ConditionExpression: 'attribute_exists(PK)' },
-      (error) => new NotFoundError(`Role ${name} not found`, { cause: error }),
+      {
+        Key: roleKey(domain, name),
+        ConditionExpression: 'updatedAt = :expected',
+        ExpressionAttributeValues: { ':expected': expectedUpdatedAt },
+      },
+      (error) => new RoleChangedError(name, { cause: error }),
     );
   }
 }

@@ -2,9 +2,10 @@
  * Users and roles of a domain. Built-in roles are fixed (permissions.ts); custom roles are stored
  * per domain. Nobody can grant what they do not hold: a role assignment or a custom role is refused
  * when it carries a permission the acting caller lacks, and nobody can change (re-password,
- * disable, re-role) a user holding a permission the acting caller lacks. Super-admin status exists only in the public
- * domain and only as an explicit marker or a configured username — never from a name, an id or the
- * order of creation.
+ * disable, re-role) a user, or change or delete a custom role, holding a permission the acting
+ * caller lacks. A role still held by a user is not deleted. Super-admin status exists only in the
+ * public domain and only as an explicit marker or a configured username — never from a name, an id
+ * or the order of creation.
  *
  * A tenant's users are counted against its plan (`users`, tenancy/plans.ts): a place is taken by
  * username, in one conditional write, before the user is written, and given back if the write fails
@@ -22,7 +23,12 @@ import type { Page } from '../pagination.ts';
 import type { DomainContext, TenantContext } from '../tenancy/domain.ts';
 import { KeptQuota, type QuotaReservation } from '../tenancy/quotas.ts';
 import type { Caller } from './caller.ts';
-import { DirectoryRepository, NameTakenError, userFromItem } from './directory-repository.ts';
+import {
+  DirectoryRepository,
+  NameTakenError,
+  type StoredRole,
+  userFromItem,
+} from './directory-repository.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.ts';
 import {
   PUBLIC_BUILT_IN_ROLES,
@@ -144,6 +150,20 @@ export function validatePassword(password: string, path = 'password', owner: Pas
   }
 }
 
+/**
+ * The built-in roles of each domain kind, by name. A Map, since the name comes from the client: as
+ * a plain object's key, `constructor` was a built-in role (`in` sees the prototype), so
+ * `DELETE /api/roles/constructor` answered that it could not be deleted.
+ */
+const BUILT_IN_ROLES: Readonly<Record<DomainContext['kind'], ReadonlyMap<string, readonly string[]>>> = {
+  public: new Map(Object.entries(PUBLIC_BUILT_IN_ROLES)),
+  tenant: new Map(Object.entries(TENANT_BUILT_IN_ROLES)),
+};
+
+function usersCount(count: number): string {
+  return count === 1 ? '1 user' : `${count} users`;
+}
+
 export class Directory {
   readonly #store: DirectoryRepository;
   readonly #userQuota: KeptQuota<'users'>;
@@ -217,6 +237,14 @@ export class Directory {
   /** Every user's name, disabled ones too: what the plan's count of users kept counts. */
   usernames(domain: DomainContext): Promise<string[]> {
     return this.#store.usernames(domain);
+  }
+
+  /**
+   * Whether the acting caller may manage `user` (read as it is now), as manageableUser decides: for
+   * lists that show only what the caller may manage, without an error per user left out.
+   */
+  async mayManage(domain: DomainContext, user: StoredUser, actor: Caller): Promise<boolean> {
+    return (await this.#unmanageable(domain, user, actor)) === null;
   }
 
   async listUsers(domain: DomainContext, limit: number, cursor?: string): Promise<Page<User>> {
@@ -411,9 +439,7 @@ export class Directory {
 
   /** Built-in roles of the domain kind, then the domain's custom roles. */
   async listRoles(domain: DomainContext): Promise<Role[]> {
-    const builtIn = Object.entries(
-      domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES,
-    ).map(
+    const builtIn = [...BUILT_IN_ROLES[domain.kind]].map(
       ([name, permissions]): Role => ({
         name,
         permissions,
@@ -435,8 +461,7 @@ export class Directory {
         { path: 'name', message: 'a-z, 0-9 and hyphens, 2-40 characters' },
       ]);
     }
-    const builtIns = domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
-    if (input.name in builtIns)
+    if (BUILT_IN_ROLES[domain.kind].has(input.name))
       throw new ConflictError(`${input.name} is a built-in role and cannot be changed`);
     const known = new Set(this.allPermissions(domain));
     const unknown = input.permissions.filter((permission) => !known.has(permission));
@@ -449,7 +474,20 @@ export class Directory {
     if (missing.length > 0) {
       throw new ForbiddenError(`You cannot grant permissions you do not hold: ${missing.join(', ')}`);
     }
-    const before = await this.#store.getRole(domain, input.name);
+    const before = mode === 'update' ? await this.#heldRole(domain, input.name, actor, 'change') : null;
+    // A name still held by users (left by a role deleted before deleting checked its holders, or
+    // assigned as it was deleted) would hand the new role's permissions to them unasked.
+    if (mode === 'create') {
+      if ((await this.#store.getRole(domain, input.name)) !== null)
+        throw new NameTakenError(`Role ${input.name} already exists`);
+      const holders = await this.#store.countHolders(domain, input.name);
+      if (holders > 0) {
+        throw new ConflictError(
+          `${usersCount(holders)} still ${holders === 1 ? 'holds' : 'hold'} a role named ${input.name}, deleted earlier; take it from them first`,
+          { extra: { holders } },
+        );
+      }
+    }
     const now = this.#now().toISOString();
     const role: Role = {
       name: input.name,
@@ -457,7 +495,12 @@ export class Directory {
       builtIn: false,
       description: input.description ?? '',
     };
-    await this.#store.putRole(domain, role, now, mode);
+    await this.#store.putRole(
+      domain,
+      role,
+      now,
+      before === null ? { create: true } : { expectedUpdatedAt: before.updatedAt },
+    );
     this.#roleCache.delete(`${domainPk(domain)}|${input.name}`);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
@@ -471,26 +514,67 @@ export class Directory {
     return role;
   }
 
+  /**
+   * Deletes a custom role: only someone holding every permission it holds, and only once no user
+   * holds it (409 naming how many do), so a deleted role never lingers on a user, to hand its
+   * permissions to whatever role is created later under its name.
+   */
   async deleteRole(domain: DomainContext, name: string, actor: Caller): Promise<void> {
-    const builtIns = domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
-    if (name in builtIns) throw new ConflictError(`${name} is a built-in role and cannot be deleted`);
-    await this.#store.deleteRole(domain, name);
+    if (BUILT_IN_ROLES[domain.kind].has(name))
+      throw new ConflictError(`${name} is a built-in role and cannot be deleted`);
+    const role = await this.#heldRole(domain, name, actor, 'delete');
+    // Residual race: a user given the role between this count and the delete below keeps its name
+    // (assignment checks the role exists before its own write, with no transaction across both; the
+    // local DynamoDB has none). It then grants nothing, and creating a role of that name is refused
+    // while anyone holds it, so the name cannot come back to life on them.
+    const holders = await this.#store.countHolders(domain, name);
+    if (holders > 0) {
+      throw new ConflictError(
+        `Role ${name} is held by ${usersCount(holders)}; take it from them first, then delete it`,
+        { extra: { holders } },
+      );
+    }
+    // The role must still be as checked: permissions added meanwhile would be deleted unchecked.
+    await this.#store.deleteRole(domain, name, role.updatedAt);
     this.#roleCache.delete(`${domainPk(domain)}|${name}`);
     await this.#audit.record(domain, {
       actor: { username: actor.username, via: actor.via },
       action: 'role.deleted',
       target: `role:${name}`,
+      details: { permissions: role.permissions },
     });
+  }
+
+  /**
+   * A custom role as it is now, which the actor may change or delete: they hold every permission it
+   * holds now (it was only the new set that was checked on a change, and nothing on a deletion, so a
+   * role manager could strip or delete roles granting what they lack).
+   */
+  async #heldRole(
+    domain: DomainContext,
+    name: string,
+    actor: Caller,
+    action: 'change' | 'delete',
+  ): Promise<StoredRole> {
+    const role = ROLE_NAME_PATTERN.test(name) ? await this.#store.getRole(domain, name) : null;
+    if (role === null) throw new NotFoundError(`Role ${name} not found`);
+    const missing = role.permissions.filter((permission) => !actor.permissions.has(permission));
+    if (missing.length > 0) {
+      throw new ForbiddenError(
+        `You cannot ${action} a role that holds permissions you lack: ${missing.join(', ')}`,
+        { extra: { permissions: missing } },
+      );
+    }
+    return role;
   }
 
   /** The permissions a set of role names grants in a domain (unknown roles grant nothing). */
   async permissionsOf(domain: DomainContext, roles: readonly string[]): Promise<Set<string>> {
-    const builtIns: Readonly<Record<string, readonly string[]>> =
-      domain.kind === 'public' ? PUBLIC_BUILT_IN_ROLES : TENANT_BUILT_IN_ROLES;
+    const builtIns = BUILT_IN_ROLES[domain.kind];
     const granted = new Set<string>();
     const custom: string[] = [];
     for (const role of roles) {
-      const fixed = builtIns[role];
+      const fixed = builtIns.get(role);
       if (fixed !== undefined) for (const permission of fixed) granted.add(permission);
       else custom.push(role);
     }
@@ -545,16 +629,24 @@ export class Directory {
 
   /** A user may be changed only by someone holding at least everything that user holds. */
   async #checkManageable(domain: DomainContext, target: StoredUser, actor: Caller): Promise<void> {
+    const refusal = await this.#unmanageable(domain, target, actor);
+    if (refusal !== null) throw refusal;
+  }
+
+  /** Why `actor` may not manage `target` (see #checkManageable), or null when they may. */
+  async #unmanageable(
+    domain: DomainContext,
+    target: StoredUser,
+    actor: Caller,
+  ): Promise<ForbiddenError | null> {
     if (this.isSuperAdmin(domain, target) && !actor.superAdmin) {
-      throw new ForbiddenError('Only a super-admin can change a super-admin');
+      return new ForbiddenError('Only a super-admin can change a super-admin');
     }
     const held = await this.permissionsOf(domain, target.roles);
     const missing = [...held].filter((permission) => !actor.permissions.has(permission));
-    if (missing.length > 0) {
-      throw new ForbiddenError(
-        `You cannot change a user who holds permissions you lack: ${missing.join(', ')}`,
-      );
-    }
+    return missing.length > 0
+      ? new ForbiddenError(`You cannot change a user who holds permissions you lack: ${missing.join(', ')}`)
+      : null;
   }
 
   #checkSuperAdminGrant(domain: DomainContext, actor: Caller | undefined): void {

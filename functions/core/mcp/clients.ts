@@ -164,21 +164,30 @@ export class McpClients {
     return { ...client, token: `${MCP_TOKEN_PREFIX}_${id}_${secret}` };
   }
 
-  /** The caller's own clients; every client of the tenant for holders of `user:manage`. */
+  /**
+   * The caller's own clients; for a holder of `user:manage`, also those of every user they may
+   * manage (holding no more than they do), as on the users page. It showed every client of the
+   * tenant to any holder of `user:manage`, an admin's too.
+   */
   async list(domain: TenantContext, caller: Caller): Promise<McpClient[]> {
-    const clients = await this.#clientsOf(
-      domain,
-      caller.permissions.has('user:manage') ? undefined : caller.username,
-    );
+    const manager = caller.permissions.has('user:manage');
+    const stored = await this.#store.clientsOf(domain, manager ? undefined : caller.username);
+    const shown = manager ? await this.#ofManageableOwners(domain, caller, stored) : stored;
+    const clients = await this.#withEnd(domain, shown);
     return clients.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
   }
 
-  /** A client its owner (or a holder of `user:manage`) may see; anyone else is told it is missing. */
+  /**
+   * A client the caller may see and revoke: their own, or one of a user they may manage (the rule
+   * of access tokens, auth.ts `revokeAccessToken`). Someone without `user:manage` is told another's
+   * client is missing; a user admin who may not manage its owner is refused (ForbiddenError).
+   */
   async get(domain: TenantContext, caller: Caller, id: string): Promise<McpClient> {
     const client = await this.#find(domain, id);
     if (client === null || (client.owner !== caller.username && !caller.permissions.has('user:manage'))) {
       throw new NotFoundError(`AI client ${id} not found`);
     }
+    if (client.owner !== caller.username) await this.#directory.manageableUser(domain, client.owner, caller);
     return client;
   }
 
@@ -222,7 +231,10 @@ export class McpClients {
     return { ...current, name, skills: scope.skills, tags: scope.tags, waitSeconds };
   }
 
-  /** Revokes a client: its owner, or a holder of `user:manage`. The next call with its token is refused. */
+  /**
+   * Revokes a client: its owner, or a user admin who may manage its owner (see `get`). The next call
+   * with its token is refused.
+   */
   async revoke(domain: TenantContext, caller: Caller, id: string): Promise<void> {
     const client = await this.get(domain, caller, id);
     if (client.revoked) return;
@@ -332,6 +344,23 @@ export class McpClients {
     if (!MCP_CLIENT_ID_PATTERN.test(id)) return null;
     const client = await this.#store.find(domain, id);
     return client === null ? null : ((await this.#withEnd(domain, [client]))[0] ?? null);
+  }
+
+  /** Those of `clients` whose owner is the caller or a user the caller may manage (each owner read once). */
+  async #ofManageableOwners(
+    domain: TenantContext,
+    caller: Caller,
+    clients: readonly McpClient[],
+  ): Promise<McpClient[]> {
+    const others = [...new Set(clients.map((client) => client.owner))].filter(
+      (owner) => owner !== caller.username,
+    );
+    const manageable = new Set<string>([caller.username]);
+    for (const owner of others) {
+      const user = await this.#directory.getUser(domain, owner, { consistent: true });
+      if (user !== null && (await this.#directory.mayManage(domain, user, caller))) manageable.add(owner);
+    }
+    return clients.filter((client) => manageable.has(client.owner));
   }
 
   /** The tenant's clients (bounded: at most MAX_CLIENTS_PER_USER active per user), optionally one owner's. */

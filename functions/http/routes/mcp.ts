@@ -153,7 +153,7 @@ export function mcpRoutes(core: TenantCore, functionLogger?: Logger): Route[] {
       path: '/api/mcp-clients',
       serves: 'tenant',
       auth: 'caller',
-      summary: "The caller's AI clients (all of them for managers)",
+      summary: "The caller's AI clients (a user admin's: also those of users they may manage)",
       responses: { 200: list(mcpClientSchema) },
       handle: async ({ domain, caller }) => ({
         status: 200,
