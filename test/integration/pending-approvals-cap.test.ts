@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecutionRepository } from '../../functions/core/executions/execution-repository.ts';
-import { PENDING_APPROVALS_QUOTA } from '../../functions/core/executions/pending-cap.ts';
+import { PENDING_APPROVALS_QUOTA, PENDING_RECHECK_MS } from '../../functions/core/executions/pending-cap.ts';
 import { sweepStaleExecutions } from '../../functions/core/executions/sweep.ts';
 import { usageKey } from '../../functions/core/keys.ts';
 import type { TenantContext } from '../../functions/core/tenancy/domain.ts';
@@ -229,6 +229,36 @@ describe('the cap on runs waiting for approval', () => {
       leaves: 'all',
     });
     expect(moved?.status).toBe('cancelled');
+    await accepted();
+    expectCapped(await ask());
+  });
+
+  it('reads the waiting runs once for a flood refused at the cap, and still finds a lost place after', async () => {
+    await fill();
+    // Every refused request read the status of every waiting run (the whole cap, one batch read more
+    // per request); once now while the set stays the same. A refused request reads one batch itself.
+    const asks = 6;
+    let batches = 0;
+    const stop = t.platform.observeRequests((request) => {
+      if (request.operation === 'BatchGetItem') batches++;
+    });
+    try {
+      for (let i = 0; i < asks; i++) expectCapped(await ask());
+    } finally {
+      stop();
+    }
+    expect(batches).toBeLessThanOrEqual(asks + 1);
+    // A place a crash left taken is found once the last fruitless look is PENDING_RECHECK_MS old.
+    const [lost] = await waiting();
+    const domain = (await t.core.hosts.resolve(HOSTS.acme)) as TenantContext;
+    const moved = await new ExecutionRepository(t.core.table).move(domain, lost ?? '', {
+      to: 'cancelled',
+      from: ['pending_approval'],
+      set: { finishedAt: new Date().toISOString() },
+      leaves: 'all',
+    });
+    expect(moved?.status).toBe('cancelled');
+    await new Promise((resolve) => setTimeout(resolve, PENDING_RECHECK_MS + 200));
     await accepted();
     expectCapped(await ask());
   });

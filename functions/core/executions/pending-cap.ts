@@ -11,7 +11,8 @@
  * invalidated, failed — gives it back (run-moves.ts), and removing an id is the same write however
  * often it is repeated. A place given back late is harmless; one never given back (a crash between a
  * run's move and the removal) is found when the set is full: the ids of runs that no longer wait
- * (or were never written, past PENDING_PLACE_GRACE_MS) are taken out, and the request tries again.
+ * (or were never written, past PENDING_PLACE_GRACE_MS) are taken out, and the request tries again;
+ * a clean-up that found nothing is not repeated for the same set for PENDING_RECHECK_MS.
  * A tenant that had runs waiting before the cap counted them is seeded from its inbox once.
  */
 import type { Table } from '../db.ts';
@@ -29,6 +30,14 @@ export const PENDING_APPROVALS_QUOTA = 'pendingApprovals';
 export const PENDING_PLACE_GRACE_MS = 60_000;
 /** Most tries of one reservation (a seed or a clean-up between them makes room or says why not). */
 const MAX_ATTEMPTS = 4;
+/**
+ * How long a clean-up that freed nothing stands for the same full set, in this process: a flood of
+ * requests refused at the cap read the statuses of every waiting run each (200 items on enterprise,
+ * per request); now once every PENDING_RECHECK_MS. A place a crash left taken is found that much later.
+ */
+export const PENDING_RECHECK_MS = 2_000;
+/** Tenants whose fruitless clean-up is remembered at once (the oldest is forgotten first). */
+const MAX_REMEMBERED = 1_000;
 
 export interface PendingPlace {
   release(): Promise<void>;
@@ -38,6 +47,8 @@ export class PendingApprovalCap {
   readonly #usage: UsageRepository;
   readonly #store: ExecutionRepository;
   readonly #now: () => Date;
+  /** By tenant id: the full set a clean-up last found nothing to take out of, and until when that holds. */
+  readonly #fruitless = new Map<string, { readonly ids: string; readonly until: number }>();
 
   constructor(table: Table, store: ExecutionRepository, now: () => Date) {
     this.#usage = new UsageRepository(table);
@@ -110,13 +121,27 @@ export class PendingApprovalCap {
    * long gone; whether any place was freed.
    */
   async #cleanUp(domain: TenantContext, ids: readonly string[]): Promise<boolean> {
+    const tenantId = domain.tenant.id;
+    const now = this.#now().getTime();
+    const set = [...ids].sort().join(' ');
+    const last = this.#fruitless.get(tenantId);
+    if (last !== undefined && last.ids === set && now < last.until) return false;
     const statuses = await this.#store.statuses(domain, ids);
-    const settled = idAt(new Date(this.#now().getTime() - PENDING_PLACE_GRACE_MS));
+    const settled = idAt(new Date(now - PENDING_PLACE_GRACE_MS));
     const stale = ids.filter((id) => {
       const status = statuses.get(id);
       return status === undefined ? id < settled : status !== 'pending_approval';
     });
+    this.#fruitless.delete(tenantId);
+    if (stale.length === 0) {
+      if (this.#fruitless.size >= MAX_REMEMBERED) {
+        const oldest = this.#fruitless.keys().next().value;
+        if (oldest !== undefined) this.#fruitless.delete(oldest);
+      }
+      this.#fruitless.set(tenantId, { ids: set, until: now + PENDING_RECHECK_MS });
+      return false;
+    }
     await this.#usage.removeAll(usageKey(domain, PENDING_APPROVALS_QUOTA), stale);
-    return stale.length > 0;
+    return true;
   }
 }
