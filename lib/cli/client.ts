@@ -310,6 +310,7 @@ export class ApiClient {
       retryAfterSeconds: retryAfter,
       fields,
       detail: typeof body.detail === 'string' ? body.detail : '',
+      permission: typeof body.permission === 'string' ? body.permission : null,
       details: [
         ...fields.map((field) => `${field.path === '' ? '(body)' : field.path}: ${field.message}`),
         ...notes,

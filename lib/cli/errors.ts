@@ -71,6 +71,8 @@ export class ApiError extends CliError {
   readonly origin: string;
   /** The answer's `Retry-After`, in seconds, when it had one (a 429 or 503 says when to come back). */
   readonly retryAfterSeconds: number | null;
+  /** The permission a `forbidden` answer names as missing; null when the refusal is a rule, not a role. */
+  readonly permission: string | null;
 
   constructor(
     message: string,
@@ -82,6 +84,7 @@ export class ApiError extends CliError {
       detail?: string;
       details?: readonly string[];
       retryAfterSeconds?: number | null;
+      permission?: string | null;
     },
   ) {
     super(message, { details: options.details ?? [] });
@@ -91,6 +94,7 @@ export class ApiError extends CliError {
     this.fields = options.fields ?? [];
     this.detail = options.detail ?? '';
     this.retryAfterSeconds = options.retryAfterSeconds ?? null;
+    this.permission = options.permission ?? null;
   }
 }
 

@@ -422,7 +422,11 @@ function hints(error: ApiError, env: NodeJS.ProcessEnv): string[] {
         'No ExecFabric domain is bound to that host name: check the URL (each tenant has its own host).',
       ];
     case 'forbidden':
-      return ['Your role (or the access token’s scopes) lacks the permission this needs.'];
+      // Only where the platform names a missing permission: a rule ("nobody approves their own run")
+      // is said by the problem itself, and no role would change it.
+      return error.permission === null
+        ? []
+        : [`Your role (or the access token’s scopes) lacks the permission ${error.permission}.`];
     default:
       return [];
   }

@@ -540,9 +540,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
           const tenants = await core.tenants.list(LOOPBACK_DIRECTORY_TENANTS);
           return [
             ...adminHosts.map((host) => ({ role: 'console' as const, host })),
-            // Organisations only: a person's space is theirs to share.
+            // Organisations only: a person's space is theirs to share. A converted space is an
+            // organisation now, listed on its own hosts, not on its personal one.
             ...tenants.items.flatMap((tenant) =>
-              (tenant.personal === undefined ? tenant.hosts : []).map((host) => ({
+              (tenant.personal === undefined || tenant.personal.convertedAt !== undefined
+                ? tenant.hosts.filter((host) => !freeHosts.some((free) => host.endsWith(`.${free}`)))
+                : []
+              ).map((host) => ({
                 role: 'tenant' as const,
                 host,
                 name: tenant.name,

@@ -579,6 +579,9 @@ describe('execfabric listings, approvals and pull', () => {
     expect(JSON.parse(oldest.stdout)).toHaveLength(1);
     const own = await bob.run(['approve', approveId]);
     expect(own.code).toBe(1);
+    // A rule, not a role: no hint that a permission is missing.
+    expect(own.stderr).toContain('Nobody approves or rejects their own run');
+    expect(own.stderr).not.toContain('lacks the permission');
 
     const approved = await alice.run(['approve', approveId, '--comment', 'fine']);
     expect(approved.code, approved.stderr).toBe(0);

@@ -677,6 +677,11 @@ describe('leads in the console', () => {
     });
     const alice = await t.login(newHost, 'alice-1', SPACE_PASSWORD);
     expect(alice).toMatch(/./);
+    // The bare local address lists the converted tenant on its own host, never the personal one.
+    const directory = await t.send({ host: `localhost:${t.platform.port}`, path: '/api/health' });
+    const listed = (directory.body.platformHosts as { host: string }[]).map((entry) => entry.host);
+    expect(listed).toContain(newHost);
+    expect(listed).not.toContain('alice-1.free.localhost');
 
     const converted = await t.send({
       host: HOSTS.admin,

@@ -72,7 +72,9 @@ function expectUsersFull(response: TestResponse, context: string): void {
     remaining: 0,
   });
   // The refusal says what to do about it.
-  expect(response.body.detail).toMatch(/at most 3 users; disabled users count too.*convert it/);
+  expect(response.body.detail).toMatch(
+    /at most 3 users; disabled users count too\. For more, a free space is converted to a standard tenant/,
+  );
 }
 
 describe('the free plan’s users', () => {

@@ -37,6 +37,7 @@ import { ADMIN_ROLE, countApprovers } from './approvers.ts';
 import { ExecutionRepository } from './execution-repository.ts';
 import { APPROVAL_TTL_SECONDS, type Execution, type Executions } from './executions.ts';
 import { approvalsRequiredOf } from './requests.ts';
+import { whereTheRunIs } from './state-machine.ts';
 
 /**
  * Pending runs read at most for one page of the inbox, or for the count of those waiting for a
@@ -338,7 +339,7 @@ export class Approvals {
       });
     }
     if (execution.status !== 'pending_approval') {
-      throw new ConflictError(`The run is ${execution.status}; it no longer takes decisions`, {
+      throw new ConflictError(`The run ${whereTheRunIs(execution.status)}; it no longer takes decisions`, {
         extra: { executionStatus: execution.status },
       });
     }

@@ -13,7 +13,7 @@ import type { TenantContext } from '../tenancy/domain.ts';
 import { CANCEL_CLAIM_SECONDS, type JobClaims } from './job-claim-repository.ts';
 import type { Execution, ExecutionError } from './model.ts';
 import { type RunMoves, RunService } from './run-moves.ts';
-import { type ExecutionStatus, sourcesOf, TERMINAL } from './state-machine.ts';
+import { type ExecutionStatus, sourcesOf, TERMINAL, whereTheRunIs } from './state-machine.ts';
 
 export { MAX_CANCEL_REASON };
 
@@ -166,11 +166,7 @@ export class RunCancels extends RunService<RunCancelsOptions> {
 
 /** The 409 for a cancel that comes too late: "The run has already ended (succeeded); …". */
 function nothingToCancel(current: Execution): ConflictError {
-  const status = current.status.replace('_', ' ');
-  return new ConflictError(
-    TERMINAL.has(current.status)
-      ? `The run has already ended (${status}); there is nothing to cancel`
-      : `The run is ${status}; there is nothing to cancel`,
-    { extra: { executionStatus: current.status } },
-  );
+  return new ConflictError(`The run ${whereTheRunIs(current.status)}; there is nothing to cancel`, {
+    extra: { executionStatus: current.status },
+  });
 }

@@ -25,6 +25,13 @@ export { EXECUTION_STATUSES, type ExecutionStatus, type TerminalStatus };
 
 export const TERMINAL: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>(TERMINAL_STATUSES);
 
+/** Where a run is, said in a sentence: "has already ended (succeeded)", "is pending approval". */
+export function whereTheRunIs(status: ExecutionStatus): string {
+  return TERMINAL.has(status)
+    ? `has already ended (${status.replace('_', ' ')})`
+    : `is ${status.replace('_', ' ')}`;
+}
+
 /** The statuses a move into each status may leave (a status absent here is only ever written new). */
 const SOURCES: Readonly<Record<Exclude<ExecutionStatus, 'pending_approval'>, readonly ExecutionStatus[]>> = {
   requested: ['pending_approval'],

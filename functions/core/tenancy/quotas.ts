@@ -110,7 +110,7 @@ const KEPT_HINTS: Readonly<Record<KeptCounter, string>> = {
   skills: 'archive one to make room',
   schedules: 'delete one to make room',
   users:
-    'disabled users count too. A personal space is for one person: convert it to a standard tenant for a team',
+    'disabled users count too. For more, a free space is converted to a standard tenant: ask the platform team',
 };
 
 export interface KeptQuotaOptions<C extends KeptCounter> {

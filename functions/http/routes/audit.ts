@@ -34,7 +34,7 @@ export function auditFilter(query: Readonly<Record<string, string>>): AuditFilte
     } else filter[name] = new Date(time).toISOString();
   }
   if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
-    issues.push({ path: 'to', message: 'not before from' });
+    issues.push({ path: 'to', message: 'must be on or after `from`' });
   }
   const category = query.category;
   if (category !== undefined && category !== '') {

@@ -232,7 +232,7 @@ function executionFilter(query: Readonly<Record<string, string>>): ExecutionFilt
     } else filter[name] = new Date(time).toISOString();
   }
   if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
-    issues.push({ path: 'to', message: 'not before from' });
+    issues.push({ path: 'to', message: 'must be on or after `from`' });
   }
   if (issues.length > 0) throw new ValidationError('Invalid run filter', issues);
   return filter;

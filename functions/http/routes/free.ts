@@ -82,7 +82,7 @@ export function leadFilter(query: Readonly<Record<string, string>>): LeadFilter 
     } else filter[name] = new Date(time).toISOString();
   }
   if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
-    issues.push({ path: 'to', message: 'not before from' });
+    issues.push({ path: 'to', message: 'must be on or after `from`' });
   }
   const q = query.q?.trim();
   if (q !== undefined && q !== '') {
