@@ -132,13 +132,17 @@ function queryNames(route: Route): ReadonlySet<string> {
  * The query string as the route declares it (its `query` schema, the API reference's parameters):
  * a name the route does not read, or one given twice, is refused rather than ignored, so that a
  * misspelt filter (`?skil=`) never answers the whole unfiltered list as if it had been applied.
+ * An anonymous route (health, discovery documents) ignores what it does not read: an uptime monitor
+ * or a crawler adds a cache-buster (`?_=1733…`), and no caller's filter is at stake there.
  * Kept on an object without a prototype: the names are the client's.
  */
 function parseQuery(route: Route, raw: string): Record<string, string> {
   const names = queryNames(route);
+  const strict = route.auth !== 'anonymous';
   const query: Record<string, string> = Object.create(null);
   const issues: { path: string; message: string }[] = [];
   for (const [name, value] of new URLSearchParams(raw)) {
+    if (!strict && (!names.has(name) || Object.hasOwn(query, name))) continue;
     if (!names.has(name)) {
       issues.push({
         path: name,
