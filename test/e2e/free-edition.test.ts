@@ -91,12 +91,13 @@ describe('the free personal edition in a browser', () => {
       await person.getByText(`User ${name} created.`).waitFor();
       await newUser.getByText(`${3 - left} used, ${left} left.`).waitFor();
     }
-    await newUser.getByLabel('Username').fill('dana-fourth');
-    await newUser.getByLabel('Initial password').fill(OWNER_PASSWORD);
-    await newUser.getByRole('button', { name: 'Create user' }).click();
-    const refused = newUser.getByRole('alert');
-    await refused.getByText(/keeps at most 3 users; disabled users count too/).waitFor();
-    expect(await refused.getAttribute('data-problem')).toBe('urn:execfabric:problem:plan-limit');
+    // None left: the form says so beside its Create button, which it holds (a click was refused).
+    await newUser
+      .getByText(
+        'The free plan’s 3 users are all taken (disabled ones count too): no user can be created on it.',
+      )
+      .waitFor();
+    expect(await newUser.getByRole('button', { name: 'Create user' }).isDisabled()).toBe(true);
     await screenshot(person, 'free-space-users-full');
     expect(errors).toEqual([]);
 
@@ -157,6 +158,9 @@ describe('the free personal edition in a browser', () => {
     // A payment is confirmed only after saying what it does, as in the order center.
     const confirmation = operator.getByRole('dialog');
     expect(await confirmation.textContent()).toContain('becomes a standard tenant on its new hosts');
+    // Named by its amount, as the order center's dialog names a payment, not by the order's id.
+    const asked = await confirmation.getByRole('heading').textContent();
+    expect(asked).toMatch(/^Confirm the payment of \D*240\.00\D*\?$/);
     await confirmation.getByRole('button', { name: 'Confirm payment' }).click();
     await operator.getByText(/by order ord/).waitFor();
     await screenshot(operator, 'free-console-converted');

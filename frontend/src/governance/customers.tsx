@@ -1,8 +1,14 @@
 /** Customers and their ledgers, and the order center (new order, confirm payment, cancel). */
 import { type FormEvent, useState } from 'react';
-import type { Customer, LedgerEntry, Order, Tenant } from '../../../functions/contract/index.ts';
+import {
+  type Customer,
+  FREE_PLAN,
+  type LedgerEntry,
+  type Order,
+  type Tenant,
+} from '../../../functions/contract/index.ts';
 import { api, idempotencyHeaders, type Page, segment } from '../shared/api.ts';
-import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { useAction, useNotice, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
 import {
   Badge,
@@ -23,7 +29,8 @@ import {
 import { PlanSelect } from './plans.tsx';
 import { LEDGER_FROM_LINK, TenantTable } from './tenants.tsx';
 
-function money(amount: number, currency: string): string {
+/** An amount in its currency, as people read it (`$240.00`); the bare figures when the code is unknown. */
+export function money(amount: number, currency: string): string {
   try {
     return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(amount);
   } catch {
@@ -60,7 +67,7 @@ function Customers() {
       ...(notes === '' ? {} : { notes }),
     }),
   );
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if ((await create.run()) !== undefined) {
@@ -146,7 +153,7 @@ function Customers() {
 function Orders() {
   const list = usePaged<Order>('/api/orders', 50);
   const tenants = useResource<Page<Tenant>>('/api/tenants?limit=100');
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   const { confirm, dialog } = useConfirm();
   const tenantName = (id: string) =>
     tenants.state.status === 'ready'
@@ -164,6 +171,8 @@ function Orders() {
             title: `Cancel the order for ${name}?`,
             body: <p>The order is closed unpaid; nothing changes for the tenant.</p>,
             confirm: 'Cancel the order',
+            // Beside "Cancel the order", a plain "Cancel" would read as the same action.
+            dismiss: 'Keep the order',
             danger: true,
           }
         : order.status === 'paying'
@@ -274,6 +283,9 @@ function NewOrder({
   readonly tenants: readonly Tenant[];
   readonly onCreated: () => void;
 }) {
+  // An order renews a tenant: not an archived one, nor a personal space of the free edition (the
+  // only tenants on the free plan), whose conversion is ordered from its lead; the API refuses both.
+  const orderable = tenants.filter((tenant) => tenant.plan !== FREE_PLAN && tenant.status !== 'archived');
   const [tenantId, setTenantId] = useState('');
   const [plan, setPlan] = useState('standard');
   const [months, setMonths] = useState('12');
@@ -299,14 +311,24 @@ function NewOrder({
         <div className="form-row">
           <div className="field">
             <label htmlFor="order-tenant">Tenant</label>
-            <select id="order-tenant" required value={tenantId} onChange={(e) => setTenantId(e.target.value)}>
+            <select
+              id="order-tenant"
+              required
+              value={tenantId}
+              aria-describedby="order-tenant-hint"
+              onChange={(e) => setTenantId(e.target.value)}
+            >
               <option value="">Choose a tenant</option>
-              {tenants.map((tenant) => (
+              {orderable.map((tenant) => (
                 <option key={tenant.id} value={tenant.id}>
                   {tenant.name}
                 </option>
               ))}
             </select>
+            <p id="order-tenant-hint" className="hint">
+              Free personal spaces are not listed: order their conversion from their lead, under{' '}
+              <Link to="/free">Leads and free spaces</Link>.
+            </p>
           </div>
           <PlanSelect id="order-plan" paid value={plan} onChange={setPlan} />
           <TextField
@@ -440,7 +462,7 @@ function CustomerTenants({
 }) {
   const tenants = useResource<Page<Tenant>>(canLink ? '/api/tenants?limit=100' : null);
   const [tenantId, setTenantId] = useState('');
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   const { confirm, dialog } = useConfirm();
   const link = useAction(async (tenant: string, customerId: string | null) =>
     api.patch<Tenant>(`/api/tenants/${segment(tenant)}`, { customerId }),

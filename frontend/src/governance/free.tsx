@@ -24,6 +24,7 @@ import {
   TextField,
   useConfirm,
 } from '../shared/ui.tsx';
+import { money } from './customers.tsx';
 import { PlanSelect } from './plans.tsx';
 
 export interface Lead {
@@ -419,7 +420,10 @@ function Conversion({ lead, onChanged }: { readonly lead: LeadWithSpace; readonl
           disabled={confirm.pending}
           onClick={async () => {
             const ok = await ask({
-              title: paying ? 'Finish confirming the payment?' : `Confirm the payment of order ${order.id}?`,
+              // Named by its amount, as the order center names a payment (its id says nothing here).
+              title: paying
+                ? `Finish confirming the payment of ${money(order.amount, order.currency)}?`
+                : `Confirm the payment of ${money(order.amount, order.currency)}?`,
               body: (
                 <p>
                   The personal space becomes a {order.plan} tenant on its new hosts, with its first admin, for{' '}
@@ -444,9 +448,10 @@ function Conversion({ lead, onChanged }: { readonly lead: LeadWithSpace; readonl
               disabled={cancel.pending}
               onClick={async () => {
                 const ok = await ask({
-                  title: `Cancel order ${order.id}?`,
+                  title: `Cancel the order of ${money(order.amount, order.currency)}?`,
                   body: <p>The order is closed unpaid; the personal space stays as it is.</p>,
                   confirm: 'Cancel the order',
+                  dismiss: 'Keep the order',
                   danger: true,
                 });
                 if (ok && (await cancel.run(order.id)) !== undefined) {

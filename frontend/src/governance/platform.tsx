@@ -16,7 +16,7 @@ import {
 } from '../../../functions/contract/index.ts';
 import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, idempotencyHeaders, type Page, segment } from '../shared/api.ts';
-import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { useAction, useNotice, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
 import { StateActions } from '../shared/state-actions.tsx';
 import {
@@ -187,7 +187,7 @@ export function HttpResourcesPage() {
     tenants.state.status === 'ready'
       ? (tenants.state.data.items.find((tenant) => tenant.id === id)?.name ?? id)
       : id;
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   return (
     <>
       <PageHeader title="HTTP resources" />
@@ -653,7 +653,7 @@ export function PlatformAnnouncementsPage() {
   const [everyone, setEveryone] = useState(true);
   const [tenants, setTenants] = useState('');
   const [audience, setAudience] = useState('');
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   const post = useAction(async () =>
     api.post<PlatformAnnouncement & { newlyDelivered: number }>(
       '/api/announcements',

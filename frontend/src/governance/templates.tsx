@@ -15,7 +15,7 @@ import {
 } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { CodeEditor } from '../shared/code-editor.tsx';
-import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { useAction, useNotice, usePaged, useResource } from '../shared/hooks.ts';
 import { LimitFields, limitTexts, withLimits } from '../shared/limits.tsx';
 import {
   Empty,
@@ -45,7 +45,7 @@ const BLANK: { skill: TemplateSkill; source: string } = {
 
 export function TemplatesPage() {
   const list = useResource<{ items: Template[] }>('/api/templates');
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   return (
     <>
       <PageHeader title="Templates" />

@@ -11,11 +11,12 @@ import {
 } from '../../../functions/contract/index.ts';
 import { AgentTable, type AgentView } from '../shared/agents.tsx';
 import { api, type Page, segment } from '../shared/api.ts';
-import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { useAction, useNotice, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
 import {
   Badge,
   DateTime,
+  DisabledReason,
   Empty,
   formatDate,
   LoadMore,
@@ -251,7 +252,7 @@ export function TenantPage({
   readonly canCustomers: boolean;
 }) {
   const tenant = useResource<Tenant>(`/api/tenants/${segment(id)}`);
-  const [message, setMessage] = useState(created ? 'Tenant created.' : '');
+  const [message, setMessage] = useNotice(created ? 'Tenant created.' : '');
   return (
     <>
       <PageHeader title={tenant.state.status === 'ready' ? tenant.state.data.name : 'Tenant'}>
@@ -601,6 +602,8 @@ function Hosts({
         <ul className="host-list">
           {tenant.hosts.map((name) => {
             const domain = domains.get(name);
+            const lastHost = tenant.hosts.length < 2;
+            const reasonId = `host-reason-${name}`;
             return (
               <li key={name}>
                 <a href={hostUrl(name)} target="_blank" rel="noreferrer">
@@ -609,8 +612,8 @@ function Hosts({
                 <button
                   type="button"
                   className="danger small"
-                  disabled={remove.pending || tenant.hosts.length < 2}
-                  title={tenant.hosts.length < 2 ? 'A tenant keeps at least one host' : undefined}
+                  disabled={remove.pending || lastHost}
+                  {...(lastHost ? { 'aria-describedby': reasonId } : {})}
                   onClick={async () => {
                     const ok = await hostConfirm.confirm({
                       title: `Remove the host ${name}?`,
@@ -627,7 +630,12 @@ function Hosts({
                   }}
                 >
                   Remove {name}
-                </button>
+                </button>{' '}
+                {lastHost ? (
+                  <DisabledReason id={reasonId}>
+                    A tenant keeps at least one host: add another first.
+                  </DisabledReason>
+                ) : null}
                 {domain === undefined ? null : (
                   <DomainStatus
                     domain={domain}

@@ -7,7 +7,7 @@
 import { type FormEvent, useState } from 'react';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../functions/contract/index.ts';
 import { api, type LoginAnswer, type Me, setCsrfToken } from './api.ts';
-import { useAction } from './hooks.ts';
+import { useAction, useNotice } from './hooks.ts';
 import { fieldError, Notice, PageHeader, Section, Submit, TextField } from './ui.tsx';
 
 export function AccountPage({ me }: { readonly me: Me }) {
@@ -30,7 +30,7 @@ function ChangePassword({ username }: { readonly username: string }) {
   const [next, setNext] = useState('');
   const [confirm, setConfirm] = useState('');
   const [mismatch, setMismatch] = useState(false);
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   const change = useAction(async () =>
     api.post<LoginAnswer>('/api/me/password', { currentPassword: current, newPassword: next }),
   );

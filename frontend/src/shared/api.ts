@@ -189,7 +189,7 @@ function cacheControl(options: RequestOptions): string {
     : `max-age=${CACHED_READ_MAX_AGE_SECONDS}`;
 }
 
-export { humanTitle } from './problem-titles.ts';
+export { humanTitle, unsaidFields } from './problem-titles.ts';
 
 function problemFromBody(status: number, statusText: string, body: unknown): ApiProblem {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;

@@ -1,4 +1,7 @@
-/** Data hooks: one read (`useResource`), a cursor-paged list (`usePaged`) and a write (`useAction`). */
+/**
+ * Data hooks: one read (`useResource`), a cursor-paged list (`usePaged`), a write (`useAction`) and
+ * the confirmation a page shows after a write (`useNotice`), which the next write takes down.
+ */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { type ApiProblem, api, asProblem, type Page, withQuery } from './api.ts';
 
@@ -119,6 +122,26 @@ export interface Action<A extends unknown[], R> {
   reset(): void;
 }
 
+// Every write that starts tells the pages' notices: "User cy created." must not stay on screen
+// beside the problem of the next write, whichever form of the page that write came from.
+const writeListeners = new Set<() => void>();
+
+/**
+ * A page's confirmation after a write (shown with `Notice`), and its setter: every write that starts
+ * (any `useAction` of the page) clears it, so it never stands beside a later write's problem.
+ */
+export function useNotice(initial = ''): [string, (text: string) => void] {
+  const [notice, setNotice] = useState(initial);
+  useEffect(() => {
+    const clear = () => setNotice('');
+    writeListeners.add(clear);
+    return () => {
+      writeListeners.delete(clear);
+    };
+  }, []);
+  return [notice, setNotice];
+}
+
 /** A write: tracks whether it is running and keeps its problem for display; never throws. */
 export function useAction<A extends unknown[], R>(perform: (...args: A) => Promise<R>): Action<A, R> {
   const [pending, setPending] = useState(false);
@@ -126,6 +149,7 @@ export function useAction<A extends unknown[], R>(perform: (...args: A) => Promi
   const latest = useRef(perform);
   latest.current = perform;
   const run = useCallback(async (...args: A) => {
+    for (const clear of writeListeners) clear();
     setPending(true);
     setProblem(null);
     try {

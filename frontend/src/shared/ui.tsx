@@ -8,7 +8,7 @@ import {
   useRef,
   useState,
 } from 'react';
-import { humanTitle, type ProblemDetails } from './api.ts';
+import { humanTitle, type ProblemDetails, unsaidFields } from './api.ts';
 import type { Loadable, PagedList } from './hooks.ts';
 
 export function Loading({ label = 'Loading…' }: { readonly label?: string }) {
@@ -20,7 +20,10 @@ export function Loading({ label = 'Loading…' }: { readonly label?: string }) {
   );
 }
 
-/** An API problem as the user should see it: its title, its detail and each field's message. */
+/**
+ * An API problem as the user should see it: its heading, its detail and each field's message the
+ * detail does not already say.
+ */
 export function ProblemView({
   problem,
   focus = false,
@@ -35,13 +38,14 @@ export function ProblemView({
   if (problem === null) return null;
   // The API's titles are HTTP's ("Unauthorized"); people get a plain heading, and the detail under it.
   const heading = GENERIC_TITLES.has(problem.title) ? humanTitle(problem) : problem.title;
+  const fields = unsaidFields(problem.detail, problem.errors);
   return (
     <div className="problem" role="alert" tabIndex={-1} ref={ref} data-problem={problem.type}>
       <p className="problem-title">{heading}</p>
       {problem.detail !== '' && problem.detail !== heading ? <p>{problem.detail}</p> : null}
-      {problem.errors.length > 0 ? (
+      {fields.length > 0 ? (
         <ul className="problem-fields">
-          {problem.errors.map((error) => (
+          {fields.map((error) => (
             <li key={`${error.path}:${error.message}`}>
               {error.path === '' ? null : <code>{error.path}</code>} {error.message}
             </li>
@@ -342,28 +346,56 @@ export function fieldError(problem: ProblemDetails | null, path: string): string
   return problem?.errors.find((error) => error.path === path)?.message;
 }
 
-/** A form's end: the write's problem, if any, then its submit button (disabled while it runs). */
+/**
+ * A form's end: the write's problem, if any, then its submit button (disabled while it runs, and
+ * while there is a `reason` not to submit, which shows beside it).
+ */
 export function Submit({
   action,
   className,
   disabled = false,
+  reason,
   busy,
   children,
 }: {
   readonly action: { readonly pending: boolean; readonly problem: ProblemDetails | null };
   readonly className?: string;
   readonly disabled?: boolean;
+  /** Why the form cannot be submitted now: disables the button and says so beside it. @default none */
+  readonly reason?: ReactNode;
   /** The button's label while the write runs (its usual label otherwise). */
   readonly busy?: string;
   readonly children: ReactNode;
 }) {
+  const reasonId = useId();
+  const held = reason !== undefined && reason !== null && reason !== '';
   return (
     <>
       <ProblemView problem={action.problem} />
-      <button type="submit" className={className} disabled={action.pending || disabled}>
-        {action.pending && busy !== undefined ? busy : children}
-      </button>
+      <div className="with-reason">
+        <button
+          type="submit"
+          className={className}
+          disabled={action.pending || disabled || held}
+          {...(held ? { 'aria-describedby': reasonId } : {})}
+        >
+          {action.pending && busy !== undefined ? busy : children}
+        </button>
+        {held ? <DisabledReason id={reasonId}>{reason}</DisabledReason> : null}
+      </div>
     </>
+  );
+}
+
+/**
+ * Why the control beside it is disabled, as text on the page (a `title` tooltip reaches neither
+ * touch screens nor most readers); the control names it with `aria-describedby={id}`.
+ */
+export function DisabledReason({ id, children }: { readonly id: string; readonly children: ReactNode }) {
+  return (
+    <span id={id} className="disabled-reason">
+      {children}
+    </span>
   );
 }
 

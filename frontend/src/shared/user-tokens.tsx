@@ -4,10 +4,9 @@
  * (`DELETE /api/users/{username}/tokens/{id}`, audited).
  */
 
-import { useState } from 'react';
 import type { AccessToken } from '../../../functions/contract/index.ts';
 import { api, segment } from './api.ts';
-import { useAction, useResource } from './hooks.ts';
+import { useAction, useNotice, useResource } from './hooks.ts';
 import { Badge, DateTime, Empty, Notice, ProblemView, Section, Show, Table, useConfirm } from './ui.tsx';
 
 /** How a token stands: revoked, ended with its user's sessions, expired, or active. */
@@ -45,7 +44,7 @@ export function UserTokens({
     return true;
   });
   const { confirm, dialog } = useConfirm();
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   return (
     <Section title={`Access tokens of ${username}`} className="user-tokens">
       {dialog}

@@ -10,7 +10,7 @@
 import { type FormEvent, useMemo, useState } from 'react';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../functions/contract/index.ts';
 import { api, type Role, segment, type User } from './api.ts';
-import { useAction, usePaged, useResource } from './hooks.ts';
+import { useAction, useNotice, usePaged, useResource } from './hooks.ts';
 import {
   Badge,
   CheckList,
@@ -45,7 +45,7 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
   const users = usePaged<User>('/api/users', 50);
   const roles = useResource<{ items: Role[] }>('/api/roles');
   const roleNames = roles.state.status === 'ready' ? roles.state.data.items.map((role) => role.name) : [];
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   const [editing, setEditing] = useState<string | null>(null);
   const [resetting, setResetting] = useState<string | null>(null);
   const { confirm, dialog } = useConfirm();
@@ -332,6 +332,12 @@ function UsersLeft({ usage }: { readonly usage: UsersUsage | null }) {
   );
 }
 
+/** Why no user can be created on this plan now, or undefined while there is room. */
+function noRoomReason(usage: UsersUsage | null): string | undefined {
+  if (usage === null || usage.users.limit === null || (usage.users.remaining ?? 0) > 0) return undefined;
+  return `The ${usage.plan} plan’s ${usage.users.limit} users are all taken (disabled ones count too): no user can be created on it.`;
+}
+
 function NewUser({
   roleNames,
   platform,
@@ -359,9 +365,11 @@ function NewUser({
   );
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if ((await create.run()) !== undefined) {
+    const created = await create.run();
+    // Refused or not, the count may have moved (another admin, another tab): the form shows it anew.
+    usage.reload();
+    if (created !== undefined) {
       onCreated(username);
-      usage.reload();
       setUsername('');
       setPassword('');
       setRoles([]);
@@ -421,7 +429,11 @@ function NewUser({
             </div>
           </>
         ) : null}
-        <Submit action={create} busy="Creating…">
+        <Submit
+          action={create}
+          busy="Creating…"
+          reason={noRoomReason(usage.state.status === 'ready' ? usage.state.data : null)}
+        >
           Create user
         </Submit>
       </form>

@@ -9,7 +9,7 @@ import type {
 import { AnnouncementFields } from '../shared/announcements.tsx';
 import { api, type Role, segment } from '../shared/api.ts';
 import { refreshNotifications } from '../shared/console.tsx';
-import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { useAction, useNotice, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, useLocation } from '../shared/router.tsx';
 import {
   Badge,
@@ -31,7 +31,7 @@ import { cannotDecideReason } from './wording.ts';
 export function ApprovalsPage({ self }: { readonly self: string }) {
   // Oldest first, a page at a time (`Load more` follows the cursor).
   const list = usePaged<InboxItem>('/api/approvals');
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   // An approval link from an agent's ticket names its run: that card is shown first and marked.
   const focus = useLocation().query.get('run');
   // Once decided here, the linked run is gone from the inbox: the message says what happened to it.
@@ -300,7 +300,7 @@ function PostAnnouncement({ onPosted }: { readonly onPosted: () => void }) {
   const [body, setBody] = useState('');
   const [severity, setSeverity] = useState('info');
   const [audience, setAudience] = useState<string[]>([]);
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   const post = useAction(async () =>
     api.post<Announcement>('/api/announcements', {
       title,

@@ -27,7 +27,7 @@ import {
   withQuery,
 } from '../shared/api.ts';
 import { refreshNotifications } from '../shared/console.tsx';
-import { type Loadable, useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { type Loadable, useAction, useNotice, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, navigate, useLocation } from '../shared/router.tsx';
 import {
   Badge,
@@ -423,7 +423,7 @@ function RunActions({
   readonly onChanged: () => void;
 }) {
   const { confirm, dialog } = useConfirm();
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   // Read when the dialog is confirmed, after it has closed: a ref, not the field itself.
   const reason = useRef('');
   const cancel = useAction(async () => {
@@ -558,7 +558,7 @@ function RunDecision({
 
 export function ExecutionPage({ id, me }: { readonly id: string; readonly me: Me }) {
   const { state, refresh } = useExecution(id);
-  const [decided, setDecided] = useState('');
+  const [decided, setDecided] = useNotice();
   return (
     <>
       <PageHeader title={state.status === 'ready' ? `Run of ${state.data.skillName}` : 'Run'}>
@@ -614,6 +614,15 @@ export function ExecutionsPage() {
     string
   >;
   const [draft, setDraft] = useState(current);
+  // The form shows the address's filters: again when the address changes (back, forward, a link).
+  const search = query.toString();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `current` is read from the address, which `search` is
+  useEffect(() => setDraft(current), [search]);
+  // A status the address names that is none (`?status=faild`): shown as it is, and said to be none.
+  const strayStatus =
+    current.status !== '' && !(EXECUTION_STATUSES as readonly string[]).includes(current.status)
+      ? current.status
+      : null;
   const [runId, setRunId] = useState('');
   const skills = useResource<{ items: Skill[] }>('/api/skills?archived=true');
   const path = withQuery('/api/executions', {
@@ -648,6 +657,9 @@ export function ExecutionsPage() {
               <select
                 id="filter-status"
                 value={draft.status}
+                {...(strayStatus !== null && draft.status === strayStatus
+                  ? { 'aria-invalid': true, 'aria-describedby': 'filter-status-error' }
+                  : {})}
                 onChange={(e) => setDraft({ ...draft, status: e.target.value })}
               >
                 <option value="">Any</option>
@@ -656,7 +668,17 @@ export function ExecutionsPage() {
                     {status.replace('_', ' ')}
                   </option>
                 ))}
+                {strayStatus === null ? null : (
+                  <option value={strayStatus} disabled>
+                    {strayStatus} (not a status)
+                  </option>
+                )}
               </select>
+              {strayStatus === null ? null : (
+                <p id="filter-status-error" className="field-error">
+                  “{strayStatus}” is not a run status: choose one, or clear the filters.
+                </p>
+              )}
             </div>
             <div className="field">
               <label htmlFor="filter-skill">Skill</label>
@@ -672,6 +694,13 @@ export function ExecutionsPage() {
                     {skill.state === 'active' ? '' : ` (${skill.state})`}
                   </option>
                 ))}
+                {/* A Skill the address names that the list has not (yet): shown by its id, not as "Any". */}
+                {draft.skillId === '' || skillOptions.some((skill) => skill.id === draft.skillId) ? null : (
+                  <option value={draft.skillId}>
+                    {draft.skillId}
+                    {skills.state.status === 'ready' ? ' (no such Skill)' : ''}
+                  </option>
+                )}
               </select>
             </div>
             <div className="field">

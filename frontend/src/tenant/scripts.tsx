@@ -11,7 +11,7 @@ import type { ScriptAsset, ScriptVersion } from '../../../functions/contract/ind
 import { counted } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
 import { CodeEditor } from '../shared/code-editor.tsx';
-import { useAction, usePaged, useResource } from '../shared/hooks.ts';
+import { useAction, useNotice, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
 import { StateActions } from '../shared/state-actions.tsx';
 import {
@@ -183,7 +183,7 @@ function NewScript() {
 export function ScriptPage({ id }: { readonly id: string }) {
   const asset = useResource<ScriptAsset>(`/api/assets/scripts/${segment(id)}`);
   const versions = usePaged<ScriptVersion>(`/api/assets/scripts/${segment(id)}/versions`, 50);
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   const [viewing, setViewing] = useState<number | null>(null);
   const refresh = () => {
     asset.reload();

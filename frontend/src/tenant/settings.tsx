@@ -2,7 +2,7 @@
 import { type FormEvent, useState } from 'react';
 import type { AccessToken, Parameter } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
-import { useAction, useResource } from '../shared/hooks.ts';
+import { useAction, useNotice, useResource } from '../shared/hooks.ts';
 import {
   CheckList,
   CodeBlock,
@@ -25,7 +25,7 @@ export function ParametersPage() {
   const [key, setKey] = useState('');
   const [value, setValue] = useState('');
   const [description, setDescription] = useState('');
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   const save = useAction(async () =>
     api.post<Parameter>('/api/parameters', { key, value, ...(description === '' ? {} : { description }) }),
   );

@@ -23,9 +23,9 @@ import {
 import type { AgentView } from '../shared/agents.tsx';
 import { api, type Page, type Role, segment } from '../shared/api.ts';
 import { CodeEditor } from '../shared/code-editor.tsx';
-import { type Loadable, useAction, useResource } from '../shared/hooks.ts';
+import { type Loadable, useAction, useNotice, useResource } from '../shared/hooks.ts';
 import { LimitFields, limitTexts, withLimits } from '../shared/limits.tsx';
-import { Link, navigate } from '../shared/router.tsx';
+import { Link, navigate, useLocation } from '../shared/router.tsx';
 import { SchemaEditor } from '../shared/schema-builder.tsx';
 import { StateActions } from '../shared/state-actions.tsx';
 import {
@@ -153,7 +153,7 @@ interface OfferedTemplate {
 /** Templates the platform distributed to this tenant: install one as a Skill, or update it. */
 function OfferedTemplates({ onInstalled }: { readonly onInstalled: () => void }) {
   const { state, reload } = useResource<{ items: OfferedTemplate[] }>('/api/templates');
-  const [message, setMessage] = useState('');
+  const [message, setMessage] = useNotice();
   const install = useAction(async (template: OfferedTemplate) =>
     api.post<OfferedTemplate>(`/api/templates/${segment(template.id)}/install`),
   );
@@ -231,6 +231,13 @@ export function SkillEditPage({
   const skill = useResource<Skill>(id === null ? null : `/api/skills/${segment(id)}`);
   // What the last save said: the form is made anew from the saved revision, and shows it again.
   const [notice, setNotice] = useState('');
+  // A Skill just created lands here with `?created=1`: said once (the address drops it at once, so a
+  // reload does not say it again), until the next write.
+  const { path, query } = useLocation();
+  const [created] = useNotice(query.get('created') === '1' ? 'created' : '');
+  useEffect(() => {
+    if (query.has('created')) navigate(path, { replace: true });
+  }, [path, query]);
   if (id === null) return <SkillForm skill={null} canListAgents={canListAgents} />;
   return (
     <Show state={skill.state} loading="Loading the Skill…">
@@ -239,6 +246,7 @@ export function SkillEditPage({
           key={`${data.id}:${data.revision}`}
           skill={data}
           canListAgents={canListAgents}
+          created={created !== ''}
           notice={notice}
           onSaved={(text) => {
             setNotice(text);
@@ -338,11 +346,14 @@ function parseJson(label: string, text: string): { value?: unknown; error?: stri
 function SkillForm({
   skill,
   canListAgents,
+  created = false,
   notice = '',
   onSaved,
 }: {
   readonly skill: Skill | null;
   readonly canListAgents: boolean;
+  /** The Skill was just created: say so, with the ways to it. @default false */
+  readonly created?: boolean;
   /** Shown when the form opens: what the save that made this revision said. @default nothing */
   readonly notice?: string;
   /** After a save or a change of state, with what to say about it. */
@@ -515,7 +526,7 @@ function SkillForm({
     });
     if (result === undefined) return;
     if (skill === null) {
-      navigate(`/skill-admin/${segment(result.id)}`);
+      navigate(`/skill-admin/${segment(result.id)}?created=1`);
     } else {
       setSaved(`Saved revision ${result.revision}.`);
       onSaved?.(`Saved revision ${result.revision}.`);
@@ -529,6 +540,13 @@ function SkillForm({
           All Skills
         </Link>
       </PageHeader>
+      {created && skill !== null ? (
+        <Notice>
+          Skill {skill.name} created. <Link to={`/skills/${segment(skill.id)}`}>Run {skill.name}</Link> from
+          the catalogue, see <Link to={`/executions?skillId=${encodeURIComponent(skill.id)}`}>its runs</Link>,
+          or go on editing it here.
+        </Notice>
+      ) : null}
       {skill?.approvalWarning === undefined ? null : (
         <div className="banner tone-warn" role="status" aria-label="Approval warning">
           <p>{skill.approvalWarning.message}</p>
