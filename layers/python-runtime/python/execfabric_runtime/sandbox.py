@@ -40,6 +40,10 @@ DEFAULT_UID_BASE = 2_000_000_000
 RESULT_ENVELOPE_BYTES = 64 * 1024
 KILL_GRACE_SECONDS = 5.0
 DRAIN_GRACE_SECONDS = 1.0
+#: After a job ends, a call it left in flight is waited for until the job's deadline (a relay's own
+#: bound) and this much more, and only this much after a cancel or a lost zygote: the relay's answer
+#: is what tells the caller whether the call went out and how it ended (a credential use).
+RELAY_SETTLE_SECONDS = 1.0
 #: How often a run that may be stopped (RunRequest.stop) looks at its stop signal.
 STOP_POLL_SECONDS = 0.2
 #: Calls a job may make through ctx, and the largest one (the child refuses larger ones itself).
@@ -472,6 +476,11 @@ class Sandbox:
         calls = 0
         replies: queue.SimpleQueue[tuple[int, dict[str, Any]]] = queue.SimpleQueue()
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        # A relay that outlives the run must not write to the wake pipe once it is closed: its fd
+        # number may by then be another file's. Closing and writing both hold this lock.
+        wake_lock = threading.Lock()
+        wake_closed = threading.Event()
+        relays: list[threading.Thread] = []
         waiting: list[tuple[dict[str, Any], int]] = []  # calls received while one is being relayed, with their size
         waiting_bytes = 0
         relaying = False
@@ -499,12 +508,17 @@ class Sandbox:
                 except Exception as error:  # noqa: BLE001 - the relay's own failure is the call's answer
                     reply = {"ok": False, "error": {"type": "RelayError", "message": f"the call could not be relayed: {type(error).__name__}"}}
                 replies.put((int(call["call"]), reply))
-                try:
-                    os.write(wake_w, b"x")
-                except OSError:
-                    pass
+                with wake_lock:
+                    if wake_closed.is_set():
+                        return
+                    try:
+                        os.write(wake_w, b"x")
+                    except OSError:
+                        pass
 
-            threading.Thread(target=work, name="execfabric-relay", daemon=True).start()
+            thread = threading.Thread(target=work, name="execfabric-relay", daemon=True)
+            relays.append(thread)
+            thread.start()
 
         def answer(number: int, reply: dict[str, Any]) -> None:
             if slot.job_w < 0:
@@ -643,8 +657,15 @@ class Sandbox:
                         break
         finally:
             selector.close()
-            os.close(wake_r)
-            os.close(wake_w)
+            ended = time.monotonic()
+            settle = RELAY_SETTLE_SECONDS
+            if not (cancelled or zygote_lost):
+                settle += max(0.0, job_deadline - time.time())
+            _join(relays, ended + settle)
+            with wake_lock:
+                wake_closed.set()
+                os.close(wake_r)
+                os.close(wake_w)
         tail = lines.rest()
         if tail is not None and baseline is not None:
             # Written without its line break (cut off by a kill, or a script's own write).
@@ -652,7 +673,7 @@ class Sandbox:
                 result = tail
             else:
                 runner_result = tail
-        finished = time.monotonic()
+        finished = ended
         return _Raw(
             result=result,
             runner_result=runner_result,
@@ -735,6 +756,15 @@ class Sandbox:
             return parsed["check"]
         reason = "took too long" if raw.timed_out else "did not complete"
         return {"ok": False, "error": {"message": f"the syntax check {reason}", "line": None, "offset": None}}
+
+
+def _join(threads: list[threading.Thread], until: float) -> None:
+    """Waits for `threads` to end, until `until` (monotonic) at the latest."""
+    for thread in threads:
+        remaining = until - time.monotonic()
+        if remaining <= 0:
+            return
+        thread.join(remaining)
 
 
 def _baseline(line: bytes) -> float:
