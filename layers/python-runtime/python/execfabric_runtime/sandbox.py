@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import unicodedata
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,8 +71,12 @@ JOB_STATUSES = ("succeeded", "failed")
 #: a job's line cannot claim one.
 PLATFORM_ERROR_TYPES = frozenset(
     {
+        "ApprovalExpired",
+        "ApprovalInvalidated",
         "Cancelled",
         "DeadLettered",
+        "HttpResourceChanged",
+        "HttpResourceNotGranted",
         "Killed",
         "LimitExceeded",
         "NotStarted",
@@ -79,14 +84,18 @@ PLATFORM_ERROR_TYPES = frozenset(
         "OutputTooLarge",
         "ProcessDied",
         "ProcessExited",
+        "Rejected",
         "ResultNotEncodable",
         "ResultNotStorable",
         "RunnerError",
         "SandboxError",
+        "TimeoutError",
         "UnreadableResult",
         "WorkerLost",
     }
 )
+#: The same names, as `_plain` reads a type (what a reader would take it for).
+_PLATFORM_TYPES_PLAIN = frozenset(name.casefold() for name in PLATFORM_ERROR_TYPES)
 MAX_ERROR_TYPE_CHARS = 200
 
 
@@ -889,7 +898,10 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
         size = _output_size(output)
         if size is None:
             output = None
-            status, error = "failed", {"type": "RunnerError", "message": "the job's result is malformed: its output"}
+            status, error = "failed", {
+                "type": "ScriptError",
+                "message": "the script's result is malformed: its output cannot be written as JSON",
+            }
         elif size > limits.outputBytes:
             output = None
             status, error = _killed(
@@ -917,7 +929,7 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
             error = {"type": "ProcessDied", "message": f"the script's process was killed by {_signal_name(sig)}"}
         elif malformed is not None:
             status = "failed"
-            error = {"type": "RunnerError", "message": f"the job's result is malformed: {malformed}"}
+            error = {"type": "ScriptError", "message": f"the script's result line is malformed: {malformed}"}
         else:
             status = "failed"
             error = {
@@ -959,12 +971,21 @@ def _script_error(raw: object) -> dict[str, Any]:
         return {"type": "ScriptError", "message": "the job reported a failure without an error"}
     kind = str(raw.get("type") or "Error")[:MAX_ERROR_TYPE_CHARS]
     message = str(raw.get("message") or "")
-    if kind in PLATFORM_ERROR_TYPES:
+    if _plain(kind) in _PLATFORM_TYPES_PLAIN:
         kind, message = "ScriptError", f"{kind}: {message}"
     error: dict[str, Any] = {"type": kind, "message": message}
     if isinstance(raw.get("trace"), str):
         error["trace"] = raw["trace"]
     return error
+
+
+def _plain(kind: str) -> str:
+    """A type name as a reader takes it: compatibility forms folded (fullwidth letters), invisible
+    characters (format characters such as a zero-width space, whitespace, controls) dropped, case
+    ignored. `LimitExceeded\u200b` and `limitexceeded` read as LimitExceeded."""
+    folded = unicodedata.normalize("NFKC", kind)
+    kept = "".join(char for char in folded if unicodedata.category(char) not in ("Cf", "Cc", "Zs", "Zl", "Zp") and not char.isspace())
+    return kept.casefold()
 
 
 def _signal_name(number: int) -> str:
