@@ -270,8 +270,11 @@ export interface Execution {
     readonly resourceId: string;
     readonly method: string;
     readonly path: string;
+    /** 0 when no answer is known. */
     readonly status: number;
     readonly at: string;
+    /** The run ended before the call's answer: the credential may have gone out, how the call ended is unknown. */
+    readonly inFlight?: boolean;
   }[];
   readonly assetName?: string;
   readonly rerunOf?: string;

@@ -54,6 +54,7 @@ const egressUse = z.object({
   durationMs: z.number(),
   credentialStage: z.optional(z.enum(['current', 'previous'])),
   credentialVersion: z.optional(z.string().check(z.maxLength(128))),
+  inFlight: z.optional(z.boolean()),
 });
 
 const report = z.discriminatedUnion('kind', [

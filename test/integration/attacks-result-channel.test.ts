@@ -120,8 +120,9 @@ describe('a script writing on the channels its own process holds', { timeout: 12
     const run = await acme.run(skill, { resource });
     expect(upstreamHits).toBe(hitsBefore + 1); // the credential went out
     expect(run.status, JSON.stringify(run)).toBe('failed');
-    expect(run.error.type).toBe('RunnerError');
-    expect(run.error.message).toMatch(/the job's result is malformed/);
+    // The line is the script's (written after it started): a RunnerError is the platform runner's alone.
+    expect(run.error.type).toBe('ScriptError');
+    expect(run.error.message).toMatch(/the script's result line is malformed/);
     const audit = await t.send({
       host: HOSTS.admin,
       token: admin,
@@ -141,7 +142,7 @@ describe('a script writing on the channels its own process holds', { timeout: 12
     const skill = await acme.skill(FORGED_KILL);
     const run = await acme.run(skill);
     expect(run.status, JSON.stringify(run)).toBe('failed');
-    expect(run.error.type).toBe('RunnerError');
+    expect(run.error.type).toBe('ScriptError');
     expect(run.error.limit).toBeUndefined();
     expect(run.error.message).toMatch(/malformed/);
   });

@@ -269,12 +269,13 @@ def main(inputs, ctx):
 )
 def test_a_result_line_with_a_number_json_cannot_carry_is_malformed(sandbox: Sandbox, line: str) -> None:
     """Python's parser takes NaN and Infinity; nothing after the worker can encode them (the result
-    message is strict JSON): the worker failed to send the result and the run ended WorkerLost."""
+    message is strict JSON): the worker failed to send the result and the run ended WorkerLost. The
+    line is the script's (written after it started): its fault, never the platform runner's."""
     outcome = run(sandbox, FORGE_AND_LEAVE, {"line": line})
     assert outcome.status == "failed", (outcome.status, outcome.output)
     assert outcome.output is None
-    assert outcome.error is not None and outcome.error["type"] == "RunnerError"
-    assert outcome.error["message"].startswith("the job's result is malformed"), outcome.error
+    assert outcome.error is not None and outcome.error["type"] == "ScriptError"
+    assert outcome.error["message"].startswith("the script's result line is malformed"), outcome.error
     json.dumps(outcome.error, allow_nan=False)
 
 
@@ -292,7 +293,8 @@ def test_a_job_cannot_claim_a_status_the_platform_observes(sandbox: Sandbox, for
     outcome = run(sandbox, FORGE_AND_LEAVE, {"line": json.dumps(forged)})
     assert outcome.status == "failed", (outcome.status, outcome.error)
     assert outcome.error is not None and "limit" not in outcome.error
-    assert outcome.error["type"] == "RunnerError" and "malformed" in outcome.error["message"]
+    # The script wrote that line: a RunnerError is the platform runner's alone.
+    assert outcome.error["type"] == "ScriptError" and "malformed" in outcome.error["message"]
 
 
 def test_a_job_s_failure_is_the_script_s_never_a_limit_or_the_platform_s(sandbox: Sandbox) -> None:
@@ -305,6 +307,33 @@ def test_a_job_s_failure_is_the_script_s_never_a_limit_or_the_platform_s(sandbox
     assert raised.status == "failed" and raised.error is not None
     assert raised.error["type"] == "ScriptError" and raised.error["message"] == "LimitExceeded: memory"
     assert "limit" not in raised.error
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "TimeoutError",  # what a real timeout says (the sandbox's own)
+        "LimitExceeded\u200b",  # a zero-width space: shown as LimitExceeded
+        "\u2060Cancelled",
+        "limitexceeded",
+        "Worker Lost",
+        "ＬｉｍｉｔＥｘｃｅｅｄｅｄ",  # fullwidth
+        "Rejected",
+    ],
+)
+def test_a_job_cannot_report_a_type_that_reads_as_the_platform_s(sandbox: Sandbox, kind: str) -> None:
+    forged = {"status": "failed", "error": {"type": kind, "message": "stopped"}}
+    outcome = run(sandbox, FORGE_AND_LEAVE, {"line": json.dumps(forged)})
+    assert outcome.status == "failed"
+    assert outcome.error == {"type": "ScriptError", "message": f"{kind}: stopped"}
+
+
+def test_a_script_s_own_timeout_error_is_a_script_error_and_a_real_timeout_is_not(sandbox: Sandbox) -> None:
+    raised = run(sandbox, "def main(inputs, ctx):\n    raise TimeoutError('upstream slow')\n")
+    assert raised.status == "failed" and raised.error is not None
+    assert raised.error["type"] == "ScriptError" and raised.error["message"] == "TimeoutError: upstream slow"
+    real = run(sandbox, "import time\ndef main(inputs, ctx):\n    time.sleep(30)\n", timeoutSeconds=1)
+    assert real.status == "timed_out" and real.error is not None and real.error["type"] == "TimeoutError"
 
 
 def test_the_output_limit_is_measured_by_the_sandbox_not_the_job(sandbox: Sandbox) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 import time
 from typing import Any
 
@@ -253,7 +255,7 @@ def grant(*resources: tuple[str, str], declared: tuple[str, ...] = ()) -> dict[s
             "executionId": "ex-1",
             "skillId": "adder",
             "declared": list(declared) or [rid for rid, _ in resources],
-            "resources": [{"id": rid, "name": name} for rid, name in resources],
+            "resources": [{"id": rid, "name": name, "version": 2} for rid, name in resources],
             "issuedAt": NOW_ISO,
             "expiresAt": "2030-01-01T00:00:00.000Z",
         }
@@ -293,6 +295,152 @@ def test_ctx_http_is_relayed_with_the_grant_and_its_uses_are_reported(sandbox: S
     assert [payload["grant"] for payload in ports.relayed] == [sealed] * 3
     assert ports.relayed[0]["call"] == {"resource": "crm", "method": "GET", "path": "/things/1"}
     assert [use["path"] for use in result["egress"]] == ["/things/1"] * 3
+
+
+class SlowPorts(MemoryPorts):
+    """An http-executor that takes `delay` seconds to answer (a slow upstream), ignoring the call's
+    timeout as an AWS Lambda invoke does; `refuse` answers at once without a use (refused before the
+    credential went out); `fail` raises after the delay (the relay broke)."""
+
+    def __init__(self, delay: float, *, refuse: bool = False, fail: bool = False) -> None:
+        super().__init__()
+        self.delay, self.refuse, self.fail = delay, refuse, fail
+        self.answered = threading.Event()
+
+    def relay(self, payload: dict[str, Any], timeout: float, target: str = "http-executor") -> dict[str, Any]:
+        if self.refuse:
+            return {"ok": False, "error": {"type": "HttpRequestRefused", "message": "no", "egress": True}}
+        time.sleep(self.delay)
+        try:
+            if self.fail:
+                raise ConnectionError("the executor went away")
+            return super().relay(payload, timeout, target)
+        finally:
+            self.answered.set()
+
+
+#: e2: a thread's call in flight when the main thread leaves with os._exit.
+EXIT_WHILE_IN_FLIGHT = """
+import os, threading, time
+def main(inputs, ctx):
+    threading.Thread(target=lambda: ctx.http("crm", "GET", "/slow"), daemon=True).start()
+    time.sleep(0.3)
+    os._exit(0)
+"""
+#: e3: the run times out during the call.
+TIMEOUT_IN_FLIGHT = """
+def main(inputs, ctx):
+    ctx.http("crm", "GET", "/slow")
+    return {}
+"""
+#: e4: a thread's call outlives a normal return.
+RETURN_WHILE_IN_FLIGHT = """
+import threading, time
+def main(inputs, ctx):
+    threading.Thread(target=lambda: ctx.http("crm", "GET", "/slow"), daemon=True).start()
+    time.sleep(0.3)
+    return {"done": True}
+"""
+
+
+def _run_slow(sandbox: Sandbox, source: str, ports: SlowPorts, timeout: int) -> dict[str, Any]:
+    limits = {"timeoutSeconds": timeout, "memoryMb": 256, "outputBytes": 65536, "logBytes": 65536}
+    body = job(source=source, egress=grant(("hr-000000000001", "crm")), limits=limits)
+    assert process(sqs_event(body), ports, sandbox) == {"batchItemFailures": []}
+    return ports.sent[-1]
+
+
+@pytest.mark.parametrize("source", [EXIT_WHILE_IN_FLIGHT, RETURN_WHILE_IN_FLIGHT], ids=["os-exit", "return"])
+def test_a_call_in_flight_when_the_job_ends_is_waited_for_and_its_use_reported(sandbox: Sandbox, source: str) -> None:
+    """The result was built when the job ended; the relay, on its own thread, added the use later: the
+    upstream had the credential, the run's egress and the audit never showed it."""
+    ports = SlowPorts(2.5)
+    result = _run_slow(sandbox, source, ports, timeout=20)
+    assert ports.answered.is_set()
+    assert result["egress"] == [
+        {"resourceId": "hr-000000000001", "resourceVersion": 1, "method": "GET", "path": "/slow", "status": 200, "at": NOW_ISO, "durationMs": 3}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "timeout", "status"),
+    [
+        (EXIT_WHILE_IN_FLIGHT, 2, None),
+        (RETURN_WHILE_IN_FLIGHT, 2, "succeeded"),
+        (TIMEOUT_IN_FLIGHT, 2, "timed_out"),
+    ],
+    ids=["os-exit", "return", "timeout"],
+)
+def test_a_call_still_in_flight_past_the_deadline_is_reported_as_begun(
+    sandbox: Sandbox, source: str, timeout: int, status: str | None
+) -> None:
+    """The wait is bounded by the job's deadline (the relay's own bound): a relay that outlives it (an
+    upstream slower than the run, a Lambda invoke that ignores the timeout) is reported as it began."""
+    ports = SlowPorts(timeout + 4.0)
+    began = time.monotonic()
+    result = _run_slow(sandbox, source, ports, timeout=timeout)
+    assert time.monotonic() - began < timeout + 3.5
+    assert not ports.answered.is_set()
+    if status is not None:
+        assert result["status"] == status, result
+    (use,) = result["egress"]
+    assert use["inFlight"] is True and use["status"] == 0
+    assert {key: use[key] for key in ("resourceId", "resourceVersion", "method", "path")} == {
+        "resourceId": "hr-000000000001",
+        "resourceVersion": 2,
+        "method": "GET",
+        "path": "/slow",
+    }
+    assert use["at"].endswith("Z") and use["durationMs"] >= 0
+    ports.answered.wait(10)
+
+
+def test_a_relay_that_breaks_leaves_its_use_in_flight_and_a_refused_call_is_no_use(sandbox: Sandbox) -> None:
+    broken = _run_slow(sandbox, TIMEOUT_IN_FLIGHT, SlowPorts(0.1, fail=True), timeout=10)
+    assert broken["status"] == "failed" and "RelayError" in broken["error"]["message"], broken["error"]
+    assert [(use["path"], use["inFlight"]) for use in broken["egress"]] == [("/slow", True)]
+    refused = _run_slow(sandbox, TIMEOUT_IN_FLIGHT, SlowPorts(0, refuse=True), timeout=10)
+    assert refused["status"] == "failed"
+    assert "egress" not in refused
+
+
+def test_a_relay_that_outlives_its_run_never_writes_to_a_reused_descriptor(sandbox: Sandbox) -> None:
+    """The relay thread wrote to the wake pipe's fd number after the run had closed it."""
+    from execfabric_runtime import Limits, RunRequest
+
+    from conftest import DEFAULT_LIMITS
+
+    release, done = threading.Event(), threading.Event()
+
+    def relay(call: dict[str, Any], _deadline: float) -> dict[str, Any]:
+        release.wait(30)
+        done.set()
+        return {"ok": True, "response": {"status": 200, "headers": {}, "body": "", "truncated": False}}
+
+    outcome = sandbox.run(
+        RunRequest(
+            source=TIMEOUT_IN_FLIGHT,
+            input={},
+            limits=Limits.parse({**DEFAULT_LIMITS, "timeoutSeconds": 1}),
+            execution_id="exec-1",
+            tenant_id="acme",
+            skill_id="skill-1",
+            relay=relay,
+        )
+    )
+    assert outcome.status == "timed_out"
+    pipes = [os.pipe2(os.O_NONBLOCK) for _ in range(4)]  # the lowest free numbers: the wake pipe's among them
+    try:
+        release.set()
+        assert done.wait(10)
+        time.sleep(0.2)
+        for read_end, _write_end in pipes:
+            with pytest.raises(BlockingIOError):
+                os.read(read_end, 16)
+    finally:
+        for pair in pipes:
+            for fd in pair:
+                os.close(fd)
 
 
 def test_a_skill_without_egress_relays_nothing(sandbox: Sandbox) -> None:

@@ -225,7 +225,12 @@ function EgressCalls({
     <ul className="plain">
       {calls.map((call) => (
         <li key={`${call.at} ${call.method} ${call.path}`} data-resource={call.resourceId}>
-          {call.method} {call.path} → {call.status === 0 ? 'no answer' : call.status}{' '}
+          {call.method} {call.path} →{' '}
+          {call.inFlight === true
+            ? 'no answer before the run ended'
+            : call.status === 0
+              ? 'no answer'
+              : call.status}{' '}
           <span className="muted">({names.get(call.resourceId) ?? <code>{call.resourceId}</code>})</span>
         </li>
       ))}

@@ -75,11 +75,18 @@ export interface EgressUse {
   readonly resourceVersion: number;
   readonly method: string;
   readonly path: string;
+  /** The upstream's status; 0 when no answer is known (the call failed after the credential went out, or is in flight). */
   readonly status: number;
   readonly at: string;
   readonly durationMs: number;
   readonly credentialStage?: 'current' | 'previous';
   readonly credentialVersion?: string;
+  /**
+   * The run ended (or its relay failed) before the http-executor answered: the worker reports the
+   * use as it began it (resource, method, path, time, `status: 0`), since the credential may have
+   * gone out; how the call ended is unknown.
+   */
+  readonly inFlight?: boolean;
 }
 
 export type EgressReply =

@@ -368,7 +368,8 @@ export class HttpResources {
   /**
    * The credential uses of a script's `ctx.http` calls, one public audit entry each, keyed by run,
    * call and the call's time, so recording a result twice writes them once. The entry is dated when
-   * it is written (with the run's result, seconds after the call); the call's time is `usedAt`.
+   * it is written (with the run's result, seconds after the call); the call's time is `usedAt`. A
+   * call the run's end overtook is recorded all the same, `status: 0` with `inFlight: true`.
    */
   async recordEgressUses(
     domain: TenantContext,
@@ -391,6 +392,8 @@ export class HttpResources {
             method: use.method,
             path: use.path,
             status: use.status,
+            // The run ended before the call's answer: the credential may have gone out, its end is unknown.
+            ...(use.inFlight === true ? { inFlight: true } : {}),
             usedAt: use.at,
           },
         },

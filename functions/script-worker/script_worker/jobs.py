@@ -49,9 +49,19 @@ class EgressGrant:
     mac: str
     declared: tuple[str, ...]
     resources: tuple[tuple[str, str], ...]  # (id, name) of each granted resource
+    #: The version of each granted resource, by id, as the grant sealed it (0 if it names none).
+    versions: tuple[tuple[str, int], ...] = ()
 
     def names(self, resource: str) -> bool:
         return any(resource in pair for pair in self.resources)
+
+    def granted(self, resource: str) -> tuple[str, int] | None:
+        """The id and version of the first granted resource whose id or name is `resource` (as the
+        http-executor picks it); None if it names none."""
+        for rid, name in self.resources:
+            if resource in (rid, name):
+                return rid, dict(self.versions).get(rid, 0)
+        return None
 
 
 @dataclass(frozen=True)
@@ -128,9 +138,12 @@ def _egress(raw: object) -> EgressGrant | None:
         grant = json.loads(raw["body"])
         declared = tuple(str(item) for item in grant["declared"])
         resources = tuple((str(item["id"]), str(item["name"])) for item in grant["resources"])
-    except (ValueError, KeyError, TypeError) as error:
+        versions = tuple(
+            (str(item["id"]), item["version"] if type(item.get("version")) is int else 0) for item in grant["resources"]
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise JobError("is not a readable grant", "egress") from error
-    return EgressGrant(body=raw["body"], mac=raw["mac"], declared=declared, resources=resources)
+    return EgressGrant(body=raw["body"], mac=raw["mac"], declared=declared, resources=resources, versions=versions)
 
 
 def _data(raw: object) -> DataGrant | None:

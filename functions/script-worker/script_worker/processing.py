@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -18,7 +19,7 @@ from execfabric_runtime import Outcome, RunRequest, SandboxError, check
 
 from .jobs import ForgedJobError, Job, JobError, parse_job
 from .live import HEARTBEAT_SECONDS, Heartbeat, LiveLog
-from .messages import encode, fit_result, lost_message, result_message, started_message
+from .messages import encode, fit_result, iso, lost_message, result_message, started_message
 from .ports import Ports
 from .signing import MessageKeys, mac_of
 
@@ -117,9 +118,33 @@ def _sandbox_failure(error: SandboxError, started_at: float, clock: Callable[[],
     )
 
 
+#: The largest method and path (UTF-16 code units, as the http-executor and the recorder count them)
+#: of a call the http-executor takes: a call beyond them is refused before any credential goes out.
+MAX_METHOD_CHARS = 10
+MAX_PATH_CHARS = 2048
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+class _Use:
+    """One credential use, from the moment its call is relayed: `begun` (what the worker knows: the
+    resource, method, path and time; no status), then the http-executor's own account once it answers,
+    or nothing when it refused the call before the credential went out."""
+
+    def __init__(self, begun: dict[str, Any], started: float) -> None:
+        self.begun = begun
+        self.started = started
+        self.answered: dict[str, Any] | None = None
+        self.refused = False
+
+
 class Egress:
     """A run's `ctx.http`: calls checked against the job's grant, relayed to the http-executor, each
-    credential use kept for the result report."""
+    credential use kept for the result report. A use is kept from the moment its call is relayed, so a
+    call the run's end overtakes (the job exited, timed out or was cancelled while the upstream had not
+    answered, or the relay failed) is still reported: `status: 0` and `inFlight: true`."""
 
     def __init__(self, job: Job, ports: Ports, log: Log, context: dict[str, Any]) -> None:
         self.job = job
@@ -127,11 +152,73 @@ class Egress:
         self.log = log
         self.context = context
         self.calls = 0
-        self.uses: list[dict[str, Any]] = []
+        self._uses: list[_Use] = []
+        self._lock = threading.Lock()
 
     @staticmethod
     def _refused(kind: str, message: str) -> dict[str, Any]:
         return {"ok": False, "error": {"type": kind, "message": message, "egress": True}}
+
+    def uses(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Every credential use of the run so far, in the order the calls were relayed: as the
+        http-executor reported it, or, for a call it has not answered, as the worker began it."""
+        moment = time.time() if now is None else now
+        with self._lock:
+            kept = [use for use in self._uses if not use.refused]
+            return [
+                dict(use.answered)
+                if use.answered is not None
+                else {**use.begun, "durationMs": max(0, round((moment - use.started) * 1000))}
+                for use in kept
+            ]
+
+    def _begin(self, call: dict[str, Any]) -> _Use | None:
+        """The use a relayed call may become, kept before it is relayed; None for a call the
+        http-executor refuses before reading the credential (its resource is not granted, its method
+        or path is not one it takes)."""
+        grant = self.job.egress
+        resource, method, path = call.get("resource"), call.get("method"), call.get("path")
+        granted = grant.granted(resource) if grant is not None and isinstance(resource, str) else None
+        if (
+            granted is None
+            or not isinstance(method, str)
+            or not isinstance(path, str)
+            or not 0 < _utf16_length(method) <= MAX_METHOD_CHARS
+            or not 0 < _utf16_length(path) <= MAX_PATH_CHARS
+        ):
+            return None
+        started = time.time()
+        use = _Use(
+            {
+                "resourceId": granted[0],
+                "resourceVersion": granted[1],
+                "method": method.upper()[:MAX_METHOD_CHARS],
+                "path": path,
+                "status": 0,
+                "at": iso(started),
+                "durationMs": 0,
+                "inFlight": True,
+            },
+            started,
+        )
+        with self._lock:
+            self._uses.append(use)
+        return use
+
+    def _settle(self, use: _Use | None, reply: dict[str, Any]) -> None:
+        answered = reply.get("use")
+        if not isinstance(answered, dict):
+            if use is not None and isinstance(reply.get("ok"), bool):
+                # A readable answer without a use: the call was refused before the credential went out.
+                with self._lock:
+                    use.refused = True
+            return
+        with self._lock:
+            if use is None:
+                # Not a call the worker expected to go out, but the http-executor says it did.
+                use = _Use(answered, time.time())
+                self._uses.append(use)
+            use.answered = answered
 
     def __call__(self, call: dict[str, Any], deadline: float) -> dict[str, Any]:
         if call.get("op") != "http":
@@ -151,10 +238,11 @@ class Egress:
             "grant": {"body": grant.body, "mac": grant.mac},
             "call": {name: call[name] for name in CALL_FIELDS if name in call},
         }
+        # Kept before it is relayed: if the relay fails, or the run ends before the answer, the
+        # credential may have gone out all the same, and the use stays in the report (in flight).
+        use = self._begin(call)
         reply = self.ports.relay(payload, timeout=max(0.1, deadline - time.time()))
-        use = reply.get("use")
-        if isinstance(use, dict):
-            self.uses.append(use)
+        self._settle(use, reply)
         answer = {key: reply[key] for key in ("ok", "response", "error") if key in reply}
         if not isinstance(answer.get("ok"), bool):
             self.log({"level": "ERROR", "event": "relay-unreadable", **self.context})
@@ -379,7 +467,10 @@ def process_record(
         watch.close()
         live.finish()
 
-    body = _result_body(job, outcome, egress.uses, log, context)
+    uses = egress.uses()
+    if any(use.get("inFlight") for use in uses):
+        log({"level": "WARN", "event": "egress-in-flight", **context, "uses": sum(1 for use in uses if use.get("inFlight"))})
+    body = _result_body(job, outcome, uses, log, context)
     for attempt in range(RESULT_SEND_ATTEMPTS):
         try:
             send(body)

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import unicodedata
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,10 @@ DEFAULT_UID_BASE = 2_000_000_000
 RESULT_ENVELOPE_BYTES = 64 * 1024
 KILL_GRACE_SECONDS = 5.0
 DRAIN_GRACE_SECONDS = 1.0
+#: After a job ends, a call it left in flight is waited for until the job's deadline (a relay's own
+#: bound) and this much more, and only this much after a cancel or a lost zygote: the relay's answer
+#: is what tells the caller whether the call went out and how it ended (a credential use).
+RELAY_SETTLE_SECONDS = 1.0
 #: How often a run that may be stopped (RunRequest.stop) looks at its stop signal.
 STOP_POLL_SECONDS = 0.2
 #: Calls a job may make through ctx, and the largest one (the child refuses larger ones itself).
@@ -66,8 +71,12 @@ JOB_STATUSES = ("succeeded", "failed")
 #: a job's line cannot claim one.
 PLATFORM_ERROR_TYPES = frozenset(
     {
+        "ApprovalExpired",
+        "ApprovalInvalidated",
         "Cancelled",
         "DeadLettered",
+        "HttpResourceChanged",
+        "HttpResourceNotGranted",
         "Killed",
         "LimitExceeded",
         "NotStarted",
@@ -75,14 +84,18 @@ PLATFORM_ERROR_TYPES = frozenset(
         "OutputTooLarge",
         "ProcessDied",
         "ProcessExited",
+        "Rejected",
         "ResultNotEncodable",
         "ResultNotStorable",
         "RunnerError",
         "SandboxError",
+        "TimeoutError",
         "UnreadableResult",
         "WorkerLost",
     }
 )
+#: The same names, as `_plain` reads a type (what a reader would take it for).
+_PLATFORM_TYPES_PLAIN = frozenset(name.casefold() for name in PLATFORM_ERROR_TYPES)
 MAX_ERROR_TYPE_CHARS = 200
 
 
@@ -472,6 +485,11 @@ class Sandbox:
         calls = 0
         replies: queue.SimpleQueue[tuple[int, dict[str, Any]]] = queue.SimpleQueue()
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        # A relay that outlives the run must not write to the wake pipe once it is closed: its fd
+        # number may by then be another file's. Closing and writing both hold this lock.
+        wake_lock = threading.Lock()
+        wake_closed = threading.Event()
+        relays: list[threading.Thread] = []
         waiting: list[tuple[dict[str, Any], int]] = []  # calls received while one is being relayed, with their size
         waiting_bytes = 0
         relaying = False
@@ -499,12 +517,17 @@ class Sandbox:
                 except Exception as error:  # noqa: BLE001 - the relay's own failure is the call's answer
                     reply = {"ok": False, "error": {"type": "RelayError", "message": f"the call could not be relayed: {type(error).__name__}"}}
                 replies.put((int(call["call"]), reply))
-                try:
-                    os.write(wake_w, b"x")
-                except OSError:
-                    pass
+                with wake_lock:
+                    if wake_closed.is_set():
+                        return
+                    try:
+                        os.write(wake_w, b"x")
+                    except OSError:
+                        pass
 
-            threading.Thread(target=work, name="execfabric-relay", daemon=True).start()
+            thread = threading.Thread(target=work, name="execfabric-relay", daemon=True)
+            relays.append(thread)
+            thread.start()
 
         def answer(number: int, reply: dict[str, Any]) -> None:
             if slot.job_w < 0:
@@ -643,8 +666,15 @@ class Sandbox:
                         break
         finally:
             selector.close()
-            os.close(wake_r)
-            os.close(wake_w)
+            ended = time.monotonic()
+            settle = RELAY_SETTLE_SECONDS
+            if not (cancelled or zygote_lost):
+                settle += max(0.0, job_deadline - time.time())
+            _join(relays, ended + settle)
+            with wake_lock:
+                wake_closed.set()
+                os.close(wake_r)
+                os.close(wake_w)
         tail = lines.rest()
         if tail is not None and baseline is not None:
             # Written without its line break (cut off by a kill, or a script's own write).
@@ -652,7 +682,7 @@ class Sandbox:
                 result = tail
             else:
                 runner_result = tail
-        finished = time.monotonic()
+        finished = ended
         return _Raw(
             result=result,
             runner_result=runner_result,
@@ -735,6 +765,15 @@ class Sandbox:
             return parsed["check"]
         reason = "took too long" if raw.timed_out else "did not complete"
         return {"ok": False, "error": {"message": f"the syntax check {reason}", "line": None, "offset": None}}
+
+
+def _join(threads: list[threading.Thread], until: float) -> None:
+    """Waits for `threads` to end, until `until` (monotonic) at the latest."""
+    for thread in threads:
+        remaining = until - time.monotonic()
+        if remaining <= 0:
+            return
+        thread.join(remaining)
 
 
 def _baseline(line: bytes) -> float:
@@ -859,7 +898,10 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
         size = _output_size(output)
         if size is None:
             output = None
-            status, error = "failed", {"type": "RunnerError", "message": "the job's result is malformed: its output"}
+            status, error = "failed", {
+                "type": "ScriptError",
+                "message": "the script's result is malformed: its output cannot be written as JSON",
+            }
         elif size > limits.outputBytes:
             output = None
             status, error = _killed(
@@ -887,7 +929,7 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
             error = {"type": "ProcessDied", "message": f"the script's process was killed by {_signal_name(sig)}"}
         elif malformed is not None:
             status = "failed"
-            error = {"type": "RunnerError", "message": f"the job's result is malformed: {malformed}"}
+            error = {"type": "ScriptError", "message": f"the script's result line is malformed: {malformed}"}
         else:
             status = "failed"
             error = {
@@ -929,12 +971,21 @@ def _script_error(raw: object) -> dict[str, Any]:
         return {"type": "ScriptError", "message": "the job reported a failure without an error"}
     kind = str(raw.get("type") or "Error")[:MAX_ERROR_TYPE_CHARS]
     message = str(raw.get("message") or "")
-    if kind in PLATFORM_ERROR_TYPES:
+    if _plain(kind) in _PLATFORM_TYPES_PLAIN:
         kind, message = "ScriptError", f"{kind}: {message}"
     error: dict[str, Any] = {"type": kind, "message": message}
     if isinstance(raw.get("trace"), str):
         error["trace"] = raw["trace"]
     return error
+
+
+def _plain(kind: str) -> str:
+    """A type name as a reader takes it: compatibility forms folded (fullwidth letters), invisible
+    characters (format characters such as a zero-width space, whitespace, controls) dropped, case
+    ignored. `LimitExceeded\u200b` and `limitexceeded` read as LimitExceeded."""
+    folded = unicodedata.normalize("NFKC", kind)
+    kept = "".join(char for char in folded if unicodedata.category(char) not in ("Cf", "Cc", "Zs", "Zl", "Zp") and not char.isspace())
+    return kept.casefold()
 
 
 def _signal_name(number: int) -> str:

@@ -1,0 +1,175 @@
+/**
+ * An attacker's pass at the audit of `ctx.http`: a call still waiting for its answer when the job
+ * ends. The upstream had the credential, but the run's `egress` and the public audit
+ * (`http-resource.credential.used`) never showed it — the result was built when the job ended, and
+ * the relay, on its own thread, added the use later. Each run here ends that way against a slow
+ * upstream: a thread's call and `os._exit` (e2), a timeout during the call (e3), a thread's call
+ * outliving a normal return (e4).
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { type Runner, runner, unique } from '../support/runs.ts';
+
+const PASSWORD = 'attacks-egress-in-flight-password';
+const CREDENTIAL = 'sk-in-flight-7c2e91b4';
+/** How long the upstream takes to answer. */
+const SLOW_MS = 3_000;
+
+const EXIT_WHILE_IN_FLIGHT = `import os, threading, time
+def main(inputs, ctx):
+    threading.Thread(target=lambda: ctx.http(inputs["resource"], "GET", "/slow", query={"t": "e2"}), daemon=True).start()
+    time.sleep(0.5)
+    os._exit(0)
+`;
+
+const TIMEOUT_IN_FLIGHT = `def main(inputs, ctx):
+    ctx.http(inputs["resource"], "GET", "/slow", query={"t": "e3"})
+    return {}
+`;
+
+const RETURN_WHILE_IN_FLIGHT = `import threading, time
+def main(inputs, ctx):
+    threading.Thread(target=lambda: ctx.http(inputs["resource"], "GET", "/slow", query={"t": "e4"}), daemon=True).start()
+    time.sleep(0.5)
+    return {"done": True}
+`;
+
+let t: TestPlatform;
+let admin: string;
+let acme: Runner;
+let upstream: Server;
+/** The `t` of each request that reached the upstream with the credential. */
+const reached: string[] = [];
+let resource: string;
+
+beforeAll(async () => {
+  t = await startTestPlatform(PASSWORD);
+  admin = await t.login(HOSTS.admin, 'admin');
+  acme = runner(t, HOSTS.acme, await t.login(HOSTS.acme, 'alice'));
+  upstream = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://upstream');
+    if (request.headers.authorization === `Bearer ${CREDENTIAL}`)
+      reached.push(url.searchParams.get('t') ?? '');
+    setTimeout(() => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"slow":true}');
+    }, SLOW_MS);
+  }).listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  const governance = (method: string, path: string, body?: unknown) =>
+    t.send({ host: HOSTS.admin, token: admin, method, path, ...(body === undefined ? {} : { body }) });
+  const created = await governance('POST', '/api/http-resources', {
+    name: unique('slow'),
+    baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+    methods: ['GET'],
+    paths: ['/slow'],
+    writeAllowed: false,
+    auth: { scheme: 'bearer' },
+    localDevelopment: true,
+  });
+  expect(created.status, created.text).toBe(201);
+  resource = String(created.body.id);
+  expect(
+    (await governance('PUT', `/api/http-resources/${resource}/credential`, { value: CREDENTIAL })).status,
+  ).toBe(204);
+  expect(
+    (await governance('POST', `/api/http-resources/${resource}/grants`, { tenantIds: ['acme'] })).status,
+  ).toBe(200);
+}, 120_000);
+
+afterAll(async () => {
+  upstream?.closeAllConnections();
+  upstream?.close();
+  await t?.stop();
+});
+
+interface Use {
+  readonly resourceId: string;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly inFlight?: boolean;
+}
+
+async function audited(executionId: string): Promise<Record<string, unknown>[]> {
+  const audit = await t.send({
+    host: HOSTS.admin,
+    token: admin,
+    method: 'GET',
+    path: '/api/audit?limit=100',
+  });
+  expect(audit.status, audit.text).toBe(200);
+  return audit.body.items
+    .filter(
+      (entry: { action: string; details: { executionId?: string } }) =>
+        entry.action === 'http-resource.credential.used' && entry.details.executionId === executionId,
+    )
+    .map((entry: { details: Record<string, unknown> }) => entry.details);
+}
+
+describe('a script whose ctx.http call is in flight when its job ends', { timeout: 120_000 }, () => {
+  it('has the use in its run and the audit when a thread calls and the job leaves with os._exit (e2)', async () => {
+    const skill = await acme.skill(EXIT_WHILE_IN_FLIGHT, {
+      egress: [resource],
+      limits: { timeoutSeconds: 20 },
+    });
+    const run = await acme.run(skill, { resource });
+    expect(reached).toContain('e2'); // the credential went out
+    expect(run.status, JSON.stringify(run)).toBe('failed');
+    // Waited for (the upstream answers within the run's deadline): the use as the executor saw it.
+    expect(run.egress as Use[]).toEqual([
+      expect.objectContaining({ resourceId: resource, method: 'GET', path: '/slow', status: 200 }),
+    ]);
+    expect(await audited(run.id)).toEqual([
+      expect.objectContaining({ via: 'ctx.http', method: 'GET', path: '/slow', status: 200 }),
+    ]);
+  });
+
+  it('has the use in its run and the audit when the run times out during the call (e3)', async () => {
+    const skill = await acme.skill(TIMEOUT_IN_FLIGHT, { egress: [resource], limits: { timeoutSeconds: 1 } });
+    const run = await acme.run(skill, { resource });
+    expect(reached).toContain('e3');
+    expect(run.status, JSON.stringify(run)).toBe('timed_out');
+    // No answer before the run ended: the use as it began, no status.
+    expect(run.egress as Use[]).toEqual([
+      expect.objectContaining({ resourceId: resource, method: 'GET', path: '/slow', status: 0 }),
+    ]);
+    expect(await audited(run.id)).toEqual([
+      expect.objectContaining({ via: 'ctx.http', method: 'GET', path: '/slow', status: 0 }),
+    ]);
+  });
+
+  it('has the use in its run and the audit when a thread’s call outlives a normal return (e4)', async () => {
+    const skill = await acme.skill(RETURN_WHILE_IN_FLIGHT, {
+      egress: [resource],
+      limits: { timeoutSeconds: 20 },
+    });
+    const run = await acme.run(skill, { resource });
+    expect(reached).toContain('e4');
+    expect(run.status, JSON.stringify(run)).toBe('succeeded');
+    expect(run.egress as Use[]).toEqual([
+      expect.objectContaining({ resourceId: resource, method: 'GET', path: '/slow', status: 200 }),
+    ]);
+    expect(await audited(run.id)).toEqual([
+      expect.objectContaining({ via: 'ctx.http', method: 'GET', path: '/slow', status: 200 }),
+    ]);
+  });
+
+  it('marks a use whose answer the run’s end overtook as in flight (e4, the run shorter than the call)', async () => {
+    const skill = await acme.skill(RETURN_WHILE_IN_FLIGHT, {
+      egress: [resource],
+      limits: { timeoutSeconds: 1 },
+    });
+    const run = await acme.run(skill, { resource });
+    expect(run.status, JSON.stringify(run)).toBe('succeeded');
+    expect(run.egress as Use[]).toEqual([
+      expect.objectContaining({ resourceId: resource, path: '/slow', status: 0, inFlight: true }),
+    ]);
+    expect(await audited(run.id)).toEqual([
+      expect.objectContaining({ via: 'ctx.http', path: '/slow', status: 0, inFlight: true }),
+    ]);
+  });
+});
