@@ -5,7 +5,7 @@
  * replaced by a new one under its name and the ended one revoked. A wrong current password, the
  * password policy and a mismatched confirmation are refused clearly and change nothing, and no
  * password is ever taken from the command line or printed. On a terminal nothing typed for a password
- * is shown, however it is edited (`login`'s prompt too).
+ * is shown, however it is edited (`login`'s prompt too), and `-u` in another case is the same user.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -352,6 +352,25 @@ describe('passwords typed on a terminal', () => {
     );
     expect(profileOf(vera)).toMatchObject({ host: acme, username: 'vera' });
     const who = await vera.run(['whoami']);
+    expect(who.code, who.stderr).toBe(0);
+  });
+});
+
+describe('whose password: the name as the platform has it', () => {
+  it('renews the CLI’s sign-in when -u names its user in another case, and says the name', async () => {
+    await newUser('uma');
+    const uma = await signedIn('uma');
+    const before = profileOf(uma);
+    const changed = await uma.run(['password', '-u', 'UMA', '--password-stdin'], {
+      input: `${PASSWORD}\n${NEW_PASSWORD}\n`,
+    });
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toContain(`Password changed for uma on acme.localhost:${t.platform.port}`);
+    expect(changed.stdout).toContain(`replaces ${before.tokenId}`);
+    const after = profileOf(uma);
+    expect(after).toMatchObject({ username: 'uma' });
+    expect(after.tokenId).not.toBe(before.tokenId);
+    const who = await uma.run(['whoami']);
     expect(who.code, who.stderr).toBe(0);
   });
 });

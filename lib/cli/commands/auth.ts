@@ -227,13 +227,16 @@ export async function password(context: CliContext, options: PasswordOptions): P
       });
     const renewed = anonymous.withToken(String(changed.body.token));
     sessions.push(renewed);
+    // The user as the platform names them (sign-in takes `ALICE` or ` alice` for `alice`): the
+    // stored sign-in holds that name too, so it is what says whether the CLI's own token ended.
+    const account = String(changed.body.user.username);
     context.output.out(
-      `Password changed for ${username} on ${origin.host}: every other session and access token of ${username} has ended.`,
+      `Password changed for ${account} on ${origin.host}: every other session and access token of ${account} has ended.`,
     );
-    if (profile?.username === username) await signInAgain(context, renewed, profile);
+    if (profile?.username === account) await signInAgain(context, renewed, profile);
     if (context.env[ENV_TOKEN] !== undefined && context.env[ENV_TOKEN] !== '') {
       context.output.info(
-        `${ENV_TOKEN} holds a token made before the change: if it is ${username}'s, it has ended too; make a new one (Access tokens in the tenant front).`,
+        `${ENV_TOKEN} holds a token made before the change: if it is ${account}'s, it has ended too; make a new one (Access tokens in the tenant front).`,
       );
     }
   } finally {
