@@ -1,12 +1,13 @@
 /** What every command gets: where to print, the sign-in store, the environment, standard input. */
 import type { ConfigStore } from './config.ts';
 import type { Output } from './output.ts';
+import type { TerminalInput } from './prompt.ts';
 
 export interface CliContext {
   readonly output: Output;
   readonly store: ConfigStore;
   readonly env: NodeJS.ProcessEnv;
-  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly stdin: TerminalInput;
 }
 
 /** Everything on standard input, as UTF-8 (for `--password-stdin` and `--input @-`). */

@@ -4,7 +4,8 @@
  * old password stops signing in and the new one works; the CLI's own token, ended by the change, is
  * replaced by a new one under its name and the ended one revoked. A wrong current password, the
  * password policy and a mismatched confirmation are refused clearly and change nothing, and no
- * password is ever taken from the command line or printed.
+ * password is ever taken from the command line or printed. On a terminal nothing typed for a password
+ * is shown, however it is edited (`login`'s prompt too), and `-u` in another case is the same user.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,12 +30,12 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function newUser(username: string, roles: readonly string[] = ['operator']): Promise<void> {
-  const created = await caller(t, HOSTS.acme, alice)('POST', '/api/users', {
-    username,
-    password: PASSWORD,
-    roles,
-  });
+async function newUser(
+  username: string,
+  roles: readonly string[] = ['operator'],
+  password = PASSWORD,
+): Promise<void> {
+  const created = await caller(t, HOSTS.acme, alice)('POST', '/api/users', { username, password, roles });
   expect(created.status, created.text).toBe(201);
 }
 
@@ -51,11 +52,11 @@ async function signsIn(username: string, password: string): Promise<boolean> {
 }
 
 /** A CLI signed in to acme as `username`, with a token named `tokenName`. */
-async function signedIn(username: string, tokenName = 'laptop'): Promise<CliSession> {
+async function signedIn(username: string, tokenName = 'laptop', password = PASSWORD): Promise<CliSession> {
   const session = cliSession();
   const login = await session.run(
     ['login', '--host', acme, '-u', username, '--password-stdin', '--token-name', tokenName],
-    { input: `${PASSWORD}\n` },
+    { input: `${password}\n` },
   );
   expect(login.code, login.stderr).toBe(0);
   return session;
@@ -74,6 +75,17 @@ function printsNoPassword(result: CliResult, ...passwords: readonly string[]): v
   for (const password of passwords) {
     expect(result.stdout).not.toContain(password);
     expect(result.stderr).not.toContain(password);
+  }
+}
+
+/** No three characters in a row of any of `secrets` are in `transcript`. */
+function showsNoFragment(transcript: string, ...secrets: readonly string[]): void {
+  for (const secret of secrets) {
+    const chars = Array.from(secret);
+    for (let at = 0; at + 3 <= chars.length; at += 1) {
+      const fragment = chars.slice(at, at + 3).join('');
+      expect(transcript, `a fragment of a secret, ${JSON.stringify(fragment)}`).not.toContain(fragment);
+    }
   }
 }
 
@@ -266,5 +278,99 @@ describe('execfabric password', () => {
     expect(changed.stderr).toContain(`execfabric login --host ${acme} -u sam`);
     expect(JSON.parse(configText(sam)).profiles[acme]).toBeUndefined();
     expect(await signsIn('sam', NEW_PASSWORD)).toBe(true);
+  });
+});
+
+describe('passwords typed on a terminal', () => {
+  // Any three characters in a row of these hold a sign nothing the commands print holds, so a
+  // fragment in the transcript is a leak of what was typed.
+  const CURRENT = 'Q#v!7%K&p#Z!x';
+  const NEXT = 'é=Y+8 ~b^w=9+R';
+  /** Typed, then taken back with Ctrl-U and Ctrl-W. */
+  const TAKEN_BACK = ['W#r!o%n', 'o%o^p'];
+
+  it('password: nothing typed is shown, however it is edited, and the edited password is the one sent', async () => {
+    await newUser('tess', ['operator'], CURRENT);
+    const tess = await signedIn('tess', 'laptop', CURRENT);
+    const changed = await runCliOnTerminal(
+      ['password'],
+      [
+        {
+          prompt: 'Current password for tess: ',
+          // Backspace, arrows (one split between two writes, one SS3), then the rest pasted.
+          answer: [
+            'Q',
+            '#',
+            'v',
+            '!',
+            '7',
+            'X',
+            '\u007f',
+            '%',
+            '\u001b[D',
+            '\u001b',
+            '[C',
+            '\u001bOA',
+            'K&p#Z!x',
+          ],
+        },
+        {
+          prompt: 'New password: ',
+          // Ctrl-U clears the wrong start, Ctrl-W takes back a word.
+          answer: ['W#r!o%n', '\u0015', 'é=Y+8 ', 'o%o^p', '\u0017', '~b^w=9+R'],
+        },
+        // A paste, a stray key, Delete (nothing after the cursor) and Backspace.
+        { prompt: 'New password again: ', answer: [NEXT, '@', '\u001b[3~', '\u007f'] },
+      ],
+      { env: { XDG_CONFIG_HOME: tess.configHome } },
+    );
+    showsNoFragment(changed.transcript, CURRENT, NEXT, ...TAKEN_BACK);
+    expect(changed.code, changed.transcript).toBe(0);
+    expect(changed.transcript).toContain('Password changed for tess');
+    expect(await signsIn('tess', NEXT)).toBe(true);
+    expect(await signsIn('tess', CURRENT)).toBe(false);
+    expect((await tess.run(['whoami'])).code).toBe(0);
+  });
+
+  it('login: the username is echoed, the password never, and the profile holds the platform’s name', async () => {
+    await newUser('vera', ['operator'], CURRENT);
+    const vera = cliSession();
+    const login = await runCliOnTerminal(
+      ['login', '--host', acme],
+      [
+        { prompt: `Username on acme.localhost:${t.platform.port}: `, answer: ' VERA' },
+        // Arrows move no cursor: the x goes at the end.
+        { prompt: 'Password for VERA: ', answer: ['Q#v!7%K&p#Z!', 'y', '\u007f', '\u001b[D', 'x'] },
+      ],
+      { env: { XDG_CONFIG_HOME: vera.configHome } },
+    );
+    showsNoFragment(login.transcript, CURRENT);
+    expect(login.code, login.transcript).toBe(0);
+    expect(login.transcript).toContain(' VERA');
+    expect(login.transcript).toContain(
+      `Signed in to acme.localhost:${t.platform.port} (tenant acme) as vera.`,
+    );
+    expect(profileOf(vera)).toMatchObject({ host: acme, username: 'vera' });
+    const who = await vera.run(['whoami']);
+    expect(who.code, who.stderr).toBe(0);
+  });
+});
+
+describe('whose password: the name as the platform has it', () => {
+  it('renews the CLI’s sign-in when -u names its user in another case, and says the name', async () => {
+    await newUser('uma');
+    const uma = await signedIn('uma');
+    const before = profileOf(uma);
+    const changed = await uma.run(['password', '-u', 'UMA', '--password-stdin'], {
+      input: `${PASSWORD}\n${NEW_PASSWORD}\n`,
+    });
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toContain(`Password changed for uma on acme.localhost:${t.platform.port}`);
+    expect(changed.stdout).toContain(`replaces ${before.tokenId}`);
+    const after = profileOf(uma);
+    expect(after).toMatchObject({ username: 'uma' });
+    expect(after.tokenId).not.toBe(before.tokenId);
+    const who = await uma.run(['whoami']);
+    expect(who.code, who.stderr).toBe(0);
   });
 });

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { REPOSITORY_ROOT } from '../../lib/local/platform.ts';
 import { scratchDir } from './scratch.ts';
 
@@ -80,8 +81,15 @@ export function runCli(args: readonly string[], options: CliRunOptions = {}): Pr
 /** One prompt of an interactive command and what the test types when it appears. */
 export interface TerminalAnswer {
   readonly prompt: string;
-  readonly answer: string;
+  /**
+   * What is typed, then Enter: a string at once (as a paste), or keys one after another (a key can
+   * be an escape sequence, or part of one), a moment apart as a person types them.
+   */
+  readonly answer: string | readonly string[];
 }
+
+/** The pause between two keys of an answer typed key by key. */
+const KEY_PAUSE_MS = 25;
 
 /** What a command run on a terminal printed there (stdout and stderr together, as a terminal shows them). */
 export interface TerminalResult {
@@ -122,20 +130,38 @@ export function runCliOnTerminal(
     let next = 0;
     // Where the output after the last answer begins: the next prompt is looked for from there.
     let from = 0;
+    let typing = false;
+    let ended = false;
+    const type = async (answer: TerminalAnswer['answer']) => {
+      typing = true;
+      for (const key of typeof answer === 'string' ? [answer] : answer) {
+        if (ended) return;
+        child.stdin.write(key);
+        if (typeof answer !== 'string') await delay(KEY_PAUSE_MS);
+      }
+      if (!ended) child.stdin.write('\r');
+      typing = false;
+      from = transcript.length;
+      answerNext();
+    };
+    const answerNext = () => {
+      const pending = answers[next];
+      if (typing || pending === undefined || transcript.indexOf(pending.prompt, from) === -1) return;
+      next += 1;
+      void type(pending.answer);
+    };
     const onOutput = (chunk: Buffer) => {
       transcript += chunk.toString('utf8');
-      const pending = answers[next];
-      if (pending !== undefined && transcript.indexOf(pending.prompt, from) !== -1) {
-        next += 1;
-        from = transcript.length;
-        child.stdin.write(`${pending.answer}\r`);
-      }
+      answerNext();
     };
     child.stdout.on('data', onOutput);
     child.stderr.on('data', onOutput);
+    // A command that ends before every key is typed (Ctrl-C) closes the pipe under the last ones.
+    child.stdin.on('error', () => undefined);
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      ended = true;
       clearTimeout(timer);
       child.stdin.destroy();
       resolvePromise({ code: code ?? (signal === null ? -1 : 128), transcript });

@@ -5,13 +5,13 @@
  * platform. Password changes the user's own password and renews the sign-in the change ended.
  */
 import { hostname } from 'node:os';
-import { createInterface } from 'node:readline';
 import { type ApiClient, parseHost } from '../client.ts';
 import type { Profile } from '../config.ts';
 import type { CliContext } from '../context.ts';
 import { readStdin } from '../context.ts';
 import { ApiError, CliError, ConnectionError, UsageError } from '../errors.ts';
 import { hint } from '../invocation.ts';
+import { askLine, readSecret, type Terminal } from '../prompt.ts';
 import { connect, ENV_TOKEN, resolveOrigin, resolveTarget, type TargetOptions } from '../target.ts';
 
 export interface LoginOptions extends TargetOptions {
@@ -22,35 +22,9 @@ export interface LoginOptions extends TargetOptions {
   readonly expiresInDays: number;
 }
 
-/**
- * Asks a question on the terminal; with `secret`, what is typed is not echoed. Ctrl-C or Ctrl-D
- * instead of an answer stops the command (it would otherwise end quietly, as if it had succeeded).
- */
-function ask(context: CliContext, question: string, secret: boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const terminal = process.stderr;
-    const rl = createInterface({ input: context.stdin, output: terminal, terminal: true });
-    if (secret) {
-      const write = terminal.write.bind(terminal);
-      // Show the question, then swallow the echo of what is typed.
-      (rl as unknown as { _writeToOutput: (text: string) => void })._writeToOutput = (text: string) => {
-        if (text.includes(question)) write(text);
-      };
-    }
-    let answered = false;
-    rl.on('SIGINT', () => rl.close());
-    rl.on('close', () => {
-      if (answered) return;
-      terminal.write('\n');
-      reject(new CliError('Cancelled'));
-    });
-    rl.question(question, (answer) => {
-      answered = true;
-      rl.close();
-      if (secret) terminal.write('\n');
-      resolve(answer);
-    });
-  });
+/** The terminal the questions are asked on: standard input, and stderr (stdout is the result). */
+function terminalOf(context: CliContext): Terminal {
+  return { input: context.stdin, output: process.stderr };
 }
 
 export async function login(context: CliContext, options: LoginOptions): Promise<void> {
@@ -64,7 +38,7 @@ export async function login(context: CliContext, options: LoginOptions): Promise
   if (username === undefined) {
     if (context.stdin.isTTY !== true)
       throw new UsageError('Pass --username (standard input is not a terminal)');
-    username = (await ask(context, `Username on ${origin.host}: `, false)).trim();
+    username = (await askLine(terminalOf(context), `Username on ${origin.host}: `)).trim();
   }
   let password: string;
   if (options.passwordStdin === true) {
@@ -73,7 +47,7 @@ export async function login(context: CliContext, options: LoginOptions): Promise
     if (context.stdin.isTTY !== true) {
       throw new UsageError('Pass --password-stdin and the password on standard input (it is not a terminal)');
     }
-    password = await ask(context, `Password for ${username}: `, true);
+    password = await readSecret(terminalOf(context), `Password for ${username}: `);
   }
   if (username === '' || password === '') throw new UsageError('A username and a password are needed');
 
@@ -213,10 +187,11 @@ export async function password(context: CliContext, options: PasswordOptions): P
     if (!interactive || context.stdin.isTTY !== true) {
       throw new UsageError(`Pass --username: no sign-in to ${origin.host} is stored to say whose password`);
     }
-    username = (await ask(context, `Username on ${origin.host}: `, false)).trim();
+    username = (await askLine(terminalOf(context), `Username on ${origin.host}: `)).trim();
   }
   const fromStdin = interactive ? undefined : await passwordsFromStdin(context);
-  const current = fromStdin?.current ?? (await ask(context, `Current password for ${username}: `, true));
+  const current =
+    fromStdin?.current ?? (await readSecret(terminalOf(context), `Current password for ${username}: `));
   if (username === '' || current === '')
     throw new UsageError('A username and the current password are needed');
 
@@ -237,8 +212,8 @@ export async function password(context: CliContext, options: PasswordOptions): P
   try {
     let next = fromStdin?.next;
     if (next === undefined) {
-      next = await ask(context, 'New password: ', true);
-      if ((await ask(context, 'New password again: ', true)) !== next) {
+      next = await readSecret(terminalOf(context), 'New password: ');
+      if ((await readSecret(terminalOf(context), 'New password again: ')) !== next) {
         throw new UsageError('The new passwords do not match; nothing was changed');
       }
     }
@@ -252,13 +227,16 @@ export async function password(context: CliContext, options: PasswordOptions): P
       });
     const renewed = anonymous.withToken(String(changed.body.token));
     sessions.push(renewed);
+    // The user as the platform names them (sign-in takes `ALICE` or ` alice` for `alice`): the
+    // stored sign-in holds that name too, so it is what says whether the CLI's own token ended.
+    const account = String(changed.body.user.username);
     context.output.out(
-      `Password changed for ${username} on ${origin.host}: every other session and access token of ${username} has ended.`,
+      `Password changed for ${account} on ${origin.host}: every other session and access token of ${account} has ended.`,
     );
-    if (profile?.username === username) await signInAgain(context, renewed, profile);
+    if (profile?.username === account) await signInAgain(context, renewed, profile);
     if (context.env[ENV_TOKEN] !== undefined && context.env[ENV_TOKEN] !== '') {
       context.output.info(
-        `${ENV_TOKEN} holds a token made before the change: if it is ${username}'s, it has ended too; make a new one (Access tokens in the tenant front).`,
+        `${ENV_TOKEN} holds a token made before the change: if it is ${account}'s, it has ended too; make a new one (Access tokens in the tenant front).`,
       );
     }
   } finally {
