@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantedResource } from '../support/http-resources.ts';
 import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { type Runner, runner, unique } from '../support/runs.ts';
 
@@ -59,25 +60,12 @@ beforeAll(async () => {
     }, SLOW_MS);
   }).listen(0, '127.0.0.1');
   await once(upstream, 'listening');
-  const governance = (method: string, path: string, body?: unknown) =>
-    t.send({ host: HOSTS.admin, token: admin, method, path, ...(body === undefined ? {} : { body }) });
-  const created = await governance('POST', '/api/http-resources', {
+  resource = await grantedResource(t, admin, {
     name: unique('slow'),
     baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
-    methods: ['GET'],
     paths: ['/slow'],
-    writeAllowed: false,
-    auth: { scheme: 'bearer' },
-    localDevelopment: true,
+    credential: CREDENTIAL,
   });
-  expect(created.status, created.text).toBe(201);
-  resource = String(created.body.id);
-  expect(
-    (await governance('PUT', `/api/http-resources/${resource}/credential`, { value: CREDENTIAL })).status,
-  ).toBe(204);
-  expect(
-    (await governance('POST', `/api/http-resources/${resource}/grants`, { tenantIds: ['acme'] })).status,
-  ).toBe(200);
 }, 120_000);
 
 afterAll(async () => {

@@ -17,6 +17,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantedResource } from '../support/http-resources.ts';
 import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { type Runner, runner } from '../support/runs.ts';
 
@@ -357,23 +358,12 @@ describe('a tenant script on a lenient upstream under a base path', { timeout: 1
 
   beforeAll(async () => {
     upstream = await startPathUpstream();
-    const created = await governance('POST', '/api/http-resources', {
+    resource = await grantedResource(test, admin, {
       name: 'items-echo',
       baseUrl: `http://127.0.0.1:${upstream.port}/base`,
-      methods: ['GET'],
       paths: ['/items/*', '/items/echo/**'],
-      writeAllowed: false,
-      auth: { scheme: 'bearer' },
-      localDevelopment: true,
+      credential: TOKEN,
     });
-    expect(created.status, created.text).toBe(201);
-    resource = String(created.body.id);
-    expect(
-      (await governance('PUT', `/api/http-resources/${resource}/credential`, { value: TOKEN })).status,
-    ).toBe(204);
-    expect(
-      (await governance('POST', `/api/http-resources/${resource}/grants`, { tenantIds: ['acme'] })).status,
-    ).toBe(200);
   }, 120_000);
 
   afterAll(() => {
