@@ -161,6 +161,14 @@ export function slug(name: string): string {
   return value === '' ? 'item' : value;
 }
 
+/**
+ * The file a pulled script is written to: its name as a slug, `.py` once (a script named `greet.py`
+ * was written as `scripts/greet-py.py`).
+ */
+export function scriptFile(name: string): string {
+  return `scripts/${slug(name.replace(/\.py$/i, ''))}.py`;
+}
+
 /** What to do about two items of one name, after a pull's skip line. */
 const RENAME_HINT = ' (the manifest matches by name: rename or archive one of them to pull both)';
 
@@ -208,7 +216,7 @@ export async function pull(context: CliContext, dir: string, options: PullOption
     }
     pulledScripts.set(script.name, script.id);
     const known = existing?.scripts.find((item) => item.name === script.name);
-    const file = claim(known?.file ?? `scripts/${slug(script.name)}.py`);
+    const file = claim(known?.file ?? scriptFile(script.name));
     files.set(file, await api.source(script.id, script.activeVersion));
     scriptNames.set(script.id, script.name);
     manifestScripts[script.name] = { file, ...(known?.activate === false ? { activate: false } : {}) };
