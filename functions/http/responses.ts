@@ -25,6 +25,9 @@ export function list<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item) });
 }
 
+/** A free-text query filter, described for the API reference (checked by the route's own filter). */
+export const filterText = (what: string) => z.string().optional().meta({ description: what });
+
 /** Query parameters of a paged listing. */
 export const pageQuery = {
   limit: z.string().optional().meta({ description: 'Items per page, 1–100 (default 25)' }),

@@ -15,6 +15,7 @@
  */
 
 import type { Role } from '../../contract/responses.ts';
+import { counted } from '../../contract/wording.ts';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
@@ -159,10 +160,6 @@ const BUILT_IN_ROLES: Readonly<Record<DomainContext['kind'], ReadonlyMap<string,
   public: new Map(Object.entries(PUBLIC_BUILT_IN_ROLES)),
   tenant: new Map(Object.entries(TENANT_BUILT_IN_ROLES)),
 };
-
-function usersCount(count: number): string {
-  return count === 1 ? '1 user' : `${count} users`;
-}
 
 export class Directory {
   readonly #store: DirectoryRepository;
@@ -483,7 +480,7 @@ export class Directory {
       const holders = await this.#store.countHolders(domain, input.name);
       if (holders > 0) {
         throw new ConflictError(
-          `${usersCount(holders)} still ${holders === 1 ? 'holds' : 'hold'} a role named ${input.name}, deleted earlier; take it from them first`,
+          `${counted(holders, 'user')} still ${holders === 1 ? 'holds' : 'hold'} a role named ${input.name}, deleted earlier; take it from them first`,
           { extra: { holders } },
         );
       }
@@ -530,7 +527,7 @@ export class Directory {
     const holders = await this.#store.countHolders(domain, name);
     if (holders > 0) {
       throw new ConflictError(
-        `Role ${name} is held by ${usersCount(holders)}; take it from them first, then delete it`,
+        `Role ${name} is held by ${counted(holders, 'user')}; take it from them first, then delete it`,
         { extra: { holders } },
       );
     }

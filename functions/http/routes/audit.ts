@@ -8,7 +8,7 @@ import { ValidationError } from '../../core/errors.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { SignedInCore } from '../../core/platform.ts';
 import type { DomainContext } from '../../core/tenancy/domain.ts';
-import { auditEntrySchema, auditVerificationSchema, page, pageQuery } from '../responses.ts';
+import { auditEntrySchema, auditVerificationSchema, filterText, page, pageQuery } from '../responses.ts';
 import { media, type Route, route } from '../router.ts';
 
 /** Entries per export answer (each a line; a `next` line carries the cursor of the rest). */
@@ -45,8 +45,6 @@ export function auditFilter(query: Readonly<Record<string, string>>): AuditFilte
   if (issues.length > 0) throw new ValidationError('Invalid audit filter', issues);
   return filter;
 }
-
-const filterText = (what: string) => z.string().optional().meta({ description: what });
 
 /** The query of a filtered audit listing (checked by auditFilter). */
 const auditQuery = {

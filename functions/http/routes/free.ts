@@ -20,7 +20,7 @@ import { NEXT_CURSOR_HEADER } from '../../core/headers.ts';
 import type { Caller } from '../../core/identity/caller.ts';
 import { pageSize } from '../../core/pagination.ts';
 import type { ApiCore } from '../../core/platform.ts';
-import { list, page, pageQuery, tenantSchema } from '../responses.ts';
+import { filterText, list, page, pageQuery, tenantSchema } from '../responses.ts';
 import { type ApiRequest, media, type Route, route } from '../router.ts';
 import { displayText } from './domains.ts';
 import { orderSchema, plan } from './governance.ts';
@@ -46,8 +46,6 @@ const conversionBody = z.strictObject({
 function acting(caller: Caller, request: ApiRequest<unknown>): Acting {
   return { actor: { username: caller.username, via: caller.via }, requestId: request.requestId };
 }
-
-const filterText = (what: string) => z.string().optional().meta({ description: what });
 
 /** The query of a lead listing or export, as the API reference shows it (checked by `leadFilter`). */
 const leadQuery = {
