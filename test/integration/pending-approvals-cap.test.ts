@@ -95,6 +95,22 @@ async function fill(): Promise<string[]> {
   return ids;
 }
 
+/**
+ * The oldest waiting run leaves `pending_approval` in the store alone, as if the process died
+ * before giving its place back.
+ */
+async function loseAPlace(): Promise<void> {
+  const [lost] = await waiting();
+  const domain = (await t.core.hosts.resolve(HOSTS.acme)) as TenantContext;
+  const moved = await new ExecutionRepository(t.core.table).move(domain, lost ?? '', {
+    to: 'cancelled',
+    from: ['pending_approval'],
+    set: { finishedAt: new Date().toISOString() },
+    leaves: 'all',
+  });
+  expect(moved?.status).toBe('cancelled');
+}
+
 beforeAll(async () => {
   t = await startTestPlatform(PASSWORD);
   tokens.set('alice', await t.login(HOSTS.acme, 'alice'));
@@ -218,17 +234,7 @@ describe('the cap on runs waiting for approval', () => {
 
   it('finds a place a crash left taken once the cap is full', async () => {
     await fill();
-    const [lost] = await waiting();
-    // The run leaves `pending_approval` in the store alone, as if the process died before giving
-    // its place back.
-    const domain = (await t.core.hosts.resolve(HOSTS.acme)) as TenantContext;
-    const moved = await new ExecutionRepository(t.core.table).move(domain, lost ?? '', {
-      to: 'cancelled',
-      from: ['pending_approval'],
-      set: { finishedAt: new Date().toISOString() },
-      leaves: 'all',
-    });
-    expect(moved?.status).toBe('cancelled');
+    await loseAPlace();
     await accepted();
     expectCapped(await ask());
   });
@@ -249,15 +255,7 @@ describe('the cap on runs waiting for approval', () => {
     }
     expect(batches).toBeLessThanOrEqual(asks + 1);
     // A place a crash left taken is found once the last fruitless look is PENDING_RECHECK_MS old.
-    const [lost] = await waiting();
-    const domain = (await t.core.hosts.resolve(HOSTS.acme)) as TenantContext;
-    const moved = await new ExecutionRepository(t.core.table).move(domain, lost ?? '', {
-      to: 'cancelled',
-      from: ['pending_approval'],
-      set: { finishedAt: new Date().toISOString() },
-      leaves: 'all',
-    });
-    expect(moved?.status).toBe('cancelled');
+    await loseAPlace();
     await new Promise((resolve) => setTimeout(resolve, PENDING_RECHECK_MS + 200));
     await accepted();
     expectCapped(await ask());
