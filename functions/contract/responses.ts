@@ -11,6 +11,12 @@ import type { Decision, ExecutionStatus } from './executions.ts';
 export interface FieldError {
   readonly path: string;
   readonly message: string;
+  /**
+   * Where in the field's text the problem is, 1-based, when the field is source code (a script that
+   * does not compile): an editor marks that line.
+   */
+  readonly line?: number;
+  readonly column?: number;
 }
 
 export interface ProblemDetails {

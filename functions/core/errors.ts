@@ -8,6 +8,9 @@ export interface FieldIssue {
   /** JSON pointer-ish path of the offending field, `''` for the whole body. */
   readonly path: string;
   readonly message: string;
+  /** Where in the field's text the problem is (1-based), when the field is source code. */
+  readonly line?: number;
+  readonly column?: number;
 }
 
 export abstract class ExecFabricError extends Error {

@@ -34,7 +34,20 @@ export const problemSchema = z
     detail: z.string(),
     instance: z.optional(z.string()).check(z.meta({ description: 'The request id' })),
     errors: z
-      .optional(z.array(z.object({ path: z.string(), message: z.string() })))
+      .optional(
+        z.array(
+          z.object({
+            path: z.string(),
+            message: z.string(),
+            line: z
+              .optional(z.number().check(z.int(), z.minimum(1)))
+              .check(z.meta({ description: "The line, in a source field's text (1-based)" })),
+            column: z
+              .optional(z.number().check(z.int(), z.minimum(1)))
+              .check(z.meta({ description: "The column, in a source field's text (1-based)" })),
+          }),
+        ),
+      )
       .check(z.meta({ description: 'The invalid fields, for a validation failure' })),
   })
   .check(

@@ -258,6 +258,20 @@ describe('script uploads', () => {
     expect(noMain.status).toBe(422);
   });
 
+  it("places a syntax error in the source's text as the issue's line and column, for an editor", async () => {
+    const response = await api(ACME, alice, 'POST', '/api/assets/scripts', {
+      name: 'colon.py',
+      source: '# a comment\n\ndef main(inputs, ctx)\n    return {}\n',
+    });
+    expect(response.status, response.text).toBe(422);
+    expect(response.body.errors).toEqual([
+      { path: 'source', message: expect.stringContaining('(line 3, column 22)'), line: 3, column: 22 },
+    ]);
+    // A problem with no place in the text (no main) carries none.
+    const noMain = await api(ACME, alice, 'POST', '/api/assets/scripts', { name: 'x.py', source: 'x = 1\n' });
+    expect(noMain.body.errors).toEqual([{ path: 'source', message: expect.any(String) }]);
+  });
+
   it('accepts a script of exactly 256 KiB and refuses one byte more', async () => {
     const head = 'def main(inputs, ctx):\n    return {"sum": 0}\n';
     const limit = 256 * 1024;

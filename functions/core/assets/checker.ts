@@ -29,7 +29,15 @@ export class ScriptCheckUnavailableError extends ServiceUnavailableError {
   override readonly code = 'script-check-unavailable';
 }
 
-/** Throws a ValidationError carrying the line and column of a failed check. */
+/** A 1-based position the runtime reported, or nothing when it gave none (or nonsense). */
+function position(value: number | null): number | undefined {
+  return value !== null && Number.isSafeInteger(value) && value >= 1 ? value : undefined;
+}
+
+/**
+ * Throws a ValidationError carrying the line and column of a failed check: in the text, and as the
+ * issue's `line` and `column`, so an editor can mark the line.
+ */
 export async function requireValidScript(
   checker: ScriptChecker,
   source: string,
@@ -37,12 +45,17 @@ export async function requireValidScript(
 ): Promise<void> {
   const result = await checker.check(source, tenantId);
   if (!result.ok) {
+    const line = position(result.error.line);
+    const column = line === undefined ? undefined : position(result.error.offset);
     const where =
-      result.error.line === null
-        ? ''
-        : ` (line ${result.error.line}${result.error.offset === null ? '' : `, column ${result.error.offset}`})`;
+      line === undefined ? '' : ` (line ${line}${column === undefined ? '' : `, column ${column}`})`;
     throw new ValidationError(`The script does not compile${where}: ${result.error.message}`, [
-      { path: 'source', message: `${result.error.message}${where}` },
+      {
+        path: 'source',
+        message: `${result.error.message}${where}`,
+        ...(line === undefined ? {} : { line }),
+        ...(column === undefined ? {} : { column }),
+      },
     ]);
   }
 }
