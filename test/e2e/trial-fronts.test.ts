@@ -128,6 +128,36 @@ describe('a new script that does not compile', () => {
     expect(text.split("expected ':'").length - 1, text).toBe(1);
     await screenshot(tab, 'trial-script-syntax-error');
   }, 60_000);
+
+  it('marks the line the error is on, until that line is edited', async () => {
+    const { page: tab } = await page();
+    await signedIn(tab, ACME, '/assets', 'alice');
+    await tab.getByLabel('Name', { exact: true }).fill('marked');
+    const source = tab.getByLabel('Python source', { exact: true });
+    await source.fill('import json\n\ndef main(inputs, ctx)\n    return {}\n');
+    const marked = tab.locator('[data-editor="new-script-source"] .cm-problem-line');
+    expect(await marked.count()).toBe(0);
+    await tab.getByRole('button', { name: 'Create script' }).click();
+    await tab.getByRole('alert').getByText(/does not compile/).waitFor();
+    await marked.waitFor();
+    expect(await marked.count()).toBe(1);
+    const lineOf = () =>
+      marked.evaluate((line) => [...(line.parentElement?.children ?? [])].indexOf(line) + 1);
+    expect(await lineOf()).toBe(3);
+    expect(await marked.textContent()).toBe('def main(inputs, ctx)');
+    expect(await marked.getAttribute('title')).toContain("expected ':'");
+    await screenshot(tab, 'trial-script-syntax-error-line');
+
+    // Text added above moves the mark with its line; mending the line takes the mark away.
+    await source.press('ControlOrMeta+Home');
+    await source.press('Enter');
+    await expect.poll(lineOf).toBe(4);
+    expect(await marked.textContent()).toBe('def main(inputs, ctx)');
+    await tab.locator('[data-editor="new-script-source"] .cm-line', { hasText: 'def main' }).click();
+    await source.press('End');
+    await source.type(':');
+    await expect.poll(async () => marked.count()).toBe(0);
+  }, 60_000);
 });
 
 describe('a new Skill', () => {

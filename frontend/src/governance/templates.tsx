@@ -14,7 +14,7 @@ import {
   type TemplateVersion,
 } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
-import { CodeEditor } from '../shared/code-editor.tsx';
+import { CodeEditor, sourceMark } from '../shared/code-editor.tsx';
 import { useAction, useNotice, usePaged, useResource } from '../shared/hooks.ts';
 import { LimitFields, limitTexts, withLimits } from '../shared/limits.tsx';
 import {
@@ -383,6 +383,7 @@ function TemplateEditor<R>({
         language="python"
         value={source}
         onChange={setSource}
+        mark={sourceMark(save.problem)}
       />
       <div className="field">
         <label htmlFor={id('note')}>Note</label>

@@ -191,12 +191,22 @@ function cacheControl(options: RequestOptions): string {
 
 export { humanTitle, unsaidFields } from './problem-titles.ts';
 
+/** A 1-based line or column in a field's text, as a problem's field error may place itself. */
+function isPosition(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
 function problemFromBody(status: number, statusText: string, body: unknown): ApiProblem {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const errors = Array.isArray(record.errors)
     ? record.errors.map((entry) => {
         const item = (entry ?? {}) as Record<string, unknown>;
-        return { path: String(item.path ?? ''), message: String(item.message ?? '') };
+        return {
+          path: String(item.path ?? ''),
+          message: String(item.message ?? ''),
+          ...(isPosition(item.line) ? { line: item.line } : {}),
+          ...(isPosition(item.column) ? { column: item.column } : {}),
+        };
       })
     : [];
   return new ApiProblem({

@@ -20,8 +20,10 @@ import {
   syntaxHighlighting,
 } from '@codemirror/language';
 import { highlightSelectionMatches, searchKeymap } from '@codemirror/search';
-import { EditorState } from '@codemirror/state';
+import { EditorState, type Extension, StateEffect, StateField } from '@codemirror/state';
 import {
+  Decoration,
+  type DecorationSet,
   drawSelection,
   dropCursor,
   EditorView,
@@ -85,7 +87,58 @@ const theme = EditorView.theme({
   },
   '.cm-panels': { backgroundColor: 'var(--bg)', color: 'var(--text)' },
   '.cm-searchMatch': { backgroundColor: 'var(--warn-soft)', outline: '1px solid var(--warn)' },
+  '.cm-problem-line': {
+    backgroundColor: 'var(--bad-soft)',
+    boxShadow: 'inset 3px 0 0 var(--bad)',
+  },
 });
+
+/** A line of the text that a problem names (a syntax error): the editor marks it. */
+export interface SourceMark {
+  /** 1-based; a line past the end marks the last one. */
+  readonly line: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+const setMark = StateEffect.define<SourceMark | null>();
+
+/**
+ * The marked line, as a line decoration: it follows the line while the text above it is edited, and
+ * goes once that line itself is edited (the problem it named may be mended) or a new mark replaces it.
+ */
+const markField = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update(marks, transaction) {
+    let next = marks.map(transaction.changes);
+    if (transaction.docChanged && next.size > 0) {
+      const from = next.iter().from;
+      const line = transaction.state.doc.lineAt(from);
+      transaction.changes.iterChangedRanges((_fromA, _toA, fromB, toB) => {
+        if (fromB <= line.to && toB >= line.from) next = Decoration.none;
+      });
+    }
+    for (const effect of transaction.effects) {
+      if (!effect.is(setMark)) continue;
+      if (effect.value === null) {
+        next = Decoration.none;
+        continue;
+      }
+      const { doc } = transaction.state;
+      const line = doc.line(Math.min(Math.max(1, effect.value.line), doc.lines));
+      next = Decoration.set([
+        Decoration.line({
+          class: 'cm-problem-line',
+          attributes: { title: effect.value.message },
+        }).range(line.from),
+      ]);
+    }
+    return next;
+  },
+  provide: (field) => EditorView.decorations.from(field),
+});
+
+const marking: Extension = markField;
 
 export interface CodeEditorProps {
   readonly id: string;
@@ -99,6 +152,8 @@ export interface CodeEditorProps {
   /** Offer loading a file (button and drop). @default true */
   readonly files?: boolean;
   readonly hint?: string;
+  /** A line to mark (the problem of the last write names it): it is scrolled into view. @default none */
+  readonly mark?: SourceMark | null;
 }
 
 /** A labelled code editor; `value` is controlled (outside changes replace the text). */
@@ -112,6 +167,7 @@ export default function CodeEditorView({
   disabled = false,
   files = true,
   hint,
+  mark = null,
 }: CodeEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
@@ -149,6 +205,7 @@ export default function CodeEditorView({
           language === 'python' ? python() : json(),
           syntaxHighlighting(highlight),
           theme,
+          marking,
           EditorView.contentAttributes.of({
             id,
             'aria-label': label,
@@ -182,6 +239,19 @@ export default function CodeEditorView({
     if (editor === null) return;
     editor.contentDOM.contentEditable = disabled ? 'false' : 'true';
   }, [disabled]);
+
+  // A new problem marks its line (and brings it into view); none clears the mark.
+  useEffect(() => {
+    const editor = view.current;
+    if (editor === null) return;
+    if (mark === null) {
+      editor.dispatch({ effects: setMark.of(null) });
+      return;
+    }
+    const { doc } = editor.state;
+    const line = doc.line(Math.min(Math.max(1, mark.line), doc.lines));
+    editor.dispatch({ effects: [setMark.of(mark), EditorView.scrollIntoView(line.from, { y: 'center' })] });
+  }, [mark]);
 
   const load = async (file: File | undefined) => {
     setFileProblem('');

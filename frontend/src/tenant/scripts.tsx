@@ -10,7 +10,7 @@ import { type FormEvent, useEffect, useId, useState } from 'react';
 import type { ScriptAsset, ScriptVersion } from '../../../functions/contract/index.ts';
 import { counted } from '../../../functions/contract/index.ts';
 import { api, segment } from '../shared/api.ts';
-import { CodeEditor } from '../shared/code-editor.tsx';
+import { CodeEditor, sourceMark } from '../shared/code-editor.tsx';
 import { useAction, useNotice, usePaged, useResource } from '../shared/hooks.ts';
 import { Link, navigate } from '../shared/router.tsx';
 import { StateActions } from '../shared/state-actions.tsx';
@@ -170,6 +170,7 @@ function NewScript() {
             setName((current) => (current.trim() === '' ? file.replace(/\.py$/i, '').slice(0, 120) : current))
           }
           hint="Define main(inputs, ctx); what it returns is the run's output. The source is syntax-checked on upload."
+          mark={sourceMark(create.problem)}
         />
         <ProblemView problem={check.problem} />
         <Submit action={create} busy="Uploading…">
@@ -478,6 +479,7 @@ function UploadVersion({
             language="python"
             value={source}
             onChange={setSource}
+            mark={sourceMark(upload.problem)}
           />
         )}
         <div className="field">
