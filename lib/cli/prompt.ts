@@ -164,74 +164,134 @@ function isSpace(char: string | undefined): boolean {
   return char !== undefined && /\s/u.test(char);
 }
 
+/** Secrets asked one after another on a terminal that stays raw between them (`secretPrompts`). */
+export interface SecretPrompts {
+  /** Asks one secret; one question at a time. Rejects with "Cancelled" once the prompts are closed. */
+  ask(question: string): Promise<string>;
+  /** Puts the terminal's mode back and lets go of the input; a question still open is cancelled. */
+  close(): void;
+}
+
 /**
- * A secret typed on the terminal, never echoed: the terminal is raw from before the question is
- * written (so nothing typed after it is echoed by the terminal either) until the answer ends. Ctrl-C,
- * Ctrl-D on an empty answer and the input ending reject with "Cancelled". A signal (SIGINT, SIGTERM,
- * SIGHUP) restores the terminal, then is raised again so it ends the process as it would have.
+ * Secrets typed on the terminal, never echoed, through several questions and the work between them
+ * (`password` signs in between "Current password" and "New password"): the terminal is raw from
+ * before the first question is written until `close`, so keys typed ahead while the CLI works are not
+ * echoed either — they are kept, unseen, for the next question, as a terminal would keep them for
+ * the next read. Ctrl-C typed between questions stops the command then, as it would in a normal
+ * terminal (the raw terminal sends it as a key, not a signal). In a question, Ctrl-C, Ctrl-D on an
+ * empty answer and the input ending reject with "Cancelled". A signal (SIGINT, SIGTERM, SIGHUP)
+ * restores the terminal, then is raised again so it ends the process as it would have.
  */
-export function readSecret(
+export function secretPrompts(terminal: Terminal, host: ProcessPort = process): SecretPrompts {
+  const { input, output } = terminal;
+  if (input.isTTY !== true || input.setRawMode === undefined) {
+    throw new UsageError('Standard input is not a terminal: a password cannot be asked');
+  }
+  const setRawMode = input.setRawMode.bind(input);
+  const wasRaw = input.isRaw === true;
+  const decoder = new StringDecoder('utf8');
+  let asking: { line: SecretLine; resolve: (secret: string) => void; reject: (error: Error) => void } | null =
+    null;
+  /** What was typed while no question was open, for the next one. */
+  let ahead = '';
+  /** Why no more questions can be answered (the input ended or failed, or the prompts closed). */
+  let over: Error | null = null;
+  let closed = false;
+
+  const restore = () => {
+    try {
+      setRawMode(wasRaw);
+    } catch {
+      // The terminal is gone (hung up): there is nothing left to restore.
+    }
+  };
+  /** Ends the open question; Enter is not echoed either, so the next line starts here. */
+  const settle = (answer: (question: NonNullable<typeof asking>) => void) => {
+    const question = asking;
+    if (question === null) return;
+    asking = null;
+    output.write('\n');
+    answer(question);
+  };
+  const feed = (text: string) => {
+    if (asking === null) return;
+    const state = asking.line.feed(text);
+    if (state.kind === 'entered') settle((question) => question.resolve(state.secret));
+    else if (state.kind === 'cancelled') settle((question) => question.reject(cancelled()));
+  };
+  const onData = (chunk: Buffer | string) => {
+    const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    if (asking !== null) {
+      feed(text);
+      return;
+    }
+    if (text.includes('\u0003')) {
+      // Ctrl-C while the CLI works between questions: the interrupt the raw terminal did not send.
+      close();
+      host.kill(host.pid, 'SIGINT');
+      return;
+    }
+    ahead += text;
+  };
+  const end = (why: Error) => {
+    over ??= why;
+    settle((question) => question.reject(why));
+  };
+  const onEnd = () => end(cancelled());
+  const onError = (error: Error) => end(error);
+  const onSignal = (signal: Signal) => {
+    close();
+    // With this listener gone, the signal does what it would have done (unless someone else listens).
+    host.kill(host.pid, signal);
+  };
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    input.removeListener('data', onData);
+    input.removeListener('end', onEnd);
+    input.removeListener('error', onError);
+    for (const signal of SIGNALS) host.removeListener(signal, onSignal);
+    host.removeListener('exit', restore);
+    restore();
+    input.pause();
+    ahead = '';
+    end(cancelled());
+  };
+
+  setRawMode(true);
+  host.on('exit', restore);
+  for (const signal of SIGNALS) host.on(signal, onSignal);
+  input.on('data', onData);
+  input.on('end', onEnd);
+  input.on('error', onError);
+  input.resume();
+
+  return {
+    ask(question: string): Promise<string> {
+      if (over !== null) return Promise.reject(over);
+      if (asking !== null) return Promise.reject(new Error('One question at a time'));
+      return new Promise((resolve, reject) => {
+        asking = { line: new SecretLine(), resolve, reject };
+        output.write(question);
+        const typed = ahead;
+        ahead = '';
+        if (typed !== '') feed(typed);
+      });
+    },
+    close,
+  };
+}
+
+/** One secret typed on the terminal, never echoed (`secretPrompts` for a single question). */
+export async function readSecret(
   terminal: Terminal,
   question: string,
   host: ProcessPort = process,
 ): Promise<string> {
-  const { input, output } = terminal;
-  if (input.isTTY !== true || input.setRawMode === undefined) {
-    return Promise.reject(new UsageError('Standard input is not a terminal: a password cannot be asked'));
+  const prompts = secretPrompts(terminal, host);
+  try {
+    return await prompts.ask(question);
+  } finally {
+    prompts.close();
   }
-  const setRawMode = input.setRawMode.bind(input);
-  const wasRaw = input.isRaw === true;
-  return new Promise((resolve, reject) => {
-    const line = new SecretLine();
-    const decoder = new StringDecoder('utf8');
-    let done = false;
-
-    const restore = () => {
-      try {
-        setRawMode(wasRaw);
-      } catch {
-        // The terminal is gone (hung up): there is nothing left to restore.
-      }
-    };
-    const finish = (settle: () => void) => {
-      if (done) return;
-      done = true;
-      input.removeListener('data', onData);
-      input.removeListener('end', onEnd);
-      input.removeListener('error', onError);
-      for (const signal of SIGNALS) host.removeListener(signal, onSignal);
-      host.removeListener('exit', restore);
-      restore();
-      input.pause();
-      // Enter is not echoed either: the next line starts here.
-      output.write('\n');
-      settle();
-    };
-    const onData = (chunk: Buffer | string) => {
-      const state = line.feed(typeof chunk === 'string' ? chunk : decoder.write(chunk));
-      if (state.kind === 'entered') finish(() => resolve(state.secret));
-      else if (state.kind === 'cancelled') finish(() => reject(cancelled()));
-    };
-    const onEnd = () => finish(() => reject(cancelled()));
-    const onError = (error: Error) => finish(() => reject(error));
-    const onSignal = (signal: Signal) => {
-      finish(() => reject(cancelled()));
-      // With this listener gone, the signal does what it would have done (unless someone else listens).
-      host.kill(host.pid, signal);
-    };
-
-    try {
-      setRawMode(true);
-    } catch (error) {
-      reject(error);
-      return;
-    }
-    host.on('exit', restore);
-    for (const signal of SIGNALS) host.on(signal, onSignal);
-    input.on('data', onData);
-    input.on('end', onEnd);
-    input.on('error', onError);
-    output.write(question);
-    input.resume();
-  });
 }

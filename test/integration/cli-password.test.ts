@@ -332,6 +332,23 @@ describe('passwords typed on a terminal', () => {
     expect((await tess.run(['whoami'])).code).toBe(0);
   });
 
+  it('password: what is typed ahead while the CLI signs in is not shown, and counts for the next question', async () => {
+    const AHEAD = 'é=Y+8 ~b';
+    await newUser('tyra', ['operator'], CURRENT);
+    const changed = await runCliOnTerminal(
+      ['password', '--host', acme, '-u', 'tyra'],
+      [
+        // The sign-in with the current password takes a moment (its hash): the user types on.
+        { prompt: 'Current password for tyra: ', answer: CURRENT, typeAhead: AHEAD },
+        { prompt: 'New password: ', answer: '^w=9+R' },
+        { prompt: 'New password again: ', answer: NEXT },
+      ],
+    );
+    showsNoFragment(changed.transcript, CURRENT, NEXT);
+    expect(changed.code, changed.transcript).toBe(0);
+    expect(await signsIn('tyra', NEXT)).toBe(true);
+  });
+
   it('login: the username is echoed, the password never, and the profile holds the platform’s name', async () => {
     await newUser('vera', ['operator'], CURRENT);
     const vera = cliSession();

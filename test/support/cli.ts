@@ -86,6 +86,11 @@ export interface TerminalAnswer {
    * be an escape sequence, or part of one), a moment apart as a person types them.
    */
   readonly answer: string | readonly string[];
+  /**
+   * Typed a moment after this answer's Enter, without waiting for the next prompt: a user typing
+   * ahead while the command works. @default nothing
+   */
+  readonly typeAhead?: string;
 }
 
 /** The pause between two keys of an answer typed key by key. */
@@ -132,7 +137,7 @@ export function runCliOnTerminal(
     let from = 0;
     let typing = false;
     let ended = false;
-    const type = async (answer: TerminalAnswer['answer']) => {
+    const type = async ({ answer, typeAhead }: TerminalAnswer) => {
       typing = true;
       for (const key of typeof answer === 'string' ? [answer] : answer) {
         if (ended) return;
@@ -140,6 +145,11 @@ export function runCliOnTerminal(
         if (typeof answer !== 'string') await delay(KEY_PAUSE_MS);
       }
       if (!ended) child.stdin.write('\r');
+      if (typeAhead !== undefined) {
+        // Apart from the Enter (keys in the same read after Enter are not the next answer's).
+        await delay(KEY_PAUSE_MS);
+        if (!ended) child.stdin.write(typeAhead);
+      }
       typing = false;
       from = transcript.length;
       answerNext();
@@ -148,7 +158,7 @@ export function runCliOnTerminal(
       const pending = answers[next];
       if (typing || pending === undefined || transcript.indexOf(pending.prompt, from) === -1) return;
       next += 1;
-      void type(pending.answer);
+      void type(pending);
     };
     const onOutput = (chunk: Buffer) => {
       transcript += chunk.toString('utf8');

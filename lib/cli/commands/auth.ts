@@ -11,7 +11,7 @@ import type { CliContext } from '../context.ts';
 import { readStdin } from '../context.ts';
 import { ApiError, CliError, ConnectionError, UsageError } from '../errors.ts';
 import { hint } from '../invocation.ts';
-import { askLine, readSecret, type Terminal } from '../prompt.ts';
+import { askLine, readSecret, type SecretPrompts, secretPrompts, type Terminal } from '../prompt.ts';
 import { connect, ENV_TOKEN, resolveOrigin, resolveTarget, type TargetOptions } from '../target.ts';
 
 export interface LoginOptions extends TargetOptions {
@@ -190,8 +190,40 @@ export async function password(context: CliContext, options: PasswordOptions): P
     username = (await askLine(terminalOf(context), `Username on ${origin.host}: `)).trim();
   }
   const fromStdin = interactive ? undefined : await passwordsFromStdin(context);
-  const current =
-    fromStdin?.current ?? (await readSecret(terminalOf(context), `Current password for ${username}: `));
+  // One raw terminal from the current password to the new one's repetition: what is typed ahead
+  // while the CLI signs in is not echoed (docs/decisions/cli.md, "Reading a password on the terminal").
+  const prompts = fromStdin === undefined ? secretPrompts(terminalOf(context)) : null;
+  try {
+    await changePassword(context, { origin, anonymous, profile, username, fromStdin, prompts });
+  } finally {
+    prompts?.close();
+  }
+}
+
+/** `password` from its first secret on: the sign-in, the new password asked twice, the change. */
+async function changePassword(
+  context: CliContext,
+  {
+    origin,
+    anonymous,
+    profile,
+    username,
+    fromStdin,
+    prompts,
+  }: {
+    readonly origin: ReturnType<typeof resolveOrigin>;
+    readonly anonymous: ApiClient;
+    readonly profile: Profile | undefined;
+    readonly username: string;
+    readonly fromStdin: { readonly current: string; readonly next: string } | undefined;
+    readonly prompts: SecretPrompts | null;
+  },
+): Promise<void> {
+  const ask = (question: string): Promise<string> => {
+    if (prompts === null) throw new Error('No terminal to ask on');
+    return prompts.ask(question);
+  };
+  const current = fromStdin?.current ?? (await ask(`Current password for ${username}: `));
   if (username === '' || current === '')
     throw new UsageError('A username and the current password are needed');
 
@@ -212,10 +244,12 @@ export async function password(context: CliContext, options: PasswordOptions): P
   try {
     let next = fromStdin?.next;
     if (next === undefined) {
-      next = await readSecret(terminalOf(context), 'New password: ');
-      if ((await readSecret(terminalOf(context), 'New password again: ')) !== next) {
+      next = await ask('New password: ');
+      if ((await ask('New password again: ')) !== next) {
         throw new UsageError('The new passwords do not match; nothing was changed');
       }
+      // Nothing more is asked: Ctrl-C is a signal again while the change is sent.
+      prompts?.close();
     }
     if (next === '') throw new UsageError('The new password is empty; nothing was changed');
     const changed = await signedIn

@@ -6,7 +6,13 @@ import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CliError, UsageError } from '../../../../lib/cli/errors.ts';
-import { type ProcessPort, readSecret, SecretLine, type TerminalInput } from '../../../../lib/cli/prompt.ts';
+import {
+  type ProcessPort,
+  readSecret,
+  SecretLine,
+  secretPrompts,
+  type TerminalInput,
+} from '../../../../lib/cli/prompt.ts';
 
 /** The secret `keys` (fed chunk by chunk) amount to. */
 function typed(...keys: string[]) {
@@ -112,7 +118,9 @@ describe('readSecret', () => {
     const answer = readSecret(terminal, 'Password: ', terminal.host);
     terminal.input.write('pw\r');
     await expect(answer).resolves.toBe('pw');
-    expect(rawWhenWritten).toEqual([true, false]);
+    // The question and the line after the answer are written raw; then the mode is put back.
+    expect(rawWhenWritten).toEqual([true, true]);
+    expect(terminal.modes).toEqual([true, false]);
   });
 
   it('cancels on Ctrl-C, Ctrl-D and the input ending, and leaves raw mode each time', async () => {
@@ -165,5 +173,68 @@ describe('readSecret', () => {
     await expect(readSecret(terminal, 'Password: ', terminal.host)).rejects.toThrow(UsageError);
     expect(terminal.modes).toEqual([]);
     expect(terminal.written()).toBe('');
+  });
+});
+
+describe('secretPrompts', () => {
+  it('keeps the terminal raw between questions, and keeps keys typed ahead for the next one unseen', async () => {
+    const terminal = fakeTerminal();
+    const prompts = secretPrompts(terminal, terminal.host);
+    await expect(
+      (async () => {
+        const first = prompts.ask('Current password: ');
+        terminal.input.write('old\r');
+        return first;
+      })(),
+    ).resolves.toBe('old');
+    // The CLI signs in between the questions; the user types on, and the terminal echoes nothing.
+    terminal.input.write('new pass');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(terminal.modes).toEqual([true]);
+    const second = prompts.ask('New password: ');
+    terminal.input.write('word\r');
+    await expect(second).resolves.toBe('new password');
+    const third = prompts.ask('New password again: ');
+    terminal.input.write('new password\r');
+    await expect(third).resolves.toBe('new password');
+    expect(terminal.modes).toEqual([true]);
+    prompts.close();
+    expect(terminal.modes).toEqual([true, false]);
+    expect(terminal.written()).toBe('Current password: \nNew password: \nNew password again: \n');
+    leftNoListener(terminal);
+  });
+
+  it('stops the command on Ctrl-C typed between questions, as the terminal would have', async () => {
+    const terminal = fakeTerminal();
+    const prompts = secretPrompts(terminal, terminal.host);
+    const first = prompts.ask('Current password: ');
+    terminal.input.write('old\r');
+    await first;
+    terminal.input.write('new\u0003');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(terminal.modes).toEqual([true, false]);
+    expect(terminal.kills).toEqual(['4242 SIGINT']);
+    await expect(prompts.ask('New password: ')).rejects.toThrow(new CliError('Cancelled'));
+    leftNoListener(terminal);
+  });
+
+  it('cancels the next question once the input has ended, and an open one on close', async () => {
+    const ended = fakeTerminal();
+    const prompts = secretPrompts(ended, ended.host);
+    ended.input.end();
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(prompts.ask('New password: ')).rejects.toThrow(new CliError('Cancelled'));
+    prompts.close();
+    expect(ended.modes).toEqual([true, false]);
+
+    const open = fakeTerminal();
+    const asking = secretPrompts(open, open.host);
+    const answer = asking.ask('New password: ');
+    open.input.write('half');
+    asking.close();
+    await expect(answer).rejects.toThrow(new CliError('Cancelled'));
+    expect(open.modes).toEqual([true, false]);
+    expect(open.written()).toBe('New password: \n');
+    leftNoListener(open);
   });
 });
