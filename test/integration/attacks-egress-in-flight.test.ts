@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seal } from '../../functions/core/messages/signing.ts';
 import { grantedResource } from '../support/http-resources.ts';
 import { HOSTS, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { type Runner, runner, unique } from '../support/runs.ts';
@@ -217,4 +218,65 @@ def main(inputs, ctx):
       expect(run.status, JSON.stringify(run)).toBe('timed_out');
     }
   });
+
+  it('sends nothing once the run’s deadline has passed, and cuts a call at what is left (the executor)', async () => {
+    // The relay as the worker makes it, on a grant of the platform's jobs key for this resource.
+    const now = Date.now();
+    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const grant = seal(t.platform.signer, 'grant', {
+      v: 1,
+      tenantId: 'acme',
+      executionId: 'ex-deadline-0001',
+      skillId: 'sk-deadline-0001',
+      declared: [resource],
+      resources: [
+        {
+          id: resource,
+          version: 1,
+          configHash: 'x',
+          name: 'slow',
+          description: '',
+          baseUrl: upstreamUrl,
+          methods: ['GET'],
+          paths: ['/slow'],
+          writeAllowed: false,
+          auth: { scheme: 'bearer' },
+          timeoutSeconds: 30,
+          maxResponseBytes: 65_536,
+          localDevelopment: true,
+        },
+      ],
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + 600_000).toISOString(),
+    });
+    const relay = (tag: string, deadlineMs: number) =>
+      platformInvoke({
+        action: 'relay',
+        grant,
+        call: { resource, method: 'GET', path: '/slow', query: { t: tag } },
+        deadlineMs,
+      });
+    const late = await relay('d1', Date.now() - 1);
+    expect(late).toEqual({ ok: false, error: expect.objectContaining({ type: 'DeadlinePassed' }) });
+    expect(late.use).toBeUndefined(); // no credential use: nothing was sent
+    const began = Date.now();
+    const cutShort = await relay('d2', Date.now() + 800);
+    expect(Date.now() - began).toBeLessThan(SLOW_MS);
+    expect(cutShort.ok).toBe(false);
+    expect(cutShort.error?.message).toContain('deadline');
+    expect(cutShort.use).toEqual(expect.objectContaining({ status: 0, timedOut: true }));
+    await expect.poll(() => cut).toContain('d2');
+    expect(reached).toContain('d2');
+    expect(reached).not.toContain('d1');
+  });
 });
+
+interface Reply {
+  readonly ok: boolean;
+  readonly error?: { readonly type: string; readonly message: string };
+  readonly use?: Use;
+}
+
+function platformInvoke(payload: unknown): Promise<Reply> {
+  return t.platform.invoke('http-executor', payload) as Promise<Reply>;
+}
