@@ -281,6 +281,8 @@ export interface Execution {
     readonly at: string;
     /** The run ended before the call's answer: the credential may have gone out, how the call ended is unknown. */
     readonly inFlight?: boolean;
+    /** The platform stopped the call unanswered, at the run's deadline or the resource's timeout. */
+    readonly timedOut?: boolean;
   }[];
   readonly assetName?: string;
   readonly rerunOf?: string;

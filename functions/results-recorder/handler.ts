@@ -55,6 +55,7 @@ const egressUse = z.object({
   credentialStage: z.optional(z.enum(['current', 'previous'])),
   credentialVersion: z.optional(z.string().check(z.maxLength(128))),
   inFlight: z.optional(z.boolean()),
+  timedOut: z.optional(z.boolean()),
 });
 
 const report = z.discriminatedUnion('kind', [

@@ -10,6 +10,8 @@
  * - A ctx call holding `NaN` was relayed; the local host wrote a line Node could not read, Node logged
  *   that whole line (the run's sealed data grant, up to 2 MiB) and never answered, and every later call
  *   of the run waited for its deadline.
+ * - A script that sent its own process SIGXCPU or SIGXFSZ (`os.kill(os.getpid(), …)`) was recorded
+ *   killed by its CPU or file-size limit: the sandbox read the signal as the limit.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -53,6 +55,24 @@ def main(inputs, ctx):
     line = {"status": "killed", "error": {"type": "LimitExceeded", "message": "the script used too much memory", "limit": "memory"}}
     os.write(pipes()["result"], json.dumps(line).encode() + b"\\n")
     os._exit(0)
+`;
+
+/** A limit's signal, sent by the script to itself (and, if refused, from a thread, then a child). */
+const SIGNALLED_KILL = `import os, signal, subprocess, threading, time
+def main(inputs, ctx):
+    sig = getattr(signal, inputs["signal"])
+    refused = []
+    for send in (
+        lambda: os.kill(os.getpid(), sig),
+        lambda: signal.raise_signal(sig),
+        lambda: subprocess.run(["kill", "-%d" % sig, str(os.getpid())], check=True),
+    ):
+        try:
+            send()
+            time.sleep(0.5)
+        except (OSError, subprocess.CalledProcessError) as error:
+            refused.append(type(error).__name__)
+    raise PermissionError("every way was refused: " + ", ".join(refused))
 `;
 
 /** F2: a raw data call holding NaN and 1.5 MB, its reply read by hand, then an ordinary call. */
@@ -133,6 +153,16 @@ describe('a script writing on the channels its own process holds', { timeout: 12
     expect(run.error.type).toBe('ScriptError');
     expect(run.error.limit).toBeUndefined();
     expect(run.error.message).toMatch(/malformed/);
+  });
+
+  it('cannot make its run show a CPU or file-size kill by sending itself the limit’s signal', async () => {
+    const skill = await acme.skill(SIGNALLED_KILL);
+    for (const signal of ['SIGXCPU', 'SIGXFSZ']) {
+      const run = await acme.run(skill, { signal });
+      expect(run.status, JSON.stringify(run)).toBe('failed');
+      expect(run.error.limit).toBeUndefined();
+      expect(['PermissionError', 'ScriptError']).toContain(run.error.type);
+    }
   });
 
   it('cannot stall its run with a NaN call, nor flood the platform log with it', async () => {

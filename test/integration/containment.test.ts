@@ -540,6 +540,7 @@ describe.each([
             action: 'relay',
             grant: { body: JSON.stringify({ resources: [{ baseUrl: 'http://127.0.0.1:1' }] }), mac: 'v1.x' },
             call: { resource: 'x', method: 'GET', path: '/' },
+            deadlineMs: Date.now() + 10_000,
           }),
         ),
       }),

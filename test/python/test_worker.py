@@ -295,6 +295,14 @@ def test_ctx_http_is_relayed_with_the_grant_and_its_uses_are_reported(sandbox: S
     assert [payload["grant"] for payload in ports.relayed] == [sealed] * 3
     assert ports.relayed[0]["call"] == {"resource": "crm", "method": "GET", "path": "/things/1"}
     assert [use["path"] for use in result["egress"]] == ["/things/1"] * 3
+    # Each relay carries the job's deadline, which the executor cuts the upstream call at: within
+    # the job's timeout of when it ran, the same for every call of the run.
+    deadlines = {payload["deadlineMs"] for payload in ports.relayed}
+    assert len(deadlines) == 1
+    (deadline_ms,) = deadlines
+    assert isinstance(deadline_ms, int)
+    started_ms = time.time() * 1000
+    assert started_ms - 60_000 < deadline_ms < started_ms + body["limits"]["timeoutSeconds"] * 1000
 
 
 class SlowPorts(MemoryPorts):

@@ -87,6 +87,8 @@ export interface EgressUse {
    * gone out; how the call ended is unknown.
    */
   readonly inFlight?: boolean;
+  /** The executor stopped the call unanswered at the run's deadline or the resource's timeout. */
+  readonly timedOut?: boolean;
 }
 
 export type EgressReply =
@@ -185,4 +187,10 @@ export const egressRelaySchema = z.strictObject({
   action: z.literal('relay'),
   grant: sealedSchema(512 * 1024),
   call: z.unknown(),
+  /**
+   * The run's deadline (epoch milliseconds, the worker's clock): the upstream call is cut there, and
+   * not sent once it has passed. It can only shorten a call (the executor's own bounds still hold),
+   * so a wrong value harms only the run that sent it.
+   */
+  deadlineMs: z.number(),
 });

@@ -369,7 +369,8 @@ export class HttpResources {
    * The credential uses of a script's `ctx.http` calls, one public audit entry each, keyed by run,
    * call and the call's time, so recording a result twice writes them once. The entry is dated when
    * it is written (with the run's result, seconds after the call); the call's time is `usedAt`. A
-   * call the run's end overtook is recorded all the same, `status: 0` with `inFlight: true`.
+   * call the run's end overtook is recorded all the same, `status: 0` with `inFlight: true`; one the
+   * executor stopped unanswered (the run's deadline, the resource's timeout) with `timedOut: true`.
    */
   async recordEgressUses(
     domain: TenantContext,
@@ -394,6 +395,8 @@ export class HttpResources {
             status: use.status,
             // The run ended before the call's answer: the credential may have gone out, its end is unknown.
             ...(use.inFlight === true ? { inFlight: true } : {}),
+            // Stopped unanswered by the executor, at the run's deadline or the resource's timeout.
+            ...(use.timedOut === true ? { timedOut: true } : {}),
             usedAt: use.at,
           },
         },

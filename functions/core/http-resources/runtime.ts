@@ -430,7 +430,15 @@ export async function relayEgressCall(
     if (error instanceof ExecFabricError) return refusedCall(runErrorType(error), error.message);
     throw error;
   }
+  // The run's deadline bounds the call as the resource's timeout and this invocation's time do: a
+  // call the worker relays as its job ends must not reach the upstream after the run is over.
   const started = Date.now();
+  const runLeftMs = relay.data.deadlineMs - started;
+  if (!(runLeftMs > 0)) {
+    return refusedCall('DeadlinePassed', "The run's deadline has passed: the call was not sent");
+  }
+  const ownBoundMs = Math.min(resource.timeoutSeconds * 1000, Math.max(1, remainingMs()));
+  const cutByRun = runLeftMs < ownBoundMs;
   const base = {
     resourceId: resource.id,
     resourceVersion: resource.version,
@@ -450,7 +458,7 @@ export async function relayEgressCall(
       },
       ports,
       {
-        deadline: started + Math.min(resource.timeoutSeconds * 1000, Math.max(1, remainingMs())),
+        deadline: started + Math.min(ownBoundMs, runLeftMs),
         oversize: 'truncate',
         tenantId: grant.data.tenantId,
         executionId: grant.data.executionId,
@@ -497,10 +505,15 @@ export async function relayEgressCall(
     }
     // Past the prechecks the credential went out (a redirect refused, a timeout…): a use all the same.
     const refusal = error instanceof ValidationError || error instanceof ForbiddenError;
+    const timedOut = error instanceof UpstreamTimeoutError;
+    const message =
+      timedOut && cutByRun
+        ? "The run's deadline came before the upstream answered: the call was stopped"
+        : error.message;
     return {
       ok: false,
-      error: { type: runErrorType(error), message: error.message, ...(refusal ? { egress: true } : {}) },
-      use: { ...base, status: 0, durationMs: Date.now() - started },
+      error: { type: runErrorType(error), message, ...(refusal ? { egress: true } : {}) },
+      use: { ...base, status: 0, durationMs: Date.now() - started, ...(timedOut ? { timedOut: true } : {}) },
     };
   }
 }

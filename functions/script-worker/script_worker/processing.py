@@ -9,6 +9,7 @@ invocation's (Lambda tenant isolation), is refused, logged as a security event a
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 import time
@@ -38,6 +39,10 @@ RESULT_RETRY_SECONDS = 0.25
 MAX_EGRESS_CALLS = 100
 #: The fields of a script's call passed on to the http-executor.
 CALL_FIELDS = ("resource", "method", "path", "query", "headers", "json")
+#: How long past the job's deadline a ctx.http relay waits for the http-executor, which stops the
+#: upstream call at that deadline and answers: its answer (a timeout) says how the call ended. Within
+#: the sandbox's wait for calls in flight (`RELAY_SETTLE_SECONDS`).
+ANSWER_GRACE_SECONDS = 0.5
 #: The fields of a script's ctx.data call passed on to the data relay.
 DATA_CALL_FIELDS = ("action", "collection", "key", "json", "expectedVersion", "prefix", "limit", "cursor")
 
@@ -237,11 +242,15 @@ class Egress:
             "action": "relay",
             "grant": {"body": grant.body, "mac": grant.mac},
             "call": {name: call[name] for name in CALL_FIELDS if name in call},
+            # The executor cuts the upstream call at the job's deadline (and sends none past it):
+            # the relay's own wait ends there too, and a call it left running reached the upstream
+            # after the run had ended. The worker's clock; it can only shorten the call.
+            "deadlineMs": math.floor(deadline * 1000),
         }
         # Kept before it is relayed: if the relay fails, or the run ends before the answer, the
         # credential may have gone out all the same, and the use stays in the report (in flight).
         use = self._begin(call)
-        reply = self.ports.relay(payload, timeout=max(0.1, deadline - time.time()))
+        reply = self.ports.relay(payload, timeout=max(0.1, deadline - time.time()) + ANSWER_GRACE_SECONDS)
         self._settle(use, reply)
         answer = {key: reply[key] for key in ("ok", "response", "error") if key in reply}
         if not isinstance(answer.get("ok"), bool):

@@ -16,7 +16,8 @@ Everything after the marker is written by the job's process, which runs the scri
 takes it as the job's word (succeeded with an output, or failed), never as the platform's. So the
 limits this process recognises in an exception (address space, open files, processes, disk) are
 reported as the script's failure, with the limit named in the message; the platform reports a limit
-kill only from what it observes itself (an OOM kill, SIGXCPU, SIGXFSZ, the output's size).
+kill only from what it observes itself (an OOM kill, SIGXCPU once the process's own CPU time reached
+the limit, SIGXFSZ under the seccomp filter that refuses a job's own, the output's size).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class JobSetup:
         if self.groups is not None:
             self.groups.limit(self.pid, job_limits.memoryMb * rlimits.MIB)
         containment.hide_sys(self.plan)  # after the limit, which is written through the host's /sys
+        rlimits.apply_file_size(job_limits)  # before the filter, which refuses setting it
         containment.lock_down(self.plan, uid=self.uid, workdir=workdir, handoff=self.handoff)
         osutil.die_with_parent(signal.SIGKILL)  # a credential change cleared it
         if os.getppid() != self.zygote:

@@ -103,6 +103,13 @@ def _lower(kind: int, value: int) -> None:
     resource.setrlimit(kind, (value, value))
 
 
+def apply_file_size(limits: Limits) -> None:
+    """Sets the file-size limit, soft and hard: before the job's seccomp filter, which refuses any
+    change to it afterwards (a write past a limit the job lowered itself would be the kernel's own
+    SIGXFSZ, read as this limit)."""
+    _lower(resource.RLIMIT_FSIZE, limits.fileSizeBytes)
+
+
 def apply(limits: Limits, *, nproc_baseline: int, address_space: bool = True) -> None:
     """Applies the limits to the calling process (a job child, before it runs the script).
 
@@ -119,6 +126,5 @@ def apply(limits: Limits, *, nproc_baseline: int, address_space: bool = True) ->
     resource.setrlimit(resource.RLIMIT_CPU, (min(soft_cpu, cpu_hard), cpu_hard))
     if address_space:
         _lower(resource.RLIMIT_AS, limits.memoryMb * MIB)
-    _lower(resource.RLIMIT_FSIZE, limits.fileSizeBytes)
     _lower(resource.RLIMIT_NOFILE, limits.openFiles)
     _lower(resource.RLIMIT_NPROC, nproc_baseline + limits.processes)

@@ -751,7 +751,7 @@ class Sandbox:
         )
         payload = request_line.encode("ascii") + b"\n"
         raw = self._execute(payload, request, deadline)
-        outcome = interpret(raw, request.limits)
+        outcome = interpret(raw, request.limits, signals_filtered=plan.seccomp)
         outcome.sandbox = plan.describe()
         return outcome
 
@@ -864,9 +864,14 @@ def _killed(limit: str, message: str) -> tuple[str, dict[str, Any]]:
     return "killed", {"type": "LimitExceeded", "message": message, "limit": limit}
 
 
-def interpret(raw: _Raw, limits: Limits) -> Outcome:
+def interpret(raw: _Raw, limits: Limits, *, signals_filtered: bool = True) -> Outcome:
     """Decides the status of a job from what its child reported and how it ended. What the job's own
-    line says is the tenant's word: it may end its run succeeded or failed, and nothing else."""
+    line says is the tenant's word: it may end its run succeeded or failed, and nothing else.
+
+    A job can also end its own process with any signal, so a signal reads as a limit only where the
+    sandbox can tell it was the limit's: SIGXCPU (or the hard limit's SIGKILL) when the process's own
+    CPU time reached `cpuSeconds`; SIGXFSZ where the job ran under the seccomp filter
+    (`signals_filtered`), which refuses every way of sending it or lowering the file-size limit."""
     exit_info = raw.exit or {}
     cpu_ms = max(0, round(float(exit_info.get("cpuMs") or 0) - raw.baseline_cpu_ms))
     runner_fault = _parse_result(raw.runner_result)
@@ -920,10 +925,29 @@ def interpret(raw: _Raw, limits: Limits) -> Outcome:
     else:
         sig = exit_info.get("signal")
         code = exit_info.get("exitCode")
-        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= limits.cpuSeconds * 1000):
+        own_cpu_ms = float(exit_info.get("ownCpuMs", exit_info.get("cpuMs")) or 0)
+        if sig in (signal.SIGXCPU, signal.SIGKILL) and round(own_cpu_ms) >= limits.cpuSeconds * 1000:
             status, error = _killed("cpu", f"the script used more than {limits.cpuSeconds} seconds of CPU")
-        elif sig == signal.SIGXFSZ:
+        elif sig == signal.SIGXCPU:
+            # The job's process ended on SIGXCPU short of its CPU time: not the limit's signal, but
+            # one the script sent itself (or asked the kernel for, under a limit it lowered).
+            status, error = "failed", {
+                "type": "ScriptError",
+                "message": (
+                    f"the script's process was killed by SIGXCPU after {own_cpu_ms / 1000:.2f} of its "
+                    f"{limits.cpuSeconds} seconds of CPU: a signal of the script's own, not the CPU limit"
+                ),
+            }
+        elif sig == signal.SIGXFSZ and signals_filtered:
             status, error = _killed("file-size", f"the script wrote a file larger than {limits.fileSizeBytes} bytes")
+        elif sig == signal.SIGXFSZ:
+            status, error = "failed", {
+                "type": "ScriptError",
+                "message": (
+                    "the script's process was killed by SIGXFSZ, which jobs here (no seccomp filter) can send "
+                    f"themselves: it is not reported as the file-size limit of {limits.fileSizeBytes} bytes"
+                ),
+            }
         elif sig is not None:
             status = "failed"
             error = {"type": "ProcessDied", "message": f"the script's process was killed by {_signal_name(sig)}"}

@@ -22,6 +22,16 @@ on x86_64, kill the process):
   add filters of its own, but once the zygote had closed its listener (the job's answers used up) a
   job's own listener took sysinfo(2) and let the real call through (``FLAG_CONTINUE``). The newest
   filter's notification wins where two notify.
+* Every way of sending a process SIGXCPU or SIGXFSZ, with EPERM, and of lowering the file-size
+  limit: the sandbox reports a job whose process dies of them as killed by its CPU or file-size
+  limit, and a script could forge that (``os.kill(os.getpid(), signal.SIGXFSZ)``, from a child or a
+  thread of it, ``raise_signal``, ``killpg``). Refused: those two signals in ``kill``, ``tkill``,
+  ``tgkill``, ``rt_sigqueueinfo``, ``rt_tgsigqueueinfo``, ``pidfd_send_signal``, in ``fcntl(F_SETSIG)``
+  (I/O, lease and directory notices then arrive as that signal) and as a ``clone`` exit signal (the
+  parent gets it when the child ends); ``timer_create`` and ``mq_notify`` with a notice (its signal
+  is in memory the filter cannot read: a timer made without one sends SIGALRM); ``setrlimit`` and
+  ``prlimit64`` setting ``RLIMIT_FSIZE`` (a write past a limit the job lowered itself got the kernel's
+  own SIGXFSZ). CPU needs no more: the sandbox checks the process's own CPU time (``interpret``).
 * ``inotify_init``/``inotify_init1`` and ``fanotify_init``/``fanotify_mark``, with ENOSYS
   (watchers fall back to polling): a watch on the host's read-only tree saw other tenants' jobs open
   their modules and run their tools (fanotify needs no privilege since Linux 5.13).
@@ -71,6 +81,21 @@ SOCK_TYPE_MASK = 0xF
 X32_SYSCALL_BIT = 0x40000000
 #: CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME
 CLONE_NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x80
+#: The signal a clone's child sends its parent when it ends (the low byte of its flags).
+CSIGNAL = 0xFF
+#: The signals the sandbox reads as limit kills (SIGXCPU, SIGXFSZ: the same numbers on both architectures).
+LIMIT_SIGNALS = (24, 25)
+F_SETSIG = 10
+RLIMIT_FSIZE = 1
+#: Where each signal-sending call carries its signal number.
+SIGNAL_ARGUMENT = {
+    "kill": 1,
+    "tkill": 1,
+    "tgkill": 2,
+    "rt_sigqueueinfo": 1,
+    "rt_tgsigqueueinfo": 2,
+    "pidfd_send_signal": 1,
+}
 
 # seccomp_data offsets
 _NR = 0
@@ -80,6 +105,11 @@ _ARCH = 4
 def _arg(index: int) -> int:
     """Offset of the low 32 bits of argument `index` (little-endian on both architectures)."""
     return 16 + 8 * index
+
+
+def _arg_high(index: int) -> int:
+    """Offset of the high 32 bits of argument `index`."""
+    return _arg(index) + 4
 
 
 @dataclass(frozen=True)
@@ -142,6 +172,7 @@ _COMMON = {
     "fsconfig": 431,
     "fsmount": 432,
     "fspick": 433,
+    "pidfd_send_signal": 424,
     "clone3": 435,
     "pidfd_getfd": 438,
     "mount_setattr": 442,
@@ -178,6 +209,16 @@ ARCHES: dict[str, Arch] = {
             "process_vm_writev": 311,
             "bpf": 321,
             "userfaultfd": 323,
+            "kill": 62,
+            "tkill": 200,
+            "tgkill": 234,
+            "rt_sigqueueinfo": 129,
+            "rt_tgsigqueueinfo": 297,
+            "fcntl": 72,
+            "timer_create": 222,
+            "mq_notify": 244,
+            "setrlimit": 160,
+            "prlimit64": 302,
         },
     ),
     "aarch64": Arch(
@@ -209,6 +250,16 @@ ARCHES: dict[str, Arch] = {
             "process_vm_writev": 271,
             "bpf": 280,
             "userfaultfd": 282,
+            "kill": 129,
+            "tkill": 130,
+            "tgkill": 131,
+            "rt_sigqueueinfo": 138,
+            "rt_tgsigqueueinfo": 240,
+            "fcntl": 25,
+            "timer_create": 107,
+            "mq_notify": 184,
+            "setrlimit": 164,
+            "prlimit64": 261,
         },
     ),
 }
@@ -271,6 +322,13 @@ def build_filter(arch_name: str | None = None, *, notify_sysinfo: bool = False) 
     p.op(_JEQ_K, n["socketpair"], "socketpair", 0)
     p.op(_JEQ_K, n["clone"], "clone", 0)
     p.op(_JEQ_K, n["seccomp"], "seccomp", 0)
+    for name_, index in SIGNAL_ARGUMENT.items():
+        p.op(_JEQ_K, n[name_], f"signal_in_{index}", 0)
+    p.op(_JEQ_K, n["fcntl"], "fcntl", 0)
+    p.op(_JEQ_K, n["timer_create"], "notice_in_1", 0)
+    p.op(_JEQ_K, n["mq_notify"], "notice_in_1", 0)
+    p.op(_JEQ_K, n["setrlimit"], "setrlimit", 0)
+    p.op(_JEQ_K, n["prlimit64"], "prlimit", 0)
     if notify_sysinfo:
         p.op(_JEQ_K, n["sysinfo"], "notify", 0)
     for name_ in _ENOSYS_NAMES:
@@ -287,7 +345,36 @@ def build_filter(arch_name: str | None = None, *, notify_sysinfo: bool = False) 
     p.op(_JEQ_K, SOCK_STREAM, "allow", "eacces")
     p.label("clone")
     p.op(_LD_W_ABS, _arg(0))
-    p.op(_JSET_K, CLONE_NAMESPACE_FLAGS, "eperm", "allow")
+    p.op(_JSET_K, CLONE_NAMESPACE_FLAGS, "eperm", 0)
+    p.op(_AND_K, CSIGNAL)
+    p.op(_JEQ_K, LIMIT_SIGNALS[0], "eperm", 0)
+    p.op(_JEQ_K, LIMIT_SIGNALS[1], "eperm", "allow")
+    for index in sorted(set(SIGNAL_ARGUMENT.values())):
+        p.label(f"signal_in_{index}")
+        p.op(_LD_W_ABS, _arg(index))
+        p.op(_JEQ_K, LIMIT_SIGNALS[0], "eperm", 0)
+        p.op(_JEQ_K, LIMIT_SIGNALS[1], "eperm", "allow")
+    p.label("fcntl")
+    p.op(_LD_W_ABS, _arg(1))
+    p.op(_JEQ_K, F_SETSIG, 0, "allow")
+    p.op(_LD_W_ABS, _arg(2))
+    p.op(_JEQ_K, LIMIT_SIGNALS[0], "eperm", 0)
+    p.op(_JEQ_K, LIMIT_SIGNALS[1], "eperm", "allow")
+    p.label("notice_in_1")  # a struct sigevent: allowed only when there is none (a null pointer)
+    p.op(_LD_W_ABS, _arg(1))
+    p.op(_JEQ_K, 0, 0, "eperm")
+    p.op(_LD_W_ABS, _arg_high(1))
+    p.op(_JEQ_K, 0, "allow", "eperm")
+    p.label("setrlimit")
+    p.op(_LD_W_ABS, _arg(0))
+    p.op(_JEQ_K, RLIMIT_FSIZE, "eperm", "allow")
+    p.label("prlimit")  # reading the limit (no new value) stays allowed
+    p.op(_LD_W_ABS, _arg(1))
+    p.op(_JEQ_K, RLIMIT_FSIZE, 0, "allow")
+    p.op(_LD_W_ABS, _arg(2))
+    p.op(_JEQ_K, 0, 0, "eperm")
+    p.op(_LD_W_ABS, _arg_high(2))
+    p.op(_JEQ_K, 0, "allow", "eperm")
     p.label("seccomp")
     p.op(_LD_W_ABS, _arg(1))
     p.op(_JSET_K, SECCOMP_FILTER_FLAG_NEW_LISTENER, "eperm", "allow")

@@ -61,6 +61,9 @@ class Slot:
     taken: bool = False
     taken_at: float = 0.0
     cpu_ms: float = 0.0
+    #: CPU time of the job's own process alone (its threads, none of its children): what RLIMIT_CPU
+    #: counts, so what tells a real CPU limit kill from a signal the job sent itself.
+    own_cpu_ms: float | None = None
     max_rss_kb: int = 0
     #: The zygote's end of the socket the child hands its filter's listener over, until it has.
     handoff: socket.socket | None = None
@@ -392,6 +395,7 @@ class Zygote:
                 "exitCode": exit_code if exit_code >= 0 else None,
                 "signal": -exit_code if exit_code < 0 else None,
                 "cpuMs": round(slot.cpu_ms, 3),
+                "ownCpuMs": round(slot.own_cpu_ms if slot.own_cpu_ms is not None else slot.cpu_ms, 3),
                 "maxRssKb": slot.max_rss_kb,
                 **({} if usage is None else {"treePeakKb": usage.peak_kb, "oomKills": usage.oom_kills}),
             },
@@ -400,20 +404,32 @@ class Zygote:
     def _reap(self, into: Slot | None = None) -> None:
         while True:
             try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
+                # Looked at before it is reaped: a zombie's /proc still holds its own CPU time.
+                exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             except ChildProcessError:
                 return
-            if pid == 0:
+            if exited is None:
                 return
+            pid = exited.si_pid
             if pid in self.slots and not self.slots[pid].taken:
                 # Its "take" may be waiting in the socket (the sandbox sends it before the job): read
                 # it first, or a job that already ran would be mistaken for an unused child.
                 self._drain_control()
+            own_cpu_ms = osutil.own_cpu_ms(pid) if pid in self.slots else None
+            try:
+                pid, status, usage = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if pid == 0:
+                return
             slot = self.slots.pop(pid, None)
             target = slot if slot is not None else into
             if target is not None:
                 target.cpu_ms += (usage.ru_utime + usage.ru_stime) * 1000
                 target.max_rss_kb = max(target.max_rss_kb, usage.ru_maxrss)
+            if slot is not None:
+                # Unreadable (it should not be): the rusage of its wait, its reaped children's with it.
+                slot.own_cpu_ms = own_cpu_ms if own_cpu_ms is not None else (usage.ru_utime + usage.ru_stime) * 1000
             if slot is None:
                 continue
             if slot.taken:
