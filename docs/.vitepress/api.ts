@@ -202,10 +202,37 @@ export interface SearchSection {
   readonly text: string;
 }
 
+/** A Markdown table's rule, `| --- | --- |`: the row above it is the table's header. */
+const TABLE_RULE = /^\|(?:\s*-{3,}\s*\|)+$/;
+
+/**
+ * What a reader may search a reference section for: its prose, and each table row's name, status
+ * and description. Not the scaffolding the page draws them with — table headers and rules, the
+ * `<details>` around a body schema, the schema itself, the JSON schemas and media types in cells —
+ * which ~250 operations each repeated: it made the search index (one chunk, loaded when the search
+ * opens) 597 kB, the one chunk of the sites over Vite's 500 kB warning.
+ */
+function searchText(lines: readonly string[]): string {
+  return (
+    lines
+      .filter((line, index) => !TABLE_RULE.test(line) && !TABLE_RULE.test(lines[index + 1] ?? ''))
+      .filter((line) => !/^<\/?details>/.test(line))
+      .join(' ')
+      .replace(/```json[\s\S]*?```/g, ' ')
+      // A table cell's JSON schema (its descriptions may quote code in backticks of their own).
+      .replace(/`\{.*?\}`(?= \|)/g, ' ')
+      .replace(/`[a-z]+\/[a-z0-9.+-]+`/g, ' ')
+      .replace(/[`*|]/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
+}
+
 /**
  * The search sections of a reference page. VitePress's local search reads each page's source file,
  * and a generated page has none of its own, so its sections are made here from the same Markdown:
- * one per heading, titled by the page and the heading (an overview's tag, a tag page's operation).
+ * one per heading, titled by the page and the heading (an overview's tag, a tag page's operation),
+ * holding `searchText`.
  */
 export function referenceSections(markdown: string): SearchSection[] {
   const sections: SearchSection[] = [];
@@ -217,12 +244,7 @@ export function referenceSections(markdown: string): SearchSection[] {
       sections.push({
         anchor: current.anchor,
         titles: current.titles,
-        text: current.lines
-          .join(' ')
-          .replace(/```json[\s\S]*?```/g, ' ')
-          .replace(/[`*|]/g, ' ')
-          .replace(/\s+/g, ' ')
-          .trim(),
+        text: searchText(current.lines),
       });
     }
   };

@@ -19,6 +19,7 @@ import {
   referencePages,
   referenceSections,
 } from './api.ts';
+import { indexedTerm, searchedHtml } from './search.ts';
 
 const DOCS = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -149,7 +150,9 @@ export default defineConfig({
     search: {
       provider: 'local',
       options: {
+        _render: searchedHtml,
         miniSearch: {
+          options: { processTerm: indexedTerm },
           // The generated API reference pages have no source file for the index to read.
           _splitIntoSections(file: string) {
             const slug = /reference[/\\]([a-z0-9-]+)\.md$/.exec(file)?.[1];

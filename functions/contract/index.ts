@@ -5,6 +5,7 @@
  * all read the one declaration.
  */
 export * from './catalog.ts';
+export * from './dates.ts';
 export * from './executions.ts';
 export * from './headers.ts';
 export * from './identity.ts';

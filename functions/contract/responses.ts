@@ -351,6 +351,12 @@ export interface Announcement {
   /** Usernames that never see it, admins included (the requester of a run waiting for approval). */
   readonly excluded?: readonly string[];
   readonly link?: string;
+  /**
+   * The run an "Approval needed" notice asks its reader to decide: the notice is listed only while
+   * that run waits for the reader's decision. The tenant home shows such notices inside its
+   * "Waiting for you" card, not as cards of their own beside it.
+   */
+  readonly decisionOn?: string;
   readonly read?: boolean;
 }
 

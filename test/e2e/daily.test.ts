@@ -370,8 +370,11 @@ describe('approvals and announcements', () => {
     await expect
       .poll(async () => Number(await approvals.getAttribute('data-count')))
       .toBeGreaterThanOrEqual(1);
-    // The approver is told on the home page too.
-    await tab.getByRole('region', { name: 'Approval needed: Payout' }).waitFor();
+    // The approver is told on the home page too, in the card that counts what waits for them.
+    await tab
+      .getByRole('region', { name: 'Waiting for you' })
+      .getByRole('article', { name: 'Approval needed: Payout' })
+      .waitFor();
     await tab
       .getByRole('navigation', { name: 'Main' })
       .getByRole('link', { name: /Approvals/ })

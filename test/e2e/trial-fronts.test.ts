@@ -214,3 +214,60 @@ describe('the runs filters from the address', () => {
     await expect.poll(() => status.inputValue()).toBe('faild');
   }, 60_000);
 });
+
+describe('the leads filters', () => {
+  it('live in the address: a reload or Back keeps them, and Clear filters empties it', async () => {
+    for (const [handle, source] of [
+      ['leila', 'e2e-news'],
+      ['lorne', 'e2e-other'],
+    ] as const) {
+      const signed = await signUp(
+        platform,
+        { handle, email: `${handle}@example.com`, password: SPACE_PASSWORD, source },
+        address(),
+      );
+      expect(signed.status, signed.text).toBe(201);
+    }
+    const { page: tab } = await page();
+    await signedIn(tab, ADMIN, '/free', 'admin');
+    const filters = tab.getByRole('form', { name: 'Filter leads' });
+    const clear = filters.getByRole('button', { name: 'Clear filters' });
+    await tab.locator('tr[data-lead="lorne"]').waitFor();
+    // Nothing to clear before a filter is set.
+    expect(await clear.count()).toBe(0);
+
+    await filters.getByLabel('Source').fill('e2e-news');
+    await filters.getByRole('button', { name: 'Filter' }).click();
+    await tab.waitForURL((url) => url.search === '?source=e2e-news');
+    await tab.locator('tr[data-lead="lorne"]').waitFor({ state: 'detached' });
+    expect(await tab.locator('tr[data-lead]').count()).toBe(1);
+
+    // A reload keeps the filter: in the form, in the list, and the control to clear it.
+    await tab.reload();
+    await tab.locator('tr[data-lead="leila"]').waitFor();
+    expect(await filters.getByLabel('Source').inputValue()).toBe('e2e-news');
+    expect(await tab.locator('tr[data-lead]').count()).toBe(1);
+    await screenshot(tab, 'console-leads-filtered');
+
+    await clear.click();
+    await tab.waitForURL((url) => url.pathname === '/free' && url.search === '');
+    await tab.locator('tr[data-lead="lorne"]').waitFor();
+    expect(await filters.getByLabel('Source').inputValue()).toBe('');
+    expect(await clear.count()).toBe(0);
+
+    // Back: the filtered view again, as the address says.
+    await tab.goBack();
+    await tab.locator('tr[data-lead="lorne"]').waitFor({ state: 'detached' });
+    expect(await filters.getByLabel('Source').inputValue()).toBe('e2e-news');
+  }, 60_000);
+
+  it('show the API refusal of a mistyped day in the address, not a blank page', async () => {
+    const { page: tab } = await page();
+    await signedIn(tab, ADMIN, '/free?from=2026-13-45', 'admin');
+    await tab.getByRole('alert').first().waitFor();
+    await tab
+      .getByRole('form', { name: 'Filter leads' })
+      .getByRole('button', { name: 'Clear filters' })
+      .waitFor();
+  }, 60_000);
+});

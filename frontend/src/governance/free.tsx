@@ -1,11 +1,12 @@
 /**
- * The free edition in the console: its leads (filter by status, source, dates and text; export as
- * CSV), one lead with its personal space (disable for abuse, enable, order its conversion into a
+ * The free edition in the console: its leads (filter by status, source, dates and text, kept in the
+ * address so a reload or the back button keeps them; export as CSV), one lead with its personal space (disable for abuse, enable, order its conversion into a
  * standard tenant and confirm the order's payment), and the templates offered to new spaces.
  */
 import { type FormEvent, useState } from 'react';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, type Order } from '../../../functions/contract/index.ts';
 import { api, requestText, segment, withQuery } from '../shared/api.ts';
+import { ClearFilters, useAddressFilters } from '../shared/filters.tsx';
 import { useAction, usePaged, useResource } from '../shared/hooks.ts';
 import { Link } from '../shared/router.tsx';
 import {
@@ -68,15 +69,8 @@ interface Offer {
   readonly offeredBy: string;
 }
 
-interface Filter {
-  readonly status: string;
-  readonly source: string;
-  readonly from: string;
-  readonly to: string;
-  readonly q: string;
-}
-
-const NO_FILTER: Filter = { status: '', source: '', from: '', to: '', q: '' };
+/** The leads routes' filters (`leadFilter`), kept in the page's address. */
+const FILTERS = ['status', 'source', 'from', 'to', 'q'] as const;
 
 function download(text: string, name: string): void {
   const link = document.createElement('a');
@@ -106,13 +100,15 @@ export function FreeEditionPage({
 }
 
 function Leads() {
-  const [draft, setDraft] = useState<Filter>(NO_FILTER);
-  const [filter, setFilter] = useState<Filter>(NO_FILTER);
+  const filters = useAddressFilters(FILTERS);
+  const { current: filter, draft, set } = filters;
   const query = {
     status: filter.status,
     source: filter.source,
-    from: filter.from === '' ? '' : new Date(`${filter.from}T00:00:00Z`).toISOString(),
-    to: filter.to === '' ? '' : new Date(`${filter.to}T23:59:59Z`).toISOString(),
+    // Written, not parsed: a day the address mistypes goes to the API, whose refusal the list shows
+    // (`new Date(…).toISOString()` threw on it and took the page down).
+    from: filter.from === '' ? '' : `${filter.from}T00:00:00.000Z`,
+    to: filter.to === '' ? '' : `${filter.to}T23:59:59.999Z`,
     q: filter.q,
   };
   const list = usePaged<Lead>(withQuery('/api/free/leads', query), 50);
@@ -120,17 +116,9 @@ function Leads() {
     download(await requestText(withQuery('/api/free/leads/export', query)), 'leads.csv');
     return true;
   });
-  const set = (name: keyof Filter) => (value: string) =>
-    setDraft((previous) => ({ ...previous, [name]: value }));
   return (
     <Section title="Leads">
-      <form
-        aria-label="Filter leads"
-        onSubmit={(event: FormEvent) => {
-          event.preventDefault();
-          setFilter(draft);
-        }}
-      >
+      <form aria-label="Filter leads" onSubmit={filters.apply}>
         <div className="form-row">
           <div className="field">
             <label htmlFor="lead-status">Status</label>
@@ -164,6 +152,7 @@ function Leads() {
         </div>
         <div className="form-actions">
           <button type="submit">Filter</button>
+          <ClearFilters filters={filters} />
           <button
             type="button"
             className="secondary"

@@ -8,6 +8,7 @@ import {
   useRef,
   useState,
 } from 'react';
+import { readableUtc } from '../../../functions/contract/index.ts';
 import { humanTitle, type ProblemDetails, unsaidFields } from './api.ts';
 import type { Loadable, PagedList } from './hooks.ts';
 
@@ -466,6 +467,16 @@ export function formatDate(value: string | undefined): string {
 export function DateTime({ value }: { readonly value: string | undefined }) {
   if (value === undefined) return <>—</>;
   return <time dateTime={value}>{formatDateTime(value)}</time>;
+}
+
+/**
+ * An instant in the API's own words (`8 Dec 2026, 03:31 UTC`, `readableUtc`): the notifications
+ * (home, announcements, approvals) say their dates this way, because the notices' bodies the API
+ * writes already do, and one card must not say the same moment in two formats.
+ */
+export function UtcDateTime({ value }: { readonly value: string | undefined }) {
+  if (value === undefined || value === '') return <>—</>;
+  return <time dateTime={value}>{readableUtc(value) ?? value}</time>;
 }
 
 /** Preformatted text named for assistive technology (a figure carries the name; a bare `pre` cannot). */

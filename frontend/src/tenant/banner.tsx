@@ -1,4 +1,5 @@
 /** The subscription banner: expiring within 30 days, in its grace period, or suspended. */
+import { readableUtc } from '../../../functions/contract/index.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** How far ahead an ending subscription is announced. */
@@ -15,9 +16,8 @@ export function bannerFor(
   now: Date = new Date(),
 ): { readonly tone: 'warn' | 'bad' | 'info'; readonly title: string; readonly text: string } | null {
   const expires = new Date(tenant.expiresAt);
-  const date = Number.isNaN(expires.getTime())
-    ? tenant.expiresAt
-    : expires.toLocaleDateString(undefined, { dateStyle: 'long' });
+  // In the words the lifecycle notices on the home page use for the same moment.
+  const date = readableUtc(tenant.expiresAt) ?? tenant.expiresAt;
   if (tenant.status === 'suspended') {
     return {
       tone: 'bad',

@@ -1,8 +1,9 @@
 /**
  * The tenant's home page: a welcome (a dedicated delivery's own home text), the announcements and
  * notifications the user has not read yet as banners (platform announcements, renewal reminders,
- * approvals waiting, decisions on their runs) until they mark them read, what waits for their
- * approval, and their latest runs.
+ * decisions on their runs) until they mark them read, what waits for their approval (one card,
+ * holding the "Approval needed" notices), and their latest runs. Dates are in the API's own words
+ * (`UtcDateTime`), as the notices' bodies are.
  */
 
 import { type Announcement, type Execution, FREE_PLAN } from '../../../functions/contract/index.ts';
@@ -13,13 +14,13 @@ import { Link } from '../shared/router.tsx';
 import { countLabel } from '../shared/shell.tsx';
 import {
   Badge,
-  DateTime,
   formatDuration,
   PageHeader,
   ProblemView,
   Section,
   ShowList,
   Table,
+  UtcDateTime,
 } from '../shared/ui.tsx';
 
 const SOURCE_TEXT: Readonly<Record<string, string>> = {
@@ -28,19 +29,14 @@ const SOURCE_TEXT: Readonly<Record<string, string>> = {
   tenant: 'Announcement',
 };
 
-function Banner({ item, onRead }: { readonly item: Announcement; readonly onRead: () => void }) {
+/** Open (when the notice links somewhere) and Mark as read, with the API's refusal of the mark. */
+function NoticeActions({ item, onRead }: { readonly item: Announcement; readonly onRead: () => void }) {
   const read = useAction(async () => {
     await api.post<void>(`/api/announcements/${segment(item.id)}/read`);
     return true;
   });
-  const tone = item.severity === 'critical' ? 'bad' : item.severity === 'warning' ? 'warn' : 'info';
   return (
-    <section className={`banner tone-${tone}`} aria-label={item.title} data-announcement={item.id}>
-      <p className="banner-source">{SOURCE_TEXT[item.source ?? 'tenant'] ?? 'Announcement'}</p>
-      <p>
-        <strong>{item.title}</strong>
-      </p>
-      {item.body === '' ? null : <p className="pre-line">{item.body}</p>}
+    <>
       <div className="form-actions">
         {item.link === undefined ? null : (
           <Link className="button secondary small" to={item.link}>
@@ -59,6 +55,20 @@ function Banner({ item, onRead }: { readonly item: Announcement; readonly onRead
         </button>
       </div>
       <ProblemView problem={read.problem} />
+    </>
+  );
+}
+
+function Banner({ item, onRead }: { readonly item: Announcement; readonly onRead: () => void }) {
+  const tone = item.severity === 'critical' ? 'bad' : item.severity === 'warning' ? 'warn' : 'info';
+  return (
+    <section className={`banner tone-${tone}`} aria-label={item.title} data-announcement={item.id}>
+      <p className="banner-source">{SOURCE_TEXT[item.source ?? 'tenant'] ?? 'Announcement'}</p>
+      <p>
+        <strong>{item.title}</strong>
+      </p>
+      {item.body === '' ? null : <p className="pre-line">{item.body}</p>}
+      <NoticeActions item={item} onRead={onRead} />
     </section>
   );
 }
@@ -94,7 +104,7 @@ function PlanUsagePanel() {
     <Section title={`Your ${data.plan} plan`}>
       <ul aria-label="Plan usage">
         <li data-quota="runsToday">
-          {quotaText(data.runsToday, 'runs today')}; they start again <DateTime value={data.resetsAt} />
+          {quotaText(data.runsToday, 'runs today')}; they start again <UtcDateTime value={data.resetsAt} />
         </li>
         <li data-quota="skills">{quotaText(data.skills, 'Skills')}</li>
         <li data-quota="schedules">{quotaText(data.schedules, 'schedules')}</li>
@@ -119,13 +129,21 @@ export function HomePage({ me }: { readonly me: Me }) {
     5,
   );
   // How many runs wait for this user's decision, counted by the API (the inbox itself is paged).
+  const decides =
+    me.permissions.includes('approval:decide') && me.menus.some((menu) => menu.id === 'approvals');
   const approvals = useResource<{ approvalsWaiting: number; approvalsWaitingMore: boolean }>(
-    me.permissions.includes('approval:decide') && me.menus.some((menu) => menu.id === 'approvals')
-      ? '/api/notifications'
-      : null,
+    decides ? '/api/notifications' : null,
   );
   const waiting = approvals.state.status === 'ready' ? approvals.state.data.approvalsWaiting : 0;
   const more = approvals.state.status === 'ready' && approvals.state.data.approvalsWaitingMore;
+  const notices = unread.state.status === 'ready' ? unread.state.data.items : [];
+  // An "Approval needed" notice is about a run the "Waiting for you" card already counts: shown as a
+  // banner too, one waiting run made two cards. Where that card is shown, it holds those notices.
+  const asksDecision = (item: Announcement) => decides && item.decisionOn !== undefined;
+  const onRead = () => {
+    unread.reload();
+    refreshNotifications();
+  };
   return (
     <>
       <PageHeader
@@ -140,21 +158,14 @@ export function HomePage({ me }: { readonly me: Me }) {
         </div>
       ) : null}
       <section aria-label="Unread announcements">
-        {unread.state.status === 'ready'
-          ? unread.state.data.items.map((item) => (
-              <Banner
-                key={item.id}
-                item={item}
-                onRead={() => {
-                  unread.reload();
-                  refreshNotifications();
-                }}
-              />
-            ))
-          : null}
+        {notices
+          .filter((item) => !asksDecision(item))
+          .map((item) => (
+            <Banner key={item.id} item={item} onRead={onRead} />
+          ))}
       </section>
       <PlanUsagePanel />
-      {me.permissions.includes('approval:decide') && me.menus.some((menu) => menu.id === 'approvals') ? (
+      {decides ? (
         <Section title="Waiting for you">
           <p>
             {waiting === 0 ? (
@@ -167,6 +178,21 @@ export function HomePage({ me }: { readonly me: Me }) {
               </>
             )}
           </p>
+          {notices.some(asksDecision) ? (
+            <ul className="plain-list stack" aria-label="Approval notices">
+              {notices.filter(asksDecision).map((item) => (
+                <li key={item.id}>
+                  <article aria-label={item.title} data-announcement={item.id}>
+                    <p>
+                      <strong>{item.title}</strong>
+                    </p>
+                    {item.body === '' ? null : <p className="pre-line">{item.body}</p>}
+                    <NoticeActions item={item} onRead={onRead} />
+                  </article>
+                </li>
+              ))}
+            </ul>
+          ) : null}
         </Section>
       ) : null}
       {canRead ? (
@@ -186,7 +212,7 @@ export function HomePage({ me }: { readonly me: Me }) {
                   <tr key={execution.id}>
                     <td>
                       <Link to={`/executions/${segment(execution.id)}`}>
-                        <DateTime value={execution.createdAt} />
+                        <UtcDateTime value={execution.createdAt} />
                       </Link>
                     </td>
                     <td>{execution.skillName}</td>

@@ -14,7 +14,6 @@ import { Link, useLocation } from '../shared/router.tsx';
 import {
   Badge,
   Checks,
-  DateTime,
   Empty,
   JsonBlock,
   LoadMore,
@@ -24,6 +23,7 @@ import {
   Section,
   Show,
   ShowList,
+  UtcDateTime,
   useConfirm,
 } from '../shared/ui.tsx';
 import { cannotDecideReason } from './wording.ts';
@@ -127,7 +127,7 @@ function ApprovalCard({
         </dd>
         <dt>Requested</dt>
         <dd>
-          <DateTime value={execution.createdAt} />
+          <UtcDateTime value={execution.createdAt} />
         </dd>
         <dt>Approvals</dt>
         <dd>
@@ -145,7 +145,7 @@ function ApprovalCard({
           <>
             <dt>Expires</dt>
             <dd>
-              <DateTime value={execution.deadline} />
+              <UtcDateTime value={execution.deadline} />
             </dd>
           </>
         )}
@@ -278,7 +278,7 @@ export function AnnouncementsPage({ canManage }: { readonly canManage: boolean }
                     {announcement.read === false ? <Badge value="info" label="unread" /> : null}
                   </h2>
                   <p className="muted">
-                    <DateTime value={announcement.createdAt} /> ·{' '}
+                    <UtcDateTime value={announcement.createdAt} /> ·{' '}
                     {announcement.source === 'platform' ? 'from the platform' : announcement.createdBy}
                     {announcement.audience.length > 0 ? ` · for ${announcement.audience.join(', ')}` : ''}
                   </p>

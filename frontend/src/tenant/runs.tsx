@@ -4,7 +4,7 @@
  * again with the same or an edited input; and the history of runs, filtered by status, Skill,
  * requester and dates (kept in the address, so a filtered view can be shared), or found by its id.
  */
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import {
   apiPath,
   EXECUTION_STATUSES,
@@ -27,8 +27,9 @@ import {
   withQuery,
 } from '../shared/api.ts';
 import { refreshNotifications } from '../shared/console.tsx';
+import { ClearFilters, useAddressFilters } from '../shared/filters.tsx';
 import { type Loadable, useAction, useNotice, usePaged, useResource } from '../shared/hooks.ts';
-import { Link, navigate, useLocation } from '../shared/router.tsx';
+import { Link, navigate } from '../shared/router.tsx';
 import {
   Badge,
   DateTime,
@@ -613,16 +614,8 @@ function dayBound(day: string, end: boolean): string | undefined {
 }
 
 export function ExecutionsPage() {
-  const { query } = useLocation();
-  const current = Object.fromEntries(FILTERS.map((name) => [name, query.get(name) ?? ''])) as Record<
-    (typeof FILTERS)[number],
-    string
-  >;
-  const [draft, setDraft] = useState(current);
-  // The form shows the address's filters: again when the address changes (back, forward, a link).
-  const search = query.toString();
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `current` is read from the address, which `search` is
-  useEffect(() => setDraft(current), [search]);
+  const filters = useAddressFilters(FILTERS);
+  const { current, draft, set } = filters;
   // A status the address names that is none (`?status=faild`): shown as it is, and said to be none.
   const strayStatus =
     current.status !== '' && !(EXECUTION_STATUSES as readonly string[]).includes(current.status)
@@ -638,11 +631,7 @@ export function ExecutionsPage() {
     to: dayBound(current.to, true),
   });
   const list = usePaged<Execution>(path);
-  const filtered = FILTERS.some((name) => current[name] !== '');
-  const apply = (event: FormEvent) => {
-    event.preventDefault();
-    navigate(withQuery('/executions', draft));
-  };
+  const { filtered } = filters;
   const skillOptions =
     skills.state.status === 'ready'
       ? [...skills.state.data.items].sort((a, b) => a.name.localeCompare(b.name))
@@ -655,7 +644,7 @@ export function ExecutionsPage() {
         </button>
       </PageHeader>
       <Section title="Find runs">
-        <form onSubmit={apply} className="filters" aria-label="Filter runs">
+        <form onSubmit={filters.apply} className="filters" aria-label="Filter runs">
           <div className="form-row filters-row">
             <div className="field">
               <label htmlFor="filter-status">Status</label>
@@ -665,7 +654,7 @@ export function ExecutionsPage() {
                 {...(strayStatus !== null && draft.status === strayStatus
                   ? { 'aria-invalid': true, 'aria-describedby': 'filter-status-error' }
                   : {})}
-                onChange={(e) => setDraft({ ...draft, status: e.target.value })}
+                onChange={(e) => set('status')(e.target.value)}
               >
                 <option value="">Any</option>
                 {EXECUTION_STATUSES.map((status) => (
@@ -690,7 +679,7 @@ export function ExecutionsPage() {
               <select
                 id="filter-skill"
                 value={draft.skillId}
-                onChange={(e) => setDraft({ ...draft, skillId: e.target.value })}
+                onChange={(e) => set('skillId')(e.target.value)}
               >
                 <option value="">Any</option>
                 {skillOptions.map((skill) => (
@@ -716,7 +705,7 @@ export function ExecutionsPage() {
                 autoCapitalize="none"
                 spellCheck={false}
                 placeholder="username"
-                onChange={(e) => setDraft({ ...draft, requestedBy: e.target.value })}
+                onChange={(e) => set('requestedBy')(e.target.value)}
               />
             </div>
             <div className="field">
@@ -725,7 +714,7 @@ export function ExecutionsPage() {
                 id="filter-from"
                 type="date"
                 value={draft.from}
-                onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+                onChange={(e) => set('from')(e.target.value)}
               />
             </div>
             <div className="field">
@@ -734,24 +723,13 @@ export function ExecutionsPage() {
                 id="filter-to"
                 type="date"
                 value={draft.to}
-                onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+                onChange={(e) => set('to')(e.target.value)}
               />
             </div>
           </div>
           <div className="form-actions">
             <button type="submit">Apply filters</button>
-            {filtered ? (
-              <button
-                type="button"
-                className="secondary"
-                onClick={() => {
-                  setDraft({ status: '', skillId: '', requestedBy: '', from: '', to: '' });
-                  navigate('/executions');
-                }}
-              >
-                Clear filters
-              </button>
-            ) : null}
+            <ClearFilters filters={filters} />
           </div>
         </form>
         <form

@@ -8,6 +8,9 @@
  */
 import type { TenantStatus } from '../tenancy/domain.ts';
 
+// Written in the contract, which the fronts share; re-exported for the core's callers.
+export { readableUtc } from '../../contract/dates.ts';
+
 export const DAY_MS = 24 * 3600 * 1000;
 
 /** Renewal reminders go out this many days before expiry, each once per tenant and expiry. */
@@ -28,21 +31,6 @@ const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 /** The UTC day of an instant: `2026-11-23T17:00:00.000Z` → `2026-11-23`. */
 export function dayOf(iso: string): string {
   return new Date(iso).toISOString().slice(0, 10);
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/**
- * An instant as a person reads it in a sentence, the same for every reader whatever their locale:
- * `2026-12-08T03:31:50.059Z` → `8 Dec 2026, 03:31 UTC`. Null when it is not an instant.
- */
-export function readableUtc(value: string): string | null {
-  const time = Date.parse(value);
-  if (Number.isNaN(time)) return null;
-  const date = new Date(time);
-  const hours = String(date.getUTCHours()).padStart(2, '0');
-  const minutes = String(date.getUTCMinutes()).padStart(2, '0');
-  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${hours}:${minutes} UTC`;
 }
 
 export function addDays(day: string, days: number): string {

@@ -63,4 +63,17 @@ describe.each(API_NAMES)('the %s API reference', (api) => {
       for (const section of sections) expect(section.titles[0]).toBe(page.title);
     }
   });
+
+  it("indexes an operation's words, not the tables, HTML and schemas drawn around them", () => {
+    for (const page of referencePages(api, documents[api])) {
+      for (const section of referenceSections(page.markdown)) {
+        expect(section.text).not.toMatch(/---|<\/?(details|summary)>|body schema|media type|\{"/);
+      }
+    }
+    const runs = referencePages(api, documents[api])
+      .flatMap((page) => referenceSections(page.markdown))
+      .find((section) => section.anchor === 'get-api-health');
+    // What a reader searches for stays: the summary, and each answer's status and description.
+    expect(runs?.text).toMatch(/^\S.*200 /);
+  });
 });
