@@ -138,7 +138,10 @@ describe('a new script that does not compile', () => {
     const marked = tab.locator('[data-editor="new-script-source"] .cm-problem-line');
     expect(await marked.count()).toBe(0);
     await tab.getByRole('button', { name: 'Create script' }).click();
-    await tab.getByRole('alert').getByText(/does not compile/).waitFor();
+    await tab
+      .getByRole('alert')
+      .getByText(/does not compile/)
+      .waitFor();
     await marked.waitFor();
     expect(await marked.count()).toBe(1);
     const lineOf = () =>
