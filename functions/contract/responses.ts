@@ -5,6 +5,7 @@
  */
 import type { ApprovalRule, AvailabilityState, Risk, Severity } from './catalog.ts';
 import type { Decision, ExecutionStatus } from './executions.ts';
+import type { SessionEndReason } from './identity.ts';
 
 // ── problems and pages ────────────────────────────────────────────────────────────────────────
 
@@ -24,6 +25,8 @@ export interface ProblemDetails {
    * loopback name (`localhost`, `127.0.0.1`): what someone who opened the bare port may have meant.
    */
   readonly platformHosts?: readonly PlatformHostLink[];
+  /** Why a session ended, on the `session-ended` 401 only (SESSION_ENDED_PROBLEM). */
+  readonly reason?: SessionEndReason;
 }
 
 /** One of the local platform's addresses, as its unknown-host page lists them. */
