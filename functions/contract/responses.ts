@@ -622,7 +622,14 @@ export interface Order {
   readonly createdBy: string;
   readonly confirmedAt?: string;
   readonly confirmedBy?: string;
+  /** The tenant's expiry the payment moved (from confirmation on). */
+  readonly previousExpiry?: string;
   readonly newExpiry?: string;
+  /**
+   * A pending order only: what confirming its payment now would do to its tenant's expiry, read from
+   * the tenant as it is (it moves if the tenant's expiry changes before the payment).
+   */
+  readonly renewal?: { readonly previousExpiry: string; readonly newExpiry: string };
 }
 
 export interface ScanResult {
