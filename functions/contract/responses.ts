@@ -5,6 +5,7 @@
  */
 import type { ApprovalRule, AvailabilityState, Risk, Severity } from './catalog.ts';
 import type { Decision, ExecutionStatus } from './executions.ts';
+import type { SessionEndReason } from './identity.ts';
 
 // ── problems and pages ────────────────────────────────────────────────────────────────────────
 
@@ -30,6 +31,8 @@ export interface ProblemDetails {
    * loopback name (`localhost`, `127.0.0.1`): what someone who opened the bare port may have meant.
    */
   readonly platformHosts?: readonly PlatformHostLink[];
+  /** Why a session ended, on the `session-ended` 401 only (SESSION_ENDED_PROBLEM). */
+  readonly reason?: SessionEndReason;
 }
 
 /** One of the local platform's addresses, as its unknown-host page lists them. */
@@ -633,7 +636,14 @@ export interface Order {
   readonly createdBy: string;
   readonly confirmedAt?: string;
   readonly confirmedBy?: string;
+  /** The tenant's expiry the payment moved (from confirmation on). */
+  readonly previousExpiry?: string;
   readonly newExpiry?: string;
+  /**
+   * A pending order only: what confirming its payment now would do to its tenant's expiry, read from
+   * the tenant as it is (it moves if the tenant's expiry changes before the payment).
+   */
+  readonly renewal?: { readonly previousExpiry: string; readonly newExpiry: string };
 }
 
 export interface ScanResult {

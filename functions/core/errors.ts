@@ -4,6 +4,8 @@
  * body. Nothing in the core knows about HTTP status codes.
  */
 
+import { SESSION_END_DETAIL, SESSION_ENDED_PROBLEM, type SessionEndReason } from '../contract/identity.ts';
+
 export interface FieldIssue {
   /** JSON pointer-ish path of the offending field, `''` for the whole body. */
   readonly path: string;
@@ -100,12 +102,31 @@ export class ApproversUnavailableError extends ConflictError {
 }
 
 export class AuthenticationError extends ExecFabricError {
-  readonly code = 'unauthenticated';
+  readonly code: string = 'unauthenticated';
   /** The answer's `WWW-Authenticate` challenge (RFC 6750; RFC 9728 adds `resource_metadata`). */
   readonly challenge: string;
-  constructor(message: string, options: { cause?: unknown; challenge?: string } = {}) {
-    super(message, options.cause === undefined ? {} : { cause: options.cause });
+  constructor(
+    message: string,
+    options: { cause?: unknown; challenge?: string; extra?: Record<string, unknown> } = {},
+  ) {
+    super(message, {
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      ...(options.extra === undefined ? {} : { extra: options.extra }),
+    });
     this.challenge = options.challenge ?? 'Bearer';
+  }
+}
+
+/**
+ * A session that was good ended because its user's password changed since it began (their own change
+ * or an admin's reset), so the sign-in page can say why (`reason: "password-changed"`). Told only to
+ * whoever presents that session's own signed token, and nothing beyond that one fact
+ * (docs/decisions/sessions.md).
+ */
+export class SessionEndedError extends AuthenticationError {
+  override readonly code = SESSION_ENDED_PROBLEM;
+  constructor(reason: SessionEndReason) {
+    super(SESSION_END_DETAIL[reason], { extra: { reason } });
   }
 }
 

@@ -417,6 +417,9 @@ function hints(error: ApiError, env: NodeJS.ProcessEnv): string[] {
         `${error.origin} refused the access token: it may have been revoked or have expired, been ended by a new password, a disabling or "End all sessions", or it belongs to another host.`,
         `Sign in again with \`${login}\` (or check ${ENV_TOKEN}).`,
       ];
+    case 'session-ended':
+      // The platform said why (a new password); the detail already printed says so.
+      return [`Sign in again with \`${login}\`.`];
     case 'unknown-host':
       return [
         'No ExecFabric domain is bound to that host name: check the URL (each tenant has its own host).',

@@ -229,7 +229,7 @@ describe('runs', () => {
     });
     const chatty = await skill(
       'Chatty',
-      'import sys\n\ndef main(inputs, ctx):\n    for i in range(3):\n        print(f"line {i}")\n    print("oops", file=sys.stderr)\n    return {"lines": 3}\n',
+      'import sys\n\ndef main(inputs, ctx):\n    for i in range(3):\n        print(f"line {i}")\n    ctx.log("all is well")\n    ctx.log("running low", level="warning")\n    print("oops", file=sys.stderr)\n    return {"lines": 3}\n',
     );
     const done = await run(bob, chatty);
     const waiting = await run(bob, careful, { name: 'wait' });
@@ -257,7 +257,12 @@ describe('runs', () => {
     const log = tab.getByRole('figure', { name: 'Log' });
     await log.waitFor();
     expect(await log.textContent()).toContain('line 2');
-    expect(await log.locator('[data-stream="stderr"]').textContent()).toContain('oops');
+    const problems = (await log.locator('[data-stream="stderr"]').allTextContents()).join('');
+    expect(problems).toContain('oops');
+    // ctx.log at info is ordinary output, not shown as an error; at warning it is.
+    expect(problems).toContain('WARNING running low');
+    expect(problems).not.toContain('all is well');
+    expect((await log.locator('[data-stream="stdout"]').allTextContents()).join('')).toContain('all is well');
     await tab.getByTestId('duration').waitFor();
 
     await tab.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();

@@ -464,11 +464,19 @@ describe('governance console', () => {
       'enterprise',
     ]);
     await plan.selectOption('professional');
+    // The expiry a new tenant is given (a month, not a free year), which a paid order extends.
+    await tab.getByText('A paid order adds its months to it', { exact: false }).waitFor();
     await tab.getByRole('button', { name: 'Create tenant' }).click();
-    await tab.getByText('Tenant created.').waitFor();
+    await tab
+      .getByText(/^Tenant created; it runs until .+\. A paid order adds its months to that day\.$/)
+      .waitFor();
     await tab.getByRole('heading', { name: 'Initech', level: 1 }).waitFor();
     const token = await platform.login(ADMIN, 'admin');
-    expect((await api(ADMIN, token, 'GET', '/api/tenants/initech')).body.plan).toBe('professional');
+    const initech = (await api(ADMIN, token, 'GET', '/api/tenants/initech')).body;
+    expect(initech.plan).toBe('professional');
+    const days = (Date.parse(initech.expiresAt) - Date.now()) / (24 * 3600 * 1000);
+    expect(days).toBeGreaterThan(29);
+    expect(days).toBeLessThan(32);
     await tab.getByRole('link', { name: 'initech.localhost' }).waitFor();
     // …and its first admin, so someone can sign in on the new host.
     await tab.getByLabel('Admin username').fill('peter');
@@ -540,12 +548,23 @@ describe('governance console', () => {
       'professional',
       'enterprise',
     ]);
+    // The form says the expiry the order's months are added to.
+    await tab.getByText(/Acme Corporation runs until .+: the order’s months are added to that day/).waitFor();
     await tab.getByLabel('Amount').fill('1200');
     await tab.getByRole('button', { name: 'Create order' }).click();
+    // …and the order, once created, the expiry it moves from and to.
+    await tab
+      .getByText(/^Order created\. Paying it moves Acme Corporation’s expiry from .+ to .+\.$/)
+      .waitFor();
+    await tab
+      .getByText(/paying moves its expiry from .+ to/)
+      .first()
+      .waitFor();
     await tab.getByRole('button', { name: 'Confirm payment' }).click();
     // A payment is confirmed only after saying what it does.
     const confirmation = tab.getByRole('dialog');
     expect(await confirmation.textContent()).toContain('Acme Corporation is renewed for 12 months');
+    expect(await confirmation.textContent()).toMatch(/its expiry moves from .+ to .+\. A confirmed payment/);
     await screenshot(tab, 'governance-confirm-payment');
     await confirmation.getByRole('button', { name: 'Confirm payment' }).click();
     await tab.getByText(/Payment confirmed; Acme Corporation now runs until/).waitFor();

@@ -3,7 +3,8 @@
  * (the header's username leads there) on a tenant's front and on the governance console, with each
  * field's error shown beside it, and stays signed in (the session renewed in its cookie) while their
  * other sessions end; an admin sets another user's password from the users page, after a
- * confirmation that says the user's sessions end.
+ * confirmation that says the user's sessions end — and that user's browser, back on the front, is
+ * told on the sign-in page why they were signed out.
  */
 import { describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.ts';
@@ -95,6 +96,10 @@ describe('an admin sets another user’s password', () => {
   it('from the users page, after a confirmation saying their sessions end', async () => {
     await newUser(ACME, alice, 'yara', ['viewer']);
     const yara = await platform.login(ACME, 'yara');
+    // Yara is signed in in a browser of her own too: when she comes back, the sign-in page says why.
+    const { page: hers } = await page();
+    await signedIn(hers, ACME, '/', 'yara');
+    await hers.getByRole('button', { name: 'Sign out' }).waitFor();
     const { page: tab } = await page();
     await signedIn(tab, ACME, '/users', 'alice');
     const row = tab.locator('tr[data-user="yara"]');
@@ -116,5 +121,13 @@ describe('an admin sets another user’s password', () => {
     expect((await api(ACME, yara, 'GET', '/api/me')).status).toBe(401);
     expect((await login(ACME, 'yara', PASSWORD)).status).toBe(401);
     expect((await login(ACME, 'yara', 'set by alice for yara')).status).toBe(200);
+
+    await hers.reload();
+    await hers
+      .getByRole('status')
+      .getByText('You were signed out because your password was changed. Sign in with the new password.')
+      .waitFor();
+    await hers.getByLabel('Username').waitFor();
+    await screenshot(hers, 'signed-out-password-changed');
   });
 });

@@ -2,7 +2,8 @@
  * The Python examples of docs/ctx.md and docs/guide/scripts.md, run through the real platform: every
  * Python block of those pages is marked
  * either `<!-- example {…} -->` (run as a Skill declaring the collections and parameters it names,
- * with its input; its output, and stderr where given, must match) or `<!-- illustrative… -->`.
+ * with its input; its output, and stdout and stderr where given, must match — a line given for
+ * stdout must not be on stderr) or `<!-- illustrative… -->`.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -20,6 +21,7 @@ interface Example {
     readonly parameters?: string[];
     readonly input?: Record<string, unknown>;
     readonly output?: unknown;
+    readonly stdout?: string;
     readonly stderr?: string;
   } | null;
 }
@@ -99,6 +101,8 @@ describe('the documented script examples', { timeout: 120_000 }, () => {
       const run = await acme.run(skillId, spec.input ?? {});
       expect(run.status, JSON.stringify(run.error ?? run.logs)).toBe('succeeded');
       if (spec.output !== undefined) expect(run.output).toEqual(spec.output);
+      if (spec.stdout !== undefined) expect(run.logs.stdout).toContain(spec.stdout);
+      if (spec.stdout !== undefined) expect(run.logs.stderr ?? '').not.toContain(spec.stdout);
       if (spec.stderr !== undefined) expect(run.logs.stderr).toContain(spec.stderr);
     });
   }

@@ -64,8 +64,28 @@ async function changesEverywhere(host: string, username: string, next: string) {
   expectProblem(await login(host, username, PASSWORD), 401, 'the old password');
   expect((await login(host, username, next)).status).toBe(200);
   expect((await caller(t, host, renewed)('GET', '/api/me')).status).toBe(200);
-  expectProblem(await caller(t, host, other)('GET', '/api/me'), 401, 'another session of the user');
+  expectEndedByPassword(await caller(t, host, other)('GET', '/api/me'), 'another session of the user');
   return { renewed };
+}
+
+/** The 401 of a session a new password ended says so, and nothing more (no user, no time). */
+function expectEndedByPassword(response: TestResponse, context: string) {
+  expectProblem(response, 401, context);
+  expect(response.body, context).toEqual({
+    type: problemType('session-ended'),
+    title: 'Unauthorized',
+    status: 401,
+    detail: 'You were signed out because your password was changed. Sign in with the new password.',
+    reason: 'password-changed',
+    instance: response.body.instance,
+  });
+}
+
+/** Any other dead or foreign credential: the plain 401, which says nothing of why. */
+function expectPlainRefusal(response: TestResponse, context: string) {
+  expectProblem(response, 401, context);
+  expect(response.body.type, context).toBe(problemType('unauthenticated'));
+  expect(response.body.reason, context).toBeUndefined();
 }
 
 describe('a tenant user changes their password', () => {
@@ -206,7 +226,7 @@ describe('a tenant user changes their password', () => {
     const newCookie = String(changed.headers['set-cookie']).split(';')[0] ?? '';
     expect(String(changed.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict/);
     const meWith = (cookie: string) => t.send({ host: HOSTS.acme, path: '/api/me', headers: { cookie } });
-    expectProblem(await meWith(oldCookie), 401, 'the old cookie');
+    expectEndedByPassword(await meWith(oldCookie), 'the old cookie');
     const fresh = await meWith(newCookie);
     expect(fresh.status, fresh.text).toBe(200);
     expect(fresh.body.csrfToken).toBe(changed.body.csrfToken);
@@ -222,13 +242,41 @@ describe('the admin sets another user’s password', () => {
       password: 'set by the admin 1',
     });
     expect(set.status, set.text).toBe(200);
-    expectProblem(await caller(t, HOSTS.acme, tess)('GET', '/api/me'), 401, 'tess after the reset');
+    expectEndedByPassword(await caller(t, HOSTS.acme, tess)('GET', '/api/me'), 'tess after the reset');
     expect((await login(HOSTS.acme, 'tess', 'set by the admin 1')).status).toBe(200);
     expectProblem(
       await caller(t, HOSTS.acme, alice)('PATCH', '/api/users/tess', { password: 'short' }),
       422,
       'weak password from the admin',
     );
+  });
+});
+
+describe('why a session ended', () => {
+  it('is told only of a new password: not of "end all sessions", a disabling, or another host', async () => {
+    const alice = await t.login(HOSTS.acme, 'alice');
+    await newUser(HOSTS.acme, alice, 'ivo');
+    // "End all sessions", then a session begun after it: neither is said to have ended for a password.
+    const first = await t.login(HOSTS.acme, 'ivo');
+    const ended = await caller(t, HOSTS.acme, first)('POST', '/api/auth/logout-everywhere');
+    expect(ended.status, ended.text).toBeLessThan(300);
+    expectPlainRefusal(await caller(t, HOSTS.acme, first)('GET', '/api/me'), 'ended everywhere');
+    const second = await t.login(HOSTS.acme, 'ivo');
+    // A new password ends the second; the first, begun before it too, is also ended by it.
+    const reset = await caller(t, HOSTS.acme, alice)('PATCH', '/api/users/ivo', {
+      password: 'set for ivo by alice',
+    });
+    expect(reset.status, reset.text).toBe(200);
+    expectEndedByPassword(await caller(t, HOSTS.acme, second)('GET', '/api/me'), 'after the reset');
+    // The same token on another host, or the user disabled since: the plain refusal.
+    expectPlainRefusal(await caller(t, HOSTS.globex, second)('GET', '/api/me'), 'on another host');
+    const third = await t.login(HOSTS.acme, 'ivo', 'set for ivo by alice');
+    const disabled = await caller(t, HOSTS.acme, alice)('PATCH', '/api/users/ivo', { disabled: true });
+    expect(disabled.status, disabled.text).toBe(200);
+    expectPlainRefusal(await caller(t, HOSTS.acme, second)('GET', '/api/me'), 'disabled since');
+    expectPlainRefusal(await caller(t, HOSTS.acme, third)('GET', '/api/me'), 'disabled');
+    // A token whose signature is not the platform's: the plain refusal, whatever it names.
+    expectPlainRefusal(await caller(t, HOSTS.acme, `${second.slice(0, -4)}AAAA`)('GET', '/api/me'), 'forged');
   });
 });
 

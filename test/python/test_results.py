@@ -30,11 +30,33 @@ def main(inputs, ctx):
     assert outcome.output["ids"] == ["exec-1", "acme", "skill-1"]
     assert 0 < outcome.output["left"] <= 7
     assert outcome.output["cwd_is_workdir"] is True
-    assert outcome.stdout == "printing ada\n"
-    assert outcome.stderr.endswith("logging ada\n")
+    # ctx.log at info is ordinary output (stdout, after what print wrote), not a problem (stderr).
+    assert outcome.stdout.startswith("printing ada\n")
+    assert outcome.stdout.endswith(" logging ada\n")
+    assert outcome.stderr == ""
     assert outcome.truncated is False
     assert outcome.error is None
     assert outcome.duration_ms >= 0 and outcome.max_rss_kb > 0
+
+
+def test_ctx_log_levels_choose_the_stream_and_an_unknown_level_is_refused(sandbox: Sandbox) -> None:
+    source = """
+def main(inputs, ctx):
+    ctx.log("all fine")
+    ctx.log("running low", level="warning")
+    ctx.log("gave up on one", level="error")
+    try:
+        ctx.log("what", level="loud")
+    except ValueError as error:
+        return {"refused": str(error)}
+    return {"refused": None}
+"""
+    outcome = run(sandbox, source, {}, timeoutSeconds=7)
+    assert outcome.status == "succeeded", outcome.error
+    assert outcome.output == {"refused": "ctx.log level must be one of info, warning, error, not 'loud'"}
+    assert outcome.stdout.endswith(" all fine\n") and "WARNING" not in outcome.stdout
+    lines = outcome.stderr.splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == ["WARNING running low", "ERROR gave up on one"]
 
 
 def test_an_exception_fails_with_type_message_and_a_script_only_trace(sandbox: Sandbox) -> None:

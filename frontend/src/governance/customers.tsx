@@ -193,7 +193,15 @@ function Orders() {
             }
           : {
               title: `Confirm the payment of ${money(order.amount, order.currency)}?`,
-              body: <p>{renewal} and its expiry moves forward. A confirmed payment cannot be undone here.</p>,
+              body: (
+                <p>
+                  {renewal}
+                  {order.renewal === undefined
+                    ? ' and its expiry moves forward'
+                    : `: its expiry moves from ${formatDate(order.renewal.previousExpiry)} to ${formatDate(order.renewal.newExpiry)}`}
+                  . A confirmed payment cannot be undone here.
+                </p>
+              ),
               confirm: 'Confirm payment',
             },
     );
@@ -235,6 +243,12 @@ function Orders() {
                     {order.status === 'paying' ? (
                       <div className="muted">confirmation not finished</div>
                     ) : null}
+                    {order.renewal === undefined ? null : (
+                      <div className="muted" data-renewal>
+                        paying moves its expiry from {formatDate(order.renewal.previousExpiry)} to{' '}
+                        {formatDate(order.renewal.newExpiry)}
+                      </div>
+                    )}
                   </td>
                   <td className="actions">
                     {order.status === 'pending' || order.status === 'paying' ? (
@@ -298,10 +312,19 @@ function NewOrder({
       { headers: idempotencyHeaders() },
     ),
   );
+  const [created, setCreated] = useState('');
+  const chosen = orderable.find((tenant) => tenant.id === tenantId);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if ((await create.run()) !== undefined) {
+    const order = await create.run();
+    if (order !== undefined) {
       setAmount('');
+      // What paying it will do, before anyone confirms the payment.
+      setCreated(
+        order.renewal === undefined
+          ? 'Order created.'
+          : `Order created. Paying it moves ${chosen?.name ?? order.tenantId}’s expiry from ${formatDate(order.renewal.previousExpiry)} to ${formatDate(order.renewal.newExpiry)}.`,
+      );
       onCreated();
     }
   };
@@ -326,6 +349,12 @@ function NewOrder({
               ))}
             </select>
             <p id="order-tenant-hint" className="hint">
+              {chosen === undefined ? null : (
+                <span data-current-expiry>
+                  {chosen.name} runs until {formatDate(chosen.expiresAt)}: the order’s months are added to
+                  that day (to the day of payment, if it has passed).{' '}
+                </span>
+              )}
               Free personal spaces are not listed: order their conversion from their lead, under{' '}
               <Link to="/free">Leads and free spaces</Link>.
             </p>
@@ -362,6 +391,7 @@ function NewOrder({
           />
         </div>
         <Submit action={create}>Create order</Submit>
+        <Notice>{created}</Notice>
       </form>
     </Section>
   );

@@ -133,12 +133,14 @@ export function TenantTable({
 
 function NewTenant() {
   const customers = useResource<Page<Customer>>('/api/customers?limit=100');
-  const inAYear = new Date(Date.now() + 365 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  // A month, not a year: an order's months are added to this day, so a year given here and a
+  // 12-month order paid on top ran the tenant two years (docs/decisions/tenant-expiry.md).
+  const inAMonth = new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString().slice(0, 10);
   const [id, setId] = useState('');
   const [name, setName] = useState('');
   const [plan, setPlan] = useState('standard');
   const [hosts, setHosts] = useState('');
-  const [expires, setExpires] = useState(inAYear);
+  const [expires, setExpires] = useState(inAMonth);
   const [status, setStatus] = useState('active');
   const [customerId, setCustomerId] = useState('');
   const create = useAction(async () =>
@@ -206,6 +208,7 @@ function NewTenant() {
             required
             value={expires}
             onChange={setExpires}
+            hint="The tenant runs until this day. A paid order adds its months to it: for a tenant made for its first order, choose the day the order is due to be paid."
           />
           <div className="field">
             <label htmlFor="tenant-status">Starts as</label>
@@ -252,7 +255,12 @@ export function TenantPage({
   readonly canCustomers: boolean;
 }) {
   const tenant = useResource<Tenant>(`/api/tenants/${segment(id)}`);
-  const [message, setMessage] = useNotice(created ? 'Tenant created.' : '');
+  const [message, setMessage] = useNotice('');
+  // Said once the tenant is read: the day it runs until, which a paid order extends.
+  const createdNotice =
+    created && tenant.state.status === 'ready'
+      ? `Tenant created; it runs until ${formatDate(tenant.state.data.expiresAt)}. A paid order adds its months to that day.`
+      : '';
   return (
     <>
       <PageHeader title={tenant.state.status === 'ready' ? tenant.state.data.name : 'Tenant'}>
@@ -260,7 +268,7 @@ export function TenantPage({
           All tenants
         </Link>
       </PageHeader>
-      <Notice>{message}</Notice>
+      <Notice>{message || createdNotice}</Notice>
       <Show state={tenant.state} loading="Loading the tenant…">
         {(data) => (
           <>

@@ -17,7 +17,11 @@ import {
   type LoginAnswer,
   NEXT_CURSOR_HEADER,
   type PlatformHostLink,
+  PROBLEM_TYPE_PREFIX,
   type ProblemDetails,
+  SESSION_END_DETAIL,
+  SESSION_ENDED_PROBLEM,
+  type SessionEndReason,
 } from '../../../functions/contract/index.ts';
 
 // The API's answers are declared once, in the contract; the fronts read them from here.
@@ -47,6 +51,7 @@ export class ApiProblem extends Error implements ProblemDetails {
   readonly detail: string;
   readonly errors: readonly FieldError[];
   readonly platformHosts?: readonly PlatformHostLink[];
+  readonly reason?: SessionEndReason;
 
   constructor(details: ProblemDetails) {
     super(details.detail || details.title);
@@ -57,6 +62,19 @@ export class ApiProblem extends Error implements ProblemDetails {
     this.detail = details.detail;
     this.errors = details.errors;
     if (details.platformHosts !== undefined) this.platformHosts = details.platformHosts;
+    if (details.reason !== undefined) this.reason = details.reason;
+  }
+
+  /**
+   * What the sign-in page says of a session the API ended for a reason it tells (a password change),
+   * in the house's words; null for any other refusal.
+   */
+  get sessionEndMessage(): string | null {
+    return this.status === 401 &&
+      this.type === `${PROBLEM_TYPE_PREFIX}${SESSION_ENDED_PROBLEM}` &&
+      this.reason !== undefined
+      ? SESSION_END_DETAIL[this.reason]
+      : null;
   }
 
   /** The route is not deployed on this platform (yet): a feature to show as unavailable. */
@@ -218,7 +236,12 @@ function problemFromBody(status: number, statusText: string, body: unknown): Api
     ...(Array.isArray(record.platformHosts)
       ? { platformHosts: record.platformHosts.filter(isPlatformHostLink) }
       : {}),
+    ...(isSessionEndReason(record.reason) ? { reason: record.reason } : {}),
   });
+}
+
+function isSessionEndReason(value: unknown): value is SessionEndReason {
+  return typeof value === 'string' && Object.hasOwn(SESSION_END_DETAIL, value);
 }
 
 function isPlatformHostLink(value: unknown): value is PlatformHostLink {
@@ -279,7 +302,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   if (!response.ok) {
     const problem = problemFromBody(response.status, response.statusText, parsed);
     if (response.status === 401 && options.auth !== false && csrfToken !== null) {
-      endSession(problem.detail || 'Your session has ended.', false);
+      endSession(problem.sessionEndMessage ?? (problem.detail || 'Your session has ended.'), false);
     }
     throw problem;
   }

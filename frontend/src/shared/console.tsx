@@ -136,7 +136,12 @@ export function Console(props: ConsoleProps) {
         if (problem.status === 401) setCsrfToken(undefined);
         setSession((previous) =>
           problem.status === 401 || problem.status === 403
-            ? { status: 'signed-out', message: previous.status === 'signed-out' ? previous.message : null }
+            ? {
+                status: 'signed-out',
+                // A session the API ended for a reason it tells (a new password) says why.
+                message:
+                  problem.sessionEndMessage ?? (previous.status === 'signed-out' ? previous.message : null),
+              }
             : { status: 'error', problem },
         );
       });

@@ -14,6 +14,7 @@ export interface TitledProblem {
 /** By problem type (a Map: a type is the server's string, never an object's own property). */
 const HUMAN_TITLES: ReadonlyMap<string, string> = new Map([
   ['unauthenticated', 'You are not signed in, or your session has ended'],
+  ['session-ended', 'Your session has ended'],
   ['forbidden', 'You are not allowed to do this'],
   // A 403 too, but no permission is missing: the plan holds no more (the answer is another plan).
   ['plan-limit', 'Your plan’s limit is reached'],

@@ -19,6 +19,7 @@ import { Approvals } from '../executions/approvals.ts';
 import { ExecutionRepository } from '../executions/execution-repository.ts';
 import { Executions, type Runnable } from '../executions/executions.ts';
 import type { JobClaims } from '../executions/job-claim-repository.ts';
+import { RunWaits } from '../executions/run-waits.ts';
 import type { WaitSlots } from '../executions/wait-slots.ts';
 import { HttpExecutor } from '../executors/http.ts';
 import { agentOf, LOCAL_AGENT_KIND, LocalAgentExecutor } from '../executors/local-agent.ts';
@@ -144,6 +145,12 @@ export function createRunCore(options: RunCoreOptions) {
     },
   });
   approvals.attach(executions);
+  // Why a run that has not started waits (its agent, its plan's limit on runs at once).
+  const runWaits = new RunWaits({
+    table,
+    executors,
+    agentReason: (domain, agent) => agents.waitingReason(domain, agent),
+  });
 
   // Refused tokens, privileged requests and internal messages, in each domain's audit (rate-limited).
   const securityEvents = options.securityEvents ?? new SecurityEvents({ table, audit, now });
@@ -162,6 +169,7 @@ export function createRunCore(options: RunCoreOptions) {
     agents,
     skills,
     executions,
+    runWaits,
     approvals,
     collections: catalog.collections,
     records: new Records({ table, now }),

@@ -28,7 +28,7 @@ export function tenantServices(core: SignedInCore, options: SchedulesOptions) {
       executions: core.executions,
       approvals: core.approvals,
       clients: mcpClients,
-      waitingReason: (domain, agent) => core.agents.waitingReason(domain, agent),
+      waitingFor: (domain, execution) => core.runWaits.reasons(domain)(execution),
     }),
   };
 }

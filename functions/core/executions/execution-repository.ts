@@ -457,6 +457,27 @@ export class ExecutionRepository {
     }
   }
 
+  /**
+   * How many of the tenant's runs of asset `kind` are running, counted up to `upTo` (the reader
+   * only asks whether a cap is full): ids alone, from the listing by status.
+   */
+  async countRunning(domain: TenantContext, kind: string, upTo: number): Promise<number> {
+    const { pk } = indexKeyNames(FILTER_INDEXES.executionStatus);
+    let count = 0;
+    for await (const _ of queryAll(this.#table, {
+      IndexName: FILTER_INDEXES.executionStatus,
+      KeyConditionExpression: `${pk} = :listing`,
+      FilterExpression: '#asset.#kind = :kind',
+      ProjectionExpression: '#id',
+      ExpressionAttributeNames: { '#asset': 'asset', '#kind': 'kind', '#id': 'id' },
+      ExpressionAttributeValues: { ':listing': executionsByStatus(domain, 'running'), ':kind': kind },
+    })) {
+      count++;
+      if (count >= upTo) break;
+    }
+    return count;
+  }
+
   /** Unfinished runs (any tenant) whose deadline is before `before`, shard by shard. */
   async *overdue(before: Date): AsyncGenerator<Execution> {
     const { pk, sk } = indexKeyNames(INDEX.lifecycle);

@@ -190,6 +190,14 @@ export class PythonScriptExecutor implements Executor {
     return { resolved: { kind: this.kind, id, version: at.version, sha256: at.sha256 }, script: at.script };
   }
 
+  /**
+   * The plan's `concurrentRuns`: the script dispatcher runs that many of a tenant's jobs at once and
+   * holds the others on its wait list (executions/slots.ts). The job carries the cap it was sent with.
+   */
+  concurrentRuns(domain: TenantContext): number {
+    return planLimits(domain.tenant.plan).concurrentRuns;
+  }
+
   async dispatch(domain: TenantContext, request: DispatchRequest): Promise<void> {
     const version = await this.#assets.version(domain, request.asset.id, Number(request.asset.version));
     const job: PythonJob = {
@@ -201,7 +209,7 @@ export class PythonScriptExecutor implements Executor {
       skillRevision: request.skillRevision,
       ...scriptRun(version, request),
       issuedAt: this.#now().toISOString(),
-      concurrency: planLimits(domain.tenant.plan).concurrentRuns,
+      concurrency: this.concurrentRuns(domain),
       ...(request.egress.length === 0 ? {} : { egress: await this.#grant(domain, request) }),
       ...((request.collections ?? []).length === 0 ? {} : { data: this.#dataGrant(domain, request) }),
       ...((request.parameters ?? []).length === 0 ? {} : { params: await this.#params(domain, request) }),

@@ -77,6 +77,11 @@ export interface Executor {
   resolve(domain: TenantContext, binding: AssetBinding): Promise<ResolvedAsset>;
   /** Hands the job to the kind's runtime (its queue). Must be safe to repeat. */
   dispatch(domain: TenantContext, request: DispatchRequest): Promise<void>;
+  /**
+   * How many of a tenant's runs of this kind its runtime runs at once; the others wait until one of
+   * them ends. @default no such cap
+   */
+  concurrentRuns?(domain: TenantContext): number;
 }
 
 export class ExecutorRegistry {
@@ -101,6 +106,11 @@ export class ExecutorRegistry {
       ]);
     }
     return executor;
+  }
+
+  /** The cap on a tenant's runs of `kind` at once (Executor.concurrentRuns), or null when there is none. */
+  concurrentRuns(domain: TenantContext, kind: string): number | null {
+    return this.#executors.get(kind)?.concurrentRuns?.(domain) ?? null;
   }
 
   parseBinding(value: unknown): AssetBinding {

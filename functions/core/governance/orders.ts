@@ -25,7 +25,7 @@ import type { PaidPlan } from '../../contract/tenancy.ts';
 import { counted } from '../../contract/wording.ts';
 import type { AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { NotFoundError, unlessNotFound, ValidationError } from '../errors.ts';
 import type { Page } from '../pagination.ts';
 import type { TenantStatus } from '../tenancy/domain.ts';
 import type { Tenant, TenantRegistry } from '../tenancy/tenants.ts';
@@ -254,6 +254,40 @@ export class Orders {
   /** Newest first. */
   list(limit: number, cursor?: string): Promise<Page<Order>> {
     return this.#store.page(limit, cursor);
+  }
+
+  /**
+   * The orders as an operator reads them before paying: each pending one with the `renewal` its
+   * payment would give now — its tenant's expiry, and the expiry after it — so nobody confirms a
+   * payment without seeing the dates it moves (a 12-month order on a tenant created with a year
+   * already given runs two years). One read per tenant of the list.
+   */
+  async withRenewal<T extends Order>(order: T): Promise<T & Pick<OrderAnswer, 'renewal'>> {
+    const [one = order] = await this.withRenewals([order]);
+    return one;
+  }
+
+  /** `withRenewal` for each order of a list. */
+  async withRenewals<T extends Order>(orders: readonly T[]): Promise<(T & Pick<OrderAnswer, 'renewal'>)[]> {
+    const now = this.#now();
+    const tenants = new Map<string, Promise<Tenant | null>>();
+    const tenantOf = (id: string) => {
+      let tenant = tenants.get(id);
+      if (tenant === undefined) {
+        tenant = unlessNotFound(this.#tenants.get(id)).then((found) => found ?? null);
+        tenants.set(id, tenant);
+      }
+      return tenant;
+    };
+    return Promise.all(
+      orders.map(async (order) => {
+        if (order.status !== 'pending') return order;
+        const tenant = await tenantOf(order.tenantId);
+        if (tenant === null) return order;
+        const { previousExpiry, newExpiry } = renewalOf(order, tenant, now);
+        return { ...order, renewal: { previousExpiry, newExpiry } };
+      }),
+    );
   }
 
   /** Confirms payment: see the module comment. Safe to call any number of times. */

@@ -31,6 +31,7 @@ import {
   ForbiddenError,
   NotFoundError,
   RateLimitedError,
+  SessionEndedError,
   ValidationError,
   WrongPasswordError,
 } from '../errors.ts';
@@ -41,6 +42,7 @@ import { AccessTokenRepository } from './access-token-repository.ts';
 import type { Caller } from './caller.ts';
 import {
   type Directory,
+  endedByPasswordChange,
   endedBySessionsReset,
   type StoredUser,
   type User,
@@ -513,6 +515,9 @@ export class Auth {
     }
     if (user === null || user.disabled) throw new AuthenticationError(INVALID);
     if (user.sessionsValidAfter !== null && session.createdAt < user.sessionsValidAfter) {
+      // Ended by a new password: its holder is told that much, so the sign-in page can say why
+      // (they proved they hold this session's token; a disabling or "end all sessions" says nothing).
+      if (endedByPasswordChange(user, session.createdAt)) throw new SessionEndedError('password-changed');
       throw new AuthenticationError(INVALID);
     }
     const good: CachedSession = {

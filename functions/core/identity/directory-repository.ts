@@ -47,6 +47,7 @@ export function userFromItem(item: Record<string, unknown>): StoredUser {
     updatedAt: String(item.updatedAt),
     passwordHash: String(item.passwordHash),
     sessionsValidAfter: typeof item.sessionsValidAfter === 'string' ? item.sessionsValidAfter : null,
+    passwordChangedAt: typeof item.passwordChangedAt === 'string' ? item.passwordChangedAt : null,
   };
 }
 
@@ -128,7 +129,10 @@ export class DirectoryRepository {
   }
 
   /** Writes a new user; a name taken is a NameTakenError. */
-  async createUser(domain: DomainContext, user: Omit<StoredUser, 'sessionsValidAfter'>): Promise<StoredUser> {
+  async createUser(
+    domain: DomainContext,
+    user: Omit<StoredUser, 'sessionsValidAfter' | 'passwordChangedAt'>,
+  ): Promise<StoredUser> {
     const item = { ...userKey(domain, user.username), type: ITEM_TYPE.user, ...user };
     await putItem(
       this.#table,

@@ -65,6 +65,8 @@ export interface StoredUser extends User {
    * over, and so are access tokens and AI clients created at or before it.
    */
   readonly sessionsValidAfter: string | null;
+  /** When the password last changed (a reset or the user's own change); null: never since created. */
+  readonly passwordChangedAt: string | null;
 }
 
 export interface NewUser {
@@ -116,6 +118,22 @@ export function endedBySessionsReset(
   createdAt: string,
 ): boolean {
   return user.sessionsValidAfter !== null && !(Date.parse(createdAt) > Date.parse(user.sessionsValidAfter));
+}
+
+/**
+ * Whether a session of `user` begun at `createdAt` was ended by a password change (not only by a
+ * later disabling or "end all sessions"): the password changed after it began. The change moves
+ * `sessionsValidAfter` in the same write; a user disabled now is not said to be anything.
+ */
+export function endedByPasswordChange(
+  user: Pick<StoredUser, 'passwordChangedAt' | 'disabled'>,
+  createdAt: string,
+): boolean {
+  return (
+    !user.disabled &&
+    user.passwordChangedAt !== null &&
+    Date.parse(createdAt) < Date.parse(user.passwordChangedAt)
+  );
 }
 
 /** Who a password is for, so it does not give itself away: their name (a handle), their email. */

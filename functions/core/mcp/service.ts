@@ -12,7 +12,6 @@ import type { SkillCatalog } from '../catalog/skills.ts';
 import { ExecFabricError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Approvals, Vote } from '../executions/approvals.ts';
 import { EXECUTION_ID_PATTERN, type Execution, type Executions } from '../executions/executions.ts';
-import { agentOf } from '../executors/local-agent.ts';
 import type { Caller, CallerClient } from '../identity/caller.ts';
 import type { TenantContext } from '../tenancy/domain.ts';
 import { inScope, MAX_WAIT_SECONDS, type McpClients } from './clients.ts';
@@ -46,8 +45,11 @@ export interface McpServiceOptions {
   readonly executions: Executions;
   readonly approvals: Approvals;
   readonly clients: McpClients;
-  /** Why a run bound to a local agent has not started (the agent offline…). @default not said */
-  readonly waitingReason?: (domain: TenantContext, agent: string) => Promise<string>;
+  /**
+   * Why a run has not started (its local agent offline, its plan's limit on runs at once full:
+   * executions/run-waits.ts). @default not said
+   */
+  readonly waitingFor?: (domain: TenantContext, execution: Execution) => Promise<string | null>;
   /** @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -77,14 +79,14 @@ export class McpService {
   readonly #approvals: Approvals;
   readonly #clients: McpClients;
   readonly #sleep: (ms: number) => Promise<void>;
-  readonly #waitingReason: McpServiceOptions['waitingReason'];
+  readonly #waitingFor: McpServiceOptions['waitingFor'];
 
   constructor(options: McpServiceOptions) {
     this.#skills = options.skills;
     this.#executions = options.executions;
     this.#approvals = options.approvals;
     this.#clients = options.clients;
-    this.#waitingReason = options.waitingReason;
+    this.#waitingFor = options.waitingFor;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -216,13 +218,8 @@ export class McpService {
   ): Promise<ToolAnswer> {
     const votes =
       known ?? (execution.approvalsRequired > 0 ? await this.#approvals.votesOf(domain, execution.id) : []);
-    // A run bound to a local agent says why it has not started, as its REST answer does.
-    const agent =
-      execution.status === 'requested' || execution.status === 'queued' ? agentOf(execution.asset) : null;
-    const waitingFor =
-      agent === null || this.#waitingReason === undefined
-        ? undefined
-        : await this.#waitingReason(domain, agent);
+    // A run that has not started says why, as its REST answer does.
+    const waitingFor = (await this.#waitingFor?.(domain, execution)) ?? undefined;
     const envelope = runEnvelope(execution, {
       origin,
       votes,

@@ -23,9 +23,7 @@ import {
   MAX_CANCEL_REASON,
   TERMINAL,
 } from '../../core/executions/executions.ts';
-import type { Execution } from '../../core/executions/model.ts';
 import { MAX_WAITS_PER_TENANT } from '../../core/executions/run-ends.ts';
-import { agentOf } from '../../core/executors/local-agent.ts';
 import {
   IDEMPOTENCY_HEADER,
   MAX_RUN_WAIT_SECONDS,
@@ -168,9 +166,9 @@ export function waitWithin(wait: number | null, remainingMs: number | undefined)
 const waitingForField = z
   .string()
   .optional()
-  .meta({ description: 'Why a run bound to a local agent has not started' });
+  .meta({ description: 'Why a run has not started: its local agent, or its plan’s limit on runs at once' });
 
-/** A run in a listing: what waits for a local agent says why (`waitingFor`), as its own answer does. */
+/** A run in a listing: one not started says why (`waitingFor`), as its own answer does. */
 const executionListedSchema = executionSchema
   .extend({ waitingFor: waitingForField })
   .meta({ id: 'ExecutionListed' });
@@ -178,11 +176,6 @@ const executionListedSchema = executionSchema
 const executionDetailSchema = executionSchema
   .extend({ decisions: z.array(voteSchema).optional(), waitingFor: waitingForField })
   .meta({ id: 'ExecutionDetail' });
-
-function waitsForAgent(execution: Execution): string | null {
-  const waiting = execution.status === 'requested' || execution.status === 'queued';
-  return waiting ? agentOf(execution.asset) : null;
-}
 
 const logPageSchema = z
   .looseObject({
@@ -449,21 +442,12 @@ export function catalogRoutes(core: SignedInCore): Route[] {
           executionFilter(request.query),
           acceptedAgeMs(request.headers),
         );
-        // Why runs wait for their agents, one read per agent of the page (not one per run).
-        const reasons = new Map<string, Promise<string>>();
-        const reasonFor = (agent: string) => {
-          let reason = reasons.get(agent);
-          if (reason === undefined) {
-            reason = core.agents.waitingReason(domain, agent);
-            reasons.set(agent, reason);
-          }
-          return reason;
-        };
+        // Why runs wait (their agents, their plan's limit), one read per agent or kind of the page.
+        const reasonFor = core.runWaits.reasons(domain);
         const items = await Promise.all(
           page.items.map(async (execution) => {
-            const agent = waitsForAgent(execution);
-            const view = executionView(execution);
-            return agent === null ? view : { ...view, waitingFor: await reasonFor(agent) };
+            const waitingFor = await reasonFor(execution);
+            return { ...executionView(execution), ...(waitingFor === null ? {} : { waitingFor }) };
           }),
         );
         return { status: 200, body: { items, ...(page.cursor ? { cursor: page.cursor } : {}) } };
@@ -482,9 +466,9 @@ export function catalogRoutes(core: SignedInCore): Route[] {
         // Who approved or rejected it, when and with what comment.
         const decisions =
           execution.approvalsRequired > 0 ? await core.approvals.votes(tenant, execution.id) : undefined;
-        // A run waiting for a local agent says whether that agent is there to take it.
-        const agent = waitsForAgent(execution);
-        const waitingFor = agent === null ? null : await core.agents.waitingReason(tenant, agent);
+        // A run not started says why: whether its local agent is there to take it, or that its plan's
+        // limit on runs at once is full.
+        const waitingFor = await core.runWaits.reasons(tenant)(execution);
         return {
           status: 200,
           body: {

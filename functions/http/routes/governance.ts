@@ -201,7 +201,12 @@ export const orderSchema = z
     createdAt: z.string(),
     createdBy: z.string(),
     paidAt: z.string().optional(),
+    previousExpiry: z.string().optional(),
     newExpiry: z.string().optional(),
+    renewal: z
+      .object({ previousExpiry: z.string(), newExpiry: z.string() })
+      .optional()
+      .meta({ description: 'A pending order: the tenant’s expiry now, and after paying it now' }),
   })
   .meta({ id: 'Order' });
 
@@ -580,7 +585,10 @@ export function governanceDomainRoutes(core: ApiCore): Route[] {
       permission: 'order:manage',
       handle: async ({ request }) => ({
         status: 200,
-        body: await governance.orders.list(pageSize(request.query.limit), request.query.cursor),
+        body: await (async () => {
+          const listed = await governance.orders.list(pageSize(request.query.limit), request.query.cursor);
+          return { ...listed, items: await governance.orders.withRenewals(listed.items) };
+        })(),
       }),
     }),
     route({
@@ -594,7 +602,9 @@ export function governanceDomainRoutes(core: ApiCore): Route[] {
       body: orderBody,
       handle: async ({ request, caller }) => ({
         status: 201,
-        body: await governance.orders.create(request.body, acting(caller, request)),
+        body: await governance.orders.withRenewal(
+          await governance.orders.create(request.body, acting(caller, request)),
+        ),
       }),
     }),
     route({
@@ -607,7 +617,7 @@ export function governanceDomainRoutes(core: ApiCore): Route[] {
       permission: 'order:manage',
       handle: async ({ request }) => ({
         status: 200,
-        body: await governance.orders.get(param(request, 'id')),
+        body: await governance.orders.withRenewal(await governance.orders.get(param(request, 'id'))),
       }),
     }),
     route({

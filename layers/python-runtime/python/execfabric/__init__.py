@@ -64,6 +64,9 @@ __all__ = [
 
 T = TypeVar("T")
 
+#: The levels of ``Context.log``: ``info`` on stdout, the others on stderr.
+_LOG_LEVELS = ("info", "warning", "error")
+
 Call = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
@@ -339,11 +342,25 @@ class Context:
     def remaining_seconds(self) -> float:
         return max(0.0, self.deadline - time.time())
 
-    def log(self, message: object) -> None:
-        """Writes one timestamped line to the execution's logs (stderr)."""
+    def log(self, message: object, level: str = "info") -> None:
+        """Writes one timestamped line to the execution's logs.
+
+        At ``"info"`` (the default) the line goes to the run's stdout, beside what ``print`` writes: it
+        is the script telling how it goes, not a problem, and the run's page shows it as ordinary
+        output. At ``"warning"`` or ``"error"`` it goes to the run's stderr, marked with its level
+        (``WARNING``, ``ERROR``), where the page shows it as a problem — as it does the script's own
+        stderr. The stream is the line's level as the platform carries it: the OS keeps the two apart,
+        so no line can be mistaken for the other kind however the pipes cut them.
+        """
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"ctx.log level must be one of {', '.join(_LOG_LEVELS)}, not {level!r}")
         stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        sys.stderr.write(f"{stamp} {message}\n")
-        sys.stderr.flush()
+        if level == "info":
+            sys.stdout.write(f"{stamp} {message}\n")
+            sys.stdout.flush()
+        else:
+            sys.stderr.write(f"{stamp} {level.upper()} {message}\n")
+            sys.stderr.flush()
 
     def __repr__(self) -> str:
         return f"Context(execution_id={self.execution_id!r}, skill_id={self.skill_id!r})"
