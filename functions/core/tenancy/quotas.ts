@@ -16,7 +16,7 @@
 import type { Table } from '../db.ts';
 import { PlanLimitError, QuotaExceededError } from '../errors.ts';
 import { readableUtc } from '../governance/dates.ts';
-import { type Key, usageKey } from '../keys.ts';
+import { type Key, tenantUsageKey, usageKey } from '../keys.ts';
 import type { TenantContext } from './domain.ts';
 import { type PlanLimits, planLimits } from './plans.ts';
 import { UsageRepository } from './usage-repository.ts';
@@ -112,6 +112,30 @@ const KEPT_HINTS: Readonly<Record<KeptCounter, string>> = {
   users:
     'disabled users count too. For more, a free space is converted to a standard tenant: ask the platform team',
 };
+
+const KEPT_COUNTERS: readonly KeptCounter[] = ['skills', 'schedules', 'users'];
+
+/**
+ * Forgets the counters a tenant's move from plan `from` to plan `to` leaves stale: a counter is kept
+ * only while a plan limits what it counts (a paid plan counts no Skills nor users), so one the new
+ * plan limits and the old did not still holds the count of the tenant's earlier limited days, or of
+ * none. Forgotten, it is seeded again from what the tenant keeps when next needed (`reserve`), and the
+ * limit holds against the real count. Called before the plan is written: a change that then fails
+ * only makes the next reservation count again.
+ */
+export async function forgetStaleKeptCounts(
+  table: Table,
+  tenantId: string,
+  from: string,
+  to: string,
+): Promise<KeptCounter[]> {
+  const before = planLimits(from);
+  const after = planLimits(to);
+  const stale = KEPT_COUNTERS.filter((counter) => before[counter] === null && after[counter] !== null);
+  const usage = new UsageRepository(table);
+  for (const counter of stale) await usage.forget(tenantUsageKey(tenantId, counter));
+  return stale;
+}
 
 export interface KeptQuotaOptions<C extends KeptCounter> {
   readonly table: Table;
