@@ -66,9 +66,11 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
       body: (
         <>
           <p>
-            {username} can no longer sign in: their sessions end, and their access tokens and AI clients are
-            revoked. Runs they asked for that have not started are cancelled, and their schedules are paused
-            for someone to take over. Their past runs and audit entries stay under their name.
+            {username} can no longer sign in: their sessions end, and their access tokens
+            {platform ? '' : ' and AI clients'} are revoked.
+            {platform
+              ? ' Their audit entries stay under their name.'
+              : ' Runs they asked for that have not started are cancelled, and their schedules are paused for someone to take over. Their past runs and audit entries stay under their name.'}
           </p>
           <p>This cannot be undone, and the name {username} cannot be given to a new user.</p>
         </>
