@@ -336,23 +336,27 @@ describe('the free plan’s place of a removed user', () => {
     await addUser(owner, 'rm-crash-three', ['operator']);
     const domain = tenantDomain(await t.core.tenants.get('p-rm-crash'));
     const store = new DirectoryRepository(t.core.table);
-    const user = await store.getUser(domain, 'rm-crash-three', true);
     // The removal's one write landed, and the process stopped there: the place is still taken.
-    await store.removeUser(
-      domain,
-      'rm-crash-three',
-      String(user?.updatedAt),
-      new Date().toISOString(),
-      'rm-crash',
-    );
+    const crash = async (username: string) => {
+      const user = await store.getUser(domain, username, true);
+      await store.removeUser(domain, username, String(user?.updatedAt), new Date().toISOString(), 'rm-crash');
+    };
+    await crash('rm-crash-three');
     expect((await owner('GET', '/api/usage')).body.users.used).toBe(3);
-    expectProblem(
-      await owner('POST', '/api/users', { username: 'rm-crash-four', password: USER_PASSWORD, roles: [] }),
-      403,
-      'still full',
-    );
-    expect((await owner('DELETE', '/api/users/rm-crash-three')).status).toBe(204);
+    // The next creation finds the space full, gives back the removed user's place, and takes it.
     await addUser(owner, 'rm-crash-four', ['operator']);
+    expect((await owner('GET', '/api/usage')).body.users).toEqual({ used: 3, limit: 3, remaining: 0 });
+    expectProblem(
+      await owner('POST', '/api/users', { username: 'rm-crash-five', password: USER_PASSWORD, roles: [] }),
+      403,
+      'full again',
+    );
+    // Or the removal asked again: answered as done, and its place given back.
+    await crash('rm-crash-two');
+    expect((await owner('DELETE', '/api/users/rm-crash-two')).status).toBe(204);
+    expect((await owner('GET', '/api/usage')).body.users).toEqual({ used: 2, limit: 3, remaining: 1 });
+    expect((await owner('DELETE', '/api/users/rm-crash-two')).status).toBe(204);
+    expect((await owner('GET', '/api/usage')).body.users).toEqual({ used: 2, limit: 3, remaining: 1 });
   }, 60_000);
 });
 

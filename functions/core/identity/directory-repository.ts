@@ -154,6 +154,20 @@ export class DirectoryRepository {
     return names;
   }
 
+  /**
+   * Those of `names` (at most 100) whose user is removed, read as they are now: names a removal
+   * stopped before giving back its place still hold (never made again, so never a creation under way).
+   */
+  async removedAmong(domain: DomainContext, names: readonly string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const items = await batchGetAll(
+      this.#table,
+      names.map((name) => userKey(domain, name)),
+      { consistent: true, projection: ['username', 'removedAt'] },
+    );
+    return items.filter(isRemoved).map((item) => String(item.username));
+  }
+
   /** Writes a new user; a name taken is a NameTakenError. */
   async createUser(domain: DomainContext, user: Omit<StoredUser, 'sessionsValidAfter'>): Promise<StoredUser> {
     const item = { ...userKey(domain, user.username), type: ITEM_TYPE.user, ...user };

@@ -202,6 +202,8 @@ export class Directory {
       table: options.table,
       counter: 'users',
       keptIds: (domain) => this.#store.usernames(domain),
+      // A removal stopped before giving its place back: its name is never made again, so the place is free.
+      goneForGood: (domain, names) => this.#store.removedAmong(domain, names),
       now: this.#now,
     });
     this.#roleCacheMs = options.roleCacheMs ?? 5000;

@@ -142,6 +142,12 @@ export interface KeptQuotaOptions<C extends KeptCounter> {
   readonly counter: C;
   /** Seeds the counter the first time it is needed, and answers the usage view where the plan counts nothing. */
   readonly keptIds: KeptIds;
+  /**
+   * Those of a full counter's ids that are kept no more *for good* (a removed user: never made
+   * again), whose place a crash left taken: taken out when the counter is found full, and the
+   * reservation tried again. Never an id that may still be written (a creation under way). @default none
+   */
+  readonly goneForGood?: (domain: TenantContext, ids: readonly string[]) => Promise<readonly string[]>;
   readonly now?: () => Date;
 }
 
@@ -155,9 +161,11 @@ export class KeptQuota<C extends KeptCounter = KeptCounter> {
   readonly #usage: UsageRepository;
   readonly #now: () => Date;
   readonly #keptIds: KeptIds;
+  readonly #goneForGood: NonNullable<KeptQuotaOptions<C>['goneForGood']>;
 
   constructor(options: KeptQuotaOptions<C>) {
     this.counter = options.counter;
+    this.#goneForGood = options.goneForGood ?? (async () => []);
     this.#usage = new UsageRepository(options.table);
     this.#now = options.now ?? (() => new Date());
     this.#keptIds = options.keptIds;
@@ -172,12 +180,22 @@ export class KeptQuota<C extends KeptCounter = KeptCounter> {
     const limit = planLimits(domain.tenant.plan)[counter];
     if (limit === null) return NOTHING_RESERVED;
     const key = usageKey(domain, counter);
+    let mended = false;
     for (let attempt = 1; attempt <= MAX_SEED_ATTEMPTS; attempt++) {
       if (await this.#usage.reserveSeeded(key, id, limit))
         return { release: () => this.#usage.remove(key, id) };
-      const count = await this.#usage.counter(key);
+      const count = await this.#usage.held(key);
       // Seeded by another request since this one tried, with room left: try again.
       if (count?.seeded === true && count.size < limit) continue;
+      if (count?.seeded === true && !mended) {
+        // Full: places a crash left taken by what is gone for good are given back, once, then again.
+        mended = true;
+        const gone = await this.#goneForGood(domain, count.ids.slice(0, 100));
+        if (gone.length > 0) {
+          await this.#usage.removeAll(key, gone);
+          continue;
+        }
+      }
       if (count?.seeded === true) {
         throw new PlanLimitError(
           `The ${domain.tenant.plan} plan keeps at most ${limit} ${KEPT_NAMES[counter]}; ${KEPT_HINTS[counter]}`,
