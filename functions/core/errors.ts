@@ -101,6 +101,14 @@ export class ApproversUnavailableError extends ConflictError {
   override readonly code = 'approvers-unavailable';
 }
 
+/**
+ * Removing this user would leave the domain with no active user who may manage users (`user:manage`):
+ * nobody could then make, restore or remove users there over the API.
+ */
+export class LastUserAdminError extends ConflictError {
+  override readonly code = 'last-user-admin';
+}
+
 export class AuthenticationError extends ExecFabricError {
   readonly code: string = 'unauthenticated';
   /** The answer's `WWW-Authenticate` challenge (RFC 6750; RFC 9728 adds `resource_metadata`). */

@@ -375,6 +375,11 @@ export function usageKey(domain: DomainContext, counter: string, ...period: read
   return itemKey(domain, TAG.usage, counter, ...period);
 }
 
+/** `usageKey` in a tenant's partition named by its id alone (governance changing a tenant's plan). */
+export function tenantUsageKey(tenantId: string, counter: string): Key {
+  return tenantItemKey(tenantId, TAG.usage, counter);
+}
+
 /** Streamed log chunks of a run: `EXECLOG#<executionId>#<seq>` (seq zero-padded, so key order is seq order). */
 export function executionLogKey(domain: DomainContext, executionId: string, seq: number): Key {
   return itemKey(domain, TAG.executionLog, executionId, String(seq).padStart(10, '0'));

@@ -21,7 +21,15 @@ export function tenantRoutes(core: LazyCore<TenantCore>, logger?: Logger): Route
   return [
     healthRoute,
     lazyRoutes(IDENTITY_PREFIXES, async () =>
-      (await import('../http/routes/identity.ts')).identityRoutes(core.signIn),
+      (await import('../http/routes/identity.ts')).identityRoutes(
+        core.signIn,
+        // What a removed user owned lives in the whole tenant core, built only when one is removed.
+        async (domain, removed, by) => {
+          if (domain.kind !== 'tenant') return;
+          const { tidyAfterRemoval } = await import('../core/assembly/user-removal.ts');
+          await tidyAfterRemoval(await whole(), domain, removed, by);
+        },
+      ),
     ),
     lazyRoutesOn(
       ['/api/announcements', '/api/parameters'],

@@ -4,8 +4,9 @@
  * hold any subset of the permissions the built-in ones use. An admin sets another user's new password
  * here (`PATCH /api/users/{username} {password}`), which ends every session that user had; one's own
  * password is changed on the account page (account.tsx). A user's access tokens are listed, and
- * revoked, from their row (user-tokens.tsx). Where the tenant's plan limits its users (the free
- * plan), the new-user form says how many are left (`GET /api/usage`).
+ * revoked, from their row (user-tokens.tsx). A user is removed from their row after a confirmation
+ * saying what ends with them (`DELETE /api/users/{username}`). Where the tenant's plan limits its
+ * users (the free plan), the new-user form says how many are left (`GET /api/usage`).
  */
 import { type FormEvent, useMemo, useState } from 'react';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../functions/contract/index.ts';
@@ -53,6 +54,38 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
   const update = useAction(async (username: string, change: Record<string, unknown>) =>
     api.patch<User>(`/api/users/${segment(username)}`, change),
   );
+  const removal = useAction(async (username: string) => {
+    await api.delete<unknown>(`/api/users/${segment(username)}`);
+    return true;
+  });
+  // The new-user form is mounted again after a removal, so the places left it shows are read again.
+  const [removals, setRemovals] = useState(0);
+  const remove = async (username: string) => {
+    const confirmed = await confirm({
+      title: `Remove ${username}?`,
+      body: (
+        <>
+          <p>
+            {username} can no longer sign in: their sessions end, and their access tokens
+            {platform ? '' : ' and AI clients'} are revoked.
+            {platform
+              ? ' Their audit entries stay under their name.'
+              : ' Runs they asked for that have not started are cancelled, and their schedules are paused for someone to take over. Their past runs and audit entries stay under their name.'}
+          </p>
+          <p>This cannot be undone, and the name {username} cannot be given to a new user.</p>
+        </>
+      ),
+      confirm: `Remove ${username}`,
+      danger: true,
+    });
+    if (!confirmed) return;
+    if ((await removal.run(username)) === true) {
+      setMessage(`${username} is removed.`);
+      if (tokensOf === username) setTokensOf(null);
+      setRemovals((count) => count + 1);
+      users.reload();
+    }
+  };
   const change = async (username: string, body: Record<string, unknown>, text: string) => {
     if ((await update.run(username, body)) !== undefined) {
       setMessage(text);
@@ -85,6 +118,7 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
       <Notice>{message}</Notice>
       <Section title="Users">
         <ProblemView problem={update.problem} />
+        <ProblemView problem={removal.problem} />
         <ShowList state={users.state} loading="Loading users…" empty={<p>No users yet.</p>}>
           {(items) => (
             <Table columns={['User', 'Roles', 'Status', 'Created', 'Actions']}>
@@ -172,6 +206,16 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
                         {user.disabled ? 'Enable' : 'Disable'}
                       </button>
                     )}
+                    {user.username === self ? null : (
+                      <button
+                        type="button"
+                        className="danger small"
+                        disabled={removal.pending}
+                        onClick={() => remove(user.username)}
+                      >
+                        Remove…
+                      </button>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -184,6 +228,7 @@ export function UsersPage({ title, canManageRoles, platform = false, self }: Use
         <UserTokens key={tokensOf} username={tokensOf} onClose={() => setTokensOf(null)} />
       )}
       <NewUser
+        key={removals}
         roleNames={roleNames}
         platform={platform}
         onCreated={(username) => {

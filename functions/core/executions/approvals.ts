@@ -449,6 +449,76 @@ export class Approvals {
     );
   }
 
+  /**
+   * What a removed user leaves waiting for approval (identity.md, *Removing a user*): runs they
+   * requested are cancelled (once approved they would start as a user who no longer exists), and,
+   * when they could approve (`couldDecide`), runs that nobody left could now approve enough — fewer
+   * active users other than the requester and those who voted than approvals missing, or no admin
+   * for a critical run that still needs one — are cancelled rather than left to expire. Votes they
+   * cast stay and count (cast while they could decide). Each is audited. Harmless to repeat.
+   */
+  async withdrawForRemoved(
+    domain: TenantContext,
+    username: string,
+    couldDecide: boolean,
+    by: string,
+  ): Promise<number> {
+    let closed = 0;
+    for await (const execution of this.#runs.pendingApprovals(domain)) {
+      if (execution.requestedBy === username) {
+        const ended = await this.#runs.closePending(
+          domain,
+          execution.id,
+          'cancelled',
+          {
+            type: 'RequesterRemoved',
+            message: `Its requester ${username} was removed before the approvals completed`,
+          },
+          by,
+        );
+        if (ended !== null) closed++;
+        continue;
+      }
+      if (!couldDecide) continue;
+      const missing = await this.#missingApprovers(domain, execution);
+      if (missing === null) continue;
+      const ended = await this.#runs.closePending(
+        domain,
+        execution.id,
+        'cancelled',
+        { type: 'ApproversUnavailable', message: `${username} was removed: ${missing}` },
+        by,
+      );
+      if (ended !== null) closed++;
+    }
+    return closed;
+  }
+
+  /** Why a pending run can no longer gather its approvals from the users left, or null when it can. */
+  async #missingApprovers(domain: TenantContext, execution: Execution): Promise<string | null> {
+    const skill = await unlessNotFound(this.#skills.get(domain, execution.skillId));
+    if (skill === null) return null;
+    const votes = await this.#votes(domain, execution.id);
+    const approvals = votes.filter((vote) => vote.decision === 'approve');
+    const needed = Math.max(0, execution.approvalsRequired - approvals.length);
+    const adminNeeded = execution.adminApprovalRequired === true && !approvals.some((vote) => vote.admin);
+    if (needed === 0 && !adminNeeded) return null;
+    const count = await countApprovers(this.#directory, domain, skill, {
+      except: execution.requestedBy,
+      voted: new Set(votes.map((vote) => vote.approver)),
+      approvers: needed,
+      admins: adminNeeded ? 1 : 0,
+    });
+    if (!count.complete) return null;
+    if (count.approvers < needed) {
+      return `the run needs ${counted(needed, 'more approval')} and ${counted(count.approvers, 'user')} left may give one; request it again once more people may approve it`;
+    }
+    if (adminNeeded && count.admins < 1) {
+      return 'the critical run needs a tenant admin among its approvers and none is left who may approve it; request it again once one may';
+    }
+    return null;
+  }
+
   /** Cancels pending runs whose approval no longer matches what would run (after a change). */
   async revalidate(
     domain: TenantContext,

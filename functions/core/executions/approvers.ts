@@ -41,7 +41,13 @@ export async function countApprovers(
   directory: Directory,
   domain: TenantContext,
   skill: Skill,
-  enough: { readonly except: string | null; readonly approvers: number; readonly admins: number },
+  enough: {
+    readonly except: string | null;
+    readonly approvers: number;
+    readonly admins: number;
+    /** Users not counted either: those who have voted on a run already. @default none */
+    readonly voted?: ReadonlySet<string>;
+  },
 ): Promise<ApproverCount> {
   // The tenant's roles once (built-in and custom), so a user's permissions cost no read of their own.
   const granted = new Map((await directory.listRoles(domain)).map((role) => [role.name, role.permissions]));
@@ -53,7 +59,8 @@ export async function countApprovers(
   for (let pages = 0; pages < MAX_APPROVER_PAGES; pages++) {
     const page = await directory.listUsers(domain, APPROVER_PAGE, cursor);
     for (const user of page.items) {
-      if (user.disabled || user.username === enough.except) continue;
+      if (user.disabled || user.username === enough.except || enough.voted?.has(user.username) === true)
+        continue;
       const permissions = permissionsOf(user.roles);
       if (!permissions.has('approval:decide') || !canSee({ permissions, roles: user.roles }, skill)) continue;
       approvers += 1;

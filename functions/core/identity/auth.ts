@@ -44,6 +44,7 @@ import {
   type Directory,
   endedByPasswordChange,
   endedBySessionsReset,
+  type RemovedUser,
   type StoredUser,
   type User,
   validatePassword,
@@ -452,6 +453,28 @@ export class Auth {
       target: `token:${id}`,
       details: { owner: user.username },
     });
+  }
+
+  /**
+   * Removes a user (Directory.removeUser says who may, and what is refused), then revokes every
+   * personal access token of theirs: refused from the removal on already (their user is no more),
+   * revoked so that the listings and any later reading say so. Each revocation is audited as
+   * `token.revoked`, naming the owner. A removal retried (its answer lost, or stopped midway) does
+   * what is left.
+   */
+  async removeUser(domain: DomainContext, caller: Caller, username: string): Promise<RemovedUser> {
+    const removed = await this.#directory.removeUser(domain, username, caller);
+    for (const token of await this.#tokens.listOf(domain, removed.username)) {
+      if (token.revoked) continue;
+      await this.#tokens.revoke(domain, token.id, this.#now().toISOString(), removed.username);
+      await this.#audit.record(domain, {
+        actor: { username: caller.username, via: caller.via },
+        action: 'token.revoked',
+        target: `token:${token.id}`,
+        details: { owner: removed.username, reason: 'user-removed' },
+      });
+    }
+    return removed;
   }
 
   /** Marks the tokens made at or before their user's sessions were ended (refused from then on). */

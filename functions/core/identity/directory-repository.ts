@@ -24,6 +24,15 @@ export class UserChangedError extends ConflictError {
   }
 }
 
+/**
+ * A user's item after their removal: kept (`removedAt`) so that their name is never given again in
+ * the domain — the runs, audit entries, votes and schedules that name them stay theirs — and read as
+ * a disabled user with no roles and every credential ended wherever an item is read as a user.
+ */
+export function isRemoved(item: Record<string, unknown>): boolean {
+  return typeof item.removedAt === 'string';
+}
+
 /** A role changed (or was deleted) between its read and this write. Still a 409. */
 export class RoleChangedError extends ConflictError {
   constructor(name: string, options: { cause?: unknown } = {}) {
@@ -86,8 +95,21 @@ export class DirectoryRepository {
     this.#table = table;
   }
 
-  /** The user, or null; `consistent` reads it as it is now (what a credential is checked against). */
+  /**
+   * The user, or null (a removed user too); `consistent` reads it as it is now (what a credential is
+   * checked against).
+   */
   async getUser(domain: DomainContext, username: string, consistent = false): Promise<StoredUser | null> {
+    const found = await this.findUser(domain, username, consistent);
+    return found === null || found.removed ? null : found.user;
+  }
+
+  /** The user's item as it is now, removed or not (a removal retried finishes what it left); null when none. */
+  async findUser(
+    domain: DomainContext,
+    username: string,
+    consistent = true,
+  ): Promise<{ readonly user: StoredUser; readonly removed: boolean } | null> {
     const result = await this.#table.client.send(
       new GetCommand({
         TableName: this.#table.name,
@@ -95,9 +117,12 @@ export class DirectoryRepository {
         ...(consistent ? { ConsistentRead: true } : {}),
       }),
     );
-    return result.Item === undefined ? null : userFromItem(result.Item);
+    return result.Item === undefined
+      ? null
+      : { user: userFromItem(result.Item), removed: isRemoved(result.Item) };
   }
 
+  /** A page of the domain's users, removed ones left out (a page may then hold fewer than `limit`). */
   listUsers(domain: DomainContext, limit: number, cursor?: string): Promise<Page<StoredUser>> {
     return queryPageOf(
       this.#table,
@@ -106,19 +131,21 @@ export class DirectoryRepository {
         range: { prefix: typePrefix(TAG.user) },
         limit,
         ...(cursor === undefined ? {} : { cursor }),
+        filter: { expression: 'attribute_not_exists(removedAt)' },
       },
       userFromItem,
     );
   }
 
   /**
-   * The names of every user of the domain, disabled ones too (strongly consistent): what seeds the
-   * plan's count of users kept, and counts them where the plan does not.
+   * The names of every user of the domain, disabled ones too, removed ones not (strongly
+   * consistent): what seeds the plan's count of users kept, and counts them where the plan does not.
    */
   async usernames(domain: DomainContext): Promise<string[]> {
     const names: string[] = [];
     for await (const item of queryAll(this.#table, {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      FilterExpression: 'attribute_not_exists(removedAt)',
       ExpressionAttributeValues: { ':pk': domainPk(domain), ':prefix': typePrefix(TAG.user) },
       ProjectionExpression: 'username',
       ConsistentRead: true,
@@ -126,6 +153,20 @@ export class DirectoryRepository {
       names.push(String(item.username));
     }
     return names;
+  }
+
+  /**
+   * Those of `names` (at most 100) whose user is removed, read as they are now: names a removal
+   * stopped before giving back its place still hold (never made again, so never a creation under way).
+   */
+  async removedAmong(domain: DomainContext, names: readonly string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const items = await batchGetAll(
+      this.#table,
+      names.map((name) => userKey(domain, name)),
+      { consistent: true, projection: ['username', 'removedAt'] },
+    );
+    return items.filter(isRemoved).map((item) => String(item.username));
   }
 
   /** Writes a new user; a name taken is a NameTakenError. */
@@ -181,6 +222,60 @@ export class DirectoryRepository {
       (error) => new UserChangedError(username, { cause: error }),
     );
     return userFromItem(result);
+  }
+
+  /**
+   * Removes a user still as it was at `expectedUpdatedAt` (changed or removed since:
+   * UserChangedError), in one write: the item stays, marked `removedAt`, so the name is never made
+   * again (creating a user is conditioned on no item of its name); it is disabled, holds no roles and
+   * no password, and every credential made until now is ended (`sessionsValidAfter`), so whatever
+   * reads it as a user refuses it.
+   */
+  async removeUser(
+    domain: DomainContext,
+    username: string,
+    expectedUpdatedAt: string,
+    at: string,
+    by: string,
+  ): Promise<void> {
+    await updateItem(
+      this.#table,
+      {
+        Key: userKey(domain, username),
+        UpdateExpression:
+          'SET removedAt = :now, removedBy = :by, disabled = :yes, #roles = :none, sessionsValidAfter = :now, updatedAt = :now REMOVE passwordHash, consoleTenants, superAdmin',
+        ConditionExpression: 'updatedAt = :expected AND attribute_not_exists(removedAt)',
+        ExpressionAttributeNames: { '#roles': 'roles' },
+        ExpressionAttributeValues: {
+          ':now': at,
+          ':by': by,
+          ':yes': true,
+          ':none': [],
+          ':expected': expectedUpdatedAt,
+        },
+      },
+      (error) => new UserChangedError(username, { cause: error }),
+    );
+  }
+
+  /**
+   * Marks that `username` (the acting user admin) is still an active user at `at`: their item's
+   * `updatedAt` moves on, so a removal of them conditioned on how it was read before fails. Two user
+   * admins removing each other at once cannot both succeed (docs/decisions/identity.md). Refused
+   * (UserChangedError) when they are removed or disabled.
+   */
+  async confirmActive(domain: DomainContext, username: string, at: string): Promise<void> {
+    await updateItem(
+      this.#table,
+      {
+        Key: userKey(domain, username),
+        UpdateExpression: 'SET updatedAt = :now',
+        ConditionExpression:
+          'attribute_exists(PK) AND attribute_not_exists(removedAt) AND (attribute_not_exists(disabled) OR disabled = :no)',
+        ExpressionAttributeValues: { ':now': at, ':no': false },
+      },
+      (error) => new UserChangedError(username, { cause: error }),
+    );
   }
 
   /** The domain's custom roles. */

@@ -10,15 +10,25 @@
  * A tenant's users are counted against its plan (`users`, tenancy/plans.ts): a place is taken by
  * username, in one conditional write, before the user is written, and given back if the write fails
  * — so concurrent creations never pass the plan's limit together. Disabled users keep their place
- * (they can be enabled again at any time, as a paused schedule can be resumed); there is no deleting
- * a user yet, so nothing else gives one back.
+ * (they can be enabled again at any time, as a paused schedule can be resumed); a removed user, or a
+ * failed creation, gives it back.
+ *
+ * Removing a user (`removeUser`) keeps their item, marked removed: their name is never made again in
+ * the domain, so what names them (runs, audit, votes, schedules) stays theirs and no later user of
+ * that name inherits it (docs/decisions/identity.md, *Removing a user*).
  */
 
 import type { Role } from '../../contract/responses.ts';
 import { counted } from '../../contract/wording.ts';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
 import type { Table } from '../db.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  LastUserAdminError,
+  NotFoundError,
+  ValidationError,
+} from '../errors.ts';
 import { domainPk } from '../keys.ts';
 import type { Page } from '../pagination.ts';
 import type { DomainContext, TenantContext } from '../tenancy/domain.ts';
@@ -95,6 +105,17 @@ export interface DirectoryOptions {
 }
 
 export { userFromItem };
+
+/** What a removal did: the user as they were, and whether this call removed them (false: a retry). */
+export interface RemovedUser {
+  readonly username: string;
+  readonly roles: readonly string[];
+  readonly removedAt: string;
+  readonly now: boolean;
+}
+
+/** The permission that makes a user admin: the domain always keeps one active user holding it. */
+const USER_ADMIN_PERMISSION = 'user:manage';
 
 export function publicView(user: StoredUser | User): User {
   return {
@@ -199,6 +220,8 @@ export class Directory {
       table: options.table,
       counter: 'users',
       keptIds: (domain) => this.#store.usernames(domain),
+      // A removal stopped before giving its place back: its name is never made again, so the place is free.
+      goneForGood: (domain, names) => this.#store.removedAmong(domain, names),
       now: this.#now,
     });
     this.#roleCacheMs = options.roleCacheMs ?? 5000;
@@ -288,6 +311,7 @@ export class Directory {
         { path: 'consoleTenants', message: 'not allowed here' },
       ]);
     }
+    await this.#refuseRemovedName(domain, input.username);
     return this.#putUser(domain, input, await hashPassword(input.password), actor, by);
   }
 
@@ -345,12 +369,9 @@ export class Directory {
       });
     } catch (error) {
       // The place goes back unless a user of that name holds it: the name was taken (that user is
-      // counted by it), or the write landed though its answer was lost.
-      if (
-        place !== null &&
-        !(error instanceof NameTakenError) &&
-        (await this.#store.getUser(domain, input.username, true)) === null
-      ) {
+      // counted by it), or the write landed though its answer was lost. A removed user's name holds
+      // no place (their removal gave it back).
+      if (place !== null && (await this.#store.getUser(domain, input.username, true)) === null) {
         await place.release();
       }
       throw error;
@@ -450,6 +471,84 @@ export class Directory {
       details: { session: actor.credentialId },
     });
     return publicView(updated);
+  }
+
+  /**
+   * Removes a user, for someone who may manage them (they hold everything the user holds): never
+   * oneself, nor the domain's last active user admin (409 `last-user-admin`). One write ends it all
+   * (DirectoryRepository.removeUser): the user can no longer sign in, and every session, access
+   * token and AI client of theirs is refused from the next request on. Then, each step harmless to
+   * repeat and harmless if never reached: the audit entry, the plan's place given back. A user already
+   * removed is answered as removed again (`now: false`), so that a removal whose answer was lost, or
+   * that stopped midway, is finished by the next call (the caller tidies what the user owned each
+   * time); a name that never was a user is NotFoundError.
+   */
+  async removeUser(domain: DomainContext, username: string, actor: Caller): Promise<RemovedUser> {
+    if (username === actor.username) {
+      throw new ForbiddenError('You cannot remove your own account; ask another user admin');
+    }
+    const found = USERNAME_PATTERN.test(username) ? await this.#store.findUser(domain, username) : null;
+    if (found === null) throw new NotFoundError(`User ${username} not found`);
+    const { user } = found;
+    if (found.removed) {
+      // Only its place is left to give back (a removal stopped before it); nothing of it is shown.
+      if (domain.kind === 'tenant') await this.#userQuota.release(domain, username);
+      return { username, roles: [], removedAt: user.updatedAt, now: false };
+    }
+    await this.#checkManageable(domain, user, actor);
+    await this.#keepsAUserAdmin(domain, user, actor);
+    const at = this.#now().toISOString();
+    // The acting admin is confirmed active first, moving their own item on: a removal of them read
+    // before this one fails, so two user admins removing each other at once never both succeed.
+    await this.#store.confirmActive(domain, actor.username, at);
+    for (const listener of this.#userChanged) listener(domain, actor.username);
+    await this.#store.removeUser(domain, username, user.updatedAt, at, actor.username);
+    for (const listener of this.#userChanged) listener(domain, username);
+    await this.#audit.record(domain, {
+      actor: { username: actor.username, via: actor.via },
+      action: 'user.removed',
+      target: `user:${username}`,
+      details: { roles: user.roles, disabled: user.disabled, createdAt: user.createdAt },
+    });
+    if (domain.kind === 'tenant') await this.#userQuota.release(domain, username);
+    return { username, roles: user.roles, removedAt: at, now: true };
+  }
+
+  /**
+   * Refuses to remove the domain's last active user admin: the acting admin, when still active and
+   * holding `user:manage` by their roles, is one left (their own item is confirmed active just before
+   * the removal); otherwise another active holder must be.
+   */
+  async #keepsAUserAdmin(domain: DomainContext, target: StoredUser, actor: Caller): Promise<void> {
+    const holds = async (user: StoredUser) =>
+      !user.disabled &&
+      (this.isSuperAdmin(domain, user) ||
+        (await this.permissionsOf(domain, user.roles)).has(USER_ADMIN_PERMISSION));
+    if (!(await holds(target))) return;
+    const acting = await this.#store.getUser(domain, actor.username, true);
+    if (acting !== null && (await holds(acting))) return;
+    let cursor: string | undefined;
+    do {
+      const page = await this.#store.listUsers(domain, 100, cursor);
+      for (const user of page.items) {
+        if (user.username !== target.username && (await holds(user))) return;
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    throw new LastUserAdminError(
+      `${target.username} is the last user who may manage users here; give another user that permission first`,
+      { extra: { permission: USER_ADMIN_PERMISSION } },
+    );
+  }
+
+  /** A removed user's name is not given again (their runs, audit entries and schedules name them). */
+  async #refuseRemovedName(domain: DomainContext, name: string): Promise<void> {
+    const found = await this.#store.findUser(domain, name);
+    if (found?.removed === true) {
+      throw new NameTakenError(
+        `${name} is the name of a removed user; it is kept for their history (runs, audit) and not given again: choose another`,
+      );
+    }
   }
 
   /** Built-in roles of the domain kind, then the domain's custom roles. */

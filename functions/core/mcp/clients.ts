@@ -249,6 +249,27 @@ export class McpClients {
   }
 
   /**
+   * Revokes every client of a removed user (identity.md, *Removing a user*), for the user admin who
+   * removed them: each audited as `mcp-client.revoked`. Their tokens were refused from the removal on
+   * (the owner is no user any more); this says so in the listings. Harmless to repeat.
+   */
+  async revokeAllOf(domain: TenantContext, owner: string, by: Caller): Promise<number> {
+    let revoked = 0;
+    for (const client of await this.#store.clientsOf(domain, owner)) {
+      if (client.revoked) continue;
+      await this.#store.revoke(domain, client.id, this.#now().toISOString(), by.username);
+      await this.#audit.record(domain, {
+        actor: actorOf(by),
+        action: 'mcp-client.revoked',
+        target: `mcp-client:${client.id}`,
+        details: { name: client.name, owner, reason: 'user-removed' },
+      });
+      revoked++;
+    }
+    return revoked;
+  }
+
+  /**
    * The caller behind a client token on this host: the owner as they are now (not disabled, still
    * holding `mcp:connect`), with the permissions they hold narrowed to CLIENT_PERMISSIONS.
    */

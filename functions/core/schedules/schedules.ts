@@ -317,6 +317,31 @@ export class Schedules {
     return schedule;
   }
 
+  /**
+   * Pauses every enabled schedule of a removed owner (identity.md, *Removing a user*), for the user
+   * admin who removed them: a fire would only be skipped (`owner-disabled`) from then on, every time.
+   * They are kept, owner and all, for a schedule manager to take over (saving one makes them its
+   * owner) or delete. Each is audited as `schedule.paused`. Harmless to repeat.
+   */
+  async pauseOwnedBy(domain: TenantContext, owner: string, by: Caller): Promise<number> {
+    let paused = 0;
+    for (const current of await this.#all(domain)) {
+      if (current.owner !== owner || current.state !== 'enabled') continue;
+      const at = this.#now().toISOString();
+      const schedule = await this.#withNext({
+        ...current,
+        state: 'paused',
+        revision: current.revision + 1,
+        updatedAt: at,
+        updatedBy: by.username,
+      });
+      await this.#replace(domain, current, schedule);
+      await this.#auditChange(domain, by, 'schedule.paused', schedule);
+      paused++;
+    }
+    return paused;
+  }
+
   async remove(domain: TenantContext, caller: Caller, id: string): Promise<void> {
     const current = await this.get(domain, caller, id);
     if (!mayManage(caller, current))

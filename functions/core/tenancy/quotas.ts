@@ -16,7 +16,7 @@
 import type { Table } from '../db.ts';
 import { PlanLimitError, QuotaExceededError } from '../errors.ts';
 import { readableUtc } from '../governance/dates.ts';
-import { type Key, usageKey } from '../keys.ts';
+import { type Key, tenantUsageKey, usageKey } from '../keys.ts';
 import type { TenantContext } from './domain.ts';
 import { type PlanLimits, planLimits } from './plans.ts';
 import { UsageRepository } from './usage-repository.ts';
@@ -113,11 +113,41 @@ const KEPT_HINTS: Readonly<Record<KeptCounter, string>> = {
     'disabled users count too. For more, a free space is converted to a standard tenant: ask the platform team',
 };
 
+const KEPT_COUNTERS: readonly KeptCounter[] = ['skills', 'schedules', 'users'];
+
+/**
+ * Forgets the counters a tenant's move from plan `from` to plan `to` leaves stale: a counter is kept
+ * only while a plan limits what it counts (a paid plan counts no Skills nor users), so one the new
+ * plan limits and the old did not still holds the count of the tenant's earlier limited days, or of
+ * none. Forgotten, it is seeded again from what the tenant keeps when next needed (`reserve`), and the
+ * limit holds against the real count. Called before the plan is written: a change that then fails
+ * only makes the next reservation count again.
+ */
+export async function forgetStaleKeptCounts(
+  table: Table,
+  tenantId: string,
+  from: string,
+  to: string,
+): Promise<KeptCounter[]> {
+  const before = planLimits(from);
+  const after = planLimits(to);
+  const stale = KEPT_COUNTERS.filter((counter) => before[counter] === null && after[counter] !== null);
+  const usage = new UsageRepository(table);
+  for (const counter of stale) await usage.forget(tenantUsageKey(tenantId, counter));
+  return stale;
+}
+
 export interface KeptQuotaOptions<C extends KeptCounter> {
   readonly table: Table;
   readonly counter: C;
   /** Seeds the counter the first time it is needed, and answers the usage view where the plan counts nothing. */
   readonly keptIds: KeptIds;
+  /**
+   * Those of a full counter's ids that are kept no more *for good* (a removed user: never made
+   * again), whose place a crash left taken: taken out when the counter is found full, and the
+   * reservation tried again. Never an id that may still be written (a creation under way). @default none
+   */
+  readonly goneForGood?: (domain: TenantContext, ids: readonly string[]) => Promise<readonly string[]>;
   readonly now?: () => Date;
 }
 
@@ -131,9 +161,11 @@ export class KeptQuota<C extends KeptCounter = KeptCounter> {
   readonly #usage: UsageRepository;
   readonly #now: () => Date;
   readonly #keptIds: KeptIds;
+  readonly #goneForGood: NonNullable<KeptQuotaOptions<C>['goneForGood']>;
 
   constructor(options: KeptQuotaOptions<C>) {
     this.counter = options.counter;
+    this.#goneForGood = options.goneForGood ?? (async () => []);
     this.#usage = new UsageRepository(options.table);
     this.#now = options.now ?? (() => new Date());
     this.#keptIds = options.keptIds;
@@ -148,12 +180,22 @@ export class KeptQuota<C extends KeptCounter = KeptCounter> {
     const limit = planLimits(domain.tenant.plan)[counter];
     if (limit === null) return NOTHING_RESERVED;
     const key = usageKey(domain, counter);
+    let mended = false;
     for (let attempt = 1; attempt <= MAX_SEED_ATTEMPTS; attempt++) {
       if (await this.#usage.reserveSeeded(key, id, limit))
         return { release: () => this.#usage.remove(key, id) };
-      const count = await this.#usage.counter(key);
+      const count = await this.#usage.held(key);
       // Seeded by another request since this one tried, with room left: try again.
       if (count?.seeded === true && count.size < limit) continue;
+      if (count?.seeded === true && !mended) {
+        // Full: places a crash left taken by what is gone for good are given back, once, then again.
+        mended = true;
+        const gone = await this.#goneForGood(domain, count.ids.slice(0, 100));
+        if (gone.length > 0) {
+          await this.#usage.removeAll(key, gone);
+          continue;
+        }
+      }
       if (count?.seeded === true) {
         throw new PlanLimitError(
           `The ${domain.tenant.plan} plan keeps at most ${limit} ${KEPT_NAMES[counter]}; ${KEPT_HINTS[counter]}`,

@@ -29,6 +29,7 @@ import { announceChange } from './changes.ts';
 import { type PublicSurface, TENANT_ID_PATTERN, type TenantStatus, type TenantSummary } from './domain.ts';
 import { HostBindingRepository } from './host-repository.ts';
 import { type HostBinding, type HostDirectory, isValidHost } from './hosts.ts';
+import { forgetStaleKeptCounts } from './quotas.ts';
 import {
   NotPersonalSpaceError,
   TenantChangedError,
@@ -250,9 +251,15 @@ export class TenantRegistry {
   /**
    * Changes a tenant's fields in one conditional write; a new `expiresAt` moves its expiry-day
    * bucket with it. With `expect`, the write applies only if the record still says so
-   * (ConcurrentChangeError otherwise).
+   * (ConcurrentChangeError otherwise). A new plan that limits what the old one kept no count of (a
+   * paid tenant moved to `free`: its Skills, its users) has those counts forgotten first, so they are
+   * counted again from what the tenant keeps (quotas.ts `forgetStaleKeptCounts`).
    */
   async update(id: string, change: TenantChange, expect: TenantExpectation = {}): Promise<Tenant> {
+    if (change.plan !== undefined) {
+      const from = (await this.#record(id)).tenant.plan;
+      if (from !== change.plan) await forgetStaleKeptCounts(this.#table, id, from, change.plan);
+    }
     const normalised =
       change.expiresAt === undefined
         ? change

@@ -5,7 +5,7 @@
  * answered as `false`, for quotas.ts — which holds the limits, the refusals and when a counter is
  * seeded — to decide what it means.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Table } from '../db.ts';
 import { ITEM_TYPE, type Key } from '../keys.ts';
 import { putItem, updateItem } from '../store/conditional.ts';
@@ -89,6 +89,11 @@ export class UsageRepository {
       ConditionExpression: 'attribute_exists(PK)',
       ExpressionAttributeValues: { ':ids': new Set(ids) },
     });
+  }
+
+  /** Deletes a counter, to be seeded again from what it counts when next needed. */
+  async forget(key: Key): Promise<void> {
+    await this.#table.client.send(new DeleteCommand({ TableName: this.#table.name, Key: key }));
   }
 
   /** Writes a counter's first count, unless another request wrote it meanwhile (then its count holds). */

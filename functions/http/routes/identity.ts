@@ -4,6 +4,8 @@
  */
 import * as z from 'zod';
 import type { SignInCore } from '../../core/assembly/sign-in.ts';
+import type { Caller } from '../../core/identity/caller.ts';
+import type { RemovedUser } from '../../core/identity/directory.ts';
 import { menusFor } from '../../core/identity/permissions.ts';
 import { pageSize } from '../../core/pagination.ts';
 import { appearanceOf, type TenantAppearance } from '../../core/tenancy/branding.ts';
@@ -142,7 +144,14 @@ function shownMenus(
     .map(({ id, label }) => ({ id, label }));
 }
 
-export function identityRoutes(core: SignInCore): Route[] {
+/** What a domain's API does once a user is removed, past the sign-in core (tenant.ts: what they owned). */
+export type AfterUserRemoved = (domain: DomainContext, removed: RemovedUser, by: Caller) => Promise<void>;
+
+/**
+ * `afterUserRemoved`: the tenant API's tidying of what a removed user owned (schedules, waiting runs,
+ * AI clients; core/assembly/user-removal.ts). @default nothing more (the public domain has none of it)
+ */
+export function identityRoutes(core: SignInCore, afterUserRemoved?: AfterUserRemoved): Route[] {
   return [
     route({
       method: 'POST',
@@ -363,6 +372,29 @@ export function identityRoutes(core: SignInCore): Route[] {
         status: 200,
         body: await core.directory.updateUser(domain, request.params.username ?? '', request.body, caller),
       }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/users/{username}',
+      serves: 'consoles',
+      auth: 'caller',
+      summary: 'Remove a user',
+      description:
+        'For whoever may manage the user (holding at least everything they hold). Refused for ' +
+        'oneself (403) and for the last active user who may manage users (409 `last-user-admin`); ' +
+        'a name that is no user is 404. The user can no longer sign in; their sessions, personal ' +
+        'access tokens and AI clients are refused from then on and revoked; in a tenant, runs they ' +
+        'asked for that have not started are cancelled, runs nobody left could approve are cancelled, ' +
+        'their schedules are paused, and their place in the plan’s count of users is given back. ' +
+        'Their runs and audit entries stay under their name, which is never given to another user. ' +
+        'A removal retried (204 again) finishes what an interrupted one left.',
+      responses: { 204: null },
+      permission: 'user:manage',
+      handle: async ({ domain, caller, request }) => {
+        const removed = await core.auth.removeUser(domain, caller, request.params.username ?? '');
+        await afterUserRemoved?.(domain, removed, caller);
+        return { status: 204 };
+      },
     }),
     route({
       method: 'GET',
