@@ -939,7 +939,13 @@ def interpret(raw: _Raw, limits: Limits, *, signals_filtered: bool = True) -> Ou
                 ),
             }
         elif sig == signal.SIGXFSZ and signals_filtered:
-            status, error = _killed("file-size", f"the script wrote a file larger than {limits.fileSizeBytes} bytes")
+            # The kernel counts a file's size, not what was written: a seek past the end then a write,
+            # or a truncate, reaches the limit with nothing stored.
+            status, error = _killed(
+                "file-size",
+                f"the script made a file larger than its limit of {limits.fileSizeBytes} bytes "
+                "(by writing, or by a seek or truncate past the end)",
+            )
         elif sig == signal.SIGXFSZ:
             status, error = "failed", {
                 "type": "ScriptError",

@@ -22,16 +22,20 @@ on x86_64, kill the process):
   add filters of its own, but once the zygote had closed its listener (the job's answers used up) a
   job's own listener took sysinfo(2) and let the real call through (``FLAG_CONTINUE``). The newest
   filter's notification wins where two notify.
-* Every way of sending a process SIGXCPU or SIGXFSZ, with EPERM, and of lowering the file-size
-  limit: the sandbox reports a job whose process dies of them as killed by its CPU or file-size
-  limit, and a script could forge that (``os.kill(os.getpid(), signal.SIGXFSZ)``, from a child or a
-  thread of it, ``raise_signal``, ``killpg``). Refused: those two signals in ``kill``, ``tkill``,
-  ``tgkill``, ``rt_sigqueueinfo``, ``rt_tgsigqueueinfo``, ``pidfd_send_signal``, in ``fcntl(F_SETSIG)``
-  (I/O, lease and directory notices then arrive as that signal) and as a ``clone`` exit signal (the
-  parent gets it when the child ends); ``timer_create`` and ``mq_notify`` with a notice (its signal
-  is in memory the filter cannot read: a timer made without one sends SIGALRM); ``setrlimit`` and
-  ``prlimit64`` setting ``RLIMIT_FSIZE`` (a write past a limit the job lowered itself got the kernel's
-  own SIGXFSZ). CPU needs no more: the sandbox checks the process's own CPU time (``interpret``).
+* Every way of sending a process SIGXFSZ, with EPERM, and of lowering the file-size limit: the
+  sandbox reports a job whose process dies of SIGXFSZ as killed by its file-size limit, and a script
+  could forge that (``os.kill(os.getpid(), signal.SIGXFSZ)``, from a child or a thread of it,
+  ``raise_signal``, ``killpg``); nothing the sandbox can observe afterwards tells the kernel's
+  SIGXFSZ from the job's own. Refused: SIGXFSZ in ``kill``, ``tkill``, ``tgkill``,
+  ``rt_sigqueueinfo``, ``rt_tgsigqueueinfo``, ``pidfd_send_signal``, in ``fcntl(F_SETSIG)`` (I/O,
+  lease and directory notices then arrive as that signal) and as a ``clone`` exit signal (the parent
+  gets it when the child ends); ``timer_create`` and ``mq_notify`` with any notice (its signal is in
+  memory the filter cannot read: a timer made without one sends SIGALRM; so ``SIGEV_THREAD`` timers,
+  and Go's CPU profiler, are refused in jobs); ``setrlimit`` and ``prlimit64`` setting
+  ``RLIMIT_FSIZE``, even to its current value (a write past a limit the job lowered itself got the
+  kernel's own SIGXFSZ). SIGXCPU is not refused: the sandbox tells the limit's from the job's own by
+  the process's own CPU time (``interpret``), and programs use it between their threads (the Boehm
+  collector restarts the threads it stopped with SIGXCPU; refused, libgc programs aborted).
 * ``inotify_init``/``inotify_init1`` and ``fanotify_init``/``fanotify_mark``, with ENOSYS
   (watchers fall back to polling): a watch on the host's read-only tree saw other tenants' jobs open
   their modules and run their tools (fanotify needs no privilege since Linux 5.13).
@@ -83,8 +87,9 @@ X32_SYSCALL_BIT = 0x40000000
 CLONE_NAMESPACE_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x80
 #: The signal a clone's child sends its parent when it ends (the low byte of its flags).
 CSIGNAL = 0xFF
-#: The signals the sandbox reads as limit kills (SIGXCPU, SIGXFSZ: the same numbers on both architectures).
-LIMIT_SIGNALS = (24, 25)
+#: SIGXFSZ, the signal the sandbox reads as the file-size limit's and a job may not send (the same
+#: number on both architectures). SIGXCPU (24) is told apart by CPU time instead.
+SIGXFSZ = 25
 F_SETSIG = 10
 RLIMIT_FSIZE = 1
 #: Where each signal-sending call carries its signal number.
@@ -347,19 +352,16 @@ def build_filter(arch_name: str | None = None, *, notify_sysinfo: bool = False) 
     p.op(_LD_W_ABS, _arg(0))
     p.op(_JSET_K, CLONE_NAMESPACE_FLAGS, "eperm", 0)
     p.op(_AND_K, CSIGNAL)
-    p.op(_JEQ_K, LIMIT_SIGNALS[0], "eperm", 0)
-    p.op(_JEQ_K, LIMIT_SIGNALS[1], "eperm", "allow")
+    p.op(_JEQ_K, SIGXFSZ, "eperm", "allow")
     for index in sorted(set(SIGNAL_ARGUMENT.values())):
         p.label(f"signal_in_{index}")
         p.op(_LD_W_ABS, _arg(index))
-        p.op(_JEQ_K, LIMIT_SIGNALS[0], "eperm", 0)
-        p.op(_JEQ_K, LIMIT_SIGNALS[1], "eperm", "allow")
+        p.op(_JEQ_K, SIGXFSZ, "eperm", "allow")
     p.label("fcntl")
     p.op(_LD_W_ABS, _arg(1))
     p.op(_JEQ_K, F_SETSIG, 0, "allow")
     p.op(_LD_W_ABS, _arg(2))
-    p.op(_JEQ_K, LIMIT_SIGNALS[0], "eperm", 0)
-    p.op(_JEQ_K, LIMIT_SIGNALS[1], "eperm", "allow")
+    p.op(_JEQ_K, SIGXFSZ, "eperm", "allow")
     p.label("notice_in_1")  # a struct sigevent: allowed only when there is none (a null pointer)
     p.op(_LD_W_ABS, _arg(1))
     p.op(_JEQ_K, 0, 0, "eperm")
