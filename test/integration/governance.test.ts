@@ -589,6 +589,14 @@ describe('the order → payment → reminder → grace → suspension → renewa
     expect(result).toMatchObject({ scan: 'expiry-shutdown', changed: [] });
     const sweep = (await platform.invoke('lifecycle-scan', { scan: 'stale-executions' })) as { scan: string };
     expect(sweep.scan).toBe('stale-executions');
+    // The one-time bootstrap (built on the run core the function makes on first use): once only.
+    const first = (await platform.invoke('lifecycle-scan', { bootstrap: { username: 'ops-first' } })) as {
+      username: string;
+    };
+    expect(first.username).toBe('ops-first');
+    await expect(
+      platform.invoke('lifecycle-scan', { bootstrap: { username: 'ops-second' } }),
+    ).rejects.toMatchObject({ name: 'ConflictError' });
     await expect(platform.invoke('lifecycle-scan', { scan: 'everything' })).rejects.toMatchObject({
       name: 'ValidationError',
     });
