@@ -192,8 +192,11 @@ export function secretPrompts(terminal: Terminal, host: ProcessPort = process): 
   const decoder = new StringDecoder('utf8');
   let asking: { line: SecretLine; resolve: (secret: string) => void; reject: (error: Error) => void } | null =
     null;
-  /** What was typed while no question was open, for the next one. */
-  let ahead = '';
+  /**
+   * What was typed while no question was open, for the next one, as it came (a read apart from the
+   * Enter before it is the next answer's, as for keys typed while a question is open).
+   */
+  let ahead: string[] = [];
   /** Why no more questions can be answered (the input ended or failed, or the prompts closed). */
   let over: Error | null = null;
   let closed = false;
@@ -231,7 +234,7 @@ export function secretPrompts(terminal: Terminal, host: ProcessPort = process): 
       host.kill(host.pid, 'SIGINT');
       return;
     }
-    ahead += text;
+    ahead.push(text);
   };
   const end = (why: Error) => {
     over ??= why;
@@ -254,7 +257,7 @@ export function secretPrompts(terminal: Terminal, host: ProcessPort = process): 
     host.removeListener('exit', restore);
     restore();
     input.pause();
-    ahead = '';
+    ahead = [];
     end(cancelled());
   };
 
@@ -273,9 +276,8 @@ export function secretPrompts(terminal: Terminal, host: ProcessPort = process): 
       return new Promise((resolve, reject) => {
         asking = { line: new SecretLine(), resolve, reject };
         output.write(question);
-        const typed = ahead;
-        ahead = '';
-        if (typed !== '') feed(typed);
+        // Typed ahead: up to this answer's Enter; what comes after it waits for the next question.
+        while (asking !== null && ahead.length > 0) feed(ahead.shift() ?? '');
       });
     },
     close,

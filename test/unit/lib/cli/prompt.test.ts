@@ -204,6 +204,23 @@ describe('secretPrompts', () => {
     leftNoListener(terminal);
   });
 
+  it('keeps answers typed ahead apart, each for its own question', async () => {
+    const terminal = fakeTerminal();
+    const prompts = secretPrompts(terminal, terminal.host);
+    const first = prompts.ask('Current password: ');
+    terminal.input.write('old\r');
+    await first;
+    // Both new answers typed while the CLI signs in, key by key: nothing is asked yet.
+    for (const key of ['n', 'e', 'w', '\r', 'n', 'e', 'w', '\r']) {
+      terminal.input.write(key);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await expect(prompts.ask('New password: ')).resolves.toBe('new');
+    await expect(prompts.ask('New password again: ')).resolves.toBe('new');
+    prompts.close();
+    expect(terminal.modes).toEqual([true, false]);
+  });
+
   it('stops the command on Ctrl-C typed between questions, as the terminal would have', async () => {
     const terminal = fakeTerminal();
     const prompts = secretPrompts(terminal, terminal.host);
