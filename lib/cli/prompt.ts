@@ -177,8 +177,8 @@ export interface SecretPrompts {
  * (`password` signs in between "Current password" and "New password"): the terminal is raw from
  * before the first question is written until `close`, so keys typed ahead while the CLI works are not
  * echoed either — they are kept, unseen, for the next question, as a terminal would keep them for
- * the next read. Ctrl-C typed between questions stops the command then, as it would in a normal
- * terminal (the raw terminal sends it as a key, not a signal). In a question, Ctrl-C, Ctrl-D on an
+ * the next read. Ctrl-C typed between questions (the raw terminal sends it as a key, not a signal)
+ * puts the terminal back and cancels the next question, so the command stops through its clean-up. In a question, Ctrl-C, Ctrl-D on an
  * empty answer and the input ending reject with "Cancelled". A signal (SIGINT, SIGTERM, SIGHUP)
  * restores the terminal, then is raised again so it ends the process as it would have.
  */
@@ -229,9 +229,10 @@ export function secretPrompts(terminal: Terminal, host: ProcessPort = process): 
       return;
     }
     if (text.includes('\u0003')) {
-      // Ctrl-C while the CLI works between questions: the interrupt the raw terminal did not send.
+      // Ctrl-C while the CLI works between questions (the raw terminal sent it as a key): the next
+      // question is cancelled, so the command ends through its own clean-up (`password` signs out the
+      // session it made). The terminal is itself again, so a second Ctrl-C is the signal.
       close();
-      host.kill(host.pid, 'SIGINT');
       return;
     }
     ahead.push(text);

@@ -349,6 +349,19 @@ describe('passwords typed on a terminal', () => {
     expect(await signsIn('tyra', NEXT)).toBe(true);
   });
 
+  it('password: Ctrl-C typed while the CLI signs in stops it cleanly, and nothing changes', async () => {
+    await newUser('tilda', ['operator'], CURRENT);
+    const stopped = await runCliOnTerminal(
+      ['password', '--host', acme, '-u', 'tilda'],
+      [{ prompt: 'Current password for tilda: ', answer: CURRENT, typeAhead: 'half\u0003' }],
+    );
+    expect(stopped.code, stopped.transcript).toBe(1);
+    expect(stopped.transcript).toContain('error: Cancelled');
+    expect(stopped.transcript).not.toContain('New password');
+    showsNoFragment(stopped.transcript, CURRENT);
+    expect(await signsIn('tilda', CURRENT)).toBe(true);
+  });
+
   it('login: the username is echoed, the password never, and the profile holds the platform’s name', async () => {
     await newUser('vera', ['operator'], CURRENT);
     const vera = cliSession();
