@@ -117,6 +117,14 @@ def _arg_high(index: int) -> int:
     return _arg(index) + 4
 
 
+def _allow_if_null(p: "_Program", index: int) -> None:
+    """Allows the call when pointer argument `index` is null (both of its 32-bit halves), else EPERM."""
+    p.op(_LD_W_ABS, _arg(index))
+    p.op(_JEQ_K, 0, 0, "eperm")
+    p.op(_LD_W_ABS, _arg_high(index))
+    p.op(_JEQ_K, 0, "allow", "eperm")
+
+
 @dataclass(frozen=True)
 class Arch:
     audit: int
@@ -362,21 +370,15 @@ def build_filter(arch_name: str | None = None, *, notify_sysinfo: bool = False) 
     p.op(_JEQ_K, F_SETSIG, 0, "allow")
     p.op(_LD_W_ABS, _arg(2))
     p.op(_JEQ_K, SIGXFSZ, "eperm", "allow")
-    p.label("notice_in_1")  # a struct sigevent: allowed only when there is none (a null pointer)
-    p.op(_LD_W_ABS, _arg(1))
-    p.op(_JEQ_K, 0, 0, "eperm")
-    p.op(_LD_W_ABS, _arg_high(1))
-    p.op(_JEQ_K, 0, "allow", "eperm")
+    p.label("notice_in_1")  # a struct sigevent: allowed only when there is none
+    _allow_if_null(p, 1)
     p.label("setrlimit")
     p.op(_LD_W_ABS, _arg(0))
     p.op(_JEQ_K, RLIMIT_FSIZE, "eperm", "allow")
     p.label("prlimit")  # reading the limit (no new value) stays allowed
     p.op(_LD_W_ABS, _arg(1))
     p.op(_JEQ_K, RLIMIT_FSIZE, 0, "allow")
-    p.op(_LD_W_ABS, _arg(2))
-    p.op(_JEQ_K, 0, 0, "eperm")
-    p.op(_LD_W_ABS, _arg_high(2))
-    p.op(_JEQ_K, 0, "allow", "eperm")
+    _allow_if_null(p, 2)
     p.label("seccomp")
     p.op(_LD_W_ABS, _arg(1))
     p.op(_JSET_K, SECCOMP_FILTER_FLAG_NEW_LISTENER, "eperm", "allow")
