@@ -18,6 +18,7 @@
  * that name inherits it (docs/decisions/identity.md, *Removing a user*).
  */
 
+import type { Permission } from '../../contract/permissions.ts';
 import type { Role } from '../../contract/responses.ts';
 import { counted } from '../../contract/wording.ts';
 import type { AuditActor, AuditLog } from '../audit/chain.ts';
@@ -115,7 +116,7 @@ export interface RemovedUser {
 }
 
 /** The permission that makes a user admin: the domain always keeps one active user holding it. */
-const USER_ADMIN_PERMISSION = 'user:manage';
+const USER_ADMIN_PERMISSION: Permission = 'user:manage';
 
 export function publicView(user: StoredUser | User): User {
   return {
