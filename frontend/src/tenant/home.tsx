@@ -59,16 +59,25 @@ function NoticeActions({ item, onRead }: { readonly item: Announcement; readonly
   );
 }
 
-function Banner({ item, onRead }: { readonly item: Announcement; readonly onRead: () => void }) {
-  const tone = item.severity === 'critical' ? 'bad' : item.severity === 'warning' ? 'warn' : 'info';
+/** A notice's title, body and actions: as a banner, or inside the card of approvals waiting. */
+function Notice({ item, onRead }: { readonly item: Announcement; readonly onRead: () => void }) {
   return (
-    <section className={`banner tone-${tone}`} aria-label={item.title} data-announcement={item.id}>
-      <p className="banner-source">{SOURCE_TEXT[item.source ?? 'tenant'] ?? 'Announcement'}</p>
+    <>
       <p>
         <strong>{item.title}</strong>
       </p>
       {item.body === '' ? null : <p className="pre-line">{item.body}</p>}
       <NoticeActions item={item} onRead={onRead} />
+    </>
+  );
+}
+
+function Banner({ item, onRead }: { readonly item: Announcement; readonly onRead: () => void }) {
+  const tone = item.severity === 'critical' ? 'bad' : item.severity === 'warning' ? 'warn' : 'info';
+  return (
+    <section className={`banner tone-${tone}`} aria-label={item.title} data-announcement={item.id}>
+      <p className="banner-source">{SOURCE_TEXT[item.source ?? 'tenant'] ?? 'Announcement'}</p>
+      <Notice item={item} onRead={onRead} />
     </section>
   );
 }
@@ -183,11 +192,7 @@ export function HomePage({ me }: { readonly me: Me }) {
               {notices.filter(asksDecision).map((item) => (
                 <li key={item.id}>
                   <article aria-label={item.title} data-announcement={item.id}>
-                    <p>
-                      <strong>{item.title}</strong>
-                    </p>
-                    {item.body === '' ? null : <p className="pre-line">{item.body}</p>}
-                    <NoticeActions item={item} onRead={onRead} />
+                    <Notice item={item} onRead={onRead} />
                   </article>
                 </li>
               ))}
