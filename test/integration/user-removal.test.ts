@@ -305,6 +305,23 @@ describe('a removed user', () => {
     const paused = await owner('GET', `/api/schedules/${schedule.body.id}`);
     expect(paused.status, paused.text).toBe(200);
     expect(paused.body).toMatchObject({ state: 'paused', owner: 'rm-runs-ben' });
+    // Resumed as it is, every fire would be skipped: the manager is told to take it over first.
+    const resumed = await owner('POST', `/api/schedules/${schedule.body.id}/resume`);
+    expectProblem(resumed, 409, 'resuming a removed owner’s schedule');
+    expect(resumed.body).toMatchObject({ owner: 'rm-runs-ben' });
+    expect(resumed.body.detail).toContain('save the schedule to become its owner');
+    const saved = await owner('PUT', `/api/schedules/${schedule.body.id}`, {
+      name: 'Nightly',
+      skillId: one,
+      input: {},
+      timing: { kind: 'cron', expression: '0 3 * * *' },
+      enabled: false,
+    });
+    expect(saved.status, saved.text).toBe(200);
+    expect(saved.body).toMatchObject({ owner: 'rm-runs', state: 'paused' });
+    const taken = await owner('POST', `/api/schedules/${schedule.body.id}/resume`);
+    expect(taken.status, taken.text).toBe(200);
+    expect(taken.body).toMatchObject({ owner: 'rm-runs', state: 'enabled' });
   }, 90_000);
 });
 

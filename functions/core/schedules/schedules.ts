@@ -303,6 +303,13 @@ export class Schedules {
       throw new ConflictError('A one-time schedule that has fired cannot be resumed; give it a new time');
     }
     if ((current.state === 'enabled') === enabled) return current;
+    if (enabled && current.owner !== caller.username && (await this.#owner(domain, current)) === null) {
+      // Resumed as it is, it would run as an owner who may not: every fire skipped (`owner-disabled`).
+      throw new ConflictError(
+        `Its owner ${current.owner} is disabled or was removed, so every fire would be skipped: save the schedule to become its owner, then resume it (or delete it)`,
+        { extra: { owner: current.owner } },
+      );
+    }
     const at = this.#now().toISOString();
     const schedule = await this.#withNext({
       ...current,
