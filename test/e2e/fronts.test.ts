@@ -163,8 +163,9 @@ describe('tenant front', () => {
     await screenshot(tab, 'tenant-skill-edit');
     await nav.getByRole('link', { name: 'Users & roles' }).click();
     await tab.getByRole('cell', { name: 'bob', exact: true }).waitFor();
-    // Nobody is offered to disable themselves, change their own roles or set their own password here
-    // (the API refuses all three; one's own password is changed on the account page, with the current one).
+    // Nobody is offered to disable or remove themselves, change their own roles or set their own
+    // password here (the API refuses all four; one's own password is changed on the account page,
+    // with the current one).
     const own = tab.locator('tr[data-user="alice"]');
     expect(await own.getByRole('button').allTextContents()).toEqual(['Tokens…']);
     expect(await own.locator('.actions').textContent()).toBe('youTokens…');
@@ -174,6 +175,7 @@ describe('tenant front', () => {
       'Set password…',
       'Tokens…',
       'Disable',
+      'Remove…',
     ]);
     await screenshot(tab, 'tenant-users');
     await nav.getByRole('link', { name: 'Audit' }).click();
